@@ -1,0 +1,1 @@
+"""The `runwarden` operator CLI: parse, replay, diagnose, demo. Never deployed."""

@@ -1,0 +1,51 @@
+"""Alert files as operators have them, unwrapped to the notification Monitoring sent.
+
+An alert file may hold the notification itself, a Pub/Sub push body or MessagePublishedData,
+or a CloudEvent carrying one of those. `shared.incidents.load_any` validates all of them;
+this module digs out the notification's bytes so a replay can publish exactly what
+Monitoring would have, and wraps them the way Eventarc hands them to the function.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from shared.incidents import Incident, load_any
+
+
+@dataclass(frozen=True)
+class Alert:
+    incident: Incident
+    notification: bytes        # the Monitoring notification JSON, as Monitoring sent it
+
+    @property
+    def started_at(self) -> datetime:
+        return datetime.fromtimestamp(self.incident.started_at, tz=timezone.utc)
+
+
+def read_alert(path: str | Path) -> Alert:
+    """Raises OSError if the file cannot be read, IncidentParseError if it is not an alert."""
+    raw = Path(path).read_bytes()
+    incident = load_any(raw)  # validates every shape; what follows only unwraps
+    return Alert(incident, _notification(json.loads(raw)))
+
+
+def message_published(notification: bytes, publish_time: datetime, message_id: str = "replay-1") -> dict[str, Any]:
+    """MessagePublishedData, the `data` of the CloudEvent the function receives."""
+    return {"message": {"data": base64.b64encode(notification).decode("ascii"), "messageId": message_id,
+                        "publishTime": publish_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")}}
+
+
+def _notification(doc: dict[str, Any]) -> bytes:
+    if "incident" in doc:
+        return json.dumps(doc).encode()
+    if "message" in doc:
+        return base64.b64decode(doc["message"]["data"])
+    data = doc.get("data")
+    if data is None:  # a CloudEvent with binary data
+        data = json.loads(base64.b64decode(doc["data_base64"]))
+    return base64.b64decode(data["message"]["data"])

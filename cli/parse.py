@@ -1,0 +1,59 @@
+"""`runwarden parse FILE`: show the Incident Runwarden would act on, as JSON.
+
+FILE may hold a Monitoring notification, a Pub/Sub push body, MessagePublishedData or a
+structured CloudEvent; `-` reads stdin. Exit code 0 on success, 2 if it cannot be parsed.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from shared.incidents import Incident, IncidentParseError, load_any
+
+EXIT_UNPARSABLE = 2
+
+
+@click.command("parse")
+@click.argument("file", metavar="FILE")
+def command(file: str) -> None:
+    """Print the incident in an alert FILE as normalised JSON.
+
+    FILE holds a Monitoring notification, a Pub/Sub push body, MessagePublishedData or a
+    CloudEvent; - reads stdin.
+    """
+    try:
+        raw = _read(file)
+    except OSError as e:
+        _fail(f"cannot read {file}: {e.strerror or e}")
+    try:
+        incident = load_any(raw)
+    except IncidentParseError as e:
+        _fail(f"cannot parse {file}: {e}")
+    click.echo(json.dumps(incident_json(incident), indent=2, ensure_ascii=False))
+
+
+def incident_json(incident: Incident) -> dict[str, Any]:
+    """The incident's fields plus the derived facts the pipeline decides on."""
+    return {
+        **incident.model_dump(mode="json"),
+        "is_open": incident.is_open,
+        "is_test": incident.is_test,
+        "is_log_match": incident.is_log_match,
+        "cloud_run_service": incident.cloud_run_service,
+    }
+
+
+def _read(file: str) -> bytes:
+    if file == "-":
+        return sys.stdin.buffer.read()
+    return Path(file).read_bytes()
+
+
+def _fail(message: str) -> NoReturn:
+    # One line, so it reads well in a terminal and greps well in CI logs.
+    click.echo(f"runwarden: {' '.join(message.split())}", err=True)
+    sys.exit(EXIT_UNPARSABLE)

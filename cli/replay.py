@@ -1,0 +1,256 @@
+"""`runwarden replay ALERT.json --scenario S [--config FILE] [--json]`: one alert, end to end, locally.
+
+Starts a fresh sandbox (Pub/Sub and Firestore emulators, Run and Monitoring stand-ins) seeded
+from the scenario with T0 = the alert's started_at, runs the real pipeline in-process with the
+clock pinned at T0 + 2 minutes (so a replay decides the same whatever today's date is), and
+prints the outcome as read back from the outcomes topic: what was published, not what was meant.
+
+Exit code 0 when the pipeline ran, whatever the outcome; 2 for bad input (alert, scenario or
+config); 1 when the local environment failed (an emulator missing or not starting).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
+
+import click
+
+from cli._alerts import Alert, message_published, read_alert
+from shared.incidents import IncidentParseError
+
+if TYPE_CHECKING:
+    from cli._render import LiveTraffic, Published
+    from sandbox.scenarios import Scenario
+    from sandbox.stack import Sandbox
+    from shared.config import Config
+
+EXIT_ENVIRONMENT = 1
+EXIT_BAD_INPUT = 2
+REPLAY_DELAY = timedelta(minutes=2)     # the pipeline's "now" is T0 + this
+OUTCOME_WAIT_S = 15.0
+REPLAY_WATCH = "runwarden-replay-watch"  # pull subscription on a --config outcomes topic
+
+
+@dataclass
+class ReplayRun:
+    config: Config
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[Published] = field(default_factory=list)
+    live: LiveTraffic | None = None
+
+
+@click.command("replay")
+@click.argument("alert_file", metavar="ALERT.json")
+@click.option("--scenario", "scenario_ref", required=True, metavar="NAME_OR_FILE",
+              help="A bundled scenario's name (e.g. bad_revision) or a scenario YAML file.")
+@click.option("--config", "config_file", metavar="FILE",
+              help="Runwarden config to use as written (default: the sandbox's, mode enforce).")
+@click.option("--json", "as_json", is_flag=True, help="Print each published outcome as one JSON line, nothing else.")
+def command(alert_file: str, scenario_ref: str, config_file: str | None, as_json: bool) -> None:
+    """Run the pipeline once on ALERT.json against a local sandbox seeded from a scenario.
+
+    ALERT.json holds a Monitoring notification, a Pub/Sub push body, MessagePublishedData or
+    a CloudEvent. The scenario's T0 is the alert's started_at.
+    """
+    alert = _load_alert(alert_file)
+    scenario = _load_scenario(scenario_ref)
+    written = _load_config(config_file) if config_file else None
+    for note in _config_notes(written, config_file, scenario):
+        click.echo(f"runwarden: note: {note}", err=True)
+    try:
+        run = replay(alert, scenario, written, echo_timeline=as_json)
+    except _environment_errors() as e:
+        _fail(f"the local environment failed: {e}", EXIT_ENVIRONMENT)
+    if not run.outcomes:
+        _fail(f"no outcome arrived on {run.config.outcomes_topic} within {OUTCOME_WAIT_S:.0f} s", EXIT_ENVIRONMENT)
+    if as_json:
+        for published in run.outcomes:
+            click.echo(json.dumps(published.body, sort_keys=True))
+    else:
+        _show(run, alert, scenario, config_file)
+
+
+# --- the replay itself ---------------------------------------------------------------------
+
+
+def replay(alert: Alert, scenario: Scenario, written: Config | None = None, *,
+           echo_timeline: bool = False) -> ReplayRun:
+    """Runs handle_alert once on a fresh sandbox; `written` is a config to use as is.
+
+    The pipeline's structured log lines are returned; `echo_timeline` also copies them to stderr.
+    """
+    from cli._render import LiveTraffic
+    from sandbox.stack import Sandbox
+    from shared.clock import FixedClock
+    from shared.config import parse_config
+    from shared.pipeline import google_adapters, handle_alert
+
+    now = alert.started_at + REPLAY_DELAY
+    mode = written.mode.value if written else "enforce"
+    with Sandbox(scenario, anchor=alert.started_at, mode=mode) as sandbox:
+        config = written or parse_config(sandbox.config_data(), source="sandbox config")
+        read_outcomes = _outcome_reader(sandbox, config.outcomes_topic)
+        run = ReplayRun(config)
+        with _environment(sandbox.env()):
+            adapters = google_adapters(config)
+            adapters.clock = FixedClock(now)
+            # Timeline writes to sys.stdout at call time: catch it, so --json prints outcomes only.
+            captured = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(captured):
+                    handle_alert(message_published(alert.notification, now), config, adapters)
+            except BaseException:
+                _timeline_entries(captured.getvalue(), echo_all=True)  # what it did before failing
+                raise
+            run.timeline = _timeline_entries(captured.getvalue(), echo_all=echo_timeline)
+            run.outcomes = read_outcomes()
+        if run.outcomes and run.outcomes[0].body.get("target"):
+            run.live = _live_traffic(sandbox, run.outcomes[0].body["target"], LiveTraffic)
+    return run
+
+
+def _outcome_reader(sandbox: Sandbox, topic: str) -> Callable[[], list[Published]]:
+    """Reads one outcome from the sandbox's topic, or from the --config file's own topic."""
+    from cli._render import Published
+    from sandbox.emulators import ensure_pull_subscription
+
+    if topic == sandbox.outcomes_topic:
+        return lambda: [Published(o.body, o.attributes, o.ordering_key)
+                        for o in sandbox.wait_outcomes(1, timeout=OUTCOME_WAIT_S)]
+    project = topic.split("/")[1]
+    # Created before the pipeline runs: Pub/Sub keeps only what is published after a subscription exists.
+    subscription = ensure_pull_subscription(project, REPLAY_WATCH, topic, host=sandbox.pubsub.host)
+
+    def read() -> list[Published]:
+        messages = sandbox.pubsub.pull_messages(subscription, 1, timeout=OUTCOME_WAIT_S)
+        return [Published(json.loads(m.data), dict(m.attributes), m.ordering_key) for m in messages]
+
+    return read
+
+
+def _live_traffic(sandbox: Sandbox, service: str, live_traffic: type[LiveTraffic]) -> LiveTraffic | None:
+    try:
+        return live_traffic.of(sandbox.standins.run.service(service))
+    except Exception:  # a target the stand-in does not hold (a --config naming another service)
+        return None
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """The sandbox's variables for the in-process adapters, restored afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _timeline_entries(text: str, echo_all: bool) -> list[dict[str, Any]]:
+    """Timeline lines parsed; anything else the run printed goes to stderr, never to stdout."""
+    entries = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = None
+        if isinstance(entry, dict) and "runwarden" in entry:
+            entries.append(entry)
+            if not echo_all:
+                continue
+        print(line, file=sys.stderr)
+    return entries
+
+
+def _environment_errors() -> tuple[type[BaseException], ...]:
+    from sandbox.emulators import EmulatorFailed, EmulatorMissing
+    from shared.errors import TransientError
+
+    return EmulatorMissing, EmulatorFailed, TransientError, TimeoutError, OSError
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def _load_alert(path: str) -> Alert:
+    try:
+        return read_alert(path)
+    except OSError as e:
+        _fail(f"cannot read {path}: {e.strerror or e}")
+    except IncidentParseError as e:
+        _fail(f"cannot parse {path}: {e}")
+
+
+def _load_scenario(ref: str) -> Scenario:
+    from sandbox.scenarios import ScenarioError, list_bundled_scenarios, resolve_scenario
+
+    bundled = list_bundled_scenarios()
+    if ref not in bundled and not Path(ref).is_file():
+        _fail(f"unknown scenario {ref!r}: not a file, nor a bundled scenario ({', '.join(bundled)})")
+    try:
+        return resolve_scenario(ref)
+    except ScenarioError as e:
+        _fail(f"cannot use scenario {e}")
+    except OSError as e:
+        _fail(f"cannot read scenario {ref}: {e.strerror or e}")
+
+
+def _load_config(path: str) -> Config:
+    from shared.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        _fail(f"cannot use config {e}")
+
+
+def _config_notes(written: Config | None, path: str | None, scenario: Scenario) -> list[str]:
+    if written is None:
+        return []
+    notes = [f"{path} is used as written: mode {written.mode.value}, "
+             f"{len(written.services)} managed service(s), outcomes on {written.outcomes_topic}"]
+    scenario_services = {scenario.service_name(s.name) for s in scenario.services}
+    unmanaged = sorted(scenario_services - {s.name for s in written.services})
+    if unmanaged:
+        notes.append(f"{path} does not manage {', '.join(unmanaged)} (from the scenario): "
+                     "alerts about it are skipped")
+    return notes
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    # One line, so it reads well in a terminal and greps well in CI logs.
+    click.echo(f"runwarden: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def _show(run: ReplayRun, alert: Alert, scenario: Scenario, config_file: str | None) -> None:
+    from cli._render import Narrator, make_console, outcome_table
+
+    console = make_console()
+    incident = alert.incident
+    console.print(f"[bold]Replay[/] of {incident.incident_id} ({incident.policy_name!r}) "
+                  f"on scenario [bold]{scenario.name}[/]")
+    console.print(f"[dim]T0 {alert.started_at:%Y-%m-%d %H:%M:%S} UTC (the alert's started_at); clock pinned at "
+                  f"T0+{REPLAY_DELAY.seconds // 60}m; mode {run.config.mode.value}; "
+                  f"config {config_file or 'generated by the sandbox'}[/]")
+    console.print()
+    narrator = Narrator(console)
+    published = run.outcomes[0]
+    for entry in run.timeline:
+        narrator.step(entry, published, run.live)
+    if not any(e["runwarden"].get("step") == "outcome_published" for e in run.timeline):
+        console.print(outcome_table(published, narrator.plain))

@@ -1,0 +1,1 @@
+"""Cloud Functions entry points: thin CloudEvent handlers over shared.pipeline."""

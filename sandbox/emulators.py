@@ -1,0 +1,486 @@
+"""Launches Google's Pub/Sub and Firestore emulators for tests, the demo and the CLI.
+
+Each emulator runs directly (not through gcloud: faster, and no writes under ~/.config/gcloud)
+on a free 127.0.0.1 port, in its own process group so that `stop()` also ends the java child
+the wrapper scripts start. Readiness is checked with a real API call over the emulator's REST
+surface (same port as gRPC), so this module imports no Google library until a Pub/Sub helper
+is used.
+
+    with start_pubsub("my-project") as pubsub, start_firestore("my-project") as firestore:
+        os.environ.update(pubsub.env() | firestore.env())
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+DEFAULT_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
+PUBSUB_ENV = "PUBSUB_EMULATOR_HOST"
+FIRESTORE_ENV = "FIRESTORE_EMULATOR_HOST"
+READY_TIMEOUT_S = 30.0
+STOP_GRACE_S = 5.0
+
+JAVA_HINT = "The emulators need Java 17 or later (`java` on PATH or JAVA_HOME)."
+INSTALL_HINTS = {
+    "pubsub": "Install it with `gcloud components install pubsub-emulator` "
+              "or the Debian package google-cloud-cli-pubsub-emulator.",
+    "firestore": "Install it with `gcloud components install cloud-firestore-emulator` "
+                 "or the Debian package google-cloud-cli-firestore-emulator.",
+}
+
+
+class EmulatorMissing(RuntimeError):
+    """The emulator (or Java) is not installed: tests skip, or fail when CI=true."""
+
+
+class EmulatorFailed(RuntimeError):
+    """The emulator was found but did not become ready (or could not be reset)."""
+
+
+# --------------------------------------------------------------------------- launcher
+
+
+class Emulator:
+    """A running emulator process. Stop it with `stop()` or use it as a context manager."""
+
+    kind: str = ""
+    env_var: str = ""
+
+    def __init__(self, project: str, port: int, process: subprocess.Popen[bytes],
+                 log_path: Path, startup_seconds: float = 0.0) -> None:
+        self.project = project
+        self.port = port
+        self.process = process
+        self.log_path = log_path
+        self.startup_seconds = startup_seconds
+        self._stopped = False
+
+    @property
+    def host(self) -> str:
+        """`127.0.0.1:PORT`, the value of the emulator's env var."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pgid(self) -> int:
+        return self.process.pid  # start_new_session makes the child its group's leader
+
+    def env(self) -> dict[str, str]:
+        return {self.env_var: self.host}
+
+    def reset(self, project: str | None = None) -> None:
+        """Empties the emulator's state for `project` (default: the handle's project)."""
+        raise NotImplementedError
+
+    def probe(self) -> None:
+        """One real API call; raises OSError (or HTTPError) while the emulator is not ready."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Ends the whole process group: SIGTERM, then SIGKILL after a grace period. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        _RUNNING.discard(self)
+        if not _signal_group(self.pgid, signal.SIGTERM) or self._wait_group_gone(STOP_GRACE_S):
+            return
+        _signal_group(self.pgid, signal.SIGKILL)
+        self._wait_group_gone(STOP_GRACE_S)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def _wait_group_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.process.poll()  # reap our direct child, or its zombie keeps the group alive
+            if not _group_alive(self.pgid):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.host} project={self.project} pid={self.process.pid}>"
+
+
+EmulatorT = TypeVar("EmulatorT", bound=Emulator)
+
+
+class PubSubEmulator(Emulator):
+    kind = "pubsub"
+    env_var = PUBSUB_ENV
+
+    def probe(self) -> None:
+        _http("GET", f"http://{self.host}/v1/projects/{self.project}/topics")
+
+    def reset(self, project: str | None = None) -> None:
+        """Deletes every subscription, then every topic, of the project (REST, ~ms each).
+
+        Tests that only need isolation can skip this and use unique names (`PubSubNamespace`).
+        """
+        project = project or self.project
+        for collection in ("subscriptions", "topics"):
+            for name in self.list_resources(collection, project):
+                _http("DELETE", f"http://{self.host}/v1/{name}", ok=(200, 404))
+
+    def ensure_topic(self, topic: str) -> str:
+        return ensure_topic(self.project, topic, host=self.host)
+
+    def ensure_pull_subscription(self, name: str, topic: str, **options: Any) -> str:
+        return ensure_pull_subscription(self.project, name, topic, host=self.host, **options)
+
+    def ensure_push_subscription(self, name: str, topic: str, push_endpoint: str) -> str:
+        return ensure_push_subscription(self.project, name, topic, push_endpoint, host=self.host)
+
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
+        return publish(self.project, topic, data, attributes, host=self.host)
+
+    def pull_messages(self, subscription: str, max_messages: int = 10,
+                      timeout: float = 5.0) -> list["PulledMessage"]:
+        return pull_messages(subscription, max_messages, timeout, host=self.host)
+
+    def list_resources(self, collection: str, project: str | None = None) -> list[str]:
+        """Full names of the project's "topics" or "subscriptions"."""
+        project = project or self.project
+        names: list[str] = []
+        token = ""
+        while True:
+            query = f"?pageToken={urllib.parse.quote(token)}" if token else ""
+            body = _http("GET", f"http://{self.host}/v1/projects/{project}/{collection}{query}")
+            items = body.get(collection, [])
+            names += [item if isinstance(item, str) else item["name"] for item in items]
+            token = body.get("nextPageToken", "")
+            if not token:
+                return names
+
+
+class FirestoreEmulator(Emulator):
+    kind = "firestore"
+    env_var = FIRESTORE_ENV
+
+    def probe(self) -> None:
+        # A 404 for a missing document is a real answer from the Firestore API.
+        url = f"http://{self.host}/v1/projects/{self.project}/databases/(default)/documents/_probe/ready"
+        _http("GET", url, ok=(200, 404))
+
+    def reset(self, project: str | None = None) -> None:
+        """Deletes every document of the project's (default) database."""
+        project = project or self.project
+        _http("DELETE", f"http://{self.host}/emulator/v1/projects/{project}/databases/(default)/documents")
+
+
+def start_pubsub(project: str = "runwarden-local", *, log_dir: Path | None = None,
+                 sdk_root: Path | None = None, timeout: float = READY_TIMEOUT_S) -> PubSubEmulator:
+    script = _installed(sdk_root, "pubsub", Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator"))
+    return _launch(PubSubEmulator, project, lambda port: [str(script), "--host=127.0.0.1", f"--port={port}"],
+                   log_dir, timeout)
+
+
+def start_firestore(project: str = "runwarden-local", *, log_dir: Path | None = None,
+                    sdk_root: Path | None = None, timeout: float = READY_TIMEOUT_S) -> FirestoreEmulator:
+    script = _installed(sdk_root, "firestore",
+                        Path("platform/cloud-firestore-emulator/cloud_firestore_emulator"))
+    return _launch(FirestoreEmulator, project,
+                   lambda port: [str(script), "start", "--host=127.0.0.1", f"--port={port}"], log_dir, timeout)
+
+
+def stop_all() -> None:
+    """Stops every emulator this process started (registered with atexit)."""
+    for emulator in list(_RUNNING):
+        emulator.stop()
+
+
+_RUNNING: set[Emulator] = set()
+atexit.register(stop_all)
+
+
+def _installed(sdk_root: Path | None, kind: str, relative: Path) -> Path:
+    roots = [sdk_root] if sdk_root else _sdk_roots()
+    script = next((root / relative for root in roots if (root / relative).is_file()), None)
+    if script is None:
+        searched = ", ".join(str(root / relative) for root in roots)
+        raise EmulatorMissing(f"The {kind} emulator is not installed (looked for {searched}). "
+                              f"{INSTALL_HINTS[kind]} {JAVA_HINT}")
+    if not _java_available():
+        raise EmulatorMissing(f"Java was not found for the {kind} emulator. {JAVA_HINT}")
+    return script
+
+
+def _sdk_roots() -> list[Path]:
+    roots = []
+    if os.environ.get("CLOUDSDK_ROOT_DIR"):
+        roots.append(Path(os.environ["CLOUDSDK_ROOT_DIR"]))
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        roots.append(Path(gcloud).resolve().parent.parent)  # <root>/bin/gcloud
+    roots.append(DEFAULT_SDK_ROOT)
+    return list(dict.fromkeys(roots))
+
+
+def _java_available() -> bool:
+    java_home = os.environ.get("JAVA_HOME")
+    return bool(java_home and Path(java_home, "bin", "java").is_file()) or shutil.which("java") is not None
+
+
+def _launch(cls: type[EmulatorT], project: str, command: Callable[[int], list[str]],
+            log_dir: Path | None, timeout: float) -> EmulatorT:
+    log_dir = Path(log_dir or tempfile.mkdtemp(prefix="runwarden-emulators-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log_path = log_dir / f"{cls.kind}-{port}.log"
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command(port), stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    emulator = cls(project, port, process, log_path)
+    _RUNNING.add(emulator)
+    try:
+        _wait_ready(emulator, started + timeout)
+    except BaseException:
+        emulator.stop()
+        raise
+    emulator.startup_seconds = time.monotonic() - started
+    return emulator
+
+
+def _wait_ready(emulator: Emulator, deadline: float) -> None:
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if emulator.process.poll() is not None:
+            raise EmulatorFailed(f"The {emulator.kind} emulator exited with code {emulator.process.returncode} "
+                                 f"before it was ready. {JAVA_HINT}\n"
+                                 f"Log {emulator.log_path}:\n{emulator.log_tail()}")
+        try:
+            emulator.probe()
+            return
+        except (OSError, EmulatorFailed) as exc:  # refused, reset, or not yet serving the API
+            last_error = exc
+            time.sleep(0.05)
+    raise EmulatorFailed(f"The {emulator.kind} emulator was not ready on {emulator.host} in time "
+                         f"(last error: {last_error}).\nLog {emulator.log_path}:\n{emulator.log_tail()}")
+
+
+def _free_port() -> int:
+    # The port could be taken between here and the emulator's bind; a failed bind shows up
+    # as an early exit with the log tail, which is rare enough not to retry.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the group exists but is not ours to signal
+        return True
+
+
+def _http(method: str, url: str, ok: tuple[int, ...] = (200,), timeout: float = 2.0) -> dict[str, Any]:
+    request = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, payload = exc.code, exc.read()
+    if status not in ok:
+        raise EmulatorFailed(f"{method} {url} -> HTTP {status}: {payload[:300]!r}")
+    return json.loads(payload) if payload.strip().startswith(b"{") else {}
+
+
+# --------------------------------------------------------------------------- Pub/Sub helpers
+# They speak gRPC through the real client library, like the product code, but to an explicit
+# emulator host: no credentials are involved and the real Pub/Sub can never be reached.
+
+
+@dataclass(frozen=True)
+class PulledMessage:
+    data: bytes
+    attributes: dict[str, str]
+    ordering_key: str
+    message_id: str
+    publish_time: datetime
+
+
+def ensure_topic(project: str, topic: str, *, host: str | None = None) -> str:
+    """Creates the topic if needed; returns its path `projects/P/topics/T`."""
+    from google.api_core.exceptions import AlreadyExists
+
+    path = _path(project, "topics", topic)
+    with _publisher(host) as publisher:
+        try:
+            publisher.create_topic(request={"name": path}, timeout=10)
+        except AlreadyExists:
+            pass
+    return path
+
+
+def ensure_pull_subscription(project: str, name: str, topic: str, *, host: str | None = None,
+                             enable_message_ordering: bool = True, ack_deadline_seconds: int = 10) -> str:
+    """Creates the topic and a pull subscription on it if needed; returns the subscription path."""
+    request = {"topic": ensure_topic(project, topic, host=host), "ack_deadline_seconds": ack_deadline_seconds,
+               "enable_message_ordering": enable_message_ordering}
+    path = _path(project, "subscriptions", name)
+    _create_subscription(path, request, host)
+    return path
+
+
+def ensure_push_subscription(project: str, name: str, topic: str, push_endpoint: str,
+                             *, host: str | None = None) -> str:
+    """Creates a push subscription, or points an existing one at `push_endpoint` (a restarted
+    functions-framework listens on a new port). Returns the subscription path."""
+    path = _path(project, "subscriptions", name)
+    push_config = {"push_endpoint": push_endpoint}
+    request = {"topic": ensure_topic(project, topic, host=host), "push_config": push_config}
+    if not _create_subscription(path, request, host):
+        with _subscriber(host) as subscriber:
+            subscriber.modify_push_config(request={"subscription": path, "push_config": push_config}, timeout=10)
+    return path
+
+
+def publish(project: str, topic: str, data: bytes, attributes: dict[str, str] | None = None,
+            *, host: str | None = None) -> str:
+    """Publishes one message to `projects/P/topics/T` on the emulator; returns its message id."""
+    message = {"data": data, "attributes": attributes or {}}
+    with _publisher(host) as publisher:
+        response = publisher.publish(request={"topic": _path(project, "topics", topic), "messages": [message]},
+                                     timeout=10)
+    return response.message_ids[0]
+
+
+def pull_messages(subscription: str, max_messages: int = 10, timeout: float = 5.0,
+                  *, host: str | None = None) -> list[PulledMessage]:
+    """Pulls and acks until `max_messages` arrived or `timeout` seconds passed."""
+    from google.api_core.exceptions import DeadlineExceeded
+
+    messages: list[PulledMessage] = []
+    deadline = time.monotonic() + timeout
+    with _subscriber(host) as subscriber:
+        while len(messages) < max_messages and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                response = subscriber.pull(request={"subscription": subscription,
+                                                    "max_messages": max_messages - len(messages)},
+                                           timeout=max(remaining, 0.1), retry=None)
+            except DeadlineExceeded:
+                break
+            if response.received_messages:
+                subscriber.acknowledge(request={"subscription": subscription,
+                                                "ack_ids": [m.ack_id for m in response.received_messages]})
+            messages += [_pulled(m.message) for m in response.received_messages]
+            if not response.received_messages:
+                time.sleep(0.05)
+    return messages
+
+
+@dataclass
+class PubSubNamespace:
+    """Unique topic/subscription names for one test, so tests never see each other's messages."""
+
+    project: str
+    host: str
+    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    def name(self, base: str) -> str:
+        return f"{base}-{self.suffix}"
+
+    def topic(self, base: str = "topic") -> str:
+        return ensure_topic(self.project, self.name(base), host=self.host)
+
+    def pull_subscription(self, topic_path: str, base: str = "sub", **options: Any) -> str:
+        topic = topic_path.rsplit("/", 1)[-1]
+        return ensure_pull_subscription(self.project, self.name(base), topic, host=self.host, **options)
+
+    def pull(self, subscription: str, max_messages: int = 10, timeout: float = 5.0) -> list[PulledMessage]:
+        return pull_messages(subscription, max_messages, timeout, host=self.host)
+
+
+def _create_subscription(path: str, request: dict[str, Any], host: str | None) -> bool:
+    """True if created, False if it already existed."""
+    from google.api_core.exceptions import AlreadyExists
+
+    with _subscriber(host) as subscriber:
+        try:
+            subscriber.create_subscription(request={"name": path, **request}, timeout=10)
+            return True
+        except AlreadyExists:
+            return False
+
+
+def _path(project: str, collection: str, name: str) -> str:
+    return name if name.startswith("projects/") else f"projects/{project}/{collection}/{name}"
+
+
+def _pulled(message: Any) -> PulledMessage:
+    return PulledMessage(data=bytes(message.data), attributes=dict(message.attributes),
+                         ordering_key=message.ordering_key, message_id=message.message_id,
+                         publish_time=message.publish_time)
+
+
+def _emulator_host(host: str | None) -> str:
+    host = host or os.environ.get(PUBSUB_ENV)
+    if not host:
+        raise ValueError(f"No Pub/Sub emulator host: pass host= or set {PUBSUB_ENV}.")
+    return host
+
+
+@contextmanager
+def _publisher(host: str | None) -> Iterator[Any]:
+    from google.pubsub_v1.services.publisher import PublisherClient
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+
+    with _insecure_channel(host) as channel:
+        yield PublisherClient(transport=PublisherGrpcTransport(channel=channel))
+
+
+@contextmanager
+def _subscriber(host: str | None) -> Iterator[Any]:
+    from google.pubsub_v1.services.subscriber import SubscriberClient
+    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+    with _insecure_channel(host) as channel:
+        yield SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+
+
+@contextmanager
+def _insecure_channel(host: str | None) -> Iterator[Any]:
+    import grpc
+
+    channel = grpc.insecure_channel(_emulator_host(host))
+    try:
+        yield channel
+    finally:
+        channel.close()

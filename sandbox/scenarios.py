@@ -1,0 +1,488 @@
+"""Scenarios: YAML descriptions of an incident's world, loaded into the stand-ins.
+
+A scenario lists what each API should hold (one top-level key per API: `services` for
+Cloud Run, `timeseries` for Monitoring; later `connectors`, `sql_instances`, `logs`,
+`audit_logs`), the alert that opens the incident, and what Runwarden should conclude.
+Times are offsets from the incident start T0 (`-10m`, `+2m`), made absolute by
+`materialize(anchor)`. The format is documented in docs/scenarios.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from sandbox.standins.monitoring import PointSeed, SeriesSeed
+from sandbox.standins.run import ConditionSeed, TrafficSeed
+
+if TYPE_CHECKING:
+    from sandbox.standins.server import StandIns
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+
+_OFFSET = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)(s|m|h|d)$")
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_SERVICE_ID = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_CONNECTOR = re.compile(r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$")
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be read or does not validate; the message names the field."""
+
+
+# --- field types -------------------------------------------------------------------------------
+
+
+def _parse_offset(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if value == 0 or value == "0":
+        return timedelta(0)
+    match = _OFFSET.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"expected an offset like -90s, -10m, +2m or -3h (units s, m, h, d), got {value!r}")
+    sign, amount, unit = match.groups()
+    delta = timedelta(**{_UNIT[unit]: float(amount)})
+    return -delta if sign == "-" else delta
+
+
+def _parse_duration(value: Any) -> timedelta:
+    delta = _parse_offset(value)
+    if delta <= timedelta(0):
+        raise ValueError(f"expected a positive duration like 60s or 5m, got {value!r}")
+    return delta
+
+
+def _as_text(value: Any) -> Any:
+    # YAML reads 0.62 as a float; notifications carry these values as strings.
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+Offset = Annotated[timedelta, BeforeValidator(_parse_offset)]
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+Text = Annotated[str, BeforeValidator(_as_text)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- Cloud Run ---------------------------------------------------------------------------------
+
+
+class ConditionSpec(_Spec):
+    type: str
+    state: Literal["CONDITION_SUCCEEDED", "CONDITION_FAILED", "CONDITION_RECONCILING", "CONDITION_PENDING"] = (
+        "CONDITION_SUCCEEDED")
+    reason: str = ""        # a Cloud Run CommonReason or RevisionReason name, e.g. SECRETS_ACCESS_CHECK_FAILED
+    message: str = ""
+
+    @model_validator(mode="after")
+    def _known_reason(self) -> ConditionSpec:
+        from google.cloud import run_v2
+
+        known = run_v2.Condition.CommonReason.__members__.keys() | run_v2.Condition.RevisionReason.__members__.keys()
+        if self.reason and self.reason not in known:
+            raise ValueError(f"reason {self.reason!r} is not a Cloud Run CommonReason or RevisionReason")
+        return self
+
+
+class RevisionSpec(_Spec):
+    name: str                               # short name, e.g. backend-00002-xyz
+    created: Offset
+    ready: bool | None = None               # shorthand; default true when no conditions are given
+    conditions: tuple[ConditionSpec, ...] = ()
+    vpc_connector: str | None = None
+    vpc_egress: Literal["ALL_TRAFFIC", "PRIVATE_RANGES_ONLY"] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RevisionSpec:
+        if self.ready is not None and self.conditions:
+            raise ValueError("give either `ready` or `conditions`, not both")
+        if self.vpc_connector and not _CONNECTOR.match(self.vpc_connector):
+            raise ValueError("vpc_connector must be projects/P/locations/L/connectors/C")
+        return self
+
+    def condition_seeds(self) -> tuple[ConditionSeed, ...]:
+        if self.conditions:
+            return tuple(ConditionSeed(c.type, c.state, c.reason, c.message) for c in self.conditions)
+        if self.ready is False:
+            return (ConditionSeed("Ready", "CONDITION_FAILED", "REVISION_FAILED", "revision is not ready"),)
+        return (ConditionSeed("Ready"),)
+
+
+class TrafficSpec(_Spec):
+    revision: str | None = None
+    latest: bool = False
+    percent: int = Field(ge=0, le=100)
+    tag: str = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TrafficSpec:
+        if (self.revision is None) == (not self.latest):
+            raise ValueError("a traffic target needs exactly one of `revision: NAME` or `latest: true`")
+        return self
+
+
+class ServiceSpec(_Spec):
+    name: str                               # short service id, e.g. backend
+    labels: dict[str, str] = Field(default_factory=dict)
+    revisions: tuple[RevisionSpec, ...] = Field(min_length=1)
+    traffic: tuple[TrafficSpec, ...] = ()   # empty: 100% to the latest ready revision
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceSpec:
+        if not _SERVICE_ID.match(self.name):
+            raise ValueError(f"name {self.name!r} is not a valid Cloud Run service id")
+        names = [r.name for r in self.revisions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"revision names repeat in service {self.name}: {names}")
+        for i, name in enumerate(names):
+            if not name.startswith(f"{self.name}-"):
+                raise ValueError(f"revisions[{i}].name {name!r} must start with '{self.name}-'")
+        for i, target in enumerate(self.traffic):
+            if target.revision is not None and target.revision not in names:
+                raise ValueError(f"traffic[{i}].revision {target.revision!r} is not a revision of {self.name}")
+        if self.traffic and sum(t.percent for t in self.traffic) != 100:
+            raise ValueError(f"traffic percents must sum to 100, got {sum(t.percent for t in self.traffic)}")
+        return self
+
+
+# --- Monitoring --------------------------------------------------------------------------------
+
+
+class ResourceSpec(_Spec):
+    type: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class PointSpec(_Spec):
+    """One point (`at`) or a generator (`from`, `to`, `every`): one point per step."""
+
+    value: int | float
+    at: Offset | None = None
+    from_: Offset | None = Field(default=None, alias="from")
+    to: Offset | None = None
+    every: Duration = timedelta(seconds=60)
+
+    @model_validator(mode="after")
+    def _shape(self) -> PointSpec:
+        generator = self.from_ is not None or self.to is not None
+        if (self.at is not None) == generator:
+            raise ValueError("a point needs either `at`, or `from` and `to` (with optional `every`)")
+        if generator and (self.from_ is None or self.to is None):
+            raise ValueError("a generator needs both `from` and `to`")
+        if generator and self.from_ >= self.to:
+            raise ValueError("a generator needs `from` earlier than `to`")
+        return self
+
+    def relative(self, kind: str) -> list[tuple[timedelta | None, timedelta, int | float]]:
+        """(start, end, value) offsets; DELTA points cover [end - every, end], GAUGE points have no start."""
+        if self.at is not None:
+            ends = [self.at]
+        else:
+            ends, at = [], self.from_ + self.every
+            while at <= self.to:
+                ends.append(at)
+                at += self.every
+        return [(end - self.every if kind == "DELTA" else None, end, self.value) for end in ends]
+
+
+class SeriesSpec(_Spec):
+    metric: str                             # metric type, e.g. run.googleapis.com/request_count
+    kind: Literal["DELTA", "GAUGE"] = "DELTA"
+    resource: ResourceSpec
+    labels: dict[str, str] = Field(default_factory=dict)   # metric labels
+    points: tuple[PointSpec, ...] = Field(min_length=1)
+    project: str | None = None              # default: the scenario's project
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> SeriesSpec:
+        if self.kind != "DELTA":
+            return self
+        spans = sorted((start, end) for p in self.points for start, end, _ in p.relative(self.kind))
+        for (_, prev_end), (start, end) in zip(spans, spans[1:]):
+            if start < prev_end:
+                raise ValueError(f"DELTA points overlap: one ends at {prev_end}, the next covers [{start}, {end}]")
+        return self
+
+
+# --- the alert and the expectation -------------------------------------------------------------
+
+
+class AlertSpec(_Spec):
+    policy_name: str
+    condition_name: str
+    metric_type: str
+    resource: ResourceSpec
+    observed_value: Text
+    threshold_value: Text
+    metric_labels: dict[str, str] = Field(default_factory=dict)
+    severity: str = "Error"
+    filter: str | None = None               # default: built from metric_type and the resource
+    documentation: str = ""
+
+    @model_validator(mode="after")
+    def _numeric_threshold(self) -> AlertSpec:
+        try:
+            float(self.threshold_value)
+        except ValueError:
+            raise ValueError(f"threshold_value must be a number, got {self.threshold_value!r}") from None
+        return self
+
+
+class ExpectSpec(_Spec):
+    signature: str                          # a shared.signatures.Signature value
+    status: str                             # the outcome status Runwarden should publish (enforce mode)
+    action: str | None = None               # the registered action it plans, or null for none
+    to_revision: str | None = None
+    notes: str = ""
+
+
+# --- the scenario ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevisionSeed:
+    service: str                            # full service name
+    name: str                               # short revision name
+    create_time: datetime
+    conditions: tuple[ConditionSeed, ...]
+    vpc_connector: str | None
+    vpc_egress: str | None
+
+
+@dataclass(frozen=True)
+class ServiceSeed:
+    name: str                               # full service name
+    labels: dict[str, str]
+    revisions: tuple[RevisionSeed, ...]
+    traffic: tuple[TrafficSeed, ...]
+
+
+@dataclass(frozen=True)
+class Materialized:
+    """A scenario with absolute times, as the stand-ins take it."""
+
+    anchor: datetime
+    services: tuple[ServiceSeed, ...]
+    series: tuple[SeriesSeed, ...]
+
+
+class Scenario(_Spec):
+    name: str
+    description: str = ""
+    project: str
+    region: str
+    services: tuple[ServiceSpec, ...] = ()
+    timeseries: tuple[SeriesSpec, ...] = ()
+    alert: AlertSpec | None = None
+    expect: ExpectSpec | None = None
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Scenario:
+        names = [s.name for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError(f"service names repeat: {names}")
+        revisions = {s.name: {r.name for r in s.revisions} for s in self.services}
+        for i, series in enumerate(self.timeseries):
+            labels = series.resource.labels
+            if series.resource.type == "cloud_run_revision" and labels.get("service_name") in revisions:
+                if labels.get("revision_name") not in revisions[labels["service_name"]]:
+                    raise ValueError(f"timeseries[{i}].resource.labels.revision_name {labels.get('revision_name')!r} "
+                                     f"is not a revision of service {labels['service_name']}")
+        return self
+
+    def service_name(self, service: str) -> str:
+        return f"projects/{self.project}/locations/{self.region}/services/{service}"
+
+    def materialize(self, anchor: datetime) -> Materialized:
+        """Absolute times with T0 = anchor (the incident's started_at; must be timezone-aware)."""
+        if anchor.tzinfo is None:
+            raise ValueError("anchor must be timezone-aware (UTC)")
+        return Materialized(anchor, tuple(self._service_seed(s, anchor) for s in self.services),
+                            tuple(self._series_seed(s, anchor) for s in self.timeseries))
+
+    def _service_seed(self, spec: ServiceSpec, anchor: datetime) -> ServiceSeed:
+        full = self.service_name(spec.name)
+        revisions = tuple(RevisionSeed(full, r.name, anchor + r.created, r.condition_seeds(), r.vpc_connector,
+                                       r.vpc_egress) for r in spec.revisions)
+        traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
+        return ServiceSeed(full, dict(spec.labels), revisions, traffic)
+
+    def _series_seed(self, spec: SeriesSpec, anchor: datetime) -> SeriesSeed:
+        points = tuple(PointSeed(anchor + end, value, None if start is None else anchor + start)
+                       for p in spec.points for start, end, value in p.relative(spec.kind))
+        return SeriesSeed(metric_type=spec.metric, resource_type=spec.resource.type,
+                          resource_labels=self.resource_labels(spec.resource), metric_labels=dict(spec.labels),
+                          kind=spec.kind, points=points, project=spec.project or self.project)
+
+    def resource_labels(self, resource: ResourceSpec) -> dict[str, str]:
+        """The resource's labels, with project_id (and location for regional resources) defaulted."""
+        defaults = {"project_id": self.project}
+        if resource.type in _REGIONAL_RESOURCES:
+            defaults["location"] = self.region
+        return {**defaults, **resource.labels}
+
+    def notification(self, anchor: datetime, incident_id: str | None = None, *,
+                     state: Literal["open", "closed"] = "open", ended_at: datetime | None = None) -> dict:
+        """A schema-1.2 Monitoring notification for the scenario's alert, started at `anchor`."""
+        if self.alert is None:
+            raise ValueError(f"scenario {self.name} has no `alert` section")
+        if anchor.tzinfo is None:
+            raise ValueError("anchor must be timezone-aware (UTC)")
+        incident_id = incident_id or _incident_id(self.name, anchor)
+        return {"incident": _incident(self, self.alert, anchor, incident_id, state, ended_at), "version": "1.2"}
+
+
+_REGIONAL_RESOURCES = frozenset({"cloud_run_revision", "vpc_access_connector"})
+
+
+# --- the notification -------------------------------------------------------------------------
+
+_METRIC_DISPLAY = {"run.googleapis.com/request_count": "Request Count",
+                   "run.googleapis.com/request_latencies": "Request Latencies"}
+_RESOURCE_DISPLAY = {"cloud_run_revision": "Cloud Run Revision", "vpc_access_connector": "VPC Access Connector",
+                     "cloudsql_database": "Cloud SQL Database"}
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _digest(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16)
+
+
+def _incident_id(name: str, anchor: datetime) -> str:
+    """Deterministic per scenario and anchor, shaped like a real one ("0.nrwotmyokd9n")."""
+    n, chars = _digest(f"{name}|{int(anchor.timestamp())}"), []
+    for _ in range(12):
+        n, i = divmod(n, len(_ID_ALPHABET))
+        chars.append(_ID_ALPHABET[i])
+    return "0." + "".join(chars)
+
+
+def _label_text(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) + "}"
+
+
+def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_id: str,
+              state: str, ended_at: datetime | None) -> dict:
+    project = scenario.project
+    labels = scenario.resource_labels(alert.resource)
+    resource_display = _RESOURCE_DISPLAY.get(alert.resource.type, alert.resource.type)
+    metric_display = _METRIC_DISPLAY.get(alert.metric_type, alert.metric_type.rsplit("/", 1)[-1])
+    policy_id, condition_id = _digest(alert.policy_name) % 10**19, _digest(alert.condition_name) % 10**19
+    threshold_filter = alert.filter or (f'metric.type="{alert.metric_type}" AND resource.type="{alert.resource.type}"'
+                                        + "".join(f' AND resource.labels.{k}="{v}"'
+                                                  for k, v in sorted(alert.resource.labels.items())))
+    return {
+        "incident_id": incident_id,
+        "scoping_project_id": project,
+        "scoping_project_number": _digest(project) % 10**12,
+        "url": (f"https://console.cloud.google.com/monitoring/alerting/alerts/{incident_id}"
+                f"?channelType=cloud-pubsub&project={project}"),
+        "state": state,
+        "started_at": int(anchor.timestamp()),
+        "ended_at": int(ended_at.timestamp()) if ended_at else None,
+        "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
+                    f"labels {_label_text(alert.metric_labels)} is above the threshold of {alert.threshold_value} "
+                    f"with a value of {alert.observed_value}."),
+        "resource": {"type": alert.resource.type, "labels": labels},
+        "resource_type_display_name": resource_display,
+        "resource_id": "",
+        "resource_display_name": labels.get("service_name") or labels.get("connector_name") or "",
+        "resource_name": f"{project} {resource_display} labels {_label_text(labels)}",
+        "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},
+        "metadata": {"system_labels": {}, "user_labels": {}},
+        "policy_name": alert.policy_name,
+        "condition_name": alert.condition_name,
+        "condition": {
+            "name": f"projects/{project}/alertPolicies/{policy_id}/conditions/{condition_id}",
+            "displayName": alert.condition_name,
+            "conditionThreshold": {
+                "filter": threshold_filter,
+                "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}],
+                "comparison": "COMPARISON_GT",
+                "thresholdValue": float(alert.threshold_value),
+                "duration": "0s",
+                "trigger": {"count": 1},
+            },
+        },
+        "observed_value": alert.observed_value,
+        "threshold_value": alert.threshold_value,
+        "documentation": {
+            "content": alert.documentation or f"Scenario {scenario.name}: {scenario.description}".strip(),
+            "mime_type": "text/markdown",
+            "subject": f"[ALERT - {alert.severity}] {alert.policy_name} on {resource_display} {_label_text(labels)}",
+            "links": [],
+        },
+        "severity": alert.severity,
+    }
+
+
+# --- loading and seeding -----------------------------------------------------------------------
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario is a YAML mapping, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(f"{path}: invalid scenario\n{_describe(err)}") from err
+
+
+def _describe(err: ValidationError) -> str:
+    errors = [(".".join(str(part) for part in e["loc"]), e) for e in err.errors()]
+    lines = []
+    for where, error in errors:
+        # A list whose only item failed is also reported "too short": the item's error says it all.
+        if error["type"] == "too_short" and any(w.startswith(f"{where}.") for w, _ in errors):
+            continue
+        lines.append(f"  {where or '(top level)'}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def list_bundled_scenarios() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def bundled_scenario_path(name: str) -> Path:
+    path = SCENARIO_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no bundled scenario {name!r}; available: {', '.join(list_bundled_scenarios())}")
+    return path
+
+
+def resolve_scenario(ref: Scenario | str | Path) -> Scenario:
+    """A Scenario as is, a bundled scenario's name, or a YAML file's path."""
+    if isinstance(ref, Scenario):
+        return ref
+    if isinstance(ref, str) and ref in list_bundled_scenarios():
+        return load_scenario(bundled_scenario_path(ref))
+    return load_scenario(ref)
+
+
+def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materialized:
+    """Loads services, revisions and traffic into the Run stand-in and series into Monitoring."""
+    world = scenario.materialize(anchor)
+    for service in world.services:
+        standins.run.add_service(service.name, service.labels)
+        for rev in service.revisions:
+            standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
+                                      rev.vpc_connector, rev.vpc_egress)
+        if service.traffic:
+            standins.run.set_traffic(service.name, service.traffic)
+    for series in world.series:
+        standins.monitoring.add_series(series)
+    return world

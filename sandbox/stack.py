@@ -1,0 +1,220 @@
+"""A whole local Runwarden world: emulators, stand-ins, topics, config, and the function server.
+
+    with Sandbox("bad_revision", anchor=t0) as sandbox:
+        sandbox.start_function()                 # functions-framework running the real main.py
+        sandbox.publish_alert(sandbox.scenario.notification(t0))
+        outcome = sandbox.wait_outcomes(1)[0]
+
+The function server gets every location through environment variables only, exactly as a
+deployed function would get none and talk to Google Cloud.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sandbox.emulators import FirestoreEmulator, PubSubEmulator, start_firestore, start_pubsub
+from sandbox.scenarios import Scenario, resolve_scenario
+from sandbox.standins.server import StandIns, start_standins
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ALERTS_TOPIC = "runwarden-alerts"
+OUTCOMES_TOPIC = "runwarden-outcomes"
+OUTCOMES_WATCH = "runwarden-outcomes-watch"
+ALERTS_PUSH = "runwarden-alerts-push"
+
+
+@dataclass
+class ReceivedOutcome:
+    body: dict[str, Any]
+    attributes: dict[str, str]
+    ordering_key: str
+
+
+@dataclass
+class FunctionServer:
+    """functions-framework serving one entry point of main.py, with its stdout collected."""
+
+    process: subprocess.Popen
+    port: int
+    lines: "queue.Queue[str]" = field(default_factory=queue.Queue)
+
+    def timeline(self) -> list[dict[str, Any]]:
+        """The structured log lines written so far (drained from the queue)."""
+        entries = []
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return entries
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # gunicorn's own lines
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+
+
+class Sandbox:
+    def __init__(self, scenario: Scenario | str | Path, anchor: datetime, *, mode: str = "enforce",
+                 config: dict[str, Any] | None = None, workdir: Path | None = None) -> None:
+        self.scenario = resolve_scenario(scenario)
+        self.anchor = anchor
+        self.project = self.scenario.project
+        self._config_overrides = config or {}
+        self._mode = mode
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="runwarden-sandbox-")
+        self.workdir = Path(workdir or self._tmp.name)
+        self.pubsub: PubSubEmulator | None = None
+        self.firestore: FirestoreEmulator | None = None
+        self.standins: StandIns | None = None
+        self.function: FunctionServer | None = None
+        self.config_path = self.workdir / "runwarden.yaml"
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> "Sandbox":
+        try:
+            started: dict[str, Any] = {}
+            # The two JVMs take about a second each: start them side by side.
+            threads = [threading.Thread(target=lambda: started.__setitem__("pubsub", start_pubsub(
+                           self.project, log_dir=self.workdir))),
+                       threading.Thread(target=lambda: started.__setitem__("firestore", start_firestore(
+                           self.project, log_dir=self.workdir)))]
+            for t in threads:
+                t.start()
+            self.standins = start_standins(self.scenario, anchor=self.anchor)
+            for t in threads:
+                t.join()
+            self.pubsub, self.firestore = started.get("pubsub"), started.get("firestore")
+            if self.pubsub is None or self.firestore is None:
+                # The thread's exception was printed; start again in the foreground to raise it here.
+                self.pubsub = self.pubsub or start_pubsub(self.project, log_dir=self.workdir)
+                self.firestore = self.firestore or start_firestore(self.project, log_dir=self.workdir)
+            self.pubsub.ensure_topic(ALERTS_TOPIC)
+            self.pubsub.ensure_pull_subscription(OUTCOMES_WATCH, OUTCOMES_TOPIC)
+            self._write_config()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        # Side by side: the Firestore JVM alone takes ~2 s to shut down.
+        stoppers = [threading.Thread(target=part.stop) for part in
+                    (self.function, self.standins, self.pubsub, self.firestore) if part is not None]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
+        self.function = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what product code is told -------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        return {**self.pubsub.env(), **self.firestore.env(), **self.standins.env(),
+                "RUNWARDEN_CONFIG": str(self.config_path), "GOOGLE_CLOUD_PROJECT": self.project}
+
+    @property
+    def outcomes_topic(self) -> str:
+        return f"projects/{self.project}/topics/{OUTCOMES_TOPIC}"
+
+    def config_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "project": self.project,
+            "mode": self._mode,
+            "outcomes_topic": self.outcomes_topic,
+            "services": [{"name": self.scenario.service_name(s.name)} for s in self.scenario.services],
+        }
+        for key, value in self._config_overrides.items():
+            data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+        return data
+
+    def _write_config(self) -> None:
+        self.config_path.write_text(yaml.safe_dump(self.config_data(), sort_keys=False))
+
+    # --- the function server ---------------------------------------------------------------------
+
+    def start_function(self, target: str = "on_alert", timeout: float = 20.0) -> FunctionServer:
+        port = _free_port()
+        command = [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type",
+                   "cloudevent", "--source", str(REPO_ROOT / "main.py"), "--host", "127.0.0.1", "--port", str(port)]
+        env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.function = FunctionServer(process, port)
+        threading.Thread(target=_pump, args=(process, self.function.lines), daemon=True).start()
+        _wait_for_port(port, timeout, process)
+        # Pointed at /projects/P/topics/T so the CloudEvent's source names the topic, as Eventarc's does.
+        endpoint = f"http://127.0.0.1:{port}/projects/{self.project}/topics/{ALERTS_TOPIC}"
+        self.pubsub.ensure_push_subscription(ALERTS_PUSH, ALERTS_TOPIC, endpoint)
+        return self.function
+
+    # --- traffic in and out --------------------------------------------------------------------
+
+    def publish_alert(self, notification: dict[str, Any] | bytes) -> str:
+        data = notification if isinstance(notification, bytes) else json.dumps(notification).encode()
+        return self.pubsub.publish(ALERTS_TOPIC, data)
+
+    def wait_outcomes(self, count: int, timeout: float = 30.0) -> list[ReceivedOutcome]:
+        received: list[ReceivedOutcome] = []
+        deadline = time.monotonic() + timeout
+        subscription = f"projects/{self.project}/subscriptions/{OUTCOMES_WATCH}"
+        while len(received) < count and time.monotonic() < deadline:
+            for m in self.pubsub.pull_messages(subscription, count - len(received),
+                                               timeout=min(2.0, max(0.1, deadline - time.monotonic()))):
+                received.append(ReceivedOutcome(json.loads(m.data), dict(m.attributes), m.ordering_key))
+        return received
+
+
+def _pump(process: subprocess.Popen, lines: "queue.Queue[str]") -> None:
+    for line in process.stdout:
+        lines.put(line.rstrip("\n"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"functions-framework exited with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"functions-framework did not listen on port {port} within {timeout} s")

@@ -1,0 +1,153 @@
+"""Server plumbing shared by every stand-in: one gRPC server per stand-in, a call log,
+fault injection, and honest status errors.
+
+A stand-in subclass declares its RPCs with `rpc(...)` entries and raises `ApiError` to
+answer with a gRPC status, as the real API would.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import grpc
+
+from sandbox.standins.faults import Faults
+
+
+class ApiError(Exception):
+    """Raised by a handler to answer with a gRPC status and message."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.NOT_FOUND, message)
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def unimplemented(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.UNIMPLEMENTED, message)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the stand-in received (recorded even when a fault rejected it)."""
+
+    method: str            # short RPC name, e.g. "UpdateService"
+    request: Any           # the deserialized request message
+
+
+@dataclass(frozen=True)
+class Rpc:
+    """One unary RPC: the gRPC service it belongs to, its name, handler and wire codecs."""
+
+    service: str                              # e.g. "google.cloud.run.v2.Services"
+    method: str                               # e.g. "GetService"
+    handler: Callable[[Any], Any]
+    deserialize: Callable[[bytes], Any]
+    serialize: Callable[[Any], bytes]
+
+
+def paginate(items: Sequence[Any], page_size: int, page_token: str, *, default_size: int = 100) -> tuple[list[Any], str]:
+    """Offset paging with opaque-looking tokens; a token we did not issue is rejected."""
+    offset = 0
+    if page_token:
+        if not page_token.startswith("o:") or not page_token[2:].isdigit():
+            raise invalid(f"page_token {page_token!r} was not issued by this server")
+        offset = int(page_token[2:])
+    if page_size < 0:
+        raise invalid("page_size must not be negative")
+    size = page_size or default_size
+    page = list(items[offset:offset + size])
+    next_offset = offset + size
+    return page, (f"o:{next_offset}" if next_offset < len(items) else "")
+
+
+class StandIn:
+    """Base class: owns the gRPC server, the call log and the fault rules."""
+
+    def __init__(self) -> None:
+        self.faults = Faults()
+        self._calls: list[Call] = []
+        self._calls_lock = threading.Lock()
+        self._server: grpc.Server | None = None
+        self.address = ""
+        # Handlers mutate state from several server threads: one lock serialises them.
+        self.lock = threading.RLock()
+
+    # --- what subclasses provide ---------------------------------------------------------
+
+    def rpcs(self) -> list[Rpc]:
+        raise NotImplementedError
+
+    # --- call log ------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._calls_lock:
+            return list(self._calls)
+
+    def count(self, method: str) -> int:
+        with self._calls_lock:
+            return sum(1 for call in self._calls if call.method == method)
+
+    def requests(self, method: str) -> list[Any]:
+        with self._calls_lock:
+            return [call.request for call in self._calls if call.method == method]
+
+    def reset_calls(self) -> None:
+        with self._calls_lock:
+            self._calls.clear()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> str:
+        """Serves on 127.0.0.1 (port 0 = a free one); returns "127.0.0.1:PORT"."""
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} already started at {self.address}")
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        server.add_generic_rpc_handlers(self._generic_handlers())
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
+        if bound == 0:
+            raise RuntimeError(f"cannot bind 127.0.0.1:{port}")
+        server.start()
+        self._server = server
+        self.address = f"127.0.0.1:{bound}"
+        return self.address
+
+    def stop(self, grace: float | None = 0) -> None:
+        if self._server is not None:
+            self._server.stop(grace).wait()
+            self._server = None
+
+    def _generic_handlers(self) -> list[grpc.GenericRpcHandler]:
+        by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+        for rpc in self.rpcs():
+            by_service.setdefault(rpc.service, {})[rpc.method] = grpc.unary_unary_rpc_method_handler(
+                self._wrap(rpc), request_deserializer=rpc.deserialize, response_serializer=rpc.serialize)
+        return [grpc.method_handlers_generic_handler(service, methods) for service, methods in by_service.items()]
+
+    def _wrap(self, rpc: Rpc) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            with self._calls_lock:
+                self._calls.append(Call(rpc.method, request))
+            fault = self.faults.before_call(rpc.method)
+            if fault is not None:
+                context.abort(fault.code, fault.message)
+            try:
+                with self.lock:
+                    return rpc.handler(request)
+            except ApiError as err:
+                context.abort(err.code, err.message)
+            except Exception as exc:  # noqa: BLE001 - a stand-in bug must say what it was
+                context.abort(grpc.StatusCode.INTERNAL, f"stand-in error in {rpc.method}: {exc!r}")
+
+        return handle

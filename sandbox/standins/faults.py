@@ -1,0 +1,94 @@
+"""Fault injection for the stand-ins: fail, slow down or deny chosen methods.
+
+One `Faults` object belongs to one stand-in. The server plumbing calls `before_call`
+ahead of every handler, so each stand-in (Run, Monitoring, later Logging and VPC Access)
+gets the same behaviour without code of its own.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import grpc
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    code: grpc.StatusCode
+    method: str | None
+
+
+@dataclass(frozen=True)
+class _Latency:
+    seconds: float
+    method: str | None
+
+
+@dataclass(frozen=True)
+class InjectedFault:
+    """What a call must fail with."""
+
+    code: grpc.StatusCode
+    message: str
+
+
+def _applies(rule_method: str | None, method: str) -> bool:
+    return rule_method is None or rule_method == method
+
+
+class Faults:
+    """Thread-safe fault rules; `method` is the short RPC name ("UpdateService"), None = all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: list[_Failure] = []
+        self._latencies: list[_Latency] = []
+        self._denied: set[str | None] = set()
+
+    def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
+                  method: str | None = None) -> None:
+        """The next `n` matching calls fail with `code`; later calls succeed again."""
+        if n < 1:
+            raise ValueError("fail_next needs n >= 1")
+        with self._lock:
+            self._failures.append(_Failure(n, code, method))
+
+    def add_latency(self, seconds: float, method: str | None = None) -> None:
+        """Every matching call sleeps `seconds` before it is handled (until clear())."""
+        with self._lock:
+            self._latencies.append(_Latency(seconds, method))
+
+    def deny(self, method: str | None = None) -> None:
+        """Matching calls fail with PERMISSION_DENIED until clear()."""
+        with self._lock:
+            self._denied.add(method)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._latencies.clear()
+            self._denied.clear()
+
+    def before_call(self, method: str) -> InjectedFault | None:
+        """Sleeps for any latency, then returns the fault this call must raise, if any."""
+        delay = self._take_latency(method)
+        if delay:
+            time.sleep(delay)
+        return self._take_fault(method)
+
+    def _take_latency(self, method: str) -> float:
+        with self._lock:
+            return sum(rule.seconds for rule in self._latencies if _applies(rule.method, method))
+
+    def _take_fault(self, method: str) -> InjectedFault | None:
+        with self._lock:
+            if None in self._denied or method in self._denied:
+                return InjectedFault(grpc.StatusCode.PERMISSION_DENIED,
+                                     f"Permission denied on {method} (injected by the stand-in)")
+            for failure in self._failures:
+                if failure.remaining > 0 and _applies(failure.method, method):
+                    failure.remaining -= 1
+                    return InjectedFault(failure.code, f"{method}: injected {failure.code.name}")
+            return None

@@ -1,0 +1,334 @@
+"""Cloud Run Admin API v2 stand-in: Services (Get, List, Update), Revisions (Get, List) and
+google.longrunning.Operations/GetOperation, over real gRPC.
+
+It enforces the rules the product relies on, like the real API: unknown names are NOT_FOUND,
+traffic splits are validated (existing revisions, sum 100, LATEST/REVISION shape), a stale
+etag is ABORTED, and anything but a traffic update is refused as UNIMPLEMENTED rather than
+silently ignored. UpdateService answers with an Operation that is done after N polls.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import grpc
+from google.cloud import run_v2
+from google.longrunning import operations_pb2
+from google.protobuf import any_pb2
+
+from sandbox.standins.base import ApiError, Rpc, StandIn, invalid, not_found, paginate, unimplemented
+
+SERVICES = "google.cloud.run.v2.Services"
+REVISIONS = "google.cloud.run.v2.Revisions"
+OPERATIONS = "google.longrunning.Operations"
+
+_SERVICE_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$")
+_LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
+_REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+_SUCCEEDED = run_v2.Condition.State.CONDITION_SUCCEEDED
+
+# Fields the server owns: a client echoing them back from a GET is not changing anything.
+_OUTPUT_ONLY = frozenset({
+    "uid", "generation", "create_time", "update_time", "delete_time", "expire_time", "creator",
+    "last_modifier", "observed_generation", "terminal_condition", "conditions", "latest_ready_revision",
+    "latest_created_revision", "traffic_statuses", "uri", "urls", "satisfies_pzs", "reconciling", "etag",
+})
+_PLACEHOLDER_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
+
+
+@dataclass(frozen=True)
+class ConditionSeed:
+    """A revision condition; `reason` is a CommonReason or RevisionReason enum name."""
+
+    type: str
+    state: str = "CONDITION_SUCCEEDED"
+    reason: str = ""
+    message: str = ""
+
+
+READY = (ConditionSeed("Ready"),)
+
+
+@dataclass(frozen=True)
+class TrafficSeed:
+    """A traffic target: `revision=None` means LATEST."""
+
+    percent: int
+    revision: str | None = None
+    tag: str = ""
+
+
+@dataclass
+class _PendingOperation:
+    polls_left: int
+    service: run_v2.Service       # the update's result, packed when the operation is done
+
+
+def _copy(message: Any) -> Any:
+    return type(message).deserialize(type(message).serialize(message))
+
+
+def _pack(service: run_v2.Service) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(run_v2.Service.pb(service))
+    return packed
+
+
+def _new_etag() -> str:
+    return f'"{uuid.uuid4().hex[:20]}"'
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _condition(seed: ConditionSeed, at: datetime) -> run_v2.Condition:
+    try:
+        state = run_v2.Condition.State[seed.state]
+    except KeyError:
+        raise ValueError(f"unknown condition state {seed.state!r}") from None
+    condition = run_v2.Condition(type_=seed.type, state=state, message=seed.message, last_transition_time=at)
+    if seed.reason in run_v2.Condition.CommonReason.__members__:
+        condition.reason = run_v2.Condition.CommonReason[seed.reason]
+    elif seed.reason in run_v2.Condition.RevisionReason.__members__:
+        condition.revision_reason = run_v2.Condition.RevisionReason[seed.reason]
+    elif seed.reason:
+        raise ValueError(f"unknown condition reason {seed.reason!r} (not a CommonReason or RevisionReason)")
+    return condition
+
+
+class RunStandIn(StandIn):
+    """In-memory Cloud Run: services, their revisions, and update operations."""
+
+    def __init__(self, lro_polls_before_done: int = 2) -> None:
+        super().__init__()
+        self.lro_polls_before_done = lro_polls_before_done
+        self._services: dict[str, run_v2.Service] = {}
+        self._revisions: dict[str, run_v2.Revision] = {}
+        self._operations: dict[str, _PendingOperation] = {}
+
+    def rpcs(self) -> list[Rpc]:
+        return [
+            Rpc(SERVICES, "GetService", self._get_service, run_v2.GetServiceRequest.deserialize, run_v2.Service.serialize),
+            Rpc(SERVICES, "ListServices", self._list_services, run_v2.ListServicesRequest.deserialize,
+                run_v2.ListServicesResponse.serialize),
+            Rpc(SERVICES, "UpdateService", self._update_service, run_v2.UpdateServiceRequest.deserialize,
+                operations_pb2.Operation.SerializeToString),
+            Rpc(REVISIONS, "GetRevision", self._get_revision, run_v2.GetRevisionRequest.deserialize,
+                run_v2.Revision.serialize),
+            Rpc(REVISIONS, "ListRevisions", self._list_revisions, run_v2.ListRevisionsRequest.deserialize,
+                run_v2.ListRevisionsResponse.serialize),
+            Rpc(OPERATIONS, "GetOperation", self._get_operation, operations_pb2.GetOperationRequest.FromString,
+                operations_pb2.Operation.SerializeToString),
+        ]
+
+    # --- seeding (direct, no RPC) ------------------------------------------------------------
+
+    def add_service(self, name: str, labels: dict[str, str] | None = None) -> run_v2.Service:
+        """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it."""
+        if not _SERVICE_NAME.match(name):
+            raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
+        with self.lock:
+            if name in self._services:
+                raise ValueError(f"service {name} already exists")
+            now = _now()
+            self._services[name] = run_v2.Service(
+                name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, labels=labels or {},
+                create_time=now, update_time=now, etag=_new_etag(),
+                uri=f"https://{name.rsplit('/', 1)[-1]}-standin.a.run.app",
+                template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
+                traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)])
+            self._refresh_status(name)
+            return _copy(self._services[name])
+
+    def add_revision(self, service: str, revision: str, create_time: datetime,
+                     conditions: Sequence[ConditionSeed] = READY, vpc_connector: str | None = None,
+                     vpc_egress: str | None = None) -> run_v2.Revision:
+        """A revision (short name) of an existing service; updates latest_ready/created."""
+        with self.lock:
+            self._require_service(service)
+            name = f"{service}/revisions/{revision}"
+            if name in self._revisions:
+                raise ValueError(f"revision {name} already exists")
+            vpc_access = run_v2.VpcAccess(connector=vpc_connector or "")
+            if vpc_egress:
+                vpc_access.egress = run_v2.VpcAccess.VpcEgress[vpc_egress]
+            self._revisions[name] = run_v2.Revision(
+                name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, service=service,
+                create_time=create_time, update_time=create_time, vpc_access=vpc_access,
+                conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
+                containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)])
+            self._refresh_status(service)
+            return _copy(self._revisions[name])
+
+    def set_traffic(self, service: str, traffic: Sequence[TrafficSeed]) -> run_v2.Service:
+        """An out-of-band change (as if someone ran gcloud): validated, bumps generation and etag."""
+        targets = [run_v2.TrafficTarget(type_=_LATEST if t.revision is None else _REVISION,
+                                        revision=t.revision or "", percent=t.percent, tag=t.tag) for t in traffic]
+        with self.lock:
+            self._require_service(service)
+            return self._apply_traffic(service, self._validated_traffic(service, targets))
+
+    def set_conditions(self, revision_name: str, conditions: Sequence[ConditionSeed]) -> None:
+        """Changes a revision's conditions (e.g. it stops being Ready)."""
+        with self.lock:
+            revision = self._require_revision(revision_name)
+            at = _now()
+            revision.conditions = [_condition(c, at) for c in conditions]
+            self._refresh_status(revision.service)
+
+    def service(self, name: str) -> run_v2.Service:
+        with self.lock:
+            return _copy(self._require_service(name))
+
+    # --- Services ----------------------------------------------------------------------------
+
+    def _get_service(self, request: run_v2.GetServiceRequest) -> run_v2.Service:
+        return _copy(self._require_service(request.name))
+
+    def _list_services(self, request: run_v2.ListServicesRequest) -> run_v2.ListServicesResponse:
+        prefix = f"{request.parent}/services/"
+        matching = [_copy(s) for name, s in self._services.items() if name.startswith(prefix)]
+        page, token = paginate(matching, request.page_size, request.page_token)
+        return run_v2.ListServicesResponse(services=page, next_page_token=token)
+
+    def _update_service(self, request: run_v2.UpdateServiceRequest) -> operations_pb2.Operation:
+        if request.allow_missing:
+            raise unimplemented("stand-in does not support allow_missing (service creation)")
+        if request.validate_only:
+            raise unimplemented("stand-in does not support validate_only")
+        incoming = request.service
+        stored = self._require_service(incoming.name)
+        self._check_traffic_only(request, stored)
+        if incoming.etag and incoming.etag != stored.etag:
+            raise ApiError(grpc.StatusCode.ABORTED,
+                           f"etag mismatch for {incoming.name}: sent {incoming.etag}, current is {stored.etag}")
+        updated = self._apply_traffic(incoming.name, self._validated_traffic(incoming.name, list(incoming.traffic)))
+        return self._start_operation(incoming.name, updated)
+
+    def _check_traffic_only(self, request: run_v2.UpdateServiceRequest, stored: run_v2.Service) -> None:
+        paths = list(request.update_mask.paths) if request.update_mask else []
+        if paths:
+            others = [p for p in paths if p != "traffic"]
+            if others:
+                raise unimplemented(f"stand-in supports traffic updates only; update_mask names {others}")
+            return
+        changed = _changed_fields(request.service, stored)
+        if changed:
+            raise unimplemented(f"stand-in supports traffic updates only; the request changes {changed}")
+
+    def _validated_traffic(self, service: str, targets: list[run_v2.TrafficTarget]) -> list[run_v2.TrafficTarget]:
+        if not targets:  # the API's default: everything to the latest ready revision
+            return [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
+        total = 0
+        for i, target in enumerate(targets):
+            self._check_target(service, f"service.traffic[{i}]", target)
+            total += target.percent
+        if total != 100:
+            raise invalid(f"service.traffic: percents must sum to 100, got {total}")
+        return [_copy(t) for t in targets]
+
+    def _check_target(self, service: str, field: str, target: run_v2.TrafficTarget) -> None:
+        if target.type_ == _REVISION:
+            if not target.revision:
+                raise invalid(f"{field}.revision is required for a REVISION target")
+            if "/" in target.revision:
+                raise invalid(f"{field}.revision must be a short revision name, got {target.revision!r}")
+            if f"{service}/revisions/{target.revision}" not in self._revisions:
+                raise invalid(f"{field}: revision {target.revision!r} does not exist in service {service}")
+        elif target.type_ == _LATEST:
+            if target.revision:
+                raise invalid(f"{field}: a LATEST target must not name a revision (got {target.revision!r})")
+        else:
+            raise invalid(f"{field}.type must be TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST or _REVISION")
+        if not 0 <= target.percent <= 100:
+            raise invalid(f"{field}.percent must be between 0 and 100, got {target.percent}")
+
+    def _apply_traffic(self, name: str, traffic: list[run_v2.TrafficTarget]) -> run_v2.Service:
+        service = self._services[name]
+        service.traffic = traffic
+        service.generation += 1
+        service.observed_generation = service.generation
+        service.etag = _new_etag()
+        service.update_time = _now()
+        self._refresh_status(name)
+        return _copy(service)
+
+    def _refresh_status(self, name: str) -> None:
+        """Recomputes latest_* and traffic_statuses, resolving LATEST to the latest ready revision."""
+        service = self._services[name]
+        revisions = sorted((r for r in self._revisions.values() if r.service == name),
+                           key=lambda r: (r.create_time, r.name))
+        ready = [r for r in revisions if _is_ready(r)]
+        service.latest_created_revision = revisions[-1].name if revisions else ""
+        service.latest_ready_revision = ready[-1].name if ready else ""
+        latest_short = service.latest_ready_revision.rsplit("/", 1)[-1] if ready else ""
+        service.traffic_statuses = [
+            run_v2.TrafficTargetStatus(type_=t.type_, revision=latest_short if t.type_ == _LATEST else t.revision,
+                                       percent=t.percent, tag=t.tag) for t in service.traffic]
+
+    # --- Operations --------------------------------------------------------------------------
+
+    def _start_operation(self, service_name: str, updated: run_v2.Service) -> operations_pb2.Operation:
+        location = service_name.split("/services/")[0]
+        op_name = f"{location}/operations/{uuid.uuid4()}"
+        self._operations[op_name] = _PendingOperation(self.lro_polls_before_done, updated)
+        return self._operation_message(op_name, done=self.lro_polls_before_done <= 0)
+
+    def _get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
+        pending = self._operations.get(request.name)
+        if pending is None:
+            raise not_found(f"operation {request.name} not found")
+        if pending.polls_left > 0:
+            pending.polls_left -= 1
+            return self._operation_message(request.name, done=False)
+        return self._operation_message(request.name, done=True)
+
+    def _operation_message(self, name: str, done: bool) -> operations_pb2.Operation:
+        service = self._operations[name].service
+        operation = operations_pb2.Operation(name=name, done=done, metadata=_pack(service))
+        if done:
+            operation.response.CopyFrom(_pack(service))
+        return operation
+
+    # --- Revisions ---------------------------------------------------------------------------
+
+    def _get_revision(self, request: run_v2.GetRevisionRequest) -> run_v2.Revision:
+        return _copy(self._require_revision(request.name))
+
+    def _list_revisions(self, request: run_v2.ListRevisionsRequest) -> run_v2.ListRevisionsResponse:
+        self._require_service(request.parent)
+        mine = [r for r in self._revisions.values() if r.service == request.parent]
+        # Newest first: the API promises no order, and a client that forgets to sort gets caught.
+        mine.sort(key=lambda r: (r.create_time, r.name), reverse=True)
+        page, token = paginate([_copy(r) for r in mine], request.page_size, request.page_token)
+        return run_v2.ListRevisionsResponse(revisions=page, next_page_token=token)
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    def _require_service(self, name: str) -> run_v2.Service:
+        service = self._services.get(name)
+        if service is None:
+            raise not_found(f"Resource '{name}' of kind 'SERVICE' was not found")
+        return service
+
+    def _require_revision(self, name: str) -> run_v2.Revision:
+        revision = self._revisions.get(name)
+        if revision is None:
+            raise not_found(f"Resource '{name}' of kind 'REVISION' was not found")
+        return revision
+
+
+def _is_ready(revision: run_v2.Revision) -> bool:
+    return any(c.type_ == "Ready" and c.state == _SUCCEEDED for c in revision.conditions)
+
+
+def _changed_fields(incoming: run_v2.Service, stored: run_v2.Service) -> list[str]:
+    """Client-settable fields (other than traffic) whose value differs from the stored service."""
+    mine = {fd.name: value for fd, value in run_v2.Service.pb(incoming).ListFields()}
+    theirs = {fd.name: value for fd, value in run_v2.Service.pb(stored).ListFields()}
+    names = (mine.keys() | theirs.keys()) - _OUTPUT_ONLY - {"traffic", "name"}
+    return sorted(n for n in names if mine.get(n) != theirs.get(n))

@@ -1,0 +1,34 @@
+"""The action registry. Each action is a small module that registers itself here."""
+from __future__ import annotations
+
+from shared.actions.base import Action, ActionParams
+
+_REGISTRY: dict[str, Action] = {}
+
+
+def register(cls: type[Action]) -> type[Action]:
+    if cls.name in _REGISTRY:
+        raise ValueError(f"action {cls.name!r} is registered twice")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_action(name: str) -> Action:
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown action {name!r}; known: {sorted(_REGISTRY)}") from None
+
+
+def all_actions() -> dict[str, Action]:
+    _load_builtin()
+    return dict(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    # Imported here, not at the top, so that the registry module has no import cycle.
+    from shared.actions import rollback_traffic  # noqa: F401
+
+
+__all__ = ["Action", "ActionParams", "register", "get_action", "all_actions"]

@@ -1,0 +1,44 @@
+"""What every action declares: typed parameters, bounds, reversibility and IAM permissions."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.config import Config
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class ActionParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    target: str  # the full resource name the action writes to
+
+
+class Action(ABC, Generic[P]):
+    """One remediation. Subclasses are registered with `@register` and only ever run through
+    the guardrail gate, which enforces bounds, the kill switch, dry-run and the claim."""
+
+    name: ClassVar[str]
+    params_model: ClassVar[type[BaseModel]]
+    reversible: ClassVar[bool]
+    iam_permissions: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def bounds_violations(self, params: P, config: Config, now: datetime) -> list[str]:
+        """Every configured bound this request would cross, in words; empty when inside them."""
+
+    @abstractmethod
+    def preview(self, params: P, before: dict[str, Any]) -> dict[str, Any]:
+        """The state the write would produce: reported by dry-run instead of writing."""
+
+    @abstractmethod
+    def apply(self, params: P, adapters: Any) -> dict[str, Any]:
+        """Perform the write, wait for it, check it took, and return the state after."""
+
+    def notes(self, params: P) -> list[str]:
+        """What an operator must know once this has run (e.g. traffic is now pinned)."""
+        return []

@@ -1,0 +1,142 @@
+"""Runwarden's configuration: one YAML file, validated at load, named by RUNWARDEN_CONFIG.
+
+Every bound a human sets lives here. Defaults are the safe ones: dry-run, one step back,
+short windows. A bad field fails the load with an error that names it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_ENV = "RUNWARDEN_CONFIG"
+
+_SERVICE_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$")
+_TOPIC_NAME = re.compile(r"^projects/[^/]+/topics/[A-Za-z][\w.~+%-]{2,254}$")
+
+
+class ConfigError(ValueError):
+    """The config file is missing, unreadable or invalid. The message names the field."""
+
+
+class Mode(str, Enum):
+    ENFORCE = "enforce"
+    DRY_RUN = "dry_run"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ManagedService(_Section):
+    name: str  # projects/P/locations/L/services/S
+
+    @field_validator("name")
+    @classmethod
+    def _full_name(cls, v: str) -> str:
+        if not _SERVICE_NAME.match(v):
+            raise ValueError("must be a full name: projects/PROJECT/locations/REGION/services/SERVICE")
+        return v
+
+
+class RollbackBounds(_Section):
+    # Only roll back a revision this young (seconds since it was created, at the time of acting).
+    max_revision_age_seconds: int = Field(default=3600, gt=0, le=7 * 86400)
+
+
+class Bounds(_Section):
+    rollback: RollbackBounds = RollbackBounds()
+
+
+class Guardrails(_Section):
+    kill_switch: bool = False
+    # One action per target per cooldown, whatever the incident.
+    cooldown_seconds: int = Field(default=1800, ge=0, le=7 * 86400)
+    # An in-progress claim expires after this, so a crashed run does not block recovery.
+    # It must outlive the function's own timeout (540 s at most for event functions).
+    claim_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    # A completed claim is kept this long, so redeliveries within Pub/Sub's retry window stay no-ops.
+    claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
+
+
+class DiagnosisSettings(_Section):
+    # Incident window: this long either side of the incident start, cut at "now".
+    lookback_seconds: int = Field(default=900, ge=60, le=6 * 3600)
+    # Baseline window: this long before the suspect revision was created.
+    baseline_seconds: int = Field(default=3600, ge=300, le=24 * 3600)
+    # A revision deployed at most this long before the incident start is a deploy suspect.
+    deploy_window_seconds: int = Field(default=1800, ge=60, le=24 * 3600)
+    # Fewer requests than this in a window is too little traffic to judge.
+    min_requests: int = Field(default=20, ge=1)
+    # 5xx share at or above which a revision is failing.
+    bad_error_ratio: float = Field(default=0.2, gt=0, le=1)
+    # 5xx share at or below which a revision served cleanly.
+    healthy_error_ratio: float = Field(default=0.01, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ratios_ordered(self) -> "DiagnosisSettings":
+        if self.healthy_error_ratio >= self.bad_error_ratio:
+            raise ValueError("healthy_error_ratio must be below bad_error_ratio")
+        return self
+
+
+class StateSettings(_Section):
+    collection_prefix: str = Field(default="runwarden", pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    database: str = "(default)"
+
+
+class Config(_Section):
+    project: str = Field(min_length=1)          # where Runwarden's own state lives
+    mode: Mode = Mode.DRY_RUN                   # acting for real is a decision someone writes down
+    outcomes_topic: str
+    services: tuple[ManagedService, ...] = ()
+    bounds: Bounds = Bounds()
+    guardrails: Guardrails = Guardrails()
+    diagnosis: DiagnosisSettings = DiagnosisSettings()
+    state: StateSettings = StateSettings()
+
+    @field_validator("outcomes_topic")
+    @classmethod
+    def _topic_name(cls, v: str) -> str:
+        if not _TOPIC_NAME.match(v):
+            raise ValueError("must be a full topic name: projects/PROJECT/topics/TOPIC")
+        return v
+
+    @property
+    def dry_run(self) -> bool:
+        return self.mode is Mode.DRY_RUN
+
+    def manages(self, service_name: str) -> bool:
+        return any(s.name == service_name for s in self.services)
+
+
+def parse_config(data: object, source: str = "config") -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"{source}: {field}: {first['msg']}") from None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load and validate the config named by `path`, or by RUNWARDEN_CONFIG."""
+    import yaml
+
+    path = path or os.environ.get(CONFIG_ENV)
+    if not path:
+        raise ConfigError(f"{CONFIG_ENV} is not set: point it at Runwarden's YAML config")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, source=str(path))

@@ -1,0 +1,76 @@
+"""The two kinds of failure Runwarden tells apart: worth a retry, or not."""
+from __future__ import annotations
+
+
+class RunwardenError(Exception):
+    """Base class for errors Runwarden raises on purpose."""
+
+
+class TransientError(RunwardenError):
+    """A fault that may pass (UNAVAILABLE, DEADLINE_EXCEEDED, an emulator down).
+
+    The function lets it propagate, so that the platform redelivers the event.
+    """
+
+
+class PermanentError(RunwardenError):
+    """A fault a retry will not fix (PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT).
+
+    It is reported in a `failed` outcome, never retried.
+    """
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# gRPC status names that a retry may fix. ABORTED is here because an etag race is
+# resolved by re-reading and trying again.
+TRANSIENT_CODES = frozenset(
+    {"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_EXHAUSTED", "ABORTED", "UNKNOWN"}
+)
+
+
+def classify(exc: BaseException) -> RunwardenError:
+    """Map a google.api_core / grpc / transport error onto Transient or Permanent.
+
+    Imports nothing from Google: it reads the exception's `grpc_status_code` or `code`.
+    """
+    if isinstance(exc, RunwardenError):
+        return exc
+    if type(exc).__name__ == "RetryError":
+        # google.api_core gave up retrying: judge by the last error it saw.
+        cause = getattr(exc, "cause", None)
+        return classify(cause) if cause is not None else TransientError(f"RetryError: {exc}")
+    name = _status_name(exc)
+    message = f"{type(exc).__name__}: {exc}"
+    if name is None:
+        # Connection refused, socket timeouts and the like: the server may come back.
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            return TransientError(message)
+        return PermanentError(message, code="UNKNOWN_ERROR")
+    if name in TRANSIENT_CODES:
+        return TransientError(message)
+    return PermanentError(message, code=name)
+
+
+def _status_name(exc: BaseException) -> str | None:
+    code = getattr(exc, "grpc_status_code", None)
+    if code is None:
+        code = getattr(exc, "code", None)
+        if callable(code):  # grpc.RpcError exposes code() as a method
+            try:
+                code = code()
+            except Exception:  # noqa: BLE001 - a broken error object is still an error
+                code = None
+    if code is None:
+        return None
+    name = getattr(code, "name", None)
+    if isinstance(name, str):
+        return name
+    # google.api_core exceptions carry an HTTP status in `.code` when there is no gRPC one.
+    if isinstance(code, int):
+        return {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE",
+                504: "DEADLINE_EXCEEDED", 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED",
+                403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ABORTED", 412: "FAILED_PRECONDITION"}.get(code)
+    return None

@@ -1,0 +1,1 @@
+"""Adapters, one per Google API. Each imports its client library on first use."""

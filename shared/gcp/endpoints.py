@@ -1,0 +1,122 @@
+"""Client factories and the call policy shared by the Google adapters.
+
+With `RUN_EMULATOR_HOST` / `MONITORING_EMULATOR_HOST` set (host:port), a client talks
+plaintext gRPC to that address (a local stand-in); otherwise it is the default client with
+Application Default Credentials. Google libraries are imported inside the functions, to
+keep cold starts short.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from shared.errors import PermanentError, RunwardenError, TransientError, classify
+
+RUN_EMULATOR_ENV = "RUN_EMULATOR_HOST"
+MONITORING_EMULATOR_ENV = "MONITORING_EMULATOR_HOST"
+
+T = TypeVar("T")
+
+
+def _insecure_channel(host: str) -> Any:
+    # client_options with an api_endpoint alone would open TLS and hang on a plaintext server.
+    import grpc
+
+    return grpc.insecure_channel(host)
+
+
+def run_services_client() -> Any:
+    from google.cloud import run_v2
+
+    host = os.environ.get(RUN_EMULATOR_ENV)
+    if host:
+        from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
+
+        return run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=_insecure_channel(host)))
+    return run_v2.ServicesClient()
+
+
+def run_revisions_client() -> Any:
+    from google.cloud import run_v2
+
+    host = os.environ.get(RUN_EMULATOR_ENV)
+    if host:
+        from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
+
+        return run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=_insecure_channel(host)))
+    return run_v2.RevisionsClient()
+
+
+def metric_service_client() -> Any:
+    from google.cloud import monitoring_v3
+
+    host = os.environ.get(MONITORING_EMULATOR_ENV)
+    if host:
+        from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+
+        return monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=_insecure_channel(host)))
+    return monitoring_v3.MetricServiceClient()
+
+
+# --- call policy -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How an adapter calls an API: a per-call deadline and a short, bounded retry.
+
+    The GAPIC clients' own retries are switched off (retry=None) so this is the only one.
+    """
+
+    call_timeout: float = 10.0      # seconds, per RPC
+    attempts: int = 3               # total tries, the first included
+    initial_backoff: float = 0.2    # seconds, doubled after each failure
+    max_backoff: float = 2.0
+    total_timeout: float = 30.0     # no new attempt starts after this many seconds
+
+
+def call_with_retry(fn: Callable[[], T], *, what: str, policy: CallPolicy,
+                    retry_codes: frozenset[str] | None = None) -> T:
+    """Runs `fn`, retrying transient faults (or only `retry_codes`, gRPC status names).
+
+    Raises TransientError or PermanentError (with the gRPC code), never a Google exception.
+    """
+    from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
+                          wait_exponential)
+
+    def retryable(exc: BaseException) -> bool:
+        err = classify(exc)
+        if retry_codes is None:
+            return isinstance(err, TransientError)
+        return status_code(exc) in retry_codes
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_timeout),
+        wait=wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff),
+        retry=retry_if_exception(retryable), reraise=True)
+    try:
+        return retrying(fn)
+    except Exception as exc:  # noqa: BLE001 - every failure leaves as a Runwarden error
+        raise describe_error(exc, what) from exc
+
+
+def describe_error(exc: BaseException, what: str) -> RunwardenError:
+    """The Runwarden error for `exc`, its message saying which call failed."""
+    if isinstance(exc, RunwardenError):
+        return exc
+    err = classify(exc)
+    if isinstance(err, PermanentError):
+        return PermanentError(f"{what}: {err}", code=err.code)
+    return TransientError(f"{what}: {err}")
+
+
+def status_code(exc: BaseException) -> str:
+    """The gRPC status name of a Google or grpc error ("UNAVAILABLE"), or ""."""
+    code = getattr(exc, "grpc_status_code", None)
+    if code is None and callable(getattr(exc, "code", None)):
+        try:
+            code = exc.code()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a broken error object has no code
+            code = None
+    return getattr(code, "name", "") or ""

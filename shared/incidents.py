@@ -1,0 +1,492 @@
+"""Monitoring alert notifications (schema 1.2) as a typed, immutable `Incident`.
+
+A notification arrives as JSON: `{"incident": {...}, "version": "1.2"}`. Over Pub/Sub it is
+the base64 `message.data` of a `google.cloud.pubsub.topic.v1.messagePublished` CloudEvent.
+This module turns either into an `Incident`, or raises `IncidentParseError` naming the
+field at fault. It is pure: no I/O, no Google libraries.
+
+Parsing is lenient where real payloads vary (camelCase or snake_case keys, unknown extra
+keys, `ended_at` as null / missing / "null", numbers where strings are expected) and strict
+where a wrong value would mislead a decision (incident_id, state, started_at, label maps).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from shared.errors import PermanentError
+
+# Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
+# Anything near this size is not a Monitoring notification, so refuse it before parsing.
+MAX_NOTIFICATION_BYTES = 256 * 1024
+
+# A Pub/Sub push body or CloudEvent carries the notification base64-encoded (4/3 larger).
+_MAX_ENVELOPE_BYTES = 2 * MAX_NOTIFICATION_BYTES
+
+MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+
+
+class IncidentParseError(PermanentError, ValueError):
+    """A notification that cannot be turned into an Incident. A retry will not fix it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", code="INVALID_NOTIFICATION")
+        self.field = field
+        self.reason = reason
+
+
+# --- Value types ------------------------------------------------------------------------
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON name of a value's type, for error messages a payload author understands."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return type(value).__name__
+
+
+def _epoch_seconds(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise PydanticCustomError(
+        "epoch_seconds", "expected epoch seconds (an integer), got {got}", {"got": _shown(value)}
+    )
+
+
+def _optional_epoch_seconds(value: Any) -> int | None:
+    # Open incidents carry `ended_at: null`; one real sample has the string "null".
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "null")):
+        return None
+    return _epoch_seconds(value)
+
+
+def _label_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise PydanticCustomError("label_value", "expected a string label value, got {got}", {"got": _json_kind(value)})
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else _json_kind(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+EpochSeconds = Annotated[int, BeforeValidator(_epoch_seconds)]
+OptionalEpochSeconds = Annotated[int | None, BeforeValidator(_optional_epoch_seconds)]
+Labels = dict[str, Annotated[str, BeforeValidator(_label_value)]]
+
+
+class IncidentState(str, Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @classmethod
+    def _missing_(cls, value: object) -> IncidentState | None:
+        # Test notifications say "OPEN"; real ones say "open".
+        if isinstance(value, str):
+            return next((s for s in cls if s.value == value.strip().lower()), None)
+        return None
+
+
+def _state(value: Any) -> IncidentState:
+    try:
+        return IncidentState(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "incident_state", "expected 'open' or 'closed', got {got}", {"got": _shown(value)}
+        ) from None
+
+
+ConditionKind = Literal["threshold", "log_match", "absent", "other", ""]
+
+
+# --- The notification as Monitoring sends it ----------------------------------------------
+
+
+class _Wire(BaseModel):
+    """Base of every model read from a payload: camelCase or snake_case, extras ignored."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        loc_by_alias=False,          # error paths always use the snake_case field names
+        coerce_numbers_to_str=True,  # "threshold_value": 0.5 is as good as "0.5"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_absent(cls, data: Any) -> Any:
+        # A null optional field gets its default; a null required field is reported missing.
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+class Link(_Wire):
+    display_name: str = ""
+    url: str = ""
+
+
+class Documentation(_Wire):
+    content: str = ""
+    mime_type: str = ""
+    subject: str = ""
+    links: tuple[Link, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, data: Any) -> Any:
+        # The console's "send test notification" payload has `"documentation": "Test documentation"`.
+        return {"content": data} if isinstance(data, str) else data
+
+
+class _ConditionBody(_Wire):
+    filter: str = ""
+    query: str = ""  # MQL, PromQL and SQL conditions carry a query instead of a filter
+
+
+_KNOWN_CONDITION_KEYS = {
+    "conditionThreshold", "condition_threshold",
+    "conditionAbsent", "condition_absent",
+    "conditionMatchedLog", "condition_matched_log",
+}
+
+
+class _Condition(_Wire):
+    name: str = ""
+    display_name: str = ""
+    condition_threshold: _ConditionBody | None = None
+    condition_absent: _ConditionBody | None = None
+    condition_matched_log: _ConditionBody | None = None
+    other: _ConditionBody | None = None  # any other condition kind, e.g. conditionPrometheusQueryLanguage
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_other_kind(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or _KNOWN_CONDITION_KEYS & data.keys():
+            return data
+        other = next(
+            (v for k, v in data.items() if str(k).startswith("condition") and isinstance(v, Mapping)), None
+        )
+        return {**data, "other": other} if other is not None else data
+
+    @property
+    def kind(self) -> ConditionKind:
+        if self.condition_threshold is not None:
+            return "threshold"
+        if self.condition_matched_log is not None:
+            return "log_match"
+        if self.condition_absent is not None:
+            return "absent"
+        return "other" if self.other is not None else ""
+
+    @property
+    def filter(self) -> str:
+        body = self.condition_threshold or self.condition_matched_log or self.condition_absent or self.other
+        return (body.filter or body.query) if body is not None else ""
+
+
+class _Metric(_Wire):
+    type: str = ""
+    display_name: str = ""
+    labels: Labels = Field(default_factory=dict)
+
+
+class _Resource(_Wire):
+    type: str = ""
+    labels: Labels = Field(default_factory=dict)
+
+
+def _non_empty(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise PydanticCustomError("non_empty", "must be a non-empty string")
+    return value
+
+
+class _IncidentWire(_Wire):
+    # Field order is the order errors are reported in: identity first.
+    incident_id: Annotated[str, BeforeValidator(_non_empty)]
+    state: Annotated[IncidentState, BeforeValidator(_state)]
+    started_at: EpochSeconds
+    ended_at: OptionalEpochSeconds = None
+    scoping_project_id: str = ""
+    url: str = ""
+    severity: str = ""
+    summary: str = ""
+    policy_name: str = ""
+    policy_user_labels: Labels = Field(default_factory=dict)
+    condition_name: str = ""
+    condition: _Condition = Field(default_factory=_Condition)
+    metric: _Metric = Field(default_factory=_Metric)
+    resource: _Resource = Field(default_factory=_Resource)
+    observed_value: str | None = None
+    threshold_value: str | None = None
+    documentation: Documentation | None = None
+
+
+class _NotificationWire(_Wire):
+    incident: _IncidentWire
+    version: str = ""
+
+
+# --- The domain model -----------------------------------------------------------------
+
+
+class Incident(BaseModel):
+    """One Monitoring incident, as one notification describes it (open or closed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    incident_id: str = Field(min_length=1)
+    state: IncidentState
+    version: str = ""                 # "1.2"; "test" for the console's test notification
+    policy_name: str = ""             # the policy's display name, not its resource name
+    condition_name: str = ""
+    condition_filter: str = ""
+    condition_kind: ConditionKind = ""
+    metric_type: str = ""             # "" for log-match conditions
+    metric_display_name: str = ""
+    metric_labels: dict[str, str] = Field(default_factory=dict)
+    resource_type: str = ""
+    resource_labels: dict[str, str] = Field(default_factory=dict)
+    started_at: int                   # epoch seconds
+    ended_at: int | None = None       # epoch seconds; None while open
+    observed_value: str | None = None  # a string; prose on a cancelled incident
+    threshold_value: str | None = None
+    documentation: Documentation | None = None
+    policy_user_labels: dict[str, str] = Field(default_factory=dict)
+    summary: str = ""
+    url: str = ""
+    scoping_project_id: str = ""
+    severity: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is IncidentState.OPEN
+
+    @property
+    def is_test(self) -> bool:
+        return self.version == "test"
+
+    @property
+    def is_log_match(self) -> bool:
+        # Log-match alerts carry an empty metric, and Monitoring never sends their "closed".
+        return self.condition_kind == "log_match" or not self.metric_type
+
+    @property
+    def cloud_run_service(self) -> str | None:
+        """`projects/P/locations/L/services/S` for a Cloud Run revision alert, else None."""
+        if self.resource_type != "cloud_run_revision":
+            return None
+        labels = self.resource_labels
+        project = labels.get("project_id") or self.scoping_project_id
+        location, service = labels.get("location"), labels.get("service_name")
+        if not (project and location and service):
+            return None
+        return f"projects/{project}/locations/{location}/services/{service}"
+
+
+def _to_incident(wire: _NotificationWire) -> Incident:
+    i = wire.incident
+    return Incident(
+        incident_id=i.incident_id,
+        state=i.state,
+        version=wire.version,
+        policy_name=i.policy_name,
+        condition_name=i.condition_name or i.condition.display_name,
+        condition_filter=i.condition.filter,
+        condition_kind=i.condition.kind,
+        metric_type=i.metric.type,
+        metric_display_name=i.metric.display_name,
+        metric_labels=i.metric.labels,
+        resource_type=i.resource.type,
+        resource_labels=i.resource.labels,
+        started_at=i.started_at,
+        ended_at=i.ended_at,
+        observed_value=i.observed_value,
+        threshold_value=i.threshold_value,
+        documentation=i.documentation,
+        policy_user_labels=i.policy_user_labels,
+        summary=i.summary,
+        url=i.url,
+        scoping_project_id=i.scoping_project_id,
+        severity=i.severity,
+    )
+
+
+# --- Pub/Sub ------------------------------------------------------------------------------
+
+
+class PubSubMessage(_Wire):
+    """`PubsubMessage` from a messagePublished CloudEvent or a push body; `data` decoded."""
+
+    model_config = ConfigDict(ser_json_bytes="base64")
+
+    message_id: str = ""
+    publish_time: datetime | None = None
+    attributes: Labels = Field(default_factory=dict)
+    data: bytes = b""  # an attributes-only message has none
+    ordering_key: str = ""
+
+
+def decode_message_published(data: Mapping[str, Any]) -> PubSubMessage:
+    """The `message` of a MessagePublishedData (`{"message": {...}, "subscription": "..."}`).
+
+    `subscription` is optional: functions-framework drops it when it converts a push body.
+    """
+    if not isinstance(data, Mapping):
+        raise IncidentParseError("data", f"expected a MessagePublishedData object, got {_json_kind(data)}")
+    message = data.get("message")
+    if message is None:
+        raise IncidentParseError("message", "is required")
+    if not isinstance(message, Mapping):
+        raise IncidentParseError("message", f"expected an object, got {_json_kind(message)}")
+    raw = message.get("data")
+    fields = {k: v for k, v in message.items() if k != "data"}
+    if raw is not None:
+        fields["data"] = _b64decode(raw, "message.data")
+    return _validate(PubSubMessage, fields, "message")
+
+
+def parse_notification(payload: bytes | str | Mapping[str, Any]) -> Incident:
+    """A Monitoring notification (`{"incident": ..., "version": ...}`) as an Incident."""
+    return _parse_notification(payload, "notification")
+
+
+def parse_message_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Incident]:
+    """The CloudEvent `data` of a messagePublished event carrying a Monitoring notification."""
+    message = decode_message_published(data)
+    if not message.data:
+        raise IncidentParseError("message.data", "is required: a Monitoring notification is the message body")
+    return message, _parse_notification(message.data, "message.data")
+
+
+def load_any(raw: bytes | str) -> Incident:
+    """Whatever an operator has at hand: a notification, a Pub/Sub push body or
+    MessagePublishedData, or a structured CloudEvent whose data is one of those."""
+    doc = _json_object(raw, "input", limit=_MAX_ENVELOPE_BYTES)
+    if "incident" in doc:
+        return _parse_notification(doc, "notification")
+    if "message" in doc:
+        return parse_message_published(doc)[1]
+    if "specversion" in doc:
+        return _from_cloud_event(doc)
+    raise IncidentParseError(
+        "input",
+        "expected a Monitoring notification ({\"incident\": ...}), a Pub/Sub push body or "
+        "MessagePublishedData ({\"message\": {\"data\": ...}}), or a CloudEvent ({\"specversion\": ...})",
+    )
+
+
+def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
+    if event.get("type") != MESSAGE_PUBLISHED:
+        raise IncidentParseError("type", f"expected {MESSAGE_PUBLISHED!r}, got {_shown(event.get('type'))}")
+    data = event.get("data")
+    if data is None and "data_base64" in event:
+        data = _json_object(_b64decode(event["data_base64"], "data_base64"), "data_base64", _MAX_ENVELOPE_BYTES)
+    if not isinstance(data, Mapping):
+        raise IncidentParseError("data", f"expected a MessagePublishedData object, got {_json_kind(data)}")
+    try:
+        return parse_message_published(data)[1]
+    except IncidentParseError as e:
+        # Envelope paths are relative to the CloudEvent; paths inside the notification are not.
+        if e.field.startswith(("message", "data")):
+            raise IncidentParseError(f"data.{e.field}", e.reason) from e
+        raise
+
+
+# --- Helpers ----------------------------------------------------------------------------
+
+
+def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) -> Incident:
+    doc = payload if isinstance(payload, Mapping) else _json_object(payload, where, MAX_NOTIFICATION_BYTES)
+    if "incident" not in doc:
+        raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
+    if not isinstance(doc["incident"], Mapping):
+        raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")
+    return _to_incident(_validate(_NotificationWire, doc))
+
+
+def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
+    """Size check, UTF-8 decode and JSON parse, in that order; the result must be an object."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    if not isinstance(raw, (bytes, bytearray)):
+        raise IncidentParseError(where, f"expected JSON text, got {type(raw).__name__}")
+    if len(raw) > limit:
+        raise IncidentParseError(where, f"{len(raw)} bytes is over the {limit}-byte limit")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise IncidentParseError(where, f"not UTF-8 text (byte {e.start})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise IncidentParseError(where, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except RecursionError:
+        raise IncidentParseError(where, "not valid JSON (nested too deeply)") from None
+    if not isinstance(doc, dict):
+        raise IncidentParseError(where, f"expected a JSON object, got {_json_kind(doc)}")
+    return doc
+
+
+def _b64decode(value: Any, field: str) -> bytes:
+    if not isinstance(value, str):
+        raise IncidentParseError(field, f"expected a base64 string, got {_json_kind(value)}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise IncidentParseError(field, "not valid base64") from None
+
+
+def _validate(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        path = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+        raise IncidentParseError(path or prefix, _reason(first)) from None
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    kind, got = error["type"], _json_kind(error.get("input"))
+    if kind == "missing":
+        return "is required"
+    if kind.startswith(("datetime", "date_")):
+        return f"expected an RFC 3339 timestamp, got {_shown(error.get('input'))}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected an object, got {got}"
+    if kind in ("string_type", "tuple_type", "list_type", "int_type", "bool_type"):
+        expected = {"string_type": "a string", "int_type": "an integer", "bool_type": "a boolean"}.get(kind, "an array")
+        return f"expected {expected}, got {got}"
+    return str(error["msg"])

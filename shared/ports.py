@@ -1,0 +1,94 @@
+"""One small interface per external system. Adapters in shared/gcp implement them.
+
+Every method either returns typed data or raises `shared.errors.TransientError` /
+`PermanentError`: no Google exception type crosses a port.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Protocol, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.evidence import RequestCountWindow, Revision, Service, TrafficTarget
+
+
+class RunPort(Protocol):
+    """Cloud Run Admin API v2."""
+
+    def get_service(self, name: str) -> Service: ...
+
+    def list_revisions(self, service_name: str) -> list[Revision]:
+        """All revisions of the service, oldest first (sorted by create_time, not API order)."""
+        ...
+
+    def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:
+        """UpdateService with only `traffic` changed; waits on the long-running operation.
+
+        `etag` is the one read before planning: a concurrent change aborts the write.
+        """
+        ...
+
+
+class MonitoringPort(Protocol):
+    """Cloud Monitoring v3."""
+
+    def request_counts(self, service_name: str, start: datetime, end: datetime) -> RequestCountWindow:
+        """run.googleapis.com/request_count summed over [start, end), per revision and
+        response_code_class, in one ListTimeSeries call."""
+        ...
+
+
+class PublisherPort(Protocol):
+    """Pub/Sub publishing."""
+
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
+        """Publishes and waits for the server's ack; returns the message id."""
+        ...
+
+
+class ClaimStatus(str, Enum):
+    CLAIMED = "claimed"       # in progress; expires after the claim TTL so a crash does not block forever
+    COMPLETED = "completed"   # done; kept for the retention period so redeliveries stay no-ops
+
+
+class ClaimRecord(BaseModel):
+    """An idempotency record: claimed -> completed, or expired."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: str
+    owner: str
+    status: ClaimStatus
+    claimed_at: datetime
+    expires_at: datetime
+    result: dict = {}
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+
+class ClaimResult(BaseModel):
+    acquired: bool
+    record: ClaimRecord
+    took_over: bool = False   # acquired by replacing an expired record
+
+
+class StateStore(Protocol):
+    """Guardrail state (Firestore). Keys may contain '/', the adapter encodes them."""
+
+    def claim(self, kind: str, key: str, owner: str, ttl: timedelta, now: datetime) -> ClaimResult:
+        """Atomically create the record `kind/key`. If it exists and has expired, take it over
+        (optimistically, guarded by its update time); otherwise return it, not acquired."""
+        ...
+
+    def complete(self, kind: str, key: str, owner: str, retain: timedelta, now: datetime, result: dict) -> None:
+        """Mark an owned claim completed, to expire after `retain`."""
+        ...
+
+    def release(self, kind: str, key: str, owner: str) -> None:
+        """Delete the record if `owner` still holds it (so a failed attempt can be retried)."""
+        ...
+
+    def get(self, kind: str, key: str) -> ClaimRecord | None: ...

@@ -1,0 +1,113 @@
+"""End to end, shaped like production: the Pub/Sub emulator pushes alerts to functions-framework
+running the real main.py; the function reads the stand-ins, claims in the Firestore emulator and
+publishes its outcome, which the test reads from a subscription."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import grpc
+import pytest
+
+from sandbox.emulators import EmulatorMissing
+from sandbox.stack import Sandbox
+
+pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
+SERVICE = "projects/demo-project/locations/us-central1/services/backend"
+
+
+@pytest.fixture
+def sandbox():
+    # The incident began two minutes ago, so the scenario's data is "live" for the function's real clock.
+    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
+    try:
+        box = Sandbox("bad_revision", anchor=anchor).start()
+    except EmulatorMissing as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    box.start_function()
+    yield box
+    box.stop()
+
+
+def serving(box: Sandbox) -> dict[str, int]:
+    return {t.revision: t.percent for t in box.standins.run.service(SERVICE).traffic_statuses}
+
+
+def test_a_pushed_alert_rolls_back_and_publishes_the_outcome(sandbox):
+    notification = sandbox.scenario.notification(sandbox.anchor)
+    sandbox.publish_alert(notification)
+
+    [outcome] = sandbox.wait_outcomes(1, timeout=45)
+
+    assert outcome.body["status"] == "applied"
+    assert outcome.body["incident_id"] == notification["incident"]["incident_id"]
+    assert outcome.body["diagnosis"]["signature"] == "bad_revision"
+    assert outcome.attributes == {"status": "applied", "signature": "bad_revision", "action": "rollback_traffic",
+                                  "service": "backend", "schema": "runwarden.outcome/v1"}
+    assert outcome.ordering_key == notification["incident"]["incident_id"]
+    assert serving(sandbox) == {"backend-00001-abc": 100}
+
+    steps = [line["runwarden"]["step"] for line in _timeline(sandbox, until="outcome_published")]
+    assert steps == ["received", "diagnosed", "planned", "claimed", "applied", "outcome_published"]
+
+
+def test_the_same_alert_published_five_times_acts_once(sandbox):
+    body = json.dumps(sandbox.scenario.notification(sandbox.anchor)).encode()
+    sandbox.publish_alert(body)
+    publishers = [threading.Thread(target=sandbox.publish_alert, args=(body,)) for _ in range(4)]
+    for t in publishers:  # four more, concurrently: Monitoring re-notifies, Pub/Sub redelivers
+        t.start()
+    for t in publishers:
+        t.join()
+
+    outcomes = sandbox.wait_outcomes(5, timeout=60)
+
+    statuses = sorted(o.body["status"] for o in outcomes)
+    assert statuses == ["applied", "skipped", "skipped", "skipped", "skipped"]
+    assert all("duplicate" in o.body["reason"] for o in outcomes if o.body["status"] == "skipped")
+    assert sandbox.standins.run.count("UpdateService") == 1
+    assert serving(sandbox) == {"backend-00001-abc": 100}
+
+
+def test_a_poison_message_is_rejected_once_and_not_redelivered(sandbox):
+    sandbox.publish_alert(b"{this is not json")
+
+    [outcome] = sandbox.wait_outcomes(1, timeout=30)
+    assert outcome.body["status"] == "rejected"
+    assert "message.data" in outcome.body["reason"]
+    # A non-2xx answer would be redelivered about every second; a 2xx is not.
+    assert sandbox.wait_outcomes(1, timeout=3) == []
+    assert sandbox.standins.run.calls == []
+
+
+def test_a_transient_fault_is_retried_by_redelivery(sandbox):
+    sandbox.standins.run.faults.fail_next(1000, grpc.StatusCode.UNAVAILABLE, method="GetService")
+    sandbox.publish_alert(sandbox.scenario.notification(sandbox.anchor))
+
+    # The function raises, answers 500, and the emulator redelivers until the fault clears.
+    deadline = time.monotonic() + 20
+    while sandbox.standins.run.count("GetService") < 6 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sandbox.standins.run.count("GetService") >= 6
+    assert sandbox.wait_outcomes(1, timeout=0.5) == []  # nothing published while failing
+    sandbox.standins.run.faults.clear()
+
+    [outcome] = sandbox.wait_outcomes(1, timeout=45)
+    assert outcome.body["status"] == "applied"
+    assert sandbox.standins.run.count("UpdateService") == 1
+
+
+def _timeline(box: Sandbox, until: str, timeout: float = 5.0) -> list[dict]:
+    lines: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines += [line for line in box.function.timeline() if "runwarden" in line]
+        if any(line["runwarden"]["step"] == until for line in lines):
+            return lines
+        time.sleep(0.05)
+    return lines

@@ -1,0 +1,43 @@
+"""Fixtures for tests that run the real Google client libraries against local stand-ins."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+
+import pytest
+
+from sandbox.scenarios import Materialized, resolve_scenario, seed
+from sandbox.standins.server import StandIns, start_standins
+
+# T0 of every seeded scenario: a fixed instant, so expected counts never depend on the clock.
+ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def anchor() -> datetime:
+    return ANCHOR
+
+
+@pytest.fixture
+def standins() -> Iterator[StandIns]:
+    """Fresh Run and Monitoring stand-ins on free ports; nothing global is set."""
+    with start_standins() as running:
+        yield running
+
+
+@pytest.fixture
+def seed_scenario(standins: StandIns, anchor: datetime) -> Callable[[str], Materialized]:
+    """seed_scenario("bad_revision") loads a bundled scenario (or a YAML path) into the stand-ins."""
+
+    def load(name: str) -> Materialized:
+        return seed(standins, resolve_scenario(name), anchor)
+
+    return load
+
+
+@pytest.fixture
+def standin_env(standins: StandIns, monkeypatch: pytest.MonkeyPatch) -> StandIns:
+    """Points the product's client factories at the stand-ins for this test only."""
+    for key, value in standins.env().items():
+        monkeypatch.setenv(key, value)
+    return standins

@@ -1,0 +1,222 @@
+"""The alert pipeline in-process, on real parts: the Run and Monitoring stand-ins over gRPC,
+the Firestore emulator for claims and the Pub/Sub emulator for outcomes. No Google client is mocked."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from sandbox.scenarios import list_bundled_scenarios, resolve_scenario, seed
+from shared.clock import FixedClock
+from shared.config import parse_config
+from shared.errors import TransientError
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.firestore import FirestoreStateStore
+from shared.gcp.monitoring import CloudMonitoringAdapter
+from shared.gcp.pubsub import PubSubPublisher
+from shared.gcp.run import CloudRunAdapter
+from shared.guardrails import CLAIMS, COOLDOWNS
+from shared.pipeline import Adapters, handle_alert
+
+SERVICE = "projects/demo-project/locations/us-central1/services/backend"
+FAST = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+
+
+class World:
+    """One test's Runwarden: config, adapters on the local servers, and a way to read outcomes."""
+
+    def __init__(self, standins, pubsub, project_id, anchor, mode="enforce", services=(SERVICE,)):
+        self.standins = standins
+        self.anchor = anchor
+        self.outcomes_topic = pubsub.topic("outcomes")
+        self.subscription = pubsub.pull_subscription(self.outcomes_topic, "outcomes-watch")
+        self.pubsub = pubsub
+        self.config = parse_config({"project": project_id, "mode": mode, "outcomes_topic": self.outcomes_topic,
+                                    "services": [{"name": s} for s in services]})
+        self.state = FirestoreStateStore(project_id)
+        self.clock = FixedClock(anchor + timedelta(minutes=2))
+        self.adapters = Adapters(run=CloudRunAdapter(policy=FAST, poll_initial_delay=0.01, poll_max_delay=0.05),
+                                 monitoring=CloudMonitoringAdapter(policy=FAST), publisher=PubSubPublisher(),
+                                 state=self.state, clock=self.clock)
+
+    def seed(self, name: str):
+        scenario = resolve_scenario(name)
+        seed(self.standins, scenario, self.anchor)
+        return scenario
+
+    def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
+        notification = resolve_scenario(name).notification(self.anchor, **notification_args)
+        return event(json.dumps(notification).encode(), message_id)
+
+    def handle(self, data: dict):
+        return handle_alert(data, self.config, self.adapters)
+
+    def published(self, count: int = 1) -> list[dict]:
+        return [json.loads(m.data) for m in self.pubsub.pull(self.subscription, count, timeout=10)]
+
+    def serving(self) -> dict[str, int]:
+        return {t.revision: t.percent for t in self.standins.run.service(SERVICE).traffic_statuses}
+
+
+def event(data: bytes, message_id: str = "1") -> dict:
+    """The CloudEvent `data` of google.cloud.pubsub.topic.v1.messagePublished."""
+    return {"message": {"data": base64.b64encode(data).decode(), "messageId": message_id,
+                        "publishTime": "2026-11-26T12:02:00Z"},
+            "subscription": "projects/demo-project/subscriptions/alerts"}
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor):
+    return World(standin_env, pubsub, project_id, anchor)
+
+
+SCENARIOS = [name for name in list_bundled_scenarios() if resolve_scenario(name).expect is not None]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_each_scenario_reaches_its_expected_outcome(world, name):
+    expect = world.seed(name).expect
+
+    outcome = world.handle(world.alert(name))
+
+    published = world.published()[0]
+    assert published == json.loads(outcome.to_json())
+    assert published["diagnosis"]["signature"] == expect.signature
+    assert published["status"] == expect.status
+    assert (published["action"] or {}).get("name") == expect.action
+    writes = world.standins.run.count("UpdateService")
+    if expect.action == "rollback_traffic":
+        assert writes == 1
+        assert world.serving() == {expect.to_revision: 100}
+        assert published["action"]["before"]["traffic"][0]["revision"] != expect.to_revision
+        assert any("pinned" in note for note in published["notes"])
+    else:
+        assert writes == 0
+    for item in published["diagnosis"]["evidence"]:
+        assert item["source"] in {"api", "metric"} and item["query"] and item["observed"]
+
+
+def test_dry_run_sends_no_write_to_the_run_api(standin_env, firestore, pubsub, project_id, anchor):
+    world = World(standin_env, pubsub, project_id, anchor, mode="dry_run")
+    world.seed("bad_revision")
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "dry_run"
+    assert world.standins.run.count("UpdateService") == 0
+    assert world.serving() == {"backend-00002-xyz": 100}
+    assert outcome.action.after["traffic"][0]["revision"] == "backend-00001-abc"
+    assert world.state.get(COOLDOWNS, SERVICE) is None
+
+
+def test_a_redelivered_alert_acts_once(world):
+    world.seed("bad_revision")
+
+    first = world.handle(world.alert(message_id="1"))
+    second = world.handle(world.alert(message_id="1"))  # Pub/Sub redelivery: same message
+
+    assert (first.status.value, second.status.value) == ("applied", "skipped")
+    assert second.reason.startswith("duplicate")
+    assert second.action.after == first.action.after  # the duplicate still reports what was done
+    assert world.standins.run.count("UpdateService") == 1
+    assert [o["status"] for o in world.published(2)] == ["applied", "skipped"]
+
+
+def test_concurrent_deliveries_act_exactly_once(world):
+    world.seed("bad_revision")
+    world.standins.run.faults.add_latency(0.2, method="GetService")  # widen the race window
+    results, errors = [], []
+
+    def deliver(i: int) -> None:
+        try:
+            results.append(world.handle(world.alert(message_id=f"m{i}")).status.value)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert sorted(results) == ["applied", "skipped", "skipped", "skipped"]
+    assert world.standins.run.count("UpdateService") == 1
+
+
+def test_a_closed_notification_is_recorded_and_never_acts(world):
+    world.seed("bad_revision")
+
+    outcome = world.handle(world.alert(state="closed", ended_at=world.anchor + timedelta(minutes=5)))
+
+    assert outcome.status.value == "resolved"
+    assert world.standins.run.calls == [] and world.standins.monitoring.calls == []
+    assert world.published()[0]["status"] == "resolved"
+
+
+@pytest.mark.parametrize("data, field", [
+    (b"not json at all", "message.data"),
+    (b'{"version": "1.2"}', "incident"),
+    (json.dumps({"incident": {"incident_id": "0.x", "state": "open", "started_at": "yesterday"}}).encode(),
+     "incident.started_at"),
+])
+def test_malformed_alerts_are_rejected_not_raised(world, data, field):
+    outcome = world.handle(event(data))
+
+    assert outcome.status.value == "rejected"
+    assert field in outcome.reason
+    assert world.standins.run.calls == []
+    published = world.published()[0]
+    assert published["status"] == "rejected" and published["message_id"] == "1"
+
+
+def test_bad_base64_is_rejected(world):
+    outcome = world.handle({"message": {"data": "%%% not base64 %%%", "messageId": "7"}})
+    assert outcome.status.value == "rejected" and "message.data" in outcome.reason
+
+
+def test_a_transient_fault_raises_for_a_retry_and_leaves_no_claim(world):
+    world.seed("bad_revision")
+    world.standins.run.faults.fail_next(20, grpc.StatusCode.UNAVAILABLE, method="UpdateService")
+
+    with pytest.raises(TransientError):
+        world.handle(world.alert())
+
+    key = f"{resolve_scenario('bad_revision').notification(world.anchor)['incident']['incident_id']}|{SERVICE}|rollback_traffic"
+    assert world.state.get(CLAIMS, key) is None and world.state.get(COOLDOWNS, SERVICE) is None
+    world.standins.run.faults.clear()
+    assert world.handle(world.alert()).status.value == "applied"  # the platform's retry succeeds
+
+
+def test_an_unavailable_read_is_transient_too(world):
+    world.seed("bad_revision")
+    world.standins.monitoring.faults.fail_next(20, grpc.StatusCode.UNAVAILABLE)
+    with pytest.raises(TransientError):
+        world.handle(world.alert())
+    assert world.standins.run.count("UpdateService") == 0
+
+
+def test_a_denied_write_fails_with_the_api_error(world):
+    world.seed("bad_revision")
+    world.standins.run.faults.deny(method="UpdateService")
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "failed"
+    assert "PERMISSION_DENIED" in outcome.reason
+    assert world.serving() == {"backend-00002-xyz": 100}
+    assert world.state.get(COOLDOWNS, SERVICE) is None  # nothing changed, so nothing to cool down from
+
+
+def test_an_unmanaged_service_is_skipped_without_reading_it(standin_env, firestore, pubsub, project_id, anchor):
+    world = World(standin_env, pubsub, project_id, anchor, services=())
+    world.seed("bad_revision")
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "skipped" and "not a managed service" in outcome.reason
+    assert world.standins.run.calls == []

@@ -1,0 +1,180 @@
+"""CloudRunAdapter against the Run stand-in: real client, real gRPC, env-var discovery."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from sandbox.standins.run import TrafficSeed
+from shared.errors import PermanentError, TransientError
+from shared.evidence import TrafficTarget, TrafficType
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError
+
+SERVICE = "projects/demo-project/locations/us-central1/services/backend"
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+
+
+def to(revision: str, percent: int = 100) -> TrafficTarget:
+    return TrafficTarget(type=TrafficType.REVISION, revision=revision, percent=percent)
+
+
+@pytest.fixture
+def adapter(standin_env, seed_scenario):
+    seed_scenario("bad_revision")
+    run = CloudRunAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    yield run
+    run.close()
+
+
+def test_get_service_converts_to_the_model(adapter):
+    service = adapter.get_service(SERVICE)
+    assert service.name == SERVICE
+    assert service.traffic == (to(NEW),)
+    assert service.serving_percent(NEW) == 100
+    assert service.latest_ready_revision == NEW and service.latest_created_revision == NEW
+    assert service.generation == 2 and service.etag
+    assert service.labels == {"runwarden": "enabled"}
+
+
+def test_list_revisions_sorted_oldest_first(adapter, anchor):
+    revisions = adapter.list_revisions(SERVICE)
+    assert [r.short_name for r in revisions] == [OLD, NEW]  # the stand-in lists newest first
+    old = revisions[0]
+    assert old.create_time == anchor - timedelta(hours=3)
+    assert old.service == SERVICE and old.ready
+    assert old.vpc_connector == "projects/demo-project/locations/us-central1/connectors/backend-conn"
+    assert old.vpc_egress == "PRIVATE_RANGES_ONLY"
+
+
+def test_set_traffic_rolls_back_and_waits_for_the_operation(adapter, standins):
+    before = adapter.get_service(SERVICE)
+    after = adapter.set_traffic(SERVICE, [to(OLD)], before.etag)
+
+    assert after.traffic == (to(OLD),)
+    assert after.serving_percent(OLD) == 100 and after.serving_percent(NEW) == 0
+    assert after.generation == before.generation + 1 and after.etag != before.etag
+    assert standins.run.count("UpdateService") == 1
+    assert standins.run.count("GetOperation") == 3
+    sent = standins.run.requests("UpdateService")[0].service
+    assert sent.etag == before.etag
+    assert sent.template.containers[0].image  # the rest of the service went back unchanged
+    assert adapter.get_service(SERVICE).traffic == (to(OLD),)
+
+
+def test_set_traffic_split_with_latest(adapter):
+    etag = adapter.get_service(SERVICE).etag
+    latest = TrafficTarget(type=TrafficType.LATEST, percent=20)
+    after = adapter.set_traffic(SERVICE, [to(OLD, 80), latest], etag)
+    assert sorted(after.traffic, key=lambda t: t.percent) == [latest, to(OLD, 80)]
+    assert after.serving_percent(NEW) == 20
+
+
+def test_changed_etag_is_refused_before_writing(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    with pytest.raises(ConcurrentModificationError) as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert caught.value.code == "ABORTED"
+    assert standins.run.count("UpdateService") == 0
+
+
+def test_server_side_abort_is_not_retried(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.fail_next(1, grpc.StatusCode.ABORTED, method="UpdateService")
+    with pytest.raises(ConcurrentModificationError):
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert standins.run.count("UpdateService") == 1
+
+
+def test_unavailable_write_is_retried(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.fail_next(1, grpc.StatusCode.UNAVAILABLE, method="UpdateService")
+    assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+    assert standins.run.count("UpdateService") == 2
+
+
+def test_abort_after_a_lost_attempt_rereads_before_giving_up(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.fail_next(1, grpc.StatusCode.UNAVAILABLE, method="UpdateService")
+    standins.run.faults.fail_next(1, grpc.StatusCode.ABORTED, method="UpdateService")
+    with pytest.raises(ConcurrentModificationError):  # the re-read shows the traffic did not land
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert standins.run.count("UpdateService") == 2
+
+
+def test_other_write_faults_are_not_retried(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.fail_next(1, grpc.StatusCode.INTERNAL, method="UpdateService")
+    with pytest.raises(TransientError):
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize(("traffic", "message"), [
+    ([to(OLD, 60), to(NEW, 30)], "sum to 100"),
+    ([to("backend-00009-ghost")], "does not exist"),
+])
+def test_rejected_split_is_permanent(adapter, standins, traffic, message):
+    etag = adapter.get_service(SERVICE).etag
+    with pytest.raises(PermanentError, match=message) as caught:
+        adapter.set_traffic(SERVICE, traffic, etag)
+    assert caught.value.code == "INVALID_ARGUMENT"
+    assert standins.run.count("UpdateService") == 1
+
+
+def test_poll_survives_a_transient_get_operation_fault(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.fail_next(1, grpc.StatusCode.UNAVAILABLE, method="GetOperation")
+    assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+    assert standins.run.count("GetOperation") == 4
+
+
+def test_operation_that_never_finishes_is_transient(adapter, standins):
+    standins.run.lro_polls_before_done = 10_000
+    slow = CloudRunAdapter(policy=QUICK, operation_timeout=0.3, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        with pytest.raises(TransientError, match="not done after"):
+            slow.set_traffic(SERVICE, [to(OLD)], slow.get_service(SERVICE).etag)
+    finally:
+        slow.close()
+    assert standins.run.count("UpdateService") == 1
+
+
+def test_transient_reads_are_retried_then_succeed(adapter, standins):
+    standins.run.faults.fail_next(2, grpc.StatusCode.UNAVAILABLE, method="GetService")
+    assert adapter.get_service(SERVICE).name == SERVICE
+    assert standins.run.count("GetService") == 3
+
+
+def test_persistent_unavailable_becomes_transient_error(adapter, standins):
+    standins.run.faults.fail_next(10, grpc.StatusCode.UNAVAILABLE, method="ListRevisions")
+    with pytest.raises(TransientError, match="ListRevisions"):
+        adapter.list_revisions(SERVICE)
+    assert standins.run.count("ListRevisions") == QUICK.attempts
+
+
+def test_permission_denied_is_permanent_and_not_retried(adapter, standins):
+    standins.run.faults.deny("GetService")
+    with pytest.raises(PermanentError) as caught:
+        adapter.get_service(SERVICE)
+    assert caught.value.code == "PERMISSION_DENIED"
+    assert standins.run.count("GetService") == 1
+
+
+def test_not_found_is_permanent(adapter):
+    with pytest.raises(PermanentError) as caught:
+        adapter.get_service(SERVICE.replace("backend", "nope"))
+    assert caught.value.code == "NOT_FOUND"
+
+
+def test_stand_in_down_is_transient(adapter, standins):
+    standins.run.stop()
+    quick = CloudRunAdapter(policy=CallPolicy(call_timeout=0.5, attempts=2, initial_backoff=0.01, total_timeout=2))
+    try:
+        with pytest.raises(TransientError):
+            quick.get_service(SERVICE)
+    finally:
+        quick.close()

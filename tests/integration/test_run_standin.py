@@ -1,0 +1,217 @@
+"""The Cloud Run stand-in, driven by the real google-cloud-run client over gRPC."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import grpc
+import pytest
+from google.api_core import exceptions
+from google.api_core.future import polling
+from google.cloud import run_v2
+from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
+from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
+
+from sandbox.standins.run import ConditionSeed, TrafficSeed
+
+SERVICE = "projects/demo-project/locations/us-central1/services/backend"
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
+REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+FAST_POLL = polling.DEFAULT_POLLING.with_delay(initial=0.01, maximum=0.05)
+
+
+@pytest.fixture
+def channel(standins):
+    with grpc.insecure_channel(standins.run.address) as ch:
+        yield ch
+
+
+@pytest.fixture
+def services(channel):
+    return run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel))
+
+
+@pytest.fixture
+def revisions(channel):
+    return run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel))
+
+
+@pytest.fixture
+def seeded(seed_scenario):
+    return seed_scenario("bad_revision")
+
+
+def target(revision: str, percent: int) -> run_v2.TrafficTarget:
+    return run_v2.TrafficTarget(type_=REVISION, revision=revision, percent=percent)
+
+
+def update(services, service: run_v2.Service, *targets: run_v2.TrafficTarget) -> run_v2.Service:
+    service.traffic = list(targets)
+    return services.update_service(service=service).result(timeout=10, polling=FAST_POLL)
+
+
+def test_get_service_reports_seeded_state(services, seeded):
+    service = services.get_service(name=SERVICE)
+    assert [(t.type_, t.revision, t.percent) for t in service.traffic] == [(REVISION, NEW, 100)]
+    assert service.latest_ready_revision == f"{SERVICE}/revisions/{NEW}"
+    assert service.latest_created_revision == f"{SERVICE}/revisions/{NEW}"
+    assert service.labels["runwarden"] == "enabled"
+    assert service.etag
+
+
+def test_unknown_service_and_revision_are_not_found(services, revisions, seeded):
+    with pytest.raises(exceptions.NotFound):
+        services.get_service(name=SERVICE.replace("backend", "frontend"))
+    with pytest.raises(exceptions.NotFound):
+        revisions.get_revision(name=f"{SERVICE}/revisions/backend-00009-nope")
+    with pytest.raises(exceptions.NotFound):
+        list(revisions.list_revisions(parent=SERVICE.replace("backend", "frontend")))
+
+
+def test_list_services_under_location(services, seeded):
+    names = [s.name for s in services.list_services(parent="projects/demo-project/locations/us-central1")]
+    assert names == [SERVICE]
+    assert list(services.list_services(parent="projects/demo-project/locations/europe-west1")) == []
+
+
+def test_revisions_carry_conditions_connector_and_egress(revisions, seeded, anchor):
+    revision = revisions.get_revision(name=f"{SERVICE}/revisions/{OLD}")
+    assert revision.create_time == anchor - timedelta(hours=3)
+    ready = [c for c in revision.conditions if c.type_ == "Ready"]
+    assert ready and ready[0].state == run_v2.Condition.State.CONDITION_SUCCEEDED
+    assert revision.vpc_access.connector == "projects/demo-project/locations/us-central1/connectors/backend-conn"
+    assert revision.vpc_access.egress == run_v2.VpcAccess.VpcEgress.PRIVATE_RANGES_ONLY
+
+
+def test_list_revisions_pages_in_unsorted_order(revisions, seeded):
+    listed = list(revisions.list_revisions(request={"parent": SERVICE, "page_size": 1}))
+    assert [r.name.rsplit("/", 1)[-1] for r in listed] == [NEW, OLD]  # newest first: clients must sort
+
+
+def test_update_traffic_runs_an_operation_polled_n_times(services, standins, seeded):
+    before = services.get_service(name=SERVICE)
+    result = update(services, before, target(OLD, 100))
+
+    assert [(t.revision, t.percent) for t in result.traffic] == [(OLD, 100)]
+    assert [(t.revision, t.percent) for t in result.traffic_statuses] == [(OLD, 100)]
+    assert result.generation == before.generation + 1
+    assert result.etag != before.etag
+    assert standins.run.count("UpdateService") == 1
+    assert standins.run.count("GetOperation") == 3  # two not-done answers, then done
+    assert services.get_service(name=SERVICE).traffic[0].revision == OLD
+
+
+def test_operation_done_at_once_when_configured(services, standins, seeded):
+    standins.run.lro_polls_before_done = 0
+    update(services, services.get_service(name=SERVICE), target(OLD, 100))
+    assert standins.run.count("GetOperation") == 0
+
+
+def test_latest_target_resolves_to_latest_ready_revision(services, seeded):
+    result = update(services, services.get_service(name=SERVICE),
+                    run_v2.TrafficTarget(type_=LATEST, percent=90), target(OLD, 10))
+    statuses = sorted((s.type_, s.revision, s.percent) for s in result.traffic_statuses)
+    assert statuses == sorted([(LATEST, NEW, 90), (REVISION, OLD, 10)])
+
+
+def test_stale_etag_is_aborted(services, standins, seeded):
+    stale = services.get_service(name=SERVICE)
+    standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])  # someone else's change
+    with pytest.raises(exceptions.Aborted, match="etag"):
+        update(services, stale, target(OLD, 100))
+    assert [t.percent for t in services.get_service(name=SERVICE).traffic] == [50, 50]
+
+
+@pytest.mark.parametrize(("targets", "message"), [
+    ([target(OLD, 60), target(NEW, 30)], "sum to 100, got 90"),
+    ([target("backend-00007-ghost", 100)], "does not exist"),
+    ([run_v2.TrafficTarget(type_=REVISION, percent=100)], "revision is required"),
+    ([run_v2.TrafficTarget(type_=LATEST, revision=OLD, percent=100)], "must not name a revision"),
+    ([run_v2.TrafficTarget(revision=OLD, percent=100)], "type must be"),
+])
+def test_invalid_traffic_is_rejected(services, standins, seeded, targets, message):
+    before = services.get_service(name=SERVICE)
+    with pytest.raises(exceptions.InvalidArgument, match=message):
+        update(services, before, *targets)
+    after = services.get_service(name=SERVICE)
+    assert (after.generation, after.etag) == (before.generation, before.etag)
+
+
+def test_revision_of_another_service_is_rejected(services, standins, seeded, anchor):
+    other = "projects/demo-project/locations/us-central1/services/frontend"
+    standins.run.add_service(other)
+    standins.run.add_revision(other, "frontend-00001-aaa", anchor)
+    with pytest.raises(exceptions.InvalidArgument, match="does not exist in service"):
+        update(services, services.get_service(name=SERVICE), target("frontend-00001-aaa", 100))
+
+
+def test_non_traffic_change_is_refused(services, seeded):
+    service = services.get_service(name=SERVICE)
+    service.template.containers[0].image = "gcr.io/demo/other:v2"
+    with pytest.raises(exceptions.MethodNotImplemented, match="traffic updates only.*template"):
+        update(services, service, target(OLD, 100))
+
+
+def test_update_mask_other_than_traffic_is_refused(services, seeded):
+    service = services.get_service(name=SERVICE)
+    with pytest.raises(exceptions.MethodNotImplemented, match="labels"):
+        services.update_service(request={"service": service, "update_mask": {"paths": ["labels"]}})
+
+
+def test_update_mask_traffic_applies_only_traffic(services, seeded):
+    partial = run_v2.Service(name=SERVICE, traffic=[target(OLD, 100)])
+    op = services.update_service(request={"service": partial, "update_mask": {"paths": ["traffic"]}})
+    result = op.result(timeout=10, polling=FAST_POLL)
+    assert result.traffic[0].revision == OLD
+    assert result.labels["runwarden"] == "enabled"
+
+
+def test_latest_ready_skips_a_revision_that_is_not_ready(services, standins, seeded, anchor):
+    standins.run.add_revision(SERVICE, "backend-00003-bad", anchor,
+                              conditions=[ConditionSeed("Ready", "CONDITION_FAILED", "CONTAINER_MISSING", "no image")])
+    service = services.get_service(name=SERVICE)
+    assert service.latest_created_revision.endswith("backend-00003-bad")
+    assert service.latest_ready_revision.endswith(NEW)
+
+
+def test_calls_are_recorded_with_requests(services, standins, seeded):
+    services.get_service(name=SERVICE)
+    calls = standins.run.calls
+    assert [c.method for c in calls] == ["GetService"]
+    assert calls[0].request.name == SERVICE
+
+
+def test_injected_unavailable_then_success(services, standins, seeded):
+    standins.run.faults.fail_next(1, method="GetService")
+    with pytest.raises(exceptions.ServiceUnavailable):
+        services.get_service(name=SERVICE, retry=None)
+    assert services.get_service(name=SERVICE, retry=None).name == SERVICE
+    assert standins.run.count("GetService") == 2
+
+
+def test_injected_deny_until_cleared(services, standins, seeded):
+    standins.run.faults.deny("GetService")
+    with pytest.raises(exceptions.PermissionDenied):
+        services.get_service(name=SERVICE, retry=None)
+    with pytest.raises(exceptions.PermissionDenied):
+        services.get_service(name=SERVICE, retry=None)
+    standins.run.faults.clear()
+    assert services.get_service(name=SERVICE, retry=None).name == SERVICE
+
+
+def test_injected_latency_delays_only_its_method(services, revisions, standins, seeded):
+    standins.run.faults.add_latency(0.3, method="ListRevisions")
+    started = time.monotonic()
+    services.get_service(name=SERVICE)
+    assert time.monotonic() - started < 0.25
+    started = time.monotonic()
+    list(revisions.list_revisions(parent=SERVICE))
+    assert time.monotonic() - started >= 0.3
+
+
+def test_unknown_operation_is_not_found(services, channel):
+    from google.api_core import operations_v1
+
+    with pytest.raises(exceptions.NotFound):
+        operations_v1.OperationsClient(channel).get_operation("projects/p/locations/l/operations/nope")

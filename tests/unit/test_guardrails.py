@@ -1,0 +1,143 @@
+"""The gate: bounds, kill switch, claims, cooldown, dry-run, in that order, around one write."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.actions import get_action
+from shared.clock import FixedClock
+from shared.config import parse_config
+from shared.errors import PermanentError, TransientError
+from shared.guardrails import CLAIMS, COOLDOWNS, Gate, claim_key
+from shared.outcomes import OutcomeStatus
+from shared.planning import plan
+from shared.diagnosis import diagnose
+
+from tests.unit.builders import SERVICE, T0, bundle, revision, window
+from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun
+
+ACTION = get_action("rollback_traffic")
+
+
+def config(**overrides):
+    data = {"project": "demo", "outcomes_topic": "projects/demo/topics/runwarden-outcomes",
+            "mode": "enforce", "services": [{"name": SERVICE}]}
+    for key, value in overrides.items():
+        section, _, field = key.partition("__")
+        if field:
+            data.setdefault(section, {})[field] = value
+        else:
+            data[key] = value
+    return parse_config(data)
+
+
+def bad_revision_plan(new_created_min=-10):
+    b = bundle([revision("backend-00001-abc", -180), revision("backend-00002-xyz", new_created_min)],
+               {"backend-00002-xyz": 100}, window({"backend-00002-xyz": (100, 400)}),
+               window({"backend-00001-abc": (2000, 0)}, -70, -10))
+    d = diagnose(b, config().diagnosis)
+    return plan(d, b), b
+
+
+def run_gate(cfg, state=None, run=None, incident="inc-1", clock=None, owner="attempt-1"):
+    proposal, b = bad_revision_plan()
+    state = state if state is not None else MemoryStateStore()
+    run = run or RecordingRun(b.service)
+    gate = Gate(cfg, state, clock or FixedClock(T0 + timedelta(minutes=2)), owner=owner)
+    return gate.execute(ACTION, proposal.params, proposal.before, incident, Adapters(run)), state, run
+
+
+def test_enforce_applies_once_and_records_after_state():
+    result, state, run = run_gate(config())
+    assert result.status is OutcomeStatus.APPLIED
+    assert len(run.writes) == 1 and run.writes[0][0].revision == "backend-00001-abc"
+    assert result.after["traffic_statuses"][0]["revision"] == "backend-00001-abc"
+    assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic")).status.value == "completed"
+
+
+def test_same_incident_again_is_a_duplicate_with_no_write():
+    _, state, run = run_gate(config())
+    again, _, run2 = run_gate(config(), state=state, owner="attempt-2")
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate")
+    assert run2.writes == []
+
+
+def test_another_incident_within_cooldown_is_skipped():
+    _, state, _ = run_gate(config())
+    other, _, run = run_gate(config(), state=state, incident="inc-2", owner="attempt-2")
+    assert other.status is OutcomeStatus.SKIPPED and other.reason.startswith("cooldown")
+    assert run.writes == []
+    # the refused incident's claim is released, so it may act once the cooldown ends
+    assert state.get(CLAIMS, claim_key("inc-2", SERVICE, "rollback_traffic")) is None
+
+
+def test_after_cooldown_another_incident_may_act():
+    _, state, _ = run_gate(config(guardrails__cooldown_seconds=600))
+    later = FixedClock(T0 + timedelta(minutes=15))
+    result, _, run = run_gate(config(guardrails__cooldown_seconds=600), state=state, incident="inc-2", clock=later)
+    assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1
+
+
+def test_dry_run_writes_nothing_and_reports_the_planned_after_state():
+    result, state, run = run_gate(config(mode="dry_run"))
+    assert result.status is OutcomeStatus.DRY_RUN
+    assert run.writes == []
+    assert result.after["traffic"][0] == {"type": "REVISION", "revision": "backend-00001-abc", "percent": 100, "tag": ""}
+    assert state.get(COOLDOWNS, SERVICE) is None  # a dry run does not hold the target's cooldown
+
+
+def test_kill_switch_blocks_the_write():
+    result, _, run = run_gate(config(guardrails__kill_switch=True))
+    assert result.status is OutcomeStatus.SKIPPED and "kill switch" in result.reason
+    assert run.writes == []
+
+
+@pytest.mark.parametrize("age_limit, expect", [(3600, OutcomeStatus.APPLIED), (300, OutcomeStatus.ESCALATED)])
+def test_revision_age_bound(age_limit, expect):
+    result, _, run = run_gate(config(bounds={"rollback": {"max_revision_age_seconds": age_limit}}))
+    assert result.status is expect
+    assert len(run.writes) == (1 if expect is OutcomeStatus.APPLIED else 0)
+
+
+def test_unmanaged_target_is_outside_bounds():
+    result, _, run = run_gate(config(services=[]))
+    assert result.status is OutcomeStatus.ESCALATED and "not a managed service" in result.reason
+    assert run.writes == []
+
+
+def test_more_than_one_step_back_is_escalated():
+    proposal, b = bad_revision_plan()
+    params = proposal.params.model_copy(update={"steps_back": 2})
+    gate = Gate(config(), MemoryStateStore(), FixedClock(T0), owner="a")
+    run = RecordingRun(b.service)
+    result = gate.execute(ACTION, params, proposal.before, "inc-1", Adapters(run))
+    assert result.status is OutcomeStatus.ESCALATED and "at most 1" in result.reason
+    assert run.writes == []
+
+
+def test_permanent_failure_is_reported_and_frees_the_claim():
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service, fail_with=PermanentError("denied", code="PERMISSION_DENIED"))
+    result, state, _ = run_gate(config(), run=run)
+    assert result.status is OutcomeStatus.FAILED and "PERMISSION_DENIED" in result.reason
+    assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic")) is None
+    assert state.get(COOLDOWNS, SERVICE) is None
+
+
+def test_transient_failure_raises_for_a_retry_and_frees_the_claim():
+    proposal, b = bad_revision_plan()
+    state = MemoryStateStore()
+    with pytest.raises(TransientError):
+        run_gate(config(), state=state, run=RecordingRun(b.service, fail_with=TransientError("unavailable")))
+    assert state.records == {}
+    retry, _, run = run_gate(config(), state=state)
+    assert retry.status is OutcomeStatus.APPLIED and len(run.writes) == 1
+
+
+def test_an_expired_in_progress_claim_is_taken_over():
+    state = MemoryStateStore()
+    stale = FixedClock(T0)
+    state.claim(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic"), "crashed", timedelta(seconds=600), stale.now())
+    result, _, run = run_gate(config(), state=state, clock=FixedClock(T0 + timedelta(minutes=11)))
+    assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1

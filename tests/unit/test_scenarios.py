@@ -1,0 +1,194 @@
+"""The scenario loader: validation, offsets, materialization and the notification it builds."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from sandbox.scenarios import (Scenario, ScenarioError, bundled_scenario_path, list_bundled_scenarios,
+                               load_scenario, resolve_scenario)
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+MINIMAL = """
+name: tiny
+project: p
+region: us-central1
+services:
+  - name: api
+    revisions:
+      - {name: api-00001-aaa, created: -1h}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_bundled_scenarios_load_and_match_their_file_names():
+    names = list_bundled_scenarios()
+    assert {"bad_revision", "low_traffic", "previous_also_failing"} <= set(names)
+    for name in names:
+        scenario = load_scenario(bundled_scenario_path(name))
+        assert scenario.name == name
+        assert scenario.alert is not None and scenario.expect is not None
+
+
+def test_bad_revision_expectation():
+    scenario = resolve_scenario("bad_revision")
+    assert (scenario.expect.signature, scenario.expect.action, scenario.expect.to_revision) == (
+        "bad_revision", "rollback_traffic", "backend-00001-abc")
+
+
+def test_unknown_bundled_name_lists_the_available_ones():
+    with pytest.raises(FileNotFoundError, match="bad_revision"):
+        bundled_scenario_path("nope")
+
+
+def test_materialize_anchors_offsets_at_t0():
+    world = resolve_scenario("bad_revision").materialize(T0)
+    [service] = world.services
+    assert service.name == "projects/demo-project/locations/us-central1/services/backend"
+    assert [(r.name, r.create_time) for r in service.revisions] == [
+        ("backend-00001-abc", T0 - timedelta(hours=3)), ("backend-00002-xyz", T0 - timedelta(minutes=10))]
+    assert [(t.revision, t.percent) for t in service.traffic] == [("backend-00002-xyz", 100)]
+
+
+def test_generator_makes_one_point_per_step_covering_the_span():
+    world = resolve_scenario("bad_revision").materialize(T0)
+    old = world.series[0]
+    assert old.resource_labels == {"project_id": "demo-project", "location": "us-central1",
+                                   "service_name": "backend", "revision_name": "backend-00001-abc"}
+    assert len(old.points) == 170  # -3h .. -10m in 60s steps
+    assert (old.points[0].start, old.points[0].end) == (T0 - timedelta(hours=3), T0 - timedelta(minutes=179))
+    assert old.points[-1].end == T0 - timedelta(minutes=10)
+    assert {p.value for p in old.points} == {40}
+
+
+def test_single_point_and_gauge(tmp_path):
+    scenario = load_scenario(write(tmp_path, MINIMAL + """
+timeseries:
+  - metric: custom.googleapis.com/x
+    resource: {type: global}
+    points: [{at: +2m, value: 5, every: 30s}]
+  - metric: custom.googleapis.com/g
+    kind: GAUGE
+    resource: {type: global}
+    points: [{at: -90s, value: 0.5}]
+"""))
+    delta, gauge = scenario.materialize(T0).series
+    assert (delta.points[0].start, delta.points[0].end) == (T0 + timedelta(seconds=90), T0 + timedelta(minutes=2))
+    assert delta.resource_labels == {"project_id": "p"}
+    assert gauge.points[0].start is None and gauge.points[0].value == 0.5
+
+
+def test_ready_shorthand_and_conditions(tmp_path):
+    scenario = load_scenario(write(tmp_path, MINIMAL.replace("created: -1h}", "created: -1h, ready: false}") + """
+      - name: api-00002-bbb
+        created: -5m
+        conditions:
+          - {type: Ready, state: CONDITION_FAILED, reason: SECRETS_ACCESS_CHECK_FAILED, message: denied}
+"""))
+    first, second = scenario.materialize(T0).services[0].revisions
+    assert first.conditions[0].state == "CONDITION_FAILED"
+    assert second.conditions[0].reason == "SECRETS_ACCESS_CHECK_FAILED"
+
+
+@pytest.mark.parametrize(("edit", "where", "what"), [
+    (("created: -1h", "created: 1 hour"), "services.0.revisions.0.created", "offset"),
+    (("created: -1h}", "created: -1h, colour: red}"), "services.0.revisions.0.colour", "Extra inputs"),
+    (("name: api-00001-aaa", "name: web-00001-aaa"), "services.0", "must start with 'api-'"),
+    (("region: us-central1\n", ""), "region", "Field required"),
+    (("created: -1h}", "created: -1h, ready: true, conditions: [{type: Ready}]}"), "services.0.revisions.0",
+     "not both"),
+])
+def test_invalid_fields_are_named(tmp_path, edit, where, what):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, MINIMAL.replace(*edit)))
+    assert where in str(caught.value) and what in str(caught.value)
+
+
+@pytest.mark.parametrize(("extra", "what"), [
+    ("    traffic: [{revision: api-00001-aaa, percent: 90}]\n", "sum to 100"),
+    ("    traffic: [{revision: api-00009-zzz, percent: 100}]\n", "not a revision of api"),
+    ("    traffic: [{revision: api-00001-aaa, latest: true, percent: 100}]\n", "exactly one of"),
+])
+def test_invalid_traffic(tmp_path, extra, what):
+    with pytest.raises(ScenarioError, match=what):
+        load_scenario(write(tmp_path, MINIMAL + extra))
+
+
+@pytest.mark.parametrize(("series", "where", "what"), [
+    ("{metric: m, resource: {type: cloud_run_revision, labels: {service_name: api, revision_name: api-9}}, "
+     "points: [{at: 0, value: 1}]}", "timeseries", "not a revision of service api"),
+    ("{metric: m, resource: {type: global}, points: [{from: -1m, value: 1}]}", "timeseries.0.points.0", "`from`"),
+    ("{metric: m, resource: {type: global}, points: [{at: -1m, every: 0s, value: 1}]}",
+     "timeseries.0.points.0.every", "positive"),
+    ("{metric: m, resource: {type: global}, points: [{at: -1m, value: 1}, {at: -30s, value: 1}]}",
+     "timeseries.0", "overlap"),
+    ("{metric: m, kind: CUMULATIVE, resource: {type: global}, points: [{at: 0, value: 1}]}",
+     "timeseries.0.kind", "DELTA"),
+])
+def test_invalid_series(tmp_path, series, where, what):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, MINIMAL + f"timeseries:\n  - {series}\n"))
+    assert where in str(caught.value) and what in str(caught.value)
+
+
+def test_not_yaml_or_not_a_mapping(tmp_path):
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(write(tmp_path, "name: [unclosed"))
+    with pytest.raises(ScenarioError, match="mapping"):
+        load_scenario(write(tmp_path, "- a list"))
+
+
+def test_naive_anchor_is_refused():
+    with pytest.raises(ValueError, match="timezone"):
+        resolve_scenario("bad_revision").materialize(datetime(2026, 11, 26, 12, 0))
+
+
+def test_notification_has_the_schema_1_2_shape():
+    body = resolve_scenario("bad_revision").notification(T0, incident_id="0.abc")
+    assert body["version"] == "1.2"
+    incident = body["incident"]
+    assert incident["incident_id"] == "0.abc"
+    assert incident["state"] == "open"
+    assert incident["started_at"] == int(T0.timestamp()) and incident["ended_at"] is None
+    assert incident["scoping_project_id"] == "demo-project"
+    assert incident["resource"] == {"type": "cloud_run_revision", "labels": {
+        "project_id": "demo-project", "location": "us-central1", "service_name": "backend"}}
+    assert incident["metric"]["type"] == "run.googleapis.com/request_count"
+    assert incident["metric"]["displayName"] == "Request Count"
+    assert incident["policy_name"] == "backend 5xx ratio"
+    assert incident["condition_name"] == "5xx ratio above 5%"
+    assert incident["condition"]["name"].startswith("projects/demo-project/alertPolicies/")
+    assert incident["condition"]["conditionThreshold"]["thresholdValue"] == 0.05
+    assert (incident["observed_value"], incident["threshold_value"]) == ("0.62", "0.05")
+    assert incident["documentation"]["mime_type"] == "text/markdown"
+    assert incident["metadata"] == {"system_labels": {}, "user_labels": {}}
+    assert "0.abc" in incident["url"] and "project=demo-project" in incident["url"]
+    json.dumps(body)  # plain JSON, ready to publish
+
+
+def test_notification_ids_are_deterministic_and_closable():
+    scenario = resolve_scenario("bad_revision")
+    first, again = scenario.notification(T0), scenario.notification(T0)
+    assert first["incident"]["incident_id"] == again["incident"]["incident_id"]
+    assert first["incident"]["incident_id"].startswith("0.")
+    assert scenario.notification(T0 + timedelta(hours=1))["incident"]["incident_id"] != first["incident"]["incident_id"]
+    closed = scenario.notification(T0, state="closed", ended_at=T0 + timedelta(minutes=5))["incident"]
+    assert closed["state"] == "closed" and closed["ended_at"] == int(T0.timestamp()) + 300
+
+
+def test_notification_needs_an_alert(tmp_path):
+    with pytest.raises(ValueError, match="no `alert`"):
+        load_scenario(write(tmp_path, MINIMAL)).notification(T0)
+
+
+def test_scenario_object_passes_through_resolve():
+    scenario = resolve_scenario("low_traffic")
+    assert resolve_scenario(scenario) is scenario
+    assert isinstance(resolve_scenario(bundled_scenario_path("low_traffic")), Scenario)
