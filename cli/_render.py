@@ -30,14 +30,14 @@ _SEVERITY_STYLE = {"INFO": "green", "WARNING": "yellow", "ERROR": "red"}
 _STATUS_STYLE = {"applied": "bold green", "dry_run": "bold cyan", "resolved": "green", "skipped": "yellow",
                  "escalated": "bold yellow", "failed": "bold red", "rejected": "bold red"}
 _QUERY_WIDTH = 70
-_INDENT = 11  # under the message column: "+12.34 s  " is ten characters wide
+_INDENT = 11  # details sit under the step names, past the "+12.34 s" column
 
 
-def make_console(plain: bool = False, *, stderr: bool = False) -> Console:
+def make_console(plain: bool = False) -> Console:
     """`plain`: no colour, no emoji, ASCII marks; rich also drops colour by itself off a TTY."""
     if plain:
-        return Console(stderr=stderr, color_system=None, highlight=False, emoji=False)
-    return Console(stderr=stderr, highlight=False, emoji=False)
+        return Console(color_system=None, highlight=False, emoji=False)
+    return Console(highlight=False, emoji=False)
 
 
 def is_plain(console: Console) -> bool:
@@ -99,7 +99,8 @@ class Narrator:
         action = (published.body.get("action") if published else None) or {}
         before, after = action.get("before"), action.get("after") or details.get("after")
         if before or after:
-            self._indented(traffic_table(before, after, live, self.plain))
+            dry_run = details.get("status") == "dry_run"
+            self._indented(traffic_table(before, after, live, self.plain, dry_run=dry_run))
 
     def _line(self, offset: str, step: str, message: str, severity: str) -> None:
         grid = Table.grid(padding=(0, 1))
@@ -148,8 +149,11 @@ def evidence_table(evidence: Sequence[Mapping[str, Any]], plain: bool = False, w
 
 
 def traffic_table(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
-                  live: LiveTraffic | None, plain: bool = False) -> RenderableType:
-    """before -> after as the outcome reports them, and `now` as Cloud Run reports it."""
+                  live: LiveTraffic | None, plain: bool = False, *, dry_run: bool = False) -> RenderableType:
+    """before -> after as the outcome reports them, and `now` as Cloud Run reports it.
+
+    A dry run's `after` is what the write would have done; Cloud Run should still show `before`.
+    """
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
@@ -157,13 +161,17 @@ def traffic_table(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     if before:
         grid.add_row("before", Text(traffic_split(before)), _generation(before))
     if after:
-        grid.add_row("after", Text(traffic_split(after)), _generation(after))
+        grid.add_row("would be" if dry_run else "after", Text(traffic_split(after)), _generation(after))
     if live is None:
         return grid
     grid.add_row("now", Text(traffic_split({"traffic_statuses": live.statuses})), f"generation {live.generation}")
-    agrees = after is not None and _split_of(live.statuses) == _split_of(_statuses(after))
-    return Group(grid, _verdict("read back from Cloud Run: " + ("matches the outcome" if agrees else
-                                                                "DIFFERS from the outcome"), agrees, plain))
+    expected = before if dry_run else after
+    agrees = expected is not None and _split_of(live.statuses) == _split_of(_statuses(expected))
+    if dry_run:
+        text = "unchanged, as a dry run must leave it" if agrees else "CHANGED by a dry run"
+    else:
+        text = "matches the outcome" if agrees else "DIFFERS from the outcome"
+    return Group(grid, _verdict(f"read back from Cloud Run: {text}", agrees, plain))
 
 
 def outcome_table(published: Published, plain: bool = False) -> Table:

@@ -54,7 +54,7 @@ class ReplayRun:
               help="Runwarden config to use as written (default: the sandbox's, mode enforce).")
 @click.option("--json", "as_json", is_flag=True, help="Print each published outcome as one JSON line, nothing else.")
 def command(alert_file: str, scenario_ref: str, config_file: str | None, as_json: bool) -> None:
-    """Run the pipeline once on ALERT.json against a local sandbox seeded from a scenario.
+    """Run the pipeline once on an alert, in a local sandbox seeded from a scenario.
 
     ALERT.json holds a Monitoring notification, a Pub/Sub push body, MessagePublishedData or
     a CloudEvent. The scenario's T0 is the alert's started_at.
@@ -177,7 +177,7 @@ def _environment_errors() -> tuple[type[BaseException], ...]:
     from sandbox.emulators import EmulatorFailed, EmulatorMissing
     from shared.errors import TransientError
 
-    return EmulatorMissing, EmulatorFailed, TransientError, TimeoutError, OSError
+    return EmulatorMissing, EmulatorFailed, TransientError, OSError   # OSError: a port, a socket, a timeout
 
 
 # --- input ---------------------------------------------------------------------------------

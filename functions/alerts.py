@@ -19,8 +19,14 @@ def on_alert(cloud_event) -> None:
 @functools.cache
 def _runtime():
     """Config and adapters, built once per instance and reused across invocations."""
-    from shared.config import load_config
+    from shared.config import ConfigError, load_config
     from shared.pipeline import google_adapters
+    from shared.timeline import Timeline
 
-    config = load_config()
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        # Not cached: the alert is redelivered and handled once the config is fixed, never dropped.
+        Timeline(None).step("config_error", f"cannot start: {exc}", severity="CRITICAL")
+        raise
     return config, google_adapters(config)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,22 +96,8 @@ class Sandbox:
 
     def start(self) -> "Sandbox":
         try:
-            started: dict[str, Any] = {}
-            # The two JVMs take about a second each: start them side by side.
-            threads = [threading.Thread(target=lambda: started.__setitem__("pubsub", start_pubsub(
-                           self.project, log_dir=self.workdir))),
-                       threading.Thread(target=lambda: started.__setitem__("firestore", start_firestore(
-                           self.project, log_dir=self.workdir)))]
-            for t in threads:
-                t.start()
+            self._start_emulators()
             self.standins = start_standins(self.scenario, anchor=self.anchor)
-            for t in threads:
-                t.join()
-            self.pubsub, self.firestore = started.get("pubsub"), started.get("firestore")
-            if self.pubsub is None or self.firestore is None:
-                # The thread's exception was printed; start again in the foreground to raise it here.
-                self.pubsub = self.pubsub or start_pubsub(self.project, log_dir=self.workdir)
-                self.firestore = self.firestore or start_firestore(self.project, log_dir=self.workdir)
             self.pubsub.ensure_topic(ALERTS_TOPIC)
             self.pubsub.ensure_pull_subscription(OUTCOMES_WATCH, OUTCOMES_TOPIC)
             self._write_config()
@@ -118,6 +105,21 @@ class Sandbox:
             self.stop()
             raise
         return self
+
+    def _start_emulators(self) -> None:
+        # The two JVMs take one to two seconds each: start them side by side. An emulator that
+        # started while its twin failed is kept on self, so stop() still stops it.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pubsub = pool.submit(start_pubsub, self.project, log_dir=self.workdir)
+            firestore = pool.submit(start_firestore, self.project, log_dir=self.workdir)
+        failures = []
+        for name, future in (("pubsub", pubsub), ("firestore", firestore)):
+            try:
+                setattr(self, name, future.result())
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after both are known
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def stop(self) -> None:
         # Side by side: the Firestore JVM alone takes ~2 s to shut down.

@@ -6,7 +6,7 @@ else in Runwarden calls an action's `apply`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, StateStore
+from shared.timeline import Timeline
 
 CLAIMS = "claims"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run
@@ -28,7 +29,6 @@ class GateResult:
     reason: str
     after: dict[str, Any] | None = None
     claim_key: str | None = None
-    steps: list[tuple[str, str]] = field(default_factory=list)  # (timeline step, message)
 
 
 def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
@@ -43,11 +43,13 @@ def claim_key(incident_id: str, target: str, action: str) -> str:
 
 
 class Gate:
-    def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str) -> None:
+    def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
+                 timeline: Timeline | None = None) -> None:
         self.config = config
         self.state = state
         self.clock = clock
-        self.owner = owner  # who holds a claim: the message being handled
+        self.owner = owner  # who holds a claim: this attempt at handling a message
+        self.timeline = timeline
 
     def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str,
                 adapters: Any) -> GateResult:
@@ -65,8 +67,8 @@ class Gate:
         claim = self.state.claim(kind, key, self.owner, timedelta(seconds=guard.claim_ttl_seconds), now)
         if not claim.acquired:
             return _duplicate(action.name, params.target, key, claim.record)
-        result = GateResult(OutcomeStatus.SKIPPED, "", claim_key=key,
-                            steps=[("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))])
+        self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
+        result = GateResult(OutcomeStatus.SKIPPED, "", claim_key=key)
 
         cooldown = self._cooldown(params.target, now, dry_run)
         if cooldown:
@@ -142,6 +144,10 @@ class Gate:
     def _release(self, kind: str, key: str, target: str) -> None:
         self.state.release(kind, key, self.owner)
         self.state.release(COOLDOWNS, target, self.owner)
+
+    def _log(self, step: str, message: str) -> None:
+        if self.timeline is not None:
+            self.timeline.step(step, message)
 
     def _kill_switch_engaged(self) -> bool:
         return self.config.guardrails.kill_switch

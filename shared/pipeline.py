@@ -95,7 +95,8 @@ class _AlertRun:
         return self.diagnose_and_act(service)
 
     def diagnose_and_act(self, service: str) -> Outcome:
-        gate = Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id))
+        gate = Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
+                    timeline=self.timeline)
         duplicate = self.duplicate(gate, service)
         if duplicate is not None:
             return duplicate
@@ -116,8 +117,6 @@ class _AlertRun:
         self.timeline.step("planned", proposal.reason, action=action.name,
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters)
-        for step, message in result.steps:
-            self.timeline.step(step, message)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after)
         notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else []

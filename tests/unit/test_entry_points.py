@@ -36,3 +36,25 @@ def test_shared_never_imports_the_sandbox_or_the_cli():
                  if any(line.strip().startswith(("import sandbox", "from sandbox", "import cli", "from cli"))
                         for line in p.read_text().splitlines())]
     assert offenders == []
+
+
+def test_a_bad_config_fails_loudly_so_the_alert_is_redelivered(tmp_path, monkeypatch, capsys):
+    import base64
+
+    import functions_framework
+
+    import functions.alerts
+
+    (tmp_path / "bad.yaml").write_text("project: p\noutcomes_topic: not-a-topic\n")
+    monkeypatch.setenv("RUNWARDEN_CONFIG", str(tmp_path / "bad.yaml"))
+    functions.alerts._runtime.cache_clear()
+    app = functions_framework.create_app(target="on_alert", source=str(ROOT / "main.py"),
+                                         signature_type="cloudevent")
+    push = {"subscription": "projects/p/subscriptions/s",
+            "message": {"data": base64.b64encode(b"{}").decode(), "messageId": "1"}}
+
+    response = app.test_client().post("/projects/p/topics/alerts", json=push)
+
+    assert response.status_code == 500  # not acknowledged: Pub/Sub keeps the alert
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any(line["severity"] == "CRITICAL" and "outcomes_topic" in line["message"] for line in lines)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import pydantic
 import pytest
 
 import shared.incidents
@@ -429,7 +430,7 @@ def test_parsed_incident_round_trips_through_its_own_dump() -> None:
 
 def test_incident_is_immutable() -> None:
     incident = parse_notification(raw(PUBSUB_OPEN))
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         incident.state = IncidentState.CLOSED  # type: ignore[misc]
 
 

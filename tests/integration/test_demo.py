@@ -1,0 +1,131 @@
+"""`make demo` and `runwarden replay`, run the way a person runs them: as subprocesses that start
+their own emulators, stand-ins and (for the demo) the function server.
+
+The session emulator fixtures are used only to skip when the emulators are not installed (or
+fail under CI=true), with the same message as every other emulator test.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from sandbox.emulators import FirestoreEmulator, PubSubEmulator
+from sandbox.scenarios import resolve_scenario
+
+REPO = Path(__file__).resolve().parents[2]
+ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+GOOD_REVISION = "backend-00001-abc"
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture(scope="module")
+def emulators_installed(pubsub_emulator: PubSubEmulator, firestore_emulator: FirestoreEmulator) -> None:
+    """Skips (or fails under CI=true) with the EmulatorMissing message when they are not."""
+
+
+def run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+# --- make demo --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(emulators_installed: None) -> subprocess.CompletedProcess[str]:
+    return run("-m", "sandbox.demo", "--plain")
+
+
+def test_demo_exits_zero(demo: subprocess.CompletedProcess[str]):
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "Demo passed" in demo.stdout
+
+
+@pytest.mark.parametrize("step", ["received", "diagnosed", "claimed", "applied", "outcome published"])
+def test_demo_shows_each_step(demo: subprocess.CompletedProcess[str], step: str):
+    assert re.search(rf"^\s*\+\d+\.\d\d s {step}\b", demo.stdout, re.MULTILINE), demo.stdout
+
+
+def test_demo_shows_the_evidence_and_where_traffic_went(demo: subprocess.CompletedProcess[str]):
+    lines = demo.stdout.splitlines()
+    assert any(re.search(r"\bpass\b.*\|.*5xx", line) for line in lines), demo.stdout   # an evidence row
+    assert re.search(rf"^\s*after\s+{GOOD_REVISION} 100%", demo.stdout, re.MULTILINE), demo.stdout
+    assert re.search(rf"^\s*now\s+{GOOD_REVISION} 100%", demo.stdout, re.MULTILINE), demo.stdout
+    assert re.search(r"^\s*status\s+applied\b", demo.stdout, re.MULTILINE), demo.stdout
+    assert "Traffic is pinned" in demo.stdout
+
+
+def test_demo_leaves_no_emulator_or_function_running(demo: subprocess.CompletedProcess[str]):
+    ports = _started_ports(demo.stdout)
+    assert len(ports) == 3, demo.stdout   # Pub/Sub, Firestore, the function server
+    deadline = time.monotonic() + 3       # stop() waits for each group; this only absorbs reaping
+    while (left := _processes_on(ports)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == [], left
+
+
+def _started_ports(output: str) -> set[int]:
+    found = re.findall(r"^\s*(?:Pub/Sub emulator|Firestore emulator|function on_alert)\s+127\.0\.0\.1:(\d+)",
+                       output, re.MULTILINE)
+    return {int(port) for port in found}
+
+
+def _processes_on(ports: set[int]) -> list[str]:
+    """Processes whose command line names one of the ports (emulator wrappers, their JVMs, gunicorn)."""
+    wanted = {f"--port={p}" for p in ports} | {f"--port {p}" for p in ports}
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(f"{flag} " in f"{command} " for flag in wanted):
+            left.append(f"{pid}: {command[:160]}")
+    return left
+
+
+# --- runwarden replay --------------------------------------------------------------------------
+
+
+def replay_json(tmp_path: Path, scenario: str, *extra: str) -> dict:
+    alert = tmp_path / f"{scenario}.json"
+    alert.write_text(json.dumps(resolve_scenario(scenario).notification(ANCHOR)))
+    result = run("-m", "cli", "replay", str(alert), "--scenario", scenario, "--json", *extra)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout   # the outcome, and nothing else
+    return json.loads(lines[0])
+
+
+def test_replay_rolls_back_the_bad_revision(emulators_installed: None, tmp_path: Path):
+    outcome = replay_json(tmp_path, "bad_revision")
+    assert outcome["status"] == "applied"
+    assert outcome["diagnosis"]["signature"] == "bad_revision"
+    assert outcome["action"]["after"]["traffic"] == [
+        {"percent": 100, "revision": GOOD_REVISION, "tag": "", "type": "REVISION"}]
+    # The clock is pinned at T0 + 2 min, whatever today's date is.
+    assert outcome["timestamps"]["decided_at"] == "2026-11-26T12:02:00Z"
+    assert outcome["message_id"] == "replay-1"
+
+
+def test_replay_escalates_too_little_traffic(emulators_installed: None, tmp_path: Path):
+    outcome = replay_json(tmp_path, "low_traffic")
+    assert outcome["status"] == "escalated"
+    assert outcome["diagnosis"]["signature"] == "inconclusive"
+
+
+def test_replay_uses_a_given_config_as_written(emulators_installed: None, tmp_path: Path):
+    config = tmp_path / "runwarden.yaml"
+    config.write_text("project: elsewhere\nmode: dry_run\noutcomes_topic: projects/elsewhere/topics/my-outcomes\n"
+                      "services:\n  - name: projects/demo-project/locations/us-central1/services/backend\n")
+    outcome = replay_json(tmp_path, "bad_revision", "--config", str(config))
+    assert outcome["status"] == "dry_run"
+    assert outcome["action"]["params"]["to_revision"] == GOOD_REVISION
