@@ -13,17 +13,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from cli._alerts import Alert, message_published, read_alert
-from shared.incidents import IncidentParseError
+from cli._alerts import Alert, message_published
+from cli._inputs import EXIT_ENVIRONMENT, environment, fail, load_alert, load_config, load_scenario
 
 if TYPE_CHECKING:
     from cli._render import LiveTraffic, Published
@@ -31,8 +29,6 @@ if TYPE_CHECKING:
     from sandbox.stack import Sandbox
     from shared.config import Config
 
-EXIT_ENVIRONMENT = 1
-EXIT_BAD_INPUT = 2
 REPLAY_DELAY = timedelta(minutes=2)     # the pipeline's "now" is T0 + this
 OUTCOME_WAIT_S = 15.0
 REPLAY_WATCH = "runwarden-replay-watch"  # pull subscription on a --config outcomes topic
@@ -59,17 +55,17 @@ def command(alert_file: str, scenario_ref: str, config_file: str | None, as_json
     ALERT.json holds a Monitoring notification, a Pub/Sub push body, MessagePublishedData or
     a CloudEvent. The scenario's T0 is the alert's started_at.
     """
-    alert = _load_alert(alert_file)
-    scenario = _load_scenario(scenario_ref)
-    written = _load_config(config_file) if config_file else None
+    alert = load_alert(alert_file)
+    scenario = load_scenario(scenario_ref)
+    written = load_config(config_file) if config_file else None
     for note in _config_notes(written, config_file, scenario):
         click.echo(f"runwarden: note: {note}", err=True)
     try:
         run = replay(alert, scenario, written, echo_timeline=as_json)
     except _environment_errors() as e:
-        _fail(f"the local environment failed: {e}", EXIT_ENVIRONMENT)
+        fail(f"the local environment failed: {e}", EXIT_ENVIRONMENT)
     if not run.outcomes:
-        _fail(f"no outcome arrived on {run.config.outcomes_topic} within {OUTCOME_WAIT_S:.0f} s", EXIT_ENVIRONMENT)
+        fail(f"no outcome arrived on {run.config.outcomes_topic} within {OUTCOME_WAIT_S:.0f} s", EXIT_ENVIRONMENT)
     if as_json:
         for published in run.outcomes:
             click.echo(json.dumps(published.body, sort_keys=True))
@@ -98,7 +94,7 @@ def replay(alert: Alert, scenario: Scenario, written: Config | None = None, *,
         config = written or parse_config(sandbox.config_data(), source="sandbox config")
         read_outcomes = _outcome_reader(sandbox, config.outcomes_topic)
         run = ReplayRun(config)
-        with _environment(sandbox.env()):
+        with environment(sandbox.env()):
             adapters = google_adapters(config)
             adapters.clock = FixedClock(now)
             # Timeline writes to sys.stdout at call time: catch it, so --json prints outcomes only.
@@ -142,19 +138,6 @@ def _live_traffic(sandbox: Sandbox, service: str, live_traffic: type[LiveTraffic
         return None
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """The sandbox's variables for the in-process adapters, restored afterwards."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _timeline_entries(text: str, echo_all: bool) -> list[dict[str, Any]]:
@@ -183,38 +166,6 @@ def _environment_errors() -> tuple[type[BaseException], ...]:
 # --- input ---------------------------------------------------------------------------------
 
 
-def _load_alert(path: str) -> Alert:
-    try:
-        return read_alert(path)
-    except OSError as e:
-        _fail(f"cannot read {path}: {e.strerror or e}")
-    except IncidentParseError as e:
-        _fail(f"cannot parse {path}: {e}")
-
-
-def _load_scenario(ref: str) -> Scenario:
-    from sandbox.scenarios import ScenarioError, list_bundled_scenarios, resolve_scenario
-
-    bundled = list_bundled_scenarios()
-    if ref not in bundled and not Path(ref).is_file():
-        _fail(f"unknown scenario {ref!r}: not a file, nor a bundled scenario ({', '.join(bundled)})")
-    try:
-        return resolve_scenario(ref)
-    except ScenarioError as e:
-        _fail(f"cannot use scenario {e}")
-    except OSError as e:
-        _fail(f"cannot read scenario {ref}: {e.strerror or e}")
-
-
-def _load_config(path: str) -> Config:
-    from shared.config import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as e:
-        _fail(f"cannot use config {e}")
-
-
 def _config_notes(written: Config | None, path: str | None, scenario: Scenario) -> list[str]:
     if written is None:
         return []
@@ -228,10 +179,6 @@ def _config_notes(written: Config | None, path: str | None, scenario: Scenario) 
     return notes
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    # One line, so it reads well in a terminal and greps well in CI logs.
-    click.echo(f"runwarden: {' '.join(message.split())}", err=True)
-    sys.exit(code)
 
 
 # --- output --------------------------------------------------------------------------------

@@ -9,16 +9,20 @@ Times are offsets from the incident start T0 (`-10m`, `+2m`), made absolute by
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
-from sandbox.standins.monitoring import PointSeed, SeriesSeed
+from sandbox.scenario_connectors import ConnectorSection, seed_connectors
+from sandbox.scenario_fields import Duration, Offset, Spec
+from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_logs
+from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 
 if TYPE_CHECKING:
@@ -26,10 +30,9 @@ if TYPE_CHECKING:
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
-_OFFSET = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)(s|m|h|d)$")
-_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _SERVICE_ID = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _CONNECTOR = re.compile(r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$")
+_CLOUDSQL_INSTANCE = re.compile(r"^(?:[^:\s/]+:)?[^:\s/]+:[^:\s/]+:[^:\s/]+$")
 
 
 class ScenarioError(ValueError):
@@ -39,38 +42,15 @@ class ScenarioError(ValueError):
 # --- field types -------------------------------------------------------------------------------
 
 
-def _parse_offset(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if value == 0 or value == "0":
-        return timedelta(0)
-    match = _OFFSET.match(value) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"expected an offset like -90s, -10m, +2m or -3h (units s, m, h, d), got {value!r}")
-    sign, amount, unit = match.groups()
-    delta = timedelta(**{_UNIT[unit]: float(amount)})
-    return -delta if sign == "-" else delta
-
-
-def _parse_duration(value: Any) -> timedelta:
-    delta = _parse_offset(value)
-    if delta <= timedelta(0):
-        raise ValueError(f"expected a positive duration like 60s or 5m, got {value!r}")
-    return delta
-
-
 def _as_text(value: Any) -> Any:
     # YAML reads 0.62 as a float; notifications carry these values as strings.
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
-Offset = Annotated[timedelta, BeforeValidator(_parse_offset)]
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
 Text = Annotated[str, BeforeValidator(_as_text)]
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Spec = Spec
 
 
 # --- Cloud Run ---------------------------------------------------------------------------------
@@ -100,6 +80,10 @@ class RevisionSpec(_Spec):
     conditions: tuple[ConditionSpec, ...] = ()
     vpc_connector: str | None = None
     vpc_egress: Literal["ALL_TRAFFIC", "PRIVATE_RANGES_ONLY"] | None = None
+    cloudsql_instances: tuple[str, ...] = ()  # "project:region:instance", volumes[].cloud_sql_instance
+    max_instances: int | None = Field(default=None, ge=1)        # scaling.max_instance_count
+    timeout: Duration | None = None                              # the request timeout, e.g. 300s
+    concurrency: int | None = Field(default=None, ge=1, le=1000)  # max_instance_request_concurrency
 
     @model_validator(mode="after")
     def _check(self) -> RevisionSpec:
@@ -107,6 +91,11 @@ class RevisionSpec(_Spec):
             raise ValueError("give either `ready` or `conditions`, not both")
         if self.vpc_connector and not _CONNECTOR.match(self.vpc_connector):
             raise ValueError("vpc_connector must be projects/P/locations/L/connectors/C")
+        for instance in self.cloudsql_instances:
+            if not _CLOUDSQL_INSTANCE.match(instance):
+                raise ValueError(f"cloudsql_instances: {instance!r} is not project:region:instance")
+        if self.timeout is not None and self.timeout > timedelta(hours=1):
+            raise ValueError(f"timeout {self.timeout} is over Cloud Run's maximum of 3600s")
         return self
 
     def condition_seeds(self) -> tuple[ConditionSeed, ...]:
@@ -162,10 +151,35 @@ class ResourceSpec(_Spec):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+class SamplesSpec(_Spec):
+    """A DISTRIBUTION value: `samples: [[VALUE, COUNT], ...]` = COUNT samples at VALUE (metric units).
+
+    It becomes a google.api.Distribution with the stand-in's DEFAULT_BUCKET_OPTIONS
+    (exponential, scale 0.001, growth factor 1.05, 500 finite buckets): exact count, mean and
+    sum_of_squared_deviation, bucket counts as the samples fall."""
+
+    samples: tuple[tuple[float, int], ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> SamplesSpec:
+        for value, count in self.samples:
+            if not math.isfinite(value):
+                raise ValueError(f"sample value {value} is not a finite number")
+            if count <= 0:
+                raise ValueError(f"sample count must be a positive integer, got {count}")
+        return self
+
+    def distribution(self) -> Distribution:
+        return distribution_from_samples(self.samples)
+
+
+PointValue = Union[bool, int, float, str, SamplesSpec]
+
+
 class PointSpec(_Spec):
     """One point (`at`) or a generator (`from`, `to`, `every`): one point per step."""
 
-    value: int | float
+    value: PointValue
     at: Offset | None = None
     from_: Offset | None = Field(default=None, alias="from")
     to: Offset | None = None
@@ -182,7 +196,7 @@ class PointSpec(_Spec):
             raise ValueError("a generator needs `from` earlier than `to`")
         return self
 
-    def relative(self, kind: str) -> list[tuple[timedelta | None, timedelta, int | float]]:
+    def relative(self, kind: str) -> list[tuple[timedelta | None, timedelta, PointValue]]:
         """(start, end, value) offsets; DELTA points cover [end - every, end], GAUGE points have no start."""
         if self.at is not None:
             ends = [self.at]
@@ -194,13 +208,53 @@ class PointSpec(_Spec):
         return [(end - self.every if kind == "DELTA" else None, end, self.value) for end in ends]
 
 
+def _point_type(value: PointValue) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, SamplesSpec):
+        return "DISTRIBUTION"
+    return "INT64" if isinstance(value, int) else "DOUBLE"
+
+
+ValueTypeName = Literal["INT64", "DOUBLE", "BOOL", "STRING", "DISTRIBUTION"]
+
+
 class SeriesSpec(_Spec):
     metric: str                             # metric type, e.g. run.googleapis.com/request_count
     kind: Literal["DELTA", "GAUGE"] = "DELTA"
+    # Default: DISTRIBUTION / BOOL / STRING when the values are samples / booleans / strings;
+    # numbers are INT64 for DELTA (DOUBLE if any value has a fraction) and DOUBLE for GAUGE.
+    value_type: ValueTypeName | None = None
     resource: ResourceSpec
     labels: dict[str, str] = Field(default_factory=dict)   # metric labels
     points: tuple[PointSpec, ...] = Field(min_length=1)
     project: str | None = None              # default: the scenario's project
+
+    @model_validator(mode="after")
+    def _check_values(self) -> SeriesSpec:
+        resolved = self.resolved_value_type
+        for i, point in enumerate(self.points):
+            got = _point_type(point.value)
+            numeric_ok = resolved == "DOUBLE" and got == "INT64"
+            if got != resolved and not numeric_ok:
+                raise ValueError(f"points[{i}].value {point.value!r} does not fit value_type {resolved}"
+                                 + (" (give a whole number)" if resolved == "INT64" and got == "DOUBLE" else ""))
+        if resolved in ("BOOL", "STRING") and self.kind != "GAUGE":
+            raise ValueError(f"{resolved} metrics must be kind GAUGE (the API has no DELTA {resolved} metrics)")
+        return self
+
+    @property
+    def resolved_value_type(self) -> str:
+        if self.value_type is not None:
+            return self.value_type
+        found = {_point_type(p.value) for p in self.points}
+        if found <= {"INT64", "DOUBLE"}:
+            return "INT64" if self.kind == "DELTA" and found == {"INT64"} else "DOUBLE"
+        if len(found) == 1:
+            return found.pop()
+        raise ValueError(f"points mix value types {sorted(found)}; give value_type")
 
     @model_validator(mode="after")
     def _no_overlap(self) -> SeriesSpec:
@@ -212,8 +266,37 @@ class SeriesSpec(_Spec):
                 raise ValueError(f"DELTA points overlap: one ends at {prev_end}, the next covers [{start}, {end}]")
         return self
 
+    def stored_value(self, value: PointValue) -> Any:
+        """The value as the stand-in stores it: a Distribution for samples, a float for DOUBLE."""
+        if isinstance(value, SamplesSpec):
+            return value.distribution()
+        if self.resolved_value_type == "DOUBLE":
+            return float(value)
+        return value
+
 
 # --- the alert and the expectation -------------------------------------------------------------
+
+
+class SqlInstanceSpec(_Spec):
+    """A Cloud SQL instance as Monitoring sees it: `up` becomes cloudsql.googleapis.com/database/up."""
+
+    name: str                               # connection name, project:region:instance
+    up: tuple[PointSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _connection_name(self) -> SqlInstanceSpec:
+        parts = self.name.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"name {self.name!r} must be a connection name: project:region:instance")
+        return self
+
+    def series(self) -> SeriesSpec:
+        project, region, instance = self.name.split(":")
+        return SeriesSpec(metric="cloudsql.googleapis.com/database/up", kind="GAUGE", value_type="INT64",
+                          resource=ResourceSpec(type="cloudsql_database", labels={
+                              "project_id": project, "database_id": f"{project}:{instance}", "region": region}),
+                          points=self.up, project=project)
 
 
 class AlertSpec(_Spec):
@@ -242,6 +325,8 @@ class ExpectSpec(_Spec):
     status: str                             # the outcome status Runwarden should publish (enforce mode)
     action: str | None = None               # the registered action it plans, or null for none
     to_revision: str | None = None
+    competing: tuple[str, ...] = ()         # signatures expected to compete (diagnosis inconclusive)
+    stand_down: bool = False                # expected to stand down for a recent human change
     notes: str = ""
 
 
@@ -256,6 +341,10 @@ class RevisionSeed:
     conditions: tuple[ConditionSeed, ...]
     vpc_connector: str | None
     vpc_egress: str | None
+    cloudsql_instances: tuple[str, ...] = ()
+    max_instances: int | None = None
+    timeout: timedelta | None = None
+    concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +371,10 @@ class Scenario(_Spec):
     region: str
     services: tuple[ServiceSpec, ...] = ()
     timeseries: tuple[SeriesSpec, ...] = ()
+    connectors: ConnectorSection = ()
+    sql_instances: tuple[SqlInstanceSpec, ...] = ()
+    logs: tuple[LogSpec, ...] = ()
+    audit_logs: tuple[AuditLogSpec, ...] = ()
     alert: AlertSpec | None = None
     expect: ExpectSpec | None = None
 
@@ -297,6 +390,7 @@ class Scenario(_Spec):
                 if labels.get("revision_name") not in revisions[labels["service_name"]]:
                     raise ValueError(f"timeseries[{i}].resource.labels.revision_name {labels.get('revision_name')!r} "
                                      f"is not a revision of service {labels['service_name']}")
+        check_log_specs(self.logs, self.audit_logs, revisions)
         return self
 
     def service_name(self, service: str) -> str:
@@ -306,22 +400,26 @@ class Scenario(_Spec):
         """Absolute times with T0 = anchor (the incident's started_at; must be timezone-aware)."""
         if anchor.tzinfo is None:
             raise ValueError("anchor must be timezone-aware (UTC)")
+        series = (*self.timeseries, *(sql.series() for sql in self.sql_instances))
         return Materialized(anchor, tuple(self._service_seed(s, anchor) for s in self.services),
-                            tuple(self._series_seed(s, anchor) for s in self.timeseries))
+                            tuple(self._series_seed(s, anchor) for s in series))
 
     def _service_seed(self, spec: ServiceSpec, anchor: datetime) -> ServiceSeed:
         full = self.service_name(spec.name)
         revisions = tuple(RevisionSeed(full, r.name, anchor + r.created, r.condition_seeds(), r.vpc_connector,
-                                       r.vpc_egress) for r in spec.revisions)
+                                       r.vpc_egress, r.cloudsql_instances, r.max_instances, r.timeout,
+                                       r.concurrency) for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic)
 
     def _series_seed(self, spec: SeriesSpec, anchor: datetime) -> SeriesSeed:
-        points = tuple(PointSeed(anchor + end, value, None if start is None else anchor + start)
-                       for p in spec.points for start, end, value in p.relative(spec.kind))
+        stored = {id(p): spec.stored_value(p.value) for p in spec.points}  # one Distribution per spec point
+        points = tuple(PointSeed(anchor + end, stored[id(p)], None if start is None else anchor + start)
+                       for p in spec.points for start, end, _ in p.relative(spec.kind))
         return SeriesSeed(metric_type=spec.metric, resource_type=spec.resource.type,
                           resource_labels=self.resource_labels(spec.resource), metric_labels=dict(spec.labels),
-                          kind=spec.kind, points=points, project=spec.project or self.project)
+                          kind=spec.kind, points=points, project=spec.project or self.project,
+                          value_type=spec.resolved_value_type)
 
     def resource_labels(self, resource: ResourceSpec) -> dict[str, str]:
         """The resource's labels, with project_id (and location for regional resources) defaulted."""
@@ -474,15 +572,20 @@ def resolve_scenario(ref: Scenario | str | Path) -> Scenario:
 
 
 def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materialized:
-    """Loads services, revisions and traffic into the Run stand-in and series into Monitoring."""
+    """Loads every section into its stand-in: services, revisions and traffic into Run, series and
+    Cloud SQL instances into Monitoring, connectors into VPC Access, logs into Logging."""
     world = scenario.materialize(anchor)
     for service in world.services:
         standins.run.add_service(service.name, service.labels)
         for rev in service.revisions:
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
-                                      rev.vpc_connector, rev.vpc_egress)
+                                      rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,
+                                      max_instance_count=rev.max_instances, timeout=rev.timeout,
+                                      concurrency=rev.concurrency)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
     for series in world.series:
         standins.monitoring.add_series(series)
+    seed_connectors(standins.vpcaccess, scenario.project, scenario.region, scenario.connectors)
+    seed_logs(standins.logging, scenario.project, scenario.region, scenario.logs, scenario.audit_logs, anchor)
     return world

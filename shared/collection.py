@@ -1,58 +1,190 @@
 """Gathering evidence from live state. All the I/O of a diagnosis happens here, and only here.
 
-Cost of one collection: 1 GetService + 1 ListRevisions + at most 2 ListTimeSeries.
+Cost of one collection, at most 12 API calls (CallBudget enforces it):
+  Cloud Run:   GetService, ListRevisions                                              2
+  Monitoring:  request_count, request_latencies p99, container/instance_count          3
+  Logging:     the service's stderr/stdout warnings and system log; audit entries      2
+  if the serving revision uses a VPC connector:
+  VPC Access:  GET connector                                                           1
+  Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count   3
+  if a Cloud SQL instance is known (revision volumes or config):
+  Monitoring:  cloudsql database/up                                                    1
+Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
+`gaps`; transient faults propagate, so the platform retries the whole event.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, TypeVar
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis import EvidenceBundle, newest_serving_revision
-from shared.ports import MonitoringPort, RunPort
+from shared.errors import PermanentError
+from shared.evidence import EvidenceBundle, MetricQuery, Revision, Service
+from shared.log_signals import app_log_filter, audit_filter
+from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 
-# Monitoring rejects windows shorter than one alignment period of 60 s.
-_MIN_WINDOW = timedelta(seconds=60)
+T = TypeVar("T")
+MAX_API_CALLS = 12
 
 
-def collect(
-    service_name: str,
-    incident_started_at: datetime,
-    run: RunPort,
-    monitoring: MonitoringPort,
-    settings: DiagnosisSettings,
-    now: datetime,
-) -> EvidenceBundle:
-    service = run.get_service(service_name)
-    revisions = tuple(run.list_revisions(service_name))
-    suspect = newest_serving_revision(service, revisions)
+class BudgetExceeded(RuntimeError):
+    """A bug guard: collection planned more calls than a diagnosis may make."""
 
+
+@dataclass
+class CallBudget:
+    limit: int = MAX_API_CALLS
+    used: int = 0
+    gaps: list[str] = field(default_factory=list)
+
+    def call(self, what: str, fn: Callable[[], T]) -> T:
+        self.used += 1
+        if self.used > self.limit:
+            raise BudgetExceeded(f"{what}: call {self.used} exceeds the budget of {self.limit}")
+        return fn()
+
+    def optional(self, what: str, fn: Callable[[], T]) -> T | None:
+        """A source diagnosis can do without: a permanent failure is recorded, not raised."""
+        try:
+            return self.call(what, fn)
+        except PermanentError as exc:
+            self.gaps.append(f"{what}: {exc}")
+            return None
+
+
+@dataclass
+class Readers:
+    run: RunPort
+    monitoring: MonitoringPort
+    logging: LoggingPort | None = None
+    vpcaccess: VpcAccessPort | None = None
+
+
+def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
+            now: datetime, sql_instances: tuple[str, ...] = ()) -> EvidenceBundle:
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
-    lookback = timedelta(seconds=settings.lookback_seconds)
-    # Since the suspect went live (if within the lookback): its errors and the others' are
-    # then compared over the same minutes.
-    start = incident_started_at - lookback
-    if suspect is not None and suspect.create_time > start:
-        start = suspect.create_time
-    incident_window = _query(monitoring, service_name, start, min(now, incident_started_at + lookback))
-    baseline_window = None
-    if suspect is not None:
-        deployed = suspect.create_time
-        baseline_window = _query(monitoring, service_name,
-                                 deployed - timedelta(seconds=settings.baseline_seconds), min(now, deployed))
-    return EvidenceBundle(
-        incident_started_at=incident_started_at,
-        service=service,
-        revisions=revisions,
-        incident_window=incident_window,
-        baseline_window=baseline_window,
-        suspect=suspect.short_name if suspect else None,
-    )
+    budget = CallBudget()
+    service = budget.call("run.services.get", lambda: readers.run.get_service(service_name))
+    revisions = tuple(budget.call("run.revisions.list", lambda: readers.run.list_revisions(service_name)))
+    scope = _Scope.of(service, revisions, incident_started_at, settings, now)
+
+    found: dict[str, Any] = {}
+    found.update(_run_metrics(readers.monitoring, scope, budget))
+    if readers.logging is not None:
+        found["logs"] = budget.optional("logging: application and system log", lambda: readers.logging.list_entries(
+            scope.project, app_log_filter(scope.project, scope.service, scope.location, scope.start, now),
+            settings.max_log_entries))
+        found["audit"] = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
+            scope.project, audit_filter(scope.project, scope.service, scope.location,
+                                        incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
+                                        now), settings.max_log_entries))
+    connector_name = scope.connector_name()
+    if connector_name and readers.vpcaccess is not None:
+        found["connector"] = budget.optional("vpcaccess.connectors.get",
+                                             lambda: readers.vpcaccess.get_connector(connector_name))
+        found.update(_connector_metrics(readers.monitoring, scope, connector_name, budget))
+    sql = tuple(dict.fromkeys([*scope.sql_instances(), *sql_instances]))
+    if sql:
+        found["sql_up"] = budget.optional("monitoring: cloudsql database/up",
+                                          lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
+    return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
+                          revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
+                          **found)
 
 
-def _query(monitoring: MonitoringPort, service_name: str, start: datetime, end: datetime):
-    if end - start < _MIN_WINDOW:
-        return None  # nothing sensible to ask yet; diagnosis treats it as missing data
-    return monitoring.request_counts(service_name, start, end)
+def _run_metrics(monitoring: MonitoringPort, scope: "_Scope", budget: CallBudget) -> dict[str, Any]:
+    on_service = {"resource.labels.service_name": scope.service, "resource.labels.location": scope.location}
+    by_revision = ("resource.labels.revision_name",)
+    return {
+        # From the baseline before the suspect deploy to now, per minute: one call serves every window.
+        "requests": budget.optional("monitoring: run request_count", lambda: monitoring.query(scope.metric(
+            "run.googleapis.com/request_count", "cloud_run_revision", on_service, start=scope.requests_start,
+            aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
+            group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code")))),
+        "latencies": budget.optional("monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
+            "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
+            aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision))),
+        "instances": budget.optional("monitoring: run container/instance_count", lambda: monitoring.query(
+            scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision", on_service,
+                         aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision))),
+    }
+
+
+def _connector_metrics(monitoring: MonitoringPort, scope: "_Scope", connector: str,
+                       budget: CallBudget) -> dict[str, Any]:
+    parts = connector.split("/")  # projects/P/locations/L/connectors/C
+    labels = {"resource.labels.connector_name": parts[5], "resource.labels.location": parts[3]}
+
+    def metric(name: str, aligner: str, reducer: str) -> Callable[[], Any]:
+        return lambda: monitoring.query(scope.metric(f"vpcaccess.googleapis.com/connector/{name}",
+                                                     "vpc_access_connector", labels, project=parts[1],
+                                                     aligner=aligner, reducer=reducer))
+
+    return {
+        "connector_instances": budget.optional("monitoring: connector/instances",
+                                               metric("instances", "ALIGN_MAX", "REDUCE_MAX")),
+        "connector_cpu": budget.optional("monitoring: connector/cpu/utilizations",
+                                         metric("cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX")),
+        "connector_bytes": budget.optional("monitoring: connector/received_bytes_count",
+                                           metric("received_bytes_count", "ALIGN_RATE", "REDUCE_SUM")),
+    }
+
+
+def database_id(connection_name: str) -> str:
+    """Cloud SQL's metric label: "project:instance" (the connection name has the region too)."""
+    project, _, instance = connection_name.split(":")
+    return f"{project}:{instance}"
+
+
+def _sql_up_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
+    # One instance: filter on it. Several: group by database_id and read each from one answer.
+    labels = {"resource.labels.database_id": database_id(sql[0])} if len(sql) == 1 else {}
+    return scope.metric("cloudsql.googleapis.com/database/up", "cloudsql_database", labels,
+                        project=sql[0].split(":")[0], aligner="ALIGN_MIN", reducer="REDUCE_MIN",
+                        group_by=("resource.labels.database_id",))
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where and when to look, derived from the service and the incident."""
+
+    project: str
+    location: str
+    service: str
+    start: datetime            # the incident window's start
+    requests_start: datetime   # earlier: the suspect's baseline
+    end: datetime
+    serving: tuple[Revision, ...]
+
+    @classmethod
+    def of(cls, service: Service, revisions: tuple[Revision, ...], started_at: datetime,
+           settings: DiagnosisSettings, now: datetime) -> "_Scope":
+        parts = service.name.split("/")  # projects/P/locations/L/services/S
+        serving = tuple(r for r in revisions if service.serving_percent(r.short_name) > 0)
+        start = started_at - timedelta(seconds=settings.lookback_seconds)
+        newest = max(serving, key=lambda r: r.create_time, default=None)
+        requests_start = start
+        if newest is not None:
+            requests_start = min(start, newest.create_time - timedelta(seconds=settings.baseline_seconds))
+        return cls(parts[1], parts[3], parts[5], start, requests_start, max(now, start + timedelta(seconds=60)),
+                   serving)
+
+    def metric(self, metric_type: str, resource_type: str, labels: dict[str, str], *, start: datetime | None = None,
+               project: str | None = None, aligner: str, reducer: str, group_by: tuple[str, ...] = ()) -> MetricQuery:
+        return MetricQuery(project=project or self.project, metric_type=metric_type, resource_type=resource_type,
+                           labels=labels, start=start or self.start, end=self.end, alignment_seconds=60,
+                           aligner=aligner, reducer=reducer, group_by=group_by)
+
+    def connector_name(self) -> str | None:
+        """The connector of the newest serving revision: the path its requests take now."""
+        for revision in sorted(self.serving, key=lambda r: r.create_time, reverse=True):
+            if revision.vpc_connector:
+                return revision.vpc_connector
+        return None
+
+    def sql_instances(self) -> list[str]:
+        return [name for r in self.serving for name in r.cloudsql_instances]
 
 
 def epoch_to_datetime(seconds: int) -> datetime:

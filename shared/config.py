@@ -33,6 +33,17 @@ class _Section(BaseModel):
 
 class ManagedService(_Section):
     name: str  # projects/P/locations/L/services/S
+    # Cloud SQL instances ("project:region:instance") the service uses, when its revisions do not
+    # name them (a private-IP connection through the connector has no Cloud SQL volume).
+    cloudsql_instances: tuple[str, ...] = ()
+
+    @field_validator("cloudsql_instances")
+    @classmethod
+    def _connection_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for name in v:
+            if name.count(":") != 2 or not all(name.split(":")):
+                raise ValueError(f"{name!r} must be a connection name: project:region:instance")
+        return v
 
     @field_validator("name")
     @classmethod
@@ -63,10 +74,16 @@ class Guardrails(_Section):
 
 
 class DiagnosisSettings(_Section):
-    # Incident window: this long either side of the incident start, cut at "now".
+    """Thresholds of the signature rules. docs/signatures.md justifies each default."""
+
+    # Incident window: this long before the incident start (or since the suspect deploy), to now.
     lookback_seconds: int = Field(default=900, ge=60, le=6 * 3600)
     # Baseline window: this long before the suspect revision was created.
     baseline_seconds: int = Field(default=3600, ge=300, le=24 * 3600)
+    # Recent window: the last minutes of data, where "healthy" is judged.
+    recent_seconds: int = Field(default=300, ge=120, le=3600)
+    # Monitoring lags ~3-4 minutes; data older than this at diagnosis time is too late to judge.
+    max_data_delay_seconds: int = Field(default=420, ge=60, le=3600)
     # A revision deployed at most this long before the incident start is a deploy suspect.
     deploy_window_seconds: int = Field(default=1800, ge=60, le=24 * 3600)
     # Fewer requests than this in a window is too little traffic to judge.
@@ -75,6 +92,29 @@ class DiagnosisSettings(_Section):
     bad_error_ratio: float = Field(default=0.2, gt=0, le=1)
     # 5xx share at or below which a revision served cleanly.
     healthy_error_ratio: float = Field(default=0.01, ge=0, lt=1)
+    # Share of requests answered with one telling status (503, 504, 429) for it to be the symptom.
+    status_ratio: float = Field(default=0.1, gt=0, le=1)
+    # p99 latency at or above this, but short of the request timeout, is a hang at a client timeout.
+    hang_latency_seconds: float = Field(default=25.0, gt=0, le=3600)
+    # Share of the window's minutes whose p99 must be in the hang band.
+    hang_minutes_ratio: float = Field(default=0.5, gt=0, le=1)
+    # Connector CPU p99 at or above this is saturated (public policies alert at 0.7 for 5 min).
+    connector_cpu_saturation: float = Field(default=0.8, gt=0, le=1)
+    # Connector throughput at or above this share of its ceiling is near the ceiling.
+    connector_throughput_ratio: float = Field(default=0.8, gt=0, le=1)
+    # Database connection errors in the application's logs needed to blame the database.
+    db_error_logs_min: int = Field(default=5, ge=1)
+    # Startup failures in the logs needed to blame a revision's startup.
+    startup_failure_logs_min: int = Field(default=3, ge=1)
+    # A traffic change by someone else this long before the incident (or any change after its
+    # start) makes automation stand down.
+    manual_change_window_seconds: int = Field(default=1800, ge=0, le=24 * 3600)
+    # Runwarden's own identities in audit logs: its changes are not a person's.
+    self_principals: tuple[str, ...] = ()
+    # Below this confidence, a matched signature is escalated, not acted on.
+    act_min_confidence: float = Field(default=0.8, gt=0, le=1)
+    # Log entries read per query (the newest first).
+    max_log_entries: int = Field(default=300, ge=10, le=1000)
 
     @model_validator(mode="after")
     def _ratios_ordered(self) -> "DiagnosisSettings":
@@ -110,7 +150,10 @@ class Config(_Section):
         return self.mode is Mode.DRY_RUN
 
     def manages(self, service_name: str) -> bool:
-        return any(s.name == service_name for s in self.services)
+        return self.service(service_name) is not None
+
+    def service(self, service_name: str) -> ManagedService | None:
+        return next((s for s in self.services if s.name == service_name), None)
 
 
 def parse_config(data: object, source: str = "config") -> Config:

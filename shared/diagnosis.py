@@ -1,176 +1,139 @@
 """Diagnosis: a pure function from evidence to a signature. No I/O, no clock.
 
-Precision beats recall: each rule must pass on data that is present and sufficient;
-anything missing, thin or contradictory makes the diagnosis `inconclusive`.
+In order:
+1. Enough data? Missing, too thin or too late request data -> inconclusive. Monitoring lags by
+   minutes, so an empty recent window is never taken as health.
+2. Healthy? The recent minutes show enough traffic, clean responses and no hang -> healthy.
+3. Every signature rule runs (shared/rules). A more specific finding subsumes a general one
+   on the same revision (startup_config_failure over bad_revision).
+4. None matched -> inconclusive; two or more -> inconclusive, naming the competing causes
+   and carrying all their evidence; exactly one -> that signature.
+5. A recent human change to the service (audit log) is cited and makes automation stand down.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict
+from datetime import timedelta
 
 from shared.config import DiagnosisSettings
-from shared.evidence import EvidenceItem, RequestCounts, RequestCountWindow, Revision, Service
-from shared.signatures import Diagnosis, Signature
+from shared.evidence import EvidenceBundle, EvidenceItem
+from shared.facts import Facts
+from shared.rules import RULES
+from shared.signatures import Diagnosis, Finding, Signature
 
-
-class EvidenceBundle(BaseModel):
-    """Everything one diagnosis may look at, as collected from live state."""
-
-    model_config = ConfigDict(frozen=True)
-
-    incident_started_at: datetime
-    service: Service
-    revisions: tuple[Revision, ...]              # oldest first
-    incident_window: RequestCountWindow | None   # around the incident start
-    baseline_window: RequestCountWindow | None   # before the suspect revision was created
-    suspect: str | None = None                   # newest revision serving traffic (short name)
-
-
-def newest_serving_revision(service: Service, revisions: tuple[Revision, ...] | list[Revision]) -> Revision | None:
-    """The most recently created revision that receives any traffic."""
-    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
-    return max(serving, key=lambda r: r.create_time, default=None)
+RULE_SET = "runwarden rules v1 (docs/signatures.md)"
+# A deploy is the audit entry within this long of a revision's create_time.
+_DEPLOY_MATCH = timedelta(seconds=120)
 
 
 def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
-    return _BadRevisionRule(bundle, settings).evaluate()
+    facts = Facts(bundle, settings)
+    context = [EvidenceItem(source="api", query="evidence collected", observed=_collected(bundle), threshold="")]
+    early = _insufficient(facts, context) or _healthy(facts, context)
+    if early is not None:
+        return early
+
+    findings = [rule(facts) for rule in RULES]
+    matched = _subsume([f for f in findings if f.matched])
+    stand_down, change_evidence = _human_changes(facts)
+    evidence = tuple(context + change_evidence)
+
+    if not matched:
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary="no signature matched the evidence: " + "; ".join(f.summary for f in findings),
+                         evidence=evidence + tuple(e for f in findings for e in f.evidence),
+                         stand_down=stand_down, api_calls=bundle.api_calls)
+    if len(matched) > 1:
+        names = tuple(f.signature.value for f in matched)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary="causes compete: " + " | ".join(f"{f.signature.value}: {f.summary}" for f in matched),
+                         evidence=evidence + tuple(e for f in matched for e in f.evidence), competing=names,
+                         stand_down=stand_down, api_calls=bundle.api_calls,
+                         recommendation="a person must choose: " + " / ".join(f.recommendation for f in matched))
+    found = matched[0]
+    return Diagnosis(signature=found.signature, confidence=found.confidence, rule=f"{RULE_SET}: {found.signature.value}",
+                     summary=found.summary, evidence=evidence + found.evidence, subject=found.subject,
+                     suspect_revision=found.suspect_revision, known_good_revision=found.known_good_revision,
+                     steps_back=found.steps_back, recommendation=found.recommendation, stand_down=stand_down,
+                     api_calls=bundle.api_calls)
 
 
-class _BadRevisionRule:
-    """bad_revision: every check must pass; the first that fails says why not."""
+def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
+    s, b = facts.s, facts.b
 
-    NAME = "bad_revision: newest revision deployed shortly before the incident fails, the one before served cleanly"
+    def inconclusive(why: str, item: EvidenceItem) -> Diagnosis:
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, summary=why,
+                         evidence=tuple(context + [item]), api_calls=b.api_calls)
 
-    def __init__(self, bundle: EvidenceBundle, settings: DiagnosisSettings) -> None:
-        self.b = bundle
-        self.s = settings
-        self.evidence: list[EvidenceItem] = []
-
-    def evaluate(self) -> Diagnosis:
-        suspect = self._suspect()
-        if suspect is None:
-            return self._inconclusive("no revision of the service is receiving traffic")
-        if not self._deployed_shortly_before(suspect):
-            return self._inconclusive(f"{suspect.short_name} was not deployed shortly before the incident")
-        counts = self._incident_counts(suspect)
-        if counts is None:
-            return self._inconclusive(
-                f"no request_count data for {suspect.short_name} in the incident window "
-                "(Cloud Monitoring can lag by ~3 minutes)"
-            )
-        if counts.total < self.s.min_requests:
-            return self._inconclusive(f"too little traffic on {suspect.short_name} to judge ({counts.total} requests)")
-        if counts.error_ratio < self.s.bad_error_ratio:
-            return self._inconclusive(f"{suspect.short_name} is not failing enough to blame it")
-        if not self._errors_concentrated(suspect):
-            return self._inconclusive("5xx are not concentrated on the newest revision")
-        good, steps = self._known_good(suspect)
-        if good is None:
-            return self._inconclusive(f"no earlier revision is known to have served cleanly before {suspect.short_name}")
-        return Diagnosis(
-            signature=Signature.BAD_REVISION,
-            confidence=self._confidence(counts),
-            rule=self.NAME,
-            summary=(
-                f"{suspect.short_name} answers {counts.error_ratio:.0%} 5xx since its deploy; "
-                f"{good.short_name} served cleanly before it"
-            ),
-            evidence=tuple(self.evidence),
-            suspect_revision=suspect.short_name,
-            known_good_revision=good.short_name,
-            steps_back=steps,
-        )
-
-    # --- the checks, each recording what it saw -------------------------------------------
-
-    def _suspect(self) -> Revision | None:
-        suspect = newest_serving_revision(self.b.service, self.b.revisions)
-        split = ", ".join(f"{t.revision}={t.percent}%" for t in self.b.service.traffic_statuses) or "none"
-        self._cite("api", f"run.services.get {self.b.service.name}: traffic_statuses", split,
-                   "newest revision with traffic > 0%", suspect is not None)
-        return suspect
-
-    def _deployed_shortly_before(self, suspect: Revision) -> bool:
-        lead = (self.b.incident_started_at - suspect.create_time).total_seconds()
-        ok = 0 <= lead <= self.s.deploy_window_seconds
-        self._cite("api", f"run.revisions.get {suspect.short_name}: create_time",
-                   f"created {_duration(lead)} before the incident started",
-                   f"0 s to {self.s.deploy_window_seconds} s before the incident", ok)
-        return ok
-
-    def _incident_counts(self, suspect: Revision) -> RequestCounts | None:
-        window = self.b.incident_window
-        counts = window.for_revision(suspect.short_name) if window else None
-        if window is None or counts is None:
-            self._cite("metric", window.query if window else "request_count (not collected)",
-                       "no data points", f">= {self.s.min_requests} requests", False)
-            return None
-        ok = counts.total >= self.s.min_requests and counts.error_ratio >= self.s.bad_error_ratio
-        self._cite("metric", window.query,
-                   f"{suspect.short_name}: {counts.errors_5xx} of {counts.total} requests 5xx ({counts.error_ratio:.1%})",
-                   f">= {self.s.min_requests} requests and 5xx >= {self.s.bad_error_ratio:.0%}", ok)
-        return counts
-
-    def _errors_concentrated(self, suspect: Revision) -> bool:
-        others = [c for c in self.b.incident_window.revisions
-                  if c.revision != suspect.short_name and c.total >= self.s.min_requests]
-        failing = [c for c in others if c.error_ratio > self.s.healthy_error_ratio]
-        if others:
-            self._cite("metric", self.b.incident_window.query,
-                       "; ".join(f"{c.revision}: {c.error_ratio:.1%} 5xx of {c.total}" for c in others),
-                       f"other serving revisions <= {self.s.healthy_error_ratio:.0%} 5xx", not failing)
-        return not failing
-
-    def _known_good(self, suspect: Revision) -> tuple[Revision | None, int]:
-        """Newest ready revision older than the suspect that served cleanly in the baseline."""
-        older = [r for r in self.b.revisions if r.create_time < suspect.create_time and r.ready]
-        steps = 0
-        for candidate in sorted(older, key=lambda r: r.create_time, reverse=True):
-            steps += 1
-            if self._served_cleanly(candidate):
-                return candidate, steps
-        if not older:
-            self._cite("api", f"run.revisions.list {self.b.service.name}",
-                       f"no Ready revision older than {suspect.short_name}", "Ready=CONDITION_SUCCEEDED", False)
-        return None, steps
-
-    def _served_cleanly(self, revision: Revision) -> bool:
-        window = self.b.baseline_window
-        counts = window.for_revision(revision.short_name) if window else None
-        query = window.query if window else "request_count baseline (not collected)"
-        if counts is None or counts.total < self.s.min_requests:
-            seen = f"{counts.total} requests" if counts else "no data points"
-            self._cite("metric", query, f"{revision.short_name} before the deploy: {seen}",
-                       f">= {self.s.min_requests} requests", False)
-            return False
-        ok = counts.error_ratio <= self.s.healthy_error_ratio
-        self._cite("metric", query,
-                   f"{revision.short_name} before the deploy: {counts.errors_5xx} of {counts.total} requests 5xx "
-                   f"({counts.error_ratio:.1%})", f"<= {self.s.healthy_error_ratio:.0%} 5xx", ok)
-        return ok
-
-    # --- helpers ------------------------------------------------------------------------------
-
-    def _confidence(self, counts: RequestCounts) -> float:
-        # Every check passed; more traffic behind the ratio means less chance of a fluke.
-        return 0.9 if counts.total >= 3 * self.s.min_requests else 0.75
-
-    def _inconclusive(self, why: str) -> Diagnosis:
-        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=self.NAME,
-                         summary=why, evidence=tuple(self.evidence))
-
-    def _cite(self, source: str, query: str, observed: str, threshold: str, passed: bool | None) -> None:
-        self.evidence.append(EvidenceItem(source=source, query=query, observed=observed,
-                                          threshold=threshold, passed=passed))
+    query = b.requests.query if b.requests else "request_count (not collected)"
+    if facts.data_until is None:
+        return inconclusive("no request_count data for the service (Cloud Monitoring can lag by ~3 minutes)",
+                            EvidenceItem(source="metric", query=query, observed="no data points",
+                                         threshold="data present", passed=False))
+    delay = facts.data_delay.total_seconds()
+    if delay > s.max_data_delay_seconds:
+        return inconclusive(f"data too late: the newest point is {delay:.0f} s old",
+                            EvidenceItem(source="metric", query=query, observed=f"newest point {delay:.0f} s old",
+                                         threshold=f"<= {s.max_data_delay_seconds} s", passed=False))
+    total = facts.requests(facts.incident).total
+    if total < s.min_requests:
+        return inconclusive(f"too little traffic to judge ({total:.0f} requests in {facts.incident})",
+                            EvidenceItem(source="metric", query=query, observed=f"{total:.0f} requests",
+                                         threshold=f">= {s.min_requests} requests", passed=False))
+    return None
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    if seconds >= 3600:
-        return f"{sign}{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    if seconds >= 60:
-        return f"{sign}{seconds // 60}m{seconds % 60:02d}s"
-    return f"{sign}{seconds}s"
+def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
+    s, b = facts.s, facts.b
+    recent = facts.requests(facts.recent)
+    p99 = facts.p99_seconds(facts.recent)
+    clean = recent.total >= s.min_requests and recent.refused_ratio <= s.healthy_error_ratio
+    fast = bool(p99) and max(p99) < s.hang_latency_seconds
+    if not (clean and fast):
+        return None
+    items = [EvidenceItem(source="metric", query=b.requests.query,
+                          observed=f"{recent.total:.0f} requests, {recent.refused_ratio:.1%} 5xx or 429 in {facts.recent}",
+                          threshold=f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx or 429", passed=True),
+             EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {max(p99):.1f} s",
+                          threshold=f"< {s.hang_latency_seconds:.0f} s", passed=True)]
+    return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
+                     summary=f"the service is healthy on live data ({facts.recent})",
+                     evidence=tuple(context + items), api_calls=b.api_calls)
+
+
+def _subsume(matched: list[Finding]) -> list[Finding]:
+    """A configuration failure on a revision explains that revision's failures better than
+    'bad revision' does; both point at the same revision, so only the specific one stays."""
+    config = {f.subject for f in matched if f.signature is Signature.STARTUP_CONFIG_FAILURE}
+    return [f for f in matched if not (f.signature is Signature.BAD_REVISION and f.subject in config)]
+
+
+def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
+    """Changes to the service by someone other than Runwarden, from the audit log.
+
+    A deploy before the incident is context (it may be the cause). A deploy after the incident
+    began, or any traffic change within the window, means a person is at work: stand down.
+    """
+    s, b = facts.s, facts.b
+    if b.audit is None:
+        return "", []
+    reasons, items = [], []
+    for entry in sorted(b.audit.entries, key=lambda e: e.timestamp):
+        if entry.principal in s.self_principals:
+            continue
+        deployed = next((r for r in b.revisions if abs(r.create_time - entry.timestamp) <= _DEPLOY_MATCH), None)
+        kind = f"deploy of {deployed.short_name}" if deployed else "traffic or configuration change"
+        acting = entry.timestamp >= b.incident_started_at if deployed else True
+        items.append(EvidenceItem(source="log", query=b.audit.query,
+                                  observed=f"{entry.method_name} by {entry.principal or 'unknown'} at "
+                                           f"{entry.timestamp:%H:%M:%S}: {kind}",
+                                  threshold=("a deploy after the incident began or a traffic change within "
+                                             f"{s.manual_change_window_seconds} s stands automation down"),
+                                  passed=not acting))
+        if acting:
+            reasons.append(f"{kind} by {entry.principal or 'unknown'} at {entry.timestamp:%H:%M:%S}")
+    return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
+
+
+def _collected(bundle: EvidenceBundle) -> str:
+    text = f"{bundle.api_calls} API calls"
+    return text + (f"; not read: {'; '.join(bundle.gaps)}" if bundle.gaps else "")

@@ -38,6 +38,10 @@ class Revision(_Model):
     conditions: tuple[Condition, ...] = ()
     vpc_connector: str | None = None  # full connector name from the revision's vpc_access
     vpc_egress: str | None = None     # ALL_TRAFFIC | PRIVATE_RANGES_ONLY
+    cloudsql_instances: tuple[str, ...] = ()   # volumes[].cloud_sql_instance.instances ("project:region:instance")
+    max_instance_count: int | None = None      # scaling.max_instance_count (None: unset)
+    timeout_seconds: float | None = None       # the request timeout
+    container_concurrency: int | None = None   # max_instance_request_concurrency
 
     @property
     def short_name(self) -> str:
@@ -124,3 +128,126 @@ class EvidenceItem(_Model):
     observed: str                   # what came back
     threshold: str = ""             # what it was compared with ("" when it is context, not a test)
     passed: bool | None = None      # did the observation meet the rule's condition (None: context)
+
+
+# --- Generic metric queries (one ListTimeSeries call each) ------------------------------------
+
+
+class MetricQuery(_Model):
+    """One ListTimeSeries question. Monitoring wants exactly one metric type per call."""
+
+    project: str
+    metric_type: str                      # e.g. run.googleapis.com/request_latencies
+    resource_type: str                    # e.g. cloud_run_revision
+    # Extra equality clauses, e.g. {"resource.labels.service_name": "backend"}.
+    labels: dict[str, str] = Field(default_factory=dict)
+    start: datetime
+    end: datetime
+    alignment_seconds: int = Field(default=60, ge=60)
+    aligner: str = "ALIGN_DELTA"          # ALIGN_DELTA | ALIGN_RATE | ALIGN_MAX | ALIGN_MIN | ALIGN_MEAN
+                                          # | ALIGN_PERCENTILE_99 | ALIGN_PERCENTILE_95 | ALIGN_PERCENTILE_50
+                                          # | ALIGN_NEXT_OLDER | ALIGN_SUM | ALIGN_NONE
+    reducer: str = "REDUCE_NONE"          # REDUCE_NONE | REDUCE_SUM | REDUCE_MAX | REDUCE_MIN | REDUCE_MEAN
+                                          # | REDUCE_PERCENTILE_99 | REDUCE_PERCENTILE_95 | REDUCE_PERCENTILE_50
+    group_by: tuple[str, ...] = ()        # e.g. ("resource.labels.revision_name", "metric.labels.response_code_class")
+
+
+class MetricPoint(_Model):
+    end: datetime                         # the end of the aligned period
+    value: float | str | bool
+
+
+class MetricSeries(_Model):
+    metric_labels: dict[str, str] = Field(default_factory=dict)
+    resource_labels: dict[str, str] = Field(default_factory=dict)
+    points: tuple[MetricPoint, ...] = ()  # oldest first
+
+    def label(self, key: str) -> str:
+        """A label by its group-by path ("resource.labels.x" / "metric.labels.x") or bare name."""
+        if key.startswith("resource.labels."):
+            return self.resource_labels.get(key.removeprefix("resource.labels."), "")
+        if key.startswith("metric.labels."):
+            return self.metric_labels.get(key.removeprefix("metric.labels."), "")
+        return self.metric_labels.get(key) or self.resource_labels.get(key, "")
+
+
+class MetricResult(_Model):
+    query: str                            # the request as sent, readable and re-runnable
+    series: tuple[MetricSeries, ...] = ()
+
+    @property
+    def latest(self) -> datetime | None:
+        """The newest point in any series: how fresh the data is (Monitoring lags minutes)."""
+        return max((p.end for s in self.series for p in s.points), default=None)
+
+
+# --- Cloud Logging --------------------------------------------------------------------------
+
+
+class LogRecord(_Model):
+    """One log entry, reduced to what diagnosis reads."""
+
+    timestamp: datetime
+    log_id: str                           # decoded log id, e.g. "run.googleapis.com/requests"
+    severity: str = "DEFAULT"             # DEFAULT | DEBUG | INFO | NOTICE | WARNING | ERROR | CRITICAL | ALERT | EMERGENCY
+    resource_type: str = ""
+    resource_labels: dict[str, str] = Field(default_factory=dict)
+    text: str = ""                        # textPayload, or jsonPayload.message, or the audit methodName
+    http_status: int | None = None        # httpRequest.status
+    http_latency_seconds: float | None = None  # httpRequest.latency
+    # Audit logs (protoPayload of type google.cloud.audit.AuditLog):
+    method_name: str | None = None
+    resource_name: str | None = None
+    principal: str | None = None          # authenticationInfo.principalEmail
+    insert_id: str = ""
+
+
+class LogResult(_Model):
+    query: str                            # the filter as sent
+    entries: tuple[LogRecord, ...] = ()   # newest first
+    truncated: bool = False               # more matched than max_entries
+
+
+# --- Serverless VPC Access --------------------------------------------------------------------
+
+
+class Connector(_Model):
+    name: str                             # projects/P/locations/L/connectors/C
+    state: str                            # READY | CREATING | DELETING | ERROR | UPDATING
+    machine_type: str = "e2-micro"
+    min_instances: int = 2
+    max_instances: int = 10
+    min_throughput: int | None = None
+    max_throughput: int | None = None
+    network: str = ""
+    ip_cidr_range: str = ""
+
+    @property
+    def short_name(self) -> str:
+        return short_name(self.name)
+
+
+# --- Everything one diagnosis may look at ---------------------------------------------------
+
+
+class EvidenceBundle(_Model):
+    """Live state as collected for one incident. Every source may be missing (None), and
+    `gaps` says why; diagnosis treats a missing source as unknown, never as healthy."""
+
+    incident_started_at: datetime
+    collected_at: datetime
+    service: Service
+    revisions: tuple[Revision, ...]                  # oldest first
+    requests: MetricResult | None = None             # request_count per minute by revision, class, code
+    latencies: MetricResult | None = None            # request_latencies p99 (ms) per minute by revision
+    instances: MetricResult | None = None            # container/instance_count (max) per minute by revision
+    connector: Connector | None = None
+    connector_instances: MetricResult | None = None  # connector/instances (max) per minute
+    connector_cpu: MetricResult | None = None        # connector/cpu/utilizations p99 per minute
+    connector_bytes: MetricResult | None = None      # connector/received_bytes_count, bytes/s per minute
+    sql_instances: tuple[str, ...] = ()              # "project:region:instance"
+    sql_up: MetricResult | None = None               # cloudsql database/up (min) per minute by database_id
+    logs: LogResult | None = None                    # the service's stderr, warnings and system log
+    audit: LogResult | None = None                   # Admin Activity audit entries for the service
+    gaps: tuple[str, ...] = ()
+    api_calls: int = 0

@@ -34,6 +34,10 @@ class DiagnosisReport(BaseModel):
     rule: str
     summary: str
     evidence: list[EvidenceItem] = []
+    competing: list[str] = []       # signatures that matched together
+    stand_down: str = ""            # a recent human change that stopped automation
+    recommendation: str = ""        # what a person should do
+    api_calls: int = 0              # what the evidence cost
 
 
 class ActionReport(BaseModel):

@@ -13,15 +13,16 @@ from typing import Any
 
 from shared.actions import get_action
 from shared.clock import Clock, SystemClock
-from shared.collection import collect, epoch_to_datetime
+from shared.collection import Readers, collect, epoch_to_datetime
 from shared.config import Config
 from shared.diagnosis import diagnose
 from shared.guardrails import Gate
 from shared.incidents import Incident, IncidentParseError, parse_message_published
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
 from shared.planning import plan
-from shared.ports import MonitoringPort, PublisherPort, RunPort, StateStore
-from shared.signatures import Diagnosis
+from shared.errors import PermanentError
+from shared.ports import LoggingPort, MonitoringPort, PublisherPort, RunPort, StateStore, VpcAccessPort
+from shared.signatures import Diagnosis, Signature
 from shared.timeline import Timeline
 
 
@@ -32,14 +33,21 @@ class Adapters:
     publisher: PublisherPort
     state: StateStore
     clock: Clock
+    logging: LoggingPort | None = None
+    vpcaccess: VpcAccessPort | None = None
+
+    def readers(self) -> Readers:
+        return Readers(run=self.run, monitoring=self.monitoring, logging=self.logging, vpcaccess=self.vpcaccess)
 
 
 def google_adapters(config: Config) -> Adapters:
     """The real adapters. Each finds a local server through its *_EMULATOR_HOST variable."""
     from shared.gcp.firestore import FirestoreStateStore
+    from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.pubsub import PubSubPublisher
     from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.vpcaccess import VpcAccessAdapter
 
     return Adapters(
         run=CloudRunAdapter(),
@@ -48,6 +56,8 @@ def google_adapters(config: Config) -> Adapters:
         state=FirestoreStateStore(config.project, database=config.state.database,
                                   collection_prefix=config.state.collection_prefix),
         clock=SystemClock(),
+        logging=CloudLoggingAdapter(),
+        vpcaccess=VpcAccessAdapter(),
     )
 
 
@@ -101,17 +111,24 @@ class _AlertRun:
         if duplicate is not None:
             return duplicate
         now = self.adapters.clock.now()
-        bundle = collect(service, epoch_to_datetime(self.incident.started_at), self.adapters.run,
-                         self.adapters.monitoring, self.config.diagnosis, now)
+        managed = self.config.service(service)
+        try:
+            bundle = collect(service, epoch_to_datetime(self.incident.started_at), self.adapters.readers(),
+                             self.config.diagnosis, now, sql_instances=managed.cloudsql_instances if managed else ())
+        except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
+            return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc}", target=service)
         diagnosis = diagnose(bundle, self.config.diagnosis)
         report = _report(diagnosis)
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
                            f"{diagnosis.summary}", signature=diagnosis.signature.value,
-                           evidence=[e.model_dump() for e in diagnosis.evidence])
-        proposal = plan(diagnosis, bundle)
+                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
+                           api_calls=diagnosis.api_calls, evidence=[e.model_dump() for e in diagnosis.evidence])
+        proposal = plan(diagnosis, bundle, self.config.diagnosis)
         if proposal.action is None:
             # A concurrent delivery may have acted while this one read state; that is no escalation.
-            return self.duplicate(gate, service, report) or self.outcome(OutcomeStatus.ESCALATED, proposal.reason, target=service, diagnosis=report)
+            status = OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY else OutcomeStatus.ESCALATED
+            return self.duplicate(gate, service, report) or self.outcome(
+                status, proposal.reason, target=service, diagnosis=report)
 
         action = get_action(proposal.action)
         self.timeline.step("planned", proposal.reason, action=action.name,
@@ -181,4 +198,6 @@ def _message_id(event_data: Any) -> str | None:
 
 def _report(diagnosis: Diagnosis) -> DiagnosisReport:
     return DiagnosisReport(signature=diagnosis.signature.value, confidence=diagnosis.confidence,
-                           rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence))
+                           rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
+                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
+                           recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)

@@ -6,7 +6,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.actions.rollback_traffic import RollbackTraffic, RollbackTrafficParams, traffic_state
-from shared.diagnosis import EvidenceBundle
+from shared.config import DiagnosisSettings
+from shared.evidence import EvidenceBundle
 from shared.signatures import Diagnosis, Signature
 
 
@@ -21,10 +22,29 @@ class Plan(BaseModel):
     reason: str = ""            # why this action, or why no action
 
 
-def plan(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
+def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettings) -> Plan:
+    refusal = _why_not(diagnosis, settings)
+    if refusal:
+        return Plan(reason=refusal)
     if diagnosis.signature is Signature.BAD_REVISION:
         return _rollback(diagnosis, bundle)
-    return Plan(reason=f"no action for a {diagnosis.signature.value} diagnosis: {diagnosis.summary}")
+    return Plan(reason=f"no automatic action for {diagnosis.signature.value}: {diagnosis.summary}; "
+                       f"recommended: {diagnosis.recommendation}")
+
+
+def _why_not(diagnosis: Diagnosis, settings: DiagnosisSettings) -> str:
+    if diagnosis.signature is Signature.HEALTHY:
+        return f"healthy: {diagnosis.summary}"
+    if diagnosis.competing:
+        return f"causes compete ({', '.join(diagnosis.competing)}): a person must choose"
+    if diagnosis.signature is Signature.INCONCLUSIVE:
+        return f"inconclusive: {diagnosis.summary}"
+    if diagnosis.stand_down:
+        return f"automation stands down: {diagnosis.stand_down}"
+    if diagnosis.confidence < settings.act_min_confidence:
+        return (f"{diagnosis.signature.value} at confidence {diagnosis.confidence:.2f}, below "
+                f"act_min_confidence {settings.act_min_confidence:.2f}: {diagnosis.summary}")
+    return ""
 
 
 def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:

@@ -11,7 +11,8 @@ from typing import Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.evidence import RequestCountWindow, Revision, Service, TrafficTarget
+from shared.evidence import (Connector, LogResult, MetricQuery, MetricResult, RequestCountWindow, Revision,
+                             Service, TrafficTarget)
 
 
 class RunPort(Protocol):
@@ -37,6 +38,30 @@ class MonitoringPort(Protocol):
     def request_counts(self, service_name: str, start: datetime, end: datetime) -> RequestCountWindow:
         """run.googleapis.com/request_count summed over [start, end), per revision and
         response_code_class, in one ListTimeSeries call."""
+        ...
+
+    def query(self, query: MetricQuery) -> MetricResult:
+        """One ListTimeSeries call, aligned and reduced as the query says, every page read."""
+        ...
+
+
+class LoggingPort(Protocol):
+    """Cloud Logging v2."""
+
+    def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:
+        """Entries matching `filter` (which carries its own timestamp bounds), newest first,
+        at most `max_entries` (fewer pages than that, never an unbounded read)."""
+        ...
+
+
+class VpcAccessPort(Protocol):
+    """Serverless VPC Access v1 (REST: the connector patch has no gRPC method)."""
+
+    def get_connector(self, name: str) -> Connector: ...
+
+    def update_connector(self, name: str, *, min_instances: int, max_instances: int,
+                         machine_type: str | None = None) -> Connector:
+        """PATCH with updateMask minInstances,maxInstances[,machineType]; waits on the operation."""
         ...
 
 

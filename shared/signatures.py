@@ -9,11 +9,41 @@ from shared.evidence import EvidenceItem
 
 
 class Signature(str, Enum):
-    # 5xx concentrated on the newest revision, deployed shortly before the incident,
+    # The newest revision, deployed shortly before the incident, fails (5xx or startup failures)
     # while the revision before it served cleanly.
     BAD_REVISION = "bad_revision"
-    # Data missing, too thin or contradictory: never acted on, always escalated.
+    # 503s or hangs at a fixed client timeout while the VPC connector is at max instances,
+    # CPU-saturated or near its throughput ceiling, and Cloud SQL is up.
+    CONNECTOR_SATURATION = "connector_saturation"
+    # Cloud SQL is down, or the application cannot connect to it while the connector is healthy.
+    DATABASE_UNREACHABLE = "database_unreachable"
+    # Instances cannot start: a missing or inaccessible secret, or another configuration error.
+    STARTUP_CONFIG_FAILURE = "startup_config_failure"
+    # 504s at the service's request timeout: the application is slow, not its network or database.
+    REQUEST_TIMEOUT = "request_timeout"
+    # 429 (or 500) "no available instance": the service is at its max instances.
+    CAPACITY = "capacity"
+    # Data missing, too thin, too late, or two causes compete: never acted on, always escalated.
     INCONCLUSIVE = "inconclusive"
+    # The alert's condition no longer holds on live data.
+    HEALTHY = "healthy"
+
+
+class Finding(BaseModel):
+    """One rule's verdict on the facts: matched or not, how sure, and what it looked at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    signature: Signature
+    matched: bool
+    confidence: float = 0.0
+    summary: str
+    evidence: tuple[EvidenceItem, ...] = ()
+    subject: str | None = None                 # the revision or connector the finding is about
+    suspect_revision: str | None = None        # bad_revision
+    known_good_revision: str | None = None     # bad_revision
+    steps_back: int | None = None              # bad_revision: Ready revisions back to the known-good one
+    recommendation: str = ""                   # what a person (or a later action) should do
 
 
 class Diagnosis(BaseModel):
@@ -22,14 +52,20 @@ class Diagnosis(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     signature: Signature
-    confidence: float                  # 0..1; the rule states how it is derived
+    confidence: float                  # 0..1; docs/signatures.md says how each rule derives it
     rule: str                          # which rule decided, in one line
     summary: str                       # the conclusion in a sentence a person can check
     evidence: tuple[EvidenceItem, ...] = ()
-    suspect_revision: str | None = None       # bad_revision: the failing revision (short name)
-    known_good_revision: str | None = None    # bad_revision: where traffic can go back to
-    steps_back: int | None = None              # ready revisions between them, counting the known-good one
+    suspect_revision: str | None = None
+    known_good_revision: str | None = None
+    steps_back: int | None = None
+    subject: str | None = None
+    competing: tuple[str, ...] = ()    # signatures that matched together: a person must choose
+    stand_down: str = ""               # why automation must not act (a recent human change), or ""
+    recommendation: str = ""
+    api_calls: int = 0                 # what collecting the evidence cost
 
     @property
     def actionable(self) -> bool:
-        return self.signature is not Signature.INCONCLUSIVE
+        return (self.signature not in (Signature.INCONCLUSIVE, Signature.HEALTHY)
+                and not self.competing and not self.stand_down)

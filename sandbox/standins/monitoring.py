@@ -3,15 +3,23 @@
 It stores time series and answers exactly the subset of the query language the product
 uses (see docs/scenarios.md). Anything outside that subset is refused with
 INVALID_ARGUMENT naming the unsupported part, never answered approximately.
+
+Values are typed as the real API types them: BOOL, INT64, DOUBLE, STRING or DISTRIBUTION
+(a real `google.api.Distribution` with bucket options and counts). Which aligner and
+reducer may be applied to which metric kind and value type follows the real API; a
+combination the real API accepts but the stand-in does not implement is refused as
+"not supported by the stand-in", an illegal one as "not valid for".
 """
 from __future__ import annotations
 
+import bisect
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence, Union
 
-from google.api import metric_pb2
+from google.api import distribution_pb2, metric_pb2
 from google.cloud import monitoring_v3
 
 from sandbox.standins.base import Rpc, StandIn, invalid, paginate
@@ -23,19 +31,30 @@ _Reducer = monitoring_v3.Aggregation.Reducer
 _Kind = metric_pb2.MetricDescriptor.MetricKind
 _ValueType = metric_pb2.MetricDescriptor.ValueType
 _View = monitoring_v3.ListTimeSeriesRequest.TimeSeriesView
+Distribution = distribution_pb2.Distribution
 
 _CLAUSE = re.compile(r'^\s*([A-Za-z_][\w.]*)\s*=\s*"([^"]*)"\s*$')
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels?\.([A-Za-z_]\w*)$")
 _MIN_ALIGNMENT = timedelta(seconds=60)
 _DEFAULT_PAGE_SIZE = 100_000   # the real API's effective maximum
 
+VALUE_TYPES = ("BOOL", "INT64", "DOUBLE", "STRING", "DISTRIBUTION")
+_NUMERIC = frozenset({"INT64", "DOUBLE"})
+_GAUGE_ONLY = frozenset({"BOOL", "STRING"})   # the API has no DELTA/CUMULATIVE BOOL or STRING metrics
+
+Value = Union[bool, int, float, str, Distribution]
+
 
 @dataclass(frozen=True)
 class PointSeed:
-    """One stored point. DELTA points cover (start, end]; GAUGE points have no start."""
+    """One stored point. DELTA points cover (start, end]; GAUGE points have no start.
+
+    `value` is a bool, int, float, str or `google.api.Distribution`, matching the series'
+    value type (ints are accepted for DOUBLE, integral floats for INT64).
+    """
 
     end: datetime
-    value: int | float
+    value: Value
     start: datetime | None = None
 
 
@@ -48,6 +67,163 @@ class SeriesSeed:
     kind: str = "DELTA"                  # DELTA | GAUGE
     points: tuple[PointSeed, ...] = ()
     project: str | None = None           # default: resource_labels["project_id"]
+    # BOOL | INT64 | DOUBLE | STRING | DISTRIBUTION; None: inferred from the points' Python types
+    # (bool, str, Distribution; any float makes it DOUBLE, else INT64).
+    value_type: str | None = None
+
+
+# --- distributions ---------------------------------------------------------------------------
+
+# The bucket layout scenario distributions get (sandbox/scenarios.py): exponential, scale 0.001,
+# growth 1.05, 500 finite buckets. Finite buckets span [0.001, ~3.9e7), so one layout serves
+# ratios (cpu utilization 0..1) and milliseconds (latencies) alike, each bucket ~5% wide.
+DEFAULT_BUCKET_OPTIONS = Distribution.BucketOptions(
+    exponential_buckets=Distribution.BucketOptions.Exponential(num_finite_buckets=500, growth_factor=1.05,
+                                                                scale=0.001))
+
+
+def bucket_bounds(options: Distribution.BucketOptions) -> list[float]:
+    """The finite bucket boundaries b[0] < ... < b[N]: bucket 0 is the underflow (-inf, b[0]),
+    bucket i is [b[i-1], b[i]), bucket N+1 the overflow [b[N], +inf)."""
+    which = options.WhichOneof("options")
+    if which == "linear_buckets":
+        lin = options.linear_buckets
+        if lin.num_finite_buckets <= 0 or lin.width <= 0:
+            raise ValueError("linear buckets need num_finite_buckets > 0 and width > 0")
+        return [lin.offset + lin.width * i for i in range(lin.num_finite_buckets + 1)]
+    if which == "exponential_buckets":
+        exp = options.exponential_buckets
+        if exp.num_finite_buckets <= 0 or exp.growth_factor <= 1 or exp.scale <= 0:
+            raise ValueError("exponential buckets need num_finite_buckets > 0, growth_factor > 1 and scale > 0")
+        return [exp.scale * exp.growth_factor ** i for i in range(exp.num_finite_buckets + 1)]
+    if which == "explicit_buckets":
+        bounds = list(options.explicit_buckets.bounds)
+        if not bounds or any(b >= c for b, c in zip(bounds, bounds[1:])):
+            raise ValueError("explicit buckets need at least one bound, strictly increasing")
+        return bounds
+    raise ValueError("a distribution needs bucket_options (linear, exponential or explicit buckets)")
+
+
+def distribution_from_samples(samples: Iterable[tuple[float, int]],
+                              options: Distribution.BucketOptions = DEFAULT_BUCKET_OPTIONS) -> Distribution:
+    """A Distribution holding `count` samples at each `value`: exact count, mean and
+    sum_of_squared_deviation, bucket counts per `options` (trailing zero buckets left out)."""
+    pairs = [(float(v), int(c)) for v, c in samples if int(c) > 0]
+    bounds = bucket_bounds(options)
+    counts = [0] * (len(bounds) + 1)
+    for value, count in pairs:
+        counts[bisect.bisect_right(bounds, value)] += count
+    total = sum(c for _, c in pairs)
+    mean = sum(v * c for v, c in pairs) / total if total else 0.0
+    ssd = sum(c * (v - mean) ** 2 for v, c in pairs)
+    while counts and counts[-1] == 0:
+        counts.pop()
+    dist = Distribution(count=total, mean=mean, sum_of_squared_deviation=ssd, bucket_counts=counts)
+    dist.bucket_options.CopyFrom(options)
+    return dist
+
+
+def merge_distributions(dists: Sequence[Distribution]) -> Distribution:
+    """The distribution of all their samples (same bucket options required)."""
+    first = dists[0]
+    options = first.bucket_options.SerializeToString(deterministic=True)
+    for other in dists[1:]:
+        if other.bucket_options.SerializeToString(deterministic=True) != options:
+            raise invalid("the stand-in cannot merge distributions with different bucket_options "
+                          f"({first.bucket_options} vs {other.bucket_options})")
+    total = sum(d.count for d in dists)
+    mean = sum(d.mean * d.count for d in dists) / total if total else 0.0
+    ssd = sum(d.sum_of_squared_deviation + d.count * (d.mean - mean) ** 2 for d in dists)
+    counts = [0] * max(len(d.bucket_counts) for d in dists)
+    for d in dists:
+        for i, c in enumerate(d.bucket_counts):
+            counts[i] += c
+    merged = Distribution(count=total, mean=mean, sum_of_squared_deviation=ssd, bucket_counts=counts)
+    merged.bucket_options.CopyFrom(first.bucket_options)
+    return merged
+
+
+def distribution_percentile(dist: Distribution, percent: float) -> float:
+    """The percentile by linear interpolation inside the bucket holding rank percent/100 * count.
+
+    The underflow and overflow buckets have one finite edge: a rank there answers that edge
+    (Monitoring ignores Distribution.range, so there is nothing better to interpolate to).
+    """
+    if dist.count <= 0:
+        raise invalid("percentile of an empty distribution")
+    bounds = bucket_bounds(dist.bucket_options)
+    rank = percent / 100.0 * dist.count
+    below = 0
+    for i, count in enumerate(dist.bucket_counts):
+        if count and below + count >= rank:
+            if i == 0:
+                return bounds[0]
+            if i > len(bounds) - 1:
+                return bounds[-1]
+            lower, upper = bounds[i - 1], bounds[i]
+            return lower + (upper - lower) * max(0.0, rank - below) / count
+        below += count
+    return bounds[-1]  # unreachable when bucket counts add up to count
+
+
+def _check_distribution(dist: Distribution, where: str) -> None:
+    try:
+        bounds = bucket_bounds(dist.bucket_options)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    if dist.count < 0:
+        raise ValueError(f"{where}: count must not be negative")
+    if len(dist.bucket_counts) > len(bounds) + 1:
+        raise ValueError(f"{where}: {len(dist.bucket_counts)} bucket_counts for {len(bounds) + 1} buckets")
+    if dist.bucket_counts and sum(dist.bucket_counts) != dist.count:
+        raise ValueError(f"{where}: bucket_counts add up to {sum(dist.bucket_counts)}, count is {dist.count}")
+
+
+def _numeric_percentile(values: Sequence[int | float], percent: float) -> float:
+    """Across series: linear interpolation between the closest ranks (numpy's default)."""
+    ordered = sorted(float(v) for v in values)
+    position = percent / 100.0 * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# --- value types -----------------------------------------------------------------------------
+
+
+def _python_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "DOUBLE"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, Distribution):
+        return "DISTRIBUTION"
+    raise ValueError(f"unsupported point value {value!r} ({type(value).__name__})")
+
+
+def _infer_value_type(values: Iterable[Value]) -> str:
+    found = {_python_type(v) for v in values}
+    if found <= _NUMERIC:
+        return "DOUBLE" if "DOUBLE" in found else "INT64"
+    if len(found) == 1:
+        return found.pop()
+    raise ValueError(f"points mix value types {sorted(found)}")
+
+
+def _coerce(value: Value, value_type: str, where: str) -> Value:
+    got = _python_type(value)
+    if value_type == "DOUBLE" and got in _NUMERIC:
+        return float(value)
+    if value_type == "INT64" and got == "DOUBLE" and float(value).is_integer():
+        return int(value)
+    if got != value_type:
+        raise ValueError(f"{where}: value {value!r} is not {value_type}")
+    if value_type == "DISTRIBUTION":
+        _check_distribution(value, where)
+    return value
 
 
 # --- query parsing ---------------------------------------------------------------------------
@@ -92,8 +268,12 @@ def _parse_filter(text: str) -> _Filter:
             raise invalid(f'unsupported filter clause {clause!r}: the stand-in supports KEY = "VALUE" joined by AND')
         key, value = match.groups()
         if key == "metric.type":
+            if metric_type is not None:
+                raise invalid("filter must name exactly one metric.type (one metric type per ListTimeSeries call)")
             metric_type = value
         elif key == "resource.type":
+            if resource_type is not None:
+                raise invalid("filter names resource.type more than once")
             resource_type = value
         elif (ref := _parse_label(key)) is not None:
             labels.append((ref, value))
@@ -113,9 +293,60 @@ class _Aggregation:
     group_by: tuple[_LabelRef, ...]
 
 
-_ALIGNERS = {_Aligner.ALIGN_NONE, _Aligner.ALIGN_DELTA, _Aligner.ALIGN_SUM, _Aligner.ALIGN_RATE,
-             _Aligner.ALIGN_MAX, _Aligner.ALIGN_MEAN}
-_REDUCERS = {_Reducer.REDUCE_NONE, _Reducer.REDUCE_SUM, _Reducer.REDUCE_MAX, _Reducer.REDUCE_MEAN}
+_ANY = frozenset(VALUE_TYPES)
+_NUMERIC_OR_DIST = _NUMERIC | {"DISTRIBUTION"}
+
+# The real API's rules (kinds, value types) per aligner, for the kinds the stand-in stores.
+_ALIGNER_RULES: dict[_Aligner, tuple[frozenset[str], frozenset[str]]] = {
+    _Aligner.ALIGN_DELTA: (frozenset({"DELTA"}), _NUMERIC_OR_DIST),
+    _Aligner.ALIGN_RATE: (frozenset({"DELTA"}), _NUMERIC),
+    _Aligner.ALIGN_INTERPOLATE: (frozenset({"GAUGE"}), _NUMERIC),
+    _Aligner.ALIGN_NEXT_OLDER: (frozenset({"GAUGE"}), _ANY),
+    _Aligner.ALIGN_MIN: (frozenset({"GAUGE", "DELTA"}), _NUMERIC),
+    _Aligner.ALIGN_MAX: (frozenset({"GAUGE", "DELTA"}), _NUMERIC),
+    _Aligner.ALIGN_MEAN: (frozenset({"GAUGE", "DELTA"}), _NUMERIC),
+    _Aligner.ALIGN_COUNT: (frozenset({"GAUGE", "DELTA"}), _NUMERIC | {"BOOL"}),
+    _Aligner.ALIGN_SUM: (frozenset({"GAUGE", "DELTA"}), _NUMERIC_OR_DIST),
+    _Aligner.ALIGN_STDDEV: (frozenset({"GAUGE", "DELTA"}), _NUMERIC),
+    _Aligner.ALIGN_COUNT_TRUE: (frozenset({"GAUGE"}), frozenset({"BOOL"})),
+    _Aligner.ALIGN_COUNT_FALSE: (frozenset({"GAUGE"}), frozenset({"BOOL"})),
+    _Aligner.ALIGN_FRACTION_TRUE: (frozenset({"GAUGE"}), frozenset({"BOOL"})),
+    _Aligner.ALIGN_PERCENTILE_99: (frozenset({"GAUGE", "DELTA"}), frozenset({"DISTRIBUTION"})),
+    _Aligner.ALIGN_PERCENTILE_95: (frozenset({"GAUGE", "DELTA"}), frozenset({"DISTRIBUTION"})),
+    _Aligner.ALIGN_PERCENTILE_50: (frozenset({"GAUGE", "DELTA"}), frozenset({"DISTRIBUTION"})),
+    _Aligner.ALIGN_PERCENTILE_05: (frozenset({"GAUGE", "DELTA"}), frozenset({"DISTRIBUTION"})),
+    _Aligner.ALIGN_PERCENT_CHANGE: (frozenset({"GAUGE", "DELTA"}), _NUMERIC),
+}
+# The real API's value types per reducer.
+_REDUCER_RULES: dict[_Reducer, frozenset[str]] = {
+    _Reducer.REDUCE_MEAN: _NUMERIC_OR_DIST,
+    _Reducer.REDUCE_MIN: _NUMERIC,
+    _Reducer.REDUCE_MAX: _NUMERIC,
+    _Reducer.REDUCE_SUM: _NUMERIC_OR_DIST,
+    _Reducer.REDUCE_STDDEV: _NUMERIC_OR_DIST,
+    _Reducer.REDUCE_COUNT: _ANY,
+    _Reducer.REDUCE_COUNT_TRUE: frozenset({"BOOL"}),
+    _Reducer.REDUCE_COUNT_FALSE: frozenset({"BOOL"}),
+    _Reducer.REDUCE_FRACTION_TRUE: frozenset({"BOOL"}),
+    _Reducer.REDUCE_PERCENTILE_99: _NUMERIC_OR_DIST,
+    _Reducer.REDUCE_PERCENTILE_95: _NUMERIC_OR_DIST,
+    _Reducer.REDUCE_PERCENTILE_50: _NUMERIC_OR_DIST,
+    _Reducer.REDUCE_PERCENTILE_05: _NUMERIC_OR_DIST,
+}
+_PERCENTILE_ALIGNERS = {_Aligner.ALIGN_PERCENTILE_99: 99.0, _Aligner.ALIGN_PERCENTILE_95: 95.0,
+                        _Aligner.ALIGN_PERCENTILE_50: 50.0, _Aligner.ALIGN_PERCENTILE_05: 5.0}
+_PERCENTILE_REDUCERS = {_Reducer.REDUCE_PERCENTILE_99: 99.0, _Reducer.REDUCE_PERCENTILE_95: 95.0,
+                        _Reducer.REDUCE_PERCENTILE_50: 50.0, _Reducer.REDUCE_PERCENTILE_05: 5.0}
+# What the stand-in implements, per aligner / reducer: value types it computes for.
+_ALIGNERS_SUPPORTED: dict[_Aligner, frozenset[str]] = {
+    _Aligner.ALIGN_DELTA: _NUMERIC_OR_DIST, _Aligner.ALIGN_SUM: _NUMERIC_OR_DIST, _Aligner.ALIGN_RATE: _NUMERIC,
+    _Aligner.ALIGN_MAX: _NUMERIC, _Aligner.ALIGN_MIN: _NUMERIC, _Aligner.ALIGN_MEAN: _NUMERIC,
+    _Aligner.ALIGN_NEXT_OLDER: _ANY, **{a: frozenset({"DISTRIBUTION"}) for a in _PERCENTILE_ALIGNERS},
+}
+_REDUCERS_SUPPORTED: dict[_Reducer, frozenset[str]] = {
+    _Reducer.REDUCE_SUM: _NUMERIC_OR_DIST, _Reducer.REDUCE_MAX: _NUMERIC, _Reducer.REDUCE_MIN: _NUMERIC,
+    _Reducer.REDUCE_MEAN: _NUMERIC, **{r: _NUMERIC_OR_DIST for r in _PERCENTILE_REDUCERS},
+}
 
 
 def _parse_aggregation(request: monitoring_v3.ListTimeSeriesRequest) -> _Aggregation:
@@ -125,9 +356,9 @@ def _parse_aggregation(request: monitoring_v3.ListTimeSeriesRequest) -> _Aggrega
     if request.order_by:
         raise invalid("order_by is not supported by the stand-in")
     agg = request.aggregation
-    if agg.per_series_aligner not in _ALIGNERS:
+    if agg.per_series_aligner != _Aligner.ALIGN_NONE and agg.per_series_aligner not in _ALIGNERS_SUPPORTED:
         raise invalid(f"aggregation.per_series_aligner {agg.per_series_aligner.name} is not supported by the stand-in")
-    if agg.cross_series_reducer not in _REDUCERS:
+    if agg.cross_series_reducer != _Reducer.REDUCE_NONE and agg.cross_series_reducer not in _REDUCERS_SUPPORTED:
         raise invalid(f"aggregation.cross_series_reducer {agg.cross_series_reducer.name} is not supported by the stand-in")
     if agg.per_series_aligner == _Aligner.ALIGN_NONE:
         if agg.cross_series_reducer != _Reducer.REDUCE_NONE:
@@ -143,6 +374,25 @@ def _parse_aggregation(request: monitoring_v3.ListTimeSeriesRequest) -> _Aggrega
                           "use resource.labels.NAME or metric.labels.NAME")
         group_by.append(ref)
     return _Aggregation(agg.per_series_aligner, agg.cross_series_reducer, agg.alignment_period, tuple(group_by))
+
+
+def _check_aligner(agg: _Aggregation, series: SeriesSeed) -> None:
+    kinds, value_types = _ALIGNER_RULES[agg.aligner]
+    if series.kind not in kinds or series.value_type not in value_types:
+        raise invalid(f"{agg.aligner.name} is not valid for {series.kind} {series.value_type} metric "
+                      f"{series.metric_type} (valid for {'/'.join(sorted(kinds))} metrics with "
+                      f"{'/'.join(sorted(value_types))} values)")
+    if series.value_type not in _ALIGNERS_SUPPORTED[agg.aligner]:
+        raise invalid(f"{agg.aligner.name} on {series.value_type} values is not supported by the stand-in")
+
+
+def _check_reducer(reducer: _Reducer, value_type: str, metric_type: str) -> None:
+    valid = _REDUCER_RULES[reducer]
+    if value_type not in valid:
+        raise invalid(f"{reducer.name} is not valid for {value_type} values (metric {metric_type}, after "
+                      f"alignment); valid for {'/'.join(sorted(valid))}")
+    if value_type not in _REDUCERS_SUPPORTED[reducer]:
+        raise invalid(f"{reducer.name} on {value_type} values is not supported by the stand-in")
 
 
 def _parse_interval(request: monitoring_v3.ListTimeSeriesRequest) -> tuple[datetime | None, datetime]:
@@ -166,26 +416,58 @@ class _Aligned:
     """One series after per-series alignment: a value per period end."""
 
     series: SeriesSeed
-    values: dict[datetime, int | float]
+    values: dict[datetime, Value]
     kind: str
+    value_type: str
 
 
 def _mean(values: Sequence[int | float]) -> float:
     return sum(values) / len(values)
 
 
-_ALIGN_FUNCS: dict[_Aligner, Callable[[list[int | float], float], int | float]] = {
-    _Aligner.ALIGN_DELTA: lambda values, _: sum(values),
-    _Aligner.ALIGN_SUM: lambda values, _: sum(values),
-    _Aligner.ALIGN_RATE: lambda values, seconds: sum(values) / seconds,
-    _Aligner.ALIGN_MAX: lambda values, _: max(values),
-    _Aligner.ALIGN_MEAN: lambda values, _: _mean(values),
-}
-_REDUCE_FUNCS: dict[_Reducer, Callable[[list[int | float]], int | float]] = {
-    _Reducer.REDUCE_SUM: sum,
-    _Reducer.REDUCE_MAX: max,
-    _Reducer.REDUCE_MEAN: _mean,
-}
+def _sum(values: Sequence[Value], value_type: str) -> Value:
+    if value_type == "DISTRIBUTION":
+        return merge_distributions(values)  # type: ignore[arg-type]
+    total = sum(values)  # type: ignore[arg-type]
+    return float(total) if value_type == "DOUBLE" else int(total)
+
+
+def _align_value(aligner: _Aligner, points: list[tuple[datetime, Value]], seconds: float,
+                 value_type: str) -> tuple[Value, str]:
+    """The aligned value of one period's points (oldest first) and its value type."""
+    values = [v for _, v in points]
+    if aligner in (_Aligner.ALIGN_DELTA, _Aligner.ALIGN_SUM):
+        return _sum(values, value_type), value_type
+    if aligner == _Aligner.ALIGN_RATE:
+        return float(sum(values)) / seconds, "DOUBLE"  # type: ignore[arg-type]
+    if aligner == _Aligner.ALIGN_MAX:
+        return max(values), value_type  # type: ignore[type-var]
+    if aligner == _Aligner.ALIGN_MIN:
+        return min(values), value_type  # type: ignore[type-var]
+    if aligner == _Aligner.ALIGN_MEAN:
+        return _mean(values), "DOUBLE"  # type: ignore[arg-type]
+    if aligner == _Aligner.ALIGN_NEXT_OLDER:
+        return points[-1][1], value_type
+    if aligner in _PERCENTILE_ALIGNERS:
+        return distribution_percentile(merge_distributions(values), _PERCENTILE_ALIGNERS[aligner]), "DOUBLE"  # type: ignore[arg-type]
+    raise invalid(f"{aligner.name} is not supported by the stand-in")
+
+
+def _reduce_value(reducer: _Reducer, values: list[Value], value_type: str) -> tuple[Value, str]:
+    if reducer == _Reducer.REDUCE_SUM:
+        return _sum(values, value_type), value_type
+    if reducer == _Reducer.REDUCE_MAX:
+        return max(values), value_type  # type: ignore[type-var]
+    if reducer == _Reducer.REDUCE_MIN:
+        return min(values), value_type  # type: ignore[type-var]
+    if reducer == _Reducer.REDUCE_MEAN:
+        return _mean(values), "DOUBLE"  # type: ignore[arg-type]
+    if reducer in _PERCENTILE_REDUCERS:
+        percent = _PERCENTILE_REDUCERS[reducer]
+        if value_type == "DISTRIBUTION":
+            return distribution_percentile(merge_distributions(values), percent), "DOUBLE"  # type: ignore[arg-type]
+        return _numeric_percentile(values, percent), "DOUBLE"  # type: ignore[arg-type]
+    raise invalid(f"{reducer.name} is not supported by the stand-in")
 
 
 def _period_ends(start: datetime | None, end: datetime, period: timedelta) -> list[datetime]:
@@ -199,22 +481,32 @@ def _period_ends(start: datetime | None, end: datetime, period: timedelta) -> li
     return ends
 
 
+def _aligned_value_type(aligner: _Aligner, value_type: str) -> str:
+    if aligner in (_Aligner.ALIGN_RATE, _Aligner.ALIGN_MEAN) or aligner in _PERCENTILE_ALIGNERS:
+        return "DOUBLE"
+    return value_type
+
+
 def _align(series: SeriesSeed, agg: _Aggregation, start: datetime | None, end: datetime) -> _Aligned:
-    if agg.aligner in (_Aligner.ALIGN_DELTA, _Aligner.ALIGN_RATE) and series.kind != "DELTA":
-        raise invalid(f"{agg.aligner.name} is not valid for {series.kind} metric {series.metric_type}")
-    values: dict[datetime, int | float] = {}
+    _check_aligner(agg, series)
+    assert series.value_type is not None  # set by add_series
+    values: dict[datetime, Value] = {}
+    out_type = _aligned_value_type(agg.aligner, series.value_type)
     for period_end in _period_ends(start, end, agg.period):
         lower = period_end - agg.period if start is None else max(period_end - agg.period, start)
-        in_period = [p.value for p in series.points if lower < p.end <= period_end]
+        in_period = sorted(((p.end, p.value) for p in series.points if lower < p.end <= period_end),
+                           key=lambda item: item[0])
         if in_period:  # the API leaves periods without data out
-            values[period_end] = _ALIGN_FUNCS[agg.aligner](in_period, agg.period.total_seconds())
+            values[period_end], out_type = _align_value(agg.aligner, in_period, agg.period.total_seconds(),
+                                                        series.value_type)
     kind = "DELTA" if agg.aligner in (_Aligner.ALIGN_DELTA, _Aligner.ALIGN_SUM) and series.kind == "DELTA" else "GAUGE"
-    return _Aligned(series, values, kind)
+    return _Aligned(series, values, kind, out_type)
 
 
 def _reduce(aligned: list[_Aligned], agg: _Aggregation) -> list[_Aligned]:
     groups: dict[tuple, list[_Aligned]] = {}
     for item in aligned:
+        _check_reducer(agg.reducer, item.value_type, item.series.metric_type)
         key = (item.series.metric_type, item.series.resource_type, tuple(ref.read(item.series) for ref in agg.group_by))
         groups.setdefault(key, []).append(item)
     return [_reduce_group(members, agg) for members in groups.values()]
@@ -223,42 +515,47 @@ def _reduce(aligned: list[_Aligned], agg: _Aggregation) -> list[_Aligned]:
 def _reduce_group(members: list[_Aligned], agg: _Aggregation) -> _Aligned:
     first = members[0].series
     kept = {ref: ref.read(first) for ref in agg.group_by}
+    in_type = members[0].value_type
+    out_type = "DOUBLE" if agg.reducer == _Reducer.REDUCE_MEAN or agg.reducer in _PERCENTILE_REDUCERS else in_type
     header = SeriesSeed(
         metric_type=first.metric_type, resource_type=first.resource_type, project=first.project,
         resource_labels={ref.name: v for ref, v in kept.items() if ref.scope == "resource"},
-        metric_labels={ref.name: v for ref, v in kept.items() if ref.scope == "metric"})
-    by_end: dict[datetime, list[int | float]] = {}
+        metric_labels={ref.name: v for ref, v in kept.items() if ref.scope == "metric"},
+        kind=members[0].kind, value_type=out_type)
+    by_end: dict[datetime, list[Value]] = {}
     for member in members:
         for period_end, value in member.values.items():
             by_end.setdefault(period_end, []).append(value)
-    values = {e: _REDUCE_FUNCS[agg.reducer](vals) for e, vals in by_end.items()}
-    return _Aligned(header, values, members[0].kind)
+    values = {e: _reduce_value(agg.reducer, vals, in_type)[0] for e, vals in by_end.items()}
+    return _Aligned(header, values, members[0].kind, out_type)
 
 
-def _typed_value(value: int | float) -> monitoring_v3.TypedValue:
-    if isinstance(value, float):
-        return monitoring_v3.TypedValue(double_value=value)
-    return monitoring_v3.TypedValue(int64_value=value)
+def _typed_value(value: Value, value_type: str) -> monitoring_v3.TypedValue:
+    if value_type == "BOOL":
+        return monitoring_v3.TypedValue(bool_value=bool(value))
+    if value_type == "INT64":
+        return monitoring_v3.TypedValue(int64_value=int(value))  # type: ignore[arg-type]
+    if value_type == "DOUBLE":
+        return monitoring_v3.TypedValue(double_value=float(value))  # type: ignore[arg-type]
+    if value_type == "STRING":
+        return monitoring_v3.TypedValue(string_value=str(value))
+    return monitoring_v3.TypedValue(distribution_value=value)
 
 
-def _value_type(values: Iterable[int | float]) -> int:
-    return _ValueType.Value("DOUBLE" if any(isinstance(v, float) for v in values) else "INT64")
-
-
-def _to_proto(series: SeriesSeed, kind: str, points: list[tuple[datetime | None, datetime, int | float]],
+def _to_proto(series: SeriesSeed, kind: str, value_type: str, points: list[tuple[datetime | None, datetime, Value]],
               with_points: bool) -> monitoring_v3.TimeSeries:
     points = sorted(points, key=lambda p: p[1], reverse=True)  # the API answers newest first
     proto = monitoring_v3.TimeSeries(
         metric={"type": series.metric_type, "labels": dict(series.metric_labels)},
         resource={"type": series.resource_type, "labels": dict(series.resource_labels)},
-        metric_kind=_Kind.Value(kind), value_type=_value_type(v for _, _, v in points))
+        metric_kind=_Kind.Value(kind), value_type=_ValueType.Value(value_type))
     if with_points:
         proto.points = [monitoring_v3.Point(interval=monitoring_v3.TimeInterval(start_time=s or e, end_time=e),
-                                            value=_typed_value(v)) for s, e, v in points]
+                                            value=_typed_value(v, value_type)) for s, e, v in points]
     return proto
 
 
-def _raw_points(series: SeriesSeed, start: datetime | None, end: datetime) -> list[tuple[datetime | None, datetime, int | float]]:
+def _raw_points(series: SeriesSeed, start: datetime | None, end: datetime) -> list[tuple[datetime | None, datetime, Value]]:
     if start is None:  # a point in time: the points that end exactly then
         return [(p.start, p.end, p.value) for p in series.points if p.end == end]
     return [(p.start, p.end, p.value) for p in series.points if start < p.end <= end]
@@ -276,17 +573,35 @@ class MonitoringStandIn(StandIn):
                     monitoring_v3.ListTimeSeriesRequest.deserialize, monitoring_v3.ListTimeSeriesResponse.serialize)]
 
     def add_series(self, series: SeriesSeed) -> None:
-        """Stores a series (validated like the real ingestion would)."""
+        """Stores a series (validated like the real ingestion would).
+
+        All series of one metric type in one project share its descriptor: the same kind and
+        value type. BOOL and STRING metrics are GAUGE only, as in the real API.
+        """
+        what = f"series {series.metric_type}"
         project = series.project or series.resource_labels.get("project_id")
         if not project:
-            raise ValueError(f"series {series.metric_type}: give project or resource label project_id")
+            raise ValueError(f"{what}: give project or resource label project_id")
         if series.kind not in ("DELTA", "GAUGE"):
-            raise ValueError(f"series {series.metric_type}: kind must be DELTA or GAUGE, got {series.kind!r}")
+            raise ValueError(f"{what}: kind must be DELTA or GAUGE, got {series.kind!r}")
+        value_type = series.value_type or _infer_value_type(p.value for p in series.points)
+        if value_type not in VALUE_TYPES:
+            raise ValueError(f"{what}: value_type must be one of {', '.join(VALUE_TYPES)}, got {value_type!r}")
+        if value_type in _GAUGE_ONLY and series.kind != "GAUGE":
+            raise ValueError(f"{what}: {value_type} metrics must be GAUGE, got {series.kind}")
+        points = []
         for point in series.points:
             if series.kind == "DELTA" and (point.start is None or point.start >= point.end):
-                raise ValueError(f"series {series.metric_type}: a DELTA point needs start < end, got {point}")
+                raise ValueError(f"{what}: a DELTA point needs start < end, got {point}")
+            points.append(replace(point, value=_coerce(point.value, value_type, f"{what} point at {point.end}")))
+        stored = replace(series, project=project, value_type=value_type, points=tuple(points))
         with self.lock:
-            self._series.append(replace(series, project=project))
+            for other in self._series:
+                if other.project == project and other.metric_type == series.metric_type and (
+                        (other.kind, other.value_type) != (stored.kind, stored.value_type)):
+                    raise ValueError(f"{what}: project {project} already has it as {other.kind} {other.value_type}, "
+                                     f"not {stored.kind} {stored.value_type} (one descriptor per metric type)")
+            self._series.append(stored)
 
     @property
     def series(self) -> list[SeriesSeed]:
@@ -312,7 +627,7 @@ class MonitoringStandIn(StandIn):
                   with_points: bool) -> list[monitoring_v3.TimeSeries]:
         if agg.aligner == _Aligner.ALIGN_NONE:
             raw = [(s, _raw_points(s, start, end)) for s in matched]
-            return [_to_proto(s, s.kind, pts, with_points) for s, pts in raw if pts]
+            return [_to_proto(s, s.kind, s.value_type or "INT64", pts, with_points) for s, pts in raw if pts]
         aligned = [_align(s, agg, start, end) for s in matched]
         if agg.reducer != _Reducer.REDUCE_NONE:
             aligned = _reduce(aligned, agg)
@@ -321,5 +636,5 @@ class MonitoringStandIn(StandIn):
             if not item.values:
                 continue
             points = [(e - agg.period if item.kind == "DELTA" else None, e, v) for e, v in item.values.items()]
-            out.append(_to_proto(item.series, item.kind, points, with_points))
+            out.append(_to_proto(item.series, item.kind, item.value_type, points, with_points))
         return out

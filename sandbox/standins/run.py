@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 import grpc
@@ -29,6 +29,8 @@ _SERVICE_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$")
 _LATEST = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 _REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
 _SUCCEEDED = run_v2.Condition.State.CONDITION_SUCCEEDED
+# project:region:instance; a domain-scoped project ("example.com:proj") adds one more part.
+_CLOUDSQL_INSTANCE = re.compile(r"^(?:[^:\s/]+:)?[^:\s/]+:[^:\s/]+:[^:\s/]+$")
 
 # Fields the server owns: a client echoing them back from a GET is not changing anything.
 _OUTPUT_ONLY = frozenset({
@@ -146,8 +148,23 @@ class RunStandIn(StandIn):
 
     def add_revision(self, service: str, revision: str, create_time: datetime,
                      conditions: Sequence[ConditionSeed] = READY, vpc_connector: str | None = None,
-                     vpc_egress: str | None = None) -> run_v2.Revision:
-        """A revision (short name) of an existing service; updates latest_ready/created."""
+                     vpc_egress: str | None = None, *, cloudsql_instances: Sequence[str] = (),
+                     max_instance_count: int | None = None, timeout: timedelta | None = None,
+                     concurrency: int | None = None) -> run_v2.Revision:
+        """A revision (short name) of an existing service; updates latest_ready/created.
+
+        Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
+        cloud_sql_instance.instances, mounted at /cloudsql in the container. Unset limits stay
+        unset (the real API fills defaults such as timeout 300s and concurrency 80)."""
+        bad = [i for i in cloudsql_instances if not _CLOUDSQL_INSTANCE.match(i)]
+        if bad:
+            raise ValueError(f"Cloud SQL instances must be project:region:instance, got {bad}")
+        if max_instance_count is not None and max_instance_count < 1:
+            raise ValueError(f"max_instance_count must be at least 1, got {max_instance_count}")
+        if concurrency is not None and not 1 <= concurrency <= 1000:
+            raise ValueError(f"concurrency must be 1..1000, got {concurrency}")
+        if timeout is not None and not timedelta(seconds=1) <= timeout <= timedelta(hours=1):
+            raise ValueError(f"timeout must be between 1s and 3600s, got {timeout}")
         with self.lock:
             self._require_service(service)
             name = f"{service}/revisions/{revision}"
@@ -156,11 +173,22 @@ class RunStandIn(StandIn):
             vpc_access = run_v2.VpcAccess(connector=vpc_connector or "")
             if vpc_egress:
                 vpc_access.egress = run_v2.VpcAccess.VpcEgress[vpc_egress]
-            self._revisions[name] = run_v2.Revision(
+            container = run_v2.Container(image=_PLACEHOLDER_IMAGE)
+            volumes = []
+            if cloudsql_instances:
+                volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
+                    instances=list(cloudsql_instances))))
+                container.volume_mounts = [run_v2.VolumeMount(name="cloudsql", mount_path="/cloudsql")]
+            proto = run_v2.Revision(
                 name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, service=service,
                 create_time=create_time, update_time=create_time, vpc_access=vpc_access,
                 conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
-                containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)])
+                containers=[container], volumes=volumes,
+                scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or 0),
+                max_instance_request_concurrency=concurrency or 0)
+            if timeout is not None:
+                proto.timeout = timeout
+            self._revisions[name] = proto
             self._refresh_status(service)
             return _copy(self._revisions[name])
 

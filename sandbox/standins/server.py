@@ -10,8 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandbox.standins.logging import LoggingStandIn
 from sandbox.standins.monitoring import MonitoringStandIn
 from sandbox.standins.run import RunStandIn
+from sandbox.standins.vpcaccess import VpcAccessStandIn
 
 if TYPE_CHECKING:
     from sandbox.scenarios import Scenario
@@ -23,14 +25,19 @@ class StandIns:
 
     run: RunStandIn
     monitoring: MonitoringStandIn
+    vpcaccess: VpcAccessStandIn
+    logging: LoggingStandIn
 
     def env(self) -> dict[str, str]:
         """The variables through which product code finds the stand-ins."""
-        return {"RUN_EMULATOR_HOST": self.run.address, "MONITORING_EMULATOR_HOST": self.monitoring.address}
+        return {"RUN_EMULATOR_HOST": self.run.address, "MONITORING_EMULATOR_HOST": self.monitoring.address,
+                "VPCACCESS_EMULATOR_HOST": self.vpcaccess.address, "LOGGING_EMULATOR_HOST": self.logging.address}
 
     def stop(self) -> None:
         self.run.stop()
         self.monitoring.stop()
+        self.vpcaccess.stop()
+        self.logging.stop()
 
     def __enter__(self) -> StandIns:
         return self
@@ -43,10 +50,13 @@ def start_standins(scenario: Scenario | str | Path | None = None, anchor: dateti
                    lro_polls_before_done: int = 2) -> StandIns:
     """Starts fresh stand-ins; with a scenario (object, bundled name or YAML path) also seeds
     them, offsets anchored at `anchor` (required then: it is the incident's started_at)."""
-    standins = StandIns(RunStandIn(lro_polls_before_done), MonitoringStandIn())
+    standins = StandIns(RunStandIn(lro_polls_before_done), MonitoringStandIn(),
+                        vpcaccess=VpcAccessStandIn(lro_polls_before_done), logging=LoggingStandIn())
     try:
         standins.run.start()
         standins.monitoring.start()
+        standins.vpcaccess.start()
+        standins.logging.start()
         if scenario is not None:
             from sandbox.scenarios import resolve_scenario, seed
 

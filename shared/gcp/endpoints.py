@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from shared.errors import PermanentError, RunwardenError, TransientError, classify
+
+if TYPE_CHECKING:
+    from google.auth.transport.requests import AuthorizedSession
 
 RUN_EMULATOR_ENV = "RUN_EMULATOR_HOST"
 MONITORING_EMULATOR_ENV = "MONITORING_EMULATOR_HOST"
@@ -57,6 +60,43 @@ def metric_service_client() -> Any:
 
         return monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=_insecure_channel(host)))
     return monitoring_v3.MetricServiceClient()
+
+
+LOGGING_EMULATOR_ENV = "LOGGING_EMULATOR_HOST"
+
+
+def logging_client() -> Any:
+    """The Cloud Logging v2 GAPIC client (LOGGING_EMULATOR_HOST: plaintext gRPC to the stand-in)."""
+    from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
+
+    host = os.environ.get(LOGGING_EMULATOR_ENV)
+    if host:
+        from google.cloud.logging_v2.services.logging_service_v2.transports import LoggingServiceV2GrpcTransport
+
+        return LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=_insecure_channel(host)))
+    return LoggingServiceV2Client()
+
+
+# --- Serverless VPC Access (REST: the connector patch has no gRPC method) ---------------------
+
+VPCACCESS_EMULATOR_ENV = "VPCACCESS_EMULATOR_HOST"
+VPCACCESS_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+
+
+def vpcaccess_session() -> tuple[AuthorizedSession, str]:
+    """(session, base URL ending in "/v1/"). With VPCACCESS_EMULATOR_HOST: plain http to the
+    stand-in, anonymous credentials; otherwise the real endpoint with Application Default Credentials."""
+    from google.auth.transport.requests import AuthorizedSession
+
+    host = os.environ.get(VPCACCESS_EMULATOR_ENV)
+    if host:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AuthorizedSession(AnonymousCredentials()), f"http://{host}/v1/"
+    import google.auth
+
+    credentials, _ = google.auth.default(scopes=list(VPCACCESS_SCOPES))
+    return AuthorizedSession(credentials), "https://vpcaccess.googleapis.com/v1/"
 
 
 # --- call policy -----------------------------------------------------------------------------

@@ -1,18 +1,29 @@
 """Cloud Monitoring v3 adapter: implements shared.ports.MonitoringPort.
 
-request_counts asks one ListTimeSeries question for a whole service and window: requests
-summed over the window (one alignment period), grouped by revision and response code class.
+`query(MetricQuery)` asks one ListTimeSeries question (every page read, the whole call
+retried as one on transient faults, the client's own retry off) and returns typed points:
+
+- INT64 and DOUBLE values become floats, BOOL a bool, STRING a str;
+- a DISTRIBUTION value (only when the query leaves distributions as they are: ALIGN_NONE,
+  ALIGN_DELTA, ALIGN_SUM or ALIGN_NEXT_OLDER, REDUCE_NONE/SUM) becomes its mean, as a float;
+  a distribution with no samples (count 0) has no mean, and its point is left out. Ask for
+  a percentile (ALIGN_PERCENTILE_*/REDUCE_PERCENTILE_*) to get one: Monitoring computes it.
+
+Points come oldest first; series are sorted by their labels, so the same data always reads
+the same. `MetricResult.query` records the request as sent (filter, interval, aggregation).
+
+request_counts is one such query for a whole service and window: requests summed over the
+window (one alignment period), grouped by revision and response code class.
 """
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.errors import PermanentError
-from shared.evidence import RequestCounts, RequestCountWindow
+from shared.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries, RequestCounts, RequestCountWindow
 from shared.gcp.endpoints import CallPolicy, call_with_retry, metric_service_client
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
@@ -20,38 +31,97 @@ _SERVICE_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location
 _MIN_ALIGNMENT_SECONDS = 60
 _GROUP_BY = ("resource.labels.revision_name", "metric.labels.response_code_class")
 _UNLABELLED = "unknown"   # a series without response_code_class still counts toward the total
+_LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
+_UNQUOTABLE = re.compile(r'["\\\n]')
+
+# Every aligner and reducer the API names; which of them a metric accepts is the server's call.
+ALIGNERS = frozenset({
+    "ALIGN_NONE", "ALIGN_DELTA", "ALIGN_RATE", "ALIGN_INTERPOLATE", "ALIGN_NEXT_OLDER", "ALIGN_MIN", "ALIGN_MAX",
+    "ALIGN_MEAN", "ALIGN_COUNT", "ALIGN_SUM", "ALIGN_STDDEV", "ALIGN_COUNT_TRUE", "ALIGN_COUNT_FALSE",
+    "ALIGN_FRACTION_TRUE", "ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50",
+    "ALIGN_PERCENTILE_05", "ALIGN_PERCENT_CHANGE"})
+REDUCERS = frozenset({
+    "REDUCE_NONE", "REDUCE_MEAN", "REDUCE_MIN", "REDUCE_MAX", "REDUCE_SUM", "REDUCE_STDDEV", "REDUCE_COUNT",
+    "REDUCE_COUNT_TRUE", "REDUCE_COUNT_FALSE", "REDUCE_FRACTION_TRUE", "REDUCE_PERCENTILE_99",
+    "REDUCE_PERCENTILE_95", "REDUCE_PERCENTILE_50", "REDUCE_PERCENTILE_05"})
 
 
-@dataclass(frozen=True)
-class _Query:
-    project: str
-    filter: str
-    start: datetime
-    end: datetime
-    alignment_seconds: int
-
-    def describe(self) -> str:
-        """The request as sent, for evidence a person can re-run."""
-        return (f"ListTimeSeries projects/{self.project} filter: {self.filter} | "
-                f"interval: ({self.start.isoformat()}, {self.end.isoformat()}] | "
-                f"aggregation: alignment_period={self.alignment_seconds}s per_series_aligner=ALIGN_DELTA "
-                f"cross_series_reducer=REDUCE_SUM group_by_fields=[{', '.join(_GROUP_BY)}]")
+def _refuse(message: str) -> PermanentError:
+    return PermanentError(message, code="INVALID_ARGUMENT")
 
 
-def _build_query(service_name: str, start: datetime, end: datetime) -> _Query:
+# --- the request, built and described without I/O -----------------------------------------------
+
+
+def _quoted(what: str, value: str) -> str:
+    if _UNQUOTABLE.search(value):
+        raise _refuse(f"{what} {value!r} contains a quote, backslash or newline; refusing to build the filter")
+    return f'"{value}"'
+
+
+def build_filter(query: MetricQuery) -> str:
+    """`metric.type = "M" AND resource.type = "R" AND KEY = "VALUE" ...`, labels in the given order."""
+    if not query.metric_type or not query.resource_type:
+        raise _refuse("a metric query needs metric_type and resource_type")
+    clauses = [f"metric.type = {_quoted('metric_type', query.metric_type)}",
+               f"resource.type = {_quoted('resource_type', query.resource_type)}"]
+    for key, value in query.labels.items():
+        if not _LABEL_KEY.match(key):
+            raise _refuse(f"label key {key!r}: use resource.labels.NAME or metric.labels.NAME")
+        clauses.append(f"{key} = {_quoted(key, value)}")
+    return " AND ".join(clauses)
+
+
+def validate_query(query: MetricQuery) -> None:
+    """Refuses (PermanentError INVALID_ARGUMENT) what no server would answer, before any call."""
+    if query.start.tzinfo is None or query.end.tzinfo is None:
+        raise _refuse("a metric query needs timezone-aware start and end")
+    if query.start >= query.end:
+        raise _refuse(f"empty window: start {query.start.isoformat()} is not before end {query.end.isoformat()}")
+    if query.aligner not in ALIGNERS:
+        raise _refuse(f"unknown aligner {query.aligner!r}")
+    if query.reducer not in REDUCERS:
+        raise _refuse(f"unknown reducer {query.reducer!r}")
+    if query.aligner == "ALIGN_NONE" and query.reducer != "REDUCE_NONE":
+        raise _refuse(f"{query.reducer} needs a per-series aligner other than ALIGN_NONE")
+    if query.group_by and query.reducer == "REDUCE_NONE":
+        raise _refuse(f"group_by {list(query.group_by)} needs a cross-series reducer (Monitoring ignores it "
+                      "with REDUCE_NONE)")
+    for key in query.group_by:
+        if not _LABEL_KEY.match(key):
+            raise _refuse(f"group_by field {key!r}: use resource.labels.NAME or metric.labels.NAME")
+    build_filter(query)
+
+
+def describe_query(query: MetricQuery) -> str:
+    """The request as sent, for evidence a person can re-run."""
+    if query.aligner == "ALIGN_NONE":
+        aggregation = "none (raw points)"
+    else:
+        aggregation = (f"alignment_period={query.alignment_seconds}s per_series_aligner={query.aligner} "
+                       f"cross_series_reducer={query.reducer} group_by_fields=[{', '.join(query.group_by)}]")
+    return (f"ListTimeSeries projects/{query.project} filter: {build_filter(query)} | "
+            f"interval: ({query.start.isoformat()}, {query.end.isoformat()}] | aggregation: {aggregation}")
+
+
+def request_count_query(service_name: str, start: datetime, end: datetime) -> MetricQuery:
+    """request_count of one service over [start, end): one period, summed per revision and class."""
     match = _SERVICE_NAME.match(service_name)
     if not match:
-        raise PermanentError(f"not a Cloud Run service name: {service_name!r}", code="INVALID_ARGUMENT")
+        raise _refuse(f"not a Cloud Run service name: {service_name!r}")
     if start.tzinfo is None or end.tzinfo is None:
-        raise PermanentError("request_counts needs timezone-aware start and end", code="INVALID_ARGUMENT")
+        raise _refuse("request_counts needs timezone-aware start and end")
     if start >= end:
-        raise PermanentError(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}",
-                             code="INVALID_ARGUMENT")
-    query_filter = (f'metric.type = "{REQUEST_COUNT}" AND resource.type = "cloud_run_revision" '
-                    f'AND resource.labels.service_name = "{match["service"]}" '
-                    f'AND resource.labels.location = "{match["location"]}"')
+        raise _refuse(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}")
     seconds = max(_MIN_ALIGNMENT_SECONDS, math.ceil((end - start).total_seconds()))
-    return _Query(match["project"], query_filter, start, end, seconds)
+    return MetricQuery(project=match["project"], metric_type=REQUEST_COUNT, resource_type="cloud_run_revision",
+                       labels={"resource.labels.service_name": match["service"],
+                               "resource.labels.location": match["location"]},
+                       start=start, end=end, alignment_seconds=seconds, aligner="ALIGN_DELTA",
+                       reducer="REDUCE_SUM", group_by=_GROUP_BY)
+
+
+# --- the adapter ---------------------------------------------------------------------------------
 
 
 class CloudMonitoringAdapter:
@@ -61,47 +131,85 @@ class CloudMonitoringAdapter:
         self._policy = policy
         self._client: Any = None
 
-    def request_counts(self, service_name: str, start: datetime, end: datetime) -> RequestCountWindow:
-        query = _build_query(service_name, start, end)
-        series = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {service_name}",
+    def query(self, query: MetricQuery) -> MetricResult:
+        validate_query(query)
+        protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
                                  policy=self._policy)
-        return RequestCountWindow(query=query.describe(), start=start, end=end, revisions=_tally(series))
+        series = sorted((series_from_proto(p) for p in protos),
+                        key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items())))
+        return MetricResult(query=describe_query(query), series=tuple(series))
+
+    def request_counts(self, service_name: str, start: datetime, end: datetime) -> RequestCountWindow:
+        result = self.query(request_count_query(service_name, start, end))
+        return RequestCountWindow(query=result.query, start=start, end=end, revisions=_tally(result.series))
 
     def close(self) -> None:
         if self._client is not None:
             self._client.transport.close()
             self._client = None
 
-    def _list(self, query: _Query) -> list[Any]:
+    def _list(self, query: MetricQuery) -> list[Any]:
         from google.cloud import monitoring_v3
 
         if self._client is None:
             self._client = metric_service_client()
         request = monitoring_v3.ListTimeSeriesRequest(
-            name=f"projects/{query.project}", filter=query.filter,
+            name=f"projects/{query.project}", filter=build_filter(query),
             interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
-            aggregation=monitoring_v3.Aggregation(
-                alignment_period=timedelta(seconds=query.alignment_seconds),
-                per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_DELTA,
-                cross_series_reducer=monitoring_v3.Aggregation.Reducer.REDUCE_SUM,
-                group_by_fields=list(_GROUP_BY)),
             view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
+        if query.aligner != "ALIGN_NONE":
+            request.aggregation = monitoring_v3.Aggregation(
+                alignment_period=timedelta(seconds=query.alignment_seconds),
+                per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
+                cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
+                group_by_fields=list(query.group_by))
         # Reading every page inside the retried call: a fault mid-way re-runs the whole query.
         return list(self._client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout))
 
 
-def _tally(series: list[Any]) -> tuple[RequestCounts, ...]:
+# --- proto -> model --------------------------------------------------------------------------------
+
+
+def _plain_datetime(value: datetime) -> datetime:
+    # proto-plus hands back DatetimeWithNanoseconds; the models hold plain datetimes.
+    return datetime.combine(value.date(), value.timetz())
+
+
+def point_value(value: Any) -> float | str | bool | None:
+    """A TypedValue as MetricPoint holds it; None for a distribution without samples."""
+    which = type(value).pb(value).WhichOneof("value")
+    if which == "bool_value":
+        return bool(value.bool_value)
+    if which == "int64_value":
+        return float(value.int64_value)
+    if which == "double_value":
+        return float(value.double_value)
+    if which == "string_value":
+        return str(value.string_value)
+    if which == "distribution_value":
+        dist = value.distribution_value
+        return float(dist.mean) if dist.count > 0 else None
+    return None
+
+
+def series_from_proto(proto: Any) -> MetricSeries:
+    points = []
+    for point in proto.points:
+        value = point_value(point.value)
+        if value is not None:
+            points.append(MetricPoint(end=_plain_datetime(point.interval.end_time), value=value))
+    points.sort(key=lambda p: p.end)
+    return MetricSeries(metric_labels=dict(proto.metric.labels), resource_labels=dict(proto.resource.labels),
+                        points=tuple(points))
+
+
+def _tally(series: tuple[MetricSeries, ...]) -> tuple[RequestCounts, ...]:
     counts: dict[str, dict[str, int]] = {}
     for ts in series:
-        revision = ts.resource.labels.get("revision_name", "")
-        code_class = ts.metric.labels.get("response_code_class") or _UNLABELLED
-        total = sum(_point_value(p) for p in ts.points)
+        revision = ts.resource_labels.get("revision_name", "")
+        code_class = ts.metric_labels.get("response_code_class") or _UNLABELLED
+        # request_count is INT64; a fractional value would only come from a rate: whole requests.
+        total = sum(round(p.value) for p in ts.points if isinstance(p.value, float))
         by_class = counts.setdefault(revision, {})
         by_class[code_class] = by_class.get(code_class, 0) + total
     return tuple(RequestCounts(revision=rev, by_class=by_class) for rev, by_class in sorted(counts.items()))
-
-
-def _point_value(point: Any) -> int:
-    # request_count is INT64; a DOUBLE would only come from a rate, rounded to whole requests.
-    which = type(point.value).pb(point.value).WhichOneof("value")
-    return round(point.value.double_value) if which == "double_value" else int(point.value.int64_value)

@@ -175,10 +175,27 @@ def _plain_datetime(value: datetime) -> datetime:
     return datetime.combine(value.date(), value.timetz())
 
 
+def _cloudsql_instances(proto: Any) -> tuple[str, ...]:
+    found: list[str] = []
+    for volume in proto.volumes:
+        for instance in volume.cloud_sql_instance.instances:
+            if instance not in found:
+                found.append(instance)
+    return tuple(found)
+
+
 def revision_from_proto(proto: Any) -> Revision:
+    from google.cloud import run_v2
+
     egress = proto.vpc_access.egress.name if proto.vpc_access.egress else None
+    has_timeout = run_v2.Revision.pb(proto).HasField("timeout")
     return Revision(
         # The owning service is read off the revision's own name, whatever form `service` takes.
         name=proto.name, service=proto.name.split("/revisions/")[0], create_time=_plain_datetime(proto.create_time),
         conditions=tuple(_condition_from_proto(c) for c in proto.conditions),
-        vpc_connector=proto.vpc_access.connector or None, vpc_egress=egress)
+        vpc_connector=proto.vpc_access.connector or None, vpc_egress=egress,
+        # Every Cloud SQL volume's instances, first occurrence first.
+        cloudsql_instances=_cloudsql_instances(proto),
+        max_instance_count=proto.scaling.max_instance_count or None,       # 0 = unset
+        timeout_seconds=proto.timeout.total_seconds() if has_timeout else None,
+        container_concurrency=proto.max_instance_request_concurrency or None)  # 0 = unset

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
 from sandbox.scenarios import Materialized, resolve_scenario, seed
 from sandbox.standins.server import StandIns, start_standins
+
+# The stand-ins' own tests seed this fixed scenario, not a bundled one: bundled scenarios
+# change as the product learns, these tests' expected counts must not.
+TWO_REVISIONS = str(Path(__file__).resolve().parents[1] / "fixtures" / "scenarios" / "two_revisions.yaml")
 
 # T0 of every seeded scenario: a fixed instant, so expected counts never depend on the clock.
 ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

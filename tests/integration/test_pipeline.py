@@ -16,9 +16,11 @@ from shared.config import parse_config
 from shared.errors import TransientError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.firestore import FirestoreStateStore
+from shared.gcp.logging import CloudLoggingAdapter
 from shared.gcp.monitoring import CloudMonitoringAdapter
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
+from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.guardrails import CLAIMS, COOLDOWNS
 from shared.pipeline import Adapters, handle_alert
 
@@ -41,7 +43,8 @@ class World:
         self.clock = FixedClock(anchor + timedelta(minutes=2))
         self.adapters = Adapters(run=CloudRunAdapter(policy=FAST, poll_initial_delay=0.01, poll_max_delay=0.05),
                                  monitoring=CloudMonitoringAdapter(policy=FAST), publisher=PubSubPublisher(),
-                                 state=self.state, clock=self.clock)
+                                 state=self.state, clock=self.clock, logging=CloudLoggingAdapter(policy=FAST),
+                                 vpcaccess=VpcAccessAdapter(policy=FAST))
 
     def seed(self, name: str):
         scenario = resolve_scenario(name)
@@ -57,6 +60,11 @@ class World:
 
     def published(self, count: int = 1) -> list[dict]:
         return [json.loads(m.data) for m in self.pubsub.pull(self.subscription, count, timeout=10)]
+
+    def reads(self) -> int:
+        """Every call the stand-ins answered: what collecting the evidence cost."""
+        parts = (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess)
+        return sum(len(part.calls) for part in parts)
 
     def serving(self) -> dict[str, int]:
         return {t.revision: t.percent for t in self.standins.run.service(SERVICE).traffic_statuses}
@@ -85,9 +93,13 @@ def test_each_scenario_reaches_its_expected_outcome(world, name):
 
     published = world.published()[0]
     assert published == json.loads(outcome.to_json())
-    assert published["diagnosis"]["signature"] == expect.signature
-    assert published["status"] == expect.status
+    diagnosis = published["diagnosis"]
+    assert diagnosis["signature"] == expect.signature, diagnosis["summary"]
+    assert published["status"] == expect.status, published["reason"]
     assert (published["action"] or {}).get("name") == expect.action
+    assert set(diagnosis["competing"]) == set(expect.competing)
+    assert bool(diagnosis["stand_down"]) == expect.stand_down
+    assert diagnosis["api_calls"] <= 12
     writes = world.standins.run.count("UpdateService")
     if expect.action == "rollback_traffic":
         assert writes == 1
@@ -96,8 +108,9 @@ def test_each_scenario_reaches_its_expected_outcome(world, name):
         assert any("pinned" in note for note in published["notes"])
     else:
         assert writes == 0
-    for item in published["diagnosis"]["evidence"]:
-        assert item["source"] in {"api", "metric"} and item["query"] and item["observed"]
+        assert world.reads() == diagnosis["api_calls"]  # the budget counts every call made
+    for item in diagnosis["evidence"]:
+        assert item["source"] in {"api", "metric", "log"} and item["query"] and item["observed"]
 
 
 def test_dry_run_sends_no_write_to_the_run_api(standin_env, firestore, pubsub, project_id, anchor):

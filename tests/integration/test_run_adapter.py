@@ -11,6 +11,7 @@ from shared.errors import PermanentError, TransientError
 from shared.evidence import TrafficTarget, TrafficType
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError
+from tests.integration.conftest import TWO_REVISIONS
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -23,7 +24,7 @@ def to(revision: str, percent: int = 100) -> TrafficTarget:
 
 @pytest.fixture
 def adapter(standin_env, seed_scenario):
-    seed_scenario("bad_revision")
+    seed_scenario(TWO_REVISIONS)
     run = CloudRunAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
     yield run
     run.close()
@@ -178,3 +179,44 @@ def test_stand_in_down_is_transient(adapter, standins):
             quick.get_service(SERVICE)
     finally:
         quick.close()
+
+
+def test_revision_limits_and_cloudsql_round_trip(adapter, standins, anchor):
+    standins.run.add_revision(SERVICE, "backend-00003-sql", anchor,
+                              cloudsql_instances=["demo-project:us-central1:orders-db", "example.com:p:europe-west1:db2"],
+                              max_instance_count=5, timeout=timedelta(seconds=300), concurrency=80)
+    revisions = {r.short_name: r for r in adapter.list_revisions(SERVICE)}
+    sql = revisions["backend-00003-sql"]
+    assert sql.cloudsql_instances == ("demo-project:us-central1:orders-db", "example.com:p:europe-west1:db2")
+    assert (sql.max_instance_count, sql.timeout_seconds, sql.container_concurrency) == (5, 300.0, 80)
+    old = revisions[OLD]  # unset fields read as None / empty, not as 0
+    assert (old.cloudsql_instances, old.max_instance_count, old.timeout_seconds, old.container_concurrency) == (
+        (), None, None, None)
+
+
+def test_revision_fields_seeded_from_a_scenario(standin_env, standins, anchor, tmp_path):
+    from sandbox.scenarios import load_scenario, seed
+
+    path = tmp_path / "sql.yaml"
+    path.write_text("""
+name: sql
+project: demo-project
+region: us-central1
+services:
+  - name: backend
+    revisions:
+      - name: backend-00001-abc
+        created: -1h
+        cloudsql_instances: ["demo-project:us-central1:orders-db"]
+        max_instances: 5
+        timeout: 300s
+        concurrency: 80
+""")
+    seed(standins, load_scenario(path), anchor)
+    run = CloudRunAdapter(policy=QUICK)
+    try:
+        [revision] = run.list_revisions(SERVICE)
+    finally:
+        run.close()
+    assert revision.cloudsql_instances == ("demo-project:us-central1:orders-db",)
+    assert (revision.max_instance_count, revision.timeout_seconds, revision.container_concurrency) == (5, 300.0, 80)

@@ -13,6 +13,7 @@ from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTrans
 from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
 
 from sandbox.standins.run import ConditionSeed, TrafficSeed
+from tests.integration.conftest import TWO_REVISIONS
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -39,7 +40,7 @@ def revisions(channel):
 
 @pytest.fixture
 def seeded(seed_scenario):
-    return seed_scenario("bad_revision")
+    return seed_scenario(TWO_REVISIONS)
 
 
 def target(revision: str, percent: int) -> run_v2.TrafficTarget:
@@ -215,3 +216,29 @@ def test_unknown_operation_is_not_found(services, channel):
 
     with pytest.raises(exceptions.NotFound):
         operations_v1.OperationsClient(channel).get_operation("projects/p/locations/l/operations/nope")
+
+
+def test_revision_limits_and_cloudsql_in_the_real_fields(revisions, standins, seeded, anchor):
+    standins.run.add_revision(SERVICE, "backend-00003-sql", anchor, cloudsql_instances=["demo-project:us-central1:orders-db"],
+                              max_instance_count=5, timeout=timedelta(seconds=300), concurrency=80)
+    revision = revisions.get_revision(name=f"{SERVICE}/revisions/backend-00003-sql")
+    [volume] = revision.volumes
+    assert list(volume.cloud_sql_instance.instances) == ["demo-project:us-central1:orders-db"]
+    assert [(m.name, m.mount_path) for m in revision.containers[0].volume_mounts] == [(volume.name, "/cloudsql")]
+    assert revision.scaling.max_instance_count == 5
+    assert revision.timeout == timedelta(seconds=300)
+    assert revision.max_instance_request_concurrency == 80
+    plain = revisions.get_revision(name=f"{SERVICE}/revisions/{OLD}")  # nothing given: nothing set
+    assert not plain.volumes and plain.scaling.max_instance_count == 0
+    assert not run_v2.Revision.pb(plain).HasField("timeout") and plain.max_instance_request_concurrency == 0
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"cloudsql_instances": ["orders-db"]}, "project:region:instance"),
+    ({"max_instance_count": 0}, "at least 1"),
+    ({"concurrency": 1001}, "1..1000"),
+    ({"timeout": timedelta(hours=2)}, "3600s"),
+])
+def test_revision_limits_are_validated(standins, seeded, anchor, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        standins.run.add_revision(SERVICE, "backend-00003-bad", anchor, **kwargs)

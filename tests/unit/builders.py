@@ -1,36 +1,156 @@
-"""Small builders for evidence, so unit tests read as the situation they describe."""
+"""A small builder for evidence bundles, so unit tests read as the situation they describe.
+
+Times are minutes relative to the incident start T0; metric points are one per minute.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from shared.diagnosis import EvidenceBundle
-from shared.evidence import (Condition, RequestCounts, RequestCountWindow, Revision, Service, TrafficTarget,
-                             TrafficType)
+from shared.evidence import (Condition, Connector, EvidenceBundle, LogRecord, LogResult, MetricPoint, MetricResult,
+                             MetricSeries, Revision, Service, TrafficTarget, TrafficType)
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
-SERVICE = "projects/demo/locations/us-central1/services/backend"
+PROJECT = "demo"
+SERVICE = f"projects/{PROJECT}/locations/us-central1/services/backend"
+CONNECTOR = f"projects/{PROJECT}/locations/us-central1/connectors/backend-conn"
+SQL = f"{PROJECT}:us-central1:main-db"
 READY = (Condition(type="Ready", state="CONDITION_SUCCEEDED"),)
 FAILED = (Condition(type="Ready", state="CONDITION_FAILED", reason="HEALTH_CHECK_CONTAINER_ERROR"),)
 
 
-def revision(name: str, created_min: float, ready: bool = True) -> Revision:
-    return Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE,
-                    create_time=T0 + timedelta(minutes=created_min), conditions=READY if ready else FAILED)
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
 
 
-def service(split: dict[str, int], etag: str = "etag-1") -> Service:
-    targets = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=p) for r, p in split.items())
-    return Service(name=SERVICE, generation=3, etag=etag, traffic=targets, traffic_statuses=targets)
+def _minutes(start: float, end: float):
+    m = int(start) + 1
+    while m <= end:
+        yield m
+        m += 1
 
 
-def window(counts: dict[str, tuple[int, int]], start_min: float = -15, end_min: float = 2) -> RequestCountWindow:
-    """counts: revision -> (2xx, 5xx)."""
-    return RequestCountWindow(
-        query=f"request_count {start_min}m..{end_min}m", start=T0 + timedelta(minutes=start_min),
-        end=T0 + timedelta(minutes=end_min),
-        revisions=tuple(RequestCounts(revision=r, by_class={"2xx": ok, "5xx": bad}) for r, (ok, bad) in counts.items()))
+class Evidence:
+    def __init__(self, now: float = 2) -> None:
+        self.now = now
+        self.revs: list[Revision] = []
+        self.split: dict[str, int] = {}
+        self.req: dict[tuple[str, str], dict[int, float]] = {}
+        self.lat: dict[str, dict[int, float]] = {}
+        self.inst: dict[str, dict[int, float]] = {}
+        self.conn: Connector | None = None
+        self.conn_series: dict[str, dict[int, float]] = {"instances": {}, "cpu": {}, "bytes": {}}
+        self.sql: dict[str, dict[int, float]] = {}
+        self.logs: list[LogRecord] = []
+        self.audits: list[LogRecord] = []
+        self.etag = "etag-1"
+        self.collected = {"requests", "latencies", "instances"}
+
+    # --- Cloud Run -----------------------------------------------------------------------
+    def revision(self, name: str, created: float, ready: bool = True, *, connector: str | None = CONNECTOR,
+                 sql: tuple[str, ...] = (), timeout: float = 300, max_instances: int | None = None,
+                 conditions: tuple[Condition, ...] | None = None) -> "Evidence":
+        self.revs.append(Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE, create_time=at(created),
+                                  conditions=conditions if conditions is not None else (READY if ready else FAILED),
+                                  vpc_connector=connector, cloudsql_instances=sql, timeout_seconds=timeout,
+                                  max_instance_count=max_instances))
+        return self
+
+    def traffic(self, **split: int) -> "Evidence":
+        self.split = {k.replace("_", "-"): v for k, v in split.items()}
+        return self
+
+    # --- Monitoring ----------------------------------------------------------------------
+    def requests(self, revision: str, start: float, end: float, per_minute: float, code: str = "200") -> "Evidence":
+        points = self.req.setdefault((revision, code), {})
+        for m in _minutes(start, min(end, self.now)):
+            points[m] = points.get(m, 0) + per_minute
+        return self
+
+    def latency(self, revision: str, start: float, end: float, p99_seconds: float) -> "Evidence":
+        for m in _minutes(start, min(end, self.now)):
+            self.lat.setdefault(revision, {})[m] = p99_seconds * 1000
+        return self
+
+    def instances(self, revision: str, start: float, end: float, count: float) -> "Evidence":
+        for m in _minutes(start, min(end, self.now)):
+            self.inst.setdefault(revision, {})[m] = count
+        return self
+
+    def connector(self, machine_type: str = "e2-micro", min_instances: int = 2, max_instances: int = 3,
+                  state: str = "READY") -> "Evidence":
+        self.conn = Connector(name=CONNECTOR, state=state, machine_type=machine_type, min_instances=min_instances,
+                              max_instances=max_instances)
+        return self
+
+    def connector_metric(self, which: str, start: float, end: float, value: float) -> "Evidence":
+        for m in _minutes(start, min(end, self.now)):
+            self.conn_series[which][m] = value
+        return self
+
+    def sql_up(self, start: float, end: float, value: float, db: str = SQL) -> "Evidence":
+        for m in _minutes(start, min(end, self.now)):
+            self.sql.setdefault(db, {})[m] = value
+        return self
+
+    def missing(self, *sources: str) -> "Evidence":
+        self.collected -= set(sources)
+        return self
+
+    # --- Logging -------------------------------------------------------------------------
+    def log(self, minute: float, text: str, revision: str = "", count: int = 1,
+            log_id: str = "run.googleapis.com/stderr", severity: str = "ERROR") -> "Evidence":
+        for i in range(count):
+            self.logs.append(LogRecord(timestamp=at(minute) + timedelta(seconds=i), log_id=log_id, severity=severity,
+                                       resource_type="cloud_run_revision",
+                                       resource_labels={"service_name": "backend", "revision_name": revision},
+                                       text=text))
+        return self
+
+    def audit(self, minute: float, principal: str, method: str = "google.cloud.run.v2.Services.UpdateService"):
+        self.audits.append(LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity",
+                                     severity="NOTICE", text=method, method_name=method,
+                                     resource_name=SERVICE, principal=principal))
+        return self
+
+    # --- the bundle ----------------------------------------------------------------------
+    def bundle(self) -> EvidenceBundle:
+        targets = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=p) for r, p in self.split.items())
+        service = Service(name=SERVICE, generation=3, etag=self.etag, traffic=targets, traffic_statuses=targets)
+        sql = tuple(dict.fromkeys(s for r in self.revs for s in r.cloudsql_instances))
+        return EvidenceBundle(
+            incident_started_at=T0, collected_at=at(self.now), service=service,
+            revisions=tuple(sorted(self.revs, key=lambda r: r.create_time)),
+            requests=self._requests() if "requests" in self.collected else None,
+            latencies=self._by_revision("request_latencies", self.lat) if "latencies" in self.collected else None,
+            instances=self._by_revision("instance_count", self.inst) if "instances" in self.collected else None,
+            connector=self.conn,
+            connector_instances=self._single("connector/instances", self.conn_series["instances"]),
+            connector_cpu=self._single("connector/cpu", self.conn_series["cpu"]),
+            connector_bytes=self._single("connector/bytes", self.conn_series["bytes"]),
+            sql_instances=sql,
+            sql_up=MetricResult(query="cloudsql database/up", series=tuple(
+                MetricSeries(resource_labels={"database_id": db.split(":")[0] + ":" + db.split(":")[2]},
+                             points=_points(v)) for db, v in self.sql.items())) if self.sql else None,
+            logs=LogResult(query="app logs", entries=tuple(sorted(self.logs, key=lambda e: e.timestamp, reverse=True))),
+            audit=LogResult(query="audit", entries=tuple(self.audits)),
+            api_calls=9,
+        )
+
+    def _requests(self) -> MetricResult:
+        series = tuple(MetricSeries(resource_labels={"revision_name": rev},
+                                    metric_labels={"response_code": code, "response_code_class": f"{code[0]}xx"},
+                                    points=_points(points)) for (rev, code), points in self.req.items())
+        return MetricResult(query="request_count by revision, class, code", series=series)
+
+    @staticmethod
+    def _by_revision(name: str, data: dict[str, dict[int, float]]) -> MetricResult:
+        return MetricResult(query=name, series=tuple(MetricSeries(resource_labels={"revision_name": rev},
+                                                                  points=_points(v)) for rev, v in data.items()))
+
+    @staticmethod
+    def _single(name: str, data: dict[int, float]) -> MetricResult | None:
+        return MetricResult(query=name, series=(MetricSeries(points=_points(data)),)) if data else None
 
 
-def bundle(revisions, split, incident, baseline, started_at=T0) -> EvidenceBundle:
-    return EvidenceBundle(incident_started_at=started_at, service=service(split), revisions=tuple(revisions),
-                          incident_window=incident, baseline_window=baseline)
+def _points(values: dict[int, float]) -> tuple[MetricPoint, ...]:
+    return tuple(MetricPoint(end=at(m), value=v) for m, v in sorted(values.items()))

@@ -5,118 +5,202 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis import diagnose
+from shared.evidence import Condition
 from shared.signatures import Signature
 
-from tests.unit.builders import bundle, revision, window
+from tests.unit.builders import SQL, Evidence
 
-S = DiagnosisSettings()  # min_requests 20, bad >= 20%, healthy <= 1%, deploy window 30 min
-OLD, NEW = revision("backend-00001-abc", -180), revision("backend-00002-xyz", -10)
-CLEAN_BASELINE = window({"backend-00001-abc": (2000, 0)}, -70, -10)
+S = DiagnosisSettings()
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+PSYCOPG = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: '
+           "Connection timed out. Is the server running on that host and accepting TCP/IP connections?")
+
+
+def quiet_connector(e: Evidence) -> Evidence:
+    return (e.connector(max_instances=3).connector_metric("instances", -20, 5, 2)
+            .connector_metric("cpu", -20, 5, 0.3).connector_metric("bytes", -20, 5, 2e6).sql_up(-20, 5, 1))
+
+
+def saturated_connector(e: Evidence) -> Evidence:
+    return (e.connector(max_instances=3).connector_metric("instances", -20, 5, 3)
+            .connector_metric("cpu", -20, 5, 0.95).connector_metric("bytes", -20, 5, 2e6).sql_up(-20, 5, 1))
+
+
+def deployed(e: Evidence, new_at: float = -10, code: str = "500", conditions=None) -> Evidence:
+    """OLD served cleanly until NEW took all traffic at `new_at`; NEW answers 60% `code`."""
+    return (e.revision(OLD, -180, sql=(SQL,)).revision(NEW, new_at, sql=(SQL,), conditions=conditions)
+            .traffic(**{NEW: 100})
+            .requests(OLD, -90, new_at, 40).requests(NEW, new_at, 5, 18).requests(NEW, new_at, 5, 27, code=code)
+            .latency(OLD, -20, new_at, 0.2).latency(NEW, new_at, 5, 0.4))
+
+
+def long_running(e: Evidence) -> Evidence:
+    """One revision, deployed hours ago, serving everything."""
+    return e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+
 
 CASES = {
-    "bad new revision, previous clean": dict(
-        revs=[OLD, NEW], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (200, 300)}), baseline=CLEAN_BASELINE,
-        expect=Signature.BAD_REVISION, good="backend-00001-abc"),
-    "too little traffic to judge": dict(
-        revs=[OLD, NEW], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (1, 2)}), baseline=CLEAN_BASELINE,
+    "bad revision": dict(
+        build=lambda e: quiet_connector(deployed(e)), expect=Signature.BAD_REVISION),
+    "bad revision seen through startup failures": dict(
+        build=lambda e: quiet_connector(
+            e.revision(OLD, -180).revision(NEW, -6).traffic(**{NEW: 100}).requests(OLD, -90, -6, 40)
+             .requests(NEW, -6, 5, 30).requests(NEW, -6, 5, 5, code="503").latency(NEW, -6, 5, 0.3)
+             .log(-4, 'Default STARTUP TCP probe failed 1 time consecutively for container "app" on port 8080. '
+                      "The instance was not started.", NEW, count=4, log_id="run.googleapis.com/varlog/system")),
+        expect=Signature.BAD_REVISION),
+    "connector saturation: 503s and a 30 s hang, connector at max and CPU-bound, SQL up": dict(
+        build=lambda e: saturated_connector(long_running(e).requests(OLD, -15, 5, 20, code="503")
+                                            .latency(OLD, -15, 5, 31)),
+        expect=Signature.CONNECTOR_SATURATION, recommend="e2-standard-4"),
+    "connector saturation with Cloud SQL unknown is matched, at low confidence": dict(
+        build=lambda e: (e.revision(OLD, -300).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+                         .requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 31)
+                         .connector(max_instances=3).connector_metric("instances", -20, 5, 3)),
+        expect=Signature.CONNECTOR_SATURATION, confidence=0.6),
+    "database down, connector quiet": dict(
+        build=lambda e: (long_running(e).requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 31)
+                         .connector(max_instances=3).connector_metric("instances", -20, 5, 2)
+                         .connector_metric("cpu", -20, 5, 0.2).sql_up(-20, -6, 1).sql_up(-6, 5, 0)
+                         .log(-4, PSYCOPG, OLD, count=12)),
+        expect=Signature.DATABASE_UNREACHABLE),
+    "database down while the connector is also saturated: the database explains it": dict(
+        build=lambda e: (long_running(e).requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 31)
+                         .connector(max_instances=3).connector_metric("instances", -20, 5, 3)
+                         .connector_metric("cpu", -20, 5, 0.9).sql_up(-20, -6, 1).sql_up(-6, 5, 0)),
+        expect=Signature.DATABASE_UNREACHABLE),
+    "database unreachable from the app, SQL up, connector healthy": dict(
+        build=lambda e: quiet_connector(long_running(e).requests(OLD, -15, 5, 15, code="500")
+                                        .latency(OLD, -15, 5, 1.0).log(-3, PSYCOPG, OLD, count=8)),
+        expect=Signature.DATABASE_UNREACHABLE),
+    "connection errors while the connector is saturated are the connector's": dict(
+        build=lambda e: saturated_connector(long_running(e).requests(OLD, -15, 5, 20, code="503")
+                                            .latency(OLD, -15, 5, 31).log(-3, PSYCOPG, OLD, count=8)),
+        expect=Signature.CONNECTOR_SATURATION),
+    "secret access denied on the serving revision": dict(
+        build=lambda e: quiet_connector(long_running(e).requests(OLD, -15, 5, 20, code="503")
+                                        .latency(OLD, -15, 5, 1.0)
+                                        .log(-3, "spec.template.spec.containers[0].env[0].value_from.secret_key_ref"
+                                                 ".name: Permission denied on secret: projects/1/secrets/db-pass/"
+                                                 "versions/latest", OLD, count=5,
+                                             log_id="run.googleapis.com/varlog/system")),
+        expect=Signature.STARTUP_CONFIG_FAILURE),
+    "the new revision's secret check failed: configuration, not just a bad revision": dict(
+        build=lambda e: quiet_connector(
+            deployed(e, conditions=(
+                Condition(type="Ready", state="CONDITION_FAILED", reason="SECRETS_ACCESS_CHECK_FAILED",
+                          message="Secret projects/1/secrets/api-key/versions/latest was not found"),))),
+        expect=Signature.STARTUP_CONFIG_FAILURE),
+    "504s at the request timeout, nothing else wrong": dict(
+        build=lambda e: quiet_connector(long_running(e).requests(OLD, -15, 5, 15, code="504")
+                                        .latency(OLD, -15, 5, 299)),
+        expect=Signature.REQUEST_TIMEOUT),
+    "429s at max instances": dict(
+        build=lambda e: quiet_connector(
+            e.revision(OLD, -300, max_instances=10).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+             .requests(OLD, -15, 5, 20, code="429").latency(OLD, -15, 5, 0.5).instances(OLD, -15, 5, 10)),
+        expect=Signature.CAPACITY),
+    "healthy again on live data": dict(
+        build=lambda e: quiet_connector(long_running(e).latency(OLD, -20, 5, 0.3)),
+        expect=Signature.HEALTHY),
+    "low traffic": dict(
+        build=lambda e: quiet_connector(e.revision(OLD, -300).traffic(**{OLD: 100}).requests(OLD, -10, 5, 0.5)
+                                        .requests(OLD, -10, -5, 1, code="503")),
         expect=Signature.INCONCLUSIVE, why="too little traffic"),
-    "no data yet (monitoring lag)": dict(
-        revs=[OLD, NEW], split={"backend-00002-xyz": 100},
-        incident=window({}), baseline=CLEAN_BASELINE,
+    "late data": dict(
+        build=lambda e: _late(), expect=Signature.INCONCLUSIVE, why="data too late"),
+    "no request data at all": dict(
+        build=lambda e: quiet_connector(deployed(e).missing("requests")),
         expect=Signature.INCONCLUSIVE, why="no request_count data"),
-    "incident window not collected": dict(
-        revs=[OLD, NEW], split={"backend-00002-xyz": 100},
-        incident=None, baseline=CLEAN_BASELINE,
-        expect=Signature.INCONCLUSIVE, why="no request_count data"),
-    "error ratio below the bad threshold": dict(
-        revs=[OLD, NEW], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (900, 100)}), baseline=CLEAN_BASELINE,
-        expect=Signature.INCONCLUSIVE, why="not failing enough"),
-    "deploy long before the incident": dict(
-        revs=[OLD, revision("backend-00002-xyz", -120)], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (200, 300)}), baseline=CLEAN_BASELINE,
-        expect=Signature.INCONCLUSIVE, why="not deployed shortly before"),
-    "deploy after the incident began": dict(
-        revs=[OLD, revision("backend-00002-xyz", +3)], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (200, 300)}), baseline=CLEAN_BASELINE,
-        expect=Signature.INCONCLUSIVE, why="not deployed shortly before"),
-    "previous revision also failed before the deploy": dict(
-        revs=[OLD, NEW], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (200, 300)}),
-        baseline=window({"backend-00001-abc": (1500, 500)}, -70, -10),
-        expect=Signature.INCONCLUSIVE, why="no earlier revision is known"),
-    "previous revision had too little baseline traffic": dict(
-        revs=[OLD, NEW], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (200, 300)}),
-        baseline=window({"backend-00001-abc": (5, 0)}, -70, -10),
-        expect=Signature.INCONCLUSIVE, why="no earlier revision is known"),
-    "only one revision exists": dict(
-        revs=[NEW], split={"backend-00002-xyz": 100},
-        incident=window({"backend-00002-xyz": (200, 300)}), baseline=window({}, -70, -10),
-        expect=Signature.INCONCLUSIVE, why="no earlier revision is known"),
-    "errors on both revisions of a split (shared cause)": dict(
-        revs=[OLD, NEW], split={"backend-00001-abc": 50, "backend-00002-xyz": 50},
-        incident=window({"backend-00002-xyz": (200, 300), "backend-00001-abc": (250, 250)}),
-        baseline=CLEAN_BASELINE,
-        expect=Signature.INCONCLUSIVE, why="not concentrated"),
-    "split, errors only on the new revision": dict(
-        revs=[OLD, NEW], split={"backend-00001-abc": 50, "backend-00002-xyz": 50},
-        incident=window({"backend-00002-xyz": (200, 300), "backend-00001-abc": (500, 0)}),
-        baseline=CLEAN_BASELINE,
-        expect=Signature.BAD_REVISION, good="backend-00001-abc"),
-    "failed revision in between is skipped, previous ready one is known-good": dict(
-        revs=[OLD, revision("backend-00002-bad", -60, ready=False), revision("backend-00003-new", -10)],
-        split={"backend-00003-new": 100},
-        incident=window({"backend-00003-new": (200, 300)}), baseline=CLEAN_BASELINE,
-        expect=Signature.BAD_REVISION, good="backend-00001-abc"),
-    "no revision receives traffic": dict(
-        revs=[OLD, NEW], split={},
-        incident=window({}), baseline=None,
-        expect=Signature.INCONCLUSIVE, why="no revision of the service is receiving traffic"),
+    "a deploy and a saturated connector in the same minutes compete": dict(
+        build=lambda e: saturated_connector(deployed(e, new_at=-8, code="503").latency(NEW, -8, 5, 31)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "connector_saturation"}),
+    "errors on an old revision, no connector, no cause found": dict(
+        build=lambda e: (e.revision(OLD, -300, connector=None).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+                         .requests(OLD, -15, 5, 20, code="500").latency(OLD, -15, 5, 0.5)),
+        expect=Signature.INCONCLUSIVE, why="no signature matched"),
 }
+
+
+def _late():
+    """The newest point is 9 minutes older than the diagnosis."""
+    e = deployed(Evidence(now=1))
+    e.now = 10
+    return quiet_connector(e)
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_diagnosis_table(case):
-    result = diagnose(bundle(case["revs"], case["split"], case["incident"], case["baseline"]), S)
+    evidence = case["build"](Evidence())
+    result = diagnose(evidence.bundle(), S)
 
     assert result.signature is case["expect"], result.summary
-    if case["expect"] is Signature.BAD_REVISION:
-        assert result.known_good_revision == case["good"]
-        assert result.confidence >= 0.75
-        assert all(item.passed is not False for item in result.evidence)
-    else:
+    assert set(result.competing) == case.get("competing", set())
+    if "why" in case:
         assert case["why"] in result.summary
-        assert result.confidence == 0.0
-        assert result.known_good_revision is None
+    if "confidence" in case:
+        assert result.confidence == case["confidence"]
+    if "recommend" in case:
+        assert case["recommend"] in result.recommendation
+    if case["expect"] not in (Signature.INCONCLUSIVE, Signature.HEALTHY):
+        assert result.confidence > 0
+        assert result.evidence, "a matched signature cites its evidence"
+    else:
+        assert not result.actionable
 
 
-def test_every_evidence_item_names_its_source_query_and_threshold():
-    case = CASES["bad new revision, previous clean"]
-    result = diagnose(bundle(case["revs"], case["split"], case["incident"], case["baseline"]), S)
+def test_a_competing_diagnosis_carries_both_sets_of_evidence():
+    e = saturated_connector(deployed(Evidence(), new_at=-8, code="503").latency(NEW, -8, 5, 31))
+    result = diagnose(e.bundle(), S)
 
-    sources = {item.source for item in result.evidence}
-    assert sources == {"api", "metric"}
-    for item in result.evidence:
-        assert item.query and item.observed and item.threshold
-    assert any("300 of 500 requests 5xx (60.0%)" in item.observed for item in result.evidence)
+    observed = " | ".join(item.observed for item in result.evidence)
+    assert "before the deploy" in observed          # bad_revision's baseline check
+    assert "max 3 instances" in observed            # connector_saturation's stress check
+    assert "a person must choose" in result.recommendation
 
 
-def test_steps_back_counts_ready_revisions_only():
-    revs = [revision("r1", -300), OLD, revision("r3-failed", -30, ready=False), NEW]
-    baseline = window({"r1": (1000, 0), "backend-00001-abc": (10, 90)}, -70, -10)
-    result = diagnose(bundle(revs, {"backend-00002-xyz": 100},
-                             window({"backend-00002-xyz": (100, 400)}), baseline), S)
+def test_a_traffic_change_by_a_person_makes_automation_stand_down():
+    e = quiet_connector(deployed(Evidence())).audit(1, "alice@example.com")
+    result = diagnose(e.bundle(), S)
 
     assert result.signature is Signature.BAD_REVISION
-    assert result.known_good_revision == "r1"
-    assert result.steps_back == 2  # the planner's bound, not diagnosis, refuses this
+    assert "alice@example.com" in result.stand_down
+    assert not result.actionable
+    assert any("traffic or configuration change" in item.observed for item in result.evidence)
+
+
+def test_the_deploy_that_caused_the_incident_is_context_not_a_reason_to_stand_down():
+    e = quiet_connector(deployed(Evidence())).audit(-10, "ci@example.iam.gserviceaccount.com")
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION and result.stand_down == ""
+    assert any(f"deploy of {NEW}" in item.observed and item.passed for item in result.evidence)
+
+
+def test_runwardens_own_changes_are_not_a_persons():
+    e = quiet_connector(deployed(Evidence())).audit(1, "runwarden@demo.iam.gserviceaccount.com")
+    settings = DiagnosisSettings(self_principals=("runwarden@demo.iam.gserviceaccount.com",))
+    assert diagnose(e.bundle(), settings).stand_down == ""
+
+
+def test_every_evidence_item_names_its_source_query_and_observation():
+    result = diagnose(quiet_connector(deployed(Evidence())).bundle(), S)
+    for item in result.evidence:
+        assert item.source in {"api", "metric", "log"} and item.query and item.observed
+    assert any("27 of 45" in item.observed or "5xx (60.0%)" in item.observed for item in result.evidence)
 
 
 def test_thresholds_come_from_settings():
-    case = CASES["error ratio below the bad threshold"]  # 10% 5xx
-    lenient = DiagnosisSettings(bad_error_ratio=0.05)
-    result = diagnose(bundle(case["revs"], case["split"], case["incident"], case["baseline"]), lenient)
+    e = quiet_connector(long_running(Evidence()).requests(OLD, -15, 5, 15, code="504").latency(OLD, -15, 5, 299))
+    assert diagnose(e.bundle(), S).signature is Signature.REQUEST_TIMEOUT
+    assert diagnose(e.bundle(), DiagnosisSettings(status_ratio=0.5)).signature is Signature.INCONCLUSIVE
+
+
+def test_known_good_is_the_newest_ready_revision_that_served_cleanly():
+    e = (Evidence().revision("r1", -300).revision(OLD, -180).revision("r3-failed", -30, ready=False)
+         .revision(NEW, -10).traffic(**{NEW: 100}).requests("r1", -90, -10, 40).requests(OLD, -90, -10, 1)
+         .requests(OLD, -90, -10, 3, code="500").requests(NEW, -10, 5, 10).requests(NEW, -10, 5, 30, code="500")
+         .latency(NEW, -10, 5, 0.3))
+    result = diagnose(quiet_connector(e).bundle(), S)
     assert result.signature is Signature.BAD_REVISION
+    assert (result.known_good_revision, result.steps_back) == ("r1", 2)

@@ -14,7 +14,7 @@ from shared.outcomes import OutcomeStatus
 from shared.planning import plan
 from shared.diagnosis import diagnose
 
-from tests.unit.builders import SERVICE, T0, bundle, revision, window
+from tests.unit.builders import SERVICE, T0, Evidence
 from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun
 
 ACTION = get_action("rollback_traffic")
@@ -32,12 +32,14 @@ def config(**overrides):
     return parse_config(data)
 
 
-def bad_revision_plan(new_created_min=-10):
-    b = bundle([revision("backend-00001-abc", -180), revision("backend-00002-xyz", new_created_min)],
-               {"backend-00002-xyz": 100}, window({"backend-00002-xyz": (100, 400)}),
-               window({"backend-00001-abc": (2000, 0)}, -70, -10))
-    d = diagnose(b, config().diagnosis)
-    return plan(d, b), b
+def bad_revision_plan():
+    """backend-00002-xyz, deployed 10 minutes before the incident, fails; backend-00001-abc was clean."""
+    b = (Evidence().revision("backend-00001-abc", -180).revision("backend-00002-xyz", -10)
+         .traffic(**{"backend-00002-xyz": 100}).requests("backend-00001-abc", -70, -10, 40)
+         .requests("backend-00002-xyz", -10, 2, 10).requests("backend-00002-xyz", -10, 2, 30, code="500")
+         .latency("backend-00002-xyz", -10, 2, 0.3)).bundle()
+    settings = config().diagnosis
+    return plan(diagnose(b, settings), b, settings), b
 
 
 def run_gate(cfg, state=None, run=None, incident="inc-1", clock=None, owner="attempt-1"):

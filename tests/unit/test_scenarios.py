@@ -10,6 +10,8 @@ import pytest
 from sandbox.scenarios import (Scenario, ScenarioError, bundled_scenario_path, list_bundled_scenarios,
                                load_scenario, resolve_scenario)
 
+TWO_REVISIONS = str(Path(__file__).resolve().parents[1] / "fixtures" / "scenarios" / "two_revisions.yaml")
+
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 MINIMAL = """
 name: tiny
@@ -49,7 +51,7 @@ def test_unknown_bundled_name_lists_the_available_ones():
 
 
 def test_materialize_anchors_offsets_at_t0():
-    world = resolve_scenario("bad_revision").materialize(T0)
+    world = resolve_scenario(TWO_REVISIONS).materialize(T0)
     [service] = world.services
     assert service.name == "projects/demo-project/locations/us-central1/services/backend"
     assert [(r.name, r.create_time) for r in service.revisions] == [
@@ -58,7 +60,7 @@ def test_materialize_anchors_offsets_at_t0():
 
 
 def test_generator_makes_one_point_per_step_covering_the_span():
-    world = resolve_scenario("bad_revision").materialize(T0)
+    world = resolve_scenario(TWO_REVISIONS).materialize(T0)
     old = world.series[0]
     assert old.resource_labels == {"project_id": "demo-project", "location": "us-central1",
                                    "service_name": "backend", "revision_name": "backend-00001-abc"}
@@ -147,11 +149,11 @@ def test_not_yaml_or_not_a_mapping(tmp_path):
 
 def test_naive_anchor_is_refused():
     with pytest.raises(ValueError, match="timezone"):
-        resolve_scenario("bad_revision").materialize(datetime(2026, 11, 26, 12, 0))
+        resolve_scenario(TWO_REVISIONS).materialize(datetime(2026, 11, 26, 12, 0))
 
 
 def test_notification_has_the_schema_1_2_shape():
-    body = resolve_scenario("bad_revision").notification(T0, incident_id="0.abc")
+    body = resolve_scenario(TWO_REVISIONS).notification(T0, incident_id="0.abc")
     assert body["version"] == "1.2"
     incident = body["incident"]
     assert incident["incident_id"] == "0.abc"
@@ -192,3 +194,90 @@ def test_scenario_object_passes_through_resolve():
     scenario = resolve_scenario("low_traffic")
     assert resolve_scenario(scenario) is scenario
     assert isinstance(resolve_scenario(bundled_scenario_path("low_traffic")), Scenario)
+
+
+# --- value types and distributions in `timeseries` -------------------------------------------------
+
+
+def test_value_types_default_from_values_and_kind(tmp_path):
+    scenario = load_scenario(write(tmp_path, MINIMAL + """
+timeseries:
+  - {metric: a/delta_int, resource: {type: global}, points: [{at: 0, value: 3}]}
+  - {metric: a/delta_frac, resource: {type: global}, points: [{at: 0, value: 2.5}]}
+  - {metric: a/gauge_num, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: 3}]}
+  - {metric: a/gauge_int, kind: GAUGE, value_type: INT64, resource: {type: global}, points: [{at: 0, value: 3}]}
+  - {metric: a/state, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: RUNNING}]}
+  - {metric: a/ok, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: true}]}
+  - {metric: a/lat, resource: {type: global}, points: [{at: 0, value: {samples: [[30000, 40], [120, 5]]}}]}
+"""))
+    series = {s.metric_type: s for s in scenario.materialize(T0).series}
+    assert {name: s.value_type for name, s in series.items()} == {
+        "a/delta_int": "INT64", "a/delta_frac": "DOUBLE", "a/gauge_num": "DOUBLE", "a/gauge_int": "INT64",
+        "a/state": "STRING", "a/ok": "BOOL", "a/lat": "DISTRIBUTION"}
+    assert series["a/gauge_num"].points[0].value == 3.0 and isinstance(series["a/gauge_num"].points[0].value, float)
+    assert series["a/gauge_int"].points[0].value == 3 and isinstance(series["a/gauge_int"].points[0].value, int)
+    assert series["a/ok"].points[0].value is True
+
+
+def test_samples_become_a_distribution_with_the_fixed_buckets(tmp_path):
+    from sandbox.standins.monitoring import DEFAULT_BUCKET_OPTIONS, distribution_percentile
+
+    scenario = load_scenario(write(tmp_path, MINIMAL + """
+timeseries:
+  - metric: run.googleapis.com/request_latencies
+    resource: {type: global}
+    points: [{from: -3m, to: 0, value: {samples: [[30000, 40], [120, 5]]}}]
+"""))
+    [series] = scenario.materialize(T0).series
+    assert len(series.points) == 3
+    dist = series.points[0].value
+    assert dist.count == 45 and dist.mean == pytest.approx((30000 * 40 + 120 * 5) / 45)
+    assert dist.bucket_options == DEFAULT_BUCKET_OPTIONS
+    exp = DEFAULT_BUCKET_OPTIONS.exponential_buckets
+    assert (exp.num_finite_buckets, exp.growth_factor, exp.scale) == (500, 1.05, 0.001)
+    assert 30000 / 1.05 <= distribution_percentile(dist, 99) <= 30000 * 1.05
+
+
+@pytest.mark.parametrize(("series", "where", "what"), [
+    ("{metric: m, kind: GAUGE, value_type: INT64, resource: {type: global}, points: [{at: 0, value: 0.5}]}",
+     "timeseries.0", "whole number"),
+    ("{metric: m, kind: GAUGE, value_type: BOOL, resource: {type: global}, points: [{at: 0, value: 1}]}",
+     "timeseries.0", "does not fit value_type BOOL"),
+    ("{metric: m, resource: {type: global}, points: [{at: 0, value: RUNNING}]}", "timeseries.0", "must be kind GAUGE"),
+    ("{metric: m, kind: GAUGE, resource: {type: global}, points: [{at: -1m, value: ok}, {at: 0, value: 1}]}",
+     "timeseries.0", "mix value types"),
+    ("{metric: m, resource: {type: global}, points: [{at: 0, value: {samples: [[1, 0]]}}]}",
+     "timeseries.0.points.0.value", "positive"),
+    ("{metric: m, resource: {type: global}, points: [{at: 0, value: {samples: []}}]}",
+     "timeseries.0.points.0.value", "at least 1"),
+    ("{metric: m, value_type: MONEY, resource: {type: global}, points: [{at: 0, value: 1}]}",
+     "timeseries.0.value_type", "INT64"),
+])
+def test_invalid_values(tmp_path, series, where, what):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, MINIMAL + f"timeseries:\n  - {series}\n"))
+    assert where in str(caught.value) and what in str(caught.value)
+
+
+# --- revision limits and Cloud SQL ------------------------------------------------------------------
+
+
+def test_revision_limits_and_cloudsql(tmp_path):
+    scenario = load_scenario(write(tmp_path, MINIMAL.replace(
+        "created: -1h}", 'created: -1h, cloudsql_instances: ["p:us-central1:db"], max_instances: 5, timeout: 300s, '
+                         "concurrency: 80}")))
+    [revision] = scenario.materialize(T0).services[0].revisions
+    assert revision.cloudsql_instances == ("p:us-central1:db",)
+    assert (revision.max_instances, revision.timeout, revision.concurrency) == (5, timedelta(seconds=300), 80)
+
+
+@pytest.mark.parametrize(("extra", "what"), [
+    ('cloudsql_instances: ["db"]', "project:region:instance"),
+    ("max_instances: 0", "greater than or equal to 1"),
+    ("timeout: 2h", "3600s"),
+    ("timeout: 300", "offset"),
+    ("concurrency: 1001", "less than or equal to 1000"),
+])
+def test_invalid_revision_limits(tmp_path, extra, what):
+    with pytest.raises(ScenarioError, match=what):
+        load_scenario(write(tmp_path, MINIMAL.replace("created: -1h}", f"created: -1h, {extra}}}")))

@@ -1,0 +1,209 @@
+"""Scenario sections for Cloud Logging: `logs` (Cloud Run request and container logs) and
+`audit_logs` (Admin Activity audit entries), and their seeding into the Logging stand-in.
+
+The models are meant to hang off `Scenario` as `logs: tuple[LogSpec, ...] = ()` and
+`audit_logs: tuple[AuditLogSpec, ...] = ()`; `seed_logs` then loads them. Offsets use the
+scenario syntax (`-2m`, `+30s`, `-1.5h`; see docs/scenarios.md).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Mapping
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from sandbox.scenario_fields import Duration, Offset, Spec, parse_offset
+from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+
+if TYPE_CHECKING:
+    from sandbox.standins.logging import LoggingStandIn
+
+RUN_LOGS = {"requests", "stderr", "stdout", "varlog/system"}   # shorthands for run.googleapis.com/...
+AUDIT_LOG_ID = "cloudaudit.googleapis.com/activity"
+
+# Cloud Run's own words on platform-generated failures (gcp-facts §4, Cloud Run troubleshooting).
+# An app that answers 500 or 503 itself gets no textPayload, so there is no default for 500.
+REQUEST_TEXT = {
+    503: ("The request failed because either the HTTP response was malformed or connection to the instance "
+          "had an error."),
+    504: "The request has been terminated because it has reached the maximum request timeout.",
+    429: "The request was aborted because there was no available instance.",
+}
+
+_SEVERITIES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY")
+
+
+class SpanSpec(Spec):
+    """`{from, to, every}`: with `every`, `count` entries at each step from+every … to (as the
+    timeseries generator steps); without it, `count` entries spread evenly, the last one at `to`."""
+
+    from_: Offset = Field(alias="from")
+    to: Offset
+    every: Duration | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SpanSpec:
+        if self.from_ >= self.to:
+            raise ValueError("a span needs `from` earlier than `to`")
+        return self
+
+    def instants(self, count: int) -> list[timedelta]:
+        if self.every is None:
+            step = (self.to - self.from_) / count
+            return [self.from_ + step * (i + 1) for i in range(count)]
+        steps, at = [], self.from_ + self.every
+        while at <= self.to:
+            steps.append(at)
+            at += self.every
+        return [at for at in steps for _ in range(count)]
+
+
+def _at(value: Any) -> Any:
+    return SpanSpec.model_validate(value) if isinstance(value, Mapping) else parse_offset(value)
+
+
+class LogSpec(Spec):
+    """Entries of one Cloud Run log of one revision (`count` of them)."""
+
+    at: Annotated[timedelta | SpanSpec, BeforeValidator(_at)]
+    log: str                                 # requests | stderr | stdout | varlog/system, or a full log id
+    service: str
+    revision: str
+    severity: str | None = None              # default: from status for requests, DEFAULT otherwise
+    text: str | None = None                  # textPayload; "" for none (requests default from status)
+    json_: dict[str, Any] | None = Field(default=None, alias="json")   # jsonPayload
+    status: int | None = Field(default=None, ge=100, le=599)           # requests only; default 200
+    latency: Duration | None = None          # requests only, e.g. 30.2s
+    count: int = Field(default=1, ge=1, le=100_000)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("severity")
+    @classmethod
+    def _known_severity(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in _SEVERITIES:
+            raise ValueError(f"severity {value!r} is not one of {', '.join(_SEVERITIES)}")
+        return value.upper() if value else value
+
+    @model_validator(mode="after")
+    def _check(self) -> LogSpec:
+        if "/" not in self.log and self.log not in RUN_LOGS:
+            raise ValueError(f"log {self.log!r}: use {', '.join(sorted(RUN_LOGS))} or a full log id like "
+                             "run.googleapis.com/requests")
+        if not self.revision.startswith(f"{self.service}-"):
+            raise ValueError(f"revision {self.revision!r} must start with '{self.service}-'")
+        if self.text and self.json_ is not None:
+            raise ValueError("give `text` or `json`, not both (an entry has one payload)")
+        if not self.is_requests and (self.status is not None or self.latency is not None):
+            raise ValueError("`status` and `latency` belong to the requests log")
+        return self
+
+    @property
+    def log_id(self) -> str:
+        return f"run.googleapis.com/{self.log}" if self.log in RUN_LOGS else self.log
+
+    @property
+    def is_requests(self) -> bool:
+        return self.log_id == "run.googleapis.com/requests"
+
+    def offsets(self) -> list[timedelta]:
+        if isinstance(self.at, SpanSpec):
+            return self.at.instants(self.count)
+        return [self.at] * self.count
+
+
+class AuditLogSpec(Spec):
+    """One Admin Activity audit entry for a change to a Cloud Run service."""
+
+    at: Offset
+    service: str
+    principal: str                           # authenticationInfo.principalEmail
+    method: str = "google.cloud.run.v2.Services.UpdateService"
+    kind: Literal["traffic", "deploy"] | None = None   # documentation only: what the change was
+
+    @model_validator(mode="after")
+    def _check(self) -> AuditLogSpec:
+        if "@" not in self.principal:
+            raise ValueError(f"principal {self.principal!r} must be an email address")
+        return self
+
+
+# --- materialising -------------------------------------------------------------------------------
+
+
+def check_log_specs(logs: Iterable[LogSpec], audit_logs: Iterable[AuditLogSpec],
+                    revisions: Mapping[str, Iterable[str]]) -> None:
+    """Raises ValueError naming the entry whose service or revision the scenario lacks.
+    `revisions` maps each scenario service to its revision names."""
+    known = {service: set(names) for service, names in revisions.items()}
+    for i, spec in enumerate(logs):
+        if spec.service not in known:
+            raise ValueError(f"logs[{i}].service {spec.service!r} is not a scenario service")
+        if spec.revision not in known[spec.service]:
+            raise ValueError(f"logs[{i}].revision {spec.revision!r} is not a revision of {spec.service}")
+    for i, audit in enumerate(audit_logs):
+        if audit.service not in known:
+            raise ValueError(f"audit_logs[{i}].service {audit.service!r} is not a scenario service")
+
+
+def materialize_logs(project: str, region: str, logs: Iterable[LogSpec], audit_logs: Iterable[AuditLogSpec],
+                     anchor: datetime) -> tuple[EntrySeed, ...]:
+    """Entry seeds with absolute times (T0 = anchor, timezone-aware), oldest first."""
+    if anchor.tzinfo is None:
+        raise ValueError("anchor must be timezone-aware (UTC)")
+    seeds = [seed for spec in logs for seed in _log_seeds(project, region, spec, anchor)]
+    seeds += [_audit_seed(project, region, spec, anchor) for spec in audit_logs]
+    return tuple(sorted(seeds, key=lambda s: s.timestamp))
+
+
+def seed_logs(logging_standin: LoggingStandIn, project: str, region: str, logs: Iterable[LogSpec],
+              audit_logs: Iterable[AuditLogSpec], anchor: datetime) -> tuple[EntrySeed, ...]:
+    """Loads the scenario's log and audit entries into the Logging stand-in; returns the seeds."""
+    seeds = materialize_logs(project, region, logs, audit_logs, anchor)
+    logging_standin.add_entries(seeds)
+    return seeds
+
+
+def _revision_resource(project: str, region: str, service: str, revision: str) -> dict[str, str]:
+    # configuration_name is the service name for Cloud Run services.
+    return {"project_id": project, "service_name": service, "revision_name": revision, "location": region,
+            "configuration_name": service}
+
+
+def _log_seeds(project: str, region: str, spec: LogSpec, anchor: datetime) -> list[EntrySeed]:
+    resource = _revision_resource(project, region, spec.service, spec.revision)
+    status = (spec.status or 200) if spec.is_requests else None
+    severity = spec.severity or (_request_severity(status) if status is not None else "DEFAULT")
+    text = _request_text(spec, status)
+    return [EntrySeed(log_name=log_name_for(project, spec.log_id), timestamp=anchor + offset,
+                      resource_type="cloud_run_revision", resource_labels=resource, severity=severity,
+                      text=text, json=spec.json_, http_status=status, http_latency=spec.latency,
+                      labels=dict(spec.labels))
+            for offset in spec.offsets()]
+
+
+def _request_severity(status: int) -> str:
+    # As Cloud Run logs them: 429 (max instances reached) is a WARNING, 5xx an ERROR.
+    if status >= 500:
+        return "ERROR"
+    return "WARNING" if status >= 400 else "INFO"
+
+
+def _request_text(spec: LogSpec, status: int | None) -> str | None:
+    if spec.text is not None:
+        return spec.text or None           # "" means: no textPayload
+    if spec.json_ is not None or status is None:
+        return None
+    return REQUEST_TEXT.get(status)
+
+
+def _audit_seed(project: str, region: str, spec: AuditLogSpec, anchor: datetime) -> EntrySeed:
+    # Real Run admin-activity entries name the service on a cloud_run_revision resource, with
+    # revision_name and configuration_name empty.
+    resource = {**_revision_resource(project, region, spec.service, ""), "configuration_name": ""}
+    # v1 (gcloud's historical path) names the service by namespace; v2 by project and location.
+    resource_name = (f"namespaces/{project}/services/{spec.service}" if ".v1." in spec.method
+                     else f"projects/{project}/locations/{region}/services/{spec.service}")
+    return EntrySeed(log_name=log_name_for(project, AUDIT_LOG_ID), timestamp=anchor + spec.at,
+                     resource_type="cloud_run_revision", resource_labels=resource, severity="NOTICE",
+                     audit=AuditSeed(method_name=spec.method, resource_name=resource_name,
+                                     principal_email=spec.principal))

@@ -1,0 +1,715 @@
+"""Cloud Logging v2 stand-in: LoggingServiceV2 WriteLogEntries and ListLogEntries over real gRPC.
+
+Entries are stored as LogEntry protos. ListLogEntries answers through a real parser for a
+documented subset of the Logging query language (docs/scenarios.md, "Logging stand-in");
+anything outside the subset is INVALID_ARGUMENT naming the part, never answered approximately.
+
+Two rules of the real API that surprise people, kept here on purpose:
+- Precedence is Cloud Logging's, not SQL's: NOT binds tightest, then OR, then AND, so
+  `a AND b OR c` means `a AND (b OR c)`.
+- A filter with no `timestamp` restriction searches only the last 24 hours (by the stand-in's
+  clock, injectable for tests).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import operator
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Mapping, Sequence
+from urllib.parse import quote, unquote
+
+from google.cloud.audit import audit_log_pb2
+from google.cloud.logging_v2.types import (ListLogEntriesRequest, ListLogEntriesResponse, LogEntry,
+                                           WriteLogEntriesRequest, WriteLogEntriesResponse)
+from google.logging.type import log_severity_pb2
+from google.protobuf import json_format
+
+from sandbox.standins.base import ApiError, Rpc, StandIn, invalid
+
+LOGGING_SERVICE = "google.logging.v2.LoggingServiceV2"
+
+_EntryPb = LogEntry.pb()
+_ListResponsePb = ListLogEntriesResponse.pb()
+_WriteResponsePb = WriteLogEntriesResponse.pb()
+_Severity = log_severity_pb2.LogSeverity
+
+_LOG_NAME = re.compile(r"^projects/(?P<project>[^/]+)/logs/(?P<log_id>[^/]+)$")
+_LOG_ID_CHARS = re.compile(r"^[A-Za-z0-9/_.\-]+$")   # what the real API allows, once decoded
+_PROJECT = re.compile(r"^projects/(?P<project>[^/]+)$")
+_ORDERS = {"": False, "timestamp asc": False, "timestamp desc": True}   # value: newest first?
+_DEFAULT_PAGE_SIZE = 50        # the real API's default
+_MAX_PAGE_SIZE = 1000          # the real API rejects more
+_MAX_FILTER_CHARS = 20_000
+_DEFAULT_WINDOW = timedelta(hours=24)
+
+
+def log_name_for(project: str, log_id: str) -> str:
+    """projects/P/logs/URL-ENCODED-LOG-ID, as the real API stores it ("/" becomes %2F)."""
+    return f"projects/{project}/logs/{quote(log_id, safe='')}"
+
+
+# --- seeds --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditSeed:
+    """protoPayload of type google.cloud.audit.AuditLog (Admin Activity audit log)."""
+
+    method_name: str                      # e.g. google.cloud.run.v2.Services.UpdateService
+    resource_name: str                    # e.g. projects/P/locations/L/services/S
+    principal_email: str = ""
+    service_name: str = "run.googleapis.com"
+
+
+@dataclass(frozen=True)
+class EntrySeed:
+    """A log entry in plain terms; at most one of text / json / audit is the payload."""
+
+    log_name: str                         # full name, see log_name_for()
+    timestamp: datetime                   # timezone-aware
+    resource_type: str = "global"
+    resource_labels: Mapping[str, str] = field(default_factory=dict)
+    severity: str = "DEFAULT"             # a LogSeverity name
+    text: str | None = None               # textPayload
+    json: Mapping[str, Any] | None = None  # jsonPayload
+    audit: AuditSeed | None = None        # protoPayload
+    http_status: int | None = None        # httpRequest.status
+    http_latency: timedelta | None = None  # httpRequest.latency
+    labels: Mapping[str, str] = field(default_factory=dict)
+    insert_id: str = ""                   # assigned when empty
+
+
+def entry_from_seed(seed: EntrySeed) -> Any:
+    """The LogEntry protobuf (raw, not proto-plus) a seed describes."""
+    if sum(p is not None for p in (seed.text, seed.json, seed.audit)) > 1:
+        raise ValueError(f"entry {seed.log_name} at {seed.timestamp}: give at most one of text, json, audit")
+    if seed.timestamp.tzinfo is None:
+        raise ValueError("EntrySeed.timestamp must be timezone-aware")
+    entry = _EntryPb(log_name=seed.log_name, severity=_severity_value(seed.severity), insert_id=seed.insert_id,
+                     labels=dict(seed.labels))
+    entry.resource.type = seed.resource_type
+    entry.resource.labels.update(dict(seed.resource_labels))
+    entry.timestamp.FromDatetime(seed.timestamp.astimezone(timezone.utc))
+    if seed.text is not None:
+        entry.text_payload = seed.text
+    elif seed.json is not None:
+        entry.json_payload.update(dict(seed.json))
+    elif seed.audit is not None:
+        entry.proto_payload.Pack(_audit_log(seed.audit))
+    if seed.http_status is not None or seed.http_latency is not None:
+        entry.http_request.status = seed.http_status or 0
+        if seed.http_latency is not None:
+            entry.http_request.latency.FromTimedelta(seed.http_latency)
+    return entry
+
+
+def _audit_log(seed: AuditSeed) -> Any:
+    audit = audit_log_pb2.AuditLog(service_name=seed.service_name, method_name=seed.method_name,
+                                   resource_name=seed.resource_name)
+    audit.authentication_info.principal_email = seed.principal_email
+    return audit
+
+
+def _severity_value(name: str) -> int:
+    try:
+        return _Severity.Value(name.upper())
+    except ValueError:
+        raise ValueError(f"unknown severity {name!r}; use one of {', '.join(_Severity.keys())}") from None
+
+
+# --- stored entries, flattened for filtering -------------------------------------------------------
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """One entry plus the values the filter reads, extracted once at write time."""
+
+    entry: Any                             # LogEntry protobuf
+    project: str
+    timestamp: datetime
+    values: dict[tuple[str, ...], Any]     # ("severity",) -> int, ("labels", "k") -> str, ...
+    json: dict[str, Any] | None
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return self.timestamp, self.entry.insert_id
+
+    def read(self, path: tuple[str, ...]) -> Any:
+        if path[0] == "jsonPayload":
+            return _json_lookup(self.json, path[1:])
+        return self.values.get(path, _MISSING)
+
+
+def _json_lookup(payload: dict[str, Any] | None, keys: tuple[str, ...]) -> Any:
+    node: Any = payload
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
+def _flatten(entry: Any, project: str) -> _Stored:
+    timestamp = entry.timestamp.ToDatetime(tzinfo=timezone.utc)
+    values: dict[tuple[str, ...], Any] = {
+        ("logName",): entry.log_name, ("resource", "type"): entry.resource.type,
+        ("severity",): entry.severity, ("timestamp",): timestamp, ("insertId",): entry.insert_id,
+    }
+    values.update({("resource", "labels", k): v for k, v in entry.resource.labels.items()})
+    values.update({("labels", k): v for k, v in entry.labels.items()})
+    payload = entry.WhichOneof("payload")
+    if payload == "text_payload":
+        values[("textPayload",)] = entry.text_payload
+    if entry.HasField("http_request"):
+        if entry.http_request.status:
+            values[("httpRequest", "status")] = entry.http_request.status
+        if entry.http_request.HasField("latency"):
+            values[("httpRequest", "latency")] = entry.http_request.latency.ToTimedelta().total_seconds()
+    if payload == "proto_payload" and entry.proto_payload.Is(audit_log_pb2.AuditLog.DESCRIPTOR):
+        audit = audit_log_pb2.AuditLog()
+        entry.proto_payload.Unpack(audit)
+        values.update(_audit_values(audit))
+    json_payload = json_format.MessageToDict(entry.json_payload) if payload == "json_payload" else None
+    return _Stored(entry, project, timestamp, values, json_payload)
+
+
+def _audit_values(audit: Any) -> dict[tuple[str, ...], str]:
+    found = {("protoPayload", "methodName"): audit.method_name, ("protoPayload", "serviceName"): audit.service_name,
+             ("protoPayload", "resourceName"): audit.resource_name,
+             ("protoPayload", "authenticationInfo", "principalEmail"): audit.authentication_info.principal_email}
+    return {path: value for path, value in found.items() if value}
+
+
+# --- the query language subset ---------------------------------------------------------------------
+#
+# query      := and_expr
+# and_expr   := or_expr { ["AND"] or_expr }        (juxtaposition and newlines are AND)
+# or_expr    := unary { "OR" unary }
+# unary      := "NOT" unary | "(" and_expr ")" | comparison
+# comparison := field op value
+#
+# So OR binds tighter than AND, as in Cloud Logging.
+
+# Field kinds: how a field's values are parsed and compared.
+_STRING, _SEVERITY, _TIMESTAMP = "string", "severity", "timestamp"
+_NUMBER, _DURATION, _JSON = "number", "duration", "json"
+
+_FIXED_FIELDS: dict[tuple[str, ...], str] = {
+    ("logName",): _STRING, ("resource", "type"): _STRING, ("insertId",): _STRING, ("textPayload",): _STRING,
+    ("severity",): _SEVERITY, ("timestamp",): _TIMESTAMP,
+    ("httpRequest", "status"): _NUMBER, ("httpRequest", "latency"): _DURATION,
+    ("protoPayload", "methodName"): _STRING, ("protoPayload", "serviceName"): _STRING,
+    ("protoPayload", "resourceName"): _STRING, ("protoPayload", "authenticationInfo", "principalEmail"): _STRING,
+}
+_MAP_FIELDS = {("resource", "labels"), ("labels",)}     # followed by exactly one key
+_OPERATORS = ("=~", "!~", "!=", ">=", "<=", "=", ">", "<", ":")   # longest first
+_KEYWORDS = {"AND", "OR", "NOT"}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
+_ANY = object()            # the `*` of `field:*` (presence test)
+_SEGMENT = re.compile(r"[A-Za-z_@][\w@\-/]*")
+_BARE_VALUE = re.compile(r'[^\s()"]+')
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    path: tuple[str, ...]
+    kind: str
+    op: str
+    value: Any                          # parsed for the field's kind; _ANY for `:*`
+    text: str                           # the value as written (string semantics)
+    regex: re.Pattern[str] | None = None
+
+    def matches(self, stored: _Stored) -> bool:
+        actual = stored.read(self.path)
+        # A comparison on a field the entry lacks is false, `!=` included; NOT of it is true.
+        if actual is _MISSING:
+            return False
+        if self.value is _ANY:
+            return True
+        if self.regex is not None:
+            return (self.regex.search(_as_text(actual)) is not None) == (self.op == "=~")
+        if self.op == ":":
+            return self.text.casefold() in _as_text(actual).casefold()
+        if self.kind == _JSON:
+            return _compare_json(actual, self.op, self.text)
+        if self.kind == _STRING:   # the language is case-insensitive except for regular expressions
+            return _COMPARE[self.op](actual.casefold(), self.value.casefold())
+        return _COMPARE[self.op](actual, self.value)
+
+    def mentions_timestamp(self) -> bool:
+        return self.path == ("timestamp",)
+
+
+@dataclass(frozen=True)
+class _Not:
+    inner: Any
+
+    def matches(self, stored: _Stored) -> bool:
+        return not self.inner.matches(stored)
+
+    def mentions_timestamp(self) -> bool:
+        return self.inner.mentions_timestamp()
+
+
+@dataclass(frozen=True)
+class _All:
+    parts: tuple[Any, ...]
+
+    def matches(self, stored: _Stored) -> bool:
+        return all(p.matches(stored) for p in self.parts)
+
+    def mentions_timestamp(self) -> bool:
+        return any(p.mentions_timestamp() for p in self.parts)
+
+
+@dataclass(frozen=True)
+class _Any:
+    parts: tuple[Any, ...]
+
+    def matches(self, stored: _Stored) -> bool:
+        return any(p.matches(stored) for p in self.parts)
+
+    def mentions_timestamp(self) -> bool:
+        return any(p.mentions_timestamp() for p in self.parts)
+
+
+_MATCH_ALL = _All(())
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))     # JSON numbers arrive as floats: 503.0 reads as "503"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _compare_json(actual: Any, op: str, text: str) -> bool:
+    if isinstance(actual, (dict, list)) or actual is None:
+        return False               # only scalars compare
+    if isinstance(actual, (int, float)) and not isinstance(actual, bool):
+        try:
+            return _COMPARE[op](float(actual), float(text))
+        except ValueError:
+            pass
+    return _COMPARE[op](_as_text(actual).casefold(), text.casefold())
+
+
+class _Parser:
+    """Recursive descent over the characters (values like timestamps contain ':')."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def parse(self) -> Any:
+        if not self.text.strip():
+            return _MATCH_ALL
+        node = self._and()
+        self._skip_space()
+        if self.pos < len(self.text):
+            raise self._error(f"unexpected {self.text[self.pos]!r}")
+        return node
+
+    # --- structure ---
+
+    def _and(self) -> Any:
+        parts = [self._or()]
+        while True:
+            self._skip_space()
+            if self.pos >= len(self.text) or self.text[self.pos] == ")":
+                break
+            self._keyword("AND")     # optional: juxtaposition is AND too
+            parts.append(self._or())
+        return parts[0] if len(parts) == 1 else _All(tuple(parts))
+
+    def _or(self) -> Any:
+        parts = [self._unary()]
+        while self._keyword("OR"):
+            parts.append(self._unary())
+        return parts[0] if len(parts) == 1 else _Any(tuple(parts))
+
+    def _unary(self) -> Any:
+        self._skip_space()
+        if self._keyword("NOT"):
+            return _Not(self._unary())
+        if self._peek("("):
+            self.pos += 1
+            node = self._and()
+            self._skip_space()
+            if not self._peek(")"):
+                raise self._error("missing ')'")
+            self.pos += 1
+            return node
+        if self.pos >= len(self.text):
+            raise self._error("expected a comparison, found the end of the filter")
+        for word in ("AND", "OR"):
+            if self._at_keyword(word):
+                raise self._error(f"{word} needs a comparison on each side")
+        if self._peek("-"):
+            raise self._error("unary '-' is not supported by the stand-in; write NOT")
+        return self._comparison()
+
+    def _comparison(self) -> Any:
+        start = self.pos
+        path = self._path()
+        name = self.text[start:self.pos]
+        if self._peek("("):
+            raise self._error(f"function {name}(...) is not supported by the stand-in")
+        self._skip_space()
+        op = next((o for o in _OPERATORS if self.text.startswith(o, self.pos)), None)
+        if op is None:
+            raise self._error(f"bare term {name!r} (a global search) is not supported by the stand-in; "
+                              "write FIELD OPERATOR VALUE (logical operators must be uppercase)")
+        kind = _field_kind(path, name)
+        self.pos += len(op)
+        quoted, text = self._value(op)
+        return _comparison(path, kind, op, text, quoted, name)
+
+    # --- lexical pieces ---
+
+    def _path(self) -> tuple[str, ...]:
+        segments = []
+        while True:
+            if self._peek('"'):
+                segments.append(self._quoted())
+            else:
+                match = _SEGMENT.match(self.text, self.pos)
+                if not match:
+                    raise self._error("expected a field name")
+                segments.append(match.group())
+                self.pos = match.end()
+            if not self._peek("."):
+                return tuple(segments)
+            self.pos += 1
+
+    def _value(self, op: str) -> tuple[bool, str]:
+        self._skip_space()
+        if self._peek('"'):
+            return True, self._quoted()
+        if self._peek("("):
+            raise self._error(f"a parenthesised value list after {op!r} is not supported by the stand-in")
+        match = _BARE_VALUE.match(self.text, self.pos)
+        if not match or match.group() in _KEYWORDS:
+            raise self._error(f"missing value after {op!r}")
+        self.pos = match.end()
+        return False, match.group()
+
+    def _quoted(self) -> str:
+        self.pos += 1     # the opening quote
+        out = []
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char == '"':
+                self.pos += 1
+                return "".join(out)
+            if char == "\\" and self.pos + 1 < len(self.text):
+                self.pos += 1
+                char = {"n": "\n", "t": "\t"}.get(self.text[self.pos], self.text[self.pos])
+            out.append(char)
+            self.pos += 1
+        raise self._error("unterminated string")
+
+    def _skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def _peek(self, char: str) -> bool:
+        return self.text.startswith(char, self.pos)
+
+    def _at_keyword(self, word: str) -> bool:
+        end = self.pos + len(word)
+        return self.text.startswith(word, self.pos) and (end == len(self.text) or not _word_char(self.text[end]))
+
+    def _keyword(self, word: str) -> bool:
+        self._skip_space()
+        if self._at_keyword(word):
+            self.pos += len(word)
+            return True
+        return False
+
+    def _error(self, message: str) -> ApiError:
+        return invalid(f"filter: {message} (at character {self.pos + 1} of {self.text!r})")
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char in "_.@-/"
+
+
+def _field_kind(path: tuple[str, ...], name: str) -> str:
+    if path in _FIXED_FIELDS:
+        return _FIXED_FIELDS[path]
+    if len(path) == 3 and path[:2] in _MAP_FIELDS or len(path) == 2 and path[:1] in _MAP_FIELDS:
+        return _STRING
+    if path[0] == "jsonPayload" and len(path) > 1:
+        return _JSON
+    raise invalid(f"filter: unsupported field {name!r}; the stand-in supports logName, resource.type, "
+                  "resource.labels.KEY, severity, timestamp, textPayload, jsonPayload.KEY[.KEY], httpRequest.status, "
+                  "httpRequest.latency, labels.KEY, insertId, protoPayload.methodName, protoPayload.serviceName, "
+                  "protoPayload.resourceName, protoPayload.authenticationInfo.principalEmail")
+
+
+def _comparison(path: tuple[str, ...], kind: str, op: str, text: str, quoted: bool, name: str) -> _Comparison:
+    if op == ":" and text == "*" and not quoted:
+        return _Comparison(path, kind, op, _ANY, text)
+    if op in ("=~", "!~"):
+        if kind not in (_STRING, _JSON):
+            raise invalid(f"filter: operator {op!r} on {name} is not supported by the stand-in (string fields only)")
+        try:
+            return _Comparison(path, kind, op, text, text, re.compile(text))
+        except re.error as exc:
+            raise invalid(f"filter: invalid regular expression {text!r} for {name}: {exc}") from None
+    if op == ":" and kind not in (_STRING, _JSON):
+        raise invalid(f"filter: operator ':' on {name} is not supported by the stand-in (use = or a comparison)")
+    return _Comparison(path, kind, op, _typed_value(kind, text, name), text)
+
+
+def _typed_value(kind: str, text: str, name: str) -> Any:
+    try:
+        if kind == _SEVERITY:
+            return int(text) if text.isdigit() else _Severity.Value(text.upper())
+        if kind == _TIMESTAMP:
+            return _parse_timestamp(text)
+        if kind == _NUMBER:
+            return float(text)
+        if kind == _DURATION:
+            match = _SECONDS.match(text)
+            if not match:
+                raise ValueError("expected seconds like 1s or 30.5s")
+            return float(match.group(1))
+    except ValueError as exc:
+        raise invalid(f"filter: invalid value {text!r} for {name}: {exc}") from None
+    return text
+
+
+def _parse_timestamp(text: str) -> datetime:
+    match = _RFC3339.match(text)
+    if not match:
+        raise ValueError("expected an RFC 3339 timestamp with a zone, like 2026-01-01T00:00:00Z")
+    day, clock, fraction, zone = match.groups()
+    fraction = (fraction or ".0")[:7]          # Python keeps microseconds
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    return datetime.fromisoformat(f"{day}T{clock}{fraction}{zone}")
+
+
+def parse_filter(text: str) -> Any:
+    """The filter's syntax tree (an object with `matches(stored)`), or ApiError INVALID_ARGUMENT."""
+    if len(text) > _MAX_FILTER_CHARS:
+        raise invalid(f"filter is longer than {_MAX_FILTER_CHARS} characters")
+    return _Parser(text).parse()
+
+
+# --- paging ---------------------------------------------------------------------------------------
+
+
+def _query_fingerprint(request: ListLogEntriesRequest) -> str:
+    text = json.dumps([list(request.resource_names), request.filter, request.order_by])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _page_token(after: tuple[datetime, str], fingerprint: str) -> str:
+    raw = json.dumps({"t": after[0].isoformat(), "i": after[1], "q": fingerprint})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _read_token(token: str, fingerprint: str) -> tuple[datetime, str]:
+    """The sort key the previous page ended at. Keyset paging: entries written between pages
+    neither repeat nor shift the next page."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        after = (datetime.fromisoformat(data["t"]), str(data["i"]))
+        issued_for = data["q"]
+    except (ValueError, KeyError, TypeError):
+        raise invalid(f"page_token {token!r} was not issued by this server") from None
+    if issued_for != fingerprint:
+        raise invalid("page_token belongs to another query: resource_names, filter and order_by must be "
+                      "identical to the previous call")
+    return after
+
+
+# --- the stand-in ----------------------------------------------------------------------------------
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LoggingStandIn(StandIn):
+    """In-memory log store answering WriteLogEntries and ListLogEntries."""
+
+    def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
+        super().__init__()
+        self.clock = clock            # "now" for the default 24 h window and missing timestamps
+        self._entries: list[_Stored] = []
+        self._next_insert_id = 0
+
+    def rpcs(self) -> list[Rpc]:
+        return [
+            Rpc(LOGGING_SERVICE, "WriteLogEntries", self._write_log_entries, WriteLogEntriesRequest.deserialize,
+                lambda message: message.SerializeToString()),
+            Rpc(LOGGING_SERVICE, "ListLogEntries", self._list_log_entries, ListLogEntriesRequest.deserialize,
+                lambda message: message.SerializeToString()),
+        ]
+
+    # --- seeding and inspection ---
+
+    def add_entry(self, entry: EntrySeed | LogEntry | Any) -> str:
+        """Stores one entry (a seed, a proto-plus LogEntry or a raw LogEntry protobuf), validated
+        like a write; returns its insert_id. Raises ValueError on an invalid entry."""
+        return self.add_entries([entry])[0]
+
+    def add_entries(self, entries: Iterable[EntrySeed | LogEntry | Any]) -> list[str]:
+        protos = [_raw_entry(e) for e in entries]
+        with self.lock:
+            try:
+                prepared = [self._prepare(p, f"entries[{i}]") for i, p in enumerate(protos)]
+            except ApiError as err:
+                raise ValueError(err.message) from None
+            return [self._store(p) for p in prepared]
+
+    def entries(self, project: str | None = None) -> list[LogEntry]:
+        """Stored entries (oldest first) as proto-plus LogEntry, optionally of one project."""
+        with self.lock:
+            stored = sorted((s for s in self._entries if project in (None, s.project)), key=lambda s: s.sort_key)
+            return [LogEntry.wrap(_copy(s.entry)) for s in stored]
+
+    def clear(self) -> None:
+        with self.lock:
+            self._entries.clear()
+
+    # --- WriteLogEntries ---
+
+    def _write_log_entries(self, request: WriteLogEntriesRequest) -> Any:
+        raw = WriteLogEntriesRequest.pb(request)
+        if not raw.entries:
+            raise invalid("entries must not be empty")
+        prepared, errors = [], []
+        for i, entry in enumerate(raw.entries):
+            try:
+                prepared.append(self._prepare(_with_request_defaults(entry, raw), f"entries[{i}]"))
+            except ApiError as err:
+                errors.append(err.message)
+        if errors and not raw.partial_success:
+            raise invalid("; ".join(errors))
+        if not raw.dry_run:
+            for entry in prepared:
+                self._store(entry)
+        if errors:   # partial_success: the valid entries were written, the rest are reported
+            raise invalid("some entries were not written: " + "; ".join(errors))
+        return _WriteResponsePb()
+
+    def _prepare(self, entry: Any, where: str) -> Any:
+        """A validated copy with the server-set fields filled in (timestamp, insert_id, receive time)."""
+        entry = _copy(entry)
+        match = _LOG_NAME.match(entry.log_name)
+        if not match:
+            raise invalid(f"{where}.log_name {entry.log_name!r} must be projects/PROJECT/logs/LOG_ID with "
+                          "LOG_ID URL-encoded ('/' written %2F)")
+        log_id = unquote(match["log_id"])
+        if len(log_id) > 512 or not _LOG_ID_CHARS.match(log_id):
+            raise invalid(f"{where}.log_name: log id {log_id!r} must be under 512 characters of A-Z a-z 0-9 / _ - .")
+        if not entry.resource.type:
+            raise invalid(f"{where}.resource is required (on the entry or the request)")
+        if entry.WhichOneof("payload") == "proto_payload" and not entry.proto_payload.type_url:
+            raise invalid(f"{where}.proto_payload has no type_url")
+        now = self.clock()
+        if not entry.HasField("timestamp"):
+            entry.timestamp.FromDatetime(now)
+        entry.receive_timestamp.FromDatetime(now)
+        return entry
+
+    def _store(self, entry: Any) -> str:
+        if not entry.insert_id:
+            self._next_insert_id += 1
+            entry.insert_id = f"standin{self._next_insert_id:012d}"
+        project = _LOG_NAME.match(entry.log_name)["project"]
+        self._entries.append(_flatten(entry, project))
+        return entry.insert_id
+
+    # --- ListLogEntries ---
+
+    def _list_log_entries(self, request: ListLogEntriesRequest) -> Any:
+        projects = _projects(request.resource_names)
+        newest_first = _order(request.order_by)
+        page_size = _page_size(request.page_size)
+        query = parse_filter(request.filter)
+        fingerprint = _query_fingerprint(request)
+        since = None if query.mentions_timestamp() else self.clock() - _DEFAULT_WINDOW
+        matched = [s for s in self._entries
+                   if s.project in projects and (since is None or s.timestamp >= since) and query.matches(s)]
+        matched.sort(key=lambda s: s.sort_key, reverse=newest_first)
+        if request.page_token:
+            after = _read_token(request.page_token, fingerprint)
+            matched = [s for s in matched if (s.sort_key < after if newest_first else s.sort_key > after)]
+        page = matched[:page_size]
+        response = _ListResponsePb()
+        response.entries.extend(s.entry for s in page)
+        if len(matched) > page_size:   # a token only when more entries exist
+            response.next_page_token = _page_token(page[-1].sort_key, fingerprint)
+        return response
+
+
+def _projects(resource_names: Sequence[str]) -> set[str]:
+    if not resource_names:
+        raise invalid("resource_names is required (projects/PROJECT)")
+    if len(resource_names) > 100:
+        raise invalid("at most 100 resource_names")
+    projects = set()
+    for name in resource_names:
+        match = _PROJECT.match(name)
+        if not match:
+            raise invalid(f"resource_names: {name!r} is not supported by the stand-in; use projects/PROJECT")
+        projects.add(match["project"])
+    return projects
+
+
+def _order(order_by: str) -> bool:
+    if order_by not in _ORDERS:
+        raise invalid(f"order_by {order_by!r} is not valid; use \"timestamp asc\" or \"timestamp desc\"")
+    return _ORDERS[order_by]
+
+
+def _page_size(page_size: int) -> int:
+    if page_size < 0 or page_size > _MAX_PAGE_SIZE:
+        raise invalid(f"page_size must be between 0 and {_MAX_PAGE_SIZE}, got {page_size}")
+    return page_size or _DEFAULT_PAGE_SIZE
+
+
+def _with_request_defaults(entry: Any, request: Any) -> Any:
+    """The entry with the request-level log_name, resource and labels applied where it has none."""
+    merged = _copy(entry)
+    if not merged.log_name:
+        merged.log_name = request.log_name
+    if not merged.resource.type and request.HasField("resource"):
+        merged.resource.CopyFrom(request.resource)
+    for key, value in request.labels.items():
+        if key not in merged.labels:
+            merged.labels[key] = value
+    return merged
+
+
+def _raw_entry(entry: EntrySeed | LogEntry | Any) -> Any:
+    if isinstance(entry, EntrySeed):
+        return entry_from_seed(entry)
+    if isinstance(entry, LogEntry):
+        return LogEntry.pb(entry)
+    if isinstance(entry, _EntryPb):
+        return entry
+    raise TypeError(f"expected EntrySeed or LogEntry, got {type(entry).__name__}")
+
+
+def _copy(message: Any) -> Any:
+    copied = type(message)()
+    copied.CopyFrom(message)
+    return copied

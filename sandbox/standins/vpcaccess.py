@@ -1,0 +1,499 @@
+"""Serverless VPC Access v1 stand-in over real HTTP/JSON (the connector patch has no gRPC method).
+
+Serves, on 127.0.0.1, the three REST calls Runwarden makes, with the v1 camelCase shapes:
+
+    GET   /v1/projects/P/locations/L/connectors/C                 -> GetConnector
+    PATCH /v1/projects/P/locations/L/connectors/C?updateMask=...  -> PatchConnector (an Operation)
+    GET   /v1/projects/P/locations/L/operations/OP                -> GetOperation
+
+It enforces the update constraints of gcloud's `connectors update` (gcp-facts §3): allowed
+machine types, instance ranges, min and max given together, scale-up only, throughput not
+updatable. Errors use Google's JSON error body and HTTP codes. A patch on an UPDATING connector
+answers 409 ABORTED: the canonical code for a concurrency conflict (FAILED_PRECONDITION would
+be HTTP 400), and one a caller may retry once the running update is over.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import grpc
+
+from sandbox.standins.base import Call, StandIn
+from sandbox.standins.faults import Faults
+
+MACHINE_TYPES = ("e2-micro", "f1-micro", "e2-standard-4")
+STATES = ("READY", "CREATING", "DELETING", "ERROR", "UPDATING")
+MIN_INSTANCES = (2, 9)
+MAX_INSTANCES = (3, 10)
+
+CONNECTOR_TYPE = "type.googleapis.com/google.cloud.vpcaccess.v1.Connector"
+METADATA_TYPE = "type.googleapis.com/google.cloud.vpcaccess.v1.OperationMetadata"
+# Same form as the documented ...Connectors.CreateConnector; the patch's exact value is unconfirmed.
+PATCH_METHOD = "google.cloud.vpcaccess.v1.Connectors.PatchConnector"
+
+_CONNECTOR_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/connectors/[a-z][-a-z0-9]{0,23}[a-z0-9]$")
+_CONNECTOR_PATH = re.compile(r"^/v1/(projects/[^/]+/locations/[^/]+/connectors/[^/]+)$")
+_OPERATION_PATH = re.compile(r"^/v1/(projects/[^/]+/locations/[^/]+/operations/[^/]+)$")
+
+_UPDATABLE = ("minInstances", "maxInstances", "machineType")
+_NOT_UPDATABLE = frozenset({"minThroughput", "maxThroughput", "network", "ipCidrRange", "subnet"})
+_OUTPUT_ONLY = frozenset({"name", "state", "connectedProjects"})
+_FIELDS = frozenset(_UPDATABLE) | _NOT_UPDATABLE | _OUTPUT_ONLY
+_PERMISSIONS = {"GetConnector": "vpcaccess.connectors.get", "PatchConnector": "vpcaccess.connectors.update",
+                "GetOperation": "vpcaccess.operations.get"}
+
+# google.rpc.Code -> HTTP status, as Google's REST front end maps them.
+_HTTP_FOR_CODE = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.FAILED_PRECONDITION: 400, grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401, grpc.StatusCode.PERMISSION_DENIED: 403, grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ABORTED: 409, grpc.StatusCode.ALREADY_EXISTS: 409, grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.CANCELLED: 499, grpc.StatusCode.INTERNAL: 500, grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.DATA_LOSS: 500, grpc.StatusCode.UNIMPLEMENTED: 501, grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+_CODE_FOR_HTTP = {400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
+                  403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.NOT_FOUND,
+                  409: grpc.StatusCode.ABORTED, 429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+                  500: grpc.StatusCode.INTERNAL, 501: grpc.StatusCode.UNIMPLEMENTED,
+                  503: grpc.StatusCode.UNAVAILABLE, 504: grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+class HttpError(Exception):
+    """Raised by a handler to answer with Google's JSON error body."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return _HTTP_FOR_CODE.get(self.code, 500)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.http_status, "message": self.message, "status": self.code.name}}
+
+
+def _invalid(message: str) -> HttpError:
+    return HttpError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+class HttpFaults(Faults):
+    """`Faults` whose `fail_next` also takes an HTTP status (503, 429, ...) for the REST stand-in."""
+
+    def fail_next(self, n: int, code: grpc.StatusCode | int = grpc.StatusCode.UNAVAILABLE,
+                  method: str | None = None) -> None:
+        if isinstance(code, int):
+            if code not in _CODE_FOR_HTTP:
+                raise ValueError(f"cannot inject HTTP {code}; use one of {sorted(_CODE_FOR_HTTP)}")
+            code = _CODE_FOR_HTTP[code]
+        super().fail_next(n, code, method)
+
+
+@dataclass(frozen=True)
+class RestRequest:
+    """What the stand-in received, as the call log records it."""
+
+    verb: str                       # GET | PATCH | ...
+    path: str                       # without the query string
+    params: dict[str, str]          # query parameters (repeated ones joined with ",")
+    body: Any                       # decoded JSON, or None
+
+    @property
+    def update_mask(self) -> str:
+        return self.params.get("updateMask", "")
+
+
+@dataclass
+class _Operation:
+    name: str
+    target: str
+    create_time: str
+    polls_left: int
+    changes: dict[str, Any]         # camelCase field -> new value, applied when the operation ends
+    error: dict[str, Any] | None = None
+    end_time: str = ""
+    done: bool = False
+
+
+UNPARSEABLE: Any = object()  # RestRequest.body when the request body was not JSON
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class VpcAccessStandIn(StandIn):
+    """In-memory VPC Access: connectors and their update operations, served over HTTP."""
+
+    def __init__(self, lro_polls_before_done: int = 2) -> None:
+        super().__init__()
+        self.faults: HttpFaults = HttpFaults()
+        self.lro_polls_before_done = lro_polls_before_done
+        self._connectors: dict[str, dict[str, Any]] = {}
+        self._operations: dict[str, _Operation] = {}
+        self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
+        self._http: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle (HTTP instead of the base class's gRPC server) -----------------------------
+
+    def start(self, port: int = 0) -> str:
+        """Serves on 127.0.0.1 (port 0 = a free one); returns "127.0.0.1:PORT"."""
+        if self._http is not None:
+            raise RuntimeError(f"VpcAccessStandIn already started at {self.address}")
+        server = _Server(("127.0.0.1", port), _handler_for(self))
+        self._http = server
+        # A short poll interval: shutdown() waits up to one interval for the loop to notice.
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="vpcaccess-standin", daemon=True)
+        self._thread.start()
+        self.address = f"127.0.0.1:{server.server_address[1]}"
+        return self.address
+
+    def stop(self, grace: float | None = 0) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http.drop_connections()
+            self._http = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # --- seeding and inspection (direct, no HTTP) ----------------------------------------------
+
+    def add_connector(self, name: str, *, machine_type: str = "e2-micro", min_instances: int = 2,
+                      max_instances: int = 10, state: str = "READY", network: str = "default",
+                      ip_cidr_range: str = "10.8.0.0/28", min_throughput: int | None = None,
+                      max_throughput: int | None = None) -> dict[str, Any]:
+        """A connector as the API would show it; values must be ones the API could hold."""
+        if not _CONNECTOR_NAME.match(name):
+            raise ValueError(f"connector name must be projects/P/locations/L/connectors/C "
+                             f"(C: 1-25 of a-z, 0-9, '-'), got {name!r}")
+        if state not in STATES:
+            raise ValueError(f"state must be one of {STATES}, got {state!r}")
+        try:
+            _check_values({"minInstances": min_instances, "maxInstances": max_instances, "machineType": machine_type})
+        except HttpError as err:
+            raise ValueError(err.message) from None
+        connector: dict[str, Any] = {
+            "name": name, "network": network, "ipCidrRange": ip_cidr_range, "state": state,
+            "minInstances": min_instances, "maxInstances": max_instances, "machineType": machine_type}
+        if min_throughput is not None:
+            connector["minThroughput"] = min_throughput
+        if max_throughput is not None:
+            connector["maxThroughput"] = max_throughput
+        with self.lock:
+            if name in self._connectors:
+                raise ValueError(f"connector {name} already exists")
+            self._connectors[name] = connector
+            return copy.deepcopy(connector)
+
+    def connector(self, name: str) -> dict[str, Any]:
+        """The stored connector (camelCase, as GET returns it, without @type)."""
+        with self.lock:
+            if name not in self._connectors:
+                raise KeyError(name)
+            return copy.deepcopy(self._connectors[name])
+
+    def set_state(self, name: str, state: str) -> None:
+        """An out-of-band state change (e.g. someone else's update starts or ends)."""
+        if state not in STATES:
+            raise ValueError(f"state must be one of {STATES}, got {state!r}")
+        with self.lock:
+            self._connectors[name]["state"] = state
+
+    def fail_next_operation(self, code: grpc.StatusCode = grpc.StatusCode.INTERNAL,
+                            message: str = "connector update failed (injected by the stand-in)") -> None:
+        """The next accepted patch ends with `error` set and the connector unchanged (READY)."""
+        with self.lock:
+            self._failing_operations.append((code, message))
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def route(self, verb: str, path: str) -> tuple[str, Callable[[RestRequest, str], dict[str, Any]], str] | None:
+        """(method name, handler, resource name) for a request, or None for an unknown URL."""
+        if match := _CONNECTOR_PATH.match(path):
+            handlers = {"GET": ("GetConnector", self._get_connector),
+                        "PATCH": ("PatchConnector", self._patch_connector)}
+        elif match := _OPERATION_PATH.match(path):
+            handlers = {"GET": ("GetOperation", self._get_operation)}
+        else:
+            return None
+        if verb not in handlers:
+            raise HttpError(grpc.StatusCode.UNIMPLEMENTED, f"the stand-in does not implement {verb} {path}")
+        method, handler = handlers[verb]
+        return method, handler, match.group(1)
+
+    def handle(self, request: RestRequest) -> tuple[int, dict[str, Any]]:
+        """Routes, records, applies faults and runs the handler: (HTTP status, JSON body)."""
+        try:
+            routed = self.route(request.verb, request.path)
+            if routed is None:
+                raise HttpError(grpc.StatusCode.NOT_FOUND, f"The requested URL {request.path} was not found")
+            method, handler, name = routed
+            with self._calls_lock:
+                self._calls.append(Call(method, request))
+            self._raise_injected_fault(method, name)
+            with self.lock:
+                return 200, handler(request, name)
+        except HttpError as err:
+            return err.http_status, err.body()
+        except Exception as exc:  # noqa: BLE001 - a stand-in bug must say what it was
+            err = HttpError(grpc.StatusCode.INTERNAL, f"stand-in error: {exc!r}")
+            return err.http_status, err.body()
+
+    def _raise_injected_fault(self, method: str, name: str) -> None:
+        fault = self.faults.before_call(method)
+        if fault is None:
+            return
+        if fault.code == grpc.StatusCode.PERMISSION_DENIED:  # worded like IAM's real refusal
+            raise HttpError(fault.code, f"Permission '{_PERMISSIONS[method]}' denied on resource "
+                                        f"'//vpcaccess.googleapis.com/{name}' (or it may not exist).")
+        raise HttpError(fault.code, fault.message)
+
+    # --- connectors ------------------------------------------------------------------------------
+
+    def _get_connector(self, request: RestRequest, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self._require_connector(name))
+
+    def _patch_connector(self, request: RestRequest, name: str) -> dict[str, Any]:
+        stored = self._require_connector(name)
+        body = _connector_body(request.body, name)
+        changes = _changes(body, _parse_mask(request.update_mask), stored)
+        _check_values(changes, stored)
+        _check_state(stored)
+        _check_scale_up(changes, stored)
+        stored["state"] = "UPDATING"
+        return self._start_operation(name, changes)
+
+    # --- operations ------------------------------------------------------------------------------
+
+    def _start_operation(self, target: str, changes: dict[str, Any]) -> dict[str, Any]:
+        location = target.split("/connectors/")[0]
+        operation = _Operation(name=f"{location}/operations/{uuid.uuid4()}", target=target,
+                               create_time=_timestamp(), polls_left=self.lro_polls_before_done, changes=changes)
+        if self._failing_operations:
+            code, message = self._failing_operations.pop(0)
+            operation.error = {"code": code.value[0], "message": message}
+        self._operations[operation.name] = operation
+        return self._operation_json(operation)
+
+    def _get_operation(self, request: RestRequest, name: str) -> dict[str, Any]:
+        operation = self._operations.get(name)
+        if operation is None:
+            raise HttpError(grpc.StatusCode.NOT_FOUND, f"Operation {name} not found")
+        if not operation.done:
+            if operation.polls_left > 0:
+                operation.polls_left -= 1
+            else:
+                self._finish(operation)
+        return self._operation_json(operation)
+
+    def _finish(self, operation: _Operation) -> None:
+        connector = self._connectors[operation.target]
+        if operation.error is None:
+            connector.update(operation.changes)
+        connector["state"] = "READY"
+        operation.done, operation.end_time = True, _timestamp()
+
+    def _operation_json(self, operation: _Operation) -> dict[str, Any]:
+        metadata = {"@type": METADATA_TYPE, "method": PATCH_METHOD, "createTime": operation.create_time,
+                    "target": operation.target}
+        if operation.end_time:
+            metadata["endTime"] = operation.end_time
+        body: dict[str, Any] = {"name": operation.name, "metadata": metadata, "done": operation.done}
+        if operation.done and operation.error is not None:
+            body["error"] = dict(operation.error)
+        elif operation.done:
+            body["response"] = {"@type": CONNECTOR_TYPE, **copy.deepcopy(self._connectors[operation.target])}
+        return body
+
+    def _require_connector(self, name: str) -> dict[str, Any]:
+        connector = self._connectors.get(name)
+        if connector is None:
+            raise HttpError(grpc.StatusCode.NOT_FOUND, f"Connector {name} not found")
+        return connector
+
+
+# --- patch validation (module functions: pure, each one rule) ----------------------------------
+
+
+def _connector_body(body: Any, name: str) -> dict[str, Any]:
+    if body is UNPARSEABLE:
+        raise _invalid("Invalid JSON payload received. The body is not valid JSON.")
+    if not isinstance(body, dict):
+        raise _invalid("Invalid JSON payload received. The request body must be a Connector object.")
+    for key in body:
+        if key not in _FIELDS:
+            raise _invalid(f"Invalid JSON payload received. Unknown name \"{key}\" at 'connector': Cannot find field.")
+    if body.get("name") not in (None, "", name):
+        raise _invalid(f"connector.name {body['name']!r} does not match the resource in the URL ({name})")
+    return body
+
+
+def _parse_mask(mask: str) -> list[str]:
+    """updateMask paths in camelCase (snake_case accepted, as FieldMask's JSON mapping does)."""
+    paths = [_camel(p.strip()) for p in mask.split(",") if p.strip()]
+    for path in paths:
+        if path in _NOT_UPDATABLE:
+            raise _invalid(f"updateMask: field '{path}' cannot be updated; only minInstances, maxInstances "
+                           f"and machineType can (throughput is not updatable)")
+        if path in _OUTPUT_ONLY:
+            raise _invalid(f"updateMask: field '{path}' is output only or immutable")
+        if path not in _UPDATABLE:
+            raise _invalid(f"updateMask: unknown field '{path}' in Connector")
+    return paths
+
+
+def _camel(path: str) -> str:
+    head, *rest = path.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _changes(body: dict[str, Any], mask: list[str], stored: dict[str, Any]) -> dict[str, Any]:
+    """The new values the patch asks for. A masked field absent from the body means its default
+    (0 or ""), as with any FieldMask; an empty mask means every updatable field in the body."""
+    if mask:
+        return {path: body.get(path, "" if path == "machineType" else 0) for path in mask}
+    for field in _NOT_UPDATABLE:  # an echoed GET is fine; a different value is a change we refuse
+        if field in body and body[field] != stored.get(field):
+            raise _invalid(f"connector.{field} cannot be updated; only minInstances, maxInstances "
+                           f"and machineType can (throughput is not updatable)")
+    changes = {field: body[field] for field in _UPDATABLE if field in body}
+    if not changes:
+        raise _invalid("nothing to update: give minInstances and maxInstances, or machineType")
+    return changes
+
+
+def _as_int(field: str, value: Any) -> int:
+    # proto3 JSON accepts an int32 as a number or a decimal string.
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
+        raise _invalid(f"Invalid value at 'connector.{field}' (TYPE_INT32), {json.dumps(value)}")
+    return int(value)
+
+
+def _check_values(changes: dict[str, Any], stored: dict[str, Any] | None = None) -> None:
+    """Absolute rules: machine type, ranges, min < max, min and max given together."""
+    if "machineType" in changes and changes["machineType"] not in MACHINE_TYPES:
+        raise _invalid(f"connector.machineType {changes['machineType']!r} is not supported; "
+                       f"use one of {', '.join(MACHINE_TYPES)}")
+    has_min, has_max = "minInstances" in changes, "maxInstances" in changes
+    if has_min != has_max:
+        given, missing = ("minInstances", "maxInstances") if has_min else ("maxInstances", "minInstances")
+        raise _invalid(f"{missing} must be updated together with {given}")
+    if not has_min:
+        return
+    low, high = _as_int("minInstances", changes["minInstances"]), _as_int("maxInstances", changes["maxInstances"])
+    changes["minInstances"], changes["maxInstances"] = low, high
+    if not MIN_INSTANCES[0] <= low <= MIN_INSTANCES[1]:
+        raise _invalid(f"connector.minInstances must be between {MIN_INSTANCES[0]} and {MIN_INSTANCES[1]}, got {low}")
+    if not MAX_INSTANCES[0] <= high <= MAX_INSTANCES[1]:
+        raise _invalid(f"connector.maxInstances must be between {MAX_INSTANCES[0]} and {MAX_INSTANCES[1]}, got {high}")
+    if low >= high:
+        raise _invalid(f"connector.minInstances ({low}) must be lower than connector.maxInstances ({high})")
+
+
+def _check_state(stored: dict[str, Any]) -> None:
+    state = stored["state"]
+    if state == "UPDATING":
+        raise HttpError(grpc.StatusCode.ABORTED,
+                        f"Connector {stored['name']} is being updated by another operation; retry when it is READY")
+    if state != "READY":
+        raise HttpError(grpc.StatusCode.FAILED_PRECONDITION,
+                        f"Connector {stored['name']} is in state {state}; only a READY connector can be updated")
+
+
+def _check_scale_up(changes: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Relative rule: instances can only be raised (gcloud: "≥ the currently set" min and max)."""
+    for field in ("minInstances", "maxInstances"):
+        if field in changes and changes[field] < stored[field]:
+            raise _invalid(f"connector.{field} can only be increased: requested {changes[field]}, "
+                           f"currently {stored[field]}")
+
+
+# --- HTTP plumbing ------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    """Tracks open connections so that stop() also ends keep-alive ones: a stopped stand-in
+    must refuse the next request, as a crashed API would, not keep serving on an old socket."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the peer
+
+
+def _handler_for(standin: VpcAccessStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a requests.Session expects
+        disable_nagle_algorithm = True  # headers and body are two writes: avoid the 40 ms delayed-ACK stall
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_PATCH(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def do_DELETE(self) -> None:
+            self._serve()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: the call log is the record
+
+        def _serve(self) -> None:
+            status, body = self._answer()
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _answer(self) -> tuple[int, dict[str, Any]]:
+            url = urlsplit(self.path)
+            params = {k: ",".join(v) for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = UNPARSEABLE  # refused by the handler, after the call is recorded
+            return standin.handle(RestRequest(self.command, url.path, params, body))
+
+    return Handler

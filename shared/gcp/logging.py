@@ -1,0 +1,142 @@
+"""Cloud Logging v2 adapter: implements shared.ports.LoggingPort.
+
+One ListLogEntries query, newest first, read page by page only until `max_entries`: the
+caller's filter carries its own timestamp bounds, and the read is never unbounded. The whole
+read is retried on transient faults (a fault on page two re-runs the query from page one).
+Google libraries are imported on first use, to keep cold starts short.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any
+from urllib.parse import quote as _url_quote
+from urllib.parse import unquote
+
+from shared.errors import PermanentError
+from shared.evidence import LogRecord, LogResult
+from shared.gcp.endpoints import CallPolicy, call_with_retry, logging_client
+
+MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
+AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
+
+
+def log_name(project: str, log_id: str) -> str:
+    """The logName of a log: `run.googleapis.com/requests` -> `projects/P/logs/run.googleapis.com%2Frequests`."""
+    return f"projects/{project}/logs/{_url_quote(log_id, safe='')}"
+
+
+def quote(value: str) -> str:
+    """`value` as a double-quoted filter string, backslashes and double quotes escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def log_id_of(name: str) -> str:
+    """The decoded log id of a logName (`.../logs/run.googleapis.com%2Frequests` -> `run.googleapis.com/requests`)."""
+    _, sep, encoded = name.partition("/logs/")
+    return unquote(encoded) if sep else name
+
+
+class CloudLoggingAdapter:
+    """LoggingPort over Cloud Logging v2 (or its stand-in, via LOGGING_EMULATOR_HOST)."""
+
+    def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
+        self._policy = policy
+        self._client: Any = None
+
+    def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:
+        if max_entries < 1:
+            raise PermanentError(f"max_entries must be at least 1, got {max_entries}", code="INVALID_ARGUMENT")
+        records, truncated = call_with_retry(lambda: self._read(project, filter, max_entries),
+                                             what=f"ListLogEntries projects/{project}", policy=self._policy)
+        return LogResult(query=filter, entries=tuple(records), truncated=truncated)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.transport.close()
+            self._client = None
+
+    def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
+        from google.cloud.logging_v2.types import ListLogEntriesRequest
+
+        if self._client is None:
+            self._client = logging_client()
+        request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
+                                        order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
+        pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+        records: list[LogRecord] = []
+        for page in pager.pages:    # the next page is fetched only when the loop asks for it
+            for entry in page.entries:
+                if len(records) == max_entries:
+                    return records, True
+                records.append(record_from_entry(entry))
+            if len(records) == max_entries:
+                # A token says more entries *may* exist (the real API can end on an empty page).
+                return records, bool(page.next_page_token)
+        return records, False
+
+
+# --- conversion ------------------------------------------------------------------------------------
+
+
+def record_from_entry(entry: Any) -> LogRecord:
+    """A LogRecord from a proto-plus (or raw protobuf) LogEntry."""
+    raw = type(entry).pb(entry) if hasattr(type(entry), "pb") else entry
+    payload = raw.WhichOneof("payload")
+    audit = _audit(raw) if payload == "proto_payload" else None
+    status, latency = _http(raw)
+    return LogRecord(
+        timestamp=raw.timestamp.ToDatetime(tzinfo=timezone.utc),
+        log_id=log_id_of(raw.log_name),
+        severity=_severity_name(raw.severity),
+        resource_type=raw.resource.type,
+        resource_labels=dict(raw.resource.labels),
+        text=_text(raw, payload, audit),
+        http_status=status,
+        http_latency_seconds=latency,
+        insert_id=raw.insert_id,
+        **_audit_fields(audit),
+    )
+
+
+def _audit_fields(audit: Any) -> dict[str, str | None]:
+    if audit is None:
+        return {}
+    return {"method_name": audit.method_name or None, "resource_name": audit.resource_name or None,
+            "principal": audit.authentication_info.principal_email or None}
+
+
+def _severity_name(value: int) -> str:
+    from google.logging.type import log_severity_pb2
+
+    try:
+        return log_severity_pb2.LogSeverity.Name(value)
+    except ValueError:   # a level between the named ones (the API allows any int)
+        return str(value)
+
+
+def _text(raw: Any, payload: str | None, audit: Any) -> str:
+    if payload == "text_payload":
+        return raw.text_payload
+    if payload == "json_payload":
+        message = raw.json_payload.fields.get("message")
+        return message.string_value if message is not None and message.HasField("string_value") else ""
+    return audit.method_name if audit is not None else ""
+
+
+def _http(raw: Any) -> tuple[int | None, float | None]:
+    if not raw.HasField("http_request"):
+        return None, None
+    request = raw.http_request
+    latency = request.latency.ToTimedelta().total_seconds() if request.HasField("latency") else None
+    return (request.status or None), latency
+
+
+def _audit(raw: Any) -> Any:
+    """The AuditLog inside protoPayload, or None for any other payload type."""
+    if raw.proto_payload.type_url != AUDIT_LOG_TYPE:
+        return None
+    from google.cloud.audit import audit_log_pb2
+
+    audit = audit_log_pb2.AuditLog()
+    raw.proto_payload.Unpack(audit)
+    return audit

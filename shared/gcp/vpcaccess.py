@@ -1,0 +1,229 @@
+"""Serverless VPC Access v1 adapter: implements shared.ports.VpcAccessPort over REST.
+
+The client library has no update method, so the patch goes through google-auth's
+AuthorizedSession (see endpoints.vpcaccess_session). Reads retry briefly on transient faults.
+The patch is not idempotent while the connector is UPDATING (a second one is refused), so it
+is re-sent only when the failure proves it was never applied (connection never made, 503,
+429); a timeout or a 5xx after sending leaves the outcome unknown and raises TransientError
+for the caller's guardrails to handle.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.errors import PermanentError, TransientError
+from shared.evidence import Connector
+from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
+
+# Answers that prove the patch was rejected before it was processed: safe to send again.
+PATCH_RETRY_CODES = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
+
+# Google's status name when an error body carries none (e.g. a proxy's HTML page). A 502 is
+# UNKNOWN, not UNAVAILABLE: the request may have reached the API.
+_STATUS_FOR_HTTP = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                    409: "ABORTED", 412: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
+                    500: "INTERNAL", 501: "UNIMPLEMENTED", 502: "UNKNOWN", 503: "UNAVAILABLE",
+                    504: "DEADLINE_EXCEEDED"}
+# google.rpc.Code numbers, as an operation's `error.code` carries them.
+_RPC_CODE_NAMES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+                   "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+                   "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
+
+
+class _Status:
+    """Quacks like grpc.StatusCode (`.name`), so shared.errors.classify and status_code read it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class ApiStatusError(Exception):
+    """A non-2xx answer from the API, with Google's status name ("INVALID_ARGUMENT")."""
+
+    def __init__(self, http_status: int, status: str, message: str) -> None:
+        super().__init__(f"HTTP {http_status} {status}: {message}")
+        self.http_status = http_status
+        self.grpc_status_code = _Status(status)
+
+
+class RequestNotSent(ConnectionError):
+    """The connection was never made, so the server cannot have acted on the request."""
+
+    grpc_status_code = _Status("UNAVAILABLE")
+
+
+class OutcomeUnknown(Exception):
+    """The request may have reached the server, but no answer came back (timeout, reset)."""
+
+    grpc_status_code = _Status("UNKNOWN")
+
+
+class VpcAccessAdapter:
+    """VpcAccessPort over the VPC Access v1 REST API (or its stand-in, via VPCACCESS_EMULATOR_HOST)."""
+
+    def __init__(self, *, policy: CallPolicy = CallPolicy(), operation_timeout: float = 300.0,
+                 poll_initial_delay: float = 2.0, poll_max_delay: float = 15.0) -> None:
+        self._policy = policy
+        self._operation_timeout = operation_timeout
+        self._poll_initial_delay = poll_initial_delay
+        self._poll_max_delay = poll_max_delay
+        self._session: Any = None
+        self._base_url = ""
+
+    # --- VpcAccessPort ---------------------------------------------------------------------------
+
+    def get_connector(self, name: str) -> Connector:
+        return connector_from_json(self._read(name, what=f"GetConnector {name}"))
+
+    def update_connector(self, name: str, *, min_instances: int, max_instances: int,
+                         machine_type: str | None = None) -> Connector:
+        body, mask = patch_request(name, min_instances=min_instances, max_instances=max_instances,
+                                   machine_type=machine_type)
+        operation = call_with_retry(
+            lambda: self._send("PATCH", name, params={"updateMask": mask}, json=body),
+            what=f"PatchConnector {name}", policy=self._policy, retry_codes=PATCH_RETRY_CODES)
+        self._wait(operation, name)
+        connector = self.get_connector(name)
+        _check_applied(connector, min_instances, max_instances, machine_type)
+        return connector
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _read(self, resource: str, *, what: str) -> dict[str, Any]:
+        return call_with_retry(lambda: self._send("GET", resource), what=what, policy=self._policy)
+
+    def _wait(self, operation: dict[str, Any], target: str) -> None:
+        """Polls the operation until done, with a growing delay, for at most operation_timeout."""
+        name = operation.get("name", "")
+        deadline = time.monotonic() + self._operation_timeout
+        delay = self._poll_initial_delay
+        while not operation.get("done"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:  # the patch was accepted; only waiting for it ran out
+                raise TransientError(f"PatchConnector {target}: operation {name} not done after "
+                                     f"{self._operation_timeout:g}s")
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, self._poll_max_delay)
+            operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})")
+        _raise_operation_error(operation, target)
+
+    def _send(self, verb: str, resource: str, **kwargs: Any) -> dict[str, Any]:
+        """One HTTP call; every failure leaves as an exception that classify() understands."""
+        import requests
+
+        session, base_url = self._connection()
+        try:
+            response = session.request(verb, base_url + resource, timeout=self._policy.call_timeout, **kwargs)
+        except requests.RequestException as exc:
+            if _never_sent(exc):
+                raise RequestNotSent(f"{verb} {resource}: connection not made ({exc})") from exc
+            raise OutcomeUnknown(f"{verb} {resource}: no answer ({type(exc).__name__}: {exc}); "
+                                 f"the outcome is unknown") from exc
+        if not response.ok:
+            raise _api_error(response)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise OutcomeUnknown(f"{verb} {resource}: HTTP {response.status_code} with a body that is "
+                                 f"not JSON") from exc
+
+    def _connection(self) -> tuple[Any, str]:
+        if self._session is None:
+            self._session, self._base_url = vpcaccess_session()
+        return self._session, self._base_url
+
+
+# --- request and response shapes ---------------------------------------------------------------
+
+
+def patch_request(name: str, *, min_instances: int, max_instances: int,
+                  machine_type: str | None = None) -> tuple[dict[str, Any], str]:
+    """(Connector body, updateMask): min and max always together, as the API requires."""
+    body: dict[str, Any] = {"name": name, "minInstances": min_instances, "maxInstances": max_instances}
+    mask = ["minInstances", "maxInstances"]
+    if machine_type is not None:
+        body["machineType"] = machine_type
+        mask.append("machineType")
+    return body, ",".join(mask)
+
+
+def connector_from_json(data: dict[str, Any]) -> Connector:
+    """A v1 Connector (camelCase JSON) as the model; absent fields take the model's defaults
+    (machineType: "Default is e2-micro")."""
+    fields: dict[str, Any] = {"name": data["name"], "state": data.get("state", "STATE_UNSPECIFIED"),
+                              "machine_type": data.get("machineType") or "e2-micro",
+                              "network": data.get("network", ""), "ip_cidr_range": data.get("ipCidrRange", "")}
+    for key, field in (("minInstances", "min_instances"), ("maxInstances", "max_instances"),
+                       ("minThroughput", "min_throughput"), ("maxThroughput", "max_throughput")):
+        if data.get(key) is not None:
+            fields[field] = int(data[key])  # int32 may arrive as a number or a string
+    return Connector(**fields)
+
+
+def _api_error(response: Any) -> ApiStatusError:
+    """Google's JSON error body `{"error": {"code", "message", "status"}}`, or the bare HTTP status."""
+    error: dict[str, Any] = {}
+    try:
+        payload = response.json()
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            error = payload["error"]
+    except ValueError:
+        pass
+    status = error.get("status") or _STATUS_FOR_HTTP.get(response.status_code, "UNKNOWN")
+    message = error.get("message") or (response.text[:200] if response.text else response.reason)
+    return ApiStatusError(response.status_code, status, message)
+
+
+def _raise_operation_error(operation: dict[str, Any], target: str) -> None:
+    error = operation.get("error")
+    if not error:
+        return
+    code = error.get("code", 2)
+    name = _RPC_CODE_NAMES[code] if isinstance(code, int) and 0 <= code < len(_RPC_CODE_NAMES) else "UNKNOWN"
+    # The operation has ended: it failed, and sending the same patch again is the caller's decision.
+    raise PermanentError(f"PatchConnector {target}: operation {operation.get('name', '')} failed: "
+                         f"{error.get('message', '')}", code=name)
+
+
+def _check_applied(connector: Connector, min_instances: int, max_instances: int, machine_type: str | None) -> None:
+    # "At least": someone may have scaled further meanwhile, which still satisfies the request.
+    short = (connector.min_instances < min_instances or connector.max_instances < max_instances
+             or (machine_type is not None and connector.machine_type != machine_type))
+    if short:
+        raise PermanentError(
+            f"PatchConnector {connector.name}: after the update it has min {connector.min_instances}, "
+            f"max {connector.max_instances}, {connector.machine_type}; asked for min {min_instances}, "
+            f"max {max_instances}{', ' + machine_type if machine_type else ''}", code="UPDATE_NOT_APPLIED")
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection was never established (refused, DNS, connect timeout)."""
+    from requests.exceptions import ConnectTimeout
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, ConnectTimeout):
+        return True
+    seen: BaseException | None = exc
+    for _ in range(6):  # requests wraps urllib3's MaxRetryError, whose `reason` is the real cause
+        if seen is None:
+            return False
+        if isinstance(seen, NewConnectionError):
+            return True
+        seen = _cause(seen)
+    return False
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    first = exc.args[0] if exc.args else None
+    if isinstance(first, BaseException):
+        return first
+    return exc.__cause__ or exc.__context__

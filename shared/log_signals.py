@@ -1,0 +1,110 @@
+"""What Runwarden looks for in logs: the queries it sends, and the strings that mean something.
+
+Strings are the platform's and the client libraries' own (gcp-facts §4, §5, §8), matched
+case-insensitively. Each signal names its kind, so evidence can say which string matched.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from urllib.parse import quote as _url_quote
+
+from shared.evidence import LogRecord
+
+
+class LogSignal(str, Enum):
+    DB_CONNECTION = "db_connection_error"     # the app cannot reach its database
+    CONNECTOR_503 = "connection_error_503"    # Cloud Run's 503 text for a failed connection to the instance
+    REQUEST_TIMEOUT = "request_timeout"       # Cloud Run's 504 text
+    NO_INSTANCE = "no_available_instance"     # Cloud Run's 429/500 text at max instances
+    STARTUP_FAILURE = "startup_failure"       # probes failing, container not listening
+    SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
+
+
+_PATTERNS: dict[LogSignal, tuple[str, ...]] = {
+    LogSignal.DB_CONNECTION: (
+        r'connection to server at ".*" .*failed',            # libpq (psycopg2 / psycopg 3)
+        r"could not connect to server",                      # older libpq
+        r"Is the server running on that host and accepting TCP/IP connections",
+        r"Can't create a connection to host .* and port",    # pg8000
+        r"Connect call failed \(.*, 5432\)",                 # asyncpg / asyncio
+        r"ConnectionDoesNotExistError",                      # asyncpg: closed mid-operation
+        r"OperationalError: the connection is closed",       # psycopg
+        r"QueuePool limit of size \d+ overflow \d+ reached",  # SQLAlchemy pool exhausted
+        r"dial tcp [\d.]+:3307: i/o timeout",                # Cloud SQL Auth Proxy / connectors
+        r"failed to connect to instance: Dial error",
+    ),
+    LogSignal.CONNECTOR_503: (
+        r"connection to the instance had an error",
+    ),
+    LogSignal.REQUEST_TIMEOUT: (
+        r"reached the maximum request timeout",
+    ),
+    LogSignal.NO_INSTANCE: (
+        r"there was no available instance",
+    ),
+    LogSignal.STARTUP_FAILURE: (
+        r"STARTUP (TCP|HTTP|GRPC) probe failed",
+        r"Container failed to start",
+        r"failed to start and listen on the port",
+        r"Failed to start and then listen on the port",
+        r"instance failed the readiness check",
+        r"could not start successfully",
+    ),
+    LogSignal.SECRET_FAILURE: (
+        r"secret_key_ref.*was not found",
+        r"Secret projects/.+ was not found",
+        r"Permission denied on secret",
+        r"secretmanager\.secretAccessor",
+    ),
+}
+_COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+             for signal, patterns in _PATTERNS.items()}
+
+
+def signals_in(entry: LogRecord) -> set[LogSignal]:
+    return {signal for signal, pattern in _COMPILED.items() if pattern.search(entry.text)}
+
+
+def pattern_of(signal: LogSignal) -> str:
+    """The alternatives a signal matches, for evidence a person can check."""
+    return " | ".join(_PATTERNS[signal])
+
+
+# --- the queries ------------------------------------------------------------------------------
+
+
+def log_name(project: str, log_id: str) -> str:
+    return f"projects/{project}/logs/{_url_quote(log_id, safe='')}"
+
+
+def quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
+    """The service's own voice: stderr, warnings on stdout, and the platform's system log.
+
+    Parenthesised throughout: in the Logging query language OR binds tighter than AND.
+    """
+    stderr = log_name(project, "run.googleapis.com/stderr")
+    stdout = log_name(project, "run.googleapis.com/stdout")
+    system = log_name(project, "run.googleapis.com/varlog/system")
+    return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
+            f'AND resource.labels.location={quote(location)} '
+            f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
+            f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}")')
+
+
+def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
+    """Admin Activity entries that changed the service: deploys and traffic changes, v1 and v2 paths."""
+    audit = log_name(project, "cloudaudit.googleapis.com/activity")
+    return (f'logName="{audit}" AND protoPayload.serviceName="run.googleapis.com" '
+            f'AND protoPayload.methodName=~"Services\\\\.(ReplaceService|UpdateService|CreateService)" '
+            f'AND protoPayload.resourceName:{quote("services/" + service)} '
+            f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}"')

@@ -1,0 +1,98 @@
+"""bad_revision: the newest revision, deployed shortly before the incident, fails while the one
+before it served cleanly. Failing means 5xx since the deploy, or startup failures in its logs."""
+from __future__ import annotations
+
+from shared.facts import Facts
+from shared.evidence import Revision
+from shared.log_signals import LogSignal, pattern_of
+from shared.rules.base import Citation, duration, pct
+from shared.signatures import Finding, Signature
+
+
+def evaluate(facts: Facts) -> Finding:
+    s, b = facts.s, facts.b
+    c = Citation(Signature.BAD_REVISION)
+    suspect = facts.newest_serving
+    split = ", ".join(f"{t.revision}={t.percent}%" for t in b.service.traffic_statuses) or "none"
+    if not c.cite("api", f"run.services.get {b.service.name}: traffic_statuses", split,
+                  "newest revision with traffic > 0%", suspect is not None):
+        return c.no("no revision of the service is receiving traffic")
+
+    lead = (b.incident_started_at - suspect.create_time).total_seconds()
+    if not c.cite("api", f"run.revisions.get {suspect.short_name}: create_time",
+                  f"created {duration(lead)} before the incident started",
+                  f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
+        return c.no(f"{suspect.short_name} was not deployed shortly before the incident")
+
+    failing = _failing(facts, c, suspect)
+    if failing is not True:
+        return c.no(failing)
+    if not _errors_concentrated(facts, c, suspect):
+        return c.no("5xx are not concentrated on the newest revision")
+    good, steps = _known_good(facts, c, suspect)
+    if good is None:
+        return c.no(f"no earlier revision is known to have served cleanly before {suspect.short_name}")
+    counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
+    confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
+    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
+                             f"{good.short_name} served cleanly before it",
+                 subject=suspect.short_name, suspect_revision=suspect.short_name,
+                 known_good_revision=good.short_name, steps_back=steps,
+                 recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
+    """True, or why the suspect is not shown to fail."""
+    s = facts.s
+    window = facts.since_deploy(suspect)
+    counts = facts.requests(window, suspect.short_name)
+    startups = facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)
+    if len(startups) >= s.startup_failure_logs_min:
+        return c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+                      f"{len(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
+                      f">= {s.startup_failure_logs_min}", True)
+    query = facts.b.requests.query if facts.b.requests else "request_count (not collected)"
+    if counts.total < s.min_requests:
+        c.cite("metric", query, f"{suspect.short_name} {window}: {counts.total:.0f} requests",
+               f">= {s.min_requests} requests", False)
+        return f"too little traffic on {suspect.short_name} to judge ({counts.total:.0f} requests)"
+    failing = counts.error_ratio >= s.bad_error_ratio
+    c.cite("metric", query,
+           f"{suspect.short_name} {window}: {counts.by_class.get('5xx', 0):.0f} of {counts.total:.0f} requests 5xx "
+           f"({pct(counts.error_ratio)})", f"5xx >= {s.bad_error_ratio:.0%}", failing)
+    return True if failing else f"{suspect.short_name} is not failing enough to blame it"
+
+
+def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
+    s = facts.s
+    window = facts.since_deploy(suspect)
+    others = [(name, facts.requests(window, name)) for name in facts.revision_names_with_requests(window)
+              if name != suspect.short_name]
+    others = [(name, r) for name, r in others if r.total >= s.min_requests]
+    failing = [name for name, r in others if r.error_ratio > s.healthy_error_ratio]
+    if others:
+        c.cite("metric", facts.b.requests.query,
+               "; ".join(f"{name}: {pct(r.error_ratio)} 5xx of {r.total:.0f}" for name, r in others),
+               f"other serving revisions <= {s.healthy_error_ratio:.0%} 5xx", not failing)
+    return not failing
+
+
+def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int]:
+    """Newest Ready revision older than the suspect that served cleanly before the deploy."""
+    s = facts.s
+    older = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
+                   key=lambda r: r.create_time, reverse=True)
+    if not older:
+        c.cite("api", f"run.revisions.list {facts.b.service.name}",
+               f"no Ready revision older than {suspect.short_name}", "Ready=CONDITION_SUCCEEDED", False)
+    baseline = facts.baseline(suspect)
+    for steps, candidate in enumerate(older, start=1):
+        counts = facts.requests(baseline, candidate.short_name)
+        clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio
+        c.cite("metric", facts.b.requests.query if facts.b.requests else "request_count (not collected)",
+               f"{candidate.short_name} before the deploy {baseline}: {counts.by_class.get('5xx', 0):.0f} of "
+               f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
+               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
+        if clean:
+            return candidate, steps
+    return None, len(older)

@@ -1,0 +1,40 @@
+"""The small kit every rule uses to cite what it checked."""
+from __future__ import annotations
+
+from shared.evidence import EvidenceItem
+from shared.signatures import Finding, Signature
+
+
+class Citation:
+    """Collects a rule's evidence items in the order it checked them."""
+
+    def __init__(self, signature: Signature) -> None:
+        self.signature = signature
+        self.items: list[EvidenceItem] = []
+
+    def cite(self, source: str, query: str, observed: str, threshold: str = "", passed: bool | None = None) -> bool:
+        self.items.append(EvidenceItem(source=source, query=query, observed=observed, threshold=threshold,
+                                       passed=passed))
+        return bool(passed)
+
+    def no(self, why: str) -> Finding:
+        return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items))
+
+    def yes(self, confidence: float, summary: str, **details) -> Finding:
+        return Finding(signature=self.signature, matched=True, confidence=round(confidence, 2), summary=summary,
+                       evidence=tuple(self.items), **details)
+
+
+def pct(ratio: float) -> str:
+    return f"{ratio:.1%}"
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds >= 3600:
+        return f"{sign}{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    if seconds >= 60:
+        return f"{sign}{seconds // 60}m{seconds % 60:02d}s"
+    return f"{sign}{seconds}s"

@@ -1,0 +1,126 @@
+"""connector_saturation: requests fail with 503 or hang at a fixed client timeout while the
+service's VPC connector is at max instances, CPU-saturated or near its throughput ceiling,
+and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
+from __future__ import annotations
+
+from shared.facts import Facts
+from shared.log_signals import LogSignal, pattern_of
+from shared.rules.base import Citation, pct
+from shared.signatures import Finding, Signature
+
+
+def evaluate(facts: Facts) -> Finding:
+    s, b = facts.s, facts.b
+    c = Citation(Signature.CONNECTOR_SATURATION)
+    connector = b.connector
+    revision = facts.newest_serving
+    uses = revision.vpc_connector if revision else None
+    if not c.cite("api", f"run.revisions.get {revision.short_name if revision else '-'}: vpc_access.connector",
+                  uses or "no connector (direct VPC egress or none)", "a Serverless VPC Access connector",
+                  uses is not None):
+        return c.no("the serving revision does not use a VPC connector")
+    if connector is None:
+        c.cite("api", f"vpcaccess.connectors.get {uses}", "not read", "connector state and limits", False)
+        return c.no(f"connector {uses} could not be read")
+
+    if not _symptom(facts, c):
+        return c.no("no 503s or hangs at a client timeout")
+    stressed = _stress(facts, c)
+    if not stressed:
+        return c.no(f"connector {connector.short_name} shows no saturation")
+    sql = _sql_up(facts, c)
+    if sql is False:
+        return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
+    # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
+    confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
+    return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
+                             f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
+                             + ", ".join(stressed), subject=connector.name,
+                 recommendation=_recommendation(connector, stressed))
+
+
+def _symptom(facts: Facts, c: Citation) -> bool:
+    s = facts.s
+    requests = facts.requests(facts.incident)
+    share_503 = requests.share(code="503")
+    query = facts.b.requests.query if facts.b.requests else "request_count (not collected)"
+    c.cite("metric", query, f"{requests.by_code.get('503', 0):.0f} of {requests.total:.0f} requests 503 "
+           f"({pct(share_503)}) {facts.incident}", f">= {s.status_ratio:.0%} 503",
+           requests.total >= s.min_requests and share_503 >= s.status_ratio)
+    hang = _hang(facts, c)
+    texts = facts.log_matches(LogSignal.CONNECTOR_503)
+    if texts:
+        c.cite("log", f"run.googleapis.com logs: {pattern_of(LogSignal.CONNECTOR_503)}",
+               f"{len(texts)} entries", "context", None)
+    return (requests.total >= s.min_requests and share_503 >= s.status_ratio) or hang
+
+
+def _hang(facts: Facts, c: Citation) -> bool:
+    """p99 held in a band above hang_latency_seconds and below the request timeout."""
+    s = facts.s
+    revision = facts.newest_serving
+    timeout = revision.timeout_seconds if revision and revision.timeout_seconds else 300.0
+    p99 = facts.p99_seconds(facts.incident)
+    in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * timeout]
+    held = bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
+    query = facts.b.latencies.query if facts.b.latencies else "request_latencies (not collected)"
+    observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
+                f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
+    c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held)
+    return held
+
+
+def _stress(facts: Facts, c: Citation) -> list[str]:
+    """Which of the three saturation signs the connector shows."""
+    s, connector, window = facts.s, facts.b.connector, facts.incident
+    signs = []
+    instances = facts.connector_values(facts.b.connector_instances, window)
+    at_max = bool(instances) and max(instances) >= connector.max_instances
+    c.cite("metric", _q(facts.b.connector_instances, "connector/instances"),
+           f"max {max(instances):.0f} instances" if instances else "no data",
+           f">= max_instances {connector.max_instances}", at_max)
+    if at_max:
+        signs.append(f"at max instances ({connector.max_instances})")
+    cpu = facts.connector_values(facts.b.connector_cpu, window)
+    hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
+    c.cite("metric", _q(facts.b.connector_cpu, "connector/cpu/utilizations"),
+           f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot)
+    if hot:
+        signs.append(f"CPU p99 {max(cpu):.0%}")
+    ceiling = facts.connector_ceiling_mbps()
+    rates = facts.connector_values(facts.b.connector_bytes, window)
+    mbps = max(rates) * 8 / 1e6 if rates else None
+    near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
+    c.cite("metric", _q(facts.b.connector_bytes, "connector/received_bytes_count"),
+           f"{mbps:.0f} Mbps received" if mbps is not None else "no data",
+           f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near)
+    if near:
+        signs.append(f"throughput {mbps:.0f} of {ceiling:.0f} Mbps")
+    if connector.state != "READY":
+        c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state, "READY", False)
+    return signs
+
+
+def _sql_up(facts: Facts, c: Citation) -> bool | None:
+    """True if every known Cloud SQL instance stayed up, False if one went down, None if unknown."""
+    values = facts.sql_up_values(facts.incident)
+    if not values or not any(values.values()):
+        c.cite("metric", _q(facts.b.sql_up, "cloudsql database/up"),
+               "unknown (no Cloud SQL instance named, or no data)", "up = 1 throughout", None)
+        return None
+    down = [db for db, vals in values.items() if vals and min(vals) < 1]
+    c.cite("metric", facts.b.sql_up.query,
+           "; ".join(f"{db}: min {min(v):.0f}" for db, v in values.items() if v), "up = 1 throughout", not down)
+    return not down
+
+
+def _recommendation(connector, stressed: list[str]) -> str:
+    if connector.machine_type in ("e2-micro", "f1-micro") and any(s.startswith("CPU") for s in stressed):
+        return f"move {connector.short_name} from {connector.machine_type} to e2-standard-4 (packet rate exhausts CPU)"
+    if connector.max_instances < 10:
+        return f"raise {connector.short_name} max instances above {connector.max_instances} (ceiling 10)"
+    return f"{connector.short_name} is at the API's ceiling of 10 instances: move to e2-standard-4 or split traffic"
+
+
+def _q(result, name: str) -> str:
+    return result.query if result else f"{name} (not collected)"

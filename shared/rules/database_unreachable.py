@@ -1,0 +1,58 @@
+"""database_unreachable: Cloud SQL is down (database/up = 0), or the application logs database
+connection errors while the connector is healthy."""
+from __future__ import annotations
+
+from shared.facts import Facts
+from shared.log_signals import LogSignal, pattern_of
+from shared.rules.base import Citation
+from shared.signatures import Finding, Signature
+
+
+def evaluate(facts: Facts) -> Finding:
+    s = facts.s
+    c = Citation(Signature.DATABASE_UNREACHABLE)
+    values = facts.sql_up_values(facts.incident)
+    down = sorted(db for db, vals in values.items() if vals and min(vals) < 1)
+    if values and any(values.values()):
+        c.cite("metric", facts.b.sql_up.query,
+               "; ".join(f"{db}: min {min(v):.0f}" for db, v in values.items() if v), "up = 1 throughout", not down)
+    if down:
+        return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down (database/up = 0)", subject=down[0],
+                     recommendation="check the Cloud SQL instance (maintenance, failover, crash); no automatic action")
+
+    errors = facts.log_matches(LogSignal.DB_CONNECTION)
+    enough = len(errors) >= s.db_error_logs_min
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
+           f"{len(errors)} database connection errors" + (f", e.g. {errors[0].text[:160]!r}" if errors else ""),
+           f">= {s.db_error_logs_min}", enough)
+    if not enough:
+        return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors")
+    healthy = _connector_healthy(facts, c)
+    if healthy is False:
+        return c.no("the connector is saturated: the connection errors are its symptom")
+    # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
+    confidence = 0.8 if healthy else 0.6
+    return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) "
+                             "while the path to it looks healthy",
+                 recommendation="check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
+    connector = facts.b.connector
+    if connector is None:
+        revision = facts.newest_serving
+        if revision is not None and revision.vpc_connector is None:
+            c.cite("api", f"run.revisions.get {revision.short_name}: vpc_access", "no connector", "context", None)
+            return True  # no connector on the path: nothing there to saturate
+        return None
+    instances = facts.connector_values(facts.b.connector_instances, facts.incident)
+    cpu = facts.connector_values(facts.b.connector_cpu, facts.incident)
+    if not instances and not cpu:
+        return None
+    healthy = ((not instances or max(instances) < connector.max_instances)
+               and (not cpu or max(cpu) < facts.s.connector_cpu_saturation) and connector.state == "READY")
+    c.cite("metric", "connector/instances, connector/cpu/utilizations",
+           f"max {max(instances, default=0):.0f} of {connector.max_instances} instances, "
+           f"CPU p99 max {max(cpu, default=0):.0%}, state {connector.state}",
+           f"below max instances and CPU < {facts.s.connector_cpu_saturation:.0%}", healthy)
+    return healthy

@@ -1,0 +1,44 @@
+"""startup_config_failure: instances cannot start because of configuration: a missing secret,
+denied secret access, a missing image or permission. Seen in a revision's conditions and logs."""
+from __future__ import annotations
+
+from shared.facts import Facts
+from shared.log_signals import LogSignal, pattern_of
+from shared.rules.base import Citation
+from shared.signatures import Finding, Signature
+
+# Condition reasons that mean "the configuration is wrong", not "the code is wrong".
+CONFIG_REASONS = frozenset({
+    "SECRETS_ACCESS_CHECK_FAILED", "CONTAINER_MISSING", "CONTAINER_PERMISSION_DENIED",
+    "ENCRYPTION_KEY_PERMISSION_DENIED", "ENCRYPTION_KEY_CHECK_FAILED",
+})
+
+
+def evaluate(facts: Facts) -> Finding:
+    s = facts.s
+    c = Citation(Signature.STARTUP_CONFIG_FAILURE)
+    # Only a serving revision's failures reach callers: a failed deploy leaves traffic where it was.
+    newest = facts.newest_serving
+    if newest is None:
+        return c.no("no revision of the service is receiving traffic")
+    failed = [cond for cond in newest.conditions if cond.reason in CONFIG_REASONS]
+    c.cite("api", f"run.revisions.get {newest.short_name}: conditions",
+           "; ".join(f"{x.type}={x.state} {x.reason}" for x in newest.conditions) or "none",
+           "a reason in " + ", ".join(sorted(CONFIG_REASONS)), bool(failed))
+    secrets = facts.log_matches(LogSignal.SECRET_FAILURE)
+    c.cite("log", f"varlog/system, stderr: {pattern_of(LogSignal.SECRET_FAILURE)}",
+           f"{len(secrets)} entries" + (f", e.g. {secrets[0].text[:160]!r}" if secrets else ""),
+           f">= {s.startup_failure_logs_min}", len(secrets) >= s.startup_failure_logs_min)
+    if failed:
+        reason = failed[0]
+        return c.yes(0.9, f"{newest.short_name} cannot start: {reason.reason} ({reason.message[:200]})",
+                     subject=newest.short_name, suspect_revision=newest.short_name,
+                     recommendation="fix the revision's configuration (secret, image, IAM); "
+                                    "traffic stays on the last Ready revision meanwhile")
+    if len(secrets) >= s.startup_failure_logs_min:
+        revision = secrets[0].resource_labels.get("revision_name") or newest.short_name
+        return c.yes(0.8, f"{revision} cannot read a secret ({len(secrets)} log entries)", subject=revision,
+                     suspect_revision=revision,
+                     recommendation="restore the secret or grant roles/secretmanager.secretAccessor to the "
+                                    "revision's service account")
+    return c.no("no configuration failure in the revision's conditions or logs")

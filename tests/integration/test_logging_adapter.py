@@ -1,0 +1,195 @@
+"""CloudLoggingAdapter against the Logging stand-in: real client, real gRPC."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+import grpc
+import pytest
+
+from sandbox.scenario_logs import AuditLogSpec, LogSpec, seed_logs
+from sandbox.standins.logging import EntrySeed, LoggingStandIn, log_name_for
+from shared.errors import PermanentError, TransientError
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.logging import CloudLoggingAdapter, log_name, quote
+
+PROJECT, REGION = "demo-project", "us-central1"
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+WINDOW = f'timestamp>="{(T0 - timedelta(hours=1)).isoformat()}" AND timestamp<="{T0.isoformat()}"'
+NEW = "backend-00002-xyz"
+
+
+@pytest.fixture
+def logging_standin() -> Iterator[LoggingStandIn]:
+    standin = LoggingStandIn(clock=lambda: T0)
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def adapter(logging_standin: LoggingStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudLoggingAdapter]:
+    monkeypatch.setenv("LOGGING_EMULATOR_HOST", logging_standin.address)
+    logging = CloudLoggingAdapter(policy=QUICK)
+    yield logging
+    logging.close()
+
+
+def seed(standin: LoggingStandIn, logs: list[dict], audit_logs: list[dict] = ()) -> None:
+    seed_logs(standin, PROJECT, REGION, [LogSpec.model_validate(x) for x in logs],
+              [AuditLogSpec.model_validate(x) for x in audit_logs], T0)
+
+
+def test_requests_entry_becomes_a_record(adapter, logging_standin):
+    seed(logging_standin, [{"at": "-2m", "log": "requests", "service": "backend", "revision": NEW,
+                            "status": 503, "latency": "30.2s"}])
+
+    result = adapter.list_entries(PROJECT, f"{WINDOW} AND httpRequest.status>=500", 10)
+
+    [record] = result.entries
+    assert record.log_id == "run.googleapis.com/requests"
+    assert record.timestamp == T0 - timedelta(minutes=2)
+    assert record.severity == "ERROR"
+    assert record.http_status == 503 and record.http_latency_seconds == pytest.approx(30.2)
+    assert record.text.startswith("The request failed because either the HTTP response was malformed")
+    assert record.resource_type == "cloud_run_revision"
+    assert record.resource_labels == {"project_id": PROJECT, "service_name": "backend", "revision_name": NEW,
+                                      "location": REGION, "configuration_name": "backend"}
+    assert record.method_name is record.resource_name is record.principal is None
+    assert record.insert_id
+    assert result.query == f"{WINDOW} AND httpRequest.status>=500" and not result.truncated
+
+
+def test_stderr_json_and_system_entries(adapter, logging_standin):
+    seed(logging_standin, [
+        {"at": "-3m", "log": "stderr", "service": "backend", "revision": NEW, "severity": "ERROR",
+         "text": "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached"},
+        {"at": "-2m", "log": "stdout", "service": "backend", "revision": NEW, "severity": "WARNING",
+         "json": {"message": "slow query", "ms": 1234}},
+        {"at": "-1m", "log": "varlog/system", "service": "backend", "revision": NEW, "severity": "ERROR",
+         "text": 'Default STARTUP TCP probe failed 1 time consecutively for container "app" on port 8080. '
+                 "The instance was not started."},
+    ])
+
+    records = adapter.list_entries(PROJECT, WINDOW, 10).entries
+
+    assert [(r.log_id, r.severity) for r in records] == [      # newest first
+        ("run.googleapis.com/varlog/system", "ERROR"), ("run.googleapis.com/stdout", "WARNING"),
+        ("run.googleapis.com/stderr", "ERROR")]
+    system, stdout, stderr = records
+    assert system.text.startswith("Default STARTUP TCP probe failed")
+    assert stdout.text == "slow query"           # jsonPayload.message
+    assert "QueuePool limit" in stderr.text
+    assert all(r.http_status is None and r.http_latency_seconds is None for r in records)
+
+
+def test_audit_entry_becomes_a_record(adapter, logging_standin):
+    seed(logging_standin, [], [{"at": "-8m", "service": "backend", "principal": "alice@example.com",
+                                "kind": "traffic"}])
+    filter = (f'{WINDOW} AND logName={quote(log_name(PROJECT, "cloudaudit.googleapis.com/activity"))} '
+              'AND protoPayload.methodName=~"Services\\.(ReplaceService|UpdateService)"')
+
+    [record] = adapter.list_entries(PROJECT, filter, 10).entries
+
+    assert record.log_id == "cloudaudit.googleapis.com/activity"
+    assert record.severity == "NOTICE"
+    assert record.method_name == record.text == "google.cloud.run.v2.Services.UpdateService"
+    assert record.resource_name == f"projects/{PROJECT}/locations/{REGION}/services/backend"
+    assert record.principal == "alice@example.com"
+    assert record.resource_labels["service_name"] == "backend"
+
+
+def test_one_call_newest_first_page_size_capped(adapter, logging_standin):
+    seed(logging_standin, [{"at": {"from": "-50m", "to": "0"}, "count": 5, "log": "requests",
+                            "service": "backend", "revision": NEW}])
+
+    result = adapter.list_entries(PROJECT, WINDOW, 5000)
+
+    [request] = logging_standin.requests("ListLogEntries")
+    assert list(request.resource_names) == [f"projects/{PROJECT}"]
+    assert request.order_by == "timestamp desc" and request.page_size == 1000 and request.filter == WINDOW
+    stamps = [r.timestamp for r in result.entries]
+    assert stamps == sorted(stamps, reverse=True) and len(stamps) == 5 and not result.truncated
+
+
+def test_max_entries_truncates_and_reads_no_further(adapter, logging_standin):
+    seed(logging_standin, [{"at": {"from": "-50m", "to": "0", "every": "1m"}, "log": "requests",
+                            "service": "backend", "revision": NEW, "status": 500}])
+
+    result = adapter.list_entries(PROJECT, WINDOW, 7)
+
+    assert len(result.entries) == 7 and result.truncated
+    assert result.entries[0].timestamp == T0
+    assert logging_standin.count("ListLogEntries") == 1
+    assert logging_standin.requests("ListLogEntries")[0].page_size == 7
+
+
+def test_exactly_max_entries_is_not_truncated(adapter, logging_standin):
+    seed(logging_standin, [{"at": "-1m", "count": 3, "log": "stderr", "service": "backend", "revision": NEW,
+                            "text": "boom"}])
+    result = adapter.list_entries(PROJECT, WINDOW, 3)
+    assert len(result.entries) == 3 and not result.truncated
+
+
+def test_pages_are_followed_up_to_max_entries(adapter, logging_standin, monkeypatch):
+    import shared.gcp.logging as module
+
+    monkeypatch.setattr(module, "MAX_PAGE_SIZE", 4)    # pages of 4, to exercise paging cheaply
+    seed(logging_standin, [{"at": {"from": "-50m", "to": "0", "every": "5m"}, "log": "requests",
+                            "service": "backend", "revision": NEW}])
+
+    result = adapter.list_entries(PROJECT, WINDOW, 9)
+
+    assert len(result.entries) == 9 and result.truncated
+    assert len({r.insert_id for r in result.entries}) == 9
+    assert logging_standin.count("ListLogEntries") == 3
+
+
+def test_unavailable_then_ok_is_retried(adapter, logging_standin):
+    seed(logging_standin, [{"at": "-1m", "log": "requests", "service": "backend", "revision": NEW}])
+    logging_standin.faults.fail_next(2, grpc.StatusCode.UNAVAILABLE, method="ListLogEntries")
+
+    result = adapter.list_entries(PROJECT, WINDOW, 10)
+
+    assert len(result.entries) == 1
+    assert logging_standin.count("ListLogEntries") == 3
+
+
+def test_unavailable_throughout_is_transient(adapter, logging_standin):
+    logging_standin.faults.fail_next(5, grpc.StatusCode.UNAVAILABLE)
+    with pytest.raises(TransientError, match="ListLogEntries projects/demo-project"):
+        adapter.list_entries(PROJECT, WINDOW, 10)
+    assert logging_standin.count("ListLogEntries") == QUICK.attempts
+
+
+def test_permission_denied_is_permanent_and_not_retried(adapter, logging_standin):
+    logging_standin.faults.deny("ListLogEntries")
+    with pytest.raises(PermanentError) as info:
+        adapter.list_entries(PROJECT, WINDOW, 10)
+    assert info.value.code == "PERMISSION_DENIED"
+    assert logging_standin.count("ListLogEntries") == 1
+
+
+def test_bad_filter_is_permanent_invalid_argument(adapter, logging_standin):
+    with pytest.raises(PermanentError) as info:
+        adapter.list_entries(PROJECT, 'trace="x"', 10)
+    assert info.value.code == "INVALID_ARGUMENT" and "unsupported field 'trace'" in str(info.value)
+
+
+def test_max_entries_must_be_positive(adapter):
+    with pytest.raises(PermanentError, match="max_entries"):
+        adapter.list_entries(PROJECT, WINDOW, 0)
+
+
+def test_log_name_and_quote_helpers(logging_standin):
+    assert log_name("p", "run.googleapis.com/varlog/system") == "projects/p/logs/run.googleapis.com%2Fvarlog%2Fsystem"
+    assert log_name("p", "run.googleapis.com/requests") == log_name_for("p", "run.googleapis.com/requests")
+    assert quote('say "hi" \\ bye') == '"say \\"hi\\" \\\\ bye"'
+
+
+def test_quoted_value_round_trips_through_the_filter(adapter, logging_standin):
+    text = 'path C:\\tmp said "no"'
+    logging_standin.add_entry(EntrySeed(log_name_for(PROJECT, "x"), T0, text=text))
+    [record] = adapter.list_entries(PROJECT, f"{WINDOW} AND textPayload={quote(text)}", 5).entries
+    assert record.text == text

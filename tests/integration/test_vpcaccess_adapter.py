@@ -1,0 +1,196 @@
+"""VpcAccessAdapter against the VPC Access stand-in: real AuthorizedSession, real HTTP,
+found through VPCACCESS_EMULATOR_HOST."""
+from __future__ import annotations
+
+import socket
+from typing import Iterator
+
+import grpc
+import pytest
+
+from sandbox.standins.vpcaccess import VpcAccessStandIn
+from shared.errors import PermanentError, TransientError
+from shared.evidence import Connector
+from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy, vpcaccess_session
+from shared.gcp.vpcaccess import VpcAccessAdapter, connector_from_json, patch_request
+
+CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+QUICK = CallPolicy(call_timeout=2, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[VpcAccessStandIn]:
+    server = VpcAccessStandIn(lro_polls_before_done=2)
+    monkeypatch.setenv(VPCACCESS_EMULATOR_ENV, server.start())
+    server.add_connector(CONNECTOR, min_instances=2, max_instances=3)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def adapter(standin: VpcAccessStandIn) -> Iterator[VpcAccessAdapter]:
+    vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    yield vpc
+    vpc.close()
+
+
+def test_session_points_at_the_emulator(standin):
+    session, base = vpcaccess_session()
+    assert base == f"http://{standin.address}/v1/"
+    session.close()
+
+
+def test_get_connector_converts_to_the_model(adapter):
+    assert adapter.get_connector(CONNECTOR) == Connector(
+        name=CONNECTOR, state="READY", machine_type="e2-micro", min_instances=2, max_instances=3,
+        network="default", ip_cidr_range="10.8.0.0/28")
+
+
+def test_update_raises_max_and_waits_for_the_operation(adapter, standin):
+    connector = adapter.update_connector(CONNECTOR, min_instances=2, max_instances=5)
+    assert (connector.state, connector.min_instances, connector.max_instances) == ("READY", 2, 5)
+    assert standin.count("PatchConnector") == 1
+    assert standin.count("GetOperation") == 3  # two not-done answers, then done
+    patch = standin.requests("PatchConnector")[0]
+    assert patch.update_mask == "minInstances,maxInstances"
+    assert patch.body == {"name": CONNECTOR, "minInstances": 2, "maxInstances": 5}
+
+
+def test_update_changes_the_machine_type(adapter, standin):
+    connector = adapter.update_connector(CONNECTOR, min_instances=3, max_instances=4, machine_type="e2-standard-4")
+    assert (connector.machine_type, connector.min_instances, connector.max_instances) == ("e2-standard-4", 3, 4)
+    assert standin.requests("PatchConnector")[0].update_mask == "minInstances,maxInstances,machineType"
+
+
+def test_invalid_argument_is_permanent_with_its_code(adapter, standin):
+    with pytest.raises(PermanentError) as caught:
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=20)
+    assert caught.value.code == "INVALID_ARGUMENT"
+    assert "maxInstances must be between 3 and 10" in str(caught.value)
+    assert standin.count("PatchConnector") == 1
+
+
+def test_lowering_is_permanent(adapter, standin):
+    big = CONNECTOR.replace("backend", "big")
+    standin.add_connector(big, min_instances=4, max_instances=8)
+    with pytest.raises(PermanentError, match="can only be increased") as caught:
+        adapter.update_connector(big, min_instances=4, max_instances=6)
+    assert caught.value.code == "INVALID_ARGUMENT"
+
+
+def test_unknown_connector_is_not_found(adapter):
+    with pytest.raises(PermanentError) as caught:
+        adapter.get_connector(CONNECTOR + "x")
+    assert caught.value.code == "NOT_FOUND"
+
+
+def test_get_is_retried_after_a_503(adapter, standin):
+    standin.faults.fail_next(1, 503, method="GetConnector")
+    assert adapter.get_connector(CONNECTOR).state == "READY"
+    assert standin.count("GetConnector") == 2
+
+
+def test_get_gives_up_as_transient(adapter, standin):
+    standin.faults.fail_next(10, 500, method="GetConnector")
+    with pytest.raises(TransientError, match="GetConnector"):
+        adapter.get_connector(CONNECTOR)
+    assert standin.count("GetConnector") == QUICK.attempts
+
+
+def test_deny_is_permanent_permission_denied(adapter, standin):
+    standin.faults.deny("GetConnector")
+    with pytest.raises(PermanentError) as caught:
+        adapter.get_connector(CONNECTOR)
+    assert caught.value.code == "PERMISSION_DENIED"
+    assert "vpcaccess.connectors.get" in str(caught.value)
+    assert standin.count("GetConnector") == 1
+
+
+def test_patch_is_resent_after_a_503_that_proves_it_was_not_applied(adapter, standin):
+    standin.faults.fail_next(1, 503, method="PatchConnector")
+    assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
+    assert standin.count("PatchConnector") == 2
+
+
+@pytest.mark.parametrize("status", [500, 504])
+def test_patch_with_an_unknown_outcome_is_not_resent(adapter, standin, status):
+    standin.faults.fail_next(1, status, method="PatchConnector")
+    with pytest.raises(TransientError, match="PatchConnector"):
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert standin.count("PatchConnector") == 1
+
+
+def test_patch_timeout_is_transient_and_not_resent(standin):
+    standin.faults.add_latency(0.5, method="PatchConnector")
+    vpc = VpcAccessAdapter(policy=CallPolicy(call_timeout=0.2, attempts=3, initial_backoff=0.01, total_timeout=5),
+                           operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        with pytest.raises(TransientError, match="outcome is unknown"):
+            vpc.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    finally:
+        vpc.close()
+    assert standin.count("PatchConnector") == 1
+
+
+def test_patch_while_updating_is_transient(adapter, standin):
+    standin.set_state(CONNECTOR, "UPDATING")
+    with pytest.raises(TransientError, match="being updated"):
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert standin.count("PatchConnector") == 1
+
+
+def test_operation_error_is_permanent_with_its_code(adapter, standin):
+    standin.fail_next_operation(grpc.StatusCode.FAILED_PRECONDITION, "subnet has no free addresses")
+    with pytest.raises(PermanentError, match="subnet has no free addresses") as caught:
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert caught.value.code == "FAILED_PRECONDITION"
+
+
+def test_operation_poll_survives_a_503(adapter, standin):
+    standin.faults.fail_next(1, 503, method="GetOperation")
+    assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
+
+
+def test_operation_that_never_ends_is_transient(standin):
+    standin.lro_polls_before_done = 10_000
+    vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=0.2, poll_initial_delay=0.01, poll_max_delay=0.02)
+    try:
+        with pytest.raises(TransientError, match="not done after 0.2s"):
+            vpc.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    finally:
+        vpc.close()
+
+
+def test_connection_refused_is_transient(monkeypatch):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv(VPCACCESS_EMULATOR_ENV, f"127.0.0.1:{port}")
+    vpc = VpcAccessAdapter(policy=QUICK)
+    try:
+        with pytest.raises(TransientError, match="connection not made"):
+            vpc.get_connector(CONNECTOR)
+        with pytest.raises(TransientError, match="connection not made"):
+            vpc.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    finally:
+        vpc.close()
+
+
+def test_json_conversion_defaults():
+    connector = connector_from_json({"name": CONNECTOR, "state": "READY", "minInstances": "2",
+                                     "maxInstances": 10, "minThroughput": 200, "maxThroughput": 1000})
+    assert connector.machine_type == "e2-micro"
+    assert (connector.min_instances, connector.min_throughput, connector.max_throughput) == (2, 200, 1000)
+
+
+def test_patch_request_shape():
+    assert patch_request(CONNECTOR, min_instances=2, max_instances=4)[1] == "minInstances,maxInstances"
+    body, mask = patch_request(CONNECTOR, min_instances=3, max_instances=6, machine_type="e2-standard-4")
+    assert mask == "minInstances,maxInstances,machineType" and body["machineType"] == "e2-standard-4"
+
+
+def test_a_stopped_standin_refuses_even_a_kept_alive_session(adapter, standin):
+    assert adapter.get_connector(CONNECTOR).state == "READY"  # opens a keep-alive connection
+    standin.stop()
+    with pytest.raises(TransientError, match="connection not made"):
+        adapter.get_connector(CONNECTOR)

@@ -1,0 +1,67 @@
+"""The Monitoring adapter's pure parts: filter, validation and the evidence description (no I/O)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.errors import PermanentError
+from shared.evidence import MetricQuery
+from shared.gcp.monitoring import build_filter, describe_query, request_count_query, validate_query
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def q(**change) -> MetricQuery:
+    fields = dict(project="demo-project", metric_type="vpcaccess.googleapis.com/connector/instances",
+                  resource_type="vpc_access_connector", start=T0 - timedelta(minutes=10), end=T0)
+    return MetricQuery(**{**fields, **change})
+
+
+def test_filter_quotes_values_and_keeps_label_order():
+    query = q(labels={"resource.labels.connector_name": "backend-conn", "resource.labels.location": "us-central1"})
+    assert build_filter(query) == (
+        'metric.type = "vpcaccess.googleapis.com/connector/instances" AND resource.type = "vpc_access_connector" '
+        'AND resource.labels.connector_name = "backend-conn" AND resource.labels.location = "us-central1"')
+
+
+def test_request_count_query_builds_the_historic_filter_and_description():
+    query = request_count_query("projects/demo-project/locations/us-central1/services/backend",
+                                T0 - timedelta(seconds=299.5), T0)
+    assert build_filter(query) == (
+        'metric.type = "run.googleapis.com/request_count" AND resource.type = "cloud_run_revision" '
+        'AND resource.labels.service_name = "backend" AND resource.labels.location = "us-central1"')
+    assert query.alignment_seconds == 300
+    assert describe_query(query).endswith(
+        "aggregation: alignment_period=300s per_series_aligner=ALIGN_DELTA cross_series_reducer=REDUCE_SUM "
+        "group_by_fields=[resource.labels.revision_name, metric.labels.response_code_class]")
+
+
+def test_description_names_interval_and_raw_points():
+    text = describe_query(q(aligner="ALIGN_NONE"))
+    assert text.startswith("ListTimeSeries projects/demo-project filter: metric.type = ")
+    assert f"interval: ({(T0 - timedelta(minutes=10)).isoformat()}, {T0.isoformat()}]" in text
+    assert text.endswith("aggregation: none (raw points)")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"aligner": "ALIGN_PERCENTILE_98"}, "unknown aligner"),
+    ({"reducer": "REDUCE_MEDIAN"}, "unknown reducer"),
+    ({"aligner": "ALIGN_NONE", "reducer": "REDUCE_MAX"}, "per-series aligner"),
+    ({"group_by": ("resource.labels.connector_name",)}, "cross-series reducer"),
+    ({"reducer": "REDUCE_MAX", "group_by": ("connector_name",)}, "group_by field"),
+    ({"labels": {"resource.label.connector_name": "x"}}, "label key"),
+    ({"labels": {"resource.labels.connector_name": "a\\b"}}, "backslash"),
+    ({"metric_type": 'x" OR "y'}, "quote"),
+    ({"start": T0}, "empty window"),
+    ({"end": datetime(2026, 11, 26, 12, 0)}, "timezone-aware"),
+])
+def test_invalid_queries_are_refused(change, message):
+    with pytest.raises(PermanentError, match=message) as caught:
+        validate_query(q(**change))
+    assert caught.value.code == "INVALID_ARGUMENT"
+
+
+def test_valid_queries_pass():
+    validate_query(q(aligner="ALIGN_MAX", reducer="REDUCE_MAX", group_by=("resource.labels.connector_name",)))
+    validate_query(q(aligner="ALIGN_NONE"))
