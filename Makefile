@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/import_time.py
+	$(PY) bench/diagnosis_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -165,7 +165,8 @@ class _Scope:
         start = started_at - timedelta(seconds=settings.lookback_seconds)
         newest = max(serving, key=lambda r: r.create_time, default=None)
         requests_start = start
-        if newest is not None:
+        if newest is not None and newest.create_time >= started_at - timedelta(seconds=settings.deploy_window_seconds):
+            # A deploy suspect: reach back to its baseline too (and no further for anyone else).
             requests_start = min(start, newest.create_time - timedelta(seconds=settings.baseline_seconds))
         return cls(parts[1], parts[3], parts[5], start, requests_start, max(now, start + timedelta(seconds=60)),
                    serving)

@@ -24,7 +24,7 @@ class LogSignal(str, Enum):
 
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.DB_CONNECTION: (
-        r'connection to server at ".*" .*failed',            # libpq (psycopg2 / psycopg 3)
+        r'connection to server at ".*".*failed',            # libpq (psycopg2 / psycopg 3)
         r"could not connect to server",                      # older libpq
         r"Is the server running on that host and accepting TCP/IP connections",
         r"Can't create a connection to host .* and port",    # pg8000

@@ -116,7 +116,7 @@ class _AlertRun:
             bundle = collect(service, epoch_to_datetime(self.incident.started_at), self.adapters.readers(),
                              self.config.diagnosis, now, sql_instances=managed.cloudsql_instances if managed else ())
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
-            return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc}", target=service)
+            return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
         diagnosis = diagnose(bundle, self.config.diagnosis)
         report = _report(diagnosis)
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "

@@ -10,7 +10,7 @@ from shared.signatures import Finding, Signature
 
 
 def evaluate(facts: Facts) -> Finding:
-    s, b = facts.s, facts.b
+    b = facts.b
     c = Citation(Signature.CONNECTOR_SATURATION)
     connector = b.connector
     revision = facts.newest_serving

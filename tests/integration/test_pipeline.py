@@ -233,3 +233,20 @@ def test_an_unmanaged_service_is_skipped_without_reading_it(standin_env, firesto
 
     assert outcome.status.value == "skipped" and "not a managed service" in outcome.reason
     assert world.standins.run.calls == []
+
+
+def test_a_denied_log_read_is_a_gap_not_a_failure(world):
+    world.seed("connector_saturation")
+    world.standins.logging.faults.deny()
+
+    outcome = world.handle(world.alert("connector_saturation"))
+
+    assert outcome.diagnosis.signature == "connector_saturation"   # the metrics still tell
+    first = outcome.diagnosis.evidence[0]
+    assert "not read" in first.observed and "logging" in first.observed
+
+
+def test_a_service_that_vanished_fails_without_retrying_forever(world):
+    # Nothing seeded: the Run API answers NOT_FOUND, a permanent fault.
+    outcome = world.handle(world.alert())
+    assert outcome.status.value == "failed" and "NOT_FOUND" in outcome.reason

@@ -1,0 +1,69 @@
+"""`runwarden diagnose`: the diagnosis on a scenario's evidence, through the real adapters and the
+API stand-ins (no emulators: nothing is claimed or published), and its refusals of bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import runwarden
+from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+SCENARIOS = [n for n in list_bundled_scenarios() if resolve_scenario(n).expect is not None]
+
+
+def alert_file(tmp_path: Path, scenario: str) -> Path:
+    path = tmp_path / f"{scenario}.json"
+    path.write_text(json.dumps(resolve_scenario(scenario).notification(ANCHOR)))
+    return path
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_scenario_is_diagnosed_as_it_expects(tmp_path, name):
+    result = CliRunner().invoke(runwarden, ["diagnose", str(alert_file(tmp_path, name)), "--scenario", name,
+                                            "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    expect = resolve_scenario(name).expect
+    assert report["diagnosis"]["signature"] == expect.signature, report["diagnosis"]["summary"]
+    assert set(report["diagnosis"]["competing"]) == set(expect.competing)
+    assert bool(report["diagnosis"]["stand_down"]) == expect.stand_down
+    assert report["would"]["action"] == expect.action
+    assert report["diagnosis"]["api_calls"] <= 12
+
+
+def test_human_output_shows_the_evidence(tmp_path):
+    command = [sys.executable, "-m", "cli", "diagnose", str(alert_file(tmp_path, "connector_saturation")),
+               "--scenario", "connector_saturation"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert "connector_saturation" in done.stdout
+    assert "e2-standard-4" in done.stdout             # the recommendation
+    assert "Runwarden would not act" in done.stdout   # no automatic action for this signature yet
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope.json", "--scenario", "bad_revision"], "cannot read nope.json"),
+    (["{alert}", "--scenario", "no_such_scenario"], "unknown scenario 'no_such_scenario'"),
+])
+def test_bad_input_is_refused_in_one_line(tmp_path, args, message):
+    args = [a.replace("{alert}", str(alert_file(tmp_path, "bad_revision"))) for a in args]
+    result = CliRunner().invoke(runwarden, ["diagnose", *args])
+
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_non_cloud_run_alert_is_refused(tmp_path):
+    sample = ROOT / "tests" / "fixtures" / "samples" / "monitoring_pubsub_threshold_open_gce__flanksource.json"
+    result = CliRunner().invoke(runwarden, ["diagnose", str(sample), "--scenario", "bad_revision"])
+    assert result.exit_code == 2 and "'gce_instance' is not a Cloud Run revision" in result.stderr

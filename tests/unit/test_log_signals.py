@@ -1,0 +1,76 @@
+"""The log strings Runwarden recognises, each taken from the platform or a client library."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from shared.collection import BudgetExceeded, CallBudget
+from shared.errors import PermanentError
+from shared.evidence import LogRecord
+from shared.log_signals import LogSignal, app_log_filter, audit_filter, signals_in
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+LINES = {
+    'psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: Connection timed out':
+        LogSignal.DB_CONNECTION,
+    "InterfaceError: Can't create a connection to host 10.0.0.5 and port 5432 (timeout is None and "
+    "source_address is None).": LogSignal.DB_CONNECTION,
+    "ConnectionRefusedError: [Errno 111] Connect call failed ('10.0.0.5', 5432)": LogSignal.DB_CONNECTION,
+    "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, "
+    "timeout 30.00": LogSignal.DB_CONNECTION,
+    'failed to connect to instance: Dial error: failed to dial (connection name = "p:r:i"): dial tcp '
+    "10.1.2.3:3307: i/o timeout": LogSignal.DB_CONNECTION,
+    "The request failed because either the HTTP response was malformed or connection to the instance had an "
+    "error.": LogSignal.CONNECTOR_503,
+    "The request has been terminated because it has reached the maximum request timeout.":
+        LogSignal.REQUEST_TIMEOUT,
+    "The request was aborted because there was no available instance.": LogSignal.NO_INSTANCE,
+    'Default STARTUP TCP probe failed 1 time consecutively for container "app" on port 8080. The instance was '
+    "not started.": LogSignal.STARTUP_FAILURE,
+    "Container failed to start. Failed to start and then listen on the port defined by the PORT environment "
+    "variable.": LogSignal.STARTUP_FAILURE,
+    "spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret "
+    "projects/1/secrets/s/versions/latest was not found": LogSignal.SECRET_FAILURE,
+    "Permission denied on secret: projects/1/secrets/s/versions/latest for Revision service account sa":
+        LogSignal.SECRET_FAILURE,
+}
+
+
+@pytest.mark.parametrize("text, signal", LINES.items(), ids=[s.value for s in LINES.values()])
+def test_each_known_string_gives_its_signal(text, signal):
+    assert signals_in(LogRecord(timestamp=NOW, log_id="x", text=text)) == {signal}
+
+
+@pytest.mark.parametrize("text", ["GET /healthz 200", "INFO: connected to database", "Listening on port 8080"])
+def test_ordinary_lines_give_none(text):
+    assert signals_in(LogRecord(timestamp=NOW, log_id="x", text=text)) == set()
+
+
+def test_filters_are_bounded_in_time_and_parenthesised():
+    app = app_log_filter("p", "backend", "us-central1", NOW, NOW)
+    audit = audit_filter("p", "backend", "us-central1", NOW, NOW)
+    for text in (app, audit):
+        assert 'timestamp>="2026-11-26T12:00:00Z"' in text and 'timestamp<="2026-11-26T12:00:00Z"' in text
+    # OR binds tighter than AND in the Logging query language: the OR group is in parentheses.
+    assert "AND (logName=" in app and app.endswith('varlog%2Fsystem")')
+    assert 'logName="projects/p/logs/cloudaudit.googleapis.com%2Factivity"' in audit
+
+
+def test_the_call_budget_refuses_a_thirteenth_call():
+    budget = CallBudget()
+    for i in range(12):
+        budget.call(f"call {i}", lambda: None)
+    with pytest.raises(BudgetExceeded):
+        budget.call("one more", lambda: None)
+
+
+def test_an_optional_source_that_fails_permanently_becomes_a_gap():
+    budget = CallBudget()
+
+    def denied():
+        raise PermanentError("denied", code="PERMISSION_DENIED")
+
+    assert budget.optional("logging: audit log", denied) is None
+    assert budget.gaps == ["logging: audit log: denied"]
