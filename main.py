@@ -1,4 +1,5 @@
 """Cloud Functions looks for entry points here. Each lives in functions/."""
 from functions.alerts import on_alert
+from functions.commands import on_command
 
-__all__ = ["on_alert"]
+__all__ = ["on_alert", "on_command"]

@@ -66,7 +66,7 @@ def run_diagnosis(alert, scenario, service: str, config) -> dict[str, Any]:
         except PermanentError as e:
             fail(f"cannot read the evidence for {service}: {e}")
     diagnosis = diagnose(bundle, settings)
-    proposal = plan(diagnosis, bundle, settings)
+    proposal = plan(diagnosis, bundle, settings, config.bounds if config else None)
     return {
         "incident_id": alert.incident.incident_id,
         "service": service,

@@ -23,6 +23,9 @@ class FixedClock:
     def now(self) -> datetime:
         return self._at
 
+    def set(self, at: datetime) -> None:
+        self._at = at
+
     def advance(self, seconds: float) -> None:
         from datetime import timedelta
 

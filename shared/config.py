@@ -58,12 +58,47 @@ class RollbackBounds(_Section):
     max_revision_age_seconds: int = Field(default=3600, gt=0, le=7 * 86400)
 
 
+MACHINE_TYPES = ("f1-micro", "e2-micro", "e2-standard-4")  # what the VPC Access API accepts
+
+
+class ConnectorPolicy(_Section):
+    """What automation may do to one connector. A connector only scales up, so every change is
+    one-way: without allow_one_way it is proposed to a person, never applied."""
+
+    name: str                                   # projects/P/locations/L/connectors/C
+    allow_one_way: bool = False
+    max_instances_ceiling: int = Field(default=10, ge=3, le=10)   # the API's own ceiling is 10
+    max_instances_step: int = Field(default=2, ge=1, le=7)
+    allowed_machine_types: tuple[str, ...] = ("e2-micro", "e2-standard-4")
+
+    @field_validator("allowed_machine_types")
+    @classmethod
+    def _known_types(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [t for t in v if t not in MACHINE_TYPES]
+        if unknown:
+            raise ValueError(f"unknown machine type(s) {unknown}; the API accepts {list(MACHINE_TYPES)}")
+        return v
+
+
 class Bounds(_Section):
     rollback: RollbackBounds = RollbackBounds()
+    # Connectors without a policy here get the defaults: proposed only, ceiling 10.
+    connectors: tuple[ConnectorPolicy, ...] = ()
+    # A plan that touches more targets than this is refused before anything is written.
+    max_targets_per_plan: int = Field(default=1, ge=1, le=10)
+
+    def connector(self, name: str) -> ConnectorPolicy:
+        return next((c for c in self.connectors if c.name == name), ConnectorPolicy(name=name))
 
 
 class Guardrails(_Section):
-    kill_switch: bool = False
+    kill_switch: bool = False                   # also a Firestore flag, set by the kill_switch command
+    # A service is managed only if the config lists it; with this, it must also carry the label.
+    require_label: bool = False                 # runwarden=enabled on the Cloud Run service
+    # Budgets: actions applied per target per hour and per day, and across all targets per hour.
+    max_actions_per_target_per_hour: int = Field(default=2, ge=1, le=100)
+    max_actions_per_target_per_day: int = Field(default=4, ge=1, le=1000)
+    max_actions_per_hour: int = Field(default=10, ge=1, le=1000)
     # One action per target per cooldown, whatever the incident.
     cooldown_seconds: int = Field(default=1800, ge=0, le=7 * 86400)
     # An in-progress claim expires after this, so a crashed run does not block recovery.
@@ -71,6 +106,29 @@ class Guardrails(_Section):
     claim_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     # A completed claim is kept this long, so redeliveries within Pub/Sub's retry window stay no-ops.
     claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
+
+
+class ActionMode(_Section):
+    """Per-action mode: dry_run here runs the action in shadow even when the global mode enforces."""
+
+    mode: Mode = Mode.ENFORCE
+
+
+class VerificationSettings(_Section):
+    # Wait this long after an action before judging it (metrics lag ~3 minutes).
+    settle_seconds: int = Field(default=300, ge=60, le=3600)
+    # Not healthy by this long after the action: undo (if reversible) and escalate.
+    deadline_seconds: int = Field(default=900, ge=120, le=6 * 3600)
+    # The signature coming back this soon after a verified fix is escalated, never acted on again.
+    recurrence_window_seconds: int = Field(default=6 * 3600, ge=0, le=7 * 86400)
+    # Log-based alerts never send CLOSED: Runwarden closes them after verification or this long.
+    log_incident_timeout_seconds: int = Field(default=3600, ge=300, le=7 * 86400)
+
+    @model_validator(mode="after")
+    def _deadline_after_settle(self) -> "VerificationSettings":
+        if self.deadline_seconds <= self.settle_seconds:
+            raise ValueError("deadline_seconds must be longer than settle_seconds")
+        return self
 
 
 class DiagnosisSettings(_Section):
@@ -136,6 +194,9 @@ class Config(_Section):
     bounds: Bounds = Bounds()
     guardrails: Guardrails = Guardrails()
     diagnosis: DiagnosisSettings = DiagnosisSettings()
+    verification: VerificationSettings = VerificationSettings()
+    actions: dict[str, ActionMode] = {}         # per-action shadow mode, e.g. {scale_connector: {mode: dry_run}}
+    commands_topic: str | None = None           # where sweeps and operators' commands arrive (documentation)
     state: StateSettings = StateSettings()
 
     @field_validator("outcomes_topic")
@@ -148,6 +209,10 @@ class Config(_Section):
     @property
     def dry_run(self) -> bool:
         return self.mode is Mode.DRY_RUN
+
+    def action_dry_run(self, action: str) -> bool:
+        """Dry-run globally, or in shadow for this action alone."""
+        return self.dry_run or (action in self.actions and self.actions[action].mode is Mode.DRY_RUN)
 
     def manages(self, service_name: str) -> bool:
         return self.service(service_name) is not None

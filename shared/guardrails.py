@@ -1,13 +1,22 @@
 """The single gate every write to Google Cloud passes through.
 
-In order: bounds, kill switch, idempotency claim (incident + target + action), per-target
-cooldown, dry-run, kill switch again right before the write, then the write itself. Nothing
-else in Runwarden calls an action's `apply`.
+In order:
+  1. blast radius: a request touching more targets than allowed is refused;
+  2. bounds: the action's own limits (ceilings, age, steps) -> escalated;
+  3. approval: a one-way action the policy does not allow alone -> proposed, with the exact change;
+  4. kill switch (config or the Firestore flag) -> skipped;
+  5. idempotency claim on incident + target + action (atomic create) -> duplicate;
+  6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped;
+  7. dry-run (global, or shadow for this action) -> everything but the write;
+  8. right before the write: the kill switch again, and the incident must still be open;
+  9. the write; on success the action is recorded for verification, on failure every claim,
+     cooldown and budget slot it took is released so a retry can proceed.
+Nothing else in Runwarden calls an action's `apply`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.actions import Action, all_actions
@@ -16,11 +25,13 @@ from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, StateStore
+from shared.records import ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, ActionRecord
 from shared.timeline import Timeline
 
 CLAIMS = "claims"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run
 COOLDOWNS = "cooldowns"
+BUDGETS = "budgets"
 
 
 @dataclass
@@ -29,6 +40,11 @@ class GateResult:
     reason: str
     after: dict[str, Any] | None = None
     claim_key: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def claim_key(incident_id: str, target: str, action: str) -> str:
+    return f"{incident_id}|{target}|{action}"
 
 
 def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
@@ -38,8 +54,13 @@ def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateRes
                       after=held.result.get("after"), claim_key=key)
 
 
-def claim_key(incident_id: str, target: str, action: str) -> str:
-    return f"{incident_id}|{target}|{action}"
+@dataclass
+class _Held:
+    """What one attempt took, so that a failure can give all of it back."""
+
+    claim: tuple[str, str] | None = None
+    cooldown: str | None = None
+    slots: list[str] = field(default_factory=list)
 
 
 class Gate:
@@ -51,77 +72,102 @@ class Gate:
         self.owner = owner  # who holds a claim: this attempt at handling a message
         self.timeline = timeline
 
-    def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str,
-                adapters: Any) -> GateResult:
-        now = self.clock.now()
-        violations = action.bounds_violations(params, self.config, now)
-        if violations:
-            return GateResult(OutcomeStatus.ESCALATED, "outside bounds: " + "; ".join(violations))
-        if self._kill_switch_engaged():
-            return GateResult(OutcomeStatus.SKIPPED, "kill switch engaged: no writes")
+    # --- the one way to write -------------------------------------------------------------------
 
-        dry_run = self.config.dry_run
+    def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any, *,
+                service: str | None = None, signature: str = "", targets: list[str] | None = None) -> GateResult:
+        now = self.clock.now()
+        targets = targets if targets is not None else [params.target]
+        refusal = self._refusal(action, params, before, targets, now)
+        if refusal is not None:
+            return refusal
+
+        dry_run = self.config.action_dry_run(action.name)
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
         guard = self.config.guardrails
         claim = self.state.claim(kind, key, self.owner, timedelta(seconds=guard.claim_ttl_seconds), now)
         if not claim.acquired:
             return _duplicate(action.name, params.target, key, claim.record)
+        held = _Held(claim=(kind, key))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         result = GateResult(OutcomeStatus.SKIPPED, "", claim_key=key)
 
-        cooldown = self._cooldown(params.target, now, dry_run)
-        if cooldown:
-            self.state.release(kind, key, self.owner)
-            result.reason = cooldown
-            return result
+        if not action.corrective:
+            hold_back = self._cooldown(params.target, now, dry_run, held) or self._budgets(params.target, now, dry_run, held)
+            if hold_back:
+                self._give_back(held)
+                result.reason = hold_back
+                return result
 
         if dry_run:
             result.status = OutcomeStatus.DRY_RUN
-            result.reason = "dry-run: everything but the write"
+            result.reason = ("dry-run: everything but the write" if self.config.dry_run
+                             else f"shadow mode for {action.name}: everything but the write")
             result.after = action.preview(params, before)
             self._complete(kind, key, result)
             return result
+        return self._write(action, params, before, incident_id, adapters, held, result, service, signature)
 
-        return self._write(action, params, kind, key, adapters, result)
-
-    def already_handled(self, incident_id: str, target: str) -> tuple[str, GateResult] | None:
-        """(action name, skipped result) if an action for this incident and target is claimed or done.
-
-        Checked before diagnosing: once traffic has moved, live state no longer shows the
-        signature, and a redelivered alert must be a no-op rather than a fresh escalation.
-        """
-        kind = DRY_RUN_CLAIMS if self.config.dry_run else CLAIMS
-        now = self.clock.now()
-        for name in sorted(all_actions()):
-            key = claim_key(incident_id, target, name)
-            record = self.state.get(kind, key)
-            if record is not None and not record.expired(now):
-                return name, _duplicate(name, target, key, record)
+    def _refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
+                 now: datetime) -> GateResult | None:
+        limit = self.config.bounds.max_targets_per_plan
+        if len(targets) > limit:
+            return GateResult(OutcomeStatus.ESCALATED,
+                              f"blast radius: the plan touches {len(targets)} targets, more than {limit}")
+        violations = action.bounds_violations(params, self.config, now)
+        if violations:
+            return GateResult(OutcomeStatus.ESCALATED, "outside bounds: " + "; ".join(violations))
+        approval = action.needs_approval(params, self.config)
+        if approval:
+            return GateResult(OutcomeStatus.PROPOSED, f"proposed, not applied: {approval}",
+                              after=action.preview(params, before), notes=action.notes(params))
+        if self.kill_switch():
+            return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({self.kill_switch()})")
         return None
 
-    def _write(self, action: Action, params: Any, kind: str, key: str, adapters: Any,
-               result: GateResult) -> GateResult:
-        if self._kill_switch_engaged():  # checked again immediately before the write
-            self._release(kind, key, params.target)
-            result.reason = "kill switch engaged: no writes"
+    def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
+               held: _Held, result: GateResult, service: str | None, signature: str) -> GateResult:
+        stop = self.kill_switch() or self._incident_closed(incident_id)   # checked immediately before the write
+        if stop:
+            self._give_back(held)
+            result.reason = stop if stop.startswith("incident") else f"kill switch engaged: no writes ({stop})"
             return result
         try:
             result.after = action.apply(params, adapters)
         except TransientError:
-            self._release(kind, key, params.target)  # the retry must be free to act
+            self._give_back(held)  # the retry must be free to act
             raise
         except PermanentError as exc:
-            self._release(kind, key, params.target)
+            self._give_back(held)
             result.status = OutcomeStatus.FAILED
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
             return result
         result.status = OutcomeStatus.APPLIED
         result.reason = f"{action.name} applied and verified"
-        self._complete(kind, key, result)
+        self._complete(held.claim[0], held.claim[1], result)
+        if not action.corrective:
+            self._record(action, params, before, result, incident_id, service or params.target, signature)
         return result
 
-    def _cooldown(self, target: str, now, dry_run: bool) -> str:
+    # --- checks ---------------------------------------------------------------------------------
+
+    def kill_switch(self) -> str:
+        """Why writes are off ("" when they are not): the config's switch or the operator's flag."""
+        if self.config.guardrails.kill_switch:
+            return "set in config"
+        flag = self.state.get_record(FLAGS, KILL_SWITCH)
+        if flag and flag.get("engaged"):
+            return f"set by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
+        return ""
+
+    def _incident_closed(self, incident_id: str) -> str:
+        record = self.state.get_record(INCIDENTS, incident_id)
+        if record and record.get("state") == "closed":
+            return f"incident {incident_id} closed ({record.get('closed_by')}) before the write"
+        return ""
+
+    def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
         """A reason to hold off, or "" (and, for real runs, the target's cooldown is now taken)."""
         ttl = timedelta(seconds=self.config.guardrails.cooldown_seconds)
         if not ttl:
@@ -130,24 +176,82 @@ class Gate:
             lease = self.state.get(COOLDOWNS, target)
             active = lease is not None and not lease.expired(now)
         else:
-            lease_claim = self.state.claim(COOLDOWNS, target, self.owner, ttl, now)
-            active, lease = not lease_claim.acquired, lease_claim.record
+            taken = self.state.claim(COOLDOWNS, target, self.owner, ttl, now)
+            active, lease = not taken.acquired, taken.record
+            if taken.acquired:
+                held.cooldown = target
         if active:
-            return f"cooldown: {target} was acted on at {lease.claimed_at.isoformat()}; next action after {lease.expires_at.isoformat()}"
+            return (f"cooldown: {target} was acted on at {lease.claimed_at.isoformat()}; "
+                    f"next action after {lease.expires_at.isoformat()}")
         return ""
+
+    def _budgets(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
+        """Takes one slot of each budget, or gives back what it took and says which ran out.
+
+        Each budget is N slot records per bucket (UTC hour or day); taking one is an atomic create,
+        so concurrent instances can never take N + 1.
+        """
+        if dry_run:
+            return ""
+        g = self.config.guardrails
+        for scope, bucket, capacity in ((f"target|{target}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour),
+                                        (f"target|{target}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day),
+                                        ("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour)):
+            slot = self._take_slot(f"{scope}|{bucket}", capacity, now)
+            if slot is None:
+                return f"budget exhausted: {capacity} actions for {scope} in {bucket}"
+            held.slots.append(slot)
+        return ""
+
+    def _take_slot(self, bucket: str, capacity: int, now: datetime) -> str | None:
+        retain = timedelta(days=2)  # outlives any bucket it counts
+        for i in range(capacity):
+            key = f"{bucket}#{i}"
+            if self.state.claim(BUDGETS, key, self.owner, retain, now).acquired:
+                return key
+        return None
+
+    # --- bookkeeping ----------------------------------------------------------------------------
+
+    def already_handled(self, incident_id: str, target: str) -> tuple[str, GateResult] | None:
+        """(action name, skipped result) if an action for this incident and target is claimed or done.
+
+        Checked before diagnosing: once traffic has moved, live state no longer shows the
+        signature, and a redelivered alert must be a no-op rather than a fresh escalation.
+        """
+        now = self.clock.now()
+        for name in sorted(all_actions()):
+            kind = DRY_RUN_CLAIMS if self.config.action_dry_run(name) else CLAIMS
+            key = claim_key(incident_id, target, name)
+            record = self.state.get(kind, key)
+            if record is not None and not record.expired(now):
+                return name, _duplicate(name, target, key, record)
+        return None
+
+    def _record(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
+                service: str, signature: str) -> None:
+        now = self.clock.now()
+        v = self.config.verification
+        record = ActionRecord(key=result.claim_key, incident_id=incident_id, target=params.target, service=service,
+                              action=action.name, signature=signature, params=params.model_dump(mode="json"),
+                              before=before, after=result.after or {}, reversible=action.reversible, applied_at=now,
+                              settle_at=now + timedelta(seconds=v.settle_seconds),
+                              deadline_at=now + timedelta(seconds=v.deadline_seconds))
+        self.state.put_record(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})
 
     def _complete(self, kind: str, key: str, result: GateResult) -> None:
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         self.state.complete(kind, key, self.owner, retain, self.clock.now(),
                             {"status": result.status.value, "after": result.after})
 
-    def _release(self, kind: str, key: str, target: str) -> None:
-        self.state.release(kind, key, self.owner)
-        self.state.release(COOLDOWNS, target, self.owner)
+    def _give_back(self, held: _Held) -> None:
+        if held.claim:
+            self.state.release(*held.claim, self.owner)
+        if held.cooldown:
+            self.state.release(COOLDOWNS, held.cooldown, self.owner)
+        for slot in held.slots:
+            self.state.release(BUDGETS, slot, self.owner)
 
     def _log(self, step: str, message: str) -> None:
         if self.timeline is not None:
             self.timeline.step(step, message)
-
-    def _kill_switch_engaged(self) -> bool:
-        return self.config.guardrails.kill_switch

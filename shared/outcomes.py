@@ -26,6 +26,9 @@ class OutcomeStatus(str, Enum):
     FAILED = "failed"          # the write was refused or did not take; the API's error is in `reason`
     ESCALATED = "escalated"    # a person must decide; the evidence says why
     RESOLVED = "resolved"      # the incident closed
+    PROPOSED = "proposed"      # a one-way action the policy does not allow alone: the exact change, for a person
+    VERIFIED = "verified"      # a sweep found the service healthy after the action settled
+    UNDONE = "undone"          # not healthy by the deadline: the before-state was restored, and a person called
 
 
 class DiagnosisReport(BaseModel):

@@ -17,6 +17,7 @@ from shared.collection import Readers, collect, epoch_to_datetime
 from shared.config import Config
 from shared.diagnosis import diagnose
 from shared.guardrails import Gate
+from shared.history import incident_closed, note_closed, note_opened, recent_verified_fix
 from shared.incidents import Incident, IncidentParseError, parse_message_published
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
 from shared.planning import plan
@@ -91,7 +92,9 @@ class _AlertRun:
 
     def decide(self) -> Outcome:
         incident = self.incident
+        state, now = self.adapters.state, self.adapters.clock.now()
         if not incident.is_open:
+            note_closed(state, incident, now)
             return self.outcome(OutcomeStatus.RESOLVED, "incident closed; recorded, no action taken",
                                 step="resolved", target=incident.cloud_run_service)
         if incident.is_test:
@@ -102,6 +105,11 @@ class _AlertRun:
                                 f"resource type {incident.resource_type!r} is not a Cloud Run revision")
         if not self.config.manages(service):
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} is not a managed service", target=service)
+        closed = incident_closed(state, incident.incident_id)
+        if closed is not None:  # a CLOSED that overtook this OPEN: the incident is over
+            return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
+                                f"({closed.closed_by}); no action on a closed incident", target=service)
+        note_opened(state, incident, service, now)
         return self.diagnose_and_act(service)
 
     def diagnose_and_act(self, service: str) -> Outcome:
@@ -123,20 +131,31 @@ class _AlertRun:
                            f"{diagnosis.summary}", signature=diagnosis.signature.value,
                            competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
                            api_calls=diagnosis.api_calls, evidence=[e.model_dump() for e in diagnosis.evidence])
-        proposal = plan(diagnosis, bundle, self.config.diagnosis)
+        proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
         if proposal.action is None:
             # A concurrent delivery may have acted while this one read state; that is no escalation.
             status = OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY else OutcomeStatus.ESCALATED
             return self.duplicate(gate, service, report) or self.outcome(
                 status, proposal.reason, target=service, diagnosis=report)
 
+        if self.config.guardrails.require_label and bundle.service.labels.get("runwarden") != "enabled":
+            return self.outcome(OutcomeStatus.SKIPPED, f"{service} does not carry the label runwarden=enabled "
+                                "(guardrails.require_label)", target=service, diagnosis=report)
         action = get_action(proposal.action)
+        returned = recent_verified_fix(self.adapters.state, service, action.name, now,
+                                       self.config.verification.recurrence_window_seconds)
+        if returned is not None:
+            return self.outcome(OutcomeStatus.ESCALATED,
+                                f"{diagnosis.signature.value} came back after {action.name} was verified at "
+                                f"{returned.resolved_at:%Y-%m-%d %H:%M:%S} ({returned.key}): not looping, a person "
+                                "must look", target=service, diagnosis=report)
         self.timeline.step("planned", proposal.reason, action=action.name,
                            params=proposal.params.model_dump(mode="json"))
-        result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters)
+        result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
+                              service=service, signature=diagnosis.signature.value, targets=proposal.targets)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after)
-        notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else []
+        notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else result.notes
         return self.outcome(result.status, result.reason, target=service, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
 
@@ -152,7 +171,8 @@ class _AlertRun:
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
                 notes: list[str] | None = None, decided_at: datetime | None = None) -> Outcome:
-        severity = {OutcomeStatus.FAILED: "ERROR", OutcomeStatus.ESCALATED: "WARNING"}.get(status, "INFO")
+        severity = {OutcomeStatus.FAILED: "ERROR", OutcomeStatus.ESCALATED: "WARNING", OutcomeStatus.UNDONE: "WARNING",
+                    OutcomeStatus.PROPOSED: "NOTICE"}.get(status, "INFO")
         self.timeline.step(step or status.value, reason, severity=severity, status=status.value,
                            after=action.after if action else None)
         return Outcome(incident_id=self.incident.incident_id, target=target, diagnosis=diagnosis, action=action,
@@ -201,3 +221,46 @@ def _report(diagnosis: Diagnosis) -> DiagnosisReport:
                            rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
                            competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
                            recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)
+
+
+# --- commands: the sweep and operators' commands ------------------------------------------------
+
+
+def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[Outcome]:
+    """Handle one command message; returns the outcomes it published."""
+    from shared.commands import CommandError, KillSwitch, parse_command_published
+    from shared.verification import sweep
+
+    received_at = adapters.clock.now()
+    timeline = Timeline(None, "command")
+    try:
+        message, command = parse_command_published(event_data)
+    except CommandError as exc:
+        timeline.step("rejected", f"malformed command rejected: {exc}", severity="ERROR", field=exc.field)
+        outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {exc}",
+                          message_id=_message_id(event_data),
+                          timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
+        return [publish_outcome(outcome, config, adapters, timeline)]
+    timeline.step("received", f"command {command.command}", message_id=message.message_id)
+    if isinstance(command, KillSwitch):
+        outcomes = [_kill_switch(command, message.message_id, adapters, timeline, received_at)]
+    else:
+        outcomes = sweep(config, adapters)
+        timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)",
+                      statuses=[o.status.value for o in outcomes])
+    return [publish_outcome(o, config, adapters, Timeline(o.incident_id, "command")) for o in outcomes]
+
+
+def _kill_switch(command: Any, message_id: str | None, adapters: Adapters, timeline: Timeline,
+                 received_at: datetime) -> Outcome:
+    from shared.records import FLAGS, KILL_SWITCH
+
+    now = adapters.clock.now()
+    adapters.state.put_record(FLAGS, KILL_SWITCH, {"engaged": command.engaged, "by": command.by,
+                                                   "reason": command.reason, "at": now})
+    word = "engaged: no writes until it is released" if command.engaged else "released: writes allowed again"
+    reason = f"kill switch {word} (by {command.by or 'unknown'}: {command.reason or 'no reason given'})"
+    timeline.step("kill_switch", reason, severity="WARNING" if command.engaged else "NOTICE")
+    return Outcome(trigger="command", target="runwarden/kill_switch", status=OutcomeStatus.APPLIED, reason=reason,
+                   message_id=message_id, action=ActionReport(name="kill_switch", params=command.model_dump()),
+                   timestamps=Timestamps(received_at=received_at, completed_at=now))

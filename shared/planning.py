@@ -6,8 +6,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.actions.rollback_traffic import RollbackTraffic, RollbackTrafficParams, traffic_state
-from shared.config import DiagnosisSettings
-from shared.evidence import EvidenceBundle
+from shared.actions.scale_connector import ScaleConnector, ScaleConnectorParams, connector_state
+from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
+from shared.evidence import Connector, EvidenceBundle
 from shared.signatures import Diagnosis, Signature
 
 
@@ -21,13 +22,22 @@ class Plan(BaseModel):
     before: dict[str, Any] = {}
     reason: str = ""            # why this action, or why no action
 
+    @property
+    def targets(self) -> list[str]:
+        """Every resource the plan writes to: what the gate's blast-radius check counts."""
+        return [self.params.target] if self.params is not None else []
 
-def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettings) -> Plan:
+
+def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettings,
+         bounds: Bounds | None = None) -> Plan:
+    """`bounds` supplies the connector policies; without it every connector gets the defaults."""
     refusal = _why_not(diagnosis, settings)
     if refusal:
         return Plan(reason=refusal)
     if diagnosis.signature is Signature.BAD_REVISION:
         return _rollback(diagnosis, bundle)
+    if diagnosis.signature is Signature.CONNECTOR_SATURATION:
+        return _scale_connector(diagnosis, bundle, bounds or Bounds())
     return Plan(reason=f"no automatic action for {diagnosis.signature.value}: {diagnosis.summary}; "
                        f"recommended: {diagnosis.recommendation}")
 
@@ -63,3 +73,92 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         before=traffic_state(bundle.service),
         reason=f"send 100% of traffic from {suspect.short_name} back to {diagnosis.known_good_revision}",
     )
+
+
+# Shared-core machine types, whose CPU a high packet rate exhausts before their bandwidth (gcp-facts §3).
+_SHARED_CORE = ("e2-micro", "f1-micro")
+_BIG_MACHINE = "e2-standard-4"
+
+
+def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bounds) -> Plan:
+    """The smallest scale-up that addresses the stress the diagnosis found, in this order:
+
+    1. CPU-bound on a shared-core machine (e2-micro, f1-micro) and the policy allows e2-standard-4:
+       move to e2-standard-4, min and max unchanged. More shared-core instances would each run
+       out of CPU credits the same way; a bigger machine removes the cause.
+    2. Otherwise, below the policy's ceiling: raise max_instances by the policy's step, capped at
+       the ceiling; min unchanged (the API wants both, so both are sent).
+    3. Otherwise (at the ceiling, no machine-type move possible): no action. What is left (a
+       bigger machine the policy does not allow, splitting traffic across connectors) is a
+       person's decision.
+
+    The connector is the one the diagnosis names, as read with the evidence; planning never
+    acts on a connector it has not read.
+    """
+    connector = bundle.connector
+    name = diagnosis.subject
+    if not name:
+        return Plan(reason="connector_saturation names no connector: nothing to scale")
+    if connector is None or connector.name != name:
+        read = connector.name if connector else "none"
+        return Plan(reason=f"connector {name} was not read with the evidence (read: {read}): not scaling it blind")
+    if connector.state != "READY":
+        return Plan(reason=f"connector {connector.short_name} is {connector.state}: only a READY connector can be "
+                           f"updated; a person must check it")
+    policy = bounds.connector(name)
+    cpu_bound = _cpu_bound(diagnosis)
+    if cpu_bound and connector.machine_type in _SHARED_CORE and _BIG_MACHINE in policy.allowed_machine_types:
+        return _scale_plan(connector, f"CPU-bound {connector.machine_type}", machine_type=_BIG_MACHINE,
+                           how=f"move from {connector.machine_type} to {_BIG_MACHINE}, "
+                               f"keeping {connector.min_instances}-{connector.max_instances} instances")
+    if connector.max_instances < policy.max_instances_ceiling:
+        new_max = min(connector.max_instances + policy.max_instances_step, policy.max_instances_ceiling)
+        return _scale_plan(connector, _stress_reason(diagnosis, connector, cpu_bound), max_instances=new_max,
+                           how=f"raise max instances from {connector.max_instances} to {new_max} "
+                               f"(policy step {policy.max_instances_step}, ceiling {policy.max_instances_ceiling})")
+    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated at the policy's "
+                       f"ceiling of {policy.max_instances_ceiling} max instances"
+                       f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide "
+                       f"(split traffic across connectors, or a bigger machine type)")
+
+
+def _scale_plan(connector: Connector, stress: str, *, how: str, machine_type: str | None = None,
+                max_instances: int | None = None) -> Plan:
+    params = ScaleConnectorParams(
+        target=connector.name,
+        from_min_instances=connector.min_instances, from_max_instances=connector.max_instances,
+        from_machine_type=connector.machine_type,
+        min_instances=connector.min_instances,
+        max_instances=max_instances if max_instances is not None else connector.max_instances,
+        machine_type=machine_type or connector.machine_type,
+        reason=stress,
+    )
+    return Plan(action=ScaleConnector.name, params=params, before=connector_state(connector),
+                reason=f"connector {connector.short_name} is saturated ({stress}): {how}")
+
+
+def _cpu_bound(diagnosis: Diagnosis) -> bool:
+    """CPU is among the stress signs: in the summary the rule wrote, or a CPU check that passed."""
+    return "CPU" in diagnosis.summary or any(
+        item.passed and "CPU" in item.observed for item in diagnosis.evidence)
+
+
+def _stress_reason(diagnosis: Diagnosis, connector: Connector, cpu_bound: bool) -> str:
+    if "at max instances" in diagnosis.summary:
+        return f"at max instances ({connector.max_instances})"
+    if cpu_bound:
+        return f"CPU-bound {connector.machine_type}"
+    if "throughput" in diagnosis.summary:
+        return "near its throughput ceiling"
+    return "saturated"
+
+
+def _no_machine_move(connector: Connector, policy: ConnectorPolicy, cpu_bound: bool) -> str:
+    """Why the machine-type remedy was not taken, for the no-action reason."""
+    if connector.machine_type not in _SHARED_CORE:
+        return f", already {connector.machine_type}"
+    if _BIG_MACHINE not in policy.allowed_machine_types:
+        return f", and its policy does not allow {_BIG_MACHINE}"
+    if not cpu_bound:
+        return ", and CPU is not the bottleneck"
+    return ""

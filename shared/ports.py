@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -117,3 +117,23 @@ class StateStore(Protocol):
         ...
 
     def get(self, kind: str, key: str) -> ClaimRecord | None: ...
+
+    # --- plain records (action and incident records, flags) -----------------------------------
+    # JSON-like dicts; datetimes are stored as timestamps and come back tz-aware.
+
+    def put_record(self, kind: str, key: str, data: dict[str, Any]) -> None:
+        """Create or replace the record `kind/key`."""
+        ...
+
+    def get_record(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    def update_record(self, kind: str, key: str, changes: dict[str, Any],
+                      expect: dict[str, Any] | None = None) -> bool:
+        """Apply `changes` only if every field in `expect` still has that value (checked and
+        written atomically, guarded by the record's update time). False if it did not match or
+        the record does not exist; a lost race re-reads and re-checks."""
+        ...
+
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
+        """Records whose top-level `field` equals `value` (an equality query), at most `limit`."""
+        ...

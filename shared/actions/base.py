@@ -26,6 +26,8 @@ class Action(ABC, Generic[P]):
     params_model: ClassVar[type[BaseModel]]
     reversible: ClassVar[bool]
     iam_permissions: ClassVar[tuple[str, ...]]
+    # True for an action that undoes Runwarden's own change: cooldown and budgets do not hold it.
+    corrective: ClassVar[bool] = False
 
     @abstractmethod
     def bounds_violations(self, params: P, config: Config, now: datetime) -> list[str]:
@@ -38,6 +40,10 @@ class Action(ABC, Generic[P]):
     @abstractmethod
     def apply(self, params: P, adapters: Any) -> dict[str, Any]:
         """Perform the write, wait for it, check it took, and return the state after."""
+
+    def needs_approval(self, params: P, config: Config) -> str:
+        """Why a person must approve this (the action is then proposed, not applied), or ""."""
+        return ""
 
     def notes(self, params: P) -> list[str]:
         """What an operator must know once this has run (e.g. traffic is now pinned)."""

@@ -1,6 +1,6 @@
-"""Guardrail state in Firestore: idempotency claims (`shared.ports.StateStore`).
+"""Guardrail state in Firestore (`shared.ports.StateStore`): idempotency claims and plain records.
 
-Each record is one document `{prefix}_{kind}/{encoded key}`. Atomicity comes from
+Each claim or record is one document `{prefix}_{kind}/{encoded key}`. Atomicity comes from
 `DocumentReference.create()` (fails if the document exists) and from update-time
 preconditions on every later write, never from transactions: those are slow and abort
 under contention (8 racers on the emulator take ~2 s and sometimes all fail).
@@ -15,8 +15,10 @@ import logging
 import re
 import threading
 import urllib.parse
-from datetime import datetime, timedelta
-from typing import Any, Callable, TypeVar
+import uuid
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, Callable, Mapping, TypeVar
 
 from shared.errors import TransientError, classify
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 MAX_ID_BYTES = 1500        # Firestore's limit for a document id
 HASHED_ID_PREFIX = 1400    # room left for the hash marker and a sha256 hex digest
 RACE_ATTEMPTS = 5          # re-reads after a lost precondition race before giving up
+# Hidden fields of plain records, stripped on read. The key is kept because a document id is an
+# encoding of it (hashed when long); the write id tells our own update from someone else's.
+KEY_FIELD = "_key"
+WRITE_FIELD = "_write_id"
+RESERVED_FIELDS = frozenset({KEY_FIELD, WRITE_FIELD})
 _KIND = re.compile(r"^[A-Za-z0-9_-]+$")
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
@@ -108,6 +115,54 @@ class FirestoreStateStore:
         snapshot = self._snapshot(self._ref(kind, key))
         return _record(snapshot) if snapshot.exists else None
 
+    # ------------------------------------------------------------------ StateStore: plain records
+
+    def put_record(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
+        fields = plain_record(data) | {KEY_FIELD: key}
+        ref = self._ref(kind, key)
+        # set() replaces the whole document, so a retry after a lost response is harmless.
+        _call(lambda: ref.set(fields, **self._write_limits()))
+
+    def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        snapshot = self._snapshot(self._ref(kind, key))
+        return _visible(snapshot.to_dict()) if snapshot.exists else None
+
+    def update_record(self, kind: str, key: str, changes: Mapping[str, Any],
+                      expect: Mapping[str, Any] | None = None) -> bool:
+        fields, wanted = plain_record(changes), plain_record(expect or {})
+        write_id = uuid.uuid4().hex
+        # Quoted so that a name like "a.b" is one top-level field, as in put_record, not a path.
+        update = {_field_path(name): value for name, value in fields.items()} | {WRITE_FIELD: write_id}
+        ref = self._ref(kind, key)
+        for _ in range(RACE_ATTEMPTS):
+            snapshot = self._snapshot(ref)
+            if not snapshot.exists:
+                return False
+            current = snapshot.to_dict()
+            if current.get(WRITE_FIELD) == write_id:
+                # Our write landed but its response was lost; the client's retry then failed the
+                # precondition. It was this call that applied the changes.
+                return True
+            if not record_matches(current, wanted):
+                return False
+            if not fields:
+                return True  # nothing to change: the check was the whole request
+            if self._update_if_unchanged(ref, snapshot, update):
+                return True
+            # Someone wrote in between: re-read, and re-check `expect` against their write.
+        raise TransientError(f"update {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
+
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
+        from google.cloud.firestore import FieldFilter
+
+        wanted = plain_record({field: value})[field]
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit}")
+        # A single-field equality needs no composite index. Documents without the field never match.
+        query = self._collection(kind).where(filter=FieldFilter(_field_path(field), "==", wanted)).limit(limit)
+        snapshots = _retry_transient(lambda: _call(lambda: query.get(timeout=self.timeout, retry=None)))
+        return [_visible(snapshot.to_dict()) for snapshot in snapshots]
+
     # ------------------------------------------------------------------ Firestore calls
 
     def _create(self, ref: Any, record: ClaimRecord) -> bool:
@@ -167,10 +222,12 @@ class FirestoreStateStore:
         return True
 
     def _ref(self, kind: str, key: str) -> Any:
+        return self._collection(kind).document(document_id(key))
+
+    def _collection(self, kind: str) -> Any:
         if not _KIND.match(kind):
             raise ValueError(f"kind must match {_KIND.pattern}: {kind!r}")
-        collection = f"{self.collection_prefix}_{kind}"
-        return self._firestore().collection(collection).document(document_id(key))
+        return self._firestore().collection(f"{self.collection_prefix}_{kind}")
 
     def _firestore(self) -> Any:
         # Created once and reused: Cloud Functions keeps the instance warm between events.
@@ -200,6 +257,62 @@ def _record(snapshot: Any) -> ClaimRecord:
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("`now` must be timezone-aware (UTC): Firestore stores instants")
+
+
+def plain_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A fresh copy of `data` as Firestore stores it, or ValueError / TypeError for what it
+    would reject or silently change. Shared with the in-memory store, so both agree.
+
+    Enums become their values, datetimes UTC (naive ones are refused: their instant is
+    unknown), tuples lists. The hidden fields' names are refused at the top level.
+    """
+    plain = _plain_map(data)
+    reserved = RESERVED_FIELDS.intersection(plain)
+    if reserved:
+        raise ValueError(f"reserved field names: {sorted(reserved)}")
+    return plain
+
+
+def record_matches(record: Mapping[str, Any], expect: Mapping[str, Any]) -> bool:
+    """True if every `expect` field has that value in `record` (a missing field counts as None)."""
+    return all(record.get(name) == value for name, value in expect.items())
+
+
+def _plain_map(data: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"a record must be a mapping, not {type(data).__name__}")
+    for name in data:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"field names must be non-empty strings: {name!r}")
+    return {name: _plain_value(value) for name, value in data.items()}
+
+
+def _plain_value(value: Any, in_array: bool = False) -> Any:
+    if isinstance(value, Enum):  # before str/int: a str-Enum is a str, but stored as its value
+        return _plain_value(value.value, in_array)
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: records store instants, give it a timezone")
+        return value.astimezone(timezone.utc)
+    if isinstance(value, Mapping):
+        return _plain_map(value)
+    if isinstance(value, (list, tuple)):
+        if in_array:
+            raise ValueError("Firestore cannot store an array directly inside an array")
+        return [_plain_value(item, in_array=True) for item in value]
+    raise TypeError(f"cannot store a {type(value).__name__} in a record: {value!r}")
+
+
+def _visible(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if name not in RESERVED_FIELDS}
+
+
+def _field_path(name: str) -> str:
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    return FieldPath(name).to_api_repr()
 
 
 # ---------------------------------------------------------------------- errors and retries

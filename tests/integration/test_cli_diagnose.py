@@ -48,7 +48,7 @@ def test_human_output_shows_the_evidence(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "connector_saturation" in done.stdout
     assert "e2-standard-4" in done.stdout             # the recommendation
-    assert "Runwarden would not act" in done.stdout   # no automatic action for this signature yet
+    assert "Runwarden would run scale_connector" in done.stdout
 
 
 @pytest.mark.parametrize("args, message", [

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 import pytest
 
@@ -12,6 +13,8 @@ from sandbox.emulators import FirestoreEmulator
 from shared.errors import TransientError
 from shared.gcp.firestore import MAX_ID_BYTES, FirestoreStateStore, document_id
 from shared.ports import ClaimStatus
+from shared.records import ACTIONS
+from tests.unit.test_memory_state_store import RecordStoreContract
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 TTL = timedelta(minutes=5)
@@ -238,3 +241,76 @@ def test_unreachable_firestore_is_transient(monkeypatch: pytest.MonkeyPatch, pro
 
     with pytest.raises(TransientError):
         FirestoreStateStore(project_id, timeout=1).get(KIND, KEY)
+
+
+# --------------------------------------------------------------------------- plain records
+
+
+class TestFirestoreRecords(RecordStoreContract):
+    """The contract MemoryStateStore also passes (tests/unit/test_memory_state_store.py)."""
+
+    pytestmark = pytest.mark.emulator
+
+    @pytest.fixture
+    def store(self, firestore: FirestoreEmulator, project_id: str) -> FirestoreStateStore:
+        return FirestoreStateStore(project_id)
+
+    @pytest.fixture
+    def racer(self, store: FirestoreStateStore, project_id: str) -> Callable[[], FirestoreStateStore]:
+        def new_instance() -> FirestoreStateStore:
+            racer = FirestoreStateStore(project_id)   # its own client, like a separate instance
+            racer.get_record(ACTIONS, "warm-up")
+            return racer
+
+        return new_instance
+
+
+@pytest.mark.emulator
+def test_update_after_a_lost_response_reports_its_own_write(store: FirestoreStateStore,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write commits, the response is lost, the client's retry fails the precondition: the
+    re-read sees a record that no longer matches `expect`, but the change was ours."""
+    store.put_record(ACTIONS, KEY, {"state": "pending"})
+    write = store._update_if_unchanged
+
+    def committed_but_reported_lost(ref, snapshot, fields):
+        write(ref, snapshot, fields)
+        return False
+
+    monkeypatch.setattr(store, "_update_if_unchanged", committed_but_reported_lost)
+
+    assert store.update_record(ACTIONS, KEY, {"state": "verified"}, expect={"state": "pending"})
+    assert not store.update_record(ACTIONS, KEY, {"state": "undone"}, expect={"state": "pending"})
+    assert store.get_record(ACTIONS, KEY) == {"state": "verified"}
+
+
+@pytest.mark.emulator
+def test_update_that_keeps_losing_races_is_transient(store: FirestoreStateStore,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    store.put_record(ACTIONS, KEY, {"state": "pending"})
+    monkeypatch.setattr(store, "_update_if_unchanged", lambda ref, snapshot, fields: False)
+
+    with pytest.raises(TransientError):
+        store.update_record(ACTIONS, KEY, {"state": "verified"}, expect={"state": "pending"})
+
+
+@pytest.mark.emulator
+def test_records_keep_their_key_but_do_not_show_it(store: FirestoreStateStore, firestore: FirestoreEmulator,
+                                                   project_id: str) -> None:
+    from google.cloud import firestore as gcf
+
+    long_key = "k/" * 1000   # hashed document id: only the stored field remembers the key
+    store.put_record(ACTIONS, long_key, {"state": "pending"})
+
+    raw = gcf.Client(project=project_id).collection(f"runwarden_{ACTIONS}").document(document_id(long_key)).get()
+    assert raw.get("_key") == long_key
+    assert store.get_record(ACTIONS, long_key) == {"state": "pending"}
+
+
+@pytest.mark.emulator
+def test_records_and_claims_of_different_kinds_do_not_collide(store: FirestoreStateStore) -> None:
+    store.claim(KIND, KEY, "run-1", TTL, NOW)
+    store.put_record(ACTIONS, KEY, {"state": "pending"})
+
+    assert store.get(KIND, KEY).owner == "run-1"
+    assert store.get_record(ACTIONS, KEY) == {"state": "pending"}

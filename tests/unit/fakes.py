@@ -4,16 +4,27 @@ Integration and end-to-end tests use the Firestore emulator and the API stand-in
 """
 from __future__ import annotations
 
+import copy
+import threading
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from shared.errors import PermanentError, TransientError
 from shared.evidence import Service, TrafficTarget
+from shared.gcp.firestore import plain_record, record_matches
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus
 
 
 class MemoryStateStore:
+    """Claims, plus plain records with FirestoreStateStore's semantics (the same contract tests
+    run on both: tests/unit/test_memory_state_store.py). Plain records are validated and
+    normalised by the adapter's own `plain_record`, and copied in and out, so a caller can never
+    mutate stored state."""
+
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], ClaimRecord] = {}
+        self.documents: dict[tuple[str, str], dict[str, Any]] = {}   # plain records
+        self._lock = threading.Lock()   # makes update_record's check-and-write atomic across threads
 
     def claim(self, kind, key, owner, ttl: timedelta, now: datetime) -> ClaimResult:
         held = self.records.get((kind, key))
@@ -36,6 +47,37 @@ class MemoryStateStore:
 
     def get(self, kind, key):
         return self.records.get((kind, key))
+
+    # --- plain records
+
+    def put_record(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
+        record = plain_record(data)   # already a fresh copy
+        with self._lock:
+            self.documents[(kind, key)] = record
+
+    def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            return copy.deepcopy(self.documents.get((kind, key)))
+
+    def update_record(self, kind: str, key: str, changes: Mapping[str, Any],
+                      expect: Mapping[str, Any] | None = None) -> bool:
+        fields, wanted = plain_record(changes), plain_record(expect or {})
+        with self._lock:
+            record = self.documents.get((kind, key))
+            if record is None or not record_matches(record, wanted):
+                return False
+            record.update(fields)
+            return True
+
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
+        wanted = plain_record({field: value})[field]
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit}")
+        with self._lock:
+            # As in a Firestore query, a record without the field never matches, not even None.
+            found = [record for (k, _), record in self.documents.items()
+                     if k == kind and field in record and record[field] == wanted]
+            return copy.deepcopy(found[:limit])
 
 
 class RecordingRun:

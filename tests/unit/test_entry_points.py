@@ -21,8 +21,8 @@ def test_importing_main_loads_no_google_client_library():
 def test_main_exports_only_working_entry_points():
     import main
 
-    assert main.__all__ == ["on_alert"]
-    assert callable(main.on_alert)
+    assert main.__all__ == ["on_alert", "on_command"]
+    assert callable(main.on_alert) and callable(main.on_command)
 
 
 def test_deploy_ignores_the_sandbox_and_tests():
@@ -43,11 +43,11 @@ def test_a_bad_config_fails_loudly_so_the_alert_is_redelivered(tmp_path, monkeyp
 
     import functions_framework
 
-    import functions.alerts
+    import functions.runtime
 
     (tmp_path / "bad.yaml").write_text("project: p\noutcomes_topic: not-a-topic\n")
     monkeypatch.setenv("RUNWARDEN_CONFIG", str(tmp_path / "bad.yaml"))
-    functions.alerts._runtime.cache_clear()
+    functions.runtime.runtime.cache_clear()
     app = functions_framework.create_app(target="on_alert", source=str(ROOT / "main.py"),
                                          signature_type="cloudevent")
     push = {"subscription": "projects/p/subscriptions/s",

@@ -1,0 +1,15 @@
+"""on_command: the verification sweep (Cloud Scheduler publishes `{"command": "sweep"}` every few
+minutes) and operators' commands, delivered by Pub/Sub as CloudEvents."""
+from __future__ import annotations
+
+import functions_framework
+
+from functions.runtime import runtime
+
+
+@functions_framework.cloud_event
+def on_command(cloud_event) -> None:
+    from shared.pipeline import handle_command
+
+    config, adapters = runtime()
+    handle_command(cloud_event.data, config, adapters)

@@ -1,0 +1,19 @@
+"""Config and adapters, built once per instance and shared by every entry point in it."""
+from __future__ import annotations
+
+import functools
+
+
+@functools.cache
+def runtime():
+    from shared.config import ConfigError, load_config
+    from shared.pipeline import google_adapters
+    from shared.timeline import Timeline
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        # Not cached: the event is redelivered and handled once the config is fixed, never dropped.
+        Timeline(None).step("config_error", f"cannot start: {exc}", severity="CRITICAL")
+        raise
+    return config, google_adapters(config)

@@ -1,0 +1,183 @@
+"""scale_connector: give a saturated Serverless VPC Access connector more room.
+
+Either a bigger machine type (a CPU-bound e2-micro or f1-micro moves to e2-standard-4) or a
+higher max_instances. The API only scales up (gcp-facts §3), so the change cannot be undone by
+automation: it runs only where the connector's policy says allow_one_way, and is otherwise
+proposed to a person (see `needs_approval`).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from shared.actions import register
+from shared.actions.base import Action, ActionParams
+from shared.config import MACHINE_TYPES, Config
+from shared.errors import PermanentError
+from shared.evidence import Connector
+
+# The API's own ranges (gcloud `connectors update`): min 2-9, max 3-10, min < max.
+MIN_INSTANCES = (2, 9)
+MAX_INSTANCES = (3, 10)
+# Smallest to largest: f1-micro carries 100-500 Mbps, e2-micro 200-1000, e2-standard-4 3200-16000.
+MACHINE_RANK = {"f1-micro": 0, "e2-micro": 1, "e2-standard-4": 2}
+
+_CONNECTOR_NAME = re.compile(r"^projects/([^/]+)/locations/([^/]+)/connectors/([^/]+)$")
+
+
+class ScaleConnectorParams(ActionParams):
+    # target: projects/P/locations/L/connectors/C
+    from_min_instances: int         # the connector as read before planning
+    from_max_instances: int
+    from_machine_type: str
+    min_instances: int              # what it is asked to become; min and max are always sent together
+    max_instances: int
+    machine_type: str
+    reason: str                     # the stress that calls for it, e.g. "CPU-bound e2-micro"
+
+    @property
+    def machine_type_changes(self) -> bool:
+        return self.machine_type != self.from_machine_type
+
+    @property
+    def changes_anything(self) -> bool:
+        return (self.machine_type_changes or self.min_instances != self.from_min_instances
+                or self.max_instances != self.from_max_instances)
+
+
+def connector_state(connector: Connector) -> dict[str, Any]:
+    """The part of a connector this action changes, as recorded in outcomes (before and after)."""
+    return {"connector": {"name": connector.name, "state": connector.state, "machine_type": connector.machine_type,
+                          "min_instances": connector.min_instances, "max_instances": connector.max_instances}}
+
+
+def gcloud_command(params: ScaleConnectorParams) -> str:
+    """The command a person would run to make the same change by hand."""
+    match = _CONNECTOR_NAME.match(params.target)
+    name, region = (match.group(3), match.group(2)) if match else (params.target, "REGION")
+    command = (f"gcloud compute networks vpc-access connectors update {name} --region={region} "
+               f"--min-instances={params.min_instances} --max-instances={params.max_instances}")
+    if params.machine_type_changes:
+        command += f" --machine-type={params.machine_type}"
+    return command
+
+
+@register
+class ScaleConnector(Action[ScaleConnectorParams]):
+    name = "scale_connector"
+    params_model = ScaleConnectorParams
+    reversible = False  # the API refuses to lower min or max: there is no way back short of recreating it
+    iam_permissions = (
+        "vpcaccess.connectors.get",
+        "vpcaccess.connectors.update",
+        "vpcaccess.operations.get",
+    )
+
+    def bounds_violations(self, params: ScaleConnectorParams, config: Config, now: datetime) -> list[str]:
+        violations = []
+        if not _CONNECTOR_NAME.match(params.target):
+            violations.append(f"{params.target} is not a connector name (projects/P/locations/L/connectors/C)")
+        if not params.changes_anything:
+            violations.append(f"nothing changes: {_short(params.target)} is already {params.machine_type}, "
+                              f"{params.min_instances}-{params.max_instances} instances")
+        return (violations + _range_violations(params) + _downward_violations(params)
+                + _policy_violations(params, config))
+
+    def needs_approval(self, params: ScaleConnectorParams, config: Config) -> str:
+        """Why a person must approve this change first, or "" when the policy lets it run.
+
+        Not a bound: the request may be perfectly sound, it is just not automation's to make."""
+        if config.bounds.connector(params.target).allow_one_way:
+            return ""
+        return (f"scaling a connector is one-way and the policy for {_short(params.target)} "
+                f"does not allow_one_way")
+
+    def preview(self, params: ScaleConnectorParams, before: dict[str, Any]) -> dict[str, Any]:
+        current = dict(before.get("connector") or {})
+        return {"connector": {**current, "name": params.target, "machine_type": params.machine_type,
+                              "min_instances": params.min_instances, "max_instances": params.max_instances}}
+
+    def apply(self, params: ScaleConnectorParams, adapters: Any) -> dict[str, Any]:
+        after = adapters.vpcaccess.update_connector(
+            params.target, min_instances=params.min_instances, max_instances=params.max_instances,
+            # Only named when it changes, so the patch's mask leaves the machine type alone otherwise.
+            machine_type=params.machine_type if params.machine_type_changes else None)
+        problem = _verification_problem(after, params)
+        if problem:
+            raise PermanentError(f"update finished but {_short(params.target)} {problem}", code="VERIFICATION_FAILED")
+        return connector_state(after)
+
+    def notes(self, params: ScaleConnectorParams) -> list[str]:
+        one_way = (f"Scaling {_short(params.target)} is one-way: the API only raises min and max instances, "
+                   f"so automation cannot undo it; going back means recreating the connector.")
+        # gcp-facts §3 marks scale-in as unconfirmed: say so rather than promise either way.
+        cost = ("Instances added may not scale back in when the load drops (unconfirmed), so the connector "
+                "may cost more from now on.")
+        return [
+            one_way,
+            cost,
+            f"The equivalent command: {gcloud_command(params)}",
+        ]
+
+
+# --- bounds, one rule each ---------------------------------------------------------------------
+
+
+def _range_violations(p: ScaleConnectorParams) -> list[str]:
+    """The API's absolute rules: machine types it accepts, the instance ranges, min below max."""
+    out = []
+    if p.machine_type not in MACHINE_TYPES:
+        out.append(f"{p.machine_type} is not a connector machine type (the API accepts {', '.join(MACHINE_TYPES)})")
+    if not MIN_INSTANCES[0] <= p.min_instances <= MIN_INSTANCES[1]:
+        out.append(f"min_instances {p.min_instances} is outside {MIN_INSTANCES[0]}-{MIN_INSTANCES[1]}")
+    if not MAX_INSTANCES[0] <= p.max_instances <= MAX_INSTANCES[1]:
+        out.append(f"max_instances {p.max_instances} is outside {MAX_INSTANCES[0]}-{MAX_INSTANCES[1]}")
+    if p.min_instances >= p.max_instances:
+        out.append(f"min_instances {p.min_instances} is not below max_instances {p.max_instances}")
+    return out
+
+
+def _downward_violations(p: ScaleConnectorParams) -> list[str]:
+    """Scale-up only: the API refuses lower instance counts, and a smaller machine is not a remedy."""
+    out = []
+    if p.min_instances < p.from_min_instances:
+        out.append(f"min_instances would go down from {p.from_min_instances} to {p.min_instances}")
+    if p.max_instances < p.from_max_instances:
+        out.append(f"max_instances would go down from {p.from_max_instances} to {p.max_instances}")
+    old, new = MACHINE_RANK.get(p.from_machine_type), MACHINE_RANK.get(p.machine_type)
+    if old is not None and new is not None and new < old:
+        out.append(f"machine type would be downgraded from {p.from_machine_type} to {p.machine_type}")
+    return out
+
+
+def _policy_violations(p: ScaleConnectorParams, config: Config) -> list[str]:
+    """What the configured policy for this connector allows automation to set."""
+    policy = config.bounds.connector(p.target)
+    out = []
+    if p.max_instances > policy.max_instances_ceiling:
+        out.append(f"max_instances {p.max_instances} is above the policy's ceiling of "
+                   f"{policy.max_instances_ceiling} for {_short(p.target)}")
+    # Only a machine type being set is checked: keeping an existing one is not automation's choice.
+    setting = p.machine_type_changes and p.machine_type in MACHINE_TYPES  # unknown types: _range_violations
+    if setting and p.machine_type not in policy.allowed_machine_types:
+        out.append(f"machine type {p.machine_type} is not allowed for {_short(p.target)} "
+                   f"(allowed: {', '.join(policy.allowed_machine_types)})")
+    return out
+
+
+def _verification_problem(after: Connector, p: ScaleConnectorParams) -> str:
+    """Why the connector as read back does not show the change, or ""."""
+    if after.state == "ERROR":
+        return "is in state ERROR"
+    # "At least" for instances: someone scaling it further meanwhile still satisfies the request.
+    if after.min_instances < p.min_instances or after.max_instances < p.max_instances:
+        return (f"has {after.min_instances}-{after.max_instances} instances, "
+                f"not {p.min_instances}-{p.max_instances}")
+    if after.machine_type != p.machine_type:
+        return f"is {after.machine_type}, not {p.machine_type}"
+    return ""
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]

@@ -1,0 +1,49 @@
+"""Reading and writing what Runwarden remembers: incidents it saw open or closed, and the
+actions it took. Pure bookkeeping on the state store; no Google Cloud writes."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.incidents import Incident
+from shared.ports import StateStore
+from shared.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
+
+
+def incident_closed(state: StateStore, incident_id: str) -> IncidentRecord | None:
+    data = state.get_record(INCIDENTS, incident_id)
+    record = IncidentRecord.model_validate(data) if data else None
+    return record if record and record.state == "closed" else None
+
+
+def note_opened(state: StateStore, incident: Incident, service: str | None, now: datetime) -> None:
+    """Log-based alerts never send CLOSED: remember them, so a sweep can close them."""
+    if not incident.is_log_match or state.get_record(INCIDENTS, incident.incident_id):
+        return
+    record = IncidentRecord(incident_id=incident.incident_id, target=service, log_based=True, opened_at=now)
+    state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
+
+
+def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = "notification") -> None:
+    """Closed wins over any later (reordered or redelivered) OPEN of the same incident."""
+    existing = state.get_record(INCIDENTS, incident.incident_id)
+    record = IncidentRecord.model_validate(existing) if existing else IncidentRecord(
+        incident_id=incident.incident_id, target=incident.cloud_run_service, log_based=incident.is_log_match,
+        opened_at=now)
+    if record.state != "closed":
+        record = record.model_copy(update={"state": "closed", "closed_at": now, "closed_by": by})
+        state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
+    for data in state.find_records(ACTIONS, "incident_id", incident.incident_id):
+        if data.get("incident_closed_at") is None:
+            state.update_record(ACTIONS, data["key"], {"incident_closed_at": now})
+
+
+def recent_verified_fix(state: StateStore, service: str, action: str, now: datetime,
+                        window_seconds: int) -> ActionRecord | None:
+    """A verified action of this kind on this service within the window: its signature came back."""
+    since = now - timedelta(seconds=window_seconds)
+    for data in state.find_records(ACTIONS, "service", service):
+        record = ActionRecord.model_validate(data)
+        if (record.action == action and record.state is ActionState.VERIFIED and record.resolved_at
+                and record.resolved_at >= since):
+            return record
+    return None

@@ -1,0 +1,58 @@
+"""What Runwarden remembers between invocations, besides claims: the actions it took (so a sweep
+can verify, undo or escalate them) and the log-based incidents it must close itself."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim key
+INCIDENTS = "incidents"    # StateStore kind of IncidentRecord, keyed by the incident id
+FLAGS = "flags"            # StateStore kind of operator flags (the kill switch)
+KILL_SWITCH = "kill_switch"
+
+
+class ActionState(str, Enum):
+    PENDING = "pending"        # applied; waiting for the settle time, then for health
+    UNDOING = "undoing"        # a sweep owns the undo (a crashed undo is retried after the claim TTL)
+    VERIFIED = "verified"      # healthy on live data after the settle time
+    UNDONE = "undone"          # not healthy by the deadline; the before-state was restored
+    ESCALATED = "escalated"    # not healthy by the deadline, and not reversible (or the undo failed)
+
+
+class ActionRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    key: str                   # incident|target|action, the claim key
+    incident_id: str
+    target: str                # what was written to (a service or a connector)
+    service: str               # the Cloud Run service whose health verifies it
+    action: str
+    signature: str
+    params: dict[str, Any] = {}
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    reversible: bool
+    state: ActionState = ActionState.PENDING
+    applied_at: datetime
+    settle_at: datetime
+    deadline_at: datetime
+    resolved_at: datetime | None = None     # when it left PENDING
+    incident_closed_at: datetime | None = None   # the CLOSED notification, if one came
+    note: str = ""
+
+
+class IncidentRecord(BaseModel):
+    """An incident Runwarden has seen open. Log-based alerts never send CLOSED, so these close here."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    incident_id: str
+    target: str | None = None
+    log_based: bool = False
+    opened_at: datetime
+    state: str = "open"        # open | closed
+    closed_at: datetime | None = None
+    closed_by: str = ""        # "notification", "verification" or "timeout"

@@ -1,0 +1,164 @@
+"""The verification sweep: a function must not sit and wait, so actions are judged later.
+
+For each pending action, once its settle time has passed:
+- healthy on live data (or the incident's CLOSED notification came) -> verified;
+- still not healthy by the deadline -> a traffic rollback is undone through the gate
+  (restore_traffic puts back the recorded split) and escalated; anything else is escalated;
+- otherwise it waits for the next sweep.
+Each transition is a guarded update of the action record, so two sweeps never both act on one.
+Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from shared.actions import get_action
+from shared.actions.restore_traffic import RestoreTrafficParams
+from shared.collection import collect
+from shared.config import Config
+from shared.diagnosis import diagnose
+from shared.errors import PermanentError, TransientError
+from shared.evidence import TrafficTarget
+from shared.guardrails import Gate
+from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
+from shared.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
+from shared.signatures import Signature
+from shared.timeline import Timeline
+
+MAX_PER_SWEEP = 50
+
+
+class Sweep:
+    def __init__(self, config: Config, adapters: Any) -> None:
+        self.config = config
+        self.adapters = adapters
+        self.state = adapters.state
+        self.now = adapters.clock.now()
+        self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
+
+    def run(self) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for record in self._due():
+            try:
+                outcome = self._judge(record)
+            except TransientError as exc:  # the next scheduled sweep tries again
+                Timeline(record.incident_id, "command").step("verify_deferred", f"{record.key}: {exc}",
+                                                             severity="WARNING")
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+        outcomes += self._close_log_incidents()
+        return outcomes
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def _due(self) -> list[ActionRecord]:
+        pending = [ActionRecord.model_validate(d) for d in
+                   self.state.find_records(ACTIONS, "state", ActionState.PENDING.value, MAX_PER_SWEEP)]
+        stale = timedelta(seconds=self.config.guardrails.claim_ttl_seconds)
+        undoing = [ActionRecord.model_validate(d) for d in
+                   self.state.find_records(ACTIONS, "state", ActionState.UNDOING.value, MAX_PER_SWEEP)]
+        return [r for r in pending if self.now >= r.settle_at] + \
+               [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
+
+    def _judge(self, record: ActionRecord) -> Outcome | None:
+        if record.state is ActionState.UNDOING:
+            return self._undo(record, "a previous undo did not finish")
+        verdict, why = self._health(record)
+        if verdict == "healthy":
+            if not self._move(record, ActionState.PENDING, ActionState.VERIFIED):
+                return None
+            return self._outcome(record, OutcomeStatus.VERIFIED, f"{record.action} verified: {why}")
+        if self.now < record.deadline_at:
+            return None  # not yet: the next sweep looks again
+        if record.action == "rollback_traffic" and record.reversible:
+            if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
+                return None
+            return self._undo(record, why)
+        if not self._move(record, ActionState.PENDING, ActionState.ESCALATED, note=why):
+            return None
+        return self._outcome(record, OutcomeStatus.ESCALATED,
+                             f"{record.action} did not make the service healthy by the deadline ({why}); "
+                             f"{'it cannot be undone' if not record.reversible else 'not undone'}: a person must look")
+
+    def _health(self, record: ActionRecord) -> tuple[str, str]:
+        if record.incident_closed_at and record.incident_closed_at >= record.applied_at:
+            return "healthy", f"the incident closed at {record.incident_closed_at:%H:%M:%S}"
+        try:
+            bundle = collect(record.service, record.settle_at, self.adapters.readers(), self.config.diagnosis,
+                             self.now)
+        except PermanentError as exc:
+            return "unknown", f"cannot read the evidence: {exc}"
+        diagnosis = diagnose(bundle, self.config.diagnosis)
+        if diagnosis.signature is Signature.HEALTHY:
+            return "healthy", diagnosis.summary
+        return ("unknown" if diagnosis.signature is Signature.INCONCLUSIVE else "unhealthy",
+                f"{diagnosis.signature.value}: {diagnosis.summary}")
+
+    def _undo(self, record: ActionRecord, why: str) -> Outcome:
+        action = get_action("restore_traffic")
+        traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
+        params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key)
+        gate = Gate(self.config, self.state, self.adapters.clock, self.owner,
+                    Timeline(record.incident_id, "command"))
+        result = gate.execute(action, params, record.after, record.incident_id, self.adapters)
+        if result.status is OutcomeStatus.APPLIED or result.reason.startswith("duplicate"):
+            self._move(record, ActionState.UNDOING, ActionState.UNDONE, note=why)
+            return self._outcome(record, OutcomeStatus.UNDONE,
+                                 f"{record.action} did not help by the deadline ({why}); the recorded split is "
+                                 "restored and the incident escalated to a person",
+                                 after=result.after, notes=action.notes(params))
+        self._move(record, ActionState.UNDOING, ActionState.ESCALATED, note=f"{why}; undo: {result.reason}")
+        return self._outcome(record, OutcomeStatus.ESCALATED,
+                             f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}")
+
+    def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "") -> bool:
+        changes: dict[str, Any] = {"state": to.value, "resolved_at": self.now}
+        if note:
+            changes["note"] = note
+        return self.state.update_record(ACTIONS, record.key, changes, expect={"state": expected.value})
+
+    def _outcome(self, record: ActionRecord, status: OutcomeStatus, reason: str,
+                 after: dict[str, Any] | None = None, notes: list[str] | None = None) -> Outcome:
+        Timeline(record.incident_id, "command").step(status.value, reason, action=record.action,
+                                                     key=record.key)
+        report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
+                              before=record.before, after=after if after is not None else record.after)
+        return Outcome(incident_id=record.incident_id, trigger="command", target=record.service, action=report,
+                       status=status, reason=reason, notes=notes or [],
+                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+
+    # --- log-based incidents -----------------------------------------------------------------------
+
+    def _close_log_incidents(self) -> list[Outcome]:
+        timeout = timedelta(seconds=self.config.verification.log_incident_timeout_seconds)
+        outcomes = []
+        for data in self.state.find_records(INCIDENTS, "state", "open", MAX_PER_SWEEP):
+            incident = IncidentRecord.model_validate(data)
+            if not incident.log_based:
+                continue
+            by = "verification" if self._verified(incident.incident_id) else (
+                "timeout" if self.now >= incident.opened_at + timeout else "")
+            if not by or not self.state.update_record(
+                    INCIDENTS, incident.incident_id, {"state": "closed", "closed_at": self.now, "closed_by": by},
+                    expect={"state": "open"}):
+                continue
+            reason = (f"log-based incident closed by Runwarden after {by}: log-based alert policies never send "
+                      "a CLOSED notification")
+            Timeline(incident.incident_id, "command").step("resolved", reason)
+            outcomes.append(Outcome(incident_id=incident.incident_id, trigger="command", target=incident.target,
+                                    status=OutcomeStatus.RESOLVED, reason=reason,
+                                    timestamps=Timestamps(received_at=self.now, completed_at=self.now)))
+        return outcomes
+
+    def _verified(self, incident_id: str) -> bool:
+        return any(d.get("state") == ActionState.VERIFIED.value
+                   for d in self.state.find_records(ACTIONS, "incident_id", incident_id))
+
+
+def sweep(config: Config, adapters: Any) -> list[Outcome]:
+    return Sweep(config, adapters).run()
+
+

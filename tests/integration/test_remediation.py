@@ -1,0 +1,200 @@
+"""Remediation on real parts: the verification sweep (verify, undo, escalate), commands, the kill
+switch flag, budgets, recurrence, closed and log-based incidents. Stand-ins and emulators, no mocks."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+
+import pytest
+import yaml
+
+from sandbox.scenarios import Scenario, seed
+from sandbox.standins.run import TrafficSeed
+from shared.pipeline import handle_command
+from shared.records import ACTIONS
+from tests.integration.world import SERVICE, World, event
+
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+
+
+def more_series(world: World, timeseries: str) -> None:
+    """Adds time series to the Monitoring stand-in, as later minutes of the same incident."""
+    extra = yaml.safe_load(f"name: later\nproject: demo-project\nregion: us-central1\ntimeseries:\n{timeseries}")
+    seed(world.standins, Scenario.model_validate(extra), world.anchor)
+
+
+def recovery(world: World, until: str = "+12m") -> None:
+    """After the rollback, the known-good revision serves cleanly again (as Monitoring will show)."""
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +2m, to: {until}, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +2m, to: {until}, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""")
+
+
+def action_state(world: World) -> str:
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    return record["state"]
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor):
+    return World(standin_env, pubsub, project_id, anchor)
+
+
+@pytest.fixture
+def rolled_back(world):
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    assert world.serving() == {OLD: 100}
+    world.published()  # the applied outcome
+    return world
+
+
+def test_the_sweep_waits_for_the_settle_time(rolled_back):
+    rolled_back.at(4)  # applied at +2m; settle is 5 minutes
+    assert rolled_back.command({"command": "sweep"}) == []
+    assert action_state(rolled_back) == "pending"
+
+
+def test_a_healthy_service_after_the_settle_time_verifies_the_rollback(rolled_back):
+    recovery(rolled_back)
+    rolled_back.at(12)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "verified" and outcome.trigger == "command"
+    assert "healthy" in outcome.reason
+    assert action_state(rolled_back) == "verified"
+    assert rolled_back.published()[0]["status"] == "verified"
+    assert rolled_back.command({"command": "sweep"}) == []  # judged once
+
+
+def test_still_unhealthy_at_the_deadline_undoes_the_rollback_and_escalates(rolled_back):
+    rolled_back.at(10)  # past settle, before the deadline: no data to call it healthy yet
+    assert rolled_back.command({"command": "sweep"}) == []
+    rolled_back.at(18)  # deadline is 15 minutes after the action
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "undone" and "escalated" in outcome.reason
+    assert rolled_back.serving() == {NEW: 100}  # the recorded split is back
+    assert action_state(rolled_back) == "undone"
+    assert rolled_back.standins.run.count("UpdateService") == 2
+
+
+def test_two_sweeps_at_once_judge_an_action_once(rolled_back):
+    rolled_back.at(18)
+    results = []
+    sweeps = [threading.Thread(target=lambda: results.append(rolled_back.command({"command": "sweep"})))
+              for _ in range(3)]
+    for t in sweeps:
+        t.start()
+    for t in sweeps:
+        t.join()
+    assert sorted(len(r) for r in results) == [0, 0, 1]
+    assert rolled_back.standins.run.count("UpdateService") == 2
+
+
+def test_the_closed_notification_verifies_a_settled_action(rolled_back):
+    rolled_back.at(6)
+    closed = rolled_back.handle(rolled_back.alert(state="closed", message_id="2",
+                                                  ended_at=rolled_back.anchor.replace(minute=6)))
+    assert closed.status.value == "resolved"
+    rolled_back.at(8)
+    [outcome] = rolled_back.command({"command": "sweep"})
+    assert outcome.status.value == "verified" and "incident closed" in outcome.reason
+
+
+def test_the_signature_coming_back_after_a_verified_fix_is_escalated(rolled_back):
+    recovery(rolled_back)
+    rolled_back.at(12)
+    rolled_back.command({"command": "sweep"})
+    # Someone sends traffic back to the bad revision, and it fails again: a new incident.
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 5xx, response_code: "500"}}
+    points: [{{from: +12m, to: +20m, every: 60s, value: 30}}]
+""")
+    rolled_back.at(20)
+    again = rolled_back.handle(rolled_back.alert(incident_id="0.returned", message_id="3"))
+
+    assert again.status.value == "escalated" and "came back after rollback_traffic was verified" in again.reason
+    assert rolled_back.standins.run.count("UpdateService") == 1  # only the first rollback
+
+
+def test_the_kill_switch_command_stops_writes_until_released(world):
+    world.seed("bad_revision")
+    [engaged] = world.command({"command": "kill_switch", "engaged": True, "by": "alice", "reason": "maintenance"})
+    assert engaged.status.value == "applied" and "engaged" in engaged.reason
+
+    stopped = world.handle(world.alert())
+    assert stopped.status.value == "skipped" and "kill switch engaged" in stopped.reason and "alice" in stopped.reason
+    assert world.standins.run.count("UpdateService") == 0
+
+    world.command({"command": "kill_switch", "engaged": False, "by": "alice"})
+    assert world.handle(world.alert(message_id="2")).status.value == "applied"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"command": "reboot"}, "command"),
+    ({"command": "kill_switch"}, "command.engaged"),
+    ({"nothing": 1}, "command"),
+])
+def test_a_malformed_command_is_rejected_not_raised(world, body, field):
+    [outcome] = world.command(body)
+    assert outcome.status.value == "rejected" and outcome.trigger == "command" and field in outcome.reason
+
+
+def test_a_command_that_is_not_json_is_rejected(world):
+    [outcome] = handle_command(event(b"sweep please"), world.config, world.adapters)
+    assert outcome.status.value == "rejected" and "message.data" in outcome.reason
+
+
+def test_the_hourly_budget_holds_back_a_second_incident(standin_env, firestore, pubsub, project_id, anchor):
+    world = World(standin_env, pubsub, project_id, anchor,
+                  guardrails={"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1})
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+
+    second = world.handle(world.alert(incident_id="0.second", message_id="2"))
+
+    assert second.status.value == "skipped" and second.reason.startswith("budget exhausted")
+    assert world.serving() == {NEW: 100}
+
+
+def test_a_closed_notification_that_overtakes_the_open_one_prevents_any_action(world):
+    world.seed("bad_revision")
+    world.handle(world.alert(state="closed", message_id="1", ended_at=world.anchor.replace(minute=5)))
+
+    late_open = world.handle(world.alert(message_id="2"))
+
+    assert late_open.status.value == "skipped" and "already closed" in late_open.reason
+    assert world.standins.run.count("UpdateService") == 0
+
+
+def test_a_log_based_incident_is_closed_by_runwarden_after_its_timeout(world):
+    world.seed("healthy")
+    notification = world.alert("healthy")
+    body = json.loads(base64.b64decode(notification["message"]["data"]))
+    body["incident"]["metric"] = {"type": "", "labels": {}}
+    body["incident"]["condition"] = {"name": "c", "displayName": "log match",
+                                     "conditionMatchedLog": {"filter": 'textPayload:"boom"'}}
+    world.handle(event(json.dumps(body).encode()))
+    world.at(30)
+    assert [o.status.value for o in world.command({"command": "sweep"})] == []
+    world.at(65)  # opened at +2m; the timeout is an hour
+
+    [closed] = world.command({"command": "sweep"})
+    assert closed.status.value == "resolved" and "after timeout" in closed.reason
+    assert world.command({"command": "sweep"}) == []

@@ -1,0 +1,82 @@
+"""scale_connector.apply through the real VpcAccessAdapter, over HTTP, against the VPC Access stand-in."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from sandbox.standins.vpcaccess import VpcAccessStandIn
+from shared.actions import get_action
+from shared.actions.scale_connector import ScaleConnectorParams
+from shared.errors import PermanentError
+from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy
+from shared.gcp.vpcaccess import VpcAccessAdapter
+
+CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+QUICK = CallPolicy(call_timeout=2, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+ACTION = get_action("scale_connector")
+
+
+class Adapters:
+    def __init__(self, vpcaccess: VpcAccessAdapter) -> None:
+        self.vpcaccess = vpcaccess
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[VpcAccessStandIn]:
+    server = VpcAccessStandIn(lro_polls_before_done=2)
+    monkeypatch.setenv(VPCACCESS_EMULATOR_ENV, server.start())
+    server.add_connector(CONNECTOR, min_instances=2, max_instances=3)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def adapters(standin: VpcAccessStandIn) -> Iterator[Adapters]:
+    vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    yield Adapters(vpc)
+    vpc.close()
+
+
+def params(**changes) -> ScaleConnectorParams:
+    values = dict(target=CONNECTOR, from_min_instances=2, from_max_instances=3, from_machine_type="e2-micro",
+                  min_instances=2, max_instances=5, machine_type="e2-micro", reason="at max instances (3)")
+    return ScaleConnectorParams(**{**values, **changes})
+
+
+def test_raising_max_is_applied_and_returned(adapters, standin):
+    after = ACTION.apply(params(), adapters)
+
+    assert after == {"connector": {"name": CONNECTOR, "state": "READY", "machine_type": "e2-micro",
+                                   "min_instances": 2, "max_instances": 5}}
+    assert standin.connector(CONNECTOR)["maxInstances"] == 5
+    patch = standin.requests("PatchConnector")[0]
+    assert patch.update_mask == "minInstances,maxInstances"  # the machine type is left alone
+
+
+def test_machine_type_change_is_applied(adapters, standin):
+    after = ACTION.apply(params(max_instances=3, machine_type="e2-standard-4"), adapters)
+
+    assert after["connector"]["machine_type"] == "e2-standard-4"
+    assert (after["connector"]["min_instances"], after["connector"]["max_instances"]) == (2, 3)
+    assert standin.requests("PatchConnector")[0].update_mask == "minInstances,maxInstances,machineType"
+
+
+def test_the_api_refusing_to_lower_is_permanent(adapters, standin):
+    big = CONNECTOR.replace("backend-conn", "big-conn")
+    standin.add_connector(big, min_instances=4, max_instances=8)
+    # Bounds would refuse this before apply; here the API's own refusal is what is tested.
+    lowering = params(target=big, from_min_instances=4, from_max_instances=8, min_instances=4, max_instances=6)
+
+    with pytest.raises(PermanentError, match="can only be increased") as caught:
+        ACTION.apply(lowering, adapters)
+    assert caught.value.code == "INVALID_ARGUMENT"
+    assert standin.connector(big)["maxInstances"] == 8
+
+
+def test_a_failed_operation_is_permanent_and_changes_nothing(adapters, standin):
+    standin.fail_next_operation()
+
+    with pytest.raises(PermanentError, match="operation .* failed"):
+        ACTION.apply(params(), adapters)
+    assert standin.connector(CONNECTOR)["maxInstances"] == 3

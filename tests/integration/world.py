@@ -1,0 +1,81 @@
+"""One test's Runwarden on real parts: config, the real adapters on the stand-ins and the
+emulators, a pinned clock, and ways to read what it published and what it changed."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from typing import Any
+
+from sandbox.scenarios import resolve_scenario, seed
+from shared.clock import FixedClock
+from shared.config import parse_config
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.firestore import FirestoreStateStore
+from shared.gcp.logging import CloudLoggingAdapter
+from shared.gcp.monitoring import CloudMonitoringAdapter
+from shared.gcp.pubsub import PubSubPublisher
+from shared.gcp.run import CloudRunAdapter
+from shared.gcp.vpcaccess import VpcAccessAdapter
+from shared.pipeline import Adapters, handle_alert, handle_command
+
+SERVICE = "projects/demo-project/locations/us-central1/services/backend"
+FAST = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+
+
+class World:
+    """One test's Runwarden: config, adapters on the local servers, and a way to read outcomes."""
+
+    def __init__(self, standins, pubsub, project_id, anchor, mode="enforce", services=(SERVICE,),
+                 **config: Any):
+        self.standins = standins
+        self.anchor = anchor
+        self.outcomes_topic = pubsub.topic("outcomes")
+        self.subscription = pubsub.pull_subscription(self.outcomes_topic, "outcomes-watch")
+        self.pubsub = pubsub
+        self.config = parse_config({"project": project_id, "mode": mode, "outcomes_topic": self.outcomes_topic,
+                                    "services": [{"name": s} for s in services], **config})
+        self.state = FirestoreStateStore(project_id)
+        self.clock = FixedClock(anchor + timedelta(minutes=2))
+        self.adapters = Adapters(run=CloudRunAdapter(policy=FAST, poll_initial_delay=0.01, poll_max_delay=0.05),
+                                 monitoring=CloudMonitoringAdapter(policy=FAST), publisher=PubSubPublisher(),
+                                 state=self.state, clock=self.clock, logging=CloudLoggingAdapter(policy=FAST),
+                                 vpcaccess=VpcAccessAdapter(policy=FAST, poll_initial_delay=0.01,
+                                                            poll_max_delay=0.05))
+
+    def seed(self, name: str):
+        scenario = resolve_scenario(name)
+        seed(self.standins, scenario, self.anchor)
+        return scenario
+
+    def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
+        notification = resolve_scenario(name).notification(self.anchor, **notification_args)
+        return event(json.dumps(notification).encode(), message_id)
+
+    def handle(self, data: dict):
+        return handle_alert(data, self.config, self.adapters)
+
+    def command(self, body: dict[str, Any], message_id: str = "c1"):
+        return handle_command(event(json.dumps(body).encode(), message_id), self.config, self.adapters)
+
+    def at(self, minutes: float) -> None:
+        """Move the pinned clock to T0 + minutes."""
+        self.clock.set(self.anchor + timedelta(minutes=minutes))
+
+    def published(self, count: int = 1) -> list[dict]:
+        return [json.loads(m.data) for m in self.pubsub.pull(self.subscription, count, timeout=10)]
+
+    def reads(self) -> int:
+        """Every call the stand-ins answered: what collecting the evidence cost."""
+        parts = (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess)
+        return sum(len(part.calls) for part in parts)
+
+    def serving(self) -> dict[str, int]:
+        return {t.revision: t.percent for t in self.standins.run.service(SERVICE).traffic_statuses}
+
+
+def event(data: bytes, message_id: str = "1") -> dict:
+    """The CloudEvent `data` of google.cloud.pubsub.topic.v1.messagePublished."""
+    return {"message": {"data": base64.b64encode(data).decode(), "messageId": message_id,
+                        "publishTime": "2026-11-26T12:02:00Z"},
+            "subscription": "projects/demo-project/subscriptions/alerts"}

@@ -1,0 +1,252 @@
+"""scale_connector: its bounds in words, the one-way approval, and how planning chooses the change."""
+from __future__ import annotations
+
+import pytest
+
+from shared.actions import get_action
+from shared.actions.scale_connector import MACHINE_RANK, ScaleConnectorParams, connector_state, gcloud_command
+from shared.config import MACHINE_TYPES, Bounds, ConnectorPolicy, DiagnosisSettings, parse_config
+from shared.diagnosis import diagnose
+from shared.errors import PermanentError
+from shared.evidence import Connector
+from shared.planning import plan
+from shared.signatures import Signature
+
+from tests.unit.builders import CONNECTOR, SQL, T0, Evidence
+
+ACTION = get_action("scale_connector")
+S = DiagnosisSettings()
+OLD = "backend-00001-abc"
+
+
+def config(**policy):
+    data = {"project": "demo", "outcomes_topic": "projects/demo/topics/runwarden-outcomes", "mode": "enforce"}
+    if policy:
+        data["bounds"] = {"connectors": [{"name": CONNECTOR, **policy}]}
+    return parse_config(data)
+
+
+def params(**changes) -> ScaleConnectorParams:
+    """A sound request: raise max 3 -> 5 on an e2-micro connector."""
+    values = dict(target=CONNECTOR, from_min_instances=2, from_max_instances=3, from_machine_type="e2-micro",
+                  min_instances=2, max_instances=5, machine_type="e2-micro", reason="at max instances (3)")
+    return ScaleConnectorParams(**{**values, **changes})
+
+
+# --- the action's declarations ---------------------------------------------------------------
+
+
+def test_declarations():
+    assert ACTION.name == "scale_connector" and ACTION.reversible is False
+    assert ACTION.iam_permissions == ("vpcaccess.connectors.get", "vpcaccess.connectors.update",
+                                      "vpcaccess.operations.get")
+    assert set(MACHINE_RANK) == set(MACHINE_TYPES)  # every type the API accepts has a rank
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+BOUNDS = {
+    "raising max within the ceiling": dict(p={}, expect=[]),
+    "moving e2-micro to e2-standard-4": dict(p=dict(max_instances=3, machine_type="e2-standard-4"), expect=[]),
+    "raising min and max together": dict(p=dict(min_instances=3, max_instances=6), expect=[]),
+    "max above the policy's ceiling": dict(
+        p=dict(max_instances=8), policy=dict(max_instances_ceiling=6), expect=["above the policy's ceiling of 6"]),
+    "max above the API's 10": dict(
+        p=dict(max_instances=11), expect=["max_instances 11 is outside 3-10", "above the policy's ceiling of 10"]),
+    "min going down": dict(
+        p=dict(from_min_instances=3, min_instances=2), expect=["min_instances would go down from 3 to 2"]),
+    "max going down": dict(
+        p=dict(from_max_instances=6, max_instances=5), expect=["max_instances would go down from 6 to 5"]),
+    "machine type downgrade": dict(
+        p=dict(from_machine_type="e2-standard-4", machine_type="e2-micro"),
+        expect=["downgraded from e2-standard-4 to e2-micro"]),
+    "min below 2": dict(p=dict(from_min_instances=1, min_instances=1), expect=["min_instances 1 is outside 2-9"]),
+    "max below 3": dict(p=dict(from_max_instances=2, max_instances=2, machine_type="e2-standard-4"),
+                        expect=["max_instances 2 is outside 3-10"]),
+    "min not below max": dict(p=dict(min_instances=5, max_instances=5), expect=["min_instances 5 is not below"]),
+    "a machine type the policy does not allow": dict(
+        p=dict(from_machine_type="f1-micro", machine_type="e2-standard-4", max_instances=3),
+        policy=dict(allowed_machine_types=["f1-micro", "e2-micro"]),
+        expect=["machine type e2-standard-4 is not allowed for backend-conn (allowed: f1-micro, e2-micro)"]),
+    "a machine type the API does not know": dict(
+        p=dict(machine_type="n1-standard-1"), expect=["n1-standard-1 is not a connector machine type"]),
+    "nothing changing": dict(p=dict(max_instances=3), expect=["nothing changes"]),
+    "not a connector": dict(p=dict(target="projects/demo/locations/us-central1/services/backend"),
+                            expect=["is not a connector name"]),
+}
+
+
+@pytest.mark.parametrize("case", BOUNDS.values(), ids=BOUNDS.keys())
+def test_bounds(case):
+    violations = ACTION.bounds_violations(params(**case["p"]), config(**case.get("policy", {})), T0)
+    if not case["expect"]:
+        assert violations == []
+    for words in case["expect"]:
+        assert any(words in v for v in violations), violations
+
+
+def test_one_way_is_not_a_bound_but_needs_approval():
+    p = params()
+    assert ACTION.bounds_violations(p, config(), T0) == []
+    assert ACTION.needs_approval(p, config()) == (
+        "scaling a connector is one-way and the policy for backend-conn does not allow_one_way")
+    assert ACTION.needs_approval(p, config(allow_one_way=True)) == ""
+
+
+# --- preview, apply against a recording fake, notes, the gcloud command -----------------------
+
+
+class FakeVpcAccess:
+    def __init__(self, result: Connector | None = None) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.result = result
+
+    def update_connector(self, name, *, min_instances, max_instances, machine_type=None):
+        self.calls.append((name, {"min_instances": min_instances, "max_instances": max_instances,
+                                  "machine_type": machine_type}))
+        return self.result or Connector(name=name, state="READY", min_instances=min_instances,
+                                        max_instances=max_instances, machine_type=machine_type or "e2-micro")
+
+
+class Adapters:
+    def __init__(self, vpcaccess) -> None:
+        self.vpcaccess = vpcaccess
+
+
+BEFORE = connector_state(Connector(name=CONNECTOR, state="READY", min_instances=2, max_instances=3))
+
+
+def test_preview_is_the_before_state_with_the_new_values():
+    assert ACTION.preview(params(), BEFORE) == {"connector": {
+        "name": CONNECTOR, "state": "READY", "machine_type": "e2-micro", "min_instances": 2, "max_instances": 5}}
+
+
+def test_apply_sends_no_machine_type_when_it_does_not_change():
+    vpc = FakeVpcAccess()
+    after = ACTION.apply(params(), Adapters(vpc))
+    assert vpc.calls == [(CONNECTOR, {"min_instances": 2, "max_instances": 5, "machine_type": None})]
+    assert after == {"connector": {"name": CONNECTOR, "state": "READY", "machine_type": "e2-micro",
+                                   "min_instances": 2, "max_instances": 5}}
+
+
+def test_apply_that_did_not_take_is_a_verification_failure():
+    unchanged = Connector(name=CONNECTOR, state="READY", min_instances=2, max_instances=3)
+    with pytest.raises(PermanentError, match="has 2-3 instances, not 2-5") as caught:
+        ACTION.apply(params(), Adapters(FakeVpcAccess(unchanged)))
+    assert caught.value.code == "VERIFICATION_FAILED"
+
+
+COMMAND = "gcloud compute networks vpc-access connectors update backend-conn --region=us-central1"
+GCLOUD = {
+    "max only": (params(), f"{COMMAND} --min-instances=2 --max-instances=5"),
+    "machine type": (params(max_instances=3, machine_type="e2-standard-4"),
+                     f"{COMMAND} --min-instances=2 --max-instances=3 --machine-type=e2-standard-4"),
+}
+
+
+@pytest.mark.parametrize("p, command", GCLOUD.values(), ids=GCLOUD.keys())
+def test_gcloud_command(p, command):
+    assert gcloud_command(p) == command
+
+
+def test_notes_say_the_change_is_one_way():
+    notes = ACTION.notes(params())
+    assert "one-way" in notes[0] and "backend-conn" in notes[0]
+    assert any(gcloud_command(params()) in n for n in notes)
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def saturated(machine_type="e2-micro", max_instances=3, cpu=0.95, state="READY", sql=True) -> Evidence:
+    """One long-running revision answering 503s and hanging at 31 s; the connector at its max."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+         .requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 31)
+         .connector(machine_type=machine_type, max_instances=max_instances, state=state)
+         .connector_metric("instances", -20, 5, max_instances).connector_metric("cpu", -20, 5, cpu)
+         .connector_metric("bytes", -20, 5, 2e6))
+    return e.sql_up(-20, 5, 1) if sql else e
+
+
+def planned(evidence: Evidence, **policy):
+    b = evidence.bundle()
+    diagnosis = diagnose(b, S)
+    assert diagnosis.signature is Signature.CONNECTOR_SATURATION, diagnosis.summary
+    return plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **policy),)))
+
+
+PLANS = {
+    "CPU-bound e2-micro moves to e2-standard-4, keeping min and max": dict(
+        e=saturated(), expect=("e2-standard-4", 2, 3), reason="CPU-bound e2-micro"),
+    "CPU-bound f1-micro moves to e2-standard-4": dict(
+        e=saturated(machine_type="f1-micro"), expect=("e2-standard-4", 2, 3), reason="CPU-bound f1-micro"),
+    "at max without CPU stress raises max by the step": dict(
+        e=saturated(cpu=0.3), expect=("e2-micro", 2, 5), reason="at max instances (3)"),
+    "CPU-bound, but the policy does not allow e2-standard-4: raise max": dict(
+        e=saturated(), policy=dict(allowed_machine_types=("e2-micro",)), expect=("e2-micro", 2, 5)),
+    "already e2-standard-4: raise max": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=6), expect=("e2-standard-4", 2, 8)),
+    "the step is capped at the policy's ceiling": dict(
+        e=saturated(cpu=0.3, max_instances=5), policy=dict(max_instances_ceiling=6), expect=("e2-micro", 2, 6)),
+    "a bigger step from the policy": dict(
+        e=saturated(cpu=0.3), policy=dict(max_instances_step=4), expect=("e2-micro", 2, 7)),
+}
+
+
+@pytest.mark.parametrize("case", PLANS.values(), ids=PLANS.keys())
+def test_planning_chooses_the_change(case):
+    proposal = planned(case["e"], **case.get("policy", {}))
+    assert proposal.action == "scale_connector", proposal.reason
+    p = proposal.params
+    assert (p.machine_type, p.min_instances, p.max_instances) == case["expect"]
+    assert (p.from_machine_type, p.from_min_instances) == (case["e"].conn.machine_type, 2)
+    assert proposal.before == connector_state(case["e"].conn)
+    assert proposal.targets == [CONNECTOR]
+    if "reason" in case:
+        assert p.reason == case["reason"]
+    assert ACTION.bounds_violations(p, config(**case.get("policy", {})), T0) == []  # plans stay inside bounds
+
+
+NO_PLANS = {
+    "e2-standard-4 at the API's ceiling of 10": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=10),
+        why=["ceiling of 10 max instances, already e2-standard-4", "a person must decide"]),
+    "e2-micro at the policy's ceiling, CPU not the bottleneck": dict(
+        e=saturated(cpu=0.3, max_instances=6), policy=dict(max_instances_ceiling=6),
+        why=["ceiling of 6", "CPU is not the bottleneck", "a person must decide"]),
+    "CPU-bound e2-micro at the ceiling, e2-standard-4 not allowed": dict(
+        e=saturated(max_instances=10), policy=dict(allowed_machine_types=("e2-micro",)),
+        why=["does not allow e2-standard-4"]),
+    "the connector is mid-update": dict(e=saturated(state="UPDATING"), why=["is UPDATING"]),
+}
+
+
+@pytest.mark.parametrize("case", NO_PLANS.values(), ids=NO_PLANS.keys())
+def test_planning_leaves_it_to_a_person(case):
+    proposal = planned(case["e"], **case.get("policy", {}))
+    assert proposal.action is None and proposal.targets == []
+    for words in case["why"]:
+        assert words in proposal.reason, proposal.reason
+
+
+def test_planning_needs_the_connector_the_diagnosis_names():
+    b = saturated().bundle()
+    diagnosis = diagnose(b, S)
+    other = diagnosis.model_copy(update={"subject": CONNECTOR.replace("backend-conn", "other-conn")})
+    assert "was not read with the evidence" in plan(other, b, S).reason
+    unread = b.model_copy(update={"connector": None})
+    assert plan(diagnosis, unread, S).action is None
+    assert "names no connector" in plan(diagnosis.model_copy(update={"subject": None}), b, S).reason
+
+
+def test_planning_keeps_the_existing_refusals():
+    b = saturated(sql=False).bundle()  # Cloud SQL's state unknown: matched at 0.6, below the bar
+    proposal = plan(diagnose(b, S), b, S)
+    assert proposal.action is None and "below act_min_confidence" in proposal.reason
+
+
+def test_three_argument_plan_uses_the_default_policy():
+    b = saturated().bundle()
+    proposal = plan(diagnose(b, S), b, S)
+    assert proposal.params.machine_type == "e2-standard-4"
+    assert ACTION.needs_approval(proposal.params, config()) != ""  # defaults: proposed, never applied
