@@ -35,7 +35,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ALERTS_TOPIC = "runwarden-alerts"
 OUTCOMES_TOPIC = "runwarden-outcomes"
 OUTCOMES_WATCH = "runwarden-outcomes-watch"
-ALERTS_PUSH = "runwarden-alerts-push"
+ALERTS_PUSH = f"{ALERTS_TOPIC}-push"  # the push subscription start_function creates
+COMMANDS_TOPIC = "runwarden-commands"
+# Which topic each entry point listens on, as its Eventarc trigger would in production.
+TRIGGERS = {"on_alert": ALERTS_TOPIC, "on_command": COMMANDS_TOPIC}
 
 
 @dataclass
@@ -89,7 +92,8 @@ class Sandbox:
         self.pubsub: PubSubEmulator | None = None
         self.firestore: FirestoreEmulator | None = None
         self.standins: StandIns | None = None
-        self.function: FunctionServer | None = None
+        self.function: FunctionServer | None = None      # on_alert's server
+        self.functions: dict[str, FunctionServer] = {}   # every entry point started, by name
         self.config_path = self.workdir / "runwarden.yaml"
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -99,6 +103,7 @@ class Sandbox:
             self._start_emulators()
             self.standins = start_standins(self.scenario, anchor=self.anchor)
             self.pubsub.ensure_topic(ALERTS_TOPIC)
+            self.pubsub.ensure_topic(COMMANDS_TOPIC)
             self.pubsub.ensure_pull_subscription(OUTCOMES_WATCH, OUTCOMES_TOPIC)
             self._write_config()
         except BaseException:
@@ -124,12 +129,13 @@ class Sandbox:
     def stop(self) -> None:
         # Side by side: the Firestore JVM alone takes ~2 s to shut down.
         stoppers = [threading.Thread(target=part.stop) for part in
-                    (self.function, self.standins, self.pubsub, self.firestore) if part is not None]
+                    (*self.functions.values(), self.standins, self.pubsub, self.firestore) if part is not None]
         for t in stoppers:
             t.start()
         for t in stoppers:
             t.join()
         self.function = None
+        self.functions = {}
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -155,6 +161,7 @@ class Sandbox:
             "project": self.project,
             "mode": self._mode,
             "outcomes_topic": self.outcomes_topic,
+            "commands_topic": f"projects/{self.project}/topics/{COMMANDS_TOPIC}",
             "services": [{"name": self.scenario.service_name(s.name)} for s in self.scenario.services],
         }
         for key, value in self._config_overrides.items():
@@ -167,25 +174,33 @@ class Sandbox:
     # --- the function server ---------------------------------------------------------------------
 
     def start_function(self, target: str = "on_alert", timeout: float = 20.0) -> FunctionServer:
+        """functions-framework serving `target` from the real main.py, pushed to by its topic."""
+        topic = TRIGGERS[target]
         port = _free_port()
         command = [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type",
                    "cloudevent", "--source", str(REPO_ROOT / "main.py"), "--host", "127.0.0.1", "--port", str(port)]
         env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.function = FunctionServer(process, port)
-        threading.Thread(target=_pump, args=(process, self.function.lines), daemon=True).start()
+        server = FunctionServer(process, port)
+        self.functions[target] = server
+        if target == "on_alert":
+            self.function = server
+        threading.Thread(target=_pump, args=(process, server.lines), daemon=True).start()
         _wait_for_port(port, timeout, process)
         # Pointed at /projects/P/topics/T so the CloudEvent's source names the topic, as Eventarc's does.
-        endpoint = f"http://127.0.0.1:{port}/projects/{self.project}/topics/{ALERTS_TOPIC}"
-        self.pubsub.ensure_push_subscription(ALERTS_PUSH, ALERTS_TOPIC, endpoint)
-        return self.function
+        endpoint = f"http://127.0.0.1:{port}/projects/{self.project}/topics/{topic}"
+        self.pubsub.ensure_push_subscription(f"{topic}-push", topic, endpoint)
+        return server
 
     # --- traffic in and out --------------------------------------------------------------------
 
     def publish_alert(self, notification: dict[str, Any] | bytes) -> str:
         data = notification if isinstance(notification, bytes) else json.dumps(notification).encode()
         return self.pubsub.publish(ALERTS_TOPIC, data)
+
+    def publish_command(self, command: dict[str, Any]) -> str:
+        return self.pubsub.publish(COMMANDS_TOPIC, json.dumps(command).encode())
 
     def wait_outcomes(self, count: int, timeout: float = 30.0) -> list[ReceivedOutcome]:
         received: list[ReceivedOutcome] = []

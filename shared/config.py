@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 CONFIG_ENV = "RUNWARDEN_CONFIG"
 
 _SERVICE_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$")
+_CONNECTOR_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$")
 _TOPIC_NAME = re.compile(r"^projects/[^/]+/topics/[A-Za-z][\w.~+%-]{2,254}$")
 
 
@@ -71,6 +72,13 @@ class ConnectorPolicy(_Section):
     max_instances_step: int = Field(default=2, ge=1, le=7)
     allowed_machine_types: tuple[str, ...] = ("e2-micro", "e2-standard-4")
 
+    @field_validator("name")
+    @classmethod
+    def _full_name(cls, v: str) -> str:
+        if not _CONNECTOR_NAME.match(v):
+            raise ValueError("must be a full name: projects/PROJECT/locations/REGION/connectors/CONNECTOR")
+        return v
+
     @field_validator("allowed_machine_types")
     @classmethod
     def _known_types(cls, v: tuple[str, ...]) -> tuple[str, ...]:
@@ -88,7 +96,8 @@ class Bounds(_Section):
     max_targets_per_plan: int = Field(default=1, ge=1, le=10)
 
     def connector(self, name: str) -> ConnectorPolicy:
-        return next((c for c in self.connectors if c.name == name), ConnectorPolicy(name=name))
+        # The default policy for a connector nobody wrote one for (validated names only in config).
+        return next((c for c in self.connectors if c.name == name), ConnectorPolicy.model_construct(name=name))
 
 
 class Guardrails(_Section):
@@ -204,6 +213,16 @@ class Config(_Section):
     def _topic_name(cls, v: str) -> str:
         if not _TOPIC_NAME.match(v):
             raise ValueError("must be a full topic name: projects/PROJECT/topics/TOPIC")
+        return v
+
+    @field_validator("actions")
+    @classmethod
+    def _registered_actions(cls, v: dict[str, ActionMode]) -> dict[str, ActionMode]:
+        from shared.actions import all_actions  # here, not at the top: actions import this module
+
+        unknown = sorted(set(v) - set(all_actions()))
+        if unknown:
+            raise ValueError(f"unknown action(s) {unknown}; registered: {sorted(all_actions())}")
         return v
 
     @property

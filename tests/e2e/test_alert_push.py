@@ -102,12 +102,40 @@ def test_a_transient_fault_is_retried_by_redelivery(sandbox):
     assert sandbox.standins.run.count("UpdateService") == 1
 
 
-def _timeline(box: Sandbox, until: str, timeout: float = 5.0) -> list[dict]:
+def _timeline(box, until: str, timeout: float = 5.0) -> list[dict]:
+    """The structured lines of a Sandbox's on_alert server, or of a given FunctionServer."""
+    server = box.function if isinstance(box, Sandbox) else box
     lines: list[dict] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        lines += [line for line in box.function.timeline() if "runwarden" in line]
+        lines += [line for line in server.timeline() if "runwarden" in line]
         if any(line["runwarden"]["step"] == until for line in lines):
             return lines
         time.sleep(0.05)
     return lines
+
+
+def test_an_operators_kill_switch_command_stops_the_next_alert(sandbox):
+    sandbox.start_function("on_command")
+    sandbox.publish_command({"command": "kill_switch", "engaged": True, "by": "alice", "reason": "maintenance"})
+    [engaged] = sandbox.wait_outcomes(1, timeout=30)
+    assert engaged.body["status"] == "applied" and engaged.body["trigger"] == "command"
+
+    sandbox.publish_alert(sandbox.scenario.notification(sandbox.anchor))
+    [stopped] = sandbox.wait_outcomes(1, timeout=30)
+
+    assert stopped.body["status"] == "skipped" and "kill switch engaged" in stopped.body["reason"]
+    assert sandbox.standins.run.count("UpdateService") == 0
+
+
+def test_a_pushed_sweep_reports_nothing_before_the_settle_time(sandbox):
+    sandbox.start_function("on_command")
+    sandbox.publish_alert(sandbox.scenario.notification(sandbox.anchor))
+    [applied] = sandbox.wait_outcomes(1, timeout=45)
+    assert applied.body["status"] == "applied"
+
+    sandbox.publish_command({"command": "sweep"})
+    # The action settles for 5 minutes: the sweep runs, judges nothing, publishes nothing.
+    lines = _timeline(sandbox.functions["on_command"], until="swept", timeout=20)
+    assert any(line["runwarden"]["step"] == "swept" for line in lines)
+    assert sandbox.wait_outcomes(1, timeout=2) == []

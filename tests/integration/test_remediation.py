@@ -198,3 +198,74 @@ def test_a_log_based_incident_is_closed_by_runwarden_after_its_timeout(world):
     [closed] = world.command({"command": "sweep"})
     assert closed.status.value == "resolved" and "after timeout" in closed.reason
     assert world.command({"command": "sweep"}) == []
+
+
+CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+
+
+def connector_world(standin_env, pubsub, project_id, anchor, **policy) -> World:
+    world = World(standin_env, pubsub, project_id, anchor,
+                  bounds={"connectors": [{"name": CONNECTOR, **policy}]} if policy else {})
+    world.seed("connector_saturation")
+    return world
+
+
+def test_a_one_way_connector_change_is_proposed_without_the_policy(standin_env, firestore, pubsub, project_id,
+                                                                  anchor):
+    world = connector_world(standin_env, pubsub, project_id, anchor)
+
+    outcome = world.handle(world.alert("connector_saturation"))
+
+    assert outcome.status.value == "proposed" and "allow_one_way" in outcome.reason
+    assert outcome.action.name == "scale_connector"
+    assert outcome.action.after["connector"]["machine_type"] == "e2-standard-4"
+    assert any("gcloud compute networks vpc-access connectors update backend-conn" in n for n in outcome.notes)
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_the_policy_lets_it_scale_the_connector_once(standin_env, firestore, pubsub, project_id, anchor):
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True)
+
+    first = world.handle(world.alert("connector_saturation"))
+    again = world.handle(world.alert("connector_saturation", message_id="2"))
+
+    assert first.status.value == "applied" and again.status.value == "skipped"
+    assert first.action.before["connector"]["machine_type"] == "e2-micro"
+    assert world.standins.vpcaccess.connector(CONNECTOR)["machineType"] == "e2-standard-4"
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+    assert first.action.reversible is False
+
+
+def test_a_ceiling_the_policy_sets_is_never_crossed(standin_env, firestore, pubsub, project_id, anchor):
+    # Only max-instance steps allowed (no machine type move), and the ceiling is the current max.
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True,
+                            allowed_machine_types=["e2-micro"], max_instances_ceiling=3)
+
+    outcome = world.handle(world.alert("connector_saturation"))
+
+    assert outcome.status.value == "escalated" and "person must decide" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_a_connector_change_that_did_not_help_is_escalated_not_undone(standin_env, firestore, pubsub, project_id,
+                                                                      anchor):
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True)
+    assert world.handle(world.alert("connector_saturation")).status.value == "applied"
+    world.at(20)  # past the deadline, the 503s' data never recovered
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "cannot be undone" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+    assert world.standins.vpcaccess.connector(CONNECTOR)["machineType"] == "e2-standard-4"
+
+
+def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsub, project_id, anchor):
+    world = World(standin_env, pubsub, project_id, anchor, actions={"scale_connector": {"mode": "dry_run"}},
+                  bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]})
+    world.seed("connector_saturation")
+
+    outcome = world.handle(world.alert("connector_saturation"))
+
+    assert outcome.status.value == "dry_run" and "shadow mode" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0

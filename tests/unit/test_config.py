@@ -5,6 +5,7 @@ import pytest
 
 from shared.config import ConfigError, Mode, load_config, parse_config
 
+CONN = "projects/demo/locations/us-central1/connectors/backend-conn"
 GOOD = """
 project: demo
 mode: enforce
@@ -46,6 +47,13 @@ def test_defaults_are_the_safe_ones():
     ({"bounds": {"rollback": {"max_revision_age_seconds": 0}}}, "bounds.rollback.max_revision_age_seconds"),
     ({"diagnosis": {"healthy_error_ratio": 0.5, "bad_error_ratio": 0.2}}, "diagnosis"),
     ({"guardrails": {"cooldown": 5}}, "guardrails.cooldown"),  # a typo is an error, not a silent default
+    ({"actions": {"scale_connectors": {"mode": "dry_run"}}}, "actions"),
+    ({"bounds": {"connectors": [{"name": "backend-conn"}]}}, "bounds.connectors.0.name"),
+    ({"bounds": {"connectors": [{"name": CONN, "max_instances_ceiling": 12}]}},
+     "bounds.connectors.0.max_instances_ceiling"),
+    ({"bounds": {"connectors": [{"name": CONN, "allowed_machine_types": ["n1-standard-1"]}]}},
+     "bounds.connectors.0.allowed_machine_types"),
+    ({"verification": {"settle_seconds": 600, "deadline_seconds": 300}}, "verification"),
 ])
 def test_a_bad_field_is_named(patch, field):
     data = {"project": "p", "outcomes_topic": "projects/p/topics/outcomes", **patch}
