@@ -13,6 +13,12 @@ class TransientError(RunwardenError):
     """
 
 
+class OutcomeUnknownError(TransientError):
+    """A write the API may have applied: it was accepted (or sent), but its completion could not be
+    followed. Unlike other transient faults, it must not be blindly repeated: the gate keeps its
+    claim and cooldown and hands the action to the verification sweep."""
+
+
 class PermanentError(RunwardenError):
     """A fault a retry will not fix (PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT).
 

@@ -22,7 +22,7 @@ from typing import Any
 from shared.actions import Action, all_actions
 from shared.clock import Clock
 from shared.config import Config
-from shared.errors import PermanentError, TransientError
+from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, StateStore
 from shared.records import ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, ActionRecord
@@ -135,6 +135,8 @@ class Gate:
             return result
         try:
             result.after = action.apply(params, adapters)
+        except OutcomeUnknownError as exc:
+            return self._unknown(action, params, before, incident_id, held, result, service, signature, exc)
         except TransientError:
             self._give_back(held)  # the retry must be free to act
             raise
@@ -145,6 +147,20 @@ class Gate:
             return result
         result.status = OutcomeStatus.APPLIED
         result.reason = f"{action.name} applied and verified"
+        self._complete(held.claim[0], held.claim[1], result)
+        if not action.corrective:
+            self._record(action, params, before, result, incident_id, service or params.target, signature)
+        return result
+
+    def _unknown(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, held: _Held,
+                 result: GateResult, service: str | None, signature: str, exc: Exception) -> GateResult:
+        """The API may have applied the write. Acting again could act twice, so nothing is given
+        back: the claim completes, the cooldown and budget stay taken, and the action is recorded
+        so the sweep verifies it (or undoes or escalates it) like any other."""
+        result.status = OutcomeStatus.ESCALATED
+        result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); recorded "
+                         "for the verification sweep, and a person should check the target")
+        result.after = None
         self._complete(held.claim[0], held.claim[1], result)
         if not action.corrective:
             self._record(action, params, before, result, incident_id, service or params.target, signature)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import OutcomeUnknownError, PermanentError, TransientError, classify
 from shared.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
 from shared.gcp.endpoints import CallPolicy, call_with_retry, run_revisions_client, run_services_client, status_code
 
@@ -118,8 +118,13 @@ class CloudRunAdapter:
         try:
             return operation.result(timeout=self._operation_timeout, retry=poll_rpc_retry, polling=poll)
         except TimeoutError as exc:  # the write was accepted; only waiting for it failed
-            raise TransientError(f"UpdateService {service.name}: operation {operation.operation.name} "
-                                 f"not done after {self._operation_timeout:g}s") from exc
+            raise OutcomeUnknownError(f"UpdateService {service.name}: operation {operation.operation.name} "
+                                      f"not done after {self._operation_timeout:g}s") from exc
+        except Exception as exc:
+            if isinstance(classify(exc), TransientError):  # accepted, then the polling failed
+                raise OutcomeUnknownError(f"UpdateService {service.name}: accepted, but operation "
+                                          f"{operation.operation.name} could not be followed: {exc}") from exc
+            raise
 
     @staticmethod
     def _verify_traffic(service: Service, requested: Sequence[TrafficTarget]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.evidence import Connector
 from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
 
@@ -80,11 +80,21 @@ class VpcAccessAdapter:
                          machine_type: str | None = None) -> Connector:
         body, mask = patch_request(name, min_instances=min_instances, max_instances=max_instances,
                                    machine_type=machine_type)
-        operation = call_with_retry(
-            lambda: self._send("PATCH", name, params={"updateMask": mask}, json=body),
-            what=f"PatchConnector {name}", policy=self._policy, retry_codes=PATCH_RETRY_CODES)
-        self._wait(operation, name)
-        connector = self.get_connector(name)
+        try:
+            operation = call_with_retry(
+                lambda: self._send("PATCH", name, params={"updateMask": mask}, json=body),
+                what=f"PatchConnector {name}", policy=self._policy, retry_codes=PATCH_RETRY_CODES)
+        except TransientError as exc:
+            if isinstance(exc.__cause__, OutcomeUnknown):  # sent, no answer: it may have been applied
+                raise OutcomeUnknownError(str(exc)) from exc
+            raise
+        try:
+            self._wait(operation, name)
+            connector = self.get_connector(name)
+        except OutcomeUnknownError:
+            raise
+        except TransientError as exc:  # accepted; following it failed
+            raise OutcomeUnknownError(f"PatchConnector {name}: accepted, but could not be followed: {exc}") from exc
         _check_applied(connector, min_instances, max_instances, machine_type)
         return connector
 

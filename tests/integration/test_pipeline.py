@@ -187,3 +187,18 @@ def test_a_service_that_vanished_fails_without_retrying_forever(world):
     # Nothing seeded: the Run API answers NOT_FOUND, a permanent fault.
     outcome = world.handle(world.alert())
     assert outcome.status.value == "failed" and "NOT_FOUND" in outcome.reason
+
+
+def test_an_accepted_write_that_cannot_be_followed_is_recorded_and_never_repeated(world):
+    world.seed("bad_revision")
+    world.standins.run.faults.fail_next(10_000, grpc.StatusCode.UNAVAILABLE, method="GetOperation")
+
+    first = world.handle(world.alert())
+    world.standins.run.faults.clear()
+    again = world.handle(world.alert(message_id="2"))  # the platform's redelivery, or a re-notification
+
+    assert first.status.value == "escalated" and "could not be confirmed" in first.reason
+    assert again.status.value == "skipped" and again.reason.startswith("duplicate")
+    assert world.standins.run.count("UpdateService") == 1
+    [record] = world.state.find_records("actions", "service", SERVICE)
+    assert record["state"] == "pending" and record["before"]["traffic"]  # the sweep will judge it

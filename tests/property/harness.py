@@ -1,0 +1,436 @@
+"""Run a generated event program against one fresh Runwarden on real parts, and record what it did.
+
+One example = one `Run`: fresh stand-ins (Run, Monitoring, Logging, VPC Access), an emptied
+Firestore emulator, a Pub/Sub namespace of its own, and a `World` whose pinned clock the program
+moves. Runwarden is driven only through `handle_alert` / `handle_command` (World.handle and
+World.command); the program's other steps are things the outside world does: an operator's kill
+switch, API faults injected through the stand-ins, time passing, Google finishing an operation.
+
+After every step the run notes what the stand-ins received and which writes took effect, so the
+invariants in test_invariants.py can be checked against the whole trace:
+- write *calls*: requests received by UpdateService / PatchConnector (even refused ones);
+- writes that *took effect*: the Run service's generation moved (one per accepted UpdateService),
+  or the VPC stand-in accepted a patch and started an operation.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+
+from sandbox.emulators import PubSubNamespace
+from sandbox.scenarios import seed
+from sandbox.standins.server import StandIns, start_standins
+from sandbox.standins.vpcaccess import RestRequest
+from shared.errors import TransientError
+from shared.outcomes import Outcome
+from shared.records import ACTIONS
+from tests.integration.world import SERVICE, World
+
+# T0 of every seeded scenario (as tests/integration/conftest.py's `anchor`).
+ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+START_MINUTES = 2.0  # World's pinned clock starts at T0 + 2 minutes
+INCIDENTS = ("0.alpha", "0.bravo")
+
+TARGET_OF = {"rollback_traffic": SERVICE, "restore_traffic": SERVICE, "scale_connector": CONNECTOR}
+
+
+# --- the steps of a program -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Open:
+    """Deliver an OPEN notification (message ids come from a small pool: duplicates happen)."""
+    incident: int
+    message: int
+
+    def __str__(self) -> str:
+        return f"open({INCIDENTS[self.incident]}, msg {self.message})"
+
+
+@dataclass(frozen=True)
+class Concurrent:
+    """Deliver the same OPEN alert from `threads` threads at once (same message id, or one each)."""
+    incident: int
+    message: int
+    threads: int
+    same_message: bool
+
+    def __str__(self) -> str:
+        return (f"concurrent×{self.threads}({INCIDENTS[self.incident]}, "
+                f"{'same msg' if self.same_message else 'distinct msgs'} {self.message})")
+
+
+@dataclass(frozen=True)
+class Close:
+    """Deliver the CLOSED notification of an incident (may come before its OPEN)."""
+    incident: int
+    message: int
+
+    def __str__(self) -> str:
+        return f"closed({INCIDENTS[self.incident]}, msg {self.message})"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Advance the clock, then the scheduler's sweep command."""
+    minutes: int
+
+    def __str__(self) -> str:
+        return f"sweep(+{self.minutes}m)"
+
+
+@dataclass(frozen=True)
+class KillSwitch:
+    engaged: bool
+
+    def __str__(self) -> str:
+        return f"kill_switch({'on' if self.engaged else 'off'})"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Through a stand-in: the next `n` calls of `method` fail with UNAVAILABLE, or (deny) every
+    call of it fails with PERMISSION_DENIED until the faults are cleared."""
+    standin: str   # run | monitoring | logging | vpcaccess
+    method: str
+    n: int = 0     # 0: deny
+    clear: bool = False
+
+    def __str__(self) -> str:
+        if self.clear:
+            return "clear_faults()"
+        what = "deny" if self.n == 0 else f"unavailable×{self.n}"
+        return f"fault({self.standin}.{self.method}: {what})"
+
+
+@dataclass(frozen=True)
+class Advance:
+    minutes: int
+
+    def __str__(self) -> str:
+        return f"advance(+{self.minutes}m)"
+
+
+@dataclass(frozen=True)
+class Settle:
+    """Google finishes every operation in flight (a real LRO ends whether anyone polls it or not)."""
+
+    def __str__(self) -> str:
+        return "settle_operations()"
+
+
+Step = Open | Concurrent | Close | Sweep | KillSwitch | Fault | Advance | Settle
+
+
+# --- what a run records ---------------------------------------------------------------------
+
+
+@dataclass
+class Observation:
+    index: int
+    step: Any
+    at: datetime
+    incident: str | None                     # the incident an alert step delivered
+    update_calls: int = 0                    # UpdateService requests received in this step
+    patch_calls: int = 0                     # PatchConnector requests received in this step
+    run_writes: int = 0                      # accepted UpdateService (generation moved)
+    vpc_writes: int = 0                      # accepted PatchConnector (operation started)
+    outcomes: list[Outcome] = field(default_factory=list)
+    transient: int = 0                       # deliveries that raised TransientError (to be retried)
+    errors: list[str] = field(default_factory=list)   # anything else raised: always a failure
+    restored: list[str] = field(default_factory=list)  # sweep: action keys whose undo was attempted
+    kill_switch_on: bool = False             # the operator's flag was engaged during this step
+    closed_before: frozenset[str] = frozenset()        # incidents whose CLOSED had been handled
+
+    @property
+    def write_calls(self) -> int:
+        return self.update_calls + self.patch_calls
+
+    def describe(self) -> str:
+        bits = [f"#{self.index} {self.step} @T0+{(self.at - ANCHOR).total_seconds() / 60:g}m"]
+        if self.write_calls or self.run_writes or self.vpc_writes:
+            bits.append(f"UpdateService {self.update_calls} call(s)/{self.run_writes} took effect, "
+                        f"PatchConnector {self.patch_calls}/{self.vpc_writes}")
+        if self.outcomes:
+            bits.append("outcomes " + ", ".join(
+                f"{o.status.value}{'(' + o.action.name + ')' if o.action else ''}" for o in self.outcomes))
+        if self.transient:
+            bits.append(f"{self.transient} transient")
+        if self.errors:
+            bits.append(f"errors {self.errors}")
+        return " | ".join(bits)
+
+
+@dataclass
+class Run:
+    world: World
+    scenario: str
+    settings: dict[str, Any]
+    trace: list[Observation] = field(default_factory=list)
+    failed_deliveries: list[tuple[int, str, bool]] = field(default_factory=list)  # (incident, msg id, closed)
+    _commands: int = 0
+    _kill_switch: bool = False
+    _closed: set[str] = field(default_factory=set)
+
+    @property
+    def standins(self) -> StandIns:
+        return self.world.standins
+
+    # --- reading the stand-ins ----------------------------------------------------------------
+
+    def _run_generation(self) -> int:
+        return self.standins.run.service(SERVICE).generation
+
+    def _vpc_operations(self) -> int:
+        # Accepted patches: the VPC stand-in keeps one operation per accepted PatchConnector.
+        # (Read-only peek into the test double; the call log also records refused requests.)
+        vpc = self.standins.vpcaccess
+        with vpc.lock:
+            return len(vpc._operations)
+
+    def _counters(self) -> tuple[int, int, int, int]:
+        return (self.standins.run.count("UpdateService"), self.standins.vpcaccess.count("PatchConnector"),
+                self._run_generation(), self._vpc_operations())
+
+    def _records(self) -> dict[str, dict[str, Any]]:
+        return {r["key"]: r for r in self.world.state.find_records(ACTIONS, "service", SERVICE)}
+
+    # --- running a program --------------------------------------------------------------------
+
+    def execute(self, program: list[Any]) -> None:
+        for step in program:
+            self.step(step)
+        self.finish()
+
+    def finish(self) -> None:
+        """The outage ends and the platform redelivers every delivery that raised (once)."""
+        self.step(Fault("run", "", clear=True))
+        self.step(Settle())
+        pending, self.failed_deliveries = self.failed_deliveries, []
+        for incident, message_id, closed in pending:
+            self.step(_Redeliver(incident, message_id, closed))
+
+    def step(self, step: Any) -> Observation:
+        world = self.world
+        before = self._counters()
+        records_before = self._records() if isinstance(step, Sweep) else {}
+        obs = Observation(len(self.trace), step, world.clock.now(), None, kill_switch_on=self._kill_switch,
+                          closed_before=frozenset(self._closed))
+        if isinstance(step, (Open, Close, _Redeliver)):
+            closed = isinstance(step, Close) or (isinstance(step, _Redeliver) and step.closed)
+            obs.incident = INCIDENTS[step.incident]
+            message_id = step.message_id if isinstance(step, _Redeliver) else _message_id(step, closed)
+            self._deliver(obs, step.incident, message_id, closed)
+            if closed and not obs.transient and not obs.errors:
+                self._closed.add(obs.incident)
+        elif isinstance(step, Concurrent):
+            obs.incident = INCIDENTS[step.incident]
+            self._deliver_concurrently(obs, step)
+        elif isinstance(step, Sweep):
+            world.clock.advance(step.minutes * 60)
+            obs.at = world.clock.now()
+            obs.outcomes = list(self._command({"command": "sweep"}, obs))
+            obs.restored = _restore_attempts(records_before, self._records())
+        elif isinstance(step, KillSwitch):
+            self._command({"command": "kill_switch", "engaged": step.engaged, "by": "property-test",
+                           "reason": "generated program"}, obs, into=obs.outcomes)
+            if not obs.errors:
+                self._kill_switch = step.engaged
+        elif isinstance(step, Fault):
+            self._inject(step)
+        elif isinstance(step, Advance):
+            world.clock.advance(step.minutes * 60)
+        elif isinstance(step, Settle):
+            settle_operations(self.standins)
+        else:  # pragma: no cover - a generator bug
+            raise TypeError(f"unknown step {step!r}")
+        after = self._counters()
+        obs.update_calls, obs.patch_calls, obs.run_writes, obs.vpc_writes = (a - b for a, b in zip(after, before))
+        self.trace.append(obs)
+        return obs
+
+    def _command(self, body: dict[str, Any], obs: Observation, into: list[Outcome] | None = None) -> list[Outcome]:
+        self._commands += 1
+        try:
+            outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")
+        except Exception as exc:  # noqa: BLE001 - a command must answer, never raise
+            obs.errors.append(f"{type(exc).__name__}: {exc}")
+            return []
+        if into is not None:
+            into.extend(outcomes)
+        return outcomes
+
+    def _deliver(self, obs: Observation, incident: int, message_id: str, closed: bool) -> None:
+        try:
+            obs.outcomes.append(self.world.handle(self._alert(incident, message_id, closed)))
+        except TransientError:
+            obs.transient += 1  # the contract: raised so that the platform redelivers
+            self.failed_deliveries.append((incident, message_id, closed))
+        except Exception as exc:  # noqa: BLE001 - anything else is a failure of the product
+            obs.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _deliver_concurrently(self, obs: Observation, step: Concurrent) -> None:
+        ids = [_message_id(Open(step.incident, step.message), False) + ("" if step.same_message else f"-t{i}")
+               for i in range(step.threads)]
+        events = [self._alert(step.incident, i, False) for i in ids]
+        lock, start = threading.Lock(), threading.Barrier(step.threads)
+
+        def deliver(i: int) -> None:
+            start.wait()
+            try:
+                outcome = self.world.handle(events[i])
+                with lock:
+                    obs.outcomes.append(outcome)
+            except TransientError:
+                with lock:
+                    obs.transient += 1
+                    self.failed_deliveries.append((step.incident, ids[i], False))
+            except Exception as exc:  # noqa: BLE001
+                with lock:
+                    obs.errors.append(f"{type(exc).__name__}: {exc}")
+
+        threads = [threading.Thread(target=deliver, args=(i,), daemon=True) for i in range(step.threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+            if t.is_alive():
+                obs.errors.append("a delivery did not finish within 60 s")
+
+    def _alert(self, incident: int, message_id: str, closed: bool) -> dict:
+        args: dict[str, Any] = {"incident_id": INCIDENTS[incident]}
+        if closed:
+            args |= {"state": "closed", "ended_at": self.world.clock.now()}
+        return self.world.alert(self.scenario, message_id=message_id, **args)
+
+    def _inject(self, step: Fault) -> None:
+        if step.clear:
+            for part in (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess):
+                part.faults.clear()
+            return
+        faults = getattr(self.standins, step.standin).faults
+        if step.n == 0:
+            faults.deny(method=step.method)
+        else:
+            faults.fail_next(step.n, grpc.StatusCode.UNAVAILABLE, method=step.method)
+
+    # --- what was published -------------------------------------------------------------------
+
+    def returned_outcomes(self) -> list[Outcome]:
+        return [o for obs in self.trace for o in obs.outcomes]
+
+    def published(self, expected: int) -> list[dict]:
+        import json
+
+        if expected == 0:
+            return []
+        messages = self.world.pubsub.pull(self.world.subscription, expected, timeout=15)
+        return [json.loads(m.data) for m in messages]
+
+    def describe(self) -> str:
+        return "\n".join(obs.describe() for obs in self.trace)
+
+
+@dataclass(frozen=True)
+class _Redeliver:
+    """The platform's retry of a delivery that raised TransientError (same message id)."""
+    incident: int
+    message_id: str
+    closed: bool
+
+    def __str__(self) -> str:
+        return f"redeliver({INCIDENTS[self.incident]}, {self.message_id})"
+
+
+def _message_id(step: Any, closed: bool) -> str:
+    return f"{INCIDENTS[step.incident]}-{'closed' if closed else 'open'}-{step.message}"
+
+
+def _restore_attempts(before: dict[str, dict], after: dict[str, dict]) -> list[str]:
+    """Action records whose undo (restore_traffic) this sweep tried: they left `pending` for
+    `undoing`/`undone`, or for `escalated` with the undo's refusal noted, or were `undoing` already."""
+    keys = []
+    for key, now in after.items():
+        was = before.get(key, {}).get("state")
+        if was not in ("pending", "undoing"):
+            continue
+        state = now.get("state")
+        if state in ("undoing", "undone") or (state == "escalated" and "undo:" in (now.get("note") or "")) \
+                or was == "undoing":
+            keys.append(key)
+    return keys
+
+
+def settle_operations(standins: StandIns) -> None:
+    """Every VPC Access operation Runwarden has heard of runs to its end, through the stand-in's
+    own HTTP surface (the operation names are in the GetOperation requests it received)."""
+    vpc = standins.vpcaccess
+    paths = sorted({r.path for r in vpc.requests("GetOperation")})
+    for path in paths:
+        for _ in range(10):
+            status, body = vpc.handle(RestRequest("GET", path, {}, None))
+            if status == 200 and body.get("done"):
+                break
+
+
+# --- one fresh Runwarden per example ----------------------------------------------------------
+
+
+def sustained(name: str, until_minutes: int) -> Any:
+    """The bundled scenario with its incident going on until T0 + until_minutes: every series and
+    Cloud SQL range that ends at +5m ends there instead (so later steps still see fresh data)."""
+    import yaml
+
+    from sandbox.scenarios import Scenario, bundled_scenario_path
+
+    data = yaml.safe_load(bundled_scenario_path(name).read_text(encoding="utf-8"))
+    ranges = [p for series in data.get("timeseries", []) for p in series.get("points", [])]
+    ranges += [p for sql in data.get("sql_instances", []) for p in sql.get("up", [])]
+    for points in ranges:
+        if points.get("to") == "+5m":
+            points["to"] = f"+{until_minutes}m"
+    return Scenario.model_validate(data)
+
+
+@contextmanager
+def fresh_run(firestore_emulator: Any, pubsub_emulator: Any, project_id: str, scenario: str,
+              mode: str, sustain: int | None = None, **config: Any) -> Iterator[Run]:
+    """A World on new stand-ins, an empty Firestore, a new Pub/Sub namespace; the environment
+    variables the adapters read are set for the example and restored after it. With `sustain`,
+    the scenario's incident goes on until T0 + sustain minutes."""
+    standins = start_standins()
+    saved = dict(os.environ)
+    world = None
+    try:
+        os.environ.update(standins.env() | firestore_emulator.env() | pubsub_emulator.env()
+                          | {"GOOGLE_CLOUD_PROJECT": project_id})
+        firestore_emulator.reset(project_id)
+        namespace = PubSubNamespace(project=project_id, host=pubsub_emulator.host)
+        world = World(standins, namespace, project_id, ANCHOR, mode=mode, **config)
+        if sustain:
+            seed(standins, sustained(scenario, sustain), ANCHOR)
+        else:
+            world.seed(scenario)
+        yield Run(world, scenario, {"mode": mode, "sustain": sustain, **config})
+    finally:
+        if world is not None:
+            for adapter in (world.adapters.run, world.adapters.monitoring, world.adapters.logging,
+                            world.adapters.vpcaccess):
+                close = getattr(adapter, "close", None)
+                if close is not None:
+                    close()
+        standins.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def minutes(at: datetime) -> float:
+    return (at - ANCHOR) / timedelta(minutes=1)

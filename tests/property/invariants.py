@@ -1,0 +1,263 @@
+"""The invariants every run must keep, whatever the order of events, the faults and the config.
+
+Each check returns a list of violations in words (empty: the invariant held), so a failing example
+reports every broken invariant at once, with the trace of the run.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any
+
+from shared.actions import all_actions
+from shared.config import Config
+from tests.property.harness import CONNECTOR, SERVICE, Run, Sweep, minutes
+
+API_MAX_INSTANCES = 10
+
+
+def check_all(run: Run) -> list[str]:
+    published = run.published(len(run.returned_outcomes()))
+    problems: list[str] = []
+    for check in (no_unexpected_errors, within_ceilings, splits_are_whole, cooldown_and_budgets, once_per_claim,
+                  nothing_on_closed_incidents, no_writes_when_off, before_states_recorded,
+                  one_way_needs_policy):
+        problems += check(run)
+    problems += every_outcome_published(run, published)
+    problems += applied_outcomes_carry_before(published, "published")
+    return problems
+
+
+def no_unexpected_errors(run: Run) -> list[str]:
+    """A delivery answers (an outcome) or raises TransientError for a retry; nothing else."""
+    return [f"step #{o.index} {o.step} raised: {e}" for o in run.trace for e in o.errors]
+
+
+# 1. ceilings --------------------------------------------------------------------------------------
+
+
+def within_ceilings(run: Run) -> list[str]:
+    """Every PatchConnector the VPC stand-in received stays at or under the policy's ceiling and the
+    API's 10, never lowers anything, and names only a machine type the policy allows."""
+    config: Config = run.world.config
+    policy = config.bounds.connector(CONNECTOR)
+    problems = []
+    for request in run.standins.vpcaccess.requests("PatchConnector"):
+        body = request.body if isinstance(request.body, dict) else {}
+        high, low = int(body.get("maxInstances", 0)), int(body.get("minInstances", 0))
+        if high > policy.max_instances_ceiling or high > API_MAX_INSTANCES:
+            problems.append(f"PatchConnector maxInstances {high} is above the ceiling "
+                            f"{min(policy.max_instances_ceiling, API_MAX_INSTANCES)}: {body}")
+        if high < 3 or low < 2:  # the seeded connector is 2-3: nothing may go down
+            problems.append(f"PatchConnector lowers the connector (seeded 2-3): {body}")
+        machine = body.get("machineType")
+        if machine is not None and machine != "e2-micro" and machine not in policy.allowed_machine_types:
+            problems.append(f"PatchConnector sets machine type {machine}, not allowed by the policy "
+                            f"{policy.allowed_machine_types}")
+    return problems
+
+
+def splits_are_whole(run: Run) -> list[str]:
+    """Every traffic split written names only existing revisions and sums to 100; and it is either a
+    rollback (100% to a revision older than the one that served) or a recorded before-state."""
+    service = _scenario_service(run)
+    created = {r.name: r.created for r in service.revisions}
+    seeded = {(t.revision if not t.latest else LATEST): t.percent for t in service.traffic}
+    serving = [rev for rev, pct in seeded.items() if pct and rev != LATEST]
+    recorded = [_split(r.get("before", {}).get("traffic", []))
+                for r in run.world.state.find_records("actions", "service", SERVICE)]
+    problems = []
+    for request in run.standins.run.requests("UpdateService"):
+        split = {(t.revision or LATEST): t.percent for t in request.service.traffic}
+        if sum(split.values()) != 100 or any(rev != LATEST and rev not in created for rev in split):
+            problems.append(f"UpdateService wrote {split}: not a split of existing revisions summing to 100")
+            continue
+        [only] = split if len(split) == 1 else [None]
+        rollback = only in created and serving and all(created[only] < created[s] for s in serving)
+        if not rollback and split not in recorded:
+            problems.append(f"UpdateService wrote {split}: neither a rollback to an older revision nor a "
+                            f"recorded before-state {recorded}")
+    return problems
+
+
+# 2. cooldown and budgets --------------------------------------------------------------------------
+
+
+def cooldown_and_budgets(run: Run) -> list[str]:
+    """Two actions (not undos) on one target are at least the cooldown apart on the pinned clock, and
+    no target takes more than its hourly budget."""
+    guard = run.world.config.guardrails
+    cooldown = timedelta(seconds=guard.cooldown_seconds)
+    problems = []
+    for target, times in _action_writes(run).items():
+        times.sort()
+        for a, b in pairwise(times):
+            if b - a < cooldown:
+                problems.append(f"two actions on {target.rsplit('/', 1)[-1]} at T0+{minutes(a):g}m and "
+                                f"T0+{minutes(b):g}m, within the cooldown of {guard.cooldown_seconds} s")
+        per_hour = Counter(t.strftime("%Y-%m-%dT%H") for t in times)
+        for hour, n in per_hour.items():
+            if n > guard.max_actions_per_target_per_hour:
+                problems.append(f"{n} actions on {target} in {hour}, budget {guard.max_actions_per_target_per_hour}")
+    return problems
+
+
+def _action_writes(run: Run) -> dict[str, list]:
+    """Writes that took effect, by target, at the pinned time of the step; undos (sweeps) left out."""
+    writes: dict[str, list] = defaultdict(list)
+    for obs in run.trace:
+        if isinstance(obs.step, Sweep):
+            continue
+        writes[SERVICE] += [obs.at] * obs.run_writes
+        writes[CONNECTOR] += [obs.at] * obs.vpc_writes
+    return writes
+
+
+def once_per_claim(run: Run) -> list[str]:
+    """incident + target + action acts at most once, whatever the duplicates and retries."""
+    per_key: Counter[str] = Counter()
+    problems = []
+    for obs in run.trace:
+        if isinstance(obs.step, Sweep):
+            if obs.vpc_writes:
+                problems.append(f"step #{obs.index}: a sweep patched the connector")
+            if obs.run_writes > len(obs.restored):
+                problems.append(f"step #{obs.index}: {obs.run_writes} traffic writes by a sweep that undid "
+                                f"{len(obs.restored)} action(s)")
+            if len(obs.restored) == 1:
+                per_key[f"{obs.restored[0]} (restore)"] += obs.run_writes
+            continue
+        if obs.incident is None:
+            if obs.run_writes or obs.vpc_writes:
+                problems.append(f"step #{obs.index} {obs.step}: a write took effect with no delivery")
+            continue
+        per_key[f"{obs.incident}|{SERVICE}|rollback_traffic"] += obs.run_writes
+        per_key[f"{obs.incident}|{CONNECTOR}|scale_connector"] += obs.vpc_writes
+    problems += [f"{key} acted {n} times" for key, n in per_key.items() if n > 1]
+    return problems
+
+
+# 3. closed incidents -----------------------------------------------------------------------------
+
+
+def nothing_on_closed_incidents(run: Run) -> list[str]:
+    """Once an incident's CLOSED was handled, no write call happens for it (nor by a CLOSED at all)."""
+    problems = []
+    for obs in run.trace:
+        if not obs.write_calls:
+            continue
+        if "closed" in str(obs.step):
+            problems.append(f"step #{obs.index} {obs.step}: a CLOSED notification caused {obs.write_calls} write(s)")
+        if isinstance(obs.step, Sweep):
+            incidents = {key.split("|", 1)[0] for key in obs.restored}
+        else:
+            incidents = {obs.incident} if obs.incident else set()
+        for incident in incidents & obs.closed_before:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) for {incident}, "
+                            f"whose CLOSED was handled earlier")
+    return problems
+
+
+# 4. dry-run and the kill switch ------------------------------------------------------------------
+
+
+def no_writes_when_off(run: Run) -> list[str]:
+    config: Config = run.world.config
+    update, patch = run.standins.run.count("UpdateService"), run.standins.vpcaccess.count("PatchConnector")
+    problems = []
+    if config.dry_run and update + patch:
+        problems.append(f"mode dry_run, yet {update} UpdateService and {patch} PatchConnector call(s)")
+    if config.guardrails.kill_switch and update + patch:
+        problems.append(f"kill switch in config, yet {update} UpdateService and {patch} PatchConnector call(s)")
+    if config.action_dry_run("scale_connector") and patch:
+        problems.append(f"scale_connector in shadow mode, yet {patch} PatchConnector call(s)")
+    if config.action_dry_run("rollback_traffic") and update:
+        problems.append(f"rollback_traffic in shadow mode, yet {update} UpdateService call(s)")
+    for obs in run.trace:
+        if obs.kill_switch_on and obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) with the kill switch on")
+    return problems
+
+
+# 5. before-states ---------------------------------------------------------------------------------
+
+
+def before_states_recorded(run: Run) -> list[str]:
+    """Every action record has its before-state, and every action that took effect has a record."""
+    records = run.world.state.find_records("actions", "service", SERVICE)
+    problems = [f"action record {r['key']} has no before-state" for r in records if not r.get("before")]
+    problems += applied_outcomes_carry_before([o.model_dump(mode="json") for o in run.returned_outcomes()],
+                                              "returned")
+    actions = Counter(r["action"] for r in records)
+    took_effect = {"rollback_traffic": sum(o.run_writes for o in run.trace if not isinstance(o.step, Sweep)),
+                   "scale_connector": sum(o.vpc_writes for o in run.trace)}
+    for action, n in took_effect.items():
+        if n > actions[action]:
+            problems.append(f"{n} {action} write(s) took effect but only {actions[action]} action record(s) exist: "
+                            f"a change nobody will verify or undo")
+    return problems
+
+
+def applied_outcomes_carry_before(outcomes: list[dict[str, Any]], where: str) -> list[str]:
+    registered = set(all_actions())
+    return [f"{where} applied outcome of {o['action']['name']} ({o.get('incident_id')}) has no action.before"
+            for o in outcomes
+            if o["status"] == "applied" and o.get("action") and o["action"]["name"] in registered
+            and not o["action"].get("before")]
+
+
+def every_outcome_published(run: Run, published: list[dict]) -> list[str]:
+    returned = Counter((o.outcome_id, o.status.value) for o in run.returned_outcomes())
+    got = Counter((o["outcome_id"], o["status"]) for o in published)
+    if returned != got:
+        return [f"returned outcomes {sorted(returned.elements())} differ from published {sorted(got.elements())}"]
+    return []
+
+
+# 6. one-way actions -------------------------------------------------------------------------------
+
+
+def one_way_needs_policy(run: Run) -> list[str]:
+    """A connector change runs only where its policy allows one-way changes; otherwise it is proposed,
+    with the exact change and the gcloud command, and nothing is sent."""
+    policy = run.world.config.bounds.connector(CONNECTOR)
+    problems = []
+    for o in run.returned_outcomes():
+        if not o.action or o.action.name != "scale_connector":
+            continue
+        if o.status.value in ("applied", "dry_run", "failed") and not policy.allow_one_way:
+            problems.append(f"scale_connector {o.status.value} although the policy does not allow_one_way")
+        if o.status.value == "proposed":
+            if policy.allow_one_way:
+                problems.append("scale_connector proposed although the policy allows one-way changes")
+            if not o.action.after or not any("gcloud compute networks vpc-access connectors update" in n
+                                             for n in o.notes):
+                problems.append(f"a proposed scale_connector lacks the exact change or the gcloud command: {o.notes}")
+    patches = run.standins.vpcaccess.count("PatchConnector")
+    if patches and not policy.allow_one_way:
+        problems.append(f"{patches} PatchConnector call(s) although the policy does not allow_one_way")
+    return problems
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+LATEST = "LATEST"
+
+
+def _scenario_service(run: Run) -> Any:
+    from sandbox.scenarios import resolve_scenario
+
+    [service] = resolve_scenario(run.scenario).services
+    return service
+
+
+def _split(traffic: list[dict]) -> dict[str, int]:
+    return {(t.get("revision") if t.get("type") != "LATEST" else None) or LATEST:
+            t.get("percent") for t in traffic}
+
+
+def explain(run: Run, problems: list[str]) -> str:
+    return ("invariants broken:\n  - " + "\n  - ".join(problems) + f"\nconfig: {run.settings}\ntrace:\n"
+            + run.describe())

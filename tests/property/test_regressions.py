@@ -1,0 +1,45 @@
+"""Minimal failing examples the property search found, kept as fixed regressions.
+
+Each runs the same harness and the same invariant checks as test_invariants.py, on the shrunk
+program hypothesis reported.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.property.harness import CONNECTOR, Fault, Open, fresh_run
+from tests.property.invariants import check_all, explain
+
+pytestmark = pytest.mark.emulator
+
+POLICY = {"guardrails": {"cooldown_seconds": 1800},
+          "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 5}]}}
+
+
+def test_an_accepted_connector_patch_whose_wait_failed_acts_once_and_is_recorded(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by test_connector_scaling_keeps_every_invariant. Before the fix: the patch was accepted,
+    polling its operation failed (TransientError), the gate gave back the claim and the cooldown and
+    recorded nothing; once the operation ended, the redelivery re-planned from the changed connector
+    (e2-standard-4, then max 3 -> 5): a second one-way change for the same incident, inside the
+    cooldown, and the first change had no action record."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   **POLICY) as run:
+        # Polling the accepted patch's operation fails 3 times (the adapter's attempts).
+        # finish(): the outage ends, Google completes the operation, the platform redelivers.
+        run.execute([Fault("vpcaccess", "GetOperation", 3), Open(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_accepted_rollback_whose_wait_failed_is_recorded(firestore_emulator, pubsub_emulator, project_id):
+    """Before the fix: UpdateService was accepted, its operation could not be followed
+    (TransientError), and the traffic stayed moved with no action record: nothing would verify or
+    undo the rollback, and the redelivery escalated 'inconclusive'."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce", **POLICY) as run:
+        # GetOperation stays UNAVAILABLE past the adapter's polling retry (total_timeout 5 s in World's policy).
+        run.execute([Fault("run", "GetOperation", 10_000), Open(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.run.count("UpdateService") == 1
