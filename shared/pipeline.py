@@ -16,13 +16,31 @@ from shared.clock import Clock, SystemClock
 from shared.collection import Readers, collect, epoch_to_datetime
 from shared.config import Config
 from shared.diagnosis import diagnose
-from shared.guardrails import Gate
-from shared.history import incident_closed, note_closed, note_opened, recent_verified_fix
-from shared.incidents import Incident, IncidentParseError, parse_message_published
-from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
-from shared.planning import plan
 from shared.errors import PermanentError
-from shared.ports import LoggingPort, MonitoringPort, PublisherPort, RunPort, StateStore, VpcAccessPort
+from shared.guardrails import Gate
+from shared.history import (
+    incident_closed,
+    note_closed,
+    note_opened,
+    recent_verified_fix,
+)
+from shared.incidents import Incident, IncidentParseError, parse_message_published
+from shared.outcomes import (
+    ActionReport,
+    DiagnosisReport,
+    Outcome,
+    OutcomeStatus,
+    Timestamps,
+)
+from shared.planning import Plan, plan
+from shared.ports import (
+    LoggingPort,
+    MonitoringPort,
+    PublisherPort,
+    RunPort,
+    StateStore,
+    VpcAccessPort,
+)
 from shared.signatures import Diagnosis, Signature
 from shared.timeline import Timeline
 
@@ -141,6 +159,11 @@ class _AlertRun:
         if self.config.guardrails.require_label and bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} does not carry the label runwarden=enabled "
                                 "(guardrails.require_label)", target=service, diagnosis=report)
+        return self.act(gate, service, proposal, diagnosis, report, now)
+
+    def act(self, gate: Gate, service: str, proposal: Plan, diagnosis: Diagnosis, report: DiagnosisReport,
+            now: datetime) -> Outcome:
+        """The planned action, unless its signature came back after a verified fix; through the gate."""
         action = get_action(proposal.action)
         returned = recent_verified_fix(self.adapters.state, service, action.name, now,
                                        self.config.verification.recurrence_window_seconds)

@@ -9,6 +9,8 @@ import pytest
 
 from sandbox.scenarios import Materialized, resolve_scenario, seed
 from sandbox.standins.server import StandIns, start_standins
+from sandbox.standins.vpcaccess import VpcAccessStandIn
+from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV
 
 # The stand-ins' own tests seed this fixed scenario, not a bundled one: bundled scenarios
 # change as the product learns, these tests' expected counts must not.
@@ -46,3 +48,16 @@ def standin_env(standins: StandIns, monkeypatch: pytest.MonkeyPatch) -> StandIns
     for key, value in standins.env().items():
         monkeypatch.setenv(key, value)
     return standins
+
+
+VPC_CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+
+
+@pytest.fixture
+def vpc_standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[VpcAccessStandIn]:
+    """A VPC Access stand-in on its own, holding backend-conn (e2-micro, 2-3 instances)."""
+    server = VpcAccessStandIn(lro_polls_before_done=2)
+    monkeypatch.setenv(VPCACCESS_EMULATOR_ENV, server.start())
+    server.add_connector(VPC_CONNECTOR, min_instances=2, max_instances=3)
+    yield server
+    server.stop()

@@ -9,7 +9,7 @@ from sandbox.standins.vpcaccess import VpcAccessStandIn
 from shared.actions import get_action
 from shared.actions.scale_connector import ScaleConnectorParams
 from shared.errors import PermanentError
-from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy
+from shared.gcp.endpoints import CallPolicy
 from shared.gcp.vpcaccess import VpcAccessAdapter
 
 CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
@@ -23,16 +23,7 @@ class Adapters:
 
 
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[VpcAccessStandIn]:
-    server = VpcAccessStandIn(lro_polls_before_done=2)
-    monkeypatch.setenv(VPCACCESS_EMULATOR_ENV, server.start())
-    server.add_connector(CONNECTOR, min_instances=2, max_instances=3)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def adapters(standin: VpcAccessStandIn) -> Iterator[Adapters]:
+def adapters(vpc_standin: VpcAccessStandIn) -> Iterator[Adapters]:
     vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
     yield Adapters(vpc)
     vpc.close()
@@ -44,39 +35,39 @@ def params(**changes) -> ScaleConnectorParams:
     return ScaleConnectorParams(**{**values, **changes})
 
 
-def test_raising_max_is_applied_and_returned(adapters, standin):
+def test_raising_max_is_applied_and_returned(adapters, vpc_standin):
     after = ACTION.apply(params(), adapters)
 
     assert after == {"connector": {"name": CONNECTOR, "state": "READY", "machine_type": "e2-micro",
                                    "min_instances": 2, "max_instances": 5}}
-    assert standin.connector(CONNECTOR)["maxInstances"] == 5
-    patch = standin.requests("PatchConnector")[0]
+    assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 5
+    patch = vpc_standin.requests("PatchConnector")[0]
     assert patch.update_mask == "minInstances,maxInstances"  # the machine type is left alone
 
 
-def test_machine_type_change_is_applied(adapters, standin):
+def test_machine_type_change_is_applied(adapters, vpc_standin):
     after = ACTION.apply(params(max_instances=3, machine_type="e2-standard-4"), adapters)
 
     assert after["connector"]["machine_type"] == "e2-standard-4"
     assert (after["connector"]["min_instances"], after["connector"]["max_instances"]) == (2, 3)
-    assert standin.requests("PatchConnector")[0].update_mask == "minInstances,maxInstances,machineType"
+    assert vpc_standin.requests("PatchConnector")[0].update_mask == "minInstances,maxInstances,machineType"
 
 
-def test_the_api_refusing_to_lower_is_permanent(adapters, standin):
+def test_the_api_refusing_to_lower_is_permanent(adapters, vpc_standin):
     big = CONNECTOR.replace("backend-conn", "big-conn")
-    standin.add_connector(big, min_instances=4, max_instances=8)
+    vpc_standin.add_connector(big, min_instances=4, max_instances=8)
     # Bounds would refuse this before apply; here the API's own refusal is what is tested.
     lowering = params(target=big, from_min_instances=4, from_max_instances=8, min_instances=4, max_instances=6)
 
     with pytest.raises(PermanentError, match="can only be increased") as caught:
         ACTION.apply(lowering, adapters)
     assert caught.value.code == "INVALID_ARGUMENT"
-    assert standin.connector(big)["maxInstances"] == 8
+    assert vpc_standin.connector(big)["maxInstances"] == 8
 
 
-def test_a_failed_operation_is_permanent_and_changes_nothing(adapters, standin):
-    standin.fail_next_operation()
+def test_a_failed_operation_is_permanent_and_changes_nothing(adapters, vpc_standin):
+    vpc_standin.fail_next_operation()
 
     with pytest.raises(PermanentError, match="operation .* failed"):
         ACTION.apply(params(), adapters)
-    assert standin.connector(CONNECTOR)["maxInstances"] == 3
+    assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 3

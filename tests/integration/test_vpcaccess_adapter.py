@@ -19,24 +19,15 @@ QUICK = CallPolicy(call_timeout=2, attempts=3, initial_backoff=0.01, max_backoff
 
 
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[VpcAccessStandIn]:
-    server = VpcAccessStandIn(lro_polls_before_done=2)
-    monkeypatch.setenv(VPCACCESS_EMULATOR_ENV, server.start())
-    server.add_connector(CONNECTOR, min_instances=2, max_instances=3)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def adapter(standin: VpcAccessStandIn) -> Iterator[VpcAccessAdapter]:
+def adapter(vpc_standin: VpcAccessStandIn) -> Iterator[VpcAccessAdapter]:
     vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
     yield vpc
     vpc.close()
 
 
-def test_session_points_at_the_emulator(standin):
+def test_session_points_at_the_emulator(vpc_standin):
     session, base = vpcaccess_session()
-    assert base == f"http://{standin.address}/v1/"
+    assert base == f"http://{vpc_standin.address}/v1/"
     session.close()
 
 
@@ -46,33 +37,33 @@ def test_get_connector_converts_to_the_model(adapter):
         network="default", ip_cidr_range="10.8.0.0/28")
 
 
-def test_update_raises_max_and_waits_for_the_operation(adapter, standin):
+def test_update_raises_max_and_waits_for_the_operation(adapter, vpc_standin):
     connector = adapter.update_connector(CONNECTOR, min_instances=2, max_instances=5)
     assert (connector.state, connector.min_instances, connector.max_instances) == ("READY", 2, 5)
-    assert standin.count("PatchConnector") == 1
-    assert standin.count("GetOperation") == 3  # two not-done answers, then done
-    patch = standin.requests("PatchConnector")[0]
+    assert vpc_standin.count("PatchConnector") == 1
+    assert vpc_standin.count("GetOperation") == 3  # two not-done answers, then done
+    patch = vpc_standin.requests("PatchConnector")[0]
     assert patch.update_mask == "minInstances,maxInstances"
     assert patch.body == {"name": CONNECTOR, "minInstances": 2, "maxInstances": 5}
 
 
-def test_update_changes_the_machine_type(adapter, standin):
+def test_update_changes_the_machine_type(adapter, vpc_standin):
     connector = adapter.update_connector(CONNECTOR, min_instances=3, max_instances=4, machine_type="e2-standard-4")
     assert (connector.machine_type, connector.min_instances, connector.max_instances) == ("e2-standard-4", 3, 4)
-    assert standin.requests("PatchConnector")[0].update_mask == "minInstances,maxInstances,machineType"
+    assert vpc_standin.requests("PatchConnector")[0].update_mask == "minInstances,maxInstances,machineType"
 
 
-def test_invalid_argument_is_permanent_with_its_code(adapter, standin):
+def test_invalid_argument_is_permanent_with_its_code(adapter, vpc_standin):
     with pytest.raises(PermanentError) as caught:
         adapter.update_connector(CONNECTOR, min_instances=2, max_instances=20)
     assert caught.value.code == "INVALID_ARGUMENT"
     assert "maxInstances must be between 3 and 10" in str(caught.value)
-    assert standin.count("PatchConnector") == 1
+    assert vpc_standin.count("PatchConnector") == 1
 
 
-def test_lowering_is_permanent(adapter, standin):
+def test_lowering_is_permanent(adapter, vpc_standin):
     big = CONNECTOR.replace("backend", "big")
-    standin.add_connector(big, min_instances=4, max_instances=8)
+    vpc_standin.add_connector(big, min_instances=4, max_instances=8)
     with pytest.raises(PermanentError, match="can only be increased") as caught:
         adapter.update_connector(big, min_instances=4, max_instances=6)
     assert caught.value.code == "INVALID_ARGUMENT"
@@ -84,44 +75,44 @@ def test_unknown_connector_is_not_found(adapter):
     assert caught.value.code == "NOT_FOUND"
 
 
-def test_get_is_retried_after_a_503(adapter, standin):
-    standin.faults.fail_next(1, 503, method="GetConnector")
+def test_get_is_retried_after_a_503(adapter, vpc_standin):
+    vpc_standin.faults.fail_next(1, 503, method="GetConnector")
     assert adapter.get_connector(CONNECTOR).state == "READY"
-    assert standin.count("GetConnector") == 2
+    assert vpc_standin.count("GetConnector") == 2
 
 
-def test_get_gives_up_as_transient(adapter, standin):
-    standin.faults.fail_next(10, 500, method="GetConnector")
+def test_get_gives_up_as_transient(adapter, vpc_standin):
+    vpc_standin.faults.fail_next(10, 500, method="GetConnector")
     with pytest.raises(TransientError, match="GetConnector"):
         adapter.get_connector(CONNECTOR)
-    assert standin.count("GetConnector") == QUICK.attempts
+    assert vpc_standin.count("GetConnector") == QUICK.attempts
 
 
-def test_deny_is_permanent_permission_denied(adapter, standin):
-    standin.faults.deny("GetConnector")
+def test_deny_is_permanent_permission_denied(adapter, vpc_standin):
+    vpc_standin.faults.deny("GetConnector")
     with pytest.raises(PermanentError) as caught:
         adapter.get_connector(CONNECTOR)
     assert caught.value.code == "PERMISSION_DENIED"
     assert "vpcaccess.connectors.get" in str(caught.value)
-    assert standin.count("GetConnector") == 1
+    assert vpc_standin.count("GetConnector") == 1
 
 
-def test_patch_is_resent_after_a_503_that_proves_it_was_not_applied(adapter, standin):
-    standin.faults.fail_next(1, 503, method="PatchConnector")
+def test_patch_is_resent_after_a_503_that_proves_it_was_not_applied(adapter, vpc_standin):
+    vpc_standin.faults.fail_next(1, 503, method="PatchConnector")
     assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
-    assert standin.count("PatchConnector") == 2
+    assert vpc_standin.count("PatchConnector") == 2
 
 
 @pytest.mark.parametrize("status", [500, 504])
-def test_patch_with_an_unknown_outcome_is_not_resent(adapter, standin, status):
-    standin.faults.fail_next(1, status, method="PatchConnector")
+def test_patch_with_an_unknown_outcome_is_not_resent(adapter, vpc_standin, status):
+    vpc_standin.faults.fail_next(1, status, method="PatchConnector")
     with pytest.raises(TransientError, match="PatchConnector"):
         adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
-    assert standin.count("PatchConnector") == 1
+    assert vpc_standin.count("PatchConnector") == 1
 
 
-def test_patch_timeout_is_transient_and_not_resent(standin):
-    standin.faults.add_latency(0.5, method="PatchConnector")
+def test_patch_timeout_is_transient_and_not_resent(vpc_standin):
+    vpc_standin.faults.add_latency(0.5, method="PatchConnector")
     vpc = VpcAccessAdapter(policy=CallPolicy(call_timeout=0.2, attempts=3, initial_backoff=0.01, total_timeout=5),
                            operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
     try:
@@ -129,30 +120,30 @@ def test_patch_timeout_is_transient_and_not_resent(standin):
             vpc.update_connector(CONNECTOR, min_instances=2, max_instances=4)
     finally:
         vpc.close()
-    assert standin.count("PatchConnector") == 1
+    assert vpc_standin.count("PatchConnector") == 1
 
 
-def test_patch_while_updating_is_transient(adapter, standin):
-    standin.set_state(CONNECTOR, "UPDATING")
+def test_patch_while_updating_is_transient(adapter, vpc_standin):
+    vpc_standin.set_state(CONNECTOR, "UPDATING")
     with pytest.raises(TransientError, match="being updated"):
         adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
-    assert standin.count("PatchConnector") == 1
+    assert vpc_standin.count("PatchConnector") == 1
 
 
-def test_operation_error_is_permanent_with_its_code(adapter, standin):
-    standin.fail_next_operation(grpc.StatusCode.FAILED_PRECONDITION, "subnet has no free addresses")
+def test_operation_error_is_permanent_with_its_code(adapter, vpc_standin):
+    vpc_standin.fail_next_operation(grpc.StatusCode.FAILED_PRECONDITION, "subnet has no free addresses")
     with pytest.raises(PermanentError, match="subnet has no free addresses") as caught:
         adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
     assert caught.value.code == "FAILED_PRECONDITION"
 
 
-def test_operation_poll_survives_a_503(adapter, standin):
-    standin.faults.fail_next(1, 503, method="GetOperation")
+def test_operation_poll_survives_a_503(adapter, vpc_standin):
+    vpc_standin.faults.fail_next(1, 503, method="GetOperation")
     assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
 
 
-def test_operation_that_never_ends_is_transient(standin):
-    standin.lro_polls_before_done = 10_000
+def test_operation_that_never_ends_is_transient(vpc_standin):
+    vpc_standin.lro_polls_before_done = 10_000
     vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=0.2, poll_initial_delay=0.01, poll_max_delay=0.02)
     try:
         with pytest.raises(TransientError, match="not done after 0.2s"):
@@ -189,8 +180,8 @@ def test_patch_request_shape():
     assert mask == "minInstances,maxInstances,machineType" and body["machineType"] == "e2-standard-4"
 
 
-def test_a_stopped_standin_refuses_even_a_kept_alive_session(adapter, standin):
+def test_a_stopped_standin_refuses_even_a_kept_alive_session(adapter, vpc_standin):
     assert adapter.get_connector(CONNECTOR).state == "READY"  # opens a keep-alive connection
-    standin.stop()
+    vpc_standin.stop()
     with pytest.raises(TransientError, match="connection not made"):
         adapter.get_connector(CONNECTOR)
