@@ -87,18 +87,28 @@ def _rfc3339(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Cloud Run's own words on requests it failed itself (request log textPayload, gcp-facts §4).
+PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum request timeout",
+                          "no available instance")
+
+
 def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
-    """The service's own voice: stderr, warnings on stdout, and the platform's system log.
+    """The service's own voice and the platform's: stderr, warnings on stdout, the system log, and
+    the request log entries that carry Cloud Run's own failure texts (not every 5xx: those are
+    counted by request_count, and would crowd the rest out of the newest-first page).
 
     Parenthesised throughout: in the Logging query language OR binds tighter than AND.
     """
     stderr = log_name(project, "run.googleapis.com/stderr")
     stdout = log_name(project, "run.googleapis.com/stdout")
     system = log_name(project, "run.googleapis.com/varlog/system")
+    requests = log_name(project, "run.googleapis.com/requests")
+    texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
-            f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}")')
+            f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}" '
+            f'OR (logName="{requests}" AND ({texts})))')
 
 
 def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:

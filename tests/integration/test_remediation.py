@@ -269,3 +269,30 @@ def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsu
 
     assert outcome.status.value == "dry_run" and "shadow mode" in outcome.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_budget_slots_hold_under_concurrent_incidents(standin_env, firestore, pubsub, project_id, anchor):
+    # Cooldown off, so only the budget (one action per target per hour) stands between them.
+    world = World(standin_env, pubsub, project_id, anchor,
+                  guardrails={"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1})
+    world.seed("bad_revision")
+    world.standins.run.faults.add_latency(0.5, method="GetService")  # everyone reads before anyone writes
+    statuses, errors = [], []
+
+    def deliver(i: int) -> None:
+        try:
+            statuses.append(world.handle(world.alert(incident_id=f"0.parallel{i}", message_id=f"m{i}")))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    applied = [o for o in statuses if o.status.value == "applied"]
+    assert len(applied) == 1
+    assert all(o.reason.startswith(("budget exhausted", "duplicate")) for o in statuses if o not in applied)
+    assert world.standins.run.count("UpdateService") == 1
