@@ -4,7 +4,7 @@
       - {name: backend-conn, machine_type: e2-micro, min_instances: 2, max_instances: 3, state: READY}
 
 `name` is the short connector id; the full name is built from the scenario's project and
-region. Values are checked against what the API can hold (gcp-facts §3), so a scenario cannot
+region. Values are checked against what the API can hold (the VPC Access v1 reference and gcloud's `connectors update`), so a scenario cannot
 seed a connector the real service would never show. Wire it into `Scenario` as
 `connectors: ConnectorSection = ()` and call `seed_connectors` from `seed`.
 """

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 RUN_LOGS = {"requests", "stderr", "stdout", "varlog/system"}   # shorthands for run.googleapis.com/...
 AUDIT_LOG_ID = "cloudaudit.googleapis.com/activity"
 
-# Cloud Run's own words on platform-generated failures (gcp-facts §4, Cloud Run troubleshooting).
+# Cloud Run's own words on platform-generated failures (Cloud Run's troubleshooting page).
 # An app that answers 500 or 503 itself gets no textPayload, so there is no default for 500.
 REQUEST_TEXT = {
     503: ("The request failed because either the HTTP response was malformed or connection to the instance "

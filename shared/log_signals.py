@@ -1,6 +1,6 @@
 """What Runwarden looks for in logs: the queries it sends, and the strings that mean something.
 
-Strings are the platform's and the client libraries' own (gcp-facts §4, §5, §8), matched
+Strings are the platform's and the client libraries' own (Cloud Run's troubleshooting page, psycopg/libpq, pg8000, asyncpg, SQLAlchemy and the Cloud SQL connectors), matched
 case-insensitively. Each signal names its kind, so evidence can say which string matched.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _rfc3339(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# Cloud Run's own words on requests it failed itself (request log textPayload, gcp-facts §4).
+# Cloud Run's own words on requests it failed itself (request log textPayload, from Cloud Run's troubleshooting page).
 PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum request timeout",
                           "no available instance")
 

@@ -75,7 +75,7 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
     )
 
 
-# Shared-core machine types, whose CPU a high packet rate exhausts before their bandwidth (gcp-facts §3).
+# Shared-core machine types, whose CPU a high packet rate exhausts before their bandwidth (Cloud Run's VPC connector documentation).
 _SHARED_CORE = ("e2-micro", "f1-micro")
 _BIG_MACHINE = "e2-standard-4"
 

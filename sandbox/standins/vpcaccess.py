@@ -6,7 +6,7 @@ Serves, on 127.0.0.1, the three REST calls Runwarden makes, with the v1 camelCas
     PATCH /v1/projects/P/locations/L/connectors/C?updateMask=...  -> PatchConnector (an Operation)
     GET   /v1/projects/P/locations/L/operations/OP                -> GetOperation
 
-It enforces the update constraints of gcloud's `connectors update` (gcp-facts §3): allowed
+It enforces the update constraints of gcloud's `connectors update`: allowed
 machine types, instance ranges, min and max given together, scale-up only, throughput not
 updatable. Errors use Google's JSON error body and HTTP codes. A patch on an UPDATING connector
 answers 409 ABORTED: the canonical code for a concurrency conflict (FAILED_PRECONDITION would

@@ -1,7 +1,7 @@
 """scale_connector: give a saturated Serverless VPC Access connector more room.
 
 Either a bigger machine type (a CPU-bound e2-micro or f1-micro moves to e2-standard-4) or a
-higher max_instances. The API only scales up (gcp-facts §3), so the change cannot be undone by
+higher max_instances. The API only scales up (gcloud's `connectors update` reference), so the change cannot be undone by
 automation: it runs only where the connector's policy says allow_one_way, and is otherwise
 proposed to a person (see `needs_approval`).
 """
@@ -111,7 +111,7 @@ class ScaleConnector(Action[ScaleConnectorParams]):
     def notes(self, params: ScaleConnectorParams) -> list[str]:
         one_way = (f"Scaling {_short(params.target)} is one-way: the API only raises min and max instances, "
                    f"so automation cannot undo it; going back means recreating the connector.")
-        # gcp-facts §3 marks scale-in as unconfirmed: say so rather than promise either way.
+        # Whether a connector ever scales back in is unconfirmed: say so rather than promise either way.
         cost = ("Instances added may not scale back in when the load drops (unconfirmed), so the connector "
                 "may cost more from now on.")
         return [

@@ -203,7 +203,7 @@ def message_published(notification: bytes, fixture: str) -> dict[str, Any]:
 
 
 def push_body(notification: bytes) -> dict[str, Any]:
-    """What the Pub/Sub emulator POSTs to a push endpoint (local-servers.md)."""
+    """What the Pub/Sub emulator POSTs to a push endpoint (both camelCase and snake_case keys, no deliveryAttempt)."""
     return {
         "subscription": "projects/p/subscriptions/alerts-push",
         "message": {"data": b64(notification), "attributes": {}, "messageId": "1", "message_id": "1",

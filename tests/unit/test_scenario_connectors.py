@@ -10,7 +10,7 @@ from sandbox.standins.vpcaccess import VpcAccessStandIn
 
 
 class Section(BaseModel):
-    """How the lead wires it into Scenario: `connectors: ConnectorSection = ()`."""
+    """The section as Scenario declares it: `connectors: ConnectorSection = ()`."""
 
     connectors: ConnectorSection = ()
 
