@@ -64,7 +64,7 @@ def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, summary=why,
                          evidence=tuple(context + [item]), api_calls=b.api_calls)
 
-    query = b.requests.query if b.requests else "request_count (not collected)"
+    query = facts.requests_query
     if facts.data_until is None:
         return inconclusive("no request_count data for the service (Cloud Monitoring can lag by ~3 minutes)",
                             EvidenceItem(source="metric", query=query, observed="no data points",

@@ -14,6 +14,9 @@ from shared.config import DiagnosisSettings
 from shared.evidence import EvidenceBundle, LogRecord, MetricResult, Revision
 from shared.log_signals import LogSignal, signals_in
 
+# Cloud Run's request timeout when a revision does not say (the API's default).
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
+
 # Connector throughput per instance, in Mbps (docs table: f1-micro 100-500, e2-micro 200-1000,
 # e2-standard-4 3200-16000 across 2..10 instances). UNCONFIRMED against the current page.
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
@@ -58,10 +61,23 @@ class Requests:
         return self.error_ratio + self.share(code="429")
 
 
+def query_of(result: MetricResult | None, name: str) -> str:
+    """The query behind a source, for evidence; a source that was not read says so."""
+    return result.query if result else f"{name} (not collected)"
+
+
 class Facts:
     def __init__(self, bundle: EvidenceBundle, settings: DiagnosisSettings) -> None:
         self.b = bundle
         self.s = settings
+
+    @property
+    def requests_query(self) -> str:
+        return query_of(self.b.requests, "request_count")
+
+    @property
+    def latencies_query(self) -> str:
+        return query_of(self.b.latencies, "request_latencies")
 
     # --- time -------------------------------------------------------------------------------
 
@@ -93,6 +109,12 @@ class Facts:
     @cached_property
     def newest_serving(self) -> Revision | None:
         return max(self.serving, key=lambda r: r.create_time, default=None)
+
+    @property
+    def request_timeout_seconds(self) -> float:
+        """The newest serving revision's request timeout: where a 504 cuts a request off."""
+        revision = self.newest_serving
+        return revision.timeout_seconds if revision and revision.timeout_seconds else DEFAULT_REQUEST_TIMEOUT_SECONDS
 
     def since_deploy(self, revision: Revision) -> Window:
         return Window(max(revision.create_time, self.incident.start), self.incident.end)
@@ -153,6 +175,14 @@ class Facts:
             values.setdefault(s.label("resource.labels.database_id"), []).extend(
                 float(p.value) for p in s.points if window.holds(p.end))
         return values
+
+    def sql_down(self, window: Window) -> tuple[list[str], str] | None:
+        """(instances whose database/up dropped below 1, what was seen), or None when unknown."""
+        values = {db: vals for db, vals in self.sql_up_values(window).items() if vals}
+        if not values:
+            return None
+        down = sorted(db for db, vals in values.items() if min(vals) < 1)
+        return down, "; ".join(f"{db}: min {min(vals):.0f}" for db, vals in values.items())
 
     # --- logs -------------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
         return c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
                       f"{len(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
                       f">= {s.startup_failure_logs_min}", True)
-    query = facts.b.requests.query if facts.b.requests else "request_count (not collected)"
+    query = facts.requests_query
     if counts.total < s.min_requests:
         c.cite("metric", query, f"{suspect.short_name} {window}: {counts.total:.0f} requests",
                f">= {s.min_requests} requests", False)
@@ -71,7 +71,7 @@ def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
     others = [(name, r) for name, r in others if r.total >= s.min_requests]
     failing = [name for name, r in others if r.error_ratio > s.healthy_error_ratio]
     if others:
-        c.cite("metric", facts.b.requests.query,
+        c.cite("metric", facts.requests_query,
                "; ".join(f"{name}: {pct(r.error_ratio)} 5xx of {r.total:.0f}" for name, r in others),
                f"other serving revisions <= {s.healthy_error_ratio:.0%} 5xx", not failing)
     return not failing
@@ -89,7 +89,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
     for steps, candidate in enumerate(older, start=1):
         counts = facts.requests(baseline, candidate.short_name)
         clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio
-        c.cite("metric", facts.b.requests.query if facts.b.requests else "request_count (not collected)",
+        c.cite("metric", facts.requests_query,
                f"{candidate.short_name} before the deploy {baseline}: {counts.by_class.get('5xx', 0):.0f} of "
                f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)

@@ -1,7 +1,7 @@
 """capacity: 429 (or 500) "no available instance" because the service is at its max instances."""
 from __future__ import annotations
 
-from shared.facts import Facts
+from shared.facts import Facts, query_of
 from shared.log_signals import LogSignal, pattern_of
 from shared.rules.base import Citation, pct
 from shared.signatures import Finding, Signature
@@ -13,7 +13,7 @@ def evaluate(facts: Facts) -> Finding:
     requests = facts.requests(facts.incident)
     share = requests.share(code="429")
     texts = facts.log_matches(LogSignal.NO_INSTANCE)
-    query = facts.b.requests.query if facts.b.requests else "request_count (not collected)"
+    query = facts.requests_query
     refused = requests.total >= s.min_requests and share >= s.status_ratio
     c.cite("metric", query, f"{requests.by_code.get('429', 0):.0f} of {requests.total:.0f} requests 429 "
            f"({pct(share)})", f">= {s.status_ratio:.0%} 429", refused)
@@ -26,7 +26,7 @@ def evaluate(facts: Facts) -> Finding:
     limit = revision.max_instance_count if revision else None
     seen = facts.max_instances_seen(facts.incident, revision.short_name) if revision else None
     at_max = limit is not None and seen is not None and seen >= limit
-    c.cite("metric", facts.b.instances.query if facts.b.instances else "container/instance_count (not collected)",
+    c.cite("metric", query_of(facts.b.instances, "container/instance_count"),
            f"max {seen:.0f} instances" if seen is not None else "no data",
            f">= max_instance_count {limit}" if limit else "max_instance_count unset", at_max)
     if not at_max:

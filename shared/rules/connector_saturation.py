@@ -3,7 +3,7 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
-from shared.facts import Facts
+from shared.facts import Facts, query_of
 from shared.log_signals import LogSignal, pattern_of
 from shared.rules.base import Citation, pct
 from shared.signatures import Finding, Signature
@@ -43,7 +43,7 @@ def _symptom(facts: Facts, c: Citation) -> bool:
     s = facts.s
     requests = facts.requests(facts.incident)
     share_503 = requests.share(code="503")
-    query = facts.b.requests.query if facts.b.requests else "request_count (not collected)"
+    query = facts.requests_query
     c.cite("metric", query, f"{requests.by_code.get('503', 0):.0f} of {requests.total:.0f} requests 503 "
            f"({pct(share_503)}) {facts.incident}", f">= {s.status_ratio:.0%} 503",
            requests.total >= s.min_requests and share_503 >= s.status_ratio)
@@ -58,12 +58,11 @@ def _symptom(facts: Facts, c: Citation) -> bool:
 def _hang(facts: Facts, c: Citation) -> bool:
     """p99 held in a band above hang_latency_seconds and below the request timeout."""
     s = facts.s
-    revision = facts.newest_serving
-    timeout = revision.timeout_seconds if revision and revision.timeout_seconds else 300.0
+    timeout = facts.request_timeout_seconds
     p99 = facts.p99_seconds(facts.incident)
     in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * timeout]
     held = bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
-    query = facts.b.latencies.query if facts.b.latencies else "request_latencies (not collected)"
+    query = facts.latencies_query
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
                 f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
     c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held)
@@ -76,14 +75,14 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     signs = []
     instances = facts.connector_values(facts.b.connector_instances, window)
     at_max = bool(instances) and max(instances) >= connector.max_instances
-    c.cite("metric", _q(facts.b.connector_instances, "connector/instances"),
+    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
            f"max {max(instances):.0f} instances" if instances else "no data",
            f">= max_instances {connector.max_instances}", at_max)
     if at_max:
         signs.append(f"at max instances ({connector.max_instances})")
     cpu = facts.connector_values(facts.b.connector_cpu, window)
     hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
-    c.cite("metric", _q(facts.b.connector_cpu, "connector/cpu/utilizations"),
+    c.cite("metric", query_of(facts.b.connector_cpu, "connector/cpu/utilizations"),
            f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot)
     if hot:
         signs.append(f"CPU p99 {max(cpu):.0%}")
@@ -91,7 +90,7 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     rates = facts.connector_values(facts.b.connector_bytes, window)
     mbps = max(rates) * 8 / 1e6 if rates else None
     near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
-    c.cite("metric", _q(facts.b.connector_bytes, "connector/received_bytes_count"),
+    c.cite("metric", query_of(facts.b.connector_bytes, "connector/received_bytes_count"),
            f"{mbps:.0f} Mbps received" if mbps is not None else "no data",
            f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near)
     if near:
@@ -103,14 +102,13 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
 
 def _sql_up(facts: Facts, c: Citation) -> bool | None:
     """True if every known Cloud SQL instance stayed up, False if one went down, None if unknown."""
-    values = facts.sql_up_values(facts.incident)
-    if not values or not any(values.values()):
-        c.cite("metric", _q(facts.b.sql_up, "cloudsql database/up"),
+    sql = facts.sql_down(facts.incident)
+    if sql is None:
+        c.cite("metric", query_of(facts.b.sql_up, "cloudsql database/up"),
                "unknown (no Cloud SQL instance named, or no data)", "up = 1 throughout", None)
         return None
-    down = [db for db, vals in values.items() if vals and min(vals) < 1]
-    c.cite("metric", facts.b.sql_up.query,
-           "; ".join(f"{db}: min {min(v):.0f}" for db, v in values.items() if v), "up = 1 throughout", not down)
+    down, seen = sql
+    c.cite("metric", facts.b.sql_up.query, seen, "up = 1 throughout", not down)
     return not down
 
 
@@ -120,7 +118,3 @@ def _recommendation(connector, stressed: list[str]) -> str:
     if connector.max_instances < 10:
         return f"raise {connector.short_name} max instances above {connector.max_instances} (ceiling 10)"
     return f"{connector.short_name} is at the API's ceiling of 10 instances: move to e2-standard-4 or split traffic"
-
-
-def _q(result, name: str) -> str:
-    return result.query if result else f"{name} (not collected)"

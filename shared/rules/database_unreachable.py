@@ -11,11 +11,10 @@ from shared.signatures import Finding, Signature
 def evaluate(facts: Facts) -> Finding:
     s = facts.s
     c = Citation(Signature.DATABASE_UNREACHABLE)
-    values = facts.sql_up_values(facts.incident)
-    down = sorted(db for db, vals in values.items() if vals and min(vals) < 1)
-    if values and any(values.values()):
-        c.cite("metric", facts.b.sql_up.query,
-               "; ".join(f"{db}: min {min(v):.0f}" for db, v in values.items() if v), "up = 1 throughout", not down)
+    sql = facts.sql_down(facts.incident)
+    down = sql[0] if sql else []
+    if sql is not None:
+        c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down)
     if down:
         return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down (database/up = 0)", subject=down[0],
                      recommendation="check the Cloud SQL instance (maintenance, failover, crash); no automatic action")

@@ -13,17 +13,17 @@ def evaluate(facts: Facts) -> Finding:
     c = Citation(Signature.REQUEST_TIMEOUT)
     requests = facts.requests(facts.incident)
     share = requests.share(code="504")
-    query = facts.b.requests.query if facts.b.requests else "request_count (not collected)"
+    query = facts.requests_query
     if not c.cite("metric", query, f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 "
                   f"({pct(share)})", f">= {s.status_ratio:.0%} 504",
                   requests.total >= s.min_requests and share >= s.status_ratio):
         return c.no("too few 504s")
     revision = facts.newest_serving
-    timeout = revision.timeout_seconds if revision and revision.timeout_seconds else 300.0
+    timeout = facts.request_timeout_seconds
     p99 = facts.p99_seconds(facts.incident)
     at_timeout = bool(p99) and max(p99) >= 0.9 * timeout
     texts = facts.log_matches(LogSignal.REQUEST_TIMEOUT)
-    c.cite("metric", facts.b.latencies.query if facts.b.latencies else "request_latencies (not collected)",
+    c.cite("metric", facts.latencies_query,
            f"p99 max {max(p99):.1f} s" if p99 else "no latency data", f">= 90% of the {timeout:.0f} s timeout",
            at_timeout)
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.REQUEST_TIMEOUT)}", f"{len(texts)} entries",
