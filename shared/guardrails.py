@@ -25,7 +25,8 @@ from shared.config import Config
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, StateStore
-from shared.records import ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, ActionRecord
+from shared.history import incident_closed
+from shared.records import ACTIONS, FLAGS, KILL_SWITCH, ActionRecord
 from shared.timeline import Timeline
 
 CLAIMS = "claims"
@@ -122,16 +123,17 @@ class Gate:
         if approval:
             return GateResult(OutcomeStatus.PROPOSED, f"proposed, not applied: {approval}",
                               after=action.preview(params, before), notes=action.notes(params))
-        if self.kill_switch():
-            return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({self.kill_switch()})")
+        switch = self.kill_switch()
+        if switch:
+            return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})")
         return None
 
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                held: _Held, result: GateResult, service: str | None, signature: str) -> GateResult:
-        stop = self.kill_switch() or self._incident_closed(incident_id)   # checked immediately before the write
+        stop = self._stop_before_write(incident_id)
         if stop:
             self._give_back(held)
-            result.reason = stop if stop.startswith("incident") else f"kill switch engaged: no writes ({stop})"
+            result.reason = stop
             return result
         try:
             result.after = action.apply(params, adapters)
@@ -177,10 +179,14 @@ class Gate:
             return f"set by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
         return ""
 
-    def _incident_closed(self, incident_id: str) -> str:
-        record = self.state.get_record(INCIDENTS, incident_id)
-        if record and record.get("state") == "closed":
-            return f"incident {incident_id} closed ({record.get('closed_by')}) before the write"
+    def _stop_before_write(self, incident_id: str) -> str:
+        """Checked immediately before the write: the kill switch, and whether the incident closed."""
+        switch = self.kill_switch()
+        if switch:
+            return f"kill switch engaged: no writes ({switch})"
+        closed = incident_closed(self.state, incident_id)
+        if closed is not None:
+            return f"incident {incident_id} closed ({closed.closed_by}) before the write"
         return ""
 
     def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:

@@ -3,7 +3,6 @@ the Firestore emulator for claims and the Pub/Sub emulator for outcomes. No Goog
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 
 import grpc
@@ -12,7 +11,7 @@ import pytest
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
 from shared.errors import TransientError
 from shared.guardrails import CLAIMS, COOLDOWNS
-from tests.integration.world import SERVICE, World, event
+from tests.integration.world import SERVICE, World, concurrently, event
 
 @pytest.fixture
 def world(standin_env, firestore, pubsub, project_id, anchor):
@@ -79,19 +78,8 @@ def test_a_redelivered_alert_acts_once(world):
 def test_concurrent_deliveries_act_exactly_once(world):
     world.seed("bad_revision")
     world.standins.run.faults.add_latency(0.2, method="GetService")  # widen the race window
-    results, errors = [], []
-
-    def deliver(i: int) -> None:
-        try:
-            results.append(world.handle(world.alert(message_id=f"m{i}")).status.value)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes, errors = concurrently(*(lambda i=i: world.handle(world.alert(message_id=f"m{i}")) for i in range(4)))
+    results = [o.status.value for o in outcomes]
 
     assert errors == []
     assert sorted(results) == ["applied", "skipped", "skipped", "skipped"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 
 import pytest
 import yaml
@@ -13,7 +12,7 @@ from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import TrafficSeed
 from shared.pipeline import handle_command
 from shared.records import ACTIONS
-from tests.integration.world import SERVICE, World, event
+from tests.integration.world import SERVICE, World, concurrently, event
 
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
 
@@ -92,13 +91,8 @@ def test_still_unhealthy_at_the_deadline_undoes_the_rollback_and_escalates(rolle
 
 def test_two_sweeps_at_once_judge_an_action_once(rolled_back):
     rolled_back.at(18)
-    results = []
-    sweeps = [threading.Thread(target=lambda: results.append(rolled_back.command({"command": "sweep"})))
-              for _ in range(3)]
-    for t in sweeps:
-        t.start()
-    for t in sweeps:
-        t.join()
+    results, errors = concurrently(*[lambda: rolled_back.command({"command": "sweep"})] * 3)
+    assert errors == []
     assert sorted(len(r) for r in results) == [0, 0, 1]
     assert rolled_back.standins.run.count("UpdateService") == 2
 
@@ -277,19 +271,9 @@ def test_budget_slots_hold_under_concurrent_incidents(standin_env, firestore, pu
                   guardrails={"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1})
     world.seed("bad_revision")
     world.standins.run.faults.add_latency(0.5, method="GetService")  # everyone reads before anyone writes
-    statuses, errors = [], []
-
-    def deliver(i: int) -> None:
-        try:
-            statuses.append(world.handle(world.alert(incident_id=f"0.parallel{i}", message_id=f"m{i}")))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses, errors = concurrently(*(lambda i=i: world.handle(world.alert(incident_id=f"0.parallel{i}",
+                                                                           message_id=f"m{i}"))
+                                      for i in range(4)))
 
     assert errors == []
     applied = [o for o in statuses if o.status.value == "applied"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sandbox.scenarios import resolve_scenario, seed
 from shared.clock import FixedClock
@@ -72,6 +73,25 @@ class World:
 
     def serving(self) -> dict[str, int]:
         return {t.revision: t.percent for t in self.standins.run.service(SERVICE).traffic_statuses}
+
+
+def concurrently(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
+    """Runs the calls on threads at once; (their results, what they raised)."""
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], Any]) -> None:
+        try:
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
 
 
 def event(data: bytes, message_id: str = "1") -> dict:
