@@ -21,8 +21,8 @@ T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 def record(name: str):
     from sandbox.scenarios import resolve_scenario
-    from sandbox.standins.server import start_standins
-    from shared.collection import Readers, collect
+    from sandbox.scenarios import start_seeded
+    from shared.diagnosis.collection import Readers, collect
     from shared.config import DiagnosisSettings
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
@@ -31,7 +31,7 @@ def record(name: str):
 
     scenario = resolve_scenario(name)
     service = scenario.service_name(scenario.services[0].name)
-    with start_standins(scenario, anchor=T0) as standins:
+    with start_seeded(scenario, anchor=T0) as standins:
         os.environ.update(standins.env())
         adapters = (CloudRunAdapter(), CloudMonitoringAdapter(), CloudLoggingAdapter(), VpcAccessAdapter())
         try:
@@ -48,7 +48,7 @@ def main() -> int:
 
     from sandbox.scenarios import list_bundled_scenarios
     from shared.config import DiagnosisSettings
-    from shared.diagnosis import diagnose
+    from shared.diagnosis.diagnose import diagnose
 
     settings = DiagnosisSettings()
     worst = 0.0

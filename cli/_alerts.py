@@ -1,7 +1,7 @@
 """Alert files as operators have them, unwrapped to the notification Monitoring sent.
 
 An alert file may hold the notification itself, a Pub/Sub push body or MessagePublishedData,
-or a CloudEvent carrying one of those. `shared.incidents.load_any` validates all of them;
+or a CloudEvent carrying one of those. `shared.alerts.incidents.load_any` validates all of them;
 this module digs out the notification's bytes so a replay can publish exactly what
 Monitoring would have, and wraps them the way Eventarc hands them to the function.
 """
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from shared.incidents import Incident, load_any
+from shared.alerts.incidents import Incident, load_any
 
 
 @dataclass(frozen=True)

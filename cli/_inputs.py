@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator, NoReturn
 import click
 
 from cli._alerts import Alert, read_alert
-from shared.incidents import IncidentParseError
+from shared.alerts.incidents import IncidentParseError
 
 if TYPE_CHECKING:
     from sandbox.scenarios import Scenario

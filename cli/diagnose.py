@@ -43,21 +43,21 @@ def command(alert_file: str, scenario_ref: str, config_file: str | None, as_json
 
 
 def run_diagnosis(alert, scenario, service: str, config) -> dict[str, Any]:
-    from sandbox.standins.server import start_standins
-    from shared.collection import Readers, collect
+    from sandbox.scenarios import start_seeded
+    from shared.diagnosis.collection import Readers, collect
     from shared.config import DiagnosisSettings
-    from shared.diagnosis import diagnose
+    from shared.diagnosis.diagnose import diagnose
     from shared.errors import PermanentError
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
-    from shared.planning import plan
+    from shared.remediation.planning import plan
 
     settings = config.diagnosis if config else DiagnosisSettings()
     managed = config.service(service) if config else None
     now = alert.started_at + DIAGNOSIS_DELAY
-    with start_standins(scenario, anchor=alert.started_at) as standins, environment(standins.env()):
+    with start_seeded(scenario, anchor=alert.started_at) as standins, environment(standins.env()):
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(),
                           logging=CloudLoggingAdapter(), vpcaccess=VpcAccessAdapter())
         try:
@@ -78,7 +78,7 @@ def run_diagnosis(alert, scenario, service: str, config) -> dict[str, Any]:
 
 
 def _show(report: dict[str, Any]) -> None:
-    from cli._render import evidence_table, make_console
+    from sandbox.render import evidence_table, make_console
 
     console = make_console()
     d = report["diagnosis"]

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
-from shared.incidents import Incident, IncidentParseError, load_any
+from shared.alerts.incidents import Incident, IncidentParseError, load_any
 
 EXIT_UNPARSABLE = 2
 

@@ -24,7 +24,7 @@ from cli._alerts import Alert, message_published
 from cli._inputs import EXIT_ENVIRONMENT, environment, fail, load_alert, load_config, load_scenario
 
 if TYPE_CHECKING:
-    from cli._render import LiveTraffic, Published
+    from sandbox.render import LiveTraffic, Published
     from sandbox.scenarios import Scenario
     from sandbox.stack import Sandbox
     from shared.config import Config
@@ -82,7 +82,7 @@ def replay(alert: Alert, scenario: Scenario, written: Config | None = None, *,
 
     The pipeline's structured log lines are returned; `echo_timeline` also copies them to stderr.
     """
-    from cli._render import LiveTraffic
+    from sandbox.render import LiveTraffic
     from sandbox.stack import Sandbox
     from shared.clock import FixedClock
     from shared.config import parse_config
@@ -114,7 +114,7 @@ def replay(alert: Alert, scenario: Scenario, written: Config | None = None, *,
 
 def _outcome_reader(sandbox: Sandbox, topic: str) -> Callable[[], list[Published]]:
     """Reads one outcome from the sandbox's topic, or from the --config file's own topic."""
-    from cli._render import Published
+    from sandbox.render import Published
     from sandbox.emulators import ensure_pull_subscription
 
     if topic == sandbox.outcomes_topic:
@@ -185,7 +185,7 @@ def _config_notes(written: Config | None, path: str | None, scenario: Scenario) 
 
 
 def _show(run: ReplayRun, alert: Alert, scenario: Scenario, config_file: str | None) -> None:
-    from cli._render import Narrator, make_console, outcome_table
+    from sandbox.render import Narrator, make_console, outcome_table
 
     console = make_console()
     incident = alert.incident

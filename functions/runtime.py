@@ -8,7 +8,7 @@ import functools
 def runtime():
     from shared.config import ConfigError, load_config
     from shared.pipeline import google_adapters
-    from shared.timeline import Timeline
+    from shared.timeline.writer import Timeline
 
     try:
         config = load_config()

@@ -28,7 +28,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from cli._render import DECISION_STEPS, LiveTraffic, Narrator, Published, make_console, traffic_split
+from sandbox.render import DECISION_STEPS, LiveTraffic, Narrator, Published, make_console, traffic_split
 from sandbox.emulators import EmulatorFailed, EmulatorMissing
 from sandbox.scenarios import Scenario, ScenarioError, list_bundled_scenarios, resolve_scenario
 from sandbox.stack import ALERTS_PUSH, ALERTS_TOPIC, OUTCOMES_TOPIC, FunctionServer, Sandbox

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
@@ -24,9 +24,7 @@ from sandbox.scenario_fields import Duration, Offset, Spec
 from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_logs
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
 from sandbox.standins.run import ConditionSeed, TrafficSeed
-
-if TYPE_CHECKING:
-    from sandbox.standins.server import StandIns
+from sandbox.standins.server import StandIns, start_standins
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -321,7 +319,7 @@ class AlertSpec(_Spec):
 
 
 class ExpectSpec(_Spec):
-    signature: str                          # a shared.signatures.Signature value
+    signature: str                          # a shared.diagnosis.signatures.Signature value
     status: str                             # the outcome status Runwarden should publish (enforce mode)
     action: str | None = None               # the registered action it plans, or null for none
     to_revision: str | None = None
@@ -589,3 +587,20 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
     seed_connectors(standins.vpcaccess, scenario.project, scenario.region, scenario.connectors)
     seed_logs(standins.logging, scenario.project, scenario.region, scenario.logs, scenario.audit_logs, anchor)
     return world
+
+
+def start_seeded(scenario: Scenario | str | Path | None, anchor: datetime | None = None, *,
+                 lro_polls_before_done: int = 2) -> StandIns:
+    """Starts fresh stand-ins and, given a scenario (object, bundled name or YAML path), seeds them,
+    offsets anchored at `anchor` (required then: it is the incident's started_at)."""
+    standins = start_standins(lro_polls_before_done=lro_polls_before_done)
+    if scenario is None:
+        return standins
+    try:
+        if anchor is None:
+            raise ValueError("seeding a scenario needs the anchor (T0) its offsets are relative to")
+        seed(standins, resolve_scenario(scenario), anchor)
+    except BaseException:
+        standins.stop()
+        raise
+    return standins

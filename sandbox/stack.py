@@ -29,7 +29,8 @@ import yaml
 
 from sandbox.emulators import FirestoreEmulator, PubSubEmulator, start_firestore, start_pubsub
 from sandbox.scenarios import Scenario, resolve_scenario
-from sandbox.standins.server import StandIns, start_standins
+from sandbox.scenarios import start_seeded
+from sandbox.standins.server import StandIns
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALERTS_TOPIC = "runwarden-alerts"
@@ -101,7 +102,7 @@ class Sandbox:
     def start(self) -> "Sandbox":
         try:
             self._start_emulators()
-            self.standins = start_standins(self.scenario, anchor=self.anchor)
+            self.standins = start_seeded(self.scenario, anchor=self.anchor)
             self.pubsub.ensure_topic(ALERTS_TOPIC)
             self.pubsub.ensure_topic(COMMANDS_TOPIC)
             self.pubsub.ensure_pull_subscription(OUTCOMES_WATCH, OUTCOMES_TOPIC)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.evidence import EvidenceItem
+from shared.diagnosis.evidence import EvidenceItem
 
 SCHEMA = "runwarden.outcome/v1"
 

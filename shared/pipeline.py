@@ -11,20 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.actions import get_action
+from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock
-from shared.collection import Readers, collect, epoch_to_datetime
+from shared.diagnosis.collection import Readers, collect, epoch_to_datetime
 from shared.config import Config
-from shared.diagnosis import diagnose
+from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError
-from shared.guardrails import Gate
-from shared.history import (
+from shared.remediation.guardrails import Gate
+from shared.remediation.history import (
     incident_closed,
     note_closed,
     note_opened,
     recent_verified_fix,
 )
-from shared.incidents import Incident, IncidentParseError, parse_message_published
+from shared.alerts.incidents import Incident, IncidentParseError, parse_message_published
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -32,7 +32,7 @@ from shared.outcomes import (
     OutcomeStatus,
     Timestamps,
 )
-from shared.planning import Plan, plan
+from shared.remediation.planning import Plan, plan
 from shared.ports import (
     LoggingPort,
     MonitoringPort,
@@ -41,8 +41,8 @@ from shared.ports import (
     StateStore,
     VpcAccessPort,
 )
-from shared.signatures import Diagnosis, Signature
-from shared.timeline import Timeline
+from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.timeline.writer import Timeline
 
 
 @dataclass
@@ -251,8 +251,8 @@ def _report(diagnosis: Diagnosis) -> DiagnosisReport:
 
 def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[Outcome]:
     """Handle one command message; returns the outcomes it published."""
-    from shared.commands import CommandError, KillSwitch, parse_command_published
-    from shared.verification import sweep
+    from shared.alerts.commands import CommandError, KillSwitch, parse_command_published
+    from shared.remediation.verification import sweep
 
     received_at = adapters.clock.now()
     timeline = Timeline(None, "command")
@@ -276,7 +276,7 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
 
 def _kill_switch(command: Any, message_id: str | None, adapters: Adapters, timeline: Timeline,
                  received_at: datetime) -> Outcome:
-    from shared.records import FLAGS, KILL_SWITCH
+    from shared.remediation.records import FLAGS, KILL_SWITCH
 
     now = adapters.clock.now()
     adapters.state.put_record(FLAGS, KILL_SWITCH, {"engaged": command.engaged, "by": command.by,

@@ -11,7 +11,7 @@ from typing import Any, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.evidence import (Connector, LogResult, MetricQuery, MetricResult, RequestCountWindow, Revision,
+from shared.diagnosis.evidence import (Connector, LogResult, MetricQuery, MetricResult, RequestCountWindow, Revision,
                              Service, TrafficTarget)
 
 

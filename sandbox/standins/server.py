@@ -1,22 +1,19 @@
-"""Start and stop the Run and Monitoring stand-ins together.
+"""Start and stop the Run, Monitoring, Logging and VPC Access stand-ins together.
 
-    with start_standins("bad_revision", anchor=t0) as standins:
+    with start_standins() as standins:
         os.environ.update(standins.env())   # or monkeypatch.setenv in tests
+
+The stand-ins know nothing of scenarios: `sandbox.scenarios.start_seeded` starts them and seeds
+one, so the dependency runs one way only (scenarios -> stand-ins).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sandbox.standins.logging import LoggingStandIn
 from sandbox.standins.monitoring import MonitoringStandIn
 from sandbox.standins.run import RunStandIn
 from sandbox.standins.vpcaccess import VpcAccessStandIn
-
-if TYPE_CHECKING:
-    from sandbox.scenarios import Scenario
 
 
 @dataclass
@@ -46,10 +43,8 @@ class StandIns:
         self.stop()
 
 
-def start_standins(scenario: Scenario | str | Path | None = None, anchor: datetime | None = None, *,
-                   lro_polls_before_done: int = 2) -> StandIns:
-    """Starts fresh stand-ins; with a scenario (object, bundled name or YAML path) also seeds
-    them, offsets anchored at `anchor` (required then: it is the incident's started_at)."""
+def start_standins(*, lro_polls_before_done: int = 2) -> StandIns:
+    """Starts fresh, empty stand-ins."""
     standins = StandIns(RunStandIn(lro_polls_before_done), MonitoringStandIn(),
                         vpcaccess=VpcAccessStandIn(lro_polls_before_done), logging=LoggingStandIn())
     try:
@@ -57,12 +52,6 @@ def start_standins(scenario: Scenario | str | Path | None = None, anchor: dateti
         standins.monitoring.start()
         standins.vpcaccess.start()
         standins.logging.start()
-        if scenario is not None:
-            from sandbox.scenarios import resolve_scenario, seed
-
-            if anchor is None:
-                raise ValueError("seeding a scenario needs the anchor (T0) its offsets are relative to")
-            seed(standins, resolve_scenario(scenario), anchor)
     except BaseException:
         standins.stop()
         raise

@@ -13,7 +13,7 @@ from urllib.parse import quote as _url_quote
 from urllib.parse import unquote
 
 from shared.errors import PermanentError
-from shared.evidence import LogRecord, LogResult
+from shared.diagnosis.evidence import LogRecord, LogResult
 from shared.gcp.endpoints import CallPolicy, call_with_retry, logging_client
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.errors import PermanentError
-from shared.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries, RequestCounts, RequestCountWindow
+from shared.diagnosis.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries, RequestCounts, RequestCountWindow
 from shared.gcp.endpoints import CallPolicy, call_with_retry, metric_service_client
 
 REQUEST_COUNT = "run.googleapis.com/request_count"

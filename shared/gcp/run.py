@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError, classify
-from shared.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
+from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
 from shared.gcp.endpoints import CallPolicy, call_with_retry, run_revisions_client, run_services_client, status_code
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError
-from shared.evidence import Connector
+from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
 
 # Answers that prove the patch was rejected before it was processed: safe to send again.

@@ -13,7 +13,7 @@ from sandbox.emulators import FirestoreEmulator
 from shared.errors import TransientError
 from shared.gcp.firestore import MAX_ID_BYTES, FirestoreStateStore, document_id
 from shared.ports import ClaimStatus
-from shared.records import ACTIONS
+from shared.remediation.records import ACTIONS
 from tests.unit.test_memory_state_store import RecordStoreContract
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 from sandbox.scenarios import load_scenario, seed
 from sandbox.standins.monitoring import DEFAULT_BUCKET_OPTIONS, bucket_bounds
 from shared.errors import PermanentError, TransientError
-from shared.evidence import MetricQuery, MetricResult
+from shared.diagnosis.evidence import MetricQuery, MetricResult
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.monitoring import CloudMonitoringAdapter
 from tests.integration.conftest import TWO_REVISIONS

@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
 from shared.errors import TransientError
-from shared.guardrails import CLAIMS, COOLDOWNS
+from shared.remediation.guardrails import CLAIMS, COOLDOWNS
 from tests.integration.world import SERVICE, World, concurrently, event
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import yaml
 from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import TrafficSeed
 from shared.pipeline import handle_command
-from shared.records import ACTIONS
+from shared.remediation.records import ACTIONS
 from tests.integration.world import SERVICE, World, concurrently, event
 
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"

@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.standins.run import TrafficSeed
 from shared.errors import PermanentError, TransientError
-from shared.evidence import TrafficTarget, TrafficType
+from shared.diagnosis.evidence import TrafficTarget, TrafficType
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError
 from tests.integration.conftest import TWO_REVISIONS

@@ -6,8 +6,8 @@ from typing import Iterator
 import pytest
 
 from sandbox.standins.vpcaccess import VpcAccessStandIn
-from shared.actions import get_action
-from shared.actions.scale_connector import ScaleConnectorParams
+from shared.remediation.actions import get_action
+from shared.remediation.actions.scale_connector import ScaleConnectorParams
 from shared.errors import PermanentError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.vpcaccess import VpcAccessAdapter

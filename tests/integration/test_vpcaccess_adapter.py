@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.standins.vpcaccess import VpcAccessStandIn
 from shared.errors import PermanentError, TransientError
-from shared.evidence import Connector
+from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy, vpcaccess_session
 from shared.gcp.vpcaccess import VpcAccessAdapter, connector_from_json, patch_request
 

@@ -30,7 +30,7 @@ from sandbox.standins.server import StandIns, start_standins
 from sandbox.standins.vpcaccess import RestRequest
 from shared.errors import TransientError
 from shared.outcomes import Outcome
-from shared.records import ACTIONS
+from shared.remediation.records import ACTIONS
 from tests.integration.world import SERVICE, World
 
 # T0 of every seeded scenario (as tests/integration/conftest.py's `anchor`).

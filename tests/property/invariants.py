@@ -10,7 +10,7 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
-from shared.actions import all_actions
+from shared.remediation.actions import all_actions
 from shared.config import Config
 from tests.property.harness import CONNECTOR, SERVICE, Run, Sweep, minutes
 

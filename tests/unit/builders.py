@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from shared.evidence import (Condition, Connector, EvidenceBundle, LogRecord, LogResult, MetricPoint, MetricResult,
+from shared.diagnosis.evidence import (Condition, Connector, EvidenceBundle, LogRecord, LogResult, MetricPoint, MetricResult,
                              MetricSeries, Revision, Service, TrafficTarget, TrafficType)
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

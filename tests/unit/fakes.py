@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from shared.errors import PermanentError, TransientError
-from shared.evidence import Service, TrafficTarget
+from shared.diagnosis.evidence import Service, TrafficTarget
 from shared.gcp.firestore import plain_record, record_matches
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus
 

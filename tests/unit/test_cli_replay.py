@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from cli import replay as replay_module
 from cli._alerts import message_published, read_alert
-from cli._render import Published
+from sandbox.render import Published
 from cli.main import runwarden
 from sandbox.emulators import EmulatorMissing
 from sandbox.scenarios import resolve_scenario

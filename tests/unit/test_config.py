@@ -71,3 +71,12 @@ def test_missing_env_var_and_file(tmp_path, monkeypatch):
     (tmp_path / "bad.yaml").write_text("project: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_the_configs_action_names_are_the_registered_actions():
+    # The config validates action names from its own list so that it needs no import of the
+    # registry; this keeps the two from drifting apart.
+    from shared.config import ACTION_NAMES
+    from shared.remediation.actions import all_actions
+
+    assert ACTION_NAMES == set(all_actions())

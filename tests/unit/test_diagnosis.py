@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis import diagnose
-from shared.evidence import Condition
-from shared.signatures import Signature
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import Condition
+from shared.diagnosis.signatures import Signature
 
 from tests.unit.builders import SQL, Evidence
 

@@ -5,14 +5,14 @@ from datetime import timedelta
 
 import pytest
 
-from shared.actions import get_action
+from shared.remediation.actions import get_action
 from shared.clock import FixedClock
 from shared.config import parse_config
 from shared.errors import PermanentError, TransientError
-from shared.guardrails import CLAIMS, COOLDOWNS, Gate, claim_key
+from shared.remediation.guardrails import CLAIMS, COOLDOWNS, Gate, claim_key
 from shared.outcomes import OutcomeStatus
-from shared.planning import plan
-from shared.diagnosis import diagnose
+from shared.remediation.planning import plan
+from shared.diagnosis.diagnose import diagnose
 
 from tests.unit.builders import SERVICE, T0, Evidence
 from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun

@@ -17,8 +17,8 @@ from typing import Any, Callable
 import pydantic
 import pytest
 
-import shared.incidents
-from shared.incidents import (
+import shared.alerts.incidents
+from shared.alerts.incidents import (
     MAX_NOTIFICATION_BYTES,
     Documentation,
     Incident,
@@ -587,7 +587,7 @@ def test_attributes_only_message_decodes_without_data() -> None:
 
 
 def test_incidents_imports_nothing_it_should_not() -> None:
-    tree = ast.parse(inspect.getsource(shared.incidents))
+    tree = ast.parse(inspect.getsource(shared.alerts.incidents))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {m for m in imported if m.split(".")[0] in {"google", "sandbox", "cli", "functions"}}

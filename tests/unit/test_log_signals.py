@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.collection import BudgetExceeded, CallBudget
+from shared.diagnosis.collection import BudgetExceeded, CallBudget
 from shared.errors import PermanentError
-from shared.evidence import LogRecord
-from shared.log_signals import LogSignal, app_log_filter, audit_filter, signals_in
+from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.log_signals import LogSignal, app_log_filter, audit_filter, signals_in
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
-from shared.records import ACTIONS, ActionState
+from shared.remediation.records import ACTIONS, ActionState
 from tests.unit.fakes import MemoryStateStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

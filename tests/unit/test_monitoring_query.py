@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.errors import PermanentError
-from shared.evidence import MetricQuery
+from shared.diagnosis.evidence import MetricQuery
 from shared.gcp.monitoring import build_filter, describe_query, request_count_query, validate_query
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

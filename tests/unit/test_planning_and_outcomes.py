@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from shared.diagnosis import diagnose
+from shared.diagnosis.diagnose import diagnose
 from shared.config import DiagnosisSettings
 from shared.outcomes import DiagnosisReport, Outcome, OutcomeStatus, Timestamps, ActionReport
-from shared.planning import plan
+from shared.remediation.planning import plan
 
 from tests.unit.builders import SERVICE, T0, Evidence
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.actions import get_action
-from shared.actions.scale_connector import MACHINE_RANK, ScaleConnectorParams, connector_state, gcloud_command
+from shared.remediation.actions import get_action
+from shared.remediation.actions.scale_connector import MACHINE_RANK, ScaleConnectorParams, connector_state, gcloud_command
 from shared.config import MACHINE_TYPES, Bounds, ConnectorPolicy, DiagnosisSettings, parse_config
-from shared.diagnosis import diagnose
+from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError
-from shared.evidence import Connector
-from shared.planning import plan
-from shared.signatures import Signature
+from shared.diagnosis.evidence import Connector
+from shared.remediation.planning import plan
+from shared.diagnosis.signatures import Signature
 
 from tests.unit.builders import CONNECTOR, SQL, T0, Evidence
 

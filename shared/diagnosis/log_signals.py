@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import Enum
 from urllib.parse import quote as _url_quote
 
-from shared.evidence import LogRecord
+from shared.diagnosis.evidence import LogRecord
 
 
 class LogSignal(str, Enum):

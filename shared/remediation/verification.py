@@ -14,18 +14,18 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from shared.actions import get_action
-from shared.actions.restore_traffic import RestoreTrafficParams
-from shared.collection import collect
+from shared.remediation.actions import get_action
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+from shared.diagnosis.collection import collect
 from shared.config import Config
-from shared.diagnosis import diagnose
+from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError, TransientError
-from shared.evidence import TrafficTarget
-from shared.guardrails import Gate
+from shared.diagnosis.evidence import TrafficTarget
+from shared.remediation.guardrails import Gate
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
-from shared.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
-from shared.signatures import Signature
-from shared.timeline import Timeline
+from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
+from shared.diagnosis.signatures import Signature
+from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
 

@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.actions import Action, all_actions
+from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock
 from shared.config import Config
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, StateStore
-from shared.history import incident_closed
-from shared.records import ACTIONS, FLAGS, KILL_SWITCH, ActionRecord
-from shared.timeline import Timeline
+from shared.remediation.history import incident_closed
+from shared.remediation.records import ACTIONS, FLAGS, KILL_SWITCH, ActionRecord
+from shared.timeline.writer import Timeline
 
 CLAIMS = "claims"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run

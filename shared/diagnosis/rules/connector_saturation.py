@@ -3,10 +3,10 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
-from shared.facts import Facts, query_of
-from shared.log_signals import LogSignal, pattern_of
-from shared.rules.base import Citation, pct
-from shared.signatures import Finding, Signature
+from shared.diagnosis.facts import Facts, query_of
+from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.signatures import Finding, Signature
 
 
 def evaluate(facts: Facts) -> Finding:

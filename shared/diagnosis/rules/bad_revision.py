@@ -2,11 +2,11 @@
 before it served cleanly. Failing means 5xx since the deploy, or startup failures in its logs."""
 from __future__ import annotations
 
-from shared.facts import Facts
-from shared.evidence import Revision
-from shared.log_signals import LogSignal, pattern_of
-from shared.rules.base import Citation, duration, pct
-from shared.signatures import Finding, Signature
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.evidence import Revision
+from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.rules.base import Citation, duration, pct
+from shared.diagnosis.signatures import Finding, Signature
 
 
 def evaluate(facts: Facts) -> Finding:

@@ -1,10 +1,10 @@
 """capacity: 429 (or 500) "no available instance" because the service is at its max instances."""
 from __future__ import annotations
 
-from shared.facts import Facts, query_of
-from shared.log_signals import LogSignal, pattern_of
-from shared.rules.base import Citation, pct
-from shared.signatures import Finding, Signature
+from shared.diagnosis.facts import Facts, query_of
+from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.signatures import Finding, Signature
 
 
 def evaluate(facts: Facts) -> Finding:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from shared.facts import Facts
-from shared.rules import (bad_revision, capacity, connector_saturation, database_unreachable, request_timeout,
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.rules import (bad_revision, capacity, connector_saturation, database_unreachable, request_timeout,
                           startup_config_failure)
-from shared.signatures import Finding
+from shared.diagnosis.signatures import Finding
 
 RULES: tuple[Callable[[Facts], Finding], ...] = (
     startup_config_failure.evaluate,

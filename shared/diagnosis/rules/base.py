@@ -1,8 +1,8 @@
 """The small kit every rule uses to cite what it checked."""
 from __future__ import annotations
 
-from shared.evidence import EvidenceItem
-from shared.signatures import Finding, Signature
+from shared.diagnosis.evidence import EvidenceItem
+from shared.diagnosis.signatures import Finding, Signature
 
 
 class Citation:

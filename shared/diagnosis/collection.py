@@ -20,8 +20,8 @@ from typing import Any, Callable, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
-from shared.evidence import EvidenceBundle, MetricQuery, Revision, Service
-from shared.log_signals import app_log_filter, audit_filter
+from shared.diagnosis.evidence import EvidenceBundle, MetricQuery, Revision, Service
+from shared.diagnosis.log_signals import app_log_filter, audit_filter
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 
 T = TypeVar("T")

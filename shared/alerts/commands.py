@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Mapping, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from shared.incidents import IncidentParseError, PubSubMessage, decode_message_published
+from shared.alerts.incidents import IncidentParseError, PubSubMessage, decode_message_published
 
 MAX_COMMAND_BYTES = 64 * 1024
 

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from shared.config import DiagnosisSettings
-from shared.evidence import EvidenceBundle, LogRecord, MetricResult, Revision
-from shared.log_signals import LogSignal, signals_in
+from shared.diagnosis.evidence import EvidenceBundle, LogRecord, MetricResult, Revision
+from shared.diagnosis.log_signals import LogSignal, signals_in
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0

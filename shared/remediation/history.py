@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.incidents import Incident
+from shared.alerts.incidents import Incident
 from shared.ports import StateStore
-from shared.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
+from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
 
 
 def incident_closed(state: StateStore, incident_id: str) -> IncidentRecord | None:

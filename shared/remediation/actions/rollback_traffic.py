@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.actions import register
-from shared.actions.base import Action, ActionParams
+from shared.remediation.actions import register
+from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
 from shared.errors import PermanentError
-from shared.evidence import Service, TrafficTarget, TrafficType
+from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
 
 # Automation goes back one revision at most; anything further is a person's call.
 MAX_AUTOMATIC_STEPS = 1

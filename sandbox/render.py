@@ -1,7 +1,7 @@
 """What Runwarden did, for a person: timeline steps, evidence, traffic and the outcome.
 
 Shared by `make demo` (sandbox/demo.py) and `runwarden replay`. It reads plain data only —
-the structured timeline lines (shared/timeline.py) and the published outcome body — so the
+the structured timeline lines (shared/timeline/writer.py) and the published outcome body — so the
 function server's stdout and an in-process run render the same way.
 """
 from __future__ import annotations

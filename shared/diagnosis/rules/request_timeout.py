@@ -2,10 +2,10 @@
 the application itself is slow."""
 from __future__ import annotations
 
-from shared.facts import Facts
-from shared.log_signals import LogSignal, pattern_of
-from shared.rules.base import Citation, pct
-from shared.signatures import Finding, Signature
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.signatures import Finding, Signature
 
 
 def evaluate(facts: Facts) -> Finding:

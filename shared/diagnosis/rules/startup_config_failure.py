@@ -2,10 +2,10 @@
 denied secret access, a missing image or permission. Seen in a revision's conditions and logs."""
 from __future__ import annotations
 
-from shared.facts import Facts
-from shared.log_signals import LogSignal, pattern_of
-from shared.rules.base import Citation
-from shared.signatures import Finding, Signature
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.signatures import Finding, Signature
 
 # Condition reasons that mean "the configuration is wrong", not "the code is wrong".
 CONFIG_REASONS = frozenset({

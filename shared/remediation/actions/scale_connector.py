@@ -11,11 +11,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from shared.actions import register
-from shared.actions.base import Action, ActionParams
+from shared.remediation.actions import register
+from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
 from shared.errors import PermanentError
-from shared.evidence import Connector
+from shared.diagnosis.evidence import Connector
 
 # The API's own ranges (gcloud `connectors update`): min 2-9, max 3-10, min < max.
 MIN_INSTANCES = (2, 9)

@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.config import DiagnosisSettings
-from shared.evidence import EvidenceBundle, EvidenceItem
-from shared.facts import Facts
-from shared.rules import RULES
-from shared.signatures import Diagnosis, Finding, Signature
+from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.rules import RULES
+from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 
 RULE_SET = "runwarden rules v1 (docs/signatures.md)"
 # A deploy is the audit entry within this long of a revision's create_time.

@@ -5,11 +5,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.actions.rollback_traffic import RollbackTraffic, RollbackTrafficParams, traffic_state
-from shared.actions.scale_connector import ScaleConnector, ScaleConnectorParams, connector_state
+from shared.remediation.actions.rollback_traffic import RollbackTraffic, RollbackTrafficParams, traffic_state
+from shared.remediation.actions.scale_connector import ScaleConnector, ScaleConnectorParams, connector_state
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
-from shared.evidence import Connector, EvidenceBundle
-from shared.signatures import Diagnosis, Signature
+from shared.diagnosis.evidence import Connector, EvidenceBundle
+from shared.diagnosis.signatures import Diagnosis, Signature
 
 
 class Plan(BaseModel):

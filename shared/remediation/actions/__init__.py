@@ -1,7 +1,7 @@
 """The action registry. Each action is a small module that registers itself here."""
 from __future__ import annotations
 
-from shared.actions.base import Action, ActionParams
+from shared.remediation.actions.base import Action, ActionParams
 
 _REGISTRY: dict[str, Action] = {}
 
@@ -28,7 +28,7 @@ def all_actions() -> dict[str, Action]:
 
 def _load_builtin() -> None:
     # Imported here, not at the top, so that the registry module has no import cycle.
-    from shared.actions import restore_traffic, rollback_traffic, scale_connector  # noqa: F401
+    from shared.remediation.actions import restore_traffic, rollback_traffic, scale_connector  # noqa: F401
 
 
 __all__ = ["Action", "ActionParams", "register", "get_action", "all_actions"]

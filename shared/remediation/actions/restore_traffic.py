@@ -10,12 +10,12 @@ from typing import Any
 
 from pydantic import field_validator
 
-from shared.actions import register
-from shared.actions.base import Action, ActionParams
-from shared.actions.rollback_traffic import traffic_state
+from shared.remediation.actions import register
+from shared.remediation.actions.base import Action, ActionParams
+from shared.remediation.actions.rollback_traffic import traffic_state
 from shared.config import Config
 from shared.errors import PermanentError
-from shared.evidence import TrafficTarget
+from shared.diagnosis.evidence import TrafficTarget
 
 
 class RestoreTrafficParams(ActionParams):

@@ -5,7 +5,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.evidence import EvidenceItem
+from shared.diagnosis.evidence import EvidenceItem
 
 
 class Signature(str, Enum):

@@ -1,0 +1,1 @@
+"""What comes in, parsed and validated: Cloud Monitoring notifications (schema 1.2) and operator commands."""

@@ -1,0 +1,1 @@
+"""From evidence to a verdict: collection (the only reads), evidence, facts, rules and the diagnosis."""

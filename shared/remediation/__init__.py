@@ -1,0 +1,1 @@
+"""From a verdict to a bounded change: planning, the gate, the actions and the verification sweep."""

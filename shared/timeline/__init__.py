@@ -1,0 +1,1 @@
+"""The incident timeline: the writer of structured step lines (and, next, the builder and renderers)."""
