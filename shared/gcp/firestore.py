@@ -56,6 +56,20 @@ def document_id(key: str) -> str:
 class FirestoreStateStore:
     """`StateStore` on Firestore. Safe to share between threads; create one per instance."""
 
+    # The IAM permission each method's calls need, from Firestore's "Required permissions for
+    # API methods": batchGet = get; commit with exists=false = create; with an update-time
+    # precondition = update; with none (set) = create and update; delete; runQuery = list.
+    iam_permissions = {
+        "claim": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
+        "complete": ("datastore.entities.get", "datastore.entities.update"),
+        "release": ("datastore.entities.get", "datastore.entities.delete"),
+        "get": ("datastore.entities.get",),
+        "put_record": ("datastore.entities.create", "datastore.entities.update"),
+        "get_record": ("datastore.entities.get",),
+        "update_record": ("datastore.entities.get", "datastore.entities.update"),
+        "find_records": ("datastore.entities.get", "datastore.entities.list"),
+    }
+
     def __init__(self, project: str, database: str = "(default)", collection_prefix: str = "runwarden",
                  *, timeout: float = 10.0) -> None:
         self.project = project

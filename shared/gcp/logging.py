@@ -39,6 +39,10 @@ def log_id_of(name: str) -> str:
 class CloudLoggingAdapter:
     """LoggingPort over Cloud Logging v2 (or its stand-in, via LOGGING_EMULATOR_HOST)."""
 
+    # ListLogEntries; Admin Activity audit logs need nothing more, Data Access logs would need
+    # logging.privateLogEntries.list (Cloud Logging access control guide).
+    iam_permissions = {"list_entries": ("logging.logEntries.list",)}
+
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
         self._client: Any = None

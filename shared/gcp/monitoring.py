@@ -127,6 +127,9 @@ def request_count_query(service_name: str, start: datetime, end: datetime) -> Me
 class CloudMonitoringAdapter:
     """MonitoringPort over Cloud Monitoring v3 (or its stand-in, via MONITORING_EMULATOR_HOST)."""
 
+    # Both methods are ListTimeSeries calls.
+    iam_permissions = {"query": ("monitoring.timeSeries.list",), "request_counts": ("monitoring.timeSeries.list",)}
+
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
         self._client: Any = None

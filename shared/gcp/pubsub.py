@@ -15,6 +15,9 @@ from shared.errors import PermanentError, RunwardenError, TransientError, classi
 class PubSubPublisher:
     """`PublisherPort`. `topic` is `projects/P/topics/T`, or a bare name when `project` is set."""
 
+    # Publish only: roles/pubsub.publisher holds exactly this permission.
+    iam_permissions = {"publish": ("pubsub.topics.publish",)}
+
     def __init__(self, project: str | None = None, *, timeout: float = 30.0) -> None:
         self.project = project
         self.timeout = timeout

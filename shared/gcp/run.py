@@ -30,6 +30,15 @@ class ConcurrentModificationError(PermanentError):
 class CloudRunAdapter:
     """RunPort over the Cloud Run Admin API v2 (or its stand-in, via RUN_EMULATOR_HOST)."""
 
+    # The IAM permission each method's calls need (Cloud Run IAM permissions reference:
+    # GetService, ListRevisions, UpdateService, and GetOperation while waiting on it). The
+    # deployment's custom roles are derived from these maps (functions/permissions.py).
+    iam_permissions = {
+        "get_service": ("run.services.get",),
+        "list_revisions": ("run.revisions.list",),
+        "set_traffic": ("run.services.get", "run.services.update", "run.operations.get"),
+    }
+
     def __init__(self, *, policy: CallPolicy = CallPolicy(), operation_timeout: float = 120.0,
                  poll_initial_delay: float = 1.0, poll_max_delay: float = 10.0) -> None:
         self._policy = policy

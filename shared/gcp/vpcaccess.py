@@ -62,6 +62,13 @@ class OutcomeUnknown(Exception):
 class VpcAccessAdapter:
     """VpcAccessPort over the VPC Access v1 REST API (or its stand-in, via VPCACCESS_EMULATOR_HOST)."""
 
+    # The IAM permission each method's calls need (roles/vpcaccess.admin's permissions: GET
+    # connector, PATCH connector, GET operation while waiting, then GET connector again).
+    iam_permissions = {
+        "get_connector": ("vpcaccess.connectors.get",),
+        "update_connector": ("vpcaccess.connectors.get", "vpcaccess.connectors.update", "vpcaccess.operations.get"),
+    }
+
     def __init__(self, *, policy: CallPolicy = CallPolicy(), operation_timeout: float = 300.0,
                  poll_initial_delay: float = 2.0, poll_max_delay: float = 15.0) -> None:
         self._policy = policy

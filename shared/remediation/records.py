@@ -2,16 +2,20 @@
 can verify, undo or escalate them) and the log-based incidents it must close itself."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim key
 INCIDENTS = "incidents"    # StateStore kind of IncidentRecord, keyed by the incident id
 FLAGS = "flags"            # StateStore kind of operator flags (the kill switch)
 KILL_SWITCH = "kill_switch"
+# How long a record is kept after it was opened or applied: longer than any window that reads it
+# (recurrence_window_seconds is at most 7 days). Firestore's TTL policy on `expires_at`
+# (infra/firestore.tf) deletes it after that, so state does not pile up.
+RECORD_RETENTION = timedelta(days=30)
 
 
 class ActionState(str, Enum):
@@ -42,6 +46,13 @@ class ActionRecord(BaseModel):
     resolved_at: datetime | None = None     # when it left PENDING
     incident_closed_at: datetime | None = None   # the CLOSED notification, if one came
     note: str = ""
+    expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
+
+    @model_validator(mode="after")
+    def _expiry(self) -> "ActionRecord":
+        if self.expires_at is None:
+            self.expires_at = self.applied_at + RECORD_RETENTION
+        return self
 
 
 class IncidentRecord(BaseModel):
@@ -56,3 +67,10 @@ class IncidentRecord(BaseModel):
     state: str = "open"        # open | closed
     closed_at: datetime | None = None
     closed_by: str = ""        # "notification", "verification" or "timeout"
+    expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
+
+    @model_validator(mode="after")
+    def _expiry(self) -> "IncidentRecord":
+        if self.expires_at is None:
+            self.expires_at = self.opened_at + RECORD_RETENTION
+        return self

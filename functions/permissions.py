@@ -1,0 +1,105 @@
+"""The IAM permissions each function needs, derived from what its code declares.
+
+Every adapter in shared/gcp declares `iam_permissions` per method, and every registered action
+declares the permissions of the write it makes. A function needs:
+  - the read methods of the diagnosis readers (Run, Monitoring, Logging, VPC Access),
+  - all of the state store (the gate and the records) and the outcome publisher,
+  - the permissions of every action it may apply through the gate,
+or, for the timeline, Logging's ListLogEntries alone.
+
+The deployment (infra/) grants exactly this, split by where each permission applies:
+  - on the outcomes topic only: `pubsub.topics.publish`;
+  - on the managed services' runtime service accounts only: `iam.serviceAccounts.actAs`;
+  - in Runwarden's own project only: Firestore (`datastore.*`);
+  - in its own project and in every watched project: the rest.
+tests/infra/test_iam.py holds Terraform's custom roles to these sets, in both directions.
+Never imported by the deployed entry points.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.remediation.actions import all_actions
+
+# Granted on one resource, never on a project.
+ON_OUTCOMES_TOPIC = frozenset({"pubsub.topics.publish"})
+ON_RUNTIME_SERVICE_ACCOUNTS = frozenset({"iam.serviceAccounts.actAs"})
+# Runwarden's own state lives in its own project; watched projects never need these.
+HOME_PROJECT_ONLY_PREFIXES = ("datastore.",)
+
+# The port methods the diagnosis readers and the sweep's health checks call (shared.diagnosis.collection).
+READ_METHODS = {
+    "run": ("get_service", "list_revisions"),
+    "monitoring": ("query", "request_counts"),
+    "logging": ("list_entries",),
+    "vpcaccess": ("get_connector",),
+}
+
+
+@dataclass(frozen=True)
+class FunctionNeeds:
+    """What one deployed function calls: adapter methods and registered actions."""
+
+    name: str
+    methods: tuple[tuple[type, str], ...]   # (adapter class, method name)
+    actions: tuple[str, ...]                # registered action names it may apply through the gate
+    watches_other_projects: bool            # reads and writes services outside Runwarden's project
+
+
+def _adapter_classes() -> dict[str, type]:
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.gcp.logging import CloudLoggingAdapter
+    from shared.gcp.monitoring import CloudMonitoringAdapter
+    from shared.gcp.pubsub import PubSubPublisher
+    from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    return {"run": CloudRunAdapter, "monitoring": CloudMonitoringAdapter, "logging": CloudLoggingAdapter,
+            "vpcaccess": VpcAccessAdapter, "state": FirestoreStateStore, "publisher": PubSubPublisher}
+
+
+def function_needs() -> dict[str, FunctionNeeds]:
+    adapters = _adapter_classes()
+    reads = tuple((adapters[port], m) for port, methods in READ_METHODS.items() for m in methods)
+    state = tuple((adapters["state"], m) for m in adapters["state"].iam_permissions)
+    publish = ((adapters["publisher"], "publish"),)
+    return {
+        # The gate may apply any registered action the planner picks.
+        "on_alert": FunctionNeeds("on_alert", reads + state + publish, tuple(sorted(all_actions())), True),
+        # The sweep verifies with the readers and undoes with restore_traffic (verification.py).
+        "on_command": FunctionNeeds("on_command", reads + state + publish, ("restore_traffic",), True),
+        # Reads Runwarden's own step lines from Cloud Logging, in its own project.
+        "incident_timeline": FunctionNeeds(
+            "incident_timeline", ((adapters["logging"], "list_entries"),), (), False),
+    }
+
+
+def required_permissions(needs: FunctionNeeds) -> frozenset[str]:
+    """Every permission the function's code declares, wherever it is granted."""
+    found: set[str] = set()
+    for cls, method in needs.methods:
+        found.update(cls.iam_permissions[method])
+    actions = all_actions()
+    for name in needs.actions:
+        found.update(actions[name].iam_permissions)
+    return frozenset(found)
+
+
+def project_role(needs: FunctionNeeds) -> frozenset[str]:
+    """The custom role in Runwarden's own project: everything not granted on a single resource."""
+    return required_permissions(needs) - ON_OUTCOMES_TOPIC - ON_RUNTIME_SERVICE_ACCOUNTS
+
+
+def watched_project_role(needs: FunctionNeeds) -> frozenset[str]:
+    """The custom role in each watched project: the project role without Runwarden's own state."""
+    if not needs.watches_other_projects:
+        return frozenset()
+    return frozenset(p for p in project_role(needs) if not p.startswith(HOME_PROJECT_ONLY_PREFIXES))
+
+
+def resource_grants(needs: FunctionNeeds) -> dict[str, frozenset[str]]:
+    """Permissions granted on one kind of resource: {"outcomes_topic": ..., "runtime_service_accounts": ...}."""
+    required = required_permissions(needs)
+    grants = {"outcomes_topic": required & ON_OUTCOMES_TOPIC,
+              "runtime_service_accounts": required & ON_RUNTIME_SERVICE_ACCOUNTS}
+    return {k: v for k, v in grants.items() if v}

@@ -1,0 +1,234 @@
+# Cloud Monitoring's way into Runwarden, and the alert policies for the watched services: one
+# per signature family. Each groups by project, location and service (and revision where it
+# matters), so the notification's resource labels name the Cloud Run service
+# (shared/alerts/incidents.py reads project_id, location and service_name).
+# Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/monitoring_notification_channel,
+#            .../monitoring_alert_policy; Cloud Monitoring "Create and manage notification
+#            channels" (type pubsub, label topic); metric lists for run.googleapis.com,
+#            vpcaccess.googleapis.com and cloudsql.googleapis.com.
+
+resource "google_monitoring_notification_channel" "runwarden" {
+  project      = var.project_id
+  display_name = "Runwarden (${google_pubsub_topic.topics["alerts"].name})"
+  type         = "pubsub"
+  labels = {
+    topic = google_pubsub_topic.topics["alerts"].id
+  }
+  user_labels = local.labels
+}
+
+locals {
+  run_group_by      = ["resource.label.project_id", "resource.label.location", "resource.label.service_name"]
+  revision_group_by = concat(local.run_group_by, ["resource.label.revision_name"])
+  run_requests      = "metric.type = \"run.googleapis.com/request_count\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
+  service_channels  = concat([google_monitoring_notification_channel.runwarden.name], var.human_notification_channels)
+  latency_threshold = var.request_timeout_seconds * 1000 * 0.9
+}
+
+resource "google_monitoring_alert_policy" "error_ratio" {
+  project      = var.project_id
+  display_name = "Runwarden: 5xx ratio by revision"
+  combiner     = "OR"
+  severity     = "ERROR"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "5xx share of requests above 20% for 2 minutes, per revision"
+    condition_threshold {
+      filter             = "${local.run_requests} AND metric.label.response_code_class = \"5xx\""
+      denominator_filter = local.run_requests
+      comparison         = "COMPARISON_GT"
+      threshold_value    = 0.2
+      duration           = "120s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = local.revision_group_by
+      }
+      denominator_aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = local.revision_group_by
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "5xx ratio on $${resource.label.service_name} ($${resource.label.revision_name})"
+    mime_type = "text/markdown"
+    content   = "A revision of a watched Cloud Run service answers more than 20% of requests with 5xx. Runwarden diagnoses it (bad revision, startup or configuration failure, database unreachable, capacity) and may roll traffic back. Runbook: ${local.runbook}#runbook-5xx-ratio"
+  }
+
+  notification_channels = local.service_channels
+}
+
+resource "google_monitoring_alert_policy" "request_timeout" {
+  project      = var.project_id
+  display_name = "Runwarden: 504s and latency at the request timeout"
+  combiner     = "OR"
+  severity     = "ERROR"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "504 share of requests above 5% for 2 minutes"
+    condition_threshold {
+      filter             = "${local.run_requests} AND metric.label.response_code = \"504\""
+      denominator_filter = local.run_requests
+      comparison         = "COMPARISON_GT"
+      threshold_value    = 0.05
+      duration           = "120s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = local.run_group_by
+      }
+      denominator_aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = local.run_group_by
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  conditions {
+    display_name = "p99 latency at 90% of the request timeout for 5 minutes"
+    condition_threshold {
+      filter          = "metric.type = \"run.googleapis.com/request_latencies\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
+      comparison      = "COMPARISON_GT"
+      threshold_value = local.latency_threshold
+      duration        = "300s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_PERCENTILE_99"
+        cross_series_reducer = "REDUCE_MAX"
+        group_by_fields      = local.run_group_by
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "Requests time out on $${resource.label.service_name}"
+    mime_type = "text/markdown"
+    content   = "A watched Cloud Run service answers 504 or its p99 latency reaches the request timeout: requests hang on something slow, often a saturated VPC connector or an unreachable database. Runwarden diagnoses it and may scale the connector. Runbook: ${local.runbook}#runbook-request-timeout"
+  }
+
+  notification_channels = local.service_channels
+}
+
+resource "google_monitoring_alert_policy" "connector" {
+  project      = var.project_id
+  display_name = "Runwarden: VPC connector CPU and instances"
+  combiner     = "OR"
+  severity     = "WARNING"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "Connector CPU p99 above 80% for 5 minutes"
+    condition_threshold {
+      filter          = "metric.type = \"vpcaccess.googleapis.com/connector/cpu/utilizations\" AND resource.type = \"vpc_access_connector\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0.8
+      duration        = "300s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_PERCENTILE_99"
+        cross_series_reducer = "REDUCE_MAX"
+        group_by_fields      = ["resource.label.project_id", "resource.label.location", "resource.label.connector_name"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  conditions {
+    display_name = "Connector at its instance ceiling for 5 minutes"
+    condition_threshold {
+      filter          = "metric.type = \"vpcaccess.googleapis.com/connector/instances\" AND resource.type = \"vpc_access_connector\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.connector_instances_alert - 1
+      duration        = "300s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_MAX"
+        cross_series_reducer = "REDUCE_MAX"
+        group_by_fields      = ["resource.label.project_id", "resource.label.location", "resource.label.connector_name"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "VPC connector $${resource.label.connector_name} is saturated"
+    mime_type = "text/markdown"
+    content   = "A Serverless VPC Access connector is CPU-bound or at its instance ceiling; services behind it see 504s and hangs. This notification names the connector, not a service: Runwarden acts on the services' own 504 and latency alerts and reads this connector as evidence. Runbook: ${local.runbook}#runbook-connector"
+  }
+
+  notification_channels = local.service_channels
+}
+
+resource "google_monitoring_alert_policy" "database" {
+  project      = var.project_id
+  display_name = "Runwarden: Cloud SQL database down"
+  combiner     = "OR"
+  severity     = "CRITICAL"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "Cloud SQL database/up below 1 for 2 minutes"
+    condition_threshold {
+      filter          = "metric.type = \"cloudsql.googleapis.com/database/up\" AND resource.type = \"cloudsql_database\""
+      comparison      = "COMPARISON_LT"
+      threshold_value = 1
+      duration        = "120s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_MIN"
+        cross_series_reducer = "REDUCE_MIN"
+        group_by_fields      = ["resource.label.project_id", "resource.label.region", "resource.label.database_id"]
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "Cloud SQL $${resource.label.database_id} is down"
+    mime_type = "text/markdown"
+    content   = "A Cloud SQL instance reports database/up = 0. Runwarden never acts on a database; it reads this as evidence when a service fails, and escalates. Runbook: ${local.runbook}#runbook-database"
+  }
+
+  notification_channels = local.service_channels
+}

@@ -1,0 +1,33 @@
+variable "project_id" {
+  description = "The project to deploy Runwarden into (and whose Cloud Run services it watches)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions and of the Firestore database, e.g. us-central1."
+  type        = string
+  default     = "us-central1"
+}
+
+variable "oncall_email" {
+  description = "E-mail address that receives Runwarden's own alerts (the watchdog) and its escalations."
+  type        = string
+}
+
+variable "operators_group" {
+  description = "Google group whose members may publish commands and read incident timelines; empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "managed_runtime_service_accounts" {
+  description = "Runtime service accounts of the Cloud Run services listed in the config's `services`."
+  type        = list(string)
+  default     = []
+}
+
+variable "watched_services" {
+  description = "Short names of the Cloud Run services the alert policies cover; empty covers all."
+  type        = list(string)
+  default     = []
+}

@@ -1,0 +1,32 @@
+# Runwarden's state: a named Firestore database, and TTL policies so that expired claims,
+# cooldowns, budget slots and old records are deleted by Firestore rather than piling up.
+# Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_database,
+#            .../firestore_field (ttl_config); Firestore "Manage data retention with TTL policies"
+#            (deletion typically within 24 hours after the expiry time; documents without a
+#            timestamp in the field are never deleted).
+
+resource "google_firestore_database" "runwarden" {
+  project     = var.project_id
+  name        = var.firestore_database
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = "DELETE_PROTECTION_ENABLED"
+  # `terraform destroy` leaves the database (and its audit trail of actions) in place;
+  # docs/deploy.md says how to delete it deliberately.
+  deletion_policy = "ABANDON"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each = toset(local.ttl_collections)
+
+  project    = var.project_id
+  database   = google_firestore_database.runwarden.name
+  collection = "${var.collection_prefix}_${each.value}"
+  field      = "expires_at"
+
+  ttl_config {}
+}

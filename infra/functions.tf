@@ -1,0 +1,150 @@
+# The functions, their service accounts and their source.
+# Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/cloudfunctions2_function,
+#            .../service_account, .../storage_bucket, .../storage_bucket_object;
+#            registry.terraform.io/providers/hashicorp/archive/latest/docs/data-sources/file
+
+# One identity per function, plus the identity Pub/Sub signs its pushes with.
+resource "google_service_account" "functions" {
+  for_each = toset(["on_alert", "on_command", "incident_timeline"])
+
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  display_name = "Runwarden ${each.key}"
+  description  = "Runtime identity of Runwarden's ${each.key} function; holds only the custom role derived from its code."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "push" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-push"
+  display_name = "Runwarden Pub/Sub push"
+  description  = "Signs Pub/Sub's pushes to on_alert and on_command; may only invoke them."
+
+  depends_on = [google_project_service.apis]
+}
+
+# The source: the repository root minus what .gcloudignore also leaves out, so that
+# `terraform apply` and `gcloud functions deploy` upload the same files.
+data "archive_file" "source" {
+  type        = "zip"
+  source_dir  = var.source_dir
+  excludes    = var.source_excludes
+  output_path = "${path.root}/.terraform/runwarden-source.zip"
+}
+
+resource "google_storage_bucket" "source" {
+  project  = var.project_id
+  name     = "${var.project_id}-${var.name_prefix}-source"
+  location = var.region
+  labels   = local.labels
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true # holds only build inputs, recreated by every apply
+
+  versioning {
+    enabled = true
+  }
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 5
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  # checkov:skip=CKV_GCP_62:Access logs of a bucket that holds only the functions' build input add cost, not evidence; Cloud Audit Logs already record who changed it.
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket_object" "source" {
+  # The content hash in the name makes every code change a new object, and so a new build.
+  name   = "source-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+
+  lifecycle {
+    precondition {
+      condition     = fileexists("${var.source_dir}/${var.config_file}")
+      error_message = "The config named by config_file must exist in source_dir: it is shipped with the source (docs/deploy.md, 'The config file')."
+    }
+  }
+}
+
+locals {
+  environment = {
+    # gen2 functions run from /workspace, where the source is unpacked.
+    RUNWARDEN_CONFIG = "/workspace/${var.config_file}"
+  }
+}
+
+# on_alert and on_command. HTTP-triggered: Pub/Sub reaches them through the push
+# subscriptions in pubsub.tf; functions-framework turns a Pub/Sub push body into the same
+# CloudEvent an event trigger would deliver.
+resource "google_cloudfunctions2_function" "pubsub" {
+  for_each = local.functions
+
+  project     = var.project_id
+  location    = var.region
+  name        = each.value.name
+  description = "Runwarden ${each.key}: Pub/Sub push from the ${each.value.topic} topic."
+  labels      = local.labels
+
+  build_config {
+    runtime     = "python312"
+    entry_point = each.value.entry_point
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.functions[each.key].email
+    timeout_seconds                  = local.function_timeout_seconds
+    available_memory                 = var.function_memory
+    min_instance_count               = each.value.min
+    max_instance_count               = var.max_instances
+    max_instance_request_concurrency = 1
+    environment_variables            = local.environment
+    all_traffic_on_latest_revision   = true
+    # Pub/Sub push arrives from Google's front end, not from a VPC: ingress stays open and
+    # every request must carry an identity token with run.invoker (iam.tf).
+    ingress_settings = "ALLOW_ALL"
+  }
+}
+
+# The timeline: read-only, invoked by people (IAM only).
+resource "google_cloudfunctions2_function" "timeline" {
+  project     = var.project_id
+  location    = var.region
+  name        = "${var.name_prefix}-timeline"
+  description = "Runwarden incident_timeline: one incident's step lines, read from Cloud Logging."
+  labels      = local.labels
+
+  build_config {
+    runtime     = "python312"
+    entry_point = "incident_timeline"
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email          = google_service_account.functions["incident_timeline"].email
+    timeout_seconds                = 60
+    available_memory               = var.function_memory
+    min_instance_count             = 0
+    max_instance_count             = 2
+    environment_variables          = local.environment
+    all_traffic_on_latest_revision = true
+    ingress_settings               = "ALLOW_ALL"
+  }
+}

@@ -1,0 +1,118 @@
+# Least privilege, derived from the code: one custom role per function with exactly the
+# permissions its adapters and actions declare (functions/permissions.py;
+# tests/infra/test_iam.py holds the two to each other).
+# Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/google_project_iam_custom_role,
+#            .../google_project_iam (google_project_iam_member), .../google_service_account_iam
+#            (google_service_account_iam_member), .../cloud_run_service_iam (google_cloud_run_service_iam_member)
+
+locals {
+  role_prefix   = replace(var.name_prefix, "-", "_")
+  role_projects = toset(concat([var.project_id], var.watched_projects))
+}
+
+resource "google_project_iam_custom_role" "functions" {
+  for_each = local.role_permissions
+
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_${each.key}"
+  title       = "Runwarden ${each.key}"
+  description = "Exactly what Runwarden's ${each.key} code declares it calls (functions/permissions.py)."
+  permissions = each.value
+}
+
+resource "google_project_iam_member" "functions" {
+  for_each = local.role_permissions
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.functions[each.key].id
+  member  = "serviceAccount:${google_service_account.functions[each.key].email}"
+}
+
+# Watched projects: the same reads and writes, without Firestore.
+resource "google_project_iam_custom_role" "watched" {
+  for_each = local.watched_pairs
+
+  project     = each.value.project
+  role_id     = "${local.role_prefix}_${each.value.function}_watched"
+  title       = "Runwarden ${each.value.function} (watched project)"
+  description = "What Runwarden's ${each.value.function} code calls in a project it watches (functions/permissions.py)."
+  permissions = local.watched_role_permissions[each.value.function]
+}
+
+resource "google_project_iam_member" "watched" {
+  for_each = local.watched_pairs
+
+  project = each.value.project
+  role    = google_project_iam_custom_role.watched[each.key].id
+  member  = "serviceAccount:${google_service_account.functions[each.value.function].email}"
+}
+
+# iam.serviceAccounts.actAs, and nothing else, on the managed services' runtime accounts only
+# (Cloud Run's UpdateService may check it on the service's identity). A custom role can only
+# be granted in the project that defines it, so each project that may hold such an account
+# gets one.
+resource "google_project_iam_custom_role" "act_as" {
+  for_each = local.role_projects
+
+  project     = each.value
+  role_id     = "${local.role_prefix}_act_as"
+  title       = "Runwarden act-as"
+  description = "Act as a managed Cloud Run service's runtime account when updating its traffic."
+  permissions = local.act_as_permissions
+}
+
+resource "google_service_account_iam_member" "act_as" {
+  for_each = local.act_as_pairs
+
+  service_account_id = "projects/${split(".", split("@", each.value.account)[1])[0]}/serviceAccounts/${each.value.account}"
+  role               = google_project_iam_custom_role.act_as[split(".", split("@", each.value.account)[1])[0]].id
+  member             = "serviceAccount:${google_service_account.functions[each.value.function].email}"
+
+  lifecycle {
+    precondition {
+      condition     = contains(tolist(local.role_projects), split(".", split("@", each.value.account)[1])[0])
+      error_message = "A managed runtime service account must live in project_id or in one of watched_projects (a user-managed account: NAME@PROJECT.iam.gserviceaccount.com)."
+    }
+  }
+}
+
+# Outcomes: publish on the outcomes topic only. roles/pubsub.publisher holds exactly
+# pubsub.topics.publish (infra/iam/permissions.txt lists its source).
+resource "google_pubsub_topic_iam_member" "outcomes_publisher" {
+  for_each = local.functions
+
+  project = var.project_id
+  topic   = google_pubsub_topic.topics["outcomes"].name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.functions[each.key].email}"
+}
+
+# Invokers: the push identity on the two Pub/Sub-driven functions, people on the timeline.
+# A gen2 function is invoked through its Cloud Run service, which checks run.invoker.
+resource "google_cloud_run_service_iam_member" "push_invoker" {
+  for_each = local.functions
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.pubsub[each.key].name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.push.email}"
+}
+
+resource "google_cloud_run_service_iam_member" "timeline_invoker" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.timeline.name
+  role     = "roles/run.invoker"
+  member   = "group:${var.operators_group}"
+}
+
+# Pub/Sub mints the push's OIDC token for the push identity (Pub/Sub "Authentication for push
+# subscriptions": needed for projects created before April 2021; harmless after).
+resource "google_service_account_iam_member" "push_token_creator" {
+  service_account_id = google_service_account.push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_agent
+}

@@ -1,0 +1,123 @@
+# Names, the settings derived from the code's own waits, and the custom roles' permissions.
+
+locals {
+  labels = merge({ "managed-by" = "terraform", "app" = "runwarden" }, var.labels)
+
+  # --- Waits (tests/infra/test_settings.py holds these to the code) ------------------------
+  # The longest operation wait in the code is the VPC Access connector update: up to 300 s
+  # (shared/gcp/vpcaccess.py, VpcAccessAdapter operation_timeout); Cloud Run's UpdateService
+  # wait is 120 s (shared/gcp/run.py). On top of it one alert may spend the diagnosis reads
+  # (12 calls, usually well under 30 s together), the PATCH and the read-back (each at most
+  # 30 s of retries plus one 10 s call), the gate's Firestore writes and the outcome publish
+  # (30 s). 540 s leaves 240 s over the 300 s wait for all of that. Should everything time out
+  # at once, the function ends, the message is redelivered, and the idempotency claim
+  # (claim_ttl_seconds, 600 s by default) stops the redelivery from acting twice.
+  function_timeout_seconds = 540
+  # For push subscriptions the ack deadline is also the push request's timeout (Pub/Sub
+  # Subscription reference, ackDeadlineSeconds). Above the function timeout, so Pub/Sub never
+  # redelivers a message a function is still handling; 600 s is the API's maximum.
+  ack_deadline_seconds = 600
+  # Redelivery after a failure (non-2xx): exponential backoff between these bounds.
+  retry_minimum_backoff = "10s"
+  retry_maximum_backoff = "600s"
+
+  functions = {
+    on_alert = {
+      name        = "${var.name_prefix}-on-alert"
+      entry_point = "on_alert"
+      topic       = "alerts"
+      min         = var.min_instances
+    }
+    on_command = {
+      name        = "${var.name_prefix}-on-command"
+      entry_point = "on_command"
+      topic       = "commands"
+      min         = 0
+    }
+  }
+
+  # Firestore collections whose documents carry `expires_at` (shared/gcp/firestore.py: claims;
+  # shared/remediation/records.py: action and incident records); each gets a TTL policy.
+  ttl_collections = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents"]
+
+  # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
+  # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:
+  # pubsub.topics.publish is granted on the outcomes topic, iam.serviceAccounts.actAs on the
+  # managed services' runtime accounts).
+  role_permissions = {
+    on_alert = [
+      "datastore.entities.create",
+      "datastore.entities.delete",
+      "datastore.entities.get",
+      "datastore.entities.list",
+      "datastore.entities.update",
+      "logging.logEntries.list",
+      "monitoring.timeSeries.list",
+      "run.operations.get",
+      "run.revisions.list",
+      "run.services.get",
+      "run.services.update",
+      "vpcaccess.connectors.get",
+      "vpcaccess.connectors.update",
+      "vpcaccess.operations.get",
+    ]
+    on_command = [
+      "datastore.entities.create",
+      "datastore.entities.delete",
+      "datastore.entities.get",
+      "datastore.entities.list",
+      "datastore.entities.update",
+      "logging.logEntries.list",
+      "monitoring.timeSeries.list",
+      "run.operations.get",
+      "run.revisions.list",
+      "run.services.get",
+      "run.services.update",
+      "vpcaccess.connectors.get",
+    ]
+    incident_timeline = [
+      "logging.logEntries.list",
+    ]
+  }
+
+  # The same roles without Firestore, in each watched project.
+  watched_role_permissions = {
+    on_alert = [
+      "logging.logEntries.list",
+      "monitoring.timeSeries.list",
+      "run.operations.get",
+      "run.revisions.list",
+      "run.services.get",
+      "run.services.update",
+      "vpcaccess.connectors.get",
+      "vpcaccess.connectors.update",
+      "vpcaccess.operations.get",
+    ]
+    on_command = [
+      "logging.logEntries.list",
+      "monitoring.timeSeries.list",
+      "run.operations.get",
+      "run.revisions.list",
+      "run.services.get",
+      "run.services.update",
+      "vpcaccess.connectors.get",
+    ]
+  }
+
+  # Granted on single resources, by role (see iam.tf).
+  act_as_permissions  = ["iam.serviceAccounts.actAs"]
+  publish_permissions = ["pubsub.topics.publish"]
+
+  watched_pairs = {
+    for pair in setproduct(keys(local.watched_role_permissions), var.watched_projects) :
+    "${pair[0]}/${pair[1]}" => { function = pair[0], project = pair[1] }
+  }
+  act_as_pairs = {
+    for pair in setproduct(["on_alert", "on_command"], var.managed_runtime_service_accounts) :
+    "${pair[0]}/${pair[1]}" => { function = pair[0], account = pair[1] }
+  }
+
+  service_filter = (length(var.watched_services) == 0 ? "" :
+  " AND resource.label.service_name = one_of(${join(", ", [for s in var.watched_services : "\"${s}\""])})")
+  runbook = var.runbook_url
+}

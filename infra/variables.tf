@@ -1,0 +1,175 @@
+# Every input of the Runwarden module. docs/deploy.md explains each in context.
+
+variable "project_id" {
+  description = "The project Runwarden runs in: its functions, topics, Firestore state and alert policies."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, the Scheduler job and the function source bucket, e.g. us-central1."
+  type        = string
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name this module creates (topics, functions, service accounts, roles)."
+  type        = string
+  default     = "runwarden"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,16}$", var.name_prefix))
+    error_message = "name_prefix must be 3-17 lowercase letters, digits or hyphens, starting with a letter (service account ids are at most 30 characters)."
+  }
+}
+
+variable "source_dir" {
+  description = "Path to the Runwarden repository root: zipped (minus source_excludes) as the functions' source."
+  type        = string
+}
+
+variable "source_excludes" {
+  description = "Paths under source_dir left out of the function source; mirrors .gcloudignore (tests/infra checks both)."
+  type        = list(string)
+  default = [
+    ".git", ".venv", ".venv-checkov", ".ci", ".hypothesis", ".pytest_cache", ".terraform",
+    "sandbox", "cli", "tests", "bench", "docs", "infra", "build", "dist",
+    "Makefile", "requirements-dev.txt", "cloudbuild.yaml", "pyproject.toml", "runwarden.example.yaml",
+    "README.md", "CHANGELOG.md",
+  ]
+}
+
+variable "config_file" {
+  description = "Runwarden's YAML config, relative to source_dir; shipped with the source and named by RUNWARDEN_CONFIG."
+  type        = string
+  default     = "runwarden.yaml"
+}
+
+variable "min_instances" {
+  description = "Minimum instances of on_alert (0 = scale to zero; 1 removes the cold start from the first alert, at the cost of an idle instance)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.min_instances >= 0 && var.min_instances <= 3
+    error_message = "min_instances must be between 0 and 3."
+  }
+}
+
+variable "max_instances" {
+  description = "Maximum instances of each Pub/Sub-driven function: bounds concurrency during an alert storm (the gate's claims make extra instances safe, not useful)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 100
+    error_message = "max_instances must be between 1 and 100."
+  }
+}
+
+variable "function_memory" {
+  description = "Memory of each function (Cloud Run syntax, e.g. 512Mi)."
+  type        = string
+  default     = "512Mi"
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one message before Pub/Sub moves it to the dead-letter topic (the API allows 5-100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's DeadLetterPolicy range)."
+  }
+}
+
+variable "sweep_interval_minutes" {
+  description = "Minutes between verification sweeps published by Cloud Scheduler; the heartbeat alert fires after 3 missed sweeps."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = contains([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30], var.sweep_interval_minutes)
+    error_message = "sweep_interval_minutes must divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30)."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of Runwarden's Firestore database (a region such as us-central1, or a multi-region such as nam5)."
+  type        = string
+}
+
+variable "firestore_database" {
+  description = "Name of the Firestore database created for Runwarden's state; the config's state.database must match."
+  type        = string
+  default     = "runwarden"
+}
+
+variable "collection_prefix" {
+  description = "Prefix of Runwarden's Firestore collections; the config's state.collection_prefix must match."
+  type        = string
+  default     = "runwarden"
+}
+
+variable "managed_runtime_service_accounts" {
+  description = "Emails of the runtime service accounts of the Cloud Run services Runwarden manages: it may act as these (iam.serviceAccounts.actAs) and no others."
+  type        = list(string)
+  default     = []
+}
+
+variable "watched_projects" {
+  description = "Other projects whose Cloud Run services Runwarden watches and manages: it gets a reading-and-remediating role there (no Firestore). Their metrics must be in this project's metrics scope for the alert policies."
+  type        = list(string)
+  default     = []
+}
+
+variable "watched_services" {
+  description = "Short names of the Cloud Run services the alert policies cover; empty covers every service in the metrics scope."
+  type        = list(string)
+  default     = []
+}
+
+variable "request_timeout_seconds" {
+  description = "The watched services' request timeout: the latency alert fires when p99 latency nears it (Cloud Run's default is 300)."
+  type        = number
+  default     = 300
+}
+
+variable "operators_group" {
+  description = "Email of the operators' Google group: may publish commands (sweep, kill_switch) and invoke the timeline function. Empty: nobody but Scheduler."
+  type        = string
+  default     = ""
+}
+
+variable "human_notification_channels" {
+  description = "Notification channel ids (projects/P/notificationChannels/N) of the people who watch Runwarden: the watchdog alerts go here, never to Runwarden's own channel."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.human_notification_channels) > 0
+    error_message = "At least one human notification channel is needed: nobody would hear the watchdog otherwise."
+  }
+}
+
+variable "enable_apis" {
+  description = "Enable the Google APIs Runwarden needs in project_id (turn off where a platform team manages services)."
+  type        = bool
+  default     = true
+}
+
+variable "labels" {
+  description = "Labels put on every labelled resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "runbook_url" {
+  description = "Where the runbook lives (docs/deploy.md of the deployed Runwarden version); every alert's documentation links its section."
+  type        = string
+  default     = "docs/deploy.md"
+}
+
+variable "connector_instances_alert" {
+  description = "Connector instance count that counts as 'at the ceiling' for the connector alert (the API's own maximum is 10)."
+  type        = number
+  default     = 10
+}

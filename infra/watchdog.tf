@@ -1,0 +1,189 @@
+# The watchdog for the watchdog: alerts on Runwarden itself, sent to people only
+# (var.human_notification_channels), never to Runwarden's own Pub/Sub channel.
+# Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/monitoring_alert_policy
+#            (condition_matched_log needs alert_strategy.notification_rate_limit),
+#            .../logging_metric; Cloud Logging "Log-based metrics" (user metrics are
+#            logging.googleapis.com/user/NAME); Pub/Sub metric subscription/num_undelivered_messages.
+
+locals {
+  function_services = join(" OR ", [for f in concat([for k, v in local.functions : v.name], [google_cloudfunctions2_function.timeline.name]) : "\"${f}\""])
+  own_logs          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = (${local.function_services})"
+}
+
+resource "google_monitoring_alert_policy" "dead_letter" {
+  project      = var.project_id
+  display_name = "Runwarden watchdog: message on the dead-letter topic"
+  combiner     = "OR"
+  severity     = "ERROR"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "Undelivered messages on the dead-letter hold subscription"
+    condition_threshold {
+      filter          = "metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type = \"pubsub_subscription\" AND resource.label.subscription_id = \"${google_pubsub_subscription.dead_letter_hold.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "60s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "Runwarden could not handle a message"
+    mime_type = "text/markdown"
+    content   = "A message to on_alert or on_command failed every delivery attempt and was moved to the dead-letter topic. An alert may have gone unhandled. Runbook: ${local.runbook}#runbook-dead-letter"
+  }
+
+  notification_channels = var.human_notification_channels
+}
+
+resource "google_monitoring_alert_policy" "function_errors" {
+  project      = var.project_id
+  display_name = "Runwarden watchdog: function errors and crashes"
+  combiner     = "OR"
+  severity     = "ERROR"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "An ERROR or worse log entry from a Runwarden function"
+    condition_matched_log {
+      filter = "${local.own_logs} AND severity >= ERROR"
+      label_extractors = {
+        function = "EXTRACT(resource.labels.service_name)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "Runwarden function $${log.extracted_label.function} failed"
+    mime_type = "text/markdown"
+    content   = "A Runwarden function logged an error or crashed. Pub/Sub redelivers the message; if it keeps failing it reaches the dead-letter topic. Runbook: ${local.runbook}#runbook-function-errors"
+  }
+
+  notification_channels = var.human_notification_channels
+}
+
+resource "google_monitoring_alert_policy" "config_error" {
+  project      = var.project_id
+  display_name = "Runwarden watchdog: bad config"
+  combiner     = "OR"
+  severity     = "CRITICAL"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "Runwarden cannot load its config"
+    condition_matched_log {
+      filter = "${local.own_logs} AND labels.runwarden_step = \"config_error\" AND severity = CRITICAL"
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "Runwarden cannot start: its config is invalid"
+    mime_type = "text/markdown"
+    content   = "RUNWARDEN_CONFIG names a file that is missing or invalid. Every alert and sweep is redelivered until the config is fixed and redeployed; nothing is acted on meanwhile. Runbook: ${local.runbook}#runbook-config-error"
+  }
+
+  notification_channels = var.human_notification_channels
+}
+
+# The sweep writes one `swept` step line per run: counted, it is Runwarden's heartbeat.
+resource "google_logging_metric" "sweep_heartbeat" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-sweep-heartbeat"
+  description = "One per completed verification sweep (timeline step `swept`)."
+  filter      = "${local.own_logs} AND labels.runwarden_step = \"swept\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+}
+
+resource "google_monitoring_alert_policy" "heartbeat" {
+  project      = var.project_id
+  display_name = "Runwarden watchdog: sweep heartbeat missing"
+  combiner     = "OR"
+  severity     = "ERROR"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "No completed sweep for 3 sweep periods"
+    condition_absent {
+      filter   = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.sweep_heartbeat.name}\" AND resource.type = \"cloud_run_revision\""
+      duration = "${var.sweep_interval_minutes * 60 * 3}s"
+      aggregations {
+        alignment_period     = "${var.sweep_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "Runwarden's verification sweep has stopped"
+    mime_type = "text/markdown"
+    content   = "No sweep completed for 3 periods of ${var.sweep_interval_minutes} minutes. Actions Runwarden took are not being verified or undone. Check the Scheduler job, the commands subscription and on_command. Runbook: ${local.runbook}#runbook-heartbeat"
+  }
+
+  notification_channels = var.human_notification_channels
+}
+
+# Escalations reach a person: every notify line with one of these statuses (timeline step
+# `notify`, label runwarden_status; WARNING or ERROR).
+resource "google_monitoring_alert_policy" "notify" {
+  project      = var.project_id
+  display_name = "Runwarden: needs a person (escalated, proposed, undone, failed, reminder)"
+  combiner     = "OR"
+  severity     = "WARNING"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "A notify line for a person"
+    condition_matched_log {
+      filter = "${local.own_logs} AND labels.runwarden_step = \"notify\" AND labels.runwarden_status = (\"escalated\" OR \"proposed\" OR \"undone\" OR \"failed\" OR \"reminder\") AND severity >= WARNING"
+      label_extractors = {
+        status   = "EXTRACT(labels.runwarden_status)"
+        incident = "EXTRACT(labels.runwarden_incident)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "3600s"
+  }
+
+  documentation {
+    subject   = "Runwarden: $${log.extracted_label.status} for incident $${log.extracted_label.incident}"
+    mime_type = "text/markdown"
+    content   = "Runwarden needs a person: it escalated, proposed a change for approval, undid its own change, failed, or is reminding about an open proposal. The incident's timeline is the Logging filter labels.runwarden_incident=\"INCIDENT\". Runbook: ${local.runbook}#runbook-notify"
+  }
+
+  notification_channels = var.human_notification_channels
+}
