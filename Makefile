@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: test demo bench clean
+.PHONY: test demo bench clean checkov
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV)
 	$(PY) -m pytest
 
 demo: $(STAMP)
@@ -23,5 +24,13 @@ bench: $(STAMP)
 	$(PY) bench/import_time.py
 	$(PY) bench/diagnosis_speed.py
 
+# checkov in a virtualenv of its own: its dependencies would otherwise change the project's.
+$(CHECKOV): requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV)
+
+checkov: $(CHECKOV)
+
 clean:
-	rm -rf $(VENV) .pytest_cache *.egg-info
+	rm -rf $(VENV) .venv-checkov .pytest_cache *.egg-info

@@ -19,7 +19,7 @@ resource "google_monitoring_notification_channel" "runwarden" {
 
 locals {
   run_group_by      = ["resource.label.project_id", "resource.label.location", "resource.label.service_name"]
-  revision_group_by = concat(local.run_group_by, ["resource.label.revision_name"])
+  revision_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.service_name", "resource.label.revision_name"]
   run_requests      = "metric.type = \"run.googleapis.com/request_count\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
   service_channels  = concat([google_monitoring_notification_channel.runwarden.name], var.human_notification_channels)
   latency_threshold = var.request_timeout_seconds * 1000 * 0.9

@@ -112,14 +112,16 @@ resource "google_cloudfunctions2_function" "pubsub" {
     max_instance_request_concurrency = 1
     environment_variables            = local.environment
     all_traffic_on_latest_revision   = true
-    # Pub/Sub push arrives from Google's front end, not from a VPC: ingress stays open and
-    # every request must carry an identity token with run.invoker (iam.tf).
-    ingress_settings = "ALLOW_ALL"
+    # Internal only: Cloud Run counts Pub/Sub push from the same project as internal
+    # (Cloud Run "Restricting ingress", Internal), and every push carries an identity token
+    # checked against run.invoker (iam.tf).
+    ingress_settings = "ALLOW_INTERNAL_ONLY"
   }
 }
 
 # The timeline: read-only, invoked by people (IAM only).
 resource "google_cloudfunctions2_function" "timeline" {
+  # checkov:skip=CKV_GCP_124:Operators call the timeline from their own machines, outside any VPC; every request needs an identity token with run.invoker, granted only to operators_group.
   project     = var.project_id
   location    = var.region
   name        = "${var.name_prefix}-timeline"

@@ -6,12 +6,16 @@ locals {
   # --- Waits (tests/infra/test_settings.py holds these to the code) ------------------------
   # The longest operation wait in the code is the VPC Access connector update: up to 300 s
   # (shared/gcp/vpcaccess.py, VpcAccessAdapter operation_timeout); Cloud Run's UpdateService
-  # wait is 120 s (shared/gcp/run.py). On top of it one alert may spend the diagnosis reads
-  # (12 calls, usually well under 30 s together), the PATCH and the read-back (each at most
-  # 30 s of retries plus one 10 s call), the gate's Firestore writes and the outcome publish
-  # (30 s). 540 s leaves 240 s over the 300 s wait for all of that. Should everything time out
-  # at once, the function ends, the message is redelivered, and the idempotency claim
-  # (claim_ttl_seconds, 600 s by default) stops the redelivery from acting twice.
+  # wait is 120 s (shared/gcp/run.py). The slowest alert that still finishes spends:
+  #   12 diagnosis reads at one 10 s call each (collection.MAX_API_CALLS, CallPolicy)   120 s
+  #   the PATCH: retries for at most 30 s, then one last 10 s call                       40 s
+  #   the operation wait                                                                300 s
+  #   the read-back, as the PATCH                                                        40 s
+  #   the outcome publish (PubSubPublisher timeout)                                      30 s
+  # = 530 s; 540 s covers it with 10 s for Firestore's gate writes, which normally take
+  # milliseconds. Beyond that the function is cut off, the message is redelivered, and the
+  # idempotency claim (claim_ttl_seconds, 600 s by default) stops the redelivery from acting
+  # twice. tests/infra/test_settings.py recomputes this budget from the code.
   function_timeout_seconds = 540
   # For push subscriptions the ack deadline is also the push request's timeout (Pub/Sub
   # Subscription reference, ackDeadlineSeconds). Above the function timeout, so Pub/Sub never

@@ -30,9 +30,10 @@ variable "source_excludes" {
   description = "Paths under source_dir left out of the function source; mirrors .gcloudignore (tests/infra checks both)."
   type        = list(string)
   default = [
-    ".git", ".venv", ".venv-checkov", ".ci", ".hypothesis", ".pytest_cache", ".terraform",
-    "sandbox", "cli", "tests", "bench", "docs", "infra", "build", "dist",
-    "Makefile", "requirements-dev.txt", "cloudbuild.yaml", "pyproject.toml", "runwarden.example.yaml",
+    ".gcloudignore", ".git", ".gitignore", ".venv", ".venv-checkov", ".ci", ".hypothesis", ".pytest_cache",
+    ".terraform", "**/__pycache__", "**/*.pyc", "*.egg-info", "build", "dist",
+    "sandbox", "cli", "tests", "bench", "docs", "infra",
+    "Makefile", "requirements-dev.txt", "requirements-checkov.txt", "cloudbuild.yaml", "pyproject.toml", "runwarden.example.yaml",
     "README.md", "CHANGELOG.md",
   ]
 }

@@ -1,0 +1,145 @@
+"""The alert policies parse as Cloud Monitoring's own AlertPolicy message, name the service,
+link their runbook section, and the watchdog never reports to Runwarden itself."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from google.cloud import monitoring_v3
+from google.protobuf import json_format
+
+from tests.infra.terraform import ROOT, evaluate, load_module, single
+
+# Terraform arguments with no AlertPolicy field: where the policy lives and what it notifies
+# (notification_channels are resolved ids, checked separately).
+TERRAFORM_ONLY = {"project", "notification_channels", "user_labels", "for_each", "count", "depends_on", "lifecycle"}
+POLICIES = load_module().of_type("google_monitoring_alert_policy")
+WATCHED = ("error_ratio", "request_timeout", "connector", "database")
+WATCHDOG = ("dead_letter", "function_errors", "config_error", "heartbeat", "notify")
+
+
+def to_proto_dict(body: dict[str, Any], descriptor: Any, where: str) -> dict[str, Any]:
+    """Terraform's block structure as AlertPolicy JSON: single blocks unwrapped, expressions
+    evaluated where they are plain arithmetic on variables' defaults."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key in TERRAFORM_ONLY:
+            continue
+        field = descriptor.fields_by_name.get(key)
+        assert field is not None, f"{where}: {key} is not a field of {descriptor.full_name}"
+        value = evaluate(value)
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            out[key] = value
+        elif field.message_type is not None and field.message_type.full_name.startswith("google.protobuf."):
+            out[key] = value               # Duration, BoolValue: their JSON form is the value itself
+        elif field.message_type is not None:
+            items = value if isinstance(value, list) else [value]
+            converted = [to_proto_dict(v, field.message_type, f"{where}.{key}") for v in items]
+            out[key] = converted if field.is_repeated else single(converted)
+        else:
+            out[key] = value
+    return out
+
+
+def parse(name: str) -> monitoring_v3.AlertPolicy:
+    descriptor = monitoring_v3.AlertPolicy.pb().DESCRIPTOR
+    data = to_proto_dict(POLICIES[name], descriptor, name)
+    message = monitoring_v3.AlertPolicy.pb()()
+    json_format.ParseDict(data, message)   # raises on an unknown field, a bad enum or a bad duration
+    return monitoring_v3.AlertPolicy.wrap(message)
+
+
+def test_there_is_a_policy_per_family_and_per_watchdog_check() -> None:
+    assert set(WATCHED) | set(WATCHDOG) == set(POLICIES)
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_policy_parses_as_an_alert_policy(name: str) -> None:
+    policy = parse(name)
+    assert policy.display_name.startswith("Runwarden")
+    assert policy.conditions, name
+    for condition in policy.conditions:
+        kind = monitoring_v3.AlertPolicy.Condition.pb(condition).WhichOneof("condition")
+        assert kind in {"condition_threshold", "condition_absent", "condition_matched_log"}, name
+        assert getattr(condition, kind).filter, f"{name}: a condition without a filter"
+    assert policy.documentation.content and policy.documentation.mime_type == "text/markdown"
+
+
+def test_a_bad_enum_does_not_parse() -> None:
+    body = dict(POLICIES["error_ratio"], combiner="EITHER")
+    with pytest.raises(json_format.ParseError):
+        json_format.ParseDict(to_proto_dict(body, monitoring_v3.AlertPolicy.pb().DESCRIPTOR, "x"),
+                              monitoring_v3.AlertPolicy.pb()())
+
+
+@pytest.mark.parametrize("name", ["error_ratio", "request_timeout"])
+def test_service_policies_are_grouped_so_the_notification_names_the_service(name: str) -> None:
+    for condition in parse(name).conditions:
+        for aggregation in condition.condition_threshold.aggregations:
+            fields = set(aggregation.group_by_fields)
+            assert {"resource.label.service_name", "resource.label.location", "resource.label.project_id"} <= fields
+        assert 'resource.type = "cloud_run_revision"' in condition.condition_threshold.filter
+
+
+def test_the_latency_condition_sits_below_the_request_timeout() -> None:
+    timeout_ms = evaluate("${var.request_timeout_seconds}") * 1000
+    latency = [c for c in parse("request_timeout").conditions if "request_latencies" in c.condition_threshold.filter]
+    assert latency and 0.5 * timeout_ms < latency[0].condition_threshold.threshold_value < timeout_ms
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_documentation_links_an_existing_runbook_section(name: str) -> None:
+    content = parse(name).documentation.content
+    anchors = re.findall(r"#(runbook-[a-z0-9-]+)", content)
+    assert anchors, f"{name}: no runbook link"
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    for anchor in anchors:
+        assert f'id="{anchor}"' in deploy, f"{name}: docs/deploy.md has no section {anchor}"
+
+
+@pytest.mark.parametrize("name", WATCHDOG)
+def test_the_watchdog_reports_to_people_only(name: str) -> None:
+    assert POLICIES[name]["notification_channels"] == "${var.human_notification_channels}"
+
+
+@pytest.mark.parametrize("name", WATCHED)
+def test_service_policies_reach_runwarden(name: str) -> None:
+    assert POLICIES[name]["notification_channels"] == "${local.service_channels}"
+    assert "google_monitoring_notification_channel.runwarden.name" in load_module().locals["service_channels"]
+
+
+def test_log_alerts_set_a_notification_rate_limit() -> None:
+    # Monitoring refuses a log-match policy without one.
+    for name in sorted(POLICIES):
+        policy = parse(name)
+        if any(monitoring_v3.AlertPolicy.Condition.pb(c).WhichOneof("condition") == "condition_matched_log"
+               for c in policy.conditions):
+            assert len(policy.conditions) == 1, f"{name}: a log-match policy holds exactly one condition"
+            assert policy.alert_strategy.notification_rate_limit.period.total_seconds() > 0, name
+
+
+def test_the_notify_alert_matches_the_commands_contract() -> None:
+    condition = parse("notify").conditions[0].condition_matched_log
+    assert 'labels.runwarden_step = "notify"' in condition.filter
+    for status in ("escalated", "proposed", "undone", "failed", "reminder"):
+        assert f'"{status}"' in condition.filter
+    assert "severity >= WARNING" in condition.filter
+
+
+def test_the_heartbeat_is_absent_for_three_sweep_periods() -> None:
+    condition = parse("heartbeat").conditions[0].condition_absent
+    period = evaluate("${var.sweep_interval_minutes}") * 60
+    assert condition.duration.total_seconds() == 3 * period
+    metric = load_module().resource("google_logging_metric", "sweep_heartbeat")
+    assert 'labels.runwarden_step = "swept"' in metric["filter"]
+    assert "google_logging_metric.sweep_heartbeat.name" in condition.filter
+
+
+def test_the_config_error_alert_matches_the_runtime() -> None:
+    from functions import runtime
+
+    source = (ROOT / "functions" / "runtime.py").read_text()
+    assert '"config_error"' in source and 'severity="CRITICAL"' in source, runtime.__file__
+    condition = parse("config_error").conditions[0].condition_matched_log
+    assert 'labels.runwarden_step = "config_error"' in condition.filter and "CRITICAL" in condition.filter

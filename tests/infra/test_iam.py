@@ -1,0 +1,174 @@
+"""Least privilege, derived: Terraform grants each function exactly what its code declares.
+
+The declarations: every adapter's `iam_permissions` (per method) and every action's
+`iam_permissions`; functions/permissions.py joins them per function. Here Terraform's custom
+roles and resource-level grants are held to that, in both directions, and every permission
+name to the list of real ones in infra/iam/permissions.txt.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import pytest
+
+from functions.permissions import (ON_OUTCOMES_TOPIC, ON_RUNTIME_SERVICE_ACCOUNTS, READ_METHODS, _adapter_classes,
+                                   function_needs, project_role, required_permissions, resource_grants,
+                                   watched_project_role)
+from shared.remediation.actions import all_actions
+from tests.infra.terraform import INFRA, load_module
+
+KNOWN = INFRA / "iam" / "permissions.txt"
+
+
+def _known() -> tuple[set[str], dict[str, set[str]]]:
+    permissions, roles = set(), {}
+    for line in KNOWN.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("role "):
+            role, _, members = line[len("role "):].partition(":")
+            roles[role.strip()] = set(members.split())
+            permissions.update(members.split())
+        else:
+            permissions.add(line)
+    return permissions, roles
+
+
+KNOWN_PERMISSIONS, PREDEFINED_ROLES = _known()
+
+
+# --- the declarations themselves ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", sorted(_adapter_classes()))
+def test_every_adapter_method_declares_its_permissions(port: str) -> None:
+    cls = _adapter_classes()[port]
+    public = {name for name, member in inspect.getmembers(cls, inspect.isfunction)
+              if not name.startswith("_") and name != "close"}
+    declared = set(cls.iam_permissions)
+    assert public == declared, f"{cls.__name__}: undeclared {public - declared}, stale {declared - public}"
+    for method, permissions in cls.iam_permissions.items():
+        assert permissions, f"{cls.__name__}.{method} declares no permission"
+
+
+def _adapter_calls(action_cls: type) -> set[tuple[str, str]]:
+    """(port, method) of every `adapters.PORT.METHOD(...)` call in the action's source."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(action_cls)))
+    calls = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Attribute)
+                and isinstance(node.func.value.value, ast.Name) and node.func.value.value.id == "adapters"):
+            calls.add((node.func.value.attr, node.func.attr))
+    return calls
+
+
+@pytest.mark.parametrize("name", sorted(all_actions()))
+def test_every_action_declares_what_its_writes_need(name: str) -> None:
+    action = all_actions()[name]
+    calls = _adapter_calls(type(action))
+    assert calls, f"{name} calls no adapter: the declaration cannot be checked"
+    adapters = _adapter_classes()
+    needed = {p for port, method in calls for p in adapters[port].iam_permissions[method]}
+    assert needed <= set(action.iam_permissions), f"{name} writes need {needed - set(action.iam_permissions)}"
+
+
+def test_the_readers_are_real_adapter_methods() -> None:
+    adapters = _adapter_classes()
+    for port, methods in READ_METHODS.items():
+        assert set(methods) <= set(adapters[port].iam_permissions), port
+
+
+# --- Terraform against the derivation -------------------------------------------------------------
+
+
+def test_every_permission_is_a_real_one() -> None:
+    declared = set().union(*(required_permissions(n) for n in function_needs().values()))
+    config = load_module()
+    in_terraform = {p for perms in config.locals["role_permissions"].values() for p in perms}
+    in_terraform |= {p for perms in config.locals["watched_role_permissions"].values() for p in perms}
+    in_terraform |= set(config.locals["act_as_permissions"]) | set(config.locals["publish_permissions"])
+    unknown = sorted((declared | in_terraform) - KNOWN_PERMISSIONS)
+    assert unknown == [], f"not in {KNOWN.name}: {unknown}"
+
+
+def test_the_list_of_real_permissions_catches_a_typo() -> None:
+    assert "run.services.update" in KNOWN_PERMISSIONS
+    assert "run.service.update" not in KNOWN_PERMISSIONS
+    assert "run.services.updateTraffic" not in KNOWN_PERMISSIONS
+
+
+@pytest.mark.parametrize("function", ["on_alert", "on_command", "incident_timeline"])
+def test_each_project_role_is_exactly_the_derived_set(function: str) -> None:
+    terraform = set(load_module().locals["role_permissions"][function])
+    derived = set(project_role(function_needs()[function]))
+    assert terraform == derived, (f"{function}: Terraform grants {sorted(terraform - derived)} more and "
+                                  f"{sorted(derived - terraform)} fewer than the code declares")
+
+
+def test_each_watched_project_role_is_exactly_the_derived_set() -> None:
+    terraform = {k: set(v) for k, v in load_module().locals["watched_role_permissions"].items()}
+    derived = {name: set(watched_project_role(needs)) for name, needs in function_needs().items()
+               if watched_project_role(needs)}
+    assert terraform == derived
+
+
+def test_the_custom_roles_use_those_lists() -> None:
+    config = load_module()
+    roles = config.of_type("google_project_iam_custom_role")
+    assert roles["functions"]["for_each"] == "${local.role_permissions}"
+    assert roles["functions"]["permissions"] == "${each.value}"
+    assert roles["watched"]["permissions"] == "${local.watched_role_permissions[each.value.function]}"
+    assert roles["act_as"]["permissions"] == "${local.act_as_permissions}"
+    # Each function's service account is bound to its own role, in its own project only.
+    binding = config.resource("google_project_iam_member", "functions")
+    assert binding["role"] == "${google_project_iam_custom_role.functions[each.key].id}"
+    assert binding["member"] == "serviceAccount:${google_service_account.functions[each.key].email}"
+
+
+def test_no_function_holds_a_predefined_role_on_a_project() -> None:
+    for name, body in load_module().of_type("google_project_iam_member").items():
+        assert "google_project_iam_custom_role" in body["role"], f"google_project_iam_member.{name}: {body['role']}"
+
+
+def test_resource_level_grants_are_exactly_the_derived_ones() -> None:
+    config = load_module()
+    functions_with_topic = set(config.locals["functions"])
+    act_as_functions = _act_as_functions(config)
+    for name, needs in function_needs().items():
+        grants = resource_grants(needs)
+        assert (name in functions_with_topic) == ("outcomes_topic" in grants), name
+        assert (name in act_as_functions) == ("runtime_service_accounts" in grants), name
+    publish = config.resource("google_pubsub_topic_iam_member", "outcomes_publisher")
+    assert publish["topic"] == '${google_pubsub_topic.topics["outcomes"].name}'
+    assert PREDEFINED_ROLES[publish["role"]] == set(ON_OUTCOMES_TOPIC) == set(config.locals["publish_permissions"])
+    assert set(config.locals["act_as_permissions"]) == set(ON_RUNTIME_SERVICE_ACCOUNTS)
+    act_as = config.resource("google_service_account_iam_member", "act_as")
+    assert act_as["role"].startswith("${google_project_iam_custom_role.act_as[")
+    assert "each.value.account" in act_as["service_account_id"]
+
+
+def _act_as_functions(config) -> set[str]:
+    expression = config.locals["act_as_pairs"]
+    start = expression.index("setproduct([") + len("setproduct([")
+    listed = expression[start:expression.index("]", start)]
+    return {item.strip().strip('"') for item in listed.split(",")}
+
+
+def test_invokers() -> None:
+    config = load_module()
+    push = config.resource("google_cloud_run_service_iam_member", "push_invoker")
+    assert push["role"] == "roles/run.invoker" and push["member"] == "serviceAccount:${google_service_account.push.email}"
+    assert PREDEFINED_ROLES["roles/run.invoker"] == {"run.routes.invoke"}
+    timeline = config.resource("google_cloud_run_service_iam_member", "timeline_invoker")
+    assert timeline["member"] == "group:${var.operators_group}"
+    # Nobody is allowed in without an identity.
+    for path, parsed in config.files.items():
+        assert "allUsers" not in path.read_text() and "allAuthenticatedUsers" not in path.read_text(), path
+
+
+def test_timeline_function_reads_logging_only() -> None:
+    needs = function_needs()["incident_timeline"]
+    assert required_permissions(needs) == {"logging.logEntries.list"}

@@ -1,0 +1,100 @@
+"""The deployed settings agree with the code's own waits: function timeout, ack deadline, retry.
+
+Every number on the code side is read from the code (constructor defaults, CallPolicy,
+config defaults), so changing a wait there without changing infra/ fails here.
+"""
+from __future__ import annotations
+
+import inspect
+
+from shared.config import Guardrails
+from shared.diagnosis.collection import MAX_API_CALLS
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.pubsub import PubSubPublisher
+from shared.gcp.run import CloudRunAdapter
+from shared.gcp.vpcaccess import VpcAccessAdapter
+from tests.infra.terraform import evaluate, load_module, single
+
+PUBSUB_MAX_ACK_DEADLINE = 600      # Pub/Sub Subscription reference: ackDeadlineSeconds, at most 600
+PUBSUB_MIN_BACKOFF = 10            # RetryPolicy.minimumBackoff: 0-600 s, default 10 s
+
+
+def _default(cls: type, parameter: str) -> float:
+    return inspect.signature(cls.__init__).parameters[parameter].default
+
+
+def longest_operation_wait() -> float:
+    return max(_default(CloudRunAdapter, "operation_timeout"), _default(VpcAccessAdapter, "operation_timeout"))
+
+
+def one_call_with_retries() -> float:
+    """call_with_retry starts no attempt after total_timeout; the last may run one call_timeout."""
+    policy = CallPolicy()
+    return policy.total_timeout + policy.call_timeout
+
+
+def alert_budget() -> float:
+    """The slowest on_alert that still finishes: every diagnosis read at one call's timeout,
+    the write and its operation wait, the read-back, and the outcome publish."""
+    policy = CallPolicy()
+    return (MAX_API_CALLS * policy.call_timeout + one_call_with_retries() + longest_operation_wait()
+            + one_call_with_retries() + _default(PubSubPublisher, "timeout"))
+
+
+def test_the_function_timeout_covers_the_longest_wait_and_the_alert_budget() -> None:
+    timeout = evaluate(load_module().locals["function_timeout_seconds"])
+    assert longest_operation_wait() == 300        # the connector update: if this moves, revisit locals.tf
+    assert timeout >= alert_budget(), f"timeout {timeout}s is below the {alert_budget()}s an alert may need"
+    assert timeout <= 3600                         # the longest an HTTP-triggered gen2 function may run
+
+
+def test_the_functions_use_that_timeout() -> None:
+    config = load_module()
+    service = single(config.resource("google_cloudfunctions2_function", "pubsub")["service_config"])
+    assert service["timeout_seconds"] == "${local.function_timeout_seconds}"
+
+
+def test_the_ack_deadline_is_above_the_function_timeout() -> None:
+    config = load_module()
+    ack = evaluate(config.locals["ack_deadline_seconds"])
+    timeout = evaluate(config.locals["function_timeout_seconds"])
+    assert timeout < ack <= PUBSUB_MAX_ACK_DEADLINE
+    push = config.resource("google_pubsub_subscription", "push")
+    assert push["ack_deadline_seconds"] == "${local.ack_deadline_seconds}"
+
+
+def test_a_redelivery_after_a_timeout_still_finds_the_claim() -> None:
+    # A function cut off at its timeout leaves its claim; the redelivery must see it held.
+    timeout = evaluate(load_module().locals["function_timeout_seconds"])
+    assert Guardrails().claim_ttl_seconds >= timeout
+
+
+def test_every_pubsub_function_has_retry_and_a_dead_letter_policy() -> None:
+    config = load_module()
+    push = config.resource("google_pubsub_subscription", "push")
+    assert push["for_each"] == "${local.functions}"
+    assert set(config.locals["functions"]) == {"on_alert", "on_command"}
+    retry = single(push["retry_policy"])
+    minimum = int(evaluate(retry["minimum_backoff"]).rstrip("s"))
+    maximum = int(evaluate(retry["maximum_backoff"]).rstrip("s"))
+    assert PUBSUB_MIN_BACKOFF <= minimum < maximum <= 600
+    dead_letter = single(push["dead_letter_policy"])
+    assert dead_letter["dead_letter_topic"] == '${google_pubsub_topic.topics["dead-letter"].id}'
+    assert dead_letter["max_delivery_attempts"] == "${var.max_delivery_attempts}"
+    push_config = single(push["push_config"])
+    assert "oidc_token" in push_config, "pushes must carry an identity token"
+
+
+def test_the_timeline_timeout_covers_one_logging_read() -> None:
+    service = single(load_module().resource("google_cloudfunctions2_function", "timeline")["service_config"])
+    assert service["timeout_seconds"] >= one_call_with_retries()
+
+
+def test_entry_points_exist() -> None:
+    import main
+
+    config = load_module()
+    for name, function in config.locals["functions"].items():
+        assert hasattr(main, function["entry_point"]), f"main.py does not export {function['entry_point']}"
+    timeline = single(config.resource("google_cloudfunctions2_function", "timeline")["build_config"])
+    assert timeline["entry_point"] == "incident_timeline"

@@ -1,0 +1,112 @@
+"""Static checks of infra/ that need no Google Cloud: formatting, parsing, references,
+documentation, and the example's call of the module."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.infra.terraform import (INFRA, MODULE, Config, all_module_dirs, load_file, load_module,
+                                   require_tool, terraform_fmt_check, tf_files)
+
+ALL_TF = sorted(INFRA.rglob("*.tf"))
+# Names Terraform itself provides inside expressions.
+_BUILTIN_ROOTS = {"each", "count", "path", "self", "terraform"}
+_REFERENCE = re.compile(
+    r"(?<![\w.])(?:(?P<kind>var|local|module)\.(?P<name>[A-Za-z_][\w-]*)"
+    r"|data\.(?P<dtype>[a-z][a-z0-9_]*)\.(?P<dname>[A-Za-z_][\w-]*)"
+    r"|(?P<rtype>(?:google|archive)_[a-z0-9_]+)\.(?P<rname>[A-Za-z_][\w-]*))")
+
+
+def test_there_is_a_module_and_an_example() -> None:
+    assert tf_files(MODULE), "infra/ holds no .tf files"
+    assert len(all_module_dirs()) >= 2, "infra/examples/ holds no worked example"
+
+
+def test_terraform_fmt() -> None:
+    terraform = require_tool("terraform", "terraform is not on the PATH: `terraform fmt -check` skipped")
+    result = terraform_fmt_check(terraform)
+    assert result.returncode == 0, f"terraform fmt -check found unformatted files:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("path", ALL_TF, ids=lambda p: str(p.relative_to(INFRA)))
+def test_every_file_parses(path: Path) -> None:
+    parsed = load_file(path)
+    assert parsed, f"{path} parsed to nothing"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+
+
+def _unresolved(config: Config) -> list[str]:
+    declared_resources = set(config.resources())
+    declared_data = set(config.resources("data"))
+    problems = []
+    for path, parsed in config.files.items():
+        for text in _strings(parsed):
+            for match in _REFERENCE.finditer(text):
+                where = f"{path.name}: {match.group(0)}"
+                if match.group("kind") == "var" and match.group("name") not in config.variables:
+                    problems.append(f"{where} (no such variable)")
+                elif match.group("kind") == "local" and match.group("name") not in config.locals:
+                    problems.append(f"{where} (no such local)")
+                elif match.group("kind") == "module" and match.group("name") not in config.modules:
+                    problems.append(f"{where} (no such module)")
+                elif match.group("dtype") and (match.group("dtype"), match.group("dname")) not in declared_data:
+                    problems.append(f"{where} (no such data source)")
+                elif match.group("rtype") and (match.group("rtype"), match.group("rname")) not in declared_resources:
+                    problems.append(f"{where} (no such resource)")
+    return problems
+
+
+@pytest.mark.parametrize("directory", all_module_dirs(), ids=lambda p: str(p.relative_to(INFRA)) or "module")
+def test_every_reference_resolves(directory: Path) -> None:
+    assert _unresolved(load_module(directory)) == []
+
+
+def test_the_reference_check_can_fail(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'variable "a" {\n  description = "x"\n}\n'
+        'resource "google_pubsub_topic" "t" {\n  name = "${var.a}-${var.b}-${local.c}"\n'
+        '  labels = google_pubsub_topic.missing.labels\n}\n')
+    problems = _unresolved(load_module(tmp_path))
+    assert any("var.b" in p for p in problems) and any("local.c" in p for p in problems)
+    assert any("google_pubsub_topic.missing" in p for p in problems)
+
+
+@pytest.mark.parametrize("directory", all_module_dirs(), ids=lambda p: str(p.relative_to(INFRA)) or "module")
+def test_every_variable_and_output_is_documented(directory: Path) -> None:
+    config = load_module(directory)
+    bare = [f"variable {n}" for n, body in config.variables.items() if len(str(body.get("description", ""))) < 15]
+    bare += [f"output {n}" for n, body in config.outputs.items() if len(str(body.get("description", ""))) < 15]
+    assert bare == [], f"{directory}: without a description: {bare}"
+
+
+def test_the_example_calls_the_module_with_its_own_variables() -> None:
+    module = load_module(MODULE)
+    required = {n for n, body in module.variables.items() if "default" not in body}
+    for directory in all_module_dirs()[1:]:
+        for name, call in load_module(directory).modules.items():
+            arguments = set(call) - {"source", "providers", "depends_on", "count", "for_each"}
+            assert arguments <= set(module.variables), f"{directory}/{name}: unknown {arguments - set(module.variables)}"
+            assert required <= arguments, f"{directory}/{name}: missing required {required - arguments}"
+
+
+def test_the_google_provider_is_pinned_to_a_range() -> None:
+    for directory in all_module_dirs():
+        blocks = load_module(directory).blocks("terraform")
+        providers = [p for b in blocks for p in b.get("required_providers", [])]
+        google = next(p["google"] for p in providers if "google" in p)
+        version = google["version"]
+        assert ">=" in version and "<" in version.replace("<=", ""), f"{directory}: google provider {version!r}"
