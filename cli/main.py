@@ -15,6 +15,7 @@ import pkgutil
 import click
 
 import cli
+from shared.version import __version__
 
 _NOT_COMMANDS = {"main"}
 
@@ -50,6 +51,7 @@ def _command_name(module_name: str) -> str:
 
 
 @click.group(name="runwarden", cls=_ModuleCommands)
+@click.version_option(version=__version__, prog_name="runwarden", message="%(prog)s %(version)s")
 def runwarden() -> None:
     """Runwarden: a watchdog for Cloud Run services (operator tools)."""
 
