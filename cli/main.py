@@ -15,7 +15,7 @@ import pkgutil
 import click
 
 import cli
-from shared.version import __version__
+from shared import __version__
 
 _NOT_COMMANDS = {"main"}
 

@@ -58,10 +58,10 @@ def test_the_dev_extra_holds_the_test_tools() -> None:
 
 def test_runwarden_reports_its_version() -> None:
     from cli.main import runwarden
-    from shared.version import __version__
+    from shared import __version__
 
     result = CliRunner().invoke(runwarden, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"runwarden {__version__}"
-    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "shared.version.__version__"}
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "shared.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
     assert f"## {__version__}" in (ROOT / "CHANGELOG.md").read_text()
