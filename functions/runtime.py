@@ -16,4 +16,8 @@ def runtime():
         # Not cached: the event is redelivered and handled once the config is fixed, never dropped.
         Timeline(None).step("config_error", f"cannot start: {exc}", severity="CRITICAL")
         raise
+    # Runwarden's own service account joins self_principals: its changes are not a person's.
+    from shared.gcp.identity import own_principal, with_own_principal
+
+    config = with_own_principal(config, own_principal())
     return config, google_adapters(config)

@@ -30,11 +30,11 @@ variable "source_excludes" {
   description = "Paths under source_dir left out of the function source; mirrors .gcloudignore (tests/infra checks both)."
   type        = list(string)
   default = [
-    ".gcloudignore", ".git", ".gitignore", ".venv", ".venv-checkov", ".ci", ".hypothesis", ".pytest_cache",
-    ".terraform", "**/__pycache__", "**/*.pyc", "*.egg-info", "build", "dist",
-    "sandbox", "cli", "tests", "bench", "docs", "infra",
-    "Makefile", "requirements-dev.txt", "requirements-checkov.txt", "cloudbuild.yaml", "pyproject.toml", "runwarden.example.yaml",
-    "README.md", "CHANGELOG.md",
+    ".gcloudignore", ".git", ".gitignore", "**/.venv", "**/.venv-checkov", "**/.ci", "**/.hypothesis",
+    "**/.pytest_cache", "**/.terraform", "**/__pycache__", "**/*.pyc", "**/*.egg-info", "**/build", "**/dist",
+    "**/sandbox", "**/cli", "**/tests", "**/bench", "**/docs", "**/infra",
+    "Makefile", "requirements-dev.txt", "requirements-checkov.txt", "cloudbuild.yaml", "pyproject.toml",
+    "runwarden.example.yaml", "README.md", "CHANGELOG.md",
   ]
 }
 
