@@ -98,3 +98,21 @@ def test_entry_points_exist() -> None:
         assert hasattr(main, function["entry_point"]), f"main.py does not export {function['entry_point']}"
     timeline = single(config.resource("google_cloudfunctions2_function", "timeline")["build_config"])
     assert timeline["entry_point"] == "incident_timeline"
+
+
+def test_ttl_covers_every_collection_with_an_expiry() -> None:
+    from shared.config import StateSettings
+    from shared.ports import ClaimRecord
+    from shared.remediation import guardrails
+    from shared.remediation.records import ACTIONS, FLAGS, INCIDENTS, ActionRecord, IncidentRecord
+
+    config = load_module()
+    expiring = {guardrails.CLAIMS, guardrails.DRY_RUN_CLAIMS, guardrails.COOLDOWNS, guardrails.BUDGETS,
+                ACTIONS, INCIDENTS}
+    assert set(config.locals["ttl_collections"]) == expiring
+    assert FLAGS not in config.locals["ttl_collections"]        # the kill switch must never expire
+    for model in (ClaimRecord, ActionRecord, IncidentRecord):
+        assert "expires_at" in model.model_fields, model.__name__
+    ttl = config.resource("google_firestore_field", "ttl")
+    assert ttl["field"] == "expires_at" and ttl["collection"] == "${var.collection_prefix}_${each.value}"
+    assert config.variables["collection_prefix"]["default"] == StateSettings().collection_prefix
