@@ -25,6 +25,7 @@ from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_l
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from sandbox.standins.server import StandIns, start_standins
+from shared.gcp.identifiers import SqlInstance, is_connection_name
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -284,16 +285,16 @@ class SqlInstanceSpec(_Spec):
 
     @model_validator(mode="after")
     def _connection_name(self) -> SqlInstanceSpec:
-        parts = self.name.split(":")
-        if len(parts) != 3 or not all(parts):
-            raise ValueError(f"name {self.name!r} must be a connection name: project:region:instance")
+        if not is_connection_name(self.name):
+            raise ValueError(f"name {self.name!r} must be a connection name: [domain:]project:region:instance")
         return self
 
     def series(self) -> SeriesSpec:
-        project, region, instance = self.name.split(":")
+        sql = SqlInstance.parse(self.name)
+        project, region = sql.project, sql.region
         return SeriesSpec(metric="cloudsql.googleapis.com/database/up", kind="GAUGE", value_type="INT64",
                           resource=ResourceSpec(type="cloudsql_database", labels={
-                              "project_id": project, "database_id": f"{project}:{instance}", "region": region}),
+                              "project_id": project, "database_id": sql.database_id, "region": region}),
                           points=self.up, project=project)
 
 

@@ -22,6 +22,7 @@ from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import EvidenceBundle, MetricQuery, Revision, Service
 from shared.diagnosis.log_signals import app_log_filter, audit_filter
+from shared.gcp.identifiers import SqlInstance, is_connection_name
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 
 T = TypeVar("T")
@@ -85,6 +86,10 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                                              lambda: readers.vpcaccess.get_connector(connector_name))
         found.update(_connector_metrics(readers.monitoring, scope, connector_name, budget))
     sql = tuple(dict.fromkeys([*scope.sql_instances(), *sql_instances]))
+    unreadable = [name for name in sql if not is_connection_name(name)]
+    budget.gaps.extend(f"cloudsql {name!r}: not a connection name ([domain:]project:region:instance)"
+                       for name in unreadable)
+    sql = tuple(name for name in sql if name not in unreadable)
     if sql:
         found["sql_up"] = budget.optional("monitoring: cloudsql database/up",
                                           lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
@@ -132,16 +137,16 @@ def _connector_metrics(monitoring: MonitoringPort, scope: "_Scope", connector: s
 
 
 def database_id(connection_name: str) -> str:
-    """Cloud SQL's metric label: "project:instance" (the connection name has the region too)."""
-    project, _, instance = connection_name.split(":")
-    return f"{project}:{instance}"
+    """Cloud SQL's metric label: "project:instance" (the connection name has the region too).
+    A domain-scoped project ("example.com:p") keeps its domain: "example.com:p:instance"."""
+    return SqlInstance.parse(connection_name).database_id
 
 
 def _sql_up_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
     # One instance: filter on it. Several: group by database_id and read each from one answer.
     labels = {"resource.labels.database_id": database_id(sql[0])} if len(sql) == 1 else {}
     return scope.metric("cloudsql.googleapis.com/database/up", "cloudsql_database", labels,
-                        project=sql[0].split(":")[0], aligner="ALIGN_MIN", reducer="REDUCE_MIN",
+                        project=SqlInstance.parse(sql[0]).project, aligner="ALIGN_MIN", reducer="REDUCE_MIN",
                         group_by=("resource.labels.database_id",))
 
 
