@@ -63,6 +63,17 @@ class AuditSeed:
     resource_name: str                    # e.g. projects/P/locations/L/services/S
     principal_email: str = ""
     service_name: str = "run.googleapis.com"
+    status_code: int | None = None        # AuditLog.status.code; set on an operation's last entry
+
+
+@dataclass(frozen=True)
+class OperationSeed:
+    """LogEntry.operation: the first and the last entry of one long-running operation share `id`."""
+
+    id: str
+    producer: str = "run.googleapis.com"
+    first: bool = False
+    last: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class EntrySeed:
     http_latency: timedelta | None = None  # httpRequest.latency
     labels: Mapping[str, str] = field(default_factory=dict)
     insert_id: str = ""                   # assigned when empty
+    operation: OperationSeed | None = None
 
 
 def entry_from_seed(seed: EntrySeed) -> Any:
@@ -100,6 +112,9 @@ def entry_from_seed(seed: EntrySeed) -> Any:
         entry.json_payload.update(dict(seed.json))
     elif seed.audit is not None:
         entry.proto_payload.Pack(_audit_log(seed.audit))
+    if seed.operation is not None:
+        entry.operation.id, entry.operation.producer = seed.operation.id, seed.operation.producer
+        entry.operation.first, entry.operation.last = seed.operation.first, seed.operation.last
     if seed.http_status is not None or seed.http_latency is not None:
         entry.http_request.status = seed.http_status or 0
         if seed.http_latency is not None:
@@ -110,7 +125,10 @@ def entry_from_seed(seed: EntrySeed) -> Any:
 def _audit_log(seed: AuditSeed) -> Any:
     audit = audit_log_pb2.AuditLog(service_name=seed.service_name, method_name=seed.method_name,
                                    resource_name=seed.resource_name)
-    audit.authentication_info.principal_email = seed.principal_email
+    if seed.principal_email:
+        audit.authentication_info.principal_email = seed.principal_email
+    if seed.status_code is not None:
+        audit.status.code = seed.status_code
     return audit
 
 

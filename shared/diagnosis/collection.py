@@ -23,6 +23,7 @@ from shared.errors import PermanentError
 from shared.diagnosis.evidence import EvidenceBundle, MetricQuery, Revision, Service
 from shared.diagnosis.log_signals import app_log_filter, audit_filter
 from shared.gcp.identifiers import SqlInstance, is_connection_name
+from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 
 T = TypeVar("T")
@@ -76,10 +77,12 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         found["logs"] = budget.optional("logging: application and system log", lambda: readers.logging.list_entries(
             scope.project, app_log_filter(scope.project, scope.service, scope.location, scope.start, now),
             settings.max_log_entries))
-        found["audit"] = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
+        audit = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
             scope.project, audit_filter(scope.project, scope.service, scope.location,
                                         incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
                                         now), settings.max_log_entries))
+        # A long-running change logs two entries (start and end): one change, one record.
+        found["audit"] = merge_operation_entries(audit) if audit is not None else None
     connector_name = scope.connector_name()
     if connector_name and readers.vpcaccess is not None:
         found["connector"] = budget.optional("vpcaccess.connectors.get",
