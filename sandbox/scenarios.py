@@ -22,6 +22,8 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from sandbox.scenario_connectors import ConnectorSection, seed_connectors
 from sandbox.scenario_fields import Duration, Offset, Spec
 from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_logs
+from sandbox.standins.metric_catalogue import descriptor as metric_descriptor
+from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from sandbox.standins.server import StandIns, start_standins
@@ -248,6 +250,9 @@ class SeriesSpec(_Spec):
     def resolved_value_type(self) -> str:
         if self.value_type is not None:
             return self.value_type
+        known = metric_descriptor(self.metric)
+        if known is not None:  # a Google metric: its descriptor says
+            return known.value_type
         found = {_point_type(p.value) for p in self.points}
         if found <= {"INT64", "DOUBLE"}:
             return "INT64" if self.kind == "DELTA" and found == {"INT64"} else "DOUBLE"
@@ -390,7 +395,18 @@ class Scenario(_Spec):
                     raise ValueError(f"timeseries[{i}].resource.labels.revision_name {labels.get('revision_name')!r} "
                                      f"is not a revision of service {labels['service_name']}")
         check_log_specs(self.logs, self.audit_logs, revisions)
+        self._check_catalogue()
         return self
+
+    def _check_catalogue(self) -> None:
+        """Each series as the real API would have it: kind, value type and labels per the metric's
+        descriptor, the resource type the metric is written against (sandbox/standins/metric_catalogue.py)."""
+        for where, spec in [*((f"timeseries[{i}]", s) for i, s in enumerate(self.timeseries)),
+                            *((f"sql_instances[{i}]", sql.series()) for i, sql in enumerate(self.sql_instances))]:
+            problems = series_problems(spec.metric, spec.resource.type, spec.kind, spec.resolved_value_type,
+                                       spec.labels, self.resource_labels(spec.resource))
+            if problems:
+                raise ValueError(f"{where} ({spec.metric}): " + "; ".join(problems))
 
     def service_name(self, service: str) -> str:
         return f"projects/{self.project}/locations/{self.region}/services/{service}"

@@ -113,8 +113,11 @@ def _run_metrics(monitoring: MonitoringPort, scope: "_Scope", budget: CallBudget
         "latencies": budget.optional("monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
             "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
             aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision))),
+        # Active instances only: instance_count is broken down by `state` (active, idle), and only
+        # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
         "instances": budget.optional("monitoring: run container/instance_count", lambda: monitoring.query(
-            scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision", on_service,
+            scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
+                         {**on_service, "metric.labels.state": "active"},
                          aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision))),
     }
 
