@@ -7,7 +7,7 @@ Google libraries are imported on first use, to keep cold starts short.
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote as _url_quote
 from urllib.parse import unquote
@@ -49,6 +49,32 @@ class CloudLoggingAdapter:
         records, truncated = call_with_retry(lambda: self._read(project, filter, max_entries),
                                              what=f"ListLogEntries projects/{project}", policy=self._policy)
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
+
+    def list_payloads(self, project: str, filter: str, max_entries: int) -> list[tuple[datetime, dict[str, Any]]]:
+        """(timestamp, jsonPayload as a dict) of the newest matching entries, at most `max_entries`
+        (one page); entries without a JSON payload are left out. For structured lines such as
+        Runwarden's own timeline."""
+        from google.cloud.logging_v2.types import ListLogEntriesRequest
+        from google.protobuf.json_format import MessageToDict
+
+        if not 1 <= max_entries <= MAX_PAGE_SIZE:
+            raise PermanentError(f"max_entries must be 1..{MAX_PAGE_SIZE}, got {max_entries}", code="INVALID_ARGUMENT")
+
+        def read() -> list[tuple[datetime, dict[str, Any]]]:
+            if self._client is None:
+                self._client = logging_client()
+            request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
+                                            order_by="timestamp desc", page_size=max_entries)
+            pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+            first = next(iter(pager.pages), None)
+            found = []
+            for entry in (first.entries if first is not None else ()):
+                raw = type(entry).pb(entry)
+                if raw.WhichOneof("payload") == "json_payload":
+                    found.append((raw.timestamp.ToDatetime(tzinfo=timezone.utc), MessageToDict(raw.json_payload)))
+            return found
+
+        return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy)
 
     def close(self) -> None:
         if self._client is not None:

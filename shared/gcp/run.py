@@ -65,8 +65,9 @@ def traffic_update_request(current: Any, traffic: Sequence[TrafficTarget]) -> An
     return run_v2.UpdateServiceRequest(service=body, update_mask=field_mask_pb2.FieldMask(paths=list(TRAFFIC_MASK)))
 
 
-class CloudRunAdapter:
-    """RunPort over the Cloud Run Admin API v2 (or its stand-in, via RUN_EMULATOR_HOST)."""
+class CloudRunReader:
+    """The read half of RunPort: GetService and ListRevisions, and no method that writes. The
+    read-only live mode is built on it; CloudRunAdapter adds the traffic write."""
 
     def __init__(self, *, policy: CallPolicy = CallPolicy(), operation_timeout: float = 120.0,
                  poll_initial_delay: float = 1.0, poll_max_delay: float = 10.0) -> None:
@@ -77,7 +78,6 @@ class CloudRunAdapter:
         self._services: Any = None
         self._revisions: Any = None
 
-    # --- RunPort -------------------------------------------------------------------------------
 
     def get_service(self, name: str) -> Service:
         return service_from_proto(self._read_service(name))
@@ -90,6 +90,34 @@ class CloudRunAdapter:
         protos = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
         revisions = [revision_from_proto(p) for p in protos]
         return sorted(revisions, key=lambda r: (r.create_time, r.name))
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for client in (self._services, self._revisions):
+            if client is not None:
+                client.transport.close()
+        self._services = self._revisions = None
+
+    def _services_client(self) -> Any:
+        if self._services is None:
+            self._services = run_services_client()
+        return self._services
+
+    def _revisions_client(self) -> Any:
+        if self._revisions is None:
+            self._revisions = run_revisions_client()
+        return self._revisions
+
+    def _read_service(self, name: str) -> Any:
+        return call_with_retry(
+            lambda: self._services_client().get_service(name=name, retry=None, timeout=self._policy.call_timeout),
+            what=f"GetService {name}", policy=self._policy)
+
+
+
+class CloudRunAdapter(CloudRunReader):
+    """RunPort over the Cloud Run Admin API v2 (or its stand-in, via RUN_EMULATOR_HOST)."""
 
     def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:
         current = self._read_service(service_name)
@@ -124,29 +152,6 @@ class CloudRunAdapter:
         result = service_from_proto(service)
         self._verify_traffic(result, traffic)
         return result
-
-    # --- helpers -------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        for client in (self._services, self._revisions):
-            if client is not None:
-                client.transport.close()
-        self._services = self._revisions = None
-
-    def _services_client(self) -> Any:
-        if self._services is None:
-            self._services = run_services_client()
-        return self._services
-
-    def _revisions_client(self) -> Any:
-        if self._revisions is None:
-            self._revisions = run_revisions_client()
-        return self._revisions
-
-    def _read_service(self, name: str) -> Any:
-        return call_with_retry(
-            lambda: self._services_client().get_service(name=name, retry=None, timeout=self._policy.call_timeout),
-            what=f"GetService {name}", policy=self._policy)
 
     def _update_and_wait(self, request: Any) -> Any:
         from google.api_core import exceptions, retry
