@@ -51,6 +51,12 @@ class OperationFailedError(PermanentError):
 
 
 TRAFFIC_MASK = ("traffic",)
+# Service fields documented "Output only" (Service docstring, google-cloud-run 0.16.2). `etag` is
+# not among them: it is "Optional ... May be used to detect modification conflict during updates".
+OUTPUT_ONLY = ("uid", "generation", "create_time", "update_time", "delete_time", "expire_time", "creator",
+               "last_modifier", "observed_generation", "terminal_condition", "conditions", "latest_ready_revision",
+               "latest_created_revision", "traffic_statuses", "uri", "urls", "satisfies_pzs", "threat_detection_enabled",
+               "reconciling")
 
 
 def traffic_update_request(current: Any, traffic: Sequence[TrafficTarget]) -> Any:
@@ -60,6 +66,8 @@ def traffic_update_request(current: Any, traffic: Sequence[TrafficTarget]) -> An
     from google.protobuf import field_mask_pb2
 
     body = run_v2.Service.deserialize(run_v2.Service.serialize(current))
+    for name in OUTPUT_ONLY:   # the server's own fields: sending them back asks for nothing
+        body.__delattr__(name)
     body.traffic = [traffic_to_proto(t) for t in traffic]
     body.template.revision = ""
     return run_v2.UpdateServiceRequest(service=body, update_mask=field_mask_pb2.FieldMask(paths=list(TRAFFIC_MASK)))
