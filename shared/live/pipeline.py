@@ -113,7 +113,13 @@ class ReadOnlyPipeline:
 
 
 def service_target(name: str, now: datetime) -> LiveTarget:
-    if not SERVICE_NAME.match(name):
+    from shared.gcp.identifiers import LocationalName
+
+    try:
+        kind = LocationalName.parse(name).kind
+    except ValueError:
+        kind = ""
+    if kind != "services":
         raise TargetError(f"{name!r} is not a Cloud Run service name (projects/P/locations/L/services/S)")
     return LiveTarget(name, now - SERVICE_LOOKBACK, None, "service",
                       (f"no incident given: diagnosed as if trouble began {SERVICE_LOOKBACK} ago",))
