@@ -197,9 +197,12 @@ class CloudRunAdapter(CloudRunReader):
             why = f"; terminal_condition {condition.state.name}: {condition.message}" if condition.message else ""
         except Exception:  # noqa: BLE001 - the operation's own error is the answer; the condition is a bonus
             pass
+        # The API keeps the desired split as sent while serving stays as it was (Service.reconciling
+        # docstring): say so, since the next deploy inherits that desired split.
         return OperationFailedError(f"UpdateService {name}: operation {operation.name} failed "
-                                    f"({code or operation.error.code}): {operation.error.message}{why}",
-                                    code=code or "UNKNOWN")
+                                    f"({code or operation.error.code}): {operation.error.message}{why}; "
+                                    "serving is unchanged, but the service's desired traffic is now the split "
+                                    "that failed", code=code or "UNKNOWN")
 
     @staticmethod
     def _verify_traffic(service: Service, requested: Sequence[TrafficTarget]) -> None:
