@@ -184,6 +184,11 @@ def _flatten(entry: Any, project: str) -> _Stored:
     payload = entry.WhichOneof("payload")
     if payload == "text_payload":
         values[("textPayload",)] = entry.text_payload
+    if entry.HasField("operation"):   # LogEntry.operation: booleans read as "true"/"false", as the language writes them
+        values[("operation", "id")] = entry.operation.id
+        values[("operation", "producer")] = entry.operation.producer
+        values[("operation", "first")] = "true" if entry.operation.first else "false"
+        values[("operation", "last")] = "true" if entry.operation.last else "false"
     if entry.HasField("http_request"):
         if entry.http_request.status:
             values[("httpRequest", "status")] = entry.http_request.status
@@ -224,6 +229,8 @@ _FIXED_FIELDS: dict[tuple[str, ...], str] = {
     ("httpRequest", "status"): _NUMBER, ("httpRequest", "latency"): _DURATION,
     ("protoPayload", "methodName"): _STRING, ("protoPayload", "serviceName"): _STRING,
     ("protoPayload", "resourceName"): _STRING, ("protoPayload", "authenticationInfo", "principalEmail"): _STRING,
+    ("operation", "id"): _STRING, ("operation", "producer"): _STRING, ("operation", "first"): _STRING,
+    ("operation", "last"): _STRING,
 }
 _MAP_FIELDS = {("resource", "labels"), ("labels",)}     # followed by exactly one key
 _OPERATORS = ("=~", "!~", "!=", ">=", "<=", "=", ">", "<", ":")   # longest first
@@ -475,7 +482,8 @@ def _field_kind(path: tuple[str, ...], name: str) -> str:
     raise invalid(f"filter: unsupported field {name!r}; the stand-in supports logName, resource.type, "
                   "resource.labels.KEY, severity, timestamp, textPayload, jsonPayload.KEY[.KEY], httpRequest.status, "
                   "httpRequest.latency, labels.KEY, insertId, protoPayload.methodName, protoPayload.serviceName, "
-                  "protoPayload.resourceName, protoPayload.authenticationInfo.principalEmail")
+                  "protoPayload.resourceName, protoPayload.authenticationInfo.principalEmail, operation.id, "
+                  "operation.producer, operation.first, operation.last")
 
 
 def _comparison(path: tuple[str, ...], kind: str, op: str, text: str, quoted: bool, name: str) -> _Comparison:

@@ -224,3 +224,11 @@ def test_quoted_value_round_trips_through_the_filter(adapter, logging_standin):
     logging_standin.add_entry(EntrySeed(log_name_for(PROJECT, "x"), T0, text=text))
     [record] = adapter.list_entries(PROJECT, f"{WINDOW} AND textPayload={quote(text)}", 5).entries
     assert record.text == text
+
+
+def test_operation_fields_filter_like_the_logging_query_language(adapter, logging_standin):
+    seed(logging_standin, [], [{"at": "-8m", "service": "backend", "principal": "alice@example.com"}])
+    [first] = adapter.list_entries(PROJECT, f"{_audit('backend')} AND operation.first=true", 10).entries
+    [last] = adapter.list_entries(PROJECT, f"{_audit('backend')} AND operation.last=true", 10).entries
+    assert first.principal == "alice@example.com" and last.operation_last
+    assert adapter.list_entries(PROJECT, f'operation.id="{first.operation_id}" AND {WINDOW}', 10).entries
