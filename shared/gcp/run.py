@@ -86,7 +86,6 @@ class CloudRunReader:
         self._services: Any = None
         self._revisions: Any = None
 
-
     def get_service(self, name: str) -> Service:
         return service_from_proto(self._read_service(name))
 
@@ -121,7 +120,6 @@ class CloudRunReader:
         return call_with_retry(
             lambda: self._services_client().get_service(name=name, retry=None, timeout=self._policy.call_timeout),
             what=f"GetService {name}", policy=self._policy)
-
 
 
 class CloudRunAdapter(CloudRunReader):

@@ -90,13 +90,14 @@ class ReadOnlyPipeline:
         Cloud Logging (the `received` step; labels.runwarden_incident, shared/timeline/writer.py)."""
         from shared.gcp.logging import quote
 
-        if self.readers.logging is None:
-            raise TargetError("finding an incident needs Cloud Logging")
+        reader = self.readers.logging
+        if not hasattr(reader, "list_payloads"):   # CloudLoggingAdapter has it; LoggingPort does not require it
+            raise TargetError("finding an incident needs a Cloud Logging reader that returns JSON payloads")
         now = self.clock.now()
         since = (now - INCIDENT_SEARCH).strftime("%Y-%m-%dT%H:%M:%SZ")
         query = (f"labels.runwarden_incident={quote(incident_id)} AND labels.runwarden_step=\"received\" "
                  f"AND timestamp>=\"{since}\"")
-        found = self.readers.logging.list_payloads(project, query, 1)
+        found = reader.list_payloads(project, query, 1)  # type: ignore[union-attr]
         if not found:
             raise TargetError(f"incident {incident_id!r} is not in Runwarden's timeline in project {project} "
                               f"(last {INCIDENT_SEARCH.days} days); give the alert JSON or the service name")
