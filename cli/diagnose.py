@@ -20,12 +20,22 @@ DIAGNOSIS_DELAY = timedelta(minutes=2)  # "now" is T0 + this, as in replay
 
 @click.command("diagnose")
 @click.argument("alert_file", metavar="ALERT.json")
-@click.option("--scenario", "scenario_ref", required=True, metavar="NAME_OR_FILE",
+@click.option("--scenario", "scenario_ref", metavar="NAME_OR_FILE",
               help="A bundled scenario's name (e.g. connector_saturation) or a scenario YAML file.")
 @click.option("--config", "config_file", metavar="FILE", help="Runwarden config whose thresholds to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as one JSON object.")
-def command(alert_file: str, scenario_ref: str, config_file: str | None, as_json: bool) -> None:
+@click.option("--live", is_flag=True, help="Read the real project (ADC), read-only; ALERT.json may also be an "
+              "incident id or a service name projects/P/locations/L/services/S.")
+def command(alert_file: str, scenario_ref: str | None, config_file: str | None, as_json: bool, live: bool) -> None:
     """Diagnose an alert on a scenario's evidence and say what Runwarden would do, without acting."""
+    if live:
+        if scenario_ref:
+            fail("--live reads the real project; it takes no --scenario")
+        from cli._live import run_live
+
+        return run_live(alert_file, config_file, as_json)
+    if not scenario_ref:
+        fail("give --scenario NAME_OR_FILE (or --live to read the real project)")
     alert = load_alert(alert_file)
     service = alert.incident.cloud_run_service
     if service is None:

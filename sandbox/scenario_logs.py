@@ -7,13 +7,14 @@ scenario syntax (`-2m`, `+30s`, `-1.5h`; see docs/scenarios.md).
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Mapping
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from sandbox.scenario_fields import Duration, Offset, Spec, parse_offset
-from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+from sandbox.standins.logging import AuditSeed, EntrySeed, OperationSeed, log_name_for
 
 if TYPE_CHECKING:
     from sandbox.standins.logging import LoggingStandIn
@@ -151,7 +152,7 @@ def materialize_logs(project: str, region: str, logs: Iterable[LogSpec], audit_l
     if anchor.tzinfo is None:
         raise ValueError("anchor must be timezone-aware (UTC)")
     seeds = [seed for spec in logs for seed in _log_seeds(project, region, spec, anchor)]
-    seeds += [_audit_seed(project, region, spec, anchor) for spec in audit_logs]
+    seeds += [seed for spec in audit_logs for seed in _audit_seed(project, region, spec, anchor)]
     return tuple(sorted(seeds, key=lambda s: s.timestamp))
 
 
@@ -196,14 +197,27 @@ def _request_text(spec: LogSpec, status: int | None) -> str | None:
     return REQUEST_TEXT.get(status)
 
 
-def _audit_seed(project: str, region: str, spec: AuditLogSpec, anchor: datetime) -> EntrySeed:
+# How long a seeded change's operation runs between its two audit entries.
+OPERATION_TAKES = timedelta(seconds=15)
+
+
+def _audit_seed(project: str, region: str, spec: AuditLogSpec, anchor: datetime) -> list[EntrySeed]:
+    """Both entries of the change's long-running operation: Cloud Run operations "usually generate
+    two audit log entries: one when the operation starts and another when it ends" (Cloud Run audit
+    logging page). The end entry here names no principal: whether the real one does is UNCONFIRMED,
+    so readers must not depend on it."""
     # Real Run admin-activity entries name the service on a cloud_run_revision resource, with
     # revision_name and configuration_name empty.
     resource = {**_revision_resource(project, region, spec.service, ""), "configuration_name": ""}
     # v1 (gcloud's historical path) names the service by namespace; v2 by project and location.
     resource_name = (f"namespaces/{project}/services/{spec.service}" if ".v1." in spec.method
                      else f"projects/{project}/locations/{region}/services/{spec.service}")
-    return EntrySeed(log_name=log_name_for(project, AUDIT_LOG_ID), timestamp=anchor + spec.at,
-                     resource_type="cloud_run_revision", resource_labels=resource, severity="NOTICE",
-                     audit=AuditSeed(method_name=spec.method, resource_name=resource_name,
-                                     principal_email=spec.principal))
+    operation = f"projects/{project}/locations/{region}/operations/{uuid.uuid5(uuid.NAMESPACE_URL, f'{spec}')}"
+    common = dict(log_name=log_name_for(project, AUDIT_LOG_ID), resource_type="cloud_run_revision",
+                  resource_labels=resource, severity="NOTICE")
+    start = EntrySeed(timestamp=anchor + spec.at, operation=OperationSeed(operation, first=True),
+                      audit=AuditSeed(method_name=spec.method, resource_name=resource_name,
+                                      principal_email=spec.principal), **common)
+    end = EntrySeed(timestamp=anchor + spec.at + OPERATION_TAKES, operation=OperationSeed(operation, last=True),
+                    audit=AuditSeed(method_name=spec.method, resource_name=resource_name, status_code=0), **common)
+    return [start, end]

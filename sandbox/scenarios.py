@@ -22,9 +22,12 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from sandbox.scenario_connectors import ConnectorSection, seed_connectors
 from sandbox.scenario_fields import Duration, Offset, Spec
 from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_logs
+from sandbox.standins.metric_catalogue import descriptor as metric_descriptor
+from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from sandbox.standins.server import StandIns, start_standins
+from shared.gcp.identifiers import SqlInstance, is_connection_name
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -247,6 +250,9 @@ class SeriesSpec(_Spec):
     def resolved_value_type(self) -> str:
         if self.value_type is not None:
             return self.value_type
+        known = metric_descriptor(self.metric)
+        if known is not None:  # a Google metric: its descriptor says
+            return known.value_type
         found = {_point_type(p.value) for p in self.points}
         if found <= {"INT64", "DOUBLE"}:
             return "INT64" if self.kind == "DELTA" and found == {"INT64"} else "DOUBLE"
@@ -284,16 +290,16 @@ class SqlInstanceSpec(_Spec):
 
     @model_validator(mode="after")
     def _connection_name(self) -> SqlInstanceSpec:
-        parts = self.name.split(":")
-        if len(parts) != 3 or not all(parts):
-            raise ValueError(f"name {self.name!r} must be a connection name: project:region:instance")
+        if not is_connection_name(self.name):
+            raise ValueError(f"name {self.name!r} must be a connection name: [domain:]project:region:instance")
         return self
 
     def series(self) -> SeriesSpec:
-        project, region, instance = self.name.split(":")
+        sql = SqlInstance.parse(self.name)
+        project, region = sql.project, sql.region
         return SeriesSpec(metric="cloudsql.googleapis.com/database/up", kind="GAUGE", value_type="INT64",
                           resource=ResourceSpec(type="cloudsql_database", labels={
-                              "project_id": project, "database_id": f"{project}:{instance}", "region": region}),
+                              "project_id": project, "database_id": sql.database_id, "region": region}),
                           points=self.up, project=project)
 
 
@@ -389,7 +395,18 @@ class Scenario(_Spec):
                     raise ValueError(f"timeseries[{i}].resource.labels.revision_name {labels.get('revision_name')!r} "
                                      f"is not a revision of service {labels['service_name']}")
         check_log_specs(self.logs, self.audit_logs, revisions)
+        self._check_catalogue()
         return self
+
+    def _check_catalogue(self) -> None:
+        """Each series as the real API would have it: kind, value type and labels per the metric's
+        descriptor, the resource type the metric is written against (sandbox/standins/metric_catalogue.py)."""
+        for where, spec in [*((f"timeseries[{i}]", s) for i, s in enumerate(self.timeseries)),
+                            *((f"sql_instances[{i}]", sql.series()) for i, sql in enumerate(self.sql_instances))]:
+            problems = series_problems(spec.metric, spec.resource.type, spec.kind, spec.resolved_value_type,
+                                       spec.labels, self.resource_labels(spec.resource))
+            if problems:
+                raise ValueError(f"{where} ({spec.metric}): " + "; ".join(problems))
 
     def service_name(self, service: str) -> str:
         return f"projects/{self.project}/locations/{self.region}/services/{service}"

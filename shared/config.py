@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.gcp.identifiers import is_connection_name
+
 CONFIG_ENV = "RUNWARDEN_CONFIG"
 
 _SERVICE_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$")
@@ -47,8 +49,8 @@ class ManagedService(_Section):
     @classmethod
     def _connection_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for name in v:
-            if name.count(":") != 2 or not all(name.split(":")):
-                raise ValueError(f"{name!r} must be a connection name: project:region:instance")
+            if not is_connection_name(name):
+                raise ValueError(f"{name!r} must be a connection name: [domain:]project:region:instance")
         return v
 
     @field_validator("name")

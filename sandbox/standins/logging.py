@@ -63,6 +63,17 @@ class AuditSeed:
     resource_name: str                    # e.g. projects/P/locations/L/services/S
     principal_email: str = ""
     service_name: str = "run.googleapis.com"
+    status_code: int | None = None        # AuditLog.status.code; set on an operation's last entry
+
+
+@dataclass(frozen=True)
+class OperationSeed:
+    """LogEntry.operation: the first and the last entry of one long-running operation share `id`."""
+
+    id: str
+    producer: str = "run.googleapis.com"
+    first: bool = False
+    last: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class EntrySeed:
     http_latency: timedelta | None = None  # httpRequest.latency
     labels: Mapping[str, str] = field(default_factory=dict)
     insert_id: str = ""                   # assigned when empty
+    operation: OperationSeed | None = None
 
 
 def entry_from_seed(seed: EntrySeed) -> Any:
@@ -100,6 +112,9 @@ def entry_from_seed(seed: EntrySeed) -> Any:
         entry.json_payload.update(dict(seed.json))
     elif seed.audit is not None:
         entry.proto_payload.Pack(_audit_log(seed.audit))
+    if seed.operation is not None:
+        entry.operation.id, entry.operation.producer = seed.operation.id, seed.operation.producer
+        entry.operation.first, entry.operation.last = seed.operation.first, seed.operation.last
     if seed.http_status is not None or seed.http_latency is not None:
         entry.http_request.status = seed.http_status or 0
         if seed.http_latency is not None:
@@ -110,7 +125,10 @@ def entry_from_seed(seed: EntrySeed) -> Any:
 def _audit_log(seed: AuditSeed) -> Any:
     audit = audit_log_pb2.AuditLog(service_name=seed.service_name, method_name=seed.method_name,
                                    resource_name=seed.resource_name)
-    audit.authentication_info.principal_email = seed.principal_email
+    if seed.principal_email:
+        audit.authentication_info.principal_email = seed.principal_email
+    if seed.status_code is not None:
+        audit.status.code = seed.status_code
     return audit
 
 
@@ -166,6 +184,11 @@ def _flatten(entry: Any, project: str) -> _Stored:
     payload = entry.WhichOneof("payload")
     if payload == "text_payload":
         values[("textPayload",)] = entry.text_payload
+    if entry.HasField("operation"):   # LogEntry.operation: booleans read as "true"/"false", as the language writes them
+        values[("operation", "id")] = entry.operation.id
+        values[("operation", "producer")] = entry.operation.producer
+        values[("operation", "first")] = "true" if entry.operation.first else "false"
+        values[("operation", "last")] = "true" if entry.operation.last else "false"
     if entry.HasField("http_request"):
         if entry.http_request.status:
             values[("httpRequest", "status")] = entry.http_request.status
@@ -206,6 +229,8 @@ _FIXED_FIELDS: dict[tuple[str, ...], str] = {
     ("httpRequest", "status"): _NUMBER, ("httpRequest", "latency"): _DURATION,
     ("protoPayload", "methodName"): _STRING, ("protoPayload", "serviceName"): _STRING,
     ("protoPayload", "resourceName"): _STRING, ("protoPayload", "authenticationInfo", "principalEmail"): _STRING,
+    ("operation", "id"): _STRING, ("operation", "producer"): _STRING, ("operation", "first"): _STRING,
+    ("operation", "last"): _STRING,
 }
 _MAP_FIELDS = {("resource", "labels"), ("labels",)}     # followed by exactly one key
 _OPERATORS = ("=~", "!~", "!=", ">=", "<=", "=", ">", "<", ":")   # longest first
@@ -457,7 +482,8 @@ def _field_kind(path: tuple[str, ...], name: str) -> str:
     raise invalid(f"filter: unsupported field {name!r}; the stand-in supports logName, resource.type, "
                   "resource.labels.KEY, severity, timestamp, textPayload, jsonPayload.KEY[.KEY], httpRequest.status, "
                   "httpRequest.latency, labels.KEY, insertId, protoPayload.methodName, protoPayload.serviceName, "
-                  "protoPayload.resourceName, protoPayload.authenticationInfo.principalEmail")
+                  "protoPayload.resourceName, protoPayload.authenticationInfo.principalEmail, operation.id, "
+                  "operation.producer, operation.first, operation.last")
 
 
 def _comparison(path: tuple[str, ...], kind: str, op: str, text: str, quoted: bool, name: str) -> _Comparison:

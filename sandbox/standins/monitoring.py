@@ -4,6 +4,11 @@ It stores time series and answers exactly the subset of the query language the p
 uses (see docs/scenarios.md). Anything outside that subset is refused with
 INVALID_ARGUMENT naming the unsupported part, never answered approximately.
 
+Google's own metrics are known from a built-in catalogue (metric_catalogue.py): a series that
+does not fit its descriptor is refused when seeded, and a query pairing a metric with a resource
+type it is not written against, or an aligner its kind does not allow, is INVALID_ARGUMENT even
+when no series matches, as the real API answers.
+
 Values are typed as the real API types them: BOOL, INT64, DOUBLE, STRING or DISTRIBUTION
 (a real `google.api.Distribution` with bucket options and counts). Which aligner and
 reducer may be applied to which metric kind and value type follows the real API; a
@@ -23,6 +28,7 @@ from google.api import distribution_pb2, metric_pb2
 from google.cloud import monitoring_v3
 
 from sandbox.standins.base import Rpc, StandIn, invalid, paginate
+from sandbox.standins.metric_catalogue import INVALID_COMBINATION, descriptor, series_problems
 
 METRIC_SERVICE = "google.monitoring.v3.MetricService"
 
@@ -584,7 +590,13 @@ class MonitoringStandIn(StandIn):
             raise ValueError(f"{what}: give project or resource label project_id")
         if series.kind not in ("DELTA", "GAUGE"):
             raise ValueError(f"{what}: kind must be DELTA or GAUGE, got {series.kind!r}")
-        value_type = series.value_type or _infer_value_type(p.value for p in series.points)
+        known = descriptor(series.metric_type)
+        value_type = series.value_type or (known.value_type if known else None) or _infer_value_type(
+            p.value for p in series.points)
+        problems = series_problems(series.metric_type, series.resource_type, series.kind, value_type,
+                                   series.metric_labels, series.resource_labels)
+        if problems:
+            raise ValueError(f"{what}: " + "; ".join(problems))
         if value_type not in VALUE_TYPES:
             raise ValueError(f"{what}: value_type must be one of {', '.join(VALUE_TYPES)}, got {value_type!r}")
         if value_type in _GAUGE_ONLY and series.kind != "GAUGE":
@@ -615,6 +627,7 @@ class MonitoringStandIn(StandIn):
         start, end = _parse_interval(request)
         agg = _parse_aggregation(request)
         project = request.name.split("/", 1)[1]
+        self._check_against_descriptor(query, agg, project)
         matched = [s for s in self._series if s.project == project and query.matches(s)]
         if start is None and any(s.kind != "GAUGE" for s in matched):
             raise invalid("interval.start_time is required for DELTA metrics")
@@ -622,6 +635,26 @@ class MonitoringStandIn(StandIn):
         found = self._evaluate(matched, agg, start, end, with_points)
         page, token = paginate(found, request.page_size, request.page_token, default_size=_DEFAULT_PAGE_SIZE)
         return monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
+
+    def _check_against_descriptor(self, query: _Filter, agg: _Aggregation, project: str) -> None:
+        """What the real API refuses from the descriptors alone, before looking at any data."""
+        known = descriptor(query.metric_type)
+        if known is not None:
+            if query.resource_type is not None and query.resource_type not in known.resources:
+                raise invalid(INVALID_COMBINATION)
+            shape = SeriesSeed(query.metric_type, query.resource_type or "", {}, kind=known.kind,
+                               value_type=known.value_type)
+        else:  # a user-defined metric: its descriptor is what its first series made it
+            shape = next((s for s in self._series if s.project == project and s.metric_type == query.metric_type),
+                         None)
+            if shape is None:
+                return
+        if agg.aligner == _Aligner.ALIGN_NONE:
+            return
+        _check_aligner(agg, shape)
+        if agg.reducer != _Reducer.REDUCE_NONE:
+            _check_reducer(agg.reducer, _aligned_value_type(agg.aligner, shape.value_type or "INT64"),
+                           query.metric_type)
 
     def _evaluate(self, matched: list[SeriesSeed], agg: _Aggregation, start: datetime | None, end: datetime,
                   with_points: bool) -> list[monitoring_v3.TimeSeries]:

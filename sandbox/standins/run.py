@@ -1,10 +1,19 @@
 """Cloud Run Admin API v2 stand-in: Services (Get, List, Update), Revisions (Get, List) and
 google.longrunning.Operations/GetOperation, over real gRPC.
 
-It enforces the rules the product relies on, like the real API: unknown names are NOT_FOUND,
-traffic splits are validated (existing revisions, sum 100, LATEST/REVISION shape), a stale
-etag is ABORTED, and anything but a traffic update is refused as UNIMPLEMENTED rather than
-silently ignored. UpdateService answers with an Operation that is done after N polls.
+It enforces the rules the product relies on, like the real API, and fails as it does:
+- unknown names are NOT_FOUND; a stale etag is ABORTED; anything but a traffic update is refused
+  as UNIMPLEMENTED rather than silently ignored;
+- a template that names an existing revision but differs from that revision's configuration is
+  409 ALREADY_EXISTS "Revision named '...' with different configuration already exists", checked
+  whatever the update_mask says (googleapis/google-cloud-python #11870 and #14259; #14259 sent an
+  update_mask and still got it). The trigger is the reported one; Google has not confirmed it;
+- the split's shape is checked at once (INVALID_ARGUMENT: sum 100, LATEST/REVISION shape), but
+  whether its revisions can serve is only found out while reconciling: the update is accepted
+  (generation bumped, `traffic` holds the desired split, `reconciling` true), then the operation
+  fails, `traffic_statuses` / `observed_generation` keep the last serving state and
+  `terminal_condition` says why (Service.reconciling docstring, google-cloud-run 0.16.2);
+- UpdateService answers with an Operation that is done after N polls.
 """
 from __future__ import annotations
 
@@ -63,10 +72,21 @@ class TrafficSeed:
     tag: str = ""
 
 
+# A traffic target naming a revision that is gone: the code and text users report for this
+# failure on create (terraform-google-modules/terraform-docs-samples #269, "Error code 13").
+# The same on update is UNCONFIRMED.
+MISSING_REVISION_CODE = 13     # google.rpc.Code INTERNAL
+# A target naming a revision that exists but is not Ready: the code and text are UNCONFIRMED
+# (no published sample); only the shape (operation fails, serving unchanged) is documented.
+NOT_READY_CODE = 9             # google.rpc.Code FAILED_PRECONDITION
+
+
 @dataclass
 class _PendingOperation:
     polls_left: int
-    service: run_v2.Service       # the update's result, packed when the operation is done
+    service_name: str
+    outcome: run_v2.Service | None = None      # the service once reconciled
+    error: tuple[int, str] | None = None       # (google.rpc.Code, message) when it failed
 
 
 def _copy(message: Any) -> Any:
@@ -110,6 +130,10 @@ class RunStandIn(StandIn):
         self.lro_polls_before_done = lro_polls_before_done
         self._services: dict[str, run_v2.Service] = {}
         self._revisions: dict[str, run_v2.Revision] = {}
+        # The template each revision was created from: its "configuration" (revision names are immutable).
+        self._templates: dict[str, run_v2.RevisionTemplate] = {}
+        # What is really serving: the last split that reconciled (traffic_statuses come from it).
+        self._serving: dict[str, list[run_v2.TrafficTarget]] = {}
         self._operations: dict[str, _PendingOperation] = {}
 
     def rpcs(self) -> list[Rpc]:
@@ -142,7 +166,9 @@ class RunStandIn(StandIn):
                 create_time=now, update_time=now, etag=_new_etag(),
                 uri=f"https://{name.rsplit('/', 1)[-1]}-standin.a.run.app",
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
-                traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)])
+                traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
+                terminal_condition=_ready_condition(now))
+            self._serving[name] = [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
             self._refresh_status(name)
             return _copy(self._services[name])
 
@@ -189,6 +215,10 @@ class RunStandIn(StandIn):
             if timeout is not None:
                 proto.timeout = timeout
             self._revisions[name] = proto
+            # As gcloud and the console deploy: the service's template names the new revision.
+            template = _template_of(proto)
+            self._templates[name] = template
+            self._services[service].template = _copy(template)
             self._refresh_status(service)
             return _copy(self._revisions[name])
 
@@ -230,12 +260,25 @@ class RunStandIn(StandIn):
             raise unimplemented("stand-in does not support validate_only")
         incoming = request.service
         stored = self._require_service(incoming.name)
+        self._check_named_template(incoming)
         self._check_traffic_only(request, stored)
         if incoming.etag and incoming.etag != stored.etag:
             raise ApiError(grpc.StatusCode.ABORTED,
                            f"etag mismatch for {incoming.name}: sent {incoming.etag}, current is {stored.etag}")
-        updated = self._apply_traffic(incoming.name, self._validated_traffic(incoming.name, list(incoming.traffic)))
-        return self._start_operation(incoming.name, updated)
+        traffic = self._validated_shape(list(incoming.traffic))
+        self._accept_traffic(incoming.name, traffic)
+        return self._start_operation(incoming.name)
+
+    def _check_named_template(self, incoming: run_v2.Service) -> None:
+        """A revision's name is bound to its configuration for good: a template naming an existing
+        revision must be that revision's configuration exactly (pipe-cd/pipecd #2480)."""
+        name = incoming.template.revision
+        if not name:
+            return
+        existing = self._templates.get(f"{incoming.name}/revisions/{name}")
+        if existing is not None and _without_name(incoming.template) != _without_name(existing):
+            raise ApiError(grpc.StatusCode.ALREADY_EXISTS,
+                           f"Revision named '{name}' with different configuration already exists.")
 
     def _check_traffic_only(self, request: run_v2.UpdateServiceRequest, stored: run_v2.Service) -> None:
         paths = list(request.update_mask.paths) if request.update_mask else []
@@ -243,47 +286,78 @@ class RunStandIn(StandIn):
             others = [p for p in paths if p != "traffic"]
             if others:
                 raise unimplemented(f"stand-in supports traffic updates only; update_mask names {others}")
-            return
+            return  # AIP-134: fields outside the mask are not applied
         changed = _changed_fields(request.service, stored)
         if changed:
             raise unimplemented(f"stand-in supports traffic updates only; the request changes {changed}")
 
-    def _validated_traffic(self, service: str, targets: list[run_v2.TrafficTarget]) -> list[run_v2.TrafficTarget]:
+    def _validated_shape(self, targets: list[run_v2.TrafficTarget]) -> list[run_v2.TrafficTarget]:
+        """What the API can check at once; whether the revisions can serve is found out later."""
         if not targets:  # the API's default: everything to the latest ready revision
             return [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
         total = 0
         for i, target in enumerate(targets):
-            self._check_target(service, f"service.traffic[{i}]", target)
+            _check_shape(f"service.traffic[{i}]", target)
             total += target.percent
         if total != 100:
             raise invalid(f"service.traffic: percents must sum to 100, got {total}")
         return [_copy(t) for t in targets]
 
-    def _check_target(self, service: str, field: str, target: run_v2.TrafficTarget) -> None:
-        if target.type_ == _REVISION:
-            if not target.revision:
-                raise invalid(f"{field}.revision is required for a REVISION target")
-            if "/" in target.revision:
-                raise invalid(f"{field}.revision must be a short revision name, got {target.revision!r}")
-            if f"{service}/revisions/{target.revision}" not in self._revisions:
-                raise invalid(f"{field}: revision {target.revision!r} does not exist in service {service}")
-        elif target.type_ == _LATEST:
-            if target.revision:
-                raise invalid(f"{field}: a LATEST target must not name a revision (got {target.revision!r})")
-        else:
-            raise invalid(f"{field}.type must be TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST or _REVISION")
-        if not 0 <= target.percent <= 100:
-            raise invalid(f"{field}.percent must be between 0 and 100, got {target.percent}")
+    def _validated_traffic(self, service: str, targets: list[run_v2.TrafficTarget]) -> list[run_v2.TrafficTarget]:
+        """Seeding only: the shape, and every named revision must exist in this service."""
+        for i, target in enumerate(targets):
+            if target.type_ == _REVISION and f"{service}/revisions/{target.revision}" not in self._revisions:
+                raise invalid(f"service.traffic[{i}]: revision {target.revision!r} does not exist in service {service}")
+        return self._validated_shape(targets)
 
     def _apply_traffic(self, name: str, traffic: list[run_v2.TrafficTarget]) -> run_v2.Service:
+        """Out-of-band change: reconciled at once."""
+        service = self._accept_traffic(name, traffic)
+        failure = self._reconcile(name)
+        if failure is not None:
+            raise invalid(failure[1])
+        return _copy(service)
+
+    def _accept_traffic(self, name: str, traffic: list[run_v2.TrafficTarget]) -> run_v2.Service:
+        """The desired split is stored, generation and etag move on; reconciliation follows."""
         service = self._services[name]
         service.traffic = traffic
         service.generation += 1
-        service.observed_generation = service.generation
         service.etag = _new_etag()
         service.update_time = _now()
+        service.reconciling = True
+        return service
+
+    def _reconcile(self, name: str) -> tuple[int, str] | None:
+        """Brings serving state to the desired split, or fails leaving it as it was."""
+        service = self._services[name]
+        service.reconciling = False
+        failure = self._unservable(name, list(service.traffic))
+        if failure is None:
+            self._serving[name] = [_copy(t) for t in service.traffic]
+            service.observed_generation = service.generation
+            service.terminal_condition = _ready_condition(_now())
+        else:
+            service.terminal_condition = run_v2.Condition(
+                type_="Ready", state=run_v2.Condition.State.CONDITION_FAILED, message=failure[1],
+                last_transition_time=_now(), reason=run_v2.Condition.CommonReason.REVISION_FAILED)
         self._refresh_status(name)
-        return _copy(service)
+        return failure
+
+    def _unservable(self, name: str, traffic: list[run_v2.TrafficTarget]) -> tuple[int, str] | None:
+        for target in traffic:
+            if target.type_ != _REVISION or target.percent == 0:
+                continue
+            revision = self._revisions.get(f"{name}/revisions/{target.revision}")
+            if revision is None:
+                return MISSING_REVISION_CODE, (f"Revision '{target.revision}' does not exist or is deleted. "
+                                               "Update all traffic to route to currently available revisions.")
+            if not _is_ready(revision):
+                return NOT_READY_CODE, (f"Revision '{target.revision}' is not ready and cannot serve traffic. "
+                                        "Route traffic only to revisions that are Ready.")
+        if any(t.type_ == _LATEST and t.percent for t in traffic) and not self._latest_ready(name):
+            return NOT_READY_CODE, "Traffic is routed to the latest ready revision, but there is none."
+        return None
 
     def _refresh_status(self, name: str) -> None:
         """Recomputes latest_* and traffic_statuses, resolving LATEST to the latest ready revision."""
@@ -296,15 +370,21 @@ class RunStandIn(StandIn):
         latest_short = service.latest_ready_revision.rsplit("/", 1)[-1] if ready else ""
         service.traffic_statuses = [
             run_v2.TrafficTargetStatus(type_=t.type_, revision=latest_short if t.type_ == _LATEST else t.revision,
-                                       percent=t.percent, tag=t.tag) for t in service.traffic]
+                                       percent=t.percent, tag=t.tag) for t in self._serving.get(name, [])]
+
+    def _latest_ready(self, name: str) -> str:
+        ready = [r for r in self._revisions.values() if r.service == name and _is_ready(r)]
+        return max(ready, key=lambda r: (r.create_time, r.name)).name if ready else ""
 
     # --- Operations --------------------------------------------------------------------------
 
-    def _start_operation(self, service_name: str, updated: run_v2.Service) -> operations_pb2.Operation:
+    def _start_operation(self, service_name: str) -> operations_pb2.Operation:
         location = service_name.split("/services/")[0]
         op_name = f"{location}/operations/{uuid.uuid4()}"
-        self._operations[op_name] = _PendingOperation(self.lro_polls_before_done, updated)
-        return self._operation_message(op_name, done=self.lro_polls_before_done <= 0)
+        self._operations[op_name] = _PendingOperation(self.lro_polls_before_done, service_name)
+        if self.lro_polls_before_done <= 0:
+            self._finish(op_name)
+        return self._operation_message(op_name)
 
     def _get_operation(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
         pending = self._operations.get(request.name)
@@ -312,13 +392,23 @@ class RunStandIn(StandIn):
             raise not_found(f"operation {request.name} not found")
         if pending.polls_left > 0:
             pending.polls_left -= 1
-            return self._operation_message(request.name, done=False)
-        return self._operation_message(request.name, done=True)
+        elif pending.outcome is None:
+            self._finish(request.name)
+        return self._operation_message(request.name)
 
-    def _operation_message(self, name: str, done: bool) -> operations_pb2.Operation:
-        service = self._operations[name].service
+    def _finish(self, op_name: str) -> None:
+        pending = self._operations[op_name]
+        pending.error = self._reconcile(pending.service_name)
+        pending.outcome = _copy(self._services[pending.service_name])
+
+    def _operation_message(self, name: str) -> operations_pb2.Operation:
+        pending = self._operations[name]
+        done = pending.outcome is not None
+        service = pending.outcome if done else self._services[pending.service_name]
         operation = operations_pb2.Operation(name=name, done=done, metadata=_pack(service))
-        if done:
+        if pending.error is not None:
+            operation.error.code, operation.error.message = pending.error
+        elif done:
             operation.response.CopyFrom(_pack(service))
         return operation
 
@@ -350,12 +440,53 @@ class RunStandIn(StandIn):
         return revision
 
 
+def _check_shape(field: str, target: run_v2.TrafficTarget) -> None:
+    if target.type_ == _REVISION:
+        if not target.revision:
+            raise invalid(f"{field}.revision is required for a REVISION target")
+        if "/" in target.revision:
+            raise invalid(f"{field}.revision must be a short revision name, got {target.revision!r}")
+    elif target.type_ == _LATEST:
+        if target.revision:
+            raise invalid(f"{field}: a LATEST target must not name a revision (got {target.revision!r})")
+    else:
+        raise invalid(f"{field}.type must be TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST or _REVISION")
+    if not 0 <= target.percent <= 100:
+        raise invalid(f"{field}.percent must be between 0 and 100, got {target.percent}")
+
+
+def _ready_condition(at: datetime) -> run_v2.Condition:
+    return run_v2.Condition(type_="Ready", state=_SUCCEEDED, last_transition_time=at)
+
+
+def _template_of(revision: run_v2.Revision) -> run_v2.RevisionTemplate:
+    """The template a revision was deployed from, named after it (as gcloud deploy sends it)."""
+    template = run_v2.RevisionTemplate(
+        revision=revision.name.rsplit("/", 1)[-1], vpc_access=_copy(revision.vpc_access),
+        containers=[_copy(c) for c in revision.containers], volumes=[_copy(v) for v in revision.volumes],
+        max_instance_request_concurrency=revision.max_instance_request_concurrency)
+    if revision.scaling.max_instance_count:
+        template.scaling = run_v2.RevisionScaling(max_instance_count=revision.scaling.max_instance_count)
+    if run_v2.Revision.pb(revision).HasField("timeout"):
+        template.timeout = revision.timeout
+    return template
+
+
+def _without_name(template: run_v2.RevisionTemplate) -> bytes:
+    unnamed = _copy(template)
+    unnamed.revision = ""
+    return run_v2.RevisionTemplate.serialize(unnamed)
+
+
 def _is_ready(revision: run_v2.Revision) -> bool:
     return any(c.type_ == "Ready" and c.state == _SUCCEEDED for c in revision.conditions)
 
 
 def _changed_fields(incoming: run_v2.Service, stored: run_v2.Service) -> list[str]:
     """Client-settable fields (other than traffic) whose value differs from the stored service."""
+    if not incoming.template.revision and stored.template.revision:
+        incoming = _copy(incoming)
+        incoming.template.revision = stored.template.revision   # omitted: the API names it itself
     mine = {fd.name: value for fd, value in run_v2.Service.pb(incoming).ListFields()}
     theirs = {fd.name: value for fd, value in run_v2.Service.pb(stored).ListFields()}
     names = (mine.keys() | theirs.keys()) - _OUTPUT_ONLY - {"traffic", "name"}

@@ -9,8 +9,9 @@ Serves, on 127.0.0.1, the three REST calls Runwarden makes, with the v1 camelCas
 It enforces the update constraints of gcloud's `connectors update`: allowed
 machine types, instance ranges, min and max given together, scale-up only, throughput not
 updatable. Errors use Google's JSON error body and HTTP codes. A patch on an UPDATING connector
-answers 409 ABORTED: the canonical code for a concurrency conflict (FAILED_PRECONDITION would
-be HTTP 400), and one a caller may retry once the running update is over.
+answers 409 ABORTED by default: the canonical code for a concurrency conflict. Which code the
+real API uses is not documented (docs/api-contracts.md, open questions), so `busy_code` switches
+it to FAILED_PRECONDITION (HTTP 400) and tests run the adapter under both.
 """
 from __future__ import annotations
 
@@ -140,6 +141,8 @@ class VpcAccessStandIn(StandIn):
         super().__init__()
         self.faults: HttpFaults = HttpFaults()
         self.lro_polls_before_done = lro_polls_before_done
+        # The answer to a PATCH on an UPDATING connector (UNCONFIRMED which one the API gives).
+        self.busy_code: grpc.StatusCode = grpc.StatusCode.ABORTED
         self._connectors: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
@@ -273,7 +276,7 @@ class VpcAccessStandIn(StandIn):
         body = _connector_body(request.body, name)
         changes = _changes(body, _parse_mask(request.update_mask), stored)
         _check_values(changes, stored)
-        _check_state(stored)
+        _check_state(stored, self.busy_code)
         _check_scale_up(changes, stored)
         stored["state"] = "UPDATING"
         return self._start_operation(name, changes)
@@ -405,10 +408,10 @@ def _check_values(changes: dict[str, Any], stored: dict[str, Any] | None = None)
         raise _invalid(f"connector.minInstances ({low}) must be lower than connector.maxInstances ({high})")
 
 
-def _check_state(stored: dict[str, Any]) -> None:
+def _check_state(stored: dict[str, Any], busy_code: grpc.StatusCode = grpc.StatusCode.ABORTED) -> None:
     state = stored["state"]
     if state == "UPDATING":
-        raise HttpError(grpc.StatusCode.ABORTED,
+        raise HttpError(busy_code,
                         f"Connector {stored['name']} is being updated by another operation; retry when it is READY")
     if state != "READY":
         raise HttpError(grpc.StatusCode.FAILED_PRECONDITION,

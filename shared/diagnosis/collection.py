@@ -22,6 +22,8 @@ from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import EvidenceBundle, MetricQuery, Revision, Service
 from shared.diagnosis.log_signals import app_log_filter, audit_filter
+from shared.gcp.identifiers import SqlInstance, is_connection_name
+from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 
 T = TypeVar("T")
@@ -75,16 +77,22 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         found["logs"] = budget.optional("logging: application and system log", lambda: readers.logging.list_entries(
             scope.project, app_log_filter(scope.project, scope.service, scope.location, scope.start, now),
             settings.max_log_entries))
-        found["audit"] = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
+        audit = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
             scope.project, audit_filter(scope.project, scope.service, scope.location,
                                         incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
                                         now), settings.max_log_entries))
+        # A long-running change logs two entries (start and end): one change, one record.
+        found["audit"] = merge_operation_entries(audit) if audit is not None else None
     connector_name = scope.connector_name()
     if connector_name and readers.vpcaccess is not None:
         found["connector"] = budget.optional("vpcaccess.connectors.get",
                                              lambda: readers.vpcaccess.get_connector(connector_name))
         found.update(_connector_metrics(readers.monitoring, scope, connector_name, budget))
     sql = tuple(dict.fromkeys([*scope.sql_instances(), *sql_instances]))
+    unreadable = [name for name in sql if not is_connection_name(name)]
+    budget.gaps.extend(f"cloudsql {name!r}: not a connection name ([domain:]project:region:instance)"
+                       for name in unreadable)
+    sql = tuple(name for name in sql if name not in unreadable)
     if sql:
         found["sql_up"] = budget.optional("monitoring: cloudsql database/up",
                                           lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
@@ -105,8 +113,11 @@ def _run_metrics(monitoring: MonitoringPort, scope: "_Scope", budget: CallBudget
         "latencies": budget.optional("monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
             "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
             aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision))),
+        # Active instances only: instance_count is broken down by `state` (active, idle), and only
+        # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
         "instances": budget.optional("monitoring: run container/instance_count", lambda: monitoring.query(
-            scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision", on_service,
+            scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
+                         {**on_service, "metric.labels.state": "active"},
                          aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision))),
     }
 
@@ -132,16 +143,16 @@ def _connector_metrics(monitoring: MonitoringPort, scope: "_Scope", connector: s
 
 
 def database_id(connection_name: str) -> str:
-    """Cloud SQL's metric label: "project:instance" (the connection name has the region too)."""
-    project, _, instance = connection_name.split(":")
-    return f"{project}:{instance}"
+    """Cloud SQL's metric label: "project:instance" (the connection name has the region too).
+    A domain-scoped project ("example.com:p") keeps its domain: "example.com:p:instance"."""
+    return SqlInstance.parse(connection_name).database_id
 
 
 def _sql_up_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
     # One instance: filter on it. Several: group by database_id and read each from one answer.
     labels = {"resource.labels.database_id": database_id(sql[0])} if len(sql) == 1 else {}
     return scope.metric("cloudsql.googleapis.com/database/up", "cloudsql_database", labels,
-                        project=sql[0].split(":")[0], aligner="ALIGN_MIN", reducer="REDUCE_MIN",
+                        project=SqlInstance.parse(sql[0]).project, aligner="ALIGN_MIN", reducer="REDUCE_MIN",
                         group_by=("resource.labels.database_id",))
 
 

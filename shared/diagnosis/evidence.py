@@ -200,6 +200,11 @@ class LogRecord(_Model):
     resource_name: str | None = None
     principal: str | None = None          # authenticationInfo.principalEmail
     insert_id: str = ""
+    # LogEntry.operation: a long-running operation logs a first and a last entry under one id.
+    operation_id: str = ""
+    operation_first: bool = False
+    operation_last: bool = False
+    status_code: int | None = None        # AuditLog.status.code (google.rpc.Code; 0 = OK)
 
 
 class LogResult(_Model):

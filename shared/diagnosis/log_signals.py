@@ -111,10 +111,25 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             f'OR (logName="{requests}" AND ({texts})))')
 
 
+# v1 (gcloud's historical path) and v2 method names: "google.cloud.run.v1.Services.ReplaceService",
+# "google.cloud.run.v2.Services.UpdateService" (gcp-facts §6; Cloud Run audit logging page).
+# `[.]`, not a backslash-escaped dot: a bracket means a literal dot whatever the query language does with
+# backslashes in a quoted string (Logging query language: "Regular expressions" uses RE2 syntax).
+AUDIT_METHODS = r"Services[.](ReplaceService|UpdateService|CreateService)$"
+
+
 def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
-    """Admin Activity entries that changed the service: deploys and traffic changes, v1 and v2 paths."""
+    """Admin Activity entries that changed exactly this service: deploys and traffic changes, v1
+    and v2 paths, both entries of each long-running operation (merged after reading).
+
+    The service is matched on the entry's monitored resource (cloud_run_revision, labels
+    service_name and location) with `=`, an exact match: `protoPayload.resourceName:` was a
+    substring test that also caught `backend-api` beside `backend`, and a v1 resourceName
+    (`namespaces/P/services/S`) names no region, so a same-named service elsewhere matched too.
+    """
     audit = log_name(project, "cloudaudit.googleapis.com/activity")
     return (f'logName="{audit}" AND protoPayload.serviceName="run.googleapis.com" '
-            f'AND protoPayload.methodName=~"Services\\\\.(ReplaceService|UpdateService|CreateService)" '
-            f'AND protoPayload.resourceName:{quote("services/" + service)} '
+            f'AND protoPayload.methodName=~{quote(AUDIT_METHODS)} '
+            f'AND resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
+            f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}"')

@@ -7,7 +7,7 @@ Google libraries are imported on first use, to keep cold starts short.
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote as _url_quote
 from urllib.parse import unquote
@@ -54,6 +54,32 @@ class CloudLoggingAdapter:
                                              what=f"ListLogEntries projects/{project}", policy=self._policy)
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
 
+    def list_payloads(self, project: str, filter: str, max_entries: int) -> list[tuple[datetime, dict[str, Any]]]:
+        """(timestamp, jsonPayload as a dict) of the newest matching entries, at most `max_entries`
+        (one page); entries without a JSON payload are left out. For structured lines such as
+        Runwarden's own timeline."""
+        from google.cloud.logging_v2.types import ListLogEntriesRequest
+        from google.protobuf.json_format import MessageToDict
+
+        if not 1 <= max_entries <= MAX_PAGE_SIZE:
+            raise PermanentError(f"max_entries must be 1..{MAX_PAGE_SIZE}, got {max_entries}", code="INVALID_ARGUMENT")
+
+        def read() -> list[tuple[datetime, dict[str, Any]]]:
+            if self._client is None:
+                self._client = logging_client()
+            request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
+                                            order_by="timestamp desc", page_size=max_entries)
+            pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+            first = next(iter(pager.pages), None)
+            found = []
+            for entry in (first.entries if first is not None else ()):
+                raw = type(entry).pb(entry)
+                if raw.WhichOneof("payload") == "json_payload":
+                    found.append((raw.timestamp.ToDatetime(tzinfo=timezone.utc), MessageToDict(raw.json_payload)))
+            return found
+
+        return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.transport.close()
@@ -98,15 +124,58 @@ def record_from_entry(entry: Any) -> LogRecord:
         http_status=status,
         http_latency_seconds=latency,
         insert_id=raw.insert_id,
+        **_operation_fields(raw),
         **_audit_fields(audit),
     )
+
+
+def _operation_fields(raw: Any) -> dict[str, Any]:
+    if not raw.HasField("operation"):
+        return {}
+    return {"operation_id": raw.operation.id, "operation_first": raw.operation.first,
+            "operation_last": raw.operation.last}
 
 
 def _audit_fields(audit: Any) -> dict[str, str | None]:
     if audit is None:
         return {}
     return {"method_name": audit.method_name or None, "resource_name": audit.resource_name or None,
-            "principal": audit.authentication_info.principal_email or None}
+            "principal": audit.authentication_info.principal_email or None,
+            "status_code": audit.status.code if audit.HasField("status") else None}
+
+
+def merge_operation_entries(result: LogResult) -> LogResult:
+    """One record per long-running operation. Cloud Run operations "usually generate two audit log
+    entries: one when the operation starts and another when it ends" (Cloud Run audit logging,
+    cloud.google.com/run/docs/audit-logging); LogEntry.operation {id, first, last} ties them
+    (LogEntry reference). The merged record is the first entry (when, who, what was asked), with
+    what only the last may hold: its status, and a principal or method the first lacked. Whether
+    the last entry names the principal is UNCONFIRMED, so neither entry is trusted alone.
+    An entry without an operation id stays as it is. Order (newest first) is kept."""
+    groups: dict[str, list[LogRecord]] = {}
+    for record in result.entries:
+        if record.operation_id:
+            groups.setdefault(record.operation_id, []).append(record)
+    merged: list[LogRecord] = []
+    for record in result.entries:
+        if not record.operation_id:
+            merged.append(record)
+            continue
+        group = groups.pop(record.operation_id, None)
+        if group is not None:
+            merged.append(_merge(group))
+    return result.model_copy(update={"entries": tuple(merged)})
+
+
+def _merge(group: list[LogRecord]) -> LogRecord:
+    ordered = sorted(group, key=lambda r: (not r.operation_first, r.timestamp))
+    first, last = ordered[0], next((r for r in group if r.operation_last), ordered[-1])
+    principal = next((r.principal for r in ordered if r.principal), None)
+    method = next((r.method_name for r in ordered if r.method_name), None)
+    return first.model_copy(update={
+        "principal": principal, "method_name": method, "operation_first": any(r.operation_first for r in group),
+        "operation_last": any(r.operation_last for r in group),
+        "status_code": last.status_code if last.operation_last else first.status_code})
 
 
 def _severity_name(value: int) -> str:

@@ -3,6 +3,23 @@
 Reads retry briefly on transient faults. The traffic write is absolute (so repeating it is
 harmless) but is retried only on UNAVAILABLE: an etag mismatch (ABORTED) means someone else
 changed the service, and the caller must re-read and re-plan.
+
+The traffic write (docs/api-contracts.md has the request and its sources):
+- UpdateServiceRequest.update_mask = ["traffic"]: "Optional. The list of fields to be updated"
+  (UpdateServiceRequest docstring, google-cloud-run 0.16.2; projects.locations.services.patch
+  reference). Under AIP-134 nothing outside the mask is applied.
+- The body is the service as read with the new traffic, and with `template.revision` cleared.
+  Echoing a template that names an existing revision is what users report failing with 409
+  "Revision named '...' with different configuration already exists", even with an update_mask
+  (google-cloud-python #11870, #14259). RevisionTemplate.revision: "If this field is omitted, it
+  will be automatically generated". So the request is right whether the server honours the
+  mask (only traffic changes), checks the template anyway (no name, no conflict) or ignores the
+  mask (the same configuration, unnamed: no change is detected; see forceNewRevision in the
+  patch reference).
+- An operation that finished with an error is a definite failure (OperationFailedError); only
+  an operation that could not be followed is OutcomeUnknownError.
+- Afterwards the service is read again, and `traffic_statuses` (what really serves) must match
+  the request; `traffic` alone is only the desired split (Service.reconciling docstring).
 """
 from __future__ import annotations
 
@@ -27,8 +44,38 @@ class ConcurrentModificationError(PermanentError):
         super().__init__(message, code="ABORTED")
 
 
-class CloudRunAdapter:
-    """RunPort over the Cloud Run Admin API v2 (or its stand-in, via RUN_EMULATOR_HOST)."""
+class OperationFailedError(PermanentError):
+    """The update was accepted and its operation finished with an error: nothing changed in what
+    serves. `code` is the operation's google.rpc status name; the message carries the service's
+    terminal_condition."""
+
+
+TRAFFIC_MASK = ("traffic",)
+# Service fields documented "Output only" (Service docstring, google-cloud-run 0.16.2). `etag` is
+# not among them: it is "Optional ... May be used to detect modification conflict during updates".
+OUTPUT_ONLY = ("uid", "generation", "create_time", "update_time", "delete_time", "expire_time", "creator",
+               "last_modifier", "observed_generation", "terminal_condition", "conditions", "latest_ready_revision",
+               "latest_created_revision", "traffic_statuses", "uri", "urls", "satisfies_pzs", "threat_detection_enabled",
+               "reconciling")
+
+
+def traffic_update_request(current: Any, traffic: Sequence[TrafficTarget]) -> Any:
+    """The UpdateServiceRequest for a traffic change: only `traffic` in the mask, the body the
+    service as read with the template's revision name cleared (see the module docstring)."""
+    from google.cloud import run_v2
+    from google.protobuf import field_mask_pb2
+
+    body = run_v2.Service.deserialize(run_v2.Service.serialize(current))
+    for name in OUTPUT_ONLY:   # the server's own fields: sending them back asks for nothing
+        body.__delattr__(name)
+    body.traffic = [traffic_to_proto(t) for t in traffic]
+    body.template.revision = ""
+    return run_v2.UpdateServiceRequest(service=body, update_mask=field_mask_pb2.FieldMask(paths=list(TRAFFIC_MASK)))
+
+
+class CloudRunReader:
+    """The read half of RunPort: GetService and ListRevisions, and no method that writes. The
+    read-only live mode is built on it; CloudRunAdapter adds the traffic write."""
 
     # The IAM permission each method's calls need (Cloud Run IAM permissions reference:
     # GetService, ListRevisions, UpdateService, and GetOperation while waiting on it). The
@@ -48,8 +95,6 @@ class CloudRunAdapter:
         self._services: Any = None
         self._revisions: Any = None
 
-    # --- RunPort -------------------------------------------------------------------------------
-
     def get_service(self, name: str) -> Service:
         return service_from_proto(self._read_service(name))
 
@@ -61,35 +106,6 @@ class CloudRunAdapter:
         protos = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
         revisions = [revision_from_proto(p) for p in protos]
         return sorted(revisions, key=lambda r: (r.create_time, r.name))
-
-    def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:
-        current = self._read_service(service_name)
-        if etag and current.etag != etag:
-            # Checked here too: whether Update itself enforces the etag is not documented.
-            raise ConcurrentModificationError(
-                f"{service_name} changed since it was read (etag {etag}, now {current.etag}); re-read and re-plan")
-        current.traffic = [traffic_to_proto(t) for t in traffic]
-        attempts = 0
-
-        def write() -> Any:
-            nonlocal attempts
-            attempts += 1
-            try:
-                return self._update_and_wait(current)
-            except Exception as exc:
-                if status_code(exc) != "ABORTED":
-                    raise
-                if attempts > 1:  # an earlier attempt may have landed before its answer was lost
-                    landed = self._read_service(service_name)
-                    if _traffic_key(landed.traffic) == _traffic_key(current.traffic):
-                        return landed
-                raise ConcurrentModificationError(f"UpdateService {service_name}: etag mismatch ({exc})") from exc
-
-        result = call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
-                                 retry_codes=WRITE_RETRY_CODES)
-        service = service_from_proto(result)
-        self._verify_traffic(service, traffic)
-        return service
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -114,12 +130,51 @@ class CloudRunAdapter:
             lambda: self._services_client().get_service(name=name, retry=None, timeout=self._policy.call_timeout),
             what=f"GetService {name}", policy=self._policy)
 
-    def _update_and_wait(self, service: Any) -> Any:
+
+class CloudRunAdapter(CloudRunReader):
+    """RunPort over the Cloud Run Admin API v2 (or its stand-in, via RUN_EMULATOR_HOST)."""
+
+    def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:
+        current = self._read_service(service_name)
+        if etag and current.etag != etag:
+            # Checked here too: whether Update itself enforces the etag is not documented.
+            raise ConcurrentModificationError(
+                f"{service_name} changed since it was read (etag {etag}, now {current.etag}); re-read and re-plan")
+        request = traffic_update_request(current, traffic)
+        attempts = 0
+
+        def write() -> Any:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return self._update_and_wait(request)
+            except Exception as exc:
+                if status_code(exc) != "ABORTED":
+                    raise
+                if attempts > 1:  # an earlier attempt may have landed before its answer was lost
+                    landed = self._read_service(service_name)
+                    if _traffic_key(landed.traffic) == _traffic_key(request.service.traffic):
+                        return landed
+                raise ConcurrentModificationError(f"UpdateService {service_name}: etag mismatch ({exc})") from exc
+
+        call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
+                        retry_codes=WRITE_RETRY_CODES)
+        # What serves now, read afresh: the operation's response may predate the last reconcile.
+        service = self._read_service(service_name)
+        if service.reconciling:
+            raise OutcomeUnknownError(f"UpdateService {service_name}: operation done but the service is "
+                                      "still reconciling; what serves is not settled")
+        result = service_from_proto(service)
+        self._verify_traffic(result, traffic)
+        return result
+
+    def _update_and_wait(self, request: Any) -> Any:
         from google.api_core import exceptions, retry
         from google.api_core.future import polling
 
+        name = request.service.name
         operation = self._services_client().update_service(
-            service=service, retry=None, timeout=self._policy.call_timeout)
+            request=request, retry=None, timeout=self._policy.call_timeout)
         poll = polling.DEFAULT_POLLING.with_delay(initial=self._poll_initial_delay, maximum=self._poll_max_delay)
         poll_rpc_retry = retry.Retry(predicate=retry.if_exception_type(exceptions.ServiceUnavailable),
                                      initial=self._policy.initial_backoff, maximum=self._policy.max_backoff,
@@ -127,13 +182,34 @@ class CloudRunAdapter:
         try:
             return operation.result(timeout=self._operation_timeout, retry=poll_rpc_retry, polling=poll)
         except TimeoutError as exc:  # the write was accepted; only waiting for it failed
-            raise OutcomeUnknownError(f"UpdateService {service.name}: operation {operation.operation.name} "
+            raise OutcomeUnknownError(f"UpdateService {name}: operation {operation.operation.name} "
                                       f"not done after {self._operation_timeout:g}s") from exc
         except Exception as exc:
+            finished = operation.operation
+            if finished.done and finished.HasField("error"):
+                raise self._operation_failed(name, finished) from exc
             if isinstance(classify(exc), TransientError):  # accepted, then the polling failed
-                raise OutcomeUnknownError(f"UpdateService {service.name}: accepted, but operation "
-                                          f"{operation.operation.name} could not be followed: {exc}") from exc
+                raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation "
+                                          f"{finished.name} could not be followed: {exc}") from exc
             raise
+
+    def _operation_failed(self, name: str, operation: Any) -> OperationFailedError:
+        """A finished operation's error, with the service's terminal_condition when it can be read."""
+        from google.rpc import code_pb2
+
+        code = code_pb2.Code.Name(operation.error.code) if operation.error.code in code_pb2.Code.values() else ""
+        why = ""
+        try:
+            condition = self._read_service(name).terminal_condition
+            why = f"; terminal_condition {condition.state.name}: {condition.message}" if condition.message else ""
+        except Exception:  # noqa: BLE001 - the operation's own error is the answer; the condition is a bonus
+            pass
+        # The API keeps the desired split as sent while serving stays as it was (Service.reconciling
+        # docstring): say so, since the next deploy inherits that desired split.
+        return OperationFailedError(f"UpdateService {name}: operation {operation.name} failed "
+                                    f"({code or operation.error.code}): {operation.error.message}{why}; "
+                                    "serving is unchanged, but the service's desired traffic is now the split "
+                                    "that failed", code=code or "UNKNOWN")
 
     @staticmethod
     def _verify_traffic(service: Service, requested: Sequence[TrafficTarget]) -> None:
@@ -143,6 +219,17 @@ class CloudRunAdapter:
         if requested and wanted != got:
             raise PermanentError(f"UpdateService {service.name}: traffic after the update is {got}, "
                                  f"not the requested {wanted}", code="TRAFFIC_NOT_APPLIED")
+        # What really serves: every requested revision target at its percent in traffic_statuses
+        # (LATEST resolves to a revision there, so it is compared by percent only).
+        serving = sorted((t.revision or "", t.percent, t.tag) for t in service.traffic_statuses
+                         if t.type == TrafficType.REVISION)
+        pinned = sorted((short_name(t.revision or ""), t.percent, t.tag) for t in requested
+                        if t.type == TrafficType.REVISION)
+        total = sum(t.percent for t in service.traffic_statuses)
+        if requested and (serving != pinned or total != 100):
+            raise PermanentError(f"UpdateService {service.name}: serving after the update is "
+                                 f"{sorted((t.type.value, t.revision, t.percent) for t in service.traffic_statuses)}, "
+                                 f"not the requested {wanted}", code="TRAFFIC_NOT_SERVING")
 
 
 # --- proto <-> model -----------------------------------------------------------------------------

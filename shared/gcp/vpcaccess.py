@@ -18,6 +18,10 @@ from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
 
 # Answers that prove the patch was rejected before it was processed: safe to send again.
 PATCH_RETRY_CODES = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
+# A PATCH while the connector is UPDATING is refused; which code says so is not documented
+# (409 ABORTED, the canonical concurrency conflict, or 400 FAILED_PRECONDITION, "the system is
+# not in a state required": google.rpc.Code). Both are handled the same way (docs/api-contracts.md).
+BUSY_CODES = frozenset({"ABORTED", "FAILED_PRECONDITION"})
 
 # Google's status name when an error body carries none (e.g. a proxy's HTML page). A 502 is
 # UNKNOWN, not UNAVAILABLE: the request may have reached the API.
@@ -59,8 +63,15 @@ class OutcomeUnknown(Exception):
     grpc_status_code = _Status("UNKNOWN")
 
 
-class VpcAccessAdapter:
-    """VpcAccessPort over the VPC Access v1 REST API (or its stand-in, via VPCACCESS_EMULATOR_HOST)."""
+class ConnectorBusyError(TransientError):
+    """A patch refused because another update of the connector is running: nothing applied."""
+
+
+class VpcAccessReader:
+    """The read half of VpcAccessPort: GET only. Its transport refuses any other verb, so an
+    object of this class cannot change a connector (the read-only live mode is built on it)."""
+
+    _VERBS: frozenset[str] = frozenset({"GET"})
 
     # The IAM permission each method's calls need (roles/vpcaccess.admin's permissions: GET
     # connector, PATCH connector, GET operation while waiting, then GET connector again).
@@ -78,62 +89,23 @@ class VpcAccessAdapter:
         self._session: Any = None
         self._base_url = ""
 
-    # --- VpcAccessPort ---------------------------------------------------------------------------
-
     def get_connector(self, name: str) -> Connector:
         return connector_from_json(self._read(name, what=f"GetConnector {name}"))
-
-    def update_connector(self, name: str, *, min_instances: int, max_instances: int,
-                         machine_type: str | None = None) -> Connector:
-        body, mask = patch_request(name, min_instances=min_instances, max_instances=max_instances,
-                                   machine_type=machine_type)
-        try:
-            operation = call_with_retry(
-                lambda: self._send("PATCH", name, params={"updateMask": mask}, json=body),
-                what=f"PatchConnector {name}", policy=self._policy, retry_codes=PATCH_RETRY_CODES)
-        except TransientError as exc:
-            if isinstance(exc.__cause__, OutcomeUnknown):  # sent, no answer: it may have been applied
-                raise OutcomeUnknownError(str(exc)) from exc
-            raise
-        try:
-            self._wait(operation, name)
-            connector = self.get_connector(name)
-        except OutcomeUnknownError:
-            raise
-        except TransientError as exc:  # accepted; following it failed
-            raise OutcomeUnknownError(f"PatchConnector {name}: accepted, but could not be followed: {exc}") from exc
-        _check_applied(connector, min_instances, max_instances, machine_type)
-        return connector
 
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
 
-    # --- helpers ---------------------------------------------------------------------------------
-
     def _read(self, resource: str, *, what: str) -> dict[str, Any]:
         return call_with_retry(lambda: self._send("GET", resource), what=what, policy=self._policy)
-
-    def _wait(self, operation: dict[str, Any], target: str) -> None:
-        """Polls the operation until done, with a growing delay, for at most operation_timeout."""
-        name = operation.get("name", "")
-        deadline = time.monotonic() + self._operation_timeout
-        delay = self._poll_initial_delay
-        while not operation.get("done"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:  # the patch was accepted; only waiting for it ran out
-                raise TransientError(f"PatchConnector {target}: operation {name} not done after "
-                                     f"{self._operation_timeout:g}s")
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, self._poll_max_delay)
-            operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})")
-        _raise_operation_error(operation, target)
 
     def _send(self, verb: str, resource: str, **kwargs: Any) -> dict[str, Any]:
         """One HTTP call; every failure leaves as an exception that classify() understands."""
         import requests
 
+        if verb not in self._VERBS:
+            raise PermanentError(f"{type(self).__name__} does not send {verb} (read-only)", code="READ_ONLY")
         session, base_url = self._connection()
         try:
             response = session.request(verb, base_url + resource, timeout=self._policy.call_timeout, **kwargs)
@@ -155,6 +127,76 @@ class VpcAccessAdapter:
             self._session, self._base_url = vpcaccess_session()
         return self._session, self._base_url
 
+
+class VpcAccessAdapter(VpcAccessReader):
+    """VpcAccessPort over the VPC Access v1 REST API (or its stand-in, via VPCACCESS_EMULATOR_HOST)."""
+
+    _VERBS = frozenset({"GET", "PATCH"})
+
+    def update_connector(self, name: str, *, min_instances: int, max_instances: int,
+                         machine_type: str | None = None) -> Connector:
+        body, mask = patch_request(name, min_instances=min_instances, max_instances=max_instances,
+                                   machine_type=machine_type)
+        try:
+            operation = call_with_retry(
+                lambda: self._send("PATCH", name, params={"updateMask": mask}, json=body),
+                what=f"PatchConnector {name}", policy=self._policy, retry_codes=PATCH_RETRY_CODES)
+        except TransientError as exc:
+            if isinstance(exc.__cause__, OutcomeUnknown):  # sent, no answer: it may have been applied
+                raise OutcomeUnknownError(str(exc)) from exc
+            if _code_of(exc) in BUSY_CODES:
+                return self._when_busy(name, exc, min_instances, max_instances, machine_type)
+            raise
+        except PermanentError as exc:
+            if exc.code in BUSY_CODES:
+                return self._when_busy(name, exc, min_instances, max_instances, machine_type)
+            raise
+        try:
+            self._wait(operation, name)
+            connector = self.get_connector(name)
+        except OutcomeUnknownError:
+            raise
+        except TransientError as exc:  # accepted; following it failed
+            raise OutcomeUnknownError(f"PatchConnector {name}: accepted, but could not be followed: {exc}") from exc
+        _check_applied(connector, min_instances, max_instances, machine_type)
+        return connector
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _when_busy(self, name: str, refusal: Exception, min_instances: int, max_instances: int,
+                   machine_type: str | None) -> Connector:
+        """The patch was refused (ABORTED or FAILED_PRECONDITION: the same handling for either).
+        If the connector already has what was asked (an earlier attempt landed), that is success.
+        If it is UPDATING, nothing was applied and another change is running: ConnectorBusyError,
+        transient, so the event comes back when that change is over (and is diagnosed afresh).
+        In any other state the refusal is permanent. Never re-sent here."""
+        connector = self.get_connector(name)
+        try:
+            _check_applied(connector, min_instances, max_instances, machine_type)
+            return connector
+        except PermanentError:
+            pass
+        message = (f"PatchConnector {name}: refused while the connector is {connector.state} ({refusal}); "
+                   "nothing was changed by this request")
+        if connector.state == "UPDATING":
+            raise ConnectorBusyError(message) from refusal
+        raise PermanentError(message, code=getattr(refusal, "code", "") or _code_of(refusal) or "FAILED_PRECONDITION") \
+            from refusal
+
+    def _wait(self, operation: dict[str, Any], target: str) -> None:
+        """Polls the operation until done, with a growing delay, for at most operation_timeout."""
+        name = operation.get("name", "")
+        deadline = time.monotonic() + self._operation_timeout
+        delay = self._poll_initial_delay
+        while not operation.get("done"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:  # the patch was accepted; only waiting for it ran out
+                raise TransientError(f"PatchConnector {target}: operation {name} not done after "
+                                     f"{self._operation_timeout:g}s")
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, self._poll_max_delay)
+            operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})")
+        _raise_operation_error(operation, target)
 
 # --- request and response shapes ---------------------------------------------------------------
 
@@ -217,6 +259,12 @@ def _check_applied(connector: Connector, min_instances: int, max_instances: int,
             f"PatchConnector {connector.name}: after the update it has min {connector.min_instances}, "
             f"max {connector.max_instances}, {connector.machine_type}; asked for min {min_instances}, "
             f"max {max_instances}{', ' + machine_type if machine_type else ''}", code="UPDATE_NOT_APPLIED")
+
+
+def _code_of(exc: BaseException) -> str:
+    cause = exc.__cause__
+    status = getattr(cause, "grpc_status_code", None)
+    return getattr(status, "name", "") or ""
 
 
 def _never_sent(exc: BaseException) -> bool:

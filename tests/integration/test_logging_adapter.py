@@ -11,7 +11,8 @@ from sandbox.scenario_logs import AuditLogSpec, LogSpec, seed_logs
 from sandbox.standins.logging import EntrySeed, LoggingStandIn, log_name_for
 from shared.errors import PermanentError, TransientError
 from shared.gcp.endpoints import CallPolicy
-from shared.gcp.logging import CloudLoggingAdapter, log_name, quote
+from shared.diagnosis.log_signals import audit_filter
+from shared.gcp.logging import CloudLoggingAdapter, log_name, merge_operation_entries, quote
 
 PROJECT, REGION = "demo-project", "us-central1"
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -87,17 +88,47 @@ def test_stderr_json_and_system_entries(adapter, logging_standin):
 def test_audit_entry_becomes_a_record(adapter, logging_standin):
     seed(logging_standin, [], [{"at": "-8m", "service": "backend", "principal": "alice@example.com",
                                 "kind": "traffic"}])
-    filter = (f'{WINDOW} AND logName={quote(log_name(PROJECT, "cloudaudit.googleapis.com/activity"))} '
-              'AND protoPayload.methodName=~"Services\\.(ReplaceService|UpdateService)"')
 
-    [record] = adapter.list_entries(PROJECT, filter, 10).entries
+    start, end = adapter.list_entries(PROJECT, _audit("backend"), 10).entries[::-1]   # oldest first
 
-    assert record.log_id == "cloudaudit.googleapis.com/activity"
-    assert record.severity == "NOTICE"
-    assert record.method_name == record.text == "google.cloud.run.v2.Services.UpdateService"
-    assert record.resource_name == f"projects/{PROJECT}/locations/{REGION}/services/backend"
-    assert record.principal == "alice@example.com"
-    assert record.resource_labels["service_name"] == "backend"
+    for record in (start, end):
+        assert record.log_id == "cloudaudit.googleapis.com/activity"
+        assert record.severity == "NOTICE"
+        assert record.method_name == record.text == "google.cloud.run.v2.Services.UpdateService"
+        assert record.resource_name == f"projects/{PROJECT}/locations/{REGION}/services/backend"
+        assert record.resource_labels["service_name"] == "backend"
+    assert start.principal == "alice@example.com" and start.operation_first and not start.operation_last
+    assert end.principal is None and end.operation_last and end.status_code == 0
+    assert start.operation_id == end.operation_id != ""
+
+
+def test_both_entries_of_an_operation_merge_into_one_change(adapter, logging_standin):
+    seed(logging_standin, [], [{"at": "-8m", "service": "backend", "principal": "alice@example.com"},
+                               {"at": "-3m", "service": "backend", "principal": "bob@example.com"}])
+
+    merged = merge_operation_entries(adapter.list_entries(PROJECT, _audit("backend"), 10))
+
+    assert [(r.principal, r.operation_first, r.operation_last, r.status_code) for r in merged.entries] == [
+        ("bob@example.com", True, True, 0), ("alice@example.com", True, True, 0)]   # newest first, as read
+    assert merged.entries[1].timestamp == T0 - timedelta(minutes=8)                   # when it was asked
+
+
+def test_audit_filter_matches_the_service_exactly(adapter, logging_standin):
+    """Not `backend-api` beside `backend`, nor a `backend` in another region."""
+    seed(logging_standin, [], [{"at": "-8m", "service": "backend", "principal": "a@example.com"},
+                               {"at": "-7m", "service": "backend-api", "principal": "b@example.com"},
+                               {"at": "-6m", "service": "backend", "principal": "c@example.com",
+                                "method": "google.cloud.run.v1.Services.ReplaceService"}])
+    seed_logs(logging_standin, PROJECT, "europe-west1", [],
+              [AuditLogSpec.model_validate({"at": "-5m", "service": "backend", "principal": "d@example.com"})], T0)
+
+    found = merge_operation_entries(adapter.list_entries(PROJECT, _audit("backend"), 20)).entries
+
+    assert sorted(r.principal for r in found) == ["a@example.com", "c@example.com"]
+
+
+def _audit(service: str) -> str:
+    return audit_filter(PROJECT, service, REGION, T0 - timedelta(hours=1), T0)
 
 
 def test_one_call_newest_first_page_size_capped(adapter, logging_standin):
@@ -193,3 +224,11 @@ def test_quoted_value_round_trips_through_the_filter(adapter, logging_standin):
     logging_standin.add_entry(EntrySeed(log_name_for(PROJECT, "x"), T0, text=text))
     [record] = adapter.list_entries(PROJECT, f"{WINDOW} AND textPayload={quote(text)}", 5).entries
     assert record.text == text
+
+
+def test_operation_fields_filter_like_the_logging_query_language(adapter, logging_standin):
+    seed(logging_standin, [], [{"at": "-8m", "service": "backend", "principal": "alice@example.com"}])
+    [first] = adapter.list_entries(PROJECT, f"{_audit('backend')} AND operation.first=true", 10).entries
+    [last] = adapter.list_entries(PROJECT, f"{_audit('backend')} AND operation.last=true", 10).entries
+    assert first.principal == "alice@example.com" and last.operation_last
+    assert adapter.list_entries(PROJECT, f'operation.id="{first.operation_id}" AND {WINDOW}', 10).entries

@@ -1,7 +1,7 @@
 """The Monitoring stand-in, driven by the real google-cloud-monitoring client over gRPC."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
@@ -251,8 +251,9 @@ def test_reduce_percentile_merges_distributions_across_series(client, latencies,
 
 def test_reduce_percentile_over_numbers_interpolates_between_ranks(client, standins, anchor):
     for name, value in [("a", 0.1), ("b", 0.5), ("c", 0.9)]:
-        standins.monitoring.add_series(SeriesSeed("custom.googleapis.com/load", "global",
-                                                  {**PROJECT_LABELS, "node": name}, kind="GAUGE",
+        standins.monitoring.add_series(SeriesSeed("custom.googleapis.com/load", "generic_node",
+                                                  {**PROJECT_LABELS, "location": "us-central1", "namespace": "n",
+                                                   "node_id": name}, kind="GAUGE",
                                                   points=(PointSeed(anchor, value),)))
     metric = 'metric.type = "custom.googleapis.com/load"'
     for reducer, expected in [(Reducer.REDUCE_PERCENTILE_50, 0.5), (Reducer.REDUCE_PERCENTILE_95, 0.86),
@@ -353,3 +354,40 @@ def test_samples_round_trip_within_one_bucket():
     assert 30000 / 1.05 <= p99 <= 30000 * 1.05
     both = merge_distributions([d, distribution_from_samples([(0.5, 5)])])
     assert both.count == 50 and sum(both.bucket_counts) == 50
+
+
+# --- the catalogue: refusals that need no data -----------------------------------------------
+
+
+@pytest.mark.parametrize(("filter", "aggregation", "message"), [
+    ('metric.type = "run.googleapis.com/request_count" AND resource.type = "vpc_access_connector"', None,
+     "does not specify a valid combination of metric and monitored resource"),
+    ('metric.type = "run.googleapis.com/container/instance_count"', {"aligner": Aligner.ALIGN_RATE},
+     "ALIGN_RATE is not valid for GAUGE INT64"),
+    ('metric.type = "run.googleapis.com/request_count"', {"aligner": Aligner.ALIGN_PERCENTILE_99},
+     "ALIGN_PERCENTILE_99 is not valid for DELTA INT64"),
+    ('metric.type = "cloudsql.googleapis.com/database/state"',
+     {"aligner": Aligner.ALIGN_NEXT_OLDER, "reducer": Reducer.REDUCE_MAX}, "REDUCE_MAX is not valid for STRING"),
+])
+def test_invalid_queries_are_refused_even_when_nothing_matches(client, standins, anchor, filter, aggregation, message):
+    assert standins.monitoring.series == []        # no data at all: the descriptors alone decide
+    with pytest.raises(exceptions.InvalidArgument, match=message):
+        query(client, anchor, filter=filter, aggregation=aligned(**aggregation) if aggregation else None)
+
+
+def test_a_valid_query_on_no_data_is_empty_not_refused(client, standins, anchor):
+    assert query(client, anchor, filter='metric.type = "run.googleapis.com/container/instance_count" AND '
+                 'resource.type = "cloud_run_revision"', aggregation=aligned(aligner=Aligner.ALIGN_MAX)) == []
+
+
+@pytest.mark.parametrize(("seed", "message"), [
+    (SeriesSeed("run.googleapis.com/request_count", "cloud_run_revision", PROJECT_LABELS, kind="GAUGE",
+                points=(PointSeed(datetime(2026, 1, 1, tzinfo=timezone.utc), 1),)), "kind GAUGE does not fit"),
+    (SeriesSeed("run.googleapis.com/container/instance_count", "cloud_run_revision", PROJECT_LABELS, kind="GAUGE",
+                points=(PointSeed(datetime(2026, 1, 1, tzinfo=timezone.utc), 1),)), r"\['state'\] are missing"),
+    (SeriesSeed("compute.googleapis.com/instance/uptime", "gce_instance", PROJECT_LABELS, kind="DELTA"),
+     "not in the stand-in's catalogue"),
+])
+def test_series_that_do_not_fit_the_catalogue_are_refused_at_seeding(standins, seed, message):
+    with pytest.raises(ValueError, match=message):
+        standins.monitoring.add_series(seed)

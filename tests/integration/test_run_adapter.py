@@ -6,11 +6,11 @@ from datetime import timedelta
 import grpc
 import pytest
 
-from sandbox.standins.run import TrafficSeed
+from sandbox.standins.run import ConditionSeed, TrafficSeed
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget, TrafficType
 from shared.gcp.endpoints import CallPolicy
-from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError
+from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError, OperationFailedError
 from tests.integration.conftest import TWO_REVISIONS
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
@@ -59,9 +59,12 @@ def test_set_traffic_rolls_back_and_waits_for_the_operation(adapter, standins):
     assert after.generation == before.generation + 1 and after.etag != before.etag
     assert standins.run.count("UpdateService") == 1
     assert standins.run.count("GetOperation") == 3
-    sent = standins.run.requests("UpdateService")[0].service
+    request = standins.run.requests("UpdateService")[0]
+    assert list(request.update_mask.paths) == ["traffic"]
+    sent = request.service
     assert sent.etag == before.etag
-    assert sent.template.containers[0].image  # the rest of the service went back unchanged
+    assert sent.template.containers[0].image  # the template as read, in case the mask were ignored ...
+    assert sent.template.revision == ""       # ... but never naming a revision (the 409 of #11870/#14259)
     assert adapter.get_service(SERVICE).traffic == (to(OLD),)
 
 
@@ -114,16 +117,45 @@ def test_other_write_faults_are_not_retried(adapter, standins):
     assert standins.run.count("UpdateService") == 1
 
 
-@pytest.mark.parametrize(("traffic", "message"), [
-    ([to(OLD, 60), to(NEW, 30)], "sum to 100"),
-    ([to("backend-00009-ghost")], "does not exist"),
-])
-def test_rejected_split_is_permanent(adapter, standins, traffic, message):
+def test_rejected_split_is_permanent(adapter, standins):
     etag = adapter.get_service(SERVICE).etag
-    with pytest.raises(PermanentError, match=message) as caught:
-        adapter.set_traffic(SERVICE, traffic, etag)
+    with pytest.raises(PermanentError, match="sum to 100") as caught:
+        adapter.set_traffic(SERVICE, [to(OLD, 60), to(NEW, 30)], etag)
     assert caught.value.code == "INVALID_ARGUMENT"
     assert standins.run.count("UpdateService") == 1
+
+
+def test_operation_failed_on_unknown_revision_is_a_definite_failure(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    with pytest.raises(OperationFailedError, match="does not exist or is deleted") as caught:
+        adapter.set_traffic(SERVICE, [to("backend-00009-ghost")], etag)
+    assert caught.value.code == "INTERNAL"          # google.rpc code 13, yet not "outcome unknown"
+    assert not isinstance(caught.value, TransientError)
+    assert standins.run.count("UpdateService") == 1
+    assert adapter.get_service(SERVICE).serving_percent(NEW) == 100
+
+
+def test_operation_failed_on_a_revision_that_is_not_ready_cites_terminal_condition(adapter, standins):
+    standins.run.set_conditions(f"{SERVICE}/revisions/{OLD}",
+                                [ConditionSeed("Ready", "CONDITION_FAILED", "CONTAINER_MISSING", "image gone")])
+    etag = adapter.get_service(SERVICE).etag
+    with pytest.raises(OperationFailedError, match="terminal_condition CONDITION_FAILED: Revision") as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert caught.value.code == "FAILED_PRECONDITION"
+    after = adapter.get_service(SERVICE)
+    assert after.traffic == (to(OLD),)              # desired ...
+    assert after.serving_percent(NEW) == 100        # ... but not what serves
+
+
+def test_traffic_statuses_decide_not_the_desired_split(adapter, standins, monkeypatch):
+    """A service that reports the desired split but serves elsewhere is not a success."""
+    from sandbox.standins import run as run_standin
+
+    monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", lambda self, name: setattr(
+        self._services[name], "reconciling", False))    # accepted and 'done', serving left as it was
+    with pytest.raises(PermanentError, match="serving after the update") as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], adapter.get_service(SERVICE).etag)
+    assert caught.value.code == "TRAFFIC_NOT_SERVING"
 
 
 def test_poll_survives_a_transient_get_operation_fault(adapter, standins):

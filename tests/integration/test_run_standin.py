@@ -126,7 +126,6 @@ def test_stale_etag_is_aborted(services, standins, seeded):
 
 @pytest.mark.parametrize(("targets", "message"), [
     ([target(OLD, 60), target(NEW, 30)], "sum to 100, got 90"),
-    ([target("backend-00007-ghost", 100)], "does not exist"),
     ([run_v2.TrafficTarget(type_=REVISION, percent=100)], "revision is required"),
     ([run_v2.TrafficTarget(type_=LATEST, revision=OLD, percent=100)], "must not name a revision"),
     ([run_v2.TrafficTarget(revision=OLD, percent=100)], "type must be"),
@@ -139,16 +138,77 @@ def test_invalid_traffic_is_rejected(services, standins, seeded, targets, messag
     assert (after.generation, after.etag) == (before.generation, before.etag)
 
 
-def test_revision_of_another_service_is_rejected(services, standins, seeded, anchor):
+def _fails_while_reconciling(services, standins, targets, error):
+    before = services.get_service(name=SERVICE)
+    operation = services.update_service(service=_unnamed(before, *targets))
+    with pytest.raises(error) as caught:
+        operation.result(timeout=10, polling=FAST_POLL)
+    after = services.get_service(name=SERVICE)
+    # Accepted: the desired split is stored and the generation moved on ...
+    assert after.generation == before.generation + 1
+    assert [(t.revision, t.percent) for t in after.traffic] == [(t.revision, t.percent) for t in targets]
+    # ... but what serves is what served before, and terminal_condition says why.
+    assert [(t.revision, t.percent) for t in after.traffic_statuses] == [(NEW, 100)]
+    assert after.observed_generation == before.observed_generation
+    assert not after.reconciling
+    assert after.terminal_condition.state == run_v2.Condition.State.CONDITION_FAILED
+    assert after.terminal_condition.message == caught.value.message
+    return caught.value
+
+
+def _unnamed(service: run_v2.Service, *targets: run_v2.TrafficTarget) -> run_v2.Service:
+    service.template.revision = ""
+    service.traffic = list(targets)
+    return service
+
+
+def test_unknown_revision_fails_the_operation_with_the_real_text(services, standins, seeded):
+    error = _fails_while_reconciling(services, standins, [target("backend-00007-ghost", 100)],
+                                     exceptions.InternalServerError)
+    assert "Revision 'backend-00007-ghost' does not exist or is deleted" in error.message
+
+
+def test_revision_of_another_service_fails_the_operation(services, standins, seeded, anchor):
     other = "projects/demo-project/locations/us-central1/services/frontend"
     standins.run.add_service(other)
     standins.run.add_revision(other, "frontend-00001-aaa", anchor)
-    with pytest.raises(exceptions.InvalidArgument, match="does not exist in service"):
-        update(services, services.get_service(name=SERVICE), target("frontend-00001-aaa", 100))
+    _fails_while_reconciling(services, standins, [target("frontend-00001-aaa", 100)], exceptions.InternalServerError)
+
+
+def test_traffic_to_a_revision_that_is_not_ready_fails_the_operation(services, standins, seeded):
+    standins.run.set_conditions(f"{SERVICE}/revisions/{OLD}",
+                                [ConditionSeed("Ready", "CONDITION_FAILED", "CONTAINER_MISSING", "image gone")])
+    error = _fails_while_reconciling(services, standins, [target(OLD, 100)], exceptions.FailedPrecondition)
+    assert "not ready" in error.message
+
+
+def test_reconciling_while_the_operation_runs(services, standins, seeded):
+    operation = services.update_service(service=_unnamed(services.get_service(name=SERVICE), target(OLD, 100)))
+    during = services.get_service(name=SERVICE)
+    assert during.reconciling
+    assert [(t.revision, t.percent) for t in during.traffic_statuses] == [(NEW, 100)]  # not yet moved
+    done = operation.result(timeout=10, polling=FAST_POLL)
+    assert not done.reconciling and done.observed_generation == done.generation
+    assert [(t.revision, t.percent) for t in done.traffic_statuses] == [(OLD, 100)]
+
+
+def test_template_naming_a_revision_with_a_changed_configuration_is_409(services, seeded):
+    service = services.get_service(name=SERVICE)
+    assert service.template.revision == NEW          # as gcloud deploy leaves it
+    service.template.containers[0].image = "gcr.io/demo/other:v2"
+    for mask in (None, {"paths": ["traffic"]}):      # #14259: the mask did not help
+        with pytest.raises(exceptions.Conflict, match=f"Revision named '{NEW}' with different configuration"):
+            services.update_service(request={"service": service, "update_mask": mask})
+
+
+def test_template_naming_its_revision_unchanged_is_accepted(services, seeded):
+    service = services.get_service(name=SERVICE)
+    assert update(services, service, target(OLD, 100)).traffic[0].revision == OLD
 
 
 def test_non_traffic_change_is_refused(services, seeded):
     service = services.get_service(name=SERVICE)
+    service.template.revision = ""
     service.template.containers[0].image = "gcr.io/demo/other:v2"
     with pytest.raises(exceptions.MethodNotImplemented, match="traffic updates only.*template"):
         update(services, service, target(OLD, 100))

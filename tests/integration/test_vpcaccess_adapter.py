@@ -12,7 +12,8 @@ from sandbox.standins.vpcaccess import VpcAccessStandIn
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy, vpcaccess_session
-from shared.gcp.vpcaccess import VpcAccessAdapter, connector_from_json, patch_request
+from shared.gcp.vpcaccess import (ConnectorBusyError, VpcAccessAdapter, VpcAccessReader, connector_from_json,
+                                  patch_request)
 
 CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
 QUICK = CallPolicy(call_timeout=2, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
@@ -123,11 +124,32 @@ def test_patch_timeout_is_transient_and_not_resent(vpc_standin):
     assert vpc_standin.count("PatchConnector") == 1
 
 
-def test_patch_while_updating_is_transient(adapter, vpc_standin):
+@pytest.mark.parametrize("busy_code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_patch_while_updating_is_busy_whichever_code_says_so(adapter, vpc_standin, busy_code):
+    """Which code the API gives a PATCH on an UPDATING connector is undocumented: both read the same."""
+    vpc_standin.busy_code = busy_code
     vpc_standin.set_state(CONNECTOR, "UPDATING")
-    with pytest.raises(TransientError, match="being updated"):
+    with pytest.raises(ConnectorBusyError, match="connector is UPDATING.*being updated"):
         adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
     assert vpc_standin.count("PatchConnector") == 1
+
+
+@pytest.mark.parametrize("busy_code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_patch_refused_as_busy_but_already_applied_is_success(adapter, vpc_standin, busy_code):
+    vpc_standin.busy_code = busy_code
+    adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    vpc_standin.set_state(CONNECTOR, "UPDATING")       # e.g. a redelivery racing its own first attempt
+    assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
+    assert vpc_standin.count("PatchConnector") == 2
+
+
+def test_the_reader_cannot_patch(vpc_standin):
+    reader = VpcAccessReader(policy=QUICK)
+    assert not hasattr(reader, "update_connector")
+    with pytest.raises(PermanentError, match="does not send PATCH") as caught:
+        reader._send("PATCH", CONNECTOR, json={})
+    assert caught.value.code == "READ_ONLY" and vpc_standin.count("PatchConnector") == 0
+    reader.close()
 
 
 def test_operation_error_is_permanent_with_its_code(adapter, vpc_standin):

@@ -43,7 +43,7 @@ audit_logs:
     assert logs[0].latency == timedelta(seconds=30.2) and logs[0].count == 3
     assert logs[1].severity == "ERROR" and len(logs[1].offsets()) == 10
     assert audits[0].at == timedelta(minutes=-8) and audits[0].kind == "traffic"
-    assert len(seeds(logs, audits)) == 3 + 10 + 1
+    assert len(seeds(logs, audits)) == 3 + 10 + 2  # an audited change logs its operation twice
 
 
 def test_requests_entry_has_run_resource_http_and_platform_text():
@@ -99,8 +99,8 @@ def test_spans_and_counts():
 
 
 def test_audit_entry_shape():
-    [v2] = seeds(audit_logs=[AuditLogSpec(at="-8m", service="backend", principal="alice@example.com")])
-    [v1] = seeds(audit_logs=[AuditLogSpec(at="-8m", service="backend", principal="bob@example.com",
+    v2, v2_end = seeds(audit_logs=[AuditLogSpec(at="-8m", service="backend", principal="alice@example.com")])
+    v1, _ = seeds(audit_logs=[AuditLogSpec(at="-8m", service="backend", principal="bob@example.com",
                                           method="google.cloud.run.v1.Services.ReplaceService")])
 
     assert v2.log_name == "projects/demo-project/logs/cloudaudit.googleapis.com%2Factivity"
@@ -116,6 +116,12 @@ def test_audit_entry_shape():
     audit = audit_log_pb2.AuditLog()
     packed.Unpack(audit)
     assert audit.authentication_info.principal_email == "alice@example.com"
+
+    # The operation's end: same id, later, flagged last, with a status and no principal.
+    assert v2.operation.first and not v2.operation.last
+    assert v2_end.operation.last and v2_end.operation.id == v2.operation.id
+    assert v2_end.timestamp > v2.timestamp and v2_end.audit.principal_email == ""
+    assert v2_end.audit.status_code == 0
 
 
 def test_materialized_entries_are_oldest_first():

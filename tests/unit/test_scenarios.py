@@ -202,21 +202,21 @@ def test_scenario_object_passes_through_resolve():
 def test_value_types_default_from_values_and_kind(tmp_path):
     scenario = load_scenario(write(tmp_path, MINIMAL + """
 timeseries:
-  - {metric: a/delta_int, resource: {type: global}, points: [{at: 0, value: 3}]}
-  - {metric: a/delta_frac, resource: {type: global}, points: [{at: 0, value: 2.5}]}
-  - {metric: a/gauge_num, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: 3}]}
-  - {metric: a/gauge_int, kind: GAUGE, value_type: INT64, resource: {type: global}, points: [{at: 0, value: 3}]}
-  - {metric: a/state, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: RUNNING}]}
-  - {metric: a/ok, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: true}]}
-  - {metric: a/lat, resource: {type: global}, points: [{at: 0, value: {samples: [[30000, 40], [120, 5]]}}]}
+  - {metric: custom.googleapis.com/delta_int, resource: {type: global}, points: [{at: 0, value: 3}]}
+  - {metric: custom.googleapis.com/delta_frac, resource: {type: global}, points: [{at: 0, value: 2.5}]}
+  - {metric: custom.googleapis.com/gauge_num, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: 3}]}
+  - {metric: custom.googleapis.com/gauge_int, kind: GAUGE, value_type: INT64, resource: {type: global}, points: [{at: 0, value: 3}]}
+  - {metric: custom.googleapis.com/state, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: RUNNING}]}
+  - {metric: custom.googleapis.com/ok, kind: GAUGE, resource: {type: global}, points: [{at: 0, value: true}]}
+  - {metric: custom.googleapis.com/lat, resource: {type: global}, points: [{at: 0, value: {samples: [[30000, 40], [120, 5]]}}]}
 """))
     series = {s.metric_type: s for s in scenario.materialize(T0).series}
     assert {name: s.value_type for name, s in series.items()} == {
-        "a/delta_int": "INT64", "a/delta_frac": "DOUBLE", "a/gauge_num": "DOUBLE", "a/gauge_int": "INT64",
-        "a/state": "STRING", "a/ok": "BOOL", "a/lat": "DISTRIBUTION"}
-    assert series["a/gauge_num"].points[0].value == 3.0 and isinstance(series["a/gauge_num"].points[0].value, float)
-    assert series["a/gauge_int"].points[0].value == 3 and isinstance(series["a/gauge_int"].points[0].value, int)
-    assert series["a/ok"].points[0].value is True
+        "custom.googleapis.com/delta_int": "INT64", "custom.googleapis.com/delta_frac": "DOUBLE", "custom.googleapis.com/gauge_num": "DOUBLE", "custom.googleapis.com/gauge_int": "INT64",
+        "custom.googleapis.com/state": "STRING", "custom.googleapis.com/ok": "BOOL", "custom.googleapis.com/lat": "DISTRIBUTION"}
+    assert series["custom.googleapis.com/gauge_num"].points[0].value == 3.0 and isinstance(series["custom.googleapis.com/gauge_num"].points[0].value, float)
+    assert series["custom.googleapis.com/gauge_int"].points[0].value == 3 and isinstance(series["custom.googleapis.com/gauge_int"].points[0].value, int)
+    assert series["custom.googleapis.com/ok"].points[0].value is True
 
 
 def test_samples_become_a_distribution_with_the_fixed_buckets(tmp_path):
@@ -225,7 +225,7 @@ def test_samples_become_a_distribution_with_the_fixed_buckets(tmp_path):
     scenario = load_scenario(write(tmp_path, MINIMAL + """
 timeseries:
   - metric: run.googleapis.com/request_latencies
-    resource: {type: global}
+    resource: {type: cloud_run_revision, labels: {service_name: api, revision_name: api-00001-aaa}}
     points: [{from: -3m, to: 0, value: {samples: [[30000, 40], [120, 5]]}}]
 """))
     [series] = scenario.materialize(T0).series
