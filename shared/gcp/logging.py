@@ -41,7 +41,7 @@ class CloudLoggingAdapter:
 
     # ListLogEntries; Admin Activity audit logs need nothing more, Data Access logs would need
     # logging.privateLogEntries.list (Cloud Logging access control guide).
-    iam_permissions = {"list_entries": ("logging.logEntries.list",)}
+    iam_permissions = {"list_entries": ("logging.logEntries.list",), "list_payloads": ("logging.logEntries.list",)}
 
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
