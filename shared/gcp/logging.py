@@ -140,3 +140,83 @@ def _audit(raw: Any) -> Any:
     audit = audit_log_pb2.AuditLog()
     raw.proto_payload.Unpack(audit)
     return audit
+
+
+# --- the incident timeline's reads: one page per call ------------------------------------------------
+
+
+class CloudLogPagesAdapter:
+    """LogPagesPort over Cloud Logging v2 (or its stand-in, via LOGGING_EMULATOR_HOST).
+
+    Each call is one ListLogEntries RPC, retried on its own on transient faults (a page token
+    stays valid for a retry of the same request). The caller decides how many pages to read.
+    """
+
+    def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
+        self._policy = policy
+        self._client: Any = None
+
+    def read_page(self, project: str, filter: str, *, page_size: int, page_token: str = "",
+                  order_by: str = "timestamp asc") -> Any:
+        from shared.timeline.entries import EntryPage
+
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise PermanentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}",
+                                 code="INVALID_ARGUMENT")
+        entries, token = call_with_retry(lambda: self._list(project, filter, page_size, page_token, order_by),
+                                         what=f"ListLogEntries projects/{project}", policy=self._policy)
+        return EntryPage(entries=tuple(logged_entry(e) for e in entries), next_page_token=token)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.transport.close()
+            self._client = None
+
+    def _list(self, project: str, filter: str, page_size: int, page_token: str,
+              order_by: str) -> tuple[list[Any], str]:
+        from google.cloud.logging_v2.types import ListLogEntriesRequest, LogEntry
+
+        if self._client is None:
+            self._client = logging_client()
+        request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter, order_by=order_by,
+                                        page_size=page_size, page_token=page_token)
+        pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+        # The pager has made exactly one RPC and exposes that response's fields ("all the usual
+        # ListLogEntriesResponse attributes are available on the pager", its docstring). Iterating
+        # it would fetch the following pages too; the caller decides on those.
+        return [LogEntry.pb(e) for e in pager.entries], pager.next_page_token
+
+
+def logged_entry(raw: Any) -> Any:
+    """A timeline LoggedEntry from a raw LogEntry protobuf."""
+    from google.protobuf import json_format
+
+    from shared.timeline.entries import LoggedEntry, OperationInfo
+
+    payload = raw.WhichOneof("payload")
+    json_payload = json_format.MessageToDict(raw.json_payload) if payload == "json_payload" else None
+    audit = _audit(raw) if payload == "proto_payload" else None
+    text = raw.text_payload if payload == "text_payload" else ""
+    if json_payload is not None and isinstance(json_payload.get("message"), str):
+        text = json_payload["message"]
+    operation = None
+    if raw.HasField("operation"):
+        operation = OperationInfo(id=raw.operation.id, producer=raw.operation.producer, first=raw.operation.first,
+                                  last=raw.operation.last)
+    return LoggedEntry(
+        insert_id=raw.insert_id, timestamp=raw.timestamp.ToDatetime(tzinfo=timezone.utc),
+        log_id=log_id_of(raw.log_name), severity=_severity_name(raw.severity), resource_type=raw.resource.type,
+        resource_labels=dict(raw.resource.labels), labels=dict(raw.labels), json_payload=json_payload, text=text,
+        http_status=(raw.http_request.status or None) if raw.HasField("http_request") else None,
+        audit=_audit_info(audit) if audit is not None else None, operation=operation)
+
+
+def _audit_info(audit: Any) -> Any:
+    from google.protobuf import json_format
+
+    from shared.timeline.entries import AuditInfo
+
+    return AuditInfo(service_name=audit.service_name, method_name=audit.method_name,
+                     resource_name=audit.resource_name, principal=audit.authentication_info.principal_email,
+                     request=json_format.MessageToDict(audit.request) if audit.HasField("request") else None,
+                     status_code=audit.status.code, status_message=audit.status.message)
