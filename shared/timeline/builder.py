@@ -54,18 +54,25 @@ class Dependencies:
     secrets: set[str] = field(default_factory=set)
 
 
+DependencySource = Callable[[str], Dependencies]
+
+
 def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: datetime, *,
-                   monitoring: MonitoringPort | None = None, depends_on: Dependencies | None = None,
+                   monitoring: MonitoringPort | None = None,
+                   depends_on: Dependencies | DependencySource | None = None,
                    limits: Limits = Limits()) -> IncidentTimeline:
-    """Raises BadInput for a malformed id or project, UnknownIncident when nothing is found,
-    and TransientError / PermanentError when Cloud Logging fails."""
+    """`depends_on` is what the service depends on, or a function from the service's full name
+    (learned from Runwarden's steps) to it. Raises BadInput for a malformed id or project,
+    UnknownIncident when nothing is found, and TransientError / PermanentError when Cloud
+    Logging fails."""
     check_incident_id(incident_id)
     check_project(project)
-    build = _Build(incident_id, project, logs, now, limits, depends_on or Dependencies())
+    build = _Build(incident_id, project, logs, now, limits)
     build.read_steps()
     if not build.steps:
         raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
                               f"in the last {limits.lookback.days} days")
+    build.depend_on(depends_on(build.service_name()) if callable(depends_on) else depends_on)
     build.frame()
     build.read_changes()
     build.read_errors(monitoring)
@@ -73,15 +80,13 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
 
 
 class _Build:
-    def __init__(self, incident_id: str, project: str, logs: LogPagesPort, now: datetime, limits: Limits,
-                 depends_on: Dependencies) -> None:
+    def __init__(self, incident_id: str, project: str, logs: LogPagesPort, now: datetime, limits: Limits) -> None:
         self.incident_id, self.project, self.logs, self.now, self.limits = incident_id, project, logs, now, limits
         self.steps: list[Step] = []
         self.rows: dict[tuple, TimelineEntry] = {}
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
-        self.related = Related(project=project, connectors=set(depends_on.connectors),
-                               sql_instances=set(depends_on.sql_instances), secrets=set(depends_on.secrets))
+        self.related = Related(project=project)
         self.start = self.end = now
         self.errors = ErrorSeries()
 
@@ -120,6 +125,12 @@ class _Build:
             self.related.service = target.rsplit("/", 1)[-1]
             parts = target.split("/")
             self.related.location = parts[parts.index("locations") + 1] if "locations" in parts else ""
+
+    def depend_on(self, deps: Dependencies | None) -> None:
+        if deps is not None:
+            self.related.connectors |= {c.rsplit("/", 1)[-1] for c in deps.connectors}
+            self.related.sql_instances |= {i.rsplit(":", 1)[-1] for i in deps.sql_instances}
+            self.related.secrets |= {s.rsplit("/", 1)[-1] for s in deps.secrets}
 
     def frame(self) -> None:
         """The window: from `before` ahead of the first sign of the incident to `after` its last."""
@@ -255,7 +266,7 @@ class _Build:
         notes = list(self.notes)
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(
-            incident_id=self.incident_id, project=self.project, service=self._service_name(), built_at=self.now,
+            incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,
             window_start=self.start, window_end=self.end, entries=rows, errors=self.errors, milestones=milestones,
             durations=derive.durations(milestones),
             signature=str(diagnosed.details.get("signature") or "") if diagnosed else "",
@@ -266,7 +277,7 @@ class _Build:
                                                          if "cut short" in n or "stopped after" in n],
             reads=self.reads, notes=notes)
 
-    def _service_name(self) -> str:
+    def service_name(self) -> str:
         r = self.related
         if not r.service:
             return ""

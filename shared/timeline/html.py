@@ -11,7 +11,7 @@ from datetime import datetime
 from html import escape
 
 from shared.timeline.model import IncidentTimeline, TimelineEntry
-from shared.timeline.render import clock, duration, entry_when, milestone_lines
+from shared.timeline.words import clock, duration, entry_when, milestone_lines
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
 MARKER_LABELS = {"alert_open": "alert opened", "alert_close": "alert closed", "action": "Runwarden's action",

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from shared.timeline.model import IncidentTimeline, Milestone, TimelineEntry
+from shared.timeline.html import to_html
+from shared.timeline.model import IncidentTimeline
+from shared.timeline.words import clock, duration, entry_when, measures, milestone_lines
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -17,8 +19,6 @@ def render(timeline: IncidentTimeline, fmt: str) -> str:
     if fmt == "markdown":
         return to_markdown(timeline)
     if fmt == "html":
-        from shared.timeline.html import to_html
-
         return to_html(timeline)
     if fmt == "text":
         return to_text(timeline)
@@ -27,40 +27,6 @@ def render(timeline: IncidentTimeline, fmt: str) -> str:
 
 def to_json(timeline: IncidentTimeline) -> str:
     return json.dumps(timeline.to_json_dict(), indent=2, sort_keys=True) + "\n"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, rest = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def clock(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M:%S}Z" if at else "unknown"
-
-
-def measures(t: IncidentTimeline) -> str:
-    d = t.durations
-    return f"TTD {duration(d.ttd_seconds)} · TTM {duration(d.ttm_seconds)} · TTR {duration(d.ttr_seconds)}"
-
-
-def milestone_lines(t: IncidentTimeline) -> list[tuple[str, Milestone | None]]:
-    m = t.milestones
-    return [("Onset", m.onset), ("Detection", m.detection), ("Decision", m.decision), ("Mitigation", m.mitigation),
-            ("Recovery", m.recovery)]
-
-
-def entry_when(e: TimelineEntry) -> str:
-    when = f"{e.at:%H:%M:%S}"
-    return when + (f" (×{e.count}, last {e.last_at:%H:%M:%S})" if e.count > 1 and e.last_at else
-                   f" (×{e.count})" if e.count > 1 else "")
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -114,7 +80,7 @@ def to_markdown(t: IncidentTimeline) -> str:
         out += ["> **Incomplete:** " + "; ".join(f"{r.name} {r.why}" for r in t.reads if r.cut_short), ""]
     out += ["## Summary", "",
             f"{t.service or 'The service'} in project `{t.project}`. "
-            + (f"Runwarden diagnosed **{t.signature}**: {_cell(t.diagnosis)}" if t.signature else
+            + (f"Runwarden's diagnosis, **{t.signature}**: {_cell(t.diagnosis)}" if t.signature else
                "Runwarden made no diagnosis."), "",
             "## Impact", "",
             f"- Impact window: {clock(m.onset.at if m.onset else None)} to "

@@ -65,6 +65,8 @@ def test_the_seeded_incident_reads_as_what_happened(world, logs):
     assert deploy.count == 1 and deploy.last_at == deploy.at + timedelta(seconds=20)
     opened = timeline.entries[3]
     assert opened.at == T0 and opened.count == 2       # delivered twice, one row
+    diagnosed = timeline.entries[5]
+    assert diagnosed.count == 2 and diagnosed.last_at == diagnosed.at + timedelta(seconds=30)
     own = timeline.entries[8]
     assert own.actor.kind.value == "runwarden" and RUNWARDEN_SA in own.actor.name and own.marker == ""
     assert timeline.entries[2].marker == "human" and timeline.entries[9].marker == "action"

@@ -80,10 +80,12 @@ def seed_incident(standin: LoggingStandIn) -> None:
         step(standin, at, "received", f"alert {INCIDENT} (open) from policy 'backend 5xx ratio'", message_id="17",
              policy="backend 5xx ratio", condition="5xx ratio above 5%", resource=resource, state="open",
              started_at=int(T0.timestamp()), ended_at=None)
-    step(standin, s(1.1), "diagnosed", "bad_revision (confidence 0.90): backend-00002-xyz fails 60% of requests",
-         signature="bad_revision", evidence=[
-             {"source": "metric", "query": "ListTimeSeries request_count", "observed": "324 of 540 requests 5xx (60.0%)",
-              "threshold": ">= 20 requests and 5xx >= 20%", "passed": True}])
+    for delivery in range(2):       # ... and each delivery diagnoses again
+        step(standin, s(1.1) + timedelta(seconds=delivery * 30), "diagnosed",
+             "bad_revision (confidence 0.90): backend-00002-xyz fails 60% of requests", signature="bad_revision",
+             evidence=[{"source": "metric", "query": "ListTimeSeries request_count",
+                        "observed": "324 of 540 requests 5xx (60.0%)", "threshold": ">= 20 requests and 5xx >= 20%",
+                        "passed": True}])
     step(standin, s(1.2), "planned", "roll back to backend-00001-abc", action="rollback_traffic",
          params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc", "from_revision": "backend-00002-xyz"})
     step(standin, s(1.25), "claimed", f"claimed {INCIDENT}/{SERVICE_NAME}/rollback_traffic")
