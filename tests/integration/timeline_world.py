@@ -58,10 +58,10 @@ def request_errors(standin: LoggingStandIn, start: datetime, minutes: int, per_m
     standin.add_entries(seeds)
 
 
-def seed_incident(standin: LoggingStandIn) -> None:
+def seed_incident(standin: LoggingStandIn, t0: datetime = T0) -> None:
     """A bad deploy by alice, errors, bob's traffic change, the alert, Runwarden's rollback
     (its steps written twice by a redelivery), carol's command, the sweep's verification, the close."""
-    s = lambda minutes: T0 + timedelta(minutes=minutes)   # noqa: E731
+    s = lambda minutes: t0 + timedelta(minutes=minutes)   # noqa: E731
     # alice deploys the bad revision through gcloud (v1 ReplaceService: an LRO, two audit entries)
     audit(standin, s(-4), "google.cloud.run.v1.Services.ReplaceService", f"namespaces/{PROJECT}/services/{SERVICE}",
           "alice@example.com", operation="op-deploy-1",
@@ -79,7 +79,7 @@ def seed_incident(standin: LoggingStandIn) -> None:
         at = s(1) + timedelta(seconds=delivery * 30)
         step(standin, at, "received", f"alert {INCIDENT} (open) from policy 'backend 5xx ratio'", message_id="17",
              policy="backend 5xx ratio", condition="5xx ratio above 5%", resource=resource, state="open",
-             started_at=int(T0.timestamp()), ended_at=None)
+             started_at=int(t0.timestamp()), ended_at=None)
     for delivery in range(2):       # ... and each delivery diagnoses again
         step(standin, s(1.1) + timedelta(seconds=delivery * 30), "diagnosed",
              "bad_revision (confidence 0.90): backend-00002-xyz fails 60% of requests", signature="bad_revision",
@@ -99,8 +99,8 @@ def seed_incident(standin: LoggingStandIn) -> None:
     step(standin, s(8), "verified", "rollback_traffic verified: healthy", trigger="command", function=ON_COMMAND,
          action="rollback_traffic", key="k")
     step(standin, s(9), "received", f"alert {INCIDENT} (closed) from policy 'backend 5xx ratio'", message_id="31",
-         policy="backend 5xx ratio", resource=resource, state="closed", started_at=int(T0.timestamp()),
-         ended_at=int((T0 + timedelta(minutes=7)).timestamp()))
+         policy="backend 5xx ratio", resource=resource, state="closed", started_at=int(t0.timestamp()),
+         ended_at=int((t0 + timedelta(minutes=7)).timestamp()))
     # noise that must not appear
     step(standin, s(2), "received", "alert 0.other (open) from policy 'x'", incident="0.other", message_id="40")
     audit(standin, s(0), "google.cloud.run.v2.Services.UpdateService",
