@@ -36,7 +36,7 @@ class UnknownIncident(LookupError):
 @dataclass(frozen=True)
 class Limits:
     lookback: timedelta = timedelta(days=30)     # the _Default log bucket keeps 30 days
-    before: timedelta = timedelta(minutes=60)    # read this far before the first sign of the incident
+    before: timedelta = timedelta(minutes=30)    # read this far before the first sign of the incident
     after: timedelta = timedelta(minutes=30)     # and this far after the last
     max_span: timedelta = timedelta(hours=24)
     page_size: int = 1000                        # ListLogEntries refuses more

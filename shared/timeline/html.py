@@ -35,7 +35,7 @@ svg .bar{fill:var(--bar)}svg .axis{stroke:var(--line)}svg text{fill:var(--muted)
 .legend span{display:inline-block;width:14px;height:3px;vertical-align:middle;margin-right:.35em}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.35em .5em;
 border-bottom:1px solid var(--line)}th{font-size:.85rem;color:var(--muted)}
-td.summary{overflow-wrap:anywhere}a{color:#0969da}
+td.summary,code{overflow-wrap:anywhere}a{color:#0969da}
 @media (max-width:640px){
  table.timeline thead{display:none}
  table.timeline tr{display:block;border:1px solid var(--line);border-radius:6px;margin:0 0 .6em;padding:.3em .5em}
@@ -110,7 +110,9 @@ def _chart(t: IncidentTimeline) -> str:
         out.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no error series</text>')
     out.append("</svg>")
     if t.errors.source:
-        out.append(f'<figcaption class="muted">{escape(t.errors.metric)} — {escape(t.errors.source)}</figcaption>')
+        origin, _, query = t.errors.source.partition(": ")
+        out.append(f'<figcaption class="muted">{escape(t.errors.metric)}, from {escape(origin)} '
+                   f"<details><summary>query</summary><code>{escape(query)}</code></details></figcaption>")
     out.append("</figure>")
     return "".join(out)
 
