@@ -22,6 +22,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/import_time.py
 	$(PY) bench/diagnosis_speed.py
+	$(PY) bench/timeline_build.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -41,6 +41,10 @@ class Limits:
     max_span: timedelta = timedelta(hours=24)
     page_size: int = 1000                        # ListLogEntries refuses more
     max_pages: int = 10                          # per query; an incident's own steps need one
+    # The request log can hold a failed request per line: read further there. 10 + 10 + 30 calls
+    # stay under ListLogEntries' 60 requests a minute per project (Cloud Logging quotas page;
+    # UNCONFIRMED that the figure is still current).
+    max_error_pages: int = 30
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
 
@@ -191,7 +195,7 @@ class _Build:
                 counts[minute] = counts.get(minute, 0) + 1
 
         query = request_errors_filter(self.project, self.related.service, self.start, self.end)
-        report = self._read("request_errors", query, count)
+        report = self._read("request_errors", query, count, self.limits.max_error_pages)
         self.reads.append(report)
         source = f"Cloud Run request log: {query}"
         if not counts and monitoring is not None:
@@ -292,8 +296,10 @@ class _Build:
         first, last = min(kept.at, row.at), max(kept.last_at or kept.at, row.at)
         kept.at, kept.last_at = first, last
 
-    def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None]) -> ReadReport:
+    def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
+              max_pages: int | None = None) -> ReadReport:
         """Pages through one query in time order; stops after max_pages and says so."""
+        max_pages = max_pages or self.limits.max_pages
         token, pages, entries = "", 0, 0
         while True:
             page = self.logs.read_page(self.project, query, page_size=self.limits.page_size, page_token=token)
@@ -304,7 +310,7 @@ class _Build:
             token = page.next_page_token
             if not token:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries)
-            if pages >= self.limits.max_pages:
+            if pages >= max_pages:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries); more entries matched "
                                       "and were not read")

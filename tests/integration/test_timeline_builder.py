@@ -102,7 +102,7 @@ def test_errors_per_minute_come_from_the_services_request_log(world, logs):
 
 
 def test_a_read_cut_short_says_so(world, logs):
-    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=25, max_pages=2))
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=25, max_pages=2, max_error_pages=2))
 
     errors_read = next(r for r in timeline.reads if r.name == "request_errors")
     assert errors_read.cut_short and errors_read.pages == 2 and errors_read.entries == 50
