@@ -206,18 +206,15 @@ def _show_timeline(console: Console, sandbox: Sandbox, why: str) -> tuple[bool, 
 def _build_timeline(sandbox: Sandbox, incident_id: str) -> Any:
     import os
 
-    from shared.gcp.logging import CloudLogPagesAdapter
-    from shared.gcp.monitoring import CloudMonitoringAdapter
-    from shared.timeline.builder import build_timeline
+    from shared.config import load_config
+    from shared.timeline import live
 
     saved = {k: os.environ.get(k) for k in sandbox.standins.env()}
     os.environ.update(sandbox.standins.env())
-    logs, monitoring = CloudLogPagesAdapter(), CloudMonitoringAdapter()
     try:
-        return build_timeline(incident_id, sandbox.project, logs, datetime.now(timezone.utc), monitoring=monitoring)
+        return live.read_timeline(incident_id, sandbox.project, load_config(str(sandbox.config_path)))
     finally:
-        logs.close()
-        monitoring.close()
+        live.close()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

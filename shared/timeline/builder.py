@@ -56,6 +56,7 @@ class Dependencies:
     connectors: set[str] = field(default_factory=set)
     sql_instances: set[str] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)     # what could not be learned, and why
 
 
 DependencySource = Callable[[str], Dependencies]
@@ -132,6 +133,7 @@ class _Build:
 
     def depend_on(self, deps: Dependencies | None) -> None:
         if deps is not None:
+            self.notes += deps.notes
             self.related.connectors |= {c.rsplit("/", 1)[-1] for c in deps.connectors}
             self.related.sql_instances |= {i.rsplit(":", 1)[-1] for i in deps.sql_instances}
             self.related.secrets |= {s.rsplit("/", 1)[-1] for s in deps.secrets}

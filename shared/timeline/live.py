@@ -11,26 +11,44 @@ from shared.timeline.model import IncidentTimeline
 
 
 @functools.cache
-def _adapters() -> tuple[Any, Any]:
-    # One pair per instance: the gRPC channels are reused across requests.
+def _adapters() -> tuple[Any, Any, Any]:
+    # One set per instance: the gRPC channels are reused across requests.
     from shared.gcp.logging import CloudLogPagesAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
+    from shared.gcp.run import CloudRunAdapter
 
-    return CloudLogPagesAdapter(), CloudMonitoringAdapter()
+    return CloudLogPagesAdapter(), CloudMonitoringAdapter(), CloudRunAdapter()
+
+
+def dependencies(service: str, config: Any, run: Any) -> Dependencies:
+    """The connectors and Cloud SQL instances the service's revisions use (one ListRevisions
+    call), and the Cloud SQL instances its config names."""
+    from shared.errors import RunwardenError
+
+    deps = Dependencies()
+    managed = config.service(service) if config is not None and service else None
+    if managed is not None:
+        deps.sql_instances |= set(managed.cloudsql_instances)
+    if not service.startswith("projects/"):
+        return deps
+    try:
+        for revision in run.list_revisions(service):
+            if revision.vpc_connector:
+                deps.connectors.add(revision.vpc_connector)
+            deps.sql_instances |= set(revision.cloudsql_instances)
+    except RunwardenError as exc:
+        deps.notes.append(f"the service's revisions could not be read, so changes to its connector and "
+                          f"Cloud SQL instances may be missing: {exc}")
+    return deps
 
 
 def read_timeline(incident_id: str, project: str, config: Any = None, *, now: datetime | None = None,
                   limits: Limits = Limits()) -> IncidentTimeline:
-    """Builds the timeline with the real clients. `config` (a shared.config.Config), when given,
-    names the Cloud SQL instances a managed service uses."""
-    logs, monitoring = _adapters()
-
-    def depends_on(service: str) -> Dependencies:
-        managed = config.service(service) if config is not None and service else None
-        return Dependencies(sql_instances=set(managed.cloudsql_instances) if managed else set())
-
+    """Builds the timeline with the real clients. What the service depends on comes from its
+    revisions in Cloud Run and, when `config` (a shared.config.Config) is given, its config."""
+    logs, monitoring, run = _adapters()
     return build_timeline(incident_id, project, logs, now or datetime.now(timezone.utc), monitoring=monitoring,
-                          depends_on=depends_on, limits=limits)
+                          depends_on=lambda service: dependencies(service, config, run), limits=limits)
 
 
 def close() -> None:

@@ -57,10 +57,15 @@ def to_text(t: IncidentTimeline) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _sparkline(t: IncidentTimeline) -> str:
+def _sparkline(t: IncidentTimeline, width: int = 90) -> str:
+    """One character per minute, or per few minutes (their sum) when the window is long."""
     bars = " ▁▂▃▄▅▆▇█"
-    peak = t.errors.peak or 1
-    return "".join(bars[min(8, -(-m.errors * 8 // peak))] for m in t.errors.minutes)
+    counts = [m.errors for m in t.errors.minutes]
+    step = max(1, -(-len(counts) // width))
+    sums = [sum(counts[i:i + step]) for i in range(0, len(counts), step)]
+    peak = max(sums, default=0) or 1
+    line = "".join(bars[min(8, -(-n * 8 // peak))] for n in sums)
+    return line + (f" ({step} min per mark)" if step > 1 else "")
 
 
 # --- markdown: the postmortem draft ----------------------------------------------------------------

@@ -149,3 +149,20 @@ def test_filter_values_are_quoted_never_pasted(standin, logs, value):
 def test_a_refused_query_is_a_permanent_error(standin, logs):
     with pytest.raises(PermanentError):
         logs.read_page(PROJECT, "labels.x=(", page_size=10)
+
+
+def test_what_the_service_depends_on_comes_from_its_revisions(seed_scenario, standin_env):
+    from shared.gcp.run import CloudRunAdapter
+    from shared.timeline.live import dependencies
+
+    seed_scenario("bad_revision")
+    run = CloudRunAdapter()
+    try:
+        deps = dependencies(SERVICE_NAME, None, run)
+        missing = dependencies(SERVICE_NAME.replace("backend", "gone"), None, run)
+    finally:
+        run.close()
+
+    assert deps.connectors == {"projects/demo-project/locations/us-central1/connectors/backend-conn"}
+    assert deps.sql_instances == {"demo-project:us-central1:main-db"} and not deps.notes
+    assert not missing.connectors and "could not be read" in missing.notes[0]

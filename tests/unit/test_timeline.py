@@ -170,3 +170,9 @@ def test_html_escapes_what_the_logs_say():
 def test_unknown_format():
     with pytest.raises(ValueError, match="format"):
         render(sample(), "pdf")
+
+
+def test_the_text_sparkline_stays_short_for_a_long_window():
+    long = sample(errors=ErrorSeries(source="q", minutes=minutes(*([0] * 600 + [5] * 600))))
+    line = next(line for line in render(long, "text").splitlines() if line.startswith("Errors per minute"))
+    assert len(line) < 140 and "(14 min per mark)" in line
