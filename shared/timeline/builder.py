@@ -168,7 +168,10 @@ class _Build:
             changes[key] = change
             self._add(("audit", key), self._change_row(change))
 
-        self.reads.append(self._read("audit", audit_filter(self.project, self.start, self.end), keep))
+        r = self.related
+        query = audit_filter(self.project, self.start, self.end, r.service, connectors=r.connectors,
+                             sql_instances=r.sql_instances, secrets=r.secrets)
+        self.reads.append(self._read("audit", query, keep))
 
     def _change_row(self, change: Change) -> TimelineEntry:
         own = self._runwarden_write_near(change)
@@ -180,9 +183,21 @@ class _Build:
                              target=change.resource, marker="" if own else "human")
 
     def _runwarden_write_near(self, change: Change) -> bool:
-        slack = self.limits.own_write_slack
-        return change.family in ("run", "connector") and any(
-            s.step in WRITE_STEPS and s.at - slack <= change.at <= s.at + slack for s in self.steps)
+        """Runwarden's own write, as the audit log records it: a service account's change to the
+        service or its connector made between a claim and the write Runwarden logged after it (the
+        gate claims, writes, then logs `applied`; the LRO's last audit entry may come a little later).
+        A person's change in that interval is still a person's: people are not service accounts."""
+        if change.family not in ("run", "connector") or not change.principal.endswith(".gserviceaccount.com"):
+            return False
+        slack, claimed_at = self.limits.own_write_slack, None
+        for s in sorted(self.steps, key=lambda s: s.at):
+            if s.step == "claimed":
+                claimed_at = s.at
+            elif s.step in WRITE_STEPS:
+                start = (claimed_at or s.at - slack) - timedelta(seconds=5)
+                if start <= change.at <= s.at + slack:
+                    return True
+        return False
 
     # --- 3. errors per minute ---------------------------------------------------------------------------
 

@@ -125,9 +125,9 @@ def test_the_page_in_chromium_at_a_desktops_size(timeline, pages):
     bars = dom.all("rect", "bar")
     assert len(bars) == len(erroring) == 6 and {b["data-errors"] for b in bars} == {"20"}
     markers = [g["data-kind"] for g in dom.all("g", "marker")]
-    assert sorted(markers) == ["action", "alert_close", "alert_open", "human", "human", "recovery"]
+    assert sorted(markers) == ["action", "alert_close", "alert_open", "human", "human", "human", "recovery"]
     rows = dom.all("tr", "entry")
-    assert len(rows) == len(timeline.entries) == 15
+    assert len(rows) == len(timeline.entries) == 16
     assert [r["data-kind"] for r in rows] == [e.kind for e in timeline.entries]
     assert int(dom.body()["data-chart-width"]) > 600
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,7 @@ def test_the_seeded_incident_reads_as_what_happened(world, logs):
         ("alert", "alert_opened"),                # 12:00 Monitoring's started_at
         ("audit", "sql_operation"),               # 12:00:30 frank restarts the database
         ("runwarden", "diagnosed"), ("runwarden", "planned"), ("runwarden", "claimed"),
+        ("audit", "service_change"),              # gina, while Runwarden held its claim
         ("audit", "traffic_change"),              # Runwarden's own write, in the audit log
         ("runwarden", "applied"), ("runwarden", "outcome_published"), ("runwarden", "skipped"),
         ("platform", "errors_stopped"),           # 12:03: three minutes at zero
@@ -67,10 +68,11 @@ def test_the_seeded_incident_reads_as_what_happened(world, logs):
     assert opened.at == T0 and opened.count == 2       # delivered twice, one row
     diagnosed = timeline.entries[5]
     assert diagnosed.count == 2 and diagnosed.last_at == diagnosed.at + timedelta(seconds=30)
-    own = timeline.entries[8]
+    gina, own = timeline.entries[8], timeline.entries[9]
+    assert gina.actor.name == "gina@example.com" and gina.actor.kind.value == "person" and gina.marker == "human"
     assert own.actor.kind.value == "runwarden" and RUNWARDEN_SA in own.actor.name and own.marker == ""
-    assert timeline.entries[2].marker == "human" and timeline.entries[9].marker == "action"
-    command = timeline.entries[13]
+    assert timeline.entries[2].marker == "human" and timeline.entries[10].marker == "action"
+    command = timeline.entries[14]
     assert command.actor.name == "carol@example.com" and command.actor.kind.value == "person"
 
 
@@ -84,13 +86,24 @@ def test_milestones_and_measures(world, logs):
     assert m.mitigation.at == T0 - timedelta(minutes=1) and m.mitigation.by == "bob@example.com"
     assert m.recovery.at == T0 + timedelta(minutes=3) and "zero" in m.recovery.what
     assert (d.ttd_seconds, d.ttm_seconds, d.ttr_seconds) == (180, 120, 360)
-    assert timeline.people == ["alice@example.com", "bob@example.com", "carol@example.com"]
+    assert timeline.people == ["alice@example.com", "bob@example.com", "carol@example.com", "gina@example.com"]
     assert timeline.people_acted_first
     assert timeline.signature == "bad_revision"
     assert timeline.evidence[0].threshold == ">= 20 requests and 5xx >= 20%" and timeline.evidence[0].passed
     assert [a.status for a in timeline.actions] == ["applied", "skipped", "verified"]
     assert any("pinned to backend-00001-abc" in f for f in timeline.follow_ups)
     assert not timeline.cut_short
+
+
+def test_the_audit_read_asks_only_for_the_service_and_what_it_depends_on(world, logs):
+    plain = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    with_db = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(sql_instances={"main-db"}))
+
+    audit_read = lambda t: next(r for r in t.reads if r.name == "audit")   # noqa: E731
+    # alice's deploy (two LRO entries), bob, gina, Runwarden's own write; not frontend, not the secret
+    assert audit_read(plain).entries == 5
+    assert audit_read(with_db).entries == 6          # + frank's restart; the connect is filtered out
+    assert "cloudsql" not in audit_read(plain).filter
 
 
 def test_errors_per_minute_come_from_the_services_request_log(world, logs):

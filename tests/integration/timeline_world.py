@@ -89,6 +89,8 @@ def seed_incident(standin: LoggingStandIn, t0: datetime = T0) -> None:
     step(standin, s(1.2), "planned", "roll back to backend-00001-abc", action="rollback_traffic",
          params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc", "from_revision": "backend-00002-xyz"})
     step(standin, s(1.25), "claimed", f"claimed {INCIDENT}/{SERVICE_NAME}/rollback_traffic")
+    # gina changes the service while Runwarden holds its claim: still a person's change
+    audit(standin, s(1.3), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME, "gina@example.com")
     step(standin, s(1.5), "applied", "rollback_traffic applied and verified", status="applied")
     audit(standin, s(1.45), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME, RUNWARDEN_SA,
           request={"service": {"traffic": [{"revision": "backend-00001-abc", "percent": 100}]}})
