@@ -15,14 +15,14 @@ def _adapters() -> tuple[Any, Any, Any]:
     # One set per instance: the gRPC channels are reused across requests.
     from shared.gcp.logging import CloudLogPagesAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
-    from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.run_references import CloudRunReferences
 
-    return CloudLogPagesAdapter(), CloudMonitoringAdapter(), CloudRunAdapter()
+    return CloudLogPagesAdapter(), CloudMonitoringAdapter(), CloudRunReferences()
 
 
 def dependencies(service: str, config: Any, run: Any) -> Dependencies:
-    """The connectors and Cloud SQL instances the service's revisions use (one ListRevisions
-    call), and the Cloud SQL instances its config names."""
+    """The connectors, Cloud SQL instances and secrets the service's revisions reference (one
+    ListRevisions call), and the Cloud SQL instances its config names."""
     from shared.errors import RunwardenError
 
     deps = Dependencies()
@@ -32,13 +32,14 @@ def dependencies(service: str, config: Any, run: Any) -> Dependencies:
     if not service.startswith("projects/"):
         return deps
     try:
-        for revision in run.list_revisions(service):
-            if revision.vpc_connector:
-                deps.connectors.add(revision.vpc_connector)
-            deps.sql_instances |= set(revision.cloudsql_instances)
+        found = run.references(service)
     except RunwardenError as exc:
-        deps.notes.append(f"the service's revisions could not be read, so changes to its connector and "
-                          f"Cloud SQL instances may be missing: {exc}")
+        deps.notes.append(f"the service's revisions could not be read, so changes to its connector, Cloud SQL "
+                          f"instances and secrets may be missing: {exc}")
+        return deps
+    deps.connectors |= found.connectors
+    deps.sql_instances |= found.sql_instances
+    deps.secrets |= found.secrets
     return deps
 
 

@@ -164,12 +164,14 @@ def test_a_refused_query_is_a_permanent_error(standin, logs):
         logs.read_page(PROJECT, "labels.x=(", page_size=10)
 
 
-def test_what_the_service_depends_on_comes_from_its_revisions(seed_scenario, standin_env):
-    from shared.gcp.run import CloudRunAdapter
+def test_what_the_service_depends_on_comes_from_its_revisions(seed_scenario, standins, standin_env):
+    from shared.gcp.run_references import CloudRunReferences
     from shared.timeline.live import dependencies
 
     seed_scenario("bad_revision")
-    run = CloudRunAdapter()
+    standins.run.add_revision(SERVICE_NAME, "backend-00003-sec", T0, secret_env={
+        "DB_PASSWORD": "db-password", "API_KEY": "projects/other-project/secrets/api-key"})
+    run = CloudRunReferences()
     try:
         deps = dependencies(SERVICE_NAME, None, run)
         missing = dependencies(SERVICE_NAME.replace("backend", "gone"), None, run)
@@ -178,4 +180,18 @@ def test_what_the_service_depends_on_comes_from_its_revisions(seed_scenario, sta
 
     assert deps.connectors == {"projects/demo-project/locations/us-central1/connectors/backend-conn"}
     assert deps.sql_instances == {"demo-project:us-central1:main-db"} and not deps.notes
+    assert deps.secrets == {"db-password", "api-key"}
     assert not missing.connectors and "could not be read" in missing.notes[0]
+
+
+def test_a_referenced_secrets_new_version_is_a_change(world, logs):
+    from tests.integration.timeline_world import audit
+
+    audit(world, T0 + timedelta(seconds=40), "google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion",
+          f"projects/{PROJECT}/secrets/db-password", "hal@example.com", service="secretmanager.googleapis.com")
+    plain = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(secrets={"db-password"}))
+
+    assert "secret_version" not in [e.kind for e in plain.entries]
+    [row] = [e for e in timeline.entries if e.kind == "secret_version"]
+    assert row.actor.name == "hal@example.com" and "db-password" in row.summary and row.marker == "human"
