@@ -70,6 +70,10 @@ def to_html(t: IncidentTimeline) -> str:
     if t.follow_ups:
         parts.append("<h2>Open follow-ups</h2><ul id=\"follow-ups\">"
                      + "".join(f"<li>{escape(f)}</li>" for f in t.follow_ups) + "</ul>")
+    if t.evidence:
+        parts.append("<h2>Evidence</h2>" + _evidence(t))
+    if t.notes:
+        parts.append('<h2>Notes</h2><ul id="notes">' + "".join(f"<li>{escape(n)}</li>" for n in t.notes) + "</ul>")
     people = ", ".join(t.people) or "none"
     parts.append(f"<p>People who acted: {escape(people)}"
                  + (" — <strong>people acted before Runwarden</strong>" if t.people_acted_first else "") + "</p>")
@@ -146,6 +150,15 @@ def _table(entries: list[TimelineEntry]) -> str:
             f'<td data-label="log">{_link(e.link)}</td></tr>')
     return ('<table class="timeline" id="entries"><thead><tr><th>time (UTC)</th><th>source</th><th>actor</th>'
             f'<th>event</th><th>summary</th><th>log</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def _evidence(t: IncidentTimeline) -> str:
+    rows = "".join(
+        f'<tr><td data-label="source">{escape(e.source)}</td><td data-label="observed">{escape(e.observed)}</td>'
+        f'<td data-label="threshold">{escape(e.threshold or "—")}</td>'
+        f'<td data-label="met">{ {True: "yes", False: "no", None: "context"}[e.passed] }</td></tr>' for e in t.evidence)
+    return ('<table class="timeline" id="evidence"><thead><tr><th>source</th><th>observed</th><th>threshold</th>'
+            f"<th>met</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _link(url: str) -> str:

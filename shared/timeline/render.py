@@ -52,6 +52,8 @@ def to_text(t: IncidentTimeline) -> str:
         lines.append(f"Errors per minute (peak {t.errors.peak}): {_sparkline(t)}")
     for note in t.follow_ups:
         lines.append(f"Follow-up: {note}")
+    for note in t.notes:
+        lines.append(f"Note: {note}")
     if t.cut_short:
         lines.append("THE TIMELINE IS INCOMPLETE: " + "; ".join(f"{r.name} {r.why}" for r in t.reads if r.cut_short))
     return "\n".join(lines) + "\n"
@@ -118,6 +120,8 @@ def to_markdown(t: IncidentTimeline) -> str:
         out.append("- People acted before Runwarden decided.")
     out += ["", "## Open follow-ups", ""]
     out += [f"- [ ] {_cell(f)}" for f in t.follow_ups] or ["- [ ] None found; review the timeline."]
+    if t.notes:
+        out += ["", "## Notes on this draft", ""] + [f"- {_cell(n)}" for n in t.notes]
     out += ["", "## Lessons learned", "", "- What went well: _to fill in_", "- What went wrong: _to fill in_",
             "- Where we got lucky: _to fill in_", "", "## Sources", ""]
     out += [f"- `{r.name}`: {r.pages} page(s), {r.entries} entries{' (cut short)' if r.cut_short else ''}: "

@@ -176,3 +176,10 @@ def test_the_text_sparkline_stays_short_for_a_long_window():
     long = sample(errors=ErrorSeries(source="q", minutes=minutes(*([0] * 600 + [5] * 600))))
     line = next(line for line in render(long, "text").splitlines() if line.startswith("Errors per minute"))
     assert len(line) < 140 and "(14 min per mark)" in line
+
+
+def test_notes_reach_every_format():
+    noted = sample(notes=["the service's revisions could not be read"])
+    assert "## Notes on this draft" in render(noted, "markdown")
+    assert "Note: the service's revisions could not be read" in render(noted, "text")
+    assert '<ul id="notes"><li>the service&#x27;s revisions could not be read</li>' in render(noted, "html")
