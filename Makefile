@@ -23,6 +23,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/import_time.py
 	$(PY) bench/diagnosis_speed.py
+	$(PY) bench/timeline_build.py
 
 # checkov in a virtualenv of its own: its dependencies would otherwise change the project's.
 $(CHECKOV): requirements-checkov.txt

@@ -5,7 +5,8 @@ declares the permissions of the write it makes. A function needs:
   - the read methods of the diagnosis readers (Run, Monitoring, Logging, VPC Access),
   - all of the state store (the gate and the records) and the outcome publisher,
   - the permissions of every action it may apply through the gate,
-or, for the timeline, Logging's ListLogEntries alone.
+or, for the timeline, Logging's ListLogEntries, Monitoring's ListTimeSeries and Cloud Run's
+ListRevisions (reads only).
 
 The deployment (infra/) grants exactly this, split by where each permission applies:
   - on the outcomes topic only: `pubsub.topics.publish`;
@@ -51,11 +52,14 @@ def _adapter_classes() -> dict[str, type]:
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.pubsub import PubSubPublisher
+    from shared.gcp.logging import CloudLogPagesAdapter
     from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.run_references import CloudRunReferences
     from shared.gcp.vpcaccess import VpcAccessAdapter
 
     return {"run": CloudRunAdapter, "monitoring": CloudMonitoringAdapter, "logging": CloudLoggingAdapter,
-            "vpcaccess": VpcAccessAdapter, "state": FirestoreStateStore, "publisher": PubSubPublisher}
+            "vpcaccess": VpcAccessAdapter, "state": FirestoreStateStore, "publisher": PubSubPublisher,
+            "log_pages": CloudLogPagesAdapter, "run_references": CloudRunReferences}
 
 
 def function_needs() -> dict[str, FunctionNeeds]:
@@ -68,9 +72,12 @@ def function_needs() -> dict[str, FunctionNeeds]:
         "on_alert": FunctionNeeds("on_alert", reads + state + publish, tuple(sorted(all_actions())), True),
         # The sweep verifies with the readers and undoes with restore_traffic (verification.py).
         "on_command": FunctionNeeds("on_command", reads + state + publish, ("restore_traffic",), True),
-        # Reads Runwarden's own step lines from Cloud Logging, in its own project.
+        # Reads Cloud Logging page by page (Runwarden's step lines, audit entries, request logs),
+        # request_count when the request log has none, and the revisions' references
+        # (shared/timeline/live.py).
         "incident_timeline": FunctionNeeds(
-            "incident_timeline", ((adapters["logging"], "list_entries"),), (), False),
+            "incident_timeline", ((adapters["log_pages"], "read_page"), (adapters["monitoring"], "query"),
+                                  (adapters["run_references"], "references")), (), False),
     }
 
 

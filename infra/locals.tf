@@ -81,6 +81,8 @@ locals {
     ]
     incident_timeline = [
       "logging.logEntries.list",
+      "monitoring.timeSeries.list",
+      "run.revisions.list",
     ]
   }
 

@@ -21,6 +21,7 @@ import sys
 import time
 from collections import deque
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Iterator
 
 from rich.console import Console
@@ -37,6 +38,7 @@ INCIDENT_AGE = timedelta(minutes=2)     # the alert started this long ago, as a 
 OUTCOME_TIMEOUT_S = 30.0
 TIMELINE_GRACE_S = 3.0                  # after the outcome arrives, for the last log line to follow
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+TIMELINE_DIR = Path(__file__).resolve().parent.parent / "build" / "demo"   # gitignored
 
 
 class DemoFailed(Exception):
@@ -85,6 +87,8 @@ def _run(console: Console, scenario: Scenario, mode: str) -> int:
                 function = sandbox.start_function()
                 _show_world(console, sandbox, function, time.monotonic() - started)
                 passed, why = _play(console, sandbox, function, anchor, mode)
+                if passed:
+                    passed, why = _show_timeline(console, sandbox, why)
             finally:
                 # A second Ctrl-C must not cut the clean-up short and leave a JVM behind.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -172,6 +176,50 @@ def _live_traffic(sandbox: Sandbox, published: Published) -> LiveTraffic | None:
 
 def _step(entry: dict[str, Any]) -> str:
     return str(entry.get("runwarden", {}).get("step", ""))
+
+
+# --- the timeline, read back from Cloud Logging -------------------------------------------------
+
+
+def _show_timeline(console: Console, sandbox: Sandbox, why: str) -> tuple[bool, str]:
+    """The incident's timeline, built the way `runwarden timeline` builds it: from the Logging
+    stand-in, which received the function's stdout as Cloud Run's logging agent would send it."""
+    from shared.errors import RunwardenError
+    from shared.timeline.builder import UnknownIncident
+    from shared.timeline.render import render
+
+    incident_id = sandbox.scenario.notification(sandbox.anchor)["incident"]["incident_id"]
+    console.print(Text(f"\nThe incident's timeline (read back from the Logging stand-in: "
+                       f"runwarden timeline {incident_id} --project {sandbox.project})", style="bold"))
+    try:
+        timeline = _build_timeline(sandbox, incident_id)
+    except (RunwardenError, UnknownIncident) as e:
+        return False, f"the timeline could not be built from the logs: {e}"
+    console.print(Text(render(timeline, "text")), soft_wrap=True)
+    TIMELINE_DIR.mkdir(parents=True, exist_ok=True)
+    page = TIMELINE_DIR / f"timeline-{incident_id}.html"
+    page.write_text(render(timeline, "html"), encoding="utf-8")
+    console.print(Text(f"The timeline page: {page}", style="bold"))
+    return True, why
+
+
+def _build_timeline(sandbox: Sandbox, incident_id: str) -> Any:
+    import os
+
+    from shared.config import load_config
+    from shared.timeline import live
+
+    saved = {k: os.environ.get(k) for k in sandbox.standins.env()}
+    os.environ.update(sandbox.standins.env())
+    try:
+        return live.read_timeline(incident_id, sandbox.project, load_config(str(sandbox.config_path)))
+    finally:
+        live.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 # --- did it work? ----------------------------------------------------------------------------

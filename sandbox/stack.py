@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from sandbox.log_agent import FunctionResource, StdoutSink
 from sandbox.emulators import FirestoreEmulator, PubSubEmulator, start_firestore, start_pubsub
 from sandbox.scenarios import Scenario, resolve_scenario
 from sandbox.scenarios import start_seeded
@@ -187,7 +188,9 @@ class Sandbox:
         self.functions[target] = server
         if target == "on_alert":
             self.function = server
-        threading.Thread(target=_pump, args=(process, server.lines), daemon=True).start()
+        sink = StdoutSink(self.standins.logging, FunctionResource(self.project, self.scenario.region,
+                                                                  function_service_name(target)))
+        threading.Thread(target=_pump, args=(process, server.lines, sink), daemon=True).start()
         _wait_for_port(port, timeout, process)
         # Pointed at /projects/P/topics/T so the CloudEvent's source names the topic, as Eventarc's does.
         endpoint = f"http://127.0.0.1:{port}/projects/{self.project}/topics/{topic}"
@@ -214,9 +217,18 @@ class Sandbox:
         return received
 
 
-def _pump(process: subprocess.Popen, lines: "queue.Queue[str]") -> None:
+def function_service_name(target: str) -> str:
+    """The Cloud Run service a gen2 function runs as (names there allow no underscores)."""
+    return f"runwarden-{target.replace('_', '-')}"
+
+
+def _pump(process: subprocess.Popen, lines: "queue.Queue[str]", sink: StdoutSink | None = None) -> None:
+    # Every stdout line also reaches the Logging stand-in, as Cloud Run's logging agent would send it.
     for line in process.stdout:
-        lines.put(line.rstrip("\n"))
+        line = line.rstrip("\n")
+        if sink is not None:
+            sink.write(line)
+        lines.put(line)
 
 
 def _free_port() -> int:

@@ -91,7 +91,8 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     timeline = Timeline(incident.incident_id)
     timeline.step("received", f"alert {incident.incident_id} ({incident.state.value}) from policy "
                   f"{incident.policy_name!r}", message_id=message.message_id, policy=incident.policy_name,
-                  condition=incident.condition_name, resource=incident.resource_labels)
+                  condition=incident.condition_name, resource=incident.resource_labels,
+                  state=incident.state.value, started_at=incident.started_at, ended_at=incident.ended_at)
     alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at)
     return alert.publish(alert.decide())
 

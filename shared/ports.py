@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.diagnosis.evidence import (Connector, LogResult, MetricQuery, MetricResult, RequestCountWindow, Revision,
                              Service, TrafficTarget)
+from shared.timeline.entries import EntryPage
 
 
 class RunPort(Protocol):
@@ -51,6 +52,19 @@ class LoggingPort(Protocol):
     def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:
         """Entries matching `filter` (which carries its own timestamp bounds), newest first,
         at most `max_entries` (fewer pages than that, never an unbounded read)."""
+        ...
+
+
+class LogPagesPort(Protocol):
+    """Cloud Logging v2, one ListLogEntries page at a time (the incident timeline's reads).
+
+    The caller pages on with `next_page_token` and decides when to stop, so no read is ever
+    unbounded and memory holds one page at a time.
+    """
+
+    def read_page(self, project: str, filter: str, *, page_size: int, page_token: str = "",
+                  order_by: str = "timestamp asc") -> EntryPage:
+        """One page of the entries matching `filter` (which carries its own timestamp bounds)."""
         ...
 
 

@@ -64,11 +64,13 @@ class AuditSeed:
     principal_email: str = ""
     service_name: str = "run.googleapis.com"
     status_code: int | None = None        # AuditLog.status.code; set on an operation's last entry
+    request: Mapping[str, Any] | None = None   # AuditLog.request (a Struct), as the service logged it
 
 
 @dataclass(frozen=True)
 class OperationSeed:
-    """LogEntry.operation: the first and the last entry of one long-running operation share `id`."""
+    """LogEntry.operation (LogEntryOperation): the long-running operation an entry belongs to.
+    Audit logs of an LRO come in two entries, `first` and `last`, sharing `id` (Cloud Run audit logging)."""
 
     id: str
     producer: str = "run.googleapis.com"
@@ -129,6 +131,8 @@ def _audit_log(seed: AuditSeed) -> Any:
         audit.authentication_info.principal_email = seed.principal_email
     if seed.status_code is not None:
         audit.status.code = seed.status_code
+    if seed.request is not None:
+        audit.request.update(dict(seed.request))
     return audit
 
 

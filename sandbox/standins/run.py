@@ -21,7 +21,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Mapping, Any, Sequence
 
 import grpc
 from google.cloud import run_v2
@@ -176,7 +176,7 @@ class RunStandIn(StandIn):
                      conditions: Sequence[ConditionSeed] = READY, vpc_connector: str | None = None,
                      vpc_egress: str | None = None, *, cloudsql_instances: Sequence[str] = (),
                      max_instance_count: int | None = None, timeout: timedelta | None = None,
-                     concurrency: int | None = None) -> run_v2.Revision:
+                     concurrency: int | None = None, secret_env: Mapping[str, str] | None = None) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -200,6 +200,11 @@ class RunStandIn(StandIn):
             if vpc_egress:
                 vpc_access.egress = run_v2.VpcAccess.VpcEgress[vpc_egress]
             container = run_v2.Container(image=_PLACEHOLDER_IMAGE)
+            # Secrets where the API keeps them: env[].value_source.secret_key_ref (k8s.min.proto;
+            # `secret` is a secret id, or projects/P/secrets/S in another project).
+            for env_name, secret in (secret_env or {}).items():
+                container.env.append(run_v2.EnvVar(name=env_name, value_source=run_v2.EnvVarSource(
+                    secret_key_ref=run_v2.SecretKeySelector(secret=secret, version="latest"))))
             volumes = []
             if cloudsql_instances:
                 volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(

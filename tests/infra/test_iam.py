@@ -169,6 +169,8 @@ def test_invokers() -> None:
         assert "allUsers" not in path.read_text() and "allAuthenticatedUsers" not in path.read_text(), path
 
 
-def test_timeline_function_reads_logging_only() -> None:
+def test_timeline_function_only_reads() -> None:
     needs = function_needs()["incident_timeline"]
-    assert required_permissions(needs) == {"logging.logEntries.list"}
+    assert required_permissions(needs) == {"logging.logEntries.list", "monitoring.timeSeries.list",
+                                           "run.revisions.list"}
+    assert needs.actions == ()

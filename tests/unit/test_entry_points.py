@@ -21,8 +21,8 @@ def test_importing_main_loads_no_google_client_library():
 def test_main_exports_only_working_entry_points():
     import main
 
-    assert main.__all__ == ["on_alert", "on_command"]
-    assert callable(main.on_alert) and callable(main.on_command)
+    assert main.__all__ == ["on_alert", "on_command", "incident_timeline"]
+    assert callable(main.on_alert) and callable(main.on_command) and callable(main.incident_timeline)
 
 
 def test_deploy_ignores_the_sandbox_and_tests():

@@ -1,0 +1,72 @@
+"""incident_timeline: an incident's timeline over HTTP (Cloud Functions gen2, IAM-protected: deploy
+it without allUsers as invoker, so only callers granted run.invoker reach it).
+
+    GET ?incident_id=0.nrwotmyokd9n&format=json|markdown|html
+
+400 names the parameter at fault; 404 for an incident Runwarden has no log entry of; 503 when
+Cloud Logging is unavailable (try again); 502 when it refuses the read. User input never causes
+a 500.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import functions_framework
+
+PARAMETERS = ("incident_id", "format")
+CONTENT_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8",
+                 "html": "text/html; charset=utf-8"}
+# The page has no script and loads nothing: forbid both, allow its own inline style.
+HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+@functions_framework.http
+def incident_timeline(request) -> tuple[str, int, dict[str, str]]:
+    if request.method not in ("GET", "HEAD"):
+        return _error(405, "method", f"{request.method} is not allowed; use GET", {"Allow": "GET, HEAD"})
+    unknown = sorted(set(request.args) - set(PARAMETERS))
+    if unknown:
+        return _error(400, unknown[0], f"unknown parameter; use {' and '.join(PARAMETERS)}")
+    for name in PARAMETERS:
+        if len(request.args.getlist(name)) > 1:
+            return _error(400, name, "given more than once")
+    fmt = request.args.get("format", "json")
+    if fmt not in CONTENT_TYPES:
+        return _error(400, "format", f"must be one of {', '.join(CONTENT_TYPES)}")
+    return _answer(request.args.get("incident_id", ""), fmt)
+
+
+def _answer(incident_id: str, fmt: str) -> tuple[str, int, dict[str, str]]:
+    # Imported here: a cold start of the other entry points never pays for these.
+    from shared.config import ConfigError, load_config
+    from shared.errors import PermanentError, TransientError
+    from shared.timeline.builder import UnknownIncident
+    from shared.timeline.live import read_timeline
+    from shared.timeline.queries import BadInput, check_incident_id
+    from shared.timeline.render import render
+
+    try:
+        check_incident_id(incident_id)
+        config = load_config()
+        timeline = read_timeline(incident_id, config.project, config)
+    except BadInput as exc:
+        return _error(400, exc.field, str(exc).split(": ", 1)[-1])
+    except ConfigError as exc:     # the deployment's fault, not the caller's
+        return _error(500, "config", f"Runwarden's config cannot be used: {exc}")
+    except UnknownIncident as exc:
+        return _error(404, "incident_id", str(exc))
+    except TransientError as exc:
+        return _error(503, "cloud_logging", f"Cloud Logging is unavailable, try again: {exc}", {"Retry-After": "10"})
+    except PermanentError as exc:
+        return _error(502, "cloud_logging", f"Cloud Logging refused the read: {exc}")
+    headers = {"Content-Type": CONTENT_TYPES[fmt], "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if fmt == "html":
+        headers["Content-Security-Policy"] = HTML_POLICY
+    return render(timeline, fmt), 200, headers
+
+
+def _error(status: int, field: str, message: str, extra: dict[str, str] | None = None) -> tuple[str, int, dict[str, Any]]:
+    body = json.dumps({"error": message, "field": field, "status": status})
+    return body, status, {"Content-Type": "application/json", "Cache-Control": "no-store",
+                          "X-Content-Type-Options": "nosniff", **(extra or {})}

@@ -1,0 +1,72 @@
+"""What a Cloud Run service's revisions reference, for the incident timeline: their Serverless VPC
+Access connectors, Cloud SQL instances and Secret Manager secrets (one ListRevisions call).
+
+Where the v2 API keeps them (google/cloud/run/v2/revision.proto and k8s.min.proto):
+`vpc_access.connector`; `volumes[].cloud_sql_instance.instances`; and secrets in
+`containers[].env[].value_source.secret_key_ref.secret` and `volumes[].secret.secret`, each "a
+secret id if the secret is in the same project, projects/P/secrets/S otherwise".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.gcp.endpoints import CallPolicy, call_with_retry, run_revisions_client
+
+
+class ServiceReferences(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    connectors: frozenset[str] = frozenset()      # full connector names
+    sql_instances: frozenset[str] = frozenset()   # project:region:instance
+    secrets: frozenset[str] = frozenset()         # secret ids
+
+
+class CloudRunReferences:
+    """Reads what a service's revisions reference (or the stand-in's, via RUN_EMULATOR_HOST)."""
+
+    iam_permissions = {"references": ("run.revisions.list",)}
+
+    def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
+        self._policy = policy
+        self._client: Any = None
+
+    def references(self, service_name: str) -> ServiceReferences:
+        def fetch() -> list[Any]:
+            if self._client is None:
+                self._client = run_revisions_client()
+            return list(self._client.list_revisions(parent=service_name, retry=None,
+                                                    timeout=self._policy.call_timeout))
+
+        revisions = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
+        return references_of(revisions)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.transport.close()
+            self._client = None
+
+
+def references_of(revisions: list[Any]) -> ServiceReferences:
+    connectors, instances, secrets = set(), set(), set()
+    for revision in revisions:
+        if revision.vpc_access.connector:
+            connectors.add(revision.vpc_access.connector)
+        for volume in revision.volumes:
+            instances.update(volume.cloud_sql_instance.instances)
+            if volume.secret.secret:
+                secrets.add(_secret_id(volume.secret.secret))
+        for container in revision.containers:
+            for env in container.env:
+                ref = env.value_source.secret_key_ref.secret
+                if ref:
+                    secrets.add(_secret_id(ref))
+    return ServiceReferences(connectors=frozenset(connectors), sql_instances=frozenset(instances),
+                             secrets=frozenset(secrets))
+
+
+def _secret_id(reference: str) -> str:
+    # "S", "projects/P/secrets/S" (and, seen in the wild, ".../versions/V"): the id is after "secrets/".
+    parts = reference.split("/")
+    return parts[parts.index("secrets") + 1] if "secrets" in parts[:-1] else reference

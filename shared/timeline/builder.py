@@ -1,0 +1,359 @@
+"""Builds an incident's timeline from Cloud Logging (and, for the error chart, Monitoring).
+
+Three bounded reads, each ListLogEntries paged in time order and stopped after `max_pages`:
+1. Runwarden's own step lines for the incident (label runwarden_incident), over the lookback;
+   none at all means the incident is unknown. They name the service and bound the window.
+2. Admin Activity audit entries in the window: changes to the service and what it depends on.
+3. The service's failed requests (Cloud Run's request log), counted per minute; when the log has
+   none, Monitoring's run.googleapis.com/request_count (5xx, per minute) instead.
+Memory holds one page, the kept rows and one counter per minute, whatever the volume read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable
+
+from shared.errors import RunwardenError
+from shared.ports import LogPagesPort, MonitoringPort
+from shared.timeline import derive
+from shared.timeline.classify import (Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
+                                      row_of_step, step_key, step_of)
+from shared.timeline.entries import LoggedEntry
+from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
+                                   IncidentTimeline, ReadReport, Source, TimelineEntry)
+from shared.timeline.queries import (audit_filter, check_incident_id, check_project, entry_link, explorer_link,
+                                     request_errors_filter, runwarden_filter)
+
+PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
+ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
+
+
+class UnknownIncident(LookupError):
+    """No step line of Runwarden's carries this incident id within the lookback."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    lookback: timedelta = timedelta(days=30)     # the _Default log bucket keeps 30 days
+    before: timedelta = timedelta(minutes=30)    # read this far before the first sign of the incident
+    after: timedelta = timedelta(minutes=30)     # and this far after the last
+    max_span: timedelta = timedelta(hours=24)
+    page_size: int = 1000                        # ListLogEntries refuses more
+    max_pages: int = 10                          # per query; an incident's own steps need one
+    # The request log can hold a failed request per line: read further there. 10 + 10 + 30 calls
+    # stay under ListLogEntries' 60 requests a minute per project (Cloud Logging quotas page;
+    # UNCONFIRMED that the figure is still current).
+    max_error_pages: int = 30
+    # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
+    own_write_slack: timedelta = timedelta(minutes=2)
+
+
+@dataclass
+class Dependencies:
+    """What the service depends on, when the caller knows it (config, Cloud Run's revisions)."""
+
+    connectors: set[str] = field(default_factory=set)
+    sql_instances: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)     # what could not be learned, and why
+
+
+DependencySource = Callable[[str], Dependencies]
+
+
+def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: datetime, *,
+                   monitoring: MonitoringPort | None = None,
+                   depends_on: Dependencies | DependencySource | None = None,
+                   limits: Limits = Limits()) -> IncidentTimeline:
+    """`depends_on` is what the service depends on, or a function from the service's full name
+    (learned from Runwarden's steps) to it. Raises BadInput for a malformed id or project,
+    UnknownIncident when nothing is found, and TransientError / PermanentError when Cloud
+    Logging fails."""
+    check_incident_id(incident_id)
+    check_project(project)
+    build = _Build(incident_id, project, logs, now, limits)
+    build.read_steps()
+    if not build.steps:
+        raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
+                              f"in the last {limits.lookback.days} days")
+    build.depend_on(depends_on(build.service_name()) if callable(depends_on) else depends_on)
+    build.frame()
+    build.read_changes()
+    build.read_errors(monitoring)
+    return build.result()
+
+
+class _Build:
+    def __init__(self, incident_id: str, project: str, logs: LogPagesPort, now: datetime, limits: Limits) -> None:
+        self.incident_id, self.project, self.logs, self.now, self.limits = incident_id, project, logs, now, limits
+        self.steps: list[Step] = []
+        self.rows: dict[tuple, TimelineEntry] = {}
+        self.reads: list[ReadReport] = []
+        self.notes: list[str] = []
+        self.related = Related(project=project)
+        self.start = self.end = now
+        self.errors = ErrorSeries()
+
+    # --- 1. Runwarden's steps ------------------------------------------------------------------------
+
+    def read_steps(self) -> None:
+        query = runwarden_filter(self.incident_id, self.now - self.limits.lookback, self.now)
+        seen: set[tuple[str, str]] = set()
+
+        def keep(entry: LoggedEntry) -> None:
+            step = step_of(entry, self.incident_id)
+            if step is None or (entry.log_id, entry.insert_id) in seen:
+                return
+            seen.add((entry.log_id, entry.insert_id))
+            self.steps.append(step)
+            if step.alert_state is not None:
+                row = alert_row(step, self.project)
+                self._add(alert_key(step, row), row)
+            else:
+                self._add(step_key(step), row_of_step(step, self.project))
+            self._learn(step)
+
+        self.reads.append(self._read("runwarden", query, keep))
+
+    def _learn(self, step: Step) -> None:
+        """The service and what it depends on, from what Runwarden wrote about them."""
+        resource = step.details.get("resource")
+        if isinstance(resource, dict) and resource.get("service_name") and not self.related.service:
+            self.related.service = str(resource["service_name"])
+            self.related.location = str(resource.get("location") or "")
+        params = step.details.get("params") if isinstance(step.details.get("params"), dict) else {}
+        target = str(params.get("target") or "")
+        if "/connectors/" in target:
+            self.related.connectors.add(target.rsplit("/", 1)[-1])
+        if "/services/" in target and not self.related.service:
+            self.related.service = target.rsplit("/", 1)[-1]
+            parts = target.split("/")
+            self.related.location = parts[parts.index("locations") + 1] if "locations" in parts else ""
+
+    def depend_on(self, deps: Dependencies | None) -> None:
+        if deps is not None:
+            self.notes += deps.notes
+            self.related.connectors |= {c.rsplit("/", 1)[-1] for c in deps.connectors}
+            self.related.sql_instances |= {i.rsplit(":", 1)[-1] for i in deps.sql_instances}
+            self.related.secrets |= {s.rsplit("/", 1)[-1] for s in deps.secrets}
+
+    def frame(self) -> None:
+        """The window: from `before` ahead of the first sign of the incident to `after` its last."""
+        times = [s.at for s in self.steps] + [r.at for r in self.rows.values()]
+        start, end = min(times) - self.limits.before, min(self.now, max(times) + self.limits.after)
+        if end - start > self.limits.max_span:
+            self.notes.append(f"the incident spans more than {self.limits.max_span}; the window is cut to its "
+                              f"first {self.limits.max_span}")
+            end = start + self.limits.max_span
+        self.start, self.end = start, end
+
+    # --- 2. changes: audit entries -------------------------------------------------------------------
+
+    def read_changes(self) -> None:
+        if not self.related.service:
+            self.notes.append("Runwarden's steps do not name a Cloud Run service: no audit entries or errors read")
+            return
+        changes: dict[str, Change] = {}
+
+        def keep(entry: LoggedEntry) -> None:
+            change = change_of(entry, self.related)
+            if change is None:
+                return
+            key = change.operation_id or f"{change.insert_id}"
+            if key in changes:              # a long-running operation's start and end: one change
+                row = self.rows[("audit", key)]
+                row.last_at = max(row.last_at or row.at, change.at)
+                return
+            changes[key] = change
+            self._add(("audit", key), self._change_row(change))
+
+        r = self.related
+        query = audit_filter(self.project, self.start, self.end, r.service, connectors=r.connectors,
+                             sql_instances=r.sql_instances, secrets=r.secrets)
+        self.reads.append(self._read("audit", query, keep))
+
+    def _change_row(self, change: Change) -> TimelineEntry:
+        own = self._runwarden_write_near(change)
+        actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal})") if own
+                 else Actor(kind=ActorKind.PERSON, name=change.principal))
+        summary = change.summary + (" — Runwarden's own write, as the audit log records it" if own else "")
+        return TimelineEntry(at=change.at, source=Source.AUDIT, actor=actor, kind=change.kind, summary=summary,
+                             link=entry_link(self.project, change.insert_id, change.at), severity="NOTICE",
+                             target=change.resource, marker="" if own else "human")
+
+    def _runwarden_write_near(self, change: Change) -> bool:
+        """Runwarden's own write, as the audit log records it: a service account's change to the
+        service or its connector made between a claim and the write Runwarden logged after it (the
+        gate claims, writes, then logs `applied`; the LRO's last audit entry may come a little later).
+        A person's change in that interval is still a person's: people are not service accounts."""
+        if change.family not in ("run", "connector") or not change.principal.endswith(".gserviceaccount.com"):
+            return False
+        slack, claimed_at = self.limits.own_write_slack, None
+        for s in sorted(self.steps, key=lambda s: s.at):
+            if s.step == "claimed":
+                claimed_at = s.at
+            elif s.step in WRITE_STEPS:
+                start = (claimed_at or s.at - slack) - timedelta(seconds=5)
+                if start <= change.at <= s.at + slack:
+                    return True
+        return False
+
+    # --- 3. errors per minute ---------------------------------------------------------------------------
+
+    def read_errors(self, monitoring: MonitoringPort | None) -> None:
+        if not self.related.service:
+            return
+        counts: dict[datetime, int] = {}
+
+        def count(entry: LoggedEntry) -> None:
+            minute = entry.timestamp.replace(second=0, microsecond=0)
+            if self.start <= entry.timestamp <= self.end:
+                counts[minute] = counts.get(minute, 0) + 1
+
+        query = request_errors_filter(self.project, self.related.service, self.start, self.end)
+        report = self._read("request_errors", query, count, self.limits.max_error_pages)
+        self.reads.append(report)
+        source = f"Cloud Run request log: {query}"
+        if not counts and monitoring is not None:
+            counts, source = self._request_count(monitoring)
+        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts))
+        self._platform_rows()
+
+    def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
+        from shared.diagnosis.evidence import MetricQuery
+
+        query = MetricQuery(project=self.project, metric_type="run.googleapis.com/request_count",
+                            resource_type="cloud_run_revision",
+                            labels={"resource.labels.service_name": self.related.service,
+                                    "metric.labels.response_code_class": "5xx"},
+                            start=self.start, end=self.end, alignment_seconds=60, aligner="ALIGN_DELTA",
+                            reducer="REDUCE_SUM")
+        try:
+            result = monitoring.query(query)
+        except RunwardenError as exc:
+            self.notes.append(f"errors per minute from Monitoring could not be read: {exc}")
+            return {}, ""
+        counts: dict[datetime, int] = {}
+        for series in result.series:
+            for point in series.points:
+                minute = _utc(point.end).replace(second=0, microsecond=0) - timedelta(minutes=1)
+                if isinstance(point.value, (int, float)) and not isinstance(point.value, bool):
+                    counts[minute] = counts.get(minute, 0) + int(point.value)
+        self.reads.append(ReadReport(name="request_count", filter=result.query, pages=1,
+                                     entries=sum(len(s.points) for s in result.series)))
+        return counts, f"Cloud Monitoring: {result.query}"
+
+    def _every_minute(self, counts: dict[datetime, int]) -> list[ErrorMinute]:
+        minute = self.start.replace(second=0, microsecond=0)
+        last = min(self.end, self.now).replace(second=0, microsecond=0)
+        out = []
+        while minute <= last:
+            out.append(ErrorMinute(minute=minute, errors=counts.get(minute, 0)))
+            minute += timedelta(minutes=1)
+        return out
+
+    def _platform_rows(self) -> None:
+        """The errors starting and stopping, as rows (what the service showed)."""
+        erroring = [m for m in self.errors.minutes if m.errors]
+        if not erroring:
+            return
+        query = request_errors_filter(self.project, self.related.service, self.start, self.end)
+        first = erroring[0]
+        self._add(("platform", "start"), TimelineEntry(
+            at=first.minute, source=Source.PLATFORM, actor=PLATFORM, kind="errors_started",
+            summary=f"{first.errors} failed requests (5xx) in the first minute; peak {self.errors.peak} a minute",
+            link=explorer_link(self.project, query, first.minute), severity="ERROR"))
+
+    # --- the pieces together ---------------------------------------------------------------------------
+
+    def result(self) -> IncidentTimeline:
+        rows = sorted(self.rows.values(), key=lambda r: (r.at, r.source.value, r.kind))
+        steps = sorted(self.steps, key=lambda s: s.at)
+        milestones = derive.milestones(rows, steps, self.errors.minutes, self.now)
+        if milestones.recovery is not None and milestones.recovery.what.startswith("errors at zero"):
+            rows.append(TimelineEntry(at=milestones.recovery.at, source=Source.PLATFORM, actor=PLATFORM,
+                                      kind="errors_stopped", summary=milestones.recovery.what, marker="recovery",
+                                      link=explorer_link(self.project, request_errors_filter(
+                                          self.project, self.related.service, self.start, self.end),
+                                          milestones.recovery.at)))
+            rows.sort(key=lambda r: (r.at, r.source.value, r.kind))
+        elif milestones.recovery is not None:
+            for row in rows:
+                if row.at == milestones.recovery.at and row.kind in ("verified", "alert_closed"):
+                    row.marker = "recovery"
+                    break
+        diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
+        notes = list(self.notes)
+        notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
+        return IncidentTimeline(
+            incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,
+            window_start=self.start, window_end=self.end, entries=rows, errors=self.errors, milestones=milestones,
+            durations=derive.durations(milestones),
+            signature=str(diagnosed.details.get("signature") or "") if diagnosed else "",
+            diagnosis=diagnosed.message if diagnosed else "", evidence=_evidence(diagnosed),
+            actions=_actions(steps), people=sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON}),
+            people_acted_first=derive.people_acted_first(rows, milestones),
+            follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes
+                                                         if "cut short" in n or "stopped after" in n],
+            reads=self.reads, notes=notes)
+
+    def service_name(self) -> str:
+        r = self.related
+        if not r.service:
+            return ""
+        return f"projects/{self.project}/locations/{r.location}/services/{r.service}" if r.location else r.service
+
+    def _add(self, key: tuple, row: TimelineEntry) -> None:
+        kept = self.rows.get(key)
+        if kept is None:
+            self.rows[key] = row
+            return
+        kept.count += 1
+        first, last = min(kept.at, row.at), max(kept.last_at or kept.at, row.at)
+        kept.at, kept.last_at = first, last
+
+    def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
+              max_pages: int | None = None) -> ReadReport:
+        """Pages through one query in time order; stops after max_pages and says so."""
+        max_pages = max_pages or self.limits.max_pages
+        token, pages, entries = "", 0, 0
+        while True:
+            page = self.logs.read_page(self.project, query, page_size=self.limits.page_size, page_token=token)
+            pages += 1
+            for entry in page.entries:
+                handle(entry)
+            entries += len(page.entries)
+            token = page.next_page_token
+            if not token:
+                return ReadReport(name=name, filter=query, pages=pages, entries=entries)
+            if pages >= max_pages:
+                return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
+                                  why=f"stopped after {pages} pages ({entries} entries); more entries matched "
+                                      "and were not read")
+
+
+def _evidence(diagnosed: Step | None) -> list[EvidenceRow]:
+    items = diagnosed.details.get("evidence") if diagnosed else None
+    rows = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            rows.append(EvidenceRow(source=str(item.get("source", "")), query=str(item.get("query", "")),
+                                    observed=str(item.get("observed", "")), threshold=str(item.get("threshold", "")),
+                                    passed=item.get("passed") if isinstance(item.get("passed"), bool) else None))
+    return rows
+
+
+def _actions(steps: Iterable[Step]) -> list[ActionRow]:
+    action, out = "", []
+    for s in steps:
+        if s.step == "planned":
+            action = str(s.details.get("action") or "")
+        elif s.step in ACTION_STEPS and (action or s.details.get("action")):
+            out.append(ActionRow(at=s.at, name=str(s.details.get("action") or action), status=s.step,
+                                 summary=s.message))
+    return out
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

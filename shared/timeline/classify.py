@@ -1,0 +1,256 @@
+"""Log entries -> timeline rows: Runwarden's step lines, the alert's notifications, audit entries.
+
+Pure: no I/O. Each function takes one LoggedEntry and returns what the timeline makes of it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.timeline.entries import LoggedEntry
+from shared.timeline.model import Actor, ActorKind, Source, TimelineEntry
+from shared.timeline.queries import entry_link
+from shared.timeline.writer import INCIDENT_LABEL, STEP_LABEL
+
+MONITORING = Actor(kind=ActorKind.MONITORING, name="Cloud Monitoring")
+
+# Steps after which Runwarden has decided (the pipeline's outcome steps, docs/messages.md).
+DECISION_STEPS = frozenset({"applied", "dry_run", "skipped", "failed", "escalated", "proposed", "rejected"})
+# Steps in which Runwarden wrote to Google Cloud (the gate's `applied`; the sweep's `undone`).
+WRITE_STEPS = frozenset({"applied", "undone"})
+_ALERT_STATE = re.compile(r"^alert \S+ \((open|closed)\)")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One of Runwarden's step lines, read back."""
+
+    at: datetime
+    step: str
+    trigger: str
+    message: str
+    severity: str
+    details: dict[str, Any]
+    function: str
+    insert_id: str
+
+    @property
+    def status(self) -> str:
+        return str(self.details.get("status") or "")
+
+    @property
+    def alert_state(self) -> str | None:
+        """`open` or `closed` for a received alert notification; None for anything else."""
+        if self.step != "received" or self.trigger != "alert":
+            return None
+        state = self.details.get("state")
+        if isinstance(state, str) and state.lower() in ("open", "closed"):
+            return state.lower()
+        match = _ALERT_STATE.match(self.message)
+        return match.group(1) if match else None
+
+
+def step_of(entry: LoggedEntry, incident_id: str) -> Step | None:
+    """A Runwarden step line of this incident, or None for any other entry."""
+    payload = entry.json_payload or {}
+    details = payload.get("runwarden")
+    if not isinstance(details, dict) or entry.labels.get(INCIDENT_LABEL) != incident_id:
+        return None
+    step = str(details.get("step") or entry.labels.get(STEP_LABEL) or "")
+    if not step:
+        return None
+    function = entry.resource_labels.get("service_name") or entry.resource_labels.get("function_name") or ""
+    return Step(at=entry.timestamp, step=step, trigger=entry.labels.get("runwarden_trigger", ""),
+                message=entry.text or str(payload.get("message", "")), severity=entry.severity,
+                details={k: v for k, v in details.items() if k not in ("step", "incident_id")},
+                function=function, insert_id=entry.insert_id)
+
+
+def runwarden_actor(step: Step) -> Actor:
+    by = step.details.get("by")
+    if step.details.get("command_id") and isinstance(by, str) and by:
+        return Actor(kind=ActorKind.PERSON, name=by)    # an operator's command, carried out by Runwarden
+    return Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({step.function})" if step.function else "Runwarden")
+
+
+def row_of_step(step: Step, project: str) -> TimelineEntry:
+    kind = "command" if step.details.get("command_id") and step.step == "received" else step.step
+    if step.details.get("override") is True:
+        kind = f"override:{step.step}"
+    marker = "action" if step.step in WRITE_STEPS and step.status in ("", "applied", "undone") else ""
+    return TimelineEntry(at=step.at, source=Source.RUNWARDEN, actor=runwarden_actor(step), kind=kind,
+                         summary=_one_line(step.message), link=entry_link(project, step.insert_id, step.at),
+                         severity=step.severity, target=str(step.details.get("target") or ""), marker=marker)
+
+
+def step_key(step: Step) -> tuple:
+    """Two step lines with this key are the same event written twice (a redelivered message)."""
+    return ("runwarden", step.step, _one_line(step.message), str(step.details.get("message_id") or ""))
+
+
+def alert_row(step: Step, project: str) -> TimelineEntry:
+    """The alert opening or closing, as the notification Runwarden received tells it."""
+    state = step.alert_state
+    opened = state == "open"
+    at = _epoch(step.details.get("started_at" if opened else "ended_at")) or step.at
+    policy = step.details.get("policy") or "?"
+    summary = (f"alert {'opened' if opened else 'closed'}: policy {policy!r}"
+               f" (notification received {step.at:%H:%M:%S}Z)")
+    return TimelineEntry(at=at, source=Source.ALERT, actor=MONITORING, kind="alert_opened" if opened else "alert_closed",
+                         summary=summary, link=entry_link(project, step.insert_id, step.at), severity=step.severity,
+                         marker="alert_open" if opened else "alert_close")
+
+
+def alert_key(step: Step, row: TimelineEntry) -> tuple:
+    # Redeliveries and re-notifications of one state of one incident are one event.
+    return ("alert", row.kind, row.at)
+
+
+def _epoch(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _one_line(text: str, limit: int = 240) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# --- audit entries ------------------------------------------------------------------------------
+#
+# Method names as each service's "audit logging" page lists them (cloud.google.com/run/docs/audit-logging,
+# /vpc/docs/serverless-vpc-access-audit-logging, /sql/docs/audit-logging,
+# /secret-manager/docs/audit-logging). Cloud Run's v1 API (gcloud's) writes ReplaceService, the
+# v2 API UpdateService.
+
+_RUN = re.compile(r"^google\.cloud\.run\.v[12]\.Services\.(ReplaceService|UpdateService|CreateService|DeleteService)$")
+_VPC = re.compile(r"^google\.cloud\.vpcaccess\.v1(?:beta1)?\.VpcAccessService\.(CreateConnector|UpdateConnector|"
+                  r"DeleteConnector)$")
+# cloudsql.instances.connect and generateEphemeralCert are ADMIN_WRITE too, but every connection
+# writes them: they are not changes.
+_SQL = re.compile(r"^cloudsql\.instances\.(update|patch|restart|failover|restoreBackup|promoteReplica|demoteMaster|"
+                  r"delete|create|clone|stopReplica|startReplica|import|export|truncateLog|reencrypt|"
+                  r"resetSslConfig|rotateServerCa|addServerCa|migrate)$")
+_SECRET = re.compile(r"^google\.cloud\.secretmanager\.v1\.SecretManagerService\.(AddSecretVersion|"
+                     r"EnableSecretVersion|DisableSecretVersion|DestroySecretVersion)$")
+
+
+@dataclass
+class Related:
+    """What the incident's service depends on, whose changes belong in its timeline."""
+
+    project: str
+    service: str = ""                      # short name
+    location: str = ""
+    connectors: set[str] = field(default_factory=set)      # short names
+    sql_instances: set[str] = field(default_factory=set)   # instance names (the part after the last ':')
+    secrets: set[str] = field(default_factory=set)         # secret ids
+
+
+@dataclass(frozen=True)
+class Change:
+    """An audit entry the timeline keeps."""
+
+    at: datetime
+    family: str              # run | connector | sql | secret
+    kind: str                # deploy | traffic_change | service_change | connector_change | sql_operation | secret_version
+    method: str
+    resource: str
+    principal: str
+    summary: str
+    insert_id: str
+    operation_id: str
+    on_service: bool         # the incident's service itself (not something it depends on)
+
+
+def change_of(entry: LoggedEntry, related: Related) -> Change | None:
+    audit = entry.audit
+    if audit is None or audit.status_code not in (0,):
+        return None          # a refused call changed nothing
+    method, resource = audit.method_name, audit.resource_name
+    short = method.rsplit(".", 1)[-1]
+    last = resource.rstrip("/").rsplit("/", 1)[-1]
+    if _RUN.match(method) and related.service and _is_service(resource, related):
+        kind, what = _run_kind(short, audit.request)
+        return _change(entry, "run", kind, f"{what} of service {related.service} ({short})", True)
+    if _VPC.match(method) and "/connectors/" in resource and last in related.connectors:
+        return _change(entry, "connector", "connector_change", f"connector {last}: {short}", False)
+    if _SQL.match(method) and last.rsplit(":", 1)[-1] in related.sql_instances:
+        return _change(entry, "sql", "sql_operation", f"Cloud SQL instance {last}: {method.rsplit('.', 1)[-1]}", False)
+    if _SECRET.match(method):
+        secret = _secret_id(resource)
+        if secret in related.secrets:
+            return _change(entry, "secret", "secret_version", f"secret {secret}: {short}", False)
+    return None
+
+
+def _change(entry: LoggedEntry, family: str, kind: str, summary: str, on_service: bool) -> Change:
+    audit = entry.audit
+    operation = entry.operation.id if entry.operation else ""
+    return Change(at=entry.timestamp, family=family, kind=kind, method=audit.method_name,
+                  resource=audit.resource_name, principal=audit.principal or "unknown principal", summary=summary,
+                  insert_id=entry.insert_id, operation_id=operation, on_service=on_service)
+
+
+def _is_service(resource: str, related: Related) -> bool:
+    # v2: projects/P/locations/L/services/S; v1: namespaces/P/services/S (P an id or a number).
+    parts = resource.split("/")
+    if len(parts) >= 2 and parts[-2] == "services" and parts[-1] == related.service:
+        return not (related.location and "locations" in parts and parts[parts.index("locations") + 1] != related.location)
+    return False
+
+
+def _secret_id(resource: str) -> str:
+    parts = resource.split("/")
+    return parts[parts.index("secrets") + 1] if "secrets" in parts[:-1] else ""
+
+
+def _run_kind(method: str, request: dict[str, Any] | None) -> tuple[str, str]:
+    """A deploy (a new template), a traffic change (traffic only), or another change. Read from
+    the audit entry's `request` when the service logged it: v2 UpdateService carries the Service
+    (with `template`, `traffic`) and may carry `updateMask`; v1 ReplaceService carries the Knative
+    Service (`spec.template`, `spec.traffic`). Without the request, it is a change."""
+    if method == "CreateService":
+        return "deploy", "creation"
+    if method == "DeleteService":
+        return "service_change", "deletion"
+    service = (request or {}).get("service") or {}
+    spec = service.get("spec") if isinstance(service.get("spec"), dict) else service
+    mask = str((request or {}).get("updateMask") or (request or {}).get("update_mask") or "")
+    traffic = _traffic_text(spec.get("traffic"))
+    if mask and set(mask.replace(" ", "").split(",")) <= {"traffic"}:
+        return "traffic_change", f"traffic change to {traffic or 'a new split'}"
+    image = _image(spec.get("template"))
+    if image:
+        return "deploy", f"deploy of {image}" + (f" with traffic {traffic}" if traffic else "")
+    if traffic:
+        return "traffic_change", f"traffic change to {traffic}"
+    return "service_change", "change"
+
+
+def _traffic_text(traffic: Any) -> str:
+    if not isinstance(traffic, list):
+        return ""
+    parts = []
+    for target in traffic:
+        if not isinstance(target, dict):
+            continue
+        name = target.get("revision") or target.get("revisionName") or (
+            "latest" if target.get("latestRevision") or "LATEST" in str(target.get("type", "")) else "?")
+        percent = target.get("percent", 0)
+        parts.append(f"{name} {int(percent) if isinstance(percent, (int, float)) else percent}%")
+    return ", ".join(parts)
+
+
+def _image(template: Any) -> str:
+    if not isinstance(template, dict):
+        return ""
+    containers = template.get("containers") or (template.get("spec") or {}).get("containers") or []
+    images = [c.get("image") for c in containers if isinstance(c, dict) and c.get("image")]
+    return ", ".join(images)

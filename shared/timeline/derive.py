@@ -1,0 +1,153 @@
+"""What the timeline derives: onset, detection, decision, mitigation, recovery; TTD, TTM, TTR;
+who acted and whether people acted before Runwarden; the open follow-ups. Pure: no I/O.
+
+Durations follow the SRE book's convention: each is measured from the onset of impact.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from shared.timeline.classify import DECISION_STEPS, Step
+from shared.timeline.model import (ActorKind, Durations, ErrorMinute, Milestone, Milestones, TimelineEntry)
+
+HEALTHY_MINUTES = 3                  # errors at zero this many minutes in a row: a healthy window
+ONSET_GAP_MINUTES = 2                # error-free minutes allowed inside one run of errors
+INGEST_LAG = timedelta(minutes=3)    # Cloud Run metrics and logs arrive up to ~3 min late (gcp-facts.md)
+
+
+def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milestone | None:
+    """The first minute of the run of errors that led to the alert: walking back from the
+    detection minute while errors continue (gaps of ONSET_GAP_MINUTES tolerated)."""
+    erroring = [m for m in minutes if m.errors > 0]
+    if not erroring:
+        return None
+    limit = detection if detection is not None else erroring[-1].minute
+    before = [m for m in erroring if m.minute <= limit]
+    if not before:
+        return None
+    first = before[-1]
+    for m in reversed(before[:-1]):
+        if first.minute - m.minute > timedelta(minutes=ONSET_GAP_MINUTES + 1):
+            break
+        first = m
+    return Milestone(at=first.minute, what=f"first minute of errors ({first.errors} 5xx)")
+
+
+def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: datetime) -> Milestone | None:
+    """The first minute at or after `after` that starts HEALTHY_MINUTES error-free minutes, all of
+    them old enough for their data to have arrived."""
+    settled = built_at - INGEST_LAG
+    by_minute = {m.minute: m.errors for m in minutes}
+    if not by_minute:
+        return None
+    start = max(_minute(after), min(by_minute))
+    at = start
+    while at + timedelta(minutes=HEALTHY_MINUTES) <= settled and at <= max(by_minute):
+        window = [by_minute.get(at + timedelta(minutes=i), 0) for i in range(HEALTHY_MINUTES)]
+        if not any(window) and any(by_minute.get(at - timedelta(minutes=i), 0) for i in range(1, 60)):
+            return Milestone(at=at, what=f"errors at zero for {HEALTHY_MINUTES} minutes from here")
+        at += timedelta(minutes=1)
+    return None
+
+
+def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Sequence[ErrorMinute],
+               built_at: datetime) -> Milestones:
+    detection_row = next((r for r in rows if r.kind == "alert_opened"), None)
+    detection = Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring") if detection_row else None
+    start = onset(minutes, detection.at if detection else None)
+    if start is None and detection is not None:
+        start = Milestone(at=detection.at, what="the alert's start (no earlier errors in the series)")
+    decision_step = next((s for s in steps if s.step in DECISION_STEPS and s.trigger == "alert"), None)
+    decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden")
+                if decision_step else None)
+    mitigation = _mitigation(rows, start.at if start else None)
+    recovery = _recovery(rows, minutes, mitigation or detection or start, built_at)
+    return Milestones(onset=start, detection=detection, decision=decision, mitigation=mitigation, recovery=recovery)
+
+
+def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None) -> Milestone | None:
+    """The first change that could have fixed it: Runwarden's applied write, or a person's change to
+    the service or what it depends on, after the onset."""
+    for row in rows:
+        if since is not None and row.at < since:
+            continue
+        if row.source.value == "runwarden" and row.kind == "applied":
+            return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
+        if row.source.value == "audit" and row.actor.kind is ActorKind.PERSON:
+            return Milestone(at=row.at, what=f"a person's change: {row.summary}", by=row.actor.name)
+    return None
+
+
+def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], after: Milestone | None,
+              built_at: datetime) -> Milestone | None:
+    if after is None:
+        return None
+    candidates = []
+    healthy = healthy_window(minutes, after.at, built_at)
+    if healthy is not None:
+        candidates.append(healthy)
+    for row in rows:
+        if row.at < after.at:
+            continue
+        if row.kind == "verified":
+            candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden"))
+        elif row.kind == "alert_closed":
+            candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring"))
+    return min(candidates, key=lambda m: m.at) if candidates else None
+
+
+def durations(m: Milestones) -> Durations:
+    def since_onset(end: Milestone | None) -> float | None:
+        if m.onset is None or end is None:
+            return None
+        return max(0.0, (end.at - m.onset.at).total_seconds())
+
+    return Durations(ttd_seconds=since_onset(m.detection), ttm_seconds=since_onset(m.mitigation),
+                     ttr_seconds=since_onset(m.recovery))
+
+
+def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones) -> bool:
+    """A person changed the service or what it depends on after the onset, before Runwarden's
+    decision (or at all, if Runwarden never decided)."""
+    if m.onset is None:
+        return False
+    until = m.decision.at if m.decision else None
+    return any(r.actor.kind is ActorKind.PERSON and r.source.value in ("audit", "runwarden") and r.at >= m.onset.at
+               and (until is None or r.at < until) for r in rows)
+
+
+def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[str]:
+    """What is still open: pinned traffic, proposals nobody approved, escalations, failures."""
+    out: list[str] = []
+    pinned = _pinned_revision(steps)
+    if pinned:
+        out.append(f"Traffic is pinned to {pinned}: new deploys get no traffic until someone runs "
+                   "`gcloud run services update-traffic SERVICE --to-latest`.")
+    applied_later = any(s.step == "applied" for s in steps)
+    for s in steps:
+        if s.step == "proposed" and not applied_later:
+            out.append(f"Proposed, not approved: {s.message}")
+        elif s.step == "escalated":
+            out.append(f"Escalated to a person: {s.message}")
+        elif s.step == "failed":
+            out.append(f"Failed: {s.message}")
+    return list(dict.fromkeys(out))
+
+
+def _pinned_revision(steps: Sequence[Step]) -> str:
+    """The revision a rollback pinned traffic to, unless it was undone since."""
+    planned = pinned = ""
+    for s in steps:
+        params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
+        if s.step == "planned":
+            planned = str(params.get("to_revision") or "") if s.details.get("action") == "rollback_traffic" else ""
+        elif s.step == "applied" and planned:
+            pinned = planned
+        elif s.step == "undone":
+            pinned = ""
+    return pinned
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)

@@ -1,0 +1,59 @@
+"""The timeline read from Google Cloud (or the local stand-ins, through *_EMULATOR_HOST): the
+real adapters wired to the builder, for the HTTP function and the CLI."""
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.timeline.builder import Dependencies, Limits, build_timeline
+from shared.timeline.model import IncidentTimeline
+
+
+@functools.cache
+def _adapters() -> tuple[Any, Any, Any]:
+    # One set per instance: the gRPC channels are reused across requests.
+    from shared.gcp.logging import CloudLogPagesAdapter
+    from shared.gcp.monitoring import CloudMonitoringAdapter
+    from shared.gcp.run_references import CloudRunReferences
+
+    return CloudLogPagesAdapter(), CloudMonitoringAdapter(), CloudRunReferences()
+
+
+def dependencies(service: str, config: Any, run: Any) -> Dependencies:
+    """The connectors, Cloud SQL instances and secrets the service's revisions reference (one
+    ListRevisions call), and the Cloud SQL instances its config names."""
+    from shared.errors import RunwardenError
+
+    deps = Dependencies()
+    managed = config.service(service) if config is not None and service else None
+    if managed is not None:
+        deps.sql_instances |= set(managed.cloudsql_instances)
+    if not service.startswith("projects/"):
+        return deps
+    try:
+        found = run.references(service)
+    except RunwardenError as exc:
+        deps.notes.append(f"the service's revisions could not be read, so changes to its connector, Cloud SQL "
+                          f"instances and secrets may be missing: {exc}")
+        return deps
+    deps.connectors |= found.connectors
+    deps.sql_instances |= found.sql_instances
+    deps.secrets |= found.secrets
+    return deps
+
+
+def read_timeline(incident_id: str, project: str, config: Any = None, *, now: datetime | None = None,
+                  limits: Limits = Limits()) -> IncidentTimeline:
+    """Builds the timeline with the real clients. What the service depends on comes from its
+    revisions in Cloud Run and, when `config` (a shared.config.Config) is given, its config."""
+    logs, monitoring, run = _adapters()
+    return build_timeline(incident_id, project, logs, now or datetime.now(timezone.utc), monitoring=monitoring,
+                          depends_on=lambda service: dependencies(service, config, run), limits=limits)
+
+
+def close() -> None:
+    if _adapters.cache_info().currsize:
+        for adapter in _adapters():
+            adapter.close()
+        _adapters.cache_clear()

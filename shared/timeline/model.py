@@ -1,0 +1,149 @@
+"""The incident timeline as typed data: what the builder produces and every renderer reads."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(str, Enum):
+    RUNWARDEN = "runwarden"   # Runwarden's own step lines
+    AUDIT = "audit"           # Cloud Audit Logs (Admin Activity)
+    ALERT = "alert"           # the Monitoring notifications Runwarden received
+    PLATFORM = "platform"     # what the service itself showed: its errors starting and stopping
+
+
+class ActorKind(str, Enum):
+    RUNWARDEN = "runwarden"
+    PERSON = "person"         # a principal other than Runwarden: a person, or their own automation
+    MONITORING = "monitoring"
+    PLATFORM = "platform"
+
+
+class Actor(_Model):
+    kind: ActorKind
+    name: str                 # "Runwarden (on_alert)", "alice@example.com", "Cloud Monitoring", "Cloud Run"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TimelineEntry(_Model):
+    """One row of the timeline. Repeats of the same event collapse into one, with a count."""
+
+    at: datetime
+    source: Source
+    actor: Actor
+    kind: str                 # e.g. alert_opened, diagnosed, applied, deploy, traffic_change, errors_started
+    summary: str              # one line
+    link: str = ""            # the entry (or the query) in the Cloud Console's Logs Explorer
+    count: int = 1            # how many times it was written (redeliveries, LRO start and end)
+    last_at: datetime | None = None   # the last repeat, when count > 1
+    severity: str = "INFO"
+    target: str = ""          # the resource the event concerns, when it names one
+    marker: str = ""          # chart marker: alert_open | alert_close | action | human | recovery | ""
+
+
+class ErrorMinute(_Model):
+    minute: datetime          # the start of the minute (UTC)
+    errors: int
+
+
+class ErrorSeries(_Model):
+    source: str = ""          # the query the counts came from
+    metric: str = "5xx responses per minute"
+    minutes: list[ErrorMinute] = Field(default_factory=list)
+
+    @property
+    def peak(self) -> int:
+        return max((m.errors for m in self.minutes), default=0)
+
+
+class Milestone(_Model):
+    at: datetime
+    what: str                 # how it was determined, in words
+    by: str = ""              # who, when someone acted
+
+
+class Milestones(_Model):
+    onset: Milestone | None = None
+    detection: Milestone | None = None
+    decision: Milestone | None = None
+    mitigation: Milestone | None = None
+    recovery: Milestone | None = None
+
+
+class Durations(_Model):
+    """Seconds from onset (the SRE book's measures; None when either end is unknown)."""
+
+    ttd_seconds: float | None = None   # time to detect: onset -> alert opened
+    ttm_seconds: float | None = None   # time to mitigate: onset -> the first fix applied
+    ttr_seconds: float | None = None   # time to recover: onset -> recovery
+
+
+class ReadReport(_Model):
+    """One ListLogEntries query and how much of it was read."""
+
+    name: str                 # runwarden | audit | request_errors | request_count
+    filter: str
+    pages: int = 0
+    entries: int = 0
+    cut_short: bool = False
+    why: str = ""             # why it was cut short, in words
+
+
+class EvidenceRow(_Model):
+    source: str
+    query: str
+    observed: str
+    threshold: str = ""
+    passed: bool | None = None
+
+
+class ActionRow(_Model):
+    at: datetime
+    name: str
+    status: str               # applied, dry_run, proposed, verified, undone, escalated, failed ...
+    summary: str
+    by: str = "Runwarden"
+
+
+class IncidentTimeline(_Model):
+    incident_id: str
+    project: str
+    service: str = ""                 # projects/P/locations/L/services/S, when known
+    built_at: datetime
+    window_start: datetime
+    window_end: datetime
+    entries: list[TimelineEntry] = Field(default_factory=list)
+    errors: ErrorSeries = Field(default_factory=ErrorSeries)
+    milestones: Milestones = Field(default_factory=Milestones)
+    durations: Durations = Field(default_factory=Durations)
+    signature: str = ""               # the diagnosis
+    diagnosis: str = ""               # its one-line summary
+    evidence: list[EvidenceRow] = Field(default_factory=list)
+    actions: list[ActionRow] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)        # principals other than Runwarden who acted
+    people_acted_first: bool = False  # someone changed the target or what it depends on before Runwarden did
+    follow_ups: list[str] = Field(default_factory=list)
+    reads: list[ReadReport] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def cut_short(self) -> bool:
+        return any(r.cut_short for r in self.reads)
+
+    @property
+    def service_short(self) -> str:
+        return self.service.rsplit("/", 1)[-1] if self.service else ""
+
+    def to_json_dict(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["cut_short"] = self.cut_short
+        return data

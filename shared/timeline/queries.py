@@ -1,0 +1,120 @@
+"""The timeline's Cloud Logging filters and Logs Explorer links, built from validated parts.
+
+Every value that reaches a filter is written as a double-quoted string with `\\` and `"`
+escaped (shared.gcp.logging.quote), never pasted in raw; the incident id is also checked
+against the shape Monitoring gives it before anything is read.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+from urllib.parse import quote as url_quote
+
+from shared.timeline.writer import INCIDENT_LABEL
+
+# Monitoring incident ids look like "0.nrwotmyokd9n" (the samples in docs/messages.md): letters,
+# digits, dots, dashes and underscores. Anything else is refused before any filter is built.
+INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+# A Google Cloud project id: 6-30 lowercase letters, digits and dashes, optionally with a domain
+# prefix ("example.com:my-project", gcp-facts.md, "Project ids").
+PROJECT_ID = re.compile(r"^(?:[a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
+
+AUDIT_ACTIVITY_LOG = "cloudaudit.googleapis.com/activity"
+REQUESTS_LOG = "run.googleapis.com/requests"
+# The services whose Admin Activity audit entries can explain a Cloud Run incident, by the service
+# names their "audit logging" pages give: run, vpcaccess, cloudsql and secretmanager.googleapis.com.
+EXPLORER = "https://console.cloud.google.com/logs/query"
+
+
+class BadInput(ValueError):
+    """A parameter the caller got wrong; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def check_incident_id(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput("incident_id", "is required (the Monitoring incident id, like 0.nrwotmyokd9n)")
+    if not INCIDENT_ID.fullmatch(value):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise BadInput("incident_id", f"{shown!r} is not an incident id: use 1-128 letters, digits, '.', '-' "
+                                      "or '_', starting with a letter or digit (like 0.nrwotmyokd9n)")
+    return value
+
+
+def check_project(value: object) -> str:
+    if not isinstance(value, str) or not PROJECT_ID.fullmatch(value):
+        raise BadInput("project", f"{value!r} is not a Google Cloud project id")
+    return value
+
+
+def quote(value: str) -> str:
+    """`value` as a double-quoted filter string, backslashes and double quotes escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def log_name(project: str, log_id: str) -> str:
+    return f"projects/{project}/logs/{url_quote(log_id, safe='')}"
+
+
+def rfc3339(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def window(start: datetime, end: datetime) -> str:
+    return f"timestamp>={quote(rfc3339(start))} AND timestamp<={quote(rfc3339(end))}"
+
+
+def runwarden_filter(incident_id: str, start: datetime, end: datetime) -> str:
+    """Every step line of the incident, from every function: the label the writer puts on each."""
+    return f"labels.{INCIDENT_LABEL}={quote(incident_id)} AND {window(start, end)}"
+
+
+def audit_filter(project: str, start: datetime, end: datetime, service: str, *, connectors: Iterable[str] = (),
+                 sql_instances: Iterable[str] = (), secrets: Iterable[str] = ()) -> str:
+    """Admin Activity entries that may be changes to the service or to what it depends on. The
+    filter narrows the read (a busy project logs many); the builder then keeps exactly the right
+    resources and methods. Each group is parenthesised: in the Logging query language OR binds
+    tighter than AND, so `a AND b OR c` would mean `a AND (b OR c)`."""
+    def has(field: str, values: Iterable[str]) -> str:
+        return "(" + " OR ".join(f"{field}:{quote(v)}" for v in sorted(values)) + ")"
+
+    groups = [f'(protoPayload.serviceName="run.googleapis.com" AND {has("protoPayload.resourceName", [f"services/{service}"])})']
+    if connectors:
+        groups.append('(protoPayload.serviceName="vpcaccess.googleapis.com" AND '
+                      f'{has("protoPayload.resourceName", [f"connectors/{c}" for c in connectors])})')
+    if sql_instances:
+        groups.append('(protoPayload.serviceName="cloudsql.googleapis.com" AND '
+                      f'{has("protoPayload.resourceName", sql_instances)} AND '
+                      'NOT protoPayload.methodName="cloudsql.instances.connect" AND '
+                      'NOT protoPayload.methodName="cloudsql.instances.generateEphemeralCert")')
+    if secrets:
+        groups.append('(protoPayload.serviceName="secretmanager.googleapis.com" AND '
+                      f'{has("protoPayload.resourceName", [f"secrets/{s}" for s in secrets])})')
+    return (f"logName={quote(log_name(project, AUDIT_ACTIVITY_LOG))} AND {window(start, end)} "
+            f"AND ({' OR '.join(groups)})")
+
+
+def request_errors_filter(project: str, service: str, start: datetime, end: datetime) -> str:
+    """The service's failed requests in Cloud Run's request log (one entry per request)."""
+    return (f"logName={quote(log_name(project, REQUESTS_LOG))} AND resource.type=\"cloud_run_revision\" "
+            f"AND resource.labels.service_name={quote(service)} AND httpRequest.status>=500 AND {window(start, end)}")
+
+
+def explorer_link(project: str, query: str, at: datetime | None = None) -> str:
+    """A Logs Explorer link running `query` in `project`. The `;query=` path parameter is how the
+    console's own "copy link" URLs carry a query; `;cursorTimestamp=` (which scrolls to an instant)
+    is UNCONFIRMED in Google's docs, so the query itself also bounds the time."""
+    link = f"{EXPLORER};query={url_quote(query, safe='')}"
+    if at is not None:
+        link += f";cursorTimestamp={rfc3339(at)}"
+    return f"{link}?project={url_quote(project, safe='')}"
+
+
+def entry_link(project: str, insert_id: str, at: datetime) -> str:
+    """The one entry: its insertId, within a second either side of its timestamp."""
+    query = f"insertId={quote(insert_id)} AND {window(at - timedelta(seconds=1), at + timedelta(seconds=1))}"
+    return explorer_link(project, query, at)

@@ -1,0 +1,101 @@
+"""incident_timeline over HTTP: functions-framework serving the real main.py, the real Logging
+client against the stand-in, and a seeded incident."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sandbox.standins.server import StandIns, start_standins
+from tests.integration.timeline_world import INCIDENT, PROJECT, seed_incident
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory) -> Iterator:
+    import functions_framework
+
+    import shared.timeline.live as live
+
+    t0 = (datetime.now(timezone.utc) - timedelta(minutes=40)).replace(second=0, microsecond=0)
+    config = tmp_path_factory.mktemp("config") / "runwarden.yaml"
+    config.write_text(f"project: {PROJECT}\noutcomes_topic: projects/{PROJECT}/topics/runwarden-outcomes\n")
+    patch = pytest.MonkeyPatch()
+    with start_standins() as standins:
+        seed_incident(standins.logging, t0)
+        for key, value in {**standins.env(), "RUNWARDEN_CONFIG": str(config)}.items():
+            patch.setenv(key, value)
+        live.close()
+        app = functions_framework.create_app(target="incident_timeline", source=str(ROOT / "main.py"),
+                                             signature_type="http")
+        yield app.test_client()
+        live.close()
+    patch.undo()
+
+
+def test_json(client):
+    response = client.get(f"/?incident_id={INCIDENT}&format=json")
+
+    assert response.status_code == 200 and response.content_type == "application/json"
+    body = response.get_json()
+    assert body["incident_id"] == INCIDENT and body["durations"]["ttd_seconds"] == 180
+    assert [e["kind"] for e in body["entries"]][:3] == ["deploy", "errors_started", "traffic_change"]
+
+
+def test_json_is_the_default(client):
+    assert client.get(f"/?incident_id={INCIDENT}").get_json()["incident_id"] == INCIDENT
+
+
+def test_markdown(client):
+    response = client.get(f"/?incident_id={INCIDENT}&format=markdown")
+
+    assert response.status_code == 200 and response.content_type.startswith("text/markdown")
+    assert response.get_data(as_text=True).startswith(f"# Postmortem (draft): incident {INCIDENT}")
+
+
+def test_html_loads_nothing_and_runs_nothing(client):
+    response = client.get(f"/?incident_id={INCIDENT}&format=html")
+
+    assert response.status_code == 200 and response.content_type.startswith("text/html")
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    page = response.get_data(as_text=True)
+    assert "<svg" in page and "<script" not in page.lower()
+
+
+@pytest.mark.parametrize("query, status, field", [
+    ("", 400, "incident_id"),
+    ("?incident_id=", 400, "incident_id"),
+    ('?incident_id=0.x%22%20OR%20labels.a%3D%22b', 400, "incident_id"),       # 0.x" OR labels.a="b
+    ("?incident_id=0.x%5C", 400, "incident_id"),                               # a backslash
+    (f"?incident_id={INCIDENT}&format=pdf", 400, "format"),
+    (f"?incident_id={INCIDENT}&incident_id=0.y", 400, "incident_id"),
+    (f"?incident_id={INCIDENT}&project=other", 400, "project"),
+    ("?incident_id=0.unknown", 404, "incident_id"),
+])
+def test_bad_input_is_answered_with_the_field(client, query, status, field):
+    response = client.get("/" + query)
+
+    assert response.status_code == status
+    body = json.loads(response.get_data(as_text=True))
+    assert body["field"] == field and body["error"]
+
+
+def test_only_get(client):
+    assert client.post(f"/?incident_id={INCIDENT}").status_code == 405
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(incident=st.text(max_size=40), fmt=st.one_of(st.none(), st.text(max_size=10),
+                                                    st.sampled_from(["json", "markdown", "html"])),
+       extra=st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=8), max_size=2))
+def test_user_input_never_causes_a_500(client, incident, fmt, extra):
+    params = {"incident_id": incident, **({"format": fmt} if fmt is not None else {}), **extra}
+    response = client.get("/", query_string=params)
+
+    assert response.status_code in (200, 400, 404)

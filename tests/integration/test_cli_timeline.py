@@ -1,0 +1,62 @@
+"""`runwarden timeline` against the Logging stand-in (real client), in-process through click."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import runwarden
+from sandbox.standins.server import StandIns, start_standins
+from tests.integration.timeline_world import INCIDENT, PROJECT, seed_incident
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIns]:
+    t0 = (datetime.now(timezone.utc) - timedelta(minutes=40)).replace(second=0, microsecond=0)
+    with start_standins() as standins:
+        seed_incident(standins.logging, t0)
+        for key, value in standins.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("RUNWARDEN_CONFIG", raising=False)
+        monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+        yield standins
+
+
+def run(*args: str):
+    return CliRunner().invoke(runwarden, ["timeline", *args], catch_exceptions=False)
+
+
+def test_text(world):
+    result = run(INCIDENT, "--project", PROJECT)
+
+    assert result.exit_code == 0, result.output
+    assert "TTD 3 min 00 s · TTM 2 min 00 s · TTR 6 min 00 s" in result.output
+    assert "alice@example.com" in result.output and "people acted before Runwarden" in result.output
+
+
+def test_json_to_a_file(world, tmp_path):
+    out = tmp_path / "t.json"
+    result = run(INCIDENT, "--project", PROJECT, "--format", "json", "--out", str(out))
+
+    assert result.exit_code == 0 and f"wrote {out}" in result.output
+    assert json.loads(out.read_text())["incident_id"] == INCIDENT
+
+
+def test_the_project_from_the_environment(world, monkeypatch):
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
+    assert run(INCIDENT, "--format", "markdown").output.startswith("# Postmortem (draft)")
+
+
+@pytest.mark.parametrize("args, message", [
+    (['0.x" OR x', "--project", PROJECT], "incident_id"),
+    ([INCIDENT], "no project"),
+    ([INCIDENT, "--project", "Bad Project!"], "project"),
+    (["0.unknown", "--project", PROJECT], "no Runwarden log entry"),
+])
+def test_bad_input_exits_2_with_a_message(world, args, message):
+    result = CliRunner().invoke(runwarden, ["timeline", *args])
+
+    assert result.exit_code == 2 and message in result.output

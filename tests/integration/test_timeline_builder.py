@@ -1,0 +1,197 @@
+"""The timeline builder against the Logging stand-in: real client, real gRPC, real paging."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Iterator
+
+import pytest
+
+from sandbox.standins.logging import LoggingStandIn
+from shared.errors import PermanentError
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.logging import CloudLogPagesAdapter
+from shared.timeline.builder import Dependencies, Limits, UnknownIncident, build_timeline
+from shared.timeline.queries import BadInput, runwarden_filter
+from tests.integration.timeline_world import (INCIDENT, NOW, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0, seed_incident,
+                                              step)
+
+QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+
+
+@pytest.fixture
+def standin() -> Iterator[LoggingStandIn]:
+    server = LoggingStandIn(clock=lambda: NOW)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def logs(standin: LoggingStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudLogPagesAdapter]:
+    monkeypatch.setenv("LOGGING_EMULATOR_HOST", standin.address)
+    adapter = CloudLogPagesAdapter(policy=QUICK)
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture
+def world(standin: LoggingStandIn) -> LoggingStandIn:
+    seed_incident(standin)
+    return standin
+
+
+def kinds(timeline) -> list[tuple[str, str]]:
+    return [(e.source.value, e.kind) for e in timeline.entries]
+
+
+def test_the_seeded_incident_reads_as_what_happened(world, logs):
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(sql_instances={"main-db"}))
+
+    assert timeline.service == SERVICE_NAME
+    assert kinds(timeline) == [
+        ("audit", "deploy"),                      # 11:56 alice's gcloud deploy (one row for the LRO's two entries)
+        ("platform", "errors_started"),           # 11:57
+        ("audit", "traffic_change"),              # 11:59 bob, by hand
+        ("alert", "alert_opened"),                # 12:00 Monitoring's started_at
+        ("audit", "sql_operation"),               # 12:00:30 frank restarts the database
+        ("runwarden", "diagnosed"), ("runwarden", "planned"), ("runwarden", "claimed"),
+        ("audit", "service_change"),              # gina, while Runwarden held its claim
+        ("audit", "traffic_change"),              # Runwarden's own write, in the audit log
+        ("runwarden", "applied"), ("runwarden", "outcome_published"), ("runwarden", "skipped"),
+        ("platform", "errors_stopped"),           # 12:03: three minutes at zero
+        ("runwarden", "override:kill_switch"),
+        ("alert", "alert_closed"), ("runwarden", "verified")]
+    deploy = timeline.entries[0]
+    assert deploy.actor.name == "alice@example.com" and "gcr.io/demo/backend:v2" in deploy.summary
+    assert deploy.count == 1 and deploy.last_at == deploy.at + timedelta(seconds=20)
+    opened = timeline.entries[3]
+    assert opened.at == T0 and opened.count == 2       # delivered twice, one row
+    diagnosed = timeline.entries[5]
+    assert diagnosed.count == 2 and diagnosed.last_at == diagnosed.at + timedelta(seconds=30)
+    gina, own = timeline.entries[8], timeline.entries[9]
+    assert gina.actor.name == "gina@example.com" and gina.actor.kind.value == "person" and gina.marker == "human"
+    assert own.actor.kind.value == "runwarden" and RUNWARDEN_SA in own.actor.name and own.marker == ""
+    assert timeline.entries[2].marker == "human" and timeline.entries[10].marker == "action"
+    command = timeline.entries[14]
+    assert command.actor.name == "carol@example.com" and command.actor.kind.value == "person"
+
+
+def test_milestones_and_measures(world, logs):
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    m, d = timeline.milestones, timeline.durations
+
+    assert m.onset.at == T0 - timedelta(minutes=3)
+    assert m.detection.at == T0
+    assert m.decision.at == T0 + timedelta(minutes=1.5)
+    assert m.mitigation.at == T0 - timedelta(minutes=1) and m.mitigation.by == "bob@example.com"
+    assert m.recovery.at == T0 + timedelta(minutes=3) and "zero" in m.recovery.what
+    assert (d.ttd_seconds, d.ttm_seconds, d.ttr_seconds) == (180, 120, 360)
+    assert timeline.people == ["alice@example.com", "bob@example.com", "carol@example.com", "gina@example.com"]
+    assert timeline.people_acted_first
+    assert timeline.signature == "bad_revision"
+    assert timeline.evidence[0].threshold == ">= 20 requests and 5xx >= 20%" and timeline.evidence[0].passed
+    assert [a.status for a in timeline.actions] == ["applied", "skipped", "verified"]
+    assert any("pinned to backend-00001-abc" in f for f in timeline.follow_ups)
+    assert not timeline.cut_short
+
+
+def test_the_audit_read_asks_only_for_the_service_and_what_it_depends_on(world, logs):
+    plain = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    with_db = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(sql_instances={"main-db"}))
+
+    audit_read = lambda t: next(r for r in t.reads if r.name == "audit")   # noqa: E731
+    # alice's deploy (two LRO entries), bob, gina, Runwarden's own write; not frontend, not the secret
+    assert audit_read(plain).entries == 5
+    assert audit_read(with_db).entries == 6          # + frank's restart; the connect is filtered out
+    assert "cloudsql" not in audit_read(plain).filter
+
+
+def test_errors_per_minute_come_from_the_services_request_log(world, logs):
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    counted = {m.minute: m.errors for m in timeline.errors.minutes if m.errors}
+
+    assert counted == {T0 + timedelta(minutes=k): 20 for k in range(-3, 3)}   # frontend's errors not counted
+    assert timeline.errors.minutes[0].minute == timeline.window_start.replace(second=0, microsecond=0)
+
+
+def test_a_read_cut_short_says_so(world, logs):
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=25, max_pages=2, max_error_pages=2))
+
+    errors_read = next(r for r in timeline.reads if r.name == "request_errors")
+    assert errors_read.cut_short and errors_read.pages == 2 and errors_read.entries == 50
+    assert timeline.cut_short
+    assert any("cut short" in f and "request_errors" in f for f in timeline.follow_ups)
+    assert any("stopped after 2 pages" in n for n in timeline.notes)
+
+
+def test_many_pages_read_to_the_end(world, logs):
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=7, max_pages=50))
+
+    assert not timeline.cut_short
+    assert sum(m.errors for m in timeline.errors.minutes) == 120
+    assert next(r for r in timeline.reads if r.name == "runwarden").pages > 1
+
+
+def test_an_unknown_incident_is_not_found(world, logs):
+    with pytest.raises(UnknownIncident, match="0.unknown"):
+        build_timeline("0.unknown", PROJECT, logs, NOW)
+
+
+@pytest.mark.parametrize("bad", ['0.x" OR labels.runwarden_incident:*', "0.x\\", 'a"b', "0.x AND severity>=ERROR",
+                                 "", " ", "0.x)", "labels.a=*", "x" * 200, "0.x\n"])
+def test_a_malformed_incident_id_is_refused_before_any_read(bad):
+    class NoReads:
+        def read_page(self, *args, **kwargs):
+            raise AssertionError("nothing may be read for a malformed id")
+
+    with pytest.raises(BadInput, match="incident_id"):
+        build_timeline(bad, PROJECT, NoReads(), NOW)
+
+
+@pytest.mark.parametrize("value", ['we"ird', "back\\slash", 'a" OR labels.x="y', "x) OR (y", "trailing\\"])
+def test_filter_values_are_quoted_never_pasted(standin, logs, value):
+    # The id check refuses these; the quoting must hold on its own too: the stand-in parses the
+    # filter as Cloud Logging does and finds exactly the entry carrying the value, nothing else.
+    step(standin, T0, "received", "one", incident=value, message_id="1")
+    step(standin, T0, "received", "other", incident="y", message_id="2")
+    page = logs.read_page(PROJECT, runwarden_filter(value, T0 - timedelta(hours=1), NOW), page_size=10)
+
+    assert [e.labels["runwarden_incident"] for e in page.entries] == [value]
+
+
+def test_a_refused_query_is_a_permanent_error(standin, logs):
+    with pytest.raises(PermanentError):
+        logs.read_page(PROJECT, "labels.x=(", page_size=10)
+
+
+def test_what_the_service_depends_on_comes_from_its_revisions(seed_scenario, standins, standin_env):
+    from shared.gcp.run_references import CloudRunReferences
+    from shared.timeline.live import dependencies
+
+    seed_scenario("bad_revision")
+    standins.run.add_revision(SERVICE_NAME, "backend-00003-sec", T0, secret_env={
+        "DB_PASSWORD": "db-password", "API_KEY": "projects/other-project/secrets/api-key"})
+    run = CloudRunReferences()
+    try:
+        deps = dependencies(SERVICE_NAME, None, run)
+        missing = dependencies(SERVICE_NAME.replace("backend", "gone"), None, run)
+    finally:
+        run.close()
+
+    assert deps.connectors == {"projects/demo-project/locations/us-central1/connectors/backend-conn"}
+    assert deps.sql_instances == {"demo-project:us-central1:main-db"} and not deps.notes
+    assert deps.secrets == {"db-password", "api-key"}
+    assert not missing.connectors and "could not be read" in missing.notes[0]
+
+
+def test_a_referenced_secrets_new_version_is_a_change(world, logs):
+    from tests.integration.timeline_world import audit
+
+    audit(world, T0 + timedelta(seconds=40), "google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion",
+          f"projects/{PROJECT}/secrets/db-password", "hal@example.com", service="secretmanager.googleapis.com")
+    plain = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(secrets={"db-password"}))
+
+    assert "secret_version" not in [e.kind for e in plain.entries]
+    [row] = [e for e in timeline.entries if e.kind == "secret_version"]
+    assert row.actor.name == "hal@example.com" and "db-password" in row.summary and row.marker == "human"

@@ -1,0 +1,185 @@
+"""The timeline's pure parts: derivations, classification of audit entries, the renderers."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.timeline import derive
+from shared.timeline.classify import Related, change_of
+from shared.timeline.entries import AuditInfo, LoggedEntry
+from shared.timeline.model import (Actor, ActorKind, Durations, ErrorMinute, ErrorSeries, IncidentTimeline, Milestone,
+                                   Milestones, ReadReport, Source, TimelineEntry)
+from shared.timeline.queries import BadInput, check_incident_id, quote
+from shared.timeline.render import render, to_markdown
+
+T = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def minutes(*counts: int, start: datetime = T) -> list[ErrorMinute]:
+    return [ErrorMinute(minute=start + timedelta(minutes=i), errors=c) for i, c in enumerate(counts)]
+
+
+# --- derivations -------------------------------------------------------------------------------------
+
+
+def test_onset_walks_back_through_short_gaps_but_not_long_ones():
+    series = minutes(5, 0, 0, 0, 0, 3, 0, 4, 9, 9)       # an old blip, then errors with a one-minute gap
+    assert derive.onset(series, T + timedelta(minutes=9)).at == T + timedelta(minutes=5)
+
+
+def test_no_errors_no_onset():
+    assert derive.onset(minutes(0, 0, 0), T) is None
+
+
+def test_a_healthy_window_needs_its_data_to_have_arrived():
+    series = minutes(9, 9, 0, 0, 0, 0)
+    built = T + timedelta(minutes=6)                      # minutes 2-4 are within the ingest lag
+    assert derive.healthy_window(series, T, built) is None
+    assert derive.healthy_window(series, T, built + timedelta(minutes=3)).at == T + timedelta(minutes=2)
+
+
+def _row(at: datetime, source: Source, kind: str, actor: ActorKind = ActorKind.RUNWARDEN) -> TimelineEntry:
+    return TimelineEntry(at=at, source=source, actor=Actor(kind=actor, name=actor.value), kind=kind, summary=kind)
+
+
+def test_people_acted_first_only_after_onset_and_before_the_decision():
+    onset = Milestone(at=T, what="x")
+    m = Milestones(onset=onset, decision=Milestone(at=T + timedelta(minutes=5), what="d"))
+    before_onset = _row(T - timedelta(minutes=1), Source.AUDIT, "deploy", ActorKind.PERSON)
+    during = _row(T + timedelta(minutes=2), Source.AUDIT, "traffic_change", ActorKind.PERSON)
+    after = _row(T + timedelta(minutes=6), Source.AUDIT, "traffic_change", ActorKind.PERSON)
+    assert not derive.people_acted_first([before_onset, after], m)
+    assert derive.people_acted_first([before_onset, during, after], m)
+
+
+def test_durations_are_measured_from_onset():
+    m = Milestones(onset=Milestone(at=T, what=""), detection=Milestone(at=T + timedelta(seconds=90), what=""),
+                   recovery=Milestone(at=T + timedelta(minutes=10), what=""))
+    assert derive.durations(m) == Durations(ttd_seconds=90, ttm_seconds=None, ttr_seconds=600)
+
+
+# --- audit entries ------------------------------------------------------------------------------------
+
+
+def _audit(method: str, resource: str, request: dict | None = None, status: int = 0) -> LoggedEntry:
+    return LoggedEntry(timestamp=T, log_id="cloudaudit.googleapis.com/activity", insert_id="i",
+                       audit=AuditInfo(method_name=method, resource_name=resource, principal="p@example.com",
+                                       request=request, status_code=status))
+
+
+RELATED = Related(project="demo-project", service="backend", location="us-central1", connectors={"backend-conn"},
+                  sql_instances={"main-db"}, secrets={"db-password"})
+
+
+@pytest.mark.parametrize("method, resource, request_, kind", [
+    ("google.cloud.run.v1.Services.ReplaceService", "namespaces/demo-project/services/backend",
+     {"service": {"spec": {"template": {"spec": {"containers": [{"image": "img:2"}]}}}}}, "deploy"),
+    ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
+     {"service": {"traffic": [{"revision": "r1", "percent": 100}]}, "updateMask": "traffic"}, "traffic_change"),
+    ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
+     None, "service_change"),
+    ("google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
+     "projects/demo-project/locations/us-central1/connectors/backend-conn", None, "connector_change"),
+    ("cloudsql.instances.restart", "instances/main-db", None, "sql_operation"),
+    ("google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion", "projects/demo-project/secrets/db-password",
+     None, "secret_version"),
+    ("google.cloud.secretmanager.v1.SecretManagerService.DisableSecretVersion",
+     "projects/demo-project/secrets/db-password/versions/3", None, "secret_version"),
+])
+def test_changes_the_timeline_keeps(method, resource, request_, kind):
+    assert change_of(_audit(method, resource, request_), RELATED).kind == kind
+
+
+@pytest.mark.parametrize("method, resource, status", [
+    ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend-2", 0),
+    ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/europe-west1/services/backend", 0),
+    ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend", 7),
+    ("cloudsql.instances.connect", "instances/main-db", 0),
+    ("cloudsql.instances.restart", "instances/other-db", 0),
+    ("google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion", "projects/demo-project/secrets/other", 0),
+    ("google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
+     "projects/demo-project/locations/us-central1/connectors/other-conn", 0),
+])
+def test_changes_the_timeline_leaves_out(method, resource, status):
+    assert change_of(_audit(method, resource, status=status), RELATED) is None
+
+
+# --- input --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("good", ["0.nrwotmyokd9n", "12345", "0.a-b_c"])
+def test_incident_ids_of_the_right_shape(good):
+    assert check_incident_id(good) == good
+
+
+@pytest.mark.parametrize("bad", ['0."x"', "0.x\\y", "a b", "a\tb", "(x)", "x:*", "-x", ".x", "0.x\n", None, 5])
+def test_incident_ids_of_the_wrong_shape(bad):
+    with pytest.raises(BadInput) as caught:
+        check_incident_id(bad)
+    assert caught.value.field == "incident_id"
+
+
+@pytest.mark.parametrize("raw, quoted", [('a"b', r'"a\"b"'), ("a\\b", r'"a\\b"'), ('\\"', r'"\\\""')])
+def test_quote_escapes_backslashes_then_quotes(raw, quoted):
+    assert quote(raw) == quoted
+
+
+# --- renderers ----------------------------------------------------------------------------------------
+
+
+def sample(**overrides) -> IncidentTimeline:
+    entries = [_row(T + timedelta(minutes=i), source, kind) for i, (source, kind) in enumerate(
+        [(Source.ALERT, "alert_opened"), (Source.RUNWARDEN, "diagnosed"), (Source.RUNWARDEN, "applied")])]
+    entries[0].summary = "pipe | in <b>it</b>\nand a newline"
+    data = dict(incident_id="0.abc", project="demo-project", service="projects/p/locations/l/services/backend",
+                built_at=T + timedelta(hours=1), window_start=T - timedelta(minutes=30),
+                window_end=T + timedelta(minutes=30), entries=entries,
+                errors=ErrorSeries(source="q", minutes=minutes(0, 4, 8, 0)),
+                milestones=Milestones(onset=Milestone(at=T, what="first"), detection=Milestone(at=T, what="alert")),
+                durations=Durations(ttd_seconds=65, ttm_seconds=3700, ttr_seconds=None))
+    data.update(overrides)
+    return IncidentTimeline(**data)
+
+
+def test_markdown_is_a_postmortem_draft():
+    text = to_markdown(sample())
+    headings = re.findall(r"^## (.+)$", text, re.M)
+
+    assert text.startswith("# Postmortem (draft): incident 0.abc on backend")
+    assert headings == ["Summary", "Impact", "Timeline", "Root cause and evidence", "Actions and their verification",
+                        "What people did", "Open follow-ups", "Lessons learned", "Sources"]
+    assert "- TTD 1 min 05 s · TTM 1 h 01 min · TTR unknown" in text
+    table = text.split("## Timeline")[1].split("##")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| time")]
+    assert len(rows) == 3 and all(row.count(" | ") == 5 for row in rows)   # pipes and newlines cannot split a row
+
+
+def test_markdown_says_when_the_timeline_is_incomplete():
+    cut = sample(reads=[ReadReport(name="audit", filter="f", pages=10, cut_short=True, why="stopped after 10 pages")])
+    assert "> **Incomplete:** audit stopped after 10 pages" in to_markdown(cut)
+
+
+def test_html_escapes_what_the_logs_say():
+    page = render(sample(), "html")
+    assert "<b>it</b>" not in page and "&lt;b&gt;it&lt;/b&gt;" in page
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_unknown_format():
+    with pytest.raises(ValueError, match="format"):
+        render(sample(), "pdf")
+
+
+def test_the_text_sparkline_stays_short_for_a_long_window():
+    long = sample(errors=ErrorSeries(source="q", minutes=minutes(*([0] * 600 + [5] * 600))))
+    line = next(line for line in render(long, "text").splitlines() if line.startswith("Errors per minute"))
+    assert len(line) < 140 and "(14 min per mark)" in line
+
+
+def test_notes_reach_every_format():
+    noted = sample(notes=["the service's revisions could not be read"])
+    assert "## Notes on this draft" in render(noted, "markdown")
+    assert "Note: the service's revisions could not be read" in render(noted, "text")
+    assert '<ul id="notes"><li>the service&#x27;s revisions could not be read</li>' in render(noted, "html")
