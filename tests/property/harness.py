@@ -240,8 +240,9 @@ class Run:
             obs.outcomes = list(self._command({"command": "sweep"}, obs))
             obs.restored = _restore_attempts(records_before, self._records())
         elif isinstance(step, KillSwitch):
-            self._command({"command": "kill_switch", "engaged": step.engaged, "by": "property-test",
-                           "reason": "generated program"}, obs, into=obs.outcomes)
+            self._command({"command": "pause" if step.engaged else "resume", "requested_by": "property-test",
+                           "command_id": f"switch-{len(self.trace)}", "reason": "generated program"},
+                          obs, into=obs.outcomes)
             if not obs.errors:
                 self._kill_switch = step.engaged
         elif isinstance(step, Fault):
