@@ -307,8 +307,9 @@ def config_errors(path: str | os.PathLike) -> list[str]:
     try:
         Config.model_validate(data)
     except ValidationError as exc:
-        return [f"{path}:{_line_of(root, err['loc'])}: {'.'.join(str(p) for p in err['loc']) or '(top level)'}: "
-                f"{err['msg']}" for err in exc.errors()]
+        found = sorted((_line_of(root, err["loc"]), ".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"])
+                       for err in exc.errors())
+        return [f"{path}:{line}: {field}: {msg}" for line, field, msg in found]
     return []
 
 

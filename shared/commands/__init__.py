@@ -99,14 +99,22 @@ def _claim(run: CommandRun) -> Outcome | None:
     if claim.acquired:
         return None
     first = claim.record.result
-    if first:
-        reason = (f"duplicate: command {command.command_id} was already handled at "
-                  f"{claim.record.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
-        notes = [f"first outcome: {first.get('outcome_id')}"]
-    else:
-        reason = f"duplicate: command {command.command_id} is being handled since {claim.record.claimed_at:%H:%M:%S}"
-        notes = []
-    return run.outcome(OutcomeStatus.SKIPPED, reason, target=command.target, notes=notes)
+    if not first:
+        # Another delivery is still at work on it (Pub/Sub redelivers a push not acked within the
+        # ack deadline). Answering now would publish a second, uninformative outcome; raising makes
+        # Pub/Sub redeliver, and by then the first result is known (or its claim has expired and
+        # this delivery takes over).
+        run.timeline.step("in_progress", f"command {command.command_id} is being handled by another delivery "
+                          f"since {claim.record.claimed_at:%H:%M:%S}; retry later", severity="NOTICE")
+        raise CommandInProgress(f"command {command.command_id} is being handled by another delivery")
+    reason = (f"duplicate: command {command.command_id} was already handled at "
+              f"{claim.record.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
+    return run.outcome(OutcomeStatus.SKIPPED, reason, target=command.target,
+                       notes=[f"first outcome: {first.get('outcome_id')}"])
+
+
+class CommandInProgress(TransientError):
+    """A redelivery of a command another delivery is handling: Pub/Sub retries it later."""
 
 
 def _reject_malformed(error: CommandError, event_data: Any, config: Config, adapters: Adapters,
