@@ -30,6 +30,8 @@ class Snapshot(BaseModel):
 
 def handle(run: CommandRun) -> Outcome:
     snap = snapshot(run)
+    if run.command.target:
+        snap = _only(snap, run.command.target)
     summary = (f"kill switch {'ENGAGED (' + snap.kill_switch + ')' if snap.kill_switch else 'off'}; "
                f"{len(snap.paused)} paused, {len(snap.pending_verifications)} pending verification(s), "
                f"{len(snap.open_proposals)} open proposal(s), {len(snap.cooldowns)} cooldown(s), "
@@ -89,3 +91,13 @@ def _budgets(state: Any, config: Any, targets: list[str], now: datetime) -> list
         if used:
             out.append({"scope": scope, "bucket": bucket, "used": used, "capacity": capacity})
     return out
+
+
+def _only(snap: Snapshot, target: str) -> Snapshot:
+    """The snapshot of one service or connector."""
+    def mine(item: dict[str, Any]) -> bool:
+        return target in (item.get("target"), item.get("service"), item.get("scope", "").partition("|")[2])
+
+    return snap.model_copy(update={name: [i for i in getattr(snap, name) if mine(i)] for name in
+                                   ("paused", "pending_verifications", "open_proposals", "cooldowns", "budgets",
+                                    "pinned")})

@@ -133,7 +133,7 @@ def test_pause_resume_and_overrides(rollback_box):
     assert steps and all(line["runwarden"]["command_id"] == by_operator["command_id"] for line in steps)
 
 
-def test_approve_a_proposal_and_reject_by_a_non_operator(proposal_box):
+def test_approve_a_proposal_after_a_non_operators_attempt(proposal_box):
     box = proposal_box
     box.publish_alert(box.scenario.notification(box.anchor))
     [proposed] = box.wait_outcomes(1, timeout=45)
@@ -144,6 +144,9 @@ def test_approve_a_proposal_and_reject_by_a_non_operator(proposal_box):
 
     refused = send(box, "approve", requested_by="mallory@example.com", params={"proposal_id": proposal_id}, reason="x")
     assert refused["status"] == "rejected" and box.standins.vpcaccess.count("PatchConnector") == 0
+
+    rehearsal = send(box, "reject", params={"proposal_id": proposal_id}, reason="rehearsal", dry_run=True)
+    assert rehearsal["status"] == "dry_run"  # a dry-run reject leaves the proposal open
 
     approved = send(box, "approve", params={"proposal_id": proposal_id}, reason="saturated, agreed")
     assert approved["status"] == "applied", approved["reason"]

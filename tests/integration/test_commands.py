@@ -172,6 +172,8 @@ def test_status_shows_what_runwarden_holds(world):
     [pin] = snap["pinned"]
     assert pin["revision"] == OLD and pin["age_seconds"] == 28 * 60
     assert writes(world) == 1
+    other = command(world, "status", target="projects/demo-project/locations/us-central1/connectors/none")
+    assert other.snapshot["pinned"] == [] and other.snapshot["cooldowns"] == []
 
 
 def test_diagnose_reports_and_never_writes(world):
@@ -266,4 +268,24 @@ def test_a_manual_scale_above_the_ceiling_is_rejected(standin_env, firestore, pu
     world.seed("connector_saturation")
     outcome = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 8}, reason="r")
     assert outcome.status.value == "rejected" and "ceiling of 6" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_approve_after_the_incident_closed_refuses(proposed):
+    world, proposal_id = proposed
+    world.at(10)
+    assert world.handle(world.alert("connector_saturation", message_id="closed", state="closed",
+                                    ended_at=world.anchor + timedelta(minutes=9))).status.value == "resolved"
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "skipped" and "closed" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_approve_after_a_newer_revision_took_the_traffic_refuses(proposed):
+    world, proposal_id = proposed
+    world.at(5)
+    world.standins.run.add_revision(SERVICE, "backend-00009-new", world.anchor + timedelta(minutes=4))
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, "backend-00009-new")])
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "skipped" and "backend-00009-new" in outcome.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 0
