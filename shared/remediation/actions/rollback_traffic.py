@@ -137,6 +137,8 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         gcloud, runwarden = release_commands(params.target)
         notes = [f"Traffic is pinned to {params.to_revision}: new deploys receive no traffic until the pin is "
                  f"released. Release it with: {gcloud} ; or: {runwarden}"]
+        if params.from_revision != params.to_revision:
+            notes.append(f"Traffic moved: {params.from_revision} no longer serves; {params.to_revision} serves 100%.")
         if params.keep_tags:
             notes.append("Traffic tags kept at 0%: " + ", ".join(
                 f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags))
