@@ -24,7 +24,6 @@ from shared.alerts.incidents import IncidentParseError, PubSubMessage, decode_me
 
 SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
-MACHINE_TYPES = ("f1-micro", "e2-micro", "e2-standard-4")   # what the VPC Access API accepts
 COMMAND_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 SERVICE_PATTERN = r"^projects/[^/]+/locations/[^/]+/services/[^/]+$"
 CONNECTOR_PATTERN = r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$"

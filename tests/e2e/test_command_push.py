@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sandbox.emulators import EmulatorMissing
-from sandbox.stack import COMMANDS_TOPIC, OUTCOMES_TOPIC, REPO_ROOT, Sandbox
+from sandbox.stack import REPO_ROOT, Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"

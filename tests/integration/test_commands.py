@@ -3,7 +3,6 @@ gate for manual writes, proposals, pins, overrides, and no write for a refused c
 from __future__ import annotations
 
 import itertools
-import json
 from datetime import timedelta
 
 import pytest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from shared.clock import FixedClock
 from shared.config import config_errors

@@ -96,3 +96,13 @@ def test_malformed_bodies_are_errors_not_crashes(data, field):
     with pytest.raises(CommandError) as caught:
         parse_command_published(event)
     assert caught.value.field == field
+
+
+def test_the_commands_machine_types_are_the_configs():
+    from typing import get_args
+
+    from shared.alerts.commands import ScaleParams
+    from shared.config import MACHINE_TYPES
+
+    literal = next(a for a in get_args(ScaleParams.model_fields["machine_type"].annotation) if a is not type(None))
+    assert set(get_args(literal)) == set(MACHINE_TYPES)
