@@ -1,7 +1,8 @@
 """approve and reject: an operator decides a `proposed` action by its id, before it expires.
 
 Approve re-reads the live state and refuses (saying why) when the world changed since the
-proposal: the target already changed, the incident closed, a newer revision now serves. Then the
+proposal: the incident closed, the target already changed, a newer revision now serves, or the
+live diagnosis no longer finds the signature the proposal was made for. Then the
 action goes through the gate like any other write: bounds, kill switch, the incident's claim (so
 a redelivered alert stays a no-op), dry-run. Only principals in `operators` may decide.
 """
@@ -11,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.commands.context import CommandRun, refused, rejected
+from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
 from shared.errors import TransientError
 from shared.outcomes import Outcome, OutcomeStatus
@@ -93,7 +95,22 @@ def _world_changed(run: CommandRun, proposal: ProposalRecord) -> str:
         if changed:
             return changed
     if proposal.service and "/services/" in proposal.service:
-        return _newer_revision_serving(run, proposal.service, proposal.proposed_at)
+        return (_newer_revision_serving(run, proposal.service, proposal.proposed_at)
+                or _diagnosis_changed(run, proposal))
+    return ""
+
+
+def _diagnosis_changed(run: CommandRun, proposal: ProposalRecord) -> str:
+    """The plan re-checked: the live diagnosis must still find the signature it was made for."""
+    if not proposal.signature or not run.config.manages(proposal.service):
+        return ""
+    _, diagnosis = read_diagnosis(run, proposal.service)
+    run.timeline.step("diagnosed", f"re-checked before approval: {diagnosis.signature.value} "
+                      f"(confidence {diagnosis.confidence:.2f}): {diagnosis.summary}",
+                      signature=diagnosis.signature.value, api_calls=diagnosis.api_calls)
+    if diagnosis.signature.value != proposal.signature:
+        return (f"the live diagnosis is now {diagnosis.signature.value}, not {proposal.signature}: "
+                f"{diagnosis.summary}")
     return ""
 
 

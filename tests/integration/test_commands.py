@@ -288,3 +288,11 @@ def test_approve_after_a_newer_revision_took_the_traffic_refuses(proposed):
     outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
     assert outcome.status.value == "skipped" and "backend-00009-new" in outcome.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_approve_when_the_diagnosis_no_longer_holds_refuses(proposed):
+    world, proposal_id = proposed
+    world.at(120)  # two hours on: the saturation's minutes are out of the window, the data too old to judge
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "skipped" and "live diagnosis is now" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
