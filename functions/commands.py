@@ -9,7 +9,7 @@ from functions.runtime import runtime
 
 @functions_framework.cloud_event
 def on_command(cloud_event) -> None:
-    from shared.pipeline import handle_command
+    from shared.commands import handle_command
 
     config, adapters = runtime()
     handle_command(cloud_event.data, config, adapters)

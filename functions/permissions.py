@@ -70,8 +70,9 @@ def function_needs() -> dict[str, FunctionNeeds]:
     return {
         # The gate may apply any registered action the planner picks.
         "on_alert": FunctionNeeds("on_alert", reads + state + publish, tuple(sorted(all_actions())), True),
-        # The sweep verifies with the readers and undoes with restore_traffic (verification.py).
-        "on_command": FunctionNeeds("on_command", reads + state + publish, ("restore_traffic",), True),
+        # The sweep verifies with the readers and undoes with restore_traffic (verification.py);
+        # operators' commands may apply any registered action through the same gate (shared/commands/).
+        "on_command": FunctionNeeds("on_command", reads + state + publish, tuple(sorted(all_actions())), True),
         # Reads Cloud Logging page by page (Runwarden's step lines, audit entries, request logs),
         # request_count when the request log has none, and the revisions' references
         # (shared/timeline/live.py).

@@ -41,8 +41,10 @@ locals {
   }
 
   # Firestore collections whose documents carry `expires_at` (shared/gcp/firestore.py: claims;
-  # shared/remediation/records.py: action and incident records); each gets a TTL policy.
-  ttl_collections = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents"]
+  # shared/remediation/records.py: action and incident records; operators' command claims). Proposals
+  # and pins keep no TTL: an expired proposal still answers "expired", a pin stays until released.
+  # Each listed collection gets a TTL policy.
+  ttl_collections = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands"]
 
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
   # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:
@@ -78,6 +80,8 @@ locals {
       "run.services.get",
       "run.services.update",
       "vpcaccess.connectors.get",
+      "vpcaccess.connectors.update",
+      "vpcaccess.operations.get",
     ]
     incident_timeline = [
       "logging.logEntries.list",
@@ -107,6 +111,8 @@ locals {
       "run.services.get",
       "run.services.update",
       "vpcaccess.connectors.get",
+      "vpcaccess.connectors.update",
+      "vpcaccess.operations.get",
     ]
   }
 

@@ -122,6 +122,8 @@ class Guardrails(_Section):
     claim_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     # A completed claim is kept this long, so redeliveries within Pub/Sub's retry window stay no-ops.
     claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
+    # A proposed action may be approved this long after it was proposed; later it is expired.
+    proposal_ttl_seconds: int = Field(default=4 * 3600, ge=300, le=7 * 86400)
 
 
 class ActionMode(_Section):
@@ -139,6 +141,9 @@ class VerificationSettings(_Section):
     recurrence_window_seconds: int = Field(default=6 * 3600, ge=0, le=7 * 86400)
     # Log-based alerts never send CLOSED: Runwarden closes them after verification or this long.
     log_incident_timeout_seconds: int = Field(default=3600, ge=300, le=7 * 86400)
+    # A service pinned to a revision longer than this while a newer Ready revision exists gets a
+    # `reminder` outcome from the sweep (again every as long, until the pin is released).
+    pin_reminder_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 86400)
 
     @model_validator(mode="after")
     def _deadline_after_settle(self) -> "VerificationSettings":
@@ -214,6 +219,9 @@ class Config(_Section):
     actions: dict[str, ActionMode] = {}         # per-action shadow mode, e.g. {scale_connector: {mode: dry_run}}
     commands_topic: str | None = None           # where sweeps and operators' commands arrive (documentation)
     state: StateSettings = StateSettings()
+    # Principals (as commands give them in requested_by) who may approve or reject proposals and
+    # override cooldown and budgets. Authentication is IAM on the commands topic (docs/commands.md).
+    operators: tuple[str, ...] = ()
 
     @field_validator("outcomes_topic")
     @classmethod
@@ -237,6 +245,9 @@ class Config(_Section):
     def action_dry_run(self, action: str) -> bool:
         """Dry-run globally, or in shadow for this action alone."""
         return self.dry_run or (action in self.actions and self.actions[action].mode is Mode.DRY_RUN)
+
+    def is_operator(self, principal: str) -> bool:
+        return principal.strip().lower() in {o.strip().lower() for o in self.operators}
 
     def manages(self, service_name: str) -> bool:
         return self.service(service_name) is not None
@@ -272,3 +283,52 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_config(data, source=str(path))
+
+
+def config_errors(path: str | os.PathLike) -> list[str]:
+    """Every problem in a config file at once, each as `FILE:LINE: field: message` ([] when valid).
+
+    `load_config` stops at the first problem, which is what a function needs; a person fixing a
+    file wants all of them, each with the line it is on.
+    """
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return [f"{path}: cannot read: {exc.strerror}"]
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        return [f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
+    if not isinstance(data, dict):
+        return [f"{path}:1: the top level must be a mapping"]
+    try:
+        Config.model_validate(data)
+    except ValidationError as exc:
+        found = sorted((_line_of(root, err["loc"]), ".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"])
+                       for err in exc.errors())
+        return [f"{path}:{line}: {field}: {msg}" for line, field, msg in found]
+    return []
+
+
+def _line_of(node: object, loc: tuple[object, ...]) -> int:
+    """The 1-based line of the YAML node at `loc`, or of its deepest existing parent."""
+    import yaml
+
+    line = node.start_mark.line + 1  # type: ignore[attr-defined]
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

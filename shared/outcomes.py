@@ -11,9 +11,10 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.diagnosis.evidence import EvidenceItem
+from shared.timeline.writer import Timeline
 
 SCHEMA = "runwarden.outcome/v1"
 
@@ -29,6 +30,15 @@ class OutcomeStatus(str, Enum):
     PROPOSED = "proposed"      # a one-way action the policy does not allow alone: the exact change, for a person
     VERIFIED = "verified"      # a sweep found the service healthy after the action settled
     UNDONE = "undone"          # not healthy by the deadline: the before-state was restored, and a person called
+    REPORTED = "reported"      # a read-only command's answer (diagnose, status): nothing written
+    REMINDER = "reminder"      # a sweep found traffic pinned too long while a newer Ready revision exists
+
+
+# Outcomes a person must hear about: each is also written as a `notify` log line, which a
+# log-based alert policy on labels.runwarden_step="notify" turns into a page (docs/commands.md).
+NOTIFY_STATUSES = {"escalated": "WARNING", "proposed": "WARNING", "reminder": "WARNING",
+                   "failed": "ERROR", "undone": "ERROR"}
+NOTIFY_STEP = "notify"
 
 
 class DiagnosisReport(BaseModel):
@@ -49,6 +59,13 @@ class ActionReport(BaseModel):
     reversible: bool = True
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    # On a `proposed` outcome the state the change would produce; `after` stays empty, since
+    # nothing was applied.
+    proposed_change: dict[str, Any] | None = None
+    action_id: str | None = None        # the recorded action (restore_traffic's params.action_id)
+    proposal_id: str | None = None      # what `approve` and `reject` name
+    proposal_expires_at: datetime | None = None
+    overrides: list[str] = []           # limits an operator's override_limits skipped
 
 
 class Timestamps(BaseModel):
@@ -71,7 +88,17 @@ class Outcome(BaseModel):
     reason: str = ""
     notes: list[str] = []
     message_id: str | None = None       # the Pub/Sub message that triggered it
+    command_id: str | None = None       # the operator's command, when one triggered it
+    requested_by: str | None = None     # as the command stated it (recorded, not authenticated)
+    snapshot: dict[str, Any] | None = None   # the `status` command's answer
     timestamps: Timestamps
+
+    @model_validator(mode="after")
+    def _proposed_is_not_after(self) -> "Outcome":
+        if self.status is OutcomeStatus.PROPOSED and self.action and self.action.after is not None:
+            self.action = self.action.model_copy(
+                update={"proposed_change": self.action.proposed_change or self.action.after, "after": None})
+        return self
 
     def to_json(self) -> bytes:
         return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
@@ -85,8 +112,30 @@ class Outcome(BaseModel):
             attrs["action"] = self.action.name
         if self.target:
             attrs["service"] = self.target.rsplit("/", 1)[-1]
+        if self.command_id:
+            attrs["command_id"] = self.command_id
         return attrs
 
     @property
     def ordering_key(self) -> str:
         return self.incident_id or ""
+
+
+def notify(outcome: Outcome, timeline: Timeline | None = None) -> bool:
+    """Writes the `notify` log line for an outcome a person must hear about; False for the rest.
+
+    One line, severity WARNING (ERROR for failed and undone), labels runwarden_step="notify" and
+    runwarden_status, and the incident's label when there is one, so that one log-based alert
+    policy (filter `labels.runwarden_step="notify"`) pages a human channel.
+    """
+    severity = NOTIFY_STATUSES.get(outcome.status.value)
+    if severity is None:
+        return False
+    timeline = timeline or Timeline(outcome.incident_id, outcome.trigger)
+    target = outcome.target or "runwarden"
+    timeline.step(NOTIFY_STEP, f"{target}: {outcome.status.value}: {outcome.reason}", severity=severity,
+                  extra_labels={"runwarden_status": outcome.status.value}, status=outcome.status.value,
+                  target=outcome.target, reason=outcome.reason, outcome_id=outcome.outcome_id,
+                  command_id=outcome.command_id,
+                  proposal_id=outcome.action.proposal_id if outcome.action else None)
+    return True

@@ -31,6 +31,7 @@ from shared.outcomes import (
     Outcome,
     OutcomeStatus,
     Timestamps,
+    notify,
 )
 from shared.remediation.planning import Plan, plan
 from shared.ports import (
@@ -178,7 +179,10 @@ class _AlertRun:
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
                               service=service, signature=diagnosis.signature.value, targets=proposal.targets)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
-                                     reversible=action.reversible, before=proposal.before, after=result.after)
+                                     reversible=action.reversible, before=proposal.before, after=result.after,
+                                     action_id=result.claim_key,
+                                     proposal_id=result.proposal.proposal_id if result.proposal else None,
+                                     proposal_expires_at=result.proposal.expires_at if result.proposal else None)
         notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else result.notes
         return self.outcome(result.status, result.reason, target=service, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
@@ -213,6 +217,7 @@ def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeli
                                             ordering_key=outcome.ordering_key)
     timeline.step("outcome_published", f"outcome {outcome.status.value} published to {config.outcomes_topic}",
                   outcome_id=outcome.outcome_id, pubsub_message_id=message_id, status=outcome.status.value)
+    notify(outcome, Timeline(outcome.incident_id, timeline.trigger))
     return outcome
 
 
@@ -245,46 +250,3 @@ def _report(diagnosis: Diagnosis) -> DiagnosisReport:
                            rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
                            competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
                            recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)
-
-
-# --- commands: the sweep and operators' commands ------------------------------------------------
-
-
-def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[Outcome]:
-    """Handle one command message; returns the outcomes it published."""
-    from shared.alerts.commands import CommandError, KillSwitch, parse_command_published
-    from shared.remediation.verification import sweep
-
-    received_at = adapters.clock.now()
-    timeline = Timeline(None, "command")
-    try:
-        message, command = parse_command_published(event_data)
-    except CommandError as exc:
-        timeline.step("rejected", f"malformed command rejected: {exc}", severity="ERROR", field=exc.field)
-        outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {exc}",
-                          message_id=_message_id(event_data),
-                          timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
-        return [publish_outcome(outcome, config, adapters, timeline)]
-    timeline.step("received", f"command {command.command}", message_id=message.message_id)
-    if isinstance(command, KillSwitch):
-        outcomes = [_kill_switch(command, message.message_id, adapters, timeline, received_at)]
-    else:
-        outcomes = sweep(config, adapters)
-        timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)",
-                      statuses=[o.status.value for o in outcomes])
-    return [publish_outcome(o, config, adapters, Timeline(o.incident_id, "command")) for o in outcomes]
-
-
-def _kill_switch(command: Any, message_id: str | None, adapters: Adapters, timeline: Timeline,
-                 received_at: datetime) -> Outcome:
-    from shared.remediation.records import FLAGS, KILL_SWITCH
-
-    now = adapters.clock.now()
-    adapters.state.put_record(FLAGS, KILL_SWITCH, {"engaged": command.engaged, "by": command.by,
-                                                   "reason": command.reason, "at": now})
-    word = "engaged: no writes until it is released" if command.engaged else "released: writes allowed again"
-    reason = f"kill switch {word} (by {command.by or 'unknown'}: {command.reason or 'no reason given'})"
-    timeline.step("kill_switch", reason, severity="WARNING" if command.engaged else "NOTICE")
-    return Outcome(trigger="command", target="runwarden/kill_switch", status=OutcomeStatus.APPLIED, reason=reason,
-                   message_id=message_id, action=ActionReport(name="kill_switch", params=command.model_dump()),
-                   timestamps=Timestamps(received_at=received_at, completed_at=now))

@@ -1,64 +1,266 @@
-"""Commands on the commands topic: the scheduled verification sweep, and operators' commands.
+"""Commands on the commands topic: `runwarden.command/v1`.
 
-A command is a JSON object in the Pub/Sub message's data, with a `command` field that names it.
-Bad input gets an error naming the field, like a malformed alert.
+A command is a JSON object in the Pub/Sub message's data. `command` names it; each command has
+its own model, so an unknown command, an unknown field or a wrong type is rejected with an error
+that names the field. The JSON Schema in docs/schemas/runwarden.command.v1.json is generated from
+these models (`command_json_schema`) and a test fails when the two drift.
+
+`requested_by` is a statement that is recorded, not a credential: who may publish at all is
+decided by IAM on the commands topic (docs/commands.md).
+
+Only `sweep` (published by Cloud Scheduler with a fixed body) may omit `command_id` and
+`requested_by`: every sweep transition is a guarded update, so a repeated sweep does nothing twice.
 """
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, Mapping, Union
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
+                      model_validator)
 
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, decode_message_published
 
+SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
+COMMAND_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+SERVICE_PATTERN = r"^projects/[^/]+/locations/[^/]+/services/[^/]+$"
+CONNECTOR_PATTERN = r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$"
+TARGET_PATTERN = r"^projects/[^/]+/locations/[^/]+/(services|connectors)/[^/]+$"
+# A Cloud Run revision's short name: lowercase letters, digits and hyphens (Cloud Run's resource naming rules).
+REVISION_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+PROPOSAL_ID_PATTERN = r"^p-[0-9a-f]{12}$"
+NON_BLANK = r"\S"
+
+CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The idempotency key: the same id "
+                                 "again is answered `skipped` with the first result.")]
+Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
+                                 description="Who asks: recorded, not a credential (IAM on the topic decides who "
+                                             "may publish).")]
+Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
+                              description="Why: required for every command that writes.")]
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Sweep(_Command):
-    """Verify pending actions, undo or escalate those that did not help, close log-based incidents.
-    Cloud Scheduler publishes it every few minutes."""
-
-    command: Literal["sweep"]
+# --- params, one model per command that takes any ------------------------------------------------
 
 
-class KillSwitch(_Command):
-    """Stop (engaged: true) or allow again (false) every write, at once, for every instance."""
+class NoParams(_Model):
+    pass
 
-    command: Literal["kill_switch"]
-    engaged: bool
-    by: str = Field(default="", max_length=200)
+
+class RollbackParams(_Model):
+    revision: str | None = Field(default=None, pattern=REVISION_PATTERN,
+                                 description="The revision to send 100% of traffic to (short name). It must exist, "
+                                             "be Ready and belong to the target. Without it: the last known-good "
+                                             "revision diagnosis finds.")
+
+
+class RestoreParams(_Model):
+    action_id: str | None = Field(default=None, min_length=1, max_length=1500,
+                                  description="The action whose recorded before-split to put back (the `action_id` "
+                                              "an outcome shows).")
+    to_latest: bool = Field(default=False, description="Send 100% to the latest Ready revision: releases the pin.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "RestoreParams":
+        if bool(self.action_id) == bool(self.to_latest):
+            raise ValueError("give exactly one of action_id or to_latest: true")
+        return self
+
+
+class ScaleParams(_Model):
+    max_instances: int | None = Field(default=None, ge=3, le=10,
+                                      description="The new max_instances (the API allows 3-10, never lower than now).")
+    machine_type: Literal["f1-micro", "e2-micro", "e2-standard-4"] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "ScaleParams":
+        if self.max_instances is None and self.machine_type is None:
+            raise ValueError("give max_instances and/or machine_type")
+        return self
+
+
+class ProposalParams(_Model):
+    proposal_id: str = Field(pattern=PROPOSAL_ID_PATTERN, description="The id a `proposed` outcome shows.")
+
+
+# --- the commands ----------------------------------------------------------------------------------
+
+
+class _Command(_Model):
+    schema_: Literal["runwarden.command/v1"] = Field(default=SCHEMA, alias="schema")
+    command_id: CommandId
+    requested_by: Principal
     reason: str = Field(default="", max_length=1000)
+    dry_run: bool = Field(default=False, description="Everything but the write.")
+    expires_at: AwareDatetime | None = Field(default=None, description="Arriving after this, the command is "
+                                             "rejected: a backlog of stale commands never runs.")
+
+    writes: ClassVar[bool] = False
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
-Command = Annotated[Union[Sweep, KillSwitch], Field(discriminator="command")]
-_COMMAND = TypeAdapter(Command)
+class _Writing(_Command):
+    reason: Reason
+    writes: ClassVar[bool] = True
+
+
+class Diagnose(_Command):
+    """Read-only: diagnose a managed service now, and say what Runwarden would do."""
+
+    command: Literal["diagnose"]
+    target: str = Field(pattern=SERVICE_PATTERN)
+    params: NoParams = NoParams()
+
+
+class RollbackTraffic(_Writing):
+    """Send 100% of a service's traffic to a named (or the last known-good) revision."""
+
+    command: Literal["rollback_traffic"]
+    target: str = Field(pattern=SERVICE_PATTERN)
+    params: RollbackParams = RollbackParams()
+    override_limits: bool = Field(default=False, description="Skip cooldown and budgets; only for `operators`.")
+
+
+class RestoreTraffic(_Writing):
+    """Put back the split recorded before an action, or release the pin (to_latest)."""
+
+    command: Literal["restore_traffic"]
+    target: str = Field(pattern=SERVICE_PATTERN)
+    params: RestoreParams
+    override_limits: bool = False
+
+
+class ScaleConnector(_Writing):
+    """Set a connector's max_instances and/or machine type, within the API's rules and its policy."""
+
+    command: Literal["scale_connector"]
+    target: str = Field(pattern=CONNECTOR_PATTERN)
+    params: ScaleParams
+    override_limits: bool = False
+
+
+class Approve(_Writing):
+    """Apply a proposed action, after re-reading the live state. Only for `operators`."""
+
+    command: Literal["approve"]
+    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    params: ProposalParams
+    override_limits: bool = False
+
+
+class Reject(_Writing):
+    """Close a proposed action without applying it. Only for `operators`."""
+
+    command: Literal["reject"]
+    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    params: ProposalParams
+
+
+class Pause(_Writing):
+    """Stop every write (no target) or every write to one target."""
+
+    command: Literal["pause"]
+    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    params: NoParams = NoParams()
+
+
+class Resume(_Writing):
+    """Allow writes again, everywhere (no target) or to one target. Needs a reason."""
+
+    command: Literal["resume"]
+    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    params: NoParams = NoParams()
+
+
+class Status(_Command):
+    """Publish a snapshot of what Runwarden holds."""
+
+    command: Literal["status"]
+    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    params: NoParams = NoParams()
+
+
+class Sweep(_Model):
+    """Verify pending actions, publish pin reminders, close log-based incidents. Cloud Scheduler
+    publishes `{"command": "sweep"}` every few minutes."""
+
+    schema_: Literal["runwarden.command/v1"] = Field(default=SCHEMA, alias="schema")
+    command: Literal["sweep"]
+    command_id: CommandId | None = None
+    requested_by: str = Field(default="scheduler", max_length=254)
+    reason: str = Field(default="", max_length=1000)
+    expires_at: AwareDatetime | None = None
+    params: NoParams = NoParams()
+
+    writes: ClassVar[bool] = False
+    dry_run: ClassVar[bool] = False
+    target: ClassVar[None] = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+AnyCommand = Union[Diagnose, RollbackTraffic, RestoreTraffic, ScaleConnector, Approve, Reject, Pause, Resume,
+                   Status, Sweep]
+Command = Annotated[AnyCommand, Field(discriminator="command")]
+_COMMAND: TypeAdapter[Any] = TypeAdapter(Command)
+COMMAND_NAMES = tuple(m.model_fields["command"].annotation.__args__[0] for m in AnyCommand.__args__)
 
 
 class CommandError(IncidentParseError):
     """A command that cannot be understood. The field is named; a retry will not fix it."""
 
 
-def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Sweep | KillSwitch]:
+def command_json_schema() -> dict[str, Any]:
+    """The JSON Schema of `runwarden.command/v1`, as checked in under docs/schemas/."""
+    schema = _COMMAND.json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA,
+            "title": "Runwarden operator command", **schema}
+
+
+def parse_command(body: bytes | str) -> AnyCommand:
+    """A command from the message body. Raises CommandError naming the field; nothing else."""
+    if len(body) > MAX_COMMAND_BYTES:
+        raise CommandError("message.data", f"{len(body)} bytes, more than {MAX_COMMAND_BYTES}")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CommandError("message.data", f"not JSON: {str(exc)[:200]}") from None
+    if not isinstance(data, dict):
+        raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")
+    try:
+        # Strict, from JSON: "yes" is not a boolean and "3" is not a number; ISO 8601 strings
+        # are how JSON carries datetimes.
+        return _COMMAND.validate_json(json.dumps(data), strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "command.command" if first["type"].startswith("union_tag") else _field(first["loc"])
+        raise CommandError(field, first["msg"]) from None
+    except RecursionError:  # deeply nested JSON
+        raise CommandError("message.data", "nested too deeply") from None
+
+
+def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, AnyCommand]:
     try:
         message = decode_message_published(data)
     except IncidentParseError as exc:
         raise CommandError(exc.field, exc.reason) from None
     if not message.data:
         raise CommandError("message.data", "is required: a JSON command")
-    if len(message.data) > MAX_COMMAND_BYTES:
-        raise CommandError("message.data", f"{len(message.data)} bytes, more than {MAX_COMMAND_BYTES}")
-    try:
-        body = json.loads(message.data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CommandError("message.data", f"not JSON: {exc}") from None
-    try:
-        return message, _COMMAND.validate_python(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"] if p not in ("sweep", "kill_switch"))
-        raise CommandError(f"command.{path}" if path else "command", first["msg"]) from None
+    return message, parse_command(message.data)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    # The first element of a tagged union's error location is the tag (the command's name).
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in COMMAND_NAMES:
+        parts = parts[1:]
+    return "command." + ".".join(parts) if parts else "command"

@@ -3,11 +3,14 @@
 In order:
   1. blast radius: a request touching more targets than allowed is refused;
   2. bounds: the action's own limits (ceilings, age, steps) -> escalated;
-  3. approval: a one-way action the policy does not allow alone -> proposed, with the exact change;
-  4. kill switch (config or the Firestore flag) -> skipped;
-  5. idempotency claim on incident + target + action (atomic create) -> duplicate;
-  6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped;
-  7. dry-run (global, or shadow for this action) -> everything but the write;
+  3. approval: a one-way action the policy does not allow alone -> proposed, with the exact change
+     and a proposal record (id, expiry) that an operator's `approve` or `reject` names;
+  4. kill switch (config, the Firestore flag, or a pause of this target) -> skipped;
+  5. idempotency claim on incident + target + action (atomic create) -> duplicate; an operator's
+     command claims on its command_id instead of an incident;
+  6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped,
+     unless an operator's command carries override_limits (named in the result and the timeline);
+  7. dry-run (global, shadow for this action, or the command's dry_run) -> everything but the write;
   8. right before the write: the kill switch again, and the incident must still be open;
   9. the write; on success the action is recorded for verification, on failure every claim,
      cooldown and budget slot it took is released so a retry can proceed.
@@ -15,6 +18,7 @@ Nothing else in Runwarden calls an action's `apply`.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +30,7 @@ from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, StateStore
 from shared.remediation.history import incident_closed
-from shared.remediation.records import ACTIONS, FLAGS, KILL_SWITCH, ActionRecord
+from shared.remediation.records import ACTIONS, FLAGS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord, ProposalRecord
 from shared.timeline.writer import Timeline
 
 CLAIMS = "claims"
@@ -42,10 +46,38 @@ class GateResult:
     after: dict[str, Any] | None = None
     claim_key: str | None = None
     notes: list[str] = field(default_factory=list)
+    proposal: ProposalRecord | None = None
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Manual:
+    """An operator's command behind a write. The caller has already checked that override_limits
+    comes from a principal in `operators`."""
+
+    command_id: str
+    requested_by: str
+    override_limits: bool = False
+    dry_run: bool = False
+    approved: str = ""      # the proposal an operator approved: the approval step is satisfied
+
+
+def pause_key(target: str) -> str:
+    """The FLAGS record that pauses writes to one target."""
+    return f"pause|{target}"
+
+
+def command_incident(command_id: str) -> str:
+    """The incident id a manual command's claim and records carry: its command_id."""
+    return f"command:{command_id}"
 
 
 def claim_key(incident_id: str, target: str, action: str) -> str:
     return f"{incident_id}|{target}|{action}"
+
+
+def proposal_id_for(key: str) -> str:
+    return "p-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
@@ -76,14 +108,25 @@ class Gate:
     # --- the one way to write -------------------------------------------------------------------
 
     def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any, *,
-                service: str | None = None, signature: str = "", targets: list[str] | None = None) -> GateResult:
+                service: str | None = None, signature: str = "", targets: list[str] | None = None,
+                manual: Manual | None = None) -> GateResult:
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
-        refusal = self._refusal(action, params, before, targets, now)
+        refusal = self._refusal(action, params, before, targets, now, manual)
         if refusal is not None:
+            if refusal.status is OutcomeStatus.PROPOSED:
+                refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now)
+                p = refusal.proposal
+                if p.state != "open":
+                    return GateResult(OutcomeStatus.SKIPPED, f"proposal {p.proposal_id} for this "
+                                      f"incident is already {p.state}", proposal=p)
+                refusal.notes = [*refusal.notes, f"Proposal {p.proposal_id}, open until "
+                                 f"{p.expires_at:%Y-%m-%d %H:%M:%S} UTC. Apply it: runwarden approve "
+                                 f"{p.proposal_id} --reason '...'; or close it: runwarden command reject "
+                                 f"--param proposal_id={p.proposal_id} --reason '...'"]
             return refusal
 
-        dry_run = self.config.action_dry_run(action.name)
+        dry_run = self.config.action_dry_run(action.name) or bool(manual and manual.dry_run)
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
         guard = self.config.guardrails
@@ -95,23 +138,27 @@ class Gate:
         result = GateResult(OutcomeStatus.SKIPPED, "", claim_key=key)
 
         if not action.corrective:
-            hold_back = self._cooldown(params.target, now, dry_run, held) or self._budgets(params.target, now, dry_run, held)
-            if hold_back:
-                self._give_back(held)
-                result.reason = hold_back
-                return result
+            if manual and manual.override_limits:
+                self._override(params.target, now, dry_run, held, manual, result)
+            else:
+                hold_back = (self._cooldown(params.target, now, dry_run, held)
+                             or self._budgets(params.target, now, dry_run, held))
+                if hold_back:
+                    self._give_back(held)
+                    result.reason = hold_back
+                    return result
 
         if dry_run:
             result.status = OutcomeStatus.DRY_RUN
-            result.reason = ("dry-run: everything but the write" if self.config.dry_run
+            result.reason = ("dry-run: everything but the write" if self.config.dry_run or (manual and manual.dry_run)
                              else f"shadow mode for {action.name}: everything but the write")
             result.after = action.preview(params, before)
             self._complete(kind, key, result)
             return result
-        return self._write(action, params, before, incident_id, adapters, held, result, service, signature)
+        return self._write(action, params, before, incident_id, adapters, held, result, service, signature, manual)
 
     def _refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
-                 now: datetime) -> GateResult | None:
+                 now: datetime, manual: Manual | None = None) -> GateResult | None:
         limit = self.config.bounds.max_targets_per_plan
         if len(targets) > limit:
             return GateResult(OutcomeStatus.ESCALATED,
@@ -119,18 +166,20 @@ class Gate:
         violations = action.bounds_violations(params, self.config, now)
         if violations:
             return GateResult(OutcomeStatus.ESCALATED, "outside bounds: " + "; ".join(violations))
-        approval = action.needs_approval(params, self.config)
+        # An operator's command is itself the person's decision; an approval satisfies it too.
+        approval = "" if manual else action.needs_approval(params, self.config)
         if approval:
             return GateResult(OutcomeStatus.PROPOSED, f"proposed, not applied: {approval}",
                               after=action.preview(params, before), notes=action.notes(params))
-        switch = self.kill_switch()
+        switch = self.kill_switch(params.target)
         if switch:
             return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})")
         return None
 
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
-               held: _Held, result: GateResult, service: str | None, signature: str) -> GateResult:
-        stop = self._stop_before_write(incident_id)
+               held: _Held, result: GateResult, service: str | None, signature: str,
+               manual: Manual | None = None) -> GateResult:
+        stop = self._stop_before_write(incident_id, params.target)
         if stop:
             self._give_back(held)
             result.reason = stop
@@ -151,7 +200,7 @@ class Gate:
         result.reason = f"{action.name} applied and verified"
         self._complete(held.claim[0], held.claim[1], result)
         if not action.corrective:
-            self._record(action, params, before, result, incident_id, service or params.target, signature)
+            self._record(action, params, before, result, incident_id, service or params.target, signature, manual)
         return result
 
     def _unknown(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, held: _Held,
@@ -170,18 +219,23 @@ class Gate:
 
     # --- checks ---------------------------------------------------------------------------------
 
-    def kill_switch(self) -> str:
-        """Why writes are off ("" when they are not): the config's switch or the operator's flag."""
+    def kill_switch(self, target: str | None = None) -> str:
+        """Why writes are off ("" when they are not): the config's switch, the operator's flag, or
+        (given a target) a pause of that target."""
         if self.config.guardrails.kill_switch:
             return "set in config"
         flag = self.state.get_record(FLAGS, KILL_SWITCH)
         if flag and flag.get("engaged"):
             return f"set by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
+        paused = self.state.get_record(FLAGS, pause_key(target)) if target else None
+        if paused and paused.get("engaged"):
+            return (f"{target} paused by {paused.get('by') or 'an operator'}: "
+                    f"{paused.get('reason') or 'no reason given'}")
         return ""
 
-    def _stop_before_write(self, incident_id: str) -> str:
+    def _stop_before_write(self, incident_id: str, target: str | None = None) -> str:
         """Checked immediately before the write: the kill switch, and whether the incident closed."""
-        switch = self.kill_switch()
+        switch = self.kill_switch(target)
         if switch:
             return f"kill switch engaged: no writes ({switch})"
         closed = incident_closed(self.state, incident_id)
@@ -251,15 +305,61 @@ class Gate:
         return None
 
     def _record(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                service: str, signature: str) -> None:
+                service: str, signature: str, manual: Manual | None = None) -> None:
         now = self.clock.now()
         v = self.config.verification
         record = ActionRecord(key=result.claim_key, incident_id=incident_id, target=params.target, service=service,
                               action=action.name, signature=signature, params=params.model_dump(mode="json"),
                               before=before, after=result.after or {}, reversible=action.reversible, applied_at=now,
                               settle_at=now + timedelta(seconds=v.settle_seconds),
-                              deadline_at=now + timedelta(seconds=v.deadline_seconds))
+                              deadline_at=now + timedelta(seconds=v.deadline_seconds),
+                              command_id=manual.command_id if manual else "",
+                              requested_by=manual.requested_by if manual else "")
         self.state.put_record(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})
+        pinned_to = getattr(params, "to_revision", None)
+        if action.name == "rollback_traffic" and pinned_to:
+            # Traffic now names a revision: new deploys get none until someone releases the pin.
+            self.state.put_record(PINS, record.service, {"service": record.service, "revision": pinned_to,
+                                                         "action_id": record.key, "pinned_at": now,
+                                                         "pinned": True, "reminded_at": None})
+
+    # --- proposals and overrides --------------------------------------------------------------------
+
+    def _propose(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
+                 service: str | None, signature: str, now: datetime) -> ProposalRecord:
+        """The proposal record an operator approves or rejects by its id. A redelivered alert finds
+        the open proposal it made before, rather than making another."""
+        key = claim_key(incident_id, params.target, action.name)
+        proposal_id = proposal_id_for(key)
+        existing = self.state.get_record(PROPOSALS, proposal_id)
+        if existing:
+            record = ProposalRecord.model_validate(existing)
+            if record.state != "open" or record.expires_at > now:
+                return record
+            proposal_id = proposal_id_for(f"{key}|{now.isoformat()}")  # the old one expired: a fresh one
+        record = ProposalRecord(
+            proposal_id=proposal_id, key=key, incident_id=incident_id, target=params.target,
+            service=service or params.target, action=action.name, signature=signature,
+            params=params.model_dump(mode="json"), before=before, proposed_change=result.after or {},
+            reason=result.reason, proposed_at=now,
+            expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
+        self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
+        return record
+
+    def _override(self, target: str, now: datetime, dry_run: bool, held: _Held, manual: Manual,
+                  result: GateResult) -> None:
+        """Cooldown and budgets are not applied. The action still takes the target's cooldown when
+        it is free, so that automation holds back after it like after its own."""
+        skipped = []
+        if self._cooldown(target, now, dry_run, held):
+            skipped.append("cooldown")
+        skipped.append("budgets")
+        result.overrides = skipped
+        result.notes = [*result.notes, f"override_limits by {manual.requested_by} (command {manual.command_id}): "
+                        f"{' and '.join(skipped)} not applied"]
+        if self.timeline is not None:
+            self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
+                               command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
 
     def _complete(self, kind: str, key: str, result: GateResult) -> None:
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)

@@ -5,7 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.remediation.actions.rollback_traffic import RollbackTraffic, RollbackTrafficParams, traffic_state
+from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tagged_targets,
+                                                         traffic_state)
 from shared.remediation.actions.scale_connector import ScaleConnector, ScaleConnectorParams, connector_state
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
@@ -66,6 +67,7 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         from_revision_created_at=suspect.create_time,
         steps_back=diagnosis.steps_back,
         expected_etag=bundle.service.etag,
+        keep_tags=tagged_targets(bundle.service),  # a tagged URL (e.g. canary) stays reachable at 0%
     )
     return Plan(
         action=RollbackTraffic.name,

@@ -12,6 +12,9 @@ ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim
 INCIDENTS = "incidents"    # StateStore kind of IncidentRecord, keyed by the incident id
 FLAGS = "flags"            # StateStore kind of operator flags (the kill switch)
 KILL_SWITCH = "kill_switch"
+PROPOSALS = "proposals"    # StateStore kind of ProposalRecord, keyed by the proposal id
+PINS = "pins"              # StateStore kind of pinned-traffic records, keyed by the service
+COMMANDS = "commands"      # StateStore claim kind: one claim per operator command_id
 # How long a record is kept after it was opened or applied: longer than any window that reads it
 # (recurrence_window_seconds is at most 7 days). Firestore's TTL policy on `expires_at`
 # (infra/firestore.tf) deletes it after that, so state does not pile up.
@@ -46,6 +49,8 @@ class ActionRecord(BaseModel):
     resolved_at: datetime | None = None     # when it left PENDING
     incident_closed_at: datetime | None = None   # the CLOSED notification, if one came
     note: str = ""
+    command_id: str = ""       # the operator's command that made it ("" for automation)
+    requested_by: str = ""
     expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
 
     @model_validator(mode="after")
@@ -53,6 +58,46 @@ class ActionRecord(BaseModel):
         if self.expires_at is None:
             self.expires_at = self.applied_at + RECORD_RETENTION
         return self
+
+
+class ProposalRecord(BaseModel):
+    """A one-way action the policy leaves to a person: approved or rejected by its id, until it expires."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    proposal_id: str
+    key: str                   # the claim key the approved action will take
+    incident_id: str
+    target: str
+    service: str
+    action: str
+    signature: str = ""
+    params: dict[str, Any] = {}
+    before: dict[str, Any] = {}
+    proposed_change: dict[str, Any] = {}
+    reason: str = ""
+    proposed_at: datetime
+    expires_at: datetime
+    state: str = "open"        # open | approved | rejected | refused | applied | failed
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    command_id: str = ""
+    note: str = ""
+
+
+class PinRecord(BaseModel):
+    """A service whose traffic Runwarden pinned to one revision by a rollback."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    service: str
+    revision: str
+    action_id: str
+    pinned_at: datetime
+    pinned: bool = True
+    reminded_at: datetime | None = None
+    released_at: datetime | None = None
+    released_by: str = ""
 
 
 class IncidentRecord(BaseModel):

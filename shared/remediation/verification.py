@@ -7,6 +7,8 @@ For each pending action, once its settle time has passed:
 - otherwise it waits for the next sweep.
 Each transition is a guarded update of the action record, so two sweeps never both act on one.
 Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
+A service pinned by a rollback for longer than pin_reminder_seconds while a newer Ready revision
+exists gets a `reminder` outcome (again every pin_reminder_seconds until the pin is released).
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget
 from shared.remediation.guardrails import Gate
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
-from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
+from shared.remediation.actions.rollback_traffic import release_commands
+from shared.remediation.records import (ACTIONS, INCIDENTS, PINS, ActionRecord, ActionState, IncidentRecord,
+                                        PinRecord)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
@@ -50,6 +54,7 @@ class Sweep:
             if outcome is not None:
                 outcomes.append(outcome)
         outcomes += self._close_log_incidents()
+        outcomes += self._pin_reminders()
         return outcomes
 
     # --- actions ---------------------------------------------------------------------------------
@@ -106,6 +111,8 @@ class Sweep:
         result = gate.execute(action, params, record.after, record.incident_id, self.adapters)
         if result.status is OutcomeStatus.APPLIED or result.reason.startswith("duplicate"):
             self._move(record, ActionState.UNDOING, ActionState.UNDONE, note=why)
+            self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
+                                                            "released_by": "undo"}, expect={"action_id": record.key})
             return self._outcome(record, OutcomeStatus.UNDONE,
                                  f"{record.action} did not help by the deadline ({why}); the recorded split is "
                                  "restored and the incident escalated to a person",
@@ -156,6 +163,55 @@ class Sweep:
     def _verified(self, incident_id: str) -> bool:
         return any(d.get("state") == ActionState.VERIFIED.value
                    for d in self.state.find_records(ACTIONS, "incident_id", incident_id))
+
+
+    # --- pinned traffic -------------------------------------------------------------------------------
+
+    def _pin_reminders(self) -> list[Outcome]:
+        every = timedelta(seconds=self.config.verification.pin_reminder_seconds)
+        outcomes = []
+        for data in self.state.find_records(PINS, "pinned", True, MAX_PER_SWEEP):
+            pin = PinRecord.model_validate(data)
+            last = pin.reminded_at or pin.pinned_at
+            if self.now - pin.pinned_at < every or self.now - last < every:
+                continue
+            try:
+                outcome = self._remind(pin)
+            except (TransientError, PermanentError) as exc:  # the next sweep looks again
+                Timeline(None, "command").step("reminder_deferred", f"{pin.service}: {exc}", severity="WARNING")
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _remind(self, pin: PinRecord) -> Outcome | None:
+        service = self.adapters.run.get_service(pin.service)
+        if any(t.revision is None and t.percent for t in service.traffic) or service.serving_percent(pin.revision) < 100:
+            # Someone released or moved the pin by other means: nothing to remind of any more.
+            self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,
+                                                         "released_by": "observed"}, expect={"action_id": pin.action_id})
+            return None
+        newer = service.latest_ready_revision
+        if not newer or newer == pin.revision:
+            return None  # nothing newer to release to: the pin costs nothing yet
+        if not self.state.update_record(PINS, pin.service, {"reminded_at": self.now},
+                                        expect={"action_id": pin.action_id, "pinned": True}):
+            return None
+        age = self.now - pin.pinned_at
+        gcloud, runwarden = release_commands(pin.service)
+        reason = (f"{service.short_name} has been pinned to {pin.revision} for {_hours(age)} while a newer Ready "
+                  f"revision {newer} gets no traffic; release the pin when {newer} is fit to serve")
+        Timeline(None, "command").step("reminder", reason, severity="WARNING", service=pin.service,
+                                       revision=pin.revision, action_id=pin.action_id)
+        return Outcome(trigger="command", target=pin.service, status=OutcomeStatus.REMINDER, reason=reason,
+                       action=ActionReport(name="rollback_traffic", action_id=pin.action_id),
+                       notes=[f"Release it with: {gcloud}", f"Or: {runwarden}"],
+                       timestamps=Timestamps(received_at=self.now, completed_at=self.now))
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
 def sweep(config: Config, adapters: Any) -> list[Outcome]:

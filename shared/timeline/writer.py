@@ -21,8 +21,9 @@ class Timeline:
         self.trigger = trigger
         self._stream = stream
 
-    def step(self, step: str, message: str, severity: str = "INFO", **details: Any) -> None:
-        labels = {STEP_LABEL: step, "runwarden_trigger": self.trigger}
+    def step(self, step: str, message: str, severity: str = "INFO", extra_labels: dict[str, str] | None = None,
+             **details: Any) -> None:
+        labels = {STEP_LABEL: step, "runwarden_trigger": self.trigger, **(extra_labels or {})}
         if self.incident_id:
             labels[INCIDENT_LABEL] = self.incident_id
         line = {

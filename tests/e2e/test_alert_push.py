@@ -117,7 +117,8 @@ def _timeline(box, until: str, timeout: float = 5.0) -> list[dict]:
 
 def test_an_operators_kill_switch_command_stops_the_next_alert(sandbox):
     sandbox.start_function("on_command")
-    sandbox.publish_command({"command": "kill_switch", "engaged": True, "by": "alice", "reason": "maintenance"})
+    sandbox.publish_command({"command": "pause", "command_id": "pause-1", "requested_by": "alice",
+                             "reason": "maintenance"})
     [engaged] = sandbox.wait_outcomes(1, timeout=30)
     assert engaged.body["status"] == "applied" and engaged.body["trigger"] == "command"
 

@@ -104,13 +104,14 @@ def test_ttl_covers_every_collection_with_an_expiry() -> None:
     from shared.config import StateSettings
     from shared.ports import ClaimRecord
     from shared.remediation import guardrails
-    from shared.remediation.records import ACTIONS, FLAGS, INCIDENTS, ActionRecord, IncidentRecord
+    from shared.remediation.records import ACTIONS, COMMANDS, FLAGS, INCIDENTS, PINS, ActionRecord, IncidentRecord
 
     config = load_module()
     expiring = {guardrails.CLAIMS, guardrails.DRY_RUN_CLAIMS, guardrails.COOLDOWNS, guardrails.BUDGETS,
-                ACTIONS, INCIDENTS}
+                ACTIONS, INCIDENTS, COMMANDS}
     assert set(config.locals["ttl_collections"]) == expiring
     assert FLAGS not in config.locals["ttl_collections"]        # the kill switch must never expire
+    assert PINS not in config.locals["ttl_collections"]         # a pin stays until someone releases it
     for model in (ClaimRecord, ActionRecord, IncidentRecord):
         assert "expires_at" in model.model_fields, model.__name__
     ttl = config.resource("google_firestore_field", "ttl")

@@ -10,7 +10,7 @@ import yaml
 
 from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import TrafficSeed
-from shared.pipeline import handle_command
+from shared.commands import handle_command
 from shared.remediation.records import ACTIONS
 from tests.integration.world import SERVICE, World, concurrently, event
 
@@ -128,20 +128,21 @@ def test_the_signature_coming_back_after_a_verified_fix_is_escalated(rolled_back
 
 def test_the_kill_switch_command_stops_writes_until_released(world):
     world.seed("bad_revision")
-    [engaged] = world.command({"command": "kill_switch", "engaged": True, "by": "alice", "reason": "maintenance"})
-    assert engaged.status.value == "applied" and "engaged" in engaged.reason
+    [engaged] = world.command({"command": "pause", "command_id": "p1", "requested_by": "alice",
+                               "reason": "maintenance"})
+    assert engaged.status.value == "applied" and "paused" in engaged.reason
 
     stopped = world.handle(world.alert())
     assert stopped.status.value == "skipped" and "kill switch engaged" in stopped.reason and "alice" in stopped.reason
     assert world.standins.run.count("UpdateService") == 0
 
-    world.command({"command": "kill_switch", "engaged": False, "by": "alice"})
+    world.command({"command": "resume", "command_id": "r1", "requested_by": "alice", "reason": "done"})
     assert world.handle(world.alert(message_id="2")).status.value == "applied"
 
 
 @pytest.mark.parametrize("body, field", [
-    ({"command": "reboot"}, "command"),
-    ({"command": "kill_switch"}, "command.engaged"),
+    ({"command": "reboot"}, "command.command"),
+    ({"command": "pause", "command_id": "x"}, "command.requested_by"),
     ({"nothing": 1}, "command"),
 ])
 def test_a_malformed_command_is_rejected_not_raised(world, body, field):
@@ -212,7 +213,9 @@ def test_a_one_way_connector_change_is_proposed_without_the_policy(standin_env, 
 
     assert outcome.status.value == "proposed" and "allow_one_way" in outcome.reason
     assert outcome.action.name == "scale_connector"
-    assert outcome.action.after["connector"]["machine_type"] == "e2-standard-4"
+    assert outcome.action.after is None  # nothing applied: the change is `proposed_change`
+    assert outcome.action.proposed_change["connector"]["machine_type"] == "e2-standard-4"
+    assert outcome.action.proposal_id and outcome.action.proposal_expires_at
     assert any("gcloud compute networks vpc-access connectors update backend-conn" in n for n in outcome.notes)
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 

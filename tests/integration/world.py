@@ -18,7 +18,8 @@ from shared.gcp.monitoring import CloudMonitoringAdapter
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import VpcAccessAdapter
-from shared.pipeline import Adapters, handle_alert, handle_command
+from shared.commands import handle_command
+from shared.pipeline import Adapters, handle_alert
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
 FAST = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)

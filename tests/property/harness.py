@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -240,8 +241,9 @@ class Run:
             obs.outcomes = list(self._command({"command": "sweep"}, obs))
             obs.restored = _restore_attempts(records_before, self._records())
         elif isinstance(step, KillSwitch):
-            self._command({"command": "kill_switch", "engaged": step.engaged, "by": "property-test",
-                           "reason": "generated program"}, obs, into=obs.outcomes)
+            self._command({"command": "pause" if step.engaged else "resume", "requested_by": "property-test",
+                           "command_id": f"switch-{uuid.uuid4().hex}", "reason": "generated program"},
+                          obs, into=obs.outcomes)
             if not obs.errors:
                 self._kill_switch = step.engaged
         elif isinstance(step, Fault):

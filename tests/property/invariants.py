@@ -231,7 +231,7 @@ def one_way_needs_policy(run: Run) -> list[str]:
         if o.status.value == "proposed":
             if policy.allow_one_way:
                 problems.append("scale_connector proposed although the policy allows one-way changes")
-            if not o.action.after or not any("gcloud compute networks vpc-access connectors update" in n
+            if not o.action.proposed_change or not any("gcloud compute networks vpc-access connectors update" in n
                                              for n in o.notes):
                 problems.append(f"a proposed scale_connector lacks the exact change or the gcloud command: {o.notes}")
     patches = run.standins.vpcaccess.count("PatchConnector")

@@ -136,7 +136,7 @@ def label_coverage(run) -> None:
     """What the example exercised (shown by --hypothesis-show-statistics)."""
     writes = sum(o.run_writes + o.vpc_writes for o in run.trace)
     event(f"writes that took effect: {min(writes, 3)}{'+' if writes >= 3 else ''}")
-    for status in sorted({o.status.value + (" (kill_switch)" if o.action and o.action.name == "kill_switch" else "")
+    for status in sorted({o.status.value + (" (kill_switch)" if o.action and o.action.name in ("pause", "resume") else "")
                           for o in run.returned_outcomes()}):
         event(f"outcome {status}")
     if any(o.transient for o in run.trace):

@@ -1,7 +1,9 @@
-"""restore_traffic: put a service's traffic split back as a recorded before-state had it.
+"""restore_traffic: put a service's traffic split back as a recorded before-state had it, or
+(to_latest) send all traffic to the latest Ready revision, which releases a pin.
 
-Used by the verification sweep to undo a rollback that did not help. It only ever writes a split
-Runwarden recorded before its own change, so it cannot invent a new one.
+Used by the verification sweep to undo a rollback that did not help, and by an operator's command.
+It only ever writes a split Runwarden recorded before its own change, or LATEST, so it cannot
+invent a new one. Traffic tags are kept at 0% (see rollback_traffic).
 """
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ from pydantic import field_validator
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
-from shared.remediation.actions.rollback_traffic import traffic_state
+from shared.remediation.actions.rollback_traffic import traffic_state, with_tags
 from shared.config import Config
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import TrafficTarget
+from shared.diagnosis.evidence import TrafficTarget, TrafficType
+
+LATEST = TrafficTarget(type=TrafficType.LATEST, percent=100)
 
 
 class RestoreTrafficParams(ActionParams):
-    traffic: tuple[TrafficTarget, ...]   # the recorded before-state's `traffic`
-    undoes: str                          # the claim key of the action being undone
+    traffic: tuple[TrafficTarget, ...] = ()  # the recorded before-state's `traffic`
+    undoes: str = ""                         # the claim key of the action being undone
+    to_latest: bool = False                  # instead: 100% to LATEST, releasing a pin
+    keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read now, kept at 0%
 
     @field_validator("traffic")
     @classmethod
@@ -28,6 +34,13 @@ class RestoreTrafficParams(ActionParams):
         if v and sum(t.percent for t in v) != 100:
             raise ValueError("a recorded split must sum to 100")
         return v
+
+    def desired(self) -> list[TrafficTarget]:
+        if self.to_latest:
+            return with_tags([LATEST], self.keep_tags)
+        # A recorded split keeps its own tags; tags added since are kept at 0% too.
+        recorded = {t.tag for t in self.traffic if t.tag}
+        return with_tags(list(self.traffic), tuple(t for t in self.keep_tags if t.tag not in recorded))
 
 
 @register
@@ -43,11 +56,17 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
         return [] if config.manages(params.target) else [f"{params.target} is not a managed service"]
 
     def preview(self, params: RestoreTrafficParams, before: dict[str, Any]) -> dict[str, Any]:
-        return {"traffic": [t.model_dump(mode="json") for t in params.traffic]}
+        return {"traffic": [t.model_dump(mode="json") for t in params.desired()]}
 
     def apply(self, params: RestoreTrafficParams, adapters: Any) -> dict[str, Any]:
         # No etag: the service is expected to have moved since (that is why we restore).
-        after = adapters.run.set_traffic(params.target, list(params.traffic), "")
+        after = adapters.run.set_traffic(params.target, params.desired(), "")
+        if params.to_latest:
+            latest = sum(t.percent for t in after.traffic if t.type is TrafficType.LATEST)
+            if latest != 100:
+                raise PermanentError(f"restore finished but LATEST has {latest}%, not 100%",
+                                     code="VERIFICATION_FAILED")
+            return traffic_state(after)
         for target in params.traffic:
             if target.revision and after.serving_percent(target.revision) != target.percent:
                 raise PermanentError(f"restore finished but {target.revision} serves "
@@ -56,4 +75,7 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
         return traffic_state(after)
 
     def notes(self, params: RestoreTrafficParams) -> list[str]:
+        if params.to_latest:
+            return ["The pin is released: 100% of traffic follows the latest Ready revision, and new deploys "
+                    "receive traffic again."]
         return [f"Traffic is back to the split recorded before {params.undoes}."]

@@ -1,4 +1,11 @@
-"""rollback_traffic: send 100% of a service's traffic back to its last known-good revision."""
+"""rollback_traffic: send 100% of a service's traffic back to its last known-good revision (or, by an
+operator's command, to a named Ready revision of the service).
+
+Traffic tags are kept: every tagged target of the split as read stays in the new split at 0%, so a
+tagged URL such as `canary` stays reachable. A TrafficTarget with percent 0 and a tag is how
+Cloud Run keeps a revision addressable without traffic (Cloud Run docs, "Add a tag to a newly
+deployed revision" sample: a `traffic` block with `percent = 0` and `tag`).
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,6 +27,53 @@ class RollbackTrafficParams(ActionParams):
     from_revision_created_at: datetime
     steps_back: int                   # ready revisions between them, counting to_revision
     expected_etag: str                # the service as read before planning; a concurrent change aborts
+    keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read, kept at 0%
+    # An operator named the revision: automation's own limits (steps back, deploy age) do not apply;
+    # the command checked that the revision exists, is Ready and belongs to the service.
+    manual: bool = False
+
+
+def tagged_targets(service: Service) -> tuple[TrafficTarget, ...]:
+    """The tagged targets of a service's split, each at 0%: what a new split keeps reachable."""
+    return tuple(t.model_copy(update={"percent": 0}) for t in service.traffic if t.tag)
+
+
+def with_tags(traffic: list[TrafficTarget], tags: tuple[TrafficTarget, ...]) -> list[TrafficTarget]:
+    """`traffic` plus every kept tag. A tag on a revision (or LATEST) that already has a target in
+    `traffic` moves onto that target, so no revision is listed twice."""
+    out = [t.model_copy() for t in traffic]
+    for tag in tags:
+        same = next((t for t in out if t.type == tag.type and t.revision == tag.revision and not t.tag), None)
+        if same is not None:
+            out[out.index(same)] = same.model_copy(update={"tag": tag.tag})
+        else:
+            out.append(tag.model_copy(update={"percent": 0}))
+    return out
+
+
+def traffic_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What changed between two recorded splits, one line per target, for the outcome's notes."""
+    def split(state: dict[str, Any]) -> dict[tuple[str, str], int]:
+        return {(t.get("revision") or "LATEST", t.get("tag") or ""): t.get("percent", 0)
+                for t in state.get("traffic", [])}
+    old, new = split(before), split(after)
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            name = key[0] + (f" (tag {key[1]})" if key[1] else "")
+            lines.append(f"{name}: {old.get(key, 'absent')}{'%' if key in old else ''} -> "
+                         f"{new.get(key, 'absent')}{'%' if key in new else ''}")
+    return lines
+
+
+def release_commands(service: str) -> tuple[str, str]:
+    """(the gcloud line, the Runwarden command) that release a pin: all traffic to the latest Ready revision."""
+    parts = service.split("/")
+    project, region, name = (parts[1], parts[3], parts[5]) if len(parts) == 6 else ("PROJECT", "REGION", service)
+    gcloud = f"gcloud run services update-traffic {name} --to-latest --region={region} --project={project}"
+    runwarden = (f"runwarden command restore_traffic --target {service} --param to_latest=true "
+                 "--reason 'release the pin'")
+    return gcloud, runwarden
 
 
 def traffic_state(service: Service) -> dict[str, Any]:
@@ -48,8 +102,10 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         violations = []
         if not config.manages(params.target):
             violations.append(f"{params.target} is not a managed service")
-        if params.to_revision == params.from_revision:
+        if params.to_revision == params.from_revision and not params.manual:
             violations.append("the known-good revision is the failing one")
+        if params.manual:
+            return violations
         if params.steps_back > MAX_AUTOMATIC_STEPS:
             violations.append(
                 f"{params.to_revision} is {params.steps_back} revisions back; "
@@ -62,7 +118,8 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         return violations
 
     def desired_traffic(self, params: RollbackTrafficParams) -> list[TrafficTarget]:
-        return [TrafficTarget(type=TrafficType.REVISION, revision=params.to_revision, percent=100)]
+        return with_tags([TrafficTarget(type=TrafficType.REVISION, revision=params.to_revision, percent=100)],
+                         params.keep_tags)
 
     def preview(self, params: RollbackTrafficParams, before: dict[str, Any]) -> dict[str, Any]:
         traffic = [t.model_dump(mode="json") for t in self.desired_traffic(params)]
@@ -77,7 +134,12 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         return traffic_state(after)
 
     def notes(self, params: RollbackTrafficParams) -> list[str]:
-        return [
-            f"Traffic is pinned to {params.to_revision}: new deploys receive no traffic until it is restored "
-            f"(gcloud run services update-traffic {params.target.rsplit('/', 1)[-1]} --to-latest).",
-        ]
+        gcloud, runwarden = release_commands(params.target)
+        notes = [f"Traffic is pinned to {params.to_revision}: new deploys receive no traffic until the pin is "
+                 f"released. Release it with: {gcloud} ; or: {runwarden}"]
+        if params.from_revision != params.to_revision:
+            notes.append(f"Traffic moved: {params.from_revision} no longer serves; {params.to_revision} serves 100%.")
+        if params.keep_tags:
+            notes.append("Traffic tags kept at 0%: " + ", ".join(
+                f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags))
+        return notes

@@ -1,0 +1,37 @@
+"""`runwarden command COMMAND ...`: publish an operator command and print its outcome."""
+from __future__ import annotations
+
+import click
+
+from cli._commands import parse_params, send, send_options
+
+EXAMPLE = """
+\b
+Examples:
+  runwarden command rollback_traffic \\
+      --target projects/P/locations/us-central1/services/backend \\
+      --param revision=backend-00001-abc --reason "bad deploy"
+  runwarden command restore_traffic --target projects/P/locations/us-central1/services/backend \\
+      --param to_latest=true --reason "fixed in backend-00003"
+  runwarden command scale_connector --target projects/P/locations/us-central1/connectors/conn \\
+      --param max_instances=6 --reason "saturated" --dry-run
+  runwarden command reject --param proposal_id=p-0123456789ab --reason "not now"
+
+Exit codes: 0 done, 3 refused or rejected, 4 timed out (2 bad input, 1 environment).
+"""
+
+
+@click.command("command", epilog=EXAMPLE)
+@click.argument("name", metavar="COMMAND", type=click.Choice(
+    ["diagnose", "rollback_traffic", "restore_traffic", "scale_connector", "approve", "reject", "pause", "resume",
+     "status", "sweep"]))
+@click.option("--target", metavar="RESOURCE", help="Full resource name of the service or connector.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (repeatable).")
+@click.option("--reason", help="Why; required for every command that writes.")
+@click.option("--override-limits", is_flag=True, help="Skip cooldown and budgets (operators only).")
+@send_options
+def command(name: str, target: str | None, params: tuple[str, ...], reason: str | None, override_limits: bool,
+            **options) -> None:
+    """Publish an operator command on the commands topic, wait for its outcome and print it."""
+    send(name, target=target, params=parse_params(params), reason=reason,
+         extra={"override_limits": True} if override_limits else None, **options)

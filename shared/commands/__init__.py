@@ -1,0 +1,150 @@
+"""Operators' commands and the scheduled sweep (`runwarden.command/v1` on the commands topic).
+
+One path for every command: parse -> expired? -> claim on command_id (a repeat is `skipped`,
+carrying the first result) -> the command's handler -> one published outcome (the sweep
+publishes one per verdict). Each handler is a small module in this package; every write a
+handler makes goes through the gate (shared/remediation/guardrails.py), like automation's.
+
+Malformed or out-of-bounds input is answered `rejected` naming the field, never raised, so that
+Pub/Sub does not redeliver it; transient faults are raised (after the command's claim is given
+back), so the platform redelivers.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, Callable
+
+from shared.alerts.commands import AnyCommand, CommandError, Sweep, parse_command_published
+from shared.commands import approval, connector, diagnose, pause, status, sweep, traffic
+from shared.commands.context import CommandRun, CommandTimeline, Refused
+from shared.config import Config
+from shared.errors import PermanentError, TransientError
+from shared.outcomes import Outcome, OutcomeStatus, Timestamps
+from shared.pipeline import Adapters, publish_outcome
+from shared.remediation.records import COMMANDS
+
+Handler = Callable[[CommandRun], Outcome]
+HANDLERS: dict[str, Handler] = {
+    "diagnose": diagnose.handle,
+    "rollback_traffic": traffic.rollback,
+    "restore_traffic": traffic.restore,
+    "scale_connector": connector.handle,
+    "approve": approval.approve,
+    "reject": approval.reject,
+    "pause": pause.pause,
+    "resume": pause.resume,
+    "status": status.handle,
+}
+
+
+def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[Outcome]:
+    """Handle one command message; returns the outcomes it published."""
+    received_at = adapters.clock.now()
+    try:
+        message, command = parse_command_published(event_data)
+    except CommandError as exc:
+        return [_reject_malformed(exc, event_data, config, adapters, received_at)]
+    timeline = CommandTimeline(None, command.command_id)
+    timeline.step("received", f"command {command.command} from {command.requested_by}", message_id=message.message_id,
+                  command=command.command, requested_by=command.requested_by, target=command.target,
+                  dry_run=command.dry_run)
+    if isinstance(command, Sweep) and not command.expired(received_at):
+        outcomes = sweep.handle(config, adapters)
+        timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)", statuses=[o.status.value for o in outcomes])
+        return [publish_outcome(o, config, adapters, CommandTimeline(o.incident_id, command.command_id))
+                for o in outcomes]
+    run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
+                     owner=f"command:{message.message_id}:{uuid.uuid4().hex[:12]}")
+    outcome = _run(run)
+    return [publish_outcome(outcome, config, adapters, run.timeline)]
+
+
+def _run(run: CommandRun) -> Outcome:
+    command = run.command
+    if command.expired(run.received_at):
+        return run.outcome(OutcomeStatus.REJECTED, f"expires_at: the command expired at "
+                           f"{command.expires_at.isoformat()} and arrived at {run.received_at.isoformat()}; "
+                           "nothing done", target=command.target)
+    duplicate = _claim(run)
+    if duplicate is not None:
+        return duplicate
+    try:
+        outcome = _dispatch(run)
+    except TransientError:
+        run.adapters.state.release(COMMANDS, command.command_id, run.owner)  # the redelivery must be free to run
+        raise
+    retain = timedelta(seconds=run.config.guardrails.claim_retention_seconds)
+    run.adapters.state.complete(COMMANDS, command.command_id, run.owner, retain, run.now,
+                                {"status": outcome.status.value, "reason": outcome.reason,
+                                 "outcome_id": outcome.outcome_id})
+    return outcome
+
+
+def _dispatch(run: CommandRun) -> Outcome:
+    try:
+        return HANDLERS[run.command.command](run)
+    except Refused as exc:
+        return run.outcome(exc.status, exc.reason, target=run.command.target)
+    except PermanentError as exc:  # e.g. the target does not exist, or Runwarden may not read it
+        return run.outcome(OutcomeStatus.FAILED, f"{run.command.command} failed: {exc}"
+                           + (f" [{exc.code}]" if exc.code else ""), target=run.command.target)
+
+
+def _claim(run: CommandRun) -> Outcome | None:
+    """None when this delivery owns the command; otherwise the `skipped` duplicate answer."""
+    command: AnyCommand = run.command
+    ttl = timedelta(seconds=run.config.guardrails.claim_ttl_seconds)
+    claim = run.adapters.state.claim(COMMANDS, command.command_id, run.owner, ttl, run.now)
+    if claim.acquired:
+        return None
+    first = claim.record.result
+    if not first:
+        # Another delivery is still at work on it (Pub/Sub redelivers a push not acked within the
+        # ack deadline). Answering now would publish a second, uninformative outcome; raising makes
+        # Pub/Sub redeliver, and by then the first result is known (or its claim has expired and
+        # this delivery takes over).
+        run.timeline.step("in_progress", f"command {command.command_id} is being handled by another delivery "
+                          f"since {claim.record.claimed_at:%H:%M:%S}; retry later", severity="NOTICE")
+        raise CommandInProgress(f"command {command.command_id} is being handled by another delivery")
+    reason = (f"duplicate: command {command.command_id} was already handled at "
+              f"{claim.record.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
+    return run.outcome(OutcomeStatus.SKIPPED, reason, target=command.target,
+                       notes=[f"first outcome: {first.get('outcome_id')}"])
+
+
+class CommandInProgress(TransientError):
+    """A redelivery of a command another delivery is handling: Pub/Sub retries it later."""
+
+
+def _reject_malformed(error: CommandError, event_data: Any, config: Config, adapters: Adapters,
+                      received_at: Any) -> Outcome:
+    message = event_data.get("message") if isinstance(event_data, dict) else None
+    message_id = message.get("messageId") if isinstance(message, dict) else None
+    timeline = CommandTimeline(None, None)
+    timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field)
+    outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {error}",
+                      message_id=str(message_id) if message_id is not None else None,
+                      command_id=_command_id_of(event_data),
+                      timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
+    return publish_outcome(outcome, config, adapters, timeline)
+
+
+def _command_id_of(event_data: Any) -> str | None:
+    """The command_id of a command that failed validation, when it can be read, so that the
+    sender waiting on its id hears the rejection."""
+    import base64
+    import json
+    import re
+
+    from shared.alerts.commands import COMMAND_ID_PATTERN
+
+    try:
+        body = json.loads(base64.b64decode(event_data["message"]["data"]))
+        value = body.get("command_id")
+    except Exception:  # noqa: BLE001 - any malformed shape simply has no readable id
+        return None
+    return value if isinstance(value, str) and re.match(COMMAND_ID_PATTERN, value) else None
+
+
+__all__ = ["handle_command", "HANDLERS"]

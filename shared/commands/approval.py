@@ -1,0 +1,148 @@
+"""approve and reject: an operator decides a `proposed` action by its id, before it expires.
+
+Approve re-reads the live state and refuses (saying why) when the world changed since the
+proposal: the incident closed, the target already changed, a newer revision now serves, or the
+live diagnosis no longer finds the signature the proposal was made for. Then the
+action goes through the gate like any other write: bounds, kill switch, the incident's claim (so
+a redelivered alert stays a no-op), dry-run. Only principals in `operators` may decide.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.commands.context import CommandRun, refused, rejected
+from shared.commands.diagnose import read_diagnosis
+from shared.commands.traffic import action_outcome
+from shared.errors import TransientError
+from shared.outcomes import Outcome, OutcomeStatus
+from shared.remediation.actions import get_action
+from shared.remediation.guardrails import Manual
+from shared.remediation.history import incident_closed
+from shared.remediation.records import PROPOSALS, ProposalRecord
+
+
+def approve(run: CommandRun) -> Outcome:
+    run.require_operator("approve a proposal")
+    proposal = _open_proposal(run)
+    changed = _world_changed(run, proposal)
+    if changed:
+        _decide(run, proposal, "refused", note=changed)
+        raise refused(f"approval of {proposal.proposal_id} refused: the world changed since the proposal "
+                      f"({proposal.proposed_at:%H:%M:%S}): {changed}; nothing applied")
+    action = get_action(proposal.action)
+    params = action.params_model.model_validate(proposal.params)
+    dry_run = run.command.dry_run
+    if not dry_run and not _decide(run, proposal, "approved"):
+        raise refused(f"proposal {proposal.proposal_id} was decided by someone else meanwhile")
+    run.timeline.step("approved", f"{proposal.proposal_id} ({proposal.action} on {proposal.target}) approved by "
+                      f"{run.command.requested_by}: {run.command.reason}", proposal_id=proposal.proposal_id,
+                      **({"override": True} if run.command.override_limits else {}))
+    manual = Manual(command_id=run.command_id, requested_by=run.command.requested_by,
+                    override_limits=run.command.override_limits, dry_run=dry_run, approved=proposal.proposal_id)
+    try:
+        result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
+                                    service=proposal.service, signature=proposal.signature, manual=manual)
+    except TransientError:
+        _reopen(run, proposal)
+        raise
+    if not dry_run:
+        final = {OutcomeStatus.APPLIED: "applied", OutcomeStatus.FAILED: "failed"}.get(result.status, "approved")
+        run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": final, "note": result.reason})
+    outcome = action_outcome(run, action, params, proposal.before, result, proposal.target)
+    outcome.action.proposal_id = proposal.proposal_id
+    return outcome
+
+
+def reject(run: CommandRun) -> Outcome:
+    run.require_operator("reject a proposal")
+    proposal = _open_proposal(run)
+    if not run.command.dry_run and not _decide(run, proposal, "rejected", note=run.command.reason):
+        raise refused(f"proposal {proposal.proposal_id} was decided by someone else meanwhile")
+    word = "would be closed (dry-run)" if run.command.dry_run else "closed"
+    return run.outcome(OutcomeStatus.DRY_RUN if run.command.dry_run else OutcomeStatus.APPLIED,
+                       f"proposal {proposal.proposal_id} ({proposal.action} on {proposal.target}) {word} by "
+                       f"{run.command.requested_by} without applying it: {run.command.reason}",
+                       target=proposal.target)
+
+
+def _open_proposal(run: CommandRun) -> ProposalRecord:
+    proposal_id = run.command.params.proposal_id
+    data = run.adapters.state.get_record(PROPOSALS, proposal_id)
+    if not data:
+        raise rejected("params.proposal_id", f"no proposal {proposal_id}")
+    proposal = ProposalRecord.model_validate(data)
+    run.use_incident(proposal.incident_id)
+    if run.command.target and run.command.target != proposal.target:
+        raise rejected("target", f"{proposal_id} is about {proposal.target}, not {run.command.target}")
+    if proposal.state != "open":
+        raise rejected("params.proposal_id", f"{proposal_id} is already {proposal.state}"
+                                             + (f" by {proposal.decided_by}" if proposal.decided_by else ""))
+    if run.now >= proposal.expires_at:
+        run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "expired"}, expect={"state": "open"})
+        raise rejected("params.proposal_id", f"{proposal_id} expired at {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
+                                             "a new alert makes a new proposal")
+    return proposal
+
+
+def _world_changed(run: CommandRun, proposal: ProposalRecord) -> str:
+    """Why the proposal no longer fits the live state, or ""."""
+    closed = incident_closed(run.adapters.state, proposal.incident_id)
+    if closed is not None:
+        return f"incident {proposal.incident_id} closed at {closed.closed_at:%H:%M:%S} ({closed.closed_by})"
+    if proposal.action == "scale_connector":
+        changed = _connector_changed(run, proposal.params)
+        if changed:
+            return changed
+    if proposal.service and "/services/" in proposal.service:
+        return (_newer_revision_serving(run, proposal.service, proposal.proposed_at)
+                or _diagnosis_changed(run, proposal))
+    return ""
+
+
+def _diagnosis_changed(run: CommandRun, proposal: ProposalRecord) -> str:
+    """The plan re-checked: the live diagnosis must still find the signature it was made for."""
+    if not proposal.signature or not run.config.manages(proposal.service):
+        return ""
+    _, diagnosis = read_diagnosis(run, proposal.service)
+    run.timeline.step("diagnosed", f"re-checked before approval: {diagnosis.signature.value} "
+                      f"(confidence {diagnosis.confidence:.2f}): {diagnosis.summary}",
+                      signature=diagnosis.signature.value, api_calls=diagnosis.api_calls)
+    if diagnosis.signature.value != proposal.signature:
+        return (f"the live diagnosis is now {diagnosis.signature.value}, not {proposal.signature}: "
+                f"{diagnosis.summary}")
+    return ""
+
+
+def _connector_changed(run: CommandRun, params: dict[str, Any]) -> str:
+    connector = run.adapters.vpcaccess.get_connector(params["target"])
+    then = (params["from_machine_type"], params["from_min_instances"], params["from_max_instances"])
+    now = (connector.machine_type, connector.min_instances, connector.max_instances)
+    if now != then:
+        return (f"connector {connector.short_name} is now {now[0]} {now[1]}-{now[2]} instances, not the "
+                f"{then[0]} {then[1]}-{then[2]} the proposal was made for")
+    if connector.state != "READY":
+        return f"connector {connector.short_name} is {connector.state}"
+    return ""
+
+
+def _newer_revision_serving(run: CommandRun, service_name: str, since: datetime) -> str:
+    service = run.adapters.run.get_service(service_name)
+    serving = {t.revision for t in service.traffic_statuses if t.percent and t.revision}
+    for revision in run.adapters.run.list_revisions(service_name):
+        if revision.short_name in serving and revision.create_time > since:
+            return (f"{revision.short_name}, created at {revision.create_time:%H:%M:%S} after the proposal, now "
+                    f"serves {service.serving_percent(revision.short_name)}% of {service.short_name}")
+    return ""
+
+
+def _decide(run: CommandRun, proposal: ProposalRecord, state: str, note: str = "") -> bool:
+    return run.adapters.state.update_record(
+        PROPOSALS, proposal.proposal_id,
+        {"state": state, "decided_by": run.command.requested_by, "decided_at": run.now,
+         "command_id": run.command_id, "note": note}, expect={"state": "open"})
+
+
+def _reopen(run: CommandRun, proposal: ProposalRecord) -> None:
+    run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": "open", "decided_by": ""},
+                                     expect={"state": "approved"})

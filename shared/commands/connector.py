@@ -1,0 +1,25 @@
+"""scale_connector by an operator's command: an explicit max_instances and/or machine_type, within
+the API's rules (3-10 instances, scale-up only, known machine types) and the connector's policy
+(ceiling, allowed machine types), through the gate. An operator's command is the person's
+decision, so it is applied rather than proposed."""
+from __future__ import annotations
+
+from shared.commands.context import CommandRun, refused
+from shared.commands.inventory import known_connector
+from shared.commands.traffic import through_gate
+from shared.outcomes import Outcome
+from shared.remediation.actions.scale_connector import ScaleConnectorParams, connector_state
+
+
+def handle(run: CommandRun) -> Outcome:
+    name = known_connector(run)
+    connector = run.adapters.vpcaccess.get_connector(name)
+    if connector.state != "READY":
+        raise refused(f"connector {connector.short_name} is {connector.state}: only a READY connector can be updated")
+    p = run.command.params
+    params = ScaleConnectorParams(
+        target=name, from_min_instances=connector.min_instances, from_max_instances=connector.max_instances,
+        from_machine_type=connector.machine_type, min_instances=connector.min_instances,
+        max_instances=p.max_instances if p.max_instances is not None else connector.max_instances,
+        machine_type=p.machine_type or connector.machine_type, reason=f"operator: {run.command.reason}"[:200])
+    return through_gate(run, "scale_connector", params, connector_state(connector), name)

@@ -1,0 +1,104 @@
+"""What every command handler shares: the parsed command, the adapters, the timeline (each of
+whose steps carries the command_id), and one way to build the command's outcome."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.alerts.commands import AnyCommand
+from shared.config import Config
+from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
+from shared.remediation.guardrails import Gate, Manual, command_incident
+from shared.timeline.writer import Timeline
+
+
+class CommandTimeline(Timeline):
+    """A timeline whose every step names the command it belongs to."""
+
+    def __init__(self, incident_id: str | None, command_id: str | None) -> None:
+        super().__init__(incident_id, "command")
+        self.command_id = command_id
+
+    def step(self, step: str, message: str, severity: str = "INFO", extra_labels: dict[str, str] | None = None,
+             **details: Any) -> None:
+        details.setdefault("command_id", self.command_id)
+        super().step(step, message, severity, extra_labels, **details)
+
+
+class Refused(Exception):
+    """A handler's early answer: the command is `rejected` (bad input, naming the field) or
+    `skipped` (sound, but refused: the world changed, nothing to do)."""
+
+    def __init__(self, status: OutcomeStatus, reason: str, field: str = "") -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = f"{field}: {reason}" if field else reason
+        self.field = field
+
+
+def rejected(field: str, reason: str) -> Refused:
+    return Refused(OutcomeStatus.REJECTED, reason, field)
+
+
+def refused(reason: str) -> Refused:
+    return Refused(OutcomeStatus.SKIPPED, reason)
+
+
+@dataclass
+class CommandRun:
+    command: AnyCommand
+    config: Config
+    adapters: Any
+    timeline: CommandTimeline
+    received_at: datetime
+    message_id: str | None = None
+    owner: str = ""
+    incident_id: str | None = None   # the incident the command's outcome belongs to, once known
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def command_id(self) -> str | None:
+        return self.command.command_id
+
+    @property
+    def now(self) -> datetime:
+        return self.adapters.clock.now()
+
+    def manual(self) -> Manual:
+        c = self.command
+        return Manual(command_id=c.command_id or "", requested_by=c.requested_by,
+                      override_limits=bool(getattr(c, "override_limits", False)), dry_run=bool(c.dry_run))
+
+    def gate(self) -> Gate:
+        return Gate(self.config, self.adapters.state, self.adapters.clock, owner=self.owner, timeline=self.timeline)
+
+    def own_incident(self) -> str:
+        """A manual action's claim and records carry its command_id as their incident."""
+        self.use_incident(command_incident(self.command_id or ""))
+        return self.incident_id or ""
+
+    def use_incident(self, incident_id: str) -> None:
+        self.incident_id = incident_id
+        self.timeline.incident_id = incident_id
+
+    def require_operator(self, what: str) -> None:
+        if not self.config.is_operator(self.command.requested_by):
+            raise rejected("requested_by", f"{self.command.requested_by!r} is not in operators: only operators "
+                                            f"may {what}")
+
+    def outcome(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
+                action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,
+                notes: list[str] | None = None, snapshot: dict[str, Any] | None = None) -> Outcome:
+        now = self.now
+        severity = {OutcomeStatus.FAILED: "ERROR", OutcomeStatus.REJECTED: "ERROR",
+                    OutcomeStatus.ESCALATED: "WARNING"}.get(status, "INFO")
+        override = bool(action and action.overrides)
+        self.timeline.step(status.value, reason, severity=severity, status=status.value,
+                           command=self.command.command, requested_by=self.command.requested_by,
+                           target=target, **({"override": True} if override else {}))
+        return Outcome(incident_id=self.incident_id, trigger="command", target=target, status=status, reason=reason,
+                       action=action, diagnosis=diagnosis, notes=[*self.notes, *(notes or [])],
+                       message_id=self.message_id, command_id=self.command_id,
+                       requested_by=self.command.requested_by, snapshot=snapshot,
+                       timestamps=Timestamps(received_at=self.received_at, decided_at=now, completed_at=now))

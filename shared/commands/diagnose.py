@@ -1,0 +1,45 @@
+"""diagnose: read-only, on demand. Publishes the diagnosis of a managed service and what Runwarden
+would do about it. Never writes: it neither claims nor calls the gate."""
+from __future__ import annotations
+
+from shared.commands.context import CommandRun
+from shared.commands.inventory import managed_service
+from shared.diagnosis.collection import collect
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Diagnosis
+from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus
+from shared.remediation.actions import get_action
+from shared.remediation.planning import plan
+
+
+def report_of(diagnosis: Diagnosis) -> DiagnosisReport:
+    return DiagnosisReport(signature=diagnosis.signature.value, confidence=diagnosis.confidence,
+                           rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
+                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
+                           recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)
+
+
+def read_diagnosis(run: CommandRun, service: str):
+    """(bundle, diagnosis) for a managed service, as of now."""
+    managed = run.config.service(service)
+    now = run.now
+    bundle = collect(service, now, run.adapters.readers(), run.config.diagnosis, now,
+                     sql_instances=managed.cloudsql_instances if managed else ())
+    return bundle, diagnose(bundle, run.config.diagnosis)
+
+
+def handle(run: CommandRun) -> Outcome:
+    service = managed_service(run)
+    bundle, diagnosis = read_diagnosis(run, service)
+    run.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
+                      f"{diagnosis.summary}", signature=diagnosis.signature.value, api_calls=diagnosis.api_calls)
+    proposal = plan(diagnosis, bundle, run.config.diagnosis, run.config.bounds)
+    if proposal.action is None:
+        return run.outcome(OutcomeStatus.REPORTED, f"diagnosis only, nothing written: no action ({proposal.reason})",
+                           target=service, diagnosis=report_of(diagnosis))
+    action = get_action(proposal.action)
+    would = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
+                         reversible=action.reversible, before=proposal.before,
+                         proposed_change=action.preview(proposal.params, proposal.before))
+    return run.outcome(OutcomeStatus.REPORTED, f"diagnosis only, nothing written: Runwarden would "
+                       f"{proposal.reason}", target=service, diagnosis=report_of(diagnosis), action=would)

@@ -1,0 +1,43 @@
+"""pause and resume: the kill switch, for everything (no target) or for one target.
+
+Both are flags in the state store that the gate reads before every write (and again right before
+it). Resume needs a reason like every writing command; it is the one write the kill switch does
+not hold back, or nothing could ever release it.
+"""
+from __future__ import annotations
+
+from shared.commands.context import CommandRun
+from shared.commands.inventory import any_target
+from shared.outcomes import ActionReport, Outcome, OutcomeStatus
+from shared.remediation.guardrails import pause_key
+from shared.remediation.records import FLAGS, KILL_SWITCH
+
+
+def pause(run: CommandRun) -> Outcome:
+    return _switch(run, engaged=True)
+
+
+def resume(run: CommandRun) -> Outcome:
+    return _switch(run, engaged=False)
+
+
+def _switch(run: CommandRun, engaged: bool) -> Outcome:
+    target = any_target(run)
+    key = pause_key(target) if target else KILL_SWITCH
+    scope = target or "every target"
+    word = "paused: no writes until resumed" if engaged else "resumed: writes allowed again"
+    reason = f"{scope} {word} (by {run.command.requested_by}: {run.command.reason})"
+    report = ActionReport(name=run.command.command, params={"target": target, "engaged": engaged})
+    if run.command.dry_run:
+        return run.outcome(OutcomeStatus.DRY_RUN, f"dry-run, nothing written: {reason}", target=target,
+                           action=report)
+    previous = run.adapters.state.get_record(FLAGS, key) or {}
+    run.adapters.state.put_record(FLAGS, key, {"kind": "pause" if target else "kill_switch", "target": target,
+                                               "engaged": engaged, "by": run.command.requested_by,
+                                               "reason": run.command.reason, "at": run.now,
+                                               "command_id": run.command_id})
+    if bool(previous.get("engaged")) == engaged:
+        reason += " (it already was)"
+    run.timeline.step("kill_switch", reason, severity="WARNING" if engaged else "NOTICE", target=target,
+                      engaged=engaged)
+    return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)

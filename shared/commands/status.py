@@ -1,0 +1,103 @@
+"""status: a snapshot of what Runwarden holds, published as the outcome's `snapshot`:
+the kill switch and per-target pauses, pending verifications, open proposals with their expiry,
+cooldowns and budgets in use, and pinned services with the age of each pin. Reads state only."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.commands.context import CommandRun
+from shared.outcomes import Outcome, OutcomeStatus
+from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate
+from shared.remediation.records import (ACTIONS, FLAGS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
+                                        ProposalRecord)
+
+LIMIT = 100
+
+
+class Snapshot(BaseModel):
+    at: datetime
+    kill_switch: str = ""                        # why every write is off, or ""
+    paused: list[dict[str, Any]] = []
+    pending_verifications: list[dict[str, Any]] = []
+    open_proposals: list[dict[str, Any]] = []
+    cooldowns: list[dict[str, Any]] = []
+    budgets: list[dict[str, Any]] = []
+    pinned: list[dict[str, Any]] = []
+
+
+def handle(run: CommandRun) -> Outcome:
+    snap = snapshot(run)
+    if run.command.target:
+        snap = _only(snap, run.command.target)
+    summary = (f"kill switch {'ENGAGED (' + snap.kill_switch + ')' if snap.kill_switch else 'off'}; "
+               f"{len(snap.paused)} paused, {len(snap.pending_verifications)} pending verification(s), "
+               f"{len(snap.open_proposals)} open proposal(s), {len(snap.cooldowns)} cooldown(s), "
+               f"{len(snap.pinned)} pinned service(s)")
+    return run.outcome(OutcomeStatus.REPORTED, summary, target=run.command.target,
+                       snapshot=snap.model_dump(mode="json"))
+
+
+def snapshot(run: CommandRun) -> Snapshot:
+    state, now, config = run.adapters.state, run.now, run.config
+    gate = Gate(config, state, run.adapters.clock, owner="status")
+    paused = [{"target": f.get("target"), "by": f.get("by"), "reason": f.get("reason"), "at": f.get("at")}
+              for f in state.find_records(FLAGS, "kind", "pause", LIMIT) if f.get("engaged")]
+    pending = [ActionRecord.model_validate(d) for d in state.find_records(ACTIONS, "state", ActionState.PENDING.value,
+                                                                          LIMIT)]
+    proposals = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "open", LIMIT)]
+    pins = [PinRecord.model_validate(d) for d in state.find_records(PINS, "pinned", True, LIMIT)]
+    targets = sorted({s.name for s in config.services} | {c.name for c in config.bounds.connectors}
+                     | {r.target for r in pending})
+    return Snapshot(
+        at=now, kill_switch=gate.kill_switch(), paused=paused,
+        pending_verifications=[{"action_id": r.key, "action": r.action, "target": r.target, "service": r.service,
+                                "applied_at": r.applied_at, "settle_at": r.settle_at, "deadline_at": r.deadline_at,
+                                "requested_by": r.requested_by or "automation"} for r in pending],
+        open_proposals=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
+                         "proposed_at": p.proposed_at, "expires_at": p.expires_at,
+                         "expired": now >= p.expires_at, "reason": p.reason} for p in proposals],
+        cooldowns=_cooldowns(state, targets, now),
+        budgets=_budgets(state, config, targets, now),
+        pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
+                 "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id} for p in pins],
+    )
+
+
+def _cooldowns(state: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
+    out = []
+    for target in targets:
+        lease = state.get(COOLDOWNS, target)
+        if lease is not None and not lease.expired(now):
+            out.append({"target": target, "since": lease.claimed_at, "until": lease.expires_at})
+    return out
+
+
+def _budgets(state: Any, config: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
+    """Slots taken in the current buckets (the gate's budget records, read one by one)."""
+    g = config.guardrails
+    scopes = [(f"target|{t}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour) for t in targets]
+    scopes += [(f"target|{t}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day) for t in targets]
+    scopes.append(("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour))
+    out = []
+    for scope, bucket, capacity in scopes:
+        used = 0
+        for i in range(capacity):
+            slot = state.get(BUDGETS, f"{scope}|{bucket}#{i}")
+            if slot is not None and not slot.expired(now):
+                used += 1
+        if used:
+            out.append({"scope": scope, "bucket": bucket, "used": used, "capacity": capacity})
+    return out
+
+
+def _only(snap: Snapshot, target: str) -> Snapshot:
+    """The snapshot of one service or connector."""
+    def mine(item: dict[str, Any]) -> bool:
+        return target in (item.get("target"), item.get("service"), item.get("scope", "").partition("|")[2])
+
+    return snap.model_copy(update={name: [i for i in getattr(snap, name) if mine(i)] for name in
+                                   ("paused", "pending_verifications", "open_proposals", "cooldowns", "budgets",
+                                    "pinned")})

@@ -1,0 +1,142 @@
+"""rollback_traffic and restore_traffic by an operator's command, through the gate.
+
+rollback_traffic: 100% to a named revision, which must exist, be Ready and belong to the service;
+without one, to the last known-good revision diagnosis finds. Tags are kept at 0%.
+restore_traffic: the split recorded before a given action, or to_latest, which releases the pin.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.commands.context import CommandRun, refused, rejected
+from shared.commands.diagnose import read_diagnosis
+from shared.commands.inventory import managed_service
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
+from shared.outcomes import ActionReport, Outcome, OutcomeStatus
+from shared.remediation.actions import get_action
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
+                                                         traffic_state)
+from shared.remediation.guardrails import GateResult
+from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState
+
+
+def rollback(run: CommandRun) -> Outcome:
+    service_name = managed_service(run)
+    service = run.adapters.run.get_service(service_name)
+    revisions = run.adapters.run.list_revisions(service_name)
+    to = _named_revision(run, service, revisions) if run.command.params.revision else _known_good(run, service_name)
+    serving = _serving_most(service)
+    if service.serving_percent(to.short_name) == 100 and all(t.type is TrafficType.REVISION for t in service.traffic):
+        raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do")
+    from_revision = next((r for r in revisions if r.short_name == serving), to)
+    params = RollbackTrafficParams(target=service_name, to_revision=to.short_name, from_revision=from_revision.short_name,
+                                   from_revision_created_at=from_revision.create_time, steps_back=0,
+                                   expected_etag=service.etag, keep_tags=tagged_targets(service), manual=True)
+    return through_gate(run, "rollback_traffic", params, traffic_state(service), service_name)
+
+
+def restore(run: CommandRun) -> Outcome:
+    service_name = managed_service(run)
+    service = run.adapters.run.get_service(service_name)
+    p = run.command.params
+    if p.to_latest:
+        if all(t.type is TrafficType.LATEST for t in service.traffic if t.percent):
+            raise refused(f"{service.short_name} already sends all traffic to the latest revision: no pin to release")
+        params = RestoreTrafficParams(target=service_name, to_latest=True, keep_tags=tagged_targets(service))
+    else:
+        record = _recorded_action(run, p.action_id, service_name)
+        traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
+        if not traffic:
+            raise rejected("params.action_id", f"{p.action_id} recorded no traffic split to put back")
+        params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
+                                      keep_tags=tagged_targets(service))
+    outcome = through_gate(run, "restore_traffic", params, traffic_state(service), service_name)
+    if outcome.status is OutcomeStatus.APPLIED:
+        _released(run, service_name, None if p.to_latest else p.action_id)
+    return outcome
+
+
+def through_gate(run: CommandRun, name: str, params: Any, before: dict[str, Any], service: str) -> Outcome:
+    action = get_action(name)
+    violations = action.bounds_violations(params, run.config, run.now)
+    if violations:
+        raise rejected("params", "outside bounds: " + "; ".join(violations))
+    _check_override(run)
+    incident = run.own_incident()
+    run.timeline.step("planned", f"{name} by {run.command.requested_by}: {run.command.reason}", action=name,
+                      params=params.model_dump(mode="json"))
+    result = run.gate().execute(action, params, before, incident, run.adapters, service=service,
+                                signature="manual", manual=run.manual())
+    return action_outcome(run, action, params, before, result, service)
+
+
+def _check_override(run: CommandRun) -> None:
+    if getattr(run.command, "override_limits", False):
+        run.require_operator("override_limits")
+
+
+def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, Any], result: GateResult,
+                   target: str) -> Outcome:
+    """The outcome of a gated write: the change, what changed, overrides and the pin's release."""
+    report = ActionReport(name=action.name, params=params.model_dump(mode="json"), reversible=action.reversible,
+                          before=before, after=result.after, action_id=result.claim_key, overrides=result.overrides)
+    notes = list(result.notes)
+    if result.status is OutcomeStatus.APPLIED:
+        notes = action.notes(params) + notes
+        if "traffic" in before and result.after:
+            notes += [f"Changed: {line}" for line in traffic_changes(before, result.after)]
+    return run.outcome(result.status, result.reason, target=target, action=report, notes=notes)
+
+
+def _named_revision(run: CommandRun, service: Service, revisions: list[Revision]) -> Revision:
+    name = run.command.params.revision
+    found = next((r for r in revisions if r.short_name == name), None)
+    if found is None:
+        raise rejected("params.revision", f"{name} is not a revision of {service.short_name} "
+                                          f"(it has {', '.join(r.short_name for r in revisions[-5:]) or 'none'})")
+    if found.service != service.name:
+        raise rejected("params.revision", f"{name} belongs to {found.service}, not {service.name}")
+    if not found.ready:
+        raise rejected("params.revision", f"{name} is not Ready: traffic can only go to a Ready revision")
+    return found
+
+
+def _known_good(run: CommandRun, service: str) -> Revision:
+    bundle, diagnosis = read_diagnosis(run, service)
+    name = diagnosis.known_good_revision
+    found = next((r for r in bundle.revisions if r.short_name == name), None)
+    if found is None or not found.ready:
+        raise rejected("params.revision", f"not given, and diagnosis found no known-good revision "
+                                          f"({diagnosis.signature.value}: {diagnosis.summary}); name one")
+    run.notes.append(f"The last known-good revision, by diagnosis: {name} ({diagnosis.rule}).")
+    return found
+
+
+def _serving_most(service: Service) -> str | None:
+    statuses = sorted(service.traffic_statuses, key=lambda t: t.percent, reverse=True)
+    return statuses[0].revision if statuses else None
+
+
+def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRecord:
+    data = run.adapters.state.get_record(ACTIONS, action_id)
+    if not data:
+        raise rejected("params.action_id", f"no recorded action {action_id}")
+    record = ActionRecord.model_validate(data)
+    if record.service != service or record.action != "rollback_traffic":
+        raise rejected("params.action_id", f"{action_id} is a {record.action} on {record.target}, not a traffic "
+                                           f"change of {service}")
+    return record
+
+
+def _released(run: CommandRun, service: str, action_id: str | None) -> None:
+    """The pin is gone and the sweep must not undo a rollback a person already reversed."""
+    state, now, by = run.adapters.state, run.now, run.command.requested_by
+    state.update_record(PINS, service, {"pinned": False, "released_at": now, "released_by": by})
+    for data in state.find_records(ACTIONS, "service", service):
+        if data.get("action") != "rollback_traffic" or (action_id and data.get("key") != action_id):
+            continue
+        if data.get("state") == ActionState.PENDING.value:
+            state.update_record(ACTIONS, data["key"], {"state": ActionState.UNDONE.value, "resolved_at": now,
+                                                       "note": f"traffic restored by {by} (command {run.command_id})"},
+                                expect={"state": ActionState.PENDING.value})

@@ -1,0 +1,298 @@
+"""Operators' commands on real parts (stand-ins, emulators, the real adapters): every command, the
+gate for manual writes, proposals, pins, overrides, and no write for a refused command."""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from sandbox.standins.run import ConditionSeed, TrafficSeed
+from shared.remediation.records import ACTIONS, PINS, PROPOSALS
+from tests.integration.test_remediation import recovery
+from tests.integration.world import SERVICE, World
+
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+_ids = itertools.count(1)
+
+
+def command(world: World, name: str, requested_by: str = "alice@example.com", **fields):
+    body = {"command": name, "command_id": fields.pop("command_id", f"cmd-{next(_ids)}"),
+            "requested_by": requested_by, **fields}
+    [outcome] = world.command(body, message_id=body["command_id"])
+    return outcome
+
+
+def writes(world: World) -> int:
+    return world.standins.run.count("UpdateService") + world.standins.vpcaccess.count("PatchConnector")
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor):
+    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"])
+    w.seed("bad_revision")
+    return w
+
+
+def test_a_rollback_to_a_named_revision_keeps_tags_and_says_how_to_release_the_pin(world):
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW), TrafficSeed(0, NEW, tag="canary")])
+
+    outcome = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert outcome.command_id and outcome.requested_by == "alice@example.com"
+    traffic = {(t.revision, t.tag): t.percent for t in world.standins.run.service(SERVICE).traffic}
+    assert traffic == {(OLD, ""): 100, (NEW, "canary"): 0}
+    notes = " ".join(outcome.notes)
+    assert ("gcloud run services update-traffic backend --to-latest --region=us-central1 --project=demo-project"
+            in notes)
+    assert f"runwarden command restore_traffic --target {SERVICE} --param to_latest=true" in notes
+    assert "canary" in notes and f"Changed: {NEW}: 100% -> absent" in notes
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] and pin["revision"] == OLD
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["command_id"] == outcome.command_id and record["state"] == "pending"
+
+
+@pytest.mark.parametrize("revision, why", [
+    ("backend-00009-nope", "is not a revision of backend"),
+    ("backend-00003-bad", "is not Ready"),
+])
+def test_a_rollback_to_a_missing_or_unready_revision_is_rejected(world, revision, why):
+    world.standins.run.add_revision(SERVICE, "backend-00003-bad", world.anchor,
+                                    conditions=[ConditionSeed("Ready", "CONDITION_FAILED", "HEALTH_CHECK_CONTAINER_ERROR")])
+    outcome = command(world, "rollback_traffic", target=SERVICE, params={"revision": revision}, reason="r")
+    assert outcome.status.value == "rejected" and "params.revision" in outcome.reason and why in outcome.reason
+    assert writes(world) == 0
+
+
+def test_a_rollback_of_a_service_not_in_the_inventory_is_rejected(world):
+    other = SERVICE.replace("backend", "frontend")
+    outcome = command(world, "rollback_traffic", target=other, params={"revision": OLD}, reason="r")
+    assert outcome.status.value == "rejected" and outcome.reason.startswith("target:")
+    assert writes(world) == 0
+
+
+def test_a_rollback_without_a_revision_goes_to_the_known_good_one(world):
+    outcome = command(world, "rollback_traffic", target=SERVICE, reason="5xx after the deploy")
+    assert outcome.status.value == "applied", outcome.reason
+    assert world.serving() == {OLD: 100}
+
+
+def test_restore_to_latest_after_a_rollback_releases_the_pin(world):
+    rolled = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+    assert rolled.status.value == "applied"
+
+    restored = command(world, "restore_traffic", target=SERVICE, params={"to_latest": True}, reason="fixed")
+
+    assert restored.status.value == "applied", restored.reason
+    [latest] = world.standins.run.service(SERVICE).traffic
+    assert latest.type_.name.endswith("LATEST") and latest.percent == 100
+    assert world.state.get_record(PINS, SERVICE)["pinned"] is False
+    [record] = world.state.find_records(ACTIONS, "action", "rollback_traffic")
+    assert record["state"] == "undone"  # the sweep will not undo what a person already reversed
+    again = command(world, "restore_traffic", target=SERVICE, params={"to_latest": True}, reason="again")
+    assert again.status.value == "skipped" and "no pin" in again.reason
+
+
+def test_restore_by_action_id_puts_back_the_recorded_split(world):
+    rolled = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+    restored = command(world, "restore_traffic", target=SERVICE, params={"action_id": rolled.action.action_id},
+                       reason="it was not the deploy")
+    assert restored.status.value == "applied", restored.reason
+    assert world.serving() == {NEW: 100}
+
+
+def test_the_same_command_id_twice_is_a_duplicate_carrying_the_first_result(world):
+    first = command(world, "rollback_traffic", command_id="same", target=SERVICE, params={"revision": OLD},
+                    reason="r")
+    second = command(world, "rollback_traffic", command_id="same", target=SERVICE, params={"revision": OLD},
+                     reason="r")
+    assert first.status.value == "applied"
+    assert second.status.value == "skipped" and "duplicate" in second.reason and "applied" in second.reason
+    assert world.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("extra", [{"dry_run": True}, {"expires_at": "2020-01-01T00:00:00Z"}])
+def test_no_write_for_a_dry_run_or_expired_command(world, extra):
+    outcome = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r", **extra)
+    assert outcome.status.value == ("dry_run" if "dry_run" in extra else "rejected"), outcome.reason
+    assert writes(world) == 0
+    if "expires_at" in extra:
+        assert outcome.reason.startswith("expires_at:")
+
+
+def test_a_manual_rollback_takes_the_cooldown_and_only_an_operator_may_override_it(world):
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value \
+        == "applied"
+    held = command(world, "rollback_traffic", target=SERVICE, params={"revision": NEW}, reason="r")
+    assert held.status.value == "skipped" and "cooldown" in held.reason
+
+    by_someone = command(world, "rollback_traffic", requested_by="mallory@example.com", target=SERVICE,
+                         params={"revision": NEW}, reason="r", override_limits=True)
+    assert by_someone.status.value == "rejected" and "requested_by" in by_someone.reason
+    assert world.standins.run.count("UpdateService") == 1
+
+    by_operator = command(world, "rollback_traffic", target=SERVICE, params={"revision": NEW}, reason="r",
+                          override_limits=True)
+    assert by_operator.status.value == "applied", by_operator.reason
+    assert by_operator.action.overrides == ["cooldown", "budgets"]
+    assert any("override_limits by alice@example.com" in n for n in by_operator.notes)
+    assert world.serving() == {NEW: 100}
+
+
+def test_pause_one_target_stops_automation_there_until_resumed(world):
+    paused = command(world, "pause", target=SERVICE, reason="deploy freeze")
+    assert paused.status.value == "applied"
+    stopped = world.handle(world.alert())
+    assert stopped.status.value == "skipped" and "paused by alice@example.com" in stopped.reason
+    manual = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    assert manual.status.value == "skipped" and "paused" in manual.reason
+    assert writes(world) == 0
+
+    assert command(world, "resume", target=SERVICE, reason="freeze over").status.value == "applied"
+    assert world.handle(world.alert(message_id="2")).status.value == "applied"
+
+
+def test_status_shows_what_runwarden_holds(world):
+    command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    command(world, "pause", target=SERVICE, reason="freeze")
+    world.at(30)
+
+    status = command(world, "status")
+
+    assert status.status.value == "reported"
+    snap = status.snapshot
+    assert snap["kill_switch"] == "" and [p["target"] for p in snap["paused"]] == [SERVICE]
+    assert [p["action"] for p in snap["pending_verifications"]] == ["rollback_traffic"]
+    assert [c["target"] for c in snap["cooldowns"]] == [SERVICE]
+    assert {"scope": f"target|{SERVICE}", "used": 1} .items() <= snap["budgets"][0].items()
+    [pin] = snap["pinned"]
+    assert pin["revision"] == OLD and pin["age_seconds"] == 28 * 60
+    assert writes(world) == 1
+    other = command(world, "status", target="projects/demo-project/locations/us-central1/connectors/none")
+    assert other.snapshot["pinned"] == [] and other.snapshot["cooldowns"] == []
+
+
+def test_diagnose_reports_and_never_writes(world):
+    outcome = command(world, "diagnose", target=SERVICE)
+    assert outcome.status.value == "reported" and outcome.diagnosis.signature == "bad_revision"
+    assert outcome.action.name == "rollback_traffic" and outcome.action.proposed_change
+    assert writes(world) == 0
+
+
+def test_the_sweep_reminds_of_a_pin_held_too_long_while_a_newer_revision_is_ready(world):
+    command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    recovery(world)
+    world.at(12)
+    assert [o.status.value for o in world.command({"command": "sweep"})] == ["verified"]
+    world.at(60 * 23)
+    assert world.command({"command": "sweep"}) == []  # pinned for less than a day
+    world.at(60 * 25)
+    reminders = [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"]
+    assert len(reminders) == 1 and NEW in reminders[0].reason and OLD in reminders[0].reason
+    assert any("--region=us-central1 --project=demo-project" in n for n in reminders[0].notes)
+    assert [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"] == []  # once a day
+
+
+# --- proposals ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proposed(standin_env, firestore, pubsub, project_id, anchor):
+    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
+              bounds={"connectors": [{"name": CONNECTOR}]})
+    w.seed("connector_saturation")
+    outcome = w.handle(w.alert("connector_saturation"))
+    assert outcome.status.value == "proposed" and outcome.action.proposal_id
+    return w, outcome.action.proposal_id
+
+
+def test_approve_applies_a_proposal_once(proposed):
+    world, proposal_id = proposed
+    approved = command(world, "approve", params={"proposal_id": proposal_id}, reason="looks right")
+    assert approved.status.value == "applied", approved.reason
+    assert world.standins.vpcaccess.connector(CONNECTOR)["machineType"] == "e2-standard-4"
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
+    again = command(world, "approve", params={"proposal_id": proposal_id}, reason="again")
+    assert again.status.value == "rejected" and "already applied" in again.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_approve_after_the_world_changed_refuses_and_says_why(proposed):
+    world, proposal_id = proposed
+    world.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=6)  # someone ran gcloud
+    refused = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert refused.status.value == "skipped" and "world changed" in refused.reason and "2-6" in refused.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1  # only the out-of-band one
+
+
+def test_approve_by_someone_not_in_operators_is_rejected(proposed):
+    world, proposal_id = proposed
+    outcome = command(world, "approve", requested_by="mallory@example.com", params={"proposal_id": proposal_id},
+                      reason="ok")
+    assert outcome.status.value == "rejected" and outcome.reason.startswith("requested_by:")
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_an_expired_proposal_cannot_be_approved(proposed):
+    world, proposal_id = proposed
+    world.at(2 + 4 * 60 + 1)
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "rejected" and "expired" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_reject_closes_a_proposal(proposed):
+    world, proposal_id = proposed
+    assert command(world, "reject", params={"proposal_id": proposal_id}, reason="not now").status.value == "applied"
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="changed my mind")
+    assert outcome.status.value == "rejected" and "already rejected" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_a_manual_scale_within_the_policy_ceiling(proposed):
+    world, _ = proposed
+    over = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 10}, reason="r")
+    assert over.status.value == "applied", over.reason
+    assert world.standins.vpcaccess.connector(CONNECTOR)["maxInstances"] == 10
+    down = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 5}, reason="r")
+    assert down.status.value == "rejected" and "would go down" in down.reason
+
+
+def test_a_manual_scale_above_the_ceiling_is_rejected(standin_env, firestore, pubsub, project_id, anchor):
+    world = World(standin_env, pubsub, project_id, anchor,
+                  bounds={"connectors": [{"name": CONNECTOR, "max_instances_ceiling": 6}]})
+    world.seed("connector_saturation")
+    outcome = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 8}, reason="r")
+    assert outcome.status.value == "rejected" and "ceiling of 6" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_approve_after_the_incident_closed_refuses(proposed):
+    world, proposal_id = proposed
+    world.at(10)
+    assert world.handle(world.alert("connector_saturation", message_id="closed", state="closed",
+                                    ended_at=world.anchor + timedelta(minutes=9))).status.value == "resolved"
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "skipped" and "closed" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_approve_after_a_newer_revision_took_the_traffic_refuses(proposed):
+    world, proposal_id = proposed
+    world.at(5)
+    world.standins.run.add_revision(SERVICE, "backend-00009-new", world.anchor + timedelta(minutes=4))
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, "backend-00009-new")])
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "skipped" and "backend-00009-new" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_approve_when_the_diagnosis_no_longer_holds_refuses(proposed):
+    world, proposal_id = proposed
+    world.at(120)  # two hours on: the saturation's minutes are out of the window, the data too old to judge
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "skipped" and "live diagnosis is now" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0

@@ -1,0 +1,108 @@
+"""runwarden.command/v1: the model, its checked-in JSON Schema, and the parser's field errors."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from shared.alerts.commands import (CommandError, Pause, RollbackTraffic, Sweep, command_json_schema, parse_command,
+                                    parse_command_published)
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "runwarden.command.v1.json"
+SERVICE = "projects/p/locations/us-central1/services/backend"
+
+
+def body(**fields) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def test_the_checked_in_schema_is_the_models_schema():
+    # Regenerate with: python -c "from shared.alerts.commands import ..." (docs/commands.md says how)
+    assert json.loads(SCHEMA_FILE.read_text()) == command_json_schema(), \
+        "docs/schemas/runwarden.command.v1.json drifted from shared/alerts/commands.py: regenerate it"
+
+
+def test_the_schema_names_every_command_and_requires_the_id_and_requester():
+    schema = command_json_schema()
+    names = {d["properties"]["command"]["const"] for d in schema["$defs"].values() if "command" in d.get("properties", {})}
+    assert names == {"diagnose", "rollback_traffic", "restore_traffic", "scale_connector", "approve", "reject",
+                     "pause", "resume", "status", "sweep"}
+    rollback = schema["$defs"]["RollbackTraffic"]
+    assert {"command_id", "requested_by", "reason", "target", "command"} <= set(rollback["required"])
+    assert rollback["additionalProperties"] is False
+
+
+def test_a_full_rollback_command_parses():
+    command = parse_command(body(command="rollback_traffic", command_id="c-1", target=SERVICE,
+                                 params={"revision": "backend-00001-abc"}, reason="bad deploy",
+                                 requested_by="alice@example.com", dry_run=True,
+                                 expires_at="2026-11-30T10:00:00Z", override_limits=True))
+    assert isinstance(command, RollbackTraffic)
+    assert command.params.revision == "backend-00001-abc" and command.dry_run and command.override_limits
+    assert command.expired(datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc))
+    assert not command.expired(datetime(2026, 11, 30, 9, 59, tzinfo=timezone.utc))
+
+
+def test_the_scheduler_sweep_needs_no_id():
+    assert isinstance(parse_command(b'{"command": "sweep"}'), Sweep)
+
+
+def test_pause_without_a_target_is_everything():
+    command = parse_command(body(command="pause", command_id="x", requested_by="bob", reason="maintenance"))
+    assert isinstance(command, Pause) and command.target is None
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"command": "reboot", "command_id": "x", "requested_by": "a"}, "command.command"),
+    ({"command": "status", "command_id": "x", "requested_by": "a", "colour": "red"}, "command.colour"),
+    ({"command": "status", "command_id": "x", "requested_by": 7}, "command.requested_by"),
+    ({"command": "status", "command_id": "x"}, "command.requested_by"),
+    ({"command": "status", "requested_by": "a"}, "command.command_id"),
+    ({"command": "status", "command_id": "has space", "requested_by": "a"}, "command.command_id"),
+    ({"command": "resume", "command_id": "x", "requested_by": "a"}, "command.reason"),
+    ({"command": "resume", "command_id": "x", "requested_by": "a", "reason": "   "}, "command.reason"),
+    ({"command": "rollback_traffic", "command_id": "x", "requested_by": "a", "reason": "r", "target": "backend"},
+     "command.target"),
+    ({"command": "rollback_traffic", "command_id": "x", "requested_by": "a", "reason": "r", "target": SERVICE,
+      "params": {"revision": "Not_A_Revision"}}, "command.params.revision"),
+    ({"command": "scale_connector", "command_id": "x", "requested_by": "a", "reason": "r",
+      "target": "projects/p/locations/l/connectors/c", "params": {"max_instances": 11}}, "command.params.max_instances"),
+    ({"command": "scale_connector", "command_id": "x", "requested_by": "a", "reason": "r",
+      "target": "projects/p/locations/l/connectors/c", "params": {}}, "command.params"),
+    ({"command": "restore_traffic", "command_id": "x", "requested_by": "a", "reason": "r", "target": SERVICE,
+      "params": {"to_latest": "yes"}}, "command.params.to_latest"),
+    ({"command": "approve", "command_id": "x", "requested_by": "a", "reason": "r", "params": {"proposal_id": "1"}},
+     "command.params.proposal_id"),
+    ({"command": "status", "command_id": "x", "requested_by": "a", "expires_at": "2026-11-30T10:00:00"},
+     "command.expires_at"),
+    ({"command": "diagnose", "command_id": "x", "requested_by": "a", "override_limits": True, "target": SERVICE},
+     "command.override_limits"),
+])
+def test_bad_input_names_the_field(fields, field):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps(fields))
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("data, field", [
+    (b"", "message.data"), (b"not json", "message.data"), (b"[]", "command"), (b"[" * 50000, "message.data"),
+    (b"x" * (64 * 1024 + 1), "message.data"),
+])
+def test_malformed_bodies_are_errors_not_crashes(data, field):
+    event = {"message": {"data": base64.b64encode(data).decode(), "messageId": "1"}}
+    with pytest.raises(CommandError) as caught:
+        parse_command_published(event)
+    assert caught.value.field == field
+
+
+def test_the_commands_machine_types_are_the_configs():
+    from typing import get_args
+
+    from shared.alerts.commands import ScaleParams
+    from shared.config import MACHINE_TYPES
+
+    literal = next(a for a in get_args(ScaleParams.model_fields["machine_type"].annotation) if a is not type(None))
+    assert set(get_args(literal)) == set(MACHINE_TYPES)
