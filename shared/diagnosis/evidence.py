@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -120,14 +120,33 @@ class RequestCountWindow(_Model):
 # --- What a decision cites ------------------------------------------------------------------
 
 
+EvidenceRole = Literal["supports", "refutes", "context"]
+
+
 class EvidenceItem(_Model):
-    """One fact a decision rests on, in words a person can check."""
+    """One fact a decision rests on, in words a person can check.
+
+    `role` says what the fact does to the claim named in `about` (a signature, or "stand_down"):
+    it supports it, refutes it, or is context. A bare pass/fail read backwards on checks whose
+    condition is the absence of something (a database that stayed up refutes "database down").
+    """
 
     source: Literal["metric", "log", "api"]
     query: str                      # what was asked, and of which API
     observed: str                   # what came back
     threshold: str = ""             # what it was compared with ("" when it is context, not a test)
-    passed: bool | None = None      # did the observation meet the rule's condition (None: context)
+    passed: bool | None = None      # did the observation meet the check's condition (None: context)
+    role: EvidenceRole = "context"  # supports / refutes / context, for the claim in `about`
+    about: str = ""                 # the claim the role refers to: a signature value or "stand_down"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_from_passed(cls, data: Any) -> Any:
+        # Without an explicit role, a check that passed supports its claim and one that failed refutes it.
+        if isinstance(data, dict) and "role" not in data:
+            passed = data.get("passed")
+            data = {**data, "role": "context" if passed is None else ("supports" if passed else "refutes")}
+        return data
 
 
 # --- Generic metric queries (one ListTimeSeries call each) ------------------------------------

@@ -100,6 +100,16 @@ class Facts:
         end = self.data_until or self.b.collected_at
         return Window(end - timedelta(seconds=self.s.recent_seconds), end)
 
+    @cached_property
+    def recent_since_incident(self) -> Window:
+        """The recent window, cut at the incident's start: what `healthy` may be judged on."""
+        recent = self.recent
+        return Window(max(recent.start, self.b.incident_started_at), recent.end)
+
+    def minutes_with_requests(self, window: Window) -> int:
+        return len({p.end for s in (self.b.requests.series if self.b.requests else ()) for p in s.points
+                    if window.holds(p.end)})
+
     # --- Cloud Run --------------------------------------------------------------------------
 
     @cached_property

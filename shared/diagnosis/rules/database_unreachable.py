@@ -14,7 +14,9 @@ def evaluate(facts: Facts) -> Finding:
     sql = facts.sql_down(facts.incident)
     down = sql[0] if sql else []
     if sql is not None:
-        c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down)
+        # The condition checked is "up throughout": holding refutes "database down".
+        c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down,
+               role="supports" if down else "refutes")
     if down:
         return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down (database/up = 0)", subject=down[0],
                      recommendation="check the Cloud SQL instance (maintenance, failover, crash); no automatic action")
