@@ -298,19 +298,36 @@ class SqlInstanceSpec(_Spec):
 
 
 class AlertSpec(_Spec):
+    """The alert that opens the incident. A metric threshold (the default), a ratio policy
+    (`denominator_filter`), a "less than" comparison (`comparison: below`, as uptime checks and
+    database/up use), or a log-match condition (`log_match: FILTER`: no metric, no values, the
+    summary is Monitoring's boilerplate). Any monitored-resource type may be named."""
+
     policy_name: str
     condition_name: str
-    metric_type: str
     resource: ResourceSpec
-    observed_value: Text
-    threshold_value: Text
+    metric_type: str = ""
+    observed_value: Text | None = None
+    threshold_value: Text | None = None
     metric_labels: dict[str, str] = Field(default_factory=dict)
     severity: str = "Error"
     filter: str | None = None               # default: built from metric_type and the resource
+    denominator_filter: str | None = None   # a ratio policy's denominator
+    comparison: Literal["above", "below"] = "above"
+    log_match: str | None = None            # a log-match condition's filter
     documentation: str = ""
 
     @model_validator(mode="after")
-    def _numeric_threshold(self) -> AlertSpec:
+    def _shape(self) -> AlertSpec:
+        if self.log_match is not None:
+            if self.metric_type or self.observed_value is not None or self.threshold_value is not None:
+                raise ValueError("a log_match alert has no metric_type, observed_value or threshold_value "
+                                 "(Monitoring sends none for log-match conditions)")
+            return self
+        if not self.metric_type:
+            raise ValueError("metric_type is required (or give log_match for a log-match condition)")
+        if self.threshold_value is None or self.observed_value is None:
+            raise ValueError("a metric alert needs observed_value and threshold_value")
         try:
             float(self.threshold_value)
         except ValueError:
@@ -424,6 +441,8 @@ class Scenario(_Spec):
         defaults = {"project_id": self.project}
         if resource.type in _REGIONAL_RESOURCES:
             defaults["location"] = self.region
+        if resource.type == "cloudsql_database":
+            defaults["region"] = self.region
         return {**defaults, **resource.labels}
 
     def notification(self, anchor: datetime, incident_id: str | None = None, *,
@@ -445,7 +464,7 @@ _REGIONAL_RESOURCES = frozenset({"cloud_run_revision", "vpc_access_connector"})
 _METRIC_DISPLAY = {"run.googleapis.com/request_count": "Request Count",
                    "run.googleapis.com/request_latencies": "Request Latencies"}
 _RESOURCE_DISPLAY = {"cloud_run_revision": "Cloud Run Revision", "vpc_access_connector": "VPC Access Connector",
-                     "cloudsql_database": "Cloud SQL Database"}
+                     "cloudsql_database": "Cloud SQL Database", "uptime_url": "Uptime Check URL"}
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -471,12 +490,8 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     project = scenario.project
     labels = scenario.resource_labels(alert.resource)
     resource_display = _RESOURCE_DISPLAY.get(alert.resource.type, alert.resource.type)
-    metric_display = _METRIC_DISPLAY.get(alert.metric_type, alert.metric_type.rsplit("/", 1)[-1])
     policy_id, condition_id = _digest(alert.policy_name) % 10**19, _digest(alert.condition_name) % 10**19
-    threshold_filter = alert.filter or (f'metric.type="{alert.metric_type}" AND resource.type="{alert.resource.type}"'
-                                        + "".join(f' AND resource.labels.{k}="{v}"'
-                                                  for k, v in sorted(alert.resource.labels.items())))
-    return {
+    incident = {
         "incident_id": incident_id,
         "scoping_project_id": project,
         "scoping_project_number": _digest(project) % 10**12,
@@ -485,32 +500,15 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
         "state": state,
         "started_at": int(anchor.timestamp()),
         "ended_at": int(ended_at.timestamp()) if ended_at else None,
-        "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
-                    f"labels {_label_text(alert.metric_labels)} is above the threshold of {alert.threshold_value} "
-                    f"with a value of {alert.observed_value}."),
         "resource": {"type": alert.resource.type, "labels": labels},
         "resource_type_display_name": resource_display,
         "resource_id": "",
-        "resource_display_name": labels.get("service_name") or labels.get("connector_name") or "",
+        "resource_display_name": (labels.get("service_name") or labels.get("connector_name")
+                                  or labels.get("database_id") or labels.get("host") or ""),
         "resource_name": f"{project} {resource_display} labels {_label_text(labels)}",
-        "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},
         "metadata": {"system_labels": {}, "user_labels": {}},
         "policy_name": alert.policy_name,
         "condition_name": alert.condition_name,
-        "condition": {
-            "name": f"projects/{project}/alertPolicies/{policy_id}/conditions/{condition_id}",
-            "displayName": alert.condition_name,
-            "conditionThreshold": {
-                "filter": threshold_filter,
-                "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}],
-                "comparison": "COMPARISON_GT",
-                "thresholdValue": float(alert.threshold_value),
-                "duration": "0s",
-                "trigger": {"count": 1},
-            },
-        },
-        "observed_value": alert.observed_value,
-        "threshold_value": alert.threshold_value,
         "documentation": {
             "content": alert.documentation or f"Scenario {scenario.name}: {scenario.description}".strip(),
             "mime_type": "text/markdown",
@@ -519,6 +517,33 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
         },
         "severity": alert.severity,
     }
+    condition = {"name": f"projects/{project}/alertPolicies/{policy_id}/conditions/{condition_id}",
+                 "displayName": alert.condition_name}
+    if alert.log_match is not None:
+        # Log-match notifications: empty metric, no values, boilerplate summary (see the log-match sample).
+        return {**incident, "metric": {"type": "", "displayName": "", "labels": {}},
+                "summary": f"Log match condition fired for {resource_display} with {_label_text(labels)}.",
+                "condition": {**condition, "conditionMatchedLog": {
+                    "filter": alert.log_match, "resourceContainers": [f"projects/{project}"]}}}
+    metric_display = _METRIC_DISPLAY.get(alert.metric_type, alert.metric_type.rsplit("/", 1)[-1])
+    threshold_filter = alert.filter or (f'metric.type="{alert.metric_type}" AND resource.type="{alert.resource.type}"'
+                                        + "".join(f' AND resource.labels.{k}="{v}"'
+                                                  for k, v in sorted(alert.resource.labels.items())))
+    body = {"filter": threshold_filter,
+            "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}],
+            "comparison": "COMPARISON_LT" if alert.comparison == "below" else "COMPARISON_GT",
+            "thresholdValue": float(alert.threshold_value), "duration": "0s", "trigger": {"count": 1}}
+    if alert.denominator_filter:
+        body["denominatorFilter"] = alert.denominator_filter
+        body["denominatorAggregations"] = body["aggregations"]
+    word = "below" if alert.comparison == "below" else "above"
+    return {**incident,
+            "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
+                        f"labels {_label_text(alert.metric_labels)} is {word} the threshold of {alert.threshold_value} "
+                        f"with a value of {alert.observed_value}."),
+            "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},
+            "condition": {**condition, "conditionThreshold": body},
+            "observed_value": alert.observed_value, "threshold_value": alert.threshold_value}
 
 
 # --- loading and seeding -----------------------------------------------------------------------

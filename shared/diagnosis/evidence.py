@@ -246,6 +246,24 @@ class Connector(_Model):
         return short_name(self.name)
 
 
+# --- The alert that started it ------------------------------------------------------------------
+
+
+class AlertContext(_Model):
+    """What the alert itself says, as far as diagnosis may use it: its threshold and comparison
+    (a 504 ratio above 2 % is a different bar from 10 %), and a log-match condition's filter,
+    whose entries are read with the service's own logs so their text can name a cause."""
+
+    policy: str = ""
+    metric_type: str = ""
+    resource_type: str = ""
+    comparison: str = ""              # COMPARISON_GT | COMPARISON_LT | ...
+    threshold: float | None = None
+    ratio: bool = False               # a ratio policy (numerator / denominator filters)
+    log_filter: str = ""              # a log-match condition's filter ("" otherwise)
+    documentation: str = ""
+
+
 # --- Everything one diagnosis may look at ---------------------------------------------------
 
 
@@ -268,5 +286,7 @@ class EvidenceBundle(_Model):
     sql_up: MetricResult | None = None               # cloudsql database/up (min) per minute by database_id
     logs: LogResult | None = None                    # the service's stderr, warnings and system log
     audit: LogResult | None = None                   # Admin Activity audit entries for the service
+    connector_audit: LogResult | None = None         # Admin Activity audit entries for its connector
+    alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0

@@ -92,10 +92,14 @@ PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum re
                           "no available instance")
 
 
-def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
+def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime,
+                   alert_filter: str = "") -> str:
     """The service's own voice and the platform's: stderr, warnings on stdout, the system log, and
     the request log entries that carry Cloud Run's own failure texts (not every 5xx: those are
     counted by request_count, and would crowd the rest out of the newest-first page).
+
+    A log-match alert's own filter joins the alternatives, still bounded to the service and the
+    window, so the entries that fired the alert are read as evidence.
 
     Parenthesised throughout: in the Logging query language OR binds tighter than AND.
     """
@@ -108,13 +112,23 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
             f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}" '
-            f'OR (logName="{requests}" AND ({texts})))')
+            f'OR (logName="{requests}" AND ({texts}))'
+            + (f" OR ({alert_filter})" if alert_filter.strip() else "") + ")")
 
 
-def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
-    """Admin Activity entries that changed the service: deploys and traffic changes, v1 and v2 paths."""
+def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime,
+                 connector: str | None = None) -> str:
+    """Admin Activity entries that changed the service (deploys and traffic changes, v1 and v2
+    paths) and, given its connector, the connector's own changes (vpcaccess.googleapis.com: the
+    methodName form is UNCONFIRMED, so any method naming a Connector is matched)."""
     audit = log_name(project, "cloudaudit.googleapis.com/activity")
-    return (f'logName="{audit}" AND protoPayload.serviceName="run.googleapis.com" '
-            f'AND protoPayload.methodName=~"Services\\\\.(ReplaceService|UpdateService|CreateService)" '
-            f'AND protoPayload.resourceName:{quote("services/" + service)} '
+    run = ('protoPayload.serviceName="run.googleapis.com" '
+           'AND protoPayload.methodName=~"Services\\\\.(ReplaceService|UpdateService|CreateService)" '
+           f'AND protoPayload.resourceName:{quote("services/" + service)}')
+    which = f"({run})"
+    if connector:
+        vpc = ('protoPayload.serviceName="vpcaccess.googleapis.com" AND protoPayload.methodName=~"Connector" '
+               f'AND protoPayload.resourceName:{quote("connectors/" + connector.rsplit("/", 1)[-1])}')
+        which = f"(({run}) OR ({vpc}))"
+    return (f'logName="{audit}" AND {which} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}"')
