@@ -122,6 +122,8 @@ class ServiceSpec(_Spec):
     labels: dict[str, str] = Field(default_factory=dict)
     revisions: tuple[RevisionSpec, ...] = Field(min_length=1)
     traffic: tuple[TrafficSpec, ...] = ()   # empty: 100% to the latest ready revision
+    domains: tuple[str, ...] = ()           # custom domains mapped to the service (config services[].domains)
+    managed: bool = True                    # false: a service Runwarden does not manage (not in the config)
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSpec:
@@ -336,10 +338,11 @@ class AlertSpec(_Spec):
 
 
 class ExpectSpec(_Spec):
-    signature: str                          # a shared.diagnosis.signatures.Signature value
+    signature: str                          # a Signature value, or "none" when no diagnosis is made (e.g. rejected)
     status: str                             # the outcome status Runwarden should publish (enforce mode)
     action: str | None = None               # the registered action it plans, or null for none
     to_revision: str | None = None
+    target: str | None = None               # the resource the action writes to (full name), if it matters
     competing: tuple[str, ...] = ()         # signatures expected to compete (diagnosis inconclusive)
     stand_down: bool = False                # expected to stand down for a recent human change
     notes: str = ""
@@ -392,6 +395,20 @@ class Scenario(_Spec):
     audit_logs: tuple[AuditLogSpec, ...] = ()
     alert: AlertSpec | None = None
     expect: ExpectSpec | None = None
+    # Runwarden config overrides for this scenario (merged over the generated config), e.g.
+    # {bounds: {connectors: [...]}} or {diagnosis: {self_principals: [...]}}.
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    def config_data(self, outcomes_topic: str, mode: str = "enforce", project: str | None = None) -> dict[str, Any]:
+        """The Runwarden config this scenario is meant to run under: its managed services (with their
+        custom domains) and the scenario's own overrides."""
+        data: dict[str, Any] = {
+            "project": project or self.project, "mode": mode, "outcomes_topic": outcomes_topic,
+            "services": [{"name": self.service_name(s.name), **({"domains": list(s.domains)} if s.domains else {})}
+                         for s in self.services if s.managed]}
+        for key, value in self.config.items():
+            data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+        return data
 
     @model_validator(mode="after")
     def _cross_check(self) -> Scenario:

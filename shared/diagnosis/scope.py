@@ -135,3 +135,43 @@ def _short(name: str) -> str:
 
 def _calls(results: list[ServiceResult]) -> int:
     return sum(r.diagnosis.api_calls for r in results)
+
+
+# --- the whole alert, read-only (the diagnose and eval commands) -----------------------------------
+
+
+@dataclass(frozen=True)
+class AlertVerdict:
+    """What an alert leads to without acting: the diagnosis (None when none was made, with `skip`
+    saying why) and the service whose bundle the plan is made from."""
+
+    target: AlertTarget
+    diagnosis: Diagnosis | None = None
+    primary: ServiceResult | None = None
+    results: tuple[ServiceResult, ...] = ()
+    skip: str = ""
+
+    @property
+    def bundle(self) -> EvidenceBundle | None:
+        return self.primary.bundle if self.primary else None
+
+
+def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: datetime) -> AlertVerdict:
+    """The pipeline's routing and diagnosis, read-only: which services, what verdict."""
+    target = incident.target
+    if target.kind is TargetKind.UNROUTABLE:
+        return AlertVerdict(target, skip=target.reason)
+    if target.kind in (TargetKind.SERVICE, TargetKind.UPTIME):
+        service = target.name if target.kind is TargetKind.SERVICE else service_for_host(target.name, config)
+        if service is None or not config.manages(service):
+            return AlertVerdict(target, skip=f"{target.name} is not a managed service (nor its host)")
+        result = diagnose_service(service, incident, config, readers, now)
+        return AlertVerdict(target, result.diagnosis, result, (result,))
+    found = users(target, config, readers)
+    results = [diagnose_service(s, incident, config, readers, now) for s in found.services]
+    if not results:
+        return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
+    diagnosis, primary = combine(target, results, found.api_calls)
+    if target.kind is TargetKind.CLOUDSQL:
+        primary = None  # nothing is ever planned on Cloud SQL
+    return AlertVerdict(target, diagnosis, primary, tuple(results))
