@@ -1,13 +1,15 @@
 """What Runwarden looks for in logs: the queries it sends, and the strings that mean something.
 
-Strings are the platform's and the client libraries' own (Cloud Run's troubleshooting page, psycopg/libpq, pg8000, asyncpg, SQLAlchemy and the Cloud SQL connectors), matched
-case-insensitively. Each signal names its kind, so evidence can say which string matched.
+Strings are the platform's and the client libraries' own (Cloud Run's troubleshooting page, the
+Cloud SQL connectors and Auth Proxy, and the common drivers and pools: DB_ERROR_TEXTS names the
+source of each), matched case-insensitively. Each signal names its kind, so evidence can say which string matched.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 from urllib.parse import quote as _url_quote
 
 from shared.diagnosis.evidence import LogRecord
@@ -22,19 +24,85 @@ class LogSignal(str, Enum):
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
 
 
+class DbErrorText(NamedTuple):
+    """One way a client stack says it cannot reach its database: the pattern matched, a real
+    message it matches (tests run each one), and where that message was seen."""
+
+    stack: str
+    pattern: str
+    example: str
+    source: str
+
+
+# The database ports a dial error must name to count: PostgreSQL, MySQL, SQL Server, and 3307, the
+# Cloud SQL server-side proxy port the connectors and the Auth Proxy dial. A bare "i/o timeout" or
+# "connection refused" from some other dependency says nothing about the database.
+_DB_PORT = r"(?:5432|3306|3307|1433)"
+
+DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
+    DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
+                'failed to connect to instance: Dial error: failed to dial (connection name = "p:r:i"): '
+                "dial tcp 10.20.0.3:3307: i/o timeout",
+                "GoogleCloudPlatform/cloud-sql-proxy issues #1840, #2436"),
+    DbErrorText("Cloud SQL Go connector (cloudsqlconn)", r'failed to dial \(connection name = "[^"]+"\)',
+                'dial error: failed to dial (connection name = "p:r:i"): dial tcp 10.20.0.3:3307: i/o timeout',
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2467 (lower-case form); gcp-facts.md §9"),
+    DbErrorText("Cloud SQL Go connector (cloudsqlconn)", r"Dial error: handshake failed \(connection name",
+                'failed to connect to instance: Dial error: handshake failed (connection name = "p:r:i"): '
+                "context deadline exceeded", "GoogleCloudPlatform/cloud-sql-proxy issue #2081"),
+    DbErrorText("pgx via the Go connector", r"dial error: timeout: context deadline exceeded",
+                "failed to connect to `user=app database=orders`: /tmp/.s.PGSQL.5432 (/tmp): dial error: "
+                "timeout: context deadline exceeded", "googleapis/mcp-toolbox issue #926"),
+    DbErrorText("Cloud SQL Auth Proxy v1", r'couldn.t connect to "[^"]+": dial tcp',
+                'couldn\'t connect to "p:r:i": dial tcp 10.20.0.3:3307: connect: connection timed out',
+                "GoogleCloudPlatform/cloud-sql-proxy issues #164, #271; terraform-google-sql-db issue #197"),
+    DbErrorText("Go net (any driver)", rf"dial tcp [\d.]+:{_DB_PORT}: (?:i/o timeout|connect: connection refused"
+                r"|connect: connection timed out|getsockopt: connection timed out)",
+                "dial tcp 10.20.0.3:3307: i/o timeout", "gcp-facts.md §8 (terradart PR #232)"),
+    DbErrorText("libpq (psycopg2 / psycopg 3)", r'connection to server at ".*".*failed',
+                'connection to server at "127.0.0.1", port 5432 failed: Connection refused',
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2334; bengen343/superset-on-gcp-cloud-run issue #5"),
+    DbErrorText("libpq (older)", r"could not connect to server", "could not connect to server: Connection timed out",
+                "libpq's message before PostgreSQL 14"),
+    DbErrorText("libpq", r"Is the server running on that host and accepting TCP/IP connections",
+                "Is the server running on that host and accepting TCP/IP connections?",
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2334"),
+    DbErrorText("pg8000 (Python connector's PostgreSQL driver)", r"Can't create a connection to host .* and port",
+                "Can't create a connection to host 10.20.0.3 and port 3307 (timeout is None and source_address "
+                "is None).", "pg8000's InterfaceError text"),
+    DbErrorText("asyncpg / asyncio (Python connector, async)", rf"Connect call failed \(.*, {_DB_PORT}\)",
+                "ConnectionRefusedError: [Errno 111] Connect call failed ('10.20.0.3', 5432)",
+                "asyncio's create_connection error text"),
+    DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
+                "connection was closed in the middle of operation", "asyncpg's exception name"),
+    DbErrorText("psycopg", r"OperationalError: the connection is closed",
+                "psycopg.OperationalError: the connection is closed", "psycopg's message"),
+    DbErrorText("PyMySQL / mysqlclient", r"Can't connect to MySQL server on",
+                "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' "
+                "(timed out)\")", "MySQL client error 2003 (CR_CONN_HOST_ERROR)"),
+    DbErrorText("SQLAlchemy pool", r"QueuePool limit of size \d+ overflow \d+ reached",
+                "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed "
+                "out, timeout 30.00", "SQLAlchemy's pool TimeoutError text"),
+    DbErrorText("Java: HikariCP (JDBC socket factory)", r"HikariPool-\d+ - Connection is not available, request "
+                r"timed out", "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
+                "request timed out after 30000ms.", "brettwooldridge/HikariCP issues #1111, #1905; airbyte #29005"),
+    DbErrorText("Java: Hibernate / Spring", r"Unable to acquire JDBC Connection",
+                "org.hibernate.exception.JDBCConnectionException: Unable to acquire JDBC Connection",
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #964"),
+    DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
+                "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
+                "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("Node: net (Node connector, pg, mysql2)", rf"connect (?:ETIMEDOUT|ECONNREFUSED) [\d.]+:{_DB_PORT}",
+                "Error: connect ECONNREFUSED 127.0.0.1:5432", "GoogleCloudPlatform/nodejs-docs-samples issue #523; "
+                "nodejs-getting-started issue #104"),
+    DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
+                "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
+                "knex's pool timeout message; UNCONFIRMED in a Cloud SQL thread"),
+)
+
+
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
-    LogSignal.DB_CONNECTION: (
-        r'connection to server at ".*".*failed',            # libpq (psycopg2 / psycopg 3)
-        r"could not connect to server",                      # older libpq
-        r"Is the server running on that host and accepting TCP/IP connections",
-        r"Can't create a connection to host .* and port",    # pg8000
-        r"Connect call failed \(.*, 5432\)",                 # asyncpg / asyncio
-        r"ConnectionDoesNotExistError",                      # asyncpg: closed mid-operation
-        r"OperationalError: the connection is closed",       # psycopg
-        r"QueuePool limit of size \d+ overflow \d+ reached",  # SQLAlchemy pool exhausted
-        r"dial tcp [\d.]+:3307: i/o timeout",                # Cloud SQL Auth Proxy / connectors
-        r"failed to connect to instance: Dial error",
-    ),
+    LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
     LogSignal.CONNECTOR_503: (
         r"connection to the instance had an error",
     ),
