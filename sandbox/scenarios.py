@@ -71,6 +71,22 @@ class ConditionSpec(_Spec):
         return self
 
 
+class NetworkInterfaceSpec(_Spec):
+    network: str = ""
+    subnetwork: str = ""
+
+    @model_validator(mode="after")
+    def _one(self) -> NetworkInterfaceSpec:
+        if not (self.network or self.subnetwork):
+            raise ValueError("a network interface needs a network or a subnetwork")
+        return self
+
+
+class SecretRefSpec(_Spec):
+    secret: str                             # a secret id, or projects/P/secrets/S
+    version: str = "latest"
+
+
 class RevisionSpec(_Spec):
     name: str                               # short name, e.g. backend-00002-xyz
     created: Offset
@@ -78,6 +94,11 @@ class RevisionSpec(_Spec):
     conditions: tuple[ConditionSpec, ...] = ()
     vpc_connector: str | None = None
     vpc_egress: Literal["ALL_TRAFFIC", "PRIVATE_RANGES_ONLY"] | None = None
+    # Direct VPC egress: vpc_access.network_interfaces, e.g. [{network: default, subnetwork: run-egress}].
+    network_interfaces: tuple[NetworkInterfaceSpec, ...] = ()
+    service_account: str = ""               # the revision's runtime service account (an email)
+    env: dict[str, str] = Field(default_factory=dict)          # plain environment variables
+    secret_env: dict[str, SecretRefSpec] = Field(default_factory=dict)  # NAME: {secret, version}
     cloudsql_instances: tuple[str, ...] = ()  # "project:region:instance", volumes[].cloud_sql_instance
     max_instances: int | None = Field(default=None, ge=1)        # scaling.max_instance_count
     timeout: Duration | None = None                              # the request timeout, e.g. 300s
@@ -87,6 +108,10 @@ class RevisionSpec(_Spec):
     def _check(self) -> RevisionSpec:
         if self.ready is not None and self.conditions:
             raise ValueError("give either `ready` or `conditions`, not both")
+        if self.vpc_connector and self.network_interfaces:
+            raise ValueError("one and only one of vpc_connector and network_interfaces may be set (as the API says)")
+        if self.service_account and "@" not in self.service_account:
+            raise ValueError(f"service_account {self.service_account!r} must be an email address")
         if self.vpc_connector and not _CONNECTOR.match(self.vpc_connector):
             raise ValueError("vpc_connector must be projects/P/locations/L/connectors/C")
         for instance in self.cloudsql_instances:
@@ -363,6 +388,10 @@ class RevisionSeed:
     max_instances: int | None = None
     timeout: timedelta | None = None
     concurrency: int | None = None
+    network_interfaces: tuple[tuple[str, str], ...] = ()
+    service_account: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    secret_env: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -440,7 +469,10 @@ class Scenario(_Spec):
         full = self.service_name(spec.name)
         revisions = tuple(RevisionSeed(full, r.name, anchor + r.created, r.condition_seeds(), r.vpc_connector,
                                        r.vpc_egress, r.cloudsql_instances, r.max_instances, r.timeout,
-                                       r.concurrency) for r in spec.revisions)
+                                       r.concurrency, tuple((n.network, n.subnetwork) for n in r.network_interfaces),
+                                       r.service_account, tuple(r.env.items()),
+                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()))
+                          for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic)
 
@@ -621,7 +653,8 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,
                                       max_instance_count=rev.max_instances, timeout=rev.timeout,
-                                      concurrency=rev.concurrency)
+                                      concurrency=rev.concurrency, network_interfaces=rev.network_interfaces,
+                                      service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
     for series in world.series:

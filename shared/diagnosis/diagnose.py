@@ -17,6 +17,7 @@ from datetime import timedelta
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem
 from shared.diagnosis.facts import Facts
+from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 
@@ -30,8 +31,13 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
     context = [EvidenceItem(source="api", query="evidence collected", observed=_collected(bundle), threshold="")]
     early = _insufficient(facts, context) or _healthy(facts, context)
     if early is not None:
-        return early
+        return early if early.signature is Signature.HEALTHY else _with_path(early, facts)
 
+    return _with_path(_verdict(facts, context), facts)
+
+
+def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
+    bundle = facts.b
     findings = [rule(facts) for rule in RULES]
     matched = _subsume([f for f in findings if f.matched])
     stand_down, change_evidence = _human_changes(facts)
@@ -39,13 +45,15 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
 
     if not matched:
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary="no signature matched the evidence: " + "; ".join(f.summary for f in findings),
+                         summary=f"no signature matched the evidence. Seen: {what_was_seen(facts)}. Why each "
+                                 "signature was ruled out: " + "; ".join(f.summary for f in findings),
                          evidence=evidence + tuple(e for f in findings for e in f.evidence),
-                         stand_down=stand_down, api_calls=bundle.api_calls)
+                         stand_down=stand_down, api_calls=bundle.api_calls, recommendation=look_next(facts))
     if len(matched) > 1:
         names = tuple(f.signature.value for f in matched)
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary="causes compete: " + " | ".join(f"{f.signature.value}: {f.summary}" for f in matched),
+                         summary="causes compete: " + " | ".join(f"{f.signature.value}: {f.summary}" for f in matched)
+                                 + f". Seen: {what_was_seen(facts)}",
                          evidence=evidence + tuple(e for f in matched for e in f.evidence), competing=names,
                          stand_down=stand_down, api_calls=bundle.api_calls,
                          recommendation="a person must choose: " + " / ".join(f.recommendation for f in matched))
@@ -53,16 +61,30 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
     return Diagnosis(signature=found.signature, confidence=found.confidence, rule=f"{RULE_SET}: {found.signature.value}",
                      summary=found.summary, evidence=evidence + found.evidence, subject=found.subject,
                      suspect_revision=found.suspect_revision, known_good_revision=found.known_good_revision,
-                     steps_back=found.steps_back, recommendation=found.recommendation, stand_down=stand_down,
+                     steps_back=found.steps_back, no_target_reason=found.no_target_reason,
+                     recommendation=found.recommendation, stand_down=stand_down,
                      api_calls=bundle.api_calls)
+
+
+def _with_path(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
+    """The network path's state, named in the summary: a connector in ERROR or being changed by a
+    person (which also stands automation down), Direct VPC egress."""
+    notes = path_notes(facts)
+    if not notes.sentences and not notes.items:
+        return diagnosis
+    stand_down = "; ".join(x for x in (diagnosis.stand_down, notes.stand_down) if x)
+    summary = diagnosis.summary + (" Also: " + "; ".join(notes.sentences) + "." if notes.sentences else "")
+    return diagnosis.model_copy(update={"summary": summary, "stand_down": stand_down,
+                                        "evidence": diagnosis.evidence + tuple(notes.items)})
 
 
 def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     s, b = facts.s, facts.b
 
     def inconclusive(why: str, item: EvidenceItem) -> Diagnosis:
-        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, summary=why,
-                         evidence=tuple(context + [item]), api_calls=b.api_calls)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"{why}. Seen: {what_was_seen(facts)}", evidence=tuple(context + [item]),
+                         recommendation=look_next(facts), api_calls=b.api_calls)
 
     def missing(observed: str, threshold: str) -> EvidenceItem:
         return EvidenceItem(source="metric", query=query, observed=observed, threshold=threshold, passed=False,

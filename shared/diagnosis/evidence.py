@@ -38,6 +38,10 @@ class Revision(_Model):
     conditions: tuple[Condition, ...] = ()
     vpc_connector: str | None = None  # full connector name from the revision's vpc_access
     vpc_egress: str | None = None     # ALL_TRAFFIC | PRIVATE_RANGES_ONLY
+    # Direct VPC egress: vpc_access.network_interfaces as "network/subnetwork" (never with a connector:
+    # the API wants exactly one of the two, gcp-facts.md §8).
+    vpc_network_interfaces: tuple[str, ...] = ()
+    service_account: str = ""
     cloudsql_instances: tuple[str, ...] = ()   # volumes[].cloud_sql_instance.instances ("project:region:instance")
     max_instance_count: int | None = None      # scaling.max_instance_count (None: unset)
     timeout_seconds: float | None = None       # the request timeout

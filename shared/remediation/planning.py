@@ -58,6 +58,10 @@ def _why_not(diagnosis: Diagnosis, settings: DiagnosisSettings) -> str:
 
 
 def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
+    if diagnosis.known_good_revision is None:
+        return Plan(reason=f"bad_revision {diagnosis.suspect_revision} has no rollback target: "
+                           f"{diagnosis.no_target_reason or 'no earlier revision served cleanly'}; recommended: "
+                           f"{diagnosis.recommendation}")
     suspect = next(r for r in bundle.revisions if r.short_name == diagnosis.suspect_revision)
     params = RollbackTrafficParams(
         target=bundle.service.name,

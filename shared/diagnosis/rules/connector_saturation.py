@@ -80,7 +80,7 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
            f">= max_instances {connector.max_instances}", at_max)
     if at_max:
         signs.append(f"at max instances ({connector.max_instances})")
-    cpu = facts.connector_values(facts.b.connector_cpu, window)
+    cpu = facts.connector_cpu(window)
     hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
     c.cite("metric", query_of(facts.b.connector_cpu, "connector/cpu/utilizations"),
            f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot)

@@ -47,7 +47,7 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
             return True  # no connector on the path: nothing there to saturate
         return None
     instances = facts.connector_values(facts.b.connector_instances, facts.incident)
-    cpu = facts.connector_values(facts.b.connector_cpu, facts.incident)
+    cpu = facts.connector_cpu(facts.incident)
     if not instances and not cpu:
         return None
     healthy = ((not instances or max(instances) < connector.max_instances)
