@@ -63,6 +63,18 @@ class AuditSeed:
     resource_name: str                    # e.g. projects/P/locations/L/services/S
     principal_email: str = ""
     service_name: str = "run.googleapis.com"
+    request: Mapping[str, Any] | None = None   # AuditLog.request (a Struct), e.g. the new traffic split
+
+
+@dataclass(frozen=True)
+class OperationSeed:
+    """LogEntry.operation: a long-running operation writes one entry with first=true when it
+    starts and one with last=true when it ends (Cloud Run audit logging doc)."""
+
+    id: str
+    producer: str
+    first: bool = False
+    last: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class EntrySeed:
     http_latency: timedelta | None = None  # httpRequest.latency
     labels: Mapping[str, str] = field(default_factory=dict)
     insert_id: str = ""                   # assigned when empty
+    operation: OperationSeed | None = None  # LogEntry.operation
 
 
 def entry_from_seed(seed: EntrySeed) -> Any:
@@ -100,6 +113,9 @@ def entry_from_seed(seed: EntrySeed) -> Any:
         entry.json_payload.update(dict(seed.json))
     elif seed.audit is not None:
         entry.proto_payload.Pack(_audit_log(seed.audit))
+    if seed.operation is not None:
+        entry.operation.id, entry.operation.producer = seed.operation.id, seed.operation.producer
+        entry.operation.first, entry.operation.last = seed.operation.first, seed.operation.last
     if seed.http_status is not None or seed.http_latency is not None:
         entry.http_request.status = seed.http_status or 0
         if seed.http_latency is not None:
@@ -111,6 +127,8 @@ def _audit_log(seed: AuditSeed) -> Any:
     audit = audit_log_pb2.AuditLog(service_name=seed.service_name, method_name=seed.method_name,
                                    resource_name=seed.resource_name)
     audit.authentication_info.principal_email = seed.principal_email
+    if seed.request is not None:
+        audit.request.update(dict(seed.request))
     return audit
 
 
