@@ -37,8 +37,8 @@ def evaluate(facts: Facts) -> Finding:
         return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx), "
                                  f"and there is no rollback target: {why_none}",
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
-                     recommendation=f"no revision to roll back to ({why_none}): fix forward (deploy a corrected "
-                                    f"revision), or route traffic by hand to a revision you trust")
+                     recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
+                                    "revision you trust")
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
                              f"{good.short_name} served cleanly before it",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
