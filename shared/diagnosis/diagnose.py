@@ -73,7 +73,9 @@ def _with_path(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
     if not notes.sentences and not notes.items:
         return diagnosis
     stand_down = "; ".join(x for x in (diagnosis.stand_down, notes.stand_down) if x)
-    summary = diagnosis.summary + (" Also: " + "; ".join(notes.sentences) + "." if notes.sentences else "")
+    base = diagnosis.summary.rstrip()
+    base = base if base.endswith(".") else base + "."
+    summary = base + (" Also: " + "; ".join(notes.sentences) + "." if notes.sentences else "")
     return diagnosis.model_copy(update={"summary": summary, "stand_down": stand_down,
                                         "evidence": diagnosis.evidence + tuple(notes.items)})
 

@@ -86,6 +86,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("SQLAlchemy pool", r"QueuePool limit of size \d+ overflow \d+ reached",
                 "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed "
                 "out, timeout 30.00", "SQLAlchemy's pool TimeoutError text"),
+    DbErrorText("PostgreSQL server (connection limit)", r"remaining connection slots are reserved"
+                r"|sorry, too many clients already",
+                "org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for "
+                "non-replication superuser connections", "the PostgreSQL server's own message at max_connections "
+                "(before PostgreSQL 16)"),
+    DbErrorText("MySQL server (connection limit)", r"\bToo many connections\b",
+                "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)"),
     DbErrorText("Java: HikariCP (JDBC socket factory)", r"HikariPool-\d+ - Connection is not available, request "
                 r"timed out", "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
                 "request timed out after 30000ms.", "brettwooldridge/HikariCP issues #1111, #1905; airbyte #29005"),

@@ -112,9 +112,21 @@ def _sql_up(facts: Facts, c: Citation) -> bool | None:
     return not down
 
 
+# What a person can do once the API has nothing bigger to give (VPC Access: at most 10 instances,
+# e2-standard-4 the largest machine type): split the load, or send less through the connector.
+BEYOND_THE_CEILING = ("add a second connector and move some services to it, move the service to Direct VPC "
+                      "egress, or shrink each instance's connection pool so fewer connections cross the connector")
+
+
 def _recommendation(connector, stressed: list[str]) -> str:
-    if connector.machine_type in ("e2-micro", "f1-micro") and any(s.startswith("CPU") for s in stressed):
+    """Agrees with the connector as it is: never a move to the machine type it already has."""
+    cpu = any(s.startswith("CPU") for s in stressed)
+    if connector.machine_type in ("e2-micro", "f1-micro") and cpu:
         return f"move {connector.short_name} from {connector.machine_type} to e2-standard-4 (packet rate exhausts CPU)"
     if connector.max_instances < 10:
         return f"raise {connector.short_name} max instances above {connector.max_instances} (ceiling 10)"
-    return f"{connector.short_name} is at the API's ceiling of 10 instances: move to e2-standard-4 or split traffic"
+    if connector.machine_type in ("e2-micro", "f1-micro"):
+        return (f"{connector.short_name} is at the API's ceiling of 10 instances: move it to e2-standard-4, or "
+                + BEYOND_THE_CEILING)
+    return (f"{connector.short_name} is already {connector.machine_type} at the API's ceiling of 10 instances: "
+            + BEYOND_THE_CEILING)

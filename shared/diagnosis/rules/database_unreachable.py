@@ -30,6 +30,9 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors")
     healthy = _connector_healthy(facts, c)
     if healthy is False:
+        state = facts.b.connector.state if facts.b.connector else "READY"
+        if state != "READY":
+            return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
