@@ -144,7 +144,7 @@ def evidence_table(evidence: Sequence[Mapping[str, Any]], plain: bool = False, w
             cells: list[RenderableType] = [Text(query), Text(observed), Text(threshold)]
         else:
             cells = [Text(observed) + Text(f"\nthreshold {threshold or '-'}\nquery {query}", style="dim")]
-        table.add_row(_mark(item.get("passed"), plain), Text(str(item.get("source", ""))), *cells)
+        table.add_row(_role(item, plain), Text(str(item.get("source", ""))), *cells)
     return table
 
 
@@ -251,6 +251,19 @@ def _target_name(target: Mapping[str, Any]) -> str:
 
 def _generation(snapshot: Mapping[str, Any]) -> str:
     return f"generation {snapshot['generation']}" if "generation" in snapshot else ""
+
+
+_ROLE_STYLE = {"supports": "green", "refutes": "red", "context": "dim"}
+
+
+def _role(item: Mapping[str, Any], plain: bool) -> Text:
+    """What the fact does to its claim: supports / refutes / context (falls back on pass/fail)."""
+    role = item.get("role")
+    if role not in _ROLE_STYLE:
+        return _mark(item.get("passed"), plain)
+    about = item.get("about") or ""
+    label = f"{role} {about}".strip() if role != "context" else "context"
+    return Text(label) if plain else Text(label, style=_ROLE_STYLE[role])
 
 
 def _mark(passed: Any, plain: bool) -> Text:
