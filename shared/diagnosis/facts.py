@@ -70,6 +70,7 @@ class Facts:
     def __init__(self, bundle: EvidenceBundle, settings: DiagnosisSettings) -> None:
         self.b = bundle
         self.s = settings
+        self.memo: dict[object, object] = {}   # derived values the narrative reads more than once
 
     @property
     def requests_query(self) -> str:

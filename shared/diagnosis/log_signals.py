@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import quote as _url_quote
 
@@ -142,7 +143,13 @@ _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNOR
 
 
 def signals_in(entry: LogRecord) -> set[LogSignal]:
-    return {signal for signal, pattern in _COMPILED.items() if pattern.search(entry.text)}
+    return set(_signals_of(entry.text))
+
+
+@lru_cache(maxsize=4096)
+def _signals_of(text: str) -> frozenset[LogSignal]:
+    # Logs repeat the same lines many times over: each distinct text is matched once.
+    return frozenset(signal for signal, pattern in _COMPILED.items() if pattern.search(text))
 
 
 def pattern_of(signal: LogSignal) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from functools import lru_cache
 
 from shared.diagnosis.evidence import EvidenceItem
-from shared.diagnosis.facts import Facts, Window
+from shared.diagnosis.facts import Facts
 from shared.diagnosis.rules.base import pct
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -111,20 +111,40 @@ def look_next(facts: Facts) -> str:
 
 def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
     """The service's commonest warning-or-worse texts, numbers masked so repeats group together."""
+    cached = facts.memo.get(("top_error_texts", limit))
+    if cached is not None:
+        return cached
     counts: Counter[str] = Counter()
     first: dict[str, str] = {}
     for entry in facts.b.logs.entries if facts.b.logs else ():
         if entry.severity not in ("WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY") or not entry.text:
             continue
-        key = _NUMBERS.sub("N", entry.text.strip())[:200]
+        key = _masked(entry.text)
         counts[key] += 1
         first.setdefault(key, entry.text.strip()[:160])
-    return [(first[key], n) for key, n in counts.most_common(limit)]
+    found = [(first[key], n) for key, n in counts.most_common(limit)]
+    facts.memo[("top_error_texts", limit)] = found
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _masked(text: str) -> str:
+    return _NUMBERS.sub("N", text.strip())[:200]
 
 
 def _onset(facts: Facts) -> str:
-    for at, total, _ in facts.per_minute(facts.incident, "503"):
-        refused = facts.requests(Window(at - timedelta(seconds=60), at)).refused_ratio
-        if total and refused >= facts.s.status_ratio:
+    """The first minute whose 5xx + 429 share reached status_ratio."""
+    total: Counter = Counter()
+    refused: Counter = Counter()
+    for series in facts.b.requests.series if facts.b.requests else ():
+        bad = (series.label("metric.labels.response_code_class") == "5xx"
+               or series.label("metric.labels.response_code") == "429")
+        for p in series.points:
+            if facts.incident.holds(p.end):
+                total[p.end] += float(p.value)
+                if bad:
+                    refused[p.end] += float(p.value)
+    for at in sorted(total):
+        if total[at] and refused[at] / total[at] >= facts.s.status_ratio:
             return f"in the minute to {at:%H:%M:%S}"
     return ""
