@@ -94,6 +94,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "(before PostgreSQL 16)"),
     DbErrorText("MySQL server (connection limit)", r"\bToo many connections\b",
                 "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)"),
+    DbErrorText("Cloud SQL Java connector (JDBC socket factory)",
+                r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance",
+                "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory: core CloudSqlInstance.java "
+                "(addExceptionContext); its issues #547 and #664 on Cloud Run"),
     DbErrorText("Java: HikariCP (JDBC socket factory)", r"HikariPool-\d+ - Connection is not available, request "
                 r"timed out", "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
                 "request timed out after 30000ms.", "brettwooldridge/HikariCP issues #1111, #1905; airbyte #29005"),
@@ -103,7 +108,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
                 "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
                 "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
-    DbErrorText("Node: net (Node connector, pg, mysql2)", rf"connect (?:ETIMEDOUT|ECONNREFUSED) [\d.]+:{_DB_PORT}",
+    DbErrorText("Node: net (the Node connector's TLS dial to 3307, pg, mysql2)", rf"connect (?:ETIMEDOUT|ECONNREFUSED) [\d.]+:{_DB_PORT}",
                 "Error: connect ECONNREFUSED 127.0.0.1:5432", "GoogleCloudPlatform/nodejs-docs-samples issue #523; "
                 "nodejs-getting-started issue #104"),
     DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
