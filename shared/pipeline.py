@@ -170,7 +170,8 @@ class _AlertRun:
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
         bundle, diagnosis = result.bundle, result.diagnosis
         report = self.diagnosed(diagnosis)
-        own = own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
+        own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
+               if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
         if own is not None:
             return self.outcome(OutcomeStatus.SKIPPED, own, target=service, diagnosis=report)
         proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
@@ -302,6 +303,12 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}", message_id=message_id,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
+
+
+# What Runwarden's own connector update explains while it settles: its users' saturation, hangs and
+# connection errors. Another cause (a bad deploy, a startup failure) is handled as usual.
+_CONNECTOR_SYMPTOMS = frozenset({Signature.CONNECTOR_SATURATION, Signature.INCONCLUSIVE,
+                                 Signature.DATABASE_UNREACHABLE})
 
 
 def incident_action_targets(state: StateStore, incident_id: str) -> list[str]:

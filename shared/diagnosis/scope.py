@@ -89,6 +89,17 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
     hits = [r for r in results if r.diagnosis.signature is telling and _about(r.diagnosis, target)]
     names = ", ".join(_short(r.service) for r in results)
     lead = f"{_what(target)} {_short(target.name)} is used by {len(results)} managed service(s) ({names})"
+    # A user on which the telling cause competes with another (a deploy, say) leaves the cause in doubt
+    # for the shared resource too: a person chooses.
+    torn = [r for r in results if telling.value in r.diagnosis.competing]
+    if torn:
+        competing = tuple(dict.fromkeys(c for r in torn for c in r.diagnosis.competing))
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=competing,
+                         summary=f"{lead}; on {', '.join(_short(r.service) for r in torn)} causes compete: "
+                                 + " | ".join(r.diagnosis.summary for r in torn),
+                         evidence=per_service + tuple(e for r in torn for e in r.diagnosis.evidence),
+                         recommendation="a person must choose: " + " / ".join(r.diagnosis.recommendation for r in torn),
+                         api_calls=lookup_calls + _calls(results)), None
     if hits:
         best = max(hits, key=lambda r: r.diagnosis.confidence)
         d = best.diagnosis

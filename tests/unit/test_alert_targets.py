@@ -92,3 +92,45 @@ CONFIG = parse_config({"project": "p", "outcomes_topic": "projects/p/topics/outc
 ])
 def test_an_uptime_host_maps_to_its_managed_service(host, service):
     assert service_for_host(host, CONFIG) == service
+
+
+# --- combining the verdicts of a shared resource's users ---------------------------------------------
+
+from shared.alerts.incidents import AlertTarget
+from shared.diagnosis.scope import ServiceResult, combine
+from shared.diagnosis.signatures import Diagnosis, Signature
+
+CONN = "projects/p/locations/l/connectors/c"
+
+
+def _result(service: str, signature: Signature, **fields) -> ServiceResult:
+    d = Diagnosis(signature=signature, confidence=fields.pop("confidence", 0.9), rule="r",
+                  summary=f"{service} {signature.value}", api_calls=12, **fields)
+    return ServiceResult(f"projects/p/locations/l/services/{service}", None, d)  # type: ignore[arg-type]
+
+
+def test_a_saturated_connector_seen_from_one_user_is_the_verdict_with_every_user_cited():
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, primary = combine(target, [_result("a", Signature.HEALTHY),
+                                  _result("b", Signature.CONNECTOR_SATURATION, subject=CONN)], lookup_calls=4)
+
+    assert d.signature is Signature.CONNECTOR_SATURATION and primary.service.endswith("/b")
+    assert [i.query for i in d.evidence[:2]] == ["diagnosis of projects/p/locations/l/services/a",
+                                                 "diagnosis of projects/p/locations/l/services/b"]
+    assert d.api_calls == 28
+
+
+def test_saturation_of_another_connector_is_not_this_ones():
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, primary = combine(target, [_result("a", Signature.CONNECTOR_SATURATION, subject=CONN + "-other")])
+    assert d.signature is Signature.INCONCLUSIVE and primary is None
+
+
+def test_a_user_torn_between_saturation_and_a_deploy_leaves_it_to_a_person():
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, primary = combine(target, [
+        _result("a", Signature.CONNECTOR_SATURATION, subject=CONN),
+        _result("b", Signature.INCONCLUSIVE, confidence=0.0, competing=("bad_revision", "connector_saturation"))])
+
+    assert d.signature is Signature.INCONCLUSIVE and primary is None
+    assert set(d.competing) == {"bad_revision", "connector_saturation"}
