@@ -39,7 +39,8 @@ def evaluate(facts: Facts) -> Finding:
     texts = facts.log_matches(LogSignal.REQUEST_TIMEOUT)
     c.cite("metric", facts.latencies_query,
            f"p99 at the {timeout:.0f} s timeout in {len(pinned)} of {len(p99)} minutes (max {max(p99):.1f} s)"
-           if p99 else "no latency data", f">= {PINNED:.0%} of the {timeout:.0f} s request timeout", at_timeout)
+           if p99 else "no latency data", f">= {PINNED:.0%} of the {timeout:.0f} s request timeout", at_timeout,
+           role="supports" if at_timeout else "context")   # one of two kinds of timeout evidence
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.REQUEST_TIMEOUT)}", f"{len(texts)} entries",
            ">= 1 supports", bool(texts) or None, role="supports" if texts else "context")
     if not at_timeout and not texts:
