@@ -112,8 +112,9 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
         if clean:
             return candidate, steps, ""
         if counts.total < s.min_requests:
+            # Its clean serving, if any, is too long ago to vouch for it now.
             reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
-                           f"({counts.total:.0f} requests in {baseline}: too old to vouch for)")
+                           f"({counts.total:.0f} requests in {baseline})")
         else:
             reasons.append(f"{candidate.short_name} was failing too before the deploy ({pct(counts.error_ratio)} 5xx)")
     return None, len(older), "; ".join(reasons[:2])
