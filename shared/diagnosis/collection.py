@@ -73,11 +73,20 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     found: dict[str, Any] = {}
     found.update(_run_metrics(readers.monitoring, scope, budget))
     connector_name = scope.connector_name()
+    sql = tuple(dict.fromkeys([*scope.sql_instances(), *sql_instances]))
     if readers.logging is not None:
         extra = alert.log_filter if alert else ""
-        found["logs"] = budget.optional("logging: application and system log", lambda: readers.logging.list_entries(
-            scope.project, app_log_filter(scope.project, scope.service, scope.location, scope.start, now, extra),
-            settings.max_log_entries))
+
+        def logs(with_alert: str) -> Callable[[], Any]:
+            return lambda: readers.logging.list_entries(scope.project, app_log_filter(
+                scope.project, scope.service, scope.location, scope.start, now, with_alert), settings.max_log_entries)
+
+        found["logs"] = budget.optional("logging: application and system log", logs(extra))
+        still_to_read = 1 + (4 if connector_name and readers.vpcaccess else 0) + (1 if sql else 0)
+        if found["logs"] is None and extra and budget.used + 1 + still_to_read <= budget.limit:
+            # The alert's own filter may be one Logging refuses here: the service's logs still count.
+            found["logs"] = budget.optional("logging: application and system log, without the alert's filter",
+                                            logs(""))
         audit = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
             scope.project, audit_filter(scope.project, scope.service, scope.location,
                                         incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
@@ -87,7 +96,6 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         found["connector"] = budget.optional("vpcaccess.connectors.get",
                                              lambda: readers.vpcaccess.get_connector(connector_name))
         found.update(_connector_metrics(readers.monitoring, scope, connector_name, budget))
-    sql = tuple(dict.fromkeys([*scope.sql_instances(), *sql_instances]))
     if sql:
         found["sql_up"] = budget.optional("monitoring: cloudsql database/up",
                                           lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
