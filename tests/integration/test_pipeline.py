@@ -206,18 +206,19 @@ def test_an_accepted_write_that_cannot_be_followed_is_recorded_and_never_repeate
 
 def test_a_log_match_filter_that_logging_refuses_still_leaves_the_services_logs(standin_env, firestore, pubsub,
                                                                               project_id, anchor):
-    scenario = resolve_scenario("logmatch_proxy_dial_errors")
-    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
-    world.seed("logmatch_proxy_dial_errors")
+    # No Cloud SQL instance named in the config: the budget has room for the retry (it never
+    # takes a 13th call; with a connector and a database it keeps the refusal as a gap).
+    service = "projects/fin-core/locations/us-central1/services/invoices"
+    world = World(standin_env, pubsub, project_id, anchor, services=(service,))
+    scenario = world.seed("logmatch_proxy_dial_errors")
     notification = scenario.notification(anchor)
     notification["incident"]["condition"]["conditionMatchedLog"]["filter"] = 'jsonPayload.foo=~"(unclosed'
 
     outcome = world.handle(event(json.dumps(notification).encode()))
 
-    assert outcome.diagnosis.signature == "database_unreachable"
     first = outcome.diagnosis.evidence[0]
     assert "not read" in first.observed and "logging" in first.observed   # the refusal is a named gap
     assert "without the alert's filter" not in first.observed             # the retry was answered
     requests = world.standins.logging.requests("ListLogEntries")
     assert len(requests) == 3 and "unclosed" not in requests[1].filter    # refused, retried without it, audit
-    assert outcome.diagnosis.api_calls <= 12
+    assert outcome.diagnosis.api_calls == world.reads() <= 12
