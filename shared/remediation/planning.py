@@ -49,7 +49,9 @@ def _why_not(diagnosis: Diagnosis, settings: DiagnosisSettings) -> str:
     if diagnosis.competing:
         return f"causes compete ({', '.join(diagnosis.competing)}): a person must choose"
     if diagnosis.signature is Signature.INCONCLUSIVE:
-        return f"inconclusive: {diagnosis.summary}"
+        # What was seen is in the summary; where a person should look next is the recommendation.
+        return f"inconclusive: {diagnosis.summary}" + (f" Next: {diagnosis.recommendation}."
+                                                       if diagnosis.recommendation else "")
     if diagnosis.stand_down:
         return f"automation stands down: {diagnosis.stand_down}"
     if diagnosis.confidence < settings.act_min_confidence:
