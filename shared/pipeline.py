@@ -209,8 +209,10 @@ class _AlertRun:
         diagnosis, primary = combine(target, results, found.api_calls)
         report = self.diagnosed(diagnosis)
         if target.kind is TargetKind.CLOUDSQL or primary is None:
+            # A database alert always reaches a person, even when its users look fine: the instance
+            # itself may be in trouble, and Runwarden never writes to it.
             status = (OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY
-                      else OutcomeStatus.ESCALATED)
+                      and target.kind is not TargetKind.CLOUDSQL else OutcomeStatus.ESCALATED)
             why = "Runwarden never writes to Cloud SQL; " if target.kind is TargetKind.CLOUDSQL else ""
             return self.outcome(status, f"{why}{diagnosis.signature.value}: {diagnosis.summary}"
                                 + (f"; recommended: {diagnosis.recommendation}" if diagnosis.recommendation else ""),
