@@ -8,7 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from shared.diagnosis.evidence import EvidenceItem
+from shared.diagnosis.evidence import EvidenceItem, LogRecord
+from shared.diagnosis.log_signals import signals_in
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.rules.base import pct
 
@@ -31,8 +32,24 @@ class PathNotes:
     items: list[EvidenceItem] = field(default_factory=list)
 
 
+def alert_text_items(facts: Facts) -> list[EvidenceItem]:
+    """A log-match alert's own words: the causes its filter and documentation name (the documentation
+    may carry the matched entry's extracted labels). Context: the entries themselves are counted
+    from the log read, where the alert's filter joined the service's own query."""
+    alert = facts.b.alert
+    if alert is None or not alert.log_filter:
+        return []
+    text = f"{alert.log_filter}\n{alert.documentation}"
+    named = sorted(s.value for s in signals_in(LogRecord(timestamp=facts.b.collected_at, log_id="alert", text=text)))
+    if not named:
+        return []
+    return [EvidenceItem(source="log", query=f"log-match policy {alert.policy!r}: condition filter and documentation",
+                         observed=f"names {', '.join(named)}: {alert.log_filter[:160]!r}", threshold="",
+                         role="context", about=", ".join(named))]
+
+
 def path_notes(facts: Facts) -> PathNotes:
-    notes = PathNotes()
+    notes = PathNotes(items=alert_text_items(facts))
     revision = facts.newest_serving
     if revision is not None and revision.vpc_network_interfaces and not revision.vpc_connector:
         egress = ", ".join(revision.vpc_network_interfaces)
