@@ -183,3 +183,12 @@ def test_cpu_above_one_is_capped_at_100_percent():
 
 def long_running(e: Evidence) -> Evidence:
     return e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+
+
+def test_a_log_match_alerts_own_text_is_cited_when_it_names_a_cause():
+    e = long_running(Evidence()).requests(OLD, -15, 5, 20, code="500")
+    alert = AlertContext(policy="db dial errors", log_filter='textPayload:"dial tcp 10.20.0.3:3307: i/o timeout"')
+    result = diagnose(quiet_connector(e).bundle().model_copy(update={"alert": alert}), S)
+
+    cited = [i for i in result.evidence if i.query.startswith("log-match policy 'db dial errors'")]
+    assert cited and cited[0].about == "db_connection_error" and cited[0].role == "context"
