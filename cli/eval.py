@@ -149,24 +149,32 @@ def _show(rows: list[Row], summary: dict) -> None:
 
     console = make_console()
     table = Table(box=box.SIMPLE_HEAD, header_style="bold")
-    for name in ("scenario", "expected", "diagnosed", "action (expected)", ""):
-        table.add_column(name, overflow="fold")
+    table.add_column("scenario", no_wrap=True)
+    table.add_column("expected → diagnosed", overflow="fold")
+    table.add_column("action planned (expected)", overflow="fold")
+    table.add_column("", no_wrap=True)
     for r in rows:
         mark = "[green]ok[/]" if r.correct and not r.wrong_action else "[red]WRONG[/]"
+        verdict = r.expected if r.correct else f"{r.expected} → [red]{r.diagnosed}[/]"
         action = f"{r.planned_action or '-'} ({r.expected_action or '-'})"
-        table.add_row(r.scenario, r.expected, r.diagnosed, action + (" [red]wrong action[/]" if r.wrong_action else ""),
-                      mark)
+        table.add_row(r.scenario, verdict, action + (" [red]wrong action[/]" if r.wrong_action else ""), mark)
     console.print(table)
     labels = summary["labels"]
+    codes = {label: _code(label) for label in labels}
     matrix = Table(title="confusion matrix (rows: expected, columns: diagnosed)", box=box.SIMPLE_HEAD)
-    matrix.add_column("")
+    matrix.add_column("", no_wrap=True)
     for label in labels:
-        matrix.add_column(label[:14], justify="right")
+        matrix.add_column(codes[label], justify="right")
     for e in labels:
-        matrix.add_row(e, *(str(summary["confusion"][e][d] or ".") for d in labels))
+        matrix.add_row(f"{codes[e]} {e}", *(str(summary["confusion"][e][d] or ".") for d in labels))
     console.print(matrix)
     console.print(f"[bold]signature accuracy[/] {summary['accuracy']:.1%} over {summary['scenarios']} scenarios; "
                   f"[bold]wrong actions[/] {summary['wrong_actions']}")
     for r in rows:
         if not r.correct or r.wrong_action:
             console.print(f"  {r.scenario}: expected {r.expected}, got {r.diagnosed}: {r.reason}")
+
+
+def _code(label: str) -> str:
+    """A short column heading: the initials of the label's words (bad_revision -> BR)."""
+    return "".join(part[0] for part in label.split("_")).upper()
