@@ -203,10 +203,10 @@ class _AlertRun:
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]",
                                 target=target.name)
         if not results:
-            unread = f"; not readable: {'; '.join(found.unreadable)}" if found.unreadable else ""
+            caveat = f"; {found.caveat}" if found.caveat else ""
             return self.outcome(OutcomeStatus.SKIPPED, f"no managed service's serving revision uses {target.name} "
-                                f"(looked at {len(found.looked_at)} managed service(s){unread})", target=target.name)
-        diagnosis, primary = combine(target, results, found.api_calls)
+                                f"(looked at {len(found.looked_at)} managed service(s){caveat})", target=target.name)
+        diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
         report = self.diagnosed(diagnosis)
         if target.kind is TargetKind.CLOUDSQL or primary is None:
             # A database alert always reaches a person, even when its users look fine: the instance

@@ -116,8 +116,9 @@ def split_audit(result: LogResult | None) -> tuple[LogResult | None, LogResult |
 
 # --- which managed services an alert on a shared resource concerns -------------------------------
 
-# Services read to find a shared resource's users, at most (two calls each).
-MAX_FAN_OUT_SERVICES = 10
+# Managed services read to find a shared resource's users, at most (two calls each); beyond it the
+# diagnosis says how many were not looked at.
+MAX_FAN_OUT_SERVICES = 50
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,16 @@ class Users:
     looked_at: tuple[str, ...]          # every managed service read
     unreadable: tuple[str, ...] = ()    # services that could not be read (and why)
     api_calls: int = 0
+    not_looked_at: int = 0              # managed services beyond MAX_FAN_OUT_SERVICES
+
+    @property
+    def caveat(self) -> str:
+        parts = []
+        if self.not_looked_at:
+            parts.append(f"{self.not_looked_at} more managed service(s) not read (at most {MAX_FAN_OUT_SERVICES})")
+        if self.unreadable:
+            parts.append("not readable: " + "; ".join(self.unreadable))
+        return "; ".join(parts)
 
 
 def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *, connector: str | None = None,
@@ -138,7 +149,8 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     it uses the instance when a serving revision mounts it, or when the config names it (a private
     IP connection through the connector has no Cloud SQL volume)."""
     users, unreadable, looked = [], [], []
-    for name, configured in list(managed)[:MAX_FAN_OUT_SERVICES]:
+    managed = list(managed)
+    for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
         looked.append(name)
         try:
             service = readers.run.get_service(name)
@@ -152,7 +164,8 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
         elif sql_instance and (sql_instance in configured
                                or any(sql_instance in r.cloudsql_instances for r in serving)):
             users.append(name)
-    return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked))
+    return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
+                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES))
 
 
 def _run_metrics(monitoring: MonitoringPort, scope: "_Scope", budget: CallBudget) -> dict[str, Any]:

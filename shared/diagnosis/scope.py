@@ -78,7 +78,7 @@ def diagnose_service(service: str, incident: Incident, config: Config, readers: 
 # --- combining the verdicts of the services behind a shared resource -----------------------------
 
 
-def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int = 0
+def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int = 0, caveat: str = ""
             ) -> tuple[Diagnosis, ServiceResult | None]:
     """One verdict about a connector or a Cloud SQL instance from its users' verdicts, and the
     service whose evidence (and whose health, for verification) stands for it."""
@@ -89,6 +89,7 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
     hits = [r for r in results if r.diagnosis.signature is telling and _about(r.diagnosis, target)]
     names = ", ".join(_short(r.service) for r in results)
     lead = f"{_what(target)} {_short(target.name)} is used by {len(results)} managed service(s) ({names})"
+    lead += f" [{caveat}]" if caveat else ""
     # A user on which the telling cause competes with another (a deploy, say) leaves the cause in doubt
     # for the shared resource too: a person chooses.
     torn = [r for r in results if telling.value in r.diagnosis.competing]
@@ -182,7 +183,7 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
     results = [diagnose_service(s, incident, config, readers, now) for s in found.services]
     if not results:
         return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
-    diagnosis, primary = combine(target, results, found.api_calls)
+    diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
     if target.kind is TargetKind.CLOUDSQL:
         primary = None  # nothing is ever planned on Cloud SQL
     return AlertVerdict(target, diagnosis, primary, tuple(results))
