@@ -16,7 +16,6 @@ from shared.clock import Clock, SystemClock
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
 from shared.config import Config
-from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError
 from shared.remediation.guardrails import Gate
 from shared.remediation.history import (
