@@ -1,9 +1,12 @@
 """`runwarden diagnose ALERT.json --scenario S [--config FILE] [--json]`: the diagnosis, without acting.
 
 Starts the API stand-ins only (no emulators: nothing is claimed or published), seeds them from
-the scenario with T0 = the alert's started_at, collects the evidence through the real adapters
-with the clock pinned at T0 + 2 minutes, and prints the diagnosis, its evidence and what
-Runwarden would do. Exit 0 when a diagnosis was made; 2 for bad input; 1 for the environment.
+the scenario with T0 = the alert's started_at, routes the alert as the pipeline does (a Cloud Run
+service, an uptime host, or every managed service using a connector or Cloud SQL instance),
+collects the evidence through the real adapters with the clock pinned at T0 + 2 minutes, and
+prints the diagnosis, its evidence, the plan, and what the gate would decide with that config
+(proposed, dry-run, kill switch, bounds; cooldowns and budgets live in Firestore and are named,
+not checked). Exit 0 when the alert was routed; 2 for bad input; 1 for the environment.
 """
 from __future__ import annotations
 
@@ -37,26 +40,27 @@ def command(alert_file: str, scenario_ref: str | None, config_file: str | None, 
     if not scenario_ref:
         fail("give --scenario NAME_OR_FILE (or --live to read the real project)")
     alert = load_alert(alert_file)
-    service = alert.incident.cloud_run_service
-    if service is None:
-        fail(f"{alert_file}: resource type {alert.incident.resource_type!r} is not a Cloud Run revision")
     scenario = load_scenario(scenario_ref)
     config = load_config(config_file) if config_file else None
     try:
-        report = run_diagnosis(alert, scenario, service, config)
+        report = run_diagnosis(alert, scenario, config)
     except OSError as e:
         fail(f"the local environment failed: {e}", EXIT_ENVIRONMENT)
+    if report["diagnosis"] is None:
+        fail(f"{alert_file}: {report['skip']}")
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
     else:
         _show(report)
 
 
-def run_diagnosis(alert, scenario, service: str, config) -> dict[str, Any]:
+def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
+    """The routed diagnosis, the plan and the gate's preview, as one JSON-able report. Without a
+    config, the scenario's own (its managed services, mode enforce) is used."""
     from sandbox.scenarios import start_seeded
-    from shared.diagnosis.collection import Readers, collect
-    from shared.config import DiagnosisSettings
-    from shared.diagnosis.diagnose import diagnose
+    from shared.config import parse_config
+    from shared.diagnosis.collection import Readers
+    from shared.diagnosis.scope import diagnose_alert
     from shared.errors import PermanentError
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
@@ -64,27 +68,67 @@ def run_diagnosis(alert, scenario, service: str, config) -> dict[str, Any]:
     from shared.gcp.vpcaccess import VpcAccessAdapter
     from shared.remediation.planning import plan
 
-    settings = config.diagnosis if config else DiagnosisSettings()
-    managed = config.service(service) if config else None
+    config = config or parse_config(scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes"),
+                                    source=f"scenario {scenario.name}")
     now = alert.started_at + DIAGNOSIS_DELAY
     with start_seeded(scenario, anchor=alert.started_at) as standins, environment(standins.env()):
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(),
                           logging=CloudLoggingAdapter(), vpcaccess=VpcAccessAdapter())
         try:
-            bundle = collect(service, alert.started_at, readers, settings, now,
-                             sql_instances=managed.cloudsql_instances if managed else ())
+            verdict = diagnose_alert(alert.incident, config, readers, now)
         except PermanentError as e:
-            fail(f"cannot read the evidence for {service}: {e}")
-    diagnosis = diagnose(bundle, settings)
-    proposal = plan(diagnosis, bundle, settings, config.bounds if config else None)
-    return {
-        "incident_id": alert.incident.incident_id,
-        "service": service,
-        "diagnosed_at": now.isoformat(),
-        "diagnosis": diagnosis.model_dump(mode="json"),
-        "would": {"action": proposal.action, "reason": proposal.reason,
-                  "params": proposal.params.model_dump(mode="json") if proposal.params else None},
-    }
+            fail(f"cannot read the evidence for {verdict_target(alert)}: {e}")
+    report: dict[str, Any] = {"incident_id": alert.incident.incident_id, "target": verdict.target.name,
+                              "target_kind": verdict.target.kind.value, "diagnosed_at": now.isoformat(),
+                              "skip": verdict.skip, "diagnosis": None, "would": None, "gate": None,
+                              "service": verdict.primary.service if verdict.primary else None}
+    if verdict.diagnosis is None:
+        return report
+    report["diagnosis"] = verdict.diagnosis.model_dump(mode="json")
+    proposal = plan(verdict.diagnosis, verdict.bundle, config.diagnosis, config.bounds) if verdict.bundle else None
+    report["would"] = {"action": proposal.action if proposal else None,
+                       "reason": proposal.reason if proposal else "Runwarden never writes to Cloud SQL; escalated",
+                       "params": proposal.params.model_dump(mode="json") if proposal and proposal.params else None,
+                       "before": proposal.before if proposal and proposal.action else None}
+    if proposal is not None and proposal.action:
+        report["gate"] = gate_preview(proposal, config, now)
+    return report
+
+
+def verdict_target(alert) -> str:
+    return alert.incident.target.name or alert.incident.resource_type
+
+
+def gate_preview(proposal, config, now) -> dict[str, Any]:
+    """What the gate would decide for this plan with this config, as far as the config alone tells
+    (shared/remediation/guardrails.py, steps 1-3, 4 from config, and 7); claims, cooldowns and
+    budgets are state in Firestore, so they are named with their limits, not checked."""
+    from shared.remediation.actions import get_action
+
+    action = get_action(proposal.action)
+    params, before = proposal.params, proposal.before
+    g = config.guardrails
+    unchecked = (f"not checked offline: the claim on incident+target+action, the {g.cooldown_seconds} s cooldown on "
+                 f"{params.target}, and the budgets ({g.max_actions_per_target_per_hour}/hour and "
+                 f"{g.max_actions_per_target_per_day}/day per target, {g.max_actions_per_hour}/hour in all)")
+    limit = config.bounds.max_targets_per_plan
+    if len(proposal.targets) > limit:
+        return {"decision": "escalated", "reason": f"blast radius: {len(proposal.targets)} targets > {limit}"}
+    violations = action.bounds_violations(params, config, now)
+    if violations:
+        return {"decision": "escalated", "reason": "outside bounds: " + "; ".join(violations)}
+    approval = action.needs_approval(params, config)
+    if approval:
+        return {"decision": "proposed", "reason": f"proposed, not applied: {approval}",
+                "proposed_change": action.preview(params, before), "notes": action.notes(params)}
+    if g.kill_switch:
+        return {"decision": "skipped", "reason": "kill switch engaged in config: no writes"}
+    if config.action_dry_run(action.name):
+        why = "dry-run mode" if config.dry_run else f"shadow mode for {action.name}"
+        return {"decision": "dry_run", "reason": f"{why}: everything but the write",
+                "after": action.preview(params, before), "unchecked": unchecked}
+    return {"decision": "applied", "reason": "the write would go ahead, unless state says otherwise",
+            "after": action.preview(params, before), "unchecked": unchecked}
 
 
 def _show(report: dict[str, Any]) -> None:
@@ -92,7 +136,9 @@ def _show(report: dict[str, Any]) -> None:
 
     console = make_console()
     d = report["diagnosis"]
-    console.print(f"[bold]{d['signature']}[/] (confidence {d['confidence']:.2f}) for {report['service']}")
+    where = report["target"] + (f" (evidence from {report['service']})" if report.get("service")
+                                and report["service"] != report["target"] else "")
+    console.print(f"[bold]{d['signature']}[/] (confidence {d['confidence']:.2f}) for {where}")
     console.print(f"  {d['summary']}")
     if d["competing"]:
         console.print(f"  competing: {', '.join(d['competing'])}")
@@ -105,3 +151,31 @@ def _show(report: dict[str, Any]) -> None:
     would = report["would"]
     console.print(f"[bold]Runwarden would[/] {'run ' + would['action'] if would['action'] else 'not act'}: "
                   f"{would['reason']}")
+    if would.get("before") and would.get("params"):
+        for line in change_lines(would["before"], report["gate"] or {}):
+            console.print(f"  {line}")
+    gate = report.get("gate")
+    if gate:
+        console.print(f"[bold]The gate would decide[/] {gate['decision']}: {gate['reason']}")
+        if gate.get("unchecked"):
+            console.print(f"  [dim]{gate['unchecked']}[/]")
+
+
+def change_lines(before: dict[str, Any], gate: dict[str, Any]) -> list[str]:
+    """Before and after of the change, in the terms of what it writes: a connector's machine type and
+    instances, or a service's traffic."""
+    after = gate.get("after") or gate.get("proposed_change") or {}
+    word = "proposed" if "proposed_change" in gate else "after"
+    if "connector" in before:
+        def shape(c: dict[str, Any]) -> str:
+            return f"{c.get('machine_type')}, {c.get('min_instances')}-{c.get('max_instances')} instances"
+        lines = [f"connector before: {shape(before['connector'])}"]
+        if after.get("connector"):
+            lines.append(f"connector {word}: {shape(after['connector'])}")
+        return lines
+    def split(t: dict[str, Any]) -> str:
+        return ", ".join(f"{x.get('revision') or 'LATEST'}={x.get('percent')}%" for x in t.get("traffic", [])) or "-"
+    lines = [f"traffic before: {split(before)}"]
+    if after:
+        lines.append(f"traffic {word}: {split(after)}")
+    return lines

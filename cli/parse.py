@@ -44,6 +44,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "is_test": incident.is_test,
         "is_log_match": incident.is_log_match,
         "cloud_run_service": incident.cloud_run_service,
+        "target": incident.target.model_dump(mode="json"),   # what the alert is about, or why nothing
     }
 
 

@@ -39,7 +39,7 @@ class ReplayRun:
     config: Config
     timeline: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[Published] = field(default_factory=list)
-    live: LiveTraffic | None = None
+    live: Any = None                      # LiveTraffic, or LiveConnector for a connector action
 
 
 @click.command("replay")
@@ -131,9 +131,14 @@ def _outcome_reader(sandbox: Sandbox, topic: str) -> Callable[[], list[Published
     return read
 
 
-def _live_traffic(sandbox: Sandbox, service: str, live_traffic: type[LiveTraffic]) -> LiveTraffic | None:
+def _live_traffic(sandbox: Sandbox, target: str, live_traffic: type[LiveTraffic]) -> Any:
+    """The target as its API reports it after the run: a service's traffic, or a connector."""
+    from sandbox.render import LiveConnector
+
     try:
-        return live_traffic.of(sandbox.standins.run.service(service))
+        if "/connectors/" in target:
+            return LiveConnector.of(sandbox.standins.vpcaccess.connector(target))
+        return live_traffic.of(sandbox.standins.run.service(target))
     except Exception:  # a target the stand-in does not hold (a --config naming another service)
         return None
 

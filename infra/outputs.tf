@@ -6,7 +6,7 @@ output "alerts_topic" {
 }
 
 output "commands_topic" {
-  description = "Full name of the commands topic: the config's commands_topic; operators publish sweep and kill_switch here."
+  description = "Full name of the commands topic: the config's commands_topic; operators publish their commands here (docs/commands.md)."
   value       = google_pubsub_topic.topics["commands"].id
 }
 

@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 # Steps whose line carries `status`: the decision, after which the outcome is published.
-DECISION_STEPS = frozenset({"applied", "dry_run", "skipped", "failed", "escalated", "resolved", "rejected"})
+DECISION_STEPS = frozenset({"applied", "dry_run", "skipped", "failed", "escalated", "resolved", "rejected",
+                            "proposed"})
 
 _TITLES = {
     "received": "received", "diagnosed": "diagnosed", "planned": "planned", "claimed": "claimed",
@@ -64,6 +65,27 @@ class LiveTraffic:
 
 
 @dataclass
+class LiveConnector:
+    """A connector as the VPC Access (stand-in) API reports it after the run."""
+
+    name: str
+    state: str
+    machine_type: str
+    min_instances: int
+    max_instances: int
+
+    @classmethod
+    def of(cls, rest: Mapping[str, Any]) -> "LiveConnector":
+        """From the connector's REST shape (camelCase, as GET returns it)."""
+        return cls(str(rest.get("name", "")), str(rest.get("state", "")), str(rest.get("machineType", "")),
+                   int(rest.get("minInstances", 0)), int(rest.get("maxInstances", 0)))
+
+    def shape(self) -> dict[str, Any]:
+        return {"machine_type": self.machine_type, "min_instances": self.min_instances,
+                "max_instances": self.max_instances, "state": self.state}
+
+
+@dataclass
 class Published:
     """One outcome as read back from the outcomes topic."""
 
@@ -95,12 +117,22 @@ class Narrator:
         elif name == "outcome_published" and published is not None:
             self._indented(outcome_table(published, self.plain))
 
-    def _decision(self, details: Mapping[str, Any], published: Published | None, live: LiveTraffic | None) -> None:
+    def _decision(self, details: Mapping[str, Any], published: Published | None,
+                  live: LiveTraffic | LiveConnector | None) -> None:
         action = (published.body.get("action") if published else None) or {}
-        before, after = action.get("before"), action.get("after") or details.get("after")
-        if before or after:
-            dry_run = details.get("status") == "dry_run"
-            self._indented(traffic_table(before, after, live, self.plain, dry_run=dry_run))
+        proposed = action.get("proposed_change")
+        before, after = action.get("before"), proposed or action.get("after") or details.get("after")
+        if not (before or after):
+            return
+        dry_run = details.get("status") == "dry_run"
+        if "connector" in (before or {}) or "connector" in (after or {}):
+            # A connector action changes the connector, not Cloud Run traffic: show the connector.
+            label = "proposed" if proposed or details.get("status") == "proposed" else None
+            self._indented(connector_table(before, after, live if isinstance(live, LiveConnector) else None,
+                                           self.plain, dry_run=dry_run, label=label))
+            return
+        self._indented(traffic_table(before, after, live if isinstance(live, LiveTraffic) else None, self.plain,
+                                     dry_run=dry_run))
 
     def _line(self, offset: str, step: str, message: str, severity: str) -> None:
         grid = Table.grid(padding=(0, 1))
@@ -144,7 +176,7 @@ def evidence_table(evidence: Sequence[Mapping[str, Any]], plain: bool = False, w
             cells: list[RenderableType] = [Text(query), Text(observed), Text(threshold)]
         else:
             cells = [Text(observed) + Text(f"\nthreshold {threshold or '-'}\nquery {query}", style="dim")]
-        table.add_row(_mark(item.get("passed"), plain), Text(str(item.get("source", ""))), *cells)
+        table.add_row(_role(item, plain), Text(str(item.get("source", ""))), *cells)
     return table
 
 
@@ -172,6 +204,40 @@ def traffic_table(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     else:
         text = "matches the outcome" if agrees else "DIFFERS from the outcome"
     return Group(grid, _verdict(f"read back from Cloud Run: {text}", agrees, plain))
+
+
+def connector_shape(snapshot: Mapping[str, Any]) -> str:
+    """`e2-micro, 2-3 instances (READY)` from an outcome's before/after (`{"connector": {...}}`)."""
+    c = snapshot.get("connector", snapshot)
+    state = f" ({c['state']})" if c.get("state") else ""
+    return f"{c.get('machine_type', '?')}, {c.get('min_instances', '?')}-{c.get('max_instances', '?')} instances{state}"
+
+
+def connector_table(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, live: LiveConnector | None,
+                    plain: bool = False, *, dry_run: bool = False, label: str | None = None) -> RenderableType:
+    """before -> after of a connector action as the outcome reports them, and `now` as VPC Access reports it.
+
+    A dry run's or a proposal's `after` is what the write would do; the connector should still be `before`."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    if before:
+        grid.add_row("before", Text(connector_shape(before)))
+    if after:
+        grid.add_row(label or ("would be" if dry_run else "after"), Text(connector_shape(after)))
+    if live is None:
+        return grid
+    grid.add_row("now", Text(connector_shape(live.shape())))
+    unchanged = dry_run or label == "proposed"
+    expected = (before if unchanged else after) or {}
+    want = expected.get("connector", expected)
+    agrees = bool(want) and all(want.get(k) == getattr(live, k) for k in ("machine_type", "min_instances",
+                                                                            "max_instances"))
+    if unchanged:
+        text = "unchanged, as it must be without a write" if agrees else "CHANGED without a write"
+    else:
+        text = "matches the outcome" if agrees else "DIFFERS from the outcome"
+    return Group(grid, _verdict(f"read back from VPC Access: {text}", agrees, plain))
 
 
 def outcome_table(published: Published, plain: bool = False) -> Table:
@@ -251,6 +317,19 @@ def _target_name(target: Mapping[str, Any]) -> str:
 
 def _generation(snapshot: Mapping[str, Any]) -> str:
     return f"generation {snapshot['generation']}" if "generation" in snapshot else ""
+
+
+_ROLE_STYLE = {"supports": "green", "refutes": "red", "context": "dim"}
+
+
+def _role(item: Mapping[str, Any], plain: bool) -> Text:
+    """What the fact does to its claim: supports / refutes / context (falls back on pass/fail)."""
+    role = item.get("role")
+    if role not in _ROLE_STYLE:
+        return _mark(item.get("passed"), plain)
+    about = item.get("about") or ""
+    label = f"{role} {about}".strip() if role != "context" else "context"
+    return Text(label) if plain else Text(label, style=_ROLE_STYLE[role])
 
 
 def _mark(passed: Any, plain: bool) -> Text:

@@ -7,7 +7,7 @@ scenario syntax (`-2m`, `+30s`, `-1.5h`; see docs/scenarios.md).
 """
 from __future__ import annotations
 
-import uuid
+import hashlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Mapping
 
@@ -112,20 +112,52 @@ class LogSpec(Spec):
         return [self.at] * self.count
 
 
+# Per API: the audit log's serviceName, the default methodName, and how a short resource id becomes
+# the resource name. Cloud Run's come from its audit logging page; the VPC Access method name is
+# UNCONFIRMED (Runwarden matches any methodName naming a Connector), as are the monitored-resource
+# types of the VPC Access and Secret Manager entries (audited_resource is Logging's generic type).
+AUDIT_APIS: dict[str, tuple[str, str]] = {
+    "run": ("run.googleapis.com", "google.cloud.run.v2.Services.UpdateService"),
+    "vpcaccess": ("vpcaccess.googleapis.com", "google.cloud.vpcaccess.v1.Connectors.PatchConnector"),
+    "cloudsql": ("cloudsql.googleapis.com", "cloudsql.instances.update"),
+    "secretmanager": ("secretmanager.googleapis.com",
+                      "google.cloud.secretmanager.v1.SecretManagerService.DisableSecretVersion"),
+}
+
+
 class AuditLogSpec(Spec):
-    """One Admin Activity audit entry for a change to a Cloud Run service."""
+    """One Admin Activity audit entry, or the two a long-running operation writes (`done`: the
+    first entry at `at`, operation.first=true; the last at `done`, operation.last=true).
+
+    `api: run` (the default) names a scenario service; other APIs name their resource: a connector
+    id, a Cloud SQL connection name, or a secret id (short forms are completed from the scenario's
+    project and region). `request` is the call's request body, e.g. a traffic split."""
 
     at: Offset
-    service: str
     principal: str                           # authenticationInfo.principalEmail
-    method: str = "google.cloud.run.v2.Services.UpdateService"
+    api: Literal["run", "vpcaccess", "cloudsql", "secretmanager"] = "run"
+    service: str | None = None               # api run: the scenario service changed
+    resource: str | None = None              # other APIs: the resource changed
+    method: str | None = None                # default per API (AUDIT_APIS)
+    request: dict[str, Any] | None = None
+    done: Offset | None = None               # a long-running operation: when its last entry is written
     kind: Literal["traffic", "deploy"] | None = None   # documentation only: what the change was
 
     @model_validator(mode="after")
     def _check(self) -> AuditLogSpec:
         if "@" not in self.principal:
             raise ValueError(f"principal {self.principal!r} must be an email address")
+        if self.api == "run" and not self.service:
+            raise ValueError("a run audit entry names the scenario `service` it changed")
+        if self.api != "run" and not self.resource:
+            raise ValueError(f"a {self.api} audit entry names the `resource` it changed")
+        if self.done is not None and self.done <= self.at:
+            raise ValueError("`done` must be after `at`")
         return self
+
+    @property
+    def method_name(self) -> str:
+        return self.method or AUDIT_APIS[self.api][1]
 
 
 # --- materialising -------------------------------------------------------------------------------
@@ -142,7 +174,7 @@ def check_log_specs(logs: Iterable[LogSpec], audit_logs: Iterable[AuditLogSpec],
         if spec.revision not in known[spec.service]:
             raise ValueError(f"logs[{i}].revision {spec.revision!r} is not a revision of {spec.service}")
     for i, audit in enumerate(audit_logs):
-        if audit.service not in known:
+        if audit.api == "run" and audit.service not in known:
             raise ValueError(f"audit_logs[{i}].service {audit.service!r} is not a scenario service")
 
 
@@ -152,7 +184,7 @@ def materialize_logs(project: str, region: str, logs: Iterable[LogSpec], audit_l
     if anchor.tzinfo is None:
         raise ValueError("anchor must be timezone-aware (UTC)")
     seeds = [seed for spec in logs for seed in _log_seeds(project, region, spec, anchor)]
-    seeds += [seed for spec in audit_logs for seed in _audit_seed(project, region, spec, anchor)]
+    seeds += [seed for spec in audit_logs for seed in _audit_seeds(project, region, spec, anchor)]
     return tuple(sorted(seeds, key=lambda s: s.timestamp))
 
 
@@ -197,27 +229,57 @@ def _request_text(spec: LogSpec, status: int | None) -> str | None:
     return REQUEST_TEXT.get(status)
 
 
-# How long a seeded change's operation runs between its two audit entries.
+# How long a Cloud Run change's operation runs between its two audit entries, unless `done` says.
 OPERATION_TAKES = timedelta(seconds=15)
 
 
-def _audit_seed(project: str, region: str, spec: AuditLogSpec, anchor: datetime) -> list[EntrySeed]:
-    """Both entries of the change's long-running operation: Cloud Run operations "usually generate
-    two audit log entries: one when the operation starts and another when it ends" (Cloud Run audit
-    logging page). The end entry here names no principal: whether the real one does is UNCONFIRMED,
-    so readers must not depend on it."""
-    # Real Run admin-activity entries name the service on a cloud_run_revision resource, with
-    # revision_name and configuration_name empty.
-    resource = {**_revision_resource(project, region, spec.service, ""), "configuration_name": ""}
-    # v1 (gcloud's historical path) names the service by namespace; v2 by project and location.
-    resource_name = (f"namespaces/{project}/services/{spec.service}" if ".v1." in spec.method
-                     else f"projects/{project}/locations/{region}/services/{spec.service}")
-    operation = f"projects/{project}/locations/{region}/operations/{uuid.uuid5(uuid.NAMESPACE_URL, f'{spec}')}"
-    common = dict(log_name=log_name_for(project, AUDIT_LOG_ID), resource_type="cloud_run_revision",
-                  resource_labels=resource, severity="NOTICE")
-    start = EntrySeed(timestamp=anchor + spec.at, operation=OperationSeed(operation, first=True),
-                      audit=AuditSeed(method_name=spec.method, resource_name=resource_name,
-                                      principal_email=spec.principal), **common)
-    end = EntrySeed(timestamp=anchor + spec.at + OPERATION_TAKES, operation=OperationSeed(operation, last=True),
-                    audit=AuditSeed(method_name=spec.method, resource_name=resource_name, status_code=0), **common)
-    return [start, end]
+def _audit_seeds(project: str, region: str, spec: AuditLogSpec, anchor: datetime) -> list[EntrySeed]:
+    """The entry of an audited change, or both entries of its long-running operation: operations
+    "usually generate two audit log entries: one when the operation starts and another when it
+    ends" (Cloud Run audit logging page). A Cloud Run change is written as such an operation even
+    when the scenario gives no `done` (for the v1 ReplaceService path this is UNCONFIRMED; readers
+    merge the two entries, so one entry or two read the same). The end entry names no principal and carries the status: whether the
+    real one names the principal is UNCONFIRMED, so readers must not depend on it."""
+    service_name, _ = AUDIT_APIS[spec.api]
+    resource_type, labels, resource_name = _audited(project, region, spec)
+    audit = AuditSeed(method_name=spec.method_name, resource_name=resource_name, principal_email=spec.principal,
+                      service_name=service_name, request=spec.request)
+    base = dict(log_name=log_name_for(project, AUDIT_LOG_ID), resource_type=resource_type, resource_labels=labels,
+                severity="NOTICE")
+    done = spec.done
+    if done is None and spec.api == "run":
+        done = spec.at + OPERATION_TAKES
+    if done is None:
+        return [EntrySeed(timestamp=anchor + spec.at, audit=audit, **base)]
+    digest = hashlib.sha256(f"{resource_name}|{spec.at.total_seconds()}".encode()).hexdigest()[:12]
+    op = f"operations/{digest}"
+    end = AuditSeed(method_name=spec.method_name, resource_name=resource_name, service_name=service_name,
+                    status_code=0)
+    return [EntrySeed(timestamp=anchor + spec.at, operation=OperationSeed(op, service_name, first=True),
+                      audit=audit, **base),
+            EntrySeed(timestamp=anchor + done, operation=OperationSeed(op, service_name, last=True),
+                      audit=end, **base)]
+
+
+def _audited(project: str, region: str, spec: AuditLogSpec) -> tuple[str, dict[str, str], str]:
+    """(monitored resource type, its labels, protoPayload.resourceName) for the audited change."""
+    if spec.api == "run":
+        # Real Run admin-activity entries name the service on a cloud_run_revision resource, with
+        # revision_name and configuration_name empty.
+        labels = {**_revision_resource(project, region, spec.service, ""), "configuration_name": ""}
+        # v1 (gcloud's historical path) names the service by namespace; v2 by project and location.
+        name = (f"namespaces/{project}/services/{spec.service}" if ".v1." in spec.method_name
+                else f"projects/{project}/locations/{region}/services/{spec.service}")
+        return "cloud_run_revision", labels, name
+    resource = spec.resource
+    if spec.api == "vpcaccess":
+        name = resource if "/" in resource else f"projects/{project}/locations/{region}/connectors/{resource}"
+        return "audited_resource", {"project_id": project, "service": "vpcaccess.googleapis.com",
+                                    "method": spec.method_name}, name
+    if spec.api == "cloudsql":
+        instance = resource.rsplit(":", 1)[-1]
+        return "cloudsql_database", {"project_id": project, "database_id": f"{project}:{instance}",
+                                     "region": region}, f"projects/{project}/instances/{instance}"
+    name = resource if "/" in resource else f"projects/{project}/secrets/{resource}"
+    return "audited_resource", {"project_id": project, "service": "secretmanager.googleapis.com",
+                                "method": spec.method_name}, name

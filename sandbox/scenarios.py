@@ -74,6 +74,22 @@ class ConditionSpec(_Spec):
         return self
 
 
+class NetworkInterfaceSpec(_Spec):
+    network: str = ""
+    subnetwork: str = ""
+
+    @model_validator(mode="after")
+    def _one(self) -> NetworkInterfaceSpec:
+        if not (self.network or self.subnetwork):
+            raise ValueError("a network interface needs a network or a subnetwork")
+        return self
+
+
+class SecretRefSpec(_Spec):
+    secret: str                             # a secret id, or projects/P/secrets/S
+    version: str = "latest"
+
+
 class RevisionSpec(_Spec):
     name: str                               # short name, e.g. backend-00002-xyz
     created: Offset
@@ -81,6 +97,11 @@ class RevisionSpec(_Spec):
     conditions: tuple[ConditionSpec, ...] = ()
     vpc_connector: str | None = None
     vpc_egress: Literal["ALL_TRAFFIC", "PRIVATE_RANGES_ONLY"] | None = None
+    # Direct VPC egress: vpc_access.network_interfaces, e.g. [{network: default, subnetwork: run-egress}].
+    network_interfaces: tuple[NetworkInterfaceSpec, ...] = ()
+    service_account: str = ""               # the revision's runtime service account (an email)
+    env: dict[str, str] = Field(default_factory=dict)          # plain environment variables
+    secret_env: dict[str, SecretRefSpec] = Field(default_factory=dict)  # NAME: {secret, version}
     cloudsql_instances: tuple[str, ...] = ()  # "project:region:instance", volumes[].cloud_sql_instance
     max_instances: int | None = Field(default=None, ge=1)        # scaling.max_instance_count
     timeout: Duration | None = None                              # the request timeout, e.g. 300s
@@ -90,6 +111,10 @@ class RevisionSpec(_Spec):
     def _check(self) -> RevisionSpec:
         if self.ready is not None and self.conditions:
             raise ValueError("give either `ready` or `conditions`, not both")
+        if self.vpc_connector and self.network_interfaces:
+            raise ValueError("one and only one of vpc_connector and network_interfaces may be set (as the API says)")
+        if self.service_account and "@" not in self.service_account:
+            raise ValueError(f"service_account {self.service_account!r} must be an email address")
         if self.vpc_connector and not _CONNECTOR.match(self.vpc_connector):
             raise ValueError("vpc_connector must be projects/P/locations/L/connectors/C")
         for instance in self.cloudsql_instances:
@@ -125,6 +150,8 @@ class ServiceSpec(_Spec):
     labels: dict[str, str] = Field(default_factory=dict)
     revisions: tuple[RevisionSpec, ...] = Field(min_length=1)
     traffic: tuple[TrafficSpec, ...] = ()   # empty: 100% to the latest ready revision
+    domains: tuple[str, ...] = ()           # custom domains mapped to the service (config services[].domains)
+    managed: bool = True                    # false: a service Runwarden does not manage (not in the config)
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSpec:
@@ -304,19 +331,36 @@ class SqlInstanceSpec(_Spec):
 
 
 class AlertSpec(_Spec):
+    """The alert that opens the incident. A metric threshold (the default), a ratio policy
+    (`denominator_filter`), a "less than" comparison (`comparison: below`, as uptime checks and
+    database/up use), or a log-match condition (`log_match: FILTER`: no metric, no values, the
+    summary is Monitoring's boilerplate). Any monitored-resource type may be named."""
+
     policy_name: str
     condition_name: str
-    metric_type: str
     resource: ResourceSpec
-    observed_value: Text
-    threshold_value: Text
+    metric_type: str = ""
+    observed_value: Text | None = None
+    threshold_value: Text | None = None
     metric_labels: dict[str, str] = Field(default_factory=dict)
     severity: str = "Error"
     filter: str | None = None               # default: built from metric_type and the resource
+    denominator_filter: str | None = None   # a ratio policy's denominator
+    comparison: Literal["above", "below"] = "above"
+    log_match: str | None = None            # a log-match condition's filter
     documentation: str = ""
 
     @model_validator(mode="after")
-    def _numeric_threshold(self) -> AlertSpec:
+    def _shape(self) -> AlertSpec:
+        if self.log_match is not None:
+            if self.metric_type or self.observed_value is not None or self.threshold_value is not None:
+                raise ValueError("a log_match alert has no metric_type, observed_value or threshold_value "
+                                 "(Monitoring sends none for log-match conditions)")
+            return self
+        if not self.metric_type:
+            raise ValueError("metric_type is required (or give log_match for a log-match condition)")
+        if self.threshold_value is None or self.observed_value is None:
+            raise ValueError("a metric alert needs observed_value and threshold_value")
         try:
             float(self.threshold_value)
         except ValueError:
@@ -325,10 +369,11 @@ class AlertSpec(_Spec):
 
 
 class ExpectSpec(_Spec):
-    signature: str                          # a shared.diagnosis.signatures.Signature value
+    signature: str                          # a Signature value, or "none" when no diagnosis is made (e.g. rejected)
     status: str                             # the outcome status Runwarden should publish (enforce mode)
     action: str | None = None               # the registered action it plans, or null for none
     to_revision: str | None = None
+    target: str | None = None               # the resource the action writes to (full name), if it matters
     competing: tuple[str, ...] = ()         # signatures expected to compete (diagnosis inconclusive)
     stand_down: bool = False                # expected to stand down for a recent human change
     notes: str = ""
@@ -349,6 +394,10 @@ class RevisionSeed:
     max_instances: int | None = None
     timeout: timedelta | None = None
     concurrency: int | None = None
+    network_interfaces: tuple[tuple[str, str], ...] = ()
+    service_account: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    secret_env: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -381,6 +430,20 @@ class Scenario(_Spec):
     audit_logs: tuple[AuditLogSpec, ...] = ()
     alert: AlertSpec | None = None
     expect: ExpectSpec | None = None
+    # Runwarden config overrides for this scenario (merged over the generated config), e.g.
+    # {bounds: {connectors: [...]}} or {diagnosis: {self_principals: [...]}}.
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    def config_data(self, outcomes_topic: str, mode: str = "enforce", project: str | None = None) -> dict[str, Any]:
+        """The Runwarden config this scenario is meant to run under: its managed services (with their
+        custom domains) and the scenario's own overrides."""
+        data: dict[str, Any] = {
+            "project": project or self.project, "mode": mode, "outcomes_topic": outcomes_topic,
+            "services": [{"name": self.service_name(s.name), **({"domains": list(s.domains)} if s.domains else {})}
+                         for s in self.services if s.managed]}
+        for key, value in self.config.items():
+            data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+        return data
 
     @model_validator(mode="after")
     def _cross_check(self) -> Scenario:
@@ -423,7 +486,10 @@ class Scenario(_Spec):
         full = self.service_name(spec.name)
         revisions = tuple(RevisionSeed(full, r.name, anchor + r.created, r.condition_seeds(), r.vpc_connector,
                                        r.vpc_egress, r.cloudsql_instances, r.max_instances, r.timeout,
-                                       r.concurrency) for r in spec.revisions)
+                                       r.concurrency, tuple((n.network, n.subnetwork) for n in r.network_interfaces),
+                                       r.service_account, tuple(r.env.items()),
+                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()))
+                          for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic)
 
@@ -441,6 +507,8 @@ class Scenario(_Spec):
         defaults = {"project_id": self.project}
         if resource.type in _REGIONAL_RESOURCES:
             defaults["location"] = self.region
+        if resource.type == "cloudsql_database":
+            defaults["region"] = self.region
         return {**defaults, **resource.labels}
 
     def notification(self, anchor: datetime, incident_id: str | None = None, *,
@@ -462,7 +530,7 @@ _REGIONAL_RESOURCES = frozenset({"cloud_run_revision", "vpc_access_connector"})
 _METRIC_DISPLAY = {"run.googleapis.com/request_count": "Request Count",
                    "run.googleapis.com/request_latencies": "Request Latencies"}
 _RESOURCE_DISPLAY = {"cloud_run_revision": "Cloud Run Revision", "vpc_access_connector": "VPC Access Connector",
-                     "cloudsql_database": "Cloud SQL Database"}
+                     "cloudsql_database": "Cloud SQL Database", "uptime_url": "Uptime Check URL"}
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -488,12 +556,8 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     project = scenario.project
     labels = scenario.resource_labels(alert.resource)
     resource_display = _RESOURCE_DISPLAY.get(alert.resource.type, alert.resource.type)
-    metric_display = _METRIC_DISPLAY.get(alert.metric_type, alert.metric_type.rsplit("/", 1)[-1])
     policy_id, condition_id = _digest(alert.policy_name) % 10**19, _digest(alert.condition_name) % 10**19
-    threshold_filter = alert.filter or (f'metric.type="{alert.metric_type}" AND resource.type="{alert.resource.type}"'
-                                        + "".join(f' AND resource.labels.{k}="{v}"'
-                                                  for k, v in sorted(alert.resource.labels.items())))
-    return {
+    incident = {
         "incident_id": incident_id,
         "scoping_project_id": project,
         "scoping_project_number": _digest(project) % 10**12,
@@ -502,32 +566,15 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
         "state": state,
         "started_at": int(anchor.timestamp()),
         "ended_at": int(ended_at.timestamp()) if ended_at else None,
-        "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
-                    f"labels {_label_text(alert.metric_labels)} is above the threshold of {alert.threshold_value} "
-                    f"with a value of {alert.observed_value}."),
         "resource": {"type": alert.resource.type, "labels": labels},
         "resource_type_display_name": resource_display,
         "resource_id": "",
-        "resource_display_name": labels.get("service_name") or labels.get("connector_name") or "",
+        "resource_display_name": (labels.get("service_name") or labels.get("connector_name")
+                                  or labels.get("database_id") or labels.get("host") or ""),
         "resource_name": f"{project} {resource_display} labels {_label_text(labels)}",
-        "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},
         "metadata": {"system_labels": {}, "user_labels": {}},
         "policy_name": alert.policy_name,
         "condition_name": alert.condition_name,
-        "condition": {
-            "name": f"projects/{project}/alertPolicies/{policy_id}/conditions/{condition_id}",
-            "displayName": alert.condition_name,
-            "conditionThreshold": {
-                "filter": threshold_filter,
-                "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}],
-                "comparison": "COMPARISON_GT",
-                "thresholdValue": float(alert.threshold_value),
-                "duration": "0s",
-                "trigger": {"count": 1},
-            },
-        },
-        "observed_value": alert.observed_value,
-        "threshold_value": alert.threshold_value,
         "documentation": {
             "content": alert.documentation or f"Scenario {scenario.name}: {scenario.description}".strip(),
             "mime_type": "text/markdown",
@@ -536,6 +583,33 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
         },
         "severity": alert.severity,
     }
+    condition = {"name": f"projects/{project}/alertPolicies/{policy_id}/conditions/{condition_id}",
+                 "displayName": alert.condition_name}
+    if alert.log_match is not None:
+        # Log-match notifications: empty metric, no values, boilerplate summary (see the log-match sample).
+        return {**incident, "metric": {"type": "", "displayName": "", "labels": {}},
+                "summary": f"Log match condition fired for {resource_display} with {_label_text(labels)}.",
+                "condition": {**condition, "conditionMatchedLog": {
+                    "filter": alert.log_match, "resourceContainers": [f"projects/{project}"]}}}
+    metric_display = _METRIC_DISPLAY.get(alert.metric_type, alert.metric_type.rsplit("/", 1)[-1])
+    threshold_filter = alert.filter or (f'metric.type="{alert.metric_type}" AND resource.type="{alert.resource.type}"'
+                                        + "".join(f' AND resource.labels.{k}="{v}"'
+                                                  for k, v in sorted(alert.resource.labels.items())))
+    body = {"filter": threshold_filter,
+            "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}],
+            "comparison": "COMPARISON_LT" if alert.comparison == "below" else "COMPARISON_GT",
+            "thresholdValue": float(alert.threshold_value), "duration": "0s", "trigger": {"count": 1}}
+    if alert.denominator_filter:
+        body["denominatorFilter"] = alert.denominator_filter
+        body["denominatorAggregations"] = body["aggregations"]
+    word = "below" if alert.comparison == "below" else "above"
+    return {**incident,
+            "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
+                        f"labels {_label_text(alert.metric_labels)} is {word} the threshold of {alert.threshold_value} "
+                        f"with a value of {alert.observed_value}."),
+            "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},
+            "condition": {**condition, "conditionThreshold": body},
+            "observed_value": alert.observed_value, "threshold_value": alert.threshold_value}
 
 
 # --- loading and seeding -----------------------------------------------------------------------
@@ -596,7 +670,8 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,
                                       max_instance_count=rev.max_instances, timeout=rev.timeout,
-                                      concurrency=rev.concurrency)
+                                      concurrency=rev.concurrency, network_interfaces=rev.network_interfaces,
+                                      service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
     for series in world.series:

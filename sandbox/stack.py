@@ -159,13 +159,8 @@ class Sandbox:
         return f"projects/{self.project}/topics/{OUTCOMES_TOPIC}"
 
     def config_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "project": self.project,
-            "mode": self._mode,
-            "outcomes_topic": self.outcomes_topic,
-            "commands_topic": f"projects/{self.project}/topics/{COMMANDS_TOPIC}",
-            "services": [{"name": self.scenario.service_name(s.name)} for s in self.scenario.services],
-        }
+        data = self.scenario.config_data(self.outcomes_topic, self._mode, self.project)
+        data["commands_topic"] = f"projects/{self.project}/topics/{COMMANDS_TOPIC}"
         for key, value in self._config_overrides.items():
             data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
         return data

@@ -44,6 +44,8 @@ class ManagedService(_Section):
     # Cloud SQL instances ("project:region:instance") the service uses, when its revisions do not
     # name them (a private-IP connection through the connector has no Cloud SQL volume).
     cloudsql_instances: tuple[str, ...] = ()
+    # Custom domains mapped to the service: an uptime check on one of these hosts is about it.
+    domains: tuple[str, ...] = ()
 
     @field_validator("cloudsql_instances")
     @classmethod

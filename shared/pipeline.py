@@ -13,9 +13,9 @@ from typing import Any
 
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock
-from shared.diagnosis.collection import Readers, collect, epoch_to_datetime
+from shared.diagnosis.collection import Readers
+from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
 from shared.config import Config
-from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError
 from shared.remediation.guardrails import Gate
 from shared.remediation.history import (
@@ -24,7 +24,7 @@ from shared.remediation.history import (
     note_opened,
     recent_verified_fix,
 )
-from shared.alerts.incidents import Incident, IncidentParseError, parse_message_published
+from shared.alerts.incidents import AlertTarget, Incident, IncidentParseError, TargetKind, parse_message_published
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -34,6 +34,8 @@ from shared.outcomes import (
     notify,
 )
 from shared.remediation.planning import Plan, plan
+from shared.remediation.records import ACTIONS, ActionRecord, ActionState
+from shared.diagnosis.evidence import EvidenceBundle
 from shared.ports import (
     LoggingPort,
     MonitoringPort,
@@ -113,55 +115,128 @@ class _AlertRun:
     def decide(self) -> Outcome:
         incident = self.incident
         state, now = self.adapters.state, self.adapters.clock.now()
+        target = incident.target
         if not incident.is_open:
             note_closed(state, incident, now)
             return self.outcome(OutcomeStatus.RESOLVED, "incident closed; recorded, no action taken",
-                                step="resolved", target=incident.cloud_run_service)
+                                step="resolved", target=incident.cloud_run_service or target.name or None)
         if incident.is_test:
             return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
-        service = incident.cloud_run_service
-        if service is None:
-            return self.outcome(OutcomeStatus.SKIPPED,
-                                f"resource type {incident.resource_type!r} is not a Cloud Run revision")
+        if target.kind is TargetKind.UNROUTABLE:
+            # A policy that cannot name its resource is the policy's fault: say how to fix it.
+            status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.SKIPPED
+            return self.outcome(status, target.reason)
+        if target.kind is TargetKind.UPTIME:
+            service = service_for_host(target.name, self.config)
+            if service is None:
+                return self.outcome(OutcomeStatus.SKIPPED, f"uptime check host {target.name} is neither a managed "
+                                    "service's run.app host nor a custom domain listed in the config "
+                                    "(services[].domains)", target=target.name)
+            return self.for_service(service)
+        if target.kind is TargetKind.SERVICE:
+            return self.for_service(target.name)
+        return self.for_shared(target)
+
+    def for_service(self, service: str) -> Outcome:
+        state, now = self.adapters.state, self.adapters.clock.now()
         if not self.config.manages(service):
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} is not a managed service", target=service)
-        closed = incident_closed(state, incident.incident_id)
-        if closed is not None:  # a CLOSED that overtook this OPEN: the incident is over
-            return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
-                                f"({closed.closed_by}); no action on a closed incident", target=service)
-        note_opened(state, incident, service, now)
+        closed = self.closed(service)
+        if closed is not None:
+            return closed
+        note_opened(state, self.incident, service, now)
         return self.diagnose_and_act(service)
 
-    def diagnose_and_act(self, service: str) -> Outcome:
-        gate = Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
+    def closed(self, target: str) -> Outcome | None:
+        closed = incident_closed(self.adapters.state, self.incident.incident_id)
+        if closed is None:
+            return None
+        # A CLOSED that overtook this OPEN: the incident is over.
+        return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
+                            f"({closed.closed_by}); no action on a closed incident", target=target)
+
+    def gate(self) -> Gate:
+        return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
                     timeline=self.timeline)
+
+    def diagnose_and_act(self, service: str) -> Outcome:
+        gate = self.gate()
         duplicate = self.duplicate(gate, service)
         if duplicate is not None:
             return duplicate
         now = self.adapters.clock.now()
-        managed = self.config.service(service)
         try:
-            bundle = collect(service, epoch_to_datetime(self.incident.started_at), self.adapters.readers(),
-                             self.config.diagnosis, now, sql_instances=managed.cloudsql_instances if managed else ())
+            result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now)
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
-        diagnosis = diagnose(bundle, self.config.diagnosis)
-        report = _report(diagnosis)
-        self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
-                           f"{diagnosis.summary}", signature=diagnosis.signature.value,
-                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
-                           api_calls=diagnosis.api_calls, evidence=[e.model_dump() for e in diagnosis.evidence])
+        bundle, diagnosis = result.bundle, result.diagnosis
+        report = self.diagnosed(diagnosis)
+        own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
+               if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
+        if own is not None:
+            return self.outcome(OutcomeStatus.SKIPPED, own, target=service, diagnosis=report)
         proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
         if proposal.action is None:
             # A concurrent delivery may have acted while this one read state; that is no escalation.
-            status = OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY else OutcomeStatus.ESCALATED
-            return self.duplicate(gate, service, report) or self.outcome(
-                status, proposal.reason, target=service, diagnosis=report)
-
+            return self.duplicate(gate, service, report) or self.no_action(diagnosis, proposal, service, report)
         if self.config.guardrails.require_label and bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} does not carry the label runwarden=enabled "
                                 "(guardrails.require_label)", target=service, diagnosis=report)
         return self.act(gate, service, proposal, diagnosis, report, now)
+
+    def for_shared(self, target: AlertTarget) -> Outcome:
+        """A connector or Cloud SQL alert: diagnose every managed service that uses the resource,
+        combine their verdicts, and act at most once, on the connector (never on Cloud SQL)."""
+        closed = self.closed(target.name)
+        if closed is not None:
+            return closed
+        now = self.adapters.clock.now()
+        note_opened(self.adapters.state, self.incident, target.name, now)
+        gate = self.gate()
+        duplicate = self.duplicate(gate, target.name)
+        if duplicate is not None:
+            return duplicate
+        readers = self.adapters.readers()
+        try:
+            found = users(target, self.config, readers)
+            results = [diagnose_service(s, self.incident, self.config, readers, now) for s in found.services]
+        except PermanentError as exc:
+            return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]",
+                                target=target.name)
+        if not results:
+            caveat = f"; {found.caveat}" if found.caveat else ""
+            return self.outcome(OutcomeStatus.SKIPPED, f"no managed service's serving revision uses {target.name} "
+                                f"(looked at {len(found.looked_at)} managed service(s){caveat})", target=target.name)
+        diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
+        report = self.diagnosed(diagnosis)
+        if target.kind is TargetKind.CLOUDSQL or primary is None:
+            # A database alert always reaches a person, even when its users look fine: the instance
+            # itself may be in trouble, and Runwarden never writes to it.
+            status = (OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY
+                      and target.kind is not TargetKind.CLOUDSQL else OutcomeStatus.ESCALATED)
+            why = "Runwarden never writes to Cloud SQL; " if target.kind is TargetKind.CLOUDSQL else ""
+            return self.outcome(status, f"{why}{diagnosis.signature.value}: {diagnosis.summary}"
+                                + (f"; recommended: {diagnosis.recommendation}" if diagnosis.recommendation else ""),
+                                target=target.name, diagnosis=report)
+        proposal = plan(diagnosis, primary.bundle, self.config.diagnosis, self.config.bounds)
+        if proposal.action is None:
+            return self.duplicate(gate, target.name, report) or self.no_action(diagnosis, proposal, target.name,
+                                                                                report)
+        if self.config.guardrails.require_label and primary.bundle.service.labels.get("runwarden") != "enabled":
+            return self.outcome(OutcomeStatus.SKIPPED, f"{primary.service} does not carry the label "
+                                "runwarden=enabled (guardrails.require_label)", target=target.name, diagnosis=report)
+        return self.act(gate, primary.service, proposal, diagnosis, report, now)
+
+    def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
+        self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
+                           f"{diagnosis.summary}", signature=diagnosis.signature.value,
+                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
+                           api_calls=diagnosis.api_calls, evidence=[e.model_dump() for e in diagnosis.evidence])
+        return _report(diagnosis)
+
+    def no_action(self, diagnosis: Diagnosis, proposal: Plan, target: str, report: DiagnosisReport) -> Outcome:
+        status = OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY else OutcomeStatus.ESCALATED
+        return self.outcome(status, proposal.reason, target=target, diagnosis=report)
 
     def act(self, gate: Gate, service: str, proposal: Plan, diagnosis: Diagnosis, report: DiagnosisReport,
             now: datetime) -> Outcome:
@@ -184,17 +259,22 @@ class _AlertRun:
                                      proposal_id=result.proposal.proposal_id if result.proposal else None,
                                      proposal_expires_at=result.proposal.expires_at if result.proposal else None)
         notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else result.notes
-        return self.outcome(result.status, result.reason, target=service, diagnosis=report,
+        written = proposal.targets[0] if proposal.targets else service
+        return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
 
-    def duplicate(self, gate: Gate, service: str, report: DiagnosisReport | None = None) -> Outcome | None:
-        """A `skipped` outcome if this incident's action on the service is already claimed or done."""
-        handled = gate.already_handled(self.incident.incident_id, service)
-        if handled is None:
-            return None
-        name, result = handled
-        return self.outcome(result.status, result.reason, target=service, diagnosis=report,
-                            action=ActionReport(name=name, after=result.after))
+    def duplicate(self, gate: Gate, target: str, report: DiagnosisReport | None = None) -> Outcome | None:
+        """A `skipped` outcome if this incident already has an action claimed or done: on the alert's
+        own target, or on any other target its action records name (a connector scaled for a
+        service's alert is keyed on the connector, not on the service)."""
+        targets = [target, *incident_action_targets(self.adapters.state, self.incident.incident_id)]
+        for candidate in dict.fromkeys(targets):
+            handled = gate.already_handled(self.incident.incident_id, candidate)
+            if handled is not None:
+                name, result = handled
+                return self.outcome(result.status, result.reason, target=candidate, diagnosis=report,
+                                    action=ActionReport(name=name, after=result.after))
+        return None
 
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
@@ -230,6 +310,35 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}", message_id=message_id,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
+
+
+# What Runwarden's own connector update explains while it settles: its users' saturation, hangs and
+# connection errors. Another cause (a bad deploy, a startup failure) is handled as usual.
+_CONNECTOR_SYMPTOMS = frozenset({Signature.CONNECTOR_SATURATION, Signature.INCONCLUSIVE,
+                                 Signature.DATABASE_UNREACHABLE})
+
+
+def incident_action_targets(state: StateStore, incident_id: str) -> list[str]:
+    """Every target this incident's recorded actions wrote to."""
+    return [str(r.get("target")) for r in state.find_records(ACTIONS, "incident_id", incident_id) if r.get("target")]
+
+
+def own_connector_update(state: StateStore, bundle: EvidenceBundle, incident_id: str) -> str | None:
+    """Why to skip, if Runwarden itself is updating (or settling) the service's connector for
+    another incident: this alert is most likely that connector's symptom, and the sweep verifies
+    the update. None otherwise."""
+    connector = bundle.connector
+    if connector is None:
+        return None
+    now = bundle.collected_at
+    for data in state.find_records(ACTIONS, "target", connector.name):
+        record = ActionRecord.model_validate(data)
+        if record.incident_id == incident_id or record.state is not ActionState.PENDING or now > record.deadline_at:
+            continue
+        return (f"Runwarden is updating connector {connector.short_name} itself ({record.action} for incident "
+                f"{record.incident_id} at {record.applied_at:%H:%M:%S}, state {connector.state}); this alert is "
+                f"its symptom: the sweep verifies the update by {record.deadline_at:%H:%M:%S}")
+    return None
 
 
 def _attempt_owner(message_id: str | None) -> str:

@@ -176,7 +176,9 @@ class RunStandIn(StandIn):
                      conditions: Sequence[ConditionSeed] = READY, vpc_connector: str | None = None,
                      vpc_egress: str | None = None, *, cloudsql_instances: Sequence[str] = (),
                      max_instance_count: int | None = None, timeout: timedelta | None = None,
-                     concurrency: int | None = None, secret_env: Mapping[str, str] | None = None) -> run_v2.Revision:
+                     concurrency: int | None = None, network_interfaces: Sequence[tuple[str, str]] = (),
+                     service_account: str = "", env: Sequence[tuple[str, str]] = (),
+                     secret_env: Sequence[tuple[str, str, str]] = ()) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -196,15 +198,20 @@ class RunStandIn(StandIn):
             name = f"{service}/revisions/{revision}"
             if name in self._revisions:
                 raise ValueError(f"revision {name} already exists")
-            vpc_access = run_v2.VpcAccess(connector=vpc_connector or "")
+            if vpc_connector and network_interfaces:
+                # The API's own refusal (googleapis/google-cloud-node issue #4731).
+                raise ValueError("one and only one of connector and network_interfaces must be set")
+            vpc_access = run_v2.VpcAccess(connector=vpc_connector or "", network_interfaces=[
+                run_v2.VpcAccess.NetworkInterface(network=network, subnetwork=subnetwork)
+                for network, subnetwork in network_interfaces])
             if vpc_egress:
                 vpc_access.egress = run_v2.VpcAccess.VpcEgress[vpc_egress]
-            container = run_v2.Container(image=_PLACEHOLDER_IMAGE)
-            # Secrets where the API keeps them: env[].value_source.secret_key_ref (k8s.min.proto;
-            # `secret` is a secret id, or projects/P/secrets/S in another project).
-            for env_name, secret in (secret_env or {}).items():
-                container.env.append(run_v2.EnvVar(name=env_name, value_source=run_v2.EnvVarSource(
-                    secret_key_ref=run_v2.SecretKeySelector(secret=secret, version="latest"))))
+            # Env and secrets where the API keeps them: env[].value / env[].value_source.secret_key_ref
+            # (k8s.min.proto; `secret` is a secret id, or projects/P/secrets/S in another project).
+            container = run_v2.Container(image=_PLACEHOLDER_IMAGE, env=[
+                *(run_v2.EnvVar(name=k, value=v) for k, v in env),
+                *(run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
+                    secret=secret, version=version))) for k, secret, version in secret_env)])
             volumes = []
             if cloudsql_instances:
                 volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
@@ -213,6 +220,7 @@ class RunStandIn(StandIn):
             proto = run_v2.Revision(
                 name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, service=service,
                 create_time=create_time, update_time=create_time, vpc_access=vpc_access,
+                service_account=service_account,
                 conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
                 containers=[container], volumes=volumes,
                 scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or 0),

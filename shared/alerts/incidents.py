@@ -173,6 +173,10 @@ class Documentation(_Wire):
 class _ConditionBody(_Wire):
     filter: str = ""
     query: str = ""  # MQL, PromQL and SQL conditions carry a query instead of a filter
+    # MetricThreshold.comparison (COMPARISON_GT, COMPARISON_LT, ...) and denominator_filter, for a
+    # ratio policy (google/monitoring/v3/alert.proto).
+    comparison: str = ""
+    denominator_filter: str = ""
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -211,8 +215,12 @@ class _Condition(_Wire):
         return "other" if self.other is not None else ""
 
     @property
+    def body(self) -> _ConditionBody | None:
+        return self.condition_threshold or self.condition_matched_log or self.condition_absent or self.other
+
+    @property
     def filter(self) -> str:
-        body = self.condition_threshold or self.condition_matched_log or self.condition_absent or self.other
+        body = self.body
         return (body.filter or body.query) if body is not None else ""
 
 
@@ -274,6 +282,8 @@ class Incident(BaseModel):
     condition_name: str = ""
     condition_filter: str = ""
     condition_kind: ConditionKind = ""
+    comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
+    denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -300,20 +310,99 @@ class Incident(BaseModel):
 
     @property
     def is_log_match(self) -> bool:
-        # Log-match alerts carry an empty metric, and Monitoring never sends their "closed".
-        return self.condition_kind == "log_match" or not self.metric_type
+        # Log-match alerts carry an empty metric, and Monitoring never sends their "closed". When the
+        # condition's kind is known it decides: an uptime check's metric condition is not a log match.
+        if self.condition_kind:
+            return self.condition_kind == "log_match"
+        return not self.metric_type
+
+    @property
+    def threshold(self) -> float | None:
+        """threshold_value as a number, or None (absent, or prose)."""
+        try:
+            return float(self.threshold_value) if self.threshold_value is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def target(self) -> AlertTarget:
+        """What the alert is about, and so where diagnosis starts."""
+        return alert_target(self)
 
     @property
     def cloud_run_service(self) -> str | None:
         """`projects/P/locations/L/services/S` for a Cloud Run revision alert, else None."""
-        if self.resource_type != "cloud_run_revision":
-            return None
-        labels = self.resource_labels
-        project = labels.get("project_id") or self.scoping_project_id
-        location, service = labels.get("location"), labels.get("service_name")
-        if not (project and location and service):
-            return None
-        return f"projects/{project}/locations/{location}/services/{service}"
+        target = self.target
+        return target.name if target.kind is TargetKind.SERVICE else None
+
+
+class TargetKind(str, Enum):
+    SERVICE = "service"          # a Cloud Run service (a revision metric or a log entry of one)
+    CONNECTOR = "connector"      # a Serverless VPC Access connector: the services that use it
+    CLOUDSQL = "cloudsql"        # a Cloud SQL instance: the services that use it
+    UPTIME = "uptime"            # an uptime check on a URL: the service behind the host
+    UNROUTABLE = "unroutable"    # the notification cannot name what it is about
+
+
+class AlertTarget(BaseModel):
+    """What an alert points at: a full resource name (or a host), or why it points at nothing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: TargetKind
+    name: str = ""     # services/..., connectors/..., "project:region:instance", or the uptime host
+    reason: str = ""   # UNROUTABLE: why, and how to fix the policy
+    fix_policy: bool = False  # UNROUTABLE because of the policy's aggregation (the policy must change)
+
+
+_AGGREGATION_FIX = ("group the condition's aggregation by {fields} (crossSeriesReducer with "
+                    "groupByFields: [{paths}]), so each notification names one {what}")
+
+
+def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
+    paths = ", ".join(f"resource.label.{f}" for f in fields)
+    fix = _AGGREGATION_FIX.format(fields=" and ".join(fields), paths=paths, what=what)
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {what}s: the notification "
+        f"has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
+
+
+def alert_target(incident: Incident) -> AlertTarget:
+    """Resource labels per monitored-resource type (Cloud Monitoring's monitored resource list):
+    cloud_run_revision {project_id, service_name, revision_name, location, configuration_name},
+    vpc_access_connector {project_id, location, connector_name}, cloudsql_database
+    {project_id, database_id ("project:instance"), region}, uptime_url {project_id, host}."""
+    labels, kind = incident.resource_labels, incident.resource_type
+    project = labels.get("project_id") or incident.scoping_project_id
+    if kind == "cloud_run_revision":
+        missing = [k for k in ("service_name", "location") if not labels.get(k)]
+        if missing or not project:
+            return _aggregated(incident, missing or ["project_id"], ["service_name", "location"], "service")
+        return AlertTarget(kind=TargetKind.SERVICE,
+                           name=f"projects/{project}/locations/{labels['location']}/services/{labels['service_name']}")
+    if kind == "vpc_access_connector":
+        missing = [k for k in ("connector_name", "location") if not labels.get(k)]
+        if missing or not project:
+            return _aggregated(incident, missing or ["project_id"], ["connector_name", "location"], "connector")
+        return AlertTarget(kind=TargetKind.CONNECTOR, name=(
+            f"projects/{project}/locations/{labels['location']}/connectors/{labels['connector_name']}"))
+    if kind == "cloudsql_database":
+        database_id, region = labels.get("database_id", ""), labels.get("region", "")
+        if ":" not in database_id or not region:
+            return _aggregated(incident, [k for k in ("database_id", "region") if not labels.get(k)] or ["database_id"],
+                               ["database_id", "region"], "instance")
+        # database_id is "project:instance"; a domain-scoped project has a colon of its own.
+        sql_project, instance = database_id.rsplit(":", 1)
+        return AlertTarget(kind=TargetKind.CLOUDSQL, name=f"{sql_project}:{region}:{instance}")
+    if kind == "uptime_url":
+        host = labels.get("host", "")
+        if not host:
+            return _aggregated(incident, ["host"], ["host"], "URL")
+        return AlertTarget(kind=TargetKind.UPTIME, name=host.lower())
+    shown = kind or "(none)"
+    return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
+        f"resource type {shown!r} is not one Runwarden diagnoses (cloud_run_revision, vpc_access_connector, "
+        "cloudsql_database, uptime_url)"))
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:
@@ -326,6 +415,8 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         condition_name=i.condition_name or i.condition.display_name,
         condition_filter=i.condition.filter,
         condition_kind=i.condition.kind,
+        comparison=i.condition.body.comparison if i.condition.body else "",
+        denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,

@@ -2,6 +2,8 @@
 would do about it. Never writes: it neither claims nor calls the gate."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from shared.commands.context import CommandRun
 from shared.commands.inventory import managed_service
 from shared.diagnosis.collection import collect
@@ -20,10 +22,15 @@ def report_of(diagnosis: Diagnosis) -> DiagnosisReport:
 
 
 def read_diagnosis(run: CommandRun, service: str):
-    """(bundle, diagnosis) for a managed service, as of now."""
+    """(bundle, diagnosis) for a managed service, as of now.
+
+    An on-demand diagnosis has no incident, so it judges the last `recent_seconds` as one: the
+    window starts there. Starting it at `now` would leave no data after the start (Monitoring lags
+    by minutes), and diagnosis rightly calls data from before an incident's start stale."""
     managed = run.config.service(service)
     now = run.now
-    bundle = collect(service, now, run.adapters.readers(), run.config.diagnosis, now,
+    since = now - timedelta(seconds=run.config.diagnosis.recent_seconds)
+    bundle = collect(service, since, run.adapters.readers(), run.config.diagnosis, now,
                      sql_instances=managed.cloudsql_instances if managed else ())
     return bundle, diagnose(bundle, run.config.diagnosis)
 

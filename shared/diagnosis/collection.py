@@ -3,7 +3,8 @@
 Cost of one collection, at most 12 API calls (CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies p99, container/instance_count          3
-  Logging:     the service's stderr/stdout warnings and system log; audit entries      2
+  Logging:     the service's stderr/stdout warnings and system log (with a log-match
+               alert's own filter); audit entries of the service and its connector       2
   if the serving revision uses a VPC connector:
   VPC Access:  GET connector                                                           1
   Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count   3
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import EvidenceBundle, MetricQuery, Revision, Service
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service
 from shared.diagnosis.log_signals import app_log_filter, audit_filter
 from shared.gcp.identifiers import SqlInstance, is_connection_name
 from shared.gcp.logging import merge_operation_entries
@@ -64,7 +65,7 @@ class Readers:
 
 
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
-            now: datetime, sql_instances: tuple[str, ...] = ()) -> EvidenceBundle:
+            now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None) -> EvidenceBundle:
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
     budget = CallBudget()
     service = budget.call("run.services.get", lambda: readers.run.get_service(service_name))
@@ -73,32 +74,106 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
 
     found: dict[str, Any] = {}
     found.update(_run_metrics(readers.monitoring, scope, budget))
-    if readers.logging is not None:
-        found["logs"] = budget.optional("logging: application and system log", lambda: readers.logging.list_entries(
-            scope.project, app_log_filter(scope.project, scope.service, scope.location, scope.start, now),
-            settings.max_log_entries))
-        audit = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
-            scope.project, audit_filter(scope.project, scope.service, scope.location,
-                                        incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
-                                        now), settings.max_log_entries))
-        # A long-running change logs two entries (start and end): one change, one record.
-        found["audit"] = merge_operation_entries(audit) if audit is not None else None
     connector_name = scope.connector_name()
-    if connector_name and readers.vpcaccess is not None:
-        found["connector"] = budget.optional("vpcaccess.connectors.get",
-                                             lambda: readers.vpcaccess.get_connector(connector_name))
-        found.update(_connector_metrics(readers.monitoring, scope, connector_name, budget))
     sql = tuple(dict.fromkeys([*scope.sql_instances(), *sql_instances]))
     unreadable = [name for name in sql if not is_connection_name(name)]
     budget.gaps.extend(f"cloudsql {name!r}: not a connection name ([domain:]project:region:instance)"
                        for name in unreadable)
     sql = tuple(name for name in sql if name not in unreadable)
+    if readers.logging is not None:
+        extra = alert.log_filter if alert else ""
+
+        def logs(with_alert: str) -> Callable[[], Any]:
+            return lambda: readers.logging.list_entries(scope.project, app_log_filter(
+                scope.project, scope.service, scope.location, scope.start, now, with_alert), settings.max_log_entries)
+
+        found["logs"] = budget.optional("logging: application and system log", logs(extra))
+        still_to_read = 1 + (4 if connector_name and readers.vpcaccess else 0) + (1 if sql else 0)
+        if found["logs"] is None and extra and budget.used + 1 + still_to_read <= budget.limit:
+            # The alert's own filter may be one Logging refuses here: the service's logs still count.
+            found["logs"] = budget.optional("logging: application and system log, without the alert's filter",
+                                            logs(""))
+        audit = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
+            scope.project, audit_filter(scope.project, scope.service, scope.location,
+                                        incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
+                                        now, connector=connector_name), settings.max_log_entries))
+        # A long-running change logs two entries (start and end): one change, one record.
+        found["audit"], found["connector_audit"] = split_audit(
+            merge_operation_entries(audit) if audit is not None else None)
+    if connector_name and readers.vpcaccess is not None:
+        found["connector"] = budget.optional("vpcaccess.connectors.get",
+                                             lambda: readers.vpcaccess.get_connector(connector_name))
+        found.update(_connector_metrics(readers.monitoring, scope, connector_name, budget))
     if sql:
         found["sql_up"] = budget.optional("monitoring: cloudsql database/up",
                                           lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
-                          **found)
+                          alert=alert, **found)
+
+
+def split_audit(result: LogResult | None) -> tuple[LogResult | None, LogResult | None]:
+    """One audit answer split into the service's entries and its connector's (by resource name)."""
+    if result is None:
+        return None, None
+    on_connector = tuple(e for e in result.entries if "/connectors/" in (e.resource_name or ""))
+    on_service = tuple(e for e in result.entries if e not in on_connector)
+    return (result.model_copy(update={"entries": on_service}),
+            result.model_copy(update={"entries": on_connector}))
+
+
+# --- which managed services an alert on a shared resource concerns -------------------------------
+
+# Managed services read to find a shared resource's users, at most (two calls each); beyond it the
+# diagnosis says how many were not looked at.
+MAX_FAN_OUT_SERVICES = 50
+
+
+@dataclass(frozen=True)
+class Users:
+    """The managed services whose serving revisions use a connector or a Cloud SQL instance."""
+
+    services: tuple[str, ...]
+    looked_at: tuple[str, ...]          # every managed service read
+    unreadable: tuple[str, ...] = ()    # services that could not be read (and why)
+    api_calls: int = 0
+    not_looked_at: int = 0              # managed services beyond MAX_FAN_OUT_SERVICES
+
+    @property
+    def caveat(self) -> str:
+        parts = []
+        if self.not_looked_at:
+            parts.append(f"{self.not_looked_at} more managed service(s) not read (at most {MAX_FAN_OUT_SERVICES})")
+        if self.unreadable:
+            parts.append("not readable: " + "; ".join(self.unreadable))
+        return "; ".join(parts)
+
+
+def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *, connector: str | None = None,
+             sql_instance: str | None = None) -> Users:
+    """`managed` is (service name, Cloud SQL instances from the config) per managed service.
+
+    A service uses the connector when a revision with traffic names it in vpc_access.connector;
+    it uses the instance when a serving revision mounts it, or when the config names it (a private
+    IP connection through the connector has no Cloud SQL volume)."""
+    users, unreadable, looked = [], [], []
+    managed = list(managed)
+    for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
+        looked.append(name)
+        try:
+            service = readers.run.get_service(name)
+            revisions = readers.run.list_revisions(name)
+        except PermanentError as exc:
+            unreadable.append(f"{name}: {exc}")
+            continue
+        serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+        if connector and any(r.vpc_connector == connector for r in serving):
+            users.append(name)
+        elif sql_instance and (sql_instance in configured
+                               or any(sql_instance in r.cloudsql_instances for r in serving)):
+            users.append(name)
+    return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
+                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES))
 
 
 def _run_metrics(monitoring: MonitoringPort, scope: "_Scope", budget: CallBudget) -> dict[str, Any]:

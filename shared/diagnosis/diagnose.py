@@ -17,6 +17,7 @@ from datetime import timedelta
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem
 from shared.diagnosis.facts import Facts
+from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 
@@ -30,8 +31,13 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
     context = [EvidenceItem(source="api", query="evidence collected", observed=_collected(bundle), threshold="")]
     early = _insufficient(facts, context) or _healthy(facts, context)
     if early is not None:
-        return early
+        return early if early.signature is Signature.HEALTHY else _with_path(early, facts)
 
+    return _with_path(_verdict(facts, context), facts)
+
+
+def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
+    bundle = facts.b
     findings = [rule(facts) for rule in RULES]
     matched = _subsume([f for f in findings if f.matched])
     stand_down, change_evidence = _human_changes(facts)
@@ -39,13 +45,15 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
 
     if not matched:
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary="no signature matched the evidence: " + "; ".join(f.summary for f in findings),
+                         summary=f"no signature matched the evidence. Seen: {what_was_seen(facts)}. Why each "
+                                 "signature was ruled out: " + "; ".join(f.summary for f in findings),
                          evidence=evidence + tuple(e for f in findings for e in f.evidence),
-                         stand_down=stand_down, api_calls=bundle.api_calls)
+                         stand_down=stand_down, api_calls=bundle.api_calls, recommendation=look_next(facts))
     if len(matched) > 1:
         names = tuple(f.signature.value for f in matched)
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary="causes compete: " + " | ".join(f"{f.signature.value}: {f.summary}" for f in matched),
+                         summary="causes compete: " + " | ".join(f"{f.signature.value}: {f.summary}" for f in matched)
+                                 + f". Seen: {what_was_seen(facts)}",
                          evidence=evidence + tuple(e for f in matched for e in f.evidence), competing=names,
                          stand_down=stand_down, api_calls=bundle.api_calls,
                          recommendation="a person must choose: " + " / ".join(f.recommendation for f in matched))
@@ -53,50 +61,86 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
     return Diagnosis(signature=found.signature, confidence=found.confidence, rule=f"{RULE_SET}: {found.signature.value}",
                      summary=found.summary, evidence=evidence + found.evidence, subject=found.subject,
                      suspect_revision=found.suspect_revision, known_good_revision=found.known_good_revision,
-                     steps_back=found.steps_back, recommendation=found.recommendation, stand_down=stand_down,
+                     steps_back=found.steps_back, no_target_reason=found.no_target_reason,
+                     recommendation=found.recommendation, stand_down=stand_down,
                      api_calls=bundle.api_calls)
+
+
+def _with_path(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
+    """The network path's state, named in the summary: a connector in ERROR or being changed by a
+    person (which also stands automation down), Direct VPC egress."""
+    notes = path_notes(facts)
+    if not notes.sentences and not notes.items:
+        return diagnosis
+    stand_down = "; ".join(x for x in (diagnosis.stand_down, notes.stand_down) if x)
+    base = diagnosis.summary.rstrip()
+    base = base if base.endswith(".") else base + "."
+    summary = base + (" Also: " + "; ".join(notes.sentences) + "." if notes.sentences else "")
+    return diagnosis.model_copy(update={"summary": summary, "stand_down": stand_down,
+                                        "evidence": diagnosis.evidence + tuple(notes.items)})
 
 
 def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     s, b = facts.s, facts.b
 
     def inconclusive(why: str, item: EvidenceItem) -> Diagnosis:
-        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, summary=why,
-                         evidence=tuple(context + [item]), api_calls=b.api_calls)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"{why}. Seen: {what_was_seen(facts)}", evidence=tuple(context + [item]),
+                         recommendation=look_next(facts), api_calls=b.api_calls)
+
+    def missing(observed: str, threshold: str) -> EvidenceItem:
+        return EvidenceItem(source="metric", query=query, observed=observed, threshold=threshold, passed=False,
+                            role="supports", about=Signature.INCONCLUSIVE.value)
 
     query = facts.requests_query
     if facts.data_until is None:
         return inconclusive("no request_count data for the service (Cloud Monitoring can lag by ~3 minutes)",
-                            EvidenceItem(source="metric", query=query, observed="no data points",
-                                         threshold="data present", passed=False))
+                            missing("no data points", "data present"))
+    started = b.incident_started_at
+    if facts.data_until <= started:
+        # Data that ends before the incident says nothing about it: stale, never healthy.
+        return inconclusive(f"stale data: the newest request_count point ({facts.data_until:%H:%M:%S}) is from "
+                            f"before the incident started ({started:%H:%M:%S}); nothing is known of the incident yet",
+                            missing(f"newest point {facts.data_until:%H:%M:%S}",
+                                    f"after the incident start {started:%H:%M:%S}"))
     delay = facts.data_delay.total_seconds()
     if delay > s.max_data_delay_seconds:
-        return inconclusive(f"data too late: the newest point is {delay:.0f} s old",
-                            EvidenceItem(source="metric", query=query, observed=f"newest point {delay:.0f} s old",
-                                         threshold=f"<= {s.max_data_delay_seconds} s", passed=False))
+        return inconclusive(f"stale data (too late): the newest point is {delay:.0f} s old",
+                            missing(f"newest point {delay:.0f} s old", f"<= {s.max_data_delay_seconds} s"))
     total = facts.requests(facts.incident).total
     if total < s.min_requests:
         return inconclusive(f"too little traffic to judge ({total:.0f} requests in {facts.incident})",
-                            EvidenceItem(source="metric", query=query, observed=f"{total:.0f} requests",
-                                         threshold=f">= {s.min_requests} requests", passed=False))
+                            missing(f"{total:.0f} requests", f">= {s.min_requests} requests"))
     return None
 
 
+# Minutes of data after the incident started that a `healthy` verdict needs at least.
+_HEALTHY_MIN_MINUTES = 2
+
+
 def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
+    """Healthy only on current data from after the incident started: the recent window is cut at
+    the incident's start, so minutes before it (when the condition may not yet have held) never count."""
     s, b = facts.s, facts.b
-    recent = facts.requests(facts.recent)
-    p99 = facts.p99_seconds(facts.recent)
+    window = facts.recent_since_incident
+    minutes = facts.minutes_with_requests(window)
+    recent = facts.requests(window)
+    p99 = facts.p99_seconds(window)
     clean = recent.total >= s.min_requests and recent.refused_ratio <= s.healthy_error_ratio
     fast = bool(p99) and max(p99) < s.hang_latency_seconds
-    if not (clean and fast):
+    if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
         return None
+    about = Signature.HEALTHY.value
     items = [EvidenceItem(source="metric", query=b.requests.query,
-                          observed=f"{recent.total:.0f} requests, {recent.refused_ratio:.1%} 5xx or 429 in {facts.recent}",
-                          threshold=f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx or 429", passed=True),
+                          observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
+                                   f"{recent.refused_ratio:.1%} 5xx or 429 in {window}",
+                          threshold=f">= {s.min_requests} requests over >= {_HEALTHY_MIN_MINUTES} minutes after the "
+                                    f"incident start and <= {s.healthy_error_ratio:.0%} 5xx or 429",
+                          passed=True, about=about),
              EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {max(p99):.1f} s",
-                          threshold=f"< {s.hang_latency_seconds:.0f} s", passed=True)]
+                          threshold=f"< {s.hang_latency_seconds:.0f} s", passed=True, about=about)]
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
-                     summary=f"the service is healthy on live data ({facts.recent})",
+                     summary=f"the service is healthy on live data since the incident started ({window})",
                      evidence=tuple(context + items), api_calls=b.api_calls)
 
 
@@ -128,7 +172,7 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
                                            f"{entry.timestamp:%H:%M:%S}: {kind}",
                                   threshold=("a deploy after the incident began or a traffic change within "
                                              f"{s.manual_change_window_seconds} s stands automation down"),
-                                  passed=not acting))
+                                  passed=acting, role="supports" if acting else "context", about="stand_down"))
         if acting:
             reasons.append(f"{kind} by {entry.principal or 'unknown'} at {entry.timestamp:%H:%M:%S}")
     return ("recent human change: " + "; ".join(reasons)) if reasons else "", items

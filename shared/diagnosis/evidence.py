@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -38,6 +38,10 @@ class Revision(_Model):
     conditions: tuple[Condition, ...] = ()
     vpc_connector: str | None = None  # full connector name from the revision's vpc_access
     vpc_egress: str | None = None     # ALL_TRAFFIC | PRIVATE_RANGES_ONLY
+    # Direct VPC egress: vpc_access.network_interfaces as "network/subnetwork" (never with a connector:
+    # the API wants exactly one of the two, gcp-facts.md §8).
+    vpc_network_interfaces: tuple[str, ...] = ()
+    service_account: str = ""
     cloudsql_instances: tuple[str, ...] = ()   # volumes[].cloud_sql_instance.instances ("project:region:instance")
     max_instance_count: int | None = None      # scaling.max_instance_count (None: unset)
     timeout_seconds: float | None = None       # the request timeout
@@ -120,14 +124,33 @@ class RequestCountWindow(_Model):
 # --- What a decision cites ------------------------------------------------------------------
 
 
+EvidenceRole = Literal["supports", "refutes", "context"]
+
+
 class EvidenceItem(_Model):
-    """One fact a decision rests on, in words a person can check."""
+    """One fact a decision rests on, in words a person can check.
+
+    `role` says what the fact does to the claim named in `about` (a signature, or "stand_down"):
+    it supports it, refutes it, or is context. A bare pass/fail read backwards on checks whose
+    condition is the absence of something (a database that stayed up refutes "database down").
+    """
 
     source: Literal["metric", "log", "api"]
     query: str                      # what was asked, and of which API
     observed: str                   # what came back
     threshold: str = ""             # what it was compared with ("" when it is context, not a test)
-    passed: bool | None = None      # did the observation meet the rule's condition (None: context)
+    passed: bool | None = None      # did the observation meet the check's condition (None: context)
+    role: EvidenceRole = "context"  # supports / refutes / context, for the claim in `about`
+    about: str = ""                 # the claim the role refers to: a signature value or "stand_down"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_from_passed(cls, data: Any) -> Any:
+        # Without an explicit role, a check that passed supports its claim and one that failed refutes it.
+        if isinstance(data, dict) and "role" not in data:
+            passed = data.get("passed")
+            data = {**data, "role": "context" if passed is None else ("supports" if passed else "refutes")}
+        return data
 
 
 # --- Generic metric queries (one ListTimeSeries call each) ------------------------------------
@@ -232,6 +255,24 @@ class Connector(_Model):
         return short_name(self.name)
 
 
+# --- The alert that started it ------------------------------------------------------------------
+
+
+class AlertContext(_Model):
+    """What the alert itself says, as far as diagnosis may use it: its threshold and comparison
+    (a 504 ratio above 2 % is a different bar from 10 %), and a log-match condition's filter,
+    whose entries are read with the service's own logs so their text can name a cause."""
+
+    policy: str = ""
+    metric_type: str = ""
+    resource_type: str = ""
+    comparison: str = ""              # COMPARISON_GT | COMPARISON_LT | ...
+    threshold: float | None = None
+    ratio: bool = False               # a ratio policy (numerator / denominator filters)
+    log_filter: str = ""              # a log-match condition's filter ("" otherwise)
+    documentation: str = ""
+
+
 # --- Everything one diagnosis may look at ---------------------------------------------------
 
 
@@ -254,5 +295,7 @@ class EvidenceBundle(_Model):
     sql_up: MetricResult | None = None               # cloudsql database/up (min) per minute by database_id
     logs: LogResult | None = None                    # the service's stderr, warnings and system log
     audit: LogResult | None = None                   # Admin Activity audit entries for the service
+    connector_audit: LogResult | None = None         # Admin Activity audit entries for its connector
+    alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0

@@ -70,6 +70,7 @@ class Facts:
     def __init__(self, bundle: EvidenceBundle, settings: DiagnosisSettings) -> None:
         self.b = bundle
         self.s = settings
+        self.memo: dict[object, object] = {}   # derived values the narrative reads more than once
 
     @property
     def requests_query(self) -> str:
@@ -99,6 +100,16 @@ class Facts:
     def recent(self) -> Window:
         end = self.data_until or self.b.collected_at
         return Window(end - timedelta(seconds=self.s.recent_seconds), end)
+
+    @cached_property
+    def recent_since_incident(self) -> Window:
+        """The recent window, cut at the incident's start: what `healthy` may be judged on."""
+        recent = self.recent
+        return Window(max(recent.start, self.b.incident_started_at), recent.end)
+
+    def minutes_with_requests(self, window: Window) -> int:
+        return len({p.end for s in (self.b.requests.series if self.b.requests else ()) for p in s.points
+                    if window.holds(p.end)})
 
     # --- Cloud Run --------------------------------------------------------------------------
 
@@ -133,6 +144,27 @@ class Facts:
             by_code[series.label("metric.labels.response_code") or "unknown"] += count
         return Requests(dict(by_class), dict(by_code))
 
+    def per_minute(self, window: Window, code: str) -> list[tuple[datetime, float, float]]:
+        """(minute end, all requests, requests answered `code`) per minute of the window, oldest first."""
+        total: Counter[datetime] = Counter()
+        coded: Counter[datetime] = Counter()
+        for series in self.b.requests.series if self.b.requests else ():
+            is_code = series.label("metric.labels.response_code") == code
+            for p in series.points:
+                if window.holds(p.end):
+                    total[p.end] += float(p.value)
+                    if is_code:
+                        coded[p.end] += float(p.value)
+        return [(at, total[at], coded[at]) for at in sorted(total)]
+
+    def episode(self, code: str, ratio: float) -> Window | None:
+        """From the first minute whose share of `code` reaches `ratio` to the end of the data: the
+        episode a symptom is judged over, so minutes before it began do not dilute it."""
+        for at, total, coded in self.per_minute(self.incident, code):
+            if total and coded / total >= ratio:
+                return Window(at - timedelta(seconds=60), self.incident.end)
+        return None
+
     def revision_names_with_requests(self, window: Window) -> list[str]:
         names = {s.label("resource.labels.revision_name") for s in (self.b.requests.series if self.b.requests else ())
                  if any(window.holds(p.end) for p in s.points)}
@@ -160,6 +192,11 @@ class Facts:
 
     def connector_values(self, result: MetricResult | None, window: Window) -> list[float]:
         return [float(p.value) for s in (result.series if result else ()) for p in s.points if window.holds(p.end)]
+
+    def connector_cpu(self, window: Window) -> list[float]:
+        """Connector CPU utilisation p99 per minute, as a fraction. A percentile interpolated inside
+        the bucket that holds 1.0 can land above it; utilisation cannot, so it is capped at 1."""
+        return [min(max(v, 0.0), 1.0) for v in self.connector_values(self.b.connector_cpu, window)]
 
     def connector_ceiling_mbps(self) -> float | None:
         c = self.b.connector

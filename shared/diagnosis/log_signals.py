@@ -1,13 +1,16 @@
 """What Runwarden looks for in logs: the queries it sends, and the strings that mean something.
 
-Strings are the platform's and the client libraries' own (Cloud Run's troubleshooting page, psycopg/libpq, pg8000, asyncpg, SQLAlchemy and the Cloud SQL connectors), matched
-case-insensitively. Each signal names its kind, so evidence can say which string matched.
+Strings are the platform's and the client libraries' own (Cloud Run's troubleshooting page, the
+Cloud SQL connectors and Auth Proxy, and the common drivers and pools: DB_ERROR_TEXTS names the
+source of each), matched case-insensitively. Each signal names its kind, so evidence can say which string matched.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import quote as _url_quote
 
 from shared.diagnosis.evidence import LogRecord
@@ -22,19 +25,100 @@ class LogSignal(str, Enum):
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
 
 
+class DbErrorText(NamedTuple):
+    """One way a client stack says it cannot reach its database: the pattern matched, a real
+    message it matches (tests run each one), and where that message was seen."""
+
+    stack: str
+    pattern: str
+    example: str
+    source: str
+
+
+# The database ports a dial error must name to count: PostgreSQL, MySQL, SQL Server, and 3307, the
+# Cloud SQL server-side proxy port the connectors and the Auth Proxy dial. A bare "i/o timeout" or
+# "connection refused" from some other dependency says nothing about the database.
+_DB_PORT = r"(?:5432|3306|3307|1433)"
+
+DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
+    DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
+                'failed to connect to instance: Dial error: failed to dial (connection name = "p:r:i"): '
+                "dial tcp 10.20.0.3:3307: i/o timeout",
+                "GoogleCloudPlatform/cloud-sql-proxy issues #1840, #2436"),
+    DbErrorText("Cloud SQL Go connector (cloudsqlconn)", r'failed to dial \(connection name = "[^"]+"\)',
+                'dial error: failed to dial (connection name = "p:r:i"): dial tcp 10.20.0.3:3307: i/o timeout',
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2467 (lower-case form); gcp-facts.md §9"),
+    DbErrorText("Cloud SQL Go connector (cloudsqlconn)", r"Dial error: handshake failed \(connection name",
+                'failed to connect to instance: Dial error: handshake failed (connection name = "p:r:i"): '
+                "context deadline exceeded", "GoogleCloudPlatform/cloud-sql-proxy issue #2081"),
+    DbErrorText("pgx via the Go connector", r"dial error: timeout: context deadline exceeded",
+                "failed to connect to `user=app database=orders`: /tmp/.s.PGSQL.5432 (/tmp): dial error: "
+                "timeout: context deadline exceeded", "googleapis/mcp-toolbox issue #926"),
+    DbErrorText("Cloud SQL Auth Proxy v1", r'couldn.t connect to "[^"]+": dial tcp',
+                'couldn\'t connect to "p:r:i": dial tcp 10.20.0.3:3307: connect: connection timed out',
+                "GoogleCloudPlatform/cloud-sql-proxy issues #164, #271; terraform-google-sql-db issue #197"),
+    DbErrorText("Go net (any driver)", rf"dial tcp [\d.]+:{_DB_PORT}: (?:i/o timeout|connect: connection refused"
+                r"|connect: connection timed out|getsockopt: connection timed out)",
+                "dial tcp 10.20.0.3:3307: i/o timeout", "gcp-facts.md §8 (terradart PR #232)"),
+    DbErrorText("libpq (psycopg2 / psycopg 3)", r'connection to server at ".*".*failed',
+                'connection to server at "127.0.0.1", port 5432 failed: Connection refused',
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2334; bengen343/superset-on-gcp-cloud-run issue #5"),
+    DbErrorText("libpq over the Cloud SQL unix socket", r'connection to server on socket "[^"]*".*failed',
+                'connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: Connection refused',
+                "libpq's message since PostgreSQL 14, for the /cloudsql socket a Cloud SQL volume mounts"),
+    DbErrorText("libpq (older)", r"could not connect to server", "could not connect to server: Connection timed out",
+                "libpq's message before PostgreSQL 14"),
+    DbErrorText("libpq", r"Is the server running on that host and accepting TCP/IP connections",
+                "Is the server running on that host and accepting TCP/IP connections?",
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2334"),
+    DbErrorText("pg8000 (Python connector's PostgreSQL driver)", r"Can't create a connection to host .* and port",
+                "Can't create a connection to host 10.20.0.3 and port 3307 (timeout is None and source_address "
+                "is None).", "pg8000's InterfaceError text"),
+    DbErrorText("asyncpg / asyncio (Python connector, async)", rf"Connect call failed \(.*, {_DB_PORT}\)",
+                "ConnectionRefusedError: [Errno 111] Connect call failed ('10.20.0.3', 5432)",
+                "asyncio's create_connection error text"),
+    DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
+                "connection was closed in the middle of operation", "asyncpg's exception name"),
+    DbErrorText("psycopg", r"OperationalError: the connection is closed",
+                "psycopg.OperationalError: the connection is closed", "psycopg's message"),
+    DbErrorText("PyMySQL / mysqlclient", r"Can't connect to MySQL server on",
+                "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' "
+                "(timed out)\")", "MySQL client error 2003 (CR_CONN_HOST_ERROR)"),
+    DbErrorText("SQLAlchemy pool", r"QueuePool limit of size \d+ overflow \d+ reached",
+                "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed "
+                "out, timeout 30.00", "SQLAlchemy's pool TimeoutError text"),
+    DbErrorText("PostgreSQL server (connection limit)", r"remaining connection slots are reserved"
+                r"|sorry, too many clients already",
+                "org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for "
+                "non-replication superuser connections", "the PostgreSQL server's own message at max_connections "
+                "(before PostgreSQL 16)"),
+    DbErrorText("MySQL server (connection limit)", r"\bToo many connections\b",
+                "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)"),
+    DbErrorText("Cloud SQL Java connector (JDBC socket factory)",
+                r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance",
+                "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory: core CloudSqlInstance.java "
+                "(addExceptionContext); its issues #547 and #664 on Cloud Run"),
+    DbErrorText("Java: HikariCP (JDBC socket factory)", r"HikariPool-\d+ - Connection is not available, request "
+                r"timed out", "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
+                "request timed out after 30000ms.", "brettwooldridge/HikariCP issues #1111, #1905; airbyte #29005"),
+    DbErrorText("Java: Hibernate / Spring", r"Unable to acquire JDBC Connection",
+                "org.hibernate.exception.JDBCConnectionException: Unable to acquire JDBC Connection",
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #964"),
+    DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
+                "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
+                "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("Node: net (the Node connector's TLS dial to 3307, pg, mysql2)", rf"connect (?:ETIMEDOUT|ECONNREFUSED) [\d.]+:{_DB_PORT}",
+                "Error: connect ECONNREFUSED 127.0.0.1:5432", "GoogleCloudPlatform/nodejs-docs-samples issue #523; "
+                "nodejs-getting-started issue #104"),
+    DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
+                "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
+                "knex's pool timeout message; UNCONFIRMED in a Cloud SQL thread"),
+)
+
+
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
-    LogSignal.DB_CONNECTION: (
-        r'connection to server at ".*".*failed',            # libpq (psycopg2 / psycopg 3)
-        r"could not connect to server",                      # older libpq
-        r"Is the server running on that host and accepting TCP/IP connections",
-        r"Can't create a connection to host .* and port",    # pg8000
-        r"Connect call failed \(.*, 5432\)",                 # asyncpg / asyncio
-        r"ConnectionDoesNotExistError",                      # asyncpg: closed mid-operation
-        r"OperationalError: the connection is closed",       # psycopg
-        r"QueuePool limit of size \d+ overflow \d+ reached",  # SQLAlchemy pool exhausted
-        r"dial tcp [\d.]+:3307: i/o timeout",                # Cloud SQL Auth Proxy / connectors
-        r"failed to connect to instance: Dial error",
-    ),
+    LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
     LogSignal.CONNECTOR_503: (
         r"connection to the instance had an error",
     ),
@@ -64,7 +148,13 @@ _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNOR
 
 
 def signals_in(entry: LogRecord) -> set[LogSignal]:
-    return {signal for signal, pattern in _COMPILED.items() if pattern.search(entry.text)}
+    return set(_signals_of(entry.text))
+
+
+@lru_cache(maxsize=4096)
+def _signals_of(text: str) -> frozenset[LogSignal]:
+    # Logs repeat the same lines many times over: each distinct text is matched once.
+    return frozenset(signal for signal, pattern in _COMPILED.items() if pattern.search(text))
 
 
 def pattern_of(signal: LogSignal) -> str:
@@ -92,10 +182,14 @@ PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum re
                           "no available instance")
 
 
-def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
+def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime,
+                   alert_filter: str = "") -> str:
     """The service's own voice and the platform's: stderr, warnings on stdout, the system log, and
     the request log entries that carry Cloud Run's own failure texts (not every 5xx: those are
     counted by request_count, and would crowd the rest out of the newest-first page).
+
+    A log-match alert's own filter joins the alternatives, still bounded to the service and the
+    window, so the entries that fired the alert are read as evidence.
 
     Parenthesised throughout: in the Logging query language OR binds tighter than AND.
     """
@@ -108,7 +202,8 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
             f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}" '
-            f'OR (logName="{requests}" AND ({texts})))')
+            f'OR (logName="{requests}" AND ({texts}))'
+            + (f" OR ({alert_filter})" if alert_filter.strip() else "") + ")")
 
 
 # v1 (gcloud's historical path) and v2 method names: "google.cloud.run.v1.Services.ReplaceService",
@@ -118,18 +213,30 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
 AUDIT_METHODS = r"Services[.](ReplaceService|UpdateService|CreateService)$"
 
 
-def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
-    """Admin Activity entries that changed exactly this service: deploys and traffic changes, v1
-    and v2 paths, both entries of each long-running operation (merged after reading).
+def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime,
+                 connector: str | None = None) -> str:
+    """Admin Activity entries that changed exactly this service (deploys and traffic changes, v1
+    and v2 paths, both entries of each long-running operation, merged after reading) and, given its
+    connector, the connector's own changes.
 
     The service is matched on the entry's monitored resource (cloud_run_revision, labels
     service_name and location) with `=`, an exact match: `protoPayload.resourceName:` was a
     substring test that also caught `backend-api` beside `backend`, and a v1 resourceName
     (`namespaces/P/services/S`) names no region, so a same-named service elsewhere matched too.
+    The connector is matched on the end of its resource name (`connectors/ID` anchored with `$`, so
+    `conn` does not catch `conn-2`); vpcaccess.googleapis.com's methodName form is UNCONFIRMED, so
+    any method naming a Connector is matched.
     """
     audit = log_name(project, "cloudaudit.googleapis.com/activity")
-    return (f'logName="{audit}" AND protoPayload.serviceName="run.googleapis.com" '
-            f'AND protoPayload.methodName=~{quote(AUDIT_METHODS)} '
-            f'AND resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
-            f'AND resource.labels.location={quote(location)} '
+    run = (f'protoPayload.serviceName="run.googleapis.com" '
+           f'AND protoPayload.methodName=~{quote(AUDIT_METHODS)} '
+           f'AND resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
+           f'AND resource.labels.location={quote(location)}')
+    which = run
+    if connector:
+        connector_id = connector.rsplit("/", 1)[-1]
+        vpc = ('protoPayload.serviceName="vpcaccess.googleapis.com" AND protoPayload.methodName=~"Connector" '
+               f'AND protoPayload.resourceName=~{quote("connectors/" + connector_id + "$")}')
+        which = f"(({run}) OR ({vpc}))"
+    return (f'logName="{audit}" AND {which} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}"')

@@ -43,6 +43,7 @@ class Finding(BaseModel):
     suspect_revision: str | None = None        # bad_revision
     known_good_revision: str | None = None     # bad_revision
     steps_back: int | None = None              # bad_revision: Ready revisions back to the known-good one
+    no_target_reason: str = ""                 # bad_revision: why there is no revision to roll back to
     recommendation: str = ""                   # what a person (or a later action) should do
 
 
@@ -59,6 +60,7 @@ class Diagnosis(BaseModel):
     suspect_revision: str | None = None
     known_good_revision: str | None = None
     steps_back: int | None = None
+    no_target_reason: str = ""         # bad_revision without a known-good revision: why
     subject: str | None = None
     competing: tuple[str, ...] = ()    # signatures that matched together: a person must choose
     stand_down: str = ""               # why automation must not act (a recent human change), or ""

@@ -295,6 +295,10 @@ def revision_from_proto(proto: Any) -> Revision:
         name=proto.name, service=proto.name.split("/revisions/")[0], create_time=_plain_datetime(proto.create_time),
         conditions=tuple(_condition_from_proto(c) for c in proto.conditions),
         vpc_connector=proto.vpc_access.connector or None, vpc_egress=egress,
+        # Direct VPC egress (revision.proto VpcAccess.network_interfaces), as "network/subnetwork".
+        vpc_network_interfaces=tuple(f"{n.network}/{n.subnetwork}".strip("/")
+                                     for n in proto.vpc_access.network_interfaces),
+        service_account=proto.service_account,
         # Every Cloud SQL volume's instances, first occurrence first.
         cloudsql_instances=_cloudsql_instances(proto),
         max_instance_count=proto.scaling.max_instance_count or None,       # 0 = unset

@@ -197,7 +197,9 @@ class Gate:
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
             return result
         result.status = OutcomeStatus.APPLIED
-        result.reason = f"{action.name} applied and verified"
+        # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
+        # has only confirmed the change took.
+        result.reason = f"{action.name} applied: the API confirmed the change; the sweep verifies its effect"
         self._complete(held.claim[0], held.claim[1], result)
         if not action.corrective:
             self._record(action, params, before, result, incident_id, service or params.target, signature, manual)

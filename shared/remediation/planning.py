@@ -10,6 +10,7 @@ from shared.remediation.actions.rollback_traffic import (RollbackTraffic, Rollba
 from shared.remediation.actions.scale_connector import ScaleConnector, ScaleConnectorParams, connector_state
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
+from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.signatures import Diagnosis, Signature
 
 
@@ -49,7 +50,9 @@ def _why_not(diagnosis: Diagnosis, settings: DiagnosisSettings) -> str:
     if diagnosis.competing:
         return f"causes compete ({', '.join(diagnosis.competing)}): a person must choose"
     if diagnosis.signature is Signature.INCONCLUSIVE:
-        return f"inconclusive: {diagnosis.summary}"
+        # What was seen is in the summary; where a person should look next is the recommendation.
+        return f"inconclusive: {diagnosis.summary}" + (f" Next: {diagnosis.recommendation}."
+                                                       if diagnosis.recommendation else "")
     if diagnosis.stand_down:
         return f"automation stands down: {diagnosis.stand_down}"
     if diagnosis.confidence < settings.act_min_confidence:
@@ -59,6 +62,10 @@ def _why_not(diagnosis: Diagnosis, settings: DiagnosisSettings) -> str:
 
 
 def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
+    if diagnosis.known_good_revision is None:
+        return Plan(reason=f"bad_revision {diagnosis.suspect_revision} has no rollback target: "
+                           f"{diagnosis.no_target_reason or 'no earlier revision served cleanly'}; recommended: "
+                           f"{diagnosis.recommendation}")
     suspect = next(r for r in bundle.revisions if r.short_name == diagnosis.suspect_revision)
     params = RollbackTrafficParams(
         target=bundle.service.name,
@@ -104,6 +111,11 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
     if connector is None or connector.name != name:
         read = connector.name if connector else "none"
         return Plan(reason=f"connector {name} was not read with the evidence (read: {read}): not scaling it blind")
+    path = _egress_path(bundle)
+    if path != name:
+        # Direct VPC egress (network interfaces) or another connector: scaling this one changes nothing.
+        return Plan(reason=f"the service's serving revision does not route through {connector.short_name} "
+                           f"({path}): no connector action")
     if connector.state != "READY":
         return Plan(reason=f"connector {connector.short_name} is {connector.state}: only a READY connector can be "
                            f"updated; a person must check it")
@@ -120,8 +132,21 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
                                f"(policy step {policy.max_instances_step}, ceiling {policy.max_instances_ceiling})")
     return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated at the policy's "
                        f"ceiling of {policy.max_instances_ceiling} max instances"
-                       f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide "
-                       f"(split traffic across connectors, or a bigger machine type)")
+                       f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
+                       f"{_what_a_person_can_do(connector, policy)}")
+
+
+def _egress_path(bundle: EvidenceBundle) -> str:
+    """The newest serving revision's way into the VPC: its connector's name, or a description."""
+    serving = [r for r in bundle.revisions if bundle.service.serving_percent(r.short_name) > 0]
+    newest = max(serving, key=lambda r: r.create_time, default=None)
+    if newest is None:
+        return "no serving revision"
+    if newest.vpc_connector:
+        return newest.vpc_connector
+    if newest.vpc_network_interfaces:
+        return f"Direct VPC egress through {', '.join(newest.vpc_network_interfaces)}"
+    return "no VPC access"
 
 
 def _scale_plan(connector: Connector, stress: str, *, how: str, machine_type: str | None = None,
@@ -153,6 +178,17 @@ def _stress_reason(diagnosis: Diagnosis, connector: Connector, cpu_bound: bool) 
     if "throughput" in diagnosis.summary:
         return "near its throughput ceiling"
     return "saturated"
+
+
+def _what_a_person_can_do(connector: Connector, policy: ConnectorPolicy) -> str:
+    """Options that agree with the connector's current state: no move to the machine it already is."""
+    options = []
+    if connector.machine_type in _SHARED_CORE:
+        options.append(f"move it to {_BIG_MACHINE}")
+    if policy.max_instances_ceiling < 10:
+        options.append("raise the policy's ceiling (the API allows up to 10 instances)")
+    options.append(BEYOND_THE_CEILING)
+    return "; or ".join(options)
 
 
 def _no_machine_move(connector: Connector, policy: ConnectorPolicy, cpu_bound: bool) -> str:

@@ -30,14 +30,18 @@ def test_every_scenario_is_diagnosed_as_it_expects(tmp_path, name):
     result = CliRunner().invoke(runwarden, ["diagnose", str(alert_file(tmp_path, name)), "--scenario", name,
                                             "--json"])
 
+    scenario = resolve_scenario(name)
+    expect = scenario.expect
+    if expect.signature == "none":    # routed nowhere: refused in one line, nothing diagnosed
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
+        return
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    expect = resolve_scenario(name).expect
     assert report["diagnosis"]["signature"] == expect.signature, report["diagnosis"]["summary"]
     assert set(report["diagnosis"]["competing"]) == set(expect.competing)
     assert bool(report["diagnosis"]["stand_down"]) == expect.stand_down
     assert report["would"]["action"] == expect.action
-    assert report["diagnosis"]["api_calls"] <= 12
+    assert report["diagnosis"]["api_calls"] <= 14 * max(1, len([s for s in scenario.services if s.managed]))
 
 
 def test_human_output_shows_the_evidence(tmp_path):
@@ -66,4 +70,38 @@ def test_bad_input_is_refused_in_one_line(tmp_path, args, message):
 def test_a_non_cloud_run_alert_is_refused(tmp_path):
     sample = ROOT / "tests" / "fixtures" / "samples" / "monitoring_pubsub_threshold_open_gce__flanksource.json"
     result = CliRunner().invoke(runwarden, ["diagnose", str(sample), "--scenario", "bad_revision"])
-    assert result.exit_code == 2 and "'gce_instance' is not a Cloud Run revision" in result.stderr
+    assert result.exit_code == 2 and "'gce_instance' is not one Runwarden diagnoses" in result.stderr
+
+
+def _config(tmp_path: Path, **extra) -> Path:
+    import yaml
+
+    data = resolve_scenario("connector_saturation").config_data("projects/demo-project/topics/outcomes")
+    path = tmp_path / "runwarden.yaml"
+    path.write_text(yaml.safe_dump({**data, **extra}))
+    return path
+
+
+def test_the_gate_preview_shows_a_proposed_connector_change_before_and_after(tmp_path):
+    command = [sys.executable, "-m", "cli", "diagnose", str(alert_file(tmp_path, "connector_saturation")),
+               "--scenario", "connector_saturation", "--config", str(_config(tmp_path))]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert "The gate would decide proposed" in done.stdout
+    assert "connector before: e2-micro, 2-3 instances" in done.stdout
+    assert "connector proposed: e2-standard-4, 2-3 instances" in done.stdout
+    assert "traffic" not in done.stdout.split("Runwarden would")[1]   # a connector action shows the connector
+
+
+def test_the_gate_preview_says_dry_run_in_dry_run_mode(tmp_path):
+    connector = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+    config = _config(tmp_path, mode="dry_run", bounds={"connectors": [{"name": connector, "allow_one_way": True}]})
+    result = CliRunner().invoke(runwarden, ["diagnose", str(alert_file(tmp_path, "connector_saturation")),
+                                            "--scenario", "connector_saturation", "--config", str(config), "--json"])
+
+    assert result.exit_code == 0, result.output
+    gate = json.loads(result.stdout)["gate"]
+    assert gate["decision"] == "dry_run" and "cooldown" in gate["unchecked"]
+    assert gate["after"]["connector"]["machine_type"] == "e2-standard-4"
+

@@ -56,7 +56,7 @@ def test_demo_shows_each_step(demo: subprocess.CompletedProcess[str], step: str)
 
 def test_demo_shows_the_evidence_and_where_traffic_went(demo: subprocess.CompletedProcess[str]):
     lines = demo.stdout.splitlines()
-    assert any(re.search(r"\bpass\b.*\|.*5xx", line) for line in lines), demo.stdout   # an evidence row
+    assert any(re.search(r"\bsupports bad_revision\b.*\|.*5xx", line) for line in lines), demo.stdout   # an evidence row
     assert re.search(rf"^\s*after\s+{GOOD_REVISION} 100%", demo.stdout, re.MULTILINE), demo.stdout
     assert re.search(rf"^\s*now\s+{GOOD_REVISION} 100%", demo.stdout, re.MULTILINE), demo.stdout
     assert re.search(r"^\s*status\s+applied\b", demo.stdout, re.MULTILINE), demo.stdout

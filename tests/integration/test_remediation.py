@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 
+import grpc
 import pytest
 import yaml
 
 from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import TrafficSeed
 from shared.commands import handle_command
+from shared.config import parse_config
 from shared.remediation.records import ACTIONS
 from tests.integration.world import SERVICE, World, concurrently, event
 
@@ -283,3 +285,58 @@ def test_budget_slots_hold_under_concurrent_incidents(standin_env, firestore, pu
     assert len(applied) == 1
     assert all(o.reason.startswith(("budget exhausted", "duplicate")) for o in statuses if o not in applied)
     assert world.standins.run.count("UpdateService") == 1
+
+
+# --- duplicates of connector actions ---------------------------------------------------------------
+
+
+def test_a_redelivered_alert_whose_connector_action_is_in_flight_is_a_duplicate(standin_env, firestore, pubsub,
+                                                                                 project_id, anchor):
+    # The claim is keyed on the connector, not on the service the alert names: the incident's own
+    # action records lead the duplicate check to it.
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True)
+    world.standins.vpcaccess.faults.fail_next(10_000, grpc.StatusCode.UNAVAILABLE, method="GetOperation")
+
+    first = world.handle(world.alert("connector_saturation"))
+    world.standins.vpcaccess.faults.clear()
+    again = world.handle(world.alert("connector_saturation", message_id="2"))
+
+    assert first.status.value == "escalated" and "could not be confirmed" in first.reason
+    assert again.status.value == "skipped" and again.reason.startswith("duplicate"), again.reason
+    assert again.action.name == "scale_connector" and again.target == CONNECTOR
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_another_incident_during_runwardens_own_connector_update_is_skipped_with_that_reason(
+        standin_env, firestore, pubsub, project_id, anchor):
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True)
+    first = world.handle(world.alert("connector_saturation"))
+
+    other = world.handle(world.alert("connector_saturation", message_id="9", incident_id="0.otherincident1"))
+
+    assert first.status.value == "applied"
+    assert other.status.value == "skipped", other.reason
+    assert "Runwarden is updating connector backend-conn itself" in other.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_a_connector_alert_acts_once_on_the_connector_for_all_its_services(standin_env, firestore, pubsub,
+                                                                           project_id, anchor):
+    from sandbox.scenarios import resolve_scenario
+
+    scenario = resolve_scenario("connector_alert_shared")
+    shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
+    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"bounds": parse_config({
+        "project": project_id, "outcomes_topic": world.outcomes_topic,
+        "bounds": {"connectors": [{"name": shared, "allow_one_way": True}]}}).bounds})
+    world.seed("connector_alert_shared")
+
+    first = world.handle(world.alert("connector_alert_shared"))
+    again = world.handle(world.alert("connector_alert_shared", message_id="2"))
+
+    assert first.status.value == "applied" and first.target == shared, first.reason
+    assert "orders" in first.diagnosis.summary and "payments" in first.diagnosis.summary
+    assert again.status.value == "skipped" and again.reason.startswith("duplicate")
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+    assert world.standins.run.count("UpdateService") == 0

@@ -169,8 +169,8 @@ def test_what_the_service_depends_on_comes_from_its_revisions(seed_scenario, sta
     from shared.timeline.live import dependencies
 
     seed_scenario("bad_revision")
-    standins.run.add_revision(SERVICE_NAME, "backend-00003-sec", T0, secret_env={
-        "DB_PASSWORD": "db-password", "API_KEY": "projects/other-project/secrets/api-key"})
+    standins.run.add_revision(SERVICE_NAME, "backend-00003-sec", T0, secret_env=(
+        ("DB_PASSWORD", "db-password", "latest"), ("API_KEY", "projects/other-project/secrets/api-key", "latest")))
     run = CloudRunReferences()
     try:
         deps = dependencies(SERVICE_NAME, None, run)

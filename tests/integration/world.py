@@ -45,6 +45,19 @@ class World:
                                  vpcaccess=VpcAccessAdapter(policy=FAST, poll_initial_delay=0.01,
                                                             poll_max_delay=0.05))
 
+    @classmethod
+    def for_scenario(cls, scenario, standins, pubsub, project_id, anchor, mode="enforce") -> "World":
+        """A world whose config is the scenario's own: its managed services, domains and overrides."""
+        data = scenario.config_data("projects/x/topics/x", mode)
+        overrides = {k: v for k, v in data.items() if k not in ("project", "mode", "outcomes_topic", "services")}
+        world = cls(standins, pubsub, project_id, anchor, mode=mode, services=(), **overrides)
+        world.config = world.config.model_copy(update={"services": parse_config(
+            {**data, "outcomes_topic": world.outcomes_topic}).services})
+        return world
+
+    def writes(self) -> int:
+        return self.standins.run.count("UpdateService") + self.standins.vpcaccess.count("PatchConnector")
+
     def seed(self, name: str):
         scenario = resolve_scenario(name)
         seed(self.standins, scenario, self.anchor)
@@ -72,8 +85,8 @@ class World:
         parts = (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess)
         return sum(len(part.calls) for part in parts)
 
-    def serving(self) -> dict[str, int]:
-        return {t.revision: t.percent for t in self.standins.run.service(SERVICE).traffic_statuses}
+    def serving(self, service: str = SERVICE) -> dict[str, int]:
+        return {t.revision: t.percent for t in self.standins.run.service(service).traffic_statuses}
 
 
 def concurrently(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:

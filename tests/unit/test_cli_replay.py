@@ -189,3 +189,30 @@ def test_a_missing_emulator_is_an_environment_failure(runner: CliRunner, alert_f
     result = replay(runner, alert_file, "--scenario", "bad_revision", "--json")
     assert result.exit_code == 1
     assert "The pubsub emulator is not installed" in result.stderr and result.stdout == ""
+
+
+def test_a_connector_action_shows_the_connector_before_and_after_not_traffic(runner: CliRunner, alert_file: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    from sandbox.render import LiveConnector
+
+    connector = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+    before = {"connector": {"name": connector, "state": "READY", "machine_type": "e2-micro",
+                            "min_instances": 2, "max_instances": 3}}
+    after = {"connector": {**before["connector"], "machine_type": "e2-standard-4"}}
+    body = {"status": "applied", "reason": "scale_connector applied", "target": connector, "notes": [],
+            "action": {"name": "scale_connector", "before": before, "after": after}}
+    entry = {"time": "2026-11-26T12:02:00+00:00", "severity": "INFO", "message": "scale_connector applied",
+             "runwarden": {"step": "applied", "status": "applied"}}
+
+    def fake(alert, scenario, written=None, *, echo_timeline=False):
+        config = parse_config({"project": "demo-project", "outcomes_topic": "projects/demo-project/topics/outcomes"})
+        live = LiveConnector(connector, "READY", "e2-standard-4", 2, 3)
+        return replay_module.ReplayRun(config, [entry], [Published(body)], live)
+
+    monkeypatch.setattr(replay_module, "replay", fake)
+    result = replay(runner, alert_file, "--scenario", "connector_saturation")
+
+    assert result.exit_code == 0, result.output
+    assert "e2-micro, 2-3 instances" in result.stdout and "e2-standard-4, 2-3 instances" in result.stdout
+    assert "read back from VPC Access: matches the outcome" in result.stdout
+    assert "no traffic" not in result.stdout

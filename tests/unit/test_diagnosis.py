@@ -108,7 +108,7 @@ CASES = {
                                         .requests(OLD, -10, -5, 1, code="503")),
         expect=Signature.INCONCLUSIVE, why="too little traffic"),
     "late data": dict(
-        build=lambda e: _late(), expect=Signature.INCONCLUSIVE, why="data too late"),
+        build=lambda e: _late(), expect=Signature.INCONCLUSIVE, why="too late"),
     "no request data at all": dict(
         build=lambda e: quiet_connector(deployed(e).missing("requests")),
         expect=Signature.INCONCLUSIVE, why="no request_count data"),
@@ -174,7 +174,7 @@ def test_the_deploy_that_caused_the_incident_is_context_not_a_reason_to_stand_do
     result = diagnose(e.bundle(), S)
 
     assert result.signature is Signature.BAD_REVISION and result.stand_down == ""
-    assert any(f"deploy of {NEW}" in item.observed and item.passed for item in result.evidence)
+    assert any(f"deploy of {NEW}" in item.observed and item.role == "context" for item in result.evidence)
 
 
 def test_runwardens_own_changes_are_not_a_persons():

@@ -75,3 +75,37 @@ def test_an_optional_source_that_fails_permanently_becomes_a_gap():
 
     assert budget.optional("logging: audit log", denied) is None
     assert budget.gaps == ["logging: audit log: denied"]
+
+
+# --- the table of real database error texts (docs/signatures.md) ---------------------------------
+
+from pathlib import Path as _Path
+
+from shared.diagnosis.log_signals import DB_ERROR_TEXTS
+
+_DOCS = _Path(__file__).resolve().parents[2] / "docs" / "signatures.md"
+
+
+@pytest.mark.parametrize("text", DB_ERROR_TEXTS, ids=lambda t: f"{t.stack}: {t.example[:40]}")
+def test_each_real_database_error_text_is_recognised(text):
+    assert signals_in(_record(text.example)) == {LogSignal.DB_CONNECTION}
+    assert text.source  # every message says where it was seen
+
+
+@pytest.mark.parametrize("text", DB_ERROR_TEXTS, ids=lambda t: t.stack)
+def test_each_database_error_text_is_in_the_documented_table(text):
+    assert text.example.replace("|", "\\|") in _DOCS.read_text(), f"docs/signatures.md lacks {text.example!r}"
+
+
+@pytest.mark.parametrize("text", [
+    "dial tcp 10.20.0.9:443: i/o timeout",                      # an HTTPS dependency, not the database
+    "Error: connect ECONNREFUSED 10.20.0.7:6379",               # Redis
+    "upstream request timeout",
+    "HTTPSConnectionPool(host='api.example.com', port=443): Read timed out.",
+])
+def test_timeouts_and_refusals_on_other_ports_are_not_database_errors(text):
+    assert LogSignal.DB_CONNECTION not in signals_in(_record(text))
+
+
+def _record(text: str) -> LogRecord:
+    return LogRecord(timestamp=NOW, log_id="run.googleapis.com/stderr", text=text)

@@ -29,11 +29,16 @@ def evaluate(facts: Facts) -> Finding:
         return c.no(failing)
     if not _errors_concentrated(facts, c, suspect):
         return c.no("5xx are not concentrated on the newest revision")
-    good, steps = _known_good(facts, c, suspect)
-    if good is None:
-        return c.no(f"no earlier revision is known to have served cleanly before {suspect.short_name}")
+    good, steps, why_none = _known_good(facts, c, suspect)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
+    if good is None:
+        # Still a bad revision: what is missing is somewhere to send its traffic. Say why, and escalate.
+        return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx), "
+                                 f"and there is no rollback target: {why_none}",
+                     subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
+                     recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
+                                    "revision you trust")
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
                              f"{good.short_name} served cleanly before it",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
@@ -77,15 +82,26 @@ def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
     return not failing
 
 
-def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int]:
-    """Newest Ready revision older than the suspect that served cleanly before the deploy."""
+def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:
+    """Newest Ready revision older than the suspect that served cleanly before the deploy, the
+    Ready revisions stepped back over, and, when there is none, why."""
     s = facts.s
-    older = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
-                   key=lambda r: r.create_time, reverse=True)
+    earlier = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time),
+                     key=lambda r: r.create_time, reverse=True)
+    older = [r for r in earlier if r.ready]
+    if not earlier:
+        c.cite("api", f"run.revisions.list {facts.b.service.name}", f"no revision older than {suspect.short_name}",
+               "an older Ready revision", False, role="context")
+        return None, 0, f"{suspect.short_name} is the service's first revision"
     if not older:
+        previous = earlier[0]
+        state = _ready_state(previous)
         c.cite("api", f"run.revisions.list {facts.b.service.name}",
-               f"no Ready revision older than {suspect.short_name}", "Ready=CONDITION_SUCCEEDED", False)
+               f"no Ready revision older than {suspect.short_name}; the previous, {previous.short_name}, is {state}",
+               "Ready=CONDITION_SUCCEEDED", False, role="context")
+        return None, 0, f"the previous revision {previous.short_name} is not Ready ({state})"
     baseline = facts.baseline(suspect)
+    reasons = []
     for steps, candidate in enumerate(older, start=1):
         counts = facts.requests(baseline, candidate.short_name)
         clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio
@@ -94,5 +110,19 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
         if clean:
-            return candidate, steps
-    return None, len(older)
+            return candidate, steps, ""
+        if counts.total < s.min_requests:
+            # Its clean serving, if any, is too long ago to vouch for it now.
+            reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
+                           f"({counts.total:.0f} requests in {baseline})")
+        else:
+            reasons.append(f"{candidate.short_name} was failing too before the deploy ({pct(counts.error_ratio)} 5xx)")
+    return None, len(older), "; ".join(reasons[:2])
+
+
+def _ready_state(revision: Revision) -> str:
+    ready = next((x for x in revision.conditions if x.type == "Ready"), None)
+    if ready is None:
+        return "no Ready condition"
+    detail = ", ".join(p for p in (ready.reason, ready.message[:120]) if p)
+    return f"Ready={ready.state}" + (f", {detail}" if detail else "")

@@ -46,7 +46,8 @@ def _symptom(facts: Facts, c: Citation) -> bool:
     query = facts.requests_query
     c.cite("metric", query, f"{requests.by_code.get('503', 0):.0f} of {requests.total:.0f} requests 503 "
            f"({pct(share_503)}) {facts.incident}", f">= {s.status_ratio:.0%} 503",
-           requests.total >= s.min_requests and share_503 >= s.status_ratio)
+           requests.total >= s.min_requests and share_503 >= s.status_ratio, role=_either(
+               requests.total >= s.min_requests and share_503 >= s.status_ratio))
     hang = _hang(facts, c)
     texts = facts.log_matches(LogSignal.CONNECTOR_503)
     if texts:
@@ -65,7 +66,7 @@ def _hang(facts: Facts, c: Citation) -> bool:
     query = facts.latencies_query
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
                 f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
-    c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held)
+    c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held, role=_either(held))
     return held
 
 
@@ -77,13 +78,14 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     at_max = bool(instances) and max(instances) >= connector.max_instances
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
            f"max {max(instances):.0f} instances" if instances else "no data",
-           f">= max_instances {connector.max_instances}", at_max)
+           f">= max_instances {connector.max_instances}", at_max, role=_either(at_max))
     if at_max:
         signs.append(f"at max instances ({connector.max_instances})")
-    cpu = facts.connector_values(facts.b.connector_cpu, window)
+    cpu = facts.connector_cpu(window)
     hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
     c.cite("metric", query_of(facts.b.connector_cpu, "connector/cpu/utilizations"),
-           f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot)
+           f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot,
+           role=_either(hot))
     if hot:
         signs.append(f"CPU p99 {max(cpu):.0%}")
     ceiling = facts.connector_ceiling_mbps()
@@ -92,7 +94,8 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
     c.cite("metric", query_of(facts.b.connector_bytes, "connector/received_bytes_count"),
            f"{mbps:.0f} Mbps received" if mbps is not None else "no data",
-           f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near)
+           f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near,
+           role=_either(near))
     if near:
         signs.append(f"throughput {mbps:.0f} of {ceiling:.0f} Mbps")
     if connector.state != "READY":
@@ -112,9 +115,26 @@ def _sql_up(facts: Facts, c: Citation) -> bool | None:
     return not down
 
 
+# What a person can do once the API has nothing bigger to give (VPC Access: at most 10 instances,
+# e2-standard-4 the largest machine type): split the load, or send less through the connector.
+BEYOND_THE_CEILING = ("add a second connector and move some services to it, move the service to Direct VPC "
+                      "egress, or shrink each instance's connection pool so fewer connections cross the connector")
+
+
+def _either(met: bool) -> str:
+    """One of several alternative signs: met, it supports the claim; unmet, it refutes nothing."""
+    return "supports" if met else "context"
+
+
 def _recommendation(connector, stressed: list[str]) -> str:
-    if connector.machine_type in ("e2-micro", "f1-micro") and any(s.startswith("CPU") for s in stressed):
+    """Agrees with the connector as it is: never a move to the machine type it already has."""
+    cpu = any(s.startswith("CPU") for s in stressed)
+    if connector.machine_type in ("e2-micro", "f1-micro") and cpu:
         return f"move {connector.short_name} from {connector.machine_type} to e2-standard-4 (packet rate exhausts CPU)"
     if connector.max_instances < 10:
         return f"raise {connector.short_name} max instances above {connector.max_instances} (ceiling 10)"
-    return f"{connector.short_name} is at the API's ceiling of 10 instances: move to e2-standard-4 or split traffic"
+    if connector.machine_type in ("e2-micro", "f1-micro"):
+        return (f"{connector.short_name} is at the API's ceiling of 10 instances: move it to e2-standard-4, or "
+                + BEYOND_THE_CEILING)
+    return (f"{connector.short_name} is already {connector.machine_type} at the API's ceiling of 10 instances: "
+            + BEYOND_THE_CEILING)

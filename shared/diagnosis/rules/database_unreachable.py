@@ -14,7 +14,9 @@ def evaluate(facts: Facts) -> Finding:
     sql = facts.sql_down(facts.incident)
     down = sql[0] if sql else []
     if sql is not None:
-        c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down)
+        # The condition checked is "up throughout": holding refutes "database down".
+        c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down,
+               role="supports" if down else "refutes")
     if down:
         return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down (database/up = 0)", subject=down[0],
                      recommendation="check the Cloud SQL instance (maintenance, failover, crash); no automatic action")
@@ -28,6 +30,9 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors")
     healthy = _connector_healthy(facts, c)
     if healthy is False:
+        state = facts.b.connector.state if facts.b.connector else "READY"
+        if state != "READY":
+            return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
@@ -45,7 +50,7 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
             return True  # no connector on the path: nothing there to saturate
         return None
     instances = facts.connector_values(facts.b.connector_instances, facts.incident)
-    cpu = facts.connector_values(facts.b.connector_cpu, facts.incident)
+    cpu = facts.connector_cpu(facts.incident)
     if not instances and not cpu:
         return None
     healthy = ((not instances or max(instances) < connector.max_instances)

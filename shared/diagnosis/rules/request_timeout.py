@@ -1,5 +1,11 @@
 """request_timeout: 504s at the service's request timeout, with no connector or database cause:
-the application itself is slow."""
+the application itself is slow.
+
+504s are judged over their episode, from its onset to the end of the data, not diluted over the
+quiet minutes of the lookback before it. The bar is the alert's own threshold when the alert is a
+ratio of requests (a policy that pages at 2 % of 504s has said 2 % matters), capped at
+`status_ratio`; a p99 pinned at the request timeout is timeout evidence in its own right.
+"""
 from __future__ import annotations
 
 from shared.diagnosis.facts import Facts
@@ -7,30 +13,52 @@ from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.signatures import Finding, Signature
 
+# At or above this share of the timeout, a p99 is pinned at it (percentiles are interpolated in
+# exponential buckets, so a p99 of requests cut at exactly the timeout reads a little either side).
+PINNED = 0.9
+
 
 def evaluate(facts: Facts) -> Finding:
-    s = facts.s
     c = Citation(Signature.REQUEST_TIMEOUT)
-    requests = facts.requests(facts.incident)
+    bar, source = share_bar(facts)
+    episode = facts.episode("504", bar)
+    window = episode or facts.incident
+    requests = facts.requests(window)
     share = requests.share(code="504")
-    query = facts.requests_query
-    if not c.cite("metric", query, f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 "
-                  f"({pct(share)})", f">= {s.status_ratio:.0%} 504",
-                  requests.total >= s.min_requests and share >= s.status_ratio):
+    enough = requests.total >= facts.s.min_requests and share >= bar
+    onset = f"from the onset {episode.start:%H:%M:%S}" if episode else "no minute reached the bar"
+    if not c.cite("metric", facts.requests_query,
+                  f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}) "
+                  f"{window}, {onset}", f">= {bar:.0%} 504 ({source})", enough):
         return c.no("too few 504s")
     revision = facts.newest_serving
     timeout = facts.request_timeout_seconds
-    p99 = facts.p99_seconds(facts.incident)
-    at_timeout = bool(p99) and max(p99) >= 0.9 * timeout
+    p99 = facts.p99_seconds(window)
+    pinned = [v for v in p99 if v >= PINNED * timeout]
+    at_timeout = bool(pinned)
     texts = facts.log_matches(LogSignal.REQUEST_TIMEOUT)
     c.cite("metric", facts.latencies_query,
-           f"p99 max {max(p99):.1f} s" if p99 else "no latency data", f">= 90% of the {timeout:.0f} s timeout",
-           at_timeout)
+           f"p99 at the {timeout:.0f} s timeout in {len(pinned)} of {len(p99)} minutes (max {max(p99):.1f} s)"
+           if p99 else "no latency data", f">= {PINNED:.0%} of the {timeout:.0f} s request timeout", at_timeout,
+           role="supports" if at_timeout else "context")   # one of two kinds of timeout evidence
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.REQUEST_TIMEOUT)}", f"{len(texts)} entries",
-           "context", None)
-    if not at_timeout:
-        return c.no("504s, but latency does not reach the request timeout")
-    return c.yes(0.8, f"requests run into the {timeout:.0f} s request timeout ({pct(share)} 504)",
-                 subject=revision.short_name if revision else None,
+           ">= 1 supports", bool(texts) or None, role="supports" if texts else "context")
+    if not at_timeout and not texts:
+        return c.no("504s, but latency does not reach the request timeout and Cloud Run logs no timeout")
+    confidence = 0.85 if at_timeout and texts else 0.8
+    return c.yes(confidence, f"requests run into the {timeout:.0f} s request timeout ({pct(share)} 504 since "
+                             f"{window.start:%H:%M:%S})", subject=revision.short_name if revision else None,
                  recommendation="the application is slow: profile the slow handler or its dependency; "
                                 "raising the timeout only hides it")
+
+
+def share_bar(facts: Facts) -> tuple[float, str]:
+    """The share of 504s that matters, and where that bar comes from."""
+    s, alert = facts.s, facts.b.alert
+    if alert is not None and alert.threshold is not None and alert.ratio and 0 < alert.threshold < s.status_ratio:
+        return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
+    if (alert is not None and alert.threshold is not None and 0 < alert.threshold < s.status_ratio
+            and alert.metric_type == "run.googleapis.com/request_count" and alert.threshold < 1):
+        # A request_count alert with a fractional threshold is a ratio policy (MQL or a ratio filter).
+        return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
+    return s.status_ratio, "status_ratio"

@@ -1,0 +1,167 @@
+"""What a person reads besides the verdict: the state of the network path (a connector in ERROR,
+one a person is updating, Direct VPC egress) and, when nothing is concluded, what was seen and
+where to look next. Pure: facts in, words and evidence items out."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from shared.diagnosis.evidence import EvidenceItem, LogRecord
+from shared.diagnosis.log_signals import signals_in
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.rules.base import pct
+
+# VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
+_CONNECTOR_STATE_MEANING = {
+    "ERROR": "the API marks it 'manual deletion recommended': recreate it, or move the service to another "
+             "connector or to Direct VPC egress",
+    "UPDATING": "a change to it is in progress",
+    "CREATING": "it is still being created",
+    "DELETING": "it is being deleted",
+}
+
+
+@dataclass
+class PathNotes:
+    """Sentences for the summary, a stand-down reason, and the evidence behind them."""
+
+    sentences: list[str] = field(default_factory=list)
+    stand_down: str = ""
+    items: list[EvidenceItem] = field(default_factory=list)
+
+
+def alert_text_items(facts: Facts) -> list[EvidenceItem]:
+    """A log-match alert's own words: the causes its filter and documentation name (the documentation
+    may carry the matched entry's extracted labels). Context: the entries themselves are counted
+    from the log read, where the alert's filter joined the service's own query."""
+    alert = facts.b.alert
+    if alert is None or not alert.log_filter:
+        return []
+    text = f"{alert.log_filter}\n{alert.documentation}"
+    named = sorted(s.value for s in signals_in(LogRecord(timestamp=facts.b.collected_at, log_id="alert", text=text)))
+    if not named:
+        return []
+    return [EvidenceItem(source="log", query=f"log-match policy {alert.policy!r}: condition filter and documentation",
+                         observed=f"names {', '.join(named)}: {alert.log_filter[:160]!r}", threshold="",
+                         role="context", about=", ".join(named))]
+
+
+def path_notes(facts: Facts) -> PathNotes:
+    notes = PathNotes(items=alert_text_items(facts))
+    revision = facts.newest_serving
+    if revision is not None and revision.vpc_network_interfaces and not revision.vpc_connector:
+        egress = ", ".join(revision.vpc_network_interfaces)
+        notes.items.append(EvidenceItem(
+            source="api", query=f"run.revisions.get {revision.short_name}: vpc_access.network_interfaces",
+            observed=f"Direct VPC egress through {egress} (egress {revision.vpc_egress or 'default'}); no connector",
+            threshold="the egress path", role="context", about="egress"))
+        notes.sentences.append(f"the service reaches its VPC by Direct VPC egress ({egress}): no connector to scale")
+    connector = facts.b.connector
+    if connector is None:
+        return notes
+    people = [e for e in (facts.b.connector_audit.entries if facts.b.connector_audit else ())
+              if e.principal not in facts.s.self_principals]
+    if connector.state != "READY":
+        meaning = _CONNECTOR_STATE_MEANING.get(connector.state, "it cannot be updated now")
+        notes.sentences.append(f"connector {connector.short_name} is {connector.state}: {meaning}")
+        notes.items.append(EvidenceItem(source="api", query=f"vpcaccess.connectors.get {connector.name}: state",
+                                        observed=connector.state, threshold="READY", passed=False,
+                                        role="context", about="connector"))
+    if people:
+        latest = max(people, key=lambda e: e.timestamp)
+        who = f"{latest.principal or 'unknown'} ({latest.method_name} at {latest.timestamp:%H:%M:%S})"
+        notes.sentences.append(f"connector {connector.short_name} is being changed by a person, {who}: "
+                               "let that change finish and check with them before anyone scales it")
+        notes.stand_down = f"connector {connector.short_name} changed by {who}"
+        for entry in sorted(people, key=lambda e: e.timestamp):
+            notes.items.append(EvidenceItem(
+                source="log", query=facts.b.connector_audit.query,
+                observed=f"{entry.method_name} by {entry.principal or 'unknown'} at {entry.timestamp:%H:%M:%S} on "
+                         f"{entry.resource_name}", threshold="a person changing the connector stands automation down",
+                passed=True, role="supports", about="stand_down"))
+    return notes
+
+
+# --- what an inconclusive diagnosis saw -------------------------------------------------------------
+
+_NUMBERS = re.compile(r"\b\d[\d.:]*\b")
+
+
+def what_was_seen(facts: Facts) -> str:
+    """The 5xx / 504 / 429 split, the onset, and the top error texts with their counts."""
+    window = facts.incident
+    r = facts.requests(window)
+    parts = []
+    if r.total:
+        other_5xx = r.by_class.get("5xx", 0) - r.by_code.get("503", 0) - r.by_code.get("504", 0)
+        parts.append(f"{r.total:.0f} requests in {window}: {r.by_code.get('503', 0):.0f} 503, "
+                     f"{r.by_code.get('504', 0):.0f} 504, {other_5xx:.0f} other 5xx, {r.by_code.get('429', 0):.0f} 429 "
+                     f"({pct(r.refused_ratio)} refused)")
+    onset = _onset(facts)
+    if onset:
+        parts.append(f"errors began {onset}")
+    texts = top_error_texts(facts)
+    if texts:
+        parts.append("top error texts: " + "; ".join(f"{count}x {text!r}" for text, count in texts))
+    return "; ".join(parts) or "no requests and no error logs in the window"
+
+
+def look_next(facts: Facts) -> str:
+    """Where a person should look next, from what is (and is not) in the evidence."""
+    hints = []
+    if facts.b.gaps:
+        hints.append("the sources Runwarden could not read (" + "; ".join(facts.b.gaps) + ")")
+    r = facts.requests(facts.incident)
+    if r.share(code="504") >= facts.s.healthy_error_ratio:
+        hints.append("the slowest handlers and their dependencies in Cloud Trace (504s)")
+    if r.share(code="503") >= facts.s.healthy_error_ratio:
+        hints.append("the request log's 503 texts and the VPC connector's metrics (503s)")
+    if r.share(code="429") >= facts.s.healthy_error_ratio:
+        hints.append("instance counts against max instances (429s)")
+    if top_error_texts(facts):
+        hints.append("the top error texts above in the service's stderr")
+    hints.append("recent changes to the service, its connector and its database")
+    return "look next at " + ", ".join(hints)
+
+
+def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
+    """The service's commonest warning-or-worse texts, numbers masked so repeats group together."""
+    cached = facts.memo.get(("top_error_texts", limit))
+    if cached is not None:
+        return cached
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for entry in facts.b.logs.entries if facts.b.logs else ():
+        if entry.severity not in ("WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY") or not entry.text:
+            continue
+        key = _masked(entry.text)
+        counts[key] += 1
+        first.setdefault(key, entry.text.strip()[:160])
+    found = [(first[key], n) for key, n in counts.most_common(limit)]
+    facts.memo[("top_error_texts", limit)] = found
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _masked(text: str) -> str:
+    return _NUMBERS.sub("N", text.strip())[:200]
+
+
+def _onset(facts: Facts) -> str:
+    """The first minute whose 5xx + 429 share reached status_ratio."""
+    total: Counter = Counter()
+    refused: Counter = Counter()
+    for series in facts.b.requests.series if facts.b.requests else ():
+        bad = (series.label("metric.labels.response_code_class") == "5xx"
+               or series.label("metric.labels.response_code") == "429")
+        for p in series.points:
+            if facts.incident.holds(p.end):
+                total[p.end] += float(p.value)
+                if bad:
+                    refused[p.end] += float(p.value)
+    for at in sorted(total):
+        if total[at] and refused[at] / total[at] >= facts.s.status_ratio:
+            return f"in the minute to {at:%H:%M:%S}"
+    return ""

@@ -1,0 +1,189 @@
+"""From an alert to the managed services it concerns, and from their diagnoses to one verdict.
+
+A Cloud Run alert names its service. An uptime check names a host: the service's run.app host or
+a custom domain listed in the config. A connector or Cloud SQL alert names a shared resource:
+every managed service whose serving revisions use it is diagnosed, and the verdicts are combined
+into one, about the resource (a connector is acted on at most once, whatever the number of
+services saturating it).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.alerts.incidents import AlertTarget, Incident, TargetKind
+from shared.config import Config
+from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
+from shared.diagnosis.diagnose import RULE_SET, diagnose
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, EvidenceItem
+from shared.diagnosis.signatures import Diagnosis, Signature
+
+# Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
+# https://SERVICE-PROJECT_NUMBER.REGION.run.app, and the older https://SERVICE-HASH-REGIONCODE.a.run.app.
+_RUN_APP = re.compile(r"^(?P<service>[a-z][-a-z0-9]*)-(?P<number>\d+)\.(?P<region>[a-z0-9-]+)\.run\.app$")
+_RUN_APP_LEGACY = re.compile(r"^(?P<service>[a-z][-a-z0-9]*)-[a-z0-9]{10}-[a-z]{2}\.a\.run\.app$")
+
+
+def alert_context(incident: Incident) -> AlertContext:
+    doc = incident.documentation.content if incident.documentation else ""
+    return AlertContext(policy=incident.policy_name, metric_type=incident.metric_type,
+                        resource_type=incident.resource_type, comparison=incident.comparison,
+                        threshold=incident.threshold, ratio=bool(incident.denominator_filter),
+                        log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc)
+
+
+def service_for_host(host: str, config: Config) -> str | None:
+    """The managed service an uptime check's host belongs to, or None.
+
+    A custom domain listed in the config wins; otherwise the run.app host's service id (and, in
+    the deterministic form, its region) must match exactly one managed service.
+    """
+    host = host.lower().rstrip(".")
+    for managed in config.services:
+        if host in (d.lower().rstrip(".") for d in managed.domains):
+            return managed.name
+    match = _RUN_APP.match(host) or _RUN_APP_LEGACY.match(host)
+    if not match:
+        return None
+    region = match.groupdict().get("region")
+    found = [m.name for m in config.services
+             if m.name.rsplit("/", 1)[-1] == match["service"] and (region is None or m.name.split("/")[3] == region)]
+    return found[0] if len(found) == 1 else None
+
+
+def users(target: AlertTarget, config: Config, readers: Readers) -> Users:
+    """The managed services using the connector or the Cloud SQL instance the alert names."""
+    managed = [(m.name, m.cloudsql_instances) for m in config.services]
+    if target.kind is TargetKind.CONNECTOR:
+        return users_of(readers, managed, connector=target.name)
+    return users_of(readers, managed, sql_instance=target.name)
+
+
+@dataclass(frozen=True)
+class ServiceResult:
+    service: str
+    bundle: EvidenceBundle
+    diagnosis: Diagnosis
+
+
+def diagnose_service(service: str, incident: Incident, config: Config, readers: Readers,
+                     now: datetime) -> ServiceResult:
+    managed = config.service(service)
+    bundle = collect(service, epoch_to_datetime(incident.started_at), readers, config.diagnosis, now,
+                     sql_instances=managed.cloudsql_instances if managed else (), alert=alert_context(incident))
+    return ServiceResult(service, bundle, diagnose(bundle, config.diagnosis))
+
+
+# --- combining the verdicts of the services behind a shared resource -----------------------------
+
+
+def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int = 0, caveat: str = ""
+            ) -> tuple[Diagnosis, ServiceResult | None]:
+    """One verdict about a connector or a Cloud SQL instance from its users' verdicts, and the
+    service whose evidence (and whose health, for verification) stands for it."""
+    if not results:
+        raise ValueError("combine needs at least one service's result")
+    per_service = tuple(_verdict_item(target, r) for r in results)
+    telling = Signature.CONNECTOR_SATURATION if target.kind is TargetKind.CONNECTOR else Signature.DATABASE_UNREACHABLE
+    hits = [r for r in results if r.diagnosis.signature is telling and _about(r.diagnosis, target)]
+    names = ", ".join(_short(r.service) for r in results)
+    lead = f"{_what(target)} {_short(target.name)} is used by {len(results)} managed service(s) ({names})"
+    lead += f" [{caveat}]" if caveat else ""
+    # A user on which the telling cause competes with another (a deploy, say) leaves the cause in doubt
+    # for the shared resource too: a person chooses.
+    torn = [r for r in results if telling.value in r.diagnosis.competing]
+    if torn:
+        competing = tuple(dict.fromkeys(c for r in torn for c in r.diagnosis.competing))
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=competing,
+                         summary=f"{lead}; on {', '.join(_short(r.service) for r in torn)} causes compete: "
+                                 + " | ".join(r.diagnosis.summary for r in torn),
+                         evidence=per_service + tuple(e for r in torn for e in r.diagnosis.evidence),
+                         recommendation="a person must choose: " + " / ".join(r.diagnosis.recommendation for r in torn),
+                         api_calls=lookup_calls + _calls(results)), None
+    if hits:
+        best = max(hits, key=lambda r: r.diagnosis.confidence)
+        d = best.diagnosis
+        others = [r for r in hits if r is not best]
+        also = f"; also seen from {', '.join(_short(r.service) for r in others)}" if others else ""
+        stand_down = "; ".join(r.diagnosis.stand_down for r in hits if r.diagnosis.stand_down)
+        return d.model_copy(update={
+            "summary": f"{lead}: {d.summary} (seen from {_short(best.service)}{also})",
+            "evidence": per_service + d.evidence, "stand_down": stand_down,
+            "api_calls": lookup_calls + _calls(results)}), best
+    healthy = all(r.diagnosis.signature is Signature.HEALTHY for r in results)
+    verdicts = "; ".join(f"{_short(r.service)}: {r.diagnosis.signature.value} ({r.diagnosis.summary})" for r in results)
+    if healthy:
+        return Diagnosis(signature=Signature.HEALTHY, confidence=min(r.diagnosis.confidence for r in results),
+                         rule=f"{RULE_SET}: healthy", summary=f"{lead}: every one is healthy on live data",
+                         evidence=per_service, api_calls=lookup_calls + _calls(results)), None
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                     summary=f"{lead}; none shows {telling.value} on it: {verdicts}",
+                     evidence=per_service + tuple(e for r in results for e in r.diagnosis.evidence),
+                     recommendation=f"look at {_what(target)} {_short(target.name)} itself, and at each service's "
+                                    "verdict above", api_calls=lookup_calls + _calls(results)), None
+
+
+def _about(diagnosis: Diagnosis, target: AlertTarget) -> bool:
+    if target.kind is TargetKind.CONNECTOR:
+        return diagnosis.subject == target.name
+    return True  # database_unreachable names the instance by database_id, or the service's database
+
+
+def _verdict_item(target: AlertTarget, result: ServiceResult) -> EvidenceItem:
+    d = result.diagnosis
+    return EvidenceItem(source="api", query=f"diagnosis of {result.service}",
+                        observed=f"{d.signature.value} (confidence {d.confidence:.2f}): {d.summary}",
+                        threshold=f"a user of {_short(target.name)}", role="context", about=_what(target))
+
+
+def _what(target: AlertTarget) -> str:
+    return "connector" if target.kind is TargetKind.CONNECTOR else "Cloud SQL instance"
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _calls(results: list[ServiceResult]) -> int:
+    return sum(r.diagnosis.api_calls for r in results)
+
+
+# --- the whole alert, read-only (the diagnose and eval commands) -----------------------------------
+
+
+@dataclass(frozen=True)
+class AlertVerdict:
+    """What an alert leads to without acting: the diagnosis (None when none was made, with `skip`
+    saying why) and the service whose bundle the plan is made from."""
+
+    target: AlertTarget
+    diagnosis: Diagnosis | None = None
+    primary: ServiceResult | None = None
+    results: tuple[ServiceResult, ...] = ()
+    skip: str = ""
+
+    @property
+    def bundle(self) -> EvidenceBundle | None:
+        return self.primary.bundle if self.primary else None
+
+
+def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: datetime) -> AlertVerdict:
+    """The pipeline's routing and diagnosis, read-only: which services, what verdict."""
+    target = incident.target
+    if target.kind is TargetKind.UNROUTABLE:
+        return AlertVerdict(target, skip=target.reason)
+    if target.kind in (TargetKind.SERVICE, TargetKind.UPTIME):
+        service = target.name if target.kind is TargetKind.SERVICE else service_for_host(target.name, config)
+        if service is None or not config.manages(service):
+            return AlertVerdict(target, skip=f"{target.name} is not a managed service (nor its host)")
+        result = diagnose_service(service, incident, config, readers, now)
+        return AlertVerdict(target, result.diagnosis, result, (result,))
+    found = users(target, config, readers)
+    results = [diagnose_service(s, incident, config, readers, now) for s in found.services]
+    if not results:
+        return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
+    diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
+    if target.kind is TargetKind.CLOUDSQL:
+        primary = None  # nothing is ever planned on Cloud SQL
+    return AlertVerdict(target, diagnosis, primary, tuple(results))

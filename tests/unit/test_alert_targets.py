@@ -1,0 +1,136 @@
+"""Alert shapes: what each notification is about, and the managed service behind an uptime host."""
+from __future__ import annotations
+
+import pytest
+
+from shared.alerts.incidents import TargetKind, parse_notification
+from shared.config import parse_config
+from shared.diagnosis.scope import alert_context, service_for_host
+
+
+def notification(resource_type: str, labels: dict, **incident) -> dict:
+    return {"version": "1.2", "incident": {
+        "incident_id": "0.abc", "state": "open", "started_at": 1764158400, "scoping_project_id": "shop-prod",
+        "policy_name": "a policy", "resource": {"type": resource_type, "labels": labels},
+        "metric": {"type": "x.googleapis.com/y", "labels": {}}, **incident}}
+
+
+@pytest.mark.parametrize("resource_type, labels, kind, name", [
+    ("cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "europe-west1"},
+     TargetKind.SERVICE, "projects/p/locations/europe-west1/services/orders"),
+    ("vpc_access_connector", {"project_id": "p", "connector_name": "shared-conn", "location": "europe-west1"},
+     TargetKind.CONNECTOR, "projects/p/locations/europe-west1/connectors/shared-conn"),
+    ("cloudsql_database", {"project_id": "p", "database_id": "p:shop-pg", "region": "europe-west1"},
+     TargetKind.CLOUDSQL, "p:europe-west1:shop-pg"),
+    # A domain-scoped project keeps its own colon in the connection name.
+    ("cloudsql_database", {"project_id": "example.com:p", "database_id": "example.com:p:db", "region": "us-east1"},
+     TargetKind.CLOUDSQL, "example.com:p:us-east1:db"),
+    ("uptime_url", {"project_id": "p", "host": "API.example.com"}, TargetKind.UPTIME, "api.example.com"),
+])
+def test_each_alert_shape_names_what_it_is_about(resource_type, labels, kind, name):
+    target = parse_notification(notification(resource_type, labels)).target
+    assert (target.kind, target.name) == (kind, name)
+
+
+def test_a_policy_aggregated_across_services_says_how_to_fix_it():
+    target = parse_notification(notification("cloud_run_revision", {"project_id": "p", "location": "us-east1"},
+                                              policy_name="project 5xx")).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
+    assert "no service_name label" in target.reason
+    assert "group the condition's aggregation by service_name and location" in target.reason
+    assert "not a Cloud Run revision" not in target.reason
+
+
+def test_a_connector_policy_aggregated_across_connectors_says_so_too():
+    target = parse_notification(notification("vpc_access_connector", {"project_id": "p", "location": "l"})).target
+    assert target.kind is TargetKind.UNROUTABLE and "connector_name" in target.reason
+
+
+def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy():
+    target = parse_notification(notification("gce_instance", {"instance_id": "1"})).target
+    assert target.kind is TargetKind.UNROUTABLE and not target.fix_policy
+    assert "'gce_instance' is not one Runwarden diagnoses" in target.reason
+
+
+def test_an_uptime_check_is_not_a_log_match_alert():
+    incident = parse_notification(notification(
+        "uptime_url", {"host": "h"}, condition={"conditionThreshold": {"filter": "f", "comparison": "COMPARISON_LT"}}))
+    assert not incident.is_log_match and incident.comparison == "COMPARISON_LT"
+
+
+def test_a_log_match_alert_brings_its_filter_as_evidence_to_read():
+    incident = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"},
+        metric={"type": "", "labels": {}}, condition={"conditionMatchedLog": {"filter": 'textPayload:"Dial error"'}}))
+    assert incident.is_log_match and alert_context(incident).log_filter == 'textPayload:"Dial error"'
+
+
+def test_a_ratio_policy_is_known_by_its_denominator():
+    incident = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"}, threshold_value="0.02",
+        condition={"conditionThreshold": {"filter": "n", "denominatorFilter": "d"}}))
+    context = alert_context(incident)
+    assert context.ratio and context.threshold == 0.02
+
+
+CONFIG = parse_config({"project": "p", "outcomes_topic": "projects/p/topics/outcomes", "services": [
+    {"name": "projects/p/locations/us-central1/services/api", "domains": ["api.example.com"]},
+    {"name": "projects/p/locations/us-central1/services/api-v2"},
+    {"name": "projects/p/locations/europe-west1/services/checkout"},
+]})
+
+
+@pytest.mark.parametrize("host, service", [
+    ("api.example.com", "projects/p/locations/us-central1/services/api"),
+    ("api-v2-418273645012.us-central1.run.app", "projects/p/locations/us-central1/services/api-v2"),
+    ("api-418273645012.us-central1.run.app", "projects/p/locations/us-central1/services/api"),
+    ("checkout-418273645012.europe-west1.run.app", "projects/p/locations/europe-west1/services/checkout"),
+    ("checkout-3kq7xwpd2a-ew.a.run.app", "projects/p/locations/europe-west1/services/checkout"),
+    ("checkout-418273645012.us-central1.run.app", None),     # same name, another region: not ours
+    ("status.example.org", None),
+])
+def test_an_uptime_host_maps_to_its_managed_service(host, service):
+    assert service_for_host(host, CONFIG) == service
+
+
+# --- combining the verdicts of a shared resource's users ---------------------------------------------
+
+from shared.alerts.incidents import AlertTarget
+from shared.diagnosis.scope import ServiceResult, combine
+from shared.diagnosis.signatures import Diagnosis, Signature
+
+CONN = "projects/p/locations/l/connectors/c"
+
+
+def _result(service: str, signature: Signature, **fields) -> ServiceResult:
+    d = Diagnosis(signature=signature, confidence=fields.pop("confidence", 0.9), rule="r",
+                  summary=f"{service} {signature.value}", api_calls=12, **fields)
+    return ServiceResult(f"projects/p/locations/l/services/{service}", None, d)  # type: ignore[arg-type]
+
+
+def test_a_saturated_connector_seen_from_one_user_is_the_verdict_with_every_user_cited():
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, primary = combine(target, [_result("a", Signature.HEALTHY),
+                                  _result("b", Signature.CONNECTOR_SATURATION, subject=CONN)], lookup_calls=4)
+
+    assert d.signature is Signature.CONNECTOR_SATURATION and primary.service.endswith("/b")
+    assert [i.query for i in d.evidence[:2]] == ["diagnosis of projects/p/locations/l/services/a",
+                                                 "diagnosis of projects/p/locations/l/services/b"]
+    assert d.api_calls == 28
+
+
+def test_saturation_of_another_connector_is_not_this_ones():
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, primary = combine(target, [_result("a", Signature.CONNECTOR_SATURATION, subject=CONN + "-other")])
+    assert d.signature is Signature.INCONCLUSIVE and primary is None
+
+
+def test_a_user_torn_between_saturation_and_a_deploy_leaves_it_to_a_person():
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, primary = combine(target, [
+        _result("a", Signature.CONNECTOR_SATURATION, subject=CONN),
+        _result("b", Signature.INCONCLUSIVE, confidence=0.0, competing=("bad_revision", "connector_saturation"))])
+
+    assert d.signature is Signature.INCONCLUSIVE and primary is None
+    assert set(d.competing) == {"bad_revision", "connector_saturation"}
