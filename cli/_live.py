@@ -64,7 +64,7 @@ def _target(target: str, pipeline: ReadOnlyPipeline, config: Config | None) -> L
 
 
 def _show(report: dict[str, Any]) -> None:
-    from sandbox.render import evidence_table, make_console
+    from sandbox.render import make_console, print_diagnosis_body
 
     console = make_console()
     d = report["diagnosis"]
@@ -73,15 +73,7 @@ def _show(report: dict[str, Any]) -> None:
     for note in report["notes"]:
         console.print(f"  note: {note}")
     console.print(f"[bold]{d['signature']}[/] (confidence {d['confidence']:.2f})")
-    console.print(f"  {d['summary']}")
-    if d["competing"]:
-        console.print(f"  competing: {', '.join(d['competing'])}")
-    if d["stand_down"]:
-        console.print(f"  stand down: {d['stand_down']}")
-    if d["recommendation"]:
-        console.print(f"  recommended: {d['recommendation']}")
-    console.print(f"  evidence from {d['api_calls']} API calls:")
-    console.print(evidence_table(d["evidence"]))
+    print_diagnosis_body(console, d)
     would = report["would"]
     console.print(f"[bold]Runwarden would[/] {'run ' + would['action'] if would['action'] else 'not act'}: "
                   f"{would['reason']}")

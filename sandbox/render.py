@@ -344,3 +344,19 @@ def _verdict(text: str, good: bool, plain: bool) -> Text:
     if plain:
         return Text(text)
     return Text(("✓ " if good else "✗ ") + text, style="green" if good else "bold red")
+
+
+def print_diagnosis_body(console: Console, diagnosis: Mapping[str, Any]) -> None:
+    """A diagnosis report's summary, competing causes, stand-down, recommendation and evidence,
+    as `runwarden diagnose` prints them, live or on a scenario."""
+    d = diagnosis
+    console.print(f"  {d['summary']}")
+    if d["competing"]:
+        console.print(f"  competing: {', '.join(d['competing'])}")
+    if d["stand_down"]:
+        console.print(f"  stand down: {d['stand_down']}")
+    if d["recommendation"]:
+        console.print(f"  recommended: {d['recommendation']}")
+    console.print(f"  evidence from {d['api_calls']} API calls:")
+    console.print(evidence_table(d["evidence"]))
+
