@@ -583,6 +583,11 @@ class LoggingStandIn(StandIn):
         self.clock = clock            # "now" for the default 24 h window and missing timestamps
         self._entries: list[_Stored] = []
         self._next_insert_id = 0
+        # Matched-and-sorted results of recent queries, so that reading page N of a query does not
+        # filter every stored entry again (the answers are the same; only the cost differs).
+        # Keyed by the query and the store's generation, which every write or clear moves on.
+        self._generation = 0
+        self._matched: dict[tuple[str, datetime | None, int], list[_Stored]] = {}
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -617,6 +622,7 @@ class LoggingStandIn(StandIn):
     def clear(self) -> None:
         with self.lock:
             self._entries.clear()
+            self._generation += 1
 
     # --- WriteLogEntries ---
 
@@ -665,6 +671,7 @@ class LoggingStandIn(StandIn):
             entry.insert_id = f"standin{self._next_insert_id:012d}"
         project = _LOG_NAME.match(entry.log_name)["project"]
         self._entries.append(_flatten(entry, project))
+        self._generation += 1
         return entry.insert_id
 
     # --- ListLogEntries ---
@@ -676,9 +683,8 @@ class LoggingStandIn(StandIn):
         query = parse_filter(request.filter)
         fingerprint = _query_fingerprint(request)
         since = None if query.mentions_timestamp() else self.clock() - _DEFAULT_WINDOW
-        matched = [s for s in self._entries
-                   if s.project in projects and (since is None or s.timestamp >= since) and query.matches(s)]
-        matched.sort(key=lambda s: s.sort_key, reverse=newest_first)
+        matched = self._matching(fingerprint, since, lambda s: s.project in projects and (
+            since is None or s.timestamp >= since) and query.matches(s), newest_first)
         if request.page_token:
             after = _read_token(request.page_token, fingerprint)
             matched = [s for s in matched if (s.sort_key < after if newest_first else s.sort_key > after)]
@@ -688,6 +694,18 @@ class LoggingStandIn(StandIn):
         if len(matched) > page_size:   # a token only when more entries exist
             response.next_page_token = _page_token(page[-1].sort_key, fingerprint)
         return response
+
+    def _matching(self, fingerprint: str, since: datetime | None, keep: Callable[[_Stored], bool],
+                  newest_first: bool) -> list[_Stored]:
+        with self.lock:
+            key = (fingerprint, since, self._generation)
+            if key not in self._matched:
+                if len(self._matched) >= 8:
+                    self._matched.pop(next(iter(self._matched)))
+                found = [s for s in self._entries if keep(s)]
+                found.sort(key=lambda s: s.sort_key, reverse=newest_first)
+                self._matched[key] = found
+            return self._matched[key]
 
 
 def _projects(resource_names: Sequence[str]) -> set[str]:
