@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(PY) bench/import_time.py
 	$(PY) bench/diagnosis_speed.py
 	$(PY) bench/timeline_build.py
+	$(PY) bench/outcome_publish.py
 
 # checkov in a virtualenv of its own: its dependencies would otherwise change the project's.
 $(CHECKOV): requirements-checkov.txt
