@@ -7,8 +7,9 @@ calls set_traffic is the first write. In the same run:
   - the floor: every Firestore round trip made before the write (counted per method at the
     client's gRPC channel) times that method's bare round trip, plus the evidence's critical path
     (the slowest of the first round of reads plus the slowest of the second, each timed alone).
-The goal is a ratio, never an absolute: first write <= RATIO_GOAL x the floor; the run fails
-only on a regression beyond RATIO_REGRESSION (timings here are noisy on a shared machine).
+The goal is a ratio, never an absolute: first write <= RATIO_GOAL x the floor. The run fails
+only on a regression (see CONCURRENCY_REGRESSION and RATIO_REGRESSION): timings on a shared
+machine are noisy, and the floor shrinks faster than Python's own CPU when the machine is idle.
 
     .venv/bin/python bench/alert_path.py [--runs 15]
 """
@@ -29,7 +30,10 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 RATIO_GOAL = 1.5         # the goal: first write within 1.5x the sequential round trips
-RATIO_REGRESSION = 3.0   # fails only above this: the old path (one read at a time) measured ~3.4x
+# Fails only on a regression: concurrent evidence no faster than reading one call at a time (both
+# measured in this run), or the floor ratio far beyond the 1.6-3.4x measured on a shared machine.
+CONCURRENCY_REGRESSION = 1.15
+RATIO_REGRESSION = 5.0
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 
@@ -171,11 +175,12 @@ def main() -> int:
     print(f"duplicate delivery: {duplicate_calls} + 1 publish; wall {duplicate_wall * 1000:.1f} ms against "
           f"{duplicate_floor * 1000:.1f} ms of bare round trips ({duplicate_wall / duplicate_floor:.2f}x); "
           f"CPU of this process {statistics.median(cpu) * 1000:.1f} ms per delivery")
-    ratio = concurrent / floor
+    ratio, against_sequential = concurrent / floor, concurrent / sequential
     verdict = "meets" if ratio <= RATIO_GOAL else "misses"
-    print(f"ratio first write / floor = {ratio:.2f}  ({verdict} the {RATIO_GOAL}x goal; a regression above "
-          f"{RATIO_REGRESSION}x fails)")
-    return 0 if ratio <= RATIO_REGRESSION else 1
+    print(f"ratio first write / floor = {ratio:.2f}  ({verdict} the {RATIO_GOAL}x goal; fails above "
+          f"{RATIO_REGRESSION}x)")
+    print(f"ratio concurrent / sequential evidence = {against_sequential:.2f}  (fails above {CONCURRENCY_REGRESSION})")
+    return 0 if ratio <= RATIO_REGRESSION and against_sequential <= CONCURRENCY_REGRESSION else 1
 
 
 def _serve_standins(scenario: str, env_queue: Any, stop: Any) -> None:
