@@ -24,6 +24,9 @@ bench: $(STAMP)
 	$(PY) bench/import_time.py
 	$(PY) bench/diagnosis_speed.py
 	$(PY) bench/timeline_build.py
+	$(PY) bench/outcome_publish.py
+	$(PY) bench/alert_path.py
+	$(PY) bench/storm.py
 
 # checkov in a virtualenv of its own: its dependencies would otherwise change the project's.
 $(CHECKOV): requirements-checkov.txt

@@ -19,7 +19,7 @@ from shared.config import Config
 from shared.errors import PermanentError
 from shared.remediation.guardrails import Gate
 from shared.remediation.history import (
-    incident_closed,
+    closed_incident,
     note_closed,
     note_opened,
     recent_verified_fix,
@@ -34,7 +34,7 @@ from shared.outcomes import (
     notify,
 )
 from shared.remediation.planning import Plan, plan
-from shared.remediation.records import ACTIONS, ActionRecord, ActionState
+from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.ports import (
     LoggingPort,
@@ -100,6 +100,15 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     return alert.publish(alert.decide())
 
 
+@dataclass(frozen=True)
+class _Prior:
+    """The incident's state, read in one go before diagnosis (see `_AlertRun.prior`)."""
+
+    incident: dict[str, Any] | None                       # its IncidentRecord, if any
+    targets: list[str]                                    # the alert's target, then its actions' targets
+    found: dict[tuple[str, str], dict[str, Any] | None]   # every document read, by (kind, key)
+
+
 class _AlertRun:
     """The state of handling one parsed alert."""
 
@@ -141,14 +150,26 @@ class _AlertRun:
         state, now = self.adapters.state, self.adapters.clock.now()
         if not self.config.manages(service):
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} is not a managed service", target=service)
-        closed = self.closed(service)
+        gate = self.gate()
+        prior = self.prior(gate, service)
+        closed = self.closed(service, prior)
         if closed is not None:
             return closed
-        note_opened(state, self.incident, service, now)
-        return self.diagnose_and_act(service)
+        note_opened(state, self.incident, service, now, existing=prior.incident)
+        return self.diagnose_and_act(gate, service, prior)
 
-    def closed(self, target: str) -> Outcome | None:
-        closed = incident_closed(self.adapters.state, self.incident.incident_id)
+    def prior(self, gate: Gate, target: str) -> _Prior:
+        """What state says about this incident before anything is read live: two round trips
+        (the query for the targets its actions wrote to, then one batched read of its record and
+        every claim an action on those targets would hold), however many targets and actions."""
+        incident_id = self.incident.incident_id
+        targets = list(dict.fromkeys([target, *incident_action_targets(self.adapters.state, incident_id)]))
+        reads = [(INCIDENTS, incident_id), *(read for t in targets for read in gate.claim_reads(incident_id, t))]
+        found = dict(zip(reads, self.adapters.state.get_many(reads)))
+        return _Prior(incident=found[(INCIDENTS, incident_id)], targets=targets, found=found)
+
+    def closed(self, target: str, prior: _Prior) -> Outcome | None:
+        closed = closed_incident(prior.incident)
         if closed is None:
             return None
         # A CLOSED that overtook this OPEN: the incident is over.
@@ -159,9 +180,8 @@ class _AlertRun:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
                     timeline=self.timeline)
 
-    def diagnose_and_act(self, service: str) -> Outcome:
-        gate = self.gate()
-        duplicate = self.duplicate(gate, service)
+    def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
+        duplicate = self.duplicate(gate, service, prior=prior)
         if duplicate is not None:
             return duplicate
         now = self.adapters.clock.now()
@@ -187,13 +207,14 @@ class _AlertRun:
     def for_shared(self, target: AlertTarget) -> Outcome:
         """A connector or Cloud SQL alert: diagnose every managed service that uses the resource,
         combine their verdicts, and act at most once, on the connector (never on Cloud SQL)."""
-        closed = self.closed(target.name)
+        gate = self.gate()
+        prior = self.prior(gate, target.name)
+        closed = self.closed(target.name, prior)
         if closed is not None:
             return closed
         now = self.adapters.clock.now()
-        note_opened(self.adapters.state, self.incident, target.name, now)
-        gate = self.gate()
-        duplicate = self.duplicate(gate, target.name)
+        note_opened(self.adapters.state, self.incident, target.name, now, existing=prior.incident)
+        duplicate = self.duplicate(gate, target.name, prior=prior)
         if duplicate is not None:
             return duplicate
         readers = self.adapters.readers()
@@ -263,13 +284,16 @@ class _AlertRun:
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
 
-    def duplicate(self, gate: Gate, target: str, report: DiagnosisReport | None = None) -> Outcome | None:
+    def duplicate(self, gate: Gate, target: str, report: DiagnosisReport | None = None,
+                  prior: _Prior | None = None) -> Outcome | None:
         """A `skipped` outcome if this incident already has an action claimed or done: on the alert's
         own target, or on any other target its action records name (a connector scaled for a
-        service's alert is keyed on the connector, not on the service)."""
-        targets = [target, *incident_action_targets(self.adapters.state, self.incident.incident_id)]
-        for candidate in dict.fromkeys(targets):
-            handled = gate.already_handled(self.incident.incident_id, candidate)
+        service's alert is keyed on the connector, not on the service). `prior` is state as read
+        at the start; without it (after diagnosis, when a concurrent delivery may have acted) it
+        is read afresh."""
+        prior = prior or self.prior(gate, target)
+        for candidate in prior.targets:
+            handled = gate.already_handled(self.incident.incident_id, candidate, prior.found)
             if handled is not None:
                 name, result = handled
                 return self.outcome(result.status, result.reason, target=candidate, diagnosis=report,

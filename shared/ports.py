@@ -141,6 +141,12 @@ class StateStore(Protocol):
 
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None: ...
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """The documents at each `(kind, key)`, claims and plain records alike, in one round trip
+        and in the order asked; None where there is none. A claim's fields validate as a
+        `ClaimRecord`."""
+        ...
+
     def update_record(self, kind: str, key: str, changes: dict[str, Any],
                       expect: dict[str, Any] | None = None) -> bool:
         """Apply `changes` only if every field in `expect` still has that value (checked and

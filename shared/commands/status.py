@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from shared.commands.context import CommandRun
 from shared.outcomes import Outcome, OutcomeStatus
-from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate
+from shared.ports import ClaimRecord
+from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate, slot_keys
 from shared.remediation.records import (ACTIONS, FLAGS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
                                         ProposalRecord)
 
@@ -76,18 +77,15 @@ def _cooldowns(state: Any, targets: list[str], now: datetime) -> list[dict[str, 
 
 
 def _budgets(state: Any, config: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
-    """Slots taken in the current buckets (the gate's budget records, read one by one)."""
+    """Slots taken in the current buckets (the gate's budget records, each bucket in one read)."""
     g = config.guardrails
     scopes = [(f"target|{t}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour) for t in targets]
     scopes += [(f"target|{t}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day) for t in targets]
     scopes.append(("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour))
     out = []
     for scope, bucket, capacity in scopes:
-        used = 0
-        for i in range(capacity):
-            slot = state.get(BUDGETS, f"{scope}|{bucket}#{i}")
-            if slot is not None and not slot.expired(now):
-                used += 1
+        found = state.get_many([(BUDGETS, key) for key in slot_keys(f"{scope}|{bucket}", capacity)])
+        used = sum(1 for data in found if data is not None and not ClaimRecord.model_validate(data).expired(now))
         if used:
             out.append({"scope": scope, "bucket": bucket, "used": used, "capacity": capacity})
     return out

@@ -15,6 +15,7 @@ Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs)
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
@@ -35,6 +36,9 @@ class BudgetExceeded(RuntimeError):
     """A bug guard: collection planned more calls than a diagnosis may make."""
 
 
+MAX_CONCURRENT_READS = 6   # independent reads in flight at once, per collection
+
+
 @dataclass
 class CallBudget:
     limit: int = MAX_API_CALLS
@@ -42,10 +46,14 @@ class CallBudget:
     gaps: list[str] = field(default_factory=list)
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
+        self.take(what)
+        return fn()
+
+    def take(self, what: str) -> None:
+        """Counts one call before it is made: the budget is checked when a read is planned."""
         self.used += 1
         if self.used > self.limit:
             raise BudgetExceeded(f"{what}: call {self.used} exceeds the budget of {self.limit}")
-        return fn()
 
     def optional(self, what: str, fn: Callable[[], T]) -> T | None:
         """A source diagnosis can do without: a permanent failure is recorded, not raised."""
@@ -54,6 +62,68 @@ class CallBudget:
         except PermanentError as exc:
             self.gaps.append(f"{what}: {exc}")
             return None
+
+
+@dataclass
+class _Read:
+    key: str
+    what: str
+    fn: Callable[[], Any] | None   # None: not a read, a gap noted at this point of the plan
+    optional: bool = True
+
+
+class _Reads:
+    """Independent reads, planned in order and run concurrently (at most MAX_CONCURRENT_READS
+    at once). The budget counts them as they are planned, and the answers and the gaps come back
+    in plan order, so the evidence and its call count never depend on which answer came first.
+    A transient fault is raised after every read has finished (the first, in plan order)."""
+
+    def __init__(self, budget: CallBudget) -> None:
+        self.budget = budget
+        self.planned: list[_Read] = []
+        self.gap_at: dict[str, int] = {}   # where each failed read's gap is in budget.gaps
+
+    def add(self, key: str, what: str, fn: Callable[[], Any], optional: bool = True) -> None:
+        self.budget.take(what)
+        self.planned.append(_Read(key, what, fn, optional))
+
+    def note(self, gap: str) -> None:
+        self.planned.append(_Read("", gap, None))
+
+    def run(self) -> dict[str, Any]:
+        calls = [read.fn for read in self.planned if read.fn is not None]
+        answers = iter(_run_concurrently(calls))
+        outcomes = [next(answers) if read.fn is not None else (None, None) for read in self.planned]
+        found: dict[str, Any] = {}
+        for read, (value, error) in zip(self.planned, outcomes):
+            if read.fn is None:
+                self.budget.gaps.append(read.what)
+            elif error is None:
+                found[read.key] = value
+            elif read.optional and isinstance(error, PermanentError):
+                self.gap_at[read.key] = len(self.budget.gaps)
+                self.budget.gaps.append(f"{read.what}: {error}")
+                found[read.key] = None
+        for read, (_, error) in zip(self.planned, outcomes):
+            if error is not None and not (read.optional and isinstance(error, PermanentError)):
+                raise error
+        return found
+
+
+def _run_concurrently(calls: list[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:
+    """(value, None) or (None, exception) per call, in the calls' order."""
+    if len(calls) <= 1:
+        return [_outcome(call) for call in calls]
+    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(calls)),
+                            thread_name_prefix="evidence") as pool:
+        return list(pool.map(_outcome, calls))
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    try:
+        return call(), None
+    except Exception as exc:  # noqa: BLE001 - handed back to the caller, which raises or records it
+        return None, exc
 
 
 @dataclass
@@ -66,47 +136,55 @@ class Readers:
 
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
             now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None) -> EvidenceBundle:
+    """Two rounds of concurrent reads: the service and its revisions, then everything they point
+    at. Only a log read refused with the alert's own filter adds a third, sequential read."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
     budget = CallBudget()
-    service = budget.call("run.services.get", lambda: readers.run.get_service(service_name))
-    revisions = tuple(budget.call("run.revisions.list", lambda: readers.run.list_revisions(service_name)))
+    first = _Reads(budget)
+    first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
+    first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name), optional=False)
+    read = first.run()
+    service, revisions = read["service"], tuple(read["revisions"])
     scope = _Scope.of(service, revisions, incident_started_at, settings, now)
 
-    found: dict[str, Any] = {}
-    found.update(_run_metrics(readers.monitoring, scope, budget))
+    reads = _Reads(budget)
+    _run_metrics(reads, readers.monitoring, scope)
     connector_name = scope.connector_name()
     sql = tuple(dict.fromkeys([*scope.sql_instances(), *sql_instances]))
     unreadable = [name for name in sql if not is_connection_name(name)]
-    budget.gaps.extend(f"cloudsql {name!r}: not a connection name ([domain:]project:region:instance)"
-                       for name in unreadable)
+    for name in unreadable:
+        reads.note(f"cloudsql {name!r}: not a connection name ([domain:]project:region:instance)")
     sql = tuple(name for name in sql if name not in unreadable)
+    extra = alert.log_filter if alert else ""
+
+    def logs(with_alert: str) -> Callable[[], Any]:
+        return lambda: readers.logging.list_entries(scope.project, app_log_filter(
+            scope.project, scope.service, scope.location, scope.start, now, with_alert), settings.max_log_entries)
+
     if readers.logging is not None:
-        extra = alert.log_filter if alert else ""
-
-        def logs(with_alert: str) -> Callable[[], Any]:
-            return lambda: readers.logging.list_entries(scope.project, app_log_filter(
-                scope.project, scope.service, scope.location, scope.start, now, with_alert), settings.max_log_entries)
-
-        found["logs"] = budget.optional("logging: application and system log", logs(extra))
-        still_to_read = 1 + (4 if connector_name and readers.vpcaccess else 0) + (1 if sql else 0)
-        if found["logs"] is None and extra and budget.used + 1 + still_to_read <= budget.limit:
-            # The alert's own filter may be one Logging refuses here: the service's logs still count.
-            found["logs"] = budget.optional("logging: application and system log, without the alert's filter",
-                                            logs(""))
-        audit = budget.optional("logging: audit log", lambda: readers.logging.list_entries(
+        reads.add("logs", "logging: application and system log", logs(extra))
+        reads.add("audit", "logging: audit log", lambda: readers.logging.list_entries(
             scope.project, audit_filter(scope.project, scope.service, scope.location,
                                         incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
                                         now, connector=connector_name), settings.max_log_entries))
+    if connector_name and readers.vpcaccess is not None:
+        reads.add("connector", "vpcaccess.connectors.get", lambda: readers.vpcaccess.get_connector(connector_name))
+        _connector_metrics(reads, readers.monitoring, scope, connector_name)
+    if sql:
+        reads.add("sql_up", "monitoring: cloudsql database/up",
+                  lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
+    found = reads.run()
+    if readers.logging is not None:
+        if found["logs"] is None and extra and budget.used + 1 <= budget.limit:
+            # The alert's own filter may be one Logging refuses here: the service's logs still count.
+            found["logs"] = budget.optional("logging: application and system log, without the alert's filter",
+                                            logs(""))
+            if found["logs"] is None:   # its gap goes next to the first attempt's
+                budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
+        audit = found.pop("audit")
         # A long-running change logs two entries (start and end): one change, one record.
         found["audit"], found["connector_audit"] = split_audit(
             merge_operation_entries(audit) if audit is not None else None)
-    if connector_name and readers.vpcaccess is not None:
-        found["connector"] = budget.optional("vpcaccess.connectors.get",
-                                             lambda: readers.vpcaccess.get_connector(connector_name))
-        found.update(_connector_metrics(readers.monitoring, scope, connector_name, budget))
-    if sql:
-        found["sql_up"] = budget.optional("monitoring: cloudsql database/up",
-                                          lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
                           alert=alert, **found)
@@ -176,29 +254,26 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
                  not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES))
 
 
-def _run_metrics(monitoring: MonitoringPort, scope: "_Scope", budget: CallBudget) -> dict[str, Any]:
+def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> None:
     on_service = {"resource.labels.service_name": scope.service, "resource.labels.location": scope.location}
     by_revision = ("resource.labels.revision_name",)
-    return {
-        # From the baseline before the suspect deploy to now, per minute: one call serves every window.
-        "requests": budget.optional("monitoring: run request_count", lambda: monitoring.query(scope.metric(
-            "run.googleapis.com/request_count", "cloud_run_revision", on_service, start=scope.requests_start,
-            aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
-            group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code")))),
-        "latencies": budget.optional("monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
-            "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
-            aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision))),
-        # Active instances only: instance_count is broken down by `state` (active, idle), and only
-        # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
-        "instances": budget.optional("monitoring: run container/instance_count", lambda: monitoring.query(
-            scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
-                         {**on_service, "metric.labels.state": "active"},
-                         aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision))),
-    }
+    # From the baseline before the suspect deploy to now, per minute: one call serves every window.
+    reads.add("requests", "monitoring: run request_count", lambda: monitoring.query(scope.metric(
+        "run.googleapis.com/request_count", "cloud_run_revision", on_service, start=scope.requests_start,
+        aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
+        group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code"))))
+    reads.add("latencies", "monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
+        "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
+        aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision)))
+    # Active instances only: instance_count is broken down by `state` (active, idle), and only
+    # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
+    reads.add("instances", "monitoring: run container/instance_count", lambda: monitoring.query(
+        scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
+                     {**on_service, "metric.labels.state": "active"},
+                     aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision)))
 
 
-def _connector_metrics(monitoring: MonitoringPort, scope: "_Scope", connector: str,
-                       budget: CallBudget) -> dict[str, Any]:
+def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope", connector: str) -> None:
     parts = connector.split("/")  # projects/P/locations/L/connectors/C
     labels = {"resource.labels.connector_name": parts[5], "resource.labels.location": parts[3]}
 
@@ -207,14 +282,11 @@ def _connector_metrics(monitoring: MonitoringPort, scope: "_Scope", connector: s
                                                      "vpc_access_connector", labels, project=parts[1],
                                                      aligner=aligner, reducer=reducer))
 
-    return {
-        "connector_instances": budget.optional("monitoring: connector/instances",
-                                               metric("instances", "ALIGN_MAX", "REDUCE_MAX")),
-        "connector_cpu": budget.optional("monitoring: connector/cpu/utilizations",
-                                         metric("cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX")),
-        "connector_bytes": budget.optional("monitoring: connector/received_bytes_count",
-                                           metric("received_bytes_count", "ALIGN_RATE", "REDUCE_SUM")),
-    }
+    reads.add("connector_instances", "monitoring: connector/instances", metric("instances", "ALIGN_MAX", "REDUCE_MAX"))
+    reads.add("connector_cpu", "monitoring: connector/cpu/utilizations",
+              metric("cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX"))
+    reads.add("connector_bytes", "monitoring: connector/received_bytes_count",
+              metric("received_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
 
 
 def database_id(connection_name: str) -> str:

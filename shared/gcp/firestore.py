@@ -18,7 +18,7 @@ import urllib.parse
 import uuid
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from shared.errors import TransientError, classify
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus
@@ -66,6 +66,7 @@ class FirestoreStateStore:
         "get": ("datastore.entities.get",),
         "put_record": ("datastore.entities.create", "datastore.entities.update"),
         "get_record": ("datastore.entities.get",),
+        "get_many": ("datastore.entities.get",),
         "update_record": ("datastore.entities.get", "datastore.entities.update"),
         "find_records": ("datastore.entities.get", "datastore.entities.list"),
     }
@@ -140,6 +141,28 @@ class FirestoreStateStore:
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
         snapshot = self._snapshot(self._ref(kind, key))
         return _visible(snapshot.to_dict()) if snapshot.exists else None
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """Every `(kind, key)` document in one BatchGetDocuments call, in the order asked.
+
+        The server may answer in any order and answers a repeated reference once ("Documents
+        returned by this method are not guaranteed to be returned in the same order", "If
+        multiple references refer to the same document, the server will only return one
+        result": Client.get_all docstring, google-cloud-firestore), so answers are matched by
+        document path. A missing document is None.
+        """
+        refs = {self._ref(kind, key).path: self._ref(kind, key) for kind, key in keys}
+        if not refs:
+            return []
+        client = self._firestore()
+        snapshots = _retry_transient(lambda: _call(
+            lambda: list(client.get_all(list(refs.values()), timeout=self.timeout, retry=None))))
+        found = {snapshot.reference.path: snapshot for snapshot in snapshots}
+        answers = []
+        for kind, key in keys:
+            snapshot = found.get(self._ref(kind, key).path)
+            answers.append(_visible(snapshot.to_dict()) if snapshot is not None and snapshot.exists else None)
+        return answers
 
     def update_record(self, kind: str, key: str, changes: Mapping[str, Any],
                       expect: Mapping[str, Any] | None = None) -> bool:

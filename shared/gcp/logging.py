@@ -8,6 +8,7 @@ Google libraries are imported on first use, to keep cold starts short.
 from __future__ import annotations
 
 import functools
+import threading
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote as _url_quote
@@ -47,6 +48,7 @@ class CloudLoggingAdapter:
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
         self._client: Any = None
+        self._lock = threading.Lock()   # evidence reads run on several threads: one client for all
 
     def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:
         if max_entries < 1:
@@ -89,8 +91,9 @@ class CloudLoggingAdapter:
     def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
         from google.cloud.logging_v2.types import ListLogEntriesRequest
 
-        if self._client is None:
-            self._client = logging_client()
+        with self._lock:
+            if self._client is None:
+                self._client = logging_client()
         request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
                                         order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
         pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -133,6 +134,7 @@ class CloudMonitoringAdapter:
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
         self._client: Any = None
+        self._lock = threading.Lock()   # evidence reads run on several threads: one client for all
 
     def query(self, query: MetricQuery) -> MetricResult:
         validate_query(query)
@@ -154,8 +156,9 @@ class CloudMonitoringAdapter:
     def _list(self, query: MetricQuery) -> list[Any]:
         from google.cloud import monitoring_v3
 
-        if self._client is None:
-            self._client = metric_service_client()
+        with self._lock:
+            if self._client is None:
+                self._client = metric_service_client()
         request = monitoring_v3.ListTimeSeriesRequest(
             name=f"projects/{query.project}", filter=build_filter(query),
             interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),

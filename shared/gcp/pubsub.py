@@ -12,6 +12,24 @@ from typing import Any
 from shared.errors import PermanentError, RunwardenError, TransientError, classify
 
 
+def _no_batching_delay() -> Any:
+    """Batch settings that send each message at once.
+
+    The client's BatchSettings default to max_latency 0.01 s and max_messages 100 ("The maximum
+    number of seconds to wait for additional messages before automatically publishing the batch.
+    Defaults to 10ms.": google.cloud.pubsub_v1.types.BatchSettings, python-pubsub reference docs).
+    A handler publishes one outcome and waits for its ack, so that wait is pure delay on every
+    delivery. Both limits are set because the two publish paths honour different ones (read in
+    google-cloud-pubsub 2.x, publisher/client.py and _sequencer/): without an ordering key a
+    batch commits as soon as it holds max_messages; with one (outcomes always carry one) the
+    ordered sequencer's batches never commit when full, only the client's commit thread commits
+    them, after sleeping max_latency. Nothing is lost by this: a message still goes out alone.
+    """
+    from google.cloud import pubsub_v1
+
+    return pubsub_v1.types.BatchSettings(max_messages=1, max_latency=0.0)
+
+
 class PubSubPublisher:
     """`PublisherPort`. `topic` is `projects/P/topics/T`, or a bare name when `project` is set."""
 
@@ -74,6 +92,7 @@ class PubSubPublisher:
 
         try:
             return pubsub_v1.PublisherClient(
+                batch_settings=_no_batching_delay(),
                 publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
         except Exception as exc:  # noqa: BLE001 - e.g. no credentials
             raise _classify(exc) from exc

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Mapping
 
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock
@@ -29,8 +29,9 @@ from shared.config import Config
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, StateStore
-from shared.remediation.history import incident_closed
-from shared.remediation.records import ACTIONS, FLAGS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord, ProposalRecord
+from shared.remediation.history import closed_incident
+from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord,
+                                        ProposalRecord)
 from shared.timeline.writer import Timeline
 
 CLAIMS = "claims"
@@ -78,6 +79,34 @@ def claim_key(incident_id: str, target: str, action: str) -> str:
 
 def proposal_id_for(key: str) -> str:
     return "p-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def budget_buckets(config: Config, target: str, now: datetime) -> list[tuple[str, str, int]]:
+    """(scope, bucket, capacity) of every budget an action on `target` at `now` takes a slot of."""
+    g = config.guardrails
+    return [(f"target|{target}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour),
+            (f"target|{target}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day),
+            ("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour)]
+
+
+def slot_keys(bucket: str, capacity: int) -> list[str]:
+    """The BUDGETS claim keys of a bucket's slots."""
+    return [f"{bucket}#{i}" for i in range(capacity)]
+
+
+def _switch_reads(target: str | None) -> list[tuple[str, str]]:
+    return [(FLAGS, KILL_SWITCH), *([(FLAGS, pause_key(target))] if target else [])]
+
+
+def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str, Any] | None]) -> str:
+    flag = found.get((FLAGS, KILL_SWITCH))
+    if flag and flag.get("engaged"):
+        return f"set by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
+    paused = found.get((FLAGS, pause_key(target))) if target else None
+    if paused and paused.get("engaged"):
+        return (f"{target} paused by {paused.get('by') or 'an operator'}: "
+                f"{paused.get('reason') or 'no reason given'}")
+    return ""
 
 
 def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
@@ -223,24 +252,23 @@ class Gate:
 
     def kill_switch(self, target: str | None = None) -> str:
         """Why writes are off ("" when they are not): the config's switch, the operator's flag, or
-        (given a target) a pause of that target."""
+        (given a target) a pause of that target. One batched read."""
         if self.config.guardrails.kill_switch:
             return "set in config"
-        flag = self.state.get_record(FLAGS, KILL_SWITCH)
-        if flag and flag.get("engaged"):
-            return f"set by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
-        paused = self.state.get_record(FLAGS, pause_key(target)) if target else None
-        if paused and paused.get("engaged"):
-            return (f"{target} paused by {paused.get('by') or 'an operator'}: "
-                    f"{paused.get('reason') or 'no reason given'}")
-        return ""
+        reads = _switch_reads(target)
+        return _switch_reason(target, dict(zip(reads, self.state.get_many(reads))))
 
     def _stop_before_write(self, incident_id: str, target: str | None = None) -> str:
-        """Checked immediately before the write: the kill switch, and whether the incident closed."""
-        switch = self.kill_switch(target)
+        """Checked immediately before the write: the kill switch, and whether the incident closed.
+        Both in one batched read, so the check adds one round trip to the write, not three."""
+        if self.config.guardrails.kill_switch:
+            return "kill switch engaged: no writes (set in config)"
+        reads = [*_switch_reads(target), (INCIDENTS, incident_id)]
+        found = dict(zip(reads, self.state.get_many(reads)))
+        switch = _switch_reason(target, found)
         if switch:
             return f"kill switch engaged: no writes ({switch})"
-        closed = incident_closed(self.state, incident_id)
+        closed = closed_incident(found[(INCIDENTS, incident_id)])
         if closed is not None:
             return f"incident {incident_id} closed ({closed.closed_by}) before the write"
         return ""
@@ -267,41 +295,66 @@ class Gate:
         """Takes one slot of each budget, or gives back what it took and says which ran out.
 
         Each budget is N slot records per bucket (UTC hour or day); taking one is an atomic create,
-        so concurrent instances can never take N + 1.
+        so concurrent instances can never take N + 1. Every bucket's slots are read in one batched
+        read, so the cost is one read and one create per budget however many slots are taken.
         """
         if dry_run:
             return ""
-        g = self.config.guardrails
-        for scope, bucket, capacity in ((f"target|{target}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour),
-                                        (f"target|{target}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day),
-                                        ("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour)):
-            slot = self._take_slot(f"{scope}|{bucket}", capacity, now)
+        buckets = [(f"{scope}|{bucket}", capacity) for scope, bucket, capacity in budget_buckets(self.config, target, now)]
+        reads = [(BUDGETS, key) for bucket, capacity in buckets for key in slot_keys(bucket, capacity)]
+        found = dict(zip(reads, self.state.get_many(reads)))
+        for (scope, bucket, capacity), (name, _) in zip(budget_buckets(self.config, target, now), buckets):
+            slot = self._take_slot(name, capacity, now, found)
             if slot is None:
                 return f"budget exhausted: {capacity} actions for {scope} in {bucket}"
             held.slots.append(slot)
         return ""
 
-    def _take_slot(self, bucket: str, capacity: int, now: datetime) -> str | None:
+    def _take_slot(self, bucket: str, capacity: int, now: datetime,
+                   found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None) -> str | None:
+        """An atomic create of a slot the read (`found`, or one batched read here) saw free. A
+        racer that creates the same slot first sends this claim on to the next free slot seen;
+        if none is left, the budget is spent."""
         retain = timedelta(days=2)  # outlives any bucket it counts
-        for i in range(capacity):
-            key = f"{bucket}#{i}"
+        keys = slot_keys(bucket, capacity)
+        if found is None:
+            found = dict(zip([(BUDGETS, key) for key in keys], self.state.get_many([(BUDGETS, key) for key in keys])))
+        for key in keys:
+            data = found.get((BUDGETS, key))
+            if data is not None and not ClaimRecord.model_validate(data).expired(now):
+                continue
             if self.state.claim(BUDGETS, key, self.owner, retain, now).acquired:
                 return key
         return None
 
     # --- bookkeeping ----------------------------------------------------------------------------
 
-    def already_handled(self, incident_id: str, target: str) -> tuple[str, GateResult] | None:
+    def claim_reads(self, incident_id: str, target: str) -> list[tuple[str, str]]:
+        """The (kind, key) of every claim an action on `target` for this incident would hold."""
+        return [self._claim_read(incident_id, target, name) for name in sorted(all_actions())]
+
+    def _claim_read(self, incident_id: str, target: str, name: str) -> tuple[str, str]:
+        kind = DRY_RUN_CLAIMS if self.config.action_dry_run(name) else CLAIMS
+        return kind, claim_key(incident_id, target, name)
+
+    def already_handled(self, incident_id: str, target: str,
+                        found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None
+                        ) -> tuple[str, GateResult] | None:
         """(action name, skipped result) if an action for this incident and target is claimed or done.
 
         Checked before diagnosing: once traffic has moved, live state no longer shows the
         signature, and a redelivered alert must be a no-op rather than a fresh escalation.
+        `found` holds the claim documents already read (by `claim_reads`); without it they are
+        read here, in one batched read.
         """
+        if found is None:
+            reads = self.claim_reads(incident_id, target)
+            found = dict(zip(reads, self.state.get_many(reads)))
         now = self.clock.now()
         for name in sorted(all_actions()):
-            kind = DRY_RUN_CLAIMS if self.config.action_dry_run(name) else CLAIMS
-            key = claim_key(incident_id, target, name)
-            record = self.state.get(kind, key)
+            kind, key = self._claim_read(incident_id, target, name)
+            data = found.get((kind, key))
+            record = ClaimRecord.model_validate(data) if data is not None else None
             if record is not None and not record.expired(now):
                 return name, _duplicate(name, target, key, record)
         return None

@@ -3,21 +3,35 @@ actions it took. Pure bookkeeping on the state store; no Google Cloud writes."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from shared.alerts.incidents import Incident
 from shared.ports import StateStore
 from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
 
 
+_UNREAD: Any = object()
+
+
 def incident_closed(state: StateStore, incident_id: str) -> IncidentRecord | None:
-    data = state.get_record(INCIDENTS, incident_id)
+    return closed_incident(state.get_record(INCIDENTS, incident_id))
+
+
+def closed_incident(data: Mapping[str, Any] | None) -> IncidentRecord | None:
+    """The incident record `data` (as read), if it says the incident closed."""
     record = IncidentRecord.model_validate(data) if data else None
     return record if record and record.state == "closed" else None
 
 
-def note_opened(state: StateStore, incident: Incident, service: str | None, now: datetime) -> None:
-    """Log-based alerts never send CLOSED: remember them, so a sweep can close them."""
-    if not incident.is_log_match or state.get_record(INCIDENTS, incident.incident_id):
+def note_opened(state: StateStore, incident: Incident, service: str | None, now: datetime,
+                existing: Mapping[str, Any] | None = _UNREAD) -> None:
+    """Log-based alerts never send CLOSED: remember them, so a sweep can close them. `existing`
+    is the incident's record if the caller has already read it (None: there is none)."""
+    if not incident.is_log_match:
+        return
+    if existing is _UNREAD:
+        existing = state.get_record(INCIDENTS, incident.incident_id)
+    if existing:
         return
     record = IncidentRecord(incident_id=incident.incident_id, target=service, log_based=True, opened_at=now)
     state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))

@@ -24,29 +24,34 @@ class MemoryStateStore:
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], ClaimRecord] = {}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}   # plain records
-        self._lock = threading.Lock()   # makes update_record's check-and-write atomic across threads
+        self._lock = threading.Lock()   # every check-and-write is atomic across threads
 
     def claim(self, kind, key, owner, ttl: timedelta, now: datetime) -> ClaimResult:
-        held = self.records.get((kind, key))
-        if held and not held.expired(now):
-            return ClaimResult(acquired=False, record=held)
-        record = ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now, expires_at=now + ttl)
-        self.records[(kind, key)] = record
-        return ClaimResult(acquired=True, record=record, took_over=held is not None)
+        with self._lock:   # check-and-create is atomic, as Firestore's create() is
+            held = self.records.get((kind, key))
+            if held and not held.expired(now):
+                return ClaimResult(acquired=False, record=held)
+            record = ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now,
+                                 expires_at=now + ttl)
+            self.records[(kind, key)] = record
+            return ClaimResult(acquired=True, record=record, took_over=held is not None)
 
     def complete(self, kind, key, owner, retain, now, result) -> None:
-        held = self.records[(kind, key)]
-        assert held.owner == owner
-        self.records[(kind, key)] = held.model_copy(update={"status": ClaimStatus.COMPLETED,
-                                                            "expires_at": now + retain, "result": result})
+        with self._lock:
+            held = self.records[(kind, key)]
+            assert held.owner == owner
+            self.records[(kind, key)] = held.model_copy(update={"status": ClaimStatus.COMPLETED,
+                                                                "expires_at": now + retain, "result": result})
 
     def release(self, kind, key, owner) -> None:
-        held = self.records.get((kind, key))
-        if held and held.owner == owner:
-            del self.records[(kind, key)]
+        with self._lock:
+            held = self.records.get((kind, key))
+            if held and held.owner == owner:
+                del self.records[(kind, key)]
 
     def get(self, kind, key):
-        return self.records.get((kind, key))
+        with self._lock:
+            return self.records.get((kind, key))
 
     # --- plain records
 
@@ -58,6 +63,15 @@ class MemoryStateStore:
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
         with self._lock:
             return copy.deepcopy(self.documents.get((kind, key)))
+
+    def get_many(self, keys) -> list[dict[str, Any] | None]:
+        with self._lock:
+            answers = []
+            for kind, key in keys:
+                claim = self.records.get((kind, key))
+                answers.append(claim.model_dump(mode="python") | {"status": claim.status.value} if claim
+                               else copy.deepcopy(self.documents.get((kind, key))))
+            return answers
 
     def update_record(self, kind: str, key: str, changes: Mapping[str, Any],
                       expect: Mapping[str, Any] | None = None) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
+from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.records import ACTIONS, ActionState
 from tests.unit.fakes import MemoryStateStore
 
@@ -193,6 +194,54 @@ class RecordStoreContract:
 
         assert store.find_records(ACTIONS, "at", T0.astimezone(CET)) == [{"at": T0, "flag": True}]
         assert [r["at"] for r in store.find_records(ACTIONS, "flag", False)] == [T0 + timedelta(seconds=1)]
+
+
+    # ------------------------------------------------------------------ get_many
+
+    def test_get_many_answers_in_the_order_asked(self, store: Any) -> None:
+        store.put_record(ACTIONS, "a", action(key="a"))
+        store.put_record(ACTIONS, "c/with/slashes", action(key="c"))
+        store.put_record("incidents", "a", {"incident_id": "a"})
+
+        found = store.get_many([(ACTIONS, "c/with/slashes"), ("incidents", "a"), (ACTIONS, "missing"),
+                                (ACTIONS, "a"), (ACTIONS, "c/with/slashes")])
+
+        assert [f and (f.get("key") or f.get("incident_id")) for f in found] == ["c", "a", None, "a", "c"]
+        assert store.get_many([]) == []
+
+    def test_get_many_reads_claims_as_claim_records(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", timedelta(minutes=5), T0)
+
+        [data, missing] = store.get_many([("claims", KEY), ("claims", KEY + "-other")])
+
+        assert missing is None
+        record = ClaimRecord.model_validate(data)
+        assert (record.key, record.owner, record.status, record.expires_at) == (
+            KEY, "run-1", ClaimStatus.CLAIMED, T0 + timedelta(minutes=5))
+
+    def test_get_many_copies_out(self, store: Any) -> None:
+        store.put_record(ACTIONS, "a", action(key="a"))
+        [first] = store.get_many([(ACTIONS, "a")])
+        first["params"]["to"] = "changed"
+        assert store.get_many([(ACTIONS, "a")])[0]["params"]["to"] == "api-7"
+
+    # ------------------------------------------------------------------ claims under concurrency
+
+    def test_racing_claims_acquire_exactly_once(self, store: Any, racer: Callable[[], Any]) -> None:
+        outcomes: list[bool] = []
+        lock = threading.Lock()
+
+        def claim(i: int) -> None:
+            got = racer().claim("claims", KEY, f"run-{i}", timedelta(minutes=5), T0).acquired
+            with lock:
+                outcomes.append(got)
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == [False] * 7 + [True]
 
 
 class TestMemoryStateStoreRecords(RecordStoreContract):

@@ -1,0 +1,132 @@
+"""The storm: many deliveries over many incidents through functions-framework, as Pub/Sub pushes them.
+
+K services each have a bad revision (the bad_revision scenario, cloned K times); each service's
+incident is published D times (Pub/Sub redeliveries, duplicate notifications). Through the real
+stack (Pub/Sub emulator push -> functions-framework running main.py -> Firestore emulator and the
+stand-ins), it checks exactly K writes and an outcome for every delivered message (0 lost), and
+reports messages per second for the one worker and the CPU per delivery of the function and of
+each emulator (from /proc).
+
+The issue's storm is K=100, D=100 (10,000 deliveries); the default here is scaled down to
+K=20, D=10 so that it runs in well under a minute on a shared 2-core machine:
+
+    .venv/bin/python bench/storm.py [--incidents 100 --per-incident 100]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ROOT = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def storm_scenario(count: int, path: Path) -> Path:
+    """bad_revision with `count` services (svc0..), each with its own revisions and series."""
+    base = yaml.safe_load((ROOT / "sandbox" / "scenarios" / "bad_revision.yaml").read_text())
+    services, series = [], []
+    for i in range(count):
+        name = f"svc{i}"
+
+        def rename(node):
+            text = yaml.safe_dump(node)
+            return yaml.safe_load(text.replace("backend-0000", f"{name}-0000")
+                                  .replace("service_name: backend", f"service_name: {name}"))
+
+        service = rename(base["services"][0])
+        service["name"] = name
+        services.append(service)
+        series += [rename(s) for s in base["timeseries"] if s["resource"]["type"] == "cloud_run_revision"]
+    data = copy.deepcopy(base)
+    data.update(name="storm", services=services,
+                timeseries=series + [s for s in base["timeseries"] if s["resource"]["type"] != "cloud_run_revision"])
+    data.pop("expect", None)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])   # utime + stime
+        except (OSError, IndexError):
+            pass
+    return total / CLOCK_TICKS
+
+
+def group(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=20)
+    parser.add_argument("--per-incident", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+
+    from sandbox.stack import Sandbox
+
+    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
+    total = args.incidents * args.per_incident
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = storm_scenario(args.incidents, Path(tmp) / "storm.yaml")
+        config = {"guardrails": {"max_actions_per_hour": 1000}}
+        with Sandbox(scenario, anchor=anchor, config=config) as box:
+            function = box.start_function("on_alert")
+            notifications = []
+            for i in range(args.incidents):
+                note = box.scenario.notification(anchor, incident_id=f"0.storm{i}{uuid.uuid4().hex[:6]}")
+                note["incident"]["resource"]["labels"]["service_name"] = f"svc{i}"
+                notifications.append(note)
+            box.publish_alert(b"warm-up: not a notification")   # a cold start, answered `rejected`
+            assert [o.body["status"] for o in box.wait_outcomes(1, timeout=60)] == ["rejected"]
+            parts = {"function": group(os.getpgid(function.process.pid)),
+                     "pubsub emulator": group(box.pubsub.pgid), "firestore emulator": group(box.firestore.pgid)}
+            cpu_before = {name: cpu_seconds(pids) for name, pids in parts.items()}
+            start = time.perf_counter()
+            published = set()
+            for round_ in range(args.per_incident):   # every incident once, then again: interleaved
+                for note in notifications:
+                    published.add(box.publish_alert(note))
+            outcomes = box.wait_outcomes(total, timeout=args.timeout)
+            elapsed = time.perf_counter() - start
+            cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in parts.items()}
+            writes = box.standins.run.count("UpdateService")
+    answered = {o.body.get("message_id") for o in outcomes}
+    lost = len(published - answered)
+    statuses: dict[str, int] = {}
+    for o in outcomes:
+        statuses[o.body["status"]] = statuses.get(o.body["status"], 0) + 1
+    print(f"storm: {total} deliveries over {args.incidents} incidents in {elapsed:.1f} s, one worker")
+    print(f"  {len(outcomes)} outcomes {statuses}; writes {writes} (expected {args.incidents}); lost {lost}")
+    print(f"  {total / elapsed:.0f} msg/s; CPU per delivery: " + ", ".join(
+        f"{name} {seconds / total * 1000:.1f} ms" for name, seconds in cpu.items()))
+    ok = writes == args.incidents and lost == 0
+    print("exactly one write per incident, none lost" if ok else "FAILED: writes or losses are wrong")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Counts the RPCs a real Google client sends, at its gRPC channel: round trips, as the server
+sees them, with nothing about the client's behaviour replaced.
+
+A gRPC client interceptor (grpc.intercept_channel, the grpcio API for wrapping a channel)
+records the full method name of every call before passing it on unchanged. Streaming calls
+(Firestore's BatchGetDocuments and RunQuery) count once each: one request, one round trip.
+
+    counter = RpcCounter()
+    store = counting_state_store(counter, project)
+    ...
+    counter.calls  # ['/google.firestore.v1.Firestore/BatchGetDocuments', ...]
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import grpc
+
+from shared.gcp.firestore import FirestoreStateStore
+
+
+class RpcCounter(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                 grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def by_method(self) -> Counter[str]:
+        """{'BatchGetDocuments': 2, ...}: the short method names and how often each was called."""
+        with self._lock:
+            return Counter(call.rsplit("/", 1)[-1] for call in self.calls)
+
+    def _seen(self, details: grpc.ClientCallDetails) -> None:
+        with self._lock:
+            self.calls.append(details.method)
+
+    def intercept_unary_unary(self, continuation: Any, details: grpc.ClientCallDetails, request: Any) -> Any:
+        self._seen(details)
+        return continuation(details, request)
+
+    def intercept_unary_stream(self, continuation: Any, details: grpc.ClientCallDetails, request: Any) -> Any:
+        self._seen(details)
+        return continuation(details, request)
+
+    def intercept_stream_unary(self, continuation: Any, details: grpc.ClientCallDetails, requests: Any) -> Any:
+        self._seen(details)
+        return continuation(details, requests)
+
+    def intercept_stream_stream(self, continuation: Any, details: grpc.ClientCallDetails, requests: Any) -> Any:
+        self._seen(details)
+        return continuation(details, requests)
+
+
+class CountingStateStore(FirestoreStateStore):
+    """The real FirestoreStateStore whose client's emulator channel is wrapped by `counter`."""
+
+    def __init__(self, counter: RpcCounter, project: str, **options: Any) -> None:
+        super().__init__(project, **options)
+        self.counter = counter
+
+    def _new_client(self) -> Any:
+        from google.cloud import firestore
+
+        counter = self.counter
+
+        class _CountedClient(firestore.Client):
+            # The client builds its emulator channel here (google-cloud-firestore
+            # BaseClient._emulator_channel); everything it sends passes through the wrapper.
+            def _emulator_channel(self, transport: Any) -> Any:
+                return grpc.intercept_channel(super()._emulator_channel(transport), counter)
+
+        return _CountedClient(project=self.project, database=self.database)
