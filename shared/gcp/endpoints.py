@@ -24,9 +24,14 @@ T = TypeVar("T")
 
 def _insecure_channel(host: str) -> Any:
     # client_options with an api_endpoint alone would open TLS and hang on a plaintext server.
+    # A local server can stop and another start on the same port (a restarted stand-in or
+    # emulator). gRPC shares subchannels process-wide by target, so a new channel could inherit
+    # the old connection's reconnect backoff and fail with "Connection refused" although the new
+    # server is up; a local subchannel pool per channel avoids that ("grpc.use_local_subchannel_pool",
+    # GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL in gRPC core's grpc_types.h).
     import grpc
 
-    return grpc.insecure_channel(host)
+    return grpc.insecure_channel(host, options=[("grpc.use_local_subchannel_pool", 1)])
 
 
 def run_services_client() -> Any:

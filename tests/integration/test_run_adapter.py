@@ -213,6 +213,35 @@ def test_stand_in_down_is_transient(adapter, standins):
         quick.close()
 
 
+def test_a_server_restarted_on_the_same_port_is_reached_at_once(monkeypatch):
+    """gRPC shares subchannels process-wide by target: without a local subchannel pool, a new
+    client inherits the stopped server's reconnect backoff and fails with "Connection refused"."""
+    from sandbox.standins.run import RunStandIn
+
+    name = "projects/p/locations/us-central1/services/a"
+    first = RunStandIn()
+    address = first.start()
+    first.add_service(name, {})
+    monkeypatch.setenv("RUN_EMULATOR_HOST", address)
+    old = CloudRunAdapter(policy=CallPolicy(call_timeout=0.5, attempts=1, initial_backoff=0.01, total_timeout=1))
+    second = RunStandIn()
+    try:
+        old.get_service(name)
+        first.stop()
+        with pytest.raises(TransientError):
+            old.get_service(name)                      # the old connection now backs off
+        second.start(int(address.rsplit(":", 1)[1]))   # another server, the same port
+        second.add_service(name, {})
+        new = CloudRunAdapter(policy=CallPolicy(call_timeout=2, attempts=1, initial_backoff=0.01, total_timeout=2))
+        try:
+            assert new.get_service(name).name == name
+        finally:
+            new.close()
+    finally:
+        old.close()
+        second.stop()
+
+
 def test_revision_limits_and_cloudsql_round_trip(adapter, standins, anchor):
     standins.run.add_revision(SERVICE, "backend-00003-sql", anchor,
                               cloudsql_instances=["demo-project:us-central1:orders-db", "example.com:p:europe-west1:db2"],
