@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from shared.remediation.actions.rollback_traffic import release_commands
 from shared.timeline.classify import DECISION_STEPS, Step
 from shared.timeline.model import (ActorKind, Durations, ErrorMinute, Milestone, Milestones, TimelineEntry)
 
@@ -120,10 +121,13 @@ def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones) -> bool:
 def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[str]:
     """What is still open: pinned traffic, proposals nobody approved, escalations, failures."""
     out: list[str] = []
-    pinned = _pinned_revision(steps)
+    pinned, service = _pinned_revision(steps)
     if pinned:
+        gcloud, runwarden = release_commands(service) if service else (
+            "gcloud run services update-traffic SERVICE --to-latest --region=REGION --project=PROJECT",
+            "runwarden command restore_traffic --target SERVICE --param to_latest=true --reason …")
         out.append(f"Traffic is pinned to {pinned}: new deploys get no traffic until someone runs "
-                   "`gcloud run services update-traffic SERVICE --to-latest`.")
+                   f"`{gcloud}` or `{runwarden}`.")
     applied_later = any(s.step == "applied" for s in steps)
     for s in steps:
         if s.step == "proposed" and not applied_later:
@@ -135,18 +139,20 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[str
     return list(dict.fromkeys(out))
 
 
-def _pinned_revision(steps: Sequence[Step]) -> str:
-    """The revision a rollback pinned traffic to, unless it was undone since."""
-    planned = pinned = ""
+def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str]:
+    """(the revision a rollback pinned traffic to, the service), unless it was undone since."""
+    planned = pinned = service = ""
     for s in steps:
         params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
         if s.step == "planned":
-            planned = str(params.get("to_revision") or "") if s.details.get("action") == "rollback_traffic" else ""
+            is_rollback = s.details.get("action") == "rollback_traffic"
+            planned = str(params.get("to_revision") or "") if is_rollback else ""
+            service = str(params.get("target") or "") if is_rollback else service
         elif s.step == "applied" and planned:
             pinned = planned
         elif s.step == "undone":
             pinned = ""
-    return pinned
+    return pinned, service
 
 
 def _minute(at: datetime) -> datetime:

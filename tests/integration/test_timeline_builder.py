@@ -91,7 +91,9 @@ def test_milestones_and_measures(world, logs):
     assert timeline.signature == "bad_revision"
     assert timeline.evidence[0].threshold == ">= 20 requests and 5xx >= 20%" and timeline.evidence[0].passed
     assert [a.status for a in timeline.actions] == ["applied", "skipped", "verified"]
-    assert any("pinned to backend-00001-abc" in f for f in timeline.follow_ups)
+    pin = next(f for f in timeline.follow_ups if "pinned to backend-00001-abc" in f)
+    assert "update-traffic backend --to-latest --region=us-central1 --project=demo-project" in pin
+    assert "runwarden command restore_traffic --target projects/demo-project/locations/us-central1/services/backend" in pin
     assert not timeline.cut_short
 
 
