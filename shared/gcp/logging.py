@@ -38,17 +38,33 @@ def log_id_of(name: str) -> str:
     return unquote(encoded) if sep else name
 
 
-class CloudLoggingAdapter:
+class _LoggingClient:
+    """Holds one Logging client, built on first use under a lock (evidence reads run on several
+    threads), and closes it."""
+
+    def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
+        self._policy = policy
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _logging(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = logging_client()
+            return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.transport.close()
+            self._client = None
+
+
+class CloudLoggingAdapter(_LoggingClient):
     """LoggingPort over Cloud Logging v2 (or its stand-in, via LOGGING_EMULATOR_HOST)."""
 
     # ListLogEntries; Admin Activity audit logs need nothing more, Data Access logs would need
     # logging.privateLogEntries.list (Cloud Logging access control guide).
     iam_permissions = {"list_entries": ("logging.logEntries.list",), "list_payloads": ("logging.logEntries.list",)}
-
-    def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
-        self._policy = policy
-        self._client: Any = None
-        self._lock = threading.Lock()   # evidence reads run on several threads: one client for all
 
     def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:
         if max_entries < 1:
@@ -68,11 +84,9 @@ class CloudLoggingAdapter:
             raise PermanentError(f"max_entries must be 1..{MAX_PAGE_SIZE}, got {max_entries}", code="INVALID_ARGUMENT")
 
         def read() -> list[tuple[datetime, dict[str, Any]]]:
-            if self._client is None:
-                self._client = logging_client()
             request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
                                             order_by="timestamp desc", page_size=max_entries)
-            pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+            pager = self._logging().list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
             first = next(iter(pager.pages), None)
             found = []
             for entry in (first.entries if first is not None else ()):
@@ -83,20 +97,12 @@ class CloudLoggingAdapter:
 
         return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy)
 
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.transport.close()
-            self._client = None
-
     def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
         from google.cloud.logging_v2.types import ListLogEntriesRequest
 
-        with self._lock:
-            if self._client is None:
-                self._client = logging_client()
         request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
                                         order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
-        pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+        pager = self._logging().list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
         records: list[LogRecord] = []
         for page in pager.pages:    # the next page is fetched only when the loop asks for it
             for entry in page.entries:
@@ -222,7 +228,7 @@ def _audit(raw: Any) -> Any:
 # --- the incident timeline's reads: one page per call ------------------------------------------------
 
 
-class CloudLogPagesAdapter:
+class CloudLogPagesAdapter(_LoggingClient):
     """LogPagesPort over Cloud Logging v2 (or its stand-in, via LOGGING_EMULATOR_HOST).
 
     Each call is one ListLogEntries RPC, retried on its own on transient faults (a page token
@@ -230,10 +236,6 @@ class CloudLogPagesAdapter:
     """
 
     iam_permissions = {"read_page": ("logging.logEntries.list",)}
-
-    def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
-        self._policy = policy
-        self._client: Any = None
 
     def read_page(self, project: str, filter: str, *, page_size: int, page_token: str = "",
                   order_by: str = "timestamp asc") -> Any:
@@ -246,20 +248,13 @@ class CloudLogPagesAdapter:
                                          what=f"ListLogEntries projects/{project}", policy=self._policy)
         return EntryPage(entries=tuple(logged_entry(e) for e in entries), next_page_token=token)
 
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.transport.close()
-            self._client = None
-
     def _list(self, project: str, filter: str, page_size: int, page_token: str,
               order_by: str) -> tuple[list[Any], str]:
         from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
 
-        if self._client is None:
-            self._client = logging_client()
         request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter, order_by=order_by,
                                         page_size=page_size, page_token=page_token)
-        pager = self._client.list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+        pager = self._logging().list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
         # The pager has made exactly one RPC; the first item of its `pages` is that response (the
         # next RPC happens only when `pages` is advanced again, which the caller decides on). Its
         # raw protobuf spares a proto-plus wrapper per entry.
