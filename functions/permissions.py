@@ -31,7 +31,7 @@ HOME_PROJECT_ONLY_PREFIXES = ("datastore.",)
 # The port methods the diagnosis readers and the sweep's health checks call (shared.diagnosis.collection).
 READ_METHODS = {
     "run": ("get_service", "list_revisions"),
-    "monitoring": ("query", "request_counts"),
+    "monitoring": ("query",),
     "logging": ("list_entries",),
     "vpcaccess": ("get_connector",),
 }
