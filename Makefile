@@ -20,6 +20,8 @@ test: $(STAMP) $(CHECKOV)
 demo: $(STAMP)
 	$(PY) -m sandbox.demo
 
+# The benchmarks import the source from the repository root, as the tests do (pytest's pythonpath).
+bench: export PYTHONPATH := $(CURDIR)
 bench: $(STAMP)
 	$(PY) bench/import_time.py
 	$(PY) bench/diagnosis_speed.py

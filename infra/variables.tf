@@ -32,8 +32,9 @@ variable "source_excludes" {
   default = [
     ".gcloudignore", ".git", ".gitignore", "**/.venv", "**/.venv-checkov", "**/.ci", "**/.hypothesis",
     "**/.pytest_cache", "**/.terraform", "**/__pycache__", "**/*.pyc", "**/*.egg-info", "**/build", "**/dist",
-    "**/sandbox", "**/cli", "**/tests", "**/bench", "**/docs", "**/infra",
+    "**/sandbox", "**/cli", "runwarden", "**/tests", "**/bench", "**/docs", "**/infra",
     "Makefile", "requirements-dev.txt", "requirements-checkov.txt", "cloudbuild.yaml", "pyproject.toml",
+    "setup.py",
     "runwarden.example.yaml", "README.md", "CHANGELOG.md",
   ]
 }

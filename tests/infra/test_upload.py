@@ -19,7 +19,7 @@ from tests.infra.terraform import ROOT, load_module
 
 DEPLOYED = ("main.py", "requirements.txt", "LICENSE", "runwarden.yaml")
 NEVER = (".hypothesis/", "tests/", "sandbox/", "cli/", ".venv/", ".git/", "infra/", "bench/", "docs/",
-         "__pycache__/", ".venv-checkov/", ".pytest_cache/")
+         "__pycache__/", ".venv-checkov/", ".pytest_cache/", "runwarden/")
 
 
 def gcloud_upload(root: Path) -> set[str]:
@@ -71,7 +71,7 @@ def checkout(tmp_path: Path) -> Path:
     """A copy of the tracked layout plus what a developer's checkout accumulates."""
     for rel in ("main.py", "requirements.txt", "requirements-dev.txt", "LICENSE", "runwarden.yaml",
                 "runwarden.example.yaml", "pyproject.toml", "Makefile", "README.md", "CHANGELOG.md",
-                "cloudbuild.yaml", ".gcloudignore", ".gitignore",
+                "cloudbuild.yaml", ".gcloudignore", ".gitignore", "setup.py", "runwarden/__init__.py",
                 "functions/__init__.py", "functions/alerts.py", "shared/__init__.py", "shared/gcp/run.py",
                 "shared/gcp/__pycache__/run.cpython-311.pyc", "shared/stray.pyc",
                 "sandbox/demo.py", "sandbox/scenarios/bad_revision.yaml", "cli/main.py", "tests/unit/test_x.py",
