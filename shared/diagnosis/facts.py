@@ -293,7 +293,7 @@ class Facts:
 
     @cached_property
     def logs(self) -> "LogIndex":
-        return LogIndex.of(self.b.logs.entries if self.b.logs else ())
+        return LogIndex(self.b.logs.entries if self.b.logs else ())
 
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:
         return [e for e in self.logs.by_signal.get(signal, ())
@@ -304,29 +304,37 @@ class Facts:
 ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
 
 
-@dataclass(frozen=True)
 class LogIndex:
     """The service's log read, classified in one pass that every rule shares: the entries each
-    signal matched (in the read's order), and the warning-or-worse texts grouped with their numbers
-    masked (how often each came, and the first text of each group, as it was logged)."""
+    signal matched, in the read's order. The warning-or-worse texts, grouped with their numbers
+    masked, are counted when first asked for (only a diagnosis that names no single cause says them)."""
 
-    by_signal: dict[LogSignal, tuple[LogRecord, ...]]
-    error_texts: Counter[str]
-    first_text: dict[str, str]
-
-    @classmethod
-    def of(cls, entries: tuple[LogRecord, ...]) -> "LogIndex":
-        texts = list(map(_TEXT, entries))
+    def __init__(self, entries: tuple[LogRecord, ...]) -> None:
+        self.entries = entries
+        self.texts = list(map(_TEXT, entries))
         by_signal: dict[LogSignal, list[LogRecord]] = {}
-        for entry, found in zip(entries, map(classify, texts)):
+        for entry, found in zip(entries, map(classify, self.texts)):
             for signal in found:
                 by_signal.setdefault(signal, []).append(entry)
-        errors = [text for text, severity in zip(texts, map(_SEVERITY, entries))
+        self.by_signal = {signal: tuple(found) for signal, found in by_signal.items()}
+
+    @cached_property
+    def _error_groups(self) -> tuple[Counter[str], dict[str, str]]:
+        errors = [text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
                   if text and severity in ERROR_SEVERITIES]
         keys = list(map(masked, errors))
         # Read backwards, each group's first text is the last one written.
-        first = dict(zip(reversed(keys), reversed(errors)))
-        return cls({signal: tuple(found) for signal, found in by_signal.items()}, Counter(keys), first)
+        return Counter(keys), dict(zip(reversed(keys), reversed(errors)))
+
+    @property
+    def error_texts(self) -> Counter[str]:
+        """How often each masked warning-or-worse text came."""
+        return self._error_groups[0]
+
+    @property
+    def first_text(self) -> dict[str, str]:
+        """Each masked group's first text, as it was logged."""
+        return self._error_groups[1]
 
 
 _TEXT = operator.attrgetter("text")
