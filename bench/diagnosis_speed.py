@@ -44,18 +44,25 @@ def _adapters():
     return CloudRunAdapter(), CloudMonitoringAdapter(), CloudLoggingAdapter(), VpcAccessAdapter()
 
 
-def record(scenario, settings, sql_instances: tuple[str, ...] = ()):
-    """The evidence one collection reads from the seeded stand-ins, through the real adapters."""
+def record(scenario, settings):
+    """The evidence one collection reads from the seeded stand-ins, through the real adapters, for
+    the scenario's first service: with the alert's context (a log-match alert's filter joins the log
+    read) and the Cloud SQL instances the scenario's config names for the service, as the pipeline reads."""
     from sandbox.scenarios import resolve_scenario, start_seeded
+    from shared.alerts.incidents import parse_notification
     from shared.diagnosis.collection import Readers, collect
+    from shared.diagnosis.scope import alert_context
 
     scenario = resolve_scenario(scenario)
     service = scenario.service_name(scenario.services[0].name)
+    alert = alert_context(parse_notification(scenario.notification(T0))) if scenario.alert else None
+    sql = next((tuple(s.get("cloudsql_instances", ())) for s in scenario.config.get("services", ())
+                if s.get("name") == service), ())
     with start_seeded(scenario, anchor=T0) as standins:
         os.environ.update(standins.env())
         adapters = _adapters()
         try:
-            return collect(service, T0, Readers(*adapters), settings, COLLECTED, sql_instances=sql_instances)
+            return collect(service, T0, Readers(*adapters), settings, COLLECTED, sql_instances=sql, alert=alert)
         finally:
             for adapter in adapters:
                 adapter.close()
@@ -150,21 +157,21 @@ def large(runs: int) -> tuple[float, float]:
 
 
 def scenarios(runs: int) -> float:
-    """Every bundled scenario, recorded as the pipeline would; returns the worst p99 (ms)."""
+    """Every bundled scenario (its first service), recorded as the pipeline would; returns the worst p99 (ms)."""
     from sandbox.scenarios import list_bundled_scenarios
     from shared.config import DiagnosisSettings
     from shared.diagnosis.diagnose import diagnose
 
     settings = DiagnosisSettings()
     worst = 0.0
-    print(f"{'scenario':36s} {'signature':24s} {'points':>7s} {'logs':>5s} {'median ms':>10s} {'p99 ms':>8s}")
+    print(f"{'scenario':40s} {'signature':24s} {'points':>7s} {'logs':>5s} {'median ms':>10s} {'p99 ms':>8s}")
     for name in list_bundled_scenarios():
         bundle = record(name, settings)
         result = diagnose(bundle, settings)  # warm
         times = [timed(lambda: diagnose(bundle, settings))[0] for _ in range(runs)]
         worst = max(worst, p99(times))
         logs = len(bundle.logs.entries) if bundle.logs else 0
-        print(f"{name:36s} {result.signature.value:24s} {points_of(bundle):7d} {logs:5d} "
+        print(f"{name:40s} {result.signature.value:24s} {points_of(bundle):7d} {logs:5d} "
               f"{statistics.median(times):10.2f} {p99(times):8.2f}")
     return worst
 
