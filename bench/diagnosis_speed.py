@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 GOAL_MS = 5.0
 # diagnose(LARGE) / the plain pass, CPU medians. Measured 1.4-1.6 with the one-pass log classifier
-# and the per-evidence window indexes, 6.4-6.9 before them; with the indexes alone undone (every
+# and the per-evidence window indexes, 6.4-6.6 before them; with the indexes alone undone (every
 # window a scan of every point) 2.6, with a regex search per signal per line above 5
 # (docs/performance.md). The limit sits between: load on the machine moves the ratio far less.
 RATIO_LIMIT = 2.2
