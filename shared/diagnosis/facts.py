@@ -323,7 +323,7 @@ class LogIndex:
         errors = [text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
                   if text and severity in ERROR_SEVERITIES]
         keys = list(map(masked, errors))
-        # Read backwards, each group's first text is the last one written.
+        # Built from the end, the dict's last assignment per group is the group's first text.
         return Counter(keys), dict(zip(reversed(keys), reversed(errors)))
 
     @property
