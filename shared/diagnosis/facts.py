@@ -5,14 +5,17 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
+import operator
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Callable
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import EvidenceBundle, LogRecord, MetricResult, Revision
-from shared.diagnosis.log_signals import LogSignal, signals_in
+from shared.diagnosis.evidence import EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision
+from shared.diagnosis.log_signals import LogSignal, classify, masked
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -61,6 +64,53 @@ class Requests:
         return self.error_ratio + self.share(code="429")
 
 
+_END = operator.attrgetter("end")
+_VALUE = operator.attrgetter("value")
+
+
+class Points:
+    """One series' points, indexed once per evidence so that a window is cut by bisection rather
+    than by testing every point: a day of per-minute points is 1,440 of them, and the rules ask for
+    dozens of windows. Points come oldest first (the Monitoring adapter sorts them by end time);
+    should they not, each window is filtered point by point, in their order. Values are converted
+    only where a window holds them, as a scan would."""
+
+    __slots__ = ("series", "ends", "ordered")
+
+    def __init__(self, series: MetricSeries) -> None:
+        self.series = series
+        self.ends = list(map(_END, series.points))
+        self.ordered = self.ends == sorted(self.ends)   # sorted() keeps the same objects: == is an identity check
+
+    @property
+    def latest(self) -> datetime | None:
+        if not self.ends:
+            return None
+        return self.ends[-1] if self.ordered else max(self.ends)
+
+    def values_in(self, window: "Window") -> list[float]:
+        """The values of the points the window holds, oldest first."""
+        return list(map(float, map(_VALUE, self._points_in(window))))
+
+    def ends_in(self, window: "Window") -> list[datetime]:
+        return self.ends[self._span(window)] if self.ordered else [p.end for p in self._points_in(window)]
+
+    def any_in(self, window: "Window") -> bool:
+        if self.ordered:
+            span = self._span(window)
+            return span.start < span.stop
+        return any(window.holds(end) for end in self.ends)
+
+    def _span(self, window: "Window") -> slice:
+        # Window.holds is start < end <= stop: past every point at or before start, up to the last at or before stop.
+        return slice(bisect_right(self.ends, window.start), bisect_right(self.ends, window.end))
+
+    def _points_in(self, window: "Window") -> tuple:
+        if self.ordered:
+            return self.series.points[self._span(window)]
+        return tuple(p for p in self.series.points if window.holds(p.end))
+
+
 def query_of(result: MetricResult | None, name: str) -> str:
     """The query behind a source, for evidence; a source that was not read says so."""
     return result.query if result else f"{name} (not collected)"
@@ -70,7 +120,17 @@ class Facts:
     def __init__(self, bundle: EvidenceBundle, settings: DiagnosisSettings) -> None:
         self.b = bundle
         self.s = settings
-        self.memo: dict[object, object] = {}   # derived values the narrative reads more than once
+        self._indexed: dict[int, tuple[MetricResult, tuple[Points, ...]]] = {}
+        self._requests: dict[tuple[Window, str | None], Requests] = {}
+
+    def points(self, result: MetricResult | None) -> tuple[Points, ...]:
+        """The source's series, each indexed once per evidence (in the source's order)."""
+        if result is None:
+            return ()
+        known = self._indexed.get(id(result))
+        if known is None:
+            known = self._indexed[id(result)] = (result, tuple(Points(s) for s in result.series))
+        return known[1]
 
     @property
     def requests_query(self) -> str:
@@ -85,7 +145,7 @@ class Facts:
     @cached_property
     def data_until(self) -> datetime | None:
         """The newest request_count point: Monitoring's lag shows here."""
-        return self.b.requests.latest if self.b.requests else None
+        return max((p.latest for p in self.points(self.b.requests) if p.ends), default=None)
 
     @property
     def data_delay(self) -> timedelta | None:
@@ -108,8 +168,7 @@ class Facts:
         return Window(max(recent.start, self.b.incident_started_at), recent.end)
 
     def minutes_with_requests(self, window: Window) -> int:
-        return len({p.end for s in (self.b.requests.series if self.b.requests else ()) for p in s.points
-                    if window.holds(p.end)})
+        return len({end for s in self.points(self.b.requests) for end in s.ends_in(window)})
 
     # --- Cloud Run --------------------------------------------------------------------------
 
@@ -134,28 +193,39 @@ class Facts:
         return Window(revision.create_time - timedelta(seconds=self.s.baseline_seconds), revision.create_time)
 
     def requests(self, window: Window, revision: str | None = None) -> Requests:
+        """Requests in the window (of one revision, or all), by class and by code. Computed once per
+        window and revision; the answer is shared, so it is read, never changed."""
+        known = self._requests.get((window, revision))
+        if known is not None:
+            return known
         by_class: Counter[str] = Counter()
         by_code: Counter[str] = Counter()
-        for series in self.b.requests.series if self.b.requests else ():
+        for points in self.points(self.b.requests):
+            series = points.series
             if revision is not None and series.label("resource.labels.revision_name") != revision:
                 continue
-            count = sum(float(p.value) for p in series.points if window.holds(p.end))
+            count = sum(points.values_in(window))
             by_class[series.label("metric.labels.response_code_class") or "unknown"] += count
             by_code[series.label("metric.labels.response_code") or "unknown"] += count
-        return Requests(dict(by_class), dict(by_code))
+        found = self._requests[(window, revision)] = Requests(dict(by_class), dict(by_code))
+        return found
 
     def per_minute(self, window: Window, code: str) -> list[tuple[datetime, float, float]]:
         """(minute end, all requests, requests answered `code`) per minute of the window, oldest first."""
+        return self.per_minute_where(window, lambda s: s.label("metric.labels.response_code") == code)
+
+    def per_minute_where(self, window: Window, counted: Callable[[MetricSeries], bool]
+                         ) -> list[tuple[datetime, float, float]]:
+        """(minute end, all requests, requests in the series `counted` picks) per minute, oldest first."""
         total: Counter[datetime] = Counter()
-        coded: Counter[datetime] = Counter()
-        for series in self.b.requests.series if self.b.requests else ():
-            is_code = series.label("metric.labels.response_code") == code
-            for p in series.points:
-                if window.holds(p.end):
-                    total[p.end] += float(p.value)
-                    if is_code:
-                        coded[p.end] += float(p.value)
-        return [(at, total[at], coded[at]) for at in sorted(total)]
+        picked: Counter[datetime] = Counter()
+        for points in self.points(self.b.requests):
+            is_picked = counted(points.series)
+            for at, value in zip(points.ends_in(window), points.values_in(window)):
+                total[at] += value
+                if is_picked:
+                    picked[at] += value
+        return [(at, total[at], picked[at]) for at in sorted(total)]
 
     def episode(self, code: str, ratio: float) -> Window | None:
         """From the first minute whose share of `code` reaches `ratio` to the end of the data: the
@@ -166,8 +236,8 @@ class Facts:
         return None
 
     def revision_names_with_requests(self, window: Window) -> list[str]:
-        names = {s.label("resource.labels.revision_name") for s in (self.b.requests.series if self.b.requests else ())
-                 if any(window.holds(p.end) for p in s.points)}
+        names = {s.series.label("resource.labels.revision_name") for s in self.points(self.b.requests)
+                 if s.any_in(window)}
         return sorted(n for n in names if n)
 
     # --- latency ----------------------------------------------------------------------------
@@ -175,23 +245,22 @@ class Facts:
     def p99_seconds(self, window: Window) -> list[float]:
         """The service's p99 latency per minute in the window (max over revisions), in seconds."""
         per_minute: dict[datetime, float] = {}
-        for series in self.b.latencies.series if self.b.latencies else ():
-            for p in series.points:
-                if window.holds(p.end):
-                    per_minute[p.end] = max(per_minute.get(p.end, 0.0), float(p.value) / 1000.0)
+        for points in self.points(self.b.latencies):
+            for at, value in zip(points.ends_in(window), points.values_in(window)):
+                per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)
         return [per_minute[k] for k in sorted(per_minute)]
 
     # --- instances --------------------------------------------------------------------------
 
     def max_instances_seen(self, window: Window, revision: str) -> float | None:
-        values = [float(p.value) for s in (self.b.instances.series if self.b.instances else ())
-                  if s.label("resource.labels.revision_name") == revision for p in s.points if window.holds(p.end)]
+        values = [v for s in self.points(self.b.instances) if s.series.label("resource.labels.revision_name") == revision
+                  for v in s.values_in(window)]
         return max(values, default=None)
 
     # --- VPC connector ----------------------------------------------------------------------
 
     def connector_values(self, result: MetricResult | None, window: Window) -> list[float]:
-        return [float(p.value) for s in (result.series if result else ()) for p in s.points if window.holds(p.end)]
+        return [v for s in self.points(result) for v in s.values_in(window)]
 
     def connector_cpu(self, window: Window) -> list[float]:
         """Connector CPU utilisation p99 per minute, as a fraction. A percentile interpolated inside
@@ -208,9 +277,8 @@ class Facts:
     def sql_up_values(self, window: Window) -> dict[str, list[float]]:
         """database/up per minute, per database_id; empty when unknown."""
         values: dict[str, list[float]] = {}
-        for s in self.b.sql_up.series if self.b.sql_up else ():
-            values.setdefault(s.label("resource.labels.database_id"), []).extend(
-                float(p.value) for p in s.points if window.holds(p.end))
+        for s in self.points(self.b.sql_up):
+            values.setdefault(s.series.label("resource.labels.database_id"), []).extend(s.values_in(window))
         return values
 
     def sql_down(self, window: Window) -> tuple[list[str], str] | None:
@@ -224,9 +292,50 @@ class Facts:
     # --- logs -------------------------------------------------------------------------------
 
     @cached_property
-    def _signals(self) -> list[tuple[LogRecord, set[LogSignal]]]:
-        return [(e, signals_in(e)) for e in (self.b.logs.entries if self.b.logs else ())]
+    def logs(self) -> "LogIndex":
+        return LogIndex(self.b.logs.entries if self.b.logs else ())
 
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:
-        return [e for e, found in self._signals if signal in found
-                and (revision is None or e.resource_labels.get("revision_name") == revision)]
+        return [e for e in self.logs.by_signal.get(signal, ())
+                if revision is None or e.resource_labels.get("revision_name") == revision]
+
+
+# Severities at which a log line is an error text a person should see.
+ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
+
+
+class LogIndex:
+    """The service's log read, classified in one pass that every rule shares: the entries each
+    signal matched, in the read's order. The warning-or-worse texts, grouped with their numbers
+    masked, are counted when first asked for (only a diagnosis that names no single cause says them)."""
+
+    def __init__(self, entries: tuple[LogRecord, ...]) -> None:
+        self.entries = entries
+        self.texts = list(map(_TEXT, entries))
+        by_signal: dict[LogSignal, list[LogRecord]] = {}
+        for entry, found in zip(entries, map(classify, self.texts)):
+            for signal in found:
+                by_signal.setdefault(signal, []).append(entry)
+        self.by_signal = {signal: tuple(found) for signal, found in by_signal.items()}
+
+    @cached_property
+    def _error_groups(self) -> tuple[Counter[str], dict[str, str]]:
+        errors = [text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
+                  if text and severity in ERROR_SEVERITIES]
+        keys = list(map(masked, errors))
+        # Built from the end, the dict's last assignment per group is the group's first text.
+        return Counter(keys), dict(zip(reversed(keys), reversed(errors)))
+
+    @property
+    def error_texts(self) -> Counter[str]:
+        """How often each masked warning-or-worse text came."""
+        return self._error_groups[0]
+
+    @property
+    def first_text(self) -> dict[str, str]:
+        """Each masked group's first text, as it was logged."""
+        return self._error_groups[1]
+
+
+_TEXT = operator.attrgetter("text")
+_SEVERITY = operator.attrgetter("severity")

@@ -3,10 +3,7 @@ one a person is updating, Direct VPC egress) and, when nothing is concluded, wha
 where to look next. Pure: facts in, words and evidence items out."""
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord
 from shared.diagnosis.log_signals import signals_in
@@ -86,8 +83,6 @@ def path_notes(facts: Facts) -> PathNotes:
 
 # --- what an inconclusive diagnosis saw -------------------------------------------------------------
 
-_NUMBERS = re.compile(r"\b\d[\d.:]*\b")
-
 
 def what_was_seen(facts: Facts) -> str:
     """The 5xx / 504 / 429 split, the onset, and the top error texts with their counts."""
@@ -128,40 +123,17 @@ def look_next(facts: Facts) -> str:
 
 def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
     """The service's commonest warning-or-worse texts, numbers masked so repeats group together."""
-    cached = facts.memo.get(("top_error_texts", limit))
-    if cached is not None:
-        return cached
-    counts: Counter[str] = Counter()
-    first: dict[str, str] = {}
-    for entry in facts.b.logs.entries if facts.b.logs else ():
-        if entry.severity not in ("WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY") or not entry.text:
-            continue
-        key = _masked(entry.text)
-        counts[key] += 1
-        first.setdefault(key, entry.text.strip()[:160])
-    found = [(first[key], n) for key, n in counts.most_common(limit)]
-    facts.memo[("top_error_texts", limit)] = found
-    return found
-
-
-@lru_cache(maxsize=4096)
-def _masked(text: str) -> str:
-    return _NUMBERS.sub("N", text.strip())[:200]
+    logs = facts.logs
+    return [(logs.first_text[key].strip()[:160], n) for key, n in logs.error_texts.most_common(limit)]
 
 
 def _onset(facts: Facts) -> str:
     """The first minute whose 5xx + 429 share reached status_ratio."""
-    total: Counter = Counter()
-    refused: Counter = Counter()
-    for series in facts.b.requests.series if facts.b.requests else ():
-        bad = (series.label("metric.labels.response_code_class") == "5xx"
-               or series.label("metric.labels.response_code") == "429")
-        for p in series.points:
-            if facts.incident.holds(p.end):
-                total[p.end] += float(p.value)
-                if bad:
-                    refused[p.end] += float(p.value)
-    for at in sorted(total):
-        if total[at] and refused[at] / total[at] >= facts.s.status_ratio:
+    def refused(series) -> bool:
+        return (series.label("metric.labels.response_code_class") == "5xx"
+                or series.label("metric.labels.response_code") == "429")
+
+    for at, total, bad in facts.per_minute_where(facts.incident, refused):
+        if total and bad / total >= facts.s.status_ratio:
             return f"in the minute to {at:%H:%M:%S}"
     return ""

@@ -1,0 +1,194 @@
+"""Facts cut windows from per-series indexes, computed once per evidence. Each window fact is
+checked against a plain scan that tests every point (the way the facts were first computed), on
+ordered points, shuffled points, repeated minutes and values that are not numbers."""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.evidence import EvidenceBundle, LogRecord, LogResult, MetricPoint, MetricResult, MetricSeries
+from shared.diagnosis.facts import Facts, Window
+from shared.diagnosis.log_signals import LogSignal, signals_in
+
+from tests.unit.builders import SQL, Evidence, T0, at
+
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+
+
+def _busy() -> EvidenceBundle:
+    """A day of per-minute points on every source the facts read, two revisions, three codes."""
+    e = (Evidence().revision(OLD, -1500, sql=(SQL,)).revision(NEW, -20, sql=(SQL,)).traffic(**{NEW: 100})
+         .requests(OLD, -1440, -20, 40).requests(OLD, -1440, -20, 1, code="500")
+         .requests(NEW, -20, 2, 18).requests(NEW, -12, 2, 27, code="503").requests(NEW, -12, 2, 4, code="429")
+         .latency(OLD, -1440, -20, 0.2).latency(NEW, -20, 2, 31).instances(OLD, -1440, -20, 4)
+         .instances(NEW, -20, 2, 6).connector().connector_metric("instances", -1440, 2, 3)
+         .connector_metric("cpu", -1440, 2, 0.95).connector_metric("bytes", -1440, 2, 2e6).sql_up(-1440, 2, 1))
+    return e.bundle()
+
+
+def _shuffled(bundle: EvidenceBundle, seed: int) -> EvidenceBundle:
+    rng = random.Random(seed)
+
+    def shuffle(result: MetricResult | None) -> MetricResult | None:
+        if result is None:
+            return None
+        series = []
+        for s in result.series:
+            points = list(s.points)
+            rng.shuffle(points)
+            series.append(s.model_copy(update={"points": tuple(points)}))
+        return result.model_copy(update={"series": tuple(series)})
+
+    return bundle.model_copy(update={k: shuffle(getattr(bundle, k)) for k in (
+        "requests", "latencies", "instances", "connector_instances", "connector_cpu", "connector_bytes", "sql_up")})
+
+
+# --- the plain scans -------------------------------------------------------------------------------
+
+
+def _series(result: MetricResult | None):
+    return result.series if result else ()
+
+
+def scan_requests(b: EvidenceBundle, window: Window, revision: str | None = None):
+    by_class, by_code = Counter(), Counter()
+    for s in _series(b.requests):
+        if revision is not None and s.label("resource.labels.revision_name") != revision:
+            continue
+        count = sum(float(p.value) for p in s.points if window.holds(p.end))
+        by_class[s.label("metric.labels.response_code_class") or "unknown"] += count
+        by_code[s.label("metric.labels.response_code") or "unknown"] += count
+    return dict(by_class), dict(by_code)
+
+
+def scan_per_minute(b: EvidenceBundle, window: Window, code: str):
+    total, coded = Counter(), Counter()
+    for s in _series(b.requests):
+        for p in s.points:
+            if window.holds(p.end):
+                total[p.end] += float(p.value)
+                if s.label("metric.labels.response_code") == code:
+                    coded[p.end] += float(p.value)
+    return [(t, total[t], coded[t]) for t in sorted(total)]
+
+
+def scan_p99(b: EvidenceBundle, window: Window):
+    per_minute = {}
+    for s in _series(b.latencies):
+        for p in s.points:
+            if window.holds(p.end):
+                per_minute[p.end] = max(per_minute.get(p.end, 0.0), float(p.value) / 1000.0)
+    return [per_minute[k] for k in sorted(per_minute)]
+
+
+def scan_values(result: MetricResult | None, window: Window):
+    return [float(p.value) for s in _series(result) for p in s.points if window.holds(p.end)]
+
+
+def check_every_fact(b: EvidenceBundle, window: Window) -> None:
+    facts = Facts(b, DiagnosisSettings())
+    for revision in (None, OLD, NEW, "other"):
+        got = facts.requests(window, revision)
+        assert (got.by_class, got.by_code) == scan_requests(b, window, revision)
+        assert facts.requests(window, revision) is got          # computed once per window and revision
+    for code in ("503", "429", "200", "999"):
+        assert facts.per_minute(window, code) == scan_per_minute(b, window, code)
+    assert facts.p99_seconds(window) == scan_p99(b, window)
+    assert facts.minutes_with_requests(window) == len({p.end for s in _series(b.requests) for p in s.points
+                                                        if window.holds(p.end)})
+    assert facts.revision_names_with_requests(window) == sorted(
+        {s.label("resource.labels.revision_name") for s in _series(b.requests)
+         if any(window.holds(p.end) for p in s.points)} - {""})
+    for revision in (OLD, NEW):
+        values = [float(p.value) for s in _series(b.instances) if s.label("resource.labels.revision_name") == revision
+                  for p in s.points if window.holds(p.end)]
+        assert facts.max_instances_seen(window, revision) == max(values, default=None)
+    for result in (b.connector_instances, b.connector_cpu, b.connector_bytes):
+        assert facts.connector_values(result, window) == scan_values(result, window)
+    assert facts.sql_up_values(window) == {s.label("resource.labels.database_id"): [
+        float(p.value) for p in s.points if window.holds(p.end)] for s in _series(b.sql_up)}
+    assert facts.data_until == b.requests.latest
+
+
+BUSY = _busy()
+WINDOWS = {
+    "the incident": Window(at(-15), at(2)),
+    "a whole day and more": Window(at(-2000), at(5)),
+    "the baseline before the deploy": Window(at(-20 - 1440), at(-20)),
+    "bounds on minute ends": Window(at(-12), at(-11)),
+    "between two minutes": Window(at(-12) + timedelta(seconds=1), at(-11) - timedelta(seconds=1)),
+    "empty": Window(at(0), at(0)),
+    "after the data": Window(at(3), at(60)),
+    "before the data": Window(at(-3000), at(-2000)),
+}
+
+
+@pytest.mark.parametrize("name", WINDOWS)
+@pytest.mark.parametrize("seed", [None, 1, 2])
+def test_each_window_fact_equals_a_plain_scan(name, seed):
+    bundle = BUSY if seed is None else _shuffled(BUSY, seed)
+    check_every_fact(bundle, WINDOWS[name])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(-1500, 5), st.integers(0, 1500), st.integers(0, 59), st.booleans())
+def test_random_windows_equal_a_plain_scan(start, length, seconds, shuffle):
+    bundle = _shuffled(BUSY, start) if shuffle else BUSY
+    begin = at(start) + timedelta(seconds=seconds)
+    check_every_fact(bundle, Window(begin, begin + timedelta(minutes=length)))
+
+
+def _one_series(points: list[tuple[float, object]]) -> EvidenceBundle:
+    base = Evidence().revision(OLD, -300).traffic(**{OLD: 100}).bundle()
+    series = MetricSeries(resource_labels={"revision_name": OLD},
+                          metric_labels={"response_code": "200", "response_code_class": "2xx"},
+                          points=tuple(MetricPoint(end=at(m), value=v) for m, v in points))
+    return base.model_copy(update={"requests": MetricResult(query="q", series=(series,))})
+
+
+def test_repeated_minutes_are_all_counted():
+    b = _one_series([(1, 5.0), (2, 1.0), (2, 2.0), (3, 4.0)])
+    check_every_fact(b, Window(at(1), at(3)))
+    assert Facts(b, DiagnosisSettings()).requests(Window(at(1), at(2))).total == 3.0
+
+
+def test_a_value_that_is_not_a_number_fails_only_where_a_window_holds_it():
+    b = _one_series([(1, 5.0), (2, "n/a"), (3, 4.0)])
+    facts = Facts(b, DiagnosisSettings())
+    assert facts.requests(Window(at(2), at(3))).total == 4.0
+    with pytest.raises(ValueError):
+        facts.requests(Window(at(1), at(3)))
+
+
+# --- the log pass ------------------------------------------------------------------------------------
+
+
+def test_log_matches_keep_the_reads_order_and_filter_by_revision():
+    texts = ["dial tcp 10.20.0.3:5432: i/o timeout", "GET / 200",
+             "The request has been terminated because it has reached the maximum request timeout.",
+             "Container failed to start", "dial tcp 10.20.0.3:5432: i/o timeout"]
+    entries = tuple(LogRecord(timestamp=T0 - timedelta(seconds=i), log_id="run.googleapis.com/stderr", text=t,
+                              resource_labels={"revision_name": (OLD, NEW)[i % 2]}) for i, t in enumerate(texts))
+    b = Evidence().bundle().model_copy(update={"logs": LogResult(query="q", entries=entries)})
+    facts = Facts(b, DiagnosisSettings())
+    for signal in LogSignal:
+        for revision in (None, OLD, NEW):
+            expected = [e for e in entries if signal in signals_in(e)
+                        and (revision is None or e.resource_labels.get("revision_name") == revision)]
+            assert facts.log_matches(signal, revision) == expected
+    assert [e.text for e in facts.log_matches(LogSignal.DB_CONNECTION)] == [texts[0], texts[4]]
+
+
+def test_top_error_texts_group_numbers_and_keep_the_first_wording():
+    from shared.diagnosis.narrative import top_error_texts
+    e = (Evidence().log(-3, "  slow request 120 ms id=7  ", count=2).log(-2, "slow request 999 ms id=8", count=3)
+         .log(-1, "cache miss", count=4, severity="INFO").log(-1, "pool exhausted", count=4, severity="WARNING"))
+    facts = Facts(e.bundle(), DiagnosisSettings())
+    # Entries are newest first: the first text of the group in the read is the 999 ms one.
+    assert top_error_texts(facts) == [("slow request 999 ms id=8", 5), ("pool exhausted", 4)]

@@ -1,0 +1,184 @@
+"""The one-pass log classifier against the reference: every signal's whole alternation searched on
+its own (`signals_by_pattern`). Both run on every known text, on near misses and on mixed lines,
+and each row also states the answer it expects, so two implementations wrong the same way fail too."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.diagnosis import log_signals
+from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, LogSignal, _anchors, _PATTERNS, classify,
+                                          masked, signals_by_pattern)
+
+DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET = (
+    LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
+    LogSignal.STARTUP_FAILURE, LogSignal.SECRET_FAILURE)
+
+# Cloud Run's own texts (troubleshooting page) and the startup and secret texts the platform logs.
+PLATFORM = [
+    ("The request failed because either the HTTP response was malformed or connection to the instance had an "
+     "error.", {C503}),
+    ("The request has been terminated because it has reached the maximum request timeout.", {TIMEOUT}),
+    ("The request was aborted because there was no available instance.", {NO_INSTANCE}),
+    ('Default STARTUP TCP probe failed 1 time consecutively for container "app" on port 8080.', {STARTUP}),
+    ('STARTUP HTTP probe failed 3 times consecutively for container "app" on path "/healthz".', {STARTUP}),
+    ("STARTUP GRPC probe failed", {STARTUP}),
+    ("Container failed to start. Failed to start and then listen on the port defined by the PORT environment "
+     "variable.", {STARTUP}),
+    ("The user-provided container failed to start and listen on the port defined provided by the PORT=8080",
+     {STARTUP}),
+    ("Revision 'backend-00002-xyz' is not ready and cannot serve traffic. The user-provided container "
+     "instance failed the readiness check.", {STARTUP}),
+    ("Ready condition status changed to False for Revision backend-00002-xyz: could not start successfully",
+     {STARTUP}),
+    ("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret "
+     "projects/1/secrets/s/versions/latest was not found", {SECRET}),
+    ("Secret projects/123/secrets/db-password/versions/7 was not found", {SECRET}),
+    ("Permission denied on secret: projects/1/secrets/s/versions/latest for Revision service account sa",
+     {SECRET}),
+    ("grant roles/secretmanager.secretAccessor to the service account", {SECRET}),
+]
+
+# One row per pattern alternative of every signal, from the examples the table carries.
+DATABASE = [(t.example, {DB}) for t in DB_ERROR_TEXTS] + [
+    ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: Connection timed out', {DB}),
+    ("dial tcp 10.20.0.3:5432: connect: connection refused", {DB}),
+    ("dial tcp 10.20.0.3:3306: getsockopt: connection timed out", {DB}),
+    ("Error: connect ETIMEDOUT 10.20.0.3:1433", {DB}),
+    ("FATAL: sorry, too many clients already", {DB}),
+    ("ERROR 1040 (HY000): Too many connections", {DB}),
+    ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
+     {DB}),
+]
+
+# Near misses: an anchor, or most of a pattern, without the rest of it.
+NEGATIVE = [
+    ("", set()),
+    ("GET /healthz 200", set()),
+    ("INFO: connected to database", set()),
+    ("Listening on port 8080", set()),
+    ("dial tcp 10.20.0.9:443: i/o timeout", set()),                 # an HTTPS dependency
+    ("Error: connect ECONNREFUSED 10.20.0.7:6379", set()),          # Redis
+    ("dial tcp 10.20.0.3:54321: i/o timeout", set()),               # a port that only begins with 5432
+    ("upstream request timeout", set()),
+    ("HTTPSConnectionPool(host='api.example.com', port=443): Read timed out.", set()),
+    ('connection to server at "10.20.0.3", port 5432', set()),     # no "failed" after it
+    ("Connect call failed ('10.0.0.5', 6379)", set()),               # not a database port
+    ("QueuePool limit of size five overflow ten reached", set()),    # \d+ wants digits
+    ("HikariPool-x - Connection is not available, request timed out", set()),
+    ("tooManyConnections", set()),                                   # \b on both sides
+    ("the request timeout is 300 s", set()),
+    ("STARTUP UDP probe failed", set()),
+    ("secret_key_ref: value is fine", set()),
+    ("no available instances were harmed", set()),
+    ("Failed to update metadata for the instance", set()),
+    ("couldn't connect to cache: dial udp", set()),
+]
+
+# Lines that carry two signals, or a signal in another case or inside a longer line.
+MIXED = [
+    ("ERROR Container failed to start: Permission denied on secret projects/1/secrets/k", {STARTUP, SECRET}),
+    ("THE REQUEST HAS BEEN TERMINATED BECAUSE IT HAS REACHED THE MAXIMUM REQUEST TIMEOUT.", {TIMEOUT}),
+    ("upstream: connection to the instance had an error; then dial tcp 10.0.0.3:3307: i/o timeout",
+     {C503, DB}),
+    ("2026/11/26 11:58:41 [p:r:i] failed to connect to instance: Dial error: failed to dial (connection name = "
+     '"p:r:i"): dial tcp 10.30.0.9:3307: connect: connection refused', {DB}),
+    ("retry 3/5: knex: timeout acquiring a connection. the pool is probably full.", {DB}),
+    ("STARTUP tcp PROBE FAILED and there was no available instance", {STARTUP, NO_INSTANCE}),
+]
+
+# Non-ASCII text: case-insensitive matching lets the Kelvin sign match "k" and a long s match "s",
+# which lower-casing does not; such lines must still classify as the reference does.
+UNICODE = [
+    ("\u212anex: Timeout acquiring a connection", {DB}),            # KELVIN SIGN for the K of Knex
+    ("Permi\u017f\u017fion denied on \u017fecret", {SECRET}),        # LATIN SMALL LETTER LONG S
+    ("Ünïcödé: connection to the instance had an error — 503", {C503}),
+    ("ошибка: Too many connections", {DB}),
+    ("ошибка без сигнала", set()),
+]
+
+TABLE = PLATFORM + DATABASE + NEGATIVE + MIXED + UNICODE
+
+
+def _id(row) -> str:
+    return row[0][:50] or "(empty)"
+
+
+@pytest.mark.parametrize("text, expected", TABLE, ids=[_id(r) for r in TABLE])
+def test_one_pass_gives_exactly_the_per_pattern_classification(text, expected):
+    reference = signals_by_pattern(text)
+    assert reference == expected, "the table's expectation is wrong about the reference"
+    assert classify.__wrapped__(text) == reference
+    assert classify(text) == reference
+
+
+def test_every_pattern_alternative_is_exercised_by_a_positive_row():
+    """Each alternative of each signal matches at least one text of the table: none goes untested."""
+    texts = [text for text, expected in TABLE if expected]
+    for signal, patterns in _PATTERNS.items():
+        for pattern in patterns:
+            assert any(re.search(pattern, t, re.IGNORECASE) for t in texts), f"{signal.value}: {pattern!r} untested"
+
+
+@pytest.mark.parametrize("pattern", [p for ps in _PATTERNS.values() for p in ps])
+def test_every_alternative_has_an_anchor_its_matches_contain(pattern):
+    anchors = _anchors(pattern)
+    assert all(len(a) >= 5 for a in anchors), f"{pattern!r}: anchors {anchors} too short to rule lines out"
+    for text, _ in TABLE:
+        found = re.search(pattern, text, re.IGNORECASE)
+        if found and text.isascii():
+            assert any(a in found.group(0).lower() for a in anchors)
+
+
+def test_a_wrong_anchor_is_caught_by_the_comparison(monkeypatch):
+    """The comparison can fail: with one anchor changed to a string its lines lack, the one pass
+    misses the Go dial error the reference still finds."""
+    broken = tuple((gate, tuple((anchor + "x" if anchor == "dial tcp " else anchor, signal, pattern)
+                                for anchor, signal, pattern in group))
+                   for gate, group in log_signals._GATED)
+    monkeypatch.setattr(log_signals, "_GATED", broken)
+    text = "dial tcp 10.20.0.3:3307: i/o timeout"
+    assert signals_by_pattern(text) == {DB}
+    assert classify.__wrapped__(text) != signals_by_pattern(text)
+
+
+# Random lines stitched from the patterns' own pieces, in random case, with noise between them.
+_PIECES = sorted({a for ps in _PATTERNS.values() for p in ps for a in _anchors(p)} | {
+    "5432", "3307", "6379", ":", " ", '"p:r:i"', "10.20.0.3", "failed", "i/o timeout", "(", ")", "'", ", ",
+    "connect: connection refused", "size 5 overflow 10 reached", "HikariPool-1", "\u212a", "\u017f", "é"})
+
+
+@st.composite
+def _lines(draw) -> str:
+    parts = draw(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=6)), max_size=8))
+    flips = draw(st.lists(st.booleans(), min_size=len(parts), max_size=len(parts)))
+    return "".join(p.upper() if flip else p for p, flip in zip(parts, flips))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_lines())
+def test_one_pass_agrees_with_the_reference_on_random_lines(text):
+    assert classify.__wrapped__(text) == signals_by_pattern(text)
+
+
+# --- number masking (top error texts) ------------------------------------------------------------
+
+_MASK_BEFORE = re.compile(r"\b\d[\d.:]*\b")   # the masking as first written
+
+
+@pytest.mark.parametrize("text", [
+    "", "no numbers here", "12", "a1 b2", "_1", "x 12:30:45.123 y", "10.20.0.3:5432: i/o timeout",
+    "retry 3/5 after 250ms", "v1.2. end", "1.", ":1", "12:", "req=0x1f2e id-42", "٣ arabic-indic digit",
+    "2026/11/26 11:58:41.123456 req=00ff12ab34cd", "port 5432, then 3307."])
+def test_masking_is_the_same_as_the_first_written_pattern(text):
+    assert NUMBERS.sub("N", text) == _MASK_BEFORE.sub("N", text)
+    assert masked(text) == _MASK_BEFORE.sub("N", text.strip())[:200]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab_ .:-/=12\u0663\t")), max_size=30))
+def test_masking_agrees_on_random_text(text):
+    assert NUMBERS.sub("N", text) == _MASK_BEFORE.sub("N", text)
