@@ -90,7 +90,7 @@ locals {
     ]
   }
 
-  # The same roles without Firestore, in each watched project.
+  # The same roles without Firestore, in each watched project (all three functions read there).
   watched_role_permissions = {
     on_alert = [
       "logging.logEntries.list",
@@ -113,6 +113,12 @@ locals {
       "vpcaccess.connectors.get",
       "vpcaccess.connectors.update",
       "vpcaccess.operations.get",
+    ]
+    # The timeline reads the service's audit entries, request log and revisions where the service lives.
+    incident_timeline = [
+      "logging.logEntries.list",
+      "monitoring.timeSeries.list",
+      "run.revisions.list",
     ]
   }
 
