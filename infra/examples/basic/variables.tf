@@ -31,3 +31,9 @@ variable "watched_services" {
   type        = list(string)
   default     = []
 }
+
+variable "watched_projects" {
+  description = "Other projects holding a watched service, its VPC connector or its Cloud SQL instance; empty when everything is in project_id."
+  type        = list(string)
+  default     = []
+}
