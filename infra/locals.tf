@@ -12,10 +12,13 @@ locals {
   #   the operation wait                                                                300 s
   #   the read-back, as the PATCH                                                        40 s
   #   the outcome publish (PubSubPublisher timeout)                                      30 s
-  # = 530 s; 540 s covers it with 10 s for Firestore's gate writes, which normally take
-  # milliseconds. Beyond that the function is cut off, the message is redelivered, and the
-  # idempotency claim (claim_ttl_seconds, 600 s by default) stops the redelivery from acting
-  # twice. tests/infra/test_settings.py recomputes this budget from the code.
+  # = 530 s; 540 s covers it with 10 s for the gate's Firestore calls, which normally take
+  # milliseconds (each is bounded by FirestoreStateStore's 10 s timeout; a dozen of them all at
+  # their timeout together with every read above is not budgeted). Past 540 s the function is
+  # cut off, Pub/Sub redelivers, and the idempotency claim (claim_ttl_seconds, 600 s by default)
+  # stops the redelivery from acting twice. The timeout cannot grow much: for push delivery the
+  # ack deadline is the request timeout and must stay above it, and 600 s is its maximum.
+  # tests/infra/test_settings.py recomputes this budget from the code.
   function_timeout_seconds = 540
   # For push subscriptions the ack deadline is also the push request's timeout (Pub/Sub
   # Subscription reference, ackDeadlineSeconds). Above the function timeout, so Pub/Sub never
