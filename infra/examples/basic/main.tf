@@ -32,6 +32,7 @@ module "runwarden" {
   watched_services                 = var.watched_services
   operators_group                  = var.operators_group
   human_notification_channels      = [google_monitoring_notification_channel.oncall.name]
+  runbook_url                      = var.runbook_url
 }
 
 # The people who watch Runwarden: an e-mail channel here; PagerDuty or Slack work the same.

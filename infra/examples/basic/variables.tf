@@ -37,3 +37,9 @@ variable "watched_projects" {
   type        = list(string)
   default     = []
 }
+
+variable "runbook_url" {
+  description = "Where the on-call reads docs/deploy.md (its web address in your repository); each alert links its section there."
+  type        = string
+  default     = "docs/deploy.md"
+}
