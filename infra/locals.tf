@@ -24,6 +24,12 @@ locals {
   # Subscription reference, ackDeadlineSeconds). Above the function timeout, so Pub/Sub never
   # redelivers a message a function is still handling; 600 s is the API's maximum.
   ack_deadline_seconds = 600
+  # The timeline (HTTP, a person waiting): shared/timeline/builder.py Limits lets one request
+  # read at most 10 + 10 + 30 ListLogEntries pages of 1000 entries, plus one ListRevisions and
+  # one ListTimeSeries. At 5 s a page (an allowance, not a measurement against Cloud Logging)
+  # that is 260 s; a person waits that long only for a very busy incident, and the read stops
+  # at its page limits rather than at this timeout. tests/infra/test_settings.py recomputes it.
+  timeline_timeout_seconds = 300
   # Redelivery after a failure (non-2xx): exponential backoff between these bounds.
   retry_minimum_backoff = "10s"
   retry_maximum_backoff = "600s"
