@@ -34,7 +34,7 @@ variable "source_excludes" {
     "**/.pytest_cache", "**/.terraform", "**/__pycache__", "**/*.pyc", "**/*.egg-info", "**/build", "**/dist",
     "**/sandbox", "**/cli", "**/tests", "**/bench", "**/docs", "**/infra",
     "Makefile", "requirements-dev.txt", "requirements-checkov.txt", "cloudbuild.yaml", "pyproject.toml",
-    "runwarden.example.yaml", "README.md", "CHANGELOG.md", "runwarden",
+    "runwarden.example.yaml", "README.md", "CHANGELOG.md",
   ]
 }
 
