@@ -134,6 +134,8 @@ def test_the_heartbeat_is_absent_for_three_sweep_periods() -> None:
     assert condition.duration.total_seconds() == 3 * period
     metric = load_module().resource("google_logging_metric", "sweep_heartbeat")
     assert 'labels.runwarden_step = "swept"' in metric["filter"]
+    # ... the step the sweep writes once it completes (shared/commands/__init__.py).
+    assert 'timeline.step("swept"' in (ROOT / "shared" / "commands" / "__init__.py").read_text()
     assert "google_logging_metric.sweep_heartbeat.name" in condition.filter
 
 
