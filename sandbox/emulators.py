@@ -153,8 +153,8 @@ class PubSubEmulator(Emulator):
     def ensure_pull_subscription(self, name: str, topic: str, **options: Any) -> str:
         return ensure_pull_subscription(self.project, name, topic, host=self.host, **options)
 
-    def ensure_push_subscription(self, name: str, topic: str, push_endpoint: str, **options: Any) -> str:
-        return ensure_push_subscription(self.project, name, topic, push_endpoint, host=self.host, **options)
+    def ensure_push_subscription(self, name: str, topic: str, push_endpoint: str) -> str:
+        return ensure_push_subscription(self.project, name, topic, push_endpoint, host=self.host)
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
         return publish(self.project, topic, data, attributes, host=self.host)
@@ -360,15 +360,12 @@ def ensure_pull_subscription(project: str, name: str, topic: str, *, host: str |
 
 
 def ensure_push_subscription(project: str, name: str, topic: str, push_endpoint: str,
-                             *, host: str | None = None, ack_deadline_seconds: int = 10) -> str:
+                             *, host: str | None = None) -> str:
     """Creates a push subscription, or points an existing one at `push_endpoint` (a restarted
-    functions-framework listens on a new port). Returns the subscription path. For push the ack
-    deadline is also the push request's timeout (Pub/Sub Subscription reference,
-    ackDeadlineSeconds); 10 s is the API's default."""
+    functions-framework listens on a new port). Returns the subscription path."""
     path = _path(project, "subscriptions", name)
     push_config = {"push_endpoint": push_endpoint}
-    request = {"topic": ensure_topic(project, topic, host=host), "push_config": push_config,
-               "ack_deadline_seconds": ack_deadline_seconds}
+    request = {"topic": ensure_topic(project, topic, host=host), "push_config": push_config}
     if not _create_subscription(path, request, host):
         with _subscriber(host) as subscriber:
             subscriber.modify_push_config(request={"subscription": path, "push_config": push_config}, timeout=10)

@@ -41,11 +41,6 @@ ALERTS_PUSH = f"{ALERTS_TOPIC}-push"  # the push subscription start_function cre
 COMMANDS_TOPIC = "runwarden-commands"
 # Which topic each entry point listens on, as its Eventarc trigger would in production.
 TRIGGERS = {"on_alert": ALERTS_TOPIC, "on_command": COMMANDS_TOPIC}
-# The deployed push subscriptions' ack deadline (infra/locals.tf ack_deadline_seconds; the tests
-# in tests/infra hold the two equal): a handling that outlasts the API's 10 s default (a
-# connector update, or any step on a loaded machine) is not redelivered while it runs, here as
-# in the deployment.
-PUSH_ACK_DEADLINE_SECONDS = 600
 
 
 @dataclass
@@ -194,8 +189,7 @@ class Sandbox:
         _wait_for_port(port, timeout, process)
         # Pointed at /projects/P/topics/T so the CloudEvent's source names the topic, as Eventarc's does.
         endpoint = f"http://127.0.0.1:{port}/projects/{self.project}/topics/{topic}"
-        self.pubsub.ensure_push_subscription(f"{topic}-push", topic, endpoint,
-                                             ack_deadline_seconds=PUSH_ACK_DEADLINE_SECONDS)
+        self.pubsub.ensure_push_subscription(f"{topic}-push", topic, endpoint)
         return server
 
     # --- traffic in and out --------------------------------------------------------------------

@@ -63,13 +63,6 @@ def test_the_ack_deadline_is_above_the_function_timeout() -> None:
     assert push["ack_deadline_seconds"] == "${local.ack_deadline_seconds}"
 
 
-def test_the_sandbox_pushes_with_the_deployed_ack_deadline() -> None:
-    # The local stack behaves as the deployment does: no redelivery while a handling runs.
-    from sandbox.stack import PUSH_ACK_DEADLINE_SECONDS
-
-    assert PUSH_ACK_DEADLINE_SECONDS == evaluate(load_module().locals["ack_deadline_seconds"])
-
-
 def test_a_redelivery_after_a_timeout_still_finds_the_claim() -> None:
     # A function cut off at its timeout leaves its claim; the redelivery must see it held.
     timeout = evaluate(load_module().locals["function_timeout_seconds"])
