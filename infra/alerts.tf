@@ -26,6 +26,8 @@ resource "google_monitoring_monitored_project" "watched" {
 
   metrics_scope = var.project_id
   name          = each.value
+
+  depends_on = [google_project_service.apis]
 }
 
 locals {
