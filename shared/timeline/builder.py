@@ -92,6 +92,9 @@ class _Build:
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
         self.related = Related(project=project)
+        # Connectors and Cloud SQL instances in another project than the service's (a Shared VPC
+        # host project, a database project): their audit entries are in that project's log.
+        self.elsewhere: dict[str, dict[str, set[str]]] = {}
         self.start = self.end = now
         self.errors = ErrorSeries()
 
@@ -127,6 +130,7 @@ class _Build:
         target = str(params.get("target") or "")
         if "/connectors/" in target:
             self.related.connectors.add(target.rsplit("/", 1)[-1])
+            self._connector_project(target)
         if "/services/" in target and not self.related.service:
             self.related.service = target.rsplit("/", 1)[-1]
             parts = target.split("/")
@@ -149,6 +153,18 @@ class _Build:
             self.related.connectors |= {c.rsplit("/", 1)[-1] for c in deps.connectors}
             self.related.sql_instances |= {i.rsplit(":", 1)[-1] for i in deps.sql_instances}
             self.related.secrets |= {s.rsplit("/", 1)[-1] for s in deps.secrets}
+            for name in deps.connectors:
+                self._connector_project(name)
+            for name in deps.sql_instances:       # PROJECT:REGION:INSTANCE
+                parts = name.split(":")
+                if len(parts) == 3 and parts[0] != self.related.project:
+                    self.elsewhere.setdefault(parts[0], {"connectors": set(), "sql": set()})["sql"].add(parts[2])
+
+    def _connector_project(self, name: str) -> None:
+        """Notes a connector (projects/P/locations/L/connectors/C) that lives outside the service's project."""
+        parts = name.split("/")
+        if len(parts) == 6 and parts[0] == "projects" and parts[1] != self.related.project:
+            self.elsewhere.setdefault(parts[1], {"connectors": set(), "sql": set()})["connectors"].add(parts[5])
 
     def frame(self) -> None:
         """The window: from `before` ahead of the first sign of the incident to `after` its last."""
@@ -168,30 +184,42 @@ class _Build:
             return
         changes: dict[str, Change] = {}
 
-        def keep(entry: LoggedEntry) -> None:
-            change = change_of(entry, self.related)
-            if change is None:
-                return
-            key = change.operation_id or f"{change.insert_id}"
-            if key in changes:              # a long-running operation's start and end: one change
-                row = self.rows[("audit", key)]
-                row.last_at = max(row.last_at or row.at, change.at)
-                return
-            changes[key] = change
-            self._add(("audit", key), self._change_row(change))
+        def keep_in(project: str) -> Callable[[LoggedEntry], None]:
+            def keep(entry: LoggedEntry) -> None:
+                change = change_of(entry, self.related)
+                if change is None:
+                    return
+                key = change.operation_id or f"{change.insert_id}"
+                if key in changes:              # a long-running operation's start and end: one change
+                    row = self.rows[("audit", key)]
+                    row.last_at = max(row.last_at or row.at, change.at)
+                    return
+                changes[key] = change
+                self._add(("audit", key), self._change_row(change, project))
+            return keep
 
         r = self.related
         query = audit_filter(r.project, self.start, self.end, r.service, connectors=r.connectors,
                              sql_instances=r.sql_instances, secrets=r.secrets)
-        self.reads.append(self._read("audit", query, keep, project=r.project))
+        self.reads.append(self._read("audit", query, keep_in(r.project), project=r.project))
+        for project, found in sorted(self.elsewhere.items()):
+            try:
+                check_project(project)
+            except BadInput:
+                self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
+                                  "are not read")
+                continue
+            query = audit_filter(project, self.start, self.end, r.service, connectors=found["connectors"],
+                                 sql_instances=found["sql"], with_service=False)
+            self.reads.append(self._read(f"audit {project}", query, keep_in(project), project=project))
 
-    def _change_row(self, change: Change) -> TimelineEntry:
+    def _change_row(self, change: Change, project: str) -> TimelineEntry:
         own = self._runwarden_write_near(change)
         actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal})") if own
                  else Actor(kind=ActorKind.PERSON, name=change.principal))
         summary = change.summary + (" — Runwarden's own write, as the audit log records it" if own else "")
         return TimelineEntry(at=change.at, source=Source.AUDIT, actor=actor, kind=change.kind, summary=summary,
-                             link=entry_link(self.related.project, change.insert_id, change.at), severity="NOTICE",
+                             link=entry_link(project, change.insert_id, change.at), severity="NOTICE",
                              target=change.resource, marker="" if own else "human")
 
     def _runwarden_write_near(self, change: Change) -> bool:

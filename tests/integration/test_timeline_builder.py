@@ -243,3 +243,34 @@ def test_a_malformed_project_in_a_step_falls_back_to_runwardens_own(standin, log
 
     assert timeline.service == SERVICE_NAME
     assert any("not a project id" in n for n in timeline.notes)
+
+
+def test_a_connector_in_a_host_project_is_read_there(standin, logs):
+    # The service is in PROJECT; its connector in a Shared VPC host project. The connector's
+    # change is in the host project's audit log; a same-named `backend` service there is another
+    # service and stays out.
+    from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+
+    host = "net-host-project"
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         resource={"project_id": PROJECT, "location": "us-central1", "service_name": "backend"})
+    for method, resource, who, service in (
+            ("google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
+             f"projects/{host}/locations/us-central1/connectors/shared-conn", "ned@example.com", "vpcaccess.googleapis.com"),
+            ("google.cloud.run.v2.Services.UpdateService",
+             f"projects/{host}/locations/us-central1/services/backend", "mallory@example.com", "run.googleapis.com")):
+        standin.add_entry(EntrySeed(
+            log_name=log_name_for(host, "cloudaudit.googleapis.com/activity"), timestamp=T0 - timedelta(minutes=3),
+            resource_type="audited_resource", severity="NOTICE",
+            audit=AuditSeed(method_name=method, resource_name=resource, principal_email=who, service_name=service)))
+
+    deps = Dependencies(connectors={f"projects/{host}/locations/us-central1/connectors/shared-conn"},
+                        sql_instances={f"{PROJECT}:us-central1:main-db"})
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=deps)
+
+    [change] = [e for e in timeline.entries if e.source.value == "audit"]
+    assert change.actor.name == "ned@example.com" and change.kind == "connector_change"
+    assert f"project={host}" in change.link
+    extra = next(r for r in timeline.reads if r.name == f"audit {host}")
+    assert f"projects/{host}/logs/" in extra.filter and "run.googleapis.com" not in extra.filter
+    assert "cloudsql" not in extra.filter            # the database is in the service's own project
