@@ -75,10 +75,12 @@ def function_needs() -> dict[str, FunctionNeeds]:
         "on_command": FunctionNeeds("on_command", reads + state + publish, tuple(sorted(all_actions())), True),
         # Reads Cloud Logging page by page (Runwarden's step lines, audit entries, request logs),
         # request_count when the request log has none, and the revisions' references
-        # (shared/timeline/live.py).
+        # (shared/timeline/live.py). The service's audit entries, request log, request_count and
+        # revisions live in the service's own project, which may be a watched one
+        # (shared/timeline/builder.py reads them there).
         "incident_timeline": FunctionNeeds(
             "incident_timeline", ((adapters["log_pages"], "read_page"), (adapters["monitoring"], "query"),
-                                  (adapters["run_references"], "references")), (), False),
+                                  (adapters["run_references"], "references")), (), True),
     }
 
 

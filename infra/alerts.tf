@@ -17,6 +17,19 @@ resource "google_monitoring_notification_channel" "runwarden" {
   user_labels = local.labels
 }
 
+# The alert policies live in Runwarden's project and see a watched project's metrics only when
+# that project is in this project's metrics scope (Cloud Monitoring, "Metrics scopes"; the
+# provider's monitoring_monitored_project). Needs Monitoring Admin on project_id; a platform team
+# that manages the scope itself turns it off.
+resource "google_monitoring_monitored_project" "watched" {
+  for_each = var.add_watched_projects_to_metrics_scope ? toset(var.watched_projects) : toset([])
+
+  metrics_scope = var.project_id
+  name          = each.value
+
+  depends_on = [google_project_service.apis]
+}
+
 locals {
   run_group_by      = ["resource.label.project_id", "resource.label.location", "resource.label.service_name"]
   revision_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.service_name", "resource.label.revision_name"]

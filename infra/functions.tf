@@ -141,7 +141,7 @@ resource "google_cloudfunctions2_function" "timeline" {
 
   service_config {
     service_account_email          = google_service_account.functions["incident_timeline"].email
-    timeout_seconds                = 60
+    timeout_seconds                = local.timeline_timeout_seconds
     available_memory               = var.function_memory
     min_instance_count             = 0
     max_instance_count             = 2

@@ -37,6 +37,13 @@ resource "google_project_iam_custom_role" "watched" {
   title       = "Runwarden ${each.value.function} (watched project)"
   description = "What Runwarden's ${each.value.function} code calls in a project it watches (functions/permissions.py)."
   permissions = local.watched_role_permissions[each.value.function]
+
+  lifecycle {
+    precondition {
+      condition     = each.value.project != var.project_id
+      error_message = "watched_projects lists other projects only: project_id already has each function's full role."
+    }
+  }
 }
 
 resource "google_project_iam_member" "watched" {

@@ -12,15 +12,24 @@ locals {
   #   the operation wait                                                                300 s
   #   the read-back, as the PATCH                                                        40 s
   #   the outcome publish (PubSubPublisher timeout)                                      30 s
-  # = 530 s; 540 s covers it with 10 s for Firestore's gate writes, which normally take
-  # milliseconds. Beyond that the function is cut off, the message is redelivered, and the
-  # idempotency claim (claim_ttl_seconds, 600 s by default) stops the redelivery from acting
-  # twice. tests/infra/test_settings.py recomputes this budget from the code.
+  # = 530 s; 540 s covers it with 10 s for the gate's Firestore calls, which normally take
+  # milliseconds (each is bounded by FirestoreStateStore's 10 s timeout; a dozen of them all at
+  # their timeout together with every read above is not budgeted). Past 540 s the function is
+  # cut off, Pub/Sub redelivers, and the idempotency claim (claim_ttl_seconds, 600 s by default)
+  # stops the redelivery from acting twice. The timeout cannot grow much: for push delivery the
+  # ack deadline is the request timeout and must stay above it, and 600 s is its maximum.
+  # tests/infra/test_settings.py recomputes this budget from the code.
   function_timeout_seconds = 540
   # For push subscriptions the ack deadline is also the push request's timeout (Pub/Sub
   # Subscription reference, ackDeadlineSeconds). Above the function timeout, so Pub/Sub never
   # redelivers a message a function is still handling; 600 s is the API's maximum.
   ack_deadline_seconds = 600
+  # The timeline (HTTP, a person waiting): shared/timeline/builder.py Limits lets one request
+  # read at most 10 + 10 + 30 ListLogEntries pages of 1000 entries, plus one ListRevisions and
+  # one ListTimeSeries. At 5 s a page (an allowance, not a measurement against Cloud Logging)
+  # that is 260 s; a person waits that long only for a very busy incident, and the read stops
+  # at its page limits rather than at this timeout. tests/infra/test_settings.py recomputes it.
+  timeline_timeout_seconds = 300
   # Redelivery after a failure (non-2xx): exponential backoff between these bounds.
   retry_minimum_backoff = "10s"
   retry_maximum_backoff = "600s"
@@ -90,7 +99,7 @@ locals {
     ]
   }
 
-  # The same roles without Firestore, in each watched project.
+  # The same roles without Firestore, in each watched project (all three functions read there).
   watched_role_permissions = {
     on_alert = [
       "logging.logEntries.list",
@@ -113,6 +122,12 @@ locals {
       "vpcaccess.connectors.get",
       "vpcaccess.connectors.update",
       "vpcaccess.operations.get",
+    ]
+    # The timeline reads the service's audit entries, request log and revisions where the service lives.
+    incident_timeline = [
+      "logging.logEntries.list",
+      "monitoring.timeSeries.list",
+      "run.revisions.list",
     ]
   }
 

@@ -119,9 +119,15 @@ variable "managed_runtime_service_accounts" {
 }
 
 variable "watched_projects" {
-  description = "Other projects whose Cloud Run services Runwarden watches and manages: it gets a reading-and-remediating role there (no Firestore). Their metrics must be in this project's metrics scope for the alert policies."
+  description = "Other projects holding a watched Cloud Run service, its VPC connector (e.g. a Shared VPC host project) or its Cloud SQL instance: each function gets its role there without Firestore (the timeline's read-only), and the project joins project_id's metrics scope (add_watched_projects_to_metrics_scope)."
   type        = list(string)
   default     = []
+}
+
+variable "add_watched_projects_to_metrics_scope" {
+  description = "Add every watched project to project_id's metrics scope, so the alert policies (created in project_id) see their metrics. Turn off where the scope is managed elsewhere."
+  type        = bool
+  default     = true
 }
 
 variable "watched_services" {

@@ -6,8 +6,22 @@
 #            logging.googleapis.com/user/NAME); Pub/Sub metric subscription/num_undelivered_messages.
 
 locals {
-  function_services = join(" OR ", [for f in concat([for k, v in local.functions : v.name], [google_cloudfunctions2_function.timeline.name]) : "\"${f}\""])
-  own_logs          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = (${local.function_services})"
+  function_names = concat([for k, v in local.functions : v.name], [google_cloudfunctions2_function.timeline.name])
+  # Runwarden's own log entries, under either resource type a gen2 function's entries may carry.
+  # `gcloud functions logs read` (googlecloudsdk, _CreateGen2LogFilterBase) reads a gen2 function's
+  # logs as resource.type "cloud_run_revision" with service_name = the function id lower-cased,
+  # "_" written "-"; gen1 functions log as "cloud_function" with function_name. Matching both
+  # (as that command does when the generation is not given) keeps the watchdog right if an entry
+  # ever arrives under the other type. Written as ORs of comparisons, not `field = ("a" OR "b")`,
+  # so that tests/infra/test_log_filters.py can run them against the Logging stand-in.
+  own_run_logs  = join(" OR ", [for f in local.function_names : "resource.labels.service_name = \"${f}\""])
+  own_gen1_logs = join(" OR ", [for f in local.function_names : "resource.labels.function_name = \"${f}\""])
+  own_logs      = "((resource.type = \"cloud_run_revision\" AND (${local.own_run_logs})) OR (resource.type = \"cloud_function\" AND (${local.own_gen1_logs})))"
+  # A log-based metric takes the entries' monitored resource type; a metric condition must name one.
+  own_metric_resource = "resource.type = one_of(\"cloud_run_revision\", \"cloud_function\")"
+  # The outcomes a person must hear about (shared/outcomes.py NOTIFY_STATUSES; tests/infra holds the two equal).
+  notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder"]
+  notify_status_filter = join(" OR ", [for s in local.notify_statuses : "labels.runwarden_status = \"${s}\""])
 }
 
 resource "google_monitoring_alert_policy" "dead_letter" {
@@ -53,9 +67,11 @@ resource "google_monitoring_alert_policy" "function_errors" {
   conditions {
     display_name = "An ERROR or worse log entry from a Runwarden function"
     condition_matched_log {
-      filter = "${local.own_logs} AND severity >= ERROR"
+      # notify and config_error lines have policies of their own: one page per cause.
+      filter = "${local.own_logs} AND severity >= ERROR AND NOT labels.runwarden_step = \"notify\" AND NOT labels.runwarden_step = \"config_error\""
       label_extractors = {
         function = "EXTRACT(resource.labels.service_name)"
+        gen1     = "EXTRACT(resource.labels.function_name)"
       }
     }
   }
@@ -68,7 +84,7 @@ resource "google_monitoring_alert_policy" "function_errors" {
   }
 
   documentation {
-    subject   = "Runwarden function $${log.extracted_label.function} failed"
+    subject   = "Runwarden function $${log.extracted_label.function}$${log.extracted_label.gen1} failed"
     mime_type = "text/markdown"
     content   = "A Runwarden function logged an error or crashed. Pub/Sub redelivers the message; if it keeps failing it reaches the dead-letter topic. Runbook: ${local.runbook}#runbook-function-errors"
   }
@@ -130,7 +146,7 @@ resource "google_monitoring_alert_policy" "heartbeat" {
   conditions {
     display_name = "No completed sweep for 3 sweep periods"
     condition_absent {
-      filter   = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.sweep_heartbeat.name}\" AND resource.type = \"cloud_run_revision\""
+      filter   = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.sweep_heartbeat.name}\" AND ${local.own_metric_resource}"
       duration = "${var.sweep_interval_minutes * 60 * 3}s"
       aggregations {
         alignment_period     = "${var.sweep_interval_minutes * 60}s"
@@ -164,7 +180,7 @@ resource "google_monitoring_alert_policy" "notify" {
   conditions {
     display_name = "A notify line for a person"
     condition_matched_log {
-      filter = "${local.own_logs} AND labels.runwarden_step = \"notify\" AND labels.runwarden_status = (\"escalated\" OR \"proposed\" OR \"undone\" OR \"failed\" OR \"reminder\") AND severity >= WARNING"
+      filter = "${local.own_logs} AND labels.runwarden_step = \"notify\" AND (${local.notify_status_filter}) AND severity >= WARNING"
       label_extractors = {
         status   = "EXTRACT(labels.runwarden_status)"
         incident = "EXTRACT(labels.runwarden_incident)"

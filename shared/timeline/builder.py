@@ -22,8 +22,8 @@ from shared.timeline.classify import (Change, Related, Step, WRITE_STEPS, alert_
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
-from shared.timeline.queries import (audit_filter, check_incident_id, check_project, entry_link, explorer_link,
-                                     request_errors_filter, runwarden_filter)
+from shared.timeline.queries import (BadInput, audit_filter, check_incident_id, check_project, entry_link,
+                                     explorer_link, request_errors_filter, runwarden_filter)
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
 ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
@@ -92,6 +92,9 @@ class _Build:
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
         self.related = Related(project=project)
+        # Connectors and Cloud SQL instances in another project than the service's (a Shared VPC
+        # host project, a database project): their audit entries are in that project's log.
+        self.elsewhere: dict[str, dict[str, set[str]]] = {}
         self.start = self.end = now
         self.errors = ErrorSeries()
 
@@ -122,14 +125,27 @@ class _Build:
         if isinstance(resource, dict) and resource.get("service_name") and not self.related.service:
             self.related.service = str(resource["service_name"])
             self.related.location = str(resource.get("location") or "")
+            self._in_project(str(resource.get("project_id") or ""))
         params = step.details.get("params") if isinstance(step.details.get("params"), dict) else {}
         target = str(params.get("target") or "")
         if "/connectors/" in target:
             self.related.connectors.add(target.rsplit("/", 1)[-1])
+            self._connector_project(target)
         if "/services/" in target and not self.related.service:
             self.related.service = target.rsplit("/", 1)[-1]
             parts = target.split("/")
             self.related.location = parts[parts.index("locations") + 1] if "locations" in parts else ""
+            self._in_project(parts[1] if parts[0] == "projects" and len(parts) > 1 else "")
+
+    def _in_project(self, project: str) -> None:
+        """The service's own project: its audit and request logs live there, not in Runwarden's
+        (a watched project). Kept only when it is a project id; otherwise Runwarden's own."""
+        try:
+            self.related.project = check_project(project) if project else self.project
+        except BadInput:
+            self.notes.append(f"the service's project {project!r} is not a project id: its logs are read in "
+                              f"{self.project}")
+            self.related.project = self.project
 
     def depend_on(self, deps: Dependencies | None) -> None:
         if deps is not None:
@@ -137,6 +153,18 @@ class _Build:
             self.related.connectors |= {c.rsplit("/", 1)[-1] for c in deps.connectors}
             self.related.sql_instances |= {i.rsplit(":", 1)[-1] for i in deps.sql_instances}
             self.related.secrets |= {s.rsplit("/", 1)[-1] for s in deps.secrets}
+            for name in deps.connectors:
+                self._connector_project(name)
+            for name in deps.sql_instances:       # PROJECT:REGION:INSTANCE
+                parts = name.split(":")
+                if len(parts) == 3 and parts[0] != self.related.project:
+                    self.elsewhere.setdefault(parts[0], {"connectors": set(), "sql": set()})["sql"].add(parts[2])
+
+    def _connector_project(self, name: str) -> None:
+        """Notes a connector (projects/P/locations/L/connectors/C) that lives outside the service's project."""
+        parts = name.split("/")
+        if len(parts) == 6 and parts[0] == "projects" and parts[1] != self.related.project:
+            self.elsewhere.setdefault(parts[1], {"connectors": set(), "sql": set()})["connectors"].add(parts[5])
 
     def frame(self) -> None:
         """The window: from `before` ahead of the first sign of the incident to `after` its last."""
@@ -156,30 +184,42 @@ class _Build:
             return
         changes: dict[str, Change] = {}
 
-        def keep(entry: LoggedEntry) -> None:
-            change = change_of(entry, self.related)
-            if change is None:
-                return
-            key = change.operation_id or f"{change.insert_id}"
-            if key in changes:              # a long-running operation's start and end: one change
-                row = self.rows[("audit", key)]
-                row.last_at = max(row.last_at or row.at, change.at)
-                return
-            changes[key] = change
-            self._add(("audit", key), self._change_row(change))
+        def keep_in(project: str) -> Callable[[LoggedEntry], None]:
+            def keep(entry: LoggedEntry) -> None:
+                change = change_of(entry, self.related)
+                if change is None:
+                    return
+                key = change.operation_id or f"{change.insert_id}"
+                if key in changes:              # a long-running operation's start and end: one change
+                    row = self.rows[("audit", key)]
+                    row.last_at = max(row.last_at or row.at, change.at)
+                    return
+                changes[key] = change
+                self._add(("audit", key), self._change_row(change, project))
+            return keep
 
         r = self.related
-        query = audit_filter(self.project, self.start, self.end, r.service, connectors=r.connectors,
+        query = audit_filter(r.project, self.start, self.end, r.service, connectors=r.connectors,
                              sql_instances=r.sql_instances, secrets=r.secrets)
-        self.reads.append(self._read("audit", query, keep))
+        self.reads.append(self._read("audit", query, keep_in(r.project), project=r.project))
+        for project, found in sorted(self.elsewhere.items()):
+            try:
+                check_project(project)
+            except BadInput:
+                self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
+                                  "are not read")
+                continue
+            query = audit_filter(project, self.start, self.end, r.service, connectors=found["connectors"],
+                                 sql_instances=found["sql"], with_service=False)
+            self.reads.append(self._read(f"audit {project}", query, keep_in(project), project=project))
 
-    def _change_row(self, change: Change) -> TimelineEntry:
+    def _change_row(self, change: Change, project: str) -> TimelineEntry:
         own = self._runwarden_write_near(change)
         actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal})") if own
                  else Actor(kind=ActorKind.PERSON, name=change.principal))
         summary = change.summary + (" — Runwarden's own write, as the audit log records it" if own else "")
         return TimelineEntry(at=change.at, source=Source.AUDIT, actor=actor, kind=change.kind, summary=summary,
-                             link=entry_link(self.project, change.insert_id, change.at), severity="NOTICE",
+                             link=entry_link(project, change.insert_id, change.at), severity="NOTICE",
                              target=change.resource, marker="" if own else "human")
 
     def _runwarden_write_near(self, change: Change) -> bool:
@@ -211,8 +251,8 @@ class _Build:
             if self.start <= entry.timestamp <= self.end:
                 counts[minute] = counts.get(minute, 0) + 1
 
-        query = request_errors_filter(self.project, self.related.service, self.start, self.end)
-        report = self._read("request_errors", query, count, self.limits.max_error_pages)
+        query = request_errors_filter(self.related.project, self.related.service, self.start, self.end)
+        report = self._read("request_errors", query, count, self.limits.max_error_pages, project=self.related.project)
         self.reads.append(report)
         source = f"Cloud Run request log: {query}"
         if not counts and monitoring is not None:
@@ -223,7 +263,7 @@ class _Build:
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
         from shared.diagnosis.evidence import MetricQuery
 
-        query = MetricQuery(project=self.project, metric_type="run.googleapis.com/request_count",
+        query = MetricQuery(project=self.related.project, metric_type="run.googleapis.com/request_count",
                             resource_type="cloud_run_revision",
                             labels={"resource.labels.service_name": self.related.service,
                                     "metric.labels.response_code_class": "5xx"},
@@ -258,12 +298,12 @@ class _Build:
         erroring = [m for m in self.errors.minutes if m.errors]
         if not erroring:
             return
-        query = request_errors_filter(self.project, self.related.service, self.start, self.end)
+        query = request_errors_filter(self.related.project, self.related.service, self.start, self.end)
         first = erroring[0]
         self._add(("platform", "start"), TimelineEntry(
             at=first.minute, source=Source.PLATFORM, actor=PLATFORM, kind="errors_started",
             summary=f"{first.errors} failed requests (5xx) in the first minute; peak {self.errors.peak} a minute",
-            link=explorer_link(self.project, query, first.minute), severity="ERROR"))
+            link=explorer_link(self.related.project, query, first.minute), severity="ERROR"))
 
     # --- the pieces together ---------------------------------------------------------------------------
 
@@ -274,8 +314,8 @@ class _Build:
         if milestones.recovery is not None and milestones.recovery.what.startswith("errors at zero"):
             rows.append(TimelineEntry(at=milestones.recovery.at, source=Source.PLATFORM, actor=PLATFORM,
                                       kind="errors_stopped", summary=milestones.recovery.what, marker="recovery",
-                                      link=explorer_link(self.project, request_errors_filter(
-                                          self.project, self.related.service, self.start, self.end),
+                                      link=explorer_link(self.related.project, request_errors_filter(
+                                          self.related.project, self.related.service, self.start, self.end),
                                           milestones.recovery.at)))
             rows.sort(key=lambda r: (r.at, r.source.value, r.kind))
         elif milestones.recovery is not None:
@@ -302,7 +342,7 @@ class _Build:
         r = self.related
         if not r.service:
             return ""
-        return f"projects/{self.project}/locations/{r.location}/services/{r.service}" if r.location else r.service
+        return f"projects/{r.project}/locations/{r.location}/services/{r.service}" if r.location else r.service
 
     def _add(self, key: tuple, row: TimelineEntry) -> None:
         kept = self.rows.get(key)
@@ -314,12 +354,14 @@ class _Build:
         kept.at, kept.last_at = first, last
 
     def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
-              max_pages: int | None = None) -> ReadReport:
-        """Pages through one query in time order; stops after max_pages and says so."""
+              max_pages: int | None = None, *, project: str = "") -> ReadReport:
+        """Pages through one query in time order (in `project`, by default Runwarden's own);
+        stops after max_pages and says so."""
         max_pages = max_pages or self.limits.max_pages
         token, pages, entries = "", 0, 0
         while True:
-            page = self.logs.read_page(self.project, query, page_size=self.limits.page_size, page_token=token)
+            page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
+                                       page_token=token)
             pages += 1
             for entry in page.entries:
                 handle(entry)

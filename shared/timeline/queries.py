@@ -74,15 +74,20 @@ def runwarden_filter(incident_id: str, start: datetime, end: datetime) -> str:
 
 
 def audit_filter(project: str, start: datetime, end: datetime, service: str, *, connectors: Iterable[str] = (),
-                 sql_instances: Iterable[str] = (), secrets: Iterable[str] = ()) -> str:
+                 sql_instances: Iterable[str] = (), secrets: Iterable[str] = (), with_service: bool = True) -> str:
     """Admin Activity entries that may be changes to the service or to what it depends on. The
     filter narrows the read (a busy project logs many); the builder then keeps exactly the right
     resources and methods. Each group is parenthesised: in the Logging query language OR binds
-    tighter than AND, so `a AND b OR c` would mean `a AND (b OR c)`."""
+    tighter than AND, so `a AND b OR c` would mean `a AND (b OR c)`. `with_service=False` leaves
+    the service itself out: a read in another project than the service's, where a same-named
+    service is a different one."""
     def has(field: str, values: Iterable[str]) -> str:
         return "(" + " OR ".join(f"{field}:{quote(v)}" for v in sorted(values)) + ")"
 
-    groups = [f'(protoPayload.serviceName="run.googleapis.com" AND {has("protoPayload.resourceName", [f"services/{service}"])})']
+    groups = []
+    if with_service:
+        groups.append('(protoPayload.serviceName="run.googleapis.com" AND '
+                      f'{has("protoPayload.resourceName", [f"services/{service}"])})')
     if connectors:
         groups.append('(protoPayload.serviceName="vpcaccess.googleapis.com" AND '
                       f'{has("protoPayload.resourceName", [f"connectors/{c}" for c in connectors])})')
@@ -94,6 +99,8 @@ def audit_filter(project: str, start: datetime, end: datetime, service: str, *, 
     if secrets:
         groups.append('(protoPayload.serviceName="secretmanager.googleapis.com" AND '
                       f'{has("protoPayload.resourceName", [f"secrets/{s}" for s in secrets])})')
+    if not groups:
+        raise ValueError("audit_filter needs the service or something it depends on")
     return (f"logName={quote(log_name(project, AUDIT_ACTIVITY_LOG))} AND {window(start, end)} "
             f"AND ({' OR '.join(groups)})")
 

@@ -191,3 +191,42 @@ def evaluate(value: Any, config: Config | None = None) -> Any:
 def terraform_fmt_check(terraform: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(INFRA)],
                           capture_output=True, text=True, timeout=120, check=False)
+
+
+# --- rendering the filters Terraform builds with join() ------------------------------------------
+
+_LOCAL = re.compile(r"\$\{local\.([a-z0-9_]+)\}")
+_JOIN_FOR = re.compile(r'^\$\{join\("([^"]*)", \[for (\w+) in local\.(\w+) : "(.*)"\]\)\}$', re.S)
+
+
+def function_names() -> list[str]:
+    """The deployed functions' names (on_alert, on_command, timeline), variables at their defaults."""
+    config = load_module()
+    names = [evaluate(f["name"]) for f in config.locals["functions"].values()]
+    names.append(evaluate(config.resource("google_cloudfunctions2_function", "timeline")["name"]))
+    assert all("${" not in n for n in names), names
+    return names
+
+
+def render(text: str) -> str:
+    """A filter as Terraform renders it: local references expanded, `join(SEP, [for X in
+    local.LIST : "TEMPLATE"])` evaluated, variables at their defaults."""
+    config = load_module()
+
+    def local(name: str) -> str | list[str]:
+        if name == "function_names":
+            return function_names()
+        value = config.locals[name]
+        if isinstance(value, list):
+            return [evaluate(v) for v in value]
+        joined = _JOIN_FOR.match(value)
+        if joined:
+            separator, variable, listed, template = joined.groups()
+            items = local(listed)
+            return separator.join(template.replace("${" + variable + "}", item) for item in items)
+        return render(value)
+
+    expanded = _LOCAL.sub(lambda m: str(local(m.group(1))), text)
+    rendered = evaluate(expanded)
+    assert "${" not in rendered, f"unrendered: {rendered}"
+    return rendered

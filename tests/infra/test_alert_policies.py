@@ -9,7 +9,7 @@ import pytest
 from google.cloud import monitoring_v3
 from google.protobuf import json_format
 
-from tests.infra.terraform import ROOT, evaluate, load_module, single
+from tests.infra.terraform import ROOT, evaluate, load_module, render, single
 
 # Terraform arguments with no AlertPolicy field: where the policy lives and what it notifies
 # (notification_channels are resolved ids, checked separately).
@@ -120,11 +120,12 @@ def test_log_alerts_set_a_notification_rate_limit() -> None:
 
 
 def test_the_notify_alert_matches_the_commands_contract() -> None:
-    condition = parse("notify").conditions[0].condition_matched_log
-    assert 'labels.runwarden_step = "notify"' in condition.filter
+    # tests/infra/test_log_filters.py runs the rendered filter against entries; here, its text.
+    rendered = render(single(single(POLICIES["notify"]["conditions"])["condition_matched_log"])["filter"])
+    assert 'labels.runwarden_step = "notify"' in rendered
     for status in ("escalated", "proposed", "undone", "failed", "reminder"):
-        assert f'"{status}"' in condition.filter
-    assert "severity >= WARNING" in condition.filter
+        assert f'labels.runwarden_status = "{status}"' in rendered
+    assert "severity >= WARNING" in rendered
 
 
 def test_the_heartbeat_is_absent_for_three_sweep_periods() -> None:
@@ -133,6 +134,8 @@ def test_the_heartbeat_is_absent_for_three_sweep_periods() -> None:
     assert condition.duration.total_seconds() == 3 * period
     metric = load_module().resource("google_logging_metric", "sweep_heartbeat")
     assert 'labels.runwarden_step = "swept"' in metric["filter"]
+    # ... the step the sweep writes once it completes (shared/commands/__init__.py).
+    assert 'timeline.step("swept"' in (ROOT / "shared" / "commands" / "__init__.py").read_text()
     assert "google_logging_metric.sweep_heartbeat.name" in condition.filter
 
 

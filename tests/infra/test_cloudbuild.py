@@ -17,9 +17,25 @@ def _image(name: str) -> str:
 
 def test_tests_run_before_terraform() -> None:
     ids = [step["id"] for step in BUILD["steps"]]
-    assert ids[0] == "test"
-    assert ids.index("terraform-plan") < ids.index("terraform-apply")
-    assert BUILD["steps"][0].get("env") == ["CI=true"]
+    assert ids.index("test") < ids.index("terraform-init") < ids.index("terraform-plan") < ids.index("terraform-apply")
+    before = BUILD["steps"][:ids.index("test")]
+    assert all("terraform " not in str(step.get("args")) for step in before), "nothing is planned before the tests"
+    assert _step("test").get("env") == ["CI=true"]
+
+
+def test_the_tests_get_terraform_for_the_fmt_check() -> None:
+    # Under CI=true a missing terraform fails tests/infra/test_static.py::test_terraform_fmt.
+    tools, test = _step("tools"), _step("test")
+    assert _image(tools["name"]) == _image("${_TERRAFORM_IMAGE}")
+    mounts = lambda step: {(v["name"], v["path"]) for v in step.get("volumes", [])}   # noqa: E731
+    assert mounts(tools) & mounts(test), "the test step does not see the tools volume"
+    path = next(iter(mounts(tools) & mounts(test)))[1]
+    assert not path.startswith("/workspace"), "tools under /workspace would be zipped into the function source"
+    assert f'export PATH="{path}:$$PATH"' in test["args"][-1]
+
+
+def _step(step_id: str) -> dict:
+    return next(step for step in BUILD["steps"] if step["id"] == step_id)
 
 
 def test_images_are_pinned() -> None:
@@ -27,7 +43,7 @@ def test_images_are_pinned() -> None:
         image = _image(step["name"])
         tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
         assert re.search(r"\d+\.\d+", tag), f"{step['id']}: {image} is not pinned to a version"
-    assert "emulators" in _image(BUILD["steps"][0]["name"])
+    assert "emulators" in _image(_step("test")["name"])
 
 
 def test_every_substitution_is_declared() -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
+
 import pytest
 
 from functions.permissions import (ON_OUTCOMES_TOPIC, ON_RUNTIME_SERVICE_ACCOUNTS, READ_METHODS, _adapter_classes,
                                    function_needs, project_role, required_permissions, resource_grants,
                                    watched_project_role)
 from shared.remediation.actions import all_actions
-from tests.infra.terraform import INFRA, load_module
+from tests.infra.terraform import INFRA, ROOT, load_module
 
 KNOWN = INFRA / "iam" / "permissions.txt"
 
@@ -73,6 +75,34 @@ def test_every_action_declares_what_its_writes_need(name: str) -> None:
     adapters = _adapter_classes()
     needed = {p for port, method in calls for p in adapters[port].iam_permissions[method]}
     assert needed <= set(action.iam_permissions), f"{name} writes need {needed - set(action.iam_permissions)}"
+
+
+_PORT_CALL = re.compile(r"\b(?:readers|adapters)\.(run|monitoring|logging|vpcaccess|state|publisher)\.([a-z_]+)\(")
+# The deployed code: what main.py's entry points import. shared/live serves the CLI only; shared/gcp
+# holds the adapters themselves.
+_DEPLOYED = [ROOT / "main.py", *sorted((ROOT / "functions").glob("*.py")),
+             *(p for p in sorted((ROOT / "shared").rglob("*.py"))
+               if not p.is_relative_to(ROOT / "shared" / "live") and not p.is_relative_to(ROOT / "shared" / "gcp"))]
+_ACTIONS_DIR = ROOT / "shared" / "remediation" / "actions"
+
+
+def _port_calls() -> set[tuple[str, str, bool]]:
+    """(port, method, inside an action) for every `readers.PORT.METHOD(` / `adapters.PORT.METHOD(`."""
+    return {(m.group(1), m.group(2), path.is_relative_to(_ACTIONS_DIR))
+            for path in _DEPLOYED for m in _PORT_CALL.finditer(path.read_text())}
+
+
+def test_every_adapter_call_in_the_deployed_code_is_derived() -> None:
+    # A method the functions call must be in READ_METHODS (granted to every Pub/Sub function), be
+    # the state store's or the publisher's (granted whole), or be a write made only by an action
+    # (granted through the actions' own declarations).
+    calls = _port_calls()
+    assert ("run", "get_service", False) in calls, "the scan found nothing: the pattern is wrong"
+    for port, method, in_action in sorted(calls):
+        if port in ("state", "publisher"):
+            continue
+        assert in_action or method in READ_METHODS.get(port, ()), (
+            f"{port}.{method} is called outside an action but is not in READ_METHODS: no role would grant it")
 
 
 def test_the_readers_are_real_adapter_methods() -> None:

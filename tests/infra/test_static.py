@@ -110,3 +110,11 @@ def test_the_google_provider_is_pinned_to_a_range() -> None:
         google = next(p["google"] for p in providers if "google" in p)
         version = google["version"]
         assert ">=" in version and "<" in version.replace("<=", ""), f"{directory}: google provider {version!r}"
+
+
+def test_the_readme_lists_every_input_and_output() -> None:
+    readme = (INFRA / "README.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z_0-9]+)` \|", readme, flags=re.M))
+    module = load_module(MODULE)
+    declared = set(module.variables) | set(module.outputs)
+    assert listed == declared, f"infra/README.md lacks {sorted(declared - listed)}, lists unknown {sorted(listed - declared)}"

@@ -197,3 +197,80 @@ def test_a_referenced_secrets_new_version_is_a_change(world, logs):
     assert "secret_version" not in [e.kind for e in plain.entries]
     [row] = [e for e in timeline.entries if e.kind == "secret_version"]
     assert row.actor.name == "hal@example.com" and "db-password" in row.summary and row.marker == "human"
+
+
+def test_a_service_in_a_watched_project_is_read_in_its_own_project(standin, logs):
+    # Runwarden runs in PROJECT and watches `backend` in another project: its step lines are in
+    # PROJECT, the service's audit entries and request log in the watched project. A same-named
+    # service in PROJECT is a different service and must not be read.
+    from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+
+    watched = "watched-project"
+    full = f"projects/{watched}/locations/us-central1/services/backend"
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         resource={"project_id": watched, "location": "us-central1", "service_name": "backend"})
+    step(standin, T0 + timedelta(minutes=1), "diagnosed", "bad_revision", signature="bad_revision")
+    for project, who in ((watched, "dave@example.com"), (PROJECT, "eve@example.com")):
+        standin.add_entry(EntrySeed(
+            log_name=log_name_for(project, "cloudaudit.googleapis.com/activity"), timestamp=T0 - timedelta(minutes=2),
+            resource_type="audited_resource", severity="NOTICE",
+            audit=AuditSeed(method_name="google.cloud.run.v2.Services.UpdateService",
+                            resource_name=f"projects/{project}/locations/us-central1/services/backend",
+                            principal_email=who, service_name="run.googleapis.com")))
+        standin.add_entries([EntrySeed(
+            log_name=log_name_for(project, "run.googleapis.com/requests"), timestamp=T0 - timedelta(minutes=1, seconds=i),
+            resource_type="cloud_run_revision", severity="ERROR", http_status=503,
+            resource_labels={"project_id": project, "location": "us-central1", "service_name": "backend",
+                             "revision_name": "backend-00002-xyz", "configuration_name": "backend"})
+            for i in range(3 if project == watched else 7)])
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert timeline.project == PROJECT and timeline.service == full
+    [change] = [e for e in timeline.entries if e.source.value == "audit"]
+    assert change.actor.name == "dave@example.com" and f"project={watched}" in change.link
+    assert sum(m.errors for m in timeline.errors.minutes) == 3
+    reads = {r.name: r.filter for r in timeline.reads}
+    assert f"projects/{watched}/logs/" in reads["audit"] and f"projects/{watched}/logs/" in reads["request_errors"]
+    assert f"projects/{PROJECT}/logs/" not in reads["audit"] + reads["request_errors"]
+
+
+def test_a_malformed_project_in_a_step_falls_back_to_runwardens_own(standin, logs):
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         resource={"project_id": 'x" OR logName:*', "location": "us-central1", "service_name": "backend"})
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert timeline.service == SERVICE_NAME
+    assert any("not a project id" in n for n in timeline.notes)
+
+
+def test_a_connector_in_a_host_project_is_read_there(standin, logs):
+    # The service is in PROJECT; its connector in a Shared VPC host project. The connector's
+    # change is in the host project's audit log; a same-named `backend` service there is another
+    # service and stays out.
+    from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+
+    host = "net-host-project"
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         resource={"project_id": PROJECT, "location": "us-central1", "service_name": "backend"})
+    for method, resource, who, service in (
+            ("google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
+             f"projects/{host}/locations/us-central1/connectors/shared-conn", "ned@example.com", "vpcaccess.googleapis.com"),
+            ("google.cloud.run.v2.Services.UpdateService",
+             f"projects/{host}/locations/us-central1/services/backend", "mallory@example.com", "run.googleapis.com")):
+        standin.add_entry(EntrySeed(
+            log_name=log_name_for(host, "cloudaudit.googleapis.com/activity"), timestamp=T0 - timedelta(minutes=3),
+            resource_type="audited_resource", severity="NOTICE",
+            audit=AuditSeed(method_name=method, resource_name=resource, principal_email=who, service_name=service)))
+
+    deps = Dependencies(connectors={f"projects/{host}/locations/us-central1/connectors/shared-conn"},
+                        sql_instances={f"{PROJECT}:us-central1:main-db"})
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=deps)
+
+    [change] = [e for e in timeline.entries if e.source.value == "audit"]
+    assert change.actor.name == "ned@example.com" and change.kind == "connector_change"
+    assert f"project={host}" in change.link
+    extra = next(r for r in timeline.reads if r.name == f"audit {host}")
+    assert f"projects/{host}/logs/" in extra.filter and "run.googleapis.com" not in extra.filter
+    assert "cloudsql" not in extra.filter            # the database is in the service's own project

@@ -1,5 +1,6 @@
 # A worked example: Runwarden in its own project, watching the Cloud Run services of that
-# project. `terraform init && terraform apply` from this directory, after writing
+# project and, through watched_projects, of others (docs/deploy.md, "Watching services in other
+# projects"). `terraform init && terraform apply` from this directory, after writing
 # ../../../runwarden.yaml (docs/deploy.md, "The config file").
 
 terraform {
@@ -27,9 +28,11 @@ module "runwarden" {
   source_dir         = abspath("${path.root}/../../..")
 
   managed_runtime_service_accounts = var.managed_runtime_service_accounts
+  watched_projects                 = var.watched_projects
   watched_services                 = var.watched_services
   operators_group                  = var.operators_group
   human_notification_channels      = [google_monitoring_notification_channel.oncall.name]
+  runbook_url                      = var.runbook_url
 }
 
 # The people who watch Runwarden: an e-mail channel here; PagerDuty or Slack work the same.

@@ -31,3 +31,15 @@ variable "watched_services" {
   type        = list(string)
   default     = []
 }
+
+variable "watched_projects" {
+  description = "Other projects holding a watched service, its VPC connector or its Cloud SQL instance; empty when everything is in project_id."
+  type        = list(string)
+  default     = []
+}
+
+variable "runbook_url" {
+  description = "Where the on-call reads docs/deploy.md (its web address in your repository); each alert links its section there."
+  type        = string
+  default     = "docs/deploy.md"
+}
