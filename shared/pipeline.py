@@ -421,7 +421,8 @@ def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, a
     incident_id = _incident_id(event_data)
     timeline = Timeline(incident_id)
     transient = isinstance(exc, TransientError)
-    why = str(exc) if transient else f"unexpected error: {type(exc).__name__}: {exc}"
+    why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
+           else f"unexpected error: {type(exc).__name__}: {exc}")
     if attempt < limit:
         timeline.step("deferred" if transient else "error",
                       f"{why}; delivery {attempt} of at most {limit}: answered non-2xx so that Pub/Sub redelivers it",

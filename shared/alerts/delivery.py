@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
-from shared.errors import TransientError
+from shared.errors import PermanentError, TransientError
 
 
 class DeliveryCounter:
@@ -53,7 +53,7 @@ class StateStoreUnavailable(TransientError):
 
 
 class GuardedState:
-    """A StateStore whose transient faults say that the state store is where they happened.
+    """A StateStore whose faults say that the state store is where they happened.
 
     Everything else (results, permanent errors, attributes) passes through unchanged."""
 
@@ -76,6 +76,8 @@ def _labelled(method: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except TransientError as exc:
             raise StateStoreUnavailable(f"state store unavailable: {exc}") from exc
+        except PermanentError as exc:  # e.g. PERMISSION_DENIED on Firestore
+            raise PermanentError(f"state store refused the request: {exc}", code=exc.code) from exc
     return call
 
 
