@@ -28,7 +28,7 @@ from shared.clock import Clock
 from shared.config import Config
 from shared.errors import OutcomeUnknownError, PermanentError, RunwardenError, TransientError
 from shared.outcomes import OutcomeStatus
-from shared.ports import ClaimRecord, StateStore
+from shared.ports import ClaimRecord, ClaimStatus, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord,
                                         ProposalRecord)
@@ -109,11 +109,21 @@ def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str,
     return ""
 
 
-def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
-    return GateResult(OutcomeStatus.SKIPPED,
-                      f"duplicate: {action} on {target} for this incident is already {held.status.value} "
-                      f"(since {held.claimed_at.isoformat()})",
-                      after=held.result.get("after"), claim_key=key)
+def _duplicate(action: str, target: str, key: str, held: ClaimRecord, owner: str = "") -> GateResult:
+    reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value} "
+              f"(since {held.claimed_at.isoformat()})")
+    if held.status is ClaimStatus.CLAIMED and _message_of(owner) and _message_of(held.owner) == _message_of(owner):
+        # Pub/Sub redelivers a message once its attempt has answered non-2xx or died; this one
+        # never completed its claim, so what it did is not known here.
+        reason += (f"; held by an earlier delivery of this same message, which has not finished (still running, "
+                   f"or stopped before it recorded what it did); the claim expires at "
+                   f"{held.expires_at.isoformat()}, and a delivery after that diagnoses afresh")
+    return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
+
+
+def _message_of(owner: str) -> str:
+    """The message part of an attempt's owner ("MESSAGE_ID:ATTEMPT")."""
+    return owner.rpartition(":")[0]
 
 
 @dataclass
@@ -161,7 +171,7 @@ class Gate:
         guard = self.config.guardrails
         claim = self._claim(kind, key, timedelta(seconds=guard.claim_ttl_seconds), now)
         if not claim.acquired:
-            return _duplicate(action.name, params.target, key, claim.record)
+            return _duplicate(action.name, params.target, key, claim.record, self.owner)
         held = _Held(claim=(kind, key))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         try:
@@ -392,7 +402,7 @@ class Gate:
             data = found.get((kind, key))
             record = ClaimRecord.model_validate(data) if data is not None else None
             if record is not None and not record.expired(now):
-                return name, _duplicate(name, target, key, record)
+                return name, _duplicate(name, target, key, record, self.owner)
         return None
 
     def _record(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,

@@ -405,3 +405,29 @@ def test_firestore_down_for_every_delivery_ends_in_one_failed_outcome_that_says_
     assert "state store unavailable: " in last.reason
     assert len(world.published(2)) == 1  # one outcome for the message, not one per attempt
     assert world.writes() == 0
+
+
+def test_a_claim_left_by_an_attempt_that_died_says_so_to_its_redelivery(standin_env, firestore, pubsub, project_id,
+                                                                        anchor):
+    """An attempt killed between its claim and its record (function timeout, instance lost)
+    leaves the claim 'claimed'. Its redelivery cannot know what it did: it does not act, and
+    says whose claim it is and when it expires."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import CLAIMS, claim_key
+
+    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    incident_id = resolve_incident(world, "bad_revision")
+    ttl = timedelta(seconds=world.config.guardrails.claim_ttl_seconds)
+    world.state.claim(CLAIMS, claim_key(incident_id, SERVICE, "rollback_traffic"), "m-1:0123456789ab", ttl,
+                      world.clock.now())
+    counter = DeliveryCounter()
+
+    redelivered = deliver(world, "bad_revision", counter)
+    renotified = deliver(world, "bad_revision", counter, message_id="m-2")
+
+    assert redelivered.outcome.status.value == "skipped"
+    assert redelivered.outcome.reason.startswith("duplicate")
+    assert "held by an earlier delivery of this same message, which has not finished" in redelivered.outcome.reason
+    assert "earlier delivery" not in renotified.outcome.reason  # another message: a plain duplicate
+    assert world.writes() == 0
