@@ -209,6 +209,14 @@ class StateSettings(_Section):
     database: str = "(default)"
 
 
+class DeliverySettings(_Section):
+    # Deliveries of one message before on_alert stops asking for a redelivery and publishes one
+    # `failed` outcome saying why. Set it to the push subscription's dead-letter
+    # max_delivery_attempts (infra: var.max_delivery_attempts, default 10), so the function gives
+    # up, and says so, on the last attempt before Pub/Sub would dead-letter the message.
+    max_attempts: int = Field(default=10, ge=1, le=100)
+
+
 class Config(_Section):
     project: str = Field(min_length=1)          # where Runwarden's own state lives
     mode: Mode = Mode.DRY_RUN                   # acting for real is a decision someone writes down
@@ -221,6 +229,7 @@ class Config(_Section):
     actions: dict[str, ActionMode] = {}         # per-action shadow mode, e.g. {scale_connector: {mode: dry_run}}
     commands_topic: str | None = None           # where sweeps and operators' commands arrive (documentation)
     state: StateSettings = StateSettings()
+    delivery: DeliverySettings = DeliverySettings()
     # Principals (as commands give them in requested_by) who may approve or reject proposals and
     # override cooldown and budgets. Authentication is IAM on the commands topic (docs/commands.md).
     operators: tuple[str, ...] = ()

@@ -7,7 +7,7 @@ a poison message forever; transient faults are raised, so the platform retries.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,8 @@ from shared.clock import Clock, SystemClock
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
 from shared.config import Config
-from shared.errors import PermanentError
+from shared.alerts.delivery import DeliveryCounter, GuardedState
+from shared.errors import PermanentError, TransientError
 from shared.remediation.guardrails import Gate
 from shared.remediation.history import (
     closed_incident,
@@ -383,3 +384,64 @@ def _report(diagnosis: Diagnosis) -> DiagnosisReport:
                            rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
                            competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
                            recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)
+
+
+# --- one delivery of a message: redelivery bounded, every give-up reaches a person ---------------------------------
+
+DELIVERIES = DeliveryCounter()
+
+
+def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, delivery_attempt: int | None = None,
+                    counter: DeliveryCounter | None = None) -> Outcome:
+    """`handle_alert` for one Pub/Sub delivery, with redelivery bounded.
+
+    A transient fault (an API or the state store unavailable) or an unexpected error raises, so
+    that Pub/Sub redelivers; each attempt writes one timeline step a person can read: `deferred`
+    (WARNING, naming the fault, e.g. "state store unavailable: ...") or `error` (ERROR). No
+    outcome is published for an attempt that will be retried: a redelivery storm must not
+    publish an outcome per attempt. On the last attempt (`config.delivery.max_attempts`, counted
+    by Pub/Sub's deliveryAttempt or per message in this instance) it stops asking for more and
+    publishes one `failed` outcome that says it gave up and why; the function then answers 2xx.
+    """
+    counter = counter if counter is not None else DELIVERIES
+    message_id = _message_id(event_data)
+    attempt = counter.attempt(message_id, delivery_attempt)
+    guarded = replace(adapters, state=GuardedState(adapters.state))
+    try:
+        outcome = handle_alert(event_data, config, guarded)
+    except Exception as exc:  # noqa: BLE001 - every failure is either retried or reported, never lost
+        return _retry_or_give_up(exc, event_data, message_id, attempt, config, adapters)
+    counter.forget(message_id)
+    return outcome
+
+
+def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, attempt: int, config: Config,
+                      adapters: Adapters) -> Outcome:
+    limit = config.delivery.max_attempts
+    incident_id = _incident_id(event_data)
+    timeline = Timeline(incident_id)
+    transient = isinstance(exc, TransientError)
+    why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
+           else f"unexpected error: {type(exc).__name__}: {exc}")
+    if attempt < limit:
+        timeline.step("deferred" if transient else "error",
+                      f"{why}; delivery {attempt} of at most {limit}: answered non-2xx so that Pub/Sub redelivers it",
+                      severity="WARNING" if transient else "ERROR", message_id=message_id, attempt=attempt,
+                      max_attempts=limit, transient=transient)
+        raise exc
+    reason = (f"gave up after {attempt} deliveries of message {message_id or 'unknown'} "
+              f"(delivery.max_attempts {limit}): {why}; the alert was not handled, a person must look")
+    now = adapters.clock.now()
+    outcome = Outcome(incident_id=incident_id, status=OutcomeStatus.FAILED, reason=reason, message_id=message_id,
+                      timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
+    timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
+                  transient=transient)
+    return publish_outcome(outcome, config, adapters, timeline)
+
+
+def _incident_id(event_data: Any) -> str | None:
+    """The incident a message is about, when it can be parsed; None otherwise."""
+    try:
+        return parse_message_published(event_data)[1].incident_id
+    except Exception:  # noqa: BLE001 - only a label for the give-up outcome
+        return None

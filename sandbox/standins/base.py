@@ -144,10 +144,14 @@ class StandIn:
                 context.abort(fault.code, fault.message)
             try:
                 with self.lock:
-                    return rpc.handler(request)
+                    response = rpc.handler(request)
             except ApiError as err:
                 context.abort(err.code, err.message)
             except Exception as exc:  # noqa: BLE001 - a stand-in bug must say what it was
                 context.abort(grpc.StatusCode.INTERNAL, f"stand-in error in {rpc.method}: {exc!r}")
+            lost = self.faults.after_call(rpc.method)
+            if lost is not None:  # handled, but the answer never reaches the client
+                context.abort(lost.code, lost.message)
+            return response
 
         return handle

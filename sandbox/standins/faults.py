@@ -20,6 +20,13 @@ class _Failure:
     method: str | None
 
 
+@dataclass
+class _LostResponse:
+    remaining: int
+    code: grpc.StatusCode
+    method: str | None
+
+
 @dataclass(frozen=True)
 class _Latency:
     seconds: float
@@ -46,6 +53,7 @@ class Faults:
         self._failures: list[_Failure] = []
         self._latencies: list[_Latency] = []
         self._denied: set[str | None] = set()
+        self._lost: list[_LostResponse] = []
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
                   method: str | None = None) -> None:
@@ -54,6 +62,22 @@ class Faults:
             raise ValueError("fail_next needs n >= 1")
         with self._lock:
             self._failures.append(_Failure(n, code, method))
+
+    def lose_response(self, n: int, code: grpc.StatusCode = grpc.StatusCode.DEADLINE_EXCEEDED,
+                      method: str | None = None) -> None:
+        """The next `n` matching calls are handled (a write is applied) but answered with `code`.
+
+        What a client sees when the server did the work and the answer was lost or came too late.
+        google.rpc.Code (googleapis google/rpc/code.proto) says of DEADLINE_EXCEEDED: "For
+        operations that change the state of the system, this error may be returned even if the
+        operation has completed successfully. For example, a successful response from a server
+        could have been delayed long enough for the deadline to expire." UNAVAILABLE and INTERNAL
+        after the server acted are the same case seen through a dropped connection or a proxy.
+        """
+        if n < 1:
+            raise ValueError("lose_response needs n >= 1")
+        with self._lock:
+            self._lost.append(_LostResponse(n, code, method))
 
     def add_latency(self, seconds: float, method: str | None = None) -> None:
         """Every matching call sleeps `seconds` before it is handled (until clear())."""
@@ -70,6 +94,7 @@ class Faults:
             self._failures.clear()
             self._latencies.clear()
             self._denied.clear()
+            self._lost.clear()
 
     def before_call(self, method: str) -> InjectedFault | None:
         """Sleeps for any latency, then returns the fault this call must raise, if any."""
@@ -91,4 +116,13 @@ class Faults:
                 if failure.remaining > 0 and _applies(failure.method, method):
                     failure.remaining -= 1
                     return InjectedFault(failure.code, f"{method}: injected {failure.code.name}")
+            return None
+
+    def after_call(self, method: str) -> InjectedFault | None:
+        """The fault a handled call must be answered with instead of its result (see lose_response)."""
+        with self._lock:
+            for lost in self._lost:
+                if lost.remaining > 0 and _applies(lost.method, method):
+                    lost.remaining -= 1
+                    return InjectedFault(lost.code, f"{method}: injected {lost.code.name} after the call was handled")
             return None

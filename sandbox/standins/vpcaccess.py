@@ -250,7 +250,11 @@ class VpcAccessStandIn(StandIn):
                 self._calls.append(Call(method, request))
             self._raise_injected_fault(method, name)
             with self.lock:
-                return 200, handler(request, name)
+                body = handler(request, name)
+            lost = self.faults.after_call(method)
+            if lost is not None:  # handled, but the answer never reaches the client
+                raise HttpError(lost.code, lost.message)
+            return 200, body
         except HttpError as err:
             return err.http_status, err.body()
         except Exception as exc:  # noqa: BLE001 - a stand-in bug must say what it was

@@ -157,16 +157,52 @@ class CloudRunAdapter(CloudRunReader):
                         return landed
                 raise ConcurrentModificationError(f"UpdateService {service_name}: etag mismatch ({exc})") from exc
 
-        call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
-                        retry_codes=WRITE_RETRY_CODES)
+        try:
+            call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
+                            retry_codes=WRITE_RETRY_CODES)
+        except OutcomeUnknownError:
+            raise
+        except TransientError as exc:
+            self._after_unanswered_write(service_name, request, exc)
         # What serves now, read afresh: the operation's response may predate the last reconcile.
-        service = self._read_service(service_name)
+        try:
+            service = self._read_service(service_name)
+        except PermanentError as exc:  # the write took; only reading it back was refused
+            raise OutcomeUnknownError(f"UpdateService {service_name}: done, but the service could not be read "
+                                      f"back: {exc}") from exc
         if service.reconciling:
             raise OutcomeUnknownError(f"UpdateService {service_name}: operation done but the service is "
                                       "still reconciling; what serves is not settled")
         result = service_from_proto(service)
         self._verify_traffic(result, traffic)
         return result
+
+    def _after_unanswered_write(self, service_name: str, request: Any, exc: TransientError) -> None:
+        """UpdateService failed without an answer that says it was not applied. Returns if the
+        write landed (the caller then checks what serves), raises otherwise.
+
+        DEADLINE_EXCEEDED (and INTERNAL, UNKNOWN) may come back for a write that completed:
+        "For operations that change the state of the system, this error may be returned even if
+        the operation has completed successfully" (google.rpc.Code, google/rpc/code.proto). So the
+        service is read again. If its desired traffic is what was sent, the write landed. If it
+        is not, the request may still be in flight: OutcomeUnknownError, so that the gate keeps
+        its claim and records the action for the sweep rather than letting a redelivery write a
+        second time. Only UNAVAILABLE, which the retry above already re-sent under the same etag,
+        is left transient when the re-read shows no change."""
+        code = status_code(exc.__cause__) if exc.__cause__ is not None else ""
+        try:
+            landed = _traffic_key(self._read_service(service_name).traffic) == _traffic_key(request.service.traffic)
+        except TransientError as reread:
+            if code in WRITE_RETRY_CODES:
+                raise exc from reread
+            raise OutcomeUnknownError(f"{exc}; the service could not be read back to see whether it landed "
+                                      f"({reread})") from exc
+        if landed:
+            return
+        if code in WRITE_RETRY_CODES:
+            raise exc
+        raise OutcomeUnknownError(f"{exc}; the service does not show the change yet, but the request may still "
+                                  "be applied") from exc
 
     def _update_and_wait(self, request: Any) -> Any:
         from google.api_core import exceptions, retry
@@ -188,10 +224,10 @@ class CloudRunAdapter(CloudRunReader):
             finished = operation.operation
             if finished.done and finished.HasField("error"):
                 raise self._operation_failed(name, finished) from exc
-            if isinstance(classify(exc), TransientError):  # accepted, then the polling failed
-                raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation "
-                                          f"{finished.name} could not be followed: {exc}") from exc
-            raise
+            # Accepted, then following it failed, whatever the reason (a poll that is denied too:
+            # the write may still land). Only a finished operation's error says nothing changed.
+            raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation "
+                                      f"{finished.name} could not be followed: {classify(exc)}") from exc
 
     def _operation_failed(self, name: str, operation: Any) -> OperationFailedError:
         """A finished operation's error, with the service's terminal_condition when it can be read."""

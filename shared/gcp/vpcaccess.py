@@ -4,8 +4,8 @@ The client library has no update method, so the patch goes through google-auth's
 AuthorizedSession (see endpoints.vpcaccess_session). Reads retry briefly on transient faults.
 The patch is not idempotent while the connector is UPDATING (a second one is refused), so it
 is re-sent only when the failure proves it was never applied (connection never made, 503,
-429); a timeout or a 5xx after sending leaves the outcome unknown and raises TransientError
-for the caller's guardrails to handle.
+429); a timeout or another 5xx after sending leaves the outcome unknown and raises
+OutcomeUnknownError, so the gate keeps its claim and records the action for the sweep.
 """
 from __future__ import annotations
 
@@ -61,6 +61,10 @@ class OutcomeUnknown(Exception):
     """The request may have reached the server, but no answer came back (timeout, reset)."""
 
     grpc_status_code = _Status("UNKNOWN")
+
+
+class ConnectorOperationFailed(PermanentError):
+    """The patch's operation finished with an error: a definite answer, unlike a poll that failed."""
 
 
 class ConnectorBusyError(TransientError):
@@ -146,6 +150,12 @@ class VpcAccessAdapter(VpcAccessReader):
                 raise OutcomeUnknownError(str(exc)) from exc
             if _code_of(exc) in BUSY_CODES:
                 return self._when_busy(name, exc, min_instances, max_instances, machine_type)
+            if _code_of(exc) not in PATCH_RETRY_CODES:
+                # A 504, 500 or unnamed 5xx answer to a sent PATCH: the server may have applied it
+                # ("For operations that change the state of the system, this error may be returned
+                # even if the operation has completed successfully", DEADLINE_EXCEEDED in
+                # google.rpc.Code). Re-sending, or letting a redelivery re-plan, could scale twice.
+                raise OutcomeUnknownError(f"{exc}; the patch may have been applied") from exc
             raise
         except PermanentError as exc:
             if exc.code in BUSY_CODES:
@@ -156,7 +166,9 @@ class VpcAccessAdapter(VpcAccessReader):
             connector = self.get_connector(name)
         except OutcomeUnknownError:
             raise
-        except TransientError as exc:  # accepted; following it failed
+        except ConnectorOperationFailed:
+            raise
+        except (TransientError, PermanentError) as exc:  # accepted; following it failed (a denied poll too)
             raise OutcomeUnknownError(f"PatchConnector {name}: accepted, but could not be followed: {exc}") from exc
         _check_applied(connector, min_instances, max_instances, machine_type)
         return connector
@@ -246,7 +258,7 @@ def _raise_operation_error(operation: dict[str, Any], target: str) -> None:
     code = error.get("code", 2)
     name = _RPC_CODE_NAMES[code] if isinstance(code, int) and 0 <= code < len(_RPC_CODE_NAMES) else "UNKNOWN"
     # The operation has ended: it failed, and sending the same patch again is the caller's decision.
-    raise PermanentError(f"PatchConnector {target}: operation {operation.get('name', '')} failed: "
+    raise ConnectorOperationFailed(f"PatchConnector {target}: operation {operation.get('name', '')} failed: "
                          f"{error.get('message', '')}", code=name)
 
 

@@ -26,9 +26,9 @@ from typing import Any, Mapping
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock
 from shared.config import Config
-from shared.errors import OutcomeUnknownError, PermanentError, TransientError
+from shared.errors import OutcomeUnknownError, PermanentError, RunwardenError, TransientError
 from shared.outcomes import OutcomeStatus
-from shared.ports import ClaimRecord, StateStore
+from shared.ports import ClaimRecord, ClaimStatus, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord,
                                         ProposalRecord)
@@ -109,11 +109,21 @@ def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str,
     return ""
 
 
-def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
-    return GateResult(OutcomeStatus.SKIPPED,
-                      f"duplicate: {action} on {target} for this incident is already {held.status.value} "
-                      f"(since {held.claimed_at.isoformat()})",
-                      after=held.result.get("after"), claim_key=key)
+def _duplicate(action: str, target: str, key: str, held: ClaimRecord, owner: str = "") -> GateResult:
+    reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value} "
+              f"(since {held.claimed_at.isoformat()})")
+    if held.status is ClaimStatus.CLAIMED and _message_of(owner) and _message_of(held.owner) == _message_of(owner):
+        # Pub/Sub redelivers a message once its attempt has answered non-2xx or died; this one
+        # never completed its claim, so what it did is not known here.
+        reason += (f"; held by an earlier delivery of this same message, which has not finished (still running, "
+                   f"or stopped before it recorded what it did); the claim expires at "
+                   f"{held.expires_at.isoformat()}, and a delivery after that diagnoses afresh")
+    return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
+
+
+def _message_of(owner: str) -> str:
+    """The message part of an attempt's owner ("MESSAGE_ID:ATTEMPT")."""
+    return owner.rpartition(":")[0]
 
 
 @dataclass
@@ -159,11 +169,25 @@ class Gate:
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
         guard = self.config.guardrails
-        claim = self.state.claim(kind, key, self.owner, timedelta(seconds=guard.claim_ttl_seconds), now)
+        claim = self._claim(kind, key, timedelta(seconds=guard.claim_ttl_seconds), now)
         if not claim.acquired:
-            return _duplicate(action.name, params.target, key, claim.record)
+            return _duplicate(action.name, params.target, key, claim.record, self.owner)
         held = _Held(claim=(kind, key))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
+        try:
+            return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
+                                 signature, manual)
+        except TransientError:
+            # The state store failed between the claim and the write (the write itself gives back
+            # on its own faults). A claim left behind would make every redelivery a "duplicate"
+            # of an attempt that did nothing: give it all back, then let Pub/Sub redeliver.
+            self._give_back_quietly(held)
+            raise
+
+    def _claimed(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
+                 held: _Held, key: str, now: datetime, dry_run: bool, service: str | None, signature: str,
+                 manual: Manual | None) -> GateResult:
+        kind = held.claim[0]
         result = GateResult(OutcomeStatus.SKIPPED, "", claim_key=key)
 
         if not action.corrective:
@@ -229,9 +253,26 @@ class Gate:
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
         # has only confirmed the change took.
         result.reason = f"{action.name} applied: the API confirmed the change; the sweep verifies its effect"
-        self._complete(held.claim[0], held.claim[1], result)
-        if not action.corrective:
-            self._record(action, params, before, result, incident_id, service or params.target, signature, manual)
+        try:
+            self._complete(held.claim[0], held.claim[1], result)
+            if not action.corrective:
+                self._record(action, params, before, result, incident_id, service or params.target, signature,
+                             manual)
+        except TransientError as exc:
+            return self._unrecorded(action, params, result, exc)
+        return result
+
+    @staticmethod
+    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError) -> GateResult:
+        """The write took, but the state store failed before it was recorded. Raising would have
+        Pub/Sub redeliver into a claim still held, and a person would never hear of the change;
+        so the result is escalated now, with what was done. The claim stays held until its TTL,
+        so nothing acts on this incident and target again before then."""
+        result.status = OutcomeStatus.ESCALATED
+        result.reason = (f"{action.name} on {params.target} applied (the API confirmed the change), but it could "
+                         f"not be recorded: {exc}. The verification sweep will not judge it: a person must check "
+                         "the target and undo it if needed")
+        result.notes = [*result.notes, *action.notes(params)]
         return result
 
     def _unknown(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, held: _Held,
@@ -243,9 +284,14 @@ class Gate:
         result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); recorded "
                          "for the verification sweep, and a person should check the target")
         result.after = None
-        self._complete(held.claim[0], held.claim[1], result)
-        if not action.corrective:
-            self._record(action, params, before, result, incident_id, service or params.target, signature)
+        try:
+            self._complete(held.claim[0], held.claim[1], result)
+            if not action.corrective:
+                self._record(action, params, before, result, incident_id, service or params.target, signature)
+        except TransientError as stored:
+            result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}), and it "
+                             f"could not be recorded: {stored}. The verification sweep will not judge it: a person "
+                             "must check the target")
         return result
 
     # --- checks ---------------------------------------------------------------------------------
@@ -282,7 +328,7 @@ class Gate:
             lease = self.state.get(COOLDOWNS, target)
             active = lease is not None and not lease.expired(now)
         else:
-            taken = self.state.claim(COOLDOWNS, target, self.owner, ttl, now)
+            taken = self._claim(COOLDOWNS, target, ttl, now)
             active, lease = not taken.acquired, taken.record
             if taken.acquired:
                 held.cooldown = target
@@ -323,7 +369,7 @@ class Gate:
             data = found.get((BUDGETS, key))
             if data is not None and not ClaimRecord.model_validate(data).expired(now):
                 continue
-            if self.state.claim(BUDGETS, key, self.owner, retain, now).acquired:
+            if self._claim(BUDGETS, key, retain, now).acquired:
                 return key
         return None
 
@@ -356,7 +402,7 @@ class Gate:
             data = found.get((kind, key))
             record = ClaimRecord.model_validate(data) if data is not None else None
             if record is not None and not record.expired(now):
-                return name, _duplicate(name, target, key, record)
+                return name, _duplicate(name, target, key, record, self.owner)
         return None
 
     def _record(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
@@ -420,6 +466,25 @@ class Gate:
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         self.state.complete(kind, key, self.owner, retain, self.clock.now(),
                             {"status": result.status.value, "after": result.after})
+
+    def _claim(self, kind: str, key: str, ttl: timedelta, now: datetime) -> Any:
+        """state.claim; if it fails transiently, the create may have landed with its answer lost
+        (DEADLINE_EXCEEDED on a commit that took). Such a claim would be held by an attempt that
+        is about to end, so it is released (if it is this attempt's) before the error goes on."""
+        try:
+            return self.state.claim(kind, key, self.owner, ttl, now)
+        except TransientError:
+            self._give_back_quietly(_Held(claim=(kind, key)))
+            raise
+
+    def _give_back_quietly(self, held: _Held) -> None:
+        """_give_back, best effort: the state store may still be failing; what cannot be released
+        expires with its TTL."""
+        try:
+            self._give_back(held)
+        except RunwardenError as exc:
+            self._log("give_back_failed", f"could not release what this attempt holds ({exc}); it expires "
+                                          "with its TTL")
 
     def _give_back(self, held: _Held) -> None:
         if held.claim:

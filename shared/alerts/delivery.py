@@ -1,0 +1,87 @@
+"""How many times one Pub/Sub message has been delivered, and what a fault in the state store says.
+
+Pub/Sub redelivers a message the function did not answer with a 2xx. Two sources count the
+deliveries of one message:
+- the push request's `deliveryAttempt`. Pub/Sub sets it only when the subscription has a
+  dead-letter policy: "If a DeadLetterPolicy is not set on the subscription, this will be 0"
+  (ReceivedMessage.delivery_attempt, google-cloud-pubsub 2.44.0 types/pubsub.py; the push body
+  carries the same number as `deliveryAttempt`, Pub/Sub "Push subscriptions" and "Dead-letter
+  topics"). It counts across instances. infra/ sets the policy, so production has it;
+- otherwise (the Pub/Sub emulator, a subscription without the policy) this instance's own count
+  per message id: a redelivery to another instance starts again at 1, which only delays giving
+  up. The count is kept for a bounded number of messages.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
+
+from shared.errors import PermanentError, TransientError
+
+
+class DeliveryCounter:
+    """Deliveries seen per message id, thread-safe, for at most `capacity` messages."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def attempt(self, message_id: str | None, reported: int | None = None) -> int:
+        """This delivery's number (1 for the first): Pub/Sub's when it reports one, else our count."""
+        if message_id is None:
+            return reported if reported and reported > 0 else 1
+        with self._lock:
+            count = max(self._seen.pop(message_id, 0) + 1, reported or 0)
+            self._seen[message_id] = count
+            while len(self._seen) > self._capacity:
+                self._seen.popitem(last=False)
+            return count
+
+    def forget(self, message_id: str | None) -> None:
+        """The message was answered with a 2xx: Pub/Sub will not deliver it again."""
+        if message_id is None:
+            return
+        with self._lock:
+            self._seen.pop(message_id, None)
+
+
+class StateStoreUnavailable(TransientError):
+    """A transient fault in the state store (Firestore down, unreachable, or contended)."""
+
+
+class GuardedState:
+    """A StateStore whose faults say that the state store is where they happened.
+
+    Everything else (results, permanent errors, attributes) passes through unchanged."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+        return _labelled(value)
+
+
+def _labelled(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except StateStoreUnavailable:
+            raise
+        except TransientError as exc:
+            raise StateStoreUnavailable(f"state store unavailable: {exc}") from exc
+        except PermanentError as exc:  # e.g. PERMISSION_DENIED on Firestore
+            raise PermanentError(f"state store refused the request: {exc}", code=exc.code) from exc
+    return call
+
+
+def push_delivery_attempt(body: Any) -> int | None:
+    """`deliveryAttempt` of a Pub/Sub push body, if it carries a positive one."""
+    value = body.get("deliveryAttempt") if isinstance(body, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

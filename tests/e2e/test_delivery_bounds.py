@@ -1,0 +1,74 @@
+"""End to end: an unexpected exception in on_alert publishes one `failed` outcome, and its
+redelivery is bounded. The Pub/Sub emulator pushes to functions-framework running main.py; the
+emulator sets no deliveryAttempt (it needs a dead-letter policy), so the function's own count
+per message bounds it, at `delivery.max_attempts`."""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sandbox.emulators import EmulatorMissing
+from sandbox.stack import Sandbox
+from shared.gcp.firestore import FirestoreStateStore
+from shared.remediation.records import INCIDENTS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
+MAX_ATTEMPTS = 3
+
+
+@pytest.fixture
+def sandbox(monkeypatch):
+    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
+    try:
+        box = Sandbox("bad_revision", anchor=anchor, config={"delivery": {"max_attempts": MAX_ATTEMPTS}}).start()
+    except EmulatorMissing as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    for key, value in box.firestore.env().items():
+        monkeypatch.setenv(key, value)
+    box.start_function()
+    yield box
+    box.stop()
+
+
+def test_a_bug_publishes_one_failed_outcome_and_redelivery_stops(sandbox):
+    notification = sandbox.scenario.notification(sandbox.anchor)
+    incident_id = notification["incident"]["incident_id"]
+    # The bug: a state record the handler cannot read (a time that is not a time). Reading the
+    # incident's record raises a validation error, an exception no handler expects.
+    FirestoreStateStore(sandbox.project).put_record(INCIDENTS, incident_id,
+                                                    {"incident_id": incident_id, "opened_at": "yesterday"})
+
+    sandbox.publish_alert(notification)
+    outcomes = sandbox.wait_outcomes(1, timeout=45)
+    more = sandbox.wait_outcomes(1, timeout=6)  # the emulator redelivers a non-2xx every second or so
+
+    assert len(outcomes) == 1 and more == [], [o.body["reason"] for o in outcomes + more]
+    [failed] = outcomes
+    assert failed.body["status"] == "failed"
+    assert failed.body["incident_id"] == incident_id
+    assert f"gave up after {MAX_ATTEMPTS} deliveries" in failed.body["reason"]
+    assert "ValidationError" in failed.body["reason"]
+    assert sandbox.standins.run.count("UpdateService") == 0
+
+    steps = [line["runwarden"] for line in _lines(sandbox, until="notify")]
+    errors = [s for s in steps if s["step"] == "error"]
+    assert [s["attempt"] for s in errors] == list(range(1, MAX_ATTEMPTS))
+    assert [s["step"] for s in steps].count("gave_up") == 1
+    notify = [s for s in steps if s["step"] == "notify"]
+    assert len(notify) == 1 and notify[0]["status"] == "failed"  # the one page a person gets
+
+
+def _lines(box: Sandbox, until: str, timeout: float = 5.0) -> list[dict]:
+    lines: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines += [line for line in box.function.timeline() if "runwarden" in line]
+        if any(line["runwarden"]["step"] == until for line in lines):
+            break
+        time.sleep(0.05)
+    return lines

@@ -1,0 +1,433 @@
+"""Fault drills: a fault at every API step of the alert path, on the real clients and local servers.
+
+Each case injects one fault at one step (a read, the write, or the operation poll), delivers the
+alert through `handle_delivery` (what on_alert runs), then delivers the same message again with
+the fault gone, as Pub/Sub would. Whatever the fault, three things must hold:
+- the first handling completes, escalates or fails with a reason, or raises a transient error
+  (Pub/Sub redelivers);
+- a write that reached the API always has an action record, or an escalated outcome that says it
+  could not be recorded: never a half-applied state nobody knows of;
+- the redelivery produces one consistent outcome and never acts a second time.
+docs/behaviour.md ("Faults") has the table these cases check.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import grpc
+import pytest
+
+from shared.alerts.delivery import DeliveryCounter, StateStoreUnavailable
+from shared.errors import TransientError
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.firestore import FirestoreStateStore
+from shared.gcp.logging import CloudLoggingAdapter
+from shared.gcp.monitoring import CloudMonitoringAdapter
+from shared.gcp.run import CloudRunAdapter
+from shared.gcp.vpcaccess import VpcAccessAdapter
+from shared.pipeline import handle_delivery
+from shared.remediation.records import ACTIONS
+from tests.integration.cuttable_proxy import CuttableProxy
+from tests.integration.world import SERVICE, World
+
+pytestmark = pytest.mark.emulator
+
+CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+# Tight deadlines, so that "slower than the call deadline" takes a second, not a minute. Every
+# call is bounded by its deadline, and the deadlines add up to less than the function timeout,
+# which is below the ack deadline (docs/deploy.md): a hung API becomes DEADLINE_EXCEEDED long
+# before Pub/Sub would redeliver.
+TIGHT = CallPolicy(call_timeout=0.5, attempts=2, initial_backoff=0.01, max_backoff=0.02, total_timeout=1.5)
+SLOWER_THAN_THE_DEADLINE = 0.8
+
+
+# --- the worlds ------------------------------------------------------------------------------------
+
+
+def _tight(world: World) -> World:
+    a = world.adapters
+    a.run = CloudRunAdapter(policy=TIGHT, operation_timeout=3, poll_initial_delay=0.01, poll_max_delay=0.05)
+    a.monitoring = CloudMonitoringAdapter(policy=TIGHT)
+    a.logging = CloudLoggingAdapter(policy=TIGHT)
+    a.vpcaccess = VpcAccessAdapter(policy=TIGHT, operation_timeout=3, poll_initial_delay=0.01, poll_max_delay=0.05)
+    return world
+
+
+def rollback_world(standins, pubsub, project_id, anchor) -> World:
+    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100}))
+    world.seed("bad_revision")
+    return world
+
+
+def connector_world(standins, pubsub, project_id, anchor) -> World:
+    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100},
+                         bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]}))
+    world.seed("connector_saturation")
+    return world
+
+
+@dataclass
+class Delivered:
+    outcome: Any = None          # the Outcome returned, or None when it raised
+    raised: BaseException | None = None
+
+    @property
+    def result(self) -> str:
+        if self.raised is not None:
+            return "redelivered" if isinstance(self.raised, TransientError) else f"raised {type(self.raised).__name__}"
+        return self.outcome.status.value
+
+
+def deliver(world: World, scenario: str, counter: DeliveryCounter, message_id: str = "m-1") -> Delivered:
+    try:
+        return Delivered(outcome=handle_delivery(world.alert(scenario, message_id=message_id), world.config,
+                                                 world.adapters, counter=counter))
+    except Exception as exc:  # noqa: BLE001 - what it raised is what is judged
+        return Delivered(raised=exc)
+
+
+# --- what the world looks like afterwards ------------------------------------------------------------
+
+
+def desired_traffic(world: World) -> list[tuple[str, int]]:
+    return sorted((t.revision, t.percent) for t in world.standins.run.service(SERVICE).traffic)
+
+
+def connector_shape(world: World) -> tuple[str, int]:
+    c = world.standins.vpcaccess.connector(CONNECTOR)
+    return c["machineType"], int(c.get("maxInstances", 0))
+
+
+def records(world: World, incident_id: str) -> list[dict]:
+    return world.state.find_records(ACTIONS, "incident_id", incident_id)
+
+
+def assert_no_unrecorded_write(world: World, changed: bool, incident_id: str, delivered: Delivered) -> None:
+    if not changed:
+        return
+    known = records(world, incident_id) or (
+        delivered.outcome is not None and delivered.outcome.status.value == "escalated"
+        and "could not be recorded" in delivered.outcome.reason)
+    assert known, f"the write reached the API but nothing records it ({delivered.result})"
+
+
+# --- a fault at every step -----------------------------------------------------------------------------
+
+UNAVAILABLE, DEADLINE, DENIED, SLOW = "UNAVAILABLE", "DEADLINE_EXCEEDED", "PERMISSION_DENIED", "slower than the deadline"
+
+
+@dataclass(frozen=True)
+class Step:
+    path: str        # "rollback" (Cloud Run) or "connector" (VPC Access)
+    part: str        # which stand-in
+    method: str      # its RPC (or REST method) name
+    kind: str        # read | write | poll
+
+
+STEPS = [
+    Step("rollback", "run", "GetService", "read"),
+    Step("rollback", "run", "ListRevisions", "read"),
+    Step("rollback", "monitoring", "ListTimeSeries", "read"),
+    Step("rollback", "logging", "ListLogEntries", "read"),
+    Step("rollback", "run", "UpdateService", "write"),
+    Step("rollback", "run", "GetOperation", "poll"),
+    Step("connector", "vpcaccess", "GetConnector", "read"),
+    Step("connector", "vpcaccess", "PatchConnector", "write"),
+    Step("connector", "vpcaccess", "GetOperation", "poll"),
+]
+
+# What the first delivery must end in, by step and fault. "redelivered": it raised a transient
+# error and nothing was left claimed; a write-side fault after the API may have acted escalates
+# with an action record, so the redelivery is a duplicate.
+EXPECTED: dict[tuple[str, str], dict[str, str]] = {
+    ("run", "GetService"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "failed",
+                            SLOW: "redelivered"},
+    ("run", "ListRevisions"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "failed",
+                               SLOW: "redelivered"},
+    ("monitoring", "ListTimeSeries"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "escalated",
+                                       SLOW: "redelivered"},
+    ("logging", "ListLogEntries"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "applied",
+                                    SLOW: "redelivered"},
+    ("run", "UpdateService"): {UNAVAILABLE: "redelivered", DEADLINE: "escalated", DENIED: "failed",
+                               SLOW: "escalated"},
+    # A slow poll is no fault: polling has no per-call deadline, only the operation's timeout.
+    ("run", "GetOperation"): {UNAVAILABLE: "escalated", DEADLINE: "escalated", DENIED: "escalated",
+                              SLOW: "applied"},
+    ("vpcaccess", "GetConnector"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "escalated",
+                                    SLOW: "redelivered"},
+    ("vpcaccess", "PatchConnector"): {UNAVAILABLE: "redelivered", DEADLINE: "escalated", DENIED: "failed",
+                                      SLOW: "escalated"},
+    ("vpcaccess", "GetOperation"): {UNAVAILABLE: "escalated", DEADLINE: "escalated", DENIED: "escalated",
+                                    SLOW: "escalated"},
+}
+
+CASES = [pytest.param(step, fault, id=f"{step.part}.{step.method}-{fault.split()[0]}")
+         for step in STEPS for fault in (UNAVAILABLE, DEADLINE, DENIED, SLOW)]
+
+
+def inject(world: World, step: Step, fault: str) -> None:
+    faults = getattr(world.standins, step.part).faults
+    if fault == SLOW:
+        faults.add_latency(SLOWER_THAN_THE_DEADLINE, method=step.method)
+    elif fault == DENIED:
+        faults.deny(method=step.method)
+    else:
+        faults.fail_next(10_000, getattr(grpc.StatusCode, fault), method=step.method)
+
+
+@pytest.mark.parametrize("step,fault", CASES)
+def test_a_fault_at_each_step_completes_escalates_or_is_redelivered_and_never_acts_twice(
+        standin_env, firestore, pubsub, project_id, anchor, step, fault):
+    make = rollback_world if step.path == "rollback" else connector_world
+    world = make(standin_env, pubsub, project_id, anchor)
+    scenario = "bad_revision" if step.path == "rollback" else "connector_saturation"
+    shape = desired_traffic if step.path == "rollback" else connector_shape
+    incident_id = resolve_incident(world, scenario)
+    before = shape(world)
+    counter = DeliveryCounter()
+    inject(world, step, fault)
+
+    first = deliver(world, scenario, counter)
+    if fault == SLOW:
+        time.sleep(SLOWER_THAN_THE_DEADLINE + 0.3)  # let a late request land before judging
+    getattr(world.standins, step.part).faults.clear()
+
+    assert first.result == EXPECTED[(step.part, step.method)][fault], (first.result, first.raised or
+                                                                        first.outcome.reason)
+    assert_no_unrecorded_write(world, shape(world) != before, incident_id, first)
+    recorded = bool(records(world, incident_id))
+
+    again = deliver(world, scenario, counter)
+
+    assert again.raised is None, again.raised
+    assert len(records(world, incident_id)) <= 1
+    assert_no_unrecorded_write(world, shape(world) != before, incident_id, again)
+    if recorded:
+        assert again.outcome.status.value == "skipped" and again.outcome.reason.startswith("duplicate"), \
+            again.outcome.reason
+    if first.result == "redelivered":
+        # The retry is the first handling that counts: it acts as a fault-free delivery would.
+        assert again.outcome.status.value in ("applied", "escalated", "skipped"), again.outcome.reason
+
+
+def resolve_incident(world: World, scenario: str) -> str:
+    from sandbox.scenarios import resolve_scenario
+
+    return resolve_scenario(scenario).notification(world.anchor)["incident"]["incident_id"]
+
+
+# --- the dangerous case: the write landed, the answer was lost -------------------------------------------------------
+
+
+@pytest.mark.parametrize("part,method,code,polls,expected", [
+    # The answer never came (client deadline, or a dropped connection); the operation is still
+    # running on the server, so what serves is not settled: escalated, recorded for the sweep.
+    pytest.param("run", "UpdateService", grpc.StatusCode.DEADLINE_EXCEEDED, 2, "escalated", id="run-deadline"),
+    pytest.param("run", "UpdateService", grpc.StatusCode.UNAVAILABLE, 2, "escalated", id="run-unavailable"),
+    # The same, with an operation that was already done when the answer was lost: the re-read
+    # shows the change settled, so it is the applied rollback, once.
+    pytest.param("run", "UpdateService", grpc.StatusCode.DEADLINE_EXCEEDED, 0, "applied", id="run-deadline-settled"),
+    pytest.param("run", "UpdateService", grpc.StatusCode.UNAVAILABLE, 0, "applied", id="run-unavailable-settled"),
+    pytest.param("vpcaccess", "PatchConnector", grpc.StatusCode.DEADLINE_EXCEEDED, 2, "escalated",
+                 id="vpc-deadline"),
+    pytest.param("vpcaccess", "PatchConnector", grpc.StatusCode.INTERNAL, 2, "escalated", id="vpc-internal"),
+])
+def test_a_write_that_landed_but_whose_answer_was_lost_acts_once(standin_env, firestore, pubsub, project_id, anchor,
+                                                                 part, method, code, polls, expected):
+    rollback = part == "run"
+    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    scenario = "bad_revision" if rollback else "connector_saturation"
+    incident_id = resolve_incident(world, scenario)
+    getattr(world.standins, part).lro_polls_before_done = polls
+    getattr(world.standins, part).faults.lose_response(1, code, method=method)
+    counter = DeliveryCounter()
+
+    first = deliver(world, scenario, counter)
+    again = deliver(world, scenario, counter)                    # Pub/Sub's redelivery
+    renotified = deliver(world, scenario, counter, message_id="m-2")  # Monitoring's re-notification
+
+    assert first.result == expected, first.raised or first.outcome.reason
+    [record] = records(world, incident_id)
+    assert record["state"] == "pending"  # the sweep judges it, like any other action
+    for later in (again, renotified):
+        assert later.outcome.status.value == "skipped" and later.outcome.reason.startswith("duplicate")
+    if rollback:
+        assert desired_traffic(world) == [("backend-00001-abc", 100)]
+        assert {tuple(t.revision for t in r.service.traffic) for r in world.standins.run.requests(method)} \
+            == {("backend-00001-abc",)}  # every request sent was the one rollback (a retry re-sends it)
+    else:
+        assert world.standins.vpcaccess.count(method) == 1
+
+
+def test_a_write_that_lands_after_the_client_gave_up_is_recorded_and_not_repeated(standin_env, firestore, pubsub,
+                                                                                  project_id, anchor):
+    """The request is slower than the client's deadline: the client sees DEADLINE_EXCEEDED, and the
+    server applies it a moment later. The re-read right after the error cannot see it yet."""
+    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    incident_id = resolve_incident(world, "bad_revision")
+    world.standins.run.faults.add_latency(SLOWER_THAN_THE_DEADLINE, method="UpdateService")
+    counter = DeliveryCounter()
+
+    first = deliver(world, "bad_revision", counter)
+    time.sleep(SLOWER_THAN_THE_DEADLINE + 0.3)
+    world.standins.run.faults.clear()
+    again = deliver(world, "bad_revision", counter)
+
+    assert first.result == "escalated" and "may still be applied" in first.outcome.reason, first.outcome.reason
+    assert desired_traffic(world) == [("backend-00001-abc", 100)]  # it did land
+    [record] = records(world, incident_id)
+    assert record["state"] == "pending"
+    assert again.outcome.status.value == "skipped" and again.outcome.reason.startswith("duplicate")
+    assert world.standins.run.count("UpdateService") == 1
+
+
+# --- the state store goes away -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cuttable_firestore(firestore, monkeypatch):
+    proxy = CuttableProxy(firestore.host)
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", proxy.address)
+    yield proxy
+    proxy.close()
+
+
+def _state_through(world: World, project_id: str) -> None:
+    world.state = world.adapters.state = FirestoreStateStore(project_id, timeout=1.0)
+
+
+def _cut_when(proxy: CuttableProxy, happened: Callable[[], bool]) -> threading.Thread:
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while not happened() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        proxy.cut()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("when", ["before anything", "after the evidence"])
+def test_firestore_gone_before_the_write_fails_closed_and_says_why(standin_env, cuttable_firestore, pubsub,
+                                                                   project_id, anchor, when, capsys):
+    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    _state_through(world, project_id)
+    counter = DeliveryCounter()
+    if when == "before anything":
+        cuttable_firestore.cut()
+    else:
+        _cut_when(cuttable_firestore, lambda: world.standins.logging.count("ListLogEntries") > 0)
+
+    first = deliver(world, "bad_revision", counter)
+
+    assert isinstance(first.raised, StateStoreUnavailable), first.raised or first.outcome.reason
+    assert world.writes() == 0
+    [deferred] = [line for line in _timeline(capsys) if line["runwarden"]["step"] == "deferred"]
+    assert deferred["message"].startswith("state store unavailable: ")
+    assert deferred["severity"] == "WARNING" and deferred["runwarden"]["attempt"] == 1
+    assert world.pubsub.pull(world.subscription, 1, timeout=1) == []  # no outcome for an attempt to be retried
+
+    cuttable_firestore.restore()
+    again = redeliver_until_handled(world, "bad_revision", counter)
+
+    assert again.outcome.status.value == "applied"
+    assert world.writes() == 1
+
+
+def redeliver_until_handled(world: World, scenario: str, counter: DeliveryCounter, tries: int = 10) -> Delivered:
+    """What Pub/Sub does after a non-2xx: deliver again, a little later, until it is answered.
+    (A client whose connection was cut waits out its reconnect backoff first.)"""
+    for _ in range(tries):
+        delivered = deliver(world, scenario, counter)
+        if delivered.raised is None:
+            return delivered
+        assert isinstance(delivered.raised, StateStoreUnavailable), delivered.raised
+        time.sleep(1)
+    return delivered
+
+
+def test_firestore_gone_right_after_the_write_escalates_with_what_was_done(standin_env, cuttable_firestore, pubsub,
+                                                                           project_id, anchor):
+    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    _state_through(world, project_id)
+    incident_id = resolve_incident(world, "bad_revision")
+    world.standins.run.faults.add_latency(0.3, method="GetOperation")  # the cut lands while it is followed
+    counter = DeliveryCounter()
+    _cut_when(cuttable_firestore, lambda: world.standins.run.count("UpdateService") > 0)
+
+    first = deliver(world, "bad_revision", counter)
+    cuttable_firestore.restore()
+    again = redeliver_until_handled(world, "bad_revision", counter)
+
+    assert first.result == "escalated", first.raised or first.outcome.reason
+    assert "applied (the API confirmed the change), but it could not be recorded: state store unavailable" \
+        in first.outcome.reason
+    assert any("pinned" in note for note in first.outcome.notes)  # how to release the pin reaches the person
+    assert desired_traffic(world) == [("backend-00001-abc", 100)]
+    assert records(world, incident_id) == []  # the record is what could not be written
+    # The claim stays held (taken before the write), so the redelivery cannot act again.
+    assert again.outcome.status.value == "skipped" and again.outcome.reason.startswith("duplicate")
+    assert world.standins.run.count("UpdateService") == 1
+
+
+def _timeline(capsys) -> list[dict]:
+    import json
+
+    lines = []
+    for raw in capsys.readouterr().out.splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(line, dict) and "runwarden" in line:
+            lines.append(line)
+    return lines
+
+
+def test_firestore_down_for_every_delivery_ends_in_one_failed_outcome_that_says_why(standin_env, cuttable_firestore,
+                                                                                      pubsub, project_id, anchor):
+    world = _tight(World(standin_env, pubsub, project_id, anchor, delivery={"max_attempts": 3}))
+    world.seed("bad_revision")
+    _state_through(world, project_id)
+    cuttable_firestore.cut()
+    counter = DeliveryCounter()
+
+    attempts = [deliver(world, "bad_revision", counter) for _ in range(3)]
+
+    assert [isinstance(a.raised, StateStoreUnavailable) for a in attempts] == [True, True, False]
+    last = attempts[-1].outcome
+    assert last.status.value == "failed"
+    assert "gave up after 3 deliveries of message m-1" in last.reason
+    assert "state store unavailable: " in last.reason
+    assert len(world.published(2)) == 1  # one outcome for the message, not one per attempt
+    assert world.writes() == 0
+
+
+def test_a_claim_left_by_an_attempt_that_died_says_so_to_its_redelivery(standin_env, firestore, pubsub, project_id,
+                                                                        anchor):
+    """An attempt killed between its claim and its record (function timeout, instance lost)
+    leaves the claim 'claimed'. Its redelivery cannot know what it did: it does not act, and
+    says whose claim it is and when it expires."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import CLAIMS, claim_key
+
+    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    incident_id = resolve_incident(world, "bad_revision")
+    ttl = timedelta(seconds=world.config.guardrails.claim_ttl_seconds)
+    world.state.claim(CLAIMS, claim_key(incident_id, SERVICE, "rollback_traffic"), "m-1:0123456789ab", ttl,
+                      world.clock.now())
+    counter = DeliveryCounter()
+
+    redelivered = deliver(world, "bad_revision", counter)
+    renotified = deliver(world, "bad_revision", counter, message_id="m-2")
+
+    assert redelivered.outcome.status.value == "skipped"
+    assert redelivered.outcome.reason.startswith("duplicate")
+    assert "held by an earlier delivery of this same message, which has not finished" in redelivered.outcome.reason
+    assert "earlier delivery" not in renotified.outcome.reason  # another message: a plain duplicate
+    assert world.writes() == 0

@@ -1,0 +1,80 @@
+"""The gate when the state store fails around a write: nothing is left claimed by an attempt that
+did nothing, and a write that took always reaches a person."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.errors import TransientError
+from shared.outcomes import OutcomeStatus
+from shared.remediation.guardrails import BUDGETS, CLAIMS, COOLDOWNS, claim_key
+from shared.remediation.records import ACTIONS
+
+from tests.unit.fakes import MemoryStateStore
+from tests.unit.test_guardrails import SERVICE, config, run_gate
+
+KEY = claim_key("inc-1", SERVICE, "rollback_traffic")
+
+
+class FailingStore(MemoryStateStore):
+    """Fails the n-th call of `method` (counting from 1) with a transient error, after or before
+    doing it: `landed=True` is a commit whose answer was lost (DEADLINE_EXCEEDED on a write that took)."""
+
+    def __init__(self, method: str, nth: int = 1, *, landed: bool, match: str = "") -> None:
+        super().__init__()
+        self._method, self._nth, self._landed, self._match = method, nth, landed, match
+        self.calls = 0
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if name != super().__getattribute__("_method"):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._match and self._match not in args:
+                return value(*args, **kwargs)
+            self.calls += 1
+            if self.calls != self._nth:
+                return value(*args, **kwargs)
+            if self._landed:
+                value(*args, **kwargs)
+            raise TransientError(f"{name}: DeadlineExceeded: 504 Deadline Exceeded (injected)")
+        return call
+
+
+@pytest.mark.parametrize("landed", [True, False], ids=["claim-landed", "claim-not-sent"])
+def test_a_claim_whose_answer_is_lost_is_released_before_the_retry(landed):
+    state = FailingStore("claim", landed=landed, match=CLAIMS)
+    with pytest.raises(TransientError):
+        run_gate(config(), state=state)
+    assert state.get(CLAIMS, KEY) is None  # the redelivery is not a "duplicate" of nothing
+
+    again, _, run = run_gate(config(), state=state, owner="attempt-2")
+    assert again.status is OutcomeStatus.APPLIED and len(run.writes) == 1
+
+
+@pytest.mark.parametrize("kind", [COOLDOWNS, BUDGETS])
+def test_a_fault_between_the_claim_and_the_write_gives_everything_back(kind):
+    state = FailingStore("claim", landed=True, match=kind)
+    with pytest.raises(TransientError):
+        _, _, run = run_gate(config(), state=state)
+    assert state.get(CLAIMS, KEY) is None
+    assert state.get(COOLDOWNS, SERVICE) is None
+
+    again, _, run = run_gate(config(), state=state, owner="attempt-2")
+    assert again.status is OutcomeStatus.APPLIED and len(run.writes) == 1
+
+
+def test_a_fault_recording_a_write_that_took_escalates_with_the_change():
+    state = FailingStore("complete", landed=False)
+    result, state, run = run_gate(config(), state=state)
+
+    assert len(run.writes) == 1
+    assert result.status is OutcomeStatus.ESCALATED
+    assert "applied (the API confirmed the change), but it could not be recorded" in result.reason
+    assert result.after and any("pinned" in note for note in result.notes)
+    assert state.find_records(ACTIONS, "incident_id", "inc-1") == []
+    # Still claimed: a redelivery is a duplicate, never a second write.
+    again, _, run2 = run_gate(config(), state=state, owner="attempt-2")
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate") and run2.writes == []
