@@ -184,7 +184,7 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         self._transport = Transport(standin, memo)
         # Pure functions of their input, kept with the memo: a query's request bytes, an answer's models.
         shared = memo if memo is not None else {}
-        self._requests: dict[MetricQuery, bytes] = shared.setdefault("requests", {})
+        self._requests: dict[str, bytes] = shared.setdefault("requests", {})
         self._converted: dict[tuple[bytes, ...], tuple[Any, ...]] = shared.setdefault("series", {})
 
     def close(self) -> None:
@@ -217,9 +217,10 @@ class InProcessMonitoring(CloudMonitoringAdapter):
     def _list_bytes(self, query: MetricQuery) -> tuple[bytes, ...]:
         from google.cloud import monitoring_v3
 
-        request = self._requests.get(query)
+        key = query.model_dump_json()
+        request = self._requests.get(key)
         if request is None:   # building the proto-plus request costs more than answering it
-            request = self._requests[query] = monitoring_v3.ListTimeSeriesRequest.serialize(self._request(query))
+            request = self._requests[key] = monitoring_v3.ListTimeSeriesRequest.serialize(self._request(query))
         pages: list[bytes] = []
         while True:   # every page, as list(pager) does
             data = self._transport.call("ListTimeSeries", request, bytes)

@@ -69,8 +69,9 @@ def run_batch(seed: int, size: int) -> BatchResult:
     with with_reporter(lambda text: report.write(f"{text}\n")):
         try:
             soak()
-        except AssertionError as exc:
-            failure[0] = f"{report.getvalue()}\n{failure[0] or exc}"
+        except AssertionError as exc:   # hypothesis attaches the falsifying example and its blob as notes
+            notes = "\n".join(getattr(exc, "__notes__", []))
+            failure[0] = f"{report.getvalue()}{notes}\n{failure[0] or exc}"
     return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0])
 
 
