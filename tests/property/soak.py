@@ -1,6 +1,6 @@
 """`make soak`: the fast tier's invariants over 10^5 generated programs, on worker processes.
 
-    python -m tests.property.soak [--programs 100000] [--workers 2] [--seed S] [--batch 500]
+    python -m tests.property.soak [--programs 100000] [--workers 2] [--seed S] [--batch 500] [--minutes M]
 
 Every batch is one hypothesis run of `--batch` programs seeded with `seed + batch number`, so any
 batch can be run again alone (`--seed <batch seed> --programs <batch> --workers 1`). Workers take
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         worker.start()
     done, cpu, failures, last_report = 0, 0.0, [], started
     pending = len(sizes)
-    while pending and not failures:
+    deadline = started + args.minutes * 60 if args.minutes else float("inf")
+    while pending and not failures and time.perf_counter() < deadline:
         try:
             result: BatchResult = results.get(timeout=1)
         except queue.Empty:
@@ -120,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         if time.perf_counter() - last_report >= PROGRESS_SECONDS:
             last_report = time.perf_counter()
             _progress(done, args.programs, last_report - started, cpu)
-    for worker in workers:   # after a counterexample the others stop mid-batch
+    if pending and not failures and time.perf_counter() >= deadline:
+        print(f"soak: stopped after {args.minutes:g} min with {pending} batch(es) not finished", flush=True)
+    for worker in workers:   # after a counterexample (or the time limit) the others stop mid-batch
         if worker.is_alive():
             worker.terminate()
         worker.join()
@@ -160,6 +163,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--minutes", type=float, default=0,
+                        help="stop after this long (finished batches count), 0: no limit")
     args = parser.parse_args(argv)
     if args.programs < 1 or args.workers < 1 or args.batch < 1:
         parser.error("--programs, --workers and --batch must be at least 1")
