@@ -32,7 +32,7 @@ from shared.gcp.monitoring import CloudMonitoringAdapter, build_filter, describe
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
-from sandbox.standins.base import ApiError, StandIn
+from sandbox.standins.base import ApiError, Call, StandIn
 from sandbox.standins.server import StandIns
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
 
@@ -72,7 +72,7 @@ class Transport:
         parsed = rpc.deserialize(data)
         standin = self.standin
         with standin._calls_lock:   # the call log and the faults, as StandIn._wrap does
-            standin._calls.append(_call(method, parsed))
+            standin._calls.append(Call(method, parsed))
         fault = standin.faults.before_call(method)
         if fault is not None:
             raise api_exception(fault.code, fault.message)
@@ -87,12 +87,6 @@ class Transport:
         if self._memo is not None:
             self._memo[key] = response
         return answer(response)
-
-
-def _call(method: str, request: Any) -> Any:
-    from sandbox.standins.base import Call
-
-    return Call(method, request)
 
 
 class InProcessRun(CloudRunAdapter):
@@ -313,25 +307,14 @@ class InProcessVpcAccess(VpcAccessAdapter):
 
 
 class InProcessPublisher:
-    """PublisherPort that keeps every message (topic, data, attributes) in order; `fail_next`
-    makes the next publishes fail UNAVAILABLE, as a Pub/Sub outage would."""
+    """PublisherPort that keeps every message (topic, data, attributes) in order."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, bytes, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._failures = 0
-
-    def fail_next(self, n: int) -> None:
-        with self._lock:
-            self._failures += n
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
-        from shared.errors import TransientError
-
         with self._lock:
-            if self._failures:
-                self._failures -= 1
-                raise TransientError(f"publish to {topic}: UNAVAILABLE (injected)")
             self.messages.append((topic, bytes(data), dict(attributes)))
             return str(len(self.messages))
 
