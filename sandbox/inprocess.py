@@ -253,6 +253,8 @@ class InProcessLogging(CloudLoggingAdapter):
                  memo: dict[tuple[str, bytes], bytes] | None = None) -> None:
         super().__init__(policy=policy)
         self._transport = Transport(standin, memo)
+        # A page's records are a pure function of its bytes: `record_from_entry` runs once per page.
+        self._pages: dict[bytes, tuple[LogRecord, ...]] = (memo if memo is not None else {}).setdefault("pages", {})
 
     def close(self) -> None:
         pass
@@ -265,11 +267,15 @@ class InProcessLogging(CloudLoggingAdapter):
                                         order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
         records: list[LogRecord] = []
         while True:
-            page = self._transport.call("ListLogEntries", request, ListLogEntriesResponse.deserialize)
-            for entry in page.entries:
+            data = self._transport.call("ListLogEntries", request, bytes)
+            page = ListLogEntriesResponse.pb().FromString(data)
+            converted = self._pages.get(data)
+            if converted is None:
+                converted = self._pages[data] = tuple(record_from_entry(entry) for entry in page.entries)
+            for record in converted:
                 if len(records) == max_entries:
                     return records, True
-                records.append(record_from_entry(entry))
+                records.append(record)
             if len(records) == max_entries:
                 return records, bool(page.next_page_token)
             if not page.next_page_token:
