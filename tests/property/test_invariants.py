@@ -2,8 +2,10 @@
 
 Each hypothesis example builds its own Runwarden (fresh stand-ins, an emptied Firestore emulator, a
 Pub/Sub namespace of its own), drives it only through handle_alert / handle_command with a
-generated program (duplicates, reordering, concurrent deliveries, API faults, kill switch, sweeps,
-time passing) under a generated config, then checks every invariant in invariants.py:
+generated program (programs.py: duplicates, reordering, concurrent deliveries, skewed and stepped
+clocks, API faults, kill switch, pauses, operators' commands, sweeps, time passing) under a
+generated config, then checks every invariant in invariants.py. The fast tier
+(test_fast_tier.py, `make soak`) runs the same programs and checks on in-process parts.
 
 1. no value above a ceiling (PatchConnector bodies), no traffic split but a whole one;
 2. no two actions on one target within the cooldown (nor over the hourly budget);
@@ -12,7 +14,10 @@ time passing) under a generated config, then checks every invariant in invariant
 5. every action record and every applied outcome carries its before-state, and every write that
    took effect has an action record;
 6. a one-way action (scale_connector) runs only where the policy allows it, else it is proposed;
-plus: incident + target + action acts at most once; every returned outcome is published.
+7. no write to a target an operator paused; every delivery ends in exactly one outcome, and no
+   incident gets two `applied` outcomes for one action;
+plus: incident + target + action (or an operator's command id) acts at most once; every returned
+outcome is published.
 
 Examples per property: RUNWARDEN_PROPERTY_EXAMPLES (default below). With CI=true the search is
 derandomized (a fixed seed per test), so CI runs the same examples every time; no example
