@@ -30,6 +30,11 @@ bench: $(STAMP)
 	$(PY) bench/alert_path.py
 	$(PY) bench/storm.py
 
+# The fast property tier over 10^5 generated programs (docs/testing.md): count, programs/s, any counterexample.
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m tests.property.soak
+
 # checkov in a virtualenv of its own: its dependencies would otherwise change the project's.
 $(CHECKOV): requirements-checkov.txt
 	$(PYTHON) -m venv .venv-checkov

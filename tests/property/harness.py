@@ -14,6 +14,7 @@ invariants in test_invariants.py can be checked against the whole trace:
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import uuid
@@ -31,6 +32,7 @@ from sandbox.standins.server import StandIns, start_standins
 from sandbox.standins.vpcaccess import RestRequest
 from shared.errors import TransientError
 from shared.outcomes import Outcome
+from shared.pipeline import handle_alert
 from shared.remediation.records import ACTIONS
 from tests.integration.world import SERVICE, World
 
@@ -104,11 +106,12 @@ class Fault:
     method: str
     n: int = 0     # 0: deny
     clear: bool = False
+    code: str = "UNAVAILABLE"   # of the `n` failures: UNAVAILABLE or DEADLINE_EXCEEDED
 
     def __str__(self) -> str:
         if self.clear:
             return "clear_faults()"
-        what = "deny" if self.n == 0 else f"unavailable×{self.n}"
+        what = "deny" if self.n == 0 else f"{self.code.lower()}×{self.n}"
         return f"fault({self.standin}.{self.method}: {what})"
 
 
@@ -128,7 +131,82 @@ class Settle:
         return "settle_operations()"
 
 
-Step = Open | Concurrent | Close | Sweep | KillSwitch | Fault | Advance | Settle
+@dataclass(frozen=True)
+class Skewed:
+    """Deliver an OPEN to an instance whose clock is `seconds` off the others' (±2 min is what
+    unsynchronised instances may show)."""
+    incident: int
+    message: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"open({INCIDENTS[self.incident]}, msg {self.message}, clock {self.seconds:+d}s)"
+
+
+@dataclass(frozen=True)
+class Jump:
+    """Every instance's clock steps back `minutes` (an NTP correction)."""
+    minutes: int
+
+    def __str__(self) -> str:
+        return f"clock_jump(-{self.minutes}m)"
+
+
+@dataclass(frozen=True)
+class Pause:
+    """An operator pauses (or resumes) writes to one target: `service` or `connector`."""
+    target: str
+    engaged: bool
+
+    def __str__(self) -> str:
+        return f"{'pause' if self.engaged else 'resume'}({self.target})"
+
+
+@dataclass(frozen=True)
+class OperatorRollback:
+    """An operator's rollback_traffic command (ids from a small pool: a repeated id is a resend),
+    to the last known-good revision or to the oldest one by name."""
+    command: int
+    named: bool
+
+    def __str__(self) -> str:
+        return f"rollback_command(#{self.command}{', named revision' if self.named else ''})"
+
+
+@dataclass(frozen=True)
+class OperatorScale:
+    """An operator's scale_connector command to `max_instances` (maybe above the policy's ceiling)."""
+    command: int
+    max_instances: int
+
+    def __str__(self) -> str:
+        return f"scale_command(#{self.command}, max {self.max_instances})"
+
+
+@dataclass(frozen=True)
+class Approve:
+    """An operator approves the incident's proposed connector change (by its proposal id)."""
+    incident: int
+    command: int
+
+    def __str__(self) -> str:
+        return f"approve({INCIDENTS[self.incident]} scale_connector, #{self.command})"
+
+
+Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | Advance | Settle | Skewed | Jump | Pause
+        | OperatorRollback | OperatorScale | Approve)
+OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
+PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
+
+
+class SkewedClock:
+    """Another instance's clock: `base` plus a constant offset."""
+
+    def __init__(self, base: Any, seconds: float) -> None:
+        self._base, self._offset = base, timedelta(seconds=seconds)
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
 
 
 # --- what a run records ---------------------------------------------------------------------
@@ -150,6 +228,9 @@ class Observation:
     restored: list[str] = field(default_factory=list)  # sweep: action keys whose undo was attempted
     kill_switch_on: bool = False             # the operator's flag was engaged during this step
     closed_before: frozenset[str] = frozenset()        # incidents whose CLOSED had been handled
+    paused: frozenset[str] = frozenset()               # targets an operator had paused
+    skew: float = 0                                    # seconds the acting instance's clock was off
+    claim_incident: str | None = None                  # a command's writes: the incident its claim names
 
     @property
     def write_calls(self) -> int:
@@ -180,6 +261,8 @@ class Run:
     _commands: int = 0
     _kill_switch: bool = False
     _closed: set[str] = field(default_factory=set)
+    _paused: set[str] = field(default_factory=set)
+    failed_commands: list[dict[str, Any]] = field(default_factory=list)   # bodies that raised TransientError
 
     @property
     def standins(self) -> StandIns:
@@ -202,7 +285,11 @@ class Run:
                 self._run_generation(), self._vpc_operations())
 
     def _records(self) -> dict[str, dict[str, Any]]:
-        return {r["key"]: r for r in self.world.state.find_records(ACTIONS, "service", SERVICE)}
+        return {r["key"]: r for r in self.action_records()}
+
+    def action_records(self) -> list[dict[str, Any]]:
+        """Every action record: those of the service, and an operator's on the connector itself."""
+        return [r for target in (SERVICE, CONNECTOR) for r in self.world.state.find_records(ACTIONS, "service", target)]
 
     # --- running a program --------------------------------------------------------------------
 
@@ -218,14 +305,24 @@ class Run:
         pending, self.failed_deliveries = self.failed_deliveries, []
         for incident, message_id, closed in pending:
             self.step(_Redeliver(incident, message_id, closed))
+        commands, self.failed_commands = self.failed_commands, []
+        for body in commands:
+            self.step(_Resend(body))
 
     def step(self, step: Any) -> Observation:
         world = self.world
         before = self._counters()
         records_before = self._records() if isinstance(step, Sweep) else {}
         obs = Observation(len(self.trace), step, world.clock.now(), None, kill_switch_on=self._kill_switch,
-                          closed_before=frozenset(self._closed))
-        if isinstance(step, (Open, Close, _Redeliver)):
+                          closed_before=frozenset(self._closed), paused=frozenset(self._paused))
+        if isinstance(step, Skewed):
+            obs.incident, obs.skew = INCIDENTS[step.incident], step.seconds
+            self._deliver(obs, step.incident, _message_id(step, False), False, skew=step.seconds)
+        elif isinstance(step, Jump):
+            world.clock.advance(-step.minutes * 60)
+        elif isinstance(step, (Pause, OperatorRollback, OperatorScale, Approve, _Resend)):
+            self._operator(obs, step)
+        elif isinstance(step, (Open, Close, _Redeliver)):
             closed = isinstance(step, Close) or (isinstance(step, _Redeliver) and step.closed)
             obs.incident = INCIDENTS[step.incident]
             message_id = step.message_id if isinstance(step, _Redeliver) else _message_id(step, closed)
@@ -259,10 +356,47 @@ class Run:
         self.trace.append(obs)
         return obs
 
-    def _command(self, body: dict[str, Any], obs: Observation, into: list[Outcome] | None = None) -> list[Outcome]:
+    def _operator(self, obs: Observation, step: Any) -> None:
+        """An operator's command; one that raised TransientError is resent by finish()."""
+        body = step.body if isinstance(step, _Resend) else self._operator_body(step)
+        obs.claim_incident = body.pop("_claims", None) if not isinstance(step, _Resend) else step.claims
+        self._command(body, obs, into=obs.outcomes, retry=True)
+        if isinstance(step, Pause) and not obs.errors and not obs.transient:
+            (self._paused.add if step.engaged else self._paused.discard)(PAUSE_TARGETS[step.target])
+
+    def _operator_body(self, step: Any) -> dict[str, Any]:
+        from shared.remediation.guardrails import claim_key, command_incident, proposal_id_for
+
+        common = {"requested_by": OPERATOR, "reason": "generated program"}
+        if isinstance(step, Pause):
+            return common | {"command": "pause" if step.engaged else "resume", "target": PAUSE_TARGETS[step.target],
+                             "command_id": f"pause-{uuid.uuid4().hex}"}
+        if isinstance(step, OperatorRollback):
+            command_id = f"op-rollback-{step.command}"
+            params = {"revision": _oldest_revision(self.scenario)} if step.named else {}
+            return common | {"command": "rollback_traffic", "target": SERVICE, "command_id": command_id,
+                             "params": params, "_claims": command_incident(command_id)}
+        if isinstance(step, OperatorScale):
+            command_id = f"op-scale-{step.command}"
+            return common | {"command": "scale_connector", "target": CONNECTOR, "command_id": command_id,
+                             "params": {"max_instances": step.max_instances}, "_claims": command_incident(command_id)}
+        incident = INCIDENTS[step.incident]
+        proposal = proposal_id_for(claim_key(incident, CONNECTOR, "scale_connector"))
+        return common | {"command": "approve", "command_id": f"approve-{step.command}",
+                         "params": {"proposal_id": proposal}, "_claims": incident}
+
+    def _command(self, body: dict[str, Any], obs: Observation, into: list[Outcome] | None = None,
+                 retry: bool = False) -> list[Outcome]:
         self._commands += 1
         try:
             outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")
+        except TransientError:
+            if not retry:   # the scheduler's sweep and the kill switch answer, never raise
+                obs.errors.append("TransientError from a command that must answer")
+                return []
+            obs.transient += 1   # raised so that Pub/Sub redelivers the command
+            self.failed_commands.append(dict(body, _claims=obs.claim_incident))
+            return []
         except Exception as exc:  # noqa: BLE001 - a command must answer, never raise
             obs.errors.append(f"{type(exc).__name__}: {exc}")
             return []
@@ -270,9 +404,14 @@ class Run:
             into.extend(outcomes)
         return outcomes
 
-    def _deliver(self, obs: Observation, incident: int, message_id: str, closed: bool) -> None:
+    def _deliver(self, obs: Observation, incident: int, message_id: str, closed: bool, skew: float = 0) -> None:
         try:
-            obs.outcomes.append(self.world.handle(self._alert(incident, message_id, closed)))
+            event = self._alert(incident, message_id, closed)
+            if skew:   # the same Runwarden, on an instance whose clock is off
+                adapters = dataclasses.replace(self.world.adapters, clock=SkewedClock(self.world.clock, skew))
+                obs.outcomes.append(handle_alert(event, self.world.config, adapters))
+            else:
+                obs.outcomes.append(self.world.handle(event))
         except TransientError:
             obs.transient += 1  # the contract: raised so that the platform redelivers
             self.failed_deliveries.append((incident, message_id, closed))
@@ -322,7 +461,7 @@ class Run:
         if step.n == 0:
             faults.deny(method=step.method)
         else:
-            faults.fail_next(step.n, grpc.StatusCode.UNAVAILABLE, method=step.method)
+            faults.fail_next(step.n, grpc.StatusCode[step.code], method=step.method)
 
     # --- what was published -------------------------------------------------------------------
 
@@ -334,6 +473,8 @@ class Run:
 
         if expected == 0:
             return []
+        if not hasattr(self.world, "pubsub"):   # the fast tier's world keeps what it published
+            return self.world.published(expected)
         messages = self.world.pubsub.pull(self.world.subscription, expected, timeout=15)
         return [json.loads(m.data) for m in messages]
 
@@ -350,6 +491,30 @@ class _Redeliver:
 
     def __str__(self) -> str:
         return f"redeliver({INCIDENTS[self.incident]}, {self.message_id})"
+
+
+class _Resend:
+    """The platform's redelivery of an operator's command that raised TransientError."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        body = dict(body)
+        self.claims: str | None = body.pop("_claims", None)
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"resend({self.body.get('command')} {self.body.get('command_id')})"
+
+
+def _oldest_revision(scenario: str) -> str:
+    from sandbox.scenarios import resolve_scenario
+
+    if scenario not in _OLDEST:
+        [service] = resolve_scenario(scenario).services
+        _OLDEST[scenario] = min(service.revisions, key=lambda r: r.created).name
+    return _OLDEST[scenario]
+
+
+_OLDEST: dict[str, str] = {}
 
 
 def _message_id(step: Any, closed: bool) -> str:

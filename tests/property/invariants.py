@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
 from shared.remediation.actions import all_actions
 from shared.config import Config
-from tests.property.harness import CONNECTOR, SERVICE, Run, Sweep, minutes
+from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, Approve, Close, Concurrent, Open, OperatorRollback,
+                                    OperatorScale, Run, Skewed, Sweep, _Redeliver, _Resend, minutes)
+
+DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver)
+COMMANDS = (OperatorRollback, OperatorScale, Approve, _Resend)
 
 API_MAX_INSTANCES = 10
 
@@ -21,8 +26,8 @@ def check_all(run: Run) -> list[str]:
     published = run.published(len(run.returned_outcomes()))
     problems: list[str] = []
     for check in (no_unexpected_errors, within_ceilings, splits_are_whole, cooldown_and_budgets, once_per_claim,
-                  nothing_on_closed_incidents, no_writes_when_off, before_states_recorded,
-                  one_way_needs_policy):
+                  nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched, before_states_recorded,
+                  one_way_needs_policy, outcomes_agree):
         problems += check(run)
     problems += every_outcome_published(run, published)
     problems += applied_outcomes_carry_before(published, "published")
@@ -65,8 +70,7 @@ def splits_are_whole(run: Run) -> list[str]:
     created = {r.name: r.created for r in service.revisions}
     seeded = {(t.revision if not t.latest else LATEST): t.percent for t in service.traffic}
     serving = [rev for rev, pct in seeded.items() if pct and rev != LATEST]
-    recorded = [_split(r.get("before", {}).get("traffic", []))
-                for r in run.world.state.find_records("actions", "service", SERVICE)]
+    recorded = [_split(r.get("before", {}).get("traffic", [])) for r in run.action_records()]
     problems = []
     for request in run.standins.run.requests("UpdateService"):
         split = {(t.revision or LATEST): t.percent for t in request.service.traffic}
@@ -86,17 +90,19 @@ def splits_are_whole(run: Run) -> list[str]:
 
 def cooldown_and_budgets(run: Run) -> list[str]:
     """Two actions (not undos) on one target are at least the cooldown apart on the pinned clock, and
-    no target takes more than its hourly budget."""
+    no target takes more than its hourly budget (by the clock of the instance that acted). An
+    instance whose clock is off by s seconds sees a cooldown end s seconds early or late: two
+    actions may then be the cooldown less the difference of their instances' offsets apart."""
     guard = run.world.config.guardrails
     cooldown = timedelta(seconds=guard.cooldown_seconds)
     problems = []
-    for target, times in _action_writes(run).items():
-        times.sort()
-        for a, b in pairwise(times):
-            if b - a < cooldown:
+    for target, writes in _action_writes(run).items():
+        writes.sort()
+        for (a, skew_a), (b, skew_b) in pairwise(writes):
+            if b - a < cooldown - timedelta(seconds=abs(skew_a - skew_b)):
                 problems.append(f"two actions on {target.rsplit('/', 1)[-1]} at T0+{minutes(a):g}m and "
                                 f"T0+{minutes(b):g}m, within the cooldown of {guard.cooldown_seconds} s")
-        per_hour = Counter(t.strftime("%Y-%m-%dT%H") for t in times)
+        per_hour = Counter((t + timedelta(seconds=skew)).strftime("%Y-%m-%dT%H") for t, skew in writes)
         for hour, n in per_hour.items():
             if n > guard.max_actions_per_target_per_hour:
                 problems.append(f"{n} actions on {target} in {hour}, budget {guard.max_actions_per_target_per_hour}")
@@ -104,13 +110,14 @@ def cooldown_and_budgets(run: Run) -> list[str]:
 
 
 def _action_writes(run: Run) -> dict[str, list]:
-    """Writes that took effect, by target, at the pinned time of the step; undos (sweeps) left out."""
+    """Writes that took effect, by target: (the pinned time of the step, the acting instance's clock
+    offset in seconds); undos (sweeps) left out."""
     writes: dict[str, list] = defaultdict(list)
     for obs in run.trace:
         if isinstance(obs.step, Sweep):
             continue
-        writes[SERVICE] += [obs.at] * obs.run_writes
-        writes[CONNECTOR] += [obs.at] * obs.vpc_writes
+        writes[SERVICE] += [(obs.at, obs.skew)] * obs.run_writes
+        writes[CONNECTOR] += [(obs.at, obs.skew)] * obs.vpc_writes
     return writes
 
 
@@ -127,6 +134,10 @@ def once_per_claim(run: Run) -> list[str]:
                                 f"{len(obs.restored)} action(s)")
             if len(obs.restored) == 1:
                 per_key[f"{obs.restored[0]} (restore)"] += obs.run_writes
+            continue
+        if isinstance(obs.step, COMMANDS) and obs.claim_incident:   # an operator's: claimed on its command
+            per_key[f"{obs.claim_incident}|{SERVICE}|rollback_traffic"] += obs.run_writes
+            per_key[f"{obs.claim_incident}|{CONNECTOR}|scale_connector"] += obs.vpc_writes
             continue
         if obs.incident is None:
             if obs.run_writes or obs.vpc_writes:
@@ -151,6 +162,8 @@ def nothing_on_closed_incidents(run: Run) -> list[str]:
             problems.append(f"step #{obs.index} {obs.step}: a CLOSED notification caused {obs.write_calls} write(s)")
         if isinstance(obs.step, Sweep):
             incidents = {key.split("|", 1)[0] for key in obs.restored}
+        elif isinstance(obs.step, Approve):
+            incidents = {INCIDENTS[obs.step.incident]}
         else:
             incidents = {obs.incident} if obs.incident else set()
         for incident in incidents & obs.closed_before:
@@ -180,12 +193,26 @@ def no_writes_when_off(run: Run) -> list[str]:
     return problems
 
 
+def paused_targets_untouched(run: Run) -> list[str]:
+    """While an operator has paused a target, nothing writes to it: not an alert, not a sweep's undo,
+    not another operator's command."""
+    problems = []
+    for obs in run.trace:
+        if SERVICE in obs.paused and obs.update_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.update_calls} UpdateService call(s) while the "
+                            "service was paused")
+        if CONNECTOR in obs.paused and obs.patch_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.patch_calls} PatchConnector call(s) while the "
+                            "connector was paused")
+    return problems
+
+
 # 5. before-states ---------------------------------------------------------------------------------
 
 
 def before_states_recorded(run: Run) -> list[str]:
     """Every action record has its before-state, and every action that took effect has a record."""
-    records = run.world.state.find_records("actions", "service", SERVICE)
+    records = run.action_records()
     problems = [f"action record {r['key']} has no before-state" for r in records if not r.get("before")]
     problems += applied_outcomes_carry_before([o.model_dump(mode="json") for o in run.returned_outcomes()],
                                               "returned")
@@ -224,7 +251,7 @@ def one_way_needs_policy(run: Run) -> list[str]:
     policy = run.world.config.bounds.connector(CONNECTOR)
     problems = []
     for o in run.returned_outcomes():
-        if not o.action or o.action.name != "scale_connector":
+        if not o.action or o.action.name != "scale_connector" or o.trigger != "alert":
             continue
         if o.status.value in ("applied", "dry_run", "failed") and not policy.allow_one_way:
             problems.append(f"scale_connector {o.status.value} although the policy does not allow_one_way")
@@ -234,9 +261,43 @@ def one_way_needs_policy(run: Run) -> list[str]:
             if not o.action.proposed_change or not any("gcloud compute networks vpc-access connectors update" in n
                                              for n in o.notes):
                 problems.append(f"a proposed scale_connector lacks the exact change or the gcloud command: {o.notes}")
-    patches = run.standins.vpcaccess.count("PatchConnector")
+    # An operator's scale_connector or approval is the person's decision; an alert's is not.
+    patches = sum(o.patch_calls for o in run.trace if isinstance(o.step, DELIVERIES))
     if patches and not policy.allow_one_way:
-        problems.append(f"{patches} PatchConnector call(s) although the policy does not allow_one_way")
+        problems.append(f"{patches} PatchConnector call(s) by alerts although the policy does not allow_one_way")
+    return problems
+
+
+# 7. one answer per delivery ---------------------------------------------------------------------------
+
+
+def outcomes_agree(run: Run) -> list[str]:
+    """Every delivery that did not raise ends in exactly one outcome, for its own incident; no
+    incident has two `applied` outcomes for one action (alerts and approvals together), and once
+    one was applied, no later alert for that incident proposes, applies or dry-runs anything."""
+    problems = []
+    applied: Counter[tuple[str, str]] = Counter()
+    done: set[str] = set()
+    for obs in run.trace:
+        if isinstance(obs.step, DELIVERIES):
+            expected = (obs.step.threads if isinstance(obs.step, Concurrent) else 1) - obs.transient - len(obs.errors)
+            if len(obs.outcomes) != expected:
+                problems.append(f"step #{obs.index} {obs.step}: {len(obs.outcomes)} outcome(s) for {expected} "
+                                "answered deliveries")
+            for o in obs.outcomes:
+                if o.incident_id != obs.incident:
+                    problems.append(f"step #{obs.index} {obs.step}: an outcome for incident {o.incident_id}")
+                if o.incident_id in done and o.status.value in ("applied", "proposed", "dry_run"):
+                    problems.append(f"step #{obs.index} {obs.step}: {o.status.value} after {o.incident_id} was "
+                                    f"already acted on: {o.reason}")
+        if not isinstance(obs.step, DELIVERIES + (Approve,)):
+            continue
+        for o in obs.outcomes:
+            if o.status.value == "applied" and o.action and o.incident_id:
+                applied[(o.incident_id, o.action.name)] += 1
+        done |= {o.incident_id for o in obs.outcomes if o.status.value == "applied" and o.incident_id}
+    problems += [f"{incident}: {n} applied outcomes for {action}" for (incident, action), n in applied.items()
+                 if n > 1]
     return problems
 
 
@@ -247,10 +308,16 @@ LATEST = "LATEST"
 
 
 def _scenario_service(run: Run) -> Any:
+    [service] = _scenario(run.scenario).services
+    return service
+
+
+@lru_cache(maxsize=None)
+def _scenario(name: str) -> Any:
+    """The bundled scenario (parsed once: parsing costs more than a fast-tier program)."""
     from sandbox.scenarios import resolve_scenario
 
-    [service] = resolve_scenario(run.scenario).services
-    return service
+    return resolve_scenario(name)
 
 
 def _split(traffic: list[dict]) -> dict[str, int]:

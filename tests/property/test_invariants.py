@@ -2,8 +2,10 @@
 
 Each hypothesis example builds its own Runwarden (fresh stand-ins, an emptied Firestore emulator, a
 Pub/Sub namespace of its own), drives it only through handle_alert / handle_command with a
-generated program (duplicates, reordering, concurrent deliveries, API faults, kill switch, sweeps,
-time passing) under a generated config, then checks every invariant in invariants.py:
+generated program (programs.py: duplicates, reordering, concurrent deliveries, skewed and stepped
+clocks, API faults, kill switch, pauses, operators' commands, sweeps, time passing) under a
+generated config, then checks every invariant in invariants.py. The fast tier
+(test_fast_tier.py, `make soak`) runs the same programs and checks on in-process parts.
 
 1. no value above a ceiling (PatchConnector bodies), no traffic split but a whole one;
 2. no two actions on one target within the cooldown (nor over the hourly budget);
@@ -12,7 +14,10 @@ time passing) under a generated config, then checks every invariant in invariant
 5. every action record and every applied outcome carries its before-state, and every write that
    took effect has an action record;
 6. a one-way action (scale_connector) runs only where the policy allows it, else it is proposed;
-plus: incident + target + action acts at most once; every returned outcome is published.
+7. no write to a target an operator paused; every delivery ends in exactly one outcome, and no
+   incident gets two `applied` outcomes for one action;
+plus: incident + target + action (or an operator's command id) acts at most once; every returned
+outcome is published.
 
 Examples per property: RUNWARDEN_PROPERTY_EXAMPLES (default below). With CI=true the search is
 derandomized (a fixed seed per test), so CI runs the same examples every time; no example
@@ -26,19 +31,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from tests.property.harness import (
-    CONNECTOR,
-    Advance,
-    Close,
-    Concurrent,
-    Fault,
-    KillSwitch,
-    Open,
-    Settle,
-    Sweep,
-    fresh_run,
-)
+from tests.property.harness import CONNECTOR, Concurrent, Open, fresh_run
 from tests.property.invariants import check_all, explain
+from tests.property.programs import configs, programs
 
 pytestmark = pytest.mark.emulator
 
@@ -55,68 +50,6 @@ def _settings(examples: int) -> settings:
 def _timeout(examples: int) -> pytest.MarkDecorator:
     # pytest-timeout (120 s by default) would cut a longer local run, or a shrink, short.
     return pytest.mark.timeout(max(120, examples * 8 + 300))
-
-
-# --- programs ------------------------------------------------------------------------------------
-
-RUN_READS = [("run", "GetService"), ("run", "ListRevisions"), ("run", "GetOperation"),
-             ("monitoring", "ListTimeSeries"), ("logging", "ListLogEntries")]
-VPC_READS = [("vpcaccess", "GetConnector"), ("vpcaccess", "GetOperation")]
-WRITES = {"bad_revision": [("run", "UpdateService")],
-          "connector_saturation": [("vpcaccess", "PatchConnector")]}
-
-
-def faults(scenario: str) -> st.SearchStrategy:
-    reads = RUN_READS + (VPC_READS if scenario == "connector_saturation" else [])
-    writes = WRITES[scenario]
-    unavailable = st.builds(lambda sm, n: Fault(sm[0], sm[1], n), st.sampled_from(reads + writes),
-                            st.integers(1, 4))
-    denied = st.builds(lambda sm: Fault(sm[0], sm[1], 0), st.sampled_from(writes))
-    return st.one_of(unavailable, unavailable, denied, st.just(Fault("run", "", clear=True)))
-
-
-def steps(scenario: str, incidents: int) -> st.SearchStrategy:
-    incident = st.integers(0, incidents - 1)
-    message = st.integers(0, 2)  # a small pool: the same message id is a redelivery
-    weighted = [
-        (5, st.builds(Open, incident, message)),
-        (2, st.builds(Concurrent, incident, message, st.integers(2, 4), st.booleans())),
-        (1, st.builds(Close, incident, st.integers(0, 1))),
-        (2, st.builds(Sweep, st.sampled_from([0, 4, 8, 16]))),
-        (1, st.builds(KillSwitch, st.booleans())),
-        (2, faults(scenario)),
-        (2, st.builds(Advance, st.sampled_from([1, 2, 4, 6, 10, 30]))),
-        (1, st.just(Settle())),
-    ]
-    return st.one_of([strategy for weight, strategy in weighted for _ in range(weight)])
-
-
-@st.composite
-def programs(draw, scenario: str, max_steps: int = 8) -> list:
-    incidents = draw(st.integers(1, 2))
-    program = draw(st.lists(steps(scenario, incidents), min_size=1, max_size=max_steps))
-    if not any(isinstance(step, (Open, Concurrent)) for step in program):  # every program delivers an OPEN
-        program.insert(draw(st.integers(0, len(program))), Open(draw(st.integers(0, incidents - 1)), 0))
-    return program
-
-
-@st.composite
-def configs(draw, scenario: str) -> dict:
-    mode = draw(st.sampled_from(["enforce"] * 5 + ["dry_run"]))
-    guardrails = {"kill_switch": draw(st.sampled_from([False] * 6 + [True])),
-                  "cooldown_seconds": draw(st.sampled_from([0, 300, 1800])),
-                  "max_actions_per_target_per_hour": draw(st.sampled_from([1, 2, 4]))}
-    # The incident as bundled (its data ends at T0+5m, so late steps see stale data), or going on.
-    config: dict = {"mode": mode, "guardrails": guardrails, "sustain": draw(st.sampled_from([None, 90]))}
-    if draw(st.integers(0, 7)) == 0:  # shadow mode for one action
-        config["actions"] = {draw(st.sampled_from(["rollback_traffic", "scale_connector"])): {"mode": "dry_run"}}
-    if scenario == "connector_saturation" and draw(st.integers(0, 5)) > 0:  # else: the default policy
-        policy = {"name": CONNECTOR, "allow_one_way": draw(st.sampled_from([True, True, True, False])),
-                  "max_instances_ceiling": draw(st.sampled_from([3, 4, 5, 6, 8, 10])),
-                  "max_instances_step": draw(st.sampled_from([1, 2, 3, 7])),
-                  "allowed_machine_types": draw(st.sampled_from([["e2-micro", "e2-standard-4"], ["e2-micro"]]))}
-        config["bounds"] = {"connectors": [policy]}
-    return config
 
 
 def run_and_check(firestore_emulator, pubsub_emulator, project_id, scenario, config, program) -> None:

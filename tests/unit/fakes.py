@@ -27,6 +27,7 @@ class MemoryStateStore:
         self._lock = threading.Lock()   # every check-and-write is atomic across threads
 
     def claim(self, kind, key, owner, ttl: timedelta, now: datetime) -> ClaimResult:
+        _require_aware(now)
         with self._lock:   # check-and-create is atomic, as Firestore's create() is
             held = self.records.get((kind, key))
             if held and not held.expired(now):
@@ -37,11 +38,14 @@ class MemoryStateStore:
             return ClaimResult(acquired=True, record=record, took_over=held is not None)
 
     def complete(self, kind, key, owner, retain, now, result) -> None:
+        _require_aware(now)
+        stored = plain_record(result)   # as Firestore stores it
         with self._lock:
-            held = self.records[(kind, key)]
-            assert held.owner == owner
+            held = self.records.get((kind, key))
+            if held is None or held.owner != owner:   # as FirestoreStateStore: not ours, nothing to do
+                return
             self.records[(kind, key)] = held.model_copy(update={"status": ClaimStatus.COMPLETED,
-                                                                "expires_at": now + retain, "result": result})
+                                                                "expires_at": now + retain, "result": stored})
 
     def release(self, kind, key, owner) -> None:
         with self._lock:
@@ -92,6 +96,11 @@ class MemoryStateStore:
             found = [record for (k, _), record in self.documents.items()
                      if k == kind and field in record and record[field] == wanted]
             return copy.deepcopy(found[:limit])
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("`now` must be timezone-aware (UTC): Firestore stores instants")
 
 
 class RecordingRun:

@@ -1,7 +1,8 @@
-"""The plain-records contract of `StateStore`, run here on MemoryStateStore (no I/O).
+"""The contract of `StateStore` (claims and plain records), run here on MemoryStateStore (no I/O).
 
 tests/integration/test_firestore_state.py runs the same cases on FirestoreStateStore against the
-emulator, so the fake that unit tests rely on cannot drift from the real adapter.
+emulator, so the in-memory store that unit tests and the fast property tier rely on cannot drift
+from the real adapter. Every method of the port has a case (COVERAGE).
 """
 from __future__ import annotations
 
@@ -244,7 +245,201 @@ class RecordStoreContract:
         assert sorted(outcomes) == [False] * 7 + [True]
 
 
-class TestMemoryStateStoreRecords(RecordStoreContract):
+TTL = timedelta(minutes=5)
+
+
+class ClaimStoreContract:
+    """Claims (idempotency, cooldowns, budget slots): what the gate relies on. Subclasses provide
+    `store` and `racer` as for RecordStoreContract."""
+
+    def test_first_claim_is_acquired_and_stored(self, store: Any) -> None:
+        result = store.claim("claims", KEY, "run-1", TTL, T0)
+
+        assert result.acquired and not result.took_over
+        stored = store.get("claims", KEY)
+        assert (stored.key, stored.owner, stored.status) == (KEY, "run-1", ClaimStatus.CLAIMED)
+        assert (stored.claimed_at, stored.expires_at) == (T0, T0 + TTL)
+        assert stored.expires_at.tzinfo is not None and stored.result == {}
+
+    def test_second_claim_is_not_acquired_and_returns_the_holder(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", TTL, T0)
+
+        second = store.claim("claims", KEY, "run-2", TTL, T0 + timedelta(seconds=30))
+
+        assert not second.acquired
+        assert (second.record.owner, second.record.expires_at) == ("run-1", T0 + TTL)
+        assert store.get("claims", KEY).owner == "run-1"
+
+    def test_redelivery_with_the_same_owner_is_not_acquired(self, store: Any) -> None:
+        store.claim("claims", KEY, "event-42", TTL, T0)
+
+        assert not store.claim("claims", KEY, "event-42", TTL, T0 + timedelta(seconds=1)).acquired
+
+    def test_expired_claim_is_taken_over(self, store: Any) -> None:
+        store.claim("claims", KEY, "crashed-run", TTL, T0)
+        later = T0 + TTL   # expires_at <= now counts as expired
+
+        result = store.claim("claims", KEY, "run-2", TTL, later)
+
+        assert result.acquired and result.took_over and result.record.owner == "run-2"
+        stored = store.get("claims", KEY)
+        assert (stored.owner, stored.claimed_at, stored.expires_at) == ("run-2", later, later + TTL)
+
+    def test_get_returns_an_expired_claim_as_it_is(self, store: Any) -> None:
+        """The gate's dry-run cooldown check reads the lease and judges its expiry itself."""
+        store.claim("cooldowns", "svc", "run-1", TTL, T0)
+
+        lease = store.get("cooldowns", "svc")
+
+        assert lease is not None and lease.expired(T0 + TTL) and not lease.expired(T0)
+        assert store.get("cooldowns", "other") is None
+
+    def test_completed_claim_blocks_new_claims_until_retention_ends(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", TTL, T0)
+        done_at = T0 + timedelta(minutes=1)
+        store.complete("claims", KEY, "run-1", timedelta(hours=24), done_at, {"status": "applied", "after": {"n": 1}})
+
+        stored = store.get("claims", KEY)
+        assert (stored.status, stored.result, stored.expires_at) == (
+            ClaimStatus.COMPLETED, {"status": "applied", "after": {"n": 1}}, done_at + timedelta(hours=24))
+        again = store.claim("claims", KEY, "run-2", TTL, T0 + 2 * TTL)   # past the TTL, within retention
+        assert not again.acquired and again.record.status == ClaimStatus.COMPLETED
+
+        after_retention = store.claim("claims", KEY, "run-3", TTL, done_at + timedelta(hours=24))
+        assert after_retention.acquired and after_retention.took_over
+        assert store.get("claims", KEY).result == {}
+
+    def test_complete_by_a_non_owner_or_of_nothing_changes_nothing(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", TTL, T0)
+
+        store.complete("claims", KEY, "intruder", timedelta(hours=1), T0, {"x": 1})
+        store.complete("claims", "never-claimed", "run-1", timedelta(hours=1), T0, {"x": 1})
+
+        stored = store.get("claims", KEY)
+        assert (stored.owner, stored.status, stored.result) == ("run-1", ClaimStatus.CLAIMED, {})
+        assert store.get("claims", "never-claimed") is None
+
+    def test_release_lets_a_new_claim_succeed(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", TTL, T0)
+
+        store.release("claims", KEY, "run-1")
+
+        assert store.get("claims", KEY) is None
+        retry = store.claim("claims", KEY, "run-2", TTL, T0 + timedelta(seconds=5))
+        assert retry.acquired and not retry.took_over
+
+    def test_release_by_a_non_owner_does_nothing(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", TTL, T0)
+
+        store.release("claims", KEY, "run-2")
+        store.release("claims", "never-claimed", "run-2")
+
+        assert store.get("claims", KEY).owner == "run-1"
+        assert not store.claim("claims", KEY, "run-2", TTL, T0).acquired
+
+    def test_kinds_are_separate(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", TTL, T0)
+        store.put_record(ACTIONS, KEY, {"state": "pending"})
+
+        assert store.claim("cooldowns", KEY, "run-2", TTL, T0).acquired
+        assert store.get("claims", KEY).owner == "run-1"
+        assert store.get_record(ACTIONS, KEY) == {"state": "pending"}
+
+    @pytest.mark.parametrize("key", ["a/b/c", "/leading/and/trailing/", ".", "..", "__reserved__",
+                                     "spaces and % and ~tilde and ünïcode", "x" * 3000])
+    def test_claim_keys_round_trip(self, store: Any, key: str) -> None:
+        assert store.claim("claims", key, "run-1", TTL, T0).acquired
+
+        assert store.get("claims", key).key == key
+        assert not store.claim("claims", key, "run-2", TTL, T0).acquired
+
+    def test_naive_datetimes_are_refused(self, store: Any) -> None:
+        with pytest.raises(ValueError):
+            store.claim("claims", KEY, "run-1", TTL, datetime(2026, 1, 1))
+        store.claim("claims", KEY, "run-1", TTL, T0)
+        with pytest.raises(ValueError):
+            store.complete("claims", KEY, "run-1", TTL, datetime(2026, 1, 1), {})
+
+    def test_budget_slots_taken_by_racers_never_exceed_the_capacity(self, store: Any,
+                                                                    racer: Callable[[], Any]) -> None:
+        """The gate's budget: N slot claims per bucket, read in one get_many, each taken by an
+        atomic create. 8 racers, 3 slots: exactly 3 are taken, whatever the interleaving."""
+        slots = [("budgets", f"target|svc|2026-11-26T12#{i}") for i in range(3)]
+        taken: list[str] = []
+        lock, start = threading.Lock(), threading.Barrier(8)
+
+        def take(i: int) -> None:
+            mine = racer()
+            start.wait()
+            free = [key for (kind, key), data in zip(slots, mine.get_many(slots)) if data is None]
+            for key in free:
+                if mine.claim("budgets", key, f"run-{i}", timedelta(days=2), T0).acquired:
+                    with lock:
+                        taken.append(key)
+                    return
+
+        threads = [threading.Thread(target=take, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        assert sorted(taken) == sorted(key for _, key in slots)
+        assert all(ClaimRecord.model_validate(data).status == ClaimStatus.CLAIMED for data in store.get_many(slots))
+
+    def test_racing_takeovers_of_an_expired_claim_acquire_exactly_once(self, store: Any,
+                                                                       racer: Callable[[], Any]) -> None:
+        store.claim("claims", KEY, "crashed-run", TTL, T0)
+        results: dict[int, bool] = {}
+        start = threading.Barrier(8)
+
+        def claim(i: int) -> None:
+            mine = racer()
+            start.wait()
+            results[i] = mine.claim("claims", KEY, f"instance-{i}", TTL, T0 + 2 * TTL).acquired
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        winners = [i for i, acquired in results.items() if acquired]
+        assert len(results) == 8 and len(winners) == 1
+        assert store.get("claims", KEY).owner == f"instance-{winners[0]}"
+
+
+class StateStoreContract(ClaimStoreContract, RecordStoreContract):
+    """Every StateStore method, as the gate, the claims, cooldowns, budgets and records use it."""
+
+
+# Which contract tests cover each StateStore method: a method added to the port fails
+# test_the_contract_covers_every_state_store_method until the contract tests it on both stores.
+COVERAGE = {
+    "claim": "test_first_claim_is_acquired_and_stored",
+    "complete": "test_completed_claim_blocks_new_claims_until_retention_ends",
+    "release": "test_release_lets_a_new_claim_succeed",
+    "get": "test_get_returns_an_expired_claim_as_it_is",
+    "put_record": "test_put_get_round_trip",
+    "get_record": "test_missing_record_is_none",
+    "get_many": "test_get_many_answers_in_the_order_asked",
+    "update_record": "test_update_applies_when_expect_matches",
+    "find_records": "test_find_returns_only_matching_records",
+    "claim_all": "test_claim_all_creates_every_record_in_one_go",   # once the port has it
+}
+
+
+def test_the_contract_covers_every_state_store_method() -> None:
+    from shared.ports import StateStore
+
+    methods = {name for name, value in vars(StateStore).items() if callable(value) and not name.startswith("_")}
+    assert methods <= set(COVERAGE), f"StateStore methods without a contract test: {methods - set(COVERAGE)}"
+    missing = [COVERAGE[method] for method in methods if not hasattr(StateStoreContract, COVERAGE[method])]
+    assert not missing, f"contract tests named in COVERAGE that do not exist: {missing}"
+    assert all(callable(getattr(MemoryStateStore, method, None)) for method in methods)
+
+
+class TestMemoryStateStore(StateStoreContract):
     @pytest.fixture
     def store(self) -> MemoryStateStore:
         return MemoryStateStore()

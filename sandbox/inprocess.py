@@ -1,0 +1,335 @@
+"""Runwarden's API adapters over the stand-ins' own state, in this process, without a socket.
+
+The fast tier of the property tests (`make soak`, tests/property/test_fast_tier.py) runs 10^5
+generated programs. Over the real client libraries each Google call costs about 1 ms, most of it
+in the client library itself, not in the socket (docs/testing.md has the measurements), which is
+too slow for that many programs. So this module provides the adapters one level down:
+
+- each class here IS the product adapter (CloudRunAdapter, VpcAccessAdapter, ...), subclassed, with
+  only its transport replaced: the method that would hand a request to the Google client (or to the
+  HTTP session) hands the same request message to the stand-in's handler instead. Every other line
+  of the adapter runs as deployed: retries (`call_with_retry`), the etag check, the operation
+  handling, the check that the write took, the proto -> model conversions;
+- the request crosses as bytes (serialized, then parsed by the stand-in's own deserializer), and so
+  does the answer, as on the wire;
+- the stand-in records the call and applies its fault rules exactly as its gRPC server does
+  (`StandIn._wrap`, `VpcAccessStandIn.handle`), and a fault or an API error leaves as the exception
+  class google-api-core raises for that status (`google.api_core.exceptions.from_grpc_status`), so
+  the adapter's error handling sees what it sees in production.
+
+No Google client object is built, replaced or mocked: the real clients run in the real-parts tier
+(tests/property/test_invariants.py) and in tests/integration. Only tests use this module; `shared/`
+never imports `sandbox/`.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from shared.gcp.endpoints import CallPolicy
+from shared.gcp.logging import MAX_PAGE_SIZE, CloudLoggingAdapter, record_from_entry
+from shared.gcp.monitoring import CloudMonitoringAdapter, build_filter, describe_query, series_from_proto, validate_query
+from shared.gcp.run import CloudRunAdapter
+from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
+from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
+from sandbox.standins.base import ApiError, Call, StandIn
+from sandbox.standins.server import StandIns
+from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
+
+# No backoff: nothing here waits on a network, and a soak run must not sleep. Attempts as deployed.
+IN_PROCESS_POLICY = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0, max_backoff=0, total_timeout=30)
+# The deployed operation wait retries an UNAVAILABLE poll until its total timeout (google-api-core
+# polling with a Retry on ServiceUnavailable); without sleeping, a count of polls stands for that time.
+POLL_RETRIES = 50
+MAX_POLLS = 1000
+
+
+def api_exception(code: Any, message: str) -> Exception:
+    """The exception a google-api-core client raises for this gRPC status."""
+    from google.api_core import exceptions
+
+    return exceptions.from_grpc_status(code, message)
+
+
+class Transport:
+    """Hands serialized requests to one gRPC stand-in's handlers, as its server would."""
+
+    def __init__(self, standin: StandIn, memo: dict[tuple[str, bytes], bytes] | None = None) -> None:
+        self.standin = standin
+        self._rpcs = {rpc.method: rpc for rpc in standin.rpcs()}
+        # For a stand-in whose state no call changes (Monitoring, Logging: Runwarden only reads
+        # them), the answer is a function of the request: `memo` keeps answers by request bytes,
+        # shared by every copy of the same seeded state. The call is still logged and faults apply.
+        self._memo = memo
+
+    def call(self, method: str, request: Any, answer: Callable[[bytes], Any]) -> Any:
+        """`request` is a proto-plus or protobuf message, or its bytes; `answer` parses the response bytes."""
+        rpc = self._rpcs[method]
+        if isinstance(request, bytes):
+            data = request
+        else:
+            data = type(request).serialize(request) if hasattr(type(request), "serialize") else request.SerializeToString()
+        parsed = rpc.deserialize(data)
+        standin = self.standin
+        with standin._calls_lock:   # the call log and the faults, as StandIn._wrap does
+            standin._calls.append(Call(method, parsed))
+        fault = standin.faults.before_call(method)
+        if fault is not None:
+            raise api_exception(fault.code, fault.message)
+        key = (method, data)
+        if self._memo is not None and key in self._memo:
+            return answer(self._memo[key])
+        try:
+            with standin.lock:
+                response = rpc.serialize(rpc.handler(parsed))
+        except ApiError as err:
+            raise api_exception(err.code, err.message) from None
+        if self._memo is not None:
+            self._memo[key] = response
+        return answer(response)
+
+
+class InProcessRun(CloudRunAdapter):
+    """CloudRunAdapter whose GetService, ListRevisions, UpdateService and GetOperation go to the
+    Run stand-in's handlers. The write path above them (etag check, retry only on UNAVAILABLE,
+    the re-read, the reconciling check, `_verify_traffic`) is the adapter's own."""
+
+    def __init__(self, standin: StandIn, *, policy: CallPolicy = IN_PROCESS_POLICY) -> None:
+        super().__init__(policy=policy, poll_initial_delay=0, poll_max_delay=0)
+        self._transport = Transport(standin)
+
+    def close(self) -> None:
+        pass
+
+    def _read_service(self, name: str) -> Any:
+        from google.cloud import run_v2
+
+        from shared.gcp.endpoints import call_with_retry
+
+        request = run_v2.GetServiceRequest(name=name)
+        return call_with_retry(lambda: self._transport.call("GetService", request, run_v2.Service.deserialize),
+                               what=f"GetService {name}", policy=self._policy)
+
+    def list_revisions(self, service_name: str) -> list:
+        from google.cloud import run_v2
+
+        from shared.gcp.endpoints import call_with_retry
+        from shared.gcp.run import revision_from_proto
+
+        def fetch() -> list[Any]:
+            found, token = [], ""
+            while True:   # every page, as iterating the client's pager does
+                page = self._transport.call("ListRevisions", run_v2.ListRevisionsRequest(parent=service_name,
+                                                                                         page_token=token),
+                                            run_v2.ListRevisionsResponse.deserialize)
+                found += list(page.revisions)
+                token = page.next_page_token
+                if not token:
+                    return found
+
+        protos = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
+        return sorted((revision_from_proto(p) for p in protos), key=lambda r: (r.create_time, r.name))
+
+    def _update_and_wait(self, request: Any) -> Any:
+        """As the deployed method: send the update, poll the operation (an UNAVAILABLE poll is
+        retried); a finished operation with an error is `_operation_failed`; an accepted update
+        that cannot be followed is OutcomeUnknownError; anything else is raised as it came."""
+        from google.api_core import exceptions
+        from google.cloud import run_v2
+        from google.longrunning import operations_pb2
+
+        from shared.errors import OutcomeUnknownError
+
+        name = request.service.name
+        operation = self._transport.call("UpdateService", request, operations_pb2.Operation.FromString)
+        failures = polls = 0
+        while not operation.done:
+            polls += 1
+            if polls > MAX_POLLS:
+                raise OutcomeUnknownError(f"UpdateService {name}: operation {operation.name} not done")
+            try:
+                operation = self._transport.call("GetOperation", operations_pb2.GetOperationRequest(
+                    name=operation.name), operations_pb2.Operation.FromString)
+            except exceptions.ServiceUnavailable as exc:
+                failures += 1
+                if failures > POLL_RETRIES:
+                    raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation {operation.name} "
+                                              f"could not be followed: {exc}") from exc
+            except exceptions.GoogleAPICallError as exc:
+                from shared.errors import TransientError, classify
+
+                if isinstance(classify(exc), TransientError):
+                    raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation {operation.name} "
+                                              f"could not be followed: {exc}") from exc
+                raise
+        if operation.HasField("error"):
+            raise self._operation_failed(name, operation)
+        service = run_v2.Service.pb()()
+        operation.response.Unpack(service)
+        return run_v2.Service.wrap(service)
+
+
+class InProcessMonitoring(CloudMonitoringAdapter):
+    """CloudMonitoringAdapter whose ListTimeSeries goes to the Monitoring stand-in's handler."""
+
+    def __init__(self, standin: StandIn, *, policy: CallPolicy = IN_PROCESS_POLICY,
+                 memo: dict[tuple[str, bytes], bytes] | None = None) -> None:
+        super().__init__(policy=policy)
+        self._transport = Transport(standin, memo)
+        # Pure functions of their input, kept with the memo: a query's request bytes, an answer's models.
+        shared = memo if memo is not None else {}
+        self._requests: dict[str, bytes] = shared.setdefault("requests", {})
+        self._converted: dict[tuple[bytes, ...], tuple[Any, ...]] = shared.setdefault("series", {})
+
+    def close(self) -> None:
+        pass
+
+    def query(self, query: MetricQuery) -> MetricResult:
+        """CloudMonitoringAdapter.query, with `series_from_proto` applied once per distinct answer
+        (a pure function of the answer's bytes; proto-plus makes it the dearest step here)."""
+        from shared.gcp.endpoints import call_with_retry
+
+        validate_query(query)
+        answer = call_with_retry(lambda: self._list_bytes(query), what=f"ListTimeSeries {query.metric_type}",
+                                 policy=self._policy)
+        series = self._converted.get(answer)
+        if series is None:
+            from google.cloud import monitoring_v3
+
+            protos = [p for page in answer for p in monitoring_v3.ListTimeSeriesResponse.deserialize(page).time_series]
+            series = tuple(sorted((series_from_proto(p) for p in protos),
+                                  key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items()))))
+            self._converted[answer] = series
+        return MetricResult(query=describe_query(query), series=series)
+
+    def _list(self, query: MetricQuery) -> list[Any]:
+        from google.cloud import monitoring_v3
+
+        return [p for page in self._list_bytes(query)
+                for p in monitoring_v3.ListTimeSeriesResponse.deserialize(page).time_series]
+
+    def _list_bytes(self, query: MetricQuery) -> tuple[bytes, ...]:
+        from google.cloud import monitoring_v3
+
+        key = query.model_dump_json()
+        request = self._requests.get(key)
+        if request is None:   # building the proto-plus request costs more than answering it
+            request = self._requests[key] = monitoring_v3.ListTimeSeriesRequest.serialize(self._request(query))
+        pages: list[bytes] = []
+        while True:   # every page, as list(pager) does
+            data = self._transport.call("ListTimeSeries", request, bytes)
+            pages.append(data)
+            token = monitoring_v3.ListTimeSeriesResponse.pb().FromString(data).next_page_token
+            if not token:
+                return tuple(pages)
+            message = monitoring_v3.ListTimeSeriesRequest.pb().FromString(request)
+            message.page_token = token
+            request = message.SerializeToString()
+
+    @staticmethod
+    def _request(query: MetricQuery) -> Any:
+        from datetime import timedelta
+
+        from google.cloud import monitoring_v3
+
+        # The request CloudMonitoringAdapter._list builds, field for field.
+        request = monitoring_v3.ListTimeSeriesRequest(
+            name=f"projects/{query.project}", filter=build_filter(query),
+            interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
+            view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
+        if query.aligner != "ALIGN_NONE":
+            request.aggregation = monitoring_v3.Aggregation(
+                alignment_period=timedelta(seconds=query.alignment_seconds),
+                per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
+                cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
+                group_by_fields=list(query.group_by))
+        return request
+
+
+class InProcessLogging(CloudLoggingAdapter):
+    """CloudLoggingAdapter whose ListLogEntries goes to the Logging stand-in's handler."""
+
+    def __init__(self, standin: StandIn, *, policy: CallPolicy = IN_PROCESS_POLICY,
+                 memo: dict[tuple[str, bytes], bytes] | None = None) -> None:
+        super().__init__(policy=policy)
+        self._transport = Transport(standin, memo)
+        # A page's records are a pure function of its bytes: `record_from_entry` runs once per page.
+        self._pages: dict[bytes, tuple[LogRecord, ...]] = (memo if memo is not None else {}).setdefault("pages", {})
+
+    def close(self) -> None:
+        pass
+
+    def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
+        from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
+
+        # The request and the page loop of CloudLoggingAdapter._read.
+        request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
+                                        order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
+        records: list[LogRecord] = []
+        while True:
+            data = self._transport.call("ListLogEntries", request, bytes)
+            page = ListLogEntriesResponse.pb().FromString(data)
+            converted = self._pages.get(data)
+            if converted is None:
+                converted = self._pages[data] = tuple(record_from_entry(entry) for entry in page.entries)
+            for record in converted:
+                if len(records) == max_entries:
+                    return records, True
+                records.append(record)
+            if len(records) == max_entries:
+                return records, bool(page.next_page_token)
+            if not page.next_page_token:
+                return records, False
+            request.page_token = page.next_page_token
+
+
+class InProcessVpcAccess(VpcAccessAdapter):
+    """VpcAccessAdapter whose HTTP requests go to the VPC Access stand-in's `handle`, the method
+    its HTTP server calls for every request (routing, call log, faults, handler)."""
+
+    def __init__(self, standin: VpcAccessStandIn, *, policy: CallPolicy = IN_PROCESS_POLICY) -> None:
+        super().__init__(policy=policy, poll_initial_delay=0, poll_max_delay=0)
+        self._standin = standin
+
+    def close(self) -> None:
+        pass
+
+    def _send(self, verb: str, resource: str, **kwargs: Any) -> dict[str, Any]:
+        import json
+
+        from shared.errors import PermanentError
+
+        if verb not in self._VERBS:
+            raise PermanentError(f"{type(self).__name__} does not send {verb} (read-only)", code="READ_ONLY")
+        body = kwargs.get("json")
+        body = json.loads(json.dumps(body)) if body is not None else None   # as bytes on the wire
+        status, answer = self._standin.handle(RestRequest(verb, "/v1/" + resource, dict(kwargs.get("params") or {}),
+                                                          body))
+        answer = json.loads(json.dumps(answer))
+        if not 200 <= status < 300:   # Google's JSON error body, read as `_api_error` reads it
+            error = answer.get("error", {}) if isinstance(answer, dict) else {}
+            raise ApiStatusError(status, error.get("status") or "UNKNOWN", error.get("message") or "")
+        return answer
+
+
+class InProcessPublisher:
+    """PublisherPort that keeps every message (topic, data, attributes) in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
+        self._lock = threading.Lock()
+
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
+        with self._lock:
+            self.messages.append((topic, bytes(data), dict(attributes)))
+            return str(len(self.messages))
+
+
+def unstarted_standins(*, lro_polls_before_done: int = 2) -> StandIns:
+    """Fresh stand-ins that serve no port: only their state, handlers, call logs and faults."""
+    from sandbox.standins.logging import LoggingStandIn
+    from sandbox.standins.monitoring import MonitoringStandIn
+    from sandbox.standins.run import RunStandIn
+
+    return StandIns(RunStandIn(lro_polls_before_done), MonitoringStandIn(),
+                    vpcaccess=VpcAccessStandIn(lro_polls_before_done), logging=LoggingStandIn())

@@ -1,0 +1,120 @@
+"""The fast tier: the same `Run`, programs and invariants as the real-parts tier, on in-process parts.
+
+A `FastWorld` is tests/integration/world.World with its parts swapped for in-process ones:
+- state: MemoryStateStore (tests/unit/fakes.py), thread-safe, held to the same contract tests as
+  FirestoreStateStore on the emulator (tests/unit/test_memory_state_store.py and
+  tests/integration/test_firestore_state.py run one suite on both);
+- Run, Monitoring, Logging, VPC Access: the product adapters with only their transport replaced by
+  the stand-ins' own handlers (sandbox/inprocess.py); faults and call logs as on the gRPC servers;
+- Pub/Sub: an in-process publisher that keeps every message.
+docs/testing.md says why, and what only the real-parts tier covers.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sandbox.inprocess import (InProcessLogging, InProcessMonitoring, InProcessPublisher, InProcessRun,
+                               InProcessVpcAccess, unstarted_standins)
+from sandbox.scenarios import Scenario, resolve_scenario, seed
+from sandbox.standins.faults import Faults
+from sandbox.standins.server import StandIns
+from shared.clock import FixedClock
+from shared.config import parse_config
+from shared.pipeline import Adapters
+from tests.integration.world import SERVICE, World, event
+from tests.property.harness import ANCHOR, Run, sustained
+from tests.unit.fakes import MemoryStateStore
+
+PROJECT = "runwarden-soak"
+OUTCOMES_TOPIC = f"projects/{PROJECT}/topics/outcomes"
+
+
+class FastWorld(World):
+    """World's interface (alert, handle, command, seed, at, writes, serving) on in-process parts."""
+
+    def __init__(self, standins, anchor, mode="enforce", services=(SERVICE,),
+                 memo: dict | None = None, **config: Any) -> None:
+        self.standins = standins
+        self.anchor = anchor
+        self.outcomes_topic = OUTCOMES_TOPIC
+        self.config = parse_config({"project": PROJECT, "mode": mode, "outcomes_topic": OUTCOMES_TOPIC,
+                                    "services": [{"name": s} for s in services], **config})
+        self.state = MemoryStateStore()
+        self.clock = FixedClock(anchor + timedelta(minutes=2))
+        self.publisher = InProcessPublisher()
+        self.adapters = Adapters(run=InProcessRun(standins.run), monitoring=InProcessMonitoring(standins.monitoring, memo=memo),
+                                 publisher=self.publisher, state=self.state, clock=self.clock,
+                                 logging=InProcessLogging(standins.logging, memo=memo),
+                                 vpcaccess=InProcessVpcAccess(standins.vpcaccess))
+
+    def published(self, count: int = 1) -> list[dict]:
+        """Every outcome published so far (the in-process publisher loses nothing; `count` is ignored)."""
+        return [json.loads(data) for _, data, _ in self.publisher.messages]
+
+
+    def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
+        notification = scenario_model(name).notification(self.anchor, **notification_args)
+        return event(json.dumps(notification).encode(), message_id)
+
+
+@contextmanager
+def fast_run(scenario: str, mode: str, sustain: int | None = None, **config: Any) -> Iterator[Run]:
+    """`fresh_run` on in-process parts: nothing to start, nothing to stop, no environment. The
+    stand-ins are a copy of ones seeded once per scenario (seeding validates every point, which
+    would otherwise cost more than the program)."""
+    world = FastWorld(seeded_copy(scenario, sustain), ANCHOR, mode=mode,
+                      memo=_MEMOS.setdefault((scenario, sustain), {}), **config)
+    yield Run(world, scenario, {"mode": mode, "sustain": sustain, **config})
+
+
+_SCENARIOS: dict[str, Scenario] = {}
+_SEEDED: dict[tuple[str, int | None], StandIns] = {}
+_MEMOS: dict[tuple[str, int | None], dict] = {}   # Monitoring and Logging answers, per seeded state
+
+
+def scenario_model(name: str) -> Scenario:
+    if name not in _SCENARIOS:
+        _SCENARIOS[name] = resolve_scenario(name)
+    return _SCENARIOS[name]
+
+
+def seeded_copy(scenario: str, sustain: int | None) -> StandIns:
+    """Fresh stand-ins holding what seeding `scenario` (going on until T0 + sustain minutes) gives."""
+    key = (scenario, sustain)
+    if key not in _SEEDED:
+        template = unstarted_standins()
+        seed(template, sustained(scenario, sustain) if sustain else scenario_model(scenario), ANCHOR)
+        _SEEDED[key] = template
+    template = _SEEDED[key]
+    # Runwarden writes to Run and VPC Access only: their state is copied; Monitoring's and Logging's
+    # is only read, so it is shared (each copy still has its own lock, call log and fault rules).
+    return StandIns(run=_copy_standin(template.run), monitoring=_copy_standin(template.monitoring, deep=False),
+                    vpcaccess=_copy_standin(template.vpcaccess), logging=_copy_standin(template.logging, deep=False))
+
+
+def _copy_standin(template: Any, deep: bool = True) -> Any:
+    """A stand-in of the same class with the template's state (a deep copy, or shared when `deep`
+    is false), and its own lock, call log and fault rules."""
+    clone = type(template).__new__(type(template))
+    for name, value in vars(template).items():
+        if isinstance(value, _LOCK):
+            value = threading.Lock()
+        elif isinstance(value, _RLOCK):
+            value = threading.RLock()
+        elif isinstance(value, Faults):
+            value = type(value)()
+        elif name == "_calls":
+            value = []
+        elif deep:
+            value = copy.deepcopy(value)
+        setattr(clone, name, value)
+    return clone
+
+
+_LOCK, _RLOCK = type(threading.Lock()), type(threading.RLock())

@@ -1,0 +1,98 @@
+"""The event programs and configs both tiers draw: one generator, so the fast tier (in-process
+parts, `make soak`) and the real-parts tier (emulators and stand-ins) test the same programs.
+
+A program is a list of steps (tests/property/harness.py): deliveries (duplicates from a small
+pool of message ids, OPENs after their CLOSED, 2-4 threads racing on one incident, an instance
+whose clock is ±2 min off), time passing and the clock stepping back, faults at every API step
+(UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED), the scheduler's sweep, Google finishing
+operations, and operators' commands (kill switch, pause/resume of one target, rollback_traffic,
+scale_connector, approve). Strategies are built once per (scenario, incidents): hypothesis would
+otherwise rebuild them for every example.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hypothesis import strategies as st
+
+from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, Close, Concurrent, Fault, Jump,
+                                    KillSwitch, Open, OperatorRollback, OperatorScale, Pause, Settle, Skewed,
+                                    Sweep)
+
+SCENARIOS = ("bad_revision", "connector_saturation")
+RUN_READS = [("run", "GetService"), ("run", "ListRevisions"), ("run", "GetOperation"),
+             ("monitoring", "ListTimeSeries"), ("logging", "ListLogEntries")]
+VPC_READS = [("vpcaccess", "GetConnector"), ("vpcaccess", "GetOperation")]
+WRITES = {"bad_revision": [("run", "UpdateService")],
+          "connector_saturation": [("vpcaccess", "PatchConnector")]}
+FAULT_CODES = ("UNAVAILABLE", "UNAVAILABLE", "DEADLINE_EXCEEDED")
+
+
+@lru_cache(maxsize=None)
+def faults(scenario: str) -> st.SearchStrategy:
+    reads = RUN_READS + (VPC_READS if scenario == "connector_saturation" else [])
+    writes = WRITES[scenario]
+    failing = st.builds(lambda sm, n, code: Fault(sm[0], sm[1], n, code=code), st.sampled_from(reads + writes),
+                        st.integers(1, 4), st.sampled_from(FAULT_CODES))
+    denied = st.builds(lambda sm: Fault(sm[0], sm[1], 0), st.sampled_from(writes))
+    return st.one_of(failing, failing, denied, st.just(Fault("run", "", clear=True)))
+
+
+@lru_cache(maxsize=None)
+def steps(scenario: str, incidents: int) -> st.SearchStrategy:
+    incident = st.integers(0, incidents - 1)
+    message = st.integers(0, 2)  # a small pool: the same message id is a redelivery
+    command = st.integers(0, 1)  # likewise for operators' command ids
+    weighted = [
+        (5, st.builds(Open, incident, message)),
+        (2, st.builds(Concurrent, incident, message, st.integers(2, 4), st.booleans())),
+        (1, st.builds(Close, incident, st.integers(0, 1))),
+        (1, st.builds(Skewed, incident, message, st.sampled_from([-120, -60, 60, 120]))),
+        (2, st.builds(Sweep, st.sampled_from([0, 4, 8, 16]))),
+        (1, st.builds(KillSwitch, st.booleans())),
+        (1, st.builds(Pause, st.sampled_from(["service", "connector"]), st.booleans())),
+        (1, st.builds(OperatorRollback, command, st.booleans())),
+        (1, st.builds(OperatorScale, command, st.sampled_from([4, 5, 8, 10]))),
+        (1, st.builds(Approve, incident, command)),
+        (2, faults(scenario)),
+        (2, st.builds(Advance, st.sampled_from([1, 2, 4, 6, 10, 30]))),
+        (1, st.builds(Jump, st.sampled_from([1, 2, 3]))),
+        (1, st.just(Settle())),
+    ]
+    return st.one_of([strategy for weight, strategy in weighted for _ in range(weight)])
+
+
+@st.composite
+def programs(draw, scenario: str, max_steps: int = 8) -> list:
+    incidents = draw(st.integers(1, 2))
+    program = draw(st.lists(steps(scenario, incidents), min_size=1, max_size=max_steps))
+    if not any(isinstance(step, (Open, Concurrent, Skewed)) for step in program):  # every program delivers an OPEN
+        program.insert(draw(st.integers(0, len(program))), Open(draw(st.integers(0, incidents - 1)), 0))
+    return program
+
+
+@st.composite
+def configs(draw, scenario: str) -> dict:
+    mode = draw(st.sampled_from(["enforce"] * 5 + ["dry_run"]))
+    guardrails = {"kill_switch": draw(st.sampled_from([False] * 6 + [True])),
+                  "cooldown_seconds": draw(st.sampled_from([0, 300, 1800])),
+                  "max_actions_per_target_per_hour": draw(st.sampled_from([1, 2, 4]))}
+    # The incident as bundled (its data ends at T0+5m, so late steps see stale data), or going on.
+    config: dict = {"mode": mode, "guardrails": guardrails, "sustain": draw(st.sampled_from([None, 90])),
+                    "operators": [OPERATOR]}
+    if draw(st.integers(0, 7)) == 0:  # shadow mode for one action
+        config["actions"] = {draw(st.sampled_from(["rollback_traffic", "scale_connector"])): {"mode": "dry_run"}}
+    if scenario == "connector_saturation" and draw(st.integers(0, 5)) > 0:  # else: the default policy
+        policy = {"name": CONNECTOR, "allow_one_way": draw(st.sampled_from([True, True, True, False])),
+                  "max_instances_ceiling": draw(st.sampled_from([3, 4, 5, 6, 8, 10])),
+                  "max_instances_step": draw(st.sampled_from([1, 2, 3, 7])),
+                  "allowed_machine_types": draw(st.sampled_from([["e2-micro", "e2-standard-4"], ["e2-micro"]]))}
+        config["bounds"] = {"connectors": [policy]}
+    return config
+
+
+@st.composite
+def scenario_programs(draw) -> tuple[str, dict, list]:
+    """(scenario, config, program): the soak's one strategy over both scenarios."""
+    scenario = draw(st.sampled_from(SCENARIOS))
+    return scenario, draw(configs(scenario)), draw(programs(scenario))

@@ -1,0 +1,175 @@
+"""`make soak`: the fast tier's invariants over 10^5 generated programs, on worker processes.
+
+    python -m tests.property.soak [--programs 100000] [--workers 2] [--seed S] [--batch 500] [--minutes M]
+
+Every batch is one hypothesis run of `--batch` programs seeded with `seed + batch number`, so any
+batch can be run again alone (`--seed <batch seed> --programs <batch> --workers 1`). Workers take
+batches in turn until the count is reached. The first counterexample stops the run: hypothesis
+has shrunk it by then, and it is printed with its trace, its batch seed and hypothesis's
+`@reproduce_failure` blob. The summary gives the count, programs per second of wall time and per
+CPU-second, which is what extrapolates from a loaded machine. Exit status 1 on a counterexample.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing
+import os
+import queue
+import random
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+PROGRESS_SECONDS = 15
+
+
+@dataclass
+class BatchResult:
+    worker: int
+    seed: int
+    programs: int
+    cpu: float                       # CPU seconds the worker spent on this batch
+    counterexample: str = ""         # the shrunk example, its trace and hypothesis's report
+
+
+def run_batch(seed: int, size: int) -> BatchResult:
+    """`size` programs from hypothesis seeded with `seed`; the shrunk counterexample if one fails."""
+    from hypothesis import HealthCheck, Phase, given, note, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.reporting import with_reporter
+
+    from tests.property.fast import fast_run
+    from tests.property.invariants import check_all, explain
+    from tests.property.programs import scenario_programs
+
+    ran, failure, report = [0], [""], io.StringIO()
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=size, deadline=None, database=None, print_blob=True,
+              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+    @given(sample=scenario_programs())
+    def soak(sample: tuple[str, dict, list]) -> None:
+        scenario, config, program = sample
+        config = dict(config)
+        mode, sustain = config.pop("mode"), config.pop("sustain", None)
+        note(f"scenario {scenario}, config: mode={mode} sustain={sustain} {config}")
+        note("program: " + "; ".join(str(step) for step in program))
+        with fast_run(scenario, mode, sustain, **config) as run:
+            run.execute(program)
+            problems = check_all(run)
+        ran[0] += 1
+        if problems:
+            failure[0] = explain(run, problems)   # the last one kept is the shrunk example's
+            raise AssertionError(failure[0])
+
+    start = time.process_time()
+    with with_reporter(lambda text: report.write(f"{text}\n")):
+        try:
+            soak()
+        except AssertionError as exc:   # hypothesis attaches the falsifying example and its blob as notes
+            notes = "\n".join(getattr(exc, "__notes__", []))
+            failure[0] = f"{report.getvalue()}{notes}\n{failure[0] or exc}"
+    return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0])
+
+
+def _worker(index: int, batches: Any, results: Any) -> None:
+    sys.stdout = open(os.devnull, "w")   # the timeline's step lines: one per step, not wanted here
+    while True:
+        try:
+            seed, size = batches.get_nowait()
+        except queue.Empty:
+            return
+        result = run_batch(seed, size)
+        result.worker = index
+        results.put(result)
+        if result.counterexample:
+            return
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    sizes = [args.batch] * (args.programs // args.batch) + ([args.programs % args.batch] if args.programs % args.batch else [])
+    context = multiprocessing.get_context("fork")   # workers inherit the imports (seconds each otherwise)
+    batches, results = context.Queue(), context.Queue()
+    for number, size in enumerate(sizes):
+        batches.put((seed + number, size))
+    _warm_up()
+    print(f"soak: {args.programs} programs in {len(sizes)} batches of {args.batch}, {args.workers} worker(s), "
+          f"seed {seed}", flush=True)
+    started = time.perf_counter()
+    workers = [context.Process(target=_worker, args=(i, batches, results), daemon=True) for i in range(args.workers)]
+    for worker in workers:
+        worker.start()
+    done, cpu, failures, last_report = 0, 0.0, [], started
+    pending = len(sizes)
+    deadline = started + args.minutes * 60 if args.minutes else float("inf")
+    while pending and not failures and time.perf_counter() < deadline:
+        try:
+            result: BatchResult = results.get(timeout=1)
+        except queue.Empty:
+            if not any(w.is_alive() for w in workers):
+                break
+            continue
+        pending -= 1
+        done, cpu = done + result.programs, cpu + result.cpu
+        if result.counterexample:
+            failures.append(result)
+        if time.perf_counter() - last_report >= PROGRESS_SECONDS:
+            last_report = time.perf_counter()
+            _progress(done, args.programs, last_report - started, cpu)
+    if pending and not failures and time.perf_counter() >= deadline:
+        print(f"soak: stopped after {args.minutes:g} min with {pending} batch(es) not finished", flush=True)
+    for worker in workers:   # after a counterexample (or the time limit) the others stop mid-batch
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+    elapsed = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"soak: {done} programs in {elapsed:.1f} s: {done / elapsed:.1f} programs/s "
+          f"({done / max(cpu, 1e-9):.1f} per CPU-second of a worker; workers' CPU "
+          f"{children.ru_utime + children.ru_stime:.0f} s), {len(failures)} counterexample(s), seed {seed}")
+    for result in failures:
+        print(f"\nCOUNTEREXAMPLE (batch seed {result.seed}; run it alone: python -m tests.property.soak "
+              f"--seed {result.seed} --programs {args.batch} --batch {args.batch} --workers 1):\n"
+              f"{result.counterexample}")
+    return 1 if failures else 0
+
+
+def _progress(done: int, total: int, elapsed: float, cpu: float) -> None:
+    rate = done / elapsed if elapsed else 0.0
+    eta = (total - done) / rate if rate else float("inf")
+    print(f"soak: {done}/{total} programs, {rate:.1f}/s, {done / max(cpu, 1e-9):.1f} per CPU-second, "
+          f"about {eta / 60:.0f} min left", flush=True)
+
+
+def _warm_up() -> None:
+    """Import and seed once in the parent, so that every forked worker starts warm."""
+    from tests.property.fast import scenario_model, seeded_copy
+    from tests.property.programs import SCENARIOS
+
+    for scenario in SCENARIOS:
+        scenario_model(scenario)
+        for sustain in (None, 90):
+            seeded_copy(scenario, sustain)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.property.soak", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--programs", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--minutes", type=float, default=0,
+                        help="stop after this long (finished batches count), 0: no limit")
+    args = parser.parse_args(argv)
+    if args.programs < 1 or args.workers < 1 or args.batch < 1:
+        parser.error("--programs, --workers and --batch must be at least 1")
+    return args
+
+
+if __name__ == "__main__":
+    sys.exit(main())

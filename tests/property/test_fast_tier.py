@@ -1,0 +1,127 @@
+"""The fast tier in CI: the same programs and invariants as test_invariants.py, on in-process parts.
+
+`make soak` runs 10^5 of these programs (tests/property/soak.py); CI runs a few hundred
+(RUNWARDEN_FAST_EXAMPLES), derandomized under CI=true like the real-parts tier. No emulator is
+needed. The in-process parts are described in tests/property/fast.py and docs/testing.md.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from tests.property.fast import fast_run
+from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, Concurrent, Fault, Observation, Open, OperatorRollback,
+                                    Pause, Skewed)
+from tests.property.invariants import check_all, explain, once_per_claim, outcomes_agree, paused_targets_untouched
+from tests.property.programs import scenario_programs
+
+CI = os.environ.get("CI", "").strip().lower() == "true"
+EXAMPLES = int(os.environ.get("RUNWARDEN_FAST_EXAMPLES", "300"))
+POLICY = {"guardrails": {"cooldown_seconds": 1800}, "operators": [OPERATOR],
+          "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 5}]}}
+
+
+def _settings(examples: int) -> settings:
+    return settings(max_examples=examples, deadline=None, derandomize=CI, database=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.mark.timeout(max(300, EXAMPLES * 2))
+@_settings(EXAMPLES)
+@given(sample=scenario_programs())
+def test_every_invariant_on_in_process_parts(sample: tuple[str, dict, list]) -> None:
+    scenario, config, program = sample
+    config = dict(config)
+    mode, sustain = config.pop("mode"), config.pop("sustain", None)
+    note(f"scenario {scenario}, config: mode={mode} sustain={sustain} {config}")
+    note("program: " + "; ".join(str(step) for step in program))
+    with fast_run(scenario, mode, sustain, **config) as run:
+        run.execute(program)
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+@pytest.mark.timeout(300)
+@_settings(max(1, EXAMPLES // 3))
+@given(scenario=st.sampled_from(["bad_revision", "connector_saturation"]), data=st.data())
+def test_duplicates_and_concurrent_deliveries_act_once(scenario: str, data: st.DataObject) -> None:
+    """Only deliveries of one open incident (redeliveries, new message ids, 2-4 threads at once, an
+    instance with a skewed clock), in enforce mode: exactly one write lands."""
+    deliveries = st.one_of(st.builds(Open, st.just(0), st.integers(0, 2)),
+                           st.builds(Concurrent, st.just(0), st.integers(0, 2), st.integers(2, 4), st.booleans()),
+                           # Ahead only: an instance 2 min behind, at T0 + 2 min, sees no incident yet.
+                           st.builds(Skewed, st.just(0), st.integers(0, 2), st.sampled_from([60, 120])))
+    program = data.draw(st.lists(deliveries, min_size=1, max_size=5))
+    with fast_run(scenario, "enforce", **POLICY) as run:
+        run.execute(program)
+        problems = check_all(run)
+        writes = sum(o.run_writes + o.vpc_writes for o in run.trace)
+        if writes != 1:
+            problems.append(f"{writes} writes took effect for one open incident; exactly one expected")
+        assert not problems, explain(run, problems)
+
+
+# --- the fixed regressions of test_regressions.py, on in-process parts ----------------------------
+
+
+def test_an_accepted_connector_patch_whose_wait_failed_acts_once_and_is_recorded() -> None:
+    with fast_run("connector_saturation", "enforce", **POLICY) as run:
+        run.execute([Fault("vpcaccess", "GetOperation", 3), Open(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_accepted_rollback_whose_wait_failed_is_recorded() -> None:
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Fault("run", "GetOperation", 10_000), Open(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.run.count("UpdateService") == 1
+
+
+# --- the parts act as the real ones on the paths the invariants rely on -----------------------------
+
+
+def test_an_open_incident_is_rolled_back_once_and_published() -> None:
+    """The fast tier reaches the write: a tier where every alert escalated would keep every invariant."""
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Open(0, 0), Open(0, 0), Open(0, 1)])
+        assert not check_all(run)
+        assert [o.status.value for o in run.returned_outcomes()] == ["applied", "skipped", "skipped"]
+        assert run.standins.run.count("UpdateService") == 1
+        assert len(run.world.published()) == 3
+
+
+def test_a_paused_service_is_not_written_and_an_operator_rollback_acts_once() -> None:
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Pause("service", True), Open(0, 0), Pause("service", False),
+                     OperatorRollback(0, named=True), OperatorRollback(0, named=True)])
+        assert not check_all(run)
+        statuses = [o.status.value for obs in run.trace for o in obs.outcomes]
+        assert statuses[:3] == ["applied", "skipped", "applied"], statuses   # pause, the alert held back, resume
+        assert run.standins.run.count("UpdateService") == 1
+
+
+# --- the invariants can fail ------------------------------------------------------------------------
+
+
+def _observation(run, index: int, **changes) -> None:
+    obs: Observation = run.trace[index]
+    for name, value in changes.items():
+        setattr(obs, name, value)
+
+
+def test_the_invariants_see_a_write_to_a_paused_target_a_second_action_and_a_second_answer() -> None:
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Pause("service", True), Open(0, 0), Open(0, 1)])
+        assert not check_all(run)
+        _observation(run, 1, update_calls=1, run_writes=1)   # as if the paused service had been written
+        _observation(run, 2, run_writes=1, outcomes=run.trace[2].outcomes * 2)
+        assert paused_targets_untouched(run) == [f"step #1 {run.trace[1].step}: 1 UpdateService call(s) while "
+                                                 "the service was paused"]
+        assert once_per_claim(run) == [f"0.alpha|{SERVICE}|rollback_traffic acted 2 times"]
+        assert any("2 outcome(s) for 1 answered deliveries" in p for p in outcomes_agree(run))
