@@ -11,7 +11,7 @@ from typing import Any, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.diagnosis.evidence import (Connector, LogResult, MetricQuery, MetricResult, RequestCountWindow, Revision,
+from shared.diagnosis.evidence import (Connector, LogResult, MetricQuery, MetricResult, Revision,
                              Service, TrafficTarget)
 from shared.timeline.entries import EntryPage
 
@@ -35,11 +35,6 @@ class RunPort(Protocol):
 
 class MonitoringPort(Protocol):
     """Cloud Monitoring v3."""
-
-    def request_counts(self, service_name: str, start: datetime, end: datetime) -> RequestCountWindow:
-        """run.googleapis.com/request_count summed over [start, end), per revision and
-        response_code_class, in one ListTimeSeries call."""
-        ...
 
     def query(self, query: MetricQuery) -> MetricResult:
         """One ListTimeSeries call, aligned and reduced as the query says, every page read."""
