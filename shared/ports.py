@@ -117,6 +117,14 @@ class StateStore(Protocol):
         (optimistically, guarded by its update time); otherwise return it, not acquired."""
         ...
 
+    def claim_all(self, claims: Sequence[tuple[str, str, timedelta]], owner: str,
+                  now: datetime) -> list[ClaimRecord] | None:
+        """Atomically create every record `(kind, key, ttl)`, all or none, in one round trip.
+        None, and nothing written, if any of them exists (expired or not): the caller falls back
+        to `claim`, one record at a time, which also takes over expired records. The keys must be
+        distinct. An addition: a store without it is used one `claim` at a time."""
+        ...
+
     def complete(self, kind: str, key: str, owner: str, retain: timedelta, now: datetime, result: dict) -> None:
         """Mark an owned claim completed, to expire after `retain`."""
         ...
