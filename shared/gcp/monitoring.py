@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.errors import PermanentError
@@ -139,42 +139,61 @@ class CloudMonitoringAdapter:
                 per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
                 cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
                 group_by_fields=list(query.group_by))
-        # Reading every page inside the retried call: a fault mid-way re-runs the whole query.
-        return list(self._client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout))
+        # Reading every page inside the retried call: a fault mid-way re-runs the whole query. Each
+        # page's series are taken as plain protobuf messages (see "proto -> model" below).
+        pager = self._client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout)
+        return [series for page in pager.pages for series in _plain(page).time_series]
 
 
 # --- proto -> model --------------------------------------------------------------------------------
+# Decoded from the plain protobuf messages, not through proto-plus: every proto-plus field access
+# goes through its marshal (and a timestamp becomes a DatetimeWithNanoseconds), which made the
+# decoding of one answer cost more CPU than its round trip, and evidence reads run on threads that
+# share the GIL. The same values come out (tests/unit/test_monitoring_decode.py).
 
 
-def _plain_datetime(value: datetime) -> datetime:
-    # proto-plus hands back DatetimeWithNanoseconds; the models hold plain datetimes.
-    return datetime.combine(value.date(), value.timetz())
+def _plain(proto: Any) -> Any:
+    """The protobuf message inside a proto-plus wrapper (`Message.pb`); a plain one as it is."""
+    return type(proto).pb(proto) if hasattr(type(proto), "pb") else proto
+
+
+def _end_time(timestamp: Any) -> datetime:
+    # google.protobuf.Timestamp: seconds and nanos since the epoch; the models hold microseconds.
+    return _EPOCH + timedelta(seconds=timestamp.seconds, microseconds=timestamp.nanos // 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def point_value(value: Any) -> float | str | bool | None:
     """A TypedValue as MetricPoint holds it; None for a distribution without samples."""
-    which = type(value).pb(value).WhichOneof("value")
-    if which == "bool_value":
-        return bool(value.bool_value)
+    return _value(_plain(value))
+
+
+def _value(value: Any) -> float | str | bool | None:
+    which = value.WhichOneof("value")
     if which == "int64_value":
         return float(value.int64_value)
     if which == "double_value":
         return float(value.double_value)
-    if which == "string_value":
-        return str(value.string_value)
     if which == "distribution_value":
         dist = value.distribution_value
         return float(dist.mean) if dist.count > 0 else None
+    if which == "bool_value":
+        return bool(value.bool_value)
+    if which == "string_value":
+        return str(value.string_value)
     return None
 
 
 def series_from_proto(proto: Any) -> MetricSeries:
+    """A TimeSeries (proto-plus or plain protobuf) as a MetricSeries, points oldest first."""
+    proto = _plain(proto)
     points = []
     for point in proto.points:
-        value = point_value(point.value)
+        value = _value(point.value)
         if value is not None:
-            points.append(MetricPoint(end=_plain_datetime(point.interval.end_time), value=value))
+            points.append(MetricPoint(end=_end_time(point.interval.end_time), value=value))
     points.sort(key=lambda p: p.end)
     return MetricSeries(metric_labels=dict(proto.metric.labels), resource_labels=dict(proto.resource.labels),
                         points=tuple(points))
-
