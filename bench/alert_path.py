@@ -10,8 +10,11 @@ calls set_traffic is the first write. In the same run:
     the slowest of the second round or of the state read meanwhile on the read-ahead thread
     (its query and batched read, one after the other), each timed alone.
 The goal is a ratio, never an absolute: first write <= RATIO_GOAL x the floor. The run fails
-only on a regression (see CONCURRENCY_REGRESSION and RATIO_REGRESSION): timings on a shared
-machine are noisy, and the floor shrinks faster than Python's own CPU when the machine is idle.
+only on a regression: more Firestore round trips than WAITED_ROUND_TRIPS before the write, or any
+for a duplicate this instance remembers (counts: exact on any machine); or, when the machine was
+not overloaded (load average under its core count), CONCURRENCY_REGRESSION or RATIO_REGRESSION.
+On a machine running far more work than it has cores, concurrency cannot help and the timing
+ratios only measure the neighbours: they are printed, and not judged.
 
     .venv/bin/python bench/alert_path.py [--runs 15]
 """
@@ -37,6 +40,8 @@ RATIO_GOAL = 1.5         # the goal: first write within 1.5x the sequential roun
 # measured in this run), or the floor ratio far beyond the 1.6-3.4x measured on a shared machine.
 CONCURRENCY_REGRESSION = 1.15
 RATIO_REGRESSION = 5.0
+# The round trips the handler waits for before its first write (tests/integration/test_round_trips.py).
+WAITED_ROUND_TRIPS = 4
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 
@@ -134,7 +139,9 @@ def main() -> int:
         first_write()   # warm: clients built, channels open
         state_calls, ahead_calls = run.state_calls, run.ahead_calls
         rounds: dict[str, list[float]] = {"concurrent": [], "sequential": []}
+        loads = [os.getloadavg()[0]]
         for _ in range(args.runs):   # interleaved, so a noisy neighbour slows both alike
+            loads.append(os.getloadavg()[0])
             collection.MAX_CONCURRENT_READS = 6
             rounds["concurrent"].append(first_write())
             collection.MAX_CONCURRENT_READS = 1
@@ -201,10 +208,27 @@ def main() -> int:
               f"(a bare publish alone: {idle_cpu * 1000:.1f} ms)")
     ratio, against_sequential = concurrent / floor, concurrent / sequential
     verdict = "meets" if ratio <= RATIO_GOAL else "misses"
+    load, cores = max(loads), os.cpu_count() or 1
+    judged = load < cores
     print(f"ratio first write / floor = {ratio:.2f}  ({verdict} the {RATIO_GOAL}x goal; fails above "
           f"{RATIO_REGRESSION}x)")
     print(f"ratio concurrent / sequential evidence = {against_sequential:.2f}  (fails above {CONCURRENCY_REGRESSION})")
-    return 0 if ratio <= RATIO_REGRESSION and against_sequential <= CONCURRENCY_REGRESSION else 1
+    print(f"machine: load average up to {load:.1f} on {cores} cores during the run"
+          + ("" if judged else ": overloaded, the timing ratios are not judged"))
+    waited = sum(state_calls.values())
+    failures = [f"{waited} Firestore round trips before the write (at most {WAITED_ROUND_TRIPS})"] * (
+        waited > WAITED_ROUND_TRIPS)
+    failures += [f"a remembered duplicate made {duplicates['remembered']['calls']}"] * bool(
+        duplicates["remembered"]["calls"])
+    failures += [f"a fresh duplicate made {duplicates['fresh']['calls']} (at most 2 round trips)"] * (
+        sum(duplicates["fresh"]["calls"].values()) > 2)
+    if judged:
+        failures += [f"first write {ratio:.2f}x the floor"] * (ratio > RATIO_REGRESSION)
+        failures += [f"concurrent evidence {against_sequential:.2f}x sequential"] * (
+            against_sequential > CONCURRENCY_REGRESSION)
+    for failure in failures:
+        print(f"REGRESSION: {failure}")
+    return 1 if failures else 0
 
 
 def _median_cpu(fn: Callable[[], object], runs: int) -> float:
