@@ -19,6 +19,7 @@ Nothing else in Runwarden calls an action's `apply`.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -190,11 +191,12 @@ class Gate:
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
         if found is not None:
-            held = self._take_all(action, params.target, key, now, found)
+            held, stop = self._take_all_and_check(action, params.target, key, incident_id, now, found)
             if held is not None:
                 self._log("claimed", f"claimed {key}, its cooldown and a slot of each budget, in one commit")
                 return self._write(action, params, before, incident_id, adapters, held,
-                                   GateResult(OutcomeStatus.SKIPPED, "", claim_key=key), service, signature, manual)
+                                   GateResult(OutcomeStatus.SKIPPED, "", claim_key=key), service, signature, manual,
+                                   stop=stop)
             # Something to take already exists: one at a time, which says exactly what and why.
         guard = self.config.guardrails
         claim = self.state.claim(kind, key, self.owner, timedelta(seconds=guard.claim_ttl_seconds), now)
@@ -248,6 +250,29 @@ class Gate:
         return (not dry_run and not action.corrective and not (manual and manual.override_limits)
                 and callable(getattr(self.state, "claim_all", None)))
 
+    def _take_all_and_check(self, action: Action, target: str, key: str, incident_id: str, now: datetime,
+                            found: Mapping[tuple[str, str], dict[str, Any] | None]) -> tuple[_Held | None, str]:
+        """`_take_all`, with the check right before the write (switches, incident still open) read
+        at the same time, on a thread of its own: both finish before the write is sent, so the
+        check is as close to the write as when it followed the commit, one round trip sooner. If
+        the check fails, what was taken is given back; if nothing was taken, the check is made
+        again on the one-at-a-time path."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-check")
+        check: Future = pool.submit(self._stop_before_write, incident_id, target)
+        pool.shutdown(wait=False)
+        try:
+            held = self._take_all(action, target, key, now, found)
+        except BaseException:
+            wait([check])   # nothing was taken; the check's answer is not needed
+            raise
+        try:
+            stop = check.result()
+        except BaseException:
+            if held is not None:
+                self._give_back(held)   # no write without the check
+            raise
+        return held, stop
+
     def _take_all(self, action: Action, target: str, key: str, now: datetime,
                   found: Mapping[tuple[str, str], dict[str, Any] | None]) -> _Held | None:
         """The claim, the target's cooldown and the first slot of each budget that `found` saw
@@ -276,8 +301,9 @@ class Gate:
 
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                held: _Held, result: GateResult, service: str | None, signature: str,
-               manual: Manual | None = None) -> GateResult:
-        stop = self._stop_before_write(incident_id, params.target)
+               manual: Manual | None = None, stop: str | None = None) -> GateResult:
+        """`stop`: the check right before the write, if already made (see `_take_all_and_check`)."""
+        stop = self._stop_before_write(incident_id, params.target) if stop is None else stop
         if stop:
             self._give_back(held)
             result.reason = stop

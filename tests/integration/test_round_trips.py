@@ -66,7 +66,7 @@ class _FirstWrite:
     """The Run adapter, noting the Firestore calls made by the moment the first write is sent."""
 
     def __init__(self, run, counter: RpcCounter) -> None:
-        self.run, self.counter, self.before, self.ahead = run, counter, None, None
+        self.run, self.counter, self.before, self.ahead, self.check = run, counter, None, None, None
 
     def __getattr__(self, name):
         return getattr(self.run, name)
@@ -74,6 +74,7 @@ class _FirstWrite:
     def set_traffic(self, *args, **kwargs):
         if self.before is None:
             self.before, self.ahead = self.counter.by_method(), self.counter.by_thread("read-ahead")
+            self.check = self.counter.by_thread("gate-check")
         return self.run.set_traffic(*args, **kwargs)
 
 
@@ -88,9 +89,11 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # record and claims. While the evidence is read, on a thread of its own: the service's action
     # records (a query) and the gate's reads (switches, cooldown, every budget slot: one batched
     # read). Then one commit creates the claim, the cooldown and a slot of each of the three
-    # budgets, and right before the write one batched read checks the switches and the incident.
+    # budgets while, at the same time, one batched read checks the switches and the incident.
     assert run.before == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 1}, run.before
     assert run.ahead == {"RunQuery": 1, "BatchGetDocuments": 1}, run.ahead
+    assert run.check == {"BatchGetDocuments": 1}, run.check
+    # So the handler itself waits for three round trips: the query, the batched read, the commit.
     # After it: completing the claim (read, then a guarded update) and the action and pin records.
     assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 4}
 
