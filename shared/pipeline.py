@@ -381,14 +381,16 @@ class _ReadAhead:
     def __init__(self, state: StateStore, gate: Gate, service: str, now: datetime) -> None:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
         self._actions: Future = pool.submit(state.find_records, ACTIONS, "service", service)
-        self._gate: Future = pool.submit(gate.read_ahead, service, now)
+        # Not when no action can write: a dry run or a kill switch in the config reads no budgets.
+        writes = not (gate.config.dry_run or gate.config.guardrails.kill_switch)
+        self._gate: Future | None = pool.submit(gate.read_ahead, service, now) if writes else None
         pool.shutdown(wait=False)
 
     def service_actions(self) -> list[dict[str, Any]] | None:
         return _value(self._actions)
 
     def gate_reads(self) -> GateReads | None:
-        return _value(self._gate)
+        return _value(self._gate) if self._gate is not None else None
 
 
 def _value(future: Future) -> Any:
