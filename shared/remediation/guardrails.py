@@ -166,15 +166,7 @@ class Gate:
         targets = targets if targets is not None else [params.target]
         dry_run = self.config.action_dry_run(action.name) or bool(manual and manual.dry_run)
         at_once = self._at_once(action, dry_run, manual)
-        refusal = self._plan_refusal(action, params, before, targets, now, manual)
-        found = None
-        if refusal is None:
-            if at_once and not self.config.guardrails.kill_switch:
-                fresh = reads is None or not reads.serves(params.target, budget_buckets(self.config, params.target, now))
-                found = self.read_ahead(params.target, now).found if fresh else reads.found
-            switch = self.kill_switch(params.target, found)
-            if switch:
-                refusal = GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})")
+        refusal, found = self._refusal(action, params, before, targets, now, manual, at_once, reads)
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
                 refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now)
@@ -193,7 +185,8 @@ class Gate:
         if found is not None:
             held, stop = self._take_all_and_check(action, params.target, key, incident_id, now, found)
             if held is not None:
-                self._log("claimed", f"claimed {key}, its cooldown and a slot of each budget, in one commit")
+                self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
+                          + " and a slot of each budget, in one commit")
                 return self._write(action, params, before, incident_id, adapters, held,
                                    GateResult(OutcomeStatus.SKIPPED, "", claim_key=key), service, signature, manual,
                                    stop=stop)
@@ -225,6 +218,24 @@ class Gate:
             self._complete(kind, key, result)
             return result
         return self._write(action, params, before, incident_id, adapters, held, result, service, signature, manual)
+
+    def _refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str], now: datetime,
+                 manual: Manual | None, at_once: bool, reads: GateReads | None
+                 ) -> tuple[GateResult | None, Mapping[tuple[str, str], dict[str, Any] | None] | None]:
+        """Why not to go on, if anything; else, for an all-at-once action, the gate's reads (`reads`
+        if they serve this target and hour, or read here). The plan's own limits come first, so a
+        refused plan reads nothing; then the kill switch."""
+        refusal = self._plan_refusal(action, params, before, targets, now, manual)
+        if refusal is not None:
+            return refusal, None
+        found = None
+        if at_once and not self.config.guardrails.kill_switch:
+            fresh = reads is None or not reads.serves(params.target, budget_buckets(self.config, params.target, now))
+            found = self.read_ahead(params.target, now).found if fresh else reads.found
+        switch = self.kill_switch(params.target, found)
+        if switch:
+            return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})"), None
+        return None, found
 
     def _plan_refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
                       now: datetime, manual: Manual | None = None) -> GateResult | None:
