@@ -90,7 +90,7 @@ def main() -> int:
     from sandbox.rpc_count import CountingStateStore, RpcCounter
     from sandbox.scenarios import resolve_scenario
     from shared.clock import FixedClock
-    from shared.config import DiagnosisSettings, parse_config
+    from shared.config import parse_config
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.pubsub import PubSubPublisher
