@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) bench/diagnosis_speed.py
 	$(PY) bench/timeline_build.py
 	$(PY) bench/outcome_publish.py
+	$(PY) bench/monitoring_decode.py
 	$(PY) bench/alert_path.py
 	$(PY) bench/storm.py
 

@@ -4,12 +4,18 @@ On the local stack (Firestore and Pub/Sub emulators, the API stand-ins, the real
 bad_revision alert is handled again and again on warm clients; each time, the moment the gate
 calls set_traffic is the first write. In the same run:
   - the same path with evidence read one call at a time (MAX_CONCURRENT_READS = 1: the old way);
-  - the floor: every Firestore round trip made before the write (counted per method at the
-    client's gRPC channel) times that method's bare round trip, plus the evidence's critical path
-    (the slowest of the first round of reads plus the slowest of the second, each timed alone).
+  - the floor: every Firestore round trip the handler waits for before the write (counted per
+    method at the client's gRPC channel, on the handler's own thread) times that method's bare
+    round trip (the gate's check before the write, read while its commit is in flight, adds what
+    it takes beyond the commit), plus the evidence's critical path: the slowest of the first round of reads, then
+    the slowest of the second round or of the state read meanwhile on the read-ahead thread
+    (its query and batched read, one after the other), each timed alone.
 The goal is a ratio, never an absolute: first write <= RATIO_GOAL x the floor. The run fails
-only on a regression (see CONCURRENCY_REGRESSION and RATIO_REGRESSION): timings on a shared
-machine are noisy, and the floor shrinks faster than Python's own CPU when the machine is idle.
+only on a regression: more Firestore round trips than WAITED_ROUND_TRIPS before the write, or any
+for a duplicate this instance remembers (counts: exact on any machine); or, when the machine was
+not overloaded (load average under its core count), CONCURRENCY_REGRESSION or RATIO_REGRESSION.
+On a machine running far more work than it has cores, concurrency cannot help and the timing
+ratios only measure the neighbours: they are printed, and not judged.
 
     .venv/bin/python bench/alert_path.py [--runs 15]
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import statistics
@@ -34,6 +41,8 @@ RATIO_GOAL = 1.5         # the goal: first write within 1.5x the sequential roun
 # measured in this run), or the floor ratio far beyond the 1.6-3.4x measured on a shared machine.
 CONCURRENCY_REGRESSION = 1.15
 RATIO_REGRESSION = 5.0
+# The round trips the handler waits for before its first write (tests/integration/test_round_trips.py).
+WAITED_ROUND_TRIPS = 3
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 
@@ -41,7 +50,8 @@ class _FirstWrite:
     """The Run adapter, noting when the first write is sent and the Firestore calls made by then."""
 
     def __init__(self, run: Any, counter: Any) -> None:
-        self.run, self.counter, self.at, self.state_calls = run, counter, None, {}
+        self.run, self.counter, self.at = run, counter, None
+        self.state_calls, self.ahead_calls, self.check_calls = {}, {}, {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.run, name)
@@ -49,8 +59,16 @@ class _FirstWrite:
     def set_traffic(self, *args: Any, **kwargs: Any) -> Any:
         if self.at is None:   # the first write of this alert, not the bench's restore
             self.at = time.perf_counter()
-            self.state_calls = dict(self.counter.by_method())
+            self.state_calls = dict(self.counter.by_thread("MainThread"))
+            self.ahead_calls = dict(self.counter.by_thread("read-ahead"))
+            self.check_calls = dict(self.counter.by_thread("gate-check"))
         return self.run.set_traffic(*args, **kwargs)
+
+
+def _quiet(fn: Callable[[], Any]) -> Any:
+    """Runs fn with the timeline's stdout lines written to /dev/null (still encoded and written)."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        return fn()
 
 
 def _median(fn: Callable[[], object], runs: int) -> float:
@@ -72,7 +90,7 @@ def main() -> int:
     from sandbox.rpc_count import CountingStateStore, RpcCounter
     from sandbox.scenarios import resolve_scenario
     from shared.clock import FixedClock
-    from shared.config import DiagnosisSettings, parse_config
+    from shared.config import parse_config
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.pubsub import PubSubPublisher
@@ -112,37 +130,48 @@ def main() -> int:
             counter.reset()
             run.at = None
             event = alert_event()
-            start = time.perf_counter()
-            outcome = handle_alert(event, config, adapters)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            outcome = _quiet(lambda: handle_alert(event, config, adapters))
+            cpu_first.append(time.process_time() - start_cpu)
             assert outcome.status.value == "applied", outcome.reason
             elapsed = run.at - start
             run.set_traffic(service, original, run.get_service(service).etag)   # back to the incident
             return elapsed
 
+        cpu_first: list[float] = []
         first_write()   # warm: clients built, channels open
-        state_calls = run.state_calls
+        state_calls, ahead_calls, check_calls = run.state_calls, run.ahead_calls, run.check_calls
         rounds: dict[str, list[float]] = {"concurrent": [], "sequential": []}
+        loads = [os.getloadavg()[0]]
         for _ in range(args.runs):   # interleaved, so a noisy neighbour slows both alike
+            loads.append(os.getloadavg()[0])
             collection.MAX_CONCURRENT_READS = 6
             rounds["concurrent"].append(first_write())
             collection.MAX_CONCURRENT_READS = 1
             rounds["sequential"].append(first_write())
         collection.MAX_CONCURRENT_READS = 6
 
-        # Duplicates: the same delivery again and again after its write (wall and this process's CPU).
+        # Duplicates: the same delivery again and again after its write (wall and this process's
+        # CPU), on an instance that remembers the incident's completed action and on a fresh one.
+        from shared.remediation.settled import SettledIncidents
+
         firestore.reset()
         duplicate_event = alert_event()
-        assert handle_alert(duplicate_event, config, adapters).status.value == "applied"
+        assert _quiet(lambda: handle_alert(duplicate_event, config, adapters)).status.value == "applied"
         run.set_traffic(service, original, run.get_service(service).etag)
-        wall, cpu = [], []
-        for _ in range(args.runs * 4):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            assert handle_alert(duplicate_event, config, adapters).status.value == "skipped"
-            wall.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - start_cpu)
-        counter.reset()
-        handle_alert(duplicate_event, config, adapters)
-        duplicate_calls = dict(counter.by_method())
+        duplicates: dict[str, dict[str, Any]] = {}
+        for kind in ("remembered", "fresh"):
+            wall, cpu = [], []
+            for _ in range(args.runs * 4):
+                if kind == "fresh":
+                    adapters.settled = SettledIncidents()   # a new instance: it reads state once
+                counter.reset()
+                start, start_cpu = time.perf_counter(), time.process_time()
+                assert _quiet(lambda: handle_alert(duplicate_event, config, adapters)).status.value == "skipped"
+                wall.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - start_cpu)
+            duplicates[kind] = {"wall": statistics.median(wall), "cpu": statistics.median(cpu),
+                                "calls": dict(counter.by_method())}
         publisher = adapters.publisher
         bare_publish = _median(lambda: publisher.publish(topic, b"{}", {}, ordering_key="bench"), 30)
 
@@ -152,35 +181,71 @@ def main() -> int:
                 "RunQuery": lambda: state.find_records("bench", "field", "value", limit=1),
                 "Commit": lambda: state.put_record("bench", uuid.uuid4().hex, {"field": "value"})}
         firestore_rt = {method: _median(fn, 30) for method, fn in bare.items()}
+        idle_cpu = _median_cpu(lambda: publisher.publish(topic, b"{}", {}, ordering_key="bench"), 30)
         read_ms = _bare_evidence_reads(readers, service, config.diagnosis)
     stop.set()
     server.join(timeout=10)
     phase1 = max(read_ms[k] for k in ("service", "revisions"))
     phase2 = max(v for k, v in read_ms.items() if k not in ("service", "revisions"))
-    state_floor = sum(count * firestore_rt[method] for method, count in state_calls.items())
-    floor = phase1 + phase2 + state_floor
+    ahead = sum(count * firestore_rt[method] for method, count in ahead_calls.items())
+    # The check before the write is read while the gate's commit is in flight: it adds only what
+    # it takes beyond the commit.
+    check = sum(count * firestore_rt[method] for method, count in check_calls.items())
+    state_floor = (sum(count * firestore_rt[method] for method, count in state_calls.items())
+                   + max(0.0, check - firestore_rt["Commit"] * state_calls.get("Commit", 0)))
+    floor = phase1 + max(phase2, ahead) + state_floor
     concurrent, sequential = statistics.median(rounds["concurrent"]), statistics.median(rounds["sequential"])
     sum_all = sum(read_ms.values()) + state_floor
-    print("bare Firestore round trips before the write: " + ", ".join(
+    print("bare Firestore round trips the handler waits for before the write: " + ", ".join(
         f"{state_calls.get(m, 0)} x {m} {firestore_rt[m] * 1000:.1f} ms" for m in firestore_rt)
           + f" = {state_floor * 1000:.1f} ms")
+    print(f"read ahead while the evidence is read: {ahead_calls} = {ahead * 1000:.1f} ms; read while the gate "
+          f"commits: {check_calls} = {check * 1000:.1f} ms")
     print(f"bare evidence reads: {len(read_ms)} summing {sum(read_ms.values()) * 1000:.1f} ms, critical path "
           f"{(phase1 + phase2) * 1000:.1f} ms")
     print(f"sum of every round trip, one after another   {sum_all * 1000:6.1f} ms")
     print(f"floor (sequential round trips only)          {floor * 1000:6.1f} ms")
     print(f"warm alert -> first write, sequential reads  {sequential * 1000:6.1f} ms  ({sequential / floor:.2f}x floor)")
     print(f"warm alert -> first write, concurrent reads  {concurrent * 1000:6.1f} ms  ({concurrent / floor:.2f}x floor)")
-    duplicate_floor = sum(n * firestore_rt[m] for m, n in duplicate_calls.items()) + bare_publish
-    duplicate_wall = statistics.median(wall)
-    print(f"duplicate delivery: {duplicate_calls} + 1 publish; wall {duplicate_wall * 1000:.1f} ms against "
-          f"{duplicate_floor * 1000:.1f} ms of bare round trips ({duplicate_wall / duplicate_floor:.2f}x); "
-          f"CPU of this process {statistics.median(cpu) * 1000:.1f} ms per delivery")
+    print(f"CPU of this process per first write (whole handling): {statistics.median(cpu_first) * 1000:.1f} ms")
+    for kind, d in duplicates.items():
+        d_floor = sum(n * firestore_rt[m] for m, n in d["calls"].items()) + bare_publish
+        print(f"duplicate delivery, {kind}: {d['calls'] or 'no Firestore call'} + 1 publish; wall "
+              f"{d['wall'] * 1000:.1f} ms against {d_floor * 1000:.1f} ms of bare round trips "
+              f"({d['wall'] / d_floor:.2f}x); CPU of this process {d['cpu'] * 1000:.1f} ms per delivery "
+              f"(a bare publish alone: {idle_cpu * 1000:.1f} ms)")
     ratio, against_sequential = concurrent / floor, concurrent / sequential
     verdict = "meets" if ratio <= RATIO_GOAL else "misses"
+    load, cores = max(loads), os.cpu_count() or 1
+    judged = load < cores
     print(f"ratio first write / floor = {ratio:.2f}  ({verdict} the {RATIO_GOAL}x goal; fails above "
           f"{RATIO_REGRESSION}x)")
     print(f"ratio concurrent / sequential evidence = {against_sequential:.2f}  (fails above {CONCURRENCY_REGRESSION})")
-    return 0 if ratio <= RATIO_REGRESSION and against_sequential <= CONCURRENCY_REGRESSION else 1
+    print(f"machine: load average up to {load:.1f} on {cores} cores during the run"
+          + ("" if judged else ": overloaded, the timing ratios are not judged"))
+    waited = sum(state_calls.values())
+    failures = [f"{waited} Firestore round trips before the write (at most {WAITED_ROUND_TRIPS})"] * (
+        waited > WAITED_ROUND_TRIPS)
+    failures += [f"a remembered duplicate made {duplicates['remembered']['calls']}"] * bool(
+        duplicates["remembered"]["calls"])
+    failures += [f"a fresh duplicate made {duplicates['fresh']['calls']} (at most 2 round trips)"] * (
+        sum(duplicates["fresh"]["calls"].values()) > 2)
+    if judged:
+        failures += [f"first write {ratio:.2f}x the floor"] * (ratio > RATIO_REGRESSION)
+        failures += [f"concurrent evidence {against_sequential:.2f}x sequential"] * (
+            against_sequential > CONCURRENCY_REGRESSION)
+    for failure in failures:
+        print(f"REGRESSION: {failure}")
+    return 1 if failures else 0
+
+
+def _median_cpu(fn: Callable[[], object], runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        start = time.process_time()
+        fn()
+        timings.append(time.process_time() - start)
+    return statistics.median(timings)
 
 
 def _serve_standins(scenario: str, env_queue: Any, stop: Any) -> None:

@@ -25,20 +25,29 @@ class RpcCounter(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.threads: list[str] = []   # the name of the thread that sent each call
         self._lock = threading.Lock()
 
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.threads.clear()
 
     def by_method(self) -> Counter[str]:
         """{'BatchGetDocuments': 2, ...}: the short method names and how often each was called."""
         with self._lock:
             return Counter(call.rsplit("/", 1)[-1] for call in self.calls)
 
+    def by_thread(self, prefix: str) -> Counter[str]:
+        """`by_method`, counting only the calls sent from threads whose name starts with `prefix`."""
+        with self._lock:
+            return Counter(call.rsplit("/", 1)[-1] for call, thread in zip(self.calls, self.threads)
+                           if thread.startswith(prefix))
+
     def _seen(self, details: grpc.ClientCallDetails) -> None:
         with self._lock:
             self.calls.append(details.method)
+            self.threads.append(threading.current_thread().name)
 
     def intercept_unary_unary(self, continuation: Any, details: grpc.ClientCallDetails, request: Any) -> Any:
         self._seen(details)

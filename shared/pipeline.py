@@ -7,7 +7,8 @@ a poison message forever; transient faults are raised, so the platform retries.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from shared.diagnosis.scope import combine, diagnose_service, service_for_host, 
 from shared.config import Config
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import PermanentError, TransientError
-from shared.remediation.guardrails import Gate
+from shared.remediation.guardrails import Gate, GateReads, duplicate_result
 from shared.remediation.history import (
     closed_incident,
     note_closed,
@@ -36,6 +37,7 @@ from shared.outcomes import (
 )
 from shared.remediation.planning import Plan, plan
 from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState
+from shared.remediation.settled import Settled, SettledIncidents
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.ports import (
     LoggingPort,
@@ -58,6 +60,8 @@ class Adapters:
     clock: Clock
     logging: LoggingPort | None = None
     vpcaccess: VpcAccessPort | None = None
+    # Incidents whose action is done, remembered by this instance (see shared/remediation/settled.py).
+    settled: SettledIncidents = field(default_factory=SettledIncidents)
 
     def readers(self) -> Readers:
         return Readers(run=self.run, monitoring=self.monitoring, logging=self.logging, vpcaccess=self.vpcaccess)
@@ -128,6 +132,7 @@ class _AlertRun:
         target = incident.target
         if not incident.is_open:
             note_closed(state, incident, now)
+            self.adapters.settled.forget(incident.incident_id)
             return self.outcome(OutcomeStatus.RESOLVED, "incident closed; recorded, no action taken",
                                 step="resolved", target=incident.cloud_run_service or target.name or None)
         if incident.is_test:
@@ -152,6 +157,9 @@ class _AlertRun:
         if not self.config.manages(service):
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} is not a managed service", target=service)
         gate = self.gate()
+        remembered = self.remembered(gate)
+        if remembered is not None:
+            return remembered
         prior = self.prior(gate, service)
         closed = self.closed(service, prior)
         if closed is not None:
@@ -186,6 +194,7 @@ class _AlertRun:
         if duplicate is not None:
             return duplicate
         now = self.adapters.clock.now()
+        ahead = _ReadAhead(self.adapters.state, gate, service, now)   # state the write needs, read meanwhile
         try:
             result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now)
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
@@ -203,12 +212,15 @@ class _AlertRun:
         if self.config.guardrails.require_label and bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} does not carry the label runwarden=enabled "
                                 "(guardrails.require_label)", target=service, diagnosis=report)
-        return self.act(gate, service, proposal, diagnosis, report, now)
+        return self.act(gate, service, proposal, diagnosis, report, now, ahead)
 
     def for_shared(self, target: AlertTarget) -> Outcome:
         """A connector or Cloud SQL alert: diagnose every managed service that uses the resource,
         combine their verdicts, and act at most once, on the connector (never on Cloud SQL)."""
         gate = self.gate()
+        remembered = self.remembered(gate)
+        if remembered is not None:
+            return remembered
         prior = self.prior(gate, target.name)
         closed = self.closed(target.name, prior)
         if closed is not None:
@@ -261,11 +273,12 @@ class _AlertRun:
         return self.outcome(status, proposal.reason, target=target, diagnosis=report)
 
     def act(self, gate: Gate, service: str, proposal: Plan, diagnosis: Diagnosis, report: DiagnosisReport,
-            now: datetime) -> Outcome:
+            now: datetime, ahead: "_ReadAhead | None" = None) -> Outcome:
         """The planned action, unless its signature came back after a verified fix; through the gate."""
         action = get_action(proposal.action)
         returned = recent_verified_fix(self.adapters.state, service, action.name, now,
-                                       self.config.verification.recurrence_window_seconds)
+                                       self.config.verification.recurrence_window_seconds,
+                                       records=ahead.service_actions() if ahead else None)
         if returned is not None:
             return self.outcome(OutcomeStatus.ESCALATED,
                                 f"{diagnosis.signature.value} came back after {action.name} was verified at "
@@ -274,7 +287,8 @@ class _AlertRun:
         self.timeline.step("planned", proposal.reason, action=action.name,
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
-                              service=service, signature=diagnosis.signature.value, targets=proposal.targets)
+                              service=service, signature=diagnosis.signature.value, targets=proposal.targets,
+                              reads=ahead.gate_reads() if ahead else None)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after,
                                      action_id=result.claim_key,
@@ -294,12 +308,26 @@ class _AlertRun:
         is read afresh."""
         prior = prior or self.prior(gate, target)
         for candidate in prior.targets:
-            handled = gate.already_handled(self.incident.incident_id, candidate, prior.found)
-            if handled is not None:
-                name, result = handled
-                return self.outcome(result.status, result.reason, target=candidate, diagnosis=report,
-                                    action=ActionReport(name=name, after=result.after))
+            held = gate.held_claim(self.incident.incident_id, candidate, prior.found)
+            if held is not None:
+                name, kind, key, record = held
+                settled = Settled(action=name, target=candidate, kind=kind, key=key, record=record)
+                self.adapters.settled.remember(self.incident.incident_id, settled)
+                return self.answer_duplicate(settled, gate.owner, report)
         return None
+
+    def remembered(self, gate: Gate) -> Outcome | None:
+        """A redelivery of an incident whose action this instance saw completed: answered from
+        memory, with no Firestore read (see shared/remediation/settled.py for why that is safe)."""
+        settled = self.adapters.settled.recall(self.incident.incident_id, self.adapters.clock.now())
+        if settled is None or gate.claim_kind(settled.action) != settled.kind:
+            return None
+        return self.answer_duplicate(settled, gate.owner)
+
+    def answer_duplicate(self, settled: Settled, owner: str, report: DiagnosisReport | None = None) -> Outcome:
+        result = duplicate_result(settled.action, settled.target, settled.key, settled.record, owner)
+        return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
+                            action=ActionReport(name=settled.action, after=result.after))
 
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
@@ -341,6 +369,36 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
 # connection errors. Another cause (a bad deploy, a startup failure) is handled as usual.
 _CONNECTOR_SYMPTOMS = frozenset({Signature.CONNECTOR_SATURATION, Signature.INCONCLUSIVE,
                                  Signature.DATABASE_UNREACHABLE})
+
+
+class _ReadAhead:
+    """The state reads an action needs, made on a thread of their own while the evidence is read:
+    the service's action records (has this signature come back after a verified fix?) and the
+    gate's reads for the service (switches, cooldown, budget slots). Neither is trusted for the
+    write: the switches are read again right before it, every claim is an atomic create, and a
+    fix verified in the meantime was, a moment earlier, not yet verified either. A read that
+    failed here is simply made again where it is needed."""
+
+    def __init__(self, state: StateStore, gate: Gate, service: str, now: datetime) -> None:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+        self._actions: Future = pool.submit(state.find_records, ACTIONS, "service", service)
+        # Not when no action can write: a dry run or a kill switch in the config reads no budgets.
+        writes = not (gate.config.dry_run or gate.config.guardrails.kill_switch)
+        self._gate: Future | None = pool.submit(gate.read_ahead, service, now) if writes else None
+        pool.shutdown(wait=False)
+
+    def service_actions(self) -> list[dict[str, Any]] | None:
+        return _value(self._actions)
+
+    def gate_reads(self) -> GateReads | None:
+        return _value(self._gate) if self._gate is not None else None
+
+
+def _value(future: Future) -> Any:
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - the caller reads it again, and that read's fault is raised
+        return None
 
 
 def incident_action_targets(state: StateStore, incident_id: str) -> list[str]:

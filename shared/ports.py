@@ -11,7 +11,7 @@ from typing import Any, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.diagnosis.evidence import (Connector, LogResult, MetricQuery, MetricResult, RequestCountWindow, Revision,
+from shared.diagnosis.evidence import (Connector, LogResult, MetricQuery, MetricResult, Revision,
                              Service, TrafficTarget)
 from shared.timeline.entries import EntryPage
 
@@ -35,11 +35,6 @@ class RunPort(Protocol):
 
 class MonitoringPort(Protocol):
     """Cloud Monitoring v3."""
-
-    def request_counts(self, service_name: str, start: datetime, end: datetime) -> RequestCountWindow:
-        """run.googleapis.com/request_count summed over [start, end), per revision and
-        response_code_class, in one ListTimeSeries call."""
-        ...
 
     def query(self, query: MetricQuery) -> MetricResult:
         """One ListTimeSeries call, aligned and reduced as the query says, every page read."""
@@ -120,6 +115,14 @@ class StateStore(Protocol):
     def claim(self, kind: str, key: str, owner: str, ttl: timedelta, now: datetime) -> ClaimResult:
         """Atomically create the record `kind/key`. If it exists and has expired, take it over
         (optimistically, guarded by its update time); otherwise return it, not acquired."""
+        ...
+
+    def claim_all(self, claims: Sequence[tuple[str, str, timedelta]], owner: str,
+                  now: datetime) -> list[ClaimRecord] | None:
+        """Atomically create every record `(kind, key, ttl)`, all or none, in one round trip.
+        None, and nothing written, if any of them exists (expired or not): the caller falls back
+        to `claim`, one record at a time, which also takes over expired records. The keys must be
+        distinct. An addition: a store without it is used one `claim` at a time."""
         ...
 
     def complete(self, kind: str, key: str, owner: str, retain: timedelta, now: datetime, result: dict) -> None:

@@ -87,40 +87,6 @@ class Service(_Model):
         return sum(t.percent for t in self.traffic_statuses if t.revision == revision)
 
 
-# --- Monitoring ---------------------------------------------------------------------------
-
-
-class RequestCounts(_Model):
-    """Requests one revision served in a window, by response code class ("2xx", "5xx", ...)."""
-
-    revision: str                   # short name
-    by_class: dict[str, int] = Field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_class.values())
-
-    @property
-    def errors_5xx(self) -> int:
-        return self.by_class.get("5xx", 0)
-
-    @property
-    def error_ratio(self) -> float:
-        return self.errors_5xx / self.total if self.total else 0.0
-
-
-class RequestCountWindow(_Model):
-    """The answer to one batched request_count query: every revision of one service, one window."""
-
-    query: str                      # the Monitoring filter and aggregation, as sent
-    start: datetime
-    end: datetime
-    revisions: tuple[RequestCounts, ...] = ()
-
-    def for_revision(self, revision: str) -> RequestCounts | None:
-        return next((r for r in self.revisions if r.revision == revision), None)
-
-
 # --- What a decision cites ------------------------------------------------------------------
 
 

@@ -61,6 +61,7 @@ class FirestoreStateStore:
     # precondition = update; with none (set) = create and update; delete; runQuery = list.
     iam_permissions = {
         "claim": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
+        "claim_all": ("datastore.entities.get", "datastore.entities.create"),
         "complete": ("datastore.entities.get", "datastore.entities.update"),
         "release": ("datastore.entities.get", "datastore.entities.delete"),
         "get": ("datastore.entities.get",),
@@ -103,6 +104,43 @@ class FirestoreStateStore:
                 return ClaimResult(acquired=True, record=record, took_over=True)
             # Another claimant took it over first; the next read returns its record.
         raise TransientError(f"claim {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
+
+    def claim_all(self, claims: Sequence[tuple[str, str, timedelta]], owner: str,
+                  now: datetime) -> list[ClaimRecord] | None:
+        """One Commit of `create`s (each with the precondition exists=false). A commit is atomic:
+        "Atomically commits all pending operations to the database and verifies all
+        preconditions. Fails the entire write if any precondition is not met", and a create "will
+        fail the batch if a document exists at its location" (WriteBatch reference, Cloud
+        Firestore client libraries; google-cloud-firestore's `WriteBatch.create` docstring: "this
+        batch will fail when commit-ed"). The emulator answers ALREADY_EXISTS and writes none."""
+        from google.api_core.exceptions import AlreadyExists
+
+        _require_aware(now)
+        records = [ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now, expires_at=now + ttl)
+                   for _, key, ttl in claims]
+        refs = [self._ref(kind, key) for kind, key, _ in claims]
+        if len({ref.path for ref in refs}) != len(refs):
+            raise ValueError(f"claim_all: the same record twice in {[(k, key) for k, key, _ in claims]}")
+        if not refs:
+            return []
+        batch = self._firestore().batch()
+        for ref, record in zip(refs, records):
+            batch.create(ref, _fields(record))
+        try:
+            _call(lambda: batch.commit(**self._write_limits()), reraise=(AlreadyExists,))
+            return records
+        except AlreadyExists:
+            # Either someone holds one of them, or this very commit landed, its response was lost
+            # and the client's retry found its own documents (same owner, same timestamps).
+            return records if self._all_ours(refs, records) else None
+
+    def _all_ours(self, refs: Sequence[Any], records: Sequence[ClaimRecord]) -> bool:
+        client = self._firestore()
+        snapshots = _retry_transient(lambda: _call(lambda: list(client.get_all(list(refs), timeout=self.timeout,
+                                                                                 retry=None))))
+        found = {snapshot.reference.path: snapshot for snapshot in snapshots}
+        return all(ref.path in found and found[ref.path].exists and _record(found[ref.path]) == record
+                   for ref, record in zip(refs, records))
 
     def complete(self, kind: str, key: str, owner: str, retain: timedelta, now: datetime, result: dict) -> None:
         _require_aware(now)

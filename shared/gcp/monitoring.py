@@ -11,27 +11,18 @@ retried as one on transient faults, the client's own retry off) and returns type
 
 Points come oldest first; series are sorted by their labels, so the same data always reads
 the same. `MetricResult.query` records the request as sent (filter, interval, aggregation).
-
-request_counts is one such query for a whole service and window: requests summed over the
-window (one alignment period), grouped by revision and response code class.
 """
 from __future__ import annotations
 
-import math
 import re
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries, RequestCounts, RequestCountWindow
+from shared.diagnosis.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries
 from shared.gcp.endpoints import CallPolicy, call_with_retry, metric_service_client
 
-REQUEST_COUNT = "run.googleapis.com/request_count"
-_SERVICE_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/services/(?P<service>[^/]+)$")
-_MIN_ALIGNMENT_SECONDS = 60
-_GROUP_BY = ("resource.labels.revision_name", "metric.labels.response_code_class")
-_UNLABELLED = "unknown"   # a series without response_code_class still counts toward the total
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
 _UNQUOTABLE = re.compile(r'["\\\n]')
 
@@ -105,31 +96,14 @@ def describe_query(query: MetricQuery) -> str:
             f"interval: ({query.start.isoformat()}, {query.end.isoformat()}] | aggregation: {aggregation}")
 
 
-def request_count_query(service_name: str, start: datetime, end: datetime) -> MetricQuery:
-    """request_count of one service over [start, end): one period, summed per revision and class."""
-    match = _SERVICE_NAME.match(service_name)
-    if not match:
-        raise _refuse(f"not a Cloud Run service name: {service_name!r}")
-    if start.tzinfo is None or end.tzinfo is None:
-        raise _refuse("request_counts needs timezone-aware start and end")
-    if start >= end:
-        raise _refuse(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}")
-    seconds = max(_MIN_ALIGNMENT_SECONDS, math.ceil((end - start).total_seconds()))
-    return MetricQuery(project=match["project"], metric_type=REQUEST_COUNT, resource_type="cloud_run_revision",
-                       labels={"resource.labels.service_name": match["service"],
-                               "resource.labels.location": match["location"]},
-                       start=start, end=end, alignment_seconds=seconds, aligner="ALIGN_DELTA",
-                       reducer="REDUCE_SUM", group_by=_GROUP_BY)
-
-
 # --- the adapter ---------------------------------------------------------------------------------
 
 
 class CloudMonitoringAdapter:
     """MonitoringPort over Cloud Monitoring v3 (or its stand-in, via MONITORING_EMULATOR_HOST)."""
 
-    # Both methods are ListTimeSeries calls.
-    iam_permissions = {"query": ("monitoring.timeSeries.list",), "request_counts": ("monitoring.timeSeries.list",)}
+    # query is one ListTimeSeries call.
+    iam_permissions = {"query": ("monitoring.timeSeries.list",)}
 
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
@@ -143,10 +117,6 @@ class CloudMonitoringAdapter:
         series = sorted((series_from_proto(p) for p in protos),
                         key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items())))
         return MetricResult(query=describe_query(query), series=tuple(series))
-
-    def request_counts(self, service_name: str, start: datetime, end: datetime) -> RequestCountWindow:
-        result = self.query(request_count_query(service_name, start, end))
-        return RequestCountWindow(query=result.query, start=start, end=end, revisions=_tally(result.series))
 
     def close(self) -> None:
         if self._client is not None:
@@ -169,53 +139,61 @@ class CloudMonitoringAdapter:
                 per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
                 cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
                 group_by_fields=list(query.group_by))
-        # Reading every page inside the retried call: a fault mid-way re-runs the whole query.
-        return list(self._client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout))
+        # Reading every page inside the retried call: a fault mid-way re-runs the whole query. Each
+        # page's series are taken as plain protobuf messages (see "proto -> model" below).
+        pager = self._client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout)
+        return [series for page in pager.pages for series in _plain(page).time_series]
 
 
 # --- proto -> model --------------------------------------------------------------------------------
+# Decoded from the plain protobuf messages, not through proto-plus: every proto-plus field access
+# goes through its marshal (and a timestamp becomes a DatetimeWithNanoseconds), which made the
+# decoding of one answer cost more CPU than its round trip, and evidence reads run on threads that
+# share the GIL. The same values come out (tests/unit/test_monitoring_decode.py).
 
 
-def _plain_datetime(value: datetime) -> datetime:
-    # proto-plus hands back DatetimeWithNanoseconds; the models hold plain datetimes.
-    return datetime.combine(value.date(), value.timetz())
+def _plain(proto: Any) -> Any:
+    """The protobuf message inside a proto-plus wrapper (`Message.pb`); a plain one as it is."""
+    return type(proto).pb(proto) if hasattr(type(proto), "pb") else proto
+
+
+def _end_time(timestamp: Any) -> datetime:
+    # google.protobuf.Timestamp: seconds and nanos since the epoch; the models hold microseconds.
+    return _EPOCH + timedelta(seconds=timestamp.seconds, microseconds=timestamp.nanos // 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def point_value(value: Any) -> float | str | bool | None:
     """A TypedValue as MetricPoint holds it; None for a distribution without samples."""
-    which = type(value).pb(value).WhichOneof("value")
-    if which == "bool_value":
-        return bool(value.bool_value)
+    return _value(_plain(value))
+
+
+def _value(value: Any) -> float | str | bool | None:
+    which = value.WhichOneof("value")
     if which == "int64_value":
         return float(value.int64_value)
     if which == "double_value":
         return float(value.double_value)
-    if which == "string_value":
-        return str(value.string_value)
     if which == "distribution_value":
         dist = value.distribution_value
         return float(dist.mean) if dist.count > 0 else None
+    if which == "bool_value":
+        return bool(value.bool_value)
+    if which == "string_value":
+        return str(value.string_value)
     return None
 
 
 def series_from_proto(proto: Any) -> MetricSeries:
+    """A TimeSeries (proto-plus or plain protobuf) as a MetricSeries, points oldest first."""
+    proto = _plain(proto)
     points = []
     for point in proto.points:
-        value = point_value(point.value)
+        value = _value(point.value)
         if value is not None:
-            points.append(MetricPoint(end=_plain_datetime(point.interval.end_time), value=value))
+            points.append(MetricPoint(end=_end_time(point.interval.end_time), value=value))
     points.sort(key=lambda p: p.end)
     return MetricSeries(metric_labels=dict(proto.metric.labels), resource_labels=dict(proto.resource.labels),
                         points=tuple(points))
-
-
-def _tally(series: tuple[MetricSeries, ...]) -> tuple[RequestCounts, ...]:
-    counts: dict[str, dict[str, int]] = {}
-    for ts in series:
-        revision = ts.resource_labels.get("revision_name", "")
-        code_class = ts.metric_labels.get("response_code_class") or _UNLABELLED
-        # request_count is INT64; a fractional value would only come from a rate: whole requests.
-        total = sum(round(p.value) for p in ts.points if isinstance(p.value, float))
-        by_class = counts.setdefault(revision, {})
-        by_class[code_class] = by_class.get(code_class, 0) + total
-    return tuple(RequestCounts(revision=rev, by_class=by_class) for rev, by_class in sorted(counts.items()))

@@ -19,6 +19,7 @@ Nothing else in Runwarden calls an action's `apply`.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -38,6 +39,7 @@ CLAIMS = "claims"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run
 COOLDOWNS = "cooldowns"
 BUDGETS = "budgets"
+_SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it counts
 
 
 @dataclass
@@ -109,7 +111,8 @@ def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str,
     return ""
 
 
-def _duplicate(action: str, target: str, key: str, held: ClaimRecord, owner: str = "") -> GateResult:
+def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, owner: str = "") -> GateResult:
+    """The gate's answer when `held` already claims this action on this target for the incident."""
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value} "
               f"(since {held.claimed_at.isoformat()})")
     if held.status is ClaimStatus.CLAIMED and _message_of(owner) and _message_of(held.owner) == _message_of(owner):
@@ -135,6 +138,24 @@ class _Held:
     slots: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class GateReads:
+    """What the gate reads before it takes anything, for one target at one time: the kill switch
+    and the target's pause, its cooldown, and every slot of its budgets. One batched read, which
+    the pipeline makes while the evidence is being read (`Gate.read_ahead`).
+
+    Reading early is safe because nothing here is trusted for the write: the switches are read
+    again right before it, and every claim, cooldown and slot is taken by an atomic create that
+    fails if the document appeared since (then the gate takes them one at a time, as before)."""
+
+    target: str
+    buckets: tuple[tuple[str, str, int], ...]        # budget_buckets(...) when read
+    found: Mapping[tuple[str, str], dict[str, Any] | None]
+
+    def serves(self, target: str, buckets: list[tuple[str, str, int]]) -> bool:
+        return self.target == target and list(self.buckets) == buckets
+
+
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
                  timeline: Timeline | None = None) -> None:
@@ -148,10 +169,14 @@ class Gate:
 
     def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any, *,
                 service: str | None = None, signature: str = "", targets: list[str] | None = None,
-                manual: Manual | None = None) -> GateResult:
+                manual: Manual | None = None, reads: GateReads | None = None) -> GateResult:
+        """`reads`: the gate's reads made ahead (`read_ahead`). Used when they are for this target
+        and this hour's buckets; otherwise the gate makes them itself, in one batched read."""
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
-        refusal = self._refusal(action, params, before, targets, now, manual)
+        dry_run = self.config.action_dry_run(action.name) or bool(manual and manual.dry_run)
+        at_once = self._at_once(action, dry_run, manual)
+        refusal, found = self._refusal(action, params, before, targets, now, manual, at_once, reads)
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
                 refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now)
@@ -165,13 +190,21 @@ class Gate:
                                  f"--param proposal_id={p.proposal_id} --reason '...'"]
             return refusal
 
-        dry_run = self.config.action_dry_run(action.name) or bool(manual and manual.dry_run)
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
+        if found is not None:
+            held, stop = self._take_all_and_check(action, params.target, key, incident_id, now, found)
+            if held is not None:
+                self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
+                          + " and a slot of each budget, in one commit")
+                return self._write(action, params, before, incident_id, adapters, held,
+                                   GateResult(OutcomeStatus.SKIPPED, "", claim_key=key), service, signature, manual,
+                                   stop=stop)
+            # Something to take already exists: one at a time, which says exactly what and why.
         guard = self.config.guardrails
         claim = self._claim(kind, key, timedelta(seconds=guard.claim_ttl_seconds), now)
         if not claim.acquired:
-            return _duplicate(action.name, params.target, key, claim.record, self.owner)
+            return duplicate_result(action.name, params.target, key, claim.record, self.owner)
         held = _Held(claim=(kind, key))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         try:
@@ -210,8 +243,27 @@ class Gate:
             return result
         return self._write(action, params, before, incident_id, adapters, held, result, service, signature, manual)
 
-    def _refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
-                 now: datetime, manual: Manual | None = None) -> GateResult | None:
+    def _refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str], now: datetime,
+                 manual: Manual | None, at_once: bool, reads: GateReads | None
+                 ) -> tuple[GateResult | None, Mapping[tuple[str, str], dict[str, Any] | None] | None]:
+        """Why not to go on, if anything; else, for an all-at-once action, the gate's reads (`reads`
+        if they serve this target and hour, or read here). The plan's own limits come first, so a
+        refused plan reads nothing; then the kill switch."""
+        refusal = self._plan_refusal(action, params, before, targets, now, manual)
+        if refusal is not None:
+            return refusal, None
+        found = None
+        if at_once and not self.config.guardrails.kill_switch:
+            fresh = reads is None or not reads.serves(params.target, budget_buckets(self.config, params.target, now))
+            found = self.read_ahead(params.target, now).found if fresh else reads.found
+        switch = self.kill_switch(params.target, found)
+        if switch:
+            return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})"), None
+        return None, found
+
+    def _plan_refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
+                      now: datetime, manual: Manual | None = None) -> GateResult | None:
+        """Blast radius, bounds and approval: what refuses a plan before anything is read."""
         limit = self.config.bounds.max_targets_per_plan
         if len(targets) > limit:
             return GateResult(OutcomeStatus.ESCALATED,
@@ -224,15 +276,76 @@ class Gate:
         if approval:
             return GateResult(OutcomeStatus.PROPOSED, f"proposed, not applied: {approval}",
                               after=action.preview(params, before), notes=action.notes(params))
-        switch = self.kill_switch(params.target)
-        if switch:
-            return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})")
         return None
+
+    def _at_once(self, action: Action, dry_run: bool, manual: Manual | None) -> bool:
+        """Whether the claim, the cooldown and the budget slots are taken in one commit: for a real
+        (not dry-run) action under the limits, on a store that can (`claim_all` is an addition to
+        the StateStore port: a store without it is used one claim at a time)."""
+        return (not dry_run and not action.corrective and not (manual and manual.override_limits)
+                and callable(getattr(self.state, "claim_all", None)))
+
+    def _take_all_and_check(self, action: Action, target: str, key: str, incident_id: str, now: datetime,
+                            found: Mapping[tuple[str, str], dict[str, Any] | None]) -> tuple[_Held | None, str]:
+        """`_take_all`, with the check right before the write (switches, incident still open) read
+        at the same time, on a thread of its own: both finish before the write is sent, so the
+        check is as close to the write as when it followed the commit, one round trip sooner. If
+        the check fails, what was taken is given back; if nothing was taken, the check is made
+        again on the one-at-a-time path."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-check")
+        check: Future = pool.submit(self._stop_before_write, incident_id, target)
+        pool.shutdown(wait=False)
+        try:
+            held = self._take_all(action, target, key, now, found)
+        except BaseException:
+            wait([check])   # nothing was taken; the check's answer is not needed
+            raise
+        try:
+            stop = check.result()
+        except BaseException:
+            if held is not None:
+                self._give_back(held)   # no write without the check
+            raise
+        return held, stop
+
+    def _take_all(self, action: Action, target: str, key: str, now: datetime,
+                  found: Mapping[tuple[str, str], dict[str, Any] | None]) -> _Held | None:
+        """The claim, the target's cooldown and the first slot of each budget that `found` saw
+        free, all created in one commit; or None, with nothing taken, if one of them exists (a
+        duplicate, an active or expired cooldown, a slot taken since the read) or a budget has no
+        free slot. Each is still an atomic create, so concurrent instances can never take N + 1
+        slots of a budget of N: a slot document is created once, by one of them."""
+        guard = self.config.guardrails
+        wanted = [(CLAIMS, key, timedelta(seconds=guard.claim_ttl_seconds))]
+        cooldown = timedelta(seconds=guard.cooldown_seconds)
+        if cooldown:
+            if found.get((COOLDOWNS, target)) is not None:
+                return None
+            wanted.append((COOLDOWNS, target, cooldown))
+        slots = []
+        for scope, bucket, capacity in budget_buckets(self.config, target, now):
+            slot = next((k for k in slot_keys(f"{scope}|{bucket}", capacity)
+                         if (BUDGETS, k) in found and found[(BUDGETS, k)] is None), None)
+            if slot is None:
+                return None
+            slots.append(slot)
+        wanted += [(BUDGETS, slot, _SLOT_RETENTION) for slot in slots]
+        held = _Held(claim=(CLAIMS, key), cooldown=target if cooldown else None, slots=slots)
+        try:
+            taken = self.state.claim_all(wanted, self.owner, now)
+        except TransientError:
+            # The commit may have landed with its answer lost. Left held, it would make every
+            # redelivery a "duplicate" of an attempt that did nothing: give back what this attempt
+            # owns (a release is owner-checked, so nobody else's record is touched), then retry.
+            self._give_back_quietly(held)
+            raise
+        return held if taken is not None else None
 
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                held: _Held, result: GateResult, service: str | None, signature: str,
-               manual: Manual | None = None) -> GateResult:
-        stop = self._stop_before_write(incident_id, params.target)
+               manual: Manual | None = None, stop: str | None = None) -> GateResult:
+        """`stop`: the check right before the write, if already made (see `_take_all_and_check`)."""
+        stop = self._stop_before_write(incident_id, params.target) if stop is None else stop
         if stop:
             self._give_back(held)
             result.reason = stop
@@ -296,13 +409,30 @@ class Gate:
 
     # --- checks ---------------------------------------------------------------------------------
 
-    def kill_switch(self, target: str | None = None) -> str:
+    def kill_switch(self, target: str | None = None,
+                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None) -> str:
         """Why writes are off ("" when they are not): the config's switch, the operator's flag, or
-        (given a target) a pause of that target. One batched read."""
+        (given a target) a pause of that target. One batched read, unless `found` already holds
+        the flags."""
         if self.config.guardrails.kill_switch:
             return "set in config"
-        reads = _switch_reads(target)
-        return _switch_reason(target, dict(zip(reads, self.state.get_many(reads))))
+        if found is None:
+            reads = _switch_reads(target)
+            found = dict(zip(reads, self.state.get_many(reads)))
+        return _switch_reason(target, found)
+
+    def gate_reads(self, target: str, now: datetime) -> list[tuple[str, str]]:
+        """Everything the gate reads before taking a claim on `target` at `now`: the switches, the
+        target's cooldown and every slot of its budgets."""
+        slots = [(BUDGETS, key) for scope, bucket, capacity in budget_buckets(self.config, target, now)
+                 for key in slot_keys(f"{scope}|{bucket}", capacity)]
+        return [*_switch_reads(target), (COOLDOWNS, target), *slots]
+
+    def read_ahead(self, target: str, now: datetime) -> GateReads:
+        """`gate_reads` in one batched read, to hand to `execute` later (see GateReads)."""
+        reads = self.gate_reads(target, now)
+        return GateReads(target, tuple(budget_buckets(self.config, target, now)),
+                         dict(zip(reads, self.state.get_many(reads))))
 
     def _stop_before_write(self, incident_id: str, target: str | None = None) -> str:
         """Checked immediately before the write: the kill switch, and whether the incident closed.
@@ -361,7 +491,7 @@ class Gate:
         """An atomic create of a slot the read (`found`, or one batched read here) saw free. A
         racer that creates the same slot first sends this claim on to the next free slot seen;
         if none is left, the budget is spent."""
-        retain = timedelta(days=2)  # outlives any bucket it counts
+        retain = _SLOT_RETENTION
         keys = slot_keys(bucket, capacity)
         if found is None:
             found = dict(zip([(BUDGETS, key) for key in keys], self.state.get_many([(BUDGETS, key) for key in keys])))
@@ -393,6 +523,17 @@ class Gate:
         `found` holds the claim documents already read (by `claim_reads`); without it they are
         read here, in one batched read.
         """
+        held = self.held_claim(incident_id, target, found)
+        if held is None:
+            return None
+        name, _, key, record = held
+        return name, duplicate_result(name, target, key, record, self.owner)
+
+    def held_claim(self, incident_id: str, target: str,
+                   found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None
+                   ) -> tuple[str, str, str, ClaimRecord] | None:
+        """(action name, kind, key, record) of the live claim an action for this incident holds on
+        `target` (claimed or completed, not expired), as `already_handled` finds it."""
         if found is None:
             reads = self.claim_reads(incident_id, target)
             found = dict(zip(reads, self.state.get_many(reads)))
@@ -402,8 +543,12 @@ class Gate:
             data = found.get((kind, key))
             record = ClaimRecord.model_validate(data) if data is not None else None
             if record is not None and not record.expired(now):
-                return name, _duplicate(name, target, key, record, self.owner)
+                return name, kind, key, record
         return None
+
+    def claim_kind(self, action: str) -> str:
+        """The kind of claim an action takes under the current config (dry-run claims are apart)."""
+        return self._claim_read("", "", action)[0]
 
     def _record(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
                 service: str, signature: str, manual: Manual | None = None) -> None:

@@ -52,10 +52,11 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
 
 
 def recent_verified_fix(state: StateStore, service: str, action: str, now: datetime,
-                        window_seconds: int) -> ActionRecord | None:
-    """A verified action of this kind on this service within the window: its signature came back."""
+                        window_seconds: int, records: list[dict[str, Any]] | None = None) -> ActionRecord | None:
+    """A verified action of this kind on this service within the window: its signature came back.
+    `records`: the service's action records if the caller has already read them."""
     since = now - timedelta(seconds=window_seconds)
-    for data in state.find_records(ACTIONS, "service", service):
+    for data in state.find_records(ACTIONS, "service", service) if records is None else records:
         record = ActionRecord.model_validate(data)
         if (record.action == action and record.state is ActionState.VERIFIED and record.resolved_at
                 and record.resolved_at >= since):

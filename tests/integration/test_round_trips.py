@@ -62,20 +62,99 @@ def test_a_duplicate_after_a_connector_write_is_still_two_round_trips(world, cou
     assert counter.by_method() == {"RunQuery": 1, "BatchGetDocuments": 1}
 
 
-def test_the_first_write_checks_the_switches_and_the_incident_in_one_read(world, counter):
+class _FirstWrite:
+    """The Run adapter, noting the Firestore calls made by the moment the first write is sent."""
+
+    def __init__(self, run, counter: RpcCounter) -> None:
+        self.run, self.counter, self.before, self.ahead, self.check = run, counter, None, None, None
+
+    def __getattr__(self, name):
+        return getattr(self.run, name)
+
+    def set_traffic(self, *args, **kwargs):
+        if self.before is None:
+            self.before, self.ahead = self.counter.by_method(), self.counter.by_thread("read-ahead")
+            self.check = self.counter.by_thread("gate-check")
+        return self.run.set_traffic(*args, **kwargs)
+
+
+def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(world, counter):
     world.seed("bad_revision")
+    world.adapters.run = run = _FirstWrite(world.adapters.run, counter)
 
     outcome = world.handle(world.alert(message_id="1"))
 
-    assert outcome.status.value == "applied"
-    calls = counter.by_method()
-    # Before diagnosis: one query and one batched read. The gate: the kill switch, then the claim
-    # and cooldown (creates), every budget's slots (one read, one create each), and right before the write the switches and the
-    # incident together; after it, the claim completes and the action is recorded.
-    # (Completing the claim reads it first, to check the owner.) Before: 4 reads, and budget slots
-    # probed one create at a time; now one batched read holds every budget's slots.
-    assert calls["RunQuery"] == 2, calls
-    assert calls["BatchGetDocuments"] == 5, calls
+    assert outcome.status.value == "applied", outcome.reason
+    # Before diagnosis: the query for the incident's action targets and one batched read of its
+    # record and claims. While the evidence is read, on a thread of its own: the service's action
+    # records (a query) and the gate's reads (switches, cooldown, every budget slot: one batched
+    # read). Then one commit creates the claim, the cooldown and a slot of each of the three
+    # budgets while, at the same time, one batched read checks the switches and the incident.
+    assert run.before == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 1}, run.before
+    assert run.ahead == {"RunQuery": 1, "BatchGetDocuments": 1}, run.ahead
+    assert run.check == {"BatchGetDocuments": 1}, run.check
+    # So the handler itself waits for three round trips: the query, the batched read, the commit.
+    # After it: completing the claim (read, then a guarded update) and the action and pin records.
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 4}
+
+
+def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, counter):
+    from shared.remediation.guardrails import COOLDOWNS
+
+    world.seed("bad_revision")
+    world.state.claim(COOLDOWNS, "projects/demo-project/locations/us-central1/services/backend", "earlier",
+                      timedelta(hours=1), world.clock.now())
+    counter.reset()
+
+    outcome = world.handle(world.alert(message_id="1"))
+
+    assert outcome.status.value == "skipped" and outcome.reason.startswith("cooldown:"), outcome.reason
+    assert world.writes() == 0
+    # The read showed the cooldown taken, so no commit of everything: the claim alone (a duplicate
+    # must say so rather than "cooldown"), the cooldown's create refused, and the claim given back.
+    assert counter.by_method()["Commit"] == 3
+
+
+def test_later_deliveries_are_answered_from_memory_with_no_firestore_call(world, counter):
+    world.seed("bad_revision")
+    assert world.handle(world.alert(message_id="1")).status.value == "applied"
+    second = world.handle(world.alert(message_id="1"))   # read: the completed claim is remembered
+    counter.reset()
+
+    third = world.handle(world.alert(message_id="1"))
+    fourth = world.handle(world.alert(message_id="2"))   # a repeated notification: a new message id
+
+    assert counter.by_method() == {}
+    assert [(o.status.value, o.reason, o.target) for o in (third, fourth)] == [
+        (second.status.value, second.reason, second.target)] * 2
+    assert [o["status"] for o in world.published(4)] == ["applied", "skipped", "skipped", "skipped"]
+
+
+def test_a_closed_incident_is_forgotten_and_answered_from_state(world, counter):
+    world.seed("bad_revision")
+    assert world.handle(world.alert(message_id="1")).status.value == "applied"
+    world.handle(world.alert(message_id="1"))
+    world.handle(world.alert(message_id="c", state="closed"))
+    counter.reset()
+
+    again = world.handle(world.alert(message_id="1"))
+
+    assert again.status.value == "skipped" and "already closed" in again.reason, again.reason
+    assert counter.by_method() == {"RunQuery": 1, "BatchGetDocuments": 1}
+
+
+def test_another_instance_reads_state_once_then_remembers(world, counter):
+    from shared.remediation.settled import SettledIncidents
+
+    world.seed("bad_revision")
+    assert world.handle(world.alert(message_id="1")).status.value == "applied"
+    world.adapters.settled = SettledIncidents()   # a fresh instance: nothing remembered
+    counter.reset()
+
+    world.handle(world.alert(message_id="1"))
+    world.handle(world.alert(message_id="1"))
+
+    assert counter.by_method() == {"RunQuery": 1, "BatchGetDocuments": 1}
 
 
 # --------------------------------------------------------------------------- budgets
@@ -121,6 +200,24 @@ def test_an_expired_slot_is_taken_over(firestore, project_id):
     store = FirestoreStateStore(project_id)
     store.claim(BUDGETS, f"{BUCKET}#0", "long-ago", timedelta(seconds=1), NOW - timedelta(days=3))
     assert _gate(store, project_id, "now")._take_slot(BUCKET, 1, NOW) == f"{BUCKET}#0"
+
+
+@pytest.mark.parametrize("taken", [0, 1, 7, 39])
+def test_claim_cooldown_and_budgets_cost_one_read_and_one_commit_however_many_slots_are_taken(
+        firestore, project_id, counter, taken):
+    from shared.remediation.actions import get_action
+
+    store = CountingStateStore(counter, project_id)
+    for i in range(taken):
+        assert _gate(store, project_id, f"earlier-{i}", max_actions_per_hour=40)._take_slot(BUCKET, 40, NOW)
+    gate = _gate(store, project_id, "now", max_actions_per_hour=40)
+    target = "projects/demo-project/locations/us-central1/services/backend"
+    counter.reset()
+
+    held = gate._take_all(get_action("rollback_traffic"), target, "inc|t|a", NOW, gate.read_ahead(target, NOW).found)
+
+    assert held is not None and held.slots[-1] == f"{BUCKET}#{taken}" and held.cooldown == target
+    assert counter.by_method() == {"BatchGetDocuments": 1, "Commit": 1}
 
 
 @pytest.mark.parametrize("capacity,taken", [(3, 0), (4, 2)])

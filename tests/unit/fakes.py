@@ -37,6 +37,20 @@ class MemoryStateStore:
             self.records[(kind, key)] = record
             return ClaimResult(acquired=True, record=record, took_over=held is not None)
 
+    def claim_all(self, claims, owner, now: datetime) -> list[ClaimRecord] | None:
+        if len({(kind, key) for kind, key, _ in claims}) != len(claims):
+            raise ValueError(f"claim_all: the same record twice in {claims}")
+        with self._lock:   # all or none, as one Firestore commit of creates
+            records = [ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now,
+                                   expires_at=now + ttl) for _, key, ttl in claims]
+            held = [self.records.get((kind, key)) for kind, key, _ in claims]
+            if any(h is not None for h in held):
+                # As the adapter: the very same call again (a retried commit) finds its own records.
+                return records if held == records else None
+            for (kind, key, _), record in zip(claims, records):
+                self.records[(kind, key)] = record
+            return records
+
     def complete(self, kind, key, owner, retain, now, result) -> None:
         _require_aware(now)
         stored = plain_record(result)   # as Firestore stores it

@@ -43,9 +43,30 @@ class FailingStore(MemoryStateStore):
         return call
 
 
+class OneAtATimeStore(FailingStore):
+    """A store without `claim_all`: the gate takes the claim, the cooldown and the slots one by one."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "claim_all":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+@pytest.mark.parametrize("landed", [True, False], ids=["commit-landed", "commit-not-sent"])
+def test_an_all_at_once_commit_whose_answer_is_lost_is_given_back_before_the_retry(landed):
+    state = FailingStore("claim_all", landed=landed)
+    with pytest.raises(TransientError):
+        run_gate(config(), state=state)
+    assert state.calls == 1
+    assert [key for key, record in state.records.items() if record.owner == "attempt-1"] == []
+
+    again, _, run = run_gate(config(), state=state, owner="attempt-2")
+    assert again.status is OutcomeStatus.APPLIED and len(run.writes) == 1
+
+
 @pytest.mark.parametrize("landed", [True, False], ids=["claim-landed", "claim-not-sent"])
 def test_a_claim_whose_answer_is_lost_is_released_before_the_retry(landed):
-    state = FailingStore("claim", landed=landed, match=CLAIMS)
+    state = OneAtATimeStore("claim", landed=landed, match=CLAIMS)
     with pytest.raises(TransientError):
         run_gate(config(), state=state)
     assert state.get(CLAIMS, KEY) is None  # the redelivery is not a "duplicate" of nothing
@@ -56,7 +77,7 @@ def test_a_claim_whose_answer_is_lost_is_released_before_the_retry(landed):
 
 @pytest.mark.parametrize("kind", [COOLDOWNS, BUDGETS])
 def test_a_fault_between_the_claim_and_the_write_gives_everything_back(kind):
-    state = FailingStore("claim", landed=True, match=kind)
+    state = OneAtATimeStore("claim", landed=True, match=kind)
     with pytest.raises(TransientError):
         _, _, run = run_gate(config(), state=state)
     assert state.get(CLAIMS, KEY) is None

@@ -143,3 +143,64 @@ def test_an_expired_in_progress_claim_is_taken_over():
     state.claim(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic"), "crashed", timedelta(seconds=600), stale.now())
     result, _, run = run_gate(config(), state=state, clock=FixedClock(T0 + timedelta(minutes=11)))
     assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1
+
+
+# --- reads made ahead, and the check right before the write ---------------------------------------
+
+def _stale_reads_then(change):
+    """The gate's reads made ahead (as the pipeline does while diagnosing), then `change` to state,
+    then the gate: what it took must all be given back if the check before the write says stop."""
+    proposal, b = bad_revision_plan()
+    state, run = MemoryStateStore(), RecordingRun(b.service)
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+    reads = gate.read_ahead(SERVICE, T0 + timedelta(minutes=2))
+    change(state)
+    result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), reads=reads)
+    return result, state, run
+
+
+def _nothing_held(state):
+    from shared.remediation.guardrails import BUDGETS
+
+    return not state.records or all(kind == BUDGETS and record.owner != "attempt-1"
+                                    for (kind, _), record in state.records.items())
+
+
+def test_a_switch_engaged_after_the_reads_ahead_still_stops_the_write():
+    from shared.remediation.records import FLAGS, KILL_SWITCH
+
+    result, state, run = _stale_reads_then(
+        lambda s: s.put_record(FLAGS, KILL_SWITCH, {"engaged": True, "by": "alice", "reason": "drill"}))
+
+    assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("kill switch engaged"), result.reason
+    assert "alice" in result.reason and run.writes == []
+    assert _nothing_held(state), state.records   # the claim, the cooldown and the slots are given back
+
+
+def test_an_incident_closed_after_the_reads_ahead_stops_the_write():
+    from shared.remediation.records import INCIDENTS
+
+    result, state, run = _stale_reads_then(
+        lambda s: s.put_record(INCIDENTS, "inc-1", {"incident_id": "inc-1", "state": "closed",
+                                                    "closed_at": T0, "closed_by": "notification", "opened_at": T0}))
+
+    assert result.status is OutcomeStatus.SKIPPED and "closed" in result.reason, result.reason
+    assert run.writes == [] and _nothing_held(state), state.records
+
+
+def test_a_cooldown_taken_after_the_reads_ahead_is_found_one_at_a_time():
+    result, state, run = _stale_reads_then(
+        lambda s: s.claim(COOLDOWNS, SERVICE, "another-instance", timedelta(minutes=30), T0))
+
+    assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("cooldown:"), result.reason
+    assert run.writes == [] and state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic")) is None
+
+
+def test_reads_ahead_for_another_target_or_hour_are_not_used():
+    proposal, b = bad_revision_plan()
+    state, run = MemoryStateStore(), RecordingRun(b.service)
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+    stale = gate.read_ahead(SERVICE, T0 - timedelta(hours=1))   # last hour's buckets
+    state.put_record("flags", "kill_switch", {"engaged": True, "by": "bob", "reason": "r"})
+    result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), reads=stale)
+    assert result.status is OutcomeStatus.SKIPPED and "bob" in result.reason and run.writes == []

@@ -245,6 +245,68 @@ class RecordStoreContract:
         assert sorted(outcomes) == [False] * 7 + [True]
 
 
+    # ------------------------------------------------------------------ claim_all: all or none
+
+    def test_claim_all_creates_every_record_in_one_go(self, store: Any) -> None:
+        claims = [("claims", KEY, timedelta(minutes=5)), ("cooldowns", "svc", timedelta(minutes=30)),
+                  ("budgets", "global|2026-11-26T12#0", timedelta(days=2))]
+
+        records = store.claim_all(claims, "run-1", T0)
+
+        assert [(r.key, r.owner, r.status, r.expires_at) for r in records] == [
+            (key, "run-1", ClaimStatus.CLAIMED, T0 + ttl) for _, key, ttl in claims]
+        found = store.get_many([(kind, key) for kind, key, _ in claims])
+        assert [ClaimRecord.model_validate(f) for f in found] == records
+        assert store.claim_all([], "run-1", T0) == []
+
+    @pytest.mark.parametrize("expired", [False, True])
+    def test_claim_all_writes_nothing_if_one_record_exists(self, store: Any, expired: bool) -> None:
+        ttl = timedelta(seconds=1) if expired else timedelta(minutes=5)
+        store.claim("cooldowns", "svc", "someone", ttl, T0 - timedelta(minutes=1))
+
+        got = store.claim_all([("claims", KEY, timedelta(minutes=5)), ("cooldowns", "svc", timedelta(minutes=5)),
+                               ("budgets", "b#0", timedelta(days=2))], "run-1", T0)
+
+        assert got is None   # an expired record too: taking it over is claim()'s job
+        assert store.get_many([("claims", KEY), ("budgets", "b#0")]) == [None, None]
+        assert store.get("cooldowns", "svc").owner == "someone"
+
+    def test_claim_all_repeated_by_the_same_call_finds_its_own_records(self, store: Any) -> None:
+        claims = [("claims", KEY, timedelta(minutes=5)), ("budgets", "b#0", timedelta(days=2))]
+        first = store.claim_all(claims, "run-1", T0)
+        # A commit retried after its response was lost: same owner, same instant.
+        assert store.claim_all(claims, "run-1", T0) == first
+        assert store.claim_all(claims, "run-2", T0) is None
+        assert store.claim_all(claims, "run-1", T0 + timedelta(seconds=1)) is None
+
+    def test_claim_all_refuses_the_same_record_twice(self, store: Any) -> None:
+        with pytest.raises(ValueError, match="twice"):
+            store.claim_all([("claims", KEY, timedelta(minutes=5))] * 2, "run-1", T0)
+
+    def test_racing_claim_alls_sharing_a_record_leave_exactly_one_winner(self, store: Any,
+                                                                         racer: Callable[[], Any]) -> None:
+        outcomes: dict[int, Any] = {}
+        barrier = threading.Barrier(6)
+
+        def take(i: int) -> None:
+            handle = racer()
+            barrier.wait()
+            # Each wants the shared record and one of its own.
+            outcomes[i] = handle.claim_all([("budgets", "shared#0", timedelta(days=2)),
+                                            ("budgets", f"own#{i}", timedelta(days=2))], f"run-{i}", T0)
+
+        threads = [threading.Thread(target=take, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [i for i, got in outcomes.items() if got is not None]
+        assert len(winners) == 1, outcomes
+        own = store.get_many([("budgets", f"own#{i}") for i in range(6)])
+        assert [i for i, data in enumerate(own) if data is not None] == winners   # losers wrote nothing
+        assert ClaimRecord.model_validate(store.get_many([("budgets", "shared#0")])[0]).owner == f"run-{winners[0]}"
+
+
 TTL = timedelta(minutes=5)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import MetricQuery
-from shared.gcp.monitoring import build_filter, describe_query, request_count_query, validate_query
+from shared.gcp.monitoring import build_filter, describe_query, validate_query
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -23,18 +23,6 @@ def test_filter_quotes_values_and_keeps_label_order():
     assert build_filter(query) == (
         'metric.type = "vpcaccess.googleapis.com/connector/instances" AND resource.type = "vpc_access_connector" '
         'AND resource.labels.connector_name = "backend-conn" AND resource.labels.location = "us-central1"')
-
-
-def test_request_count_query_builds_the_historic_filter_and_description():
-    query = request_count_query("projects/demo-project/locations/us-central1/services/backend",
-                                T0 - timedelta(seconds=299.5), T0)
-    assert build_filter(query) == (
-        'metric.type = "run.googleapis.com/request_count" AND resource.type = "cloud_run_revision" '
-        'AND resource.labels.service_name = "backend" AND resource.labels.location = "us-central1"')
-    assert query.alignment_seconds == 300
-    assert describe_query(query).endswith(
-        "aggregation: alignment_period=300s per_series_aligner=ALIGN_DELTA cross_series_reducer=REDUCE_SUM "
-        "group_by_fields=[resource.labels.revision_name, metric.labels.response_code_class]")
 
 
 def test_description_names_interval_and_raw_points():

@@ -1,0 +1,60 @@
+"""Decoding ListTimeSeries answers (no I/O): the plain-protobuf decoder gives the typed points the
+models hold, from proto-plus wrappers and plain messages alike."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from google.cloud import monitoring_v3
+
+from shared.diagnosis.evidence import MetricPoint, MetricSeries
+from shared.gcp.monitoring import point_value, series_from_proto
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def point(end: datetime, **value) -> monitoring_v3.Point:
+    return monitoring_v3.Point(interval=monitoring_v3.TimeInterval(start_time=end - timedelta(minutes=1), end_time=end),
+                               value=monitoring_v3.TypedValue(**value))
+
+
+def distribution(count: int, mean: float) -> dict:
+    return {"distribution_value": {"count": count, "mean": mean}}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ({"int64_value": 7}, 7.0),
+    ({"int64_value": 0}, 0.0),
+    ({"double_value": 0.25}, 0.25),
+    ({"bool_value": False}, False),
+    ({"bool_value": True}, True),
+    ({"string_value": "RUNNING"}, "RUNNING"),
+    (distribution(3, 120.5), 120.5),
+    (distribution(0, 0.0), None),            # no samples, no mean
+])
+def test_each_value_type(value, expected):
+    typed = monitoring_v3.TypedValue(**value)
+    assert point_value(typed) == expected
+    assert point_value(monitoring_v3.TypedValue.pb(typed)) == expected
+    assert type(point_value(typed)) is type(expected)
+
+
+def test_a_series_from_proto_plus_and_from_plain_protobuf_is_the_same():
+    late = T0 + timedelta(microseconds=123456, seconds=1)
+    proto = monitoring_v3.TimeSeries(
+        metric={"type": "run.googleapis.com/request_count", "labels": {"response_code_class": "5xx"}},
+        resource={"type": "cloud_run_revision", "labels": {"revision_name": "backend-00002-xyz"}},
+        points=[point(late, int64_value=3), point(T0, int64_value=5), point(T0 - timedelta(minutes=1), **distribution(0, 0))])
+
+    expected = MetricSeries(metric_labels={"response_code_class": "5xx"},
+                            resource_labels={"revision_name": "backend-00002-xyz"},
+                            points=(MetricPoint(end=T0, value=5.0), MetricPoint(end=late, value=3.0)))
+    assert series_from_proto(proto) == expected
+    assert series_from_proto(monitoring_v3.TimeSeries.pb(proto)) == expected
+    assert series_from_proto(proto).points[1].end.tzinfo is not None
+
+
+def test_timestamps_far_from_now():
+    for end in (datetime(1970, 1, 1, 0, 0, 1, 999999, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc)):
+        [decoded] = series_from_proto(monitoring_v3.TimeSeries(points=[point(end, int64_value=1)])).points
+        assert decoded.end == end
