@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from shared.remediation.actions import Action, all_actions
-from shared.clock import Clock
+from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
@@ -159,7 +159,8 @@ class Gate:
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
         guard = self.config.guardrails
-        claim = self.state.claim(kind, key, self.owner, timedelta(seconds=guard.claim_ttl_seconds), now)
+        # The TTL holds in real time for instances whose clocks disagree (shared/clock.py).
+        claim = self.state.claim(kind, key, self.owner, skew_safe_lease(guard.claim_ttl_seconds), now)
         if not claim.acquired:
             return _duplicate(action.name, params.target, key, claim.record)
         held = _Held(claim=(kind, key))
@@ -275,7 +276,7 @@ class Gate:
 
     def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
         """A reason to hold off, or "" (and, for real runs, the target's cooldown is now taken)."""
-        ttl = timedelta(seconds=self.config.guardrails.cooldown_seconds)
+        ttl = skew_safe_lease(self.config.guardrails.cooldown_seconds)   # zero: no cooldown
         if not ttl:
             return ""
         if dry_run:

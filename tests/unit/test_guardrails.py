@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from shared.remediation.actions import get_action
-from shared.clock import FixedClock
+from shared.clock import CLOCK_SKEW_ALLOWANCE, FixedClock
 from shared.config import parse_config
 from shared.errors import PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, COOLDOWNS, Gate, claim_key
@@ -76,7 +76,12 @@ def test_another_incident_within_cooldown_is_skipped():
 
 def test_after_cooldown_another_incident_may_act():
     _, state, _ = run_gate(config(guardrails__cooldown_seconds=600))
-    later = FixedClock(T0 + timedelta(minutes=15))
+    # The cooldown lasts its 10 minutes plus the clock-skew allowance (shared/clock.py).
+    acted = T0 + timedelta(minutes=2)   # run_gate's clock
+    within = FixedClock(acted + timedelta(minutes=10) + CLOCK_SKEW_ALLOWANCE - timedelta(seconds=1))
+    held, _, run = run_gate(config(guardrails__cooldown_seconds=600), state=state, incident="inc-2", clock=within)
+    assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("cooldown") and run.writes == []
+    later = FixedClock(acted + timedelta(minutes=10) + CLOCK_SKEW_ALLOWANCE)
     result, _, run = run_gate(config(guardrails__cooldown_seconds=600), state=state, incident="inc-2", clock=later)
     assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1
 
