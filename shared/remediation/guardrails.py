@@ -28,7 +28,7 @@ from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
-from shared.ports import ClaimRecord, StateStore
+from shared.ports import ClaimRecord, ClaimStatus, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord,
                                         ProposalRecord)
@@ -110,10 +110,34 @@ def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str,
 
 
 def _duplicate(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
+    # The first result's status is named: when the first attempt's own outcome could not be
+    # published (it raised, and this is the redelivery), this outcome is the one that reports it.
+    first = held.result.get("status")
     return GateResult(OutcomeStatus.SKIPPED,
-                      f"duplicate: {action} on {target} for this incident is already {held.status.value} "
-                      f"(since {held.claimed_at.isoformat()})",
+                      f"duplicate: {action} on {target} for this incident is already {held.status.value}"
+                      + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})",
                       after=held.result.get("after"), claim_key=key)
+
+
+class InProgress(TransientError):
+    """An earlier attempt at this very message holds the claim and has not finished.
+
+    Pub/Sub delivers a message again only when its push was not acknowledged: the first attempt
+    crashed, timed out, or is still running past the ack deadline. Acknowledging this delivery
+    as a duplicate would lose the incident if that attempt died; raising lets Pub/Sub deliver
+    it again, by when the claim is completed (a duplicate) or has expired (taken over)."""
+
+
+def _attempt_message(owner: str) -> str:
+    """The message id in an attempt's owner `{message_id}:{attempt}` ("" if it names none)."""
+    message = owner.rpartition(":")[0]
+    return "" if message in ("", "unknown") else message
+
+
+def _own_message_in_progress(held: ClaimRecord, owner: str) -> bool:
+    message = _attempt_message(owner)
+    return (held.status is ClaimStatus.CLAIMED and bool(message) and held.owner != owner
+            and _attempt_message(held.owner) == message)
 
 
 @dataclass
@@ -162,6 +186,7 @@ class Gate:
         # The TTL holds in real time for instances whose clocks disagree (shared/clock.py).
         claim = self.state.claim(kind, key, self.owner, skew_safe_lease(guard.claim_ttl_seconds), now)
         if not claim.acquired:
+            self._raise_if_own_message_in_progress(key, claim.record)
             return _duplicate(action.name, params.target, key, claim.record)
         held = _Held(claim=(kind, key))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
@@ -357,8 +382,16 @@ class Gate:
             data = found.get((kind, key))
             record = ClaimRecord.model_validate(data) if data is not None else None
             if record is not None and not record.expired(now):
+                self._raise_if_own_message_in_progress(key, record)
                 return name, _duplicate(name, target, key, record)
         return None
+
+    def _raise_if_own_message_in_progress(self, key: str, held: ClaimRecord) -> None:
+        if _own_message_in_progress(held, self.owner):
+            self._log("in_progress", f"{key} is held by an earlier attempt at this message ({held.owner}, since "
+                      f"{held.claimed_at.isoformat()}); not acknowledged, so that Pub/Sub delivers it again")
+            raise InProgress(f"{key}: an earlier attempt at this message is in progress since "
+                             f"{held.claimed_at.isoformat()}")
 
     def _record(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
                 service: str, signature: str, manual: Manual | None = None) -> None:
