@@ -170,8 +170,10 @@ class Sandbox:
 
     # --- the function server ---------------------------------------------------------------------
 
-    def start_function(self, target: str = "on_alert", timeout: float = 20.0) -> FunctionServer:
-        """functions-framework serving `target` from the real main.py, pushed to by its topic."""
+    def start_function(self, target: str = "on_alert", timeout: float = 20.0,
+                       ack_deadline_seconds: int | None = None) -> FunctionServer:
+        """functions-framework serving `target` from the real main.py, pushed to by its topic
+        (`ack_deadline_seconds`: the push subscription's, when this call creates it)."""
         topic = TRIGGERS[target]
         port = _free_port()
         command = [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type",
@@ -189,7 +191,7 @@ class Sandbox:
         _wait_for_port(port, timeout, process)
         # Pointed at /projects/P/topics/T so the CloudEvent's source names the topic, as Eventarc's does.
         endpoint = f"http://127.0.0.1:{port}/projects/{self.project}/topics/{topic}"
-        self.pubsub.ensure_push_subscription(f"{topic}-push", topic, endpoint)
+        self.pubsub.ensure_push_subscription(f"{topic}-push", topic, endpoint, ack_deadline_seconds)
         return server
 
     # --- traffic in and out --------------------------------------------------------------------
