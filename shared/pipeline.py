@@ -178,7 +178,7 @@ class _AlertRun:
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
-                    timeline=self.timeline)
+                    timeline=self.timeline, message_id=self.message_id)
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
         duplicate = self.duplicate(gate, service, prior=prior)

@@ -128,16 +128,11 @@ class InProgress(TransientError):
     it again, by when the claim is completed (a duplicate) or has expired (taken over)."""
 
 
-def _attempt_message(owner: str) -> str:
-    """The message id in an attempt's owner `{message_id}:{attempt}` ("" if it names none)."""
-    message = owner.rpartition(":")[0]
-    return "" if message in ("", "unknown") else message
-
-
-def _own_message_in_progress(held: ClaimRecord, owner: str) -> bool:
-    message = _attempt_message(owner)
-    return (held.status is ClaimStatus.CLAIMED and bool(message) and held.owner != owner
-            and _attempt_message(held.owner) == message)
+def _own_message_in_progress(held: ClaimRecord, owner: str, message_id: str | None) -> bool:
+    """True if `held` is an unfinished claim of another attempt at message `message_id` (an
+    alert attempt's owner is `{message_id}:{attempt}`, shared.pipeline)."""
+    return (bool(message_id) and held.status is ClaimStatus.CLAIMED and held.owner != owner
+            and held.owner.rpartition(":")[0] == message_id)
 
 
 @dataclass
@@ -151,12 +146,15 @@ class _Held:
 
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
-                 timeline: Timeline | None = None) -> None:
+                 timeline: Timeline | None = None, message_id: str | None = None) -> None:
         self.config = config
         self.state = state
         self.clock = clock
         self.owner = owner  # who holds a claim: this attempt at handling a message
         self.timeline = timeline
+        # The alert message this attempt handles: a claim held unfinished by another attempt at
+        # the same message is not a duplicate but that message in progress (InProgress).
+        self.message_id = message_id
 
     # --- the one way to write -------------------------------------------------------------------
 
@@ -387,7 +385,7 @@ class Gate:
         return None
 
     def _raise_if_own_message_in_progress(self, key: str, held: ClaimRecord) -> None:
-        if _own_message_in_progress(held, self.owner):
+        if _own_message_in_progress(held, self.owner, self.message_id):
             self._log("in_progress", f"{key} is held by an earlier attempt at this message ({held.owner}, since "
                       f"{held.claimed_at.isoformat()}); not acknowledged, so that Pub/Sub delivers it again")
             raise InProgress(f"{key}: an earlier attempt at this message is in progress since "

@@ -148,3 +148,18 @@ def test_an_expired_in_progress_claim_is_taken_over():
     state.claim(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic"), "crashed", timedelta(seconds=600), stale.now())
     result, _, run = run_gate(config(), state=state, clock=FixedClock(T0 + timedelta(minutes=11)))
     assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1
+
+
+def test_only_an_unfinished_claim_of_another_attempt_at_the_same_message_is_in_progress():
+    from shared.ports import ClaimRecord, ClaimStatus
+    from shared.remediation.guardrails import _own_message_in_progress
+
+    def held(owner, status=ClaimStatus.CLAIMED):
+        return ClaimRecord(key="k", owner=owner, status=status, claimed_at=T0, expires_at=T0 + timedelta(minutes=15))
+
+    assert _own_message_in_progress(held("42:aaaa"), "42:bbbb", "42")
+    assert not _own_message_in_progress(held("42:aaaa", ClaimStatus.COMPLETED), "42:bbbb", "42")   # a duplicate
+    assert not _own_message_in_progress(held("41:aaaa"), "42:bbbb", "42")        # another message
+    assert not _own_message_in_progress(held("42:bbbb"), "42:bbbb", "42")        # this very attempt
+    assert not _own_message_in_progress(held("sweep:aaaa"), "sweep:bbbb", None)  # sweeps and commands: never
+    assert not _own_message_in_progress(held("command:7:aaaa"), "command:7:bbbb", None)
