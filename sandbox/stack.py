@@ -39,6 +39,9 @@ OUTCOMES_TOPIC = "runwarden-outcomes"
 OUTCOMES_WATCH = "runwarden-outcomes-watch"
 ALERTS_PUSH = f"{ALERTS_TOPIC}-push"  # the push subscription start_function creates
 COMMANDS_TOPIC = "runwarden-commands"
+# The deployed subscriptions' ack deadline (infra/locals.tf ack_deadline_seconds); the emulator's
+# own default is 10 s.
+DEPLOYED_ACK_DEADLINE = 600
 # Which topic each entry point listens on, as its Eventarc trigger would in production.
 TRIGGERS = {"on_alert": ALERTS_TOPIC, "on_command": COMMANDS_TOPIC}
 
@@ -170,8 +173,12 @@ class Sandbox:
 
     # --- the function server ---------------------------------------------------------------------
 
-    def start_function(self, target: str = "on_alert", timeout: float = 20.0) -> FunctionServer:
-        """functions-framework serving `target` from the real main.py, pushed to by its topic."""
+    def start_function(self, target: str = "on_alert", timeout: float = 20.0,
+                       ack_deadline_seconds: int = DEPLOYED_ACK_DEADLINE) -> FunctionServer:
+        """functions-framework serving `target` from the real main.py, pushed to by its topic.
+
+        `ack_deadline_seconds` is the push subscription's (when this call creates it): by default
+        the deployed one, so that a slow push on a loaded machine is not delivered twice."""
         topic = TRIGGERS[target]
         port = _free_port()
         command = [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type",
@@ -189,7 +196,7 @@ class Sandbox:
         _wait_for_port(port, timeout, process)
         # Pointed at /projects/P/topics/T so the CloudEvent's source names the topic, as Eventarc's does.
         endpoint = f"http://127.0.0.1:{port}/projects/{self.project}/topics/{topic}"
-        self.pubsub.ensure_push_subscription(f"{topic}-push", topic, endpoint)
+        self.pubsub.ensure_push_subscription(f"{topic}-push", topic, endpoint, ack_deadline_seconds)
         return server
 
     # --- traffic in and out --------------------------------------------------------------------

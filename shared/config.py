@@ -117,9 +117,10 @@ class Guardrails(_Section):
     max_actions_per_target_per_hour: int = Field(default=2, ge=1, le=100)
     max_actions_per_target_per_day: int = Field(default=4, ge=1, le=1000)
     max_actions_per_hour: int = Field(default=10, ge=1, le=1000)
-    # One action per target per cooldown, whatever the incident.
+    # One action per target per cooldown, whatever the incident (plus shared.clock.CLOCK_SKEW_ALLOWANCE).
     cooldown_seconds: int = Field(default=1800, ge=0, le=7 * 86400)
-    # An in-progress claim expires after this, so a crashed run does not block recovery.
+    # An in-progress claim expires after this (plus shared.clock.CLOCK_SKEW_ALLOWANCE), so a crashed
+    # run does not block recovery.
     # It must outlive the function's own timeout (540 s at most for event functions).
     claim_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     # A completed claim is kept this long, so redeliveries within Pub/Sub's retry window stay no-ops.

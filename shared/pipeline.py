@@ -19,7 +19,7 @@ from shared.diagnosis.scope import combine, diagnose_service, service_for_host, 
 from shared.config import Config
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import PermanentError, TransientError
-from shared.remediation.guardrails import Gate, GateReads, duplicate_result
+from shared.remediation.guardrails import Gate, GateReads, InProgress, duplicate_result
 from shared.remediation.history import (
     closed_incident,
     note_closed,
@@ -187,7 +187,7 @@ class _AlertRun:
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
-                    timeline=self.timeline)
+                    timeline=self.timeline, message_id=self.message_id)
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
         duplicate = self.duplicate(gate, service, prior=prior)
@@ -460,6 +460,8 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
     publish an outcome per attempt. On the last attempt (`config.delivery.max_attempts`, counted
     by Pub/Sub's deliveryAttempt or per message in this instance) it stops asking for more and
     publishes one `failed` outcome that says it gave up and why; the function then answers 2xx.
+    Except while an earlier attempt at the same message is in progress (`InProgress`): that is
+    waited out, never given up on.
     """
     counter = counter if counter is not None else DELIVERIES
     message_id = _message_id(event_data)
@@ -481,7 +483,10 @@ def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, a
     transient = isinstance(exc, TransientError)
     why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
            else f"unexpected error: {type(exc).__name__}: {exc}")
-    if attempt < limit:
+    # An earlier attempt at this message still holds its claim: giving up now would publish a
+    # `failed` that contradicts the `applied` that attempt may yet publish. The claim's lease bounds
+    # the wait (then a delivery takes it over); in production the dead-letter policy bounds it too.
+    if attempt < limit or isinstance(exc, InProgress):
         timeline.step("deferred" if transient else "error",
                       f"{why}; delivery {attempt} of at most {limit}: answered non-2xx so that Pub/Sub redelivers it",
                       severity="WARNING" if transient else "ERROR", message_id=message_id, attempt=attempt,

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from shared.alerts.commands import AnyCommand, CommandError, Sweep, parse_command_published
 from shared.commands import approval, connector, diagnose, pause, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused
+from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
@@ -94,7 +95,7 @@ def _dispatch(run: CommandRun) -> Outcome:
 def _claim(run: CommandRun) -> Outcome | None:
     """None when this delivery owns the command; otherwise the `skipped` duplicate answer."""
     command: AnyCommand = run.command
-    ttl = timedelta(seconds=run.config.guardrails.claim_ttl_seconds)
+    ttl = skew_safe_lease(run.config.guardrails.claim_ttl_seconds)   # holds across skewed clocks (shared/clock.py)
     claim = run.adapters.state.claim(COMMANDS, command.command_id, run.owner, ttl, run.now)
     if claim.acquired:
         return None

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from shared.remediation.actions import Action, all_actions
-from shared.clock import Clock
+from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
 from shared.errors import OutcomeUnknownError, PermanentError, RunwardenError, TransientError
 from shared.outcomes import OutcomeStatus
@@ -112,9 +112,13 @@ def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str,
 
 
 def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, owner: str = "") -> GateResult:
-    """The gate's answer when `held` already claims this action on this target for the incident."""
-    reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value} "
-              f"(since {held.claimed_at.isoformat()})")
+    """The gate's answer when `held` already claims this action on this target for the incident.
+
+    The first result's status is named: when the first attempt's own outcome could not be
+    published (it raised, and this is the redelivery), this outcome is the one that reports it."""
+    first = held.result.get("status")
+    reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
+              + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
     if held.status is ClaimStatus.CLAIMED and _message_of(owner) and _message_of(held.owner) == _message_of(owner):
         # Pub/Sub redelivers a message once its attempt has answered non-2xx or died; this one
         # never completed its claim, so what it did is not known here.
@@ -127,6 +131,22 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, owne
 def _message_of(owner: str) -> str:
     """The message part of an attempt's owner ("MESSAGE_ID:ATTEMPT")."""
     return owner.rpartition(":")[0]
+
+
+class InProgress(TransientError):
+    """An earlier attempt at this very message holds the claim and has not finished.
+
+    Pub/Sub delivers a message again only when its push was not acknowledged: the first attempt
+    crashed, timed out, or is still running past the ack deadline. Acknowledging this delivery
+    as a duplicate would lose the incident if that attempt died; raising lets Pub/Sub deliver
+    it again, by when the claim is completed (a duplicate) or has expired (taken over)."""
+
+
+def _own_message_in_progress(held: ClaimRecord, owner: str, message_id: str | None) -> bool:
+    """True if `held` is an unfinished claim of another attempt at message `message_id` (an
+    alert attempt's owner is `{message_id}:{attempt}`, shared.pipeline)."""
+    return (bool(message_id) and held.status is ClaimStatus.CLAIMED and held.owner != owner
+            and held.owner.rpartition(":")[0] == message_id)
 
 
 @dataclass
@@ -158,12 +178,15 @@ class GateReads:
 
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
-                 timeline: Timeline | None = None) -> None:
+                 timeline: Timeline | None = None, message_id: str | None = None) -> None:
         self.config = config
         self.state = state
         self.clock = clock
         self.owner = owner  # who holds a claim: this attempt at handling a message
         self.timeline = timeline
+        # The alert message this attempt handles: a claim held unfinished by another attempt at
+        # the same message is not a duplicate but that message in progress (InProgress).
+        self.message_id = message_id
 
     # --- the one way to write -------------------------------------------------------------------
 
@@ -202,8 +225,10 @@ class Gate:
                                    stop=stop)
             # Something to take already exists: one at a time, which says exactly what and why.
         guard = self.config.guardrails
-        claim = self._claim(kind, key, timedelta(seconds=guard.claim_ttl_seconds), now)
+        # The TTL holds in real time for instances whose clocks disagree (shared/clock.py).
+        claim = self._claim(kind, key, skew_safe_lease(guard.claim_ttl_seconds), now)
         if not claim.acquired:
+            self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record, self.owner)
         held = _Held(claim=(kind, key))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
@@ -316,8 +341,9 @@ class Gate:
         free slot. Each is still an atomic create, so concurrent instances can never take N + 1
         slots of a budget of N: a slot document is created once, by one of them."""
         guard = self.config.guardrails
-        wanted = [(CLAIMS, key, timedelta(seconds=guard.claim_ttl_seconds))]
-        cooldown = timedelta(seconds=guard.cooldown_seconds)
+        # Leases hold in real time for instances whose clocks disagree (shared/clock.py).
+        wanted = [(CLAIMS, key, skew_safe_lease(guard.claim_ttl_seconds))]
+        cooldown = skew_safe_lease(guard.cooldown_seconds)
         if cooldown:
             if found.get((COOLDOWNS, target)) is not None:
                 return None
@@ -451,7 +477,7 @@ class Gate:
 
     def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
         """A reason to hold off, or "" (and, for real runs, the target's cooldown is now taken)."""
-        ttl = timedelta(seconds=self.config.guardrails.cooldown_seconds)
+        ttl = skew_safe_lease(self.config.guardrails.cooldown_seconds)   # zero: no cooldown
         if not ttl:
             return ""
         if dry_run:
@@ -543,8 +569,16 @@ class Gate:
             data = found.get((kind, key))
             record = ClaimRecord.model_validate(data) if data is not None else None
             if record is not None and not record.expired(now):
+                self._raise_if_own_message_in_progress(key, record)
                 return name, kind, key, record
         return None
+
+    def _raise_if_own_message_in_progress(self, key: str, held: ClaimRecord) -> None:
+        if _own_message_in_progress(held, self.owner, self.message_id):
+            self._log("in_progress", f"{key} is held by an earlier attempt at this message ({held.owner}, since "
+                      f"{held.claimed_at.isoformat()}); not acknowledged, so that Pub/Sub delivers it again")
+            raise InProgress(f"{key}: an earlier attempt at this message is in progress since "
+                             f"{held.claimed_at.isoformat()}")
 
     def claim_kind(self, action: str) -> str:
         """The kind of claim an action takes under the current config (dry-run claims are apart)."""

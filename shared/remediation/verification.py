@@ -19,6 +19,7 @@ from typing import Any
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams
 from shared.diagnosis.collection import collect
+from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError, TransientError
@@ -62,7 +63,8 @@ class Sweep:
     def _due(self) -> list[ActionRecord]:
         pending = [ActionRecord.model_validate(d) for d in
                    self.state.find_records(ACTIONS, "state", ActionState.PENDING.value, MAX_PER_SWEEP)]
-        stale = timedelta(seconds=self.config.guardrails.claim_ttl_seconds)
+        # Another sweep's undo is judged stale by this instance's clock: the lease allows for skew.
+        stale = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         undoing = [ActionRecord.model_validate(d) for d in
                    self.state.find_records(ACTIONS, "state", ActionState.UNDOING.value, MAX_PER_SWEEP)]
         return [r for r in pending if self.now >= r.settle_at] + \

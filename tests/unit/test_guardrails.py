@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from shared.remediation.actions import get_action
-from shared.clock import FixedClock
+from shared.clock import CLOCK_SKEW_ALLOWANCE, FixedClock
 from shared.config import parse_config
 from shared.errors import PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, COOLDOWNS, Gate, claim_key
@@ -76,7 +76,12 @@ def test_another_incident_within_cooldown_is_skipped():
 
 def test_after_cooldown_another_incident_may_act():
     _, state, _ = run_gate(config(guardrails__cooldown_seconds=600))
-    later = FixedClock(T0 + timedelta(minutes=15))
+    # The cooldown lasts its 10 minutes plus the clock-skew allowance (shared/clock.py).
+    acted = T0 + timedelta(minutes=2)   # run_gate's clock
+    within = FixedClock(acted + timedelta(minutes=10) + CLOCK_SKEW_ALLOWANCE - timedelta(seconds=1))
+    held, _, run = run_gate(config(guardrails__cooldown_seconds=600), state=state, incident="inc-2", clock=within)
+    assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("cooldown") and run.writes == []
+    later = FixedClock(acted + timedelta(minutes=10) + CLOCK_SKEW_ALLOWANCE)
     result, _, run = run_gate(config(guardrails__cooldown_seconds=600), state=state, incident="inc-2", clock=later)
     assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1
 
@@ -204,3 +209,18 @@ def test_reads_ahead_for_another_target_or_hour_are_not_used():
     state.put_record("flags", "kill_switch", {"engaged": True, "by": "bob", "reason": "r"})
     result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), reads=stale)
     assert result.status is OutcomeStatus.SKIPPED and "bob" in result.reason and run.writes == []
+
+
+def test_only_an_unfinished_claim_of_another_attempt_at_the_same_message_is_in_progress():
+    from shared.ports import ClaimRecord, ClaimStatus
+    from shared.remediation.guardrails import _own_message_in_progress
+
+    def held(owner, status=ClaimStatus.CLAIMED):
+        return ClaimRecord(key="k", owner=owner, status=status, claimed_at=T0, expires_at=T0 + timedelta(minutes=15))
+
+    assert _own_message_in_progress(held("42:aaaa"), "42:bbbb", "42")
+    assert not _own_message_in_progress(held("42:aaaa", ClaimStatus.COMPLETED), "42:bbbb", "42")   # a duplicate
+    assert not _own_message_in_progress(held("41:aaaa"), "42:bbbb", "42")        # another message
+    assert not _own_message_in_progress(held("42:bbbb"), "42:bbbb", "42")        # this very attempt
+    assert not _own_message_in_progress(held("sweep:aaaa"), "sweep:bbbb", None)  # sweeps and commands: never
+    assert not _own_message_in_progress(held("command:7:aaaa"), "command:7:bbbb", None)
