@@ -53,6 +53,10 @@ class _LoggingClient:
                 self._client = logging_client()
             return self._client
 
+    def warm(self) -> None:
+        """Builds the client now (no call is made); idempotent and thread-safe."""
+        self._logging()
+
     def close(self) -> None:
         if self._client is not None:
             self._client.transport.close()

@@ -148,17 +148,25 @@ class CloudMonitoringAdapter:
         result = self.query(request_count_query(service_name, start, end))
         return RequestCountWindow(query=result.query, start=start, end=end, revisions=_tally(result.series))
 
+    def warm(self) -> None:
+        """Builds the client now (no call is made); idempotent and thread-safe."""
+        self._monitoring()
+
     def close(self) -> None:
         if self._client is not None:
             self._client.transport.close()
             self._client = None
 
-    def _list(self, query: MetricQuery) -> list[Any]:
-        from google.cloud import monitoring_v3
-
+    def _monitoring(self) -> Any:
         with self._lock:
             if self._client is None:
                 self._client = metric_service_client()
+            return self._client
+
+    def _list(self, query: MetricQuery) -> list[Any]:
+        from google.cloud import monitoring_v3
+
+        client = self._monitoring()
         request = monitoring_v3.ListTimeSeriesRequest(
             name=f"projects/{query.project}", filter=build_filter(query),
             interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
@@ -170,7 +178,7 @@ class CloudMonitoringAdapter:
                 cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
                 group_by_fields=list(query.group_by))
         # Reading every page inside the retried call: a fault mid-way re-runs the whole query.
-        return list(self._client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout))
+        return list(client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout))
 
 
 # --- proto -> model --------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ class PubSubPublisher:
         except (RuntimeError, ValueError):
             pass  # the key was not paused (e.g. we timed out while the publish was in flight)
 
+    def warm(self) -> None:
+        """Builds the client now (nothing is published); idempotent and thread-safe."""
+        self._publisher()
+
     def _topic_path(self, topic: str) -> str:
         if topic.startswith("projects/"):
             return topic

@@ -23,6 +23,7 @@ The traffic write (docs/api-contracts.md has the request and its sources):
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -94,6 +95,9 @@ class CloudRunReader:
         self._poll_max_delay = poll_max_delay
         self._services: Any = None
         self._revisions: Any = None
+        # Evidence reads run on several threads, and the instance warm-up builds the clients on
+        # its own (functions/runtime.py): each client is built once, under this lock.
+        self._lock = threading.Lock()
 
     def get_service(self, name: str) -> Service:
         return service_from_proto(self._read_service(name))
@@ -109,6 +113,11 @@ class CloudRunReader:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def warm(self) -> None:
+        """Builds both clients now (no call is made); idempotent and thread-safe."""
+        self._services_client()
+        self._revisions_client()
+
     def close(self) -> None:
         for client in (self._services, self._revisions):
             if client is not None:
@@ -116,14 +125,16 @@ class CloudRunReader:
         self._services = self._revisions = None
 
     def _services_client(self) -> Any:
-        if self._services is None:
-            self._services = run_services_client()
-        return self._services
+        with self._lock:
+            if self._services is None:
+                self._services = run_services_client()
+            return self._services
 
     def _revisions_client(self) -> Any:
-        if self._revisions is None:
-            self._revisions = run_revisions_client()
-        return self._revisions
+        with self._lock:
+            if self._revisions is None:
+                self._revisions = run_revisions_client()
+            return self._revisions
 
     def _read_service(self, name: str) -> Any:
         return call_with_retry(

@@ -40,7 +40,7 @@ def test_a_bad_config_fails_loudly_so_the_alert_is_redelivered(tmp_path, monkeyp
 
     (tmp_path / "bad.yaml").write_text("project: p\noutcomes_topic: not-a-topic\n")
     monkeypatch.setenv("RUNWARDEN_CONFIG", str(tmp_path / "bad.yaml"))
-    functions.runtime.runtime.cache_clear()
+    functions.runtime.reset()
     app = functions_framework.create_app(target="on_alert", source=str(ROOT / "main.py"),
                                          signature_type="cloudevent")
     push = {"subscription": "projects/p/subscriptions/s",
