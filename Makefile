@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) bench/timeline_build.py
 	$(PY) bench/outcome_publish.py
 	$(PY) bench/alert_path.py
+	$(PY) bench/cold_start.py
 	$(PY) bench/storm.py
 
 # checkov in a virtualenv of its own: its dependencies would otherwise change the project's.
