@@ -143,8 +143,8 @@ def _warm(warm: WarmUp) -> None:
         warm.failures["runtime"] = _describe(exc)
     finally:
         warm.seconds = time.perf_counter() - warm.started
-        warm.done.set()
         _report(warm)
+        warm.done.set()   # after the line: whoever waits for it can read it
 
 
 def _warm_clients(adapters: Any, warm: WarmUp) -> None:

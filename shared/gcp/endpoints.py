@@ -108,6 +108,21 @@ def logging_client() -> Any:
     return LoggingServiceV2Client()
 
 
+def connect(transport: Any, timeout: float = 2.0) -> None:
+    """Opens a GAPIC gRPC transport's connection now, ahead of its first call, and waits for it
+    at most `timeout` seconds. A channel connects lazily, on its first RPC; `grpc.channel_ready_future`
+    asks it to connect and resolves once it is READY ("Creates a Future that tracks when a Channel
+    is ready", grpc Python reference). If it does not get there in time, nothing changes: the
+    first call connects, or fails, as it always did."""
+    import grpc
+
+    ready = grpc.channel_ready_future(transport.grpc_channel)
+    try:
+        ready.result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        ready.cancel()
+
+
 # --- Serverless VPC Access (REST: the connector patch has no gRPC method) ---------------------
 
 VPCACCESS_EMULATOR_ENV = "VPCACCESS_EMULATOR_HOST"

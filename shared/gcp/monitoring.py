@@ -25,7 +25,7 @@ from typing import Any
 
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries, RequestCounts, RequestCountWindow
-from shared.gcp.endpoints import CallPolicy, call_with_retry, metric_service_client
+from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 _SERVICE_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/services/(?P<service>[^/]+)$")
@@ -149,8 +149,8 @@ class CloudMonitoringAdapter:
         return RequestCountWindow(query=result.query, start=start, end=end, revisions=_tally(result.series))
 
     def warm(self) -> None:
-        """Builds the client now (no call is made); idempotent and thread-safe."""
-        self._monitoring()
+        """Builds the client and opens its connection now (no call is made); idempotent and thread-safe."""
+        connect(self._monitoring().transport)
 
     def close(self) -> None:
         if self._client is not None:

@@ -74,8 +74,11 @@ class PubSubPublisher:
             pass  # the key was not paused (e.g. we timed out while the publish was in flight)
 
     def warm(self) -> None:
-        """Builds the client now (nothing is published); idempotent and thread-safe."""
-        self._publisher()
+        """Builds the client and opens its connection now (nothing is published); idempotent and
+        thread-safe."""
+        from shared.gcp.endpoints import connect
+
+        connect(self._publisher().transport)
 
     def _topic_path(self, topic: str) -> str:
         if topic.startswith("projects/"):

@@ -29,7 +29,8 @@ from typing import Any, Sequence
 
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError, classify
 from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
-from shared.gcp.endpoints import CallPolicy, call_with_retry, run_revisions_client, run_services_client, status_code
+from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
+                                  status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
@@ -114,9 +115,10 @@ class CloudRunReader:
     # --- helpers -------------------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Builds both clients now (no call is made); idempotent and thread-safe."""
-        self._services_client()
-        self._revisions_client()
+        """Builds both clients and opens their connections now (no call is made); idempotent and
+        thread-safe."""
+        connect(self._services_client().transport)
+        connect(self._revisions_client().transport)
 
     def close(self) -> None:
         for client in (self._services, self._revisions):
