@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import statistics
 import sys
 import threading
@@ -54,8 +55,6 @@ class Sample:
 
 class Bench:
     def __init__(self, sandbox: Any) -> None:
-        import os
-
         from shared.gcp.run import CloudRunAdapter
 
         self.sandbox = sandbox
@@ -148,7 +147,7 @@ def main() -> int:
             server.stop()
         for _ in range(args.runs):
             # Started ahead: the alert arrives after the worker's warm-up.
-            server, _started = start_instance(sandbox)
+            server, _ = start_instance(sandbox)
             try:
                 warm_ups.append(wait_ready(server))
                 ahead.append(bench.alert(server.port))
