@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) bench/outcome_publish.py
 	$(PY) bench/monitoring_decode.py
 	$(PY) bench/alert_path.py
+	$(PY) bench/cold_start.py
 	$(PY) bench/storm.py
 
 # The fast property tier over 10^5 generated programs (docs/testing.md): count, programs/s, any counterexample.

@@ -10,11 +10,11 @@ from functions.runtime import runtime
 
 @functions_framework.cloud_event
 def on_alert(cloud_event) -> None:
-    # Imported on first use: a cold start pays for the Google client libraries only when an
-    # alert actually arrives.
+    # The runtime first: it waits for the instance warm-up if one is under way (functions/runtime.py),
+    # so the handler's modules are imported by then and never by two threads at once.
+    config, adapters = runtime()
     from shared.pipeline import handle_delivery
 
-    config, adapters = runtime()
     handle_delivery(cloud_event.data, config, adapters, delivery_attempt=_delivery_attempt())
 
 

@@ -9,7 +9,7 @@ from functions.runtime import runtime
 
 @functions_framework.cloud_event
 def on_command(cloud_event) -> None:
+    config, adapters = runtime()   # first: it waits for the warm-up's imports (see alerts.py)
     from shared.commands import handle_command
 
-    config, adapters = runtime()
     handle_command(cloud_event.data, config, adapters)

@@ -1,11 +1,78 @@
-"""Config and adapters, built once per instance and shared by every entry point in it."""
+"""Config and adapters, built once per instance and shared by every entry point in it.
+
+Cold start (docs/performance.md, "Cold start"). Importing main stays cheap: it imports no Google
+client library. Under functions-framework, which sets FUNCTION_TARGET before it imports main
+(functions_framework 3.10 `_function_registry.get_function_target`), an instance serving
+on_alert or on_command warms up on a background thread instead:
+
+1. it imports the handler and the Google client libraries, then builds the runtime (config,
+   own principal, adapters), in the process that imported main;
+2. it builds every adapter's client, only in a process forked from that one. The
+   functions-framework CLI imports main in gunicorn's master and forks the worker that serves
+   afterwards (functions_framework `_cli.py`, `_http/gunicorn.py`), and a gRPC channel must never
+   cross a fork: gRPC Python does not support fork() unless fork support is enabled
+   (grpc doc/fork_support.md). So the master never opens a channel, it finishes its warm-up
+   before it forks (`before` fork hook), and the worker builds its own clients as soon as it
+   exists (`after_in_child` hook).
+
+An event that arrives meanwhile joins the build in progress: `runtime()` waits on the lock the
+warm-up holds while it builds, and each adapter builds its client under its own lock, so no event
+ever sees a half-built runtime or client. A warm-up that fails is reported in one `warm_up` line
+(WARNING) and changes nothing else: the event builds what is missing itself, as it always did,
+and meets the same error on its usual path (a config error is logged CRITICAL and the event is
+redelivered; a client that cannot be built fails the call that needs it).
+"""
 from __future__ import annotations
 
-import functools
+import importlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+TARGET_ENV = "FUNCTION_TARGET"
+# The entry points that use the runtime, and the module each one's handler lives in.
+HANDLERS = {"on_alert": "shared.pipeline", "on_command": "shared.commands"}
+# The adapters' fields, in the order their clients are built (the first event needs the state first).
+ADAPTER_FIELDS = ("state", "run", "monitoring", "logging", "vpcaccess", "publisher")
 
 
-@functools.cache
+@dataclass
+class WarmUp:
+    """One process's warm-up, as far as it has got."""
+
+    target: str
+    pid: int
+    build_clients: bool
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float | None = None                         # set when it has finished
+    clients: tuple[str, ...] = ()                        # adapters whose client it built
+    failures: dict[str, str] = field(default_factory=dict)  # what it could not build, and why
+    done: threading.Event = field(default_factory=threading.Event, repr=False)
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.done.is_set() and not self.failures
+
+
+_lock = threading.Lock()        # held while the runtime is built: a second caller waits for it
+_built: tuple[Any, Any] | None = None
+_warm_up: WarmUp | None = None
+
+
 def runtime():
+    """(config, adapters) of this instance: built on first use, or by the warm-up if it has
+    started; a caller arriving during the build waits for it."""
+    global _built
+    with _lock:
+        if _built is None:
+            _built = _build()
+        return _built
+
+
+def _build():
     from shared.config import ConfigError, load_config
     from shared.pipeline import google_adapters
     from shared.timeline.writer import Timeline
@@ -21,3 +88,130 @@ def runtime():
 
     config = with_own_principal(config, own_principal())
     return config, google_adapters(config)
+
+
+def reset() -> None:
+    """Forgets the runtime and the warm-up (after waiting for it): the next event builds afresh."""
+    global _built, _warm_up
+    if _warm_up is not None and _warm_up.thread is not None and _warm_up.pid == os.getpid():
+        _warm_up.thread.join()
+    with _lock:
+        _built = None
+        _warm_up = None
+
+
+# --- the warm-up -------------------------------------------------------------------------------
+
+
+def warm_up_status() -> WarmUp | None:
+    """This process's warm-up, or None if none started here."""
+    return _warm_up if _warm_up is not None and _warm_up.pid == os.getpid() else None
+
+
+def start_warm_up(target: str, *, build_clients: bool) -> WarmUp | None:
+    """Starts the warm-up for `target` on a daemon thread, once per process; None for an entry
+    point that needs no runtime (incident_timeline)."""
+    global _warm_up
+    if target not in HANDLERS:
+        return None
+    current = warm_up_status()
+    if current is not None:
+        return current
+    warm = WarmUp(target=target, pid=os.getpid(), build_clients=build_clients)
+    warm.thread = threading.Thread(target=_warm, args=(warm,), name="runwarden-warm-up", daemon=True)
+    _warm_up = warm
+    warm.thread.start()
+    return warm
+
+
+def _warm(warm: WarmUp) -> None:
+    global _built
+    try:
+        # The imports too happen under the runtime lock: an event that arrives now waits for them
+        # in runtime() rather than importing the same modules at the same time on its own thread.
+        with _lock:
+            importlib.import_module(HANDLERS[warm.target])
+            from shared.gcp.endpoints import import_client_libraries
+
+            import_client_libraries()
+            if _built is None:
+                _built = _build()
+            _, adapters = _built
+        if warm.build_clients:   # outside the lock: an event may start while they are built
+            _warm_clients(adapters, warm)
+    except BaseException as exc:  # noqa: BLE001 - reported; the first event builds it again itself
+        warm.failures["runtime"] = _describe(exc)
+    finally:
+        warm.seconds = time.perf_counter() - warm.started
+        _report(warm)
+        warm.done.set()   # after the line: whoever waits for it can read it
+
+
+def _warm_clients(adapters: Any, warm: WarmUp) -> None:
+    built = []
+    for name in ADAPTER_FIELDS:
+        adapter = getattr(adapters, name, None)
+        warm_adapter = getattr(adapter, "warm", None)
+        if warm_adapter is None:
+            continue
+        try:
+            warm_adapter()
+        except Exception as exc:  # noqa: BLE001 - one client's failure leaves the others warm
+            warm.failures[name] = _describe(exc)
+        else:
+            built.append(name)
+    warm.clients = tuple(built)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _report(warm: WarmUp) -> None:
+    try:
+        from shared.timeline.writer import Timeline
+    except BaseException:  # noqa: BLE001 - nothing to report with; the event will report itself
+        return
+    what = f"clients {', '.join(warm.clients) or 'none'}" if warm.build_clients else \
+        "imports and runtime (clients are built in the worker)"
+    if warm.failures:
+        failed = "; ".join(f"{name}: {error}" for name, error in warm.failures.items())
+        message = (f"instance warm-up for {warm.target} incomplete after {warm.seconds:.2f} s ({what}); "
+                   f"failed: {failed}. The first event builds what is missing itself")
+        severity = "WARNING"
+    else:
+        message = f"instance warm-up for {warm.target} ready in {warm.seconds:.2f} s ({what})"
+        severity = "INFO"
+    Timeline(None, trigger="instance").step(
+        "warm_up", message, severity=severity, target=warm.target, pid=warm.pid, seconds=round(warm.seconds or 0, 3),
+        clients=list(warm.clients), build_clients=warm.build_clients, failures=warm.failures)
+
+
+# --- fork safety ---------------------------------------------------------------------------------
+
+
+def _before_fork() -> None:
+    # Nothing may be half-done across a fork: not an import (its module lock would stay held in
+    # the child), not the runtime lock. The warm-up here opens no channel, so it is safe to finish.
+    warm = warm_up_status()
+    if warm is not None and warm.thread is not None and warm.thread.is_alive() \
+            and warm.thread is not threading.current_thread():
+        warm.thread.join()
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()      # free in the parent at the fork (see _before_fork); a fresh one
+    parent = _warm_up
+    if parent is not None and parent.pid != os.getpid():
+        start_warm_up(parent.target, build_clients=True)
+
+
+def _start_at_import() -> None:
+    target = os.environ.get(TARGET_ENV, "")
+    if target in HANDLERS:
+        start_warm_up(target, build_clients=False)
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+_start_at_import()

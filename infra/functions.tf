@@ -107,6 +107,7 @@ resource "google_cloudfunctions2_function" "pubsub" {
     service_account_email            = google_service_account.functions[each.key].email
     timeout_seconds                  = local.function_timeout_seconds
     available_memory                 = var.function_memory
+    available_cpu                    = var.function_cpu # null: derived from the memory
     min_instance_count               = each.value.min
     max_instance_count               = var.max_instances
     max_instance_request_concurrency = 1

@@ -73,6 +73,17 @@ variable "function_memory" {
   default     = "512Mi"
 }
 
+variable "function_cpu" {
+  description = "vCPUs of on_alert and on_command (Cloud Run syntax: \"0.583\", \"1\", \"2\"). null lets the platform derive it from function_memory (512Mi: 0.333 vCPU). A cold start is mostly Python imports on one thread, so \"1\" shortens it about threefold, at about three times the CPU price per second (docs/performance.md, Cold start)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.function_cpu == null ? true : try(tonumber(var.function_cpu) >= 0.083 && tonumber(var.function_cpu) <= 8, false)
+    error_message = "function_cpu must be null or a number of vCPUs between 0.083 and 8."
+  }
+}
+
 variable "max_delivery_attempts" {
   description = "Deliveries of one message before Pub/Sub moves it to the dead-letter topic (the API allows 5-100)."
   type        = number

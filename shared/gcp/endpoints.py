@@ -7,6 +7,7 @@ keep cold starts short.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -17,6 +18,31 @@ if TYPE_CHECKING:
     from google.auth.transport.requests import AuthorizedSession
 
 RUN_EMULATOR_ENV = "RUN_EMULATOR_HOST"
+
+# What the adapters in shared/gcp import on first use: the client factories here and in
+# firestore.py and pubsub.py, and what their calls and answers need (errors, retries, the LRO
+# poll, the audit log and severity protos). Importing these is most of a cold start, so the
+# instance warm-up imports them ahead, in the background (functions/runtime.py).
+# tests/integration/test_cold_start.py holds this list to the code: once these are imported,
+# handling an alert imports no other Google or gRPC module.
+CLIENT_LIBRARIES = (
+    "grpc", "requests", "tenacity", "google.auth", "google.auth.credentials", "google.auth.exceptions",
+    "google.auth.transport.requests", "google.api_core.exceptions", "google.api_core.retry",
+    "google.api_core.future.polling", "google.protobuf.field_mask_pb2", "google.protobuf.json_format",
+    "google.rpc.code_pb2", "google.cloud.run_v2", "google.cloud.run_v2.services.services.transports",
+    "google.cloud.run_v2.services.revisions.transports", "google.cloud.monitoring_v3",
+    "google.cloud.monitoring_v3.services.metric_service.transports",
+    "google.cloud.logging_v2.services.logging_service_v2",
+    "google.cloud.logging_v2.services.logging_service_v2.transports", "google.cloud.logging_v2.types",
+    "google.cloud.audit.audit_log_pb2", "google.logging.type.log_severity_pb2", "google.cloud.firestore",
+    "google.cloud.firestore_v1.field_path", "google.cloud.pubsub_v1", "google.cloud.pubsub_v1.publisher.exceptions",
+)
+
+
+def import_client_libraries() -> None:
+    """Imports CLIENT_LIBRARIES (no client is built, no channel opened: safe before a fork)."""
+    for name in CLIENT_LIBRARIES:
+        importlib.import_module(name)
 MONITORING_EMULATOR_ENV = "MONITORING_EMULATOR_HOST"
 
 T = TypeVar("T")
@@ -80,6 +106,21 @@ def logging_client() -> Any:
 
         return LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=_insecure_channel(host)))
     return LoggingServiceV2Client()
+
+
+def connect(transport: Any, timeout: float = 2.0) -> None:
+    """Opens a GAPIC gRPC transport's connection now, ahead of its first call, and waits for it
+    at most `timeout` seconds. A channel connects lazily, on its first RPC; `grpc.channel_ready_future`
+    asks it to connect and resolves once it is READY ("Creates a Future that tracks when a Channel
+    is ready", grpc Python reference). If it does not get there in time, nothing changes: the
+    first call connects, or fails, as it always did."""
+    import grpc
+
+    ready = grpc.channel_ready_future(transport.grpc_channel)
+    try:
+        ready.result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        ready.cancel()
 
 
 # --- Serverless VPC Access (REST: the connector patch has no gRPC method) ---------------------

@@ -304,6 +304,18 @@ class FirestoreStateStore:
             raise ValueError(f"kind must match {_KIND.pattern}: {kind!r}")
         return self._firestore().collection(f"{self.collection_prefix}_{kind}")
 
+    def warm(self) -> None:
+        """Builds the client and its GAPIC transport and opens the connection now (no call is
+        made); idempotent.
+
+        `firestore.Client` builds its transport on first use, in the lazy `_firestore_api`
+        property ("Lazy-loading getter GAPIC Firestore API", google-cloud-firestore
+        firestore_v1/client.py); reading it here moves that cost out of the first event."""
+        from shared.gcp.endpoints import connect
+
+        client = self._firestore()
+        connect(_call(lambda: client._firestore_api).transport)
+
     def _firestore(self) -> Any:
         # Created once and reused: Cloud Functions keeps the instance warm between events.
         with self._lock:

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import LogRecord, LogResult
-from shared.gcp.endpoints import CallPolicy, call_with_retry, logging_client
+from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
 AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
@@ -52,6 +52,10 @@ class _LoggingClient:
             if self._client is None:
                 self._client = logging_client()
             return self._client
+
+    def warm(self) -> None:
+        """Builds the client and opens its connection now (no call is made); idempotent and thread-safe."""
+        connect(self._logging().transport)
 
     def close(self) -> None:
         if self._client is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries
-from shared.gcp.endpoints import CallPolicy, call_with_retry, metric_service_client
+from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
 _UNQUOTABLE = re.compile(r'["\\\n]')
@@ -118,17 +118,25 @@ class CloudMonitoringAdapter:
                         key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items())))
         return MetricResult(query=describe_query(query), series=tuple(series))
 
+    def warm(self) -> None:
+        """Builds the client and opens its connection now (no call is made); idempotent and thread-safe."""
+        connect(self._monitoring().transport)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.transport.close()
             self._client = None
 
-    def _list(self, query: MetricQuery) -> list[Any]:
-        from google.cloud import monitoring_v3
-
+    def _monitoring(self) -> Any:
         with self._lock:
             if self._client is None:
                 self._client = metric_service_client()
+            return self._client
+
+    def _list(self, query: MetricQuery) -> list[Any]:
+        from google.cloud import monitoring_v3
+
+        client = self._monitoring()
         request = monitoring_v3.ListTimeSeriesRequest(
             name=f"projects/{query.project}", filter=build_filter(query),
             interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
@@ -141,7 +149,7 @@ class CloudMonitoringAdapter:
                 group_by_fields=list(query.group_by))
         # Reading every page inside the retried call: a fault mid-way re-runs the whole query. Each
         # page's series are taken as plain protobuf messages (see "proto -> model" below).
-        pager = self._client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout)
+        pager = client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout)
         return [series for page in pager.pages for series in _plain(page).time_series]
 
 

@@ -73,6 +73,13 @@ class PubSubPublisher:
         except (RuntimeError, ValueError):
             pass  # the key was not paused (e.g. we timed out while the publish was in flight)
 
+    def warm(self) -> None:
+        """Builds the client and opens its connection now (nothing is published); idempotent and
+        thread-safe."""
+        from shared.gcp.endpoints import connect
+
+        connect(self._publisher().transport)
+
     def _topic_path(self, topic: str) -> str:
         if topic.startswith("projects/"):
             return topic

@@ -23,12 +23,14 @@ The traffic write (docs/api-contracts.md has the request and its sources):
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any, Sequence
 
 from shared.errors import OutcomeUnknownError, PermanentError, TransientError, classify
 from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
-from shared.gcp.endpoints import CallPolicy, call_with_retry, run_revisions_client, run_services_client, status_code
+from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
+                                  status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
@@ -94,6 +96,9 @@ class CloudRunReader:
         self._poll_max_delay = poll_max_delay
         self._services: Any = None
         self._revisions: Any = None
+        # Evidence reads run on several threads, and the instance warm-up builds the clients on
+        # its own (functions/runtime.py): each client is built once, under this lock.
+        self._lock = threading.Lock()
 
     def get_service(self, name: str) -> Service:
         return service_from_proto(self._read_service(name))
@@ -109,6 +114,12 @@ class CloudRunReader:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def warm(self) -> None:
+        """Builds both clients and opens their connections now (no call is made); idempotent and
+        thread-safe."""
+        connect(self._services_client().transport)
+        connect(self._revisions_client().transport)
+
     def close(self) -> None:
         for client in (self._services, self._revisions):
             if client is not None:
@@ -116,14 +127,16 @@ class CloudRunReader:
         self._services = self._revisions = None
 
     def _services_client(self) -> Any:
-        if self._services is None:
-            self._services = run_services_client()
-        return self._services
+        with self._lock:
+            if self._services is None:
+                self._services = run_services_client()
+            return self._services
 
     def _revisions_client(self) -> Any:
-        if self._revisions is None:
-            self._revisions = run_revisions_client()
-        return self._revisions
+        with self._lock:
+            if self._revisions is None:
+                self._revisions = run_revisions_client()
+            return self._revisions
 
     def _read_service(self, name: str) -> Any:
         return call_with_retry(

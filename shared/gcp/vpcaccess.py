@@ -9,6 +9,7 @@ OutcomeUnknownError, so the gate keeps its claim and records the action for the 
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -92,9 +93,14 @@ class VpcAccessReader:
         self._poll_max_delay = poll_max_delay
         self._session: Any = None
         self._base_url = ""
+        self._lock = threading.Lock()   # the instance warm-up may build the session on its own thread
 
     def get_connector(self, name: str) -> Connector:
         return connector_from_json(self._read(name, what=f"GetConnector {name}"))
+
+    def warm(self) -> None:
+        """Opens the session now (no request is sent); idempotent and thread-safe."""
+        self._connection()
 
     def close(self) -> None:
         if self._session is not None:
@@ -127,9 +133,10 @@ class VpcAccessReader:
                                  f"not JSON") from exc
 
     def _connection(self) -> tuple[Any, str]:
-        if self._session is None:
-            self._session, self._base_url = vpcaccess_session()
-        return self._session, self._base_url
+        with self._lock:
+            if self._session is None:
+                self._session, self._base_url = vpcaccess_session()
+            return self._session, self._base_url
 
 
 class VpcAccessAdapter(VpcAccessReader):

@@ -108,7 +108,9 @@ def _timeline(box, until: str, timeout: float = 5.0) -> list[dict]:
     lines: list[dict] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        lines += [line for line in server.timeline() if "runwarden" in line]
+        # The events' lines, not the instance's own (its `warm_up` lines: functions/runtime.py).
+        lines += [line for line in server.timeline() if "runwarden" in line
+                  and line["logging.googleapis.com/labels"].get("runwarden_trigger") != "instance"]
         if any(line["runwarden"]["step"] == until for line in lines):
             return lines
         time.sleep(0.05)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -12,10 +15,83 @@ HEAVY = ["google.cloud.pubsub_v1", "google.cloud.run_v2", "google.cloud.monitori
          "google.cloud.firestore", "google.cloud.logging", "grpc", "shared.pipeline"]
 
 
+def _env(**extra: str) -> dict[str, str]:
+    # functions_framework.create_app sets FUNCTION_TARGET in the environment of whatever process
+    # calls it: a probe starts from a known one.
+    return {**{k: v for k, v in os.environ.items() if k != "FUNCTION_TARGET"}, **extra}
+
+
 def test_importing_main_loads_no_google_client_library():
     probe = f"import json, sys, main; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=_env(), capture_output=True, text=True,
+                         check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+# Records which thread imported each module: under functions-framework the warm-up imports the
+# Google libraries on its own thread, and `import main` itself must still import none of them.
+_IMPORT_RECORDER = """
+import json, sys, threading
+import functions_framework  # already imported when functions-framework imports main
+class Recorder:
+    seen = []
+    def find_spec(self, name, path=None, target=None):
+        self.seen.append((threading.current_thread().name, name))
+        return None
+recorder = Recorder()
+sys.meta_path.insert(0, recorder)
+import main
+import functions.runtime as instance
+warm = instance.warm_up_status()
+if warm is not None:
+    warm.done.wait(120)
+heavy = lambda name: name.split(".")[0] == "grpc" or name.startswith(("google.cloud", "google.auth", "shared.pipeline"))
+by_main = sorted({n for t, n in recorder.seen if heavy(n) and t == "MainThread"})
+by_warm_up = sorted({n for t, n in recorder.seen if heavy(n) and t == "runwarden-warm-up"})
+print("PROBE " + json.dumps({"warm_up": warm is not None, "by_main": by_main, "by_warm_up": len(by_warm_up)}))
+"""
+
+
+def _import_probe(target: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", _IMPORT_RECORDER], cwd=ROOT, capture_output=True, text=True,
+                         check=True, env=_env(FUNCTION_TARGET=target, RUNWARDEN_CONFIG=str(ROOT / "missing.yaml")))
+    [line] = [line for line in out.stdout.splitlines() if line.startswith("PROBE ")]
+    return json.loads(line[len("PROBE "):])
+
+
+def test_under_functions_framework_importing_main_still_imports_no_google_library_itself():
+    report = _import_probe("on_alert")
+
+    assert report["warm_up"] is True
+    assert report["by_main"] == []          # import main stays cheap ...
+    assert report["by_warm_up"] > 0         # ... the warm-up thread does the importing
+
+
+def test_the_timeline_function_starts_no_warm_up():
+    report = _import_probe("incident_timeline")
+
+    assert report == {"warm_up": False, "by_main": [], "by_warm_up": 0}
+
+
+def test_a_warm_up_that_meets_a_bad_config_reports_it_and_the_event_still_meets_it(tmp_path, monkeypatch, capsys):
+    import functions.runtime as instance
+    from shared.config import ConfigError
+
+    (tmp_path / "bad.yaml").write_text("project: p\noutcomes_topic: not-a-topic\n")
+    monkeypatch.setenv("RUNWARDEN_CONFIG", str(tmp_path / "bad.yaml"))
+    instance.reset()
+    try:
+        warm = instance.start_warm_up("on_alert", build_clients=False)
+        assert warm.done.wait(120)
+
+        assert list(warm.failures) == ["runtime"] and "outcomes_topic" in warm.failures["runtime"]
+        with pytest.raises(ConfigError):   # not cached: the event meets the error, and is redelivered
+            instance.runtime()
+    finally:
+        instance.reset()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    steps = [(line["runwarden"]["step"], line["severity"]) for line in lines]
+    assert steps == [("config_error", "CRITICAL"), ("warm_up", "WARNING"), ("config_error", "CRITICAL")]
 
 
 def test_main_exports_only_working_entry_points():
@@ -40,7 +116,8 @@ def test_a_bad_config_fails_loudly_so_the_alert_is_redelivered(tmp_path, monkeyp
 
     (tmp_path / "bad.yaml").write_text("project: p\noutcomes_topic: not-a-topic\n")
     monkeypatch.setenv("RUNWARDEN_CONFIG", str(tmp_path / "bad.yaml"))
-    functions.runtime.runtime.cache_clear()
+    monkeypatch.setenv("FUNCTION_TARGET", "on_alert")   # create_app sets it; this removes it afterwards
+    functions.runtime.reset()
     app = functions_framework.create_app(target="on_alert", source=str(ROOT / "main.py"),
                                          signature_type="cloudevent")
     push = {"subscription": "projects/p/subscriptions/s",
