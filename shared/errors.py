@@ -13,6 +13,15 @@ class TransientError(RunwardenError):
     """
 
 
+class AttemptInProgress(TransientError):
+    """An earlier attempt at this very message (an alert's claim, a command's) has not finished.
+
+    Raised so that Pub/Sub delivers the message again later; by then the first attempt has finished
+    (the redelivery is a duplicate) or its lease has expired (the redelivery takes over). The lease
+    bounds the wait, so redelivery is never given up on for this: a `failed` published now would
+    contradict the outcome the first attempt may yet publish."""
+
+
 class OutcomeUnknownError(TransientError):
     """A write the API may have applied: it was accepted (or sent), but its completion could not be
     followed. Unlike other transient faults, it must not be blindly repeated: the gate keeps its

@@ -18,8 +18,8 @@ from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
 from shared.config import Config
 from shared.alerts.delivery import DeliveryCounter, GuardedState
-from shared.errors import PermanentError, TransientError
-from shared.remediation.guardrails import Gate, GateReads, InProgress, duplicate_result
+from shared.errors import AttemptInProgress, PermanentError, TransientError
+from shared.remediation.guardrails import Gate, GateReads, duplicate_result
 from shared.remediation.history import (
     closed_incident,
     note_closed,
@@ -460,8 +460,8 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
     publish an outcome per attempt. On the last attempt (`config.delivery.max_attempts`, counted
     by Pub/Sub's deliveryAttempt or per message in this instance) it stops asking for more and
     publishes one `failed` outcome that says it gave up and why; the function then answers 2xx.
-    Except while an earlier attempt at the same message is in progress (`InProgress`): that is
-    waited out, never given up on.
+    Except while an earlier attempt at the same message is in progress (`AttemptInProgress`): that
+    is waited out, never given up on (`retry_or_give_up`).
     """
     counter = counter if counter is not None else DELIVERIES
     message_id = _message_id(event_data)
@@ -477,25 +477,37 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
 
 def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, attempt: int, config: Config,
                       adapters: Adapters) -> Outcome:
-    limit = config.delivery.max_attempts
     incident_id = _incident_id(event_data)
-    timeline = Timeline(incident_id)
+    return retry_or_give_up(exc, message_id, attempt, config, adapters, Timeline(incident_id),
+                            incident_id=incident_id)
+
+
+def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, config: Config, adapters: Adapters,
+                     timeline: Any, *, trigger: str = "alert", incident_id: str | None = None,
+                     command_id: str | None = None) -> Outcome:
+    """Raise `exc` again (so that Pub/Sub redelivers), with one timeline step saying why; or, on the
+    last attempt, publish one `failed` outcome (about the incident, or the operator's command) that
+    says it gave up and why.
+
+    An earlier attempt at the same message still in progress (`AttemptInProgress`) is waited out,
+    never given up on: a `failed` now would contradict the outcome that attempt may yet publish. Its
+    lease bounds the wait (then a delivery takes it over); in production the dead-letter policy
+    bounds it too."""
+    limit = config.delivery.max_attempts
     transient = isinstance(exc, TransientError)
     why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
            else f"unexpected error: {type(exc).__name__}: {exc}")
-    # An earlier attempt at this message still holds its claim: giving up now would publish a
-    # `failed` that contradicts the `applied` that attempt may yet publish. The claim's lease bounds
-    # the wait (then a delivery takes it over); in production the dead-letter policy bounds it too.
-    if attempt < limit or isinstance(exc, InProgress):
+    if attempt < limit or isinstance(exc, AttemptInProgress):
         timeline.step("deferred" if transient else "error",
                       f"{why}; delivery {attempt} of at most {limit}: answered non-2xx so that Pub/Sub redelivers it",
                       severity="WARNING" if transient else "ERROR", message_id=message_id, attempt=attempt,
                       max_attempts=limit, transient=transient)
         raise exc
     reason = (f"gave up after {attempt} deliveries of message {message_id or 'unknown'} "
-              f"(delivery.max_attempts {limit}): {why}; the alert was not handled, a person must look")
+              f"(delivery.max_attempts {limit}): {why}; the {trigger} was not handled, a person must look")
     now = adapters.clock.now()
-    outcome = Outcome(incident_id=incident_id, status=OutcomeStatus.FAILED, reason=reason, message_id=message_id,
+    outcome = Outcome(incident_id=incident_id, trigger=trigger, command_id=command_id, status=OutcomeStatus.FAILED,
+                      reason=reason, message_id=message_id,
                       timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
     timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
                   transient=transient)

@@ -12,6 +12,7 @@ back), so the platform redelivers.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -20,9 +21,10 @@ from shared.commands import approval, connector, diagnose, pause, status, sweep,
 from shared.commands.context import CommandRun, CommandTimeline, Refused
 from shared.clock import skew_safe_lease
 from shared.config import Config
-from shared.errors import PermanentError, TransientError
+from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
-from shared.pipeline import Adapters, publish_outcome
+from shared.alerts.delivery import DeliveryCounter, GuardedState
+from shared.pipeline import Adapters, publish_outcome, retry_or_give_up
 from shared.remediation.records import COMMANDS
 
 Handler = Callable[[CommandRun], Outcome]
@@ -37,6 +39,33 @@ HANDLERS: dict[str, Handler] = {
     "resume": pause.resume,
     "status": status.handle,
 }
+
+
+DELIVERIES = DeliveryCounter()
+
+
+def handle_command_delivery(event_data: Any, config: Config, adapters: Adapters, *,
+                            delivery_attempt: int | None = None,
+                            counter: DeliveryCounter | None = None) -> list[Outcome]:
+    """`handle_command` for one Pub/Sub delivery, with redelivery bounded as for alerts
+    (shared.pipeline.handle_delivery): each retried attempt writes one `deferred` or `error` step;
+    the last (`delivery.max_attempts`) publishes one `failed` outcome carrying the command_id, so
+    the operator waiting on it hears why. A command still being handled by an earlier delivery is
+    waited out (`CommandInProgress`), never given up on."""
+    counter = counter if counter is not None else DELIVERIES
+    message = event_data.get("message") if isinstance(event_data, dict) else None
+    message_id = message.get("messageId") if isinstance(message, dict) else None
+    message_id = str(message_id) if message_id is not None else None
+    attempt = counter.attempt(message_id, delivery_attempt)
+    guarded = replace(adapters, state=GuardedState(adapters.state))
+    try:
+        outcomes = handle_command(event_data, config, guarded)
+    except Exception as exc:  # noqa: BLE001 - every failure is either retried or reported, never lost
+        command_id = _command_id_of(event_data)
+        return [retry_or_give_up(exc, message_id, attempt, config, adapters, CommandTimeline(None, command_id),
+                                 trigger="command", command_id=command_id)]
+    counter.forget(message_id)
+    return outcomes
 
 
 def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[Outcome]:
@@ -114,7 +143,7 @@ def _claim(run: CommandRun) -> Outcome | None:
                        notes=[f"first outcome: {first.get('outcome_id')}"])
 
 
-class CommandInProgress(TransientError):
+class CommandInProgress(AttemptInProgress):
     """A redelivery of a command another delivery is handling: Pub/Sub retries it later."""
 
 

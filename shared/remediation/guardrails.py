@@ -27,7 +27,7 @@ from typing import Any, Mapping
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
-from shared.errors import OutcomeUnknownError, PermanentError, RunwardenError, TransientError
+from shared.errors import AttemptInProgress, OutcomeUnknownError, PermanentError, RunwardenError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, StateStore
 from shared.remediation.history import closed_incident
@@ -133,7 +133,7 @@ def _message_of(owner: str) -> str:
     return owner.rpartition(":")[0]
 
 
-class InProgress(TransientError):
+class InProgress(AttemptInProgress):
     """An earlier attempt at this very message holds the claim and has not finished.
 
     Pub/Sub delivers a message again only when its push was not acknowledged: the first attempt

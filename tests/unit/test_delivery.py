@@ -109,3 +109,58 @@ def test_any_other_transient_fault_is_given_up_at_the_limit_with_one_failed_outc
     outcome = _retry_or_give_up(TransientError("state store unavailable"), {}, "m-1", 3, config, adapters)
     assert outcome.status.value == "failed" and "gave up after 3 deliveries" in outcome.reason
     assert [json.loads(m)["status"] for m in publisher.messages] == ["failed"]
+
+
+# --- commands: the same bound -------------------------------------------------------------------
+
+def _command_event(message_id: str = "c-1") -> dict:
+    import base64
+    import json
+
+    body = {"command": "pause", "command_id": "pause-1", "requested_by": "alice", "reason": "maintenance"}
+    return {"message": {"data": base64.b64encode(json.dumps(body).encode()).decode(), "messageId": message_id,
+                        "publishTime": "2026-11-26T12:02:00Z"}}
+
+
+class _DownStore:
+    """Every state call fails as an unreachable Firestore does (a transient fault)."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise TransientError(f"{name}: ServiceUnavailable: 503 connection refused")
+        return fail
+
+
+def test_a_command_whose_every_delivery_fails_ends_in_one_failed_outcome_with_its_command_id():
+    import json
+    from dataclasses import replace
+
+    from shared.commands import handle_command_delivery
+
+    config, adapters, publisher = _give_up_setup()
+    adapters = replace(adapters, state=_DownStore())
+    counter = DeliveryCounter()
+
+    for attempt in (1, 2):
+        with pytest.raises(StateStoreUnavailable):
+            handle_command_delivery(_command_event(), config, adapters, counter=counter)
+        assert publisher.messages == [], attempt
+    [outcome] = handle_command_delivery(_command_event(), config, adapters, counter=counter)
+
+    assert outcome.status.value == "failed" and outcome.trigger == "command" and outcome.command_id == "pause-1"
+    assert "gave up after 3 deliveries of message c-1" in outcome.reason and "the command was not handled" in outcome.reason
+    assert "state store unavailable" in outcome.reason
+    assert [json.loads(m)["command_id"] for m in publisher.messages] == ["pause-1"]
+
+
+def test_a_command_in_progress_elsewhere_is_waited_out():
+    from shared.commands import CommandInProgress
+    from shared.pipeline import retry_or_give_up
+
+    config, adapters, publisher = _give_up_setup()
+    from shared.commands.context import CommandTimeline
+
+    with pytest.raises(CommandInProgress):
+        retry_or_give_up(CommandInProgress("pause-1 is being handled"), "c-1", 9, config, adapters,
+                         CommandTimeline(None, "pause-1"), trigger="command", command_id="pause-1")
+    assert publisher.messages == []
