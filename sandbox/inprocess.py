@@ -28,7 +28,8 @@ from typing import Any, Callable
 
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import MAX_PAGE_SIZE, CloudLoggingAdapter, record_from_entry
-from shared.gcp.monitoring import CloudMonitoringAdapter, build_filter, describe_query, series_from_proto, validate_query
+from shared.gcp.monitoring import (CloudMonitoringAdapter, describe_query, list_time_series_request, series_from_proto,
+                                   validate_query)
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
@@ -214,7 +215,8 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         key = query.model_dump_json()
         request = self._requests.get(key)
         if request is None:   # building the proto-plus request costs more than answering it
-            request = self._requests[key] = monitoring_v3.ListTimeSeriesRequest.serialize(self._request(query))
+            request = monitoring_v3.ListTimeSeriesRequest.serialize(list_time_series_request(query))
+            self._requests[key] = request
         pages: list[bytes] = []
         while True:   # every page, as list(pager) does
             data = self._transport.call("ListTimeSeries", request, bytes)
@@ -225,25 +227,6 @@ class InProcessMonitoring(CloudMonitoringAdapter):
             message = monitoring_v3.ListTimeSeriesRequest.pb().FromString(request)
             message.page_token = token
             request = message.SerializeToString()
-
-    @staticmethod
-    def _request(query: MetricQuery) -> Any:
-        from datetime import timedelta
-
-        from google.cloud import monitoring_v3
-
-        # The request CloudMonitoringAdapter._list builds, field for field.
-        request = monitoring_v3.ListTimeSeriesRequest(
-            name=f"projects/{query.project}", filter=build_filter(query),
-            interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
-            view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
-        if query.aligner != "ALIGN_NONE":
-            request.aggregation = monitoring_v3.Aggregation(
-                alignment_period=timedelta(seconds=query.alignment_seconds),
-                per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
-                cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
-                group_by_fields=list(query.group_by))
-        return request
 
 
 class InProcessLogging(CloudLoggingAdapter):

@@ -137,20 +137,29 @@ class CloudMonitoringAdapter:
         from google.cloud import monitoring_v3
 
         client = self._monitoring()
-        request = monitoring_v3.ListTimeSeriesRequest(
-            name=f"projects/{query.project}", filter=build_filter(query),
-            interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
-            view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
-        if query.aligner != "ALIGN_NONE":
-            request.aggregation = monitoring_v3.Aggregation(
-                alignment_period=timedelta(seconds=query.alignment_seconds),
-                per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
-                cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
-                group_by_fields=list(query.group_by))
+        request = list_time_series_request(query)
         # Reading every page inside the retried call: a fault mid-way re-runs the whole query. Each
         # page's series are taken as plain protobuf messages (see "proto -> model" below).
         pager = client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout)
         return [series for page in pager.pages for series in _plain(page).time_series]
+
+
+def list_time_series_request(query: MetricQuery) -> Any:
+    """The ListTimeSeriesRequest for `query` (monitoring_v3.ListTimeSeriesRequest, FULL view; an
+    aggregation only when the query aligns)."""
+    from google.cloud import monitoring_v3
+
+    request = monitoring_v3.ListTimeSeriesRequest(
+        name=f"projects/{query.project}", filter=build_filter(query),
+        interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
+        view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
+    if query.aligner != "ALIGN_NONE":
+        request.aggregation = monitoring_v3.Aggregation(
+            alignment_period=timedelta(seconds=query.alignment_seconds),
+            per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
+            cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
+            group_by_fields=list(query.group_by))
+    return request
 
 
 # --- proto -> model --------------------------------------------------------------------------------

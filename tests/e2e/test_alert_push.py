@@ -4,16 +4,14 @@ publishes its outcome, which the test reads from a subscription."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
 
-from sandbox.emulators import EmulatorMissing
 from sandbox.stack import Sandbox
+from tests.e2e.live import live_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
@@ -21,14 +19,7 @@ SERVICE = "projects/demo-project/locations/us-central1/services/backend"
 
 @pytest.fixture
 def sandbox():
-    # The incident began two minutes ago, so the scenario's data is "live" for the function's real clock.
-    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    try:
-        box = Sandbox("bad_revision", anchor=anchor).start()
-    except EmulatorMissing as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+    box = live_sandbox("bad_revision")
     box.start_function()
     yield box
     box.stop()

@@ -3,29 +3,20 @@ the worker. The master warms up imports and runtime without opening a channel; t
 the clients; the first alert pushed to it is handled with them."""
 from __future__ import annotations
 
-import os
 import time
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 import functions.runtime as instance
-from sandbox.emulators import EmulatorMissing
-from sandbox.stack import Sandbox
+from tests.e2e.live import live_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 
 
 @pytest.fixture
 def sandbox():
-    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    try:
-        box = Sandbox("bad_revision", anchor=anchor).start()
-    except EmulatorMissing as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+    box = live_sandbox("bad_revision")
     yield box
     box.stop()
 

@@ -8,17 +8,14 @@ docs/behaviour.md ("Drills") describes each drill and what it found.
 """
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from bench.storm import storm_scenario
-from sandbox.emulators import EmulatorMissing
 from sandbox.stack import ALERTS_TOPIC, COMMANDS_TOPIC, OUTCOMES_TOPIC, OUTCOMES_WATCH, ReceivedOutcome, Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
@@ -90,14 +87,8 @@ class Storm:
 
 @pytest.fixture
 def storm(tmp_path: Path):
-    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
     scenario = storm_scenario(INCIDENTS, tmp_path / "storm.yaml")
-    try:
-        box = Sandbox(scenario, anchor=anchor, config={"guardrails": {"max_actions_per_hour": 1000}}).start()
-    except EmulatorMissing as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+    box = live_sandbox(scenario, config={"guardrails": {"max_actions_per_hour": 1000}})
     box.start_function(ack_deadline_seconds=PUSH_ACK_DEADLINE)
     yield Storm(box, INCIDENTS)
     box.stop()
@@ -174,13 +165,7 @@ def test_a_durable_firestore_restart_mid_storm_loses_nothing_and_writes_once(sto
 
 @pytest.fixture
 def slow_box():
-    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    try:
-        box = Sandbox("bad_revision", anchor=anchor).start()
-    except EmulatorMissing as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+    box = live_sandbox("bad_revision")
     box.start_function(ack_deadline_seconds=ACK_DEADLINE)
     yield box
     box.stop()
