@@ -17,6 +17,7 @@ import pytest
 
 from bench.storm import storm_scenario
 from sandbox.stack import ALERTS_TOPIC, COMMANDS_TOPIC, OUTCOMES_TOPIC, OUTCOMES_WATCH, ReceivedOutcome, Sandbox
+from tests.e2e.live import live_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 INCIDENTS = 8
