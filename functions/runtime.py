@@ -101,6 +101,19 @@ def reset() -> None:
         _warm_up = None
 
 
+def delivery_attempt() -> int | None:
+    """Pub/Sub's `deliveryAttempt` from the push body. functions-framework's conversion of a raw
+    push body into a CloudEvent keeps only the message (event_conversion.marshal_background_event_data),
+    so it is read from the request itself, which Flask keeps for the handler's duration."""
+    from shared.alerts.delivery import push_delivery_attempt
+
+    # functions-framework serves through Flask (already imported by it; not a dependency of ours).
+    flask = sys.modules.get("flask")
+    if flask is None or not flask.has_request_context():
+        return None
+    return push_delivery_attempt(flask.request.get_json(silent=True))
+
+
 # --- the warm-up -------------------------------------------------------------------------------
 
 
@@ -216,16 +229,3 @@ def _start_at_import() -> None:
 
 os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 _start_at_import()
-
-
-def delivery_attempt() -> int | None:
-    """Pub/Sub's `deliveryAttempt` from the push body. functions-framework's conversion of a raw
-    push body into a CloudEvent keeps only the message (event_conversion.marshal_background_event_data),
-    so it is read from the request itself, which Flask keeps for the handler's duration."""
-    from shared.alerts.delivery import push_delivery_attempt
-
-    # functions-framework serves through Flask (already imported by it; not a dependency of ours).
-    flask = sys.modules.get("flask")
-    if flask is None or not flask.has_request_context():
-        return None
-    return push_delivery_attempt(flask.request.get_json(silent=True))

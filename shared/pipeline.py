@@ -10,7 +10,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock
@@ -356,7 +356,7 @@ def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeli
 
 def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters: Adapters,
             received_at: datetime) -> Outcome:
-    message_id = _message_id(event_data)
+    message_id = message_id_of(event_data)
     timeline = Timeline(None)
     timeline.step("rejected", f"malformed alert rejected: {error}", severity="ERROR",
                   field=error.field, message_id=message_id)
@@ -429,7 +429,8 @@ def _attempt_owner(message_id: str | None) -> str:
     return f"{message_id or 'unknown'}:{uuid.uuid4().hex[:12]}"
 
 
-def _message_id(event_data: Any) -> str | None:
+def message_id_of(event_data: Any) -> str | None:
+    """The Pub/Sub message id of a messagePublished event's data, when it carries one."""
     message = event_data.get("message") if isinstance(event_data, dict) else None
     if isinstance(message, dict):
         value = message.get("messageId") or message.get("message_id")
@@ -463,16 +464,27 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
     Except while an earlier attempt at the same message is in progress (`AttemptInProgress`): that
     is waited out, never given up on (`retry_or_give_up`).
     """
-    counter = counter if counter is not None else DELIVERIES
-    message_id = _message_id(event_data)
+    return deliver_bounded(
+        handle_alert, event_data, config, adapters, counter if counter is not None else DELIVERIES,
+        delivery_attempt,
+        lambda exc, message_id, attempt: _retry_or_give_up(exc, event_data, message_id, attempt, config, adapters))
+
+
+def deliver_bounded(handle: Callable[[Any, Config, Adapters], Any], event_data: Any, config: Config,
+                    adapters: Adapters, counter: DeliveryCounter, delivery_attempt: int | None,
+                    failed: Callable[[Exception, str | None, int], Any]) -> Any:
+    """One delivery of a message to `handle` (on_alert's or on_command's), counted per message,
+    with the state store's faults labelled (GuardedState). A failure goes to `failed` with the
+    message id and this attempt's number (it raises again, or gives up: `retry_or_give_up`); an
+    answer means Pub/Sub will not deliver the message again, so its count is forgotten."""
+    message_id = message_id_of(event_data)
     attempt = counter.attempt(message_id, delivery_attempt)
-    guarded = replace(adapters, state=GuardedState(adapters.state))
     try:
-        outcome = handle_alert(event_data, config, guarded)
+        answer = handle(event_data, config, replace(adapters, state=GuardedState(adapters.state)))
     except Exception as exc:  # noqa: BLE001 - every failure is either retried or reported, never lost
-        return _retry_or_give_up(exc, event_data, message_id, attempt, config, adapters)
+        return failed(exc, message_id, attempt)
     counter.forget(message_id)
-    return outcome
+    return answer
 
 
 def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, attempt: int, config: Config,

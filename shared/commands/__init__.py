@@ -12,7 +12,6 @@ back), so the platform redelivers.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -23,8 +22,8 @@ from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
-from shared.alerts.delivery import DeliveryCounter, GuardedState
-from shared.pipeline import Adapters, publish_outcome, retry_or_give_up
+from shared.alerts.delivery import DeliveryCounter
+from shared.pipeline import Adapters, deliver_bounded, message_id_of, publish_outcome, retry_or_give_up
 from shared.remediation.records import COMMANDS
 
 Handler = Callable[[CommandRun], Outcome]
@@ -52,20 +51,13 @@ def handle_command_delivery(event_data: Any, config: Config, adapters: Adapters,
     the last (`delivery.max_attempts`) publishes one `failed` outcome carrying the command_id, so
     the operator waiting on it hears why. A command still being handled by an earlier delivery is
     waited out (`CommandInProgress`), never given up on."""
-    counter = counter if counter is not None else DELIVERIES
-    message = event_data.get("message") if isinstance(event_data, dict) else None
-    message_id = message.get("messageId") if isinstance(message, dict) else None
-    message_id = str(message_id) if message_id is not None else None
-    attempt = counter.attempt(message_id, delivery_attempt)
-    guarded = replace(adapters, state=GuardedState(adapters.state))
-    try:
-        outcomes = handle_command(event_data, config, guarded)
-    except Exception as exc:  # noqa: BLE001 - every failure is either retried or reported, never lost
+    def failed(exc: Exception, message_id: str | None, attempt: int) -> list[Outcome]:
         command_id = _command_id_of(event_data)
         return [retry_or_give_up(exc, message_id, attempt, config, adapters, CommandTimeline(None, command_id),
                                  trigger="command", command_id=command_id)]
-    counter.forget(message_id)
-    return outcomes
+
+    return deliver_bounded(handle_command, event_data, config, adapters,
+                           counter if counter is not None else DELIVERIES, delivery_attempt, failed)
 
 
 def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[Outcome]:
@@ -149,13 +141,10 @@ class CommandInProgress(AttemptInProgress):
 
 def _reject_malformed(error: CommandError, event_data: Any, config: Config, adapters: Adapters,
                       received_at: Any) -> Outcome:
-    message = event_data.get("message") if isinstance(event_data, dict) else None
-    message_id = message.get("messageId") if isinstance(message, dict) else None
     timeline = CommandTimeline(None, None)
     timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field)
     outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {error}",
-                      message_id=str(message_id) if message_id is not None else None,
-                      command_id=_command_id_of(event_data),
+                      message_id=message_id_of(event_data), command_id=_command_id_of(event_data),
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
 

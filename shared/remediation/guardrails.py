@@ -146,7 +146,7 @@ def _own_message_in_progress(held: ClaimRecord, owner: str, message_id: str | No
     """True if `held` is an unfinished claim of another attempt at message `message_id` (an
     alert attempt's owner is `{message_id}:{attempt}`, shared.pipeline)."""
     return (bool(message_id) and held.status is ClaimStatus.CLAIMED and held.owner != owner
-            and held.owner.rpartition(":")[0] == message_id)
+            and _message_of(held.owner) == message_id)
 
 
 @dataclass
