@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,8 +29,13 @@ GENERIC = ("shared", "functions", "cli", "sandbox", "main", "tests", "bench")
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy without build/: setuptools builds in the tree and reuses its build/lib, where
+    # a module deleted from the source would linger and ship in the wheel unseen.
+    source = tmp_path_factory.mktemp("source") / "runwarden"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "dist", "*.egg-info", ".hypothesis", ".pytest_cache", "__pycache__", ".terraform"))
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     (built,) = out.glob("runwarden-*.whl")
