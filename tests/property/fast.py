@@ -73,6 +73,23 @@ def fast_run(scenario: str, mode: str, sustain: int | None = None, **config: Any
     yield Run(world, scenario, {"mode": mode, "sustain": sustain, **config})
 
 
+
+def run_sample(sample: tuple[str, dict, list]) -> tuple[Run, list[str]]:
+    """One generated sample (scenario, config, program) on in-process parts: the run and the
+    invariants it broke. The scenario, config and program are noted for hypothesis's report."""
+    from hypothesis import note
+
+    from tests.property.invariants import check_all
+
+    scenario, config, program = sample
+    config = dict(config)
+    mode, sustain = config.pop("mode"), config.pop("sustain", None)
+    note(f"scenario {scenario}, config: mode={mode} sustain={sustain} {config}")
+    note("program: " + "; ".join(str(step) for step in program))
+    with fast_run(scenario, mode, sustain, **config) as run:
+        run.execute(program)
+        return run, check_all(run)
+
 _SCENARIOS: dict[str, Scenario] = {}
 _SEEDED: dict[tuple[str, int | None], StandIns] = {}
 _MEMOS: dict[tuple[str, int | None], dict] = {}   # Monitoring and Logging answers, per seeded state

@@ -37,12 +37,12 @@ class BatchResult:
 
 def run_batch(seed: int, size: int) -> BatchResult:
     """`size` programs from hypothesis seeded with `seed`; the shrunk counterexample if one fails."""
-    from hypothesis import HealthCheck, Phase, given, note, settings
+    from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis.reporting import with_reporter
 
-    from tests.property.fast import fast_run
-    from tests.property.invariants import check_all, explain
+    from tests.property.fast import run_sample
+    from tests.property.invariants import explain
     from tests.property.programs import scenario_programs
 
     ran, failure, report = [0], [""], io.StringIO()
@@ -52,14 +52,7 @@ def run_batch(seed: int, size: int) -> BatchResult:
               phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
     @given(sample=scenario_programs())
     def soak(sample: tuple[str, dict, list]) -> None:
-        scenario, config, program = sample
-        config = dict(config)
-        mode, sustain = config.pop("mode"), config.pop("sustain", None)
-        note(f"scenario {scenario}, config: mode={mode} sustain={sustain} {config}")
-        note("program: " + "; ".join(str(step) for step in program))
-        with fast_run(scenario, mode, sustain, **config) as run:
-            run.execute(program)
-            problems = check_all(run)
+        run, problems = run_sample(sample)
         ran[0] += 1
         if problems:
             failure[0] = explain(run, problems)   # the last one kept is the shrunk example's

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.property.fast import fast_run
+from tests.property.fast import fast_run, run_sample
 from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, Concurrent, Fault, Observation, Open, OperatorRollback,
                                     Pause, Skewed)
 from tests.property.invariants import check_all, explain, once_per_claim, outcomes_agree, paused_targets_untouched
@@ -33,15 +33,8 @@ def _settings(examples: int) -> settings:
 @_settings(EXAMPLES)
 @given(sample=scenario_programs())
 def test_every_invariant_on_in_process_parts(sample: tuple[str, dict, list]) -> None:
-    scenario, config, program = sample
-    config = dict(config)
-    mode, sustain = config.pop("mode"), config.pop("sustain", None)
-    note(f"scenario {scenario}, config: mode={mode} sustain={sustain} {config}")
-    note("program: " + "; ".join(str(step) for step in program))
-    with fast_run(scenario, mode, sustain, **config) as run:
-        run.execute(program)
-        problems = check_all(run)
-        assert not problems, explain(run, problems)
+    run, problems = run_sample(sample)
+    assert not problems, explain(run, problems)
 
 
 @pytest.mark.timeout(300)
