@@ -313,7 +313,7 @@ class _AlertRun:
                 name, kind, key, record = held
                 settled = Settled(action=name, target=candidate, kind=kind, key=key, record=record)
                 self.adapters.settled.remember(self.incident.incident_id, settled)
-                return self.answer_duplicate(settled, gate.owner, report)
+                return self.answer_duplicate(settled, report)
         return None
 
     def remembered(self, gate: Gate) -> Outcome | None:
@@ -322,10 +322,10 @@ class _AlertRun:
         settled = self.adapters.settled.recall(self.incident.incident_id, self.adapters.clock.now())
         if settled is None or gate.claim_kind(settled.action) != settled.kind:
             return None
-        return self.answer_duplicate(settled, gate.owner)
+        return self.answer_duplicate(settled)
 
-    def answer_duplicate(self, settled: Settled, owner: str, report: DiagnosisReport | None = None) -> Outcome:
-        result = duplicate_result(settled.action, settled.target, settled.key, settled.record, owner)
+    def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
+        result = duplicate_result(settled.action, settled.target, settled.key, settled.record)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 

@@ -111,20 +111,15 @@ def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str,
     return ""
 
 
-def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, owner: str = "") -> GateResult:
+def duplicate_result(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
     """The gate's answer when `held` already claims this action on this target for the incident.
+    (An unfinished claim of an earlier attempt at the same message is not a duplicate: InProgress.)
 
     The first result's status is named: when the first attempt's own outcome could not be
     published (it raised, and this is the redelivery), this outcome is the one that reports it."""
     first = held.result.get("status")
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
-    if held.status is ClaimStatus.CLAIMED and _message_of(owner) and _message_of(held.owner) == _message_of(owner):
-        # Pub/Sub redelivers a message once its attempt has answered non-2xx or died; this one
-        # never completed its claim, so what it did is not known here.
-        reason += (f"; held by an earlier delivery of this same message, which has not finished (still running, "
-                   f"or stopped before it recorded what it did); the claim expires at "
-                   f"{held.expires_at.isoformat()}, and a delivery after that diagnoses afresh")
     return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
 
 
@@ -229,7 +224,7 @@ class Gate:
         claim = self._claim(kind, key, skew_safe_lease(guard.claim_ttl_seconds), now)
         if not claim.acquired:
             self._raise_if_own_message_in_progress(key, claim.record)
-            return duplicate_result(action.name, params.target, key, claim.record, self.owner)
+            return duplicate_result(action.name, params.target, key, claim.record)
         held = _Held(claim=(kind, key))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         try:
@@ -553,7 +548,7 @@ class Gate:
         if held is None:
             return None
         name, _, key, record = held
-        return name, duplicate_result(name, target, key, record, self.owner)
+        return name, duplicate_result(name, target, key, record)
 
     def held_claim(self, incident_id: str, target: str,
                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None
