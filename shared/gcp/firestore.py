@@ -65,7 +65,8 @@ class FirestoreStateStore:
         "complete": ("datastore.entities.get", "datastore.entities.update"),
         "release": ("datastore.entities.get", "datastore.entities.delete"),
         "get": ("datastore.entities.get",),
-        "put_record": ("datastore.entities.create", "datastore.entities.update"),
+        # get: re-reading a record whose write's answer was lost (_landed).
+        "put_record": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "get_record": ("datastore.entities.get",),
         "get_many": ("datastore.entities.get",),
         "update_record": ("datastore.entities.get", "datastore.entities.update"),
