@@ -164,7 +164,8 @@ class FirestoreStateStore:
             snapshot = self._snapshot(ref)
             if not self._owned_by(snapshot, owner, f"release {kind}/{key}"):
                 return
-            if self._delete_if_unchanged(ref, snapshot):
+            # A delete whose answer was lost has done what was asked if the record is gone.
+            if self._landed(lambda: self._delete_if_unchanged(ref, snapshot), lambda: not self._snapshot(ref).exists):
                 return
         raise TransientError(f"release {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 

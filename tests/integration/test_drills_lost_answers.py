@@ -124,6 +124,30 @@ def test_the_action_record_lands_but_its_answer_is_lost(standin_env, firestore, 
     assert again.outcome.status.value == "skipped" and "(applied)" in again.outcome.reason, again.outcome.reason
 
 
+@pytest.mark.parametrize("code", CODES)
+def test_a_give_back_whose_delete_lands_but_whose_answer_is_lost(standin_env, firestore, pubsub, project_id, anchor,
+                                                                 code):
+    """The write is refused for good (PERMISSION_DENIED), so the gate gives back the claim, the
+    cooldown and the budget slots: deletes guarded by each record's update time. The claim's delete
+    lands and its answer is lost: the outcome is still the one `failed` with the API's error, and
+    nothing stays held, so a later alert may act."""
+    world, scenario, target = _world("connector", standin_env, pubsub, project_id, anchor)
+    faults = _losing(world, project_id)
+    incident_id = resolve_incident(world, scenario)
+    world.standins.vpcaccess.faults.deny(method="PatchConnector")
+    faults.lose(code, when=lambda request: any(
+        write.delete and "/runwarden_claims/" in write.delete for write in type(request).pb(request).writes))
+    counter = DeliveryCounter()
+
+    first = deliver(world, scenario, counter)
+
+    assert [lost.code for lost in faults.lost] == [code]
+    assert first.result == "failed", first.raised or first.outcome.reason
+    assert "PERMISSION_DENIED" in first.outcome.reason or "denied" in first.outcome.reason.lower()
+    assert world.state.get(CLAIMS, claim_key(incident_id, target, "scale_connector")) is None
+    assert records(world, incident_id) == []
+
+
 def _command(world: World, counter: DeliveryCounter, message_id: str) -> Delivered:
     body = {"command": "rollback_traffic", "command_id": "cmd-lost-1", "requested_by": "alice@example.com",
             "target": SERVICE, "params": {"revision": "backend-00001-abc"}, "reason": "bad deploy"}
