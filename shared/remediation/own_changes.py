@@ -20,8 +20,10 @@ Why not a label written on the resource with the action: the VPC Access v1 `Conn
 labels or annotations. Its JSON representation is name, network, ipCidrRange, state,
 minThroughput, maxThroughput, connectedProjects, subnet, machineType, minInstances, maxInstances
 (REST reference, Resource: projects.locations.connectors, vpcaccess v1), and a PATCH may only
-change minInstances, maxInstances and machineType. (Cloud Run v2 Service has labels and
-annotations, but one mechanism for both targets is simpler to trust.)
+change minInstances, maxInstances and machineType.
+
+Only connector plans carry own changes (shared/remediation/planning.py says why a rollback does
+not); the decision itself is the same for any target.
 
 Which method names mean a change: the VPC Access audit `methodName` form is UNCONFIRMED
 (docs/api-contracts.md). Both readings are accepted: the gRPC service's

@@ -38,11 +38,14 @@ def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettin
          bounds: Bounds | None = None) -> Plan:
     """`bounds` supplies the connector policies; without it every connector gets the defaults."""
     chosen = _plan(diagnosis, bundle, settings, bounds)
-    if chosen.action is None:
+    if chosen.action != ScaleConnector.name or bundle.connector_audit is None:
+        # A rollback needs no such guard, and could not have it: the live traffic is its record
+        # (the bad revision no longer serves, so nothing is planned again), and an operator's
+        # restore_traffic, run under Runwarden's own identity, changes the service without
+        # taking a cooldown, so an own change with no cooldown is no sign of lost state there.
+        # Every change Runwarden makes to a connector takes the connector's cooldown.
         return chosen
-    entries = [*(bundle.audit.entries if bundle.audit else ()),
-               *(bundle.connector_audit.entries if bundle.connector_audit else ())]
-    found = own_changes(entries, chosen.params.target, settings.self_principals)
+    found = own_changes(bundle.connector_audit.entries, chosen.params.target, settings.self_principals)
     return chosen.model_copy(update={"own_changes": found}) if found else chosen
 
 

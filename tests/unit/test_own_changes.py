@@ -128,3 +128,48 @@ def test_with_the_cooldown_in_state_the_gate_skips_on_it_as_before():
     again = Gate(config(), state, FixedClock(T0 + timedelta(minutes=5)), owner="attempt-2").execute(
         ACTION, proposal.params, proposal.before, "inc-2", Adapters(RecordingRun(b.service)), own_changes=(own(3),))
     assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("cooldown"), again.reason
+
+
+# --- the planner: which plans carry own changes --------------------------------------------------
+
+
+def test_a_connector_plan_carries_runwardens_own_changes_of_that_connector_only():
+    from shared.config import Bounds, ConnectorPolicy
+    from shared.diagnosis.diagnose import diagnose
+    from shared.diagnosis.evidence import LogResult
+    from shared.remediation.planning import plan
+    from tests.unit.builders import CONNECTOR as BUILT, at
+    from tests.unit.test_scale_connector import saturated
+
+    mine = LogRecord(timestamp=at(-3), log_id="cloudaudit.googleapis.com/activity", method_name=GRPC_FORM,
+                     resource_name=BUILT, principal=ME)
+    others = [mine.model_copy(update={"status_code": 9, "timestamp": at(-40)}),     # failed: no change
+              mine.model_copy(update={"resource_name": BUILT + "-2"})]              # another connector
+    b = saturated().bundle()
+    b = b.model_copy(update={"connector_audit": LogResult(query="audit", entries=(mine, *others))})
+    settings = config(diagnosis__self_principals=[ME]).diagnosis
+    bounds = Bounds(connectors=(ConnectorPolicy(name=BUILT),))
+
+    chosen = plan(diagnose(b, settings), b, settings, bounds)
+
+    assert chosen.action == "scale_connector"
+    assert [c.at for c in chosen.own_changes] == [mine.timestamp]
+
+
+def test_a_rollback_plan_carries_none_its_record_is_the_live_traffic():
+    """An operator's restore_traffic runs under Runwarden's identity and takes no cooldown, so an
+    own UpdateService with no cooldown is no sign of lost state on a service."""
+    from shared.diagnosis.diagnose import diagnose
+    from shared.remediation.planning import plan
+    from tests.unit.builders import Evidence
+
+    b = (Evidence().revision("backend-00001-abc", -180).revision("backend-00002-xyz", -10)
+         .traffic(**{"backend-00002-xyz": 100}).requests("backend-00001-abc", -70, -10, 40)
+         .requests("backend-00002-xyz", -10, 2, 10).requests("backend-00002-xyz", -10, 2, 30, code="500")
+         .latency("backend-00002-xyz", -10, 2, 0.3).audit(-40, ME)).bundle()
+    settings = config(diagnosis__self_principals=[ME]).diagnosis
+
+    chosen = plan(diagnose(b, settings), b, settings)
+
+    assert chosen.action == "rollback_traffic"
+    assert chosen.own_changes == ()
