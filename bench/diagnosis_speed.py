@@ -42,8 +42,9 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 GOAL_MS = 5.0
-# From the wire (decode + diagnose) / the pass over the same bytes, CPU medians: see
-# docs/performance.md "Diagnosis" for the figures this limit sits between.
+# From the wire (decode + diagnose) / the pass over the same bytes, CPU medians: 1.6-1.8 with the
+# series as columns and log records built without validation, about 3.5 with a model and a datetime
+# per point and a validated record per entry (docs/performance.md "Diagnosis"). The limit sits between.
 RATIO_LIMIT = 2.2
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 COLLECTED = T0 + timedelta(minutes=2)
@@ -243,8 +244,8 @@ def _report(what: str, diag: list[tuple[float, float]], ref: list[tuple[float, f
     return statistics.median(t[1] for t in diag) / statistics.median(t[1] for t in ref)
 
 
-def large(runs: int) -> tuple[float, float]:
-    """The LARGE case; returns (the judged ratio, the worst CPU p99 in ms)."""
+def large(runs: int) -> tuple[float, tuple[float, float]]:
+    """The LARGE case; returns the judged ratio and the CPU p99s (ms) from the wire and of diagnose() alone."""
     from bench.diagnosis_world import large_scenario_data
     from sandbox.scenarios import Scenario
     from shared.diagnosis.diagnose import diagnose
@@ -273,7 +274,7 @@ def large(runs: int) -> tuple[float, float]:
     judged = _report("from the wire (parse + decode + diagnose)", whole, floor, "pass over the bytes")
     _report("diagnose() alone", diag, ref, "json pass")
     print(f"  (judged: from the wire / the pass over the same bytes, CPU p50, limit {RATIO_LIMIT:.1f})")
-    return judged, max(p99([t[1] for t in whole]), p99([t[1] for t in diag]))
+    return judged, (p99([t[1] for t in whole]), p99([t[1] for t in diag]))
 
 
 def scenarios(runs: int) -> float:
@@ -303,20 +304,21 @@ def main() -> int:
     args = parser.parse_args()
 
     verdict = 0
-    worst = 0.0
+    # An absolute p99 on a shared 2-core machine is noise-prone: it is reported, never a failure of
+    # `make bench`, which fails only on a ratio regression.
     if args.only != "large":
         worst = scenarios(args.runs)
+        print(f"bundled scenarios, diagnose() alone: worst wall p99 {worst:.2f} ms "
+              f"({'meets' if worst <= GOAL_MS else 'MISSES'} the {GOAL_MS:.0f} ms goal)")
     if args.only != "scenarios":
-        ratio, worst_large = large(args.runs)
-        worst = max(worst, worst_large)
+        ratio, (whole, alone) = large(args.runs)
+        for what, ms in (("from the wire", whole), ("diagnose() alone", alone)):
+            print(f"LARGE, {what}: CPU p99 {ms:.2f} ms ({'meets' if ms <= GOAL_MS else 'MISSES'} the "
+                  f"{GOAL_MS:.0f} ms goal)")
         if ratio > RATIO_LIMIT:
             print(f"REGRESSION: from the wire / the pass over the bytes = {ratio:.2f} > {RATIO_LIMIT:.1f}")
             verdict = 1
-    # An absolute p99 on a shared 2-core machine is noise-prone: it is reported, never a failure of
-    # `make bench`, which fails only on a ratio regression.
-    print(f"worst p99 {worst:.2f} ms ({'meets' if worst <= GOAL_MS else 'MISSES'} the {GOAL_MS:.0f} ms goal)")
     return verdict
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -234,11 +234,22 @@ def series_from_proto(proto: Any) -> MetricSeries:
         if None in values:
             kept = [i for i, v in enumerate(values) if v is not None]
             end_us, values = [end_us[i] for i in kept], [values[i] for i in kept]
-    order = sorted(range(len(end_us)), key=end_us.__getitem__)   # O(n) on a reversed or ordered answer
+    end_us, values = _oldest_first(end_us, values)
     return decoded(MetricSeries, {"metric_labels": dict(proto.metric.labels),
                                   "resource_labels": dict(proto.resource.labels),
-                                  "end_us": tuple([end_us[i] for i in order]),
-                                  "values": tuple([values[i] for i in order])}, _SERIES_FIELDS)
+                                  "end_us": tuple(end_us), "values": tuple(values)}, _SERIES_FIELDS)
+
+
+def _oldest_first(end_us: list[int], values: list[Any]) -> tuple[list[int], list[Any]]:
+    """Both columns in a stable sort by end time. The answer's own order, newest first with no two
+    points at one time, is that sort reversed: a test in C, then two slices."""
+    flipped = end_us[::-1]
+    if all(map(operator.lt, flipped, flipped[1:])):   # newest first, no two points at one time
+        return flipped, values[::-1]
+    if all(map(operator.le, end_us, end_us[1:])):     # oldest first already
+        return end_us, values
+    order = sorted(range(len(end_us)), key=end_us.__getitem__)
+    return [end_us[i] for i in order], [values[i] for i in order]
 
 
 def result_from_series(query: str, protos: Any) -> MetricResult:
