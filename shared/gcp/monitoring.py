@@ -208,8 +208,26 @@ _TYPED = operator.attrgetter("value")
 _WHICH = operator.methodcaller("WhichOneof", "value")
 # The oneof cases read as a column when every point of a series holds the same one: Monitoring
 # gives each series one value_type (TimeSeries.value_type, google/monitoring/v3/metric.proto), but
-# the case is still checked per point, so a point holding another is never read as a zero.
+# every point is still checked (see _numbers), so a point holding another is never read as a zero.
 _NUMBER = {"int64_value": operator.attrgetter("int64_value"), "double_value": operator.attrgetter("double_value")}
+
+
+def _numbers(typed: list[Any]) -> list[float] | None:
+    """The values as floats when every TypedValue holds the first one's numeric case; else None.
+
+    Read as a column: a TypedValue holding another case (or none) reads as 0 there, its oneof's
+    default (proto3), so only the points that read 0 need their case checked."""
+    if not typed:
+        return None
+    case = _WHICH(typed[0])
+    read = _NUMBER.get(case)
+    if read is None:
+        return None
+    numbers = list(map(read, typed))
+    if 0 in numbers and any(map(operator.ne, map(_WHICH, itertools.compress(typed, map(operator.not_, numbers))),
+                                itertools.repeat(case))):
+        return None
+    return list(map(float, numbers))
 _SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "values"}
 
 
@@ -226,10 +244,8 @@ def series_from_proto(proto: Any) -> MetricSeries:
     if any(nanos):   # google.protobuf.Timestamp nanos are 0..999,999,999: microseconds are nanos // 1000
         end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
     typed = list(map(_TYPED, points))
-    cases = set(map(_WHICH, typed))
-    if len(cases) == 1 and next(iter(cases)) in _NUMBER:
-        values: list[Any] = list(map(float, map(_NUMBER[next(iter(cases))], typed)))
-    else:
+    values = _numbers(typed)
+    if values is None:   # not one numeric case throughout: each point as _value reads it
         values = list(map(_value, typed))
         if None in values:
             kept = [i for i, v in enumerate(values) if v is not None]

@@ -114,3 +114,14 @@ def test_equal_end_times_keep_the_answers_order():
 def test_columns_must_agree():
     with pytest.raises(ValueError, match="end times"):
         MetricSeries(end_us=(1, 2), values=(1.0,))
+
+
+@pytest.mark.parametrize("odd", [{"double_value": 2.5}, {"double_value": 0.0}, distribution(0, 0.0), distribution(1, 3.0),
+                                 {"string_value": "x"}, {"bool_value": False}, {}])
+def test_a_point_of_another_case_among_integers_is_never_read_as_a_zero(odd):
+    points = [point(T0 - timedelta(minutes=m), int64_value=m % 3) for m in range(10)]
+    points.insert(4, point(T0 - timedelta(seconds=90), **odd))
+    proto = monitoring_v3.TimeSeries(points=points)
+    assert series_from_proto(proto) == plain(proto)
+    doubles = monitoring_v3.TimeSeries(points=[point(T0, double_value=0.0), point(T0 - timedelta(minutes=1), **odd)])
+    assert series_from_proto(doubles) == plain(doubles)
