@@ -180,6 +180,9 @@ class MetricPoint(_Model):
     value: float | str | bool
 
 
+_POINT_FIELDS = {"end", "value"}
+
+
 class MetricSeries(_Model):
     """One time series. Its points are held as two columns, oldest first: each point's end time in
     microseconds since the Unix epoch (UTC) and its value. A day of per-minute points is 1,440 per
@@ -210,8 +213,10 @@ class MetricSeries(_Model):
 
     @property
     def points(self) -> tuple[MetricPoint, ...]:
-        """The points as models, oldest first (built on each call: diagnosis reads the columns)."""
-        return tuple(MetricPoint(end=at_micros(us), value=v) for us, v in zip(self.end_us, self.values))
+        """The points as models, oldest first (built on each call from the columns, which are typed
+        already: diagnosis reads the columns themselves)."""
+        return tuple(decoded(MetricPoint, {"end": at_micros(us), "value": v}, _POINT_FIELDS)
+                     for us, v in zip(self.end_us, self.values))
 
     def label(self, key: str) -> str:
         """A label by its group-by path ("resource.labels.x" / "metric.labels.x") or bare name."""

@@ -125,3 +125,11 @@ def test_a_point_of_another_case_among_integers_is_never_read_as_a_zero(odd):
     assert series_from_proto(proto) == plain(proto)
     doubles = monitoring_v3.TimeSeries(points=[point(T0, double_value=0.0), point(T0 - timedelta(minutes=1), **odd)])
     assert series_from_proto(doubles) == plain(doubles)
+
+
+def test_points_built_from_the_columns_are_the_validated_models():
+    series = MetricSeries(end_us=(0, 60_000_000), values=(1.5, "UP"))
+    assert series.points == (MetricPoint(end=datetime(1970, 1, 1, tzinfo=timezone.utc), value=1.5),
+                             MetricPoint(end=datetime(1970, 1, 1, 0, 1, tzinfo=timezone.utc), value="UP"))
+    assert MetricSeries(points=series.points) == series
+    assert series.points[0].model_dump() == {"end": datetime(1970, 1, 1, tzinfo=timezone.utc), "value": 1.5}
