@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 GOAL_MS = 5.0
 # From the wire (decode + diagnose) / the pass over the same bytes, CPU medians: 1.6-1.8 with the
-# series as columns and log records built without validation, about 3.5 with a model and a datetime
+# series as columns and log records built without validation, 3.5-5 with a model and a datetime
 # per point and a validated record per entry (docs/performance.md "Diagnosis"). The limit sits between.
 RATIO_LIMIT = 2.2
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ from google.cloud.logging_v2.types import LogEntry
 from google.logging.type import log_severity_pb2
 from google.protobuf import struct_pb2
 
-from shared.diagnosis.evidence import LogRecord, MetricSeries, decoded
+from shared.diagnosis.evidence import LogRecord, MetricPoint, MetricSeries, decoded
 from shared.gcp import logging as adapter
 from shared.gcp.logging import AUDIT_LOG_TYPE, log_id_of, record_from_entry
 
@@ -172,3 +172,17 @@ def test_random_entries_decode_as_the_plain_decoding():
 def test_decoded_refuses_a_model_missing_a_field():
     with pytest.raises(TypeError, match="every field"):
         decoded(MetricSeries, {"end_us": (), "values": ()}, set(MetricSeries.model_fields))
+
+
+@pytest.mark.parametrize("model", [LogRecord, MetricSeries, MetricPoint])
+def test_decoded_builds_what_model_construct_builds(model):
+    """`decoded` does what pydantic's model_construct does for a model with no private attributes
+    and no post-init hook: it must stay such a model."""
+    assert not model.__private_attributes__ and not model.__pydantic_post_init__
+    values = {"LogRecord": lambda: reference(SHAPES["audit, everything"]).model_dump(),
+              "MetricSeries": lambda: {"metric_labels": {"a": "b"}, "resource_labels": {}, "end_us": (1,), "values": (2.0,)},
+              "MetricPoint": lambda: {"end": datetime(2026, 1, 1, tzinfo=timezone.utc), "value": 3.0}}[model.__name__]()
+    fast, constructed = decoded(model, dict(values), set(model.model_fields)), model.model_construct(**values)
+    assert fast == constructed == model(**values)
+    for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+        assert getattr(fast, slot) == getattr(constructed, slot)
