@@ -18,7 +18,7 @@ import itertools
 import operator
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from shared.errors import PermanentError
@@ -175,9 +175,6 @@ def list_time_series_request(query: MetricQuery) -> Any:
 def _plain(proto: Any) -> Any:
     """The protobuf message inside a proto-plus wrapper (`Message.pb`); a plain one as it is."""
     return type(proto).pb(proto) if hasattr(type(proto), "pb") else proto
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def point_value(value: Any) -> float | str | bool | None:
