@@ -12,9 +12,9 @@ down to K=20, D=10 so that it runs in well under a minute on a shared 2-core mac
 `--reference DIR` first runs DIR's own bench/storm.py (another checkout, e.g. the code before a
 change) at the same size, so that the figures compare within one run.
 
-The floor, in the same run (`--floor N`, default 2,000 deliveries; 0 skips it): the same
-functions-framework command serving an empty CloudEvent function (it prints the message id and
-returns), pushed the same notification bodies by the same emulator. Its CPU per delivery is what
+The floor, in the same run (`--floor N`; by default as many deliveries as the storm's, at most
+5,000; 0 skips it): the same functions-framework command serving an empty CloudEvent function (it
+writes the message id and returns), pushed the same notification bodies by the same emulator. Its CPU per delivery is what
 functions-framework, gunicorn and Flask cost before Runwarden's code runs; its Pub/Sub emulator
 CPU is a push alone, without the outcome that the storm's function publishes and this harness
 pulls. The harness itself (publishing, pulling outcomes, the log agent and the API stand-ins,
@@ -178,11 +178,14 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="the issue's storm: 100 incidents x 100 deliveries")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--reference", type=Path, help="another checkout whose bench/storm.py runs first")
-    parser.add_argument("--floor", type=int, default=2000,
-                        help="deliveries to an empty function behind the same server, after the storm (0: none)")
+    parser.add_argument("--floor", type=int, default=None,
+                        help="deliveries to an empty function behind the same server, after the storm (0: none; "
+                             "default: as many as the storm's, at most 5,000)")
     args = parser.parse_args()
     if args.full:
         args.incidents, args.per_incident = 100, 100
+    if args.floor is None:
+        args.floor = min(5000, args.incidents * args.per_incident)
     reference = _reference(args) if args.reference else None
 
     from sandbox.stack import Sandbox
