@@ -271,7 +271,11 @@ class Run:
     # --- reading the stand-ins ----------------------------------------------------------------
 
     def _run_generation(self) -> int:
-        return self.standins.run.service(SERVICE).generation
+        # Read in place, under the stand-in's lock: `service()` would copy the whole service (twice
+        # per step) for one number. (Read-only peek into the test double, as _vpc_operations.)
+        run = self.standins.run
+        with run.lock:
+            return run._require_service(SERVICE).generation
 
     def _vpc_operations(self) -> int:
         # Accepted patches: the VPC stand-in keeps one operation per accepted PatchConnector.
