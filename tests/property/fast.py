@@ -28,7 +28,7 @@ from shared.clock import FixedClock
 from shared.config import parse_config
 from shared.pipeline import Adapters
 from tests.integration.world import SERVICE, World, event
-from tests.property.harness import ANCHOR, Run, sustained
+from tests.property.harness import ANCHOR, Run, sustained, with_port_faults
 from tests.property.threads import borrowed_threads
 from tests.unit.fakes import MemoryStateStore
 
@@ -53,6 +53,7 @@ class FastWorld(World):
                                  publisher=self.publisher, state=self.state, clock=self.clock,
                                  logging=InProcessLogging(standins.logging, memo=memo),
                                  vpcaccess=InProcessVpcAccess(standins.vpcaccess))
+        with_port_faults(self)
 
     def published(self, count: int = 1) -> list[dict]:
         """Every outcome published so far (the in-process publisher loses nothing; `count` is ignored)."""

@@ -4,7 +4,8 @@ parts, `make soak`) and the real-parts tier (emulators and stand-ins) test the s
 A program is a list of steps (tests/property/harness.py): deliveries (duplicates from a small
 pool of message ids, OPENs after their CLOSED, 2-4 threads racing on one incident, an instance
 whose clock is ±2 min off), time passing and the clock stepping back, faults at every API step
-(UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED), the scheduler's sweep, Google finishing
+(UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED), the state store failing (reads, the claim's
+commit, later writes, a commit whose answer is lost) and the outcome publish failing, the scheduler's sweep, Google finishing
 operations, and operators' commands (kill switch, pause/resume of one target, rollback_traffic,
 scale_connector, approve). Strategies are built once per (scenario, incidents): hypothesis would
 otherwise rebuild them for every example.
@@ -16,8 +17,8 @@ from functools import lru_cache
 from hypothesis import strategies as st
 
 from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, Close, Concurrent, Fault, Jump,
-                                    KillSwitch, Open, OperatorRollback, OperatorScale, Pause, Settle, Skewed,
-                                    Sweep)
+                                    KillSwitch, Open, OperatorRollback, OperatorScale, Pause, PublishFault, Settle,
+                                    Skewed, StoreFault, Sweep)
 
 SCENARIOS = ("bad_revision", "connector_saturation")
 RUN_READS = [("run", "GetService"), ("run", "ListRevisions"), ("run", "GetOperation"),
@@ -38,6 +39,15 @@ def faults(scenario: str) -> st.SearchStrategy:
     return st.one_of(failing, failing, denied, st.just(Fault("run", "", clear=True)))
 
 
+# Runwarden's own dependencies failing: the state store (a read, the claim's commit, a later write;
+# a commit may land and lose its answer) and the outcome publish.
+STORE_FAULTS = st.one_of(
+    st.builds(StoreFault, st.just("read"), st.integers(1, 3), st.sampled_from(FAULT_CODES)),
+    st.builds(StoreFault, st.sampled_from(["claim", "write"]), st.integers(1, 3), st.sampled_from(FAULT_CODES),
+              st.booleans()))
+PUBLISH_FAULTS = st.builds(PublishFault, st.integers(1, 2))
+
+
 @lru_cache(maxsize=None)
 def steps(scenario: str, incidents: int) -> st.SearchStrategy:
     incident = st.integers(0, incidents - 1)
@@ -55,6 +65,8 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, st.builds(OperatorScale, command, st.sampled_from([4, 5, 8, 10]))),
         (1, st.builds(Approve, incident, command)),
         (2, faults(scenario)),
+        (2, STORE_FAULTS),
+        (1, PUBLISH_FAULTS),
         (2, st.builds(Advance, st.sampled_from([1, 2, 4, 6, 10, 30]))),
         (1, st.builds(Jump, st.sampled_from([1, 2, 3]))),
         (1, st.just(Settle())),
