@@ -268,8 +268,11 @@ class InProcessLogging(CloudLoggingAdapter):
                  memo: dict[tuple[str, bytes], bytes] | None = None) -> None:
         super().__init__(policy=policy)
         self._transport = Transport(standin, memo)
-        # A page's records are a pure function of its bytes: `record_from_entry` runs once per page.
-        self._pages: dict[bytes, tuple[LogRecord, ...]] = (memo if memo is not None else {}).setdefault("pages", {})
+        # A page's records (and its next page token) are a pure function of its bytes:
+        # `record_from_entry` runs once per page; a request's bytes are kept by what it asks.
+        shared = memo if memo is not None else {}
+        self._pages: dict[bytes, tuple[tuple[LogRecord, ...], str]] = shared.setdefault("pages", {})
+        self._requests: dict[tuple[str, str, int], bytes] = shared.setdefault("log_requests", {})
 
     def close(self) -> None:
         pass
@@ -278,24 +281,32 @@ class InProcessLogging(CloudLoggingAdapter):
         from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
 
         # The request and the page loop of CloudLoggingAdapter._read.
-        request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
-                                        order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
+        key = (project, filter, max_entries)
+        request = self._requests.get(key)
+        if request is None:   # building the proto-plus request costs more than answering it
+            request = self._requests[key] = ListLogEntriesRequest.serialize(ListLogEntriesRequest(
+                resource_names=[f"projects/{project}"], filter=filter, order_by="timestamp desc",
+                page_size=min(max_entries, MAX_PAGE_SIZE)))
         records: list[LogRecord] = []
         while True:
             data = self._transport.call("ListLogEntries", request, bytes)
-            page = ListLogEntriesResponse.pb().FromString(data)
             converted = self._pages.get(data)
             if converted is None:
-                converted = self._pages[data] = tuple(record_from_entry(entry) for entry in page.entries)
-            for record in converted:
+                page = ListLogEntriesResponse.pb().FromString(data)
+                converted = self._pages[data] = (tuple(record_from_entry(entry) for entry in page.entries),
+                                                 page.next_page_token)
+            entries, token = converted
+            for record in entries:
                 if len(records) == max_entries:
                     return records, True
                 records.append(record)
             if len(records) == max_entries:
-                return records, bool(page.next_page_token)
-            if not page.next_page_token:
+                return records, bool(token)
+            if not token:
                 return records, False
-            request.page_token = page.next_page_token
+            message = ListLogEntriesRequest.pb().FromString(request)
+            message.page_token = token
+            request = message.SerializeToString()
 
 
 class InProcessVpcAccess(VpcAccessAdapter):

@@ -59,10 +59,19 @@ class FastWorld(World):
         """Every outcome published so far (the in-process publisher loses nothing; `count` is ignored)."""
         return [json.loads(data) for _, data, _ in self.publisher.messages]
 
-
     def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
-        notification = scenario_model(name).notification(self.anchor, **notification_args)
-        return event(json.dumps(notification).encode(), message_id)
+        return event(_notification(name, self.anchor, tuple(sorted(notification_args.items()))), message_id)
+
+
+_NOTIFICATIONS: dict[tuple, bytes] = {}
+
+
+def _notification(name: str, anchor: Any, args: tuple) -> bytes:
+    """The scenario's notification as JSON bytes, built once per (scenario, anchor, arguments)."""
+    key = (name, anchor, args)
+    if key not in _NOTIFICATIONS:
+        _NOTIFICATIONS[key] = json.dumps(scenario_model(name).notification(anchor, **dict(args))).encode()
+    return _NOTIFICATIONS[key]
 
 
 @contextmanager
