@@ -379,7 +379,7 @@ class Run:
             self._command({"command": "pause" if step.engaged else "resume", "requested_by": "property-test",
                            "command_id": f"switch-{uuid.uuid4().hex}", "reason": "generated program",
                            "_effect": ("kill_switch", step.engaged)}, obs, into=obs.outcomes, retry=True)
-            if not obs.errors and not obs.transient:
+            if not obs.errors and not obs.transient and any(o.status.value == "applied" for o in obs.outcomes):
                 self._kill_switch = step.engaged
         elif isinstance(step, Fault):
             self._inject(step)
@@ -405,8 +405,8 @@ class Run:
         obs.claim_incident = body.pop("_claims", None) if not isinstance(step, _Resend) else step.claims
         effect = body.pop("_effect", None) if not isinstance(step, _Resend) else step.effect
         self._command(dict(body, _effect=effect) if effect else body, obs, into=obs.outcomes, retry=True)
-        if effect and not obs.errors and not obs.transient:
-            self._take_effect(effect)
+        if effect and not obs.errors and not obs.transient and any(o.status.value == "applied" for o in obs.outcomes):
+            self._take_effect(effect)   # a pause refused (rejected, a dry run) pauses nothing
 
     def _take_effect(self, effect: tuple) -> None:
         """What an operator's pause, resume or kill switch changes, once its command answered."""

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.property.fast import fast_run, run_sample
-from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, Concurrent, Fault, Observation, Open, OperatorRollback,
-                                    OperatorScale, Pause, PublishFault, Skewed, StoreFault)
+from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, Approve, Concurrent, Fault, Observation, Open,
+                                    OperatorRollback, OperatorScale, Pause, PublishFault, Skewed, StoreFault)
 from tests.property.invariants import check_all, explain, once_per_claim, outcomes_agree, paused_targets_untouched
 from tests.property.programs import scenario_programs
 
@@ -196,3 +196,18 @@ def test_an_operator_command_whose_records_failed_is_still_reported(command) -> 
         assert outcome.status.value == "escalated" and "could not be recorded" in outcome.reason, outcome.reason
         assert any("record could not be completed" in note for note in outcome.notes), outcome.notes
         assert run.standins.run.count("UpdateService") + run.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_operator_can_pause_a_connector_that_has_no_written_policy() -> None:
+    """Found by `make soak`: with no policy in bounds.connectors, the alert proposed a change to the
+    connector under the default policy, the operator's pause of that connector was rejected ("not in
+    the inventory: bounds.connectors has no policy for it"), and the approval then patched it: a
+    target Runwarden writes to that no one could put the brakes on. Fixed in
+    shared/commands/inventory.py: pause and resume accept any connector."""
+    with fast_run("connector_saturation", "enforce", operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), Pause("connector", True), Approve(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert [o.status.value for o in run.trace[1].outcomes] == ["applied"], run.describe()
+        assert [o.status.value for o in run.trace[2].outcomes] == ["skipped"], run.describe()
+        assert run.standins.vpcaccess.count("PatchConnector") == 0
