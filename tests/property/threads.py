@@ -82,7 +82,19 @@ class BorrowedPool:
                 future.set_result(result)
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
-        futures = [self.submit(fn, *args) for args in zip(*iterables)]
+        """All of them queued at once; up to `max_workers` run at a time, one on the calling thread
+        (which would otherwise only wait for them): as concurrent, one thread hand-off fewer."""
+        futures: list[Future] = []
+        with self._lock:
+            for args in zip(*iterables):
+                futures.append(Future())
+                self._queue.append((futures[-1], fn, args, {}))
+            start = max(0, min(self._max - self._running, len(futures)))
+            self._running += start
+        for _ in range(start - 1):
+            _threads().submit(self._drain)
+        if start:
+            self._drain()
         return (future.result() for future in futures)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
