@@ -35,7 +35,7 @@ bench: $(STAMP)
 # The fast property tier over 10^5 generated programs (docs/testing.md): count, programs/s, any counterexample.
 .PHONY: soak
 soak: $(STAMP)
-	$(PY) -m tests.property.soak
+	$(PY) -m tests.property.soak --keep-going
 
 # checkov in a virtualenv of its own: its dependencies would otherwise change the project's.
 $(CHECKOV): requirements-checkov.txt

@@ -52,6 +52,22 @@ def api_exception(code: Any, message: str) -> Exception:
     return exceptions.from_grpc_status(code, message)
 
 
+# Answers' models by the answers' bytes (Run's answers change with every write, so it is bounded).
+_CONVERTED: dict[tuple[str, Any], Any] = {}
+MAX_CONVERTED = 4096
+
+
+def _converted(key: tuple[str, Any], convert: Callable[[], Any]) -> Any:
+    """`convert()`, a pure function of the answer in `key` (method, bytes) whose result is immutable,
+    computed once per answer."""
+    found = _CONVERTED.get(key)
+    if found is None:
+        if len(_CONVERTED) >= MAX_CONVERTED:
+            _CONVERTED.clear()
+        found = _CONVERTED[key] = convert()
+    return found
+
+
 class Transport:
     """Hands serialized requests to one gRPC stand-in's handlers, as its server would."""
 
@@ -102,6 +118,19 @@ class InProcessRun(CloudRunAdapter):
     def close(self) -> None:
         pass
 
+    def get_service(self, name: str) -> Any:
+        """CloudRunAdapter.get_service, with `service_from_proto` applied once per distinct answer
+        (a pure function of the answer's bytes, and a frozen model)."""
+        from google.cloud import run_v2
+
+        from shared.gcp.endpoints import call_with_retry
+        from shared.gcp.run import service_from_proto
+
+        request = run_v2.GetServiceRequest(name=name)
+        data = call_with_retry(lambda: self._transport.call("GetService", request, bytes),
+                               what=f"GetService {name}", policy=self._policy)
+        return _converted(("GetService", data), lambda: service_from_proto(run_v2.Service.deserialize(data)))
+
     def _read_service(self, name: str) -> Any:
         from google.cloud import run_v2
 
@@ -117,19 +146,22 @@ class InProcessRun(CloudRunAdapter):
         from shared.gcp.endpoints import call_with_retry
         from shared.gcp.run import revision_from_proto
 
-        def fetch() -> list[Any]:
-            found, token = [], ""
+        def fetch() -> tuple[bytes, ...]:
+            pages, token = [], ""
             while True:   # every page, as iterating the client's pager does
-                page = self._transport.call("ListRevisions", run_v2.ListRevisionsRequest(parent=service_name,
-                                                                                         page_token=token),
-                                            run_v2.ListRevisionsResponse.deserialize)
-                found += list(page.revisions)
-                token = page.next_page_token
+                data = self._transport.call("ListRevisions", run_v2.ListRevisionsRequest(parent=service_name,
+                                                                                         page_token=token), bytes)
+                pages.append(data)
+                token = run_v2.ListRevisionsResponse.pb().FromString(data).next_page_token
                 if not token:
-                    return found
+                    return tuple(pages)
 
-        protos = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
-        return sorted((revision_from_proto(p) for p in protos), key=lambda r: (r.create_time, r.name))
+        def convert() -> tuple[Any, ...]:
+            protos = [p for page in pages for p in run_v2.ListRevisionsResponse.deserialize(page).revisions]
+            return tuple(sorted((revision_from_proto(p) for p in protos), key=lambda r: (r.create_time, r.name)))
+
+        pages = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
+        return list(_converted(("ListRevisions", pages), convert))
 
     def _update_and_wait(self, request: Any) -> Any:
         """As the deployed method: send the update, poll the operation (an UNAVAILABLE poll is
@@ -236,8 +268,11 @@ class InProcessLogging(CloudLoggingAdapter):
                  memo: dict[tuple[str, bytes], bytes] | None = None) -> None:
         super().__init__(policy=policy)
         self._transport = Transport(standin, memo)
-        # A page's records are a pure function of its bytes: `record_from_entry` runs once per page.
-        self._pages: dict[bytes, tuple[LogRecord, ...]] = (memo if memo is not None else {}).setdefault("pages", {})
+        # A page's records (and its next page token) are a pure function of its bytes:
+        # `record_from_entry` runs once per page; a request's bytes are kept by what it asks.
+        shared = memo if memo is not None else {}
+        self._pages: dict[bytes, tuple[tuple[LogRecord, ...], str]] = shared.setdefault("pages", {})
+        self._requests: dict[tuple[str, str, int], bytes] = shared.setdefault("log_requests", {})
 
     def close(self) -> None:
         pass
@@ -246,24 +281,32 @@ class InProcessLogging(CloudLoggingAdapter):
         from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
 
         # The request and the page loop of CloudLoggingAdapter._read.
-        request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
-                                        order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
+        key = (project, filter, max_entries)
+        request = self._requests.get(key)
+        if request is None:   # building the proto-plus request costs more than answering it
+            request = self._requests[key] = ListLogEntriesRequest.serialize(ListLogEntriesRequest(
+                resource_names=[f"projects/{project}"], filter=filter, order_by="timestamp desc",
+                page_size=min(max_entries, MAX_PAGE_SIZE)))
         records: list[LogRecord] = []
         while True:
             data = self._transport.call("ListLogEntries", request, bytes)
-            page = ListLogEntriesResponse.pb().FromString(data)
             converted = self._pages.get(data)
             if converted is None:
-                converted = self._pages[data] = tuple(record_from_entry(entry) for entry in page.entries)
-            for record in converted:
+                page = ListLogEntriesResponse.pb().FromString(data)
+                converted = self._pages[data] = (tuple(record_from_entry(entry) for entry in page.entries),
+                                                 page.next_page_token)
+            entries, token = converted
+            for record in entries:
                 if len(records) == max_entries:
                     return records, True
                 records.append(record)
             if len(records) == max_entries:
-                return records, bool(page.next_page_token)
-            if not page.next_page_token:
+                return records, bool(token)
+            if not token:
                 return records, False
-            request.page_token = page.next_page_token
+            message = ListLogEntriesRequest.pb().FromString(request)
+            message.page_token = token
+            request = message.SerializeToString()
 
 
 class InProcessVpcAccess(VpcAccessAdapter):

@@ -97,9 +97,18 @@ def _run(run: CommandRun) -> Outcome:
         run.adapters.state.release(COMMANDS, command.command_id, run.owner)  # the redelivery must be free to run
         raise
     retain = timedelta(seconds=run.config.guardrails.claim_retention_seconds)
-    run.adapters.state.complete(COMMANDS, command.command_id, run.owner, retain, run.now,
-                                {"status": outcome.status.value, "reason": outcome.reason,
-                                 "outcome_id": outcome.outcome_id})
+    try:
+        run.adapters.state.complete(COMMANDS, command.command_id, run.owner, retain, run.now,
+                                    {"status": outcome.status.value, "reason": outcome.reason,
+                                     "outcome_id": outcome.outcome_id})
+    except TransientError as exc:
+        # The command is done (it may have written): raising now would lose its answer, and a
+        # redelivery would only wait on this claim, still held, until it expires. So the answer is
+        # published, saying its record is missing; the claim still holds resends off until then.
+        run.timeline.step("unrecorded", f"command {command.command_id} answered, but its record could not be "
+                          f"completed: {exc}", severity="WARNING")
+        outcome.notes = [*outcome.notes, f"this command's record could not be completed ({exc}): a resend of "
+                         f"command {command.command_id} is answered only once its claim expires"]
     return outcome
 
 

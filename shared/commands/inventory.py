@@ -18,11 +18,28 @@ def known_connector(run: CommandRun) -> str:
     return target
 
 
+def any_connector(run: CommandRun) -> str:
+    """Any connector, policy or not: the gate acts on a connector nobody wrote a policy for under
+    the default one (`Bounds.connector`: proposals, which an approval applies), so a brake on it
+    must not be refused. Only the name's form is checked."""
+    from shared.gcp.identifiers import LocationalName
+
+    target = run.command.target or ""
+    try:
+        kind = LocationalName.parse(target).kind
+    except ValueError as exc:
+        raise rejected("target", str(exc)) from None
+    if kind != "connectors":
+        raise rejected("target", f"{target} is neither a service nor a connector")
+    return target
+
+
 def any_target(run: CommandRun) -> str | None:
-    """None (everything), a managed service, or a connector with a policy."""
+    """None (everything), a managed service, or any connector (pause and resume: a brake is
+    never refused for a target Runwarden could write to)."""
     target = run.command.target
     if target is None:
         return None
     if "/services/" in target:
         return managed_service(run)
-    return known_connector(run)
+    return any_connector(run)

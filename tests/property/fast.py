@@ -28,7 +28,8 @@ from shared.clock import FixedClock
 from shared.config import parse_config
 from shared.pipeline import Adapters
 from tests.integration.world import SERVICE, World, event
-from tests.property.harness import ANCHOR, Run, sustained
+from tests.property.harness import ANCHOR, Run, sustained, with_port_faults
+from tests.property.threads import borrowed_threads
 from tests.unit.fakes import MemoryStateStore
 
 PROJECT = "runwarden-soak"
@@ -52,15 +53,25 @@ class FastWorld(World):
                                  publisher=self.publisher, state=self.state, clock=self.clock,
                                  logging=InProcessLogging(standins.logging, memo=memo),
                                  vpcaccess=InProcessVpcAccess(standins.vpcaccess))
+        with_port_faults(self)
 
     def published(self, count: int = 1) -> list[dict]:
         """Every outcome published so far (the in-process publisher loses nothing; `count` is ignored)."""
         return [json.loads(data) for _, data, _ in self.publisher.messages]
 
-
     def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
-        notification = scenario_model(name).notification(self.anchor, **notification_args)
-        return event(json.dumps(notification).encode(), message_id)
+        return event(_notification(name, self.anchor, tuple(sorted(notification_args.items()))), message_id)
+
+
+_NOTIFICATIONS: dict[tuple, bytes] = {}
+
+
+def _notification(name: str, anchor: Any, args: tuple) -> bytes:
+    """The scenario's notification as JSON bytes, built once per (scenario, anchor, arguments)."""
+    key = (name, anchor, args)
+    if key not in _NOTIFICATIONS:
+        _NOTIFICATIONS[key] = json.dumps(scenario_model(name).notification(anchor, **dict(args))).encode()
+    return _NOTIFICATIONS[key]
 
 
 @contextmanager
@@ -70,7 +81,8 @@ def fast_run(scenario: str, mode: str, sustain: int | None = None, **config: Any
     would otherwise cost more than the program)."""
     world = FastWorld(seeded_copy(scenario, sustain), ANCHOR, mode=mode,
                       memo=_MEMOS.setdefault((scenario, sustain), {}), **config)
-    yield Run(world, scenario, {"mode": mode, "sustain": sustain, **config})
+    with borrowed_threads():
+        yield Run(world, scenario, {"mode": mode, "sustain": sustain, **config})
 
 
 

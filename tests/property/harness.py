@@ -116,6 +116,30 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class StoreFault:
+    """Runwarden's state store (Firestore) fails its next `n` calls of a group: `read` (reads),
+    `claim` (the claim's commit) or `write` (completing a claim, records); with `lost`, a commit
+    lands and its answer is lost. Injected by FaultyStateStore (tests/unit/fakes.py) around the
+    port, in both tiers."""
+    group: str     # read | claim | write
+    n: int
+    code: str = "UNAVAILABLE"
+    lost: bool = False
+
+    def __str__(self) -> str:
+        return f"store_fault({self.group}: {self.code.lower()}×{self.n}{', answer lost' if self.lost else ''})"
+
+
+@dataclass(frozen=True)
+class PublishFault:
+    """The next `n` outcome publishes fail (Pub/Sub UNAVAILABLE): nothing is published, the handler raises."""
+    n: int
+
+    def __str__(self) -> str:
+        return f"publish_fault(×{self.n})"
+
+
+@dataclass(frozen=True)
 class Advance:
     minutes: int
 
@@ -193,8 +217,8 @@ class Approve:
         return f"approve({INCIDENTS[self.incident]} scale_connector, #{self.command})"
 
 
-Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | Advance | Settle | Skewed | Jump | Pause
-        | OperatorRollback | OperatorScale | Approve)
+Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
+        | Skewed | Jump | Pause | OperatorRollback | OperatorScale | Approve)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
 
@@ -231,6 +255,7 @@ class Observation:
     paused: frozenset[str] = frozenset()               # targets an operator had paused
     skew: float = 0                                    # seconds the acting instance's clock was off
     claim_incident: str | None = None                  # a command's writes: the incident its claim names
+    store_faults: int = 0                              # state-store faults raised to Runwarden in this step
 
     @property
     def write_calls(self) -> int:
@@ -246,6 +271,8 @@ class Observation:
                 f"{o.status.value}{'(' + o.action.name + ')' if o.action else ''}" for o in self.outcomes))
         if self.transient:
             bits.append(f"{self.transient} transient")
+        if self.store_faults:
+            bits.append(f"{self.store_faults} state-store fault(s) raised")
         if self.errors:
             bits.append(f"errors {self.errors}")
         return " | ".join(bits)
@@ -263,6 +290,7 @@ class Run:
     _closed: set[str] = field(default_factory=set)
     _paused: set[str] = field(default_factory=set)
     failed_commands: list[dict[str, Any]] = field(default_factory=list)   # bodies that raised TransientError
+    failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
 
     @property
     def standins(self) -> StandIns:
@@ -271,7 +299,11 @@ class Run:
     # --- reading the stand-ins ----------------------------------------------------------------
 
     def _run_generation(self) -> int:
-        return self.standins.run.service(SERVICE).generation
+        # Read in place, under the stand-in's lock: `service()` would copy the whole service (twice
+        # per step) for one number. (Read-only peek into the test double, as _vpc_operations.)
+        run = self.standins.run
+        with run.lock:
+            return run._require_service(SERVICE).generation
 
     def _vpc_operations(self) -> int:
         # Accepted patches: the VPC stand-in keeps one operation per accepted PatchConnector.
@@ -283,6 +315,9 @@ class Run:
     def _counters(self) -> tuple[int, int, int, int]:
         return (self.standins.run.count("UpdateService"), self.standins.vpcaccess.count("PatchConnector"),
                 self._run_generation(), self._vpc_operations())
+
+    def _store_faults(self) -> int:
+        return len(getattr(self.world.adapters.state, "injected", ()))
 
     def _records(self) -> dict[str, dict[str, Any]]:
         return {r["key"]: r for r in self.action_records()}
@@ -300,7 +335,7 @@ class Run:
 
     def finish(self) -> None:
         """The outage ends and the platform redelivers every delivery that raised (once)."""
-        self.step(Fault("run", "", clear=True))
+        self.step(Fault("run", "", clear=True))   # also the state store's and the publisher's faults
         self.step(Settle())
         pending, self.failed_deliveries = self.failed_deliveries, []
         for incident, message_id, closed in pending:
@@ -308,10 +343,13 @@ class Run:
         commands, self.failed_commands = self.failed_commands, []
         for body in commands:
             self.step(_Resend(body))
+        sweeps, self.failed_sweeps = self.failed_sweeps, 0
+        for _ in range(sweeps):
+            self.step(Sweep(0))
 
     def step(self, step: Any) -> Observation:
         world = self.world
-        before = self._counters()
+        before, faults_before = self._counters(), self._store_faults()
         records_before = self._records() if isinstance(step, Sweep) else {}
         obs = Observation(len(self.trace), step, world.clock.now(), None, kill_switch_on=self._kill_switch,
                           closed_before=frozenset(self._closed), paused=frozenset(self._paused))
@@ -335,16 +373,20 @@ class Run:
         elif isinstance(step, Sweep):
             world.clock.advance(step.minutes * 60)
             obs.at = world.clock.now()
-            obs.outcomes = list(self._command({"command": "sweep"}, obs))
+            obs.outcomes = list(self._command({"command": "sweep"}, obs, sweep=True))
             obs.restored = _restore_attempts(records_before, self._records())
         elif isinstance(step, KillSwitch):
             self._command({"command": "pause" if step.engaged else "resume", "requested_by": "property-test",
-                           "command_id": f"switch-{uuid.uuid4().hex}", "reason": "generated program"},
-                          obs, into=obs.outcomes)
-            if not obs.errors:
+                           "command_id": f"switch-{uuid.uuid4().hex}", "reason": "generated program",
+                           "_effect": ("kill_switch", step.engaged)}, obs, into=obs.outcomes, retry=True)
+            if not obs.errors and not obs.transient and any(o.status.value == "applied" for o in obs.outcomes):
                 self._kill_switch = step.engaged
         elif isinstance(step, Fault):
             self._inject(step)
+        elif isinstance(step, StoreFault):
+            self.world.adapters.state.fail_next(step.group, step.n, step.code, lost=step.lost)
+        elif isinstance(step, PublishFault):
+            self.world.adapters.publisher.fail_next(step.n)
         elif isinstance(step, Advance):
             world.clock.advance(step.minutes * 60)
         elif isinstance(step, Settle):
@@ -353,6 +395,7 @@ class Run:
             raise TypeError(f"unknown step {step!r}")
         after = self._counters()
         obs.update_calls, obs.patch_calls, obs.run_writes, obs.vpc_writes = (a - b for a, b in zip(after, before))
+        obs.store_faults = self._store_faults() - faults_before
         self.trace.append(obs)
         return obs
 
@@ -360,9 +403,18 @@ class Run:
         """An operator's command; one that raised TransientError is resent by finish()."""
         body = step.body if isinstance(step, _Resend) else self._operator_body(step)
         obs.claim_incident = body.pop("_claims", None) if not isinstance(step, _Resend) else step.claims
-        self._command(body, obs, into=obs.outcomes, retry=True)
-        if isinstance(step, Pause) and not obs.errors and not obs.transient:
-            (self._paused.add if step.engaged else self._paused.discard)(PAUSE_TARGETS[step.target])
+        effect = body.pop("_effect", None) if not isinstance(step, _Resend) else step.effect
+        self._command(dict(body, _effect=effect) if effect else body, obs, into=obs.outcomes, retry=True)
+        if effect and not obs.errors and not obs.transient and any(o.status.value == "applied" for o in obs.outcomes):
+            self._take_effect(effect)   # a pause refused (rejected, a dry run) pauses nothing
+
+    def _take_effect(self, effect: tuple) -> None:
+        """What an operator's pause, resume or kill switch changes, once its command answered."""
+        if effect[0] == "kill_switch":
+            self._kill_switch = effect[1]
+        else:
+            _, target, engaged = effect
+            (self._paused.add if engaged else self._paused.discard)(target)
 
     def _operator_body(self, step: Any) -> dict[str, Any]:
         from shared.remediation.guardrails import claim_key, command_incident, proposal_id_for
@@ -370,7 +422,8 @@ class Run:
         common = {"requested_by": OPERATOR, "reason": "generated program"}
         if isinstance(step, Pause):
             return common | {"command": "pause" if step.engaged else "resume", "target": PAUSE_TARGETS[step.target],
-                             "command_id": f"pause-{uuid.uuid4().hex}"}
+                             "command_id": f"pause-{uuid.uuid4().hex}",
+                             "_effect": ("pause", PAUSE_TARGETS[step.target], step.engaged)}
         if isinstance(step, OperatorRollback):
             command_id = f"op-rollback-{step.command}"
             params = {"revision": _oldest_revision(self.scenario)} if step.named else {}
@@ -386,16 +439,25 @@ class Run:
                          "params": {"proposal_id": proposal}, "_claims": incident}
 
     def _command(self, body: dict[str, Any], obs: Observation, into: list[Outcome] | None = None,
-                 retry: bool = False) -> list[Outcome]:
+                 retry: bool = False, sweep: bool = False) -> list[Outcome]:
         self._commands += 1
+        effect = body.pop("_effect", None)
         try:
             outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")
-        except TransientError:
-            if not retry:   # the scheduler's sweep and the kill switch answer, never raise
-                obs.errors.append("TransientError from a command that must answer")
+        except TransientError as exc:
+            if sweep:   # the state store failed: the scheduler's next sweep (at the end) does the work
+                obs.transient += 1
+                self.failed_sweeps += 1
+                return []
+            if not retry:
+                obs.errors.append(f"TransientError from a command that must answer: {exc}")
                 return []
             obs.transient += 1   # raised so that Pub/Sub redelivers the command
-            self.failed_commands.append(dict(body, _claims=obs.claim_incident))
+            self.failed_commands.append(dict(body, _claims=obs.claim_incident, _effect=effect))
+            if effect and not effect[-1]:
+                # A resume (or the switch turned off) that raised may still have taken (its flag
+                # written, a later write failing): from here on, writes are no longer expected off.
+                self._take_effect(effect)
             return []
         except Exception as exc:  # noqa: BLE001 - a command must answer, never raise
             obs.errors.append(f"{type(exc).__name__}: {exc}")
@@ -456,6 +518,9 @@ class Run:
         if step.clear:
             for part in (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess):
                 part.faults.clear()
+            for port in (self.world.adapters.state, self.world.adapters.publisher):
+                if hasattr(port, "fail_next"):   # FaultyStateStore, FaultyPublisher
+                    port.clear()
             return
         faults = getattr(self.standins, step.standin).faults
         if step.n == 0:
@@ -499,6 +564,7 @@ class _Resend:
     def __init__(self, body: dict[str, Any]) -> None:
         body = dict(body)
         self.claims: str | None = body.pop("_claims", None)
+        self.effect: tuple | None = body.pop("_effect", None)   # a pause's or the kill switch's, once it answers
         self.body = body
 
     def __str__(self) -> str:
@@ -582,6 +648,7 @@ def fresh_run(firestore_emulator: Any, pubsub_emulator: Any, project_id: str, sc
         firestore_emulator.reset(project_id)
         namespace = PubSubNamespace(project=project_id, host=pubsub_emulator.host)
         world = World(standins, namespace, project_id, ANCHOR, mode=mode, **config)
+        with_port_faults(world)
         if sustain:
             seed(standins, sustained(scenario, sustain), ANCHOR)
         else:
@@ -597,6 +664,16 @@ def fresh_run(firestore_emulator: Any, pubsub_emulator: Any, project_id: str, sc
         standins.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+def with_port_faults(world: Any) -> None:
+    """The world's handlers see its state store and publisher through FaultyStateStore and
+    FaultyPublisher (the program's StoreFault and PublishFault steps); `world.state`, which the
+    checks read, stays the store itself."""
+    from tests.unit.fakes import FaultyPublisher, FaultyStateStore
+
+    world.adapters = dataclasses.replace(world.adapters, state=FaultyStateStore(world.state),
+                                         publisher=FaultyPublisher(world.adapters.publisher))
 
 
 def minutes(at: datetime) -> float:

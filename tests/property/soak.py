@@ -1,13 +1,17 @@
 """`make soak`: the fast tier's invariants over 10^5 generated programs, on worker processes.
 
     python -m tests.property.soak [--programs 100000] [--workers 2] [--seed S] [--batch 500] [--minutes M]
+                                  [--keep-going]
 
 Every batch is one hypothesis run of `--batch` programs seeded with `seed + batch number`, so any
 batch can be run again alone (`--seed <batch seed> --programs <batch> --workers 1`). Workers take
 batches in turn until the count is reached. The first counterexample stops the run: hypothesis
 has shrunk it by then, and it is printed with its trace, its batch seed and hypothesis's
-`@reproduce_failure` blob. The summary gives the count, programs per second of wall time and per
-CPU-second, which is what extrapolates from a loaded machine. Exit status 1 on a counterexample.
+`@reproduce_failure` blob. With --keep-going, every batch runs (a batch ends at its first
+counterexample, after shrinking it) and each distinct counterexample (by the invariants it
+breaks) is printed once, with the seeds of every batch that found it. The summary gives the
+count, programs per second of wall time and per CPU-second, which is what extrapolates from a
+loaded machine. Exit status 1 on a counterexample.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import multiprocessing
 import os
 import queue
 import random
+import re
 import resource
 import sys
 import time
@@ -33,6 +38,11 @@ class BatchResult:
     programs: int
     cpu: float                       # CPU seconds the worker spent on this batch
     counterexample: str = ""         # the shrunk example, its trace and hypothesis's report
+    kinds: tuple[str, ...] = ()      # the shrunk example's broken invariants, numbers left out
+
+    @property
+    def kind(self) -> str:
+        return " / ".join(self.kinds)
 
 
 def run_batch(seed: int, size: int) -> BatchResult:
@@ -45,7 +55,7 @@ def run_batch(seed: int, size: int) -> BatchResult:
     from tests.property.invariants import explain
     from tests.property.programs import scenario_programs
 
-    ran, failure, report = [0], [""], io.StringIO()
+    ran, failure, report, kinds = [0], [""], io.StringIO(), [()]
 
     @hypothesis_seed(seed)
     @settings(max_examples=size, deadline=None, database=None, print_blob=True,
@@ -56,6 +66,7 @@ def run_batch(seed: int, size: int) -> BatchResult:
         ran[0] += 1
         if problems:
             failure[0] = explain(run, problems)   # the last one kept is the shrunk example's
+            kinds[0] = tuple(sorted({re.sub(r"#\d+ [^:]*:|\d+", "N", problem) for problem in problems}))
             raise AssertionError(failure[0])
 
     start = time.process_time()
@@ -65,10 +76,10 @@ def run_batch(seed: int, size: int) -> BatchResult:
         except AssertionError as exc:   # hypothesis attaches the falsifying example and its blob as notes
             notes = "\n".join(getattr(exc, "__notes__", []))
             failure[0] = f"{report.getvalue()}{notes}\n{failure[0] or exc}"
-    return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0])
+    return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0], kinds[0] if failure[0] else ())
 
 
-def _worker(index: int, batches: Any, results: Any) -> None:
+def _worker(index: int, batches: Any, results: Any, keep_going: bool = False) -> None:
     sys.stdout = open(os.devnull, "w")   # the timeline's step lines: one per step, not wanted here
     while True:
         try:
@@ -78,7 +89,7 @@ def _worker(index: int, batches: Any, results: Any) -> None:
         result = run_batch(seed, size)
         result.worker = index
         results.put(result)
-        if result.counterexample:
+        if result.counterexample and not keep_going:
             return
 
 
@@ -94,13 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {args.programs} programs in {len(sizes)} batches of {args.batch}, {args.workers} worker(s), "
           f"seed {seed}", flush=True)
     started = time.perf_counter()
-    workers = [context.Process(target=_worker, args=(i, batches, results), daemon=True) for i in range(args.workers)]
+    workers = [context.Process(target=_worker, args=(i, batches, results, args.keep_going), daemon=True)
+               for i in range(args.workers)]
     for worker in workers:
         worker.start()
     done, cpu, failures, last_report = 0, 0.0, [], started
     pending = len(sizes)
     deadline = started + args.minutes * 60 if args.minutes else float("inf")
-    while pending and not failures and time.perf_counter() < deadline:
+    while pending and (args.keep_going or not failures) and time.perf_counter() < deadline:
         try:
             result: BatchResult = results.get(timeout=1)
         except queue.Empty:
@@ -111,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         done, cpu = done + result.programs, cpu + result.cpu
         if result.counterexample:
             failures.append(result)
+            if args.keep_going:
+                print(f"soak: counterexample in batch seed {result.seed}: {result.kind}", flush=True)
         if time.perf_counter() - last_report >= PROGRESS_SECONDS:
             last_report = time.perf_counter()
             _progress(done, args.programs, last_report - started, cpu)
-    if pending and not failures and time.perf_counter() >= deadline:
+    if pending and (args.keep_going or not failures) and time.perf_counter() >= deadline:
         print(f"soak: stopped after {args.minutes:g} min with {pending} batch(es) not finished", flush=True)
     for worker in workers:   # after a counterexample (or the time limit) the others stop mid-batch
         if worker.is_alive():
@@ -125,7 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {done} programs in {elapsed:.1f} s: {done / elapsed:.1f} programs/s "
           f"({done / max(cpu, 1e-9):.1f} per CPU-second of a worker; workers' CPU "
           f"{children.ru_utime + children.ru_stime:.0f} s), {len(failures)} counterexample(s), seed {seed}")
+    distinct: dict[str, list[BatchResult]] = {}
     for result in failures:
+        distinct.setdefault(result.kind, []).append(result)
+    if args.keep_going and failures:
+        print(f"soak: {len(distinct)} distinct counterexample(s) (by the invariants they break); the first of each:")
+    for result in (found[0] for found in distinct.values()):
+        if len(distinct[result.kind]) > 1:
+            print(f"\n({len(distinct[result.kind])} batches found this one: seeds "
+                  f"{', '.join(str(r.seed) for r in distinct[result.kind])})")
         print(f"\nCOUNTEREXAMPLE (batch seed {result.seed}; run it alone: python -m tests.property.soak "
               f"--seed {result.seed} --programs {args.batch} --batch {args.batch} --workers 1):\n"
               f"{result.counterexample}")
@@ -158,6 +180,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--minutes", type=float, default=0,
                         help="stop after this long (finished batches count), 0: no limit")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="after a counterexample, run the other batches too, and print each distinct one once")
     args = parser.parse_args(argv)
     if args.programs < 1 or args.workers < 1 or args.batch < 1:
         parser.error("--programs, --workers and --batch must be at least 1")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.property.harness import CONNECTOR, Fault, Open, fresh_run
+from tests.property.harness import CONNECTOR, OPERATOR, Fault, Open, OperatorRollback, StoreFault, fresh_run
 from tests.property.invariants import check_all, explain
 
 pytestmark = pytest.mark.emulator
@@ -42,4 +42,19 @@ def test_an_accepted_rollback_whose_wait_failed_is_recorded(firestore_emulator, 
         run.execute([Fault("run", "GetOperation", 10_000), Open(0, 0)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
+        assert run.standins.run.count("UpdateService") == 1
+
+
+def test_an_operator_rollback_whose_records_failed_is_still_reported(firestore_emulator, pubsub_emulator, project_id):
+    """Found by `make soak` (fast tier), here on the Firestore and Pub/Sub emulators: the rollback
+    took, completing the gate's claim failed, then completing the command's own claim failed too
+    (FaultyStateStore around FirestoreStateStore). Before the fix handle_command raised and the
+    escalation "could not be recorded" was never published: nobody recorded or heard of the change."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce",
+                   operators=[OPERATOR], **POLICY) as run:
+        run.execute([StoreFault("write", 2), OperatorRollback(0, named=False)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        [outcome] = run.trace[1].outcomes
+        assert outcome.status.value == "escalated" and "could not be recorded" in outcome.reason, outcome.reason
         assert run.standins.run.count("UpdateService") == 1

@@ -4,7 +4,6 @@ Integration and end-to-end tests use the Firestore emulator and the API stand-in
 """
 from __future__ import annotations
 
-import copy
 import threading
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -80,7 +79,7 @@ class MemoryStateStore:
 
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
         with self._lock:
-            return copy.deepcopy(self.documents.get((kind, key)))
+            return _copy_plain(self.documents.get((kind, key)))
 
     def get_many(self, keys) -> list[dict[str, Any] | None]:
         with self._lock:
@@ -88,7 +87,7 @@ class MemoryStateStore:
             for kind, key in keys:
                 claim = self.records.get((kind, key))
                 answers.append(claim.model_dump(mode="python") | {"status": claim.status.value} if claim
-                               else copy.deepcopy(self.documents.get((kind, key))))
+                               else _copy_plain(self.documents.get((kind, key))))
             return answers
 
     def update_record(self, kind: str, key: str, changes: Mapping[str, Any],
@@ -109,7 +108,18 @@ class MemoryStateStore:
             # As in a Firestore query, a record without the field never matches, not even None.
             found = [record for (k, _), record in self.documents.items()
                      if k == kind and field in record and record[field] == wanted]
-            return copy.deepcopy(found[:limit])
+            return _copy_plain(found[:limit])
+
+
+def _copy_plain(value: Any) -> Any:
+    """A copy of a stored plain record (or None): `plain_record` leaves only dicts and lists to copy;
+    the leaves (None, bool, int, float, str, bytes, UTC datetimes) are immutable. Much cheaper
+    than copy.deepcopy, which the fast tier's 10^5 programs would otherwise spend much time in."""
+    if isinstance(value, dict):
+        return {name: _copy_plain(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_plain(item) for item in value]
+    return value
 
 
 def _require_aware(now: datetime) -> None:
@@ -139,4 +149,142 @@ class Adapters:
         self.run = run
 
 
-__all__ = ["MemoryStateStore", "RecordingRun", "Adapters", "PermanentError", "TransientError"]
+__all__ = ["MemoryStateStore", "RecordingRun", "Adapters", "FaultyStateStore", "FaultyPublisher", "PermanentError",
+           "TransientError"]
+
+
+# --- faults in Runwarden's own ports (the state store, the outcome publisher) ----------------------
+
+
+STORE_READS = ("get", "get_record", "get_many", "find_records")
+STORE_CLAIMS = ("claim", "claim_all")
+STORE_WRITES = ("complete", "release", "put_record", "update_record")
+STORE_GROUPS = {"read": STORE_READS, "claim": STORE_CLAIMS, "write": STORE_WRITES}
+
+
+def transient_error(code: str, what: str) -> TransientError:
+    """What FirestoreStateStore (or PubSubPublisher) raises when the service answers `code`
+    (UNAVAILABLE, DEADLINE_EXCEEDED) after its own retries: google-api-core's exception for that
+    status, through `classify`, as the adapters' error handling does (shared/gcp/firestore.py
+    `_call`, shared/gcp/pubsub.py)."""
+    import grpc
+    from google.api_core.exceptions import from_grpc_status
+
+    from shared.errors import classify
+
+    error = classify(from_grpc_status(grpc.StatusCode[code], f"{what}: injected"))
+    if not isinstance(error, TransientError):
+        raise ValueError(f"{code} is not a transient status")
+    return error
+
+
+class FaultyStateStore:
+    """A StateStore (any: MemoryStateStore, FirestoreStateStore) whose next calls fail as Firestore
+    can fail, for fault drills and the property tests. Faults are queued per group of methods:
+    - `read` (get, get_record, get_many, find_records): the call fails, nothing is read;
+    - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, put_record,
+      update_record): the call fails before anything is written, or, with `lost`, the commit
+      lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
+      retry does not repeat), so the caller sees the error although the write took.
+    Everything else passes through to the store it wraps."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._pending: dict[str, list[tuple[str, bool]]] = {group: [] for group in STORE_GROUPS}
+        self._lock = threading.Lock()
+        self.injected: list[tuple[str, str, bool]] = []   # (method, code, lost) of every fault raised
+
+    def fail_next(self, group: str, n: int = 1, code: str = "UNAVAILABLE", lost: bool = False) -> None:
+        if group not in STORE_GROUPS:
+            raise ValueError(f"unknown group {group!r}: one of {sorted(STORE_GROUPS)}")
+        if lost and group == "read":
+            raise ValueError("a read has no answer to lose: only claim and write commits land")
+        transient_error(code, group)   # refuses a status that is not transient
+        with self._lock:
+            self._pending[group] += [(code, lost)] * n
+
+    def clear(self) -> None:
+        with self._lock:
+            for queue in self._pending.values():
+                queue.clear()
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(len(queue) for queue in self._pending.values())
+
+    def _call(self, group: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            fault = self._pending[group].pop(0) if self._pending[group] else None
+            if fault is not None:
+                self.injected.append((method, *fault))
+        if fault is not None and not fault[1]:
+            raise transient_error(fault[0], method)
+        result = getattr(self.inner, method)(*args, **kwargs)
+        if fault is not None:   # the commit landed; its answer is lost
+            raise transient_error(fault[0], method)
+        return result
+
+    def claim(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("claim", "claim", *args, **kwargs)
+
+    def claim_all(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("claim", "claim_all", *args, **kwargs)
+
+    def complete(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("write", "complete", *args, **kwargs)
+
+    def release(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("write", "release", *args, **kwargs)
+
+    def put_record(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("write", "put_record", *args, **kwargs)
+
+    def update_record(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("write", "update_record", *args, **kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("read", "get", *args, **kwargs)
+
+    def get_record(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("read", "get_record", *args, **kwargs)
+
+    def get_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("read", "get_many", *args, **kwargs)
+
+    def find_records(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("read", "find_records", *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:   # anything else the store has (warm, ...), unchanged
+        return getattr(self.inner, name)
+
+
+class FaultyPublisher:
+    """A PublisherPort whose next `n` publishes fail as PubSubPublisher fails when Pub/Sub answers
+    UNAVAILABLE: TransientError, and nothing is published."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._failures = 0
+        self._lock = threading.Lock()
+        self.injected = 0
+
+    def fail_next(self, n: int = 1) -> None:
+        with self._lock:
+            self._failures += n
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures = 0
+
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
+        with self._lock:
+            fail = self._failures > 0
+            if fail:
+                self._failures -= 1
+                self.injected += 1
+        if fail:
+            raise transient_error("UNAVAILABLE", f"Publish to {topic}")
+        return self.inner.publish(topic, data, attributes, ordering_key=ordering_key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

@@ -14,7 +14,8 @@ import pytest
 
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.records import ACTIONS, ActionState
-from tests.unit.fakes import MemoryStateStore
+from shared.errors import TransientError
+from tests.unit.fakes import STORE_GROUPS, FaultyPublisher, FaultyStateStore, MemoryStateStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 CET = timezone(timedelta(hours=1))
@@ -509,3 +510,85 @@ class TestMemoryStateStore(StateStoreContract):
     @pytest.fixture
     def racer(self, store: MemoryStateStore) -> Callable[[], MemoryStateStore]:
         return lambda: store   # threads of one process share one store
+
+
+# --- FaultyStateStore: the fault drills' and property tests' state store --------------------------
+
+
+class TestFaultyStateStoreWithoutFaults(StateStoreContract):
+    """With no fault queued, the wrapper is the store it wraps: the whole contract holds through it."""
+
+    @pytest.fixture
+    def store(self) -> FaultyStateStore:
+        return FaultyStateStore(MemoryStateStore())
+
+    @pytest.fixture
+    def racer(self, store: FaultyStateStore) -> Callable[[], FaultyStateStore]:
+        return lambda: store
+
+
+def test_every_state_store_method_belongs_to_one_fault_group() -> None:
+    from shared.ports import StateStore
+
+    methods = {name for name, value in vars(StateStore).items() if callable(value) and not name.startswith("_")}
+    grouped = [method for methods_ in STORE_GROUPS.values() for method in methods_]
+    assert methods <= set(grouped) and len(grouped) == len(set(grouped)), (methods, grouped)
+    assert all(method in vars(FaultyStateStore) for method in grouped)   # none passes through unfaulted
+
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def test_a_read_fault_raises_what_the_adapter_raises_and_reads_nothing() -> None:
+    store = FaultyStateStore(MemoryStateStore())
+    store.put_record(ACTIONS, "a", action())
+    store.fail_next("read", 2, "DEADLINE_EXCEEDED")
+    for _ in range(2):
+        with pytest.raises(TransientError, match="DeadlineExceeded"):
+            store.get_record(ACTIONS, "a")
+    assert store.get_record(ACTIONS, "a") is not None and store.injected == [
+        ("get_record", "DEADLINE_EXCEEDED", False)] * 2
+
+
+def test_a_claim_fault_writes_nothing_and_a_lost_answer_leaves_the_claim_taken() -> None:
+    inner = MemoryStateStore()
+    store = FaultyStateStore(inner)
+    store.fail_next("claim")
+    with pytest.raises(TransientError, match="ServiceUnavailable"):
+        store.claim("claims", "k", "me", timedelta(minutes=5), NOW)
+    assert inner.get("claims", "k") is None
+    store.fail_next("claim", lost=True, code="DEADLINE_EXCEEDED")
+    with pytest.raises(TransientError):
+        store.claim("claims", "k", "me", timedelta(minutes=5), NOW)
+    assert inner.get("claims", "k").owner == "me"   # it landed; only its answer was lost
+
+
+def test_only_transient_faults_and_only_commits_lose_answers() -> None:
+    store = FaultyStateStore(MemoryStateStore())
+    with pytest.raises(ValueError):
+        store.fail_next("read", lost=True)
+    with pytest.raises(ValueError):
+        store.fail_next("write", code="PERMISSION_DENIED")
+    with pytest.raises(ValueError):
+        store.fail_next("reads")
+    store.fail_next("write", 3)
+    store.clear()
+    store.put_record(ACTIONS, "a", action())
+    assert store.pending() == 0
+
+
+def test_a_publish_fault_publishes_nothing() -> None:
+    class Kept:
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        def publish(self, topic: str, data: bytes, attributes: dict, ordering_key: str = "") -> str:
+            self.messages.append(data)
+            return str(len(self.messages))
+
+    inner = Kept()
+    publisher = FaultyPublisher(inner)
+    publisher.fail_next(1)
+    with pytest.raises(TransientError, match="ServiceUnavailable"):
+        publisher.publish("projects/p/topics/t", b"1", {})
+    assert publisher.publish("projects/p/topics/t", b"2", {}) == "1" and inner.messages == [b"2"]
