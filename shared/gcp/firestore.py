@@ -101,7 +101,7 @@ class FirestoreStateStore:
                 return ClaimResult(acquired=True, record=record)
             if not current.expired(now):
                 return ClaimResult(acquired=False, record=current)
-            if self._update_if_unchanged(self._ref(kind, key), snapshot, _fields(record)):
+            if self._update_if_unchanged(name, snapshot, _fields(record)):
                 return ClaimResult(acquired=True, record=record, took_over=True)
             # Another claimant took it over first; the next read returns its record.
         raise TransientError(f"claim {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
@@ -141,23 +141,23 @@ class FirestoreStateStore:
 
     def complete(self, kind: str, key: str, owner: str, retain: timedelta, now: datetime, result: dict) -> None:
         _require_aware(now)
-        ref, name = self._ref(kind, key), self._name(kind, key)
+        name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
             snapshot = self._snapshot(name)
             if not self._owned_by(snapshot, owner, f"complete {kind}/{key}"):
                 return
             fields = {"status": ClaimStatus.COMPLETED.value, "result": result, "expires_at": now + retain}
-            if self._update_if_unchanged(ref, snapshot, fields):
+            if self._update_if_unchanged(name, snapshot, fields):
                 return
         raise TransientError(f"complete {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
     def release(self, kind: str, key: str, owner: str) -> None:
-        ref, name = self._ref(kind, key), self._name(kind, key)
+        name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
             snapshot = self._snapshot(name)
             if not self._owned_by(snapshot, owner, f"release {kind}/{key}"):
                 return
-            if self._delete_if_unchanged(ref, snapshot):
+            if self._delete_if_unchanged(name, snapshot):
                 return
         raise TransientError(f"release {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
@@ -201,9 +201,10 @@ class FirestoreStateStore:
                       expect: Mapping[str, Any] | None = None) -> bool:
         fields, wanted = plain_record(changes), plain_record(expect or {})
         write_id = uuid.uuid4().hex
-        # Quoted so that a name like "a.b" is one top-level field, as in put_record, not a path.
-        update = {_field_path(name): value for name, value in fields.items()} | {WRITE_FIELD: write_id}
-        ref, name = self._ref(kind, key), self._name(kind, key)
+        # Top-level fields: a name like "a.b" is one field, as in put_record, not a path (the
+        # update's mask quotes it: firestore_wire.Wire.update_write).
+        update = fields | {WRITE_FIELD: write_id}
+        name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
             snapshot = self._snapshot(name)
             if not snapshot.exists:
@@ -217,7 +218,7 @@ class FirestoreStateStore:
                 return False
             if not fields:
                 return True  # nothing to change: the check was the whole request
-            if self._update_if_unchanged(ref, snapshot, update):
+            if self._update_if_unchanged(name, snapshot, update):
                 return True
             # Someone wrote in between: re-read, and re-check `expect` against their write.
         raise TransientError(f"update {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
@@ -245,26 +246,25 @@ class FirestoreStateStore:
         except AlreadyExists:
             return False
 
-    def _update_if_unchanged(self, ref: Any, snapshot: Any, fields: dict[str, Any]) -> bool:
-        return self._if_unchanged(snapshot, lambda option: ref.update(fields, option=option, **self._write_limits()))
+    def _update_if_unchanged(self, name: str, snapshot: Any, fields: dict[str, Any]) -> bool:
+        """Updates top-level `fields`, guarded by the snapshot's update time."""
+        return self._if_unchanged(self._wired().update_write(name, fields, snapshot.update_time))
 
-    def _delete_if_unchanged(self, ref: Any, snapshot: Any) -> bool:
-        return self._if_unchanged(snapshot, lambda option: ref.delete(option=option, **self._write_limits()))
+    def _delete_if_unchanged(self, name: str, snapshot: Any) -> bool:
+        return self._if_unchanged(self._wired().delete_write(name, snapshot.update_time))
 
-    def _if_unchanged(self, snapshot: Any, write: Callable[[Any], object]) -> bool:
-        """Runs `write(option)` guarded by the snapshot's update time. False if someone else
+    def _if_unchanged(self, write: Any) -> bool:
+        """Commits `write`, which carries a last-update-time precondition. False if someone else
         wrote (or deleted) the document since the snapshot was read."""
         from google.api_core.exceptions import FailedPrecondition, NotFound
 
-        option = self._firestore().write_option(last_update_time=snapshot.update_time)
+        wire = self._wired()
         try:
-            _call(lambda: write(option), reraise=(FailedPrecondition, NotFound))
+            _call(lambda: wire.commit([write], self.timeout, self._write_retry()),
+                  reraise=(FailedPrecondition, NotFound))
             return True
         except (FailedPrecondition, NotFound):
             return False
-
-    def _write_limits(self) -> dict[str, Any]:
-        return {"timeout": self.timeout, "retry": self._write_retry()}
 
     def _write_retry(self) -> Any:
         """Commit's default retry (UNAVAILABLE, RESOURCE_EXHAUSTED) but bounded by our timeout,
@@ -298,12 +298,6 @@ class FirestoreStateStore:
             return False
         return True
 
-    def _ref(self, kind: str, key: str) -> Any:
-        return self._collection(kind).document(document_id(key))
-
-    def _collection(self, kind: str) -> Any:
-        return self._firestore().collection(self._collection_id(kind))
-
     def _collection_id(self, kind: str) -> str:
         if not _KIND.match(kind):
             raise ValueError(f"kind must match {_KIND.pattern}: {kind!r}")
@@ -314,17 +308,11 @@ class FirestoreStateStore:
         return self._wired().name(self._collection_id(kind), document_id(key))
 
     def warm(self) -> None:
-        """Builds the client and its GAPIC transport and opens the connection now (no call is
-        made); idempotent.
+        """Builds the client and the channel every call goes on (shared/gcp/firestore_wire.py) and
+        opens its connection now (no call is made); idempotent."""
+        from shared.gcp.endpoints import connect_channel
 
-        `firestore.Client` builds its transport on first use, in the lazy `_firestore_api`
-        property ("Lazy-loading getter GAPIC Firestore API", google-cloud-firestore
-        firestore_v1/client.py); reading it here moves that cost out of the first event."""
-        from shared.gcp.endpoints import connect
-
-        client = self._firestore()
-        connect(_call(lambda: client._firestore_api).transport)
-        self._wired()
+        connect_channel(self._wired().channel)
 
     def _wired(self) -> Any:
         """The raw-protobuf calls on this client's channel (shared/gcp/firestore_wire.py)."""
@@ -335,7 +323,7 @@ class FirestoreStateStore:
                 if self._wire is None:
                     from shared.gcp.firestore_wire import Wire
 
-                    self._wire = _call(lambda: Wire(client))
+                    self._wire = _call(lambda: Wire(client, self._new_channel(client)))
                 wire = self._wire
         return wire
 
@@ -345,6 +333,11 @@ class FirestoreStateStore:
             if self._client is None:
                 self._client = _call(self._new_client)
             return self._client
+
+    def _new_channel(self, client: Any) -> Any:
+        from shared.gcp.firestore_wire import open_channel
+
+        return open_channel(client)
 
     def _new_client(self) -> Any:
         from google.cloud import firestore

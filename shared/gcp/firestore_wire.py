@@ -7,8 +7,7 @@ wrappers (google-cloud-firestore `_helpers.encode_value` builds a proto-plus `Va
 each call in retry, timeout and error-mapping closures. On the alert path that was about half of
 the handler's CPU. Here the same requests are built as the raw protobuf classes that proto-plus
 wraps (`Message.pb()`, proto-plus docs, "Wrapping and unwrapping"), and sent on the channel the
-library built (`FirestoreGrpcTransport.grpc_channel`), so the endpoint, credentials, emulator
-settings and any interceptor on that channel are the library's.
+library would build, with one option more (below).
 
 What is kept from the library, so that the server sees the same call:
   - the metadata the client sends with every call: its resource prefix (and, on the emulator,
@@ -25,9 +24,16 @@ What is kept from the library, so that the server sees the same call:
     `base_query.FieldFilter._to_pb` does.
 tests/unit/test_firestore_wire.py checks each request against the one the library builds.
 
-Unchanged: only unary calls and server-streaming reads are made here; each streaming call still
-runs as the channel runs it (grpcio starts a channel-spin thread for a streaming call when no
-other is in flight: grpc/_channel.py `_channel_managed_call_management`).
+The channel (`open_channel`) is built as the library builds its own (BaseClient
+`_firestore_api_helper`: on the emulator an insecure channel to FIRESTORE_EMULATOR_HOST, otherwise
+`FirestoreGrpcTransport.create_channel` with the client's target and credentials, keepalive 30 s and
+no message size limit), plus grpcio's `SingleThreadedUnaryStream` option ("Perform unary-stream
+RPCs on a single thread", grpc.experimental.ChannelOptions). Without it grpcio starts a
+channel-spin thread for every streaming call made while no other is in flight, and hands each
+answer from that thread to the caller's (grpc/_channel.py `_channel_managed_call_management`,
+`_run_channel_spin_thread`); with it the calling thread reads the answers itself
+(`_SingleThreadedUnaryStreamMultiCallable`). BatchGetDocuments and RunQuery are server-streaming,
+and a duplicate delivery makes nothing but two of them and a publish.
 """
 from __future__ import annotations
 
@@ -76,13 +82,12 @@ class Snapshot:
 class Wire:
     """The three calls, on one client's channel. Safe to share between threads."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, channel: Any) -> None:
         from google.api_core.gapic_v1 import routing_header
         from google.cloud.firestore_v1.types import document, firestore, query, write
 
         self._client = client
-        api = client._firestore_api   # builds the transport and its channel (lazy in the library)
-        channel = api.transport.grpc_channel
+        self.channel = channel
         self.database = client._database_string
         self.documents = f"{self.database}/documents"
         self._pb = _Types(document, firestore, query, write)
@@ -130,6 +135,22 @@ class Wire:
         """A set that replaces the whole document (`_helpers.pbs_for_set_no_merge`)."""
         pb = self._pb
         return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)))
+
+    def update_write(self, name: str, fields: Mapping[str, Any], update_time: Any) -> Any:
+        """An update of top-level fields, only if the document's update time is still
+        `update_time` (`_helpers.pbs_for_update` with a `LastUpdateOption`): the mask names each
+        field (quoted as a field path), so a map value replaces the whole map."""
+        from google.cloud.firestore_v1.field_path import FieldPath
+
+        pb = self._pb
+        return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)),
+                        update_mask=pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)]),
+                        current_document=pb.Precondition(update_time=update_time.timestamp_pb()))
+
+    def delete_write(self, name: str, update_time: Any) -> Any:
+        """A delete, only if the document's update time is still `update_time` (`_helpers.pb_for_delete`)."""
+        pb = self._pb
+        return pb.Write(delete=name, current_document=pb.Precondition(update_time=update_time.timestamp_pb()))
 
     def commit_request(self, writes: Iterable[Any]) -> Any:
         return self._pb.Commit(database=self.database, writes=list(writes))
@@ -238,6 +259,7 @@ class _Types:
         self.Document = document.Document.pb()
         self.Write = write.Write.pb()
         self.Precondition = common.Precondition.pb()
+        self.DocumentMask = common.DocumentMask.pb()
         self.StructuredQuery = query.StructuredQuery.pb()
         self.Int32Value = wrappers_pb2.Int32Value
         self.BatchGet = firestore.BatchGetDocumentsRequest.pb()
@@ -246,6 +268,22 @@ class _Types:
         self.RunQueryResponse = firestore.RunQueryResponse.pb()
         self.Commit = firestore.CommitRequest.pb()
         self.CommitResponse = firestore.CommitResponse.pb()
+
+
+def open_channel(client: Any) -> Any:
+    """A channel to the client's endpoint, built as the library builds its own, with grpcio's
+    SingleThreadedUnaryStream option (see the module docstring)."""
+    import grpc
+    import grpc.experimental
+
+    options = [("grpc.keepalive_time_ms", 30000), ("grpc.max_send_message_length", -1),
+               ("grpc.max_receive_message_length", -1),
+               (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
+    if client._emulator_host is not None:
+        return grpc.insecure_channel(client._emulator_host, options=options)
+    from google.cloud.firestore_v1.services.firestore.transports.grpc import FirestoreGrpcTransport
+
+    return FirestoreGrpcTransport.create_channel(client._target, credentials=client._credentials, options=options)
 
 
 def _timestamp(timestamp_pb: Any) -> Any:

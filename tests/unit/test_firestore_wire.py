@@ -29,7 +29,11 @@ def client():
 
 @pytest.fixture(scope="module")
 def wire(client):
-    return Wire(client)
+    from shared.gcp.firestore_wire import open_channel
+
+    channel = open_channel(client)   # connects lazily, on a first call: none is made here
+    yield Wire(client, channel)
+    channel.close()
 
 
 RECORD = {
@@ -57,6 +61,27 @@ def test_writes_match_the_librarys(client, wire, kind):
     # Map fields are unordered in protobuf: compare as messages, and each map field's bytes.
     assert mine == library
     assert mine.update.name == f"projects/wire-test/databases/(default)/documents/runwarden_claims/inc-1%7Csvc"
+
+
+def test_guarded_update_and_delete_match_the_librarys(client, wire):
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+    from google.cloud.firestore_v1 import _helpers
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    name = wire.name("runwarden_claims", "a")
+    read_at = DatetimeWithNanoseconds(2026, 11, 26, 12, 0, 1, nanosecond=123456000, tzinfo=timezone.utc)
+    option = client.write_option(last_update_time=read_at)
+    fields = {"status": "completed", "result": {"status": "applied", "after": {"a": [1]}, "empty": {}},
+              "expires_at": RECORD["expires_at"], "a.b": 1, "_write_id": "w"}
+    # The library takes field paths: a top-level name is quoted when it needs to be.
+    (library,) = _helpers.pbs_for_update(name, {FieldPath(k).to_api_repr(): v for k, v in fields.items()}, option)
+    assert wire.update_write(name, fields, read_at) == library._pb
+    # The update time is sent back exactly as read. (The library's LastUpdateOption goes through
+    # proto-plus's datetime marshalling, which keeps microseconds: the same for what Firestore
+    # answers, which stores timestamps to the microsecond.)
+    exact = DatetimeWithNanoseconds(2026, 11, 26, 12, 0, 1, nanosecond=123456789, tzinfo=timezone.utc)
+    assert wire.update_write(name, fields, exact).current_document.update_time.nanos == 123456789
+    assert wire.delete_write(name, read_at) == _helpers.pb_for_delete(name, option)._pb
 
 
 def test_commit_request_matches_a_write_batch(client, wire):
