@@ -42,9 +42,9 @@ RATIO_GOAL = 1.5         # the goal: first write within 1.5x the sequential roun
 # everything in one commit, the floor is 3 Firestore round trips plus the evidence's critical path
 # (about 15 ms on a quiet 2-vCPU machine), and the handler's own CPU sets the ratio: 6.2x measured
 # quiet with 58 ms of CPU per first write. Firestore's calls on raw protobuf and a channel without
-# spin threads, kept worker threads and a one-call publish took that CPU down by about a quarter
+# spin threads, kept worker threads and a one-call publish took that CPU down by about a third
 # (docs/performance.md, "The handler's own CPU"); they also made the floor's bare Firestore round
-# trips cheaper, so the ratio falls less than the CPU: about 5.4x expected quiet (an estimate: the
+# trips cheaper, so the ratio falls less than the CPU: about 5x expected quiet (an estimate: the
 # machine was loaded when this was set). 7.0 catches a CPU regression of about 30 % from there. A
 # lost round-trip saving fails the exact count check below.
 CONCURRENCY_REGRESSION = 1.15

@@ -1,12 +1,14 @@
 """Guardrail state in Firestore (`shared.ports.StateStore`): idempotency claims and plain records.
 
 Each claim or record is one document `{prefix}_{kind}/{encoded key}`. Atomicity comes from
-`DocumentReference.create()` (fails if the document exists) and from update-time
+creates (the precondition exists=false: fails if the document exists) and from update-time
 preconditions on every later write, never from transactions: those are slow and abort
 under contention (8 racers on the emulator take ~2 s and sometimes all fail).
 
-The client library is imported on first use, to keep cold starts short. It finds the
-emulator through FIRESTORE_EMULATOR_HOST on its own.
+The calls are made on raw protobuf messages, on a channel built as the client library builds its
+own (shared/gcp/firestore_wire.py: the same requests, at a fraction of the CPU). The library is
+imported on first use, to keep cold starts short; the emulator is found through
+FIRESTORE_EMULATOR_HOST, as the library finds it.
 """
 from __future__ import annotations
 
