@@ -5,9 +5,10 @@ code) of 72 per-minute points, serialised as the server sends it. Measured with 
 CPU clock (time.process_time), medians of interleaved rounds:
   - reference: the answer deserialised into proto-plus wrappers and every field read through
     them (the adapter's decoding before; kept here as the reference);
-  - the adapter: `series_from_proto` on the plain protobuf messages of the page.
-Both must give the same series. Fails only if the adapter's decoding is not faster than the
-reference (a regression), never on an absolute.
+  - the adapter: `series_from_proto` on the plain protobuf messages of the page (each field read
+    as a column with a C-level map, the points kept as two columns: no model or datetime per point).
+Both must give the same series. Fails only if the adapter's decoding regresses past REGRESSION of
+the reference, never on an absolute.
 
     .venv/bin/python bench/monitoring_decode.py [--rounds 30] [--points 72]
 """
@@ -23,7 +24,9 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-REGRESSION = 1.0   # fails if the adapter's decoding costs as much CPU as the reference or more
+# The adapter / the reference, CPU medians: 0.07-0.09 with the columns (432 and 8,640 points), 0.18
+# with a MetricPoint model and a datetime per point (docs/performance.md). Fails in between.
+REGRESSION = 0.14
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 

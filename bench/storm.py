@@ -12,6 +12,14 @@ down to K=20, D=10 so that it runs in well under a minute on a shared 2-core mac
 `--reference DIR` first runs DIR's own bench/storm.py (another checkout, e.g. the code before a
 change) at the same size, so that the figures compare within one run.
 
+The floor, in the same run (`--floor N`; by default as many deliveries as the storm's, at most
+5,000; 0 skips it): the same functions-framework command serving an empty CloudEvent function (it
+writes the message id and returns), pushed the same notification bodies by the same emulator. Its CPU per delivery is what
+functions-framework, gunicorn and Flask cost before Runwarden's code runs; its Pub/Sub emulator
+CPU is a push alone, without the outcome that the storm's function publishes and this harness
+pulls. The harness itself (publishing, pulling outcomes, the log agent and the API stand-ins,
+all in this process) is reported too: it shares the same two cores.
+
 A delivery counts as answered once an outcome names its message id. Pub/Sub redelivers a push
 not acked within the ack deadline, so a slow moment can answer one message twice: that is a
 redelivery (reported), not a loss; the run waits until every published message is answered.
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import re
 import subprocess
@@ -87,6 +96,56 @@ def group(pgid: int) -> list[int]:
     return pids
 
 
+FLOOR_SOURCE = r'''"""The storm's floor: an empty CloudEvent function behind functions-framework."""
+import sys
+
+import functions_framework
+
+
+@functions_framework.cloud_event
+def floor(cloud_event):
+    sys.stdout.write(f"floor-delivery {cloud_event.data['message']['messageId']}\n")
+'''
+FLOOR_TOPIC = "storm-floor"
+
+
+def _floor(box, notifications: list[dict], count: int, workdir: Path, timeout: float) -> dict[str, float]:
+    """CPU per delivery of an empty function pushed `count` of the storm's notifications, and of the
+    Pub/Sub emulator meanwhile."""
+
+    source = workdir / "floor_main.py"
+    source.write_text(FLOOR_SOURCE)
+    box.pubsub.ensure_topic(FLOOR_TOPIC)
+    server = box.start_function("floor", source=source, topic=FLOOR_TOPIC)
+    box.pubsub.publish(FLOOR_TOPIC, b"{}")   # the first request, not measured: Flask's first request
+    _wait_lines(server, 1, time.perf_counter() + 60)
+    parts = {"function": group(os.getpgid(server.process.pid)), "pubsub emulator": group(box.pubsub.pgid)}
+    before = {name: cpu_seconds(pids) for name, pids in parts.items()}
+    start = time.perf_counter()
+    bodies = [json.dumps(note).encode() for note in notifications]
+    for i in range(count):
+        box.pubsub.publish(FLOOR_TOPIC, bodies[i % len(bodies)])
+    answered = _wait_lines(server, count, start + timeout)
+    elapsed = time.perf_counter() - start
+    per = {name: (cpu_seconds(pids) - before[name]) / count for name, pids in parts.items()}   # before it stops
+    server.stop()
+    if answered < count:
+        raise SystemExit(f"the floor answered {answered} of {count} pushes")
+    return {**per, "rate": count / elapsed}
+
+
+def _wait_lines(server, count: int, deadline: float) -> int:
+    """Deliveries the floor reported, until `count` or the deadline. Counted by marker: the
+    server's threads write to one pipe, so two reports may share a line."""
+    seen = 0
+    while seen < count and time.perf_counter() < deadline:
+        try:
+            seen += server.lines.get(timeout=0.5).count("floor-delivery ")
+        except Exception:  # noqa: BLE001 - queue.Empty: keep waiting until the deadline
+            continue
+    return seen
+
+
 def _wait_answered(box, published: set[str], deadline: float) -> list:
     """Outcomes until every published message id has one (redeliveries may add more), or the deadline."""
     outcomes: list = []
@@ -119,9 +178,14 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="the issue's storm: 100 incidents x 100 deliveries")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--reference", type=Path, help="another checkout whose bench/storm.py runs first")
+    parser.add_argument("--floor", type=int, default=None,
+                        help="deliveries to an empty function behind the same server, after the storm (0: none; "
+                             "default: as many as the storm's, at most 5,000)")
     args = parser.parse_args()
     if args.full:
         args.incidents, args.per_incident = 100, 100
+    if args.floor is None:
+        args.floor = min(5000, args.incidents * args.per_incident)
     reference = _reference(args) if args.reference else None
 
     from sandbox.stack import Sandbox
@@ -143,6 +207,7 @@ def main() -> int:
             parts = {"function": group(os.getpgid(function.process.pid)),
                      "pubsub emulator": group(box.pubsub.pgid), "firestore emulator": group(box.firestore.pgid)}
             cpu_before = {name: cpu_seconds(pids) for name, pids in parts.items()}
+            harness_before = time.process_time()
             start = time.perf_counter()
             published = set()
             for round_ in range(args.per_incident):   # every incident once, then again: interleaved
@@ -151,7 +216,10 @@ def main() -> int:
             outcomes = _wait_answered(box, published, start + args.timeout)
             elapsed = time.perf_counter() - start
             cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in parts.items()}
+            harness = time.process_time() - harness_before
             writes = box.standins.run.count("UpdateService")
+            function.stop()
+            floor = _floor(box, notifications, args.floor, Path(tmp), args.timeout) if args.floor else None
     answered = {o.body.get("message_id") for o in outcomes}
     lost = len(published - answered)
     redelivered = len(outcomes) - len(answered & published)
@@ -164,8 +232,17 @@ def main() -> int:
     print(f"  {total / elapsed:.0f} msg/s; CPU per delivery: " + ", ".join(
         f"{name} {seconds / total * 1000:.1f} ms" for name, seconds in cpu.items()))
     per_delivery = {name: seconds / total for name, seconds in cpu.items()}
+    outcome_bytes = sum(len(json.dumps(o.body).encode()) for o in outcomes) / max(1, len(outcomes))
+    print(f"  outcome message: {outcome_bytes:.0f} bytes on average; the harness (publisher, outcome puller, log "
+          f"agent, stand-ins; this process): {harness / total * 1000:.1f} ms CPU per delivery")
     print(f"  CPU alone would allow: the function {1 / per_delivery['function']:.0f} msg/s per core; all three "
-          f"parts {2 / sum(per_delivery.values()):.0f} msg/s on this machine's 2 cores")
+          f"parts {2 / sum(per_delivery.values()):.0f} msg/s on this machine's 2 cores "
+          f"({2 / (sum(per_delivery.values()) + harness / total):.0f} msg/s with the harness)")
+    if floor:
+        print(f"  floor in this run (an empty CloudEvent function, same server and push, {args.floor} deliveries): "
+              f"{floor['rate']:.0f} msg/s; CPU per delivery: function {floor['function'] * 1000:.1f} ms, pubsub "
+              f"emulator {floor['pubsub emulator'] * 1000:.1f} ms -> Runwarden's own share of the function's CPU "
+              f"{(per_delivery['function'] - floor['function']) * 1000:.1f} ms per delivery")
     if reference:
         ours = total / elapsed
         print(f"  against the reference in this run ({args.reference}): {reference['rate']:.0f} msg/s, function "

@@ -113,9 +113,7 @@ class Emulator:
         self.stop()
         time.sleep(down_seconds)
         started = time.monotonic()
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = _spawn(command, self.log_path, mode="ab")   # one log across restarts
         self._stopped = False
         _RUNNING.add(self)
         try:
@@ -291,9 +289,7 @@ def _launch(cls: type[EmulatorT], project: str, command: Callable[[int], list[st
     port = _free_port()
     log_path = log_dir / f"{cls.kind}-{port}.log"
     started = time.monotonic()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command(port), stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+    process = _spawn(command(port), log_path, mode="wb")
     emulator = cls(project, port, process, log_path)
     emulator.command = command(port)
     _RUNNING.add(emulator)
@@ -304,6 +300,14 @@ def _launch(cls: type[EmulatorT], project: str, command: Callable[[int], list[st
         raise
     emulator.startup_seconds = time.monotonic() - started
     return emulator
+
+
+def _spawn(command: list[str], log_path: Path, mode: str) -> subprocess.Popen[bytes]:
+    """Starts an emulator in a session of its own (so that stop() can end its whole process
+    group: the gcloud wrappers start Java as a child), its output going to `log_path`."""
+    with open(log_path, mode) as log:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _wait_ready(emulator: Emulator, deadline: float) -> None:

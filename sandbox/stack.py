@@ -174,15 +174,19 @@ class Sandbox:
     # --- the function server ---------------------------------------------------------------------
 
     def start_function(self, target: str = "on_alert", timeout: float = 20.0,
-                       ack_deadline_seconds: int = DEPLOYED_ACK_DEADLINE) -> FunctionServer:
+                       ack_deadline_seconds: int = DEPLOYED_ACK_DEADLINE, *, source: Path | None = None,
+                       topic: str | None = None) -> FunctionServer:
         """functions-framework serving `target` from the real main.py, pushed to by its topic.
 
         `ack_deadline_seconds` is the push subscription's (when this call creates it): by default
-        the deployed one, so that a slow push on a loaded machine is not delivered twice."""
-        topic = TRIGGERS[target]
+        the deployed one, so that a slow push on a loaded machine is not delivered twice.
+        `source` and `topic` serve another file the same way (bench/storm.py's framework floor:
+        an empty function behind the same server and the same push)."""
+        topic = topic or TRIGGERS[target]
         port = _free_port()
         command = [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type",
-                   "cloudevent", "--source", str(REPO_ROOT / "main.py"), "--host", "127.0.0.1", "--port", str(port)]
+                   "cloudevent", "--source", str(source or REPO_ROOT / "main.py"), "--host", "127.0.0.1",
+                   "--port", str(port)]
         env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)

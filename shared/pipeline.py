@@ -289,7 +289,7 @@ class _AlertRun:
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
                               service=service, signature=diagnosis.signature.value, targets=proposal.targets,
-                              reads=ahead.gate_reads() if ahead else None)
+                              reads=ahead.gate_reads() if ahead else None, own_changes=proposal.own_changes)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after,
                                      action_id=result.claim_key,

@@ -14,7 +14,8 @@ from functools import cached_property
 from typing import Callable
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision
+from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision, at_micros,
+                                       micros)
 from shared.diagnosis.log_signals import LogSignal, classify, masked
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
@@ -32,6 +33,11 @@ class Window:
 
     def holds(self, at: datetime) -> bool:
         return self.start < at <= self.end
+
+    @cached_property
+    def micros(self) -> tuple[int, int]:
+        """(start, end) in microseconds since the epoch, as the series' columns hold end times."""
+        return micros(self.start), micros(self.end)
 
     def __str__(self) -> str:
         return f"({self.start:%H:%M:%S}, {self.end:%H:%M:%S}]"
@@ -64,51 +70,52 @@ class Requests:
         return self.error_ratio + self.share(code="429")
 
 
-_END = operator.attrgetter("end")
-_VALUE = operator.attrgetter("value")
-
-
 class Points:
-    """One series' points, indexed once per evidence so that a window is cut by bisection rather
-    than by testing every point: a day of per-minute points is 1,440 of them, and the rules ask for
-    dozens of windows. Points come oldest first (the Monitoring adapter sorts them by end time);
-    should they not, each window is filtered point by point, in their order. Values are converted
-    only where a window holds them, as a scan would."""
+    """One series' points, as its two columns (end times in microseconds, values), so that a window
+    is cut by bisection rather than by testing every point: a day of per-minute points is 1,440 of
+    them, and the rules ask for dozens of windows. Points come oldest first (the Monitoring adapter
+    sorts them by end time); should they not, each window is filtered point by point, in their
+    order. Values are converted only where a window holds them, as a scan would."""
 
-    __slots__ = ("series", "ends", "ordered")
+    __slots__ = ("series", "ends", "values", "ordered")
 
     def __init__(self, series: MetricSeries) -> None:
         self.series = series
-        self.ends = list(map(_END, series.points))
-        self.ordered = self.ends == sorted(self.ends)   # sorted() keeps the same objects: == is an identity check
+        self.ends = series.end_us
+        self.values = series.values
+        self.ordered = list(self.ends) == sorted(self.ends)
 
     @property
     def latest(self) -> datetime | None:
         if not self.ends:
             return None
-        return self.ends[-1] if self.ordered else max(self.ends)
+        return at_micros(self.ends[-1] if self.ordered else max(self.ends))
 
     def values_in(self, window: "Window") -> list[float]:
         """The values of the points the window holds, oldest first."""
-        return list(map(float, map(_VALUE, self._points_in(window))))
+        if self.ordered:
+            return list(map(float, self.values[self._span(window)]))
+        low, high = window.micros
+        return [float(v) for at, v in zip(self.ends, self.values) if low < at <= high]
 
-    def ends_in(self, window: "Window") -> list[datetime]:
-        return self.ends[self._span(window)] if self.ordered else [p.end for p in self._points_in(window)]
+    def ends_in(self, window: "Window") -> list[int]:
+        """The end times (microseconds) of the points the window holds, oldest first."""
+        if self.ordered:
+            return list(self.ends[self._span(window)])
+        low, high = window.micros
+        return [at for at in self.ends if low < at <= high]
 
     def any_in(self, window: "Window") -> bool:
         if self.ordered:
             span = self._span(window)
             return span.start < span.stop
-        return any(window.holds(end) for end in self.ends)
+        low, high = window.micros
+        return any(low < at <= high for at in self.ends)
 
     def _span(self, window: "Window") -> slice:
         # Window.holds is start < end <= stop: past every point at or before start, up to the last at or before stop.
-        return slice(bisect_right(self.ends, window.start), bisect_right(self.ends, window.end))
-
-    def _points_in(self, window: "Window") -> tuple:
-        if self.ordered:
-            return self.series.points[self._span(window)]
-        return tuple(p for p in self.series.points if window.holds(p.end))
+        low, high = window.micros
+        return slice(bisect_right(self.ends, low), bisect_right(self.ends, high))
 
 
 def query_of(result: MetricResult | None, name: str) -> str:
@@ -217,15 +224,15 @@ class Facts:
     def per_minute_where(self, window: Window, counted: Callable[[MetricSeries], bool]
                          ) -> list[tuple[datetime, float, float]]:
         """(minute end, all requests, requests in the series `counted` picks) per minute, oldest first."""
-        total: Counter[datetime] = Counter()
-        picked: Counter[datetime] = Counter()
+        total: Counter[int] = Counter()
+        picked: Counter[int] = Counter()
         for points in self.points(self.b.requests):
             is_picked = counted(points.series)
             for at, value in zip(points.ends_in(window), points.values_in(window)):
                 total[at] += value
                 if is_picked:
                     picked[at] += value
-        return [(at, total[at], picked[at]) for at in sorted(total)]
+        return [(at_micros(at), total[at], picked[at]) for at in sorted(total)]
 
     def episode(self, code: str, ratio: float) -> Window | None:
         """From the first minute whose share of `code` reaches `ratio` to the end of the data: the
@@ -244,7 +251,7 @@ class Facts:
 
     def p99_seconds(self, window: Window) -> list[float]:
         """The service's p99 latency per minute in the window (max over revisions), in seconds."""
-        per_minute: dict[datetime, float] = {}
+        per_minute: dict[int, float] = {}
         for points in self.points(self.b.latencies):
             for at, value in zip(points.ends_in(window), points.values_in(window)):
                 per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)

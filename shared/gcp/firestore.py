@@ -67,7 +67,8 @@ class FirestoreStateStore:
         "complete": ("datastore.entities.get", "datastore.entities.update"),
         "release": ("datastore.entities.get", "datastore.entities.delete"),
         "get": ("datastore.entities.get",),
-        "put_record": ("datastore.entities.create", "datastore.entities.update"),
+        # get: re-reading a record whose write's answer was lost (_landed).
+        "put_record": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "get_record": ("datastore.entities.get",),
         "get_many": ("datastore.entities.get",),
         "update_record": ("datastore.entities.get", "datastore.entities.update"),
@@ -91,7 +92,7 @@ class FirestoreStateStore:
         record = ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now, expires_at=now + ttl)
         name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
-            if self._create(name, record):
+            if self._landed(lambda: self._create(name, record), lambda: self._is(name, record)):
                 return ClaimResult(acquired=True, record=record)
             snapshot = self._snapshot(name)
             if not snapshot.exists:
@@ -129,7 +130,9 @@ class FirestoreStateStore:
         wire = self._wired()
         writes = [wire.create_write(name, _fields(record)) for name, record in zip(names, records)]
         try:
-            _call(lambda: wire.commit(writes, self.timeout, self._write_retry()), reraise=(AlreadyExists,))
+            self._landed(lambda: _call(lambda: wire.commit(writes, self.timeout, self._write_retry()),
+                                       reraise=(AlreadyExists,)),
+                         lambda: self._all_ours(names, records))
             return records
         except AlreadyExists:
             # Either someone holds one of them, or this very commit landed, its response was lost
@@ -149,7 +152,9 @@ class FirestoreStateStore:
             if not self._owned_by(snapshot, owner, f"complete {kind}/{key}"):
                 return
             fields = {"status": ClaimStatus.COMPLETED.value, "result": result, "expires_at": now + retain}
-            if self._update_if_unchanged(name, snapshot, fields):
+            done = _record(snapshot).model_copy(update={"status": ClaimStatus.COMPLETED, "result": result,
+                                                        "expires_at": now + retain})
+            if self._landed(lambda: self._update_if_unchanged(name, snapshot, fields), lambda: self._is(name, done)):
                 return
         raise TransientError(f"complete {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
@@ -159,7 +164,9 @@ class FirestoreStateStore:
             snapshot = self._snapshot(name)
             if not self._owned_by(snapshot, owner, f"release {kind}/{key}"):
                 return
-            if self._delete_if_unchanged(name, snapshot):
+            # A delete whose answer was lost has done what was asked if the record is gone.
+            if self._landed(lambda: self._delete_if_unchanged(name, snapshot),
+                            lambda: not self._snapshot(name).exists):
                 return
         raise TransientError(f"release {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
@@ -170,11 +177,13 @@ class FirestoreStateStore:
     # ------------------------------------------------------------------ StateStore: plain records
 
     def put_record(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
-        fields = plain_record(data) | {KEY_FIELD: key}
-        wire = self._wired()
-        # A set replaces the whole document, so a retry after a lost response is harmless.
-        write = wire.set_write(self._name(kind, key), fields)
-        _call(lambda: wire.commit([write], self.timeout, self._write_retry()))
+        write_id = uuid.uuid4().hex
+        fields = plain_record(data) | {KEY_FIELD: key, WRITE_FIELD: write_id}
+        wire, name = self._wired(), self._name(kind, key)
+        # A set replaces the whole document, so the client's retry after a lost response is harmless.
+        write = wire.set_write(name, fields)
+        self._landed(lambda: _call(lambda: wire.commit([write], self.timeout, self._write_retry())),
+                     lambda: self._written_by(name, write_id))
 
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
         snapshot = self._snapshot(self._name(kind, key))
@@ -247,6 +256,35 @@ class FirestoreStateStore:
             return True
         except AlreadyExists:
             return False
+
+    def _landed(self, write: Callable[[], T], landed: Callable[[], bool]) -> T | bool:
+        """`write()`; if it fails transiently, the commit may have been applied with its answer
+        lost: DEADLINE_EXCEEDED "may be returned even if the operation has completed
+        successfully" (google.rpc.Code, googleapis google/rpc/code.proto), and a connection lost
+        after the commit is UNAVAILABLE once the client's retries are spent. `landed()` then
+        re-reads: True means the documents are exactly what this call wrote (same owner,
+        timestamps and result, or the same write id), so this call applied it. Otherwise the
+        error goes on: it did not land, or has not yet (a late commit is handled as an attempt
+        that died, docs/behaviour.md)."""
+        try:
+            return write()
+        except TransientError:
+            try:
+                found = landed()
+            except TransientError:
+                found = False
+            if found:
+                log.warning("a Firestore commit was applied but its answer was lost; recognised by re-reading it")
+                return True
+            raise
+
+    def _is(self, name: str, record: ClaimRecord) -> bool:
+        snapshot = self._snapshot(name)
+        return snapshot.exists and _record(snapshot) == record
+
+    def _written_by(self, name: str, write_id: str) -> bool:
+        snapshot = self._snapshot(name)
+        return snapshot.exists and snapshot.to_dict().get(WRITE_FIELD) == write_id
 
     def _update_if_unchanged(self, name: str, snapshot: Any, fields: dict[str, Any]) -> bool:
         """Updates top-level `fields`, guarded by the snapshot's update time."""

@@ -14,13 +14,15 @@ the same. `MetricResult.query` records the request as sent (filter, interval, ag
 """
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import MetricPoint, MetricQuery, MetricResult, MetricSeries
+from shared.diagnosis.evidence import MetricQuery, MetricResult, MetricSeries, decoded
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
@@ -114,9 +116,7 @@ class CloudMonitoringAdapter:
         validate_query(query)
         protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
                                  policy=self._policy)
-        series = sorted((series_from_proto(p) for p in protos),
-                        key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items())))
-        return MetricResult(query=describe_query(query), series=tuple(series))
+        return result_from_series(describe_query(query), protos)
 
     def warm(self) -> None:
         """Builds the client and opens its connection now (no call is made); idempotent and thread-safe."""
@@ -166,20 +166,15 @@ def list_time_series_request(query: MetricQuery) -> Any:
 # Decoded from the plain protobuf messages, not through proto-plus: every proto-plus field access
 # goes through its marshal (and a timestamp becomes a DatetimeWithNanoseconds), which made the
 # decoding of one answer cost more CPU than its round trip, and evidence reads run on threads that
-# share the GIL. The same values come out (tests/unit/test_monitoring_decode.py).
+# share the GIL. A series' points become two columns (MetricSeries.end_us, .values): no model and
+# no datetime per point. Each field is read with a C-level map over the repeated field
+# (operator.attrgetter / methodcaller), not a Python loop per point. The same values come out
+# (tests/unit/test_monitoring_decode.py).
 
 
 def _plain(proto: Any) -> Any:
     """The protobuf message inside a proto-plus wrapper (`Message.pb`); a plain one as it is."""
     return type(proto).pb(proto) if hasattr(type(proto), "pb") else proto
-
-
-def _end_time(timestamp: Any) -> datetime:
-    # google.protobuf.Timestamp: seconds and nanos since the epoch; the models hold microseconds.
-    return _EPOCH + timedelta(seconds=timestamp.seconds, microseconds=timestamp.nanos // 1000)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def point_value(value: Any) -> float | str | bool | None:
@@ -203,14 +198,76 @@ def _value(value: Any) -> float | str | bool | None:
     return None
 
 
+_END_TIME = operator.attrgetter("interval.end_time")
+_SECONDS = operator.attrgetter("seconds")
+_NANOS = operator.attrgetter("nanos")
+_TYPED = operator.attrgetter("value")
+_WHICH = operator.methodcaller("WhichOneof", "value")
+# The oneof cases read as a column when every point of a series holds the same one: Monitoring
+# gives each series one value_type (TimeSeries.value_type, google/monitoring/v3/metric.proto), but
+# every point is still checked (see _numbers), so a point holding another is never read as a zero.
+_NUMBER = {"int64_value": operator.attrgetter("int64_value"), "double_value": operator.attrgetter("double_value")}
+
+
+def _numbers(typed: list[Any]) -> list[float] | None:
+    """The values as floats when every TypedValue holds the first one's numeric case; else None.
+
+    Read as a column: a TypedValue holding another case (or none) reads as 0 there, its oneof's
+    default (proto3), so only the points that read 0 need their case checked."""
+    if not typed:
+        return None
+    case = _WHICH(typed[0])
+    read = _NUMBER.get(case)
+    if read is None:
+        return None
+    numbers = list(map(read, typed))
+    if 0 in numbers and any(map(operator.ne, map(_WHICH, itertools.compress(typed, map(operator.not_, numbers))),
+                                itertools.repeat(case))):
+        return None
+    return list(map(float, numbers))
+_SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "values"}
+
+
 def series_from_proto(proto: Any) -> MetricSeries:
-    """A TimeSeries (proto-plus or plain protobuf) as a MetricSeries, points oldest first."""
+    """A TimeSeries (proto-plus or plain protobuf) as a MetricSeries, points oldest first (a
+    distribution without samples has no value: its point is left out). Monitoring lists points
+    newest first ("points are returned in reverse time order", TimeSeries.points); the sort is a
+    stable sort by end time whatever the order, so equal end times keep the answer's order."""
     proto = _plain(proto)
-    points = []
-    for point in proto.points:
-        value = _value(point.value)
-        if value is not None:
-            points.append(MetricPoint(end=_end_time(point.interval.end_time), value=value))
-    points.sort(key=lambda p: p.end)
-    return MetricSeries(metric_labels=dict(proto.metric.labels), resource_labels=dict(proto.resource.labels),
-                        points=tuple(points))
+    points = proto.points
+    stamps = list(map(_END_TIME, points))
+    end_us = list(map(operator.mul, map(_SECONDS, stamps), itertools.repeat(1_000_000)))
+    nanos = list(map(_NANOS, stamps))
+    if any(nanos):   # google.protobuf.Timestamp nanos are 0..999,999,999: microseconds are nanos // 1000
+        end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
+    typed = list(map(_TYPED, points))
+    values = _numbers(typed)
+    if values is None:   # not one numeric case throughout: each point as _value reads it
+        values = list(map(_value, typed))
+        if None in values:
+            kept = [i for i, v in enumerate(values) if v is not None]
+            end_us, values = [end_us[i] for i in kept], [values[i] for i in kept]
+    end_us, values = _oldest_first(end_us, values)
+    return decoded(MetricSeries, {"metric_labels": dict(proto.metric.labels),
+                                  "resource_labels": dict(proto.resource.labels),
+                                  "end_us": tuple(end_us), "values": tuple(values)}, _SERIES_FIELDS)
+
+
+def _oldest_first(end_us: list[int], values: list[Any]) -> tuple[list[int], list[Any]]:
+    """Both columns in a stable sort by end time. The answer's own order, newest first with no two
+    points at one time, is that sort reversed: a test in C, then two slices."""
+    flipped = end_us[::-1]
+    if all(map(operator.lt, flipped, flipped[1:])):   # newest first, no two points at one time
+        return flipped, values[::-1]
+    if all(map(operator.le, end_us, end_us[1:])):     # oldest first already
+        return end_us, values
+    order = sorted(range(len(end_us)), key=end_us.__getitem__)
+    return [end_us[i] for i in order], [values[i] for i in order]
+
+
+def result_from_series(query: str, protos: Any) -> MetricResult:
+    """The MetricResult of a ListTimeSeries answer (its TimeSeries, every page) to the request
+    `query` describes: series decoded, sorted by their labels so the same data always reads the same."""
+    series = sorted(map(series_from_proto, protos),
+                    key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items())))
+    return MetricResult(query=query, series=tuple(series))

@@ -31,6 +31,7 @@ from shared.errors import AttemptInProgress, OutcomeUnknownError, PermanentError
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, StateStore
 from shared.remediation.history import closed_incident
+from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord,
                                         ProposalRecord)
 from shared.timeline.writer import Timeline
@@ -127,6 +128,11 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord) -> G
     return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
 
 
+def _ago(now: datetime, then: datetime) -> str:
+    seconds = max(0, int((now - then).total_seconds()))
+    return f"{seconds // 60} min {seconds % 60} s"
+
+
 def _message_of(owner: str) -> str:
     """The message part of an attempt's owner ("MESSAGE_ID:ATTEMPT")."""
     return owner.rpartition(":")[0]
@@ -191,9 +197,12 @@ class Gate:
 
     def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any, *,
                 service: str | None = None, signature: str = "", targets: list[str] | None = None,
-                manual: Manual | None = None, reads: GateReads | None = None) -> GateResult:
+                manual: Manual | None = None, reads: GateReads | None = None,
+                own_changes: tuple[OwnChange, ...] = ()) -> GateResult:
         """`reads`: the gate's reads made ahead (`read_ahead`). Used when they are for this target
-        and this hour's buckets; otherwise the gate makes them itself, in one batched read."""
+        and this hour's buckets; otherwise the gate makes them itself, in one batched read.
+        `own_changes`: Runwarden's own changes of the target in the platform's audit log (the
+        plan's); one its state has no record of holds the action back (`_unrecorded_change`)."""
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
         dry_run = self.config.action_dry_run(action.name) or bool(manual and manual.dry_run)
@@ -211,6 +220,10 @@ class Gate:
                                  f"{p.proposal_id} --reason '...'; or close it: runwarden command reject "
                                  f"--param proposal_id={p.proposal_id} --reason '...'"]
             return refusal
+        if own_changes and not action.corrective:
+            unrecorded = self._unrecorded_change(action, params.target, own_changes, now, found)
+            if unrecorded is not None:
+                return unrecorded
 
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
@@ -284,6 +297,29 @@ class Gate:
         if switch:
             return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})"), None
         return None, found
+
+    def _unrecorded_change(self, action: Action, target: str, changes: tuple[OwnChange, ...], now: datetime,
+                           found: Mapping[tuple[str, str], dict[str, Any] | None] | None) -> GateResult | None:
+        """Escalated, with the audit entry, if Runwarden itself changed `target` within its cooldown
+        and its state holds no cooldown of it: the state that would have held this action back is
+        gone (deleted, restored, another database), and acting again could act twice. The cooldown
+        is the one the gate read (`found`), or one read here: only a plan with own changes pays it."""
+        if found is not None and (COOLDOWNS, target) in found:
+            data = found[(COOLDOWNS, target)]
+            cooldown = ClaimRecord.model_validate(data) if data is not None else None
+        else:
+            cooldown = self.state.get(COOLDOWNS, target)
+        window = skew_safe_lease(self.config.guardrails.cooldown_seconds)
+        change = unrecorded_own_change(changes, cooldown, now, window)
+        if change is None:
+            return None
+        reason = (f"{action.name} held back: Runwarden itself changed {target} {_ago(now, change.at)} ago "
+                  f"({change.describe()}, Admin Activity audit log), within its cooldown of "
+                  f"{int(window.total_seconds())} s, but its state holds no record of that change (no cooldown "
+                  "for the target): its state may have been lost or restored. Acting again could act twice; a "
+                  "person must check the target")
+        self._log("unrecorded_own_change", reason)
+        return GateResult(OutcomeStatus.ESCALATED, reason)
 
     def _plan_refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
                       now: datetime, manual: Manual | None = None) -> GateResult | None:

@@ -12,6 +12,7 @@ from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.remediation.own_changes import OwnChange, own_changes
 
 
 class Plan(BaseModel):
@@ -23,6 +24,9 @@ class Plan(BaseModel):
     params: Any = None          # the action's typed params model
     before: dict[str, Any] = {}
     reason: str = ""            # why this action, or why no action
+    # Runwarden's own changes of the target in the audit log read with the evidence, newest first:
+    # the gate holds back if its state has no record of them (shared/remediation/own_changes.py).
+    own_changes: tuple[OwnChange, ...] = ()
 
     @property
     def targets(self) -> list[str]:
@@ -33,6 +37,19 @@ class Plan(BaseModel):
 def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettings,
          bounds: Bounds | None = None) -> Plan:
     """`bounds` supplies the connector policies; without it every connector gets the defaults."""
+    chosen = _plan(diagnosis, bundle, settings, bounds)
+    if chosen.action != ScaleConnector.name or bundle.connector_audit is None:
+        # A rollback needs no such guard, and could not have it: the live traffic is its record
+        # (the bad revision no longer serves, so nothing is planned again), and an operator's
+        # restore_traffic, run under Runwarden's own identity, changes the service without
+        # taking a cooldown, so an own change with no cooldown is no sign of lost state there.
+        # Every change Runwarden makes to a connector takes the connector's cooldown.
+        return chosen
+    found = own_changes(bundle.connector_audit.entries, chosen.params.target, settings.self_principals)
+    return chosen.model_copy(update={"own_changes": found}) if found else chosen
+
+
+def _plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettings, bounds: Bounds | None) -> Plan:
     refusal = _why_not(diagnosis, settings)
     if refusal:
         return Plan(reason=refusal)

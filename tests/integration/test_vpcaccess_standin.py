@@ -9,7 +9,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.auth.transport.requests import AuthorizedSession
 
-from sandbox.standins.vpcaccess import CONNECTOR_TYPE, METADATA_TYPE, PATCH_METHOD, VpcAccessStandIn
+from sandbox.standins.vpcaccess import CONNECTOR_TYPE, METADATA_TYPE, PATCH_METHOD, PATCH_METHOD_GRPC, VpcAccessStandIn
 
 CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
 MASK = "minInstances,maxInstances"
@@ -264,3 +264,40 @@ def test_seeding_checks_the_name_and_duplicates(standin):
         standin.add_connector("backend-conn")
     with pytest.raises(ValueError, match="already exists"):
         standin.add_connector(CONNECTOR)
+
+
+# --- audit entries (audit_into) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [PATCH_METHOD, PATCH_METHOD_GRPC])
+def test_an_accepted_patch_writes_its_admin_activity_entries_that_the_audit_query_finds(standins, standin_env,
+                                                                                         method):
+    """Through the real clients: the adapter's PATCH, then the product's own audit query through
+    the real Logging client. The operation's two entries (first: the caller and the request; last:
+    the status) merge into one change by the caller; a refused PATCH writes none."""
+    from datetime import datetime, timedelta, timezone
+
+    from shared.diagnosis.log_signals import audit_filter
+    from shared.errors import PermanentError
+    from shared.gcp.logging import CloudLoggingAdapter, merge_operation_entries
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    at = datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc)
+    standins.vpcaccess.lro_polls_before_done = 0
+    standins.vpcaccess.add_connector(CONNECTOR, min_instances=2, max_instances=3)
+    standins.vpcaccess.audit_into(standins.logging, "runwarden@demo-project.iam.gserviceaccount.com",
+                                  clock=lambda: at, method=method)
+    adapter = VpcAccessAdapter(poll_initial_delay=0.01, poll_max_delay=0.02)
+    adapter.update_connector(CONNECTOR, min_instances=2, max_instances=5)
+    with pytest.raises(PermanentError):
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)   # lowering: refused, 400
+
+    query = audit_filter("demo-project", "backend", "us-central1", at - timedelta(minutes=30),
+                         at + timedelta(minutes=1), connector=CONNECTOR)
+    read = CloudLoggingAdapter().list_entries("demo-project", query, 100)
+    [change] = merge_operation_entries(read).entries
+
+    assert len(read.entries) == 2
+    assert (change.method_name, change.resource_name, change.principal, change.status_code) == (
+        method, CONNECTOR, "runwarden@demo-project.iam.gserviceaccount.com", 0)
+    assert change.timestamp == at

@@ -40,9 +40,10 @@ def _shuffled(bundle: EvidenceBundle, seed: int) -> EvidenceBundle:
             return None
         series = []
         for s in result.series:
-            points = list(s.points)
+            points = list(zip(s.end_us, s.values))
             rng.shuffle(points)
-            series.append(s.model_copy(update={"points": tuple(points)}))
+            series.append(s.model_copy(update={"end_us": tuple(p[0] for p in points),
+                                               "values": tuple(p[1] for p in points)}))
         return result.model_copy(update={"series": tuple(series)})
 
     return bundle.model_copy(update={k: shuffle(getattr(bundle, k)) for k in (

@@ -58,3 +58,78 @@ def test_timestamps_far_from_now():
     for end in (datetime(1970, 1, 1, 0, 0, 1, 999999, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc)):
         [decoded] = series_from_proto(monitoring_v3.TimeSeries(points=[point(end, int64_value=1)])).points
         assert decoded.end == end
+
+
+# --- the columns against a plain decoding, point by point ------------------------------------------
+
+
+def plain(proto) -> MetricSeries:
+    """The plain decoding: one MetricPoint per point with a value, a stable sort by end time."""
+    proto = monitoring_v3.TimeSeries.pb(proto)
+    points = [MetricPoint(end=p.interval.end_time.ToDatetime(tzinfo=timezone.utc), value=point_value(p.value))
+              for p in proto.points if point_value(p.value) is not None]
+    points.sort(key=lambda p: p.end)
+    return MetricSeries(metric_labels=dict(proto.metric.labels), resource_labels=dict(proto.resource.labels),
+                        points=tuple(points))
+
+
+VALUES = ({"int64_value": 4}, {"double_value": 0.5}, {"bool_value": True}, {"string_value": "UP"},
+          distribution(2, 9.5), distribution(0, 0.0))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_answers_decode_as_the_plain_decoding(seed):
+    """Reversed (as Monitoring lists them), ordered and shuffled points; repeated end times with
+    different values; sub-microsecond nanos; one value type per series or several."""
+    import random
+
+    rng = random.Random(seed)
+    kinds = rng.choice((VALUES[:1], VALUES[1:2], VALUES[4:6], VALUES))
+    ends = [T0 - timedelta(minutes=rng.randrange(30)) + timedelta(microseconds=rng.choice((0, 0, 7)),
+                                                                       seconds=rng.choice((0, 0, 1)))
+            for _ in range(rng.randrange(60))]
+    order = rng.choice(("reversed", "ordered", "shuffled"))
+    ends.sort(reverse=order == "reversed")
+    if order == "shuffled":
+        rng.shuffle(ends)
+    points = [point(end, **rng.choice(kinds)) for end in ends]
+    proto = monitoring_v3.TimeSeries(metric={"labels": {"response_code": "503"}},
+                                     resource={"labels": {"revision_name": "r"}}, points=points)
+    raw = monitoring_v3.TimeSeries.pb(proto)
+    for p in raw.points:
+        if rng.random() < 0.2:   # nanos beyond the microsecond: cut toward zero
+            p.interval.end_time.nanos = p.interval.end_time.nanos + rng.randrange(1000)
+    got, expected = series_from_proto(raw), plain(proto)
+    assert got == expected
+    assert [type(v) for v in got.values] == [type(v) for v in expected.values]
+    assert got.points == expected.points
+
+
+def test_equal_end_times_keep_the_answers_order():
+    proto = monitoring_v3.TimeSeries(points=[point(T0, int64_value=1), point(T0, int64_value=2),
+                                             point(T0 - timedelta(minutes=1), int64_value=3)])
+    assert series_from_proto(proto).values == (3.0, 1.0, 2.0)
+
+
+def test_columns_must_agree():
+    with pytest.raises(ValueError, match="end times"):
+        MetricSeries(end_us=(1, 2), values=(1.0,))
+
+
+@pytest.mark.parametrize("odd", [{"double_value": 2.5}, {"double_value": 0.0}, distribution(0, 0.0), distribution(1, 3.0),
+                                 {"string_value": "x"}, {"bool_value": False}, {}])
+def test_a_point_of_another_case_among_integers_is_never_read_as_a_zero(odd):
+    points = [point(T0 - timedelta(minutes=m), int64_value=m % 3) for m in range(10)]
+    points.insert(4, point(T0 - timedelta(seconds=90), **odd))
+    proto = monitoring_v3.TimeSeries(points=points)
+    assert series_from_proto(proto) == plain(proto)
+    doubles = monitoring_v3.TimeSeries(points=[point(T0, double_value=0.0), point(T0 - timedelta(minutes=1), **odd)])
+    assert series_from_proto(doubles) == plain(doubles)
+
+
+def test_points_built_from_the_columns_are_the_validated_models():
+    series = MetricSeries(end_us=(0, 60_000_000), values=(1.5, "UP"))
+    assert series.points == (MetricPoint(end=datetime(1970, 1, 1, tzinfo=timezone.utc), value=1.5),
+                             MetricPoint(end=datetime(1970, 1, 1, 0, 1, tzinfo=timezone.utc), value="UP"))
+    assert MetricSeries(points=series.points) == series
+    assert series.points[0].model_dump() == {"end": datetime(1970, 1, 1, tzinfo=timezone.utc), "value": 1.5}

@@ -1,0 +1,188 @@
+"""Decoding LogEntry messages (no I/O): `record_from_entry` reads each field once and builds the
+record without validating it again (evidence.decoded). Every shape of entry must give exactly the
+record a plain decoding gives: the protobuf library's own ToDatetime / ToTimedelta and a validated
+LogRecord, field for field, type for type."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+
+import pytest
+from google.cloud.audit import audit_log_pb2
+from google.cloud.logging_v2.types import LogEntry
+from google.logging.type import log_severity_pb2
+from google.protobuf import struct_pb2
+
+from shared.diagnosis.evidence import LogRecord, MetricPoint, MetricSeries, decoded
+from shared.gcp import logging as adapter
+from shared.gcp.logging import AUDIT_LOG_TYPE, log_id_of, record_from_entry
+
+RUN = {"service_name": "backend", "revision_name": "backend-00002-xyz", "location": "us-central1"}
+
+
+def reference(raw) -> LogRecord:
+    """The plain decoding: the library's conversions, every value validated."""
+    payload = raw.WhichOneof("payload")
+    audit = None
+    if payload == "proto_payload" and raw.proto_payload.type_url == AUDIT_LOG_TYPE:
+        audit = audit_log_pb2.AuditLog()
+        raw.proto_payload.Unpack(audit)
+    if payload == "text_payload":
+        text = raw.text_payload
+    elif payload == "json_payload":
+        message = raw.json_payload.fields.get("message")
+        text = message.string_value if message is not None and message.HasField("string_value") else ""
+    else:
+        text = audit.method_name if audit is not None else ""
+    try:
+        severity = log_severity_pb2.LogSeverity.Name(raw.severity)
+    except ValueError:
+        severity = str(raw.severity)
+    http = raw.http_request if raw.HasField("http_request") else None
+    fields = dict(
+        timestamp=raw.timestamp.ToDatetime(tzinfo=timezone.utc), log_id=log_id_of(raw.log_name), severity=severity,
+        resource_type=raw.resource.type, resource_labels=dict(raw.resource.labels), text=text,
+        http_status=(http.status or None) if http is not None else None,
+        http_latency_seconds=http.latency.ToTimedelta().total_seconds() if http is not None and http.HasField(
+            "latency") else None, insert_id=raw.insert_id)
+    if raw.HasField("operation"):
+        fields.update(operation_id=raw.operation.id, operation_first=raw.operation.first,
+                      operation_last=raw.operation.last)
+    if audit is not None:
+        fields.update(method_name=audit.method_name or None, resource_name=audit.resource_name or None,
+                      principal=audit.authentication_info.principal_email or None,
+                      status_code=audit.status.code if audit.HasField("status") else None)
+    return LogRecord(**fields)
+
+
+def entry(**fields):
+    raw = LogEntry.pb()()
+    raw.log_name = fields.pop("log_name", "projects/p/logs/run.googleapis.com%2Fstderr")
+    raw.resource.type = "cloud_run_revision"
+    raw.resource.labels.update(fields.pop("labels", RUN))
+    raw.timestamp.FromDatetime(datetime(2026, 11, 26, 11, 58, 3, tzinfo=timezone.utc))
+    raw.timestamp.nanos = fields.pop("nanos", 0)
+    raw.insert_id = fields.pop("insert_id", "abc")
+    raw.severity = fields.pop("severity", log_severity_pb2.ERROR)
+    for name, value in fields.items():
+        if name == "latency":
+            raw.http_request.latency.seconds, raw.http_request.latency.nanos = value
+        elif name == "status":
+            raw.http_request.status = value
+        elif name == "json":
+            raw.json_payload.CopyFrom(value)
+        elif name == "audit":
+            raw.proto_payload.Pack(value)
+        elif name == "operation":
+            raw.operation.id, raw.operation.first, raw.operation.last = value
+        else:
+            setattr(raw, name, value)
+    return raw
+
+
+def _json(**values) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(values)
+    return out
+
+
+def _audit(**values) -> audit_log_pb2.AuditLog:
+    audit = audit_log_pb2.AuditLog(method_name=values.get("method", ""), resource_name=values.get("resource", ""))
+    if "who" in values:
+        audit.authentication_info.principal_email = values["who"]
+    if "code" in values:
+        audit.status.code = values["code"]
+    return audit
+
+
+SHAPES = {
+    "text": entry(text_payload="dial tcp 10.0.0.3:5432: i/o timeout"),
+    "text, nanos": entry(text_payload="x", nanos=123_456_789),
+    "request log 503": entry(log_name="projects/p/logs/run.googleapis.com%2Frequests", status=503, latency=(10, 200_000_000),
+                             text_payload="The request failed because either the HTTP response was malformed or connection "
+                                          "to the instance had an error.", severity=log_severity_pb2.ERROR),
+    "request log, latency below a microsecond": entry(status=504, latency=(300, 999)),
+    "request log, negative latency": entry(status=504, latency=(-1, -500_999)),
+    "request log, status 0": entry(status=0, latency=(0, 5_000)),
+    "json message": entry(json=_json(message="Connect call failed ('10.0.0.3', 5432)", level="error")),
+    "json without a message": entry(json=_json(msg="elsewhere")),
+    "json, message not a string": entry(json=_json(message=3)),
+    "no payload": entry(),
+    "severity between names": entry(severity=450),
+    "severity default": entry(severity=0),
+    "audit, everything": entry(log_name="projects/p/logs/cloudaudit.googleapis.com%2Factivity",
+                               audit=_audit(method="google.cloud.run.v2.Services.UpdateService",
+                                            resource="projects/p/locations/l/services/backend", who="alice@example.com",
+                                            code=0), operation=("op-1", True, False)),
+    "audit, no status nor principal": entry(audit=_audit(method="m"), operation=("op-2", False, True)),
+    "audit, empty strings": entry(audit=_audit()),
+    "other labels": entry(labels={"project_id": "p"}, text_payload="y"),
+    "no labels": entry(labels={}, text_payload="z"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_each_shape_decodes_as_the_plain_decoding(shape):
+    raw = SHAPES[shape]
+    got, expected = record_from_entry(raw), reference(raw)
+    assert got == expected
+    assert got.model_dump() == expected.model_dump()
+    assert [type(v) for v in got.model_dump().values()] == [type(v) for v in expected.model_dump().values()]
+    assert list(got.__dict__) == list(expected.__dict__)           # field order, for dumps and repr
+    assert record_from_entry(LogEntry.wrap(raw)) == expected        # from a proto-plus wrapper too
+
+
+def test_records_are_frozen_copies_and_do_not_share_their_labels():
+    adapter._LABELS.clear()
+    first, second = record_from_entry(SHAPES["text"]), record_from_entry(SHAPES["text"])
+    assert first.resource_labels == second.resource_labels and first.resource_labels is not second.resource_labels
+    with pytest.raises(Exception):
+        first.text = "changed"
+    copy = first.model_copy(update={"principal": "bob@example.com"})
+    assert copy.principal == "bob@example.com" and first.principal is None
+
+
+def test_the_labels_read_once_per_resource_stay_bounded():
+    adapter._LABELS.clear()
+    for i in range(adapter._MAX_LABELS + 10):
+        record = record_from_entry(entry(labels={"revision_name": f"r{i}"}))
+        assert record.resource_labels == {"revision_name": f"r{i}"}
+    assert len(adapter._LABELS) <= adapter._MAX_LABELS
+
+
+def test_random_entries_decode_as_the_plain_decoding():
+    rng = random.Random(7)
+    for _ in range(300):
+        fields = {"nanos": rng.choice((0, rng.randrange(1_000_000_000))), "severity": rng.choice((0, 100, 400, 500, 999)),
+                  "labels": {k: str(rng.randrange(3)) for k in rng.sample(["a", "b", "revision_name"], rng.randrange(4))}}
+        kind = rng.randrange(4)
+        if kind == 0:
+            fields["text_payload"] = "t" * rng.randrange(5)
+        elif kind == 1:
+            fields["json"] = _json(message="m" * rng.randrange(3))
+        elif kind == 2:
+            fields["audit"] = _audit(method="m", who="w" * rng.randrange(2))
+        if rng.random() < 0.5:
+            fields["status"] = rng.choice((0, 200, 503))
+            fields["latency"] = (rng.randrange(400), rng.randrange(1_000_000_000))
+        raw = entry(**fields)
+        assert record_from_entry(raw) == reference(raw)
+
+
+def test_decoded_refuses_a_model_missing_a_field():
+    with pytest.raises(TypeError, match="every field"):
+        decoded(MetricSeries, {"end_us": (), "values": ()}, set(MetricSeries.model_fields))
+
+
+@pytest.mark.parametrize("model", [LogRecord, MetricSeries, MetricPoint])
+def test_decoded_builds_what_model_construct_builds(model):
+    """`decoded` does what pydantic's model_construct does for a model with no private attributes
+    and no post-init hook: it must stay such a model."""
+    assert not model.__private_attributes__ and not model.__pydantic_post_init__
+    values = {"LogRecord": lambda: reference(SHAPES["audit, everything"]).model_dump(),
+              "MetricSeries": lambda: {"metric_labels": {"a": "b"}, "resource_labels": {}, "end_us": (1,), "values": (2.0,)},
+              "MetricPoint": lambda: {"end": datetime(2026, 1, 1, tzinfo=timezone.utc), "value": 3.0}}[model.__name__]()
+    fast, constructed = decoded(model, dict(values), set(model.model_fields)), model.model_construct(**values)
+    assert fast == constructed == model(**values)
+    for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+        assert getattr(fast, slot) == getattr(constructed, slot)
