@@ -19,7 +19,7 @@ Nothing else in Runwarden calls an action's `apply`.
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -35,12 +35,16 @@ from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord,
                                         ProposalRecord)
 from shared.timeline.writer import Timeline
+from shared.workers import Workers
 
 CLAIMS = "claims"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run
 COOLDOWNS = "cooldowns"
 BUDGETS = "budgets"
 _SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it counts
+# The check right before the write, made while the gate commits (`_take_all_and_check`), on threads
+# kept for the instance's life (shared/workers.py).
+_GATE_CHECK = Workers("gate-check", 4)
 
 
 @dataclass
@@ -348,9 +352,7 @@ class Gate:
         check is as close to the write as when it followed the commit, one round trip sooner. If
         the check fails, what was taken is given back; if nothing was taken, the check is made
         again on the one-at-a-time path."""
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-check")
-        check: Future = pool.submit(self._stop_before_write, incident_id, target)
-        pool.shutdown(wait=False)
+        check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
         try:
             held = self._take_all(action, target, key, now, found)
         except BaseException:
