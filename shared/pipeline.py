@@ -368,7 +368,10 @@ class _AlertRun:
             if held is not None:
                 name, kind, key, record = held
                 settled = Settled(action=name, target=candidate, kind=kind, key=key, record=record)
-                self.adapters.settled.remember(self.incident.incident_id, settled)
+                if kind != CLAIMS or key in prior.recorded:
+                    # A real write's claim with no action record yet is not settled: the redelivery
+                    # of the attempt that made it must still read its intent (earlier_attempt).
+                    self.adapters.settled.remember(self.incident.incident_id, settled)
                 return self.answer_duplicate(settled, report)
         return None
 

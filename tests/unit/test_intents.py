@@ -208,3 +208,24 @@ def test_a_target_changed_by_something_else_is_escalated_and_an_unreadable_one_t
     # While the claim is still held, an unreadable target is waited for, not escalated.
     found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(Refused(run.service)), NOW)
     assert found.verdict is Verdict.WAIT
+
+
+def test_a_completed_claim_whose_action_record_failed_is_recorded_by_the_redelivery():
+    """The claim's completion took, the action record after it did not (and the escalation saying so
+    was never published): the completed claim alone would answer every delivery as a duplicate."""
+    state = FaultyStateStore(MemoryStateStore())
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    gate = _gate(state)
+    gate._record = lambda *a, **k: (_ for _ in ()).throw(TransientError("put_record: UNAVAILABLE"))
+    result = _execute(gate, run)
+    assert result.status is OutcomeStatus.ESCALATED and "could not be recorded" in result.reason
+    assert state.get(CLAIMS, KEY).status is ClaimStatus.COMPLETED and state.get_record(ACTIONS, KEY) is None
+
+    intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW)
+    assert (found.standing, found.verdict) == (Standing.LAPSED, Verdict.RECORD)
+    _gate(state, owner=f"{MESSAGE}:b").adopt_write(intent, ACTION, found.live, "recorded by the redelivery")
+    assert state.get_record(ACTIONS, KEY)["state"] == "pending" and len(run.writes) == 1
+    # Once recorded, the intent needs no look: the pipeline passes `recorded=True`.
+    assert look(intent, True, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW).verdict is Verdict.NONE
