@@ -115,6 +115,11 @@ def _pb(request: Any) -> Any:
     return type(request).pb(request) if hasattr(type(request), "pb") else request
 
 
+def request_pb(request: Any) -> Any:
+    """The raw protobuf of a request, whether the client sent a proto-plus or a raw message."""
+    return _pb(request)
+
+
 def documents_of(request: Any) -> tuple[str, ...]:
     """The document paths (after `/documents/`) a CommitRequest writes (update or delete)."""
     paths = []
@@ -201,6 +206,10 @@ class LosingStateStore(FirestoreStateStore):
                 return grpc.intercept_channel(super()._emulator_channel(transport), faults)
 
         return _Client(project=self.project, database=self.database)
+
+    def _new_channel(self, client: Any) -> Any:
+        # The channel the adapter's own calls go on (shared/gcp/firestore_wire.py), wrapped too.
+        return grpc.intercept_channel(super()._new_channel(client), self.faults)
 
 
 def state_store_losing_answers(faults: LostAnswers, project: str, **options: Any) -> LosingStateStore:

@@ -85,3 +85,7 @@ class CountingStateStore(FirestoreStateStore):
                 return grpc.intercept_channel(super()._emulator_channel(transport), counter)
 
         return _CountedClient(project=self.project, database=self.database)
+
+    def _new_channel(self, client: Any) -> Any:
+        # The channel the adapter's own calls go on (shared/gcp/firestore_wire.py), wrapped too.
+        return grpc.intercept_channel(super()._new_channel(client), self.counter)

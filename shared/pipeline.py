@@ -7,7 +7,7 @@ a poison message forever; transient faults are raised, so the platform retries.
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
@@ -51,6 +51,7 @@ from shared.ports import (
 )
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.timeline.writer import Timeline
+from shared.workers import Workers
 
 
 @dataclass
@@ -439,23 +440,40 @@ class _ReadAhead:
     failed here is simply made again where it is needed."""
 
     def __init__(self, state: StateStore, gate: Gate, service: str, now: datetime) -> None:
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
-        self._actions: Future = pool.submit(state.find_records, ACTIONS, "service", service)
         # Not when no action can write: a dry run or a kill switch in the config reads no budgets.
         writes = not (gate.config.dry_run or gate.config.guardrails.kill_switch)
-        self._gate: Future | None = pool.submit(gate.read_ahead, service, now) if writes else None
-        pool.shutdown(wait=False)
+        # One task, so the two reads go one after the other on one thread, as they always have.
+        self._reads: Future = _READ_AHEAD.submit(_read_ahead, state, gate, service, now, writes)
 
     def service_actions(self) -> list[dict[str, Any]] | None:
-        return _value(self._actions)
+        return self._part(0)
 
     def gate_reads(self) -> GateReads | None:
-        return _value(self._gate) if self._gate is not None else None
+        return self._part(1)
+
+    def _part(self, index: int) -> Any:
+        try:
+            return self._reads.result()[index]
+        except Exception:  # noqa: BLE001 - the caller reads it again, and that read's fault is raised
+            return None
 
 
-def _value(future: Future) -> Any:
+# The read-ahead's threads, kept for the instance's life (shared/workers.py); more than one so that
+# concurrent deliveries in one process do not wait for each other's reads.
+_READ_AHEAD = Workers("read-ahead", 4)
+
+
+def _read_ahead(state: StateStore, gate: Gate, service: str, now: datetime,
+                writes: bool) -> tuple[list[dict[str, Any]] | None, GateReads | None]:
+    """The service's action records, then (when an action can write) the gate's reads; a read that
+    fails is None here."""
+    return _quietly(lambda: state.find_records(ACTIONS, "service", service)), (
+        _quietly(lambda: gate.read_ahead(service, now)) if writes else None)
+
+
+def _quietly(read: Callable[[], Any]) -> Any:
     try:
-        return future.result()
+        return read()
     except Exception:  # noqa: BLE001 - the caller reads it again, and that read's fault is raised
         return None
 

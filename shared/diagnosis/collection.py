@@ -15,7 +15,6 @@ Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs)
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
@@ -27,6 +26,7 @@ from shared.diagnosis.log_signals import app_log_filter, audit_filter
 from shared.gcp.identifiers import SqlInstance, is_connection_name
 from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
+from shared.workers import Workers
 
 T = TypeVar("T")
 MAX_API_CALLS = 12
@@ -36,7 +36,7 @@ class BudgetExceeded(RuntimeError):
     """A bug guard: collection planned more calls than a diagnosis may make."""
 
 
-MAX_CONCURRENT_READS = 6   # independent reads in flight at once, per collection
+MAX_CONCURRENT_READS = 6   # independent reads in flight at once (per process: one pool serves every collection)
 
 
 @dataclass
@@ -112,11 +112,21 @@ class _Reads:
 
 def _run_concurrently(calls: list[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:
     """(value, None) or (None, exception) per call, in the calls' order."""
-    if len(calls) <= 1:
+    if len(calls) <= 1 or MAX_CONCURRENT_READS <= 1:
         return [_outcome(call) for call in calls]
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(calls)),
-                            thread_name_prefix="evidence") as pool:
-        return list(pool.map(_outcome, calls))
+    return _readers(MAX_CONCURRENT_READS).map(_outcome, calls)
+
+
+_READERS: dict[int, Workers] = {}
+
+
+def _readers(size: int) -> Workers:
+    """The instance's evidence threads (kept between events: shared/workers.py). At most `size`
+    reads are in flight at once in the whole process, however many collections run."""
+    workers = _READERS.get(size)
+    if workers is None:
+        workers = _READERS.setdefault(size, Workers("evidence", size))
+    return workers
 
 
 def _outcome(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:

@@ -114,9 +114,14 @@ def connect(transport: Any, timeout: float = 2.0) -> None:
     asks it to connect and resolves once it is READY ("Creates a Future that tracks when a Channel
     is ready", grpc Python reference). If it does not get there in time, nothing changes: the
     first call connects, or fails, as it always did."""
+    connect_channel(transport.grpc_channel, timeout)
+
+
+def connect_channel(channel: Any, timeout: float = 2.0) -> None:
+    """`connect`, for a gRPC channel itself."""
     import grpc
 
-    ready = grpc.channel_ready_future(transport.grpc_channel)
+    ready = grpc.channel_ready_future(channel)
     try:
         ready.result(timeout=timeout)
     except grpc.FutureTimeoutError:

@@ -1,12 +1,14 @@
 """Guardrail state in Firestore (`shared.ports.StateStore`): idempotency claims and plain records.
 
 Each claim or record is one document `{prefix}_{kind}/{encoded key}`. Atomicity comes from
-`DocumentReference.create()` (fails if the document exists) and from update-time
+creates (the precondition exists=false: fails if the document exists) and from update-time
 preconditions on every later write, never from transactions: those are slow and abort
 under contention (8 racers on the emulator take ~2 s and sometimes all fail).
 
-The client library is imported on first use, to keep cold starts short. It finds the
-emulator through FIRESTORE_EMULATOR_HOST on its own.
+The calls are made on raw protobuf messages, on a channel built as the client library builds its
+own (shared/gcp/firestore_wire.py: the same requests, at a fraction of the CPU). The library is
+imported on first use, to keep cold starts short; the emulator is found through
+FIRESTORE_EMULATOR_HOST, as the library finds it.
 """
 from __future__ import annotations
 
@@ -80,6 +82,7 @@ class FirestoreStateStore:
         self.collection_prefix = collection_prefix
         self.timeout = timeout
         self._client: Any = None
+        self._wire: Any = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ StateStore
@@ -87,11 +90,11 @@ class FirestoreStateStore:
     def claim(self, kind: str, key: str, owner: str, ttl: timedelta, now: datetime) -> ClaimResult:
         _require_aware(now)
         record = ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now, expires_at=now + ttl)
-        ref = self._ref(kind, key)
+        name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
-            if self._landed(lambda: self._create(ref, record), lambda: self._is(ref, record)):
+            if self._landed(lambda: self._create(name, record), lambda: self._is(name, record)):
                 return ClaimResult(acquired=True, record=record)
-            snapshot = self._snapshot(ref)
+            snapshot = self._snapshot(name)
             if not snapshot.exists:
                 continue  # released between our create and our read: try to create again
             current = _record(snapshot)
@@ -101,7 +104,7 @@ class FirestoreStateStore:
                 return ClaimResult(acquired=True, record=record)
             if not current.expired(now):
                 return ClaimResult(acquired=False, record=current)
-            if self._update_if_unchanged(ref, snapshot, _fields(record)):
+            if self._update_if_unchanged(name, snapshot, _fields(record)):
                 return ClaimResult(acquired=True, record=record, took_over=True)
             # Another claimant took it over first; the next read returns its record.
         raise TransientError(f"claim {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
@@ -119,58 +122,56 @@ class FirestoreStateStore:
         _require_aware(now)
         records = [ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now, expires_at=now + ttl)
                    for _, key, ttl in claims]
-        refs = [self._ref(kind, key) for kind, key, _ in claims]
-        if len({ref.path for ref in refs}) != len(refs):
+        names = [self._name(kind, key) for kind, key, _ in claims]
+        if len(set(names)) != len(names):
             raise ValueError(f"claim_all: the same record twice in {[(k, key) for k, key, _ in claims]}")
-        if not refs:
+        if not names:
             return []
-        batch = self._firestore().batch()
-        for ref, record in zip(refs, records):
-            batch.create(ref, _fields(record))
+        wire = self._wired()
+        writes = [wire.create_write(name, _fields(record)) for name, record in zip(names, records)]
         try:
-            self._landed(lambda: _call(lambda: batch.commit(**self._write_limits()), reraise=(AlreadyExists,)),
-                         lambda: self._all_ours(refs, records))
+            self._landed(lambda: _call(lambda: wire.commit(writes, self.timeout, self._write_retry()),
+                                       reraise=(AlreadyExists,)),
+                         lambda: self._all_ours(names, records))
             return records
         except AlreadyExists:
             # Either someone holds one of them, or this very commit landed, its response was lost
             # and the client's retry found its own documents (same owner, same timestamps).
-            return records if self._all_ours(refs, records) else None
+            return records if self._all_ours(names, records) else None
 
-    def _all_ours(self, refs: Sequence[Any], records: Sequence[ClaimRecord]) -> bool:
-        client = self._firestore()
-        snapshots = _retry_transient(lambda: _call(lambda: list(client.get_all(list(refs), timeout=self.timeout,
-                                                                                 retry=None))))
-        found = {snapshot.reference.path: snapshot for snapshot in snapshots}
-        return all(ref.path in found and found[ref.path].exists and _record(found[ref.path]) == record
-                   for ref, record in zip(refs, records))
+    def _all_ours(self, names: Sequence[str], records: Sequence[ClaimRecord]) -> bool:
+        found = {snapshot.name: snapshot for snapshot in self._batch_get(names)}
+        return all(name in found and found[name].exists and _record(found[name]) == record
+                   for name, record in zip(names, records))
 
     def complete(self, kind: str, key: str, owner: str, retain: timedelta, now: datetime, result: dict) -> None:
         _require_aware(now)
-        ref = self._ref(kind, key)
+        name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
-            snapshot = self._snapshot(ref)
+            snapshot = self._snapshot(name)
             if not self._owned_by(snapshot, owner, f"complete {kind}/{key}"):
                 return
             fields = {"status": ClaimStatus.COMPLETED.value, "result": result, "expires_at": now + retain}
             done = _record(snapshot).model_copy(update={"status": ClaimStatus.COMPLETED, "result": result,
                                                         "expires_at": now + retain})
-            if self._landed(lambda: self._update_if_unchanged(ref, snapshot, fields), lambda: self._is(ref, done)):
+            if self._landed(lambda: self._update_if_unchanged(name, snapshot, fields), lambda: self._is(name, done)):
                 return
         raise TransientError(f"complete {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
     def release(self, kind: str, key: str, owner: str) -> None:
-        ref = self._ref(kind, key)
+        name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
-            snapshot = self._snapshot(ref)
+            snapshot = self._snapshot(name)
             if not self._owned_by(snapshot, owner, f"release {kind}/{key}"):
                 return
             # A delete whose answer was lost has done what was asked if the record is gone.
-            if self._landed(lambda: self._delete_if_unchanged(ref, snapshot), lambda: not self._snapshot(ref).exists):
+            if self._landed(lambda: self._delete_if_unchanged(name, snapshot),
+                            lambda: not self._snapshot(name).exists):
                 return
         raise TransientError(f"release {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
     def get(self, kind: str, key: str) -> ClaimRecord | None:
-        snapshot = self._snapshot(self._ref(kind, key))
+        snapshot = self._snapshot(self._name(kind, key))
         return _record(snapshot) if snapshot.exists else None
 
     # ------------------------------------------------------------------ StateStore: plain records
@@ -178,13 +179,14 @@ class FirestoreStateStore:
     def put_record(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
         write_id = uuid.uuid4().hex
         fields = plain_record(data) | {KEY_FIELD: key, WRITE_FIELD: write_id}
-        ref = self._ref(kind, key)
-        # set() replaces the whole document, so the client's retry after a lost response is harmless.
-        self._landed(lambda: _call(lambda: ref.set(fields, **self._write_limits())),
-                     lambda: self._written_by(ref, write_id))
+        wire, name = self._wired(), self._name(kind, key)
+        # A set replaces the whole document, so the client's retry after a lost response is harmless.
+        write = wire.set_write(name, fields)
+        self._landed(lambda: _call(lambda: wire.commit([write], self.timeout, self._write_retry())),
+                     lambda: self._written_by(name, write_id))
 
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
-        snapshot = self._snapshot(self._ref(kind, key))
+        snapshot = self._snapshot(self._name(kind, key))
         return _visible(snapshot.to_dict()) if snapshot.exists else None
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
@@ -196,16 +198,13 @@ class FirestoreStateStore:
         result": Client.get_all docstring, google-cloud-firestore), so answers are matched by
         document path. A missing document is None.
         """
-        refs = {self._ref(kind, key).path: self._ref(kind, key) for kind, key in keys}
-        if not refs:
+        names = [self._name(kind, key) for kind, key in keys]
+        if not names:
             return []
-        client = self._firestore()
-        snapshots = _retry_transient(lambda: _call(
-            lambda: list(client.get_all(list(refs.values()), timeout=self.timeout, retry=None))))
-        found = {snapshot.reference.path: snapshot for snapshot in snapshots}
+        found = {snapshot.name: snapshot for snapshot in self._batch_get(list(dict.fromkeys(names)))}
         answers = []
-        for kind, key in keys:
-            snapshot = found.get(self._ref(kind, key).path)
+        for name in names:
+            snapshot = found.get(name)
             answers.append(_visible(snapshot.to_dict()) if snapshot is not None and snapshot.exists else None)
         return answers
 
@@ -213,11 +212,12 @@ class FirestoreStateStore:
                       expect: Mapping[str, Any] | None = None) -> bool:
         fields, wanted = plain_record(changes), plain_record(expect or {})
         write_id = uuid.uuid4().hex
-        # Quoted so that a name like "a.b" is one top-level field, as in put_record, not a path.
-        update = {_field_path(name): value for name, value in fields.items()} | {WRITE_FIELD: write_id}
-        ref = self._ref(kind, key)
+        # Top-level fields: a name like "a.b" is one field, as in put_record, not a path (the
+        # update's mask quotes it: firestore_wire.Wire.update_write).
+        update = fields | {WRITE_FIELD: write_id}
+        name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
-            snapshot = self._snapshot(ref)
+            snapshot = self._snapshot(name)
             if not snapshot.exists:
                 return False
             current = snapshot.to_dict()
@@ -229,31 +229,30 @@ class FirestoreStateStore:
                 return False
             if not fields:
                 return True  # nothing to change: the check was the whole request
-            if self._update_if_unchanged(ref, snapshot, update):
+            if self._update_if_unchanged(name, snapshot, update):
                 return True
             # Someone wrote in between: re-read, and re-check `expect` against their write.
         raise TransientError(f"update {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
     def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
-        from google.cloud.firestore import FieldFilter
-
         wanted = plain_record({field: value})[field]
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
         # A single-field equality needs no composite index. Documents without the field never match.
-        query = self._collection(kind).where(filter=FieldFilter(_field_path(field), "==", wanted)).limit(limit)
-        snapshots = _retry_transient(lambda: _call(lambda: query.get(timeout=self.timeout, retry=None)))
+        wire, collection, path = self._wired(), self._collection_id(kind), _field_path(field)
+        snapshots = _retry_transient(lambda: _call(lambda: wire.query(collection, path, wanted, limit, self.timeout)))
         return [_visible(snapshot.to_dict()) for snapshot in snapshots]
 
     # ------------------------------------------------------------------ Firestore calls
 
-    def _create(self, ref: Any, record: ClaimRecord) -> bool:
+    def _create(self, name: str, record: ClaimRecord) -> bool:
         """True if created, False if the document already exists."""
         from google.api_core.exceptions import AlreadyExists
 
+        wire = self._wired()
+        write = wire.create_write(name, _fields(record))
         try:
-            _call(lambda: ref.create(_fields(record), **self._write_limits()),
-                  reraise=(AlreadyExists,))
+            _call(lambda: wire.commit([write], self.timeout, self._write_retry()), reraise=(AlreadyExists,))
             return True
         except AlreadyExists:
             return False
@@ -279,34 +278,33 @@ class FirestoreStateStore:
                 return True
             raise
 
-    def _is(self, ref: Any, record: ClaimRecord) -> bool:
-        snapshot = self._snapshot(ref)
+    def _is(self, name: str, record: ClaimRecord) -> bool:
+        snapshot = self._snapshot(name)
         return snapshot.exists and _record(snapshot) == record
 
-    def _written_by(self, ref: Any, write_id: str) -> bool:
-        snapshot = self._snapshot(ref)
+    def _written_by(self, name: str, write_id: str) -> bool:
+        snapshot = self._snapshot(name)
         return snapshot.exists and snapshot.to_dict().get(WRITE_FIELD) == write_id
 
-    def _update_if_unchanged(self, ref: Any, snapshot: Any, fields: dict[str, Any]) -> bool:
-        return self._if_unchanged(snapshot, lambda option: ref.update(fields, option=option, **self._write_limits()))
+    def _update_if_unchanged(self, name: str, snapshot: Any, fields: dict[str, Any]) -> bool:
+        """Updates top-level `fields`, guarded by the snapshot's update time."""
+        return self._if_unchanged(self._wired().update_write(name, fields, snapshot.update_time))
 
-    def _delete_if_unchanged(self, ref: Any, snapshot: Any) -> bool:
-        return self._if_unchanged(snapshot, lambda option: ref.delete(option=option, **self._write_limits()))
+    def _delete_if_unchanged(self, name: str, snapshot: Any) -> bool:
+        return self._if_unchanged(self._wired().delete_write(name, snapshot.update_time))
 
-    def _if_unchanged(self, snapshot: Any, write: Callable[[Any], object]) -> bool:
-        """Runs `write(option)` guarded by the snapshot's update time. False if someone else
+    def _if_unchanged(self, write: Any) -> bool:
+        """Commits `write`, which carries a last-update-time precondition. False if someone else
         wrote (or deleted) the document since the snapshot was read."""
         from google.api_core.exceptions import FailedPrecondition, NotFound
 
-        option = self._firestore().write_option(last_update_time=snapshot.update_time)
+        wire = self._wired()
         try:
-            _call(lambda: write(option), reraise=(FailedPrecondition, NotFound))
+            _call(lambda: wire.commit([write], self.timeout, self._write_retry()),
+                  reraise=(FailedPrecondition, NotFound))
             return True
         except (FailedPrecondition, NotFound):
             return False
-
-    def _write_limits(self) -> dict[str, Any]:
-        return {"timeout": self.timeout, "retry": self._write_retry()}
 
     def _write_retry(self) -> Any:
         """Commit's default retry (UNAVAILABLE, RESOURCE_EXHAUSTED) but bounded by our timeout,
@@ -318,9 +316,17 @@ class FirestoreStateStore:
         return Retry(predicate=if_exception_type(exceptions.ServiceUnavailable, exceptions.ResourceExhausted),
                      initial=0.1, maximum=1.0, multiplier=2.0, timeout=self.timeout)
 
-    def _snapshot(self, ref: Any) -> Any:
+    def _snapshot(self, name: str) -> Any:
+        """One document (`firestore_wire.Snapshot`), by its full name."""
+        snapshots = self._batch_get([name])
+        if len(snapshots) != 1 or snapshots[0].name != name:
+            raise TransientError(f"BatchGetDocuments for {name} answered {[s.name for s in snapshots]}")
+        return snapshots[0]
+
+    def _batch_get(self, names: Sequence[str]) -> list[Any]:
         """A read: idempotent, so transient faults are retried briefly."""
-        return _retry_transient(lambda: _call(lambda: ref.get(timeout=self.timeout, retry=None)))
+        wire = self._wired()
+        return _retry_transient(lambda: _call(lambda: wire.batch_get(names, self.timeout)))
 
     def _owned_by(self, snapshot: Any, owner: str, action: str) -> bool:
         if not snapshot.exists:
@@ -332,25 +338,34 @@ class FirestoreStateStore:
             return False
         return True
 
-    def _ref(self, kind: str, key: str) -> Any:
-        return self._collection(kind).document(document_id(key))
-
-    def _collection(self, kind: str) -> Any:
+    def _collection_id(self, kind: str) -> str:
         if not _KIND.match(kind):
             raise ValueError(f"kind must match {_KIND.pattern}: {kind!r}")
-        return self._firestore().collection(f"{self.collection_prefix}_{kind}")
+        return f"{self.collection_prefix}_{kind}"
+
+    def _name(self, kind: str, key: str) -> str:
+        """The full resource name of a document (what the wire calls take and answer with)."""
+        return self._wired().name(self._collection_id(kind), document_id(key))
 
     def warm(self) -> None:
-        """Builds the client and its GAPIC transport and opens the connection now (no call is
-        made); idempotent.
+        """Builds the client and the channel every call goes on (shared/gcp/firestore_wire.py) and
+        opens its connection now (no call is made); idempotent."""
+        from shared.gcp.endpoints import connect_channel
 
-        `firestore.Client` builds its transport on first use, in the lazy `_firestore_api`
-        property ("Lazy-loading getter GAPIC Firestore API", google-cloud-firestore
-        firestore_v1/client.py); reading it here moves that cost out of the first event."""
-        from shared.gcp.endpoints import connect
+        connect_channel(self._wired().channel)
 
-        client = self._firestore()
-        connect(_call(lambda: client._firestore_api).transport)
+    def _wired(self) -> Any:
+        """The raw-protobuf calls on this client's channel (shared/gcp/firestore_wire.py)."""
+        wire = self._wire
+        if wire is None:
+            client = self._firestore()
+            with self._lock:
+                if self._wire is None:
+                    from shared.gcp.firestore_wire import Wire
+
+                    self._wire = _call(lambda: Wire(client, self._new_channel(client)))
+                wire = self._wire
+        return wire
 
     def _firestore(self) -> Any:
         # Created once and reused: Cloud Functions keeps the instance warm between events.
@@ -358,6 +373,11 @@ class FirestoreStateStore:
             if self._client is None:
                 self._client = _call(self._new_client)
             return self._client
+
+    def _new_channel(self, client: Any) -> Any:
+        from shared.gcp.firestore_wire import open_channel
+
+        return open_channel(client)
 
     def _new_client(self) -> Any:
         from google.cloud import firestore

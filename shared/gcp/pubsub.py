@@ -43,35 +43,42 @@ class PubSubPublisher:
         self._lock = threading.Lock()
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
-        from google.cloud.pubsub_v1.publisher.exceptions import PublishToPausedOrderingKeyException
-
         path = self._topic_path(topic)
         client = self._publisher()
         try:
-            try:
-                return self._send(client, path, data, attributes, ordering_key)
-            except PublishToPausedOrderingKeyException:
-                # An earlier publish on this key failed after we stopped waiting for it (a
-                # timeout), so nobody resumed the key. This message is new: resume and send it.
-                self._resume(client, path, ordering_key)
-                return self._send(client, path, data, attributes, ordering_key)
+            return self._send(client, path, data, attributes, ordering_key)
         except Exception as exc:  # noqa: BLE001 - every failure leaves as Transient/Permanent
-            if ordering_key:
-                self._resume(client, path, ordering_key)
             raise _classify(exc) from exc
 
     def _send(self, client: Any, path: str, data: bytes, attributes: dict[str, str], ordering_key: str) -> str:
-        """Publishes and waits for the server's ack; `timeout` also bounds the client's retries."""
-        future = client.publish(path, data, ordering_key=ordering_key, timeout=self.timeout, **attributes)
-        return future.result(timeout=self.timeout)
+        """One Publish call, the GAPIC method itself, answered before it returns; `timeout` bounds it
+        and its retries. (Since 2.10 the library's PublisherClient is a subclass of the GAPIC
+        `pubsub_v1.services.publisher.PublisherClient` and overrides `publish`; the GAPIC one is
+        called on the same client, its channel and credentials.)
 
-    @staticmethod
-    def _resume(client: Any, path: str, ordering_key: str) -> None:
-        # A failed publish pauses its ordering key and rejects every later message on it.
-        try:
-            client.resume_publish(path, ordering_key)
-        except (RuntimeError, ValueError):
-            pass  # the key was not paused (e.g. we timed out while the publish was in flight)
+        Not `PublisherClient.publish`: that hands the message to a batch and a sequencer, starts a
+        commit thread for it and returns a future (publisher/client.py, _batch/thread.py,
+        google-cloud-pubsub 2.x): machinery for many messages in flight, where a handler sends
+        one outcome and waits for its ack. Ordering is the same: a handler's publishes on a key
+        are sequential (each waits for its ack), and the server keeps "publish order" per key
+        (PubsubMessage.ordering_key, google/pubsub/v1/pubsub.proto). A failure no longer pauses
+        the key (the sequencer did that, so that later messages on it failed too); it is raised,
+        and the redelivered event publishes again. Retried on the codes, and with the backoff,
+        of the GAPIC's default for Publish (pubsub_v1 services/publisher/transports/base.py),
+        within `timeout` instead of its 600 s."""
+        from google.api_core import exceptions
+        from google.api_core import retry as retries
+        from google.pubsub_v1 import types
+        from google.pubsub_v1.services.publisher import PublisherClient as Gapic
+
+        message = types.PubsubMessage.wrap(_raw_message()(data=data, ordering_key=ordering_key, attributes=attributes))
+        retry = retries.Retry(initial=0.1, maximum=60.0, multiplier=4, timeout=self.timeout,
+                              predicate=retries.if_exception_type(
+                                  exceptions.Aborted, exceptions.Cancelled, exceptions.DeadlineExceeded,
+                                  exceptions.InternalServerError, exceptions.ResourceExhausted,
+                                  exceptions.ServiceUnavailable, exceptions.Unknown))
+        response = Gapic.publish(client, topic=path, messages=[message], retry=retry, timeout=self.timeout)
+        return response.message_ids[0]
 
     def warm(self) -> None:
         """Builds the client and opens its connection now (nothing is published); idempotent and
@@ -103,6 +110,14 @@ class PubSubPublisher:
                 publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
         except Exception as exc:  # noqa: BLE001 - e.g. no credentials
             raise _classify(exc) from exc
+
+
+def _raw_message() -> Any:
+    """The raw protobuf class behind proto-plus's PubsubMessage (the library builds its messages
+    the same way: publisher/client.py `_raw_proto_pubbsub_message`)."""
+    from google.pubsub_v1 import types
+
+    return types.PubsubMessage.pb()
 
 
 def _classify(exc: BaseException) -> RunwardenError:

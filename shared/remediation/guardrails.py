@@ -19,7 +19,7 @@ Nothing else in Runwarden calls an action's `apply`.
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -35,12 +35,18 @@ from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS,
                                         ActionRecord, IntentRecord, ProposalRecord, intent_key)
 from shared.timeline.writer import Timeline
+from shared.workers import Workers
 
 CLAIMS = "claims"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run
 COOLDOWNS = "cooldowns"
 BUDGETS = "budgets"
 _SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it counts
+# The check right before the write, made while the gate commits (`_take_all_and_check`), on threads
+# kept for the instance's life (shared/workers.py).
+_GATE_CHECK = Workers("gate-check", 4)
+# The intent stored while the gate commits (shared/remediation/intents.py), likewise.
+_GATE_INTENT = Workers("gate-intent", 4)
 
 
 @dataclass
@@ -355,9 +361,7 @@ class Gate:
 
         `intent` (an alert's plan, intents.py) is stored at the same time, on a thread of its own:
         the write waits for it, but for no extra round trip. The third value says it was stored."""
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-check")
-        check: Future = pool.submit(self._stop_before_write, incident_id, target)
-        pool.shutdown(wait=False)
+        check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
         notes: list[Future] = []
         try:
             held = self._take_all(action, target, key, now, found, intent, notes)
@@ -753,10 +757,7 @@ class Gate:
     def _note_ahead(self, intent: IntentRecord | None) -> Future | None:
         if intent is None:
             return None
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-intent")
-        note: Future = pool.submit(self._note_intent, intent)
-        pool.shutdown(wait=False)
-        return note
+        return _GATE_INTENT.submit(self._note_intent, intent)
 
     def adopt_write(self, intent: IntentRecord, action: Action, after: dict[str, Any],
                     reason: str) -> GateResult:

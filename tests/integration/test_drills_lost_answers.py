@@ -12,7 +12,7 @@ import json
 import grpc
 import pytest
 
-from sandbox.lost_answers import LostAnswers, state_store_losing_answers, writes_to
+from sandbox.lost_answers import LostAnswers, request_pb, state_store_losing_answers, writes_to
 from shared.alerts.delivery import DeliveryCounter, StateStoreUnavailable
 from shared.commands import handle_command_delivery
 from shared.remediation.guardrails import CLAIMS, claim_key
@@ -136,7 +136,7 @@ def test_a_give_back_whose_delete_lands_but_whose_answer_is_lost(standin_env, fi
     incident_id = resolve_incident(world, scenario)
     world.standins.vpcaccess.faults.deny(method="PatchConnector")
     faults.lose(code, when=lambda request: any(
-        write.delete and "/runwarden_claims/" in write.delete for write in type(request).pb(request).writes))
+        write.delete and "/runwarden_claims/" in write.delete for write in request_pb(request).writes))
     counter = DeliveryCounter()
 
     first = deliver(world, scenario, counter)

@@ -29,7 +29,6 @@ from shared.config import parse_config
 from shared.pipeline import Adapters
 from tests.integration.world import SERVICE, World, event
 from tests.property.harness import ANCHOR, Run, sustained, with_port_faults
-from tests.property.threads import borrowed_threads
 from tests.unit.fakes import MemoryStateStore
 
 PROJECT = "runwarden-soak"
@@ -81,8 +80,7 @@ def fast_run(scenario: str, mode: str, sustain: int | None = None, **config: Any
     would otherwise cost more than the program)."""
     world = FastWorld(seeded_copy(scenario, sustain), ANCHOR, mode=mode,
                       memo=_MEMOS.setdefault((scenario, sustain), {}), **config)
-    with borrowed_threads():
-        yield Run(world, scenario, {"mode": mode, "sustain": sustain, **config})
+    yield Run(world, scenario, {"mode": mode, "sustain": sustain, **config})
 
 
 
