@@ -19,7 +19,8 @@ from shared.diagnosis.scope import combine, diagnose_service, service_for_host, 
 from shared.config import Config
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
-from shared.remediation.guardrails import Gate, GateReads, duplicate_result
+from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
+from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
     closed_incident,
     note_closed,
@@ -36,10 +37,11 @@ from shared.outcomes import (
     notify,
 )
 from shared.remediation.planning import Plan, plan
-from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState
+from shared.remediation.records import ACTIONS, INCIDENTS, INTENTS, ActionRecord, ActionState, IntentRecord, intent_key
 from shared.remediation.settled import Settled, SettledIncidents
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.ports import (
+    ClaimRecord,
     LoggingPort,
     MonitoringPort,
     PublisherPort,
@@ -113,6 +115,8 @@ class _Prior:
     incident: dict[str, Any] | None                       # its IncidentRecord, if any
     targets: list[str]                                    # the alert's target, then its actions' targets
     found: dict[tuple[str, str], dict[str, Any] | None]   # every document read, by (kind, key)
+    recorded: frozenset[str] = frozenset()                # the keys of its action records
+    intent: dict[str, Any] | None = None                  # this message's IntentRecord, if any
 
 
 class _AlertRun:
@@ -162,6 +166,9 @@ class _AlertRun:
         if remembered is not None:
             return remembered
         prior = self.prior(gate, service)
+        earlier = self.earlier_attempt(gate, prior)
+        if earlier is not None:
+            return earlier
         closed = self.closed(service, prior)
         if closed is not None:
             return closed
@@ -173,10 +180,56 @@ class _AlertRun:
         (the query for the targets its actions wrote to, then one batched read of its record and
         every claim an action on those targets would hold), however many targets and actions."""
         incident_id = self.incident.incident_id
-        targets = list(dict.fromkeys([target, *incident_action_targets(self.adapters.state, incident_id)]))
-        reads = [(INCIDENTS, incident_id), *(read for t in targets for read in gate.claim_reads(incident_id, t))]
+        actions = self.adapters.state.find_records(ACTIONS, "incident_id", incident_id)
+        targets = list(dict.fromkeys([target, *(str(r["target"]) for r in actions if r.get("target"))]))
+        # This message's intent (shared/remediation/intents.py) rides in the same batched read.
+        intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
+        reads = [(INCIDENTS, incident_id), *intent,
+                 *(read for t in targets for read in gate.claim_reads(incident_id, t))]
         found = dict(zip(reads, self.adapters.state.get_many(reads)))
-        return _Prior(incident=found[(INCIDENTS, incident_id)], targets=targets, found=found)
+        return _Prior(incident=found[(INCIDENTS, incident_id)], targets=targets, found=found,
+                      recorded=frozenset(str(r.get("key")) for r in actions),
+                      intent=found[intent[0]] if intent else None)
+
+    def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
+        """An earlier attempt at this message that may have written and not recorded it (its intent
+        has no action record): recorded and reported now, waited for, or escalated; None otherwise.
+        Reads the intent's claim if `prior` did not, and the live target, only on this path."""
+        if prior.intent is None:
+            return None
+        intent = IntentRecord.model_validate(prior.intent)
+        if intent.claim_key in prior.recorded:
+            return None
+        read = (CLAIMS, intent.claim_key)
+        if read in prior.found:
+            data = prior.found[read]
+            claim = ClaimRecord.model_validate(data) if data is not None else None
+        else:   # its target is no alert target and has no action record (a connector): read it now
+            claim = self.adapters.state.get(*read)
+        action, now = get_action(intent.action), self.adapters.clock.now()
+        found = look(intent, False, claim, action, self.adapters, now)
+        if found.verdict is Verdict.NONE:
+            return None
+        planned = f"{intent.action} on {intent.target} (planned by {intent.owner} at {intent.noted_at:%H:%M:%S})"
+        if found.verdict is Verdict.WAIT:
+            self.timeline.step("in_progress", f"{planned}: its claim is still held and the target does not show "
+                               "the change yet; not acknowledged, so that Pub/Sub delivers it again")
+            raise InProgress(f"{intent.claim_key}: an earlier attempt at this message is in progress")
+        report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
+                              before=intent.before, after=found.live, action_id=intent.claim_key)
+        if found.verdict is Verdict.RECORD:
+            result = gate.adopt_write(intent, action, found.live or {}, (
+                f"{planned} was applied by that earlier attempt at this message, which could not record or "
+                f"report it: {intent.target} now shows the planned change. Recorded now for the verification "
+                "sweep, not written again; a person should check the target"))
+            return self.outcome(result.status, result.reason, target=intent.target, action=report,
+                                notes=result.notes)
+        seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
+        return self.outcome(OutcomeStatus.ESCALATED, (
+            f"{planned} may have been written by that earlier attempt at this message, which ended without recording "
+            f"it: {intent.target} shows neither the state before ({intent.before}) nor the planned change "
+            f"({intent.after}): {seen}. Not acting; a person must check the target"),
+            target=intent.target, action=report)
 
     def closed(self, target: str, prior: _Prior) -> Outcome | None:
         closed = closed_incident(prior.incident)
@@ -223,6 +276,9 @@ class _AlertRun:
         if remembered is not None:
             return remembered
         prior = self.prior(gate, target.name)
+        earlier = self.earlier_attempt(gate, prior)
+        if earlier is not None:
+            return earlier
         closed = self.closed(target.name, prior)
         if closed is not None:
             return closed
@@ -313,7 +369,10 @@ class _AlertRun:
             if held is not None:
                 name, kind, key, record = held
                 settled = Settled(action=name, target=candidate, kind=kind, key=key, record=record)
-                self.adapters.settled.remember(self.incident.incident_id, settled)
+                if kind != CLAIMS or key in prior.recorded:
+                    # A real write's claim with no action record yet is not settled: the redelivery
+                    # of the attempt that made it must still read its intent (earlier_attempt).
+                    self.adapters.settled.remember(self.incident.incident_id, settled)
                 return self.answer_duplicate(settled, report)
         return None
 

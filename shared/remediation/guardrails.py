@@ -32,8 +32,8 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, KILL_SWITCH, PINS, PROPOSALS, ActionRecord,
-                                        ProposalRecord)
+from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS,
+                                        ActionRecord, IntentRecord, ProposalRecord, intent_key)
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
@@ -45,6 +45,8 @@ _SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it cou
 # The check right before the write, made while the gate commits (`_take_all_and_check`), on threads
 # kept for the instance's life (shared/workers.py).
 _GATE_CHECK = Workers("gate-check", 4)
+# The intent stored while the gate commits (shared/remediation/intents.py), likewise.
+_GATE_INTENT = Workers("gate-intent", 4)
 
 
 @dataclass
@@ -227,14 +229,16 @@ class Gate:
 
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
+        intent = None if dry_run else self._intent(action, params, before, key, incident_id, service, signature,
+                                                   manual, now)
         if found is not None:
-            held, stop = self._take_all_and_check(action, params.target, key, incident_id, now, found)
+            held, stop, noted = self._take_all_and_check(action, params.target, key, incident_id, now, found, intent)
             if held is not None:
                 self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
                           + " and a slot of each budget, in one commit")
                 return self._write(action, params, before, incident_id, adapters, held,
                                    GateResult(OutcomeStatus.SKIPPED, "", claim_key=key), service, signature, manual,
-                                   stop=stop)
+                                   stop=stop, intent=None if noted else intent)
             # Something to take already exists: one at a time, which says exactly what and why.
         guard = self.config.guardrails
         # The TTL holds in real time for instances whose clocks disagree (shared/clock.py).
@@ -246,7 +250,7 @@ class Gate:
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
-                                 signature, manual)
+                                 signature, manual, intent)
         except TransientError:
             # The state store failed between the claim and the write (the write itself gives back
             # on its own faults). A claim left behind would make every redelivery a "duplicate"
@@ -256,7 +260,7 @@ class Gate:
 
     def _claimed(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                  held: _Held, key: str, now: datetime, dry_run: bool, service: str | None, signature: str,
-                 manual: Manual | None) -> GateResult:
+                 manual: Manual | None, intent: IntentRecord | None = None) -> GateResult:
         kind = held.claim[0]
         result = GateResult(OutcomeStatus.SKIPPED, "", claim_key=key)
 
@@ -278,7 +282,8 @@ class Gate:
             result.after = action.preview(params, before)
             self._complete(kind, key, result)
             return result
-        return self._write(action, params, before, incident_id, adapters, held, result, service, signature, manual)
+        return self._write(action, params, before, incident_id, adapters, held, result, service, signature, manual,
+                           intent=intent)
 
     def _refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str], now: datetime,
                  manual: Manual | None, at_once: bool, reads: GateReads | None
@@ -346,28 +351,39 @@ class Gate:
                 and callable(getattr(self.state, "claim_all", None)))
 
     def _take_all_and_check(self, action: Action, target: str, key: str, incident_id: str, now: datetime,
-                            found: Mapping[tuple[str, str], dict[str, Any] | None]) -> tuple[_Held | None, str]:
+                            found: Mapping[tuple[str, str], dict[str, Any] | None],
+                            intent: IntentRecord | None = None) -> tuple[_Held | None, str, bool]:
         """`_take_all`, with the check right before the write (switches, incident still open) read
         at the same time, on a thread of its own: both finish before the write is sent, so the
         check is as close to the write as when it followed the commit, one round trip sooner. If
         the check fails, what was taken is given back; if nothing was taken, the check is made
-        again on the one-at-a-time path."""
+        again on the one-at-a-time path.
+
+        `intent` (an alert's plan, intents.py) is stored at the same time, on a thread of its own:
+        the write waits for it, but for no extra round trip. The third value says it was stored."""
         check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
+        notes: list[Future] = []
         try:
-            held = self._take_all(action, target, key, now, found)
+            held = self._take_all(action, target, key, now, found, intent, notes)
         except BaseException:
-            wait([check])   # nothing was taken; the check's answer is not needed
+            wait([check, *notes])   # nothing was taken; their answers are not needed
             raise
+        note = notes[0] if notes else None
         try:
             stop = check.result()
+            if note is not None and held is not None:
+                note.result()           # no write without its intent stored
         except BaseException:
             if held is not None:
                 self._give_back(held)   # no write without the check
             raise
-        return held, stop
+        if note is not None and held is None:
+            wait([note])                # the one-at-a-time path stores it again if this failed
+        return held, stop, note is not None and note.done() and note.exception() is None
 
     def _take_all(self, action: Action, target: str, key: str, now: datetime,
-                  found: Mapping[tuple[str, str], dict[str, Any] | None]) -> _Held | None:
+                  found: Mapping[tuple[str, str], dict[str, Any] | None], intent: IntentRecord | None = None,
+                  notes: list[Future] | None = None) -> _Held | None:
         """The claim, the target's cooldown and the first slot of each budget that `found` saw
         free, all created in one commit; or None, with nothing taken, if one of them exists (a
         duplicate, an active or expired cooldown, a slot taken since the read) or a budget has no
@@ -390,6 +406,9 @@ class Gate:
             slots.append(slot)
         wanted += [(BUDGETS, slot, _SLOT_RETENTION) for slot in slots]
         held = _Held(claim=(CLAIMS, key), cooldown=target if cooldown else None, slots=slots)
+        note = self._note_ahead(intent)   # stored while the commit is made (`_take_all_and_check`)
+        if note is not None and notes is not None:
+            notes.append(note)
         try:
             taken = self.state.claim_all(wanted, self.owner, now)
         except TransientError:
@@ -402,13 +421,21 @@ class Gate:
 
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                held: _Held, result: GateResult, service: str | None, signature: str,
-               manual: Manual | None = None, stop: str | None = None) -> GateResult:
-        """`stop`: the check right before the write, if already made (see `_take_all_and_check`)."""
+               manual: Manual | None = None, stop: str | None = None,
+               intent: IntentRecord | None = None) -> GateResult:
+        """`stop`: the check right before the write, if already made (see `_take_all_and_check`).
+        `intent`: the plan still to be stored before the write (the one-at-a-time path)."""
         stop = self._stop_before_write(incident_id, params.target) if stop is None else stop
         if stop:
             self._give_back(held)
             result.reason = stop
             return result
+        if intent is not None:
+            try:
+                self._note_intent(intent)
+            except TransientError:
+                self._give_back_quietly(held)   # no write without its intent; the retry is free to act
+                raise
         try:
             result.after = action.apply(params, adapters)
         except OutcomeUnknownError as exc:
@@ -709,3 +736,42 @@ class Gate:
     def _log(self, step: str, message: str) -> None:
         if self.timeline is not None:
             self.timeline.step(step, message)
+
+    # --- intents: what an alert's attempt is about to write (shared/remediation/intents.py) --------
+
+    def _intent(self, action: Action, params: Any, before: dict[str, Any], key: str, incident_id: str,
+                service: str | None, signature: str, manual: Manual | None, now: datetime) -> IntentRecord | None:
+        """The plan to store before an alert's write; None for an operator's command (its own claim
+        and answer cover it), a corrective action, or an attempt with no message to be redelivered."""
+        if manual is not None or action.corrective or not self.message_id:
+            return None
+        return IntentRecord(incident_id=incident_id, message_id=self.message_id, owner=self.owner, claim_key=key,
+                            action=action.name, target=params.target, service=service or params.target,
+                            signature=signature, params=params.model_dump(mode="json"), before=before,
+                            after=action.preview(params, before), noted_at=now)
+
+    def _note_intent(self, intent: IntentRecord) -> None:
+        self.state.put_record(INTENTS, intent_key(intent.incident_id, intent.message_id),
+                              intent.model_dump(mode="python"))
+
+    def _note_ahead(self, intent: IntentRecord | None) -> Future | None:
+        if intent is None:
+            return None
+        return _GATE_INTENT.submit(self._note_intent, intent)
+
+    def adopt_write(self, intent: IntentRecord, action: Action, after: dict[str, Any],
+                    reason: str) -> GateResult:
+        """Records a write an earlier attempt made and could not record (its plan: `intent`; the
+        target as read now: `after`), as `_write` would have: the claim (taken over if it lapsed)
+        completed, the action record for the sweep and the pin. Nothing is written to the target.
+        Escalated, with `reason`: a person should know an attempt failed around its write."""
+        now = self.clock.now()
+        params = action.params_model.model_validate(intent.params)
+        result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
+                            notes=action.notes(params))
+        ttl = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
+        if self._claim(CLAIMS, intent.claim_key, ttl, now).acquired:
+            self._complete(CLAIMS, intent.claim_key, result)   # later deliveries are duplicates of it
+        self._record(action, params, intent.before, result, intent.incident_id, intent.service, intent.signature)
+        self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
+        return result

@@ -15,6 +15,7 @@ KILL_SWITCH = "kill_switch"
 PROPOSALS = "proposals"    # StateStore kind of ProposalRecord, keyed by the proposal id
 PINS = "pins"              # StateStore kind of pinned-traffic records, keyed by the service
 COMMANDS = "commands"      # StateStore claim kind: one claim per operator command_id
+INTENTS = "intents"        # StateStore kind of IntentRecord, keyed by incident|message (intent_key)
 # How long a record is kept after it was opened or applied: longer than any window that reads it
 # (recurrence_window_seconds is at most 7 days). Firestore's TTL policy on `expires_at`
 # (infra/firestore.tf) deletes it after that, so state does not pile up.
@@ -58,6 +59,45 @@ class ActionRecord(BaseModel):
         if self.expires_at is None:
             self.expires_at = self.applied_at + RECORD_RETENTION
         return self
+
+
+# As long as a message can still be redelivered: a subscription keeps an unacknowledged message at
+# most 7 days ("message_retention_duration ... Cannot be more than 7 days", Pub/Sub Subscription
+# reference).
+INTENT_RETENTION = timedelta(days=7)
+
+
+class IntentRecord(BaseModel):
+    """What an alert's attempt was about to write, stored before the write (shared/remediation/
+    intents.py): if the attempt dies or fails between its write and its record, the redelivery of
+    the same message reads this, looks at the live target and records or reports the change."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    incident_id: str
+    message_id: str
+    owner: str                 # the attempt ("MESSAGE_ID:ATTEMPT") that holds the claim
+    claim_key: str             # incident|target|action: the key its claim and action record have
+    action: str
+    target: str
+    service: str
+    signature: str = ""
+    params: dict[str, Any] = {}
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}           # the action's preview: what the target looks like once written
+    noted_at: datetime
+    expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
+
+    @model_validator(mode="after")
+    def _expiry(self) -> "IntentRecord":
+        if self.expires_at is None:
+            self.expires_at = self.noted_at + INTENT_RETENTION
+        return self
+
+
+def intent_key(incident_id: str, message_id: str) -> str:
+    """The IntentRecord of one alert message's attempts at one incident."""
+    return f"{incident_id}|{message_id}"
 
 
 class ProposalRecord(BaseModel):

@@ -66,7 +66,7 @@ class _FirstWrite:
     """The Run adapter, noting the Firestore calls made by the moment the first write is sent."""
 
     def __init__(self, run, counter: RpcCounter) -> None:
-        self.run, self.counter, self.before, self.ahead, self.check = run, counter, None, None, None
+        self.run, self.counter, self.before, self.ahead, self.check, self.intent = run, counter, None, None, None, None
 
     def __getattr__(self, name):
         return getattr(self.run, name)
@@ -75,6 +75,7 @@ class _FirstWrite:
         if self.before is None:
             self.before, self.ahead = self.counter.by_method(), self.counter.by_thread("read-ahead")
             self.check = self.counter.by_thread("gate-check")
+            self.intent = self.counter.by_thread("gate-intent")
         return self.run.set_traffic(*args, **kwargs)
 
 
@@ -89,13 +90,15 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # record and claims. While the evidence is read, on a thread of its own: the service's action
     # records (a query) and the gate's reads (switches, cooldown, every budget slot: one batched
     # read). Then one commit creates the claim, the cooldown and a slot of each of the three
-    # budgets while, at the same time, one batched read checks the switches and the incident.
-    assert run.before == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 1}, run.before
+    # budgets while, at the same time, one batched read checks the switches and the incident and,
+    # on a third thread, one commit stores the intent (what is about to be written: intents.py).
+    assert run.before == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 2}, run.before
     assert run.ahead == {"RunQuery": 1, "BatchGetDocuments": 1}, run.ahead
     assert run.check == {"BatchGetDocuments": 1}, run.check
+    assert run.intent == {"Commit": 1}, run.intent
     # So the handler itself waits for three round trips: the query, the batched read, the commit.
     # After it: completing the claim (read, then a guarded update) and the action and pin records.
-    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 4}
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 5}
 
 
 def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, counter):

@@ -119,15 +119,19 @@ class Fault:
 class StoreFault:
     """Runwarden's state store (Firestore) fails its next `n` calls of a group: `read` (reads),
     `claim` (the claim's commit) or `write` (completing a claim, records); with `lost`, a commit
-    lands and its answer is lost. Injected by FaultyStateStore (tests/unit/fakes.py) around the
-    port, in both tiers."""
+    lands and its answer is lost; with `method`, only that method's calls of the group fail (e.g.
+    `complete`: the claim's completion after a write, past the intent stored before it). Injected
+    by FaultyStateStore (tests/unit/fakes.py) around the port, in both tiers."""
     group: str     # read | claim | write
     n: int
     code: str = "UNAVAILABLE"
     lost: bool = False
+    method: str = ""
 
     def __str__(self) -> str:
-        return f"store_fault({self.group}: {self.code.lower()}×{self.n}{', answer lost' if self.lost else ''})"
+        only = f" {self.method}" if self.method else ""
+        return (f"store_fault({self.group}{only}: {self.code.lower()}×{self.n}"
+                f"{', answer lost' if self.lost else ''})")
 
 
 @dataclass(frozen=True)
@@ -384,7 +388,7 @@ class Run:
         elif isinstance(step, Fault):
             self._inject(step)
         elif isinstance(step, StoreFault):
-            self.world.adapters.state.fail_next(step.group, step.n, step.code, lost=step.lost)
+            self.world.adapters.state.fail_next(step.group, step.n, step.code, lost=step.lost, method=step.method)
         elif isinstance(step, PublishFault):
             self.world.adapters.publisher.fail_next(step.n)
         elif isinstance(step, Advance):

@@ -159,25 +159,33 @@ def test_a_state_store_fault_after_the_write_is_escalated_at_once() -> None:
     """docs/behaviour.md, Faults, "Firestore, after the write": the change could not be recorded, so
     the outcome is escalated at once, naming the action (the invariants accept no other unrecorded write)."""
     with fast_run("connector_saturation", "enforce", **CONNECTOR_AT_ONE) as run:
-        run.execute([StoreFault("write", 1), Open(0, 0)])
+        run.execute([StoreFault("write", 1, method="complete"), Open(0, 0)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
         [outcome] = run.returned_outcomes()
         assert outcome.status.value == "escalated" and "could not be recorded" in outcome.reason, outcome.reason
 
 
-@pytest.mark.xfail(strict=True, reason="product gap found by the fast tier: a change that could not be recorded "
-                                       "is reported only in the escalated outcome, which is lost when its publish "
-                                       "fails; the redelivery does not mention the change (docs/testing.md)")
-def test_an_unrecorded_change_whose_escalation_could_not_be_published_is_still_reported() -> None:
-    """Found by `make soak`: the connector patch took, completing its claim failed (so no action
-    record), the escalated outcome's publish failed, the handler raised; the redelivery re-diagnosed
-    the changed connector and escalated "saturated at the policy's ceiling", naming no change.
-    Nothing records or reports Runwarden's patch."""
-    with fast_run("connector_saturation", "enforce", **CONNECTOR_AT_ONE) as run:
-        run.execute([PublishFault(1), StoreFault("write", 1), Open(0, 0)])
+@pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
+def test_an_unrecorded_change_whose_escalation_could_not_be_published_is_still_reported(scenario: str) -> None:
+    """Found by `make soak`: the write took, completing its claim failed (so no action record), the
+    escalated outcome's publish failed, the handler raised; the redelivery re-diagnosed the changed
+    connector and escalated "saturated at the policy's ceiling", naming no change (or, for a
+    rollback, waited on the claim the dead attempt held). Fixed by the intent stored before the
+    write (shared/remediation/intents.py): the redelivery finds the planned change in place,
+    records it for the sweep and reports it, writing nothing again."""
+    policy = CONNECTOR_AT_ONE if scenario == "connector_saturation" else POLICY
+    with fast_run(scenario, "enforce", **policy) as run:
+        run.execute([PublishFault(1), StoreFault("write", 1, method="complete"), Open(0, 0)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
+        assert run.trace[2].transient == 1, run.describe()
+        [outcome] = run.trace[-1].outcomes
+        assert outcome.status.value == "escalated" and "was applied by that earlier attempt" in outcome.reason, \
+            outcome.reason
+        assert run.standins.run.count("UpdateService") + run.standins.vpcaccess.count("PatchConnector") == 1
+        [record] = run.action_records()
+        assert record["state"] == "pending", record
 
 
 @pytest.mark.parametrize("command", [OperatorRollback(0, named=False), OperatorScale(0, 4)], ids=str)

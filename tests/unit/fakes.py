@@ -143,6 +143,9 @@ class RecordingRun:
                                                        "generation": self.service.generation + 1})
         return self.service
 
+    def get_service(self, name):
+        return self.service
+
 
 class Adapters:
     def __init__(self, run) -> None:
@@ -186,22 +189,26 @@ class FaultyStateStore:
       update_record): the call fails before anything is written, or, with `lost`, the commit
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
       retry does not repeat), so the caller sees the error although the write took.
+    A fault may name one `method` of its group (e.g. `complete`): the group's other calls pass it by.
     Everything else passes through to the store it wraps."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self._pending: dict[str, list[tuple[str, bool]]] = {group: [] for group in STORE_GROUPS}
+        self._pending: dict[str, list[tuple[str, bool, str]]] = {group: [] for group in STORE_GROUPS}
         self._lock = threading.Lock()
         self.injected: list[tuple[str, str, bool]] = []   # (method, code, lost) of every fault raised
 
-    def fail_next(self, group: str, n: int = 1, code: str = "UNAVAILABLE", lost: bool = False) -> None:
+    def fail_next(self, group: str, n: int = 1, code: str = "UNAVAILABLE", lost: bool = False,
+                  method: str = "") -> None:
         if group not in STORE_GROUPS:
             raise ValueError(f"unknown group {group!r}: one of {sorted(STORE_GROUPS)}")
+        if method and method not in STORE_GROUPS[group]:
+            raise ValueError(f"{method!r} is not in group {group!r}: one of {STORE_GROUPS[group]}")
         if lost and group == "read":
             raise ValueError("a read has no answer to lose: only claim and write commits land")
         transient_error(code, group)   # refuses a status that is not transient
         with self._lock:
-            self._pending[group] += [(code, lost)] * n
+            self._pending[group] += [(code, lost, method)] * n
 
     def clear(self) -> None:
         with self._lock:
@@ -214,7 +221,9 @@ class FaultyStateStore:
 
     def _call(self, group: str, method: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
-            fault = self._pending[group].pop(0) if self._pending[group] else None
+            queue = self._pending[group]
+            at = next((i for i, queued in enumerate(queue) if queued[2] in ("", method)), None)
+            fault = queue.pop(at)[:2] if at is not None else None
             if fault is not None:
                 self.injected.append((method, *fault))
         if fault is not None and not fault[1]:

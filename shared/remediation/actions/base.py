@@ -45,6 +45,15 @@ class Action(ABC, Generic[P]):
         """Why a person must approve this (the action is then proposed, not applied), or ""."""
         return ""
 
+    def observe(self, params: P, adapters: Any) -> dict[str, Any] | None:
+        """The target's live state, in the shape `apply` returns (None: this action cannot tell).
+        Read when an earlier attempt may have written without recording it (intents.py)."""
+        return None
+
+    def shows(self, state: dict[str, Any], live: dict[str, Any]) -> bool:
+        """True if `live` has what this action changes as in `state` (a before or an after)."""
+        return False
+
     def notes(self, params: P) -> list[str]:
         """What an operator must know once this has run (e.g. traffic is now pinned)."""
         return []

@@ -133,6 +133,13 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
                 code="VERIFICATION_FAILED")
         return traffic_state(after)
 
+    def observe(self, params: RollbackTrafficParams, adapters: Any) -> dict[str, Any] | None:
+        return traffic_state(adapters.run.get_service(params.target))
+
+    def shows(self, state: dict[str, Any], live: dict[str, Any]) -> bool:
+        # The split the action sets (`traffic`); the generation moves with any update.
+        return "traffic" in state and not traffic_changes(state, live)
+
     def notes(self, params: RollbackTrafficParams) -> list[str]:
         gcloud, runwarden = release_commands(params.target)
         notes = [f"Traffic is pinned to {params.to_revision}: new deploys receive no traffic until the pin is "

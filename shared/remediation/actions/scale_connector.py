@@ -108,6 +108,15 @@ class ScaleConnector(Action[ScaleConnectorParams]):
             raise PermanentError(f"update finished but {_short(params.target)} {problem}", code="VERIFICATION_FAILED")
         return connector_state(after)
 
+    def observe(self, params: ScaleConnectorParams, adapters: Any) -> dict[str, Any] | None:
+        return connector_state(adapters.vpcaccess.get_connector(params.target))
+
+    def shows(self, state: dict[str, Any], live: dict[str, Any]) -> bool:
+        # What a patch changes; `state` (READY, UPDATING) is the operation's, not the change's.
+        fields = ("machine_type", "min_instances", "max_instances")
+        want, now = state.get("connector") or {}, live.get("connector") or {}
+        return bool(want) and all(want.get(f) == now.get(f) for f in fields)
+
     def notes(self, params: ScaleConnectorParams) -> list[str]:
         one_way = (f"Scaling {_short(params.target)} is one-way: the API only raises min and max instances, "
                    f"so automation cannot undo it; going back means recreating the connector.")

@@ -1,0 +1,135 @@
+"""An alert's write that an attempt made but did not record: found and recorded by the redelivery.
+
+Before the gate writes for an alert, it stores what it is about to write (an IntentRecord, keyed by
+incident and message: `records.intent_key`), at the same time as its claim commit, so that the write
+waits for no extra round trip. After the write it completes the claim and writes the action record.
+An attempt can write and then die (a crash, a timeout), or fail to record (the state store fails)
+and then fail to publish the escalation that says so: Pub/Sub redelivers the message, since it was
+not acknowledged. The redelivery reads the intent with the incident's other state (the same batched
+read) and, unless the action record exists, decides here what the earlier attempt left behind:
+
+| the claim                                        | the live target  | verdict                        |
+|--------------------------------------------------|------------------|--------------------------------|
+| recorded (an action record has its key)          | (not read)       | none: handled as usual          |
+| held, unexpired, by another message's attempt    | (not read)       | none: handled as usual          |
+| held, unexpired, by an earlier attempt at this   | the plan's after | record: the write took          |
+|   message (it may still be running)              | anything else    | wait: InProgress, redelivered   |
+| absent, expired, or completed with no record     | the plan's after | record: the write took          |
+|   (the attempt ended)                            | the plan's before| none: act as usual (no write)   |
+|                                                  | neither / unread | escalate with the evidence      |
+
+"record" writes the action record the earlier attempt could not (so the sweep verifies it, and a
+later delivery is a duplicate of it) and answers `escalated`, naming the change: nothing is written
+to the target again. The live read is the action's own (`Action.observe`), made only on these
+paths, never for a message whose action was recorded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from shared.errors import PermanentError
+from shared.ports import ClaimRecord, ClaimStatus
+from shared.remediation.actions.base import Action
+from shared.remediation.records import IntentRecord
+
+
+class Standing(str, Enum):
+    """Where the earlier attempt's claim stands, before anything live is read."""
+
+    RESOLVED = "resolved"   # recorded, or another message's attempt holds the claim: nothing to recover
+    HELD = "held"           # an earlier attempt at this message holds it, unfinished: it may still run
+    LAPSED = "lapsed"       # the attempt ended without recording: absent, expired, or completed unrecorded
+
+
+class Match(str, Enum):
+    """What the live target shows, against the intent's plan."""
+
+    AFTER = "after"         # the planned change is in place
+    BEFORE = "before"       # as it was when planned: the write did not take
+    NEITHER = "neither"     # something else changed it
+    UNKNOWN = "unknown"     # the action cannot observe its target, or the read was refused
+
+
+class Verdict(str, Enum):
+    NONE = "none"           # handle the delivery as usual
+    WAIT = "wait"           # raise InProgress: Pub/Sub delivers again, by when the attempt ended
+    RECORD = "record"       # the earlier attempt's write took: record it, report it, write nothing
+    ESCALATE = "escalate"   # a person must check the target
+
+
+def message_of(owner: str) -> str:
+    """The message part of an attempt's owner ("MESSAGE_ID:ATTEMPT", shared.pipeline)."""
+    return owner.rpartition(":")[0]
+
+
+def standing(recorded: bool, claim: ClaimRecord | None, message_id: str, now: datetime) -> Standing:
+    """`recorded`: an action record has the intent's claim key. `claim`: that claim, if any."""
+    if recorded:
+        return Standing.RESOLVED
+    if claim is None or claim.expired(now):
+        return Standing.LAPSED
+    if claim.status is ClaimStatus.COMPLETED:
+        return Standing.LAPSED      # completed, but the action record that follows it never came
+    if message_of(claim.owner) != message_id:
+        return Standing.RESOLVED    # another message holds it: a duplicate, as usual
+    return Standing.HELD
+
+
+def match(shows_after: bool | None, shows_before: bool | None) -> Match:
+    """None for either: the live state could not be read or compared."""
+    if shows_after is None or shows_before is None:
+        return Match.UNKNOWN
+    if shows_before:
+        return Match.BEFORE         # a plan that changes nothing shows both: nothing to record
+    return Match.AFTER if shows_after else Match.NEITHER
+
+
+def verdict(where: Standing, live: Match | None) -> Verdict:
+    """`live` is None when it was not read (RESOLVED needs no read)."""
+    if where is Standing.RESOLVED:
+        return Verdict.NONE
+    if live is Match.AFTER:
+        return Verdict.RECORD
+    if where is Standing.HELD:
+        return Verdict.WAIT         # not written yet, or being written: the attempt may still run
+    if live is Match.BEFORE:
+        return Verdict.NONE
+    return Verdict.ESCALATE
+
+
+def needs_look(where: Standing) -> bool:
+    """Whether the live target must be read to decide."""
+    return where is not Standing.RESOLVED
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the redelivery found: the verdict and what it rests on, for the outcome and timeline."""
+
+    verdict: Verdict
+    standing: Standing
+    match: Match | None
+    live: dict[str, Any] | None = None
+    error: str = ""
+
+
+def look(intent: IntentRecord, recorded: bool, claim: ClaimRecord | None, action: Action, adapters: Any,
+         now: datetime) -> Found:
+    """The verdict on an intent no action record answers, reading the live target only if that
+    decides it. A transient fault of the read is raised (Pub/Sub redelivers); a refused read
+    (PermanentError) leaves the match unknown, which escalates once the attempt has ended."""
+    where = standing(recorded, claim, intent.message_id, now)
+    if not needs_look(where):
+        return Found(Verdict.NONE, where, None)
+    params = action.params_model.model_validate(intent.params)
+    try:
+        live = action.observe(params, adapters)
+    except PermanentError as exc:
+        return Found(verdict(where, Match.UNKNOWN), where, Match.UNKNOWN, None, f"{exc} [{exc.code}]")
+    if live is None:
+        return Found(verdict(where, Match.UNKNOWN), where, Match.UNKNOWN)
+    seen = match(action.shows(intent.after, live), action.shows(intent.before, live))
+    return Found(verdict(where, seen), where, seen, live)

@@ -1,0 +1,231 @@
+"""The intent stored before an alert's write, and what a redelivery decides from it when the write
+was never recorded (shared/remediation/intents.py): the pure decision as tables, then the gate."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.clock import FixedClock
+from shared.errors import PermanentError, TransientError
+from shared.outcomes import OutcomeStatus
+from shared.ports import ClaimRecord, ClaimStatus
+from shared.remediation.guardrails import BUDGETS, CLAIMS, COOLDOWNS, Gate, claim_key
+from shared.remediation.intents import Match, Standing, Verdict, look, match, standing, verdict
+from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, intent_key
+
+from tests.unit.builders import SERVICE, T0
+from tests.unit.fakes import Adapters, FaultyStateStore, MemoryStateStore, RecordingRun
+from tests.unit.test_guardrails import ACTION, bad_revision_plan, config
+
+NOW = T0 + timedelta(minutes=2)
+KEY = claim_key("inc-1", SERVICE, "rollback_traffic")
+MESSAGE = "m-1"
+
+
+def _claim(owner: str, status: ClaimStatus = ClaimStatus.CLAIMED, expires_in: int = 600) -> ClaimRecord:
+    return ClaimRecord(key=KEY, owner=owner, status=status, claimed_at=NOW - timedelta(seconds=30),
+                       expires_at=NOW + timedelta(seconds=expires_in))
+
+
+# --- the pure decision ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("recorded, claim, expected", [
+    (True, _claim(f"{MESSAGE}:a"), Standing.RESOLVED),                         # the action record exists
+    (True, None, Standing.RESOLVED),
+    (False, None, Standing.LAPSED),                                            # given back, or deleted
+    (False, _claim(f"{MESSAGE}:a", expires_in=-1), Standing.LAPSED),           # its attempt ended
+    (False, _claim(f"{MESSAGE}:a", ClaimStatus.COMPLETED), Standing.LAPSED),   # completed, record never came
+    (False, _claim("m-2:b"), Standing.RESOLVED),                               # another message: a duplicate
+    (False, _claim(f"{MESSAGE}:a"), Standing.HELD),                            # may still be running
+], ids=["recorded-held", "recorded-absent", "absent", "expired", "completed-unrecorded", "other-message", "held"])
+def test_where_the_earlier_attempts_claim_stands(recorded, claim, expected):
+    assert standing(recorded, claim, MESSAGE, NOW) is expected
+
+
+@pytest.mark.parametrize("after, before, expected", [
+    (True, False, Match.AFTER), (False, True, Match.BEFORE), (False, False, Match.NEITHER),
+    (True, True, Match.BEFORE), (None, False, Match.UNKNOWN), (True, None, Match.UNKNOWN),
+])
+def test_what_the_live_target_shows(after, before, expected):
+    assert match(after, before) is expected
+
+
+@pytest.mark.parametrize("where, live, expected", [
+    (Standing.RESOLVED, None, Verdict.NONE),
+    (Standing.HELD, Match.AFTER, Verdict.RECORD),       # the write took: no second write, record it
+    (Standing.HELD, Match.BEFORE, Verdict.WAIT),        # not written yet: the attempt may still write
+    (Standing.HELD, Match.NEITHER, Verdict.WAIT),
+    (Standing.HELD, Match.UNKNOWN, Verdict.WAIT),
+    (Standing.LAPSED, Match.AFTER, Verdict.RECORD),
+    (Standing.LAPSED, Match.BEFORE, Verdict.NONE),      # the write never took: act as usual
+    (Standing.LAPSED, Match.NEITHER, Verdict.ESCALATE),
+    (Standing.LAPSED, Match.UNKNOWN, Verdict.ESCALATE),
+])
+def test_the_verdict(where, live, expected):
+    assert verdict(where, live) is expected
+
+
+# --- the gate stores the intent before the write -------------------------------------------------------
+
+class WatchingRun(RecordingRun):
+    """Notes whether the intent was stored by the time the write is sent."""
+
+    def __init__(self, service, state) -> None:
+        super().__init__(service)
+        self.state, self.intent_at_write = state, None
+
+    def set_traffic(self, *args: Any, **kwargs: Any):
+        self.intent_at_write = self.state.get_record(INTENTS, intent_key("inc-1", MESSAGE))
+        return super().set_traffic(*args, **kwargs)
+
+
+def _gate(state, message_id: str | None = MESSAGE, owner: str = f"{MESSAGE}:a", clock=None) -> Gate:
+    return Gate(config(), state, clock or FixedClock(NOW), owner=owner, message_id=message_id)
+
+
+def _execute(gate: Gate, run) -> Any:
+    proposal, _ = bad_revision_plan()
+    return gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), service=SERVICE,
+                        signature="bad_revision")
+
+
+class OneAtATime(MemoryStateStore):
+    def __getattribute__(self, name: str) -> Any:
+        if name == "claim_all":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+@pytest.mark.parametrize("store", [MemoryStateStore, OneAtATime], ids=["all-at-once", "one-at-a-time"])
+def test_an_alerts_write_is_preceded_by_its_intent(store):
+    state = store()
+    _, b = bad_revision_plan()
+    run = WatchingRun(b.service, state)
+    result = _execute(_gate(state), run)
+    assert result.status is OutcomeStatus.APPLIED, result.reason
+    intent = IntentRecord.model_validate(run.intent_at_write)
+    assert (intent.claim_key, intent.owner, intent.action) == (KEY, f"{MESSAGE}:a", "rollback_traffic")
+    assert intent.after["traffic"][0]["revision"] == "backend-00001-abc"
+    assert ACTION.shows(intent.after, result.after) and not ACTION.shows(intent.before, result.after)
+
+
+def test_an_attempt_with_no_message_stores_no_intent():
+    state = MemoryStateStore()
+    _, b = bad_revision_plan()
+    run = WatchingRun(b.service, state)
+    assert _execute(_gate(state, message_id=None, owner="command"), run).status is OutcomeStatus.APPLIED
+    assert run.intent_at_write is None and state.get_record(INTENTS, intent_key("inc-1", MESSAGE)) is None
+
+
+class FaultyOneAtATime(FaultyStateStore):
+    def __getattribute__(self, name: str) -> Any:
+        if name == "claim_all":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+@pytest.mark.parametrize("store", [FaultyStateStore, FaultyOneAtATime], ids=["all-at-once", "one-at-a-time"])
+def test_no_write_without_its_intent_and_nothing_left_held(store):
+    state = store(MemoryStateStore())
+    state.fail_next("write", 1, method="put_record")
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    with pytest.raises(TransientError):
+        _execute(_gate(state), run)
+    assert run.writes == []
+    assert state.get(CLAIMS, KEY) is None and state.get(COOLDOWNS, SERVICE) is None
+    assert state.find_records(BUDGETS, "owner", f"{MESSAGE}:a") == []
+
+
+# --- a redelivery after the attempt died right after its write ----------------------------------------
+
+class Crash(BaseException):
+    """The instance dies: nothing after the write runs (no give-back, no record, no answer)."""
+
+
+def _crashed_after_the_write() -> tuple[MemoryStateStore, RecordingRun]:
+    state = FaultyStateStore(MemoryStateStore())
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    inner_complete = state.complete
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise Crash()
+    state.complete = die
+    with pytest.raises(Crash):
+        _execute(_gate(state), run)
+    state.complete = inner_complete
+    assert len(run.writes) == 1
+    return state, run
+
+
+@pytest.mark.parametrize("later, expected", [(0, Standing.HELD), (20, Standing.LAPSED)],
+                         ids=["claim-still-held", "claim-expired"])
+def test_a_write_whose_attempt_died_is_recorded_by_the_redelivery_and_not_repeated(later, expected):
+    state, run = _crashed_after_the_write()
+    intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
+    now = NOW + timedelta(minutes=later)
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), now)
+    assert (found.standing, found.match, found.verdict) == (expected, Match.AFTER, Verdict.RECORD)
+
+    redelivery = _gate(state, owner=f"{MESSAGE}:b", clock=FixedClock(now))
+    result = redelivery.adopt_write(intent, ACTION, found.live, "recorded by the redelivery")
+    assert result.status is OutcomeStatus.ESCALATED and len(run.writes) == 1
+    record = state.get_record(ACTIONS, KEY)
+    assert record["state"] == "pending" and record["before"] == intent.before
+    held = state.get(CLAIMS, KEY)
+    # A lapsed claim is taken over and completed; one still held stays its attempt's until it expires.
+    assert held.status is (ClaimStatus.COMPLETED if later else ClaimStatus.CLAIMED)
+
+
+def test_a_write_that_never_took_lets_the_redelivery_act_as_usual():
+    state = MemoryStateStore()
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service, fail_with=TransientError("UpdateService: UNAVAILABLE"))
+    with pytest.raises(TransientError):
+        _execute(_gate(state), run)
+    intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
+    run.fail_with = None
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW)
+    assert (found.standing, found.match, found.verdict) == (Standing.LAPSED, Match.BEFORE, Verdict.NONE)
+
+
+def test_a_target_changed_by_something_else_is_escalated_and_an_unreadable_one_too():
+    state, run = _crashed_after_the_write()
+    intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
+    later = NOW + timedelta(minutes=20)
+    run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), later)
+    assert (found.match, found.verdict) == (Match.NEITHER, Verdict.ESCALATE)
+
+    class Refused(RecordingRun):
+        def get_service(self, name):
+            raise PermanentError("run.services.get denied", code="PERMISSION_DENIED")
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(Refused(run.service)), later)
+    assert (found.match, found.verdict) == (Match.UNKNOWN, Verdict.ESCALATE) and "PERMISSION_DENIED" in found.error
+    # While the claim is still held, an unreadable target is waited for, not escalated.
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(Refused(run.service)), NOW)
+    assert found.verdict is Verdict.WAIT
+
+
+def test_a_completed_claim_whose_action_record_failed_is_recorded_by_the_redelivery():
+    """The claim's completion took, the action record after it did not (and the escalation saying so
+    was never published): the completed claim alone would answer every delivery as a duplicate."""
+    state = FaultyStateStore(MemoryStateStore())
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    gate = _gate(state)
+    gate._record = lambda *a, **k: (_ for _ in ()).throw(TransientError("put_record: UNAVAILABLE"))
+    result = _execute(gate, run)
+    assert result.status is OutcomeStatus.ESCALATED and "could not be recorded" in result.reason
+    assert state.get(CLAIMS, KEY).status is ClaimStatus.COMPLETED and state.get_record(ACTIONS, KEY) is None
+
+    intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW)
+    assert (found.standing, found.verdict) == (Standing.LAPSED, Verdict.RECORD)
+    _gate(state, owner=f"{MESSAGE}:b").adopt_write(intent, ACTION, found.live, "recorded by the redelivery")
+    assert state.get_record(ACTIONS, KEY)["state"] == "pending" and len(run.writes) == 1
+    # Once recorded, the intent needs no look: the pipeline passes `recorded=True`.
+    assert look(intent, True, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW).verdict is Verdict.NONE
