@@ -212,8 +212,8 @@ class _AlertRun:
             return None
         planned = f"{intent.action} on {intent.target} (planned by {intent.owner} at {intent.noted_at:%H:%M:%S})"
         if found.verdict is Verdict.WAIT:
-            self.timeline.step("in_progress", f"{planned}: its claim is still held and the target does not show "
-                               "the change yet; not acknowledged, so that Pub/Sub delivers it again")
+            self.timeline.step("in_progress", f"{planned}: its claim is still held, so that attempt may still be "
+                               "running; not acknowledged, so that Pub/Sub delivers it again")
             raise InProgress(f"{intent.claim_key}: an earlier attempt at this message is in progress")
         report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
                               before=intent.before, after=found.live, action_id=intent.claim_key)

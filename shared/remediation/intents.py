@@ -12,15 +12,25 @@ read) and, unless the action record exists, decides here what the earlier attemp
 |--------------------------------------------------|------------------|--------------------------------|
 | recorded (an action record has its key)          | (not read)       | none: handled as usual          |
 | held, unexpired, by another message's attempt    | (not read)       | none: handled as usual          |
-| held, unexpired, by an earlier attempt at this   | the plan's after | record: the write took          |
-|   message (it may still be running)              | anything else    | wait: InProgress, redelivered   |
+| held, unexpired, by an earlier attempt at this   | (not read)       | wait: InProgress, redelivered   |
+|   message (it may still be running)              |                  |                                 |
 | absent, expired, or completed with no record     | the plan's after | record: the write took          |
 |   (the attempt ended)                            | the plan's before| none: act as usual (no write)   |
 |                                                  | neither / unread | escalate with the evidence      |
 
 "record" writes the action record the earlier attempt could not (so the sweep verifies it, and a
 later delivery is a duplicate of it) and answers `escalated`, naming the change: nothing is written
-to the target again. The live read is the action's own (`Action.observe`), made only on these
+to the target again.
+
+Why a claim still held by this message's earlier attempt always waits, even when the planned change
+is already in place: that attempt may still be running. A target shows the change before the write
+has returned (Cloud Run's UpdateService changes the Service's spec at once and answers with a
+long-running operation the attempt then polls), and Pub/Sub redelivers a push whose ack deadline
+passed while its first attempt still runs. Recording it here would give the incident two answers,
+`applied` from that attempt and `escalated` from this one. Once the claim's lease has lapsed the
+attempt has certainly ended, and the redelivery then (Pub/Sub keeps redelivering, see
+shared/errors.AttemptInProgress) records and reports the change. The cost: a change whose
+recording and report were both lost is reported up to a lease later. The live read is the action's own (`Action.observe`), made only on these
 paths, never for a message whose action was recorded.
 """
 from __future__ import annotations
@@ -91,18 +101,18 @@ def verdict(where: Standing, live: Match | None) -> Verdict:
     """`live` is None when it was not read (RESOLVED needs no read)."""
     if where is Standing.RESOLVED:
         return Verdict.NONE
+    if where is Standing.HELD:
+        return Verdict.WAIT         # the attempt may still run, even with its change in place
     if live is Match.AFTER:
         return Verdict.RECORD
-    if where is Standing.HELD:
-        return Verdict.WAIT         # not written yet, or being written: the attempt may still run
     if live is Match.BEFORE:
         return Verdict.NONE
     return Verdict.ESCALATE
 
 
 def needs_look(where: Standing) -> bool:
-    """Whether the live target must be read to decide."""
-    return where is not Standing.RESOLVED
+    """Whether the live target must be read to decide (only once the attempt has ended)."""
+    return where is Standing.LAPSED
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ def look(intent: IntentRecord, recorded: bool, claim: ClaimRecord | None, action
     (PermanentError) leaves the match unknown, which escalates once the attempt has ended."""
     where = standing(recorded, claim, intent.message_id, now)
     if not needs_look(where):
-        return Found(Verdict.NONE, where, None)
+        return Found(verdict(where, None), where, None)
     params = action.params_model.model_validate(intent.params)
     try:
         live = action.observe(params, adapters)

@@ -30,11 +30,15 @@ from sandbox.emulators import PubSubNamespace
 from sandbox.scenarios import seed
 from sandbox.standins.server import StandIns, start_standins
 from sandbox.standins.vpcaccess import RestRequest
-from shared.errors import TransientError
+from shared.errors import AttemptInProgress, TransientError
 from shared.outcomes import Outcome
 from shared.pipeline import handle_alert
 from shared.remediation.records import ACTIONS
 from tests.integration.world import SERVICE, World
+
+# Long enough for any claim to lapse: the longest claim lease the generated configs allow
+# (guardrails.claim_ttl_seconds, at most 3,600 s) plus the clock-skew allowance (5 min).
+LEASE_LAPSED_MINUTES = 66
 
 # T0 of every seeded scenario (as tests/integration/conftest.py's `anchor`).
 ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -289,6 +293,8 @@ class Run:
     settings: dict[str, Any]
     trace: list[Observation] = field(default_factory=list)
     failed_deliveries: list[tuple[int, str, bool]] = field(default_factory=list)  # (incident, msg id, closed)
+    # Final redeliveries that an earlier attempt's claim held back (AttemptInProgress).
+    waiting_deliveries: list[tuple[int, str, bool]] = field(default_factory=list)
     _commands: int = 0
     _kill_switch: bool = False
     _closed: set[str] = field(default_factory=set)
@@ -344,6 +350,13 @@ class Run:
         pending, self.failed_deliveries = self.failed_deliveries, []
         for incident, message_id, closed in pending:
             self.step(_Redeliver(incident, message_id, closed))
+        waiting, self.waiting_deliveries = self.waiting_deliveries, []
+        if waiting:
+            # An earlier attempt's claim held them back (AttemptInProgress): Pub/Sub goes on
+            # redelivering until it lapses, by when that attempt has certainly ended.
+            self.step(Advance(LEASE_LAPSED_MINUTES))
+            for incident, message_id, closed in waiting:
+                self.step(_Redeliver(incident, message_id, closed))
         commands, self.failed_commands = self.failed_commands, []
         for body in commands:
             self.step(_Resend(body))
@@ -478,9 +491,11 @@ class Run:
                 obs.outcomes.append(handle_alert(event, self.world.config, adapters))
             else:
                 obs.outcomes.append(self.world.handle(event))
-        except TransientError:
+        except TransientError as exc:
             obs.transient += 1  # the contract: raised so that the platform redelivers
             self.failed_deliveries.append((incident, message_id, closed))
+            if isinstance(obs.step, _Redeliver) and isinstance(exc, AttemptInProgress):
+                self.waiting_deliveries.append((incident, message_id, closed))
         except Exception as exc:  # noqa: BLE001 - anything else is a failure of the product
             obs.errors.append(f"{type(exc).__name__}: {exc}")
 

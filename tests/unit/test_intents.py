@@ -54,7 +54,8 @@ def test_what_the_live_target_shows(after, before, expected):
 
 @pytest.mark.parametrize("where, live, expected", [
     (Standing.RESOLVED, None, Verdict.NONE),
-    (Standing.HELD, Match.AFTER, Verdict.RECORD),       # the write took: no second write, record it
+    (Standing.HELD, None, Verdict.WAIT),                # not read: the attempt may still be running
+    (Standing.HELD, Match.AFTER, Verdict.WAIT),         # in place, but that attempt may still answer 'applied'
     (Standing.HELD, Match.BEFORE, Verdict.WAIT),        # not written yet: the attempt may still write
     (Standing.HELD, Match.NEITHER, Verdict.WAIT),
     (Standing.HELD, Match.UNKNOWN, Verdict.WAIT),
@@ -161,23 +162,30 @@ def _crashed_after_the_write() -> tuple[MemoryStateStore, RecordingRun]:
     return state, run
 
 
-@pytest.mark.parametrize("later, expected", [(0, Standing.HELD), (20, Standing.LAPSED)],
-                         ids=["claim-still-held", "claim-expired"])
-def test_a_write_whose_attempt_died_is_recorded_by_the_redelivery_and_not_repeated(later, expected):
+def test_a_write_whose_attempt_may_still_run_waits_for_its_claim_to_lapse():
+    """The change is in place, but the claim is still held: that attempt may still be running and
+    answer 'applied' itself, so the redelivery neither reads the target nor records anything."""
     state, run = _crashed_after_the_write()
     intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
-    now = NOW + timedelta(minutes=later)
+    run.get_service = lambda name: pytest.fail(f"read {name} while its attempt may still run")
+    found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW)
+    assert (found.standing, found.match, found.verdict) == (Standing.HELD, None, Verdict.WAIT)
+    assert state.get_record(ACTIONS, KEY) is None and len(run.writes) == 1
+
+
+def test_a_write_whose_attempt_died_is_recorded_by_the_redelivery_and_not_repeated():
+    state, run = _crashed_after_the_write()
+    intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
+    now = NOW + timedelta(minutes=20)
     found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), now)
-    assert (found.standing, found.match, found.verdict) == (expected, Match.AFTER, Verdict.RECORD)
+    assert (found.standing, found.match, found.verdict) == (Standing.LAPSED, Match.AFTER, Verdict.RECORD)
 
     redelivery = _gate(state, owner=f"{MESSAGE}:b", clock=FixedClock(now))
     result = redelivery.adopt_write(intent, ACTION, found.live, "recorded by the redelivery")
     assert result.status is OutcomeStatus.ESCALATED and len(run.writes) == 1
     record = state.get_record(ACTIONS, KEY)
     assert record["state"] == "pending" and record["before"] == intent.before
-    held = state.get(CLAIMS, KEY)
-    # A lapsed claim is taken over and completed; one still held stays its attempt's until it expires.
-    assert held.status is (ClaimStatus.COMPLETED if later else ClaimStatus.CLAIMED)
+    assert state.get(CLAIMS, KEY).status is ClaimStatus.COMPLETED   # the lapsed claim, taken over
 
 
 def test_a_write_that_never_took_lets_the_redelivery_act_as_usual():
