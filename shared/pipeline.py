@@ -478,11 +478,6 @@ def _quietly(read: Callable[[], Any]) -> Any:
         return None
 
 
-def incident_action_targets(state: StateStore, incident_id: str) -> list[str]:
-    """Every target this incident's recorded actions wrote to."""
-    return [str(r.get("target")) for r in state.find_records(ACTIONS, "incident_id", incident_id) if r.get("target")]
-
-
 def own_connector_update(state: StateStore, bundle: EvidenceBundle, incident_id: str) -> str | None:
     """Why to skip, if Runwarden itself is updating (or settling) the service's connector for
     another incident: this alert is most likely that connector's symptom, and the sweep verifies
