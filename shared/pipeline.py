@@ -198,16 +198,10 @@ class _AlertRun:
         if prior.intent is None:
             return None
         intent = IntentRecord.model_validate(prior.intent)
-        if intent.claim_key in prior.recorded:
-            return None
-        read = (CLAIMS, intent.claim_key)
-        if read in prior.found:
-            data = prior.found[read]
-            claim = ClaimRecord.model_validate(data) if data is not None else None
-        else:   # its target is no alert target and has no action record (a connector): read it now
-            claim = self.adapters.state.get(*read)
+        recorded = intent.claim_key in prior.recorded
+        claim = None if recorded else self.intent_claim(intent, prior)   # a recorded one needs no read
         action, now = get_action(intent.action), self.adapters.clock.now()
-        found = look(intent, False, claim, action, self.adapters, now)
+        found = look(intent, recorded, claim, action, self.adapters, now)
         if found.verdict is Verdict.NONE:
             return None
         planned = f"{intent.action} on {intent.target} (planned by {intent.owner} at {intent.noted_at:%H:%M:%S})"
@@ -230,6 +224,15 @@ class _AlertRun:
             f"it: {intent.target} shows neither the state before ({intent.before}) nor the planned change "
             f"({intent.after}): {seen}. Not acting; a person must check the target"),
             target=intent.target, action=report)
+
+    def intent_claim(self, intent: IntentRecord, prior: _Prior) -> ClaimRecord | None:
+        """The intent's claim, from `prior`'s batched read, or read now when that did not cover it
+        (its target is no alert target and has no action record: a connector)."""
+        read = (CLAIMS, intent.claim_key)
+        if read not in prior.found:
+            return self.adapters.state.get(*read)
+        data = prior.found[read]
+        return ClaimRecord.model_validate(data) if data is not None else None
 
     def closed(self, target: str, prior: _Prior) -> Outcome | None:
         closed = closed_incident(prior.incident)
@@ -452,10 +455,7 @@ class _ReadAhead:
         return self._part(1)
 
     def _part(self, index: int) -> Any:
-        try:
-            return self._reads.result()[index]
-        except Exception:  # noqa: BLE001 - the caller reads it again, and that read's fault is raised
-            return None
+        return _quietly(lambda: self._reads.result()[index])
 
 
 # The read-ahead's threads, kept for the instance's life (shared/workers.py); more than one so that
