@@ -115,9 +115,13 @@ class Emulator:
         started = time.monotonic()
         self.process = _spawn(command, self.log_path, mode="ab")   # one log across restarts
         self._stopped = False
+        self._await_ready(started + timeout)
+
+    def _await_ready(self, deadline: float) -> None:
+        """Registered for stopping at exit, then ready by `deadline`, or stopped and the error raised."""
         _RUNNING.add(self)
         try:
-            _wait_ready(self, started + timeout)
+            _wait_ready(self, deadline)
         except BaseException:
             self.stop()
             raise
@@ -292,12 +296,7 @@ def _launch(cls: type[EmulatorT], project: str, command: Callable[[int], list[st
     process = _spawn(command(port), log_path, mode="wb")
     emulator = cls(project, port, process, log_path)
     emulator.command = command(port)
-    _RUNNING.add(emulator)
-    try:
-        _wait_ready(emulator, started + timeout)
-    except BaseException:
-        emulator.stop()
-        raise
+    emulator._await_ready(started + timeout)
     emulator.startup_seconds = time.monotonic() - started
     return emulator
 
