@@ -12,24 +12,6 @@ from typing import Any
 from shared.errors import PermanentError, RunwardenError, TransientError, classify
 
 
-def _no_batching_delay() -> Any:
-    """Batch settings that send each message at once.
-
-    The client's BatchSettings default to max_latency 0.01 s and max_messages 100 ("The maximum
-    number of seconds to wait for additional messages before automatically publishing the batch.
-    Defaults to 10ms.": google.cloud.pubsub_v1.types.BatchSettings, python-pubsub reference docs).
-    A handler publishes one outcome and waits for its ack, so that wait is pure delay on every
-    delivery. Both limits are set because the two publish paths honour different ones (read in
-    google-cloud-pubsub 2.x, publisher/client.py and _sequencer/): without an ordering key a
-    batch commits as soon as it holds max_messages; with one (outcomes always carry one) the
-    ordered sequencer's batches never commit when full, only the client's commit thread commits
-    them, after sleeping max_latency. Nothing is lost by this: a message still goes out alone.
-    """
-    from google.cloud import pubsub_v1
-
-    return pubsub_v1.types.BatchSettings(max_messages=1, max_latency=0.0)
-
-
 class PubSubPublisher:
     """`PublisherPort`. `topic` is `projects/P/topics/T`, or a bare name when `project` is set."""
 
@@ -40,6 +22,7 @@ class PubSubPublisher:
         self.project = project
         self.timeout = timeout
         self._client: Any = None
+        self._publish_retry: Any = None
         self._lock = threading.Lock()
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
@@ -66,19 +49,26 @@ class PubSubPublisher:
         and the redelivered event publishes again. Retried on the codes, and with the backoff,
         of the GAPIC's default for Publish (pubsub_v1 services/publisher/transports/base.py),
         within `timeout` instead of its 600 s."""
-        from google.api_core import exceptions
-        from google.api_core import retry as retries
         from google.pubsub_v1 import types
         from google.pubsub_v1.services.publisher import PublisherClient as Gapic
 
         message = types.PubsubMessage.wrap(_raw_message()(data=data, ordering_key=ordering_key, attributes=attributes))
-        retry = retries.Retry(initial=0.1, maximum=60.0, multiplier=4, timeout=self.timeout,
-                              predicate=retries.if_exception_type(
-                                  exceptions.Aborted, exceptions.Cancelled, exceptions.DeadlineExceeded,
-                                  exceptions.InternalServerError, exceptions.ResourceExhausted,
-                                  exceptions.ServiceUnavailable, exceptions.Unknown))
-        response = Gapic.publish(client, topic=path, messages=[message], retry=retry, timeout=self.timeout)
+        response = Gapic.publish(client, topic=path, messages=[message], retry=self._retry(), timeout=self.timeout)
         return response.message_ids[0]
+
+    def _retry(self) -> Any:
+        """The Publish retry (see `_send`), built once per publisher: it depends only on `timeout`."""
+        if self._publish_retry is None:
+            from google.api_core import exceptions
+            from google.api_core import retry as retries
+
+            self._publish_retry = retries.Retry(
+                initial=0.1, maximum=60.0, multiplier=4, timeout=self.timeout,
+                predicate=retries.if_exception_type(
+                    exceptions.Aborted, exceptions.Cancelled, exceptions.DeadlineExceeded,
+                    exceptions.InternalServerError, exceptions.ResourceExhausted,
+                    exceptions.ServiceUnavailable, exceptions.Unknown))
+        return self._publish_retry
 
     def warm(self) -> None:
         """Builds the client and opens its connection now (nothing is published); idempotent and
@@ -105,9 +95,9 @@ class PubSubPublisher:
         from google.cloud import pubsub_v1
 
         try:
-            return pubsub_v1.PublisherClient(
-                batch_settings=_no_batching_delay(),
-                publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
+            # No batch settings or ordering options: they configure the library's batching
+            # `publish`, which `_send` does not use (it makes the GAPIC Publish call itself).
+            return pubsub_v1.PublisherClient()
         except Exception as exc:  # noqa: BLE001 - e.g. no credentials
             raise _classify(exc) from exc
 
