@@ -31,6 +31,26 @@ def action(**changes: Any) -> dict[str, Any]:
             "resolved_at": None} | changes
 
 
+
+def race(n: int, racer: Callable[[], Any], act: Callable[[int, Any], Any]) -> dict[int, Any]:
+    """`act(i, handle)` on n threads released together, each with a handle of its own from
+    `racer`; what each returned, by i (a thread that raised has no entry)."""
+    results: dict[int, Any] = {}
+    start = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        mine = racer()
+        start.wait()
+        results[i] = act(i, mine)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
 class RecordStoreContract:
     """Subclasses provide `store` and `racer` (a fresh handle on the same state, one per thread)."""
 
@@ -148,19 +168,8 @@ class RecordStoreContract:
 
     def test_racing_updates_apply_exactly_once(self, store: Any, racer: Callable[[], Any]) -> None:
         store.put_record(ACTIONS, KEY, {"state": "pending"})
-        results: dict[int, bool] = {}
-        start = threading.Barrier(8)
-
-        def update(i: int) -> None:
-            mine = racer()
-            start.wait()
-            results[i] = mine.update_record(ACTIONS, KEY, {"state": "verified", "by": i}, expect={"state": "pending"})
-
-        threads = [threading.Thread(target=update, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        results = race(8, racer, lambda i, mine: mine.update_record(ACTIONS, KEY, {"state": "verified", "by": i},
+                                                                   expect={"state": "pending"}))
 
         winners = [i for i, applied in results.items() if applied]
         assert len(results) == 8 and len(winners) == 1
@@ -286,21 +295,10 @@ class RecordStoreContract:
 
     def test_racing_claim_alls_sharing_a_record_leave_exactly_one_winner(self, store: Any,
                                                                          racer: Callable[[], Any]) -> None:
-        outcomes: dict[int, Any] = {}
-        barrier = threading.Barrier(6)
-
-        def take(i: int) -> None:
-            handle = racer()
-            barrier.wait()
-            # Each wants the shared record and one of its own.
-            outcomes[i] = handle.claim_all([("budgets", "shared#0", timedelta(days=2)),
-                                            ("budgets", f"own#{i}", timedelta(days=2))], f"run-{i}", T0)
-
-        threads = [threading.Thread(target=take, args=(i,)) for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        # Each wants the shared record and one of its own.
+        outcomes = race(6, racer, lambda i, mine: mine.claim_all([("budgets", "shared#0", timedelta(days=2)),
+                                                                  ("budgets", f"own#{i}", timedelta(days=2))],
+                                                                 f"run-{i}", T0))
         winners = [i for i, got in outcomes.items() if got is not None]
         assert len(winners) == 1, outcomes
         own = store.get_many([("budgets", f"own#{i}") for i in range(6)])
@@ -428,44 +426,21 @@ class ClaimStoreContract:
         """The gate's budget: N slot claims per bucket, read in one get_many, each taken by an
         atomic create. 8 racers, 3 slots: exactly 3 are taken, whatever the interleaving."""
         slots = [("budgets", f"target|svc|2026-11-26T12#{i}") for i in range(3)]
-        taken: list[str] = []
-        lock, start = threading.Lock(), threading.Barrier(8)
-
-        def take(i: int) -> None:
-            mine = racer()
-            start.wait()
+        def take(i: int, mine: Any) -> str | None:
             free = [key for (kind, key), data in zip(slots, mine.get_many(slots)) if data is None]
             for key in free:
                 if mine.claim("budgets", key, f"run-{i}", timedelta(days=2), T0).acquired:
-                    with lock:
-                        taken.append(key)
-                    return
+                    return key
+            return None
 
-        threads = [threading.Thread(target=take, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-
+        taken = [key for key in race(8, racer, take).values() if key is not None]
         assert sorted(taken) == sorted(key for _, key in slots)
         assert all(ClaimRecord.model_validate(data).status == ClaimStatus.CLAIMED for data in store.get_many(slots))
 
     def test_racing_takeovers_of_an_expired_claim_acquire_exactly_once(self, store: Any,
                                                                        racer: Callable[[], Any]) -> None:
         store.claim("claims", KEY, "crashed-run", TTL, T0)
-        results: dict[int, bool] = {}
-        start = threading.Barrier(8)
-
-        def claim(i: int) -> None:
-            mine = racer()
-            start.wait()
-            results[i] = mine.claim("claims", KEY, f"instance-{i}", TTL, T0 + 2 * TTL).acquired
-
-        threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        results = race(8, racer, lambda i, mine: mine.claim("claims", KEY, f"instance-{i}", TTL, T0 + 2 * TTL).acquired)
 
         winners = [i for i, acquired in results.items() if acquired]
         assert len(results) == 8 and len(winners) == 1
