@@ -92,7 +92,7 @@ class FirestoreStateStore:
         record = ClaimRecord(key=key, owner=owner, status=ClaimStatus.CLAIMED, claimed_at=now, expires_at=now + ttl)
         name = self._name(kind, key)
         for _ in range(RACE_ATTEMPTS):
-            if self._landed(lambda: self._create(name, record), lambda: self._is(name, record)):
+            if self._landed(lambda: self._create(name, record), lambda: self._all_ours([name], [record])):
                 return ClaimResult(acquired=True, record=record)
             snapshot = self._snapshot(name)
             if not snapshot.exists:
@@ -140,6 +140,7 @@ class FirestoreStateStore:
             return records if self._all_ours(names, records) else None
 
     def _all_ours(self, names: Sequence[str], records: Sequence[ClaimRecord]) -> bool:
+        """Every document is exactly the record this call wrote (one batched read)."""
         found = {snapshot.name: snapshot for snapshot in self._batch_get(names)}
         return all(name in found and found[name].exists and _record(found[name]) == record
                    for name, record in zip(names, records))
@@ -154,7 +155,8 @@ class FirestoreStateStore:
             fields = {"status": ClaimStatus.COMPLETED.value, "result": result, "expires_at": now + retain}
             done = _record(snapshot).model_copy(update={"status": ClaimStatus.COMPLETED, "result": result,
                                                         "expires_at": now + retain})
-            if self._landed(lambda: self._update_if_unchanged(name, snapshot, fields), lambda: self._is(name, done)):
+            if self._landed(lambda: self._update_if_unchanged(name, snapshot, fields),
+                            lambda: self._all_ours([name], [done])):
                 return
         raise TransientError(f"complete {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
@@ -277,10 +279,6 @@ class FirestoreStateStore:
                 log.warning("a Firestore commit was applied but its answer was lost; recognised by re-reading it")
                 return True
             raise
-
-    def _is(self, name: str, record: ClaimRecord) -> bool:
-        snapshot = self._snapshot(name)
-        return snapshot.exists and _record(snapshot) == record
 
     def _written_by(self, name: str, write_id: str) -> bool:
         snapshot = self._snapshot(name)
