@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from shared.errors import TransientError, classify
-from shared.ports import ClaimRecord, ClaimResult, ClaimStatus
+from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class FirestoreStateStore:
         "claim_all": ("datastore.entities.get", "datastore.entities.create"),
         "complete": ("datastore.entities.get", "datastore.entities.update"),
         "release": ("datastore.entities.get", "datastore.entities.delete"),
+        # get: the claim before its guarded update; create and update: sets and merges.
+        "record_all": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "get": ("datastore.entities.get",),
         # get: re-reading a record whose write's answer was lost (_landed).
         "put_record": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
@@ -171,6 +173,53 @@ class FirestoreStateStore:
                             lambda: not self._snapshot(name).exists):
                 return
         raise TransientError(f"release {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
+
+    def record_all(self, writes: Sequence[RecordWrite], completing: Completion | None = None) -> bool:
+        """One Commit: the claim's completion (an update guarded by the claim's update time, as in
+        `complete`), every set and every merge. A commit "Atomically commits all pending
+        operations to the database and verifies all preconditions. Fails the entire write if any
+        precondition is not met" (WriteBatch reference, Cloud Firestore client libraries;
+        google/firestore/v1/firestore.proto, CommitRequest: "The writes to apply. Always executed
+        atomically and in order"), so a claim changed since it was read leaves every record
+        unwritten too. A lost answer is recognised by re-reading one document of the commit: the
+        claim (exactly the completed record), or else the first record's write id."""
+        if completing is not None:
+            _require_aware(completing.now)
+        wire = self._wired()
+        write_id = uuid.uuid4().hex
+        records = [self._record_write(wire, write, write_id) for write in writes]
+        if completing is None:
+            if not records:
+                return True
+            first = self._name(writes[0].kind, writes[0].key)
+            self._landed(lambda: _call(lambda: wire.commit(records, self.timeout, self._write_retry())),
+                         lambda: self._written_by(first, write_id))
+            return True
+        name, done = self._name(completing.kind, completing.key), completing.done()
+        fields = {"status": done.status.value, "result": done.result, "expires_at": done.expires_at}
+        for _ in range(RACE_ATTEMPTS):
+            snapshot = self._snapshot(name)
+            if snapshot.exists and _record(snapshot) == done:
+                # This very commit, retried by the client after a lost response (Commit retries
+                # UNAVAILABLE): its retry failed the precondition its first try had met. Atomic,
+                # so every record of it landed with the claim.
+                return True
+            if not snapshot.exists or _record(snapshot) != completing.held:
+                log.warning("record_all: %s/%s is no longer the claim %s took; not completed",
+                            completing.kind, completing.key, completing.held.owner)
+                return False
+            claim = wire.update_write(name, fields, snapshot.update_time)
+            if self._landed(lambda: self._if_unchanged_all([claim, *records]),
+                            lambda: self._all_ours([name], [done])):
+                return True
+            # The claim changed between the read and the commit: nothing was written; read again.
+        raise TransientError(f"record_all {completing.kind}/{completing.key}: record kept changing under "
+                             f"{RACE_ATTEMPTS} attempts")
+
+    def _record_write(self, wire: Any, write: RecordWrite, write_id: str) -> Any:
+        fields = plain_record(write.data) | {KEY_FIELD: write.key, WRITE_FIELD: write_id}
+        name = self._name(write.kind, write.key)
+        return wire.merge_write(name, fields) if write.merge else wire.set_write(name, fields)
 
     def get(self, kind: str, key: str) -> ClaimRecord | None:
         snapshot = self._snapshot(self._name(kind, key))
@@ -294,11 +343,15 @@ class FirestoreStateStore:
     def _if_unchanged(self, write: Any) -> bool:
         """Commits `write`, which carries a last-update-time precondition. False if someone else
         wrote (or deleted) the document since the snapshot was read."""
+        return self._if_unchanged_all([write])
+
+    def _if_unchanged_all(self, writes: Sequence[Any]) -> bool:
+        """Commits `writes` together; False, and none written, if a precondition failed."""
         from google.api_core.exceptions import FailedPrecondition, NotFound
 
         wire = self._wired()
         try:
-            _call(lambda: wire.commit([write], self.timeout, self._write_retry()),
+            _call(lambda: wire.commit(writes, self.timeout, self._write_retry()),
                   reraise=(FailedPrecondition, NotFound))
             return True
         except (FailedPrecondition, NotFound):

@@ -147,6 +147,21 @@ class Wire:
                         update_mask=pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)]),
                         current_document=pb.Precondition(update_time=update_time.timestamp_pb()))
 
+    def merge_write(self, name: str, fields: Mapping[str, Any]) -> Any:
+        """A set of the top-level `fields` only, the document's other fields kept, created if
+        missing (`_helpers.pbs_for_set_with_merge` with `merge=[those fields]`): an update with a
+        mask and no precondition. Write.update_mask: "If the mask is set and the document on the
+        server has fields not covered by the mask, they are left unchanged"; without
+        `current_document` nothing is required of the document ("An optional precondition on the
+        document. The write will fail if this is set and not met by the target document"), and
+        an update "Creates the document if it does not already exist" (UpdateDocumentRequest;
+        google/firestore/v1/write.proto and firestore.proto). A map value replaces the whole map."""
+        from google.cloud.firestore_v1.field_path import FieldPath
+
+        pb = self._pb
+        return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)),
+                        update_mask=pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)]))
+
     def delete_write(self, name: str, update_time: Any) -> Any:
         """A delete, only if the document's update time is still `update_time` (`_helpers.pb_for_delete`)."""
         pb = self._pb

@@ -84,6 +84,20 @@ def test_guarded_update_and_delete_match_the_librarys(client, wire):
     assert wire.delete_write(name, read_at) == _helpers.pb_for_delete(name, option)._pb
 
 
+def test_a_merge_of_top_level_fields_matches_the_librarys_set_with_merge(client, wire):
+    from google.cloud.firestore_v1 import _helpers
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    name = wire.name("runwarden_settled", "inc-1")
+    fields = {"c_1": {"key": "inc-1|svc|rollback_traffic", "claim": {"status": "completed", "after": {"a": [1]}}},
+              "expires_at": RECORD["expires_at"], "a.b": 1, "_write_id": "w"}
+    # The library's set(data, merge=[field, ...]): only those fields, each replaced whole.
+    (library,) = _helpers.pbs_for_set_with_merge(name, fields, merge=[FieldPath(k) for k in fields])
+    mine = wire.merge_write(name, fields)
+    assert mine == library._pb
+    assert not mine.HasField("current_document")   # no precondition: created when missing
+
+
 def test_commit_request_matches_a_write_batch(client, wire):
     ref = client.collection("runwarden_claims").document("a")
     batch = client.batch()
