@@ -301,6 +301,11 @@ def open_channel(client: Any) -> Any:
     return FirestoreGrpcTransport.create_channel(client._target, credentials=client._credentials, options=options)
 
 
+def timestamp(timestamp_pb: Any) -> Any:
+    """A protobuf Timestamp as the library's snapshots carry it (nanoseconds kept)."""
+    return _timestamp(timestamp_pb)
+
+
 def _timestamp(timestamp_pb: Any) -> Any:
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 

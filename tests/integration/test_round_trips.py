@@ -99,9 +99,9 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     assert run.check == {"BatchGetDocuments": 1}, run.check
     assert run.intent == {"Commit": 1}, run.intent
     # So the handler itself waits for three round trips: the batched read, the query, the commit.
-    # After it: one commit completes the claim (read first: a guarded update) and writes the action
-    # record, the pin and what settled the incident.
-    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 3}
+    # After it, one commit and no read: the claim completed (an update guarded by the update time its
+    # create answered with), the action record, the pin and what settled the incident.
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 3}
 
 
 def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, counter):
