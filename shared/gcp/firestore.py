@@ -12,6 +12,7 @@ FIRESTORE_EMULATOR_HOST, as the library finds it.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -42,6 +43,7 @@ _KIND = re.compile(r"^[A-Za-z0-9_-]+$")
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
 
+@functools.lru_cache(maxsize=8192)
 def document_id(key: str) -> str:
     """A valid, readable and injective Firestore document id for `key`.
 

@@ -144,6 +144,34 @@ def test_decoding_is_the_librarys(client, wire):
     assert not missing.exists and missing.to_dict() is None and missing.update_time is None
 
 
+def _same(mine, library) -> bool:
+    """Equal, and of the same type all the way down."""
+    if type(mine) is not type(library):
+        return False
+    if isinstance(mine, dict):
+        return mine.keys() == library.keys() and all(_same(mine[k], library[k]) for k in mine)
+    if isinstance(mine, list):
+        return len(mine) == len(library) and all(_same(a, b) for a, b in zip(mine, library))
+    return mine == library and (not isinstance(mine, float) or str(mine) == str(library))
+
+
+@pytest.mark.parametrize("data", [
+    RECORD,
+    {"one": 1},                                             # a single-key document: the library's own path
+    {"a": {"__type__": "__vector__", "value": [1.0, 2.0]}, "b": 1},    # a vector
+    {"a": {"__int64__": 5}, "b": {"only": "key"}, "c": []},          # single-key maps (BSON wire maps)
+    {"nested": {"deep": {"list": [{"t": datetime(2026, 1, 1, tzinfo=timezone.utc)}, b"\x01", -0.0, 2**62]}},
+     "n": float("inf"), "e": "", "f": False},
+])
+def test_fast_decoding_is_the_librarys_value_for_value(client, wire, data):
+    from google.cloud.firestore_v1 import _helpers
+
+    from shared.gcp.firestore_wire import decode_fields
+
+    fields = wire.set_write(wire.name("runwarden_claims", "a"), data).update.fields
+    assert _same(decode_fields(fields, client), _helpers.decode_dict(fields, client))
+
+
 def test_metadata_is_the_clients(client, wire):
     keys = [key for key, _ in wire._database_metadata]
     assert "x-goog-api-client" in keys and "x-goog-request-params" in keys
