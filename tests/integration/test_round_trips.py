@@ -63,6 +63,35 @@ def test_a_duplicate_after_a_connector_write_is_one_round_trip_too(world, counte
     assert counter.by_method() == {"BatchGetDocuments": 1}
 
 
+def _forget_settled(world) -> None:
+    """State as a version before the SETTLED entries left it: every incident's record of them deleted."""
+    from shared.gcp.firestore import FirestoreStateStore
+
+    client = FirestoreStateStore._firestore(world.state)
+    for document in client.collection("runwarden_settled").stream():
+        document.reference.delete()
+
+
+@pytest.mark.parametrize("scenario,expected", [
+    # The claim on the alert's own target is read anyway; this message's intent needs the query to
+    # tell that its action was recorded.
+    ("bad_revision", {"BatchGetDocuments": 1, "RunQuery": 1}),
+    # The claim on the connector: the query names it, and one more batched read reads it.
+    ("connector_saturation", {"BatchGetDocuments": 2, "RunQuery": 1}),
+])
+def test_state_from_before_the_settled_entries_is_read_as_before(world, counter, scenario, expected):
+    world.seed(scenario)
+    first = world.handle(world.alert(scenario, message_id="1"))
+    assert first.status.value == "applied", first.reason
+    _forget_settled(world)
+    counter.reset()
+
+    second = world.handle(world.alert(scenario, message_id="1"))
+
+    assert second.status.value == "skipped" and second.reason.startswith("duplicate"), second.reason
+    assert counter.by_method() == expected
+
+
 class _FirstWrite:
     """The Run adapter, noting the Firestore calls made by the moment the first write is sent."""
 
