@@ -50,10 +50,10 @@ locals {
   }
 
   # Firestore collections whose documents carry `expires_at` (shared/gcp/firestore.py: claims;
-  # shared/remediation/records.py: action and incident records; operators' command claims). Proposals
+  # shared/remediation/records.py: action, incident, intent and settled records; operators' command claims). Proposals
   # and pins keep no TTL: an expired proposal still answers "expired", a pin stays until released.
   # Each listed collection gets a TTL policy.
-  ttl_collections = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "intents"]
+  ttl_collections = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "intents", "settled"]
 
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
   # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:

@@ -10,7 +10,7 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock
@@ -37,8 +37,9 @@ from shared.outcomes import (
     notify,
 )
 from shared.remediation.planning import Plan, plan
-from shared.remediation.records import ACTIONS, INCIDENTS, INTENTS, ActionRecord, ActionState, IntentRecord, intent_key
-from shared.remediation.settled import Settled, SettledIncidents
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, SETTLED, ActionRecord, ActionState, IntentRecord,
+                                        intent_key)
+from shared.remediation.settled import Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.ports import (
     ClaimRecord,
@@ -110,13 +111,17 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
 
 @dataclass(frozen=True)
 class _Prior:
-    """The incident's state, read in one go before diagnosis (see `_AlertRun.prior`)."""
+    """The incident's state, read before diagnosis (see `_AlertRun.prior`)."""
 
     incident: dict[str, Any] | None                       # its IncidentRecord, if any
     targets: list[str]                                    # the alert's target, then its actions' targets
-    found: dict[tuple[str, str], dict[str, Any] | None]   # every document read, by (kind, key)
+    found: Mapping[tuple[str, str], dict[str, Any] | None]   # every document read, by (kind, key)
     recorded: frozenset[str] = frozenset()                # the keys of its action records
     intent: dict[str, Any] | None = None                  # this message's IntentRecord, if any
+    # Read in one batched read, the other targets' claims and the recorded keys taken from the
+    # incident's SETTLED entries (shared/remediation/settled.py); `_AlertRun.full` reads the rest.
+    partial: bool = False
+    read: Mapping[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)   # as read
 
 
 class _AlertRun:
@@ -176,20 +181,37 @@ class _AlertRun:
         return self.diagnose_and_act(gate, service, prior)
 
     def prior(self, gate: Gate, target: str) -> _Prior:
-        """What state says about this incident before anything is read live: two round trips
-        (the query for the targets its actions wrote to, then one batched read of its record and
-        every claim an action on those targets would hold), however many targets and actions."""
+        """What state says about this incident before anything is read live, in one batched read:
+        its record, what settled its actions (SETTLED), this message's intent (shared/remediation/
+        intents.py) and every claim an action on `target` would hold. The SETTLED entries stand for
+        the query's action records and the claims on their other targets (settled.py), which is
+        enough to answer a duplicate; whatever that cannot answer reads the rest (`full`). An
+        intent whose claim no entry records is read in full at once: it may need the live target."""
         incident_id = self.incident.incident_id
+        intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
+        reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target)]
+        read = dict(zip(reads, self.adapters.state.get_many(reads)))
+        settled = SettledState.parse(read.pop((SETTLED, incident_id)))
+        prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],
+                       found=settled.claims() | read, recorded=settled.recorded,
+                       intent=read[intent[0]] if intent else None, partial=True, read=read)
+        if prior.intent is not None and str(prior.intent.get("claim_key")) not in prior.recorded:
+            return self.full(gate, prior)
+        return prior
+
+    def full(self, gate: Gate, prior: _Prior) -> _Prior:
+        """`prior` completed as the query finds it: the targets the incident's action records name
+        and their keys, and the claims on those targets that the batched read did not cover (one
+        more round trip, only when a record names another target)."""
+        incident_id, target = self.incident.incident_id, prior.targets[0]
         actions = self.adapters.state.find_records(ACTIONS, "incident_id", incident_id)
         targets = list(dict.fromkeys([target, *(str(r["target"]) for r in actions if r.get("target"))]))
-        # This message's intent (shared/remediation/intents.py) rides in the same batched read.
-        intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
-        reads = [(INCIDENTS, incident_id), *intent,
-                 *(read for t in targets for read in gate.claim_reads(incident_id, t))]
-        found = dict(zip(reads, self.adapters.state.get_many(reads)))
-        return _Prior(incident=found[(INCIDENTS, incident_id)], targets=targets, found=found,
-                      recorded=frozenset(str(r.get("key")) for r in actions),
-                      intent=found[intent[0]] if intent else None)
+        found = dict(prior.read)
+        missing = [read for t in targets[1:] for read in gate.claim_reads(incident_id, t) if read not in found]
+        if missing:
+            found.update(zip(missing, self.adapters.state.get_many(missing)))
+        return _Prior(incident=prior.incident, targets=targets, found=found,
+                      recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found)
 
     def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """An earlier attempt at this message that may have written and not recorded it (its intent
@@ -365,8 +387,14 @@ class _AlertRun:
         own target, or on any other target its action records name (a connector scaled for a
         service's alert is keyed on the connector, not on the service). `prior` is state as read
         at the start; without it (after diagnosis, when a concurrent delivery may have acted) it
-        is read afresh."""
+        is read afresh. A partial `prior` that finds none is read in full, and looked at again."""
         prior = prior or self.prior(gate, target)
+        found = self.held_duplicate(gate, prior, report)
+        if found is None and prior.partial:
+            found = self.held_duplicate(gate, self.full(gate, prior), report)
+        return found
+
+    def held_duplicate(self, gate: Gate, prior: _Prior, report: DiagnosisReport | None) -> Outcome | None:
         for candidate in prior.targets:
             held = gate.held_claim(self.incident.incident_id, candidate, prior.found)
             if held is not None:

@@ -5,6 +5,7 @@ Every method either returns typed data or raises `shared.errors.TransientError` 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol, Sequence
@@ -109,6 +110,39 @@ class ClaimResult(BaseModel):
     took_over: bool = False   # acquired by replacing an expired record
 
 
+def completed(held: ClaimRecord, retain: timedelta, now: datetime, result: dict[str, Any]) -> ClaimRecord:
+    """`held` as `complete` leaves it: completed with `result`, to expire after `retain`. Both
+    stores and the gate build it here, so a copy written beside it is the same record."""
+    return held.model_copy(update={"status": ClaimStatus.COMPLETED, "result": result, "expires_at": now + retain})
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """One plain record written by `StateStore.record_all`: `put_record`'s whole-document replace,
+    or (`merge`) only the top-level fields of `data`, the document's other fields kept, and the
+    document created if there is none."""
+
+    kind: str
+    key: str
+    data: dict[str, Any]
+    merge: bool = False
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The claim `kind/key` as the caller took it (`held`), to complete with `result` (see `complete`)."""
+
+    kind: str
+    key: str
+    held: ClaimRecord
+    retain: timedelta
+    now: datetime
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def done(self) -> ClaimRecord:
+        return completed(self.held, self.retain, self.now, self.result)
+
+
 class StateStore(Protocol):
     """Guardrail state (Firestore). Keys may contain '/', the adapter encodes them."""
 
@@ -131,6 +165,15 @@ class StateStore(Protocol):
 
     def release(self, kind: str, key: str, owner: str) -> None:
         """Delete the record if `owner` still holds it (so a failed attempt can be retried)."""
+        ...
+
+    def record_all(self, writes: Sequence[RecordWrite], completing: Completion | None = None) -> bool:
+        """Every write, and the completion of the claim `completing` names, in one atomic commit:
+        all or none. With `completing`, only while that claim is still exactly the record taken
+        (`held`): otherwise nothing is written and the answer is False (the caller decides what to
+        write without it). True when written. A lost answer is recognised as `complete` and
+        `put_record` recognise theirs. An addition: a store without it is used one `complete` and
+        one `put_record` at a time."""
         ...
 
     def get(self, kind: str, key: str) -> ClaimRecord | None: ...

@@ -12,18 +12,20 @@ FIRESTORE_EMULATOR_HOST, as the library finds it.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import threading
 import urllib.parse
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from shared.errors import TransientError, classify
-from shared.ports import ClaimRecord, ClaimResult, ClaimStatus
+from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_ID_BYTES = 1500        # Firestore's limit for a document id
 HASHED_ID_PREFIX = 1400    # room left for the hash marker and a sha256 hex digest
 RACE_ATTEMPTS = 5          # re-reads after a lost precondition race before giving up
+CREATED_REMEMBERED = 4096  # claims whose create's update time is kept for their completion (record_all)
 # Hidden fields of plain records, stripped on read. The key is kept because a document id is an
 # encoding of it (hashed when long); the write id tells our own update from someone else's.
 KEY_FIELD = "_key"
@@ -40,6 +43,7 @@ _KIND = re.compile(r"^[A-Za-z0-9_-]+$")
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
 
+@functools.lru_cache(maxsize=8192)
 def document_id(key: str) -> str:
     """A valid, readable and injective Firestore document id for `key`.
 
@@ -66,6 +70,9 @@ class FirestoreStateStore:
         "claim_all": ("datastore.entities.get", "datastore.entities.create"),
         "complete": ("datastore.entities.get", "datastore.entities.update"),
         "release": ("datastore.entities.get", "datastore.entities.delete"),
+        # get: the claim before its guarded update (unless this store created it) and after a lost
+        # answer; create and update: sets and merges.
+        "record_all": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "get": ("datastore.entities.get",),
         # get: re-reading a record whose write's answer was lost (_landed).
         "put_record": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
@@ -84,6 +91,9 @@ class FirestoreStateStore:
         self._client: Any = None
         self._wire: Any = None
         self._lock = threading.Lock()
+        # Claims this store created, by document name: (the record, its update time as the commit
+        # answered it). See `_created_at`.
+        self._created: OrderedDict[str, tuple[ClaimRecord, Any]] = OrderedDict()
 
     # ------------------------------------------------------------------ StateStore
 
@@ -130,9 +140,10 @@ class FirestoreStateStore:
         wire = self._wired()
         writes = [wire.create_write(name, _fields(record)) for name, record in zip(names, records)]
         try:
-            self._landed(lambda: _call(lambda: wire.commit(writes, self.timeout, self._write_retry()),
-                                       reraise=(AlreadyExists,)),
-                         lambda: self._all_ours(names, records))
+            response = self._landed(lambda: _call(lambda: wire.commit(writes, self.timeout, self._write_retry()),
+                                                  reraise=(AlreadyExists,)),
+                                    lambda: self._all_ours(names, records))
+            self._note_created(names, records, response)
             return records
         except AlreadyExists:
             # Either someone holds one of them, or this very commit landed, its response was lost
@@ -171,6 +182,61 @@ class FirestoreStateStore:
                             lambda: not self._snapshot(name).exists):
                 return
         raise TransientError(f"release {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
+
+    def record_all(self, writes: Sequence[RecordWrite], completing: Completion | None = None) -> bool:
+        """One Commit: the claim's completion (an update guarded by the claim's update time: the
+        one its create answered with when this store made it, so no read comes first; otherwise
+        read, as in `complete`), every set and every merge. A commit "Atomically commits all pending
+        operations to the database and verifies all preconditions. Fails the entire write if any
+        precondition is not met" (WriteBatch reference, Cloud Firestore client libraries;
+        google/firestore/v1/firestore.proto, CommitRequest: "The writes to apply. Always executed
+        atomically and in order"), so a claim changed since it was read leaves every record
+        unwritten too. A lost answer is recognised by re-reading one document of the commit: the
+        claim (exactly the completed record), or else the first record's write id."""
+        if completing is not None:
+            _require_aware(completing.now)
+        wire = self._wired()
+        write_id = uuid.uuid4().hex
+        records = [self._record_write(wire, write, write_id) for write in writes]
+        if completing is None:
+            if not records:
+                return True
+            first = self._name(writes[0].kind, writes[0].key)
+            self._landed(lambda: _call(lambda: wire.commit(records, self.timeout, self._write_retry())),
+                         lambda: self._written_by(first, write_id))
+            return True
+        name, done = self._name(completing.kind, completing.key), completing.done()
+        fields = {"status": done.status.value, "result": done.result, "expires_at": done.expires_at}
+        created_at = self._created_at(name, completing.held)
+        if created_at is not None:
+            claim = wire.update_write(name, fields, created_at)
+            if self._landed(lambda: self._if_unchanged_all([claim, *records]),
+                            lambda: self._all_ours([name], [done])):
+                return True
+            # Changed since this store created it: read it, as below.
+        for _ in range(RACE_ATTEMPTS):
+            snapshot = self._snapshot(name)
+            if snapshot.exists and _record(snapshot) == done:
+                # This very commit, retried by the client after a lost response (Commit retries
+                # UNAVAILABLE): its retry failed the precondition its first try had met. Atomic,
+                # so every record of it landed with the claim.
+                return True
+            if not snapshot.exists or _record(snapshot) != completing.held:
+                log.warning("record_all: %s/%s is no longer the claim %s took; not completed",
+                            completing.kind, completing.key, completing.held.owner)
+                return False
+            claim = wire.update_write(name, fields, snapshot.update_time)
+            if self._landed(lambda: self._if_unchanged_all([claim, *records]),
+                            lambda: self._all_ours([name], [done])):
+                return True
+            # The claim changed between the read and the commit: nothing was written; read again.
+        raise TransientError(f"record_all {completing.kind}/{completing.key}: record kept changing under "
+                             f"{RACE_ATTEMPTS} attempts")
+
+    def _record_write(self, wire: Any, write: RecordWrite, write_id: str) -> Any:
+        fields = plain_record(write.data) | {KEY_FIELD: write.key, WRITE_FIELD: write_id}
+        name = self._name(write.kind, write.key)
+        return wire.merge_write(name, fields) if write.merge else wire.set_write(name, fields)
 
     def get(self, kind: str, key: str) -> ClaimRecord | None:
         snapshot = self._snapshot(self._name(kind, key))
@@ -254,10 +320,40 @@ class FirestoreStateStore:
         wire = self._wired()
         write = wire.create_write(name, _fields(record))
         try:
-            _call(lambda: wire.commit([write], self.timeout, self._write_retry()), reraise=(AlreadyExists,))
-            return True
+            response = _call(lambda: wire.commit([write], self.timeout, self._write_retry()), reraise=(AlreadyExists,))
         except AlreadyExists:
             return False
+        self._note_created([name], [record], response)
+        return True
+
+    def _note_created(self, names: Sequence[str], records: Sequence[ClaimRecord], response: Any) -> None:
+        """Keeps each created claim's update time from the commit's answer (none after a lost
+        answer). CommitResponse.write_results: "The result of applying the writes. This i-th write
+        result corresponds to the i-th write in the request"; WriteResult.update_time: "The last
+        update time of the document after applying the write" (google/firestore/v1/firestore.proto,
+        write.proto)."""
+        results = list(getattr(response, "write_results", ()))
+        if len(results) != len(names):
+            return
+        with self._lock:
+            for name, record, result in zip(names, records, results):
+                if result.HasField("update_time"):
+                    self._created[name] = (record, result.update_time)
+                    self._created.move_to_end(name)
+            while len(self._created) > CREATED_REMEMBERED:
+                self._created.popitem(last=False)
+
+    def _created_at(self, name: str, record: ClaimRecord) -> Any | None:
+        """The update time `record`'s create left on `name`, if this store made it (and once only).
+        A completion guarded by it needs no read first: if the document changed since (expired and
+        taken over, released), the precondition fails the whole commit, and the claim is read."""
+        with self._lock:
+            created = self._created.pop(name, None)
+        if created is None or created[0] != record:
+            return None
+        from shared.gcp.firestore_wire import timestamp
+
+        return timestamp(created[1])
 
     def _landed(self, write: Callable[[], T], landed: Callable[[], bool]) -> T | bool:
         """`write()`; if it fails transiently, the commit may have been applied with its answer
@@ -294,11 +390,15 @@ class FirestoreStateStore:
     def _if_unchanged(self, write: Any) -> bool:
         """Commits `write`, which carries a last-update-time precondition. False if someone else
         wrote (or deleted) the document since the snapshot was read."""
+        return self._if_unchanged_all([write])
+
+    def _if_unchanged_all(self, writes: Sequence[Any]) -> bool:
+        """Commits `writes` together; False, and none written, if a precondition failed."""
         from google.api_core.exceptions import FailedPrecondition, NotFound
 
         wire = self._wired()
         try:
-            _call(lambda: wire.commit([write], self.timeout, self._write_retry()),
+            _call(lambda: wire.commit(writes, self.timeout, self._write_retry()),
                   reraise=(FailedPrecondition, NotFound))
             return True
         except (FailedPrecondition, NotFound):

@@ -66,9 +66,7 @@ class Snapshot:
         if not self.exists:
             return None
         if self._decoded is None:
-            from google.cloud.firestore_v1._helpers import decode_dict
-
-            self._decoded = decode_dict(self._fields, self._client)
+            self._decoded = decode_fields(self._fields, self._client)
         return dict(self._decoded)
 
     def get(self, field: str) -> Any:
@@ -146,6 +144,21 @@ class Wire:
         return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)),
                         update_mask=pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)]),
                         current_document=pb.Precondition(update_time=update_time.timestamp_pb()))
+
+    def merge_write(self, name: str, fields: Mapping[str, Any]) -> Any:
+        """A set of the top-level `fields` only, the document's other fields kept, created if
+        missing (`_helpers.pbs_for_set_with_merge` with `merge=[those fields]`): an update with a
+        mask and no precondition. Write.update_mask: "If the mask is set and the document on the
+        server has fields not covered by the mask, they are left unchanged"; without
+        `current_document` nothing is required of the document ("An optional precondition on the
+        document. The write will fail if this is set and not met by the target document"), and
+        an update "Creates the document if it does not already exist" (UpdateDocumentRequest;
+        google/firestore/v1/write.proto and firestore.proto). A map value replaces the whole map."""
+        from google.cloud.firestore_v1.field_path import FieldPath
+
+        pb = self._pb
+        return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)),
+                        update_mask=pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)]))
 
     def delete_write(self, name: str, update_time: Any) -> Any:
         """A delete, only if the document's update time is still `update_time` (`_helpers.pb_for_delete`)."""
@@ -284,6 +297,50 @@ def open_channel(client: Any) -> Any:
     from google.cloud.firestore_v1.services.firestore.transports.grpc import FirestoreGrpcTransport
 
     return FirestoreGrpcTransport.create_channel(client._target, credentials=client._credentials, options=options)
+
+
+def decode_fields(fields: Any, client: Any) -> Any:
+    """A raw protobuf map of `Value`s decoded exactly as the library's `_helpers.decode_dict`
+    decodes it, with the plain types a record holds read directly (null, bool, int, double,
+    string, timestamp, array, map): `decode_value` dispatches every value through `getattr` and a
+    chain of comparisons, and was most of the CPU of reading a document. Every other value type
+    (bytes, references, geo points) is handed to the library's `decode_value`, and so is every map
+    the library may turn into something else than a dict: a vector (`"__type__": "__vector__"`)
+    and the BSON wire maps, which are single-key maps (`BSONType._from_dict`)."""
+    decoded = {name: _decode(value, client) for name, value in fields.items()}
+    if len(decoded) == 1 or "__type__" in decoded:
+        from google.cloud.firestore_v1._helpers import decode_dict
+
+        return decode_dict(fields, client)
+    return decoded
+
+
+def _decode(value: Any, client: Any) -> Any:
+    kind = value.WhichOneof("value_type")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "map_value":
+        return decode_fields(value.map_value.fields, client)
+    if kind == "null_value":
+        return None
+    if kind == "timestamp_value":
+        return _timestamp(value.timestamp_value)
+    if kind == "boolean_value":
+        return value.boolean_value
+    if kind == "integer_value":
+        return value.integer_value
+    if kind == "double_value":
+        return value.double_value
+    if kind == "array_value":
+        return [_decode(item, client) for item in value.array_value.values]
+    from google.cloud.firestore_v1._helpers import decode_value
+
+    return decode_value(value, client)
+
+
+def timestamp(timestamp_pb: Any) -> Any:
+    """A protobuf Timestamp as the library's snapshots carry it (nanoseconds kept)."""
+    return _timestamp(timestamp_pb)
 
 
 def _timestamp(timestamp_pb: Any) -> Any:

@@ -29,11 +29,12 @@ from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, OutcomeUnknownError, PermanentError, RunwardenError, TransientError
 from shared.outcomes import OutcomeStatus
-from shared.ports import ClaimRecord, ClaimStatus, StateStore
+from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS,
-                                        ActionRecord, IntentRecord, ProposalRecord, intent_key)
+from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
+                                        ActionRecord, IntentRecord, ProposalRecord, SettledEntry, intent_key,
+                                        settled_field)
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
@@ -163,6 +164,7 @@ class _Held:
     claim: tuple[str, str] | None = None
     cooldown: str | None = None
     slots: list[str] = field(default_factory=list)
+    record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ class Gate:
         if not claim.acquired:
             self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record)
-        held = _Held(claim=(kind, key))
+        held = _Held(claim=(kind, key), record=claim.record)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
@@ -417,7 +419,10 @@ class Gate:
             # owns (a release is owner-checked, so nobody else's record is touched), then retry.
             self._give_back_quietly(held)
             raise
-        return held if taken is not None else None
+        if taken is None:
+            return None
+        held.record = taken[0]   # claim_all answers in the order asked: the claim first
+        return held
 
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                held: _Held, result: GateResult, service: str | None, signature: str,
@@ -453,10 +458,8 @@ class Gate:
         # has only confirmed the change took.
         result.reason = f"{action.name} applied: the API confirmed the change; the sweep verifies its effect"
         try:
-            self._complete(held.claim[0], held.claim[1], result)
-            if not action.corrective:
-                self._record(action, params, before, result, incident_id, service or params.target, signature,
-                             manual)
+            self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
+                         manual)
         except TransientError as exc:
             return self._unrecorded(action, params, result, exc)
         return result
@@ -484,9 +487,7 @@ class Gate:
                          "for the verification sweep, and a person should check the target")
         result.after = None
         try:
-            self._complete(held.claim[0], held.claim[1], result)
-            if not action.corrective:
-                self._record(action, params, before, result, incident_id, service or params.target, signature)
+            self._settle(action, params, before, result, incident_id, service or params.target, signature, held)
         except TransientError as stored:
             result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}), and it "
                              f"could not be recorded: {stored}. The verification sweep will not judge it: a person "
@@ -644,9 +645,51 @@ class Gate:
         """The kind of claim an action takes under the current config (dry-run claims are apart)."""
         return self._claim_read("", "", action)[0]
 
-    def _record(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                service: str, signature: str, manual: Manual | None = None) -> None:
+    def _settle(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
+                service: str, signature: str, held: _Held, manual: Manual | None = None) -> None:
+        """After a write: the claim completed, the action recorded for the sweep (and the pin of a
+        rollback), and what settled the incident (SETTLED, shared/remediation/settled.py), all in
+        one commit (`StateStore.record_all`): so an action is recorded exactly when its claim is
+        completed, and a lost answer is recognised as before. The completion is guarded by the
+        claim as this attempt took it; if it is no longer that (it expired mid-write and was taken
+        over), the claim is left alone, as `complete` leaves a claim it does not own, and the
+        records are written without it: the write happened, the sweep must judge it. On a store
+        without `record_all`, one call at a time, as before."""
         now = self.clock.now()
+        kind, key = held.claim
+        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+        outcome = {"status": result.status.value, "after": result.after}
+        records = [] if action.corrective else self._records(action, params, before, result, incident_id, service,
+                                                             signature, manual, now)
+        record_all = getattr(self.state, "record_all", None)
+        if not callable(record_all):
+            if held.record is not None:
+                self.state.complete(kind, key, self.owner, retain, now, outcome)
+            for write in records:
+                self.state.put_record(write.kind, write.key, write.data)
+            return
+        entry = SettledEntry(key=key, kind=kind, target=params.target, action=action.name, recorded=bool(records))
+        if held.record is not None:
+            completing = Completion(kind, key, held.record, retain, now, outcome)
+            done = completing.done()
+            if record_all([*records, self._settled(incident_id, entry.model_copy(
+                    update={"claim": done.model_dump(mode="python")}), done.expires_at)], completing):
+                return
+            self._log("not_completed", f"{key} is no longer the claim this attempt took (it expired during the "
+                                       "write and was taken over): recorded without completing it")
+        if records:
+            record_all([*records, self._settled(incident_id, entry, now + retain)])
+
+    @staticmethod
+    def _settled(incident_id: str, entry: SettledEntry, expires_at: datetime) -> RecordWrite:
+        """A merge into the incident's SETTLED record: this entry, beside any others. It expires with
+        the last claim completed (the TTL policy on `expires_at`); a missing record only costs a read."""
+        return RecordWrite(SETTLED, incident_id, {settled_field(entry.key): entry.model_dump(mode="python"),
+                                                  "incident_id": incident_id, "expires_at": expires_at}, merge=True)
+
+    def _records(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
+                 service: str, signature: str, manual: Manual | None, now: datetime) -> list[RecordWrite]:
+        """The action record for the sweep, and the pin of a rollback to a named revision."""
         v = self.config.verification
         record = ActionRecord(key=result.claim_key, incident_id=incident_id, target=params.target, service=service,
                               action=action.name, signature=signature, params=params.model_dump(mode="json"),
@@ -655,13 +698,14 @@ class Gate:
                               deadline_at=now + timedelta(seconds=v.deadline_seconds),
                               command_id=manual.command_id if manual else "",
                               requested_by=manual.requested_by if manual else "")
-        self.state.put_record(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})
+        writes = [RecordWrite(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})]
         pinned_to = getattr(params, "to_revision", None)
         if action.name == "rollback_traffic" and pinned_to:
             # Traffic now names a revision: new deploys get none until someone releases the pin.
-            self.state.put_record(PINS, record.service, {"service": record.service, "revision": pinned_to,
-                                                         "action_id": record.key, "pinned_at": now,
-                                                         "pinned": True, "reminded_at": None})
+            writes.append(RecordWrite(PINS, record.service, {"service": record.service, "revision": pinned_to,
+                                                             "action_id": record.key, "pinned_at": now,
+                                                             "pinned": True, "reminded_at": None}))
+        return writes
 
     # --- proposals and overrides --------------------------------------------------------------------
 
@@ -770,8 +814,11 @@ class Gate:
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
                             notes=action.notes(params))
         ttl = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
-        if self._claim(CLAIMS, intent.claim_key, ttl, now).acquired:
-            self._complete(CLAIMS, intent.claim_key, result)   # later deliveries are duplicates of it
-        self._record(action, params, intent.before, result, intent.incident_id, intent.service, intent.signature)
+        claim = self._claim(CLAIMS, intent.claim_key, ttl, now)
+        # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim
+        # someone else holds is left alone, and the records are still written.
+        held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None)
+        self._settle(action, params, intent.before, result, intent.incident_id, intent.service, intent.signature,
+                     held)
         self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
         return result

@@ -2,6 +2,7 @@
 can verify, undo or escalate them) and the log-based incidents it must close itself."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -16,6 +17,8 @@ PROPOSALS = "proposals"    # StateStore kind of ProposalRecord, keyed by the pro
 PINS = "pins"              # StateStore kind of pinned-traffic records, keyed by the service
 COMMANDS = "commands"      # StateStore claim kind: one claim per operator command_id
 INTENTS = "intents"        # StateStore kind of IntentRecord, keyed by incident|message (intent_key)
+SETTLED = "settled"        # StateStore kind of what settled an incident's actions (SettledEntry fields), keyed
+                           # by the incident id: shared/remediation/settled.py
 # How long a record is kept after it was opened or applied: longer than any window that reads it
 # (recurrence_window_seconds is at most 7 days). Firestore's TTL policy on `expires_at`
 # (infra/firestore.tf) deletes it after that, so state does not pile up.
@@ -159,3 +162,29 @@ class IncidentRecord(BaseModel):
         if self.expires_at is None:
             self.expires_at = self.opened_at + RECORD_RETENTION
         return self
+
+
+class SettledEntry(BaseModel):
+    """What settled one action of an incident: written by the gate into the incident's SETTLED
+    record (one field per claim key, `settled_field`) in the very commit that completes the claim
+    and writes the action record, so that a duplicate delivery is answered from one batched read
+    (shared/remediation/settled.py)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: str                   # the claim key, incident|target|action
+    kind: str                  # the claim's kind (the gate's CLAIMS)
+    target: str
+    action: str
+    recorded: bool             # the action record `key` was written in the same commit
+    claim: dict[str, Any] | None = None   # the claim exactly as that commit completed it; None if the
+                                          # attempt no longer held it (it expired and was taken over)
+
+
+SETTLED_FIELD_PREFIX = "c_"
+
+
+def settled_field(key: str) -> str:
+    """The SETTLED record's field for claim `key`: fixed-length and plain (a claim key holds '/',
+    '.' and '|'), one per claim, so entries merged by different commits never overwrite each other."""
+    return SETTLED_FIELD_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:32]

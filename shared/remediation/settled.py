@@ -1,5 +1,32 @@
-"""What one instance remembers of incidents whose action is done: a redelivered alert is answered
-without reading Firestore.
+"""What settled an incident's actions: in state, so that a duplicate delivery is answered from one
+batched read; and in one instance's memory, so that later ones are answered with no read at all.
+
+**In state** (`SETTLED`, one record per incident, a `SettledEntry` per claim: records.py). The gate
+writes an action's entry in the very commit that completes its claim and writes its action record
+(`Gate._settle`, `StateStore.record_all`: one atomic commit), with a copy of the claim exactly as
+that commit leaves it and whether the action record was written with it. The duplicate path reads
+the incident's SETTLED record in the batched read it makes anyway (the incident's record, this
+message's intent, the claims on the alert's own target: `shared.pipeline._AlertRun.prior`), so a
+duplicate no longer needs the query for the targets the incident's actions wrote to:
+
+- the claims on the alert's own target are read themselves, as before;
+- an entry stands for a claim on another target (a connector scaled for a service's alert):
+  its copy is that claim as long as it is live, because a completed claim never changes (below);
+- an entry's `recorded` is what the query's action records said: the record was written in the
+  same commit (this message's intent is resolved by it, as by the record).
+
+Whenever that one read cannot answer (no entry, an entry whose claim has expired, an intent whose
+claim has no recorded entry, or simply no duplicate: every first delivery), the query and the rest
+of the reads are made as before, so state written before the entries existed is handled as
+before. One difference, on another target than the alert's own only: the query path reads every
+action's claim on that target, and would wait (InProgress) if an unfinished claim of an earlier
+attempt at this very message sorted before the completed one; the entry answers "duplicate". That
+needs two different actions of one incident on one non-alert target (an alert's attempt claims
+rollback_traffic on services and scale_connector on connectors; restore_traffic is the sweep's),
+and even then the incident has a completed action and nothing is acted on: a redelivery's
+duplicate is no second action and no contradictory outcome.
+
+**In memory** (`SettledIncidents`): a redelivered alert is answered without reading Firestore.
 
 Safe because a completed claim never changes. The gate writes a claim once (claimed), completes
 it once (completed, to expire after the retention period), and gives it back only while it still
@@ -22,7 +49,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
+from typing import Any, Mapping
+
 from shared.ports import ClaimRecord, ClaimStatus
+from shared.remediation.records import SETTLED_FIELD_PREFIX, SettledEntry
 
 
 @dataclass(frozen=True)
@@ -75,3 +105,30 @@ class SettledIncidents:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+@dataclass(frozen=True)
+class SettledState:
+    """An incident's SETTLED record as read (`parse`): its entries, one per completed claim."""
+
+    entries: tuple[SettledEntry, ...] = ()
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any] | None) -> "SettledState":
+        if not data:
+            return cls()
+        return cls(tuple(SettledEntry.model_validate(value) for name, value in sorted(data.items())
+                         if name.startswith(SETTLED_FIELD_PREFIX) and isinstance(value, Mapping)))
+
+    @property
+    def recorded(self) -> frozenset[str]:
+        """The claim keys whose action record was written with their completion."""
+        return frozenset(entry.key for entry in self.entries if entry.recorded)
+
+    def targets(self) -> list[str]:
+        """The targets recorded actions wrote to, as the query for the incident's action records finds them."""
+        return list(dict.fromkeys(entry.target for entry in self.entries if entry.recorded))
+
+    def claims(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each entry's claim, as its completion left it, by (kind, key), as a batched read returns it."""
+        return {(entry.kind, entry.key): dict(entry.claim) for entry in self.entries if entry.claim is not None}

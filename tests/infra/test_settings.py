@@ -117,12 +117,12 @@ def test_ttl_covers_every_collection_with_an_expiry() -> None:
     from shared.config import StateSettings
     from shared.ports import ClaimRecord
     from shared.remediation import guardrails
-    from shared.remediation.records import (ACTIONS, COMMANDS, FLAGS, INCIDENTS, INTENTS, PINS, ActionRecord,
+    from shared.remediation.records import (ACTIONS, COMMANDS, FLAGS, INCIDENTS, INTENTS, PINS, SETTLED, ActionRecord,
                                             IncidentRecord, IntentRecord)
 
     config = load_module()
     expiring = {guardrails.CLAIMS, guardrails.DRY_RUN_CLAIMS, guardrails.COOLDOWNS, guardrails.BUDGETS,
-                ACTIONS, INCIDENTS, COMMANDS, INTENTS}
+                ACTIONS, INCIDENTS, COMMANDS, INTENTS, SETTLED}
     assert set(config.locals["ttl_collections"]) == expiring
     assert FLAGS not in config.locals["ttl_collections"]        # the kill switch must never expire
     assert PINS not in config.locals["ttl_collections"]         # a pin stays until someone releases it

@@ -31,7 +31,7 @@ def world(standin_env, firestore, pubsub, project_id, anchor, counter):
     return world
 
 
-def test_a_duplicate_delivery_costs_two_firestore_round_trips_and_one_publish(world, counter):
+def test_a_duplicate_delivery_costs_one_firestore_round_trip_and_one_publish(world, counter):
     world.seed("bad_revision")
     first = world.handle(world.alert(message_id="1"))
     assert first.status.value == "applied"
@@ -41,15 +41,16 @@ def test_a_duplicate_delivery_costs_two_firestore_round_trips_and_one_publish(wo
     second = world.handle(world.alert(message_id="1"))   # Pub/Sub redelivers the same message
 
     assert (second.status.value, second.reason.split(":")[0]) == ("skipped", "duplicate")
-    # The query for the targets this incident's actions wrote to, then one batched read of the
-    # incident record and every claim on those targets.
-    assert counter.by_method() == {"RunQuery": 1, "BatchGetDocuments": 1}
+    # One batched read: the incident's record, what settled its actions (written with the claim's
+    # completion), this message's intent and the claims on the alert's target. No query.
+    assert counter.by_method() == {"BatchGetDocuments": 1}
     assert world.reads() == reads_before   # no evidence read for a duplicate
     assert [o["status"] for o in world.published(2)] == ["applied", "skipped"]
 
 
-def test_a_duplicate_after_a_connector_write_is_still_two_round_trips(world, counter):
-    """The claim sits on the connector, a target only the incident's action record names."""
+def test_a_duplicate_after_a_connector_write_is_one_round_trip_too(world, counter):
+    """The claim sits on the connector, a target only the incident's action record names: its
+    SETTLED entry carries the claim as completed."""
     world.seed("connector_saturation")
     first = world.handle(world.alert("connector_saturation", message_id="1"))
     assert first.status.value == "applied", first.reason
@@ -59,7 +60,36 @@ def test_a_duplicate_after_a_connector_write_is_still_two_round_trips(world, cou
 
     assert second.status.value == "skipped" and second.reason.startswith("duplicate"), second.reason
     assert second.target == first.target
-    assert counter.by_method() == {"RunQuery": 1, "BatchGetDocuments": 1}
+    assert counter.by_method() == {"BatchGetDocuments": 1}
+
+
+def _forget_settled(world) -> None:
+    """State as a version before the SETTLED entries left it: every incident's record of them deleted."""
+    from shared.gcp.firestore import FirestoreStateStore
+
+    client = FirestoreStateStore._firestore(world.state)
+    for document in client.collection("runwarden_settled").stream():
+        document.reference.delete()
+
+
+@pytest.mark.parametrize("scenario,expected", [
+    # The claim on the alert's own target is read anyway; this message's intent needs the query to
+    # tell that its action was recorded.
+    ("bad_revision", {"BatchGetDocuments": 1, "RunQuery": 1}),
+    # The claim on the connector: the query names it, and one more batched read reads it.
+    ("connector_saturation", {"BatchGetDocuments": 2, "RunQuery": 1}),
+])
+def test_state_from_before_the_settled_entries_is_read_as_before(world, counter, scenario, expected):
+    world.seed(scenario)
+    first = world.handle(world.alert(scenario, message_id="1"))
+    assert first.status.value == "applied", first.reason
+    _forget_settled(world)
+    counter.reset()
+
+    second = world.handle(world.alert(scenario, message_id="1"))
+
+    assert second.status.value == "skipped" and second.reason.startswith("duplicate"), second.reason
+    assert counter.by_method() == expected
 
 
 class _FirstWrite:
@@ -86,8 +116,9 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     outcome = world.handle(world.alert(message_id="1"))
 
     assert outcome.status.value == "applied", outcome.reason
-    # Before diagnosis: the query for the incident's action targets and one batched read of its
-    # record and claims. While the evidence is read, on a thread of its own: the service's action
+    # Before diagnosis: one batched read of its record, what settled its actions, the message's
+    # intent and the claims on the service (no entry answers a first delivery), then the query for
+    # the incident's action records. While the evidence is read, on a thread of its own: the service's action
     # records (a query) and the gate's reads (switches, cooldown, every budget slot: one batched
     # read). Then one commit creates the claim, the cooldown and a slot of each of the three
     # budgets while, at the same time, one batched read checks the switches and the incident and,
@@ -96,9 +127,10 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     assert run.ahead == {"RunQuery": 1, "BatchGetDocuments": 1}, run.ahead
     assert run.check == {"BatchGetDocuments": 1}, run.check
     assert run.intent == {"Commit": 1}, run.intent
-    # So the handler itself waits for three round trips: the query, the batched read, the commit.
-    # After it: completing the claim (read, then a guarded update) and the action and pin records.
-    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 5}
+    # So the handler itself waits for three round trips: the batched read, the query, the commit.
+    # After it, one commit and no read: the claim completed (an update guarded by the update time its
+    # create answered with), the action record, the pin and what settled the incident.
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 3}
 
 
 def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, counter):
@@ -143,7 +175,7 @@ def test_a_closed_incident_is_forgotten_and_answered_from_state(world, counter):
     again = world.handle(world.alert(message_id="1"))
 
     assert again.status.value == "skipped" and "already closed" in again.reason, again.reason
-    assert counter.by_method() == {"RunQuery": 1, "BatchGetDocuments": 1}
+    assert counter.by_method() == {"BatchGetDocuments": 1}
 
 
 def test_another_instance_reads_state_once_then_remembers(world, counter):
@@ -157,7 +189,7 @@ def test_another_instance_reads_state_once_then_remembers(world, counter):
     world.handle(world.alert(message_id="1"))
     world.handle(world.alert(message_id="1"))
 
-    assert counter.by_method() == {"RunQuery": 1, "BatchGetDocuments": 1}
+    assert counter.by_method() == {"BatchGetDocuments": 1}
 
 
 # --------------------------------------------------------------------------- budgets

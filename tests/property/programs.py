@@ -45,10 +45,10 @@ STORE_FAULTS = st.one_of(
     st.builds(StoreFault, st.just("read"), st.integers(1, 3), st.sampled_from(FAULT_CODES)),
     st.builds(StoreFault, st.sampled_from(["claim", "write"]), st.integers(1, 3), st.sampled_from(FAULT_CODES),
               st.booleans()),
-    # One method of the group: the claim's completion after a write (past the intent stored before
-    # it), or a put_record (the intent itself, or an action record after the write).
+    # One method of the group: the claim's completion (a dry run's, a command's), the one commit after
+    # a write (its claim completed with its records: record_all), or a put_record (the intent).
     st.builds(StoreFault, st.just("write"), st.integers(1, 2), st.sampled_from(FAULT_CODES), st.booleans(),
-              st.sampled_from(["complete", "put_record"])))
+              st.sampled_from(["complete", "put_record", "record_all"])))
 PUBLISH_FAULTS = st.builds(PublishFault, st.integers(1, 2))
 
 

@@ -159,7 +159,7 @@ def test_a_state_store_fault_after_the_write_is_escalated_at_once() -> None:
     """docs/behaviour.md, Faults, "Firestore, after the write": the change could not be recorded, so
     the outcome is escalated at once, naming the action (the invariants accept no other unrecorded write)."""
     with fast_run("connector_saturation", "enforce", **CONNECTOR_AT_ONE) as run:
-        run.execute([StoreFault("write", 1, method="complete"), Open(0, 0)])
+        run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
         [outcome] = run.returned_outcomes()
@@ -176,7 +176,7 @@ def test_an_unrecorded_change_whose_escalation_could_not_be_published_is_still_r
     records it for the sweep and reports it, writing nothing again."""
     policy = CONNECTOR_AT_ONE if scenario == "connector_saturation" else POLICY
     with fast_run(scenario, "enforce", **policy) as run:
-        run.execute([PublishFault(1), StoreFault("write", 1, method="complete"), Open(0, 0)])
+        run.execute([PublishFault(1), StoreFault("write", 1, method="record_all"), Open(0, 0)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
         assert run.trace[2].transient == 1, run.describe()

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import Service, TrafficTarget
 from shared.gcp.firestore import plain_record, record_matches
-from shared.ports import ClaimRecord, ClaimResult, ClaimStatus
+from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
 
 
 class MemoryStateStore:
@@ -59,6 +59,26 @@ class MemoryStateStore:
                 return
             self.records[(kind, key)] = held.model_copy(update={"status": ClaimStatus.COMPLETED,
                                                                 "expires_at": now + retain, "result": stored})
+
+    def record_all(self, writes: list[RecordWrite], completing: Completion | None = None) -> bool:
+        """All or none, as one Firestore commit (the claim's completion guarded as the adapter
+        guards it: only while it is exactly the record taken)."""
+        stored = [(write, plain_record(write.data)) for write in writes]   # refused before anything is written
+        done = None
+        if completing is not None:
+            _require_aware(completing.now)
+            done = completing.done().model_copy(update={"result": plain_record(completing.result)})
+        with self._lock:
+            if completing is not None:
+                if self.records.get((completing.kind, completing.key)) != completing.held:
+                    return False
+                self.records[(completing.kind, completing.key)] = done
+            for write, data in stored:
+                if write.merge and (write.kind, write.key) in self.documents:
+                    self.documents[(write.kind, write.key)].update(data)
+                else:
+                    self.documents[(write.kind, write.key)] = data
+            return True
 
     def release(self, kind, key, owner) -> None:
         with self._lock:
@@ -161,7 +181,7 @@ __all__ = ["MemoryStateStore", "RecordingRun", "Adapters", "FaultyStateStore", "
 
 STORE_READS = ("get", "get_record", "get_many", "find_records")
 STORE_CLAIMS = ("claim", "claim_all")
-STORE_WRITES = ("complete", "release", "put_record", "update_record")
+STORE_WRITES = ("complete", "release", "put_record", "update_record", "record_all")
 STORE_GROUPS = {"read": STORE_READS, "claim": STORE_CLAIMS, "write": STORE_WRITES}
 
 
@@ -186,7 +206,7 @@ class FaultyStateStore:
     can fail, for fault drills and the property tests. Faults are queued per group of methods:
     - `read` (get, get_record, get_many, find_records): the call fails, nothing is read;
     - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, put_record,
-      update_record): the call fails before anything is written, or, with `lost`, the commit
+      update_record, record_all): the call fails before anything is written, or, with `lost`, the commit
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
       retry does not repeat), so the caller sees the error although the write took.
     A fault may name one `method` of its group (e.g. `complete`): the group's other calls pass it by.
@@ -250,6 +270,9 @@ class FaultyStateStore:
 
     def update_record(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("write", "update_record", *args, **kwargs)
+
+    def record_all(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("write", "record_all", *args, **kwargs)
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("read", "get", *args, **kwargs)

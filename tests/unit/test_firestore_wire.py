@@ -84,6 +84,20 @@ def test_guarded_update_and_delete_match_the_librarys(client, wire):
     assert wire.delete_write(name, read_at) == _helpers.pb_for_delete(name, option)._pb
 
 
+def test_a_merge_of_top_level_fields_matches_the_librarys_set_with_merge(client, wire):
+    from google.cloud.firestore_v1 import _helpers
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    name = wire.name("runwarden_settled", "inc-1")
+    fields = {"c_1": {"key": "inc-1|svc|rollback_traffic", "claim": {"status": "completed", "after": {"a": [1]}}},
+              "expires_at": RECORD["expires_at"], "a.b": 1, "_write_id": "w"}
+    # The library's set(data, merge=[field, ...]): only those fields, each replaced whole.
+    (library,) = _helpers.pbs_for_set_with_merge(name, fields, merge=[FieldPath(k) for k in fields])
+    mine = wire.merge_write(name, fields)
+    assert mine == library._pb
+    assert not mine.HasField("current_document")   # no precondition: created when missing
+
+
 def test_commit_request_matches_a_write_batch(client, wire):
     ref = client.collection("runwarden_claims").document("a")
     batch = client.batch()
@@ -128,6 +142,34 @@ def test_decoding_is_the_librarys(client, wire):
     assert snapshot.get("owner") == "m-1:abc"
     missing = Snapshot(name, None, client)
     assert not missing.exists and missing.to_dict() is None and missing.update_time is None
+
+
+def _same(mine, library) -> bool:
+    """Equal, and of the same type all the way down."""
+    if type(mine) is not type(library):
+        return False
+    if isinstance(mine, dict):
+        return mine.keys() == library.keys() and all(_same(mine[k], library[k]) for k in mine)
+    if isinstance(mine, list):
+        return len(mine) == len(library) and all(_same(a, b) for a, b in zip(mine, library))
+    return mine == library and (not isinstance(mine, float) or str(mine) == str(library))
+
+
+@pytest.mark.parametrize("data", [
+    RECORD,
+    {"one": 1},                                             # a single-key document: the library's own path
+    {"a": {"__type__": "__vector__", "value": [1.0, 2.0]}, "b": 1},    # a vector
+    {"a": {"__int64__": 5}, "b": {"only": "key"}, "c": []},          # single-key maps (BSON wire maps)
+    {"nested": {"deep": {"list": [{"t": datetime(2026, 1, 1, tzinfo=timezone.utc)}, b"\x01", -0.0, 2**62]}},
+     "n": float("inf"), "e": "", "f": False},
+])
+def test_fast_decoding_is_the_librarys_value_for_value(client, wire, data):
+    from google.cloud.firestore_v1 import _helpers
+
+    from shared.gcp.firestore_wire import decode_fields
+
+    fields = wire.set_write(wire.name("runwarden_claims", "a"), data).update.fields
+    assert _same(decode_fields(fields, client), _helpers.decode_dict(fields, client))
 
 
 def test_metadata_is_the_clients(client, wire):

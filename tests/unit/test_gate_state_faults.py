@@ -88,7 +88,7 @@ def test_a_fault_between_the_claim_and_the_write_gives_everything_back(kind):
 
 
 def test_a_fault_recording_a_write_that_took_escalates_with_the_change():
-    state = FailingStore("complete", landed=False)
+    state = FailingStore("record_all", landed=False)   # the one commit: completion, action record, pin
     result, state, run = run_gate(config(), state=state)
 
     assert len(run.writes) == 1

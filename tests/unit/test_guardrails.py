@@ -224,3 +224,55 @@ def test_only_an_unfinished_claim_of_another_attempt_at_the_same_message_is_in_p
     assert not _own_message_in_progress(held("42:bbbb"), "42:bbbb", "42")        # this very attempt
     assert not _own_message_in_progress(held("sweep:aaaa"), "sweep:bbbb", None)  # sweeps and commands: never
     assert not _own_message_in_progress(held("command:7:aaaa"), "command:7:bbbb", None)
+
+
+# --- after the write: one commit completes the claim and writes the records -----------------------------
+
+
+def test_the_claim_the_action_record_the_pin_and_the_settled_entry_are_one_commit():
+    from shared.remediation.records import ACTIONS, PINS, SETTLED, SettledEntry, settled_field
+
+    calls = []
+
+    class Recording(MemoryStateStore):
+        def __getattribute__(self, name):
+            if name in ("complete", "put_record", "record_all"):
+                calls.append(name)
+            return super().__getattribute__(name)
+
+    result, state, _ = run_gate(config(), state=Recording())
+
+    key = claim_key("inc-1", SERVICE, "rollback_traffic")
+    assert result.status is OutcomeStatus.APPLIED and calls == ["record_all"]
+    claim = state.get(CLAIMS, key)
+    entry = SettledEntry.model_validate(state.get_record(SETTLED, "inc-1")[settled_field(key)])
+    assert claim.status.value == "completed" and entry.claim == claim.model_dump(mode="python") | {"status": "completed"}
+    assert entry.recorded and state.get_record(ACTIONS, key)["state"] == "pending"
+    assert state.get_record(PINS, SERVICE)["action_id"] == key
+
+
+def test_a_claim_taken_over_during_the_write_is_left_alone_and_the_write_still_recorded():
+    """The claim expired while the write ran and another attempt took it over: completing it would
+    complete someone else's claim, so it is left as it is (as `complete` leaves a claim it does not
+    own), and the write, which happened, is recorded for the sweep."""
+    from shared.remediation.records import ACTIONS, SETTLED, SettledEntry, settled_field
+
+    proposal, b = bad_revision_plan()
+    state = MemoryStateStore()
+    key = claim_key("inc-1", SERVICE, "rollback_traffic")
+
+    class SlowRun(RecordingRun):
+        def set_traffic(self, service_name, traffic, etag):
+            later = T0 + timedelta(hours=2)
+            assert state.claim(CLAIMS, key, "attempt-2", timedelta(minutes=10), later).took_over
+            return super().set_traffic(service_name, traffic, etag)
+
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+    result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(SlowRun(b.service)))
+
+    assert result.status is OutcomeStatus.APPLIED
+    held = state.get(CLAIMS, key)
+    assert held.owner == "attempt-2" and held.status.value == "claimed"
+    assert state.get_record(ACTIONS, key)["state"] == "pending"
+    entry = SettledEntry.model_validate(state.get_record(SETTLED, "inc-1")[settled_field(key)])
+    assert entry.recorded and entry.claim is None   # recorded, but no completed claim to answer with

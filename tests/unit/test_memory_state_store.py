@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from shared.ports import ClaimRecord, ClaimStatus
+from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite
 from shared.remediation.records import ACTIONS, ActionState
 from shared.errors import TransientError
 from tests.unit.fakes import STORE_GROUPS, FaultyPublisher, FaultyStateStore, MemoryStateStore
@@ -306,6 +306,78 @@ class RecordStoreContract:
         assert ClaimRecord.model_validate(store.get_many([("budgets", "shared#0")])[0]).owner == f"run-{winners[0]}"
 
 
+    # ------------------------------------------------------------------ record_all: all or none
+
+    def test_record_all_completes_the_claim_and_writes_every_record_in_one_go(self, store: Any) -> None:
+        taken = store.claim("claims", KEY, "run-1", TTL, T0).record
+        store.put_record("settled", "0.abc", {"other": 1})
+        result = {"status": "applied", "after": {"traffic": [{"revision": "api-7", "percent": 100}]}}
+        completing = Completion("claims", KEY, taken, timedelta(days=1), T0 + timedelta(minutes=1), result)
+        done = completing.done()
+
+        assert store.record_all([RecordWrite(ACTIONS, KEY, action()),
+                                 RecordWrite("pins", "svc", {"service": "svc", "pinned": True}),
+                                 RecordWrite("settled", "0.abc", {"c": done.model_dump(mode="python")}, merge=True)],
+                                completing)
+
+        assert store.get("claims", KEY) == done
+        assert done.status is ClaimStatus.COMPLETED and done.expires_at == T0 + timedelta(minutes=1, days=1)
+        assert store.get_record(ACTIONS, KEY) == action() | {"state": "pending"}
+        assert store.get_record("pins", "svc") == {"service": "svc", "pinned": True}
+        merged = store.get_record("settled", "0.abc")
+        assert merged["other"] == 1 and ClaimRecord.model_validate(merged["c"]) == done   # the rest kept
+
+    @pytest.mark.parametrize("since", ["completed", "taken_over", "released"])
+    def test_record_all_writes_nothing_unless_the_claim_is_still_the_one_taken(self, store: Any, since: str) -> None:
+        taken = store.claim("claims", KEY, "run-1", TTL, T0).record
+        if since == "completed":
+            store.complete("claims", KEY, "run-1", TTL, T0, {"status": "failed"})
+        elif since == "taken_over":
+            assert store.claim("claims", KEY, "run-2", TTL, T0 + 2 * TTL).took_over
+        else:
+            store.release("claims", KEY, "run-1")
+        before = store.get("claims", KEY)
+
+        assert not store.record_all([RecordWrite(ACTIONS, KEY, action()), RecordWrite("settled", "0.abc", {"c": 1},
+                                                                                      merge=True)],
+                                    Completion("claims", KEY, taken, TTL, T0, {"status": "applied"}))
+
+        assert store.get("claims", KEY) == before
+        assert store.get_many([(ACTIONS, KEY), ("settled", "0.abc")]) == [None, None]
+
+    def test_record_all_without_a_claim_writes_the_records_and_merges(self, store: Any) -> None:
+        store.put_record("settled", "0.abc", {"a": 1, "b": {"x": 1, "y": 2}})
+
+        assert store.record_all([RecordWrite("settled", "0.abc", {"b": {"x": 3}, "c": None}, merge=True),
+                                 RecordWrite("settled", "new", {"a": T0}, merge=True),
+                                 RecordWrite(ACTIONS, KEY, {"only": "this"})])
+
+        assert store.get_record("settled", "0.abc") == {"a": 1, "b": {"x": 3}, "c": None}   # a map replaced whole
+        assert store.get_record("settled", "new") == {"a": T0}   # created
+        assert store.get_record(ACTIONS, KEY) == {"only": "this"}
+        assert store.record_all([])
+
+    def test_record_all_refuses_unstorable_data_and_writes_nothing(self, store: Any) -> None:
+        taken = store.claim("claims", KEY, "run-1", TTL, T0).record
+
+        with pytest.raises(ValueError):
+            store.record_all([RecordWrite(ACTIONS, KEY, {"ok": 1}), RecordWrite("pins", "svc", {"at": datetime(2026, 1, 1)})],
+                             Completion("claims", KEY, taken, TTL, T0, {}))
+
+        assert store.get("claims", KEY) == taken and store.get_record(ACTIONS, KEY) is None
+
+    def test_racing_completions_of_one_claim_write_exactly_once(self, store: Any, racer: Callable[[], Any]) -> None:
+        taken = store.claim("claims", KEY, "run-1", TTL, T0).record
+        # The same attempt's completion cannot race itself; two different results can.
+        outcomes = race(6, racer, lambda i, mine: mine.record_all(
+            [RecordWrite(ACTIONS, f"{KEY}#{i}", {"i": i})],
+            Completion("claims", KEY, taken, TTL, T0 + timedelta(seconds=i), {"i": i})))
+        winners = [i for i, won in outcomes.items() if won]
+        assert len(outcomes) == 6 and len(winners) == 1, outcomes
+        assert store.get("claims", KEY).result == {"i": winners[0]}
+        assert [i for i in range(6) if store.get_record(ACTIONS, f"{KEY}#{i}")] == winners
+
+
 TTL = timedelta(minutes=5)
 
 
@@ -464,6 +536,7 @@ COVERAGE = {
     "update_record": "test_update_applies_when_expect_matches",
     "find_records": "test_find_returns_only_matching_records",
     "claim_all": "test_claim_all_creates_every_record_in_one_go",   # once the port has it
+    "record_all": "test_record_all_completes_the_claim_and_writes_every_record_in_one_go",
 }
 
 
