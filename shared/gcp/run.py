@@ -1,8 +1,26 @@
 """Cloud Run Admin API v2 adapter: implements shared.ports.RunPort.
 
 Reads retry briefly on transient faults. The traffic write is absolute (so repeating it is
-harmless) but is retried only on UNAVAILABLE: an etag mismatch (ABORTED) means someone else
-changed the service, and the caller must re-read and re-plan.
+harmless) but is retried only on UNAVAILABLE: an etag mismatch means someone else changed the
+service after the evidence was read, and the decision must not stand (StaleEvidenceError).
+
+The write reuses the service as the evidence read it (its etag included) rather than reading it
+again: the adapter keeps the last service it read per name, and `set_traffic` takes it when the
+caller's etag is that service's. The server checks the etag:
+- Service.etag: "A system-generated fingerprint for this version of the resource. May be used to
+  detect modification conflict during updates" (Service docstring, google-cloud-run 0.16.2;
+  google/cloud/run/v2/service.proto). Cloud Run's own pages name no status code for a mismatch.
+- AIP-154 (Resource freshness validation, google.aip.dev/154), which Google's resource APIs
+  follow: "If a user sends back an etag which does not match the current etag value, the
+  service must send an ABORTED error response (unless another error takes precedence, such as
+  PERMISSION_DENIED ...)" (HTTP 409). Before 2021-03-05 the same rule said FAILED_PRECONDITION
+  (HTTP 400; AIP-154 changelog, aip-dev/google.aip.dev #705).
+So both codes are read as a possible etag refusal: the service is read again, and if its etag is
+no longer the one sent, the service changed under the decision (ConcurrentModificationError, a
+StaleEvidenceError: the gate escalates, nothing was written). With the etag unchanged the refusal
+was about something else: ABORTED is transient (WriteRefused: nothing applied, Pub/Sub
+redelivers), FAILED_PRECONDITION permanent. Whether a status-only change (reconciliation
+finishing) moves the etag is UNCONFIRMED; if it does, such a write escalates too.
 
 The traffic write (docs/api-contracts.md has the request and its sources):
 - UpdateServiceRequest.update_mask = ["traffic"]: "Optional. The list of fields to be updated"
@@ -24,26 +42,42 @@ The traffic write (docs/api-contracts.md has the request and its sources):
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Sequence
 
-from shared.errors import OutcomeUnknownError, PermanentError, TransientError, classify
+from shared.errors import OutcomeUnknownError, PermanentError, StaleEvidenceError, TransientError, classify
 from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
 from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
                                   status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
+# How a stale etag may be refused: ABORTED (AIP-154 today) or FAILED_PRECONDITION (AIP-154 before
+# 2021-03). Either answer is a refusal: nothing was applied.
+REFUSAL_CODES = frozenset({"ABORTED", "FAILED_PRECONDITION"})
+# Services kept as last read, per name, for the write's body and etag (bounded: an instance
+# manages a handful of services; the oldest read is dropped first).
+KEPT_SERVICES = 64
 
 _LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
 _REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 
 
-class ConcurrentModificationError(PermanentError):
-    """The service changed after the caller read it (etag mismatch): re-read and re-plan."""
+class ConcurrentModificationError(StaleEvidenceError):
+    """The service changed after the caller read it (etag mismatch): nothing was written, and the
+    decision made on what was read must not stand. `code` is how the refusal came: ABORTED, or
+    FAILED_PRECONDITION (see the module docstring)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="ABORTED")
+    def __init__(self, message: str, code: str = "ABORTED") -> None:
+        super().__init__(message, code=code)
+
+
+class WriteRefused(TransientError):
+    """UpdateService answered ABORTED while the service's etag is still the one sent: refused for
+    a reason other than the etag (a concurrency conflict on the server's side, google.rpc.Code
+    ABORTED: "typically due to a concurrency issue"). Nothing was applied: transient, not
+    "outcome unknown"."""
 
 
 class OperationFailedError(PermanentError):
@@ -99,6 +133,10 @@ class CloudRunReader:
         # Evidence reads run on several threads, and the instance warm-up builds the clients on
         # its own (functions/runtime.py): each client is built once, under this lock.
         self._lock = threading.Lock()
+        # The last service read per name, as the API sent it: a write planned on that read (same
+        # etag) is built from it without reading the service again (see the module docstring).
+        self._kept: OrderedDict[str, Any] = OrderedDict()
+        self._kept_lock = threading.Lock()
 
     def get_service(self, name: str) -> Service:
         return service_from_proto(self._read_service(name))
@@ -139,20 +177,36 @@ class CloudRunReader:
             return self._revisions
 
     def _read_service(self, name: str) -> Any:
-        return call_with_retry(
+        proto = call_with_retry(
             lambda: self._services_client().get_service(name=name, retry=None, timeout=self._policy.call_timeout),
             what=f"GetService {name}", policy=self._policy)
+        with self._kept_lock:
+            self._kept[name] = proto
+            self._kept.move_to_end(name)
+            while len(self._kept) > KEPT_SERVICES:
+                self._kept.popitem(last=False)
+        return proto
+
+    def _as_read(self, name: str, etag: str) -> Any | None:
+        """The service as last read, if that read carried `etag` (the one a plan was made on)."""
+        with self._kept_lock:
+            proto = self._kept.get(name)
+        return proto if etag and proto is not None and proto.etag == etag else None
 
 
 class CloudRunAdapter(CloudRunReader):
     """RunPort over the Cloud Run Admin API v2 (or its stand-in, via RUN_EMULATOR_HOST)."""
 
     def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:
-        current = self._read_service(service_name)
-        if etag and current.etag != etag:
-            # Checked here too: whether Update itself enforces the etag is not documented.
-            raise ConcurrentModificationError(
-                f"{service_name} changed since it was read (etag {etag}, now {current.etag}); re-read and re-plan")
+        """`etag`: the service's etag when the plan was made ("" to write over whatever is there,
+        as a restore does). The request is built from the service as that read saw it when the
+        adapter still has it, otherwise from a fresh read that must still carry `etag`."""
+        current = self._as_read(service_name, etag)
+        if current is None:
+            current = self._read_service(service_name)
+            if etag and current.etag != etag:
+                raise ConcurrentModificationError(
+                    f"{service_name} changed since it was read (etag {etag}, now {current.etag}): nothing written")
         request = traffic_update_request(current, traffic)
         attempts = 0
 
@@ -162,18 +216,14 @@ class CloudRunAdapter(CloudRunReader):
             try:
                 return self._update_and_wait(request)
             except Exception as exc:
-                if status_code(exc) != "ABORTED":
+                if status_code(exc) not in REFUSAL_CODES:
                     raise
-                if attempts > 1:  # an earlier attempt may have landed before its answer was lost
-                    landed = self._read_service(service_name)
-                    if _traffic_key(landed.traffic) == _traffic_key(request.service.traffic):
-                        return landed
-                raise ConcurrentModificationError(f"UpdateService {service_name}: etag mismatch ({exc})") from exc
+                return self._after_refusal(service_name, request, current, exc, retried=attempts > 1)
 
         try:
             call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
                             retry_codes=WRITE_RETRY_CODES)
-        except OutcomeUnknownError:
+        except (OutcomeUnknownError, WriteRefused):
             raise
         except TransientError as exc:
             self._after_unanswered_write(service_name, request, exc)
@@ -189,6 +239,32 @@ class CloudRunAdapter(CloudRunReader):
         result = service_from_proto(service)
         self._verify_traffic(result, traffic)
         return result
+
+    def _after_refusal(self, service_name: str, request: Any, read: Any, exc: Exception, *,
+                       retried: bool) -> Any:
+        """UpdateService refused with ABORTED or FAILED_PRECONDITION: nothing was applied. The
+        service is read again to tell why. After a lost attempt, a service that already shows the
+        requested split is that attempt's write (returned). An etag other than the one sent: the
+        service changed under the decision (ConcurrentModificationError). The same etag: refused
+        for another reason (WriteRefused for ABORTED; FAILED_PRECONDITION is raised as it came)."""
+        code = status_code(exc)
+        sent = request.service.etag
+        try:
+            fresh = self._read_service(service_name)
+        except TransientError as reread:
+            raise WriteRefused(f"UpdateService {service_name}: refused ({code}: {exc}); the service could not be "
+                               f"read again to tell why ({reread})") from exc
+        if retried and _traffic_key(fresh.traffic) == _traffic_key(request.service.traffic):
+            return fresh
+        if fresh.etag != sent:
+            raise ConcurrentModificationError(
+                f"UpdateService {service_name}: refused ({code}), the service changed after it was read "
+                f"(generation {read.generation} etag {sent} when read; now generation "
+                f"{fresh.generation} etag {fresh.etag}): nothing written", code=code) from exc
+        if code == "ABORTED":
+            raise WriteRefused(f"UpdateService {service_name}: refused (ABORTED: {exc}) with the service unchanged; "
+                               "nothing applied") from exc
+        raise exc
 
     def _after_unanswered_write(self, service_name: str, request: Any, exc: TransientError) -> None:
         """UpdateService failed without an answer that says it was not applied. Returns if the
