@@ -1,8 +1,11 @@
 """Warm alert -> first write, against the round trips that must be sequential, in the same run.
 
 On the local stack (Firestore and Pub/Sub emulators, the API stand-ins, the real adapters) a
-bad_revision alert is handled again and again on warm clients; each time, the moment the gate
-calls set_traffic is the first write. In the same run:
+bad_revision alert is handled again and again on warm clients; each time, the first write is the
+moment the Run stand-in receives UpdateService (stamped in the stand-ins' process on the
+machine's monotonic clock, which `time.perf_counter` reads in every process: CLOCK_MONOTONIC on
+Linux). The moment the gate calls set_traffic, and the CPU this process spent by then, are
+printed too. In the same run:
   - the same path with evidence read one call at a time (MAX_CONCURRENT_READS = 1: the old way);
   - the floor: every Firestore round trip the handler waits for before the write (counted per
     method at the client's gRPC channel, on the handler's own thread) times that method's bare
@@ -61,7 +64,7 @@ class _FirstWrite:
     """The Run adapter, noting when the first write is sent and the Firestore calls made by then."""
 
     def __init__(self, run: Any, counter: Any) -> None:
-        self.run, self.counter, self.at = run, counter, None
+        self.run, self.counter, self.at, self.cpu_at = run, counter, None, 0.0
         self.state_calls, self.ahead_calls, self.check_calls = {}, {}, {}
 
     def __getattr__(self, name: str) -> Any:
@@ -70,6 +73,7 @@ class _FirstWrite:
     def set_traffic(self, *args: Any, **kwargs: Any) -> Any:
         if self.at is None:   # the first write of this alert, not the bench's restore
             self.at = time.perf_counter()
+            self.cpu_at = time.process_time()
             self.state_calls = dict(self.counter.by_thread("MainThread"))
             self.ahead_calls = dict(self.counter.by_thread("read-ahead"))
             self.check_calls = dict(self.counter.by_thread("gate-check"))
@@ -115,8 +119,8 @@ def main() -> int:
     import multiprocessing
 
     spawn = multiprocessing.get_context("spawn")
-    env_queue, stop = spawn.Queue(), spawn.Event()
-    server = spawn.Process(target=_serve_standins, args=(scenario.name, env_queue, stop), daemon=True)
+    env_queue, stop, received = spawn.Queue(), spawn.Event(), spawn.Value("d", 0.0)
+    server = spawn.Process(target=_serve_standins, args=(scenario.name, env_queue, stop, received), daemon=True)
     server.start()   # the stand-ins in a process of their own, as Google's APIs are: no shared GIL
     standin_env = env_queue.get(timeout=60)
     with start_firestore(project) as firestore, start_pubsub(project) as pubsub:
@@ -140,16 +144,22 @@ def main() -> int:
             firestore.reset()
             counter.reset()
             run.at = None
+            received.value = 0.0
             event = alert_event()
             start, start_cpu = time.perf_counter(), time.process_time()
             outcome = _quiet(lambda: handle_alert(event, config, adapters))
             cpu_first.append(time.process_time() - start_cpu)
+            cpu_before.append(run.cpu_at - start_cpu)
+            called.append(run.at - start)
             assert outcome.status.value == "applied", outcome.reason
-            elapsed = run.at - start
+            assert received.value > start, "the stand-in did not stamp the write"
+            elapsed = received.value - start
             run.set_traffic(service, original, run.get_service(service).etag)   # back to the incident
             return elapsed
 
         cpu_first: list[float] = []
+        cpu_before: list[float] = []
+        called: list[float] = []
         first_write()   # warm: clients built, channels open
         state_calls, ahead_calls, check_calls = run.state_calls, run.ahead_calls, run.check_calls
         rounds: dict[str, list[float]] = {"concurrent": [], "sequential": []}
@@ -218,7 +228,9 @@ def main() -> int:
     print(f"floor (sequential round trips only)          {floor * 1000:6.1f} ms")
     print(f"warm alert -> first write, sequential reads  {sequential * 1000:6.1f} ms  ({sequential / floor:.2f}x floor)")
     print(f"warm alert -> first write, concurrent reads  {concurrent * 1000:6.1f} ms  ({concurrent / floor:.2f}x floor)")
-    print(f"CPU of this process per first write (whole handling): {statistics.median(cpu_first) * 1000:.1f} ms")
+    print(f"CPU of this process per first write (whole handling): {statistics.median(cpu_first) * 1000:.1f} ms; "
+          f"before set_traffic is called: {statistics.median(cpu_before) * 1000:.1f} ms; set_traffic called "
+          f"{statistics.median(called) * 1000:.1f} ms after the alert (median over both orders)")
     for kind, d in duplicates.items():
         d_floor = sum(n * firestore_rt[m] for m, n in d["calls"].items()) + bare_publish
         print(f"duplicate delivery, {kind}: {d['calls'] or 'no Firestore call'} + 1 publish; wall "
@@ -259,10 +271,22 @@ def _median_cpu(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(timings)
 
 
-def _serve_standins(scenario: str, env_queue: Any, stop: Any) -> None:
+def _serve_standins(scenario: str, env_queue: Any, stop: Any, received: Any = None) -> None:
+    """The scenario's stand-ins; `received` (a shared double) gets the moment the Run stand-in
+    receives an UpdateService while it holds 0 (the bench zeroes it before each alert)."""
     from sandbox.scenarios import start_seeded
 
     with start_seeded(scenario, anchor=T0) as standins:
+        if received is not None:
+            faults = standins.run.faults
+            ahead = faults.before_call   # called ahead of every handler (sandbox/standins/faults.py)
+
+            def stamped(method: str) -> Any:
+                if method == "UpdateService" and received.value == 0.0:
+                    received.value = time.perf_counter()
+                return ahead(method)
+
+            faults.before_call = stamped
         env_queue.put(standins.env())
         stop.wait()
 

@@ -129,6 +129,7 @@ class InProcessRun(CloudRunAdapter):
         request = run_v2.GetServiceRequest(name=name)
         data = call_with_retry(lambda: self._transport.call("GetService", request, bytes),
                                what=f"GetService {name}", policy=self._policy)
+        self._keep(name, run_v2.Service.pb().FromString(data))   # the write's body, as the adapter keeps it
         return _converted(("GetService", data), lambda: service_from_proto(run_v2.Service.deserialize(data)))
 
     def _read_service(self, name: str) -> Any:
@@ -137,8 +138,9 @@ class InProcessRun(CloudRunAdapter):
         from shared.gcp.endpoints import call_with_retry
 
         request = run_v2.GetServiceRequest(name=name)
-        return call_with_retry(lambda: self._transport.call("GetService", request, run_v2.Service.deserialize),
-                               what=f"GetService {name}", policy=self._policy)
+        return self._keep(name, call_with_retry(
+            lambda: self._transport.call("GetService", request, run_v2.Service.deserialize),
+            what=f"GetService {name}", policy=self._policy))
 
     def list_revisions(self, service_name: str) -> list:
         from google.cloud import run_v2

@@ -39,6 +39,14 @@ class PermanentError(RunwardenError):
         self.code = code
 
 
+class StaleEvidenceError(PermanentError):
+    """The API refused a write because its target changed after the evidence the decision rests on
+    was read (an etag mismatch). Nothing was written. Not retried and not a failure of Runwarden:
+    someone or something changed the target during the incident, so the gate gives back what it
+    took and escalates with the evidence (docs/behaviour.md, "A target that changed under the
+    decision")."""
+
+
 # gRPC status names that a retry may fix. ABORTED is here because an etag race is
 # resolved by re-reading and trying again.
 TRANSIENT_CODES = frozenset(

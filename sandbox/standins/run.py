@@ -2,8 +2,16 @@
 google.longrunning.Operations/GetOperation, over real gRPC.
 
 It enforces the rules the product relies on, like the real API, and fails as it does:
-- unknown names are NOT_FOUND; a stale etag is ABORTED; anything but a traffic update is refused
-  as UNIMPLEMENTED rather than silently ignored;
+- unknown names are NOT_FOUND; anything but a traffic update is refused as UNIMPLEMENTED rather
+  than silently ignored;
+- an UpdateService whose Service carries an etag other than the current one is refused and
+  nothing is applied: ABORTED (HTTP 409), as AIP-154 requires ("If a user sends back an etag which
+  does not match the current etag value, the service must send an ABORTED error response",
+  google.aip.dev/154; Service.etag: "May be used to detect modification conflict during updates",
+  google-cloud-run 0.16.2). Cloud Run's own reference names no code, and AIP-154 said
+  FAILED_PRECONDITION (HTTP 400) before 2021-03, so `stale_etag_code` switches to that reading and
+  the tests run both. An empty etag is accepted ("If the user does not send an etag value at all,
+  the service should permit the request");
 - a template that names an existing revision but differs from that revision's configuration is
   409 ALREADY_EXISTS "Revision named '...' with different configuration already exists", checked
   whatever the update_mask says (googleapis/google-cloud-python #11870 and #14259; #14259 sent an
@@ -128,6 +136,8 @@ class RunStandIn(StandIn):
     def __init__(self, lro_polls_before_done: int = 2) -> None:
         super().__init__()
         self.lro_polls_before_done = lro_polls_before_done
+        # How a stale etag is refused: ABORTED (AIP-154) or FAILED_PRECONDITION (its earlier text).
+        self.stale_etag_code: grpc.StatusCode = grpc.StatusCode.ABORTED
         self._services: dict[str, run_v2.Service] = {}
         self._revisions: dict[str, run_v2.Revision] = {}
         # The template each revision was created from: its "configuration" (revision names are immutable).
@@ -276,7 +286,7 @@ class RunStandIn(StandIn):
         self._check_named_template(incoming)
         self._check_traffic_only(request, stored)
         if incoming.etag and incoming.etag != stored.etag:
-            raise ApiError(grpc.StatusCode.ABORTED,
+            raise ApiError(self.stale_etag_code,
                            f"etag mismatch for {incoming.name}: sent {incoming.etag}, current is {stored.etag}")
         traffic = self._validated_shape(list(incoming.traffic))
         self._accept_traffic(incoming.name, traffic)

@@ -1,8 +1,26 @@
 """Cloud Run Admin API v2 adapter: implements shared.ports.RunPort.
 
 Reads retry briefly on transient faults. The traffic write is absolute (so repeating it is
-harmless) but is retried only on UNAVAILABLE: an etag mismatch (ABORTED) means someone else
-changed the service, and the caller must re-read and re-plan.
+harmless) but is retried only on UNAVAILABLE: an etag mismatch means someone else changed the
+service after the evidence was read, and the decision must not stand (StaleEvidenceError).
+
+The write reuses the service as the evidence read it (its etag included) rather than reading it
+again: the adapter keeps the last service it read per name, and `set_traffic` takes it when the
+caller's etag is that service's. The server checks the etag:
+- Service.etag: "A system-generated fingerprint for this version of the resource. May be used to
+  detect modification conflict during updates" (Service docstring, google-cloud-run 0.16.2;
+  google/cloud/run/v2/service.proto). Cloud Run's own pages name no status code for a mismatch.
+- AIP-154 (Resource freshness validation, google.aip.dev/154), which Google's resource APIs
+  follow: "If a user sends back an etag which does not match the current etag value, the
+  service must send an ABORTED error response (unless another error takes precedence, such as
+  PERMISSION_DENIED ...)" (HTTP 409). Before 2021-03-05 the same rule said FAILED_PRECONDITION
+  (HTTP 400; AIP-154 changelog, aip-dev/google.aip.dev #705).
+So both codes are read as a possible etag refusal: the service is read again, and if its etag is
+no longer the one sent, the service changed under the decision (ConcurrentModificationError, a
+StaleEvidenceError: the gate escalates, nothing was written). With the etag unchanged the refusal
+was about something else: ABORTED is transient (WriteRefused: nothing applied, Pub/Sub
+redelivers), FAILED_PRECONDITION permanent. Whether a status-only change (reconciliation
+finishing) moves the etag is UNCONFIRMED; if it does, such a write escalates too.
 
 The traffic write (docs/api-contracts.md has the request and its sources):
 - UpdateServiceRequest.update_mask = ["traffic"]: "Optional. The list of fields to be updated"
@@ -23,27 +41,43 @@ The traffic write (docs/api-contracts.md has the request and its sources):
 """
 from __future__ import annotations
 
+import functools
 import threading
-from datetime import datetime
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from shared.errors import OutcomeUnknownError, PermanentError, TransientError, classify
-from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
+from shared.errors import OutcomeUnknownError, PermanentError, StaleEvidenceError, TransientError, classify
+from shared.diagnosis.evidence import (Condition, Revision, Service, TrafficTarget, TrafficType, decoded,
+                                      short_name)
 from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
                                   status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
+# How a stale etag may be refused: ABORTED (AIP-154 today) or FAILED_PRECONDITION (AIP-154 before
+# 2021-03). Either answer is a refusal: nothing was applied.
+REFUSAL_CODES = frozenset({"ABORTED", "FAILED_PRECONDITION"})
+# Services kept as last read, per name, for the write's body and etag (bounded: an instance
+# manages a handful of services; the oldest read is dropped first).
+KEPT_SERVICES = 64
 
-_LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
-_REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 
 
-class ConcurrentModificationError(PermanentError):
-    """The service changed after the caller read it (etag mismatch): re-read and re-plan."""
+class ConcurrentModificationError(StaleEvidenceError):
+    """The service changed after the caller read it (etag mismatch): nothing was written, and the
+    decision made on what was read must not stand. `code` is how the refusal came: ABORTED, or
+    FAILED_PRECONDITION (see the module docstring)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="ABORTED")
+    def __init__(self, message: str, code: str = "ABORTED") -> None:
+        super().__init__(message, code=code)
+
+
+class WriteRefused(TransientError):
+    """UpdateService answered ABORTED while the service's etag is still the one sent: refused for
+    a reason other than the etag (a concurrency conflict on the server's side, google.rpc.Code
+    ABORTED: "typically due to a concurrency issue"). Nothing was applied: transient, not
+    "outcome unknown"."""
 
 
 class OperationFailedError(PermanentError):
@@ -63,16 +97,24 @@ OUTPUT_ONLY = ("uid", "generation", "create_time", "update_time", "delete_time",
 
 def traffic_update_request(current: Any, traffic: Sequence[TrafficTarget]) -> Any:
     """The UpdateServiceRequest for a traffic change: only `traffic` in the mask, the body the
-    service as read with the template's revision name cleared (see the module docstring)."""
+    service as read with the template's revision name cleared (see the module docstring).
+    `current` is the Service as read (plain protobuf, or proto-plus); the request is plain protobuf."""
     from google.cloud import run_v2
     from google.protobuf import field_mask_pb2
 
-    body = run_v2.Service.deserialize(run_v2.Service.serialize(current))
+    body = run_v2.Service.pb()()
+    body.CopyFrom(_raw(current))
     for name in OUTPUT_ONLY:   # the server's own fields: sending them back asks for nothing
-        body.__delattr__(name)
-    body.traffic = [traffic_to_proto(t) for t in traffic]
+        body.ClearField(name)
+    del body.traffic[:]
+    body.traffic.extend(traffic_to_proto(t) for t in traffic)
     body.template.revision = ""
-    return run_v2.UpdateServiceRequest(service=body, update_mask=field_mask_pb2.FieldMask(paths=list(TRAFFIC_MASK)))
+    return run_v2.UpdateServiceRequest.pb()(service=body, update_mask=field_mask_pb2.FieldMask(paths=list(TRAFFIC_MASK)))
+
+
+def _never_cancelled() -> None:
+    """Runwarden never cancels an update it sent (the LRO future's cancel hook)."""
+    raise NotImplementedError("an UpdateService operation is never cancelled")
 
 
 class CloudRunReader:
@@ -96,35 +138,38 @@ class CloudRunReader:
         self._poll_max_delay = poll_max_delay
         self._services: Any = None
         self._revisions: Any = None
+        self._calls: Any = None     # RunWire over both clients' channels (shared/gcp/run_wire.py)
         # Evidence reads run on several threads, and the instance warm-up builds the clients on
         # its own (functions/runtime.py): each client is built once, under this lock.
         self._lock = threading.Lock()
+        # The last service read per name, as the API sent it: a write planned on that read (same
+        # etag) is built from it without reading the service again (see the module docstring).
+        self._kept: OrderedDict[str, Any] = OrderedDict()
+        self._kept_lock = threading.Lock()
 
     def get_service(self, name: str) -> Service:
         return service_from_proto(self._read_service(name))
 
     def list_revisions(self, service_name: str) -> list[Revision]:
-        def fetch() -> list[Any]:
-            return list(self._revisions_client().list_revisions(
-                parent=service_name, retry=None, timeout=self._policy.call_timeout))
-
-        protos = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
+        protos = call_with_retry(lambda: self._wire().list_revisions(service_name, self._policy.call_timeout),
+                                 what=f"ListRevisions {service_name}", policy=self._policy)
         revisions = [revision_from_proto(p) for p in protos]
         return sorted(revisions, key=lambda r: (r.create_time, r.name))
 
     # --- helpers -------------------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Builds both clients and opens their connections now (no call is made); idempotent and
-        thread-safe."""
+        """Builds both clients and the calls on their channels, and opens the connections now (no
+        call is made); idempotent and thread-safe."""
         connect(self._services_client().transport)
         connect(self._revisions_client().transport)
+        self._wire()
 
     def close(self) -> None:
         for client in (self._services, self._revisions):
             if client is not None:
                 client.transport.close()
-        self._services = self._revisions = None
+        self._services = self._revisions = self._calls = None
 
     def _services_client(self) -> Any:
         with self._lock:
@@ -138,21 +183,53 @@ class CloudRunReader:
                 self._revisions = run_revisions_client()
             return self._revisions
 
+    def _wire(self) -> Any:
+        """The calls on plain protobuf, over both clients' channels (built once)."""
+        calls = self._calls
+        if calls is None:
+            from shared.gcp.run_wire import RunWire
+
+            services, revisions = self._services_client(), self._revisions_client()
+            with self._lock:
+                if self._calls is None:
+                    self._calls = RunWire(services, revisions)
+                calls = self._calls
+        return calls
+
     def _read_service(self, name: str) -> Any:
-        return call_with_retry(
-            lambda: self._services_client().get_service(name=name, retry=None, timeout=self._policy.call_timeout),
-            what=f"GetService {name}", policy=self._policy)
+        """The Service as the API sent it (a plain protobuf message)."""
+        return self._keep(name, call_with_retry(lambda: self._wire().get_service(name, self._policy.call_timeout),
+                                                what=f"GetService {name}", policy=self._policy))
+
+    def _keep(self, name: str, proto: Any) -> Any:
+        """Keeps `proto`, the service just read, as the last read of `name` (see `_as_read`)."""
+        with self._kept_lock:
+            self._kept[name] = proto
+            self._kept.move_to_end(name)
+            while len(self._kept) > KEPT_SERVICES:
+                self._kept.popitem(last=False)
+        return proto
+
+    def _as_read(self, name: str, etag: str) -> Any | None:
+        """The service as last read, if that read carried `etag` (the one a plan was made on)."""
+        with self._kept_lock:
+            proto = self._kept.get(name)
+        return proto if etag and proto is not None and proto.etag == etag else None
 
 
 class CloudRunAdapter(CloudRunReader):
     """RunPort over the Cloud Run Admin API v2 (or its stand-in, via RUN_EMULATOR_HOST)."""
 
     def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:
-        current = self._read_service(service_name)
-        if etag and current.etag != etag:
-            # Checked here too: whether Update itself enforces the etag is not documented.
-            raise ConcurrentModificationError(
-                f"{service_name} changed since it was read (etag {etag}, now {current.etag}); re-read and re-plan")
+        """`etag`: the service's etag when the plan was made ("" to write over whatever is there,
+        as a restore does). The request is built from the service as that read saw it when the
+        adapter still has it, otherwise from a fresh read that must still carry `etag`."""
+        current = self._as_read(service_name, etag)
+        if current is None:
+            current = self._read_service(service_name)
+            if etag and current.etag != etag:
+                raise ConcurrentModificationError(
+                    f"{service_name} changed since it was read (etag {etag}, now {current.etag}): nothing written")
         request = traffic_update_request(current, traffic)
         attempts = 0
 
@@ -162,18 +239,14 @@ class CloudRunAdapter(CloudRunReader):
             try:
                 return self._update_and_wait(request)
             except Exception as exc:
-                if status_code(exc) != "ABORTED":
+                if status_code(exc) not in REFUSAL_CODES:
                     raise
-                if attempts > 1:  # an earlier attempt may have landed before its answer was lost
-                    landed = self._read_service(service_name)
-                    if _traffic_key(landed.traffic) == _traffic_key(request.service.traffic):
-                        return landed
-                raise ConcurrentModificationError(f"UpdateService {service_name}: etag mismatch ({exc})") from exc
+                return self._after_refusal(service_name, request, current, exc, retried=attempts > 1)
 
         try:
             call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
                             retry_codes=WRITE_RETRY_CODES)
-        except OutcomeUnknownError:
+        except (OutcomeUnknownError, WriteRefused):
             raise
         except TransientError as exc:
             self._after_unanswered_write(service_name, request, exc)
@@ -189,6 +262,32 @@ class CloudRunAdapter(CloudRunReader):
         result = service_from_proto(service)
         self._verify_traffic(result, traffic)
         return result
+
+    def _after_refusal(self, service_name: str, request: Any, read: Any, exc: Exception, *,
+                       retried: bool) -> Any:
+        """UpdateService refused with ABORTED or FAILED_PRECONDITION: nothing was applied. The
+        service is read again to tell why. After a lost attempt, a service that already shows the
+        requested split is that attempt's write (returned). An etag other than the one sent: the
+        service changed under the decision (ConcurrentModificationError). The same etag: refused
+        for another reason (WriteRefused for ABORTED; FAILED_PRECONDITION is raised as it came)."""
+        code = status_code(exc)
+        sent = request.service.etag
+        try:
+            fresh = self._read_service(service_name)
+        except TransientError as reread:
+            raise WriteRefused(f"UpdateService {service_name}: refused ({code}: {exc}); the service could not be "
+                               f"read again to tell why ({reread})") from exc
+        if retried and _traffic_key(fresh.traffic) == _traffic_key(request.service.traffic):
+            return fresh
+        if fresh.etag != sent:
+            raise ConcurrentModificationError(
+                f"UpdateService {service_name}: refused ({code}), the service changed after it was read "
+                f"(generation {read.generation} etag {sent} when read; now generation "
+                f"{fresh.generation} etag {fresh.etag}): nothing written", code=code) from exc
+        if code == "ABORTED":
+            raise WriteRefused(f"UpdateService {service_name}: refused (ABORTED: {exc}) with the service unchanged; "
+                               "nothing applied") from exc
+        raise exc
 
     def _after_unanswered_write(self, service_name: str, request: Any, exc: TransientError) -> None:
         """UpdateService failed without an answer that says it was not applied. Returns if the
@@ -218,12 +317,17 @@ class CloudRunAdapter(CloudRunReader):
                                   "be applied") from exc
 
     def _update_and_wait(self, request: Any) -> Any:
-        from google.api_core import exceptions, retry
+        from google.api_core import exceptions, operation as lro, retry
         from google.api_core.future import polling
 
         name = request.service.name
-        operation = self._services_client().update_service(
-            request=request, retry=None, timeout=self._policy.call_timeout)
+        wire = self._wire()
+        accepted = wire.update_service(request, self._policy.call_timeout)
+        # The future GAPIC's update_service returns (api_core operation.from_gapic), polling with
+        # plain GetOperation calls; each poll has the operation's own timeout as its deadline.
+        operation = lro.Operation(
+            accepted, functools.partial(wire.get_operation, accepted.name, self._operation_timeout),
+            _never_cancelled, result_type=wire.Service, metadata_type=wire.Service)
         poll = polling.DEFAULT_POLLING.with_delay(initial=self._poll_initial_delay, maximum=self._poll_max_delay)
         poll_rpc_retry = retry.Retry(predicate=retry.if_exception_type(exceptions.ServiceUnavailable),
                                      initial=self._policy.initial_backoff, maximum=self._policy.max_backoff,
@@ -250,7 +354,8 @@ class CloudRunAdapter(CloudRunReader):
         why = ""
         try:
             condition = self._read_service(name).terminal_condition
-            why = f"; terminal_condition {condition.state.name}: {condition.message}" if condition.message else ""
+            why = (f"; terminal_condition {_enum_name(condition, 'state')}: {condition.message}"
+                   if condition.message else "")
         except Exception:  # noqa: BLE001 - the operation's own error is the answer; the condition is a bonus
             pass
         # The API keeps the desired split as sent while serving stays as it was (Service.reconciling
@@ -284,25 +389,45 @@ class CloudRunAdapter(CloudRunReader):
 # --- proto <-> model -----------------------------------------------------------------------------
 
 
+# TrafficTargetAllocationType (google/cloud/run/v2/traffic_target.proto): UNSPECIFIED 0, LATEST 1, REVISION 2.
+_LATEST_TYPE, _REVISION_TYPE = 1, 2
+
+
+def _raw(message: Any) -> Any:
+    """The plain protobuf message of a proto-plus one (its `_pb`), or the message itself."""
+    return getattr(message, "_pb", message)
+
+
+def _enum_name(message: Any, field: str) -> str:
+    """The name of an enum field's value ("" if unset), or its number for a value this library
+    does not know (proto-plus gave the number too)."""
+    raw = _raw(message)
+    number = getattr(raw, field)
+    value = raw.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number.get(number)
+    return value.name if value is not None else str(number)
+
+
 def traffic_to_proto(target: TrafficTarget) -> Any:
     from google.cloud import run_v2
 
-    kind = run_v2.TrafficTargetAllocationType[_LATEST if target.type == TrafficType.LATEST else _REVISION]
+    kind = _LATEST_TYPE if target.type == TrafficType.LATEST else _REVISION_TYPE
     revision = short_name(target.revision) if target.type == TrafficType.REVISION and target.revision else ""
-    return run_v2.TrafficTarget(type_=kind, revision=revision, percent=target.percent, tag=target.tag)
+    return run_v2.TrafficTarget.pb()(type_=kind, revision=revision, percent=target.percent, tag=target.tag)
 
 
 def _traffic_from_proto(target: Any) -> TrafficTarget:
-    is_latest = target.type_.name == _LATEST or (target.type_.name != _REVISION and not target.revision)
+    kind = target.type_
+    is_latest = kind == _LATEST_TYPE or (kind != _REVISION_TYPE and not target.revision)
     return TrafficTarget(type=TrafficType.LATEST if is_latest else TrafficType.REVISION,
                          revision=short_name(target.revision) or None, percent=target.percent, tag=target.tag)
 
 
 def _traffic_key(targets: Any) -> list[tuple]:
-    return sorted((t.type_.name, t.revision, t.percent, t.tag) for t in targets)
+    return sorted((t.type_, t.revision, t.percent, t.tag) for t in map(_raw, targets))
 
 
 def service_from_proto(proto: Any) -> Service:
+    proto = _raw(proto)
     return Service(
         name=proto.name, generation=proto.generation, etag=proto.etag,
         traffic=tuple(_traffic_from_proto(t) for t in proto.traffic),
@@ -312,17 +437,26 @@ def service_from_proto(proto: Any) -> Service:
         labels=dict(proto.labels))
 
 
+# A service lists every revision it ever had (hundreds, for a service deployed often): each is
+# built without validating again what the decoder typed itself (evidence.decoded, as the Logging
+# adapter builds its records; tests/unit/test_run_decode.py compares them with validated models).
+_CONDITION_FIELDS = set(Condition.model_fields)
+_REVISION_FIELDS = set(Revision.model_fields)
+
+
 def _condition_from_proto(proto: Any) -> Condition:
-    from google.cloud import run_v2
+    which = proto.WhichOneof("reasons")
+    return decoded(Condition, {"type": proto.type_, "state": _enum_name(proto, "state"),
+                               "reason": _enum_name(proto, which) if which else "", "message": proto.message},
+                   _CONDITION_FIELDS)
 
-    which = run_v2.Condition.pb(proto).WhichOneof("reasons")
-    reason = getattr(proto, which).name if which else ""
-    return Condition(type=proto.type_, state=proto.state.name, reason=reason, message=proto.message)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _plain_datetime(value: datetime) -> datetime:
-    # proto-plus hands back DatetimeWithNanoseconds; the models hold plain datetimes.
-    return datetime.combine(value.date(), value.timetz())
+def _timestamp(value: Any) -> datetime:
+    """A Timestamp as the datetime proto-plus gives (UTC, nanoseconds cut to microseconds)."""
+    return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
 def _cloudsql_instances(proto: Any) -> tuple[str, ...]:
@@ -335,21 +469,23 @@ def _cloudsql_instances(proto: Any) -> tuple[str, ...]:
 
 
 def revision_from_proto(proto: Any) -> Revision:
-    from google.cloud import run_v2
-
-    egress = proto.vpc_access.egress.name if proto.vpc_access.egress else None
-    has_timeout = run_v2.Revision.pb(proto).HasField("timeout")
-    return Revision(
+    proto = _raw(proto)
+    vpc = proto.vpc_access
+    egress = _enum_name(vpc, "egress") if vpc.egress else None
+    timeout = (timedelta(seconds=proto.timeout.seconds, microseconds=proto.timeout.nanos // 1000).total_seconds()
+               if proto.HasField("timeout") else None)
+    return decoded(Revision, {
         # The owning service is read off the revision's own name, whatever form `service` takes.
-        name=proto.name, service=proto.name.split("/revisions/")[0], create_time=_plain_datetime(proto.create_time),
-        conditions=tuple(_condition_from_proto(c) for c in proto.conditions),
-        vpc_connector=proto.vpc_access.connector or None, vpc_egress=egress,
+        "name": proto.name, "service": proto.name.split("/revisions/")[0],
+        "create_time": _timestamp(proto.create_time),
+        "conditions": tuple(_condition_from_proto(c) for c in proto.conditions),
+        "vpc_connector": vpc.connector or None, "vpc_egress": egress,
         # Direct VPC egress (revision.proto VpcAccess.network_interfaces), as "network/subnetwork".
-        vpc_network_interfaces=tuple(f"{n.network}/{n.subnetwork}".strip("/")
-                                     for n in proto.vpc_access.network_interfaces),
-        service_account=proto.service_account,
+        "vpc_network_interfaces": tuple(f"{n.network}/{n.subnetwork}".strip("/") for n in vpc.network_interfaces),
+        "service_account": proto.service_account,
         # Every Cloud SQL volume's instances, first occurrence first.
-        cloudsql_instances=_cloudsql_instances(proto),
-        max_instance_count=proto.scaling.max_instance_count or None,       # 0 = unset
-        timeout_seconds=proto.timeout.total_seconds() if has_timeout else None,
-        container_concurrency=proto.max_instance_request_concurrency or None)  # 0 = unset
+        "cloudsql_instances": _cloudsql_instances(proto),
+        "max_instance_count": proto.scaling.max_instance_count or None,       # 0 = unset
+        "timeout_seconds": timeout,
+        "container_concurrency": proto.max_instance_request_concurrency or None,  # 0 = unset
+    }, _REVISION_FIELDS)

@@ -27,7 +27,8 @@ from typing import Any, Mapping
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
-from shared.errors import AttemptInProgress, OutcomeUnknownError, PermanentError, RunwardenError, TransientError
+from shared.errors import (AttemptInProgress, OutcomeUnknownError, PermanentError, RunwardenError,
+                           StaleEvidenceError, TransientError)
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
@@ -448,6 +449,14 @@ class Gate:
         except TransientError:
             self._give_back(held)  # the retry must be free to act
             raise
+        except StaleEvidenceError as exc:
+            # The target changed after the evidence was read, and the API refused the write: the
+            # decision rests on a state that is gone, and someone is changing the target now.
+            self._give_back(held)
+            result.status = OutcomeStatus.ESCALATED
+            result.reason = (f"{action.name} not written: {exc} [{exc.code}]. The decision was made on evidence "
+                             f"read before that change, so it does not stand; a person must check {params.target}")
+            return result
         except PermanentError as exc:
             self._give_back(held)
             result.status = OutcomeStatus.FAILED

@@ -7,10 +7,10 @@ import grpc
 import pytest
 
 from sandbox.standins.run import ConditionSeed, TrafficSeed
-from shared.errors import PermanentError, TransientError
+from shared.errors import OutcomeUnknownError, PermanentError, StaleEvidenceError, TransientError
 from shared.diagnosis.evidence import TrafficTarget, TrafficType
 from shared.gcp.endpoints import CallPolicy
-from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError, OperationFailedError
+from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError, OperationFailedError, WriteRefused
 from tests.integration.conftest import TWO_REVISIONS
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
@@ -76,20 +76,59 @@ def test_set_traffic_split_with_latest(adapter):
     assert after.serving_percent(NEW) == 20
 
 
-def test_changed_etag_is_refused_before_writing(adapter, standins):
+def test_the_write_is_built_from_the_service_as_read_without_reading_it_again(adapter, standins):
+    before = adapter.get_service(SERVICE)
+    standins.run.reset_calls()
+    adapter.set_traffic(SERVICE, [to(OLD)], before.etag)
+    methods = [call.method for call in standins.run.calls]
+    assert methods[0] == "UpdateService"              # no GetService before the write
+    assert methods[-1] == "GetService"                # what serves, read back after it
+    assert standins.run.requests("UpdateService")[0].service.etag == before.etag
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_a_service_changed_since_it_was_read_is_refused_by_the_api_and_not_written(adapter, standins, code):
+    standins.run.stale_etag_code = code      # AIP-154's code today, and the one it named before 2021-03
     etag = adapter.get_service(SERVICE).etag
-    standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])   # someone else, meanwhile
     with pytest.raises(ConcurrentModificationError) as caught:
         adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert isinstance(caught.value, StaleEvidenceError) and caught.value.code == code.name
+    assert "changed after it was read" in str(caught.value)
+    assert standins.run.count("UpdateService") == 1   # sent with the old etag, refused by the API
+    assert standins.run.requests("UpdateService")[0].service.etag == etag
+    assert {t.revision: t.percent for t in standins.run.service(SERVICE).traffic_statuses} == {OLD: 50, NEW: 50}
+
+
+def test_without_the_read_at_hand_a_changed_service_is_refused_before_writing(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    other = CloudRunAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:   # another adapter (another instance) never read the service: it reads it, and compares
+        with pytest.raises(ConcurrentModificationError) as caught:
+            other.set_traffic(SERVICE, [to(OLD)], etag)
+    finally:
+        other.close()
     assert caught.value.code == "ABORTED"
     assert standins.run.count("UpdateService") == 0
 
 
-def test_server_side_abort_is_not_retried(adapter, standins):
+def test_a_write_refused_with_the_etag_unchanged_is_transient_and_not_unknown(adapter, standins):
     etag = adapter.get_service(SERVICE).etag
     standins.run.faults.fail_next(1, grpc.StatusCode.ABORTED, method="UpdateService")
-    with pytest.raises(ConcurrentModificationError):
+    with pytest.raises(WriteRefused) as caught:
         adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert not isinstance(caught.value, OutcomeUnknownError)   # refused: nothing applied
+    assert standins.run.count("UpdateService") == 1            # and not re-sent here
+    assert adapter.get_service(SERVICE).traffic == (to(NEW),)
+
+
+def test_a_failed_precondition_with_the_etag_unchanged_is_permanent_not_stale(adapter, standins):
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.fail_next(1, grpc.StatusCode.FAILED_PRECONDITION, method="UpdateService")
+    with pytest.raises(PermanentError) as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert caught.value.code == "FAILED_PRECONDITION" and not isinstance(caught.value, StaleEvidenceError)
     assert standins.run.count("UpdateService") == 1
 
 
@@ -104,7 +143,7 @@ def test_abort_after_a_lost_attempt_rereads_before_giving_up(adapter, standins):
     etag = adapter.get_service(SERVICE).etag
     standins.run.faults.fail_next(1, grpc.StatusCode.UNAVAILABLE, method="UpdateService")
     standins.run.faults.fail_next(1, grpc.StatusCode.ABORTED, method="UpdateService")
-    with pytest.raises(ConcurrentModificationError):  # the re-read shows the traffic did not land
+    with pytest.raises(WriteRefused):  # the re-read shows the traffic did not land, and the etag unchanged
         adapter.set_traffic(SERVICE, [to(OLD)], etag)
     assert standins.run.count("UpdateService") == 2
 
@@ -281,3 +320,17 @@ services:
         run.close()
     assert revision.cloudsql_instances == ("demo-project:us-central1:orders-db",)
     assert (revision.max_instance_count, revision.timeout_seconds, revision.container_concurrency) == (5, 300.0, 80)
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_a_resent_write_refused_for_its_own_earlier_landing_is_not_stale(adapter, standins, code):
+    """The first attempt landed and its answer was lost; the re-send carries the etag that landing
+    replaced, and is refused. The re-read shows the requested split: the earlier attempt's write,
+    never 'changed by someone else'."""
+    standins.run.stale_etag_code = code
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.lose_response(1, grpc.StatusCode.UNAVAILABLE, method="UpdateService")
+    with pytest.raises(OutcomeUnknownError, match="still reconciling"):
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)   # the landed attempt's operation was never followed
+    assert standins.run.count("UpdateService") == 2
+    assert standins.run.service(SERVICE).traffic[0].revision == OLD

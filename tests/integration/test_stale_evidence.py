@@ -1,0 +1,80 @@
+"""A service that changes between the evidence read and the write, on real parts: the Run
+stand-in refuses the write's stale etag as Cloud Run would (ABORTED, or FAILED_PRECONDITION under
+AIP-154's earlier text), and the alert is escalated with nothing written and nothing held."""
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import pytest
+
+from sandbox.scenarios import resolve_scenario
+from sandbox.standins.run import TrafficSeed
+from shared.remediation.guardrails import BUDGETS, CLAIMS, COOLDOWNS, budget_buckets, slot_keys
+from tests.integration.world import SERVICE, World
+
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+
+
+class ChangedMeanwhile:
+    """The Run port, with someone else's change landing on the service just before the first write
+    (as a person's `gcloud run services update-traffic` would). The real adapter does the write."""
+
+    def __init__(self, run: Any, change: Any) -> None:
+        self.run, self.change, self.changed = run, change, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.run, name)
+
+    def set_traffic(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.changed:
+            self.changed = True
+            self.change()
+        return self.run.set_traffic(*args, **kwargs)
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor):
+    return World(standin_env, pubsub, project_id, anchor)
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_a_service_changed_after_the_evidence_escalates_and_writes_nothing(world, code):
+    world.seed("bad_revision")
+    world.standins.run.stale_etag_code = code
+    split = [TrafficSeed(90, NEW), TrafficSeed(10, OLD)]
+    world.adapters.run = ChangedMeanwhile(world.adapters.run, lambda: world.standins.run.set_traffic(SERVICE, split))
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "escalated"
+    assert "rollback_traffic not written" in outcome.reason and "changed after it was read" in outcome.reason
+    assert f"[{code.name}]" in outcome.reason and "a person must check" in outcome.reason
+    assert outcome.diagnosis.signature == "bad_revision"          # the evidence goes with it
+    # The API refused the one write Runwarden sent: the other change is what serves.
+    assert world.standins.run.count("UpdateService") == 1
+    assert world.serving() == {NEW: 90, OLD: 10}
+    # Nothing held: a new alert, or an operator's command, is free to act on fresh evidence.
+    incident = resolve_scenario("bad_revision").notification(world.anchor)["incident"]["incident_id"]
+    assert world.state.get(CLAIMS, f"{incident}|{SERVICE}|rollback_traffic") is None
+    assert world.state.get(COOLDOWNS, SERVICE) is None
+    for scope, bucket, capacity in budget_buckets(world.config, SERVICE, world.clock.now()):
+        assert all(world.state.get(BUDGETS, key) is None for key in slot_keys(f"{scope}|{bucket}", capacity))
+    assert world.state.find_records("actions", "service", SERVICE) == []
+
+
+def test_the_next_alert_decides_on_fresh_evidence(world):
+    """After the escalation, a new incident reads the service as it now is and acts on it."""
+    world.seed("bad_revision")
+    split = [TrafficSeed(90, NEW), TrafficSeed(10, OLD)]
+    world.adapters.run = ChangedMeanwhile(world.adapters.run, lambda: world.standins.run.set_traffic(SERVICE, split))
+    assert world.handle(world.alert()).status.value == "escalated"
+    now = world.standins.run.service(SERVICE).etag
+
+    again = world.handle(world.alert(message_id="2", incident_id="0.second"))
+
+    assert again.status.value == "applied", again.reason
+    assert world.serving() == {OLD: 100}
+    assert world.standins.run.requests("UpdateService")[-1].service.etag == now   # the fresh read's
+    assert world.standins.run.count("UpdateService") == 2
+

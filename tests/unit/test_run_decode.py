@@ -1,0 +1,134 @@
+"""Cloud Run answers decoded from the plain protobuf messages give exactly what a plain decoding
+through proto-plus and validated models gives: field by field and type by type."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from google.cloud import run_v2
+
+from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
+from shared.gcp.run import revision_from_proto, service_from_proto
+
+SERVICE = "projects/p/locations/us-central1/services/backend"
+REVISION_REASONS = [n for n in run_v2.Condition.RevisionReason.__members__ if n != "REVISION_REASON_UNDEFINED"]
+COMMON_REASONS = [n for n in run_v2.Condition.CommonReason.__members__ if n != "COMMON_REASON_UNDEFINED"]
+STATES = list(run_v2.Condition.State.__members__)
+
+
+def plain_revision(proto: run_v2.Revision) -> Revision:
+    """Through proto-plus, into a validated model (the decoding the adapter had before)."""
+    def condition(c: run_v2.Condition) -> Condition:
+        which = run_v2.Condition.pb(c).WhichOneof("reasons")
+        return Condition(type=c.type_, state=c.state.name, reason=getattr(c, which).name if which else "",
+                         message=c.message)
+
+    instances: list[str] = []
+    for volume in proto.volumes:
+        for instance in volume.cloud_sql_instance.instances:
+            if instance not in instances:
+                instances.append(instance)
+    created = proto.create_time
+    return Revision(
+        name=proto.name, service=proto.name.split("/revisions/")[0],
+        create_time=datetime.combine(created.date(), created.timetz()),
+        conditions=tuple(condition(c) for c in proto.conditions),
+        vpc_connector=proto.vpc_access.connector or None,
+        vpc_egress=proto.vpc_access.egress.name if proto.vpc_access.egress else None,
+        vpc_network_interfaces=tuple(f"{n.network}/{n.subnetwork}".strip("/")
+                                     for n in proto.vpc_access.network_interfaces),
+        service_account=proto.service_account, cloudsql_instances=tuple(instances),
+        max_instance_count=proto.scaling.max_instance_count or None,
+        timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
+        container_concurrency=proto.max_instance_request_concurrency or None)
+
+
+def plain_service(proto: run_v2.Service) -> Service:
+    def target(t: run_v2.TrafficTarget) -> TrafficTarget:
+        latest = t.type_.name == "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST" or (
+            t.type_.name != "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION" and not t.revision)
+        return TrafficTarget(type=TrafficType.LATEST if latest else TrafficType.REVISION,
+                             revision=short_name(t.revision) or None, percent=t.percent, tag=t.tag)
+
+    return Service(name=proto.name, generation=proto.generation, etag=proto.etag,
+                   traffic=tuple(target(t) for t in proto.traffic),
+                   traffic_statuses=tuple(target(t) for t in proto.traffic_statuses),
+                   latest_ready_revision=short_name(proto.latest_ready_revision) or None,
+                   latest_created_revision=short_name(proto.latest_created_revision) or None,
+                   labels=dict(proto.labels))
+
+
+def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
+    created = datetime(2026, 11, 26, tzinfo=timezone.utc) + timedelta(seconds=rng.randrange(10**6),
+                                                                     microseconds=rng.randrange(10**6))
+    proto = run_v2.Revision(name=f"{SERVICE}/revisions/backend-{i:05d}-x", create_time=created,
+                            service_account=rng.choice(["", "sa@p.iam.gserviceaccount.com"]),
+                            max_instance_request_concurrency=rng.choice([0, 1, 80]))
+    run_v2.Revision.pb(proto).create_time.nanos += rng.randrange(1000)   # below a microsecond
+    for _ in range(rng.randrange(4)):
+        c = run_v2.Condition(type_=rng.choice(["Ready", "ContainerHealthy", "ResourcesAvailable"]),
+                             state=run_v2.Condition.State[rng.choice(STATES)], message=rng.choice(["", "why"]))
+        kind = rng.randrange(3)
+        if kind == 1:
+            c.reason = run_v2.Condition.CommonReason[rng.choice(COMMON_REASONS)]
+        elif kind == 2:
+            c.revision_reason = run_v2.Condition.RevisionReason[rng.choice(REVISION_REASONS)]
+        proto.conditions.append(c)
+    if rng.random() < 0.5:
+        proto.vpc_access.connector = "projects/p/locations/us-central1/connectors/c"
+        proto.vpc_access.egress = run_v2.VpcAccess.VpcEgress[rng.choice(["ALL_TRAFFIC", "PRIVATE_RANGES_ONLY"])]
+    elif rng.random() < 0.5:
+        proto.vpc_access.network_interfaces = [run_v2.VpcAccess.NetworkInterface(
+            network=rng.choice(["", "default"]), subnetwork=rng.choice(["", "sub"]))]
+    for _ in range(rng.randrange(3)):
+        proto.volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
+            instances=rng.sample(["p:r:a", "p:r:b", "d.com:p:r:c"], rng.randrange(1, 3)))))
+    if rng.random() < 0.5:
+        proto.scaling.max_instance_count = rng.randrange(1, 100)
+    if rng.random() < 0.5:
+        proto.timeout = timedelta(seconds=rng.randrange(1, 3600), microseconds=rng.randrange(10**6))
+    return proto
+
+
+def same(decoded, validated) -> None:
+    assert decoded == validated
+    for name in type(validated).model_fields:
+        mine, theirs = getattr(decoded, name), getattr(validated, name)
+        assert type(mine) is type(theirs), name
+        if isinstance(theirs, datetime):
+            assert mine.tzinfo == theirs.tzinfo and mine.microsecond == theirs.microsecond
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_revisions_decode_as_validated_models(seed):
+    rng = random.Random(seed)
+    proto = random_revision(rng, seed)
+    validated = plain_revision(proto)
+    same(revision_from_proto(proto), validated)                     # a proto-plus message
+    same(revision_from_proto(run_v2.Revision.pb(proto)), validated)   # the plain protobuf one
+    for mine, theirs in zip(revision_from_proto(proto).conditions, validated.conditions):
+        same(mine, theirs)
+
+
+def test_a_reason_this_library_does_not_know_is_named_by_its_number():
+    proto = run_v2.Revision(name=f"{SERVICE}/revisions/r")
+    raw = run_v2.Revision.pb(proto)
+    condition = raw.conditions.add(type_="Ready")
+    condition.revision_reason = 999
+    assert revision_from_proto(raw).conditions[0].reason == "999"
+
+
+def test_services_decode_as_validated_models():
+    latest, revision = (run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
+                        run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION)
+    proto = run_v2.Service(
+        name=SERVICE, generation=7, etag='"e"', labels={"runwarden": "enabled"},
+        traffic=[run_v2.TrafficTarget(type_=revision, revision="backend-1", percent=90, tag="stable"),
+                 run_v2.TrafficTarget(type_=latest, percent=10),
+                 run_v2.TrafficTarget(percent=0, tag="untyped")],
+        traffic_statuses=[run_v2.TrafficTargetStatus(type_=revision, revision="backend-1", percent=90),
+                          run_v2.TrafficTargetStatus(type_=latest, revision="backend-2", percent=10)],
+        latest_ready_revision=f"{SERVICE}/revisions/backend-2", latest_created_revision=f"{SERVICE}/revisions/backend-3")
+    same(service_from_proto(proto), plain_service(proto))
+    same(service_from_proto(run_v2.Service.pb(proto)), plain_service(proto))
