@@ -253,6 +253,18 @@ class RunStandIn(StandIn):
             self._require_service(service)
             return self._apply_traffic(service, self._validated_traffic(service, targets))
 
+    def touch_status(self, service: str) -> None:
+        """A change to the service's status alone, with the etag moved and the generation kept: the
+        reading under which a status change (reconciliation finishing) moves the etag. Whether it
+        does is not documented (Service.etag: "A system-generated fingerprint for this version of
+        the resource"; `generation` moves only "every time the user modifies the desired state",
+        Service docstring, google-cloud-run 0.16.2), so the stand-in's own reconciliation keeps
+        the etag, and the tests call this for the other reading."""
+        with self.lock:
+            stored = self._require_service(service)
+            stored.etag = _new_etag()
+            stored.update_time = _now()
+
     def set_conditions(self, revision_name: str, conditions: Sequence[ConditionSeed]) -> None:
         """Changes a revision's conditions (e.g. it stops being Ready)."""
         with self.lock:

@@ -20,7 +20,12 @@ no longer the one sent, the service changed under the decision (ConcurrentModifi
 StaleEvidenceError: the gate escalates, nothing was written). With the etag unchanged the refusal
 was about something else: ABORTED is transient (WriteRefused: nothing applied, Pub/Sub
 redelivers), FAILED_PRECONDITION permanent. Whether a status-only change (reconciliation
-finishing) moves the etag is UNCONFIRMED; if it does, such a write escalates too.
+finishing) moves the etag is UNCONFIRMED. So a service whose etag moved while its `generation`
+did not ("A number that monotonically increases every time the user modifies the desired state",
+Service docstring, google-cloud-run 0.16.2) and whose desired traffic is the one read had only its
+status change: its desired state, which the decision rests on, is as read, and the write is sent
+once more with the fresh etag (`_status_only`). Under the reading where status does not move the
+etag, this never happens; under the other, a rollback is not escalated for reconciliation alone.
 
 The traffic write (docs/api-contracts.md has the request and its sources):
 - UpdateServiceRequest.update_mask = ["traffic"]: "Optional. The list of fields to be updated"
@@ -44,6 +49,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
@@ -78,6 +84,21 @@ class WriteRefused(TransientError):
     a reason other than the etag (a concurrency conflict on the server's side, google.rpc.Code
     ABORTED: "typically due to a concurrency issue"). Nothing was applied: transient, not
     "outcome unknown"."""
+
+
+@dataclass(frozen=True)
+class _StatusMoved:
+    """A refused write's service, re-read: its etag moved, its desired state did not."""
+
+    fresh: Any
+
+
+def _status_only(read: Any, fresh: Any) -> bool:
+    """Whether `fresh` differs from `read` in status alone: the same `generation` (it "increases
+    every time the user modifies the desired state", Service docstring) and the same desired
+    traffic. A person's or a deploy's change moves the generation, and is never written over."""
+    return (bool(read.generation) and fresh.generation == read.generation
+            and _traffic_key(fresh.traffic) == _traffic_key(read.traffic))
 
 
 class OperationFailedError(PermanentError):
@@ -231,17 +252,23 @@ class CloudRunAdapter(CloudRunReader):
                 raise ConcurrentModificationError(
                     f"{service_name} changed since it was read (etag {etag}, now {current.etag}): nothing written")
         request = traffic_update_request(current, traffic)
-        attempts = 0
+        attempts, rebased = 0, False
 
         def write() -> Any:
-            nonlocal attempts
+            nonlocal attempts, request, rebased
             attempts += 1
-            try:
-                return self._update_and_wait(request)
-            except Exception as exc:
-                if status_code(exc) not in REFUSAL_CODES:
-                    raise
-                return self._after_refusal(service_name, request, current, exc, retried=attempts > 1)
+            while True:
+                try:
+                    return self._update_and_wait(request)
+                except Exception as exc:
+                    if status_code(exc) not in REFUSAL_CODES:
+                        raise
+                    answer = self._after_refusal(service_name, request, current, exc, retried=attempts > 1,
+                                                 may_rebase=not rebased)
+                if not isinstance(answer, _StatusMoved):
+                    return answer
+                # Only the service's status moved: the same write, on the fresh etag, once.
+                request, rebased = traffic_update_request(answer.fresh, traffic), True
 
         try:
             call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
@@ -264,12 +291,14 @@ class CloudRunAdapter(CloudRunReader):
         return result
 
     def _after_refusal(self, service_name: str, request: Any, read: Any, exc: Exception, *,
-                       retried: bool) -> Any:
+                       retried: bool, may_rebase: bool = False) -> Any:
         """UpdateService refused with ABORTED or FAILED_PRECONDITION: nothing was applied. The
         service is read again to tell why. After a lost attempt, a service that already shows the
         requested split is that attempt's write (returned). An etag other than the one sent: the
         service changed under the decision (ConcurrentModificationError). The same etag: refused
-        for another reason (WriteRefused for ABORTED; FAILED_PRECONDITION is raised as it came)."""
+        for another reason (WriteRefused for ABORTED; FAILED_PRECONDITION is raised as it came).
+        With `may_rebase`, an etag moved by a status-only change (`_status_only`) comes back as
+        _StatusMoved: the caller sends the write once more on the fresh etag."""
         code = status_code(exc)
         sent = request.service.etag
         try:
@@ -279,6 +308,8 @@ class CloudRunAdapter(CloudRunReader):
                                f"read again to tell why ({reread})") from exc
         if retried and _traffic_key(fresh.traffic) == _traffic_key(request.service.traffic):
             return fresh
+        if fresh.etag != sent and may_rebase and _status_only(read, fresh):
+            return _StatusMoved(fresh)
         if fresh.etag != sent:
             raise ConcurrentModificationError(
                 f"UpdateService {service_name}: refused ({code}), the service changed after it was read "

@@ -78,3 +78,49 @@ def test_the_next_alert_decides_on_fresh_evidence(world):
     assert world.standins.run.requests("UpdateService")[-1].service.etag == now   # the fresh read's
     assert world.standins.run.count("UpdateService") == 2
 
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_a_status_only_change_is_written_over_once_on_the_fresh_etag(world, code):
+    """Under the reading where a status change moves the etag (undocumented): the generation and
+    the desired traffic are as read, so the decision stands and the write is sent again, once, on
+    the fresh etag; it is not escalated for the service's reconciliation alone."""
+    world.seed("bad_revision")
+    world.standins.run.stale_etag_code = code
+    read = world.standins.run.service(SERVICE)
+    world.adapters.run = ChangedMeanwhile(world.adapters.run, lambda: world.standins.run.touch_status(SERVICE))
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert world.serving() == {OLD: 100}
+    sent = world.standins.run.requests("UpdateService")
+    assert len(sent) == 2 and sent[0].service.etag == read.etag
+    assert sent[1].service.etag not in ("", read.etag)       # the re-read's etag, not a blind write
+
+
+def test_a_status_change_then_a_persons_change_still_escalates(world):
+    """The write is sent again once only: a person's change landing between the re-read and the
+    second UpdateService is refused by its etag and escalated, never written over."""
+    world.seed("bad_revision")
+    run = world.standins.run
+    split = [TrafficSeed(90, NEW), TrafficSeed(10, OLD)]
+    adapter = world.adapters.run
+    port = ChangedMeanwhile(adapter, lambda: run.touch_status(SERVICE))
+    plain_read = adapter._read_service
+
+    def read_then_a_person_changes_it(name):
+        service = plain_read(name)
+        if port.changed and run.count("UpdateService") == 1:   # the re-read after the first refusal
+            run.set_traffic(SERVICE, split)
+        return service
+
+    adapter._read_service = read_then_a_person_changes_it
+    world.adapters.run = port
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "changed after it was read" in outcome.reason
+    assert run.count("UpdateService") == 2
+    assert world.serving() == {NEW: 90, OLD: 10}
