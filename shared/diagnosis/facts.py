@@ -5,6 +5,7 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
+import heapq
 import operator
 from bisect import bisect_right
 from collections import Counter
@@ -16,7 +17,7 @@ from typing import Callable
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision, at_micros,
                                        micros)
-from shared.diagnosis.log_signals import LogSignal, classify, masked
+from shared.diagnosis.log_signals import LogSignal, classify_all, grouped
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -313,35 +314,30 @@ ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENC
 
 class LogIndex:
     """The service's log read, classified in one pass that every rule shares: the entries each
-    signal matched, in the read's order. The warning-or-worse texts, grouped with their numbers
-    masked, are counted when first asked for (only a diagnosis that names no single cause says them)."""
+    signal matched, in the read's order, each distinct text classified once. The warning-or-worse
+    texts, grouped with their numbers masked, are counted when first asked for (only a diagnosis
+    that names no single cause says them)."""
 
     def __init__(self, entries: tuple[LogRecord, ...]) -> None:
         self.entries = entries
         self.texts = list(map(_TEXT, entries))
+        signals = classify_all(self.texts)
         by_signal: dict[LogSignal, list[LogRecord]] = {}
-        for entry, found in zip(entries, map(classify, self.texts)):
+        for entry, found in zip(entries, map(signals.__getitem__, self.texts)):
             for signal in found:
                 by_signal.setdefault(signal, []).append(entry)
         self.by_signal = {signal: tuple(found) for signal, found in by_signal.items()}
 
     @cached_property
-    def _error_groups(self) -> tuple[Counter[str], dict[str, str]]:
-        errors = [text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
-                  if text and severity in ERROR_SEVERITIES]
-        keys = list(map(masked, errors))
-        # Built from the end, the dict's last assignment per group is the group's first text.
-        return Counter(keys), dict(zip(reversed(keys), reversed(errors)))
+    def error_groups(self) -> list[tuple[str, int]]:
+        """The warning-or-worse texts grouped with their numbers masked: each group's first text,
+        as it was logged, and its count, in the order the groups first came."""
+        return grouped(text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
+                       if text and severity in ERROR_SEVERITIES)
 
-    @property
-    def error_texts(self) -> Counter[str]:
-        """How often each masked warning-or-worse text came."""
-        return self._error_groups[0]
-
-    @property
-    def first_text(self) -> dict[str, str]:
-        """Each masked group's first text, as it was logged."""
-        return self._error_groups[1]
+    def top_error_texts(self, limit: int) -> list[tuple[str, int]]:
+        """The commonest groups, most first; a tie goes to the group that came first."""
+        return heapq.nlargest(limit, self.error_groups, key=operator.itemgetter(1))
 
 
 _TEXT = operator.attrgetter("text")
