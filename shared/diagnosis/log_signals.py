@@ -10,8 +10,8 @@ import re
 from datetime import datetime
 from enum import Enum
 from collections import Counter
-from itertools import chain, compress
-from typing import Callable, Iterable, NamedTuple
+from functools import lru_cache
+from typing import Iterable, NamedTuple
 from urllib.parse import quote as _url_quote
 
 from shared.diagnosis.evidence import LogRecord
@@ -152,23 +152,25 @@ def signals_in(entry: LogRecord) -> set[LogSignal]:
     return set(classify(entry.text))
 
 
+@lru_cache(maxsize=4096)
 def classify(text: str) -> frozenset[LogSignal]:
     """Every signal whose patterns match somewhere in `text`: exactly what `signals_by_pattern`
-    says, found in one pass over the anchors instead of one regex search per signal."""
+    says, found in one pass over the anchors instead of one regex search per signal.
+
+    Logs repeat the same lines from one read to the next (a sweep reads the incident's logs
+    again): each distinct text is classified once per instance, while it stays in the cache."""
     if not text.isascii():
         # Case-insensitive matching lets a few non-ASCII letters match ASCII ones (the Kelvin sign
         # a "k", a long s an "s"), which lower-casing does not: such text takes the exact path.
         return signals_by_pattern(text)
     lowered = text.lower()
-    found = _NONE
-    # The line's words that key an anchor (one C-level set intersection), then the few anchors no
-    # word keys, behind their gates (one C-level map of substring tests).
-    keyed = map(_KEYED.__getitem__, _KEYS.intersection(lowered.split()))
-    for anchored in chain(keyed, compress(_UNKEYED, map(lowered.__contains__, _UNKEYED_GATES))):
-        for anchor, signal, confirm in anchored:
-            if anchor in lowered and signal not in found and (confirm is None or confirm(text) is not None):
-                found = found | {signal}
-    return found
+    found: set[LogSignal] = set()
+    for gate, anchored in _GATED:
+        if gate in lowered:
+            for anchor, signal, pattern in anchored:
+                if signal not in found and anchor in lowered and pattern.search(text):
+                    found.add(signal)
+    return frozenset(found)
 
 
 def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
@@ -182,101 +184,53 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
     return frozenset(signal for signal, pattern in _COMPILED.items() if pattern.search(text))
 
 
-_NONE: frozenset[LogSignal] = frozenset()
-
-
 # --- the one pass -------------------------------------------------------------------------------
 #
 # A regex search tries every alternative at every position of the line (Python's engine has no
 # fast path for a case-insensitive alternation), about 40 alternatives x 100 characters per line.
 # But every alternative holds a run of literal characters (its anchor) that any line it matches
 # must contain, case aside: a substring test on the lower-cased line, which runs in C, rules out
-# nearly every alternative, and the regex runs only to confirm one whose anchor is there. An
-# alternative that is nothing but its literal run needs no confirmation: for ASCII text, holding
-# the anchor is matching it. For ASCII text lower-casing is exactly what IGNORECASE compares, so
-# the anchors never rule out a line the regex would match. Anchors are read from the patterns
-# themselves, so a pattern added to _PATTERNS is covered without more work.
-#
-# Even substring tests, one per anchor, cost a scan of the line each. Most anchors hold a whole
-# word: one with whitespace on both sides inside the anchor ("instance" in "connection to the
-# instance had an error"). A line holding the anchor then has that word among its whitespace-split
-# words, so the anchor is tested only on lines whose words include its key: one split and one set
-# intersection per line, both in C. The few anchors without such a word ("secret_key_ref") sit
-# behind a gate, a short word they contain, tested as a substring. Which key or gate an anchor has
-# changes only the speed, never the answer.
+# nearly every alternative, and the regex runs only to confirm one whose anchor is there. Anchors
+# are read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
+# Gates (short words most anchors contain) skip whole groups of anchors with one test; which gate
+# an anchor sits under changes only the speed, never the answer, since a line holding the anchor
+# holds its gate. For ASCII text lower-casing is exactly what IGNORECASE compares, so the anchors
+# never rule out a line the regex would match.
 
-_GATES = ("connect", "secret")
+_GATES = ("connection to", "connect to", "connection", "connect", "dial", "pool", "too many", "instance", "time", "fail",
+          "secret", "start", "server")
 
 
-class Anchor(NamedTuple):
-    """A top-level branch of a pattern: its longest run of literal characters, lower-cased (a line
-    the branch matches contains it; "" lets every line through), and whether the branch is that run
-    and nothing else."""
-
-    text: str
-    whole: bool
-
-
-def _branches(pattern: str) -> tuple[Anchor, ...]:
+def _anchors(pattern: str) -> tuple[str, ...]:
+    """For each top-level branch of `pattern`, its longest run of literal characters, lower-cased:
+    a line the branch matches contains it. "" (no usable anchor) lets every line through."""
     from re import _parser as sre_parse   # the parser the re module itself compiles with
     from re._constants import BRANCH, LITERAL
 
     items = list(sre_parse.parse(pattern, re.IGNORECASE))
     branches = items[0][1][1] if len(items) == 1 and items[0][0] is BRANCH else [items]
-    found = []
+    anchors = []
     for branch in branches:
         best, run = "", ""
         for op, value in branch:
             run = run + chr(value) if op is LITERAL else ""
             best = max(best, run, key=len)
-        usable = best.isascii()
-        found.append(Anchor(best.lower() if usable else "", usable and len(best) == len(branch)))
-    return tuple(found)
+        anchors.append(best.lower() if best.isascii() else "")
+    return tuple(anchors)
 
 
-def _anchors(pattern: str) -> tuple[str, ...]:
-    """For each top-level branch of `pattern`, its anchor (see Anchor)."""
-    return tuple(a.text for a in _branches(pattern))
-
-
-def key_word(anchor: str) -> str:
-    """The anchor's rarest word with whitespace on both sides inside the anchor (as str.split
-    divides a line), or "" when it has none: any line holding the anchor has that word among its
-    split words. Rarest: not a word of the client libraries' common speech (_COMMON), then the longest."""
-    inner = [m.group() for m in re.finditer(r"\S+", anchor) if 0 < m.start() and m.end() < len(anchor)]
-    return max(inner, key=lambda word: (word not in _COMMON, len(word)), default="")
-
-
-# Words that many log lines hold, error or not: a poor key (speed only, never the answer).
-_COMMON = frozenset({"a", "an", "and", "are", "at", "is", "not", "of", "on", "the", "to", "was", "connect", "connection",
-                     "error", "error:", "failed", "instance", "server", "timeout", "timeout:"})
-
-
-Confirm = Callable[[str], "re.Match[str] | None"]
-Anchored = tuple[tuple[str, LogSignal, "Confirm | None"], ...]
-
-
-def _indexed() -> tuple[dict[str, Anchored], dict[str, Anchored]]:
-    """(anchors by key word, anchors without one by gate); "" is the gate of an anchor with neither."""
-    keyed: dict[str, list] = {}
-    gated: dict[str, list] = {}
+def _gated() -> tuple[tuple[str, tuple[tuple[str, LogSignal, re.Pattern[str]], ...]], ...]:
+    groups: dict[str, list[tuple[str, LogSignal, re.Pattern[str]]]] = {}
     for signal, patterns in _PATTERNS.items():
         for source in patterns:
-            search = re.compile(source, re.IGNORECASE).search
-            for anchor in dict.fromkeys(_branches(source)):
-                entry = (anchor.text, signal, None if anchor.whole else search)
-                key = key_word(anchor.text)
-                if key:
-                    keyed.setdefault(key, []).append(entry)
-                else:
-                    gated.setdefault(next((g for g in _GATES if g in anchor.text), ""), []).append(entry)
-    return ({k: tuple(v) for k, v in keyed.items()}, {g: tuple(v) for g, v in gated.items()})
+            pattern = re.compile(source, re.IGNORECASE)
+            for anchor in dict.fromkeys(_anchors(source)):
+                gate = next((g for g in _GATES if g in anchor), "")   # "" is in every line
+                groups.setdefault(gate, []).append((anchor, signal, pattern))
+    return tuple((gate, tuple(anchored)) for gate, anchored in groups.items())
 
 
-_KEYED, _GATED = _indexed()
-_KEYS = frozenset(_KEYED)
-_UNKEYED_GATES = tuple(_GATED)
-_UNKEYED = tuple(_GATED.values())
+_GATED = _gated()
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,
@@ -287,6 +241,7 @@ NUMBERS = re.compile(r"\d(?<!\w\d)[\d.:]*\b")
 _NUMBERS_ASCII = re.compile(r"[0-9](?<![0-9A-Za-z_][0-9])[0-9.:]*\b", re.ASCII)
 
 
+@lru_cache(maxsize=4096)
 def masked(text: str) -> str:
     """A log text with its numbers masked, so repeats of one message group together."""
     stripped = text.strip()
@@ -300,7 +255,7 @@ def grouped(texts: Iterable[str]) -> list[tuple[str, int]]:
     Counted by exact text first (in C); then only a text that may share its group with another is
     masked. Masking takes out numbers, each a run of digits, dots and colons, and puts an "N" in its
     place; so two texts with the same mask are still equal once every digit, dot, colon and "N" is
-    deleted from both (`_unmasked`, a C-level translate). A text that is alone in that coarser form
+    deleted from both (`_MASK_CHARS`, by a C-level translate). A text that is alone in that coarser form
     is alone in its group, and is not masked: in a log read most lines carry an id or a time that
     makes them distinct. The exception is a mask cut at 200 characters or of non-ASCII text, which is
     computed, and its own deleted form joins the comparison."""
