@@ -79,13 +79,27 @@ class Points:
     sorts them by end time); should they not, each window is filtered point by point, in their
     order. Values are converted only where a window holds them, as a scan would."""
 
-    __slots__ = ("series", "ends", "values", "ordered")
+    __slots__ = ("series", "ends", "values", "ordered", "_labels")
 
     def __init__(self, series: MetricSeries) -> None:
         self.series = series
         self.ends = series.end_us
         self.values = series.values
         self.ordered = list(self.ends) == sorted(self.ends)
+        self._labels: dict[str, str] = {}
+
+    def label(self, key: str) -> str:
+        """The series' label (MetricSeries.label), read once: the rules ask the same few of every series."""
+        found = self._labels.get(key)
+        if found is None:
+            found = self._labels[key] = self.series.label(key)
+        return found
+
+    def total_in(self, window: "Window") -> float:
+        """The sum of the values the window holds, added oldest first (as sum(values_in) adds them)."""
+        if self.ordered:
+            return sum(map(float, self.values[self._span(window)]))
+        return sum(self.values_in(window))
 
     @property
     def latest(self) -> datetime | None:
@@ -210,12 +224,11 @@ class Facts:
         by_class: Counter[str] = Counter()
         by_code: Counter[str] = Counter()
         for points in self.points(self.b.requests):
-            series = points.series
-            if revision is not None and series.label("resource.labels.revision_name") != revision:
+            if revision is not None and points.label("resource.labels.revision_name") != revision:
                 continue
-            count = sum(points.values_in(window))
-            by_class[series.label("metric.labels.response_code_class") or "unknown"] += count
-            by_code[series.label("metric.labels.response_code") or "unknown"] += count
+            count = points.total_in(window)
+            by_class[points.label("metric.labels.response_code_class") or "unknown"] += count
+            by_code[points.label("metric.labels.response_code") or "unknown"] += count
         found = self._requests[(window, revision)] = Requests(dict(by_class), dict(by_code))
         return found
 
@@ -245,7 +258,7 @@ class Facts:
         return None
 
     def revision_names_with_requests(self, window: Window) -> list[str]:
-        names = {s.series.label("resource.labels.revision_name") for s in self.points(self.b.requests)
+        names = {s.label("resource.labels.revision_name") for s in self.points(self.b.requests)
                  if s.any_in(window)}
         return sorted(n for n in names if n)
 
@@ -262,7 +275,7 @@ class Facts:
     # --- instances --------------------------------------------------------------------------
 
     def max_instances_seen(self, window: Window, revision: str) -> float | None:
-        values = [v for s in self.points(self.b.instances) if s.series.label("resource.labels.revision_name") == revision
+        values = [v for s in self.points(self.b.instances) if s.label("resource.labels.revision_name") == revision
                   for v in s.values_in(window)]
         return max(values, default=None)
 
@@ -287,7 +300,7 @@ class Facts:
         """database/up per minute, per database_id; empty when unknown."""
         values: dict[str, list[float]] = {}
         for s in self.points(self.b.sql_up):
-            values.setdefault(s.series.label("resource.labels.database_id"), []).extend(s.values_in(window))
+            values.setdefault(s.label("resource.labels.database_id"), []).extend(s.values_in(window))
         return values
 
     def sql_down(self, window: Window) -> tuple[list[str], str] | None:
@@ -305,8 +318,10 @@ class Facts:
         return LogIndex(self.b.logs.entries if self.b.logs else ())
 
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:
-        return [e for e in self.logs.by_signal.get(signal, ())
-                if revision is None or e.resource_labels.get("revision_name") == revision]
+        found = self.logs.by_signal.get(signal, ())
+        if revision is None:
+            return list(found)
+        return [e for e in found if e.resource_labels.get("revision_name") == revision]
 
 
 # Severities at which a log line is an error text a person should see.
