@@ -3,9 +3,10 @@
 Two worker processes, one importing the code of a given commit (extracted with `git archive`), one
 importing this tree's, each holding the same LARGE evidence (recorded once through the real adapters
 and the stand-ins, handed to both as JSON). The driver asks them in turn, run by run, for one cold
-diagnosis each (the per-text caches cleared first) and, in the after process, for one reference pass
-(bench/diagnosis_speed.py's json pass), so load on the machine falls on all three alike. Each
-answer is the CPU time of the worker's thread and the garbage collections that ran inside it.
+diagnosis each (the per-text caches cleared first) and a third process, importing this tree, for one
+reference pass (bench/diagnosis_speed.py's json pass), so load on the machine falls on all three
+alike and no process's garbage counts fall on another's. Each answer is the CPU time of the
+worker's thread and the garbage collections that ran inside it.
 
 Both workers must reach the same diagnosis; the figures are printed as p50 / p90 / p99 of each.
 
@@ -107,9 +108,10 @@ def main() -> int:
         env = {**os.environ, "PYTHONPATH": ""}
         workers = {name: subprocess.Popen([sys.executable, __file__, "--worker", str(root), str(evidence)],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-                   for name, root in (("before", before), ("after", ROOT))}
+                   for name, root in (("before", before), ("after", ROOT), ("reference", ROOT))}
         hello = {name: json.loads(w.stdout.readline()) for name, w in workers.items()}
         assert hello["before"]["root"] == str(before) and hello["after"]["root"] == str(ROOT), hello
+        assert hello["reference"]["verdict"] == hello["after"]["verdict"]
         same = hello["before"]["verdict"] == hello["after"]["verdict"]
 
         def ask(name: str, what: str) -> tuple[float, list[int]]:
@@ -123,7 +125,7 @@ def main() -> int:
         for _ in range(args.runs):   # interleaved: load on the machine falls on all three alike
             times["before"].append(ask("before", "d"))
             times["after"].append(ask("after", "d"))
-            times["reference"].append(ask("after", "r"))
+            times["reference"].append(ask("reference", "r"))
         for w in workers.values():
             w.stdin.close()
             w.wait()

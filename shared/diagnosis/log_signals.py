@@ -170,7 +170,16 @@ def classify(text: str) -> frozenset[LogSignal]:
             for anchor, signal, pattern in anchored:
                 if signal not in found and anchor in lowered and pattern.search(text):
                     found.add(signal)
-    return frozenset(found)
+    # One shared frozenset per combination of signals (a handful), not one per line: hundreds of
+    # live containers per read would set off the garbage collector inside the diagnosis.
+    if not found:
+        return _NONE
+    signals = frozenset(found)
+    return _SIGNAL_SETS.setdefault(signals, signals)
+
+
+_NONE: frozenset[LogSignal] = frozenset()
+_SIGNAL_SETS: dict[frozenset[LogSignal], frozenset[LogSignal]] = {}
 
 
 def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
@@ -270,21 +279,21 @@ def grouped(texts: Iterable[str]) -> list[tuple[str, int]]:
             computed[text] = masked(text)
     forms = Counter(simple.values())
     forms.update(key.translate(_DELETE_MASK_CHARS).encode("utf-8") for key in computed.values())
-    groups: dict[object, list] = {}
+    # Keys and counts in flat dicts of strings, bytes and ints, which the garbage collector does not
+    # track: a container per group (hundreds per read) would set off a collection in most diagnoses.
+    first: dict[str | bytes, str] = {}
+    total: Counter[str | bytes] = Counter()
     for text, n in counts.items():
         form = simple.get(text)
         if form is None:
-            key: object = computed[text]
+            key: str | bytes = computed[text]
         elif forms[form] == 1:
-            key = (text,)   # alone in its group; a 1-tuple never equals a mask, as a str could
+            key = form   # alone in its group; bytes never equal a mask, which is a str
         else:
             key = masked(text)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [text, n]
-        else:
-            group[1] += n
-    return [(first, n) for first, n in groups.values()]
+        first.setdefault(key, text)
+        total[key] += n
+    return [(first[key], n) for key, n in total.items()]
 
 
 _MASKED_LENGTH = 200
