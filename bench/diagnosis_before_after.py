@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def worker(root: str, evidence: str) -> None:
-    """Answers "d" (one cold diagnosis) and "r" (one reference pass) on stdin, one line each:
+    """Answers "d" (one cold diagnosis), "l" (its log part alone) and "r" (one reference pass) on
+    stdin, one line each:
     CPU milliseconds and the generations of the collections that ran meanwhile."""
     sys.path.insert(0, root)
     import gc
@@ -63,8 +64,16 @@ def worker(root: str, evidence: str) -> None:
     gc.callbacks.append(lambda phase, info: collected.append(info["generation"]) if phase == "stop" else None)
     verdict = diagnose(bundle, settings).model_dump_json()
     print(json.dumps({"verdict": verdict, "root": str(Path(shared.__file__).parent.parent)}), flush=True)
+    from shared.diagnosis.facts import LogIndex
+
+    def logs() -> object:
+        """The log part alone: the index every rule shares and the warning texts' groups."""
+        index = LogIndex(bundle.logs.entries)
+        return getattr(index, "error_groups", None) or getattr(index, "_error_groups", None)
+
+    work = {"d": lambda: diagnose(bundle, settings), "l": logs, "r": reference}
     for line in sys.stdin:
-        fn = (lambda: diagnose(bundle, settings)) if line.strip() == "d" else reference
+        fn = work[line.strip()]
         forget()
         collected.clear()
         started = time.thread_time()
@@ -121,11 +130,14 @@ def main() -> int:
             ms, gens = json.loads(w.stdout.readline())
             return ms, gens
 
-        times: dict[str, list[tuple[float, list[int]]]] = {"before": [], "after": [], "reference": []}
-        for _ in range(args.runs):   # interleaved: load on the machine falls on all three alike
+        times: dict[str, list[tuple[float, list[int]]]] = {"before": [], "after": [], "reference": [],
+                                                            "before logs": [], "after logs": []}
+        for _ in range(args.runs):   # interleaved: load on the machine falls on all alike
             times["before"].append(ask("before", "d"))
             times["after"].append(ask("after", "d"))
             times["reference"].append(ask("reference", "r"))
+            times["before logs"].append(ask("before", "l"))
+            times["after logs"].append(ask("after", "l"))
         for w in workers.values():
             w.stdin.close()
             w.wait()
@@ -135,6 +147,8 @@ def main() -> int:
     print(_line(f"before ({args.before[:10]})", times["before"]))
     print(_line("after (this tree)", times["after"]))
     print(_line("json pass (reference)", times["reference"]))
+    print(_line("  its log part, before", times["before logs"]))
+    print(_line("  its log part, after", times["after logs"]))
     b, a = (statistics.median(t for t, _ in times[k]) for k in ("before", "after"))
     r = statistics.median(t for t, _ in times["reference"])
     print(f"  after / before p50 {a / b:.2f}; after / json pass p50 {a / r:.2f}; "
