@@ -17,6 +17,11 @@ interleaved in the same run:
 - "diagnose()": the pure function alone on the decoded evidence. Reference, as before: json-decode
   the 1,000 entries and read every point's value once.
 
+Each window also reports in how many runs the kernel preempted the thread (involuntary context
+switches, getrusage) and the CPU p50 / p99 of the runs it did not: on a shared machine the preempted
+runs make the p99 tail (docs/performance.md, "diagnose() alone: grouping, allocations and the p99
+tail"). The goal's p99 is read on all runs.
+
 Collection's I/O is not timed: it has its own budget of 12 calls. Every run starts cold: the
 per-text caches of shared/diagnosis and the adapters are cleared first, as a new incident's log
 lines have not been seen before.
@@ -32,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -219,13 +225,24 @@ def forget() -> None:
         logging._LABELS.clear()
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(wall ms, CPU ms of this thread): on a loaded machine the CPU time is what the code costs,
-    the wall time adds whatever else ran meanwhile."""
+def timed(fn: Callable[[], object]) -> tuple[float, float, int]:
+    """(wall ms, CPU ms of this thread, times the kernel preempted it): on a loaded machine the CPU
+    time is what the code costs, the wall time adds whatever else ran meanwhile. A preempted run
+    comes back to cold caches and its CPU time grows too: the preemptions say which runs make the tail."""
     forget()
+    before = _preempted()
     wall, cpu = time.perf_counter(), time.thread_time()
     fn()
-    return (time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000
+    wall, cpu = (time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000
+    return wall, cpu, _preempted() - before
+
+
+def _preempted() -> int:
+    """Involuntary context switches of this thread so far (Linux; 0 where not counted)."""
+    try:
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+    except (AttributeError, OSError):
+        return 0
 
 
 def p99(times: list[float]) -> float:
@@ -233,14 +250,21 @@ def p99(times: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.99) - 1)]
 
 
-def _report(what: str, diag: list[tuple[float, float]], ref: list[tuple[float, float]], reference: str) -> float:
-    """Prints wall and CPU p50 / p99 of a window and its reference; returns the CPU p50 ratio."""
+def _report(what: str, diag: list[tuple[float, float, int]], ref: list[tuple[float, float, int]],
+            reference: str) -> float:
+    """Prints wall and CPU p50 / p99 of a window and its reference, and the CPU figures of the runs
+    the kernel did not preempt (what the tail is made of); returns the CPU p50 ratio."""
     print(f"  {what}")
     for clock, i in (("wall", 0), ("cpu", 1)):
         d, r = [t[i] for t in diag], [t[i] for t in ref]
         print(f"    {clock:4s} p50 {statistics.median(d):6.2f} ms  p99 {p99(d):6.2f} ms | {reference} p50 "
               f"{statistics.median(r):6.2f} ms  p99 {p99(r):6.2f} ms | ratio p50 "
               f"{statistics.median(d) / statistics.median(r):.2f}  p99 {p99(d) / p99(r):.2f}")
+    calm = [t[1] for t in diag if not t[2]]
+    line = f"    preempted in {len(diag) - len(calm)} of {len(diag)} runs (up to {max(t[2] for t in diag)} times)"
+    if calm:
+        line += f"; cpu of the others: p50 {statistics.median(calm):6.2f} ms  p99 {p99(calm):6.2f} ms"
+    print(line)
     return statistics.median(t[1] for t in diag) / statistics.median(t[1] for t in ref)
 
 
