@@ -10,13 +10,14 @@ worker's thread and the garbage collections that ran inside it.
 
 Both workers must reach the same diagnosis; the figures are printed as p50 / p90 / p99 of each.
 
-    .venv/bin/python bench/diagnosis_before_after.py --before <commit> [--runs 300]
+    .venv/bin/python bench/diagnosis_before_after.py --before <commit> [--runs 300] [--wire]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import pickle
 import statistics
 import subprocess
 import sys
@@ -27,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def worker(root: str, evidence: str) -> None:
-    """Answers "d" (one cold diagnosis), "l" (its log part alone) and "r" (one reference pass) on
-    stdin, one line each:
+    """Answers "d" (one cold diagnosis), "l" (its log part alone), "r" (one reference pass), "w" (one
+    from-the-wire run: the captured answers parsed, decoded, diagnosed) and "f" (the pass over those
+    bytes) on stdin, one line each:
     CPU milliseconds and the generations of the collections that ran meanwhile."""
     sys.path.insert(0, root)
     import gc
@@ -41,6 +43,10 @@ def worker(root: str, evidence: str) -> None:
     from shared.diagnosis.evidence import EvidenceBundle
 
     bundle = EvidenceBundle.model_validate_json(Path(evidence).read_text())
+    from bench.diagnosis_speed import Wire   # this code's own decoding of the captured answers
+
+    wire = Wire(bundle, pickle.loads(Path(evidence).with_suffix(".wire").read_bytes()), 1000)
+    wire_reference = wire.reference()
     settings = DiagnosisSettings(baseline_seconds=24 * 3600, max_log_entries=1000)
     logs_json = json.dumps([e.model_dump(mode="json") for e in bundle.logs.entries])
     results = [r for r in (bundle.requests, bundle.latencies, bundle.instances, bundle.connector_instances,
@@ -71,7 +77,8 @@ def worker(root: str, evidence: str) -> None:
         index = LogIndex(bundle.logs.entries)
         return getattr(index, "error_groups", None) or getattr(index, "_error_groups", None)
 
-    work = {"d": lambda: diagnose(bundle, settings), "l": logs, "r": reference}
+    work = {"d": lambda: diagnose(bundle, settings), "l": logs, "r": reference,
+            "w": lambda: diagnose(wire.evidence(), settings), "f": wire_reference}
     for line in sys.stdin:
         fn = work[line.strip()]
         forget()
@@ -99,6 +106,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True, help="the commit whose code is 'before'")
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--wire", action="store_true", help="also the from-the-wire window (bench/diagnosis_speed.py)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -112,7 +120,10 @@ def main() -> int:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
         evidence = Path(tmp) / "large.json"
-        evidence.write_text(record(Scenario.model_validate(large_scenario_data()), large_settings()[0]).model_dump_json())
+        captured: dict = {}
+        bundle = record(Scenario.model_validate(large_scenario_data()), large_settings()[0], wire=captured)
+        evidence.write_text(bundle.model_dump_json())
+        evidence.with_suffix(".wire").write_bytes(pickle.dumps({k: v for k, v in captured.items() if isinstance(k, tuple)}))
 
         env = {**os.environ, "PYTHONPATH": ""}
         workers = {name: subprocess.Popen([sys.executable, __file__, "--worker", str(root), str(evidence)],
@@ -131,13 +142,18 @@ def main() -> int:
             return ms, gens
 
         times: dict[str, list[tuple[float, list[int]]]] = {"before": [], "after": [], "reference": [],
-                                                            "before logs": [], "after logs": []}
+                                                            "before logs": [], "after logs": [],
+                                                            "before wire": [], "after wire": [], "wire reference": []}
         for _ in range(args.runs):   # interleaved: load on the machine falls on all alike
             times["before"].append(ask("before", "d"))
             times["after"].append(ask("after", "d"))
             times["reference"].append(ask("reference", "r"))
             times["before logs"].append(ask("before", "l"))
             times["after logs"].append(ask("after", "l"))
+            if args.wire:
+                times["before wire"].append(ask("before", "w"))
+                times["after wire"].append(ask("after", "w"))
+                times["wire reference"].append(ask("reference", "f"))
         for w in workers.values():
             w.stdin.close()
             w.wait()
@@ -149,6 +165,11 @@ def main() -> int:
     print(_line("json pass (reference)", times["reference"]))
     print(_line("  its log part, before", times["before logs"]))
     print(_line("  its log part, after", times["after logs"]))
+    if args.wire:
+        print("From the wire (parse + decode + diagnose), the same runs:")
+        print(_line(f"before ({args.before[:10]})", times["before wire"]))
+        print(_line("after (this tree)", times["after wire"]))
+        print(_line("pass over the bytes", times["wire reference"]))
     b, a = (statistics.median(t for t, _ in times[k]) for k in ("before", "after"))
     r = statistics.median(t for t, _ in times["reference"])
     print(f"  after / before p50 {a / b:.2f}; after / json pass p50 {a / r:.2f}; "

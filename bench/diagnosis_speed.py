@@ -191,7 +191,10 @@ class Wire:
         page_of, series_of = ListLogEntriesResponse.pb().FromString, monitoring_v3.ListTimeSeriesResponse.pb().FromString
         log_pages = [page for pages in self.logs.values() for page in pages]
         metric_pages = [page for pages in self.metrics.values() for page in pages]
-        end, seconds, nanos, value = (attrgetter(name) for name in ("interval.end_time", "seconds", "nanos", "value"))
+        # Each field read straight from the point, as the adapter reads it: no column of message
+        # objects held alive for the collector to walk.
+        seconds, nanos, value = (attrgetter(name) for name in ("interval.end_time.seconds", "interval.end_time.nanos",
+                                                                "value"))
         which = methodcaller("WhichOneof", "value")
 
         def run() -> float:
@@ -203,11 +206,11 @@ class Wire:
                               + len(e.resource.labels) + len(e.insert_id) + request.status + request.latency.nanos)
             for page in metric_pages:
                 for s in series_of(page).time_series:
-                    stamps, typed = list(map(end, s.points)), list(map(value, s.points))
-                    total += sum(map(seconds, stamps)) + sum(map(nanos, stamps))
-                    for kind in set(map(which, typed)):
+                    points = s.points
+                    total += sum(map(seconds, points)) + sum(map(nanos, points))
+                    for kind in set(map(which, map(value, points))):
                         if kind in ("int64_value", "double_value"):
-                            total += sum(map(attrgetter(kind), typed))
+                            total += sum(map(attrgetter("value." + kind), points))
             return total
         return run
 
