@@ -7,9 +7,9 @@ source of each), matched case-insensitively. Each signal names its kind, so evid
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime
 from enum import Enum
-from collections import Counter
 from functools import lru_cache
 from typing import Iterable, NamedTuple
 from urllib.parse import quote as _url_quote
