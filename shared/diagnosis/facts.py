@@ -5,18 +5,20 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
+import heapq
 import operator
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from itertools import compress, repeat
 from typing import Callable
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision, at_micros,
                                        micros)
-from shared.diagnosis.log_signals import LogSignal, classify, masked
+from shared.diagnosis.log_signals import LogSignal, classify_all, grouped
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -77,13 +79,27 @@ class Points:
     sorts them by end time); should they not, each window is filtered point by point, in their
     order. Values are converted only where a window holds them, as a scan would."""
 
-    __slots__ = ("series", "ends", "values", "ordered")
+    __slots__ = ("series", "ends", "values", "ordered", "_labels")
 
     def __init__(self, series: MetricSeries) -> None:
         self.series = series
         self.ends = series.end_us
         self.values = series.values
         self.ordered = list(self.ends) == sorted(self.ends)
+        self._labels: dict[str, str] = {}
+
+    def label(self, key: str) -> str:
+        """The series' label (MetricSeries.label), read once: the rules ask the same few of every series."""
+        found = self._labels.get(key)
+        if found is None:
+            found = self._labels[key] = self.series.label(key)
+        return found
+
+    def total_in(self, window: "Window") -> float:
+        """The sum of the values the window holds, added oldest first (as sum(values_in) adds them)."""
+        if self.ordered:
+            return sum(map(float, self.values[self._span(window)]))
+        return sum(self.values_in(window))
 
     @property
     def latest(self) -> datetime | None:
@@ -208,12 +224,11 @@ class Facts:
         by_class: Counter[str] = Counter()
         by_code: Counter[str] = Counter()
         for points in self.points(self.b.requests):
-            series = points.series
-            if revision is not None and series.label("resource.labels.revision_name") != revision:
+            if revision is not None and points.label("resource.labels.revision_name") != revision:
                 continue
-            count = sum(points.values_in(window))
-            by_class[series.label("metric.labels.response_code_class") or "unknown"] += count
-            by_code[series.label("metric.labels.response_code") or "unknown"] += count
+            count = points.total_in(window)
+            by_class[points.label("metric.labels.response_code_class") or "unknown"] += count
+            by_code[points.label("metric.labels.response_code") or "unknown"] += count
         found = self._requests[(window, revision)] = Requests(dict(by_class), dict(by_code))
         return found
 
@@ -243,7 +258,7 @@ class Facts:
         return None
 
     def revision_names_with_requests(self, window: Window) -> list[str]:
-        names = {s.series.label("resource.labels.revision_name") for s in self.points(self.b.requests)
+        names = {s.label("resource.labels.revision_name") for s in self.points(self.b.requests)
                  if s.any_in(window)}
         return sorted(n for n in names if n)
 
@@ -260,7 +275,7 @@ class Facts:
     # --- instances --------------------------------------------------------------------------
 
     def max_instances_seen(self, window: Window, revision: str) -> float | None:
-        values = [v for s in self.points(self.b.instances) if s.series.label("resource.labels.revision_name") == revision
+        values = [v for s in self.points(self.b.instances) if s.label("resource.labels.revision_name") == revision
                   for v in s.values_in(window)]
         return max(values, default=None)
 
@@ -285,7 +300,7 @@ class Facts:
         """database/up per minute, per database_id; empty when unknown."""
         values: dict[str, list[float]] = {}
         for s in self.points(self.b.sql_up):
-            values.setdefault(s.series.label("resource.labels.database_id"), []).extend(s.values_in(window))
+            values.setdefault(s.label("resource.labels.database_id"), []).extend(s.values_in(window))
         return values
 
     def sql_down(self, window: Window) -> tuple[list[str], str] | None:
@@ -303,8 +318,10 @@ class Facts:
         return LogIndex(self.b.logs.entries if self.b.logs else ())
 
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:
-        return [e for e in self.logs.by_signal.get(signal, ())
-                if revision is None or e.resource_labels.get("revision_name") == revision]
+        found = self.logs.by_signal.get(signal, ())
+        if revision is None:
+            return list(found)
+        return [e for e in found if e.resource_labels.get("revision_name") == revision]
 
 
 # Severities at which a log line is an error text a person should see.
@@ -313,35 +330,29 @@ ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENC
 
 class LogIndex:
     """The service's log read, classified in one pass that every rule shares: the entries each
-    signal matched, in the read's order. The warning-or-worse texts, grouped with their numbers
-    masked, are counted when first asked for (only a diagnosis that names no single cause says them)."""
+    signal matched, in the read's order, each distinct text classified once. The warning-or-worse
+    texts, grouped with their numbers masked, are counted when first asked for (only a diagnosis
+    that names no single cause says them)."""
 
     def __init__(self, entries: tuple[LogRecord, ...]) -> None:
         self.entries = entries
         self.texts = list(map(_TEXT, entries))
-        by_signal: dict[LogSignal, list[LogRecord]] = {}
-        for entry, found in zip(entries, map(classify, self.texts)):
-            for signal in found:
-                by_signal.setdefault(signal, []).append(entry)
-        self.by_signal = {signal: tuple(found) for signal, found in by_signal.items()}
+        signals = classify_all(self.texts)
+        found = list(map(signals.__getitem__, self.texts))
+        # One C-level pass over the entries per signal that some text carries (six at most).
+        self.by_signal = {signal: tuple(compress(entries, map(operator.contains, found, repeat(signal))))
+                          for signal in frozenset().union(*signals.values())}
 
     @cached_property
-    def _error_groups(self) -> tuple[Counter[str], dict[str, str]]:
-        errors = [text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
-                  if text and severity in ERROR_SEVERITIES]
-        keys = list(map(masked, errors))
-        # Built from the end, the dict's last assignment per group is the group's first text.
-        return Counter(keys), dict(zip(reversed(keys), reversed(errors)))
+    def error_groups(self) -> list[tuple[str, int]]:
+        """The warning-or-worse texts grouped with their numbers masked: each group's first text,
+        as it was logged, and its count, in the order the groups first came."""
+        return grouped(text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
+                       if text and severity in ERROR_SEVERITIES)
 
-    @property
-    def error_texts(self) -> Counter[str]:
-        """How often each masked warning-or-worse text came."""
-        return self._error_groups[0]
-
-    @property
-    def first_text(self) -> dict[str, str]:
-        """Each masked group's first text, as it was logged."""
-        return self._error_groups[1]
+    def top_error_texts(self, limit: int) -> list[tuple[str, int]]:
+        """The commonest groups, most first; a tie goes to the group that came first."""
+        return heapq.nlargest(limit, self.error_groups, key=operator.itemgetter(1))
 
 
 _TEXT = operator.attrgetter("text")

@@ -123,8 +123,7 @@ def look_next(facts: Facts) -> str:
 
 def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
     """The service's commonest warning-or-worse texts, numbers masked so repeats group together."""
-    logs = facts.logs
-    return [(logs.first_text[key].strip()[:160], n) for key, n in logs.error_texts.most_common(limit)]
+    return [(text.strip()[:160], n) for text, n in facts.logs.top_error_texts(limit)]
 
 
 def _onset(facts: Facts) -> str:

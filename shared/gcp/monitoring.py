@@ -198,30 +198,38 @@ def _value(value: Any) -> float | str | bool | None:
     return None
 
 
-_END_TIME = operator.attrgetter("interval.end_time")
-_SECONDS = operator.attrgetter("seconds")
-_NANOS = operator.attrgetter("nanos")
+# Each field is read straight from the point, through the interval and value messages: every
+# message the protobuf runtime hands out is a new Python object the garbage collector tracks, and
+# holding a column of them (1,440 per series) alive at once set off several collections per series
+# and filled the older generations, whose full collections then cost tens of milliseconds
+# (docs/performance.md, "diagnose() alone: grouping, allocations and the p99 tail"). Read through a
+# dotted attrgetter, each is freed as soon as its field is read.
+_END_SECONDS = operator.attrgetter("interval.end_time.seconds")
+_END_NANOS = operator.attrgetter("interval.end_time.nanos")
 _TYPED = operator.attrgetter("value")
 _WHICH = operator.methodcaller("WhichOneof", "value")
 # The oneof cases read as a column when every point of a series holds the same one: Monitoring
 # gives each series one value_type (TimeSeries.value_type, google/monitoring/v3/metric.proto), but
 # every point is still checked (see _numbers), so a point holding another is never read as a zero.
-_NUMBER = {"int64_value": operator.attrgetter("int64_value"), "double_value": operator.attrgetter("double_value")}
+_NUMBER = {"int64_value": operator.attrgetter("value.int64_value"),
+           "double_value": operator.attrgetter("value.double_value")}
 
 
-def _numbers(typed: list[Any]) -> list[float] | None:
-    """The values as floats when every TypedValue holds the first one's numeric case; else None.
+def _numbers(points: Any) -> list[float] | None:
+    """The points' values as floats when every point's TypedValue holds the first one's numeric
+    case; else None.
 
     Read as a column: a TypedValue holding another case (or none) reads as 0 there, its oneof's
     default (proto3), so only the points that read 0 need their case checked."""
-    if not typed:
+    if not len(points):
         return None
-    case = _WHICH(typed[0])
+    case = _WHICH(points[0].value)
     read = _NUMBER.get(case)
     if read is None:
         return None
-    numbers = list(map(read, typed))
-    if 0 in numbers and any(map(operator.ne, map(_WHICH, itertools.compress(typed, map(operator.not_, numbers))),
+    numbers = list(map(read, points))
+    if 0 in numbers and any(map(operator.ne, map(_WHICH, map(_TYPED, itertools.compress(points, map(operator.not_,
+                                                                                                  numbers)))),
                                 itertools.repeat(case))):
         return None
     return list(map(float, numbers))
@@ -235,15 +243,13 @@ def series_from_proto(proto: Any) -> MetricSeries:
     stable sort by end time whatever the order, so equal end times keep the answer's order."""
     proto = _plain(proto)
     points = proto.points
-    stamps = list(map(_END_TIME, points))
-    end_us = list(map(operator.mul, map(_SECONDS, stamps), itertools.repeat(1_000_000)))
-    nanos = list(map(_NANOS, stamps))
+    end_us = list(map(operator.mul, map(_END_SECONDS, points), itertools.repeat(1_000_000)))
+    nanos = list(map(_END_NANOS, points))
     if any(nanos):   # google.protobuf.Timestamp nanos are 0..999,999,999: microseconds are nanos // 1000
         end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
-    typed = list(map(_TYPED, points))
-    values = _numbers(typed)
+    values = _numbers(points)
     if values is None:   # not one numeric case throughout: each point as _value reads it
-        values = list(map(_value, typed))
+        values = list(map(_value, map(_TYPED, points)))
         if None in values:
             kept = [i for i, v in enumerate(values) if v is not None]
             end_us, values = [end_us[i] for i in kept], [values[i] for i in kept]

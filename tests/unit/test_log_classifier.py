@@ -4,6 +4,7 @@ and each row also states the answer it expects, so two implementations wrong the
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from shared.diagnosis import log_signals
 from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, LogSignal, _anchors, _PATTERNS, classify,
-                                          masked, signals_by_pattern)
+                                          classify_all, grouped, masked, signals_by_pattern)
 
 DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET = (
     LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
@@ -113,6 +114,7 @@ def test_one_pass_gives_exactly_the_per_pattern_classification(text, expected):
     assert reference == expected, "the table's expectation is wrong about the reference"
     assert classify.__wrapped__(text) == reference
     assert classify(text) == reference
+    assert classify_all([text, text])[text] == reference
 
 
 def test_every_pattern_alternative_is_exercised_by_a_positive_row():
@@ -148,7 +150,8 @@ def test_a_wrong_anchor_is_caught_by_the_comparison(monkeypatch):
 # Random lines stitched from the patterns' own pieces, in random case, with noise between them.
 _PIECES = sorted({a for ps in _PATTERNS.values() for p in ps for a in _anchors(p)} | {
     "5432", "3307", "6379", ":", " ", '"p:r:i"', "10.20.0.3", "failed", "i/o timeout", "(", ")", "'", ", ",
-    "connect: connection refused", "size 5 overflow 10 reached", "HikariPool-1", "\u212a", "\u017f", "é"})
+    "connect: connection refused", "size 5 overflow 10 reached", "HikariPool-1", "\u212a", "\u017f", "é", "\t", "\n",
+    "\x1f"})
 
 
 @st.composite
@@ -182,3 +185,45 @@ def test_masking_is_the_same_as_the_first_written_pattern(text):
 @given(st.text(alphabet=st.sampled_from(list("ab_ .:-/=12\u0663\t")), max_size=30))
 def test_masking_agrees_on_random_text(text):
     assert NUMBERS.sub("N", text) == _MASK_BEFORE.sub("N", text)
+
+
+# --- grouping (top error texts) -------------------------------------------------------------------
+
+
+def _grouped_plainly(texts: list[str]) -> list[tuple[str, int]]:
+    """The grouping as first written: every text masked, counted by mask, each group's first text."""
+    keys = [masked(t) for t in texts]
+    first = dict(zip(reversed(keys), reversed(texts)))
+    return [(first[key], n) for key, n in Counter(keys).items()]
+
+
+@pytest.mark.parametrize("texts", [
+    [],
+    ["slow request 999 ms id=8", "pool exhausted", "slow request 12 ms id=9", "slow request 999 ms id=8"],
+    ["req=ab12 failed", "req=ab13 failed", "req=ab12 failed"],          # digits after letters stay: distinct
+    [" N x", " 5 x", "N x"],                                            # a literal N and a masked number
+    ["a 1b", "a b1"],                                                   # the same once digits go, not the same masks
+    ["v 1.2 x", "v 3 x", "v 3. x"],
+    ["x" * 199 + " 1", "x" * 199 + " 2", "x" * 250 + " 3", "x" * 250 + " 4"],   # cut at 200 characters
+    ["٣ done", "4 done", "done ٣"],                                     # a non-ASCII digit is masked too
+    ["  padded 1  ", "padded 2", "\tpadded 3"],
+])
+def test_grouping_is_the_same_as_masking_every_text(texts):
+    assert grouped(texts) == _grouped_plainly(texts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aN_ .:-12\u0663\t")), max_size=12), max_size=12))
+def test_grouping_agrees_on_random_texts(texts):
+    assert grouped(texts) == _grouped_plainly(texts)
+
+
+@pytest.mark.parametrize("kept, texts", [
+    ("N", [" N x", " 5 x"]),             # a literal N and a masked number: one group
+    (".", ["v 1.2 x", "v 3 x"]),         # a number with a dot and one without: one group
+])
+def test_a_wrong_deleted_form_is_caught_by_the_comparison(monkeypatch, kept, texts):
+    """The comparison can fail: with a character the mask can replace left out of the deleted form,
+    two texts of one group look alone in their forms and are kept apart."""
+    monkeypatch.setattr(log_signals, "_MASK_CHARS", log_signals._MASK_CHARS.replace(kept.encode(), b""))
+    assert grouped(texts) != _grouped_plainly(texts)
