@@ -20,9 +20,18 @@ CPU is a push alone, without the outcome that the storm's function publishes and
 pulls. The harness itself (publishing, pulling outcomes, the log agent and the API stand-ins,
 all in this process) is reported too: it shares the same two cores.
 
-A delivery counts as answered once an outcome names its message id. Pub/Sub redelivers a push
-not acked within the ack deadline, so a slow moment can answer one message twice: that is a
-redelivery (reported), not a loss; the run waits until every published message is answered.
+The harness models three things Google runs in production, each the way a client of the API
+does it: Monitoring's publish (the storm's notifications published as a burst, in Publish calls of
+100 messages on one kept channel, as the client library's batching publisher sends them); an
+outcome consumer (one Pull of up to 1,000 and one Acknowledge of them all, a quarter second apart
+while fewer than 1,000 wait, on the same ordered subscription readers use); and Cloud Run's
+logging agent (the function's stdout, each read of the pipe sent as one batch of entries).
+
+A delivery counts as answered once an outcome names its message id. Every outcome is checked: it
+names a published message, that message's incident, ordering key and service, and is `applied`
+(exactly one per incident) or a `skipped` duplicate. The run fails on a missing outcome, a wrong
+one, or a message answered twice (the push subscription's ack deadline is the deployed 600 s, so
+a redelivery would mean a push was lost or timed out).
 
     .venv/bin/python bench/storm.py [--full | --incidents K --per-incident D] [--reference DIR]
 """
@@ -166,6 +175,37 @@ def _wait_answered(box, published: set[str], deadline: float) -> list:
     return outcomes
 
 
+def _handling_times(lines: list[dict]) -> dict[str, list[float]]:
+    """Seconds from each delivery's `received` step to its `outcome_published` step, by the
+    function's own clock (the timeline's `time`), by the outcome's status. Paired by incident: the
+    storm interleaves its incidents, so two deliveries of one incident are rarely handled at once."""
+    received: dict[str, str] = {}
+    spans: dict[str, list[float]] = {}
+    for line in lines:
+        step = line.get("runwarden", {})
+        if step.get("step") == "received" and step.get("message_id"):
+            received[step["incident_id"]] = line["time"]
+        elif step.get("step") == "outcome_published" and step.get("incident_id") in received:
+            start = datetime.fromisoformat(received.pop(step["incident_id"]))
+            seconds = (datetime.fromisoformat(line["time"]) - start).total_seconds()
+            spans.setdefault(step.get("status", ""), []).append(seconds)
+    return spans
+
+
+def after_first_writes(outcomes: list) -> tuple[int, float] | None:
+    """Deliveries answered after the last `applied` outcome, and the seconds they took, by the
+    function's clock (each outcome's `completed_at`): the storm once every incident's write is done,
+    when every delivery is a duplicate. None if nothing came after."""
+    def at(o) -> datetime:
+        return datetime.fromisoformat(o.body["timestamps"]["completed_at"].replace("Z", "+00:00"))
+
+    last_write = max((at(o) for o in outcomes if o.body.get("status") == "applied"), default=None)
+    later = [at(o) for o in outcomes if last_write is not None and at(o) > last_write]
+    if not later:
+        return None
+    return len(later), (max(later) - last_write).total_seconds()
+
+
 def check_outcomes(outcomes: list, incident_of: dict[str, str], targets: dict[str, str]) -> list[str]:
     """Every outcome, against what was published: it names a published message, that message's
     incident, ordering key and target service; it is `applied` or a `skipped` duplicate; each
@@ -254,6 +294,7 @@ def main() -> int:
             cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in parts.items()}
             harness = time.process_time() - harness_before
             writes = box.standins.run.count("UpdateService")
+            handling = _handling_times(function.timeline())
             function.stop()
             floor = _floor(box, notifications, args.floor, Path(tmp), args.timeout) if args.floor else None
     answered = {o.body.get("message_id") for o in outcomes}
@@ -274,6 +315,15 @@ def main() -> int:
     print(f"  CPU alone would allow: the function {1 / per_delivery['function']:.0f} msg/s per core; all three "
           f"parts {2 / sum(per_delivery.values()):.0f} msg/s on this machine's 2 cores "
           f"({2 / (sum(per_delivery.values()) + harness / total):.0f} msg/s with the harness)")
+    tail = after_first_writes(outcomes)
+    if tail and tail[1] > 0:
+        print(f"  after the last write: {tail[0]} deliveries in {tail[1]:.1f} s, {tail[0] / tail[1]:.0f} msg/s "
+              f"(every delivery a duplicate)")
+    for status, spans in sorted(handling.items()):
+        spans.sort()
+        print(f"  inside the function, received -> outcome published, {len(spans)} {status}: median "
+              f"{spans[len(spans) // 2] * 1000:.1f} ms, p90 {spans[int(len(spans) * 0.9)] * 1000:.1f} ms, in all "
+              f"{sum(spans):.1f} s of the run's {elapsed:.1f} s")
     if floor:
         print(f"  floor in this run (an empty CloudEvent function, same server and push, {args.floor} deliveries): "
               f"{floor['rate']:.0f} msg/s; CPU per delivery: function {floor['function'] * 1000:.1f} ms, pubsub "
