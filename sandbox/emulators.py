@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -34,6 +35,8 @@ DEFAULT_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
 PUBSUB_ENV = "PUBSUB_EMULATOR_HOST"
 FIRESTORE_ENV = "FIRESTORE_EMULATOR_HOST"
 READY_TIMEOUT_S = 30.0
+PUBLISH_BATCH = 100               # messages per Publish call in publish_many
+_CONNECTING = threading.Lock()    # PubSubEmulator._clients
 STOP_GRACE_S = 5.0
 
 JAVA_HINT = "The emulators need Java 17 or later (`java` on PATH or JAVA_HOME)."
@@ -157,6 +160,28 @@ EmulatorT = TypeVar("EmulatorT", bound=Emulator)
 class PubSubEmulator(Emulator):
     kind = "pubsub"
     env_var = PUBSUB_ENV
+    _connection: "_Connection | None" = None
+
+    def stop(self) -> None:
+        self._disconnect()
+        super().stop()
+
+    def restart(self, down_seconds: float = 0.0, timeout: float = READY_TIMEOUT_S) -> None:
+        self._disconnect()   # a fresh channel after it, not one in gRPC's reconnect backoff
+        super().restart(down_seconds, timeout)
+
+    def _clients(self) -> "_Connection":
+        """One channel, publisher and subscriber for this handle's own calls, kept until stop or
+        restart: a channel per call costs more CPU than the call (a storm publishes thousands)."""
+        with _CONNECTING:
+            if self._connection is None:
+                self._connection = _Connection.open(self.host)
+            return self._connection
+
+    def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.channel.close()
 
     def probe(self) -> None:
         _http("GET", f"http://{self.host}/v1/projects/{self.project}/topics")
@@ -183,11 +208,29 @@ class PubSubEmulator(Emulator):
                                         ack_deadline_seconds=ack_deadline_seconds)
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
-        return publish(self.project, topic, data, attributes, host=self.host)
+        return self.publish_many(topic, [data], attributes)[0]
+
+    def publish_many(self, topic: str, datas: list[bytes], attributes: dict[str, str] | None = None,
+                     batch: int = PUBLISH_BATCH) -> list[str]:
+        """Publishes `datas` in order, `batch` messages per Publish call (the client library's
+        publisher sends at most 100 per batch by default: `BatchSettings.max_messages`,
+        google.cloud.pubsub_v1.types); returns their message ids in the same order."""
+        path = _path(self.project, "topics", topic)
+        publisher = self._clients().publisher
+        ids: list[str] = []
+        for start in range(0, len(datas), batch):
+            ids += _publish_batch(publisher, path, datas[start:start + batch], attributes or {})
+        return ids
 
     def pull_messages(self, subscription: str, max_messages: int = 10,
                       timeout: float = 5.0) -> list["PulledMessage"]:
-        return pull_messages(subscription, max_messages, timeout, host=self.host)
+        return _pull_until(self._clients().subscriber, subscription, max_messages, timeout)
+
+    def pull_batch(self, subscription: str, max_messages: int = 1000, timeout: float = 5.0) -> list["PulledMessage"]:
+        """One Pull of at most `max_messages` (the API's limit is 1,000 per Pull: "maxMessages",
+        Pub/Sub REST reference, projects.subscriptions.pull) and one Acknowledge of all it
+        returned: what a batch consumer does, instead of a round of calls per few messages."""
+        return _pull_once(self._clients().subscriber, subscription, max_messages, timeout)
 
     def list_resources(self, collection: str, project: str | None = None) -> list[str]:
         """Full names of the project's "topics" or "subscriptions"."""
@@ -420,38 +463,56 @@ def ensure_push_subscription(project: str, name: str, topic: str, push_endpoint:
     return path
 
 
+
+
 def publish(project: str, topic: str, data: bytes, attributes: dict[str, str] | None = None,
             *, host: str | None = None) -> str:
     """Publishes one message to `projects/P/topics/T` on the emulator; returns its message id."""
-    message = {"data": data, "attributes": attributes or {}}
     with _publisher(host) as publisher:
-        response = publisher.publish(request={"topic": _path(project, "topics", topic), "messages": [message]},
-                                     timeout=10)
-    return response.message_ids[0]
+        return _publish_batch(publisher, _path(project, "topics", topic), [data], attributes or {})[0]
 
 
 def pull_messages(subscription: str, max_messages: int = 10, timeout: float = 5.0,
                   *, host: str | None = None) -> list[PulledMessage]:
     """Pulls and acks until `max_messages` arrived or `timeout` seconds passed."""
-    from google.api_core.exceptions import DeadlineExceeded
+    with _subscriber(host) as subscriber:
+        return _pull_until(subscriber, subscription, max_messages, timeout)
 
+
+def _publish_batch(publisher: Any, topic_path: str, datas: list[bytes], attributes: dict[str, str]) -> list[str]:
+    from google.pubsub_v1 import types
+
+    raw = types.PublishRequest.pb()(topic=topic_path)
+    for data in datas:
+        raw.messages.add(data=data, attributes=attributes)
+    response = publisher.publish(request=types.PublishRequest.wrap(raw), timeout=10)
+    return list(response.message_ids)
+
+
+def _pull_until(subscriber: Any, subscription: str, max_messages: int, timeout: float) -> list[PulledMessage]:
     messages: list[PulledMessage] = []
     deadline = time.monotonic() + timeout
-    with _subscriber(host) as subscriber:
-        while len(messages) < max_messages and (remaining := deadline - time.monotonic()) > 0:
-            try:
-                response = subscriber.pull(request={"subscription": subscription,
-                                                    "max_messages": max_messages - len(messages)},
-                                           timeout=max(remaining, 0.1), retry=None)
-            except DeadlineExceeded:
-                break
-            if response.received_messages:
-                subscriber.acknowledge(request={"subscription": subscription,
-                                                "ack_ids": [m.ack_id for m in response.received_messages]})
-            messages += [_pulled(m.message) for m in response.received_messages]
-            if not response.received_messages:
-                time.sleep(0.05)
+    while len(messages) < max_messages and (remaining := deadline - time.monotonic()) > 0:
+        batch = _pull_once(subscriber, subscription, max_messages - len(messages), remaining)
+        messages += batch
+        if not batch:
+            time.sleep(0.05)
     return messages
+
+
+def _pull_once(subscriber: Any, subscription: str, max_messages: int, timeout: float) -> list[PulledMessage]:
+    """One Pull, and one Acknowledge of everything it returned."""
+    from google.api_core.exceptions import DeadlineExceeded
+
+    try:
+        response = subscriber.pull(request={"subscription": subscription, "max_messages": max_messages},
+                                   timeout=max(timeout, 0.1), retry=None)
+    except DeadlineExceeded:
+        return []
+    received = response.received_messages
+    if received:
+        subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [m.ack_id for m in received]})
+    return [_pulled(m.message) for m in received]
 
 
 @dataclass
@@ -503,6 +564,27 @@ def _emulator_host(host: str | None) -> str:
     if not host:
         raise ValueError(f"No Pub/Sub emulator host: pass host= or set {PUBSUB_ENV}.")
     return host
+
+
+@dataclass(frozen=True)
+class _Connection:
+    """A kept channel to the emulator, with a GAPIC publisher and subscriber on it."""
+
+    channel: Any
+    publisher: Any
+    subscriber: Any
+
+    @classmethod
+    def open(cls, host: str) -> "_Connection":
+        import grpc
+        from google.pubsub_v1.services.publisher import PublisherClient
+        from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+        from google.pubsub_v1.services.subscriber import SubscriberClient
+        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+        channel = grpc.insecure_channel(host)
+        return cls(channel, PublisherClient(transport=PublisherGrpcTransport(channel=channel)),
+                   SubscriberClient(transport=SubscriberGrpcTransport(channel=channel)))
 
 
 @contextmanager

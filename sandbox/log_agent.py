@@ -65,19 +65,30 @@ def entry_for_line(line: str, resource: FunctionResource, now: Callable[[], date
 
 
 class StdoutSink:
-    """Writes a function's stdout lines into the Logging stand-in, line by line."""
+    """Writes a function's stdout lines into the Logging stand-in: one line, or the lines that
+    arrived together as one batch (the agent sends entries in batches, as WriteLogEntries takes
+    them: `entries[]`, Logging API v2 reference)."""
 
     def __init__(self, logging: LoggingStandIn, resource: FunctionResource) -> None:
         self._logging = logging
         self._resource = resource
 
     def write(self, line: str) -> None:
-        entry = entry_for_line(line, self._resource, self._logging.clock)
-        if entry is not None:
-            try:
-                self._logging.add_entry(entry)
-            except ValueError:   # the real agent drops what the API refuses; so does this one
-                pass
+        self.write_many([line])
+
+    def write_many(self, lines: list[str]) -> None:
+        entries = [e for e in (entry_for_line(line, self._resource, self._logging.clock) for line in lines)
+                   if e is not None]
+        if not entries:
+            return
+        try:
+            self._logging.add_entries(entries)
+        except ValueError:   # the real agent drops what the API refuses; so does this one, entry by entry
+            for entry in entries if len(entries) > 1 else ():
+                try:
+                    self._logging.add_entries([entry])
+                except ValueError:
+                    pass
 
 
 def _json_object(line: str) -> dict[str, Any] | None:

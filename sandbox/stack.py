@@ -189,7 +189,7 @@ class Sandbox:
                    "--port", str(port)]
         env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True)   # bytes: see _pump
         server = FunctionServer(process, port)
         self.functions[target] = server
         if target == "on_alert":
@@ -209,6 +209,18 @@ class Sandbox:
         data = notification if isinstance(notification, bytes) else json.dumps(notification).encode()
         return self.pubsub.publish(ALERTS_TOPIC, data)
 
+    def publish_alerts(self, notifications: list[dict[str, Any] | bytes]) -> list[str]:
+        """Publishes many notifications in order, in Publish calls of up to 100 messages (as the
+        client library's batching publisher sends a burst); their message ids, in the same order."""
+        datas = [n if isinstance(n, bytes) else json.dumps(n).encode() for n in notifications]
+        return self.pubsub.publish_many(ALERTS_TOPIC, datas)
+
+    def pull_outcomes(self, max_messages: int = 1000, timeout: float = 5.0) -> list[ReceivedOutcome]:
+        """One Pull of up to `max_messages` outcomes and one Acknowledge of them all (a batch
+        consumer); [] when none are waiting."""
+        subscription = f"projects/{self.project}/subscriptions/{OUTCOMES_WATCH}"
+        return [_received(m) for m in self.pubsub.pull_batch(subscription, max_messages, timeout)]
+
     def publish_command(self, command: dict[str, Any]) -> str:
         return self.pubsub.publish(COMMANDS_TOPIC, json.dumps(command).encode())
 
@@ -219,8 +231,12 @@ class Sandbox:
         while len(received) < count and time.monotonic() < deadline:
             for m in self.pubsub.pull_messages(subscription, count - len(received),
                                                timeout=min(2.0, max(0.1, deadline - time.monotonic()))):
-                received.append(ReceivedOutcome(json.loads(m.data), dict(m.attributes), m.ordering_key))
+                received.append(_received(m))
         return received
+
+
+def _received(message: Any) -> ReceivedOutcome:
+    return ReceivedOutcome(json.loads(message.data), dict(message.attributes), message.ordering_key)
 
 
 def function_service_name(target: str) -> str:
@@ -229,11 +245,24 @@ def function_service_name(target: str) -> str:
 
 
 def _pump(process: subprocess.Popen, lines: "queue.Queue[str]", sink: StdoutSink | None = None) -> None:
-    # Every stdout line also reaches the Logging stand-in, as Cloud Run's logging agent would send it.
-    for line in process.stdout:
-        line = line.rstrip("\n")
-        if sink is not None:
-            sink.write(line)
+    """Every stdout line also reaches the Logging stand-in, as Cloud Run's logging agent would send
+    it: what the pipe holds when read (at most 64 KiB) goes as one batch of entries, and an
+    unfinished last line waits for the rest of it."""
+    pending = b""
+    while True:
+        chunk = process.stdout.read1(65536)   # blocks until some output, then takes what is there
+        if not chunk:
+            break
+        *complete, pending = (pending + chunk).split(b"\n")
+        _deliver([line.decode("utf-8", "replace").removesuffix("\r") for line in complete], lines, sink)
+    if pending:
+        _deliver([pending.decode("utf-8", "replace")], lines, sink)
+
+
+def _deliver(batch: list[str], lines: "queue.Queue[str]", sink: StdoutSink | None) -> None:
+    if sink is not None and batch:
+        sink.write_many(batch)
+    for line in batch:
         lines.put(line)
 
 

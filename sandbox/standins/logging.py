@@ -148,15 +148,24 @@ def _severity_value(name: str) -> int:
 _MISSING = object()
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Stored:
-    """One entry plus the values the filter reads, extracted once at write time."""
+    """One entry plus the values the filter reads, extracted once at write time; the JSON payload's
+    dict only when a filter first reads it (most entries a function writes are never filtered on
+    their payload, and converting a Struct is most of a write's cost)."""
 
     entry: Any                             # LogEntry protobuf
     project: str
     timestamp: datetime
     values: dict[tuple[str, ...], Any]     # ("severity",) -> int, ("labels", "k") -> str, ...
-    json: dict[str, Any] | None
+    _json: Any = _MISSING                  # the payload as a dict once converted; None without one
+
+    @property
+    def json(self) -> dict[str, Any] | None:
+        if self._json is _MISSING:
+            payload = self.entry.WhichOneof("payload") == "json_payload"
+            self._json = json_format.MessageToDict(self.entry.json_payload) if payload else None
+        return self._json
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
@@ -202,8 +211,7 @@ def _flatten(entry: Any, project: str) -> _Stored:
         audit = audit_log_pb2.AuditLog()
         entry.proto_payload.Unpack(audit)
         values.update(_audit_values(audit))
-    json_payload = json_format.MessageToDict(entry.json_payload) if payload == "json_payload" else None
-    return _Stored(entry, project, timestamp, values, json_payload)
+    return _Stored(entry, project, timestamp, values)
 
 
 def _audit_values(audit: Any) -> dict[tuple[str, ...], str]:

@@ -23,6 +23,7 @@ class PubSubPublisher:
         self.timeout = timeout
         self._client: Any = None
         self._publish_retry: Any = None
+        self._publish_wire: _PublishWire | None = None
         self._lock = threading.Lock()
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
@@ -34,10 +35,7 @@ class PubSubPublisher:
             raise _classify(exc) from exc
 
     def _send(self, client: Any, path: str, data: bytes, attributes: dict[str, str], ordering_key: str) -> str:
-        """One Publish call, the GAPIC method itself, answered before it returns; `timeout` bounds it
-        and its retries. (Since 2.10 the library's PublisherClient is a subclass of the GAPIC
-        `pubsub_v1.services.publisher.PublisherClient` and overrides `publish`; the GAPIC one is
-        called on the same client, its channel and credentials.)
+        """One Publish call, answered before it returns; `timeout` bounds it and its retries.
 
         Not `PublisherClient.publish`: that hands the message to a batch and a sequencer, starts a
         commit thread for it and returns a future (publisher/client.py, _batch/thread.py,
@@ -48,13 +46,23 @@ class PubSubPublisher:
         the key (the sequencer did that, so that later messages on it failed too); it is raised,
         and the redelivered event publishes again. Retried on the codes, and with the backoff,
         of the GAPIC's default for Publish (pubsub_v1 services/publisher/transports/base.py),
-        within `timeout` instead of its 600 s."""
-        from google.pubsub_v1 import types
-        from google.pubsub_v1.services.publisher import PublisherClient as Gapic
+        within `timeout` instead of its 600 s.
 
-        message = types.PubsubMessage.wrap(_raw_message()(data=data, ordering_key=ordering_key, attributes=attributes))
-        response = Gapic.publish(client, topic=path, messages=[message], retry=self._retry(), timeout=self.timeout)
-        return response.message_ids[0]
+        The call is the GAPIC `Publish` as the client's GAPIC method makes it (`_PublishWire`),
+        on the client's own channel, with the raw protobuf request: the GAPIC method would build
+        a proto-plus request and go through its wrappers for the same bytes on the wire."""
+        from google.api_core.timeout import TimeToDeadlineTimeout
+
+        wire = self._wire(client)
+        request = wire.request(path, data, attributes, ordering_key)
+        attempt = TimeToDeadlineTimeout(timeout=self.timeout)(lambda timeout=None: wire.call(request, timeout))
+        return self._retry()(attempt)().message_ids[0]
+
+    def _wire(self, client: Any) -> "_PublishWire":
+        wire = self._publish_wire
+        if wire is None or wire.client is not client:
+            wire = self._publish_wire = _PublishWire(client)
+        return wire
 
     def _retry(self) -> Any:
         """The Publish retry (see `_send`), built once per publisher: it depends only on `timeout`."""
@@ -102,12 +110,54 @@ class PubSubPublisher:
             raise _classify(exc) from exc
 
 
-def _raw_message() -> Any:
-    """The raw protobuf class behind proto-plus's PubsubMessage (the library builds its messages
-    the same way: publisher/client.py `_raw_proto_pubbsub_message`)."""
-    from google.pubsub_v1 import types
+class _PublishWire:
+    """The GAPIC Publish, made as `google.pubsub_v1.services.publisher.PublisherClient.publish`
+    makes it: on the client transport's channel, method `/google.pubsub.v1.Publisher/Publish`,
+    with the metadata its wrapped method adds (`x-goog-api-client` from the transport's
+    DEFAULT_CLIENT_INFO, `gapic_v1.method.wrap_method`) and its routing header
+    (`x-goog-request-params: topic=...`, `gapic_v1.routing_header.to_grpc_metadata`), errors mapped
+    as GAPIC maps them (`google.api_core.exceptions.from_grpc_error`). The request is the raw
+    protobuf behind proto-plus's PublishRequest (the library builds its messages the same way:
+    publisher/client.py `_raw_proto_pubbsub_message`); the server receives the same bytes."""
 
-    return types.PubsubMessage.pb()
+    METHOD = "/google.pubsub.v1.Publisher/Publish"
+
+    def __init__(self, client: Any) -> None:
+        from google.pubsub_v1 import types
+        from google.pubsub_v1.services.publisher.transports.base import DEFAULT_CLIENT_INFO
+
+        self.client = client
+        validate = getattr(client, "_validate_universe_domain", None)   # what the GAPIC method checks first
+        if validate is not None:
+            validate()
+        self._request = types.PublishRequest.pb()
+        self._stub = client.transport.grpc_channel.unary_unary(
+            self.METHOD, request_serializer=self._request.SerializeToString,
+            response_deserializer=types.PublishResponse.pb().FromString)
+        self._client_info = DEFAULT_CLIENT_INFO.to_grpc_metadata()
+        self._metadata: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def request(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str) -> Any:
+        request = self._request(topic=topic)
+        request.messages.add(data=data, attributes=attributes, ordering_key=ordering_key)
+        return request
+
+    def metadata(self, topic: str) -> tuple[tuple[str, str], ...]:
+        found = self._metadata.get(topic)
+        if found is None:
+            from google.api_core.gapic_v1 import routing_header
+
+            found = self._metadata[topic] = (self._client_info, routing_header.to_grpc_metadata((("topic", topic),)))
+        return found
+
+    def call(self, request: Any, timeout: float | None) -> Any:
+        import grpc
+        from google.api_core.exceptions import from_grpc_error
+
+        try:
+            return self._stub(request, timeout=timeout, metadata=self.metadata(request.topic))
+        except grpc.RpcError as exc:
+            raise from_grpc_error(exc) from exc
 
 
 def _classify(exc: BaseException) -> RunwardenError:
