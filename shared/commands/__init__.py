@@ -1,8 +1,9 @@
 """Operators' commands and the scheduled sweep (`runwarden.command/v1` on the commands topic).
 
-One path for every command: parse -> expired? -> claim on command_id (a repeat is `skipped`,
-carrying the first result) -> the command's handler -> one published outcome (the sweep
-publishes one per verdict). Each handler is a small module in this package; every write a
+One path for every command: parse -> expired? -> claim on command_id -> a change an earlier attempt
+at the command made and could not record is recorded and reported, not made again (recovery.py) ->
+else a repeat is `skipped`, carrying the first result (`escalated` again if that was), and a new
+command goes to its handler -> one published outcome (the sweep publishes one per verdict). Each handler is a small module in this package; every write a
 handler makes goes through the gate (shared/remediation/guardrails.py), like automation's.
 
 Malformed or out-of-bounds input is answered `rejected` naming the field, never raised, so that
@@ -16,14 +17,15 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from shared.alerts.commands import AnyCommand, CommandError, Sweep, parse_command_published
-from shared.commands import approval, connector, diagnose, pause, status, sweep, traffic
-from shared.commands.context import CommandRun, CommandTimeline, Refused
+from shared.commands import approval, connector, diagnose, pause, recovery, status, sweep, traffic
+from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
 from shared.alerts.delivery import DeliveryCounter
 from shared.pipeline import Adapters, deliver_bounded, message_id_of, publish_outcome, retry_or_give_up
+from shared.ports import ClaimRecord
 from shared.remediation.records import COMMANDS
 
 Handler = Callable[[CommandRun], Outcome]
@@ -77,7 +79,7 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
         return [publish_outcome(o, config, adapters, CommandTimeline(o.incident_id, command.command_id))
                 for o in outcomes]
     run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
-                     owner=f"command:{message.message_id}:{uuid.uuid4().hex[:12]}")
+                     owner=command_owner(command.command_id, message.message_id))
     outcome = _run(run)
     return [publish_outcome(outcome, config, adapters, run.timeline)]
 
@@ -92,7 +94,8 @@ def _run(run: CommandRun) -> Outcome:
     if duplicate is not None:
         return duplicate
     try:
-        outcome = _dispatch(run)
+        # A change an earlier attempt made and could not record is recorded and reported, not made again.
+        outcome = recovery.earlier_change(run) or _dispatch(run)
     except TransientError:
         run.adapters.state.release(COMMANDS, command.command_id, run.owner)  # the redelivery must be free to run
         raise
@@ -138,10 +141,21 @@ def _claim(run: CommandRun) -> Outcome | None:
         run.timeline.step("in_progress", f"command {command.command_id} is being handled by another delivery "
                           f"since {claim.record.claimed_at:%H:%M:%S}; retry later", severity="NOTICE")
         raise CommandInProgress(f"command {command.command_id} is being handled by another delivery")
+    recovered = recovery.earlier_change(run)
+    if recovered is not None:
+        return recovered
+    return _duplicate(run, claim.record)
+
+
+def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
+    """The answer to a resend of a command already answered: `skipped`, quoting the first answer;
+    but `escalated` again when the first answer was (a person had to act on it, and the resend may
+    come because that answer never arrived: a lost escalation must not turn into a quiet skip)."""
+    command, first = run.command, claim.result
     reason = (f"duplicate: command {command.command_id} was already handled at "
-              f"{claim.record.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
-    return run.outcome(OutcomeStatus.SKIPPED, reason, target=command.target,
-                       notes=[f"first outcome: {first.get('outcome_id')}"])
+              f"{claim.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
+    status = OutcomeStatus.ESCALATED if first.get("status") == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
+    return run.outcome(status, reason, target=command.target, notes=[f"first outcome: {first.get('outcome_id')}"])
 
 
 class CommandInProgress(AttemptInProgress):

@@ -2,6 +2,7 @@
 whose steps carries the command_id), and one way to build the command's outcome."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,18 @@ class CommandTimeline(Timeline):
              **details: Any) -> None:
         details.setdefault("command_id", self.command_id)
         super().step(step, message, severity, extra_labels, **details)
+
+
+def command_owner(command_id: str, message_id: str | None) -> str:
+    """Who holds a command's claims: this attempt, as "command:COMMAND_ID:ATTEMPT" (the form of an
+    alert attempt's "MESSAGE_ID:ATTEMPT", shared.pipeline), so that the gate tells a claim left by
+    an earlier attempt at the same command from a duplicate (CommandRun.gate)."""
+    attempt = f"{message_id or 'm'}.{uuid.uuid4().hex[:12]}".replace(":", "_")
+    return f"{command_attempts(command_id)}:{attempt}"
+
+
+def command_attempts(command_id: str) -> str:
+    return f"command:{command_id}"
 
 
 class Refused(Exception):
@@ -71,7 +84,10 @@ class CommandRun:
                       override_limits=bool(getattr(c, "override_limits", False)), dry_run=bool(c.dry_run))
 
     def gate(self) -> Gate:
-        return Gate(self.config, self.adapters.state, self.adapters.clock, owner=self.owner, timeline=self.timeline)
+        # A gate claim left unfinished by an earlier attempt at this command (its give-back failed)
+        # is then waited out (InProgress) rather than answered as a duplicate of a write never made.
+        return Gate(self.config, self.adapters.state, self.adapters.clock, owner=self.owner, timeline=self.timeline,
+                    message_id=command_attempts(self.command_id or ""))
 
     def own_incident(self) -> str:
         """A manual action's claim and records carry its command_id as their incident."""

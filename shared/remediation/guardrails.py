@@ -34,8 +34,8 @@ from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, Stat
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
-                                        ActionRecord, IntentRecord, ProposalRecord, SettledEntry, intent_key,
-                                        settled_field)
+                                        ActionRecord, IntentRecord, ProposalRecord, SettledEntry, command_intent_key,
+                                        intent_key, settled_field)
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
@@ -362,7 +362,7 @@ class Gate:
         the check fails, what was taken is given back; if nothing was taken, the check is made
         again on the one-at-a-time path.
 
-        `intent` (an alert's plan, intents.py) is stored at the same time, on a thread of its own:
+        `intent` (the plan, intents.py) is stored at the same time, on a thread of its own:
         the write waits for it, but for no extra round trip. The third value says it was stored."""
         check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
         notes: list[Future] = []
@@ -790,22 +790,27 @@ class Gate:
         if self.timeline is not None:
             self.timeline.step(step, message)
 
-    # --- intents: what an alert's attempt is about to write (shared/remediation/intents.py) --------
+    # --- intents: what an attempt is about to write (shared/remediation/intents.py) ----------------
 
     def _intent(self, action: Action, params: Any, before: dict[str, Any], key: str, incident_id: str,
                 service: str | None, signature: str, manual: Manual | None, now: datetime) -> IntentRecord | None:
-        """The plan to store before an alert's write; None for an operator's command (its own claim
-        and answer cover it), a corrective action, or an attempt with no message to be redelivered."""
-        if manual is not None or action.corrective or not self.message_id:
+        """The plan to store before a write: an alert's (keyed by incident and message) or an
+        operator's command's (keyed by its command_id: a resend reads it, shared/commands/
+        recovery.py). None for a corrective action (an undo keeps no record to recover), or an
+        alert's attempt with no message to be redelivered."""
+        command_id = manual.command_id if manual is not None else ""
+        if action.corrective or not (command_id or (manual is None and self.message_id)):
             return None
-        return IntentRecord(incident_id=incident_id, message_id=self.message_id, owner=self.owner, claim_key=key,
-                            action=action.name, target=params.target, service=service or params.target,
+        return IntentRecord(incident_id=incident_id, message_id=self.message_id or "", owner=self.owner,
+                            claim_key=key, action=action.name, target=params.target, service=service or params.target,
                             signature=signature, params=params.model_dump(mode="json"), before=before,
-                            after=action.preview(params, before), noted_at=now)
+                            after=action.preview(params, before), noted_at=now, command_id=command_id,
+                            requested_by=manual.requested_by if manual is not None else "")
 
     def _note_intent(self, intent: IntentRecord) -> None:
-        self.state.put_record(INTENTS, intent_key(intent.incident_id, intent.message_id),
-                              intent.model_dump(mode="python"))
+        key = (command_intent_key(intent.command_id) if intent.command_id
+               else intent_key(intent.incident_id, intent.message_id))
+        self.state.put_record(INTENTS, key, intent.model_dump(mode="python"))
 
     def _note_ahead(self, intent: IntentRecord | None) -> Future | None:
         if intent is None:
@@ -827,7 +832,8 @@ class Gate:
         # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim
         # someone else holds is left alone, and the records are still written.
         held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None)
+        manual = Manual(intent.command_id, intent.requested_by) if intent.command_id else None
         self._settle(action, params, intent.before, result, intent.incident_id, intent.service, intent.signature,
-                     held)
+                     held, manual)
         self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
         return result

@@ -134,6 +134,17 @@ def look(intent: IntentRecord, recorded: bool, claim: ClaimRecord | None, action
     where = standing(recorded, claim, intent.message_id, now)
     if not needs_look(where):
         return Found(verdict(where, None), where, None)
+    return _looked(intent, where, action, adapters)
+
+
+def look_ended(intent: IntentRecord, action: Action, adapters: Any) -> Found:
+    """`look` for an attempt known to have ended without recording: an operator's command, whose
+    own claim this delivery now holds (taken over, or given back) or whose answer is stored, so no
+    earlier attempt at it can still be running (shared/commands/recovery.py)."""
+    return _looked(intent, Standing.LAPSED, action, adapters)
+
+
+def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any) -> Found:
     params = action.params_model.model_validate(intent.params)
     try:
         live = action.observe(params, adapters)

@@ -71,9 +71,10 @@ INTENT_RETENTION = timedelta(days=7)
 
 
 class IntentRecord(BaseModel):
-    """What an alert's attempt was about to write, stored before the write (shared/remediation/
-    intents.py): if the attempt dies or fails between its write and its record, the redelivery of
-    the same message reads this, looks at the live target and records or reports the change."""
+    """What an alert's attempt (or an operator's command) was about to write, stored before the
+    write (shared/remediation/intents.py): if the attempt dies or fails between its write and its
+    record, the redelivery of the same message (the resend of the same command) reads this, looks
+    at the live target and records or reports the change."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -90,6 +91,8 @@ class IntentRecord(BaseModel):
     after: dict[str, Any] = {}           # the action's preview: what the target looks like once written
     noted_at: datetime
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
+    command_id: str = ""                 # an operator's command: its id (keyed by command_intent_key)
+    requested_by: str = ""
 
     @model_validator(mode="after")
     def _expiry(self) -> "IntentRecord":
@@ -101,6 +104,12 @@ class IntentRecord(BaseModel):
 def intent_key(incident_id: str, message_id: str) -> str:
     """The IntentRecord of one alert message's attempts at one incident."""
     return f"{incident_id}|{message_id}"
+
+
+def command_intent_key(command_id: str) -> str:
+    """The IntentRecord of an operator's command: every delivery of one command_id shares it (a
+    resend may come in a new message), and it has no "|", so it never meets an alert's key."""
+    return f"command:{command_id}"
 
 
 class ProposalRecord(BaseModel):

@@ -296,3 +296,53 @@ def test_approve_when_the_diagnosis_no_longer_holds_refuses(proposed):
     outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
     assert outcome.status.value == "skipped" and "live diagnosis is now" in outcome.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def _unrecorded_rollback(world: World, command_id: str):
+    """A rollback command whose write takes while completing the gate's claim fails (Firestore
+    through FaultyStateStore, tests/unit/fakes.py): answered escalated, "could not be recorded"."""
+    import dataclasses
+
+    from tests.unit.fakes import FaultyStateStore
+
+    faulty = FaultyStateStore(world.state)
+    world.adapters = dataclasses.replace(world.adapters, state=faulty)
+    faulty.fail_next("write", 1, method="record_all")   # the gate's one commit after the write
+    return command(world, "rollback_traffic", command_id=command_id, target=SERVICE, params={"revision": OLD},
+                   reason="bad deploy")
+
+
+def test_a_resend_of_a_command_whose_change_was_not_recorded_records_it_and_escalates_again(world):
+    """shared/commands/recovery.py: the resend finds the command's intent with no action record and
+    the planned change in place: it records it for the sweep and answers escalated, writing nothing.
+    A later resend, the change now recorded, repeats the escalation rather than a quiet skip."""
+    first = _unrecorded_rollback(world, "unrecorded-1")
+    assert first.status.value == "escalated" and "could not be recorded" in first.reason, first.reason
+    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+
+    second = command(world, "rollback_traffic", command_id="unrecorded-1", target=SERVICE, params={"revision": OLD},
+                     reason="bad deploy")
+    assert second.status.value == "escalated" and "applied by an earlier attempt" in second.reason, second.reason
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "pending" and record["command_id"] == "unrecorded-1"
+    assert second.action.action_id == record["key"] and second.action.before == record["before"]
+
+    third = command(world, "rollback_traffic", command_id="unrecorded-1", target=SERVICE, params={"revision": OLD},
+                    reason="bad deploy")
+    assert third.status.value == "escalated" and third.reason.startswith("duplicate"), third.reason
+    assert "could not be recorded" in third.reason
+    assert world.standins.run.count("UpdateService") == 1
+    assert len(world.state.find_records(ACTIONS, "service", SERVICE)) == 1
+
+
+def test_a_resend_finding_an_unrecorded_change_overtaken_escalates_without_recording(world):
+    """The target shows neither the state before nor the plan (someone changed it since): not
+    recorded as this command's action, not acted on; escalated with what was found."""
+    _unrecorded_rollback(world, "unrecorded-2")
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+
+    again = command(world, "rollback_traffic", command_id="unrecorded-2", target=SERVICE, params={"revision": OLD},
+                    reason="bad deploy")
+    assert again.status.value == "escalated" and "shows neither" in again.reason, again.reason
+    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+    assert world.standins.run.count("UpdateService") == 1

@@ -16,7 +16,7 @@ from sandbox.lost_answers import LostAnswers, request_pb, state_store_losing_ans
 from shared.alerts.delivery import DeliveryCounter, StateStoreUnavailable
 from shared.commands import handle_command_delivery
 from shared.remediation.guardrails import CLAIMS, claim_key
-from shared.remediation.records import ACTIONS
+from shared.remediation.records import ACTIONS, INTENTS
 from tests.integration.test_drills_faults import (CONNECTOR, Delivered, connector_shape, connector_world, deliver,
                                                   desired_traffic, records, resolve_incident, rollback_world)
 from tests.integration.world import SERVICE, World, event
@@ -178,3 +178,27 @@ def test_a_commands_claim_lands_but_its_answer_is_lost(standin_env, firestore, p
     assert again.outcome.status.value == "skipped" and again.outcome.reason.startswith("duplicate"), \
         again.outcome.reason
     assert not isinstance(again.raised, StateStoreUnavailable)
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_a_commands_intent_lands_but_its_answer_is_lost(standin_env, firestore, pubsub, project_id, anchor, code):
+    """Before an operator's write, the gate stores the command's intent (shared/commands/recovery.py),
+    a whole-document set. Its answer is lost: the store finds it landed and the command acts once; a
+    resend in a new message finds the change recorded and is a duplicate, not a second write nor a
+    recovery of a change that was recorded."""
+    world, _, _ = _world("rollback", standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
+    faults = _losing(world, project_id)
+    faults.lose(code, when=writes_to(f"runwarden_{INTENTS}"))
+    counter = DeliveryCounter()
+
+    first = _command(world, counter, "c-1")
+    again = _command(world, counter, "c-2")
+
+    assert [lost.code for lost in faults.lost] == [code]
+    assert world.standins.run.count("UpdateService") == 1
+    assert first.result == "applied", first.raised or first.outcome.reason
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "pending" and record["command_id"] == "cmd-lost-1", record
+    assert again.outcome.status.value == "skipped" and again.outcome.reason.startswith("duplicate"), \
+        again.outcome.reason

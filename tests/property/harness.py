@@ -300,6 +300,8 @@ class Run:
     _closed: set[str] = field(default_factory=set)
     _paused: set[str] = field(default_factory=set)
     failed_commands: list[dict[str, Any]] = field(default_factory=list)   # bodies that raised TransientError
+    # Final resends that an earlier attempt's claim held back (CommandInProgress, or the gate's InProgress).
+    waiting_commands: list[dict[str, Any]] = field(default_factory=list)
     failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
 
     @property
@@ -360,6 +362,13 @@ class Run:
         commands, self.failed_commands = self.failed_commands, []
         for body in commands:
             self.step(_Resend(body))
+        waiting, self.waiting_commands = self.waiting_commands, []
+        if waiting:
+            # As for deliveries: Pub/Sub goes on redelivering a command an earlier attempt's claim
+            # holds back, and by the time that claim has lapsed the attempt has certainly ended.
+            self.step(Advance(LEASE_LAPSED_MINUTES))
+            for body in waiting:
+                self.step(_Resend(body))
         sweeps, self.failed_sweeps = self.failed_sweeps, 0
         for _ in range(sweeps):
             self.step(Sweep(0))
@@ -470,7 +479,10 @@ class Run:
                 obs.errors.append(f"TransientError from a command that must answer: {exc}")
                 return []
             obs.transient += 1   # raised so that Pub/Sub redelivers the command
-            self.failed_commands.append(dict(body, _claims=obs.claim_incident, _effect=effect))
+            resend = dict(body, _claims=obs.claim_incident, _effect=effect)
+            self.failed_commands.append(resend)
+            if isinstance(obs.step, _Resend) and isinstance(exc, AttemptInProgress):
+                self.waiting_commands.append(resend)
             if effect and not effect[-1]:
                 # A resume (or the switch turned off) that raised may still have taken (its flag
                 # written, a later write failing): from here on, writes are no longer expected off.

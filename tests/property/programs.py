@@ -29,50 +29,64 @@ WRITES = {"bad_revision": [("run", "UpdateService")],
 FAULT_CODES = ("UNAVAILABLE", "UNAVAILABLE", "DEADLINE_EXCEEDED")
 
 
+# Each kind of step is drawn as one choice from the table of every step of that kind (hypothesis's
+# `sampled_from`), not built from a draw per field: the same steps, each kind exactly as likely as
+# before (the weights in `steps`) and the steps of a kind equally likely, in two draws per step
+# instead of five to eight. Hypothesis still duplicates whole steps (its mutator copies spans of one
+# label) and shrinks toward the first entry of each table, the simplest.
+
+
+def _table(*items: list) -> st.SearchStrategy:
+    """One draw from the concatenated items (a repeated entry weighs more). Kept short: hypothesis
+    does not draw a long table evenly (it favours the first entries)."""
+    return st.sampled_from([item for group in items for item in group])
+
+
 @lru_cache(maxsize=None)
 def faults(scenario: str) -> st.SearchStrategy:
     reads = RUN_READS + (VPC_READS if scenario == "connector_saturation" else [])
     writes = WRITES[scenario]
-    failing = st.builds(lambda sm, n, code: Fault(sm[0], sm[1], n, code=code), st.sampled_from(reads + writes),
-                        st.integers(1, 4), st.sampled_from(FAULT_CODES))
-    denied = st.builds(lambda sm: Fault(sm[0], sm[1], 0), st.sampled_from(writes))
+    failing = _table([Fault(standin, method, n, code=code) for standin, method in reads + writes
+                      for n in range(1, 5) for code in FAULT_CODES])
+    denied = _table([Fault(standin, method, 0) for standin, method in writes])
     return st.one_of(failing, failing, denied, st.just(Fault("run", "", clear=True)))
 
 
 # Runwarden's own dependencies failing: the state store (a read, the claim's commit, a later write;
 # a commit may land and lose its answer) and the outcome publish.
 STORE_FAULTS = st.one_of(
-    st.builds(StoreFault, st.just("read"), st.integers(1, 3), st.sampled_from(FAULT_CODES)),
-    st.builds(StoreFault, st.sampled_from(["claim", "write"]), st.integers(1, 3), st.sampled_from(FAULT_CODES),
-              st.booleans()),
-    # One method of the group: the claim's completion (a dry run's, a command's), the one commit after
-    # a write (its claim completed with its records: record_all), or a put_record (the intent).
-    st.builds(StoreFault, st.just("write"), st.integers(1, 2), st.sampled_from(FAULT_CODES), st.booleans(),
-              st.sampled_from(["complete", "put_record", "record_all"])))
-PUBLISH_FAULTS = st.builds(PublishFault, st.integers(1, 2))
+    _table([StoreFault("read", n, code) for n in range(1, 4) for code in FAULT_CODES]),
+    _table([StoreFault(group, n, code, lost) for group in ("claim", "write") for n in range(1, 4)
+            for code in FAULT_CODES for lost in (False, True)]),
+    # One method of the group: the claim's completion (a dry run's, a command's own), the one commit
+    # after a write (its claim completed with its records: record_all), or a put_record (an intent).
+    _table([StoreFault("write", n, code, lost, method) for n in (1, 2) for code in FAULT_CODES
+            for lost in (False, True) for method in ("complete", "put_record", "record_all")]))
+PUBLISH_FAULTS = _table([PublishFault(n) for n in (1, 2)])
 
 
 @lru_cache(maxsize=None)
 def steps(scenario: str, incidents: int) -> st.SearchStrategy:
-    incident = st.integers(0, incidents - 1)
-    message = st.integers(0, 2)  # a small pool: the same message id is a redelivery
-    command = st.integers(0, 1)  # likewise for operators' command ids
+    incident = range(incidents)
+    message = range(3)   # a small pool: the same message id is a redelivery
+    command = range(2)   # likewise for operators' command ids
     weighted = [
-        (5, st.builds(Open, incident, message)),
-        (2, st.builds(Concurrent, incident, message, st.integers(2, 4), st.booleans())),
-        (1, st.builds(Close, incident, st.integers(0, 1))),
-        (1, st.builds(Skewed, incident, message, st.sampled_from([-120, -60, 60, 120]))),
-        (2, st.builds(Sweep, st.sampled_from([0, 4, 8, 16]))),
-        (1, st.builds(KillSwitch, st.booleans())),
-        (1, st.builds(Pause, st.sampled_from(["service", "connector"]), st.booleans())),
-        (1, st.builds(OperatorRollback, command, st.booleans())),
-        (1, st.builds(OperatorScale, command, st.sampled_from([4, 5, 8, 10]))),
-        (1, st.builds(Approve, incident, command)),
+        (5, _table([Open(i, m) for i in incident for m in message])),
+        (2, _table([Concurrent(i, m, n, same) for i in incident for m in message for n in (2, 3, 4)
+                    for same in (False, True)])),
+        (1, _table([Close(i, m) for i in incident for m in (0, 1)])),
+        (1, _table([Skewed(i, m, s) for i in incident for m in message for s in (-120, -60, 60, 120)])),
+        (2, _table([Sweep(m) for m in (0, 4, 8, 16)])),
+        (1, _table([KillSwitch(on) for on in (False, True)])),
+        (1, _table([Pause(target, on) for target in ("service", "connector") for on in (False, True)])),
+        (1, _table([OperatorRollback(c, named) for c in command for named in (False, True)])),
+        (1, _table([OperatorScale(c, n) for c in command for n in (4, 5, 8, 10)])),
+        (1, _table([Approve(i, c) for i in incident for c in command])),
         (2, faults(scenario)),
         (2, STORE_FAULTS),
         (1, PUBLISH_FAULTS),
-        (2, st.builds(Advance, st.sampled_from([1, 2, 4, 6, 10, 30]))),
-        (1, st.builds(Jump, st.sampled_from([1, 2, 3]))),
+        (2, _table([Advance(m) for m in (1, 2, 4, 6, 10, 30)])),
+        (1, _table([Jump(m) for m in (1, 2, 3)])),
         (1, st.just(Settle())),
     ]
     return st.one_of([strategy for weight, strategy in weighted for _ in range(weight)])
@@ -100,38 +114,36 @@ def programs(draw, scenario: str, max_steps: int = 8) -> list:
     return program
 
 
-# Every strategy a config draws from, built once: hypothesis validates a strategy the first time it
-# is drawn from, and building them inside `configs` made that (and more) happen for every example.
-_MODE = st.sampled_from(["enforce"] * 5 + ["dry_run"])
-_KILL_SWITCH = st.sampled_from([False] * 6 + [True])
-_COOLDOWN = st.sampled_from([0, 300, 1800])
-_BUDGET = st.sampled_from([1, 2, 4])
-_SUSTAIN = st.sampled_from([None, 90])
-_ONE_IN_EIGHT, _FIVE_IN_SIX = st.integers(0, 7), st.integers(0, 5)
-_SHADOWED = st.sampled_from(["rollback_traffic", "scale_connector"])
-_ONE_WAY = st.sampled_from([True, True, True, False])
-_CEILING = st.sampled_from([3, 4, 5, 6, 8, 10])
-_STEP = st.sampled_from([1, 2, 3, 7])
-_MACHINES = st.sampled_from([["e2-micro", "e2-standard-4"], ["e2-micro"]])
+# What a config draws from, as small tables (see `_table`): each combination as likely as when
+# every field was drawn on its own. Built once: hypothesis validates a strategy the first time it is
+# drawn from, and building them inside `configs` made that (and more) happen for every example.
+_MODE = _table(["enforce"] * 5 + ["dry_run"])
+_KILL_SWITCH = _table([False] * 6 + [True])
+_LIMITS = _table([(cooldown, budget, sustain) for cooldown in (0, 300, 1800) for budget in (1, 2, 4)
+                  for sustain in (None, 90)])
+# Shadow mode for one action, one config in eight.
+_SHADOWS = _table([None] * 14, ["rollback_traffic", "scale_connector"])
+# A written connector policy five times in six (else the default policy).
+_WRITTEN_POLICY = _table([False] + [True] * 5)
+_POLICY = _table([(one_way, ceiling, step, machines) for one_way in (True, True, True, False)
+                  for ceiling in (3, 4, 5, 6, 8, 10) for step in (1, 2, 3, 7)
+                  for machines in (("e2-micro", "e2-standard-4"), ("e2-micro",))])
 
 
 @st.composite
 def configs(draw, scenario: str) -> dict:
-    mode = draw(_MODE)
-    guardrails = {"kill_switch": draw(_KILL_SWITCH),
-                  "cooldown_seconds": draw(_COOLDOWN),
-                  "max_actions_per_target_per_hour": draw(_BUDGET)}
+    mode, kill_switch, (cooldown, budget, sustain) = draw(_MODE), draw(_KILL_SWITCH), draw(_LIMITS)
+    guardrails = {"kill_switch": kill_switch, "cooldown_seconds": cooldown, "max_actions_per_target_per_hour": budget}
     # The incident as bundled (its data ends at T0+5m, so late steps see stale data), or going on.
-    config: dict = {"mode": mode, "guardrails": guardrails, "sustain": draw(_SUSTAIN),
-                    "operators": [OPERATOR]}
-    if draw(_ONE_IN_EIGHT) == 0:  # shadow mode for one action
-        config["actions"] = {draw(_SHADOWED): {"mode": "dry_run"}}
-    if scenario == "connector_saturation" and draw(_FIVE_IN_SIX) > 0:  # else: the default policy
-        policy = {"name": CONNECTOR, "allow_one_way": draw(_ONE_WAY),
-                  "max_instances_ceiling": draw(_CEILING),
-                  "max_instances_step": draw(_STEP),
-                  "allowed_machine_types": list(draw(_MACHINES))}
-        config["bounds"] = {"connectors": [policy]}
+    config: dict = {"mode": mode, "guardrails": guardrails, "sustain": sustain, "operators": [OPERATOR]}
+    shadowed = draw(_SHADOWS)
+    if shadowed:
+        config["actions"] = {shadowed: {"mode": "dry_run"}}
+    if scenario == "connector_saturation" and draw(_WRITTEN_POLICY):
+        one_way, ceiling, step, machines = draw(_POLICY)
+        config["bounds"] = {"connectors": [{"name": CONNECTOR, "allow_one_way": one_way,
+                                            "max_instances_ceiling": ceiling, "max_instances_step": step,
+                                            "allowed_machine_types": list(machines)}]}
     return config
 
 

@@ -197,10 +197,10 @@ def test_an_operator_command_whose_records_failed_is_still_reported(command) -> 
     held: a change nobody recorded or heard of. Now the answer is published, noting the missing record."""
     scenario = "bad_revision" if isinstance(command, OperatorRollback) else "connector_saturation"
     with fast_run(scenario, "enforce", **POLICY) as run:
-        run.execute([StoreFault("write", 2), command])
+        run.execute([StoreFault("write", 1, method="record_all"), StoreFault("write", 1, method="complete"), command])
         problems = check_all(run)
         assert not problems, explain(run, problems)
-        [outcome] = run.trace[1].outcomes
+        [outcome] = run.trace[2].outcomes
         assert outcome.status.value == "escalated" and "could not be recorded" in outcome.reason, outcome.reason
         assert any("record could not be completed" in note for note in outcome.notes), outcome.notes
         assert run.standins.run.count("UpdateService") + run.standins.vpcaccess.count("PatchConnector") == 1
@@ -221,20 +221,40 @@ def test_an_operator_can_pause_a_connector_that_has_no_written_policy() -> None:
         assert run.standins.vpcaccess.count("PatchConnector") == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product gap found by make soak: an operator's command whose write took, whose gate could not "
-    "record it and whose answer's publish failed is answered on resend as a `skipped` duplicate that "
-    "quotes the first answer, with no action record and no `escalated` outcome (docs/testing.md)"))
+@pytest.mark.parametrize("faults", [(StoreFault("write", 1),), (StoreFault("write", 1, method="record_all"),),
+                                    (StoreFault("write", 1, method="record_all"),
+                                     StoreFault("write", 1, method="complete"))], ids=lambda f: "; ".join(map(str, f)))
 @pytest.mark.parametrize("command", [OperatorRollback(0, named=False), OperatorScale(0, 4)], ids=str)
-def test_a_command_whose_change_was_not_recorded_and_whose_answer_was_lost_is_still_reported(command) -> None:
-    """`publish_fault(×1); store_fault(write ×1); <command>`: the command's write took, completing the
-    gate's claim failed (the answer: escalated, "could not be recorded"), the command's own record
-    completed, and the answer's publish failed, so the handler raised. The resend finds the command
-    completed and answers `skipped`, quoting the first answer: the change has no action record, so the
-    sweep never judges it, and no `escalated` outcome reaches a person. Alerts recover such a change
-    from their intent (shared/remediation/intents.py); commands store none."""
+def test_a_command_whose_change_was_not_recorded_and_whose_answer_was_lost_is_still_reported(command, faults) -> None:
+    """Found by `make soak`: `publish_fault(×1); store_fault(write ×1); <command>`: the command's write
+    took, completing the gate's claim failed (the answer: escalated, "could not be recorded"), the
+    command's own record completed, and the answer's publish failed, so the handler raised. The
+    resend found the command completed and answered `skipped`, quoting the first answer: the change
+    had no action record, so the sweep never judged it, and no `escalated` outcome reached a person.
+
+    Fixed (shared/commands/recovery.py): the gate stores a command's intent before its write, as an
+    alert's; the resend finds it with no action record, sees the planned change in place, records it
+    for the sweep and answers `escalated`, naming the change, writing nothing again. Three faults:
+    - `write ×1` now fails the intent itself: no write, the resend acts once;
+    - `write record_all ×1`: the gate's one commit after the write (the claim's completion with the
+      action record) fails, the command's record completes (the resend is a duplicate whose intent
+      is recovered);
+    - and `write complete ×1` besides: the command's record fails too, so the resend waits out the
+      first attempt's claim (CommandInProgress, then its lease lapses) and takes it over."""
     scenario = "bad_revision" if isinstance(command, OperatorRollback) else "connector_saturation"
     with fast_run(scenario, "enforce", **POLICY) as run:
-        run.execute([PublishFault(1), StoreFault("write", 1), command])
+        run.execute([PublishFault(1), *faults, command])
         problems = check_all(run)
         assert not problems, explain(run, problems)
+        assert run.trace[1 + len(faults)].transient == 1, run.describe()
+        assert run.standins.run.count("UpdateService") + run.standins.vpcaccess.count("PatchConnector") == 1
+        [record] = run.action_records()
+        command_id = f"op-{'rollback' if isinstance(command, OperatorRollback) else 'scale'}-0"
+        assert record["state"] == "pending" and record["command_id"] == command_id, record
+        [answer] = run.trace[-1].outcomes
+        if faults[0].method:     # the change was made by the first attempt, recorded by the resend
+            assert answer.status.value == "escalated" and "applied by an earlier attempt" in answer.reason, \
+                run.describe()
+            assert answer.action is not None and answer.action.action_id == record["key"], answer
+        else:                # the first attempt wrote nothing: the resend acts, once
+            assert answer.status.value == "applied", run.describe()

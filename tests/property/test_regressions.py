@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.property.harness import CONNECTOR, OPERATOR, Fault, Open, OperatorRollback, StoreFault, fresh_run
+from tests.property.harness import (CONNECTOR, OPERATOR, Fault, Open, OperatorRollback, PublishFault, StoreFault,
+                                    fresh_run)
 from tests.property.invariants import check_all, explain
 
 pytestmark = pytest.mark.emulator
@@ -52,9 +53,34 @@ def test_an_operator_rollback_whose_records_failed_is_still_reported(firestore_e
     escalation "could not be recorded" was never published: nobody recorded or heard of the change."""
     with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce",
                    operators=[OPERATOR], **POLICY) as run:
-        run.execute([StoreFault("write", 2), OperatorRollback(0, named=False)])
+        run.execute([StoreFault("write", 1, method="record_all"), StoreFault("write", 1, method="complete"),
+                     OperatorRollback(0, named=False)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
-        [outcome] = run.trace[1].outcomes
+        [outcome] = run.trace[2].outcomes
         assert outcome.status.value == "escalated" and "could not be recorded" in outcome.reason, outcome.reason
         assert run.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("faults", [(StoreFault("write", 1, method="record_all"),),
+                                    (StoreFault("write", 1, method="record_all"), StoreFault("write", 1, method="complete"))],
+                         ids=lambda f: "; ".join(map(str, f)))
+def test_a_command_whose_change_was_not_recorded_and_whose_answer_was_lost_is_still_reported(
+        firestore_emulator, pubsub_emulator, project_id, faults):
+    """Found by `make soak` (fast tier), here on the Firestore and Pub/Sub emulators: the operator's
+    rollback took, completing the gate's claim failed (escalated, "could not be recorded"), and the
+    answer's publish failed, so the handler raised. Before the fix the resend answered `skipped`,
+    quoting that answer: no action record, and no `escalated` outcome published. Now the command's
+    intent (stored before the write) lets the resend record the change and answer `escalated`
+    (shared/commands/recovery.py); with the command's own record failing too, the resend waits out
+    the first attempt's claim and then does the same."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce",
+                   operators=[OPERATOR], **POLICY) as run:
+        run.execute([PublishFault(1), *faults, OperatorRollback(0, named=False)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.run.count("UpdateService") == 1
+        [record] = run.action_records()
+        assert record["state"] == "pending" and record["command_id"] == "op-rollback-0", record
+        [answer] = run.trace[-1].outcomes
+        assert answer.status.value == "escalated" and "applied by an earlier attempt" in answer.reason, run.describe()

@@ -137,3 +137,36 @@ def test_check_config_reports_every_error_with_its_line(tmp_path):
     path.write_text("project: [unclosed\n")
     [error] = config_errors(path)
     assert "not valid YAML" in error
+
+
+def test_a_commands_write_is_preceded_by_its_intent_and_a_claim_its_earlier_attempt_left_is_waited_out():
+    """shared/commands/recovery.py: the gate stores an operator command's intent, keyed by its
+    command_id, before the write. A later attempt at the same command that meets the gate claim an
+    earlier attempt left held (its give-back failed) waits it out (InProgress), rather than answering
+    a duplicate of a write that was never made; another command's claim is not waited for."""
+    import pytest
+
+    from shared.commands.context import command_attempts, command_owner
+    from shared.remediation.guardrails import CLAIMS, InProgress, claim_key, command_incident
+    from shared.remediation.records import INTENTS, IntentRecord, command_intent_key
+
+    state, cfg = MemoryStateStore(), config()
+    proposal, b = bad_revision_plan()
+    action, incident = get_action("rollback_traffic"), command_incident("c9")
+
+    def gate(message: str) -> Gate:
+        return Gate(cfg, state, FixedClock(NOW), owner=command_owner("c9", message), message_id=command_attempts("c9"))
+
+    first = gate("m1")
+    state.claim(CLAIMS, claim_key(incident, SERVICE, action.name), first.owner, timedelta(minutes=10), NOW)
+    with pytest.raises(InProgress):
+        gate("m2").execute(action, proposal.params, proposal.before, incident, Adapters(RecordingRun(b.service)),
+                           manual=Manual("c9", "alice"))
+    intent = IntentRecord.model_validate(state.get_record(INTENTS, command_intent_key("c9")))
+    assert (intent.command_id, intent.requested_by, intent.claim_key) == ("c9", "alice",
+                                                                          claim_key(incident, SERVICE, action.name))
+
+    other = Gate(cfg, state, FixedClock(NOW), owner=command_owner("c10", "m3"), message_id=command_attempts("c10"))
+    duplicate = other.execute(action, proposal.params, proposal.before, incident, Adapters(RecordingRun(b.service)),
+                              manual=Manual("c10", "alice"))
+    assert duplicate.status is OutcomeStatus.SKIPPED and duplicate.reason.startswith("duplicate"), duplicate.reason
