@@ -63,8 +63,9 @@ def answer(count: int) -> bytes:
     return run_v2.ListRevisionsResponse.serialize(run_v2.ListRevisionsResponse(revisions=revisions))
 
 
-def reference(data: bytes) -> list[Any]:
-    """Through proto-plus into validated models: the adapter's decoding before."""
+def plain_revision(proto: Any) -> Any:
+    """One revision through proto-plus into a validated model: the adapter's decoding before
+    (tests/unit/test_run_decode.py holds the adapter's to it, field by field)."""
     from google.cloud import run_v2
 
     from shared.diagnosis.evidence import Condition, Revision
@@ -74,27 +75,31 @@ def reference(data: bytes) -> list[Any]:
         return Condition(type=c.type_, state=c.state.name, reason=getattr(c, which).name if which else "",
                          message=c.message)
 
-    out = []
-    for proto in run_v2.ListRevisionsResponse.deserialize(data).revisions:
-        instances: list[str] = []
-        for volume in proto.volumes:
-            for instance in volume.cloud_sql_instance.instances:
-                if instance not in instances:
-                    instances.append(instance)
-        created = proto.create_time
-        out.append(Revision(
-            name=proto.name, service=proto.name.split("/revisions/")[0],
-            create_time=datetime.combine(created.date(), created.timetz()),
-            conditions=tuple(condition(c) for c in proto.conditions),
-            vpc_connector=proto.vpc_access.connector or None,
-            vpc_egress=proto.vpc_access.egress.name if proto.vpc_access.egress else None,
-            vpc_network_interfaces=tuple(f"{n.network}/{n.subnetwork}".strip("/")
-                                         for n in proto.vpc_access.network_interfaces),
-            service_account=proto.service_account, cloudsql_instances=tuple(instances),
-            max_instance_count=proto.scaling.max_instance_count or None,
-            timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
-            container_concurrency=proto.max_instance_request_concurrency or None))
-    return out
+    instances: list[str] = []
+    for volume in proto.volumes:
+        for instance in volume.cloud_sql_instance.instances:
+            if instance not in instances:
+                instances.append(instance)
+    created = proto.create_time
+    return Revision(
+        name=proto.name, service=proto.name.split("/revisions/")[0],
+        create_time=datetime.combine(created.date(), created.timetz()),
+        conditions=tuple(condition(c) for c in proto.conditions),
+        vpc_connector=proto.vpc_access.connector or None,
+        vpc_egress=proto.vpc_access.egress.name if proto.vpc_access.egress else None,
+        vpc_network_interfaces=tuple(f"{n.network}/{n.subnetwork}".strip("/")
+                                     for n in proto.vpc_access.network_interfaces),
+        service_account=proto.service_account, cloudsql_instances=tuple(instances),
+        max_instance_count=proto.scaling.max_instance_count or None,
+        timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
+        container_concurrency=proto.max_instance_request_concurrency or None)
+
+
+def reference(data: bytes) -> list[Any]:
+    """Through proto-plus into validated models: the adapter's decoding before."""
+    from google.cloud import run_v2
+
+    return [plain_revision(proto) for proto in run_v2.ListRevisionsResponse.deserialize(data).revisions]
 
 
 def adapter(data: bytes) -> list[Any]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from google.cloud import run_v2
 
+from bench.run_decode import plain_revision
 from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
 from shared.gcp.run import revision_from_proto, service_from_proto
 
@@ -15,33 +16,6 @@ SERVICE = "projects/p/locations/us-central1/services/backend"
 REVISION_REASONS = [n for n in run_v2.Condition.RevisionReason.__members__ if n != "REVISION_REASON_UNDEFINED"]
 COMMON_REASONS = [n for n in run_v2.Condition.CommonReason.__members__ if n != "COMMON_REASON_UNDEFINED"]
 STATES = list(run_v2.Condition.State.__members__)
-
-
-def plain_revision(proto: run_v2.Revision) -> Revision:
-    """Through proto-plus, into a validated model (the decoding the adapter had before)."""
-    def condition(c: run_v2.Condition) -> Condition:
-        which = run_v2.Condition.pb(c).WhichOneof("reasons")
-        return Condition(type=c.type_, state=c.state.name, reason=getattr(c, which).name if which else "",
-                         message=c.message)
-
-    instances: list[str] = []
-    for volume in proto.volumes:
-        for instance in volume.cloud_sql_instance.instances:
-            if instance not in instances:
-                instances.append(instance)
-    created = proto.create_time
-    return Revision(
-        name=proto.name, service=proto.name.split("/revisions/")[0],
-        create_time=datetime.combine(created.date(), created.timetz()),
-        conditions=tuple(condition(c) for c in proto.conditions),
-        vpc_connector=proto.vpc_access.connector or None,
-        vpc_egress=proto.vpc_access.egress.name if proto.vpc_access.egress else None,
-        vpc_network_interfaces=tuple(f"{n.network}/{n.subnetwork}".strip("/")
-                                     for n in proto.vpc_access.network_interfaces),
-        service_account=proto.service_account, cloudsql_instances=tuple(instances),
-        max_instance_count=proto.scaling.max_instance_count or None,
-        timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
-        container_concurrency=proto.max_instance_request_concurrency or None)
 
 
 def plain_service(proto: run_v2.Service) -> Service:
