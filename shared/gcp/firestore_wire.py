@@ -41,6 +41,8 @@ import datetime
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+from shared.gcp.wire import streamed, unary, within
+
 BATCH_GET = "/google.firestore.v1.Firestore/BatchGetDocuments"
 RUN_QUERY = "/google.firestore.v1.Firestore/RunQuery"
 COMMIT = "/google.firestore.v1.Firestore/Commit"
@@ -59,7 +61,7 @@ class Snapshot:
         self._decoded: dict[str, Any] | None = None
         # The library's snapshot carries update_time as proto-plus marshals a Timestamp: a
         # DatetimeWithNanoseconds (nanoseconds kept), which a last-update-time precondition needs.
-        self.update_time = _timestamp(document.update_time) if document is not None else None
+        self.update_time = timestamp(document.update_time) if document is not None else None
 
     def to_dict(self) -> dict[str, Any] | None:
         """A fresh dict of the fields (None for a missing document), as DocumentSnapshot.to_dict."""
@@ -138,11 +140,8 @@ class Wire:
         """An update of top-level fields, only if the document's update time is still
         `update_time` (`_helpers.pbs_for_update` with a `LastUpdateOption`): the mask names each
         field (quoted as a field path), so a map value replaces the whole map."""
-        from google.cloud.firestore_v1.field_path import FieldPath
-
         pb = self._pb
-        return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)),
-                        update_mask=pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)]),
+        return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)), update_mask=self._mask(fields),
                         current_document=pb.Precondition(update_time=update_time.timestamp_pb()))
 
     def merge_write(self, name: str, fields: Mapping[str, Any]) -> Any:
@@ -154,11 +153,15 @@ class Wire:
         document. The write will fail if this is set and not met by the target document"), and
         an update "Creates the document if it does not already exist" (UpdateDocumentRequest;
         google/firestore/v1/write.proto and firestore.proto). A map value replaces the whole map."""
+        pb = self._pb
+        return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)), update_mask=self._mask(fields))
+
+    def _mask(self, fields: Mapping[str, Any]) -> Any:
+        """The mask naming each top-level field, quoted as a field path (`FieldPath.to_api_repr`),
+        as the library's `pbs_for_update` and `pbs_for_set_with_merge` build it."""
         from google.cloud.firestore_v1.field_path import FieldPath
 
-        pb = self._pb
-        return pb.Write(update=pb.Document(name=name, fields=self.fields(fields)),
-                        update_mask=pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)]))
+        return self._pb.DocumentMask(field_paths=[FieldPath(n).to_api_repr() for n in sorted(fields)])
 
     def delete_write(self, name: str, update_time: Any) -> Any:
         """A delete, only if the document's update time is still `update_time` (`_helpers.pb_for_delete`)."""
@@ -203,7 +206,7 @@ class Wire:
 
     def batch_get(self, names: Sequence[str], timeout: float) -> list[Snapshot]:
         """Every named document (found or missing), in the order the server answers."""
-        responses = self._stream(self._batch_get, self.batch_get_request(names), timeout, self._database_metadata)
+        responses = streamed(self._batch_get, self.batch_get_request(names), timeout, self._database_metadata)
         client = self._client
         snapshots = []
         for response in responses:
@@ -217,7 +220,7 @@ class Wire:
     def query(self, collection: str, field_path: str, value: Any, limit: int, timeout: float) -> list[Snapshot]:
         """The documents of `collection` whose `field_path` equals `value`, at most `limit`."""
         request = self.query_request(collection, field_path, value, limit)
-        responses = self._stream(self._run_query, request, timeout, self._parent_metadata)
+        responses = streamed(self._run_query, request, timeout, self._parent_metadata)
         client = self._client
         # A response without a document carries only progress (read_time, skipped_results).
         return [Snapshot(r.document.name, r.document, client) for r in responses if r.HasField("document")]
@@ -227,36 +230,8 @@ class Wire:
         GAPIC call given both retries: each attempt's deadline is what is left of the timeout
         (`google.api_core.timeout.TimeToDeadlineTimeout`), and errors are mapped before the retry
         sees them."""
-        from google.api_core.timeout import TimeToDeadlineTimeout
-
-        request = self.commit_request(writes)
-        metadata = self._database_metadata
-
-        def send(timeout: float | None = None) -> Any:
-            return self._unary(self._commit, request, timeout, metadata)
-
-        attempt = TimeToDeadlineTimeout(timeout=timeout)(send)
-        return (retry(attempt) if retry is not None else attempt)()
-
-    @staticmethod
-    def _unary(call: Any, request: Any, timeout: float | None, metadata: Any) -> Any:
-        import grpc
-        from google.api_core.exceptions import from_grpc_error
-
-        try:
-            return call(request, timeout=timeout, metadata=metadata)
-        except grpc.RpcError as exc:
-            raise from_grpc_error(exc) from exc
-
-    @staticmethod
-    def _stream(call: Any, request: Any, timeout: float, metadata: Any) -> list[Any]:
-        import grpc
-        from google.api_core.exceptions import from_grpc_error
-
-        try:
-            return list(call(request, timeout=timeout, metadata=metadata))
-        except grpc.RpcError as exc:
-            raise from_grpc_error(exc) from exc
+        request, metadata = self.commit_request(writes), self._database_metadata
+        return within(lambda timeout=None: unary(self._commit, request, timeout, metadata), timeout, retry)
 
 
 class _Types:
@@ -307,12 +282,11 @@ def decode_fields(fields: Any, client: Any) -> Any:
     (bytes, references, geo points) is handed to the library's `decode_value`, and so is every map
     the library may turn into something else than a dict: a vector (`"__type__": "__vector__"`)
     and the BSON wire maps, which are single-key maps (`BSONType._from_dict`)."""
-    decoded = {name: _decode(value, client) for name, value in fields.items()}
-    if len(decoded) == 1 or "__type__" in decoded:
+    if len(fields) == 1 or "__type__" in fields:
         from google.cloud.firestore_v1._helpers import decode_dict
 
         return decode_dict(fields, client)
-    return decoded
+    return {name: _decode(value, client) for name, value in fields.items()}
 
 
 def _decode(value: Any, client: Any) -> Any:
@@ -324,7 +298,7 @@ def _decode(value: Any, client: Any) -> Any:
     if kind == "null_value":
         return None
     if kind == "timestamp_value":
-        return _timestamp(value.timestamp_value)
+        return timestamp(value.timestamp_value)
     if kind == "boolean_value":
         return value.boolean_value
     if kind == "integer_value":
@@ -339,11 +313,8 @@ def _decode(value: Any, client: Any) -> Any:
 
 
 def timestamp(timestamp_pb: Any) -> Any:
-    """A protobuf Timestamp as the library's snapshots carry it (nanoseconds kept)."""
-    return _timestamp(timestamp_pb)
-
-
-def _timestamp(timestamp_pb: Any) -> Any:
+    """A protobuf Timestamp as the library's snapshots carry it: a DatetimeWithNanoseconds
+    (nanoseconds kept)."""
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
     return DatetimeWithNanoseconds.from_timestamp_pb(timestamp_pb)

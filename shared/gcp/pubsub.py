@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from shared.errors import PermanentError, RunwardenError, TransientError, classify
+from shared.gcp.wire import unary, within
 
 
 class PubSubPublisher:
@@ -51,12 +52,9 @@ class PubSubPublisher:
         The call is the GAPIC `Publish` as the client's GAPIC method makes it (`_PublishWire`),
         on the client's own channel, with the raw protobuf request: the GAPIC method would build
         a proto-plus request and go through its wrappers for the same bytes on the wire."""
-        from google.api_core.timeout import TimeToDeadlineTimeout
-
         wire = self._wire(client)
         request = wire.request(path, data, attributes, ordering_key)
-        attempt = TimeToDeadlineTimeout(timeout=self.timeout)(lambda timeout=None: wire.call(request, timeout))
-        return self._retry()(attempt)().message_ids[0]
+        return within(lambda timeout=None: wire.call(request, timeout), self.timeout, self._retry()).message_ids[0]
 
     def _wire(self, client: Any) -> "_PublishWire":
         wire = self._publish_wire
@@ -151,13 +149,7 @@ class _PublishWire:
         return found
 
     def call(self, request: Any, timeout: float | None) -> Any:
-        import grpc
-        from google.api_core.exceptions import from_grpc_error
-
-        try:
-            return self._stub(request, timeout=timeout, metadata=self.metadata(request.topic))
-        except grpc.RpcError as exc:
-            raise from_grpc_error(exc) from exc
+        return unary(self._stub, request, timeout, self.metadata(request.topic))
 
 
 def _classify(exc: BaseException) -> RunwardenError:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from shared.gcp.wire import unary
+
 _LOCATION = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)(?:/.*)?$")
 
 
@@ -75,7 +77,7 @@ class RunWire:
         self._routing = gapic_v1.routing_header.to_grpc_metadata
 
     def get_service(self, name: str, timeout: float) -> Any:
-        return _call(self._get_service, self.GetServiceRequest(name=name), timeout,
+        return unary(self._get_service, self.GetServiceRequest(name=name), timeout,
                      self._metadata(self._services_info, name))
 
     def list_revisions(self, parent: str, timeout: float) -> list[Any]:
@@ -84,7 +86,7 @@ class RunWire:
         revisions: list[Any] = []
         token = ""
         while True:
-            page = _call(self._list_revisions, self.ListRevisionsRequest(parent=parent, page_token=token), timeout,
+            page = unary(self._list_revisions, self.ListRevisionsRequest(parent=parent, page_token=token), timeout,
                          metadata)
             revisions.extend(page.revisions)
             token = page.next_page_token
@@ -92,7 +94,7 @@ class RunWire:
                 return revisions
 
     def update_service(self, request: Any, timeout: float) -> Any:
-        return _call(self._update_service, request, timeout, self._metadata(self._services_info, request.service.name))
+        return unary(self._update_service, request, timeout, self._metadata(self._services_info, request.service.name))
 
     def get_operation(self, name: str, timeout: float | None, retry: Callable[[Any], Any] | None = None) -> Any:
         """`retry`: an api_core Retry (it wraps the call), as the LRO poll passes one."""
@@ -100,7 +102,7 @@ class RunWire:
         request = self.GetOperationRequest(name=name)
 
         def call() -> Any:
-            return _call(self._get_operation, request, timeout, metadata)
+            return unary(self._get_operation, request, timeout, metadata)
 
         return retry(call)() if retry is not None else call()
 
@@ -109,13 +111,3 @@ class RunWire:
         if found and found.group("location"):
             return info, self._routing({"location": found.group("location")})
         return (info,)
-
-
-def _call(stub: Any, request: Any, timeout: float | None, metadata: tuple[tuple[str, str], ...]) -> Any:
-    import grpc
-    from google.api_core import exceptions
-
-    try:
-        return stub(request, timeout=timeout, metadata=metadata)
-    except grpc.RpcError as exc:
-        raise exceptions.from_grpc_error(exc) from exc
