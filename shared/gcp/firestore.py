@@ -207,13 +207,18 @@ class FirestoreStateStore:
             return True
         name, done = self._name(completing.kind, completing.key), completing.done()
         fields = {"status": done.status.value, "result": done.result, "expires_at": done.expires_at}
+
+        def commit(claim_updated_at: Any) -> bool:
+            """The claim's completion, guarded by its update time, with every record; False if the
+            claim changed since (nothing written)."""
+            claim = wire.update_write(name, fields, claim_updated_at)
+            return bool(self._landed(lambda: self._if_unchanged([claim, *records]),
+                                     lambda: self._all_ours([name], [done])))
+
         created_at = self._created_at(name, completing.held)
-        if created_at is not None:
-            claim = wire.update_write(name, fields, created_at)
-            if self._landed(lambda: self._if_unchanged_all([claim, *records]),
-                            lambda: self._all_ours([name], [done])):
-                return True
-            # Changed since this store created it: read it, as below.
+        if created_at is not None and commit(created_at):
+            return True
+        # Not created by this store, or changed since: read it.
         for _ in range(RACE_ATTEMPTS):
             snapshot = self._snapshot(name)
             if snapshot.exists and _record(snapshot) == done:
@@ -225,9 +230,7 @@ class FirestoreStateStore:
                 log.warning("record_all: %s/%s is no longer the claim %s took; not completed",
                             completing.kind, completing.key, completing.held.owner)
                 return False
-            claim = wire.update_write(name, fields, snapshot.update_time)
-            if self._landed(lambda: self._if_unchanged_all([claim, *records]),
-                            lambda: self._all_ours([name], [done])):
+            if commit(snapshot.update_time):
                 return True
             # The claim changed between the read and the commit: nothing was written; read again.
         raise TransientError(f"record_all {completing.kind}/{completing.key}: record kept changing under "
@@ -382,18 +385,15 @@ class FirestoreStateStore:
 
     def _update_if_unchanged(self, name: str, snapshot: Any, fields: dict[str, Any]) -> bool:
         """Updates top-level `fields`, guarded by the snapshot's update time."""
-        return self._if_unchanged(self._wired().update_write(name, fields, snapshot.update_time))
+        return self._if_unchanged([self._wired().update_write(name, fields, snapshot.update_time)])
 
     def _delete_if_unchanged(self, name: str, snapshot: Any) -> bool:
-        return self._if_unchanged(self._wired().delete_write(name, snapshot.update_time))
+        return self._if_unchanged([self._wired().delete_write(name, snapshot.update_time)])
 
-    def _if_unchanged(self, write: Any) -> bool:
-        """Commits `write`, which carries a last-update-time precondition. False if someone else
-        wrote (or deleted) the document since the snapshot was read."""
-        return self._if_unchanged_all([write])
-
-    def _if_unchanged_all(self, writes: Sequence[Any]) -> bool:
-        """Commits `writes` together; False, and none written, if a precondition failed."""
+    def _if_unchanged(self, writes: Sequence[Any]) -> bool:
+        """Commits `writes` together, one of them (or more) carrying a last-update-time
+        precondition. False, and none written, if someone else wrote (or deleted) that document
+        since the snapshot was read."""
         from google.api_core.exceptions import FailedPrecondition, NotFound
 
         wire = self._wired()
