@@ -20,6 +20,7 @@ from shared.config import Config
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
+from shared.remediation import intents
 from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
     closed_incident,
@@ -231,21 +232,10 @@ class _AlertRun:
             self.timeline.step("in_progress", f"{planned}: its claim is still held, so that attempt may still be "
                                "running; not acknowledged, so that Pub/Sub delivers it again")
             raise InProgress(f"{intent.claim_key}: an earlier attempt at this message is in progress")
-        report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
-                              before=intent.before, after=found.live, action_id=intent.claim_key)
-        if found.verdict is Verdict.RECORD:
-            result = gate.adopt_write(intent, action, found.live or {}, (
-                f"{planned} was applied by that earlier attempt at this message, which could not record or "
-                f"report it: {intent.target} now shows the planned change. Recorded now for the verification "
-                "sweep, not written again; a person should check the target"))
-            return self.outcome(result.status, result.reason, target=intent.target, action=report,
-                                notes=result.notes)
-        seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
-        return self.outcome(OutcomeStatus.ESCALATED, (
-            f"{planned} may have been written by that earlier attempt at this message, which ended without recording "
-            f"it: {intent.target} shows neither the state before ({intent.before}) nor the planned change "
-            f"({intent.after}): {seen}. Not acting; a person must check the target"),
-            target=intent.target, action=report)
+        answer = intents.answer(found, intent, action, gate, planned, "that earlier attempt at this message",
+                                "could not record or report it")
+        return self.outcome(answer.status, answer.reason, target=intent.target, action=answer.action,
+                            notes=answer.notes)
 
     def intent_claim(self, intent: IntentRecord, prior: _Prior) -> ClaimRecord | None:
         """The intent's claim, from `prior`'s batched read, or read now when that did not cover it

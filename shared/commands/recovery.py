@@ -30,9 +30,10 @@ escalates it), and later resends are duplicates of it.
 from __future__ import annotations
 
 from shared.commands.context import CommandRun
-from shared.outcomes import ActionReport, Outcome, OutcomeStatus
+from shared.outcomes import Outcome
 from shared.remediation.actions import get_action
 from shared.remediation.guardrails import CLAIMS
+from shared.remediation import intents
 from shared.remediation.intents import Verdict, look_ended
 from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, command_intent_key
 
@@ -60,18 +61,9 @@ def earlier_change(run: CommandRun) -> Outcome | None:
     run.use_incident(intent.incident_id)
     planned = (f"{intent.action} on {intent.target} by command {run.command_id} ({intent.requested_by}, planned at "
                f"{intent.noted_at:%H:%M:%S})")
-    report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
-                          before=intent.before, after=found.live, action_id=intent.claim_key)
     if found.verdict is Verdict.RECORD:
         run.timeline.step("recovered", f"{planned}: written by an earlier attempt and not recorded; "
                           f"{intent.target} shows the planned change", severity="WARNING")
-        result = run.gate().adopt_write(intent, action, found.live or {}, (
-            f"{planned} was applied by an earlier attempt at this command, which could not record it and whose "
-            f"answer was lost: {intent.target} now shows the planned change. Recorded now for the verification "
-            "sweep, not written again; a person should check the target"))
-        return run.outcome(result.status, result.reason, target=intent.target, action=report, notes=result.notes)
-    seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
-    return run.outcome(OutcomeStatus.ESCALATED, (
-        f"{planned} may have been written by an earlier attempt at this command, which ended without recording it: "
-        f"{intent.target} shows neither the state before ({intent.before}) nor the planned change ({intent.after}): "
-        f"{seen}. Not acting; a person must check the target"), target=intent.target, action=report)
+    answer = intents.answer(found, intent, action, run.gate(), planned, "an earlier attempt at this command",
+                            "could not record it and whose answer was lost")
+    return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes)

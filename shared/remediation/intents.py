@@ -41,6 +41,7 @@ from enum import Enum
 from typing import Any
 
 from shared.errors import PermanentError
+from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions.base import Action
 from shared.remediation.records import IntentRecord
@@ -154,3 +155,34 @@ def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any
         return Found(verdict(where, Match.UNKNOWN), where, Match.UNKNOWN)
     seen = match(action.shows(intent.after, live), action.shows(intent.before, live))
     return Found(verdict(where, seen), where, seen, live)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a delivery answers for an earlier attempt's unrecorded write (RECORD or ESCALATE)."""
+
+    status: OutcomeStatus
+    reason: str
+    action: ActionReport
+    notes: list[str]
+
+
+def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planned: str, earlier: str,
+           failed: str) -> Answer:
+    """The answer for a RECORD or ESCALATE verdict, the same for an alert's redelivery
+    (shared/pipeline.py) and an operator's resend (shared/commands/recovery.py). RECORD records the
+    write through `gate.adopt_write`, writing nothing to the target; ESCALATE acts on nothing.
+    `planned` says what was planned and by whom; `earlier` names the earlier attempt ("that earlier
+    attempt at this message"); `failed` says what it could not do."""
+    report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
+                          before=intent.before, after=found.live, action_id=intent.claim_key)
+    if found.verdict is Verdict.RECORD:
+        result = gate.adopt_write(intent, action, found.live or {}, (
+            f"{planned} was applied by {earlier}, which {failed}: {intent.target} now shows the planned change. "
+            "Recorded now for the verification sweep, not written again; a person should check the target"))
+        return Answer(result.status, result.reason, report, result.notes)
+    seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
+    return Answer(OutcomeStatus.ESCALATED, (
+        f"{planned} may have been written by {earlier}, which ended without recording it: {intent.target} shows "
+        f"neither the state before ({intent.before}) nor the planned change ({intent.after}): {seen}. "
+        "Not acting; a person must check the target"), report, [])
