@@ -463,8 +463,6 @@ def ensure_push_subscription(project: str, name: str, topic: str, push_endpoint:
     return path
 
 
-
-
 def publish(project: str, topic: str, data: bytes, attributes: dict[str, str] | None = None,
             *, host: str | None = None) -> str:
     """Publishes one message to `projects/P/topics/T` on the emulator; returns its message id."""
@@ -577,32 +575,37 @@ class _Connection:
     @classmethod
     def open(cls, host: str) -> "_Connection":
         import grpc
-        from google.pubsub_v1.services.publisher import PublisherClient
-        from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
-        from google.pubsub_v1.services.subscriber import SubscriberClient
-        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
         channel = grpc.insecure_channel(host)
-        return cls(channel, PublisherClient(transport=PublisherGrpcTransport(channel=channel)),
-                   SubscriberClient(transport=SubscriberGrpcTransport(channel=channel)))
+        return cls(channel, _publisher_on(channel), _subscriber_on(channel))
 
 
 @contextmanager
 def _publisher(host: str | None) -> Iterator[Any]:
-    from google.pubsub_v1.services.publisher import PublisherClient
-    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
-
     with _insecure_channel(host) as channel:
-        yield PublisherClient(transport=PublisherGrpcTransport(channel=channel))
+        yield _publisher_on(channel)
 
 
 @contextmanager
 def _subscriber(host: str | None) -> Iterator[Any]:
+    with _insecure_channel(host) as channel:
+        yield _subscriber_on(channel)
+
+
+def _publisher_on(channel: Any) -> Any:
+    """A GAPIC publisher on `channel` (the emulator needs no credentials)."""
+    from google.pubsub_v1.services.publisher import PublisherClient
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+
+    return PublisherClient(transport=PublisherGrpcTransport(channel=channel))
+
+
+def _subscriber_on(channel: Any) -> Any:
+    """A GAPIC subscriber on `channel`."""
     from google.pubsub_v1.services.subscriber import SubscriberClient
     from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
-    with _insecure_channel(host) as channel:
-        yield SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+    return SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
 
 
 @contextmanager
