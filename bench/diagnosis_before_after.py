@@ -43,21 +43,12 @@ def worker(root: str, evidence: str) -> None:
     from shared.diagnosis.evidence import EvidenceBundle
 
     bundle = EvidenceBundle.model_validate_json(Path(evidence).read_text())
-    from bench.diagnosis_speed import Wire   # this code's own decoding of the captured answers
+    from bench.diagnosis_speed import Wire, plain_pass   # this code's own decoding of the captured answers
 
     wire = Wire(bundle, pickle.loads(Path(evidence).with_suffix(".wire").read_bytes()), 1000)
     wire_reference = wire.reference()
     settings = DiagnosisSettings(baseline_seconds=24 * 3600, max_log_entries=1000)
-    logs_json = json.dumps([e.model_dump(mode="json") for e in bundle.logs.entries])
-    results = [r for r in (bundle.requests, bundle.latencies, bundle.instances, bundle.connector_instances,
-                           bundle.connector_cpu, bundle.connector_bytes, bundle.sql_up) if r]
-
-    def reference() -> float:
-        total = float(sum(len(e["text"]) for e in json.loads(logs_json)))
-        for result in results:
-            for series in result.series:
-                total += sum(map(float, series.values))
-        return total
+    reference = plain_pass(bundle)   # the json pass: decode the log entries, read every point once
 
     def forget() -> None:
         for name, module in list(sys.modules.items()):
