@@ -148,6 +148,13 @@ def test_a_give_back_whose_delete_lands_but_whose_answer_is_lost(standin_env, fi
     assert records(world, incident_id) == []
 
 
+def _operator_world(standin_env, pubsub, project_id, anchor) -> tuple[World, LostAnswers]:
+    """The rollback world with alice@example.com as an operator, and its channel's lost answers."""
+    world, _, _ = _world("rollback", standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
+    return world, _losing(world, project_id)
+
+
 def _command(world: World, counter: DeliveryCounter, message_id: str) -> Delivered:
     body = {"command": "rollback_traffic", "command_id": "cmd-lost-1", "requested_by": "alice@example.com",
             "target": SERVICE, "params": {"revision": "backend-00001-abc"}, "reason": "bad deploy"}
@@ -163,9 +170,7 @@ def _command(world: World, counter: DeliveryCounter, message_id: str) -> Deliver
 def test_a_commands_claim_lands_but_its_answer_is_lost(standin_env, firestore, pubsub, project_id, anchor, code):
     """An operator's command claims its command_id first (a create). Its answer is lost: the
     command must run once, and its redelivery must not wait out a claim nobody is working on."""
-    world, _, _ = _world("rollback", standin_env, pubsub, project_id, anchor)
-    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
-    faults = _losing(world, project_id)
+    world, faults = _operator_world(standin_env, pubsub, project_id, anchor)
     faults.lose(code, when=writes_to("runwarden_commands", creating=True))
     counter = DeliveryCounter()
 
@@ -186,9 +191,7 @@ def test_a_commands_intent_lands_but_its_answer_is_lost(standin_env, firestore, 
     a whole-document set. Its answer is lost: the store finds it landed and the command acts once; a
     resend in a new message finds the change recorded and is a duplicate, not a second write nor a
     recovery of a change that was recorded."""
-    world, _, _ = _world("rollback", standin_env, pubsub, project_id, anchor)
-    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
-    faults = _losing(world, project_id)
+    world, faults = _operator_world(standin_env, pubsub, project_id, anchor)
     faults.lose(code, when=writes_to(f"runwarden_{INTENTS}"))
     counter = DeliveryCounter()
 
