@@ -33,7 +33,16 @@ names a published message, that message's incident, ordering key and service, an
 one, or a message answered twice (the push subscription's ack deadline is the deployed 600 s, so
 a redelivery would mean a push was lost or timed out).
 
+Where the time goes (printed): the load average at the start and the end; how many deliveries the
+function handled at once (at most two: the emulator opens two pushes per push subscription, a
+constant, see bench/push_window.py); and the writes' GetOperation polls and the push time they
+held. `--operation-polls N` sets how many polls find the Run stand-in's operation still running
+(the stand-in's default is 2): Google documents no duration for a traffic-only UpdateService, so
+this shows how much of the storm is that wait; it is not a figure for the goal
+(docs/performance.md, "What bounds the storm").
+
     .venv/bin/python bench/storm.py [--full | --incidents K --per-incident D] [--reference DIR]
+                                    [--operation-polls N] [--floor N]
 """
 from __future__ import annotations
 
@@ -175,21 +184,37 @@ def _wait_answered(box, published: set[str], deadline: float) -> list:
     return outcomes
 
 
-def _handling_times(lines: list[dict]) -> dict[str, list[float]]:
-    """Seconds from each delivery's `received` step to its `outcome_published` step, by the
-    function's own clock (the timeline's `time`), by the outcome's status. Paired by incident: the
-    storm interleaves its incidents, so two deliveries of one incident are rarely handled at once."""
+def _handling_spans(lines: list[dict]) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each delivery's `received` and `outcome_published` steps, by the function's own clock (the
+    timeline's `time`), by the outcome's status. Paired by incident: the storm interleaves its
+    incidents, so two deliveries of one incident are rarely handled at once."""
     received: dict[str, str] = {}
-    spans: dict[str, list[float]] = {}
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
     for line in lines:
         step = line.get("runwarden", {})
         if step.get("step") == "received" and step.get("message_id"):
             received[step["incident_id"]] = line["time"]
         elif step.get("step") == "outcome_published" and step.get("incident_id") in received:
             start = datetime.fromisoformat(received.pop(step["incident_id"]))
-            seconds = (datetime.fromisoformat(line["time"]) - start).total_seconds()
-            spans.setdefault(step.get("status", ""), []).append(seconds)
+            spans.setdefault(step.get("status", ""), []).append((start, datetime.fromisoformat(line["time"])))
     return spans
+
+
+def _handling_times(spans: dict[str, list[tuple[datetime, datetime]]]) -> dict[str, list[float]]:
+    """Seconds from `received` to `outcome_published`, by status."""
+    return {status: [(end - start).total_seconds() for start, end in pairs] for status, pairs in spans.items()}
+
+
+def most_in_flight(spans: dict[str, list[tuple[datetime, datetime]]]) -> int:
+    """The most deliveries the function was handling at once: the pushes the emulator had open to
+    it, seen from inside (a push is open a little longer than its handling)."""
+    edges = sorted((moment, kind) for pairs in spans.values() for start, end in pairs
+                   for moment, kind in ((start, 1), (end, -1)))   # an end sorts before a start at the same time
+    now = most = 0
+    for _, kind in edges:
+        now += kind
+        most = max(most, now)
+    return most
 
 
 def after_first_writes(outcomes: list) -> tuple[int, float] | None:
@@ -254,6 +279,10 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="the issue's storm: 100 incidents x 100 deliveries")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--reference", type=Path, help="another checkout whose bench/storm.py runs first")
+    parser.add_argument("--operation-polls", type=int, default=None,
+                        help="polls that find the Run stand-in's UpdateService operation still running before it is "
+                             "done (default: the stand-in's own, 2). How long Cloud Run takes is not documented: "
+                             "this shows how much of the storm's time is that wait, not a faster product")
     parser.add_argument("--floor", type=int, default=None,
                         help="deliveries to an empty function behind the same server, after the storm (0: none; "
                              "default: as many as the storm's, at most 5,000)")
@@ -272,6 +301,8 @@ def main() -> int:
         scenario = storm_scenario(args.incidents, Path(tmp) / "storm.yaml")
         config = {"guardrails": {"max_actions_per_hour": 1000}}
         with Sandbox(scenario, anchor=anchor, config=config) as box:
+            if args.operation_polls is not None:
+                box.standins.run.lro_polls_before_done = args.operation_polls
             function = box.start_function("on_alert")
             notifications = []
             for i in range(args.incidents):
@@ -283,6 +314,7 @@ def main() -> int:
             parts = {"function": group(os.getpgid(function.process.pid)),
                      "pubsub emulator": group(box.pubsub.pgid), "firestore emulator": group(box.firestore.pgid)}
             cpu_before = {name: cpu_seconds(pids) for name, pids in parts.items()}
+            load_before = os.getloadavg()
             harness_before = time.process_time()
             start = time.perf_counter()
             # Every incident once, then again: interleaved; published in batches, as a burst is.
@@ -294,7 +326,11 @@ def main() -> int:
             cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in parts.items()}
             harness = time.process_time() - harness_before
             writes = box.standins.run.count("UpdateService")
-            handling = _handling_times(function.timeline())
+            polls = box.standins.run.count("GetOperation")
+            polls_running = box.standins.run.lro_polls_before_done
+            handled = _handling_spans(function.timeline())
+            handling = _handling_times(handled)
+            load_after = os.getloadavg()
             function.stop()
             floor = _floor(box, notifications, args.floor, Path(tmp), args.timeout) if args.floor else None
     answered = {o.body.get("message_id") for o in outcomes}
@@ -303,7 +339,9 @@ def main() -> int:
     statuses: dict[str, int] = {}
     for o in outcomes:
         statuses[o.body["status"]] = statuses.get(o.body["status"], 0) + 1
-    print(f"storm: {total} deliveries over {args.incidents} incidents in {elapsed:.1f} s, one worker")
+    print(f"storm: {total} deliveries over {args.incidents} incidents in {elapsed:.1f} s, one worker "
+          f"(load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end, on "
+          f"{os.cpu_count()} CPUs)")
     print(f"  {len(outcomes)} outcomes {statuses}; writes {writes} (expected {args.incidents}); lost {lost}; "
           f"answered twice after a redelivery {redelivered}")
     print(f"  {total / elapsed:.0f} msg/s; CPU per delivery: " + ", ".join(
@@ -324,6 +362,14 @@ def main() -> int:
         print(f"  inside the function, received -> outcome published, {len(spans)} {status}: median "
               f"{spans[len(spans) // 2] * 1000:.1f} ms, p90 {spans[int(len(spans) * 0.9)] * 1000:.1f} ms, in all "
               f"{sum(spans):.1f} s of the run's {elapsed:.1f} s")
+    in_flight = sum(sum(times) for times in handling.values()) / elapsed
+    print(f"  deliveries handled at once: at most {most_in_flight(handled)}, {in_flight:.2f} on average (the "
+          f"emulator opens two pushes per push subscription: bench/push_window.py)")
+    held = sum(handling.get("applied", []))
+    if writes:
+        print(f"  the {writes} writes: {polls / writes:.1f} GetOperation polls each (the Run stand-in's operation "
+              f"is done after {polls_running} polls that find it running); their "
+              f"deliveries held a push for {held:.1f} s in all, at least {held / 2:.1f} s of the run over two pushes")
     if floor:
         print(f"  floor in this run (an empty CloudEvent function, same server and push, {args.floor} deliveries): "
               f"{floor['rate']:.0f} msg/s; CPU per delivery: function {floor['function'] * 1000:.1f} ms, pubsub "
