@@ -255,6 +255,9 @@ def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, r
 
 
 def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "") -> bool:
-    """The intent, still open as read (`IntentRecord.unchanged`), moved to `to`: False if it was not."""
+    """The intent, still open as read (`IntentRecord.unchanged`), moved to `to`: False if it was not
+    (read closed already, or changed since). One stored before intents had a state counts as open."""
+    if intent.state not in (IntentState.OPEN, None):
+        return False
     return state.update_record(INTENTS, intent.key, {"state": to.value, "closed_at": now, "closed_by": by,
                                                      "note": note[:1500]}, expect=intent.unchanged())
