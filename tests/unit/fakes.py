@@ -220,7 +220,7 @@ def transient_error(code: str, what: str) -> TransientError:
 class FaultyStateStore:
     """A StateStore (any: MemoryStateStore, FirestoreStateStore) whose next calls fail as Firestore
     can fail, for fault drills and the property tests. Faults are queued per group of methods:
-    - `read` (get, get_record, get_many, find_records): the call fails, nothing is read;
+    - `read` (get, get_record, get_many, find_records, find_before): the call fails, nothing is read;
     - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, put_record,
       update_record, record_all): the call fails before anything is written, or, with `lost`, the commit
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's

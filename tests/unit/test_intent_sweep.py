@@ -288,3 +288,32 @@ def test_the_sweep_judges_at_most_a_page_of_intents_oldest_first():
     _sweep(state, run, LATER)
     assert seen == [MAX_INTENTS_PER_SWEEP]
 
+
+
+def test_an_operators_write_never_resent_is_recorded_and_reported_by_the_sweep():
+    """An operator's command goes through the same gate: its intent (keyed by its command_id) is
+    swept the same way, and the sweep's outcome names the command and who sent it."""
+    from shared.commands.context import command_attempts, command_owner
+    from shared.remediation.guardrails import Manual, claim_key, command_incident
+    from shared.remediation.records import command_intent_key
+    from tests.unit.fakes import Adapters
+
+    state = FaultyStateStore(MemoryStateStore())
+    proposal, b = bad_revision_plan()
+    run, incident = RecordingRun(b.service), command_incident("c-7")
+    gate = Gate(config(), state, FixedClock(NOW), owner=command_owner("c-7", "m1"), message_id=command_attempts("c-7"))
+    state.fail_next("write", 1, method="record_all")   # its one commit after the write fails ...
+    result = gate.execute(ACTION, proposal.params, proposal.before, incident, Adapters(run),
+                          manual=Manual("c-7", "alice"))
+    assert result.status is OutcomeStatus.ESCALATED and "could not be recorded" in result.reason
+    # ... and its answer is never published, nor the command sent again.
+    assert state.get_record(INTENTS, command_intent_key("c-7"))["state"] == "open"
+
+    [outcome] = _sweep(state, run, LATER)
+
+    key = claim_key(incident, SERVICE, "rollback_traffic")
+    assert outcome.status is OutcomeStatus.ESCALATED and outcome.action.action_id == key
+    assert (outcome.command_id, outcome.requested_by, outcome.incident_id) == ("c-7", "alice", incident)
+    record = state.get_record(ACTIONS, key)
+    assert record["command_id"] == "c-7" and record["state"] == "pending" and len(run.writes) == 1
+    assert state.get_record(INTENTS, command_intent_key("c-7"))["state"] == "recorded"
