@@ -707,10 +707,12 @@ class Gate:
         return True
 
     def _closing(self, intent: IntentRecord, state: IntentState, now: datetime) -> RecordWrite:
-        """The intent closed, merged into its record as it was stored (whole, so that a record
-        deleted meanwhile by its TTL comes back complete rather than as a fragment)."""
-        closed = intent.model_copy(update={"state": state, "closed_at": now, "closed_by": self.owner})
-        return RecordWrite(INTENTS, intent.key, closed.model_dump(mode="python"), merge=True)
+        """The intent closed: its state fields merged into the record, the plan kept as stored. The
+        record exists: no write is made without it stored first (`_write`), and an adopted one was
+        just read; its TTL is days away (INTENT_RETENTION). Only the few fields, as encoding the
+        whole plan again cost about 0.2 ms of CPU per action."""
+        return RecordWrite(INTENTS, intent.key, {"state": state.value, "closed_at": now, "closed_by": self.owner,
+                                                 "expires_at": intent.expires_at}, merge=True)
 
     @staticmethod
     def _settled(incident_id: str, entry: SettledEntry, expires_at: datetime) -> RecordWrite:

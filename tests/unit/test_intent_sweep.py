@@ -103,7 +103,7 @@ def test_a_recorded_write_closes_its_intent_in_the_same_commit(store):
     assert result.status is OutcomeStatus.APPLIED, result.reason
     intent = _intent(state)
     assert intent["state"] == "recorded" and intent["closed_by"] == f"{MESSAGE}:a" and intent["closed_at"] == NOW
-    assert IntentRecord.model_validate(intent).claim_key == KEY   # the whole plan is kept
+    assert IntentRecord.model_validate(intent).claim_key == KEY   # the plan is kept, merged into
     assert state.find_before(INTENTS, "state", "open", "noted_at", LATER) == []
 
 
