@@ -148,11 +148,17 @@ def swept_standing(recorded: bool, claim: ClaimRecord | None, now: datetime) -> 
     return Standing.HELD
 
 
+def cutoff(now: datetime, lease: timedelta) -> datetime:
+    """The sweep judges the open intents stored before this: older than their claim's `lease` (the
+    TTL with the skew allowance) plus SWEEP_MARGIN, so that the attempt that stored one has ended (a
+    function runs at most its timeout, shorter than the lease) and its claim lapsed, unless taken
+    over since (then `swept_standing` waits for it)."""
+    return now - lease - SWEEP_MARGIN
+
+
 def due(intent: IntentRecord, now: datetime, lease: timedelta) -> bool:
-    """Whether the sweep may judge an open intent: older than its claim's `lease` (the TTL with the
-    skew allowance) plus SWEEP_MARGIN, so that the attempt that stored it has ended (a function
-    runs at most its timeout, shorter than the lease) and its claim lapsed, unless taken since."""
-    return intent.noted_at + lease + SWEEP_MARGIN <= now
+    """Whether the sweep may judge an open intent (as its query selects them: `cutoff`)."""
+    return intent.noted_at < cutoff(now, lease)
 
 
 def needs_look(where: Standing) -> bool:

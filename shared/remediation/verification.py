@@ -231,8 +231,7 @@ class Sweep:
         find = getattr(self.state, "find_before", None)
         if not callable(find):
             return []      # an addition to the StateStore port: a store without it is not swept
-        lease = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
-        cutoff = self.now - lease - intents.SWEEP_MARGIN
+        cutoff = intents.cutoff(self.now, skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
         outcomes = []
         for data in find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP):
             intent = IntentRecord.model_validate(data)

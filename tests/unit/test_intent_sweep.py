@@ -51,7 +51,7 @@ def test_where_a_swept_intents_claim_stands(recorded, claim, expected):
 
 
 @pytest.mark.parametrize("age, expected", [
-    (LEASE, False), (LEASE + SWEEP_MARGIN - timedelta(seconds=1), False), (LEASE + SWEEP_MARGIN, True),
+    (LEASE, False), (LEASE + SWEEP_MARGIN, False), (LEASE + SWEEP_MARGIN + timedelta(microseconds=1), True),
     (timedelta(days=2), True)])
 def test_an_intent_is_swept_only_once_its_claims_lease_and_the_margin_have_passed(age, expected):
     intent = IntentRecord(incident_id="inc-1", message_id=MESSAGE, owner=f"{MESSAGE}:a", claim_key=KEY,
