@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 
 from shared.remediation.records import INTENTS
 from tests.property.fast import fast_run
-from tests.property.harness import LEASE_LAPSED_MINUTES, Advance, Fault, Run, Settle, Sweep
+from tests.property.harness import (CONNECTOR, LEASE_LAPSED_MINUTES, Advance, Fault, Open, PublishFault, Run, Settle,
+                                    StoreFault, Sweep)
 from tests.property.invariants import check_all, explain
 from tests.property.programs import scenario_programs
 
@@ -63,3 +64,20 @@ def test_with_no_redelivery_the_sweep_leaves_no_write_unknown(sample: tuple[str,
         dead_lettered(run, program)
         problems = check_all(run) + every_write_known(run)
         assert not problems, explain(run, problems)
+
+
+POLICY = {"guardrails": {"cooldown_seconds": 1800},
+          "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 5}]}}
+
+
+@pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
+def test_an_unrecorded_write_whose_escalation_was_lost_and_never_redelivered_is_reported(scenario: str) -> None:
+    """The write takes, the one commit after it fails ("could not be recorded"), that escalation's
+    publish fails, the handler raises, and the message is dead-lettered: only the sweep is left."""
+    with fast_run(scenario, "enforce", **POLICY) as run:
+        dead_lettered(run, [PublishFault(1), StoreFault("write", 1, method="record_all"), Open(0, 0)])
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        assert sum(o.run_writes + o.vpc_writes for o in run.trace) == 1
+        [report] = [o for o in run.trace[-1].outcomes if o.status.value == "escalated"]
+        assert "ended without recording it" in report.reason and len(run.action_records()) == 1
