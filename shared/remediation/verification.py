@@ -248,7 +248,10 @@ class Sweep:
     def _judge_intent(self, intent: IntentRecord) -> Outcome | None:
         """One open intent: its action record and claim in one batched read, then, only if the
         attempt has ended without a record, the live target (intents.look_swept)."""
-        action = get_action(intent.action)
+        try:
+            action = get_action(intent.action)
+        except KeyError as exc:    # an action this version no longer has: only a person can judge it
+            return self._unjudged(intent, str(exc))
         record, claim = self.state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
         held = ClaimRecord.model_validate(claim) if claim is not None else None
         found = intents.look_swept(intent, record is not None, held, action, self.adapters, self.now)
@@ -275,6 +278,19 @@ class Sweep:
         return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target, action=answer.action,
                        status=answer.status, reason=answer.reason, notes=answer.notes,
                        command_id=intent.command_id or None, requested_by=intent.requested_by or None,
+                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+
+
+    def _unjudged(self, intent: IntentRecord, why: str) -> Outcome | None:
+        reason = (f"{intent.action} on {intent.target}, planned by {intent.owner} at {intent.noted_at:%H:%M:%S}, was "
+                  f"never recorded, and this version cannot judge it ({why}): a person must check the target")
+        if not intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason):
+            return None
+        Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
+        return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target,
+                       action=ActionReport(name=intent.action, params=intent.params, before=intent.before,
+                                           action_id=intent.claim_key),
+                       status=OutcomeStatus.ESCALATED, reason=reason,
                        timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
 
 

@@ -317,3 +317,13 @@ def test_an_operators_write_never_resent_is_recorded_and_reported_by_the_sweep()
     record = state.get_record(ACTIONS, key)
     assert record["command_id"] == "c-7" and record["state"] == "pending" and len(run.writes) == 1
     assert state.get_record(INTENTS, command_intent_key("c-7"))["state"] == "recorded"
+
+
+def test_an_intent_for_an_action_this_version_no_longer_has_is_escalated_once():
+    state, run = _crashed_after_the_write()
+    data = _intent(state) | {"action": "retired_action"}
+    state.put_record(INTENTS, intent_key("inc-1", MESSAGE), data)
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and "cannot judge it" in outcome.reason
+    assert "retired_action" in outcome.reason and _intent(state)["state"] == "escalated"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
