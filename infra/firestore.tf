@@ -30,3 +30,25 @@ resource "google_firestore_field" "ttl" {
 
   ttl_config {}
 }
+
+# The sweep's query of intents no attempt recorded (shared/remediation/verification.py,
+# FirestoreStateStore.find_before): state == "open" AND noted_at < cutoff ORDER BY noted_at. An
+# equality and a range filter on different fields need a composite index ("If you attempt a compound
+# query with a range clause that doesn't map to an existing index, you receive an error", Firestore
+# "Index types"). Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_index.
+resource "google_firestore_index" "open_intents" {
+  project     = var.project_id
+  database    = google_firestore_database.runwarden.name
+  collection  = "${var.collection_prefix}_intents"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "noted_at"
+    order      = "ASCENDING"
+  }
+}

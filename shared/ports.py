@@ -120,12 +120,19 @@ def completed(held: ClaimRecord, retain: timedelta, now: datetime, result: dict[
 class RecordWrite:
     """One plain record written by `StateStore.record_all`: `put_record`'s whole-document replace,
     or (`merge`) only the top-level fields of `data`, the document's other fields kept, and the
-    document created if there is none."""
+    document created if there is none, or (`create`) the document only if there is none yet: if
+    there is, the whole commit writes nothing and `record_all` answers False (so that of two
+    attempts recording the same thing, exactly one does)."""
 
     kind: str
     key: str
     data: dict[str, Any]
     merge: bool = False
+    create: bool = False
+
+    def __post_init__(self) -> None:
+        if self.merge and self.create:
+            raise ValueError(f"{self.kind}/{self.key}: a write is a merge or a create, not both")
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,8 @@ class StateStore(Protocol):
         """Every write, and the completion of the claim `completing` names, in one atomic commit:
         all or none. With `completing`, only while that claim is still exactly the record taken
         (`held`): otherwise nothing is written and the answer is False (the caller decides what to
-        write without it). True when written. A lost answer is recognised as `complete` and
+        write without it). Likewise False, nothing written, if a `create` write's document exists
+        (and not by this very call: a retried commit finds its own). True when written. A lost answer is recognised as `complete` and
         `put_record` recognise theirs. An addition: a store without it is used one `complete` and
         one `put_record` at a time."""
         ...
@@ -202,4 +210,11 @@ class StateStore(Protocol):
 
     def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
         """Records whose top-level `field` equals `value` (an equality query), at most `limit`."""
+        ...
+
+    def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
+                    limit: int = 100) -> list[dict[str, Any]]:
+        """Records whose top-level `field` equals `value` and whose `time_field` (a timestamp) is
+        earlier than `before`, oldest first, at most `limit`: a page of what is overdue. A record
+        without either field never matches. An addition: the sweep of intents needs it."""
         ...

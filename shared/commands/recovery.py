@@ -25,7 +25,10 @@ claim (fresh, given back, or taken over once its lease lapsed), or the claim is 
 first answer. (A claim held unfinished is waited out: `CommandInProgress`.) So, unlike an alert's
 redelivery (intents.py), nothing here waits. "Record it" is the gate's `adopt_write`: the action
 record the earlier attempt could not write, so that the sweep verifies the change (or undoes or
-escalates it), and later resends are duplicates of it.
+escalates it), and later resends are duplicates of it. A command that is never sent again is left
+to the sweep's backstop, which judges the same intent once its claim's lease has lapsed
+(shared/remediation/intents.py); whichever of the two comes first reports it, the other answers a
+duplicate.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """sweep: the scheduled verification sweep (verify, undo, escalate; pin reminders; log-based
-incidents). Cloud Scheduler publishes it; the sweep itself is in shared/remediation/verification.py."""
+incidents; writes no attempt recorded, from their intents). Cloud Scheduler publishes it; the sweep
+itself is in shared/remediation/verification.py."""
 from __future__ import annotations
 
 from typing import Any

@@ -40,6 +40,8 @@ KEY_FIELD = "_key"
 WRITE_FIELD = "_write_id"
 RESERVED_FIELDS = frozenset({KEY_FIELD, WRITE_FIELD})
 _KIND = re.compile(r"^[A-Za-z0-9_-]+$")
+# What one commit of `record_all` did (`_commit_checked`).
+_WRITTEN, _CHANGED, _EXISTS = "written", "changed", "exists"
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
 
@@ -80,6 +82,7 @@ class FirestoreStateStore:
         "get_many": ("datastore.entities.get",),
         "update_record": ("datastore.entities.get", "datastore.entities.update"),
         "find_records": ("datastore.entities.get", "datastore.entities.list"),
+        "find_before": ("datastore.entities.get", "datastore.entities.list"),
     }
 
     def __init__(self, project: str, database: str = "(default)", collection_prefix: str = "runwarden",
@@ -186,38 +189,53 @@ class FirestoreStateStore:
     def record_all(self, writes: Sequence[RecordWrite], completing: Completion | None = None) -> bool:
         """One Commit: the claim's completion (an update guarded by the claim's update time: the
         one its create answered with when this store made it, so no read comes first; otherwise
-        read, as in `complete`), every set and every merge. A commit "Atomically commits all pending
+        read, as in `complete`), every set, merge and create. A commit "Atomically commits all pending
         operations to the database and verifies all preconditions. Fails the entire write if any
         precondition is not met" (WriteBatch reference, Cloud Firestore client libraries;
         google/firestore/v1/firestore.proto, CommitRequest: "The writes to apply. Always executed
         atomically and in order"), so a claim changed since it was read leaves every record
-        unwritten too. A lost answer is recognised by re-reading one document of the commit: the
-        claim (exactly the completed record), or else the first record's write id."""
+        unwritten too, and so does a create whose document exists (the precondition exists=false,
+        answered ALREADY_EXISTS, as in `claim_all`). A lost answer is recognised by re-reading one
+        document of the commit: the claim (exactly the completed record), or else the first record's
+        write id; a create that finds its document is this very commit if the document carries
+        this call's write id (the client retried a commit whose answer was lost)."""
         if completing is not None:
             _require_aware(completing.now)
         wire = self._wired()
         write_id = uuid.uuid4().hex
         records = [self._record_write(wire, write, write_id) for write in writes]
+        created = [self._name(write.kind, write.key) for write in writes if write.create]
+
+        def answered(outcome: Any) -> Any:
+            """A create's document found: this very commit's (written), or someone else's (nothing written)."""
+            if outcome is not _EXISTS:
+                return outcome
+            return _WRITTEN if self._written_by(created[0], write_id) else _EXISTS
+
         if completing is None:
             if not records:
                 return True
             first = self._name(writes[0].kind, writes[0].key)
-            self._landed(lambda: _call(lambda: wire.commit(records, self.timeout, self._write_retry())),
-                         lambda: self._written_by(first, write_id))
-            return True
+            outcome = self._landed(lambda: self._commit_checked(records),
+                                   lambda: self._written_by(first, write_id))
+            return answered(_WRITTEN if outcome is True else outcome) is _WRITTEN
         name, done = self._name(completing.kind, completing.key), completing.done()
         fields = {"status": done.status.value, "result": done.result, "expires_at": done.expires_at}
 
-        def commit(claim_updated_at: Any) -> bool:
-            """The claim's completion, guarded by its update time, with every record; False if the
-            claim changed since (nothing written)."""
+        def commit(claim_updated_at: Any) -> Any:
+            """The claim's completion, guarded by its update time, with every record: _WRITTEN, or
+            _CHANGED if the claim changed since, or _EXISTS if a create's document exists (nothing
+            written in either case)."""
             claim = wire.update_write(name, fields, claim_updated_at)
-            return bool(self._landed(lambda: self._if_unchanged([claim, *records]),
-                                     lambda: self._all_ours([name], [done])))
+            outcome = self._landed(lambda: self._commit_checked([claim, *records]),
+                                   lambda: self._all_ours([name], [done]))
+            return answered(_WRITTEN if outcome is True else outcome)
 
         created_at = self._created_at(name, completing.held)
-        if created_at is not None and commit(created_at):
-            return True
+        if created_at is not None:
+            outcome = commit(created_at)
+            if outcome is not _CHANGED:
+                return outcome is _WRITTEN
         # Not created by this store, or changed since: read it.
         for _ in range(RACE_ATTEMPTS):
             snapshot = self._snapshot(name)
@@ -230,8 +248,9 @@ class FirestoreStateStore:
                 log.warning("record_all: %s/%s is no longer the claim %s took; not completed",
                             completing.kind, completing.key, completing.held.owner)
                 return False
-            if commit(snapshot.update_time):
-                return True
+            outcome = commit(snapshot.update_time)
+            if outcome is not _CHANGED:
+                return outcome is _WRITTEN
             # The claim changed between the read and the commit: nothing was written; read again.
         raise TransientError(f"record_all {completing.kind}/{completing.key}: record kept changing under "
                              f"{RACE_ATTEMPTS} attempts")
@@ -239,7 +258,25 @@ class FirestoreStateStore:
     def _record_write(self, wire: Any, write: RecordWrite, write_id: str) -> Any:
         fields = plain_record(write.data) | {KEY_FIELD: write.key, WRITE_FIELD: write_id}
         name = self._name(write.kind, write.key)
+        if write.create:
+            return wire.create_write(name, fields)
         return wire.merge_write(name, fields) if write.merge else wire.set_write(name, fields)
+
+    def _commit_checked(self, writes: Sequence[Any]) -> Any:
+        """Commits `writes` together: _WRITTEN; _CHANGED, none written, if an update-time
+        precondition failed (FAILED_PRECONDITION, or NOT_FOUND for a deleted document); _EXISTS,
+        none written, if a create's document exists (ALREADY_EXISTS)."""
+        from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
+
+        wire = self._wired()
+        try:
+            _call(lambda: wire.commit(writes, self.timeout, self._write_retry()),
+                  reraise=(FailedPrecondition, NotFound, AlreadyExists))
+            return _WRITTEN
+        except AlreadyExists:
+            return _EXISTS
+        except (FailedPrecondition, NotFound):
+            return _CHANGED
 
     def get(self, kind: str, key: str) -> ClaimRecord | None:
         snapshot = self._snapshot(self._name(kind, key))
@@ -312,6 +349,31 @@ class FirestoreStateStore:
         # A single-field equality needs no composite index. Documents without the field never match.
         wire, collection, path = self._wired(), self._collection_id(kind), _field_path(field)
         snapshots = _retry_transient(lambda: _call(lambda: wire.query(collection, path, wanted, limit, self.timeout)))
+        return [_visible(snapshot.to_dict()) for snapshot in snapshots]
+
+    def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
+                    limit: int = 100) -> list[dict[str, Any]]:
+        """One RunQuery: `field == value AND time_field < before ORDER BY time_field LIMIT limit`,
+        through the client library's query (only the sweep makes it, a few times an hour, so the
+        hot path's raw calls, firestore_wire.py, are not needed). An equality and a range filter on
+        different fields need a composite index ("If you attempt a compound query with a range
+        clause that doesn't map to an existing index, you receive an error", Firestore "Index types":
+        composite indexes), which infra/firestore.tf defines for the intents; the emulator needs none.
+        A record without `time_field` never matches: the order it needs excludes it ("orderBy is
+        required to reference all fields used with an inequality filter", StructuredQuery, Firestore
+        REST reference). Whether a value of another type than a timestamp can match a `<` on a
+        timestamp is UNCONFIRMED here; the records swept (IntentRecord.noted_at) always hold one."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        _require_aware(before)
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit}")
+        wanted, bound = plain_record({field: value, time_field: before}).values()
+        collection = self._firestore().collection(self._collection_id(kind))
+        equal, earlier = _field_path(field), _field_path(time_field)
+        query = (collection.where(filter=FieldFilter(equal, "==", wanted))
+                 .where(filter=FieldFilter(earlier, "<", bound)).order_by(earlier).limit(limit))
+        snapshots = _retry_transient(lambda: _call(lambda: list(query.stream(timeout=self.timeout))))
         return [_visible(snapshot.to_dict()) for snapshot in snapshots]
 
     # ------------------------------------------------------------------ Firestore calls

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
@@ -34,8 +34,8 @@ from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, Stat
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
-                                        ActionRecord, IntentRecord, ProposalRecord, SettledEntry, command_intent_key,
-                                        intent_key, settled_field)
+                                        ActionRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
+                                        settled_field)
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
@@ -166,6 +166,7 @@ class _Held:
     cooldown: str | None = None
     slots: list[str] = field(default_factory=list)
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
+    intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ class Gate:
         if found is not None:
             held, stop, noted = self._take_all_and_check(action, params.target, key, incident_id, now, found, intent)
             if held is not None:
+                held.intent = intent if noted else None
                 self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
                           + " and a slot of each budget, in one commit")
                 return self._write(action, params, before, incident_id, adapters, held,
@@ -442,6 +444,7 @@ class Gate:
             except TransientError:
                 self._give_back_quietly(held)   # no write without its intent; the retry is free to act
                 raise
+            held.intent = intent
         try:
             result.after = action.apply(params, adapters)
         except OutcomeUnknownError as exc:
@@ -655,7 +658,8 @@ class Gate:
         return self._claim_read("", "", action)[0]
 
     def _settle(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                service: str, signature: str, held: _Held, manual: Manual | None = None) -> None:
+                service: str, signature: str, held: _Held, manual: Manual | None = None,
+                adopted: bool = False) -> bool:
         """After a write: the claim completed, the action recorded for the sweep (and the pin of a
         rollback), and what settled the incident (SETTLED, shared/remediation/settled.py), all in
         one commit (`StateStore.record_all`): so an action is recorded exactly when its claim is
@@ -663,31 +667,52 @@ class Gate:
         claim as this attempt took it; if it is no longer that (it expired mid-write and was taken
         over), the claim is left alone, as `complete` leaves a claim it does not own, and the
         records are written without it: the write happened, the sweep must judge it. On a store
-        without `record_all`, one call at a time, as before."""
+        without `record_all`, one call at a time, as before.
+
+        The plan stored before the write (`held.intent`, shared/remediation/intents.py) is closed
+        in the same commit, so the sweep of unrecorded intents never finds a recorded one open.
+        `adopted` (adopt_write): the action record is created only if there is none yet, so that of
+        a redelivery and the sweep adopting the same write, exactly one records (and reports) it.
+        True if this call wrote the records; False if an adopted write's action record already
+        existed (nothing written)."""
         now = self.clock.now()
         kind, key = held.claim
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         outcome = {"status": result.status.value, "after": result.after}
         records = [] if action.corrective else self._records(action, params, before, result, incident_id, service,
                                                              signature, manual, now)
+        if records and held.intent is not None:
+            records.append(self._closing(held.intent, IntentState.RECORDED, now))
+        if adopted:
+            records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
         record_all = getattr(self.state, "record_all", None)
         if not callable(record_all):
             if held.record is not None:
                 self.state.complete(kind, key, self.owner, retain, now, outcome)
             for write in records:
                 self.state.put_record(write.kind, write.key, write.data)
-            return
+            return True
         entry = SettledEntry(key=key, kind=kind, target=params.target, action=action.name, recorded=bool(records))
         if held.record is not None:
             completing = Completion(kind, key, held.record, retain, now, outcome)
             done = completing.done()
             if record_all([*records, self._settled(incident_id, entry.model_copy(
                     update={"claim": done.model_dump(mode="python")}), done.expires_at)], completing):
-                return
+                return True
             self._log("not_completed", f"{key} is no longer the claim this attempt took (it expired during the "
-                                       "write and was taken over): recorded without completing it")
+                                       "write and was taken over)" + (", or its action record exists" if adopted
+                                                                      else "") + ": recorded without completing it")
         if records:
-            record_all([*records, self._settled(incident_id, entry, now + retain)])
+            return record_all([*records, self._settled(incident_id, entry, now + retain)])
+        return True
+
+    def _closing(self, intent: IntentRecord, state: IntentState, now: datetime) -> RecordWrite:
+        """The intent closed: its state fields merged into the record, the plan kept as stored. The
+        record exists: no write is made without it stored first (`_write`), and an adopted one was
+        just read; its TTL is days away (INTENT_RETENTION). Only the few fields, as encoding the
+        whole plan again cost about 0.2 ms of CPU per action."""
+        return RecordWrite(INTENTS, intent.key, {"state": state.value, "closed_at": now, "closed_by": self.owner,
+                                                 "expires_at": intent.expires_at}, merge=True)
 
     @staticmethod
     def _settled(incident_id: str, entry: SettledEntry, expires_at: datetime) -> RecordWrite:
@@ -785,6 +810,21 @@ class Gate:
             self.state.release(COOLDOWNS, held.cooldown, self.owner)
         for slot in held.slots:
             self.state.release(BUDGETS, slot, self.owner)
+        if held.intent is not None:
+            self._void_intent(held.intent)
+
+    def _void_intent(self, intent: IntentRecord) -> None:
+        """Closes the plan of a write that was not made (everything given back), best effort: if it
+        stays open, the sweep finds the claim gone and the target as it was, and closes it then. Only
+        this attempt's own plan, still open: another attempt at the same message may have stored its
+        own since."""
+        try:
+            self.state.update_record(INTENTS, intent.key, {"state": IntentState.VOID.value,
+                                                           "closed_at": self.clock.now(), "closed_by": self.owner,
+                                                           "note": "given back: nothing written"},
+                                     expect=intent.unchanged())
+        except RunwardenError as exc:
+            self._log("intent_open", f"could not close the plan of {intent.claim_key} ({exc}); the sweep closes it")
 
     def _log(self, step: str, message: str) -> None:
         if self.timeline is not None:
@@ -805,12 +845,10 @@ class Gate:
                             claim_key=key, action=action.name, target=params.target, service=service or params.target,
                             signature=signature, params=params.model_dump(mode="json"), before=before,
                             after=action.preview(params, before), noted_at=now, command_id=command_id,
-                            requested_by=manual.requested_by if manual is not None else "")
+                            requested_by=manual.requested_by if manual is not None else "", state=IntentState.OPEN)
 
     def _note_intent(self, intent: IntentRecord) -> None:
-        key = (command_intent_key(intent.command_id) if intent.command_id
-               else intent_key(intent.incident_id, intent.message_id))
-        self.state.put_record(INTENTS, key, intent.model_dump(mode="python"))
+        self.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
 
     def _note_ahead(self, intent: IntentRecord | None) -> Future | None:
         if intent is None:
@@ -822,7 +860,12 @@ class Gate:
         """Records a write an earlier attempt made and could not record (its plan: `intent`; the
         target as read now: `after`), as `_write` would have: the claim (taken over if it lapsed)
         completed, the action record for the sweep and the pin. Nothing is written to the target.
-        Escalated, with `reason`: a person should know an attempt failed around its write."""
+        Escalated, with `reason`: a person should know an attempt failed around its write.
+
+        Exactly one adopter reports it: the action record is created only if there is none (in the
+        commit that closes the intent). An adopter that finds it recorded meanwhile (a redelivery
+        and the sweep at once, or two sweeps) writes nothing, completes the claim it took, and
+        answers a `skipped` duplicate: the other one's `escalated` is the answer."""
         now = self.clock.now()
         params = action.params_model.model_validate(intent.params)
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
@@ -831,9 +874,22 @@ class Gate:
         claim = self._claim(CLAIMS, intent.claim_key, ttl, now)
         # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim
         # someone else holds is left alone, and the records are still written.
-        held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None)
+        held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None, intent=intent)
         manual = Manual(intent.command_id, intent.requested_by) if intent.command_id else None
-        self._settle(action, params, intent.before, result, intent.incident_id, intent.service, intent.signature,
-                     held, manual)
+        if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
+                            intent.signature, held, manual, adopted=True):
+            return self._adopted_elsewhere(intent, claim, result)
         self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
         return result
+
+    def _adopted_elsewhere(self, intent: IntentRecord, claim: Any, result: GateResult) -> GateResult:
+        """Another adopter recorded the write first: its `escalated` reports it. The claim this one
+        took over is completed as that answer, so later deliveries are duplicates of it."""
+        if claim.acquired:
+            retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+            self.state.complete(CLAIMS, intent.claim_key, self.owner, retain, self.clock.now(),
+                                {"status": OutcomeStatus.ESCALATED.value, "after": result.after})
+        reason = (f"duplicate: {intent.action} on {intent.target}, written by {intent.owner} and not recorded by it, "
+                  "was recorded meanwhile by another delivery or the sweep, which reports it; nothing written")
+        self._log("adopted_elsewhere", reason)
+        return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)

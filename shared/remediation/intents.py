@@ -32,11 +32,32 @@ attempt has certainly ended, and the redelivery then (Pub/Sub keeps redelivering
 shared/errors.AttemptInProgress) records and reports the change. The cost: a change whose
 recording and report were both lost is reported up to a lease later. The live read is the action's own (`Action.observe`), made only on these
 paths, never for a message whose action was recorded.
+
+The backstop: the sweep (shared/remediation/verification.py) pages through intents still open
+(`IntentState`: the gate closes an intent in the very commit that records its action, and when it
+gives everything back) once they are older than the claim's lease plus a margin, so that no attempt
+at them can still run, and judges each as a redelivery would, whether or not Pub/Sub still delivers
+the message (it may have been dead-lettered while the claim was held):
+
+| the claim (`swept_standing`)                      | the live target  | the sweep                        |
+|---------------------------------------------------|------------------|----------------------------------|
+| recorded (an action record has its key)           | (not read)       | closes it: `recorded`            |
+| held, unexpired, by anyone (it may write, record) | (not read)       | leaves it for the next sweep     |
+| absent, expired, or completed with no record      | the plan's after | records it (adopt_write) and     |
+|                                                   |                  |   reports `escalated`, once      |
+|                                                   | the plan's before| closes it: `void`, nothing written|
+|                                                   | neither / unread | reports `escalated` once, marks  |
+|                                                   |                  |   it `escalated`                 |
+
+Exactly one of a redelivery and the sweep (or two sweeps) reports the same intent: recording
+creates the action record only if there is none (`Gate.adopt_write`), and an escalation first moves
+the intent from open to `escalated` by a guarded update (`claim_escalation`); the one that loses
+answers a `skipped` duplicate, or, in the sweep, nothing.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -44,7 +65,12 @@ from shared.errors import PermanentError
 from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions.base import Action
-from shared.remediation.records import IntentRecord
+from shared.remediation.records import INTENTS, IntentRecord, IntentState
+
+
+# How much longer than its claim's lease an intent is left to its attempt and its redeliveries
+# before the sweep judges it.
+SWEEP_MARGIN = timedelta(minutes=1)
 
 
 class Standing(str, Enum):
@@ -111,6 +137,30 @@ def verdict(where: Standing, live: Match | None) -> Verdict:
     return Verdict.ESCALATE
 
 
+def swept_standing(recorded: bool, claim: ClaimRecord | None, now: datetime) -> Standing:
+    """`standing` for the sweep, which handles no message: a claim held unexpired by anyone is
+    HELD (its holder may still write or record: an attempt at this message, a later message that
+    took it over, or a redelivery adopting it now), never RESOLVED until an action record exists."""
+    if recorded:
+        return Standing.RESOLVED
+    if claim is None or claim.expired(now) or claim.status is ClaimStatus.COMPLETED:
+        return Standing.LAPSED
+    return Standing.HELD
+
+
+def cutoff(now: datetime, lease: timedelta) -> datetime:
+    """The sweep judges the open intents stored before this: older than their claim's `lease` (the
+    TTL with the skew allowance) plus SWEEP_MARGIN, so that the attempt that stored one has ended (a
+    function runs at most its timeout, shorter than the lease) and its claim lapsed, unless taken
+    over since (then `swept_standing` waits for it)."""
+    return now - lease - SWEEP_MARGIN
+
+
+def due(intent: IntentRecord, now: datetime, lease: timedelta) -> bool:
+    """Whether the sweep may judge an open intent (as its query selects them: `cutoff`)."""
+    return intent.noted_at < cutoff(now, lease)
+
+
 def needs_look(where: Standing) -> bool:
     """Whether the live target must be read to decide (only once the attempt has ended)."""
     return where is Standing.LAPSED
@@ -133,6 +183,16 @@ def look(intent: IntentRecord, recorded: bool, claim: ClaimRecord | None, action
     decides it. A transient fault of the read is raised (Pub/Sub redelivers); a refused read
     (PermanentError) leaves the match unknown, which escalates once the attempt has ended."""
     where = standing(recorded, claim, intent.message_id, now)
+    if not needs_look(where):
+        return Found(verdict(where, None), where, None)
+    return _looked(intent, where, action, adapters)
+
+
+def look_swept(intent: IntentRecord, recorded: bool, claim: ClaimRecord | None, action: Action, adapters: Any,
+               now: datetime) -> Found:
+    """`look` for the sweep (`swept_standing`): RESOLVED (recorded: close it) and HELD (leave it)
+    read nothing live."""
+    where = swept_standing(recorded, claim, now)
     if not needs_look(where):
         return Found(verdict(where, None), where, None)
     return _looked(intent, where, action, adapters)
@@ -182,7 +242,28 @@ def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planne
             "Recorded now for the verification sweep, not written again; a person should check the target"))
         return Answer(result.status, result.reason, report, result.notes)
     seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
-    return Answer(OutcomeStatus.ESCALATED, (
-        f"{planned} may have been written by {earlier}, which ended without recording it: {intent.target} shows "
-        f"neither the state before ({intent.before}) nor the planned change ({intent.after}): {seen}. "
-        "Not acting; a person must check the target"), report, [])
+    reason = (f"{planned} may have been written by {earlier}, which ended without recording it: {intent.target} shows "
+              f"neither the state before ({intent.before}) nor the planned change ({intent.after}): {seen}. "
+              "Not acting; a person must check the target")
+    if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason):
+        return Answer(OutcomeStatus.SKIPPED, (
+            f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
+            "(by another delivery or the sweep); not acting"), report, [])
+    return Answer(OutcomeStatus.ESCALATED, reason, report, [])
+
+
+def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str) -> bool:
+    """Moves the intent, still open as read, to `escalated` (a guarded update): True for the one
+    caller that may report it, False if another already did (or closed it, or a later attempt at
+    the same message stored a plan of its own). The caller has just read it: it outlives any
+    redelivery (records.INTENT_RETENTION)."""
+    return close(state, intent, IntentState.ESCALATED, by, now, reason)
+
+
+def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "") -> bool:
+    """The intent, still open as read (`IntentRecord.unchanged`), moved to `to`: False if it was not
+    (read closed already, or changed since). One stored before intents had a state counts as open."""
+    if intent.state not in (IntentState.OPEN, None):
+        return False
+    return state.update_record(INTENTS, intent.key, {"state": to.value, "closed_at": now, "closed_by": by,
+                                                     "note": note[:1500]}, expect=intent.unchanged())

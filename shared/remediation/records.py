@@ -70,11 +70,22 @@ class ActionRecord(BaseModel):
 INTENT_RETENTION = timedelta(days=7)
 
 
+class IntentState(str, Enum):
+    """Where an intent stands. Open until its write is recorded (the gate closes it in the very
+    commit that records the action), given back (nothing was written), or judged by a redelivery or
+    the sweep (shared/remediation/intents.py). Only open intents are swept."""
+
+    OPEN = "open"              # stored before the write; nothing has closed it yet
+    RECORDED = "recorded"      # its claim key has an action record: the sweep verifies the change
+    VOID = "void"              # nothing was written (given back, or the target shows the state before)
+    ESCALATED = "escalated"    # a person was told that the target shows neither: never escalated again
+
+
 class IntentRecord(BaseModel):
     """What an alert's attempt (or an operator's command) was about to write, stored before the
     write (shared/remediation/intents.py): if the attempt dies or fails between its write and its
-    record, the redelivery of the same message (the resend of the same command) reads this, looks
-    at the live target and records or reports the change."""
+    record, the redelivery of the same message (the resend of the same command), or else the
+    sweep, reads this, looks at the live target and records or reports the change."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -93,12 +104,29 @@ class IntentRecord(BaseModel):
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
     command_id: str = ""                 # an operator's command: its id (keyed by command_intent_key)
     requested_by: str = ""
+    # None for an intent stored before intents had a state (never swept; a redelivery still reads it).
+    state: IntentState | None = None
+    closed_at: datetime | None = None
+    closed_by: str = ""                  # the attempt, redelivery or sweep that closed it
+    note: str = ""
 
     @model_validator(mode="after")
     def _expiry(self) -> "IntentRecord":
         if self.expires_at is None:
             self.expires_at = self.noted_at + INTENT_RETENTION
         return self
+
+    @property
+    def key(self) -> str:
+        """Its key in INTENTS: an operator's command's, or an alert message's."""
+        return command_intent_key(self.command_id) if self.command_id else intent_key(self.incident_id,
+                                                                                      self.message_id)
+
+    def unchanged(self) -> dict[str, Any]:
+        """The fields that say it is still this very intent, as it was read, open: a guarded update's
+        `expect`. The owner is unique per attempt, so another attempt's plan stored since under the same
+        key (a redelivery planning afresh) never matches."""
+        return {"owner": self.owner, "state": self.state.value if self.state is not None else None}
 
 
 def intent_key(incident_id: str, message_id: str) -> str:

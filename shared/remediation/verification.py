@@ -9,6 +9,10 @@ Each transition is a guarded update of the action record, so two sweeps never bo
 Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
 A service pinned by a rollback for longer than pin_reminder_seconds while a newer Ready revision
 exists gets a `reminder` outcome (again every pin_reminder_seconds until the pin is released).
+An intent still open once its claim's lease has surely lapsed (a write whose attempt ended without
+recording it, and whose message may never come again: dead-lettered) is judged here as its
+redelivery would judge it: recorded and reported, closed, or escalated, once
+(shared/remediation/intents.py).
 """
 from __future__ import annotations
 
@@ -24,15 +28,21 @@ from shared.config import Config
 from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget
-from shared.remediation.guardrails import Gate
+from shared.ports import ClaimRecord
+from shared.remediation import intents
+from shared.remediation.guardrails import CLAIMS, Gate
+from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
-from shared.remediation.records import (ACTIONS, INCIDENTS, PINS, ActionRecord, ActionState, IncidentRecord,
-                                        PinRecord)
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, ActionRecord, ActionState, IncidentRecord,
+                                        IntentRecord, IntentState, PinRecord)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
+# Open intents judged per sweep, oldest first: each may cost a live read of its target. The rest wait
+# for the next sweep.
+MAX_INTENTS_PER_SWEEP = 20
 
 
 class Sweep:
@@ -56,6 +66,7 @@ class Sweep:
                 outcomes.append(outcome)
         outcomes += self._close_log_incidents()
         outcomes += self._pin_reminders()
+        outcomes += self._unrecorded_intents()
         return outcomes
 
     # --- actions ---------------------------------------------------------------------------------
@@ -209,6 +220,78 @@ class Sweep:
                        action=ActionReport(name="rollback_traffic", action_id=pin.action_id),
                        notes=[f"Release it with: {gcloud}", f"Or: {runwarden}"],
                        timestamps=Timestamps(received_at=self.now, completed_at=self.now))
+
+
+    # --- intents no attempt recorded (shared/remediation/intents.py) -----------------------------------
+
+    def _unrecorded_intents(self) -> list[Outcome]:
+        """Open intents older than their claim's lease plus the margin (`intents.due`), oldest
+        first, at most MAX_INTENTS_PER_SWEEP; one that cannot be judged now (a transient fault)
+        stays open for the next sweep."""
+        find = getattr(self.state, "find_before", None)
+        if not callable(find):
+            return []      # an addition to the StateStore port: a store without it is not swept
+        cutoff = intents.cutoff(self.now, skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
+        outcomes = []
+        for data in find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP):
+            intent = IntentRecord.model_validate(data)
+            try:
+                outcome = self._judge_intent(intent)
+            except TransientError as exc:
+                Timeline(intent.incident_id, "command").step("intent_deferred", f"{intent.claim_key}: {exc}",
+                                                             severity="WARNING")
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _judge_intent(self, intent: IntentRecord) -> Outcome | None:
+        """One open intent: its action record and claim in one batched read, then, only if the
+        attempt has ended without a record, the live target (intents.look_swept)."""
+        try:
+            action = get_action(intent.action)
+        except KeyError as exc:    # an action this version no longer has: only a person can judge it
+            return self._unjudged(intent, str(exc))
+        record, claim = self.state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
+        held = ClaimRecord.model_validate(claim) if claim is not None else None
+        found = intents.look_swept(intent, record is not None, held, action, self.adapters, self.now)
+        timeline = Timeline(intent.incident_id, "command")
+        planned = f"{intent.action} on {intent.target} (planned by {intent.owner} at {intent.noted_at:%H:%M:%S})"
+        if found.verdict is Verdict.WAIT:
+            return None    # its claim is held: the holder records it, or the next sweep looks again
+        if found.verdict is Verdict.NONE:
+            recorded = found.standing is Standing.RESOLVED
+            note = ("its action is recorded" if recorded else
+                    f"{intent.target} shows the state before the plan: nothing was written")
+            if intents.close(self.state, intent, IntentState.RECORDED if recorded else IntentState.VOID, self.owner,
+                             self.now, note):
+                timeline.step("intent_closed", f"{planned}: {note}", key=intent.claim_key)
+            return None
+        gate = Gate(self.config, self.state, self.adapters.clock, self.owner, timeline)
+        answer = intents.answer(found, intent, action, gate, planned, "the attempt that planned it",
+                                "ended without recording it (found by the sweep once its claim lapsed; its message "
+                                "may never be delivered again)")
+        if answer.status is not OutcomeStatus.ESCALATED:
+            return None    # another delivery or sweep recorded or escalated it first, and reports it
+        timeline.step(answer.status.value, answer.reason, severity="WARNING", action=intent.action,
+                      key=intent.claim_key)
+        return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target, action=answer.action,
+                       status=answer.status, reason=answer.reason, notes=answer.notes,
+                       command_id=intent.command_id or None, requested_by=intent.requested_by or None,
+                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+
+
+    def _unjudged(self, intent: IntentRecord, why: str) -> Outcome | None:
+        reason = (f"{intent.action} on {intent.target}, planned by {intent.owner} at {intent.noted_at:%H:%M:%S}, was "
+                  f"never recorded, and this version cannot judge it ({why}): a person must check the target")
+        if not intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason):
+            return None
+        Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
+        return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target,
+                       action=ActionReport(name=intent.action, params=intent.params, before=intent.before,
+                                           action_id=intent.claim_key),
+                       status=OutcomeStatus.ESCALATED, reason=reason,
+                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
 
 
 def _hours(delta: timedelta) -> str:

@@ -131,3 +131,19 @@ def test_ttl_covers_every_collection_with_an_expiry() -> None:
     ttl = config.resource("google_firestore_field", "ttl")
     assert ttl["field"] == "expires_at" and ttl["collection"] == "${var.collection_prefix}_${each.value}"
     assert config.variables["collection_prefix"]["default"] == StateSettings().collection_prefix
+
+
+def test_the_sweeps_query_of_open_intents_has_its_composite_index() -> None:
+    """FirestoreStateStore.find_before(INTENTS, "state", ..., "noted_at", ...), as the sweep calls it:
+    equality on `state`, then the range and the order on `noted_at`, both ascending."""
+    import inspect
+
+    from shared.remediation import verification
+    from shared.remediation.records import INTENTS
+
+    source = inspect.getsource(verification.Sweep._unrecorded_intents)
+    assert 'find(INTENTS, "state", IntentState.OPEN.value, "noted_at"' in source
+    index = load_module().resource("google_firestore_index", "open_intents")
+    assert index["collection"] == "${var.collection_prefix}_" + INTENTS and index["query_scope"] == "COLLECTION"
+    fields = [(f["field_path"], f["order"]) for f in index["fields"]]
+    assert fields == [("state", "ASCENDING"), ("noted_at", "ASCENDING")]

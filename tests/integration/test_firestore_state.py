@@ -154,3 +154,30 @@ def test_records_keep_their_key_but_do_not_show_it(store: FirestoreStateStore, f
     assert store.get_record(ACTIONS, long_key) == {"state": "pending"}
 
 
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("with_claim", [False, True])
+def test_a_create_whose_commit_landed_with_its_answer_lost_is_recognised(store: FirestoreStateStore,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         with_claim: bool) -> None:
+    """The commit lands, its answer is lost and the client's retry meets ALREADY_EXISTS: the document
+    carries this call's write id, so the commit was this call's. Someone else's is not."""
+    from shared.ports import Completion, RecordWrite
+
+    completing = None
+    if with_claim:
+        taken = store.claim(KIND, KEY, "run-1", TTL, NOW).record
+        completing = Completion(KIND, KEY, taken, TTL, NOW, {"status": "escalated"})
+    commit = store._commit_checked
+
+    def landed_then_retried(writes):
+        commit(writes)
+        return "exists"
+
+    monkeypatch.setattr(store, "_commit_checked", landed_then_retried)
+    assert store.record_all([RecordWrite(ACTIONS, "adopted", {"by": "me"}, create=True)], completing)
+    monkeypatch.undo()
+    assert store.get_record(ACTIONS, "adopted") == {"by": "me"}
+    assert not store.record_all([RecordWrite(ACTIONS, "adopted", {"by": "other"}, create=True)])
+    assert store.get_record(ACTIONS, "adopted") == {"by": "me"}

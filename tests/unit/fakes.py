@@ -69,9 +69,11 @@ class MemoryStateStore:
             _require_aware(completing.now)
             done = completing.done().model_copy(update={"result": plain_record(completing.result)})
         with self._lock:
+            if completing is not None and self.records.get((completing.kind, completing.key)) != completing.held:
+                return False
+            if any(write.create and (write.kind, write.key) in self.documents for write, _ in stored):
+                return False   # as a Firestore create (exists=false) fails the whole commit
             if completing is not None:
-                if self.records.get((completing.kind, completing.key)) != completing.held:
-                    return False
                 self.records[(completing.kind, completing.key)] = done
             for write, data in stored:
                 if write.merge and (write.kind, write.key) in self.documents:
@@ -130,6 +132,20 @@ class MemoryStateStore:
                      if k == kind and field in record and record[field] == wanted]
             return _copy_plain(found[:limit])
 
+    def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
+                    limit: int = 100) -> list[dict[str, Any]]:
+        wanted, bound = plain_record({field: value, time_field: before}).values()
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit}")
+        with self._lock:
+            # As the Firestore query: equality on `field`, `time_field` a timestamp before the bound,
+            # ordered by it (a record whose `time_field` is missing or not a timestamp never matches).
+            found = [record for (k, _), record in self.documents.items()
+                     if k == kind and field in record and record[field] == wanted
+                     and isinstance(record.get(time_field), datetime) and record[time_field] < bound]
+            found.sort(key=lambda record: record[time_field])
+            return _copy_plain(found[:limit])
+
 
 def _copy_plain(value: Any) -> Any:
     """A copy of a stored plain record (or None): `plain_record` leaves only dicts and lists to copy;
@@ -179,7 +195,7 @@ __all__ = ["MemoryStateStore", "RecordingRun", "Adapters", "FaultyStateStore", "
 # --- faults in Runwarden's own ports (the state store, the outcome publisher) ----------------------
 
 
-STORE_READS = ("get", "get_record", "get_many", "find_records")
+STORE_READS = ("get", "get_record", "get_many", "find_records", "find_before")
 STORE_CLAIMS = ("claim", "claim_all")
 STORE_WRITES = ("complete", "release", "put_record", "update_record", "record_all")
 STORE_GROUPS = {"read": STORE_READS, "claim": STORE_CLAIMS, "write": STORE_WRITES}
@@ -204,7 +220,7 @@ def transient_error(code: str, what: str) -> TransientError:
 class FaultyStateStore:
     """A StateStore (any: MemoryStateStore, FirestoreStateStore) whose next calls fail as Firestore
     can fail, for fault drills and the property tests. Faults are queued per group of methods:
-    - `read` (get, get_record, get_many, find_records): the call fails, nothing is read;
+    - `read` (get, get_record, get_many, find_records, find_before): the call fails, nothing is read;
     - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, put_record,
       update_record, record_all): the call fails before anything is written, or, with `lost`, the commit
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
@@ -285,6 +301,9 @@ class FaultyStateStore:
 
     def find_records(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("read", "find_records", *args, **kwargs)
+
+    def find_before(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("read", "find_before", *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:   # anything else the store has (warm, ...), unchanged
         return getattr(self.inner, name)

@@ -206,6 +206,27 @@ class RecordStoreContract:
         assert store.find_records(ACTIONS, "at", T0.astimezone(CET)) == [{"at": T0, "flag": True}]
         assert [r["at"] for r in store.find_records(ACTIONS, "flag", False)] == [T0 + timedelta(seconds=1)]
 
+    # ------------------------------------------------------------------ find_before
+
+    def test_find_before_returns_overdue_matches_oldest_first(self, store: Any) -> None:
+        ages = {"a": 50, "b": 10, "c": 30, "d": 70}   # minutes before T0
+        for name, minutes in ages.items():
+            store.put_record("intents", f"inc|{name}", {"n": name, "state": "open", "noted_at": T0 - timedelta(minutes=minutes)})
+        store.put_record("intents", "inc|closed", {"n": "closed", "state": "void", "noted_at": T0 - timedelta(hours=2)})
+        store.put_record("intents", "inc|no-time", {"n": "no-time", "state": "open"})
+        store.put_record("actions", "other-kind", {"n": "x", "state": "open", "noted_at": T0 - timedelta(hours=3)})
+
+        cutoff = (T0 - timedelta(minutes=20)).astimezone(CET)   # any timezone: an instant
+        found = store.find_before("intents", "state", "open", "noted_at", cutoff)
+
+        assert [r["n"] for r in found] == ["d", "a", "c"]   # b is not overdue; the rest do not match
+        assert found[0]["noted_at"] == T0 - timedelta(minutes=70)
+        assert [r["n"] for r in store.find_before("intents", "state", "open", "noted_at", cutoff, limit=2)] == ["d", "a"]
+        assert store.find_before("intents", "state", "open", "noted_at", T0 - timedelta(hours=5)) == []
+        with pytest.raises(ValueError):
+            store.find_before("intents", "state", "open", "noted_at", cutoff, limit=0)
+        with pytest.raises(ValueError):
+            store.find_before("intents", "state", "open", "noted_at", datetime(2026, 1, 1))   # naive
 
     # ------------------------------------------------------------------ get_many
 
@@ -365,6 +386,36 @@ class RecordStoreContract:
                              Completion("claims", KEY, taken, TTL, T0, {}))
 
         assert store.get("claims", KEY) == taken and store.get_record(ACTIONS, KEY) is None
+
+    @pytest.mark.parametrize("with_claim", [False, True])
+    def test_record_all_with_a_create_writes_nothing_if_its_document_exists(self, store: Any, with_claim: bool) -> None:
+        taken = store.claim("claims", KEY, "run-1", TTL, T0).record
+        completing = Completion("claims", KEY, taken, TTL, T0, {"status": "escalated"}) if with_claim else None
+        store.put_record(ACTIONS, KEY, {"by": "first"})
+
+        assert not store.record_all([RecordWrite("intents", "i", {"state": "recorded"}, merge=True),
+                                     RecordWrite(ACTIONS, KEY, {"by": "second"}, create=True)], completing)
+
+        assert store.get_record(ACTIONS, KEY) == {"by": "first"}
+        assert store.get_record("intents", "i") is None and store.get("claims", KEY) == taken
+        # With no document there, the create is written like a set, with the rest.
+        assert store.record_all([RecordWrite(ACTIONS, "fresh", {"by": "second"}, create=True),
+                                 RecordWrite("intents", "i", {"state": "recorded"}, merge=True)], completing)
+        assert store.get_record(ACTIONS, "fresh") == {"by": "second"}
+        assert store.get_record("intents", "i") == {"state": "recorded"}
+        assert (store.get("claims", KEY).status is ClaimStatus.COMPLETED) is with_claim
+
+    def test_a_write_is_a_merge_or_a_create_not_both(self) -> None:
+        with pytest.raises(ValueError):
+            RecordWrite(ACTIONS, KEY, {}, merge=True, create=True)
+
+    def test_racing_creates_of_one_record_write_exactly_once(self, store: Any, racer: Callable[[], Any]) -> None:
+        outcomes = race(6, racer, lambda i, mine: mine.record_all(
+            [RecordWrite(ACTIONS, KEY, {"by": i}, create=True), RecordWrite("intents", f"i{i}", {"by": i})]))
+        winners = [i for i, won in outcomes.items() if won]
+        assert len(outcomes) == 6 and len(winners) == 1, outcomes
+        assert store.get_record(ACTIONS, KEY) == {"by": winners[0]}
+        assert [i for i in range(6) if store.get_record("intents", f"i{i}")] == winners   # all or none
 
     def test_racing_completions_of_one_claim_write_exactly_once(self, store: Any, racer: Callable[[], Any]) -> None:
         taken = store.claim("claims", KEY, "run-1", TTL, T0).record
@@ -537,6 +588,7 @@ COVERAGE = {
     "find_records": "test_find_returns_only_matching_records",
     "claim_all": "test_claim_all_creates_every_record_in_one_go",   # once the port has it
     "record_all": "test_record_all_completes_the_claim_and_writes_every_record_in_one_go",
+    "find_before": "test_find_before_returns_overdue_matches_oldest_first",
 }
 
 

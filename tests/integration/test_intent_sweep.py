@@ -1,0 +1,172 @@
+"""The sweep's backstop for an alert's write that no attempt recorded, on the emulators and stand-ins
+(shared/remediation/intents.py, verification.py).
+
+The attempt writes (Cloud Run's UpdateService, on the stand-in) and dies before its one commit
+after the write (the claim's completion, the action record, the intent closed). Its message is then
+never delivered again: dead-lettered, as a subscription with few `max_delivery_attempts` does while
+the claim is still held. Nothing but the sweep can record the change for verification and tell a
+person. And when a redelivery does come at the same time as the sweep, exactly one of them reports it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.clock import skew_safe_lease
+from shared.remediation.guardrails import CLAIMS, claim_key
+from shared.remediation.intents import SWEEP_MARGIN
+from shared.remediation.records import ACTIONS, INTENTS, intent_key
+from sandbox.standins.run import TrafficSeed
+from tests.integration.world import SERVICE, World, concurrently
+
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+MESSAGE = "m-died"
+
+
+class Died(BaseException):
+    """The instance is gone: nothing after the write runs (no record, no give-back, no answer)."""
+
+
+class DiesAfterTheWrite:
+    """The real FirestoreStateStore, but the attempt dies where it would record its write."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def record_all(self, *args: Any, **kwargs: Any) -> bool:
+        raise Died()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor) -> World:
+    world = World(standin_env, pubsub, project_id, anchor)
+    world.seed("bad_revision")
+    return world
+
+
+def _died_after_its_write(world: World) -> str:
+    """An alert's attempt that rolls back, then dies; returns the incident id."""
+    alert = world.alert(message_id=MESSAGE)
+    adapters = world.adapters
+    world.adapters = dataclasses.replace(adapters, state=DiesAfterTheWrite(world.state))
+    with pytest.raises(Died):
+        world.handle(alert)
+    world.adapters = adapters
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+    [intent] = world.state.find_records(INTENTS, "state", "open")
+    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+    return intent["incident_id"]
+
+
+def _lapsed(world: World) -> None:
+    """Past the claim's lease (its TTL plus the skew allowance) and the sweep's margin."""
+    lease = skew_safe_lease(world.config.guardrails.claim_ttl_seconds)
+    world.clock.set(world.clock.now() + lease + SWEEP_MARGIN + timedelta(seconds=1))
+
+
+def _escalations(outcomes: list[Any], incident_id: str) -> list[Any]:
+    return [o for o in outcomes if o is not None and o.incident_id == incident_id and o.status.value == "escalated"]
+
+
+def test_a_write_whose_message_was_dead_lettered_is_recorded_and_reported_by_the_sweep_once(world):
+    incident_id = _died_after_its_write(world)
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+
+    # Before its claim's lease lapses the attempt might still be running: the sweep leaves it be.
+    world.clock.set(world.clock.now() + timedelta(minutes=5))
+    assert world.command({"command": "sweep"}) == []
+    assert world.state.get_record(ACTIONS, key) is None
+
+    _lapsed(world)
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and outcome.incident_id == incident_id, outcome.reason
+    assert "now shows the planned change" in outcome.reason and "not written again" in outcome.reason
+    assert outcome.action.action_id == key and outcome.action.after is not None
+    [published] = world.published()
+    assert published["status"] == "escalated" and published["outcome_id"] == outcome.outcome_id
+    record = world.state.get_record(ACTIONS, key)
+    assert record["state"] == "pending" and record["before"]["traffic"][0]["revision"] == NEW
+    assert world.state.get(CLAIMS, key).status.value == "completed"
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["state"] == "recorded"
+    assert world.standins.run.count("UpdateService") == 1   # nothing written again
+
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert world.command({"command": "sweep"}) == []           # reported once
+
+
+def test_a_write_that_a_person_reverted_is_closed_and_one_overtaken_is_escalated_once(world):
+    incident_id = _died_after_its_write(world)
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    _lapsed(world)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "shows neither" in outcome.reason, outcome.reason
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["state"] == "escalated"
+    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert world.command({"command": "sweep"}) == []
+
+
+@pytest.mark.parametrize("target_after", ["planned", "neither"])
+def test_a_redelivery_and_the_sweep_at_once_report_the_write_exactly_once(world, target_after):
+    incident_id = _died_after_its_write(world)
+    if target_after == "neither":
+        world.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    _lapsed(world)
+    redelivered = world.alert(message_id=MESSAGE)
+
+    results, errors = concurrently(lambda: [world.handle(redelivered)],
+                                   lambda: world.command({"command": "sweep"}))
+
+    assert errors == []
+    outcomes = [o for result in results for o in result]
+    assert len(_escalations(outcomes, incident_id)) == 1, [(o.status.value, o.reason) for o in outcomes]
+    others = [o for o in outcomes if o.incident_id == incident_id and o.status.value != "escalated"]
+    assert all(o.status.value == "skipped" and o.reason.startswith("duplicate") for o in others), \
+        [(o.status.value, o.reason) for o in others]
+    assert world.standins.run.count("UpdateService") == 1
+    recorded = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert len(recorded) == (1 if target_after == "planned" else 0)
+    # Neither a later sweep nor a later redelivery reports it again.
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert _escalations(world.command({"command": "sweep"}), incident_id) == []
+    assert world.handle(world.alert(message_id=MESSAGE)).status.value == "skipped"
+
+
+@pytest.mark.parametrize("first", ["redelivery", "sweep"])
+def test_when_both_saw_the_intent_unrecorded_the_first_to_record_reports_it(world, first):
+    """The interleaving the race above may or may not hit: both read the intent, its claim and the
+    target before either writes; then they record one after the other. The second finds the action
+    record created (Firestore's create precondition fails its whole commit) and writes nothing."""
+    from shared.remediation import intents
+    from shared.remediation.actions import get_action
+    from shared.remediation.guardrails import Gate
+    from shared.remediation.records import IntentRecord
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    intent = IntentRecord.model_validate(world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE)))
+    action, now = get_action(intent.action), world.clock.now()
+    gates = {"redelivery": Gate(world.config, world.state, world.clock, f"{MESSAGE}:late", message_id=MESSAGE),
+             "sweep": Gate(world.config, world.state, world.clock, "sweep:test")}
+    claim = world.state.get(CLAIMS, intent.claim_key)
+    found = {name: intents.look_swept(intent, False, claim, action, world.adapters, now) for name in gates}
+    assert {f.verdict.value for f in found.values()} == {"record"}
+
+    order = [first, *(name for name in gates if name != first)]
+    answers = [intents.answer(found[name], intent, action, gates[name], "p", "e", "f") for name in order]
+
+    assert [a.status.value for a in answers] == ["escalated", "skipped"], [a.reason for a in answers]
+    record = world.state.get_record(ACTIONS, intent.claim_key)
+    assert record["state"] == "pending"
+    claim = world.state.get(CLAIMS, intent.claim_key)
+    assert claim.status.value == "completed" and claim.owner == gates[first].owner
+    assert world.state.get_record(INTENTS, intent.key)["closed_by"] == gates[first].owner

@@ -1,0 +1,329 @@
+"""The backstop for an alert's write that no attempt recorded: the intent is closed when its action
+is recorded (or everything is given back), and the sweep judges the intents still open once their
+claim's lease has lapsed (shared/remediation/intents.py, verification.py). Pure decisions as tables,
+then the gate and the sweep on the in-memory store."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.clock import FixedClock, skew_safe_lease
+from shared.errors import PermanentError, TransientError
+from shared.outcomes import OutcomeStatus
+from shared.ports import ClaimRecord, ClaimStatus
+from shared.remediation import intents
+from shared.remediation.guardrails import CLAIMS, Gate
+from shared.remediation.intents import SWEEP_MARGIN, Match, Standing, Verdict, due, look_swept, swept_standing
+from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, IntentState, intent_key
+from shared.remediation.verification import MAX_INTENTS_PER_SWEEP, Sweep
+
+from tests.unit.builders import SERVICE
+from tests.unit.fakes import FaultyStateStore, MemoryStateStore, RecordingRun
+from tests.unit.test_guardrails import ACTION, bad_revision_plan, config
+from tests.unit.test_intents import KEY, MESSAGE, NOW, _crashed_after_the_write, _execute, _gate
+
+LEASE = skew_safe_lease(config().guardrails.claim_ttl_seconds)
+LATER = NOW + LEASE + SWEEP_MARGIN + timedelta(seconds=1)   # every claim taken at NOW has lapsed
+
+
+def _claim(owner: str, status: ClaimStatus = ClaimStatus.CLAIMED, expires_in: int = 600) -> ClaimRecord:
+    return ClaimRecord(key=KEY, owner=owner, status=status, claimed_at=NOW, expires_at=NOW + timedelta(seconds=expires_in))
+
+
+# --- the pure decision ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("recorded, claim, expected", [
+    (True, _claim(f"{MESSAGE}:a"), Standing.RESOLVED),                          # recorded: close it
+    (True, None, Standing.RESOLVED),
+    (False, None, Standing.LAPSED),                                             # given back or deleted: look
+    (False, _claim(f"{MESSAGE}:a", expires_in=-1), Standing.LAPSED),
+    (False, _claim(f"{MESSAGE}:a", ClaimStatus.COMPLETED), Standing.LAPSED),    # completed, never recorded
+    (False, _claim("m-2:b"), Standing.HELD),     # another message took it over: it may still write or record
+    (False, _claim("sweep:1"), Standing.HELD),   # another sweep adopting it now
+    (False, _claim(f"{MESSAGE}:a"), Standing.HELD),
+], ids=["recorded-held", "recorded-absent", "absent", "expired", "completed-unrecorded", "other-message",
+        "other-sweep", "same-message"])
+def test_where_a_swept_intents_claim_stands(recorded, claim, expected):
+    assert swept_standing(recorded, claim, NOW) is expected
+
+
+@pytest.mark.parametrize("age, expected", [
+    (LEASE, False), (LEASE + SWEEP_MARGIN, False), (LEASE + SWEEP_MARGIN + timedelta(microseconds=1), True),
+    (timedelta(days=2), True)])
+def test_an_intent_is_swept_only_once_its_claims_lease_and_the_margin_have_passed(age, expected):
+    intent = IntentRecord(incident_id="inc-1", message_id=MESSAGE, owner=f"{MESSAGE}:a", claim_key=KEY,
+                          action="rollback_traffic", target=SERVICE, service=SERVICE, noted_at=NOW,
+                          state=IntentState.OPEN)
+    assert due(intent, NOW + age, LEASE) is expected
+
+
+@pytest.mark.parametrize("where, live, expected", [
+    (Standing.RESOLVED, None, Verdict.NONE),       # the sweep closes it as recorded
+    (Standing.HELD, None, Verdict.WAIT),
+    (Standing.LAPSED, Match.AFTER, Verdict.RECORD),
+    (Standing.LAPSED, Match.BEFORE, Verdict.NONE),  # the sweep closes it as void
+    (Standing.LAPSED, Match.NEITHER, Verdict.ESCALATE),
+    (Standing.LAPSED, Match.UNKNOWN, Verdict.ESCALATE),
+])
+def test_the_sweeps_verdicts_are_the_redeliverys(where, live, expected):
+    assert intents.verdict(where, live) is expected
+
+
+def test_an_intent_stored_before_intents_had_a_state_is_guarded_as_it_was_read():
+    old = IntentRecord.model_validate({"incident_id": "i", "message_id": "m", "owner": "m:a", "claim_key": KEY,
+                                       "action": "rollback_traffic", "target": SERVICE, "service": SERVICE,
+                                       "noted_at": NOW})
+    assert old.state is None and old.unchanged() == {"owner": "m:a", "state": None}
+    assert old.key == intent_key("i", "m")
+    command = old.model_copy(update={"command_id": "c-1"})
+    assert command.key == "command:c-1"
+
+
+# --- the gate closes its intent ----------------------------------------------------------------------------
+
+def _intent(state) -> dict[str, Any] | None:
+    return state.get_record(INTENTS, intent_key("inc-1", MESSAGE))
+
+
+class OneAtATime(MemoryStateStore):
+    def __getattribute__(self, name: str) -> Any:
+        if name == "claim_all":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+@pytest.mark.parametrize("store", [MemoryStateStore, OneAtATime], ids=["all-at-once", "one-at-a-time"])
+def test_a_recorded_write_closes_its_intent_in_the_same_commit(store):
+    state = store()
+    _, b = bad_revision_plan()
+    result = _execute(_gate(state), RecordingRun(b.service))
+    assert result.status is OutcomeStatus.APPLIED, result.reason
+    intent = _intent(state)
+    assert intent["state"] == "recorded" and intent["closed_by"] == f"{MESSAGE}:a" and intent["closed_at"] == NOW
+    assert IntentRecord.model_validate(intent).claim_key == KEY   # the plan is kept, merged into
+    assert state.find_before(INTENTS, "state", "open", "noted_at", LATER) == []
+
+
+@pytest.mark.parametrize("store", [MemoryStateStore, OneAtATime], ids=["all-at-once", "one-at-a-time"])
+@pytest.mark.parametrize("fault, status", [(TransientError("UpdateService: UNAVAILABLE"), None),
+                                           (PermanentError("denied", code="PERMISSION_DENIED"), OutcomeStatus.FAILED)])
+def test_a_given_back_write_voids_its_intent(store, fault, status):
+    state = store()
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service, fail_with=fault)
+    if status is None:
+        with pytest.raises(TransientError):
+            _execute(_gate(state), run)
+    else:
+        assert _execute(_gate(state), run).status is status
+    assert _intent(state)["state"] == "void" and state.get(CLAIMS, KEY) is None
+
+
+def test_a_give_back_never_closes_another_attempts_plan():
+    """Two attempts at one message share the intent's key: the one that gives back closes only its own."""
+    state = MemoryStateStore()
+    gate = _gate(state)
+    proposal, b = bad_revision_plan()
+    mine = gate._intent(ACTION, proposal.params, proposal.before, KEY, "inc-1", SERVICE, "", None, NOW)
+    theirs = mine.model_copy(update={"owner": f"{MESSAGE}:b"})
+    state.put_record(INTENTS, theirs.key, theirs.model_dump(mode="python"))
+    gate._void_intent(mine)
+    assert _intent(state)["state"] == "open" and _intent(state)["owner"] == f"{MESSAGE}:b"
+
+
+def test_a_failure_to_void_the_intent_does_not_change_the_answer():
+    state = FaultyStateStore(MemoryStateStore())
+    _, b = bad_revision_plan()
+    state.fail_next("write", 1, method="update_record")
+    result = _execute(_gate(state), RecordingRun(b.service, fail_with=PermanentError("denied", code="PERMISSION_DENIED")))
+    assert result.status is OutcomeStatus.FAILED and _intent(state)["state"] == "open"   # the sweep closes it
+
+
+# --- one report, whoever finds it ------------------------------------------------------------------------
+
+def test_two_adopters_of_one_unrecorded_write_record_and_report_it_once():
+    state, run = _crashed_after_the_write()
+    intent = IntentRecord.model_validate(_intent(state))
+    found = intents.look(intent, False, state.get(CLAIMS, KEY), ACTION, _Adapters(state, run, LATER), LATER)
+    assert found.verdict is Verdict.RECORD
+    first = _gate(state, owner=f"{MESSAGE}:b", clock=FixedClock(LATER)).adopt_write(intent, ACTION, found.live, "r")
+    second = _gate(state, owner="sweep:1", message_id=None, clock=FixedClock(LATER)).adopt_write(
+        intent, ACTION, found.live, "r")
+    assert (first.status, second.status) == (OutcomeStatus.ESCALATED, OutcomeStatus.SKIPPED)
+    assert second.reason.startswith("duplicate") and len(run.writes) == 1
+    assert state.get_record(ACTIONS, KEY)["state"] == "pending"
+    assert _intent(state)["state"] == "recorded" and _intent(state)["closed_by"] == f"{MESSAGE}:b"
+    assert state.get(CLAIMS, KEY).status is ClaimStatus.COMPLETED
+
+
+def test_the_adopter_that_took_the_claim_but_lost_the_record_completes_the_claim():
+    """Another adopter, which found the claim held and so wrote the records without it, recorded
+    first: the one holding the claim writes nothing and completes the claim as that answer."""
+    state, run = _crashed_after_the_write()
+    intent = IntentRecord.model_validate(_intent(state))
+    state.put_record(ACTIONS, KEY, {"key": KEY, "by": "the other adopter"})
+    result = _gate(state, owner="sweep:1", message_id=None, clock=FixedClock(LATER)).adopt_write(
+        intent, ACTION, {"traffic": []}, "r")
+    assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("duplicate")
+    assert state.get_record(ACTIONS, KEY) == {"key": KEY, "by": "the other adopter"}
+    claim = state.get(CLAIMS, KEY)
+    assert claim.owner == "sweep:1" and claim.status is ClaimStatus.COMPLETED
+    assert claim.result["status"] == "escalated"
+
+
+def test_two_escalations_of_one_intent_report_it_once():
+    state, run = _crashed_after_the_write()
+    intent = IntentRecord.model_validate(_intent(state))
+    run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    found = intents.look(intent, False, state.get(CLAIMS, KEY), ACTION, _Adapters(state, run, LATER), LATER)
+    assert found.verdict is Verdict.ESCALATE
+    answers = [intents.answer(found, intent, ACTION, _gate(state, owner=owner, clock=FixedClock(LATER)), "p", "e", "f")
+               for owner in (f"{MESSAGE}:b", "sweep:1")]
+    assert [a.status for a in answers] == [OutcomeStatus.ESCALATED, OutcomeStatus.SKIPPED]
+    assert _intent(state)["state"] == "escalated" and state.get_record(ACTIONS, KEY) is None
+    # A later delivery reads it escalated: it does not escalate it again.
+    again = IntentRecord.model_validate(_intent(state))
+    later = intents.answer(found, again, ACTION, _gate(state, owner=f"{MESSAGE}:c", clock=FixedClock(LATER)), "p", "e", "f")
+    assert later.status is OutcomeStatus.SKIPPED and later.reason.startswith("duplicate")
+
+
+# --- the sweep ------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Adapters:
+    state: Any
+    run: Any
+    at: Any
+
+    @property
+    def clock(self) -> FixedClock:
+        return FixedClock(self.at)
+
+    def readers(self) -> Any:
+        raise AssertionError("no action is due for verification in these cases")
+
+
+def _sweep(state, run, at) -> list:
+    return Sweep(config(), _Adapters(state, run, at)).run()
+
+
+def test_the_sweep_leaves_a_young_intent_to_its_attempt_and_redeliveries():
+    state, run = _crashed_after_the_write()
+    run.get_service = lambda name: pytest.fail("read the target of an intent that is not due")
+    assert _sweep(state, run, LATER - timedelta(seconds=2)) == []
+    assert _intent(state)["state"] == "open" and state.get_record(ACTIONS, KEY) is None
+
+
+def test_the_sweep_records_and_reports_a_write_whose_attempt_died_once():
+    state, run = _crashed_after_the_write()
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and outcome.incident_id == "inc-1"
+    assert "now shows the planned change" in outcome.reason and "Recorded now" in outcome.reason
+    assert outcome.action.action_id == KEY and outcome.target == SERVICE
+    assert state.get_record(ACTIONS, KEY)["state"] == "pending" and len(run.writes) == 1
+    assert _intent(state)["state"] == "recorded"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []     # idempotent
+
+
+def test_the_sweep_voids_an_intent_whose_write_never_took():
+    state, run = _crashed_after_the_write()
+    run.service = bad_revision_plan()[1].service    # as before the plan: a person put it back, say
+    assert _sweep(state, run, LATER) == []
+    assert _intent(state)["state"] == "void" and state.get_record(ACTIONS, KEY) is None
+
+
+def test_the_sweep_escalates_a_target_that_shows_neither_once():
+    state, run = _crashed_after_the_write()
+    run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and "shows neither" in outcome.reason
+    assert _intent(state)["state"] == "escalated" and state.get_record(ACTIONS, KEY) is None
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_the_sweep_closes_an_intent_whose_action_was_recorded_by_other_means():
+    state, run = _crashed_after_the_write()
+    state.put_record(ACTIONS, KEY, {"key": KEY})
+    run.get_service = lambda name: pytest.fail("read the target of a recorded intent")
+    assert _sweep(state, run, LATER) == []
+    assert _intent(state)["state"] == "recorded"
+
+
+def test_the_sweep_waits_while_a_redelivery_holds_the_claim():
+    state, run = _crashed_after_the_write()
+    assert state.claim(CLAIMS, KEY, f"{MESSAGE}:b", LEASE, LATER).took_over
+    run.get_service = lambda name: pytest.fail("read the target while a claim is held")
+    assert _sweep(state, run, LATER) == [] and _intent(state)["state"] == "open"
+
+
+def test_a_transient_fault_leaves_the_intent_for_the_next_sweep():
+    state, run = _crashed_after_the_write()
+
+    def unavailable(name):
+        raise TransientError("GetService: UNAVAILABLE")
+    run.get_service = unavailable
+    assert _sweep(state, run, LATER) == [] and _intent(state)["state"] == "open"
+    del run.get_service
+    assert [o.status for o in _sweep(state, run, LATER)] == [OutcomeStatus.ESCALATED]
+
+
+def test_the_sweep_judges_at_most_a_page_of_intents_oldest_first():
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    for i in range(MAX_INTENTS_PER_SWEEP + 5):
+        other = template.model_copy(update={"message_id": f"m-{i:03}", "noted_at": NOW - timedelta(seconds=i + 1),
+                                            "claim_key": f"{KEY}#{i}"})
+        state.put_record(INTENTS, other.key, other.model_dump(mode="python"))
+    seen = []
+    original = state.find_before
+
+    def find_before(*args, **kwargs):
+        found = original(*args, **kwargs)
+        seen.append(len(found))
+        return found
+    state.find_before = find_before
+    _sweep(state, run, LATER)
+    assert seen == [MAX_INTENTS_PER_SWEEP]
+
+
+
+def test_an_operators_write_never_resent_is_recorded_and_reported_by_the_sweep():
+    """An operator's command goes through the same gate: its intent (keyed by its command_id) is
+    swept the same way, and the sweep's outcome names the command and who sent it."""
+    from shared.commands.context import command_attempts, command_owner
+    from shared.remediation.guardrails import Manual, claim_key, command_incident
+    from shared.remediation.records import command_intent_key
+    from tests.unit.fakes import Adapters
+
+    state = FaultyStateStore(MemoryStateStore())
+    proposal, b = bad_revision_plan()
+    run, incident = RecordingRun(b.service), command_incident("c-7")
+    gate = Gate(config(), state, FixedClock(NOW), owner=command_owner("c-7", "m1"), message_id=command_attempts("c-7"))
+    state.fail_next("write", 1, method="record_all")   # its one commit after the write fails ...
+    result = gate.execute(ACTION, proposal.params, proposal.before, incident, Adapters(run),
+                          manual=Manual("c-7", "alice"))
+    assert result.status is OutcomeStatus.ESCALATED and "could not be recorded" in result.reason
+    # ... and its answer is never published, nor the command sent again.
+    assert state.get_record(INTENTS, command_intent_key("c-7"))["state"] == "open"
+
+    [outcome] = _sweep(state, run, LATER)
+
+    key = claim_key(incident, SERVICE, "rollback_traffic")
+    assert outcome.status is OutcomeStatus.ESCALATED and outcome.action.action_id == key
+    assert (outcome.command_id, outcome.requested_by, outcome.incident_id) == ("c-7", "alice", incident)
+    record = state.get_record(ACTIONS, key)
+    assert record["command_id"] == "c-7" and record["state"] == "pending" and len(run.writes) == 1
+    assert state.get_record(INTENTS, command_intent_key("c-7"))["state"] == "recorded"
+
+
+def test_an_intent_for_an_action_this_version_no_longer_has_is_escalated_once():
+    state, run = _crashed_after_the_write()
+    data = _intent(state) | {"action": "retired_action"}
+    state.put_record(INTENTS, intent_key("inc-1", MESSAGE), data)
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and "cannot judge it" in outcome.reason
+    assert "retired_action" in outcome.reason and _intent(state)["state"] == "escalated"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
