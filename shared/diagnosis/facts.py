@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from itertools import compress, repeat
+from itertools import compress
 from typing import Callable
 
 from shared.config import DiagnosisSettings
@@ -339,16 +339,19 @@ class LogIndex:
         self.texts = list(map(_TEXT, entries))
         signals = classify_all(self.texts)
         found = list(map(signals.__getitem__, self.texts))
-        # One C-level pass over the entries per signal that some text carries (six at most).
-        self.by_signal = {signal: tuple(compress(entries, map(operator.contains, found, repeat(signal))))
-                          for signal in frozenset().union(*signals.values())}
+        by_signal: dict[LogSignal, list[LogRecord]] = {}
+        # Only the entries that carry a signal are visited: compress, in C, skips the empty sets.
+        for entry, carried in compress(zip(entries, found), found):
+            for signal in carried:
+                by_signal.setdefault(signal, []).append(entry)
+        self.by_signal = {signal: tuple(matched) for signal, matched in by_signal.items()}
 
     @cached_property
     def error_groups(self) -> list[tuple[str, int]]:
         """The warning-or-worse texts grouped with their numbers masked: each group's first text,
         as it was logged, and its count, in the order the groups first came."""
-        return grouped(text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
-                       if text and severity in ERROR_SEVERITIES)
+        return grouped(filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__,
+                                                             map(_SEVERITY, self.entries)))))
 
     def top_error_texts(self, limit: int) -> list[tuple[str, int]]:
         """The commonest groups, most first; a tie goes to the group that came first."""
