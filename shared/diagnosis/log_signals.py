@@ -230,7 +230,7 @@ _SEPARATOR = "\n"
 
 class _Anchor(NamedTuple):
     text: str                  # lower-cased; "" when the alternative has no literal run
-    signal: LogSignal
+    bit: int                   # its signal's bit in _BITS
     pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive
     whole: bool                # the alternative is its anchor and nothing else: a hit is a match
     leads: bool                # the alternative begins with its anchor
@@ -287,12 +287,17 @@ def _anchored() -> tuple[_Anchor, ...]:
                     raise ValueError(f"{source!r}: an anchor may not hold the separator {_SEPARATOR!r}")
                 key = (anchor, signal, source)
                 known = found.get(key)
-                # The same anchor twice in one pattern: a hit is a match only if both are whole.
-                found[key] = _Anchor(anchor, signal, pattern, whole and (known is None or known.whole),
+                # The same anchor in two alternatives of one pattern: a hit is a match if either is
+                # nothing but it, and the search may start from it only if both begin with it.
+                found[key] = _Anchor(anchor, _BITS[signal], pattern, whole or (known is not None and known.whole),
                                      leads and (known is None or known.leads))
     return tuple(found.values())
 
 
+_BITS = {signal: 1 << i for i, signal in enumerate(LogSignal)}
+# Every combination of signals, by its bits: one shared frozenset each.
+_BY_BITS = tuple(_shared(frozenset(signal for signal, bit in _BITS.items() if bits & bit))
+                 for bits in range(1 << len(_BITS)))
 _ANCHORS = _anchored()
 
 
@@ -304,23 +309,19 @@ def _search(texts: list[str]) -> Iterable[tuple[str, frozenset[LogSignal]]]:
     # Where each line starts in `lowered`, and one past the end: each line and its separator.
     starts = [0, *accumulate(len(text) + 1 for text in texts)]
     find = lowered.find
-    found: dict[int, set[LogSignal]] = {}
-    for anchor, signal, pattern, whole, leads in _ANCHORS:
+    # Each line's signals so far as bits (_BITS): ints, which the garbage collector does not track.
+    found: dict[int, int] = {}
+    for anchor, bit, pattern, whole, leads in _ANCHORS:
         at = find(anchor)
         while at >= 0:
             line = bisect_right(starts, at) - 1
-            signals = found.get(line)
-            if signals is None or signal not in signals:
-                start = starts[line]
-                if whole or pattern.search(texts[line], at - start if leads else 0):
-                    if signals is None:
-                        found[line] = {signal}
-                    else:
-                        signals.add(signal)
+            signals = found.get(line, 0)
+            if not signals & bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
+                found[line] = signals | bit
             at = find(anchor, starts[line + 1])   # past the end for the last line: -1
     classified = dict.fromkeys(texts, _NONE)
     for line, signals in found.items():
-        classified[texts[line]] = _shared(frozenset(signals))
+        classified[texts[line]] = _BY_BITS[signals]
     return classified.items()
 
 

@@ -316,3 +316,16 @@ def test_a_wrong_deleted_form_is_caught_by_the_comparison(monkeypatch, kept, tex
     two texts of one group look alone in their forms and are kept apart."""
     monkeypatch.setattr(log_signals, "_MASK_CHARS", log_signals._MASK_CHARS.replace(kept.encode(), b""))
     assert grouped(texts) != _grouped_plainly(texts)
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"dial error\d|dial error", "a dial error"),        # one alternative is its anchor alone: a hit is a match
+    (r"\ddial error|dial error\d", "5dial error"),       # only one begins with it: searched from the line's start
+    (r"\ddial error|dial error\d", "dial error 5"),      # neither matches
+])
+def test_one_anchor_in_two_alternatives(monkeypatch, pattern, text):
+    monkeypatch.setattr(log_signals, "_PATTERNS", {DB: (pattern,)})
+    monkeypatch.setattr(log_signals, "_COMPILED", {DB: re.compile(pattern, re.IGNORECASE)})
+    monkeypatch.setattr(log_signals, "_ANCHORS", log_signals._anchored())
+    assert len(log_signals._ANCHORS) == 1
+    assert _fresh([text])[text] == signals_by_pattern(text)
