@@ -64,9 +64,9 @@ def worker(root: str, evidence: str) -> None:
     from shared.diagnosis.facts import LogIndex
 
     def logs() -> object:
-        """The log part alone: the index every rule shares and the warning texts' groups."""
-        index = LogIndex(bundle.logs.entries)
-        return getattr(index, "error_groups", None) or getattr(index, "_error_groups", None)
+        """The log part alone: the index every rule shares and the commonest warning texts (as the
+        narrative asks for them)."""
+        return LogIndex(bundle.logs.entries).top_error_texts(3)
 
     work = {"d": lambda: diagnose(bundle, settings), "l": logs, "r": reference,
             "w": lambda: diagnose(wire.evidence(), settings), "f": wire_reference}

@@ -5,7 +5,6 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
-import heapq
 import operator
 from bisect import bisect_right
 from collections import Counter
@@ -18,7 +17,7 @@ from typing import Callable
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision, at_micros,
                                        micros)
-from shared.diagnosis.log_signals import LogSignal, classify_all, grouped
+from shared.diagnosis.log_signals import LogSignal, classify_all, top_grouped
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -330,9 +329,9 @@ ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENC
 
 class LogIndex:
     """The service's log read, classified in one pass that every rule shares: the entries each
-    signal matched, in the read's order, each distinct text classified once. The warning-or-worse
-    texts, grouped with their numbers masked, are counted when first asked for (only a diagnosis
-    that names no single cause says them)."""
+    signal matched, in the read's order, each distinct text classified once. The commonest
+    warning-or-worse texts, grouped with their numbers masked, are counted when first asked for
+    (only a diagnosis that names no single cause says them)."""
 
     def __init__(self, entries: tuple[LogRecord, ...]) -> None:
         self.entries = entries
@@ -345,17 +344,19 @@ class LogIndex:
             for signal in carried:
                 by_signal.setdefault(signal, []).append(entry)
         self.by_signal = {signal: tuple(matched) for signal, matched in by_signal.items()}
+        self._top: dict[int, list[tuple[str, int]]] = {}
 
-    @cached_property
-    def error_groups(self) -> list[tuple[str, int]]:
-        """The warning-or-worse texts grouped with their numbers masked: each group's first text,
-        as it was logged, and its count, in the order the groups first came."""
-        return grouped(filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__,
-                                                             map(_SEVERITY, self.entries)))))
+    def error_texts(self) -> filter:
+        """The warning-or-worse texts, in the read's order (empty texts left out)."""
+        return filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__, map(_SEVERITY, self.entries))))
 
     def top_error_texts(self, limit: int) -> list[tuple[str, int]]:
-        """The commonest groups, most first; a tie goes to the group that came first."""
-        return heapq.nlargest(limit, self.error_groups, key=operator.itemgetter(1))
+        """The commonest groups, most first; a tie goes to the group that came first. Counted once
+        per limit, masking only the texts whose group could be among them (`top_grouped`)."""
+        known = self._top.get(limit)
+        if known is None:
+            known = self._top[limit] = top_grouped(self.error_texts(), limit)
+        return known
 
 
 _TEXT = operator.attrgetter("text")

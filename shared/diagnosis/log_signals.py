@@ -347,17 +347,22 @@ def grouped(texts: Iterable[str]) -> list[tuple[str, int]]:
     Counted by exact text first (in C); then only a text that may share its group with another is
     masked. Masking takes out numbers, each a run of digits, dots and colons, and puts an "N" in its
     place; so two texts with the same mask are still equal once every digit, dot, colon and "N" is
-    deleted from both (`_MASK_CHARS`, by a C-level translate). A text that is alone in that coarser form
-    is alone in its group, and is not masked: in a log read most lines carry an id or a time that
-    makes them distinct. The exception is a mask cut at 200 characters or of non-ASCII text, which is
-    computed, and its own deleted form joins the comparison."""
+    deleted from both (their *form*, `_MASK_CHARS` deleted by a C-level translate). A text alone in
+    its form is alone in its group, and is not masked: in a log read most lines carry an id or a
+    time that makes them distinct. The exception is a mask cut at 200 characters or of non-ASCII
+    text, which is computed, and its own deleted form is the text's form."""
     counts = Counter(texts)
     if not counts:
         return []
     distinct = list(counts)
-    keys = _keys_at_once(distinct) or _keys_one_by_one(distinct)
-    if len(set(keys)) == len(keys):
+    forms = _forms_at_once(distinct) or _forms_one_by_one(distinct)
+    shared = Counter(forms)
+    if len(shared) == len(forms):
         return list(counts.items())   # every text alone in its group
+    # A form alone is its own key (bytes never equal a mask, which is a str).
+    keys: list[str | bytes] = list(forms)
+    for i in compress(range(len(keys)), map(operator.lt, repeat(1), map(shared.__getitem__, forms))):
+        keys[i] = masked(distinct[i])
     # Keys and counts in flat dicts of strings, bytes and ints, which the garbage collector does not
     # track: a container per group (hundreds per read) would set off a collection in most diagnoses.
     first = dict(zip(reversed(keys), reversed(distinct)))
@@ -367,45 +372,58 @@ def grouped(texts: Iterable[str]) -> list[tuple[str, int]]:
     return [(first[key], n) for key, n in total.items()]
 
 
-def _keys_at_once(distinct: list[str]) -> list[str | bytes] | None:
-    """Each text's group key, the deleted forms of all the texts made by one translate of them
-    joined; None unless every text is ASCII, at most 200 characters stripped and free of the separator."""
+def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
+    """The `limit` largest groups of `grouped(texts)`, largest first, a tie to the group that came
+    first: `heapq.nlargest(limit, grouped(texts), key=count)`, without masking the texts of a form
+    that cannot reach it. A group's count is at most its form's; a text alone in its form is its
+    own group, counted exactly. With `limit` such texts counted T or more, a form counted below T
+    holds no group that beats them, and its texts need no mask."""
+    counts = Counter(texts)
+    if not counts or limit <= 0:
+        return []
+    distinct = list(counts)
+    forms = _forms_at_once(distinct) or _forms_one_by_one(distinct)
+    per_form = dict.fromkeys(forms, 0)
+    for form, n in zip(forms, counts.values()):
+        per_form[form] += n
+    shared = Counter(forms)
+    alone = sorted((n for form, n in zip(forms, counts.values()) if shared[form] == 1), reverse=True)
+    bar = alone[limit - 1] if len(alone) >= limit else 0
+    # (count, -first appearance, first text) for each group that may be among the largest.
+    first: dict[str | bytes, int] = {}
+    total: dict[str | bytes, int] = {}
+    for i, (form, n) in enumerate(zip(forms, counts.values())):
+        if shared[form] == 1:
+            first[form], total[form] = i, n
+        elif per_form[form] >= bar:
+            key = masked(distinct[i])
+            first.setdefault(key, i)
+            total[key] = total.get(key, 0) + n
+    ranked = sorted(first, key=lambda key: (-total[key], first[key]))[:limit]
+    return [(distinct[first[key]], total[key]) for key in ranked]
+
+
+def _forms_at_once(distinct: list[str]) -> list[bytes] | None:
+    """Each text's form, made by one translate of all the texts joined; None unless every text is
+    ASCII, at most 200 characters stripped and free of the separator."""
     stripped = list(map(str.strip, distinct))
     joined = "\0".join(stripped)
     if not joined.isascii() or joined.count("\0") != len(stripped) - 1 or max(map(len, stripped)) > _MASKED_LENGTH:
         return None
-    keys: list[str | bytes] = joined.encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
-    forms = Counter(keys)
-    if len(forms) < len(keys):
-        # A form some other text shares: the text is masked. A form alone is its own key (bytes
-        # never equal a mask, which is a str).
-        for i in compress(range(len(keys)), map(operator.lt, repeat(1), map(forms.__getitem__, keys))):
-            keys[i] = masked(distinct[i])
-    return keys
+    return joined.encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
 
 
-def _keys_one_by_one(distinct: list[str]) -> list[str | bytes]:
-    """Each text's group key, for any texts."""
-    simple: dict[str, bytes] = {}
-    computed: dict[str, str] = {}
+def _forms_one_by_one(distinct: list[str]) -> list[bytes]:
+    """Each text's form, for any texts: a text whose mask is computed (non-ASCII, or cut at 200
+    characters) has its mask's form."""
+    forms = []
     for text in distinct:
         stripped = text.strip()
         if stripped.isascii() and len(stripped) <= _MASKED_LENGTH:
-            simple[text] = stripped.encode("ascii").translate(None, _MASK_CHARS)
+            forms.append(stripped.encode("ascii").translate(None, _MASK_CHARS))
         else:
-            computed[text] = masked(text)
-    forms = Counter(simple.values())
-    forms.update(key.translate(_DELETE_MASK_CHARS).encode("utf-8") for key in computed.values())
-    keys: list[str | bytes] = []
-    for text in distinct:
-        form = simple.get(text)
-        if form is None:
-            keys.append(computed[text])
-        elif forms[form] == 1:
-            keys.append(form)
-        else:
-            keys.append(masked(text))
-    return keys
+            forms.append(masked(text).translate(_DELETE_MASK_CHARS).encode("utf-8"))
+    return forms
 
 
 _MASKED_LENGTH = 200

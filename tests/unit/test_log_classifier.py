@@ -4,6 +4,7 @@ on near misses and on mixed lines, one at a time and all together, and each row 
 answer it expects, so two implementations wrong the same way fail too."""
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 
@@ -13,7 +14,8 @@ from hypothesis import strategies as st
 
 from shared.diagnosis import log_signals
 from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, LogSignal, _anchors, _PATTERNS, classify,
-                                          classify_all, grouped, masked, signals_by_pattern)
+                                          classify_all, grouped, masked, signals_by_pattern,
+                                          top_grouped)
 
 DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET = (
     LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
@@ -329,3 +331,48 @@ def test_one_anchor_in_two_alternatives(monkeypatch, pattern, text):
     monkeypatch.setattr(log_signals, "_ANCHORS", log_signals._anchored())
     assert len(log_signals._ANCHORS) == 1
     assert _fresh([text])[text] == signals_by_pattern(text)
+
+
+# --- the largest groups alone (top error texts) ---------------------------------------------------
+
+def _top_plainly(texts: list[str], limit: int) -> list[tuple[str, int]]:
+    return heapq.nlargest(limit, _grouped_plainly(texts), key=lambda group: group[1])
+
+
+TOP_TABLE = [
+    ([], 3),
+    (["a"], 0),
+    (["x 1", "x 2", "solo", "solo"], 1),                        # a tie at the bar: the group that came first
+    (["solo", "solo", "x 1", "x 2"], 1),                        # ... and the other way round
+    (["x 1", "y", "x 2", "y", "z", "z", "z", "w 1", "w 22"], 2),
+    (["p 1", "p 2", "p 3", "q", "q", "r 1", "r 1", "s"], 3),     # a form's groups below the bar: never masked
+    (["a 1b", "a b1", "a b1", "c"], 2),                         # one form, two groups
+    (["٣ done", "4 done", "done ٣", "done"], 2),                # non-ASCII: masks computed
+    (["x" * 250 + " 1", "x" * 250 + " 2", "y"], 1),             # cut at 200 characters
+    (["e 1", "e 2", "f 1", "f 2", "g", "g"], 5),                # fewer groups than asked for
+]
+
+
+@pytest.mark.parametrize("texts, limit", TOP_TABLE)
+def test_the_largest_groups_are_those_of_the_whole_grouping(texts, limit):
+    assert top_grouped(texts, limit) == _top_plainly(texts, limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aN_ .:12\u0663")), max_size=6), max_size=16),
+       st.integers(min_value=0, max_value=4))
+def test_the_largest_groups_agree_on_random_texts(texts, limit):
+    assert top_grouped(texts, limit) == _top_plainly(texts, limit)
+
+
+def test_a_form_below_the_bar_is_not_masked(monkeypatch):
+    """Only forms that can reach the bar are masked; a bar one too high would drop the tie the
+    group that came first wins (the comparison fails)."""
+    seen = []
+    monkeypatch.setattr(log_signals, "masked", lambda text: seen.append(text) or masked(text))
+    texts = ["r 1", "r 2", "q", "q", "q", "s", "s", "s"]
+    assert top_grouped(texts, 2) == _top_plainly(texts, 2) == [("q", 3), ("s", 3)]
+    assert seen == []                        # the form "r " (2) is below the bar (3)
+    texts = ["x 1", "x 2", "solo", "solo"]
+    assert top_grouped(texts, 1) == [("x 1", 2)]
+    assert seen == ["x 1", "x 2"]
