@@ -6,6 +6,7 @@ source of each), matched case-insensitively. Each signal names its kind, so evid
 """
 from __future__ import annotations
 
+import heapq
 import operator
 import re
 from bisect import bisect_right
@@ -374,33 +375,37 @@ def grouped(texts: Iterable[str]) -> list[tuple[str, int]]:
 
 def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
     """The `limit` largest groups of `grouped(texts)`, largest first, a tie to the group that came
-    first: `heapq.nlargest(limit, grouped(texts), key=count)`, without masking the texts of a form
-    that cannot reach it. A group's count is at most its form's; a text alone in its form is its
-    own group, counted exactly. With `limit` such texts counted T or more, a form counted below T
-    holds no group that beats them, and its texts need no mask."""
+    first: `heapq.nlargest(limit, grouped(texts), key=count)`, masking only the texts of forms that
+    can reach it. A text alone in its form is its own group, counted exactly; a form's groups count
+    at most the form's texts. Forms are masked from the most counted down, and no further once
+    `limit` groups are known that each count more than the next form."""
     counts = Counter(texts)
     if not counts or limit <= 0:
         return []
-    distinct = list(counts)
+    distinct, ns = list(counts), list(counts.values())
     forms = _forms_at_once(distinct) or _forms_one_by_one(distinct)
-    per_form = dict.fromkeys(forms, 0)
-    for form, n in zip(forms, counts.values()):
-        per_form[form] += n
     shared = Counter(forms)
-    alone = sorted((n for form, n in zip(forms, counts.values()) if shared[form] == 1), reverse=True)
-    bar = alone[limit - 1] if len(alone) >= limit else 0
-    # (count, -first appearance, first text) for each group that may be among the largest.
-    first: dict[str | bytes, int] = {}
-    total: dict[str | bytes, int] = {}
-    for i, (form, n) in enumerate(zip(forms, counts.values())):
-        if shared[form] == 1:
-            first[form], total[form] = i, n
-        elif per_form[form] >= bar:
-            key = masked(distinct[i])
-            first.setdefault(key, i)
-            total[key] = total.get(key, 0) + n
-    ranked = sorted(first, key=lambda key: (-total[key], first[key]))[:limit]
-    return [(distinct[first[key]], total[key]) for key in ranked]
+    members: dict[bytes, list[int]] = {}
+    for i in compress(range(len(forms)), map(operator.lt, repeat(1), map(shared.__getitem__, forms))):
+        members.setdefault(forms[i], []).append(i)
+    # The groups known exactly, as (count, first appearance): the largest texts alone in their forms.
+    alone = compress(range(len(forms)), map(operator.eq, repeat(1), map(shared.__getitem__, forms)))
+    known = [(ns[i], i) for i in heapq.nlargest(limit, alone, key=ns.__getitem__)]
+    for total, indices in sorted(((sum(map(ns.__getitem__, m)), m) for m in members.values()),
+                                 key=operator.itemgetter(0), reverse=True):
+        if len(known) >= limit and _ranked(known)[limit - 1][0] > total:
+            break
+        groups: dict[str, tuple[int, int]] = {}
+        for i in indices:
+            n, first = groups.get(key := masked(distinct[i]), (0, i))
+            groups[key] = (n + ns[i], first)
+        known.extend(groups.values())
+    return [(distinct[first], n) for n, first in _ranked(known)[:limit]]
+
+
+def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(count, first appearance) pairs, the largest count first, a tie to the one that came first."""
+    return sorted(groups, key=lambda group: (-group[0], group[1]))
 
 
 def _forms_at_once(distinct: list[str]) -> list[bytes] | None:

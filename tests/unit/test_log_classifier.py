@@ -366,13 +366,13 @@ def test_the_largest_groups_agree_on_random_texts(texts, limit):
 
 
 def test_a_form_below_the_bar_is_not_masked(monkeypatch):
-    """Only forms that can reach the bar are masked; a bar one too high would drop the tie the
-    group that came first wins (the comparison fails)."""
+    """Only forms that can reach the largest groups are masked; stopping at a form that can only
+    tie them would drop the tie the group that came first wins (the comparison fails)."""
     seen = []
     monkeypatch.setattr(log_signals, "masked", lambda text: seen.append(text) or masked(text))
     texts = ["r 1", "r 2", "q", "q", "q", "s", "s", "s"]
     assert top_grouped(texts, 2) == _top_plainly(texts, 2) == [("q", 3), ("s", 3)]
-    assert seen == []                        # the form "r " (2) is below the bar (3)
+    assert seen == []                        # the form "r " (2 texts) is below both groups (3)
     texts = ["x 1", "x 2", "solo", "solo"]
     assert top_grouped(texts, 1) == [("x 1", 2)]
     assert seen == ["x 1", "x 2"]
