@@ -172,17 +172,25 @@ def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
     if len(known) > _KNOWN_LIMIT:
         known.clear()
     distinct = dict.fromkeys(texts)
+    if known.keys().isdisjoint(distinct):   # a read never seen before: all of it at once
+        found = _classified(list(distinct))
+        known.update(found)
+        return found
     new = [text for text, signals in zip(distinct, map(known.get, distinct)) if signals is None]
     if new:
-        if "".join(new).isascii():
-            known.update(_search(new))
-        else:
-            ascii_texts = [text for text in new if text.isascii()]
-            known.update(_search(ascii_texts))
-            # Case-insensitive matching lets a few non-ASCII letters match ASCII ones (the Kelvin
-            # sign a "k", a long s an "s"), which lower-casing does not: such text takes the exact path.
-            known.update((text, _shared(signals_by_pattern(text))) for text in new if not text.isascii())
+        known.update(_classified(new))
     return {text: known[text] for text in distinct}
+
+
+def _classified(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
+    """Each of `texts` (distinct) and its signals, in their order."""
+    if "".join(texts).isascii():
+        return _search(texts)
+    found = _search([text for text in texts if text.isascii()])
+    # Case-insensitive matching lets a few non-ASCII letters match ASCII ones (the Kelvin sign a
+    # "k", a long s an "s"), which lower-casing does not: such text takes the exact path.
+    found.update((text, _shared(signals_by_pattern(text))) for text in texts if not text.isascii())
+    return {text: found[text] for text in texts}
 
 
 _KNOWN: dict[str, frozenset[LogSignal]] = {}   # texts already classified, and their signals
@@ -302,10 +310,10 @@ _BY_BITS = tuple(_shared(frozenset(signal for signal, bit in _BITS.items() if bi
 _ANCHORS = _anchored()
 
 
-def _search(texts: list[str]) -> Iterable[tuple[str, frozenset[LogSignal]]]:
-    """Each of `texts` (distinct, ASCII) and its signals."""
+def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
+    """Each of `texts` (distinct, ASCII) and its signals, in their order."""
     if not texts:
-        return ()
+        return {}
     lowered = _SEPARATOR.join(texts).lower()
     # Where each line starts in `lowered`, and one past the end: each line and its separator.
     starts = [0, *accumulate(len(text) + 1 for text in texts)]
@@ -323,7 +331,7 @@ def _search(texts: list[str]) -> Iterable[tuple[str, frozenset[LogSignal]]]:
     classified = dict.fromkeys(texts, _NONE)
     for line, signals in found.items():
         classified[texts[line]] = _BY_BITS[signals]
-    return classified.items()
+    return classified
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,

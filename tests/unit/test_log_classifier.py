@@ -225,11 +225,13 @@ def test_texts_are_remembered_and_the_memory_is_bounded(monkeypatch):
     assert set(log_signals._KNOWN) == {"a", "b", "c", "d"}
     calls = []
     monkeypatch.setattr(log_signals, "_search", lambda texts: calls.append(list(texts)) or
-                        [(t, signals_by_pattern(t)) for t in texts])
+                        {t: signals_by_pattern(t) for t in texts})
     assert classify_all(["e", "e"]) == {"e": set()}      # past the limit: forgotten, then "e" alone
     assert calls == [["e"]] and set(log_signals._KNOWN) == {"e"}
     classify_all(["e"])
     assert calls == [["e"]]                              # remembered: not searched again
+    assert classify_all(["f", "e", "ošibka", "g"]) == {"f": set(), "e": set(), "ošibka": set(), "g": set()}
+    assert calls == [["e"], ["f", "g"]]                  # only the new ASCII texts; the others exactly
 
 
 # Random lines stitched from the patterns' own pieces, in random case, with noise between them.
