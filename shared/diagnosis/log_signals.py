@@ -349,44 +349,19 @@ def masked(text: str) -> str:
     return (_NUMBERS_ASCII if stripped.isascii() else NUMBERS).sub("N", stripped)[:_MASKED_LENGTH]
 
 
-def grouped(texts: Iterable[str]) -> list[tuple[str, int]]:
-    """The texts grouped by `masked`: each group's first text as it was logged and how many texts
-    it holds, in the order the groups first came (as a Counter of the masked texts would hold them).
+def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
+    """The `limit` largest groups of the texts grouped by `masked`, each as its first text (as it
+    was logged) and how many texts it holds, largest first, a tie to the group that came first.
 
     Counted by exact text first (in C); then only a text that may share its group with another is
     masked. Masking takes out numbers, each a run of digits, dots and colons, and puts an "N" in its
     place; so two texts with the same mask are still equal once every digit, dot, colon and "N" is
     deleted from both (their *form*, `_MASK_CHARS` deleted by a C-level translate). A text alone in
-    its form is alone in its group, and is not masked: in a log read most lines carry an id or a
-    time that makes them distinct. The exception is a mask cut at 200 characters or of non-ASCII
-    text, which is computed, and its own deleted form is the text's form."""
-    counts = Counter(texts)
-    if not counts:
-        return []
-    distinct = list(counts)
-    forms = _forms_at_once(distinct) or _forms_one_by_one(distinct)
-    shared = Counter(forms)
-    if len(shared) == len(forms):
-        return list(counts.items())   # every text alone in its group
-    # A form alone is its own key (bytes never equal a mask, which is a str).
-    keys: list[str | bytes] = list(forms)
-    for i in compress(range(len(keys)), map(operator.lt, repeat(1), map(shared.__getitem__, forms))):
-        keys[i] = masked(distinct[i])
-    # Keys and counts in flat dicts of strings, bytes and ints, which the garbage collector does not
-    # track: a container per group (hundreds per read) would set off a collection in most diagnoses.
-    first = dict(zip(reversed(keys), reversed(distinct)))
-    total = dict.fromkeys(keys, 0)
-    for key, n in zip(keys, counts.values()):
-        total[key] += n
-    return [(first[key], n) for key, n in total.items()]
-
-
-def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
-    """The `limit` largest groups of `grouped(texts)`, largest first, a tie to the group that came
-    first: `heapq.nlargest(limit, grouped(texts), key=count)`, masking only the texts of forms that
-    can reach it. A text alone in its form is its own group, counted exactly; a form's groups count
-    at most the form's texts. Forms are masked from the most counted down, and no further once
-    `limit` groups are known that each count more than the next form."""
+    its form is alone in its group, counted exactly, and is not masked: in a log read most lines
+    carry an id or a time that makes them distinct. A form's groups count at most the form's texts:
+    forms are masked from the most counted down, and no further once `limit` groups are known that
+    each count more than the next form. A mask cut at 200 characters or of non-ASCII text is
+    computed, and its own deleted form is the text's form."""
     counts = Counter(texts)
     if not counts or limit <= 0:
         return []
