@@ -135,6 +135,7 @@ def main() -> int:
         times: dict[str, list[tuple[float, list[int]]]] = {"before": [], "after": [], "reference": [],
                                                             "before logs": [], "after logs": [],
                                                             "before wire": [], "after wire": [], "wire reference": []}
+        load_at_start = os.getloadavg()[0]
         for _ in range(args.runs):   # interleaved: load on the machine falls on all alike
             times["before"].append(ask("before", "d"))
             times["after"].append(ask("after", "d"))
@@ -150,7 +151,7 @@ def main() -> int:
             w.wait()
 
     print(f"LARGE, diagnose() alone, {args.runs} cold runs each, interleaved; before = {args.before}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(_line(f"before ({args.before[:10]})", times["before"]))
     print(_line("after (this tree)", times["after"]))
     print(_line("json pass (reference)", times["reference"]))
