@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import compress
-from typing import Callable
+from typing import Callable, Iterator
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision, at_micros,
@@ -346,7 +346,7 @@ class LogIndex:
         self.by_signal = {signal: tuple(matched) for signal, matched in by_signal.items()}
         self._top: dict[int, list[tuple[str, int]]] = {}
 
-    def error_texts(self) -> filter:
+    def error_texts(self) -> Iterator[str]:
         """The warning-or-worse texts, in the read's order (empty texts left out)."""
         return filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__, map(_SEVERITY, self.entries))))
 
