@@ -176,10 +176,14 @@ def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
         found = _classified(list(distinct))
         known.update(found)
         return found
-    new = [text for text, signals in zip(distinct, map(known.get, distinct)) if signals is None]
+    # What is known now, read once: another thread may empty `_KNOWN` meanwhile.
+    found = dict(zip(distinct, map(known.get, distinct)))
+    new = [text for text, signals in found.items() if signals is None]
     if new:
-        known.update(_classified(new))
-    return {text: known[text] for text in distinct}
+        fresh = _classified(new)
+        known.update(fresh)
+        found.update(fresh)
+    return found
 
 
 def _classified(texts: list[str]) -> dict[str, frozenset[LogSignal]]:

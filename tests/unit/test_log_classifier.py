@@ -380,3 +380,19 @@ def test_a_form_below_the_bar_is_not_masked(monkeypatch):
     texts = ["x 1", "x 2", "solo", "solo"]
     assert top_grouped(texts, 1) == [("x 1", 2)]
     assert seen == ["x 1", "x 2"]
+
+
+def test_a_memory_emptied_meanwhile_loses_nothing(monkeypatch):
+    """Another thread may empty the memory of texts while a read is classified: its answer still
+    holds every text (the known ones read once, before)."""
+    classify_all.cache_clear()
+    classify_all(["dial tcp 10.0.0.1:5432: i/o timeout"])
+    search = log_signals._search
+
+    def emptied_meanwhile(texts):
+        log_signals._KNOWN.clear()
+        return search(texts)
+
+    monkeypatch.setattr(log_signals, "_search", emptied_meanwhile)
+    assert classify_all(["dial tcp 10.0.0.1:5432: i/o timeout", "x"]) == {
+        "dial tcp 10.0.0.1:5432: i/o timeout": {DB}, "x": set()}
