@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+GOAL_MS = 5.0   # the goal: diagnose() within 5 ms p99 (docs/performance.md)
 
 
 def worker(root: str, evidence: str) -> None:
@@ -64,9 +65,9 @@ def worker(root: str, evidence: str) -> None:
     from shared.diagnosis.facts import LogIndex
 
     def logs() -> object:
-        """The log part alone: the index every rule shares and the warning texts' groups."""
-        index = LogIndex(bundle.logs.entries)
-        return getattr(index, "error_groups", None) or getattr(index, "_error_groups", None)
+        """The log part alone: the index every rule shares and the commonest warning texts (as the
+        narrative asks for them)."""
+        return LogIndex(bundle.logs.entries).top_error_texts(3)
 
     work = {"d": lambda: diagnose(bundle, settings), "l": logs, "r": reference,
             "w": lambda: diagnose(wire.evidence(), settings), "f": wire_reference}
@@ -88,9 +89,10 @@ def _quantile(values: list[float], q: float) -> float:
 def _line(name: str, runs: list[tuple[float, list[int]]]) -> str:
     ms = [t for t, _ in runs]
     gcs = [g for _, gens in runs for g in gens]
+    over = sum(t > GOAL_MS for t in ms) / len(ms)
     return (f"  {name:24s} CPU p50 {statistics.median(ms):6.2f} ms  p90 {_quantile(ms, 0.9):6.2f}  "
-            f"p99 {_quantile(ms, 0.99):6.2f}  | collections inside: gen0 {gcs.count(0)}, gen1 {gcs.count(1)}, "
-            f"gen2 {gcs.count(2)} (runs with one: {sum(1 for _, g in runs if g)})")
+            f"p99 {_quantile(ms, 0.99):6.2f}  over {GOAL_MS:.0f} ms {over:4.0%} | collections inside: gen0 "
+            f"{gcs.count(0)}, gen1 {gcs.count(1)}, gen2 {gcs.count(2)} (runs with one: {sum(1 for _, g in runs if g)})")
 
 
 def main() -> int:
@@ -135,6 +137,7 @@ def main() -> int:
         times: dict[str, list[tuple[float, list[int]]]] = {"before": [], "after": [], "reference": [],
                                                             "before logs": [], "after logs": [],
                                                             "before wire": [], "after wire": [], "wire reference": []}
+        load_at_start = os.getloadavg()[0]
         for _ in range(args.runs):   # interleaved: load on the machine falls on all alike
             times["before"].append(ask("before", "d"))
             times["after"].append(ask("after", "d"))
@@ -150,7 +153,7 @@ def main() -> int:
             w.wait()
 
     print(f"LARGE, diagnose() alone, {args.runs} cold runs each, interleaved; before = {args.before}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(_line(f"before ({args.before[:10]})", times["before"]))
     print(_line("after (this tree)", times["after"]))
     print(_line("json pass (reference)", times["reference"]))

@@ -5,20 +5,19 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
-import heapq
 import operator
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from itertools import compress, repeat
-from typing import Callable
+from itertools import compress
+from typing import Callable, Iterator
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision, at_micros,
                                        micros)
-from shared.diagnosis.log_signals import LogSignal, classify_all, grouped
+from shared.diagnosis.log_signals import LogSignal, classify_all, top_grouped
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -330,29 +329,34 @@ ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENC
 
 class LogIndex:
     """The service's log read, classified in one pass that every rule shares: the entries each
-    signal matched, in the read's order, each distinct text classified once. The warning-or-worse
-    texts, grouped with their numbers masked, are counted when first asked for (only a diagnosis
-    that names no single cause says them)."""
+    signal matched, in the read's order, each distinct text classified once. The commonest
+    warning-or-worse texts, grouped with their numbers masked, are counted when first asked for
+    (only a diagnosis that names no single cause says them)."""
 
     def __init__(self, entries: tuple[LogRecord, ...]) -> None:
         self.entries = entries
         self.texts = list(map(_TEXT, entries))
         signals = classify_all(self.texts)
         found = list(map(signals.__getitem__, self.texts))
-        # One C-level pass over the entries per signal that some text carries (six at most).
-        self.by_signal = {signal: tuple(compress(entries, map(operator.contains, found, repeat(signal))))
-                          for signal in frozenset().union(*signals.values())}
+        by_signal: dict[LogSignal, list[LogRecord]] = {}
+        # Only the entries that carry a signal are visited: compress, in C, skips the empty sets.
+        for entry, carried in compress(zip(entries, found), found):
+            for signal in carried:
+                by_signal.setdefault(signal, []).append(entry)
+        self.by_signal = {signal: tuple(matched) for signal, matched in by_signal.items()}
+        self._top: dict[int, list[tuple[str, int]]] = {}
 
-    @cached_property
-    def error_groups(self) -> list[tuple[str, int]]:
-        """The warning-or-worse texts grouped with their numbers masked: each group's first text,
-        as it was logged, and its count, in the order the groups first came."""
-        return grouped(text for text, severity in zip(self.texts, map(_SEVERITY, self.entries))
-                       if text and severity in ERROR_SEVERITIES)
+    def error_texts(self) -> Iterator[str]:
+        """The warning-or-worse texts, in the read's order (empty texts left out)."""
+        return filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__, map(_SEVERITY, self.entries))))
 
     def top_error_texts(self, limit: int) -> list[tuple[str, int]]:
-        """The commonest groups, most first; a tie goes to the group that came first."""
-        return heapq.nlargest(limit, self.error_groups, key=operator.itemgetter(1))
+        """The commonest groups, most first; a tie goes to the group that came first. Counted once
+        per limit, masking only the texts whose group could be among them (`top_grouped`)."""
+        known = self._top.get(limit)
+        if known is None:
+            known = self._top[limit] = top_grouped(self.error_texts(), limit)
+        return known
 
 
 _TEXT = operator.attrgetter("text")

@@ -6,11 +6,15 @@ source of each), matched case-insensitively. Each signal names its kind, so evid
 """
 from __future__ import annotations
 
+import heapq
+import operator
 import re
+from bisect import bisect_right
 from collections import Counter
 from datetime import datetime
 from enum import Enum
 from functools import lru_cache
+from itertools import accumulate, compress, repeat
 from typing import Iterable, NamedTuple
 from urllib.parse import quote as _url_quote
 
@@ -152,40 +156,61 @@ def signals_in(entry: LogRecord) -> set[LogSignal]:
     return set(classify(entry.text))
 
 
-@lru_cache(maxsize=4096)
 def classify(text: str) -> frozenset[LogSignal]:
-    """Every signal whose patterns match somewhere in `text`: exactly what `signals_by_pattern`
-    says, found in one pass over the anchors instead of one regex search per signal.
+    """Every signal whose patterns match somewhere in `text`: exactly what `signals_by_pattern` says."""
+    return classify_all((text,))[text]
 
-    Logs repeat the same lines from one read to the next (a sweep reads the incident's logs
-    again): each distinct text is classified once per instance, while it stays in the cache."""
-    if not text.isascii():
-        # Case-insensitive matching lets a few non-ASCII letters match ASCII ones (the Kelvin sign
-        # a "k", a long s an "s"), which lower-casing does not: such text takes the exact path.
-        return signals_by_pattern(text)
-    lowered = text.lower()
-    found: set[LogSignal] = set()
-    for gate, anchored in _GATED:
-        if gate in lowered:
-            for anchor, signal, pattern in anchored:
-                if signal not in found and anchor in lowered and pattern.search(text):
-                    found.add(signal)
-    # One shared frozenset per combination of signals (a handful), not one per line: hundreds of
-    # live containers per read would set off the garbage collector inside the diagnosis.
-    if not found:
-        return _NONE
-    signals = frozenset(found)
-    return _SIGNAL_SETS.setdefault(signals, signals)
 
+def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
+    """Each distinct text of `texts` and its signals, exactly what `signals_by_pattern` says of it.
+
+    A log read repeats the same lines many times over (Cloud Run's request-log texts verbatim):
+    each distinct text is classified once, all of them in one search (`_search`). Logs also repeat
+    from one read to the next (a sweep reads the incident's logs again): a text stays known while
+    it is in `_KNOWN`."""
+    known = _KNOWN
+    if len(known) > _KNOWN_LIMIT:
+        known.clear()
+    distinct = dict.fromkeys(texts)
+    if known.keys().isdisjoint(distinct):   # a read never seen before: all of it at once
+        found = _classified(list(distinct))
+        known.update(found)
+        return found
+    # What is known now, read once: another thread may empty `_KNOWN` meanwhile.
+    found = dict(zip(distinct, map(known.get, distinct)))
+    new = [text for text, signals in found.items() if signals is None]
+    if new:
+        fresh = _classified(new)
+        known.update(fresh)
+        found.update(fresh)
+    return found
+
+
+def _classified(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
+    """Each of `texts` (distinct) and its signals, in their order."""
+    if "".join(texts).isascii():
+        return _search(texts)
+    found = _search([text for text in texts if text.isascii()])
+    # Case-insensitive matching lets a few non-ASCII letters match ASCII ones (the Kelvin sign a
+    # "k", a long s an "s"), which lower-casing does not: such text takes the exact path.
+    found.update((text, _shared(signals_by_pattern(text))) for text in texts if not text.isascii())
+    return {text: found[text] for text in texts}
+
+
+_KNOWN: dict[str, frozenset[LogSignal]] = {}   # texts already classified, and their signals
+_KNOWN_LIMIT = 4096   # texts; past it the memory of texts starts again empty
+classify_all.cache_clear = _KNOWN.clear   # type: ignore[attr-defined]  # as functools' caches have it
 
 _NONE: frozenset[LogSignal] = frozenset()
 _SIGNAL_SETS: dict[frozenset[LogSignal], frozenset[LogSignal]] = {}
 
 
-def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
-    """Each distinct text of `texts` and its signals. A log read repeats the same lines many
-    times over (Cloud Run's request-log texts verbatim): each distinct text is classified once."""
-    return {text: classify(text) for text in dict.fromkeys(texts)}
+def _shared(signals: frozenset[LogSignal]) -> frozenset[LogSignal]:
+    """One shared frozenset per combination of signals (a handful), not one per line: hundreds of
+    live containers per read would set off the garbage collector inside the diagnosis."""
+    if not signals:
+        return _NONE
+    return _SIGNAL_SETS.setdefault(signals, signals)
 
 
 def signals_by_pattern(text: str) -> frozenset[LogSignal]:
@@ -193,53 +218,124 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
     return frozenset(signal for signal, pattern in _COMPILED.items() if pattern.search(text))
 
 
-# --- the one pass -------------------------------------------------------------------------------
+# --- the one search -----------------------------------------------------------------------------
 #
 # A regex search tries every alternative at every position of the line (Python's engine has no
 # fast path for a case-insensitive alternation), about 40 alternatives x 100 characters per line.
 # But every alternative holds a run of literal characters (its anchor) that any line it matches
-# must contain, case aside: a substring test on the lower-cased line, which runs in C, rules out
-# nearly every alternative, and the regex runs only to confirm one whose anchor is there. Anchors
-# are read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
-# Gates (short words most anchors contain) skip whole groups of anchors with one test; which gate
-# an anchor sits under changes only the speed, never the answer, since a line holding the anchor
-# holds its gate. For ASCII text lower-casing is exactly what IGNORECASE compares, so the anchors
-# never rule out a line the regex would match.
+# must contain, case aside. So the distinct texts are lower-cased and joined into one string, and
+# each anchor is looked for in it with `str.find` (C's string search, which skips ahead as it
+# goes): about 40 scans in C over all the text, instead of 40 Python-level substring tests per
+# line. Each hit is mapped back to its line by bisection on the lines' start offsets; the search
+# for that anchor then resumes at the next line. The regex runs only to confirm a line whose
+# anchor is there, and not at all for an alternative that is nothing but its anchor. Anchors are
+# read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
+#
+# Exactness: for ASCII text lower-casing is exactly what IGNORECASE compares (non-ASCII text takes
+# `signals_by_pattern`), and lower-casing ASCII keeps every offset. No anchor holds the separator,
+# so no hit spans two lines, whatever the lines themselves hold. A line that matches an
+# alternative holds its anchor; where the anchor begins the alternative, every match of it starts
+# at an occurrence of the anchor, so the regex is searched from the line's first one (a search
+# from an offset still sees the characters before it, for \b and look-behinds).
 
-_GATES = ("connection to", "connect to", "connection", "connect", "dial", "pool", "too many", "instance", "time", "fail",
-          "secret", "start", "server")
+_SEPARATOR = "\n"
+
+
+class _Anchor(NamedTuple):
+    text: str                  # lower-cased; "" when the alternative has no literal run
+    bit: int                   # its signal's bit in _BITS
+    pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive
+    whole: bool                # the alternative is its anchor and nothing else: a hit is a match
+    leads: bool                # the alternative begins with its anchor
+
+
+def _alternatives(pattern: str) -> list[list[tuple[object, object]]]:
+    """The top-level alternatives of `pattern`, as the `re` module's own parser reads them."""
+    from re import _parser as sre_parse   # the parser the re module itself compiles with
+    from re._constants import BRANCH
+
+    items = list(sre_parse.parse(pattern, re.IGNORECASE))
+    return items[0][1][1] if len(items) == 1 and items[0][0] is BRANCH else [items]
+
+
+def _literal_runs(alternative: list[tuple[object, object]]) -> tuple[str, str]:
+    """(its leading run of literal characters, its longest run) as written."""
+    from re._constants import LITERAL
+
+    best = run = ""
+    lead = None
+    for op, value in alternative:
+        if op is LITERAL:
+            run += chr(value)
+        else:
+            lead = run if lead is None else lead
+            run = ""
+        best = max(best, run, key=len)
+    return (run if lead is None else lead), best
 
 
 def _anchors(pattern: str) -> tuple[str, ...]:
     """For each top-level branch of `pattern`, its longest run of literal characters, lower-cased:
     a line the branch matches contains it. "" (no usable anchor) lets every line through."""
-    from re import _parser as sre_parse   # the parser the re module itself compiles with
-    from re._constants import BRANCH, LITERAL
-
-    items = list(sre_parse.parse(pattern, re.IGNORECASE))
-    branches = items[0][1][1] if len(items) == 1 and items[0][0] is BRANCH else [items]
-    anchors = []
-    for branch in branches:
-        best, run = "", ""
-        for op, value in branch:
-            run = run + chr(value) if op is LITERAL else ""
-            best = max(best, run, key=len)
-        anchors.append(best.lower() if best.isascii() else "")
-    return tuple(anchors)
+    return tuple(_anchor_of(a)[0] for a in _alternatives(pattern))
 
 
-def _gated() -> tuple[tuple[str, tuple[tuple[str, LogSignal, re.Pattern[str]], ...]], ...]:
-    groups: dict[str, list[tuple[str, LogSignal, re.Pattern[str]]]] = {}
+def _anchor_of(alternative: list[tuple[object, object]]) -> tuple[str, bool, bool]:
+    """(anchor, whole, leads) of one alternative (see _Anchor)."""
+    lead, best = _literal_runs(alternative)
+    if not best.isascii():
+        return "", False, False
+    anchor = best.lower()
+    return anchor, bool(anchor) and len(best) == len(alternative), bool(anchor) and lead == best
+
+
+def _anchored() -> tuple[_Anchor, ...]:
+    found: dict[tuple[str, LogSignal, str], _Anchor] = {}
     for signal, patterns in _PATTERNS.items():
         for source in patterns:
             pattern = re.compile(source, re.IGNORECASE)
-            for anchor in dict.fromkeys(_anchors(source)):
-                gate = next((g for g in _GATES if g in anchor), "")   # "" is in every line
-                groups.setdefault(gate, []).append((anchor, signal, pattern))
-    return tuple((gate, tuple(anchored)) for gate, anchored in groups.items())
+            for alternative in _alternatives(source):
+                anchor, whole, leads = _anchor_of(alternative)
+                if _SEPARATOR in anchor:
+                    raise ValueError(f"{source!r}: an anchor may not hold the separator {_SEPARATOR!r}")
+                key = (anchor, signal, source)
+                known = found.get(key)
+                # The same anchor in two alternatives of one pattern: a hit is a match if either is
+                # nothing but it, and the search may start from it only if both begin with it.
+                found[key] = _Anchor(anchor, _BITS[signal], pattern, whole or (known is not None and known.whole),
+                                     leads and (known is None or known.leads))
+    return tuple(found.values())
 
 
-_GATED = _gated()
+_BITS = {signal: 1 << i for i, signal in enumerate(LogSignal)}
+# Every combination of signals, by its bits: one shared frozenset each.
+_BY_BITS = tuple(_shared(frozenset(signal for signal, bit in _BITS.items() if bits & bit))
+                 for bits in range(1 << len(_BITS)))
+_ANCHORS = _anchored()
+
+
+def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
+    """Each of `texts` (distinct, ASCII) and its signals, in their order."""
+    if not texts:
+        return {}
+    lowered = _SEPARATOR.join(texts).lower()
+    # Where each line starts in `lowered`, and one past the end: each line and its separator.
+    starts = [0, *accumulate(len(text) + 1 for text in texts)]
+    find = lowered.find
+    # Each line's signals so far as bits (_BITS): ints, which the garbage collector does not track.
+    found: dict[int, int] = {}
+    for anchor, bit, pattern, whole, leads in _ANCHORS:
+        at = find(anchor)
+        while at >= 0:
+            line = bisect_right(starts, at) - 1
+            signals = found.get(line, 0)
+            if not signals & bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
+                found[line] = signals | bit
+            at = find(anchor, starts[line + 1])   # past the end for the last line: -1
+    classified = dict.fromkeys(texts, _NONE)
+    for line, signals in found.items():
+        classified[texts[line]] = _BY_BITS[signals]
+    return classified
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,
@@ -257,43 +353,69 @@ def masked(text: str) -> str:
     return (_NUMBERS_ASCII if stripped.isascii() else NUMBERS).sub("N", stripped)[:_MASKED_LENGTH]
 
 
-def grouped(texts: Iterable[str]) -> list[tuple[str, int]]:
-    """The texts grouped by `masked`: each group's first text as it was logged and how many texts
-    it holds, in the order the groups first came (as a Counter of the masked texts would hold them).
+def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
+    """The `limit` largest groups of the texts grouped by `masked`, each as its first text (as it
+    was logged) and how many texts it holds, largest first, a tie to the group that came first.
 
     Counted by exact text first (in C); then only a text that may share its group with another is
     masked. Masking takes out numbers, each a run of digits, dots and colons, and puts an "N" in its
     place; so two texts with the same mask are still equal once every digit, dot, colon and "N" is
-    deleted from both (`_MASK_CHARS`, by a C-level translate). A text that is alone in that coarser form
-    is alone in its group, and is not masked: in a log read most lines carry an id or a time that
-    makes them distinct. The exception is a mask cut at 200 characters or of non-ASCII text, which is
-    computed, and its own deleted form joins the comparison."""
+    deleted from both (their *form*, `_MASK_CHARS` deleted by a C-level translate). A text alone in
+    its form is alone in its group, counted exactly, and is not masked: in a log read most lines
+    carry an id or a time that makes them distinct. A form's groups count at most the form's texts:
+    forms are masked from the most counted down, and no further once `limit` groups are known that
+    each count more than the next form. A mask cut at 200 characters or of non-ASCII text is
+    computed, and its own deleted form is the text's form."""
     counts = Counter(texts)
-    simple: dict[str, bytes] = {}
-    computed: dict[str, str] = {}
-    for text in counts:
+    if not counts or limit <= 0:
+        return []
+    distinct, ns = list(counts), list(counts.values())
+    forms = _forms_at_once(distinct) or _forms_one_by_one(distinct)
+    shared = Counter(forms)
+    members: dict[bytes, list[int]] = {}
+    for i in compress(range(len(forms)), map(operator.lt, repeat(1), map(shared.__getitem__, forms))):
+        members.setdefault(forms[i], []).append(i)
+    # The groups known exactly, as (count, first appearance): the largest texts alone in their forms.
+    alone = compress(range(len(forms)), map(operator.eq, repeat(1), map(shared.__getitem__, forms)))
+    known = [(ns[i], i) for i in heapq.nlargest(limit, alone, key=ns.__getitem__)]
+    for total, indices in sorted(((sum(map(ns.__getitem__, m)), m) for m in members.values()),
+                                 key=operator.itemgetter(0), reverse=True):
+        if len(known) >= limit and _ranked(known)[limit - 1][0] > total:
+            break
+        groups: dict[str, tuple[int, int]] = {}
+        for i in indices:
+            n, first = groups.get(key := masked(distinct[i]), (0, i))
+            groups[key] = (n + ns[i], first)
+        known.extend(groups.values())
+    return [(distinct[first], n) for n, first in _ranked(known)[:limit]]
+
+
+def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(count, first appearance) pairs, the largest count first, a tie to the one that came first."""
+    return sorted(groups, key=lambda group: (-group[0], group[1]))
+
+
+def _forms_at_once(distinct: list[str]) -> list[bytes] | None:
+    """Each text's form, made by one translate of all the texts joined; None unless every text is
+    ASCII, at most 200 characters stripped and free of the separator."""
+    stripped = list(map(str.strip, distinct))
+    joined = "\0".join(stripped)
+    if not joined.isascii() or joined.count("\0") != len(stripped) - 1 or max(map(len, stripped)) > _MASKED_LENGTH:
+        return None
+    return joined.encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
+
+
+def _forms_one_by_one(distinct: list[str]) -> list[bytes]:
+    """Each text's form, for any texts: a text whose mask is computed (non-ASCII, or cut at 200
+    characters) has its mask's form."""
+    forms = []
+    for text in distinct:
         stripped = text.strip()
         if stripped.isascii() and len(stripped) <= _MASKED_LENGTH:
-            simple[text] = stripped.encode("ascii").translate(None, _MASK_CHARS)
+            forms.append(stripped.encode("ascii").translate(None, _MASK_CHARS))
         else:
-            computed[text] = masked(text)
-    forms = Counter(simple.values())
-    forms.update(key.translate(_DELETE_MASK_CHARS).encode("utf-8") for key in computed.values())
-    # Keys and counts in flat dicts of strings, bytes and ints, which the garbage collector does not
-    # track: a container per group (hundreds per read) would set off a collection in most diagnoses.
-    first: dict[str | bytes, str] = {}
-    total: Counter[str | bytes] = Counter()
-    for text, n in counts.items():
-        form = simple.get(text)
-        if form is None:
-            key: str | bytes = computed[text]
-        elif forms[form] == 1:
-            key = form   # alone in its group; bytes never equal a mask, which is a str
-        else:
-            key = masked(text)
-        first.setdefault(key, text)
-        total[key] += n
-    return [(first[key], n) for key, n in total.items()]
+            forms.append(masked(text).translate(_DELETE_MASK_CHARS).encode("utf-8"))
+    return forms
 
 
 _MASKED_LENGTH = 200

@@ -1,8 +1,10 @@
-"""The one-pass log classifier against the reference: every signal's whole alternation searched on
-its own (`signals_by_pattern`). Both run on every known text, on near misses and on mixed lines,
-and each row also states the answer it expects, so two implementations wrong the same way fail too."""
+"""The log classifier (one search over all the distinct texts, joined) against the reference: every
+signal's whole alternation searched on its own (`signals_by_pattern`). Both run on every known text,
+on near misses and on mixed lines, one at a time and all together, and each row also states the
+answer it expects, so two implementations wrong the same way fail too."""
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 
@@ -12,7 +14,8 @@ from hypothesis import strategies as st
 
 from shared.diagnosis import log_signals
 from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, LogSignal, _anchors, _PATTERNS, classify,
-                                          classify_all, grouped, masked, signals_by_pattern)
+                                          classify_all, masked, signals_by_pattern,
+                                          top_grouped)
 
 DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET = (
     LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
@@ -108,13 +111,25 @@ def _id(row) -> str:
     return row[0][:50] or "(empty)"
 
 
+def _fresh(texts) -> dict:
+    """classify_all with nothing remembered from an earlier call: the search itself."""
+    classify_all.cache_clear()
+    return classify_all(texts)
+
+
 @pytest.mark.parametrize("text, expected", TABLE, ids=[_id(r) for r in TABLE])
 def test_one_pass_gives_exactly_the_per_pattern_classification(text, expected):
     reference = signals_by_pattern(text)
     assert reference == expected, "the table's expectation is wrong about the reference"
-    assert classify.__wrapped__(text) == reference
-    assert classify(text) == reference
-    assert classify_all([text, text])[text] == reference
+    assert _fresh([text, text]) == {text: reference}
+    assert classify(text) == reference   # remembered now
+
+
+def test_all_the_texts_in_one_search_are_each_classified_as_alone():
+    """Joined into one string, no line's signals leak into the next (the table's texts, in two orders)."""
+    texts = [text for text, _ in TABLE]
+    for order in (texts, texts[::-1]):
+        assert _fresh(order) == {text: signals_by_pattern(text) for text in order}
 
 
 def test_every_pattern_alternative_is_exercised_by_a_positive_row():
@@ -135,16 +150,88 @@ def test_every_alternative_has_an_anchor_its_matches_contain(pattern):
             assert any(a in found.group(0).lower() for a in anchors)
 
 
+# The search's own edges: an anchor at a line's start or end, beside the separator, a separator
+# inside a line, another case, a line that matches several patterns, empty lines around.
+EDGES = [
+    ["dial tcp 10.20.0.3:5432: i/o timeout", "x"],                             # an anchor at the very start
+    ["x", "Error: connect ECONNREFUSED 127.0.0.1:5432"],                       # an anchor at the very end
+    ["could not connect to server", "could not connect to server"[::-1]],      # a whole-literal line, and reversed
+    ["dial", "tcp 10.20.0.3:5432: i/o timeout"],                               # a pattern cut by the separator
+    ["failed to dial (connection name = \"p:r:i\")", "dial tcp 10.0.0.1:443: i/o timeout"],
+    ["upstream said:\ndial tcp 10.20.0.3:3307: i/o timeout"],                   # the separator inside a line
+    ["secret projects/p\nwas not found"],                                      # `.+` does not cross a newline
+    ["a\n", "\nSTARTUP TCP probe failed", ""],                                 # lines that begin or end with it
+    ["DIAL TCP 10.20.0.3:3307: I/O TIMEOUT", "Dial Tcp 10.20.0.3:1433: Connect: Connection Refused"],
+    ["Container failed to start: Permission denied on secret s; dial tcp 1.2.3.4:5432: i/o timeout; "
+     "connection to the instance had an error; there was no available instance; reached the maximum "
+     "request timeout"],                                                       # five signals in one line
+    ["STARTUP tcp probe failed, STARTUP UDP probe failed", "STARTUP UDP probe failed, STARTUP tcp probe failed"],
+    ["dial tcp 10.0.0.1:443: i/o timeout then dial tcp 10.0.0.1:5432: i/o timeout"],   # the second occurrence
+    ["", "", "Too many connections"],
+    [],
+]
+
+
+@pytest.mark.parametrize("texts", EDGES, ids=[" | ".join(t)[:50] or "(none)" for t in EDGES])
+def test_the_search_at_its_edges(texts):
+    assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts}
+
+
+def test_edge_rows_state_what_they_find():
+    assert signals_by_pattern("dial") == signals_by_pattern("tcp 10.20.0.3:5432: i/o timeout") == set()
+    assert signals_by_pattern("upstream said:\ndial tcp 10.20.0.3:3307: i/o timeout") == {DB}
+    assert signals_by_pattern(EDGES[9][0]) == {STARTUP, SECRET, DB, C503, NO_INSTANCE, TIMEOUT}
+    assert signals_by_pattern(EDGES[11][0]) == {DB}
+
+
+def _anchors_with(change, monkeypatch) -> None:
+    monkeypatch.setattr(log_signals, "_ANCHORS", tuple(change(a) for a in log_signals._ANCHORS))
+
+
 def test_a_wrong_anchor_is_caught_by_the_comparison(monkeypatch):
-    """The comparison can fail: with one anchor changed to a string its lines lack, the one pass
+    """The comparison can fail: with one anchor changed to a string its lines lack, the search
     misses the Go dial error the reference still finds."""
-    broken = tuple((gate, tuple((anchor + "x" if anchor == "dial tcp " else anchor, signal, pattern)
-                                for anchor, signal, pattern in group))
-                   for gate, group in log_signals._GATED)
-    monkeypatch.setattr(log_signals, "_GATED", broken)
+    _anchors_with(lambda a: a._replace(text=a.text + "x") if a.text == "dial tcp " else a, monkeypatch)
     text = "dial tcp 10.20.0.3:3307: i/o timeout"
     assert signals_by_pattern(text) == {DB}
-    assert classify.__wrapped__(text) != signals_by_pattern(text)
+    assert _fresh([text])[text] != signals_by_pattern(text)
+
+
+def test_a_hit_taken_for_a_match_is_caught(monkeypatch):
+    """Only an alternative that is nothing but its anchor skips the regex: marking "dial tcp " so
+    would take an HTTPS dependency's timeout for a database error."""
+    unescaped = {a: re.sub(r"\\(.)", r"\1", a.pattern.pattern).lower() for a in log_signals._ANCHORS
+                 if "|" not in a.pattern.pattern}
+    assert [a.text for a in unescaped if a.whole] == [a.text for a, plain in unescaped.items() if a.text == plain]
+    assert sum(a.whole for a in unescaped) >= 15
+    _anchors_with(lambda a: a._replace(whole=True) if a.text == "dial tcp " else a, monkeypatch)
+    text = "dial tcp 10.20.0.9:443: i/o timeout"
+    assert signals_by_pattern(text) == set()
+    assert _fresh([text])[text] != signals_by_pattern(text)
+
+
+def test_a_search_from_the_anchor_only_where_it_leads(monkeypatch):
+    """The regex is searched from the anchor only where the alternative begins with it: from
+    " probe failed" it would miss the "STARTUP TCP" before it."""
+    _anchors_with(lambda a: a._replace(leads=True) if a.text == " probe failed" else a, monkeypatch)
+    text = "Default STARTUP TCP probe failed 1 time consecutively"
+    assert signals_by_pattern(text) == {STARTUP}
+    assert _fresh([text])[text] != signals_by_pattern(text)
+
+
+def test_texts_are_remembered_and_the_memory_is_bounded(monkeypatch):
+    monkeypatch.setattr(log_signals, "_KNOWN_LIMIT", 3)
+    _fresh(["a", "b", "c", "d"])
+    assert set(log_signals._KNOWN) == {"a", "b", "c", "d"}
+    calls = []
+    monkeypatch.setattr(log_signals, "_search", lambda texts: calls.append(list(texts)) or
+                        {t: signals_by_pattern(t) for t in texts})
+    assert classify_all(["e", "e"]) == {"e": set()}      # past the limit: forgotten, then "e" alone
+    assert calls == [["e"]] and set(log_signals._KNOWN) == {"e"}
+    classify_all(["e"])
+    assert calls == [["e"]]                              # remembered: not searched again
+    assert classify_all(["f", "e", "ošibka", "g"]) == {"f": set(), "e": set(), "ošibka": set(), "g": set()}
+    assert calls == [["e"], ["f", "g"]]                  # only the new ASCII texts; the others exactly
 
 
 # Random lines stitched from the patterns' own pieces, in random case, with noise between them.
@@ -164,7 +251,13 @@ def _lines(draw) -> str:
 @settings(max_examples=200, deadline=None)
 @given(_lines())
 def test_one_pass_agrees_with_the_reference_on_random_lines(text):
-    assert classify.__wrapped__(text) == signals_by_pattern(text)
+    assert _fresh([text])[text] == signals_by_pattern(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_lines(), max_size=12))
+def test_the_search_agrees_with_the_reference_on_random_reads(texts):
+    assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts}
 
 
 # --- number masking (top error texts) ------------------------------------------------------------
@@ -207,15 +300,17 @@ def _grouped_plainly(texts: list[str]) -> list[tuple[str, int]]:
     ["x" * 199 + " 1", "x" * 199 + " 2", "x" * 250 + " 3", "x" * 250 + " 4"],   # cut at 200 characters
     ["٣ done", "4 done", "done ٣"],                                     # a non-ASCII digit is masked too
     ["  padded 1  ", "padded 2", "\tpadded 3"],
+    ["a\x001", "a\x002", "a 3"],                                        # the separator of the forms in a text
 ])
 def test_grouping_is_the_same_as_masking_every_text(texts):
-    assert grouped(texts) == _grouped_plainly(texts)
+    """Asked for every group, the largest groups are the whole grouping, ordered by count."""
+    assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from(list("aN_ .:-12\u0663\t")), max_size=12), max_size=12))
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aN_ .:-12\u0663\t\x00")), max_size=12), max_size=12))
 def test_grouping_agrees_on_random_texts(texts):
-    assert grouped(texts) == _grouped_plainly(texts)
+    assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
 
 
 @pytest.mark.parametrize("kept, texts", [
@@ -226,4 +321,78 @@ def test_a_wrong_deleted_form_is_caught_by_the_comparison(monkeypatch, kept, tex
     """The comparison can fail: with a character the mask can replace left out of the deleted form,
     two texts of one group look alone in their forms and are kept apart."""
     monkeypatch.setattr(log_signals, "_MASK_CHARS", log_signals._MASK_CHARS.replace(kept.encode(), b""))
-    assert grouped(texts) != _grouped_plainly(texts)
+    assert top_grouped(texts, 2) != _top_plainly(texts, 2)
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"dial error\d|dial error", "a dial error"),        # one alternative is its anchor alone: a hit is a match
+    (r"\ddial error|dial error\d", "5dial error"),       # only one begins with it: searched from the line's start
+    (r"\ddial error|dial error\d", "dial error 5"),      # neither matches
+])
+def test_one_anchor_in_two_alternatives(monkeypatch, pattern, text):
+    monkeypatch.setattr(log_signals, "_PATTERNS", {DB: (pattern,)})
+    monkeypatch.setattr(log_signals, "_COMPILED", {DB: re.compile(pattern, re.IGNORECASE)})
+    monkeypatch.setattr(log_signals, "_ANCHORS", log_signals._anchored())
+    assert len(log_signals._ANCHORS) == 1
+    assert _fresh([text])[text] == signals_by_pattern(text)
+
+
+# --- the largest groups alone (top error texts) ---------------------------------------------------
+
+def _top_plainly(texts: list[str], limit: int) -> list[tuple[str, int]]:
+    return heapq.nlargest(limit, _grouped_plainly(texts), key=lambda group: group[1])
+
+
+TOP_TABLE = [
+    ([], 3),
+    (["a"], 0),
+    (["x 1", "x 2", "solo", "solo"], 1),                        # a tie at the bar: the group that came first
+    (["solo", "solo", "x 1", "x 2"], 1),                        # ... and the other way round
+    (["x 1", "y", "x 2", "y", "z", "z", "z", "w 1", "w 22"], 2),
+    (["p 1", "p 2", "p 3", "q", "q", "r 1", "r 1", "s"], 3),     # a form's groups below the bar: never masked
+    (["a 1b", "a b1", "a b1", "c"], 2),                         # one form, two groups
+    (["٣ done", "4 done", "done ٣", "done"], 2),                # non-ASCII: masks computed
+    (["x" * 250 + " 1", "x" * 250 + " 2", "y"], 1),             # cut at 200 characters
+    (["e 1", "e 2", "f 1", "f 2", "g", "g"], 5),                # fewer groups than asked for
+]
+
+
+@pytest.mark.parametrize("texts, limit", TOP_TABLE)
+def test_the_largest_groups_are_those_of_the_whole_grouping(texts, limit):
+    assert top_grouped(texts, limit) == _top_plainly(texts, limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aN_ .:12\u0663")), max_size=6), max_size=16),
+       st.integers(min_value=0, max_value=4))
+def test_the_largest_groups_agree_on_random_texts(texts, limit):
+    assert top_grouped(texts, limit) == _top_plainly(texts, limit)
+
+
+def test_a_form_below_the_bar_is_not_masked(monkeypatch):
+    """Only forms that can reach the largest groups are masked; stopping at a form that can only
+    tie them would drop the tie the group that came first wins (the comparison fails)."""
+    seen = []
+    monkeypatch.setattr(log_signals, "masked", lambda text: seen.append(text) or masked(text))
+    texts = ["r 1", "r 2", "q", "q", "q", "s", "s", "s"]
+    assert top_grouped(texts, 2) == _top_plainly(texts, 2) == [("q", 3), ("s", 3)]
+    assert seen == []                        # the form "r " (2 texts) is below both groups (3)
+    texts = ["x 1", "x 2", "solo", "solo"]
+    assert top_grouped(texts, 1) == [("x 1", 2)]
+    assert seen == ["x 1", "x 2"]
+
+
+def test_a_memory_emptied_meanwhile_loses_nothing(monkeypatch):
+    """Another thread may empty the memory of texts while a read is classified: its answer still
+    holds every text (the known ones read once, before)."""
+    classify_all.cache_clear()
+    classify_all(["dial tcp 10.0.0.1:5432: i/o timeout"])
+    search = log_signals._search
+
+    def emptied_meanwhile(texts):
+        log_signals._KNOWN.clear()
+        return search(texts)
+
+    monkeypatch.setattr(log_signals, "_search", emptied_meanwhile)
+    assert classify_all(["dial tcp 10.0.0.1:5432: i/o timeout", "x"]) == {
+        "dial tcp 10.0.0.1:5432: i/o timeout": {DB}, "x": set()}
