@@ -65,7 +65,9 @@ class _LoggingClient:
             return self._wire
 
     def warm(self) -> None:
-        """Builds the client and opens its connection now (no call is made); idempotent and thread-safe."""
+        """Builds the client and its call and opens the connection now (no call is made);
+        idempotent and thread-safe."""
+        self._calls()
         connect(self._logging().transport)
 
     def close(self) -> None:
