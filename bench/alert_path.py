@@ -13,6 +13,9 @@ printed too. In the same run:
     it takes beyond the commit), plus the evidence's critical path: the slowest of the first round of reads, then
     the slowest of the second round or of the state read meanwhile on the read-ahead thread
     (its query and batched read, one after the other), each timed alone.
+Also printed: the CPU every other process on the machine (the stand-ins, both emulators) spends
+per alert, read from /proc, and the bound it sets: all processes' CPU until the first write,
+spread over the cores, is the earliest the write can come however the work overlaps.
 The goal is a ratio, never an absolute: first write <= RATIO_GOAL x the floor. The run fails
 only on a regression: more Firestore round trips than WAITED_ROUND_TRIPS before the write, more
 than FRESH_DUPLICATE_ROUND_TRIPS for a duplicate this instance does not remember, or any for one
