@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/timeline_build.py
 	$(PY) bench/outcome_publish.py
 	$(PY) bench/monitoring_decode.py
+	$(PY) bench/monitoring_query.py
 	$(PY) bench/run_decode.py
 	$(PY) bench/alert_path.py
 	$(PY) bench/cold_start.py

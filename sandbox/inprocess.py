@@ -248,8 +248,8 @@ class InProcessMonitoring(CloudMonitoringAdapter):
 
         key = query.model_dump_json()
         request = self._requests.get(key)
-        if request is None:   # building the proto-plus request costs more than answering it
-            request = monitoring_v3.ListTimeSeriesRequest.serialize(list_time_series_request(query))
+        if request is None:   # building the request costs more than answering it
+            request = list_time_series_request(query).SerializeToString()
             self._requests[key] = request
         pages: list[bytes] = []
         while True:   # every page, as list(pager) does
@@ -285,7 +285,7 @@ class InProcessLogging(CloudLoggingAdapter):
         # The request and the page loop of CloudLoggingAdapter._read.
         key = (project, filter, max_entries)
         request = self._requests.get(key)
-        if request is None:   # building the proto-plus request costs more than answering it
+        if request is None:   # building the request costs more than answering it
             request = self._requests[key] = ListLogEntriesRequest.serialize(ListLogEntriesRequest(
                 resource_names=[f"projects/{project}"], filter=filter, order_by="timestamp desc",
                 page_size=min(max_entries, MAX_PAGE_SIZE)))

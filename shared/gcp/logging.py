@@ -45,6 +45,7 @@ class _LoggingClient:
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
         self._client: Any = None
+        self._wire: Any = None      # LoggingWire over the client's channel (shared/gcp/logging_wire.py)
         self._lock = threading.Lock()
 
     def _logging(self) -> Any:
@@ -53,14 +54,27 @@ class _LoggingClient:
                 self._client = logging_client()
             return self._client
 
+    def _calls(self) -> Any:
+        """ListLogEntries on plain protobuf, on this client's channel."""
+        client = self._logging()
+        with self._lock:
+            if self._wire is None:
+                from shared.gcp.logging_wire import LoggingWire
+
+                self._wire = LoggingWire(client)
+            return self._wire
+
     def warm(self) -> None:
-        """Builds the client and opens its connection now (no call is made); idempotent and thread-safe."""
+        """Builds the client and its call and opens the connection now (no call is made);
+        idempotent and thread-safe."""
+        self._calls()
         connect(self._logging().transport)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.transport.close()
-            self._client = None
+        with self._lock:
+            if self._client is not None:
+                self._client.transport.close()
+                self._client = self._wire = None
 
 
 class CloudLoggingAdapter(_LoggingClient):
@@ -102,15 +116,14 @@ class CloudLoggingAdapter(_LoggingClient):
         return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy)
 
     def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
-        from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
-
-        request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
-                                        order_by="timestamp desc", page_size=min(max_entries, MAX_PAGE_SIZE))
-        pager = self._logging().list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+        calls = self._calls()
+        request = calls.Request(resource_names=[f"projects/{project}"], filter=filter, order_by="timestamp desc",
+                                page_size=min(max_entries, MAX_PAGE_SIZE))
         records: list[LogRecord] = []
-        for page in pager.pages:    # the next page is fetched only when the loop asks for it
-            # The page's raw protobuf: a proto-plus wrapper per entry would cost more than its decoding.
-            for entry in ListLogEntriesResponse.pb(page).entries:
+        # Plain protobuf pages (shared/gcp/logging_wire.py): the next is fetched only when the loop
+        # asks for it, and a proto-plus wrapper per entry would cost more than its decoding.
+        for page in calls.pages(request, self._policy.call_timeout):
+            for entry in page.entries:
                 if len(records) == max_entries:
                     return records, True
                 records.append(record_from_entry(entry))

@@ -110,6 +110,7 @@ class CloudMonitoringAdapter:
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
         self._client: Any = None
+        self._wire: Any = None      # MonitoringWire over the client's channel (shared/gcp/monitoring_wire.py)
         self._lock = threading.Lock()   # evidence reads run on several threads: one client for all
 
     def query(self, query: MetricQuery) -> MetricResult:
@@ -119,46 +120,56 @@ class CloudMonitoringAdapter:
         return result_from_series(describe_query(query), protos)
 
     def warm(self) -> None:
-        """Builds the client and opens its connection now (no call is made); idempotent and thread-safe."""
-        connect(self._monitoring().transport)
+        """Builds the client and its call and opens the connection now (no call is made);
+        idempotent and thread-safe."""
+        self._calls()
+        connect(self._client.transport)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.transport.close()
-            self._client = None
-
-    def _monitoring(self) -> Any:
         with self._lock:
-            if self._client is None:
-                self._client = metric_service_client()
-            return self._client
+            if self._client is not None:
+                self._client.transport.close()
+                self._client = self._wire = None
+
+    def _calls(self) -> Any:
+        with self._lock:
+            if self._wire is None:
+                from shared.gcp.monitoring_wire import MonitoringWire
+
+                if self._client is None:
+                    self._client = metric_service_client()
+                self._wire = MonitoringWire(self._client)
+            return self._wire
 
     def _list(self, query: MetricQuery) -> list[Any]:
-        from google.cloud import monitoring_v3
-
-        client = self._monitoring()
-        request = list_time_series_request(query)
-        # Reading every page inside the retried call: a fault mid-way re-runs the whole query. Each
-        # page's series are taken as plain protobuf messages (see "proto -> model" below).
-        pager = client.list_time_series(request=request, retry=None, timeout=self._policy.call_timeout)
-        return [series for page in pager.pages for series in _plain(page).time_series]
+        # Every page read inside the retried call: a fault mid-way re-runs the whole query. The
+        # series come as plain protobuf messages (see "proto -> model" below).
+        return self._calls().time_series(list_time_series_request(query), self._policy.call_timeout)
 
 
 def list_time_series_request(query: MetricQuery) -> Any:
-    """The ListTimeSeriesRequest for `query` (monitoring_v3.ListTimeSeriesRequest, FULL view; an
-    aggregation only when the query aligns)."""
-    from google.cloud import monitoring_v3
+    """The ListTimeSeriesRequest for `query`, as the plain protobuf message (FULL view; an
+    aggregation only when the query aligns). Its bytes are those of the proto-plus
+    `monitoring_v3.ListTimeSeriesRequest` built from the same values (tests/unit/test_monitoring_wire.py):
+    a datetime becomes a Timestamp of `int(dt.timestamp())` seconds and `microsecond * 1000` nanos,
+    a timedelta a Duration of `days * 86400 + seconds` and `microseconds * 1000`, as proto-plus's
+    marshal converts them (proto/marshal/rules/dates.py, TimestampRule and DurationRule)."""
+    from google.cloud.monitoring_v3.types import common, metric_service
 
-    request = monitoring_v3.ListTimeSeriesRequest(
+    request = metric_service.ListTimeSeriesRequest.pb()(
         name=f"projects/{query.project}", filter=build_filter(query),
-        interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
-        view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
+        view=metric_service.ListTimeSeriesRequest.pb().TimeSeriesView.Value("FULL"))
+    interval = request.interval
+    for stamp, value in ((interval.start_time, query.start), (interval.end_time, query.end)):
+        stamp.seconds, stamp.nanos = int(value.timestamp()), value.microsecond * 1000
     if query.aligner != "ALIGN_NONE":
-        request.aggregation = monitoring_v3.Aggregation(
-            alignment_period=timedelta(seconds=query.alignment_seconds),
-            per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
-            cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
-            group_by_fields=list(query.group_by))
+        aggregation, kind = request.aggregation, common.Aggregation.pb()
+        period = timedelta(seconds=query.alignment_seconds)
+        aggregation.alignment_period.seconds = period.days * 86400 + period.seconds
+        aggregation.alignment_period.nanos = period.microseconds * 1000
+        aggregation.per_series_aligner = kind.Aligner.Value(query.aligner)
+        aggregation.cross_series_reducer = kind.Reducer.Value(query.reducer)
+        aggregation.group_by_fields.extend(query.group_by)
     return request
 
 

@@ -41,8 +41,10 @@ The traffic write (docs/api-contracts.md has the request and its sources):
   patch reference).
 - An operation that finished with an error is a definite failure (OperationFailedError); only
   an operation that could not be followed is OutcomeUnknownError.
-- Afterwards the service is read again, and `traffic_statuses` (what really serves) must match
-  the request; `traffic` alone is only the desired split (Service.reconciling docstring).
+- Afterwards `traffic_statuses` (what really serves) must match the request; `traffic` alone is
+  only the desired split (Service.reconciling docstring). They are read from the operation's
+  response when that Service shows its reconciliation over and succeeded for its generation
+  (`_reconciled`), otherwise from the service read again.
 """
 from __future__ import annotations
 
@@ -270,19 +272,25 @@ class CloudRunAdapter(CloudRunReader):
                 # Only the service's status moved: the same write, on the fresh etag, once.
                 request, rebased = traffic_update_request(answer.fresh, traffic), True
 
+        answered: Any = None
         try:
-            call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
-                            retry_codes=WRITE_RETRY_CODES)
+            answered = call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
+                                       retry_codes=WRITE_RETRY_CODES)
         except (OutcomeUnknownError, WriteRefused):
             raise
         except TransientError as exc:
             self._after_unanswered_write(service_name, request, exc)
-        # What serves now, read afresh: the operation's response may predate the last reconcile.
-        try:
-            service = self._read_service(service_name)
-        except PermanentError as exc:  # the write took; only reading it back was refused
-            raise OutcomeUnknownError(f"UpdateService {service_name}: done, but the service could not be read "
-                                      f"back: {exc}") from exc
+        if answered is not None and _reconciled(answered):
+            # The operation's own answer (UpdateService's response type is the Service) says what
+            # serves: reconciliation is over and succeeded for its generation (see _reconciled).
+            service = self._keep(service_name, answered)
+        else:
+            # What serves now, read afresh: an answer still reconciling, or none, says nothing settled.
+            try:
+                service = self._read_service(service_name)
+            except PermanentError as exc:  # the write took; only reading it back was refused
+                raise OutcomeUnknownError(f"UpdateService {service_name}: done, but the service could not be "
+                                          f"read back: {exc}") from exc
         if service.reconciling:
             raise OutcomeUnknownError(f"UpdateService {service_name}: operation done but the service is "
                                       "still reconciling; what serves is not settled")
@@ -427,6 +435,21 @@ _LATEST_TYPE, _REVISION_TYPE = 1, 2
 def _raw(message: Any) -> Any:
     """The plain protobuf message of a proto-plus one (its `_pb`), or the message itself."""
     return getattr(message, "_pb", message)
+
+
+def _reconciled(service: Any) -> bool:
+    """A Service (plain protobuf) whose reconciliation is over and succeeded for the generation it
+    shows, so that `traffic_statuses` is what serves that generation's `traffic`: "Once
+    reconciliation is over (and this field is false), there are two possible outcomes:
+    reconciliation succeeded and the serving state matches the Service, or there was an error
+    [...]. This state can be found in terminal_condition.state. If reconciliation succeeded, the
+    following fields will match: traffic and traffic_statuses, observed_generation and generation"
+    (Service.reconciling, google/cloud/run/v2/service.proto). Whether the UpdateService
+    operation's response is taken before or after reconciliation is not documented; either way
+    the fields say which, and an answer that does not show this is followed by a fresh read."""
+    return (not service.reconciling and service.generation > 0
+            and service.observed_generation == service.generation
+            and _enum_name(service.terminal_condition, "state") == "CONDITION_SUCCEEDED")
 
 
 def _enum_name(message: Any, field: str) -> str:

@@ -82,8 +82,28 @@ def test_the_write_is_built_from_the_service_as_read_without_reading_it_again(ad
     adapter.set_traffic(SERVICE, [to(OLD)], before.etag)
     methods = [call.method for call in standins.run.calls]
     assert methods[0] == "UpdateService"              # no GetService before the write
-    assert methods[-1] == "GetService"                # what serves, read back after it
+    assert "GetService" not in methods                # nor after: the operation's response is reconciled
     assert standins.run.requests("UpdateService")[0].service.etag == before.etag
+
+
+def test_an_operation_response_taken_while_reconciling_is_followed_by_a_fresh_read(adapter, standins, monkeypatch):
+    """Whether UpdateService's response is the Service before or after reconciliation is not
+    documented: one that still shows `reconciling` says nothing about what serves, so the
+    service is read again and that read decides."""
+    from sandbox.standins import run as run_standin
+
+    def snapshot_then_reconcile(self, op_name):
+        pending = self._operations[op_name]
+        pending.outcome = run_standin._copy(self._services[pending.service_name])   # reconciling, as accepted
+        pending.error = self._reconcile(pending.service_name)
+
+    monkeypatch.setattr(run_standin.RunStandIn, "_finish", snapshot_then_reconcile)
+    before = adapter.get_service(SERVICE)
+    standins.run.reset_calls()
+    after = adapter.set_traffic(SERVICE, [to(OLD)], before.etag)
+    methods = [call.method for call in standins.run.calls]
+    assert methods[0] == "UpdateService" and methods[-1] == "GetService"
+    assert after.traffic == (to(OLD),) and after.serving_percent(OLD) == 100
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
