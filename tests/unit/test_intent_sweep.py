@@ -327,3 +327,26 @@ def test_an_intent_for_an_action_this_version_no_longer_has_is_escalated_once():
     assert outcome.status is OutcomeStatus.ESCALATED and "cannot judge it" in outcome.reason
     assert "retired_action" in outcome.reason and _intent(state)["state"] == "escalated"
     assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_a_redelivery_after_the_sweep_escalated_the_intent_never_reports_it_again():
+    """The sweep could not tell what the target shows and told a person; the message is still being
+    redelivered (its backoff outlasts the sweep's cutoff). Whatever the target shows by then, the
+    redelivery answers a duplicate: no second `escalated`, no action record adopted behind the
+    person's back, and no fresh write on a target a person was asked to check."""
+    state, run = _crashed_after_the_write()
+    applied = run.service
+    run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and _intent(state)["state"] == "escalated"
+    for shows in (applied, bad_revision_plan()[1].service):   # the planned change, the state before
+        run.service = shows
+        intent = IntentRecord.model_validate(_intent(state))
+        later = LATER + timedelta(minutes=5)
+        found = intents.look(intent, False, state.get(CLAIMS, KEY), ACTION, _Adapters(state, run, later), later)
+        assert found.verdict is Verdict.ESCALATE, found
+        answer = intents.answer(found, intent, ACTION, _gate(state, owner=f"{MESSAGE}:c", clock=FixedClock(later)),
+                                "p", "e", "f")
+        assert answer.status is OutcomeStatus.SKIPPED and answer.reason.startswith("duplicate")
+        assert state.get_record(ACTIONS, KEY) is None and _intent(state)["state"] == "escalated"
+    assert len(run.writes) == 1
