@@ -20,6 +20,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams
 from shared.diagnosis.collection import collect
@@ -254,7 +256,11 @@ class Sweep:
             return self._unjudged(intent, str(exc))
         record, claim = self.state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
         held = ClaimRecord.model_validate(claim) if claim is not None else None
-        found = intents.look_swept(intent, record is not None, held, action, self.adapters, self.now)
+        try:
+            found = intents.look_swept(intent, record is not None, held, action, self.adapters, self.now)
+        except ValidationError as exc:   # its plan no longer fits the action (changed across a deploy)
+            return self._unjudged(intent, f"its plan does not fit {intent.action} as this version has it: "
+                                          f"{exc.error_count()} invalid field(s) in {sorted(intent.params)}")
         timeline = Timeline(intent.incident_id, "command")
         planned = f"{intent.action} on {intent.target} (planned by {intent.owner} at {intent.noted_at:%H:%M:%S})"
         if found.verdict is Verdict.WAIT:

@@ -350,3 +350,21 @@ def test_a_redelivery_after_the_sweep_escalated_the_intent_never_reports_it_agai
         assert answer.status is OutcomeStatus.SKIPPED and answer.reason.startswith("duplicate")
         assert state.get_record(ACTIONS, KEY) is None and _intent(state)["state"] == "escalated"
     assert len(run.writes) == 1
+
+
+def test_an_intent_this_version_cannot_read_never_stops_the_sweep():
+    """An intent whose plan this version's action no longer accepts (its params model changed across
+    a deploy) is escalated once, as one whose action is gone; it never makes every sweep fail (the
+    oldest, it would come first each time) and take the other intents and outcomes with it."""
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    old = template.model_copy(update={"message_id": "m-0", "claim_key": f"{KEY}#old", "params": {"revision": 7},
+                                      "noted_at": NOW - timedelta(seconds=30)})
+    state.put_record(INTENTS, old.key, old.model_dump(mode="python"))
+    outcomes = _sweep(state, run, LATER)
+    assert sorted((o.status, o.action.action_id) for o in outcomes) == [
+        (OutcomeStatus.ESCALATED, KEY), (OutcomeStatus.ESCALATED, f"{KEY}#old")]
+    unreadable = next(o for o in outcomes if o.action.action_id == f"{KEY}#old")
+    assert "cannot judge it" in unreadable.reason
+    assert state.get_record(INTENTS, old.key)["state"] == "escalated" and _intent(state)["state"] == "recorded"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
