@@ -687,10 +687,16 @@ class Gate:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
         record_all = getattr(self.state, "record_all", None)
         if not callable(record_all):
+            # Best effort, not atomic: a create whose document exists is another adopter's record.
+            if any(write.create and self.state.get_record(write.kind, write.key) is not None for write in records):
+                return False
             if held.record is not None:
                 self.state.complete(kind, key, self.owner, retain, now, outcome)
             for write in records:
-                self.state.put_record(write.kind, write.key, write.data)
+                if write.merge:   # only its fields (the intent's closing keeps the plan)
+                    self.state.update_record(write.kind, write.key, write.data)
+                else:
+                    self.state.put_record(write.kind, write.key, write.data)
             return True
         entry = SettledEntry(key=key, kind=kind, target=params.target, action=action.name, recorded=bool(records))
         if held.record is not None:
