@@ -169,6 +169,14 @@ class _Held:
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
 
 
+# What a person is told of a write its attempt could not record: whether the sweep's backstop
+# (shared/remediation/intents.py) will record it for the verification sweep, which needs its intent.
+_UNTIL_SWEPT = {
+    True: ("The verification sweep does not judge it yet: once this attempt's claim lapses, the sweep records it "
+           "from its intent and says so"),
+    False: "The verification sweep will not judge it",
+}
+
 @dataclass(frozen=True)
 class GateReads:
     """What the gate reads before it takes anything, for one target at one time: the kill switch
@@ -473,19 +481,21 @@ class Gate:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual)
         except TransientError as exc:
-            return self._unrecorded(action, params, result, exc)
+            return self._unrecorded(action, params, result, exc, held.intent is not None)
         return result
 
     @staticmethod
-    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError) -> GateResult:
+    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError,
+                    noted: bool = False) -> GateResult:
         """The write took, but the state store failed before it was recorded. Raising would have
         Pub/Sub redeliver into a claim still held, and a person would never hear of the change;
         so the result is escalated now, with what was done. The claim stays held until its TTL,
-        so nothing acts on this incident and target again before then."""
+        so nothing acts on this incident and target again before then. `noted`: its intent is
+        stored, so the sweep's backstop records it once the claim lapses (and says so)."""
         result.status = OutcomeStatus.ESCALATED
         result.reason = (f"{action.name} on {params.target} applied (the API confirmed the change), but it could "
-                         f"not be recorded: {exc}. The verification sweep will not judge it: a person must check "
-                         "the target and undo it if needed")
+                         f"not be recorded: {exc}. " + _UNTIL_SWEPT[noted] + ": a person must check the target and "
+                         "undo it if needed")
         result.notes = [*result.notes, *action.notes(params)]
         return result
 
@@ -502,7 +512,7 @@ class Gate:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held)
         except TransientError as stored:
             result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}), and it "
-                             f"could not be recorded: {stored}. The verification sweep will not judge it: a person "
+                             f"could not be recorded: {stored}. {_UNTIL_SWEPT[held.intent is not None]}: a person "
                              "must check the target")
         return result
 

@@ -403,3 +403,18 @@ def test_a_store_without_record_all_still_records_an_adopted_write_once():
         intent, ACTION, {"traffic": []}, "r")
     assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("duplicate")
     assert state.get_record(ACTIONS, KEY) == {"key": KEY, "by": "the other adopter"} and not run.writes
+
+
+def test_an_unrecorded_writes_escalation_says_the_sweep_will_record_it_later():
+    """The write's one commit after it failed: the `escalated` outcome must not tell the person the
+    verification sweep will never judge the change, since the backstop records it (and the
+    verification sweep then verifies or undoes it) once the claim lapses."""
+    state = FaultyStateStore(MemoryStateStore())
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    state.fail_next("write", 1, method="record_all")
+    result = _execute(_gate(state), run)
+    assert result.status is OutcomeStatus.ESCALATED and "could not be recorded" in result.reason
+    assert "will not judge it" not in result.reason and "once this attempt's claim lapses" in result.reason
+    [outcome] = _sweep(state, run, LATER)
+    assert "Recorded now for the verification sweep" in outcome.reason
