@@ -243,6 +243,7 @@ class Gate:
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
         intent = None if dry_run else self._intent(action, params, before, key, incident_id, service, signature,
                                                    manual, now)
+        noted = False
         if found is not None:
             held, stop, noted = self._take_all_and_check(action, params.target, key, incident_id, now, found, intent)
             if held is not None:
@@ -259,7 +260,9 @@ class Gate:
         if not claim.acquired:
             self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record)
-        held = _Held(claim=(kind, key), record=claim.record)
+        # An intent the one commit stored ahead is this attempt's now: held back (cooldown, budget) or
+        # stopped, it is voided with the rest, or the sweep would judge a target someone else changed.
+        held = _Held(claim=(kind, key), record=claim.record, intent=intent if noted else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,

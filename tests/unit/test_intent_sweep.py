@@ -418,3 +418,34 @@ def test_an_unrecorded_writes_escalation_says_the_sweep_will_record_it_later():
     assert "will not judge it" not in result.reason and "once this attempt's claim lapses" in result.reason
     [outcome] = _sweep(state, run, LATER)
     assert "Recorded now for the verification sweep" in outcome.reason
+
+
+def test_an_attempt_held_back_by_another_incidents_cooldown_leaves_no_intent_for_the_sweep_to_adopt():
+    """Two incidents on one service plan the same rollback. Y read the gate's state before X took the
+    target's cooldown: Y's one commit fails, its intent already stored, and on the one-at-a-time path
+    Y is held back by X's cooldown; nothing of Y's was written. The target now shows Y's planned
+    change, made by X: the sweep must not adopt it as Y's write (a second action record, a pin
+    taken from X's action, and a false `escalated` saying Y's attempt wrote it)."""
+    from shared.remediation.guardrails import PINS, claim_key
+    from shared.remediation.records import intent_key as key_of
+    from tests.unit.fakes import Adapters
+
+    state = MemoryStateStore()
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    reads = y.read_ahead(SERVICE, NOW)          # before X takes the cooldown
+    x = Gate(config(), state, FixedClock(NOW), owner="m-x:a", message_id="m-x")
+    assert x.execute(ACTION, proposal.params, proposal.before, "inc-x", Adapters(run),
+                     service=SERVICE).status is OutcomeStatus.APPLIED
+    held_back = y.execute(ACTION, proposal.params, proposal.before, "inc-y", Adapters(run), service=SERVICE,
+                          reads=reads)
+    assert held_back.status is OutcomeStatus.SKIPPED and "cooldown" in held_back.reason, held_back.reason
+    assert len(run.writes) == 1
+
+    outcomes = Sweep(config(), _Adapters(state, run, LATER))._unrecorded_intents()
+
+    assert outcomes == []
+    assert state.get_record(ACTIONS, claim_key("inc-y", SERVICE, "rollback_traffic")) is None
+    assert state.get_record(PINS, SERVICE)["action_id"] == claim_key("inc-x", SERVICE, "rollback_traffic")
+    assert state.get_record(INTENTS, key_of("inc-y", "m-y"))["state"] == "void"
