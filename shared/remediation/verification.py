@@ -234,8 +234,15 @@ class Sweep:
         if not callable(find):
             return []      # an addition to the StateStore port: a store without it is not swept
         cutoff = intents.cutoff(self.now, skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
+        try:
+            page = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP)
+        except (TransientError, PermanentError) as exc:
+            # The sweep's last step: raising would lose the outcomes of the steps before it, whose
+            # guarded moves never happen again. A permanent fault (the composite index missing or
+            # still building, access denied) is reported; a transient one waits for the next sweep.
+            return self._intents_unread(exc)
         outcomes = []
-        for data in find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP):
+        for data in page:
             intent = IntentRecord.model_validate(data)
             try:
                 outcome = self._judge_intent(intent)
@@ -246,6 +253,16 @@ class Sweep:
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def _intents_unread(self, exc: Exception) -> list[Outcome]:
+        if isinstance(exc, TransientError):
+            Timeline(None, "command").step("intents_deferred", f"open intents not read: {exc}", severity="WARNING")
+            return []
+        reason = (f"the sweep cannot read the open intents ({exc}): a write whose attempt ended without recording "
+                  "it is neither recorded nor reported until it can; a person must fix the cause")
+        Timeline(None, "command").step("failed", reason, severity="ERROR")
+        return [Outcome(trigger="command", status=OutcomeStatus.FAILED, reason=reason,
+                        timestamps=Timestamps(received_at=self.now, completed_at=self.now))]
 
     def _judge_intent(self, intent: IntentRecord) -> Outcome | None:
         """One open intent: its action record and claim in one batched read, then, only if the

@@ -449,3 +449,31 @@ def test_an_attempt_held_back_by_another_incidents_cooldown_leaves_no_intent_for
     assert state.get_record(ACTIONS, claim_key("inc-y", SERVICE, "rollback_traffic")) is None
     assert state.get_record(PINS, SERVICE)["action_id"] == claim_key("inc-x", SERVICE, "rollback_traffic")
     assert state.get_record(INTENTS, key_of("inc-y", "m-y"))["state"] == "void"
+
+
+@pytest.mark.parametrize("fault", [TransientError("RunQuery: UNAVAILABLE"),
+                                   PermanentError("RunQuery: the query requires an index", code="FAILED_PRECONDITION")],
+                         ids=["transient", "permanent"])
+def test_a_failed_query_of_open_intents_never_loses_the_sweeps_other_outcomes(fault):
+    """The intents are the sweep's last step: by then it has moved actions (verified, escalated, undone)
+    by guarded updates that never happen again. A fault of the query (Firestore unavailable, or the
+    composite index still building after a deploy) must not take those outcomes with it; a permanent
+    one is itself reported."""
+    from shared.remediation.records import ActionRecord
+
+    state = MemoryStateStore()
+    done = ActionRecord(key="inc-9|svc|rollback_traffic", incident_id="inc-9", target=SERVICE, service=SERVICE,
+                        action="rollback_traffic", signature="bad_revision", reversible=True, applied_at=NOW,
+                        settle_at=NOW, deadline_at=LATER, incident_closed_at=NOW)
+    state.put_record(ACTIONS, done.key, done.model_dump(mode="python") | {"state": "pending"})
+
+    def find_before(*args, **kwargs):
+        raise fault
+    state.find_before = find_before
+    outcomes = _sweep(state, RecordingRun(bad_revision_plan()[1].service), LATER)
+    assert outcomes[0].status is OutcomeStatus.VERIFIED and outcomes[0].incident_id == "inc-9"
+    if isinstance(fault, PermanentError):
+        [failed] = outcomes[1:]
+        assert failed.status is OutcomeStatus.FAILED and "open intents" in failed.reason and "index" in failed.reason
+    else:
+        assert outcomes[1:] == []
