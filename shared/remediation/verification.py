@@ -246,9 +246,10 @@ class Sweep:
             intent = IntentRecord.model_validate(data)
             try:
                 outcome = self._judge_intent(intent)
-            except TransientError as exc:
-                Timeline(intent.incident_id, "command").step("intent_deferred", f"{intent.claim_key}: {exc}",
-                                                             severity="WARNING")
+            except (TransientError, PermanentError) as exc:   # the next sweep looks again, as for pins
+                Timeline(intent.incident_id, "command").step(
+                    "intent_deferred", f"{intent.claim_key}: {exc}",
+                    severity="WARNING" if isinstance(exc, TransientError) else "ERROR")
                 continue
             if outcome is not None:
                 outcomes.append(outcome)

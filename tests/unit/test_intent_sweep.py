@@ -477,3 +477,21 @@ def test_a_failed_query_of_open_intents_never_loses_the_sweeps_other_outcomes(fa
         assert failed.status is OutcomeStatus.FAILED and "open intents" in failed.reason and "index" in failed.reason
     else:
         assert outcomes[1:] == []
+
+
+def test_a_permanent_fault_judging_one_intent_never_stops_the_sweep():
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    newer = template.model_copy(update={"message_id": "m-9", "claim_key": f"{KEY}#9",
+                                        "noted_at": NOW + timedelta(seconds=1)})
+    state.put_record(INTENTS, newer.key, newer.model_dump(mode="python"))
+    original = state.get_many
+
+    def get_many(keys):
+        if (ACTIONS, KEY) in keys:
+            raise PermanentError("BatchGetDocuments: denied", code="PERMISSION_DENIED")
+        return original(keys)
+    state.get_many = get_many
+    [outcome] = _sweep(state, run, LATER + timedelta(seconds=1))
+    assert outcome.action.action_id == f"{KEY}#9" and outcome.status is OutcomeStatus.ESCALATED
+    assert _intent(state)["state"] == "open"     # judged by a later sweep, once it can be read
