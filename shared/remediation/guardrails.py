@@ -173,7 +173,7 @@ class _Held:
 # (shared/remediation/intents.py) will record it for the verification sweep, which needs its intent.
 _UNTIL_SWEPT = {
     True: ("The verification sweep does not judge it yet: once this attempt's claim lapses, the sweep records it "
-           "from its intent and says so"),
+           "from its intent if it is still unrecorded, and says so"),
     False: "The verification sweep will not judge it",
 }
 
