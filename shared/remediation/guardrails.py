@@ -459,7 +459,7 @@ class Gate:
         try:
             result.after = action.apply(params, adapters)
         except OutcomeUnknownError as exc:
-            return self._unknown(action, params, before, incident_id, held, result, service, signature, exc)
+            return self._unknown(action, params, before, incident_id, held, result, service, signature, exc, manual)
         except TransientError:
             self._give_back(held)  # the retry must be free to act
             raise
@@ -503,7 +503,8 @@ class Gate:
         return result
 
     def _unknown(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, held: _Held,
-                 result: GateResult, service: str | None, signature: str, exc: Exception) -> GateResult:
+                 result: GateResult, service: str | None, signature: str, exc: Exception,
+                 manual: Manual | None = None) -> GateResult:
         """The API may have applied the write. Acting again could act twice, so nothing is given
         back: the claim completes, the cooldown and budget stay taken, and the action is recorded
         so the sweep verifies it (or undoes or escalates it) like any other."""
@@ -512,7 +513,8 @@ class Gate:
                          "for the verification sweep, and a person should check the target")
         result.after = None
         try:
-            self._settle(action, params, before, result, incident_id, service or params.target, signature, held)
+            self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
+                         manual)
         except TransientError as stored:
             result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}), and it "
                              f"could not be recorded: {stored}. {_UNTIL_SWEPT[held.intent is not None]}: a person "

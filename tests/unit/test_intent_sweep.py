@@ -495,3 +495,23 @@ def test_a_permanent_fault_judging_one_intent_never_stops_the_sweep():
     [outcome] = _sweep(state, run, LATER + timedelta(seconds=1))
     assert outcome.action.action_id == f"{KEY}#9" and outcome.status is OutcomeStatus.ESCALATED
     assert _intent(state)["state"] == "open"     # judged by a later sweep, once it can be read
+
+
+def test_an_operators_write_whose_completion_is_unknown_is_recorded_as_the_operators():
+    """OutcomeUnknown: the write is recorded for the sweep as any other, and, like any other
+    operator's write, names the command and who sent it (the sweep's outcomes about it do)."""
+    from shared.commands.context import command_attempts, command_owner
+    from shared.errors import OutcomeUnknownError
+    from shared.remediation.guardrails import Manual, claim_key, command_incident
+    from tests.unit.fakes import Adapters
+
+    state = MemoryStateStore()
+    proposal, b = bad_revision_plan()
+    run, incident = RecordingRun(b.service, fail_with=OutcomeUnknownError("UpdateService: not followed")), \
+        command_incident("c-8")
+    gate = Gate(config(), state, FixedClock(NOW), owner=command_owner("c-8", "m1"), message_id=command_attempts("c-8"))
+    result = gate.execute(ACTION, proposal.params, proposal.before, incident, Adapters(run),
+                          manual=Manual("c-8", "bob"))
+    assert result.status is OutcomeStatus.ESCALATED and "could not be confirmed" in result.reason
+    record = state.get_record(ACTIONS, claim_key(incident, SERVICE, "rollback_traffic"))
+    assert (record["command_id"], record["requested_by"]) == ("c-8", "bob")
