@@ -105,6 +105,11 @@ def slot_keys(bucket: str, capacity: int) -> list[str]:
     return [f"{bucket}#{i}" for i in range(capacity)]
 
 
+def _stored(note: Future) -> bool:
+    """A finished intent's store that succeeded."""
+    return note.done() and not note.cancelled() and note.exception() is None
+
+
 def _switch_reads(target: str | None) -> list[tuple[str, str]]:
     return [(FLAGS, KILL_SWITCH), *([(FLAGS, pause_key(target))] if target else [])]
 
@@ -256,7 +261,12 @@ class Gate:
             # Something to take already exists: one at a time, which says exactly what and why.
         guard = self.config.guardrails
         # The TTL holds in real time for instances whose clocks disagree (shared/clock.py).
-        claim = self._claim(kind, key, skew_safe_lease(guard.claim_ttl_seconds), now)
+        try:
+            claim = self._claim(kind, key, skew_safe_lease(guard.claim_ttl_seconds), now)
+        except TransientError:
+            if noted:
+                self._void_intent(intent)   # stored by the one commit that failed; nothing written
+            raise
         if not claim.acquired:
             self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record)
@@ -383,6 +393,8 @@ class Gate:
             held = self._take_all(action, target, key, now, found, intent, notes)
         except BaseException:
             wait([check, *notes])   # nothing was taken; their answers are not needed
+            if notes and _stored(notes[0]):
+                self._void_intent(intent)   # nothing will be written: the plan stored ahead is void
             raise
         note = notes[0] if notes else None
         try:
@@ -391,6 +403,9 @@ class Gate:
                 note.result()           # no write without its intent stored
         except BaseException:
             if held is not None:
+                if note is not None:
+                    wait([note])        # stored after the give-back, it would stay open
+                    held.intent = intent if _stored(note) else None
                 self._give_back(held)   # no write without the check
             raise
         if note is not None and held is None:

@@ -515,3 +515,53 @@ def test_an_operators_write_whose_completion_is_unknown_is_recorded_as_the_opera
     assert result.status is OutcomeStatus.ESCALATED and "could not be confirmed" in result.reason
     record = state.get_record(ACTIONS, claim_key(incident, SERVICE, "rollback_traffic"))
     assert (record["command_id"], record["requested_by"]) == ("c-8", "bob")
+
+
+def _held_back_race(state):
+    """X takes the target's cooldown after Y read the gate's state: Y's one commit will fail."""
+    from tests.unit.fakes import Adapters
+
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    reads = y.read_ahead(SERVICE, NOW)
+    x = Gate(config(), state, FixedClock(NOW), owner="m-x:a", message_id="m-x")
+    assert x.execute(ACTION, proposal.params, proposal.before, "inc-x", Adapters(run),
+                     service=SERVICE).status is OutcomeStatus.APPLIED
+    return lambda: y.execute(ACTION, proposal.params, proposal.before, "inc-y", Adapters(run), service=SERVICE,
+                             reads=reads)
+
+
+@pytest.mark.parametrize("fault", ["claim_all", "claim", "check"])
+def test_an_attempt_that_fails_before_its_write_leaves_its_stored_intent_void(fault):
+    """Whatever fails between storing the intent ahead and the write (the one commit, the claim on
+    the one-at-a-time path, the check before the write), nothing was written: the intent is void,
+    so that neither a redelivery nor the sweep takes a change someone else made for this attempt's."""
+    from shared.remediation.records import intent_key as key_of
+
+    state = FaultyStateStore(MemoryStateStore())
+    if fault == "claim_all":
+        state.fail_next("claim", 1, method="claim_all")
+        attempt = _gate(state).execute
+        proposal, b = bad_revision_plan()
+        from tests.unit.fakes import Adapters
+        call = lambda: attempt(ACTION, proposal.params, proposal.before, "inc-1", Adapters(RecordingRun(b.service)),
+                               service=SERVICE)
+        key = key_of("inc-1", MESSAGE)
+    elif fault == "claim":
+        call = _held_back_race(state)
+        state.fail_next("claim", 1, method="claim")
+        key = key_of("inc-y", "m-y")
+    else:
+        proposal, b = bad_revision_plan()
+        from tests.unit.fakes import Adapters
+        gate = _gate(state)
+        reads = gate.read_ahead(SERVICE, NOW)
+        state.fail_next("read", 1, method="get_many")    # the gate's check right before the write
+        call = lambda: gate.execute(ACTION, proposal.params, proposal.before, "inc-1",
+                                    Adapters(RecordingRun(b.service)), service=SERVICE, reads=reads)
+        key = key_of("inc-1", MESSAGE)
+    with pytest.raises(TransientError):
+        call()
+    intent = state.get_record(INTENTS, key)
+    assert intent is None or intent["state"] == "void", intent
