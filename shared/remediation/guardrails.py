@@ -182,6 +182,7 @@ _UNTIL_SWEPT = {
     False: "The verification sweep will not judge it",
 }
 
+
 @dataclass(frozen=True)
 class GateReads:
     """What the gate reads before it takes anything, for one target at one time: the kill switch
