@@ -181,7 +181,7 @@ class StateStore(Protocol):
         write without it). Likewise False, nothing written, if a `create` write's document exists
         (and not by this very call: a retried commit finds its own). True when written. A lost answer is recognised as `complete` and
         `put_record` recognise theirs. An addition: a store without it is used one `complete` and
-        one `put_record` at a time."""
+        one `put_record` (`update_record` for a merge) at a time, a create checked by a read first."""
         ...
 
     def get(self, kind: str, key: str) -> ClaimRecord | None: ...

@@ -265,7 +265,16 @@ class FirestoreStateStore:
     def _commit_checked(self, writes: Sequence[Any]) -> Any:
         """Commits `writes` together: _WRITTEN; _CHANGED, none written, if an update-time
         precondition failed (FAILED_PRECONDITION, or NOT_FOUND for a deleted document); _EXISTS,
-        none written, if a create's document exists (ALREADY_EXISTS)."""
+        none written, if a create's document exists (ALREADY_EXISTS).
+
+        A create is a write with the precondition `exists: false` ("When set to false, the target
+        document must not exist": Precondition, google/firestore/v1/common.proto). Its failure:
+        "Raises: google.cloud.exceptions.Conflict: If the document already exists"
+        (DocumentReference.create docstring, google-cloud-firestore 2.34.1). Conflict is HTTP 409,
+        which ABORTED shares; that it is ALREADY_EXISTS (api_core's AlreadyExists) is what the
+        emulator answers (tests/integration/test_firestore_state.py) and what google.rpc.Code
+        defines it for ("The entity that a client attempted to create ... already exists"), not
+        confirmed against production Firestore. An ABORTED would go on as a transient fault."""
         from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
 
         wire = self._wired()

@@ -105,6 +105,11 @@ def slot_keys(bucket: str, capacity: int) -> list[str]:
     return [f"{bucket}#{i}" for i in range(capacity)]
 
 
+def _stored(note: Future) -> bool:
+    """A finished intent's store that succeeded."""
+    return note.done() and not note.cancelled() and note.exception() is None
+
+
 def _switch_reads(target: str | None) -> list[tuple[str, str]]:
     return [(FLAGS, KILL_SWITCH), *([(FLAGS, pause_key(target))] if target else [])]
 
@@ -167,6 +172,15 @@ class _Held:
     slots: list[str] = field(default_factory=list)
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
+
+
+# What a person is told of a write its attempt could not record: whether the sweep's backstop
+# (shared/remediation/intents.py) will record it for the verification sweep, which needs its intent.
+_UNTIL_SWEPT = {
+    True: ("The verification sweep does not judge it yet: once this attempt's claim lapses, the sweep records it "
+           "from its intent if it is still unrecorded, and says so"),
+    False: "The verification sweep will not judge it",
+}
 
 
 @dataclass(frozen=True)
@@ -235,6 +249,7 @@ class Gate:
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
         intent = None if dry_run else self._intent(action, params, before, key, incident_id, service, signature,
                                                    manual, now)
+        noted = False
         if found is not None:
             held, stop, noted = self._take_all_and_check(action, params.target, key, incident_id, now, found, intent)
             if held is not None:
@@ -247,11 +262,18 @@ class Gate:
             # Something to take already exists: one at a time, which says exactly what and why.
         guard = self.config.guardrails
         # The TTL holds in real time for instances whose clocks disagree (shared/clock.py).
-        claim = self._claim(kind, key, skew_safe_lease(guard.claim_ttl_seconds), now)
+        try:
+            claim = self._claim(kind, key, skew_safe_lease(guard.claim_ttl_seconds), now)
+        except TransientError:
+            if noted:
+                self._void_intent(intent)   # stored by the one commit that failed; nothing written
+            raise
         if not claim.acquired:
             self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record)
-        held = _Held(claim=(kind, key), record=claim.record)
+        # An intent the one commit stored ahead is this attempt's now: held back (cooldown, budget) or
+        # stopped, it is voided with the rest, or the sweep would judge a target someone else changed.
+        held = _Held(claim=(kind, key), record=claim.record, intent=intent if noted else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
@@ -372,6 +394,8 @@ class Gate:
             held = self._take_all(action, target, key, now, found, intent, notes)
         except BaseException:
             wait([check, *notes])   # nothing was taken; their answers are not needed
+            if notes and _stored(notes[0]):
+                self._void_intent(intent)   # nothing will be written: the plan stored ahead is void
             raise
         note = notes[0] if notes else None
         try:
@@ -380,6 +404,9 @@ class Gate:
                 note.result()           # no write without its intent stored
         except BaseException:
             if held is not None:
+                if note is not None:
+                    wait([note])        # stored after the give-back, it would stay open
+                    held.intent = intent if _stored(note) else None
                 self._give_back(held)   # no write without the check
             raise
         if note is not None and held is None:
@@ -448,7 +475,7 @@ class Gate:
         try:
             result.after = action.apply(params, adapters)
         except OutcomeUnknownError as exc:
-            return self._unknown(action, params, before, incident_id, held, result, service, signature, exc)
+            return self._unknown(action, params, before, incident_id, held, result, service, signature, exc, manual)
         except TransientError:
             self._give_back(held)  # the retry must be free to act
             raise
@@ -473,24 +500,27 @@ class Gate:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual)
         except TransientError as exc:
-            return self._unrecorded(action, params, result, exc)
+            return self._unrecorded(action, params, result, exc, held.intent is not None)
         return result
 
     @staticmethod
-    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError) -> GateResult:
+    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError,
+                    noted: bool = False) -> GateResult:
         """The write took, but the state store failed before it was recorded. Raising would have
         Pub/Sub redeliver into a claim still held, and a person would never hear of the change;
         so the result is escalated now, with what was done. The claim stays held until its TTL,
-        so nothing acts on this incident and target again before then."""
+        so nothing acts on this incident and target again before then. `noted`: its intent is
+        stored, so the sweep's backstop records it once the claim lapses (and says so)."""
         result.status = OutcomeStatus.ESCALATED
         result.reason = (f"{action.name} on {params.target} applied (the API confirmed the change), but it could "
-                         f"not be recorded: {exc}. The verification sweep will not judge it: a person must check "
-                         "the target and undo it if needed")
+                         f"not be recorded: {exc}. " + _UNTIL_SWEPT[noted] + ": a person must check the target and "
+                         "undo it if needed")
         result.notes = [*result.notes, *action.notes(params)]
         return result
 
     def _unknown(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, held: _Held,
-                 result: GateResult, service: str | None, signature: str, exc: Exception) -> GateResult:
+                 result: GateResult, service: str | None, signature: str, exc: Exception,
+                 manual: Manual | None = None) -> GateResult:
         """The API may have applied the write. Acting again could act twice, so nothing is given
         back: the claim completes, the cooldown and budget stay taken, and the action is recorded
         so the sweep verifies it (or undoes or escalates it) like any other."""
@@ -499,10 +529,11 @@ class Gate:
                          "for the verification sweep, and a person should check the target")
         result.after = None
         try:
-            self._settle(action, params, before, result, incident_id, service or params.target, signature, held)
+            self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
+                         manual)
         except TransientError as stored:
             result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}), and it "
-                             f"could not be recorded: {stored}. The verification sweep will not judge it: a person "
+                             f"could not be recorded: {stored}. {_UNTIL_SWEPT[held.intent is not None]}: a person "
                              "must check the target")
         return result
 
@@ -687,10 +718,16 @@ class Gate:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
         record_all = getattr(self.state, "record_all", None)
         if not callable(record_all):
+            # Best effort, not atomic: a create whose document exists is another adopter's record.
+            if any(write.create and self.state.get_record(write.kind, write.key) is not None for write in records):
+                return False
             if held.record is not None:
                 self.state.complete(kind, key, self.owner, retain, now, outcome)
             for write in records:
-                self.state.put_record(write.kind, write.key, write.data)
+                if write.merge:   # only its fields (the intent's closing keeps the plan)
+                    self.state.update_record(write.kind, write.key, write.data)
+                else:
+                    self.state.put_record(write.kind, write.key, write.data)
             return True
         entry = SettledEntry(key=key, kind=kind, target=params.target, action=action.name, recorded=bool(records))
         if held.record is not None:

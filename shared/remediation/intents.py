@@ -206,6 +206,11 @@ def look_ended(intent: IntentRecord, action: Action, adapters: Any) -> Found:
 
 
 def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any) -> Found:
+    if intent.state is IntentState.ESCALATED:
+        # A person was told already (by the sweep, or another delivery): whatever the target shows
+        # now, it is theirs to judge. ESCALATE, unread, answers a duplicate (`claim_escalation`
+        # finds it closed), never a second report, an adoption or a fresh write.
+        return Found(Verdict.ESCALATE, where, None, None, "already escalated")
     params = action.params_model.model_validate(intent.params)
     try:
         live = action.observe(params, adapters)

@@ -20,6 +20,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams
 from shared.diagnosis.collection import collect
@@ -232,18 +234,36 @@ class Sweep:
         if not callable(find):
             return []      # an addition to the StateStore port: a store without it is not swept
         cutoff = intents.cutoff(self.now, skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
+        try:
+            page = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP)
+        except (TransientError, PermanentError) as exc:
+            # The sweep's last step: raising would lose the outcomes of the steps before it, whose
+            # guarded moves never happen again. A permanent fault (the composite index missing or
+            # still building, access denied) is reported; a transient one waits for the next sweep.
+            return self._intents_unread(exc)
         outcomes = []
-        for data in find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP):
+        for data in page:
             intent = IntentRecord.model_validate(data)
             try:
                 outcome = self._judge_intent(intent)
-            except TransientError as exc:
-                Timeline(intent.incident_id, "command").step("intent_deferred", f"{intent.claim_key}: {exc}",
-                                                             severity="WARNING")
+            except (TransientError, PermanentError) as exc:   # the next sweep looks again, as for pins
+                Timeline(intent.incident_id, "command").step(
+                    "intent_deferred", f"{intent.claim_key}: {exc}",
+                    severity="WARNING" if isinstance(exc, TransientError) else "ERROR")
                 continue
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def _intents_unread(self, exc: Exception) -> list[Outcome]:
+        if isinstance(exc, TransientError):
+            Timeline(None, "command").step("intents_deferred", f"open intents not read: {exc}", severity="WARNING")
+            return []
+        reason = (f"the sweep cannot read the open intents ({exc}): a write whose attempt ended without recording "
+                  "it is neither recorded nor reported until it can; a person must fix the cause")
+        Timeline(None, "command").step("failed", reason, severity="ERROR")
+        return [Outcome(trigger="command", status=OutcomeStatus.FAILED, reason=reason,
+                        timestamps=Timestamps(received_at=self.now, completed_at=self.now))]
 
     def _judge_intent(self, intent: IntentRecord) -> Outcome | None:
         """One open intent: its action record and claim in one batched read, then, only if the
@@ -254,7 +274,11 @@ class Sweep:
             return self._unjudged(intent, str(exc))
         record, claim = self.state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
         held = ClaimRecord.model_validate(claim) if claim is not None else None
-        found = intents.look_swept(intent, record is not None, held, action, self.adapters, self.now)
+        try:
+            found = intents.look_swept(intent, record is not None, held, action, self.adapters, self.now)
+        except ValidationError as exc:   # its plan no longer fits the action (changed across a deploy)
+            return self._unjudged(intent, f"its plan does not fit {intent.action} as this version has it: "
+                                          f"{exc.error_count()} invalid field(s) in {sorted(intent.params)}")
         timeline = Timeline(intent.incident_id, "command")
         planned = f"{intent.action} on {intent.target} (planned by {intent.owner} at {intent.noted_at:%H:%M:%S})"
         if found.verdict is Verdict.WAIT:

@@ -327,3 +327,241 @@ def test_an_intent_for_an_action_this_version_no_longer_has_is_escalated_once():
     assert outcome.status is OutcomeStatus.ESCALATED and "cannot judge it" in outcome.reason
     assert "retired_action" in outcome.reason and _intent(state)["state"] == "escalated"
     assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_a_redelivery_after_the_sweep_escalated_the_intent_never_reports_it_again():
+    """The sweep could not tell what the target shows and told a person; the message is still being
+    redelivered (its backoff outlasts the sweep's cutoff). Whatever the target shows by then, the
+    redelivery answers a duplicate: no second `escalated`, no action record adopted behind the
+    person's back, and no fresh write on a target a person was asked to check."""
+    state, run = _crashed_after_the_write()
+    applied = run.service
+    run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and _intent(state)["state"] == "escalated"
+    for shows in (applied, bad_revision_plan()[1].service):   # the planned change, the state before
+        run.service = shows
+        intent = IntentRecord.model_validate(_intent(state))
+        later = LATER + timedelta(minutes=5)
+        found = intents.look(intent, False, state.get(CLAIMS, KEY), ACTION, _Adapters(state, run, later), later)
+        assert found.verdict is Verdict.ESCALATE, found
+        answer = intents.answer(found, intent, ACTION, _gate(state, owner=f"{MESSAGE}:c", clock=FixedClock(later)),
+                                "p", "e", "f")
+        assert answer.status is OutcomeStatus.SKIPPED and answer.reason.startswith("duplicate")
+        assert state.get_record(ACTIONS, KEY) is None and _intent(state)["state"] == "escalated"
+    assert len(run.writes) == 1
+
+
+def test_an_intent_this_version_cannot_read_never_stops_the_sweep():
+    """An intent whose plan this version's action no longer accepts (its params model changed across
+    a deploy) is escalated once, as one whose action is gone; it never makes every sweep fail (the
+    oldest, it would come first each time) and take the other intents and outcomes with it."""
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    old = template.model_copy(update={"message_id": "m-0", "claim_key": f"{KEY}#old", "params": {"revision": 7},
+                                      "noted_at": NOW - timedelta(seconds=30)})
+    state.put_record(INTENTS, old.key, old.model_dump(mode="python"))
+    outcomes = _sweep(state, run, LATER)
+    assert sorted((o.status, o.action.action_id) for o in outcomes) == [
+        (OutcomeStatus.ESCALATED, KEY), (OutcomeStatus.ESCALATED, f"{KEY}#old")]
+    unreadable = next(o for o in outcomes if o.action.action_id == f"{KEY}#old")
+    assert "cannot judge it" in unreadable.reason
+    assert state.get_record(INTENTS, old.key)["state"] == "escalated" and _intent(state)["state"] == "recorded"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+class OneCallAtATime(MemoryStateStore):
+    """A store without `record_all` (an addition to the port): the gate writes one call at a time."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "record_all":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+def test_a_store_without_record_all_closes_the_intent_and_keeps_its_plan():
+    """The intent's closing is a merge of its state fields: written one call at a time it must stay a
+    merge, not replace the plan a redelivery reads (IntentRecord) with four fields."""
+    state = OneCallAtATime()
+    _, b = bad_revision_plan()
+    result = _execute(_gate(state), RecordingRun(b.service))
+    assert result.status is OutcomeStatus.APPLIED, result.reason
+    intent = IntentRecord.model_validate(_intent(state))
+    assert intent.state is IntentState.RECORDED and intent.claim_key == KEY and intent.owner == f"{MESSAGE}:a"
+
+
+def test_a_store_without_record_all_still_records_an_adopted_write_once():
+    state = OneCallAtATime()
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    gate = _gate(state)
+    intent = gate._intent(ACTION, bad_revision_plan()[0].params, bad_revision_plan()[0].before, KEY, "inc-1", SERVICE,
+                          "bad_revision", None, NOW)
+    state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+    state.put_record(ACTIONS, KEY, {"key": KEY, "by": "the other adopter"})
+    result = _gate(state, owner="sweep:1", message_id=None, clock=FixedClock(LATER)).adopt_write(
+        intent, ACTION, {"traffic": []}, "r")
+    assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("duplicate")
+    assert state.get_record(ACTIONS, KEY) == {"key": KEY, "by": "the other adopter"} and not run.writes
+
+
+def test_an_unrecorded_writes_escalation_says_the_sweep_will_record_it_later():
+    """The write's one commit after it failed: the `escalated` outcome must not tell the person the
+    verification sweep will never judge the change, since the backstop records it (and the
+    verification sweep then verifies or undoes it) once the claim lapses."""
+    state = FaultyStateStore(MemoryStateStore())
+    _, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    state.fail_next("write", 1, method="record_all")
+    result = _execute(_gate(state), run)
+    assert result.status is OutcomeStatus.ESCALATED and "could not be recorded" in result.reason
+    assert "will not judge it" not in result.reason and "once this attempt's claim lapses" in result.reason
+    [outcome] = _sweep(state, run, LATER)
+    assert "Recorded now for the verification sweep" in outcome.reason
+
+
+def test_an_attempt_held_back_by_another_incidents_cooldown_leaves_no_intent_for_the_sweep_to_adopt():
+    """Two incidents on one service plan the same rollback. Y read the gate's state before X took the
+    target's cooldown: Y's one commit fails, its intent already stored, and on the one-at-a-time path
+    Y is held back by X's cooldown; nothing of Y's was written. The target now shows Y's planned
+    change, made by X: the sweep must not adopt it as Y's write (a second action record, a pin
+    taken from X's action, and a false `escalated` saying Y's attempt wrote it)."""
+    from shared.remediation.guardrails import PINS, claim_key
+    from shared.remediation.records import intent_key as key_of
+    from tests.unit.fakes import Adapters
+
+    state = MemoryStateStore()
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    reads = y.read_ahead(SERVICE, NOW)          # before X takes the cooldown
+    x = Gate(config(), state, FixedClock(NOW), owner="m-x:a", message_id="m-x")
+    assert x.execute(ACTION, proposal.params, proposal.before, "inc-x", Adapters(run),
+                     service=SERVICE).status is OutcomeStatus.APPLIED
+    held_back = y.execute(ACTION, proposal.params, proposal.before, "inc-y", Adapters(run), service=SERVICE,
+                          reads=reads)
+    assert held_back.status is OutcomeStatus.SKIPPED and "cooldown" in held_back.reason, held_back.reason
+    assert len(run.writes) == 1
+
+    outcomes = Sweep(config(), _Adapters(state, run, LATER))._unrecorded_intents()
+
+    assert outcomes == []
+    assert state.get_record(ACTIONS, claim_key("inc-y", SERVICE, "rollback_traffic")) is None
+    assert state.get_record(PINS, SERVICE)["action_id"] == claim_key("inc-x", SERVICE, "rollback_traffic")
+    assert state.get_record(INTENTS, key_of("inc-y", "m-y"))["state"] == "void"
+
+
+@pytest.mark.parametrize("fault", [TransientError("RunQuery: UNAVAILABLE"),
+                                   PermanentError("RunQuery: the query requires an index", code="FAILED_PRECONDITION")],
+                         ids=["transient", "permanent"])
+def test_a_failed_query_of_open_intents_never_loses_the_sweeps_other_outcomes(fault):
+    """The intents are the sweep's last step: by then it has moved actions (verified, escalated, undone)
+    by guarded updates that never happen again. A fault of the query (Firestore unavailable, or the
+    composite index still building after a deploy) must not take those outcomes with it; a permanent
+    one is itself reported."""
+    from shared.remediation.records import ActionRecord
+
+    state = MemoryStateStore()
+    done = ActionRecord(key="inc-9|svc|rollback_traffic", incident_id="inc-9", target=SERVICE, service=SERVICE,
+                        action="rollback_traffic", signature="bad_revision", reversible=True, applied_at=NOW,
+                        settle_at=NOW, deadline_at=LATER, incident_closed_at=NOW)
+    state.put_record(ACTIONS, done.key, done.model_dump(mode="python") | {"state": "pending"})
+
+    def find_before(*args, **kwargs):
+        raise fault
+    state.find_before = find_before
+    outcomes = _sweep(state, RecordingRun(bad_revision_plan()[1].service), LATER)
+    assert outcomes[0].status is OutcomeStatus.VERIFIED and outcomes[0].incident_id == "inc-9"
+    if isinstance(fault, PermanentError):
+        [failed] = outcomes[1:]
+        assert failed.status is OutcomeStatus.FAILED and "open intents" in failed.reason and "index" in failed.reason
+    else:
+        assert outcomes[1:] == []
+
+
+def test_a_permanent_fault_judging_one_intent_never_stops_the_sweep():
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    newer = template.model_copy(update={"message_id": "m-9", "claim_key": f"{KEY}#9",
+                                        "noted_at": NOW + timedelta(seconds=1)})
+    state.put_record(INTENTS, newer.key, newer.model_dump(mode="python"))
+    original = state.get_many
+
+    def get_many(keys):
+        if (ACTIONS, KEY) in keys:
+            raise PermanentError("BatchGetDocuments: denied", code="PERMISSION_DENIED")
+        return original(keys)
+    state.get_many = get_many
+    [outcome] = _sweep(state, run, LATER + timedelta(seconds=1))
+    assert outcome.action.action_id == f"{KEY}#9" and outcome.status is OutcomeStatus.ESCALATED
+    assert _intent(state)["state"] == "open"     # judged by a later sweep, once it can be read
+
+
+def test_an_operators_write_whose_completion_is_unknown_is_recorded_as_the_operators():
+    """OutcomeUnknown: the write is recorded for the sweep as any other, and, like any other
+    operator's write, names the command and who sent it (the sweep's outcomes about it do)."""
+    from shared.commands.context import command_attempts, command_owner
+    from shared.errors import OutcomeUnknownError
+    from shared.remediation.guardrails import Manual, claim_key, command_incident
+    from tests.unit.fakes import Adapters
+
+    state = MemoryStateStore()
+    proposal, b = bad_revision_plan()
+    run, incident = RecordingRun(b.service, fail_with=OutcomeUnknownError("UpdateService: not followed")), \
+        command_incident("c-8")
+    gate = Gate(config(), state, FixedClock(NOW), owner=command_owner("c-8", "m1"), message_id=command_attempts("c-8"))
+    result = gate.execute(ACTION, proposal.params, proposal.before, incident, Adapters(run),
+                          manual=Manual("c-8", "bob"))
+    assert result.status is OutcomeStatus.ESCALATED and "could not be confirmed" in result.reason
+    record = state.get_record(ACTIONS, claim_key(incident, SERVICE, "rollback_traffic"))
+    assert (record["command_id"], record["requested_by"]) == ("c-8", "bob")
+
+
+def _held_back_race(state):
+    """X takes the target's cooldown after Y read the gate's state: Y's one commit will fail."""
+    from tests.unit.fakes import Adapters
+
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    reads = y.read_ahead(SERVICE, NOW)
+    x = Gate(config(), state, FixedClock(NOW), owner="m-x:a", message_id="m-x")
+    assert x.execute(ACTION, proposal.params, proposal.before, "inc-x", Adapters(run),
+                     service=SERVICE).status is OutcomeStatus.APPLIED
+    return lambda: y.execute(ACTION, proposal.params, proposal.before, "inc-y", Adapters(run), service=SERVICE,
+                             reads=reads)
+
+
+@pytest.mark.parametrize("fault", ["claim_all", "claim", "check"])
+def test_an_attempt_that_fails_before_its_write_leaves_its_stored_intent_void(fault):
+    """Whatever fails between storing the intent ahead and the write (the one commit, the claim on
+    the one-at-a-time path, the check before the write), nothing was written: the intent is void,
+    so that neither a redelivery nor the sweep takes a change someone else made for this attempt's."""
+    from shared.remediation.records import intent_key as key_of
+
+    state = FaultyStateStore(MemoryStateStore())
+    if fault == "claim_all":
+        state.fail_next("claim", 1, method="claim_all")
+        attempt = _gate(state).execute
+        proposal, b = bad_revision_plan()
+        from tests.unit.fakes import Adapters
+        call = lambda: attempt(ACTION, proposal.params, proposal.before, "inc-1", Adapters(RecordingRun(b.service)),
+                               service=SERVICE)
+        key = key_of("inc-1", MESSAGE)
+    elif fault == "claim":
+        call = _held_back_race(state)
+        state.fail_next("claim", 1, method="claim")
+        key = key_of("inc-y", "m-y")
+    else:
+        proposal, b = bad_revision_plan()
+        from tests.unit.fakes import Adapters
+        gate = _gate(state)
+        reads = gate.read_ahead(SERVICE, NOW)
+        state.fail_next("read", 1, method="get_many")    # the gate's check right before the write
+        call = lambda: gate.execute(ACTION, proposal.params, proposal.before, "inc-1",
+                                    Adapters(RecordingRun(b.service)), service=SERVICE, reads=reads)
+        key = key_of("inc-1", MESSAGE)
+    with pytest.raises(TransientError):
+        call()
+    intent = state.get_record(INTENTS, key)
+    assert intent is None or intent["state"] == "void", intent
