@@ -67,7 +67,7 @@ def _queries(service: str) -> list[Any]:
     return asked
 
 
-def _gapic_request(query: Any) -> Any:
+def gapic_request(query: Any) -> Any:
     """The proto-plus request the adapter built before (the same values as list_time_series_request)."""
     from google.cloud import monitoring_v3
 
@@ -109,7 +109,7 @@ def main() -> int:
 
         def gapic(query: Any) -> Any:
             validate_query(query)
-            pager = client.list_time_series(request=_gapic_request(query), retry=None, timeout=timeout)
+            pager = client.list_time_series(request=gapic_request(query), retry=None, timeout=timeout)
             protos = [s for page in pager.pages for s in type(page).pb(page).time_series]
             return result_from_series(describe_query(query), protos)
 

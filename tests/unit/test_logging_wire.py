@@ -14,24 +14,9 @@ from google.cloud.logging_v2.services.logging_service_v2.transports import Loggi
 from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
 
 from shared.gcp.logging_wire import LoggingWire
-from tests.unit.test_monitoring_wire import Answered
+from tests.unit.grpc_calls import Recorder
 
 FILTER = 'resource.type = "cloud_run_revision" AND severity >= WARNING AND timestamp >= "2026-11-26T11:00:00Z"'
-
-
-class Recorder(grpc.UnaryUnaryClientInterceptor):
-    """Records each call (method, metadata, request bytes, deadline); answers with the next of
-    `pages`, proto-plus to a proto-plus request (as the GAPIC stub's deserializer would), plain to a plain one."""
-
-    def __init__(self, pages: list[Any]) -> None:
-        self.pages, self.calls = pages, []
-
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        raw = getattr(request, "_pb", request)
-        self.calls.append((details.method, list(details.metadata or ()), raw.SerializeToString(deterministic=True),
-                           details.timeout))
-        page = self.pages[(len(self.calls) - 1) % len(self.pages)]
-        return Answered(ListLogEntriesResponse.wrap(page) if raw is not request else page)
 
 
 def _page(token: str, *texts: str) -> Any:
@@ -51,7 +36,7 @@ def _fields() -> dict[str, Any]:
 
 
 def test_the_request_metadata_and_pages_are_the_gapic_method_s() -> None:
-    recorder = Recorder([_page("t1", "a", "b"), _page("", "c")])
+    recorder = Recorder(ListLogEntriesResponse, [_page("t1", "a", "b"), _page("", "c")])
     client, channel = _client(recorder)
     try:
         gapic = [ListLogEntriesResponse.pb(page) for page in client.list_log_entries(
@@ -75,7 +60,7 @@ def test_the_request_metadata_and_pages_are_the_gapic_method_s() -> None:
 
 
 def test_a_page_is_asked_for_only_when_the_caller_reads_on() -> None:
-    recorder = Recorder([_page("t1", "a"), _page("", "b")])
+    recorder = Recorder(ListLogEntriesResponse, [_page("t1", "a"), _page("", "b")])
     client, channel = _client(recorder)
     try:
         pages = LoggingWire(client).pages(LoggingWire(client).Request(**_fields()), 5.0)

@@ -13,51 +13,14 @@ import pytest
 from google.cloud import monitoring_v3
 from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
 
+from bench.monitoring_query import gapic_request
 from shared.diagnosis.evidence import MetricQuery
-from shared.gcp.monitoring import build_filter, list_time_series_request
+from shared.gcp.monitoring import list_time_series_request
 from shared.gcp.monitoring_wire import MonitoringWire
+from tests.unit.grpc_calls import Recorder, failed_call, refusing_channel
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 Response = monitoring_v3.ListTimeSeriesResponse.pb()
-
-
-class Answered(grpc.Call, grpc.Future):
-    """What a unary call returns through an interceptor: its response."""
-
-    def __init__(self, response: Any) -> None:
-        self._response = response
-
-    def result(self, timeout: Any = None) -> Any: return self._response
-    def exception(self, timeout: Any = None) -> Any: return None
-    def traceback(self, timeout: Any = None) -> Any: return None
-    def add_done_callback(self, fn: Any) -> None: fn(self)
-    def cancel(self) -> bool: return False
-    def cancelled(self) -> bool: return False
-    def running(self) -> bool: return False
-    def done(self) -> bool: return True
-    def is_active(self) -> bool: return False
-    def time_remaining(self) -> Any: return None
-    def add_callback(self, callback: Any) -> bool: return False
-    def initial_metadata(self) -> Any: return ()
-    def trailing_metadata(self) -> Any: return ()
-    def code(self) -> Any: return grpc.StatusCode.OK
-    def details(self) -> Any: return ""
-
-
-class Recorder(grpc.UnaryUnaryClientInterceptor):
-    """Records each call (method, metadata, the request's bytes, its deadline) and answers it with
-    the next of `pages` (a ListTimeSeriesResponse each), over and over: as the GAPIC stub's
-    deserializer would give it (proto-plus) to a proto-plus request, as the plain one to a plain one."""
-
-    def __init__(self, pages: list[Any]) -> None:
-        self.pages, self.calls = pages, []
-
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        raw = getattr(request, "_pb", request)
-        self.calls.append((details.method, list(details.metadata or ()), raw.SerializeToString(deterministic=True),
-                           details.timeout))
-        page = self.pages[(len(self.calls) - 1) % len(self.pages)]
-        return Answered(monitoring_v3.ListTimeSeriesResponse.wrap(page) if raw is not request else page)
 
 
 def _query(**change: Any) -> MetricQuery:
@@ -78,21 +41,6 @@ def _page(token: str, *values: int) -> Any:
     return page
 
 
-def _gapic(query: MetricQuery) -> Any:
-    """The proto-plus request the GAPIC client's own types build from the same values."""
-    request = monitoring_v3.ListTimeSeriesRequest(
-        name=f"projects/{query.project}", filter=build_filter(query),
-        interval=monitoring_v3.TimeInterval(start_time=query.start, end_time=query.end),
-        view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
-    if query.aligner != "ALIGN_NONE":
-        request.aggregation = monitoring_v3.Aggregation(
-            alignment_period=timedelta(seconds=query.alignment_seconds),
-            per_series_aligner=monitoring_v3.Aggregation.Aligner[query.aligner],
-            cross_series_reducer=monitoring_v3.Aggregation.Reducer[query.reducer],
-            group_by_fields=list(query.group_by))
-    return request
-
-
 def _client(recorder: Recorder) -> tuple[Any, Any]:
     channel = grpc.intercept_channel(grpc.insecure_channel("127.0.0.1:9"), recorder)
     return monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel)), channel
@@ -107,10 +55,10 @@ def _client(recorder: Recorder) -> tuple[Any, Any]:
     _query(aligner="ALIGN_MAX", reducer="REDUCE_NONE", group_by=(), project="example.com:domain-project"),
 ], ids=["delta-sum", "raw", "percentile-microseconds", "domain-scoped"])
 def test_the_request_and_metadata_are_the_gapic_method_s(query: MetricQuery) -> None:
-    recorder = Recorder([_page("")])
+    recorder = Recorder(monitoring_v3.ListTimeSeriesResponse, [_page("")])
     client, channel = _client(recorder)
     try:
-        gapic = list(client.list_time_series(request=_gapic(query), retry=None, timeout=7.0))
+        gapic = list(client.list_time_series(request=gapic_request(query), retry=None, timeout=7.0))
         wire = MonitoringWire(client).time_series(list_time_series_request(query), 7.0)
     finally:
         channel.close()
@@ -125,11 +73,11 @@ def test_the_request_and_metadata_are_the_gapic_method_s(query: MetricQuery) -> 
 
 def test_every_page_is_read_as_the_gapic_pager_reads_them() -> None:
     pages = [_page("t1", 1, 2), _page("t2"), _page("", 3)]
-    recorder = Recorder(pages)
+    recorder = Recorder(monitoring_v3.ListTimeSeriesResponse, pages)
     client, channel = _client(recorder)
     query = _query()
     try:
-        gapic = list(client.list_time_series(request=_gapic(query), retry=None, timeout=5.0))
+        gapic = list(client.list_time_series(request=gapic_request(query), retry=None, timeout=5.0))
         request = list_time_series_request(query)
         before = request.SerializeToString(deterministic=True)
         wire = MonitoringWire(client).time_series(request, 5.0)
@@ -150,21 +98,7 @@ def test_errors_are_mapped_as_gapic_maps_them() -> None:
 
     from shared.errors import TransientError, classify
 
-    class Unavailable(grpc.RpcError, grpc.Call):
-        def code(self): return grpc.StatusCode.UNAVAILABLE
-        def details(self): return "down"
-        def initial_metadata(self): return ()
-        def trailing_metadata(self): return ()
-        def is_active(self): return False
-        def time_remaining(self): return None
-        def cancel(self): return False
-        def add_callback(self, callback): return False
-
-    class Refusing(grpc.UnaryUnaryClientInterceptor):
-        def intercept_unary_unary(self, continuation, details, request):
-            raise Unavailable()
-
-    channel = grpc.intercept_channel(grpc.insecure_channel("127.0.0.1:9"), Refusing())
+    channel = refusing_channel(grpc.StatusCode.UNAVAILABLE, "down")
     client = monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel))
     try:
         with pytest.raises(exceptions.ServiceUnavailable) as wire:
@@ -172,5 +106,5 @@ def test_errors_are_mapped_as_gapic_maps_them() -> None:
     finally:
         channel.close()
     # What GAPIC's error wrapping raises for the same gRPC error (grpc_helpers._wrap_unary_errors).
-    assert type(wire.value) is type(exceptions.from_grpc_error(Unavailable()))
+    assert type(wire.value) is type(exceptions.from_grpc_error(failed_call(grpc.StatusCode.UNAVAILABLE, "down")))
     assert isinstance(classify(wire.value), TransientError)

@@ -15,6 +15,7 @@ from google.cloud.run_v2.services.services.transports import ServicesGrpcTranspo
 from shared.diagnosis.evidence import TrafficTarget, TrafficType
 from shared.gcp.run import traffic_update_request
 from shared.gcp.run_wire import RunWire
+from tests.unit.grpc_calls import refusing_channel
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
 OPERATION = "projects/demo-project/locations/us-central1/operations/op-1"
@@ -93,21 +94,7 @@ def test_errors_are_mapped_as_gapic_maps_them():
 
     from shared.errors import PermanentError, classify
 
-    class Denied(grpc.RpcError, grpc.Call):
-        def code(self): return grpc.StatusCode.PERMISSION_DENIED
-        def details(self): return "no"
-        def initial_metadata(self): return ()
-        def trailing_metadata(self): return ()
-        def is_active(self): return False
-        def time_remaining(self): return None
-        def cancel(self): return False
-        def add_callback(self, callback): return False
-
-    class Refusing(grpc.UnaryUnaryClientInterceptor):
-        def intercept_unary_unary(self, continuation, details, request):
-            raise Denied()
-
-    channel = grpc.intercept_channel(grpc.insecure_channel("127.0.0.1:9"), Refusing())
+    channel = refusing_channel(grpc.StatusCode.PERMISSION_DENIED, "no")
     services = run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel))
     wire = RunWire(services, run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)))
     try:
