@@ -229,7 +229,7 @@ class FirestoreStateStore:
             first = self._name(writes[0].kind, writes[0].key)
             for _ in range(RACE_ATTEMPTS):
                 records = guarded()
-                if records in (_WRITTEN, _UNMET):
+                if records is _WRITTEN or records is _UNMET:
                     return records is _WRITTEN
                 outcome = self._landed(lambda: self._commit_checked(records),
                                        lambda: self._written_by(first, write_id))
@@ -246,7 +246,7 @@ class FirestoreStateStore:
             create's document exists, or _UNMET if an `expect` no longer holds (nothing written in
             any of these cases)."""
             records = guarded()
-            if records in (_WRITTEN, _UNMET):
+            if records is _WRITTEN or records is _UNMET:
                 return records
             claim = wire.update_write(name, fields, claim_updated_at)
             outcome = self._landed(lambda: self._commit_checked([claim, *records]),
