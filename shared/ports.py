@@ -122,17 +122,24 @@ class RecordWrite:
     or (`merge`) only the top-level fields of `data`, the document's other fields kept, and the
     document created if there is none, or (`create`) the document only if there is none yet: if
     there is, the whole commit writes nothing and `record_all` answers False (so that of two
-    attempts recording the same thing, exactly one does)."""
+    attempts recording the same thing, exactly one does). `expect` (a merge only): written only if
+    the document exists and every field in `expect` still has that value (a missing field counts
+    as None), checked in the same atomic commit as every other write; if not, the whole commit
+    writes nothing and `record_all` answers False (so that an adopter closing an intent another
+    judge escalated meanwhile records nothing)."""
 
     kind: str
     key: str
     data: dict[str, Any]
     merge: bool = False
     create: bool = False
+    expect: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.merge and self.create:
             raise ValueError(f"{self.kind}/{self.key}: a write is a merge or a create, not both")
+        if self.expect is not None and not self.merge:
+            raise ValueError(f"{self.kind}/{self.key}: only a merge can expect fields of the document it changes")
 
 
 @dataclass(frozen=True)
@@ -179,9 +186,11 @@ class StateStore(Protocol):
         all or none. With `completing`, only while that claim is still exactly the record taken
         (`held`): otherwise nothing is written and the answer is False (the caller decides what to
         write without it). Likewise False, nothing written, if a `create` write's document exists
-        (and not by this very call: a retried commit finds its own). True when written. A lost answer is recognised as `complete` and
-        `put_record` recognise theirs. An addition: a store without it is used one `complete` and
-        one `put_record` (`update_record` for a merge) at a time, a create checked by a read first."""
+        (and not by this very call: a retried commit finds its own), or an `expect` write's document
+        is missing or no longer holds what it expects (and not because this very call wrote it).
+        True when written. A lost answer is recognised as `complete` and `put_record` recognise
+        theirs. An addition: a store without it is used one `complete` and one `put_record`
+        (`update_record` for a merge) at a time, a create and an `expect` checked by a read first."""
         ...
 
     def get(self, kind: str, key: str) -> ClaimRecord | None: ...

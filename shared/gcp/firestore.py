@@ -42,6 +42,7 @@ RESERVED_FIELDS = frozenset({KEY_FIELD, WRITE_FIELD})
 _KIND = re.compile(r"^[A-Za-z0-9_-]+$")
 # What one commit of `record_all` did (`_commit_checked`).
 _WRITTEN, _CHANGED, _EXISTS = "written", "changed", "exists"
+_UNMET = "unmet"   # a RecordWrite's `expect` no longer holds: nothing written
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
 
@@ -198,13 +199,23 @@ class FirestoreStateStore:
         answered ALREADY_EXISTS, as in `claim_all`). A lost answer is recognised by re-reading one
         document of the commit: the claim (exactly the completed record), or else the first record's
         write id; a create that finds its document is this very commit if the document carries
-        this call's write id (the client retried a commit whose answer was lost)."""
+        this call's write id (the client retried a commit whose answer was lost).
+
+        A write with `expect` is an update guarded by the update time its document has as read just
+        before each try of the commit (`_guarded`): Precondition.update_time, "When set, the target
+        document must exist and have been last updated at that time" (google/firestore/v1/common.proto),
+        so a change landing between that read and the commit fails the whole commit, and the read
+        and the check are made again."""
         if completing is not None:
             _require_aware(completing.now)
         wire = self._wired()
         write_id = uuid.uuid4().hex
-        records = [self._record_write(wire, write, write_id) for write in writes]
+        unguarded = [self._record_write(wire, write, write_id) for write in writes]
         created = [self._name(write.kind, write.key) for write in writes if write.create]
+
+        def guarded() -> Any:
+            """The records' writes, or _UNMET / _WRITTEN (an `expect` write's document as read)."""
+            return self._guarded(wire, writes, unguarded, write_id)
 
         def answered(outcome: Any) -> Any:
             """A create's document found: this very commit's (written), or someone else's (nothing written)."""
@@ -213,19 +224,30 @@ class FirestoreStateStore:
             return _WRITTEN if self._written_by(created[0], write_id) else _EXISTS
 
         if completing is None:
-            if not records:
+            if not unguarded:
                 return True
             first = self._name(writes[0].kind, writes[0].key)
-            outcome = self._landed(lambda: self._commit_checked(records),
-                                   lambda: self._written_by(first, write_id))
-            return answered(_WRITTEN if outcome is True else outcome) is _WRITTEN
+            for _ in range(RACE_ATTEMPTS):
+                records = guarded()
+                if records is _WRITTEN or records is _UNMET:
+                    return records is _WRITTEN
+                outcome = self._landed(lambda: self._commit_checked(records),
+                                       lambda: self._written_by(first, write_id))
+                outcome = answered(_WRITTEN if outcome is True else outcome)
+                if outcome is not _CHANGED:   # _CHANGED: an `expect` write's document changed since read
+                    return outcome is _WRITTEN
+            raise TransientError(f"record_all {first}: a guarded record kept changing under {RACE_ATTEMPTS} attempts")
         name, done = self._name(completing.kind, completing.key), completing.done()
         fields = {"status": done.status.value, "result": done.result, "expires_at": done.expires_at}
 
         def commit(claim_updated_at: Any) -> Any:
             """The claim's completion, guarded by its update time, with every record: _WRITTEN, or
-            _CHANGED if the claim changed since, or _EXISTS if a create's document exists (nothing
-            written in either case)."""
+            _CHANGED if the claim (or an `expect` write's document) changed since, or _EXISTS if a
+            create's document exists, or _UNMET if an `expect` no longer holds (nothing written in
+            any of these cases)."""
+            records = guarded()
+            if records is _WRITTEN or records is _UNMET:
+                return records
             claim = wire.update_write(name, fields, claim_updated_at)
             outcome = self._landed(lambda: self._commit_checked([claim, *records]),
                                    lambda: self._all_ours([name], [done]))
@@ -251,9 +273,34 @@ class FirestoreStateStore:
             outcome = commit(snapshot.update_time)
             if outcome is not _CHANGED:
                 return outcome is _WRITTEN
-            # The claim changed between the read and the commit: nothing was written; read again.
+            # The claim (or a guarded record) changed between its read and the commit: nothing was
+            # written; read again.
         raise TransientError(f"record_all {completing.kind}/{completing.key}: record kept changing under "
                              f"{RACE_ATTEMPTS} attempts")
+
+    def _guarded(self, wire: Any, writes: Sequence[RecordWrite], unguarded: list[Any], write_id: str) -> Any:
+        """`unguarded` (the wire writes of `writes`), each write with `expect` replaced by an update
+        guarded by its document's update time as read now (one BatchGetDocuments for them all). _UNMET
+        if such a document is missing or no longer holds what is expected; _WRITTEN if it carries
+        this call's write id (this very commit landed, its answer lost and the retry refused)."""
+        names = {index: self._name(write.kind, write.key) for index, write in enumerate(writes)
+                 if write.expect is not None}
+        if not names:
+            return unguarded
+        found = {snapshot.name: snapshot for snapshot in self._batch_get(list(dict.fromkeys(names.values())))}
+        records = list(unguarded)
+        for index, name in names.items():
+            snapshot = found.get(name)
+            if snapshot is None or not snapshot.exists:
+                return _UNMET
+            current = snapshot.to_dict()
+            if current.get(WRITE_FIELD) == write_id:
+                return _WRITTEN
+            if not record_matches(current, plain_record(writes[index].expect or {})):
+                return _UNMET
+            fields = plain_record(writes[index].data) | {KEY_FIELD: writes[index].key, WRITE_FIELD: write_id}
+            records[index] = wire.update_write(name, fields, snapshot.update_time)
+        return records
 
     def _record_write(self, wire: Any, write: RecordWrite, write_id: str) -> Any:
         fields = plain_record(write.data) | {KEY_FIELD: write.key, WRITE_FIELD: write_id}

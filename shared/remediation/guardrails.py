@@ -137,6 +137,11 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord) -> G
     return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
 
 
+def _still(record: Mapping[str, Any] | None, expect: Mapping[str, Any]) -> bool:
+    """A record read back still holds every `expect` field (a missing field counts as None)."""
+    return record is not None and all(record.get(name) == value for name, value in expect.items())
+
+
 def _ago(now: datetime, then: datetime) -> str:
     seconds = max(0, int((now - then).total_seconds()))
     return f"{seconds // 60} min {seconds % 60} s"
@@ -713,13 +718,19 @@ class Gate:
         records = [] if action.corrective else self._records(action, params, before, result, incident_id, service,
                                                              signature, manual, now)
         if records and held.intent is not None:
-            records.append(self._closing(held.intent, IntentState.RECORDED, now))
+            # An adopted intent is closed only if still open and owned as read: a judge that escalated
+            # it meanwhile (it read the target a moment apart and found neither) is its one report.
+            records.append(self._closing(held.intent, IntentState.RECORDED, now, guarded=adopted))
         if adopted:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
         record_all = getattr(self.state, "record_all", None)
         if not callable(record_all):
-            # Best effort, not atomic: a create whose document exists is another adopter's record.
+            # Best effort, not atomic: a create whose document exists is another adopter's record, an
+            # intent no longer as read another judge's.
             if any(write.create and self.state.get_record(write.kind, write.key) is not None for write in records):
+                return False
+            if any(write.expect is not None and not _still(self.state.get_record(write.kind, write.key), write.expect)
+                   for write in records):
                 return False
             if held.record is not None:
                 self.state.complete(kind, key, self.owner, retain, now, outcome)
@@ -743,13 +754,15 @@ class Gate:
             return record_all([*records, self._settled(incident_id, entry, now + retain)])
         return True
 
-    def _closing(self, intent: IntentRecord, state: IntentState, now: datetime) -> RecordWrite:
+    def _closing(self, intent: IntentRecord, state: IntentState, now: datetime, guarded: bool = False) -> RecordWrite:
         """The intent closed: its state fields merged into the record, the plan kept as stored. The
         record exists: no write is made without it stored first (`_write`), and an adopted one was
         just read; its TTL is days away (INTENT_RETENTION). Only the few fields, as encoding the
-        whole plan again cost about 0.2 ms of CPU per action."""
+        whole plan again cost about 0.2 ms of CPU per action. `guarded`: only while the intent is
+        still as read (`IntentRecord.unchanged`), checked in the commit (`RecordWrite.expect`)."""
         return RecordWrite(INTENTS, intent.key, {"state": state.value, "closed_at": now, "closed_by": self.owner,
-                                                 "expires_at": intent.expires_at}, merge=True)
+                                                 "expires_at": intent.expires_at}, merge=True,
+                           expect=intent.unchanged() if guarded else None)
 
     @staticmethod
     def _settled(incident_id: str, entry: SettledEntry, expires_at: datetime) -> RecordWrite:
@@ -899,10 +912,11 @@ class Gate:
         completed, the action record for the sweep and the pin. Nothing is written to the target.
         Escalated, with `reason`: a person should know an attempt failed around its write.
 
-        Exactly one adopter reports it: the action record is created only if there is none (in the
-        commit that closes the intent). An adopter that finds it recorded meanwhile (a redelivery
-        and the sweep at once, or two sweeps) writes nothing, completes the claim it took, and
-        answers a `skipped` duplicate: the other one's `escalated` is the answer."""
+        Exactly one judge reports it: the action record is created only if there is none, and the
+        intent closed only if still open and owned as read, both in one commit. An adopter that
+        finds it recorded meanwhile (a redelivery and the sweep at once, or two sweeps), or escalated
+        by a judge that read the target a moment apart and found neither, writes nothing, completes
+        the claim it took, and answers a `skipped` duplicate: the other one's `escalated` is the answer."""
         now = self.clock.now()
         params = action.params_model.model_validate(intent.params)
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
@@ -927,6 +941,7 @@ class Gate:
             self.state.complete(CLAIMS, intent.claim_key, self.owner, retain, self.clock.now(),
                                 {"status": OutcomeStatus.ESCALATED.value, "after": result.after})
         reason = (f"duplicate: {intent.action} on {intent.target}, written by {intent.owner} and not recorded by it, "
-                  "was recorded meanwhile by another delivery or the sweep, which reports it; nothing written")
+                  "was recorded or escalated meanwhile by another delivery or the sweep, which reports it; "
+                  "nothing written")
         self._log("adopted_elsewhere", reason)
         return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)

@@ -50,9 +50,11 @@ the message (it may have been dead-lettered while the claim was held):
 |                                                   |                  |   it `escalated`                 |
 
 Exactly one of a redelivery and the sweep (or two sweeps) reports the same intent: recording
-creates the action record only if there is none (`Gate.adopt_write`), and an escalation first moves
-the intent from open to `escalated` by a guarded update (`claim_escalation`); the one that loses
-answers a `skipped` duplicate, or, in the sweep, nothing.
+creates the action record only if there is none and closes the intent only if still open and owned
+as read, in one commit (`Gate.adopt_write`, `RecordWrite.expect`), and an escalation first moves the
+intent from open to `escalated` by a guarded update (`claim_escalation`). So even two judges that read
+the target a moment apart and disagree (one records, the other escalates) report it once: the one
+that loses answers a `skipped` duplicate, or, in the sweep, nothing.
 """
 from __future__ import annotations
 

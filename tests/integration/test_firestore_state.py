@@ -181,3 +181,33 @@ def test_a_create_whose_commit_landed_with_its_answer_lost_is_recognised(store: 
     assert store.get_record(ACTIONS, "adopted") == {"by": "me"}
     assert not store.record_all([RecordWrite(ACTIONS, "adopted", {"by": "other"}, create=True)])
     assert store.get_record(ACTIONS, "adopted") == {"by": "me"}
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("with_claim", [False, True])
+def test_a_guarded_commit_that_landed_with_its_answer_lost_is_recognised(store: FirestoreStateStore,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         with_claim: bool) -> None:
+    """The commit with an `expect` write lands, its answer is lost and the client's retry fails the
+    update-time precondition: re-read, the document no longer holds what was expected, but it
+    carries this call's write id, so the commit was this call's (True, not a lost race)."""
+    from shared.ports import Completion, RecordWrite
+
+    completing = None
+    if with_claim:
+        taken = store.claim(KIND, KEY, "run-1", TTL, NOW).record
+        completing = Completion(KIND, KEY, taken, TTL, NOW, {"status": "escalated"})
+    store.put_record("intents", "i", {"state": "open", "owner": "a"})
+    commit = store._commit_checked
+
+    def landed_then_retried(writes):
+        commit(writes)
+        return "changed"
+
+    monkeypatch.setattr(store, "_commit_checked", landed_then_retried)
+    assert store.record_all([RecordWrite(ACTIONS, "adopted", {"by": "me"}, create=True),
+                             RecordWrite("intents", "i", {"state": "recorded"}, merge=True,
+                                         expect={"state": "open", "owner": "a"})], completing)
+    monkeypatch.undo()
+    assert store.get_record("intents", "i") == {"state": "recorded", "owner": "a"}
+    assert store.get_record(ACTIONS, "adopted") == {"by": "me"}

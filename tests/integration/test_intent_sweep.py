@@ -170,3 +170,52 @@ def test_when_both_saw_the_intent_unrecorded_the_first_to_record_reports_it(worl
     claim = world.state.get(CLAIMS, intent.claim_key)
     assert claim.status.value == "completed" and claim.owner == gates[first].owner
     assert world.state.get_record(INTENTS, intent.key)["closed_by"] == gates[first].owner
+
+
+@pytest.mark.parametrize("adopter", ["redelivery", "sweep"])
+def test_an_escalation_landing_between_the_adopters_read_and_its_commit_is_the_one_report(world, monkeypatch, adopter):
+    """Two judges read the target a moment apart and disagree: the adopter found the planned change,
+    the other judge neither. The other's escalation (`claim_escalation`, an update guarded by the
+    intent's update time) lands after the adopter's store read the intent open and before its
+    commit: the commit's update-time precondition on the intent fails it whole (nothing written),
+    and the adopter, reading it again, finds it escalated and reports nothing."""
+    from shared.remediation import intents
+    from shared.remediation.actions import get_action
+    from shared.remediation.guardrails import Gate
+    from shared.remediation.records import IntentRecord
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    intent_doc = world.state._name(INTENTS, intent_key(incident_id, MESSAGE))
+    store, commit, escalated = world.state, world.state._commit_checked, []
+
+    def escalated_first(writes):
+        if not escalated and any(write.update.name == intent_doc for write in writes):
+            read = IntentRecord.model_validate(store.get_record(INTENTS, intent_key(incident_id, MESSAGE)))
+            escalated.append(intents.claim_escalation(store, read, "sweep:other", world.clock.now(), "shows neither"))
+        return commit(writes)
+
+    monkeypatch.setattr(store, "_commit_checked", escalated_first)
+    if adopter == "sweep":
+        reported = _escalations(world.command({"command": "sweep"}), incident_id)
+    else:
+        intent = IntentRecord.model_validate(store.get_record(INTENTS, intent_key(incident_id, MESSAGE)))
+        action = get_action(intent.action)
+        gate = Gate(world.config, store, world.clock, f"{MESSAGE}:late", message_id=MESSAGE)
+        found = intents.look(intent, False, store.get(CLAIMS, intent.claim_key), action, world.adapters,
+                             world.clock.now())
+        assert found.verdict.value == "record"
+        answer = intents.answer(found, intent, action, gate, "p", "e", "f")
+        assert answer.status.value == "skipped" and answer.reason.startswith("duplicate"), answer.reason
+        reported = []
+    monkeypatch.undo()
+
+    assert escalated == [True] and reported == []          # the escalation is the one report
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+    assert world.state.get_record(ACTIONS, key) is None
+    intent = world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))
+    assert intent["state"] == "escalated" and intent["closed_by"] == "sweep:other"
+    assert world.state.get(CLAIMS, key).status.value == "completed"   # as the other's answer: later ones are duplicates
+    assert world.standins.run.count("UpdateService") == 1
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert _escalations(world.command({"command": "sweep"}), incident_id) == []

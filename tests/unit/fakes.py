@@ -73,6 +73,8 @@ class MemoryStateStore:
                 return False
             if any(write.create and (write.kind, write.key) in self.documents for write, _ in stored):
                 return False   # as a Firestore create (exists=false) fails the whole commit
+            if not all(self._holds(write) for write, _ in stored):
+                return False   # as a Firestore update-time precondition fails the whole commit
             if completing is not None:
                 self.records[(completing.kind, completing.key)] = done
             for write, data in stored:
@@ -81,6 +83,13 @@ class MemoryStateStore:
                 else:
                     self.documents[(write.kind, write.key)] = data
             return True
+
+    def _holds(self, write: RecordWrite) -> bool:
+        """A write's `expect` still holds of its document (called under the lock): it exists and matches."""
+        if write.expect is None:
+            return True
+        document = self.documents.get((write.kind, write.key))
+        return document is not None and record_matches(document, plain_record(write.expect))
 
     def release(self, kind, key, owner) -> None:
         with self._lock:

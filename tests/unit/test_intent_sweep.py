@@ -190,6 +190,50 @@ def test_two_escalations_of_one_intent_report_it_once():
     assert later.status is OutcomeStatus.SKIPPED and later.reason.startswith("duplicate")
 
 
+def _escalated_before_the_commit(state: Any) -> list[bool]:
+    """The race two judges run when they read the target a moment apart and disagree: the one that
+    found neither the state before nor the plan escalates the intent (`claim_escalation`) after the
+    one that found the planned change read it, and before that one's commit lands."""
+    inner, escalated = state.record_all, []
+
+    def escalate_then_commit(*args: Any, **kwargs: Any) -> bool:
+        if not escalated:
+            read = IntentRecord.model_validate(_intent(state))
+            escalated.append(intents.claim_escalation(state, read, "sweep:other", LATER, "shows neither"))
+        return inner(*args, **kwargs)
+    state.record_all = escalate_then_commit
+    return escalated
+
+
+def test_an_adopter_whose_intent_was_escalated_before_its_commit_writes_and_reports_nothing():
+    state, run = _crashed_after_the_write()
+    intent = IntentRecord.model_validate(_intent(state))
+    found = intents.look(intent, False, state.get(CLAIMS, KEY), ACTION, _Adapters(state, run, LATER), LATER)
+    assert found.verdict is Verdict.RECORD
+    escalated = _escalated_before_the_commit(state)
+
+    answer = intents.answer(found, intent, ACTION, _gate(state, owner=f"{MESSAGE}:b", clock=FixedClock(LATER)),
+                            "p", "e", "f")
+
+    assert escalated == [True]                        # the other judge's report: the only one
+    assert answer.status is OutcomeStatus.SKIPPED and answer.reason.startswith("duplicate"), answer.reason
+    assert state.get_record(ACTIONS, KEY) is None and len(run.writes) == 1
+    assert _intent(state)["state"] == "escalated" and _intent(state)["closed_by"] == "sweep:other"
+    claim = state.get(CLAIMS, KEY)   # the lapsed claim it took over: completed as the other's answer
+    assert claim.owner == f"{MESSAGE}:b" and claim.status is ClaimStatus.COMPLETED
+
+
+def test_the_sweep_adopting_an_intent_escalated_before_its_commit_reports_nothing():
+    state, run = _crashed_after_the_write()
+    escalated = _escalated_before_the_commit(state)
+
+    assert _sweep(state, run, LATER) == []
+
+    assert escalated == [True]
+    assert state.get_record(ACTIONS, KEY) is None and _intent(state)["state"] == "escalated"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []     # closed: never judged again
+
+
 # --- the sweep ------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -403,6 +447,19 @@ def test_a_store_without_record_all_still_records_an_adopted_write_once():
         intent, ACTION, {"traffic": []}, "r")
     assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("duplicate")
     assert state.get_record(ACTIONS, KEY) == {"key": KEY, "by": "the other adopter"} and not run.writes
+
+
+def test_a_store_without_record_all_never_adopts_an_intent_escalated_since_its_read():
+    state = OneCallAtATime()
+    gate = _gate(state)
+    intent = gate._intent(ACTION, bad_revision_plan()[0].params, bad_revision_plan()[0].before, KEY, "inc-1", SERVICE,
+                          "bad_revision", None, NOW)
+    state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+    assert intents.claim_escalation(state, intent, "sweep:other", LATER, "shows neither")
+    result = _gate(state, owner="sweep:1", message_id=None, clock=FixedClock(LATER)).adopt_write(
+        intent, ACTION, {"traffic": []}, "r")
+    assert result.status is OutcomeStatus.SKIPPED and state.get_record(ACTIONS, KEY) is None
+    assert _intent(state)["state"] == "escalated"
 
 
 def test_an_unrecorded_writes_escalation_says_the_sweep_will_record_it_later():

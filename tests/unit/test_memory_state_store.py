@@ -7,6 +7,7 @@ from the real adapter. Every method of the port has a case (COVERAGE).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -404,6 +405,56 @@ class RecordStoreContract:
         assert store.get_record(ACTIONS, "fresh") == {"by": "second"}
         assert store.get_record("intents", "i") == {"state": "recorded"}
         assert (store.get("claims", KEY).status is ClaimStatus.COMPLETED) is with_claim
+
+    @pytest.mark.parametrize("with_claim", [False, True])
+    def test_record_all_with_an_expect_writes_nothing_unless_its_document_still_holds_it(
+            self, store: Any, with_claim: bool) -> None:
+        taken = store.claim("claims", KEY, "run-1", TTL, T0).record
+        completing = Completion("claims", KEY, taken, TTL, T0, {"status": "escalated"}) if with_claim else None
+        store.put_record("intents", "i", {"state": "escalated", "owner": "a", "plan": 1})
+        closing = RecordWrite("intents", "i", {"state": "recorded"}, merge=True, expect={"state": "open", "owner": "a"})
+        missing = RecordWrite("intents", "gone", {"state": "recorded"}, merge=True, expect={"state": None})
+
+        assert not store.record_all([RecordWrite(ACTIONS, KEY, {"by": "me"}, create=True), closing], completing)
+        assert not store.record_all([RecordWrite(ACTIONS, KEY, {"by": "me"}), missing], completing)
+
+        assert store.get_record(ACTIONS, KEY) is None and store.get_record("intents", "gone") is None
+        assert store.get_record("intents", "i") == {"state": "escalated", "owner": "a", "plan": 1}
+        assert store.get("claims", KEY) == taken
+        # Still as expected (a field missing counts as None): written, a merge, with the rest.
+        store.put_record("intents", "i", {"state": "open", "owner": "a", "plan": 1})
+        assert store.record_all([RecordWrite(ACTIONS, KEY, {"by": "me"}, create=True),
+                                 replace(closing, expect={"state": "open", "owner": "a", "closed_by": None})],
+                                completing)
+        assert store.get_record("intents", "i") == {"state": "recorded", "owner": "a", "plan": 1}
+        assert store.get_record(ACTIONS, KEY) == {"by": "me"}
+        assert (store.get("claims", KEY).status is ClaimStatus.COMPLETED) is with_claim
+
+    def test_only_a_merge_expects_fields(self) -> None:
+        with pytest.raises(ValueError):
+            RecordWrite(ACTIONS, KEY, {}, expect={"state": "open"})
+        with pytest.raises(ValueError):
+            RecordWrite(ACTIONS, KEY, {}, create=True, expect={"state": "open"})
+
+    def test_a_guarded_record_and_a_guarded_update_of_one_document_race_to_exactly_one(
+            self, store: Any, racer: Callable[[], Any]) -> None:
+        """An adopter closing an intent (record_all, `expect`) against judges escalating it
+        (update_record, `expect`): whichever order they land in, exactly one changes it."""
+        store.put_record("intents", "i", {"state": "open", "owner": "a"})
+        expect = {"state": "open", "owner": "a"}
+
+        def act(i: int, mine: Any) -> bool:
+            if i % 2:
+                return mine.update_record("intents", "i", {"state": "escalated", "by": i}, expect=expect)
+            return mine.record_all([RecordWrite(ACTIONS, f"{KEY}#{i}", {"by": i}, create=True),
+                                    RecordWrite("intents", "i", {"state": "recorded", "by": i}, merge=True,
+                                                expect=expect)])
+
+        outcomes = race(6, racer, act)
+        winners = [i for i, won in outcomes.items() if won]
+        assert len(outcomes) == 6 and len(winners) == 1, outcomes
+        assert store.get_record("intents", "i")["by"] == winners[0]
+        assert [i for i in range(0, 6, 2) if store.get_record(ACTIONS, f"{KEY}#{i}")] == [i for i in winners if i % 2 == 0]
 
     def test_a_write_is_a_merge_or_a_create_not_both(self) -> None:
         with pytest.raises(ValueError):
