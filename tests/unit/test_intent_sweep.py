@@ -23,7 +23,7 @@ from shared.remediation.verification import MAX_INTENTS_PER_SWEEP, Sweep
 from tests.unit.builders import SERVICE
 from tests.unit.fakes import FaultyStateStore, MemoryStateStore, RecordingRun
 from tests.unit.test_guardrails import ACTION, bad_revision_plan, config
-from tests.unit.test_intents import KEY, MESSAGE, NOW, _crashed_after_the_write, _execute, _gate
+from tests.unit.test_intents import KEY, MESSAGE, NOW, OneAtATime, _crashed_after_the_write, _execute, _gate
 
 LEASE = skew_safe_lease(config().guardrails.claim_ttl_seconds)
 LATER = NOW + LEASE + SWEEP_MARGIN + timedelta(seconds=1)   # every claim taken at NOW has lapsed
@@ -86,13 +86,6 @@ def test_an_intent_stored_before_intents_had_a_state_is_guarded_as_it_was_read()
 
 def _intent(state) -> dict[str, Any] | None:
     return state.get_record(INTENTS, intent_key("inc-1", MESSAGE))
-
-
-class OneAtATime(MemoryStateStore):
-    def __getattribute__(self, name: str) -> Any:
-        if name == "claim_all":
-            raise AttributeError(name)
-        return super().__getattribute__(name)
 
 
 @pytest.mark.parametrize("store", [MemoryStateStore, OneAtATime], ids=["all-at-once", "one-at-a-time"])
