@@ -84,21 +84,31 @@ def fast_run(scenario: str, mode: str, sustain: int | None = None, **config: Any
 
 
 
-def run_sample(sample: tuple[str, dict, list]) -> tuple[Run, list[str]]:
-    """One generated sample (scenario, config, program) on in-process parts: the run and the
-    invariants it broke. The scenario, config and program are noted for hypothesis's report."""
+def run_sample(sample: tuple[str, dict, list], variant: str = "redelivered") -> tuple[Run, list[str]]:
+    """One generated sample (scenario, config, program) on in-process parts, ended as `variant` says
+    (tests/property/programs.py, VARIANTS): the run and the invariants it broke. The scenario,
+    config, program and ending are noted for hypothesis's report."""
     from hypothesis import note
 
-    from tests.property.invariants import check_all
+    from tests.property.invariants import check_all, every_write_known
 
+    if variant not in ("redelivered", "dead_lettered"):
+        raise ValueError(f"unknown ending {variant!r}")
     scenario, config, program = sample
     config = dict(config)
     mode, sustain = config.pop("mode"), config.pop("sustain", None)
-    note(f"scenario {scenario}, config: mode={mode} sustain={sustain} {config}")
+    note(f"scenario {scenario}, config: mode={mode} sustain={sustain} {config}, ending: {variant}")
     note("program: " + "; ".join(str(step) for step in program))
     with fast_run(scenario, mode, sustain, **config) as run:
+        if variant == "dead_lettered":
+            run.settings["ending"] = variant
+            for step in program:
+                run.step(step)
+            run.dead_letter()
+            return run, check_all(run) + every_write_known(run)
         run.execute(program)
         return run, check_all(run)
+
 
 _SCENARIOS: dict[str, Scenario] = {}
 _SEEDED: dict[tuple[str, int | None], StandIns] = {}

@@ -373,6 +373,18 @@ class Run:
         for _ in range(sweeps):
             self.step(Sweep(0))
 
+    def dead_letter(self) -> None:
+        """The outage ends and nothing is delivered again: every delivery or command that raised is
+        dead-lettered (a subscription with few `max_delivery_attempts`, while an attempt's claim is
+        still held). Then, past every lease, the scheduler's sweep is all that is left to find a
+        write no attempt recorded (docs/behaviour.md, "The sweep's backstop")."""
+        self.step(Fault("run", "", clear=True))   # also the state store's and the publisher's faults
+        self.step(Settle())
+        self.failed_deliveries, self.waiting_deliveries = [], []
+        self.failed_commands, self.waiting_commands, self.failed_sweeps = [], [], 0
+        self.step(Advance(LEASE_LAPSED_MINUTES + 5))   # the lease, the sweep's margin, any skew or clock jump
+        self.step(Sweep(0))
+
     def step(self, step: Any) -> Observation:
         world = self.world
         before, faults_before = self._counters(), self._store_faults()

@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from shared.remediation.actions import all_actions
+from shared.remediation.records import INTENTS
 from shared.config import Config
 from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, Approve, Close, Concurrent, Open, OperatorRollback,
                                     OperatorScale, Run, Skewed, Sweep, _Redeliver, _Resend, minutes)
@@ -309,6 +310,30 @@ def outcomes_agree(run: Run) -> list[str]:
         done |= {o.incident_id for o in obs.outcomes if o.status.value == "applied" and o.incident_id}
     problems += [f"{incident}: {n} applied outcomes for {action}" for (incident, action), n in applied.items()
                  if n > 1]
+    return problems
+
+
+# 8. the sweep's backstop (a dead-lettered run: Run.dead_letter) --------------------------------------
+
+
+def every_write_known(run: Run) -> list[str]:
+    """After a run whose raised deliveries were dead-lettered, and one sweep past every lease: every
+    write that took effect has an action record (the sweep verifies it) or an escalated intent (a
+    person was told what the target shows), the sweep left no intent open, and it reported no
+    unrecorded write twice."""
+    state = run.world.state
+    problems = [f"intent {i['claim_key']} by {i['owner']} still open after the sweep"
+                for i in state.find_records(INTENTS, "state", "open")]
+    writes = sum(o.run_writes + o.vpc_writes for o in run.trace if not isinstance(o.step, Sweep))
+    recorded = len(run.action_records())
+    escalated = len(state.find_records(INTENTS, "state", "escalated"))
+    if writes > recorded + escalated:
+        problems.append(f"{writes} write(s) took effect, but only {recorded} action record(s) and {escalated} "
+                        "escalated intent(s): a change nobody verifies and nobody was told of")
+    reports = [o for obs in run.trace if isinstance(obs.step, Sweep) for o in obs.outcomes
+               if o.status.value == "escalated" and o.action is not None and "ended without recording" in o.reason]
+    keys = [o.action.action_id for o in reports]
+    problems += [f"the sweep reported {key} {keys.count(key)} times" for key in set(keys) if keys.count(key) > 1]
     return problems
 
 
