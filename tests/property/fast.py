@@ -11,8 +11,9 @@ docs/testing.md says why, and what only the real-parts tier covers.
 """
 from __future__ import annotations
 
-import copy
+import enum
 import json
+import pickle
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,8 +138,11 @@ def seeded_copy(scenario: str, sustain: int | None) -> StandIns:
 
 def _copy_standin(template: Any, deep: bool = True) -> Any:
     """A stand-in of the same class with the template's state (a deep copy, or shared when `deep`
-    is false), and its own lock, call log and fault rules."""
+    is false), and its own lock, call log and fault rules. The deep copy is each attribute's pickle,
+    taken once per template and loaded per copy: the same fresh objects as copy.deepcopy of each
+    attribute gives (no sharing between attributes), at about a third of its cost."""
     clone = type(template).__new__(type(template))
+    blobs = _pickled(template) if deep else {}
     for name, value in vars(template).items():
         if isinstance(value, _LOCK):
             value = threading.Lock()
@@ -148,10 +152,25 @@ def _copy_standin(template: Any, deep: bool = True) -> Any:
             value = type(value)()
         elif name == "_calls":
             value = []
-        elif deep:
-            value = copy.deepcopy(value)
+        elif name in blobs:
+            value = pickle.loads(blobs[name])
         setattr(clone, name, value)
     return clone
 
 
+_PICKLED: dict[int, tuple[Any, dict[str, bytes]]] = {}
+
+
+def _pickled(template: Any) -> dict[str, bytes]:
+    """The template's attributes that a copy must not share, pickled (a template is never changed:
+    only its copies are used). Immutable leaves (None, numbers, strings, enum members) are shared."""
+    found = _PICKLED.get(id(template))
+    if found is None or found[0] is not template:
+        blobs = {name: pickle.dumps(value, pickle.HIGHEST_PROTOCOL) for name, value in vars(template).items()
+                 if not isinstance(value, (_LOCK, _RLOCK, Faults, _IMMUTABLE)) and name != "_calls"}
+        found = _PICKLED[id(template)] = (template, blobs)
+    return found[1]
+
+
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, enum.Enum)
 _LOCK, _RLOCK = type(threading.Lock()), type(threading.RLock())
