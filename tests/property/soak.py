@@ -6,7 +6,7 @@
 The mix (tests/property/programs.py, `soak_samples`): every program is drawn by the fast tier's one
 generator, and ends one of two ways. Nine in ten (`redelivered`) end as the fast tier's do: the
 outage ends and the platform redelivers whatever raised, then check_all. One in ten
-(`dead_lettered`, nominally; hypothesis draws it a little less often) has nothing redelivered: once
+(`dead_lettered`, nominally; the share varies with the seed) has nothing redelivered: once
 every lease has lapsed, one sweep must leave every write recorded or escalated, no intent open and
 none reported twice (invariants.every_write_known), besides check_all. The summary gives the programs
 and counterexamples of each ending.
