@@ -325,8 +325,15 @@ class Run:
             return len(vpc._operations)
 
     def _counters(self) -> tuple[int, int, int, int]:
-        return (self.standins.run.count("UpdateService"), self.standins.vpcaccess.count("PatchConnector"),
-                self._run_generation(), self._vpc_operations())
+        """(calls logged by Run, by VPC Access, Run's generation, VPC's operations), before and after a step."""
+        return (_logged(self.standins.run), _logged(self.standins.vpcaccess), self._run_generation(),
+                self._vpc_operations())
+
+    def _new_calls(self, before: tuple[int, ...], after: tuple[int, ...]) -> tuple[int, int]:
+        """UpdateService and PatchConnector requests received during the step: only the calls logged
+        since it began are looked at (the logs only grow), not the whole program's twice per step."""
+        return (_since(self.standins.run, before[0], after[0], "UpdateService"),
+                _since(self.standins.vpcaccess, before[1], after[1], "PatchConnector"))
 
     def _store_faults(self) -> int:
         return len(getattr(self.world.adapters.state, "injected", ()))
@@ -372,6 +379,18 @@ class Run:
         sweeps, self.failed_sweeps = self.failed_sweeps, 0
         for _ in range(sweeps):
             self.step(Sweep(0))
+
+    def dead_letter(self) -> None:
+        """The outage ends and nothing is delivered again: every delivery or command that raised is
+        dead-lettered (a subscription with few `max_delivery_attempts`, while an attempt's claim is
+        still held). Then, past every lease, the scheduler's sweep is all that is left to find a
+        write no attempt recorded (docs/behaviour.md, "The sweep's backstop")."""
+        self.step(Fault("run", "", clear=True))   # also the state store's and the publisher's faults
+        self.step(Settle())
+        self.failed_deliveries, self.waiting_deliveries = [], []
+        self.failed_commands, self.waiting_commands, self.failed_sweeps = [], [], 0
+        self.step(Advance(LEASE_LAPSED_MINUTES + 5))   # the lease, the sweep's margin, any skew or clock jump
+        self.step(Sweep(0))
 
     def step(self, step: Any) -> Observation:
         world = self.world
@@ -420,7 +439,8 @@ class Run:
         else:  # pragma: no cover - a generator bug
             raise TypeError(f"unknown step {step!r}")
         after = self._counters()
-        obs.update_calls, obs.patch_calls, obs.run_writes, obs.vpc_writes = (a - b for a, b in zip(after, before))
+        obs.update_calls, obs.patch_calls = self._new_calls(before, after)
+        obs.run_writes, obs.vpc_writes = after[2] - before[2], after[3] - before[3]
         obs.store_faults = self._store_faults() - faults_before
         self.trace.append(obs)
         return obs
@@ -612,6 +632,16 @@ def _oldest_revision(scenario: str) -> str:
 
 
 _OLDEST: dict[str, str] = {}
+
+
+def _logged(standin: Any) -> int:
+    with standin._calls_lock:   # (read-only peek into the test double's call log, as _vpc_operations)
+        return len(standin._calls)
+
+
+def _since(standin: Any, start: int, end: int, method: str) -> int:
+    with standin._calls_lock:
+        return sum(1 for call in standin._calls[start:end] if call.method == method)
 
 
 def _message_id(step: Any, closed: bool) -> str:

@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from shared.remediation.actions import all_actions
+from shared.remediation.records import INTENTS
 from shared.config import Config
 from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, Approve, Close, Concurrent, Open, OperatorRollback,
                                     OperatorScale, Run, Skewed, Sweep, _Redeliver, _Resend, minutes)
@@ -24,11 +25,14 @@ API_MAX_INSTANCES = 10
 
 def check_all(run: Run) -> list[str]:
     published = run.published(len(run.returned_outcomes()))
+    records = run.action_records()   # the run has ended: read once, for the two checks that need them
     problems: list[str] = []
-    for check in (no_unexpected_errors, within_ceilings, splits_are_whole, cooldown_and_budgets, once_per_claim,
-                  nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched, before_states_recorded,
+    for check in (no_unexpected_errors, within_ceilings, cooldown_and_budgets, once_per_claim,
+                  nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched,
                   one_way_needs_policy, outcomes_agree):
         problems += check(run)
+    problems += splits_are_whole(run, records)
+    problems += before_states_recorded(run, records)
     problems += every_outcome_published(run, published)
     problems += applied_outcomes_carry_before(published, "published")
     return problems
@@ -63,14 +67,15 @@ def within_ceilings(run: Run) -> list[str]:
     return problems
 
 
-def splits_are_whole(run: Run) -> list[str]:
+def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> list[str]:
     """Every traffic split written names only existing revisions and sums to 100; and it is either a
     rollback (100% to a revision older than the one that served) or a recorded before-state."""
     service = _scenario_service(run)
     created = {r.name: r.created for r in service.revisions}
     seeded = {(t.revision if not t.latest else LATEST): t.percent for t in service.traffic}
     serving = [rev for rev, pct in seeded.items() if pct and rev != LATEST]
-    recorded = [_split(r.get("before", {}).get("traffic", [])) for r in run.action_records()]
+    recorded = [_split(r.get("before", {}).get("traffic", [])) for r in
+                (run.action_records() if records is None else records)]
     problems = []
     for request in run.standins.run.requests("UpdateService"):
         split = {(t.revision or LATEST): t.percent for t in request.service.traffic}
@@ -210,12 +215,11 @@ def paused_targets_untouched(run: Run) -> list[str]:
 # 5. before-states ---------------------------------------------------------------------------------
 
 
-def before_states_recorded(run: Run) -> list[str]:
+def before_states_recorded(run: Run, records: list[dict[str, Any]] | None = None) -> list[str]:
     """Every action record has its before-state, and every action that took effect has a record."""
-    records = run.action_records()
+    records = run.action_records() if records is None else records
     problems = [f"action record {r['key']} has no before-state" for r in records if not r.get("before")]
-    problems += applied_outcomes_carry_before([o.model_dump(mode="json") for o in run.returned_outcomes()],
-                                              "returned")
+    problems += _returned_applied_carry_before(run.returned_outcomes())
     actions = Counter(r["action"] for r in records)
     took_effect = {"rollback_traffic": sum(o.run_writes for o in run.trace if not isinstance(o.step, Sweep)),
                    "scale_connector": sum(o.vpc_writes for o in run.trace)}
@@ -235,6 +239,15 @@ def _unrecorded(outcome: Any) -> bool:
     Counted only in a step where a state-store fault was raised."""
     return (outcome.status.value == "escalated" and outcome.action is not None
             and "could not be recorded" in outcome.reason)
+
+
+def _returned_applied_carry_before(outcomes: list[Any]) -> list[str]:
+    """applied_outcomes_carry_before on the returned Outcome models themselves (their JSON form has
+    the same fields, and `before` is a plain dict or None in both): no JSON dump of every outcome."""
+    registered = set(all_actions())
+    return [f"returned applied outcome of {o.action.name} ({o.incident_id}) has no action.before"
+            for o in outcomes
+            if o.status.value == "applied" and o.action and o.action.name in registered and not o.action.before]
 
 
 def applied_outcomes_carry_before(outcomes: list[dict[str, Any]], where: str) -> list[str]:
@@ -309,6 +322,30 @@ def outcomes_agree(run: Run) -> list[str]:
         done |= {o.incident_id for o in obs.outcomes if o.status.value == "applied" and o.incident_id}
     problems += [f"{incident}: {n} applied outcomes for {action}" for (incident, action), n in applied.items()
                  if n > 1]
+    return problems
+
+
+# 8. the sweep's backstop (a dead-lettered run: Run.dead_letter) --------------------------------------
+
+
+def every_write_known(run: Run) -> list[str]:
+    """After a run whose raised deliveries were dead-lettered, and one sweep past every lease: every
+    write that took effect has an action record (the sweep verifies it) or an escalated intent (a
+    person was told what the target shows), the sweep left no intent open, and it reported no
+    unrecorded write twice."""
+    state = run.world.state
+    problems = [f"intent {i['claim_key']} by {i['owner']} still open after the sweep"
+                for i in state.find_records(INTENTS, "state", "open")]
+    writes = sum(o.run_writes + o.vpc_writes for o in run.trace if not isinstance(o.step, Sweep))
+    recorded = len(run.action_records())
+    escalated = len(state.find_records(INTENTS, "state", "escalated"))
+    if writes > recorded + escalated:
+        problems.append(f"{writes} write(s) took effect, but only {recorded} action record(s) and {escalated} "
+                        "escalated intent(s): a change nobody verifies and nobody was told of")
+    reports = [o for obs in run.trace if isinstance(obs.step, Sweep) for o in obs.outcomes
+               if o.status.value == "escalated" and o.action is not None and "ended without recording" in o.reason]
+    keys = [o.action.action_id for o in reports]
+    problems += [f"the sweep reported {key} {keys.count(key)} times" for key in set(keys) if keys.count(key) > 1]
     return problems
 
 

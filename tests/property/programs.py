@@ -155,3 +155,17 @@ def scenario_programs(draw) -> tuple[str, dict, list]:
     """(scenario, config, program): the soak's one strategy over both scenarios."""
     scenario = draw(_SCENARIO)
     return scenario, draw(configs(scenario)), draw(programs(scenario))
+
+
+# How a program ends (tests/property/harness.py): `redelivered`, the platform redelivers once every
+# delivery and command that raised (Run.finish; the invariants of check_all), or `dead_lettered`,
+# nothing is delivered again and one sweep after every lease must leave no write unknown
+# (Run.dead_letter; check_all and every_write_known). One program in ten is dead-lettered; hypothesis
+# shrinks toward the first entry, the redelivered ending.
+VARIANTS = ("redelivered", "dead_lettered")
+_VARIANT = _table(["redelivered"] * 9, ["dead_lettered"])
+
+
+def soak_samples() -> st.SearchStrategy:
+    """(variant, (scenario, config, program)): `make soak`'s mix of endings over `scenario_programs`."""
+    return st.tuples(_VARIANT, scenario_programs())

@@ -3,6 +3,14 @@
     python -m tests.property.soak [--programs 100000] [--workers 2] [--seed S] [--batch 500] [--minutes M]
                                   [--keep-going] [--per-example 4]
 
+The mix (tests/property/programs.py, `soak_samples`): every program is drawn by the fast tier's one
+generator, and ends one of two ways. Nine in ten (`redelivered`) end as the fast tier's do: the
+outage ends and the platform redelivers whatever raised, then check_all. One in ten
+(`dead_lettered`, nominally; the share varies with the seed) has nothing redelivered: once
+every lease has lapsed, one sweep must leave every write recorded or escalated, no intent open and
+none reported twice (invariants.every_write_known), besides check_all. The summary gives the programs
+and counterexamples of each ending.
+
 Every batch is one hypothesis run of `--batch` programs seeded with `seed + batch number`, so any
 batch can be run again alone (`--seed <batch seed> --programs <batch> --workers 1`). Workers take
 batches in turn until the count is reached. The first counterexample stops the run: hypothesis
@@ -25,7 +33,8 @@ import re
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 PROGRESS_SECONDS = 15
@@ -38,7 +47,8 @@ class BatchResult:
     programs: int
     cpu: float                       # CPU seconds the worker spent on this batch
     counterexample: str = ""         # the shrunk example, its trace and hypothesis's report
-    kinds: tuple[str, ...] = ()      # the shrunk example's broken invariants, numbers left out
+    kinds: tuple[str, ...] = ()      # the shrunk example's ending and broken invariants, numbers left out
+    endings: dict[str, int] = field(default_factory=dict)   # programs run, by ending (programs.VARIANTS)
 
     @property
     def kind(self) -> str:
@@ -64,23 +74,24 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
 
     from tests.property.fast import run_sample
     from tests.property.invariants import explain
-    from tests.property.programs import scenario_programs
+    from tests.property.programs import soak_samples
 
-    ran, failure, report, kinds = [0], [""], io.StringIO(), [()]
+    ran, failure, report, kinds, endings = [0], [""], io.StringIO(), [()], Counter()
 
     per_example = max(1, min(per_example, size))
 
     @hypothesis_seed(seed)
     @settings(max_examples=-(-size // per_example), deadline=None, database=None, print_blob=True,
               phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
-    @given(samples=st.lists(scenario_programs(), min_size=per_example, max_size=per_example))
-    def soak(samples: list[tuple[str, dict, list]]) -> None:
-        for sample in samples:
-            run, problems = run_sample(sample)
+    @given(samples=st.lists(soak_samples(), min_size=per_example, max_size=per_example))
+    def soak(samples: list[tuple[str, tuple[str, dict, list]]]) -> None:
+        for ending, sample in samples:
+            run, problems = run_sample(sample, ending)
             ran[0] += 1
+            endings[ending] += 1
             if problems:
                 failure[0] = explain(run, problems)   # the last one kept is the shrunk example's
-                kinds[0] = tuple(sorted({re.sub(r"#\d+ [^:]*:|\d+", "N", problem) for problem in problems}))
+                kinds[0] = (ending, *sorted({_kind(problem) for problem in problems}))
                 raise AssertionError(failure[0])
 
     start = time.process_time()
@@ -90,7 +101,13 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
         except AssertionError as exc:   # hypothesis attaches the falsifying example and its blob as notes
             notes = "\n".join(getattr(exc, "__notes__", []))
             failure[0] = f"{report.getvalue()}{notes}\n{failure[0] or exc}"
-    return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0], kinds[0] if failure[0] else ())
+    return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0], kinds[0] if failure[0] else (),
+                       dict(endings))
+
+
+def _kind(problem: str) -> str:
+    """A broken invariant with what differs between runs left out: step numbers, counts, ids."""
+    return re.sub(r"#\d+ [^:]*:|\d+", "N", re.sub(r"\b[0-9a-f]{12,}\b", "ID", problem))
 
 
 def _worker(index: int, batches: Any, results: Any, keep_going: bool = False,
@@ -139,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                for i in range(args.workers)]
     for worker in workers:
         worker.start()
-    done, cpu, failures, last_report = 0, 0.0, [], started
+    done, cpu, failures, last_report, endings = 0, 0.0, [], started, Counter()
     pending = len(sizes)
     deadline = started + args.minutes * 60 if args.minutes else float("inf")
     while pending and (args.keep_going or not failures) and time.perf_counter() < deadline:
@@ -151,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         pending -= 1
         done, cpu = done + result.programs, cpu + result.cpu
+        endings.update(result.endings)
         if result.counterexample:
             failures.append(result)
             if args.keep_going:
@@ -169,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {done} programs in {elapsed:.1f} s: {done / elapsed:.1f} programs/s "
           f"({done / max(cpu, 1e-9):.1f} per CPU-second of a worker; workers' CPU "
           f"{children.ru_utime + children.ru_stime:.0f} s), {len(failures)} counterexample(s), seed {seed}")
+    print(_by_ending(endings, failures))
     distinct: dict[str, list[BatchResult]] = {}
     for result in failures:
         distinct.setdefault(result.kind, []).append(result)
@@ -183,6 +202,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{'' if args.per_example == PER_EXAMPLE else f' --per-example {args.per_example}'}):\n"
               f"{result.counterexample}")
     return 1 if failures else 0
+
+
+def _by_ending(endings: Counter, failures: list[BatchResult]) -> str:
+    """Programs run and batches that ended on a counterexample, by ending (shrinking's runs included)."""
+    from tests.property.programs import VARIANTS
+
+    found = Counter(result.kinds[0] for result in failures if result.kinds)
+    return "soak: by ending: " + ", ".join(f"{name} {endings[name]} programs, {found[name]} counterexample(s)"
+                                           for name in VARIANTS)
 
 
 def _progress(done: int, total: int, elapsed: float, cpu: float) -> None:

@@ -12,11 +12,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from shared.remediation.records import INTENTS
 from tests.property.fast import fast_run
-from tests.property.harness import (CONNECTOR, LEASE_LAPSED_MINUTES, Advance, Fault, Open, PublishFault, Run, Settle,
-                                    StoreFault, Sweep)
-from tests.property.invariants import check_all, explain
+from tests.property.harness import CONNECTOR, Open, PublishFault, Run, StoreFault
+from tests.property.invariants import check_all, every_write_known, explain
 from tests.property.programs import scenario_programs
 
 CI = os.environ.get("CI", "").strip().lower() == "true"
@@ -27,29 +25,7 @@ def dead_lettered(run: Run, program: list) -> None:
     """`program`, then the outage's end with no redelivery at all, past every lease, and a sweep."""
     for step in program:
         run.step(step)
-    run.step(Fault("run", "", clear=True))   # also the state store's and the publisher's faults
-    run.step(Settle())
-    run.step(Advance(LEASE_LAPSED_MINUTES + 5))   # the lease, the sweep's margin, any skew or clock jump
-    run.step(Sweep(0))
-
-
-def every_write_known(run: Run) -> list[str]:
-    """Every write that took effect has an action record (the sweep verifies it) or an escalated
-    intent (a person was told what the target shows), and the sweep left no intent open."""
-    state = run.world.state
-    problems = [f"intent {i['claim_key']} by {i['owner']} still open after the sweep"
-                for i in state.find_records(INTENTS, "state", "open")]
-    writes = sum(o.run_writes + o.vpc_writes for o in run.trace if not isinstance(o.step, Sweep))
-    recorded = len(run.action_records())
-    escalated = len(state.find_records(INTENTS, "state", "escalated"))
-    if writes > recorded + escalated:
-        problems.append(f"{writes} write(s) took effect, but only {recorded} action record(s) and {escalated} "
-                        "escalated intent(s): a change nobody verifies and nobody was told of")
-    reports = [o for obs in run.trace if isinstance(obs.step, Sweep) for o in obs.outcomes
-               if o.status.value == "escalated" and o.action is not None and "ended without recording" in o.reason]
-    keys = [o.action.action_id for o in reports]
-    problems += [f"the sweep reported {key} {keys.count(key)} times" for key in set(keys) if keys.count(key) > 1]
-    return problems
+    run.dead_letter()
 
 
 @pytest.mark.timeout(max(300, EXAMPLES * 4))
