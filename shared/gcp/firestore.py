@@ -47,6 +47,14 @@ _KIND = re.compile(r"^[A-Za-z0-9_-]+$")
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
 
+# `urllib.parse.quote(key, safe="")` for an ASCII key, as one C-level `str.translate`: quote encodes
+# the text as UTF-8 and replaces every byte but "Letters, digits, and the characters '_.-~'" with
+# %XX in upper case hex (urllib.parse.quote, Python docs), one Python call per byte. An ASCII
+# character is its own UTF-8 byte; any other key is quoted by quote itself.
+_QUOTED = {code: chr(code) if chr(code).isascii() and (chr(code).isalnum() or chr(code) in "_.-~")
+           else f"%{code:02X}" for code in range(128)}
+
+
 @functools.lru_cache(maxsize=8192)
 def document_id(key: str) -> str:
     """A valid, readable and injective Firestore document id for `key`.
@@ -55,7 +63,7 @@ def document_id(key: str) -> str:
     escaped, which plain quoting never does; over-long ids keep a readable prefix and end in
     '%~' + sha256, a sequence quoting never produces.
     """
-    encoded = urllib.parse.quote(key, safe="")
+    encoded = key.translate(_QUOTED) if key.isascii() else urllib.parse.quote(key, safe="")
     if _RESERVED_ID.match(encoded):
         encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
     if len(encoded) > MAX_ID_BYTES:
@@ -98,6 +106,7 @@ class FirestoreStateStore:
         # Claims this store created, by document name: (the record, its update time as the commit
         # answered it). See `_created_at`.
         self._created: OrderedDict[str, tuple[ClaimRecord, Any]] = OrderedDict()
+        self._collections: dict[str, str] = {}   # kind -> "{the database's documents}/{collection}/"
 
     # ------------------------------------------------------------------ StateStore
 
@@ -280,7 +289,8 @@ class FirestoreStateStore:
         answers = []
         for name in names:
             snapshot = found.get(name)
-            answers.append(_visible(snapshot.to_dict()) if snapshot is not None and snapshot.exists else None)
+            # A repeated name is decoded again: every answer is a dict of its own, as before.
+            answers.append(_visible_of(snapshot.decoded()) if snapshot is not None and snapshot.exists else None)
         return answers
 
     def update_record(self, kind: str, key: str, changes: Mapping[str, Any],
@@ -446,8 +456,12 @@ class FirestoreStateStore:
         return f"{self.collection_prefix}_{kind}"
 
     def _name(self, kind: str, key: str) -> str:
-        """The full resource name of a document (what the wire calls take and answer with)."""
-        return self._wired().name(self._collection_id(kind), document_id(key))
+        """The full resource name of a document (what the wire calls take and answer with): its
+        collection's name, made once per kind (`Wire.name`), then the document id."""
+        collection = self._collections.get(kind)
+        if collection is None:
+            collection = self._collections[kind] = self._wired().name(self._collection_id(kind), "")
+        return collection + document_id(key)
 
     def warm(self) -> None:
         """Builds the client and the channel every call goes on (shared/gcp/firestore_wire.py) and
@@ -552,6 +566,13 @@ def _plain_value(value: Any, in_array: bool = False) -> Any:
 
 def _visible(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if name not in RESERVED_FIELDS}
+
+
+def _visible_of(fields: dict[str, Any]) -> dict[str, Any]:
+    """`_visible` of a dict no one else holds, in place: the same dict, in the same order."""
+    for name in RESERVED_FIELDS:
+        fields.pop(name, None)
+    return fields
 
 
 def _field_path(name: str) -> str:

@@ -79,6 +79,15 @@ class Snapshot:
             self._decoded = decode_fields(self._fields, self._client)
         return dict(self._decoded)
 
+    def decoded(self) -> dict[str, Any] | None:
+        """The fields decoded into a new dict that nothing keeps (None for a missing document):
+        `to_dict` without keeping a copy, for a caller that reads each document once."""
+        if not self.exists:
+            return None
+        if self._decoded is not None:
+            return dict(self._decoded)
+        return decode_fields(self._fields, self._client)
+
     def get(self, field: str) -> Any:
         """A top-level field; KeyError when it is absent, as DocumentSnapshot.get raises."""
         data = self.to_dict()

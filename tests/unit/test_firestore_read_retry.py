@@ -57,3 +57,41 @@ def test_the_wait_is_capped(monkeypatch, waits):
     monkeypatch.setattr(firestore, "READ_ATTEMPTS", 6)
     read, _ = _failing(*[TransientError("unavailable")] * 5)
     assert firestore._retry_transient(read) == "read" and waits == [0.2, 0.4, 0.8, 1.0, 1.0]
+
+
+# --- document ids: the ASCII keys' quoting is urllib.parse.quote's ---------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _quoted(key: str) -> str:
+    """What `document_id` made before it translated ASCII keys: quote, then the same escapes."""
+    import hashlib
+    import urllib.parse
+
+    encoded = urllib.parse.quote(key, safe="")
+    if firestore._RESERVED_ID.match(encoded):
+        encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
+    if len(encoded) > firestore.MAX_ID_BYTES:
+        encoded = f"{encoded[:firestore.HASHED_ID_PREFIX]}%~{hashlib.sha256(key.encode()).hexdigest()}"
+    return encoded
+
+
+@settings(max_examples=500, deadline=None)
+@given(key=st.one_of(st.text(alphabet=st.characters(max_codepoint=127), max_size=80),
+                     st.text(max_size=40),
+                     st.sampled_from([".", "..", "__x__", "a" * 1600, "é" * 600,
+                                      "0.abc|projects/p/locations/l/services/s|rollback_traffic"])))
+def test_document_ids_are_quote_s(key):
+    firestore.document_id.cache_clear()
+    assert firestore.document_id(key) == _quoted(key)
+
+
+def test_every_ascii_character_is_quoted_as_quote_quotes_it():
+    import urllib.parse
+
+    firestore.document_id.cache_clear()
+    for code in range(128):
+        key = f"a{chr(code)}b"
+        assert firestore.document_id(key) == urllib.parse.quote(key, safe="")
