@@ -88,6 +88,21 @@ class Snapshot:
             return dict(self._decoded)
         return decode_fields(self._fields, self._client)
 
+    def field(self, name: str) -> Any:
+        """One top-level field decoded alone, as `decoded()` would hold it (None when absent or the
+        document is missing). A document the library may decode as a whole into something else
+        than a dict (one field, or a `__type__` field: see `decode_fields`) is decoded whole."""
+        fields = self._fields
+        if fields is None:
+            return None
+        if len(fields) == 1 or "__type__" in fields:
+            decoded = self.decoded()
+            return decoded.get(name) if isinstance(decoded, dict) else None
+        if name not in fields:
+            return None
+        value = fields[name]
+        return _decode(value.WhichOneof("value_type"), value, self._client)
+
     def get(self, field: str) -> Any:
         """A top-level field; KeyError when it is absent, as DocumentSnapshot.get raises."""
         data = self.to_dict()
