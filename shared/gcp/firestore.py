@@ -90,6 +90,7 @@ class FirestoreStateStore:
         "put_record": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "get_record": ("datastore.entities.get",),
         "get_many": ("datastore.entities.get",),
+        "get_many_deferred": ("datastore.entities.get",),   # the same BatchGetDocuments
         "update_record": ("datastore.entities.get", "datastore.entities.update"),
         "find_records": ("datastore.entities.get", "datastore.entities.list"),
     }
