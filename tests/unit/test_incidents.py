@@ -617,8 +617,9 @@ def _notifications() -> list[dict[str, Any]]:
 
 
 def test_the_incident_is_what_validating_its_fields_again_gives() -> None:
-    """`_to_incident` builds the Incident without validating it again: the same fields, values and
-    types as an Incident validated from them, for every notification at hand."""
+    """The Incident holds the same fields, values and types as one validated again from them, for
+    every notification at hand (nulls dropped or not: `_null_means_absent` keeps an object
+    without nulls as it is)."""
     checked = 0
     for notification in _notifications():
         incident = parse_notification(notification)
