@@ -64,8 +64,8 @@ WAITED_ROUND_TRIPS = 3
 FRESH_DUPLICATE_ROUND_TRIPS = 1
 # A duplicate delivery's CPU: the goal (issue 13), and a regression limit on the ratio of a fresh
 # duplicate's CPU to its two bare calls (the BatchGetDocuments of the same documents and the Publish
-# of the same outcome, raw stub calls in the same run): 2.55-2.66x before the duplicate path's
-# decoding and parsing were cut, 2.27-2.33x after (load average 3.7-5.2 on 2 cores; docs/
+# of the same outcome, raw stub calls in the same run): 2.55-2.84x before the duplicate path's
+# decoding and parsing were cut, 2.27-2.33x after (load average 3.1-5.2 on 2 cores; docs/
 # performance.md, "A duplicate's CPU, part by part"). Judged only below a load of one per core.
 DUPLICATE_CPU_GOAL = 0.002
 DUPLICATE_CPU_REGRESSION = 2.8
