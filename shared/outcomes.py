@@ -17,6 +17,8 @@ from shared.diagnosis.evidence import EvidenceItem
 from shared.timeline.writer import Timeline
 
 SCHEMA = "runwarden.outcome/v1"
+# `json.dumps(..., sort_keys=True)`'s encoder, built once (it keeps no state between calls).
+_JSON = json.JSONEncoder(sort_keys=True)
 
 
 class OutcomeStatus(str, Enum):
@@ -101,7 +103,7 @@ class Outcome(BaseModel):
         return self
 
     def to_json(self) -> bytes:
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
+        return _JSON.encode(self.model_dump(mode="json", by_alias=True)).encode()
 
     def attributes(self) -> dict[str, str]:
         """Pub/Sub attributes, for subscription filters."""

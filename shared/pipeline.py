@@ -116,9 +116,11 @@ class _Prior:
 
     incident: dict[str, Any] | None                       # its IncidentRecord, if any
     targets: list[str]                                    # the alert's target, then its actions' targets
-    found: Mapping[tuple[str, str], dict[str, Any] | None]   # every document read, by (kind, key)
+    found: Mapping[tuple[str, str], dict[str, Any] | None]   # every claim read, by (kind, key)
     recorded: frozenset[str] = frozenset()                # the keys of its action records
-    intent: dict[str, Any] | None = None                  # this message's IntentRecord, if any
+    # This message's IntentRecord, if any: a dict, or a record decoded as far as it is read (its
+    # `get`; `_record_data` for the whole), see `_read_many`.
+    intent: Any = None
     # Read in one batched read, the other targets' claims and the recorded keys taken from the
     # incident's SETTLED entries (shared/remediation/settled.py); `_AlertRun.full` reads the rest.
     partial: bool = False
@@ -191,11 +193,13 @@ class _AlertRun:
         incident_id = self.incident.incident_id
         intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
         reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target)]
-        read = dict(zip(reads, self.adapters.state.get_many(reads)))
+        read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=intent)))
         settled = SettledState.parse(read.pop((SETTLED, incident_id)))
+        # The intent apart: it is no claim, and it is read whole only when its claim is not recorded.
+        found_intent = read.pop(intent[0]) if intent else None
         prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],
                        found=settled.claims() | read, recorded=settled.recorded,
-                       intent=read[intent[0]] if intent else None, partial=True, read=read)
+                       intent=found_intent, partial=True, read=read)
         if prior.intent is not None and str(prior.intent.get("claim_key")) not in prior.recorded:
             return self.full(gate, prior)
         return prior
@@ -220,7 +224,11 @@ class _AlertRun:
         Reads the intent's claim if `prior` did not, and the live target, only on this path."""
         if prior.intent is None:
             return None
-        intent = IntentRecord.model_validate(prior.intent)
+        if str(prior.intent.get("claim_key")) in prior.recorded:
+            # Recorded: its standing is RESOLVED and the verdict NONE (intents.standing, verdict)
+            # whatever else it holds, so the rest of it is not decoded.
+            return None
+        intent = IntentRecord.model_validate(_record_data(prior.intent))
         recorded = intent.claim_key in prior.recorded
         claim = None if recorded else self.intent_claim(intent, prior)   # a recorded one needs no read
         action, now = get_action(intent.action), self.adapters.clock.now()
@@ -487,6 +495,22 @@ def _read_ahead(state: StateStore, gate: Gate, service: str, now: datetime,
     fails is None here."""
     return _quietly(lambda: state.find_records(ACTIONS, "service", service)), (
         _quietly(lambda: gate.read_ahead(service, now)) if writes else None)
+
+
+def _read_many(state: StateStore, reads: list[tuple[str, str]], deferred: list[tuple[str, str]]) -> list[Any]:
+    """`state.get_many(reads)`, with the documents in `deferred` decoded only as far as they are
+    read, on a store that can (`get_many_deferred`, the Firestore store: one call either way)."""
+    if deferred:
+        read_deferred = getattr(state, "get_many_deferred", None)
+        if callable(read_deferred):
+            return read_deferred(reads, deferred)
+    return state.get_many(reads)
+
+
+def _record_data(record: Any) -> Any:
+    """A record as `get_many` returns it, from a `_read_many` answer: a deferred record read whole."""
+    data = getattr(record, "data", None)
+    return data() if callable(data) else record
 
 
 def _quietly(read: Callable[[], Any]) -> Any:

@@ -146,7 +146,10 @@ class _Wire(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _null_means_absent(cls, data: Any) -> Any:
-        # A null optional field gets its default; a null required field is reported missing.
+        # A null optional field gets its default; a null required field is reported missing. A
+        # JSON object without a null (most of them) is validated as it is: nothing to drop.
+        if type(data) is dict and None not in data.values():
+            return data
         if isinstance(data, Mapping):
             return {k: v for k, v in data.items() if v is not None}
         return data
@@ -406,6 +409,8 @@ def alert_target(incident: Incident) -> AlertTarget:
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:
+    # Validated again, on purpose: pydantic's validation in Rust (about 6 us here) is cheaper than
+    # `model_construct`, which fills the fields in Python (about 13 us).
     i = wire.incident
     return Incident(
         incident_id=i.incident_id,

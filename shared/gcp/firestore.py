@@ -17,12 +17,13 @@ import hashlib
 import logging
 import re
 import threading
+import time
 import urllib.parse
 import uuid
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Collection, Mapping, Sequence, TypeVar
 
 from shared.errors import TransientError, classify
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 MAX_ID_BYTES = 1500        # Firestore's limit for a document id
 HASHED_ID_PREFIX = 1400    # room left for the hash marker and a sha256 hex digest
 RACE_ATTEMPTS = 5          # re-reads after a lost precondition race before giving up
+READ_ATTEMPTS = 3          # tries of a read (idempotent) that meets transient faults
+READ_FIRST_WAIT = 0.2      # seconds before its second try; doubling, at most READ_MAX_WAIT
+READ_MAX_WAIT = 1.0
 CREATED_REMEMBERED = 4096  # claims whose create's update time is kept for their completion (record_all)
 # Hidden fields of plain records, stripped on read. The key is kept because a document id is an
 # encoding of it (hashed when long); the write id tells our own update from someone else's.
@@ -46,6 +50,14 @@ _UNMET = "unmet"   # a RecordWrite's `expect` no longer holds: nothing written
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
 
+# `urllib.parse.quote(key, safe="")` for an ASCII key, as one C-level `str.translate`: quote encodes
+# the text as UTF-8 and replaces every byte but "Letters, digits, and the characters '_.-~'" with
+# %XX in upper case hex (urllib.parse.quote, Python docs), one Python call per byte. An ASCII
+# character is its own UTF-8 byte; any other key is quoted by quote itself.
+_QUOTED = {code: chr(code) if chr(code).isascii() and (chr(code).isalnum() or chr(code) in "_.-~")
+           else f"%{code:02X}" for code in range(128)}
+
+
 @functools.lru_cache(maxsize=8192)
 def document_id(key: str) -> str:
     """A valid, readable and injective Firestore document id for `key`.
@@ -54,7 +66,7 @@ def document_id(key: str) -> str:
     escaped, which plain quoting never does; over-long ids keep a readable prefix and end in
     '%~' + sha256, a sequence quoting never produces.
     """
-    encoded = urllib.parse.quote(key, safe="")
+    encoded = key.translate(_QUOTED) if key.isascii() else urllib.parse.quote(key, safe="")
     if _RESERVED_ID.match(encoded):
         encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
     if len(encoded) > MAX_ID_BYTES:
@@ -81,6 +93,7 @@ class FirestoreStateStore:
         "put_record": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "get_record": ("datastore.entities.get",),
         "get_many": ("datastore.entities.get",),
+        "get_many_deferred": ("datastore.entities.get",),   # the same BatchGetDocuments
         "update_record": ("datastore.entities.get", "datastore.entities.update"),
         "find_records": ("datastore.entities.get", "datastore.entities.list"),
         "find_before": ("datastore.entities.get", "datastore.entities.list"),
@@ -98,6 +111,7 @@ class FirestoreStateStore:
         # Claims this store created, by document name: (the record, its update time as the commit
         # answered it). See `_created_at`.
         self._created: OrderedDict[str, tuple[ClaimRecord, Any]] = OrderedDict()
+        self._collections: dict[str, str] = {}   # kind -> "{the database's documents}/{collection}/"
 
     # ------------------------------------------------------------------ StateStore
 
@@ -369,7 +383,31 @@ class FirestoreStateStore:
         answers = []
         for name in names:
             snapshot = found.get(name)
-            answers.append(_visible(snapshot.to_dict()) if snapshot is not None and snapshot.exists else None)
+            # A repeated name is decoded again: every answer is a dict of its own, as before.
+            answers.append(_visible_of(snapshot.decoded()) if snapshot is not None and snapshot.exists else None)
+        return answers
+
+    def get_many_deferred(self, keys: Sequence[tuple[str, str]],
+                          deferred: Collection[tuple[str, str]]) -> list[Any]:
+        """`get_many`, in the same one BatchGetDocuments call, except that each document whose
+        `(kind, key)` is in `deferred` comes back as a `DeferredRecord`: decoded only as far as
+        its reader asks (one field, or all of it). For a large record that is mostly not read: a
+        redelivery reads its message's intent whole only when no SETTLED entry records its claim
+        (shared/pipeline.py `_AlertRun.prior`). An addition: a store without it is read with
+        `get_many`: a dict answers `get` alike (shared.pipeline `_record_data` reads either whole)."""
+        names = [self._name(kind, key) for kind, key in keys]
+        if not names:
+            return []
+        found = {snapshot.name: snapshot for snapshot in self._batch_get(list(dict.fromkeys(names)))}
+        answers: list[Any] = []
+        for name, read in zip(names, keys):
+            snapshot = found.get(name)
+            if snapshot is None or not snapshot.exists:
+                answers.append(None)
+            elif read in deferred:
+                answers.append(DeferredRecord(snapshot))
+            else:
+                answers.append(_visible_of(snapshot.decoded()))
         return answers
 
     def update_record(self, kind: str, key: str, changes: Mapping[str, Any],
@@ -560,8 +598,12 @@ class FirestoreStateStore:
         return f"{self.collection_prefix}_{kind}"
 
     def _name(self, kind: str, key: str) -> str:
-        """The full resource name of a document (what the wire calls take and answer with)."""
-        return self._wired().name(self._collection_id(kind), document_id(key))
+        """The full resource name of a document (what the wire calls take and answer with): its
+        collection's name, made once per kind (`Wire.name`), then the document id."""
+        collection = self._collections.get(kind)
+        if collection is None:
+            collection = self._collections[kind] = self._wired().name(self._collection_id(kind), "")
+        return collection + document_id(key)
 
     def warm(self) -> None:
         """Builds the client and the channel every call goes on (shared/gcp/firestore_wire.py) and
@@ -668,6 +710,36 @@ def _visible(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if name not in RESERVED_FIELDS}
 
 
+class DeferredRecord:
+    """A plain record as read, decoded only as far as it is read (`get_many_deferred`): `get(name)`
+    decodes one field, `data()` the whole record, exactly the dict `get_many` returns for it."""
+
+    __slots__ = ("_snapshot",)
+
+    def __init__(self, snapshot: Any) -> None:
+        self._snapshot = snapshot
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in RESERVED_FIELDS:
+            return default
+        value = self._snapshot.field(name)
+        return default if value is None and not self._has(name) else value
+
+    def _has(self, name: str) -> bool:
+        fields = self._snapshot._fields
+        return fields is not None and name in fields
+
+    def data(self) -> dict[str, Any]:
+        return _visible_of(self._snapshot.decoded())
+
+
+def _visible_of(fields: dict[str, Any]) -> dict[str, Any]:
+    """`_visible` of a dict no one else holds, in place: the same dict, in the same order."""
+    for name in RESERVED_FIELDS:
+        fields.pop(name, None)
+    return fields
+
+
 def _field_path(name: str) -> str:
     from google.cloud.firestore_v1.field_path import FieldPath
 
@@ -694,8 +766,16 @@ def _call(fn: Callable[[], T], reraise: tuple[type[BaseException], ...] = ()) ->
 
 
 def _retry_transient(fn: Callable[[], T]) -> T:
-    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
-    retrying = Retrying(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(3),
-                        wait=wait_exponential(multiplier=0.2, max=1.0), reraise=True)
-    return retrying(fn)
+    """`fn()`, tried again after a transient fault: at most READ_ATTEMPTS tries, waiting 0.2 s, then
+    0.4 s (exponential from 0.2 s, at most 1 s), the last fault raised: what tenacity's
+    `Retrying(stop_after_attempt(3), wait_exponential(multiplier=0.2, max=1.0), reraise=True)`
+    did, as a plain loop. Building that Retrying for every read cost about as much CPU as
+    decoding a small one, on every duplicate delivery."""
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        try:
+            return fn()
+        except TransientError:
+            if attempt == READ_ATTEMPTS:
+                raise
+            time.sleep(min(READ_FIRST_WAIT * 2 ** (attempt - 1), READ_MAX_WAIT))
+    raise AssertionError("unreachable")   # the last attempt returned or raised

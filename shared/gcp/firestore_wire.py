@@ -51,17 +51,25 @@ COMMIT = "/google.firestore.v1.Firestore/Commit"
 class Snapshot:
     """One document as read: what the adapter uses of the library's DocumentSnapshot."""
 
-    __slots__ = ("name", "exists", "update_time", "_fields", "_client", "_decoded")
+    __slots__ = ("name", "exists", "_document", "_fields", "_client", "_decoded", "_update_time")
 
     def __init__(self, name: str, document: Any | None, client: Any) -> None:
         self.name = name
         self.exists = document is not None
+        self._document = document
         self._fields = document.fields if document is not None else None
         self._client = client
         self._decoded: dict[str, Any] | None = None
-        # The library's snapshot carries update_time as proto-plus marshals a Timestamp: a
-        # DatetimeWithNanoseconds (nanoseconds kept), which a last-update-time precondition needs.
-        self.update_time = timestamp(document.update_time) if document is not None else None
+        self._update_time: Any = None
+
+    @property
+    def update_time(self) -> Any:
+        """The library's snapshot carries update_time as proto-plus marshals a Timestamp: a
+        DatetimeWithNanoseconds (nanoseconds kept), which a last-update-time precondition needs.
+        Built when first asked for: only a guarded write needs it, and a read mostly does not."""
+        if self._update_time is None and self._document is not None:
+            self._update_time = timestamp(self._document.update_time)
+        return self._update_time
 
     def to_dict(self) -> dict[str, Any] | None:
         """A fresh dict of the fields (None for a missing document), as DocumentSnapshot.to_dict."""
@@ -70,6 +78,30 @@ class Snapshot:
         if self._decoded is None:
             self._decoded = decode_fields(self._fields, self._client)
         return dict(self._decoded)
+
+    def decoded(self) -> dict[str, Any] | None:
+        """The fields decoded into a new dict that nothing keeps (None for a missing document):
+        `to_dict` without keeping a copy, for a caller that reads each document once."""
+        if not self.exists:
+            return None
+        if self._decoded is not None:
+            return dict(self._decoded)
+        return decode_fields(self._fields, self._client)
+
+    def field(self, name: str) -> Any:
+        """One top-level field decoded alone, as `decoded()` would hold it (None when absent or the
+        document is missing). A document the library may decode as a whole into something else
+        than a dict (one field, or a `__type__` field: see `decode_fields`) is decoded whole."""
+        fields = self._fields
+        if fields is None:
+            return None
+        if len(fields) == 1 or "__type__" in fields:
+            decoded = self.decoded()
+            return decoded.get(name) if isinstance(decoded, dict) else None
+        if name not in fields:
+            return None
+        value = fields[name]
+        return _decode(value.WhichOneof("value_type"), value, self._client)
 
     def get(self, field: str) -> Any:
         """A top-level field; KeyError when it is absent, as DocumentSnapshot.get raises."""
@@ -281,24 +313,33 @@ def decode_fields(fields: Any, client: Any) -> Any:
     chain of comparisons, and was most of the CPU of reading a document. Every other value type
     (bytes, references, geo points) is handed to the library's `decode_value`, and so is every map
     the library may turn into something else than a dict: a vector (`"__type__": "__vector__"`)
-    and the BSON wire maps, which are single-key maps (`BSONType._from_dict`)."""
+    and the BSON wire maps, which are single-key maps (`BSONType._from_dict`).
+
+    The map is walked by key (`fields[name]`): a protobuf map's `items()` is the Python mixin of
+    `collections.abc`, one generator step and one lookup per entry; strings, most of a record,
+    are read without a call of their own."""
     if len(fields) == 1 or "__type__" in fields:
         from google.cloud.firestore_v1._helpers import decode_dict
 
         return decode_dict(fields, client)
-    return {name: _decode(value, client) for name, value in fields.items()}
+    decoded = {}
+    for name in fields:
+        value = fields[name]
+        kind = value.WhichOneof("value_type")
+        decoded[name] = value.string_value if kind == "string_value" else _decode(kind, value, client)
+    return decoded
 
 
-def _decode(value: Any, client: Any) -> Any:
-    kind = value.WhichOneof("value_type")
+def _decode(kind: str | None, value: Any, client: Any) -> Any:
+    """One `Value` whose oneof case is `kind`, as `_helpers.decode_value` decodes it."""
     if kind == "string_value":
         return value.string_value
     if kind == "map_value":
         return decode_fields(value.map_value.fields, client)
-    if kind == "null_value":
-        return None
     if kind == "timestamp_value":
         return timestamp(value.timestamp_value)
+    if kind == "null_value":
+        return None
     if kind == "boolean_value":
         return value.boolean_value
     if kind == "integer_value":
@@ -306,7 +347,7 @@ def _decode(value: Any, client: Any) -> Any:
     if kind == "double_value":
         return value.double_value
     if kind == "array_value":
-        return [_decode(item, client) for item in value.array_value.values]
+        return [_decode(item.WhichOneof("value_type"), item, client) for item in value.array_value.values]
     from google.cloud.firestore_v1._helpers import decode_value
 
     return decode_value(value, client)
@@ -314,7 +355,29 @@ def _decode(value: Any, client: Any) -> Any:
 
 def timestamp(timestamp_pb: Any) -> Any:
     """A protobuf Timestamp as the library's snapshots carry it: a DatetimeWithNanoseconds
-    (nanoseconds kept)."""
+    (nanoseconds kept), exactly what `DatetimeWithNanoseconds.from_timestamp_pb`
+    (google.api_core.datetime_helpers) returns, for about half its CPU: that builds a datetime
+    from `int(seconds * 1e6)` microseconds after the epoch, keeps its whole seconds, and builds a
+    second one from their fields with `nanosecond=nanos` (microsecond `nanos // 1000` when nanos
+    is positive, the attribute `nanos or 0`). Here the same whole seconds, in integers, are added
+    to the epoch as a DatetimeWithNanoseconds, whose addition builds the subclass through its
+    constructor (`nanosecond` 0), and the attribute is then set as the constructor sets it.
+    tests/unit/test_firestore_wire.py compares the two over the Timestamp's whole range."""
+    micros = int(timestamp_pb.seconds * 1e6)   # the library's own arithmetic, float rounding included
+    nanos = timestamp_pb.nanos
+    whole = micros - micros % 1_000_000        # what `from_microseconds` leaves in the whole seconds
+    stamp = (_EPOCH or _epoch()) + datetime.timedelta(microseconds=whole + (nanos // 1000 if nanos > 0 else 0))
+    stamp._nanosecond = nanos or 0
+    return stamp
+
+
+_EPOCH: Any = None
+
+
+def _epoch() -> Any:
+    """The epoch as a DatetimeWithNanoseconds (google.api_core imported on first use)."""
+    global _EPOCH
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
-    return DatetimeWithNanoseconds.from_timestamp_pb(timestamp_pb)
+    _EPOCH = DatetimeWithNanoseconds(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return _EPOCH

@@ -13,6 +13,10 @@ from typing import Any, TextIO
 
 INCIDENT_LABEL = "runwarden_incident"
 STEP_LABEL = "runwarden_step"
+# What `json.dumps(line, default=str, sort_keys=True)` builds for every call, built once: an encoder
+# keeps no state between calls (JSONEncoder.iterencode starts each from scratch), so one serves
+# every thread.
+_LINE = json.JSONEncoder(default=str, sort_keys=True)
 
 
 class Timeline:
@@ -34,5 +38,5 @@ class Timeline:
             "runwarden": {"step": step, "incident_id": self.incident_id, **details},
         }
         stream = self._stream or sys.stdout
-        stream.write(json.dumps(line, default=str, sort_keys=True) + "\n")
+        stream.write(_LINE.encode(line) + "\n")
         stream.flush()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.gcp.firestore_wire import Snapshot, Wire
 
@@ -181,3 +183,52 @@ def test_metadata_is_the_clients(client, wire):
         "parent=projects/wire-test/databases/%28default%29/documents"
     assert dict(wire._database_metadata)["x-goog-request-params"] == \
         "database=projects/wire-test/databases/%28default%29"
+
+
+def _same_stamp(mine, library) -> bool:
+    """The same DatetimeWithNanoseconds: type, every field, the nanoseconds and the RFC 3339 text."""
+    return (type(mine) is type(library) and mine == library and mine.tzinfo is library.tzinfo
+            and mine.nanosecond == library.nanosecond and mine.microsecond == library.microsecond
+            and mine.rfc3339() == library.rfc3339() and repr(mine) == repr(library))
+
+
+# Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z (google/protobuf/timestamp.proto).
+_FIRST_SECOND, _LAST_SECOND = -62135596800, 253402300799
+
+
+@settings(max_examples=400, deadline=None)
+@given(seconds=st.one_of(st.integers(_FIRST_SECOND, _LAST_SECOND), st.sampled_from(
+           [_FIRST_SECOND, _LAST_SECOND, -1, 0, 1, 1795694400, 2**53 // 10**6, 2**53 // 10**6 + 1])),
+       nanos=st.one_of(st.integers(0, 999_999_999), st.sampled_from([0, 1, 999, 1000, 999_999_999])))
+def test_timestamps_are_the_librarys(seconds, nanos):
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from shared.gcp.firestore_wire import timestamp
+
+    stamp = Timestamp(seconds=seconds, nanos=nanos)
+    assert _same_stamp(timestamp(stamp), DatetimeWithNanoseconds.from_timestamp_pb(stamp))
+
+
+def test_a_different_timestamp_is_told_apart():
+    """The comparison above can fail: one nanosecond apart, or a plain datetime, is not the same."""
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from shared.gcp.firestore_wire import timestamp
+
+    library = DatetimeWithNanoseconds.from_timestamp_pb(Timestamp(seconds=1795694400, nanos=123456789))
+    assert not _same_stamp(timestamp(Timestamp(seconds=1795694400, nanos=123456788)), library)
+    assert not _same_stamp(datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=timezone.utc), library)
+
+
+def test_update_time_is_read_when_asked(client, wire):
+    """A snapshot's update time is built on first use, and is the document's to the nanosecond."""
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+
+    document = wire.set_write(wire.name("runwarden_claims", "a"), RECORD).update
+    document.update_time.FromDatetime(datetime(2026, 11, 26, 12, 0, 1, tzinfo=timezone.utc))
+    document.update_time.nanos += 7
+    snapshot = Snapshot(document.name, document, client)
+    assert _same_stamp(snapshot.update_time, DatetimeWithNanoseconds.from_timestamp_pb(document.update_time))
+    assert snapshot.update_time is snapshot.update_time

@@ -591,3 +591,42 @@ def test_incidents_imports_nothing_it_should_not() -> None:
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {m for m in imported if m.split(".")[0] in {"google", "sandbox", "cli", "functions"}}
+
+
+def _notifications() -> list[dict[str, Any]]:
+    """Every sample notification and every bundled scenario's alert, open and closed, and each with
+    its nulls and optional parts varied."""
+    from datetime import datetime, timezone
+
+    from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
+
+    found = [doc(name) for name in NOTIFICATIONS]
+    anchor = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    for scenario in map(resolve_scenario, list_bundled_scenarios()):
+        if scenario.alert is not None:
+            found.append(scenario.notification(anchor, f"0.{scenario.name}"))
+            found.append(scenario.notification(anchor, f"0.{scenario.name}", state="closed", ended_at=anchor))
+    varied = []
+    for notification in found:
+        nulls = copy.deepcopy(notification)
+        nulls["incident"].update({"documentation": None, "observed_value": None, "summary": None, "condition": None})
+        numbers = copy.deepcopy(notification)
+        numbers["incident"].update({"incident_id": 123, "threshold_value": 0.5, "started_at": "1700000000"})
+        varied += [nulls, numbers]
+    return found + varied
+
+
+def test_the_incident_is_what_validating_its_fields_again_gives() -> None:
+    """The Incident holds the same fields, values and types as one validated again from them, for
+    every notification at hand (nulls dropped or not: `_null_means_absent` keeps an object
+    without nulls as it is)."""
+    checked = 0
+    for notification in _notifications():
+        incident = parse_notification(notification)
+        values = {name: getattr(incident, name) for name in Incident.model_fields}
+        validated = Incident(**copy.deepcopy(values))
+        assert validated == incident and validated.model_fields_set == incident.model_fields_set
+        assert all(type(getattr(validated, name)) is type(value) for name, value in values.items())
+        assert incident.model_dump(mode="json") == validated.model_dump(mode="json")
+        checked += 1
+    assert checked > 20

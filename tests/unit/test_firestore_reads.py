@@ -1,0 +1,171 @@
+"""The Firestore store's read side (shared/gcp/firestore.py), pure: nothing is sent.
+
+A read meets a transient fault: tried again, at most three times, 0.2 s then 0.4 s apart, the last
+fault raised; a permanent fault is raised at once (`_retry_transient`, what tenacity's Retrying did
+before). Document ids of ASCII keys are quote's. A deferred record reads as the record does."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from shared.errors import PermanentError, TransientError
+from shared.gcp import firestore
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(firestore.time, "sleep", slept.append)
+    return slept
+
+
+def _failing(*faults: Exception, answer: str = "read"):
+    calls = []
+
+    def read() -> str:
+        calls.append(len(calls))
+        if len(calls) <= len(faults):
+            raise faults[len(calls) - 1]
+        return answer
+
+    return read, calls
+
+
+def test_an_answer_at_once_waits_for_nothing(waits):
+    read, calls = _failing()
+    assert firestore._retry_transient(read) == "read" and calls == [0] and waits == []
+
+
+def test_transient_faults_are_tried_again_with_a_growing_wait(waits):
+    read, calls = _failing(TransientError("unavailable"), TransientError("unavailable"))
+    assert firestore._retry_transient(read) == "read" and len(calls) == 3 and waits == [0.2, 0.4]
+
+
+def test_the_third_transient_fault_is_raised(waits):
+    last = TransientError("third")
+    read, calls = _failing(TransientError("first"), TransientError("second"), last)
+    with pytest.raises(TransientError) as raised:
+        firestore._retry_transient(read)
+    assert raised.value is last and len(calls) == 3 and waits == [0.2, 0.4]
+
+
+def test_a_permanent_fault_is_not_tried_again(waits):
+    read, calls = _failing(PermanentError("denied", code="PERMISSION_DENIED"))
+    with pytest.raises(PermanentError):
+        firestore._retry_transient(read)
+    assert calls == [0] and waits == []
+
+
+def test_the_wait_is_capped(monkeypatch, waits):
+    monkeypatch.setattr(firestore, "READ_ATTEMPTS", 6)
+    read, _ = _failing(*[TransientError("unavailable")] * 5)
+    assert firestore._retry_transient(read) == "read" and waits == [0.2, 0.4, 0.8, 1.0, 1.0]
+
+
+# --- document ids: the ASCII keys' quoting is urllib.parse.quote's ---------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _quoted(key: str) -> str:
+    """What `document_id` made before it translated ASCII keys: quote, then the same escapes."""
+    import hashlib
+    import urllib.parse
+
+    encoded = urllib.parse.quote(key, safe="")
+    if firestore._RESERVED_ID.match(encoded):
+        encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
+    if len(encoded) > firestore.MAX_ID_BYTES:
+        encoded = f"{encoded[:firestore.HASHED_ID_PREFIX]}%~{hashlib.sha256(key.encode()).hexdigest()}"
+    return encoded
+
+
+@settings(max_examples=500, deadline=None)
+@given(key=st.one_of(st.text(alphabet=st.characters(max_codepoint=127), max_size=80),
+                     st.text(max_size=40),
+                     st.sampled_from([".", "..", "__x__", "a" * 1600, "é" * 600,
+                                      "0.abc|projects/p/locations/l/services/s|rollback_traffic"])))
+def test_document_ids_are_quote_s(key):
+    firestore.document_id.cache_clear()
+    assert firestore.document_id(key) == _quoted(key)
+
+
+def test_every_ascii_character_is_quoted_as_quote_quotes_it():
+    import urllib.parse
+
+    firestore.document_id.cache_clear()
+    for code in range(128):
+        key = f"a{chr(code)}b"
+        assert firestore.document_id(key) == urllib.parse.quote(key, safe="")
+
+
+# --- deferred records: each field, and the whole, as get_many decodes the document ----------------
+
+@pytest.fixture(scope="module")
+def wire():
+    import os
+
+    from google.cloud import firestore as gcf
+
+    from shared.gcp.firestore_wire import Wire, open_channel
+
+    before = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = "127.0.0.1:9"   # never contacted: no call is made
+    try:
+        client = gcf.Client(project="reads-test")
+        channel = open_channel(client)
+        yield Wire(client, channel)
+        channel.close()
+    finally:
+        if before is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = before
+
+
+def _same(mine, theirs) -> bool:
+    if type(mine) is not type(theirs):
+        return False
+    if isinstance(mine, dict):
+        return mine.keys() == theirs.keys() and all(_same(mine[k], theirs[k]) for k in mine)
+    if isinstance(mine, list):
+        return len(mine) == len(theirs) and all(_same(a, b) for a, b in zip(mine, theirs))
+    return mine == theirs
+
+
+INTENT = {"claim_key": "0.abc|projects/p/locations/l/services/s|rollback_traffic", "action": "rollback_traffic",
+          "params": {"to_revision": "s-00001", "keep_tags": [], "steps_back": 1, "manual": False},
+          "before": {"traffic": [{"revision": "s-00002", "percent": 100, "tag": ""}], "generation": 2},
+          "noted_at": datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc),
+          "requested_by": "", "nothing": None, firestore.KEY_FIELD: "0.abc|m-1", firestore.WRITE_FIELD: "w-1"}
+
+
+@pytest.mark.parametrize("data", [
+    INTENT,
+    {"claim_key": "only"},                                             # one field: decoded whole
+    {"__type__": "other", "claim_key": "k", "n": 1},                   # a `__type__` field: decoded whole
+    {"claim_key": {"__type__": "__vector__", "value": [1.0, 2.0]}, "b": 1},   # a vector field
+])
+def test_a_deferred_record_reads_as_the_record(wire, data):
+    from shared.gcp.firestore_wire import Snapshot
+
+    document = wire.set_write(wire.name("runwarden_intents", "a"), data).update
+    whole = firestore._visible(Snapshot(document.name, document, None).to_dict())
+    deferred = firestore.DeferredRecord(Snapshot(document.name, document, None))
+    for name in [*data, "absent"]:
+        assert _same(deferred.get(name), whole.get(name)), name
+        assert _same(deferred.get(name, "default"), whole.get(name, "default")), name
+    assert _same(deferred.data(), whole)
+    assert deferred.data() is not deferred.data()   # a dict of its own each time
+
+
+def test_a_deferred_record_can_be_told_apart(wire):
+    """The comparison above fails for a record whose field differs."""
+    from shared.gcp.firestore_wire import Snapshot
+
+    document = wire.set_write(wire.name("runwarden_intents", "a"), INTENT | {"claim_key": "other"}).update
+    deferred = firestore.DeferredRecord(Snapshot(document.name, document, None))
+    assert not _same(deferred.get("claim_key"), INTENT["claim_key"])
+    assert not _same(deferred.data(), firestore._visible(INTENT))
