@@ -44,7 +44,7 @@ The traffic write (docs/api-contracts.md has the request and its sources):
 - Afterwards `traffic_statuses` (what really serves) must match the request; `traffic` alone is
   only the desired split (Service.reconciling docstring). They are read from the operation's
   response when that Service shows its reconciliation over and succeeded for its generation
-  (`_reconciled`), otherwise from the service read again.
+  (`_reconciled`) and shows the request, otherwise from the service read again.
 """
 from __future__ import annotations
 
@@ -283,14 +283,24 @@ class CloudRunAdapter(CloudRunReader):
         if answered is not None and _reconciled(answered):
             # The operation's own answer (UpdateService's response type is the Service) says what
             # serves: reconciliation is over and succeeded for its generation (see _reconciled).
-            service = self._keep(service_name, answered)
-        else:
-            # What serves now, read afresh: an answer still reconciling, or none, says nothing settled.
+            # That the answer is the Service after this update is what the response type implies,
+            # not a documented promise: one that does not show the request is not taken as the
+            # verdict, and the fresh read below decides instead.
+            result = service_from_proto(answered)
             try:
-                service = self._read_service(service_name)
-            except PermanentError as exc:  # the write took; only reading it back was refused
-                raise OutcomeUnknownError(f"UpdateService {service_name}: done, but the service could not be "
-                                          f"read back: {exc}") from exc
+                self._verify_traffic(result, traffic)
+            except PermanentError:
+                pass
+            else:
+                self._keep(service_name, answered)
+                return result
+        # What serves now, read afresh: an answer still reconciling, none, or one not showing the
+        # request says nothing settled.
+        try:
+            service = self._read_service(service_name)
+        except PermanentError as exc:  # the write took; only reading it back was refused
+            raise OutcomeUnknownError(f"UpdateService {service_name}: done, but the service could not be "
+                                      f"read back: {exc}") from exc
         if service.reconciling:
             raise OutcomeUnknownError(f"UpdateService {service_name}: operation done but the service is "
                                       "still reconciling; what serves is not settled")

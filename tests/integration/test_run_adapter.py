@@ -106,6 +106,29 @@ def test_an_operation_response_taken_while_reconciling_is_followed_by_a_fresh_re
     assert after.traffic == (to(OLD),) and after.serving_percent(OLD) == 100
 
 
+def test_a_reconciled_operation_response_not_showing_the_request_is_checked_by_a_fresh_read(adapter, standins,
+                                                                                           monkeypatch):
+    """The operation's response is taken as the Service after this update (its response type), a
+    reading no page promises: a reconciled answer that still shows the split before the write (as
+    if taken before it) is not the verdict. The service is read again, and that read decides."""
+    from sandbox.standins import run as run_standin
+
+    finish = run_standin.RunStandIn._finish
+    before = adapter.get_service(SERVICE)
+    as_before = run_standin._copy(standins.run._services[before.name])
+
+    def answer_as_before(self, op_name):
+        finish(self, op_name)
+        self._operations[op_name].outcome = as_before
+
+    monkeypatch.setattr(run_standin.RunStandIn, "_finish", answer_as_before)
+    standins.run.reset_calls()
+    after = adapter.set_traffic(SERVICE, [to(OLD)], before.etag)
+    methods = [call.method for call in standins.run.calls]
+    assert methods[0] == "UpdateService" and methods[-1] == "GetService"
+    assert after.traffic == (to(OLD),) and after.serving_percent(OLD) == 100
+
+
 @pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
 def test_a_service_changed_since_it_was_read_is_refused_by_the_api_and_not_written(adapter, standins, code):
     standins.run.stale_etag_code = code      # AIP-154's code today, and the one it named before 2021-03
