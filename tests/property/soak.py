@@ -45,8 +45,9 @@ def default_workers() -> int:
     Runwarden's own code hands reads, the gate's check and its intent to its thread pools and waits
     for them (shared/workers.py), and every hand-off wakes a thread; with the stand-ins in process
     nothing overlaps those waits, so a worker kept about 82 % of a core (two workers, 166 % CPU on
-    two idle cores, about 35 voluntary context switches per program). A third worker fills the gaps
-    (docs/testing.md, Figures)."""
+    two idle cores, about 35 voluntary context switches per program). A third worker takes most of
+    that idle share (158 % -> 173 % CPU), but three processes on two cores are preempted more: the
+    gain measured was 0.94-1.19x, median 1.05x (docs/testing.md, Figures)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cores + 1
 
