@@ -11,6 +11,7 @@ import pytest
 
 from shared.errors import PermanentError, TransientError
 from shared.gcp import firestore
+from tests.unit.test_firestore_wire import _same
 
 
 @pytest.fixture
@@ -124,15 +125,6 @@ def wire():
         else:
             os.environ["FIRESTORE_EMULATOR_HOST"] = before
 
-
-def _same(mine, theirs) -> bool:
-    if type(mine) is not type(theirs):
-        return False
-    if isinstance(mine, dict):
-        return mine.keys() == theirs.keys() and all(_same(mine[k], theirs[k]) for k in mine)
-    if isinstance(mine, list):
-        return len(mine) == len(theirs) and all(_same(a, b) for a, b in zip(mine, theirs))
-    return mine == theirs
 
 
 INTENT = {"claim_key": "0.abc|projects/p/locations/l/services/s|rollback_traffic", "action": "rollback_traffic",
