@@ -312,12 +312,11 @@ class FirestoreStateStore:
                 return _WRITTEN
             if not record_matches(current, plain_record(writes[index].expect or {})):
                 return _UNMET
-            fields = plain_record(writes[index].data) | {KEY_FIELD: writes[index].key, WRITE_FIELD: write_id}
-            records[index] = wire.update_write(name, fields, snapshot.update_time)
+            records[index] = wire.update_write(name, _stored(writes[index], write_id), snapshot.update_time)
         return records
 
     def _record_write(self, wire: Any, write: RecordWrite, write_id: str) -> Any:
-        fields = plain_record(write.data) | {KEY_FIELD: write.key, WRITE_FIELD: write_id}
+        fields = _stored(write, write_id)
         name = self._name(write.kind, write.key)
         if write.create:
             return wire.create_write(name, fields)
@@ -708,6 +707,11 @@ def _plain_value(value: Any, in_array: bool = False) -> Any:
 
 def _visible(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if name not in RESERVED_FIELDS}
+
+
+def _stored(write: RecordWrite, write_id: str) -> dict[str, Any]:
+    """A record write's fields as stored: its data, its key and the write id of its commit."""
+    return plain_record(write.data) | {KEY_FIELD: write.key, WRITE_FIELD: write_id}
 
 
 class DeferredRecord:
