@@ -15,9 +15,9 @@ from itertools import compress
 from typing import Callable, Iterator
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, MetricSeries, Revision, at_micros,
+from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, Revision, ascending, at_micros,
                                        micros)
-from shared.diagnosis.log_signals import LogSignal, classify_all, top_grouped
+from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -40,8 +40,13 @@ class Window:
         """(start, end) in microseconds since the epoch, as the series' columns hold end times."""
         return micros(self.start), micros(self.end)
 
-    def __str__(self) -> str:
+    @cached_property
+    def text(self) -> str:
         return f"({self.start:%H:%M:%S}, {self.end:%H:%M:%S}]"
+
+    def __str__(self) -> str:
+        # Cited in several evidence items of one diagnosis: formatted once (strftime is not cheap).
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,9 @@ class Requests:
     by_class: dict[str, float]
     by_code: dict[str, float]
 
-    @property
+    @cached_property
     def total(self) -> float:
+        # Read by every share and by most citations: added once (the dicts are never changed).
         return sum(self.by_class.values())
 
     def share(self, *, code: str | None = None, code_class: str | None = None) -> float:
@@ -76,7 +82,9 @@ class Points:
     is cut by bisection rather than by testing every point: a day of per-minute points is 1,440 of
     them, and the rules ask for dozens of windows. Points come oldest first (the Monitoring adapter
     sorts them by end time); should they not, each window is filtered point by point, in their
-    order. Values are converted only where a window holds them, as a scan would."""
+    order. Values are converted only where a window holds them, as a scan would. Whether they are in
+    order is known without looking when the column says so (`OldestFirst`: the Monitoring adapter's
+    and a validated series'), and checked here otherwise."""
 
     __slots__ = ("series", "ends", "values", "ordered", "_labels")
 
@@ -84,7 +92,7 @@ class Points:
         self.series = series
         self.ends = series.end_us
         self.values = series.values
-        self.ordered = list(self.ends) == sorted(self.ends)
+        self.ordered = ascending(self.ends)
         self._labels: dict[str, str] = {}
 
     def label(self, key: str) -> str:
@@ -112,6 +120,13 @@ class Points:
             return list(map(float, self.values[self._span(window)]))
         low, high = window.micros
         return [float(v) for at, v in zip(self.ends, self.values) if low < at <= high]
+
+    def columns_in(self, window: "Window") -> tuple[list[int], list[float]]:
+        """(ends_in, values_in) of the window, cut once."""
+        if self.ordered:
+            span = self._span(window)
+            return list(self.ends[span]), list(map(float, self.values[span]))
+        return self.ends_in(window), self.values_in(window)
 
     def ends_in(self, window: "Window") -> list[int]:
         """The end times (microseconds) of the points the window holds, oldest first."""
@@ -144,6 +159,7 @@ class Facts:
         self.s = settings
         self._indexed: dict[int, tuple[MetricResult, tuple[Points, ...]]] = {}
         self._requests: dict[tuple[Window, str | None], Requests] = {}
+        self._minutes: dict[Window, tuple[list[int], Counter[int], list[tuple[Points, list[int], list[float]]]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
         """The source's series, each indexed once per evidence (in the source's order)."""
@@ -220,33 +236,56 @@ class Facts:
         known = self._requests.get((window, revision))
         if known is not None:
             return known
-        by_class: Counter[str] = Counter()
-        by_code: Counter[str] = Counter()
-        for points in self.points(self.b.requests):
-            if revision is not None and points.label("resource.labels.revision_name") != revision:
+        by_class: dict[str, float] = {}
+        by_code: dict[str, float] = {}
+        # Added in the series' order, from 0, as a Counter adds: the same sums to the last bit.
+        for points, name, code_class, code in self._request_series:
+            if revision is not None and name != revision:
                 continue
             count = points.total_in(window)
-            by_class[points.label("metric.labels.response_code_class") or "unknown"] += count
-            by_code[points.label("metric.labels.response_code") or "unknown"] += count
-        found = self._requests[(window, revision)] = Requests(dict(by_class), dict(by_code))
+            by_class[code_class] = by_class.get(code_class, 0) + count
+            by_code[code] = by_code.get(code, 0) + count
+        found = self._requests[(window, revision)] = Requests(by_class, by_code)
         return found
+
+    @cached_property
+    def _request_series(self) -> tuple[tuple[Points, str, str, str], ...]:
+        """Each request_count series with the three labels every count reads (revision, class, code)."""
+        return tuple((points, points.label("resource.labels.revision_name"),
+                      points.label("metric.labels.response_code_class") or "unknown",
+                      points.label("metric.labels.response_code") or "unknown")
+                     for points in self.points(self.b.requests))
 
     def per_minute(self, window: Window, code: str) -> list[tuple[datetime, float, float]]:
         """(minute end, all requests, requests answered `code`) per minute of the window, oldest first."""
         return self.per_minute_where(window, lambda s: s.label("metric.labels.response_code") == code)
 
-    def per_minute_where(self, window: Window, counted: Callable[[MetricSeries], bool]
+    def per_minute_where(self, window: Window, counted: Callable[[Points], bool]
                          ) -> list[tuple[datetime, float, float]]:
-        """(minute end, all requests, requests in the series `counted` picks) per minute, oldest first."""
-        total: Counter[int] = Counter()
+        """(minute end, all requests, requests in the series `counted` picks) per minute, oldest first.
+        `counted` is asked of each series' Points (its `label`, as MetricSeries.label reads)."""
+        minutes, total, columns = self._by_minute(window)
         picked: Counter[int] = Counter()
-        for points in self.points(self.b.requests):
-            is_picked = counted(points.series)
-            for at, value in zip(points.ends_in(window), points.values_in(window)):
-                total[at] += value
-                if is_picked:
+        for points, ends, values in columns:
+            if counted(points):
+                for at, value in zip(ends, values):
                     picked[at] += value
-        return [(at_micros(at), total[at], picked[at]) for at in sorted(total)]
+        return [(at_micros(at), total[at], picked[at]) for at in minutes]
+
+    def _by_minute(self, window: Window) -> tuple[list[int], Counter[int], list[tuple[Points, list[int], list[float]]]]:
+        """The window's minutes (oldest first), all requests per minute, and each request series'
+        points in the window: the same for every per-minute question on one window."""
+        known = self._minutes.get(window)
+        if known is None:
+            total: Counter[int] = Counter()
+            columns = []
+            for points in self.points(self.b.requests):
+                ends, values = points.columns_in(window)
+                columns.append((points, ends, values))
+                for at, value in zip(ends, values):
+                    total[at] += value
+            known = self._minutes[window] = (sorted(total), total, columns)
+        return known
 
     def episode(self, code: str, ratio: float) -> Window | None:
         """From the first minute whose share of `code` reaches `ratio` to the end of the data: the
@@ -267,7 +306,7 @@ class Facts:
         """The service's p99 latency per minute in the window (max over revisions), in seconds."""
         per_minute: dict[int, float] = {}
         for points in self.points(self.b.latencies):
-            for at, value in zip(points.ends_in(window), points.values_in(window)):
+            for at, value in zip(*points.columns_in(window)):
                 per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)
         return [per_minute[k] for k in sorted(per_minute)]
 
@@ -338,12 +377,14 @@ class LogIndex:
         self.texts = list(map(_TEXT, entries))
         signals = classify_all(self.texts)
         found = list(map(signals.__getitem__, self.texts))
-        by_signal: dict[LogSignal, list[LogRecord]] = {}
-        # Only the entries that carry a signal are visited: compress, in C, skips the empty sets.
+        matched: tuple[list[LogRecord], ...] = tuple([] for _ in _SIGNALS)
+        # Only the entries that carry a signal are visited: compress, in C, skips the empty sets. Each
+        # set of signals is looked up by the set (its hash is kept), never by a signal: an Enum's
+        # hash is a Python call.
         for entry, carried in compress(zip(entries, found), found):
-            for signal in carried:
-                by_signal.setdefault(signal, []).append(entry)
-        self.by_signal = {signal: tuple(matched) for signal, matched in by_signal.items()}
+            for i in _POSITIONS[carried]:
+                matched[i].append(entry)
+        self.by_signal = {signal: tuple(m) for signal, m in zip(_SIGNALS, matched) if m}
         self._top: dict[int, list[tuple[str, int]]] = {}
 
     def error_texts(self) -> Iterator[str]:
@@ -355,9 +396,24 @@ class LogIndex:
         per limit, masking only the texts whose group could be among them (`top_grouped`)."""
         known = self._top.get(limit)
         if known is None:
-            known = self._top[limit] = top_grouped(self.error_texts(), limit)
+            known = self._top[limit] = top_counted(self._error_counts(), limit)
         return known
+
+    def _error_counts(self) -> Counter[str]:
+        """Each warning-or-worse text and how many entries say it, in the read's order (empty texts
+        left out): `Counter(self.error_texts())`. A service's log read is mostly warnings and worse
+        (its stderr, the request log's failures), so when every entry is one the texts are counted
+        as they are, without picking them first."""
+        if all(map(ERROR_SEVERITIES.__contains__, map(_SEVERITY, self.entries))):
+            counts = Counter(self.texts)
+            counts.pop("", None)
+            return counts
+        return Counter(self.error_texts())
 
 
 _TEXT = operator.attrgetter("text")
+_SIGNALS = tuple(LogSignal)
+# Each set of signals a text can carry, and the positions of its signals in _SIGNALS.
+_POSITIONS = {combination: tuple(i for i, signal in enumerate(_SIGNALS) if signal in combination)
+              for combination in SIGNAL_COMBINATIONS}
 _SEVERITY = operator.attrgetter("severity")

@@ -311,6 +311,7 @@ _BITS = {signal: 1 << i for i, signal in enumerate(LogSignal)}
 # Every combination of signals, by its bits: one shared frozenset each.
 _BY_BITS = tuple(_shared(frozenset(signal for signal, bit in _BITS.items() if bits & bit))
                  for bits in range(1 << len(_BITS)))
+SIGNAL_COMBINATIONS: tuple[frozenset[LogSignal], ...] = _BY_BITS   # every set of signals a text can carry
 _ANCHORS = _anchored()
 
 
@@ -366,7 +367,11 @@ def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
     forms are masked from the most counted down, and no further once `limit` groups are known that
     each count more than the next form. A mask cut at 200 characters or of non-ASCII text is
     computed, and its own deleted form is the text's form."""
-    counts = Counter(texts)
+    return top_counted(Counter(texts), limit)
+
+
+def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
+    """`top_grouped` of the texts `counts` counts (in their first appearance's order)."""
     if not counts or limit <= 0:
         return []
     distinct, ns = list(counts), list(counts.values())
@@ -400,9 +405,11 @@ def _forms_at_once(distinct: list[str]) -> list[bytes] | None:
     ASCII, at most 200 characters stripped and free of the separator."""
     stripped = list(map(str.strip, distinct))
     joined = "\0".join(stripped)
-    if not joined.isascii() or joined.count("\0") != len(stripped) - 1 or max(map(len, stripped)) > _MASKED_LENGTH:
+    if not joined.isascii() or max(map(len, stripped)) > _MASKED_LENGTH:
         return None
-    return joined.encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
+    forms = joined.encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
+    # One more piece than texts for each separator a text holds (translate keeps them): then text by text.
+    return forms if len(forms) == len(stripped) else None
 
 
 def _forms_one_by_one(distinct: list[str]) -> list[bytes]:

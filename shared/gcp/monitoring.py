@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import MetricQuery, MetricResult, MetricSeries, decoded
+from shared.diagnosis.evidence import MetricQuery, MetricResult, MetricSeries, OldestFirst, decoded
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
@@ -265,9 +265,10 @@ def series_from_proto(proto: Any) -> MetricSeries:
             kept = [i for i, v in enumerate(values) if v is not None]
             end_us, values = [end_us[i] for i in kept], [values[i] for i in kept]
     end_us, values = _oldest_first(end_us, values)
+    # Oldest first now, whatever the answer's order: said by the column's type, so diagnosis does not check again.
     return decoded(MetricSeries, {"metric_labels": dict(proto.metric.labels),
                                   "resource_labels": dict(proto.resource.labels),
-                                  "end_us": tuple(end_us), "values": tuple(values)}, _SERIES_FIELDS)
+                                  "end_us": OldestFirst(end_us), "values": tuple(values)}, _SERIES_FIELDS)
 
 
 def _oldest_first(end_us: list[int], values: list[Any]) -> tuple[list[int], list[Any]]:

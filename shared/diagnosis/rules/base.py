@@ -1,7 +1,7 @@
 """The small kit every rule uses to cite what it checked."""
 from __future__ import annotations
 
-from shared.diagnosis.evidence import EvidenceItem, EvidenceRole
+from shared.diagnosis.evidence import EvidenceItem, EvidenceRole, cited
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -10,15 +10,14 @@ class Citation:
 
     def __init__(self, signature: Signature) -> None:
         self.signature = signature
+        self.about = signature.value
         self.items: list[EvidenceItem] = []
 
     def cite(self, source: str, query: str, observed: str, threshold: str = "", passed: bool | None = None,
              *, role: EvidenceRole | None = None) -> bool:
         """Records one check. `passed` means the check's condition held; unless `role` says
         otherwise, a condition that held supports this rule's signature and one that failed refutes it."""
-        fields = {"role": role} if role is not None else {}
-        self.items.append(EvidenceItem(source=source, query=query, observed=observed, threshold=threshold,
-                                       passed=passed, about=self.signature.value, **fields))
+        self.items.append(cited(source, query, observed, threshold, passed, role, self.about))
         return bool(passed)
 
     def no(self, why: str) -> Finding:

@@ -1,0 +1,127 @@
+"""Models built on diagnosis's hot path without validation are exactly the validated ones: an
+evidence item a rule cites (`cited`), and a series' end times known to be oldest first
+(`OldestFirst`), which lets diagnosis skip checking their order."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from shared.diagnosis.evidence import EvidenceItem, MetricSeries, OldestFirst, ascending, cited, decoded
+from shared.diagnosis.facts import Points, Window
+from shared.diagnosis.evidence import at_micros
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.sampled_from([0, 1, 2, "yes", "false", 0.0, "", "x"]))
+
+
+def _validated(source, query, observed, threshold, passed, role, about) -> EvidenceItem:
+    fields = {"role": role} if role is not None else {}
+    return EvidenceItem(source=source, query=query, observed=observed, threshold=threshold, passed=passed,
+                        about=about, **fields)
+
+
+def _same(a: EvidenceItem, b: EvidenceItem) -> None:
+    assert a == b
+    assert a.model_dump() == b.model_dump() and a.model_dump_json() == b.model_dump_json()
+    assert a.model_fields_set == b.model_fields_set
+    assert [type(v) for v in vars(a).values()] == [type(v) for v in vars(b).values()]
+
+
+@pytest.mark.parametrize("passed", [True, False, None])
+@pytest.mark.parametrize("role", [None, "supports", "refutes", "context"])
+def test_a_cited_item_is_the_validated_item(passed, role):
+    args = ("metric", "q", "observed", "threshold", passed, role, "bad_revision")
+    _same(cited(*args), _validated(*args))
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.sampled_from(["metric", "log", "api", "other", 3]), passed=_VALUES,
+       role=st.sampled_from([None, "supports", "refutes", "context", "maybe"]),
+       text=st.sampled_from(["", "a", 5, None]))
+def test_cited_agrees_with_validation_on_any_values(source, passed, role, text):
+    """Values validation would convert (1 for True, "yes") or refuse (a source or role not allowed,
+    a number for a text) take the validated path: the same item, or the same refusal."""
+    args = (source, "q", text, "t", passed, role, "about")
+    try:
+        expected = _validated(*args)
+    except ValidationError as refused:
+        with pytest.raises(ValidationError) as raised:
+            cited(*args)
+        assert raised.value.errors() == refused.errors()
+        return
+    _same(cited(*args), expected)
+
+
+def test_a_fast_path_that_skips_a_check_is_caught():
+    """The comparison can fail: an item built with a role `_role_from_passed` would not give differs."""
+    wrong = decoded(EvidenceItem, {"source": "log", "query": "q", "observed": "o", "threshold": "", "passed": True,
+                                   "role": "context", "about": ""}, set(EvidenceItem.model_fields))
+    assert wrong != _validated("log", "q", "o", "", True, None, "")
+
+
+# --- end times known to be oldest first -------------------------------------------------------------
+
+_MINUTE = 60_000_000
+
+
+def _series(end_us) -> MetricSeries:
+    return MetricSeries(end_us=tuple(end_us), values=tuple(float(i) for i in range(len(end_us))))
+
+
+@pytest.mark.parametrize("end_us, marked", [
+    ((), True), ((5,), True), ((1, 2, 3), True), ((1, 1, 2), True),     # repeated minutes are in order
+    ((2, 1), False), ((1, 3, 2), False),
+])
+def test_a_validated_series_says_whether_its_end_times_are_oldest_first(end_us, marked):
+    series = _series(end_us)
+    assert (type(series.end_us) is OldestFirst) is marked
+    assert series.end_us == end_us and ascending(series.end_us) is marked
+    again = MetricSeries.model_validate_json(series.model_dump_json())
+    assert again == series and type(again.end_us) is type(series.end_us)
+    assert series.model_dump_json() == _series(list(end_us)).model_dump_json()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=5), max_size=8))
+def test_a_window_is_the_same_whether_the_order_is_known_or_checked(minutes):
+    """Points built on a plain tuple check the order themselves; on an OldestFirst column they
+    trust it: every window fact is the same either way (and equals a plain scan)."""
+    end_us = [m * _MINUTE for m in minutes]
+    values = [float(i) for i in range(len(end_us))]
+    plain = MetricSeries.model_construct(end_us=tuple(end_us), values=tuple(values))
+    validated = MetricSeries(end_us=tuple(end_us), values=tuple(values))
+    for low in range(-1, 6):
+        for high in range(low, 7):
+            window = Window(at_micros(low * _MINUTE), at_micros(high * _MINUTE))
+            scan = [v for at, v in zip(end_us, values) if low * _MINUTE < at <= high * _MINUTE]
+            for series in (plain, validated):
+                points = Points(series)
+                assert points.values_in(window) == scan
+                assert points.columns_in(window) == (points.ends_in(window), scan)
+                assert points.total_in(window) == sum(scan)
+
+
+def test_an_unordered_column_taken_as_ordered_is_caught():
+    """The comparison can fail: a column marked oldest first when it is not cuts windows wrongly."""
+    series = MetricSeries.model_construct(end_us=OldestFirst((3 * _MINUTE, _MINUTE)), values=(1.0, 2.0))
+    window = Window(at_micros(0), at_micros(2 * _MINUTE))
+    assert Points(series).values_in(window) != [2.0]
+
+
+@pytest.mark.parametrize("order", ["newest first", "oldest first", "shuffled"])
+def test_the_monitoring_decoder_marks_its_columns_oldest_first(order):
+    """Whatever the answer's order, the decoder sorts the points, and says so by the column's type."""
+    from datetime import timedelta
+
+    from google.cloud import monitoring_v3
+
+    from shared.gcp.monitoring import series_from_proto
+
+    start = at_micros(1_800_000_000 * 1_000_000)
+    minutes = {"newest first": [3, 2, 1, 0], "oldest first": [0, 1, 2, 3], "shuffled": [2, 0, 3, 1]}[order]
+    points = [monitoring_v3.Point(interval=monitoring_v3.TimeInterval(end_time=start + timedelta(minutes=m)),
+                                  value=monitoring_v3.TypedValue(int64_value=m)) for m in minutes]
+    series = series_from_proto(monitoring_v3.TimeSeries(points=points))
+    assert type(series.end_us) is OldestFirst and list(series.end_us) == sorted(series.end_us)
+    assert series.values == (0.0, 1.0, 2.0, 3.0)
