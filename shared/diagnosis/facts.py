@@ -404,7 +404,7 @@ class LogIndex:
         left out): `Counter(self.error_texts())`. A service's log read is mostly warnings and worse
         (its stderr, the request log's failures), so when every entry is one the texts are counted
         as they are, without picking them first."""
-        if all(map(ERROR_SEVERITIES.__contains__, map(_SEVERITY, self.entries))):
+        if ERROR_SEVERITIES.issuperset(map(_SEVERITY, self.entries)):
             counts = Counter(self.texts)
             counts.pop("", None)
             return counts

@@ -6,7 +6,6 @@ source of each), matched case-insensitively. Each signal names its kind, so evid
 """
 from __future__ import annotations
 
-import heapq
 import operator
 import re
 from bisect import bisect_right
@@ -239,6 +238,7 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # from an offset still sees the characters before it, for \b and look-behinds).
 
 _SEPARATOR = "\n"
+_AND_SEPARATOR = (len(_SEPARATOR)).__add__   # a line's length and its separator's
 
 
 class _Anchor(NamedTuple):
@@ -315,17 +315,42 @@ SIGNAL_COMBINATIONS: tuple[frozenset[LogSignal], ...] = _BY_BITS   # every set o
 _ANCHORS = _anchored()
 
 
+def _gated() -> dict[int, str]:
+    """For a signal whose anchors (two or more) all hold one run of at least 5 characters, the
+    longest such run (its gate): a read without it holds none of them, so their scans are skipped,
+    one scan instead of several. Secrets' four anchors all hold "secret", which most reads lack."""
+    by_bit: dict[int, list[str]] = {}
+    for anchor in _ANCHORS:
+        by_bit.setdefault(anchor.bit, []).append(anchor.text)
+    gates = {}
+    for bit, anchors in by_bit.items():
+        if len(anchors) < 2 or not all(anchors):
+            continue
+        first = min(anchors, key=len)
+        runs = (first[i:j] for i in range(len(first)) for j in range(i + 5, len(first) + 1))
+        common = max((run for run in runs if all(run in anchor for anchor in anchors)), key=len, default="")
+        if common:
+            gates[bit] = common
+    return gates
+
+
+_GATES = _gated()
+
+
 def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     """Each of `texts` (distinct, ASCII) and its signals, in their order."""
     if not texts:
         return {}
     lowered = _SEPARATOR.join(texts).lower()
-    # Where each line starts in `lowered`, and one past the end: each line and its separator.
-    starts = [0, *accumulate(len(text) + 1 for text in texts)]
+    # Where each line starts in `lowered`, and one past the end: each line and its separator (in C).
+    starts = list(accumulate(map(_AND_SEPARATOR, map(len, texts)), initial=0))
     find = lowered.find
     # Each line's signals so far as bits (_BITS): ints, which the garbage collector does not track.
     found: dict[int, int] = {}
+    absent = sum(bit for bit, gate in _GATES.items() if gate not in lowered)
     for anchor, bit, pattern, whole, leads in _ANCHORS:
+        if bit & absent:
+            continue
         at = find(anchor)
         while at >= 0:
             line = bisect_right(starts, at) - 1
@@ -375,24 +400,37 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
     if not counts or limit <= 0:
         return []
     distinct, ns = list(counts), list(counts.values())
-    forms = _forms_at_once(distinct) or _forms_one_by_one(distinct)
+    at_once = _forms_at_once(distinct)
+    forms = at_once or _forms_one_by_one(distinct)
     shared = Counter(forms)
+    sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, forms)))   # in a form with others
     members: dict[bytes, list[int]] = {}
-    for i in compress(range(len(forms)), map(operator.lt, repeat(1), map(shared.__getitem__, forms))):
+    for i in compress(range(len(forms)), sharing):
         members.setdefault(forms[i], []).append(i)
-    # The groups known exactly, as (count, first appearance): the largest texts alone in their forms.
-    alone = compress(range(len(forms)), map(operator.eq, repeat(1), map(shared.__getitem__, forms)))
-    known = [(ns[i], i) for i in heapq.nlargest(limit, alone, key=ns.__getitem__)]
+    # The groups known exactly, as (count, first appearance): the largest texts alone in their forms
+    # (sorted is stable: a tie keeps the first appearance first).
+    alone = compress(range(len(forms)), map(operator.not_, sharing))
+    known = [(ns[i], i) for i in sorted(alone, key=ns.__getitem__, reverse=True)[:limit]]
     for total, indices in sorted(((sum(map(ns.__getitem__, m)), m) for m in members.values()),
                                  key=operator.itemgetter(0), reverse=True):
         if len(known) >= limit and _ranked(known)[limit - 1][0] > total:
             break
         groups: dict[str, tuple[int, int]] = {}
-        for i in indices:
-            n, first = groups.get(key := masked(distinct[i]), (0, i))
+        for i, key in zip(indices, _masks([distinct[i] for i in indices], together=at_once is not None)):
+            n, first = groups.get(key, (0, i))
             groups[key] = (n + ns[i], first)
         known.extend(groups.values())
     return [(distinct[first], n) for n, first in _ranked(known)[:limit]]
+
+
+def _masks(texts: list[str], together: bool) -> list[str]:
+    """`masked` of each text. `together` (every text ASCII, at most 200 characters stripped, none
+    holding "\0", as `_forms_at_once` found them): one substitution over them all joined with "\0".
+    That is each text masked alone: a number is digits, dots and colons, so none spans a "\0"; and
+    "\0", not a word character, is to the look-behind and the \b what a text's start and end are."""
+    if not together or not texts:
+        return list(map(masked, texts))
+    return _NUMBERS_ASCII.sub("N", "\0".join(map(str.strip, texts))).split("\0")
 
 
 def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:

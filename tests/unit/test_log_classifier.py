@@ -219,6 +219,25 @@ def test_a_search_from_the_anchor_only_where_it_leads(monkeypatch):
     assert _fresh([text])[text] != signals_by_pattern(text)
 
 
+def test_a_gate_is_held_by_every_anchor_of_its_signal():
+    """A read without a signal's gate skips that signal's scans: exact only if every one of its
+    anchors holds the gate (secrets' four do; no other signal's anchors share a run of 5)."""
+    assert log_signals._GATES == {log_signals._BITS[SECRET]: "secret"}
+    for bit, gate in log_signals._GATES.items():
+        assert all(gate in a.text for a in log_signals._ANCHORS if a.bit == bit)
+    texts = ["Permission denied on secret 'db-pass'", "no secrets here", "plain line"]
+    assert _fresh(texts) == {t: signals_by_pattern(t) for t in texts}
+    assert _fresh(texts[1:]) == {t: signals_by_pattern(t) for t in texts[1:]}
+
+
+def test_a_gate_an_anchor_lacks_is_caught(monkeypatch):
+    """The comparison can fail: with a gate one anchor does not hold, a read holding that anchor
+    but not the gate loses the signal."""
+    monkeypatch.setattr(log_signals, "_GATES", {log_signals._BITS[SECRET]: "secretmanager"})
+    text = "Permission denied on secret projects/p/secrets/db-pass"
+    assert _fresh([text])[text] != signals_by_pattern(text)
+
+
 def test_texts_are_remembered_and_the_memory_is_bounded(monkeypatch):
     monkeypatch.setattr(log_signals, "_KNOWN_LIMIT", 3)
     _fresh(["a", "b", "c", "d"])
@@ -373,13 +392,30 @@ def test_a_form_below_the_bar_is_not_masked(monkeypatch):
     """Only forms that can reach the largest groups are masked; stopping at a form that can only
     tie them would drop the tie the group that came first wins (the comparison fails)."""
     seen = []
-    monkeypatch.setattr(log_signals, "masked", lambda text: seen.append(text) or masked(text))
+    masks = log_signals._masks
+    monkeypatch.setattr(log_signals, "_masks", lambda texts, together: seen.extend(texts) or masks(texts, together))
     texts = ["r 1", "r 2", "q", "q", "q", "s", "s", "s"]
     assert top_grouped(texts, 2) == _top_plainly(texts, 2) == [("q", 3), ("s", 3)]
     assert seen == []                        # the form "r " (2 texts) is below both groups (3)
     texts = ["x 1", "x 2", "solo", "solo"]
     assert top_grouped(texts, 1) == [("x 1", 2)]
     assert seen == ["x 1", "x 2"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aN_ .:-12x\t\n")), max_size=14), max_size=8))
+def test_texts_masked_together_are_each_masked_alone(texts):
+    """One substitution over the texts joined with "\\0" masks each text as `masked` does alone:
+    numbers at a text's start or end, after "_" or a letter, runs of dots and colons, padding."""
+    assert log_signals._masks(texts, together=True) == [masked(t) for t in texts]
+    assert log_signals._masks(texts, together=False) == [masked(t) for t in texts]
+
+
+def test_a_number_masked_across_the_separator_is_caught():
+    """The comparison can fail: joined with a digit, a number would run from one text into the next."""
+    texts = ["a 1", "2 b"]
+    joined = log_signals._NUMBERS_ASCII.sub("N", "5".join(texts)).split("5")
+    assert joined != [masked(t) for t in texts]
 
 
 def test_a_memory_emptied_meanwhile_loses_nothing(monkeypatch):
