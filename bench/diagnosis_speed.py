@@ -26,9 +26,9 @@ Collection's I/O is not timed: it has its own budget of 12 calls. Every run star
 per-text caches of shared/diagnosis and the adapters are cleared first, as a new incident's log
 lines have not been seen before.
 
-`make bench` fails only when the judged ratio (from the wire / its reference, CPU p50) regresses
-past RATIO_LIMIT; the absolute p99 is reported against the 5 ms goal, never a failure (the machine
-is shared and noisy).
+`make bench` fails only when a judged ratio regresses: from the wire / its reference past
+RATIO_LIMIT, or diagnose() alone / the json pass past ALONE_RATIO_LIMIT (CPU p50 each); the absolute
+p99 is reported against the 5 ms goal, never a failure (the machine is shared and noisy).
 
     .venv/bin/python bench/diagnosis_speed.py [--runs 200] [--only large|scenarios]
 """
@@ -54,6 +54,10 @@ GOAL_MS = 5.0
 # per point and a validated record per entry (docs/performance.md "Diagnosis"). The limit stays
 # below the last.
 RATIO_LIMIT = 2.2
+# diagnose() alone / the json pass, CPU medians: 0.87-1.10 after one search over the distinct texts,
+# 0.8-1.0 after the order check and validation were taken off the hot path, 1.2-1.7 two rounds
+# before (docs/performance.md "Diagnosis"). The limit fails a return to those.
+ALONE_RATIO_LIMIT = 1.5
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 COLLECTED = T0 + timedelta(minutes=2)
 
@@ -273,8 +277,9 @@ def _report(what: str, diag: list[tuple[float, float, int]], ref: list[tuple[flo
     return statistics.median(t[1] for t in diag) / statistics.median(t[1] for t in ref)
 
 
-def large(runs: int) -> tuple[float, tuple[float, float]]:
-    """The LARGE case; returns the judged ratio and the CPU p99s (ms) from the wire and of diagnose() alone."""
+def large(runs: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The LARGE case; returns the judged ratios (from the wire, diagnose() alone) and the CPU p99s
+    (ms) of the same two."""
     from bench.diagnosis_world import large_scenario_data
     from sandbox.scenarios import Scenario
     from shared.diagnosis.diagnose import diagnose
@@ -301,9 +306,10 @@ def large(runs: int) -> tuple[float, tuple[float, float]]:
           f"{sum(len(r.series) for r in _series_results(bundle) if r)} series, {len(result.evidence)} evidence items, "
           f"signature {result.signature.value}")
     judged = _report("from the wire (parse + decode + diagnose)", whole, floor, "pass over the bytes")
-    _report("diagnose() alone", diag, ref, "json pass")
-    print(f"  (judged: from the wire / the pass over the same bytes, CPU p50, limit {RATIO_LIMIT:.1f})")
-    return judged, (p99([t[1] for t in whole]), p99([t[1] for t in diag]))
+    alone = _report("diagnose() alone", diag, ref, "json pass")
+    print(f"  (judged, CPU p50: from the wire / the pass over the same bytes, limit {RATIO_LIMIT:.1f}; "
+          f"diagnose() alone / the json pass, limit {ALONE_RATIO_LIMIT:.1f})")
+    return (judged, alone), (p99([t[1] for t in whole]), p99([t[1] for t in diag]))
 
 
 def scenarios(runs: int) -> float:
@@ -340,12 +346,15 @@ def main() -> int:
         print(f"bundled scenarios, diagnose() alone: worst wall p99 {worst:.2f} ms "
               f"({'meets' if worst <= GOAL_MS else 'MISSES'} the {GOAL_MS:.0f} ms goal)")
     if args.only != "scenarios":
-        ratio, (whole, alone) = large(args.runs)
+        (ratio, alone_ratio), (whole, alone) = large(args.runs)
         for what, ms in (("from the wire", whole), ("diagnose() alone", alone)):
             print(f"LARGE, {what}: CPU p99 {ms:.2f} ms ({'meets' if ms <= GOAL_MS else 'MISSES'} the "
                   f"{GOAL_MS:.0f} ms goal)")
         if ratio > RATIO_LIMIT:
             print(f"REGRESSION: from the wire / the pass over the bytes = {ratio:.2f} > {RATIO_LIMIT:.1f}")
+            verdict = 1
+        if alone_ratio > ALONE_RATIO_LIMIT:
+            print(f"REGRESSION: diagnose() alone / the json pass = {alone_ratio:.2f} > {ALONE_RATIO_LIMIT:.1f}")
             verdict = 1
     return verdict
 
