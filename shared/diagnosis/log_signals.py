@@ -346,7 +346,7 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     starts = list(accumulate(map(_AND_SEPARATOR, map(len, texts)), initial=0))
     find = lowered.find
     # Each line's signals so far as bits (_BITS): ints, which the garbage collector does not track.
-    found: dict[int, int] = {}
+    found = [0] * len(texts)
     absent = sum(bit for bit, gate in _GATES.items() if gate not in lowered)
     for anchor, bit, pattern, whole, leads in _ANCHORS:
         if bit & absent:
@@ -354,14 +354,11 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
         at = find(anchor)
         while at >= 0:
             line = bisect_right(starts, at) - 1
-            signals = found.get(line, 0)
+            signals = found[line]
             if not signals & bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
                 found[line] = signals | bit
             at = find(anchor, starts[line + 1])   # past the end for the last line: -1
-    classified = dict.fromkeys(texts, _NONE)
-    for line, signals in found.items():
-        classified[texts[line]] = _BY_BITS[signals]
-    return classified
+    return dict(zip(texts, map(_BY_BITS.__getitem__, found)))
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,
