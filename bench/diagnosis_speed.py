@@ -55,8 +55,8 @@ GOAL_MS = 5.0
 # below the last.
 RATIO_LIMIT = 2.2
 # diagnose() alone / the json pass, CPU medians: 0.87-1.10 after one search over the distinct texts,
-# 0.8-1.0 after the order check and validation were taken off the hot path, 1.2-1.7 two rounds
-# before (docs/performance.md "Diagnosis"). The limit fails a return to those.
+# 0.92-0.97 after the order check and validation were taken off the hot path, 1.2-1.7 in the rounds
+# before those (docs/performance.md "Diagnosis"). The limit fails a return to those.
 ALONE_RATIO_LIMIT = 1.5
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 COLLECTED = T0 + timedelta(minutes=2)
