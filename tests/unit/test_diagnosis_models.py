@@ -8,9 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.diagnosis.evidence import EvidenceItem, MetricSeries, OldestFirst, ascending, cited, decoded
+from shared.diagnosis.evidence import EvidenceItem, MetricSeries, OldestFirst, ascending, at_micros, cited, decoded
 from shared.diagnosis.facts import Points, Window
-from shared.diagnosis.evidence import at_micros
 
 _VALUES = st.one_of(st.none(), st.booleans(), st.sampled_from([0, 1, 2, "yes", "false", 0.0, "", "x"]))
 
