@@ -25,6 +25,7 @@ The run fails only on a regression: the warm-up never reported ready, or started
 REGRESSION x warm (timings on a shared machine are noisy).
 
     .venv/bin/python bench/cold_start.py [--runs 5]
+    .venv/bin/python bench/cold_start.py --runs 5 --reference ../before   # another checkout, same run
 """
 from __future__ import annotations
 
@@ -128,22 +129,83 @@ def wait_ready(server: Any, timeout: float = READY_TIMEOUT) -> dict[str, Any]:
     raise TimeoutError("the worker never reported its warm-up")
 
 
-def start_instance(sandbox: Any) -> tuple[Any, float]:
-    """A fresh functions-framework process serving on_alert, once its port accepts; (server, the
-    moment it was started)."""
+def start_instance(sandbox: Any, checkout: Path | None = None) -> tuple[Any, float]:
+    """A fresh functions-framework process serving on_alert (from `checkout`, or this one), once its
+    port accepts; (server, the moment it was started)."""
     started = time.perf_counter()
-    return sandbox.start_function("on_alert", timeout=READY_TIMEOUT), started
+    return sandbox.start_function("on_alert", timeout=READY_TIMEOUT, checkout=checkout), started
+
+
+@dataclass
+class Samples:
+    ahead: list[Sample]
+    waiting: list[Sample]
+    warm: list[Sample]
+    warm_ups: list[dict[str, Any]]
+
+
+def one_round(sandbox: Any, bench: Bench, samples: Samples, checkout: Path | None) -> None:
+    # Started ahead: the alert arrives after the worker's warm-up.
+    server, _ = start_instance(sandbox, checkout)
+    try:
+        samples.warm_ups.append(wait_ready(server))
+        samples.ahead.append(bench.alert(server.port))
+        for _ in range(2):
+            bench.restore()
+            samples.warm.append(bench.alert(server.port))
+        bench.restore()
+    finally:
+        server.stop()
+    # Request waiting: the alert is pushed as soon as the port accepts.
+    server, started = start_instance(sandbox, checkout)
+    try:
+        # started with start_new_session: its process group is the master's pid
+        samples.waiting.append(bench.alert(server.port, started, pgid=server.process.pid))
+        bench.restore()
+    finally:
+        server.stop()
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def report(samples: Samples, label: str = "") -> tuple[float, float, float]:
+    """Prints one code's figures; (started-ahead / warm, waiting's CPU ms, waiting's wall from start ms)."""
+    warm_ms = med([s.request_to_write for s in samples.warm])
+    ahead_ms = med([s.request_to_write for s in samples.ahead])
+    waiting_req = med([s.request_to_write for s in samples.waiting])
+    waiting_start = med([s.start_to_write for s in samples.waiting if s.start_to_write is not None])
+    waiting_cpu = med([s.cpu_to_write for s in samples.waiting if s.cpu_to_write is not None])
+    warm_up_s = statistics.median(w["seconds"] for w in samples.warm_ups)
+    if label:
+        print(f"--- {label}")
+    print(f"worker warm-up (clients, after the fork): median {warm_up_s * 1000:.0f} ms; clients "
+          f"{', '.join(samples.warm_ups[0]['clients'])}")
+    print(f"warm:            first request -> first write  {warm_ms:7.1f} ms  ({len(samples.warm)} alerts)")
+    print(f"started ahead:   first request -> first write  {ahead_ms:7.1f} ms  ({ahead_ms / warm_ms:.2f}x warm)")
+    print(f"request waiting: first request -> first write  {waiting_req:7.1f} ms  ({waiting_req / warm_ms:.2f}x warm)")
+    print(f"request waiting: process start -> first write  {waiting_start:7.1f} ms  ({waiting_start / warm_ms:.2f}x warm)")
+    print(f"request waiting: the instance's CPU by its first write  {waiting_cpu:7.0f} ms (master and worker)")
+    return ahead_ms / warm_ms, waiting_cpu, waiting_start
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="another checkout (e.g. a worktree of the code before a change): its instances "
+                             "are measured in the same run, rounds alternating, and compared")
     args = parser.parse_args()
 
     from sandbox.stack import Sandbox
 
     anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    ahead, waiting, warm, warm_ups = [], [], [], []
+    codes: dict[str, Path | None] = {"this checkout": None}
+    if args.reference is not None:
+        codes = {f"reference ({args.reference})": args.reference.resolve(), "this checkout": None}
+    samples = {label: Samples([], [], [], []) for label in codes}
+    loads = []
     with Sandbox("bad_revision", anchor=anchor) as sandbox:
         bench = Bench(sandbox)
         # The emulators' JVMs and the stand-ins serve their first requests slowly: one instance,
@@ -156,44 +218,19 @@ def main() -> int:
                 bench.restore()
         finally:
             server.stop()
-        for _ in range(args.runs):
-            # Started ahead: the alert arrives after the worker's warm-up.
-            server, _ = start_instance(sandbox)
-            try:
-                warm_ups.append(wait_ready(server))
-                ahead.append(bench.alert(server.port))
-                for _ in range(2):
-                    bench.restore()
-                    warm.append(bench.alert(server.port))
-                bench.restore()
-            finally:
-                server.stop()
-            # Request waiting: the alert is pushed as soon as the port accepts.
-            server, started = start_instance(sandbox)
-            try:
-                # started with start_new_session: its process group is the master's pid
-                waiting.append(bench.alert(server.port, started, pgid=server.process.pid))
-                bench.restore()
-            finally:
-                server.stop()
+        for number in range(args.runs):
+            order = list(codes) if number % 2 == 0 else list(codes)[::-1]   # neither always first
+            for label in order:
+                loads.append(os.getloadavg()[0])
+                one_round(sandbox, bench, samples[label], codes[label])
 
-    def med(values: list[float]) -> float:
-        return statistics.median(values) * 1000
-
-    warm_ms = med([s.request_to_write for s in warm])
-    ahead_ms = med([s.request_to_write for s in ahead])
-    waiting_req = med([s.request_to_write for s in waiting])
-    waiting_start = med([s.start_to_write for s in waiting if s.start_to_write is not None])
-    waiting_cpu = med([s.cpu_to_write for s in waiting if s.cpu_to_write is not None])
-    warm_up_s = statistics.median(w["seconds"] for w in warm_ups)
-    print(f"worker warm-up (clients, after the fork): median {warm_up_s * 1000:.0f} ms; clients "
-          f"{', '.join(warm_ups[0]['clients'])}")
-    print(f"warm:            first request -> first write  {warm_ms:7.1f} ms  ({len(warm)} alerts)")
-    print(f"started ahead:   first request -> first write  {ahead_ms:7.1f} ms  ({ahead_ms / warm_ms:.2f}x warm)")
-    print(f"request waiting: first request -> first write  {waiting_req:7.1f} ms  ({waiting_req / warm_ms:.2f}x warm)")
-    print(f"request waiting: process start -> first write  {waiting_start:7.1f} ms  ({waiting_start / warm_ms:.2f}x warm)")
-    print(f"request waiting: the instance's CPU by its first write  {waiting_cpu:7.0f} ms (master and worker)")
-    ratio = ahead_ms / warm_ms
+    print(f"load average during the run: {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")
+    results = {label: report(samples[label], label if len(codes) > 1 else "") for label in codes}
+    ratio, cpu, start = results["this checkout"]
+    if args.reference is not None:
+        _, ref_cpu, ref_start = results[next(iter(codes))]
+        print(f"request waiting, this checkout / the reference: CPU by the first write {cpu / ref_cpu:.2f}x, "
+              f"process start -> first write {start / ref_start:.2f}x")
     verdict = "meets" if ratio <= GOAL else "misses"
     print(f"ratio cold (started ahead) / warm = {ratio:.2f}  ({verdict} the {GOAL}x goal; fails above {REGRESSION}x)")
     return 0 if ratio <= REGRESSION else 1

@@ -281,6 +281,8 @@ def _report(warm: WarmUp) -> None:
         severity = "WARNING"
     else:
         message = f"instance warm-up for {warm.target} ready in {warm.seconds:.2f} s ({what})"
+        if warm.waited >= 0.01:
+            message += f"; {warm.waited:.2f} s of it waiting for events in flight before the Pub/Sub client"
         severity = "INFO"
     Timeline(None, trigger="instance").step(
         "warm_up", message, severity=severity, target=warm.target, pid=warm.pid, seconds=round(warm.seconds or 0, 3),
