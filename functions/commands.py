@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functions_framework
 
-from functions.runtime import delivery_attempt, runtime
+from functions.runtime import delivery_attempt, handling
 
 
 @functions_framework.cloud_event
 def on_command(cloud_event) -> None:
-    config, adapters = runtime()   # first: it waits for the warm-up's imports (see alerts.py)
-    from shared.commands import handle_command_delivery
+    with handling() as (config, adapters):   # first: it waits for the warm-up's imports (see alerts.py)
+        from shared.commands import handle_command_delivery
 
-    handle_command_delivery(cloud_event.data, config, adapters, delivery_attempt=delivery_attempt())
+        handle_command_delivery(cloud_event.data, config, adapters, delivery_attempt=delivery_attempt())

@@ -5,15 +5,33 @@ client library. Under functions-framework, which sets FUNCTION_TARGET before it 
 (functions_framework 3.10 `_function_registry.get_function_target`), an instance serving
 on_alert or on_command warms up on a background thread instead:
 
-1. it imports the handler and the Google client libraries, then builds the runtime (config,
-   own principal, adapters), in the process that imported main;
-2. it builds every adapter's client, only in a process forked from that one. The
+1. it imports the handler and the Google client libraries an alert needs before its first write,
+   then builds the runtime (config, own principal, adapters), in the process that imported main,
+   with the garbage collector paused (see "The collector" below);
+2. it builds those adapters' clients, only in a process forked from that one. The
    functions-framework CLI imports main in gunicorn's master and forks the worker that serves
    afterwards (functions_framework `_cli.py`, `_http/gunicorn.py`), and a gRPC channel must never
    cross a fork: gRPC Python does not support fork() unless fork support is enabled
    (grpc doc/fork_support.md). So the master never opens a channel, it finishes its warm-up
    before it forks (`before` fork hook), and the worker builds its own clients as soon as it
-   exists (`after_in_child` hook).
+   exists (`after_in_child` hook);
+3. the deferred part: the Pub/Sub library and the publisher's client, which an alert needs only
+   after its first write (to publish its outcome), once no event is being handled (`handling()`
+   counts them). An instance started by the alert it is to handle (scale from zero) so reaches
+   that alert's first write without them; the alert imports and builds them itself when it
+   publishes, as every event did before the warm-up existed. An instance started ahead (min
+   instances, or one started for an earlier message) has no event in flight: it builds them
+   right away.
+
+The collector. Importing the Google libraries allocates some 10^5 objects that live as long as the
+process; the collector's passes over them were about an eighth of the master's warm-up CPU (269
+collections, measured with gc.callbacks; docs/performance.md, "Cold start"). So the warm-up that
+starts at import pauses it, and before it resumes it moves everything allocated so far into the
+permanent generation (`gc.freeze`), so that neither the master nor the forked worker scans those
+objects again: "call gc.disable() early in the parent process, gc.freeze() right before fork(),
+and gc.enable() early in child processes" (Python docs, gc.freeze). The collector is enabled
+again when the warm-up ends, before the fork (the `before` hook waits for it), so the worker
+starts with it on, as it always did.
 
 An event that arrives meanwhile joins the build in progress: `runtime()` waits on the lock the
 warm-up holds while it builds, and each adapter builds its client under its own lock, so no event
@@ -24,19 +42,23 @@ redelivered; a client that cannot be built fails the call that needs it).
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 TARGET_ENV = "FUNCTION_TARGET"
 # The entry points that use the runtime, and the module each one's handler lives in.
 HANDLERS = {"on_alert": "shared.pipeline", "on_command": "shared.commands"}
 # The adapters' fields, in the order their clients are built (the first event needs the state first).
 ADAPTER_FIELDS = ("state", "run", "monitoring", "logging", "vpcaccess", "publisher")
+# The ones an alert uses only after its first write: the deferred part of the warm-up.
+DEFERRED_FIELDS = ("publisher",)
 
 
 @dataclass
@@ -46,8 +68,12 @@ class WarmUp:
     target: str
     pid: int
     build_clients: bool
+    quiet_gc: bool = False                               # the collector paused while it imports
     started: float = field(default_factory=time.perf_counter)
     seconds: float | None = None                         # set when it has finished
+    waited: float = 0.0                                  # seconds the deferred part waited for events
+    gc_frozen: int = 0                                   # objects moved to the permanent generation
+    cancelled: bool = False                              # by reset(): the deferred part is skipped
     clients: tuple[str, ...] = ()                        # adapters whose client it built
     failures: dict[str, str] = field(default_factory=dict)  # what it could not build, and why
     done: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -61,6 +87,8 @@ class WarmUp:
 _lock = threading.Lock()        # held while the runtime is built: a second caller waits for it
 _built: tuple[Any, Any] | None = None
 _warm_up: WarmUp | None = None
+_idle = threading.Condition()   # notified whenever an event ends (see handling())
+_in_flight = 0                  # events being handled in this process
 
 
 def runtime():
@@ -71,6 +99,21 @@ def runtime():
         if _built is None:
             _built = _build()
         return _built
+
+
+@contextmanager
+def handling() -> Iterator[tuple[Any, Any]]:
+    """One event's scope: yields `runtime()`, and counts the event as in flight until it ends,
+    so that the warm-up's deferred part waits for it (see the module's docstring)."""
+    global _in_flight
+    with _idle:
+        _in_flight += 1
+    try:
+        yield runtime()
+    finally:
+        with _idle:
+            _in_flight -= 1
+            _idle.notify_all()
 
 
 def _build():
@@ -94,8 +137,12 @@ def _build():
 def reset() -> None:
     """Forgets the runtime and the warm-up (after waiting for it): the next event builds afresh."""
     global _built, _warm_up
-    if _warm_up is not None and _warm_up.thread is not None and _warm_up.pid == os.getpid():
-        _warm_up.thread.join()
+    warm = _warm_up
+    if warm is not None and warm.thread is not None and warm.pid == os.getpid():
+        with _idle:
+            warm.cancelled = True   # a deferred part still waiting for an event gives up
+            _idle.notify_all()
+        warm.thread.join()
     with _lock:
         _built = None
         _warm_up = None
@@ -122,16 +169,17 @@ def warm_up_status() -> WarmUp | None:
     return _warm_up if _warm_up is not None and _warm_up.pid == os.getpid() else None
 
 
-def start_warm_up(target: str, *, build_clients: bool) -> WarmUp | None:
+def start_warm_up(target: str, *, build_clients: bool, quiet_gc: bool = False) -> WarmUp | None:
     """Starts the warm-up for `target` on a daemon thread, once per process; None for an entry
-    point that needs no runtime (incident_timeline)."""
+    point that needs no runtime (incident_timeline). `quiet_gc`: pause the collector while it
+    imports and freeze what was imported (for the process that imports main at instance start)."""
     global _warm_up
     if target not in HANDLERS:
         return None
     current = warm_up_status()
     if current is not None:
         return current
-    warm = WarmUp(target=target, pid=os.getpid(), build_clients=build_clients)
+    warm = WarmUp(target=target, pid=os.getpid(), build_clients=build_clients, quiet_gc=quiet_gc)
     warm.thread = threading.Thread(target=_warm, args=(warm,), name="runwarden-warm-up", daemon=True)
     _warm_up = warm
     warm.thread.start()
@@ -143,16 +191,18 @@ def _warm(warm: WarmUp) -> None:
     try:
         # The imports too happen under the runtime lock: an event that arrives now waits for them
         # in runtime() rather than importing the same modules at the same time on its own thread.
-        with _lock:
+        with _lock, _paused_gc(warm):
             importlib.import_module(HANDLERS[warm.target])
-            from shared.gcp.endpoints import import_client_libraries
+            from shared.gcp.endpoints import FIRST_WRITE_LIBRARIES, import_client_libraries
 
-            import_client_libraries()
+            import_client_libraries(FIRST_WRITE_LIBRARIES)
             if _built is None:
                 _built = _build()
             _, adapters = _built
         if warm.build_clients:   # outside the lock: an event may start while they are built
-            _warm_clients(adapters, warm)
+            _warm_clients(adapters, warm, [name for name in ADAPTER_FIELDS if name not in DEFERRED_FIELDS])
+            if _wait_until_idle(warm):
+                _warm_deferred(adapters, warm)
     except BaseException as exc:  # noqa: BLE001 - reported; the first event builds it again itself
         warm.failures["runtime"] = _describe(exc)
     finally:
@@ -161,9 +211,45 @@ def _warm(warm: WarmUp) -> None:
         warm.done.set()   # after the line: whoever waits for it can read it
 
 
-def _warm_clients(adapters: Any, warm: WarmUp) -> None:
-    built = []
-    for name in ADAPTER_FIELDS:
+@contextmanager
+def _paused_gc(warm: WarmUp) -> Iterator[None]:
+    """The collector off while the block runs, then what it allocated frozen and the collector on
+    again (see "The collector" in the module's docstring). Left alone unless `warm.quiet_gc`, or
+    if something else had switched it off."""
+    if not warm.quiet_gc or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        warm.gc_frozen = gc.get_freeze_count()
+        gc.enable()
+
+
+def _wait_until_idle(warm: WarmUp) -> bool:
+    """Waits until no event is being handled here; False if reset() cancelled the warm-up meanwhile."""
+    started = time.perf_counter()
+    with _idle:
+        _idle.wait_for(lambda: _in_flight == 0 or warm.cancelled)
+    warm.waited = time.perf_counter() - started
+    return not warm.cancelled
+
+
+def _warm_deferred(adapters: Any, warm: WarmUp) -> None:
+    """The publisher's client (it imports the Pub/Sub library under the adapter's own lock, where
+    an event that publishes meanwhile waits for it), then what is left of OUTCOME_LIBRARIES."""
+    from shared.gcp.endpoints import OUTCOME_LIBRARIES, import_client_libraries
+
+    _warm_clients(adapters, warm, DEFERRED_FIELDS)
+    if "publisher" in warm.clients:
+        import_client_libraries(OUTCOME_LIBRARIES)
+
+
+def _warm_clients(adapters: Any, warm: WarmUp, names: Any) -> None:
+    built = list(warm.clients)
+    for name in names:
         adapter = getattr(adapters, name, None)
         warm_adapter = getattr(adapter, "warm", None)
         if warm_adapter is None:
@@ -195,10 +281,13 @@ def _report(warm: WarmUp) -> None:
         severity = "WARNING"
     else:
         message = f"instance warm-up for {warm.target} ready in {warm.seconds:.2f} s ({what})"
+        if warm.waited >= 0.01:
+            message += f"; {warm.waited:.2f} s of it waiting for events in flight before the Pub/Sub client"
         severity = "INFO"
     Timeline(None, trigger="instance").step(
         "warm_up", message, severity=severity, target=warm.target, pid=warm.pid, seconds=round(warm.seconds or 0, 3),
-        clients=list(warm.clients), build_clients=warm.build_clients, failures=warm.failures)
+        clients=list(warm.clients), build_clients=warm.build_clients, failures=warm.failures,
+        waited=round(warm.waited, 3), gc_frozen=warm.gc_frozen)
 
 
 # --- fork safety ---------------------------------------------------------------------------------
@@ -214,8 +303,9 @@ def _before_fork() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _lock
+    global _lock, _idle, _in_flight
     _lock = threading.Lock()      # free in the parent at the fork (see _before_fork); a fresh one
+    _idle, _in_flight = threading.Condition(), 0   # the parent's events are not this process's
     parent = _warm_up
     if parent is not None and parent.pid != os.getpid():
         start_warm_up(parent.target, build_clients=True)
@@ -224,7 +314,7 @@ def _after_fork_in_child() -> None:
 def _start_at_import() -> None:
     target = os.environ.get(TARGET_ENV, "")
     if target in HANDLERS:
-        start_warm_up(target, build_clients=False)
+        start_warm_up(target, build_clients=False, quiet_gc=True)
 
 
 os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

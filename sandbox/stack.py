@@ -175,20 +175,25 @@ class Sandbox:
 
     def start_function(self, target: str = "on_alert", timeout: float = 20.0,
                        ack_deadline_seconds: int = DEPLOYED_ACK_DEADLINE, *, source: Path | None = None,
-                       topic: str | None = None) -> FunctionServer:
+                       topic: str | None = None, checkout: Path | None = None) -> FunctionServer:
         """functions-framework serving `target` from the real main.py, pushed to by its topic.
 
         `ack_deadline_seconds` is the push subscription's (when this call creates it): by default
         the deployed one, so that a slow push on a loaded machine is not delivered twice.
         `source` and `topic` serve another file the same way (bench/storm.py's framework floor:
-        an empty function behind the same server and the same push)."""
+        an empty function behind the same server and the same push).
+        `checkout`: serve another checkout's main.py and the code it imports (its own directory
+        first on the path): bench/cold_start.py's `--reference`, the code before a change."""
         topic = topic or TRIGGERS[target]
         port = _free_port()
+        root = checkout or REPO_ROOT
         command = [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type",
-                   "cloudevent", "--source", str(source or REPO_ROOT / "main.py"), "--host", "127.0.0.1",
+                   "cloudevent", "--source", str(source or root / "main.py"), "--host", "127.0.0.1",
                    "--port", str(port)]
         env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+        if checkout is not None:
+            env["PYTHONPATH"] = str(checkout)
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, start_new_session=True)   # bytes: see _pump
         server = FunctionServer(process, port)
         self.functions[target] = server

@@ -25,7 +25,13 @@ RUN_EMULATOR_ENV = "RUN_EMULATOR_HOST"
 # instance warm-up imports them ahead, in the background (functions/runtime.py).
 # tests/integration/test_cold_start.py holds this list to the code: once these are imported,
 # handling an alert imports no other Google or gRPC module.
-CLIENT_LIBRARIES = (
+#
+# In two parts. FIRST_WRITE_LIBRARIES: what an alert needs before its first write (the state,
+# the evidence and the write itself). OUTCOME_LIBRARIES: Pub/Sub, needed only to publish the
+# outcome, after the write (shared/pipeline.py publishes once, at the end of every path). A
+# scale-from-zero instance imports the second part after the first (functions/runtime.py,
+# "the deferred part"), so the first write does not wait for it.
+FIRST_WRITE_LIBRARIES = (
     "grpc", "requests", "tenacity", "google.auth", "google.auth.credentials", "google.auth.exceptions",
     "google.auth.transport.requests", "google.api_core.exceptions", "google.api_core.retry",
     "google.api_core.future.polling", "google.protobuf.field_mask_pb2", "google.protobuf.json_format",
@@ -35,14 +41,18 @@ CLIENT_LIBRARIES = (
     "google.cloud.logging_v2.services.logging_service_v2",
     "google.cloud.logging_v2.services.logging_service_v2.transports", "google.cloud.logging_v2.types",
     "google.cloud.audit.audit_log_pb2", "google.logging.type.log_severity_pb2", "google.cloud.firestore",
-    "google.cloud.firestore_v1.field_path", "google.cloud.pubsub_v1", "google.cloud.pubsub_v1.publisher.exceptions",
+    "google.cloud.firestore_v1.field_path",
 )
+OUTCOME_LIBRARIES = ("google.cloud.pubsub_v1", "google.cloud.pubsub_v1.publisher.exceptions")
+CLIENT_LIBRARIES = FIRST_WRITE_LIBRARIES + OUTCOME_LIBRARIES
 
 
-def import_client_libraries() -> None:
-    """Imports CLIENT_LIBRARIES (no client is built, no channel opened: safe before a fork)."""
-    for name in CLIENT_LIBRARIES:
+def import_client_libraries(names: tuple[str, ...] = CLIENT_LIBRARIES) -> None:
+    """Imports `names` (no client is built, no channel opened: safe before a fork)."""
+    for name in names:
         importlib.import_module(name)
+
+
 MONITORING_EMULATOR_ENV = "MONITORING_EMULATOR_HOST"
 
 T = TypeVar("T")

@@ -154,3 +154,47 @@ def test_a_client_the_warm_up_cannot_build_is_reported_and_built_by_the_alert(co
     assert adapters.publisher._client is not None
     published = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert any(line["runwarden"]["step"] == "outcome_published" for line in published)
+
+
+def test_an_alert_that_starts_the_instance_writes_before_the_pubsub_library_is_imported(cold_world):
+    # Scale from zero: the event is in flight while the warm-up builds the clients. The first write
+    # needs no Pub/Sub, so the warm-up leaves it until the event ends; the event imports it and
+    # builds the publisher itself when it publishes its outcome, and the warm-up keeps that client.
+    probe = (
+        "import json, sys, time\n"
+        "import functions.runtime as instance\n"
+        "from shared.pipeline import handle_alert\n"
+        "with instance.handling() as (config, adapters):\n"
+        "    warm = instance.start_warm_up('on_alert', build_clients=True)\n"
+        "    deadline = time.monotonic() + 120\n"
+        "    while len(warm.clients) < 5 and not warm.failures and time.monotonic() < deadline:\n"
+        "        time.sleep(0.01)\n"
+        "    seen = {'clients_first': list(warm.clients)}\n"
+        "    set_traffic = adapters.run.set_traffic\n"
+        "    def recorded(*args, **kwargs):\n"
+        "        seen['pubsub_at_write'] = 'google.cloud.pubsub_v1' in sys.modules\n"
+        "        return set_traffic(*args, **kwargs)\n"
+        "    adapters.run.set_traffic = recorded\n"
+        "    outcome = handle_alert(json.loads(sys.argv[1]), config, adapters)\n"
+        "    seen['status'] = outcome.status.value\n"
+        "    seen['warm_up_waiting'] = not warm.done.is_set()\n"
+        "    publisher = adapters.publisher._client\n"
+        "seen['done'] = warm.done.wait(120)\n"
+        "seen['same_publisher'] = adapters.publisher._client is publisher and publisher is not None\n"
+        "seen['clients'] = sorted(warm.clients)\n"
+        "seen['failures'] = warm.failures\n"
+        f"print({MARK!r} + json.dumps(seen))\n")
+    env = {k: v for k, v in os.environ.items() if k != "FUNCTION_TARGET"}
+    out = subprocess.run([sys.executable, "-c", probe, json.dumps(cold_world.event())], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith(MARK)]
+    assert lines, out.stdout[-2000:] + out.stderr[-2000:]
+    seen = json.loads(lines[-1][len(MARK):])
+
+    assert seen["clients_first"] == [n for n in instance.ADAPTER_FIELDS if n not in instance.DEFERRED_FIELDS]
+    assert seen["status"] == "applied"
+    assert seen["pubsub_at_write"] is False       # the first write waited for no Pub/Sub import
+    assert seen["warm_up_waiting"] is True        # the deferred part waited for the event ...
+    assert seen["done"] is True                   # ... and finished once it ended,
+    assert seen["same_publisher"] is True         # keeping the client the event built
+    assert seen["clients"] == sorted(instance.ADAPTER_FIELDS) and seen["failures"] == {}

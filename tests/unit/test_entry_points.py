@@ -128,3 +128,112 @@ def test_a_bad_config_fails_loudly_so_the_alert_is_redelivered(tmp_path, monkeyp
     assert response.status_code == 500  # not acknowledged: Pub/Sub keeps the alert
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert any(line["severity"] == "CRITICAL" and "outcomes_topic" in line["message"] for line in lines)
+
+
+_GC_PROBE = """
+import gc, json
+import functions_framework
+import main
+import functions.runtime as instance
+warm = instance.warm_up_status()
+warm.done.wait(120)
+print("PROBE " + json.dumps({"quiet_gc": warm.quiet_gc, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                             "reported": warm.gc_frozen}))
+"""
+
+
+def test_the_warm_up_at_import_freezes_what_it_imported_and_leaves_the_collector_on():
+    out = subprocess.run([sys.executable, "-c", _GC_PROBE], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env=_env(FUNCTION_TARGET="on_alert", RUNWARDEN_CONFIG=str(ROOT / "missing.yaml")))
+    [line] = [line for line in out.stdout.splitlines() if line.startswith("PROBE ")]
+    report = json.loads(line[len("PROBE "):])
+
+    assert report["quiet_gc"] is True and report["enabled"] is True   # on again, as the worker expects it
+    assert report["reported"] > 10_000                                # the imported libraries' objects ...
+    assert report["frozen"] > 10_000                                  # ... still out of the collector's scans
+
+
+class _Adapter:
+    """An adapter whose client build is recorded (no client at all: the warm-up's order is the test)."""
+
+    def __init__(self, name: str, built: list[str]) -> None:
+        self.name, self.built = name, built
+
+    def warm(self) -> None:
+        self.built.append(self.name)
+
+
+@pytest.fixture
+def fake_runtime(monkeypatch):
+    import types
+
+    import functions.runtime as instance
+
+    built: list[str] = []
+    adapters = types.SimpleNamespace(**{name: _Adapter(name, built) for name in instance.ADAPTER_FIELDS})
+    monkeypatch.setattr(instance, "_build", lambda: ("config", adapters))
+    instance.reset()
+    yield instance, built
+    instance.reset()
+
+
+def _first_write_clients(instance) -> list[str]:
+    return [name for name in instance.ADAPTER_FIELDS if name not in instance.DEFERRED_FIELDS]
+
+
+def _wait_for(condition, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_the_deferred_clients_wait_until_no_event_is_being_handled(fake_runtime):
+    instance, built = fake_runtime
+
+    with instance.handling() as (config, adapters):           # an event arrived with the instance
+        warm = instance.start_warm_up("on_alert", build_clients=True)
+        _wait_for(lambda: len(built) == len(_first_write_clients(instance)))
+        assert built == _first_write_clients(instance)         # what the first write needs: right away
+        assert not warm.done.wait(0.3)                         # the publisher waits for the event
+        assert "publisher" not in built
+
+    assert warm.done.wait(60)
+    assert built == list(instance.ADAPTER_FIELDS)
+    assert set(warm.clients) == set(instance.ADAPTER_FIELDS) and warm.failures == {}
+    assert warm.waited > 0
+
+
+def test_with_no_event_in_flight_the_warm_up_builds_every_client_at_once(fake_runtime):
+    instance, built = fake_runtime
+
+    warm = instance.start_warm_up("on_alert", build_clients=True)
+
+    assert warm.done.wait(60)
+    assert built == list(instance.ADAPTER_FIELDS)
+
+
+def test_reset_cancels_a_deferred_part_still_waiting_for_an_event(fake_runtime):
+    instance, built = fake_runtime
+
+    with instance.handling():
+        warm = instance.start_warm_up("on_alert", build_clients=True)
+        _wait_for(lambda: len(built) == len(_first_write_clients(instance)))
+        instance.reset()                                       # returns: the waiting part gives up
+
+    assert warm.done.is_set() and warm.cancelled
+    assert "publisher" not in built
+
+
+def test_an_event_that_fails_still_ends_its_scope(fake_runtime):
+    instance, built = fake_runtime
+
+    with pytest.raises(RuntimeError):
+        with instance.handling():
+            raise RuntimeError("a bug in the handler")
+    warm = instance.start_warm_up("on_alert", build_clients=True)
+
+    assert warm.done.wait(60)                                  # not waiting for an event that is over
+    assert "publisher" in built
