@@ -49,6 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.commands.approval import end_recovered
 from shared.commands.context import CommandRun, command_attempts
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
@@ -161,6 +162,4 @@ def _recover(run: CommandRun, intent: IntentRecord) -> Outcome | None:
 
 
 def _end_approval(run: CommandRun, note: str) -> None:
-    from shared.commands.approval import end_recovered
-
     end_recovered(run, run.command.params.proposal_id, note)
