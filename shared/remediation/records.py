@@ -24,9 +24,11 @@ SETTLED = "settled"        # StateStore kind of what settled an incident's actio
 # (infra/firestore.tf) deletes it after that, so state does not pile up.
 RECORD_RETENTION = timedelta(days=30)
 # How long an operator command's record (its COMMANDS claim, completed with the first answer) is
-# kept: as long as the action record the command may have made, and longer than Pub/Sub can deliver
-# or replay the message that carried it (subscription and topic retention at most 7 days,
-# infra/pubsub.tf). A resend of the same command_id within this is a duplicate quoting the first
+# kept: as long as the action record the command may have made, and longer than Pub/Sub keeps the
+# message that carried it for redelivery or a replay by seek (7 days on the commands topic and its
+# subscription, infra/pubsub.tf; Pub/Sub allows at most 31 days: "Cannot be more than 31 days",
+# message_retention_duration of Topic and Subscription, Pub/Sub API reference, so keep them under
+# 30 days). A resend of the same command_id within this is a duplicate quoting the first
 # answer (shared/commands/__init__.py); a command whose `expires_at` lies further ahead than this is
 # rejected, so a command that carries one can never outlive its record and run again.
 COMMAND_RETENTION = RECORD_RETENTION
