@@ -177,9 +177,11 @@ def _claim(run: CommandRun) -> Outcome | None:
         run.timeline.step("in_progress", f"command {command.command_id} is being handled by another delivery "
                           f"since {claim.record.claimed_at:%H:%M:%S}; retry later", severity="NOTICE")
         raise CommandInProgress(f"command {command.command_id} is being handled by another delivery")
-    recovered = recovery.earlier(run).answer
-    if recovered is not None:
-        return recovered
+    found = recovery.earlier(run)
+    if found.answer is not None:
+        return found.answer
+    if found.recorded is not None:
+        recovery.end_recorded_approval(run, found.recorded)
     return _duplicate(run, claim.record)
 
 

@@ -108,9 +108,15 @@ def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
               else OutcomeStatus.SKIPPED)
     report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
                           before=record.before, after=record.after or None, action_id=record.key)
+    end_recorded_approval(run, record)
+    return run.outcome(status, reason, target=record.target, action=report)
+
+
+def end_recorded_approval(run: CommandRun, record: ActionRecord) -> None:
+    """An approve whose write is recorded ends its proposal `applied` if it is still `approved` by
+    this command (the adopter's own ending, Gate._end_approved, is best effort)."""
     if run.command.command == "approve":
         _end_approval(run, f"applied by command {run.command_id}: recorded as action {record.key}")
-    return run.outcome(status, reason, target=record.target, action=report)
 
 
 def _read(run: CommandRun) -> tuple[IntentRecord | None, ActionRecord | None, ClaimRecord | None]:

@@ -158,8 +158,11 @@ def test_an_approve_recovered_by_the_sweep_ends_its_proposal_applied():
     assert any(o.status is OutcomeStatus.ESCALATED and o.command_id == "appr-2" for o in swept), swept
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
 
+    # Had the sweep's ending of the proposal failed (it is best effort), a resend ends it.
+    w.state.update_record(PROPOSALS, proposal_id, {"state": "approved"})
     again = send(w, "approve", "appr-2", params={"proposal_id": proposal_id})
     assert again.status is OutcomeStatus.ESCALATED and again.reason.startswith("duplicate"), again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
     assert w.standins.vpcaccess.count("PatchConnector") == 1
 
 
