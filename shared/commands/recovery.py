@@ -16,8 +16,8 @@ action record at its claim key and the gate's claim there:
 | what the state store holds for the command               | the live target   | answer                      |
 |----------------------------------------------------------|-------------------|-----------------------------|
 | no intent; or it is `void` (given back: nothing written)  | (not read)        | as usual                    |
-| an intent and an action record with its claim key        | (not read)        | a duplicate: the first      |
-|                                                          |                   |   answer, or else the record|
+| an intent and this command's action record at its claim  | (not read)        | a duplicate: the first      |
+|   key (another's there: as usual)                         |                   |   answer, or else the record|
 | an intent, no action record, its gate claim held          | (not read)        | as usual (that attempt's    |
 |   unexpired by someone else (an alert's attempt, for an   |                   |   own answer reports it)    |
 |   approve, whose claim is its incident's)                 |                   |                             |
@@ -89,7 +89,9 @@ def earlier(run: CommandRun) -> Earlier:
     if intent is None or intent.state is IntentState.VOID:
         return Earlier()
     if record is not None:
-        return Earlier(recorded=record)
+        # Another's record at the same claim key (an approve's claim is its incident's: the alert's
+        # attempt wrote it, and this command's gate answered a duplicate) is not this command's write.
+        return Earlier(recorded=record) if record.command_id == run.command_id else Earlier()
     if intent.state is IntentState.RECORDED or _held_by_another(claim, run):
         return Earlier()
     return Earlier(answer=_recover(run, intent))

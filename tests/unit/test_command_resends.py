@@ -228,3 +228,34 @@ def test_a_resend_of_an_approve_reads_its_intent_then_its_record_and_claim():
     again, reads = counted_resend(w, "approve", "reads-2", params={"proposal_id": proposal_id})
     assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate"), again.reason
     assert reads == ["get_many", "get_many"]
+
+
+def test_an_action_record_someone_else_wrote_at_an_approves_claim_key_is_not_taken_for_its_write():
+    """An approve's gate claim is its proposal's incident's: an alert's attempt may have written and
+    recorded the same action there, the approve's own gate answering a duplicate (its intent left
+    open). A later attempt at the approve must not answer that it "already made its change"."""
+    from datetime import timedelta as td
+
+    from shared.remediation.records import IntentRecord, IntentState, ProposalRecord
+
+    w, proposal_id = proposed()
+    proposal = ProposalRecord.model_validate(w.state.get_record(PROPOSALS, proposal_id))
+    now = w.clock.now()
+    w.state.claim(CLAIMS, proposal.key, "alert-msg:1", td(minutes=15), now)
+    w.state.complete(CLAIMS, proposal.key, "alert-msg:1", td(days=1), now, {"status": "applied"})
+    w.state.put_record(ACTIONS, proposal.key, {
+        "key": proposal.key, "incident_id": proposal.incident_id, "target": proposal.target,
+        "service": proposal.service, "action": proposal.action, "signature": proposal.signature,
+        "reversible": False, "applied_at": now, "settle_at": now, "deadline_at": now, "after": {"x": 1}})
+    intent = IntentRecord(incident_id=proposal.incident_id, message_id="command:appr-9", owner="command:appr-9:m.1",
+                          claim_key=proposal.key, action=proposal.action, target=proposal.target,
+                          service=proposal.service, params=proposal.params, before=proposal.before, noted_at=now,
+                          command_id="appr-9", requested_by=OPERATOR, proposal_id=proposal_id,
+                          state=IntentState.OPEN)
+    w.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+
+    outcome = send(w, "approve", "appr-9", params={"proposal_id": proposal_id})
+    assert "already made its change" not in outcome.reason, outcome.reason
+    assert outcome.status is OutcomeStatus.SKIPPED and outcome.reason.startswith("duplicate: scale_connector"), \
+        outcome.reason
+    assert w.standins.vpcaccess.count("PatchConnector") == 0
