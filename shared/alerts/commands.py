@@ -99,7 +99,8 @@ class _Command(_Model):
     reason: str = Field(default="", max_length=1000)
     dry_run: bool = Field(default=False, description="Everything but the write.")
     expires_at: AwareDatetime | None = Field(default=None, description="Arriving after this, the command is "
-                                             "rejected: a backlog of stale commands never runs.")
+                                             "rejected: a backlog of stale commands never runs. At most 30 days "
+                                             "after it arrives (as long as its record is kept), or it is rejected.")
 
     writes: ClassVar[bool] = False
 

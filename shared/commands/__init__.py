@@ -3,8 +3,17 @@
 One path for every command: parse -> expired? -> claim on command_id -> a change an earlier attempt
 at the command made and could not record is recorded and reported, not made again (recovery.py) ->
 else a repeat is `skipped`, carrying the first result (`escalated` again if that was), and a new
-command goes to its handler -> one published outcome (the sweep publishes one per verdict). Each handler is a small module in this package; every write a
-handler makes goes through the gate (shared/remediation/guardrails.py), like automation's.
+command goes to its handler -> one published outcome (the sweep publishes one per verdict). Each
+handler is a small module in this package; every write a handler makes goes through the gate
+(shared/remediation/guardrails.py), like automation's.
+
+A command's record (its claim, completed with the first answer) is kept `records.COMMAND_RETENTION`
+(30 days), far beyond the gate's claims (`claim_retention_seconds`), so that a resend of the same
+command_id is a duplicate however late it comes within that. A resend that finds the record gone
+(its completion failed, or it was deleted) but the command's write recorded is a duplicate of that
+action record (recovery.py), never a second run. A command whose `expires_at` is further ahead than
+the record is kept is rejected; one without `expires_at`, resent after its record and intent are
+gone, is handled as a new command (docs/behaviour.md, "Each command").
 
 Malformed or out-of-bounds input is answered `rejected` naming the field, never raised, so that
 Pub/Sub does not redeliver it; transient faults are raised (after the command's claim is given
@@ -26,7 +35,7 @@ from shared.outcomes import Outcome, OutcomeStatus, Timestamps
 from shared.alerts.delivery import DeliveryCounter
 from shared.pipeline import Adapters, deliver_bounded, message_id_of, publish_outcome, retry_or_give_up
 from shared.ports import ClaimRecord
-from shared.remediation.records import COMMANDS
+from shared.remediation.records import COMMAND_RETENTION, COMMANDS
 
 Handler = Callable[[CommandRun], Outcome]
 HANDLERS: dict[str, Handler] = {
@@ -90,16 +99,18 @@ def _run(run: CommandRun) -> Outcome:
         return run.outcome(OutcomeStatus.REJECTED, f"expires_at: the command expired at "
                            f"{command.expires_at.isoformat()} and arrived at {run.received_at.isoformat()}; "
                            "nothing done", target=command.target)
+    too_late = _beyond_record(run)
+    if too_late is not None:
+        return too_late
     duplicate = _claim(run)
     if duplicate is not None:
         return duplicate
     try:
-        # A change an earlier attempt made and could not record is recorded and reported, not made again.
-        outcome = recovery.earlier_change(run) or _dispatch(run)
+        outcome = _first(run)
     except TransientError:
         run.adapters.state.release(COMMANDS, command.command_id, run.owner)  # the redelivery must be free to run
         raise
-    retain = timedelta(seconds=run.config.guardrails.claim_retention_seconds)
+    retain = max(timedelta(seconds=run.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
     try:
         run.adapters.state.complete(COMMANDS, command.command_id, run.owner, retain, run.now,
                                     {"status": outcome.status.value, "reason": outcome.reason,
@@ -113,6 +124,31 @@ def _run(run: CommandRun) -> Outcome:
         outcome.notes = [*outcome.notes, f"this command's record could not be completed ({exc}): a resend of "
                          f"command {command.command_id} is answered only once its claim expires"]
     return outcome
+
+
+def _first(run: CommandRun) -> Outcome:
+    """The answer of the delivery that holds the command's claim: a change an earlier attempt made
+    and could not record is recorded and reported, not made again; a write an earlier attempt
+    recorded (the command's own record lost) is a duplicate of it; else the handler runs."""
+    found = recovery.earlier(run)
+    if found.answer is not None:
+        return found.answer
+    if found.recorded is not None:
+        return recovery.recorded_duplicate(run, found.recorded)
+    return _dispatch(run)
+
+
+def _beyond_record(run: CommandRun) -> Outcome | None:
+    """`rejected` for a command whose expires_at lies further ahead than its record is kept: a
+    resend after the record is gone would otherwise be a new command, still unexpired."""
+    command = run.command
+    horizon = run.received_at + COMMAND_RETENTION
+    if command.expires_at is None or command.expires_at <= horizon:
+        return None
+    return run.outcome(OutcomeStatus.REJECTED, f"expires_at: {command.expires_at.isoformat()} is more than "
+                       f"{COMMAND_RETENTION.days} days after the command arrived ({run.received_at.isoformat()}); a "
+                       "command's record is kept that long, so it may not stay valid longer; nothing done",
+                       target=command.target)
 
 
 def _dispatch(run: CommandRun) -> Outcome:
@@ -141,9 +177,11 @@ def _claim(run: CommandRun) -> Outcome | None:
         run.timeline.step("in_progress", f"command {command.command_id} is being handled by another delivery "
                           f"since {claim.record.claimed_at:%H:%M:%S}; retry later", severity="NOTICE")
         raise CommandInProgress(f"command {command.command_id} is being handled by another delivery")
-    recovered = recovery.earlier_change(run)
-    if recovered is not None:
-        return recovered
+    found = recovery.earlier(run)
+    if found.answer is not None:
+        return found.answer
+    if found.recorded is not None:
+        recovery.end_recorded_approval(run, found.recorded)
     return _duplicate(run, claim.record)
 
 

@@ -75,7 +75,7 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
     run.use_incident(proposal.incident_id)
     if run.command.target and run.command.target != proposal.target:
         raise rejected("target", f"{proposal_id} is about {proposal.target}, not {run.command.target}")
-    if proposal.state != "open":
+    if proposal.state != "open" and not _approved_by_this_command(run, proposal):
         raise rejected("params.proposal_id", f"{proposal_id} is already {proposal.state}"
                                              + (f" by {proposal.decided_by}" if proposal.decided_by else ""))
     if run.now >= proposal.expires_at:
@@ -136,11 +136,28 @@ def _newer_revision_serving(run: CommandRun, service_name: str, since: datetime)
     return ""
 
 
+def _approved_by_this_command(run: CommandRun, proposal: ProposalRecord) -> bool:
+    """An earlier attempt at this very command approved it and wrote nothing (it died before the
+    write, or the write never took: shared/commands/recovery.py found the target as it was): this
+    attempt carries the approval on, rather than rejecting its own command as "already approved"."""
+    return proposal.state == "approved" and bool(run.command_id) and proposal.command_id == run.command_id
+
+
 def _decide(run: CommandRun, proposal: ProposalRecord, state: str, note: str = "") -> bool:
+    expect = ({"state": "approved", "command_id": run.command_id} if _approved_by_this_command(run, proposal)
+              else {"state": "open"})
     return run.adapters.state.update_record(
         PROPOSALS, proposal.proposal_id,
         {"state": state, "decided_by": run.command.requested_by, "decided_at": run.now,
-         "command_id": run.command_id, "note": note}, expect={"state": "open"})
+         "command_id": run.command_id, "note": note}, expect=expect)
+
+
+def end_recovered(run: CommandRun, proposal_id: str, note: str) -> None:
+    """The proposal of an approve whose write an earlier attempt made and did not record, recorded
+    since (shared/commands/recovery.py): ended `applied`, as a completed approve ends it, if this
+    command approved it and nothing else decided it since."""
+    run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "applied", "note": note},
+                                     expect={"state": "approved", "command_id": run.command_id})
 
 
 def _reopen(run: CommandRun, proposal: ProposalRecord) -> None:

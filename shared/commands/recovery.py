@@ -1,4 +1,5 @@
-"""An operator's change that an earlier attempt at the same command made and did not record.
+"""What earlier attempts at the same operator command left behind: a change made and not recorded,
+or a change recorded whose command's own record is gone.
 
 A command's write goes through the gate, which stores the plan (an IntentRecord, keyed by the
 command_id: `records.command_intent_key`) before the write, as it does for an alert. The attempt
@@ -7,56 +8,149 @@ writing the action record: its answer is `escalated`, "could not be recorded"), 
 answer too (the publish fails, so the handler raises), or die outright. A resend of the command
 must not be answered as a quiet `skipped` duplicate, nor re-run against a target that already
 shows the change ("already serves 100%"): nothing would verify the change, and no person would
-hear of it. So, before a command that can write is dispatched, or answered as a duplicate:
+hear of it. Nor may a resend that finds the command's own record gone (its completion failed, or
+it was deleted) run the command again when its write was recorded. So, before a command that can
+write is dispatched, or answered as a duplicate, one batched read (`_read`) fetches the intent, the
+action record at its claim key and the gate's claim there:
 
-| what the state store holds for the command           | the live target   | answer                        |
-|------------------------------------------------------|-------------------|-------------------------------|
-| no intent                                            | (not read)        | as usual                      |
-| an intent, and an action record with its claim key   | (not read)        | as usual (the sweep has it)   |
-| an intent, its gate claim given back or never taken  | (not read)        | as usual (the gate gives back |
-|                                                      |                   |   only when nothing was written)|
-| an intent, its gate claim held or completed, and no  | the plan's after  | record it: `escalated`, names |
-|   action record                                      |                   |   the change, nothing written |
-|                                                      | the plan's before | as usual (the write never took)|
-|                                                      | neither / unread  | `escalated` with the evidence |
+| what the state store holds for the command               | the live target   | answer                      |
+|----------------------------------------------------------|-------------------|-----------------------------|
+| no intent; or it is `void` (given back: nothing written)  | (not read)        | as usual                    |
+| an intent and this command's action record at its claim  | (not read)        | a duplicate: the first      |
+|   key (another's there: as usual)                         |                   |   answer, or else the record|
+| an intent, no action record, its gate claim held          | (not read)        | as usual (that attempt's    |
+|   unexpired by someone else (an alert's attempt, for an   |                   |   own answer reports it)    |
+|   approve, whose claim is its incident's)                 |                   |                             |
+| an intent, no action record, the gate claim ours, lapsed, | the plan's after  | record it: `escalated`,     |
+|   completed or gone (Firestore's TTL deletes a lapsed     |                   |   names the change, nothing |
+|   claim some time after its lease)                        |                   |   written                   |
+|                                                          | the plan's before | as usual (the write never   |
+|                                                          |                   |   took)                     |
+|                                                          | neither / unread  | `escalated` with the evidence|
+
+A missing gate claim is not taken to mean "given back": the gate voids the intent when it gives
+back, and a give-back whose void failed leaves the target as it was, which the live read finds. So
+an unrecorded write is found however long after it a resend comes, as long as the intent is kept
+(`records.INTENT_RETENTION`), exactly as the sweep's backstop judges it (intents.swept_standing).
 
 No earlier attempt at the command can still be running here: this delivery holds the command's
 claim (fresh, given back, or taken over once its lease lapsed), or the claim is completed with the
 first answer. (A claim held unfinished is waited out: `CommandInProgress`.) So, unlike an alert's
 redelivery (intents.py), nothing here waits. "Record it" is the gate's `adopt_write`: the action
 record the earlier attempt could not write, so that the sweep verifies the change (or undoes or
-escalates it), and later resends are duplicates of it. A command that is never sent again is left
-to the sweep's backstop, which judges the same intent once its claim's lease has lapsed
+escalates it), and later resends are duplicates of it; an approve's proposal is then ended
+`applied`, as a completed approve ends it. A command that is never sent again is left to the
+sweep's backstop, which judges the same intent once its claim's lease has lapsed
 (shared/remediation/intents.py); whichever of the two comes first reports it, the other answers a
 duplicate.
 """
 from __future__ import annotations
 
-from shared.commands.context import CommandRun
-from shared.outcomes import Outcome
+from dataclasses import dataclass
+from typing import Any
+
+from shared.commands.approval import end_recovered
+from shared.commands.context import CommandRun, command_attempts
+from shared.outcomes import ActionReport, Outcome, OutcomeStatus
+from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions import get_action
-from shared.remediation.guardrails import CLAIMS
+from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
 from shared.remediation import intents
 from shared.remediation.intents import Verdict, look_ended
-from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, command_intent_key
+from shared.remediation.records import (ACTIONS, INTENTS, ActionRecord, ActionState, IntentRecord, IntentState,
+                                        command_intent_key)
 
-# The commands whose handler can write through the gate: only these can have left a change behind.
-WRITING = frozenset({"rollback_traffic", "restore_traffic", "scale_connector", "approve"})
+# The commands whose handler can write through the gate and store an intent first: only these can
+# have left a change behind. (restore_traffic writes too, but as a corrective action it stores no
+# intent: Gate._intent.)
+WRITING = frozenset({"rollback_traffic", "scale_connector", "approve"})
+# The commands whose gate claim key follows from the command alone (`claim_key(command_incident(id),
+# target, command)`, shared/commands/traffic.through_gate), so that it is read with the intent. An
+# approve's is its proposal's incident's, known only from the intent.
+_OWN_KEY = frozenset({"rollback_traffic", "scale_connector"})
 
 
-def earlier_change(run: CommandRun) -> Outcome | None:
-    """The answer for a change an earlier attempt at this command made and did not record, or
-    None: handle the command as usual. Reads the intent (one read), then, only if it has no action
-    record, the gate's claim and the live target."""
+@dataclass(frozen=True)
+class Earlier:
+    """What earlier attempts at the command left: `answer`, a change they made and did not record,
+    recorded or escalated now (the answer to this delivery); or `recorded`, the action record of the
+    command's write (a resend is a duplicate of it); or neither: handle the command as usual."""
+
+    answer: Outcome | None = None
+    recorded: ActionRecord | None = None
+
+
+def earlier(run: CommandRun) -> Earlier:
+    """See the module's table. One batched read (two for an approve), then the live target only
+    for an intent its attempt left open with no action record."""
     if run.command.command not in WRITING or run.command.dry_run or not run.command_id:
-        return None
-    state = run.adapters.state
-    data = state.get_record(INTENTS, command_intent_key(run.command_id))
+        return Earlier()
+    intent, record, claim = _read(run)
+    if intent is None or intent.state is IntentState.VOID:
+        return Earlier()
+    if record is not None:
+        # Another's record at the same claim key (an approve's claim is its incident's: the alert's
+        # attempt wrote it, and this command's gate answered a duplicate) is not this command's write.
+        return Earlier(recorded=record) if record.command_id == run.command_id else Earlier()
+    if intent.state is IntentState.RECORDED or _held_by_another(claim, run):
+        return Earlier()
+    return Earlier(answer=_recover(run, intent))
+
+
+def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
+    """The answer to a resend whose command's own record is gone (its completion failed, or it was
+    deleted) while the action record of its write is kept: a duplicate, naming the change, never a
+    second run. `escalated` again when the write's completion was never confirmed (recorded with no
+    after-state: the gate's `_unknown`) or the sweep escalated it: a person had to act on that."""
+    run.use_incident(record.incident_id)
+    reason = (f"duplicate: command {run.command_id} already made its change: {record.action} on {record.target}, "
+              f"applied at {record.applied_at:%Y-%m-%d %H:%M:%S} and recorded as action {record.key} "
+              f"({record.state.value}); this command's record of its first answer is gone; nothing written")
+    status = (OutcomeStatus.ESCALATED if record.state is ActionState.ESCALATED or not record.after
+              else OutcomeStatus.SKIPPED)
+    report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
+                          before=record.before, after=record.after or None, action_id=record.key)
+    end_recorded_approval(run, record)
+    return run.outcome(status, reason, target=record.target, action=report)
+
+
+def end_recorded_approval(run: CommandRun, record: ActionRecord) -> None:
+    """An approve whose write is recorded ends its proposal `applied` if it is still `approved` by
+    this command (the adopter's own ending, Gate._end_approved, is best effort)."""
+    if run.command.command == "approve":
+        _end_approval(run, f"applied by command {run.command_id}: recorded as action {record.key}")
+
+
+def _read(run: CommandRun) -> tuple[IntentRecord | None, ActionRecord | None, ClaimRecord | None]:
+    """The intent, the action record at its claim key and the gate's claim there: one get_many when
+    the claim key follows from the command, else the intent and then the other two."""
+    state, command = run.adapters.state, run.command
+    at = (INTENTS, command_intent_key(run.command_id))
+    guess = (claim_key(command_incident(run.command_id), command.target, command.command)
+             if command.command in _OWN_KEY and command.target else None)
+    if guess is None:
+        [data] = state.get_many([at])
+        found: list[Any] = []
+    else:
+        data, *found = state.get_many([at, (ACTIONS, guess), (CLAIMS, guess)])
     if not data:
-        return None
+        return None, None, None
     intent = IntentRecord.model_validate(data)
-    if state.get_record(ACTIONS, intent.claim_key) or state.get(CLAIMS, intent.claim_key) is None:
-        return None
+    if intent.claim_key != guess:
+        found = state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
+    record, claim = found
+    return (intent, ActionRecord.model_validate(record) if record else None,
+            ClaimRecord.model_validate(claim) if claim else None)
+
+
+def _held_by_another(claim: ClaimRecord | None, run: CommandRun) -> bool:
+    """The gate's claim held, unfinished and unexpired, by an attempt at something else than this
+    command: it may still write and record, and its own answer reports it."""
+    return (claim is not None and claim.status is ClaimStatus.CLAIMED and not claim.expired(run.now)
+            and intents.message_of(claim.owner) != command_attempts(run.command_id or ""))
+
+
+def _recover(run: CommandRun, intent: IntentRecord) -> Outcome | None:
     action = get_action(intent.action)
     found = look_ended(intent, action, run.adapters)
     if found.verdict is Verdict.NONE:
@@ -69,4 +163,11 @@ def earlier_change(run: CommandRun) -> Outcome | None:
                           f"{intent.target} shows the planned change", severity="WARNING")
     answer = intents.answer(found, intent, action, run.gate(), planned, "an earlier attempt at this command",
                             "could not record it and whose answer was lost")
+    if found.verdict is Verdict.RECORD and run.command.command == "approve":
+        # Recorded now (here, or by whoever recorded it first): the write took, as for a completed approve.
+        _end_approval(run, f"applied by an earlier attempt at command {run.command_id}, recorded on its resend")
     return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes)
+
+
+def _end_approval(run: CommandRun, note: str) -> None:
+    end_recovered(run, run.command.params.proposal_id, note)

@@ -895,7 +895,8 @@ class Gate:
                             claim_key=key, action=action.name, target=params.target, service=service or params.target,
                             signature=signature, params=params.model_dump(mode="json"), before=before,
                             after=action.preview(params, before), noted_at=now, command_id=command_id,
-                            requested_by=manual.requested_by if manual is not None else "", state=IntentState.OPEN)
+                            requested_by=manual.requested_by if manual is not None else "",
+                            proposal_id=manual.approved if manual is not None else "", state=IntentState.OPEN)
 
     def _note_intent(self, intent: IntentRecord) -> None:
         self.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
@@ -931,7 +932,21 @@ class Gate:
                             intent.signature, held, manual, adopted=True):
             return self._adopted_elsewhere(intent, claim, result)
         self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
+        if intent.proposal_id:
+            self._end_approved(intent)
         return result
+
+    def _end_approved(self, intent: IntentRecord) -> None:
+        """The proposal an adopted write applies (an approve's), ended `applied` as a completed
+        approve ends it: only if still `approved` by that command. Best effort: the write is
+        recorded either way, and a resend of the approve ends it too (shared/commands/recovery.py)."""
+        try:
+            self.state.update_record(PROPOSALS, intent.proposal_id,
+                                     {"state": "applied", "note": f"applied by command {intent.command_id}, "
+                                      "whose attempt could not record it; recorded since"},
+                                     expect={"state": "approved", "command_id": intent.command_id})
+        except RunwardenError as exc:
+            self._log("proposal_open", f"could not end proposal {intent.proposal_id} as applied ({exc})")
 
     def _adopted_elsewhere(self, intent: IntentRecord, claim: Any, result: GateResult) -> GateResult:
         """Another adopter recorded the write first: its `escalated` reports it. The claim this one

@@ -23,6 +23,15 @@ SETTLED = "settled"        # StateStore kind of what settled an incident's actio
 # (recurrence_window_seconds is at most 7 days). Firestore's TTL policy on `expires_at`
 # (infra/firestore.tf) deletes it after that, so state does not pile up.
 RECORD_RETENTION = timedelta(days=30)
+# How long an operator command's record (its COMMANDS claim, completed with the first answer) is
+# kept: as long as the action record the command may have made, and longer than Pub/Sub keeps the
+# message that carried it for redelivery or a replay by seek (7 days on the commands topic and its
+# subscription, infra/pubsub.tf; Pub/Sub allows at most 31 days: "Cannot be more than 31 days",
+# message_retention_duration of Topic and Subscription, Pub/Sub API reference, so keep them under
+# 30 days). A resend of the same command_id within this is a duplicate quoting the first
+# answer (shared/commands/__init__.py); a command whose `expires_at` lies further ahead than this is
+# rejected, so a command that carries one can never outlive its record and run again.
+COMMAND_RETENTION = RECORD_RETENTION
 
 
 class ActionState(str, Enum):
@@ -104,6 +113,7 @@ class IntentRecord(BaseModel):
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
     command_id: str = ""                 # an operator's command: its id (keyed by command_intent_key)
     requested_by: str = ""
+    proposal_id: str = ""                # an approve's: the proposal its write applies (ended once recorded)
     # None for an intent stored before intents had a state (never swept; a redelivery still reads it).
     state: IntentState | None = None
     closed_at: datetime | None = None

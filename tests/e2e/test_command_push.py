@@ -199,3 +199,36 @@ def test_the_cli_publishes_waits_prints_and_exits_by_outcome(rollback_box):
     # Every short-lived subscription the CLI made is gone.
     subscriptions = box.pubsub.list_resources("subscriptions")
     assert not [s for s in subscriptions if "runwarden-cli-" in s]
+
+
+def test_a_resend_after_the_commands_record_and_gate_claim_are_gone_is_a_duplicate_of_its_action(monkeypatch):
+    """The command's record and the gate's claim deleted (as Firestore's TTL deletes lapsed ones),
+    its intent and action record kept, the service redeployed since, no cooldown: the resend of the
+    same command_id is answered as a duplicate of the recorded action, and Cloud Run is not written
+    again (shared/commands/recovery.py)."""
+    from sandbox.standins.run import TrafficSeed
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
+    from shared.remediation.records import COMMANDS
+
+    box = start("bad_revision", guardrails={"cooldown_seconds": 0})
+    try:
+        for key, value in box.firestore.env().items():
+            monkeypatch.setenv(key, value)
+        rolled = send(box, "rollback_traffic", command_id="roll-gone", target=SERVICE, params={"revision": OLD},
+                      reason="bad deploy")
+        assert rolled["status"] == "applied" and updates(box) == 1, rolled["reason"]
+        state = FirestoreStateStore(box.project)
+        assert state.get(COMMANDS, "roll-gone").expires_at > datetime.now(timezone.utc) + timedelta(days=29)
+        gate_key = claim_key(command_incident("roll-gone"), SERVICE, "rollback_traffic")
+        for kind, key in ((COMMANDS, "roll-gone"), (CLAIMS, gate_key)):
+            state.release(kind, key, state.get(kind, key).owner)
+        box.standins.run.add_revision(SERVICE, "backend-00003-new", datetime.now(timezone.utc))
+        box.standins.run.set_traffic(SERVICE, [TrafficSeed(100, "backend-00003-new")])
+
+        again = send(box, "rollback_traffic", command_id="roll-gone", target=SERVICE, params={"revision": OLD},
+                     reason="bad deploy")
+        assert again["status"] == "skipped" and "already made its change" in again["reason"], again["reason"]
+        assert again["action"]["action_id"] == gate_key and updates(box) == 1
+    finally:
+        box.stop()

@@ -346,3 +346,104 @@ def test_a_resend_finding_an_unrecorded_change_overtaken_escalates_without_recor
     assert again.status.value == "escalated" and "shows neither" in again.reason, again.reason
     assert world.state.find_records(ACTIONS, "service", SERVICE) == []
     assert world.standins.run.count("UpdateService") == 1
+
+
+# --- resends long after the answer, or after part of the command's records was lost ------------------
+# (tests/unit/test_command_resends.py has these on the memory store; here Firestore keeps the records)
+
+SHORT = {"guardrails": {"claim_retention_seconds": 600, "cooldown_seconds": 0}}
+
+
+@pytest.fixture
+def short(standin_env, firestore, pubsub, project_id, anchor):
+    """The gate's claims lapse 10 minutes after the answer and no cooldown holds a write back: only
+    the command's own record can stop a resend from acting again."""
+    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"], **SHORT)
+    w.seed("bad_revision")
+    return w
+
+
+def _deploy_newer(world: World) -> None:
+    world.standins.run.add_revision(SERVICE, "backend-00003-new", world.anchor + timedelta(minutes=10))
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, "backend-00003-new")])
+
+
+def _gate_key(command_id: str) -> str:
+    from shared.remediation.guardrails import claim_key, command_incident
+
+    return claim_key(command_incident(command_id), SERVICE, "rollback_traffic")
+
+
+def test_a_resend_after_the_gate_claims_lapsed_is_a_duplicate_not_a_second_write(short):
+    from shared.remediation.guardrails import CLAIMS
+    from shared.remediation.records import COMMANDS
+
+    first = command(short, "rollback_traffic", command_id="late-1", target=SERVICE, params={"revision": OLD},
+                    reason="r")
+    assert first.status.value == "applied", first.reason
+    _deploy_newer(short)
+    short.at(2 + 60)
+    assert short.state.get(CLAIMS, _gate_key("late-1")).expired(short.clock.now())
+
+    again = command(short, "rollback_traffic", command_id="late-1", target=SERVICE, params={"revision": OLD},
+                    reason="r")
+    assert again.status.value == "skipped" and again.reason.startswith("duplicate: command late-1"), again.reason
+    assert short.standins.run.count("UpdateService") == 1
+    assert short.state.get(COMMANDS, "late-1").expires_at >= short.anchor + timedelta(days=30)
+
+
+def test_a_resend_whose_command_record_was_lost_is_a_duplicate_of_the_recorded_action(short):
+    import dataclasses
+
+    from tests.unit.fakes import FaultyStateStore
+
+    faulty = FaultyStateStore(short.state)
+    short.adapters = dataclasses.replace(short.adapters, state=faulty)
+    faulty.fail_next("write", 1, method="complete")   # the command's completion, after the gate's commit
+    first = command(short, "rollback_traffic", command_id="lost-1", target=SERVICE, params={"revision": OLD},
+                    reason="r")
+    assert first.status.value == "applied" and "could not be completed" in " ".join(first.notes)
+    _deploy_newer(short)
+    short.at(2 + 20)
+
+    again = command(short, "rollback_traffic", command_id="lost-1", target=SERVICE, params={"revision": OLD},
+                    reason="r")
+    assert again.status.value == "skipped" and "already made its change" in again.reason, again.reason
+    assert again.action.action_id == _gate_key("lost-1")
+    assert short.standins.run.count("UpdateService") == 1
+
+
+def test_an_unrecorded_write_is_recorded_by_a_resend_after_its_gate_claim_was_deleted(world):
+    """The claim Firestore's TTL deleted is not taken for a give-back: the target shows the plan."""
+    from shared.remediation.guardrails import CLAIMS
+
+    first = _unrecorded_rollback(world, "gone-1")
+    assert first.status.value == "escalated" and "could not be recorded" in first.reason, first.reason
+    claim = world.state.get(CLAIMS, _gate_key("gone-1"))
+    world.state.release(CLAIMS, _gate_key("gone-1"), claim.owner)   # as the TTL policy deletes it
+    world.at(2 + 20)
+
+    again = command(world, "rollback_traffic", command_id="gone-1", target=SERVICE, params={"revision": OLD},
+                    reason="bad deploy")
+    assert again.status.value == "escalated" and "applied by an earlier attempt" in again.reason, again.reason
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["command_id"] == "gone-1" and world.standins.run.count("UpdateService") == 1
+
+
+def test_an_approve_recovered_on_its_resend_ends_its_proposal_applied(proposed):
+    import dataclasses
+
+    from tests.unit.fakes import FaultyStateStore
+
+    world, proposal_id = proposed
+    faulty = FaultyStateStore(world.state)
+    world.adapters = dataclasses.replace(world.adapters, state=faulty)
+    faulty.fail_next("write", 1, method="record_all")   # the gate's one commit after the write
+    first = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
+    assert first.status.value == "escalated" and "could not be recorded" in first.reason, first.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+
+    again = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
+    assert again.status.value == "escalated" and "applied by an earlier attempt" in again.reason, again.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
+    assert world.standins.vpcaccess.count("PatchConnector") == 1

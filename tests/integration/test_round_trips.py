@@ -273,3 +273,27 @@ def test_racing_instances_never_take_more_than_the_budget(firestore, project_id,
     assert len(won) == capacity - taken and len(set(won)) == len(won), slots
     holders = [FirestoreStateStore(project_id).get(BUDGETS, f"{BUCKET}#{i}") for i in range(capacity)]
     assert all(h is not None for h in holders)
+
+
+def test_a_command_resend_reads_its_intent_action_record_and_gate_claim_in_one_round_trip(world, counter):
+    """shared/commands/recovery.py: a resend of an operator's rollback, already answered, costs its
+    claim's commit (which finds the first answer) and one batched read, however its earlier attempt
+    ended; nothing else."""
+    import json
+
+    from shared.commands import handle_command
+    from tests.integration.world import SERVICE, event
+
+    world.seed("bad_revision")
+    body = {"command": "rollback_traffic", "command_id": "rt-1", "requested_by": "alice@example.com",
+            "target": SERVICE, "params": {"revision": "backend-00001-abc"}, "reason": "bad deploy"}
+    [first] = handle_command(event(json.dumps(body).encode(), "m-1"), world.config, world.adapters)
+    assert first.status.value == "applied", first.reason
+    counter.reset()
+
+    [again] = handle_command(event(json.dumps(body).encode(), "m-2"), world.config, world.adapters)
+
+    assert again.status.value == "skipped" and again.reason.startswith("duplicate"), again.reason
+    # The claim's create (Commit), refused as the document exists, and its read of the first answer;
+    # then the intent, the action record and the gate's claim, in one BatchGetDocuments.
+    assert counter.by_method() == {"Commit": 1, "BatchGetDocuments": 2}

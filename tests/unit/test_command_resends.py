@@ -1,0 +1,261 @@
+"""Resends of an operator's command long after it was answered, or after its records were partly
+lost: nothing acts twice, an unrecorded change is found and recorded, an approve's proposal ends as
+a completed approve ends it, and a resend's reads are one batch (shared/commands/__init__.py,
+shared/commands/recovery.py). In-process parts: the memory store and the stand-ins' own handlers
+(tests/property/fast.py); tests/integration/test_commands.py repeats the store-bound ones on the
+Firestore emulator."""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from sandbox.standins.run import TrafficSeed
+from shared.outcomes import OutcomeStatus
+from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
+from shared.remediation.records import ACTIONS, COMMANDS, INTENTS, PROPOSALS, command_intent_key
+from tests.property.fast import FastWorld, seeded_copy
+from tests.property.harness import ANCHOR, CONNECTOR
+from tests.integration.world import SERVICE
+
+OLD, NEW, NEWER = "backend-00001-abc", "backend-00002-xyz", "backend-00003-new"
+OPERATOR = "alice@example.com"
+# The gate's claims and the command's claim lapse 10 minutes after the answer; no cooldown holds a
+# second write back: only the command's own record can.
+SHORT = {"guardrails": {"claim_retention_seconds": 600, "cooldown_seconds": 0}}
+_messages = itertools.count(1)
+
+
+def world(scenario: str = "bad_revision", **config: Any) -> FastWorld:
+    return FastWorld(seeded_copy(scenario, None), ANCHOR, operators=[OPERATOR], **{**SHORT, **config})
+
+
+def send(w: FastWorld, name: str, command_id: str, **fields: Any):
+    body = {"command": name, "command_id": command_id, "requested_by": OPERATOR, "reason": "r", **fields}
+    [outcome] = w.command(body, message_id=f"m-{next(_messages)}")   # a resend comes in a new message
+    return outcome
+
+
+def rollback(w: FastWorld, command_id: str):
+    return send(w, "rollback_traffic", command_id, target=SERVICE, params={"revision": OLD})
+
+
+def deploy_newer(w: FastWorld, minutes: float) -> None:
+    """Someone deploys a newer revision, which takes all the traffic: a rollback has work again."""
+    w.standins.run.add_revision(SERVICE, NEWER, w.anchor + timedelta(minutes=minutes))
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEWER)])
+
+
+def updates(w: FastWorld) -> int:
+    return w.standins.run.count("UpdateService")
+
+
+def gate_key(command_id: str) -> str:
+    return claim_key(command_incident(command_id), SERVICE, "rollback_traffic")
+
+
+def test_a_resend_after_every_claim_lapsed_is_a_duplicate_of_the_first_answer_not_a_second_write():
+    """The command's record outlives the gate's claims (records.COMMAND_RETENTION): once those have
+    lapsed (Firestore's TTL deletes them), a resend of the same command_id still finds the first
+    answer, and the world having moved on does not make it act again."""
+    w = world()
+    first = rollback(w, "late-1")
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    deploy_newer(w, 10)
+    w.at(2 + 60)                       # the gate's claim and cooldown long lapsed
+    assert w.state.get(CLAIMS, gate_key("late-1")).expired(w.clock.now())
+
+    again = rollback(w, "late-1")
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command late-1"), again.reason
+    assert "applied" in again.reason and updates(w) == 1
+    assert w.state.get(COMMANDS, "late-1").expires_at >= w.anchor + timedelta(days=30)
+
+
+def test_a_resend_whose_command_record_was_lost_is_a_duplicate_of_the_recorded_action():
+    """The write was recorded, but completing the command's own claim failed: once that claim's
+    lease lapses a resend takes it over, finds the action record through the intent and answers a
+    duplicate naming it, rather than running the command again on a target that changed since."""
+    w = world()
+    w.adapters.state.fail_next("write", 1, method="complete")   # the command's completion, after the gate's commit
+    first = rollback(w, "lost-1")
+    assert first.status is OutcomeStatus.APPLIED and "could not be completed" in " ".join(first.notes)
+    deploy_newer(w, 10)
+    w.at(2 + 20)                       # the command's claim lease (10 min + 5 min skew) has lapsed
+
+    again = rollback(w, "lost-1")
+    assert again.status is OutcomeStatus.SKIPPED and "already made its change" in again.reason, again.reason
+    assert again.action.action_id == gate_key("lost-1") and updates(w) == 1
+    # The answer is the command's record from now on.
+    assert w.state.get(COMMANDS, "lost-1").result["status"] == "skipped"
+
+
+def test_an_unrecorded_write_is_recorded_by_a_resend_even_after_its_gate_claim_is_gone():
+    """Completing the gate's claim and writing the action record failed (one commit); the claim is
+    then deleted by Firestore's TTL. A resend must not take the missing claim for a give-back: the
+    target shows the planned change, so the change is recorded for the sweep and escalated."""
+    w = world()
+    w.adapters.state.fail_next("write", 1, method="record_all")
+    first = rollback(w, "gone-1")
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    w.state.records.pop((CLAIMS, gate_key("gone-1")))            # Firestore's TTL deleted the lapsed claim
+    w.at(2 + 20)
+
+    again = rollback(w, "gone-1")
+    assert again.status is OutcomeStatus.ESCALATED and "applied by an earlier attempt" in again.reason, again.reason
+    assert w.state.get_record(ACTIONS, gate_key("gone-1"))["command_id"] == "gone-1"
+    assert w.state.get_record(INTENTS, command_intent_key("gone-1"))["state"] == "recorded"
+    assert updates(w) == 1
+
+
+def test_a_command_valid_for_longer_than_its_record_is_kept_is_rejected():
+    w = world()
+    too_far = (w.clock.now() + timedelta(days=31)).isoformat()
+    outcome = rollback_with(w, "far-1", expires_at=too_far)
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.reason.startswith("expires_at:"), outcome.reason
+    assert "30 days" in outcome.reason and updates(w) == 0
+    within = (w.clock.now() + timedelta(days=29)).isoformat()
+    assert rollback_with(w, "far-2", expires_at=within).status is OutcomeStatus.APPLIED
+
+
+def rollback_with(w: FastWorld, command_id: str, **fields: Any):
+    return send(w, "rollback_traffic", command_id, target=SERVICE, params={"revision": OLD}, **fields)
+
+
+# --- approve ----------------------------------------------------------------------------------------
+
+
+def proposed(**config: Any) -> tuple[FastWorld, str]:
+    w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]}, **config)
+    outcome = w.handle(w.alert("connector_saturation"))
+    assert outcome.status is OutcomeStatus.PROPOSED and outcome.action.proposal_id, outcome.reason
+    return w, outcome.action.proposal_id
+
+
+def unrecorded_approve(w: FastWorld, proposal_id: str, command_id: str):
+    w.adapters.state.fail_next("write", 1, method="record_all")   # the gate's commit after the write
+    first = send(w, "approve", command_id, params={"proposal_id": proposal_id})
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    return first
+
+
+def test_an_approve_recovered_on_its_resend_ends_its_proposal_applied():
+    w, proposal_id = proposed()
+    unrecorded_approve(w, proposal_id, "appr-1")
+
+    again = send(w, "approve", "appr-1", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.ESCALATED and "applied by an earlier attempt" in again.reason, again.reason
+    proposal = w.state.get_record(PROPOSALS, proposal_id)
+    assert proposal["state"] == "applied" and proposal["command_id"] == "appr-1"
+    assert w.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_approve_recovered_by_the_sweep_ends_its_proposal_applied():
+    w, proposal_id = proposed()
+    unrecorded_approve(w, proposal_id, "appr-2")
+    w.at(2 + 30)                       # the lease and the sweep's margin have passed
+    swept = w.command({"command": "sweep"}, message_id="sweep-1")
+    assert any(o.status is OutcomeStatus.ESCALATED and o.command_id == "appr-2" for o in swept), swept
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
+
+    # Had the sweep's ending of the proposal failed (it is best effort), a resend ends it.
+    w.state.update_record(PROPOSALS, proposal_id, {"state": "approved"})
+    again = send(w, "approve", "appr-2", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.ESCALATED and again.reason.startswith("duplicate"), again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
+    assert w.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_approve_whose_earlier_attempt_approved_and_wrote_nothing_carries_on():
+    """An earlier attempt at this very approve marked the proposal approved and died before its
+    write: the resend applies it, rather than rejecting its own command as "already approved". Any
+    other command still finds it decided."""
+    w, proposal_id = proposed()
+    w.state.update_record(PROPOSALS, proposal_id, {"state": "approved", "decided_by": OPERATOR,
+                                                   "command_id": "appr-3"})
+    other = send(w, "approve", "appr-4", params={"proposal_id": proposal_id})
+    assert other.status is OutcomeStatus.REJECTED and "already approved" in other.reason, other.reason
+
+    again = send(w, "approve", "appr-3", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.APPLIED, again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
+    assert w.standins.vpcaccess.count("PatchConnector") == 1
+
+
+# --- the resend's reads ---------------------------------------------------------------------------------
+
+
+class CountingStore:
+    """The world's store, counting the round trips of reads."""
+
+    READS = ("get", "get_record", "get_many", "get_many_deferred", "find_records", "find_before")
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.reads = inner, []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+        if name not in self.READS:
+            return method
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.reads.append((name, args))
+            return method(*args, **kwargs)
+        return counted
+
+
+def counted_resend(w: FastWorld, name: str, command_id: str, **fields: Any):
+    import dataclasses
+
+    store = CountingStore(w.adapters.state)
+    w.adapters = dataclasses.replace(w.adapters, state=store)
+    outcome = send(w, name, command_id, **fields)
+    return outcome, [name for name, _ in store.reads]
+
+
+def test_a_resend_of_a_rollback_reads_its_intent_record_and_claim_in_one_batch():
+    w = world()
+    rollback(w, "reads-1")
+    again, reads = counted_resend(w, "rollback_traffic", "reads-1", target=SERVICE, params={"revision": OLD})
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate"), again.reason
+    assert reads == ["get_many"]
+
+
+def test_a_resend_of_an_approve_reads_its_intent_then_its_record_and_claim():
+    """An approve's claim key is its proposal's incident's, known only from the intent."""
+    w, proposal_id = proposed()
+    send(w, "approve", "reads-2", params={"proposal_id": proposal_id})
+    again, reads = counted_resend(w, "approve", "reads-2", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate"), again.reason
+    assert reads == ["get_many", "get_many"]
+
+
+def test_an_action_record_someone_else_wrote_at_an_approves_claim_key_is_not_taken_for_its_write():
+    """An approve's gate claim is its proposal's incident's: an alert's attempt may have written and
+    recorded the same action there, the approve's own gate answering a duplicate (its intent left
+    open). A later attempt at the approve must not answer that it "already made its change"."""
+    from datetime import timedelta as td
+
+    from shared.remediation.records import IntentRecord, IntentState, ProposalRecord
+
+    w, proposal_id = proposed()
+    proposal = ProposalRecord.model_validate(w.state.get_record(PROPOSALS, proposal_id))
+    now = w.clock.now()
+    w.state.claim(CLAIMS, proposal.key, "alert-msg:1", td(minutes=15), now)
+    w.state.complete(CLAIMS, proposal.key, "alert-msg:1", td(days=1), now, {"status": "applied"})
+    w.state.put_record(ACTIONS, proposal.key, {
+        "key": proposal.key, "incident_id": proposal.incident_id, "target": proposal.target,
+        "service": proposal.service, "action": proposal.action, "signature": proposal.signature,
+        "reversible": False, "applied_at": now, "settle_at": now, "deadline_at": now, "after": {"x": 1}})
+    intent = IntentRecord(incident_id=proposal.incident_id, message_id="command:appr-9", owner="command:appr-9:m.1",
+                          claim_key=proposal.key, action=proposal.action, target=proposal.target,
+                          service=proposal.service, params=proposal.params, before=proposal.before, noted_at=now,
+                          command_id="appr-9", requested_by=OPERATOR, proposal_id=proposal_id,
+                          state=IntentState.OPEN)
+    w.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+
+    outcome = send(w, "approve", "appr-9", params={"proposal_id": proposal_id})
+    assert "already made its change" not in outcome.reason, outcome.reason
+    assert outcome.status is OutcomeStatus.SKIPPED and outcome.reason.startswith("duplicate: scale_connector"), \
+        outcome.reason
+    assert w.standins.vpcaccess.count("PatchConnector") == 0
