@@ -17,6 +17,7 @@ PROPOSALS = "proposals"    # StateStore kind of ProposalRecord, keyed by the pro
 PINS = "pins"              # StateStore kind of pinned-traffic records, keyed by the service
 COMMANDS = "commands"      # StateStore claim kind: one claim per operator command_id
 INTENTS = "intents"        # StateStore kind of IntentRecord, keyed by incident|message (intent_key)
+SWEEP_MARKS = "sweep_marks"  # StateStore kind of the sweep's own bookmarks (verification.py), never expiring
 SETTLED = "settled"        # StateStore kind of what settled an incident's actions (SettledEntry fields), keyed
                            # by the incident id: shared/remediation/settled.py
 # How long a record is kept after it was opened or applied: longer than any window that reads it
@@ -104,7 +105,9 @@ class IntentRecord(BaseModel):
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
     command_id: str = ""                 # an operator's command: its id (keyed by command_intent_key)
     requested_by: str = ""
-    # None for an intent stored before intents had a state (never swept; a redelivery still reads it).
+    # None for an intent stored before intents had a state: the sweep's open query cannot find it (a
+    # field missing from a document is missing from every index), so a walk through the intents by
+    # `noted_at` gives it `open` (verification.Sweep._stateless_intents); a redelivery reads it as is.
     state: IntentState | None = None
     closed_at: datetime | None = None
     closed_by: str = ""                  # the attempt, redelivery or sweep that closed it

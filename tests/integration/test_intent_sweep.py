@@ -219,3 +219,26 @@ def test_an_escalation_landing_between_the_adopters_read_and_its_commit_is_the_o
     assert world.standins.run.count("UpdateService") == 1
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert _escalations(world.command({"command": "sweep"}), incident_id) == []
+
+
+def test_a_write_whose_intent_an_earlier_version_stored_without_a_state_is_recorded_once(world):
+    """Upgrading with an unrecorded write in flight: an earlier version stored its intent with no
+    `state`. Firestore's query on `state` cannot return a document that lacks the field; the sweep's
+    walk by `noted_at` (a single-field range, no composite index) finds it, opens it, and the same
+    sweep records and reports the write once."""
+    incident_id = _died_after_its_write(world)
+    key = intent_key(incident_id, MESSAGE)
+    data = world.state.get_record(INTENTS, key)
+    world.state.put_record(INTENTS, key, {k: v for k, v in data.items() if k not in ("state", "closed_at",
+                                                                                      "closed_by", "note")})
+    _lapsed(world)
+    assert world.state.find_before(INTENTS, "state", "open", "noted_at", world.clock.now()) == []
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "now shows the planned change" in outcome.reason, outcome.reason
+    assert world.state.get_record(INTENTS, key)["state"] == "recorded"
+    assert world.state.get_record(ACTIONS, claim_key(incident_id, SERVICE, "rollback_traffic"))["state"] == "pending"
+    assert world.standins.run.count("UpdateService") == 1
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert world.command({"command": "sweep"}) == []

@@ -615,3 +615,89 @@ def test_an_attempt_that_fails_before_its_write_leaves_its_stored_intent_void(fa
         call()
     intent = state.get_record(INTENTS, key)
     assert intent is None or intent["state"] == "void", intent
+
+
+# --- intents an earlier version stored without a state ------------------------------------------------------
+
+def _stateless(state, data: dict[str, Any]) -> None:
+    """The intent as an earlier version stored it: no `state`, `closed_at`, `closed_by` or `note`."""
+    state.put_record(INTENTS, IntentRecord.model_validate(data).key,
+                     {k: v for k, v in data.items() if k not in ("state", "closed_at", "closed_by", "note")})
+
+
+def test_a_write_whose_intent_an_earlier_version_stored_is_recorded_and_reported_by_the_sweep():
+    """Upgrading with an unrecorded write in flight: its intent has no state, so the open query never
+    finds it; the sweep's walk by `noted_at` opens it, and the same sweep records and reports it."""
+    state, run = _crashed_after_the_write()
+    _stateless(state, _intent(state))
+    assert "state" not in _intent(state)
+    assert state.find_before(INTENTS, "state", "open", "noted_at", LATER) == []   # what the old sweep saw
+
+    [outcome] = _sweep(state, run, LATER)
+
+    assert outcome.status is OutcomeStatus.ESCALATED and "Recorded now" in outcome.reason
+    assert state.get_record(ACTIONS, KEY)["state"] == "pending" and len(run.writes) == 1
+    assert _intent(state)["state"] == "recorded"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_the_walk_opens_only_intents_without_a_state_and_never_one_a_judge_changed_since():
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    closed = template.model_copy(update={"message_id": "m-closed", "claim_key": f"{KEY}#c",
+                                         "state": IntentState.VOID, "noted_at": NOW - timedelta(seconds=5)})
+    state.put_record(INTENTS, closed.key, closed.model_dump(mode="python"))
+    _stateless(state, _intent(state))
+    sweep = Sweep(config(), _Adapters(state, run, LATER))
+    original = state.update_record
+
+    def a_judge_first(kind, key, changes, expect=None):
+        if changes == {"state": "open"}:   # a redelivery of the earlier version's message escalated it just now
+            original(kind, key, {"state": "escalated", "closed_by": f"{MESSAGE}:b"}, expect={"state": None})
+        return original(kind, key, changes, expect)
+    state.update_record = a_judge_first
+
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+
+    assert _intent(state)["state"] == "escalated" and _intent(state)["closed_by"] == f"{MESSAGE}:b"
+    assert state.get_record(INTENTS, closed.key)["state"] == "void"
+
+
+def test_the_walk_reads_a_bounded_page_a_sweep_and_misses_none():
+    from shared.remediation.records import SWEEP_MARKS
+    from shared.remediation.verification import MAX_STATELESS_PER_SWEEP, STATELESS_CURSOR
+
+    state, run = _crashed_after_the_write()
+    template = _intent(state)
+    total = MAX_STATELESS_PER_SWEEP + 7
+    for i in range(total):   # some stored at the same instant, across the page's end
+        _stateless(state, template | {"message_id": f"m-{i:03}", "claim_key": f"{KEY}#{i}",
+                                      "noted_at": NOW - timedelta(seconds=200 - i // 3)})
+    reads = []
+    original = state.find_between
+
+    def find_between(*args, **kwargs):
+        found = original(*args, **kwargs)
+        reads.append(len(found))
+        return found
+    state.find_between = find_between
+    sweep = Sweep(config(), _Adapters(state, run, LATER))
+
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+    opened = [d for (k, _), d in state.documents.items() if k == INTENTS and d.get("state") == "open"]
+    assert reads == [MAX_STATELESS_PER_SWEEP] and len(opened) == MAX_STATELESS_PER_SWEEP + 1   # + the template's
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+    opened = [d for (k, _), d in state.documents.items() if k == INTENTS and d.get("state") == "open"]
+    assert len(opened) == total + 1 and reads[1] < MAX_STATELESS_PER_SWEEP
+    assert state.get_record(SWEEP_MARKS, STATELESS_CURSOR)["cursor"] == intents.cutoff(LATER, LEASE)
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+    assert len(reads) == 2    # caught up: nothing before the cutoff is read again
+
+
+def test_a_fault_walking_the_intents_leaves_the_bookmark_and_never_stops_the_sweep():
+    state, run = _crashed_after_the_write()
+    _stateless(state, _intent(state))
+    state.fail_next("read", 1, method="find_between")
+    assert _sweep(state, run, LATER) == [] and "state" not in _intent(state)
+    [outcome] = _sweep(state, run, LATER + timedelta(seconds=1))
+    assert outcome.status is OutcomeStatus.ESCALATED and _intent(state)["state"] == "recorded"
