@@ -63,16 +63,22 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.errors import PermanentError
 from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions.base import Action
-from shared.remediation.records import INTENTS, IntentRecord, IntentState
+from shared.remediation.guardrails import COOLDOWNS
+from shared.remediation.records import ACTIONS, INTENTS, ActionRecord, IntentRecord, IntentState
 
 
 # How much longer than its claim's lease an intent is left to its attempt and its redeliveries
 # before the sweep judges it.
 SWEEP_MARGIN = timedelta(minutes=1)
+# The target's action records read to find another record of the same change (`owned_elsewhere`): more
+# than the default budgets allow in the records' retention (4 a day for 30 days). A full page cannot
+# rule one out, and says so.
+OTHER_RECORDS_READ = 200
 
 
 class Standing(str, Enum):
@@ -243,6 +249,13 @@ def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planne
     attempt at this message"); `failed` says what it could not do."""
     report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
                           before=intent.before, after=found.live, action_id=intent.claim_key)
+    owner = owned_elsewhere(gate.state, intent, action, gate.config.guardrails.claim_ttl_seconds) \
+        if found.verdict is Verdict.RECORD else ""
+    if owner:
+        return _escalated(gate, intent, planned, report, (
+            f"{planned}: {intent.target} shows the planned change, but it is not known to be this plan's write: "
+            f"{owner}. Not recorded as this plan's write (its attempt may have ended before writing, and the change "
+            "be another's); a person should check the target"))
     if found.verdict is Verdict.RECORD:
         result = gate.adopt_write(intent, action, found.live or {}, (
             f"{planned} was applied by {earlier}, which {failed}: {intent.target} now shows the planned change. "
@@ -252,11 +265,63 @@ def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planne
     reason = (f"{planned} may have been written by {earlier}, which ended without recording it: {intent.target} shows "
               f"neither the state before ({intent.before}) nor the planned change ({intent.after}): {seen}. "
               "Not acting; a person must check the target")
+    return _escalated(gate, intent, planned, report, reason)
+
+
+def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionReport, reason: str) -> Answer:
+    """ESCALATED for the one judge that moves the intent to `escalated`; a `skipped` duplicate for the rest."""
     if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason):
         return Answer(OutcomeStatus.SKIPPED, (
             f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
             "(by another delivery or the sweep); not acting"), report, [])
     return Answer(OutcomeStatus.ESCALATED, reason, report, [])
+
+
+def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_seconds: int) -> str:
+    """Evidence that the planned change the target shows is another's, not this plan's write ("" if none
+    is found). An attempt killed after storing its intent and before writing leaves an intent open
+    that nothing voids; if another incident's attempt (or a person's command) then makes the very same
+    change, the target shows the plan, and adopting it would record a write that never was: a second
+    action record of one change, a pin taken from its owner, a report blaming the wrong attempt.
+    Read only when about to record (rare), from Runwarden's own state:
+    - the target's cooldown (one read): every non-corrective write takes it first, in the commit that
+      takes its claim (or right after it), owned by the attempt (`Gate._take_all`, `_cooldown`). Held
+      by another owner since this plan was stored (less the clock-skew allowance), another attempt
+      acted on the target after this plan, which cannot then have written while holding it;
+    - the target's action records (one query, `target ==`, a single-field index): another record of
+      the same action with the same change (its `after` shows the plan's, or, with no `after`, the
+      same parameters), applied since a lease before this plan (its write may have landed while this
+      attempt was still diagnosing), owns the change and is verified under its own key.
+    A judgement of Runwarden's records, not of the target: no Google API is read. Cloud Run's Service
+    has `update_time` and `last_modifier` (run.googleapis.com v2 Service reference: "The last-modified
+    time", "Email address of the last authenticated modifier"), but both instances of Runwarden write
+    as the same principal, and a VPC Access connector has no update time at all (shared/remediation/
+    own_changes.py), so neither could tell two of Runwarden's attempts apart."""
+    found = []
+    since = intent.noted_at - CLOCK_SKEW_ALLOWANCE
+    data = state.get_many([(COOLDOWNS, intent.target)])[0]
+    cooldown = ClaimRecord.model_validate(data) if data is not None else None
+    if cooldown is not None and cooldown.owner != intent.owner and cooldown.claimed_at >= since:
+        found.append(f"the target's cooldown was taken by {cooldown.owner} at {cooldown.claimed_at:%H:%M:%S}, "
+                     f"after this plan was stored ({intent.noted_at:%H:%M:%S}), not by the attempt that planned it")
+    records = state.find_records(ACTIONS, "target", intent.target, OTHER_RECORDS_READ)
+    recent = intent.noted_at - skew_safe_lease(claim_ttl_seconds)
+    for record in (ActionRecord.model_validate(r) for r in records):
+        if record.key != intent.claim_key and _same_change(record, intent, action) and record.applied_at >= recent:
+            found.append(f"action record {record.key} (incident {record.incident_id}, applied "
+                         f"{record.applied_at:%H:%M:%S}, {record.state.value}) made the same change")
+    if len(records) >= OTHER_RECORDS_READ:
+        found.append(f"the target has more action records than the {OTHER_RECORDS_READ} read, so another record of "
+                     "the same change cannot be ruled out")
+    return "; ".join(found)
+
+
+def _same_change(record: ActionRecord, intent: IntentRecord, action: Action) -> bool:
+    if record.action != intent.action:
+        return False
+    if record.after:
+        return action.shows(intent.after, record.after)
+    return record.params == intent.params     # its completion was unknown: no `after` to compare
 
 
 def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str) -> bool:

@@ -242,3 +242,31 @@ def test_a_write_whose_intent_an_earlier_version_stored_without_a_state_is_recor
     assert world.standins.run.count("UpdateService") == 1
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert world.command({"command": "sweep"}) == []
+
+
+def test_an_intent_whose_attempt_was_killed_before_writing_never_takes_another_incidents_change(world):
+    """Y stored its intent and was killed before its write; X, another incident's attempt, then made
+    the very change Y planned and recorded it. The sweep finds Y's intent open, its claim absent and
+    the target showing Y's plan: X's action record (a `target ==` query) owns the change, so Y's
+    intent is escalated with that evidence, never recorded as Y's write."""
+    from shared.remediation.records import IntentRecord
+
+    alert = world.alert(message_id="m-x")
+    assert world.handle(alert).status.value == "applied"
+    [x_intent] = [IntentRecord.model_validate(d) for d in world.state.find_records(INTENTS, "state", "recorded")]
+    y_key = claim_key("inc-y", SERVICE, "rollback_traffic")
+    y = x_intent.model_copy(update={"incident_id": "inc-y", "message_id": "m-y", "owner": "m-y:a", "claim_key": y_key,
+                                    "noted_at": x_intent.noted_at - timedelta(seconds=5), "closed_at": None,
+                                    "closed_by": "", "note": "", "expires_at": None,
+                                    "state": x_intent.state.__class__.OPEN})
+    world.state.put_record(INTENTS, y.key, y.model_dump(mode="python"))
+    _lapsed(world)
+    from shared.remediation.verification import Sweep
+
+    outcomes = Sweep(world.config, world.adapters)._unrecorded_intents()   # the intents' pass: X's verification aside
+
+    [escalated] = _escalations(outcomes, "inc-y")
+    assert x_intent.claim_key in escalated.reason and "Recorded now" not in escalated.reason, escalated.reason
+    assert world.state.get_record(ACTIONS, y_key) is None
+    assert world.state.get_record(INTENTS, y.key)["state"] == "escalated"
+    assert world.standins.run.count("UpdateService") == 1

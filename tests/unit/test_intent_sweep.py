@@ -701,3 +701,76 @@ def test_a_fault_walking_the_intents_leaves_the_bookmark_and_never_stops_the_swe
     assert _sweep(state, run, LATER) == [] and "state" not in _intent(state)
     [outcome] = _sweep(state, run, LATER + timedelta(seconds=1))
     assert outcome.status is OutcomeStatus.ESCALATED and _intent(state)["state"] == "recorded"
+
+
+# --- a change another record owns --------------------------------------------------------------------------
+
+def _killed_before_its_write(state, x_records: bool = True):
+    """Y stored its intent and was killed before writing (nothing of it given back, nothing voided);
+    X, another incident's attempt, then made the very change Y planned. With `x_records` False, X
+    wrote and has not recorded yet (still running, or died after its write)."""
+    from shared.remediation.guardrails import claim_key
+    from tests.unit.fakes import Adapters
+
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    intent = y._intent(ACTION, proposal.params, proposal.before, claim_key("inc-y", SERVICE, "rollback_traffic"),
+                       "inc-y", SERVICE, "bad_revision", None, NOW)
+    state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+    x = Gate(config(), state, FixedClock(NOW + timedelta(seconds=20)), owner="m-x:a", message_id="m-x")
+    if not x_records:
+        inner = state.record_all
+
+        def crash(*args, **kwargs):
+            raise KeyboardInterrupt()
+        state.record_all = crash
+    try:
+        x.execute(ACTION, proposal.params, proposal.before, "inc-x", Adapters(run), service=SERVICE,
+                  signature="bad_revision")
+    except KeyboardInterrupt:
+        state.record_all = inner
+    assert len(run.writes) == 1
+    return run, intent
+
+
+@pytest.mark.parametrize("x_records", [True, False], ids=["x-recorded", "x-in-flight"])
+def test_the_sweep_never_takes_another_incidents_identical_change_for_a_killed_attempts_write(x_records):
+    """The target shows Y's planned change, but X made it: Y's intent must not be adopted (a second
+    action record, X's pin taken over, a report saying Y's attempt wrote it). X's action record, or
+    X's cooldown taken after Y planned, owns the change: Y's intent is escalated with that evidence."""
+    from shared.remediation.guardrails import PINS, claim_key
+
+    state = MemoryStateStore()
+    run, intent = _killed_before_its_write(state, x_records)
+    x_key = claim_key("inc-x", SERVICE, "rollback_traffic")
+
+    outcomes = Sweep(config(), _Adapters(state, run, LATER))._unrecorded_intents()   # X's verification aside
+
+    [escalated] = [o for o in outcomes if o.incident_id == "inc-y"]
+    assert escalated.status is OutcomeStatus.ESCALATED and "Recorded now" not in escalated.reason, escalated.reason
+    assert ("m-x:a" in escalated.reason if not x_records else x_key in escalated.reason), escalated.reason
+    assert state.get_record(ACTIONS, intent.claim_key) is None and len(run.writes) == 1
+    assert state.get_record(INTENTS, intent.key)["state"] == "escalated"
+    later = Sweep(config(), _Adapters(state, run, LATER + timedelta(seconds=30)))._unrecorded_intents()
+    assert [o for o in later if o.incident_id == "inc-y"] == []
+    # X's write is X's: recorded by X, or else adopted from X's own intent once X's claim lapsed.
+    assert state.get_record(ACTIONS, x_key) is not None and state.get_record(PINS, SERVICE)["action_id"] == x_key
+    if not x_records:
+        [adopted] = [o for o in later if o.incident_id == "inc-x"]
+        assert "Recorded now" in adopted.reason, adopted.reason
+
+
+def test_a_killed_attempts_own_cooldown_and_no_other_record_still_let_the_sweep_record_its_write():
+    """The evidence is another owner's: the attempt's own cooldown, or an older record of the same
+    change (before this plan's lease), never keeps its own write from being recorded."""
+    from shared.remediation.records import ActionRecord
+
+    state, run = _crashed_after_the_write()
+    old = ActionRecord(key="inc-0|svc|rollback_traffic", incident_id="inc-0", target=SERVICE, service=SERVICE,
+                       action="rollback_traffic", signature="bad_revision", reversible=True,
+                       params=IntentRecord.model_validate(_intent(state)).params,
+                       applied_at=NOW - timedelta(days=2), settle_at=NOW, deadline_at=NOW, state="verified")
+    state.put_record(ACTIONS, old.key, old.model_dump(mode="python") | {"state": "verified"})
+    [outcome] = _sweep(state, run, LATER)
+    assert "Recorded now" in outcome.reason and state.get_record(ACTIONS, KEY)["state"] == "pending"
