@@ -61,7 +61,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.errors import PermanentError
@@ -69,7 +69,8 @@ from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions.base import Action
 from shared.remediation.guardrails import COOLDOWNS
-from shared.remediation.records import ACTIONS, INTENTS, ActionRecord, IntentRecord, IntentState
+from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
+                                        IntentState)
 
 
 # How much longer than its claim's lease an intent is left to its attempt and its redeliveries
@@ -240,13 +241,19 @@ class Answer:
     notes: list[str]
 
 
+# Given the reason, the action's report and its notes of an answer about to be stored, the fields that
+# keep its outcome pending in the intent (`pending_report`), written in the same guarded write.
+Pending = Callable[[str, ActionReport, list[str]], dict[str, Any]]
+
+
 def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planned: str, earlier: str,
-           failed: str) -> Answer:
+           failed: str, pending: Pending | None = None) -> Answer:
     """The answer for a RECORD or ESCALATE verdict, the same for an alert's redelivery
     (shared/pipeline.py) and an operator's resend (shared/commands/recovery.py). RECORD records the
     write through `gate.adopt_write`, writing nothing to the target; ESCALATE acts on nothing.
     `planned` says what was planned and by whom; `earlier` names the earlier attempt ("that earlier
-    attempt at this message"); `failed` says what it could not do."""
+    attempt at this message"); `failed` says what it could not do. `pending` (the sweep): the answer's
+    outcome is stored in the intent by the very write that closes it, so that its publish can be retried."""
     report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
                           before=intent.before, after=found.live, action_id=intent.claim_key)
     owner = owned_elsewhere(gate.state, intent, action, gate.config.guardrails.claim_ttl_seconds) \
@@ -255,22 +262,26 @@ def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planne
         return _escalated(gate, intent, planned, report, (
             f"{planned}: {intent.target} shows the planned change, but it is not known to be this plan's write: "
             f"{owner}. Not recorded as this plan's write (its attempt may have ended before writing, and the change "
-            "be another's); a person should check the target"))
+            "be another's); a person should check the target"), pending)
     if found.verdict is Verdict.RECORD:
-        result = gate.adopt_write(intent, action, found.live or {}, (
-            f"{planned} was applied by {earlier}, which {failed}: {intent.target} now shows the planned change. "
-            "Recorded now for the verification sweep, not written again; a person should check the target"))
+        reason = (f"{planned} was applied by {earlier}, which {failed}: {intent.target} now shows the planned change. "
+                  "Recorded now for the verification sweep, not written again; a person should check the target")
+        notes = action.notes(action.params_model.model_validate(intent.params))
+        result = gate.adopt_write(intent, action, found.live or {}, reason,
+                                  report=pending(reason, report, notes) if pending is not None else None)
         return Answer(result.status, result.reason, report, result.notes)
     seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
     reason = (f"{planned} may have been written by {earlier}, which ended without recording it: {intent.target} shows "
               f"neither the state before ({intent.before}) nor the planned change ({intent.after}): {seen}. "
               "Not acting; a person must check the target")
-    return _escalated(gate, intent, planned, report, reason)
+    return _escalated(gate, intent, planned, report, reason, pending)
 
 
-def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionReport, reason: str) -> Answer:
+def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionReport, reason: str,
+               pending: Pending | None = None) -> Answer:
     """ESCALATED for the one judge that moves the intent to `escalated`; a `skipped` duplicate for the rest."""
-    if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason):
+    extra = pending(reason, report, []) if pending is not None else None
+    if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason, extra):
         return Answer(OutcomeStatus.SKIPPED, (
             f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
             "(by another delivery or the sweep); not acting"), report, [])
@@ -324,18 +335,54 @@ def _same_change(record: ActionRecord, intent: IntentRecord, action: Action) -> 
     return record.params == intent.params     # its completion was unknown: no `after` to compare
 
 
-def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str) -> bool:
+def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str,
+                     extra: dict[str, Any] | None = None) -> bool:
     """Moves the intent, still open as read, to `escalated` (a guarded update): True for the one
     caller that may report it, False if another already did (or closed it, or a later attempt at
     the same message stored a plan of its own). The caller has just read it: it outlives any
-    redelivery (records.INTENT_RETENTION)."""
-    return close(state, intent, IntentState.ESCALATED, by, now, reason)
+    redelivery (records.INTENT_RETENTION). `extra`: more fields in the same update (a pending report)."""
+    return close(state, intent, IntentState.ESCALATED, by, now, reason, extra)
 
 
-def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "") -> bool:
+def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "",
+          extra: dict[str, Any] | None = None) -> bool:
     """The intent, still open as read (`IntentRecord.unchanged`), moved to `to`: False if it was not
     (read closed already, or changed since). One stored before intents had a state counts as open."""
     if intent.state not in (IntentState.OPEN, None):
         return False
     return state.update_record(INTENTS, intent.key, {"state": to.value, "closed_at": now, "closed_by": by,
-                                                     "note": note[:1500]}, expect=intent.unchanged())
+                                                     "note": note[:1500], **(extra or {})},
+                               expect=intent.unchanged())
+
+
+# --- the sweep's reports: kept in the intent until published ---------------------------------------------
+
+def pending_report(outcome_json: str, by: str, now: datetime, lease: timedelta) -> dict[str, Any]:
+    """The fields that keep a report in its intent until its publish succeeds: stored by the write that
+    closes the intent (so a report is never lost between the two), held by `by` (the sweep that
+    made it, about to publish it) for `lease`, past which another sweep may publish it."""
+    return {"report": outcome_json, "report_state": REPORT_PENDING, "report_by": by, "report_until": now + lease,
+            "reported_at": None}
+
+
+def take_report(state: Any, intent: IntentRecord, by: str, now: datetime, lease: timedelta) -> bool:
+    """The publish of a pending report no sweep holds (its holder's lease lapsed, or it gave it back),
+    taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it."""
+    if intent.report_state != REPORT_PENDING or not intent.report:
+        return False
+    if intent.report_by and intent.report_until is not None and intent.report_until > now:
+        return False
+    return state.update_record(INTENTS, intent.key, {"report_by": by, "report_until": now + lease},
+                               expect={"report_state": REPORT_PENDING, "report_by": intent.report_by})
+
+
+def report_sent(state: Any, key: str, by: str, now: datetime) -> bool:
+    """The report `by` holds is published: never published again."""
+    return state.update_record(INTENTS, key, {"report_state": REPORT_SENT, "reported_at": now},
+                               expect={"report_state": REPORT_PENDING, "report_by": by})
+
+
+def report_unsent(state: Any, key: str, by: str) -> bool:
+    """The publish failed: given back at once, so that the next sweep (or the retried one) publishes it."""
+    return state.update_record(INTENTS, key, {"report_by": "", "report_until": None},
+                               expect={"report_state": REPORT_PENDING, "report_by": by})

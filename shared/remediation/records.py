@@ -82,6 +82,10 @@ class IntentState(str, Enum):
     ESCALATED = "escalated"    # a person was told that the target shows neither: never escalated again
 
 
+REPORT_PENDING = "pending"   # IntentRecord.report_state: stored, not yet known to be published
+REPORT_SENT = "sent"         # published
+
+
 class IntentRecord(BaseModel):
     """What an alert's attempt (or an operator's command) was about to write, stored before the
     write (shared/remediation/intents.py): if the attempt dies or fails between its write and its
@@ -112,6 +116,14 @@ class IntentRecord(BaseModel):
     closed_at: datetime | None = None
     closed_by: str = ""                  # the attempt, redelivery or sweep that closed it
     note: str = ""
+    # The sweep's outcome about it (recorded or escalated), stored in the very write that closes it and
+    # kept `pending` until its publish succeeds, so that a failed publish is retried by a later sweep:
+    # verification.Sweep.publish. `report_by` holds the publish (a lease until `report_until`).
+    report: str = ""                     # the Outcome's JSON, published as it is (the same outcome_id)
+    report_state: str = ""               # REPORT_PENDING, then REPORT_SENT; "" when no report was made
+    report_by: str = ""
+    report_until: datetime | None = None
+    reported_at: datetime | None = None
 
     @model_validator(mode="after")
     def _expiry(self) -> "IntentRecord":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import ValidationError
 
@@ -36,8 +36,8 @@ from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, SWEEP_MARKS, ActionRecord, ActionState,
-                                        IncidentRecord, IntentRecord, IntentState, PinRecord)
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
+                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
@@ -59,6 +59,10 @@ class Sweep:
         self.state = adapters.state
         self.now = adapters.clock.now()
         self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
+        self.lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
+        # The outcomes this sweep holds the publish of, kept in their intents until published: by
+        # outcome_id, the intent's key (`publish`).
+        self.reports: dict[str, str] = {}
 
     def run(self) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -75,6 +79,42 @@ class Sweep:
         outcomes += self._pin_reminders()
         outcomes += self._unrecorded_intents()
         return outcomes
+
+    def publish(self, outcomes: list[Outcome], publish: Callable[[Outcome], Outcome]) -> list[Outcome]:
+        """Publishes every outcome (`publish`: the handler's publish_outcome), even after one failed, and
+        then raises the first failure, so that Pub/Sub delivers the sweep again. A report kept in its
+        intent is marked sent once its publish succeeded, or given back at once if it failed, for the
+        retried (or next) sweep to publish; a report whose publish succeeded but could not be marked
+        is published again once this sweep's hold lapses, with the same outcome_id."""
+        published: list[Outcome] = []
+        failure: BaseException | None = None
+        for outcome in outcomes:
+            key = self.reports.get(outcome.outcome_id)
+            try:
+                published.append(publish(outcome))
+            except Exception as exc:   # Pub/Sub unavailable, or anything else: the rest are still published
+                failure = failure or exc
+                if key is not None:
+                    self._mark(outcome, key, sent=False)
+                continue
+            if key is not None:
+                self._mark(outcome, key, sent=True)
+        if failure is not None:
+            raise failure
+        return published
+
+    def _mark(self, outcome: Outcome, key: str, sent: bool) -> None:
+        try:
+            if sent:
+                intents.report_sent(self.state, key, self.owner, self.now)
+            else:
+                intents.report_unsent(self.state, key, self.owner)
+        except (TransientError, PermanentError) as exc:
+            Timeline(outcome.incident_id, "command").step(
+                "report_unmarked", f"{key}: the report {outcome.outcome_id} could not be marked "
+                f"{'sent' if sent else 'unsent'} ({exc}); " + ("a later sweep publishes it again, with the same "
+                "outcome_id" if sent else "a later sweep publishes it once this sweep's hold lapses"),
+                severity="WARNING")
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -239,6 +279,7 @@ class Sweep:
         if not callable(find):
             return []      # an addition to the StateStore port: a store without it is not swept
         cutoff = intents.cutoff(self.now, skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
+        outcomes = self._unsent_reports()
         self._stateless_intents(cutoff)
         try:
             page = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP)
@@ -246,8 +287,7 @@ class Sweep:
             # The sweep's last step: raising would lose the outcomes of the steps before it, whose
             # guarded moves never happen again. A permanent fault (the composite index missing or
             # still building, access denied) is reported; a transient one waits for the next sweep.
-            return self._intents_unread(exc)
-        outcomes = []
+            return outcomes + self._intents_unread(exc)
         for data in page:
             intent = IntentRecord.model_validate(data)
             try:
@@ -260,6 +300,42 @@ class Sweep:
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def _unsent_reports(self) -> list[Outcome]:
+        """The reports an earlier sweep kept in their intents and did not publish (its publish failed,
+        or it died), once no sweep holds them: taken by a guarded update (`intents.take_report`), so
+        that of two sweeps exactly one publishes each, and published again as they were (the same
+        outcome_id). One equality query on `report_state` (a single-field index), at most
+        MAX_INTENTS_PER_SWEEP; a fault waits for the next sweep."""
+        outcomes = []
+        try:
+            found = self.state.find_records(INTENTS, "report_state", REPORT_PENDING, MAX_INTENTS_PER_SWEEP)
+            for data in found:
+                intent = IntentRecord.model_validate(data)
+                if not intents.take_report(self.state, intent, self.owner, self.now, self.lease):
+                    continue   # another sweep holds it, or took it first
+                outcome = Outcome.model_validate_json(intent.report)
+                self.reports[outcome.outcome_id] = intent.key
+                Timeline(intent.incident_id, "command").step(
+                    "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
+                    f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
+                outcomes.append(outcome)
+        except (TransientError, PermanentError, ValidationError) as exc:
+            Timeline(None, "command").step("reports_deferred", f"unsent reports not read: {exc}", severity="WARNING")
+        return outcomes
+
+    def _pending(self, intent: IntentRecord, built: list[Outcome]) -> intents.Pending:
+        """`intents.Pending` for one intent: builds the outcome the sweep will publish (kept in `built`)
+        and the fields that keep it in the intent until it is published."""
+        def pending(reason: str, report: ActionReport, notes: list[str]) -> dict[str, Any]:
+            outcome = Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target, action=report,
+                              status=OutcomeStatus.ESCALATED, reason=reason, notes=notes,
+                              command_id=intent.command_id or None, requested_by=intent.requested_by or None,
+                              timestamps=Timestamps(received_at=self.now, decided_at=self.now,
+                                                    completed_at=self.now))
+            built.append(outcome)
+            return intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+        return pending
 
     def _stateless_intents(self, cutoff: datetime) -> None:
         """Gives `open` to the intents an earlier version stored without a state, so that the open query
@@ -343,30 +419,30 @@ class Sweep:
                 timeline.step("intent_closed", f"{planned}: {note}", key=intent.claim_key)
             return None
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner, timeline)
+        built: list[Outcome] = []
         answer = intents.answer(found, intent, action, gate, planned, "the attempt that planned it",
                                 "ended without recording it (found by the sweep once its claim lapsed; its message "
-                                "may never be delivered again)")
+                                "may never be delivered again)", pending=self._pending(intent, built))
         if answer.status is not OutcomeStatus.ESCALATED:
             return None    # another delivery or sweep recorded or escalated it first, and reports it
         timeline.step(answer.status.value, answer.reason, severity="WARNING", action=intent.action,
                       key=intent.claim_key)
-        return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target, action=answer.action,
-                       status=answer.status, reason=answer.reason, notes=answer.notes,
-                       command_id=intent.command_id or None, requested_by=intent.requested_by or None,
-                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+        outcome = built[-1]     # as stored in the intent, kept there until published (`publish`)
+        self.reports[outcome.outcome_id] = intent.key
+        return outcome
 
 
     def _unjudged(self, intent: IntentRecord, why: str) -> Outcome | None:
         reason = (f"{intent.action} on {intent.target}, planned by {intent.owner} at {intent.noted_at:%H:%M:%S}, was "
                   f"never recorded, and this version cannot judge it ({why}): a person must check the target")
-        if not intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason):
+        built: list[Outcome] = []
+        report = self._pending(intent, built)(reason, ActionReport(name=intent.action, params=intent.params,
+                                                                   before=intent.before, action_id=intent.claim_key), [])
+        if not intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason, report):
             return None
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
-        return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target,
-                       action=ActionReport(name=intent.action, params=intent.params, before=intent.before,
-                                           action_id=intent.claim_key),
-                       status=OutcomeStatus.ESCALATED, reason=reason,
-                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+        self.reports[built[-1].outcome_id] = intent.key
+        return built[-1]
 
 
 def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) -> datetime:

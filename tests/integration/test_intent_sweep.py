@@ -270,3 +270,33 @@ def test_an_intent_whose_attempt_was_killed_before_writing_never_takes_another_i
     assert world.state.get_record(ACTIONS, y_key) is None
     assert world.state.get_record(INTENTS, y.key)["state"] == "escalated"
     assert world.standins.run.count("UpdateService") == 1
+
+
+def test_a_sweep_report_whose_publish_failed_reaches_a_person_once(world):
+    """The sweep records the unrecorded write, and its `escalated` publish fails (Pub/Sub unavailable):
+    the sweep's delivery raises (redelivered), the report stays pending in the closed intent, and the
+    retried sweep publishes that very outcome, once; a later sweep publishes nothing."""
+    from shared.errors import TransientError
+    from tests.unit.fakes import FaultyPublisher
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
+    world.adapters = dataclasses.replace(adapters, publisher=publisher)
+    publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        world.command({"command": "sweep"})
+    key = intent_key(incident_id, MESSAGE)
+    intent = world.state.get_record(INTENTS, key)
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == ""
+
+    world.clock.set(world.clock.now() + timedelta(seconds=10))
+    [outcome] = world.command({"command": "sweep"}, message_id="c1")    # Pub/Sub's redelivery of the sweep
+
+    assert outcome.status.value == "escalated" and "Recorded now" in outcome.reason, outcome.reason
+    [published] = world.published()
+    assert published["outcome_id"] == outcome.outcome_id and published["incident_id"] == incident_id
+    assert world.state.get_record(INTENTS, key)["report_state"] == "sent"
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert _escalations(world.command({"command": "sweep"}, message_id="c2"), incident_id) == []
+    world.adapters = adapters

@@ -774,3 +774,103 @@ def test_a_killed_attempts_own_cooldown_and_no_other_record_still_let_the_sweep_
     state.put_record(ACTIONS, old.key, old.model_dump(mode="python") | {"state": "verified"})
     [outcome] = _sweep(state, run, LATER)
     assert "Recorded now" in outcome.reason and state.get_record(ACTIONS, KEY)["state"] == "pending"
+
+
+# --- the sweep's report is kept until published ---------------------------------------------------------------
+
+class _Published:
+    """The handler's publish: fails while told to (Pub/Sub unavailable), else keeps what it published."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures, self.outcomes = failures, []
+
+    def __call__(self, outcome):
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("Publish: 503 UNAVAILABLE")
+        self.outcomes.append(outcome)
+        return outcome
+
+
+def _swept_and_published(state, run, at, publish: _Published):
+    sweep = Sweep(config(), _Adapters(state, run, at))
+    outcomes = sweep.run()
+    try:
+        return sweep.publish(outcomes, publish)
+    except TransientError:
+        return None
+
+
+@pytest.mark.parametrize("shows", ["planned", "neither"])
+def test_a_report_whose_publish_failed_is_published_by_the_next_sweep_once(shows):
+    """The sweep recorded (or escalated) the intent and its `escalated` publish failed: the intent is
+    closed, but the report is kept in it, pending, and the retried sweep publishes the very same
+    outcome; later sweeps publish nothing more."""
+    state, run = _crashed_after_the_write()
+    if shows == "neither":
+        run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    publish = _Published(failures=1)
+
+    assert _swept_and_published(state, run, LATER, publish) is None      # the publish failed: the sweep raised
+    intent = _intent(state)
+    assert intent["state"] in ("recorded", "escalated") and intent["report_state"] == "pending"
+    assert intent["report_by"] == "" and publish.outcomes == []          # given back for the next sweep
+
+    [again] = _swept_and_published(state, run, LATER + timedelta(seconds=10), publish)
+
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == json_id(intent["report"])
+    assert _intent(state)["report_state"] == "sent"
+    assert _swept_and_published(state, run, LATER + timedelta(seconds=20), publish) == []
+    assert publish.outcomes == [again] and len(run.writes) == 1
+
+
+def json_id(report: str) -> str:
+    import json
+    return json.loads(report)["outcome_id"]
+
+
+def test_a_published_report_is_marked_sent_and_never_published_again():
+    state, run = _crashed_after_the_write()
+    publish = _Published()
+    [outcome] = _swept_and_published(state, run, LATER, publish)
+    assert _intent(state)["report_state"] == "sent" and json_id(_intent(state)["report"]) == outcome.outcome_id
+    later = LATER + LEASE + timedelta(minutes=1)        # past any hold: still nothing to publish
+    sweep = Sweep(config(), _Adapters(state, run, later))
+    assert sweep._unsent_reports() == []
+
+
+def test_a_report_held_by_a_sweep_that_died_is_published_once_its_hold_lapses():
+    state, run = _crashed_after_the_write()
+    [made] = Sweep(config(), _Adapters(state, run, LATER)).run()     # the instance dies before publishing
+    assert _intent(state)["report_state"] == "pending" and _intent(state)["report_by"].startswith("sweep:")
+    assert Sweep(config(), _Adapters(state, run, LATER + timedelta(minutes=5)))._unsent_reports() == []   # held
+    [retried] = Sweep(config(), _Adapters(state, run, LATER + LEASE + timedelta(seconds=1)))._unsent_reports()
+    assert retried.outcome_id == made.outcome_id and retried.reason == made.reason
+
+
+def test_two_sweeps_that_read_an_unsent_report_at_once_publish_it_once():
+    state, run = _crashed_after_the_write()
+    assert _swept_and_published(state, run, LATER, _Published(failures=1)) is None
+    read = IntentRecord.model_validate(_intent(state))
+    at = LATER + timedelta(seconds=10)
+    taken = [intents.take_report(state, read, owner, at, LEASE) for owner in ("sweep:a", "sweep:b")]
+    assert taken == [True, False] and _intent(state)["report_by"] == "sweep:a"
+    assert not intents.report_sent(state, read.key, "sweep:b", at)       # only the holder marks it
+    assert intents.report_sent(state, read.key, "sweep:a", at) and _intent(state)["report_state"] == "sent"
+
+
+def test_a_failed_publish_never_stops_the_sweeps_other_outcomes():
+    """One outcome's publish fails: the others are still published, then the sweep raises (Pub/Sub
+    delivers it again); the failed one's report is kept for that retry."""
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    other = template.model_copy(update={"message_id": "m-9", "claim_key": f"{KEY}#9", "action": "retired_action",
+                                        "noted_at": NOW + timedelta(seconds=1)})
+    state.put_record(INTENTS, other.key, other.model_dump(mode="python"))
+    publish = _Published(failures=1)
+    assert _swept_and_published(state, run, LATER + timedelta(seconds=2), publish) is None
+    assert len(publish.outcomes) == 1
+    states = sorted(state.get_record(INTENTS, k)["report_state"] for k in (template.key, other.key))
+    assert states == ["pending", "sent"]
+    [retried] = _swept_and_published(state, run, LATER + timedelta(seconds=3), publish)
+    assert len(publish.outcomes) == 2 and retried.outcome_id not in {o.outcome_id for o in publish.outcomes[:1]}
