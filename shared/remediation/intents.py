@@ -63,7 +63,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Callable
 
-from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
+from shared.clock import skew_safe_lease
 from shared.errors import PermanentError
 from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
@@ -296,9 +296,11 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
     action record of one change, a pin taken from its owner, a report blaming the wrong attempt.
     Read only when about to record (rare), from Runwarden's own state:
     - the target's cooldown (one read): every non-corrective write takes it first, in the commit that
-      takes its claim (or right after it), owned by the attempt (`Gate._take_all`, `_cooldown`). Held
-      by another owner since this plan was stored (less the clock-skew allowance), another attempt
-      acted on the target after this plan, which cannot then have written while holding it;
+      takes its claim (or right after it), owned by the attempt (`Gate._take_all`, `_cooldown`), and
+      holds it for longer than any attempt or sweep waits (its lease, 35 minutes by default). Taken by
+      another owner since a lease before this plan (the other may have taken it while this attempt
+      was still diagnosing), this plan's attempt never held it, so never wrote (an operator's
+      override may write without it: then a person is asked, which precision prefers);
     - the target's action records (one query, `target ==`, a single-field index): another record of
       the same action with the same change (its `after` shows the plan's, or, with no `after`, the
       same parameters), applied since a lease before this plan (its write may have landed while this
@@ -309,14 +311,13 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
     as the same principal, and a VPC Access connector has no update time at all (shared/remediation/
     own_changes.py), so neither could tell two of Runwarden's attempts apart."""
     found = []
-    since = intent.noted_at - CLOCK_SKEW_ALLOWANCE
+    recent = intent.noted_at - skew_safe_lease(claim_ttl_seconds)
     data = state.get_many([(COOLDOWNS, intent.target)])[0]
     cooldown = ClaimRecord.model_validate(data) if data is not None else None
-    if cooldown is not None and cooldown.owner != intent.owner and cooldown.claimed_at >= since:
-        found.append(f"the target's cooldown was taken by {cooldown.owner} at {cooldown.claimed_at:%H:%M:%S}, "
-                     f"after this plan was stored ({intent.noted_at:%H:%M:%S}), not by the attempt that planned it")
+    if cooldown is not None and cooldown.owner != intent.owner and cooldown.claimed_at >= recent:
+        found.append(f"the target's cooldown was taken by {cooldown.owner} at {cooldown.claimed_at:%H:%M:%S} (this "
+                     f"plan was stored at {intent.noted_at:%H:%M:%S}), not by the attempt that planned it")
     records = state.find_records(ACTIONS, "target", intent.target, OTHER_RECORDS_READ)
-    recent = intent.noted_at - skew_safe_lease(claim_ttl_seconds)
     for record in (ActionRecord.model_validate(r) for r in records):
         if record.key != intent.claim_key and _same_change(record, intent, action) and record.applied_at >= recent:
             found.append(f"action record {record.key} (incident {record.incident_id}, applied "

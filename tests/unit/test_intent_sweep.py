@@ -705,7 +705,7 @@ def test_a_fault_walking_the_intents_leaves_the_bookmark_and_never_stops_the_swe
 
 # --- a change another record owns --------------------------------------------------------------------------
 
-def _killed_before_its_write(state, x_records: bool = True):
+def _killed_before_its_write(state, x_records: bool = True, x_after: int = 20):
     """Y stored its intent and was killed before writing (nothing of it given back, nothing voided);
     X, another incident's attempt, then made the very change Y planned. With `x_records` False, X
     wrote and has not recorded yet (still running, or died after its write)."""
@@ -718,7 +718,7 @@ def _killed_before_its_write(state, x_records: bool = True):
     intent = y._intent(ACTION, proposal.params, proposal.before, claim_key("inc-y", SERVICE, "rollback_traffic"),
                        "inc-y", SERVICE, "bad_revision", None, NOW)
     state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
-    x = Gate(config(), state, FixedClock(NOW + timedelta(seconds=20)), owner="m-x:a", message_id="m-x")
+    x = Gate(config(), state, FixedClock(NOW + timedelta(seconds=x_after)), owner="m-x:a", message_id="m-x")
     if not x_records:
         inner = state.record_all
 
@@ -734,15 +734,16 @@ def _killed_before_its_write(state, x_records: bool = True):
     return run, intent
 
 
+@pytest.mark.parametrize("x_after", [20, -20], ids=["x-after-y-planned", "x-before-y-planned"])
 @pytest.mark.parametrize("x_records", [True, False], ids=["x-recorded", "x-in-flight"])
-def test_the_sweep_never_takes_another_incidents_identical_change_for_a_killed_attempts_write(x_records):
+def test_the_sweep_never_takes_another_incidents_identical_change_for_a_killed_attempts_write(x_records, x_after):
     """The target shows Y's planned change, but X made it: Y's intent must not be adopted (a second
     action record, X's pin taken over, a report saying Y's attempt wrote it). X's action record, or
     X's cooldown taken after Y planned, owns the change: Y's intent is escalated with that evidence."""
     from shared.remediation.guardrails import PINS, claim_key
 
     state = MemoryStateStore()
-    run, intent = _killed_before_its_write(state, x_records)
+    run, intent = _killed_before_its_write(state, x_records, x_after)
     x_key = claim_key("inc-x", SERVICE, "rollback_traffic")
 
     outcomes = Sweep(config(), _Adapters(state, run, LATER))._unrecorded_intents()   # X's verification aside
@@ -757,7 +758,7 @@ def test_the_sweep_never_takes_another_incidents_identical_change_for_a_killed_a
     # X's write is X's: recorded by X, or else adopted from X's own intent once X's claim lapsed.
     assert state.get_record(ACTIONS, x_key) is not None and state.get_record(PINS, SERVICE)["action_id"] == x_key
     if not x_records:
-        [adopted] = [o for o in later if o.incident_id == "inc-x"]
+        [adopted] = [o for o in outcomes + later if o.incident_id == "inc-x"]
         assert "Recorded now" in adopted.reason, adopted.reason
 
 
