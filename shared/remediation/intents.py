@@ -49,6 +49,13 @@ the message (it may have been dead-lettered while the claim was held):
 |                                                   | neither / unread | reports `escalated` once, marks  |
 |                                                   |                  |   it `escalated`                 |
 
+Before recording, `owned_elsewhere` looks for another owner of the change the target shows (another
+attempt's cooldown, another action record of the same change): an attempt killed after storing its
+intent and before writing must not have another incident's identical change recorded as its write.
+Found, the intent is escalated with that evidence instead. The sweep keeps its report in the intent,
+stored by the write that closes it, until its publish succeeds (`pending_report`, `take_report`,
+`report_sent`): a failed publish is retried by the next sweep, by exactly one sweep.
+
 Exactly one of a redelivery and the sweep (or two sweeps) reports the same intent: recording
 creates the action record only if there is none and closes the intent only if still open and owned
 as read, in one commit (`Gate.adopt_write`, `RecordWrite.expect`), and an escalation first moves the

@@ -12,7 +12,9 @@ exists gets a `reminder` outcome (again every pin_reminder_seconds until the pin
 An intent still open once its claim's lease has surely lapsed (a write whose attempt ended without
 recording it, and whose message may never come again: dead-lettered) is judged here as its
 redelivery would judge it: recorded and reported, closed, or escalated, once
-(shared/remediation/intents.py).
+(shared/remediation/intents.py); intents an earlier version stored without a state are found by a
+walk by `noted_at` and opened first. Those reports are kept in their intents until published
+(`Sweep.publish`), so a failed publish is retried by a later sweep.
 """
 from __future__ import annotations
 
