@@ -300,3 +300,30 @@ def test_a_sweep_report_whose_publish_failed_reaches_a_person_once(world):
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert _escalations(world.command({"command": "sweep"}, message_id="c2"), incident_id) == []
     world.adapters = adapters
+
+
+def test_two_sweeps_at_once_publish_an_unsent_report_once(world):
+    """After the failed publish, two sweeps (the retried delivery and the scheduler's next) run at once:
+    each reads the report pending and tries to take it by an update guarded on its holder (Firestore's
+    update-time precondition); exactly one publishes it."""
+    from shared.errors import TransientError
+    from tests.unit.fakes import FaultyPublisher
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
+    world.adapters = dataclasses.replace(adapters, publisher=publisher)
+    publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        world.command({"command": "sweep"})
+    world.clock.set(world.clock.now() + timedelta(seconds=10))
+
+    results, errors = concurrently(lambda: world.command({"command": "sweep"}, message_id="c1"),
+                                   lambda: world.command({"command": "sweep"}, message_id="c2"))
+
+    assert errors == []
+    reports = _escalations([o for result in results for o in result], incident_id)
+    assert len(reports) == 1, [(o.status.value, o.reason) for o in reports]
+    assert [p["outcome_id"] for p in world.published(2)] == [reports[0].outcome_id]   # waits for a second: none
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["report_state"] == "sent"
+    world.adapters = adapters
