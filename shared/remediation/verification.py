@@ -350,9 +350,9 @@ class Sweep:
         without a state to `open` by an update guarded on its owner and its missing state (a missing
         field counts as None), so a redelivery judging it meanwhile, or another sweep, is never
         overtaken. It keeps walking after the upgrade: an instance of the earlier version still running,
-        or a rollback to it, may store more. Once caught up, a sweep reads the intents stored since the
-        last one (usually none) and its bookmark: a get, a query and a put. A fault leaves the bookmark
-        where it was, for the next sweep."""
+        or a rollback to it, may store more. Once caught up, a sweep reads its bookmark and the intents
+        stored since (usually none): a get and a query, and a put only when the page was not empty. A
+        fault leaves the bookmark where it was, for the next sweep."""
         find = getattr(self.state, "find_between", None)
         if not callable(find):
             return      # an addition to the StateStore port: a store without it is not walked
@@ -365,8 +365,9 @@ class Sweep:
             for data in page:
                 if data.get("state") is None:
                     self._give_state(data)
-            self.state.put_record(SWEEP_MARKS, STATELESS_CURSOR, {"cursor": _walked_to(page, since, cutoff),
-                                                                  "by": self.owner, "at": self.now})
+            if page:    # an empty page leaves nothing to skip next time: no write
+                self.state.put_record(SWEEP_MARKS, STATELESS_CURSOR, {"cursor": _walked_to(page, since, cutoff),
+                                                                      "by": self.owner, "at": self.now})
         except (TransientError, PermanentError) as exc:
             Timeline(None, "command").step("intents_deferred", f"intents without a state not walked: {exc}",
                                            severity="WARNING" if isinstance(exc, TransientError) else "ERROR")
