@@ -313,7 +313,7 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
       same parameters), applied since a lease before this plan (its write may have landed while this
       attempt was still diagnosing), owns the change and is verified under its own key.
     A judgement of Runwarden's records, not of the target: no Google API is read. Cloud Run's Service
-    has `update_time` and `last_modifier` (run.googleapis.com v2 Service reference: "The last-modified
+    has `update_time` and `last_modifier` (google-cloud-run `run_v2.types.Service` docstring: "The last-modified
     time", "Email address of the last authenticated modifier"), but both instances of Runwarden write
     as the same principal, and a VPC Access connector has no update time at all (shared/remediation/
     own_changes.py), so neither could tell two of Runwarden's attempts apart."""
