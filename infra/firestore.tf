@@ -52,3 +52,19 @@ resource "google_firestore_index" "open_intents" {
     order      = "ASCENDING"
   }
 }
+
+# The sweep's report kept in an intent until it is published (IntentRecord.report: an outcome's JSON,
+# a few KB, never queried; shared/remediation/verification.py). Its single-field indexes are disabled
+# so that an index entry never carries it: an empty index configuration "disables all indexes on the
+# field" (registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_field,
+# index_config), as `gcloud firestore indexes fields update --disable-indexes` creates "an exemption
+# for the field ... in which all indexes are disabled" (gcloud reference). The query of pending
+# reports is on `report_state`, which keeps its indexes.
+resource "google_firestore_field" "intent_report" {
+  project    = var.project_id
+  database   = google_firestore_database.runwarden.name
+  collection = "${var.collection_prefix}_intents"
+  field      = "report"
+
+  index_config {}
+}

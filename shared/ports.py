@@ -227,3 +227,11 @@ class StateStore(Protocol):
         earlier than `before`, oldest first, at most `limit`: a page of what is overdue. A record
         without either field never matches. An addition: the sweep of intents needs it."""
         ...
+
+    def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
+                     limit: int = 100) -> list[dict[str, Any]]:
+        """Records whose top-level `time_field` (a timestamp) is at or after `since` and earlier than
+        `before`, oldest first, at most `limit`, whatever their other fields hold or lack: a page of a
+        walk through a collection. A record without `time_field` never matches. An addition: the
+        sweep finds intents stored without a state with it (shared/remediation/verification.py)."""
+        ...

@@ -83,10 +83,11 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
                   command=command.command, requested_by=command.requested_by, target=command.target,
                   dry_run=command.dry_run)
     if isinstance(command, Sweep) and not command.expired(received_at):
-        outcomes = sweep.handle(config, adapters)
-        timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)", statuses=[o.status.value for o in outcomes])
-        return [publish_outcome(o, config, adapters, CommandTimeline(o.incident_id, command.command_id))
-                for o in outcomes]
+        return sweep.handle_and_publish(
+            config, adapters, lambda o: publish_outcome(o, config, adapters, CommandTimeline(o.incident_id,
+                                                                                             command.command_id)),
+            lambda outcomes: timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)",
+                                           statuses=[o.status.value for o in outcomes]))
     run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
                      owner=command_owner(command.command_id, message.message_id))
     outcome = _run(run)

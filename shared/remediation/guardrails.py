@@ -177,6 +177,7 @@ class _Held:
     slots: list[str] = field(default_factory=list)
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
+    report: dict[str, Any] | None = None  # merged into the intent as it is closed (adopt_write: the sweep's report)
 
 
 # What a person is told of a write its attempt could not record: whether the sweep's backstop
@@ -720,7 +721,7 @@ class Gate:
         if records and held.intent is not None:
             # An adopted intent is closed only if still open and owned as read: a judge that escalated
             # it meanwhile (it read the target a moment apart and found neither) is its one report.
-            records.append(self._closing(held.intent, IntentState.RECORDED, now, guarded=adopted))
+            records.append(self._closing(held.intent, IntentState.RECORDED, now, guarded=adopted, extra=held.report))
         if adopted:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
         record_all = getattr(self.state, "record_all", None)
@@ -754,14 +755,16 @@ class Gate:
             return record_all([*records, self._settled(incident_id, entry, now + retain)])
         return True
 
-    def _closing(self, intent: IntentRecord, state: IntentState, now: datetime, guarded: bool = False) -> RecordWrite:
+    def _closing(self, intent: IntentRecord, state: IntentState, now: datetime, guarded: bool = False,
+                 extra: dict[str, Any] | None = None) -> RecordWrite:
         """The intent closed: its state fields merged into the record, the plan kept as stored. The
         record exists: no write is made without it stored first (`_write`), and an adopted one was
         just read; its TTL is days away (INTENT_RETENTION). Only the few fields, as encoding the
         whole plan again cost about 0.2 ms of CPU per action. `guarded`: only while the intent is
-        still as read (`IntentRecord.unchanged`), checked in the commit (`RecordWrite.expect`)."""
+        still as read (`IntentRecord.unchanged`), checked in the commit (`RecordWrite.expect`).
+        `extra`: more fields in the same write (the sweep's pending report, intents.pending_report)."""
         return RecordWrite(INTENTS, intent.key, {"state": state.value, "closed_at": now, "closed_by": self.owner,
-                                                 "expires_at": intent.expires_at}, merge=True,
+                                                 "expires_at": intent.expires_at, **(extra or {})}, merge=True,
                            expect=intent.unchanged() if guarded else None)
 
     @staticmethod
@@ -907,7 +910,7 @@ class Gate:
         return _GATE_INTENT.submit(self._note_intent, intent)
 
     def adopt_write(self, intent: IntentRecord, action: Action, after: dict[str, Any],
-                    reason: str) -> GateResult:
+                    reason: str, report: dict[str, Any] | None = None) -> GateResult:
         """Records a write an earlier attempt made and could not record (its plan: `intent`; the
         target as read now: `after`), as `_write` would have: the claim (taken over if it lapsed)
         completed, the action record for the sweep and the pin. Nothing is written to the target.
@@ -917,7 +920,8 @@ class Gate:
         intent closed only if still open and owned as read, both in one commit. An adopter that
         finds it recorded meanwhile (a redelivery and the sweep at once, or two sweeps), or escalated
         by a judge that read the target a moment apart and found neither, writes nothing, completes
-        the claim it took, and answers a `skipped` duplicate: the other one's `escalated` is the answer."""
+        the claim it took, and answers a `skipped` duplicate: the other one's `escalated` is the answer.
+        `report`: fields merged into the intent in the commit that closes it (the sweep's pending report)."""
         now = self.clock.now()
         params = action.params_model.model_validate(intent.params)
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
@@ -926,7 +930,8 @@ class Gate:
         claim = self._claim(CLAIMS, intent.claim_key, ttl, now)
         # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim
         # someone else holds is left alone, and the records are still written.
-        held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None, intent=intent)
+        held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None, intent=intent,
+                     report=report)
         manual = Manual(intent.command_id, intent.requested_by) if intent.command_id else None
         if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
                             intent.signature, held, manual, adopted=True):

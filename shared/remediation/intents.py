@@ -49,6 +49,13 @@ the message (it may have been dead-lettered while the claim was held):
 |                                                   | neither / unread | reports `escalated` once, marks  |
 |                                                   |                  |   it `escalated`                 |
 
+Before recording, `owned_elsewhere` looks for another owner of the change the target shows (another
+attempt's cooldown, another action record of the same change): an attempt killed after storing its
+intent and before writing must not have another incident's identical change recorded as its write.
+Found, the intent is escalated with that evidence instead. The sweep keeps its report in the intent,
+stored by the write that closes it, until its publish succeeds (`pending_report`, `take_report`,
+`report_sent`): a failed publish is retried by the next sweep, by exactly one sweep.
+
 Exactly one of a redelivery and the sweep (or two sweeps) reports the same intent: recording
 creates the action record only if there is none and closes the intent only if still open and owned
 as read, in one commit (`Gate.adopt_write`, `RecordWrite.expect`), and an escalation first moves the
@@ -61,18 +68,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
+from shared.clock import skew_safe_lease
 from shared.errors import PermanentError
 from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions.base import Action
-from shared.remediation.records import INTENTS, IntentRecord, IntentState
+from shared.remediation.guardrails import COOLDOWNS
+from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
+                                        IntentState)
 
 
 # How much longer than its claim's lease an intent is left to its attempt and its redeliveries
 # before the sweep judges it.
 SWEEP_MARGIN = timedelta(minutes=1)
+# The target's action records read to find another record of the same change (`owned_elsewhere`): more
+# than the default budgets allow in the records' retention (4 a day for 30 days). A full page cannot
+# rule one out, and says so.
+OTHER_RECORDS_READ = 200
 
 
 class Standing(str, Enum):
@@ -234,43 +248,149 @@ class Answer:
     notes: list[str]
 
 
+# Given the reason, the action's report and its notes of an answer about to be stored, the fields that
+# keep its outcome pending in the intent (`pending_report`), written in the same guarded write.
+Pending = Callable[[str, ActionReport, list[str]], dict[str, Any]]
+
+
 def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planned: str, earlier: str,
-           failed: str) -> Answer:
+           failed: str, pending: Pending | None = None) -> Answer:
     """The answer for a RECORD or ESCALATE verdict, the same for an alert's redelivery
     (shared/pipeline.py) and an operator's resend (shared/commands/recovery.py). RECORD records the
     write through `gate.adopt_write`, writing nothing to the target; ESCALATE acts on nothing.
     `planned` says what was planned and by whom; `earlier` names the earlier attempt ("that earlier
-    attempt at this message"); `failed` says what it could not do."""
+    attempt at this message"); `failed` says what it could not do. `pending` (the sweep): the answer's
+    outcome is stored in the intent by the very write that closes it, so that its publish can be retried."""
     report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
                           before=intent.before, after=found.live, action_id=intent.claim_key)
+    owner = owned_elsewhere(gate.state, intent, action, gate.config.guardrails.claim_ttl_seconds) \
+        if found.verdict is Verdict.RECORD else ""
+    if owner:
+        return _escalated(gate, intent, planned, report, (
+            f"{planned}: {intent.target} shows the planned change, but it is not known to be this plan's write: "
+            f"{owner}. Not recorded as this plan's write (its attempt may have ended before writing, and the change "
+            "be another's); a person should check the target"), pending)
     if found.verdict is Verdict.RECORD:
-        result = gate.adopt_write(intent, action, found.live or {}, (
-            f"{planned} was applied by {earlier}, which {failed}: {intent.target} now shows the planned change. "
-            "Recorded now for the verification sweep, not written again; a person should check the target"))
+        reason = (f"{planned} was applied by {earlier}, which {failed}: {intent.target} now shows the planned change. "
+                  "Recorded now for the verification sweep, not written again; a person should check the target")
+        notes = action.notes(action.params_model.model_validate(intent.params))
+        result = gate.adopt_write(intent, action, found.live or {}, reason,
+                                  report=pending(reason, report, notes) if pending is not None else None)
         return Answer(result.status, result.reason, report, result.notes)
     seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
     reason = (f"{planned} may have been written by {earlier}, which ended without recording it: {intent.target} shows "
               f"neither the state before ({intent.before}) nor the planned change ({intent.after}): {seen}. "
               "Not acting; a person must check the target")
-    if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason):
+    return _escalated(gate, intent, planned, report, reason, pending)
+
+
+def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionReport, reason: str,
+               pending: Pending | None = None) -> Answer:
+    """ESCALATED for the one judge that moves the intent to `escalated`; a `skipped` duplicate for the rest."""
+    extra = pending(reason, report, []) if pending is not None else None
+    if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason, extra):
         return Answer(OutcomeStatus.SKIPPED, (
             f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
             "(by another delivery or the sweep); not acting"), report, [])
     return Answer(OutcomeStatus.ESCALATED, reason, report, [])
 
 
-def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str) -> bool:
+def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_seconds: int) -> str:
+    """Evidence that the planned change the target shows is another's, not this plan's write ("" if none
+    is found). An attempt killed after storing its intent and before writing leaves an intent open
+    that nothing voids; if another incident's attempt (or a person's command) then makes the very same
+    change, the target shows the plan, and adopting it would record a write that never was: a second
+    action record of one change, a pin taken from its owner, a report blaming the wrong attempt.
+    Read only when about to record (rare), from Runwarden's own state:
+    - the target's cooldown (one read): every non-corrective write takes it first, in the commit that
+      takes its claim (or right after it), owned by the attempt (`Gate._take_all`, `_cooldown`), and
+      holds it for longer than any attempt or sweep waits (its lease, 35 minutes by default). Taken by
+      another owner since a lease before this plan (the other may have taken it while this attempt
+      was still diagnosing), this plan's attempt never held it, so never wrote (an operator's
+      override may write without it: then a person is asked, which precision prefers);
+    - the target's action records (one query, `target ==`, a single-field index): another record of
+      the same action with the same change (its `after` shows the plan's, or, with no `after`, the
+      same parameters), applied since a lease before this plan (its write may have landed while this
+      attempt was still diagnosing), owns the change and is verified under its own key.
+    A judgement of Runwarden's records, not of the target: no Google API is read. Cloud Run's Service
+    has `update_time` and `last_modifier` (google-cloud-run `run_v2.types.Service` docstring: "The last-modified
+    time", "Email address of the last authenticated modifier"), but both instances of Runwarden write
+    as the same principal, and a VPC Access connector has no update time at all (shared/remediation/
+    own_changes.py), so neither could tell two of Runwarden's attempts apart."""
+    found = []
+    recent = intent.noted_at - skew_safe_lease(claim_ttl_seconds)
+    data = state.get_many([(COOLDOWNS, intent.target)])[0]
+    cooldown = ClaimRecord.model_validate(data) if data is not None else None
+    if cooldown is not None and cooldown.owner != intent.owner and cooldown.claimed_at >= recent:
+        found.append(f"the target's cooldown was taken by {cooldown.owner} at {cooldown.claimed_at:%H:%M:%S} (this "
+                     f"plan was stored at {intent.noted_at:%H:%M:%S}), not by the attempt that planned it")
+    records = state.find_records(ACTIONS, "target", intent.target, OTHER_RECORDS_READ)
+    for record in (ActionRecord.model_validate(r) for r in records):
+        if record.key != intent.claim_key and _same_change(record, intent, action) and record.applied_at >= recent:
+            found.append(f"action record {record.key} (incident {record.incident_id}, applied "
+                         f"{record.applied_at:%H:%M:%S}, {record.state.value}) made the same change")
+    if len(records) >= OTHER_RECORDS_READ:
+        found.append(f"the target has more action records than the {OTHER_RECORDS_READ} read, so another record of "
+                     "the same change cannot be ruled out")
+    return "; ".join(found)
+
+
+def _same_change(record: ActionRecord, intent: IntentRecord, action: Action) -> bool:
+    if record.action != intent.action:
+        return False
+    if record.after:
+        return action.shows(intent.after, record.after)
+    return record.params == intent.params     # its completion was unknown: no `after` to compare
+
+
+def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str,
+                     extra: dict[str, Any] | None = None) -> bool:
     """Moves the intent, still open as read, to `escalated` (a guarded update): True for the one
     caller that may report it, False if another already did (or closed it, or a later attempt at
     the same message stored a plan of its own). The caller has just read it: it outlives any
-    redelivery (records.INTENT_RETENTION)."""
-    return close(state, intent, IntentState.ESCALATED, by, now, reason)
+    redelivery (records.INTENT_RETENTION). `extra`: more fields in the same update (a pending report)."""
+    return close(state, intent, IntentState.ESCALATED, by, now, reason, extra)
 
 
-def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "") -> bool:
+def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "",
+          extra: dict[str, Any] | None = None) -> bool:
     """The intent, still open as read (`IntentRecord.unchanged`), moved to `to`: False if it was not
     (read closed already, or changed since). One stored before intents had a state counts as open."""
     if intent.state not in (IntentState.OPEN, None):
         return False
     return state.update_record(INTENTS, intent.key, {"state": to.value, "closed_at": now, "closed_by": by,
-                                                     "note": note[:1500]}, expect=intent.unchanged())
+                                                     "note": note[:1500], **(extra or {})},
+                               expect=intent.unchanged())
+
+
+# --- the sweep's reports: kept in the intent until published ---------------------------------------------
+
+def pending_report(outcome_json: str, by: str, now: datetime, lease: timedelta) -> dict[str, Any]:
+    """The fields that keep a report in its intent until its publish succeeds: stored by the write that
+    closes the intent (so a report is never lost between the two), held by `by` (the sweep that
+    made it, about to publish it) for `lease`, past which another sweep may publish it."""
+    return {"report": outcome_json, "report_state": REPORT_PENDING, "report_by": by, "report_until": now + lease,
+            "reported_at": None}
+
+
+def take_report(state: Any, intent: IntentRecord, by: str, now: datetime, lease: timedelta) -> bool:
+    """The publish of a pending report no sweep holds (its holder's lease lapsed, or it gave it back),
+    taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it."""
+    if intent.report_state != REPORT_PENDING or not intent.report:
+        return False
+    if intent.report_by and intent.report_until is not None and intent.report_until > now:
+        return False
+    return state.update_record(INTENTS, intent.key, {"report_by": by, "report_until": now + lease},
+                               expect={"report_state": REPORT_PENDING, "report_by": intent.report_by})
+
+
+def report_sent(state: Any, key: str, by: str, now: datetime) -> bool:
+    """The report `by` holds is published: never published again."""
+    return state.update_record(INTENTS, key, {"report_state": REPORT_SENT, "reported_at": now},
+                               expect={"report_state": REPORT_PENDING, "report_by": by})
+
+
+def report_unsent(state: Any, key: str, by: str) -> bool:
+    """The publish failed: given back at once, so that the next sweep (or the retried one) publishes it."""
+    return state.update_record(INTENTS, key, {"report_by": "", "report_until": None},
+                               expect={"report_state": REPORT_PENDING, "report_by": by})

@@ -17,6 +17,7 @@ PROPOSALS = "proposals"    # StateStore kind of ProposalRecord, keyed by the pro
 PINS = "pins"              # StateStore kind of pinned-traffic records, keyed by the service
 COMMANDS = "commands"      # StateStore claim kind: one claim per operator command_id
 INTENTS = "intents"        # StateStore kind of IntentRecord, keyed by incident|message (intent_key)
+SWEEP_MARKS = "sweep_marks"  # StateStore kind of the sweep's own bookmarks (verification.py), never expiring
 SETTLED = "settled"        # StateStore kind of what settled an incident's actions (SettledEntry fields), keyed
                            # by the incident id: shared/remediation/settled.py
 # How long a record is kept after it was opened or applied: longer than any window that reads it
@@ -90,6 +91,10 @@ class IntentState(str, Enum):
     ESCALATED = "escalated"    # a person was told that the target shows neither: never escalated again
 
 
+REPORT_PENDING = "pending"   # IntentRecord.report_state: stored, not yet known to be published
+REPORT_SENT = "sent"         # published
+
+
 class IntentRecord(BaseModel):
     """What an alert's attempt (or an operator's command) was about to write, stored before the
     write (shared/remediation/intents.py): if the attempt dies or fails between its write and its
@@ -114,11 +119,21 @@ class IntentRecord(BaseModel):
     command_id: str = ""                 # an operator's command: its id (keyed by command_intent_key)
     requested_by: str = ""
     proposal_id: str = ""                # an approve's: the proposal its write applies (ended once recorded)
-    # None for an intent stored before intents had a state (never swept; a redelivery still reads it).
+    # None for an intent stored before intents had a state: the sweep's open query cannot find it (a
+    # field missing from a document is missing from every index), so a walk through the intents by
+    # `noted_at` gives it `open` (verification.Sweep._stateless_intents); a redelivery reads it as is.
     state: IntentState | None = None
     closed_at: datetime | None = None
     closed_by: str = ""                  # the attempt, redelivery or sweep that closed it
     note: str = ""
+    # The sweep's outcome about it (recorded or escalated), stored in the very write that closes it and
+    # kept `pending` until its publish succeeds, so that a failed publish is retried by a later sweep:
+    # verification.Sweep.publish. `report_by` holds the publish (a lease until `report_until`).
+    report: str = ""                     # the Outcome's JSON, published as it is (the same outcome_id)
+    report_state: str = ""               # REPORT_PENDING, then REPORT_SENT; "" when no report was made
+    report_by: str = ""
+    report_until: datetime | None = None
+    reported_at: datetime | None = None
 
     @model_validator(mode="after")
     def _expiry(self) -> "IntentRecord":

@@ -12,13 +12,15 @@ exists gets a `reminder` outcome (again every pin_reminder_seconds until the pin
 An intent still open once its claim's lease has surely lapsed (a write whose attempt ended without
 recording it, and whose message may never come again: dead-lettered) is judged here as its
 redelivery would judge it: recorded and reported, closed, or escalated, once
-(shared/remediation/intents.py).
+(shared/remediation/intents.py); intents an earlier version stored without a state are found by a
+walk by `noted_at` and opened first. Those reports are kept in their intents until published
+(`Sweep.publish`), so a failed publish is retried by a later sweep.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
 from pydantic import ValidationError
 
@@ -36,8 +38,8 @@ from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, ActionRecord, ActionState, IncidentRecord,
-                                        IntentRecord, IntentState, PinRecord)
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
+                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
@@ -45,6 +47,11 @@ MAX_PER_SWEEP = 50
 # Open intents judged per sweep, oldest first: each may cost a live read of its target. The rest wait
 # for the next sweep.
 MAX_INTENTS_PER_SWEEP = 20
+# Intents read per sweep by the walk that gives a state to those stored without one (an earlier
+# version's): one query of at most this many, whatever their state; the rest wait for the next sweep.
+MAX_STATELESS_PER_SWEEP = 100
+STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far that walk has gone
+_WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
 
 
 class Sweep:
@@ -54,6 +61,10 @@ class Sweep:
         self.state = adapters.state
         self.now = adapters.clock.now()
         self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
+        self.lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
+        # The outcomes this sweep holds the publish of, kept in their intents until published: by
+        # outcome_id, the intent's key (`publish`).
+        self.reports: dict[str, str] = {}
 
     def run(self) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -70,6 +81,42 @@ class Sweep:
         outcomes += self._pin_reminders()
         outcomes += self._unrecorded_intents()
         return outcomes
+
+    def publish(self, outcomes: list[Outcome], publish: Callable[[Outcome], Outcome]) -> list[Outcome]:
+        """Publishes every outcome (`publish`: the handler's publish_outcome), even after one failed, and
+        then raises the first failure, so that Pub/Sub delivers the sweep again. A report kept in its
+        intent is marked sent once its publish succeeded, or given back at once if it failed, for the
+        retried (or next) sweep to publish; a report whose publish succeeded but could not be marked
+        is published again once this sweep's hold lapses, with the same outcome_id."""
+        published: list[Outcome] = []
+        failure: BaseException | None = None
+        for outcome in outcomes:
+            key = self.reports.get(outcome.outcome_id)
+            try:
+                published.append(publish(outcome))
+            except Exception as exc:   # Pub/Sub unavailable, or anything else: the rest are still published
+                failure = failure or exc
+                if key is not None:
+                    self._mark(outcome, key, sent=False)
+                continue
+            if key is not None:
+                self._mark(outcome, key, sent=True)
+        if failure is not None:
+            raise failure
+        return published
+
+    def _mark(self, outcome: Outcome, key: str, sent: bool) -> None:
+        try:
+            if sent:
+                intents.report_sent(self.state, key, self.owner, self.now)
+            else:
+                intents.report_unsent(self.state, key, self.owner)
+        except (TransientError, PermanentError) as exc:
+            Timeline(outcome.incident_id, "command").step(
+                "report_unmarked", f"{key}: the report {outcome.outcome_id} could not be marked "
+                f"{'sent' if sent else 'unsent'} ({exc}); " + ("a later sweep publishes it again, with the same "
+                "outcome_id" if sent else "a later sweep publishes it once this sweep's hold lapses"),
+                severity="WARNING")
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -234,14 +281,15 @@ class Sweep:
         if not callable(find):
             return []      # an addition to the StateStore port: a store without it is not swept
         cutoff = intents.cutoff(self.now, skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
+        outcomes = self._unsent_reports()
+        self._stateless_intents(cutoff)
         try:
             page = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP)
         except (TransientError, PermanentError) as exc:
             # The sweep's last step: raising would lose the outcomes of the steps before it, whose
             # guarded moves never happen again. A permanent fault (the composite index missing or
             # still building, access denied) is reported; a transient one waits for the next sweep.
-            return self._intents_unread(exc)
-        outcomes = []
+            return outcomes + self._intents_unread(exc)
         for data in page:
             intent = IntentRecord.model_validate(data)
             try:
@@ -254,6 +302,88 @@ class Sweep:
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def _unsent_reports(self) -> list[Outcome]:
+        """The reports an earlier sweep kept in their intents and did not publish (its publish failed,
+        or it died), once no sweep holds them: taken by a guarded update (`intents.take_report`), so
+        that of two sweeps exactly one publishes each, and published again as they were (the same
+        outcome_id). One equality query on `report_state` (a single-field index), at most
+        MAX_INTENTS_PER_SWEEP; a fault waits for the next sweep."""
+        outcomes = []
+        try:
+            found = self.state.find_records(INTENTS, "report_state", REPORT_PENDING, MAX_INTENTS_PER_SWEEP)
+            for data in found:
+                intent = IntentRecord.model_validate(data)
+                if not intents.take_report(self.state, intent, self.owner, self.now, self.lease):
+                    continue   # another sweep holds it, or took it first
+                outcome = Outcome.model_validate_json(intent.report)
+                self.reports[outcome.outcome_id] = intent.key
+                Timeline(intent.incident_id, "command").step(
+                    "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
+                    f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
+                outcomes.append(outcome)
+        except (TransientError, PermanentError, ValidationError) as exc:
+            Timeline(None, "command").step("reports_deferred", f"unsent reports not read: {exc}", severity="WARNING")
+        return outcomes
+
+    def _pending(self, intent: IntentRecord, built: list[Outcome]) -> intents.Pending:
+        """`intents.Pending` for one intent: builds the outcome the sweep will publish (kept in `built`)
+        and the fields that keep it in the intent until it is published."""
+        def pending(reason: str, report: ActionReport, notes: list[str]) -> dict[str, Any]:
+            outcome = Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target, action=report,
+                              status=OutcomeStatus.ESCALATED, reason=reason, notes=notes,
+                              command_id=intent.command_id or None, requested_by=intent.requested_by or None,
+                              timestamps=Timestamps(received_at=self.now, decided_at=self.now,
+                                                    completed_at=self.now))
+            built.append(outcome)
+            return intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+        return pending
+
+    def _stateless_intents(self, cutoff: datetime) -> None:
+        """Gives `open` to the intents an earlier version stored without a state, so that the open query
+        (next) finds and judges them. No query can ask for a missing field: "If the index definition
+        refers to a field for which the document has no value set, that document won't appear in the
+        index. In this case, the document will never be returned as a result for any query based on
+        the index" (Firestore "Standard edition index overview"). So the sweep walks the intents by
+        `noted_at` alone (a single-field range: no composite index), at most MAX_STATELESS_PER_SWEEP a
+        sweep, from where the last walk stopped (STATELESS_CURSOR) up to the cutoff, and moves each one
+        without a state to `open` by an update guarded on its owner and its missing state (a missing
+        field counts as None), so a redelivery judging it meanwhile, or another sweep, is never
+        overtaken. It keeps walking after the upgrade: an instance of the earlier version still running,
+        or a rollback to it, may store more. Once caught up, a sweep reads its bookmark and the intents
+        stored since (usually none): a get and a query, and a put only when the page was not empty. A
+        fault leaves the bookmark where it was, for the next sweep."""
+        find = getattr(self.state, "find_between", None)
+        if not callable(find):
+            return      # an addition to the StateStore port: a store without it is not walked
+        try:
+            mark = self.state.get_record(SWEEP_MARKS, STATELESS_CURSOR) or {}
+            since = mark.get("cursor") if isinstance(mark.get("cursor"), datetime) else _WALK_START
+            if since >= cutoff:
+                return
+            page = find(INTENTS, "noted_at", since, cutoff, MAX_STATELESS_PER_SWEEP)
+            for data in page:
+                if data.get("state") is None:
+                    self._give_state(data)
+            if page:    # an empty page leaves nothing to skip next time: no write
+                self.state.put_record(SWEEP_MARKS, STATELESS_CURSOR, {"cursor": _walked_to(page, since, cutoff),
+                                                                      "by": self.owner, "at": self.now})
+        except (TransientError, PermanentError) as exc:
+            Timeline(None, "command").step("intents_deferred", f"intents without a state not walked: {exc}",
+                                           severity="WARNING" if isinstance(exc, TransientError) else "ERROR")
+
+    def _give_state(self, data: dict[str, Any]) -> None:
+        try:
+            intent = IntentRecord.model_validate(data)
+        except ValidationError as exc:   # not an intent this version can read: the open query would not either
+            Timeline(None, "command").step("intent_unreadable", f"an intent without a state cannot be read: "
+                                           f"{exc.error_count()} invalid field(s) in {sorted(data)}", severity="ERROR")
+            return
+        if self.state.update_record(INTENTS, intent.key, {"state": IntentState.OPEN.value},
+                                    expect={"owner": intent.owner, "state": None}):
+            Timeline(intent.incident_id, "command").step(
+                "intent_opened", f"{intent.claim_key}: stored by an earlier version without a state; open now, "
+                "so that the sweep judges it", key=intent.claim_key)
 
     def _intents_unread(self, exc: Exception) -> list[Outcome]:
         if isinstance(exc, TransientError):
@@ -292,30 +422,40 @@ class Sweep:
                 timeline.step("intent_closed", f"{planned}: {note}", key=intent.claim_key)
             return None
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner, timeline)
+        built: list[Outcome] = []
         answer = intents.answer(found, intent, action, gate, planned, "the attempt that planned it",
                                 "ended without recording it (found by the sweep once its claim lapsed; its message "
-                                "may never be delivered again)")
+                                "may never be delivered again)", pending=self._pending(intent, built))
         if answer.status is not OutcomeStatus.ESCALATED:
             return None    # another delivery or sweep recorded or escalated it first, and reports it
         timeline.step(answer.status.value, answer.reason, severity="WARNING", action=intent.action,
                       key=intent.claim_key)
-        return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target, action=answer.action,
-                       status=answer.status, reason=answer.reason, notes=answer.notes,
-                       command_id=intent.command_id or None, requested_by=intent.requested_by or None,
-                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+        outcome = built[-1]     # as stored in the intent, kept there until published (`publish`)
+        self.reports[outcome.outcome_id] = intent.key
+        return outcome
 
 
     def _unjudged(self, intent: IntentRecord, why: str) -> Outcome | None:
         reason = (f"{intent.action} on {intent.target}, planned by {intent.owner} at {intent.noted_at:%H:%M:%S}, was "
                   f"never recorded, and this version cannot judge it ({why}): a person must check the target")
-        if not intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason):
+        built: list[Outcome] = []
+        report = self._pending(intent, built)(reason, ActionReport(name=intent.action, params=intent.params,
+                                                                   before=intent.before, action_id=intent.claim_key), [])
+        if not intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason, report):
             return None
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
-        return Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target,
-                       action=ActionReport(name=intent.action, params=intent.params, before=intent.before,
-                                           action_id=intent.claim_key),
-                       status=OutcomeStatus.ESCALATED, reason=reason,
-                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+        self.reports[built[-1].outcome_id] = intent.key
+        return built[-1]
+
+
+def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) -> datetime:
+    """Where the next walk starts: the cutoff once a page came back short (everything before it was
+    read), else the last `noted_at` read (read again next time, with any others stored at that very
+    instant). A full page of one instant would never move: it moves a microsecond past it."""
+    if len(page) < MAX_STATELESS_PER_SWEEP:
+        return cutoff
+    last = page[-1]["noted_at"]
+    return last if last > since else since + timedelta(microseconds=1)
 
 
 def _hours(delta: timedelta) -> str:

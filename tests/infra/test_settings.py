@@ -147,3 +147,18 @@ def test_the_sweeps_query_of_open_intents_has_its_composite_index() -> None:
     assert index["collection"] == "${var.collection_prefix}_" + INTENTS and index["query_scope"] == "COLLECTION"
     fields = [(f["field_path"], f["order"]) for f in index["fields"]]
     assert fields == [("state", "ASCENDING"), ("noted_at", "ASCENDING")]
+
+
+def test_the_sweeps_pending_report_is_never_indexed_and_its_state_is() -> None:
+    """IntentRecord.report (an outcome's JSON, kept until published) has its single-field indexes
+    disabled; the sweep's query of pending reports is an equality on `report_state` (verification.py)."""
+    import inspect
+
+    from shared.remediation import verification
+    from shared.remediation.records import INTENTS, IntentRecord
+
+    field = load_module().resource("google_firestore_field", "intent_report")
+    assert field["collection"] == "${var.collection_prefix}_" + INTENTS and field["field"] == "report"
+    assert field["index_config"] in ({}, [{}]), field["index_config"]
+    assert {"report", "report_state"} <= set(IntentRecord.model_fields)
+    assert 'find_records(INTENTS, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_reports)

@@ -219,3 +219,111 @@ def test_an_escalation_landing_between_the_adopters_read_and_its_commit_is_the_o
     assert world.standins.run.count("UpdateService") == 1
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert _escalations(world.command({"command": "sweep"}), incident_id) == []
+
+
+def test_a_write_whose_intent_an_earlier_version_stored_without_a_state_is_recorded_once(world):
+    """Upgrading with an unrecorded write in flight: an earlier version stored its intent with no
+    `state`. Firestore's query on `state` cannot return a document that lacks the field; the sweep's
+    walk by `noted_at` (a single-field range, no composite index) finds it, opens it, and the same
+    sweep records and reports the write once."""
+    incident_id = _died_after_its_write(world)
+    key = intent_key(incident_id, MESSAGE)
+    data = world.state.get_record(INTENTS, key)
+    world.state.put_record(INTENTS, key, {k: v for k, v in data.items() if k not in ("state", "closed_at",
+                                                                                      "closed_by", "note")})
+    _lapsed(world)
+    assert world.state.find_before(INTENTS, "state", "open", "noted_at", world.clock.now()) == []
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "now shows the planned change" in outcome.reason, outcome.reason
+    assert world.state.get_record(INTENTS, key)["state"] == "recorded"
+    assert world.state.get_record(ACTIONS, claim_key(incident_id, SERVICE, "rollback_traffic"))["state"] == "pending"
+    assert world.standins.run.count("UpdateService") == 1
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert world.command({"command": "sweep"}) == []
+
+
+def test_an_intent_whose_attempt_was_killed_before_writing_never_takes_another_incidents_change(world):
+    """Y stored its intent and was killed before its write; X, another incident's attempt, then made
+    the very change Y planned and recorded it. The sweep finds Y's intent open, its claim absent and
+    the target showing Y's plan: X's action record (a `target ==` query) owns the change, so Y's
+    intent is escalated with that evidence, never recorded as Y's write."""
+    from shared.remediation.records import IntentRecord
+
+    alert = world.alert(message_id="m-x")
+    assert world.handle(alert).status.value == "applied"
+    [x_intent] = [IntentRecord.model_validate(d) for d in world.state.find_records(INTENTS, "state", "recorded")]
+    y_key = claim_key("inc-y", SERVICE, "rollback_traffic")
+    y = x_intent.model_copy(update={"incident_id": "inc-y", "message_id": "m-y", "owner": "m-y:a", "claim_key": y_key,
+                                    "noted_at": x_intent.noted_at - timedelta(seconds=5), "closed_at": None,
+                                    "closed_by": "", "note": "", "expires_at": None,
+                                    "state": x_intent.state.__class__.OPEN})
+    world.state.put_record(INTENTS, y.key, y.model_dump(mode="python"))
+    _lapsed(world)
+    from shared.remediation.verification import Sweep
+
+    outcomes = Sweep(world.config, world.adapters)._unrecorded_intents()   # the intents' pass: X's verification aside
+
+    [escalated] = _escalations(outcomes, "inc-y")
+    assert x_intent.claim_key in escalated.reason and "Recorded now" not in escalated.reason, escalated.reason
+    assert world.state.get_record(ACTIONS, y_key) is None
+    assert world.state.get_record(INTENTS, y.key)["state"] == "escalated"
+    assert world.standins.run.count("UpdateService") == 1
+
+
+def test_a_sweep_report_whose_publish_failed_reaches_a_person_once(world):
+    """The sweep records the unrecorded write, and its `escalated` publish fails (Pub/Sub unavailable):
+    the sweep's delivery raises (redelivered), the report stays pending in the closed intent, and the
+    retried sweep publishes that very outcome, once; a later sweep publishes nothing."""
+    from shared.errors import TransientError
+    from tests.unit.fakes import FaultyPublisher
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
+    world.adapters = dataclasses.replace(adapters, publisher=publisher)
+    publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        world.command({"command": "sweep"})
+    key = intent_key(incident_id, MESSAGE)
+    intent = world.state.get_record(INTENTS, key)
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == ""
+
+    world.clock.set(world.clock.now() + timedelta(seconds=10))
+    [outcome] = world.command({"command": "sweep"}, message_id="c1")    # Pub/Sub's redelivery of the sweep
+
+    assert outcome.status.value == "escalated" and "Recorded now" in outcome.reason, outcome.reason
+    [published] = world.published()
+    assert published["outcome_id"] == outcome.outcome_id and published["incident_id"] == incident_id
+    assert world.state.get_record(INTENTS, key)["report_state"] == "sent"
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert _escalations(world.command({"command": "sweep"}, message_id="c2"), incident_id) == []
+    world.adapters = adapters
+
+
+def test_two_sweeps_at_once_publish_an_unsent_report_once(world):
+    """After the failed publish, two sweeps (the retried delivery and the scheduler's next) run at once:
+    each reads the report pending and tries to take it by an update guarded on its holder (Firestore's
+    update-time precondition); exactly one publishes it."""
+    from shared.errors import TransientError
+    from tests.unit.fakes import FaultyPublisher
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
+    world.adapters = dataclasses.replace(adapters, publisher=publisher)
+    publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        world.command({"command": "sweep"})
+    world.clock.set(world.clock.now() + timedelta(seconds=10))
+
+    results, errors = concurrently(lambda: world.command({"command": "sweep"}, message_id="c1"),
+                                   lambda: world.command({"command": "sweep"}, message_id="c2"))
+
+    assert errors == []
+    reports = _escalations([o for result in results for o in result], incident_id)
+    assert len(reports) == 1, [(o.status.value, o.reason) for o in reports]
+    assert [p["outcome_id"] for p in world.published(2)] == [reports[0].outcome_id]   # waits for a second: none
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["report_state"] == "sent"
+    world.adapters = adapters

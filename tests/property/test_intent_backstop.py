@@ -57,3 +57,28 @@ def test_an_unrecorded_write_whose_escalation_was_lost_and_never_redelivered_is_
         assert sum(o.run_writes + o.vpc_writes for o in run.trace) == 1
         [report] = [o for o in run.trace[-1].outcomes if o.status.value == "escalated"]
         assert "ended without recording it" in report.reason and len(run.action_records()) == 1
+
+
+@pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
+def test_a_sweep_report_whose_own_publish_failed_is_published_by_the_next_sweep_once(scenario: str) -> None:
+    """As above, and then the sweep's own `escalated` publish fails too (the sweep raises): the next
+    sweep publishes that report, once, and the write stays recorded for verification."""
+    from tests.property.harness import LEASE_LAPSED_MINUTES, Advance, Fault, Settle, Sweep
+
+    with fast_run(scenario, "enforce", **POLICY) as run:
+        for step in [PublishFault(1), StoreFault("write", 1, method="record_all"), Open(0, 0),
+                     Fault("run", "", clear=True), Settle()]:
+            run.step(step)
+        run.failed_deliveries, run.waiting_deliveries = [], []            # dead-lettered, as dead_letter() does
+        run.failed_commands, run.waiting_commands, run.failed_sweeps = [], [], 0
+        run.step(Advance(LEASE_LAPSED_MINUTES + 5))
+        run.step(PublishFault(1))
+        failed = run.step(Sweep(0))
+        assert failed.transient == 1 and failed.outcomes == []
+        retried = run.step(Sweep(0))
+        [report] = [o for o in retried.outcomes if o.status.value == "escalated"]
+        assert "ended without recording it" in report.reason and len(run.action_records()) == 1
+        later = run.step(Sweep(1))
+        assert [o for o in later.outcomes if o.status.value == "escalated"] == []
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)

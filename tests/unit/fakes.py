@@ -155,6 +155,19 @@ class MemoryStateStore:
             found.sort(key=lambda record: record[time_field])
             return _copy_plain(found[:limit])
 
+    def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
+                     limit: int = 100) -> list[dict[str, Any]]:
+        low, high = plain_record({"since": since, "before": before}).values()
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit}")
+        with self._lock:
+            # As the Firestore query: a range on `time_field` only, ordered by it (then by key, as
+            # Firestore orders ties by document name); a record without a timestamp there never matches.
+            found = [(record[time_field], key, record) for (k, key), record in self.documents.items()
+                     if k == kind and isinstance(record.get(time_field), datetime) and low <= record[time_field] < high]
+            found.sort(key=lambda item: item[:2])
+            return _copy_plain([record for _, _, record in found[:limit]])
+
 
 def _copy_plain(value: Any) -> Any:
     """A copy of a stored plain record (or None): `plain_record` leaves only dicts and lists to copy;
@@ -204,7 +217,7 @@ __all__ = ["MemoryStateStore", "RecordingRun", "Adapters", "FaultyStateStore", "
 # --- faults in Runwarden's own ports (the state store, the outcome publisher) ----------------------
 
 
-STORE_READS = ("get", "get_record", "get_many", "find_records", "find_before")
+STORE_READS = ("get", "get_record", "get_many", "find_records", "find_before", "find_between")
 STORE_CLAIMS = ("claim", "claim_all")
 STORE_WRITES = ("complete", "release", "put_record", "update_record", "record_all")
 STORE_GROUPS = {"read": STORE_READS, "claim": STORE_CLAIMS, "write": STORE_WRITES}
@@ -229,7 +242,7 @@ def transient_error(code: str, what: str) -> TransientError:
 class FaultyStateStore:
     """A StateStore (any: MemoryStateStore, FirestoreStateStore) whose next calls fail as Firestore
     can fail, for fault drills and the property tests. Faults are queued per group of methods:
-    - `read` (get, get_record, get_many, find_records, find_before): the call fails, nothing is read;
+    - `read` (get, get_record, get_many, find_records, find_before, find_between): the call fails, nothing is read;
     - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, put_record,
       update_record, record_all): the call fails before anything is written, or, with `lost`, the commit
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
@@ -313,6 +326,9 @@ class FaultyStateStore:
 
     def find_before(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("read", "find_before", *args, **kwargs)
+
+    def find_between(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("read", "find_between", *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:   # anything else the store has (warm, ...), unchanged
         return getattr(self.inner, name)

@@ -615,3 +615,263 @@ def test_an_attempt_that_fails_before_its_write_leaves_its_stored_intent_void(fa
         call()
     intent = state.get_record(INTENTS, key)
     assert intent is None or intent["state"] == "void", intent
+
+
+# --- intents an earlier version stored without a state ------------------------------------------------------
+
+def _stateless(state, data: dict[str, Any]) -> None:
+    """The intent as an earlier version stored it: no `state`, `closed_at`, `closed_by` or `note`."""
+    state.put_record(INTENTS, IntentRecord.model_validate(data).key,
+                     {k: v for k, v in data.items() if k not in ("state", "closed_at", "closed_by", "note")})
+
+
+def test_a_write_whose_intent_an_earlier_version_stored_is_recorded_and_reported_by_the_sweep():
+    """Upgrading with an unrecorded write in flight: its intent has no state, so the open query never
+    finds it; the sweep's walk by `noted_at` opens it, and the same sweep records and reports it."""
+    state, run = _crashed_after_the_write()
+    _stateless(state, _intent(state))
+    assert "state" not in _intent(state)
+    assert state.find_before(INTENTS, "state", "open", "noted_at", LATER) == []   # what the old sweep saw
+
+    [outcome] = _sweep(state, run, LATER)
+
+    assert outcome.status is OutcomeStatus.ESCALATED and "Recorded now" in outcome.reason
+    assert state.get_record(ACTIONS, KEY)["state"] == "pending" and len(run.writes) == 1
+    assert _intent(state)["state"] == "recorded"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_the_walk_opens_only_intents_without_a_state_and_never_one_a_judge_changed_since():
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    closed = template.model_copy(update={"message_id": "m-closed", "claim_key": f"{KEY}#c",
+                                         "state": IntentState.VOID, "noted_at": NOW - timedelta(seconds=5)})
+    state.put_record(INTENTS, closed.key, closed.model_dump(mode="python"))
+    _stateless(state, _intent(state))
+    sweep = Sweep(config(), _Adapters(state, run, LATER))
+    original = state.update_record
+
+    def a_judge_first(kind, key, changes, expect=None):
+        if changes == {"state": "open"}:   # a redelivery of the earlier version's message escalated it just now
+            original(kind, key, {"state": "escalated", "closed_by": f"{MESSAGE}:b"}, expect={"state": None})
+        return original(kind, key, changes, expect)
+    state.update_record = a_judge_first
+
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+
+    assert _intent(state)["state"] == "escalated" and _intent(state)["closed_by"] == f"{MESSAGE}:b"
+    assert state.get_record(INTENTS, closed.key)["state"] == "void"
+
+
+def test_the_walk_reads_a_bounded_page_a_sweep_and_misses_none():
+    from shared.remediation.records import SWEEP_MARKS
+    from shared.remediation.verification import MAX_STATELESS_PER_SWEEP, STATELESS_CURSOR
+
+    state, run = _crashed_after_the_write()
+    template = _intent(state)
+    total = MAX_STATELESS_PER_SWEEP + 7
+    for i in range(total):   # some stored at the same instant, across the page's end
+        _stateless(state, template | {"message_id": f"m-{i:03}", "claim_key": f"{KEY}#{i}",
+                                      "noted_at": NOW - timedelta(seconds=200 - i // 3)})
+    reads = []
+    original = state.find_between
+
+    def find_between(*args, **kwargs):
+        found = original(*args, **kwargs)
+        reads.append(len(found))
+        return found
+    state.find_between = find_between
+    sweep = Sweep(config(), _Adapters(state, run, LATER))
+
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+    opened = [d for (k, _), d in state.documents.items() if k == INTENTS and d.get("state") == "open"]
+    assert reads == [MAX_STATELESS_PER_SWEEP] and len(opened) == MAX_STATELESS_PER_SWEEP + 1   # + the template's
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+    opened = [d for (k, _), d in state.documents.items() if k == INTENTS and d.get("state") == "open"]
+    assert len(opened) == total + 1 and reads[1] < MAX_STATELESS_PER_SWEEP
+    assert state.get_record(SWEEP_MARKS, STATELESS_CURSOR)["cursor"] == intents.cutoff(LATER, LEASE)
+    sweep._stateless_intents(intents.cutoff(LATER, LEASE))
+    assert len(reads) == 2    # caught up: nothing before the cutoff is read again
+
+
+def test_a_fault_walking_the_intents_leaves_the_bookmark_and_never_stops_the_sweep():
+    state, run = _crashed_after_the_write()
+    _stateless(state, _intent(state))
+    state.fail_next("read", 1, method="find_between")
+    assert _sweep(state, run, LATER) == [] and "state" not in _intent(state)
+    [outcome] = _sweep(state, run, LATER + timedelta(seconds=1))
+    assert outcome.status is OutcomeStatus.ESCALATED and _intent(state)["state"] == "recorded"
+
+
+# --- a change another record owns --------------------------------------------------------------------------
+
+def _killed_before_its_write(state, x_records: bool = True, x_after: int = 20):
+    """Y stored its intent and was killed before writing (nothing of it given back, nothing voided);
+    X, another incident's attempt, then made the very change Y planned. With `x_records` False, X
+    wrote and has not recorded yet (still running, or died after its write)."""
+    from shared.remediation.guardrails import claim_key
+    from tests.unit.fakes import Adapters
+
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    intent = y._intent(ACTION, proposal.params, proposal.before, claim_key("inc-y", SERVICE, "rollback_traffic"),
+                       "inc-y", SERVICE, "bad_revision", None, NOW)
+    state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+    x = Gate(config(), state, FixedClock(NOW + timedelta(seconds=x_after)), owner="m-x:a", message_id="m-x")
+    if not x_records:
+        inner = state.record_all
+
+        def crash(*args, **kwargs):
+            raise KeyboardInterrupt()
+        state.record_all = crash
+    try:
+        x.execute(ACTION, proposal.params, proposal.before, "inc-x", Adapters(run), service=SERVICE,
+                  signature="bad_revision")
+    except KeyboardInterrupt:
+        state.record_all = inner
+    assert len(run.writes) == 1
+    return run, intent
+
+
+@pytest.mark.parametrize("x_after", [20, -20], ids=["x-after-y-planned", "x-before-y-planned"])
+@pytest.mark.parametrize("x_records", [True, False], ids=["x-recorded", "x-in-flight"])
+def test_the_sweep_never_takes_another_incidents_identical_change_for_a_killed_attempts_write(x_records, x_after):
+    """The target shows Y's planned change, but X made it: Y's intent must not be adopted (a second
+    action record, X's pin taken over, a report saying Y's attempt wrote it). X's action record, or
+    X's cooldown taken after Y planned, owns the change: Y's intent is escalated with that evidence."""
+    from shared.remediation.guardrails import PINS, claim_key
+
+    state = MemoryStateStore()
+    run, intent = _killed_before_its_write(state, x_records, x_after)
+    x_key = claim_key("inc-x", SERVICE, "rollback_traffic")
+
+    outcomes = Sweep(config(), _Adapters(state, run, LATER))._unrecorded_intents()   # X's verification aside
+
+    [escalated] = [o for o in outcomes if o.incident_id == "inc-y"]
+    assert escalated.status is OutcomeStatus.ESCALATED and "Recorded now" not in escalated.reason, escalated.reason
+    assert ("m-x:a" in escalated.reason if not x_records else x_key in escalated.reason), escalated.reason
+    assert state.get_record(ACTIONS, intent.claim_key) is None and len(run.writes) == 1
+    assert state.get_record(INTENTS, intent.key)["state"] == "escalated"
+    later = Sweep(config(), _Adapters(state, run, LATER + timedelta(seconds=30)))._unrecorded_intents()
+    assert [o for o in later if o.incident_id == "inc-y"] == []
+    # X's write is X's: recorded by X, or else adopted from X's own intent once X's claim lapsed.
+    assert state.get_record(ACTIONS, x_key) is not None and state.get_record(PINS, SERVICE)["action_id"] == x_key
+    if not x_records:
+        [adopted] = [o for o in outcomes + later if o.incident_id == "inc-x"]
+        assert "Recorded now" in adopted.reason, adopted.reason
+
+
+def test_a_killed_attempts_own_cooldown_and_no_other_record_still_let_the_sweep_record_its_write():
+    """The evidence is another owner's: the attempt's own cooldown, or an older record of the same
+    change (before this plan's lease), never keeps its own write from being recorded."""
+    from shared.remediation.records import ActionRecord
+
+    state, run = _crashed_after_the_write()
+    old = ActionRecord(key="inc-0|svc|rollback_traffic", incident_id="inc-0", target=SERVICE, service=SERVICE,
+                       action="rollback_traffic", signature="bad_revision", reversible=True,
+                       params=IntentRecord.model_validate(_intent(state)).params,
+                       applied_at=NOW - timedelta(days=2), settle_at=NOW, deadline_at=NOW, state="verified")
+    state.put_record(ACTIONS, old.key, old.model_dump(mode="python") | {"state": "verified"})
+    [outcome] = _sweep(state, run, LATER)
+    assert "Recorded now" in outcome.reason and state.get_record(ACTIONS, KEY)["state"] == "pending"
+
+
+# --- the sweep's report is kept until published ---------------------------------------------------------------
+
+class _Published:
+    """The handler's publish: fails while told to (Pub/Sub unavailable), else keeps what it published."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures, self.outcomes = failures, []
+
+    def __call__(self, outcome):
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("Publish: 503 UNAVAILABLE")
+        self.outcomes.append(outcome)
+        return outcome
+
+
+def _swept_and_published(state, run, at, publish: _Published):
+    sweep = Sweep(config(), _Adapters(state, run, at))
+    outcomes = sweep.run()
+    try:
+        return sweep.publish(outcomes, publish)
+    except TransientError:
+        return None
+
+
+@pytest.mark.parametrize("shows", ["planned", "neither"])
+def test_a_report_whose_publish_failed_is_published_by_the_next_sweep_once(shows):
+    """The sweep recorded (or escalated) the intent and its `escalated` publish failed: the intent is
+    closed, but the report is kept in it, pending, and the retried sweep publishes the very same
+    outcome; later sweeps publish nothing more."""
+    state, run = _crashed_after_the_write()
+    if shows == "neither":
+        run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    publish = _Published(failures=1)
+
+    assert _swept_and_published(state, run, LATER, publish) is None      # the publish failed: the sweep raised
+    intent = _intent(state)
+    assert intent["state"] in ("recorded", "escalated") and intent["report_state"] == "pending"
+    assert intent["report_by"] == "" and publish.outcomes == []          # given back for the next sweep
+
+    [again] = _swept_and_published(state, run, LATER + timedelta(seconds=10), publish)
+
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == json_id(intent["report"])
+    assert _intent(state)["report_state"] == "sent"
+    assert _swept_and_published(state, run, LATER + timedelta(seconds=20), publish) == []
+    assert publish.outcomes == [again] and len(run.writes) == 1
+
+
+def json_id(report: str) -> str:
+    import json
+    return json.loads(report)["outcome_id"]
+
+
+def test_a_published_report_is_marked_sent_and_never_published_again():
+    state, run = _crashed_after_the_write()
+    publish = _Published()
+    [outcome] = _swept_and_published(state, run, LATER, publish)
+    assert _intent(state)["report_state"] == "sent" and json_id(_intent(state)["report"]) == outcome.outcome_id
+    later = LATER + LEASE + timedelta(minutes=1)        # past any hold: still nothing to publish
+    sweep = Sweep(config(), _Adapters(state, run, later))
+    assert sweep._unsent_reports() == []
+
+
+def test_a_report_held_by_a_sweep_that_died_is_published_once_its_hold_lapses():
+    state, run = _crashed_after_the_write()
+    [made] = Sweep(config(), _Adapters(state, run, LATER)).run()     # the instance dies before publishing
+    assert _intent(state)["report_state"] == "pending" and _intent(state)["report_by"].startswith("sweep:")
+    assert Sweep(config(), _Adapters(state, run, LATER + timedelta(minutes=5)))._unsent_reports() == []   # held
+    [retried] = Sweep(config(), _Adapters(state, run, LATER + LEASE + timedelta(seconds=1)))._unsent_reports()
+    assert retried.to_json() == made.to_json()     # the very outcome, byte for byte: the same outcome_id
+
+
+def test_two_sweeps_that_read_an_unsent_report_at_once_publish_it_once():
+    state, run = _crashed_after_the_write()
+    assert _swept_and_published(state, run, LATER, _Published(failures=1)) is None
+    read = IntentRecord.model_validate(_intent(state))
+    at = LATER + timedelta(seconds=10)
+    taken = [intents.take_report(state, read, owner, at, LEASE) for owner in ("sweep:a", "sweep:b")]
+    assert taken == [True, False] and _intent(state)["report_by"] == "sweep:a"
+    assert not intents.report_sent(state, read.key, "sweep:b", at)       # only the holder marks it
+    assert intents.report_sent(state, read.key, "sweep:a", at) and _intent(state)["report_state"] == "sent"
+
+
+def test_a_failed_publish_never_stops_the_sweeps_other_outcomes():
+    """One outcome's publish fails: the others are still published, then the sweep raises (Pub/Sub
+    delivers it again); the failed one's report is kept for that retry."""
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    other = template.model_copy(update={"message_id": "m-9", "claim_key": f"{KEY}#9", "action": "retired_action",
+                                        "noted_at": NOW + timedelta(seconds=1)})
+    state.put_record(INTENTS, other.key, other.model_dump(mode="python"))
+    publish = _Published(failures=1)
+    assert _swept_and_published(state, run, LATER + timedelta(seconds=2), publish) is None
+    assert len(publish.outcomes) == 1
+    states = sorted(state.get_record(INTENTS, k)["report_state"] for k in (template.key, other.key))
+    assert states == ["pending", "sent"]
+    [retried] = _swept_and_published(state, run, LATER + timedelta(seconds=3), publish)
+    assert len(publish.outcomes) == 2 and retried.outcome_id not in {o.outcome_id for o in publish.outcomes[:1]}

@@ -229,6 +229,31 @@ class RecordStoreContract:
         with pytest.raises(ValueError):
             store.find_before("intents", "state", "open", "noted_at", datetime(2026, 1, 1))   # naive
 
+    # ------------------------------------------------------------------ find_between
+
+    def test_find_between_pages_every_record_with_the_time_field_oldest_first(self, store: Any) -> None:
+        """A range on one field, whatever the record's other fields hold (or lack): the page a cursor
+        walks through a collection (the sweep's pass over intents stored without a state)."""
+        ages = {"a": 50, "b": 10, "c": 30, "d": 70, "e": 20}   # minutes before T0
+        for name, minutes in ages.items():
+            data = {"n": name, "noted_at": T0 - timedelta(minutes=minutes)}
+            store.put_record("intents", f"inc|{name}", data | ({"state": "void"} if name == "c" else {}))
+        store.put_record("intents", "inc|no-time", {"n": "no-time"})
+        store.put_record("intents", "inc|not-a-time", {"n": "not-a-time", "noted_at": "yesterday"})
+        store.put_record("actions", "other-kind", {"n": "x", "noted_at": T0 - timedelta(minutes=40)})
+
+        since, before = (T0 - timedelta(minutes=50)).astimezone(CET), T0 - timedelta(minutes=15)
+        found = store.find_between("intents", "noted_at", since, before)
+
+        assert [r["n"] for r in found] == ["a", "c", "e"]   # since is in the range, before is not
+        assert found[0]["noted_at"] == T0 - timedelta(minutes=50)
+        assert [r["n"] for r in store.find_between("intents", "noted_at", since, before, limit=2)] == ["a", "c"]
+        assert store.find_between("intents", "noted_at", before, since) == []
+        with pytest.raises(ValueError):
+            store.find_between("intents", "noted_at", since, before, limit=0)
+        with pytest.raises(ValueError):
+            store.find_between("intents", "noted_at", datetime(2026, 1, 1), before)   # naive
+
     # ------------------------------------------------------------------ get_many
 
     def test_get_many_answers_in_the_order_asked(self, store: Any) -> None:
@@ -640,6 +665,7 @@ COVERAGE = {
     "claim_all": "test_claim_all_creates_every_record_in_one_go",   # once the port has it
     "record_all": "test_record_all_completes_the_claim_and_writes_every_record_in_one_go",
     "find_before": "test_find_before_returns_overdue_matches_oldest_first",
+    "find_between": "test_find_between_pages_every_record_with_the_time_field_oldest_first",
 }
 
 
