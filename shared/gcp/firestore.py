@@ -723,11 +723,17 @@ class DeferredRecord:
     def __init__(self, snapshot: Any) -> None:
         self._snapshot = snapshot
 
-    def get(self, name: str, default: Any = None) -> Any:
+    def get(self, name: str, default: Any = None, leave: Collection[str] = ()) -> Any:
+        """One field, as `data().get(name, default)`; a map field without its entries named in
+        `leave` (not decoded: for a reader that needs them only sometimes, then reads it again)."""
         if name in RESERVED_FIELDS:
             return default
-        value = self._snapshot.field(name)
+        value = self._snapshot.field(name, leave)
         return default if value is None and not self._has(name) else value
+
+    def names(self) -> list[str]:
+        """The record's field names, as `list(data())`."""
+        return [name for name in self._snapshot.names() if name not in RESERVED_FIELDS]
 
     def _has(self, name: str) -> bool:
         fields = self._snapshot._fields
