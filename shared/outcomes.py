@@ -5,7 +5,6 @@ subscription filters and the incident id as ordering key.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -14,11 +13,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.diagnosis.evidence import EvidenceItem
-from shared.timeline.writer import Timeline
+from shared.timeline.writer import Timeline, sorted_json
 
 SCHEMA = "runwarden.outcome/v1"
-# `json.dumps(..., sort_keys=True)`'s encoder, built once (it keeps no state between calls).
-_JSON = json.JSONEncoder(sort_keys=True)
+# `json.dumps(..., sort_keys=True)`, built once (shared/timeline/writer.py `sorted_json`).
+_JSON = sorted_json()
 
 
 class OutcomeStatus(str, Enum):
@@ -103,7 +102,7 @@ class Outcome(BaseModel):
         return self
 
     def to_json(self) -> bytes:
-        return _JSON.encode(self.model_dump(mode="json", by_alias=True)).encode()
+        return _JSON(self.model_dump(mode="json", by_alias=True)).encode()
 
     def attributes(self) -> dict[str, str]:
         """Pub/Sub attributes, for subscription filters."""
