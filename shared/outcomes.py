@@ -55,8 +55,9 @@ class DiagnosisReport(BaseModel):
 
 
 class ActionReport(BaseModel):
+    # Empty containers by factory, not by a default pydantic deep-copies for every report.
     name: str
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict)
     reversible: bool = True
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
@@ -66,7 +67,7 @@ class ActionReport(BaseModel):
     action_id: str | None = None        # the recorded action (restore_traffic's params.action_id)
     proposal_id: str | None = None      # what `approve` and `reject` name
     proposal_expires_at: datetime | None = None
-    overrides: list[str] = []           # limits an operator's override_limits skipped
+    overrides: list[str] = Field(default_factory=list)   # limits an operator's override_limits skipped
 
 
 class Timestamps(BaseModel):
