@@ -46,10 +46,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Collection, Mapping   # not typing's: its isinstance runs in Python
 from dataclasses import dataclass
 from datetime import datetime
-
-from typing import Any, Collection, Mapping
+from typing import Any
 
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.records import SETTLED_FIELD_PREFIX, SettledEntry
