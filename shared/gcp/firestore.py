@@ -761,18 +761,21 @@ def _field_path(name: str) -> str:
 
 def _call(fn: Callable[[], T], reraise: tuple[type[BaseException], ...] = ()) -> T:
     """Runs a Firestore call; Google errors leave as TransientError / PermanentError."""
-    from google.api_core.exceptions import GoogleAPIError, RetryError
-    from google.auth.exceptions import GoogleAuthError
-
     try:
         return fn()
     except reraise:
         raise
-    except RetryError as exc:
-        # The retry deadline ran out: no status of its own, but its last cause has one.
-        raise (classify(exc.cause) if exc.cause else TransientError(str(exc))) from exc
-    except (GoogleAPIError, GoogleAuthError, OSError) as exc:
-        raise classify(exc) from exc
+    except Exception as exc:  # noqa: BLE001 - only the Google and OS errors below are classified
+        # Imported here, on the error path, not before every call.
+        from google.api_core.exceptions import GoogleAPIError, RetryError
+        from google.auth.exceptions import GoogleAuthError
+
+        if isinstance(exc, RetryError):
+            # The retry deadline ran out: no status of its own, but its last cause has one.
+            raise (classify(exc.cause) if exc.cause else TransientError(str(exc))) from exc
+        if isinstance(exc, (GoogleAPIError, GoogleAuthError, OSError)):
+            raise classify(exc) from exc
+        raise
 
 
 def _retry_transient(fn: Callable[[], T]) -> T:

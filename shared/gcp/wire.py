@@ -12,25 +12,38 @@ def unary(stub: Any, request: Any, timeout: float | None, metadata: Any) -> Any:
     """One unary call. A gRPC error leaves as the google.api_core exception GAPIC raises for it
     (`google.api_core.exceptions.from_grpc_error`, what `grpc_helpers._wrap_unary_errors` raises),
     so shared.errors.classify reads it as it reads a GAPIC call's."""
-    import grpc
-    from google.api_core.exceptions import from_grpc_error
-
     try:
         return stub(request, timeout=timeout, metadata=metadata)
-    except grpc.RpcError as exc:
-        raise from_grpc_error(exc) from exc
+    except Exception as exc:  # noqa: BLE001 - only gRPC's errors are mapped; the rest leave as they are
+        mapped = _mapped(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 def streamed(stub: Any, request: Any, timeout: float | None, metadata: Any) -> list[Any]:
     """Every answer of one server-streaming call, errors mapped as in `unary` (GAPIC's
     `_wrap_stream_errors`)."""
-    import grpc
-    from google.api_core.exceptions import from_grpc_error
-
     try:
         return list(stub(request, timeout=timeout, metadata=metadata))
-    except grpc.RpcError as exc:
-        raise from_grpc_error(exc) from exc
+    except Exception as exc:  # noqa: BLE001 - as in `unary`
+        mapped = _mapped(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def _mapped(exc: Exception) -> Exception | None:
+    """The google.api_core exception GAPIC raises for a gRPC error; None for any other error (it
+    leaves as it is). Imported here, on the error path: the import statements cost more on every
+    call than the rest of `unary` around the stub."""
+    import grpc
+
+    if not isinstance(exc, grpc.RpcError):
+        return None
+    from google.api_core.exceptions import from_grpc_error
+
+    return from_grpc_error(exc)
 
 
 def within(send: Callable[..., Any], timeout: float | None, retry: Any) -> Any:

@@ -228,3 +228,44 @@ def test_settled_entries_from_a_deferred_record_answer_as_from_the_dict(wire, co
     assert undecoded == set(covered) & {("claims", "0.abc|svc|rollback_traffic")}
     assert [e.model_dump(exclude={"claim"}) for e in deferred.entries] == [
         e.model_dump(exclude={"claim"}) for e in whole.entries]
+
+
+# --- _call: Google and OS errors classified, anything else left as it is ----------------------------
+
+def _raises(error):
+    def fn():
+        raise error
+    return fn
+
+
+def test_a_google_error_leaves_classified():
+    from google.api_core import exceptions
+
+    with pytest.raises(TransientError) as raised:
+        firestore._call(_raises(exceptions.ServiceUnavailable("down")))
+    assert isinstance(raised.value.__cause__, exceptions.ServiceUnavailable)
+    with pytest.raises(PermanentError) as raised:
+        firestore._call(_raises(exceptions.PermissionDenied("no")))
+    assert raised.value.code == "PERMISSION_DENIED"
+
+
+def test_a_retry_that_ran_out_leaves_as_its_last_cause():
+    from google.api_core import exceptions
+
+    cause = exceptions.ServiceUnavailable("down")
+    with pytest.raises(TransientError) as raised:
+        firestore._call(_raises(exceptions.RetryError("Timeout of 30.0s exceeded", cause)))
+    assert "down" in str(raised.value)
+
+
+def test_an_error_to_reraise_or_of_another_kind_leaves_as_it_is():
+    from google.api_core import exceptions
+
+    conflict = exceptions.Conflict("exists")
+    with pytest.raises(exceptions.Conflict) as raised:
+        firestore._call(_raises(conflict), reraise=(exceptions.Conflict,))
+    assert raised.value is conflict
+    bug = KeyError("a bug")
+    with pytest.raises(KeyError) as raised:
+        firestore._call(_raises(bug))
+    assert raised.value is bug and raised.value.__cause__ is None

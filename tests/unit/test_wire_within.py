@@ -107,3 +107,38 @@ def test_the_retry_deadline_counts_from_the_first_attempt() -> None:
         assert kind == "raised" and isinstance(error, exceptions.RetryError)
         assert str(error) == "Timeout of 0.1s exceeded, last exception: 503 down" and error.cause is down
         assert len(script.timeouts) == 1
+
+
+# --- unary and streamed: a gRPC error mapped as GAPIC maps it, anything else left as it is ------------
+
+import grpc  # noqa: E402
+
+from shared.gcp.wire import streamed, unary  # noqa: E402
+from tests.unit.grpc_calls import failed_call  # noqa: E402
+
+
+def _raising(error: BaseException) -> Callable[..., Any]:
+    def stub(request: Any, timeout: Any = None, metadata: Any = None) -> Any:
+        raise error
+    return stub
+
+
+@pytest.mark.parametrize("call", [unary, streamed])
+def test_a_grpc_error_leaves_as_the_gapic_exception(call) -> None:
+    failed = failed_call(grpc.StatusCode.UNAVAILABLE, "try later")
+    with pytest.raises(exceptions.ServiceUnavailable) as raised:
+        call(_raising(failed), object(), 1.0, ())
+    assert raised.value.__cause__ is failed and str(raised.value) == str(exceptions.from_grpc_error(failed))
+
+
+@pytest.mark.parametrize("call", [unary, streamed])
+def test_any_other_error_leaves_as_it_is(call) -> None:
+    error = ValueError("a bug")
+    with pytest.raises(ValueError) as raised:
+        call(_raising(error), object(), 1.0, ())
+    assert raised.value is error and raised.value.__cause__ is None
+
+
+def test_answers_pass_through() -> None:
+    assert unary(lambda request, timeout, metadata: (request, timeout, metadata), "r", 2.0, ("m",)) == ("r", 2.0, ("m",))
+    assert streamed(lambda request, timeout, metadata: iter([1, 2]), "r", 2.0, ()) == [1, 2]
