@@ -5,7 +5,6 @@ subscription filters and the incident id as ordering key.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -14,11 +13,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.diagnosis.evidence import EvidenceItem
-from shared.timeline.writer import Timeline
+from shared.timeline.writer import Timeline, sorted_json
 
 SCHEMA = "runwarden.outcome/v1"
-# `json.dumps(..., sort_keys=True)`'s encoder, built once (it keeps no state between calls).
-_JSON = json.JSONEncoder(sort_keys=True)
+# `json.dumps(..., sort_keys=True)`, built once (shared/timeline/writer.py `sorted_json`).
+_JSON = sorted_json()
 
 
 class OutcomeStatus(str, Enum):
@@ -56,8 +55,9 @@ class DiagnosisReport(BaseModel):
 
 
 class ActionReport(BaseModel):
+    # Empty containers by factory, not by a default pydantic deep-copies for every report.
     name: str
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict)
     reversible: bool = True
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
@@ -67,7 +67,7 @@ class ActionReport(BaseModel):
     action_id: str | None = None        # the recorded action (restore_traffic's params.action_id)
     proposal_id: str | None = None      # what `approve` and `reject` name
     proposal_expires_at: datetime | None = None
-    overrides: list[str] = []           # limits an operator's override_limits skipped
+    overrides: list[str] = Field(default_factory=list)   # limits an operator's override_limits skipped
 
 
 class Timestamps(BaseModel):
@@ -103,7 +103,7 @@ class Outcome(BaseModel):
         return self
 
     def to_json(self) -> bytes:
-        return _JSON.encode(self.model_dump(mode="json", by_alias=True)).encode()
+        return _JSON(self.model_dump(mode="json", by_alias=True)).encode()
 
     def attributes(self) -> dict[str, str]:
         """Pub/Sub attributes, for subscription filters."""

@@ -193,8 +193,9 @@ class _AlertRun:
         incident_id = self.incident.incident_id
         intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
         reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target)]
-        read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=intent)))
-        settled = SettledState.parse(read.pop((SETTLED, incident_id)))
+        read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=[(SETTLED, incident_id), *intent])))
+        # An entry's copy of a claim read here too is not decoded: the claim as read stands for it.
+        settled = SettledState.parse(read.pop((SETTLED, incident_id)), covered=read)
         # The intent apart: it is no claim, and it is read whole only when its claim is not recorded.
         found_intent = read.pop(intent[0]) if intent else None
         prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],

@@ -748,11 +748,17 @@ class DeferredRecord:
     def __init__(self, snapshot: Any) -> None:
         self._snapshot = snapshot
 
-    def get(self, name: str, default: Any = None) -> Any:
+    def get(self, name: str, default: Any = None, leave: Collection[str] = ()) -> Any:
+        """One field, as `data().get(name, default)`; a map field without its entries named in
+        `leave` (not decoded: for a reader that needs them only sometimes, then reads it again)."""
         if name in RESERVED_FIELDS:
             return default
-        value = self._snapshot.field(name)
+        value = self._snapshot.field(name, leave)
         return default if value is None and not self._has(name) else value
+
+    def names(self) -> list[str]:
+        """The record's field names, as `list(data())`."""
+        return [name for name in self._snapshot.names() if name not in RESERVED_FIELDS]
 
     def _has(self, name: str) -> bool:
         fields = self._snapshot._fields
@@ -780,18 +786,21 @@ def _field_path(name: str) -> str:
 
 def _call(fn: Callable[[], T], reraise: tuple[type[BaseException], ...] = ()) -> T:
     """Runs a Firestore call; Google errors leave as TransientError / PermanentError."""
-    from google.api_core.exceptions import GoogleAPIError, RetryError
-    from google.auth.exceptions import GoogleAuthError
-
     try:
         return fn()
     except reraise:
         raise
-    except RetryError as exc:
-        # The retry deadline ran out: no status of its own, but its last cause has one.
-        raise (classify(exc.cause) if exc.cause else TransientError(str(exc))) from exc
-    except (GoogleAPIError, GoogleAuthError, OSError) as exc:
-        raise classify(exc) from exc
+    except Exception as exc:  # noqa: BLE001 - only the Google and OS errors below are classified
+        # Imported here, on the error path, not before every call.
+        from google.api_core.exceptions import GoogleAPIError, RetryError
+        from google.auth.exceptions import GoogleAuthError
+
+        if isinstance(exc, RetryError):
+            # The retry deadline ran out: no status of its own, but its last cause has one.
+            raise (classify(exc.cause) if exc.cause else TransientError(str(exc))) from exc
+        if isinstance(exc, (GoogleAPIError, GoogleAuthError, OSError)):
+            raise classify(exc) from exc
+        raise
 
 
 def _retry_transient(fn: Callable[[], T]) -> T:

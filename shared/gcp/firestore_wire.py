@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from shared.gcp.wire import streamed, unary, within
 
@@ -88,20 +88,42 @@ class Snapshot:
             return dict(self._decoded)
         return decode_fields(self._fields, self._client)
 
-    def field(self, name: str) -> Any:
+    def field(self, name: str, leave: Collection[str] = ()) -> Any:
         """One top-level field decoded alone, as `decoded()` would hold it (None when absent or the
         document is missing). A document the library may decode as a whole into something else
-        than a dict (one field, or a `__type__` field: see `decode_fields`) is decoded whole."""
+        than a dict (one field, or a `__type__` field: see `decode_fields`) is decoded whole.
+
+        `leave`: when the field is a map that decodes to a dict, its entries named in `leave` are
+        left out, not decoded (the dict is `decoded()`'s without them)."""
         fields = self._fields
         if fields is None:
             return None
         if len(fields) == 1 or "__type__" in fields:
             decoded = self.decoded()
-            return decoded.get(name) if isinstance(decoded, dict) else None
+            value = decoded.get(name) if isinstance(decoded, dict) else None
+            return {k: v for k, v in value.items() if k not in leave} if leave and isinstance(value, dict) else value
         if name not in fields:
             return None
         value = fields[name]
-        return _decode(value.WhichOneof("value_type"), value, self._client)
+        kind = value.WhichOneof("value_type")
+        if leave and kind == "map_value":
+            inner = value.map_value.fields
+            if len(inner) != 1 and "__type__" not in inner:   # else it may decode to something else
+                return {k: _decode(inner[k].WhichOneof("value_type"), inner[k], self._client)
+                        for k in inner if k not in leave}
+        decoded = _decode(kind, value, self._client)
+        return {k: v for k, v in decoded.items() if k not in leave} if leave and isinstance(decoded, dict) else decoded
+
+    def names(self) -> list[str]:
+        """The top-level field names, in `decoded()`'s order (none for a missing document, or one
+        the library decodes into something else than a dict)."""
+        fields = self._fields
+        if fields is None:
+            return []
+        if len(fields) == 1 or "__type__" in fields:
+            decoded = self.decoded()
+            return list(decoded) if isinstance(decoded, dict) else []
+        return list(fields)
 
     def get(self, field: str) -> Any:
         """A top-level field; KeyError when it is absent, as DocumentSnapshot.get raises."""

@@ -642,8 +642,11 @@ class Gate:
     # --- bookkeeping ----------------------------------------------------------------------------
 
     def claim_reads(self, incident_id: str, target: str) -> list[tuple[str, str]]:
-        """The (kind, key) of every claim an action on `target` for this incident would hold."""
-        return [self._claim_read(incident_id, target, name) for name in sorted(all_actions())]
+        """The (kind, key) of every claim an action on `target` for this incident would hold: not
+        those no action can hold there (`Action.can_claim`: a connector's scaling on a service)."""
+        actions = all_actions()
+        return [self._claim_read(incident_id, target, name) for name in sorted(actions)
+                if actions[name].can_claim(target)]
 
     def _claim_read(self, incident_id: str, target: str, name: str) -> tuple[str, str]:
         kind = DRY_RUN_CLAIMS if self.config.action_dry_run(name) else CLAIMS

@@ -46,10 +46,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Collection, Mapping   # not typing's: its isinstance runs in Python
 from dataclasses import dataclass
 from datetime import datetime
-
-from typing import Any, Mapping
+from typing import Any
 
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.records import SETTLED_FIELD_PREFIX, SettledEntry
@@ -107,6 +107,14 @@ class SettledIncidents:
             return len(self._entries)
 
 
+_CLAIM = ("claim",)   # the SettledEntry field a reader may leave undecoded (`SettledState.parse`)
+
+
+def _covered(entry: Mapping[str, Any], covered: Collection[tuple[str, str]]) -> bool:
+    kind, key = entry.get("kind"), entry.get("key")
+    return isinstance(kind, str) and isinstance(key, str) and (kind, key) in covered
+
+
 @dataclass(frozen=True)
 class SettledState:
     """An incident's SETTLED record as read (`parse`): its entries, one per completed claim."""
@@ -114,11 +122,30 @@ class SettledState:
     entries: tuple[SettledEntry, ...] = ()
 
     @classmethod
-    def parse(cls, data: Mapping[str, Any] | None) -> "SettledState":
+    def parse(cls, data: Any, covered: Collection[tuple[str, str]] = ()) -> "SettledState":
+        """`data`: the record as read, a dict, or a record decoded as far as it is read (a
+        `DeferredRecord` of the Firestore store: its `names()` and `get(name, leave=...)`).
+
+        `covered`: the claims read themselves, by (kind, key), beside this record. From a deferred
+        record, the copy of such a claim in its entry is not decoded (`claim` None): the claim as
+        read stands for it wherever the two meet (`claims() | read`, shared.pipeline `_AlertRun.
+        prior`). Every other field is decoded and validated as from a dict. One difference, for
+        state Runwarden never writes: such a copy that would not validate no longer fails the read."""
         if not data:
             return cls()
-        return cls(tuple(SettledEntry.model_validate(value) for name, value in sorted(data.items())
-                         if name.startswith(SETTLED_FIELD_PREFIX) and isinstance(value, Mapping)))
+        if isinstance(data, Mapping):
+            return cls(tuple(SettledEntry.model_validate(value) for name, value in sorted(data.items())
+                             if name.startswith(SETTLED_FIELD_PREFIX) and isinstance(value, Mapping)))
+        entries = []
+        for name in sorted(data.names()):
+            if not name.startswith(SETTLED_FIELD_PREFIX):
+                continue
+            value = data.get(name, leave=_CLAIM)
+            if isinstance(value, Mapping) and not _covered(value, covered):
+                value = data.get(name)   # its copy of the claim is needed: decoded after all
+            if isinstance(value, Mapping):
+                entries.append(SettledEntry.model_validate(value))
+        return cls(tuple(entries))
 
     @property
     def recorded(self) -> frozenset[str]:

@@ -161,3 +161,111 @@ def test_a_deferred_record_can_be_told_apart(wire):
     deferred = firestore.DeferredRecord(Snapshot(document.name, document, None))
     assert not _same(deferred.get("claim_key"), INTENT["claim_key"])
     assert not _same(deferred.data(), firestore._visible(INTENT))
+
+
+@pytest.mark.parametrize("data", [
+    INTENT,
+    {"claim_key": "only"},
+    {"__type__": "other", "claim_key": {"a": 1, "b": 2}, "n": 1},
+    {"m": {"a": 1, "claim": {"x": [1]}, "b": "s"}, "one": {"claim": 1}, "vec": {"__type__": "__vector__",
+                                                                               "value": [1.0]}, "n": None},
+])
+def test_a_deferred_record_names_its_fields_and_leaves_out_what_it_is_told(wire, data):
+    from shared.gcp.firestore_wire import Snapshot
+
+    document = wire.set_write(wire.name("runwarden_settled", "a"), data).update
+    whole = firestore._visible(Snapshot(document.name, document, None).to_dict())
+    deferred = firestore.DeferredRecord(Snapshot(document.name, document, None))
+    assert deferred.names() == list(whole)
+    for name in [*data, "absent"]:
+        left = deferred.get(name, leave=("claim", "a"))
+        value = whole.get(name)
+        # A vector stays the library's Vector; a map of one entry is decoded whole, then left out of.
+        expected = {k: v for k, v in value.items() if k not in ("claim", "a")} if isinstance(value, dict) else value
+        assert _same(left, expected), name
+
+
+def _settled_record(*entries):
+    from shared.remediation.records import SettledEntry, settled_field
+
+    data = {"incident_id": "0.abc", "expires_at": datetime(2026, 11, 27, 12, 2, tzinfo=timezone.utc)}
+    for entry in entries:
+        data[settled_field(entry["key"])] = SettledEntry.model_validate(entry).model_dump(mode="python")
+    return data
+
+
+CLAIM = {"key": "0.abc|svc|rollback_traffic", "owner": "m-1:a", "status": "completed",
+         "claimed_at": datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc),
+         "expires_at": datetime(2026, 11, 27, 12, 2, tzinfo=timezone.utc),
+         "result": {"status": "applied", "after": {"traffic": [{"revision": "s-1", "percent": 100}]}}}
+ON_SERVICE = {"key": "0.abc|svc|rollback_traffic", "kind": "claims", "target": "svc", "action": "rollback_traffic",
+              "recorded": True, "claim": CLAIM}
+ON_CONNECTOR = {"key": "0.abc|conn|scale_connector", "kind": "claims", "target": "conn",
+                "action": "scale_connector", "recorded": False, "claim": CLAIM | {"key": "0.abc|conn|scale_connector"}}
+
+
+@pytest.mark.parametrize("covered", [
+    {("claims", "0.abc|svc|rollback_traffic"): CLAIM},                 # the service's claim, read beside it
+    {("claims", "0.abc|svc|rollback_traffic"): None},                  # read, and gone since
+    {("dry_run_claims", "0.abc|svc|rollback_traffic"): None},          # another kind: not covered
+    {},
+])
+def test_settled_entries_from_a_deferred_record_answer_as_from_the_dict(wire, covered):
+    """What `_AlertRun.prior` makes of them: the same recorded keys and targets, and the same claims
+    once the claims read beside them are laid over (`claims() | read`); the copy of a claim read
+    beside them is not decoded."""
+    from shared.gcp.firestore_wire import Snapshot
+    from shared.remediation.settled import SettledState
+
+    data = _settled_record(ON_SERVICE, ON_CONNECTOR)
+    document = wire.set_write(wire.name("runwarden_settled", "0.abc"), data).update
+    whole = SettledState.parse(Snapshot(document.name, document, None).to_dict())
+    deferred = SettledState.parse(firestore.DeferredRecord(Snapshot(document.name, document, None)), covered)
+    assert deferred.recorded == whole.recorded and deferred.targets() == whole.targets()
+    merged, expected = deferred.claims() | covered, whole.claims() | covered
+    assert merged.keys() == expected.keys() and all(_same(merged[k], expected[k]) for k in merged)
+    undecoded = {(e.kind, e.key) for e in deferred.entries if e.claim is None}
+    assert undecoded == set(covered) & {("claims", "0.abc|svc|rollback_traffic")}
+    assert [e.model_dump(exclude={"claim"}) for e in deferred.entries] == [
+        e.model_dump(exclude={"claim"}) for e in whole.entries]
+
+
+# --- _call: Google and OS errors classified, anything else left as it is ----------------------------
+
+def _raises(error):
+    def fn():
+        raise error
+    return fn
+
+
+def test_a_google_error_leaves_classified():
+    from google.api_core import exceptions
+
+    with pytest.raises(TransientError) as raised:
+        firestore._call(_raises(exceptions.ServiceUnavailable("down")))
+    assert isinstance(raised.value.__cause__, exceptions.ServiceUnavailable)
+    with pytest.raises(PermanentError) as raised:
+        firestore._call(_raises(exceptions.PermissionDenied("no")))
+    assert raised.value.code == "PERMISSION_DENIED"
+
+
+def test_a_retry_that_ran_out_leaves_as_its_last_cause():
+    from google.api_core import exceptions
+
+    cause = exceptions.ServiceUnavailable("down")
+    with pytest.raises(TransientError) as raised:
+        firestore._call(_raises(exceptions.RetryError("Timeout of 30.0s exceeded", cause)))
+    assert "down" in str(raised.value)
+
+
+def test_an_error_to_reraise_or_of_another_kind_leaves_as_it_is():
+    from google.api_core import exceptions
+
+    conflict = exceptions.Conflict("exists")
+    with pytest.raises(exceptions.Conflict) as raised:
+        firestore._call(_raises(conflict), reraise=(exceptions.Conflict,))
+    assert raised.value is conflict
+    bug = KeyError("a bug")
+    with pytest.raises(KeyError) as raised:
+        firestore._call(_raises(bug))
+    assert raised.value is bug and raised.value.__cause__ is None

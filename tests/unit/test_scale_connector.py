@@ -250,3 +250,23 @@ def test_three_argument_plan_uses_the_default_policy():
     proposal = plan(diagnose(b, S), b, S)
     assert proposal.params.machine_type == "e2-standard-4"
     assert ACTION.needs_approval(proposal.params, config()) != ""  # defaults: proposed, never applied
+
+
+def test_a_claim_on_a_target_that_is_no_connector_can_never_exist_so_it_is_not_read():
+    """The gate skips reading scale_connector's claim on a service (`can_claim`) because its bounds
+    refuse any target that is no connector's name, before any claim is taken: both are checked
+    here, so the read can only be dropped while the refusal stands."""
+    from shared.remediation.guardrails import Gate
+    from shared.clock import FixedClock
+    from tests.unit.fakes import MemoryStateStore
+
+    service = "projects/demo/locations/us-central1/services/backend"
+    assert ACTION.can_claim(CONNECTOR) and not ACTION.can_claim(service)
+    for target in (service, "backend", "projects/demo/locations/us-central1/connectors/c/x"):
+        refused = ACTION.bounds_violations(params(target=target), config(allow_one_way=True), T0)
+        assert not ACTION.can_claim(target) and any("is not a connector name" in v for v in refused)
+    gate = Gate(config(), MemoryStateStore(), FixedClock(T0), owner="attempt-1")
+    assert [key.rsplit("|", 1)[1] for _, key in gate.claim_reads("inc-1", service)] == [
+        "restore_traffic", "rollback_traffic"]
+    assert [key.rsplit("|", 1)[1] for _, key in gate.claim_reads("inc-1", CONNECTOR)] == [
+        "restore_traffic", "rollback_traffic", "scale_connector"]

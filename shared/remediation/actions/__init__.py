@@ -26,9 +26,18 @@ def all_actions() -> dict[str, Action]:
     return dict(_REGISTRY)
 
 
+_LOADED = False
+
+
 def _load_builtin() -> None:
-    # Imported here, not at the top, so that the registry module has no import cycle.
+    # Imported here, not at the top, so that the registry module has no import cycle; once: an
+    # import statement from a package runs importlib's Python `_handle_fromlist` every time, and
+    # the gate asks for the actions on every delivery, a duplicate's included.
+    global _LOADED
+    if _LOADED:
+        return
     from shared.remediation.actions import restore_traffic, rollback_traffic, scale_connector  # noqa: F401
+    _LOADED = True
 
 
 __all__ = ["Action", "ActionParams", "register", "get_action", "all_actions"]

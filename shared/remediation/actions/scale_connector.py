@@ -84,6 +84,11 @@ class ScaleConnector(Action[ScaleConnectorParams]):
         return (violations + _range_violations(params) + _downward_violations(params)
                 + _policy_violations(params, config))
 
+    def can_claim(self, target: str) -> bool:
+        # `bounds_violations` refuses any target that is not a connector's name: a service's alert
+        # cannot have scaled a connector under the service's name.
+        return _CONNECTOR_NAME.match(target) is not None
+
     def needs_approval(self, params: ScaleConnectorParams, config: Config) -> str:
         """Why a person must approve this change first, or "" when the policy lets it run.
 
