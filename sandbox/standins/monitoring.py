@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence, Union
 
 from google.api import distribution_pb2, metric_pb2
+from google.protobuf import timestamp_pb2
 from google.cloud import monitoring_v3
-from proto.marshal.rules.dates import TimestampRule
 
 from sandbox.standins.base import Rpc, StandIn, invalid, paginate
 from sandbox.standins.metric_catalogue import INVALID_COMBINATION, descriptor, series_problems
@@ -573,7 +573,12 @@ def _set_typed_value(target: object, value: Value, value_type: str) -> None:
         target.distribution_value.CopyFrom(value)  # type: ignore[attr-defined]
 
 
-_TIMESTAMP = TimestampRule()
+# proto-plus's own datetime -> Timestamp rule, as the TimeSeries constructor applies it.
+_MARSHAL = monitoring_v3.TimeSeries.meta.marshal
+
+
+def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    return _MARSHAL.to_proto(timestamp_pb2.Timestamp, value)
 
 
 def _to_proto(series: SeriesSeed, kind: str, value_type: str, points: list[tuple[datetime | None, datetime, Value]],
@@ -593,8 +598,8 @@ def _to_proto(series: SeriesSeed, kind: str, value_type: str, points: list[tuple
     if with_points:
         for start, end, value in points:
             point = raw.points.add()
-            point.interval.start_time.CopyFrom(_TIMESTAMP.to_proto(start or end))
-            point.interval.end_time.CopyFrom(_TIMESTAMP.to_proto(end))
+            point.interval.start_time.CopyFrom(_timestamp(start or end))
+            point.interval.end_time.CopyFrom(_timestamp(end))
             _set_typed_value(point.value, value, value_type)
     return monitoring_v3.TimeSeries.wrap(raw)
 
