@@ -33,7 +33,7 @@ from shared.gcp.monitoring import (CloudMonitoringAdapter, describe_query, list_
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
-from sandbox.standins.base import ApiError, Call, StandIn
+from sandbox.standins.base import ApiError, Call, Rpc, StandIn
 from sandbox.standins.server import StandIns
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
 
@@ -86,7 +86,7 @@ class Transport:
             data = request
         else:
             data = type(request).serialize(request) if hasattr(type(request), "serialize") else request.SerializeToString()
-        parsed = rpc.deserialize(data)
+        parsed = self._parsed(rpc, method, data)
         standin = self.standin
         with standin._calls_lock:   # the call log and the faults, as StandIn._wrap does
             standin._calls.append(Call(method, parsed))
@@ -104,6 +104,19 @@ class Transport:
         if self._memo is not None:
             self._memo[key] = response
         return answer(response)
+
+
+    def _parsed(self, rpc: Rpc, method: str, data: bytes) -> Any:
+        """The request as the server hands it to the handler (and its call log). With a memo the
+        parse is kept too: one message per distinct request, never changed by the handler or by
+        whoever reads the call log."""
+        if self._memo is None:
+            return rpc.deserialize(data)
+        key = ("parsed", method, data)
+        parsed = self._memo.get(key)
+        if parsed is None:
+            parsed = self._memo[key] = rpc.deserialize(data)
+        return parsed
 
 
 class InProcessRun(CloudRunAdapter):
@@ -213,7 +226,7 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         self._transport = Transport(standin, memo)
         # Pure functions of their input, kept with the memo: a query's request bytes, an answer's models.
         shared = memo if memo is not None else {}
-        self._requests: dict[str, bytes] = shared.setdefault("requests", {})
+        self._requests: dict[str, tuple[bytes, str]] = shared.setdefault("requests", {})
         self._converted: dict[tuple[bytes, ...], tuple[Any, ...]] = shared.setdefault("series", {})
 
     def close(self) -> None:
@@ -224,8 +237,8 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         (a pure function of the answer's bytes; proto-plus makes it the dearest step here)."""
         from shared.gcp.endpoints import call_with_retry
 
-        validate_query(query)
-        answer = call_with_retry(lambda: self._list_bytes(query), what=f"ListTimeSeries {query.metric_type}",
+        request, description = self._request(query)
+        answer = call_with_retry(lambda: self._pages(request), what=f"ListTimeSeries {query.metric_type}",
                                  policy=self._policy)
         series = self._converted.get(answer)
         if series is None:
@@ -235,7 +248,7 @@ class InProcessMonitoring(CloudMonitoringAdapter):
             series = tuple(sorted((series_from_proto(p) for p in protos),
                                   key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items()))))
             self._converted[answer] = series
-        return MetricResult(query=describe_query(query), series=series)
+        return MetricResult(query=description, series=series)
 
     def _list(self, query: MetricQuery) -> list[Any]:
         from google.cloud import monitoring_v3
@@ -244,13 +257,21 @@ class InProcessMonitoring(CloudMonitoringAdapter):
                 for p in monitoring_v3.ListTimeSeriesResponse.deserialize(page).time_series]
 
     def _list_bytes(self, query: MetricQuery) -> tuple[bytes, ...]:
+        return self._pages(self._request(query)[0])
+
+    def _request(self, query: MetricQuery) -> tuple[bytes, str]:
+        """The query's request bytes and its description, once validate_query has passed it: all three
+        pure functions of the query, kept by its JSON (building the request costs more than answering it)."""
+        key = query.model_dump_json()
+        known = self._requests.get(key)
+        if known is None:
+            validate_query(query)
+            known = self._requests[key] = (list_time_series_request(query).SerializeToString(), describe_query(query))
+        return known
+
+    def _pages(self, request: bytes) -> tuple[bytes, ...]:
         from google.cloud import monitoring_v3
 
-        key = query.model_dump_json()
-        request = self._requests.get(key)
-        if request is None:   # building the request costs more than answering it
-            request = list_time_series_request(query).SerializeToString()
-            self._requests[key] = request
         pages: list[bytes] = []
         while True:   # every page, as list(pager) does
             data = self._transport.call("ListTimeSeries", request, bytes)

@@ -313,9 +313,11 @@ class Run:
     def _run_generation(self) -> int:
         # Read in place, under the stand-in's lock: `service()` would copy the whole service (twice
         # per step) for one number. (Read-only peek into the test double, as _vpc_operations.)
+        # The raw protobuf's field: proto-plus's attribute access costs more than the rest of the read.
         run = self.standins.run
         with run.lock:
-            return run._require_service(SERVICE).generation
+            service = run._require_service(SERVICE)
+            return type(service).pb(service).generation
 
     def _vpc_operations(self) -> int:
         # Accepted patches: the VPC stand-in keeps one operation per accepted PatchConnector.
