@@ -424,10 +424,25 @@ def _masks(texts: list[str], together: bool) -> list[str]:
     """`masked` of each text. `together` (every text ASCII, at most 200 characters stripped, none
     holding "\0", as `_forms_at_once` found them): one substitution over them all joined with "\0".
     That is each text masked alone: a number is digits, dots and colons, so none spans a "\0"; and
-    "\0", not a word character, is to the look-behind and the \b what a text's start and end are."""
-    if not together or not texts:
-        return list(map(masked, texts))
-    return _NUMBERS_ASCII.sub("N", "\0".join(map(str.strip, texts))).split("\0")
+    "\0", not a word character, is to the look-behind and the \b what a text's start and end are.
+    Otherwise only the texts that are not such (`_plain`) are masked alone: one long or non-ASCII
+    text in a read does not send all the others text by text."""
+    if not texts:
+        return []
+    if together:
+        return _NUMBERS_ASCII.sub("N", "\0".join(map(str.strip, texts))).split("\0")
+    # Some texts are not such: only they are masked alone, the others still in one substitution.
+    stripped = list(map(str.strip, texts))
+    plain = list(map(_plain, stripped))
+    picked = list(compress(stripped, plain))
+    together_masks = iter(_NUMBERS_ASCII.sub("N", "\0".join(picked)).split("\0") if picked else ())
+    return [next(together_masks) if is_plain else masked(text) for text, is_plain in zip(texts, plain)]
+
+
+def _plain(stripped: str) -> bool:
+    """A stripped text that `_masks` and `_forms_one_by_one` may join with others: ASCII, at most
+    200 characters (so its mask is never cut) and free of the separator "\0"."""
+    return stripped.isascii() and len(stripped) <= _MASKED_LENGTH and "\0" not in stripped
 
 
 def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -449,12 +464,18 @@ def _forms_at_once(distinct: list[str]) -> list[bytes] | None:
 
 def _forms_one_by_one(distinct: list[str]) -> list[bytes]:
     """Each text's form, for any texts: a text whose mask is computed (non-ASCII, or cut at 200
-    characters) has its mask's form."""
+    characters) has its mask's form; the `_plain` ones are translated together."""
+    stripped = list(map(str.strip, distinct))
+    plain = list(map(_plain, stripped))
+    picked = list(compress(stripped, plain))
+    # The texts `_plain` lets through in one translate, as `_forms_at_once` does for all of them.
+    joined = iter("\0".join(picked).encode("ascii").translate(None, _MASK_CHARS).split(b"\0") if picked else ())
     forms = []
-    for text in distinct:
-        stripped = text.strip()
-        if stripped.isascii() and len(stripped) <= _MASKED_LENGTH:
-            forms.append(stripped.encode("ascii").translate(None, _MASK_CHARS))
+    for text, alone, is_plain in zip(distinct, stripped, plain):
+        if is_plain:
+            forms.append(next(joined))
+        elif alone.isascii() and len(alone) <= _MASKED_LENGTH:   # one holding "\0"
+            forms.append(alone.encode("ascii").translate(None, _MASK_CHARS))
         else:
             forms.append(masked(text).translate(_DELETE_MASK_CHARS).encode("utf-8"))
     return forms
