@@ -431,18 +431,23 @@ def _masks(texts: list[str], together: bool) -> list[str]:
         return []
     if together:
         return _NUMBERS_ASCII.sub("N", "\0".join(map(str.strip, texts))).split("\0")
-    # Some texts are not such: only they are masked alone, the others still in one substitution.
+    # Some texts are not such: only they are masked alone, the others still in one substitution
+    # (each text not such stands as "" in it, so the pieces still line up with the texts).
     stripped = list(map(str.strip, texts))
-    plain = list(map(_plain, stripped))
-    picked = list(compress(stripped, plain))
-    together_masks = iter(_NUMBERS_ASCII.sub("N", "\0".join(picked)).split("\0") if picked else ())
-    return [next(together_masks) if is_plain else masked(text) for text, is_plain in zip(texts, plain)]
+    plain = _plain(stripped)
+    found = _NUMBERS_ASCII.sub("N", "\0".join(map(operator.mul, stripped, plain))).split("\0")
+    for i in compress(range(len(texts)), map(operator.not_, plain)):
+        found[i] = masked(texts[i])
+    return found
 
 
-def _plain(stripped: str) -> bool:
-    """A stripped text that `_masks` and `_forms_one_by_one` may join with others: ASCII, at most
-    200 characters (so its mask is never cut) and free of the separator "\0"."""
-    return stripped.isascii() and len(stripped) <= _MASKED_LENGTH and "\0" not in stripped
+def _plain(stripped: list[str]) -> list[bool]:
+    """For each stripped text, whether `_masks` and `_forms_one_by_one` may join it with others:
+    ASCII, at most 200 characters (so its mask is never cut) and free of the separator "\0"
+    (tested in C, text by text)."""
+    return list(map(operator.and_, map(operator.and_, map(str.isascii, stripped),
+                                       map(_MASKED_LENGTH.__ge__, map(len, stripped))),
+                    map(operator.not_, map(operator.contains, stripped, repeat("\0")))))
 
 
 def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -465,19 +470,19 @@ def _forms_at_once(distinct: list[str]) -> list[bytes] | None:
 def _forms_one_by_one(distinct: list[str]) -> list[bytes]:
     """Each text's form, for any texts: a text whose mask is computed (non-ASCII, or cut at 200
     characters) has its mask's form; the `_plain` ones are translated together."""
+    if not distinct:
+        return []
     stripped = list(map(str.strip, distinct))
-    plain = list(map(_plain, stripped))
-    picked = list(compress(stripped, plain))
-    # The texts `_plain` lets through in one translate, as `_forms_at_once` does for all of them.
-    joined = iter("\0".join(picked).encode("ascii").translate(None, _MASK_CHARS).split(b"\0") if picked else ())
-    forms = []
-    for text, alone, is_plain in zip(distinct, stripped, plain):
-        if is_plain:
-            forms.append(next(joined))
-        elif alone.isascii() and len(alone) <= _MASKED_LENGTH:   # one holding "\0"
-            forms.append(alone.encode("ascii").translate(None, _MASK_CHARS))
+    plain = _plain(stripped)
+    # The `_plain` texts in one translate, as `_forms_at_once` does for all of them (each other text
+    # stands as "" in it, so the pieces still line up with the texts); then the others one by one.
+    forms = "\0".join(map(operator.mul, stripped, plain)).encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
+    for i in compress(range(len(distinct)), map(operator.not_, plain)):
+        alone = stripped[i]
+        if alone.isascii() and len(alone) <= _MASKED_LENGTH:   # one holding "\0"
+            forms[i] = alone.encode("ascii").translate(None, _MASK_CHARS)
         else:
-            forms.append(masked(text).translate(_DELETE_MASK_CHARS).encode("utf-8"))
+            forms[i] = masked(distinct[i]).translate(_DELETE_MASK_CHARS).encode("utf-8")
     return forms
 
 
