@@ -424,10 +424,30 @@ def _masks(texts: list[str], together: bool) -> list[str]:
     """`masked` of each text. `together` (every text ASCII, at most 200 characters stripped, none
     holding "\0", as `_forms_at_once` found them): one substitution over them all joined with "\0".
     That is each text masked alone: a number is digits, dots and colons, so none spans a "\0"; and
-    "\0", not a word character, is to the look-behind and the \b what a text's start and end are."""
-    if not together or not texts:
-        return list(map(masked, texts))
-    return _NUMBERS_ASCII.sub("N", "\0".join(map(str.strip, texts))).split("\0")
+    "\0", not a word character, is to the look-behind and the \b what a text's start and end are.
+    Otherwise only the texts that are not such (`_plain`) are masked alone: one long or non-ASCII
+    text in a read does not send all the others text by text."""
+    if not texts:
+        return []
+    if together:
+        return _NUMBERS_ASCII.sub("N", "\0".join(map(str.strip, texts))).split("\0")
+    # Some texts are not such: only they are masked alone, the others still in one substitution
+    # (each text not such stands as "" in it, so the pieces still line up with the texts).
+    stripped = list(map(str.strip, texts))
+    plain = _plain(stripped)
+    found = _NUMBERS_ASCII.sub("N", "\0".join(map(operator.mul, stripped, plain))).split("\0")
+    for i in compress(range(len(texts)), map(operator.not_, plain)):
+        found[i] = masked(texts[i])
+    return found
+
+
+def _plain(stripped: list[str]) -> list[bool]:
+    """For each stripped text, whether `_masks` and `_forms_one_by_one` may join it with others:
+    ASCII, at most 200 characters (so its mask is never cut) and free of the separator "\0"
+    (tested in C, text by text)."""
+    return list(map(operator.and_, map(operator.and_, map(str.isascii, stripped),
+                                       map(_MASKED_LENGTH.__ge__, map(len, stripped))),
+                    map(operator.not_, map(operator.contains, stripped, repeat("\0")))))
 
 
 def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -449,14 +469,20 @@ def _forms_at_once(distinct: list[str]) -> list[bytes] | None:
 
 def _forms_one_by_one(distinct: list[str]) -> list[bytes]:
     """Each text's form, for any texts: a text whose mask is computed (non-ASCII, or cut at 200
-    characters) has its mask's form."""
-    forms = []
-    for text in distinct:
-        stripped = text.strip()
-        if stripped.isascii() and len(stripped) <= _MASKED_LENGTH:
-            forms.append(stripped.encode("ascii").translate(None, _MASK_CHARS))
+    characters) has its mask's form; the `_plain` ones are translated together."""
+    if not distinct:
+        return []
+    stripped = list(map(str.strip, distinct))
+    plain = _plain(stripped)
+    # The `_plain` texts in one translate, as `_forms_at_once` does for all of them (each other text
+    # stands as "" in it, so the pieces still line up with the texts); then the others one by one.
+    forms = "\0".join(map(operator.mul, stripped, plain)).encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
+    for i in compress(range(len(distinct)), map(operator.not_, plain)):
+        alone = stripped[i]
+        if alone.isascii() and len(alone) <= _MASKED_LENGTH:   # one holding "\0"
+            forms[i] = alone.encode("ascii").translate(None, _MASK_CHARS)
         else:
-            forms.append(masked(text).translate(_DELETE_MASK_CHARS).encode("utf-8"))
+            forms[i] = masked(distinct[i]).translate(_DELETE_MASK_CHARS).encode("utf-8")
     return forms
 
 

@@ -49,3 +49,35 @@ def test_the_master_warms_up_without_clients_and_the_worker_builds_them_before_t
 
     assert outcome.body["status"] == "applied"
     assert sandbox.standins.run.count("UpdateService") == 1
+
+
+def test_an_alert_pushed_as_the_instance_starts_is_applied_and_the_worker_still_builds_every_client(sandbox):
+    """Scale from zero through gunicorn's fork: the alert is pushed as soon as the port accepts,
+    while the worker's warm-up is still building (the bench's `waiting` case). The warm-up leaves the
+    Pub/Sub client until the event ends (the event builds it itself if it publishes first); the
+    alert is applied once, its outcome published, and the worker's warm-up ends with every client."""
+    import base64
+    import json
+    import urllib.request
+    import uuid
+
+    from sandbox.stack import ALERTS_TOPIC
+
+    server = sandbox.start_function("on_alert")
+    notification = sandbox.scenario.notification(sandbox.anchor)
+    push = {"subscription": f"projects/{sandbox.project}/subscriptions/direct",
+            "message": {"data": base64.b64encode(json.dumps(notification).encode()).decode(),
+                        "messageId": uuid.uuid4().hex}}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/projects/{sandbox.project}/topics/{ALERTS_TOPIC}",
+        data=json.dumps(push).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        status = response.status
+
+    assert status < 300
+    [outcome] = sandbox.wait_outcomes(1, timeout=60)
+    assert outcome.body["status"] == "applied"
+    assert sandbox.standins.run.count("UpdateService") == 1
+    worker = [line["runwarden"] for line in warm_up_lines(server) if line["runwarden"]["build_clients"]][0]
+    assert worker["failures"] == {}
+    assert set(worker["clients"]) == set(instance.ADAPTER_FIELDS)

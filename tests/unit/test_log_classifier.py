@@ -432,3 +432,27 @@ def test_a_memory_emptied_meanwhile_loses_nothing(monkeypatch):
     monkeypatch.setattr(log_signals, "_search", emptied_meanwhile)
     assert classify_all(["dial tcp 10.0.0.1:5432: i/o timeout", "x"]) == {
         "dial tcp 10.0.0.1:5432: i/o timeout": {DB}, "x": set()}
+
+
+def test_a_long_or_non_ascii_text_takes_the_text_by_text_path_alone(monkeypatch):
+    """A text longer than 200 characters stripped, or not ASCII, is masked alone; the others are
+    still masked in the one substitution (it used to send every text of the read text by text)."""
+    alone = []
+    mask = log_signals.masked
+    monkeypatch.setattr(log_signals, "masked", lambda text: alone.append(text) or mask(text))
+    long_texts = ["y" * 250 + " 1", "y" * 250 + " 2"]
+    texts = ["x 1", "x 2", "x 3", *long_texts, "é 1", "é 2", "a\x001", "a\x002"]
+
+    assert top_grouped(texts, 5) == _top_plainly(texts, 5)
+    assert sorted(set(alone)) == sorted({*long_texts, "é 1", "é 2", "a\x001", "a\x002"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", " ", "z" * 199, "z" * 200, "z" * 201, "\u0663"]),
+                          st.text(alphabet=st.sampled_from(list("aN_ .:12\x00")), max_size=6)),
+                max_size=12),
+       st.integers(min_value=0, max_value=5))
+def test_the_largest_groups_agree_on_random_texts_long_and_short(pairs, limit):
+    texts = [head + tail for head, tail in pairs]
+    assert top_grouped(texts, limit) == _top_plainly(texts, limit)
+    assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
