@@ -163,10 +163,19 @@ def _recover(run: CommandRun, intent: IntentRecord) -> Outcome | None:
                           f"{intent.target} shows the planned change", severity="WARNING")
     answer = intents.answer(found, intent, action, run.gate(), planned, "an earlier attempt at this command",
                             "could not record it and whose answer was lost")
-    if found.verdict is Verdict.RECORD and run.command.command == "approve":
+    if found.verdict is Verdict.RECORD and run.command.command == "approve" and _recorded_as_ours(run, intent):
         # Recorded now (here, or by whoever recorded it first): the write took, as for a completed approve.
+        # Not when the change was escalated instead (another record or attempt owns it: owned_elsewhere,
+        # or a judge escalated it first): nothing then shows that this approve applied it.
         _end_approval(run, f"applied by an earlier attempt at command {run.command_id}, recorded on its resend")
     return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes)
+
+
+def _recorded_as_ours(run: CommandRun, intent: IntentRecord) -> bool:
+    """Whether the action record at the intent's claim key is this command's write (one read, only
+    for an approve whose write was found in place)."""
+    [data] = run.adapters.state.get_many([(ACTIONS, intent.claim_key)])
+    return data is not None and data.get("command_id") == run.command_id
 
 
 def _end_approval(run: CommandRun, note: str) -> None:
