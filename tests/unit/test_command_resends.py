@@ -281,3 +281,21 @@ def test_an_approve_whose_change_another_record_owns_leaves_its_proposal_approve
     assert w.state.get_record(ACTIONS, intent["claim_key"]) is None
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
     assert w.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_a_resend_after_its_record_and_intent_are_gone_is_a_duplicate_of_the_kept_action_record():
+    """The command's record was lost (its completion failed) and, 7 days on, Firestore's TTL deleted its
+    intent (records.INTENT_RETENTION); the action record is kept 30 days, at a key that follows from the
+    command alone, and the resend's one batch reads it: a duplicate of it, not a second write."""
+    w = world()
+    w.adapters.state.fail_next("write", 1, method="complete")   # the command's completion, after the gate's commit
+    first = rollback(w, "old-1")
+    assert first.status is OutcomeStatus.APPLIED and "could not be completed" in " ".join(first.notes)
+    w.state.documents.pop((INTENTS, command_intent_key("old-1")))     # Firestore's TTL deleted the intent
+    w.state.records.pop((COMMANDS, "old-1"), None)                    # and the lapsed claim of the command
+    deploy_newer(w, 10)
+    w.at(8 * 24 * 60)
+
+    again = rollback(w, "old-1")
+    assert again.status is OutcomeStatus.SKIPPED and "already made its change" in again.reason, again.reason
+    assert updates(w) == 1
