@@ -299,3 +299,22 @@ def test_a_resend_after_its_record_and_intent_are_gone_is_a_duplicate_of_the_kep
     again = rollback(w, "old-1")
     assert again.status is OutcomeStatus.SKIPPED and "already made its change" in again.reason, again.reason
     assert updates(w) == 1
+
+
+def test_a_cooldown_an_earlier_attempt_at_the_same_command_took_never_disowns_its_write():
+    """An attempt at the command took the target's cooldown and died before writing; a later attempt at
+    the same command (with override_limits: the cooldown held is skipped) wrote and could not record.
+    The cooldown is the same command's, not another owner's: the resend records the write."""
+    from shared.remediation.guardrails import COOLDOWNS
+
+    w = world()
+    w.state.claim(COOLDOWNS, SERVICE, "command:ovr-1:m-0.deadbeef0000", timedelta(minutes=35),
+                  w.clock.now() - timedelta(minutes=1))
+    w.adapters.state.fail_next("write", 1, method="record_all")
+    first = rollback_with(w, "ovr-1", override_limits=True)
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    w.at(2 + 20)
+
+    again = rollback_with(w, "ovr-1", override_limits=True)
+    assert again.status is OutcomeStatus.ESCALATED and "applied by an earlier attempt" in again.reason, again.reason
+    assert w.state.get_record(ACTIONS, gate_key("ovr-1"))["command_id"] == "ovr-1" and updates(w) == 1
