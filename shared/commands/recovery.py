@@ -15,7 +15,9 @@ action record at its claim key and the gate's claim there:
 
 | what the state store holds for the command               | the live target   | answer                      |
 |----------------------------------------------------------|-------------------|-----------------------------|
-| no intent; or it is `void` (given back: nothing written)  | (not read)        | as usual                    |
+| no intent (its TTL deleted it), and this command's action | (not read)        | a duplicate of the record   |
+|   record at the key that follows from the command         |                   |                             |
+| no intent otherwise; or it is `void` (nothing written)    | (not read)        | as usual                    |
 | an intent and this command's action record at its claim  | (not read)        | a duplicate: the first      |
 |   key (another's there: as usual)                         |                   |   answer, or else the record|
 | an intent, no action record, its gate claim held          | (not read)        | as usual (that attempt's    |
@@ -86,7 +88,13 @@ def earlier(run: CommandRun) -> Earlier:
     if run.command.command not in WRITING or run.command.dry_run or not run.command_id:
         return Earlier()
     intent, record, claim = _read(run)
-    if intent is None or intent.state is IntentState.VOID:
+    if intent is None:
+        # The intent is kept 7 days (records.INTENT_RETENTION), the action record 30: a resend whose
+        # command's record and intent are both gone is still a duplicate of its recorded write, read
+        # in the same batch at the key that follows from the command (rollback_traffic, scale_connector).
+        own = record is not None and record.command_id == run.command_id
+        return Earlier(recorded=record) if own else Earlier()
+    if intent.state is IntentState.VOID:
         return Earlier()
     if record is not None:
         # Another's record at the same claim key (an approve's claim is its incident's: the alert's
@@ -134,7 +142,8 @@ def _read(run: CommandRun) -> tuple[IntentRecord | None, ActionRecord | None, Cl
     else:
         data, *found = state.get_many([at, (ACTIONS, guess), (CLAIMS, guess)])
     if not data:
-        return None, None, None
+        record = found[0] if found else None
+        return None, ActionRecord.model_validate(record) if record else None, None
     intent = IntentRecord.model_validate(data)
     if intent.claim_key != guess:
         found = state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
@@ -163,10 +172,19 @@ def _recover(run: CommandRun, intent: IntentRecord) -> Outcome | None:
                           f"{intent.target} shows the planned change", severity="WARNING")
     answer = intents.answer(found, intent, action, run.gate(), planned, "an earlier attempt at this command",
                             "could not record it and whose answer was lost")
-    if found.verdict is Verdict.RECORD and run.command.command == "approve":
+    if found.verdict is Verdict.RECORD and run.command.command == "approve" and _recorded_as_ours(run, intent):
         # Recorded now (here, or by whoever recorded it first): the write took, as for a completed approve.
+        # Not when the change was escalated instead (another record or attempt owns it: owned_elsewhere,
+        # or a judge escalated it first): nothing then shows that this approve applied it.
         _end_approval(run, f"applied by an earlier attempt at command {run.command_id}, recorded on its resend")
     return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes)
+
+
+def _recorded_as_ours(run: CommandRun, intent: IntentRecord) -> bool:
+    """Whether the action record at the intent's claim key is this command's write (one read, only
+    for an approve whose write was found in place)."""
+    [data] = run.adapters.state.get_many([(ACTIONS, intent.claim_key)])
+    return data is not None and data.get("command_id") == run.command_id
 
 
 def _end_approval(run: CommandRun, note: str) -> None:

@@ -321,7 +321,10 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
     recent = intent.noted_at - skew_safe_lease(claim_ttl_seconds)
     data = state.get_many([(COOLDOWNS, intent.target)])[0]
     cooldown = ClaimRecord.model_validate(data) if data is not None else None
-    if cooldown is not None and cooldown.owner != intent.owner and cooldown.claimed_at >= recent:
+    # An earlier attempt at the same message or command (it took the cooldown and died before writing;
+    # this plan's attempt, an operator's override, wrote without it) is not another owner: the change
+    # is that message's or command's either way.
+    if cooldown is not None and not _same_sender(cooldown.owner, intent.owner) and cooldown.claimed_at >= recent:
         found.append(f"the target's cooldown was taken by {cooldown.owner} at {cooldown.claimed_at:%H:%M:%S} (this "
                      f"plan was stored at {intent.noted_at:%H:%M:%S}), not by the attempt that planned it")
     records = state.find_records(ACTIONS, "target", intent.target, OTHER_RECORDS_READ)
@@ -333,6 +336,11 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
         found.append(f"the target has more action records than the {OTHER_RECORDS_READ} read, so another record of "
                      "the same change cannot be ruled out")
     return "; ".join(found)
+
+
+def _same_sender(owner: str, other: str) -> bool:
+    """The same attempt, or two attempts at the same message or command ("MESSAGE_ID:ATTEMPT")."""
+    return owner == other or bool(message_of(owner)) and message_of(owner) == message_of(other)
 
 
 def _same_change(record: ActionRecord, intent: IntentRecord, action: Action) -> bool:

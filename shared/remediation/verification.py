@@ -312,19 +312,32 @@ class Sweep:
         outcomes = []
         try:
             found = self.state.find_records(INTENTS, "report_state", REPORT_PENDING, MAX_INTENTS_PER_SWEEP)
-            for data in found:
-                intent = IntentRecord.model_validate(data)
-                if not intents.take_report(self.state, intent, self.owner, self.now, self.lease):
-                    continue   # another sweep holds it, or took it first
-                outcome = Outcome.model_validate_json(intent.report)
-                self.reports[outcome.outcome_id] = intent.key
-                Timeline(intent.incident_id, "command").step(
-                    "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
-                    f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
-                outcomes.append(outcome)
-        except (TransientError, PermanentError, ValidationError) as exc:
+        except (TransientError, PermanentError) as exc:
             Timeline(None, "command").step("reports_deferred", f"unsent reports not read: {exc}", severity="WARNING")
+            return outcomes
+        for data in found:
+            # One report that cannot be taken or read (a fault, or stored by a version whose outcome
+            # this one cannot read) never keeps the others in the page from being published.
+            try:
+                outcome = self._unsent_report(data)
+            except (TransientError, PermanentError, ValidationError) as exc:
+                Timeline(None, "command").step("report_deferred", f"an unsent report not published: {exc}",
+                                               severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
         return outcomes
+
+    def _unsent_report(self, data: dict[str, Any]) -> Outcome | None:
+        intent = IntentRecord.model_validate(data)
+        if not intents.take_report(self.state, intent, self.owner, self.now, self.lease):
+            return None   # another sweep holds it, or took it first
+        outcome = Outcome.model_validate_json(intent.report)
+        self.reports[outcome.outcome_id] = intent.key
+        Timeline(intent.incident_id, "command").step(
+            "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
+            f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
+        return outcome
 
     def _pending(self, intent: IntentRecord, built: list[Outcome]) -> intents.Pending:
         """`intents.Pending` for one intent: builds the outcome the sweep will publish (kept in `built`)

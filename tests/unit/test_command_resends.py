@@ -259,3 +259,62 @@ def test_an_action_record_someone_else_wrote_at_an_approves_claim_key_is_not_tak
     assert outcome.status is OutcomeStatus.SKIPPED and outcome.reason.startswith("duplicate: scale_connector"), \
         outcome.reason
     assert w.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_an_approve_whose_change_another_record_owns_leaves_its_proposal_approved():
+    """The resend finds the planned change in place, but another action record made the very same
+    change (intents.owned_elsewhere): it is escalated, not recorded as this approve's write, so the
+    proposal is not ended `applied` either: nothing shows that this approve applied it."""
+    w, proposal_id = proposed()
+    unrecorded_approve(w, proposal_id, "appr-5")
+    intent = w.state.get_record(INTENTS, command_intent_key("appr-5"))
+    now = w.clock.now()
+    w.state.put_record(ACTIONS, "other-incident|key", {
+        "key": "other-incident|key", "incident_id": "other-incident", "target": intent["target"],
+        "service": intent["service"], "action": intent["action"], "signature": intent["signature"],
+        "params": intent["params"], "reversible": False, "applied_at": now, "settle_at": now, "deadline_at": now,
+        "after": intent["after"]})
+
+    again = send(w, "approve", "appr-5", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.ESCALATED and "not known to be this plan's write" in again.reason, \
+        again.reason
+    assert w.state.get_record(ACTIONS, intent["claim_key"]) is None
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_a_resend_after_its_record_and_intent_are_gone_is_a_duplicate_of_the_kept_action_record():
+    """The command's record was lost (its completion failed) and, 7 days on, Firestore's TTL deleted its
+    intent (records.INTENT_RETENTION); the action record is kept 30 days, at a key that follows from the
+    command alone, and the resend's one batch reads it: a duplicate of it, not a second write."""
+    w = world()
+    w.adapters.state.fail_next("write", 1, method="complete")   # the command's completion, after the gate's commit
+    first = rollback(w, "old-1")
+    assert first.status is OutcomeStatus.APPLIED and "could not be completed" in " ".join(first.notes)
+    w.state.documents.pop((INTENTS, command_intent_key("old-1")))     # Firestore's TTL deleted the intent
+    w.state.records.pop((COMMANDS, "old-1"), None)                    # and the lapsed claim of the command
+    deploy_newer(w, 10)
+    w.at(8 * 24 * 60)
+
+    again = rollback(w, "old-1")
+    assert again.status is OutcomeStatus.SKIPPED and "already made its change" in again.reason, again.reason
+    assert updates(w) == 1
+
+
+def test_a_cooldown_an_earlier_attempt_at_the_same_command_took_never_disowns_its_write():
+    """An attempt at the command took the target's cooldown and died before writing; a later attempt at
+    the same command (with override_limits: the cooldown held is skipped) wrote and could not record.
+    The cooldown is the same command's, not another owner's: the resend records the write."""
+    from shared.remediation.guardrails import COOLDOWNS
+
+    w = world()
+    w.state.claim(COOLDOWNS, SERVICE, "command:ovr-1:m-0.deadbeef0000", timedelta(minutes=35),
+                  w.clock.now() - timedelta(minutes=1))
+    w.adapters.state.fail_next("write", 1, method="record_all")
+    first = rollback_with(w, "ovr-1", override_limits=True)
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    w.at(2 + 20)
+
+    again = rollback_with(w, "ovr-1", override_limits=True)
+    assert again.status is OutcomeStatus.ESCALATED and "applied by an earlier attempt" in again.reason, again.reason
+    assert w.state.get_record(ACTIONS, gate_key("ovr-1"))["command_id"] == "ovr-1" and updates(w) == 1

@@ -875,3 +875,22 @@ def test_a_failed_publish_never_stops_the_sweeps_other_outcomes():
     assert states == ["pending", "sent"]
     [retried] = _swept_and_published(state, run, LATER + timedelta(seconds=3), publish)
     assert len(publish.outcomes) == 2 and retried.outcome_id not in {o.outcome_id for o in publish.outcomes[:1]}
+
+
+def test_a_report_this_version_cannot_read_never_keeps_the_others_from_being_published():
+    """A pending report stored by another version (its outcome no longer fits this one's model) is
+    reported as unreadable; the unsent reports after it in the same page are still published."""
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    unreadable = template.model_copy(update={"message_id": "m-0", "claim_key": f"{KEY}#0", "state": IntentState.ESCALATED,
+                                             "report": '{"status": "no such status"}', "report_state": "pending"})
+    documents = dict(state.documents)
+    state.documents.clear()            # the unreadable one first, as the query's order may put it
+    state.put_record(INTENTS, unreadable.key, unreadable.model_dump(mode="python"))
+    state.documents.update(documents)
+    assert _swept_and_published(state, run, LATER, _Published(failures=1)) is None
+    assert _intent(state)["report_state"] == "pending"
+
+    sweep = Sweep(config(), _Adapters(state, run, LATER + LEASE + timedelta(seconds=10)))   # no hold left
+    [again] = sweep._unsent_reports()
+    assert again.outcome_id == json_id(_intent(state)["report"])
