@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from shared.remediation.actions import get_action
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
 from shared.config import Config
@@ -21,6 +21,7 @@ from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
 from shared.remediation import intents
+from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
     closed_incident,
@@ -38,8 +39,8 @@ from shared.outcomes import (
     notify,
 )
 from shared.remediation.planning import Plan, plan
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, SETTLED, ActionRecord, ActionState, IntentRecord,
-                                        intent_key)
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
+                                        ActionState, IntentRecord, intent_key)
 from shared.remediation.settled import Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.ports import (
@@ -138,6 +139,7 @@ class _AlertRun:
         self.adapters = adapters
         self.timeline = timeline
         self.received_at = received_at
+        self._holder: Holder | None = None   # the report this delivery holds the publish of, if any
 
     def decide(self) -> Outcome:
         incident = self.incident
@@ -225,6 +227,9 @@ class _AlertRun:
         Reads the intent's claim if `prior` did not, and the live target, only on this path."""
         if prior.intent is None:
             return None
+        retaken = self.retaken(gate, prior)
+        if retaken is not None:
+            return retaken
         if str(prior.intent.get("claim_key")) in prior.recorded:
             # Recorded: its standing is RESOLVED and the verdict NONE (intents.standing, verdict)
             # whatever else it holds, so the rest of it is not decoded.
@@ -241,10 +246,30 @@ class _AlertRun:
             self.timeline.step("in_progress", f"{planned}: its claim is still held, so that attempt may still be "
                                "running; not acknowledged, so that Pub/Sub delivers it again")
             raise InProgress(f"{intent.claim_key}: an earlier attempt at this message is in progress")
+        holder = self.holder(gate)
         answer = intents.answer(found, intent, action, gate, planned, "that earlier attempt at this message",
-                                "could not record or report it")
+                                "could not record or report it", pending=holder.pending(intent, lambda reason, report,
+                                notes: self.build(OutcomeStatus.ESCALATED, reason, target=intent.target, action=report,
+                                                  notes=notes)))
+        if answer.status is OutcomeStatus.ESCALATED and holder.built:
+            # As stored in the intent, kept there until published (`publish`, held_reports.py).
+            return self.stepped(holder.stored(intent))
         return self.outcome(answer.status, answer.reason, target=intent.target, action=answer.action,
                             notes=answer.notes)
+
+    def retaken(self, gate: Gate, prior: _Prior) -> Outcome | None:
+        """The report a delivery of this message stored in the intent and could not publish (its
+        publish failed, and it gave the report back), published now as it was stored: the same
+        outcome_id, never a `skipped` duplicate instead (shared/remediation/held_reports.py)."""
+        if prior.intent.get("report_state") != REPORT_PENDING:
+            return None
+        return self.holder(gate).retake(_record_data(prior.intent), self.timeline)
+
+    def holder(self, gate: Gate) -> Holder:
+        if self._holder is None:
+            self._holder = Holder(self.adapters.state, gate.owner, self.adapters.clock.now(),
+                                  skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
+        return self._holder
 
     def intent_claim(self, intent: IntentRecord, prior: _Prior) -> ClaimRecord | None:
         """The intent's claim, from `prior`'s batched read, or read now when that did not cover it
@@ -422,17 +447,32 @@ class _AlertRun:
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
                 notes: list[str] | None = None, decided_at: datetime | None = None) -> Outcome:
+        return self.stepped(self.build(status, reason, target=target, diagnosis=diagnosis, action=action, notes=notes,
+                                       decided_at=decided_at), step)
+
+    def stepped(self, outcome: Outcome, step: str | None = None) -> Outcome:
+        """`outcome`, its decision written to the timeline."""
+        status, action = outcome.status, outcome.action
         severity = {OutcomeStatus.FAILED: "ERROR", OutcomeStatus.ESCALATED: "WARNING", OutcomeStatus.UNDONE: "WARNING",
                     OutcomeStatus.PROPOSED: "NOTICE"}.get(status, "INFO")
-        self.timeline.step(step or status.value, reason, severity=severity, status=status.value,
+        self.timeline.step(step or status.value, outcome.reason, severity=severity, status=status.value,
                            after=action.after if action else None)
+        return outcome
+
+    def build(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
+              diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
+              notes: list[str] | None = None, decided_at: datetime | None = None) -> Outcome:
+        """The outcome, with nothing written to the timeline yet."""
         return Outcome(incident_id=self.incident.incident_id, target=target, diagnosis=diagnosis, action=action,
                        status=status, reason=reason, notes=notes or [], message_id=self.message_id,
                        timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
                                              completed_at=self.adapters.clock.now()))
 
     def publish(self, outcome: Outcome) -> Outcome:
-        return publish_outcome(outcome, self.config, self.adapters, self.timeline)
+        publish = lambda o: publish_outcome(o, self.config, self.adapters, self.timeline)  # noqa: E731
+        if self._holder is None:
+            return publish(outcome)
+        return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
 
 
 def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeline: Timeline) -> Outcome:

@@ -91,7 +91,11 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
     run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
                      owner=command_owner(command.command_id, message.message_id))
     outcome = _run(run)
-    return [publish_outcome(outcome, config, adapters, run.timeline)]
+    publish = lambda o: publish_outcome(o, config, adapters, run.timeline)  # noqa: E731
+    if run.held is None:
+        return [publish(outcome)]
+    # A report about an unrecorded write, kept in its intent: marked sent once published, or given back.
+    return [run.held.publish(outcome, publish, run.timeline)]
 
 
 def _run(run: CommandRun) -> Outcome:

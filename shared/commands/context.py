@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from shared.alerts.commands import AnyCommand
+from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.guardrails import Gate, Manual, command_incident
+from shared.remediation.held_reports import Holder
 from shared.timeline.writer import Timeline
 
 
@@ -69,6 +71,7 @@ class CommandRun:
     owner: str = ""
     incident_id: str | None = None   # the incident the command's outcome belongs to, once known
     notes: list[str] = field(default_factory=list)
+    held: Holder | None = None   # `holder`
 
     @property
     def command_id(self) -> str | None:
@@ -106,13 +109,33 @@ class CommandRun:
     def outcome(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
                 action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,
                 notes: list[str] | None = None, snapshot: dict[str, Any] | None = None) -> Outcome:
-        now = self.now
+        return self.stepped(self.build(status, reason, target=target, action=action, diagnosis=diagnosis, notes=notes,
+                                       snapshot=snapshot))
+
+    def stepped(self, outcome: Outcome) -> Outcome:
+        """`outcome`, its decision written to the timeline."""
+        status, action = outcome.status, outcome.action
         severity = {OutcomeStatus.FAILED: "ERROR", OutcomeStatus.REJECTED: "ERROR",
                     OutcomeStatus.ESCALATED: "WARNING"}.get(status, "INFO")
         override = bool(action and action.overrides)
-        self.timeline.step(status.value, reason, severity=severity, status=status.value,
+        self.timeline.step(status.value, outcome.reason, severity=severity, status=status.value,
                            command=self.command.command, requested_by=self.command.requested_by,
-                           target=target, **({"override": True} if override else {}))
+                           target=outcome.target, **({"override": True} if override else {}))
+        return outcome
+
+    def holder(self) -> Holder:
+        """The report about an unrecorded write this delivery stores and holds the publish of
+        (shared/remediation/held_reports.py), made on first use."""
+        if self.held is None:
+            self.held = Holder(self.adapters.state, self.owner, self.now,
+                               skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
+        return self.held
+
+    def build(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
+              action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,
+              notes: list[str] | None = None, snapshot: dict[str, Any] | None = None) -> Outcome:
+        """The outcome, with nothing written to the timeline yet."""
+        now = self.now
         return Outcome(incident_id=self.incident_id, trigger="command", target=target, status=status, reason=reason,
                        action=action, diagnosis=diagnosis, notes=[*self.notes, *(notes or [])],
                        message_id=self.message_id, command_id=self.command_id,

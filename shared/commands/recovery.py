@@ -59,8 +59,8 @@ from shared.remediation.actions import get_action
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
 from shared.remediation import intents
 from shared.remediation.intents import Verdict, look_ended
-from shared.remediation.records import (ACTIONS, INTENTS, ActionRecord, ActionState, IntentRecord, IntentState,
-                                        command_intent_key)
+from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, ActionRecord, ActionState, IntentRecord,
+                                        IntentState, command_intent_key)
 
 # The commands whose handler can write through the gate and store an intent first: only these can
 # have left a change behind. (restore_traffic writes too, but as a corrective action it stores no
@@ -96,6 +96,9 @@ def earlier(run: CommandRun) -> Earlier:
         return Earlier(recorded=record) if own else Earlier()
     if intent.state is IntentState.VOID:
         return Earlier()
+    retaken = _retaken(run, intent, record)
+    if retaken is not None:
+        return Earlier(answer=retaken)
     if record is not None:
         # Another's record at the same claim key (an approve's claim is its incident's: the alert's
         # attempt wrote it, and this command's gate answered a duplicate) is not this command's write.
@@ -170,13 +173,18 @@ def _recover(run: CommandRun, intent: IntentRecord) -> Outcome | None:
     if found.verdict is Verdict.RECORD:
         run.timeline.step("recovered", f"{planned}: written by an earlier attempt and not recorded; "
                           f"{intent.target} shows the planned change", severity="WARNING")
+    holder = run.holder()
     answer = intents.answer(found, intent, action, run.gate(), planned, "an earlier attempt at this command",
-                            "could not record it and whose answer was lost")
+                            "could not record it and whose answer was lost", pending=holder.pending(
+                                intent, lambda reason, report, notes: run.build(
+                                    OutcomeStatus.ESCALATED, reason, target=intent.target, action=report, notes=notes)))
     if found.verdict is Verdict.RECORD and run.command.command == "approve" and _recorded_as_ours(run, intent):
         # Recorded now (here, or by whoever recorded it first): the write took, as for a completed approve.
         # Not when the change was escalated instead (another record or attempt owns it: owned_elsewhere,
         # or a judge escalated it first): nothing then shows that this approve applied it.
         _end_approval(run, f"applied by an earlier attempt at command {run.command_id}, recorded on its resend")
+    if answer.status is OutcomeStatus.ESCALATED and holder.built:
+        return run.stepped(holder.stored(intent))   # as stored in the intent, kept there until published
     return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes)
 
 
@@ -185,6 +193,21 @@ def _recorded_as_ours(run: CommandRun, intent: IntentRecord) -> bool:
     for an approve whose write was found in place)."""
     [data] = run.adapters.state.get_many([(ACTIONS, intent.claim_key)])
     return data is not None and data.get("command_id") == run.command_id
+
+
+def _retaken(run: CommandRun, intent: IntentRecord, record: ActionRecord | None) -> Outcome | None:
+    """The report a delivery of this command stored in the intent and could not publish (its publish
+    failed and it gave the report back, or its hold lapsed), published now as stored: the same
+    outcome_id, rather than a duplicate answer of its own (shared/remediation/held_reports.py)."""
+    if intent.report_state != REPORT_PENDING:
+        return None
+    outcome = run.holder().retake(intent.model_dump(mode="python"), run.timeline)
+    if outcome is None:
+        return None
+    run.use_incident(intent.incident_id)
+    if record is not None and record.command_id == run.command_id:
+        end_recorded_approval(run, record)
+    return outcome
 
 
 def _end_approval(run: CommandRun, note: str) -> None:

@@ -327,3 +327,57 @@ def test_two_sweeps_at_once_publish_an_unsent_report_once(world):
     assert [p["outcome_id"] for p in world.published(2)] == [reports[0].outcome_id]   # waits for a second: none
     assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["report_state"] == "sent"
     world.adapters = adapters
+
+
+def _redelivery_whose_publish_failed(world: World) -> tuple[str, Any, dict[str, Any]]:
+    """The attempt died after its write; its redelivery records it and its `escalated` publish fails
+    (Pub/Sub unavailable): the report is kept pending in the closed intent, given back at once."""
+    import json
+
+    from shared.errors import TransientError
+    from tests.unit.fakes import FaultyPublisher
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
+    world.adapters = dataclasses.replace(adapters, publisher=publisher)
+    publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        world.handle(world.alert(message_id=MESSAGE))
+    world.adapters = adapters
+    intent = world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == ""
+    stored = json.loads(intent["report"])
+    assert "Recorded now" in stored["reason"] and world.standins.run.count("UpdateService") == 1
+    return incident_id, stored, intent
+
+
+def test_a_redeliverys_report_whose_publish_failed_is_published_by_the_next_delivery_once(world):
+    """Pub/Sub delivers the message again: that delivery takes the report (a guarded update) and
+    publishes the stored outcome, the same outcome_id, rather than a `skipped` duplicate."""
+    incident_id, stored, _ = _redelivery_whose_publish_failed(world)
+    world.clock.set(world.clock.now() + timedelta(seconds=10))
+
+    again = world.handle(world.alert(message_id=MESSAGE))
+
+    assert again.status.value == "escalated" and again.outcome_id == stored["outcome_id"], again.reason
+    [published] = world.published()
+    assert published["outcome_id"] == stored["outcome_id"] and published["incident_id"] == incident_id
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["report_state"] == "sent"
+    assert world.standins.run.count("UpdateService") == 1
+
+
+def test_a_redelivery_and_the_sweep_at_once_publish_an_unsent_redelivery_report_once(world):
+    """After the failed publish, the message's next delivery and a sweep read the pending report at
+    once: each tries to take it by an update guarded on its holder; exactly one publishes it."""
+    incident_id, stored, _ = _redelivery_whose_publish_failed(world)
+    world.clock.set(world.clock.now() + timedelta(seconds=10))
+
+    results, errors = concurrently(lambda: [world.handle(world.alert(message_id=MESSAGE))],
+                                   lambda: world.command({"command": "sweep"}, message_id="c1"))
+
+    assert errors == []
+    reports = _escalations([o for result in results for o in result], incident_id)
+    assert [o.outcome_id for o in reports] == [stored["outcome_id"]], [(o.status.value, o.reason) for o in reports]
+    assert [p["outcome_id"] for p in world.published(3) if p["status"] == "escalated"] == [stored["outcome_id"]]
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["report_state"] == "sent"

@@ -1,0 +1,170 @@
+"""An alert's redelivery or a command's resend that records (or escalates) an earlier attempt's
+unrecorded write keeps its `escalated` report in the intent until the publish succeeds
+(shared/remediation/held_reports.py): a failed publish is published by the next delivery, or, if the
+message is never delivered again, by the sweep; exactly once, with the same outcome_id. In-process
+parts (tests/property/fast.py); tests/integration/test_intent_sweep.py repeats one on Firestore."""
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.clock import skew_safe_lease
+from shared.errors import TransientError
+from shared.outcomes import OutcomeStatus
+from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
+from shared.remediation.records import INTENTS, command_intent_key
+from tests.integration.world import SERVICE
+from tests.property.fast import FastWorld, seeded_copy
+from tests.property.harness import ANCHOR
+
+OLD = "backend-00001-abc"
+OPERATOR = "alice@example.com"
+SHORT = {"guardrails": {"claim_retention_seconds": 600, "cooldown_seconds": 0}}
+_messages = itertools.count(1)
+
+
+def world() -> FastWorld:
+    return FastWorld(seeded_copy("bad_revision", None), ANCHOR, operators=[OPERATOR], **SHORT)
+
+
+def lapsed(w: FastWorld) -> float:
+    """Minutes after T0 by which every claim of the first attempt (at T0 + 2) has lapsed."""
+    return 2 + skew_safe_lease(w.config.guardrails.claim_ttl_seconds) / timedelta(minutes=1) + 1
+
+
+def rollback(w: FastWorld, command_id: str, message_id: str | None = None):
+    body = {"command": "rollback_traffic", "command_id": command_id, "requested_by": OPERATOR, "reason": "r",
+            "target": SERVICE, "params": {"revision": OLD}}
+    [outcome] = w.command(body, message_id=message_id or f"m-{next(_messages)}")
+    return outcome
+
+
+def reports(w: FastWorld, outcome_id: str) -> int:
+    return sum(1 for o in w.published() if o["outcome_id"] == outcome_id)
+
+
+def escalations(w: FastWorld) -> list[dict[str, Any]]:
+    return [o for o in w.published() if o["status"] == "escalated"]
+
+
+def unrecorded_rollback(w: FastWorld, command_id: str) -> None:
+    """The command's first attempt wrote and could not record it (its gate claim then deleted by TTL)."""
+    w.adapters.state.fail_next("write", 1, method="record_all")
+    first = rollback(w, command_id)
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    w.state.records.pop((CLAIMS, claim_key(command_incident(command_id), SERVICE, "rollback_traffic")))
+    w.at(lapsed(w))
+
+
+def failed_resend(w: FastWorld, command_id: str) -> dict[str, Any]:
+    """A resend records the write and its `escalated` publish fails: the report is kept, given back."""
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        rollback(w, command_id, message_id=f"{command_id}-resend")
+    intent = w.state.get_record(INTENTS, command_intent_key(command_id))
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending", intent
+    assert intent["report_by"] == "" and "applied by an earlier attempt" in json.loads(intent["report"])["reason"]
+    return intent
+
+
+def test_a_resends_report_whose_publish_failed_is_published_by_its_redelivery_once():
+    w = world()
+    unrecorded_rollback(w, "held-1")
+    stored = json.loads(failed_resend(w, "held-1")["report"])
+
+    again = rollback(w, "held-1", message_id="held-1-resend")       # Pub/Sub delivers the resend again
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
+    assert w.state.get_record(INTENTS, command_intent_key("held-1"))["report_state"] == "sent"
+    assert w.standins.run.count("UpdateService") == 1                 # nothing written again
+
+    w.at(lapsed(w) + 30)
+    w.command({"command": "sweep"}, message_id="sweep-1")
+    later = rollback(w, "held-1")                                      # a later resend: the usual duplicate
+    assert later.outcome_id != stored["outcome_id"] and later.reason.startswith("duplicate"), later.reason
+    assert reports(w, stored["outcome_id"]) == 1
+
+
+def test_a_resends_report_never_delivered_again_is_published_by_the_sweep_once():
+    w = world()
+    unrecorded_rollback(w, "held-2")
+    stored = json.loads(failed_resend(w, "held-2")["report"])        # then dead-lettered: no redelivery
+
+    w.at(lapsed(w) + 1)
+    swept = w.command({"command": "sweep"}, message_id="sweep-1")
+    assert [o.outcome_id for o in swept if o.command_id == "held-2"] == [stored["outcome_id"]], swept
+    w.at(lapsed(w) + 30)
+    w.command({"command": "sweep"}, message_id="sweep-2")
+    assert reports(w, stored["outcome_id"]) == 1
+    assert w.state.get_record(INTENTS, command_intent_key("held-2"))["report_state"] == "sent"
+
+
+def test_a_resend_while_the_report_is_held_answers_as_usual_and_the_holder_publishes_it():
+    """The report's holder may still be publishing it (its hold unexpired): a resend meanwhile never
+    takes it, so the person hears it once, from the holder (or, if it died, the sweep after the hold)."""
+    w = world()
+    unrecorded_rollback(w, "held-3")
+    w.adapters.state.fail_next("write", 1, method="update_record")   # the give-back fails: still held
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        rollback(w, "held-3")
+    intent = w.state.get_record(INTENTS, command_intent_key("held-3"))
+    assert intent["report_state"] == "pending" and intent["report_by"], intent
+    meanwhile = rollback(w, "held-3")
+    assert meanwhile.outcome_id != json.loads(intent["report"])["outcome_id"]
+    assert reports(w, json.loads(intent["report"])["outcome_id"]) == 0
+
+    w.at(lapsed(w) + 20)                                               # the hold has lapsed
+    swept = w.command({"command": "sweep"}, message_id="sweep-1")
+    assert [o.outcome_id for o in swept if o.command_id == "held-3"] == [json.loads(intent["report"])["outcome_id"]]
+
+
+# --- an alert's redelivery --------------------------------------------------------------------------------
+
+def unrecorded_alert(w: FastWorld, message_id: str) -> dict[str, Any]:
+    """The alert's first attempt wrote, could not record it, and could not publish its escalation."""
+    data = w.alert("bad_revision", message_id=message_id)
+    w.adapters.state.fail_next("write", 1, method="record_all")
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        w.handle(data)
+    w.at(lapsed(w))
+    return data
+
+
+def failed_redelivery(w: FastWorld, data: dict[str, Any], key: str) -> dict[str, Any]:
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        w.handle(data)
+    intent = w.state.get_record(INTENTS, key)
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == "", intent
+    return json.loads(intent["report"])
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+def test_a_redeliverys_report_whose_publish_failed_reaches_a_person_once(ending):
+    w = world()
+    data = unrecorded_alert(w, "a-1")
+    assert w.published() == []                          # the attempt's own escalation was lost
+    [key] = [k for (kind, k), r in w.state.documents.items() if kind == INTENTS and r["message_id"] == "a-1"]
+    stored = failed_redelivery(w, data, key)
+    assert "Recorded now" in stored["reason"] and w.standins.run.count("UpdateService") == 1
+
+    if ending == "redelivered":
+        again = w.handle(data)
+        assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
+        w.at(lapsed(w) + 1)
+        w.command({"command": "sweep"}, message_id="sweep-1")
+        after = w.handle(data)                                            # delivered once more: a duplicate
+        assert after.status is not OutcomeStatus.ESCALATED and after.outcome_id != stored["outcome_id"]
+    else:
+        w.at(lapsed(w) + 1)
+        swept = w.command({"command": "sweep"}, message_id="sweep-1")
+        assert stored["outcome_id"] in [o.outcome_id for o in swept]
+    w.at(lapsed(w) + 30)
+    w.command({"command": "sweep"}, message_id="sweep-2")
+    assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
+    assert reports(w, stored["outcome_id"]) == 1 and len(escalations(w)) == 1
