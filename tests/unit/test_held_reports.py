@@ -17,11 +17,12 @@ from shared.errors import TransientError
 from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
 from shared.remediation.records import INTENTS, command_intent_key
+from sandbox.standins.run import TrafficSeed
 from tests.integration.world import SERVICE
 from tests.property.fast import FastWorld, seeded_copy
 from tests.property.harness import ANCHOR
 
-OLD = "backend-00001-abc"
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
 OPERATOR = "alice@example.com"
 SHORT = {"guardrails": {"claim_retention_seconds": 600, "cooldown_seconds": 0}}
 _messages = itertools.count(1)
@@ -120,6 +121,30 @@ def test_a_resend_while_the_report_is_held_answers_as_usual_and_the_holder_publi
     w.at(lapsed(w) + 20)                                               # the hold has lapsed
     swept = w.command({"command": "sweep"}, message_id="sweep-1")
     assert [o.outcome_id for o in swept if o.command_id == "held-3"] == [json.loads(intent["report"])["outcome_id"]]
+
+
+def test_a_resends_escalation_of_an_overtaken_change_is_kept_until_published():
+    """The ESCALATE verdict (the target shows neither the state before nor the plan): nothing is
+    recorded, and the escalation is stored in the intent by the move to `escalated`; its failed
+    publish is published by the next resend, the same outcome_id, and then never again."""
+    w = world()
+    unrecorded_rollback(w, "overtaken-1")
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        rollback(w, "overtaken-1")
+    intent = w.state.get_record(INTENTS, command_intent_key("overtaken-1"))
+    assert intent["state"] == "escalated" and intent["report_state"] == "pending" and intent["report_by"] == ""
+    stored = json.loads(intent["report"])
+    assert "shows neither" in stored["reason"], stored["reason"]
+
+    again = rollback(w, "overtaken-1")
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
+    w.at(lapsed(w) + 30)
+    w.command({"command": "sweep"}, message_id="sweep-1")
+    # The first attempt's own "could not be recorded", then this report once.
+    assert reports(w, stored["outcome_id"]) == 1 and len(escalations(w)) == 2
+    assert w.standins.run.count("UpdateService") == 1
 
 
 # --- an alert's redelivery --------------------------------------------------------------------------------
