@@ -33,7 +33,7 @@ RUN_EMULATOR_ENV = "RUN_EMULATOR_HOST"
 # scale-from-zero instance imports the second part after the first (functions/runtime.py,
 # "the deferred part"), so the first write does not wait for it.
 FIRST_WRITE_LIBRARIES = (
-    "grpc", "requests", "tenacity", "google.auth", "google.auth.credentials", "google.auth.exceptions",
+    "grpc", "requests", "google.auth", "google.auth.credentials", "google.auth.exceptions",
     "google.auth.transport.requests", "google.api_core.exceptions", "google.api_core.retry",
     "google.api_core.future.polling", "google.protobuf.field_mask_pb2", "google.protobuf.json_format",
     "google.rpc.code_pb2", "google.cloud.run_v2", "google.cloud.run_v2.services.services.transports",

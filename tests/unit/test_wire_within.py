@@ -142,3 +142,14 @@ def test_any_other_error_leaves_as_it_is(call) -> None:
 def test_answers_pass_through() -> None:
     assert unary(lambda request, timeout, metadata: (request, timeout, metadata), "r", 2.0, ("m",)) == ("r", 2.0, ("m",))
     assert streamed(lambda request, timeout, metadata: iter([1, 2]), "r", 2.0, ()) == [1, 2]
+
+
+def test_the_retry_settings_within_reads_are_the_ones_the_library_keeps() -> None:
+    """`within` reads a Retry's settings by the names google-api-core's `Retry.__init__` stores them
+    under (private names; requirements.txt pins the library for this). A release that renames them
+    fails here, not on a production call's first failure."""
+    retry = Retry(predicate=if_exception_type(exceptions.ServiceUnavailable), initial=0.25, maximum=4.0,
+                  multiplier=3.0, timeout=12.0, on_error=print)
+    assert (retry._predicate, retry._initial, retry._maximum, retry._multiplier, retry._timeout,
+            retry._on_error) == (retry._predicate, 0.25, 4.0, 3.0, 12.0, print)
+    assert retry._predicate(exceptions.ServiceUnavailable("x")) and not retry._predicate(ValueError())
