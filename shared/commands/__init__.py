@@ -90,7 +90,14 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
                                            statuses=[o.status.value for o in outcomes]))
     run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
                      owner=command_owner(command.command_id, message.message_id))
-    outcome = _run(run)
+    try:
+        outcome = _run(run)
+    except Exception:
+        if run.held is not None:
+            # A report this delivery stored and holds, never published: given back at once, as a failed
+            # publish gives it back, so that the redelivery (or the next sweep) publishes it.
+            run.held.give_back(run.timeline)
+        raise
     publish = lambda o: publish_outcome(o, config, adapters, run.timeline)  # noqa: E731
     if run.held is None:
         return [publish(outcome)]

@@ -178,13 +178,18 @@ def _recover(run: CommandRun, intent: IntentRecord) -> Outcome | None:
                             "could not record it and whose answer was lost", pending=holder.pending(
                                 intent, lambda reason, report, notes: run.build(
                                     OutcomeStatus.ESCALATED, reason, target=intent.target, action=report, notes=notes)))
+    # The report this answer stored in the intent, held by this delivery from now on: taken before the
+    # approve's reads below, so that if one of them fails (the delivery raises, Pub/Sub delivers it
+    # again) the report is given back at once (handle_command) for that redelivery to publish, rather
+    # than held unpublished for a lease while the redelivery answers a duplicate.
+    stored = holder.stored(intent) if answer.status is OutcomeStatus.ESCALATED and holder.built else None
     if found.verdict is Verdict.RECORD and run.command.command == "approve" and _recorded_as_ours(run, intent):
         # Recorded now (here, or by whoever recorded it first): the write took, as for a completed approve.
         # Not when the change was escalated instead (another record or attempt owns it: owned_elsewhere,
         # or a judge escalated it first): nothing then shows that this approve applied it.
         _end_approval(run, f"applied by an earlier attempt at command {run.command_id}, recorded on its resend")
-    if answer.status is OutcomeStatus.ESCALATED and holder.built:
-        return run.stepped(holder.stored(intent))   # as stored in the intent, kept there until published
+    if stored is not None:
+        return run.stepped(stored)   # as stored in the intent, kept there until published
     return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes)
 
 

@@ -10,6 +10,8 @@ it, held by the delivery for a lease, exactly as the sweep stores its own. Then:
   raises, so Pub/Sub delivers the message again. That later delivery finds the intent closed with a
   report no one holds, takes it (`intents.take_report`, a guarded update) and publishes the stored
   outcome itself, the same outcome_id, rather than answering a `skipped` duplicate (`retake`);
+- the delivery fails after storing it and before publishing (an approve's resend that cannot end
+  its proposal: a transient fault, raised): the report is given back at once all the same (`give_back`);
 - the message is never delivered again (dead-lettered), or the delivery dies before publishing: the
   sweep's pending pass (verification.Sweep._unsent_reports) takes it once no one holds it;
 - the publish succeeds and marking it sent fails: once the hold lapses, one sweep (or a later
@@ -101,6 +103,12 @@ class Holder:
         if held is not None:
             self._mark(held, timeline, sent=True)
         return published
+
+    def give_back(self, timeline: Timeline) -> None:
+        """The held report, if any, given back unpublished: the delivery failed before its publish (it
+        raises, so Pub/Sub delivers it again), and the report must not wait out its hold meanwhile."""
+        if self.held is not None:
+            self._mark(self.held, timeline, sent=False)
 
     def _mark(self, held: HeldReport, timeline: Timeline, sent: bool) -> None:
         try:

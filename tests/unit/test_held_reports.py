@@ -193,3 +193,32 @@ def test_a_redeliverys_report_whose_publish_failed_reaches_a_person_once(ending)
     w.command({"command": "sweep"}, message_id="sweep-2")
     assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
     assert reports(w, stored["outcome_id"]) == 1 and len(escalations(w)) == 1
+
+
+# --- a delivery that fails after storing its report, before publishing it ------------------------------------
+
+def test_an_approves_resend_that_fails_after_storing_its_report_gives_it_back_for_its_redelivery():
+    """An approve's resend records the earlier attempt's write (its report stored in the intent, held by
+    this delivery) and then fails ending the proposal (a transient fault): it raises, so Pub/Sub delivers
+    it again. The report is given back at once, as for a failed publish, so that the redelivery publishes
+    it (the same outcome_id) and ends the proposal, rather than answering a duplicate while the report
+    waits a lease for the sweep."""
+    from tests.unit.test_command_resends import proposed, send, unrecorded_approve
+    from shared.remediation.records import PROPOSALS
+
+    w, proposal_id = proposed()
+    unrecorded_approve(w, proposal_id, "appr-h1")
+    # The gate's own ending of the proposal (best effort, Gate._end_approved), then the resend's.
+    w.adapters.state.fail_next("write", 2, method="update_record")
+    with pytest.raises(TransientError):
+        send(w, "approve", "appr-h1", params={"proposal_id": proposal_id})
+    intent = w.state.get_record(INTENTS, command_intent_key("appr-h1"))
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending", intent
+    assert intent["report_by"] == "", intent["report_by"]               # given back, not held for a lease
+    stored = json.loads(intent["report"])
+
+    again = send(w, "approve", "appr-h1", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
+    assert w.state.get_record(INTENTS, command_intent_key("appr-h1"))["report_state"] == "sent"
+    assert reports(w, stored["outcome_id"]) == 1 and w.standins.vpcaccess.count("PatchConnector") == 1
