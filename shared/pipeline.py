@@ -424,7 +424,7 @@ class _AlertRun:
             if held is not None:
                 name, kind, key, record = held
                 settled = Settled(action=name, target=candidate, kind=kind, key=key, record=record)
-                if kind != CLAIMS or key in prior.recorded:
+                if (kind != CLAIMS or key in prior.recorded) and not _adopted(record):
                     # A real write's claim with no action record yet is not settled: the redelivery
                     # of the attempt that made it must still read its intent (earlier_attempt).
                     self.adapters.settled.remember(self.incident.incident_id, settled)
@@ -577,6 +577,15 @@ def own_connector_update(state: StateStore, bundle: EvidenceBundle, incident_id:
                 f"{record.incident_id} at {record.applied_at:%H:%M:%S}, state {connector.state}); this alert is "
                 f"its symptom: the sweep verifies the update by {record.deadline_at:%H:%M:%S}")
     return None
+
+
+def _adopted(claim: ClaimRecord) -> bool:
+    """A claim completed `escalated`: as a redelivery or the sweep completes one when it records an
+    earlier attempt's unrecorded write (Gate.adopt_write). Its report may be kept unpublished in that
+    message's intent (shared/remediation/held_reports.py), which only that message's redelivery reads
+    (`retaken`): an incident answered from memory would answer it a `skipped` duplicate instead, and
+    leave the report to the next sweep. So such an incident is not remembered (it costs a read)."""
+    return claim.result.get("status") == OutcomeStatus.ESCALATED.value
 
 
 def _attempt_owner(message_id: str | None) -> str:

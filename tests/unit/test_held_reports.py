@@ -222,3 +222,20 @@ def test_an_approves_resend_that_fails_after_storing_its_report_gives_it_back_fo
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
     assert w.state.get_record(INTENTS, command_intent_key("appr-h1"))["report_state"] == "sent"
     assert reports(w, stored["outcome_id"]) == 1 and w.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_a_redelivery_after_another_message_of_its_incident_still_publishes_its_report():
+    """Another notification of the same incident, answered meanwhile as a duplicate of the write the
+    redelivery recorded, must not make this instance answer the next redelivery from memory (a `skipped`
+    duplicate, shared/remediation/settled.py): that redelivery reads its intent and publishes the report."""
+    w = world()
+    data = unrecorded_alert(w, "a-2")
+    [key] = [k for (kind, k), r in w.state.documents.items() if kind == INTENTS and r["message_id"] == "a-2"]
+    stored = failed_redelivery(w, data, key)
+    other = w.handle(w.alert("bad_revision", message_id="b-2"))
+    assert other.status is OutcomeStatus.SKIPPED and other.reason.startswith("duplicate"), other.reason
+
+    again = w.handle(data)
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
+    assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
+    assert reports(w, stored["outcome_id"]) == 1
