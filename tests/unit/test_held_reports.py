@@ -239,3 +239,38 @@ def test_a_redelivery_after_another_message_of_its_incident_still_publishes_its_
     assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
     assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
     assert reports(w, stored["outcome_id"]) == 1
+
+
+# --- the stored report is what is published -----------------------------------------------------------------
+
+def published_as(w: FastWorld, outcome_id: str) -> list[bytes]:
+    return [data for _, data, _ in w.publisher.messages if json.loads(data)["outcome_id"] == outcome_id]
+
+
+@pytest.mark.parametrize("kind", ["command", "alert", "sweep"])
+def test_a_kept_report_is_published_byte_for_byte_as_it_was_stored(kind):
+    """Outcome.model_validate_json of the stored JSON, published again, is the very message first built:
+    the same outcome_id and every other field (its action's before and after, its timestamps), whichever
+    kind of delivery stored it."""
+    w = world()
+    if kind == "command":
+        unrecorded_rollback(w, "rt-1")
+        key, stored = command_intent_key("rt-1"), failed_resend(w, "rt-1")["report"]
+        rollback(w, "rt-1")
+    elif kind == "alert":
+        data = unrecorded_alert(w, "rt-a")
+        [key] = [k for (kind_, k), r in w.state.documents.items() if kind_ == INTENTS and r["message_id"] == "rt-a"]
+        failed_redelivery(w, data, key)
+        stored = w.state.get_record(INTENTS, key)["report"]
+        w.handle(data)
+    else:
+        unrecorded_rollback(w, "rt-2")
+        w.at(lapsed(w) + 5)                       # due: the sweep judges it, and its publish fails
+        w.adapters.publisher.fail_next(1)
+        with pytest.raises(TransientError):
+            w.command({"command": "sweep"}, message_id="sweep-1")
+        key = command_intent_key("rt-2")
+        stored = w.state.get_record(INTENTS, key)["report"]
+        w.command({"command": "sweep"}, message_id="sweep-2")
+    assert stored and published_as(w, json.loads(stored)["outcome_id"]) == [stored.encode()]
+    assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
