@@ -108,7 +108,12 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
                   condition=incident.condition_name, resource=incident.resource_labels,
                   state=incident.state.value, started_at=incident.started_at, ended_at=incident.ended_at)
     alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at)
-    return alert.publish(alert.decide())
+    try:
+        outcome = alert.decide()
+    except Exception:
+        alert.give_back()    # a report it stored (or took) and cannot publish now: for the redelivery
+        raise
+    return alert.publish(outcome)
 
 
 @dataclass(frozen=True)
@@ -467,6 +472,12 @@ class _AlertRun:
                        status=status, reason=reason, notes=notes or [], message_id=self.message_id,
                        timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
                                              completed_at=self.adapters.clock.now()))
+
+    def give_back(self) -> None:
+        """The delivery raises: a report about an unrecorded write it may hold is given back at once
+        (Holder.give_back), so that Pub/Sub's redelivery publishes it rather than the sweep a lease later."""
+        if self._holder is not None:
+            self._holder.give_back(self.timeline)
 
     def publish(self, outcome: Outcome) -> Outcome:
         publish = lambda o: publish_outcome(o, self.config, self.adapters, self.timeline)  # noqa: E731

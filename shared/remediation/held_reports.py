@@ -11,7 +11,8 @@ it, held by the delivery for a lease, exactly as the sweep stores its own. Then:
   report no one holds, takes it (`intents.take_report`, a guarded update) and publishes the stored
   outcome itself, the same outcome_id, rather than answering a `skipped` duplicate (`retake`);
 - the delivery fails after storing it and before publishing (an approve's resend that cannot end
-  its proposal: a transient fault, raised): the report is given back at once all the same (`give_back`);
+  its proposal, or the storing commit landed and its answer was lost: a transient fault, raised): the
+  report is given back at once all the same (`give_back`);
 - the message is never delivered again (dead-lettered), or the delivery dies before publishing: the
   sweep's pending pass (verification.Sweep._unsent_reports) takes it once no one holds it;
 - the publish succeeds and marking it sent fails: once the hold lapses, one sweep (or a later
@@ -52,6 +53,8 @@ class Holder:
         self.state, self.by, self.now, self.lease = state, by, now, lease
         self.built: list[Outcome] = []
         self.held: HeldReport | None = None
+        # The intent in which a write this delivery made may have left a report held by it (`give_back`).
+        self.maybe: str | None = None
 
     def pending(self, intent: IntentRecord, build: Callable[[str, ActionReport, list[str]], Outcome]) -> intents.Pending:
         """`intents.Pending`: `build` makes the outcome the delivery will publish (given the answer's
@@ -59,6 +62,7 @@ class Holder:
         def fields(reason: str, report: ActionReport, notes: list[str]) -> dict[str, Any]:
             outcome = build(reason, report, notes)
             self.built.append(outcome)
+            self.maybe = intent.key
             return intents.pending_report(outcome.to_json().decode(), self.by, self.now, self.lease)
         return fields
 
@@ -77,6 +81,7 @@ class Holder:
             return None
         try:
             intent = IntentRecord.model_validate(data)
+            self.maybe = intent.key
             if not intents.take_report(self.state, intent, self.by, self.now, self.lease):
                 return None
             outcome = Outcome.model_validate_json(intent.report)
@@ -105,10 +110,15 @@ class Holder:
         return published
 
     def give_back(self, timeline: Timeline) -> None:
-        """The held report, if any, given back unpublished: the delivery failed before its publish (it
-        raises, so Pub/Sub delivers it again), and the report must not wait out its hold meanwhile."""
+        """The report this delivery holds, given back unpublished: the delivery failed before its
+        publish (it raises, so Pub/Sub delivers it again), and the report must not wait out its hold
+        meanwhile. Also when the write that stores (or takes) it raised: a commit can land and its
+        answer be lost (DEADLINE_EXCEEDED after the write took), so this delivery may hold a report it
+        does not know of. The give-back is guarded on this delivery as holder: nothing if it holds none."""
         if self.held is not None:
             self._mark(self.held, timeline, sent=False)
+        elif self.maybe is not None:
+            self._mark(HeldReport(self.maybe, self.by, "kept in the intent"), timeline, sent=False)
 
     def _mark(self, held: HeldReport, timeline: Timeline, sent: bool) -> None:
         try:

@@ -274,3 +274,33 @@ def test_a_kept_report_is_published_byte_for_byte_as_it_was_stored(kind):
         w.command({"command": "sweep"}, message_id="sweep-2")
     assert stored and published_as(w, json.loads(stored)["outcome_id"]) == [stored.encode()]
     assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
+
+
+@pytest.mark.parametrize("kind", ["alert", "command"])
+def test_a_report_whose_storing_commit_lost_its_answer_is_given_back_for_the_redelivery(kind):
+    """The one commit that records the earlier attempt's write and stores the report lands, and its
+    answer is lost (DEADLINE_EXCEEDED after the write took): the delivery raises without knowing that it
+    holds the report. It gives it back all the same (an update guarded on itself as holder: nothing if the
+    commit never landed), so the redelivery publishes it, rather than a `skipped` duplicate while the
+    report waits a lease for the sweep."""
+    w = world()
+    if kind == "alert":
+        data = unrecorded_alert(w, "lost-a")
+        [key] = [k for (kind_, k), r in w.state.documents.items() if kind_ == INTENTS and r["message_id"] == "lost-a"]
+        deliver = lambda: w.handle(data)  # noqa: E731
+    else:
+        unrecorded_rollback(w, "lost-c")
+        key = command_intent_key("lost-c")
+        deliver = lambda: rollback(w, "lost-c")  # noqa: E731
+    w.adapters.state.fail_next("write", 1, method="record_all", lost=True)
+    with pytest.raises(TransientError):
+        deliver()
+    intent = w.state.get_record(INTENTS, key)
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending", intent
+    assert intent["report_by"] == "", intent["report_by"]
+    stored = json.loads(intent["report"])
+
+    again = deliver()
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
+    assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
+    assert reports(w, stored["outcome_id"]) == 1 and w.standins.run.count("UpdateService") == 1
