@@ -330,7 +330,12 @@ class Sweep:
 
     def _unsent_report(self, data: dict[str, Any]) -> Outcome | None:
         intent = IntentRecord.model_validate(data)
-        if not intents.take_report(self.state, intent, self.owner, self.now, self.lease):
+        try:
+            taken = intents.take_report(self.state, intent, self.owner, self.now, self.lease)
+        except TransientError:
+            self._give_back(intent.key)
+            raise
+        if not taken:
             return None   # another sweep holds it, or took it first
         outcome = Outcome.model_validate_json(intent.report)
         self.reports[outcome.outcome_id] = intent.key
@@ -338,6 +343,16 @@ class Sweep:
             "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
             f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
         return outcome
+
+    def _give_back(self, key: str) -> None:
+        """A write that stores (or takes) a report raised: its commit may have landed and its answer been
+        lost (DEADLINE_EXCEEDED after the write took), so this sweep may hold a report it does not know of.
+        Given back, guarded on this sweep as holder (nothing if it holds none), so that the next sweep
+        publishes it rather than one a whole hold later; if that fails too, the hold lapses as before."""
+        try:
+            intents.report_unsent(self.state, key, self.owner)
+        except (TransientError, PermanentError):
+            pass
 
     def _pending(self, intent: IntentRecord, built: list[Outcome]) -> intents.Pending:
         """`intents.Pending` for one intent: builds the outcome the sweep will publish (kept in `built`)
@@ -436,9 +451,14 @@ class Sweep:
             return None
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner, timeline)
         built: list[Outcome] = []
-        answer = intents.answer(found, intent, action, gate, planned, "the attempt that planned it",
-                                "ended without recording it (found by the sweep once its claim lapsed; its message "
-                                "may never be delivered again)", pending=self._pending(intent, built))
+        try:
+            answer = intents.answer(found, intent, action, gate, planned, "the attempt that planned it",
+                                    "ended without recording it (found by the sweep once its claim lapsed; its "
+                                    "message may never be delivered again)", pending=self._pending(intent, built))
+        except TransientError:
+            if built:       # the write that stores the report was made: it may have landed
+                self._give_back(intent.key)
+            raise
         if answer.status is not OutcomeStatus.ESCALATED:
             return None    # another delivery or sweep recorded or escalated it first, and reports it
         timeline.step(answer.status.value, answer.reason, severity="WARNING", action=intent.action,
@@ -454,7 +474,12 @@ class Sweep:
         built: list[Outcome] = []
         report = self._pending(intent, built)(reason, ActionReport(name=intent.action, params=intent.params,
                                                                    before=intent.before, action_id=intent.claim_key), [])
-        if not intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason, report):
+        try:
+            closed = intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason, report)
+        except TransientError:
+            self._give_back(intent.key)     # it may have landed, its answer lost
+            raise
+        if not closed:
             return None
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
         self.reports[built[-1].outcome_id] = intent.key

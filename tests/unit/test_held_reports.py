@@ -304,3 +304,21 @@ def test_a_report_whose_storing_commit_lost_its_answer_is_given_back_for_the_red
     assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
     assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
     assert reports(w, stored["outcome_id"]) == 1 and w.standins.run.count("UpdateService") == 1
+
+
+def test_a_sweep_report_whose_storing_commit_lost_its_answer_is_published_by_the_next_sweep():
+    """The sweep's adoption lands and its answer is lost: that sweep defers the intent (a transient
+    fault) without knowing it holds the report, and gives it back all the same, so the next scheduled
+    sweep publishes it rather than one a whole hold later."""
+    w = world()
+    unrecorded_rollback(w, "lost-s")
+    w.at(lapsed(w) + 5)
+    w.adapters.state.fail_next("write", 1, method="record_all", lost=True)
+    first = w.command({"command": "sweep"}, message_id="sweep-1")
+    assert not [o for o in first if o.command_id == "lost-s"], first
+    intent = w.state.get_record(INTENTS, command_intent_key("lost-s"))
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == "", intent
+
+    w.at(lapsed(w) + 10)                          # the next sweep, well within the first one's hold
+    second = w.command({"command": "sweep"}, message_id="sweep-2")
+    assert [o.outcome_id for o in second if o.command_id == "lost-s"] == [json.loads(intent["report"])["outcome_id"]]
