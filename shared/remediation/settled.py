@@ -34,7 +34,9 @@ holds it, before completing; no command and no sweep touches a claim. So until i
 a completed claim read once is what every later read would return. An entry is used only while
 the claim has not expired by this instance's clock (the same test the read makes), only for the
 kind of claim the config would read now (a dry-run claim does not answer once the action is
-real), and a miss falls back to the read: the memory can only answer "duplicate" for an incident
+real), an incident whose completed claim is `escalated` is never remembered (an adoption's: its
+message's redelivery must read its intent for a report kept there, shared/pipeline.py `_adopted`),
+and a miss falls back to the read: the memory can only answer "duplicate" for an incident
 that truly has a completed action, never turn a first delivery into a skip.
 
 One difference from a read: if the incident has closed since, the read would answer "already

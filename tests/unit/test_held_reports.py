@@ -322,3 +322,30 @@ def test_a_sweep_report_whose_storing_commit_lost_its_answer_is_published_by_the
     w.at(lapsed(w) + 10)                          # the next sweep, well within the first one's hold
     second = w.command({"command": "sweep"}, message_id="sweep-2")
     assert [o.outcome_id for o in second if o.command_id == "lost-s"] == [json.loads(intent["report"])["outcome_id"]]
+
+
+def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_proposal_approved():
+    """`_retaken` comes before the action record is looked at: the retaken escalation of an approve whose
+    change another record owns (intents.owned_elsewhere) ends nothing; its proposal stays `approved`."""
+    from tests.unit.test_command_resends import proposed, send, unrecorded_approve
+    from shared.remediation.records import ACTIONS, PROPOSALS
+
+    w, proposal_id = proposed()
+    unrecorded_approve(w, proposal_id, "appr-h2")
+    intent = w.state.get_record(INTENTS, command_intent_key("appr-h2"))
+    now = w.clock.now()
+    w.state.put_record(ACTIONS, "other-incident|key", {
+        "key": "other-incident|key", "incident_id": "other-incident", "target": intent["target"],
+        "service": intent["service"], "action": intent["action"], "signature": intent["signature"],
+        "params": intent["params"], "reversible": False, "applied_at": now, "settle_at": now, "deadline_at": now,
+        "after": intent["after"]})
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        send(w, "approve", "appr-h2", params={"proposal_id": proposal_id})
+    stored = json.loads(w.state.get_record(INTENTS, command_intent_key("appr-h2"))["report"])
+    assert "not known to be this plan's write" in stored["reason"], stored["reason"]
+
+    again = send(w, "approve", "appr-h2", params={"proposal_id": proposal_id})
+    assert again.outcome_id == stored["outcome_id"], again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.state.get_record(ACTIONS, intent["claim_key"]) is None and reports(w, stored["outcome_id"]) == 1
