@@ -349,3 +349,26 @@ def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_pro
     assert again.outcome_id == stored["outcome_id"], again.reason
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
     assert w.state.get_record(ACTIONS, intent["claim_key"]) is None and reports(w, stored["outcome_id"]) == 1
+
+
+def test_a_report_whose_publish_fails_on_the_last_delivery_is_published_by_the_sweep():
+    """On the last delivery (delivery.max_attempts) the report's publish fails: the report is given back
+    before the handler gives up (one `failed` outcome, shared/pipeline.retry_or_give_up), so it is not
+    lost with the message: the next sweep publishes it, once."""
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.pipeline import handle_delivery
+
+    w = world()
+    data = unrecorded_alert(w, "last-a")
+    [key] = [k for (kind_, k), r in w.state.documents.items() if kind_ == INTENTS and r["message_id"] == "last-a"]
+    config = w.config.model_copy(update={"delivery": w.config.delivery.model_copy(update={"max_attempts": 2})})
+    w.adapters.publisher.fail_next(1)                  # the report's publish; the give-up's goes through
+    gave_up = handle_delivery(data, config, w.adapters, delivery_attempt=2, counter=DeliveryCounter())
+    assert gave_up.status is OutcomeStatus.FAILED and "gave up after 2" in gave_up.reason, gave_up.reason
+    intent = w.state.get_record(INTENTS, key)
+    assert intent["report_state"] == "pending" and intent["report_by"] == "", intent
+
+    w.at(lapsed(w) + 1)
+    swept = w.command({"command": "sweep"}, message_id="sweep-1")
+    assert json.loads(intent["report"])["outcome_id"] in [o.outcome_id for o in swept]
+    assert reports(w, json.loads(intent["report"])["outcome_id"]) == 1
