@@ -81,10 +81,12 @@ class Holder:
             return None
         try:
             intent = IntentRecord.model_validate(data)
+            # Read before it is taken: one this version cannot read is left to the sweep, which
+            # replaces it with an escalation it can publish (verification.Sweep._unreadable_report).
+            outcome = Outcome.model_validate_json(intent.report)
             self.maybe = intent.key
             if not intents.take_report(self.state, intent, self.by, self.now, self.lease):
                 return None
-            outcome = Outcome.model_validate_json(intent.report)
         except ValidationError as exc:    # not a report this version reads: the sweep's pass says so too
             timeline.step("report_unreadable", f"{data.get('claim_key')}: a pending report cannot be read "
                           f"({exc.error_count()} invalid field(s)); answered as usual", severity="ERROR")

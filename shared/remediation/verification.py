@@ -291,12 +291,19 @@ class Sweep:
             # still building, access denied) is reported; a transient one waits for the next sweep.
             return outcomes + self._intents_unread(exc)
         for data in page:
-            intent = IntentRecord.model_validate(data)
             try:
+                intent = IntentRecord.model_validate(data)
                 outcome = self._judge_intent(intent)
+            except ValidationError as exc:
+                # An intent, or the claim read beside it, this version cannot read: raising would lose
+                # the outcomes before it. Said at ERROR each sweep until a person looks; the rest are judged.
+                Timeline(data.get("incident_id"), "command").step(
+                    "intent_unreadable", f"{data.get('claim_key')}: an open intent (or its claim) cannot be read "
+                    f"by this version: {exc.error_count()} invalid field(s); a person must check it", severity="ERROR")
+                continue
             except (TransientError, PermanentError) as exc:   # the next sweep looks again, as for pins
-                Timeline(intent.incident_id, "command").step(
-                    "intent_deferred", f"{intent.claim_key}: {exc}",
+                Timeline(data.get("incident_id"), "command").step(
+                    "intent_deferred", f"{data.get('claim_key')}: {exc}",
                     severity="WARNING" if isinstance(exc, TransientError) else "ERROR")
                 continue
             if outcome is not None:
@@ -337,11 +344,35 @@ class Sweep:
             raise
         if not taken:
             return None   # another sweep holds it, or took it first
-        outcome = Outcome.model_validate_json(intent.report)
+        try:
+            outcome = Outcome.model_validate_json(intent.report)
+        except ValidationError as exc:
+            return self._unreadable_report(intent, exc)
         self.reports[outcome.outcome_id] = intent.key
         Timeline(intent.incident_id, "command").step(
             "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
             f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
+        return outcome
+
+    def _unreadable_report(self, intent: IntentRecord, exc: ValidationError) -> Outcome | None:
+        """A pending report this version cannot read (stored by another version: its outcome does not fit
+        this one's model), taken by this sweep: replaced in the intent by an `escalated` this version can
+        publish, naming the intent, kept pending and held by this sweep as any report. Left as it was, it
+        would be taken again every hold and never published, and MAX_INTENTS_PER_SWEEP of them would keep
+        every later report from the query's page."""
+        built: list[Outcome] = []
+        reason = (f"a report about {intent.action} on {intent.target} (intent {intent.key}, planned by {intent.owner} "
+                  f"at {intent.noted_at:%Y-%m-%d %H:%M:%S}; now {intent.state.value if intent.state else 'without a state'}) "
+                  f"was kept unpublished and this version cannot read it ({exc.error_count()} invalid field(s)): "
+                  "a person must check the target and the intent's note")
+        fields = self._pending(intent, built)(reason, ActionReport(name=intent.action, params=intent.params,
+                                                                   before=intent.before, action_id=intent.claim_key), [])
+        if not self.state.update_record(INTENTS, intent.key, fields,
+                                        expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
+            return None     # no longer this sweep's to publish (its hold was taken over)
+        outcome = built[-1]
+        self.reports[outcome.outcome_id] = intent.key
+        Timeline(intent.incident_id, "command").step("report_replaced", reason, key=intent.claim_key, severity="ERROR")
         return outcome
 
     def _give_back(self, key: str) -> None:

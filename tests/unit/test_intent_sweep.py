@@ -879,7 +879,8 @@ def test_a_failed_publish_never_stops_the_sweeps_other_outcomes():
 
 def test_a_report_this_version_cannot_read_never_keeps_the_others_from_being_published():
     """A pending report stored by another version (its outcome no longer fits this one's model) is
-    reported as unreadable; the unsent reports after it in the same page are still published."""
+    replaced by an `escalated` naming it; the unsent reports after it in the same page are still
+    published, and a failed publish of either is retried by the next sweep as the same outcome."""
     state, run = _crashed_after_the_write()
     template = IntentRecord.model_validate(_intent(state))
     unreadable = template.model_copy(update={"message_id": "m-0", "claim_key": f"{KEY}#0", "state": IntentState.ESCALATED,
@@ -888,9 +889,62 @@ def test_a_report_this_version_cannot_read_never_keeps_the_others_from_being_pub
     state.documents.clear()            # the unreadable one first, as the query's order may put it
     state.put_record(INTENTS, unreadable.key, unreadable.model_dump(mode="python"))
     state.documents.update(documents)
-    assert _swept_and_published(state, run, LATER, _Published(failures=1)) is None
-    assert _intent(state)["report_state"] == "pending"
+    publish = _Published(failures=1)
+    assert _swept_and_published(state, run, LATER, publish) is None     # the replacement's publish failed
+    replaced = state.get_record(INTENTS, unreadable.key)
+    assert replaced["report_state"] == "pending" and "cannot read it" in replaced["report"]
+    assert [json_id(_intent(state)["report"])] == [o.outcome_id for o in publish.outcomes]
 
-    sweep = Sweep(config(), _Adapters(state, run, LATER + LEASE + timedelta(seconds=10)))   # no hold left
-    [again] = sweep._unsent_reports()
-    assert again.outcome_id == json_id(_intent(state)["report"])
+    [again] = _swept_and_published(state, run, LATER + timedelta(seconds=10), publish)
+    assert again.outcome_id == json_id(replaced["report"]) and again.status is OutcomeStatus.ESCALATED
+    assert state.get_record(INTENTS, unreadable.key)["report_state"] == "sent"
+
+
+def test_reports_this_version_cannot_read_are_replaced_and_never_fill_the_page():
+    """A full page of pending reports stored by another version (their outcomes do not fit this one's
+    model): each is replaced by an `escalated` naming its intent, published once and marked sent, so
+    that the report queued behind them (its publish failed) is published by the next sweep."""
+    from shared.remediation.verification import MAX_INTENTS_PER_SWEEP
+
+    state, run = _crashed_after_the_write()
+    assert _swept_and_published(state, run, LATER, _Published(failures=1)) is None
+    main = _intent(state)
+    assert main["report_state"] == "pending" and main["report_by"] == ""
+    template = IntentRecord.model_validate(main)
+    documents = dict(state.documents)
+    state.documents.clear()            # the unreadable ones first, as the query's order may put them
+    unreadable = [template.model_copy(update={"message_id": f"m-x{i}", "claim_key": f"{KEY}#x{i}",
+                                              "state": IntentState.ESCALATED, "report_state": "pending",
+                                              "report": '{"status": "no such status"}'})
+                  for i in range(MAX_INTENTS_PER_SWEEP)]
+    for intent in unreadable:
+        state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+    state.documents.update(documents)
+
+    publish = _Published()
+    replaced = _swept_and_published(state, run, LATER + timedelta(seconds=10), publish)
+    assert len(replaced) == MAX_INTENTS_PER_SWEEP
+    assert all(o.status is OutcomeStatus.ESCALATED and "cannot read it" in o.reason for o in replaced)
+    assert {o.action.action_id for o in replaced} == {i.claim_key for i in unreadable}
+    assert all(state.get_record(INTENTS, i.key)["report_state"] == "sent" for i in unreadable)
+
+    [again] = _swept_and_published(state, run, LATER + timedelta(seconds=20), publish)
+    assert again.outcome_id == json_id(main["report"])
+    later = Sweep(config(), _Adapters(state, run, LATER + LEASE + timedelta(minutes=1)))   # past every hold
+    assert later._unsent_reports() == []
+    assert len(publish.outcomes) == MAX_INTENTS_PER_SWEEP + 1 and len(run.writes) == 1
+
+
+def test_an_open_intent_this_version_cannot_read_never_stops_the_sweep():
+    """An open intent whose fields do not fit this version's model (or whose claim does not) is said at
+    ERROR; the intents after it are still judged and the sweep's outcomes are not lost."""
+    state, run = _crashed_after_the_write()
+    template = IntentRecord.model_validate(_intent(state))
+    broken = template.model_dump(mode="python") | {"message_id": "m-0", "claim_key": f"{KEY}#0",
+                                                  "target": None}
+    documents = dict(state.documents)
+    state.documents.clear()            # the unreadable one first, as the query's order may put it
+    state.put_record(INTENTS, intent_key(template.incident_id, "m-0"), broken)
+    state.documents.update(documents)
+    [outcome] = _sweep(state, run, LATER)
+    assert "Recorded now" in outcome.reason and state.get_record(ACTIONS, KEY)["state"] == "pending"
