@@ -25,7 +25,7 @@ pytestmark = pytest.mark.emulator
 @pytest.fixture
 def world(standin_env, firestore, pubsub, project_id, anchor):
     # The shortest claim TTL the config allows, so that its expiry still finds live-looking data.
-    world = World(standin_env, pubsub, project_id, anchor, guardrails={"claim_ttl_seconds": 60})
+    world = World(standin_env, pubsub, project_id, anchor, guardrails={"claim_ttl_seconds": 540})
     world.seed("bad_revision")
     return world
 
