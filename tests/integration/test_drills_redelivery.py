@@ -12,21 +12,23 @@ import socket
 
 import pytest
 
-from sandbox.scenarios import resolve_scenario
+from sandbox.scenarios import resolve_scenario, seed
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.errors import TransientError
 from shared.gcp.pubsub import PubSubPublisher
 from shared.remediation.guardrails import CLAIMS, claim_key
 from tests.integration.world import SERVICE, World
+from tests.property.harness import sustained
 
 pytestmark = pytest.mark.emulator
 
 
 @pytest.fixture
 def world(standin_env, firestore, pubsub, project_id, anchor):
-    # The shortest claim TTL the config allows, so that its expiry still finds live-looking data.
+    # The shortest claim TTL the config allows (the function's timeout), with the incident going on
+    # past its lease, so that the redelivery after it expires still finds live data.
     world = World(standin_env, pubsub, project_id, anchor, guardrails={"claim_ttl_seconds": 540})
-    world.seed("bad_revision")
+    seed(world.standins, sustained("bad_revision", 30), world.anchor)
     return world
 
 
