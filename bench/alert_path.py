@@ -30,6 +30,7 @@ same outcome as references in the same run (`_duplicates`); `--duplicates` measu
 
     .venv/bin/python bench/alert_path.py [--runs 15]
     .venv/bin/python bench/alert_path.py --duplicates --runs 20
+    .venv/bin/python bench/alert_path.py --duplicates --warm-own --runs 20   # the code's own CPU, warm and in place
 """
 from __future__ import annotations
 
@@ -128,6 +129,9 @@ def main() -> int:
                         help="first writes per order (concurrent, sequential); duplicates: 8x this many of each kind")
     parser.add_argument("--duplicates", action="store_true",
                         help="only the duplicate deliveries (after one first write), with their references")
+    parser.add_argument("--warm-own", action="store_true",
+                        help="with --duplicates: a fresh duplicate's own CPU, its two calls answered from memory, "
+                             "warm and interleaved with the real calls (_warm_own)")
     args = parser.parse_args()
 
     import shared.diagnosis.collection as collection
@@ -207,6 +211,12 @@ def main() -> int:
         others_cpu.update(dict.fromkeys(others, 0.0))
         others_before_write.update(dict.fromkeys(others, 0.0))
         del cpu_first[:], cpu_before[:], called[:]
+        if args.duplicates and args.warm_own:
+            firestore.reset()
+            _warm_own(handle_delivery, alert_event, config, adapters, project, args.runs)
+            stop.set()
+            server.join(timeout=10)
+            return 0
         if args.duplicates:
             firestore.reset()
             duplicates = _duplicates(handle_delivery, alert_event, config, adapters, counter, project, topic,
@@ -399,6 +409,90 @@ def _duplicates(handle_alert: Callable[..., Any], alert_event: Callable[[], dict
     out["outcome_bytes"] = len(sent["data"])
     out["load"] = max(loads)
     return out
+
+
+def _warm_own(handle_alert: Callable[..., Any], alert_event: Callable[[], dict[str, Any]], config: Any,
+              adapters: Any, project: str, runs: int) -> None:
+    """Runwarden's own CPU on a fresh duplicate, told from what running it between two network waits
+    costs. The delivery is handled as in `_duplicates`, with its two calls (the BatchGetDocuments
+    and the Publish, raw stub calls on the product's own channels) answered from memory: the answers
+    a real delivery just received, kept as the client decoded them. Timed 150 x `runs` times in a
+    row (warm: nothing else runs between deliveries), then interleaved, delivery by delivery, with
+    a bare BatchGetDocuments, a bare Publish and a real fresh duplicate. Informational: nothing is
+    judged. The memory-answered delivery must end as the real one does (checked)."""
+    from dataclasses import replace
+
+    from shared.gcp.firestore import FirestoreStateStore, document_id
+    from shared.remediation.settled import SettledIncidents
+
+    event = alert_event()
+    assert _quiet(lambda: handle_alert(event, config, adapters)).status.value == "applied"
+    plain = replace(adapters, state=FirestoreStateStore(project), settled=SettledIncidents())
+    wire = plain.state._wired()
+    publish_wire = plain.publisher._wire(plain.publisher._publisher())
+    real_read, real_publish = wire._batch_get, publish_wire._stub
+    kept: dict[str, Any] = {}
+
+    def read_kept(request: Any, **kwargs: Any) -> Any:
+        kept["read"] = (request, list(real_read(request, **kwargs)))
+        return iter(kept["read"][1])
+
+    def publish_kept(request: Any, **kwargs: Any) -> Any:
+        kept["publish"] = (request, real_publish(request, **kwargs))
+        return kept["publish"][1]
+
+    def fresh() -> Any:
+        plain.settled = SettledIncidents()
+        document_id.cache_clear()
+        return _quiet(lambda: handle_alert(event, config, plain))
+
+    def from_memory() -> Any:
+        wire._batch_get = lambda request, **kwargs: iter(kept["read"][1])
+        publish_wire._stub = lambda request, **kwargs: kept["publish"][1]
+        try:
+            return fresh()
+        finally:
+            wire._batch_get, publish_wire._stub = real_read, real_publish
+
+    wire._batch_get, publish_wire._stub = read_kept, publish_kept
+    try:
+        real = fresh()
+    finally:
+        wire._batch_get, publish_wire._stub = real_read, real_publish
+    answered = from_memory()
+    assert (answered.status, answered.reason, answered.target) == (real.status, real.reason, real.target)
+    bare_read, bare_outcome = kept["read"][0], kept["publish"][0]
+    publish_metadata = publish_wire.metadata(bare_outcome.topic)
+    kinds: dict[str, Callable[[], Any]] = {
+        "own, its calls answered from memory": from_memory,
+        "bare BatchGetDocuments": lambda: list(real_read(bare_read, timeout=10.0, metadata=wire._database_metadata)),
+        "bare Publish": lambda: real_publish(bare_outcome, timeout=10.0, metadata=publish_metadata),
+        "fresh": fresh,
+    }
+    loads = [os.getloadavg()[0]]
+    warm = [_cpu(from_memory) for _ in range(runs * 150)]
+    interleaved: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for i in range(runs * 8):
+        if i % 20 == 0:
+            loads.append(os.getloadavg()[0])
+        for kind, deliver in kinds.items():
+            interleaved[kind].append(_cpu(deliver))
+    cpu = {kind: statistics.median(times) for kind, times in interleaved.items()}
+    rest = cpu["fresh"] - sum(cpu[kind] for kind in kinds if kind != "fresh")
+    print(f"a fresh duplicate ({len(bare_read.documents)} documents), CPU per delivery, medians:")
+    print(f"  Runwarden's own, its two calls answered from memory, {len(warm)} in a row (warm): "
+          f"{statistics.median(warm) * 1000:.2f} ms")
+    for kind, seconds in cpu.items():
+        print(f"  interleaved: {kind}: {seconds * 1000:.2f} ms")
+    print(f"  the real calls inside the delivery beyond the same calls bare (fresh - the other three): "
+          f"{rest * 1000:.2f} ms")
+    print(f"machine: load average up to {max(loads):.1f} on {os.cpu_count()} cores during the run")
+
+
+def _cpu(fn: Callable[[], object]) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
 
 
 def _print_duplicate_cpu(d: dict[str, Any]) -> None:
