@@ -691,7 +691,8 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
                       max_attempts=limit, transient=transient)
         raise exc
     reason = (f"gave up after {attempt} deliveries of message {message_id or 'unknown'} "
-              f"(delivery.max_attempts {limit}): {why}; the {trigger} was not handled, a person must look")
+              f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
+              "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")
     now = adapters.clock.now()
     outcome = Outcome(incident_id=incident_id, trigger=trigger, command_id=command_id, status=OutcomeStatus.FAILED,
                       reason=reason, message_id=message_id,

@@ -148,7 +148,7 @@ def test_a_command_whose_every_delivery_fails_ends_in_one_failed_outcome_with_it
     [outcome] = handle_command_delivery(_command_event(), config, adapters, counter=counter)
 
     assert outcome.status.value == "failed" and outcome.trigger == "command" and outcome.command_id == "pause-1"
-    assert "gave up after 3 deliveries of message c-1" in outcome.reason and "the command was not handled" in outcome.reason
+    assert "gave up after 3 deliveries of message c-1" in outcome.reason and "the command's handling did not finish" in outcome.reason
     assert "state store unavailable" in outcome.reason
     assert [json.loads(m)["command_id"] for m in publisher.messages] == ["pause-1"]
 
