@@ -106,7 +106,7 @@ def _line(name: str, runs: list[tuple[float, list[int], int]]) -> str:
     tail = (f"p50 {statistics.median(calm):6.2f} p99 {_quantile(calm, 0.99):6.2f} of the {len(calm)} not preempted"
             if calm else "every run preempted")
     return (f"  {name:24s} CPU p50 {statistics.median(ms):6.2f} ms  p90 {_quantile(ms, 0.9):6.2f}  "
-            f"p99 {_quantile(ms, 0.99):6.2f}  best {min(ms):6.2f}  over {GOAL_MS:.0f} ms {over:4.0%} | collections "
+            f"p99 {_quantile(ms, 0.99):6.2f}  best {min(ms):6.2f}  worst {max(ms):6.2f}  over {GOAL_MS:.0f} ms {over:4.0%} | collections "
             f"inside: gen0 {gcs.count(0)}, gen1 {gcs.count(1)}, gen2 {gcs.count(2)} (runs with one: "
             f"{sum(1 for _, g, _ in runs if g)}) | {tail}")
 
