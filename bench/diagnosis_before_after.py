@@ -11,6 +11,11 @@ worker's thread and the garbage collections that ran inside it.
 Both workers must reach the same diagnosis; the figures are printed as p50 / p90 / p99 of each.
 
     .venv/bin/python bench/diagnosis_before_after.py --before <commit> [--runs 300] [--wire]
+
+Each line gives CPU p50 / p90 / p99, the best and the worst run, the share over 5 ms, the garbage
+collections that started inside, and the p50 / p99 of the runs the kernel did not preempt. With
+--wire, also the from-the-wire window and diagnose() alone on evidence just decoded (its texts'
+hashes not yet computed, its objects fresh: the product's case).
 """
 from __future__ import annotations
 
@@ -30,8 +35,9 @@ GOAL_MS = 5.0   # the goal: diagnose() within 5 ms p99 (docs/performance.md)
 
 def worker(root: str, evidence: str) -> None:
     """Answers "d" (one cold diagnosis), "l" (its log part alone), "r" (one reference pass), "w" (one
-    from-the-wire run: the captured answers parsed, decoded, diagnosed) and "f" (the pass over those
-    bytes) on stdin, one line each: CPU milliseconds, the generations of the collections that ran
+    from-the-wire run: the captured answers parsed, decoded, diagnosed), "f" (the pass over those
+    bytes) and "v" (diagnose() alone on evidence decoded from the wire just before, untimed) on
+    stdin, one line each: CPU milliseconds, the generations of the collections that ran
     meanwhile, and how many times the kernel preempted the thread meanwhile (involuntary context
     switches): a preempted run comes back to cold caches, and those runs make the p99 tail."""
     sys.path.insert(0, root)
