@@ -15,8 +15,8 @@ from itertools import compress
 from typing import Callable, Iterator
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, Revision, ascending, at_micros,
-                                       micros)
+from shared.diagnosis.evidence import (EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
+                                       at_micros, micros)
 from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
@@ -90,15 +90,17 @@ class Points:
     sorts them by end time); should they not, each window is filtered point by point, in their
     order. Values are converted only where a window holds them, as a scan would. Whether they are in
     order is known without looking when the column says so (`OldestFirst`: the Monitoring adapter's
-    and a validated series'), and checked here otherwise."""
+    and a validated series'), and checked here otherwise. Values a column says are exact floats
+    (`Floats`) are taken as they are; others are converted with `float` point by point."""
 
-    __slots__ = ("series", "ends", "values", "ordered", "_labels")
+    __slots__ = ("series", "ends", "values", "ordered", "floats", "_labels")
 
     def __init__(self, series: MetricSeries) -> None:
         self.series = series
         self.ends = series.end_us
         self.values = series.values
         self.ordered = ascending(self.ends)
+        self.floats = type(self.values) is Floats
         self._labels: dict[str, str] = {}
 
     def label(self, key: str) -> str:
@@ -111,7 +113,9 @@ class Points:
     def total_in(self, window: "Window") -> float:
         """The sum of the values the window holds, added oldest first (as sum(values_in) adds them)."""
         if self.ordered:
-            return sum(map(float, self.values[self._span(window)]))
+            values = self.values[self._span(window)]
+            # The same float objects added in the same order either way (float(v) is v for an exact float).
+            return sum(values if self.floats else map(float, values))
         return sum(self.values_in(window))
 
     @property
@@ -123,7 +127,8 @@ class Points:
     def values_in(self, window: "Window") -> list[float]:
         """The values of the points the window holds, oldest first."""
         if self.ordered:
-            return list(map(float, self.values[self._span(window)]))
+            values = self.values[self._span(window)]
+            return list(values if self.floats else map(float, values))
         low, high = window.micros
         return [float(v) for at, v in zip(self.ends, self.values) if low < at <= high]
 
@@ -131,7 +136,8 @@ class Points:
         """(ends_in, values_in) of the window, cut once."""
         if self.ordered:
             span = self._span(window)
-            return list(self.ends[span]), list(map(float, self.values[span]))
+            values = self.values[span]
+            return list(self.ends[span]), list(values if self.floats else map(float, values))
         return self.ends_in(window), self.values_in(window)
 
     def ends_in(self, window: "Window") -> list[int]:
