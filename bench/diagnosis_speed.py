@@ -151,8 +151,10 @@ class Wire:
 
         self.logs: dict[str, list[bytes]] = {}      # the log read's filter -> its pages
         self.metrics: dict[str, list[bytes]] = {}   # evidence field -> its pages
-        # The in-process adapters keep their own caches in the same dict, under plain string keys.
-        for (method, request), answer in (item for item in captured.items() if isinstance(item[0], tuple)):
+        # The in-process adapters keep their own caches in the same dict, under plain string keys, and
+        # the requests they parsed under ("parsed", method, bytes): only (method, bytes) keys are answers.
+        for (method, request), answer in (item for item in captured.items()
+                                          if isinstance(item[0], tuple) and len(item[0]) == 2):
             if method == "ListLogEntries":
                 self.logs.setdefault(ListLogEntriesRequest.pb().FromString(request).filter, []).append(answer)
             elif method == "ListTimeSeries":

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem
-from shared.diagnosis.facts import Facts
+from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
@@ -99,10 +99,10 @@ def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None
     started = b.incident_started_at
     if facts.data_until <= started:
         # Data that ends before the incident says nothing about it: stale, never healthy.
-        return inconclusive(f"stale data: the newest request_count point ({facts.data_until:%H:%M:%S}) is from "
-                            f"before the incident started ({started:%H:%M:%S}); nothing is known of the incident yet",
-                            missing(f"newest point {facts.data_until:%H:%M:%S}",
-                                    f"after the incident start {started:%H:%M:%S}"))
+        return inconclusive(f"stale data: the newest request_count point ({hms(facts.data_until)}) is from "
+                            f"before the incident started ({hms(started)}); nothing is known of the incident yet",
+                            missing(f"newest point {hms(facts.data_until)}",
+                                    f"after the incident start {hms(started)}"))
     delay = facts.data_delay.total_seconds()
     if delay > s.max_data_delay_seconds:
         return inconclusive(f"stale data (too late): the newest point is {delay:.0f} s old",
@@ -169,12 +169,12 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
         acting = entry.timestamp >= b.incident_started_at if deployed else True
         items.append(EvidenceItem(source="log", query=b.audit.query,
                                   observed=f"{entry.method_name} by {entry.principal or 'unknown'} at "
-                                           f"{entry.timestamp:%H:%M:%S}: {kind}",
+                                           f"{hms(entry.timestamp)}: {kind}",
                                   threshold=("a deploy after the incident began or a traffic change within "
                                              f"{s.manual_change_window_seconds} s stands automation down"),
                                   passed=acting, role="supports" if acting else "context", about="stand_down"))
         if acting:
-            reasons.append(f"{kind} by {entry.principal or 'unknown'} at {entry.timestamp:%H:%M:%S}")
+            reasons.append(f"{kind} by {entry.principal or 'unknown'} at {hms(entry.timestamp)}")
     return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
 
 

@@ -15,8 +15,8 @@ from itertools import compress
 from typing import Callable, Iterator
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import (EvidenceBundle, LogRecord, MetricResult, Revision, ascending, at_micros,
-                                       micros)
+from shared.diagnosis.evidence import (EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
+                                       at_micros, micros)
 from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
@@ -25,6 +25,12 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
 # Connector throughput per instance, in Mbps (docs table: f1-micro 100-500, e2-micro 200-1000,
 # e2-standard-4 3200-16000 across 2..10 instances). UNCONFIRMED against the current page.
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
+
+
+def hms(at: datetime) -> str:
+    """`at` as "%H:%M:%S" formats it (its own fields, no time zone conversion), without strftime:
+    evidence and summaries cite a dozen times per diagnosis, at about 2 us a strftime."""
+    return "%02d:%02d:%02d" % (at.hour, at.minute, at.second)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Window:
 
     @cached_property
     def text(self) -> str:
-        return f"({self.start:%H:%M:%S}, {self.end:%H:%M:%S}]"
+        return f"({hms(self.start)}, {hms(self.end)}]"
 
     def __str__(self) -> str:
         # Cited in several evidence items of one diagnosis: formatted once (strftime is not cheap).
@@ -84,15 +90,17 @@ class Points:
     sorts them by end time); should they not, each window is filtered point by point, in their
     order. Values are converted only where a window holds them, as a scan would. Whether they are in
     order is known without looking when the column says so (`OldestFirst`: the Monitoring adapter's
-    and a validated series'), and checked here otherwise."""
+    and a validated series'), and checked here otherwise. Values a column says are exact floats
+    (`Floats`) are taken as they are; others are converted with `float` point by point."""
 
-    __slots__ = ("series", "ends", "values", "ordered", "_labels")
+    __slots__ = ("series", "ends", "values", "ordered", "floats", "_labels")
 
     def __init__(self, series: MetricSeries) -> None:
         self.series = series
         self.ends = series.end_us
         self.values = series.values
         self.ordered = ascending(self.ends)
+        self.floats = type(self.values) is Floats
         self._labels: dict[str, str] = {}
 
     def label(self, key: str) -> str:
@@ -105,7 +113,9 @@ class Points:
     def total_in(self, window: "Window") -> float:
         """The sum of the values the window holds, added oldest first (as sum(values_in) adds them)."""
         if self.ordered:
-            return sum(map(float, self.values[self._span(window)]))
+            values = self.values[self._span(window)]
+            # The same float objects added in the same order either way (float(v) is v for an exact float).
+            return sum(values if self.floats else map(float, values))
         return sum(self.values_in(window))
 
     @property
@@ -117,7 +127,8 @@ class Points:
     def values_in(self, window: "Window") -> list[float]:
         """The values of the points the window holds, oldest first."""
         if self.ordered:
-            return list(map(float, self.values[self._span(window)]))
+            values = self.values[self._span(window)]
+            return list(values if self.floats else map(float, values))
         low, high = window.micros
         return [float(v) for at, v in zip(self.ends, self.values) if low < at <= high]
 
@@ -125,7 +136,8 @@ class Points:
         """(ends_in, values_in) of the window, cut once."""
         if self.ordered:
             span = self._span(window)
-            return list(self.ends[span]), list(map(float, self.values[span]))
+            values = self.values[span]
+            return list(self.ends[span]), list(values if self.floats else map(float, values))
         return self.ends_in(window), self.values_in(window)
 
     def ends_in(self, window: "Window") -> list[int]:
@@ -375,7 +387,10 @@ class LogIndex:
     def __init__(self, entries: tuple[LogRecord, ...]) -> None:
         self.entries = entries
         self.texts = list(map(_TEXT, entries))
-        signals = classify_all(self.texts)
+        # Each distinct text and how many entries say it, in first appearance order (in C): the
+        # distinct texts the classification needs, and the counts the top error texts start from.
+        self._counts = Counter(self.texts)
+        signals = classify_all(self._counts)
         found = list(map(signals.__getitem__, self.texts))
         matched: tuple[list[LogRecord], ...] = tuple([] for _ in _SIGNALS)
         # Only the entries that carry a signal are visited: compress, in C, skips the empty sets. Each
@@ -405,8 +420,10 @@ class LogIndex:
         (its stderr, the request log's failures), so when every entry is one the texts are counted
         as they are, without picking them first."""
         if ERROR_SEVERITIES.issuperset(map(_SEVERITY, self.entries)):
-            counts = Counter(self.texts)
-            counts.pop("", None)
+            if "" not in self._counts:
+                return self._counts   # read, never changed (top_counted only reads it)
+            counts = self._counts.copy()
+            del counts[""]
             return counts
         return Counter(self.error_texts())
 

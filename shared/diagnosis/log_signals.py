@@ -166,11 +166,12 @@ def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
     A log read repeats the same lines many times over (Cloud Run's request-log texts verbatim):
     each distinct text is classified once, all of them in one search (`_search`). Logs also repeat
     from one read to the next (a sweep reads the incident's logs again): a text stays known while
-    it is in `_KNOWN`."""
+    it is in `_KNOWN`. Given a dict (a Counter of the texts), its keys are the distinct texts, in
+    its order: they are not copied again."""
     known = _KNOWN
     if len(known) > _KNOWN_LIMIT:
         known.clear()
-    distinct = dict.fromkeys(texts)
+    distinct = texts if isinstance(texts, dict) else dict.fromkeys(texts)
     if known.keys().isdisjoint(distinct):   # a read never seen before: all of it at once
         found = _classified(list(distinct))
         known.update(found)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord
 from shared.diagnosis.log_signals import signals_in
-from shared.diagnosis.facts import Facts
+from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.rules.base import pct
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -68,14 +68,14 @@ def path_notes(facts: Facts) -> PathNotes:
                                         role="context", about="connector"))
     if people:
         latest = max(people, key=lambda e: e.timestamp)
-        who = f"{latest.principal or 'unknown'} ({latest.method_name} at {latest.timestamp:%H:%M:%S})"
+        who = f"{latest.principal or 'unknown'} ({latest.method_name} at {hms(latest.timestamp)})"
         notes.sentences.append(f"connector {connector.short_name} is being changed by a person, {who}: "
                                "let that change finish and check with them before anyone scales it")
         notes.stand_down = f"connector {connector.short_name} changed by {who}"
         for entry in sorted(people, key=lambda e: e.timestamp):
             notes.items.append(EvidenceItem(
                 source="log", query=facts.b.connector_audit.query,
-                observed=f"{entry.method_name} by {entry.principal or 'unknown'} at {entry.timestamp:%H:%M:%S} on "
+                observed=f"{entry.method_name} by {entry.principal or 'unknown'} at {hms(entry.timestamp)} on "
                          f"{entry.resource_name}", threshold="a person changing the connector stands automation down",
                 passed=True, role="supports", about="stand_down"))
     return notes
@@ -134,5 +134,5 @@ def _onset(facts: Facts) -> str:
 
     for at, total, bad in facts.per_minute_where(facts.incident, refused):
         if total and bad / total >= facts.s.status_ratio:
-            return f"in the minute to {at:%H:%M:%S}"
+            return f"in the minute to {hms(at)}"
     return ""

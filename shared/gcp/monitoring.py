@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import MetricQuery, MetricResult, MetricSeries, OldestFirst, decoded
+from shared.diagnosis.evidence import Floats, MetricQuery, MetricResult, MetricSeries, OldestFirst, decoded
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
@@ -259,6 +259,7 @@ def series_from_proto(proto: Any) -> MetricSeries:
     if any(nanos):   # google.protobuf.Timestamp nanos are 0..999,999,999: microseconds are nanos // 1000
         end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
     values = _numbers(points)
+    numeric = values is not None   # every value then made by float(): said by the column's type (Floats)
     if values is None:   # not one numeric case throughout: each point as _value reads it
         values = list(map(_value, map(_TYPED, points)))
         if None in values:
@@ -268,7 +269,8 @@ def series_from_proto(proto: Any) -> MetricSeries:
     # Oldest first now, whatever the answer's order: said by the column's type, so diagnosis does not check again.
     return decoded(MetricSeries, {"metric_labels": dict(proto.metric.labels),
                                   "resource_labels": dict(proto.resource.labels),
-                                  "end_us": OldestFirst(end_us), "values": tuple(values)}, _SERIES_FIELDS)
+                                  "end_us": OldestFirst(end_us),
+                                  "values": Floats(values) if numeric else tuple(values)}, _SERIES_FIELDS)
 
 
 def _oldest_first(end_us: list[int], values: list[Any]) -> tuple[list[int], list[Any]]:

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.diagnosis.evidence import EvidenceItem, MetricSeries, OldestFirst, ascending, at_micros, cited, decoded
+from shared.diagnosis.evidence import (EvidenceItem, Floats, MetricSeries, OldestFirst, all_floats, ascending, at_micros,
+                                       cited, decoded)
 from shared.diagnosis.facts import Points, Window
 
 _VALUES = st.one_of(st.none(), st.booleans(), st.sampled_from([0, 1, 2, "yes", "false", 0.0, "", "x"]))
@@ -124,3 +125,88 @@ def test_the_monitoring_decoder_marks_its_columns_oldest_first(order):
     series = series_from_proto(monitoring_v3.TimeSeries(points=points))
     assert type(series.end_us) is OldestFirst and list(series.end_us) == sorted(series.end_us)
     assert series.values == (0.0, 1.0, 2.0, 3.0)
+
+
+# --- values known to be exact floats ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values, marked", [
+    ((), True), ((1.0,), True), ((0.5, -0.0, 1e300), True),
+    ((1,), True), ((1.0, 2), True),                    # validation makes a number a float
+    ((True,), False), (("1.5",), False), ((1.0, "x", False), False),
+])
+def test_a_validated_series_says_whether_its_values_are_exact_floats(values, marked):
+    series = MetricSeries(end_us=tuple(range(len(values))), values=values)
+    assert (type(series.values) is Floats) is marked
+    assert all_floats(series.values) is marked
+    again = MetricSeries.model_validate_json(series.model_dump_json())
+    assert again == series and type(again.values) is type(series.values)
+    plain = MetricSeries.model_construct(end_us=series.end_us, values=tuple(series.values))
+    assert series.model_dump_json() == plain.model_dump_json()
+
+
+class _Subfloat(float):
+    pass
+
+
+def test_only_exact_floats_are_floats():
+    assert all_floats(()) and all_floats((1.0, -0.0, float("inf")))
+    assert not any(all_floats(v) for v in ((1,), (1.0, 2), (True,), ("1.5",), (_Subfloat(1.0),), (None,)))
+
+
+def _bits(value) -> str:
+    return repr(value) + type(value).__name__
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=5),
+                          st.floats(allow_nan=False, width=64) | st.sampled_from([-0.0, 0.0, 1e308, -1e308, 0.1])),
+                max_size=10))
+def test_a_window_of_exact_floats_adds_up_to_the_same_bits(points):
+    """On a Floats column a window's values are taken as they are, not through float(): every window
+    fact is the same object for object, to the bit and the type (an empty window's total stays the
+    int 0), as on the same values in a plain tuple."""
+    points.sort(key=lambda p: p[0])
+    end_us = tuple(m * _MINUTE for m, _ in points)
+    values = tuple(v for _, v in points)
+    marked = MetricSeries.model_construct(end_us=OldestFirst(end_us), values=Floats(values))
+    plain = MetricSeries.model_construct(end_us=OldestFirst(end_us), values=values)
+    assert Points(marked).floats and not Points(plain).floats
+    for low in range(-1, 6):
+        for high in range(low, 7):
+            window = Window(at_micros(low * _MINUTE), at_micros(high * _MINUTE))
+            a, b = Points(marked), Points(plain)
+            assert _bits(a.total_in(window)) == _bits(b.total_in(window))
+            assert list(map(_bits, a.values_in(window))) == list(map(_bits, b.values_in(window)))
+            assert a.columns_in(window) == b.columns_in(window)
+
+
+def test_a_column_wrongly_marked_floats_is_caught():
+    """The mark matters: a str value (which float() reads) in a column marked Floats is not converted."""
+    plain = MetricSeries.model_construct(end_us=OldestFirst((_MINUTE, 2 * _MINUTE)), values=("1.5", 2.0))
+    marked = MetricSeries.model_construct(end_us=OldestFirst((_MINUTE, 2 * _MINUTE)), values=Floats(("1.5", 2.0)))
+    window = Window(at_micros(0), at_micros(2 * _MINUTE))
+    assert Points(plain).total_in(window) == 3.5
+    with pytest.raises(TypeError):
+        Points(marked).total_in(window)
+
+
+@pytest.mark.parametrize("case", ["int64_value", "double_value", "mixed"])
+def test_the_monitoring_decoder_marks_its_numeric_columns_floats(case):
+    """A series read as one numeric column (int64 or double) is made of float(): marked Floats. A
+    series mixing value cases is read point by point and is not."""
+    from datetime import timedelta
+
+    from google.cloud import monitoring_v3
+
+    from shared.gcp.monitoring import series_from_proto
+
+    start = at_micros(1_800_000_000 * 1_000_000)
+    cases = {"int64_value": ["int64_value"] * 3, "double_value": ["double_value"] * 3,
+             "mixed": ["int64_value", "string_value", "double_value"]}[case]
+    raw = {"int64_value": 7, "double_value": 0.25, "string_value": "x"}
+    points = [monitoring_v3.Point(interval=monitoring_v3.TimeInterval(end_time=start + timedelta(minutes=m)),
+                                  value=monitoring_v3.TypedValue(**{c: raw[c]})) for m, c in enumerate(cases)]
+    series = series_from_proto(monitoring_v3.TimeSeries(points=points[::-1]))
+    assert (type(series.values) is Floats) is (case != "mixed")
+    assert all_floats(series.values) is (case != "mixed")

@@ -193,3 +193,45 @@ def test_top_error_texts_group_numbers_and_keep_the_first_wording():
     facts = Facts(e.bundle(), DiagnosisSettings())
     # Entries are newest first: the first text of the group in the read is the 999 ms one.
     assert top_error_texts(facts) == [("slow request 999 ms id=8", 5), ("pool exhausted", 4)]
+
+
+# --- clock text and error counts -----------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(timezones=st.one_of(st.none(), st.timezones())))
+def test_clock_text_is_what_strftime_writes(moment):
+    """hms writes exactly what "%H:%M:%S" writes: the datetime's own fields, naive or aware, no conversion."""
+    from shared.diagnosis.facts import hms
+    assert hms(moment) == moment.strftime("%H:%M:%S") == f"{moment:%H:%M:%S}"
+
+
+def test_window_text_is_its_ends_formatted():
+    window = Window(at(-15), at(0))
+    assert str(window) == f"({at(-15):%H:%M:%S}, {at(0):%H:%M:%S}]"
+
+
+_SEVERITIES = ("DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY", "DEFAULT")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(("", "a", "b 1", "b 2", "dial tcp 10.0.0.1:5432: i/o timeout", " c ")),
+                          st.sampled_from(_SEVERITIES)), max_size=30),
+       st.booleans())
+def test_error_counts_are_the_warning_texts_counted(rows, every_entry_an_error):
+    """The index's counts of warning-or-worse texts are Counter(error_texts()) in the read's order,
+    whether every entry is one (the read's own counts, shared or copied) or not; and asking for
+    them, or for the top texts, leaves the read's counts as they were."""
+    from shared.diagnosis.facts import LogIndex
+    if every_entry_an_error:
+        rows = [(text, "ERROR") for text, _ in rows]
+    e = Evidence()
+    for i, (text, severity) in enumerate(rows):
+        e.log(-1 - i / 100, text, severity=severity)
+    index = LogIndex(e.bundle().logs.entries if e.logs else ())
+    counted = Counter(index.texts)
+    expected = Counter(index.error_texts())
+    assert index._error_counts() == expected and list(index._error_counts()) == list(expected)
+    index.top_error_texts(3)
+    assert index._counts == counted and list(index._counts) == list(counted)
+    assert index._error_counts() == expected

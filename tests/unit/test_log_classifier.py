@@ -279,6 +279,17 @@ def test_the_search_agrees_with_the_reference_on_random_reads(texts):
     assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts}
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_lines(), max_size=12))
+def test_a_count_of_the_texts_is_classified_as_the_texts(texts):
+    """Given a Counter of the texts (the log index counts them once), its keys are the distinct texts,
+    in its order: the same answer as the texts themselves give, in the same order."""
+    counts = Counter(texts)
+    classify_all.cache_clear()
+    found = classify_all(counts)
+    assert found == _fresh(texts) and list(found) == list(dict.fromkeys(texts))
+
+
 # --- number masking (top error texts) ------------------------------------------------------------
 
 _MASK_BEFORE = re.compile(r"\b\d[\d.:]*\b")   # the masking as first written

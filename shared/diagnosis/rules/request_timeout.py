@@ -8,7 +8,7 @@ ratio of requests (a policy that pages at 2 % of 504s has said 2 % matters), cap
 """
 from __future__ import annotations
 
-from shared.diagnosis.facts import Facts
+from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.signatures import Finding, Signature
@@ -26,7 +26,7 @@ def evaluate(facts: Facts) -> Finding:
     requests = facts.requests(window)
     share = requests.share(code="504")
     enough = requests.total >= facts.s.min_requests and share >= bar
-    onset = f"from the onset {episode.start:%H:%M:%S}" if episode else "no minute reached the bar"
+    onset = f"from the onset {hms(episode.start)}" if episode else "no minute reached the bar"
     if not c.cite("metric", facts.requests_query,
                   f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}) "
                   f"{window}, {onset}", f">= {bar:.0%} 504 ({source})", enough):
@@ -47,7 +47,7 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("504s, but latency does not reach the request timeout and Cloud Run logs no timeout")
     confidence = 0.85 if at_timeout and texts else 0.8
     return c.yes(confidence, f"requests run into the {timeout:.0f} s request timeout ({pct(share)} 504 since "
-                             f"{window.start:%H:%M:%S})", subject=revision.short_name if revision else None,
+                             f"{hms(window.start)})", subject=revision.short_name if revision else None,
                  recommendation="the application is slow: profile the slow handler or its dependency; "
                                 "raising the timeout only hides it")
 
