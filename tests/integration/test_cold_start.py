@@ -65,6 +65,17 @@ def clients_of(adapters: Any) -> dict[str, Any]:
             "vpcaccess": adapters.vpcaccess._session, "publisher": adapters.publisher._client}
 
 
+def run_probe(probe: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Runs `probe` in a new interpreter (a new instance) with the event as its argument: what it
+    printed behind MARK, last."""
+    env = {k: v for k, v in os.environ.items() if k != "FUNCTION_TARGET"}
+    out = subprocess.run([sys.executable, "-c", probe, json.dumps(event)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith(MARK)]
+    assert lines, out.stdout[-2000:] + out.stderr[-2000:]
+    return json.loads(lines[-1][len(MARK):])
+
+
 def handle(event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
     """The alert through functions-framework and main.on_alert, as Pub/Sub pushes it; the HTTP status."""
     import functions_framework
@@ -112,12 +123,7 @@ def test_once_warmed_up_an_alert_imports_no_other_google_module(cold_world):
         "outcome = handle_alert(json.loads(sys.argv[1]), config, adapters)\n"
         "new = sorted(m for m in set(sys.modules) - before if m.split('.')[0] in ('google', 'grpc', 'proto'))\n"
         f"print({MARK!r} + json.dumps({{'failures': warm.failures, 'status': outcome.status.value, 'new': new}}))\n")
-    env = {k: v for k, v in os.environ.items() if k != "FUNCTION_TARGET"}
-    out = subprocess.run([sys.executable, "-c", probe, json.dumps(cold_world.event())], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(MARK)]
-    assert lines, out.stdout[-2000:] + out.stderr[-2000:]
-    report = json.loads(lines[-1][len(MARK):])
+    report = run_probe(probe, cold_world.event())
 
     assert report["failures"] == {}
     assert report["status"] == "applied"
@@ -184,12 +190,7 @@ def test_an_alert_that_starts_the_instance_writes_before_the_pubsub_library_is_i
         "seen['clients'] = sorted(warm.clients)\n"
         "seen['failures'] = warm.failures\n"
         f"print({MARK!r} + json.dumps(seen))\n")
-    env = {k: v for k, v in os.environ.items() if k != "FUNCTION_TARGET"}
-    out = subprocess.run([sys.executable, "-c", probe, json.dumps(cold_world.event())], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(MARK)]
-    assert lines, out.stdout[-2000:] + out.stderr[-2000:]
-    seen = json.loads(lines[-1][len(MARK):])
+    seen = run_probe(probe, cold_world.event())
 
     assert seen["clients_first"] == [n for n in instance.ADAPTER_FIELDS if n not in instance.DEFERRED_FIELDS]
     assert seen["status"] == "applied"

@@ -272,20 +272,27 @@ def test_an_intent_whose_attempt_was_killed_before_writing_never_takes_another_i
     assert world.standins.run.count("UpdateService") == 1
 
 
-def test_a_sweep_report_whose_publish_failed_reaches_a_person_once(world):
-    """The sweep records the unrecorded write, and its `escalated` publish fails (Pub/Sub unavailable):
-    the sweep's delivery raises (redelivered), the report stays pending in the closed intent, and the
-    retried sweep publishes that very outcome, once; a later sweep publishes nothing."""
+def _one_publish_fails(world: World, act: Any) -> Any:
+    """`act`, with the next outcome publish failing (Pub/Sub unavailable): it raises. Later publishes
+    pass through; returns the adapters to put back."""
     from shared.errors import TransientError
     from tests.unit.fakes import FaultyPublisher
 
-    incident_id = _died_after_its_write(world)
-    _lapsed(world)
     adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
     world.adapters = dataclasses.replace(adapters, publisher=publisher)
     publisher.fail_next(1)
     with pytest.raises(TransientError):
-        world.command({"command": "sweep"})
+        act()
+    return adapters
+
+
+def test_a_sweep_report_whose_publish_failed_reaches_a_person_once(world):
+    """The sweep records the unrecorded write, and its `escalated` publish fails (Pub/Sub unavailable):
+    the sweep's delivery raises (redelivered), the report stays pending in the closed intent, and the
+    retried sweep publishes that very outcome, once; a later sweep publishes nothing."""
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    adapters = _one_publish_fails(world, lambda: world.command({"command": "sweep"}))
     key = intent_key(incident_id, MESSAGE)
     intent = world.state.get_record(INTENTS, key)
     assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == ""
@@ -306,16 +313,9 @@ def test_two_sweeps_at_once_publish_an_unsent_report_once(world):
     """After the failed publish, two sweeps (the retried delivery and the scheduler's next) run at once:
     each reads the report pending and tries to take it by an update guarded on its holder (Firestore's
     update-time precondition); exactly one publishes it."""
-    from shared.errors import TransientError
-    from tests.unit.fakes import FaultyPublisher
-
     incident_id = _died_after_its_write(world)
     _lapsed(world)
-    adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
-    world.adapters = dataclasses.replace(adapters, publisher=publisher)
-    publisher.fail_next(1)
-    with pytest.raises(TransientError):
-        world.command({"command": "sweep"})
+    adapters = _one_publish_fails(world, lambda: world.command({"command": "sweep"}))
     world.clock.set(world.clock.now() + timedelta(seconds=10))
 
     results, errors = concurrently(lambda: world.command({"command": "sweep"}, message_id="c1"),
@@ -334,17 +334,9 @@ def _redelivery_whose_publish_failed(world: World) -> tuple[str, Any, dict[str, 
     (Pub/Sub unavailable): the report is kept pending in the closed intent, given back at once."""
     import json
 
-    from shared.errors import TransientError
-    from tests.unit.fakes import FaultyPublisher
-
     incident_id = _died_after_its_write(world)
     _lapsed(world)
-    adapters, publisher = world.adapters, FaultyPublisher(world.adapters.publisher)
-    world.adapters = dataclasses.replace(adapters, publisher=publisher)
-    publisher.fail_next(1)
-    with pytest.raises(TransientError):
-        world.handle(world.alert(message_id=MESSAGE))
-    world.adapters = adapters
+    world.adapters = _one_publish_fails(world, lambda: world.handle(world.alert(message_id=MESSAGE)))
     intent = world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))
     assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == ""
     stored = json.loads(intent["report"])

@@ -261,19 +261,26 @@ def test_an_action_record_someone_else_wrote_at_an_approves_claim_key_is_not_tak
     assert w.standins.vpcaccess.count("PatchConnector") == 0
 
 
-def test_an_approve_whose_change_another_record_owns_leaves_its_proposal_approved():
-    """The resend finds the planned change in place, but another action record made the very same
-    change (intents.owned_elsewhere): it is escalated, not recorded as this approve's write, so the
-    proposal is not ended `applied` either: nothing shows that this approve applied it."""
-    w, proposal_id = proposed()
-    unrecorded_approve(w, proposal_id, "appr-5")
-    intent = w.state.get_record(INTENTS, command_intent_key("appr-5"))
+def another_record_of(w, key: str) -> dict:
+    """Another incident's action record of the very change intent `key` planned (intents.owned_elsewhere);
+    the intent, as read."""
+    intent = w.state.get_record(INTENTS, key)
     now = w.clock.now()
     w.state.put_record(ACTIONS, "other-incident|key", {
         "key": "other-incident|key", "incident_id": "other-incident", "target": intent["target"],
         "service": intent["service"], "action": intent["action"], "signature": intent["signature"],
         "params": intent["params"], "reversible": False, "applied_at": now, "settle_at": now, "deadline_at": now,
         "after": intent["after"]})
+    return intent
+
+
+def test_an_approve_whose_change_another_record_owns_leaves_its_proposal_approved():
+    """The resend finds the planned change in place, but another action record made the very same
+    change (intents.owned_elsewhere): it is escalated, not recorded as this approve's write, so the
+    proposal is not ended `applied` either: nothing shows that this approve applied it."""
+    w, proposal_id = proposed()
+    unrecorded_approve(w, proposal_id, "appr-5")
+    intent = another_record_of(w, command_intent_key("appr-5"))
 
     again = send(w, "approve", "appr-5", params={"proposal_id": proposal_id})
     assert again.status is OutcomeStatus.ESCALATED and "not known to be this plan's write" in again.reason, \

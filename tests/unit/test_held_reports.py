@@ -204,7 +204,7 @@ def test_an_approves_resend_that_fails_after_storing_its_report_gives_it_back_fo
     it (the same outcome_id) and ends the proposal, rather than answering a duplicate while the report
     waits a lease for the sweep."""
     from tests.unit.test_command_resends import proposed, send, unrecorded_approve
-    from shared.remediation.records import PROPOSALS
+    from shared.remediation.records import ACTIONS, PROPOSALS
 
     w, proposal_id = proposed()
     unrecorded_approve(w, proposal_id, "appr-h1")
@@ -327,18 +327,12 @@ def test_a_sweep_report_whose_storing_commit_lost_its_answer_is_published_by_the
 def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_proposal_approved():
     """`_retaken` comes before the action record is looked at: the retaken escalation of an approve whose
     change another record owns (intents.owned_elsewhere) ends nothing; its proposal stays `approved`."""
-    from tests.unit.test_command_resends import proposed, send, unrecorded_approve
+    from tests.unit.test_command_resends import another_record_of, proposed, send, unrecorded_approve
     from shared.remediation.records import ACTIONS, PROPOSALS
 
     w, proposal_id = proposed()
     unrecorded_approve(w, proposal_id, "appr-h2")
-    intent = w.state.get_record(INTENTS, command_intent_key("appr-h2"))
-    now = w.clock.now()
-    w.state.put_record(ACTIONS, "other-incident|key", {
-        "key": "other-incident|key", "incident_id": "other-incident", "target": intent["target"],
-        "service": intent["service"], "action": intent["action"], "signature": intent["signature"],
-        "params": intent["params"], "reversible": False, "applied_at": now, "settle_at": now, "deadline_at": now,
-        "after": intent["after"]})
+    intent = another_record_of(w, command_intent_key("appr-h2"))
     w.adapters.publisher.fail_next(1)
     with pytest.raises(TransientError):
         send(w, "approve", "appr-h2", params={"proposal_id": proposal_id})

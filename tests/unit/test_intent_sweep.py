@@ -307,6 +307,19 @@ def test_a_transient_fault_leaves_the_intent_for_the_next_sweep():
     assert [o.status for o in _sweep(state, run, LATER)] == [OutcomeStatus.ESCALATED]
 
 
+def _page_sizes(state, query: str) -> list[int]:
+    """The number of records each call of the store's `query` answers, from now on."""
+    sizes: list[int] = []
+    original = getattr(state, query)
+
+    def counted(*args, **kwargs):
+        found = original(*args, **kwargs)
+        sizes.append(len(found))
+        return found
+    setattr(state, query, counted)
+    return sizes
+
+
 def test_the_sweep_judges_at_most_a_page_of_intents_oldest_first():
     state, run = _crashed_after_the_write()
     template = IntentRecord.model_validate(_intent(state))
@@ -314,14 +327,7 @@ def test_the_sweep_judges_at_most_a_page_of_intents_oldest_first():
         other = template.model_copy(update={"message_id": f"m-{i:03}", "noted_at": NOW - timedelta(seconds=i + 1),
                                             "claim_key": f"{KEY}#{i}"})
         state.put_record(INTENTS, other.key, other.model_dump(mode="python"))
-    seen = []
-    original = state.find_before
-
-    def find_before(*args, **kwargs):
-        found = original(*args, **kwargs)
-        seen.append(len(found))
-        return found
-    state.find_before = find_before
+    seen = _page_sizes(state, "find_before")
     _sweep(state, run, LATER)
     assert seen == [MAX_INTENTS_PER_SWEEP]
 
@@ -673,14 +679,7 @@ def test_the_walk_reads_a_bounded_page_a_sweep_and_misses_none():
     for i in range(total):   # some stored at the same instant, across the page's end
         _stateless(state, template | {"message_id": f"m-{i:03}", "claim_key": f"{KEY}#{i}",
                                       "noted_at": NOW - timedelta(seconds=200 - i // 3)})
-    reads = []
-    original = state.find_between
-
-    def find_between(*args, **kwargs):
-        found = original(*args, **kwargs)
-        reads.append(len(found))
-        return found
-    state.find_between = find_between
+    reads = _page_sizes(state, "find_between")
     sweep = Sweep(config(), _Adapters(state, run, LATER))
 
     sweep._stateless_intents(intents.cutoff(LATER, LEASE))
