@@ -68,3 +68,14 @@ resource "google_firestore_field" "intent_report" {
 
   index_config {}
 }
+
+# The verification sweep's outcome kept in an action record until it is published
+# (ActionRecord.report), for the same reasons as intent_report above.
+resource "google_firestore_field" "action_report" {
+  project    = var.project_id
+  database   = google_firestore_database.runwarden.name
+  collection = "${var.collection_prefix}_actions"
+  field      = "report"
+
+  index_config {}
+}

@@ -381,24 +381,26 @@ def pending_report(outcome_json: str, by: str, now: datetime, lease: timedelta) 
             "reported_at": None}
 
 
-def take_report(state: Any, intent: IntentRecord, by: str, now: datetime, lease: timedelta) -> bool:
+def take_report(state: Any, intent: IntentRecord | ActionRecord, by: str, now: datetime, lease: timedelta,
+                collection: str = INTENTS) -> bool:
     """The publish of a pending report no sweep holds (its holder's lease lapsed, or it gave it back),
-    taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it."""
+    taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it. In
+    an intent, or (`collection` ACTIONS) in an action record: the verification sweep's own outcome."""
     if intent.report_state != REPORT_PENDING or not intent.report:
         return False
     if intent.report_by and intent.report_until is not None and intent.report_until > now:
         return False
-    return state.update_record(INTENTS, intent.key, {"report_by": by, "report_until": now + lease},
+    return state.update_record(collection, intent.key, {"report_by": by, "report_until": now + lease},
                                expect={"report_state": REPORT_PENDING, "report_by": intent.report_by})
 
 
-def report_sent(state: Any, key: str, by: str, now: datetime) -> bool:
+def report_sent(state: Any, key: str, by: str, now: datetime, collection: str = INTENTS) -> bool:
     """The report `by` holds is published: never published again."""
-    return state.update_record(INTENTS, key, {"report_state": REPORT_SENT, "reported_at": now},
+    return state.update_record(collection, key, {"report_state": REPORT_SENT, "reported_at": now},
                                expect={"report_state": REPORT_PENDING, "report_by": by})
 
 
-def report_unsent(state: Any, key: str, by: str) -> bool:
+def report_unsent(state: Any, key: str, by: str, collection: str = INTENTS) -> bool:
     """The publish failed: given back at once, so that the next sweep (or the retried one) publishes it."""
-    return state.update_record(INTENTS, key, {"report_by": "", "report_until": None},
+    return state.update_record(collection, key, {"report_by": "", "report_until": None},
                                expect={"report_state": REPORT_PENDING, "report_by": by})

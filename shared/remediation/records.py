@@ -66,6 +66,14 @@ class ActionRecord(BaseModel):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
+    # The verification sweep's outcome about it (verified, undone, escalated), stored by the very update
+    # that moves its state and kept `pending` until published, as an intent keeps its report
+    # (IntentRecord.report; verification.Sweep._report): a failed publish is retried by a later sweep.
+    report: str = ""
+    report_state: str = ""
+    report_by: str = ""
+    report_until: datetime | None = None
+    reported_at: datetime | None = None
 
     @model_validator(mode="after")
     def _expiry(self) -> "ActionRecord":

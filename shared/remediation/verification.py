@@ -62,12 +62,12 @@ class Sweep:
         self.now = adapters.clock.now()
         self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
         self.lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
-        # The outcomes this sweep holds the publish of, kept in their intents until published: by
-        # outcome_id, the intent's key (`publish`).
-        self.reports: dict[str, str] = {}
+        # The outcomes this sweep holds the publish of, kept in their intents or action records until
+        # published: by outcome_id, the collection and key of the record keeping it (`publish`).
+        self.reports: dict[str, tuple[str, str]] = {}
 
     def run(self) -> list[Outcome]:
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome] = self._unsent_verifications()
         for record in self._due():
             try:
                 outcome = self._judge(record)
@@ -91,26 +91,27 @@ class Sweep:
         published: list[Outcome] = []
         failure: BaseException | None = None
         for outcome in outcomes:
-            key = self.reports.get(outcome.outcome_id)
+            kept = self.reports.get(outcome.outcome_id)
             try:
                 published.append(publish(outcome))
             except Exception as exc:   # Pub/Sub unavailable, or anything else: the rest are still published
                 failure = failure or exc
-                if key is not None:
-                    self._mark(outcome, key, sent=False)
+                if kept is not None:
+                    self._mark(outcome, kept, sent=False)
                 continue
-            if key is not None:
-                self._mark(outcome, key, sent=True)
+            if kept is not None:
+                self._mark(outcome, kept, sent=True)
         if failure is not None:
             raise failure
         return published
 
-    def _mark(self, outcome: Outcome, key: str, sent: bool) -> None:
+    def _mark(self, outcome: Outcome, kept: tuple[str, str], sent: bool) -> None:
+        collection, key = kept
         try:
             if sent:
-                intents.report_sent(self.state, key, self.owner, self.now)
+                intents.report_sent(self.state, key, self.owner, self.now, collection=collection)
             else:
-                intents.report_unsent(self.state, key, self.owner)
+                intents.report_unsent(self.state, key, self.owner, collection=collection)
         except (TransientError, PermanentError) as exc:
             Timeline(outcome.incident_id, "command").step(
                 "report_unmarked", f"{key}: the report {outcome.outcome_id} could not be marked "
@@ -135,20 +136,18 @@ class Sweep:
             return self._undo(record, "a previous undo did not finish")
         verdict, why = self._health(record)
         if verdict == "healthy":
-            if not self._move(record, ActionState.PENDING, ActionState.VERIFIED):
-                return None
-            return self._outcome(record, OutcomeStatus.VERIFIED, f"{record.action} verified: {why}")
+            return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
+                                f"{record.action} verified: {why}")
         if self.now < record.deadline_at:
             return None  # not yet: the next sweep looks again
         if record.action == "rollback_traffic" and record.reversible:
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
             return self._undo(record, why)
-        if not self._move(record, ActionState.PENDING, ActionState.ESCALATED, note=why):
-            return None
-        return self._outcome(record, OutcomeStatus.ESCALATED,
-                             f"{record.action} did not make the service healthy by the deadline ({why}); "
-                             f"{'it cannot be undone' if not record.reversible else 'not undone'}: a person must look")
+        return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                            f"{record.action} did not make the service healthy by the deadline ({why}); "
+                            f"{'it cannot be undone' if not record.reversible else 'not undone'}: a person must look",
+                            note=why)
 
     def _health(self, record: ActionRecord) -> tuple[str, str]:
         if record.incident_closed_at and record.incident_closed_at >= record.applied_at:
@@ -164,7 +163,7 @@ class Sweep:
         return ("unknown" if diagnosis.signature is Signature.INCONCLUSIVE else "unhealthy",
                 f"{diagnosis.signature.value}: {diagnosis.summary}")
 
-    def _undo(self, record: ActionRecord, why: str) -> Outcome:
+    def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         action = get_action("restore_traffic")
         traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
         params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key)
@@ -172,32 +171,82 @@ class Sweep:
                     Timeline(record.incident_id, "command"))
         result = gate.execute(action, params, record.after, record.incident_id, self.adapters)
         if result.status is OutcomeStatus.APPLIED or result.reason.startswith("duplicate"):
-            self._move(record, ActionState.UNDOING, ActionState.UNDONE, note=why)
+            outcome = self._report(record, ActionState.UNDOING, ActionState.UNDONE, OutcomeStatus.UNDONE,
+                                   f"{record.action} did not help by the deadline ({why}); the recorded split is "
+                                   "restored and the incident escalated to a person",
+                                   note=why, after=result.after, notes=action.notes(params))
             self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                             "released_by": "undo"}, expect={"action_id": record.key})
-            return self._outcome(record, OutcomeStatus.UNDONE,
-                                 f"{record.action} did not help by the deadline ({why}); the recorded split is "
-                                 "restored and the incident escalated to a person",
-                                 after=result.after, notes=action.notes(params))
-        self._move(record, ActionState.UNDOING, ActionState.ESCALATED, note=f"{why}; undo: {result.reason}")
-        return self._outcome(record, OutcomeStatus.ESCALATED,
-                             f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}")
+            return outcome
+        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                            f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}",
+                            note=f"{why}; undo: {result.reason}")
 
-    def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "") -> bool:
-        changes: dict[str, Any] = {"state": to.value, "resolved_at": self.now}
+    def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "",
+              report: dict[str, Any] | None = None) -> bool:
+        changes: dict[str, Any] = {"state": to.value, "resolved_at": self.now, **(report or {})}
         if note:
             changes["note"] = note
         return self.state.update_record(ACTIONS, record.key, changes, expect={"state": expected.value})
 
+    def _report(self, record: ActionRecord, expected: ActionState, to: ActionState, status: OutcomeStatus,
+                reason: str, note: str = "", after: dict[str, Any] | None = None,
+                notes: list[str] | None = None) -> Outcome | None:
+        """The record moved from `expected` to `to` with its outcome stored in that very update, kept
+        pending (held by this sweep) until its publish succeeds, as an intent keeps the sweep's report:
+        a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
+        same outcome (`_unsent_verifications`). None if another sweep moved it first (and reports it)."""
+        outcome = self._outcome(record, status, reason, after, notes)
+        kept = intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+        try:
+            moved = self._move(record, expected, to, note, report=kept)
+        except TransientError:
+            self._give_back(record.key, ACTIONS)     # it may have landed, its answer lost
+            raise
+        if not moved:
+            return None
+        Timeline(record.incident_id, "command").step(status.value, reason, action=record.action, key=record.key)
+        self.reports[outcome.outcome_id] = (ACTIONS, record.key)
+        return outcome
+
     def _outcome(self, record: ActionRecord, status: OutcomeStatus, reason: str,
                  after: dict[str, Any] | None = None, notes: list[str] | None = None) -> Outcome:
-        Timeline(record.incident_id, "command").step(status.value, reason, action=record.action,
-                                                     key=record.key)
         report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
                               before=record.before, after=after if after is not None else record.after)
         return Outcome(incident_id=record.incident_id, trigger="command", target=record.service, action=report,
                        status=status, reason=reason, notes=notes or [],
                        timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+
+    def _unsent_verifications(self) -> list[Outcome]:
+        """The verification outcomes an earlier sweep kept in their action records and did not publish
+        (its publish failed, or it died), once no sweep holds them: taken by a guarded update and
+        published as they were (the same outcome_id). One equality query on `report_state`, at most
+        MAX_PER_SWEEP; a fault waits for the next sweep."""
+        try:
+            found = self.state.find_records(ACTIONS, "report_state", REPORT_PENDING, MAX_PER_SWEEP)
+        except (TransientError, PermanentError) as exc:
+            Timeline(None, "command").step("reports_deferred", f"unsent verification reports not read: {exc}",
+                                           severity="WARNING")
+            return []
+        outcomes = []
+        for data in found:
+            try:
+                record = ActionRecord.model_validate(data)
+                outcome = Outcome.model_validate_json(record.report)    # read before it is taken
+                if not intents.take_report(self.state, record, self.owner, self.now, self.lease, collection=ACTIONS):
+                    continue
+            except (TransientError, PermanentError, ValidationError) as exc:
+                # One that cannot be read or taken never keeps the others from being published.
+                Timeline(data.get("incident_id"), "command").step(
+                    "report_deferred", f"{data.get('key')}: an unsent verification report not published: {exc}",
+                    severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
+                continue
+            self.reports[outcome.outcome_id] = (ACTIONS, record.key)
+            Timeline(record.incident_id, "command").step(
+                "report_retried", f"{record.key}: the report {outcome.outcome_id} was not published by "
+                f"{record.report_by or 'the sweep that made it'}; published now", key=record.key)
+            outcomes.append(outcome)
+        return outcomes
 
     # --- log-based incidents -----------------------------------------------------------------------
 
@@ -348,7 +397,7 @@ class Sweep:
             outcome = Outcome.model_validate_json(intent.report)
         except ValidationError as exc:
             return self._unreadable_report(intent, exc)
-        self.reports[outcome.outcome_id] = intent.key
+        self.reports[outcome.outcome_id] = (INTENTS, intent.key)
         Timeline(intent.incident_id, "command").step(
             "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
             f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
@@ -371,17 +420,17 @@ class Sweep:
                                         expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
             return None     # no longer this sweep's to publish (its hold was taken over)
         outcome = built[-1]
-        self.reports[outcome.outcome_id] = intent.key
+        self.reports[outcome.outcome_id] = (INTENTS, intent.key)
         Timeline(intent.incident_id, "command").step("report_replaced", reason, key=intent.claim_key, severity="ERROR")
         return outcome
 
-    def _give_back(self, key: str) -> None:
+    def _give_back(self, key: str, collection: str = INTENTS) -> None:
         """A write that stores (or takes) a report raised: its commit may have landed and its answer been
         lost (DEADLINE_EXCEEDED after the write took), so this sweep may hold a report it does not know of.
         Given back, guarded on this sweep as holder (nothing if it holds none), so that the next sweep
         publishes it rather than one a whole hold later; if that fails too, the hold lapses as before."""
         try:
-            intents.report_unsent(self.state, key, self.owner)
+            intents.report_unsent(self.state, key, self.owner, collection=collection)
         except (TransientError, PermanentError):
             pass
 
@@ -495,7 +544,7 @@ class Sweep:
         timeline.step(answer.status.value, answer.reason, severity="WARNING", action=intent.action,
                       key=intent.claim_key)
         outcome = built[-1]     # as stored in the intent, kept there until published (`publish`)
-        self.reports[outcome.outcome_id] = intent.key
+        self.reports[outcome.outcome_id] = (INTENTS, intent.key)
         return outcome
 
 
@@ -513,7 +562,7 @@ class Sweep:
         if not closed:
             return None
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
-        self.reports[built[-1].outcome_id] = intent.key
+        self.reports[built[-1].outcome_id] = (INTENTS, intent.key)
         return built[-1]
 
 

@@ -162,3 +162,19 @@ def test_the_sweeps_pending_report_is_never_indexed_and_its_state_is() -> None:
     assert field["index_config"] in ({}, [{}]), field["index_config"]
     assert {"report", "report_state"} <= set(IntentRecord.model_fields)
     assert 'find_records(INTENTS, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_reports)
+
+
+def test_the_verification_sweeps_kept_outcome_is_never_indexed_and_its_state_is() -> None:
+    """ActionRecord.report (the verification outcome, kept until published) has its single-field
+    indexes disabled; the pending ones are found by an equality on `report_state`."""
+    import inspect
+
+    from shared.remediation import verification
+    from shared.remediation.records import ACTIONS, ActionRecord
+
+    field = load_module().resource("google_firestore_field", "action_report")
+    assert field["collection"] == "${var.collection_prefix}_" + ACTIONS and field["field"] == "report"
+    assert field["index_config"] in ({}, [{}]), field["index_config"]
+    assert {"report", "report_state"} <= set(ActionRecord.model_fields)
+    assert 'find_records(ACTIONS, "report_state", REPORT_PENDING' in inspect.getsource(
+        verification.Sweep._unsent_verifications)

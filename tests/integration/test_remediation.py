@@ -340,3 +340,62 @@ def test_a_connector_alert_acts_once_on_the_connector_for_all_its_services(stand
     assert again.status.value == "skipped" and again.reason.startswith("duplicate")
     assert world.standins.vpcaccess.count("PatchConnector") == 1
     assert world.standins.run.count("UpdateService") == 0
+
+
+def _publish_fails_once(world: World, act) -> None:
+    """`act` with the next outcome publish failing (Pub/Sub unavailable): the sweep raises, so that
+    Pub/Sub delivers it again. Later publishes pass."""
+    import dataclasses
+
+    from shared.errors import TransientError
+    from tests.unit.fakes import FaultyPublisher
+
+    publisher = FaultyPublisher(world.adapters.publisher)
+    world.adapters = dataclasses.replace(world.adapters, publisher=publisher)
+    publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        act()
+
+
+@pytest.mark.parametrize("ending", ["verified", "undone"])
+def test_a_verification_outcome_whose_publish_failed_is_published_by_the_next_sweep_once(rolled_back, ending):
+    """The sweep moves the action (verified, or undone at the deadline) and its outcome's publish fails:
+    the outcome is kept in the action record, pending, stored by that very move, and the retried sweep
+    publishes the very same outcome; later sweeps publish nothing, and nothing is undone twice."""
+    if ending == "verified":
+        recovery(rolled_back)
+        rolled_back.at(12)
+    else:
+        rolled_back.at(18)
+    _publish_fails_once(rolled_back, lambda: rolled_back.command({"command": "sweep"}))
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == ending and record["report_state"] == "pending" and record["report_by"] == ""
+
+    [again] = rolled_back.command({"command": "sweep"}, message_id="c2")    # Pub/Sub's redelivery of the sweep
+    assert again.status.value == ending and again.outcome_id == json.loads(record["report"])["outcome_id"]
+    assert [o["outcome_id"] for o in rolled_back.published()] == [again.outcome_id]
+    assert action_state(rolled_back) == ending
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["report_state"] == "sent"
+    rolled_back.at(40)
+    assert rolled_back.command({"command": "sweep"}, message_id="c3") == []
+    assert rolled_back.standins.run.count("UpdateService") == (1 if ending == "verified" else 2)
+
+
+def test_a_verification_outcome_held_by_a_sweep_that_died_is_published_once_its_hold_lapses(rolled_back):
+    from datetime import timedelta
+
+    from shared.clock import skew_safe_lease
+    from shared.remediation.verification import Sweep
+
+    recovery(rolled_back, until="+40m")
+    rolled_back.at(12)
+    [made] = Sweep(rolled_back.config, rolled_back.adapters).run()     # the instance dies before publishing
+    assert action_state(rolled_back) == "verified"
+    rolled_back.at(14)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []      # still held
+    lease = skew_safe_lease(rolled_back.config.guardrails.claim_ttl_seconds)
+    rolled_back.at(12 + lease / timedelta(minutes=1) + 1)
+    [retried] = rolled_back.command({"command": "sweep"}, message_id="c3")
+    assert retried.to_json() == made.to_json()          # the very outcome: the same outcome_id
+    assert [o["outcome_id"] for o in rolled_back.published()] == [made.outcome_id]
