@@ -53,29 +53,27 @@ resource "google_firestore_index" "open_intents" {
   }
 }
 
-# The sweep's report kept in an intent until it is published (IntentRecord.report: an outcome's JSON,
-# a few KB, never queried; shared/remediation/verification.py). Its single-field indexes are disabled
-# so that an index entry never carries it: an empty index configuration "disables all indexes on the
-# field" (registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_field,
+# The sweep's reports kept until they are published: in an intent (IntentRecord.report) and, for
+# the verification outcomes, in an action record (ActionRecord.report). Each is an outcome's JSON,
+# a few KB, never queried (shared/remediation/verification.py). Their single-field indexes are
+# disabled so that an index entry never carries them: an empty index configuration "disables all
+# indexes on the field" (registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_field,
 # index_config), as `gcloud firestore indexes fields update --disable-indexes` creates "an exemption
-# for the field ... in which all indexes are disabled" (gcloud reference). The query of pending
-# reports is on `report_state`, which keeps its indexes.
-resource "google_firestore_field" "intent_report" {
+# for the field ... in which all indexes are disabled" (gcloud reference). The queries of pending
+# reports are on `report_state`, which keeps its indexes.
+resource "google_firestore_field" "report" {
+  for_each = toset(local.report_collections)
+
   project    = var.project_id
   database   = google_firestore_database.runwarden.name
-  collection = "${var.collection_prefix}_intents"
+  collection = "${var.collection_prefix}_${each.value}"
   field      = "report"
 
   index_config {}
 }
 
-# The verification sweep's outcome kept in an action record until it is published
-# (ActionRecord.report), for the same reasons as intent_report above.
-resource "google_firestore_field" "action_report" {
-  project    = var.project_id
-  database   = google_firestore_database.runwarden.name
-  collection = "${var.collection_prefix}_actions"
-  field      = "report"
-
-  index_config {}
+# The intents' exemption was a resource of its own before the action records had one.
+moved {
+  from = google_firestore_field.intent_report
+  to   = google_firestore_field.report["intents"]
 }

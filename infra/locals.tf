@@ -53,7 +53,9 @@ locals {
   # shared/remediation/records.py: action, incident, intent and settled records; operators' command claims). Proposals
   # and pins keep no TTL: an expired proposal still answers "expired", a pin stays until released.
   # Each listed collection gets a TTL policy.
-  ttl_collections = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "intents", "settled"]
+  # The records that keep a report until it is published (firestore.tf, google_firestore_field.report).
+  report_collections = ["intents", "actions"]
+  ttl_collections    = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "intents", "settled"]
 
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
   # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:

@@ -13,7 +13,7 @@ from shared.gcp.endpoints import CallPolicy
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import VpcAccessAdapter
-from tests.infra.terraform import evaluate, load_module, single
+from tests.infra.terraform import ROOT, evaluate, load_module, single
 
 PUBSUB_MAX_ACK_DEADLINE = 600      # Pub/Sub Subscription reference: ackDeadlineSeconds, at most 600
 PUBSUB_MIN_BACKOFF = 10            # RetryPolicy.minimumBackoff: 0-600 s, default 10 s
@@ -149,32 +149,24 @@ def test_the_sweeps_query_of_open_intents_has_its_composite_index() -> None:
     assert fields == [("state", "ASCENDING"), ("noted_at", "ASCENDING")]
 
 
-def test_the_sweeps_pending_report_is_never_indexed_and_its_state_is() -> None:
-    """IntentRecord.report (an outcome's JSON, kept until published) has its single-field indexes
-    disabled; the sweep's query of pending reports is an equality on `report_state` (verification.py)."""
+def test_the_sweeps_kept_reports_are_never_indexed_and_their_state_is() -> None:
+    """IntentRecord.report and ActionRecord.report (an outcome's JSON, kept until published) have their
+    single-field indexes disabled; the sweep finds the pending ones by an equality on `report_state`
+    (verification.py), which keeps its index. The intents' exemption keeps its deployed address."""
     import inspect
 
     from shared.remediation import verification
-    from shared.remediation.records import INTENTS, IntentRecord
+    from shared.remediation.records import ACTIONS, INTENTS, ActionRecord, IntentRecord
 
-    field = load_module().resource("google_firestore_field", "intent_report")
-    assert field["collection"] == "${var.collection_prefix}_" + INTENTS and field["field"] == "report"
+    config = load_module()
+    assert set(config.locals["report_collections"]) == {INTENTS, ACTIONS}
+    field = config.resource("google_firestore_field", "report")
+    assert field["collection"] == "${var.collection_prefix}_${each.value}" and field["field"] == "report"
     assert field["index_config"] in ({}, [{}]), field["index_config"]
-    assert {"report", "report_state"} <= set(IntentRecord.model_fields)
+    for model in (IntentRecord, ActionRecord):
+        assert {"report", "report_state"} <= set(model.model_fields), model.__name__
     assert 'find_records(INTENTS, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_reports)
-
-
-def test_the_verification_sweeps_kept_outcome_is_never_indexed_and_its_state_is() -> None:
-    """ActionRecord.report (the verification outcome, kept until published) has its single-field
-    indexes disabled; the pending ones are found by an equality on `report_state`."""
-    import inspect
-
-    from shared.remediation import verification
-    from shared.remediation.records import ACTIONS, ActionRecord
-
-    field = load_module().resource("google_firestore_field", "action_report")
-    assert field["collection"] == "${var.collection_prefix}_" + ACTIONS and field["field"] == "report"
-    assert field["index_config"] in ({}, [{}]), field["index_config"]
-    assert {"report", "report_state"} <= set(ActionRecord.model_fields)
     assert 'find_records(ACTIONS, "report_state", REPORT_PENDING' in inspect.getsource(
         verification.Sweep._unsent_verifications)
+    text = (ROOT / "infra" / "firestore.tf").read_text()
+    assert "from = google_firestore_field.intent_report" in text and 'to   = google_firestore_field.report["intents"]' in text

@@ -54,7 +54,14 @@ def _unresolved(config: Config) -> list[str]:
     declared_data = set(config.resources("data"))
     problems = []
     for path, parsed in config.files.items():
-        for text in _strings(parsed):
+        # A `moved` block's `from` names an address that no longer exists, by design; its `to` must.
+        for moved in parsed.get("moved", []):
+            for end, exists in (("from", False), ("to", True)):
+                match = _REFERENCE.search(str(moved.get(end, "")))
+                if match is None or ((match.group("rtype"), match.group("rname")) in declared_resources) != exists:
+                    problems.append(f"{path.name}: moved {end} {moved.get(end)!r} "
+                                    f"({'no such resource' if exists else 'still declared'})")
+        for text in _strings({block: body for block, body in parsed.items() if block != "moved"}):
             for match in _REFERENCE.finditer(text):
                 where = f"{path.name}: {match.group(0)}"
                 if match.group("kind") == "var" and match.group("name") not in config.variables:
@@ -83,6 +90,15 @@ def test_the_reference_check_can_fail(tmp_path: Path) -> None:
     problems = _unresolved(load_module(tmp_path))
     assert any("var.b" in p for p in problems) and any("local.c" in p for p in problems)
     assert any("google_pubsub_topic.missing" in p for p in problems)
+
+
+def test_a_moved_block_must_leave_a_gone_address_for_a_declared_one(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "google_pubsub_topic" "t" {\n  name = "t"\n}\n'
+        'moved {\n  from = google_pubsub_topic.t\n  to   = google_pubsub_topic.u\n}\n')
+    problems = _unresolved(load_module(tmp_path))
+    assert any("moved from" in p and "still declared" in p for p in problems), problems
+    assert any("moved to" in p and "no such resource" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("directory", all_module_dirs(), ids=lambda p: str(p.relative_to(INFRA)) or "module")
