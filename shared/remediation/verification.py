@@ -219,34 +219,9 @@ class Sweep:
 
     def _unsent_verifications(self) -> list[Outcome]:
         """The verification outcomes an earlier sweep kept in their action records and did not publish
-        (its publish failed, or it died), once no sweep holds them: taken by a guarded update and
-        published as they were (the same outcome_id). One equality query on `report_state`, at most
-        MAX_PER_SWEEP; a fault waits for the next sweep."""
-        try:
-            found = self.state.find_records(ACTIONS, "report_state", REPORT_PENDING, MAX_PER_SWEEP)
-        except (TransientError, PermanentError) as exc:
-            Timeline(None, "command").step("reports_deferred", f"unsent verification reports not read: {exc}",
-                                           severity="WARNING")
-            return []
-        outcomes = []
-        for data in found:
-            try:
-                record = ActionRecord.model_validate(data)
-                outcome = Outcome.model_validate_json(record.report)    # read before it is taken
-                if not intents.take_report(self.state, record, self.owner, self.now, self.lease, collection=ACTIONS):
-                    continue
-            except (TransientError, PermanentError, ValidationError) as exc:
-                # One that cannot be read or taken never keeps the others from being published.
-                Timeline(data.get("incident_id"), "command").step(
-                    "report_deferred", f"{data.get('key')}: an unsent verification report not published: {exc}",
-                    severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
-                continue
-            self.reports[outcome.outcome_id] = (ACTIONS, record.key)
-            Timeline(record.incident_id, "command").step(
-                "report_retried", f"{record.key}: the report {outcome.outcome_id} was not published by "
-                f"{record.report_by or 'the sweep that made it'}; published now", key=record.key)
-            outcomes.append(outcome)
-        return outcomes
+        (its publish failed, or it died): published again as `_unsent_reports` publishes an intent's."""
+        return self._kept(ACTIONS, lambda: self.state.find_records(ACTIONS, "report_state", REPORT_PENDING,
+                                                                   MAX_PER_SWEEP))
 
     # --- log-based incidents -----------------------------------------------------------------------
 
@@ -365,17 +340,24 @@ class Sweep:
         that of two sweeps exactly one publishes each, and published again as they were (the same
         outcome_id). One equality query on `report_state` (a single-field index), at most
         MAX_INTENTS_PER_SWEEP; a fault waits for the next sweep."""
-        outcomes = []
+        return self._kept(INTENTS, lambda: self.state.find_records(INTENTS, "report_state", REPORT_PENDING,
+                                                                   MAX_INTENTS_PER_SWEEP))
+
+    def _kept(self, collection: str, find: Callable[[], list[dict[str, Any]]]) -> list[Outcome]:
+        """Every report `find` reads pending in `collection` (INTENTS or ACTIONS) that no sweep holds,
+        taken and published again as stored."""
         try:
-            found = self.state.find_records(INTENTS, "report_state", REPORT_PENDING, MAX_INTENTS_PER_SWEEP)
+            found = find()
         except (TransientError, PermanentError) as exc:
-            Timeline(None, "command").step("reports_deferred", f"unsent reports not read: {exc}", severity="WARNING")
-            return outcomes
+            Timeline(None, "command").step("reports_deferred", f"unsent reports in {collection} not read: {exc}",
+                                           severity="WARNING")
+            return []
+        outcomes = []
         for data in found:
             # One report that cannot be taken or read (a fault, or stored by a version whose outcome
             # this one cannot read) never keeps the others in the page from being published.
             try:
-                outcome = self._unsent_report(data)
+                outcome = self._unsent_report(collection, data)
             except (TransientError, PermanentError, ValidationError) as exc:
                 Timeline(None, "command").step("report_deferred", f"an unsent report not published: {exc}",
                                                severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
@@ -384,44 +366,51 @@ class Sweep:
                 outcomes.append(outcome)
         return outcomes
 
-    def _unsent_report(self, data: dict[str, Any]) -> Outcome | None:
-        intent = IntentRecord.model_validate(data)
+    def _unsent_report(self, collection: str, data: dict[str, Any]) -> Outcome | None:
+        record: IntentRecord | ActionRecord = (IntentRecord if collection == INTENTS else ActionRecord).model_validate(data)
         try:
-            taken = intents.take_report(self.state, intent, self.owner, self.now, self.lease)
+            taken = intents.take_report(self.state, record, self.owner, self.now, self.lease, collection=collection)
         except TransientError:
-            self._give_back(intent.key)
+            self._give_back(record.key, collection)
             raise
         if not taken:
             return None   # another sweep holds it, or took it first
         try:
-            outcome = Outcome.model_validate_json(intent.report)
+            outcome = Outcome.model_validate_json(record.report)
         except ValidationError as exc:
-            return self._unreadable_report(intent, exc)
-        self.reports[outcome.outcome_id] = (INTENTS, intent.key)
-        Timeline(intent.incident_id, "command").step(
-            "report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
-            f"by {intent.report_by or 'the sweep that made it'}; published now", key=intent.claim_key)
+            return self._unreadable_report(collection, record, exc)
+        self.reports[outcome.outcome_id] = (collection, record.key)
+        claim_key = record.claim_key if isinstance(record, IntentRecord) else record.key
+        Timeline(record.incident_id, "command").step(
+            "report_retried", f"{claim_key}: the report {outcome.outcome_id} was not published "
+            f"by {record.report_by or 'the sweep that made it'}; published now", key=claim_key)
         return outcome
 
-    def _unreadable_report(self, intent: IntentRecord, exc: ValidationError) -> Outcome | None:
+    def _unreadable_report(self, collection: str, record: IntentRecord | ActionRecord,
+                           exc: ValidationError) -> Outcome | None:
         """A pending report this version cannot read (stored by another version: its outcome does not fit
-        this one's model), taken by this sweep: replaced in the intent by an `escalated` this version can
-        publish, naming the intent, kept pending and held by this sweep as any report. Left as it was, it
-        would be taken again every hold and never published, and MAX_INTENTS_PER_SWEEP of them would keep
-        every later report from the query's page."""
+        this one's model), taken by this sweep: replaced in its record by an `escalated` this version can
+        publish, naming the record, kept pending and held by this sweep as any report. Left as it was, it
+        would be taken again every hold and never published, and a page of them would keep every later
+        report from the query's page."""
         built: list[Outcome] = []
-        reason = (f"a report about {intent.action} on {intent.target} (intent {intent.key}, planned by {intent.owner} "
-                  f"at {intent.noted_at:%Y-%m-%d %H:%M:%S}; now {intent.state.value if intent.state else 'without a state'}) "
-                  f"was kept unpublished and this version cannot read it ({exc.error_count()} invalid field(s)): "
-                  "a person must check the target and the intent's note")
-        fields = self._pending(intent, built)(reason, ActionReport(name=intent.action, params=intent.params,
-                                                                   before=intent.before, action_id=intent.claim_key), [])
-        if not self.state.update_record(INTENTS, intent.key, fields,
+        if isinstance(record, IntentRecord):
+            where = (f"intent {record.key}, planned by {record.owner} at {record.noted_at:%Y-%m-%d %H:%M:%S}; "
+                     f"now {record.state.value if record.state else 'without a state'}")
+            claim_key = record.claim_key
+        else:
+            where, claim_key = f"action record {record.key}, now {record.state.value}", record.key
+        reason = (f"a report about {record.action} on {record.target} ({where}) was kept unpublished and this "
+                  f"version cannot read it ({exc.error_count()} invalid field(s)): a person must check the target "
+                  "and the record's note")
+        fields = self._pending(record, built)(reason, ActionReport(name=record.action, params=record.params,
+                                                                   before=record.before, action_id=claim_key), [])
+        if not self.state.update_record(collection, record.key, fields,
                                         expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
             return None     # no longer this sweep's to publish (its hold was taken over)
         outcome = built[-1]
-        self.reports[outcome.outcome_id] = (INTENTS, intent.key)
-        Timeline(intent.incident_id, "command").step("report_replaced", reason, key=intent.claim_key, severity="ERROR")
+        self.reports[outcome.outcome_id] = (collection, record.key)
+        Timeline(record.incident_id, "command").step("report_replaced", reason, key=claim_key, severity="ERROR")
         return outcome
 
     def _give_back(self, key: str, collection: str = INTENTS) -> None:
@@ -434,7 +423,7 @@ class Sweep:
         except (TransientError, PermanentError):
             pass
 
-    def _pending(self, intent: IntentRecord, built: list[Outcome]) -> intents.Pending:
+    def _pending(self, intent: IntentRecord | ActionRecord, built: list[Outcome]) -> intents.Pending:
         """`intents.Pending` for one intent: builds the outcome the sweep will publish (kept in `built`)
         and the fields that keep it in the intent until it is published."""
         def pending(reason: str, report: ActionReport, notes: list[str]) -> dict[str, Any]:

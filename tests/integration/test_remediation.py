@@ -399,3 +399,20 @@ def test_a_verification_outcome_held_by_a_sweep_that_died_is_published_once_its_
     [retried] = rolled_back.command({"command": "sweep"}, message_id="c3")
     assert retried.to_json() == made.to_json()          # the very outcome: the same outcome_id
     assert [o["outcome_id"] for o in rolled_back.published()] == [made.outcome_id]
+
+
+def test_a_verification_outcome_this_version_cannot_read_is_replaced_by_an_escalation(rolled_back):
+    """A kept verification outcome stored by another version (it no longer fits this one's model) is
+    replaced in its action record by an `escalated` naming the record, and published once."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "verified", "report_state": "pending",
+                                                          "report": '{"status": "no such status"}'})
+    rolled_back.at(6)
+    [replaced] = rolled_back.command({"command": "sweep"})
+    assert replaced.status.value == "escalated" and "cannot read it" in replaced.reason, replaced.reason
+    assert f"action record {record['key']}" in replaced.reason
+    assert [o["outcome_id"] for o in rolled_back.published()] == [replaced.outcome_id]
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["report_state"] == "sent"
+    rolled_back.at(40)
+    assert rolled_back.command({"command": "sweep"}, message_id="c3") == []
