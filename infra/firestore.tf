@@ -53,9 +53,9 @@ resource "google_firestore_index" "open_intents" {
   }
 }
 
-# The sweep's reports kept until they are published: in an intent (IntentRecord.report) and, for
-# the verification outcomes, in an action record (ActionRecord.report). Each is an outcome's JSON,
-# a few KB, never queried (shared/remediation/verification.py). Their single-field indexes are
+# The sweep's reports kept until they are published (records.KeptReport): in an intent, an action
+# record (the verification outcomes), a log-based incident (its `resolved`) and a pin (its reminder).
+# Each is an outcome's JSON, a few KB, never queried (shared/remediation/verification.py). Their single-field indexes are
 # disabled so that an index entry never carries them: an empty index configuration "disables all
 # indexes on the field" (registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_field,
 # index_config), as `gcloud firestore indexes fields update --disable-indexes` creates "an exemption

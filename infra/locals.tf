@@ -54,7 +54,7 @@ locals {
   # and pins keep no TTL: an expired proposal still answers "expired", a pin stays until released.
   # Each listed collection gets a TTL policy.
   # The records that keep a report until it is published (firestore.tf, google_firestore_field.report).
-  report_collections = ["intents", "actions"]
+  report_collections = ["intents", "actions", "incidents", "pins"]
   ttl_collections    = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "intents", "settled"]
 
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------

@@ -77,7 +77,7 @@ from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions.base import Action
 from shared.remediation.guardrails import COOLDOWNS
 from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
-                                        IntentState)
+                                        IntentState, KeptReport)
 
 
 # How much longer than its claim's lease an intent is left to its attempt and its redeliveries
@@ -381,16 +381,16 @@ def pending_report(outcome_json: str, by: str, now: datetime, lease: timedelta) 
             "reported_at": None}
 
 
-def take_report(state: Any, intent: IntentRecord | ActionRecord, by: str, now: datetime, lease: timedelta,
+def take_report(state: Any, intent: KeptReport, by: str, now: datetime, lease: timedelta,
                 collection: str = INTENTS) -> bool:
     """The publish of a pending report no sweep holds (its holder's lease lapsed, or it gave it back),
     taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it. In
-    an intent, or (`collection` ACTIONS) in an action record: the verification sweep's own outcome."""
+    an intent, or in any other record the sweep keeps its outcomes in (`collection`: verification.KEPT_IN)."""
     if intent.report_state != REPORT_PENDING or not intent.report:
         return False
     if intent.report_by and intent.report_until is not None and intent.report_until > now:
         return False
-    return state.update_record(collection, intent.key, {"report_by": by, "report_until": now + lease},
+    return state.update_record(collection, getattr(intent, "key"), {"report_by": by, "report_until": now + lease},
                                expect={"report_state": REPORT_PENDING, "report_by": intent.report_by})
 
 

@@ -43,7 +43,24 @@ class ActionState(str, Enum):
     ESCALATED = "escalated"    # not healthy by the deadline, and not reversible (or the undo failed)
 
 
-class ActionRecord(BaseModel):
+class KeptReport(BaseModel):
+    """An outcome the sweep made about a record, stored in that record by the very guarded write that
+    made it true, and kept `pending` until its publish succeeds (verification.Sweep.publish): a failed
+    publish, or a sweep that dies before publishing, is published by a later sweep, as the same outcome
+    (the same outcome_id), by exactly one sweep (intents.take_report). `report_by` holds the publish, a
+    lease until `report_until`. Kept in an intent (recorded or escalated), an action record (verified,
+    undone, escalated), a pin (its reminder) and a log-based incident (resolved)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    report: str = ""                     # the Outcome's JSON, published as it is (the same outcome_id)
+    report_state: str = ""               # REPORT_PENDING, then REPORT_SENT; "" when no report was made
+    report_by: str = ""
+    report_until: datetime | None = None
+    reported_at: datetime | None = None
+
+
+class ActionRecord(KeptReport):
     model_config = ConfigDict(extra="ignore")
 
     key: str                   # incident|target|action, the claim key
@@ -66,14 +83,8 @@ class ActionRecord(BaseModel):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
-    # The verification sweep's outcome about it (verified, undone, escalated), stored by the very update
-    # that moves its state and kept `pending` until published, as an intent keeps its report
-    # (IntentRecord.report; verification.Sweep._report): a failed publish is retried by a later sweep.
-    report: str = ""
-    report_state: str = ""
-    report_by: str = ""
-    report_until: datetime | None = None
-    reported_at: datetime | None = None
+    # Its KeptReport: the verification sweep's outcome about it (verified, undone, escalated), stored
+    # by the very update that moves its state (verification.Sweep._report).
 
     @model_validator(mode="after")
     def _expiry(self) -> "ActionRecord":
@@ -99,11 +110,12 @@ class IntentState(str, Enum):
     ESCALATED = "escalated"    # a person was told that the target shows neither: never escalated again
 
 
-REPORT_PENDING = "pending"   # IntentRecord.report_state: stored, not yet known to be published
+REPORT_PENDING = "pending"   # KeptReport.report_state: stored, not yet known to be published
 REPORT_SENT = "sent"         # published
+REPORT_DROPPED = "dropped"   # no longer true when a sweep came to publish it (a reminder for a pin since released)
 
 
-class IntentRecord(BaseModel):
+class IntentRecord(KeptReport):
     """What an alert's attempt (or an operator's command) was about to write, stored before the
     write (shared/remediation/intents.py): if the attempt dies or fails between its write and its
     record, the redelivery of the same message (the resend of the same command), or else the
@@ -134,14 +146,8 @@ class IntentRecord(BaseModel):
     closed_at: datetime | None = None
     closed_by: str = ""                  # the attempt, redelivery or sweep that closed it
     note: str = ""
-    # The sweep's outcome about it (recorded or escalated), stored in the very write that closes it and
-    # kept `pending` until its publish succeeds, so that a failed publish is retried by a later sweep:
-    # verification.Sweep.publish. `report_by` holds the publish (a lease until `report_until`).
-    report: str = ""                     # the Outcome's JSON, published as it is (the same outcome_id)
-    report_state: str = ""               # REPORT_PENDING, then REPORT_SENT; "" when no report was made
-    report_by: str = ""
-    report_until: datetime | None = None
-    reported_at: datetime | None = None
+    # Its KeptReport: the sweep's (or a redelivery's) outcome about it, recorded or escalated, stored in
+    # the very write that closes it.
 
     @model_validator(mode="after")
     def _expiry(self) -> "IntentRecord":
@@ -198,8 +204,9 @@ class ProposalRecord(BaseModel):
     note: str = ""
 
 
-class PinRecord(BaseModel):
-    """A service whose traffic Runwarden pinned to one revision by a rollback."""
+class PinRecord(KeptReport):
+    """A service whose traffic Runwarden pinned to one revision by a rollback. Its KeptReport: the
+    latest reminder, stored by the update that moves `reminded_at` (verification.Sweep._remind)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -212,9 +219,14 @@ class PinRecord(BaseModel):
     released_at: datetime | None = None
     released_by: str = ""
 
+    @property
+    def key(self) -> str:
+        return self.service
 
-class IncidentRecord(BaseModel):
-    """An incident Runwarden has seen open. Log-based alerts never send CLOSED, so these close here."""
+
+class IncidentRecord(KeptReport):
+    """An incident Runwarden has seen open. Log-based alerts never send CLOSED, so the sweep closes
+    them; its KeptReport is then the `resolved` outcome, stored by the update that closes it."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -226,6 +238,10 @@ class IncidentRecord(BaseModel):
     closed_at: datetime | None = None
     closed_by: str = ""        # "notification", "verification" or "timeout"
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
+
+    @property
+    def key(self) -> str:
+        return self.incident_id
 
     @model_validator(mode="after")
     def _expiry(self) -> "IncidentRecord":

@@ -13,8 +13,11 @@ An intent still open once its claim's lease has surely lapsed (a write whose att
 recording it, and whose message may never come again: dead-lettered) is judged here as its
 redelivery would judge it: recorded and reported, closed, or escalated, once
 (shared/remediation/intents.py); intents an earlier version stored without a state are found by a
-walk by `noted_at` and opened first. Those reports are kept in their intents until published
-(`Sweep.publish`), so a failed publish is retried by a later sweep.
+walk by `noted_at` and opened first.
+Every outcome the sweep makes is kept in the record whose guarded write made it true (records.KeptReport:
+an action record's verified, undone or escalated; a log-based incident's resolved; a pin's reminder; an
+intent's recorded or escalated) until its publish succeeds (`Sweep.publish`), so a failed publish, or a
+sweep that dies before publishing, is published by a later sweep, once, as the same outcome.
 """
 from __future__ import annotations
 
@@ -38,8 +41,9 @@ from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
-                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord)
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING, SWEEP_MARKS,
+                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
+                                        KeptReport, PinRecord)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
@@ -52,6 +56,10 @@ MAX_INTENTS_PER_SWEEP = 20
 MAX_STATELESS_PER_SWEEP = 100
 STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far that walk has gone
 _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
+# The records the sweep keeps its outcomes in, by collection (records.KeptReport). Intents' are published
+# again by the intents' step (`_unsent_reports`), the others' first thing (`_unsent_outcomes`).
+KEPT_IN: dict[str, type[KeptReport]] = {INTENTS: IntentRecord, ACTIONS: ActionRecord, INCIDENTS: IncidentRecord,
+                                        PINS: PinRecord}
 
 
 class Sweep:
@@ -67,7 +75,25 @@ class Sweep:
         self.reports: dict[str, tuple[str, str]] = {}
 
     def run(self) -> list[Outcome]:
-        outcomes: list[Outcome] = self._unsent_verifications()
+        outcomes: list[Outcome] = self._unsent_outcomes()
+        outcomes += self._step("actions", self._verifications)
+        outcomes += self._step("log-based incidents", self._close_log_incidents)
+        outcomes += self._step("pins", self._pin_reminders)
+        outcomes += self._unrecorded_intents()
+        return outcomes
+
+    def _step(self, what: str, step: Callable[[], list[Outcome]]) -> list[Outcome]:
+        """One step of the sweep whose query met a transient fault waits for the next scheduled sweep:
+        raising would leave the outcomes of the steps before it held, unpublished, until their hold
+        lapses. A permanent fault (access denied, an index missing) still raises, to reach a person."""
+        try:
+            return step()
+        except TransientError as exc:
+            Timeline(None, "command").step("sweep_deferred", f"{what} not read: {exc}", severity="WARNING")
+            return []
+
+    def _verifications(self) -> list[Outcome]:
+        outcomes = []
         for record in self._due():
             try:
                 outcome = self._judge(record)
@@ -77,9 +103,6 @@ class Sweep:
                 continue
             if outcome is not None:
                 outcomes.append(outcome)
-        outcomes += self._close_log_incidents()
-        outcomes += self._pin_reminders()
-        outcomes += self._unrecorded_intents()
         return outcomes
 
     def publish(self, outcomes: list[Outcome], publish: Callable[[Outcome], Outcome]) -> list[Outcome]:
@@ -195,18 +218,12 @@ class Sweep:
         """The record moved from `expected` to `to` with its outcome stored in that very update, kept
         pending (held by this sweep) until its publish succeeds, as an intent keeps the sweep's report:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
-        same outcome (`_unsent_verifications`). None if another sweep moved it first (and reports it)."""
+        same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it)."""
         outcome = self._outcome(record, status, reason, after, notes)
-        kept = intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
-        try:
-            moved = self._move(record, expected, to, note, report=kept)
-        except TransientError:
-            self._give_back(record.key, ACTIONS)     # it may have landed, its answer lost
-            raise
-        if not moved:
+        if not self._keep(outcome, ACTIONS, record.key,
+                          lambda kept: self._move(record, expected, to, note, report=kept)):
             return None
         Timeline(record.incident_id, "command").step(status.value, reason, action=record.action, key=record.key)
-        self.reports[outcome.outcome_id] = (ACTIONS, record.key)
         return outcome
 
     def _outcome(self, record: ActionRecord, status: OutcomeStatus, reason: str,
@@ -217,34 +234,68 @@ class Sweep:
                        status=status, reason=reason, notes=notes or [],
                        timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
 
-    def _unsent_verifications(self) -> list[Outcome]:
-        """The verification outcomes an earlier sweep kept in their action records and did not publish
-        (its publish failed, or it died): published again as `_unsent_reports` publishes an intent's."""
-        return self._kept(ACTIONS, lambda: self.state.find_records(ACTIONS, "report_state", REPORT_PENDING,
-                                                                   MAX_PER_SWEEP))
+    def _unsent_outcomes(self) -> list[Outcome]:
+        """The outcomes an earlier sweep kept in action records, log-based incidents and pins and did not
+        publish (its publish failed, or it died): published again as `_unsent_reports` publishes an
+        intent's. One equality query on `report_state` per collection, at most MAX_PER_SWEEP each."""
+        outcomes: list[Outcome] = []
+        for collection in (c for c in KEPT_IN if c != INTENTS):
+            outcomes += self._kept(collection, lambda c=collection: self.state.find_records(
+                c, "report_state", REPORT_PENDING, MAX_PER_SWEEP))
+        return outcomes
+
+    def _keep(self, outcome: Outcome, collection: str, key: str, write: Callable[[dict[str, Any]], bool]) -> bool:
+        """`write` (a guarded update of the record `key` in `collection`, given the fields to add) made
+        with `outcome` kept pending in it, held by this sweep: True if it was written, and the outcome is
+        then this sweep's to publish. A transient fault may have landed with its answer lost: the report
+        this sweep may hold is given back before raising."""
+        kept = intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+        try:
+            written = write(kept)
+        except TransientError:
+            self._give_back(key, collection)
+            raise
+        if written:
+            self.reports[outcome.outcome_id] = (collection, key)
+        return written
 
     # --- log-based incidents -----------------------------------------------------------------------
 
     def _close_log_incidents(self) -> list[Outcome]:
-        timeout = timedelta(seconds=self.config.verification.log_incident_timeout_seconds)
         outcomes = []
         for data in self.state.find_records(INCIDENTS, "state", "open", MAX_PER_SWEEP):
             incident = IncidentRecord.model_validate(data)
             if not incident.log_based:
                 continue
-            by = "verification" if self._verified(incident.incident_id) else (
-                "timeout" if self.now >= incident.opened_at + timeout else "")
-            if not by or not self.state.update_record(
-                    INCIDENTS, incident.incident_id, {"state": "closed", "closed_at": self.now, "closed_by": by},
-                    expect={"state": "open"}):
+            try:
+                outcome = self._close_log_incident(incident)
+            except TransientError as exc:   # the next sweep looks again; the outcomes before it are kept
+                Timeline(incident.incident_id, "command").step("close_deferred", f"{incident.incident_id}: {exc}",
+                                                               severity="WARNING")
                 continue
-            reason = (f"log-based incident closed by Runwarden after {by}: log-based alert policies never send "
-                      "a CLOSED notification")
-            Timeline(incident.incident_id, "command").step("resolved", reason)
-            outcomes.append(Outcome(incident_id=incident.incident_id, trigger="command", target=incident.target,
-                                    status=OutcomeStatus.RESOLVED, reason=reason,
-                                    timestamps=Timestamps(received_at=self.now, completed_at=self.now)))
+            if outcome is not None:
+                outcomes.append(outcome)
         return outcomes
+
+    def _close_log_incident(self, incident: IncidentRecord) -> Outcome | None:
+        """Closed, with its `resolved` outcome kept in it until published, once its action is verified or
+        its timeout passed; None if neither yet, or if another sweep (or its CLOSED) closed it first."""
+        timeout = timedelta(seconds=self.config.verification.log_incident_timeout_seconds)
+        by = "verification" if self._verified(incident.incident_id) else (
+            "timeout" if self.now >= incident.opened_at + timeout else "")
+        if not by:
+            return None
+        reason = (f"log-based incident closed by Runwarden after {by}: log-based alert policies never send "
+                  "a CLOSED notification")
+        outcome = Outcome(incident_id=incident.incident_id, trigger="command", target=incident.target,
+                          status=OutcomeStatus.RESOLVED, reason=reason,
+                          timestamps=Timestamps(received_at=self.now, completed_at=self.now))
+        closed = {"state": "closed", "closed_at": self.now, "closed_by": by}
+        if not self._keep(outcome, INCIDENTS, incident.incident_id, lambda kept: self.state.update_record(
+                INCIDENTS, incident.incident_id, closed | kept, expect={"state": "open"})):
+            return None
+        Timeline(incident.incident_id, "command").step("resolved", reason)
+        return outcome
 
     def _verified(self, incident_id: str) -> bool:
         return any(d.get("state") == ActionState.VERIFIED.value
@@ -280,19 +331,22 @@ class Sweep:
         newer = service.latest_ready_revision
         if not newer or newer == pin.revision:
             return None  # nothing newer to release to: the pin costs nothing yet
-        if not self.state.update_record(PINS, pin.service, {"reminded_at": self.now},
-                                        expect={"action_id": pin.action_id, "pinned": True}):
-            return None
         age = self.now - pin.pinned_at
         gcloud, runwarden = release_commands(pin.service)
         reason = (f"{service.short_name} has been pinned to {pin.revision} for {_hours(age)} while a newer Ready "
                   f"revision {newer} gets no traffic; release the pin when {newer} is fit to serve")
+        outcome = Outcome(trigger="command", target=pin.service, status=OutcomeStatus.REMINDER, reason=reason,
+                          action=ActionReport(name="rollback_traffic", action_id=pin.action_id),
+                          notes=[f"Release it with: {gcloud}", f"Or: {runwarden}"],
+                          timestamps=Timestamps(received_at=self.now, completed_at=self.now))
+        # The reminder replaces any earlier one still unpublished: it says the same, a period later.
+        if not self._keep(outcome, PINS, pin.service, lambda kept: self.state.update_record(
+                PINS, pin.service, {"reminded_at": self.now} | kept,
+                expect={"action_id": pin.action_id, "pinned": True})):
+            return None
         Timeline(None, "command").step("reminder", reason, severity="WARNING", service=pin.service,
                                        revision=pin.revision, action_id=pin.action_id)
-        return Outcome(trigger="command", target=pin.service, status=OutcomeStatus.REMINDER, reason=reason,
-                       action=ActionReport(name="rollback_traffic", action_id=pin.action_id),
-                       notes=[f"Release it with: {gcloud}", f"Or: {runwarden}"],
-                       timestamps=Timestamps(received_at=self.now, completed_at=self.now))
+        return outcome
 
 
     # --- intents no attempt recorded (shared/remediation/intents.py) -----------------------------------
@@ -344,7 +398,7 @@ class Sweep:
                                                                    MAX_INTENTS_PER_SWEEP))
 
     def _kept(self, collection: str, find: Callable[[], list[dict[str, Any]]]) -> list[Outcome]:
-        """Every report `find` reads pending in `collection` (INTENTS or ACTIONS) that no sweep holds,
+        """Every report `find` reads pending in `collection` (one of KEPT_IN) that no sweep holds,
         taken and published again as stored."""
         try:
             found = find()
@@ -367,7 +421,7 @@ class Sweep:
         return outcomes
 
     def _unsent_report(self, collection: str, data: dict[str, Any]) -> Outcome | None:
-        record: IntentRecord | ActionRecord = (IntentRecord if collection == INTENTS else ActionRecord).model_validate(data)
+        record = KEPT_IN[collection].model_validate(data)
         try:
             taken = intents.take_report(self.state, record, self.owner, self.now, self.lease, collection=collection)
         except TransientError:
@@ -375,43 +429,70 @@ class Sweep:
             raise
         if not taken:
             return None   # another sweep holds it, or took it first
+        if isinstance(record, PinRecord) and not record.pinned:
+            return self._drop(collection, record, f"{record.service}: a reminder of its pin to {record.revision} "
+                              f"was not published, and the pin was released since (by {record.released_by or 'a person'})"
+                              "; dropped, as no longer true")
         try:
             outcome = Outcome.model_validate_json(record.report)
         except ValidationError as exc:
             return self._unreadable_report(collection, record, exc)
         self.reports[outcome.outcome_id] = (collection, record.key)
-        claim_key = record.claim_key if isinstance(record, IntentRecord) else record.key
-        Timeline(record.incident_id, "command").step(
-            "report_retried", f"{claim_key}: the report {outcome.outcome_id} was not published "
-            f"by {record.report_by or 'the sweep that made it'}; published now", key=claim_key)
+        key = _named(record)
+        Timeline(outcome.incident_id, "command").step(
+            "report_retried", f"{key}: the report {outcome.outcome_id} was not published "
+            f"by {record.report_by or 'the sweep that made it'}; published now", key=key)
         return outcome
 
-    def _unreadable_report(self, collection: str, record: IntentRecord | ActionRecord,
-                           exc: ValidationError) -> Outcome | None:
+    def _drop(self, collection: str, record: KeptReport, why: str) -> None:
+        """A kept report no longer true, taken by this sweep: never published (guarded on this sweep's hold)."""
+        if self.state.update_record(collection, _key(record), {"report_state": REPORT_DROPPED, "reported_at": self.now},
+                                    expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
+            Timeline(None, "command").step("report_dropped", why, key=_named(record))
+        return None
+
+    def _unreadable_report(self, collection: str, record: KeptReport, exc: ValidationError) -> Outcome | None:
         """A pending report this version cannot read (stored by another version: its outcome does not fit
         this one's model), taken by this sweep: replaced in its record by an `escalated` this version can
         publish, naming the record, kept pending and held by this sweep as any report. Left as it was, it
         would be taken again every hold and never published, and a page of them would keep every later
         report from the query's page."""
-        built: list[Outcome] = []
+        outcome = self._replacement(record, f"was kept unpublished and this version cannot read it "
+                                            f"({exc.error_count()} invalid field(s))")
+        fields = intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+        if not self.state.update_record(collection, _key(record), fields,
+                                        expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
+            return None     # no longer this sweep's to publish (its hold was taken over)
+        self.reports[outcome.outcome_id] = (collection, _key(record))
+        Timeline(outcome.incident_id, "command").step("report_replaced", outcome.reason, key=_named(record),
+                                                      severity="ERROR")
+        return outcome
+
+    def _replacement(self, record: KeptReport, unreadable: str) -> Outcome:
+        """The `escalated` that stands for an unreadable kept report: what it was about, and where it is."""
+        stamps = Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now)
+        if isinstance(record, PinRecord):
+            return Outcome(trigger="command", target=record.service, status=OutcomeStatus.ESCALATED, timestamps=stamps,
+                           action=ActionReport(name="rollback_traffic", action_id=record.action_id),
+                           reason=f"a reminder about the pin of {record.service} to {record.revision} (pins record "
+                                  f"{record.key}, by {record.action_id}) {unreadable}: a person must check the pin")
+        if isinstance(record, IncidentRecord):
+            return Outcome(incident_id=record.incident_id, trigger="command", target=record.target,
+                           status=OutcomeStatus.ESCALATED, timestamps=stamps,
+                           reason=f"a report about the log-based incident {record.incident_id} (incidents record, "
+                                  f"now {record.state}) {unreadable}: a person must check the incident")
+        assert isinstance(record, (IntentRecord, ActionRecord))
         if isinstance(record, IntentRecord):
             where = (f"intent {record.key}, planned by {record.owner} at {record.noted_at:%Y-%m-%d %H:%M:%S}; "
                      f"now {record.state.value if record.state else 'without a state'}")
-            claim_key = record.claim_key
         else:
-            where, claim_key = f"action record {record.key}, now {record.state.value}", record.key
-        reason = (f"a report about {record.action} on {record.target} ({where}) was kept unpublished and this "
-                  f"version cannot read it ({exc.error_count()} invalid field(s)): a person must check the target "
-                  "and the record's note")
-        fields = self._pending(record, built)(reason, ActionReport(name=record.action, params=record.params,
-                                                                   before=record.before, action_id=claim_key), [])
-        if not self.state.update_record(collection, record.key, fields,
-                                        expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
-            return None     # no longer this sweep's to publish (its hold was taken over)
-        outcome = built[-1]
-        self.reports[outcome.outcome_id] = (collection, record.key)
-        Timeline(record.incident_id, "command").step("report_replaced", reason, key=claim_key, severity="ERROR")
-        return outcome
+            where = f"action record {record.key}, now {record.state.value}"
+        built: list[Outcome] = []
+        self._pending(record, built)(
+            f"a report about {record.action} on {record.target} ({where}) {unreadable}: a person must check the "
+            "target and the record's note",
+            ActionReport(name=record.action, params=record.params, before=record.before, action_id=_named(record)), [])
+        return built[-1]
 
     def _give_back(self, key: str, collection: str = INTENTS) -> None:
         """A write that stores (or takes) a report raised: its commit may have landed and its answer been
@@ -553,6 +634,17 @@ class Sweep:
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
         self.reports[built[-1].outcome_id] = (INTENTS, intent.key)
         return built[-1]
+
+
+def _key(record: KeptReport) -> str:
+    """The record's key in its collection."""
+    return str(getattr(record, "key"))
+
+
+def _named(record: KeptReport) -> str:
+    """How timeline lines name the record a report is kept in: an intent by its claim key (the key its
+    action record and claim have), any other by its own key."""
+    return record.claim_key if isinstance(record, IntentRecord) else _key(record)
 
 
 def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) -> datetime:

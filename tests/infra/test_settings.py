@@ -150,23 +150,23 @@ def test_the_sweeps_query_of_open_intents_has_its_composite_index() -> None:
 
 
 def test_the_sweeps_kept_reports_are_never_indexed_and_their_state_is() -> None:
-    """IntentRecord.report and ActionRecord.report (an outcome's JSON, kept until published) have their
-    single-field indexes disabled; the sweep finds the pending ones by an equality on `report_state`
-    (verification.py), which keeps its index. The intents' exemption keeps its deployed address."""
+    """Every record the sweep keeps an outcome in (records.KeptReport: the report, an outcome's JSON,
+    kept until published) has the report's single-field indexes disabled; the sweep finds the pending
+    ones by an equality on `report_state` (verification.py), which keeps its index. The intents'
+    exemption keeps its deployed address."""
     import inspect
 
     from shared.remediation import verification
-    from shared.remediation.records import ACTIONS, INTENTS, ActionRecord, IntentRecord
+    from shared.remediation.records import KeptReport
 
     config = load_module()
-    assert set(config.locals["report_collections"]) == {INTENTS, ACTIONS}
+    assert set(config.locals["report_collections"]) == set(verification.KEPT_IN)
     field = config.resource("google_firestore_field", "report")
     assert field["collection"] == "${var.collection_prefix}_${each.value}" and field["field"] == "report"
     assert field["index_config"] in ({}, [{}]), field["index_config"]
-    for model in (IntentRecord, ActionRecord):
-        assert {"report", "report_state"} <= set(model.model_fields), model.__name__
+    for model in verification.KEPT_IN.values():
+        assert issubclass(model, KeptReport) and {"report", "report_state"} <= set(model.model_fields), model
     assert 'find_records(INTENTS, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_reports)
-    assert 'find_records(ACTIONS, "report_state", REPORT_PENDING' in inspect.getsource(
-        verification.Sweep._unsent_verifications)
+    assert 'c, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_outcomes)
     text = (ROOT / "infra" / "firestore.tf").read_text()
     assert "from = google_firestore_field.intent_report" in text and 'to   = google_firestore_field.report["intents"]' in text

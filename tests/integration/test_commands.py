@@ -3,6 +3,7 @@ gate for manual writes, proposals, pins, overrides, and no write for a refused c
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 
 import pytest
@@ -194,6 +195,44 @@ def test_the_sweep_reminds_of_a_pin_held_too_long_while_a_newer_revision_is_read
     assert len(reminders) == 1 and NEW in reminders[0].reason and OLD in reminders[0].reason
     assert any("--region=us-central1 --project=demo-project" in n for n in reminders[0].notes)
     assert [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"] == []  # once a day
+
+
+def _pinned_a_day(world: World) -> None:
+    command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    recovery(world)
+    world.at(12)
+    assert [o.status.value for o in world.command({"command": "sweep"})] == ["verified"]
+    world.at(60 * 25)
+
+
+def test_a_reminder_whose_publish_failed_is_published_by_the_next_sweep_once(world):
+    """The reminder's publish fails: it is kept in the pin, stored by the update that moved
+    `reminded_at`, and the retried sweep publishes that very reminder, not one a day later."""
+    from tests.integration.test_remediation import _publish_fails_once
+
+    _pinned_a_day(world)
+    _publish_fails_once(world, lambda: world.command({"command": "sweep"}))
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["report_state"] == "pending" and pin["report_by"] == ""
+    [again] = world.command({"command": "sweep"}, message_id="c2")
+    assert again.status.value == "reminder" and again.outcome_id == json.loads(pin["report"])["outcome_id"]
+    # Published: the rollback's `applied`, the sweep's `verified`, and the reminder once.
+    assert [o["outcome_id"] for o in world.published(3) if o["status"] == "reminder"] == [again.outcome_id]
+    assert world.state.get_record(PINS, SERVICE)["report_state"] == "sent"
+    assert world.command({"command": "sweep"}, message_id="c3") == []
+
+
+def test_a_reminder_not_yet_published_when_its_pin_is_released_is_dropped(world):
+    """Between the failed publish and the next sweep a person releases the pin: the kept reminder is no
+    longer true, so it is dropped, never published."""
+    from tests.integration.test_remediation import _publish_fails_once
+
+    _pinned_a_day(world)
+    _publish_fails_once(world, lambda: world.command({"command": "sweep"}))
+    released = command(world, "restore_traffic", target=SERVICE, params={"to_latest": True}, reason="fixed")
+    assert released.status.value == "applied", released.reason
+    assert [o.status.value for o in world.command({"command": "sweep"}, message_id="c2")] == []
+    assert world.state.get_record(PINS, SERVICE)["report_state"] == "dropped"
 
 
 # --- proposals ---------------------------------------------------------------------------------------

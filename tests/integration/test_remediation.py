@@ -13,7 +13,7 @@ from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import TrafficSeed
 from shared.commands import handle_command
 from shared.config import parse_config
-from shared.remediation.records import ACTIONS
+from shared.remediation.records import ACTIONS, INCIDENTS
 from tests.integration.world import SERVICE, World, concurrently, event
 
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -195,6 +195,29 @@ def test_a_log_based_incident_is_closed_by_runwarden_after_its_timeout(world):
     [closed] = world.command({"command": "sweep"})
     assert closed.status.value == "resolved" and "after timeout" in closed.reason
     assert world.command({"command": "sweep"}) == []
+
+
+def test_a_log_based_incidents_resolved_outcome_whose_publish_failed_is_published_by_the_next_sweep_once(world):
+    """The sweep closes a log-based incident and its `resolved` publish fails: the outcome is kept in the
+    incident's record, stored by the update that closed it, and the retried sweep publishes that very
+    outcome; later sweeps publish nothing."""
+    world.seed("healthy")
+    body = json.loads(base64.b64decode(world.alert("healthy")["message"]["data"]))
+    body["incident"]["metric"] = {"type": "", "labels": {}}
+    body["incident"]["condition"] = {"name": "c", "displayName": "log match",
+                                     "conditionMatchedLog": {"filter": 'textPayload:"boom"'}}
+    world.handle(event(json.dumps(body).encode()))
+    world.at(65)
+    _publish_fails_once(world, lambda: world.command({"command": "sweep"}))
+    incident = world.state.get_record(INCIDENTS, body["incident"]["incident_id"])
+    assert incident["state"] == "closed" and incident["report_state"] == "pending" and incident["report_by"] == ""
+
+    [again] = world.command({"command": "sweep"}, message_id="c2")
+    assert again.status.value == "resolved" and again.outcome_id == json.loads(incident["report"])["outcome_id"]
+    # Published: the alert's own outcome, and `resolved` once.
+    assert [o["outcome_id"] for o in world.published(2) if o["status"] == "resolved"] == [again.outcome_id]
+    assert world.state.get_record(INCIDENTS, body["incident"]["incident_id"])["report_state"] == "sent"
+    assert world.command({"command": "sweep"}, message_id="c3") == []
 
 
 CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"

@@ -947,3 +947,73 @@ def test_an_open_intent_this_version_cannot_read_never_stops_the_sweep():
     state.documents.update(documents)
     [outcome] = _sweep(state, run, LATER)
     assert "Recorded now" in outcome.reason and state.get_record(ACTIONS, KEY)["state"] == "pending"
+
+
+# --- the sweep's other kept outcomes: a pin's reminder, a log-based incident's resolved ------------------------
+
+def _kept_elsewhere(report: str, pinned: bool = True, incident: bool = True, state=None):
+    """A young pin (no reminder due) and a closed log-based incident, each with a report kept pending and
+    held by no sweep, as an earlier sweep whose publish failed leaves them: (the store, the Run adapter)."""
+    from shared.remediation.records import INCIDENTS, PINS, IncidentRecord, PinRecord
+
+    state = state if state is not None else MemoryStateStore()
+    run = RecordingRun(bad_revision_plan()[1].service)
+    kept = {"report": report, "report_state": "pending", "report_by": "", "report_until": None}
+    pin = PinRecord(service=SERVICE, revision="svc-00001-abc", action_id=KEY, pinned_at=LATER, pinned=pinned,
+                    released_by="" if pinned else "alice@example.com")
+    state.put_record(PINS, pin.key, pin.model_dump(mode="python") | kept)
+    if incident:
+        closed = IncidentRecord(incident_id="inc-9", target=SERVICE, log_based=True, opened_at=NOW, state="closed")
+        state.put_record(INCIDENTS, closed.key, closed.model_dump(mode="python") | kept)
+    return state, run
+
+
+def test_a_pins_or_incidents_kept_report_this_version_cannot_read_is_replaced_by_an_escalation():
+    from shared.remediation.records import INCIDENTS, PINS
+
+    state, run = _kept_elsewhere('{"status": "no such status"}')
+    publish = _Published()
+    replaced = _swept_and_published(state, run, LATER, publish)
+    assert sorted(o.status.value for o in replaced) == ["escalated", "escalated"]
+    reasons = " | ".join(o.reason for o in replaced)
+    assert "the pin of " + SERVICE in reasons and "log-based incident inc-9" in reasons and "cannot read it" in reasons
+    assert state.get_record(PINS, SERVICE)["report_state"] == "sent"
+    assert state.get_record(INCIDENTS, "inc-9")["report_state"] == "sent"
+    assert _swept_and_published(state, run, LATER + timedelta(seconds=10), publish) == []
+
+
+@pytest.mark.parametrize("pinned", [True, False])
+def test_a_kept_reminder_is_published_once_unless_its_pin_was_released_since(pinned):
+    from shared.outcomes import Outcome, Timestamps
+    from shared.remediation.records import PINS
+
+    reminder = Outcome(trigger="command", target=SERVICE, status=OutcomeStatus.REMINDER, reason="pinned for 25.0 h",
+                       timestamps=Timestamps(received_at=NOW, completed_at=NOW))
+    state, run = _kept_elsewhere(reminder.to_json().decode(), pinned=pinned, incident=False)
+    publish = _Published()
+    published = _swept_and_published(state, run, LATER, publish)
+    assert [o.outcome_id for o in published] == ([reminder.outcome_id] if pinned else [])
+    assert state.get_record(PINS, SERVICE)["report_state"] == ("sent" if pinned else "dropped")
+    assert _swept_and_published(state, run, LATER + timedelta(seconds=10), publish) == []
+
+
+@pytest.mark.parametrize("query", [("actions", "state"), ("incidents", "state"), ("pins", "pinned")])
+def test_a_step_whose_query_meets_a_transient_fault_never_holds_back_the_outcomes_before_it(query):
+    """The sweep publishes an incident's kept `resolved` first; a later step's query then fails
+    (UNAVAILABLE): that step waits for the next sweep, and the kept outcome is still published now,
+    not held until its hold lapses."""
+    from shared.outcomes import Outcome, Timestamps
+
+    class _OneQueryDown(MemoryStateStore):
+        def find_records(self, kind, field, value, limit=100):
+            if (kind, field) == query:
+                raise TransientError("RunQuery: 503 UNAVAILABLE")
+            return super().find_records(kind, field, value, limit)
+
+    resolved = Outcome(incident_id="inc-9", trigger="command", status=OutcomeStatus.RESOLVED, reason="closed",
+                       timestamps=Timestamps(received_at=NOW, completed_at=NOW))
+    state, run = _kept_elsewhere(resolved.to_json().decode(), state=_OneQueryDown())
+    state.update_record("pins", SERVICE, {"report_state": "sent"})      # the incident's report alone
+    publish = _Published()
+    assert [o.outcome_id for o in _swept_and_published(state, run, LATER, publish)] == [resolved.outcome_id]
+    assert state.get_record("incidents", "inc-9")["report_state"] == "sent"
