@@ -382,15 +382,16 @@ def pending_report(outcome_json: str, by: str, now: datetime, lease: timedelta) 
 
 
 def take_report(state: Any, intent: KeptReport, by: str, now: datetime, lease: timedelta,
-                collection: str = INTENTS) -> bool:
+                collection: str = INTENTS, key: str | None = None) -> bool:
     """The publish of a pending report no sweep holds (its holder's lease lapsed, or it gave it back),
     taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it. In
-    an intent, or in any other record the sweep keeps its outcomes in (`collection`: verification.KEPT_IN)."""
+    an intent, or in any other record the sweep keeps its outcomes in (`collection`: verification.KEPT_IN).
+    `key`: the record's, when `intent` is only its report's fields (the rest of it unreadable)."""
     if intent.report_state != REPORT_PENDING or not intent.report:
         return False
     if intent.report_by and intent.report_until is not None and intent.report_until > now:
         return False
-    return state.update_record(collection, getattr(intent, "key"), {"report_by": by, "report_until": now + lease},
+    return state.update_record(collection, key or getattr(intent, "key"), {"report_by": by, "report_until": now + lease},
                                expect={"report_state": REPORT_PENDING, "report_by": intent.report_by})
 
 

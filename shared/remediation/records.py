@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -166,6 +166,22 @@ class IntentRecord(KeptReport):
         `expect`. The owner is unique per attempt, so another attempt's plan stored since under the same
         key (a redelivery planning afresh) never matches."""
         return {"owner": self.owner, "state": self.state.value if self.state is not None else None}
+
+
+def stored_key(kind: str, data: Mapping[str, Any]) -> str | None:
+    """The key of a record of `kind` as stored, from its own fields, even when the rest of it does not
+    fit this version's model (None if those fields do not name one): an intent's is its command's or
+    its alert message's, an action record's its `key`, an incident's its id, a pin's its service."""
+    def text(field: str) -> str | None:
+        value = data.get(field)
+        return value if isinstance(value, str) and value else None
+
+    if kind == INTENTS:
+        if text("command_id"):
+            return command_intent_key(str(text("command_id")))
+        incident, message = text("incident_id"), text("message_id")
+        return intent_key(incident, message) if incident and message else None
+    return text({ACTIONS: "key", INCIDENTS: "incident_id", PINS: "service"}.get(kind, "key"))
 
 
 def intent_key(incident_id: str, message_id: str) -> str:

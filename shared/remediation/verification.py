@@ -43,7 +43,7 @@ from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING, SWEEP_MARKS,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
-                                        KeptReport, PinRecord)
+                                        KeptReport, PinRecord, stored_key)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
@@ -370,15 +370,7 @@ class Sweep:
             return outcomes + self._intents_unread(exc)
         for data in page:
             try:
-                intent = IntentRecord.model_validate(data)
-                outcome = self._judge_intent(intent)
-            except ValidationError as exc:
-                # An intent, or the claim read beside it, this version cannot read: raising would lose
-                # the outcomes before it. Said at ERROR each sweep until a person looks; the rest are judged.
-                Timeline(data.get("incident_id"), "command").step(
-                    "intent_unreadable", f"{data.get('claim_key')}: an open intent (or its claim) cannot be read "
-                    f"by this version: {exc.error_count()} invalid field(s); a person must check it", severity="ERROR")
-                continue
+                outcome = self._judge_stored(data)
             except (TransientError, PermanentError) as exc:   # the next sweep looks again, as for pins
                 Timeline(data.get("incident_id"), "command").step(
                     "intent_deferred", f"{data.get('claim_key')}: {exc}",
@@ -421,51 +413,62 @@ class Sweep:
         return outcomes
 
     def _unsent_report(self, collection: str, data: dict[str, Any]) -> Outcome | None:
-        record = KEPT_IN[collection].model_validate(data)
+        """One pending report, taken and published again as stored. Its own fields (KeptReport) and its
+        record's key are read whatever the rest of the record holds: a report kept in a record this
+        version cannot read (an intent escalated as unreadable, `_unreadable_intent`) is still published."""
+        kept, key = KeptReport.model_validate(data), stored_key(collection, data)
+        if key is None:
+            raise PermanentError(f"a {collection} record with a pending report names no key ({sorted(data)})")
         try:
-            taken = intents.take_report(self.state, record, self.owner, self.now, self.lease, collection=collection)
+            taken = intents.take_report(self.state, kept, self.owner, self.now, self.lease, collection, key)
         except TransientError:
-            self._give_back(record.key, collection)
+            self._give_back(key, collection)
             raise
         if not taken:
             return None   # another sweep holds it, or took it first
+        try:
+            record: KeptReport | None = KEPT_IN[collection].model_validate(data)
+        except ValidationError:
+            record = None
         if isinstance(record, PinRecord) and not record.pinned:
-            return self._drop(collection, record, f"{record.service}: a reminder of its pin to {record.revision} "
-                              f"was not published, and the pin was released since (by {record.released_by or 'a person'})"
+            return self._drop(collection, key, f"{record.service}: a reminder of its pin to {record.revision} was "
+                              f"not published, and the pin was released since (by {record.released_by or 'a person'})"
                               "; dropped, as no longer true")
         try:
-            outcome = Outcome.model_validate_json(record.report)
+            outcome = Outcome.model_validate_json(kept.report)
         except ValidationError as exc:
-            return self._unreadable_report(collection, record, exc)
-        self.reports[outcome.outcome_id] = (collection, record.key)
-        key = _named(record)
+            return self._unreadable_report(collection, key, record, data, exc)
+        self.reports[outcome.outcome_id] = (collection, key)
+        named = _named(record) if record is not None else key
         Timeline(outcome.incident_id, "command").step(
-            "report_retried", f"{key}: the report {outcome.outcome_id} was not published "
-            f"by {record.report_by or 'the sweep that made it'}; published now", key=key)
+            "report_retried", f"{named}: the report {outcome.outcome_id} was not published "
+            f"by {kept.report_by or 'the sweep that made it'}; published now", key=named)
         return outcome
 
-    def _drop(self, collection: str, record: KeptReport, why: str) -> None:
+    def _drop(self, collection: str, key: str, why: str) -> None:
         """A kept report no longer true, taken by this sweep: never published (guarded on this sweep's hold)."""
-        if self.state.update_record(collection, _key(record), {"report_state": REPORT_DROPPED, "reported_at": self.now},
+        if self.state.update_record(collection, key, {"report_state": REPORT_DROPPED, "reported_at": self.now},
                                     expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
-            Timeline(None, "command").step("report_dropped", why, key=_named(record))
+            Timeline(None, "command").step("report_dropped", why, key=key)
         return None
 
-    def _unreadable_report(self, collection: str, record: KeptReport, exc: ValidationError) -> Outcome | None:
+    def _unreadable_report(self, collection: str, key: str, record: KeptReport | None, data: dict[str, Any],
+                           exc: ValidationError) -> Outcome | None:
         """A pending report this version cannot read (stored by another version: its outcome does not fit
         this one's model), taken by this sweep: replaced in its record by an `escalated` this version can
         publish, naming the record, kept pending and held by this sweep as any report. Left as it was, it
         would be taken again every hold and never published, and a page of them would keep every later
         report from the query's page."""
-        outcome = self._replacement(record, f"was kept unpublished and this version cannot read it "
-                                            f"({exc.error_count()} invalid field(s))")
+        unreadable = f"was kept unpublished and this version cannot read it ({exc.error_count()} invalid field(s))"
+        outcome = self._replacement(record, unreadable) if record is not None else _escalation(
+            data, self.now, f"a report kept in the {collection} record {key} {unreadable}, nor the record itself: "
+                            "a person must check the record and its target")
         fields = intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
-        if not self.state.update_record(collection, _key(record), fields,
+        if not self.state.update_record(collection, key, fields,
                                         expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
             return None     # no longer this sweep's to publish (its hold was taken over)
-        self.reports[outcome.outcome_id] = (collection, _key(record))
-        Timeline(outcome.incident_id, "command").step("report_replaced", outcome.reason, key=_named(record),
-                                                      severity="ERROR")
+        self.reports[outcome.outcome_id] = (collection, key)
+        Timeline(outcome.incident_id, "command").step("report_replaced", outcome.reason, key=key, severity="ERROR")
         return outcome
 
     def _replacement(self, record: KeptReport, unreadable: str) -> Outcome:
@@ -563,6 +566,42 @@ class Sweep:
                 "intent_opened", f"{intent.claim_key}: stored by an earlier version without a state; open now, "
                 "so that the sweep judges it", key=intent.claim_key)
 
+    def _judge_stored(self, data: dict[str, Any]) -> Outcome | None:
+        """One open intent as stored. One this version cannot read, or whose claim (read beside it) it
+        cannot read, is escalated once, so it leaves the page: raising would lose the outcomes before it."""
+        try:
+            return self._judge_intent(IntentRecord.model_validate(data))
+        except ValidationError as exc:
+            return self._unreadable_intent(data, exc)
+
+    def _unreadable_intent(self, data: dict[str, Any], exc: ValidationError) -> Outcome | None:
+        """An open intent past its lease that this version cannot read (or whose claim it cannot read,
+        stored by another version): escalated once, naming it, by an update guarded on its owner and its
+        state as read, with its report kept in it as any other (published again from its own fields,
+        `_unsent_report`). Whether its write happened is not known, so nothing is written: a person
+        judges it. Left open, it would be said at ERROR every sweep, and 20 of them would hold the open
+        query's page for good. If it cannot be addressed (its key's fields unreadable too), it is said at
+        ERROR each sweep, as before."""
+        key, owner = stored_key(INTENTS, data), data.get("owner")
+        named = data.get("claim_key") if isinstance(data.get("claim_key"), str) else key
+        if key is None or not isinstance(owner, str):
+            Timeline(None, "command").step(
+                "intent_unreadable", f"{named}: an open intent cannot be read by this version, nor addressed: "
+                f"{exc.error_count()} invalid field(s); a person must check it", severity="ERROR")
+            return None
+        outcome = _escalation(data, self.now, (
+            f"the intent {key} ({data.get('action')} on {data.get('target') or 'a target it does not name'}, planned "
+            f"by {owner}) is still open past "
+            f"its claim's lease, and this version cannot read it or its claim ({exc.error_count()} invalid "
+            "field(s)): whether its write happened is not known; nothing is written, a person must check the target"))
+        closed = {"state": IntentState.ESCALATED.value, "closed_at": self.now, "closed_by": self.owner,
+                  "note": outcome.reason[:1500]}
+        if not self._keep(outcome, INTENTS, key, lambda kept: self.state.update_record(
+                INTENTS, key, closed | kept, expect={"owner": owner, "state": IntentState.OPEN.value})):
+            return None     # judged or closed meanwhile, by a redelivery or another sweep
+        Timeline(outcome.incident_id, "command").step("escalated", outcome.reason, severity="ERROR", key=named)
+        return outcome
+
     def _intents_unread(self, exc: Exception) -> list[Outcome]:
         if isinstance(exc, TransientError):
             Timeline(None, "command").step("intents_deferred", f"open intents not read: {exc}", severity="WARNING")
@@ -634,6 +673,19 @@ class Sweep:
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
         self.reports[built[-1].outcome_id] = (INTENTS, intent.key)
         return built[-1]
+
+
+def _escalation(data: dict[str, Any], now: datetime, reason: str) -> Outcome:
+    """An `escalated` about a record this version cannot read, from whichever of its plain fields it can."""
+    def text(field: str) -> str | None:
+        value = data.get(field)
+        return value if isinstance(value, str) and value else None
+
+    return Outcome(incident_id=text("incident_id"), trigger="command", target=text("target") or text("service"),
+                   status=OutcomeStatus.ESCALATED, reason=reason, command_id=text("command_id"),
+                   requested_by=text("requested_by"),
+                   action=ActionReport(name=text("action") or "unknown", action_id=text("claim_key") or text("key")),
+                   timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
 
 
 def _key(record: KeptReport) -> str:

@@ -934,19 +934,51 @@ def test_reports_this_version_cannot_read_are_replaced_and_never_fill_the_page()
     assert len(publish.outcomes) == MAX_INTENTS_PER_SWEEP + 1 and len(run.writes) == 1
 
 
-def test_an_open_intent_this_version_cannot_read_never_stops_the_sweep():
-    """An open intent whose fields do not fit this version's model (or whose claim does not) is said at
-    ERROR; the intents after it are still judged and the sweep's outcomes are not lost."""
-    state, run = _crashed_after_the_write()
+def _unreadable_first(state, count: int = 1) -> list[str]:
+    """`count` open intents this version cannot read (`target` null, as another version might store it),
+    put first, as the query's order may put them: their keys."""
     template = IntentRecord.model_validate(_intent(state))
-    broken = template.model_dump(mode="python") | {"message_id": "m-0", "claim_key": f"{KEY}#0",
-                                                  "target": None}
     documents = dict(state.documents)
-    state.documents.clear()            # the unreadable one first, as the query's order may put it
-    state.put_record(INTENTS, intent_key(template.incident_id, "m-0"), broken)
+    state.documents.clear()
+    keys = []
+    for i in range(count):
+        keys.append(intent_key(template.incident_id, f"m-x{i}"))
+        state.put_record(INTENTS, keys[-1], template.model_dump(mode="python") | {
+            "message_id": f"m-x{i}", "claim_key": f"{KEY}#x{i}", "target": None})
     state.documents.update(documents)
-    [outcome] = _sweep(state, run, LATER)
-    assert "Recorded now" in outcome.reason and state.get_record(ACTIONS, KEY)["state"] == "pending"
+    return keys
+
+
+def test_an_open_intent_this_version_cannot_read_is_escalated_once_and_never_stops_the_sweep():
+    """An open intent whose fields do not fit this version's model (or whose claim does not), past its
+    lease: escalated once, naming it, with nothing written; the intents after it are still judged."""
+    state, run = _crashed_after_the_write()
+    [key] = _unreadable_first(state)
+    outcomes = _sweep(state, run, LATER)
+    assert sorted(o.action.action_id for o in outcomes) == [KEY, f"{KEY}#x0"]
+    unreadable = next(o for o in outcomes if o.action.action_id == f"{KEY}#x0")
+    assert unreadable.status is OutcomeStatus.ESCALATED and f"the intent {key}" in unreadable.reason
+    assert "cannot read it" in unreadable.reason and "nothing is written" in unreadable.reason
+    assert state.get_record(INTENTS, key)["state"] == "escalated" and len(run.writes) == 1
+    assert state.get_record(ACTIONS, KEY)["state"] == "pending"
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_open_intents_this_version_cannot_read_never_hold_the_page_and_their_reports_are_kept():
+    """A full page of unreadable open intents, the first sweep's publish failing: each escalation is
+    kept in its (unreadable) intent and published by the next sweep, once; the readable intent behind
+    them is judged by then too."""
+    state, run = _crashed_after_the_write()
+    keys = _unreadable_first(state, MAX_INTENTS_PER_SWEEP)
+    publish = _Published(failures=1)
+    assert _swept_and_published(state, run, LATER, publish) is None
+    assert all(state.get_record(INTENTS, k)["state"] == "escalated" for k in keys)
+    assert _intent(state)["state"] == "open"                           # behind the full page
+    again = _swept_and_published(state, run, LATER + timedelta(seconds=10), publish)
+    assert {o.action.action_id for o in publish.outcomes} >= {f"{KEY}#x{i}" for i in range(MAX_INTENTS_PER_SWEEP)}
+    assert all(state.get_record(INTENTS, k)["report_state"] == "sent" for k in keys)
+    assert KEY in {o.action.action_id for o in again} and len(run.writes) == 1
+    assert len(publish.outcomes) == len({o.outcome_id for o in publish.outcomes}) == MAX_INTENTS_PER_SWEEP + 1
 
 
 # --- the sweep's other kept outcomes: a pin's reminder, a log-based incident's resolved ------------------------
