@@ -14,10 +14,9 @@ recording it, and whose message may never come again: dead-lettered) is judged h
 redelivery would judge it: recorded and reported, closed, or escalated, once
 (shared/remediation/intents.py); intents an earlier version stored without a state are found by a
 walk by `noted_at` and opened first.
-Every outcome the sweep makes is kept in the record whose guarded write made it true (records.KeptReport:
-an action record's verified, undone or escalated; a log-based incident's resolved; a pin's reminder; an
-intent's recorded or escalated) until its publish succeeds (`Sweep.publish`), so a failed publish, or a
-sweep that dies before publishing, is published by a later sweep, once, as the same outcome.
+Every outcome the sweep makes is kept in the record whose guarded write made it true until its
+publish succeeds (shared/remediation/kept_reports.py), so a failed publish, or a sweep that dies
+before publishing, is published by a later sweep, once, as the same outcome.
 """
 from __future__ import annotations
 
@@ -41,9 +40,9 @@ from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING, SWEEP_MARKS,
-                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
-                                        KeptReport, PinRecord, stored_key)
+from shared.remediation.kept_reports import KEPT_IN, KeptReports, escalated, escalation_from
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
+                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord, stored_key)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
@@ -56,10 +55,6 @@ MAX_INTENTS_PER_SWEEP = 20
 MAX_STATELESS_PER_SWEEP = 100
 STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far that walk has gone
 _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
-# The records the sweep keeps its outcomes in, by collection (records.KeptReport). Intents' are published
-# again by the intents' step (`_unsent_reports`), the others' first thing (`_unsent_outcomes`).
-KEPT_IN: dict[str, type[KeptReport]] = {INTENTS: IntentRecord, ACTIONS: ActionRecord, INCIDENTS: IncidentRecord,
-                                        PINS: PinRecord}
 
 
 class Sweep:
@@ -70,9 +65,8 @@ class Sweep:
         self.now = adapters.clock.now()
         self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
         self.lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
-        # The outcomes this sweep holds the publish of, kept in their intents or action records until
-        # published: by outcome_id, the collection and key of the record keeping it (`publish`).
-        self.reports: dict[str, tuple[str, str]] = {}
+        # The outcomes it makes, kept in their records until published (shared/remediation/kept_reports.py).
+        self.kept = KeptReports(self.state, self.owner, self.now, self.lease)
 
     def run(self) -> list[Outcome]:
         outcomes: list[Outcome] = self._unsent_outcomes()
@@ -92,6 +86,10 @@ class Sweep:
             Timeline(None, "command").step("sweep_deferred", f"{what} not read: {exc}", severity="WARNING")
             return []
 
+    def publish(self, outcomes: list[Outcome], publish: Callable[[Outcome], Outcome]) -> list[Outcome]:
+        """Publishes every outcome `run` made, each kept report marked once published (KeptReports.publish)."""
+        return self.kept.publish(outcomes, publish)
+
     def _verifications(self) -> list[Outcome]:
         outcomes = []
         for record in self._due():
@@ -104,43 +102,6 @@ class Sweep:
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
-
-    def publish(self, outcomes: list[Outcome], publish: Callable[[Outcome], Outcome]) -> list[Outcome]:
-        """Publishes every outcome (`publish`: the handler's publish_outcome), even after one failed, and
-        then raises the first failure, so that Pub/Sub delivers the sweep again. A report kept in its
-        intent is marked sent once its publish succeeded, or given back at once if it failed, for the
-        retried (or next) sweep to publish; a report whose publish succeeded but could not be marked
-        is published again once this sweep's hold lapses, with the same outcome_id."""
-        published: list[Outcome] = []
-        failure: BaseException | None = None
-        for outcome in outcomes:
-            kept = self.reports.get(outcome.outcome_id)
-            try:
-                published.append(publish(outcome))
-            except Exception as exc:   # Pub/Sub unavailable, or anything else: the rest are still published
-                failure = failure or exc
-                if kept is not None:
-                    self._mark(outcome, kept, sent=False)
-                continue
-            if kept is not None:
-                self._mark(outcome, kept, sent=True)
-        if failure is not None:
-            raise failure
-        return published
-
-    def _mark(self, outcome: Outcome, kept: tuple[str, str], sent: bool) -> None:
-        collection, key = kept
-        try:
-            if sent:
-                intents.report_sent(self.state, key, self.owner, self.now, collection=collection)
-            else:
-                intents.report_unsent(self.state, key, self.owner, collection=collection)
-        except (TransientError, PermanentError) as exc:
-            Timeline(outcome.incident_id, "command").step(
-                "report_unmarked", f"{key}: the report {outcome.outcome_id} could not be marked "
-                f"{'sent' if sent else 'unsent'} ({exc}); " + ("a later sweep publishes it again, with the same "
-                "outcome_id" if sent else "a later sweep publishes it once this sweep's hold lapses"),
-                severity="WARNING")
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -220,7 +181,7 @@ class Sweep:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
         same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it)."""
         outcome = self._outcome(record, status, reason, after, notes)
-        if not self._keep(outcome, ACTIONS, record.key,
+        if not self.kept.keep(outcome, ACTIONS, record.key,
                           lambda kept: self._move(record, expected, to, note, report=kept)):
             return None
         Timeline(record.incident_id, "command").step(status.value, reason, action=record.action, key=record.key)
@@ -240,24 +201,9 @@ class Sweep:
         intent's. One equality query on `report_state` per collection, at most MAX_PER_SWEEP each."""
         outcomes: list[Outcome] = []
         for collection in (c for c in KEPT_IN if c != INTENTS):
-            outcomes += self._kept(collection, lambda c=collection: self.state.find_records(
+            outcomes += self.kept.unsent(collection, lambda c=collection: self.state.find_records(
                 c, "report_state", REPORT_PENDING, MAX_PER_SWEEP))
         return outcomes
-
-    def _keep(self, outcome: Outcome, collection: str, key: str, write: Callable[[dict[str, Any]], bool]) -> bool:
-        """`write` (a guarded update of the record `key` in `collection`, given the fields to add) made
-        with `outcome` kept pending in it, held by this sweep: True if it was written, and the outcome is
-        then this sweep's to publish. A transient fault may have landed with its answer lost: the report
-        this sweep may hold is given back before raising."""
-        kept = intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
-        try:
-            written = write(kept)
-        except TransientError:
-            self._give_back(key, collection)
-            raise
-        if written:
-            self.reports[outcome.outcome_id] = (collection, key)
-        return written
 
     # --- log-based incidents -----------------------------------------------------------------------
 
@@ -291,7 +237,7 @@ class Sweep:
                           status=OutcomeStatus.RESOLVED, reason=reason,
                           timestamps=Timestamps(received_at=self.now, completed_at=self.now))
         closed = {"state": "closed", "closed_at": self.now, "closed_by": by}
-        if not self._keep(outcome, INCIDENTS, incident.incident_id, lambda kept: self.state.update_record(
+        if not self.kept.keep(outcome, INCIDENTS, incident.incident_id, lambda kept: self.state.update_record(
                 INCIDENTS, incident.incident_id, closed | kept, expect={"state": "open"})):
             return None
         Timeline(incident.incident_id, "command").step("resolved", reason)
@@ -340,7 +286,7 @@ class Sweep:
                           notes=[f"Release it with: {gcloud}", f"Or: {runwarden}"],
                           timestamps=Timestamps(received_at=self.now, completed_at=self.now))
         # The reminder replaces any earlier one still unpublished: it says the same, a period later.
-        if not self._keep(outcome, PINS, pin.service, lambda kept: self.state.update_record(
+        if not self.kept.keep(outcome, PINS, pin.service, lambda kept: self.state.update_record(
                 PINS, pin.service, {"reminded_at": self.now} | kept,
                 expect={"action_id": pin.action_id, "pinned": True})):
             return None
@@ -386,138 +332,15 @@ class Sweep:
         that of two sweeps exactly one publishes each, and published again as they were (the same
         outcome_id). One equality query on `report_state` (a single-field index), at most
         MAX_INTENTS_PER_SWEEP; a fault waits for the next sweep."""
-        return self._kept(INTENTS, lambda: self.state.find_records(INTENTS, "report_state", REPORT_PENDING,
+        return self.kept.unsent(INTENTS, lambda: self.state.find_records(INTENTS, "report_state", REPORT_PENDING,
                                                                    MAX_INTENTS_PER_SWEEP))
 
-    def _kept(self, collection: str, find: Callable[[], list[dict[str, Any]]]) -> list[Outcome]:
-        """Every report `find` reads pending in `collection` (one of KEPT_IN) that no sweep holds,
-        taken and published again as stored."""
-        try:
-            found = find()
-        except (TransientError, PermanentError) as exc:
-            Timeline(None, "command").step("reports_deferred", f"unsent reports in {collection} not read: {exc}",
-                                           severity="WARNING")
-            return []
-        outcomes = []
-        for data in found:
-            # One report that cannot be taken or read (a fault, or stored by a version whose outcome
-            # this one cannot read) never keeps the others in the page from being published.
-            try:
-                outcome = self._unsent_report(collection, data)
-            except (TransientError, PermanentError, ValidationError) as exc:
-                Timeline(None, "command").step("report_deferred", f"an unsent report not published: {exc}",
-                                               severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
-                continue
-            if outcome is not None:
-                outcomes.append(outcome)
-        return outcomes
-
-    def _unsent_report(self, collection: str, data: dict[str, Any]) -> Outcome | None:
-        """One pending report, taken and published again as stored. Its own fields (KeptReport) and its
-        record's key are read whatever the rest of the record holds: a report kept in a record this
-        version cannot read (an intent escalated as unreadable, `_unreadable_intent`) is still published."""
-        kept, key = KeptReport.model_validate(data), stored_key(collection, data)
-        if key is None:
-            raise PermanentError(f"a {collection} record with a pending report names no key ({sorted(data)})")
-        try:
-            taken = intents.take_report(self.state, kept, self.owner, self.now, self.lease, collection, key)
-        except TransientError:
-            self._give_back(key, collection)
-            raise
-        if not taken:
-            return None   # another sweep holds it, or took it first
-        try:
-            record: KeptReport | None = KEPT_IN[collection].model_validate(data)
-        except ValidationError:
-            record = None
-        if isinstance(record, PinRecord) and not record.pinned:
-            return self._drop(collection, key, f"{record.service}: a reminder of its pin to {record.revision} was "
-                              f"not published, and the pin was released since (by {record.released_by or 'a person'})"
-                              "; dropped, as no longer true")
-        try:
-            outcome = Outcome.model_validate_json(kept.report)
-        except ValidationError as exc:
-            return self._unreadable_report(collection, key, record, data, exc)
-        self.reports[outcome.outcome_id] = (collection, key)
-        named = _named(record) if record is not None else key
-        Timeline(outcome.incident_id, "command").step(
-            "report_retried", f"{named}: the report {outcome.outcome_id} was not published "
-            f"by {kept.report_by or 'the sweep that made it'}; published now", key=named)
-        return outcome
-
-    def _drop(self, collection: str, key: str, why: str) -> None:
-        """A kept report no longer true, taken by this sweep: never published (guarded on this sweep's hold)."""
-        if self.state.update_record(collection, key, {"report_state": REPORT_DROPPED, "reported_at": self.now},
-                                    expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
-            Timeline(None, "command").step("report_dropped", why, key=key)
-        return None
-
-    def _unreadable_report(self, collection: str, key: str, record: KeptReport | None, data: dict[str, Any],
-                           exc: ValidationError) -> Outcome | None:
-        """A pending report this version cannot read (stored by another version: its outcome does not fit
-        this one's model), taken by this sweep: replaced in its record by an `escalated` this version can
-        publish, naming the record, kept pending and held by this sweep as any report. Left as it was, it
-        would be taken again every hold and never published, and a page of them would keep every later
-        report from the query's page."""
-        unreadable = f"was kept unpublished and this version cannot read it ({exc.error_count()} invalid field(s))"
-        outcome = self._replacement(record, unreadable) if record is not None else _escalation(
-            data, self.now, f"a report kept in the {collection} record {key} {unreadable}, nor the record itself: "
-                            "a person must check the record and its target")
-        fields = intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
-        if not self.state.update_record(collection, key, fields,
-                                        expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
-            return None     # no longer this sweep's to publish (its hold was taken over)
-        self.reports[outcome.outcome_id] = (collection, key)
-        Timeline(outcome.incident_id, "command").step("report_replaced", outcome.reason, key=key, severity="ERROR")
-        return outcome
-
-    def _replacement(self, record: KeptReport, unreadable: str) -> Outcome:
-        """The `escalated` that stands for an unreadable kept report: what it was about, and where it is."""
-        stamps = Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now)
-        if isinstance(record, PinRecord):
-            return Outcome(trigger="command", target=record.service, status=OutcomeStatus.ESCALATED, timestamps=stamps,
-                           action=ActionReport(name="rollback_traffic", action_id=record.action_id),
-                           reason=f"a reminder about the pin of {record.service} to {record.revision} (pins record "
-                                  f"{record.key}, by {record.action_id}) {unreadable}: a person must check the pin")
-        if isinstance(record, IncidentRecord):
-            return Outcome(incident_id=record.incident_id, trigger="command", target=record.target,
-                           status=OutcomeStatus.ESCALATED, timestamps=stamps,
-                           reason=f"a report about the log-based incident {record.incident_id} (incidents record, "
-                                  f"now {record.state}) {unreadable}: a person must check the incident")
-        assert isinstance(record, (IntentRecord, ActionRecord))
-        if isinstance(record, IntentRecord):
-            where = (f"intent {record.key}, planned by {record.owner} at {record.noted_at:%Y-%m-%d %H:%M:%S}; "
-                     f"now {record.state.value if record.state else 'without a state'}")
-        else:
-            where = f"action record {record.key}, now {record.state.value}"
-        built: list[Outcome] = []
-        self._pending(record, built)(
-            f"a report about {record.action} on {record.target} ({where}) {unreadable}: a person must check the "
-            "target and the record's note",
-            ActionReport(name=record.action, params=record.params, before=record.before, action_id=_named(record)), [])
-        return built[-1]
-
-    def _give_back(self, key: str, collection: str = INTENTS) -> None:
-        """A write that stores (or takes) a report raised: its commit may have landed and its answer been
-        lost (DEADLINE_EXCEEDED after the write took), so this sweep may hold a report it does not know of.
-        Given back, guarded on this sweep as holder (nothing if it holds none), so that the next sweep
-        publishes it rather than one a whole hold later; if that fails too, the hold lapses as before."""
-        try:
-            intents.report_unsent(self.state, key, self.owner, collection=collection)
-        except (TransientError, PermanentError):
-            pass
-
-    def _pending(self, intent: IntentRecord | ActionRecord, built: list[Outcome]) -> intents.Pending:
-        """`intents.Pending` for one intent: builds the outcome the sweep will publish (kept in `built`)
+    def _pending(self, intent: IntentRecord, built: list[Outcome]) -> intents.Pending:
+        """`intents.Pending` for one intent: builds the `escalated` the sweep will publish (kept in `built`)
         and the fields that keep it in the intent until it is published."""
         def pending(reason: str, report: ActionReport, notes: list[str]) -> dict[str, Any]:
-            outcome = Outcome(incident_id=intent.incident_id, trigger="command", target=intent.target, action=report,
-                              status=OutcomeStatus.ESCALATED, reason=reason, notes=notes,
-                              command_id=intent.command_id or None, requested_by=intent.requested_by or None,
-                              timestamps=Timestamps(received_at=self.now, decided_at=self.now,
-                                                    completed_at=self.now))
-            built.append(outcome)
-            return intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+            built.append(escalated(intent, reason, report, notes, self.now))
+            return self.kept.fields(built[-1])
         return pending
 
     def _stateless_intents(self, cutoff: datetime) -> None:
@@ -589,14 +412,14 @@ class Sweep:
                 "intent_unreadable", f"{named}: an open intent cannot be read by this version, nor addressed: "
                 f"{exc.error_count()} invalid field(s); a person must check it", severity="ERROR")
             return None
-        outcome = _escalation(data, self.now, (
+        outcome = escalation_from(data, self.now, (
             f"the intent {key} ({data.get('action')} on {data.get('target') or 'a target it does not name'}, planned "
             f"by {owner}) is still open past "
             f"its claim's lease, and this version cannot read it or its claim ({exc.error_count()} invalid "
             "field(s)): whether its write happened is not known; nothing is written, a person must check the target"))
         closed = {"state": IntentState.ESCALATED.value, "closed_at": self.now, "closed_by": self.owner,
                   "note": outcome.reason[:1500]}
-        if not self._keep(outcome, INTENTS, key, lambda kept: self.state.update_record(
+        if not self.kept.keep(outcome, INTENTS, key, lambda kept: self.state.update_record(
                 INTENTS, key, closed | kept, expect={"owner": owner, "state": IntentState.OPEN.value})):
             return None     # judged or closed meanwhile, by a redelivery or another sweep
         Timeline(outcome.incident_id, "command").step("escalated", outcome.reason, severity="ERROR", key=named)
@@ -646,14 +469,14 @@ class Sweep:
                                     "message may never be delivered again)", pending=self._pending(intent, built))
         except TransientError:
             if built:       # the write that stores the report was made: it may have landed
-                self._give_back(intent.key)
+                self.kept.give_back(intent.key)
             raise
         if answer.status is not OutcomeStatus.ESCALATED:
             return None    # another delivery or sweep recorded or escalated it first, and reports it
         timeline.step(answer.status.value, answer.reason, severity="WARNING", action=intent.action,
                       key=intent.claim_key)
         outcome = built[-1]     # as stored in the intent, kept there until published (`publish`)
-        self.reports[outcome.outcome_id] = (INTENTS, intent.key)
+        self.kept.hold(outcome, INTENTS, intent.key)
         return outcome
 
 
@@ -666,37 +489,13 @@ class Sweep:
         try:
             closed = intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason, report)
         except TransientError:
-            self._give_back(intent.key)     # it may have landed, its answer lost
+            self.kept.give_back(intent.key)     # it may have landed, its answer lost
             raise
         if not closed:
             return None
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
-        self.reports[built[-1].outcome_id] = (INTENTS, intent.key)
+        self.kept.hold(built[-1], INTENTS, intent.key)
         return built[-1]
-
-
-def _escalation(data: dict[str, Any], now: datetime, reason: str) -> Outcome:
-    """An `escalated` about a record this version cannot read, from whichever of its plain fields it can."""
-    def text(field: str) -> str | None:
-        value = data.get(field)
-        return value if isinstance(value, str) and value else None
-
-    return Outcome(incident_id=text("incident_id"), trigger="command", target=text("target") or text("service"),
-                   status=OutcomeStatus.ESCALATED, reason=reason, command_id=text("command_id"),
-                   requested_by=text("requested_by"),
-                   action=ActionReport(name=text("action") or "unknown", action_id=text("claim_key") or text("key")),
-                   timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
-
-
-def _key(record: KeptReport) -> str:
-    """The record's key in its collection."""
-    return str(getattr(record, "key"))
-
-
-def _named(record: KeptReport) -> str:
-    """How timeline lines name the record a report is kept in: an intent by its claim key (the key its
-    action record and claim have), any other by its own key."""
-    return record.claim_key if isinstance(record, IntentRecord) else _key(record)
 
 
 def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) -> datetime:

@@ -156,15 +156,15 @@ def test_the_sweeps_kept_reports_are_never_indexed_and_their_state_is() -> None:
     exemption keeps its deployed address."""
     import inspect
 
-    from shared.remediation import verification
+    from shared.remediation import kept_reports, verification
     from shared.remediation.records import KeptReport
 
     config = load_module()
-    assert set(config.locals["report_collections"]) == set(verification.KEPT_IN)
+    assert set(config.locals["report_collections"]) == set(kept_reports.KEPT_IN)
     field = config.resource("google_firestore_field", "report")
     assert field["collection"] == "${var.collection_prefix}_${each.value}" and field["field"] == "report"
     assert field["index_config"] in ({}, [{}]), field["index_config"]
-    for model in verification.KEPT_IN.values():
+    for model in kept_reports.KEPT_IN.values():
         assert issubclass(model, KeptReport) and {"report", "report_state"} <= set(model.model_fields), model
     assert 'find_records(INTENTS, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_reports)
     assert 'c, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_outcomes)

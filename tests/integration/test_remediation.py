@@ -306,7 +306,8 @@ def test_budget_slots_hold_under_concurrent_incidents(standin_env, firestore, pu
     assert errors == []
     applied = [o for o in statuses if o.status.value == "applied"]
     assert len(applied) == 1
-    assert all(o.reason.startswith(("budget exhausted", "duplicate")) for o in statuses if o not in applied)
+    assert all(o.reason.startswith(("budget exhausted", "duplicate")) for o in statuses if o not in applied), \
+        [(o.status.value, o.reason) for o in statuses]
     assert world.standins.run.count("UpdateService") == 1
 
 

@@ -1,0 +1,252 @@
+"""The sweep's outcomes, kept in their records until published.
+
+Every outcome the verification sweep makes is stored in the record whose guarded write made it true
+(records.KeptReport): an action record's verified, undone or escalated; a log-based incident's
+resolved; a pin's reminder; an intent's recorded or escalated. It is kept `pending`, held by the
+sweep that made it for its claim's lease, until its publish succeeds (`KeptReports.publish`). So a
+failed publish, or a sweep that dies before publishing, is published by a later sweep, once (taken by
+an update guarded on its holder, `intents.take_report`), as the same outcome (the same outcome_id).
+
+A kept report this version cannot read (stored by another version) is replaced by an `escalated`
+naming its record, so it reaches a person once and never holds a place in the query's page; a kept
+reminder whose pin was released since is dropped, as no longer true.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from shared.errors import PermanentError, TransientError
+from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
+from shared.remediation import intents
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING,
+                                        ActionRecord, IncidentRecord, IntentRecord, KeptReport, PinRecord,
+                                        stored_key)
+from shared.timeline.writer import Timeline
+
+# The records the sweep keeps its outcomes in, by collection.
+KEPT_IN: dict[str, type[KeptReport]] = {INTENTS: IntentRecord, ACTIONS: ActionRecord, INCIDENTS: IncidentRecord,
+                                        PINS: PinRecord}
+
+
+class KeptReports:
+    """The reports one sweep (`owner`) holds: stored with the writes that make them true (`keep`,
+    `hold`), taken again from earlier sweeps (`unsent`), and marked once published (`publish`)."""
+
+    def __init__(self, state: Any, owner: str, now: datetime, lease: timedelta) -> None:
+        self.state, self.owner, self.now, self.lease = state, owner, now, lease
+        # The outcomes this sweep holds the publish of: by outcome_id, the collection and key of the
+        # record keeping it.
+        self.held: dict[str, tuple[str, str]] = {}
+
+    # --- storing -------------------------------------------------------------------------------------
+
+    def fields(self, outcome: Outcome) -> dict[str, Any]:
+        """The fields that keep `outcome` pending in its record, held by this sweep: written by the very
+        guarded write that makes it true (so a report is never lost between the two)."""
+        return intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+
+    def keep(self, outcome: Outcome, collection: str, key: str, write: Callable[[dict[str, Any]], bool]) -> bool:
+        """`write` (a guarded update of the record `key` in `collection`, given the fields to add) made
+        with `outcome` kept pending in it: True if it was written, and the outcome is then this sweep's
+        to publish. A transient fault may have landed with its answer lost: the report this sweep may
+        hold is given back before raising."""
+        try:
+            written = write(self.fields(outcome))
+        except TransientError:
+            self.give_back(key, collection)
+            raise
+        if written:
+            self.hold(outcome, collection, key)
+        return written
+
+    def hold(self, outcome: Outcome, collection: str, key: str) -> None:
+        """`outcome`, stored pending in the record `key` by a write of this sweep, is its to publish."""
+        self.held[outcome.outcome_id] = (collection, key)
+
+    def give_back(self, key: str, collection: str = INTENTS) -> None:
+        """A write that stores (or takes) a report raised: its commit may have landed and its answer been
+        lost (DEADLINE_EXCEEDED after the write took), so this sweep may hold a report it does not know of.
+        Given back, guarded on this sweep as holder (nothing if it holds none), so that the next sweep
+        publishes it rather than one a whole hold later; if that fails too, the hold lapses as before."""
+        try:
+            intents.report_unsent(self.state, key, self.owner, collection=collection)
+        except (TransientError, PermanentError):
+            pass
+
+    # --- publishing ----------------------------------------------------------------------------------
+
+    def publish(self, outcomes: list[Outcome], publish: Callable[[Outcome], Outcome]) -> list[Outcome]:
+        """Publishes every outcome (`publish`: the handler's publish_outcome), even after one failed, and
+        then raises the first failure, so that Pub/Sub delivers the sweep again. A kept report is marked
+        sent once its publish succeeded, or given back at once if it failed, for the retried (or next)
+        sweep to publish; a report whose publish succeeded but could not be marked is published again
+        once this sweep's hold lapses, with the same outcome_id."""
+        published: list[Outcome] = []
+        failure: BaseException | None = None
+        for outcome in outcomes:
+            kept = self.held.get(outcome.outcome_id)
+            try:
+                published.append(publish(outcome))
+            except Exception as exc:   # Pub/Sub unavailable, or anything else: the rest are still published
+                failure = failure or exc
+                if kept is not None:
+                    self._mark(outcome, kept, sent=False)
+                continue
+            if kept is not None:
+                self._mark(outcome, kept, sent=True)
+        if failure is not None:
+            raise failure
+        return published
+
+    def _mark(self, outcome: Outcome, kept: tuple[str, str], sent: bool) -> None:
+        collection, key = kept
+        try:
+            if sent:
+                intents.report_sent(self.state, key, self.owner, self.now, collection=collection)
+            else:
+                intents.report_unsent(self.state, key, self.owner, collection=collection)
+        except (TransientError, PermanentError) as exc:
+            Timeline(outcome.incident_id, "command").step(
+                "report_unmarked", f"{key}: the report {outcome.outcome_id} could not be marked "
+                f"{'sent' if sent else 'unsent'} ({exc}); " + ("a later sweep publishes it again, with the same "
+                "outcome_id" if sent else "a later sweep publishes it once this sweep's hold lapses"),
+                severity="WARNING")
+
+    # --- earlier sweeps' reports ----------------------------------------------------------------------
+
+    def unsent(self, collection: str, find: Callable[[], list[dict[str, Any]]]) -> list[Outcome]:
+        """Every report `find` reads pending in `collection` (one of KEPT_IN) that no sweep holds,
+        taken and published again as stored."""
+        try:
+            found = find()
+        except (TransientError, PermanentError) as exc:
+            Timeline(None, "command").step("reports_deferred", f"unsent reports in {collection} not read: {exc}",
+                                           severity="WARNING")
+            return []
+        outcomes = []
+        for data in found:
+            # One report that cannot be taken or read (a fault, or stored by a version whose outcome
+            # this one cannot read) never keeps the others in the page from being published.
+            try:
+                outcome = self._unsent_report(collection, data)
+            except (TransientError, PermanentError, ValidationError) as exc:
+                Timeline(None, "command").step("report_deferred", f"an unsent report not published: {exc}",
+                                               severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
+                continue
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _unsent_report(self, collection: str, data: dict[str, Any]) -> Outcome | None:
+        """One pending report, taken and published again as stored. Its own fields (KeptReport) and its
+        record's key are read whatever the rest of the record holds: a report kept in a record this
+        version cannot read (an intent escalated as unreadable, Sweep._unreadable_intent) is still published."""
+        kept, key = KeptReport.model_validate(data), stored_key(collection, data)
+        if key is None:
+            raise PermanentError(f"a {collection} record with a pending report names no key ({sorted(data)})")
+        try:
+            taken = intents.take_report(self.state, kept, self.owner, self.now, self.lease, collection, key)
+        except TransientError:
+            self.give_back(key, collection)
+            raise
+        if not taken:
+            return None   # another sweep holds it, or took it first
+        try:
+            record: KeptReport | None = KEPT_IN[collection].model_validate(data)
+        except ValidationError:
+            record = None
+        if isinstance(record, PinRecord) and not record.pinned:
+            return self._drop(collection, key, f"{record.service}: a reminder of its pin to {record.revision} was "
+                              f"not published, and the pin was released since (by {record.released_by or 'a person'})"
+                              "; dropped, as no longer true")
+        try:
+            outcome = Outcome.model_validate_json(kept.report)
+        except ValidationError as exc:
+            return self._unreadable_report(collection, key, record, data, exc)
+        self.hold(outcome, collection, key)
+        named = _named(record) if record is not None else key
+        Timeline(outcome.incident_id, "command").step(
+            "report_retried", f"{named}: the report {outcome.outcome_id} was not published "
+            f"by {kept.report_by or 'the sweep that made it'}; published now", key=named)
+        return outcome
+
+    def _drop(self, collection: str, key: str, why: str) -> None:
+        """A kept report no longer true, taken by this sweep: never published (guarded on this sweep's hold)."""
+        if self.state.update_record(collection, key, {"report_state": REPORT_DROPPED, "reported_at": self.now},
+                                    expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
+            Timeline(None, "command").step("report_dropped", why, key=key)
+        return None
+
+    def _unreadable_report(self, collection: str, key: str, record: KeptReport | None, data: dict[str, Any],
+                           exc: ValidationError) -> Outcome | None:
+        """A pending report this version cannot read (stored by another version: its outcome does not fit
+        this one's model), taken by this sweep: replaced in its record by an `escalated` this version can
+        publish, naming the record, kept pending and held by this sweep as any report. Left as it was, it
+        would be taken again every hold and never published, and a page of them would keep every later
+        report from the query's page."""
+        unreadable = f"was kept unpublished and this version cannot read it ({exc.error_count()} invalid field(s))"
+        outcome = replacement(record, unreadable, self.now) if record is not None else escalation_from(
+            data, self.now, f"a report kept in the {collection} record {key} {unreadable}, nor the record itself: "
+                            "a person must check the record and its target")
+        if not self.state.update_record(collection, key, self.fields(outcome),
+                                        expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
+            return None     # no longer this sweep's to publish (its hold was taken over)
+        self.hold(outcome, collection, key)
+        Timeline(outcome.incident_id, "command").step("report_replaced", outcome.reason, key=key, severity="ERROR")
+        return outcome
+
+
+def escalated(record: IntentRecord | ActionRecord, reason: str, report: ActionReport, notes: list[str],
+              now: datetime) -> Outcome:
+    """The sweep's `escalated` about an intent or an action record."""
+    return Outcome(incident_id=record.incident_id, trigger="command", target=record.target, action=report,
+                   status=OutcomeStatus.ESCALATED, reason=reason, notes=notes,
+                   command_id=record.command_id or None, requested_by=record.requested_by or None,
+                   timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
+
+
+def replacement(record: KeptReport, unreadable: str, now: datetime) -> Outcome:
+    """The `escalated` that stands for an unreadable kept report: what it was about, and where it is."""
+    stamps = Timestamps(received_at=now, decided_at=now, completed_at=now)
+    if isinstance(record, PinRecord):
+        return Outcome(trigger="command", target=record.service, status=OutcomeStatus.ESCALATED, timestamps=stamps,
+                       action=ActionReport(name="rollback_traffic", action_id=record.action_id),
+                       reason=f"a reminder about the pin of {record.service} to {record.revision} (pins record "
+                              f"{record.key}, by {record.action_id}) {unreadable}: a person must check the pin")
+    if isinstance(record, IncidentRecord):
+        return Outcome(incident_id=record.incident_id, trigger="command", target=record.target,
+                       status=OutcomeStatus.ESCALATED, timestamps=stamps,
+                       reason=f"a report about the log-based incident {record.incident_id} (incidents record, "
+                              f"now {record.state}) {unreadable}: a person must check the incident")
+    assert isinstance(record, (IntentRecord, ActionRecord))
+    if isinstance(record, IntentRecord):
+        where = (f"intent {record.key}, planned by {record.owner} at {record.noted_at:%Y-%m-%d %H:%M:%S}; "
+                 f"now {record.state.value if record.state else 'without a state'}")
+    else:
+        where = f"action record {record.key}, now {record.state.value}"
+    return escalated(record, f"a report about {record.action} on {record.target} ({where}) {unreadable}: a person "
+                             "must check the target and the record's note",
+                     ActionReport(name=record.action, params=record.params, before=record.before,
+                                  action_id=_named(record)), [], now)
+
+
+def escalation_from(data: dict[str, Any], now: datetime, reason: str) -> Outcome:
+    """An `escalated` about a record this version cannot read, from whichever of its plain fields it can."""
+    def text(field: str) -> str | None:
+        value = data.get(field)
+        return value if isinstance(value, str) and value else None
+
+    return Outcome(incident_id=text("incident_id"), trigger="command", target=text("target") or text("service"),
+                   status=OutcomeStatus.ESCALATED, reason=reason, command_id=text("command_id"),
+                   requested_by=text("requested_by"),
+                   action=ActionReport(name=text("action") or "unknown", action_id=text("claim_key") or text("key")),
+                   timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
+
+
+def _named(record: KeptReport) -> str:
+    """How timeline lines name the record a report is kept in: an intent by its claim key (the key its
+    action record and claim have), any other by its own key."""
+    return record.claim_key if isinstance(record, IntentRecord) else str(getattr(record, "key"))
