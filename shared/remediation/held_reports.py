@@ -82,7 +82,7 @@ class Holder:
         try:
             intent = IntentRecord.model_validate(data)
             # Read before it is taken: one this version cannot read is left to the sweep, which
-            # replaces it with an escalation it can publish (verification.Sweep._unreadable_report).
+            # replaces it with an escalation it can publish (kept_reports.KeptReports._unreadable_report).
             outcome = Outcome.model_validate_json(intent.report)
             self.maybe = intent.key
             if not intents.take_report(self.state, intent, self.by, self.now, self.lease):

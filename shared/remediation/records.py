@@ -45,7 +45,7 @@ class ActionState(str, Enum):
 
 class KeptReport(BaseModel):
     """An outcome the sweep made about a record, stored in that record by the very guarded write that
-    made it true, and kept `pending` until its publish succeeds (verification.Sweep.publish): a failed
+    made it true, and kept `pending` until its publish succeeds (kept_reports.KeptReports.publish): a failed
     publish, or a sweep that dies before publishing, is published by a later sweep, as the same outcome
     (the same outcome_id), by exactly one sweep (intents.take_report). `report_by` holds the publish, a
     lease until `report_until`. Kept in an intent (recorded or escalated), an action record (verified,
