@@ -44,7 +44,11 @@ Distribution = distribution_pb2.Distribution
 _CLAUSE = re.compile(r'^\s*([A-Za-z_][\w.]*)\s*=\s*"([^"]*)"\s*$')
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels?\.([A-Za-z_]\w*)$")
 _MIN_ALIGNMENT = timedelta(seconds=60)
-_DEFAULT_PAGE_SIZE = 100_000   # the real API's effective maximum
+# ListTimeSeriesRequest.page_size: "If page_size is empty or more than 100,000 results, the
+# effective page_size is 100,000 results. If view is set to FULL, this is the maximum number of
+# Points returned. If view is set to HEADERS, this is the maximum number of TimeSeries returned"
+# (google-cloud-monitoring 2.32.0, google/monitoring/v3/metric_service.proto).
+MAX_PAGE_SIZE = 100_000
 
 VALUE_TYPES = ("BOOL", "INT64", "DOUBLE", "STRING", "DISTRIBUTION")
 _NUMERIC = frozenset({"INT64", "DOUBLE"})
@@ -616,6 +620,15 @@ class MonitoringStandIn(StandIn):
     def __init__(self) -> None:
         super().__init__()
         self._series: list[SeriesSeed] = []
+        # The effective page size's ceiling (MAX_PAGE_SIZE, the documented one); tests lower it to
+        # page answers of a few points the way a large answer is paged.
+        self.max_page_size = MAX_PAGE_SIZE
+        # A FULL answer is paged by points. Whether one series' points may be split across pages
+        # is not documented: a series with more points than a page holds must be, unless a page may
+        # exceed its page_size. True: pages are cut at exactly page_size points, splitting a series
+        # (its header repeated on the next page). False: a page holds whole series only (at least
+        # one, however many points it has).
+        self.split_series = True
 
     def rpcs(self) -> list[Rpc]:
         return [Rpc(METRIC_SERVICE, "ListTimeSeries", self._list_time_series,
@@ -676,7 +689,13 @@ class MonitoringStandIn(StandIn):
             raise invalid("interval.start_time is required for DELTA metrics")
         with_points = request.view == _View.FULL
         found = self._evaluate(matched, agg, start, end, with_points)
-        page, token = paginate(found, request.page_size, request.page_token, default_size=_DEFAULT_PAGE_SIZE)
+        if request.page_size < 0:   # "A positive number"; what the API answers to a negative one is not documented
+            raise invalid(f"page_size must not be negative, got {request.page_size}")
+        size = min(request.page_size or self.max_page_size, self.max_page_size)
+        if with_points:
+            page, token = _points_page(found, size, request.page_token, self.split_series)
+        else:
+            page, token = paginate(found, size, request.page_token)
         return monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
 
     def _check_against_descriptor(self, query: _Filter, agg: _Aggregation, project: str) -> None:
@@ -714,3 +733,47 @@ class MonitoringStandIn(StandIn):
             points = [(e - agg.period if item.kind == "DELTA" else None, e, v) for e, v in item.values.items()]
             out.append(_to_proto(item.series, item.kind, item.value_type, points, with_points))
         return out
+
+
+def _points_page(found: list[monitoring_v3.TimeSeries], size: int, token: str,
+                 split_series: bool) -> tuple[list[monitoring_v3.TimeSeries], str]:
+    """One page of a FULL answer: at most `size` points (ListTimeSeriesRequest.page_size). The
+    token is the position of the next point: (series index, points of it already given)."""
+    first, done = _read_points_token(token, len(found))
+    page: list[monitoring_v3.TimeSeries] = []
+    room = size
+    index = first
+    while index < len(found) and room > 0:
+        points = len(found[index].points)
+        left = points - done
+        if left <= room or (not split_series and not page):
+            page.append(found[index] if done == 0 else _points_slice(found[index], done, points))
+            room -= left
+            index, done = index + 1, 0
+        elif split_series:
+            page.append(_points_slice(found[index], done, done + room))
+            done += room
+            room = 0
+        else:
+            break   # whole series only: this one starts the next page
+    return page, (f"p:{index}:{done}" if index < len(found) else "")
+
+
+def _read_points_token(token: str, series: int) -> tuple[int, int]:
+    if not token:
+        return 0, 0
+    parts = token.split(":")
+    if len(parts) != 3 or parts[0] != "p" or not parts[1].isdigit() or not parts[2].isdigit() \
+            or int(parts[1]) >= series:
+        raise invalid(f"page_token {token!r} was not issued by this server")
+    return int(parts[1]), int(parts[2])
+
+
+def _points_slice(series: monitoring_v3.TimeSeries, start: int, end: int) -> monitoring_v3.TimeSeries:
+    """The series with its points [start, end) only (newest first, as answered)."""
+    raw = monitoring_v3.TimeSeries.pb(series)
+    part = type(raw)()
+    part.CopyFrom(raw)
+    del part.points[:]
+    part.points.extend(raw.points[start:end])
+    return monitoring_v3.TimeSeries.wrap(part)

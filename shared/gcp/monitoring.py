@@ -287,7 +287,34 @@ def _oldest_first(end_us: list[int], values: list[Any]) -> tuple[list[int], list
 
 def result_from_series(query: str, protos: Any) -> MetricResult:
     """The MetricResult of a ListTimeSeries answer (its TimeSeries, every page) to the request
-    `query` describes: series decoded, sorted by their labels so the same data always reads the same."""
-    series = sorted(map(series_from_proto, protos),
-                    key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items())))
+    `query` describes: series decoded, sorted by their labels so the same data always reads the same.
+
+    One series may come in parts on several pages: in the FULL view page_size "is the maximum
+    number of Points returned" (ListTimeSeriesRequest.page_size, google/monitoring/v3/
+    metric_service.proto), so a series with more points than a page holds is cut. Whether the API
+    also cuts smaller ones at a page's end is not documented; either way the parts of one series
+    (the same metric and resource labels: the query names one metric type and one resource type)
+    are joined into one, never read as two series."""
+    keyed = sorted(((_identity(s), s) for s in map(series_from_proto, protos)), key=operator.itemgetter(0))
+    series: list[MetricSeries] = []
+    last: Any = None
+    for key, one in keyed:
+        if series and key == last:
+            series[-1] = _joined(series[-1], one)
+        else:
+            series.append(one)
+        last = key
     return MetricResult(query=query, series=tuple(series))
+
+
+def _identity(series: MetricSeries) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    return sorted(series.metric_labels.items()), sorted(series.resource_labels.items())
+
+
+def _joined(first: MetricSeries, second: MetricSeries) -> MetricSeries:
+    """Two parts of one series as one: their points together, oldest first."""
+    end_us, values = _oldest_first([*first.end_us, *second.end_us], [*first.values, *second.values])
+    numeric = isinstance(first.values, Floats) and isinstance(second.values, Floats)
+    return decoded(MetricSeries, {"metric_labels": first.metric_labels, "resource_labels": first.resource_labels,
+                                  "end_us": OldestFirst(end_us),
+                                  "values": Floats(values) if numeric else tuple(values)}, _SERIES_FIELDS)

@@ -11,10 +11,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from google.api_core import exceptions
+from google.cloud import monitoring_v3
+
 from sandbox.standins.logging import EntrySeed, log_name_for
+from sandbox.standins.monitoring import PointSeed, SeriesSeed
+from shared.diagnosis.evidence import MetricQuery
 from shared.errors import PermanentError
-from shared.gcp.endpoints import CallPolicy, logging_client
+from shared.gcp.endpoints import CallPolicy, logging_client, metric_service_client
 from shared.gcp.logging import MAX_SEARCH_PAGES, CloudLoggingAdapter
+from shared.gcp.monitoring import CloudMonitoringAdapter
 
 PROJECT = "demo-project"
 QUICK = CallPolicy(call_timeout=5, attempts=2, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
@@ -145,3 +151,82 @@ def test_list_entries_reads_the_same_entries_whatever_the_search_stops_at(standi
     assert [r.text for r in paused.entries] == [r.text for r in whole.entries] == [
         f"line {i}" for i in (0, 3, 6, 9, 12)]
     assert paused.truncated and whole.truncated
+
+
+# --- Cloud Monitoring: ListTimeSeries ------------------------------------------------------------
+
+QUEUE = "custom.googleapis.com/queue_depth"
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def _queues(monitoring, points: dict[str, int]) -> None:
+    """One GAUGE series per queue, a point a minute up to T0."""
+    for queue, count in points.items():
+        monitoring.add_series(SeriesSeed(QUEUE, "global", {"project_id": PROJECT}, {"queue": queue}, kind="GAUGE",
+                                         points=tuple(PointSeed(T0 - timedelta(minutes=i), 10 * i + len(queue))
+                                                      for i in range(count))))
+
+
+def _raw_pages(page_size: int, view: str = "FULL") -> list[list[tuple[str, int]]]:
+    """Each page of a raw-points query, as (queue, number of points) per series."""
+    client = metric_service_client()
+    try:
+        pager = client.list_time_series(request={
+            "name": f"projects/{PROJECT}", "filter": f'metric.type = "{QUEUE}"', "page_size": page_size,
+            "interval": {"start_time": T0 - timedelta(hours=1), "end_time": T0},
+            "view": monitoring_v3.ListTimeSeriesRequest.TimeSeriesView[view]})
+        return [[(ts.metric.labels["queue"], len(ts.points)) for ts in page.time_series] for page in pager.pages]
+    finally:
+        client.transport.close()
+
+
+def test_a_full_answer_is_paged_by_points_not_series(standin_env):
+    """ListTimeSeriesRequest.page_size: "If view is set to FULL, this is the maximum number of
+    Points returned. If view is set to HEADERS, this is the maximum number of TimeSeries returned"
+    (google/monitoring/v3/metric_service.proto). Under `split_series` (the default reading) a page
+    ends at exactly page_size points, the next page going on with the same series."""
+    _queues(standin_env.monitoring, {"a": 3, "b": 3})
+    assert _raw_pages(4) == [[("a", 3), ("b", 1)], [("b", 2)]]
+    assert _raw_pages(1, view="HEADERS") == [[("a", 0)], [("b", 0)]]
+
+
+def test_a_full_answer_in_whole_series_under_the_other_reading(standin_env):
+    """Whether a series is cut at a page's end is not documented: `split_series = False` gives
+    whole series only, a page closing before the series that would not fit (at least one)."""
+    _queues(standin_env.monitoring, {"a": 3, "b": 3, "c": 5})
+    standin_env.monitoring.split_series = False
+    assert _raw_pages(4) == [[("a", 3)], [("b", 3)], [("c", 5)]]
+    assert _raw_pages(6) == [[("a", 3), ("b", 3)], [("c", 5)]]
+
+
+def test_page_size_above_the_maximum_is_the_maximum_and_a_negative_one_is_refused(standin_env):
+    """"If page_size is empty or more than 100,000 results, the effective page_size is 100,000
+    results" (same docstring): not an error. The ceiling is lowered here to see it at work. A
+    negative page_size is not "a positive number"; its answer is not documented (INVALID_ARGUMENT
+    here, and the product never sends one)."""
+    _queues(standin_env.monitoring, {"a": 3, "b": 3})
+    standin_env.monitoring.max_page_size = 4
+    assert _raw_pages(200_000) == [[("a", 3), ("b", 1)], [("b", 2)]]
+    with pytest.raises(exceptions.InvalidArgument, match="page_size"):
+        _raw_pages(-1)
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["series-split", "whole-series"])
+@pytest.mark.parametrize("page_points", [1, 4, 7])
+def test_the_adapter_reads_a_series_cut_across_pages_as_one(standin_env, split, page_points):
+    """The product's query reads the same series, with every point once, however the answer is
+    paged: a series' parts on several pages are joined, never read as two series."""
+    _queues(standin_env.monitoring, {"a": 3, "bb": 6, "c": 2})
+    query = MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global", start=T0 - timedelta(hours=1),
+                        end=T0, aligner="ALIGN_NONE", reducer="REDUCE_NONE")
+    adapter = CloudMonitoringAdapter(policy=QUICK)
+    try:
+        whole = adapter.query(query)
+        standin_env.monitoring.max_page_size, standin_env.monitoring.split_series = page_points, split
+        paged = adapter.query(query)
+    finally:
+        adapter.close()
+    assert paged == whole
+    assert [(s.metric_labels["queue"], len(s.end_us)) for s in paged.series] == [("a", 3), ("bb", 6), ("c", 2)]
+    assert all(list(s.end_us) == sorted(set(s.end_us)) for s in paged.series)
+    assert standin_env.monitoring.count("ListTimeSeries") > 2

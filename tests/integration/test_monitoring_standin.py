@@ -110,11 +110,24 @@ def test_headers_view_returns_no_points(client, seeded, anchor):
 
 
 def test_paging(client, seeded, anchor):
-    pager = client.list_time_series(request={
-        "name": "projects/demo-project", "filter": BACKEND, "page_size": 2,
-        "interval": {"start_time": anchor - timedelta(minutes=30), "end_time": anchor}}, retry=None)
-    pages = list(pager.pages)
-    assert [len(p.time_series) for p in pages] == [2, 2]
+    """page_size counts points in the FULL view and series in HEADERS (ListTimeSeriesRequest.page_size)."""
+    def pages(page_size: int, view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL) -> list:
+        return list(client.list_time_series(request={
+            "name": "projects/demo-project", "filter": BACKEND, "page_size": page_size, "view": view,
+            "interval": {"start_time": anchor - timedelta(minutes=30), "end_time": anchor}}, retry=None).pages)
+
+    headers = pages(2, monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.HEADERS)
+    assert [len(p.time_series) for p in headers] == [2, 2]
+    whole = [(ts.metric.labels, ts.resource.labels, list(ts.points)) for ts in pages(0)[0].time_series]
+    paged = pages(2)
+    assert all(sum(len(ts.points) for ts in p.time_series) <= 2 for p in paged) and len(paged) > 2
+    joined: list = []
+    for ts in (ts for p in paged for ts in p.time_series):
+        if joined and (joined[-1][0], joined[-1][1]) == (ts.metric.labels, ts.resource.labels):
+            joined[-1][2].extend(ts.points)
+        else:
+            joined.append((ts.metric.labels, ts.resource.labels, list(ts.points)))
+    assert joined == whole
     with pytest.raises(exceptions.InvalidArgument, match="page_token"):
         query(client, anchor, page_token="not-issued-here")
 
