@@ -427,12 +427,20 @@ def _check_reducer(reducer: _Reducer, value_type: str, metric_type: str) -> None
         raise invalid(f"{reducer.name} on {value_type} values is not supported by the stand-in")
 
 
-def _parse_interval(request: monitoring_v3.ListTimeSeriesRequest) -> tuple[datetime | None, datetime]:
+def _parse_interval(request: monitoring_v3.ListTimeSeriesRequest,
+                    start_optional_for_gauge: bool) -> tuple[datetime | None, datetime]:
+    """TimeInterval for reads: "A half-open time interval ... (startTime, endTime]. The start time
+    must be specified, must be earlier than the end time" (google-cloud-monitoring 2.32.0,
+    google/monitoring/v3/common.proto). Earlier versions of that text said instead that "For GAUGE
+    metrics, the startTime value is technically optional ... the interval represents a single
+    point in time" (it is still said of writes): `start_optional_for_gauge` plays that reading."""
     raw = monitoring_v3.ListTimeSeriesRequest.pb(request)
     if not raw.HasField("interval") or not raw.interval.HasField("end_time"):
         raise invalid("interval.end_time is required")
     end = request.interval.end_time
     if not raw.interval.HasField("start_time"):
+        if not start_optional_for_gauge:
+            raise invalid("interval.start_time is required: a read's interval is (start_time, end_time]")
         return None, end
     start = request.interval.start_time
     if start >= end:
@@ -629,6 +637,9 @@ class MonitoringStandIn(StandIn):
         # (its header repeated on the next page). False: a page holds whole series only (at least
         # one, however many points it has).
         self.split_series = True
+        # A read without interval.start_time: refused, as the current TimeInterval docstring says
+        # ("The start time must be specified"); True plays the earlier text (a GAUGE point in time).
+        self.start_optional_for_gauge = False
 
     def rpcs(self) -> list[Rpc]:
         return [Rpc(METRIC_SERVICE, "ListTimeSeries", self._list_time_series,
@@ -680,7 +691,7 @@ class MonitoringStandIn(StandIn):
         if not re.fullmatch(r"projects/[^/]+", request.name):
             raise invalid(f"name must be projects/PROJECT, got {request.name!r}")
         query = _parse_filter(request.filter)
-        start, end = _parse_interval(request)
+        start, end = _parse_interval(request, self.start_optional_for_gauge)
         agg = _parse_aggregation(request)
         project = request.name.split("/", 1)[1]
         self._check_against_descriptor(query, agg, project)

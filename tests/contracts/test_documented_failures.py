@@ -230,3 +230,25 @@ def test_the_adapter_reads_a_series_cut_across_pages_as_one(standin_env, split, 
     assert [(s.metric_labels["queue"], len(s.end_us)) for s in paged.series] == [("a", 3), ("bb", 6), ("c", 2)]
     assert all(list(s.end_us) == sorted(set(s.end_us)) for s in paged.series)
     assert standin_env.monitoring.count("ListTimeSeries") > 2
+
+
+def test_a_read_without_start_time_is_refused_and_the_adapter_always_sends_one(standin_env):
+    """TimeInterval for reads: "The start time must be specified, must be earlier than the end
+    time" (google/monitoring/v3/common.proto, google-cloud-monitoring 2.32.0); the earlier text
+    let a GAUGE read omit it (start_optional_for_gauge). The adapter sends (start, end] always."""
+    _queues(standin_env.monitoring, {"a": 3})
+    client = metric_service_client()
+    try:
+        with pytest.raises(exceptions.InvalidArgument, match="start_time is required"):
+            list(client.list_time_series(request={"name": f"projects/{PROJECT}", "filter": f'metric.type = "{QUEUE}"',
+                                                  "interval": {"end_time": T0}}))
+    finally:
+        client.transport.close()
+    adapter = CloudMonitoringAdapter(policy=QUICK)
+    try:
+        adapter.query(MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global",
+                                  start=T0 - timedelta(minutes=5), end=T0, aligner="ALIGN_MAX"))
+    finally:
+        adapter.close()
+    [sent] = standin_env.monitoring.requests("ListTimeSeries")[-1:]
+    assert sent.interval.start_time < sent.interval.end_time

@@ -138,12 +138,18 @@ def test_other_project_sees_nothing(client, seeded, anchor):
     assert list(client.list_time_series(request=request, retry=None)) == []
 
 
-def test_gauge_point_in_time(client, standins, anchor):
+def test_gauge_point_in_time_only_under_the_earlier_reading(client, standins, anchor):
+    """A read without start_time: refused (TimeInterval, "The start time must be specified"), or a
+    GAUGE point in time under the docstring's earlier text (start_optional_for_gauge)."""
     standins.monitoring.add_series(SeriesSeed(
         "run.googleapis.com/container/instance_count", "cloud_run_revision",
         {"project_id": "demo-project", "service_name": "backend"}, {"state": "active"}, kind="GAUGE",
         points=(PointSeed(anchor, 3), PointSeed(anchor - timedelta(minutes=1), 2))))
-    [ts] = query(client, anchor, filter='metric.type = "run.googleapis.com/container/instance_count"', start=None)
+    instances = 'metric.type = "run.googleapis.com/container/instance_count"'
+    with pytest.raises(exceptions.InvalidArgument, match="start_time is required"):
+        query(client, anchor, filter=instances, start=None)
+    standins.monitoring.start_optional_for_gauge = True
+    [ts] = query(client, anchor, filter=instances, start=None)
     assert [p.value.int64_value for p in ts.points] == [3]
 
 
@@ -155,7 +161,7 @@ def test_gauge_point_in_time(client, standins, anchor):
     ({"filter": REQUESTS + ' AND resource.labels.service_name != "x"'}, "unsupported filter clause"),
     ({"filter": 'metric.type = starts_with("run.googleapis.com")'}, "unsupported filter clause"),
     ({"start": timedelta(0)}, "must be earlier"),
-    ({"start": None}, "start_time is required for DELTA"),
+    ({"start": None}, "start_time is required"),
     ({"aggregation": summed(timedelta(seconds=30))}, "at least 60s"),
     ({"aggregation": {"alignment_period": timedelta(minutes=1), "per_series_aligner": Aligner.ALIGN_PERCENTILE_99}},
      "ALIGN_PERCENTILE_99"),
