@@ -600,6 +600,9 @@ def _utc_now() -> datetime:
 class LoggingStandIn(StandIn):
     """In-memory log store answering WriteLogEntries and ListLogEntries."""
 
+    # entries.list and entries.write references (Cloud Logging access control guide).
+    permissions = {"ListLogEntries": "logging.logEntries.list", "WriteLogEntries": "logging.logEntries.create"}
+
     def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
         super().__init__()
         self.clock = clock            # "now" for missing timestamps (and default_window)

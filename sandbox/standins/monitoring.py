@@ -625,6 +625,8 @@ def _raw_points(series: SeriesSeed, start: datetime | None, end: datetime) -> li
 class MonitoringStandIn(StandIn):
     """In-memory time series store answering ListTimeSeries."""
 
+    permissions = {"ListTimeSeries": "monitoring.timeSeries.list"}   # projects.timeSeries.list reference
+
     def __init__(self) -> None:
         super().__init__()
         self._series: list[SeriesSeed] = []

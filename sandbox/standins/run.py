@@ -133,6 +133,11 @@ def _condition(seed: ConditionSeed, at: datetime) -> run_v2.Condition:
 class RunStandIn(StandIn):
     """In-memory Cloud Run: services, their revisions, and update operations."""
 
+    # Cloud Run IAM permissions (cloud.google.com/run/docs/reference/iam/permissions).
+    permissions = {"GetService": "run.services.get", "ListServices": "run.services.list",
+                   "UpdateService": "run.services.update", "GetRevision": "run.revisions.get",
+                   "ListRevisions": "run.revisions.list", "GetOperation": "run.operations.get"}
+
     def __init__(self, lro_polls_before_done: int = 2) -> None:
         super().__init__()
         self.lro_polls_before_done = lro_polls_before_done

@@ -252,3 +252,78 @@ def test_a_read_without_start_time_is_refused_and_the_adapter_always_sends_one(s
         adapter.close()
     [sent] = standin_env.monitoring.requests("ListTimeSeries")[-1:]
     assert sent.interval.start_time < sent.interval.end_time
+
+
+# --- IAM refusals and Google's error shapes --------------------------------------------------------
+
+SERVICE = "projects/demo-project/locations/us-central1/services/backend"
+CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+
+
+def test_a_grpc_permission_refusal_names_the_permission_in_an_error_info(standin_env, anchor):
+    """PERMISSION_DENIED carries google.rpc.ErrorInfo {reason IAM_PERMISSION_DENIED, domain
+    iam.googleapis.com, metadata permission/resource} in its status details, which google-api-core
+    reads into the exception (exceptions.from_grpc_error: reason, domain, metadata). The product
+    reports it as a permanent error naming the permission."""
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.gcp.endpoints import run_services_client
+    from shared.gcp.run import CloudRunAdapter
+
+    seed(standin_env, resolve_scenario("bad_revision"), anchor)
+    standin_env.run.faults.deny("GetService")
+    client = run_services_client()
+    try:
+        with pytest.raises(exceptions.PermissionDenied) as raised:
+            client.get_service(name=SERVICE, retry=None)
+    finally:
+        client.transport.close()
+    assert raised.value.reason == "IAM_PERMISSION_DENIED" and raised.value.domain == "iam.googleapis.com"
+    assert raised.value.metadata == {"permission": "run.services.get", "resource": SERVICE}
+    assert "Permission 'run.services.get' denied on resource" in raised.value.message
+
+    run = CloudRunAdapter(policy=QUICK)
+    with pytest.raises(PermanentError, match="run.services.get") as denied:
+        run.get_service(SERVICE)
+    assert denied.value.code == "PERMISSION_DENIED"
+
+
+def test_rest_errors_have_google_s_body_with_details(vpc_standin):
+    """Google's REST error body: {"error": {"code", "message", "status", "details"}} (google.rpc.Status
+    in the VPC Access v1 discovery document; AIP-193). A field refusal carries a google.rpc.BadRequest
+    naming the field; an IAM refusal an ErrorInfo naming the permission."""
+    import requests
+
+    url = f"http://{vpc_standin.address}/v1/{CONNECTOR}"
+    bad = requests.patch(url, params={"updateMask": "minInstances,maxInstances"},
+                         json={"minInstances": 2, "maxInstances": 11}, timeout=5)
+    assert bad.status_code == 400
+    error = bad.json()["error"]
+    assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT") and "maxInstances" in error["message"]
+    assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                 "fieldViolations": [{"field": "connector.maxInstances",
+                                                      "description": error["message"]}]}]
+    vpc_standin.faults.deny("PatchConnector")
+    denied = requests.patch(url, params={"updateMask": "minInstances,maxInstances"},
+                            json={"minInstances": 2, "maxInstances": 4}, timeout=5).json()["error"]
+    assert (denied["code"], denied["status"]) == (403, "PERMISSION_DENIED")
+    assert denied["details"] == [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IAM_PERMISSION_DENIED",
+                                  "domain": "iam.googleapis.com",
+                                  "metadata": {"permission": "vpcaccess.connectors.update", "resource": CONNECTOR}}]
+
+
+def test_the_vpcaccess_adapter_reads_google_s_error_body(vpc_standin):
+    """The adapter takes the status name and message from that body (details or not) and reports
+    a refused patch as permanent, naming what was refused; nothing was changed."""
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        with pytest.raises(PermanentError, match="maxInstances must be between") as invalid:
+            vpc.update_connector(CONNECTOR, min_instances=2, max_instances=11)
+        vpc_standin.faults.deny("PatchConnector")
+        with pytest.raises(PermanentError, match="vpcaccess.connectors.update") as denied:
+            vpc.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    finally:
+        vpc.close()
+    assert (invalid.value.code, denied.value.code) == ("INVALID_ARGUMENT", "PERMISSION_DENIED")
+    assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 3
