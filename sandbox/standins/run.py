@@ -298,6 +298,7 @@ class RunStandIn(StandIn):
             raise unimplemented("stand-in does not support allow_missing (service creation)")
         if request.validate_only:
             raise unimplemented("stand-in does not support validate_only")
+        _check_mask_paths(list(request.update_mask.paths) if request.update_mask else [])
         incoming = request.service
         stored = self._require_service(incoming.name)
         self._check_named_template(incoming)
@@ -478,6 +479,26 @@ class RunStandIn(StandIn):
         if revision is None:
             raise not_found(f"Resource '{name}' of kind 'REVISION' was not found")
         return revision
+
+
+_SERVICE_FIELDS = frozenset(field.name for field in run_v2.Service.pb().DESCRIPTOR.fields)
+
+
+def _check_mask_paths(paths: list[str]) -> None:
+    """A path naming no field of Service, or given twice, is INVALID_ARGUMENT: "The implementation
+    of any API method which has a FieldMask type field in the request should verify the included
+    field paths, and return an INVALID_ARGUMENT error if any path is duplicated or unmappable"
+    (google/protobuf/field_mask.proto). Only the first segment is checked here; a lowerCamel one is
+    read as its snake_case field (a user sent `scaling.minInstanceCount` and was answered on
+    the merits, googleapis/google-cloud-python #14259)."""
+    seen: set[str] = set()
+    for path in paths:
+        head = re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path.split(".", 1)[0])
+        if head not in _SERVICE_FIELDS:
+            raise invalid(f"update_mask: path {path!r} does not name a field of Service")
+        if path in seen:
+            raise invalid(f"update_mask: path {path!r} is given more than once")
+        seen.add(path)
 
 
 def _check_shape(field: str, target: run_v2.TrafficTarget) -> None:

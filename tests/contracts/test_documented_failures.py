@@ -327,3 +327,28 @@ def test_the_vpcaccess_adapter_reads_google_s_error_body(vpc_standin):
         vpc.close()
     assert (invalid.value.code, denied.value.code) == ("INVALID_ARGUMENT", "PERMISSION_DENIED")
     assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 3
+
+
+# --- Cloud Run Admin v2: UpdateService ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paths", [["trafic"], ["traffic", "traffic"]], ids=["unmappable", "duplicated"])
+def test_an_update_mask_path_that_names_no_field_or_repeats_is_invalid(standin_env, anchor, paths):
+    """google/protobuf/field_mask.proto: "return an INVALID_ARGUMENT error if any path is duplicated
+    or unmappable"; checked before anything else, so nothing is applied."""
+    from google.protobuf import field_mask_pb2
+
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.gcp.endpoints import run_services_client
+
+    seed(standin_env, resolve_scenario("bad_revision"), anchor)
+    before = standin_env.run.service(SERVICE)
+    client = run_services_client()
+    try:
+        service = client.get_service(name=SERVICE)
+        with pytest.raises(exceptions.InvalidArgument, match="update_mask"):
+            client.update_service(request={"service": service, "update_mask": field_mask_pb2.FieldMask(paths=paths)},
+                                  retry=None)
+    finally:
+        client.transport.close()
+    assert standin_env.run.service(SERVICE).generation == before.generation
