@@ -176,6 +176,9 @@ class VpcAccessStandIn(StandIn):
         self.lro_polls_before_done = lro_polls_before_done
         # The answer to a PATCH on an UPDATING connector (UNCONFIRMED which one the API gives).
         self.busy_code: grpc.StatusCode = grpc.StatusCode.ABORTED
+        # How a PATCH without updateMask is read ("all modifiable fields are updated"): the fields
+        # the body sets (False) or every updatable field, absent ones reset (True). See _changes.
+        self.empty_mask_updates_all = False
         self._connectors: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
@@ -326,7 +329,7 @@ class VpcAccessStandIn(StandIn):
     def _patch_connector(self, request: RestRequest, name: str) -> dict[str, Any]:
         stored = self._require_connector(name)
         body = _connector_body(request.body, name)
-        changes = _changes(body, _parse_mask(request.update_mask), stored)
+        changes = _changes(body, _parse_mask(request.update_mask), stored, self.empty_mask_updates_all)
         _check_values(changes, stored)
         _check_state(stored, self.busy_code)
         _check_scale_up(changes, stored)
@@ -373,7 +376,9 @@ class VpcAccessStandIn(StandIn):
                     "target": operation.target}
         if operation.end_time:
             metadata["endTime"] = operation.end_time
-        body: dict[str, Any] = {"name": operation.name, "metadata": metadata, "done": operation.done}
+        body: dict[str, Any] = {"name": operation.name, "metadata": metadata}
+        if operation.done:   # proto3 JSON leaves a field at its default (false) out of the answer
+            body["done"] = True
         if operation.done and operation.error is not None:
             body["error"] = dict(operation.error)
         elif operation.done:
@@ -424,11 +429,17 @@ def _camel(path: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _changes(body: dict[str, Any], mask: list[str], stored: dict[str, Any]) -> dict[str, Any]:
+def _changes(body: dict[str, Any], mask: list[str], stored: dict[str, Any],
+             empty_mask_updates_all: bool = False) -> dict[str, Any]:
     """The new values the patch asks for. A masked field absent from the body means its default
-    (0 or ""), as with any FieldMask; an empty mask means every updatable field in the body."""
+    (0 or ""), as with any FieldMask. An empty mask: "If absent or empty, all modifiable fields are
+    updated" (connectors.patch updateMask, v1 discovery document). Read as AIP-134 reads a missing
+    mask (the fields the body sets), or, with `empty_mask_updates_all`, literally: every updatable
+    field takes the body's value or its default (machineType "Default is e2-micro", Connector)."""
     if mask:
         return {path: body.get(path, "" if path == "machineType" else 0) for path in mask}
+    if empty_mask_updates_all:
+        return {field: body.get(field, "e2-micro" if field == "machineType" else 0) for field in _UPDATABLE}
     for field in _NOT_UPDATABLE:  # an echoed GET is fine; a different value is a change we refuse
         if field in body and body[field] != stored.get(field):
             raise _invalid(f"connector.{field} cannot be updated; only minInstances, maxInstances "

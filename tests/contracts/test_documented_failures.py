@@ -352,3 +352,58 @@ def test_an_update_mask_path_that_names_no_field_or_repeats_is_invalid(standin_e
     finally:
         client.transport.close()
     assert standin_env.run.service(SERVICE).generation == before.generation
+
+
+# --- Serverless VPC Access v1: PATCH and its operation --------------------------------------------
+
+
+def test_a_running_operation_leaves_done_out(vpc_standin):
+    """proto3 JSON leaves a field at its default out of the answer (protobuf JSON mapping), so a
+    running Operation has no `done` at all ("If the value is false, it means the operation is still
+    in progress", Operation.done, v1 discovery document). The adapter waits on it all the same."""
+    import requests
+
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    url = f"http://{vpc_standin.address}/v1/{CONNECTOR}"
+    running = requests.patch(url, params={"updateMask": "minInstances,maxInstances"},
+                             json={"minInstances": 2, "maxInstances": 4}, timeout=5).json()
+    assert "done" not in running and "response" not in running and "error" not in running
+    assert running["metadata"]["target"] == CONNECTOR
+    for _ in range(3):
+        polled = requests.get(f"http://{vpc_standin.address}/v1/{running['name']}", timeout=5).json()
+    assert polled["done"] is True and polled["response"]["maxInstances"] == 4
+
+    vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        assert vpc.update_connector(CONNECTOR, min_instances=2, max_instances=5).max_instances == 5
+    finally:
+        vpc.close()
+
+
+@pytest.mark.parametrize("updates_all", [False, True], ids=["fields-in-body", "all-modifiable-fields"])
+def test_the_adapter_always_names_its_fields_whatever_an_empty_mask_means(vpc_standin, updates_all):
+    """connectors.patch updateMask: "If absent or empty, all modifiable fields are updated". Read
+    literally, a body without machineType would put it back to its default (e2-micro); read as
+    AIP-134 reads a missing mask, only the fields the body sets change. The adapter never relies
+    on either: it names every field it changes, and the machine type it does not name stays."""
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+    import requests
+
+    big = CONNECTOR.replace("backend-conn", "big-conn")
+    vpc_standin.add_connector(big, machine_type="e2-standard-4", min_instances=2, max_instances=3)
+    vpc_standin.empty_mask_updates_all = updates_all
+    vpc = VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        after = vpc.update_connector(big, min_instances=2, max_instances=4)
+    finally:
+        vpc.close()
+    assert (after.machine_type, after.max_instances) == ("e2-standard-4", 4)
+    [sent] = vpc_standin.requests("PatchConnector")
+    assert sent.update_mask == "minInstances,maxInstances"
+
+    bare = requests.patch(f"http://{vpc_standin.address}/v1/{big}", json={"minInstances": 2, "maxInstances": 5},
+                          timeout=5).json()
+    for _ in range(3):
+        requests.get(f"http://{vpc_standin.address}/v1/{bare['name']}", timeout=5)
+    assert vpc_standin.connector(big)["machineType"] == ("e2-micro" if updates_all else "e2-standard-4")
