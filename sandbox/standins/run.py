@@ -150,6 +150,10 @@ class RunStandIn(StandIn):
         # What is really serving: the last split that reconciled (traffic_statuses come from it).
         self._serving: dict[str, list[run_v2.TrafficTarget]] = {}
         self._operations: dict[str, _PendingOperation] = {}
+        # Whether a LATEST entry of traffic_statuses names the revision it resolves to is not
+        # documented (TrafficTargetStatus.revision: "Revision to which this traffic is sent"):
+        # True names it, False leaves it empty (type and percent only).
+        self.latest_status_names_revision = True
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -409,6 +413,8 @@ class RunStandIn(StandIn):
         service.latest_created_revision = revisions[-1].name if revisions else ""
         service.latest_ready_revision = ready[-1].name if ready else ""
         latest_short = service.latest_ready_revision.rsplit("/", 1)[-1] if ready else ""
+        if not self.latest_status_names_revision:
+            latest_short = ""
         service.traffic_statuses = [
             run_v2.TrafficTargetStatus(type_=t.type_, revision=latest_short if t.type_ == _LATEST else t.revision,
                                        percent=t.percent, tag=t.tag) for t in self._serving.get(name, [])]

@@ -407,3 +407,39 @@ def test_the_adapter_always_names_its_fields_whatever_an_empty_mask_means(vpc_st
     for _ in range(3):
         requests.get(f"http://{vpc_standin.address}/v1/{bare['name']}", timeout=5)
     assert vpc_standin.connector(big)["machineType"] == ("e2-micro" if updates_all else "e2-standard-4")
+
+
+# --- Cloud Run Admin v2: what traffic_statuses names ----------------------------------------------
+
+
+@pytest.mark.parametrize("names_revision", [True, False], ids=["latest-named", "latest-unnamed"])
+def test_a_latest_traffic_status_is_read_as_the_latest_ready_revision(standins, monkeypatch, anchor, names_revision):
+    """Whether a LATEST entry of traffic_statuses names its revision is not documented
+    (TrafficTargetStatus.revision: "Revision to which this traffic is sent"). LATEST is "the latest
+    ready revision" (TrafficTargetAllocationType), so the adapter reads an unnamed one as
+    latest_ready_revision, and a bad revision serving through LATEST is diagnosed the same either way."""
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.collection import Readers, collect
+    from shared.diagnosis.diagnose import diagnose
+    from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    for key, value in standins.env().items():
+        monkeypatch.setenv(key, value)
+    standins.run.latest_status_names_revision = names_revision
+    pinned = resolve_scenario("bad_revision")
+    # The same incident with the API's default split: 100% to the latest ready revision.
+    scenario = pinned.model_copy(update={"services": [pinned.services[0].model_copy(update={"traffic": ()})]})
+    seed(standins, scenario, anchor)
+    [status] = standins.run.service(SERVICE).traffic_statuses
+    assert status.revision == ("backend-00002-xyz" if names_revision else "") and status.percent == 100
+
+    run = CloudRunAdapter(policy=QUICK)
+    service = run.get_service(SERVICE)
+    assert service.serving_percent("backend-00002-xyz") == 100 and service.serving_percent("backend-00001-abc") == 0
+    readers = Readers(run=run, monitoring=CloudMonitoringAdapter(policy=QUICK),
+                      logging=CloudLoggingAdapter(policy=QUICK), vpcaccess=VpcAccessAdapter(policy=QUICK))
+    settings = DiagnosisSettings()
+    diagnosis = diagnose(collect(SERVICE, anchor, readers, settings, anchor + timedelta(minutes=2)), settings)
+    assert diagnosis.signature.value == scenario.expect.signature
