@@ -30,8 +30,8 @@ import grpc
 
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import MAX_PAGE_SIZE, CloudLoggingAdapter, record_from_entry
-from shared.gcp.monitoring import (CloudMonitoringAdapter, describe_query, list_time_series_request,
-                                   result_from_series, validate_query)
+from shared.gcp.monitoring import (CloudMonitoringAdapter, IncompleteAnswerError, check_complete, describe_query,
+                                   list_time_series_request, missing_evidence, result_from_series, validate_query)
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
@@ -242,15 +242,24 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         from shared.gcp.endpoints import call_with_retry
 
         request, description = self._request(query)
-        answer = call_with_retry(lambda: self._pages(request), what=f"ListTimeSeries {query.metric_type}",
-                                 policy=self._policy)
-        series = self._converted.get(answer)
-        if series is None:
-            from google.cloud import monitoring_v3
 
-            protos = [p for page in answer for p in monitoring_v3.ListTimeSeriesResponse.deserialize(page).time_series]
-            # result_from_series as the adapter applies it (a series cut across pages joined).
-            series = self._converted[answer] = result_from_series(description, protos).series
+        def read() -> tuple[Any, ...]:
+            answer = self._pages(request)
+            series = self._converted.get(answer)
+            if series is None:
+                from google.cloud import monitoring_v3
+
+                pages = [monitoring_v3.ListTimeSeriesResponse.pb().FromString(page) for page in answer]
+                check_complete(pages, query)   # as the adapter's _list
+                protos = [p for page in pages for p in page.time_series]
+                # result_from_series as the adapter applies it (a series cut across pages joined).
+                series = self._converted[answer] = result_from_series(description, protos).series
+            return series
+
+        try:
+            series = call_with_retry(read, what=f"ListTimeSeries {query.metric_type}", policy=self._policy)
+        except IncompleteAnswerError as exc:
+            raise missing_evidence(exc) from exc
         return MetricResult(query=description, series=series)
 
     def _list(self, query: MetricQuery) -> list[Any]:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence, Union
 
 from google.api import distribution_pb2, metric_pb2
+from google.rpc import code_pb2, status_pb2
 from google.protobuf import timestamp_pb2
 from google.cloud import monitoring_v3
 
@@ -642,6 +643,7 @@ class MonitoringStandIn(StandIn):
         # A read without interval.start_time: refused, as the current TimeInterval docstring says
         # ("The start time must be specified"); True plays the earlier text (a GAUGE point in time).
         self.start_optional_for_gauge = False
+        self._incomplete: list[tuple[int, str]] = []   # (google.rpc.Code, message) per answer to spoil
 
     def rpcs(self) -> list[Rpc]:
         return [Rpc(METRIC_SERVICE, "ListTimeSeries", self._list_time_series,
@@ -709,7 +711,24 @@ class MonitoringStandIn(StandIn):
             page, token = _points_page(found, size, request.page_token, self.split_series)
         else:
             page, token = paginate(found, size, request.page_token)
-        return monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
+        response = monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
+        if self._incomplete:
+            code, message = self._incomplete.pop(0)
+            response.time_series = page[:-1]   # the answer lacks what the failed part would have read
+            response.execution_errors = [status_pb2.Status(code=code, message=message)]
+        return response
+
+    def incomplete_next(self, n: int = 1, code: int = code_pb2.UNAVAILABLE,
+                        message: str = "a part of the query could not be read (injected by the stand-in)") -> None:
+        """The next `n` ListTimeSeries answers are incomplete: the page lacks its last series and
+        carries an execution error ("Query execution errors that may have caused the time series
+        data returned to be incomplete", ListTimeSeriesResponse.execution_errors,
+        google/monitoring/v3/metric_service.proto). Which codes and how much is missing in practice
+        is not documented."""
+        if n < 1:
+            raise ValueError("incomplete_next needs n >= 1")
+        with self.lock:
+            self._incomplete.extend([(code, message)] * n)
 
     def _check_against_descriptor(self, query: _Filter, agg: _Aggregation, project: str) -> None:
         """What the real API refuses from the descriptors alone, before looking at any data."""

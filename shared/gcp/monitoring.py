@@ -21,7 +21,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from shared.errors import PermanentError
+from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import Floats, MetricQuery, MetricResult, MetricSeries, OldestFirst, decoded
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
@@ -115,8 +115,11 @@ class CloudMonitoringAdapter:
 
     def query(self, query: MetricQuery) -> MetricResult:
         validate_query(query)
-        protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
-                                 policy=self._policy)
+        try:
+            protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
+                                     policy=self._policy)
+        except IncompleteAnswerError as exc:
+            raise missing_evidence(exc) from exc
         return result_from_series(describe_query(query), protos)
 
     def warm(self) -> None:
@@ -144,7 +147,31 @@ class CloudMonitoringAdapter:
     def _list(self, query: MetricQuery) -> list[Any]:
         # Every page read inside the retried call: a fault mid-way re-runs the whole query. The
         # series come as plain protobuf messages (see "proto -> model" below).
-        return self._calls().time_series(list_time_series_request(query), self._policy.call_timeout)
+        pages = self._calls().pages(list_time_series_request(query), self._policy.call_timeout)
+        check_complete(pages, query)
+        return [series for page in pages for series in page.time_series]
+
+
+class IncompleteAnswerError(TransientError):
+    """A ListTimeSeries answer that says it may be incomplete: asked again (transient), then
+    reported as missing evidence."""
+
+
+def missing_evidence(exc: IncompleteAnswerError) -> PermanentError:
+    """Asked again and still incomplete: missing evidence, said so, never partial data read as
+    the whole (a series left out could be the one that shows the fault)."""
+    return PermanentError(f"{exc}; the answer is not used as evidence", code="INCOMPLETE_ANSWER")
+
+
+def check_complete(pages: Any, query: MetricQuery) -> None:
+    """Raises IncompleteAnswerError when a page carries execution errors: "Query execution errors
+    that may have caused the time series data returned to be incomplete"
+    (ListTimeSeriesResponse.execution_errors, google/monitoring/v3/metric_service.proto)."""
+    errors = [error for page in pages for error in page.execution_errors]
+    if errors:
+        said = "; ".join(f"code {e.code}: {e.message}" for e in errors[:3])
+        raise IncompleteAnswerError(f"ListTimeSeries {query.metric_type}: the answer may be incomplete "
+                                    f"({len(errors)} execution error(s): {said})")
 
 
 def list_time_series_request(query: MetricQuery) -> Any:

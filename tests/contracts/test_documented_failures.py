@@ -443,3 +443,25 @@ def test_a_latest_traffic_status_is_read_as_the_latest_ready_revision(standins, 
     settings = DiagnosisSettings()
     diagnosis = diagnose(collect(SERVICE, anchor, readers, settings, anchor + timedelta(minutes=2)), settings)
     assert diagnosis.signature.value == scenario.expect.signature
+
+
+def test_an_answer_that_may_be_incomplete_is_asked_again_then_reported_missing(standin_env):
+    """ListTimeSeriesResponse.execution_errors: "Query execution errors that may have caused the
+    time series data returned to be incomplete" (google/monitoring/v3/metric_service.proto). Such
+    an answer is never read as the whole: the adapter asks again, and if the answer stays
+    incomplete the query fails as missing evidence (INCOMPLETE_ANSWER), naming the errors."""
+    _queues(standin_env.monitoring, {"a": 3, "b": 3})
+    query = MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global", start=T0 - timedelta(hours=1),
+                        end=T0, aligner="ALIGN_NONE", reducer="REDUCE_NONE")
+    adapter = CloudMonitoringAdapter(policy=QUICK)     # 2 attempts
+    try:
+        standin_env.monitoring.incomplete_next(1)
+        healed = adapter.query(query)
+        standin_env.monitoring.incomplete_next(2)
+        with pytest.raises(PermanentError, match="may be incomplete") as raised:
+            adapter.query(query)
+    finally:
+        adapter.close()
+    assert [s.metric_labels["queue"] for s in healed.series] == ["a", "b"]
+    assert raised.value.code == "INCOMPLETE_ANSWER" and "could not be read" in str(raised.value)
+    assert standin_env.monitoring.count("ListTimeSeries") == 4
