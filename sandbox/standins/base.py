@@ -99,13 +99,22 @@ def iam_denial(permission: str, resource: str) -> grpc.Status:
     resource (or it may not exist)" with that ErrorInfo). google-api-core reads it into the
     exception's `reason`, `domain` and `metadata` (exceptions.from_grpc_error)."""
     from google.rpc import code_pb2, error_details_pb2, status_pb2
-    from grpc_status import rpc_status
 
     status = status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=denial_text(permission, resource))
     status.details.add().Pack(error_details_pb2.ErrorInfo(
         reason="IAM_PERMISSION_DENIED", domain="iam.googleapis.com",
         metadata={"permission": permission, **({"resource": resource} if resource else {})}))
-    return rpc_status.to_status(status)
+    # The google.rpc.Status travels whole in the `grpc-status-details-bin` trailer (what
+    # grpcio-status's rpc_status.to_status builds; written out here, not a dependency).
+    return _RichStatus(grpc.StatusCode.PERMISSION_DENIED, status.message,
+                       (("grpc-status-details-bin", status.SerializeToString()),))
+
+
+@dataclass(frozen=True)
+class _RichStatus(grpc.Status):
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, bytes], ...]
 
 
 class StandIn:
