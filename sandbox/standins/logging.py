@@ -611,6 +611,7 @@ class LoggingStandIn(StandIn):
         self.default_window: timedelta | None = None
         self.search_budget: int | None = None
         self._entries: list[_Stored] = []
+        self._keys: set[tuple[str, datetime, str]] = set()   # (project, timestamp, insert_id) of each stored entry
         self._next_insert_id = 0
         # Matched-and-sorted results of recent queries, so that reading page N of a query does not
         # filter every stored entry again (the answers are the same; only the cost differs).
@@ -651,6 +652,7 @@ class LoggingStandIn(StandIn):
     def clear(self) -> None:
         with self.lock:
             self._entries.clear()
+            self._keys.clear()
             self._generation += 1
 
     # --- WriteLogEntries ---
@@ -699,7 +701,16 @@ class LoggingStandIn(StandIn):
             self._next_insert_id += 1
             entry.insert_id = f"standin{self._next_insert_id:012d}"
         project = _LOG_NAME.match(entry.log_name)["project"]
-        self._entries.append(_flatten(entry, project))
+        stored = _flatten(entry, project)
+        # "Logging considers other log entries in the same project, with the same timestamp, and
+        # with the same insert_id to be duplicates which are removed in a single query result"
+        # (LogEntry.insert_id, google/logging/v2/log_entry.proto): a write sent twice (a retry
+        # after a lost answer) reads as one entry. Kept once, the first as written.
+        key = (project, stored.timestamp, entry.insert_id)
+        if key in self._keys:
+            return entry.insert_id
+        self._keys.add(key)
+        self._entries.append(stored)
         self._generation += 1
         return entry.insert_id
 

@@ -100,6 +100,30 @@ def test_a_filter_without_timestamp_searches_every_retained_entry(standin_env):
     client.transport.close()
 
 
+def test_a_write_sent_twice_reads_as_one_entry(standin_env):
+    """LogEntry.insert_id (google/logging/v2/log_entry.proto): entries "in the same project, with
+    the same timestamp, and with the same insert_id" are "duplicates which are removed in a single
+    query result": a WriteLogEntries retried after a lost answer does not double what a query
+    counts. Another timestamp or insert_id is another entry."""
+    from google.cloud.logging_v2.types import LogEntry
+
+    now = _now()
+    entry = LogEntry(log_name=STDOUT, resource={"type": "cloud_run_revision", "labels": REVISION},
+                     text_payload="upstream connect error", timestamp=now, insert_id="line-1")
+    client = logging_client()
+    try:
+        for _ in range(2):
+            client.write_log_entries(entries=[entry])
+        client.write_log_entries(entries=[LogEntry(entry, insert_id="line-2")])
+        client.write_log_entries(entries=[LogEntry(entry, timestamp=now - timedelta(seconds=1))])
+        found = list(client.list_log_entries(request={"resource_names": [f"projects/{PROJECT}"],
+                                                      "filter": 'textPayload:"upstream"'}))
+    finally:
+        client.transport.close()
+    assert sorted((e.insert_id, e.timestamp == now) for e in found) == [
+        ("line-1", False), ("line-1", True), ("line-2", True)]
+
+
 @pytest.mark.parametrize("budget", [None, 1, 3], ids=["whole-search", "budget-1", "budget-3"])
 def test_list_payloads_reads_on_past_pages_the_search_left_empty(standin_env, budget):
     """Live mode finds an incident by one `received` line in a week of logs: an empty first page
