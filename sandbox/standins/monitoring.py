@@ -692,8 +692,12 @@ class MonitoringStandIn(StandIn):
             return list(self._series)
 
     def _list_time_series(self, request: monitoring_v3.ListTimeSeriesRequest) -> monitoring_v3.ListTimeSeriesResponse:
+        if re.fullmatch(r"(organizations|folders)/[^/]+", request.name):
+            # Valid names ("projects/..., organizations/..., folders/...", ListTimeSeriesRequest.name).
+            raise invalid(f"name {request.name!r} is not supported by the stand-in; use projects/PROJECT")
         if not re.fullmatch(r"projects/[^/]+", request.name):
-            raise invalid(f"name must be projects/PROJECT, got {request.name!r}")
+            raise invalid(f"name must be projects/PROJECT, organizations/ORGANIZATION or folders/FOLDER, "
+                          f"got {request.name!r}")
         query = _parse_filter(request.filter)
         start, end = _parse_interval(request, self.start_optional_for_gauge)
         agg = _parse_aggregation(request)
