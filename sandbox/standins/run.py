@@ -142,7 +142,10 @@ class RunStandIn(StandIn):
         super().__init__()
         self.lro_polls_before_done = lro_polls_before_done
         # How a stale etag is refused: ABORTED (AIP-154) or FAILED_PRECONDITION (its earlier text).
-        self.stale_etag_code: grpc.StatusCode = grpc.StatusCode.ABORTED
+        # None: a third reading, an etag the server ignores (Service.etag is "Optional" in
+        # google-cloud-run 0.16.2 but output-only in the v2 REST reference's Service, and AIP-203
+        # says output-only fields sent in a request are ignored).
+        self.stale_etag_code: grpc.StatusCode | None = grpc.StatusCode.ABORTED
         self._services: dict[str, run_v2.Service] = {}
         self._revisions: dict[str, run_v2.Revision] = {}
         # The template each revision was created from: its "configuration" (revision names are immutable).
@@ -307,7 +310,7 @@ class RunStandIn(StandIn):
         stored = self._require_service(incoming.name)
         self._check_named_template(incoming)
         self._check_traffic_only(request, stored)
-        if incoming.etag and incoming.etag != stored.etag:
+        if incoming.etag and incoming.etag != stored.etag and self.stale_etag_code is not None:
             raise ApiError(self.stale_etag_code,
                            f"etag mismatch for {incoming.name}: sent {incoming.etag}, current is {stored.etag}")
         traffic = self._validated_shape(list(incoming.traffic))

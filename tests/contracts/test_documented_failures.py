@@ -489,3 +489,33 @@ def test_an_answer_that_may_be_incomplete_is_asked_again_then_reported_missing(s
     assert [s.metric_labels["queue"] for s in healed.series] == ["a", "b"]
     assert raised.value.code == "INCOMPLETE_ANSWER" and "could not be read" in str(raised.value)
     assert standin_env.monitoring.count("ListTimeSeries") == 4
+
+
+@pytest.mark.parametrize("code", ["ABORTED", "FAILED_PRECONDITION", None], ids=["aborted", "failed-precondition",
+                                                                             "etag-ignored"])
+def test_a_change_between_the_read_and_the_write_under_each_etag_reading(standin_env, anchor, code):
+    """Cloud Run v2 names no code for a stale etag (open question 1). ABORTED (AIP-154) and
+    FAILED_PRECONDITION (its earlier text): nothing is written and the adapter says the service
+    changed (ConcurrentModificationError). If the server ignored the etag (the REST reference calls
+    Service.etag output-only; AIP-203: such fields in a request are ignored), the write lands over
+    the other change; the answer's generation, two past the read, is what shows it."""
+    import grpc
+
+    from sandbox.scenarios import resolve_scenario, seed
+    from sandbox.standins.run import TrafficSeed
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+    from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError
+
+    seed(standin_env, resolve_scenario("bad_revision"), anchor)
+    standin_env.run.stale_etag_code = None if code is None else grpc.StatusCode[code]
+    run = CloudRunAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    read = run.get_service(SERVICE)
+    standin_env.run.set_traffic(SERVICE, [TrafficSeed(50, "backend-00001-abc"), TrafficSeed(50, "backend-00002-xyz")])
+    rollback = [TrafficTarget(type=TrafficType.REVISION, revision="backend-00001-abc", percent=100)]
+    if code is not None:
+        with pytest.raises(ConcurrentModificationError):
+            run.set_traffic(SERVICE, rollback, read.etag)
+        assert [t.percent for t in standin_env.run.service(SERVICE).traffic] == [50, 50]
+    else:
+        after = run.set_traffic(SERVICE, rollback, read.etag)
+        assert after.generation == read.generation + 2
