@@ -143,8 +143,9 @@ class RunStandIn(StandIn):
         self.lro_polls_before_done = lro_polls_before_done
         # How a stale etag is refused: ABORTED (AIP-154) or FAILED_PRECONDITION (its earlier text).
         # None: a third reading, an etag the server ignores (Service.etag is "Optional" in
-        # google-cloud-run 0.16.2 but output-only in the v2 REST reference's Service, and AIP-203
-        # says output-only fields sent in a request are ignored).
+        # google-cloud-run 0.16.2 but "Output only" in the REST discovery clients,
+        # google-apis-run_v2 GoogleCloudRunV2Service#etag, and AIP-203 has a service ignore
+        # output-only fields sent in a request).
         self.stale_etag_code: grpc.StatusCode | None = grpc.StatusCode.ABORTED
         self._services: dict[str, run_v2.Service] = {}
         self._revisions: dict[str, run_v2.Revision] = {}

@@ -505,10 +505,11 @@ def service_from_proto(proto: Any) -> Service:
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:
     """A LATEST traffic status with the revision it serves. Whether the API names it there is not
     documented (TrafficTargetStatus.revision: "Revision to which this traffic is sent"); when it
-    does not, LATEST means the latest ready revision (TrafficTargetAllocationType LATEST: "Assigns
-    traffic to the latest ready revision", google/cloud/run/v2/traffic_target.proto), which is
-    `latest_ready_revision` ("the last serving revision" after a failed reconcile, Service.
-    reconciling). Without either, the status stays unnamed."""
+    does not, LATEST means the latest ready revision (TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST:
+    "Allocates instances to the Service's latest ready Revision"; TrafficTarget: "pointing to the
+    latest Ready Revision", google/cloud/run/v2/traffic_target.proto, google-cloud-run 0.16.2),
+    which is `latest_ready_revision` ("the state of the last serving revision" after a failed
+    reconcile, Service.reconciling). Without either, the status stays unnamed."""
     if status.type is TrafficType.LATEST and not status.revision and latest_ready:
         return status.model_copy(update={"revision": latest_ready})
     return status

@@ -439,9 +439,10 @@ def test_the_adapter_always_names_its_fields_whatever_an_empty_mask_means(vpc_st
 @pytest.mark.parametrize("names_revision", [True, False], ids=["latest-named", "latest-unnamed"])
 def test_a_latest_traffic_status_is_read_as_the_latest_ready_revision(standins, monkeypatch, anchor, names_revision):
     """Whether a LATEST entry of traffic_statuses names its revision is not documented
-    (TrafficTargetStatus.revision: "Revision to which this traffic is sent"). LATEST is "the latest
-    ready revision" (TrafficTargetAllocationType), so the adapter reads an unnamed one as
-    latest_ready_revision, and a bad revision serving through LATEST is diagnosed the same either way."""
+    (TrafficTargetStatus.revision: "Revision to which this traffic is sent"). LATEST "Allocates
+    instances to the Service's latest ready Revision" (TrafficTargetAllocationType), so the adapter
+    reads an unnamed one as latest_ready_revision, and a bad revision serving through LATEST is
+    diagnosed the same either way."""
     from sandbox.scenarios import resolve_scenario, seed
     from shared.config import DiagnosisSettings
     from shared.diagnosis.collection import Readers, collect
@@ -496,9 +497,10 @@ def test_an_answer_that_may_be_incomplete_is_asked_again_then_reported_missing(s
 def test_a_change_between_the_read_and_the_write_under_each_etag_reading(standin_env, anchor, code):
     """Cloud Run v2 names no code for a stale etag (open question 1). ABORTED (AIP-154) and
     FAILED_PRECONDITION (its earlier text): nothing is written and the adapter says the service
-    changed (ConcurrentModificationError). If the server ignored the etag (the REST reference calls
-    Service.etag output-only; AIP-203: such fields in a request are ignored), the write lands over
-    the other change; the answer's generation, two past the read, is what shows it."""
+    changed (ConcurrentModificationError). If the server ignored the etag (the REST discovery
+    clients call Service.etag "Output only", google-apis-run_v2 GoogleCloudRunV2Service#etag;
+    AIP-203 has a service ignore such fields in a request), the write lands over the other change;
+    the answer's generation, two past the read, is what shows it."""
     import grpc
 
     from sandbox.scenarios import resolve_scenario, seed
