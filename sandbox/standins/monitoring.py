@@ -643,7 +643,8 @@ class MonitoringStandIn(StandIn):
         # A read without interval.start_time: refused, as the current TimeInterval docstring says
         # ("The start time must be specified"); True plays the earlier text (a GAUGE point in time).
         self.start_optional_for_gauge = False
-        self._incomplete: list[tuple[int, str]] = []   # (google.rpc.Code, message) per answer to spoil
+        # (metric type or None for any, google.rpc.Code, message) per answer to spoil
+        self._incomplete: list[tuple[str | None, int, str]] = []
 
     def rpcs(self) -> list[Rpc]:
         return [Rpc(METRIC_SERVICE, "ListTimeSeries", self._list_time_series,
@@ -716,23 +717,25 @@ class MonitoringStandIn(StandIn):
         else:
             page, token = paginate(found, size, request.page_token)
         response = monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
-        if self._incomplete:
-            code, message = self._incomplete.pop(0)
+        spoiled = next((rule for rule in self._incomplete if rule[0] in (None, query.metric_type)), None)
+        if spoiled is not None:
+            self._incomplete.remove(spoiled)
             response.time_series = page[:-1]   # the answer lacks what the failed part would have read
-            response.execution_errors = [status_pb2.Status(code=code, message=message)]
+            response.execution_errors = [status_pb2.Status(code=spoiled[1], message=spoiled[2])]
         return response
 
     def incomplete_next(self, n: int = 1, code: int = code_pb2.UNAVAILABLE,
-                        message: str = "a part of the query could not be read (injected by the stand-in)") -> None:
-        """The next `n` ListTimeSeries answers are incomplete: the page lacks its last series and
-        carries an execution error ("Query execution errors that may have caused the time series
-        data returned to be incomplete", ListTimeSeriesResponse.execution_errors,
-        google/monitoring/v3/metric_service.proto). Which codes and how much is missing in practice
-        is not documented."""
+                        message: str = "a part of the query could not be read (injected by the stand-in)",
+                        metric_type: str | None = None) -> None:
+        """The next `n` ListTimeSeries answers (of `metric_type`, or any) are incomplete: the page
+        lacks its last series and carries an execution error ("Query execution errors that may have
+        caused the time series data returned to be incomplete", ListTimeSeriesResponse.
+        execution_errors, google/monitoring/v3/metric_service.proto). Which codes and how much is
+        missing in practice is not documented."""
         if n < 1:
             raise ValueError("incomplete_next needs n >= 1")
         with self.lock:
-            self._incomplete.extend([(code, message)] * n)
+            self._incomplete.extend([(metric_type, code, message)] * n)
 
     def _check_against_descriptor(self, query: _Filter, agg: _Aggregation, project: str) -> None:
         """What the real API refuses from the descriptors alone, before looking at any data."""

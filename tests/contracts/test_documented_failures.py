@@ -521,3 +521,26 @@ def test_a_change_between_the_read_and_the_write_under_each_etag_reading(standin
     else:
         after = run.set_traffic(SERVICE, rollback, read.etag)
         assert after.generation == read.generation + 2
+
+
+def test_an_incomplete_answer_is_a_gap_in_the_evidence_not_part_of_it(standin_env, anchor):
+    """In a whole collection: the request counts answered incomplete on both attempts are a named
+    gap ("diagnosis treats a missing source as unknown, never as healthy", EvidenceBundle.gaps),
+    never a count that lacks the failing revision's series."""
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.collection import Readers, collect
+    from shared.diagnosis.diagnose import diagnose
+    from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    seed(standin_env, resolve_scenario("bad_revision"), anchor)
+    standin_env.monitoring.incomplete_next(2, metric_type="run.googleapis.com/request_count")
+    readers = Readers(run=CloudRunAdapter(policy=QUICK), monitoring=CloudMonitoringAdapter(policy=QUICK),
+                      logging=CloudLoggingAdapter(policy=QUICK), vpcaccess=VpcAccessAdapter(policy=QUICK))
+    settings = DiagnosisSettings()
+    bundle = collect(SERVICE, anchor, readers, settings, anchor + timedelta(minutes=2))
+    [gap] = [g for g in bundle.gaps if "request_count" in g]
+    assert "INCOMPLETE_ANSWER" in gap or "may be incomplete" in gap
+    assert bundle.requests is None
+    assert diagnose(bundle, settings).signature.value != "healthy"
