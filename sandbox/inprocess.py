@@ -26,14 +26,16 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+import grpc
+
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import MAX_PAGE_SIZE, CloudLoggingAdapter, record_from_entry
-from shared.gcp.monitoring import (CloudMonitoringAdapter, describe_query, list_time_series_request, series_from_proto,
-                                   validate_query)
+from shared.gcp.monitoring import (CloudMonitoringAdapter, IncompleteAnswerError, check_complete, describe_query,
+                                   list_time_series_request, missing_evidence, result_from_series, validate_query)
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
-from sandbox.standins.base import ApiError, Call, Rpc, StandIn
+from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, resource_of
 from sandbox.standins.server import StandIns
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
 
@@ -92,6 +94,8 @@ class Transport:
             standin._calls.append(Call(method, parsed))
         fault = standin.faults.before_call(method)
         if fault is not None:
+            if fault.code == grpc.StatusCode.PERMISSION_DENIED and method in standin.permissions:
+                raise api_exception(fault.code, denial_text(standin.permissions[method], resource_of(parsed)))
             raise api_exception(fault.code, fault.message)
         key = (method, data)
         if self._memo is not None and key in self._memo:
@@ -233,21 +237,29 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         pass
 
     def query(self, query: MetricQuery) -> MetricResult:
-        """CloudMonitoringAdapter.query, with `series_from_proto` applied once per distinct answer
+        """CloudMonitoringAdapter.query, with `result_from_series` applied once per distinct answer
         (a pure function of the answer's bytes; proto-plus makes it the dearest step here)."""
         from shared.gcp.endpoints import call_with_retry
 
         request, description = self._request(query)
-        answer = call_with_retry(lambda: self._pages(request), what=f"ListTimeSeries {query.metric_type}",
-                                 policy=self._policy)
-        series = self._converted.get(answer)
-        if series is None:
-            from google.cloud import monitoring_v3
 
-            protos = [p for page in answer for p in monitoring_v3.ListTimeSeriesResponse.deserialize(page).time_series]
-            series = tuple(sorted((series_from_proto(p) for p in protos),
-                                  key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items()))))
-            self._converted[answer] = series
+        def read() -> tuple[Any, ...]:
+            answer = self._pages(request)
+            series = self._converted.get(answer)
+            if series is None:
+                from google.cloud import monitoring_v3
+
+                pages = [monitoring_v3.ListTimeSeriesResponse.pb().FromString(page) for page in answer]
+                check_complete(pages, query)   # as the adapter's _list
+                protos = [p for page in pages for p in page.time_series]
+                # result_from_series as the adapter applies it (a series cut across pages joined).
+                series = self._converted[answer] = result_from_series(description, protos).series
+            return series
+
+        try:
+            series = call_with_retry(read, what=f"ListTimeSeries {query.metric_type}", policy=self._policy)
+        except IncompleteAnswerError as exc:
+            raise missing_evidence(exc) from exc
         return MetricResult(query=description, series=series)
 
     def _list(self, query: MetricQuery) -> list[Any]:

@@ -71,8 +71,58 @@ def paginate(items: Sequence[Any], page_size: int, page_token: str, *, default_s
     return page, (f"o:{next_offset}" if next_offset < len(items) else "")
 
 
+def resource_of(request: Any) -> str:
+    """The resource a request names (`name`, `parent`, an UpdateService's `service.name`, the first
+    of `resource_names`), for an IAM refusal's text."""
+    for field in ("name", "parent"):
+        value = getattr(request, field, "")
+        if isinstance(value, str) and value:
+            return value
+    service = getattr(request, "service", None)
+    if service is not None and getattr(service, "name", ""):
+        return service.name
+    names = list(getattr(request, "resource_names", ()) or ())
+    return names[0] if names else ""
+
+
+def denial_text(permission: str, resource: str) -> str:
+    where = f" '{resource}'" if resource else ""
+    return f"Permission '{permission}' denied on resource{where} (or it may not exist)."
+
+
+def iam_denial(permission: str, resource: str) -> grpc.Status:
+    """PERMISSION_DENIED as Google's APIs send it over gRPC: the message names the permission and
+    the resource "(or it may not exist)", and the status details (grpc-status-details-bin) carry a
+    google.rpc.ErrorInfo with reason IAM_PERMISSION_DENIED, domain iam.googleapis.com and the
+    permission and resource in its metadata (google/rpc/error_details.proto ErrorInfo; the shape of
+    real refusals quoted in public reports, e.g. "Permission 'logging.buckets.create' denied on
+    resource (or it may not exist)" with that ErrorInfo). google-api-core reads it into the
+    exception's `reason`, `domain` and `metadata` (exceptions.from_grpc_error)."""
+    from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+    status = status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=denial_text(permission, resource))
+    status.details.add().Pack(error_details_pb2.ErrorInfo(
+        reason="IAM_PERMISSION_DENIED", domain="iam.googleapis.com",
+        metadata={"permission": permission, **({"resource": resource} if resource else {})}))
+    # The google.rpc.Status travels whole in the `grpc-status-details-bin` trailer (what
+    # grpcio-status's rpc_status.to_status builds; written out here, not a dependency).
+    return _RichStatus(grpc.StatusCode.PERMISSION_DENIED, status.message,
+                       (("grpc-status-details-bin", status.SerializeToString()),))
+
+
+@dataclass(frozen=True)
+class _RichStatus(grpc.Status):
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, bytes], ...]
+
+
 class StandIn:
     """Base class: owns the gRPC server, the call log and the fault rules."""
+
+    # The IAM permission each RPC needs (short RPC name -> permission): an injected
+    # PERMISSION_DENIED names it, as IAM's real refusal does.
+    permissions: dict[str, str] = {}
 
     def __init__(self) -> None:
         self.faults = Faults()
@@ -141,6 +191,8 @@ class StandIn:
                 self._calls.append(Call(rpc.method, request))
             fault = self.faults.before_call(rpc.method)
             if fault is not None:
+                if fault.code == grpc.StatusCode.PERMISSION_DENIED and rpc.method in self.permissions:
+                    context.abort_with_status(iam_denial(self.permissions[rpc.method], resource_of(request)))
                 context.abort(fault.code, fault.message)
             try:
                 with self.lock:

@@ -4,11 +4,26 @@ Entries are stored as LogEntry protos. ListLogEntries answers through a real par
 documented subset of the Logging query language (docs/scenarios.md, "Logging stand-in");
 anything outside the subset is INVALID_ARGUMENT naming the part, never answered approximately.
 
-Two rules of the real API that surprise people, kept here on purpose:
-- Precedence is Cloud Logging's, not SQL's: NOT binds tightest, then OR, then AND, so
-  `a AND b OR c` means `a AND (b OR c)`.
-- A filter with no `timestamp` restriction searches only the last 24 hours (by the stand-in's
-  clock, injectable for tests).
+A rule of the real API that surprises people, kept here on purpose: precedence is Cloud
+Logging's, not SQL's: NOT binds tightest, then OR, then AND, so `a AND b OR c` means
+`a AND (b OR c)` (Logging query language page).
+
+Two behaviours the documentation leaves open, each a switch so that tests can run both readings:
+- `search_budget`: ListLogEntriesResponse.next_page_token says the API may stop "before it has
+  found anything" and hand back a token ("If a value for next_page_token appears and the entries
+  field is empty, it means that the search found no log entries so far but it did not have time
+  to search all the possible log entries", google/logging/v2/logging.proto; ListLogEntriesRequest.
+  page_size: "The presence of next_page_token in the response indicates that more results might
+  be available"). When and how often it does is not documented. With a budget, one call examines
+  at most that many stored entries and answers with what it matched so far (possibly nothing) and
+  a token to go on. None (the default): every call searches to the end.
+- `default_window`: a filter without `timestamp` searches all retained entries by default. The
+  24-hour default people know is added by the client libraries, not the server: python
+  google-cloud-logging `_helpers._add_defaults_to_filter` ("By default, requests should only
+  return logs in the last 24 hours", applied by Client/Logger.list_entries, not by the GAPIC
+  LoggingServiceV2Client), googleapis/google-cloud-go #3120 and googleapis/java-logging #304
+  ("previously if the user called listLogEntries API with no parameters, the query would try to
+  retrieve all log entries"). `default_window=timedelta(hours=24)` plays the other reading.
 """
 from __future__ import annotations
 
@@ -44,7 +59,6 @@ _ORDERS = {"": False, "timestamp asc": False, "timestamp desc": True}   # value:
 _DEFAULT_PAGE_SIZE = 50        # the real API's default
 _MAX_PAGE_SIZE = 1000          # the real API rejects more
 _MAX_FILTER_CHARS = 20_000
-_DEFAULT_WINDOW = timedelta(hours=24)
 
 
 def log_name_for(project: str, log_id: str) -> str:
@@ -586,10 +600,18 @@ def _utc_now() -> datetime:
 class LoggingStandIn(StandIn):
     """In-memory log store answering WriteLogEntries and ListLogEntries."""
 
+    # entries.list and entries.write references (Cloud Logging access control guide).
+    permissions = {"ListLogEntries": "logging.logEntries.list", "WriteLogEntries": "logging.logEntries.create"}
+
     def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
         super().__init__()
-        self.clock = clock            # "now" for the default 24 h window and missing timestamps
+        self.clock = clock            # "now" for missing timestamps (and default_window)
+        # The documentation's open readings (module docstring): None = search every retained
+        # entry, and to the end of the store on every call.
+        self.default_window: timedelta | None = None
+        self.search_budget: int | None = None
         self._entries: list[_Stored] = []
+        self._keys: set[tuple[str, datetime, str]] = set()   # (project, timestamp, insert_id) of each stored entry
         self._next_insert_id = 0
         # Matched-and-sorted results of recent queries, so that reading page N of a query does not
         # filter every stored entry again (the answers are the same; only the cost differs).
@@ -630,6 +652,7 @@ class LoggingStandIn(StandIn):
     def clear(self) -> None:
         with self.lock:
             self._entries.clear()
+            self._keys.clear()
             self._generation += 1
 
     # --- WriteLogEntries ---
@@ -678,7 +701,16 @@ class LoggingStandIn(StandIn):
             self._next_insert_id += 1
             entry.insert_id = f"standin{self._next_insert_id:012d}"
         project = _LOG_NAME.match(entry.log_name)["project"]
-        self._entries.append(_flatten(entry, project))
+        stored = _flatten(entry, project)
+        # "Logging considers other log entries in the same project, with the same timestamp, and
+        # with the same insert_id to be duplicates which are removed in a single query result"
+        # (LogEntry.insert_id, google/logging/v2/log_entry.proto): a write sent twice (a retry
+        # after a lost answer) reads as one entry. Kept once, the first as written.
+        key = (project, stored.timestamp, entry.insert_id)
+        if key in self._keys:
+            return entry.insert_id
+        self._keys.add(key)
+        self._entries.append(stored)
         self._generation += 1
         return entry.insert_id
 
@@ -690,18 +722,48 @@ class LoggingStandIn(StandIn):
         page_size = _page_size(request.page_size)
         query = parse_filter(request.filter)
         fingerprint = _query_fingerprint(request)
-        since = None if query.mentions_timestamp() else self.clock() - _DEFAULT_WINDOW
-        matched = self._matching(fingerprint, since, lambda s: s.project in projects and (
-            since is None or s.timestamp >= since) and query.matches(s), newest_first)
-        if request.page_token:
-            after = _read_token(request.page_token, fingerprint)
-            matched = [s for s in matched if (s.sort_key < after if newest_first else s.sort_key > after)]
-        page = matched[:page_size]
+        since = None
+        if self.default_window is not None and not query.mentions_timestamp():
+            since = self.clock() - self.default_window
+        after = _read_token(request.page_token, fingerprint) if request.page_token else None
         response = _ListResponsePb()
+        if self.search_budget is not None:
+            page, resume = self._search(projects, since, query, newest_first, after, page_size)
+        else:
+            matched = self._matching(fingerprint, since, lambda s: s.project in projects and (
+                since is None or s.timestamp >= since) and query.matches(s), newest_first)
+            if after is not None:
+                matched = _after(matched, after, newest_first)
+            page = matched[:page_size]
+            # A token only when more matching entries exist.
+            resume = page[-1].sort_key if len(matched) > page_size else None
         response.entries.extend(s.entry for s in page)
-        if len(matched) > page_size:   # a token only when more entries exist
-            response.next_page_token = _page_token(page[-1].sort_key, fingerprint)
+        if resume is not None:
+            response.next_page_token = _page_token(resume, fingerprint)
         return response
+
+    def _search(self, projects: set[str], since: datetime | None, query: Any, newest_first: bool,
+                after: tuple[datetime, str] | None, page_size: int) -> tuple[list[_Stored], tuple[datetime, str] | None]:
+        """One call's search under `search_budget`: the entries of the named projects are examined
+        in the requested order from where the token left off, at most `search_budget` of them.
+        Returns the matches (at most page_size, possibly none) and where the next call resumes:
+        the last entry examined, or None when the search reached the end."""
+        budget = max(1, self.search_budget or 0)
+        scope = f"scope:{newest_first}:{','.join(sorted(projects))}"
+        candidates = self._matching(scope, since, lambda s: s.project in projects and (
+            since is None or s.timestamp >= since), newest_first)
+        if after is not None:
+            candidates = _after(candidates, after, newest_first)
+        found: list[_Stored] = []
+        examined = 0
+        for stored in candidates:
+            if examined == budget or len(found) == page_size:
+                break
+            examined += 1
+            if query.matches(stored):
+                found.append(stored)
+        more = examined < len(candidates)
+        return found, (candidates[examined - 1].sort_key if more and examined else None)
 
     def _matching(self, fingerprint: str, since: datetime | None, keep: Callable[[_Stored], bool],
                   newest_first: bool) -> list[_Stored]:
@@ -714,6 +776,11 @@ class LoggingStandIn(StandIn):
                 found.sort(key=lambda s: s.sort_key, reverse=newest_first)
                 self._matched[key] = found
             return self._matched[key]
+
+
+def _after(entries: list[_Stored], after: tuple[datetime, str], newest_first: bool) -> list[_Stored]:
+    """The entries past a page token's position, in the listing's order (keyset paging)."""
+    return [s for s in entries if (s.sort_key < after if newest_first else s.sort_key > after)]
 
 
 def _projects(resource_names: Sequence[str]) -> set[str]:

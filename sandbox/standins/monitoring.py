@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence, Union
 
 from google.api import distribution_pb2, metric_pb2
+from google.rpc import code_pb2, status_pb2
 from google.protobuf import timestamp_pb2
 from google.cloud import monitoring_v3
 
@@ -44,7 +45,11 @@ Distribution = distribution_pb2.Distribution
 _CLAUSE = re.compile(r'^\s*([A-Za-z_][\w.]*)\s*=\s*"([^"]*)"\s*$')
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels?\.([A-Za-z_]\w*)$")
 _MIN_ALIGNMENT = timedelta(seconds=60)
-_DEFAULT_PAGE_SIZE = 100_000   # the real API's effective maximum
+# ListTimeSeriesRequest.page_size: "If page_size is empty or more than 100,000 results, the
+# effective page_size is 100,000 results. If view is set to FULL, this is the maximum number of
+# Points returned. If view is set to HEADERS, this is the maximum number of TimeSeries returned"
+# (google-cloud-monitoring 2.32.0, google/monitoring/v3/metric_service.proto).
+MAX_PAGE_SIZE = 100_000
 
 VALUE_TYPES = ("BOOL", "INT64", "DOUBLE", "STRING", "DISTRIBUTION")
 _NUMERIC = frozenset({"INT64", "DOUBLE"})
@@ -423,12 +428,20 @@ def _check_reducer(reducer: _Reducer, value_type: str, metric_type: str) -> None
         raise invalid(f"{reducer.name} on {value_type} values is not supported by the stand-in")
 
 
-def _parse_interval(request: monitoring_v3.ListTimeSeriesRequest) -> tuple[datetime | None, datetime]:
+def _parse_interval(request: monitoring_v3.ListTimeSeriesRequest,
+                    start_optional_for_gauge: bool) -> tuple[datetime | None, datetime]:
+    """TimeInterval for reads: "A half-open time interval ... (startTime, endTime]. The start time
+    must be specified, must be earlier than the end time" (google-cloud-monitoring 2.32.0,
+    google/monitoring/v3/common.proto). Earlier versions of that text said instead that "For GAUGE
+    metrics, the startTime value is technically optional ... the interval represents a single
+    point in time" (it is still said of writes): `start_optional_for_gauge` plays that reading."""
     raw = monitoring_v3.ListTimeSeriesRequest.pb(request)
     if not raw.HasField("interval") or not raw.interval.HasField("end_time"):
         raise invalid("interval.end_time is required")
     end = request.interval.end_time
     if not raw.interval.HasField("start_time"):
+        if not start_optional_for_gauge:
+            raise invalid("interval.start_time is required: a read's interval is (start_time, end_time]")
         return None, end
     start = request.interval.start_time
     if start >= end:
@@ -613,9 +626,25 @@ def _raw_points(series: SeriesSeed, start: datetime | None, end: datetime) -> li
 class MonitoringStandIn(StandIn):
     """In-memory time series store answering ListTimeSeries."""
 
+    permissions = {"ListTimeSeries": "monitoring.timeSeries.list"}   # projects.timeSeries.list reference
+
     def __init__(self) -> None:
         super().__init__()
         self._series: list[SeriesSeed] = []
+        # The effective page size's ceiling (MAX_PAGE_SIZE, the documented one); tests lower it to
+        # page answers of a few points the way a large answer is paged.
+        self.max_page_size = MAX_PAGE_SIZE
+        # A FULL answer is paged by points. Whether one series' points may be split across pages
+        # is not documented: a series with more points than a page holds must be, unless a page may
+        # exceed its page_size. True: pages are cut at exactly page_size points, splitting a series
+        # (its header repeated on the next page). False: a page holds whole series only (at least
+        # one, however many points it has).
+        self.split_series = True
+        # A read without interval.start_time: refused, as the current TimeInterval docstring says
+        # ("The start time must be specified"); True plays the earlier text (a GAUGE point in time).
+        self.start_optional_for_gauge = False
+        # (metric type or None for any, google.rpc.Code, message) per answer to spoil
+        self._incomplete: list[tuple[str | None, int, str]] = []
 
     def rpcs(self) -> list[Rpc]:
         return [Rpc(METRIC_SERVICE, "ListTimeSeries", self._list_time_series,
@@ -664,10 +693,14 @@ class MonitoringStandIn(StandIn):
             return list(self._series)
 
     def _list_time_series(self, request: monitoring_v3.ListTimeSeriesRequest) -> monitoring_v3.ListTimeSeriesResponse:
+        if re.fullmatch(r"(organizations|folders)/[^/]+", request.name):
+            # Valid names ("projects/..., organizations/..., folders/...", ListTimeSeriesRequest.name).
+            raise invalid(f"name {request.name!r} is not supported by the stand-in; use projects/PROJECT")
         if not re.fullmatch(r"projects/[^/]+", request.name):
-            raise invalid(f"name must be projects/PROJECT, got {request.name!r}")
+            raise invalid(f"name must be projects/PROJECT, organizations/ORGANIZATION or folders/FOLDER, "
+                          f"got {request.name!r}")
         query = _parse_filter(request.filter)
-        start, end = _parse_interval(request)
+        start, end = _parse_interval(request, self.start_optional_for_gauge)
         agg = _parse_aggregation(request)
         project = request.name.split("/", 1)[1]
         self._check_against_descriptor(query, agg, project)
@@ -676,8 +709,33 @@ class MonitoringStandIn(StandIn):
             raise invalid("interval.start_time is required for DELTA metrics")
         with_points = request.view == _View.FULL
         found = self._evaluate(matched, agg, start, end, with_points)
-        page, token = paginate(found, request.page_size, request.page_token, default_size=_DEFAULT_PAGE_SIZE)
-        return monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
+        if request.page_size < 0:   # "A positive number"; what the API answers to a negative one is not documented
+            raise invalid(f"page_size must not be negative, got {request.page_size}")
+        size = min(request.page_size or self.max_page_size, self.max_page_size)
+        if with_points:
+            page, token = _points_page(found, size, request.page_token, self.split_series)
+        else:
+            page, token = paginate(found, size, request.page_token)
+        response = monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
+        spoiled = next((rule for rule in self._incomplete if rule[0] in (None, query.metric_type)), None)
+        if spoiled is not None:
+            self._incomplete.remove(spoiled)
+            response.time_series = page[:-1]   # the answer lacks what the failed part would have read
+            response.execution_errors = [status_pb2.Status(code=spoiled[1], message=spoiled[2])]
+        return response
+
+    def incomplete_next(self, n: int = 1, code: int = code_pb2.UNAVAILABLE,
+                        message: str = "a part of the query could not be read (injected by the stand-in)",
+                        metric_type: str | None = None) -> None:
+        """The next `n` ListTimeSeries answers (of `metric_type`, or any) are incomplete: the page
+        lacks its last series and carries an execution error ("Query execution errors that may have
+        caused the time series data returned to be incomplete", ListTimeSeriesResponse.
+        execution_errors, google/monitoring/v3/metric_service.proto). Which codes and how much is
+        missing in practice is not documented."""
+        if n < 1:
+            raise ValueError("incomplete_next needs n >= 1")
+        with self.lock:
+            self._incomplete.extend([(metric_type, code, message)] * n)
 
     def _check_against_descriptor(self, query: _Filter, agg: _Aggregation, project: str) -> None:
         """What the real API refuses from the descriptors alone, before looking at any data."""
@@ -714,3 +772,47 @@ class MonitoringStandIn(StandIn):
             points = [(e - agg.period if item.kind == "DELTA" else None, e, v) for e, v in item.values.items()]
             out.append(_to_proto(item.series, item.kind, item.value_type, points, with_points))
         return out
+
+
+def _points_page(found: list[monitoring_v3.TimeSeries], size: int, token: str,
+                 split_series: bool) -> tuple[list[monitoring_v3.TimeSeries], str]:
+    """One page of a FULL answer: at most `size` points (ListTimeSeriesRequest.page_size). The
+    token is the position of the next point: (series index, points of it already given)."""
+    first, done = _read_points_token(token, len(found))
+    page: list[monitoring_v3.TimeSeries] = []
+    room = size
+    index = first
+    while index < len(found) and room > 0:
+        points = len(found[index].points)
+        left = points - done
+        if left <= room or (not split_series and not page):
+            page.append(found[index] if done == 0 else _points_slice(found[index], done, points))
+            room -= left
+            index, done = index + 1, 0
+        elif split_series:
+            page.append(_points_slice(found[index], done, done + room))
+            done += room
+            room = 0
+        else:
+            break   # whole series only: this one starts the next page
+    return page, (f"p:{index}:{done}" if index < len(found) else "")
+
+
+def _read_points_token(token: str, series: int) -> tuple[int, int]:
+    if not token:
+        return 0, 0
+    parts = token.split(":")
+    if len(parts) != 3 or parts[0] != "p" or not parts[1].isdigit() or not parts[2].isdigit() \
+            or int(parts[1]) >= series:
+        raise invalid(f"page_token {token!r} was not issued by this server")
+    return int(parts[1]), int(parts[2])
+
+
+def _points_slice(series: monitoring_v3.TimeSeries, start: int, end: int) -> monitoring_v3.TimeSeries:
+    """The series with its points [start, end) only (newest first, as answered)."""
+    raw = monitoring_v3.TimeSeries.pb(series)
+    part = type(raw)()
+    part.CopyFrom(raw)
+    del part.points[:]
+    part.points.extend(raw.points[start:end])
+    return monitoring_v3.TimeSeries.wrap(part)

@@ -133,11 +133,20 @@ def _condition(seed: ConditionSeed, at: datetime) -> run_v2.Condition:
 class RunStandIn(StandIn):
     """In-memory Cloud Run: services, their revisions, and update operations."""
 
+    # Cloud Run IAM permissions (cloud.google.com/run/docs/reference/iam/permissions).
+    permissions = {"GetService": "run.services.get", "ListServices": "run.services.list",
+                   "UpdateService": "run.services.update", "GetRevision": "run.revisions.get",
+                   "ListRevisions": "run.revisions.list", "GetOperation": "run.operations.get"}
+
     def __init__(self, lro_polls_before_done: int = 2) -> None:
         super().__init__()
         self.lro_polls_before_done = lro_polls_before_done
         # How a stale etag is refused: ABORTED (AIP-154) or FAILED_PRECONDITION (its earlier text).
-        self.stale_etag_code: grpc.StatusCode = grpc.StatusCode.ABORTED
+        # None: a third reading, an etag the server ignores (Service.etag is "Optional" in
+        # google-cloud-run 0.16.2 but "Output only" in the REST discovery clients,
+        # google-apis-run_v2 GoogleCloudRunV2Service#etag, and AIP-203 has a service ignore
+        # output-only fields sent in a request).
+        self.stale_etag_code: grpc.StatusCode | None = grpc.StatusCode.ABORTED
         self._services: dict[str, run_v2.Service] = {}
         self._revisions: dict[str, run_v2.Revision] = {}
         # The template each revision was created from: its "configuration" (revision names are immutable).
@@ -145,6 +154,10 @@ class RunStandIn(StandIn):
         # What is really serving: the last split that reconciled (traffic_statuses come from it).
         self._serving: dict[str, list[run_v2.TrafficTarget]] = {}
         self._operations: dict[str, _PendingOperation] = {}
+        # Whether a LATEST entry of traffic_statuses names the revision it resolves to is not
+        # documented (TrafficTargetStatus.revision: "Revision to which this traffic is sent"):
+        # True names it, False leaves it empty (type and percent only).
+        self.latest_status_names_revision = True
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -293,11 +306,12 @@ class RunStandIn(StandIn):
             raise unimplemented("stand-in does not support allow_missing (service creation)")
         if request.validate_only:
             raise unimplemented("stand-in does not support validate_only")
+        _check_mask_paths(list(request.update_mask.paths) if request.update_mask else [])
         incoming = request.service
         stored = self._require_service(incoming.name)
         self._check_named_template(incoming)
         self._check_traffic_only(request, stored)
-        if incoming.etag and incoming.etag != stored.etag:
+        if incoming.etag and incoming.etag != stored.etag and self.stale_etag_code is not None:
             raise ApiError(self.stale_etag_code,
                            f"etag mismatch for {incoming.name}: sent {incoming.etag}, current is {stored.etag}")
         traffic = self._validated_shape(list(incoming.traffic))
@@ -403,6 +417,8 @@ class RunStandIn(StandIn):
         service.latest_created_revision = revisions[-1].name if revisions else ""
         service.latest_ready_revision = ready[-1].name if ready else ""
         latest_short = service.latest_ready_revision.rsplit("/", 1)[-1] if ready else ""
+        if not self.latest_status_names_revision:
+            latest_short = ""
         service.traffic_statuses = [
             run_v2.TrafficTargetStatus(type_=t.type_, revision=latest_short if t.type_ == _LATEST else t.revision,
                                        percent=t.percent, tag=t.tag) for t in self._serving.get(name, [])]
@@ -473,6 +489,26 @@ class RunStandIn(StandIn):
         if revision is None:
             raise not_found(f"Resource '{name}' of kind 'REVISION' was not found")
         return revision
+
+
+_SERVICE_FIELDS = frozenset(field.name for field in run_v2.Service.pb().DESCRIPTOR.fields)
+
+
+def _check_mask_paths(paths: list[str]) -> None:
+    """A path naming no field of Service, or given twice, is INVALID_ARGUMENT: "The implementation
+    of any API method which has a FieldMask type field in the request should verify the included
+    field paths, and return an INVALID_ARGUMENT error if any path is duplicated or unmappable"
+    (google/protobuf/field_mask.proto). Only the first segment is checked here; a lowerCamel one is
+    read as its snake_case field (a user sent `scaling.minInstanceCount` and was answered on
+    the merits, googleapis/google-cloud-python #14259)."""
+    seen: set[str] = set()
+    for path in paths:
+        head = re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path.split(".", 1)[0])
+        if head not in _SERVICE_FIELDS:
+            raise invalid(f"update_mask: path {path!r} does not name a field of Service")
+        if path in seen:
+            raise invalid(f"update_mask: path {path!r} is given more than once")
+        seen.add(path)
 
 
 def _check_shape(field: str, target: run_v2.TrafficTarget) -> None:

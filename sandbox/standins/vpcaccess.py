@@ -74,23 +74,52 @@ _CODE_FOR_HTTP = {400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UN
 
 
 class HttpError(Exception):
-    """Raised by a handler to answer with Google's JSON error body."""
+    """Raised by a handler to answer with Google's JSON error body: google.rpc.Status as the REST
+    front end writes it, `{"error": {"code": HTTP status, "message", "status": the google.rpc.Code
+    name, "details": [Any, ...]}}` (AIP-193 / cloud.google.com/apis/design/errors, "HTTP mapping";
+    Status in the v1 discovery document). `details` is left out when empty, as Google's answers do."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, details: tuple[dict[str, Any], ...] = ()) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
 
     @property
     def http_status(self) -> int:
         return _HTTP_FOR_CODE.get(self.code, 500)
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.http_status, "message": self.message, "status": self.code.name}}
+        error: dict[str, Any] = {"code": self.http_status, "message": self.message, "status": self.code.name}
+        if self.details:
+            error["details"] = [copy.deepcopy(d) for d in self.details]
+        return {"error": error}
 
 
-def _invalid(message: str) -> HttpError:
-    return HttpError(grpc.StatusCode.INVALID_ARGUMENT, message)
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
+
+
+def _invalid(message: str, field: str = "") -> HttpError:
+    """INVALID_ARGUMENT; with `field`, a google.rpc.BadRequest naming it (FieldViolation.field: "A
+    path that leads to a field in the request body", google/rpc/error_details.proto), as Google's
+    front end answers a bad field ("Invalid JSON payload received. Unknown name ... at 'connector'")."""
+    details = ({"@type": BAD_REQUEST_TYPE, "fieldViolations": [{"field": field, "description": message}]},) \
+        if field else ()
+    return HttpError(grpc.StatusCode.INVALID_ARGUMENT, message, details)
+
+
+def permission_denied(permission: str, resource: str) -> HttpError:
+    """IAM's refusal as Google's APIs answer it: the message names the permission and the resource
+    "(or it may not exist)", and an ErrorInfo carries reason IAM_PERMISSION_DENIED with the
+    permission and resource in its metadata (google/rpc/error_details.proto ErrorInfo; the shape of
+    real 403 answers quoted in public reports, e.g. terraform's "Error 403: Permission
+    'logging.buckets.create' denied on resource (or it may not exist)" with that ErrorInfo)."""
+    return HttpError(grpc.StatusCode.PERMISSION_DENIED,
+                     f"Permission '{permission}' denied on resource '//vpcaccess.googleapis.com/{resource}' "
+                     "(or it may not exist).",
+                     ({"@type": ERROR_INFO_TYPE, "reason": "IAM_PERMISSION_DENIED", "domain": "iam.googleapis.com",
+                       "metadata": {"permission": permission, "resource": resource}},))
 
 
 class HttpFaults(Faults):
@@ -147,6 +176,9 @@ class VpcAccessStandIn(StandIn):
         self.lro_polls_before_done = lro_polls_before_done
         # The answer to a PATCH on an UPDATING connector (UNCONFIRMED which one the API gives).
         self.busy_code: grpc.StatusCode = grpc.StatusCode.ABORTED
+        # How a PATCH without updateMask is read ("all modifiable fields are updated"): the fields
+        # the body sets (False) or every updatable field, absent ones reset (True). See _changes.
+        self.empty_mask_updates_all = False
         self._connectors: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
@@ -286,8 +318,7 @@ class VpcAccessStandIn(StandIn):
         if fault is None:
             return
         if fault.code == grpc.StatusCode.PERMISSION_DENIED:  # worded like IAM's real refusal
-            raise HttpError(fault.code, f"Permission '{_PERMISSIONS[method]}' denied on resource "
-                                        f"'//vpcaccess.googleapis.com/{name}' (or it may not exist).")
+            raise permission_denied(_PERMISSIONS[method], name)
         raise HttpError(fault.code, fault.message)
 
     # --- connectors ------------------------------------------------------------------------------
@@ -298,7 +329,7 @@ class VpcAccessStandIn(StandIn):
     def _patch_connector(self, request: RestRequest, name: str) -> dict[str, Any]:
         stored = self._require_connector(name)
         body = _connector_body(request.body, name)
-        changes = _changes(body, _parse_mask(request.update_mask), stored)
+        changes = _changes(body, _parse_mask(request.update_mask), stored, self.empty_mask_updates_all)
         _check_values(changes, stored)
         _check_state(stored, self.busy_code)
         _check_scale_up(changes, stored)
@@ -345,7 +376,9 @@ class VpcAccessStandIn(StandIn):
                     "target": operation.target}
         if operation.end_time:
             metadata["endTime"] = operation.end_time
-        body: dict[str, Any] = {"name": operation.name, "metadata": metadata, "done": operation.done}
+        body: dict[str, Any] = {"name": operation.name, "metadata": metadata}
+        if operation.done:   # proto3 JSON leaves a field at its default (false) out of the answer
+            body["done"] = True
         if operation.done and operation.error is not None:
             body["error"] = dict(operation.error)
         elif operation.done:
@@ -369,9 +402,11 @@ def _connector_body(body: Any, name: str) -> dict[str, Any]:
         raise _invalid("Invalid JSON payload received. The request body must be a Connector object.")
     for key in body:
         if key not in _FIELDS:
-            raise _invalid(f"Invalid JSON payload received. Unknown name \"{key}\" at 'connector': Cannot find field.")
+            raise _invalid(f"Invalid JSON payload received. Unknown name \"{key}\" at 'connector': Cannot find field.",
+                           "connector")
     if body.get("name") not in (None, "", name):
-        raise _invalid(f"connector.name {body['name']!r} does not match the resource in the URL ({name})")
+        raise _invalid(f"connector.name {body['name']!r} does not match the resource in the URL ({name})",
+                       "connector.name")
     return body
 
 
@@ -381,11 +416,11 @@ def _parse_mask(mask: str) -> list[str]:
     for path in paths:
         if path in _NOT_UPDATABLE:
             raise _invalid(f"updateMask: field '{path}' cannot be updated; only minInstances, maxInstances "
-                           f"and machineType can (throughput is not updatable)")
+                           f"and machineType can (throughput is not updatable)", "updateMask")
         if path in _OUTPUT_ONLY:
-            raise _invalid(f"updateMask: field '{path}' is output only or immutable")
+            raise _invalid(f"updateMask: field '{path}' is output only or immutable", "updateMask")
         if path not in _UPDATABLE:
-            raise _invalid(f"updateMask: unknown field '{path}' in Connector")
+            raise _invalid(f"updateMask: unknown field '{path}' in Connector", "updateMask")
     return paths
 
 
@@ -394,15 +429,21 @@ def _camel(path: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _changes(body: dict[str, Any], mask: list[str], stored: dict[str, Any]) -> dict[str, Any]:
+def _changes(body: dict[str, Any], mask: list[str], stored: dict[str, Any],
+             empty_mask_updates_all: bool = False) -> dict[str, Any]:
     """The new values the patch asks for. A masked field absent from the body means its default
-    (0 or ""), as with any FieldMask; an empty mask means every updatable field in the body."""
+    (0 or ""), as with any FieldMask. An empty mask: "If absent or empty, all modifiable fields are
+    updated" (connectors.patch updateMask, v1 discovery document). Read as AIP-134 reads a missing
+    mask (the fields the body sets), or, with `empty_mask_updates_all`, literally: every updatable
+    field takes the body's value or its default (machineType "Default is e2-micro", Connector)."""
     if mask:
         return {path: body.get(path, "" if path == "machineType" else 0) for path in mask}
+    if empty_mask_updates_all:
+        return {field: body.get(field, "e2-micro" if field == "machineType" else 0) for field in _UPDATABLE}
     for field in _NOT_UPDATABLE:  # an echoed GET is fine; a different value is a change we refuse
         if field in body and body[field] != stored.get(field):
             raise _invalid(f"connector.{field} cannot be updated; only minInstances, maxInstances "
-                           f"and machineType can (throughput is not updatable)")
+                           f"and machineType can (throughput is not updatable)", f"connector.{field}")
     changes = {field: body[field] for field in _UPDATABLE if field in body}
     if not changes:
         raise _invalid("nothing to update: give minInstances and maxInstances, or machineType")
@@ -412,7 +453,7 @@ def _changes(body: dict[str, Any], mask: list[str], stored: dict[str, Any]) -> d
 def _as_int(field: str, value: Any) -> int:
     # proto3 JSON accepts an int32 as a number or a decimal string.
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
-        raise _invalid(f"Invalid value at 'connector.{field}' (TYPE_INT32), {json.dumps(value)}")
+        raise _invalid(f"Invalid value at 'connector.{field}' (TYPE_INT32), {json.dumps(value)}", f"connector.{field}")
     return int(value)
 
 
@@ -420,21 +461,24 @@ def _check_values(changes: dict[str, Any], stored: dict[str, Any] | None = None)
     """Absolute rules: machine type, ranges, min < max, min and max given together."""
     if "machineType" in changes and changes["machineType"] not in MACHINE_TYPES:
         raise _invalid(f"connector.machineType {changes['machineType']!r} is not supported; "
-                       f"use one of {', '.join(MACHINE_TYPES)}")
+                       f"use one of {', '.join(MACHINE_TYPES)}", "connector.machineType")
     has_min, has_max = "minInstances" in changes, "maxInstances" in changes
     if has_min != has_max:
         given, missing = ("minInstances", "maxInstances") if has_min else ("maxInstances", "minInstances")
-        raise _invalid(f"{missing} must be updated together with {given}")
+        raise _invalid(f"{missing} must be updated together with {given}", f"connector.{missing}")
     if not has_min:
         return
     low, high = _as_int("minInstances", changes["minInstances"]), _as_int("maxInstances", changes["maxInstances"])
     changes["minInstances"], changes["maxInstances"] = low, high
     if not MIN_INSTANCES[0] <= low <= MIN_INSTANCES[1]:
-        raise _invalid(f"connector.minInstances must be between {MIN_INSTANCES[0]} and {MIN_INSTANCES[1]}, got {low}")
+        raise _invalid(f"connector.minInstances must be between {MIN_INSTANCES[0]} and {MIN_INSTANCES[1]}, got {low}",
+                       "connector.minInstances")
     if not MAX_INSTANCES[0] <= high <= MAX_INSTANCES[1]:
-        raise _invalid(f"connector.maxInstances must be between {MAX_INSTANCES[0]} and {MAX_INSTANCES[1]}, got {high}")
+        raise _invalid(f"connector.maxInstances must be between {MAX_INSTANCES[0]} and {MAX_INSTANCES[1]}, got {high}",
+                       "connector.maxInstances")
     if low >= high:
-        raise _invalid(f"connector.minInstances ({low}) must be lower than connector.maxInstances ({high})")
+        raise _invalid(f"connector.minInstances ({low}) must be lower than connector.maxInstances ({high})",
+                       "connector.minInstances")
 
 
 def _check_state(stored: dict[str, Any], busy_code: grpc.StatusCode = grpc.StatusCode.ABORTED) -> None:
@@ -452,7 +496,7 @@ def _check_scale_up(changes: dict[str, Any], stored: dict[str, Any]) -> None:
     for field in ("minInstances", "maxInstances"):
         if field in changes and changes[field] < stored[field]:
             raise _invalid(f"connector.{field} can only be increased: requested {changes[field]}, "
-                           f"currently {stored[field]}")
+                           f"currently {stored[field]}", f"connector.{field}")
 
 
 # --- HTTP plumbing ------------------------------------------------------------------------------

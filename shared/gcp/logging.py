@@ -8,6 +8,7 @@ Google libraries are imported on first use, to keep cold starts short.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,6 +20,8 @@ from shared.diagnosis.evidence import LogRecord, LogResult, decoded
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
+# How many pages list_payloads follows a token through before it calls the search unfinished.
+MAX_SEARCH_PAGES = 10
 AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
 
 
@@ -92,9 +95,17 @@ class CloudLoggingAdapter(_LoggingClient):
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
 
     def list_payloads(self, project: str, filter: str, max_entries: int) -> list[tuple[datetime, dict[str, Any]]]:
-        """(timestamp, jsonPayload as a dict) of the newest matching entries, at most `max_entries`
-        (one page); entries without a JSON payload are left out. For structured lines such as
-        Runwarden's own timeline."""
+        """(timestamp, jsonPayload as a dict) of the newest matching entries, at most `max_entries`;
+        entries without a JSON payload are left out. For structured lines such as Runwarden's own
+        timeline.
+
+        Pages are read until `max_entries` entries have come or no token is left: a page may hold
+        fewer entries than asked, even none, with a token to go on ("the search found no log
+        entries so far but it did not have time to search all the possible log entries",
+        ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto). So an empty
+        first page is not "nothing matched". After MAX_SEARCH_PAGES pages with a token still
+        given and fewer entries found, the search is reported unfinished (SEARCH_INCOMPLETE),
+        never as a short answer."""
         from google.cloud.logging_v2.types import ListLogEntriesRequest
         from google.protobuf.json_format import MessageToDict
 
@@ -105,12 +116,21 @@ class CloudLoggingAdapter(_LoggingClient):
             request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
                                             order_by="timestamp desc", page_size=max_entries)
             pager = self._logging().list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
-            first = next(iter(pager.pages), None)
-            found = []
-            for entry in (first.entries if first is not None else ()):
-                raw = type(entry).pb(entry)
-                if raw.WhichOneof("payload") == "json_payload":
-                    found.append((raw.timestamp.ToDatetime(tzinfo=timezone.utc), MessageToDict(raw.json_payload)))
+            found: list[tuple[datetime, dict[str, Any]]] = []
+            entries = 0
+            for pages, page in enumerate(pager.pages, start=1):
+                for entry in itertools.islice(page.entries, max_entries - entries):
+                    entries += 1
+                    raw = type(entry).pb(entry)
+                    if raw.WhichOneof("payload") == "json_payload":
+                        found.append((raw.timestamp.ToDatetime(tzinfo=timezone.utc), MessageToDict(raw.json_payload)))
+                if entries >= max_entries or not page.next_page_token:
+                    return found
+                if pages >= MAX_SEARCH_PAGES:
+                    raise PermanentError(
+                        f"ListLogEntries projects/{project}: {entries} of up to {max_entries} entries after "
+                        f"{pages} pages and the search has not finished (the API still gives a page token); "
+                        "narrow the time range", code="SEARCH_INCOMPLETE")
             return found
 
         return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy)

@@ -21,7 +21,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from shared.errors import PermanentError
+from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import Floats, MetricQuery, MetricResult, MetricSeries, OldestFirst, decoded
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
@@ -115,8 +115,11 @@ class CloudMonitoringAdapter:
 
     def query(self, query: MetricQuery) -> MetricResult:
         validate_query(query)
-        protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
-                                 policy=self._policy)
+        try:
+            protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
+                                     policy=self._policy)
+        except IncompleteAnswerError as exc:
+            raise missing_evidence(exc) from exc
         return result_from_series(describe_query(query), protos)
 
     def warm(self) -> None:
@@ -144,7 +147,31 @@ class CloudMonitoringAdapter:
     def _list(self, query: MetricQuery) -> list[Any]:
         # Every page read inside the retried call: a fault mid-way re-runs the whole query. The
         # series come as plain protobuf messages (see "proto -> model" below).
-        return self._calls().time_series(list_time_series_request(query), self._policy.call_timeout)
+        pages = self._calls().pages(list_time_series_request(query), self._policy.call_timeout)
+        check_complete(pages, query)
+        return [series for page in pages for series in page.time_series]
+
+
+class IncompleteAnswerError(TransientError):
+    """A ListTimeSeries answer that says it may be incomplete: asked again (transient), then
+    reported as missing evidence."""
+
+
+def missing_evidence(exc: IncompleteAnswerError) -> PermanentError:
+    """Asked again and still incomplete: missing evidence, said so, never partial data read as
+    the whole (a series left out could be the one that shows the fault)."""
+    return PermanentError(f"{exc}; the answer is not used as evidence", code="INCOMPLETE_ANSWER")
+
+
+def check_complete(pages: Any, query: MetricQuery) -> None:
+    """Raises IncompleteAnswerError when a page carries execution errors: "Query execution errors
+    that may have caused the time series data returned to be incomplete"
+    (ListTimeSeriesResponse.execution_errors, google/monitoring/v3/metric_service.proto)."""
+    errors = [error for page in pages for error in page.execution_errors]
+    if errors:
+        said = "; ".join(f"code {e.code}: {e.message}" for e in errors[:3])
+        raise IncompleteAnswerError(f"ListTimeSeries {query.metric_type}: the answer may be incomplete "
+                                    f"({len(errors)} execution error(s): {said})")
 
 
 def list_time_series_request(query: MetricQuery) -> Any:
@@ -287,7 +314,34 @@ def _oldest_first(end_us: list[int], values: list[Any]) -> tuple[list[int], list
 
 def result_from_series(query: str, protos: Any) -> MetricResult:
     """The MetricResult of a ListTimeSeries answer (its TimeSeries, every page) to the request
-    `query` describes: series decoded, sorted by their labels so the same data always reads the same."""
-    series = sorted(map(series_from_proto, protos),
-                    key=lambda s: (sorted(s.metric_labels.items()), sorted(s.resource_labels.items())))
+    `query` describes: series decoded, sorted by their labels so the same data always reads the same.
+
+    One series may come in parts on several pages: in the FULL view page_size "is the maximum
+    number of Points returned" (ListTimeSeriesRequest.page_size, google/monitoring/v3/
+    metric_service.proto), so a series with more points than a page holds is cut. Whether the API
+    also cuts smaller ones at a page's end is not documented; either way the parts of one series
+    (the same metric and resource labels: the query names one metric type and one resource type)
+    are joined into one, never read as two series."""
+    keyed = sorted(((_identity(s), s) for s in map(series_from_proto, protos)), key=operator.itemgetter(0))
+    series: list[MetricSeries] = []
+    last: Any = None
+    for key, one in keyed:
+        if series and key == last:
+            series[-1] = _joined(series[-1], one)
+        else:
+            series.append(one)
+        last = key
     return MetricResult(query=query, series=tuple(series))
+
+
+def _identity(series: MetricSeries) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    return sorted(series.metric_labels.items()), sorted(series.resource_labels.items())
+
+
+def _joined(first: MetricSeries, second: MetricSeries) -> MetricSeries:
+    """Two parts of one series as one: their points together, oldest first."""
+    end_us, values = _oldest_first([*first.end_us, *second.end_us], [*first.values, *second.values])
+    numeric = isinstance(first.values, Floats) and isinstance(second.values, Floats)
+    return decoded(MetricSeries, {"metric_labels": first.metric_labels, "resource_labels": first.resource_labels,
+                                  "end_us": OldestFirst(end_us),
+                                  "values": Floats(values) if numeric else tuple(values)}, _SERIES_FIELDS)

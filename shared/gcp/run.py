@@ -492,13 +492,27 @@ def _traffic_key(targets: Any) -> list[tuple]:
 
 def service_from_proto(proto: Any) -> Service:
     proto = _raw(proto)
+    latest_ready = short_name(proto.latest_ready_revision) or None
     return Service(
         name=proto.name, generation=proto.generation, etag=proto.etag,
         traffic=tuple(_traffic_from_proto(t) for t in proto.traffic),
-        traffic_statuses=tuple(_traffic_from_proto(t) for t in proto.traffic_statuses),
-        latest_ready_revision=short_name(proto.latest_ready_revision) or None,
+        traffic_statuses=tuple(_resolved(_traffic_from_proto(t), latest_ready) for t in proto.traffic_statuses),
+        latest_ready_revision=latest_ready,
         latest_created_revision=short_name(proto.latest_created_revision) or None,
         labels=dict(proto.labels))
+
+
+def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:
+    """A LATEST traffic status with the revision it serves. Whether the API names it there is not
+    documented (TrafficTargetStatus.revision: "Revision to which this traffic is sent"); when it
+    does not, LATEST means the latest ready revision (TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST:
+    "Allocates instances to the Service's latest ready Revision"; TrafficTarget: "pointing to the
+    latest Ready Revision", google/cloud/run/v2/traffic_target.proto, google-cloud-run 0.16.2),
+    which is `latest_ready_revision` ("the state of the last serving revision" after a failed
+    reconcile, Service.reconciling). Without either, the status stays unnamed."""
+    if status.type is TrafficType.LATEST and not status.revision and latest_ready:
+        return status.model_copy(update={"revision": latest_ready})
+    return status
 
 
 # A service lists every revision it ever had (hundreds, for a service deployed often): each is

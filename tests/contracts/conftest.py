@@ -1,1 +1,1 @@
-from tests.integration.conftest import anchor, seed_scenario, standin_env, standins  # noqa: F401 - shared fixtures
+from tests.integration.conftest import anchor, seed_scenario, standin_env, standins, vpc_standin  # noqa: F401 - shared fixtures

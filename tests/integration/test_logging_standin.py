@@ -203,9 +203,13 @@ def test_not_binds_tightest(client, seeded):
     assert ids(client, "NOT severity>=ERROR OR insertId=e503 AND logName:requests") == ["ok-1", "e503", "front-ok"]
 
 
-def test_without_timestamp_only_the_last_24_hours(client, logging_standin):
+def test_without_timestamp_every_entry_and_24_hours_under_the_other_reading(client, logging_standin):
+    """The server applies no default window (the 24 hours are the client libraries' default:
+    sandbox/standins/logging.py); `default_window` plays the reading that it does."""
     logging_standin.add_entries([request_entry(-25 * 60, 500, insert_id="old"), request_entry(-23 * 60, 500,
                                                                                              insert_id="recent")])
+    assert ids(client, "severity>=ERROR") == ["old", "recent"]
+    logging_standin.default_window = timedelta(hours=24)
     assert ids(client, "severity>=ERROR") == ["recent"]
     assert ids(client, 'severity>=ERROR timestamp>="2026-11-24T00:00:00Z"') == ["old", "recent"]
     assert ids(client, 'NOT timestamp<"2000-01-01T00:00:00Z"') == ["old", "recent"]   # any mention lifts it

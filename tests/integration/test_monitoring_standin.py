@@ -110,11 +110,24 @@ def test_headers_view_returns_no_points(client, seeded, anchor):
 
 
 def test_paging(client, seeded, anchor):
-    pager = client.list_time_series(request={
-        "name": "projects/demo-project", "filter": BACKEND, "page_size": 2,
-        "interval": {"start_time": anchor - timedelta(minutes=30), "end_time": anchor}}, retry=None)
-    pages = list(pager.pages)
-    assert [len(p.time_series) for p in pages] == [2, 2]
+    """page_size counts points in the FULL view and series in HEADERS (ListTimeSeriesRequest.page_size)."""
+    def pages(page_size: int, view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL) -> list:
+        return list(client.list_time_series(request={
+            "name": "projects/demo-project", "filter": BACKEND, "page_size": page_size, "view": view,
+            "interval": {"start_time": anchor - timedelta(minutes=30), "end_time": anchor}}, retry=None).pages)
+
+    headers = pages(2, monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.HEADERS)
+    assert [len(p.time_series) for p in headers] == [2, 2]
+    whole = [(ts.metric.labels, ts.resource.labels, list(ts.points)) for ts in pages(0)[0].time_series]
+    paged = pages(2)
+    assert all(sum(len(ts.points) for ts in p.time_series) <= 2 for p in paged) and len(paged) > 2
+    joined: list = []
+    for ts in (ts for p in paged for ts in p.time_series):
+        if joined and (joined[-1][0], joined[-1][1]) == (ts.metric.labels, ts.resource.labels):
+            joined[-1][2].extend(ts.points)
+        else:
+            joined.append((ts.metric.labels, ts.resource.labels, list(ts.points)))
+    assert joined == whole
     with pytest.raises(exceptions.InvalidArgument, match="page_token"):
         query(client, anchor, page_token="not-issued-here")
 
@@ -125,12 +138,18 @@ def test_other_project_sees_nothing(client, seeded, anchor):
     assert list(client.list_time_series(request=request, retry=None)) == []
 
 
-def test_gauge_point_in_time(client, standins, anchor):
+def test_gauge_point_in_time_only_under_the_earlier_reading(client, standins, anchor):
+    """A read without start_time: refused (TimeInterval, "The start time must be specified"), or a
+    GAUGE point in time under the docstring's earlier text (start_optional_for_gauge)."""
     standins.monitoring.add_series(SeriesSeed(
         "run.googleapis.com/container/instance_count", "cloud_run_revision",
         {"project_id": "demo-project", "service_name": "backend"}, {"state": "active"}, kind="GAUGE",
         points=(PointSeed(anchor, 3), PointSeed(anchor - timedelta(minutes=1), 2))))
-    [ts] = query(client, anchor, filter='metric.type = "run.googleapis.com/container/instance_count"', start=None)
+    instances = 'metric.type = "run.googleapis.com/container/instance_count"'
+    with pytest.raises(exceptions.InvalidArgument, match="start_time is required"):
+        query(client, anchor, filter=instances, start=None)
+    standins.monitoring.start_optional_for_gauge = True
+    [ts] = query(client, anchor, filter=instances, start=None)
     assert [p.value.int64_value for p in ts.points] == [3]
 
 
@@ -142,7 +161,7 @@ def test_gauge_point_in_time(client, standins, anchor):
     ({"filter": REQUESTS + ' AND resource.labels.service_name != "x"'}, "unsupported filter clause"),
     ({"filter": 'metric.type = starts_with("run.googleapis.com")'}, "unsupported filter clause"),
     ({"start": timedelta(0)}, "must be earlier"),
-    ({"start": None}, "start_time is required for DELTA"),
+    ({"start": None}, "start_time is required"),
     ({"aggregation": summed(timedelta(seconds=30))}, "at least 60s"),
     ({"aggregation": {"alignment_period": timedelta(minutes=1), "per_series_aligner": Aligner.ALIGN_PERCENTILE_99}},
      "ALIGN_PERCENTILE_99"),

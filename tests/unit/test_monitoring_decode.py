@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from google.cloud import monitoring_v3
 
-from shared.diagnosis.evidence import MetricPoint, MetricSeries
-from shared.gcp.monitoring import point_value, series_from_proto
+from shared.diagnosis.evidence import Floats, MetricPoint, MetricSeries
+from shared.gcp.monitoring import point_value, result_from_series, series_from_proto
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -133,3 +133,28 @@ def test_points_built_from_the_columns_are_the_validated_models():
                              MetricPoint(end=datetime(1970, 1, 1, 0, 1, tzinfo=timezone.utc), value="UP"))
     assert MetricSeries(points=series.points) == series
     assert series.points[0].model_dump() == {"end": datetime(1970, 1, 1, tzinfo=timezone.utc), "value": 1.5}
+
+
+def _series(queue: str, *points: monitoring_v3.Point) -> monitoring_v3.TimeSeries:
+    return monitoring_v3.TimeSeries(metric={"type": "custom.googleapis.com/q", "labels": {"queue": queue}},
+                                    resource={"type": "global", "labels": {"project_id": "p"}}, points=list(points))
+
+
+def test_the_parts_of_one_series_from_several_pages_are_one_series():
+    """A FULL answer is paged by points (ListTimeSeriesRequest.page_size), so one series may come in
+    parts, newest first on each page: joined by their labels, points oldest first, each once."""
+    t0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    at = [t0 - timedelta(minutes=i) for i in range(5)]
+    answer = [_series("a", point(at[0], int64_value=0), point(at[1], int64_value=1)),
+              _series("b", point(at[0], double_value=9.5)),
+              _series("a", point(at[2], int64_value=2)),
+              _series("a", point(at[3], int64_value=3), point(at[4], int64_value=4))]
+    result = result_from_series("q", answer)
+    assert [s.metric_labels["queue"] for s in result.series] == ["a", "b"]
+    whole = result.series[0]
+    assert whole.values == (4.0, 3.0, 2.0, 1.0, 0.0) and isinstance(whole.values, Floats)
+    assert whole == MetricSeries.model_validate({"metric_labels": {"queue": "a"},
+                                                 "resource_labels": {"project_id": "p"},
+                                                 "end_us": whole.end_us, "values": whole.values})
+    assert list(whole.end_us) == sorted(int(t.timestamp() * 1_000_000) for t in at)
+    assert result_from_series("q", [answer[0], answer[2], answer[3], answer[1]]) == result
