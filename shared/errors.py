@@ -28,6 +28,12 @@ class OutcomeUnknownError(TransientError):
     claim and cooldown and hands the action to the verification sweep."""
 
 
+class ChangedAroundWriteError(OutcomeUnknownError):
+    """A write the API applied while the target also changed by another hand between the read the
+    decision rests on and the write's answer: the other change may have been written over. Recorded
+    and escalated as a write whose completion is in doubt, never repeated."""
+
+
 class PermanentError(RunwardenError):
     """A fault a retry will not fix (PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT).
 

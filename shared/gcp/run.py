@@ -45,6 +45,15 @@ The traffic write (docs/api-contracts.md has the request and its sources):
   only the desired split (Service.reconciling docstring). They are read from the operation's
   response when that Service shows its reconciliation over and succeeded for its generation
   (`_reconciled`) and shows the request, otherwise from the service read again.
+- Whether a server that does not check the etag exists is UNCONFIRMED: the REST discovery clients
+  call Service.etag "Output only" (google-apis-run_v2 GoogleCloudRunV2Service#etag), and AIP-203
+  has a service ignore such a field in a request. Under that reading another change made between
+  the read and the write is written over, and the one trace is the generation: it "monotonically
+  increases every time the user modifies the desired state" (Service docstring), so the service
+  after the write shows at least two modifications past the read, this write and the other
+  (`_changed_around`). The write is then reported as in doubt (ChangedAroundWriteError: the gate
+  records it and escalates), never as a clean `applied`. The same holds, and is worth a person's
+  look as much, when the other change came right after the write, under every reading.
 """
 from __future__ import annotations
 
@@ -55,7 +64,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from shared.errors import OutcomeUnknownError, PermanentError, StaleEvidenceError, TransientError, classify
+from shared.errors import (ChangedAroundWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
+                           TransientError, classify)
 from shared.diagnosis.evidence import (Condition, Revision, Service, TrafficTarget, TrafficType, decoded,
                                       short_name)
 from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
@@ -93,6 +103,18 @@ class _StatusMoved:
     """A refused write's service, re-read: its etag moved, its desired state did not."""
 
     fresh: Any
+
+
+def _changed_around(service_name: str, read: Any, after: Any) -> None:
+    """Raises ChangedAroundWriteError if the service after this write shows another modification of
+    its desired state besides the write's own since `read`, the read the decision rests on (see the
+    module docstring): its generation at least two past the read's. A read without a generation
+    (0: not known) proves nothing."""
+    if read.generation and after.generation > read.generation + 1:
+        raise ChangedAroundWriteError(
+            f"UpdateService {service_name}: written, but the service's desired state was also changed by another "
+            f"hand around the write (generation {read.generation} when read, {after.generation} after this one "
+            "write): that change may have been written over")
 
 
 def _status_only(read: Any, fresh: Any) -> bool:
@@ -293,6 +315,7 @@ class CloudRunAdapter(CloudRunReader):
                 pass
             else:
                 self._keep(service_name, answered)
+                _changed_around(service_name, current, answered)
                 return result
         # What serves now, read afresh: an answer still reconciling, none, or one not showing the
         # request says nothing settled.
@@ -306,6 +329,7 @@ class CloudRunAdapter(CloudRunReader):
                                       "still reconciling; what serves is not settled")
         result = service_from_proto(service)
         self._verify_traffic(result, traffic)
+        _changed_around(service_name, current, service)
         return result
 
     def _after_refusal(self, service_name: str, request: Any, read: Any, exc: Exception, *,

@@ -27,8 +27,8 @@ from typing import Any, Mapping
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
-from shared.errors import (AttemptInProgress, OutcomeUnknownError, PermanentError, RunwardenError,
-                           StaleEvidenceError, TransientError)
+from shared.errors import (AttemptInProgress, ChangedAroundWriteError, OutcomeUnknownError, PermanentError,
+                           RunwardenError, StaleEvidenceError, TransientError)
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
@@ -533,6 +533,10 @@ class Gate:
         result.status = OutcomeStatus.ESCALATED
         result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); recorded "
                          "for the verification sweep, and a person should check the target")
+        if isinstance(exc, ChangedAroundWriteError):
+            result.reason = (f"{action.name} applied, with another change around it: {exc}. Recorded for the "
+                             f"verification sweep, not written again; a person must check {params.target} and make "
+                             "the other change again if it was lost")
         result.after = None
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,

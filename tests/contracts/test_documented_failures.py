@@ -500,12 +500,14 @@ def test_a_change_between_the_read_and_the_write_under_each_etag_reading(standin
     changed (ConcurrentModificationError). If the server ignored the etag (the REST discovery
     clients call Service.etag "Output only", google-apis-run_v2 GoogleCloudRunV2Service#etag;
     AIP-203 has a service ignore such fields in a request), the write lands over the other change;
-    the answer's generation, two past the read, is what shows it."""
+    the answer's generation, two past the read, is what shows it, and the adapter reports the write
+    as in doubt (ChangedAroundWriteError), never as a clean write."""
     import grpc
 
     from sandbox.scenarios import resolve_scenario, seed
     from sandbox.standins.run import TrafficSeed
     from shared.diagnosis.evidence import TrafficTarget, TrafficType
+    from shared.errors import ChangedAroundWriteError
     from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError
 
     seed(standin_env, resolve_scenario("bad_revision"), anchor)
@@ -519,8 +521,10 @@ def test_a_change_between_the_read_and_the_write_under_each_etag_reading(standin
             run.set_traffic(SERVICE, rollback, read.etag)
         assert [t.percent for t in standin_env.run.service(SERVICE).traffic] == [50, 50]
     else:
-        after = run.set_traffic(SERVICE, rollback, read.etag)
-        assert after.generation == read.generation + 2
+        with pytest.raises(ChangedAroundWriteError, match=f"generation {read.generation} when read, "
+                                                          f"{read.generation + 2} after"):
+            run.set_traffic(SERVICE, rollback, read.etag)
+        assert [t.percent for t in standin_env.run.service(SERVICE).traffic] == [100]     # written over
 
 
 def test_an_incomplete_answer_is_a_gap_in_the_evidence_not_part_of_it(standin_env, anchor):

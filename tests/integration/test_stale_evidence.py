@@ -63,6 +63,29 @@ def test_a_service_changed_after_the_evidence_escalates_and_writes_nothing(world
     assert world.state.find_records("actions", "service", SERVICE) == []
 
 
+def test_a_change_the_server_let_the_write_land_over_is_recorded_and_escalated(world):
+    """Under the reading where the server ignores the etag: a person's change between the read and
+    the write is written over. The service's generation shows it, so the write is not reported as a
+    clean `applied`: it is recorded (the sweep verifies or undoes it, nothing is written twice) and
+    escalated, naming both generations."""
+    world.seed("bad_revision")
+    world.standins.run.stale_etag_code = None
+    read = world.standins.run.service(SERVICE)
+    split = [TrafficSeed(90, NEW), TrafficSeed(10, OLD)]
+    world.adapters.run = ChangedMeanwhile(world.adapters.run, lambda: world.standins.run.set_traffic(SERVICE, split))
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "another change around it" in outcome.reason and "may have been written over" in outcome.reason
+    assert f"generation {read.generation} when read, {read.generation + 2} after" in outcome.reason
+    assert world.serving() == {OLD: 100} and world.standins.run.count("UpdateService") == 1
+    [record] = world.state.find_records("actions", "service", SERVICE)
+    assert record["state"] == "pending"
+    again = world.handle(world.alert(message_id="2"))
+    assert again.status.value == "skipped" and world.standins.run.count("UpdateService") == 1
+
+
 def test_the_next_alert_decides_on_fresh_evidence(world):
     """After the escalation, a new incident reads the service as it now is and acts on it."""
     world.seed("bad_revision")
