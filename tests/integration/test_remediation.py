@@ -293,12 +293,39 @@ def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsu
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
+class _WritesAfterAllRead:
+    """The Run port, its first write held until `readers` reads of the service were made: every
+    concurrent handler decides on the service as it was before any write, however the threads are
+    scheduled on a loaded machine (a fixed latency on the read could not promise that)."""
+
+    def __init__(self, run, readers: int) -> None:
+        import threading
+
+        self.run, self.readers, self.reads = run, readers, 0
+        self.lock, self.all_read = threading.Lock(), threading.Event()
+
+    def __getattr__(self, name: str):
+        return getattr(self.run, name)
+
+    def get_service(self, *args, **kwargs):
+        service = self.run.get_service(*args, **kwargs)
+        with self.lock:
+            self.reads += 1
+            if self.reads >= self.readers:
+                self.all_read.set()
+        return service
+
+    def set_traffic(self, *args, **kwargs):
+        assert self.all_read.wait(60), f"only {self.reads} of {self.readers} reads before the write"
+        return self.run.set_traffic(*args, **kwargs)
+
+
 def test_budget_slots_hold_under_concurrent_incidents(standin_env, firestore, pubsub, project_id, anchor):
     # Cooldown off, so only the budget (one action per target per hour) stands between them.
     world = World(standin_env, pubsub, project_id, anchor,
                   guardrails={"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1})
     world.seed("bad_revision")
-    world.standins.run.faults.add_latency(0.5, method="GetService")  # everyone reads before anyone writes
+    world.adapters.run = _WritesAfterAllRead(world.adapters.run, readers=4)   # everyone reads before anyone writes
     statuses, errors = concurrently(*(lambda i=i: world.handle(world.alert(incident_id=f"0.parallel{i}",
                                                                            message_id=f"m{i}"))
                                       for i in range(4)))
