@@ -385,7 +385,7 @@ def take_report(state: Any, intent: KeptReport, by: str, now: datetime, lease: t
                 collection: str = INTENTS, key: str | None = None) -> bool:
     """The publish of a pending report no sweep holds (its holder's lease lapsed, or it gave it back),
     taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it. In
-    an intent, or in any other record the sweep keeps its outcomes in (`collection`: verification.KEPT_IN).
+    an intent, or in any other record the sweep keeps its outcomes in (`collection`: kept_reports.KEPT_IN).
     `key`: the record's, when `intent` is only its report's fields (the rest of it unreadable)."""
     if intent.report_state != REPORT_PENDING or not intent.report:
         return False
