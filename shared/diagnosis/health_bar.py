@@ -1,0 +1,95 @@
+"""What `healthy` may be judged against for one alert: the alert's own condition, as far as the
+health check can see it. Pure, no I/O.
+
+The health check reads the service's request_count (5xx and 429 share) and request_latencies
+(p99). "Healthy" means the alert's condition no longer holds on live data, so it may be said only
+when the alert's condition is about those two things, and only at a bar no looser than the
+alert's own:
+- a request_count alert on failures (5xx, or any response class): judged; a ratio threshold
+  below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said 0.5 % matters);
+- a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
+  client errors are not what the check reads);
+- a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
+  gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
+  `hang_latency_seconds`; without a threshold: not judged;
+- a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
+- any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
+Alerts on a shared resource (a connector, a Cloud SQL instance, an uptime check) are judged on
+their users' requests as before: that verdict is about the users, and says so (scope.combine).
+An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
+the settings' defaults.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.evidence import AlertContext
+
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+# Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
+_SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
+_BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+# A condition filter that selects client errors: `metric.label.response_code_class="4xx"` (or
+# one_of(...)), MQL `response_code_class == '4xx'`, or a 4xx response_code other than 429.
+_CLIENT_ERRORS = re.compile(r"response_code_class\W{1,6}4xx|response_code\W{1,6}4(?!29)\d\d", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class HealthBar:
+    """Whether `healthy` can be judged for the alert, and at which bars; `why_not` says why not."""
+
+    judged: bool
+    error_ratio: float        # the 5xx-or-429 share at or below which requests are clean
+    p99_seconds: float        # the p99 below which requests are fast
+    source: str = "settings"  # where the bars come from, for the evidence
+    why_not: str = ""
+
+
+def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
+    default = HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds)
+    if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
+        return default
+    if alert.log_filter:
+        return _not_judged(s, f"the alert is a log-match condition (policy {alert.policy!r}): it fires on log "
+                              "entries, and clean requests do not show that those entries stopped")
+    if alert.metric_type == REQUEST_COUNT:
+        return _request_count(alert, s, default)
+    if alert.metric_type == REQUEST_LATENCIES:
+        return _latencies(alert, s, default)
+    shown = alert.metric_type or "a condition with no metric type (MQL, PromQL or SQL)"
+    return _not_judged(s, f"the alert measures {shown}, which the health check does not read (it reads "
+                          f"{REQUEST_COUNT} and {REQUEST_LATENCIES})")
+
+
+def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
+    if alert.comparison in _BELOW:
+        return _not_judged(s, f"the alert fires when requests drop ({alert.comparison} {alert.threshold}): the "
+                              "health check judges failures and latency, not the volume of requests")
+    labels = alert.metric_labels
+    client = (labels.get("response_code_class", "").lower() == "4xx"
+              or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
+              or bool(_CLIENT_ERRORS.search(alert.condition_filter)))
+    if client:
+        return _not_judged(s, "the alert counts client errors (4xx): the health check judges 5xx and 429 only")
+    threshold = alert.threshold
+    if threshold is not None and 0 < threshold < s.healthy_error_ratio and (alert.ratio or threshold < 1):
+        return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
+    return default
+
+
+def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
+    if alert.comparison in _BELOW or alert.threshold is None or alert.threshold <= 0:
+        return _not_judged(s, f"the alert on {REQUEST_LATENCIES} has no upper threshold the health check can "
+                              f"compare p99 with ({alert.comparison or 'no comparison'}, threshold "
+                              f"{alert.threshold})")
+    seconds = alert.threshold / 1000.0   # request_latencies is in milliseconds
+    if seconds >= s.hang_latency_seconds:
+        return default
+    return HealthBar(True, s.healthy_error_ratio, seconds, f"the alert's own latency threshold {alert.threshold:g} ms")
+
+
+def _not_judged(s: DiagnosisSettings, why: str) -> HealthBar:
+    return HealthBar(False, s.healthy_error_ratio, s.hang_latency_seconds, why_not=why)
