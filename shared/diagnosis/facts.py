@@ -207,6 +207,12 @@ class Facts:
                       self.data_until or self.b.collected_at)
 
     @cached_property
+    def before(self) -> Window:
+        """One lookback before the incident window: how things stood before the failures began."""
+        start = self.incident.start
+        return Window(start - timedelta(seconds=self.s.lookback_seconds), start)
+
+    @cached_property
     def recent(self) -> Window:
         end = self.data_until or self.b.collected_at
         return Window(end - timedelta(seconds=self.s.recent_seconds), end)
