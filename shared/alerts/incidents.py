@@ -64,7 +64,24 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
+# Monitoring sends `started_at` / `ended_at` in epoch seconds (gcp-facts.md §1; every sample in
+# shared/reference/samples). A value past this (2100-01-01T00:00:00Z) is no incident time: most
+# likely epoch milliseconds from a relay, which would put the incident in the year ~58,000 and
+# fail every later step that turns it into a date. The console's test notification sends 0.
+_LATEST_EPOCH_SECONDS = 4_102_444_800
+
+
 def _epoch_seconds(value: Any) -> int:
+    seconds = _integer_seconds(value)
+    if not 0 <= seconds < _LATEST_EPOCH_SECONDS:
+        hint = " (epoch milliseconds?)" if seconds >= _LATEST_EPOCH_SECONDS else ""
+        raise PydanticCustomError(
+            "epoch_seconds_range", "expected epoch seconds from 1970 to 2100, got {got}{hint}",
+            {"got": seconds, "hint": hint})
+    return seconds
+
+
+def _integer_seconds(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():

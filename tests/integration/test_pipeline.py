@@ -124,6 +124,24 @@ def test_malformed_alerts_are_rejected_not_raised(world, data, field):
     assert published["status"] == "rejected" and published["message_id"] == "1"
 
 
+@pytest.mark.parametrize("field", ["started_at", "ended_at"])
+def test_an_incident_time_in_milliseconds_is_rejected_naming_the_field(world, field):
+    # Monitoring sends epoch seconds; a relay that rewrites them in milliseconds must not reach the
+    # diagnosis (a year past 9999) and be delivered again and again until given up on.
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"].update(state="closed", ended_at=notification["incident"]["started_at"] + 600)
+    if field == "started_at":
+        notification["incident"].update(state="open", ended_at=None)
+    notification["incident"][field] *= 1000
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    assert f"incident.{field}" in outcome.reason and "milliseconds" in outcome.reason
+    assert world.standins.run.calls == [] and world.standins.monitoring.calls == []
+
+
 def test_bad_base64_is_rejected(world):
     outcome = world.handle({"message": {"data": "%%% not base64 %%%", "messageId": "7"}})
     assert outcome.status.value == "rejected" and "message.data" in outcome.reason
