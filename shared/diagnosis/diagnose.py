@@ -134,7 +134,9 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     minutes = facts.minutes_with_requests(window)
     recent = facts.requests(window)
     p99 = facts.p99_seconds(window)
-    clean = recent.total >= s.min_requests and recent.refused_ratio <= bar.error_ratio
+    refused = recent.by_class.get("5xx", 0) + recent.by_code.get("429", 0)
+    clean = (recent.total >= s.min_requests and recent.refused_ratio <= bar.error_ratio
+             and (bar.error_count is None or refused <= bar.error_count))
     fast = bool(p99) and max(p99) < bar.p99_seconds
     if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
         return None
@@ -148,9 +150,11 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
         return None
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
-                                   f"{recent.refused_ratio:.1%} 5xx or 429 in {window}",
+                                   f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",
                           threshold=f">= {s.min_requests} requests over >= {_HEALTHY_MIN_MINUTES} minutes after the "
-                                    f"incident start and <= {bar.error_ratio:.1%} 5xx or 429 ({bar.source})",
+                                    f"incident start and <= {bar.error_ratio:.1%} 5xx or 429"
+                                    + (f", <= {bar.error_count:g} of them" if bar.error_count is not None else "")
+                                    + f" ({bar.source})",
                           passed=True, about=about),
              EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {max(p99):.1f} s",
                           threshold=f"< {bar.p99_seconds:g} s ({bar.source})", passed=True, about=about)]

@@ -5,8 +5,14 @@ The health check reads the service's request_count (5xx and 429 share) and reque
 (p99). "Healthy" means the alert's condition no longer holds on live data, so it may be said only
 when the alert's condition is about those two things, and only at a bar no looser than the
 alert's own:
-- a request_count alert on failures (5xx, or any response class): judged; a ratio threshold
-  below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said 0.5 % matters);
+- a request_count alert on the share of failures (a ratio policy, or a threshold below 1): judged;
+  a ratio threshold below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said
+  0.5 % matters);
+- a request_count alert on a number of 5xx (a threshold of 1 or more: a rate per second or a count
+  per alignment period, which the notification does not tell apart): judged, and the 5xx and 429
+  counted over the whole recent window must not exceed the threshold (that sum is at least the
+  per-minute count and the per-second rate, so it holds the bar under either reading); a number
+  of requests of any class above a threshold is a volume alert: not judged;
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
   client errors are not what the check reads);
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
@@ -32,6 +38,8 @@ REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 # Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
 _SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+# A condition filter that selects server errors: response_code_class "5xx", or a 5xx response_code.
+_SERVER_ERRORS = re.compile(r"response_code_class\W{1,6}5xx|response_code\W{1,6}5\d\d", re.IGNORECASE)
 # A condition filter that selects client errors: `metric.label.response_code_class="4xx"` (or
 # one_of(...)), MQL `response_code_class == '4xx'`, or a 4xx response_code other than 429.
 _CLIENT_ERRORS = re.compile(r"response_code_class\W{1,6}4xx|response_code\W{1,6}4(?!29)\d\d", re.IGNORECASE)
@@ -46,6 +54,7 @@ class HealthBar:
     p99_seconds: float        # the p99 below which requests are fast
     source: str = "settings"  # where the bars come from, for the evidence
     why_not: str = ""
+    error_count: float | None = None   # the most 5xx-or-429 the recent window may hold (a count alert)
 
 
 def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
@@ -75,9 +84,21 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     if client:
         return _not_judged(s, "the alert counts client errors (4xx): the health check judges 5xx and 429 only")
     threshold = alert.threshold
+    if threshold is not None and threshold >= 1 and not alert.ratio:
+        if not _server_errors(alert):
+            return _not_judged(s, f"the alert counts requests above {threshold:g} (a volume alert): the health "
+                                  "check judges failures and latency, not the volume of requests")
+        return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
+                         f"the alert's own threshold of {threshold:g} 5xx", error_count=threshold)
     if threshold is not None and 0 < threshold < s.healthy_error_ratio and (alert.ratio or threshold < 1):
         return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     return default
+
+
+def _server_errors(alert: AlertContext) -> bool:
+    labels = alert.metric_labels
+    return (labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
+            or bool(_SERVER_ERRORS.search(alert.condition_filter)))
 
 
 def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:

@@ -93,3 +93,25 @@ def test_shared_resource_alerts_keep_the_users_health_check():
                              metric_type="vpcaccess.googleapis.com/connector/instances", threshold=2.5)
     assert health_bar(connector, S).judged
     assert _diagnose(_serving(Evidence()), connector).signature is Signature.HEALTHY
+
+
+def test_a_5xx_count_alert_is_cleared_only_when_the_recent_5xx_stay_under_its_threshold():
+    count = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=5,
+                         metric_labels={"response_code_class": "5xx"})
+    busy = _serving(Evidence(), error_per_minute=0).requests(OLD, -90, 3, 2000)
+    # 8 500s a minute on 2,040 requests: 0.4 %, under healthy_error_ratio, over 5 a minute or a second.
+    persisting = _diagnose(busy.requests(OLD, -15, 3, 8, code="500"), count)
+    stopped = _diagnose(_serving(Evidence()).requests(OLD, -90, 3, 2000), count)
+
+    assert persisting.signature is not Signature.HEALTHY, persisting.summary
+    assert stopped.signature is Signature.HEALTHY, stopped.summary
+    assert any("<= 5 of them (the alert's own threshold of 5 5xx)" in i.threshold for i in stopped.evidence)
+
+
+def test_a_request_volume_alert_is_not_judged():
+    volume = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=1000)
+
+    bar = health_bar(volume, S)
+
+    assert not bar.judged and "volume" in bar.why_not
+    assert _diagnose(_serving(Evidence()), volume).signature is Signature.INCONCLUSIVE
