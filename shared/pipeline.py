@@ -153,7 +153,10 @@ class _AlertRun:
         if not incident.is_open:
             note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
-            return self.outcome(OutcomeStatus.RESOLVED, "incident closed; recorded, no action taken",
+            closed = ("incident cancelled (its policy's condition was deleted or modified while it was open); "
+                      "recorded, no action taken; not taken as recovery: an action of it is still verified on "
+                      "live data" if incident.is_cancelled else "incident closed; recorded, no action taken")
+            return self.outcome(OutcomeStatus.RESOLVED, closed,
                                 step="resolved", target=incident.cloud_run_service or target.name or None)
         if incident.is_test:
             return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")

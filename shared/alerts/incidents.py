@@ -143,6 +143,13 @@ def _state(value: Any) -> IncidentState:
 
 ConditionKind = Literal["threshold", "log_match", "absent", "other", ""]
 
+# Monitoring's words for an incident it closed because the policy's condition was deleted or
+# modified while the incident was open: "Incident cancelled because the alert policy condition was
+# deleted or modified while incident was active.", in `observed_value` and in the summary of the
+# real closed Pub/Sub sample (shared/reference/samples/monitoring_pubsub_threshold_closed_gce__
+# flanksource.json; gcp-facts.md §1). Compared lower-case.
+CANCELLED_TEXT = "incident cancelled because"
+
 
 # --- The notification as Monitoring sends it ----------------------------------------------
 
@@ -327,6 +334,13 @@ class Incident(BaseModel):
     @property
     def is_test(self) -> bool:
         return self.version == "test"
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Closed because the policy's condition was deleted or modified while the incident was open,
+        not because the condition stopped holding: no evidence of recovery."""
+        return not self.is_open and any(CANCELLED_TEXT in (text or "").lower()
+                                        for text in (self.observed_value, self.summary))
 
     @property
     def is_log_match(self) -> bool:

@@ -108,6 +108,25 @@ def test_a_closed_notification_is_recorded_and_never_acts(world):
     assert world.published()[0]["status"] == "resolved"
 
 
+def test_a_cancelled_closed_is_recorded_but_never_taken_as_the_actions_recovery(world):
+    # Monitoring closes an incident whose policy condition was edited or deleted, with these words in
+    # observed_value and the summary (the real closed Pub/Sub sample): no evidence the fix worked.
+    from shared.remediation.records import ACTIONS
+
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    closed = resolve_scenario("bad_revision").notification(world.anchor, state="closed",
+                                                           ended_at=world.anchor + timedelta(minutes=5))
+    words = "Incident cancelled because the alert policy condition was deleted or modified while incident was active."
+    closed["incident"].update(observed_value=words, summary=f"... returned to normal with a value of {words}.")
+
+    outcome = world.handle(event(json.dumps(closed).encode(), message_id="2"))
+
+    assert outcome.status.value == "resolved" and "cancelled" in outcome.reason, outcome.reason
+    [action] = world.state.find_records(ACTIONS, "incident_id", closed["incident"]["incident_id"])
+    assert action["incident_closed_at"] is None and action["state"] == "pending"
+
+
 @pytest.mark.parametrize("data, field", [
     (b"not json at all", "message.data"),
     (b'{"version": "1.2"}', "incident"),
