@@ -127,6 +127,27 @@ def test_a_cancelled_closed_is_recorded_but_never_taken_as_the_actions_recovery(
     assert action["incident_closed_at"] is None and action["state"] == "pending"
 
 
+@pytest.mark.parametrize("metric, status", [("run.googleapis.com/request_latencies", "skipped"),
+                                            ("run.googleapis.com/container/memory/utilizations", "escalated")])
+def test_a_second_policy_on_a_failure_runwarden_rolled_back_is_its_symptom_when_the_sweep_can_judge_it(
+        world, metric, status):
+    # Two policies on one failure (5xx and latency) open two incidents. The second arrives after the
+    # first's rollback: its evidence still holds the rolled-back revision's 5xx, which no rule explains.
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    second = resolve_scenario("bad_revision").notification(world.anchor, incident_id="0.latencypolicy")
+    second["incident"].update(policy_name="backend p99 latency", threshold_value="2000", observed_value="2400",
+                              metric={"type": metric, "labels": {}})
+
+    outcome = world.handle(event(json.dumps(second).encode(), message_id="2"))
+
+    assert outcome.status.value == status, outcome.reason
+    assert outcome.diagnosis.signature == "inconclusive"
+    if status == "skipped":
+        assert "Runwarden rolled backend back itself (backend-00002-xyz to backend-00001-abc" in outcome.reason
+    assert world.standins.run.count("UpdateService") == 1
+
+
 @pytest.mark.parametrize("data, field", [
     (b"not json at all", "message.data"),
     (b'{"version": "1.2"}', "incident"),
