@@ -75,8 +75,11 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
 
 def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
     if alert.comparison in _BELOW:
-        return _not_judged(s, f"the alert fires when requests drop ({alert.comparison} {alert.threshold}): the "
-                              "health check judges failures and latency, not the volume of requests")
+        # A drop in traffic, or a success ratio (2xx over all) falling below an SLO: which classes the
+        # numerator counts is not in the notification, so neither is judged.
+        return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
+                              f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
+                              "429 and the latency, not the volume of requests nor a success ratio")
     labels = alert.metric_labels
     client = (labels.get("response_code_class", "").lower() == "4xx"
               or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
