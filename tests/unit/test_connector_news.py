@@ -54,3 +54,30 @@ def test_a_sign_that_held_while_the_service_was_already_failing_still_counts():
          .connector_metric("cpu", -90, 5, 0.4))
 
     assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+PSYCOPG = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: Connection refused. '
+           "Is the server running on that host and accepting TCP/IP connections?")
+
+
+def _db_errors(e: Evidence) -> Evidence:
+    """500s since -10 with the database's connection errors in stderr; Cloud SQL's state unknown."""
+    e = (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+         .requests(OLD, -10, 5, 20, code="500").latency(OLD, -90, 5, 0.3).log(-5, PSYCOPG, OLD, count=10)
+         .connector(max_instances=3).connector_metric("bytes", -90, 5, 2e6).connector_metric("cpu", -90, 5, 0.4))
+    e.sql.clear()
+    return e
+
+
+def test_database_errors_beside_a_connector_at_max_as_usual_blame_the_database():
+    e = _db_errors(Evidence()).connector_metric("instances", -90, 5, 3)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+
+
+def test_database_errors_beside_a_connector_that_reached_its_max_with_them_do_not():
+    e = _db_errors(Evidence()).connector_metric("instances", -90, -10, 2).connector_metric("instances", -10, 5, 3)
+
+    assert diagnose(e.bundle(), S).signature is not Signature.DATABASE_UNREACHABLE

@@ -102,6 +102,12 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     return kept
 
 
+def new_stress(facts: Facts) -> list[str]:
+    """The saturation signs the connector shows that are news (`_stress`), without citing them: what
+    another rule asks when it must know whether the connector explains a failure."""
+    return _stress(facts, Citation(Signature.CONNECTOR_SATURATION))
+
+
 def _series_of(facts: Facts, signs: list[str]) -> Iterator[tuple[str, MetricResult | None, Callable[[float], bool]]]:
     """Each sign found, with its series and the test a minute's value passes when the sign holds."""
     b, s, connector = facts.b, facts.s, facts.b.connector
