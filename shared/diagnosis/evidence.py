@@ -378,6 +378,8 @@ class AlertContext(_Model):
     # what the alert counted (e.g. response_code_class "4xx"), for shared/diagnosis/health_bar.py.
     metric_labels: dict[str, str] = Field(default_factory=dict)
     condition_filter: str = ""
+    # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query), or "" (no condition).
+    condition_kind: str = ""
 
 
 # --- Everything one diagnosis may look at ---------------------------------------------------

@@ -18,6 +18,7 @@ alert's own:
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
   gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
   `hang_latency_seconds`; without a threshold: not judged;
+- an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
 - any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
 Alerts on a shared resource (a connector, a Cloud SQL instance, an uptime check) are judged on
@@ -61,6 +62,11 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     default = HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds)
     if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
         return default
+    if alert.condition_kind == "other":
+        # MetricThreshold carries `comparison`; an MQL, PromQL or SQL condition has it inside its query
+        # (google/monitoring/v3/alert.proto), which the notification quotes but Runwarden does not parse.
+        return _not_judged(s, "the alert's condition is a query (MQL, PromQL or SQL) whose comparison and "
+                              "numerator the notification does not state: Runwarden cannot tell what it measures")
     if alert.log_filter:
         return _not_judged(s, f"the alert is a log-match condition (policy {alert.policy!r}): it fires on log "
                               "entries, and clean requests do not show that those entries stopped")

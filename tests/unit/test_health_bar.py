@@ -45,6 +45,8 @@ NOT_JUDGED = {
                                                    'metric.label.response_code="401"'),
     "latency without threshold": AlertContext(resource_type=RUN, metric_type=LATENCIES),
     "PromQL, no metric type": AlertContext(resource_type=RUN, condition_filter="sum(rate(x[5m])) > 1"),
+    "MQL on request_count": AlertContext(resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind="other",
+                                         condition_filter="fetch cloud_run_revision | ... | condition val() < 0.99"),
 }
 
 
