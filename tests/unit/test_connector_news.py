@@ -81,3 +81,15 @@ def test_database_errors_beside_a_connector_that_reached_its_max_with_them_do_no
     e = _db_errors(Evidence()).connector_metric("instances", -90, -10, 2).connector_metric("instances", -10, 5, 3)
 
     assert diagnose(e.bundle(), S).signature is not Signature.DATABASE_UNREACHABLE
+
+
+def test_a_cpu_as_hot_before_the_failures_does_not_make_the_plan_a_machine_move():
+    e = (_failing_503(Evidence()).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+         .connector_metric("cpu", -90, 5, 0.95))
+
+    result = diagnose(e.bundle(), S)
+    proposal = plan(result, e.bundle(), S)
+
+    assert result.signature is Signature.CONNECTOR_SATURATION and "CPU" not in result.summary
+    assert proposal.action == "scale_connector"
+    assert proposal.params.machine_type == "e2-micro" and proposal.params.max_instances == 5, proposal.reason

@@ -96,7 +96,11 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
         if chronic is None:
             kept.append(sign)
             continue
-        c.cite("metric", query_of(result, sign), f"{sign} already in {chronic} of the minutes of {facts.before}, "
+        query = query_of(result, sign)
+        # The sign's own check held, but it supports nothing now: context, as planning reads it.
+        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+                   for i in c.items]
+        c.cite("metric", query, f"{sign} already in {chronic} of the minutes of {facts.before}, "
                f"while requests were clean ({clean})", f"new: held in < {_CHRONIC_SHARE:.0%} of the minutes before "
                "the incident window while the service served cleanly", False, role="context")
     return kept
