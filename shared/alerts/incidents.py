@@ -396,9 +396,14 @@ _AGGREGATION_FIX = ("group the condition's aggregation by {fields} (crossSeriesR
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     fix = _AGGREGATION_FIX.format(fields=" and ".join(fields), paths=paths, what=what)
+    # Grouped by the name alone (a common policy: group by service_name), the series is summed over
+    # locations: the same name may run in several regions, and the sum over them alerted.
+    across = "locations (regions)" if missing == ["location"] else f"{what}s"
+    named = fields[0] if missing == ["location"] else ""
+    name = f" names {named} {incident.resource_labels.get(named)!r} but" if named else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
-        f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {what}s: the notification "
-        f"has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
+        f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {across}: the notification"
+        f"{name} has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:
