@@ -97,12 +97,9 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
     s = facts.s
     window = Window(suspect.create_time, facts.incident.end)   # from the deploy itself (its baseline is read)
     name = suspect.short_name
-    mine = facts.per_minute_where(window, lambda p: p.label("resource.labels.revision_name") == name)
-    failed = facts.per_minute_where(window, lambda p: p.label("resource.labels.revision_name") == name
-                                    and p.label("metric.labels.response_code_class") == "5xx")
     before: list[tuple[float, float]] = []
     onset = None
-    for (at, _, total), (_, _, errors) in zip(mine, failed):
+    for at, total, errors in facts.revision_minutes(window, name):
         if total and errors / total >= s.bad_error_ratio:
             onset = at
             break

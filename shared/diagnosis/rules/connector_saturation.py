@@ -89,8 +89,9 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     signs = _signs(facts, c)
     clean = _clean_before(facts)
     if clean is None:
+        facts.connector_news = signs
         return signs
-    kept = []
+    kept: list[str] = []
     for sign, result, held in _series_of(facts, signs):
         chronic = _chronic(facts, result, held)
         if chronic is None:
@@ -103,13 +104,16 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
         c.cite("metric", query, f"{sign} already in {chronic} of the minutes of {facts.before}, "
                f"while requests were clean ({clean})", f"new: held in < {_CHRONIC_SHARE:.0%} of the minutes before "
                "the incident window while the service served cleanly", False, role="context")
+    facts.connector_news = kept
     return kept
 
 
 def new_stress(facts: Facts) -> list[str]:
     """The saturation signs the connector shows that are news (`_stress`), without citing them: what
     another rule asks when it must know whether the connector explains a failure."""
-    return _stress(facts, Citation(Signature.CONNECTOR_SATURATION))
+    if facts.connector_news is None:
+        _stress(facts, Citation(Signature.CONNECTOR_SATURATION))
+    return list(facts.connector_news or ())
 
 
 def _series_of(facts: Facts, signs: list[str]) -> Iterator[tuple[str, MetricResult | None, Callable[[float], bool]]]:
