@@ -53,6 +53,10 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
                                  "signature was ruled out: " + "; ".join(f.summary for f in findings),
                          evidence=evidence + tuple(e for f in findings for e in f.evidence),
                          stand_down=stand_down, api_calls=bundle.api_calls, recommendation=look_next(facts))
+    # A cause not ruled out (Finding.not_ruled_out) competes with a single matched one: neither acts.
+    doubted = [f for f in findings if not f.matched and f.not_ruled_out]
+    if len(matched) == 1 and doubted:
+        matched = matched + doubted
     if len(matched) > 1:
         names = tuple(f.signature.value for f in matched)
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,

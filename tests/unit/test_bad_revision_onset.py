@@ -45,3 +45,17 @@ def test_failures_that_begin_as_traffic_reaches_the_revision_are_still_the_deplo
 
     assert result.signature is Signature.BAD_REVISION, result.summary
     assert plan(result, e.bundle(), S).action == "rollback_traffic"
+
+
+def test_a_late_failing_deploy_still_competes_with_a_cause_that_matched_alone():
+    # A leak in the new revision fails late and saturates the connector as it does: neither acts alone.
+    e = (_deployed_at_minus_25(Evidence(), failing_from=-10).requests(NEW, -10, 5, 20, code="503")
+         .connector_metric("instances", -90, -10, 2).connector_metric("instances", -10, 5, 3)
+         .connector_metric("cpu", -90, -10, 0.3).connector_metric("cpu", -10, 5, 0.95))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert set(result.competing) == {"bad_revision", "connector_saturation"}
+    assert plan(result, e.bundle(), S).action is None
+    assert "send traffic back by hand if the deploy is the cause" in result.recommendation

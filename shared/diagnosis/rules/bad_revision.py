@@ -31,7 +31,10 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("5xx are not concentrated on the newest revision")
     late = _clean_before_onset(facts, c, suspect)
     if late:
-        return c.no(late)
+        # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
+        # and no other cause acts alone beside it.
+        return c.doubt(late, f"find what changed when the failures began (a dependency, load, or a leak in "
+                             f"{suspect.short_name}); send traffic back by hand if the deploy is the cause")
     good, steps, why_none = _known_good(facts, c, suspect)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
