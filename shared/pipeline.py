@@ -16,7 +16,7 @@ from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
-from shared.config import Config
+from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
@@ -43,6 +43,8 @@ from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PEND
                                         ActionState, IntentRecord, intent_key)
 from shared.remediation.settled import Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.health_bar import health_bar
 from shared.ports import (
     ClaimRecord,
     LoggingPort,
@@ -153,7 +155,10 @@ class _AlertRun:
         if not incident.is_open:
             note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
-            return self.outcome(OutcomeStatus.RESOLVED, "incident closed; recorded, no action taken",
+            closed = ("incident cancelled (its policy's condition was deleted or modified while it was open); "
+                      "recorded, no action taken; not taken as recovery: an action of it is still verified on "
+                      "live data" if incident.is_cancelled else "incident closed; recorded, no action taken")
+            return self.outcome(OutcomeStatus.RESOLVED, closed,
                                 step="resolved", target=incident.cloud_run_service or target.name or None)
         if incident.is_test:
             return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
@@ -311,6 +316,9 @@ class _AlertRun:
         report = self.diagnosed(diagnosis)
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
+        if own is None and diagnosis.signature is Signature.INCONCLUSIVE:
+            own = own_rollback(ahead.service_actions(), self.adapters.state, bundle, self.config.diagnosis,
+                               self.incident.incident_id)
         if own is not None:
             return self.outcome(OutcomeStatus.SKIPPED, own, target=service, diagnosis=report)
         proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
@@ -587,6 +595,38 @@ def own_connector_update(state: StateStore, bundle: EvidenceBundle, incident_id:
         return (f"Runwarden is updating connector {connector.short_name} itself ({record.action} for incident "
                 f"{record.incident_id} at {record.applied_at:%H:%M:%S}, state {connector.state}); this alert is "
                 f"its symptom: the sweep verifies the update by {record.deadline_at:%H:%M:%S}")
+    return None
+
+
+def own_rollback(records: list[dict[str, Any]] | None, state: StateStore, bundle: EvidenceBundle,
+                 settings: DiagnosisSettings, incident_id: str) -> str | None:
+    """Why to skip an inconclusive alert, if Runwarden rolled the service back itself for another
+    incident, that rollback awaits verification, and this alert's evidence shows the failures of
+    the revision it took traffic from (which no rule explains once that revision serves nothing: a
+    second policy on the same failure, a latency policy beside a 5xx one). Only for an alert the
+    health check can judge (health_bar.py): the sweep verifies the rollback with that check on live
+    data by its deadline, and undoes and escalates it if the service is not healthy, so a person
+    hears of a failure that outlived it. `records`: the service's action records if already read
+    (read here otherwise). None otherwise."""
+    if not health_bar(bundle.alert, settings).judged:
+        return None
+    service, now = bundle.service.name, bundle.collected_at
+    facts = Facts(bundle, settings)
+    for data in records if records is not None else state.find_records(ACTIONS, "service", service):
+        record = ActionRecord.model_validate(data)
+        if (record.action != "rollback_traffic" or record.incident_id == incident_id
+                or record.state is not ActionState.PENDING or now > record.deadline_at):
+            continue
+        source = str(record.params.get("from_revision", ""))
+        failed = facts.requests(facts.incident, source).by_class.get("5xx", 0)
+        if not failed:
+            continue
+        return (f"Runwarden rolled {service.rsplit('/', 1)[-1]} back itself ({source} to "
+                f"{record.params.get('to_revision', '?')}, for incident {record.incident_id} at "
+                f"{record.applied_at:%H:%M:%S}); this alert's evidence holds {failed:.0f} 5xx of {source} from before "
+                "that rollback, which no rule explains once it serves nothing: most likely the same failure. The sweep "
+                f"verifies the rollback on live data by {record.deadline_at:%H:%M:%S}, and undoes and escalates it if "
+                "the service is not healthy")
     return None
 
 

@@ -64,7 +64,24 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
+# Monitoring sends `started_at` / `ended_at` in epoch seconds (gcp-facts.md §1; every sample in
+# shared/reference/samples). A value past this (2100-01-01T00:00:00Z) is no incident time: most
+# likely epoch milliseconds from a relay, which would put the incident in the year ~58,000 and
+# fail every later step that turns it into a date. The console's test notification sends 0.
+_LATEST_EPOCH_SECONDS = 4_102_444_800
+
+
 def _epoch_seconds(value: Any) -> int:
+    seconds = _integer_seconds(value)
+    if not 0 <= seconds < _LATEST_EPOCH_SECONDS:
+        hint = " (epoch milliseconds?)" if seconds >= _LATEST_EPOCH_SECONDS else ""
+        raise PydanticCustomError(
+            "epoch_seconds_range", "expected epoch seconds from 1970 to 2100, got {got}{hint}",
+            {"got": seconds, "hint": hint})
+    return seconds
+
+
+def _integer_seconds(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -125,6 +142,13 @@ def _state(value: Any) -> IncidentState:
 
 
 ConditionKind = Literal["threshold", "log_match", "absent", "other", ""]
+
+# Monitoring's words for an incident it closed because the policy's condition was deleted or
+# modified while the incident was open: "Incident cancelled because the alert policy condition was
+# deleted or modified while incident was active.", in `observed_value` and in the summary of the
+# real closed Pub/Sub sample (shared/reference/samples/monitoring_pubsub_threshold_closed_gce__
+# flanksource.json; gcp-facts.md §1). Compared lower-case.
+CANCELLED_TEXT = "incident cancelled because"
 
 
 # --- The notification as Monitoring sends it ----------------------------------------------
@@ -312,6 +336,13 @@ class Incident(BaseModel):
         return self.version == "test"
 
     @property
+    def is_cancelled(self) -> bool:
+        """Closed because the policy's condition was deleted or modified while the incident was open,
+        not because the condition stopped holding: no evidence of recovery."""
+        return not self.is_open and any(CANCELLED_TEXT in (text or "").lower()
+                                        for text in (self.observed_value, self.summary))
+
+    @property
     def is_log_match(self) -> bool:
         # Log-match alerts carry an empty metric, and Monitoring never sends their "closed". When the
         # condition's kind is known it decides: an uptime check's metric condition is not a log match.
@@ -365,9 +396,14 @@ _AGGREGATION_FIX = ("group the condition's aggregation by {fields} (crossSeriesR
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     fix = _AGGREGATION_FIX.format(fields=" and ".join(fields), paths=paths, what=what)
+    # Grouped by the name alone (a common policy: group by service_name), the series is summed over
+    # locations: the same name may run in several regions, and the sum over them alerted.
+    across = "locations (regions)" if missing == ["location"] else f"{what}s"
+    named = fields[0] if missing == ["location"] else ""
+    name = f" names {named} {incident.resource_labels.get(named)!r} but" if named else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
-        f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {what}s: the notification "
-        f"has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
+        f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {across}: the notification"
+        f"{name} has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:

@@ -290,7 +290,7 @@ def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope
     def metric(name: str, aligner: str, reducer: str) -> Callable[[], Any]:
         return lambda: monitoring.query(scope.metric(f"vpcaccess.googleapis.com/connector/{name}",
                                                      "vpc_access_connector", labels, project=parts[1],
-                                                     aligner=aligner, reducer=reducer))
+                                                     start=scope.before, aligner=aligner, reducer=reducer))
 
     reads.add("connector_instances", "monitoring: connector/instances", metric("instances", "ALIGN_MAX", "REDUCE_MAX"))
     reads.add("connector_cpu", "monitoring: connector/cpu/utilizations",
@@ -324,6 +324,7 @@ class _Scope:
     requests_start: datetime   # earlier: the suspect's baseline
     end: datetime
     serving: tuple[Revision, ...]
+    before: datetime           # one lookback before `start`: the connector's and the requests' prior state
 
     @classmethod
     def of(cls, service: Service, revisions: tuple[Revision, ...], started_at: datetime,
@@ -332,12 +333,15 @@ class _Scope:
         serving = tuple(r for r in revisions if service.serving_percent(r.short_name) > 0)
         start = started_at - timedelta(seconds=settings.lookback_seconds)
         newest = max(serving, key=lambda r: r.create_time, default=None)
-        requests_start = start
+        # One lookback more before the window: how the connector and the service were before the
+        # failures began (a connector already at its limit while requests were clean is not news).
+        before = start - timedelta(seconds=settings.lookback_seconds)
+        requests_start = before
         if newest is not None and newest.create_time >= started_at - timedelta(seconds=settings.deploy_window_seconds):
             # A deploy suspect: reach back to its baseline too (and no further for anyone else).
-            requests_start = min(start, newest.create_time - timedelta(seconds=settings.baseline_seconds))
+            requests_start = min(before, newest.create_time - timedelta(seconds=settings.baseline_seconds))
         return cls(parts[1], parts[3], parts[5], start, requests_start, max(now, start + timedelta(seconds=60)),
-                   serving)
+                   serving, before)
 
     def metric(self, metric_type: str, resource_type: str, labels: dict[str, str], *, start: datetime | None = None,
                project: str | None = None, aligner: str, reducer: str, group_by: tuple[str, ...] = ()) -> MetricQuery:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem
 from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
@@ -44,11 +45,18 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     evidence = tuple(context + change_evidence)
 
     if not matched:
+        # Clean requests the health check could not judge the alert by (health_bar.py) lead the summary.
+        unjudged = next((f"the service's requests look clean since the incident started, but {e.threshold}; "
+                         for e in context if e.about == Signature.HEALTHY.value and e.passed is False), "")
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary=f"no signature matched the evidence. Seen: {what_was_seen(facts)}. Why each "
+                         summary=f"{unjudged}no signature matched the evidence. Seen: {what_was_seen(facts)}. Why each "
                                  "signature was ruled out: " + "; ".join(f.summary for f in findings),
                          evidence=evidence + tuple(e for f in findings for e in f.evidence),
                          stand_down=stand_down, api_calls=bundle.api_calls, recommendation=look_next(facts))
+    # A cause not ruled out (Finding.not_ruled_out) competes with a single matched one: neither acts.
+    doubted = [f for f in findings if not f.matched and f.not_ruled_out]
+    if len(matched) == 1 and doubted:
+        matched = matched + doubted
     if len(matched) > 1:
         names = tuple(f.signature.value for f in matched)
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
@@ -120,25 +128,40 @@ _HEALTHY_MIN_MINUTES = 2
 
 def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     """Healthy only on current data from after the incident started: the recent window is cut at
-    the incident's start, so minutes before it (when the condition may not yet have held) never count."""
+    the incident's start, so minutes before it (when the condition may not yet have held) never count.
+    And only when the alert's condition is one the check can judge, at a bar no looser than the
+    alert's own (shared/diagnosis/health_bar.py); otherwise clean requests are cited as context
+    and the rules decide, so an alert the check cannot see is never called healthy."""
     s, b = facts.s, facts.b
+    bar = health_bar(b.alert, s)
     window = facts.recent_since_incident
     minutes = facts.minutes_with_requests(window)
     recent = facts.requests(window)
     p99 = facts.p99_seconds(window)
-    clean = recent.total >= s.min_requests and recent.refused_ratio <= s.healthy_error_ratio
-    fast = bool(p99) and max(p99) < s.hang_latency_seconds
+    refused = recent.by_class.get("5xx", 0) + recent.by_code.get("429", 0)
+    clean = (recent.total >= s.min_requests and recent.refused_ratio <= bar.error_ratio
+             and (bar.error_count is None or refused <= bar.error_count))
+    fast = bool(p99) and max(p99) < bar.p99_seconds
     if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
         return None
     about = Signature.HEALTHY.value
+    observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
+                f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {max(p99):.1f} s")
+    if not bar.judged:
+        context.append(EvidenceItem(source="metric", query=b.requests.query, observed=observed,
+                                    threshold=f"not judged healthy: {bar.why_not}", passed=False,
+                                    role="context", about=about))
+        return None
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
-                                   f"{recent.refused_ratio:.1%} 5xx or 429 in {window}",
+                                   f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",
                           threshold=f">= {s.min_requests} requests over >= {_HEALTHY_MIN_MINUTES} minutes after the "
-                                    f"incident start and <= {s.healthy_error_ratio:.0%} 5xx or 429",
+                                    f"incident start and <= {bar.error_ratio:.1%} 5xx or 429"
+                                    + (f", <= {bar.error_count:g} of them" if bar.error_count is not None else "")
+                                    + f" ({bar.source})",
                           passed=True, about=about),
              EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {max(p99):.1f} s",
-                          threshold=f"< {s.hang_latency_seconds:.0f} s", passed=True, about=about)]
+                          threshold=f"< {bar.p99_seconds:g} s ({bar.source})", passed=True, about=about)]
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
                      summary=f"the service is healthy on live data since the incident started ({window})",
                      evidence=tuple(context + items), api_calls=b.api_calls)

@@ -374,6 +374,12 @@ class AlertContext(_Model):
     ratio: bool = False               # a ratio policy (numerator / denominator filters)
     log_filter: str = ""              # a log-match condition's filter ("" otherwise)
     documentation: str = ""
+    # The labels of the series that violated the condition, and the condition's filter or query:
+    # what the alert counted (e.g. response_code_class "4xx"), for shared/diagnosis/health_bar.py.
+    metric_labels: dict[str, str] = Field(default_factory=dict)
+    condition_filter: str = ""
+    # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query), or "" (no condition).
+    condition_kind: str = ""
 
 
 # --- Everything one diagnosis may look at ---------------------------------------------------

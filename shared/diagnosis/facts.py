@@ -172,6 +172,9 @@ class Facts:
         self._indexed: dict[int, tuple[MetricResult, tuple[Points, ...]]] = {}
         self._requests: dict[tuple[Window, str | None], Requests] = {}
         self._minutes: dict[Window, tuple[list[int], Counter[int], list[tuple[Points, list[int], list[float]]]]] = {}
+        # The connector's saturation signs that are news (connector_saturation._stress), once known:
+        # database_unreachable asks for them again.
+        self.connector_news: list[str] | None = None
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
         """The source's series, each indexed once per evidence (in the source's order)."""
@@ -205,6 +208,12 @@ class Facts:
     def incident(self) -> Window:
         return Window(self.b.incident_started_at - timedelta(seconds=self.s.lookback_seconds),
                       self.data_until or self.b.collected_at)
+
+    @cached_property
+    def before(self) -> Window:
+        """One lookback before the incident window: how things stood before the failures began."""
+        start = self.incident.start
+        return Window(start - timedelta(seconds=self.s.lookback_seconds), start)
 
     @cached_property
     def recent(self) -> Window:
@@ -298,6 +307,21 @@ class Facts:
                     total[at] += value
             known = self._minutes[window] = (sorted(total), total, columns)
         return known
+
+    def revision_minutes(self, window: Window, revision: str) -> list[tuple[datetime, float, float]]:
+        """(minute end, the revision's requests, its 5xx) per minute of the window with any, oldest
+        first: one revision's series only, without indexing every series' minutes."""
+        total: Counter[int] = Counter()
+        failed: Counter[int] = Counter()
+        for points, name, code_class, _ in self._request_series:
+            if name != revision:
+                continue
+            ends, values = points.columns_in(window)
+            for at, value in zip(ends, values):
+                total[at] += value
+                if code_class == "5xx":
+                    failed[at] += value
+        return [(at_micros(at), total[at], failed[at]) for at in sorted(total)]
 
     def episode(self, code: str, ratio: float) -> Window | None:
         """From the first minute whose share of `code` reaches `ratio` to the end of the data: the

@@ -30,7 +30,9 @@ def alert_context(incident: Incident) -> AlertContext:
     return AlertContext(policy=incident.policy_name, metric_type=incident.metric_type,
                         resource_type=incident.resource_type, comparison=incident.comparison,
                         threshold=incident.threshold, ratio=bool(incident.denominator_filter),
-                        log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc)
+                        log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
+                        metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
+                        condition_kind=incident.condition_kind)
 
 
 def service_for_host(host: str, config: Config) -> str | None:

@@ -45,6 +45,9 @@ class Finding(BaseModel):
     steps_back: int | None = None              # bad_revision: Ready revisions back to the known-good one
     no_target_reason: str = ""                 # bad_revision: why there is no revision to roll back to
     recommendation: str = ""                   # what a person (or a later action) should do
+    # Not matched, yet not ruled out either (e.g. a deploy whose revision failed only after clean
+    # minutes): it cannot act, but it competes with any cause that matched, so that one cannot act alone.
+    not_ruled_out: bool = False
 
 
 class Diagnosis(BaseModel):

@@ -38,14 +38,21 @@ def note_opened(state: StateStore, incident: Incident, service: str | None, now:
 
 
 def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = "notification") -> None:
-    """Closed wins over any later (reordered or redelivered) OPEN of the same incident."""
+    """Closed wins over any later (reordered or redelivered) OPEN of the same incident. A closed
+    notification is evidence of recovery for the incident's actions (the sweep takes it as
+    verification), except a cancelled one (`Incident.is_cancelled`: the policy was edited or
+    deleted), which closes the incident but leaves its actions to be judged on live data."""
+    cancelled = incident.is_cancelled
     existing = state.get_record(INCIDENTS, incident.incident_id)
     record = IncidentRecord.model_validate(existing) if existing else IncidentRecord(
         incident_id=incident.incident_id, target=incident.cloud_run_service, log_based=incident.is_log_match,
         opened_at=now)
     if record.state != "closed":
-        record = record.model_copy(update={"state": "closed", "closed_at": now, "closed_by": by})
+        record = record.model_copy(update={"state": "closed", "closed_at": now,
+                                           "closed_by": "cancelled" if cancelled else by})
         state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
+    if cancelled:
+        return
     for data in state.find_records(ACTIONS, "incident_id", incident.incident_id):
         if data.get("incident_closed_at") is None:
             state.update_record(ACTIONS, data["key"], {"incident_closed_at": now})

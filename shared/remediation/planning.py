@@ -182,9 +182,11 @@ def _scale_plan(connector: Connector, stress: str, *, how: str, machine_type: st
 
 
 def _cpu_bound(diagnosis: Diagnosis) -> bool:
-    """CPU is among the stress signs: in the summary the rule wrote, or a CPU check that passed."""
+    """CPU is among the stress signs: in the summary the rule wrote, or a CPU check that passed and
+    supports the finding (a CPU that was as hot before the failures, while requests were clean, is
+    cited as context by connector_saturation, and is not the stress the plan answers)."""
     return "CPU" in diagnosis.summary or any(
-        item.passed and "CPU" in item.observed for item in diagnosis.evidence)
+        item.passed and item.role == "supports" and "CPU" in item.observed for item in diagnosis.evidence)
 
 
 def _stress_reason(diagnosis: Diagnosis, connector: Connector, cpu_bound: bool) -> str:

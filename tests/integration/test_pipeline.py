@@ -108,6 +108,46 @@ def test_a_closed_notification_is_recorded_and_never_acts(world):
     assert world.published()[0]["status"] == "resolved"
 
 
+def test_a_cancelled_closed_is_recorded_but_never_taken_as_the_actions_recovery(world):
+    # Monitoring closes an incident whose policy condition was edited or deleted, with these words in
+    # observed_value and the summary (the real closed Pub/Sub sample): no evidence the fix worked.
+    from shared.remediation.records import ACTIONS
+
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    closed = resolve_scenario("bad_revision").notification(world.anchor, state="closed",
+                                                           ended_at=world.anchor + timedelta(minutes=5))
+    words = "Incident cancelled because the alert policy condition was deleted or modified while incident was active."
+    closed["incident"].update(observed_value=words, summary=f"... returned to normal with a value of {words}.")
+
+    outcome = world.handle(event(json.dumps(closed).encode(), message_id="2"))
+
+    assert outcome.status.value == "resolved" and "cancelled" in outcome.reason, outcome.reason
+    [action] = world.state.find_records(ACTIONS, "incident_id", closed["incident"]["incident_id"])
+    assert action["incident_closed_at"] is None and action["state"] == "pending"
+
+
+@pytest.mark.parametrize("metric, status", [("run.googleapis.com/request_latencies", "skipped"),
+                                            ("run.googleapis.com/container/memory/utilizations", "escalated")])
+def test_a_second_policy_on_a_failure_runwarden_rolled_back_is_its_symptom_when_the_sweep_can_judge_it(
+        world, metric, status):
+    # Two policies on one failure (5xx and latency) open two incidents. The second arrives after the
+    # first's rollback: its evidence still holds the rolled-back revision's 5xx, which no rule explains.
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    second = resolve_scenario("bad_revision").notification(world.anchor, incident_id="0.latencypolicy")
+    second["incident"].update(policy_name="backend p99 latency", threshold_value="2000", observed_value="2400",
+                              metric={"type": metric, "labels": {}})
+
+    outcome = world.handle(event(json.dumps(second).encode(), message_id="2"))
+
+    assert outcome.status.value == status, outcome.reason
+    assert outcome.diagnosis.signature == "inconclusive"
+    if status == "skipped":
+        assert "Runwarden rolled backend back itself (backend-00002-xyz to backend-00001-abc" in outcome.reason
+    assert world.standins.run.count("UpdateService") == 1
+
+
 @pytest.mark.parametrize("data, field", [
     (b"not json at all", "message.data"),
     (b'{"version": "1.2"}', "incident"),
@@ -122,6 +162,24 @@ def test_malformed_alerts_are_rejected_not_raised(world, data, field):
     assert world.standins.run.calls == []
     published = world.published()[0]
     assert published["status"] == "rejected" and published["message_id"] == "1"
+
+
+@pytest.mark.parametrize("field", ["started_at", "ended_at"])
+def test_an_incident_time_in_milliseconds_is_rejected_naming_the_field(world, field):
+    # Monitoring sends epoch seconds; a relay that rewrites them in milliseconds must not reach the
+    # diagnosis (a year past 9999) and be delivered again and again until given up on.
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"].update(state="closed", ended_at=notification["incident"]["started_at"] + 600)
+    if field == "started_at":
+        notification["incident"].update(state="open", ended_at=None)
+    notification["incident"][field] *= 1000
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    assert f"incident.{field}" in outcome.reason and "milliseconds" in outcome.reason
+    assert world.standins.run.calls == [] and world.standins.monitoring.calls == []
 
 
 def test_bad_base64_is_rejected(world):

@@ -42,6 +42,16 @@ def test_a_policy_aggregated_across_services_says_how_to_fix_it():
     assert "not a Cloud Run revision" not in target.reason
 
 
+def test_a_policy_grouped_by_service_name_alone_says_it_sums_over_locations():
+    target = parse_notification(notification("cloud_run_revision", {"project_id": "p", "service_name": "checkout"},
+                                              policy_name="checkout 5xx")).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
+    assert "across locations (regions): the notification names service_name 'checkout' but has no location " \
+           "label" in target.reason
+    assert "group the condition's aggregation by service_name and location" in target.reason
+
+
 def test_a_connector_policy_aggregated_across_connectors_says_so_too():
     target = parse_notification(notification("vpc_access_connector", {"project_id": "p", "location": "l"})).target
     assert target.kind is TargetKind.UNROUTABLE and "connector_name" in target.reason

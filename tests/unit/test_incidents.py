@@ -511,6 +511,9 @@ BAD_INPUTS: list[tuple[str, Callable[[Any], Any], Any, str]] = [
     ("started_at bool", parse_notification, minimal(started_at=True), "incident.started_at"),
     ("started_at missing", parse_notification, minimal(started_at=...), "incident.started_at"),
     ("ended_at tomorrow", parse_notification, minimal(ended_at="tomorrow"), "incident.ended_at"),
+    ("started_at in milliseconds", parse_notification, minimal(started_at=1746178794123), "incident.started_at"),
+    ("started_at negative", parse_notification, minimal(started_at=-5), "incident.started_at"),
+    ("ended_at in milliseconds", parse_notification, minimal(ended_at="1746178794123"), "incident.ended_at"),
     ("resource labels nested", parse_notification,
      minimal(resource={"type": "gce_instance", "labels": {"zone": {"name": "us-central1-c"}}}),
      "incident.resource.labels.zone"),
@@ -556,6 +559,8 @@ def test_bad_input_names_the_field(parser: Callable[[Any], Any], payload: Any, f
 @pytest.mark.parametrize("payload, reason", [
     (minimal(started_at="yesterday"), "expected epoch seconds (an integer), got 'yesterday'"),
     (minimal(state="maybe"), "expected 'open' or 'closed', got 'maybe'"),
+    (minimal(started_at=1746178794123),
+     "expected epoch seconds from 1970 to 2100, got 1746178794123 (epoch milliseconds?)"),
     (minimal(incident_id=...), "is required"),
     (minimal(resource={"labels": {"zone": {}}}), "expected a string label value, got object"),
 ])

@@ -2,7 +2,7 @@
 before it served cleanly. Failing means 5xx since the deploy, or startup failures in its logs."""
 from __future__ import annotations
 
-from shared.diagnosis.facts import Facts
+from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
@@ -29,6 +29,12 @@ def evaluate(facts: Facts) -> Finding:
         return c.no(failing)
     if not _errors_concentrated(facts, c, suspect):
         return c.no("5xx are not concentrated on the newest revision")
+    late = _clean_before_onset(facts, c, suspect)
+    if late:
+        # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
+        # and no other cause acts alone beside it.
+        return c.doubt(late, f"find what changed when the failures began (a dependency, load, or a leak in "
+                             f"{suspect.short_name}); send traffic back by hand if the deploy is the cause")
     good, steps, why_none = _known_good(facts, c, suspect)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
@@ -80,6 +86,41 @@ def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
                "; ".join(f"{name}: {pct(r.error_ratio)} 5xx of {r.total:.0f}" for name, r in others),
                f"other serving revisions <= {s.healthy_error_ratio:.0%} 5xx", not failing)
     return not failing
+
+
+# A revision that served this many minutes cleanly after its deploy before it began to fail did not
+# fail because of the deploy as far as the evidence shows: a bad deploy fails as traffic reaches it
+# (a crash, a missing setting, a broken hot path); a failure that starts later has another likely
+# trigger (a dependency, load, a leak), and rolling back is a guess a person makes.
+LATE_ONSET_MINUTES = 5
+
+
+def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the failures did not begin with the deploy, or "" when they did (or cannot be told apart)."""
+    s = facts.s
+    window = Window(suspect.create_time, facts.incident.end)   # from the deploy itself (its baseline is read)
+    name = suspect.short_name
+    before: list[tuple[float, float]] = []
+    onset = None
+    for at, total, errors in facts.revision_minutes(window, name):
+        if total and errors / total >= s.bad_error_ratio:
+            onset = at
+            break
+        if total:
+            before.append((total, errors))
+    if onset is None or not before:
+        return ""
+    served, errors = sum(t for t, _ in before), sum(e for _, e in before)
+    clean = (len(before) >= LATE_ONSET_MINUTES and served >= s.min_requests
+             and errors / served <= s.healthy_error_ratio)
+    c.cite("metric", facts.requests_query,
+           f"{name} served {len(before)} minutes after its deploy before its first failing minute ({hms(onset)}): "
+           f"{errors:.0f} of {served:.0f} requests 5xx", f"fewer than {LATE_ONSET_MINUTES} clean minutes (<= "
+           f"{s.healthy_error_ratio:.0%} 5xx) between the deploy and the failures", not clean)
+    if not clean:
+        return ""
+    return (f"{name} served cleanly for {len(before)} minutes after its deploy before failing from {hms(onset)}: "
+            "the failures did not begin with the deploy (a dependency, load or a leak may have started them)")
 
 
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:

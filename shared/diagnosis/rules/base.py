@@ -23,6 +23,11 @@ class Citation:
     def no(self, why: str) -> Finding:
         return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items))
 
+    def doubt(self, why: str, recommendation: str) -> Finding:
+        """Not matched, but not ruled out: it competes with whatever cause matched (diagnose._verdict)."""
+        return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items),
+                       recommendation=recommendation, not_ruled_out=True)
+
     def yes(self, confidence: float, summary: str, **details) -> Finding:
         return Finding(signature=self.signature, matched=True, confidence=round(confidence, 2), summary=summary,
                        evidence=tuple(self.items), **details)

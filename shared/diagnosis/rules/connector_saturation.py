@@ -3,6 +3,9 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
+from typing import Callable, Iterator
+
+from shared.diagnosis.evidence import MetricResult
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
@@ -27,7 +30,10 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("no 503s or hangs at a client timeout")
     stressed = _stress(facts, c)
     if not stressed:
-        return c.no(f"connector {connector.short_name} shows no saturation")
+        before = any(" already in " in item.observed for item in c.items)
+        return c.no(f"connector {connector.short_name} shows no saturation"
+                    + (" that is news (only what it showed before the failures, while requests were clean)"
+                       if before else ""))
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -70,8 +76,80 @@ def _hang(facts: Facts, c: Citation) -> bool:
     return held
 
 
+# A sign that held in at least this share of the minutes before the incident window (and in at least
+# this many of them), while the service served cleanly, was already there before the failures: not news.
+_CHRONIC_SHARE = 0.9
+_CHRONIC_MIN_MINUTES = 5
+
+
 def _stress(facts: Facts, c: Citation) -> list[str]:
-    """Which of the three saturation signs the connector shows."""
+    """Which of the three saturation signs the connector shows, leaving out one that already held
+    before the failures began while the service served cleanly (`_chronic`): a connector at its
+    max instances every evening is busy, and busy alone does not explain a new failure."""
+    signs = _signs(facts, c)
+    clean = _clean_before(facts)
+    if clean is None:
+        facts.connector_news = signs
+        return signs
+    kept: list[str] = []
+    for sign, result, held in _series_of(facts, signs):
+        chronic = _chronic(facts, result, held)
+        if chronic is None:
+            kept.append(sign)
+            continue
+        query = query_of(result, sign)
+        # The sign's own check held, but it supports nothing now: context, as planning reads it.
+        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+                   for i in c.items]
+        c.cite("metric", query, f"{sign} already in {chronic} of the minutes of {facts.before}, "
+               f"while requests were clean ({clean})", f"new: held in < {_CHRONIC_SHARE:.0%} of the minutes before "
+               "the incident window while the service served cleanly", False, role="context")
+    facts.connector_news = kept
+    return kept
+
+
+def new_stress(facts: Facts) -> list[str]:
+    """The saturation signs the connector shows that are news (`_stress`), without citing them: what
+    another rule asks when it must know whether the connector explains a failure."""
+    if facts.connector_news is None:
+        _stress(facts, Citation(Signature.CONNECTOR_SATURATION))
+    return list(facts.connector_news or ())
+
+
+def _series_of(facts: Facts, signs: list[str]) -> Iterator[tuple[str, MetricResult | None, Callable[[float], bool]]]:
+    """Each sign found, with its series and the test a minute's value passes when the sign holds."""
+    b, s, connector = facts.b, facts.s, facts.b.connector
+    ceiling = facts.connector_ceiling_mbps() or 0.0
+    for sign in signs:
+        if sign.startswith("at max"):
+            yield sign, b.connector_instances, lambda v: v >= connector.max_instances
+        elif sign.startswith("CPU"):
+            yield sign, b.connector_cpu, lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation
+        else:
+            yield sign, b.connector_bytes, lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling
+
+
+def _clean_before(facts: Facts) -> str | None:
+    """What the requests were before the incident window, if the service served cleanly then."""
+    s = facts.s
+    before = facts.requests(facts.before)
+    if before.total < s.min_requests or before.refused_ratio > s.healthy_error_ratio:
+        return None
+    return f"{before.total:.0f} requests, {pct(before.refused_ratio)} 5xx or 429"
+
+
+def _chronic(facts: Facts, result: MetricResult | None, held: Callable[[float], bool]) -> str | None:
+    """'n of m' when the sign held in enough of the minutes before the incident window, else None."""
+    values = facts.connector_values(result, facts.before)
+    hits = sum(1 for v in values if held(v))
+    minutes = facts.s.lookback_seconds // 60
+    if hits >= _CHRONIC_MIN_MINUTES and hits >= _CHRONIC_SHARE * minutes:
+        return f"{hits} of {minutes}"
+    return None
+
+
+def _signs(facts: Facts, c: Citation) -> list[str]:
+    """Which of the three saturation signs the connector shows in the incident window."""
     s, connector, window = facts.s, facts.b.connector, facts.incident
     signs = []
     instances = facts.connector_values(facts.b.connector_instances, window)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.rules.connector_saturation import new_stress
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -53,10 +54,13 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
     cpu = facts.connector_cpu(facts.incident)
     if not instances and not cpu:
         return None
-    healthy = ((not instances or max(instances) < connector.max_instances)
-               and (not cpu or max(cpu) < facts.s.connector_cpu_saturation) and connector.state == "READY")
-    c.cite("metric", "connector/instances, connector/cpu/utilizations",
+    # The connector rule's own judgement: a sign that already held before the failures, while the
+    # service served cleanly, is not news and explains nothing (connector_saturation._stress).
+    stress = new_stress(facts)
+    healthy = not stress and connector.state == "READY"
+    c.cite("metric", "connector/instances, connector/cpu/utilizations, received_bytes_count",
            f"max {max(instances, default=0):.0f} of {connector.max_instances} instances, "
-           f"CPU p99 max {max(cpu, default=0):.0%}, state {connector.state}",
-           f"below max instances and CPU < {facts.s.connector_cpu_saturation:.0%}", healthy)
+           f"CPU p99 max {max(cpu, default=0):.0%}, state {connector.state}; new stress: "
+           + (", ".join(stress) or "none"),
+           "no saturation sign that is news (connector_saturation) and state READY", healthy)
     return healthy

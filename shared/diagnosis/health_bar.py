@@ -1,0 +1,125 @@
+"""What `healthy` may be judged against for one alert: the alert's own condition, as far as the
+health check can see it. Pure, no I/O.
+
+The health check reads the service's request_count (5xx and 429 share) and request_latencies
+(p99). "Healthy" means the alert's condition no longer holds on live data, so it may be said only
+when the alert's condition is about those two things, and only at a bar no looser than the
+alert's own:
+- a request_count alert on the share of failures (a ratio policy, or a threshold below 1): judged;
+  a ratio threshold below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said
+  0.5 % matters);
+- a request_count alert on a number of 5xx (a threshold of 1 or more: a rate per second or a count
+  per alignment period, which the notification does not tell apart): judged, and the 5xx and 429
+  counted over the whole recent window must not exceed the threshold (that sum is at least the
+  per-minute count and the per-second rate, so it holds the bar under either reading); a number
+  of requests of any class above a threshold is a volume alert: not judged;
+- a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
+  client errors are not what the check reads);
+- a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
+  gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
+  `hang_latency_seconds`; without a threshold: not judged;
+- an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
+- a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
+- any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
+Alerts on a shared resource (a connector, a Cloud SQL instance, an uptime check) are judged on
+their users' requests as before: that verdict is about the users, and says so (scope.combine).
+An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
+the settings' defaults.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.evidence import AlertContext
+
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+# Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
+_SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
+_BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+# A condition filter that selects server errors: response_code_class "5xx", or a 5xx response_code.
+_SERVER_ERRORS = re.compile(r"response_code_class\W{1,6}5xx|response_code\W{1,6}5\d\d", re.IGNORECASE)
+# A condition filter that selects client errors: `metric.label.response_code_class="4xx"` (or
+# one_of(...)), MQL `response_code_class == '4xx'`, or a 4xx response_code other than 429.
+_CLIENT_ERRORS = re.compile(r"response_code_class\W{1,6}4xx|response_code\W{1,6}4(?!29)\d\d", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class HealthBar:
+    """Whether `healthy` can be judged for the alert, and at which bars; `why_not` says why not."""
+
+    judged: bool
+    error_ratio: float        # the 5xx-or-429 share at or below which requests are clean
+    p99_seconds: float        # the p99 below which requests are fast
+    source: str = "settings"  # where the bars come from, for the evidence
+    why_not: str = ""
+    error_count: float | None = None   # the most 5xx-or-429 the recent window may hold (a count alert)
+
+
+def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
+    default = HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds)
+    if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
+        return default
+    if alert.condition_kind == "other":
+        # MetricThreshold carries `comparison`; an MQL, PromQL or SQL condition has it inside its query
+        # (google/monitoring/v3/alert.proto), which the notification quotes but Runwarden does not parse.
+        return _not_judged(s, "the alert's condition is a query (MQL, PromQL or SQL) whose comparison and "
+                              "numerator the notification does not state: Runwarden cannot tell what it measures")
+    if alert.log_filter:
+        return _not_judged(s, f"the alert is a log-match condition (policy {alert.policy!r}): it fires on log "
+                              "entries, and clean requests do not show that those entries stopped")
+    if alert.metric_type == REQUEST_COUNT:
+        return _request_count(alert, s, default)
+    if alert.metric_type == REQUEST_LATENCIES:
+        return _latencies(alert, s, default)
+    shown = alert.metric_type or "a condition with no metric type (MQL, PromQL or SQL)"
+    return _not_judged(s, f"the alert measures {shown}, which the health check does not read (it reads "
+                          f"{REQUEST_COUNT} and {REQUEST_LATENCIES})")
+
+
+def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
+    if alert.comparison in _BELOW:
+        # A drop in traffic, or a success ratio (2xx over all) falling below an SLO: which classes the
+        # numerator counts is not in the notification, so neither is judged.
+        return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
+                              f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
+                              "429 and the latency, not the volume of requests nor a success ratio")
+    labels = alert.metric_labels
+    client = (labels.get("response_code_class", "").lower() == "4xx"
+              or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
+              or bool(_CLIENT_ERRORS.search(alert.condition_filter)))
+    if client:
+        return _not_judged(s, "the alert counts client errors (4xx): the health check judges 5xx and 429 only")
+    threshold = alert.threshold
+    if threshold is not None and threshold >= 1 and not alert.ratio:
+        if not _server_errors(alert):
+            return _not_judged(s, f"the alert counts requests above {threshold:g} (a volume alert): the health "
+                                  "check judges failures and latency, not the volume of requests")
+        return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
+                         f"the alert's own threshold of {threshold:g} 5xx", error_count=threshold)
+    if threshold is not None and 0 < threshold < s.healthy_error_ratio and (alert.ratio or threshold < 1):
+        return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
+    return default
+
+
+def _server_errors(alert: AlertContext) -> bool:
+    labels = alert.metric_labels
+    return (labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
+            or bool(_SERVER_ERRORS.search(alert.condition_filter)))
+
+
+def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
+    if alert.comparison in _BELOW or alert.threshold is None or alert.threshold <= 0:
+        return _not_judged(s, f"the alert on {REQUEST_LATENCIES} has no upper threshold the health check can "
+                              f"compare p99 with ({alert.comparison or 'no comparison'}, threshold "
+                              f"{alert.threshold})")
+    seconds = alert.threshold / 1000.0   # request_latencies is in milliseconds
+    if seconds >= s.hang_latency_seconds:
+        return default
+    return HealthBar(True, s.healthy_error_ratio, seconds, f"the alert's own latency threshold {alert.threshold:g} ms")
+
+
+def _not_judged(s: DiagnosisSettings, why: str) -> HealthBar:
+    return HealthBar(False, s.healthy_error_ratio, s.hang_latency_seconds, why_not=why)

@@ -1,0 +1,95 @@
+"""connector_saturation counts only stress that is news: a sign that already held in the minutes
+before the incident window, while the service served cleanly, does not explain failures that
+began later (a connector at its max instances every evening is busy, not the cause)."""
+from __future__ import annotations
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import OLD
+
+S = DiagnosisSettings()
+
+
+def _failing_503(e: Evidence, since: float = -15) -> Evidence:
+    """A long-running revision on the connector: 40 requests a minute, 20 more answering 503 since `since`."""
+    return (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+            .requests(OLD, since, 5, 20, code="503").latency(OLD, -90, 5, 0.3)
+            .connector(max_instances=3).connector_metric("bytes", -90, 5, 2e6).sql_up(-90, 5, 1))
+
+
+def test_a_connector_at_max_long_before_the_failures_while_requests_were_clean_is_not_their_cause():
+    e = _failing_503(Evidence()).connector_metric("instances", -90, 5, 3).connector_metric("cpu", -90, 5, 0.4)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
+    assert plan(result, e.bundle(), S).action is None
+    chronic = [i for i in result.evidence if i.about == "connector_saturation" and "already in" in i.observed]
+    assert chronic and chronic[0].role == "context" and "15 of 15" in chronic[0].observed
+
+
+def test_a_connector_that_reached_its_max_with_the_failures_is_still_saturated():
+    e = (_failing_503(Evidence()).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+         .connector_metric("cpu", -90, 5, 0.4))
+
+    assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+def test_new_cpu_saturation_counts_while_the_chronic_max_is_left_out():
+    e = (_failing_503(Evidence()).connector_metric("instances", -90, 5, 3)
+         .connector_metric("cpu", -90, -15, 0.4).connector_metric("cpu", -15, 5, 0.95))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
+    assert "CPU p99 95%" in result.summary and "at max instances" not in result.summary
+
+
+def test_a_sign_that_held_while_the_service_was_already_failing_still_counts():
+    e = (_failing_503(Evidence(), since=-60).connector_metric("instances", -90, 5, 3)
+         .connector_metric("cpu", -90, 5, 0.4))
+
+    assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+PSYCOPG = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: Connection refused. '
+           "Is the server running on that host and accepting TCP/IP connections?")
+
+
+def _db_errors(e: Evidence) -> Evidence:
+    """500s since -10 with the database's connection errors in stderr; Cloud SQL's state unknown."""
+    e = (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+         .requests(OLD, -10, 5, 20, code="500").latency(OLD, -90, 5, 0.3).log(-5, PSYCOPG, OLD, count=10)
+         .connector(max_instances=3).connector_metric("bytes", -90, 5, 2e6).connector_metric("cpu", -90, 5, 0.4))
+    e.sql.clear()
+    return e
+
+
+def test_database_errors_beside_a_connector_at_max_as_usual_blame_the_database():
+    e = _db_errors(Evidence()).connector_metric("instances", -90, 5, 3)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+
+
+def test_database_errors_beside_a_connector_that_reached_its_max_with_them_do_not():
+    e = _db_errors(Evidence()).connector_metric("instances", -90, -10, 2).connector_metric("instances", -10, 5, 3)
+
+    assert diagnose(e.bundle(), S).signature is not Signature.DATABASE_UNREACHABLE
+
+
+def test_a_cpu_as_hot_before_the_failures_does_not_make_the_plan_a_machine_move():
+    e = (_failing_503(Evidence()).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+         .connector_metric("cpu", -90, 5, 0.95))
+
+    result = diagnose(e.bundle(), S)
+    proposal = plan(result, e.bundle(), S)
+
+    assert result.signature is Signature.CONNECTOR_SATURATION and "CPU" not in result.summary
+    assert proposal.action == "scale_connector"
+    assert proposal.params.machine_type == "e2-micro" and proposal.params.max_instances == 5, proposal.reason

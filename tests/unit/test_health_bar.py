@@ -1,0 +1,119 @@
+"""`healthy` only when the alert's own condition is one the health check can judge, at the alert's
+own bar (shared/diagnosis/health_bar.py): clean requests never clear a memory, log-match, 4xx,
+traffic-drop or tight latency alert."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import Evidence
+from tests.unit.test_diagnosis import OLD
+
+S = DiagnosisSettings()
+RUN = "cloud_run_revision"
+COUNT, LATENCIES = "run.googleapis.com/request_count", "run.googleapis.com/request_latencies"
+
+
+def _serving(e: Evidence, p99: float = 0.2, error_per_minute: float = 0) -> Evidence:
+    """A long-running revision: 40 requests a minute, `error_per_minute` of them 500 since -15."""
+    e.now = 3
+    e.revision(OLD, -300).traffic(**{OLD: 100}).requests(OLD, -90, 3, 40).latency(OLD, -90, 3, p99)
+    return e.requests(OLD, -15, 3, error_per_minute, code="500") if error_per_minute else e
+
+
+def _diagnose(e: Evidence, alert: AlertContext | None):
+    return diagnose(e.bundle().model_copy(update={"alert": alert}), S)
+
+
+NOT_JUDGED = {
+    "memory": AlertContext(resource_type=RUN, metric_type="run.googleapis.com/container/memory/utilizations",
+                           comparison="COMPARISON_GT", threshold=0.9),
+    "log-based metric": AlertContext(resource_type=RUN, metric_type="logging.googleapis.com/user/payment_failures",
+                                     comparison="COMPARISON_GT", threshold=5),
+    "log match": AlertContext(resource_type=RUN, policy="panics", log_filter='textPayload:"panic:"'),
+    "traffic drop": AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_LT", threshold=5),
+    "4xx by label": AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.1,
+                                 metric_labels={"response_code_class": "4xx"}),
+    "401 by filter": AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.1,
+                                  condition_filter='metric.type="run.googleapis.com/request_count" AND '
+                                                   'metric.label.response_code="401"'),
+    "latency without threshold": AlertContext(resource_type=RUN, metric_type=LATENCIES),
+    "PromQL, no metric type": AlertContext(resource_type=RUN, condition_filter="sum(rate(x[5m])) > 1"),
+    "MQL on request_count": AlertContext(resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind="other",
+                                         condition_filter="fetch cloud_run_revision | ... | condition val() < 0.99"),
+}
+
+
+@pytest.mark.parametrize("name", NOT_JUDGED)
+def test_clean_requests_do_not_clear_an_alert_the_health_check_cannot_see(name):
+    result = _diagnose(_serving(Evidence()), NOT_JUDGED[name])
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert result.summary.startswith("the service's requests look clean since the incident started, but "
+                                     "not judged healthy: ")
+    assert plan(result, _serving(Evidence()).bundle(), S).action is None
+    cited = [i for i in result.evidence if i.about == "healthy"]
+    assert cited and cited[0].passed is False and cited[0].role == "context"
+
+
+def test_the_same_clean_requests_clear_a_5xx_alert_and_a_bundle_without_an_alert():
+    five_xx = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.05,
+                           metric_labels={"response_code_class": "5xx"})
+    assert _diagnose(_serving(Evidence()), five_xx).signature is Signature.HEALTHY
+    assert _diagnose(_serving(Evidence()), None).signature is Signature.HEALTHY
+
+
+def test_a_latency_alert_below_the_hang_bar_is_cleared_only_under_its_own_threshold():
+    slo = AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=2000)
+
+    slow = _diagnose(_serving(Evidence(), p99=6.0), slo)
+    fast = _diagnose(_serving(Evidence(), p99=0.4), slo)
+
+    assert slow.signature is Signature.INCONCLUSIVE, slow.summary   # 6 s is under the 25 s hang bar
+    assert fast.signature is Signature.HEALTHY
+    assert any("the alert's own latency threshold 2000 ms" in i.threshold for i in fast.evidence)
+
+
+def test_a_ratio_alert_tighter_than_the_healthy_ratio_is_judged_at_its_own_threshold():
+    tight = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.005,
+                         ratio=True)
+    # 0.4 of 40.4 a minute is 1.0 % 500s: under healthy_error_ratio's 1 %, over the alert's 0.5 %.
+    persisting = _diagnose(_serving(Evidence(), error_per_minute=0.4), tight)
+
+    assert persisting.signature is not Signature.HEALTHY, persisting.summary
+    assert health_bar(tight, S).error_ratio == 0.005
+
+
+def test_shared_resource_alerts_keep_the_users_health_check():
+    connector = AlertContext(resource_type="vpc_access_connector",
+                             metric_type="vpcaccess.googleapis.com/connector/instances", threshold=2.5)
+    assert health_bar(connector, S).judged
+    assert _diagnose(_serving(Evidence()), connector).signature is Signature.HEALTHY
+
+
+def test_a_5xx_count_alert_is_cleared_only_when_the_recent_5xx_stay_under_its_threshold():
+    count = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=5,
+                         metric_labels={"response_code_class": "5xx"})
+    busy = _serving(Evidence(), error_per_minute=0).requests(OLD, -90, 3, 2000)
+    # 8 500s a minute on 2,040 requests: 0.4 %, under healthy_error_ratio, over 5 a minute or a second.
+    persisting = _diagnose(busy.requests(OLD, -15, 3, 8, code="500"), count)
+    stopped = _diagnose(_serving(Evidence()).requests(OLD, -90, 3, 2000), count)
+
+    assert persisting.signature is not Signature.HEALTHY, persisting.summary
+    assert stopped.signature is Signature.HEALTHY, stopped.summary
+    assert any("<= 5 of them (the alert's own threshold of 5 5xx)" in i.threshold for i in stopped.evidence)
+
+
+def test_a_request_volume_alert_is_not_judged():
+    volume = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=1000)
+
+    bar = health_bar(volume, S)
+
+    assert not bar.judged and "volume" in bar.why_not
+    assert _diagnose(_serving(Evidence()), volume).signature is Signature.INCONCLUSIVE
