@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem
-from shared.diagnosis.facts import Facts, hms
-from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
@@ -147,7 +147,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     about = Signature.HEALTHY.value
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                 f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {max(p99):.1f} s")
-    if not bar.judged:
+    if not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar)):
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=observed,
                                     threshold=f"not judged healthy: {bar.why_not}", passed=False,
                                     role="context", about=about))
@@ -165,6 +165,17 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
                      summary=f"the service is healthy on live data since the incident started ({window})",
                      evidence=tuple(context + items), api_calls=b.api_calls)
+
+
+def _failure_seen(facts: Facts, bar: HealthBar) -> bool:
+    """Whether the service's own requests showed a failure from one lookback before the incident's
+    start until the window `healthy` is judged on: a 5xx or 429, or a p99 at the bar. An alert from
+    outside the service (an uptime check) is cleared by clean requests only once they showed its
+    failure (health_bar.py)."""
+    window = Window(facts.incident.start, facts.recent_since_incident.start)
+    seen = facts.requests(window)
+    failed = seen.by_class.get("5xx", 0) + seen.by_code.get("429", 0)
+    return failed > 0 or any(p99 >= bar.p99_seconds for p99 in facts.p99_seconds(window))
 
 
 def _subsume(matched: list[Finding]) -> list[Finding]:

@@ -21,8 +21,15 @@ alert's own:
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
 - any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
-Alerts on a shared resource (a connector, a Cloud SQL instance, an uptime check) are judged on
-their users' requests as before: that verdict is about the users, and says so (scope.combine).
+Alerts on a shared resource (a connector, a Cloud SQL instance) are judged on their users' requests
+as before: that verdict is about the users, and says so (scope.combine).
+An uptime check (resource `uptime_url`) probes the service from outside, and can fail where the
+service never sees it: DNS, the certificate, a domain mapping, a load balancer, a probe path that is
+a small share of the traffic. The check's own result (monitoring.googleapis.com/uptime_check/
+check_passed) is not read. So its alert is judged on the service's requests only when they showed
+a failure around the incident's start (5xx or 429, or a p99 at the hang bar) that has since cleared
+(`saw_failure_needed`); a check that failed while the service's own requests were clean throughout
+is not judged: the failure may be outside what Runwarden reads.
 An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
 the settings' defaults.
 """
@@ -38,6 +45,7 @@ REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 # Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
 _SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
+UPTIME_RESOURCE = "uptime_url"
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 # A condition filter that selects server errors: response_code_class "5xx", or a 5xx response_code.
 _SERVER_ERRORS = re.compile(r"response_code_class\W{1,6}5xx|response_code\W{1,6}5\d\d", re.IGNORECASE)
@@ -56,10 +64,18 @@ class HealthBar:
     source: str = "settings"  # where the bars come from, for the evidence
     why_not: str = ""
     error_count: float | None = None   # the most 5xx-or-429 the recent window may hold (a count alert)
+    # Judged only if the service's own requests showed a failure around the incident's start (an
+    # uptime check: see the module docstring); `why_not` then says why, should they not.
+    saw_failure_needed: bool = False
 
 
 def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     default = HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds)
+    if alert is not None and alert.resource_type == UPTIME_RESOURCE:
+        return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True, why_not=(
+            f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
+            "around the incident's start: the check's failure may lie outside the service (DNS, certificate, "
+            "domain mapping, the probe's path), and the check's own result is not read"))
     if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
         return default
     if alert.condition_kind == "other":

@@ -117,3 +117,29 @@ def test_a_request_volume_alert_is_not_judged():
 
     assert not bar.judged and "volume" in bar.why_not
     assert _diagnose(_serving(Evidence()), volume).signature is Signature.INCONCLUSIVE
+
+
+UPTIME = AlertContext(resource_type="uptime_url", policy="docs uptime", comparison="COMPARISON_LT", threshold=1,
+                      metric_type="monitoring.googleapis.com/uptime_check/check_passed")
+
+
+def test_an_uptime_check_that_failed_while_the_service_saw_no_failure_is_not_cleared():
+    """The check probes from outside (DNS, certificate, domain mapping): clean requests throughout do
+    not show that whatever failed it has stopped failing."""
+    result = _diagnose(_serving(Evidence()), UPTIME)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert "may lie outside the service" in result.summary and "docs uptime" in result.summary
+
+
+@pytest.mark.parametrize("seen", ["503s", "a hang"])
+def test_an_uptime_check_whose_failure_the_service_saw_and_that_cleared_is_healthy(seen):
+    e = _serving(Evidence())
+    if seen == "503s":
+        e.requests(OLD, -4, -1, 12, code="503")
+    else:
+        e.latency(OLD, -4, -1, 30.0)
+
+    result = _diagnose(e, UPTIME)
+
+    assert result.signature is Signature.HEALTHY, result.summary
