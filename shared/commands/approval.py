@@ -21,6 +21,12 @@ from shared.remediation.guardrails import Manual
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord
 
+# The gate's answers that wrote nothing (the kill switch, a pause, the cooldown, a budget, the
+# config's dry-run mode): the approval did not happen, so the proposal is opened again. Left
+# `approved`, it could never be approved again once the brake is released (`_open_proposal`
+# refuses a proposal that is not open).
+_NOTHING_WRITTEN = frozenset({OutcomeStatus.SKIPPED, OutcomeStatus.DRY_RUN})
+
 
 def approve(run: CommandRun) -> Outcome:
     run.require_operator("approve a proposal")
@@ -46,11 +52,15 @@ def approve(run: CommandRun) -> Outcome:
     except TransientError:
         _reopen(run, proposal)
         raise
-    if not dry_run:
+    reopened = not dry_run and result.status in _NOTHING_WRITTEN and _reopen(run, proposal)
+    if not dry_run and not reopened:
         final = {OutcomeStatus.APPLIED: "applied", OutcomeStatus.FAILED: "failed"}.get(result.status, "approved")
         run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": final, "note": result.reason})
     outcome = action_outcome(run, action, params, proposal.before, result, proposal.target)
     outcome.action.proposal_id = proposal.proposal_id
+    if reopened:
+        outcome.notes.append(f"proposal {proposal.proposal_id} stays open until "
+                             f"{proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once this is cleared")
     return outcome
 
 
@@ -160,6 +170,7 @@ def end_recovered(run: CommandRun, proposal_id: str, note: str) -> None:
                                      expect={"state": "approved", "command_id": run.command_id})
 
 
-def _reopen(run: CommandRun, proposal: ProposalRecord) -> None:
-    run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": "open", "decided_by": ""},
-                                     expect={"state": "approved"})
+def _reopen(run: CommandRun, proposal: ProposalRecord) -> bool:
+    """Back to `open`, if this command still holds it `approved`."""
+    return run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": "open", "decided_by": ""},
+                                            expect={"state": "approved", "command_id": run.command_id})

@@ -1,0 +1,63 @@
+"""Operators' messages as people write them, through the real entry point (`handle_command` on a
+Pub/Sub push's data): what each is answered, and that nothing is written, or left stuck, when it
+must not be. In-process parts: the memory store and the stand-ins' own handlers
+(tests/property/fast.py)."""
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from shared.commands import handle_command
+from shared.outcomes import OutcomeStatus
+from shared.remediation.records import PROPOSALS
+from tests.integration.world import SERVICE, event
+from tests.property.fast import FastWorld, seeded_copy
+from tests.property.harness import ANCHOR, CONNECTOR
+
+OPERATOR = "alice@example.com"
+OLD = "backend-00001-abc"
+_messages = itertools.count(1)
+
+
+def world(scenario: str = "bad_revision", **config: Any) -> FastWorld:
+    return FastWorld(seeded_copy(scenario, None), ANCHOR, operators=[OPERATOR], **config)
+
+
+def deliver(w: FastWorld, data: bytes):
+    [outcome] = handle_command(event(data, f"m-{next(_messages)}"), w.config, w.adapters)
+    return outcome
+
+
+def send(w: FastWorld, name: str, command_id: str, **fields: Any):
+    body = {"command": name, "command_id": command_id, "requested_by": OPERATOR, "reason": "INC-7", **fields}
+    return deliver(w, json.dumps(body).encode())
+
+
+def patches(w: FastWorld) -> int:
+    return w.standins.vpcaccess.count("PatchConnector")
+
+
+def proposed() -> tuple[FastWorld, str]:
+    w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]})
+    outcome = w.handle(w.alert("connector_saturation"))
+    assert outcome.status is OutcomeStatus.PROPOSED and outcome.action.proposal_id, outcome.reason
+    return w, outcome.action.proposal_id
+
+
+def test_an_approve_held_back_by_the_kill_switch_leaves_the_proposal_open_for_after_resume():
+    """The gate refused the write: the approval did not happen, so the proposal must not stay
+    `approved` (which no later approve may take), or releasing the brake could never apply it."""
+    w, proposal_id = proposed()
+    assert send(w, "pause", "p-1").status is OutcomeStatus.APPLIED
+    held = send(w, "approve", "ap-1", params={"proposal_id": proposal_id})
+    assert held.status is OutcomeStatus.SKIPPED and "kill switch" in held.reason, held.reason
+    assert any("stays open" in n and "approve it again" in n for n in held.notes), held.notes
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open" and patches(w) == 0
+
+    assert send(w, "resume", "r-1").status is OutcomeStatus.APPLIED
+    applied = send(w, "approve", "ap-2", params={"proposal_id": proposal_id})
+    assert applied.status is OutcomeStatus.APPLIED, applied.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied" and patches(w) == 1
+    again = send(w, "approve", "ap-3", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.REJECTED and "already applied" in again.reason and patches(w) == 1
