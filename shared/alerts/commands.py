@@ -227,6 +227,17 @@ def command_json_schema() -> dict[str, Any]:
             "title": "Runwarden operator command", **schema}
 
 
+def command_digest(command: AnyCommand) -> str:
+    """What a command asks to be done (its name, target, params, dry_run and override), hashed: a
+    resend of the same command_id whose digest differs is another command reusing the id, never a
+    resend (shared/commands/__init__.py answers it so, and runs neither again)."""
+    import hashlib
+
+    asked = {"command": command.command, "target": command.target, "params": command.params.model_dump(mode="json"),
+             "dry_run": command.dry_run, "override_limits": bool(getattr(command, "override_limits", False))}
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def parse_command(body: bytes | str) -> AnyCommand:
     """A command from the message body. Raises CommandError naming the field; nothing else."""
     if len(body) > MAX_COMMAND_BYTES:

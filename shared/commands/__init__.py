@@ -25,7 +25,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Callable
 
-from shared.alerts.commands import AnyCommand, CommandError, Sweep, parse_command_published
+from shared.alerts.commands import AnyCommand, CommandError, Sweep, command_digest, parse_command_published
 from shared.commands import approval, connector, diagnose, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
 from shared.clock import skew_safe_lease
@@ -126,7 +126,7 @@ def _run(run: CommandRun) -> Outcome:
     try:
         run.adapters.state.complete(COMMANDS, command.command_id, run.owner, retain, run.now,
                                     {"status": outcome.status.value, "reason": outcome.reason,
-                                     "outcome_id": outcome.outcome_id})
+                                     "outcome_id": outcome.outcome_id, "digest": command_digest(command)})
     except TransientError as exc:
         # The command is done (it may have written): raising now would lose its answer, and a
         # redelivery would only wait on this claim, still held, until it expires. So the answer is
@@ -205,6 +205,14 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
     reason = (f"duplicate: command {command.command_id} was already handled at "
               f"{claim.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
     status = OutcomeStatus.ESCALATED if first.get("status") == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
+    if first.get("digest") not in (None, command_digest(command)):
+        # The id reused for another command (other params, target or command): quoting the first
+        # answer alone ("applied") would read as this command's. (Records written before the digest
+        # was kept carry none: answered as a resend.)
+        reason = (f"command_id: {command.command_id} was already used at {claim.claimed_at:%Y-%m-%d %H:%M:%S} for a "
+                  f"different command; this {command.command} was not run, nothing written: send it with a new "
+                  f"command_id (the first was answered {first.get('status')}: {first.get('reason')})")
+        status = OutcomeStatus.ESCALATED if status is OutcomeStatus.ESCALATED else OutcomeStatus.REJECTED
     return run.outcome(status, reason, target=command.target, notes=[f"first outcome: {first.get('outcome_id')}"])
 
 

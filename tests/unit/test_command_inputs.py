@@ -61,3 +61,21 @@ def test_an_approve_held_back_by_the_kill_switch_leaves_the_proposal_open_for_af
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "applied" and patches(w) == 1
     again = send(w, "approve", "ap-3", params={"proposal_id": proposal_id})
     assert again.status is OutcomeStatus.REJECTED and "already applied" in again.reason and patches(w) == 1
+
+
+def test_a_command_id_reused_for_other_params_is_rejected_naming_the_id_and_runs_neither():
+    """A resend is the same command again: `skipped`, quoting the first answer. The same id with
+    another revision (or another command) is not a resend: answering it "duplicate: ... applied"
+    would tell the operator their new rollback took. Neither the first nor the new one runs."""
+    w = world()
+    first = send(w, "rollback_traffic", "rb-inc42", target=SERVICE, params={"revision": OLD})
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    resend = send(w, "rollback_traffic", "rb-inc42", target=SERVICE, params={"revision": OLD})
+    assert resend.status is OutcomeStatus.SKIPPED and resend.reason.startswith("duplicate: command rb-inc42")
+
+    for name, params in (("rollback_traffic", {"revision": "backend-00002-xyz"}),
+                         ("restore_traffic", {"to_latest": True})):
+        other = send(w, name, "rb-inc42", target=SERVICE, params=params)
+        assert other.status is OutcomeStatus.REJECTED, other.reason
+        assert other.reason.startswith("command_id: rb-inc42 was already used") and "new command_id" in other.reason
+    assert w.standins.run.count("UpdateService") == 1 and w.serving() == {OLD: 100}
