@@ -243,7 +243,10 @@ def parse_command(body: bytes | str) -> AnyCommand:
     if len(body) > MAX_COMMAND_BYTES:
         raise CommandError("message.data", f"{len(body)} bytes, more than {MAX_COMMAND_BYTES}")
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise CommandError("message.data", f"the key {exc.key!r} appears twice in one object: which value is "
+                           "meant is ambiguous, so neither is used") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CommandError("message.data", f"not JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
@@ -268,6 +271,24 @@ def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Any
     if not message.data:
         raise CommandError("message.data", "is required: a JSON command")
     return message, parse_command(message.data)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python's json keeps the last of a repeated key silently (RFC 8259 4: names "SHOULD be unique",
+    # and receivers differ on which one wins): {"dry_run": true, ..., "dry_run": false} must not
+    # write on the strength of whichever came last.
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
 
 
 def _field(loc: tuple[Any, ...]) -> str:

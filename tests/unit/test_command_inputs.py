@@ -79,3 +79,15 @@ def test_a_command_id_reused_for_other_params_is_rejected_naming_the_id_and_runs
         assert other.status is OutcomeStatus.REJECTED, other.reason
         assert other.reason.startswith("command_id: rb-inc42 was already used") and "new command_id" in other.reason
     assert w.standins.run.count("UpdateService") == 1 and w.serving() == {OLD: 100}
+
+
+def test_a_message_that_sets_dry_run_twice_is_rejected_and_writes_nothing():
+    """Hand-edited JSON with a key twice: Python's json would keep the last silently."""
+    data = (b'{"command":"rollback_traffic","command_id":"rb-2","requested_by":"alice@example.com","reason":"r",'
+            b'"target":"' + SERVICE.encode() + b'","params":{"revision":"' + OLD.encode() + b'"},'
+            b'"dry_run":true,"dry_run":false}')
+    w = world()
+    outcome = deliver(w, data)
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "rb-2"
+    assert outcome.reason.startswith("malformed command: message.data: the key 'dry_run' appears twice"), outcome.reason
+    assert w.standins.run.count("UpdateService") == 0

@@ -106,3 +106,14 @@ def test_the_commands_machine_types_are_the_configs():
 
     literal = next(a for a in get_args(ScaleParams.model_fields["machine_type"].annotation) if a is not type(None))
     assert set(get_args(literal)) == set(MACHINE_TYPES)
+
+
+@pytest.mark.parametrize("data, key", [
+    (b'{"command":"pause","command_id":"x","requested_by":"a","reason":"r","command":"resume"}', "command"),
+    (b'{"command":"rollback_traffic","command_id":"x","requested_by":"a","reason":"r","target":"' + SERVICE.encode()
+     + b'","params":{"revision":"backend-00001-abc","revision":"backend-00002-xyz"}}', "revision"),
+])
+def test_a_key_given_twice_is_refused_not_resolved_by_order(data, key):
+    with pytest.raises(CommandError) as caught:
+        parse_command(data)
+    assert caught.value.field == "message.data" and f"{key!r} appears twice" in caught.value.reason
