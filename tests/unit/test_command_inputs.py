@@ -91,3 +91,15 @@ def test_a_message_that_sets_dry_run_twice_is_rejected_and_writes_nothing():
     assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "rb-2"
     assert outcome.reason.startswith("malformed command: message.data: the key 'dry_run' appears twice"), outcome.reason
     assert w.standins.run.count("UpdateService") == 0
+
+
+def test_a_sweep_a_person_sends_with_an_id_is_answered_and_the_schedulers_stays_silent():
+    """With nothing to verify the sweep publishes no verdict: the person waiting on their
+    command_id must still hear that it ran. The scheduler's fixed body publishes nothing extra."""
+    w = world()
+    [answer] = handle_command(event(json.dumps({"command": "sweep", "command_id": "sw-1", "requested_by": OPERATOR})
+                                    .encode(), "m-sweep"), w.config, w.adapters)
+    assert answer.status is OutcomeStatus.REPORTED and answer.command_id == "sw-1", answer
+    assert answer.reason.startswith("sweep done: 0 outcome(s)") and answer.requested_by == OPERATOR
+    assert [o["command_id"] for o in w.published()] == ["sw-1"]
+    assert handle_command(event(b'{"command": "sweep"}', "m-cron"), w.config, w.adapters) == []
