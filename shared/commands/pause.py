@@ -24,8 +24,9 @@ def resume(run: CommandRun) -> Outcome:
 def _switch(run: CommandRun, engaged: bool) -> Outcome:
     target = any_target(run)
     key = pause_key(target) if target else KILL_SWITCH
-    scope = target or "every target"
-    word = "paused: no writes until resumed" if engaged else "resumed: writes allowed again"
+    scope = target or ("every target" if engaged else "the kill switch")
+    word = "paused: no writes until resumed" if engaged else ("resumed: writes allowed again" if target else
+                                                             "released: writes allowed again")
     reason = f"{scope} {word} (by {run.command.requested_by}: {run.command.reason})"
     report = ActionReport(name=run.command.command, params={"target": target, "engaged": engaged})
     if run.command.dry_run:
@@ -38,6 +39,22 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
                                                "command_id": run.command_id})
     if bool(previous.get("engaged")) == engaged:
         reason += " (it already was)"
+    if not engaged and target is None:
+        reason += _still_paused(run)
     run.timeline.step("kill_switch", reason, severity="WARNING" if engaged else "NOTICE", target=target,
                       engaged=engaged)
     return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)
+
+
+def _still_paused(run: CommandRun) -> str:
+    """A resume without a target releases the kill switch only: pauses of single targets stay, and
+    an answer that said "writes allowed again" and no more would let the operator believe them gone."""
+    held = sorted(f.get("target") or "?" for f in run.adapters.state.find_records(FLAGS, "kind", "pause", _LISTED + 1)
+                  if f.get("engaged"))
+    if not held:
+        return ""
+    shown = ", ".join(held[:_LISTED]) + (", …" if len(held) > _LISTED else "")
+    return f"; still paused, each until resumed by its target: {shown}"
+
+
+_LISTED = 20

@@ -103,3 +103,19 @@ def test_a_sweep_a_person_sends_with_an_id_is_answered_and_the_schedulers_stays_
     assert answer.reason.startswith("sweep done: 0 outcome(s)") and answer.requested_by == OPERATOR
     assert [o["command_id"] for o in w.published()] == ["sw-1"]
     assert handle_command(event(b'{"command": "sweep"}', "m-cron"), w.config, w.adapters) == []
+
+
+def test_a_resume_without_a_target_names_the_pauses_it_leaves_in_place():
+    """`resume` with no target releases the kill switch only: a target paused by itself stays
+    paused, and the answer must say so rather than "writes allowed again" alone."""
+    w = world()
+    assert send(w, "pause", "p-svc", target=SERVICE).status is OutcomeStatus.APPLIED
+    resumed = send(w, "resume", "r-all")
+    assert resumed.status is OutcomeStatus.APPLIED
+    assert resumed.reason.startswith("the kill switch released") and f"still paused, each until resumed by its " \
+        f"target: {SERVICE}" in resumed.reason, resumed.reason
+    held = send(w, "rollback_traffic", "rb-3", target=SERVICE, params={"revision": OLD})
+    assert held.status is OutcomeStatus.SKIPPED and w.standins.run.count("UpdateService") == 0
+
+    assert "still paused" not in send(w, "resume", "r-svc", target=SERVICE).reason
+    assert "still paused" not in send(w, "resume", "r-all-2").reason
