@@ -258,7 +258,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "command.command" if first["type"].startswith("union_tag") else _field(first["loc"])
-        raise CommandError(field, first["msg"]) from None
+        raise CommandError(field, _message(first)) from None
     except RecursionError:  # deeply nested JSON
         raise CommandError("message.data", "nested too deeply") from None
 
@@ -289,6 +289,29 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         data[key] = value
     return data
+
+
+# What each pattern asks for, in words: an operator who typed a short name or a URL reads what to
+# send instead of a regular expression.
+_PATTERN_WORDS = {
+    SERVICE_PATTERN: "a full service name, projects/PROJECT/locations/REGION/services/SERVICE (not a short name "
+                     "or a URL)",
+    CONNECTOR_PATTERN: "a full connector name, projects/PROJECT/locations/REGION/connectors/CONNECTOR",
+    TARGET_PATTERN: "a full resource name, projects/PROJECT/locations/REGION/services/SERVICE or "
+                    ".../connectors/CONNECTOR (not a short name or a URL)",
+    REVISION_PATTERN: "a revision's short name, such as backend-00041-kux (lowercase letters, digits and hyphens)",
+    PROPOSAL_ID_PATTERN: "a proposal id as a `proposed` outcome shows it, such as p-3f9c2a1b7d40",
+    COMMAND_ID_PATTERN: "1-128 letters, digits or . _ : @ -, starting with a letter or a digit",
+    NON_BLANK: "not blank",
+}
+
+
+def _message(error: Any) -> str:
+    words = _PATTERN_WORDS.get((error.get("ctx") or {}).get("pattern", "")) \
+        if error["type"] == "string_pattern_mismatch" else None
+    if words is None:
+        return error["msg"]
+    return f"{str(error.get('input'))[:120]!r} is not {words}"
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -119,3 +119,12 @@ def test_a_resume_without_a_target_names_the_pauses_it_leaves_in_place():
 
     assert "still paused" not in send(w, "resume", "r-svc", target=SERVICE).reason
     assert "still paused" not in send(w, "resume", "r-all-2").reason
+
+
+def test_a_short_service_name_is_rejected_saying_which_form_to_send():
+    w = world()
+    outcome = send(w, "rollback_traffic", "rb-4", target="backend", params={"revision": OLD})
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "rb-4"
+    assert outcome.reason.startswith("malformed command: command.target: 'backend' is not a full service name, "
+                                     "projects/PROJECT/locations/REGION/services/SERVICE"), outcome.reason
+    assert w.standins.run.count("UpdateService") == 0

@@ -117,3 +117,19 @@ def test_a_key_given_twice_is_refused_not_resolved_by_order(data, key):
     with pytest.raises(CommandError) as caught:
         parse_command(data)
     assert caught.value.field == "message.data" and f"{key!r} appears twice" in caught.value.reason
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"command": "rollback_traffic", "target": "backend"}, "'backend' is not a full service name, projects/"),
+    ({"command": "rollback_traffic", "target": "https://backend-abc-uc.a.run.app"}, "(not a short name or a URL)"),
+    ({"command": "scale_connector", "target": "backend-conn", "params": {"max_instances": 4}},
+     "is not a full connector name"),
+    ({"command": "pause", "target": "backend"}, "is not a full resource name"),
+    ({"command": "approve", "params": {"proposal_id": "P-3F9C"}}, "'P-3F9C' is not a proposal id"),
+    ({"command": "rollback_traffic", "target": SERVICE,
+      "params": {"revision": f"{SERVICE}/revisions/backend-00001-abc"}}, "is not a revision's short name"),
+])
+def test_a_value_of_the_wrong_form_is_answered_with_the_form_expected(fields, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
+    assert words in caught.value.reason and "^" not in caught.value.reason, caught.value.reason
