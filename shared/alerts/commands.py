@@ -228,13 +228,15 @@ def command_json_schema() -> dict[str, Any]:
 
 
 def command_digest(command: AnyCommand) -> str:
-    """What a command asks to be done (its name, target, params, dry_run and override), hashed: a
+    """What a command asks to be done (its name, target, params, dry_run, override and requester:
+    `operators` is checked against the requester), hashed: a
     resend of the same command_id whose digest differs is another command reusing the id, never a
     resend (shared/commands/__init__.py answers it so, and runs neither again)."""
     import hashlib
 
     asked = {"command": command.command, "target": command.target, "params": command.params.model_dump(mode="json"),
-             "dry_run": command.dry_run, "override_limits": bool(getattr(command, "override_limits", False))}
+             "dry_run": command.dry_run, "override_limits": bool(getattr(command, "override_limits", False)),
+             "requested_by": command.requested_by.strip().lower()}
     return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:16]
 
 

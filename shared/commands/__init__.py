@@ -210,7 +210,7 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
               f"{claim.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
     status = OutcomeStatus.ESCALATED if first.get("status") == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
     if first.get("digest") not in (None, command_digest(command)):
-        # The id reused for another command (other params, target or command): quoting the first
+        # The id reused for another command (other params, target, command or requester): quoting the first
         # answer alone ("applied") would read as this command's. (Records written before the digest
         # was kept carry none: answered as a resend.)
         reason = (f"command_id: {command.command_id} was already used at {claim.claimed_at:%Y-%m-%d %H:%M:%S} for a "

@@ -81,6 +81,18 @@ def test_a_command_id_reused_for_other_params_is_rejected_naming_the_id_and_runs
     assert w.standins.run.count("UpdateService") == 1 and w.serving() == {OLD: 100}
 
 
+def test_an_approve_resent_under_its_id_by_an_operator_after_a_non_operator_is_told_to_use_a_new_id():
+    """Someone not in `operators` sent it first (rejected); an operator resending the very same
+    body under the same id is another requester's command, not a resend of the first."""
+    w, proposal_id = proposed()
+    body = {"command": "approve", "command_id": "ap-9", "reason": "r", "params": {"proposal_id": proposal_id}}
+    first = deliver(w, json.dumps({**body, "requested_by": "bob@example.com"}).encode())
+    assert first.status is OutcomeStatus.REJECTED and first.reason.startswith("requested_by:")
+    again = deliver(w, json.dumps({**body, "requested_by": OPERATOR}).encode())
+    assert again.status is OutcomeStatus.REJECTED and again.reason.startswith("command_id: ap-9 was already used")
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open" and patches(w) == 0
+
+
 def test_a_message_that_sets_dry_run_twice_is_rejected_and_writes_nothing():
     """Hand-edited JSON with a key twice: Python's json would keep the last silently."""
     data = (b'{"command":"rollback_traffic","command_id":"rb-2","requested_by":"alice@example.com","reason":"r",'
