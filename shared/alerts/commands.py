@@ -271,7 +271,11 @@ def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Any
     except IncidentParseError as exc:
         raise CommandError(exc.field, exc.reason) from None
     if not message.data:
-        raise CommandError("message.data", "is required: a JSON command")
+        # `gcloud pubsub topics publish --attribute command=...` without --message sends no data:
+        # say that attributes are not read, or the sender would look for a typo in them.
+        given = f" (the message has only attributes, {', '.join(sorted(message.attributes))[:200]}, which are not " \
+                "read: put the command in the message body)" if message.attributes else ""
+        raise CommandError("message.data", f"is required: a JSON command{given}")
     return message, parse_command(message.data)
 
 

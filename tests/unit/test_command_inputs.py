@@ -140,3 +140,13 @@ def test_a_short_service_name_is_rejected_saying_which_form_to_send():
     assert outcome.reason.startswith("malformed command: command.target: 'backend' is not a full service name, "
                                      "projects/PROJECT/locations/REGION/services/SERVICE"), outcome.reason
     assert w.standins.run.count("UpdateService") == 0
+
+
+def test_a_command_sent_as_attributes_is_rejected_saying_the_body_is_read():
+    w = world()
+    data = event(b"", "m-attrs")
+    data["message"]["attributes"] = {"command": "status", "command_id": "st-1", "requested_by": OPERATOR}
+    [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.REJECTED
+    assert outcome.reason.startswith("malformed command: message.data: is required") and "not read" in outcome.reason \
+        and "command, command_id, requested_by" in outcome.reason, outcome.reason
