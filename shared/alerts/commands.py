@@ -313,6 +313,9 @@ _PATTERN_WORDS = {
 
 
 def _message(error: Any) -> str:
+    if error["type"].startswith("datetime") or error["type"] == "timezone_aware":
+        # Epoch milliseconds, a date alone, a time without its zone: say what is read.
+        return f"{error['msg']}: send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z"
     words = _PATTERN_WORDS.get((error.get("ctx") or {}).get("pattern", "")) \
         if error["type"] == "string_pattern_mismatch" else None
     if words is None:

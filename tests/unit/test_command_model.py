@@ -133,3 +133,11 @@ def test_a_value_of_the_wrong_form_is_answered_with_the_form_expected(fields, wo
     with pytest.raises(CommandError) as caught:
         parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
     assert words in caught.value.reason and "^" not in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize("expires_at", [1796000000000, "2026-11-30T10:00:00", "2026-11-30", "in 10 minutes"])
+def test_an_expiry_not_in_rfc_3339_with_a_zone_says_what_to_send(expires_at):
+    with pytest.raises(CommandError) as caught:
+        parse_command(body(command="status", command_id="x", requested_by="a", expires_at=expires_at))
+    assert caught.value.field == "command.expires_at"
+    assert "send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z" in caught.value.reason, caught.value.reason
