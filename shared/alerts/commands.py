@@ -260,7 +260,10 @@ def parse_command(body: bytes | str) -> AnyCommand:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "command.command" if first["type"].startswith("union_tag") else _field(first["loc"])
-        raise CommandError(field, _message(first)) from None
+        message = _message(first)
+        if field == "command.reason" and first["type"] in ("missing", "string_too_short", "string_pattern_mismatch"):
+            message += ": a command that writes needs a reason, recorded with everything it does"
+        raise CommandError(field, message) from None
     except RecursionError:  # deeply nested JSON
         raise CommandError("message.data", "nested too deeply") from None
 

@@ -141,3 +141,11 @@ def test_an_expiry_not_in_rfc_3339_with_a_zone_says_what_to_send(expires_at):
         parse_command(body(command="status", command_id="x", requested_by="a", expires_at=expires_at))
     assert caught.value.field == "command.expires_at"
     assert "send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z" in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_writing_command_without_a_reason_is_told_why_one_is_needed(reason):
+    fields = {"command": "resume", "command_id": "x", "requested_by": "a"}
+    with pytest.raises(CommandError) as caught:
+        parse_command(body(**fields, **({} if reason is None else {"reason": reason})))
+    assert caught.value.field == "command.reason" and "a command that writes needs a reason" in caught.value.reason
