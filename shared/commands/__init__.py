@@ -209,6 +209,10 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
     reason = (f"duplicate: command {command.command_id} was already handled at "
               f"{claim.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
     status = OutcomeStatus.ESCALATED if first.get("status") == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
+    if first.get("status") in (OutcomeStatus.SKIPPED.value, OutcomeStatus.REJECTED.value):
+        # Held back or refused the first time (the kill switch since released, a typo fixed): the
+        # same id only ever repeats that answer, so say how to run it now.
+        reason += "; nothing done now: to run it again, send it with a new command_id"
     if first.get("digest") not in (None, command_digest(command)):
         # The id reused for another command (other params, target, command or requester): quoting the first
         # answer alone ("applied") would read as this command's. (Records written before the digest

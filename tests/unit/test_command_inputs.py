@@ -150,3 +150,16 @@ def test_a_command_sent_as_attributes_is_rejected_saying_the_body_is_read():
     assert outcome.status is OutcomeStatus.REJECTED
     assert outcome.reason.startswith("malformed command: message.data: is required") and "not read" in outcome.reason \
         and "command, command_id, requested_by" in outcome.reason, outcome.reason
+
+
+def test_a_resend_of_a_command_the_kill_switch_held_back_says_a_new_id_runs_it():
+    w = world()
+    send(w, "pause", "p-all")
+    body = {"target": SERVICE, "params": {"revision": OLD}}
+    assert send(w, "rollback_traffic", "rb-5", **body).status is OutcomeStatus.SKIPPED
+    send(w, "resume", "r-all")
+    again = send(w, "rollback_traffic", "rb-5", **body)
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command rb-5")
+    assert again.reason.endswith("to run it again, send it with a new command_id"), again.reason
+    assert w.standins.run.count("UpdateService") == 0
+    assert send(w, "rollback_traffic", "rb-6", **body).status is OutcomeStatus.APPLIED
