@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from shared.errors import RunwardenError
+from shared.errors import PermanentError, RunwardenError
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
 from shared.timeline.classify import (Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
@@ -31,6 +31,20 @@ ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone"
 
 class UnknownIncident(LookupError):
     """No step line of Runwarden's carries this incident id within the lookback."""
+
+
+SEARCH_INCOMPLETE = "SEARCH_INCOMPLETE"
+
+
+class SearchIncomplete(PermanentError):
+    """The search for the incident's own lines did not finish and found none: "no entries" would be
+    a guess. ListLogEntries may answer a page with no entries and a token ("the search found no log
+    entries so far but it did not have time to search all the possible log entries",
+    ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto); the read follows the
+    token for `max_pages` pages and then stops. Same code as the Logging adapter's list_payloads."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=SEARCH_INCOMPLETE)
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,11 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
     check_project(project)
     build = _Build(incident_id, project, logs, now, limits)
     build.read_steps()
+    if not build.steps and build.reads[-1].cut_short:
+        read = build.reads[-1]
+        raise SearchIncomplete(f"Cloud Logging did not finish searching for incident {incident_id}'s entries in "
+                               f"project {project}: {read.pages} pages read, none of its entries found, and the API "
+                               "still gave a page token. Nothing says the incident is unknown; try again")
     if not build.steps:
         raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
                               f"in the last {limits.lookback.days} days")
@@ -370,9 +389,11 @@ class _Build:
             if not token:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries)
             if pages >= max_pages:
+                # A token says more entries may match, or that the search has not finished; not that
+                # more matched (ListLogEntriesResponse.next_page_token).
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
-                                  why=f"stopped after {pages} pages ({entries} entries); more entries matched "
-                                      "and were not read")
+                                  why=f"stopped after {pages} pages ({entries} entries) with the search not "
+                                      "finished: later entries may match and were not read")
 
 
 def _evidence(diagnosed: Step | None) -> list[EvidenceRow]:

@@ -10,7 +10,7 @@ from sandbox.standins.logging import LoggingStandIn
 from shared.errors import PermanentError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import CloudLogPagesAdapter
-from shared.timeline.builder import Dependencies, Limits, UnknownIncident, build_timeline
+from shared.timeline.builder import Dependencies, Limits, SearchIncomplete, UnknownIncident, build_timeline
 from shared.timeline.queries import BadInput, runwarden_filter
 from tests.integration.timeline_world import (INCIDENT, NOW, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0, seed_incident,
                                               step)
@@ -137,6 +137,28 @@ def test_many_pages_read_to_the_end(world, logs):
 def test_an_unknown_incident_is_not_found(world, logs):
     with pytest.raises(UnknownIncident, match="0.unknown"):
         build_timeline("0.unknown", PROJECT, logs, NOW)
+
+
+def busy_project(standin: LoggingStandIn, n: int = 3000) -> None:
+    """Entries of other logs, older than the incident: a search examining a few at a time walks
+    through them (empty pages with a token) before it reaches the incident's."""
+    from sandbox.standins.logging import EntrySeed, log_name_for
+
+    standin.add_entries([EntrySeed(log_name=log_name_for(PROJECT, "other"), timestamp=T0 - timedelta(days=3, seconds=i),
+                                   resource_type="global", severity="INFO") for i in range(n)])
+
+
+def test_a_search_that_did_not_finish_is_never_an_unknown_incident(world, logs):
+    # Cloud Logging may answer empty pages with a token while it searches; after max_pages of
+    # them, nothing found is not "no entries" but "not searched yet".
+    busy_project(world)
+    world.search_budget = 100
+
+    with pytest.raises(SearchIncomplete, match="did not finish searching") as raised:
+        build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_pages=5))
+    assert raised.value.code == "SEARCH_INCOMPLETE"
+    # with enough pages the same search finds the incident
+    assert build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_pages=60)).entries
 
 
 @pytest.mark.parametrize("bad", ['0.x" OR labels.runwarden_incident:*', "0.x\\", 'a"b', "0.x AND severity>=ERROR",
