@@ -264,19 +264,31 @@ class _Build:
         if not self.related.service:
             return
         counts: dict[datetime, int] = {}
+        last_read: list[datetime] = [self.start]
 
         def count(entry: LoggedEntry) -> None:
             minute = entry.timestamp.replace(second=0, microsecond=0)
             if self.start <= entry.timestamp <= self.end:
                 counts[minute] = counts.get(minute, 0) + 1
+                last_read[0] = max(last_read[0], entry.timestamp)
 
         query = request_errors_filter(self.related.project, self.related.service, self.start, self.end)
         report = self._read("request_errors", query, count, self.limits.max_error_pages, project=self.related.project)
         self.reads.append(report)
-        source = f"Cloud Run request log: {query}"
-        if not counts and monitoring is not None:
-            counts, source = self._request_count(monitoring)
-        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts))
+        source, known_until = f"Cloud Run request log: {query}", None
+        if report.cut_short:
+            # Read in time order and stopped: the minutes after the last entry read are not known to
+            # be quiet, and a series padded with zeros there would show a recovery that never was.
+            known_until = last_read[0].replace(second=0, microsecond=0)
+            counts = {minute: n for minute, n in counts.items() if minute < known_until}
+        if (not counts or report.cut_short) and monitoring is not None:
+            found, found_source = self._request_count(monitoring)
+            if found_source:
+                counts, source, known_until = found, found_source, None
+        if known_until is not None:
+            self.notes.append(f"errors per minute are known only until {known_until:%H:%M}Z, where the read of the "
+                              "request log stopped: the chart ends there and no recovery is read from it")
+        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until))
         self._platform_rows()
 
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
@@ -303,9 +315,13 @@ class _Build:
                                      entries=sum(len(s.points) for s in result.series)))
         return counts, f"Cloud Monitoring: {result.query}"
 
-    def _every_minute(self, counts: dict[datetime, int]) -> list[ErrorMinute]:
+    def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None) -> list[ErrorMinute]:
+        """Every minute of the window, zero where nothing failed; only the minutes before
+        `known_until` when the read stopped there."""
         minute = self.start.replace(second=0, microsecond=0)
         last = min(self.end, self.now).replace(second=0, microsecond=0)
+        if known_until is not None:
+            last = min(last, known_until - timedelta(minutes=1))
         out = []
         while minute <= last:
             out.append(ErrorMinute(minute=minute, errors=counts.get(minute, 0)))

@@ -126,6 +126,27 @@ def test_a_read_cut_short_says_so(world, logs):
     assert any("stopped after 2 pages" in n for n in timeline.notes)
 
 
+def test_an_error_read_cut_short_shows_no_recovery_it_did_not_read(standin, logs):
+    # Errors go on for half an hour after Runwarden's write; the request log read stops after
+    # 2,000 of the 3,000. The minutes it did not read are unknown, not quiet: no "errors at zero".
+    from tests.integration.timeline_world import request_errors
+
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                    "service_name": "backend"})
+    step(standin, T0 + timedelta(minutes=1.5), "applied", "rollback_traffic applied", status="applied")
+    request_errors(standin, T0 - timedelta(minutes=3), 30, 100)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_error_pages=2))
+
+    assert timeline.cut_short and timeline.milestones.recovery is None and timeline.durations.ttr_seconds is None
+    assert "errors_stopped" not in [e.kind for e in timeline.entries]
+    last = timeline.errors.minutes[-1]
+    # 2,000 entries reach into 12:16 (from 11:57): its count may be partial, so the series ends at 12:15
+    assert last.minute == T0 + timedelta(minutes=15) and last.errors == 100
+    assert any("known only until 12:16Z" in n for n in timeline.notes)
+
+
 def test_many_pages_read_to_the_end(world, logs):
     timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=7, max_pages=50))
 
