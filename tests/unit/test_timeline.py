@@ -9,8 +9,8 @@ import pytest
 from shared.timeline import derive
 from shared.timeline.classify import Related, change_of
 from shared.timeline.entries import AuditInfo, LoggedEntry
-from shared.timeline.model import (Actor, ActorKind, Durations, ErrorMinute, ErrorSeries, IncidentTimeline, Milestone,
-                                   Milestones, ReadReport, Source, TimelineEntry)
+from shared.timeline.model import (ActionRow, Actor, ActorKind, Durations, ErrorMinute, ErrorSeries, EvidenceRow,
+                                   IncidentTimeline, Milestone, Milestones, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import BadInput, check_incident_id, quote
 from shared.timeline.render import render, to_markdown
 
@@ -183,3 +183,57 @@ def test_notes_reach_every_format():
     assert "## Notes on this draft" in render(noted, "markdown")
     assert "Note: the service's revisions could not be read" in render(noted, "text")
     assert '<ul id="notes"><li>the service&#x27;s revisions could not be read</li>' in render(noted, "html")
+
+
+# --- hostile log text: what the logs say is shown, never acted on --------------------------------------
+
+HOSTILE = ["pipe | and\na newline", "[click](javascript:alert(1)) ![beacon](https://evil.example/x.png)",
+           "<script>alert(1)</script><img src=x onerror=alert(1)>", "`code` and ``two``", "# heading\n> quote",
+           "**bold** _em_ ~~strike~~ back\\slash", "\x1b]0;retitled\x07\x1b[31mred\x1b[0m", "rtl \u202eevil\u202c end",
+           "ü—中文 " + "long " * 80]
+
+
+def hostile() -> IncidentTimeline:
+    entries = []
+    for i, text in enumerate(HOSTILE):
+        row = _row(T + timedelta(minutes=i), Source.AUDIT, text, ActorKind.PERSON)
+        row.summary, row.actor = text, Actor(kind=ActorKind.PERSON, name=text)
+        entries.append(row)
+    return sample(entries=entries, service=f"projects/p/locations/l/services/{HOSTILE[2]}", signature=HOSTILE[0],
+                  diagnosis=HOSTILE[1], follow_ups=HOSTILE[3:5], notes=HOSTILE[5:7], people=HOSTILE[:2],
+                  evidence=[EvidenceRow(source=t, query="q", observed=t, threshold=t) for t in HOSTILE],
+                  actions=[ActionRow(at=T, name=HOSTILE[3], status="applied", summary=HOSTILE[2])],
+                  reads=[ReadReport(name="audit", filter='x="a|b`c"', cut_short=True, why=HOSTILE[1])])
+
+
+def test_markdown_shows_hostile_text_without_rendering_it():
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(to_markdown(hostile()))
+
+    assert "<script" not in html and "<img" not in html and "<em>em</em>" not in html
+    assert html.count("<blockquote>") == 1 and html.count("<h1>") == 1    # the banner's and the title's only and "<strong>bold</strong>" not in html and "<del>" not in html
+    assert all(href.startswith("https://console.cloud.google.com/") for href in re.findall(r'href="([^"]*)"', html))
+    assert "[click](javascript:alert(1))" in html and "&lt;script&gt;" in html and "`code`" in html
+    timeline = html.split("<h2>Timeline</h2>")[1].split("<h2>")[0]
+    evidence = html.split("<h2>Root cause and evidence</h2>")[1].split("<h2>")[0]
+    for table, cells in ((timeline, 6), (evidence, 4)):
+        rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+        assert len(rows) == len(HOSTILE) and all(row.count("<td") == cells for row in rows)
+    assert "\x1b" not in html and "\u202e" not in html
+
+
+def test_text_is_one_line_per_row_and_sends_no_control_character_to_the_terminal():
+    text = render(hostile(), "text")
+
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+    assert "\\x1b]0;retitled\\x07" in text and "\\u202e" in text
+    rows = [line for line in text.splitlines() if re.match(r"\d\d:\d\d:\d\d  ", line)]
+    assert len(rows) == len(HOSTILE)
+
+
+def test_html_shows_control_and_bidi_characters_as_escapes():
+    page = render(hostile(), "html")
+
+    assert "\x1b" not in page and "\u202e" not in page and "\\u202e" in page
+    assert "<script" not in page and "&lt;script&gt;" in page
