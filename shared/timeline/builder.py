@@ -18,7 +18,7 @@ from shared.errors import PermanentError, RunwardenError
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
 from shared.timeline.classify import (Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
-                                      row_of_step, step_key, step_of)
+                                      is_attempt, one_line, row_of_step, step_key, step_of)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
@@ -133,7 +133,14 @@ class _Build:
                 row = alert_row(step, self.project)
                 self._add(alert_key(step, row), row)
             else:
-                self._add(step_key(step), row_of_step(step, self.project))
+                key = step_key(step)
+                # A repeat (a storm of redeliveries writes thousands) is counted on the row kept;
+                # its own row, and its Logs Explorer link, are never built.
+                kept = self.rows.get(key)
+                if kept is None:
+                    self.rows[key] = row_of_step(step, self.project)
+                else:
+                    self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
             self._learn(step)
 
         self.reads.append(self._read("runwarden", query, keep))
@@ -380,13 +387,21 @@ class _Build:
         return f"projects/{r.project}/locations/{r.location}/services/{r.service}" if r.location else r.service
 
     def _add(self, key: tuple, row: TimelineEntry) -> None:
+        """One row per event, repeats counted."""
         kept = self.rows.get(key)
         if kept is None:
             self.rows[key] = row
-            return
+        else:
+            self._repeat(kept, row.at)
+
+    @staticmethod
+    def _repeat(kept: TimelineEntry, at: datetime, summary: str | None = None) -> None:
+        """`kept` written once more, at `at`. `summary`: a repeat that counts deliveries shows the
+        latest one's words ("delivery 57 of ..."), not the first's."""
         kept.count += 1
-        first, last = min(kept.at, row.at), max(kept.last_at or kept.at, row.at)
-        kept.at, kept.last_at = first, last
+        if summary is not None and at >= (kept.last_at or kept.at):
+            kept.summary = summary
+        kept.at, kept.last_at = min(kept.at, at), max(kept.last_at or kept.at, at)
 
     def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
               max_pages: int | None = None, *, project: str = "") -> ReadReport:

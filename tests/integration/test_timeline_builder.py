@@ -155,6 +155,29 @@ def test_many_pages_read_to_the_end(world, logs):
     assert next(r for r in timeline.reads if r.name == "runwarden").pages > 1
 
 
+def test_a_storm_of_redeliveries_is_one_row_per_event(standin, logs):
+    # An attempt in progress makes Pub/Sub redeliver the alert again and again; each delivery
+    # writes `received` and a `deferred` line counting its delivery. One row each, counted, with
+    # the latest delivery's words; and the read stays within its pages.
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    for n in range(1, 301):
+        at = T0 + timedelta(seconds=2 * n)
+        step(standin, at, "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17", state="open",
+             started_at=int(T0.timestamp()), resource=resource)
+        step(standin, at + timedelta(milliseconds=5), "deferred",
+             f"an earlier attempt at this message is in progress; delivery {n} of at most 5: answered non-2xx so "
+             "that Pub/Sub redelivers it", severity="WARNING", message_id="17", attempt=n, max_attempts=5,
+             transient=True)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=100))
+
+    assert kinds(timeline) == [("alert", "alert_opened"), ("runwarden", "deferred")]
+    deferred = timeline.entries[1]
+    assert deferred.count == 300 and "delivery 300 of at most 5" in deferred.summary
+    assert deferred.last_at == T0 + timedelta(seconds=600, milliseconds=5)
+    assert next(r for r in timeline.reads if r.name == "runwarden").pages == 6 and not timeline.cut_short
+
+
 def test_an_unknown_incident_is_not_found(world, logs):
     with pytest.raises(UnknownIncident, match="0.unknown"):
         build_timeline("0.unknown", PROJECT, logs, NOW)
