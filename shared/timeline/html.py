@@ -11,7 +11,7 @@ from datetime import datetime
 from html import escape as _html_escape
 
 from shared.timeline.model import IncidentTimeline, TimelineEntry
-from shared.timeline.words import clock, duration, entry_when, milestone_lines, visible
+from shared.timeline.words import clock, duration, entry_when, milestone_lines, none_found, visible
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
 MARKER_LABELS = {"alert_open": "alert opened", "alert_close": "alert closed", "action": "Runwarden's action",
@@ -80,7 +80,7 @@ def to_html(t: IncidentTimeline) -> str:
         parts.append("<h2>Evidence</h2>" + _evidence(t))
     if t.notes:
         parts.append('<h2>Notes</h2><ul id="notes">' + "".join(f"<li>{escape(n)}</li>" for n in t.notes) + "</ul>")
-    people = ", ".join(t.people) or "none"
+    people = ", ".join(t.people) or none_found(t, "audit", "changes")
     parts.append(f"<p>People who acted: {escape(people)}"
                  + (" — <strong>people acted before Runwarden</strong>" if t.people_acted_first else "") + "</p>")
     parts += ["</body>", "</html>"]

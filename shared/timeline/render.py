@@ -9,7 +9,7 @@ from datetime import datetime
 from shared.timeline.html import to_html
 from shared.timeline.model import IncidentTimeline
 from shared.timeline.words import (clock, duration, entry_when, markdown_code, markdown_text, measures,
-                                  milestone_lines, one_line)
+                                  milestone_lines, none_found, one_line)
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -44,7 +44,7 @@ def to_text(t: IncidentTimeline) -> str:
                      + (f" [{one_line(m.by)}]" if m and m.by else ""))
     if t.signature:
         lines.append(f"Diagnosis: {one_line(t.diagnosis)}")
-    lines.append(f"People who acted: {one_line(', '.join(t.people)) or 'none'}"
+    lines.append(f"People who acted: {one_line(', '.join(t.people)) or none_found(t, 'audit', 'changes')}"
                  + (" — people acted before Runwarden" if t.people_acted_first else ""))
     lines.append("")
     width = max((len(entry_when(e)) for e in t.entries), default=8)
@@ -93,7 +93,7 @@ def to_markdown(t: IncidentTimeline) -> str:
     out += ["## Summary", "",
             f"{_cell(t.service or 'The service')} in project `{t.project}`. "
             + (f"Runwarden's diagnosis, **{_cell(t.signature)}**: {_cell(t.diagnosis)}" if t.signature else
-               "Runwarden made no diagnosis."), "",
+               _nothing(t, "runwarden", "Runwarden made no diagnosis.", "diagnosis")), "",
             "## Impact", "",
             f"- Impact window: {clock(m.onset.at if m.onset else None)} to "
             f"{clock(m.recovery.at if m.recovery else None)}",
@@ -116,11 +116,11 @@ def to_markdown(t: IncidentTimeline) -> str:
         out.append("No evidence was recorded.")
     out += ["", "## Actions and their verification", ""]
     out += [f"- {a.at:%H:%M:%S}Z {markdown_code(a.name)} **{_cell(a.status)}**: {_cell(a.summary)}"
-            for a in t.actions] or ["- Runwarden took no action."]
+            for a in t.actions] or ["- " + _nothing(t, "runwarden", "Runwarden took no action.", "action")]
     out += ["", "## What people did", ""]
     human = [e for e in t.entries if e.actor.kind.value == "person"]
     out += [f"- {e.at:%H:%M:%S}Z {_cell(e.actor.name)}: {_cell(e.summary)}" for e in human] or [
-        "- No change by a person was recorded in the window."]
+        "- " + _nothing(t, "audit", "No change by a person was recorded in the window.", "change")]
     if t.people_acted_first:
         out.append("- People acted before Runwarden decided.")
     out += ["", "## Open follow-ups", ""]
@@ -132,6 +132,13 @@ def to_markdown(t: IncidentTimeline) -> str:
     out += [f"- {markdown_code(r.name)}: {r.pages} page(s), {r.entries} entries{' (cut short)' if r.cut_short else ''}: "
             f"{markdown_code(r.filter)}" for r in t.reads]
     return "\n".join(out) + "\n"
+
+
+def _nothing(t: IncidentTimeline, read: str, said: str, what: str) -> str:
+    """`said` (that nothing happened), unless the read that would show it stopped before its end."""
+    if none_found(t, read, what) == "none":
+        return said
+    return f"No {what} found in the entries read: the `{read}` read was cut short, so a later {what} may not be shown."
 
 
 def _link(url: str) -> str:

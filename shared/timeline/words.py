@@ -80,3 +80,11 @@ def markdown_code(text: object) -> str:
     fence = "`" * (max((len(run) for run in re.findall(r"`+", line)), default=0) + 1)
     pad = " " if line.startswith("`") or line.endswith("`") else ""
     return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def none_found(t: IncidentTimeline, read: str, what: str) -> str:
+    """How to say nothing was found: "none", or, when the read that would have found it stopped
+    before its end, that none was found in the part read."""
+    if any(r.cut_short and (r.name == read or r.name.startswith(read + " ")) for r in t.reads):
+        return f"none found in the entries read ({read} was cut short: later {what} may not be shown)"
+    return "none"

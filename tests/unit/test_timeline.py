@@ -237,3 +237,19 @@ def test_html_shows_control_and_bidi_characters_as_escapes():
 
     assert "\x1b" not in page and "\u202e" not in page and "\\u202e" in page
     assert "<script" not in page and "&lt;script&gt;" in page
+
+
+def test_a_read_cut_short_never_reads_as_nothing_happened():
+    # Runwarden's lines and the audit log were read only in part: "took no action", "no change by
+    # a person" and "people who acted: none" would be claims the entries read cannot make.
+    cut = sample(reads=[ReadReport(name="runwarden", filter="f", pages=10, cut_short=True, why="stopped"),
+                        ReadReport(name="audit other-project", filter="f", pages=10, cut_short=True, why="stopped")])
+    whole = sample(reads=[ReadReport(name="runwarden", filter="f", pages=1), ReadReport(name="audit", filter="f")])
+
+    markdown, text, page = to_markdown(cut), render(cut, "text"), render(cut, "html")
+    assert "Runwarden took no action" not in markdown and "No action found in the entries read" in markdown
+    assert "No change by a person was recorded" not in markdown and "No change found in the entries read" in markdown
+    assert "Runwarden made no diagnosis" not in markdown
+    assert "People who acted: none found in the entries read (audit was cut short" in text
+    assert "People who acted: none found in the entries read" in page
+    assert "Runwarden took no action" in to_markdown(whole) and "People who acted: none\n" in render(whole, "text")
