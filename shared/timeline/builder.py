@@ -23,7 +23,8 @@ from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filter, check_incident_id, check_project, entry_link,
-                                     explorer_link, request_errors_filter, runwarden_filter)
+                                     explorer_link, is_location, is_service_id, request_errors_filter,
+                                     runwarden_filter)
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
 ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
@@ -149,19 +150,31 @@ class _Build:
         """The service and what it depends on, from what Runwarden wrote about them."""
         resource = step.details.get("resource")
         if isinstance(resource, dict) and resource.get("service_name") and not self.related.service:
-            self.related.service = str(resource["service_name"])
-            self.related.location = str(resource.get("location") or "")
-            self._in_project(str(resource.get("project_id") or ""))
+            if self._service(str(resource["service_name"]), str(resource.get("location") or "")):
+                self._in_project(str(resource.get("project_id") or ""))
         params = step.details.get("params") if isinstance(step.details.get("params"), dict) else {}
         target = str(params.get("target") or "")
         if "/connectors/" in target:
             self.related.connectors.add(target.rsplit("/", 1)[-1])
             self._connector_project(target)
         if "/services/" in target and not self.related.service:
-            self.related.service = target.rsplit("/", 1)[-1]
             parts = target.split("/")
-            self.related.location = parts[parts.index("locations") + 1] if "locations" in parts else ""
-            self._in_project(parts[1] if parts[0] == "projects" and len(parts) > 1 else "")
+            location = parts[parts.index("locations") + 1] if "locations" in parts[:-1] else ""
+            if self._service(target.rsplit("/", 1)[-1], location):
+                self._in_project(parts[1] if parts[0] == "projects" and len(parts) > 1 else "")
+
+    def _service(self, service: str, location: str) -> bool:
+        """Takes the service (and its region) a step names, when they are a Cloud Run service id and
+        a region: a step's payload came from an alert, and a name that is neither is not read
+        under (it would name no service's logs) nor shown as one."""
+        if not is_service_id(service) or not is_location(location):
+            note = (f"a step names the service {service[:80]!r} in {location[:40]!r}, which is not a Cloud Run "
+                    "service name and region: it is not used")
+            if note not in self.notes:
+                self.notes.append(note)
+            return False
+        self.related.service, self.related.location = service, location
+        return True
 
     def _in_project(self, project: str) -> None:
         """The service's own project: its audit and request logs live there, not in Runwarden's

@@ -311,6 +311,20 @@ def test_a_malformed_project_in_a_step_falls_back_to_runwardens_own(standin, log
     assert any("not a project id" in n for n in timeline.notes)
 
 
+@pytest.mark.parametrize("service, location", [
+    ('backend" OR logName:*', "us-central1"), ("back\nend|# <script>", "us-central1"), ("x/../../other", "us-central1"),
+    ("backend", 'us" OR x'), ("b" * 64, "us-central1"), ("-backend", "us-central1")])
+def test_a_step_naming_no_cloud_run_service_is_not_read_under(standin, logs, service, location):
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         resource={"project_id": PROJECT, "location": location, "service_name": service})
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert timeline.service == "" and [r.name for r in timeline.reads] == ["runwarden"]
+    assert any("not a Cloud Run service name" in n for n in timeline.notes)
+    assert any("do not name a Cloud Run service" in n for n in timeline.notes)
+
+
 def test_a_connector_in_a_host_project_is_read_there(standin, logs):
     # The service is in PROJECT; its connector in a Shared VPC host project. The connector's
     # change is in the host project's audit log; a same-named `backend` service there is another
