@@ -286,7 +286,13 @@ class _Build:
         counts: dict[datetime, int] = {}
         last_read: list[datetime] = [self.start]
 
+        service = self.related.service
+
         def count(entry: LoggedEntry) -> None:
+            # The filter's comparison is not case sensitive (Logging query language page): the
+            # service is matched again, exactly.
+            if entry.resource_labels.get("service_name") != service:
+                return
             minute = entry.timestamp.replace(second=0, microsecond=0)
             if self.start <= entry.timestamp <= self.end:
                 counts[minute] = counts.get(minute, 0) + 1

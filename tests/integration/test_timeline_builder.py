@@ -116,6 +116,17 @@ def test_errors_per_minute_come_from_the_services_request_log(world, logs):
     assert timeline.errors.minutes[0].minute == timeline.window_start.replace(second=0, microsecond=0)
 
 
+def test_errors_are_the_services_own_exactly(world, logs):
+    # Logging's string comparisons are not case sensitive: the filter on service_name="backend"
+    # also returns entries labelled "BACKEND". Only the service's own are counted.
+    from tests.integration.timeline_world import request_errors
+
+    request_errors(world, T0 - timedelta(minutes=3), 2, 7, service="BACKEND")
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert sum(m.errors for m in timeline.errors.minutes) == 120
+
+
 def test_a_read_cut_short_says_so(world, logs):
     timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=25, max_pages=2, max_error_pages=2))
 
