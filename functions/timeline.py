@@ -3,7 +3,7 @@ it without allUsers as invoker, so only callers granted run.invoker reach it).
 
     GET ?incident_id=0.nrwotmyokd9n&format=json|markdown|html
 
-400 names the parameter at fault; 404 for an incident Runwarden has no log entry of; 504 when
+400 names the parameter at fault (an incident id in the path is refused, never ignored); 404 for an incident Runwarden has no log entry of; 504 when
 Cloud Logging's search did not finish and found none (never a 404: that would be a guess); 503
 when Cloud Logging is unavailable or its read quota is used up (try again, Retry-After); 502
 when it refuses the read. User input never causes a 500.
@@ -16,6 +16,9 @@ from typing import Any
 import functions_framework
 
 PARAMETERS = ("incident_id", "format")
+# The function's root: "/" at its run.app URL; with its name when a gateway passes the path on
+# (UNCONFIRMED whether the cloudfunctions.net URL of a gen2 function strips the name, so both).
+ROOT_PATHS = ("", "incident_timeline")
 CONTENT_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8",
                  "html": "text/html; charset=utf-8"}
 # The page has no script and loads nothing: forbid both, allow its own inline style.
@@ -26,6 +29,11 @@ HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; bas
 def incident_timeline(request) -> tuple[str, int, dict[str, str]]:
     if request.method not in ("GET", "HEAD"):
         return _error(405, "method", f"{request.method} is not allowed; use GET", {"Allow": "GET, HEAD"})
+    if request.path.strip("/") not in ROOT_PATHS:
+        # An id in the path is not read: answering ?incident_id= while the path names another
+        # incident would show one incident's timeline under another's address.
+        return _error(400, "path", f"{request.path[:80]!r} is not read: give the incident as ?incident_id=ID "
+                                   "at the function's own URL")
     unknown = sorted(set(request.args) - set(PARAMETERS))
     if unknown:
         return _error(400, unknown[0], f"unknown parameter; use {' and '.join(PARAMETERS)}")

@@ -62,6 +62,10 @@ def test_json(client):
     assert [e["kind"] for e in body["entries"]][:3] == ["deploy", "errors_started", "traffic_change"]
 
 
+def test_the_functions_own_name_in_the_path_is_its_root(client):
+    assert client.get(f"/incident_timeline?incident_id={INCIDENT}").status_code == 200
+
+
 def test_json_is_the_default(client):
     assert client.get(f"/?incident_id={INCIDENT}").get_json()["incident_id"] == INCIDENT
 
@@ -91,6 +95,12 @@ def test_html_loads_nothing_and_runs_nothing(client):
     (f"?incident_id={INCIDENT}&incident_id=0.y", 400, "incident_id"),
     (f"?incident_id={INCIDENT}&project=other", 400, "project"),
     ("?incident_id=0.unknown", 404, "incident_id"),
+    (f"{INCIDENT}", 400, "path"),                                              # the id in the path
+    (f"0.other?incident_id={INCIDENT}", 400, "path"),                          # a path naming another
+    (f"{'x' * 5000}?incident_id={INCIDENT}", 400, "path"),
+    (f"?incident_id={'a' * 5000}", 400, "incident_id"),
+    (f"?incident_id=%20{INCIDENT}", 400, "incident_id"),
+    (f"?incident_id={INCIDENT}&format=HTML", 400, "format"),
 ])
 def test_bad_input_is_answered_with_the_field(client, query, status, field):
     response = client.get("/" + query)
