@@ -69,15 +69,28 @@ def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Se
 
 def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None) -> Milestone | None:
     """The first change that could have fixed it: Runwarden's applied write, or a person's change to
-    the service or what it depends on, after the onset."""
-    for row in rows:
+    the service or what it depends on, after the onset. A write the sweep undid before the next
+    write (`undone`: not healthy by its deadline, the before-state restored) mitigated nothing."""
+    for i, row in enumerate(rows):
         if since is not None and row.at < since:
             continue
         if row.source.value == "runwarden" and row.kind == "applied":
+            if _undone_after(rows[i + 1:]):
+                continue
             return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
         if row.source.value == "audit" and row.actor.kind is ActorKind.PERSON:
             return Milestone(at=row.at, what=f"a person's change: {row.summary}", by=row.actor.name)
     return None
+
+
+def _undone_after(later: Sequence[TimelineEntry]) -> bool:
+    """An `undone` among Runwarden's rows before its next `applied`."""
+    for row in later:
+        if row.source.value == "runwarden" and row.kind == "applied":
+            return False
+        if row.source.value == "runwarden" and row.kind == "undone":
+            return True
+    return False
 
 
 def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], after: Milestone | None,

@@ -253,3 +253,17 @@ def test_a_read_cut_short_never_reads_as_nothing_happened():
     assert "People who acted: none found in the entries read (audit was cut short" in text
     assert "People who acted: none found in the entries read" in page
     assert "Runwarden took no action" in to_markdown(whole) and "People who acted: none\n" in render(whole, "text")
+
+
+def test_a_write_the_sweep_undid_is_not_the_mitigation():
+    onset = [ErrorMinute(minute=T, errors=9)]
+    applied = _row(T + timedelta(minutes=2), Source.RUNWARDEN, "applied")
+    undone = _row(T + timedelta(minutes=12), Source.RUNWARDEN, "undone")
+    person = _row(T + timedelta(minutes=15), Source.AUDIT, "traffic_change", ActorKind.PERSON)
+    second = _row(T + timedelta(minutes=20), Source.RUNWARDEN, "applied")
+
+    undid = derive.milestones([applied, undone, person], [], onset, T + timedelta(hours=1))
+    assert undid.mitigation.at == person.at and undid.mitigation.by == "person"
+    kept = derive.milestones([applied, undone, second], [], onset, T + timedelta(hours=1))
+    assert kept.mitigation.at == second.at
+    assert derive.milestones([applied], [], onset, T + timedelta(hours=1)).mitigation.at == applied.at
