@@ -267,3 +267,15 @@ def test_a_write_the_sweep_undid_is_not_the_mitigation():
     kept = derive.milestones([applied, undone, second], [], onset, T + timedelta(hours=1))
     assert kept.mitigation.at == second.at
     assert derive.milestones([applied], [], onset, T + timedelta(hours=1)).mitigation.at == applied.at
+
+
+def test_times_from_other_zones_are_shown_and_ordered_in_utc():
+    ist = timezone(timedelta(hours=5, minutes=30))
+    early = _row(datetime(2026, 11, 26, 17, 31, tzinfo=ist), Source.ALERT, "alert_opened")   # 12:01Z
+    naive = _row(datetime(2026, 11, 26, 12, 2), Source.RUNWARDEN, "diagnosed")              # taken as UTC
+    timeline = sample(entries=[early, naive], milestones=Milestones(detection=Milestone(at=early.at, what="alert")))
+
+    text = render(timeline, "text")
+    assert "12:01:00  alert" in text and "12:02:00  runwarden" in text and "17:31" not in text
+    assert "Detection  2026-11-26 12:01:00Z" in text
+    assert all(e.at.utcoffset() == timedelta(0) for e in timeline.entries)
