@@ -149,7 +149,22 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[str
             out.append(f"Escalated to a person: {s.message}")
         elif s.step == "failed":
             out.append(f"Failed: {s.message}")
+    unfinished = _unfinished(steps)
+    if unfinished is not None:
+        out.append(f"No outcome follows Runwarden's `{unfinished.step}` line of {unfinished.at:%H:%M:%S}Z "
+                   f"({unfinished.message}) in the entries read: that attempt may have stopped mid-way, and "
+                   "whether it wrote is not shown here; check the target's state before acting.")
     return list(dict.fromkeys(out))
+
+
+def _unfinished(steps: Sequence[Step]) -> Step | None:
+    """Runwarden's last `planned` or `claimed` line with no decision (an outcome step) at or after
+    it: an attempt that stopped mid-way (a crash, a timeout) or whose outcome line is missing. The
+    timeline then claims no outcome, and says so."""
+    last = next((s for s in reversed(steps) if s.step in ("planned", "claimed")), None)
+    if last is None or any(s.step in DECISION_STEPS and s.at >= last.at for s in steps):
+        return None
+    return last
 
 
 def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str]:

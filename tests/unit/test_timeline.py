@@ -279,3 +279,22 @@ def test_times_from_other_zones_are_shown_and_ordered_in_utc():
     assert "12:01:00  alert" in text and "12:02:00  runwarden" in text and "17:31" not in text
     assert "Detection  2026-11-26 12:01:00Z" in text
     assert all(e.at.utcoffset() == timedelta(0) for e in timeline.entries)
+
+
+def _step(minute: float, name: str, message: str = "") -> "Step":
+    from shared.timeline.classify import Step
+
+    return Step(at=T + timedelta(minutes=minute), step=name, trigger="alert", message=message or name,
+                severity="INFO", details={}, function="runwarden-on-alert", insert_id=f"i{minute}")
+
+
+def test_an_attempt_with_no_outcome_is_an_open_follow_up():
+    stopped = [_step(0, "received"), _step(1, "diagnosed"), _step(1.1, "planned", "roll back to backend-00001"),
+               _step(1.2, "claimed", "claimed 0.abc/backend/rollback_traffic")]
+    [note] = derive.follow_ups(stopped, [])
+    assert "No outcome follows Runwarden's `claimed` line of 12:01:12Z" in note and "rollback_traffic" in note
+
+    finished = stopped + [_step(1.3, "applied")]
+    assert not derive.follow_ups(finished, [])
+    retried = finished + [_step(5, "planned", "again"), _step(5.1, "skipped", "duplicate")]
+    assert not derive.follow_ups(retried, [])
