@@ -60,3 +60,17 @@ def test_bad_input_exits_2_with_a_message(world, args, message):
     result = CliRunner().invoke(runwarden, ["timeline", *args])
 
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_search_that_did_not_finish_exits_1_never_unknown(world):
+    from sandbox.standins.logging import EntrySeed, log_name_for
+
+    old = datetime.now(timezone.utc) - timedelta(days=5)
+    world.logging.add_entries([EntrySeed(log_name=log_name_for(PROJECT, "other"), timestamp=old - timedelta(seconds=i),
+                                         resource_type="global", severity="INFO") for i in range(30_000)])
+    world.logging.search_budget = 500
+
+    result = CliRunner().invoke(runwarden, ["timeline", "0.unknown", "--project", PROJECT])
+
+    assert result.exit_code == 1 and "did not finish searching" in result.output
+    assert "no Runwarden log entry" not in result.output
