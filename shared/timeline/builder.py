@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from shared.errors import PermanentError, RunwardenError
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
-from shared.timeline.classify import (Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
+from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
                                       is_attempt, one_line, row_of_step, step_key, step_of)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
@@ -62,6 +62,9 @@ class Limits:
     max_error_pages: int = 30
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
+    # Rows shown at most (a page, a postmortem): 10 pages of a bot's changes would be 10,000 rows
+    # and an 8 MB page. Beyond it, the first and last rows and every marked one are kept.
+    max_rows: int = 1500
 
 
 @dataclass
@@ -384,6 +387,9 @@ class _Build:
                 if row.at == milestones.recovery.at and row.kind in ("verified", "alert_closed"):
                     row.marker = "recovery"
                     break
+        people = sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON})
+        acted_first = derive.people_acted_first(rows, milestones)
+        rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes)
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
@@ -393,11 +399,10 @@ class _Build:
             durations=derive.durations(milestones),
             signature=str(diagnosed.details.get("signature") or "") if diagnosed else "",
             diagnosis=diagnosed.message if diagnosed else "", evidence=_evidence(diagnosed),
-            actions=_actions(steps), people=sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON}),
-            people_acted_first=derive.people_acted_first(rows, milestones),
-            follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes
-                                                         if "cut short" in n or "stopped after" in n],
-            reads=self.reads, notes=notes)
+            actions=_actions(steps), people=people, people_acted_first=acted_first,
+            follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes + [not_shown]
+                                                         if n and ("cut short" in n or "stopped after" in n)],
+            reads=self.reads, notes=notes, rows_not_shown=not_shown)
 
     def service_name(self) -> str:
         r = self.related
@@ -444,6 +449,26 @@ class _Build:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries) with the search not "
                                       "finished: later entries may match and were not read")
+
+
+def _bounded(rows: list[TimelineEntry], limit: int) -> tuple[list[TimelineEntry], str]:
+    """At most `limit` rows, in time order: the alert opening and closing, Runwarden's writes and
+    decisions, the errors starting and stopping, then the earliest and the latest of the rest; and,
+    when some were left out, which, in words. Milestones, measures and people are derived from all
+    rows before this."""
+    if len(rows) <= limit:
+        return rows, ""
+    must = [i for i, r in enumerate(rows) if r.marker in ("alert_open", "alert_close", "action", "recovery")
+            or r.kind in DECISION_STEPS or r.source is Source.PLATFORM]
+    marked = set(must)
+    rest = [i for i in range(len(rows)) if i not in marked]
+    room = max(0, limit - len(must))
+    kept = set(must[:limit]) | set(rest[:room // 2]) | set(rest[len(rest) - (room - room // 2):] if room else [])
+    left_out = [rows[i] for i in range(len(rows)) if i not in kept]
+    words = (f"the timeline was cut short to {len(kept)} of {len(rows)} rows: {len(left_out)} rows from "
+             f"{left_out[0].at:%H:%M:%S}Z to {left_out[-1].at:%H:%M:%S}Z are not shown (the alert, Runwarden's "
+             "decisions and writes, and the first and last rows are)")
+    return [rows[i] for i in sorted(kept)], words
 
 
 def _evidence(diagnosed: Step | None) -> list[EvidenceRow]:

@@ -62,8 +62,7 @@ def to_html(t: IncidentTimeline) -> str:
         f"{escape(clock(t.window_end))} · built {escape(clock(t.built_at))} by Runwarden from Cloud Logging</p>",
     ]
     if t.cut_short:
-        parts.append('<p class="warn" id="cut-short"><strong>Incomplete:</strong> ' + escape(
-            "; ".join(f"{r.name} {r.why}" for r in t.reads if r.cut_short)) + "</p>")
+        parts.append('<p class="warn" id="cut-short"><strong>Incomplete:</strong> ' + escape(t.incomplete) + "</p>")
     d = t.durations
     parts.append('<p class="measures" id="measures">'
                  f"<span>TTD {escape(duration(d.ttd_seconds))}</span><span>TTM {escape(duration(d.ttm_seconds))}</span>"

@@ -144,10 +144,17 @@ class IncidentTimeline(_Model):
     follow_ups: list[str] = Field(default_factory=list)
     reads: list[ReadReport] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    rows_not_shown: str = ""          # when the rows were too many to show: which were left out, in words
 
     @property
     def cut_short(self) -> bool:
-        return any(r.cut_short for r in self.reads)
+        return any(r.cut_short for r in self.reads) or bool(self.rows_not_shown)
+
+    @property
+    def incomplete(self) -> str:
+        """Why the timeline is incomplete, in words ("" when it is not)."""
+        return "; ".join([f"{r.name} {r.why}" for r in self.reads if r.cut_short]
+                         + ([self.rows_not_shown] if self.rows_not_shown else []))
 
     @property
     def service_short(self) -> str:

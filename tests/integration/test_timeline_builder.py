@@ -12,8 +12,9 @@ from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import CloudLogPagesAdapter
 from shared.timeline.builder import Dependencies, Limits, SearchIncomplete, UnknownIncident, build_timeline
 from shared.timeline.queries import BadInput, runwarden_filter
-from tests.integration.timeline_world import (INCIDENT, NOW, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0, seed_incident,
-                                              step)
+from shared.timeline.render import render
+from tests.integration.timeline_world import (AUDIT_LOG, INCIDENT, NOW, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0,
+                                              seed_incident, step)
 
 QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
 
@@ -187,6 +188,32 @@ def test_a_storm_of_redeliveries_is_one_row_per_event(standin, logs):
     assert deferred.count == 300 and "delivery 300 of at most 5" in deferred.summary
     assert deferred.last_at == T0 + timedelta(seconds=600, milliseconds=5)
     assert next(r for r in timeline.reads if r.name == "runwarden").pages == 6 and not timeline.cut_short
+
+
+def test_thousands_of_changes_are_shown_bounded_and_say_so(world, logs):
+    # A deploy bot changes the service every half second for 25 minutes: 3,000 rows would make an
+    # unreadable page. The rows are bounded, the alert and Runwarden's decisions and write stay,
+    # the page says what it left out, and who acted is still everyone.
+    from sandbox.standins.logging import AuditSeed, EntrySeed
+
+    world.add_entries([EntrySeed(
+        log_name=AUDIT_LOG, timestamp=T0 - timedelta(minutes=25) + timedelta(seconds=i / 2),
+        resource_type="audited_resource", severity="NOTICE",
+        audit=AuditSeed(method_name="google.cloud.run.v2.Services.UpdateService", resource_name=SERVICE_NAME,
+                        principal_email=f"deploy-bot-{i % 3}@example.com", service_name="run.googleapis.com"))
+        for i in range(3000)])
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_rows=200))
+
+    assert len(timeline.entries) == 200 and timeline.cut_short
+    assert {"alert_opened", "alert_closed", "applied", "errors_started"} <= {e.kind for e in timeline.entries}
+    assert [e.at for e in timeline.entries] == sorted(e.at for e in timeline.entries)
+    assert "are not shown" in timeline.rows_not_shown and "of 30" in timeline.rows_not_shown
+    assert {f"deploy-bot-{i}@example.com" for i in range(3)} <= set(timeline.people)
+    assert any("are not shown" in f for f in timeline.follow_ups)
+    assert "are not shown" in render(timeline, "markdown").split("## Summary")[0]
+    assert "are not shown" in render(timeline, "html").split("<h2>")[0]
+    assert next(r for r in timeline.reads if r.name == "audit").entries == 3005     # every entry was read
 
 
 def test_an_unknown_incident_is_not_found(world, logs):
