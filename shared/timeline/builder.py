@@ -147,7 +147,7 @@ class _Build:
                     self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
             self._learn(step)
 
-        self.reads.append(self._read("runwarden", query, keep))
+        self.reads.append(self._read("runwarden", query, keep, refusable=False))
 
     def _learn(self, step: Step) -> None:
         """The service and what it depends on, from what Runwarden wrote about them."""
@@ -428,14 +428,24 @@ class _Build:
         kept.at, kept.last_at = min(kept.at, at), max(kept.last_at or kept.at, at)
 
     def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
-              max_pages: int | None = None, *, project: str = "") -> ReadReport:
+              max_pages: int | None = None, *, project: str = "", refusable: bool = True) -> ReadReport:
         """Pages through one query in time order (in `project`, by default Runwarden's own);
-        stops after max_pages and says so."""
+        stops after max_pages and says so. `refusable`: a read Cloud Logging refuses (PERMISSION_DENIED
+        in a watched project Runwarden may not read, INVALID_ARGUMENT) ends as a read cut short, in
+        words, and the timeline goes on with what the other reads found; Runwarden's own lines are
+        not refusable (without them there is no timeline)."""
         max_pages = max_pages or self.limits.max_pages
         token, pages, entries = "", 0, 0
         while True:
-            page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
-                                       page_token=token)
+            try:
+                page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
+                                           page_token=token)
+            except PermanentError as exc:
+                if not refusable:
+                    raise
+                return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
+                                  why=f"stopped after {pages} pages ({entries} entries): Cloud Logging refused the "
+                                      f"read in project {project or self.project} ({exc.code or 'error'}): {exc}")
             pages += 1
             for entry in page.entries:
                 handle(entry)

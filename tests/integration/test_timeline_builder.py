@@ -339,6 +339,35 @@ def test_a_service_in_a_watched_project_is_read_in_its_own_project(standin, logs
     assert f"projects/{PROJECT}/logs/" not in reads["audit"] + reads["request_errors"]
 
 
+def test_a_watched_project_runwarden_may_not_read_leaves_a_timeline_that_says_so(standin, logs):
+    # Runwarden's own lines are in PROJECT; the watched project's logs refuse it (PERMISSION_DENIED,
+    # as the adapter raises it). The timeline is built from what could be read and says what not.
+    from shared.errors import PermanentError
+
+    class Refusing:
+        """The real adapter, in front of a project whose logs Runwarden may not read."""
+
+        def read_page(self, project, *args, **kwargs):
+            if project == "watched-project":
+                raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
+                                     "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
+            return logs.read_page(project, *args, **kwargs)
+
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()),
+         resource={"project_id": "watched-project", "location": "us-central1", "service_name": "backend"})
+    step(standin, T0 + timedelta(minutes=1), "applied", "rollback_traffic applied", status="applied")
+
+    timeline = build_timeline(INCIDENT, PROJECT, Refusing(), NOW)
+
+    assert [e.kind for e in timeline.entries] == ["alert_opened", "applied"] and timeline.cut_short
+    refused = {r.name: r for r in timeline.reads if r.cut_short}
+    assert set(refused) == {"audit", "request_errors"} and "PERMISSION_DENIED" in refused["audit"].why
+    assert not timeline.errors.minutes and timeline.milestones.recovery is None
+    markdown = render(timeline, "markdown")
+    assert "No change found in the entries read" in markdown and "Cloud Logging refused the read" in markdown
+
+
 def test_a_malformed_project_in_a_step_falls_back_to_runwardens_own(standin, logs):
     step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
          resource={"project_id": 'x" OR logName:*', "location": "us-central1", "service_name": "backend"})
