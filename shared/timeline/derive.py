@@ -102,13 +102,21 @@ def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], aft
     if healthy is not None:
         candidates.append(healthy)
     for row in rows:
-        if row.at < after.at:
+        if row.at < after.at or _failing_after(minutes, row.at):
             continue
         if row.kind == "verified":
             candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden"))
         elif row.kind == "alert_closed":
             candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring"))
     return min(candidates, key=lambda m: m.at) if candidates else None
+
+
+def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
+    """Errors in the HEALTHY_MINUTES whole minutes after `at`: a close or a verification then is not
+    the recovery (an alert on a ratio closes when the ratio drops under its threshold, with the
+    service still failing requests). Minutes the series does not hold count as unknown, not failing."""
+    start = _minute(at) + timedelta(minutes=1)
+    return any(m.errors and start <= m.minute < start + timedelta(minutes=HEALTHY_MINUTES) for m in minutes)
 
 
 def durations(m: Milestones) -> Durations:

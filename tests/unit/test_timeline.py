@@ -298,3 +298,18 @@ def test_an_attempt_with_no_outcome_is_an_open_follow_up():
     assert not derive.follow_ups(finished, [])
     retried = finished + [_step(5, "planned", "again"), _step(5.1, "skipped", "duplicate")]
     assert not derive.follow_ups(retried, [])
+
+
+def test_an_alert_that_closed_while_requests_still_failed_is_not_the_recovery():
+    # The ratio dropped under the policy's threshold and the alert closed at minute 4, while the
+    # service still failed requests until minute 9; quiet from minute 10.
+    series = minutes(30, 30, 30, 30, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0)
+    opened = _row(T + timedelta(seconds=30), Source.ALERT, "alert_opened")
+    closed = _row(T + timedelta(minutes=4, seconds=10), Source.ALERT, "alert_closed")
+
+    m = derive.milestones([opened, closed], [], series, T + timedelta(hours=1))
+    assert m.recovery.at == T + timedelta(minutes=10) and "zero" in m.recovery.what
+
+    quiet = minutes(30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    closed_on_time = _row(T + timedelta(minutes=3, seconds=50), Source.ALERT, "alert_closed")
+    assert derive.milestones([opened, closed_on_time], [], quiet, T + timedelta(hours=1)).recovery.at == closed_on_time.at
