@@ -372,7 +372,7 @@ class _Build:
     # --- the pieces together ---------------------------------------------------------------------------
 
     def result(self) -> IncidentTimeline:
-        rows = sorted(self.rows.values(), key=lambda r: (r.at, r.source.value, r.kind))
+        rows = sorted(self.rows.values(), key=_in_order)
         steps = sorted(self.steps, key=lambda s: s.at)
         milestones = derive.milestones(rows, steps, self.errors.minutes, self.now)
         if milestones.recovery is not None and milestones.recovery.what.startswith("errors at zero"):
@@ -381,7 +381,7 @@ class _Build:
                                       link=explorer_link(self.related.project, request_errors_filter(
                                           self.related.project, self.related.service, self.start, self.end),
                                           milestones.recovery.at)))
-            rows.sort(key=lambda r: (r.at, r.source.value, r.kind))
+            rows.sort(key=_in_order)
         elif milestones.recovery is not None:
             for row in rows:
                 if row.at == milestones.recovery.at and row.kind in ("verified", "alert_closed"):
@@ -459,6 +459,17 @@ class _Build:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries) with the search not "
                                       "finished: later entries may match and were not read")
+
+
+# At one instant: what the service showed, then the alert, then the changes, then Runwarden's steps.
+_SOURCE_ORDER = {Source.PLATFORM: 0, Source.ALERT: 1, Source.AUDIT: 2, Source.RUNWARDEN: 3}
+
+
+def _in_order(row: TimelineEntry) -> tuple:
+    """Time, then source. Rows of one source at one instant keep the order they were read in
+    (the sort is stable; each read is in Cloud Logging's time order): two of Runwarden's lines
+    written in the same microsecond stay as written, never sorted by their names."""
+    return row.at, _SOURCE_ORDER[row.source]
 
 
 def _bounded(rows: list[TimelineEntry], limit: int) -> tuple[list[TimelineEntry], str]:

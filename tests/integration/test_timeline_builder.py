@@ -216,6 +216,19 @@ def test_thousands_of_changes_are_shown_bounded_and_say_so(world, logs):
     assert next(r for r in timeline.reads if r.name == "audit").entries == 3005     # every entry was read
 
 
+def test_lines_written_at_one_instant_stay_in_the_order_written(standin, logs):
+    at = T0 + timedelta(minutes=1)
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                    "service_name": "backend"})
+    for name in ("planned", "claimed", "applied", "outcome_published"):
+        step(standin, at, name, name)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert [e.kind for e in timeline.entries] == ["alert_opened", "planned", "claimed", "applied", "outcome_published"]
+
+
 def test_an_unknown_incident_is_not_found(world, logs):
     with pytest.raises(UnknownIncident, match="0.unknown"):
         build_timeline("0.unknown", PROJECT, logs, NOW)
