@@ -50,8 +50,8 @@ def _answer(incident_id: str, fmt: str) -> tuple[str, int, dict[str, str]]:
     # Imported here: a cold start of the other entry points never pays for these.
     from shared.config import ConfigError, load_config
     from shared.errors import PermanentError, TransientError
-    from shared.timeline.builder import SEARCH_INCOMPLETE, UnknownIncident
-    from shared.timeline.live import read_timeline
+    from shared.timeline.builder import UnknownIncident
+    from shared.timeline.live import logging_failure, read_timeline
     from shared.timeline.queries import BadInput, check_incident_id
     from shared.timeline.render import render
 
@@ -65,29 +65,14 @@ def _answer(incident_id: str, fmt: str) -> tuple[str, int, dict[str, str]]:
         return _error(500, "config", f"Runwarden's config cannot be used: {exc}")
     except UnknownIncident as exc:
         return _error(404, "incident_id", str(exc))
-    except TransientError as exc:
-        return _unavailable(exc)
-    except PermanentError as exc:
-        if exc.code == SEARCH_INCOMPLETE:
-            return _error(504, "cloud_logging", str(exc), {"Retry-After": "10"})
-        return _error(502, "cloud_logging", f"Cloud Logging refused the read ({exc.code or 'error'}): {exc}")
+    except (TransientError, PermanentError) as exc:
+        failure = logging_failure(exc)
+        wait = {"Retry-After": str(failure.retry_after)} if failure.retry_after else None
+        return _error(failure.status, "cloud_logging", failure.message, wait)
     headers = {"Content-Type": CONTENT_TYPES[fmt], "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if fmt == "html":
         headers["Content-Security-Policy"] = HTML_POLICY
     return render(timeline, fmt), 200, headers
-
-
-def _unavailable(exc: Exception) -> tuple[str, int, dict[str, Any]]:
-    """503 with how long to wait: ListLogEntries' quota is counted per minute (Cloud Logging
-    quotas and limits page), so a RESOURCE_EXHAUSTED answer is worth a minute's wait, not ten
-    seconds'."""
-    from shared.gcp.endpoints import status_code
-
-    cause = exc.__cause__
-    if cause is not None and status_code(cause) == "RESOURCE_EXHAUSTED":
-        return _error(503, "cloud_logging", f"Cloud Logging's read quota (ListLogEntries per minute) is used up, "
-                                            f"try again in a minute: {exc}", {"Retry-After": "60"})
-    return _error(503, "cloud_logging", f"Cloud Logging is unavailable, try again: {exc}", {"Retry-After": "10"})
 
 
 def _error(status: int, field: str, message: str, extra: dict[str, str] | None = None) -> tuple[str, int, dict[str, Any]]:

@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
+import grpc
 import pytest
 from click.testing import CliRunner
 
@@ -74,3 +75,15 @@ def test_a_search_that_did_not_finish_exits_1_never_unknown(world):
 
     assert result.exit_code == 1 and "did not finish searching" in result.output
     assert "no Runwarden log entry" not in result.output
+
+
+@pytest.mark.parametrize("code, words", [
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, "read quota (ListLogEntries per minute) is used up, try again in a minute"),
+    (grpc.StatusCode.PERMISSION_DENIED, "Cloud Logging refused the read (PERMISSION_DENIED)"),
+])
+def test_cloud_logging_failures_exit_1_and_say_what_to_do(world, code, words):
+    world.logging.faults.fail_next(5, code)
+
+    result = CliRunner().invoke(runwarden, ["timeline", INCIDENT, "--project", PROJECT])
+
+    assert result.exit_code == 1 and words in result.output
