@@ -26,7 +26,7 @@ def command(incident_id: str, project: str | None, fmt: str, out: str | None) ->
     """An incident's timeline: what happened, who acted, TTD/TTM/TTR; a postmortem draft in markdown."""
     from shared.errors import PermanentError, TransientError
     from shared.timeline.builder import UnknownIncident
-    from shared.timeline.live import close, read_timeline
+    from shared.timeline.live import close, logging_failure, read_timeline
     from shared.timeline.queries import BadInput, check_incident_id, check_project
     from shared.timeline.render import render
 
@@ -42,7 +42,7 @@ def command(incident_id: str, project: str | None, fmt: str, out: str | None) ->
     except UnknownIncident as e:
         fail(str(e))
     except (TransientError, PermanentError) as e:
-        fail(f"Cloud Logging: {e}", EXIT_ENVIRONMENT)
+        fail(logging_failure(e).message, EXIT_ENVIRONMENT)
     finally:
         close()
     text = render(timeline, fmt)

@@ -3,9 +3,10 @@ it without allUsers as invoker, so only callers granted run.invoker reach it).
 
     GET ?incident_id=0.nrwotmyokd9n&format=json|markdown|html
 
-400 names the parameter at fault; 404 for an incident Runwarden has no log entry of; 503 when
-Cloud Logging is unavailable (try again); 502 when it refuses the read. User input never causes
-a 500.
+400 names the parameter at fault (an incident id in the path is refused, never ignored); 404 for an incident Runwarden has no log entry of; 504 when
+Cloud Logging's search did not finish and found none (never a 404: that would be a guess); 503
+when Cloud Logging is unavailable or its read quota is used up (try again, Retry-After); 502
+when it refuses the read. User input never causes a 500.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from typing import Any
 import functions_framework
 
 PARAMETERS = ("incident_id", "format")
+# The function's root: "/" at its run.app URL; with its name when a gateway passes the path on
+# (UNCONFIRMED whether the cloudfunctions.net URL of a gen2 function strips the name, so both).
+ROOT_PATHS = ("", "incident_timeline")
 CONTENT_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8",
                  "html": "text/html; charset=utf-8"}
 # The page has no script and loads nothing: forbid both, allow its own inline style.
@@ -25,6 +29,11 @@ HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; bas
 def incident_timeline(request) -> tuple[str, int, dict[str, str]]:
     if request.method not in ("GET", "HEAD"):
         return _error(405, "method", f"{request.method} is not allowed; use GET", {"Allow": "GET, HEAD"})
+    if request.path.strip("/") not in ROOT_PATHS:
+        # An id in the path is not read: answering ?incident_id= while the path names another
+        # incident would show one incident's timeline under another's address.
+        return _error(400, "path", f"{request.path[:80]!r} is not read: give the incident as ?incident_id=ID "
+                                   "at the function's own URL")
     unknown = sorted(set(request.args) - set(PARAMETERS))
     if unknown:
         return _error(400, unknown[0], f"unknown parameter; use {' and '.join(PARAMETERS)}")
@@ -42,7 +51,7 @@ def _answer(incident_id: str, fmt: str) -> tuple[str, int, dict[str, str]]:
     from shared.config import ConfigError, load_config
     from shared.errors import PermanentError, TransientError
     from shared.timeline.builder import UnknownIncident
-    from shared.timeline.live import read_timeline
+    from shared.timeline.live import logging_failure, read_timeline
     from shared.timeline.queries import BadInput, check_incident_id
     from shared.timeline.render import render
 
@@ -56,10 +65,10 @@ def _answer(incident_id: str, fmt: str) -> tuple[str, int, dict[str, str]]:
         return _error(500, "config", f"Runwarden's config cannot be used: {exc}")
     except UnknownIncident as exc:
         return _error(404, "incident_id", str(exc))
-    except TransientError as exc:
-        return _error(503, "cloud_logging", f"Cloud Logging is unavailable, try again: {exc}", {"Retry-After": "10"})
-    except PermanentError as exc:
-        return _error(502, "cloud_logging", f"Cloud Logging refused the read: {exc}")
+    except (TransientError, PermanentError) as exc:
+        failure = logging_failure(exc)
+        wait = {"Retry-After": str(failure.retry_after)} if failure.retry_after else None
+        return _error(failure.status, "cloud_logging", failure.message, wait)
     headers = {"Content-Type": CONTENT_TYPES[fmt], "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if fmt == "html":
         headers["Content-Security-Policy"] = HTML_POLICY

@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from shared.errors import RunwardenError
+from shared.errors import PermanentError, RunwardenError
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
-from shared.timeline.classify import (Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
-                                      row_of_step, step_key, step_of)
+from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
+                                      is_attempt, one_line, row_of_step, step_key, step_of)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filter, check_incident_id, check_project, entry_link,
-                                     explorer_link, request_errors_filter, runwarden_filter)
+                                     explorer_link, is_location, is_service_id, request_errors_filter,
+                                     runwarden_filter)
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
 ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
@@ -31,6 +32,20 @@ ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone"
 
 class UnknownIncident(LookupError):
     """No step line of Runwarden's carries this incident id within the lookback."""
+
+
+SEARCH_INCOMPLETE = "SEARCH_INCOMPLETE"
+
+
+class SearchIncomplete(PermanentError):
+    """The search for the incident's own lines did not finish and found none: "no entries" would be
+    a guess. ListLogEntries may answer a page with no entries and a token ("the search found no log
+    entries so far but it did not have time to search all the possible log entries",
+    ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto); the read follows the
+    token for `max_pages` pages and then stops. Same code as the Logging adapter's list_payloads."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=SEARCH_INCOMPLETE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,9 @@ class Limits:
     max_error_pages: int = 30
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
+    # Rows shown at most (a page, a postmortem): 10 pages of a bot's changes would be 10,000 rows
+    # and an 8 MB page. Beyond it, the first and last rows and every marked one are kept.
+    max_rows: int = 1500
 
 
 @dataclass
@@ -74,6 +92,11 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
     check_project(project)
     build = _Build(incident_id, project, logs, now, limits)
     build.read_steps()
+    if not build.steps and build.reads[-1].cut_short:
+        read = build.reads[-1]
+        raise SearchIncomplete(f"Cloud Logging did not finish searching for incident {incident_id}'s entries in "
+                               f"project {project}: {read.pages} pages read, none of its entries found, and the API "
+                               "still gave a page token. Nothing says the incident is unknown; try again")
     if not build.steps:
         raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
                               f"in the last {limits.lookback.days} days")
@@ -114,28 +137,47 @@ class _Build:
                 row = alert_row(step, self.project)
                 self._add(alert_key(step, row), row)
             else:
-                self._add(step_key(step), row_of_step(step, self.project))
+                key = step_key(step)
+                # A repeat (a storm of redeliveries writes thousands) is counted on the row kept;
+                # its own row, and its Logs Explorer link, are never built.
+                kept = self.rows.get(key)
+                if kept is None:
+                    self.rows[key] = row_of_step(step, self.project)
+                else:
+                    self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
             self._learn(step)
 
-        self.reads.append(self._read("runwarden", query, keep))
+        self.reads.append(self._read("runwarden", query, keep, refusable=False))
 
     def _learn(self, step: Step) -> None:
         """The service and what it depends on, from what Runwarden wrote about them."""
         resource = step.details.get("resource")
         if isinstance(resource, dict) and resource.get("service_name") and not self.related.service:
-            self.related.service = str(resource["service_name"])
-            self.related.location = str(resource.get("location") or "")
-            self._in_project(str(resource.get("project_id") or ""))
+            if self._service(str(resource["service_name"]), str(resource.get("location") or "")):
+                self._in_project(str(resource.get("project_id") or ""))
         params = step.details.get("params") if isinstance(step.details.get("params"), dict) else {}
         target = str(params.get("target") or "")
         if "/connectors/" in target:
             self.related.connectors.add(target.rsplit("/", 1)[-1])
             self._connector_project(target)
         if "/services/" in target and not self.related.service:
-            self.related.service = target.rsplit("/", 1)[-1]
             parts = target.split("/")
-            self.related.location = parts[parts.index("locations") + 1] if "locations" in parts else ""
-            self._in_project(parts[1] if parts[0] == "projects" and len(parts) > 1 else "")
+            location = parts[parts.index("locations") + 1] if "locations" in parts[:-1] else ""
+            if self._service(target.rsplit("/", 1)[-1], location):
+                self._in_project(parts[1] if parts[0] == "projects" and len(parts) > 1 else "")
+
+    def _service(self, service: str, location: str) -> bool:
+        """Takes the service (and its region) a step names, when they are a Cloud Run service id and
+        a region: a step's payload came from an alert, and a name that is neither is not read
+        under (it would name no service's logs) nor shown as one."""
+        if not is_service_id(service) or not is_location(location):
+            note = (f"a step names the service {service[:80]!r} in {location[:40]!r}, which is not a Cloud Run "
+                    "service name and region: it is not used")
+            if note not in self.notes:
+                self.notes.append(note)
+            return False
+        self.related.service, self.related.location = service, location
+        return True
 
     def _in_project(self, project: str) -> None:
         """The service's own project: its audit and request logs live there, not in Runwarden's
@@ -245,19 +287,37 @@ class _Build:
         if not self.related.service:
             return
         counts: dict[datetime, int] = {}
+        last_read: list[datetime] = [self.start]
+
+        service = self.related.service
 
         def count(entry: LoggedEntry) -> None:
+            # The filter's comparison is not case sensitive (Logging query language page): the
+            # service is matched again, exactly.
+            if entry.resource_labels.get("service_name") != service:
+                return
             minute = entry.timestamp.replace(second=0, microsecond=0)
             if self.start <= entry.timestamp <= self.end:
                 counts[minute] = counts.get(minute, 0) + 1
+                last_read[0] = max(last_read[0], entry.timestamp)
 
         query = request_errors_filter(self.related.project, self.related.service, self.start, self.end)
         report = self._read("request_errors", query, count, self.limits.max_error_pages, project=self.related.project)
         self.reads.append(report)
-        source = f"Cloud Run request log: {query}"
-        if not counts and monitoring is not None:
-            counts, source = self._request_count(monitoring)
-        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts))
+        source, known_until = f"Cloud Run request log: {query}", None
+        if report.cut_short:
+            # Read in time order and stopped: the minutes after the last entry read are not known to
+            # be quiet, and a series padded with zeros there would show a recovery that never was.
+            known_until = last_read[0].replace(second=0, microsecond=0)
+            counts = {minute: n for minute, n in counts.items() if minute < known_until}
+        if (not counts or report.cut_short) and monitoring is not None:
+            found, found_source = self._request_count(monitoring)
+            if found_source:
+                counts, source, known_until = found, found_source, None
+        if known_until is not None:
+            self.notes.append(f"errors per minute are known only until {known_until:%H:%M}Z, where the read of the "
+                              "request log stopped: the chart ends there and no recovery is read from it")
+        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until))
         self._platform_rows()
 
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
@@ -284,9 +344,13 @@ class _Build:
                                      entries=sum(len(s.points) for s in result.series)))
         return counts, f"Cloud Monitoring: {result.query}"
 
-    def _every_minute(self, counts: dict[datetime, int]) -> list[ErrorMinute]:
+    def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None) -> list[ErrorMinute]:
+        """Every minute of the window, zero where nothing failed; only the minutes before
+        `known_until` when the read stopped there."""
         minute = self.start.replace(second=0, microsecond=0)
         last = min(self.end, self.now).replace(second=0, microsecond=0)
+        if known_until is not None:
+            last = min(last, known_until - timedelta(minutes=1))
         out = []
         while minute <= last:
             out.append(ErrorMinute(minute=minute, errors=counts.get(minute, 0)))
@@ -308,7 +372,7 @@ class _Build:
     # --- the pieces together ---------------------------------------------------------------------------
 
     def result(self) -> IncidentTimeline:
-        rows = sorted(self.rows.values(), key=lambda r: (r.at, r.source.value, r.kind))
+        rows = sorted(self.rows.values(), key=_in_order)
         steps = sorted(self.steps, key=lambda s: s.at)
         milestones = derive.milestones(rows, steps, self.errors.minutes, self.now)
         if milestones.recovery is not None and milestones.recovery.what.startswith("errors at zero"):
@@ -317,12 +381,15 @@ class _Build:
                                       link=explorer_link(self.related.project, request_errors_filter(
                                           self.related.project, self.related.service, self.start, self.end),
                                           milestones.recovery.at)))
-            rows.sort(key=lambda r: (r.at, r.source.value, r.kind))
+            rows.sort(key=_in_order)
         elif milestones.recovery is not None:
             for row in rows:
                 if row.at == milestones.recovery.at and row.kind in ("verified", "alert_closed"):
                     row.marker = "recovery"
                     break
+        people = sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON})
+        acted_first = derive.people_acted_first(rows, milestones)
+        rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes)
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
@@ -332,11 +399,10 @@ class _Build:
             durations=derive.durations(milestones),
             signature=str(diagnosed.details.get("signature") or "") if diagnosed else "",
             diagnosis=diagnosed.message if diagnosed else "", evidence=_evidence(diagnosed),
-            actions=_actions(steps), people=sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON}),
-            people_acted_first=derive.people_acted_first(rows, milestones),
-            follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes
-                                                         if "cut short" in n or "stopped after" in n],
-            reads=self.reads, notes=notes)
+            actions=_actions(steps), people=people, people_acted_first=acted_first,
+            follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes + [not_shown]
+                                                         if n and ("cut short" in n or "stopped after" in n)],
+            reads=self.reads, notes=notes, rows_not_shown=not_shown)
 
     def service_name(self) -> str:
         r = self.related
@@ -345,23 +411,41 @@ class _Build:
         return f"projects/{r.project}/locations/{r.location}/services/{r.service}" if r.location else r.service
 
     def _add(self, key: tuple, row: TimelineEntry) -> None:
+        """One row per event, repeats counted."""
         kept = self.rows.get(key)
         if kept is None:
             self.rows[key] = row
-            return
+        else:
+            self._repeat(kept, row.at)
+
+    @staticmethod
+    def _repeat(kept: TimelineEntry, at: datetime, summary: str | None = None) -> None:
+        """`kept` written once more, at `at`. `summary`: a repeat that counts deliveries shows the
+        latest one's words ("delivery 57 of ..."), not the first's."""
         kept.count += 1
-        first, last = min(kept.at, row.at), max(kept.last_at or kept.at, row.at)
-        kept.at, kept.last_at = first, last
+        if summary is not None and at >= (kept.last_at or kept.at):
+            kept.summary = summary
+        kept.at, kept.last_at = min(kept.at, at), max(kept.last_at or kept.at, at)
 
     def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
-              max_pages: int | None = None, *, project: str = "") -> ReadReport:
+              max_pages: int | None = None, *, project: str = "", refusable: bool = True) -> ReadReport:
         """Pages through one query in time order (in `project`, by default Runwarden's own);
-        stops after max_pages and says so."""
+        stops after max_pages and says so. `refusable`: a read Cloud Logging refuses (PERMISSION_DENIED
+        in a watched project Runwarden may not read, INVALID_ARGUMENT) ends as a read cut short, in
+        words, and the timeline goes on with what the other reads found; Runwarden's own lines are
+        not refusable (without them there is no timeline)."""
         max_pages = max_pages or self.limits.max_pages
         token, pages, entries = "", 0, 0
         while True:
-            page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
-                                       page_token=token)
+            try:
+                page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
+                                           page_token=token)
+            except PermanentError as exc:
+                if not refusable:
+                    raise
+                return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
+                                  why=f"stopped after {pages} pages ({entries} entries): Cloud Logging refused the "
+                                      f"read in project {project or self.project} ({exc.code or 'error'}): {exc}")
             pages += 1
             for entry in page.entries:
                 handle(entry)
@@ -370,9 +454,42 @@ class _Build:
             if not token:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries)
             if pages >= max_pages:
+                # A token says more entries may match, or that the search has not finished; not that
+                # more matched (ListLogEntriesResponse.next_page_token).
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
-                                  why=f"stopped after {pages} pages ({entries} entries); more entries matched "
-                                      "and were not read")
+                                  why=f"stopped after {pages} pages ({entries} entries) with the search not "
+                                      "finished: later entries may match and were not read")
+
+
+# At one instant: what the service showed, then the alert, then the changes, then Runwarden's steps.
+_SOURCE_ORDER = {Source.PLATFORM: 0, Source.ALERT: 1, Source.AUDIT: 2, Source.RUNWARDEN: 3}
+
+
+def _in_order(row: TimelineEntry) -> tuple:
+    """Time, then source. Rows of one source at one instant keep the order they were read in
+    (the sort is stable; each read is in Cloud Logging's time order): two of Runwarden's lines
+    written in the same microsecond stay as written, never sorted by their names."""
+    return row.at, _SOURCE_ORDER[row.source]
+
+
+def _bounded(rows: list[TimelineEntry], limit: int) -> tuple[list[TimelineEntry], str]:
+    """At most `limit` rows, in time order: the alert opening and closing, Runwarden's writes and
+    decisions, the errors starting and stopping, then the earliest and the latest of the rest; and,
+    when some were left out, which, in words. Milestones, measures and people are derived from all
+    rows before this."""
+    if len(rows) <= limit:
+        return rows, ""
+    must = [i for i, r in enumerate(rows) if r.marker in ("alert_open", "alert_close", "action", "recovery")
+            or r.kind in DECISION_STEPS or r.source is Source.PLATFORM]
+    marked = set(must)
+    rest = [i for i in range(len(rows)) if i not in marked]
+    room = max(0, limit - len(must))
+    kept = set(must[:limit]) | set(rest[:room // 2]) | set(rest[len(rest) - (room - room // 2):] if room else [])
+    left_out = [rows[i] for i in range(len(rows)) if i not in kept]
+    words = (f"the timeline was cut short to {len(kept)} of {len(rows)} rows: {len(left_out)} rows from "
+             f"{left_out[0].at:%H:%M:%S}Z to {left_out[-1].at:%H:%M:%S}Z are not shown (the alert, Runwarden's "
+             "decisions and writes, and the first and last rows are)")
+    return [rows[i] for i in sorted(kept)], words
 
 
 def _evidence(diagnosed: Step | None) -> list[EvidenceRow]:

@@ -86,8 +86,21 @@ def row_of_step(step: Step, project: str) -> TimelineEntry:
 
 
 def step_key(step: Step) -> tuple:
-    """Two step lines with this key are the same event written twice (a redelivered message)."""
-    return ("runwarden", step.step, _one_line(step.message), str(step.details.get("message_id") or ""))
+    """Two step lines with this key are the same event written twice (a redelivered message). A
+    line that counts its delivery (`attempt`: the pipeline's `deferred`, `error` and `gave_up`
+    lines say "delivery N of at most L") is one event however many deliveries wrote it: a storm of
+    redeliveries is one row with a count, not a row per delivery."""
+    message = _DELIVERY.sub("delivery # of", step.message) if is_attempt(step) else step.message
+    return ("runwarden", step.step, _one_line(message), str(step.details.get("message_id") or ""))
+
+
+_DELIVERY = re.compile(r"\bdelivery \d+ of")
+
+
+def is_attempt(step: Step) -> bool:
+    # A number, read back from jsonPayload (a protobuf Struct: every number is a double).
+    attempt = step.details.get("attempt")
+    return isinstance(attempt, (int, float)) and not isinstance(attempt, bool)
 
 
 def alert_row(step: Step, project: str) -> TimelineEntry:
@@ -115,6 +128,11 @@ def _epoch(value: Any) -> datetime | None:
         return datetime.fromtimestamp(float(value), tz=timezone.utc)
     except (ValueError, OverflowError, OSError):
         return None
+
+
+def one_line(text: str, limit: int = 240) -> str:
+    """A row's summary: one line, at most `limit` characters."""
+    return _one_line(text, limit)
 
 
 def _one_line(text: str, limit: int = 240) -> str:

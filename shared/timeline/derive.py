@@ -69,15 +69,28 @@ def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Se
 
 def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None) -> Milestone | None:
     """The first change that could have fixed it: Runwarden's applied write, or a person's change to
-    the service or what it depends on, after the onset."""
-    for row in rows:
+    the service or what it depends on, after the onset. A write the sweep undid before the next
+    write (`undone`: not healthy by its deadline, the before-state restored) mitigated nothing."""
+    for i, row in enumerate(rows):
         if since is not None and row.at < since:
             continue
         if row.source.value == "runwarden" and row.kind == "applied":
+            if _undone_after(rows[i + 1:]):
+                continue
             return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
         if row.source.value == "audit" and row.actor.kind is ActorKind.PERSON:
             return Milestone(at=row.at, what=f"a person's change: {row.summary}", by=row.actor.name)
     return None
+
+
+def _undone_after(later: Sequence[TimelineEntry]) -> bool:
+    """An `undone` among Runwarden's rows before its next `applied`."""
+    for row in later:
+        if row.source.value == "runwarden" and row.kind == "applied":
+            return False
+        if row.source.value == "runwarden" and row.kind == "undone":
+            return True
+    return False
 
 
 def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], after: Milestone | None,
@@ -89,13 +102,21 @@ def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], aft
     if healthy is not None:
         candidates.append(healthy)
     for row in rows:
-        if row.at < after.at:
+        if row.at < after.at or _failing_after(minutes, row.at):
             continue
         if row.kind == "verified":
             candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden"))
         elif row.kind == "alert_closed":
             candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring"))
     return min(candidates, key=lambda m: m.at) if candidates else None
+
+
+def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
+    """Errors in the HEALTHY_MINUTES whole minutes after `at`: a close or a verification then is not
+    the recovery (an alert on a ratio closes when the ratio drops under its threshold, with the
+    service still failing requests). Minutes the series does not hold count as unknown, not failing."""
+    start = _minute(at) + timedelta(minutes=1)
+    return any(m.errors and start <= m.minute < start + timedelta(minutes=HEALTHY_MINUTES) for m in minutes)
 
 
 def durations(m: Milestones) -> Durations:
@@ -136,7 +157,22 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[str
             out.append(f"Escalated to a person: {s.message}")
         elif s.step == "failed":
             out.append(f"Failed: {s.message}")
+    unfinished = _unfinished(steps)
+    if unfinished is not None:
+        out.append(f"No outcome follows Runwarden's `{unfinished.step}` line of {unfinished.at:%H:%M:%S}Z "
+                   f"({unfinished.message}) in the entries read: that attempt may have stopped mid-way, and "
+                   "whether it wrote is not shown here; check the target's state before acting.")
     return list(dict.fromkeys(out))
+
+
+def _unfinished(steps: Sequence[Step]) -> Step | None:
+    """Runwarden's last `planned` or `claimed` line with no decision (an outcome step) at or after
+    it: an attempt that stopped mid-way (a crash, a timeout) or whose outcome line is missing. The
+    timeline then claims no outcome, and says so."""
+    last = next((s for s in reversed(steps) if s.step in ("planned", "claimed")), None)
+    if last is None or any(s.step in DECISION_STEPS and s.at >= last.at for s in steps):
+        return None
+    return last
 
 
 def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str]:

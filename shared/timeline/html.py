@@ -8,10 +8,10 @@ HTML-escaped: log text is input, not markup.
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
+from html import escape as _html_escape
 
 from shared.timeline.model import IncidentTimeline, TimelineEntry
-from shared.timeline.words import clock, duration, entry_when, milestone_lines
+from shared.timeline.words import clock, duration, entry_when, milestone_lines, none_found, visible
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
 MARKER_LABELS = {"alert_open": "alert opened", "alert_close": "alert closed", "action": "Runwarden's action",
@@ -35,7 +35,7 @@ svg .bar{fill:var(--bar)}svg .axis{stroke:var(--line)}svg text{fill:var(--muted)
 .legend span{display:inline-block;width:14px;height:3px;vertical-align:middle;margin-right:.35em}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.35em .5em;
 border-bottom:1px solid var(--line)}th{font-size:.85rem;color:var(--muted)}
-td.summary,code{overflow-wrap:anywhere}a{color:#0969da}
+td,h1,p,li,code{overflow-wrap:anywhere}a{color:#0969da}
 @media (max-width:640px){
  table.timeline thead{display:none}
  table.timeline tr{display:block;border:1px solid var(--line);border-radius:6px;margin:0 0 .6em;padding:.3em .5em}
@@ -43,6 +43,12 @@ td.summary,code{overflow-wrap:anywhere}a{color:#0969da}
  table.timeline td::before{content:attr(data-label) ": ";color:var(--muted);font-size:.8rem}
 }
 """
+
+
+def escape(value: object, quote: bool = True) -> str:
+    """HTML-escaped, with control and bidi characters shown as their escapes (a right-to-left
+    override in a log line would otherwise reorder the text after it on the page)."""
+    return _html_escape(visible(value), quote)
 
 
 def to_html(t: IncidentTimeline) -> str:
@@ -56,8 +62,7 @@ def to_html(t: IncidentTimeline) -> str:
         f"{escape(clock(t.window_end))} · built {escape(clock(t.built_at))} by Runwarden from Cloud Logging</p>",
     ]
     if t.cut_short:
-        parts.append('<p class="warn" id="cut-short"><strong>Incomplete:</strong> ' + escape(
-            "; ".join(f"{r.name} {r.why}" for r in t.reads if r.cut_short)) + "</p>")
+        parts.append('<p class="warn" id="cut-short"><strong>Incomplete:</strong> ' + escape(t.incomplete) + "</p>")
     d = t.durations
     parts.append('<p class="measures" id="measures">'
                  f"<span>TTD {escape(duration(d.ttd_seconds))}</span><span>TTM {escape(duration(d.ttm_seconds))}</span>"
@@ -74,7 +79,7 @@ def to_html(t: IncidentTimeline) -> str:
         parts.append("<h2>Evidence</h2>" + _evidence(t))
     if t.notes:
         parts.append('<h2>Notes</h2><ul id="notes">' + "".join(f"<li>{escape(n)}</li>" for n in t.notes) + "</ul>")
-    people = ", ".join(t.people) or "none"
+    people = ", ".join(t.people) or none_found(t, "audit", "changes")
     parts.append(f"<p>People who acted: {escape(people)}"
                  + (" — <strong>people acted before Runwarden</strong>" if t.people_acted_first else "") + "</p>")
     parts += ["</body>", "</html>"]

@@ -3,6 +3,7 @@ real adapters wired to the builder, for the HTTP function and the CLI."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -50,6 +51,35 @@ def read_timeline(incident_id: str, project: str, config: Any = None, *, now: da
     logs, monitoring, run = _adapters()
     return build_timeline(incident_id, project, logs, now or datetime.now(timezone.utc), monitoring=monitoring,
                           depends_on=lambda service: dependencies(service, config, run), limits=limits)
+
+
+@dataclass(frozen=True)
+class LoggingFailure:
+    """How to answer a Cloud Logging failure: the HTTP status, the words, the seconds to wait."""
+
+    status: int
+    message: str
+    retry_after: int | None = None
+
+
+def logging_failure(exc: Exception) -> LoggingFailure:
+    """The answer to a Cloud Logging failure (TransientError or PermanentError), the same for the
+    HTTP function and the CLI. ListLogEntries' quota is counted per minute (Cloud Logging quotas
+    and limits page), so RESOURCE_EXHAUSTED is worth a minute's wait; a search that did not finish
+    is not a refusal and not an unknown incident."""
+    from shared.errors import PermanentError
+    from shared.gcp.endpoints import status_code
+    from shared.timeline.builder import SEARCH_INCOMPLETE
+
+    if isinstance(exc, PermanentError):
+        if exc.code == SEARCH_INCOMPLETE:
+            return LoggingFailure(504, str(exc), 10)
+        return LoggingFailure(502, f"Cloud Logging refused the read ({exc.code or 'error'}): {exc}")
+    cause = exc.__cause__
+    if cause is not None and status_code(cause) == "RESOURCE_EXHAUSTED":
+        return LoggingFailure(503, f"Cloud Logging's read quota (ListLogEntries per minute) is used up, try again "
+                                   f"in a minute: {exc}", 60)
+    return LoggingFailure(503, f"Cloud Logging is unavailable, try again: {exc}", 10)
 
 
 def close() -> None:

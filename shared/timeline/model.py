@@ -1,11 +1,21 @@
 """The incident timeline as typed data: what the builder produces and every renderer reads."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _as_utc(at: datetime) -> datetime:
+    """Every time in UTC: the renderers print hours and minutes labelled UTC, and entries from
+    sources in other zones (an offset in a notification, a naive time) are ordered as instants.
+    A naive time is taken as UTC (Cloud Logging's and Monitoring's are)."""
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+Utc = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class _Model(BaseModel):
@@ -37,21 +47,21 @@ class Actor(_Model):
 class TimelineEntry(_Model):
     """One row of the timeline. Repeats of the same event collapse into one, with a count."""
 
-    at: datetime
+    at: Utc
     source: Source
     actor: Actor
     kind: str                 # e.g. alert_opened, diagnosed, applied, deploy, traffic_change, errors_started
     summary: str              # one line
     link: str = ""            # the entry (or the query) in the Cloud Console's Logs Explorer
     count: int = 1            # how many times it was written (redeliveries, LRO start and end)
-    last_at: datetime | None = None   # the last repeat, when count > 1
+    last_at: Utc | None = None   # the last repeat, when count > 1
     severity: str = "INFO"
     target: str = ""          # the resource the event concerns, when it names one
     marker: str = ""          # chart marker: alert_open | alert_close | action | human | recovery | ""
 
 
 class ErrorMinute(_Model):
-    minute: datetime          # the start of the minute (UTC)
+    minute: Utc          # the start of the minute (UTC)
     errors: int
 
 
@@ -66,7 +76,7 @@ class ErrorSeries(_Model):
 
 
 class Milestone(_Model):
-    at: datetime
+    at: Utc
     what: str                 # how it was determined, in words
     by: str = ""              # who, when someone acted
 
@@ -107,7 +117,7 @@ class EvidenceRow(_Model):
 
 
 class ActionRow(_Model):
-    at: datetime
+    at: Utc
     name: str
     status: str               # applied, dry_run, proposed, verified, undone, escalated, failed ...
     summary: str
@@ -118,9 +128,9 @@ class IncidentTimeline(_Model):
     incident_id: str
     project: str
     service: str = ""                 # projects/P/locations/L/services/S, when known
-    built_at: datetime
-    window_start: datetime
-    window_end: datetime
+    built_at: Utc
+    window_start: Utc
+    window_end: Utc
     entries: list[TimelineEntry] = Field(default_factory=list)
     errors: ErrorSeries = Field(default_factory=ErrorSeries)
     milestones: Milestones = Field(default_factory=Milestones)
@@ -134,10 +144,17 @@ class IncidentTimeline(_Model):
     follow_ups: list[str] = Field(default_factory=list)
     reads: list[ReadReport] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    rows_not_shown: str = ""          # when the rows were too many to show: which were left out, in words
 
     @property
     def cut_short(self) -> bool:
-        return any(r.cut_short for r in self.reads)
+        return any(r.cut_short for r in self.reads) or bool(self.rows_not_shown)
+
+    @property
+    def incomplete(self) -> str:
+        """Why the timeline is incomplete, in words ("" when it is not)."""
+        return "; ".join([f"{r.name} {r.why}" for r in self.reads if r.cut_short]
+                         + ([self.rows_not_shown] if self.rows_not_shown else []))
 
     @property
     def service_short(self) -> str:

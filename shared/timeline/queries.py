@@ -20,6 +20,11 @@ INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 # prefix ("example.com:my-project", gcp-facts.md, "Project ids").
 PROJECT_ID = re.compile(r"^(?:[a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 
+# A Cloud Run service id: "Service name must use only letters, numbers and '-'. Must begin with a
+# letter and cannot end with a '-'. Maximum length is 63 characters" (Cloud Run Admin API's
+# INVALID_ARGUMENT fieldViolation for metadata.name; an RFC 1035 label). A region: letters, digits, dashes.
+SERVICE_ID = re.compile(r"^[A-Za-z](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?$")
+LOCATION = re.compile(r"^[a-z][a-z0-9\-]{0,62}$")
 AUDIT_ACTIVITY_LOG = "cloudaudit.googleapis.com/activity"
 REQUESTS_LOG = "run.googleapis.com/requests"
 # The services whose Admin Activity audit entries can explain a Cloud Run incident, by the service
@@ -49,6 +54,14 @@ def check_project(value: object) -> str:
     if not isinstance(value, str) or not PROJECT_ID.fullmatch(value):
         raise BadInput("project", f"{value!r} is not a Google Cloud project id")
     return value
+
+
+def is_service_id(value: str) -> bool:
+    return bool(SERVICE_ID.fullmatch(value))
+
+
+def is_location(value: str) -> bool:
+    return not value or bool(LOCATION.fullmatch(value))
 
 
 def quote(value: str) -> str:

@@ -1,6 +1,7 @@
 """How the renderers word times, durations and milestones (shared by text, Markdown and HTML)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from shared.timeline.model import IncidentTimeline, Milestone, TimelineEntry
@@ -39,3 +40,51 @@ def entry_when(e: TimelineEntry) -> str:
     if e.count > 1:
         when += f" (×{e.count}" + (f", last {e.last_at:%H:%M:%S})" if e.last_at and e.last_at != e.at else ")")
     return when
+
+
+# Characters a terminal or a page acts on instead of showing: C0 and C1 controls (ESC starts the
+# terminal's escape sequences: colours, the window title, OSC 8 links) and the bidirectional
+# overrides and isolates, which reorder what is shown around them (Unicode Bidirectional
+# Algorithm, UAX #9). Log text is input: each is shown as its escape (\x1b, \u202e) instead.
+_UNSHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACE = re.compile(r"[\t\n\r ]+")
+
+
+def visible(text: object) -> str:
+    """`text` with every control and bidi character shown as its escape; line breaks kept."""
+    return _UNSHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def one_line(text: object) -> str:
+    """`text` on one line (runs of whitespace as one space), every control character shown."""
+    return visible(_SPACE.sub(" ", str(text)).strip())
+
+
+# Backslash-escaped, these ASCII punctuation characters are shown as themselves in CommonMark
+# ("Backslash escapes", CommonMark spec 0.31, section 2.4) and in GitHub Flavored Markdown, whose
+# tables also take `\|` as a pipe inside a cell ("Tables (extension)", GFM spec 0.29).
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!])")
+
+
+def markdown_text(text: object) -> str:
+    """Log text as inline Markdown that reads as written: one line, no link, image, raw HTML,
+    code span or emphasis it did not mean, and no `|` that would end a table cell."""
+    return _MARKDOWN.sub(r"\\\1", one_line(text))
+
+
+def markdown_code(text: object) -> str:
+    """`text` as one inline code span, whatever backticks it holds: the fence is one backtick longer
+    than its longest run (CommonMark, "Code spans"), padded with a space when it starts or ends
+    with one. Backslashes are not escapes inside a code span, so nothing else is escaped."""
+    line = one_line(text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", line)), default=0) + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def none_found(t: IncidentTimeline, read: str, what: str) -> str:
+    """How to say nothing was found: "none", or, when the read that would have found it stopped
+    before its end, that none was found in the part read."""
+    if any(r.cut_short and (r.name == read or r.name.startswith(read + " ")) for r in t.reads):
+        return f"none found in the entries read ({read} was cut short: later {what} may not be shown)"
+    return "none"

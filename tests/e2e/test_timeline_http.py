@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+import grpc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory) -> Iterator:
+def served(tmp_path_factory) -> Iterator:
     import functions_framework
 
     import shared.timeline.live as live
@@ -34,9 +35,22 @@ def client(tmp_path_factory) -> Iterator:
         live.close()
         app = functions_framework.create_app(target="incident_timeline", source=str(ROOT / "main.py"),
                                              signature_type="http")
-        yield app.test_client()
+        yield app.test_client(), standins
         live.close()
     patch.undo()
+
+
+@pytest.fixture
+def client(served):
+    return served[0]
+
+
+@pytest.fixture
+def logging_standin(served):
+    standin = served[1].logging
+    yield standin
+    standin.faults.clear()
+    standin.search_budget = None
 
 
 def test_json(client):
@@ -46,6 +60,10 @@ def test_json(client):
     body = response.get_json()
     assert body["incident_id"] == INCIDENT and body["durations"]["ttd_seconds"] == 180
     assert [e["kind"] for e in body["entries"]][:3] == ["deploy", "errors_started", "traffic_change"]
+
+
+def test_the_functions_own_name_in_the_path_is_its_root(client):
+    assert client.get(f"/incident_timeline?incident_id={INCIDENT}").status_code == 200
 
 
 def test_json_is_the_default(client):
@@ -77,6 +95,12 @@ def test_html_loads_nothing_and_runs_nothing(client):
     (f"?incident_id={INCIDENT}&incident_id=0.y", 400, "incident_id"),
     (f"?incident_id={INCIDENT}&project=other", 400, "project"),
     ("?incident_id=0.unknown", 404, "incident_id"),
+    (f"{INCIDENT}", 400, "path"),                                              # the id in the path
+    (f"0.other?incident_id={INCIDENT}", 400, "path"),                          # a path naming another
+    (f"{'x' * 5000}?incident_id={INCIDENT}", 400, "path"),
+    (f"?incident_id={'a' * 5000}", 400, "incident_id"),
+    (f"?incident_id=%20{INCIDENT}", 400, "incident_id"),
+    (f"?incident_id={INCIDENT}&format=HTML", 400, "format"),
 ])
 def test_bad_input_is_answered_with_the_field(client, query, status, field):
     response = client.get("/" + query)
@@ -84,6 +108,35 @@ def test_bad_input_is_answered_with_the_field(client, query, status, field):
     assert response.status_code == status
     body = json.loads(response.get_data(as_text=True))
     assert body["field"] == field and body["error"]
+
+
+def test_a_search_that_did_not_finish_is_504_never_404(client, logging_standin):
+    from sandbox.standins.logging import EntrySeed, log_name_for
+
+    old = datetime.now(timezone.utc) - timedelta(days=5)
+    logging_standin.add_entries([EntrySeed(log_name=log_name_for(PROJECT, "other"), timestamp=old - timedelta(seconds=i),
+                                           resource_type="global", severity="INFO") for i in range(30_000)])
+    logging_standin.search_budget = 500       # 10 pages examine 5,000 of the 30,000 older entries
+
+    response = client.get("/?incident_id=0.unknown")
+
+    assert response.status_code == 504 and response.headers["Retry-After"]
+    body = response.get_json()
+    assert body["field"] == "cloud_logging" and "did not finish searching" in body["error"]
+
+
+@pytest.mark.parametrize("code, status, words, retry", [
+    (grpc.StatusCode.PERMISSION_DENIED, 502, "PERMISSION_DENIED", None),
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, 503, "quota", "60"),
+    (grpc.StatusCode.UNAVAILABLE, 503, "unavailable", "10"),
+])
+def test_cloud_logging_failures_have_a_status_and_say_what_failed(client, logging_standin, code, status, words, retry):
+    logging_standin.faults.fail_next(5, code)
+
+    response = client.get(f"/?incident_id={INCIDENT}")
+
+    assert response.status_code == status and response.get_json()["field"] == "cloud_logging"
+    assert words in response.get_json()["error"] and response.headers.get("Retry-After") == retry
 
 
 def test_only_get(client):

@@ -151,3 +151,24 @@ def test_the_page_needs_nothing_from_the_network(pages):
     text = pages["page"].read_text()
     assert "<script" not in text.lower() and "<link" not in text.lower() and "@import" not in text
     assert "url(" not in text and "src=" not in text
+
+
+def test_hostile_log_text_stays_text_in_chromium(tmp_path):
+    # Script, image, markup and an unbroken 600-character token in every field the logs fill:
+    # Chromium's DOM holds none of those elements, one row per entry, and nothing wider than a phone.
+    from tests.unit.test_timeline import HOSTILE, hostile
+
+    timeline = hostile()
+    timeline.entries[-1].actor.name = timeline.entries[-1].kind = "x" * 600
+    html = to_html(timeline).replace("</body>", MEASURE + "</body>")
+    (tmp_path / "phone.html").write_text(phone_frame(html), encoding="utf-8")
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    binary = chromium()
+
+    dom = Dom(run_chromium(binary, tmp_path / "page.html", DESKTOP, "--dump-dom"))
+    assert len(dom.all("script")) == 1                    # the measuring script appended above, only
+    assert not dom.all("img") and not dom.all("iframe")
+    assert all(a["href"].startswith("https://console.cloud.google.com/") for a in dom.all("a"))
+    assert len(dom.all("tr", "entry")) == len(HOSTILE)
+    phone = Dom(run_chromium(binary, tmp_path / "phone.html", (500, 900), "--dump-dom")).body()
+    assert int(phone["data-scroll-width"]) <= int(phone["data-viewport"])

@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
+import grpc
 import pytest
 from click.testing import CliRunner
 
@@ -60,3 +61,29 @@ def test_bad_input_exits_2_with_a_message(world, args, message):
     result = CliRunner().invoke(runwarden, ["timeline", *args])
 
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_search_that_did_not_finish_exits_1_never_unknown(world):
+    from sandbox.standins.logging import EntrySeed, log_name_for
+
+    old = datetime.now(timezone.utc) - timedelta(days=5)
+    world.logging.add_entries([EntrySeed(log_name=log_name_for(PROJECT, "other"), timestamp=old - timedelta(seconds=i),
+                                         resource_type="global", severity="INFO") for i in range(30_000)])
+    world.logging.search_budget = 500
+
+    result = CliRunner().invoke(runwarden, ["timeline", "0.unknown", "--project", PROJECT])
+
+    assert result.exit_code == 1 and "did not finish searching" in result.output
+    assert "no Runwarden log entry" not in result.output
+
+
+@pytest.mark.parametrize("code, words", [
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, "read quota (ListLogEntries per minute) is used up, try again in a minute"),
+    (grpc.StatusCode.PERMISSION_DENIED, "Cloud Logging refused the read (PERMISSION_DENIED)"),
+])
+def test_cloud_logging_failures_exit_1_and_say_what_to_do(world, code, words):
+    world.logging.faults.fail_next(5, code)
+
+    result = CliRunner().invoke(runwarden, ["timeline", INCIDENT, "--project", PROJECT])
+
+    assert result.exit_code == 1 and words in result.output

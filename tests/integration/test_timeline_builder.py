@@ -10,10 +10,11 @@ from sandbox.standins.logging import LoggingStandIn
 from shared.errors import PermanentError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import CloudLogPagesAdapter
-from shared.timeline.builder import Dependencies, Limits, UnknownIncident, build_timeline
+from shared.timeline.builder import Dependencies, Limits, SearchIncomplete, UnknownIncident, build_timeline
 from shared.timeline.queries import BadInput, runwarden_filter
-from tests.integration.timeline_world import (INCIDENT, NOW, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0, seed_incident,
-                                              step)
+from shared.timeline.render import render
+from tests.integration.timeline_world import (AUDIT_LOG, INCIDENT, NOW, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0,
+                                              seed_incident, step)
 
 QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
 
@@ -116,6 +117,17 @@ def test_errors_per_minute_come_from_the_services_request_log(world, logs):
     assert timeline.errors.minutes[0].minute == timeline.window_start.replace(second=0, microsecond=0)
 
 
+def test_errors_are_the_services_own_exactly(world, logs):
+    # Logging's string comparisons are not case sensitive: the filter on service_name="backend"
+    # also returns entries labelled "BACKEND". Only the service's own are counted.
+    from tests.integration.timeline_world import request_errors
+
+    request_errors(world, T0 - timedelta(minutes=3), 2, 7, service="BACKEND")
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert sum(m.errors for m in timeline.errors.minutes) == 120
+
+
 def test_a_read_cut_short_says_so(world, logs):
     timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=25, max_pages=2, max_error_pages=2))
 
@@ -126,6 +138,27 @@ def test_a_read_cut_short_says_so(world, logs):
     assert any("stopped after 2 pages" in n for n in timeline.notes)
 
 
+def test_an_error_read_cut_short_shows_no_recovery_it_did_not_read(standin, logs):
+    # Errors go on for half an hour after Runwarden's write; the request log read stops after
+    # 2,000 of the 3,000. The minutes it did not read are unknown, not quiet: no "errors at zero".
+    from tests.integration.timeline_world import request_errors
+
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                    "service_name": "backend"})
+    step(standin, T0 + timedelta(minutes=1.5), "applied", "rollback_traffic applied", status="applied")
+    request_errors(standin, T0 - timedelta(minutes=3), 30, 100)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_error_pages=2))
+
+    assert timeline.cut_short and timeline.milestones.recovery is None and timeline.durations.ttr_seconds is None
+    assert "errors_stopped" not in [e.kind for e in timeline.entries]
+    last = timeline.errors.minutes[-1]
+    # 2,000 entries reach into 12:16 (from 11:57): its count may be partial, so the series ends at 12:15
+    assert last.minute == T0 + timedelta(minutes=15) and last.errors == 100
+    assert any("known only until 12:16Z" in n for n in timeline.notes)
+
+
 def test_many_pages_read_to_the_end(world, logs):
     timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=7, max_pages=50))
 
@@ -134,9 +167,93 @@ def test_many_pages_read_to_the_end(world, logs):
     assert next(r for r in timeline.reads if r.name == "runwarden").pages > 1
 
 
+def test_a_storm_of_redeliveries_is_one_row_per_event(standin, logs):
+    # An attempt in progress makes Pub/Sub redeliver the alert again and again; each delivery
+    # writes `received` and a `deferred` line counting its delivery. One row each, counted, with
+    # the latest delivery's words; and the read stays within its pages.
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    for n in range(1, 301):
+        at = T0 + timedelta(seconds=2 * n)
+        step(standin, at, "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17", state="open",
+             started_at=int(T0.timestamp()), resource=resource)
+        step(standin, at + timedelta(milliseconds=5), "deferred",
+             f"an earlier attempt at this message is in progress; delivery {n} of at most 5: answered non-2xx so "
+             "that Pub/Sub redelivers it", severity="WARNING", message_id="17", attempt=n, max_attempts=5,
+             transient=True)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=100))
+
+    assert kinds(timeline) == [("alert", "alert_opened"), ("runwarden", "deferred")]
+    deferred = timeline.entries[1]
+    assert deferred.count == 300 and "delivery 300 of at most 5" in deferred.summary
+    assert deferred.last_at == T0 + timedelta(seconds=600, milliseconds=5)
+    assert next(r for r in timeline.reads if r.name == "runwarden").pages == 6 and not timeline.cut_short
+
+
+def test_thousands_of_changes_are_shown_bounded_and_say_so(world, logs):
+    # A deploy bot changes the service every half second for 25 minutes: 3,000 rows would make an
+    # unreadable page. The rows are bounded, the alert and Runwarden's decisions and write stay,
+    # the page says what it left out, and who acted is still everyone.
+    from sandbox.standins.logging import AuditSeed, EntrySeed
+
+    world.add_entries([EntrySeed(
+        log_name=AUDIT_LOG, timestamp=T0 - timedelta(minutes=25) + timedelta(seconds=i / 2),
+        resource_type="audited_resource", severity="NOTICE",
+        audit=AuditSeed(method_name="google.cloud.run.v2.Services.UpdateService", resource_name=SERVICE_NAME,
+                        principal_email=f"deploy-bot-{i % 3}@example.com", service_name="run.googleapis.com"))
+        for i in range(3000)])
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_rows=200))
+
+    assert len(timeline.entries) == 200 and timeline.cut_short
+    assert {"alert_opened", "alert_closed", "applied", "errors_started"} <= {e.kind for e in timeline.entries}
+    assert [e.at for e in timeline.entries] == sorted(e.at for e in timeline.entries)
+    assert "are not shown" in timeline.rows_not_shown and "of 30" in timeline.rows_not_shown
+    assert {f"deploy-bot-{i}@example.com" for i in range(3)} <= set(timeline.people)
+    assert any("are not shown" in f for f in timeline.follow_ups)
+    assert "are not shown" in render(timeline, "markdown").split("## Summary")[0]
+    assert "are not shown" in render(timeline, "html").split("<h2>")[0]
+    assert next(r for r in timeline.reads if r.name == "audit").entries == 3005     # every entry was read
+
+
+def test_lines_written_at_one_instant_stay_in_the_order_written(standin, logs):
+    at = T0 + timedelta(minutes=1)
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                    "service_name": "backend"})
+    for name in ("planned", "claimed", "applied", "outcome_published"):
+        step(standin, at, name, name)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert [e.kind for e in timeline.entries] == ["alert_opened", "planned", "claimed", "applied", "outcome_published"]
+
+
 def test_an_unknown_incident_is_not_found(world, logs):
     with pytest.raises(UnknownIncident, match="0.unknown"):
         build_timeline("0.unknown", PROJECT, logs, NOW)
+
+
+def busy_project(standin: LoggingStandIn, n: int = 3000) -> None:
+    """Entries of other logs, older than the incident: a search examining a few at a time walks
+    through them (empty pages with a token) before it reaches the incident's."""
+    from sandbox.standins.logging import EntrySeed, log_name_for
+
+    standin.add_entries([EntrySeed(log_name=log_name_for(PROJECT, "other"), timestamp=T0 - timedelta(days=3, seconds=i),
+                                   resource_type="global", severity="INFO") for i in range(n)])
+
+
+def test_a_search_that_did_not_finish_is_never_an_unknown_incident(world, logs):
+    # Cloud Logging may answer empty pages with a token while it searches; after max_pages of
+    # them, nothing found is not "no entries" but "not searched yet".
+    busy_project(world)
+    world.search_budget = 100
+
+    with pytest.raises(SearchIncomplete, match="did not finish searching") as raised:
+        build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_pages=5))
+    assert raised.value.code == "SEARCH_INCOMPLETE"
+    # with enough pages the same search finds the incident
+    assert build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(max_pages=60)).entries
 
 
 @pytest.mark.parametrize("bad", ['0.x" OR labels.runwarden_incident:*', "0.x\\", 'a"b', "0.x AND severity>=ERROR",
@@ -235,6 +352,35 @@ def test_a_service_in_a_watched_project_is_read_in_its_own_project(standin, logs
     assert f"projects/{PROJECT}/logs/" not in reads["audit"] + reads["request_errors"]
 
 
+def test_a_watched_project_runwarden_may_not_read_leaves_a_timeline_that_says_so(standin, logs):
+    # Runwarden's own lines are in PROJECT; the watched project's logs refuse it (PERMISSION_DENIED,
+    # as the adapter raises it). The timeline is built from what could be read and says what not.
+    from shared.errors import PermanentError
+
+    class Refusing:
+        """The real adapter, in front of a project whose logs Runwarden may not read."""
+
+        def read_page(self, project, *args, **kwargs):
+            if project == "watched-project":
+                raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
+                                     "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
+            return logs.read_page(project, *args, **kwargs)
+
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()),
+         resource={"project_id": "watched-project", "location": "us-central1", "service_name": "backend"})
+    step(standin, T0 + timedelta(minutes=1), "applied", "rollback_traffic applied", status="applied")
+
+    timeline = build_timeline(INCIDENT, PROJECT, Refusing(), NOW)
+
+    assert [e.kind for e in timeline.entries] == ["alert_opened", "applied"] and timeline.cut_short
+    refused = {r.name: r for r in timeline.reads if r.cut_short}
+    assert set(refused) == {"audit", "request_errors"} and "PERMISSION_DENIED" in refused["audit"].why
+    assert not timeline.errors.minutes and timeline.milestones.recovery is None
+    markdown = render(timeline, "markdown")
+    assert "No change found in the entries read" in markdown and "Cloud Logging refused the read" in markdown
+
+
 def test_a_malformed_project_in_a_step_falls_back_to_runwardens_own(standin, logs):
     step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
          resource={"project_id": 'x" OR logName:*', "location": "us-central1", "service_name": "backend"})
@@ -243,6 +389,20 @@ def test_a_malformed_project_in_a_step_falls_back_to_runwardens_own(standin, log
 
     assert timeline.service == SERVICE_NAME
     assert any("not a project id" in n for n in timeline.notes)
+
+
+@pytest.mark.parametrize("service, location", [
+    ('backend" OR logName:*', "us-central1"), ("back\nend|# <script>", "us-central1"), ("x/../../other", "us-central1"),
+    ("backend", 'us" OR x'), ("b" * 64, "us-central1"), ("-backend", "us-central1")])
+def test_a_step_naming_no_cloud_run_service_is_not_read_under(standin, logs, service, location):
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         resource={"project_id": PROJECT, "location": location, "service_name": service})
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert timeline.service == "" and [r.name for r in timeline.reads] == ["runwarden"]
+    assert any("not a Cloud Run service name" in n for n in timeline.notes)
+    assert any("do not name a Cloud Run service" in n for n in timeline.notes)
 
 
 def test_a_connector_in_a_host_project_is_read_there(standin, logs):

@@ -9,8 +9,8 @@ import pytest
 from shared.timeline import derive
 from shared.timeline.classify import Related, change_of
 from shared.timeline.entries import AuditInfo, LoggedEntry
-from shared.timeline.model import (Actor, ActorKind, Durations, ErrorMinute, ErrorSeries, IncidentTimeline, Milestone,
-                                   Milestones, ReadReport, Source, TimelineEntry)
+from shared.timeline.model import (ActionRow, Actor, ActorKind, Durations, ErrorMinute, ErrorSeries, EvidenceRow,
+                                   IncidentTimeline, Milestone, Milestones, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import BadInput, check_incident_id, quote
 from shared.timeline.render import render, to_markdown
 
@@ -183,3 +183,133 @@ def test_notes_reach_every_format():
     assert "## Notes on this draft" in render(noted, "markdown")
     assert "Note: the service's revisions could not be read" in render(noted, "text")
     assert '<ul id="notes"><li>the service&#x27;s revisions could not be read</li>' in render(noted, "html")
+
+
+# --- hostile log text: what the logs say is shown, never acted on --------------------------------------
+
+HOSTILE = ["pipe | and\na newline", "[click](javascript:alert(1)) ![beacon](https://evil.example/x.png)",
+           "<script>alert(1)</script><img src=x onerror=alert(1)>", "`code` and ``two``", "# heading\n> quote",
+           "**bold** _em_ ~~strike~~ back\\slash", "\x1b]0;retitled\x07\x1b[31mred\x1b[0m", "rtl \u202eevil\u202c end",
+           "ü—中文 " + "long " * 80]
+
+
+def hostile() -> IncidentTimeline:
+    entries = []
+    for i, text in enumerate(HOSTILE):
+        row = _row(T + timedelta(minutes=i), Source.AUDIT, text, ActorKind.PERSON)
+        row.summary, row.actor = text, Actor(kind=ActorKind.PERSON, name=text)
+        entries.append(row)
+    return sample(entries=entries, service=f"projects/p/locations/l/services/{HOSTILE[2]}", signature=HOSTILE[0],
+                  diagnosis=HOSTILE[1], follow_ups=HOSTILE[3:5], notes=HOSTILE[5:7], people=HOSTILE[:2],
+                  evidence=[EvidenceRow(source=t, query="q", observed=t, threshold=t) for t in HOSTILE],
+                  actions=[ActionRow(at=T, name=HOSTILE[3], status="applied", summary=HOSTILE[2])],
+                  reads=[ReadReport(name="audit", filter='x="a|b`c"', cut_short=True, why=HOSTILE[1])])
+
+
+def test_markdown_shows_hostile_text_without_rendering_it():
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(to_markdown(hostile()))
+
+    assert "<script" not in html and "<img" not in html and "<em>em</em>" not in html
+    assert html.count("<blockquote>") == 1 and html.count("<h1>") == 1    # the banner's and the title's only and "<strong>bold</strong>" not in html and "<del>" not in html
+    assert all(href.startswith("https://console.cloud.google.com/") for href in re.findall(r'href="([^"]*)"', html))
+    assert "[click](javascript:alert(1))" in html and "&lt;script&gt;" in html and "`code`" in html
+    timeline = html.split("<h2>Timeline</h2>")[1].split("<h2>")[0]
+    evidence = html.split("<h2>Root cause and evidence</h2>")[1].split("<h2>")[0]
+    for table, cells in ((timeline, 6), (evidence, 4)):
+        rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+        assert len(rows) == len(HOSTILE) and all(row.count("<td") == cells for row in rows)
+    assert "\x1b" not in html and "\u202e" not in html
+
+
+def test_text_is_one_line_per_row_and_sends_no_control_character_to_the_terminal():
+    text = render(hostile(), "text")
+
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+    assert "\\x1b]0;retitled\\x07" in text and "\\u202e" in text
+    rows = [line for line in text.splitlines() if re.match(r"\d\d:\d\d:\d\d  ", line)]
+    assert len(rows) == len(HOSTILE)
+
+
+def test_html_shows_control_and_bidi_characters_as_escapes():
+    page = render(hostile(), "html")
+
+    assert "\x1b" not in page and "\u202e" not in page and "\\u202e" in page
+    assert "<script" not in page and "&lt;script&gt;" in page
+
+
+def test_a_read_cut_short_never_reads_as_nothing_happened():
+    # Runwarden's lines and the audit log were read only in part: "took no action", "no change by
+    # a person" and "people who acted: none" would be claims the entries read cannot make.
+    cut = sample(reads=[ReadReport(name="runwarden", filter="f", pages=10, cut_short=True, why="stopped"),
+                        ReadReport(name="audit other-project", filter="f", pages=10, cut_short=True, why="stopped")])
+    whole = sample(reads=[ReadReport(name="runwarden", filter="f", pages=1), ReadReport(name="audit", filter="f")])
+
+    markdown, text, page = to_markdown(cut), render(cut, "text"), render(cut, "html")
+    assert "Runwarden took no action" not in markdown and "No action found in the entries read" in markdown
+    assert "No change by a person was recorded" not in markdown and "No change found in the entries read" in markdown
+    assert "Runwarden made no diagnosis" not in markdown
+    assert "People who acted: none found in the entries read (audit was cut short" in text
+    assert "People who acted: none found in the entries read" in page
+    assert "Runwarden took no action" in to_markdown(whole) and "People who acted: none\n" in render(whole, "text")
+
+
+def test_a_write_the_sweep_undid_is_not_the_mitigation():
+    onset = [ErrorMinute(minute=T, errors=9)]
+    applied = _row(T + timedelta(minutes=2), Source.RUNWARDEN, "applied")
+    undone = _row(T + timedelta(minutes=12), Source.RUNWARDEN, "undone")
+    person = _row(T + timedelta(minutes=15), Source.AUDIT, "traffic_change", ActorKind.PERSON)
+    second = _row(T + timedelta(minutes=20), Source.RUNWARDEN, "applied")
+
+    undid = derive.milestones([applied, undone, person], [], onset, T + timedelta(hours=1))
+    assert undid.mitigation.at == person.at and undid.mitigation.by == "person"
+    kept = derive.milestones([applied, undone, second], [], onset, T + timedelta(hours=1))
+    assert kept.mitigation.at == second.at
+    assert derive.milestones([applied], [], onset, T + timedelta(hours=1)).mitigation.at == applied.at
+
+
+def test_times_from_other_zones_are_shown_and_ordered_in_utc():
+    ist = timezone(timedelta(hours=5, minutes=30))
+    early = _row(datetime(2026, 11, 26, 17, 31, tzinfo=ist), Source.ALERT, "alert_opened")   # 12:01Z
+    naive = _row(datetime(2026, 11, 26, 12, 2), Source.RUNWARDEN, "diagnosed")              # taken as UTC
+    timeline = sample(entries=[early, naive], milestones=Milestones(detection=Milestone(at=early.at, what="alert")))
+
+    text = render(timeline, "text")
+    assert "12:01:00  alert" in text and "12:02:00  runwarden" in text and "17:31" not in text
+    assert "Detection  2026-11-26 12:01:00Z" in text
+    assert all(e.at.utcoffset() == timedelta(0) for e in timeline.entries)
+
+
+def _step(minute: float, name: str, message: str = "") -> "Step":
+    from shared.timeline.classify import Step
+
+    return Step(at=T + timedelta(minutes=minute), step=name, trigger="alert", message=message or name,
+                severity="INFO", details={}, function="runwarden-on-alert", insert_id=f"i{minute}")
+
+
+def test_an_attempt_with_no_outcome_is_an_open_follow_up():
+    stopped = [_step(0, "received"), _step(1, "diagnosed"), _step(1.1, "planned", "roll back to backend-00001"),
+               _step(1.2, "claimed", "claimed 0.abc/backend/rollback_traffic")]
+    [note] = derive.follow_ups(stopped, [])
+    assert "No outcome follows Runwarden's `claimed` line of 12:01:12Z" in note and "rollback_traffic" in note
+
+    finished = stopped + [_step(1.3, "applied")]
+    assert not derive.follow_ups(finished, [])
+    retried = finished + [_step(5, "planned", "again"), _step(5.1, "skipped", "duplicate")]
+    assert not derive.follow_ups(retried, [])
+
+
+def test_an_alert_that_closed_while_requests_still_failed_is_not_the_recovery():
+    # The ratio dropped under the policy's threshold and the alert closed at minute 4, while the
+    # service still failed requests until minute 9; quiet from minute 10.
+    series = minutes(30, 30, 30, 30, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0)
+    opened = _row(T + timedelta(seconds=30), Source.ALERT, "alert_opened")
+    closed = _row(T + timedelta(minutes=4, seconds=10), Source.ALERT, "alert_closed")
+
+    m = derive.milestones([opened, closed], [], series, T + timedelta(hours=1))
+    assert m.recovery.at == T + timedelta(minutes=10) and "zero" in m.recovery.what
+
+    quiet = minutes(30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    closed_on_time = _row(T + timedelta(minutes=3, seconds=50), Source.ALERT, "alert_closed")
+    assert derive.milestones([opened, closed_on_time], [], quiet, T + timedelta(hours=1)).recovery.at == closed_on_time.at
