@@ -33,12 +33,24 @@ def handle(run: CommandRun) -> Outcome:
     snap = snapshot(run)
     if run.command.target:
         snap = _only(snap, run.command.target)
-    summary = (f"kill switch {'ENGAGED (' + snap.kill_switch + ')' if snap.kill_switch else 'off'}; "
+    summary = _unmanaged(run) + (f"kill switch {'ENGAGED (' + snap.kill_switch + ')' if snap.kill_switch else 'off'}; "
                f"{len(snap.paused)} paused, {len(snap.pending_verifications)} pending verification(s), "
                f"{len(snap.open_proposals)} open proposal(s), {len(snap.cooldowns)} cooldown(s), "
                f"{len(snap.pinned)} pinned service(s)")
     return run.outcome(OutcomeStatus.REPORTED, summary, target=run.command.target,
                        snapshot=snap.model_dump(mode="json"))
+
+
+def _unmanaged(run: CommandRun) -> str:
+    """Said first when the status names a target the config manages neither as a service nor as a
+    connector with a policy: its snapshot is then (nearly always) empty, and an empty answer must not
+    read as "nothing is wrong with it". Still reported, not rejected: records about a target since
+    dropped from the config (a pending verification, a pin) are what a person may be asking after."""
+    target, config = run.command.target, run.config
+    if not target or config.manages(target) or any(c.name == target for c in config.bounds.connectors):
+        return ""
+    return (f"{target} is not in the inventory (neither the config's services nor bounds.connectors name it), "
+            "so Runwarden watches and holds nothing for it beyond what is listed here; ")
 
 
 def snapshot(run: CommandRun) -> Snapshot:

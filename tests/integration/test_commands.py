@@ -174,6 +174,11 @@ def test_status_shows_what_runwarden_holds(world):
     assert writes(world) == 1
     other = command(world, "status", target="projects/demo-project/locations/us-central1/connectors/none")
     assert other.snapshot["pinned"] == [] and other.snapshot["cooldowns"] == []
+    # An empty snapshot of a target Runwarden does not manage says so, rather than reading as "all clear".
+    assert other.status.value == "reported" and other.reason.startswith(
+        "projects/demo-project/locations/us-central1/connectors/none is not in the inventory"), other.reason
+    mine = command(world, "status", target=SERVICE)
+    assert "not in the inventory" not in mine.reason and mine.snapshot["pinned"]
 
 
 def test_diagnose_reports_and_never_writes(world):
