@@ -1,6 +1,8 @@
 """What an operator's command may name: the services and connectors in the config."""
 from __future__ import annotations
 
+from typing import Any
+
 from shared.commands.context import CommandRun, rejected
 
 
@@ -13,9 +15,19 @@ def managed_service(run: CommandRun) -> str:
 
 def known_connector(run: CommandRun) -> str:
     target = run.command.target
-    if not target or not any(c.name == target for c in run.config.bounds.connectors):
+    if not target or not has_policy(run.config, target):
         raise rejected("target", f"{target} is not in the inventory: bounds.connectors has no policy for it")
     return target
+
+
+def has_policy(config: Any, connector: str) -> bool:
+    """Whether `bounds.connectors` names the connector (a policy of its own)."""
+    return any(c.name == connector for c in config.bounds.connectors)
+
+
+def in_inventory(config: Any, target: str) -> bool:
+    """A service the config manages, or a connector with a policy of its own."""
+    return config.manages(target) or has_policy(config, target)
 
 
 def any_connector(run: CommandRun) -> str:

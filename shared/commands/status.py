@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.commands.context import CommandRun
+from shared.commands.inventory import in_inventory
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate, slot_keys
@@ -46,8 +47,8 @@ def _unmanaged(run: CommandRun) -> str:
     connector with a policy: its snapshot is then (nearly always) empty, and an empty answer must not
     read as "nothing is wrong with it". Still reported, not rejected: records about a target since
     dropped from the config (a pending verification, a pin) are what a person may be asking after."""
-    target, config = run.command.target, run.config
-    if not target or config.manages(target) or any(c.name == target for c in config.bounds.connectors):
+    target = run.command.target
+    if not target or in_inventory(run.config, target):
         return ""
     return (f"{target} is not in the inventory (neither the config's services nor bounds.connectors name it), "
             "so Runwarden watches and holds nothing for it beyond what is listed here; ")

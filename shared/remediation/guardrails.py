@@ -531,12 +531,13 @@ class Gate:
         back: the claim completes, the cooldown and budget stay taken, and the action is recorded
         so the sweep verifies it (or undoes or escalates it) like any other."""
         result.status = OutcomeStatus.ESCALATED
-        result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); recorded "
-                         "for the verification sweep, and a person should check the target")
         if isinstance(exc, ChangedAroundWriteError):
             result.reason = (f"{action.name} applied, with another change around it: {exc}. Recorded for the "
                              f"verification sweep, not written again; a person must check {params.target} and make "
                              "the other change again if it was lost")
+        else:
+            result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); recorded "
+                             "for the verification sweep, and a person should check the target")
         result.after = None
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,

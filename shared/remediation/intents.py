@@ -366,9 +366,14 @@ def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datet
     (read closed already, or changed since). One stored before intents had a state counts as open."""
     if intent.state not in (IntentState.OPEN, None):
         return False
-    return state.update_record(INTENTS, intent.key, {"state": to.value, "closed_at": now, "closed_by": by,
-                                                     "note": note[:1500], **(extra or {})},
+    return state.update_record(INTENTS, intent.key, closing(to, by, now, note) | (extra or {}),
                                expect=intent.unchanged())
+
+
+def closing(to: IntentState, by: str, now: datetime, note: str = "") -> dict[str, Any]:
+    """The fields that close an intent: its new state, when and by whom, and a note (bounded: a
+    Firestore index entry holds at most 1,500 bytes of a string)."""
+    return {"state": to.value, "closed_at": now, "closed_by": by, "note": note[:1500]}
 
 
 # --- the sweep's reports: kept in the intent until published ---------------------------------------------

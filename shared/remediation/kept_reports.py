@@ -23,7 +23,7 @@ from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation import intents
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING,
                                         ActionRecord, IncidentRecord, IntentRecord, KeptReport, PinRecord,
-                                        stored_key)
+                                        stored_key, text_field)
 from shared.timeline.writer import Timeline
 
 # The records the sweep keeps its outcomes in, by collection.
@@ -236,8 +236,7 @@ def replacement(record: KeptReport, unreadable: str, now: datetime) -> Outcome:
 def escalation_from(data: dict[str, Any], now: datetime, reason: str) -> Outcome:
     """An `escalated` about a record this version cannot read, from whichever of its plain fields it can."""
     def text(field: str) -> str | None:
-        value = data.get(field)
-        return value if isinstance(value, str) and value else None
+        return text_field(data, field)
 
     return Outcome(incident_id=text("incident_id"), trigger="command", target=text("target") or text("service"),
                    status=OutcomeStatus.ESCALATED, reason=reason, command_id=text("command_id"),

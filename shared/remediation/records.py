@@ -168,20 +168,23 @@ class IntentRecord(KeptReport):
         return {"owner": self.owner, "state": self.state.value if self.state is not None else None}
 
 
+def text_field(data: Mapping[str, Any], field: str) -> str | None:
+    """A stored record's field as plain text, or None if it is missing, empty or not a string: how
+    the fields of a record this version cannot read as a whole are read one by one."""
+    value = data.get(field)
+    return value if isinstance(value, str) and value else None
+
+
 def stored_key(kind: str, data: Mapping[str, Any]) -> str | None:
     """The key of a record of `kind` as stored, from its own fields, even when the rest of it does not
     fit this version's model (None if those fields do not name one): an intent's is its command's or
     its alert message's, an action record's its `key`, an incident's its id, a pin's its service."""
-    def text(field: str) -> str | None:
-        value = data.get(field)
-        return value if isinstance(value, str) and value else None
-
     if kind == INTENTS:
-        if text("command_id"):
-            return command_intent_key(str(text("command_id")))
-        incident, message = text("incident_id"), text("message_id")
+        command, incident, message = (text_field(data, f) for f in ("command_id", "incident_id", "message_id"))
+        if command:
+            return command_intent_key(command)
         return intent_key(incident, message) if incident and message else None
-    return text({ACTIONS: "key", INCIDENTS: "incident_id", PINS: "service"}.get(kind, "key"))
+    return text_field(data, {ACTIONS: "key", INCIDENTS: "incident_id", PINS: "service"}.get(kind, "key"))
 
 
 def intent_key(incident_id: str, message_id: str) -> str:

@@ -42,7 +42,8 @@ from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.remediation.kept_reports import KEPT_IN, KeptReports, escalated, escalation_from
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
-                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord, stored_key)
+                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord, stored_key,
+                                        text_field)
 from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
@@ -406,7 +407,7 @@ class Sweep:
         query's page for good. If it cannot be addressed (its key's fields unreadable too), it is said at
         ERROR each sweep, as before."""
         key, owner = stored_key(INTENTS, data), data.get("owner")
-        named = data.get("claim_key") if isinstance(data.get("claim_key"), str) else key
+        named = text_field(data, "claim_key") or key
         if key is None or not isinstance(owner, str):
             Timeline(None, "command").step(
                 "intent_unreadable", f"{named}: an open intent cannot be read by this version, nor addressed: "
@@ -417,8 +418,7 @@ class Sweep:
             f"by {owner}) is still open past "
             f"its claim's lease, and this version cannot read it or its claim ({exc.error_count()} invalid "
             "field(s)): whether its write happened is not known; nothing is written, a person must check the target"))
-        closed = {"state": IntentState.ESCALATED.value, "closed_at": self.now, "closed_by": self.owner,
-                  "note": outcome.reason[:1500]}
+        closed = intents.closing(IntentState.ESCALATED, self.owner, self.now, outcome.reason)
         if not self.kept.keep(outcome, INTENTS, key, lambda kept: self.state.update_record(
                 INTENTS, key, closed | kept, expect={"owner": owner, "state": IntentState.OPEN.value})):
             return None     # judged or closed meanwhile, by a redelivery or another sweep
