@@ -94,6 +94,48 @@ resource "google_pubsub_topic_iam_member" "outcomes_publisher" {
   member  = "serviceAccount:${google_service_account.functions[each.key].email}"
 }
 
+# Operators wait for their command's outcome (locals.tf, operator_*_permissions): without these
+# the CLI's `runwarden pause`, `status`, `approve` ... fail with PERMISSION_DENIED on
+# CreateSubscription after publishing (only `--no-wait` would work). Pub/Sub grants the creator
+# nothing on the subscription it creates, hence the project-level role; the attach permission
+# stays on the outcomes topic only, so operators cannot read the alerts or commands topics.
+resource "google_project_iam_custom_role" "operator_waits" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_operator_waits"
+  title       = "Runwarden operator: wait for an outcome"
+  description = "Create, pull from and delete the CLI's own filtered subscription on the outcomes topic (cli/_commands.py)."
+  permissions = local.operator_project_permissions
+}
+
+resource "google_project_iam_member" "operator_waits" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.operator_waits[0].id
+  member  = "group:${var.operators_group}"
+}
+
+resource "google_project_iam_custom_role" "operator_attach" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_operator_attach"
+  title       = "Runwarden operator: attach to the outcomes topic"
+  description = "Attach the CLI's subscription to the outcomes topic; granted on that topic only."
+  permissions = local.operator_outcomes_topic_permissions
+}
+
+resource "google_pubsub_topic_iam_member" "operators_outcomes" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project = var.project_id
+  topic   = google_pubsub_topic.topics["outcomes"].name
+  role    = google_project_iam_custom_role.operator_attach[0].id
+  member  = "group:${var.operators_group}"
+}
+
 # Invokers: the push identity on the two Pub/Sub-driven functions, people on the timeline.
 # A gen2 function is invoked through its Cloud Run service, which checks run.invoker.
 resource "google_cloud_run_service_iam_member" "push_invoker" {

@@ -154,7 +154,7 @@ variable "request_timeout_seconds" {
 }
 
 variable "operators_group" {
-  description = "Email of the operators' Google group: may publish commands (docs/commands.md) and invoke the timeline function. Empty: nobody but Scheduler."
+  description = "Email of the operators' Google group: may publish commands (docs/commands.md), wait for their outcomes, and invoke the timeline function. Empty: nobody but Scheduler."
   type        = string
   default     = ""
 }
