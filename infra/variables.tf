@@ -16,8 +16,10 @@ variable "name_prefix" {
   default     = "runwarden"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,16}$", var.name_prefix))
-    error_message = "name_prefix must be 3-17 lowercase letters, digits or hyphens, starting with a letter (service account ids are at most 30 characters)."
+    # The longest service account id is "<prefix>-incident-timeline": 18 characters after the prefix,
+    # and IAM allows 30 (projects.serviceAccounts.create, accountId: 6-30 characters).
+    condition     = can(regex("^[a-z][a-z0-9-]{2,11}$", var.name_prefix))
+    error_message = "name_prefix must be 3-12 lowercase letters, digits or hyphens, starting with a letter (\"<prefix>-incident-timeline\" is a service account id, and those are at most 30 characters)."
   }
 }
 
