@@ -68,17 +68,32 @@ resource "google_project_iam_custom_role" "act_as" {
   permissions = local.act_as_permissions
 }
 
+# The project of each managed runtime account (account_projects/main.tf): user-managed accounts name
+# it, the Compute Engine default account (Cloud Run's default service identity) names its number.
+data "google_project" "role_projects" {
+  for_each = local.role_projects
+
+  project_id = each.value
+}
+
+module "account_projects" {
+  source = "./account_projects"
+
+  accounts        = var.managed_runtime_service_accounts
+  project_numbers = { for id, project in data.google_project.role_projects : project.number => id }
+}
+
 resource "google_service_account_iam_member" "act_as" {
   for_each = local.act_as_pairs
 
-  service_account_id = "projects/${split(".", split("@", each.value.account)[1])[0]}/serviceAccounts/${each.value.account}"
-  role               = google_project_iam_custom_role.act_as[split(".", split("@", each.value.account)[1])[0]].id
+  service_account_id = "projects/${module.account_projects.projects[each.value.account]}/serviceAccounts/${each.value.account}"
+  role               = google_project_iam_custom_role.act_as[module.account_projects.projects[each.value.account]].id
   member             = "serviceAccount:${google_service_account.functions[each.value.function].email}"
 
   lifecycle {
     precondition {
-      condition     = contains(tolist(local.role_projects), split(".", split("@", each.value.account)[1])[0])
-      error_message = "A managed runtime service account must live in project_id or in one of watched_projects (a user-managed account: NAME@PROJECT.iam.gserviceaccount.com)."
+      condition     = contains(tolist(local.role_projects), module.account_projects.projects[each.value.account])
+      error_message = "A managed runtime service account must live in project_id or in one of watched_projects: NAME@PROJECT.iam.gserviceaccount.com, PROJECT@appspot.gserviceaccount.com, or the Compute Engine default NUMBER-compute@developer.gserviceaccount.com of one of those projects."
     }
   }
 }

@@ -126,7 +126,7 @@ variable "collection_prefix" {
 }
 
 variable "managed_runtime_service_accounts" {
-  description = "Emails of the runtime service accounts of the Cloud Run services Runwarden manages: it may act as these (iam.serviceAccounts.actAs) and no others."
+  description = "Emails of the runtime service accounts of the Cloud Run services Runwarden manages: it may act as these (iam.serviceAccounts.actAs) and no others. Each lives in project_id or a watched project (a Compute Engine default account is matched by project number)."
   type        = list(string)
   default     = []
 }
