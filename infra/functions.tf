@@ -84,6 +84,7 @@ module "config_check" {
   outcomes_topic        = "projects/${var.project_id}/topics/${var.name_prefix}-outcomes"
   commands_topic        = "projects/${var.project_id}/topics/${var.name_prefix}-commands"
   max_delivery_attempts = var.max_delivery_attempts
+  watched_projects      = var.watched_projects
 }
 
 locals {

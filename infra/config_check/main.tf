@@ -46,6 +46,12 @@ variable "commands_topic" {
   type        = string
 }
 
+variable "watched_projects" {
+  description = "The other projects the module gives the functions their roles in (watched_projects)."
+  type        = list(string)
+  default     = []
+}
+
 variable "max_delivery_attempts" {
   description = "The push subscriptions' max_delivery_attempts: the config's delivery.max_attempts."
   type        = number
@@ -70,6 +76,20 @@ locals {
     commands_topic    = try(tostring(local.config.commands_topic), "")
     max_attempts      = try(tonumber(local.config.delivery.max_attempts), local.defaults.max_attempts)
   }
+
+  # The projects the config names Google Cloud resources in: each managed service's
+  # (projects/P/locations/L/services/S), each bounded connector's (projects/P/.../connectors/C) and
+  # each Cloud SQL instance's ([domain:]project:region:instance). The functions read and write there
+  # only with the roles iam.tf creates in project_id and watched_projects; anywhere else every call
+  # is PERMISSION_DENIED, which no test against the stand-ins sees.
+  named_projects = distinct(concat(
+    try([for s in local.config.services : try(split("/", s.name)[1], "")], []),
+    try([for c in local.config.bounds.connectors : try(split("/", c.name)[1], "")], []),
+    try(flatten([for s in local.config.services : [
+      for i in try(coalescelist(s.cloudsql_instances, []), []) : join(":", slice(split(":", i), 0, max(length(split(":", i)) - 2, 0)))
+    ]]), []),
+  ))
+  unreachable = [for p in local.named_projects : p if !contains(concat([var.project_id], var.watched_projects), p)]
 }
 
 output "checked" {
@@ -99,6 +119,10 @@ output "checked" {
   precondition {
     condition     = !local.readable || local.found.commands_topic == "" || local.found.commands_topic == var.commands_topic
     error_message = "${var.config_path}: commands_topic is \"${local.found.commands_topic}\" but the module's commands topic is \"${var.commands_topic}\" (output commands_topic)."
+  }
+  precondition {
+    condition     = !local.readable || length(local.unreachable) == 0
+    error_message = "${var.config_path} names services, connectors or Cloud SQL instances in ${join(", ", local.unreachable)}, which is neither project_id nor in watched_projects: the functions would have no role there (docs/deploy.md, 'Watching services in other projects'). Add it to watched_projects."
   }
   precondition {
     condition     = !local.readable || local.found.max_attempts == var.max_delivery_attempts

@@ -26,6 +26,9 @@ state:
   database: runwarden
   collection_prefix: runwarden
 mode: dry_run
+services:
+  - name: projects/my-project/locations/us-central1/services/backend
+    cloudsql_instances: [my-project:us-central1:db]
 """
 
 
@@ -47,6 +50,7 @@ module "check" {{
   outcomes_topic        = "projects/{PROJECT}/topics/runwarden-outcomes"
   commands_topic        = "projects/{PROJECT}/topics/runwarden-commands"
   max_delivery_attempts = 10
+  watched_projects      = ["shop-prod", "example.com:shop-db"]
 }}
 """)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
@@ -100,6 +104,15 @@ MISMATCHES = [
     ("a delivery limit other than the subscriptions'", GOOD + "delivery:\n  max_attempts: 5\n",
      "delivery.max_attempts is 5 but the push subscriptions dead-letter after max_delivery_attempts = 10"),
     ("not YAML", "project: [unclosed\n", "is not valid YAML"),
+    ("a service in a project the functions have no role in",
+     GOOD.replace("  - name: projects/my-project/", "  - name: projects/other-team/"),
+     "names services, connectors or Cloud SQL instances in other-team"),
+    ("a connector in a project the functions have no role in",
+     GOOD + "bounds:\n  connectors:\n    - {name: projects/net-host/locations/us-central1/connectors/c, allow_one_way: true}\n",
+     "in net-host, which is neither project_id nor in watched_projects"),
+    ("a Cloud SQL instance in a project the functions have no role in",
+     GOOD.replace("    cloudsql_instances: [my-project:us-central1:db]", "    cloudsql_instances: [db-team:us-central1:db]"),
+     "in db-team,"),
 ]
 
 
@@ -113,6 +126,15 @@ def test_a_config_that_does_not_match_stops_the_plan_naming_the_field(planner, w
 def test_the_example_config_plans(planner) -> None:
     # docs/deploy.md: "Start from runwarden.example.yaml".
     result = planner((ROOT / "runwarden.example.yaml").read_text())
+    assert result.returncode == 0, _error(result)
+
+
+def test_services_connectors_and_databases_in_watched_projects_plan(planner) -> None:
+    text = GOOD + ("  - name: projects/shop-prod/locations/europe-west1/services/shop\n"
+                   "    cloudsql_instances: [example.com:shop-db:europe-west1:orders]\n"
+                   "bounds:\n  connectors:\n"
+                   "    - {name: projects/shop-prod/locations/europe-west1/connectors/shop-conn, allow_one_way: true}\n")
+    result = planner(text)
     assert result.returncode == 0, _error(result)
 
 
@@ -145,8 +167,9 @@ def test_the_module_passes_what_it_deploys() -> None:
     call = config.modules["config_check"]
     assert call["source"] == "./config_check"
     assert call["config_path"] == "${var.source_dir}/${var.config_file}"
-    assert (call["project_id"], call["firestore_database"], call["collection_prefix"], call["max_delivery_attempts"]) == (
-        "${var.project_id}", "${var.firestore_database}", "${var.collection_prefix}", "${var.max_delivery_attempts}")
+    assert (call["project_id"], call["firestore_database"], call["collection_prefix"], call["max_delivery_attempts"],
+            call["watched_projects"]) == ("${var.project_id}", "${var.firestore_database}", "${var.collection_prefix}",
+                                          "${var.max_delivery_attempts}", "${var.watched_projects}")
     # The topics as pubsub.tf names them ("${var.name_prefix}-${each.value}" in var.project_id).
     topics = config.resource("google_pubsub_topic", "topics")
     assert topics["name"] == "${var.name_prefix}-${each.value}" and topics["project"] == "${var.project_id}"
