@@ -54,6 +54,8 @@ COMMANDS: dict[str, dict[str, bool]] = {
                                       "--branch-pattern": True, "--tag-pattern": True, "--build-config": True,
                                       "--substitutions": True, "--service-account": True, "--region": True,
                                       "--description": True, "--included-files": True, "--ignored-files": True},
+    # services/enable: [SERVICE_NAME ...] [--async].
+    "services enable": {"--async": False},
     # beta/services/identity/create: --service=SERVICE.
     "beta services identity create": {"--service": True},
     # iam/list-testable-permissions: FULL_RESOURCE_NAME plus the list flags.
