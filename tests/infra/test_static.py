@@ -163,3 +163,21 @@ def test_every_service_account_id_fits_for_every_prefix_the_validation_allows() 
             assert _ACCOUNT_ID.match(account_id), (
                 f"name_prefix of {prefix_length} characters passes the validation but gives the service "
                 f"account id {account_id!r} ({len(account_id)} characters): IAM allows 6-30")
+
+
+def test_every_local_module_call_passes_exactly_its_variables() -> None:
+    """`terraform validate` cannot run here (no provider download): the calls of the module's own
+    provider-less submodules (config_check/, account_projects/) are checked against their variables."""
+    calls = 0
+    for directory in [MODULE, *sorted(p.parent for p in INFRA.glob("*/main.tf"))]:
+        for name, call in load_module(directory).modules.items():
+            source = call["source"]
+            if not source.startswith("./"):
+                continue
+            child = load_module((directory / source).resolve())
+            arguments = set(call) - {"source", "providers", "depends_on", "count", "for_each"}
+            required = {n for n, body in child.variables.items() if "default" not in body}
+            assert arguments <= set(child.variables), f"{name}: unknown {sorted(arguments - set(child.variables))}"
+            assert required <= arguments, f"{name}: missing required {sorted(required - arguments)}"
+            calls += 1
+    assert calls >= 2, "no local module call found: the check proves nothing"
