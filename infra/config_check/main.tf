@@ -98,7 +98,7 @@ output "checked" {
 
   precondition {
     condition     = local.raw == "" || local.config != null
-    error_message = "${var.config_path} is not valid YAML: fix it before deploying (runwarden check-config FILE names the error)."
+    error_message = "${var.config_path} is not valid YAML, as Terraform's yamldecode reads it (a subset of YAML 1.2): fix it before deploying (runwarden check-config FILE names a syntax error)."
   }
   precondition {
     condition     = !local.readable || local.found.project == var.project_id
