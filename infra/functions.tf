@@ -73,6 +73,20 @@ resource "google_storage_bucket_object" "source" {
   }
 }
 
+# The config must name what this module deploys (config_check/main.tf says why): checked at plan.
+module "config_check" {
+  source = "./config_check"
+
+  config_path           = "${var.source_dir}/${var.config_file}"
+  project_id            = var.project_id
+  firestore_database    = var.firestore_database
+  collection_prefix     = var.collection_prefix
+  outcomes_topic        = "projects/${var.project_id}/topics/${var.name_prefix}-outcomes"
+  commands_topic        = "projects/${var.project_id}/topics/${var.name_prefix}-commands"
+  max_delivery_attempts = var.max_delivery_attempts
+  watched_projects      = var.watched_projects
+}
+
 locals {
   environment = {
     # gen2 functions run from /workspace, where the source is unpacked.

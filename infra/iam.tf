@@ -68,17 +68,32 @@ resource "google_project_iam_custom_role" "act_as" {
   permissions = local.act_as_permissions
 }
 
+# The project of each managed runtime account (account_projects/main.tf): user-managed accounts name
+# it, the Compute Engine default account (Cloud Run's default service identity) names its number.
+data "google_project" "role_projects" {
+  for_each = local.role_projects
+
+  project_id = each.value
+}
+
+module "account_projects" {
+  source = "./account_projects"
+
+  accounts        = var.managed_runtime_service_accounts
+  project_numbers = { for id, project in data.google_project.role_projects : project.number => id }
+}
+
 resource "google_service_account_iam_member" "act_as" {
   for_each = local.act_as_pairs
 
-  service_account_id = "projects/${split(".", split("@", each.value.account)[1])[0]}/serviceAccounts/${each.value.account}"
-  role               = google_project_iam_custom_role.act_as[split(".", split("@", each.value.account)[1])[0]].id
+  service_account_id = "projects/${module.account_projects.projects[each.value.account]}/serviceAccounts/${each.value.account}"
+  role               = google_project_iam_custom_role.act_as[module.account_projects.projects[each.value.account]].id
   member             = "serviceAccount:${google_service_account.functions[each.value.function].email}"
 
   lifecycle {
     precondition {
-      condition     = contains(tolist(local.role_projects), split(".", split("@", each.value.account)[1])[0])
-      error_message = "A managed runtime service account must live in project_id or in one of watched_projects (a user-managed account: NAME@PROJECT.iam.gserviceaccount.com)."
+      condition     = contains(tolist(local.role_projects), module.account_projects.projects[each.value.account])
+      error_message = "A managed runtime service account must live in project_id or in one of watched_projects: NAME@PROJECT.iam.gserviceaccount.com, PROJECT@appspot.gserviceaccount.com, or the Compute Engine default NUMBER-compute@developer.gserviceaccount.com of one of those projects."
     }
   }
 }
@@ -92,6 +107,48 @@ resource "google_pubsub_topic_iam_member" "outcomes_publisher" {
   topic   = google_pubsub_topic.topics["outcomes"].name
   role    = "roles/pubsub.publisher"
   member  = "serviceAccount:${google_service_account.functions[each.key].email}"
+}
+
+# Operators wait for their command's outcome (locals.tf, operator_*_permissions): without these
+# the CLI's `runwarden pause`, `status`, `approve` ... fail with PERMISSION_DENIED on
+# CreateSubscription after publishing (only `--no-wait` would work). Pub/Sub grants the creator
+# nothing on the subscription it creates, hence the project-level role; the attach permission
+# stays on the outcomes topic only, so operators cannot read the alerts or commands topics.
+resource "google_project_iam_custom_role" "operator_waits" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_operator_waits"
+  title       = "Runwarden operator: wait for an outcome"
+  description = "Create, pull from and delete the CLI's own filtered subscription on the outcomes topic (cli/_commands.py)."
+  permissions = local.operator_project_permissions
+}
+
+resource "google_project_iam_member" "operator_waits" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.operator_waits[0].id
+  member  = "group:${var.operators_group}"
+}
+
+resource "google_project_iam_custom_role" "operator_attach" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_operator_attach"
+  title       = "Runwarden operator: attach to the outcomes topic"
+  description = "Attach the CLI's subscription to the outcomes topic; granted on that topic only."
+  permissions = local.operator_outcomes_topic_permissions
+}
+
+resource "google_pubsub_topic_iam_member" "operators_outcomes" {
+  count = var.operators_group == "" ? 0 : 1
+
+  project = var.project_id
+  topic   = google_pubsub_topic.topics["outcomes"].name
+  role    = google_project_iam_custom_role.operator_attach[0].id
+  member  = "group:${var.operators_group}"
 }
 
 # Invokers: the push identity on the two Pub/Sub-driven functions, people on the timeline.

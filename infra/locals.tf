@@ -137,6 +137,18 @@ locals {
   act_as_permissions  = ["iam.serviceAccounts.actAs"]
   publish_permissions = ["pubsub.topics.publish"]
 
+  # --- Operators (var.operators_group): what the `runwarden` CLI calls to wait for an outcome ----
+  # It creates a pull subscription on the outcomes topic, filtered on its command_id, pulls and
+  # acknowledges on it, and deletes it (cli/_commands.py publish_and_wait). Pub/Sub checks
+  # pubsub.subscriptions.create on the project and pubsub.topics.attachSubscription on the topic
+  # to create it, pubsub.subscriptions.consume on the subscription to pull and acknowledge, and
+  # pubsub.subscriptions.delete on it to delete (Pub/Sub "Access control", required permissions;
+  # "Create pull subscriptions", required permissions). The subscription does not exist before
+  # the CLI creates it, so consume and delete can only be granted on the project.
+  # tests/infra/test_iam.py derives both lists from the CLI's calls.
+  operator_project_permissions        = ["pubsub.subscriptions.consume", "pubsub.subscriptions.create", "pubsub.subscriptions.delete"]
+  operator_outcomes_topic_permissions = ["pubsub.topics.attachSubscription"]
+
   watched_pairs = {
     for pair in setproduct(keys(local.watched_role_permissions), var.watched_projects) :
     "${pair[0]}/${pair[1]}" => { function = pair[0], project = pair[1] }

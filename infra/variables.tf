@@ -16,8 +16,10 @@ variable "name_prefix" {
   default     = "runwarden"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,16}$", var.name_prefix))
-    error_message = "name_prefix must be 3-17 lowercase letters, digits or hyphens, starting with a letter (service account ids are at most 30 characters)."
+    # The longest service account id is "<prefix>-incident-timeline": 18 characters after the prefix,
+    # and IAM allows 30 (projects.serviceAccounts.create, accountId: 6-30 characters).
+    condition     = can(regex("^[a-z][a-z0-9-]{2,11}$", var.name_prefix))
+    error_message = "name_prefix must be 3-12 lowercase letters, digits or hyphens, starting with a letter (\"<prefix>-incident-timeline\" is a service account id, and those are at most 30 characters)."
   }
 }
 
@@ -124,7 +126,7 @@ variable "collection_prefix" {
 }
 
 variable "managed_runtime_service_accounts" {
-  description = "Emails of the runtime service accounts of the Cloud Run services Runwarden manages: it may act as these (iam.serviceAccounts.actAs) and no others."
+  description = "Emails of the runtime service accounts of the Cloud Run services Runwarden manages: it may act as these (iam.serviceAccounts.actAs) and no others. Each lives in project_id or a watched project (a Compute Engine default account is matched by project number)."
   type        = list(string)
   default     = []
 }
@@ -154,7 +156,7 @@ variable "request_timeout_seconds" {
 }
 
 variable "operators_group" {
-  description = "Email of the operators' Google group: may publish commands (docs/commands.md) and invoke the timeline function. Empty: nobody but Scheduler."
+  description = "Email of the operators' Google group: may publish commands (docs/commands.md), wait for their outcomes, and invoke the timeline function. Empty: nobody but Scheduler."
   type        = string
   default     = ""
 }

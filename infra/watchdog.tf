@@ -19,6 +19,11 @@ locals {
   own_logs      = "((resource.type = \"cloud_run_revision\" AND (${local.own_run_logs})) OR (resource.type = \"cloud_function\" AND (${local.own_gen1_logs})))"
   # A log-based metric takes the entries' monitored resource type; a metric condition must name one.
   own_metric_resource = "resource.type = one_of(\"cloud_run_revision\", \"cloud_function\")"
+  # An uncaught exception's traceback, however its entry is written: plain text on stderr has no
+  # severity ("Logs to standard output or standard error do not have an associated log level",
+  # Cloud Run functions, "View and write Cloud Run function logs", Python), so `severity >= ERROR`
+  # alone would miss a crash; as JSON (functions-framework's execution-id logging) it is the message.
+  traceback = "(textPayload:\"Traceback (most recent call last)\" OR jsonPayload.message:\"Traceback (most recent call last)\")"
   # The outcomes a person must hear about (shared/outcomes.py NOTIFY_STATUSES; tests/infra holds the two equal).
   notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder"]
   notify_status_filter = join(" OR ", [for s in local.notify_statuses : "labels.runwarden_status = \"${s}\""])
@@ -68,7 +73,7 @@ resource "google_monitoring_alert_policy" "function_errors" {
     display_name = "An ERROR or worse log entry from a Runwarden function"
     condition_matched_log {
       # notify and config_error lines have policies of their own: one page per cause.
-      filter = "${local.own_logs} AND severity >= ERROR AND NOT labels.runwarden_step = \"notify\" AND NOT labels.runwarden_step = \"config_error\""
+      filter = "${local.own_logs} AND (severity >= ERROR OR ${local.traceback}) AND NOT labels.runwarden_step = \"notify\" AND NOT labels.runwarden_step = \"config_error\""
       label_extractors = {
         function = "EXTRACT(resource.labels.service_name)"
         gen1     = "EXTRACT(resource.labels.function_name)"

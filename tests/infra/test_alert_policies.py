@@ -146,3 +146,41 @@ def test_the_config_error_alert_matches_the_runtime() -> None:
     assert '"config_error"' in source and 'severity="CRITICAL"' in source, runtime.__file__
     condition = parse("config_error").conditions[0].condition_matched_log
     assert 'labels.runwarden_step = "config_error"' in condition.filter and "CRITICAL" in condition.filter
+
+
+# The value each group-by label carries in a notification, as Cloud Monitoring's monitored resource
+# list gives them (cloudsql_database.database_id is "project:instance").
+_LABEL_VALUES = {"project_id": "rw-project", "location": "us-central1", "region": "us-central1",
+                 "service_name": "backend", "revision_name": "backend-00002-xyz", "connector_name": "conn",
+                 "database_id": "rw-project:main-db"}
+_EXPECTED_TARGET = {"cloud_run_revision": "service", "vpc_access_connector": "connector",
+                    "cloudsql_database": "cloudsql"}
+
+
+@pytest.mark.parametrize("name", WATCHED)
+def test_every_condition_of_a_watched_policy_notifies_a_target_runwarden_can_route(name: str) -> None:
+    """Each condition's notification, as Monitoring fills it from the condition's own groupings
+    (the resource labels are the group-by fields; schema 1.2), read by the parser the functions
+    use: it must name one service, connector or Cloud SQL instance, never be unroutable."""
+    from shared.alerts.incidents import alert_target, parse_notification
+
+    for condition in parse(name).conditions:
+        threshold = condition.condition_threshold
+        resource_type = re.search(r'resource\.type = "([a-z_]+)"', threshold.filter).group(1)
+        fields = {f.rsplit(".", 1)[-1] for a in threshold.aggregations for f in a.group_by_fields}
+        labels = {f: _LABEL_VALUES[f] for f in fields}
+        metric_type = re.search(r'metric\.type = "([^"]+)"', threshold.filter).group(1)
+        notification = {"version": "1.2", "incident": {
+            "incident_id": "0.abc", "state": "open", "started_at": 1764590400, "ended_at": None,
+            "policy_name": evaluate(POLICIES[name]["display_name"]), "condition_name": condition.display_name,
+            "scoping_project_id": "rw-project",
+            "resource": {"type": resource_type, "labels": labels},
+            "metric": {"type": metric_type, "labels": {}},
+            "condition": {"displayName": condition.display_name,
+                          "conditionThreshold": {"filter": threshold.filter,
+                                                 "comparison": monitoring_v3.ComparisonType(threshold.comparison).name,
+                                                 "thresholdValue": threshold.threshold_value}},
+            "observed_value": "1", "threshold_value": str(threshold.threshold_value)}}
+        target = alert_target(parse_notification(notification))
+        assert target.kind.value == _EXPECTED_TARGET[resource_type], (
+            f"{name} / {condition.display_name}: {target.kind.value}: {target.reason}")

@@ -205,3 +205,61 @@ def test_timeline_function_only_reads() -> None:
     assert required_permissions(needs) == {"logging.logEntries.list", "monitoring.timeSeries.list",
                                            "run.revisions.list"}
     assert needs.actions == ()
+
+
+# --- the operators' CLI ---------------------------------------------------------------------------
+
+# Every Pub/Sub call the `runwarden` CLI makes for an operator, and where Pub/Sub checks which
+# permission (Pub/Sub "Access control", required permissions; "Create pull subscriptions", required
+# permissions: create needs pubsub.subscriptions.create on the project and
+# pubsub.topics.attachSubscription on the topic). "subscription" is the CLI's own subscription: it
+# does not exist before the CLI creates it, so what it needs there is granted on the project.
+CLI_CALL_PERMISSIONS: dict[tuple[str, str], dict[str, set[str]]] = {
+    ("publisher", "publish"): {"commands_topic": {"pubsub.topics.publish"}},
+    ("subscriber", "create_subscription"): {"project": {"pubsub.subscriptions.create"},
+                                            "outcomes_topic": {"pubsub.topics.attachSubscription"}},
+    ("subscriber", "pull"): {"subscription": {"pubsub.subscriptions.consume"}},
+    ("subscriber", "acknowledge"): {"subscription": {"pubsub.subscriptions.consume"}},
+    ("subscriber", "delete_subscription"): {"subscription": {"pubsub.subscriptions.delete"}},
+    ("subscriber", "close"): {},     # closes the client's channel: no call to Pub/Sub
+}
+_CLI_CALL = re.compile(r"\b(publisher|subscriber)\.([a-z_]+)\(")
+
+
+def _operator_needs() -> dict[str, set[str]]:
+    calls = {m.groups() for path in sorted((ROOT / "cli").glob("*.py")) for m in _CLI_CALL.finditer(path.read_text())}
+    assert ("subscriber", "create_subscription") in calls, "the scan found nothing: the pattern is wrong"
+    unknown = calls - set(CLI_CALL_PERMISSIONS)
+    assert not unknown, f"the CLI makes Pub/Sub calls this test does not know the permissions of: {sorted(unknown)}"
+    needs: dict[str, set[str]] = {}
+    for call in calls:
+        for where, permissions in CLI_CALL_PERMISSIONS[call].items():
+            needs.setdefault(where, set()).update(permissions)
+    return needs
+
+
+def test_operators_may_make_every_call_the_cli_makes() -> None:
+    """`runwarden pause` and every other waiting command create, pull from and delete a filtered
+    subscription on the outcomes topic: publishing alone is not enough, the wait must be granted too."""
+    needs = _operator_needs()
+    config = load_module()
+    group = "group:${var.operators_group}"
+    assert set(needs) == {"commands_topic", "project", "outcomes_topic", "subscription"}, needs
+    assert set(config.locals["operator_project_permissions"]) == needs["project"] | needs["subscription"]
+    assert set(config.locals["operator_outcomes_topic_permissions"]) == needs["outcomes_topic"]
+    assert (needs["project"] | needs["subscription"] | needs["outcomes_topic"]) <= KNOWN_PERMISSIONS
+
+    roles = config.of_type("google_project_iam_custom_role")
+    assert roles["operator_waits"]["permissions"] == "${local.operator_project_permissions}"
+    assert roles["operator_attach"]["permissions"] == "${local.operator_outcomes_topic_permissions}"
+    waits = config.resource("google_project_iam_member", "operator_waits")
+    assert waits["role"] == "${google_project_iam_custom_role.operator_waits[0].id}" and waits["member"] == group
+    attach = config.resource("google_pubsub_topic_iam_member", "operators_outcomes")
+    assert attach["topic"] == '${google_pubsub_topic.topics["outcomes"].name}' and attach["member"] == group
+    assert attach["role"] == "${google_project_iam_custom_role.operator_attach[0].id}"
+    publish = config.resource("google_pubsub_topic_iam_member", "operators_publisher")
+    assert publish["topic"] == '${google_pubsub_topic.topics["commands"].name}' and publish["member"] == group
+    assert needs["commands_topic"] <= PREDEFINED_ROLES[publish["role"]]
+    # All of it exists only with an operators group, like the publisher grant.
+    for body in (roles["operator_waits"], roles["operator_attach"], waits, attach):
+        assert body["count"] == publish["count"] == '${var.operators_group == "" ? 0 : 1}'

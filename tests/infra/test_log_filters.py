@@ -53,8 +53,17 @@ def _lines() -> list[Line]:
     on_alert, on_command, timeline = function_names()
     step = lambda s, **more: {"runwarden_step": s, "runwarden_trigger": "alert", **more}  # noqa: E731
     lines = [
-        Line("crash traceback on stderr", on_command, "run.googleapis.com/stderr", "ERROR", {},
-             frozenset({"function_errors"}), text="Traceback (most recent call last): ..."),
+        # An uncaught exception: Flask (under functions-framework) logs its traceback to stderr as plain
+        # text, and "Logs to standard output or standard error do not have an associated log level"
+        # (Cloud Run functions, "View and write Cloud Run function logs", Python): DEFAULT, not ERROR.
+        Line("crash traceback on stderr", on_command, "run.googleapis.com/stderr", "DEFAULT", {},
+             frozenset({"function_errors"}), text="Traceback (most recent call last):"),
+        # The same with functions-framework's execution-id logging, which writes stderr as JSON: whatever
+        # severity it is given (UNCONFIRMED here), the traceback is in jsonPayload.message.
+        Line("Traceback (most recent call last): as a JSON line", on_alert, "run.googleapis.com/stderr",
+             "DEFAULT", {}, frozenset({"function_errors"})),
+        Line("a watched service's traceback", "backend", "run.googleapis.com/stderr", "DEFAULT", {}, frozenset(),
+             text="Traceback (most recent call last):"),
         Line("out of memory", timeline, "run.googleapis.com/varlog/system", "ERROR", {},
              frozenset({"function_errors"}), text="Memory limit of 512 MiB exceeded with 530 MiB used."),
         Line("a failed step", on_alert, "run.googleapis.com/stdout", "ERROR", step("failed_read"),

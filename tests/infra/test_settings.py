@@ -170,3 +170,20 @@ def test_the_sweeps_kept_reports_are_never_indexed_and_their_state_is() -> None:
     assert 'c, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_outcomes)
     text = (ROOT / "infra" / "firestore.tf").read_text()
     assert "from = google_firestore_field.intent_report" in text and 'to   = google_firestore_field.report["intents"]' in text
+
+
+def test_the_scheduler_publishes_a_sweep_on_the_commands_topic_that_on_command_parses() -> None:
+    """scheduler.tf's body, as Terraform renders it (`base64encode(jsonencode({...}))`: Cloud
+    Scheduler's PubsubTarget.data is base64), decoded as on_command decodes a message's data."""
+    import json
+    import re
+
+    from shared.alerts.commands import Sweep, parse_command
+
+    target = single(load_module().resource("google_cloud_scheduler_job", "sweep")["pubsub_target"])
+    assert target["topic_name"] == '${google_pubsub_topic.topics["commands"].id}'
+    literal = re.fullmatch(r"\$\{base64encode\(jsonencode\(\{(.*)\}\)\)\}", target["data"])
+    assert literal, f"not a base64encode(jsonencode({{...}})) body: {target['data']}"
+    # An HCL object of `key = "string"` pairs, as jsonencode renders it.
+    body = dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', literal.group(1)))
+    assert body and isinstance(parse_command(json.dumps(body).encode()), Sweep), body

@@ -134,3 +134,50 @@ def test_the_readme_lists_every_input_and_output() -> None:
     module = load_module(MODULE)
     declared = set(module.variables) | set(module.outputs)
     assert listed == declared, f"infra/README.md lacks {sorted(declared - listed)}, lists unknown {sorted(listed - declared)}"
+
+
+# A service account id: "6-30 characters ... lowercase letters, digits and hyphens", beginning with a
+# letter (IAM API, projects.serviceAccounts.create, accountId); the google provider checks
+# ^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$.
+_ACCOUNT_ID = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
+
+
+def _prefix_bounds() -> tuple[int, int]:
+    """The shortest and longest name_prefix its validation allows: `^[a-z][a-z0-9-]{LOW,HIGH}$`."""
+    condition = load_module(MODULE).variables["name_prefix"]["validation"][0]["condition"]
+    low, high = map(int, re.search(r"\^\[a-z\]\[a-z0-9-\]\{(\d+),(\d+)\}\$", condition).groups())
+    return 1 + low, 1 + high
+
+
+def test_every_service_account_id_fits_for_every_prefix_the_validation_allows() -> None:
+    templates = []      # each account_id with its for_each key filled in, the prefix left as ${var.name_prefix}
+    for body in load_module(MODULE).of_type("google_service_account").values():
+        for key in re.findall(r'"([a-z_]+)"', body.get("for_each", "")) or [""]:
+            templates.append(body["account_id"].replace('${replace(each.key, "_", "-")}', key.replace("_", "-")))
+    assert len(templates) >= 4, templates
+    for prefix_length in _prefix_bounds():
+        prefix = "a" * prefix_length
+        for template in templates:
+            account_id = template.replace("${var.name_prefix}", prefix)
+            assert "${" not in account_id, account_id
+            assert _ACCOUNT_ID.match(account_id), (
+                f"name_prefix of {prefix_length} characters passes the validation but gives the service "
+                f"account id {account_id!r} ({len(account_id)} characters): IAM allows 6-30")
+
+
+def test_every_local_module_call_passes_exactly_its_variables() -> None:
+    """`terraform validate` cannot run here (no provider download): the calls of the module's own
+    provider-less submodules (config_check/, account_projects/) are checked against their variables."""
+    calls = 0
+    for directory in [MODULE, *sorted(p.parent for p in INFRA.glob("*/main.tf"))]:
+        for name, call in load_module(directory).modules.items():
+            source = call["source"]
+            if not source.startswith("./"):
+                continue
+            child = load_module((directory / source).resolve())
+            arguments = set(call) - {"source", "providers", "depends_on", "count", "for_each"}
+            required = {n for n, body in child.variables.items() if "default" not in body}
+            assert arguments <= set(child.variables), f"{name}: unknown {sorted(arguments - set(child.variables))}"
+            assert required <= arguments, f"{name}: missing required {sorted(required - arguments)}"
+            calls += 1
+    assert calls >= 2, "no local module call found: the check proves nothing"

@@ -1,0 +1,131 @@
+# The config shipped with the functions against what the module deploys, at plan time.
+#
+# Runwarden reads its Firestore database, collections, outcomes topic and delivery limit from its
+# YAML config (shared/config.py), while Terraform creates them from its own inputs: nothing joins
+# the two but this check. A mismatch passes every emulator test (the Firestore emulator serves any
+# database name) and breaks only in production: with `state.database` left at its default
+# "(default)", every Firestore call fails NOT_FOUND, or lands in another workload's database with
+# none of the TTL policies, the sweep's composite index or the exemptions of firestore.tf. So the
+# plan stops here instead, naming the field. No provider: tests/infra/test_config_check.py runs
+# this module with `terraform plan`.
+#
+# The defaults below are shared/config.py's (StateSettings, DeliverySettings), which apply when the
+# config leaves a field out; tests/infra/test_config_check.py holds them to the code.
+
+terraform {
+  required_version = ">= 1.5.0, < 2.0.0"
+}
+
+variable "config_path" {
+  description = "Path of the YAML config shipped with the functions (RUNWARDEN_CONFIG)."
+  type        = string
+}
+
+variable "project_id" {
+  description = "The project the module deploys Runwarden in: the config's project."
+  type        = string
+}
+
+variable "firestore_database" {
+  description = "The Firestore database the module creates: the config's state.database."
+  type        = string
+}
+
+variable "collection_prefix" {
+  description = "The collection prefix the module's TTL policies and index use: the config's state.collection_prefix."
+  type        = string
+}
+
+variable "outcomes_topic" {
+  description = "Full name of the outcomes topic the module creates: the config's outcomes_topic."
+  type        = string
+}
+
+variable "commands_topic" {
+  description = "Full name of the commands topic the module creates: the config's commands_topic, when it sets one."
+  type        = string
+}
+
+variable "watched_projects" {
+  description = "The other projects the module gives the functions their roles in (watched_projects)."
+  type        = list(string)
+  default     = []
+}
+
+variable "max_delivery_attempts" {
+  description = "The push subscriptions' max_delivery_attempts: the config's delivery.max_attempts."
+  type        = number
+}
+
+locals {
+  raw    = fileexists(var.config_path) ? file(var.config_path) : ""
+  config = try(yamldecode(local.raw), null)
+  # A config that is missing or not YAML is reported by its own checks, not by every one below.
+  readable = can(keys(local.config))
+
+  defaults = {
+    database          = "(default)"
+    collection_prefix = "runwarden"
+    max_attempts      = 10
+  }
+  found = {
+    project           = try(tostring(local.config.project), "")
+    database          = try(tostring(local.config.state.database), local.defaults.database)
+    collection_prefix = try(tostring(local.config.state.collection_prefix), local.defaults.collection_prefix)
+    outcomes_topic    = try(tostring(local.config.outcomes_topic), "")
+    commands_topic    = try(tostring(local.config.commands_topic), "")
+    max_attempts      = try(tonumber(local.config.delivery.max_attempts), local.defaults.max_attempts)
+  }
+
+  # The projects the config names Google Cloud resources in: each managed service's
+  # (projects/P/locations/L/services/S), each bounded connector's (projects/P/.../connectors/C) and
+  # each Cloud SQL instance's ([domain:]project:region:instance). The functions read and write there
+  # only with the roles iam.tf creates in project_id and watched_projects; anywhere else every call
+  # is PERMISSION_DENIED, which no test against the stand-ins sees.
+  named_projects = distinct(concat(
+    try([for s in local.config.services : try(split("/", s.name)[1], "")], []),
+    try([for c in local.config.bounds.connectors : try(split("/", c.name)[1], "")], []),
+    try(flatten([for s in local.config.services : [
+      for i in try(coalescelist(s.cloudsql_instances, []), []) : join(":", slice(split(":", i), 0, max(length(split(":", i)) - 2, 0)))
+    ]]), []),
+  ))
+  unreachable = [for p in local.named_projects : p if !contains(concat([var.project_id], var.watched_projects), p)]
+}
+
+output "checked" {
+  description = "The config's fields this module compared with the deployment (all equal once the plan gets here)."
+  value       = local.found
+
+  precondition {
+    condition     = local.raw == "" || local.config != null
+    error_message = "${var.config_path} is not valid YAML, as Terraform's yamldecode reads it (a subset of YAML 1.2): fix it before deploying (runwarden check-config FILE names a syntax error)."
+  }
+  precondition {
+    condition     = !local.readable || local.found.project == var.project_id
+    error_message = "${var.config_path}: project is \"${local.found.project}\" but the module deploys to \"${var.project_id}\": Runwarden's state and topics live there (docs/deploy.md, 'The config file')."
+  }
+  precondition {
+    condition     = !local.readable || local.found.database == var.firestore_database
+    error_message = "${var.config_path}: state.database is \"${local.found.database}\" but the module creates the Firestore database \"${var.firestore_database}\": set state.database: ${var.firestore_database} (output firestore_database)."
+  }
+  precondition {
+    condition     = !local.readable || local.found.collection_prefix == var.collection_prefix
+    error_message = "${var.config_path}: state.collection_prefix is \"${local.found.collection_prefix}\" but the module's TTL policies and index are on \"${var.collection_prefix}_*\": set state.collection_prefix: ${var.collection_prefix}."
+  }
+  precondition {
+    condition     = !local.readable || local.found.outcomes_topic == var.outcomes_topic
+    error_message = "${var.config_path}: outcomes_topic is \"${local.found.outcomes_topic}\" but the module's outcomes topic is \"${var.outcomes_topic}\" (output outcomes_topic), the only one its functions may publish on."
+  }
+  precondition {
+    condition     = !local.readable || local.found.commands_topic == "" || local.found.commands_topic == var.commands_topic
+    error_message = "${var.config_path}: commands_topic is \"${local.found.commands_topic}\" but the module's commands topic is \"${var.commands_topic}\" (output commands_topic)."
+  }
+  precondition {
+    condition     = !local.readable || length(local.unreachable) == 0
+    error_message = "${var.config_path} names services, connectors or Cloud SQL instances in ${join(", ", local.unreachable)}, which is neither project_id nor in watched_projects: the functions would have no role there (docs/deploy.md, 'Watching services in other projects'). Add it to watched_projects."
+  }
+  precondition {
+    condition     = !local.readable || local.found.max_attempts == var.max_delivery_attempts
+    error_message = "${var.config_path}: delivery.max_attempts is ${local.found.max_attempts} but the push subscriptions dead-letter after max_delivery_attempts = ${var.max_delivery_attempts}: set them equal, so that the last attempt publishes the `failed` outcome (shared/config.py, DeliverySettings)."
+  }
+}

@@ -1,0 +1,179 @@
+"""The plan refuses a config that does not name what the module deploys (infra/config_check).
+
+The module is run for real: a root calling it is planned by `terraform plan` (it needs no provider,
+so no download), once per config, and each mismatch must stop the plan naming its field. The emulator
+tests cannot see these mismatches: the Firestore emulator serves any database name.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from shared.config import DeliverySettings, StateSettings, load_config
+from tests.infra.terraform import INFRA, ROOT, load_file, load_module, require_tool
+
+CHECK = INFRA / "config_check"
+PROJECT = "my-project"
+GOOD = f"""\
+project: {PROJECT}
+outcomes_topic: projects/{PROJECT}/topics/runwarden-outcomes
+commands_topic: projects/{PROJECT}/topics/runwarden-commands
+state:
+  database: runwarden
+  collection_prefix: runwarden
+mode: dry_run
+services:
+  - name: projects/my-project/locations/us-central1/services/backend
+    cloudsql_instances: [my-project:us-central1:db]
+"""
+
+
+@pytest.fixture(scope="module")
+def planner(tmp_path_factory) -> Iterator:
+    terraform = require_tool("terraform", "terraform is not on the PATH: the config check is not run")
+    root = tmp_path_factory.mktemp("config_check_root")
+    # The module's own inputs at their defaults, as infra/functions.tf passes them.
+    (root / "main.tf").write_text(f"""
+variable "config_path" {{
+  type = string
+}}
+module "check" {{
+  source                = "{CHECK}"
+  config_path           = var.config_path
+  project_id            = "{PROJECT}"
+  firestore_database    = "runwarden"
+  collection_prefix     = "runwarden"
+  outcomes_topic        = "projects/{PROJECT}/topics/runwarden-outcomes"
+  commands_topic        = "projects/{PROJECT}/topics/runwarden-commands"
+  max_delivery_attempts = 10
+  watched_projects      = ["shop-prod", "example.com:shop-db"]
+}}
+""")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    init = subprocess.run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert init.returncode == 0, init.stdout + init.stderr
+
+    def plan(config_text: str | None) -> subprocess.CompletedProcess[str]:
+        path = root / "runwarden.yaml"
+        path.unlink(missing_ok=True)
+        if config_text is not None:
+            path.write_text(config_text)
+        return subprocess.run([terraform, "plan", "-input=false", "-lock=false", "-no-color",
+                               f"-var=config_path={path}"], cwd=root, env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    yield plan
+
+
+def _error(result: subprocess.CompletedProcess[str]) -> str:
+    return re.sub(r"\s+", " ", result.stdout + result.stderr)
+
+
+def test_a_config_naming_what_the_module_deploys_plans(planner) -> None:
+    result = planner(GOOD)
+    assert result.returncode == 0, _error(result)
+
+
+def test_the_config_file_section_of_the_deploy_guide_plans(planner) -> None:
+    """docs/deploy.md, "The config file": the YAML it shows, for the module's defaults."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    section = text[text.index("## The config file"):]
+    shown = re.search(r"```yaml\n(.*?)```", section, flags=re.S).group(1)
+    assert "state:" in shown
+    result = planner(shown)
+    assert result.returncode == 0, _error(result)
+
+
+MISMATCHES = [
+    # (what, config text, the words the error must carry)
+    ("state.database left at its default", GOOD.replace("  database: runwarden\n", ""),
+     'state.database is "(default)" but the module creates the Firestore database "runwarden"'),
+    ("another database", GOOD.replace("database: runwarden", "database: other"), 'state.database is "other"'),
+    ("another collection prefix", GOOD.replace("collection_prefix: runwarden", "collection_prefix: rw"),
+     'state.collection_prefix is "rw"'),
+    ("another project", GOOD.replace(f"project: {PROJECT}\n", "project: elsewhere\n"), 'project is "elsewhere"'),
+    ("another outcomes topic", GOOD.replace("topics/runwarden-outcomes", "topics/outcomes"),
+     f'outcomes_topic is "projects/{PROJECT}/topics/outcomes"'),
+    ("another commands topic", GOOD.replace("topics/runwarden-commands", "topics/cmds"),
+     f'commands_topic is "projects/{PROJECT}/topics/cmds"'),
+    ("a delivery limit other than the subscriptions'", GOOD + "delivery:\n  max_attempts: 5\n",
+     "delivery.max_attempts is 5 but the push subscriptions dead-letter after max_delivery_attempts = 10"),
+    ("not YAML", "project: [unclosed\n", "is not valid YAML"),
+    ("a service in a project the functions have no role in",
+     GOOD.replace("  - name: projects/my-project/", "  - name: projects/other-team/"),
+     "names services, connectors or Cloud SQL instances in other-team"),
+    ("a connector in a project the functions have no role in",
+     GOOD + "bounds:\n  connectors:\n    - {name: projects/net-host/locations/us-central1/connectors/c, allow_one_way: true}\n",
+     "in net-host, which is neither project_id nor in watched_projects"),
+    ("a Cloud SQL instance in a project the functions have no role in",
+     GOOD.replace("    cloudsql_instances: [my-project:us-central1:db]", "    cloudsql_instances: [db-team:us-central1:db]"),
+     "in db-team,"),
+]
+
+
+@pytest.mark.parametrize("what,config_text,expected", MISMATCHES, ids=[m[0] for m in MISMATCHES])
+def test_a_config_that_does_not_match_stops_the_plan_naming_the_field(planner, what, config_text, expected) -> None:
+    result = planner(config_text)
+    assert result.returncode != 0, f"{what}: the plan went through"
+    assert expected in _error(result), _error(result)
+
+
+def test_the_example_config_plans(planner) -> None:
+    # docs/deploy.md: "Start from runwarden.example.yaml".
+    result = planner((ROOT / "runwarden.example.yaml").read_text())
+    assert result.returncode == 0, _error(result)
+
+
+def test_services_connectors_and_databases_in_watched_projects_plan(planner) -> None:
+    text = GOOD + ("  - name: projects/shop-prod/locations/europe-west1/services/shop\n"
+                   "    cloudsql_instances: [example.com:shop-db:europe-west1:orders]\n"
+                   "bounds:\n  connectors:\n"
+                   "    - {name: projects/shop-prod/locations/europe-west1/connectors/shop-conn, allow_one_way: true}\n")
+    result = planner(text)
+    assert result.returncode == 0, _error(result)
+
+
+def test_an_optional_commands_topic_may_be_left_out(planner) -> None:
+    result = planner(GOOD.replace(f"commands_topic: projects/{PROJECT}/topics/runwarden-commands\n", ""))
+    assert result.returncode == 0, _error(result)
+
+
+def test_a_missing_config_is_left_to_its_own_precondition(planner) -> None:
+    # functions.tf's source object says "The config named by config_file must exist"; this module adds nothing.
+    result = planner(None)
+    assert result.returncode == 0, _error(result)
+
+
+def test_the_good_config_is_one_runwarden_loads(tmp_path: Path) -> None:
+    path = tmp_path / "runwarden.yaml"
+    path.write_text(GOOD)
+    config = load_config(str(path))
+    assert (config.state.database, config.state.collection_prefix) == ("runwarden", "runwarden")
+
+
+def test_the_defaults_are_the_codes() -> None:
+    defaults = load_file(CHECK / "main.tf")["locals"][0]["defaults"]
+    assert defaults == {"database": StateSettings().database, "collection_prefix": StateSettings().collection_prefix,
+                        "max_attempts": DeliverySettings().max_attempts}
+
+
+def test_the_module_passes_what_it_deploys() -> None:
+    config = load_module()
+    call = config.modules["config_check"]
+    assert call["source"] == "./config_check"
+    assert call["config_path"] == "${var.source_dir}/${var.config_file}"
+    assert (call["project_id"], call["firestore_database"], call["collection_prefix"], call["max_delivery_attempts"],
+            call["watched_projects"]) == ("${var.project_id}", "${var.firestore_database}", "${var.collection_prefix}",
+                                          "${var.max_delivery_attempts}", "${var.watched_projects}")
+    # The topics as pubsub.tf names them ("${var.name_prefix}-${each.value}" in var.project_id).
+    topics = config.resource("google_pubsub_topic", "topics")
+    assert topics["name"] == "${var.name_prefix}-${each.value}" and topics["project"] == "${var.project_id}"
+    assert call["outcomes_topic"] == "projects/${var.project_id}/topics/${var.name_prefix}-outcomes"
+    assert call["commands_topic"] == "projects/${var.project_id}/topics/${var.name_prefix}-commands"
+    database = config.resource("google_firestore_database", "runwarden")
+    assert database["name"] == "${var.firestore_database}" and database["project"] == "${var.project_id}"
