@@ -20,7 +20,8 @@ locals {
   # A log-based metric takes the entries' monitored resource type; a metric condition must name one.
   own_metric_resource = "resource.type = one_of(\"cloud_run_revision\", \"cloud_function\")"
   # The outcomes a person must hear about (shared/outcomes.py NOTIFY_STATUSES; tests/infra holds the two equal).
-  notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder"]
+  # "rejected" is written as a notify line for an alert only (a malformed one, a policy to fix).
+  notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder", "rejected"]
   notify_status_filter = join(" OR ", [for s in local.notify_statuses : "labels.runwarden_status = \"${s}\""])
 }
 

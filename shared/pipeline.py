@@ -164,8 +164,10 @@ class _AlertRun:
             return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
         if target.kind is TargetKind.UNROUTABLE:
             # A policy that cannot name its resource is the policy's fault: say how to fix it.
+            # Rejected, it also reaches a person (outcomes.notify): the policy keeps alerting while
+            # Runwarden can do nothing with it.
             status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.SKIPPED
-            return self.outcome(status, target.reason)
+            return self.outcome(status, target.reason + same_name_services(incident, self.config))
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)
             if service is None:
@@ -492,6 +494,26 @@ class _AlertRun:
         if self._holder is None:
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
+
+
+def same_name_services(incident: Incident, config: Config) -> str:
+    """For a Cloud Run alert summed over regions (no `location` label): the managed services of its
+    service_name in its project, named so the person fixing the policy knows which is meant ("" if
+    the alert names no service). Still no guess: the same name may run in a region the config does
+    not manage, and the sum cannot say which region failed (docs/behaviour.md, "A policy grouped
+    by service_name alone")."""
+    labels = incident.resource_labels
+    name, project = labels.get("service_name"), labels.get("project_id") or incident.scoping_project_id
+    if incident.resource_type != "cloud_run_revision" or not name or labels.get("location"):
+        return ""
+    found = [s.name for s in config.services if s.name.rsplit("/", 1)[-1] == name
+             and (not project or s.name.split("/")[1] == project)]
+    if not found:
+        return f"; no managed service is named {name!r}"
+    named = (f"the managed service named {name!r} is {found[0]}" if len(found) == 1
+             else f"the managed services named {name!r} are {', '.join(found)}")
+    return (f"; {named}, but the same name may also run in a region the config does not manage, and the "
+            "summed value cannot say which region failed, so nothing was diagnosed or written")
 
 
 def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeline: Timeline) -> Outcome:
