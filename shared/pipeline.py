@@ -133,6 +133,7 @@ class _Prior:
     # incident's SETTLED entries (shared/remediation/settled.py); `_AlertRun.full` reads the rest.
     partial: bool = False
     read: Mapping[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)   # as read
+    actions: tuple[dict[str, Any], ...] = ()              # its action records, when the query was made (`full`)
 
 
 class _AlertRun:
@@ -231,7 +232,8 @@ class _AlertRun:
         if missing:
             found.update(zip(missing, self.adapters.state.get_many(missing)))
         return _Prior(incident=prior.incident, targets=targets, found=found,
-                      recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found)
+                      recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found,
+                      actions=tuple(actions))
 
     def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """An earlier attempt at this message that may have written and not recorded it (its intent
@@ -430,8 +432,24 @@ class _AlertRun:
         prior = prior or self.prior(gate, target)
         found = self.held_duplicate(gate, prior, report)
         if found is None and prior.partial:
-            found = self.held_duplicate(gate, self.full(gate, prior), report)
-        return found
+            prior = self.full(gate, prior)
+            found = self.held_duplicate(gate, prior, report)
+        return found or self.acted_before(prior, report)
+
+    def acted_before(self, prior: _Prior, report: DiagnosisReport | None) -> Outcome | None:
+        """A `skipped` duplicate if the incident has an action record whose claim no longer answers
+        (its retention, `claim_retention_seconds`, lapsed while the incident stayed open and Monitoring
+        re-notified it): one incident is acted on once, however long it stays open. The record is
+        kept for 30 days (records.RECORD_RETENTION); the verification sweep has judged it, or will."""
+        if not prior.actions:
+            return None
+        record = ActionRecord.model_validate(max(prior.actions, key=lambda r: r.get("applied_at")))
+        reason = (f"duplicate: {record.action} on {record.target} for this incident was applied at "
+                  f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC (action {record.key}, now {record.state.value}); "
+                  "its claim's retention has lapsed, but one incident is acted on once: nothing written. The "
+                  "incident is still open: a person decides what comes next")
+        return self.outcome(OutcomeStatus.SKIPPED, reason, target=record.target, diagnosis=report,
+                            action=ActionReport(name=record.action, action_id=record.key, after=record.after or None))
 
     def held_duplicate(self, gate: Gate, prior: _Prior, report: DiagnosisReport | None) -> Outcome | None:
         for candidate in prior.targets:
