@@ -127,6 +127,7 @@ class Guardrails(_Section):
     # claim of an attempt still running and write a second time.
     claim_ttl_seconds: int = Field(default=600, ge=540, le=3600)
     # A completed claim is kept this long, so redeliveries within Pub/Sub's retry window stay no-ops.
+    # After it, the incident's action record (kept 30 days) still answers a re-notification.
     claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
     # A proposed action may be approved this long after it was proposed; later it is expired.
     proposal_ttl_seconds: int = Field(default=4 * 3600, ge=300, le=7 * 86400)
