@@ -25,7 +25,8 @@ locals {
   # alone would miss a crash; as JSON (functions-framework's execution-id logging) it is the message.
   traceback = "(textPayload:\"Traceback (most recent call last)\" OR jsonPayload.message:\"Traceback (most recent call last)\")"
   # The outcomes a person must hear about (shared/outcomes.py NOTIFY_STATUSES; tests/infra holds the two equal).
-  notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder"]
+  # "rejected" is written as a notify line for an alert only (a malformed one, a policy to fix).
+  notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder", "rejected"]
   notify_status_filter = join(" OR ", [for s in local.notify_statuses : "labels.runwarden_status = \"${s}\""])
 }
 

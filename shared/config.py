@@ -127,6 +127,7 @@ class Guardrails(_Section):
     # claim of an attempt still running and write a second time.
     claim_ttl_seconds: int = Field(default=600, ge=540, le=3600)
     # A completed claim is kept this long, so redeliveries within Pub/Sub's retry window stay no-ops.
+    # After it, the incident's action record (kept 30 days) still answers a re-notification.
     claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
     # A proposed action may be approved this long after it was proposed; later it is expired.
     proposal_ttl_seconds: int = Field(default=4 * 3600, ge=300, le=7 * 86400)
@@ -165,6 +166,11 @@ class DiagnosisSettings(_Section):
     lookback_seconds: int = Field(default=900, ge=60, le=6 * 3600)
     # Baseline window: this long before the suspect revision was created.
     baseline_seconds: int = Field(default=3600, ge=300, le=24 * 3600)
+    # An incident open longer than this (a re-notification hours later, a late redelivery) is judged on
+    # its last this-many seconds, not from its start: evidence of the current state never reaches
+    # back further. Its start still decides "what changed at the start" (a deploy suspect, the audit
+    # log, a person's change after it began). docs/behaviour.md, "Re-notified, hours later".
+    max_incident_window_seconds: int = Field(default=1800, ge=300, le=24 * 3600)
     # Recent window: the last minutes of data, where "healthy" is judged.
     recent_seconds: int = Field(default=300, ge=120, le=3600)
     # Monitoring lags ~3-4 minutes; data older than this at diagnosis time is too late to judge.

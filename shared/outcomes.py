@@ -38,7 +38,7 @@ class OutcomeStatus(str, Enum):
 # Outcomes a person must hear about: each is also written as a `notify` log line, which a
 # log-based alert policy on labels.runwarden_step="notify" turns into a page (docs/commands.md).
 NOTIFY_STATUSES = {"escalated": "WARNING", "proposed": "WARNING", "reminder": "WARNING",
-                   "failed": "ERROR", "undone": "ERROR"}
+                   "failed": "ERROR", "undone": "ERROR", "rejected": "WARNING"}   # rejected: an alert's only
 NOTIFY_STEP = "notify"
 
 
@@ -123,6 +123,16 @@ class Outcome(BaseModel):
         return self.incident_id or ""
 
 
+def notify_severity(outcome: Outcome) -> str | None:
+    """The notify line's severity, or None when no person need hear of the outcome. A rejected
+    alert is heard too: the alert could not be handled at all (a malformed notification, a policy
+    that must be fixed) while its policy keeps firing. A rejected command is not: its sender
+    reads the answer."""
+    if outcome.status is OutcomeStatus.REJECTED and outcome.trigger != "alert":
+        return None
+    return NOTIFY_STATUSES.get(outcome.status.value)
+
+
 def notify(outcome: Outcome, timeline: Timeline | None = None) -> bool:
     """Writes the `notify` log line for an outcome a person must hear about; False for the rest.
 
@@ -130,7 +140,7 @@ def notify(outcome: Outcome, timeline: Timeline | None = None) -> bool:
     runwarden_status, and the incident's label when there is one, so that one log-based alert
     policy (filter `labels.runwarden_step="notify"`) pages a human channel.
     """
-    severity = NOTIFY_STATUSES.get(outcome.status.value)
+    severity = notify_severity(outcome)
     if severity is None:
         return False
     timeline = timeline or Timeline(outcome.incident_id, outcome.trigger)

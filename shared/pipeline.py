@@ -133,6 +133,7 @@ class _Prior:
     # incident's SETTLED entries (shared/remediation/settled.py); `_AlertRun.full` reads the rest.
     partial: bool = False
     read: Mapping[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)   # as read
+    actions: tuple[dict[str, Any], ...] = ()              # its action records, when the query was made (`full`)
 
 
 class _AlertRun:
@@ -164,8 +165,10 @@ class _AlertRun:
             return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
         if target.kind is TargetKind.UNROUTABLE:
             # A policy that cannot name its resource is the policy's fault: say how to fix it.
+            # Rejected, it also reaches a person (outcomes.notify): the policy keeps alerting while
+            # Runwarden can do nothing with it.
             status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.SKIPPED
-            return self.outcome(status, target.reason)
+            return self.outcome(status, target.reason + same_name_services(incident, self.config))
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)
             if service is None:
@@ -229,7 +232,8 @@ class _AlertRun:
         if missing:
             found.update(zip(missing, self.adapters.state.get_many(missing)))
         return _Prior(incident=prior.incident, targets=targets, found=found,
-                      recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found)
+                      recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found,
+                      actions=tuple(actions))
 
     def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """An earlier attempt at this message that may have written and not recorded it (its intent
@@ -428,8 +432,24 @@ class _AlertRun:
         prior = prior or self.prior(gate, target)
         found = self.held_duplicate(gate, prior, report)
         if found is None and prior.partial:
-            found = self.held_duplicate(gate, self.full(gate, prior), report)
-        return found
+            prior = self.full(gate, prior)
+            found = self.held_duplicate(gate, prior, report)
+        return found or self.acted_before(prior, report)
+
+    def acted_before(self, prior: _Prior, report: DiagnosisReport | None) -> Outcome | None:
+        """A `skipped` duplicate if the incident has an action record whose claim no longer answers
+        (its retention, `claim_retention_seconds`, lapsed while the incident stayed open and Monitoring
+        re-notified it): one incident is acted on once, however long it stays open. The record is
+        kept for 30 days (records.RECORD_RETENTION); the verification sweep has judged it, or will."""
+        if not prior.actions:
+            return None
+        record = ActionRecord.model_validate(max(prior.actions, key=lambda r: r.get("applied_at")))
+        reason = (f"duplicate: {record.action} on {record.target} for this incident was applied at "
+                  f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC (action {record.key}, now {record.state.value}); "
+                  "its claim's retention has lapsed, but one incident is acted on once: nothing written. The "
+                  "incident is still open: a person decides what comes next")
+        return self.outcome(OutcomeStatus.SKIPPED, reason, target=record.target, diagnosis=report,
+                            action=ActionReport(name=record.action, action_id=record.key, after=record.after or None))
 
     def held_duplicate(self, gate: Gate, prior: _Prior, report: DiagnosisReport | None) -> Outcome | None:
         for candidate in prior.targets:
@@ -492,6 +512,26 @@ class _AlertRun:
         if self._holder is None:
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
+
+
+def same_name_services(incident: Incident, config: Config) -> str:
+    """For a Cloud Run alert summed over regions (no `location` label): the managed services of its
+    service_name in its project, named so the person fixing the policy knows which is meant ("" if
+    the alert names no service). Still no guess: the same name may run in a region the config does
+    not manage, and the sum cannot say which region failed (docs/behaviour.md, "A policy grouped
+    by service_name alone")."""
+    labels = incident.resource_labels
+    name, project = labels.get("service_name"), labels.get("project_id") or incident.scoping_project_id
+    if incident.resource_type != "cloud_run_revision" or not name or labels.get("location"):
+        return ""
+    found = [s.name for s in config.services if s.name.rsplit("/", 1)[-1] == name
+             and (not project or s.name.split("/")[1] == project)]
+    if not found:
+        return f"; no managed service is named {name!r}"
+    named = (f"the managed service named {name!r} is {found[0]}" if len(found) == 1
+             else f"the managed services named {name!r} are {', '.join(found)}")
+    return (f"; {named}, but the same name may also run in a region the config does not manage, and the "
+            "summed value cannot say which region failed, so nothing was diagnosed or written")
 
 
 def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeline: Timeline) -> Outcome:

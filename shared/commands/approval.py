@@ -21,8 +21,9 @@ from shared.remediation.guardrails import Manual
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord
 
-# The gate's answers that wrote nothing (the kill switch, a pause, the cooldown, a budget, the
-# config's dry-run mode): the approval did not happen, so the proposal is opened again. Left
+# The gate's answers that held the write back and wrote nothing (the kill switch, a pause, the
+# cooldown, a budget, the config's dry-run mode): the approval did not happen, so the proposal is
+# opened again. (An `escalated` answer that wrote nothing closes it instead: `_superseded`.) Left
 # `approved`, it could never be approved again once the brake is released (`_open_proposal`
 # refuses a proposal that is not open).
 _NOTHING_WRITTEN = frozenset({OutcomeStatus.SKIPPED, OutcomeStatus.DRY_RUN})
@@ -53,7 +54,8 @@ def approve(run: CommandRun) -> Outcome:
         _reopen(run, proposal)
         raise
     reopened = not dry_run and result.status in _NOTHING_WRITTEN and _reopen(run, proposal)
-    if not dry_run and not reopened:
+    superseded = not dry_run and _superseded(result) and _supersede(run, proposal, result.reason)
+    if not dry_run and not reopened and not superseded:
         final = {OutcomeStatus.APPLIED: "applied", OutcomeStatus.FAILED: "failed"}.get(result.status, "approved")
         run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": final, "note": result.reason})
     outcome = action_outcome(run, action, params, proposal.before, result, proposal.target)
@@ -61,7 +63,34 @@ def approve(run: CommandRun) -> Outcome:
     if reopened:
         outcome.notes.append(f"proposal {proposal.proposal_id} stays open until "
                              f"{proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once this is cleared")
+    if superseded:
+        outcome.notes.append(_superseded_note(proposal))
     return outcome
+
+
+def _superseded(result: Any) -> bool:
+    """The gate refused the approved write for good and wrote nothing (`escalated`, not `written`):
+    a bound the plan no longer meets, or a target that changed after the evidence the proposal
+    rests on was read (StaleEvidenceError). The proposal's decision no longer holds: approved
+    again, it would apply that old decision, so it is closed instead."""
+    return result.status is OutcomeStatus.ESCALATED and not result.written
+
+
+def _supersede(run: CommandRun, proposal: ProposalRecord, reason: str) -> bool:
+    """Closed `superseded`, if this command still holds it `approved`."""
+    return run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": "superseded", "note": reason},
+                                            expect={"state": "approved", "command_id": run.command_id})
+
+
+def _superseded_note(proposal: ProposalRecord) -> str:
+    """What a person does next: look at the target as it is now, and decide afresh by a command of
+    their own, which the gate checks against the live target (a re-notification of the incident
+    finds this proposal closed and does not make another)."""
+    service = proposal.service if "/services/" in proposal.service else proposal.target
+    return (f"proposal {proposal.proposal_id} is closed as superseded: nothing was written, and the decision made "
+            f"at {proposal.proposed_at:%H:%M:%S} no longer holds, so it cannot be approved again. See {service} as "
+            f"it is now: runwarden command diagnose --target {service}; to make a change, send it as a command of "
+            f"its own: runwarden command {proposal.action} --target {proposal.target} --param ... --reason '...'")
 
 
 def reject(run: CommandRun) -> Outcome:

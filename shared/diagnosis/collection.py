@@ -155,7 +155,8 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name), optional=False)
     read = first.run()
     service, revisions = read["service"], tuple(read["revisions"])
-    scope = _Scope.of(service, revisions, incident_started_at, settings, now)
+    judged_from = judged_since(incident_started_at, settings, now)
+    scope = _Scope.of(service, revisions, incident_started_at, settings, now, judged_from)
 
     reads = _Reads(budget)
     _run_metrics(reads, readers.monitoring, scope)
@@ -197,7 +198,19 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
             merge_operation_entries(audit) if audit is not None else None)
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
-                          alert=alert, **found)
+                          alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
+                          **found)
+
+
+def judged_since(incident_started_at: datetime, settings: DiagnosisSettings, now: datetime) -> datetime:
+    """Where the evidence of the current state starts: the incident's start, or, for an incident open
+    longer than `max_incident_window_seconds`, that long before now. Cloud Monitoring notifies an
+    open incident again with the same incident_id and started_at (renotifyInterval, "the frequency at
+    which to send reminder notifications for open incidents": AlertPolicy.AlertStrategy.
+    NotificationChannelStrategy, Cloud Monitoring v3 reference), and Pub/Sub may redeliver for up to
+    a day: judged from its start hours later, an episode long over (a connector's saturation, its
+    503s) would stand for the present, and a present failure be diluted by hours of another state."""
+    return max(incident_started_at, now - timedelta(seconds=settings.max_incident_window_seconds))
 
 
 def split_audit(result: LogResult | None) -> tuple[LogResult | None, LogResult | None]:
@@ -328,10 +341,12 @@ class _Scope:
 
     @classmethod
     def of(cls, service: Service, revisions: tuple[Revision, ...], started_at: datetime,
-           settings: DiagnosisSettings, now: datetime) -> "_Scope":
+           settings: DiagnosisSettings, now: datetime, judged_from: datetime | None = None) -> "_Scope":
+        """`started_at`: the incident's start, which names a deploy suspect; `judged_from`: where the
+        evidence of the current state is judged from (`judged_since`; the start if None)."""
         parts = service.name.split("/")  # projects/P/locations/L/services/S
         serving = tuple(r for r in revisions if service.serving_percent(r.short_name) > 0)
-        start = started_at - timedelta(seconds=settings.lookback_seconds)
+        start = (judged_from or started_at) - timedelta(seconds=settings.lookback_seconds)
         newest = max(serving, key=lambda r: r.create_time, default=None)
         # One lookback more before the window: how the connector and the service were before the
         # failures began (a connector already at its limit while requests were clean is not news).

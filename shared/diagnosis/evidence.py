@@ -408,3 +408,10 @@ class EvidenceBundle(_Model):
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0
+    # Where the evidence of the current state starts being judged: the incident's start, or, for an
+    # incident open longer than max_incident_window_seconds, that long before collection (None: the start).
+    judged_from: datetime | None = None
+
+    @property
+    def judged_since(self) -> datetime:
+        return self.judged_from or self.incident_started_at

@@ -206,7 +206,8 @@ class Facts:
 
     @cached_property
     def incident(self) -> Window:
-        return Window(self.b.incident_started_at - timedelta(seconds=self.s.lookback_seconds),
+        # From the start, or, for an incident open long (a re-notification), from its last minutes.
+        return Window(self.b.judged_since - timedelta(seconds=self.s.lookback_seconds),
                       self.data_until or self.b.collected_at)
 
     @cached_property

@@ -89,6 +89,11 @@ def what_was_seen(facts: Facts) -> str:
     window = facts.incident
     r = facts.requests(window)
     parts = []
+    b = facts.b
+    if b.judged_from is not None:
+        # A re-notification (or a late delivery) of an incident open long: what follows is its last minutes.
+        parts.append(f"the incident is open since {hms(b.incident_started_at)}; only its last "
+                     f"{facts.s.max_incident_window_seconds // 60} min are judged as its current state")
     if r.total:
         other_5xx = r.by_class.get("5xx", 0) - r.by_code.get("503", 0) - r.by_code.get("504", 0)
         parts.append(f"{r.total:.0f} requests in {window}: {r.by_code.get('503', 0):.0f} 503, "
@@ -96,7 +101,7 @@ def what_was_seen(facts: Facts) -> str:
                      f"({pct(r.refused_ratio)} refused)")
     onset = _onset(facts)
     if onset:
-        parts.append(f"errors began {onset}")
+        parts.append(f"errors began {onset}" if b.judged_from is None else f"errors in the minutes judged from {onset}")
     texts = top_error_texts(facts)
     if texts:
         parts.append("top error texts: " + "; ".join(f"{count}x {text!r}" for text, count in texts))

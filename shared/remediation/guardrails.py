@@ -11,6 +11,8 @@ In order:
   6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped,
      unless an operator's command carries override_limits (named in the result and the timeline);
   7. dry-run (global, shadow for this action, or the command's dry_run) -> everything but the write;
+     its claim is of its own kind (DRY_RUN_CLAIMS), and an operator's dry run claims on its own
+     command_id (an approve's too), so no dry run ever holds back a real write;
   8. right before the write: the kill switch again, and the incident must still be open;
   9. the write; on success the action is recorded for verification, on failure every claim,
      cooldown and budget slot it took is released so a retry can proceed.
@@ -60,6 +62,10 @@ class GateResult:
     notes: list[str] = field(default_factory=list)
     proposal: ProposalRecord | None = None
     overrides: list[str] = field(default_factory=list)
+    # The write reached the API and may have taken (applied; sent with its answer lost; applied and
+    # not recorded). False for every answer that wrote nothing, an `escalated` one included: a
+    # bound that refuses the plan, or a target that changed under the decision (StaleEvidenceError).
+    written: bool = False
 
 
 @dataclass(frozen=True)
@@ -253,6 +259,11 @@ class Gate:
 
         key = claim_key(incident_id, params.target, action.name)
         kind = DRY_RUN_CLAIMS if dry_run else CLAIMS
+        if dry_run and manual is not None and manual.command_id:
+            # An operator's dry run (an approve's too, which otherwise claims on its proposal's
+            # incident) is deduplicated on its own command: a new dry run of the same thing answers
+            # again what would be done, and nothing it claims is on the path of a real write.
+            key = claim_key(command_incident(manual.command_id), params.target, action.name)
         intent = None if dry_run else self._intent(action, params, before, key, incident_id, service, signature,
                                                    manual, now)
         noted = False
@@ -480,6 +491,7 @@ class Gate:
             held.intent = intent
         try:
             result.after = action.apply(params, adapters)
+            result.written = True
         except OutcomeUnknownError as exc:
             return self._unknown(action, params, before, incident_id, held, result, service, signature, exc, manual)
         except TransientError:
@@ -531,6 +543,7 @@ class Gate:
         back: the claim completes, the cooldown and budget stay taken, and the action is recorded
         so the sweep verifies it (or undoes or escalates it) like any other."""
         result.status = OutcomeStatus.ESCALATED
+        result.written = True   # it may have taken: recorded as a write
         if isinstance(exc, ChangedAroundWriteError):
             result.reason = (f"{action.name} applied, with another change around it: {exc}. Recorded for the "
                              f"verification sweep, not written again; a person must check {params.target} and make "
@@ -933,7 +946,7 @@ class Gate:
         now = self.clock.now()
         params = action.params_model.model_validate(intent.params)
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
-                            notes=action.notes(params))
+                            notes=action.notes(params), written=True)
         ttl = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         claim = self._claim(CLAIMS, intent.claim_key, ttl, now)
         # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim

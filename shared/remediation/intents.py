@@ -312,6 +312,9 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
       the same action with the same change (its `after` shows the plan's, or, with no `after`, the
       same parameters), applied since a lease before this plan (its write may have landed while this
       attempt was still diagnosing), owns the change and is verified under its own key.
+    No upper bound on "since", on purpose: both findings only escalate (the safe side), and a later
+    owner of the same change is itself evidence that this plan never wrote (Runwarden plans a change
+    only while the target does not show it); docs/behaviour.md, "A change another record owns".
     A judgement of Runwarden's records, not of the target: no Google API is read. Cloud Run's Service
     has `update_time` and `last_modifier` (google-cloud-run `run_v2.types.Service` docstring: "The last-modified
     time", "Email address of the last authenticated modifier"), but both instances of Runwarden write

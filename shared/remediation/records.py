@@ -216,7 +216,7 @@ class ProposalRecord(BaseModel):
     reason: str = ""
     proposed_at: datetime
     expires_at: datetime
-    state: str = "open"        # open | approved | rejected | refused | applied | failed
+    state: str = "open"        # open | approved | rejected | refused | superseded | applied | failed | expired
     decided_by: str = ""
     decided_at: datetime | None = None
     command_id: str = ""

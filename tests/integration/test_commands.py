@@ -342,6 +342,62 @@ def test_approve_when_the_diagnosis_no_longer_holds_refuses(proposed):
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
+def _tighten(world: World, **policy) -> None:
+    """The connector's policy as a person edits it after the proposal was made."""
+    from shared.config import ConnectorPolicy
+
+    bounds = world.config.bounds.model_copy(update={"connectors": (ConnectorPolicy(name=CONNECTOR, **policy),)})
+    world.config = world.config.model_copy(update={"bounds": bounds})
+
+
+def test_an_approve_the_gate_escalates_without_writing_closes_the_proposal_and_says_what_to_do(proposed):
+    """The gate refused the approved write for good (here the policy no longer allows the machine
+    type; a target that changed under the decision, StaleEvidenceError, ends the same): nothing was
+    written, and the proposal's decision no longer holds. It is closed `superseded`, never left
+    `approved` for good, and the outcome says how to go on."""
+    world, proposal_id = proposed
+    _tighten(world, allowed_machine_types=("e2-micro",))
+
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="looks right")
+
+    assert outcome.status.value == "escalated" and "outside bounds" in outcome.reason, outcome.reason
+    record = world.state.get_record(PROPOSALS, proposal_id)
+    assert record["state"] == "superseded" and "outside bounds" in record["note"]
+    notes = " ".join(outcome.notes)
+    assert f"proposal {proposal_id} is closed as superseded" in notes
+    assert f"runwarden command diagnose --target {SERVICE}" in notes
+    assert f"runwarden command scale_connector --target {CONNECTOR}" in notes
+    again = command(world, "approve", params={"proposal_id": proposal_id}, reason="again")
+    assert again.status.value == "rejected" and "already superseded" in again.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+@pytest.mark.parametrize("how", ["command", "mode"])
+def test_a_dry_run_approve_answers_what_would_be_done_each_time_and_never_holds_back_the_real_one(proposed, how):
+    """Each dry-run approve (a new command_id each) answers what would be done, never a duplicate of
+    the one before: nothing was written. No claim a dry run takes stands in the way of the real approve."""
+    from shared.config import Mode
+
+    world, proposal_id = proposed
+    live = world.config
+    extra = {"dry_run": True} if how == "command" else {}
+    if how == "mode":
+        world.config = live.model_copy(update={"mode": Mode.DRY_RUN})
+
+    runs = [command(world, "approve", params={"proposal_id": proposal_id}, reason=f"try {n}", **extra)
+            for n in (1, 2)]
+
+    for run in runs:
+        assert run.status.value == "dry_run", run.reason
+        assert run.action.after["connector"]["machine_type"] == "e2-standard-4"
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+    world.config = live
+    real = command(world, "approve", params={"proposal_id": proposal_id}, reason="go")
+    assert real.status.value == "applied", real.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
 def _unrecorded_rollback(world: World, command_id: str):
     """A rollback command whose write takes while completing the gate's claim fails (Firestore
     through FaultyStateStore, tests/unit/fakes.py): answered escalated, "could not be recorded"."""

@@ -284,3 +284,109 @@ def test_a_log_match_filter_that_logging_refuses_still_leaves_the_services_logs(
     assert len(requests) == 3 and len(app) == 2
     assert "unclosed" in app[0] and "unclosed" not in app[1]
     assert outcome.diagnosis.api_calls == world.reads() <= 12
+
+
+def test_a_policy_grouped_by_service_name_alone_is_rejected_to_a_person_saying_how_to_fix_it(world, capsys):
+    """Grouped by service_name alone, the alerted value is a sum over every region that runs the
+    name, managed or not: nothing is diagnosed or written. The rejection reaches a person (a
+    `notify` line, as an escalation does), names the policy, the managed service(s) of that name and
+    how to fix the policy, and the outcome keeps the incident's id."""
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    del notification["incident"]["resource"]["labels"]["location"]   # groupByFields: [service_name]
+    capsys.readouterr()
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "rejected"
+    assert outcome.incident_id == notification["incident"]["incident_id"]
+    assert "group the condition's aggregation by service_name and location" in outcome.reason
+    assert f"the managed service named 'backend' is {SERVICE}" in outcome.reason, outcome.reason
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"notify"' in line]
+    [notify] = [line for line in lines if line["logging.googleapis.com/labels"].get("runwarden_step") == "notify"]
+    assert notify["logging.googleapis.com/labels"]["runwarden_status"] == "rejected"
+    assert notify["severity"] == "WARNING" and "group the condition's aggregation by" in notify["message"]
+    assert world.published()[0]["status"] == "rejected"
+    assert world.writes() == 0 and world.reads() == 0
+
+
+def _saturation_that_ended(tmp_path, until: str = "+190m"):
+    """connector_saturation whose episode ended 5 minutes after the incident opened: from then on the
+    connector is idle again (2 instances, CPU 25%, fast requests) while a third of requests still
+    answer 503, for hours. The incident stays open."""
+    import yaml
+
+    from sandbox.scenarios import bundled_scenario_path, load_scenario
+
+    data = yaml.safe_load(bundled_scenario_path("connector_saturation").read_text())
+    later = {
+        "run.googleapis.com/request_latencies": {"samples": [[150, 50]]},
+        "vpcaccess.googleapis.com/connector/instances": 2,
+        "vpcaccess.googleapis.com/connector/cpu/utilizations": {"samples": [[0.25, 20]]},
+    }
+    for series in data["timeseries"]:
+        last = series["points"][-1]
+        assert last["to"] == "+5m"
+        if series["metric"] in later:
+            series["points"].append({"from": "+5m", "to": until, "every": "60s", "value": later[series["metric"]]})
+        else:
+            last["to"] = until
+    data["sql_instances"][0]["up"][0]["to"] = until
+    path = tmp_path / "saturation_that_ended.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
+
+
+def test_a_renotification_hours_later_judges_the_current_state_not_the_first_minutes(world, tmp_path):
+    """Cloud Monitoring re-notifies an incident still open (renotifyInterval): the same incident_id
+    and started_at, a new message, hours later. The connector's saturation was over 5 minutes after
+    the start; what fails now is not the connector. The evidence of the current state is read from
+    the last minutes, not from the incident's start: nothing is proposed for an episode long over."""
+    from sandbox.scenarios import seed
+
+    seed(world.standins, _saturation_that_ended(tmp_path), world.anchor)
+    world.at(3 * 60 + 2)
+
+    outcome = world.handle(world.alert("connector_saturation", message_id="renotified"))
+
+    assert outcome.diagnosis.signature != "connector_saturation", outcome.diagnosis.summary
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "the incident is open since 12:00:00; only its last 30 min are judged" in outcome.reason, outcome.reason
+    assert world.writes() == 0 and world.state.find_records("proposals", "incident_id", outcome.incident_id) == []
+
+
+def _saturation_lasting(tmp_path, until: str):
+    """connector_saturation, every series extended to `until`: the failure never ends."""
+    import yaml
+
+    from sandbox.scenarios import bundled_scenario_path, load_scenario
+
+    data = yaml.safe_load(bundled_scenario_path("connector_saturation").read_text())
+    for series in data["timeseries"]:
+        series["points"][-1]["to"] = until
+    data["sql_instances"][0]["up"][0]["to"] = until
+    path = tmp_path / "saturation_lasting.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
+
+
+def test_a_renotification_after_the_claims_retention_never_acts_on_the_incident_again(standin_env, firestore, pubsub,
+                                                                                      project_id, anchor, tmp_path):
+    """One incident, one action: the incident still open after its completed claim's retention
+    lapsed, its re-notification is a duplicate of the action its record keeps, not a second write."""
+    from sandbox.scenarios import seed
+
+    connector = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+    world = World(standin_env, pubsub, project_id, anchor,
+                  bounds={"connectors": [{"name": connector, "allow_one_way": True}]},
+                  guardrails={"claim_retention_seconds": 600, "cooldown_seconds": 0})
+    seed(world.standins, _saturation_lasting(tmp_path, "+70m"), world.anchor)
+    first = world.handle(world.alert("connector_saturation"))
+    assert first.status.value == "applied", first.reason
+    world.at(62)   # the claim's 10-minute retention (and its 5-minute skew allowance) lapsed long ago
+
+    again = world.handle(world.alert("connector_saturation", message_id="renotified"))
+
+    assert again.status.value == "skipped" and again.reason.startswith("duplicate"), again.reason
+    assert first.action.action_id in again.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1

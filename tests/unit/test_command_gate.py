@@ -87,9 +87,9 @@ def test_a_proposed_outcome_carries_the_change_as_proposed_change_not_after():
     assert applied.action.after == {"x": 1} and applied.action.proposed_change is None
 
 
-def notify_line(status: OutcomeStatus, incident: str | None = "inc-1") -> dict | None:
+def notify_line(status: OutcomeStatus, incident: str | None = "inc-1", trigger: str = "alert") -> dict | None:
     stream = io.StringIO()
-    outcome = Outcome(incident_id=incident, target=SERVICE, status=status, reason="why",
+    outcome = Outcome(incident_id=incident, target=SERVICE, status=status, reason="why", trigger=trigger,
                       timestamps=Timestamps(received_at=NOW))
     written = notify(outcome, Timeline(incident, stream=stream))
     assert written == bool(stream.getvalue())
@@ -97,10 +97,13 @@ def notify_line(status: OutcomeStatus, incident: str | None = "inc-1") -> dict |
 
 
 def test_every_outcome_that_needs_a_person_is_a_notify_line():
-    severities = {s: (notify_line(s) or {}).get("severity") for s in OutcomeStatus}
-    assert severities == {**{s: None for s in OutcomeStatus}, OutcomeStatus.ESCALATED: "WARNING",
-                          OutcomeStatus.PROPOSED: "WARNING", OutcomeStatus.REMINDER: "WARNING",
-                          OutcomeStatus.FAILED: "ERROR", OutcomeStatus.UNDONE: "ERROR"}
+    needs = {OutcomeStatus.ESCALATED: "WARNING", OutcomeStatus.PROPOSED: "WARNING", OutcomeStatus.REMINDER: "WARNING",
+             OutcomeStatus.FAILED: "ERROR", OutcomeStatus.UNDONE: "ERROR"}
+    for trigger in ("alert", "command"):
+        severities = {s: (notify_line(s, trigger=trigger) or {}).get("severity") for s in OutcomeStatus}
+        # A rejected alert (malformed, or a policy to fix) is heard; a rejected command's sender reads its answer.
+        rejected = {OutcomeStatus.REJECTED: "WARNING"} if trigger == "alert" else {}
+        assert severities == {**{s: None for s in OutcomeStatus}, **needs, **rejected}, trigger
     line = notify_line(OutcomeStatus.FAILED)
     assert line["logging.googleapis.com/labels"] == {"runwarden_step": "notify", "runwarden_status": "failed",
                                                       "runwarden_incident": "inc-1", "runwarden_trigger": "alert"}

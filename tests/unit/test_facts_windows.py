@@ -235,3 +235,19 @@ def test_error_counts_are_the_warning_texts_counted(rows, every_entry_an_error):
     index.top_error_texts(3)
     assert index._counts == counted and list(index._counts) == list(counted)
     assert index._error_counts() == expected
+
+
+@pytest.mark.parametrize("open_for, judged_from", [
+    (timedelta(minutes=2), T0),                                   # the first notification: from the start
+    (timedelta(minutes=30), T0),                                  # exactly the bound: still from the start
+    (timedelta(hours=3), T0 + timedelta(hours=3) - timedelta(minutes=30)),   # re-notified: its last 30 min
+])
+def test_an_incident_open_long_is_judged_on_its_last_minutes(open_for, judged_from):
+    from shared.diagnosis.collection import judged_since
+
+    settings = DiagnosisSettings()
+    assert judged_since(T0, settings, T0 + open_for) == judged_from
+    bundle = _busy().model_copy(update={"judged_from": judged_from if judged_from != T0 else None})
+    facts = Facts(bundle, settings)
+    assert facts.incident.start == judged_from - timedelta(seconds=settings.lookback_seconds)
+    assert bundle.incident_started_at == T0   # the start still names the deploy suspect and the audit reach

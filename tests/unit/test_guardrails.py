@@ -276,3 +276,31 @@ def test_a_claim_taken_over_during_the_write_is_left_alone_and_the_write_still_r
     assert state.get_record(ACTIONS, key)["state"] == "pending"
     entry = SettledEntry.model_validate(state.get_record(SETTLED, "inc-1")[settled_field(key)])
     assert entry.recorded and entry.claim is None   # recorded, but no completed claim to answer with
+
+
+@pytest.mark.parametrize("fault, status, written", [
+    (None, OutcomeStatus.APPLIED, True),
+    ("stale", OutcomeStatus.ESCALATED, False),       # the target changed under the decision: nothing written
+    ("unknown", OutcomeStatus.ESCALATED, True),      # sent, its answer lost: it may have taken
+    ("denied", OutcomeStatus.FAILED, False),
+])
+def test_the_gate_says_whether_its_write_may_have_taken(fault, status, written):
+    """`GateResult.written` tells an escalation that wrote nothing (an approve then closes its
+    proposal `superseded`, shared/commands/approval.py) from one whose write may have landed."""
+    from shared.errors import OutcomeUnknownError
+    from shared.gcp.run import ConcurrentModificationError
+
+    proposal, b = bad_revision_plan()
+    errors = {"stale": ConcurrentModificationError("the service changed after it was read", code="ABORTED"),
+              "unknown": OutcomeUnknownError("no answer"), "denied": PermanentError("denied", code="PERMISSION_DENIED")}
+
+    class Faulty(RecordingRun):
+        def set_traffic(self, service_name, traffic, etag):
+            if fault:
+                raise errors[fault]
+            return super().set_traffic(service_name, traffic, etag)
+
+    gate = Gate(config(), MemoryStateStore(), FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+    result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(Faulty(b.service)))
+
+    assert (result.status, result.written) == (status, written), result.reason
