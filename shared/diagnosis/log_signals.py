@@ -21,7 +21,8 @@ from shared.diagnosis.evidence import LogRecord
 
 
 class LogSignal(str, Enum):
-    DB_CONNECTION = "db_connection_error"     # the app cannot reach its database
+    DB_CONNECTION = "db_connection_error"     # the app cannot reach its database, or the database refuses it
+    DB_REFUSED = "db_refused"                 # the database (or Cloud SQL's API) answered, and refused
     CONNECTOR_503 = "connection_error_503"    # Cloud Run's 503 text for a failed connection to the instance
     REQUEST_TIMEOUT = "request_timeout"       # Cloud Run's 504 text
     NO_INSTANCE = "no_available_instance"     # Cloud Run's 429/500 text at max instances
@@ -31,12 +32,44 @@ class LogSignal(str, Enum):
 
 class DbErrorText(NamedTuple):
     """One way a client stack says it cannot reach its database: the pattern matched, a real
-    message it matches (tests run each one), and where that message was seen."""
+    message it matches (tests run each one), and where that message was seen.
+
+    `refusal` names what the database (or Cloud SQL's Admin API) said when the message is its
+    answer, a refusal (Refusal below); "" when nothing answered (a dial timeout, a reset, a pool
+    wait), which a saturated path can cause. An answer proves the path to the database works."""
 
     stack: str
     pattern: str
     example: str
     source: str
+    refusal: str = ""
+
+
+class Refusal:
+    """What the database answered, in words a person acts on (DbErrorText.refusal)."""
+
+    CONNECTION_LIMIT = "connection limit reached (too many clients)"
+    CREDENTIALS = "credentials refused (password or IAM database authentication failed)"
+    NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
+                      "(cloudsql.instances.connect, roles/cloudsql.client)")
+    READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
+    RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+
+
+# What a person checks for each refusal: the database's side of the runbook, never an action.
+REFUSAL_ADVICE = {
+    Refusal.CONNECTION_LIMIT: "the instance's max_connections against every client's pool size x max instances "
+                              "(a deploy that raised either, a job holding sessions); scaling the connector "
+                              "would only bring more connections",
+    Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
+                         "rotation done on one side only), or the IAM database user",
+    Refusal.NOT_AUTHORIZED: "the revision's service account's roles/cloudsql.client (cloudsql.instances.connect) "
+                            "on the instance's project, and the connection name",
+    Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
+                       "application points at a read replica",
+    Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
+                        "30-90 s; the pools must reconnect)",
+}
 
 
 # The database ports a dial error must name to count: PostgreSQL, MySQL, SQL Server, and 3307, the
@@ -95,9 +128,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"|sorry, too many clients already",
                 "org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for "
                 "non-replication superuser connections", "the PostgreSQL server's own message at max_connections "
-                "(before PostgreSQL 16)"),
+                "(before PostgreSQL 16)", Refusal.CONNECTION_LIMIT),
     DbErrorText("MySQL server (connection limit)", r"\bToo many connections\b",
-                "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)"),
+                "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)",
+                Refusal.CONNECTION_LIMIT),
     DbErrorText("Cloud SQL Java connector (JDBC socket factory)",
                 r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance",
                 "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",
@@ -118,11 +152,64 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
                 "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
                 "knex's pool timeout message; UNCONFIRMED in a Cloud SQL thread"),
+    # Failover and maintenance: the instance ends its connections (30-90 s), seen as resets.
+    DbErrorText("MySQL client (failover)", r"Lost connection to MySQL server",
+                "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')",
+                "GoogleCloudPlatform/cloud-sql-proxy issue #35 (what a client sees on a Cloud SQL failover)"),
+    DbErrorText("MySQL client", r"MySQL server has gone away",
+                "MySQLdb.OperationalError: (2006, 'MySQL server has gone away')",
+                "MySQL client error 2006 (CR_SERVER_GONE_ERROR); UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("libpq (connection ended)", r"server closed the connection unexpectedly",
+                "psycopg2.OperationalError: server closed the connection unexpectedly",
+                "GoogleCloudPlatform/cloud-sql-proxy issue #79"),
+    DbErrorText("Cloud SQL Auth Proxy v2 (connection reset)", r"connection aborted - error reading from instance",
+                "[p:r:i] connection aborted - error reading from instance: read tcp 169.254.8.1:60699->"
+                "10.20.0.3:3307: read: connection reset by peer", "GoogleCloudPlatform/cloud-sql-proxy issue #2453"),
+    # The database answered, and refused: the path to it works (DbErrorText.refusal).
+    DbErrorText("PostgreSQL server (restarting)", r"terminating connection due to administrator command",
+                "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
+                "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
+                "admin_shutdown, sent to every session as an instance stops", Refusal.RESTARTING),
+    DbErrorText("PostgreSQL server (starting or stopping)",
+                r"the database system is (?:starting up|shutting down|in recovery mode)",
+                "FATAL:  the database system is starting up", "PostgreSQL's 57P03 cannot_connect_now, answered "
+                "while an instance starts or stops; UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
+    DbErrorText("PostgreSQL server (authentication)", r"password authentication failed for user",
+                'psycopg2.OperationalError: connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: '
+                'FATAL:  password authentication failed for user "superset"',
+                "bengen343/superset-on-gcp-cloud-run issue #4; GoogleCloudPlatform/cloud-sql-proxy issue #1991",
+                Refusal.CREDENTIALS),
+    DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
+                r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
+                '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
+                Refusal.CREDENTIALS),
+    DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
+                "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
+                "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
+                Refusal.CREDENTIALS),
+    DbErrorText("Cloud SQL Admin API via the Auth Proxy / Go connector (403)",
+                r"Error 403: The client is not authorized to make this request",
+                'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
+                '"p:r:i"): googleapi: Error 403: The client is not authorized to make this request., notAuthorized',
+                "GoogleCloudPlatform/cloud-sql-proxy issues #1651 (v2), #37 and #115 (v1)", Refusal.NOT_AUTHORIZED),
+    DbErrorText("Cloud SQL Java connector (403)", r"The Google Cloud SQL Admin API failed for the project "
+                r"\S+\. Reason: 403", "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
+                'Admin API failed for the project "p". Reason: 403 Forbidden',
+                "GoogleCloudPlatform/spring-cloud-gcp pull request #2923", Refusal.NOT_AUTHORIZED),
+    DbErrorText("PostgreSQL server (read-only)", r"cannot execute \w+ in a read-only transaction",
+                "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
+                "PostgreSQL's 25006 read_only_sql_transaction (a read-only instance or a replica); UNCONFIRMED in "
+                "a Cloud SQL thread", Refusal.READ_ONLY),
+    DbErrorText("MySQL server (read-only)", r"running with the --read-only option",
+                "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
+                "this statement", "MySQL server error 1290 (ER_OPTION_PREVENTS_STATEMENT); UNCONFIRMED in a Cloud "
+                "SQL thread", Refusal.READ_ONLY),
 )
 
 
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
+    LogSignal.DB_REFUSED: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS if t.refusal)),
     LogSignal.CONNECTOR_503: (
         r"connection to the instance had an error",
     ),
@@ -145,10 +232,35 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Secret projects/.+ was not found",
         r"Permission denied on secret",
         r"secretmanager\.secretAccessor",
+        # A secret version disabled or destroyed under a revision that reads it: its new instances abort
+        # (encoredev/encore issue #2202; the DISABLED form in a public incident note, find_string).
+        r"Could not fetch secret",
+        r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
     ),
 }
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
              for signal, patterns in _PATTERNS.items()}
+
+
+# Each refusal's patterns, to name what a DB_REFUSED line said: asked only of the few distinct texts
+# the one pass already marked DB_REFUSED, never of the whole read.
+_REFUSALS = {refusal: re.compile("|".join(f"(?:{t.pattern})" for t in DB_ERROR_TEXTS if t.refusal == refusal),
+                                 re.IGNORECASE)
+             for refusal in dict.fromkeys(t.refusal for t in DB_ERROR_TEXTS if t.refusal)}
+
+
+@lru_cache(maxsize=256)
+def refusal_of(text: str) -> str:
+    """What the database answered in `text` (a Refusal), or "" when the text holds no refusal."""
+    return next((refusal for refusal, pattern in _REFUSALS.items() if pattern.search(text)), "")
+
+
+def refusal_quote(text: str, limit: int = 160) -> str:
+    """The part of `text` that says the refusal (from a little before it), at most `limit`
+    characters: a long driver line keeps the server's words past its first 120 characters."""
+    found = next((m for m in (p.search(text) for p in _REFUSALS.values()) if m), None)
+    start = max(0, found.start() - 40) if found else 0
+    return ("..." if start else "") + text[start:start + limit]
 
 
 def signals_in(entry: LogRecord) -> set[LogSignal]:

@@ -1,9 +1,14 @@
-"""database_unreachable: Cloud SQL is down (database/up = 0), or the application logs database
-connection errors while the connector is healthy."""
+"""database_unreachable: Cloud SQL is down (database/up = 0), the application logs database
+connection errors while the connector is healthy, or the database answers the application with a
+refusal (connection limit, credentials, permission, read-only, restarting): an answer proves the
+path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
+from collections import Counter
+
+from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, pattern_of, refusal_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_saturation import new_stress
 from shared.diagnosis.signatures import Finding, Signature
@@ -29,6 +34,16 @@ def evaluate(facts: Facts) -> Finding:
            f">= {s.db_error_logs_min}", enough)
     if not enough:
         return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors")
+    refused = refusals(facts)
+    if refused:
+        # The database answered: whatever the connector shows, it carried these.
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}", refused_observed(facts),
+               f">= {s.db_error_logs_min} refusals: the database answered, so the path to it works", True)
+        kinds = list(refused)
+        return c.yes(0.8, "the database refuses the application: " + "; ".join(
+                         f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in refused.items()),
+                     recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
+                                    + "; and ".join(REFUSAL_ADVICE[k] for k in kinds))
     healthy = _connector_healthy(facts, c)
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
@@ -64,3 +79,23 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
            + (", ".join(stress) or "none"),
            "no saturation sign that is news (connector_saturation) and state READY", healthy)
     return healthy
+
+
+def refusals(facts: Facts) -> dict[str, list[LogRecord]]:
+    """The database's refusals in the logs, by what it said (Refusal), most said first, when there
+    are at least db_error_logs_min of them; else empty. Only the distinct texts the one pass marked
+    DB_REFUSED are named (refusal_of), not the whole read."""
+    entries = facts.log_matches(LogSignal.DB_REFUSED)
+    if len(entries) < facts.s.db_error_logs_min:
+        return {}
+    named = {text: refusal_of(text) for text in dict.fromkeys(e.text for e in entries)}
+    by_kind: dict[str, list[LogRecord]] = {}
+    for entry in entries:
+        by_kind.setdefault(named[entry.text], []).append(entry)
+    return dict(sorted(by_kind.items(), key=lambda item: -len(item[1])))
+
+
+def refused_observed(facts: Facts) -> str:
+    """The refusals as evidence: how many of each, with one line each."""
+    counted = Counter({kind: len(entries) for kind, entries in refusals(facts).items()})
+    return "; ".join(f"{n}x {kind}" for kind, n in counted.most_common())
