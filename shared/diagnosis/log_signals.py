@@ -49,7 +49,9 @@ class Refusal:
     """What the database answered, in words a person acts on (DbErrorText.refusal)."""
 
     CONNECTION_LIMIT = "connection limit reached (too many clients)"
-    CREDENTIALS = "credentials refused (password or IAM database authentication failed)"
+    CREDENTIALS = "credentials refused (password authentication failed)"
+    IAM_USER = ("IAM database authentication refused (the service account is not a database user, or lacks "
+                "cloudsql.instances.login)")
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
@@ -62,7 +64,9 @@ REFUSAL_ADVICE = {
                               "(a deploy that raised either, a job holding sessions); scaling the connector "
                               "would only bring more connections",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
-                         "rotation done on one side only), or the IAM database user",
+                         "rotation done on one side only)",
+    Refusal.IAM_USER: "that the revision's service account is an IAM database user of the instance, with "
+                      "roles/cloudsql.instanceUser",
     Refusal.NOT_AUTHORIZED: "the revision's service account's roles/cloudsql.client (cloudsql.instances.connect) "
                             "on the instance's project, and the connection name",
     Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
@@ -182,7 +186,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
-                Refusal.CREDENTIALS),
+                Refusal.IAM_USER),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",

@@ -123,3 +123,39 @@ def test_the_refusal_is_evidence_against_the_connector():
     cited = [e for e in result.evidence if e.about == "database_unreachable" and "refusal" in e.threshold]
     assert cited and cited[0].passed and "25x connection limit" in cited[0].observed
     assert "scaling the connector would only bring more connections" in result.recommendation
+
+
+# --- who connects: a deploy that changed the service account, or a role taken from a shared one ------
+
+IAM_USER = 'FATAL: Cloud SQL IAM service account authentication failed for user "orders-v2@demo.iam"'
+SHARED, OTHER = "backend@demo.iam.gserviceaccount.com", "backend-v2@demo.iam.gserviceaccount.com"
+
+
+def redeployed(e: Evidence, old_account: str, new_account: str) -> Evidence:
+    """NEW (as `new_account`) took all traffic at -8m from OLD (as `old_account`), and fails 60 %."""
+    return (e.revision(OLD, -300, sql=(SQL,), service_account=old_account)
+            .revision(NEW, -8, sql=(SQL,), service_account=new_account).traffic(**{NEW: 100})
+            .requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2).requests(NEW, -8, 5, 14)
+            .requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.3))
+
+
+IDENTITY = {
+    "a new revision running as an account without roles/cloudsql.client: the deploy's own, rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(
+            -6, NOT_AUTHORIZED, NEW, count=20, log_id="run.googleapis.com/stdout", severity="DEFAULT"),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a new revision running as an account that is no IAM database user: rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, IAM_USER, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the shared account lost the role just after a deploy: the old revision would fail too": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, NOT_AUTHORIZED, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a password refusal after a deploy does not depend on the account: a person chooses": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, AUTH, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+}
+
+
+@pytest.mark.parametrize("case", IDENTITY.values(), ids=IDENTITY.keys())
+def test_who_connects(case):
+    test_database_and_secret_incidents(case)

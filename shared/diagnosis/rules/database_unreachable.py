@@ -8,7 +8,7 @@ from collections import Counter
 
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, pattern_of, refusal_of, refusal_quote
+from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_saturation import new_stress
 from shared.diagnosis.signatures import Finding, Signature
@@ -39,6 +39,12 @@ def evaluate(facts: Facts) -> Finding:
         # The database answered: whatever the connector shows, it carried these.
         c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}", refused_observed(facts),
                f">= {s.db_error_logs_min} refusals: the database answered, so the path to it works", True)
+        changed = _identity_changed(facts, refused)
+        if changed:
+            c.cite("api", "run.revisions.list: service_account", changed,
+                   "refusals of the caller's identity only from a new revision that runs as another service account",
+                   False)
+            return c.no(changed)
         kinds = list(refused)
         return c.yes(0.8, "the database refuses the application: " + "; ".join(
                          f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in refused.items()),
@@ -99,3 +105,33 @@ def refused_observed(facts: Facts) -> str:
     """The refusals as evidence: how many of each, with one line each."""
     counted = Counter({kind: len(entries) for kind, entries in refusals(facts).items()})
     return "; ".join(f"{n}x {kind}" for kind, n in counted.most_common())
+
+
+# Refusals that depend on who connects, the revision's service account: a deploy that changed it
+# can cause them, and sending traffic back undoes that. A password refusal does not depend on it.
+_IDENTITY = frozenset({Refusal.NOT_AUTHORIZED, Refusal.IAM_USER})
+
+
+def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the refusals are the new revision's own, or "": every refusal is of the caller's identity,
+    every one came from the newest serving revision, deployed within deploy_window_seconds of the
+    incident, and it runs as another service account than the Ready revision before it. Then the
+    deploy changed who connects (bad_revision judges it; a rollback undoes it). The same account on
+    both (a role taken from a shared account) is not the deploy's doing, and competes with it."""
+    if not refused.keys() <= _IDENTITY:
+        return ""
+    suspect = facts.newest_serving
+    if suspect is None or not suspect.service_account:
+        return ""
+    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
+    if not 0 <= lead <= facts.s.deploy_window_seconds:
+        return ""
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
+        return ""
+    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
+                   key=lambda r: r.create_time, default=None)
+    if previous is None or not previous.service_account or previous.service_account == suspect.service_account:
+        return ""
+    return (f"the refusals ({', '.join(refused)}) all come from {suspect.short_name}, deployed as "
+            f"{suspect.service_account}; {previous.short_name} ran as {previous.service_account}: the deploy changed "
+            "who connects, so they are the new revision's own (bad_revision)")
