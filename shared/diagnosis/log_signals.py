@@ -196,6 +196,14 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
                 '"p:r:i"): googleapi: Error 403: The client is not authorized to make this request., notAuthorized',
                 "GoogleCloudPlatform/cloud-sql-proxy issues #1651 (v2), #37 and #115 (v1)", Refusal.NOT_AUTHORIZED),
+    DbErrorText("Cloud SQL Python connector (403)",
+                r"Authenticated IAM principal does not see+m authorized to make API request",
+                "aiohttp.client_exceptions.ClientResponseError: 403, message=\"Forbidden: Authenticated IAM principal "
+                "does not seeem authorized to make API request. Verify 'Cloud SQL Admin API' is enabled within your "
+                "GCP project and 'Cloud SQL Client' role has been granted to IAM principal.\", url=URL('https://"
+                "sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings')",
+                "GoogleCloudPlatform/cloud-sql-python-connector issue #1070 (the typo \"seeem\" was fixed to \"seem\" "
+                "in its pull request #1115: both match)", Refusal.NOT_AUTHORIZED),
     DbErrorText("Cloud SQL Java connector (403)", r"The Google Cloud SQL Admin API failed for the project "
                 r"\S+\. Reason: 403", "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
                 'Admin API failed for the project "p". Reason: 403 Forbidden',

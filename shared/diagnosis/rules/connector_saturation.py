@@ -9,6 +9,7 @@ from shared.diagnosis.evidence import MetricResult
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -116,8 +117,6 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     refusals (too many clients, bad credentials, read-only, restarting) and nothing failed to
     reach it: the path through the connector carried those answers. "" otherwise. Both kinds at
     once (dial timeouts and refusals) leave the connector in the running beside the database."""
-    from shared.diagnosis.rules.database_unreachable import refusals, refused_observed
-
     s = facts.s
     refused = refusals(facts)
     if not refused:

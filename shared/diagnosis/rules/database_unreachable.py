@@ -4,13 +4,12 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
-from collections import Counter
-
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_of, refusal_quote
+from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_saturation import new_stress
+from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -45,11 +44,14 @@ def evaluate(facts: Facts) -> Finding:
                    "refusals of the caller's identity only from a new revision that runs as another service account",
                    False)
             return c.no(changed)
-        kinds = list(refused)
+        # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
+        named = list(refused.items())[:_NAMED]
+        more = len(refused) - len(named)
         return c.yes(0.8, "the database refuses the application: " + "; ".join(
-                         f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in refused.items()),
+                         f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
+                     + (f"; and {more} other kinds of refusal (see the evidence)" if more else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
-                                    + "; and ".join(REFUSAL_ADVICE[k] for k in kinds))
+                                    + "; and ".join(REFUSAL_ADVICE[kind] for kind, _ in named))
     healthy = _connector_healthy(facts, c)
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
@@ -87,24 +89,8 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
     return healthy
 
 
-def refusals(facts: Facts) -> dict[str, list[LogRecord]]:
-    """The database's refusals in the logs, by what it said (Refusal), most said first, when there
-    are at least db_error_logs_min of them; else empty. Only the distinct texts the one pass marked
-    DB_REFUSED are named (refusal_of), not the whole read."""
-    entries = facts.log_matches(LogSignal.DB_REFUSED)
-    if len(entries) < facts.s.db_error_logs_min:
-        return {}
-    named = {text: refusal_of(text) for text in dict.fromkeys(e.text for e in entries)}
-    by_kind: dict[str, list[LogRecord]] = {}
-    for entry in entries:
-        by_kind.setdefault(named[entry.text], []).append(entry)
-    return dict(sorted(by_kind.items(), key=lambda item: -len(item[1])))
-
-
-def refused_observed(facts: Facts) -> str:
-    """The refusals as evidence: how many of each, with one line each."""
-    counted = Counter({kind: len(entries) for kind, entries in refusals(facts).items()})
-    return "; ".join(f"{n}x {kind}" for kind, n in counted.most_common())
+# Kinds of refusal a summary names in words; more are counted in the evidence.
+_NAMED = 2
 
 
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it
