@@ -261,10 +261,18 @@ _REFUSALS = {refusal: re.compile("|".join(f"(?:{t.pattern})" for t in DB_ERROR_T
              for refusal in dict.fromkeys(t.refusal for t in DB_ERROR_TEXTS if t.refusal)}
 
 
-@lru_cache(maxsize=256)
 def refusal_of(text: str) -> str:
-    """What the database answered in `text` (a Refusal), or "" when the text holds no refusal."""
-    return next((refusal for refusal, pattern in _REFUSALS.items() if pattern.search(text)), "")
+    """What the database answered in `text` (a Refusal), or "" when the text holds no refusal. Each
+    kind's regex runs only on a text that holds one of its anchors (`_REFUSAL_ANCHORS`, the literal
+    runs its matches must contain, as the one pass finds them): a read's refusals are many distinct
+    lines (each with its own time and request id), asked once per diagnosis."""
+    if not text.isascii():   # case-insensitive matching is not lower-casing here (see _classified)
+        return next((refusal for refusal, pattern in _REFUSALS.items() if pattern.search(text)), "")
+    lowered = text.lower()
+    for refusal, anchors in _REFUSAL_ANCHORS:
+        if any(anchor in lowered for anchor in anchors) and _REFUSALS[refusal].search(text):
+            return refusal
+    return ""
 
 
 def refusal_quote(text: str, limit: int = 160) -> str:
@@ -368,7 +376,7 @@ _AND_SEPARATOR = (len(_SEPARATOR)).__add__   # a line's length and its separator
 
 class _Anchor(NamedTuple):
     text: str                  # lower-cased; "" when the alternative has no literal run
-    bit: int                   # its signal's bit in _BITS
+    bit: int                   # the bits (_BITS) of every signal its pattern belongs to
     pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive
     whole: bool                # the alternative is its anchor and nothing else: a hit is a match
     leads: bool                # the alternative begins with its anchor
@@ -415,7 +423,10 @@ def _anchor_of(alternative: list[tuple[object, object]]) -> tuple[str, bool, boo
 
 
 def _anchored() -> tuple[_Anchor, ...]:
-    found: dict[tuple[str, LogSignal, str], _Anchor] = {}
+    """Each anchor of each pattern once, with the bits of every signal the pattern belongs to: a
+    pattern in two signals (a database's refusal is DB_CONNECTION and DB_REFUSED) is scanned for and
+    confirmed once, and a match sets both bits."""
+    found: dict[tuple[str, str], _Anchor] = {}
     for signal, patterns in _PATTERNS.items():
         for source in patterns:
             pattern = re.compile(source, re.IGNORECASE)
@@ -423,8 +434,11 @@ def _anchored() -> tuple[_Anchor, ...]:
                 anchor, whole, leads = _anchor_of(alternative)
                 if _SEPARATOR in anchor:
                     raise ValueError(f"{source!r}: an anchor may not hold the separator {_SEPARATOR!r}")
-                key = (anchor, signal, source)
+                key = (anchor, source)
                 known = found.get(key)
+                if known is not None and not known.bit & _BITS[signal]:   # the same pattern in another signal
+                    found[key] = known._replace(bit=known.bit | _BITS[signal])
+                    continue
                 # The same anchor in two alternatives of one pattern: a hit is a match if either is
                 # nothing but it, and the search may start from it only if both begin with it.
                 found[key] = _Anchor(anchor, _BITS[signal], pattern, whole or (known is not None and known.whole),
@@ -446,7 +460,9 @@ def _gated() -> dict[int, str]:
     one scan instead of several. Secrets' four anchors all hold "secret", which most reads lack."""
     by_bit: dict[int, list[str]] = {}
     for anchor in _ANCHORS:
-        by_bit.setdefault(anchor.bit, []).append(anchor.text)
+        for bit in _BITS.values():
+            if anchor.bit & bit:
+                by_bit.setdefault(bit, []).append(anchor.text)
     gates = {}
     for bit, anchors in by_bit.items():
         if len(anchors) < 2 or not all(anchors):
@@ -460,6 +476,10 @@ def _gated() -> dict[int, str]:
 
 
 _GATES = _gated()
+# Each refusal kind's anchors (refusal_of): a text none of them is in matches none of its patterns.
+_REFUSAL_ANCHORS = tuple((refusal, tuple(dict.fromkeys(anchor for t in DB_ERROR_TEXTS if t.refusal == refusal
+                                                       for anchor in _anchors(t.pattern))))
+                         for refusal in _REFUSALS)
 
 
 def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
@@ -480,7 +500,7 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
         while at >= 0:
             line = bisect_right(starts, at) - 1
             signals = found[line]
-            if not signals & bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
+            if signals & bit != bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
                 found[line] = signals | bit
             at = find(anchor, starts[line + 1])   # past the end for the last line: -1
     return dict(zip(texts, map(_BY_BITS.__getitem__, found)))
