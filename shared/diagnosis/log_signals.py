@@ -275,6 +275,33 @@ def refusal_of(text: str) -> str:
     return ""
 
 
+def refusals_of(texts: Iterable[str]) -> dict[str, str]:
+    """`refusal_of` of each distinct text, the ASCII ones in one search as `_search` does: the texts
+    joined and lower-cased once, each kind's anchors found in the joined string, the kind's regex
+    confirming only a line that holds one. The first kind (in `_REFUSALS`' order) that matches a
+    line names it, as in `refusal_of`."""
+    distinct = list(dict.fromkeys(texts))
+    plain = [text for text in distinct if text.isascii()]
+    named = {text: refusal_of(text) for text in distinct if not text.isascii()}
+    if plain:
+        lowered = _SEPARATOR.join(plain).lower()
+        starts = list(accumulate(map(_AND_SEPARATOR, map(len, plain)), initial=0))
+        kinds: list[str] = [""] * len(plain)
+        for refusal, anchors in _REFUSAL_ANCHORS:
+            pattern = _REFUSALS[refusal]
+            for anchor in anchors:
+                at = lowered.find(anchor)
+                while at >= 0:
+                    line = bisect_right(starts, at) - 1
+                    if not kinds[line] and pattern.search(plain[line]):
+                        kinds[line] = refusal
+                    at = lowered.find(anchor, starts[line + 1])
+        # Kinds are searched in _REFUSALS' order and a named line is not named again: a line two
+        # kinds match keeps the first, as in refusal_of.
+        named.update(zip(plain, kinds))
+    return {text: named[text] for text in distinct}
+
+
 def refusal_quote(text: str, limit: int = 160) -> str:
     """The part of `text` that says the refusal (from a little before it), at most `limit`
     characters: a long driver line keeps the server's words past its first 120 characters."""

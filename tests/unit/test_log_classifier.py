@@ -480,3 +480,25 @@ def test_the_largest_groups_agree_on_random_texts_long_and_short(pairs, limit):
     texts = [head + tail for head, tail in pairs]
     assert top_grouped(texts, limit) == _top_plainly(texts, limit)
     assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
+
+
+# --- naming a refusal: all the texts in one search, exactly what each alone says -----------------
+
+from shared.diagnosis.log_signals import Refusal, refusal_of, refusals_of   # noqa: E402
+
+REFUSAL_ROWS = [(t.example, t.refusal) for t in DB_ERROR_TEXTS] + [
+    ("FATAL:  the database system is shutting down", Refusal.RESTARTING),
+    ("FATAL:  sorry, too many clients already; then FATAL:  password authentication failed for user \"a\"",
+     Refusal.CONNECTION_LIMIT),                                         # two kinds: the first in order
+    ("ошибка: Too many connections", Refusal.CONNECTION_LIMIT),         # non-ASCII: the text alone
+    ("\u212anex: Timeout acquiring a connection", ""),
+    ("Access denied for user", ""),
+    ("", ""),
+]
+
+
+def test_refusals_named_together_as_each_alone():
+    texts = [text for text, _ in REFUSAL_ROWS]
+    assert {text: refusal_of(text) for text in texts} == dict(REFUSAL_ROWS)
+    for order in (texts, texts[::-1]):
+        assert refusals_of(order) == {text: refusal_of(text) for text in order}
