@@ -205,7 +205,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-python-connector issue #1070 (the typo \"seeem\" was fixed to \"seem\" "
                 "in its pull request #1115: both match)", Refusal.NOT_AUTHORIZED),
     DbErrorText("Cloud SQL Java connector (403)", r"The Google Cloud SQL Admin API failed for the project "
-                r"\S+\. Reason: 403", "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
+                r'"[^"]*"\. Reason: 403', "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
                 'Admin API failed for the project "p". Reason: 403 Forbidden',
                 "GoogleCloudPlatform/spring-cloud-gcp pull request #2923", Refusal.NOT_AUTHORIZED),
     DbErrorText("PostgreSQL server (read-only)", r"cannot execute \w+ in a read-only transaction",
@@ -270,7 +270,7 @@ def refusal_of(text: str) -> str:
         return next((refusal for refusal, pattern in _REFUSALS.items() if pattern.search(text)), "")
     lowered = text.lower()
     for refusal, anchors in _REFUSAL_ANCHORS:
-        if any(anchor in lowered for anchor in anchors) and _REFUSALS[refusal].search(text):
+        if any(anchor[0] in lowered for anchor in anchors) and _REFUSALS[refusal].search(text):
             return refusal
     return ""
 
@@ -288,12 +288,13 @@ def refusals_of(texts: Iterable[str]) -> dict[str, str]:
         starts = list(accumulate(map(_AND_SEPARATOR, map(len, plain)), initial=0))
         kinds: list[str] = [""] * len(plain)
         for refusal, anchors in _REFUSAL_ANCHORS:
-            pattern = _REFUSALS[refusal]
-            for anchor in anchors:
+            # Each of the kind's patterns from its own anchor, as _search confirms it: a search
+            # from where the anchor begins the pattern, none where the anchor is all of it.
+            for anchor, whole, leads, pattern in anchors:
                 at = lowered.find(anchor)
                 while at >= 0:
                     line = bisect_right(starts, at) - 1
-                    if not kinds[line] and pattern.search(plain[line]):
+                    if not kinds[line] and (whole or pattern.search(plain[line], at - starts[line] if leads else 0)):
                         kinds[line] = refusal
                     at = lowered.find(anchor, starts[line + 1])
         # Kinds are searched in _REFUSALS' order and a named line is not named again: a line two
@@ -503,10 +504,13 @@ def _gated() -> dict[int, str]:
 
 
 _GATES = _gated()
-# Each refusal kind's anchors (refusal_of): a text none of them is in matches none of its patterns.
-_REFUSAL_ANCHORS = tuple((refusal, tuple(dict.fromkeys(anchor for t in DB_ERROR_TEXTS if t.refusal == refusal
-                                                       for anchor in _anchors(t.pattern))))
-                         for refusal in _REFUSALS)
+# Each refusal kind's anchors, as (text, whole, leads, its pattern) from _ANCHORS: a text none of
+# them is in matches none of the kind's patterns (refusal_of, refusals_of).
+_REFUSAL_ANCHORS = tuple(
+    (refusal, tuple((a.text, a.whole, a.leads, a.pattern) for a in _ANCHORS
+                    if a.bit & _BITS[LogSignal.DB_REFUSED]
+                    and a.pattern.pattern in {t.pattern for t in DB_ERROR_TEXTS if t.refusal == refusal}))
+    for refusal in _REFUSALS)
 
 
 def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:

@@ -121,11 +121,11 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     refused = refusals(facts)
     if not refused:
         return ""
-    answered = {id(e) for entries in refused.values() for e in entries}
-    unreached = [e for e in facts.log_matches(LogSignal.DB_CONNECTION) if id(e) not in answered]
-    alone = len(unreached) < s.db_error_logs_min
+    # Every refusal is also a connection error (its pattern is in both signals): the rest failed to reach it.
+    unreached = len(facts.log_matches(LogSignal.DB_CONNECTION)) - sum(map(len, refused.values()))
+    alone = unreached < s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
-           f"{refused_observed(facts)}; {len(unreached)} errors of reaching the database",
+           f"{refused_observed(facts)}; {unreached} errors of reaching the database",
            f"the database's refusals with < {s.db_error_logs_min} errors of reaching it: the path works",
            not alone, role="refutes" if alone else "context")
     if not alone:
