@@ -156,6 +156,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
                 "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
                 "knex's pool timeout message; UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("Cloud Run's Cloud SQL connection (the /cloudsql volume)",
+                r"connection to Cloud SQL instance at [\d.]+:3307 failed",
+                "Cloud SQL connection failed. Please see https://cloud.google.com/sql/docs/mysql/connect-run for "
+                "additional details: connection to Cloud SQL instance at 34.170.24.96:3307 failed: timed out after 10s",
+                "public reproducer and incident notes quoting Cloud Run's message (find_string ids 34838121340, "
+                "67366604100, 30710900342); its \"dial error: failed to dial (connection name = ...)\" and \"Error 403\" "
+                "forms match the rows of those texts"),
     # Failover and maintenance: the instance ends its connections (30-90 s), seen as resets.
     DbErrorText("MySQL client (failover)", r"Lost connection to MySQL server",
                 "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')",

@@ -96,6 +96,12 @@ CASES = {
         build=lambda e: (quiet(serving(e, failing=12, code="503"))
                          .log(-6, SECRET_GONE.replace("DESTROYED", "DISABLED"), OLD, count=6, log_id=SYSTEM)),
         expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    "Cloud Run's own Cloud SQL connection timing out, the connector quiet: the database's path": dict(
+        build=lambda e: quiet(serving(e, latency=10)).log(
+            -5, "Cloud SQL connection failed. Please see https://cloud.google.com/sql/docs/postgres/connect-run for "
+                "additional details: connection to Cloud SQL instance at 10.20.0.3:3307 failed: timed out after 10s",
+            OLD, count=20, log_id=SYSTEM),
+        expect=Signature.DATABASE_UNREACHABLE),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),
