@@ -165,3 +165,45 @@ IDENTITY = {
 @pytest.mark.parametrize("case", IDENTITY.values(), ids=IDENTITY.keys())
 def test_who_connects(case):
     test_database_and_secret_incidents(case)
+
+
+# --- an alert on the Cloud SQL instance is not cleared by its users' clean requests alone -----------
+
+from shared.diagnosis.evidence import AlertContext   # noqa: E402
+
+SQL_UP_ALERT = AlertContext(policy="main-db is down", metric_type="cloudsql.googleapis.com/database/up",
+                            resource_type="cloudsql_database", comparison="COMPARISON_LT", threshold=1,
+                            condition_kind="threshold")
+CONNECTIONS_ALERT = AlertContext(policy="main-db connections near max",
+                                 metric_type="cloudsql.googleapis.com/database/postgresql/num_backends",
+                                 resource_type="cloudsql_database", comparison="COMPARISON_GT", threshold=450,
+                                 condition_kind="threshold")
+
+
+def clean_user(e: Evidence) -> Evidence:
+    """A user of the instance whose requests stay clean and fast throughout (a cache, a quiet hour)."""
+    return quiet(e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+                 .latency(OLD, -90, 5, 0.2))
+
+
+INSTANCE_ALERTS = {
+    "database/up still 0 while the users serve cleanly: not healthy, the database is down": dict(
+        build=lambda e: clean_user(e).sql_up(-40, -3, 0).sql_up(-3, 5, 0), alert=SQL_UP_ALERT,
+        expect=Signature.DATABASE_UNREACHABLE),
+    "database/up back at 1 since the incident started, users clean: healthy": dict(
+        build=lambda e: clean_user(e).sql_up(-40, -3, 1).sql_up(-3, -1, 0).sql_up(-1, 5, 1), alert=SQL_UP_ALERT,
+        expect=Signature.HEALTHY),
+    "a connections alert on the instance, users clean: not judged (Runwarden does not read connections)": dict(
+        build=lambda e: clean_user(e).sql_up(-40, 5, 1), alert=CONNECTIONS_ALERT,
+        expect=Signature.INCONCLUSIVE, names="does not read"),
+}
+
+
+@pytest.mark.parametrize("case", INSTANCE_ALERTS.values(), ids=INSTANCE_ALERTS.keys())
+def test_an_alert_on_the_instance(case):
+    bundle = case["build"](Evidence()).bundle().model_copy(update={"alert": case["alert"]})
+    result = diagnose(bundle, S)
+    assert result.signature is case["expect"], result.summary
+    assert plan(result, bundle, S).action is None
+    if "names" in case:
+        assert case["names"] in result.summary, result.summary
