@@ -207,3 +207,17 @@ def test_an_alert_on_the_instance(case):
     assert plan(result, bundle, S).action is None
     if "names" in case:
         assert case["names"] in result.summary, result.summary
+
+
+def test_a_deploy_that_raised_max_instances_is_named_at_the_connection_limit():
+    """The connection limit right after a deploy that raised max instances from 10 to 40: the deploy
+    and the database compete (no rollback alone), and the database's finding says what the deploy
+    changed, so a person can weigh sending traffic back."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,), max_instances=10).revision(NEW, -8, sql=(SQL,), max_instances=40)
+         .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
+         .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.4))
+    bundle = quiet(e).log(-6, TOO_MANY, NEW, count=20).bundle()
+    result = diagnose(bundle, S)
+    assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
+    assert plan(result, bundle, S).action is None
+    assert "raised max instances from 10 (backend-00001-abc) to 40" in result.summary, result.summary

@@ -47,9 +47,11 @@ def evaluate(facts: Facts) -> Finding:
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
+        raised = _raised_max_instances(facts, c) if Refusal.CONNECTION_LIMIT in refused else ""
         return c.yes(0.8, "the database refuses the application: " + "; ".join(
                          f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
-                     + (f"; and {more} other kinds of refusal (see the evidence)" if more else ""),
+                     + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
+                     + (f"; {raised}" if raised else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
                                     + "; and ".join(REFUSAL_ADVICE[kind] for kind, _ in named))
     healthy = _connector_healthy(facts, c)
@@ -91,6 +93,27 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
 
 # Kinds of refusal a summary names in words; more are counted in the evidence.
 _NAMED = 2
+
+
+def _raised_max_instances(facts: Facts, c: Citation) -> str:
+    """At the connection limit, whether the newest serving revision, deployed within
+    deploy_window_seconds, raised max instances over the Ready revision before it: every instance
+    holds its own pool, so the deploy may have brought the connections (a person weighs it; the
+    deploy competes as bad_revision when its failures began with it)."""
+    suspect = facts.newest_serving
+    if suspect is None or suspect.max_instance_count is None:
+        return ""
+    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
+    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
+                   key=lambda r: r.create_time, default=None)
+    if (not 0 <= lead <= facts.s.deploy_window_seconds or previous is None or previous.max_instance_count is None
+            or suspect.max_instance_count <= previous.max_instance_count):
+        return ""
+    said = (f"{suspect.short_name}, deployed {int(lead // 60)} min before the incident, raised max instances from "
+            f"{previous.max_instance_count} ({previous.short_name}) to {suspect.max_instance_count}: each instance "
+            "holds its own connection pool")
+    c.cite("api", "run.revisions.list: scaling.max_instance_count", said, "context", None, role="context")
+    return said
 
 
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it
