@@ -147,7 +147,8 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     about = Signature.HEALTHY.value
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                 f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {max(p99):.1f} s")
-    if not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar)):
+    if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar))
+            or (bar.sql_up_needed and not _sql_stayed_up(facts, window))):
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=observed,
                                     threshold=f"not judged healthy: {bar.why_not}", passed=False,
                                     role="context", about=about))
@@ -165,6 +166,14 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
                      summary=f"the service is healthy on live data since the incident started ({window})",
                      evidence=tuple(context + items), api_calls=b.api_calls)
+
+
+def _sql_stayed_up(facts: Facts, window: Window) -> bool:
+    """Whether every known Cloud SQL instance's database/up stayed at 1 in `window`, with at least
+    _HEALTHY_MIN_MINUTES points each: an alert on database/up is cleared by its own series only,
+    never by unknown data."""
+    values = facts.sql_up_values(window)
+    return bool(values) and all(len(v) >= _HEALTHY_MIN_MINUTES and min(v) >= 1 for v in values.values())
 
 
 def _failure_seen(facts: Facts, bar: HealthBar) -> bool:

@@ -175,6 +175,9 @@ class Facts:
         # The connector's saturation signs that are news (connector_saturation._stress), once known:
         # database_unreachable asks for them again.
         self.connector_news: list[str] | None = None
+        # The database's refusals in the logs by what it said (rules/refusals.py), once known: both
+        # database_unreachable and connector_saturation ask for them.
+        self.db_refusals: dict[str, list[LogRecord]] | None = None
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
         """The source's series, each indexed once per evidence (in the source's order)."""

@@ -21,8 +21,13 @@ alert's own:
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
 - any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
-Alerts on a shared resource (a connector, a Cloud SQL instance) are judged on their users' requests
-as before: that verdict is about the users, and says so (scope.combine).
+Alerts on a connector are judged on their users' requests as before: that verdict is about the
+users, and says so (scope.combine); a busy connector whose services serve cleanly needs nothing.
+An alert on a Cloud SQL instance measures the instance, which its users' clean requests do not
+show (a cache, a path that seldom reads, a quiet hour): `database/up` is judged only when that
+series (which the evidence reads) stayed at 1 over the minutes judged, besides the users' requests
+(`sql_up_needed`); any other Cloud SQL metric (connections, CPU, disk, memory, replication) is not
+read, so its alert is not judged.
 An uptime check (resource `uptime_url`) probes the service from outside, and can fail where the
 service never sees it: DNS, the certificate, a domain mapping, a load balancer, a probe path that is
 a small share of the traffic. The check's own result (monitoring.googleapis.com/uptime_check/
@@ -43,6 +48,8 @@ from shared.diagnosis.evidence import AlertContext
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+SQL_UP = "cloudsql.googleapis.com/database/up"
+SQL_RESOURCE = "cloudsql_database"
 # Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
 _SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
 UPTIME_RESOURCE = "uptime_url"
@@ -67,6 +74,9 @@ class HealthBar:
     # Judged only if the service's own requests showed a failure around the incident's start (an
     # uptime check: see the module docstring); `why_not` then says why, should they not.
     saw_failure_needed: bool = False
+    # Judged only if Cloud SQL's database/up stayed at 1 over the minutes judged (a database/up
+    # alert on the instance); `why_not` then says why, should it not.
+    sql_up_needed: bool = False
 
 
 def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
@@ -76,6 +86,8 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
             f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
             "around the incident's start: the check's failure may lie outside the service (DNS, certificate, "
             "domain mapping, the probe's path), and the check's own result is not read"))
+    if alert is not None and alert.resource_type == SQL_RESOURCE:
+        return _cloud_sql(alert, s)
     if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
         return default
     if alert.condition_kind == "other":
@@ -135,6 +147,19 @@ def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) ->
     if seconds >= s.hang_latency_seconds:
         return default
     return HealthBar(True, s.healthy_error_ratio, seconds, f"the alert's own latency threshold {alert.threshold:g} ms")
+
+
+def _cloud_sql(alert: AlertContext, s: DiagnosisSettings) -> HealthBar:
+    """An alert on the instance itself: judged on database/up (read with the evidence) and the users'
+    requests; any other metric of the instance is not read."""
+    if alert.metric_type == SQL_UP:
+        return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, sql_up_needed=True, why_not=(
+            f"the alert is on Cloud SQL's database/up (policy {alert.policy!r}), and database/up did not stay at 1 "
+            "over the minutes judged (down, or not read): the instance's users serving cleanly does not show it "
+            "is up"))
+    shown = alert.metric_type or "a condition with no metric type (MQL, PromQL or SQL)"
+    return _not_judged(s, f"the alert measures the Cloud SQL instance ({shown}), which Runwarden does not read: "
+                          "its users serving cleanly does not show the instance is well")
 
 
 def _not_judged(s: DiagnosisSettings, why: str) -> HealthBar:

@@ -21,7 +21,8 @@ from shared.diagnosis.evidence import LogRecord
 
 
 class LogSignal(str, Enum):
-    DB_CONNECTION = "db_connection_error"     # the app cannot reach its database
+    DB_CONNECTION = "db_connection_error"     # the app cannot reach its database, or the database refuses it
+    DB_REFUSED = "db_refused"                 # the database (or Cloud SQL's API) answered, and refused
     CONNECTOR_503 = "connection_error_503"    # Cloud Run's 503 text for a failed connection to the instance
     REQUEST_TIMEOUT = "request_timeout"       # Cloud Run's 504 text
     NO_INSTANCE = "no_available_instance"     # Cloud Run's 429/500 text at max instances
@@ -31,12 +32,48 @@ class LogSignal(str, Enum):
 
 class DbErrorText(NamedTuple):
     """One way a client stack says it cannot reach its database: the pattern matched, a real
-    message it matches (tests run each one), and where that message was seen."""
+    message it matches (tests run each one), and where that message was seen.
+
+    `refusal` names what the database (or Cloud SQL's Admin API) said when the message is its
+    answer, a refusal (Refusal below); "" when nothing answered (a dial timeout, a reset, a pool
+    wait), which a saturated path can cause. An answer proves the path to the database works."""
 
     stack: str
     pattern: str
     example: str
     source: str
+    refusal: str = ""
+
+
+class Refusal:
+    """What the database answered, in words a person acts on (DbErrorText.refusal)."""
+
+    CONNECTION_LIMIT = "connection limit reached (too many clients)"
+    CREDENTIALS = "credentials refused (password authentication failed)"
+    IAM_USER = ("IAM database authentication refused (the service account is not a database user, or lacks "
+                "cloudsql.instances.login)")
+    NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
+                      "(cloudsql.instances.connect, roles/cloudsql.client)")
+    READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
+    RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+
+
+# What a person checks for each refusal: the database's side of the runbook, never an action.
+REFUSAL_ADVICE = {
+    Refusal.CONNECTION_LIMIT: "the instance's max_connections against every client's pool size x max instances "
+                              "(a deploy that raised either, a job holding sessions); scaling the connector "
+                              "would only bring more connections",
+    Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
+                         "rotation done on one side only)",
+    Refusal.IAM_USER: "that the revision's service account is an IAM database user of the instance, with "
+                      "roles/cloudsql.instanceUser",
+    Refusal.NOT_AUTHORIZED: "the revision's service account's roles/cloudsql.client (cloudsql.instances.connect) "
+                            "on the instance's project, and the connection name",
+    Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
+                       "application points at a read replica",
+    Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
+                        "30-90 s; the pools must reconnect)",
+}
 
 
 # The database ports a dial error must name to count: PostgreSQL, MySQL, SQL Server, and 3307, the
@@ -95,9 +132,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"|sorry, too many clients already",
                 "org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for "
                 "non-replication superuser connections", "the PostgreSQL server's own message at max_connections "
-                "(before PostgreSQL 16)"),
+                "(before PostgreSQL 16)", Refusal.CONNECTION_LIMIT),
     DbErrorText("MySQL server (connection limit)", r"\bToo many connections\b",
-                "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)"),
+                "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)",
+                Refusal.CONNECTION_LIMIT),
     DbErrorText("Cloud SQL Java connector (JDBC socket factory)",
                 r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance",
                 "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",
@@ -118,11 +156,79 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
                 "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
                 "knex's pool timeout message; UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("Cloud Run's Cloud SQL connection (the /cloudsql volume)",
+                r"connection to Cloud SQL instance at [\d.]+:3307 failed",
+                "Cloud SQL connection failed. Please see https://cloud.google.com/sql/docs/mysql/connect-run for "
+                "additional details: connection to Cloud SQL instance at 34.170.24.96:3307 failed: timed out after 10s",
+                "public reproducer and incident notes quoting Cloud Run's message (find_string ids 34838121340, "
+                "67366604100, 30710900342); its \"dial error: failed to dial (connection name = ...)\" and \"Error 403\" "
+                "forms match the rows of those texts"),
+    # Failover and maintenance: the instance ends its connections (30-90 s), seen as resets.
+    DbErrorText("MySQL client (failover)", r"Lost connection to MySQL server",
+                "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')",
+                "GoogleCloudPlatform/cloud-sql-proxy issue #35 (what a client sees on a Cloud SQL failover)"),
+    DbErrorText("MySQL client", r"MySQL server has gone away",
+                "MySQLdb.OperationalError: (2006, 'MySQL server has gone away')",
+                "MySQL client error 2006 (CR_SERVER_GONE_ERROR); UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("libpq (connection ended)", r"server closed the connection unexpectedly",
+                "psycopg2.OperationalError: server closed the connection unexpectedly",
+                "GoogleCloudPlatform/cloud-sql-proxy issue #79"),
+    DbErrorText("Cloud SQL Auth Proxy v2 (connection reset)", r"connection aborted - error reading from instance",
+                "[p:r:i] connection aborted - error reading from instance: read tcp 169.254.8.1:60699->"
+                "10.20.0.3:3307: read: connection reset by peer", "GoogleCloudPlatform/cloud-sql-proxy issue #2453"),
+    # The database answered, and refused: the path to it works (DbErrorText.refusal).
+    DbErrorText("PostgreSQL server (restarting)", r"terminating connection due to administrator command",
+                "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
+                "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
+                "admin_shutdown, sent to every session as an instance stops", Refusal.RESTARTING),
+    DbErrorText("PostgreSQL server (starting or stopping)",
+                r"the database system is (?:starting up|shutting down|in recovery mode)",
+                "FATAL:  the database system is starting up", "PostgreSQL's 57P03 cannot_connect_now, answered "
+                "while an instance starts or stops; UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
+    DbErrorText("PostgreSQL server (authentication)", r"password authentication failed for user",
+                'psycopg2.OperationalError: connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: '
+                'FATAL:  password authentication failed for user "superset"',
+                "bengen343/superset-on-gcp-cloud-run issue #4; GoogleCloudPlatform/cloud-sql-proxy issue #1991",
+                Refusal.CREDENTIALS),
+    DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
+                r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
+                '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
+                Refusal.IAM_USER),
+    DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
+                "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
+                "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
+                Refusal.CREDENTIALS),
+    DbErrorText("Cloud SQL Admin API via the Auth Proxy / Go connector (403)",
+                r"Error 403: The client is not authorized to make this request",
+                'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
+                '"p:r:i"): googleapi: Error 403: The client is not authorized to make this request., notAuthorized',
+                "GoogleCloudPlatform/cloud-sql-proxy issues #1651 (v2), #37 and #115 (v1)", Refusal.NOT_AUTHORIZED),
+    DbErrorText("Cloud SQL Python connector (403)",
+                r"Authenticated IAM principal does not see+m authorized to make API request",
+                "aiohttp.client_exceptions.ClientResponseError: 403, message=\"Forbidden: Authenticated IAM principal "
+                "does not seeem authorized to make API request. Verify 'Cloud SQL Admin API' is enabled within your "
+                "GCP project and 'Cloud SQL Client' role has been granted to IAM principal.\", url=URL('https://"
+                "sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings')",
+                "GoogleCloudPlatform/cloud-sql-python-connector issue #1070 (the typo \"seeem\" was fixed to \"seem\" "
+                "in its pull request #1115: both match)", Refusal.NOT_AUTHORIZED),
+    DbErrorText("Cloud SQL Java connector (403)", r"The Google Cloud SQL Admin API failed for the project "
+                r'"[^"]*"\. Reason: 403', "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
+                'Admin API failed for the project "p". Reason: 403 Forbidden',
+                "GoogleCloudPlatform/spring-cloud-gcp pull request #2923", Refusal.NOT_AUTHORIZED),
+    DbErrorText("PostgreSQL server (read-only)", r"cannot execute \w+ in a read-only transaction",
+                "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
+                "PostgreSQL's 25006 read_only_sql_transaction (a read-only instance or a replica); UNCONFIRMED in "
+                "a Cloud SQL thread", Refusal.READ_ONLY),
+    DbErrorText("MySQL server (read-only)", r"running with the --read-only option",
+                "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
+                "this statement", "MySQL server error 1290 (ER_OPTION_PREVENTS_STATEMENT); UNCONFIRMED in a Cloud "
+                "SQL thread", Refusal.READ_ONLY),
 )
 
 
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
+    LogSignal.DB_REFUSED: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS if t.refusal)),
     LogSignal.CONNECTOR_503: (
         r"connection to the instance had an error",
     ),
@@ -145,10 +251,71 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Secret projects/.+ was not found",
         r"Permission denied on secret",
         r"secretmanager\.secretAccessor",
+        # A secret version disabled or destroyed under a revision that reads it: its new instances abort
+        # (encoredev/encore issue #2202; the DISABLED form in a public incident note, find_string).
+        r"Could not fetch secret",
+        r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
     ),
 }
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
              for signal, patterns in _PATTERNS.items()}
+
+
+# Each refusal's patterns, to name what a DB_REFUSED line said: asked only of the few distinct texts
+# the one pass already marked DB_REFUSED, never of the whole read.
+_REFUSALS = {refusal: re.compile("|".join(f"(?:{t.pattern})" for t in DB_ERROR_TEXTS if t.refusal == refusal),
+                                 re.IGNORECASE)
+             for refusal in dict.fromkeys(t.refusal for t in DB_ERROR_TEXTS if t.refusal)}
+
+
+def refusal_of(text: str) -> str:
+    """What the database answered in `text` (a Refusal), or "" when the text holds no refusal. Each
+    kind's regex runs only on a text that holds one of its anchors (`_REFUSAL_ANCHORS`, the literal
+    runs its matches must contain, as the one pass finds them): a read's refusals are many distinct
+    lines (each with its own time and request id), asked once per diagnosis."""
+    if not text.isascii():   # case-insensitive matching is not lower-casing here (see _classified)
+        return next((refusal for refusal, pattern in _REFUSALS.items() if pattern.search(text)), "")
+    lowered = text.lower()
+    for refusal, anchors in _REFUSAL_ANCHORS:
+        if any(anchor[0] in lowered for anchor in anchors) and _REFUSALS[refusal].search(text):
+            return refusal
+    return ""
+
+
+def refusals_of(texts: Iterable[str]) -> dict[str, str]:
+    """`refusal_of` of each distinct text, the ASCII ones in one search as `_search` does: the texts
+    joined and lower-cased once, each kind's anchors found in the joined string, the kind's regex
+    confirming only a line that holds one. The first kind (in `_REFUSALS`' order) that matches a
+    line names it, as in `refusal_of`."""
+    distinct = list(dict.fromkeys(texts))
+    plain = [text for text in distinct if text.isascii()]
+    named = {text: refusal_of(text) for text in distinct if not text.isascii()}
+    if plain:
+        lowered = _SEPARATOR.join(plain).lower()
+        starts = list(accumulate(map(_AND_SEPARATOR, map(len, plain)), initial=0))
+        kinds: list[str] = [""] * len(plain)
+        for refusal, anchors in _REFUSAL_ANCHORS:
+            # Each of the kind's patterns from its own anchor, as _search confirms it: a search
+            # from where the anchor begins the pattern, none where the anchor is all of it.
+            for anchor, whole, leads, pattern in anchors:
+                at = lowered.find(anchor)
+                while at >= 0:
+                    line = bisect_right(starts, at) - 1
+                    if not kinds[line] and (whole or pattern.search(plain[line], at - starts[line] if leads else 0)):
+                        kinds[line] = refusal
+                    at = lowered.find(anchor, starts[line + 1])
+        # Kinds are searched in _REFUSALS' order and a named line is not named again: a line two
+        # kinds match keeps the first, as in refusal_of.
+        named.update(zip(plain, kinds))
+    return {text: named[text] for text in distinct}
+
+
+def refusal_quote(text: str, limit: int = 160) -> str:
+    """The part of `text` that says the refusal (from a little before it), at most `limit`
+    characters: a long driver line keeps the server's words past its first 120 characters."""
+    found = next((m for m in (p.search(text) for p in _REFUSALS.values()) if m), None)
+    start = max(0, found.start() - 40) if found else 0
+    return ("..." if start else "") + text[start:start + limit]
 
 
 def signals_in(entry: LogRecord) -> set[LogSignal]:
@@ -244,7 +411,7 @@ _AND_SEPARATOR = (len(_SEPARATOR)).__add__   # a line's length and its separator
 
 class _Anchor(NamedTuple):
     text: str                  # lower-cased; "" when the alternative has no literal run
-    bit: int                   # its signal's bit in _BITS
+    bit: int                   # the bits (_BITS) of every signal its pattern belongs to
     pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive
     whole: bool                # the alternative is its anchor and nothing else: a hit is a match
     leads: bool                # the alternative begins with its anchor
@@ -291,7 +458,10 @@ def _anchor_of(alternative: list[tuple[object, object]]) -> tuple[str, bool, boo
 
 
 def _anchored() -> tuple[_Anchor, ...]:
-    found: dict[tuple[str, LogSignal, str], _Anchor] = {}
+    """Each anchor of each pattern once, with the bits of every signal the pattern belongs to: a
+    pattern in two signals (a database's refusal is DB_CONNECTION and DB_REFUSED) is scanned for and
+    confirmed once, and a match sets both bits."""
+    found: dict[tuple[str, str], _Anchor] = {}
     for signal, patterns in _PATTERNS.items():
         for source in patterns:
             pattern = re.compile(source, re.IGNORECASE)
@@ -299,8 +469,11 @@ def _anchored() -> tuple[_Anchor, ...]:
                 anchor, whole, leads = _anchor_of(alternative)
                 if _SEPARATOR in anchor:
                     raise ValueError(f"{source!r}: an anchor may not hold the separator {_SEPARATOR!r}")
-                key = (anchor, signal, source)
+                key = (anchor, source)
                 known = found.get(key)
+                if known is not None and not known.bit & _BITS[signal]:   # the same pattern in another signal
+                    found[key] = known._replace(bit=known.bit | _BITS[signal])
+                    continue
                 # The same anchor in two alternatives of one pattern: a hit is a match if either is
                 # nothing but it, and the search may start from it only if both begin with it.
                 found[key] = _Anchor(anchor, _BITS[signal], pattern, whole or (known is not None and known.whole),
@@ -322,7 +495,9 @@ def _gated() -> dict[int, str]:
     one scan instead of several. Secrets' four anchors all hold "secret", which most reads lack."""
     by_bit: dict[int, list[str]] = {}
     for anchor in _ANCHORS:
-        by_bit.setdefault(anchor.bit, []).append(anchor.text)
+        for bit in _BITS.values():
+            if anchor.bit & bit:
+                by_bit.setdefault(bit, []).append(anchor.text)
     gates = {}
     for bit, anchors in by_bit.items():
         if len(anchors) < 2 or not all(anchors):
@@ -336,6 +511,13 @@ def _gated() -> dict[int, str]:
 
 
 _GATES = _gated()
+# Each refusal kind's anchors, as (text, whole, leads, its pattern) from _ANCHORS: a text none of
+# them is in matches none of the kind's patterns (refusal_of, refusals_of).
+_REFUSAL_ANCHORS = tuple(
+    (refusal, tuple((a.text, a.whole, a.leads, a.pattern) for a in _ANCHORS
+                    if a.bit & _BITS[LogSignal.DB_REFUSED]
+                    and a.pattern.pattern in {t.pattern for t in DB_ERROR_TEXTS if t.refusal == refusal}))
+    for refusal in _REFUSALS)
 
 
 def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
@@ -356,7 +538,7 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
         while at >= 0:
             line = bisect_right(starts, at) - 1
             signals = found[line]
-            if not signals & bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
+            if signals & bit != bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
                 found[line] = signals | bit
             at = find(anchor, starts[line + 1])   # past the end for the last line: -1
     return dict(zip(texts, map(_BY_BITS.__getitem__, found)))

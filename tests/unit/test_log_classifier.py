@@ -17,9 +17,9 @@ from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, LogSignal, _a
                                           classify_all, masked, signals_by_pattern,
                                           top_grouped)
 
-DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET = (
+DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET, REFUSED = (
     LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
-    LogSignal.STARTUP_FAILURE, LogSignal.SECRET_FAILURE)
+    LogSignal.STARTUP_FAILURE, LogSignal.SECRET_FAILURE, LogSignal.DB_REFUSED)
 
 # Cloud Run's own texts (troubleshooting page) and the startup and secret texts the platform logs.
 PLATFORM = [
@@ -47,13 +47,23 @@ PLATFORM = [
 ]
 
 # One row per pattern alternative of every signal, from the examples the table carries.
-DATABASE = [(t.example, {DB}) for t in DB_ERROR_TEXTS] + [
+# A database's own refusal (DbErrorText.refusal) is also DB_REFUSED: it answered, so the path works.
+DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_TEXTS] + [
     ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: Connection timed out', {DB}),
     ("dial tcp 10.20.0.3:5432: connect: connection refused", {DB}),
     ("dial tcp 10.20.0.3:3306: getsockopt: connection timed out", {DB}),
     ("Error: connect ETIMEDOUT 10.20.0.3:1433", {DB}),
-    ("FATAL: sorry, too many clients already", {DB}),
-    ("ERROR 1040 (HY000): Too many connections", {DB}),
+    ("FATAL: sorry, too many clients already", {DB, REFUSED}),
+    ("ERROR 1040 (HY000): Too many connections", {DB, REFUSED}),
+    ("FATAL:  the database system is starting up", {DB, REFUSED}),
+    ("FATAL:  the database system is shutting down", {DB, REFUSED}),
+    ("FATAL:  the database system is in recovery mode", {DB, REFUSED}),
+    ('couldn\'t connect to "p:r:i": ensure that the account has access to "p:r:i" (and make sure there\'s no typo '
+     "in that name). Error during createEphemeral for p:r:i: googleapi: Error 403: The client is not authorized "
+     "to make this request., notAuthorized", {DB, REFUSED}),
+    ("Could not fetch secret \"projects/1/secrets/s/versions/243\" for environment variable \"S\". Instance "
+     "startup will now abort: Secret Version [s/versions/243] is in DESTROYED state.", {SECRET}),
+    ("Secret Version [STRIPE_API_KEY/versions/1] is in DISABLED state. Instance startup will now abort", {SECRET}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
 ]
@@ -74,6 +84,9 @@ NEGATIVE = [
     ("QueuePool limit of size five overflow ten reached", set()),    # \d+ wants digits
     ("HikariPool-x - Connection is not available, request timed out", set()),
     ("tooManyConnections", set()),                                   # \b on both sides
+    ("Access denied for user", set()),                               # MySQL's names the user and host
+    ("cannot execute statements in a read-only mode", set()),         # not PostgreSQL's words
+    ("Secret Version [s/versions/2] is in ENABLED state", set()),
     ("the request timeout is 300 s", set()),
     ("STARTUP UDP probe failed", set()),
     ("secret_key_ref: value is fine", set()),
@@ -100,7 +113,7 @@ UNICODE = [
     ("\u212anex: Timeout acquiring a connection", {DB}),            # KELVIN SIGN for the K of Knex
     ("Permi\u017f\u017fion denied on \u017fecret", {SECRET}),        # LATIN SMALL LETTER LONG S
     ("Ünïcödé: connection to the instance had an error — 503", {C503}),
-    ("ошибка: Too many connections", {DB}),
+    ("ошибка: Too many connections", {DB, REFUSED}),
     ("ошибка без сигнала", set()),
 ]
 
@@ -467,3 +480,25 @@ def test_the_largest_groups_agree_on_random_texts_long_and_short(pairs, limit):
     texts = [head + tail for head, tail in pairs]
     assert top_grouped(texts, limit) == _top_plainly(texts, limit)
     assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
+
+
+# --- naming a refusal: all the texts in one search, exactly what each alone says -----------------
+
+from shared.diagnosis.log_signals import Refusal, refusal_of, refusals_of   # noqa: E402
+
+REFUSAL_ROWS = [(t.example, t.refusal) for t in DB_ERROR_TEXTS] + [
+    ("FATAL:  the database system is shutting down", Refusal.RESTARTING),
+    ("FATAL:  sorry, too many clients already; then FATAL:  password authentication failed for user \"a\"",
+     Refusal.CONNECTION_LIMIT),                                         # two kinds: the first in order
+    ("ошибка: Too many connections", Refusal.CONNECTION_LIMIT),         # non-ASCII: the text alone
+    ("\u212anex: Timeout acquiring a connection", ""),
+    ("Access denied for user", ""),
+    ("", ""),
+]
+
+
+def test_refusals_named_together_as_each_alone():
+    texts = [text for text, _ in REFUSAL_ROWS]
+    assert {text: refusal_of(text) for text in texts} == dict(REFUSAL_ROWS)
+    for order in (texts, texts[::-1]):
+        assert refusals_of(order) == {text: refusal_of(text) for text in order}

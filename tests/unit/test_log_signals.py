@@ -88,7 +88,8 @@ _DOCS = _Path(__file__).resolve().parents[2] / "docs" / "signatures.md"
 
 @pytest.mark.parametrize("text", DB_ERROR_TEXTS, ids=lambda t: f"{t.stack}: {t.example[:40]}")
 def test_each_real_database_error_text_is_recognised(text):
-    assert signals_in(_record(text.example)) == {LogSignal.DB_CONNECTION}
+    refused = {LogSignal.DB_REFUSED} if text.refusal else set()
+    assert signals_in(_record(text.example)) == {LogSignal.DB_CONNECTION} | refused
     assert text.source  # every message says where it was seen
 
 

@@ -9,6 +9,7 @@ from shared.diagnosis.evidence import MetricResult
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -37,6 +38,9 @@ def evaluate(facts: Facts) -> Finding:
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
+    answered = _database_answers(facts, c)
+    if answered:
+        return c.no(answered)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
@@ -106,6 +110,29 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
                "the incident window while the service served cleanly", False, role="context")
     facts.connector_news = kept
     return kept
+
+
+def _database_answers(facts: Facts, c: Citation) -> str:
+    """Why the connector explains nothing when the database itself answers the application with
+    refusals (too many clients, bad credentials, read-only, restarting) and nothing failed to
+    reach it: the path through the connector carried those answers. "" otherwise. Both kinds at
+    once (dial timeouts and refusals) leave the connector in the running beside the database."""
+    s = facts.s
+    refused = refusals(facts)
+    if not refused:
+        return ""
+    # Every refusal is also a connection error (its pattern is in both signals): the rest failed to reach it.
+    unreached = len(facts.log_matches(LogSignal.DB_CONNECTION)) - sum(map(len, refused.values()))
+    alone = unreached < s.db_error_logs_min
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
+           f"{refused_observed(facts)}; {unreached} errors of reaching the database",
+           f"the database's refusals with < {s.db_error_logs_min} errors of reaching it: the path works",
+           not alone, role="refutes" if alone else "context")
+    if not alone:
+        return ""
+    return (f"the database answers the application and refuses it ({', '.join(refused)}): the path through "
+            f"connector {facts.b.connector.short_name} works, so its stress does not explain the failures; "
+            "scaling it would only bring more connections")
 
 
 def new_stress(facts: Facts) -> list[str]:

@@ -1,11 +1,15 @@
-"""database_unreachable: Cloud SQL is down (database/up = 0), or the application logs database
-connection errors while the connector is healthy."""
+"""database_unreachable: Cloud SQL is down (database/up = 0), the application logs database
+connection errors while the connector is healthy, or the database answers the application with a
+refusal (connection limit, credentials, permission, read-only, restarting): an answer proves the
+path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
+from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_saturation import new_stress
+from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -29,6 +33,27 @@ def evaluate(facts: Facts) -> Finding:
            f">= {s.db_error_logs_min}", enough)
     if not enough:
         return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors")
+    refused = refusals(facts)
+    if refused:
+        # The database answered: whatever the connector shows, it carried these.
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}", refused_observed(facts),
+               f">= {s.db_error_logs_min} refusals: the database answered, so the path to it works", True)
+        changed = _identity_changed(facts, refused)
+        if changed:
+            c.cite("api", "run.revisions.list: service_account", changed,
+                   "refusals of the caller's identity only from a new revision that runs as another service account",
+                   False)
+            return c.no(changed)
+        # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
+        named = list(refused.items())[:_NAMED]
+        more = len(refused) - len(named)
+        raised = _raised_max_instances(facts, c) if Refusal.CONNECTION_LIMIT in refused else ""
+        return c.yes(0.8, "the database refuses the application: " + "; ".join(
+                         f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
+                     + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
+                     + (f"; {raised}" if raised else ""),
+                     recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
+                                    + "; and ".join(REFUSAL_ADVICE[kind] for kind, _ in named))
     healthy = _connector_healthy(facts, c)
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
@@ -64,3 +89,58 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
            + (", ".join(stress) or "none"),
            "no saturation sign that is news (connector_saturation) and state READY", healthy)
     return healthy
+
+
+# Kinds of refusal a summary names in words; more are counted in the evidence.
+_NAMED = 2
+
+
+def _raised_max_instances(facts: Facts, c: Citation) -> str:
+    """At the connection limit, whether the newest serving revision, deployed within
+    deploy_window_seconds, raised max instances over the Ready revision before it: every instance
+    holds its own pool, so the deploy may have brought the connections (a person weighs it; the
+    deploy competes as bad_revision when its failures began with it)."""
+    suspect = facts.newest_serving
+    if suspect is None or suspect.max_instance_count is None:
+        return ""
+    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
+    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
+                   key=lambda r: r.create_time, default=None)
+    if (not 0 <= lead <= facts.s.deploy_window_seconds or previous is None or previous.max_instance_count is None
+            or suspect.max_instance_count <= previous.max_instance_count):
+        return ""
+    said = (f"{suspect.short_name}, deployed {int(lead // 60)} min before the incident, raised max instances from "
+            f"{previous.max_instance_count} ({previous.short_name}) to {suspect.max_instance_count}: each instance "
+            "holds its own connection pool")
+    c.cite("api", "run.revisions.list: scaling.max_instance_count", said, "context", None, role="context")
+    return said
+
+
+# Refusals that depend on who connects, the revision's service account: a deploy that changed it
+# can cause them, and sending traffic back undoes that. A password refusal does not depend on it.
+_IDENTITY = frozenset({Refusal.NOT_AUTHORIZED, Refusal.IAM_USER})
+
+
+def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the refusals are the new revision's own, or "": every refusal is of the caller's identity,
+    every one came from the newest serving revision, deployed within deploy_window_seconds of the
+    incident, and it runs as another service account than the Ready revision before it. Then the
+    deploy changed who connects (bad_revision judges it; a rollback undoes it). The same account on
+    both (a role taken from a shared account) is not the deploy's doing, and competes with it."""
+    if not refused.keys() <= _IDENTITY:
+        return ""
+    suspect = facts.newest_serving
+    if suspect is None or not suspect.service_account:
+        return ""
+    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
+    if not 0 <= lead <= facts.s.deploy_window_seconds:
+        return ""
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
+        return ""
+    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
+                   key=lambda r: r.create_time, default=None)
+    if previous is None or not previous.service_account or previous.service_account == suspect.service_account:
+        return ""
+    return (f"the refusals ({', '.join(refused)}) all come from {suspect.short_name}, deployed as "
+            f"{suspect.service_account}; {previous.short_name} ran as {previous.service_account}: the deploy changed "
+            "who connects, so they are the new revision's own (bad_revision)")

@@ -1,0 +1,223 @@
+"""Cloud SQL and secrets incidents beside the connector: what the database answered, and what no
+action can fix. Each row is an incident as production logs it (texts from docs/signatures.md,
+"Database connection errors as the client stacks write them"); none may end in a scale-up or a
+rollback that would not help, and each names its cause."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+
+S = DiagnosisSettings()
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+
+TOO_MANY = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: '
+            "FATAL:  sorry, too many clients already")
+MYSQL_TOO_MANY = "pymysql.err.OperationalError: (1040, 'Too many connections')"
+AUTH = ('psycopg2.OperationalError: connection to server on socket "/cloudsql/demo:us-central1:main-db/.s.PGSQL.5432" '
+        'failed: FATAL:  password authentication failed for user "app"')
+NOT_AUTHORIZED = ('failed to get instance: Refresh error: failed to get instance metadata (connection name = '
+                  '"demo:us-central1:main-db"): googleapi: Error 403: The client is not authorized to make this '
+                  'request., notAuthorized')
+READ_ONLY = "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction"
+RESTARTING = "FATAL:  the database system is starting up"
+LOST = "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')"
+ABORTED = ("[demo:us-central1:main-db] connection aborted - error reading from instance: read tcp "
+           "169.254.8.1:60699->10.20.0.3:3307: read: connection reset by peer")
+DIAL = "dial tcp 10.20.0.3:3307: i/o timeout"
+SECRET_GONE = ('Could not fetch secret "projects/1234/secrets/db-password/versions/3" for environment variable '
+               '"DB_PASSWORD". Instance startup will now abort: Secret Version [db-password/versions/3] is in '
+               "DESTROYED state.")
+SYSTEM = "run.googleapis.com/varlog/system"
+
+
+def quiet(e: Evidence) -> Evidence:
+    return (e.connector(max_instances=3).connector_metric("instances", -40, 5, 2)
+            .connector_metric("cpu", -40, 5, 0.3).connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
+
+
+def newly_saturated(e: Evidence) -> Evidence:
+    """At max instances and CPU-bound since the failures began (news, not a busy evening)."""
+    return (e.connector(max_instances=3).connector_metric("instances", -40, -12, 2)
+            .connector_metric("instances", -12, 5, 3).connector_metric("cpu", -40, -12, 0.3)
+            .connector_metric("cpu", -12, 5, 0.95).connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
+
+
+def serving(e: Evidence, failing: float = 20, code: str = "500", latency: float = 0.4) -> Evidence:
+    """One revision for 5 hours; from -12m, `failing` of every 60 requests a minute fail."""
+    return (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+            .latency(OLD, -90, -12, 0.2).requests(OLD, -12, 5, failing, code=code).latency(OLD, -12, 5, latency))
+
+
+def deployed(e: Evidence, at: float = -6, code: str = "500") -> Evidence:
+    """NEW took all traffic at `at`; OLD served cleanly before it; NEW fails 60 %."""
+    return (e.revision(OLD, -300, sql=(SQL,)).revision(NEW, at, sql=(SQL,)).traffic(**{NEW: 100})
+            .requests(OLD, -90, at, 40).latency(OLD, -90, at, 0.2).requests(NEW, at, 5, 14)
+            .requests(NEW, at, 5, 20, code=code).latency(NEW, at, 5, 0.5))
+
+
+CASES = {
+    "connection limit while the connector is newly saturated: the database answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, TOO_MANY, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="too many clients"),
+    "MySQL connection limit with a 30 s hang at a busy connector": dict(
+        build=lambda e: newly_saturated(serving(e, latency=30.1)).log(-5, MYSQL_TOO_MANY, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="too many clients"),
+    "dial timeouts and too many clients at a saturated connector: both causes, a person chooses": dict(
+        build=lambda e: (newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20)
+                         .log(-4, TOO_MANY, OLD, count=20)),
+        expect=Signature.INCONCLUSIVE, competing={"connector_saturation", "database_unreachable"},
+        names="too many clients"),
+    "password rotated on one side, retry storm on the connector": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, AUTH, OLD, count=30),
+        expect=Signature.DATABASE_UNREACHABLE, names="password authentication failed"),
+    "the database restarting (maintenance) while pools reconnect through a busy connector": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-2, RESTARTING, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="restarting"),
+    "the shared service account lost roles/cloudsql.client": dict(
+        build=lambda e: quiet(serving(e)).log(-6, NOT_AUTHORIZED, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="cloudsql.instances.connect"),
+    "storage full: the instance is read-only": dict(
+        build=lambda e: quiet(serving(e)).log(-5, READ_ONLY, OLD, count=30),
+        expect=Signature.DATABASE_UNREACHABLE, names="read-only"),
+    "a deploy in the minute of a failover that database/up missed: no rollback": dict(
+        build=lambda e: (quiet(deployed(e)).log(-4, LOST, NEW, count=10)
+                         .log(-4, ABORTED, NEW, count=10, log_id="run.googleapis.com/stdout", severity="DEFAULT")),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision's secret version destroyed under it: configuration, not a rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8, code="503")).log(-6, SECRET_GONE, NEW, count=6, log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    "the serving revision's secret version disabled: its new instances abort": dict(
+        build=lambda e: (quiet(serving(e, failing=12, code="503"))
+                         .log(-6, SECRET_GONE.replace("DESTROYED", "DISABLED"), OLD, count=6, log_id=SYSTEM)),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    "Cloud Run's own Cloud SQL connection timing out, the connector quiet: the database's path": dict(
+        build=lambda e: quiet(serving(e, latency=10)).log(
+            -5, "Cloud SQL connection failed. Please see https://cloud.google.com/sql/docs/postgres/connect-run for "
+                "additional details: connection to Cloud SQL instance at 10.20.0.3:3307 failed: timed out after 10s",
+            OLD, count=20, log_id=SYSTEM),
+        expect=Signature.DATABASE_UNREACHABLE),
+    # The connector's own case stays its own: dial timeouts, nothing answered.
+    "dial timeouts alone at a newly saturated connector are still the connector's": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_database_and_secret_incidents(case):
+    bundle = case["build"](Evidence()).bundle()
+    result = diagnose(bundle, S)
+    chosen = plan(result, bundle, S)
+    assert result.signature is case["expect"], result.summary
+    assert chosen.action == case.get("action"), chosen.reason
+    if "competing" in case:
+        assert set(result.competing) == case["competing"], result.summary
+    if "names" in case:
+        assert case["names"] in (result.summary + " " + result.recommendation).lower(), result.summary
+
+
+def test_the_refusal_is_evidence_against_the_connector():
+    """The connector rule says why it stood aside: the database's answers, cited as refuting it."""
+    bundle = newly_saturated(serving(Evidence(), code="503")).log(-5, TOO_MANY, OLD, count=25).bundle()
+    result = diagnose(bundle, S)
+    cited = [e for e in result.evidence if e.about == "database_unreachable" and "refusal" in e.threshold]
+    assert cited and cited[0].passed and "25x connection limit" in cited[0].observed
+    assert "scaling the connector would only bring more connections" in result.recommendation
+
+
+# --- who connects: a deploy that changed the service account, or a role taken from a shared one ------
+
+IAM_USER = 'FATAL: Cloud SQL IAM service account authentication failed for user "orders-v2@demo.iam"'
+SHARED, OTHER = "backend@demo.iam.gserviceaccount.com", "backend-v2@demo.iam.gserviceaccount.com"
+
+
+def redeployed(e: Evidence, old_account: str, new_account: str) -> Evidence:
+    """NEW (as `new_account`) took all traffic at -8m from OLD (as `old_account`), and fails 60 %."""
+    return (e.revision(OLD, -300, sql=(SQL,), service_account=old_account)
+            .revision(NEW, -8, sql=(SQL,), service_account=new_account).traffic(**{NEW: 100})
+            .requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2).requests(NEW, -8, 5, 14)
+            .requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.3))
+
+
+IDENTITY = {
+    "a new revision running as an account without roles/cloudsql.client: the deploy's own, rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(
+            -6, NOT_AUTHORIZED, NEW, count=20, log_id="run.googleapis.com/stdout", severity="DEFAULT"),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a new revision running as an account that is no IAM database user: rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, IAM_USER, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the shared account lost the role just after a deploy: the old revision would fail too": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, NOT_AUTHORIZED, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a password refusal after a deploy does not depend on the account: a person chooses": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, AUTH, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+}
+
+
+@pytest.mark.parametrize("case", IDENTITY.values(), ids=IDENTITY.keys())
+def test_who_connects(case):
+    test_database_and_secret_incidents(case)
+
+
+# --- an alert on the Cloud SQL instance is not cleared by its users' clean requests alone -----------
+
+from shared.diagnosis.evidence import AlertContext   # noqa: E402
+
+SQL_UP_ALERT = AlertContext(policy="main-db is down", metric_type="cloudsql.googleapis.com/database/up",
+                            resource_type="cloudsql_database", comparison="COMPARISON_LT", threshold=1,
+                            condition_kind="threshold")
+CONNECTIONS_ALERT = AlertContext(policy="main-db connections near max",
+                                 metric_type="cloudsql.googleapis.com/database/postgresql/num_backends",
+                                 resource_type="cloudsql_database", comparison="COMPARISON_GT", threshold=450,
+                                 condition_kind="threshold")
+
+
+def clean_user(e: Evidence) -> Evidence:
+    """A user of the instance whose requests stay clean and fast throughout (a cache, a quiet hour)."""
+    return quiet(e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+                 .latency(OLD, -90, 5, 0.2))
+
+
+INSTANCE_ALERTS = {
+    "database/up still 0 while the users serve cleanly: not healthy, the database is down": dict(
+        build=lambda e: clean_user(e).sql_up(-40, -3, 0).sql_up(-3, 5, 0), alert=SQL_UP_ALERT,
+        expect=Signature.DATABASE_UNREACHABLE),
+    "database/up back at 1 since the incident started, users clean: healthy": dict(
+        build=lambda e: clean_user(e).sql_up(-40, -3, 1).sql_up(-3, -1, 0).sql_up(-1, 5, 1), alert=SQL_UP_ALERT,
+        expect=Signature.HEALTHY),
+    "a connections alert on the instance, users clean: not judged (Runwarden does not read connections)": dict(
+        build=lambda e: clean_user(e).sql_up(-40, 5, 1), alert=CONNECTIONS_ALERT,
+        expect=Signature.INCONCLUSIVE, names="does not read"),
+}
+
+
+@pytest.mark.parametrize("case", INSTANCE_ALERTS.values(), ids=INSTANCE_ALERTS.keys())
+def test_an_alert_on_the_instance(case):
+    bundle = case["build"](Evidence()).bundle().model_copy(update={"alert": case["alert"]})
+    result = diagnose(bundle, S)
+    assert result.signature is case["expect"], result.summary
+    assert plan(result, bundle, S).action is None
+    if "names" in case:
+        assert case["names"] in result.summary, result.summary
+
+
+def test_a_deploy_that_raised_max_instances_is_named_at_the_connection_limit():
+    """The connection limit right after a deploy that raised max instances from 10 to 40: the deploy
+    and the database compete (no rollback alone), and the database's finding says what the deploy
+    changed, so a person can weigh sending traffic back."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,), max_instances=10).revision(NEW, -8, sql=(SQL,), max_instances=40)
+         .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
+         .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.4))
+    bundle = quiet(e).log(-6, TOO_MANY, NEW, count=20).bundle()
+    result = diagnose(bundle, S)
+    assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
+    assert plan(result, bundle, S).action is None
+    assert "raised max instances from 10 (backend-00001-abc) to 40" in result.summary, result.summary
