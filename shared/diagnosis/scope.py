@@ -95,8 +95,14 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
     # A user on which the telling cause competes with another (a deploy, say) leaves the cause in doubt
     # for the shared resource too: a person chooses.
     torn = [r for r in results if telling.value in r.diagnosis.competing]
+    if hits and target.kind is TargetKind.CONNECTOR:
+        # Another user reaching the database through the same connector and finding it failing
+        # (refusing, down, at its connection limit) says the path may not be the bottleneck: more
+        # connector capacity would only bring the database more connections. A person chooses.
+        failing = [r for r in results if r.diagnosis.signature is Signature.DATABASE_UNREACHABLE]
+        torn += [r for r in (hits + failing if failing else []) if r not in torn]
     if torn:
-        competing = tuple(dict.fromkeys(c for r in torn for c in r.diagnosis.competing))
+        competing = tuple(dict.fromkeys(c for r in torn for c in (r.diagnosis.competing or (r.diagnosis.signature.value,))))
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=competing,
                          summary=f"{lead}; on {', '.join(_short(r.service) for r in torn)} causes compete: "
                                  + " | ".join(r.diagnosis.summary for r in torn),

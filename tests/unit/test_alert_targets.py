@@ -144,3 +144,21 @@ def test_a_user_torn_between_saturation_and_a_deploy_leaves_it_to_a_person():
 
     assert d.signature is Signature.INCONCLUSIVE and primary is None
     assert set(d.competing) == {"bad_revision", "connector_saturation"}
+
+
+def test_a_saturated_connector_is_not_scaled_while_another_user_finds_the_database_failing_through_it():
+    """One user waits on the path (saturation), another reaches the database and is refused (its
+    connection limit, say): more connector capacity would only bring the database more connections."""
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, primary = combine(target, [_result("a", Signature.CONNECTOR_SATURATION, subject=CONN),
+                                  _result("b", Signature.DATABASE_UNREACHABLE)])
+
+    assert d.signature is Signature.INCONCLUSIVE and primary is None
+    assert set(d.competing) == {"connector_saturation", "database_unreachable"}
+    assert "a connector_saturation" in d.summary and "b database_unreachable" in d.summary
+
+
+def test_a_failing_database_alone_does_not_make_a_connector_alert_torn():
+    target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
+    d, _ = combine(target, [_result("a", Signature.HEALTHY), _result("b", Signature.DATABASE_UNREACHABLE)])
+    assert d.signature is Signature.INCONCLUSIVE and not d.competing
