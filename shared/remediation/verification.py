@@ -35,7 +35,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget
 from shared.ports import ClaimRecord
-from shared.remediation import intents
+from shared.remediation import intents, judging
 from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
@@ -44,7 +44,6 @@ from shared.remediation.kept_reports import KEPT_IN, KeptReports, escalated, esc
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
                                         ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord, stored_key,
                                         text_field)
-from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
@@ -117,36 +116,33 @@ class Sweep:
                [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
 
     def _judge(self, record: ActionRecord) -> Outcome | None:
+        """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
         if record.state is ActionState.UNDOING:
             return self._undo(record, "a previous undo did not finish")
-        verdict, why = self._health(record)
-        if verdict == "healthy":
+        step = judging.next_step(record, self._health(record), self.now, self.config.verification)
+        if step.kind is judging.StepKind.VERIFY:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
-                                f"{record.action} verified: {why}")
-        if self.now < record.deadline_at:
+                                f"{record.action} verified: {step.why}")
+        if step.kind is judging.StepKind.WAIT:
             return None  # not yet: the next sweep looks again
-        if record.action == "rollback_traffic" and record.reversible:
+        if step.kind is judging.StepKind.UNDO:
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
-            return self._undo(record, why)
-        return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
-                            f"{record.action} did not make the service healthy by the deadline ({why}); "
-                            f"{'it cannot be undone' if not record.reversible else 'not undone'}: a person must look",
-                            note=why)
+            return self._undo(record, step.why)
+        return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, step.why,
+                            note=step.why)
 
-    def _health(self, record: ActionRecord) -> tuple[str, str]:
-        if record.incident_closed_at and record.incident_closed_at >= record.applied_at:
-            return "healthy", f"the incident closed at {record.incident_closed_at:%H:%M:%S}"
+    def _health(self, record: ActionRecord) -> judging.Health:
+        """The action's standing on evidence collected since it settled. A closed incident is cited,
+        never taken as recovery alone (shared/remediation/judging.py says why)."""
+        closed = record.incident_closed_at if record.incident_closed_at and \
+            record.incident_closed_at >= record.applied_at else None
         try:
             bundle = collect(record.service, record.settle_at, self.adapters.readers(), self.config.diagnosis,
                              self.now)
         except PermanentError as exc:
-            return "unknown", f"cannot read the evidence: {exc}"
-        diagnosis = diagnose(bundle, self.config.diagnosis)
-        if diagnosis.signature is Signature.HEALTHY:
-            return "healthy", diagnosis.summary
-        return ("unknown" if diagnosis.signature is Signature.INCONCLUSIVE else "unhealthy",
-                f"{diagnosis.signature.value}: {diagnosis.summary}")
+            return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        return judging.judge(record, bundle, diagnose(bundle, self.config.diagnosis), self.config.diagnosis, closed)
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         action = get_action("restore_traffic")
