@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
-from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
+from shared.diagnosis.scope import alert_context, combine, diagnose_service, service_for_host, users
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
@@ -300,7 +300,7 @@ class _AlertRun:
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
-                    timeline=self.timeline, message_id=self.message_id)
+                    timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident))
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
         duplicate = self.duplicate(gate, service, prior=prior)

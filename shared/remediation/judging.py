@@ -32,9 +32,11 @@ from datetime import datetime
 from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import EvidenceBundle
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle
 from shared.diagnosis.facts import Facts, hms
-from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
 from shared.remediation.records import ActionRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
@@ -67,10 +69,27 @@ class Step:
     why: str = ""
 
 
-def judge(record: ActionRecord, bundle: EvidenceBundle, diagnosis: Diagnosis, settings: DiagnosisSettings,
+def alert_bar(alert: AlertContext | None, settings: DiagnosisSettings) -> AlertContext | None:
+    """The alert whose bar `healthy` is judged at after the action: the action's alert when the health
+    check judges its condition (health_bar.py: a 5xx or 429 share or count, a p99 above a threshold),
+    so a fix is not called healthy at a looser bar than the alert that paged (0.5 % 5xx, 2 s p99).
+    Otherwise (no alert, or one the check cannot judge: memory, a log match, a query, an uptime check)
+    None: the settings' defaults, as for a diagnosis with no alert."""
+    if alert is None:
+        return None
+    bar = health_bar(alert, settings)
+    return alert if bar.judged and not bar.saw_failure_needed else None
+
+
+def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
           closed_at: datetime | None = None) -> Health:
-    """The action's standing on one evidence bundle collected since it settled, and the diagnosis of it.
-    `closed_at`: when the incident's CLOSED notification came, if one did (cited, never enough alone)."""
+    """The action's standing on one evidence bundle collected since it settled (with no alert: the
+    action's own is put in here, `alert_bar`), diagnosed here. `closed_at`: when the incident's CLOSED
+    notification came, if one did (cited, never enough alone)."""
+    alert = alert_bar(record.alert, settings)
+    if alert is not None:
+        bundle = bundle.model_copy(update={"alert": alert})
+    diagnosis = diagnose(bundle, settings)
     changed = target_changed(record, bundle)
     if changed is not None:
         return changed

@@ -1,9 +1,13 @@
 """The verification sweep: a function must not sit and wait, so actions are judged later.
 
-For each pending action, once its settle time has passed:
-- healthy on live data (or the incident's CLOSED notification came) -> verified;
-- still not healthy by the deadline -> a traffic rollback is undone through the gate
-  (restore_traffic puts back the recorded split) and escalated; anything else is escalated;
+For each pending action, once its settle time has passed, judged on live evidence read since then
+(shared/remediation/judging.py, pure):
+- the target no longer shows the action's change -> escalated, nothing written;
+- healthy on live data, at the bar of the alert that led to it -> verified (a CLOSED notification
+  alone is not enough);
+- failing by the deadline -> a traffic rollback is undone through the gate (restore_traffic puts
+  back the recorded split) and escalated, by a sweep on time; anything else is escalated;
+- not verifiable by the deadline -> escalated, nothing undone;
 - otherwise it waits for the next sweep.
 Each transition is a guarded update of the action record, so two sweeps never both act on one.
 Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
@@ -31,7 +35,6 @@ from shared.remediation.actions.restore_traffic import RestoreTrafficParams
 from shared.diagnosis.collection import collect
 from shared.clock import skew_safe_lease
 from shared.config import Config
-from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget
 from shared.ports import ClaimRecord
@@ -142,7 +145,7 @@ class Sweep:
                              self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
-        return judging.judge(record, bundle, diagnose(bundle, self.config.diagnosis), self.config.diagnosis, closed)
+        return judging.judge(record, bundle, self.config.diagnosis, closed)
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         action = get_action("restore_traffic")

@@ -40,13 +40,13 @@ def recovery(world: World, until: str = "+12m") -> None:
 """)
 
 
-def still_failing(world: World, until: str = "+18m", errors: int = 20) -> None:
-    """After the rollback, the known-good revision fails too: `errors` of its 40 requests a minute are 5xx."""
+def still_failing(world: World, until: str = "+18m", errors: int = 20, total: int = 40) -> None:
+    """After the rollback, the known-good revision fails too: `errors` of its `total` requests a minute are 5xx."""
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
     labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +2m, to: {until}, every: 60s, value: {40 - errors}}}]
+    points: [{{from: +2m, to: {until}, every: 60s, value: {total - errors}}}]
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
     labels: {{response_code_class: 5xx, response_code: "500"}}
@@ -197,6 +197,25 @@ def test_a_healthy_service_someone_else_changed_is_not_verified_as_the_rollbacks
     [outcome] = rolled_back.command({"command": "sweep"})
 
     assert outcome.status.value == "escalated" and "no longer serves as the rollback left it" in outcome.reason
+
+
+def test_a_rollback_is_verified_at_the_bar_of_the_alert_that_led_to_it(world):
+    """The policy pages at 0.5 % 5xx. After the rollback 0.8 % still fail: the alert's condition holds.
+    Before, the sweep judged at the settings' 1 % and said `verified` while the incident stayed open."""
+    from sandbox.scenarios import resolve_scenario
+    from tests.integration.world import event
+
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"]["threshold_value"] = "0.005"
+    assert world.handle(event(json.dumps(notification).encode(), "1")).status.value == "applied"
+    still_failing(world, errors=2, total=250)       # 0.8 %: clean at 1 %, failing at 0.5 %
+    world.at(12)
+    assert world.command({"command": "sweep"}) == []        # not healthy at the alert's bar: waits
+    world.at(18)
+    [outcome] = world.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100}
 
 
 def test_a_sweep_hours_late_does_not_undo_on_a_failure_of_now(rolled_back):
