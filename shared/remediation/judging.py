@@ -172,6 +172,30 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
     return None
 
 
+def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:
+    """One standing from every service a connector change serves (the recorded service first): the
+    change is verified only when all of them are healthy, as the connector's alert closes only when
+    all of its users recover; changed (the connector itself) or failing on any one of them says so;
+    anything else is unclear. One service alone is its own standing. `caveat`: managed services not
+    looked at (past the fan-out limit), named in a verdict."""
+    if len(judged) == 1 and not caveat:
+        return judged[0][1]
+    for kind in (HealthKind.CHANGED, HealthKind.FAILING, HealthKind.UNCLEAR):
+        hit = [(s, h) for s, h in judged if h.kind is kind]
+        if hit:
+            others = [f"{_short(s)}: {h.kind.value}" for s, h in judged if h.kind is not kind]
+            why = "; ".join(f"{_short(s)}: {h.why}" for s, h in hit)
+            return Health(kind, why + (f" (also {', '.join(others)})" if others else "")
+                          + (f" [{caveat}]" if caveat else ""))
+    return Health(HealthKind.HEALTHY, "every service behind the connector is healthy on live data since the action "
+                                      "settled: " + "; ".join(f"{_short(s)}: {h.why}" for s, h in judged)
+                  + (f" [{caveat}]" if caveat else ""))
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
 def next_step(record: ActionRecord, health: Health, now: datetime, settings: VerificationSettings) -> Step:
     if health.kind is HealthKind.HEALTHY:
         return Step(StepKind.VERIFY, health.why)

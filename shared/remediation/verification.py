@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams
-from shared.diagnosis.collection import collect
+from shared.diagnosis.collection import collect, users_of
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
@@ -136,13 +136,30 @@ class Sweep:
                             note=step.why)
 
     def _health(self, record: ActionRecord) -> judging.Health:
-        """The action's standing on evidence collected since it settled. A closed incident is cited,
-        never taken as recovery alone (shared/remediation/judging.py says why)."""
+        """The action's standing on evidence collected since it settled: of its service, and for a
+        connector change of every managed service whose serving revision uses the connector now
+        (judging.combine). A closed incident is cited, never taken as recovery alone
+        (shared/remediation/judging.py says why)."""
         closed = record.incident_closed_at if record.incident_closed_at and \
             record.incident_closed_at >= record.applied_at else None
         try:
-            bundle = collect(record.service, record.settle_at, self.adapters.readers(), self.config.diagnosis,
-                             self.now)
+            readers = self.adapters.readers()
+            services, unread, caveat = [record.service], [], ""
+            if record.action == "scale_connector":
+                found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
+                                 connector=record.target)
+                services += [s for s in found.services if s != record.service]
+                unread = [(name, judging.Health(judging.HealthKind.UNCLEAR, "cannot be read, so whether it uses the "
+                                                "connector is not known")) for name in found.unreadable]
+                caveat = f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else ""
+        except PermanentError as exc:
+            return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        judged = [(service, self._health_of(record, service, readers, closed)) for service in services]
+        return judging.combine(judged + unread, caveat)
+
+    def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None) -> judging.Health:
+        try:
+            bundle = collect(service, record.settle_at, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         return judging.judge(record, bundle, self.config.diagnosis, closed)

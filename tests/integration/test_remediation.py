@@ -568,6 +568,61 @@ def test_a_connector_alert_acts_once_on_the_connector_for_all_its_services(stand
     assert world.standins.run.count("UpdateService") == 0
 
 
+def _serves(world: World, service: str, revision: str, ok: int, failing: int) -> None:
+    """From +3m on, `service` answers `ok` requests a minute cleanly and fast, and `failing` with 503."""
+    extra = yaml.safe_load(f"""
+name: later
+project: shop-prod
+region: europe-west1
+timeseries:
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: {service}, revision_name: {revision}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +14m, every: 60s, value: {ok}}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: {service}, revision_name: {revision}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +14m, every: 60s, value: {{samples: [[60, 40]]}}}}]
+""" + (f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: {service}, revision_name: {revision}}}}}
+    labels: {{response_code_class: 5xx, response_code: "503"}}
+    points: [{{from: +3m, to: +14m, every: 60s, value: {failing}}}]
+""" if failing else ""))
+    seed(world.standins, Scenario.model_validate(extra), world.anchor)
+
+
+@pytest.mark.parametrize("still_failing_service", ["orders", "payments", None])
+def test_a_shared_connectors_change_is_verified_only_when_every_service_behind_it_recovered(
+        standin_env, firestore, pubsub, project_id, anchor, still_failing_service):
+    """Before, the sweep judged the one service that stood for the connector: with the other still
+    answering 30 % 503, it said `verified`."""
+    from sandbox.scenarios import resolve_scenario
+
+    shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
+    world = World.for_scenario(resolve_scenario("connector_alert_shared"), standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"bounds": parse_config({
+        "project": project_id, "outcomes_topic": world.outcomes_topic,
+        "bounds": {"connectors": [{"name": shared, "allow_one_way": True}]}}).bounds})
+    world.seed("connector_alert_shared")
+    assert world.handle(world.alert("connector_alert_shared")).status.value == "applied"
+    for service, revision, ok in (("orders", "orders-00041-mup", 200), ("payments", "payments-00017-vaz", 60)):
+        _serves(world, service, revision, ok, ok // 2 if service == still_failing_service else 0)
+    world.at(12)
+
+    outcomes = world.command({"command": "sweep"})
+
+    if still_failing_service is None:
+        [outcome] = outcomes
+        assert outcome.status.value == "verified" and "every service behind the connector" in outcome.reason
+    else:
+        assert outcomes == [], outcomes[0].reason      # not verified: waits for the deadline
+        world.at(18)
+        [outcome] = world.command({"command": "sweep"}, message_id="c2")
+        assert outcome.status.value == "escalated" and still_failing_service in outcome.reason, outcome.reason
+
+
 def _publish_fails_once(world: World, act) -> None:
     """`act` with the next outcome publish failing (Pub/Sub unavailable): the sweep raises, so that
     Pub/Sub delivers it again. Later publishes pass."""

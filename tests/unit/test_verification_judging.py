@@ -10,7 +10,7 @@ import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
-from shared.remediation.judging import HealthKind, StepKind, judge, next_step
+from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step
 from shared.remediation.records import ActionRecord
 from tests.unit.builders import CONNECTOR, SERVICE, Evidence, at
 
@@ -158,3 +158,26 @@ def test_healthy_is_judged_at_the_bar_of_the_alert_that_led_to_the_action(name, 
     record = rollback().model_copy(update={"alert": alert})
     judged, then = verdict(record, evidence)
     assert then.kind is step, judged.why
+
+
+H, F, U, C = (Health(HealthKind.HEALTHY, "fine"), Health(HealthKind.FAILING, "503s"),
+              Health(HealthKind.UNCLEAR, "no data"), Health(HealthKind.CHANGED, "put back"))
+
+COMBINED = [
+    ("one service is its own standing", [("orders", U)], "", HealthKind.UNCLEAR),
+    ("all healthy", [("orders", H), ("payments", H)], "", HealthKind.HEALTHY),
+    ("one still failing", [("orders", H), ("payments", F)], "", HealthKind.FAILING),
+    ("one without data", [("orders", H), ("payments", U)], "", HealthKind.UNCLEAR),
+    ("the connector put back outranks the rest", [("orders", F), ("payments", C)], "", HealthKind.CHANGED),
+    ("healthy, with services not looked at: said", [("orders", H)], "3 managed service(s) not looked at",
+     HealthKind.HEALTHY),
+]
+
+
+@pytest.mark.parametrize("name,judged,caveat,kind", COMBINED, ids=[c[0] for c in COMBINED])
+def test_a_connector_change_stands_on_every_service_behind_it(name, judged, caveat, kind):
+    combined = combine(judged, caveat)
+    assert combined.kind is kind
+    assert caveat in combined.why
+    if len(judged) > 1 and kind is not HealthKind.HEALTHY:
+        assert all(service in combined.why for service, _ in judged), combined.why
