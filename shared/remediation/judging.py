@@ -145,12 +145,18 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
     change is still being made (a connector UPDATING); None when it shows it, or cannot be checked."""
     if record.action == "rollback_traffic":
         to = str(record.params.get("to_revision") or "")
-        serving = {t.revision: t.percent for t in bundle.service.traffic_statuses if t.revision and t.percent}
-        if to and serving and serving.get(to) != 100:
-            now = ", ".join(f"{r} {p}%" for r, p in sorted(serving.items()))
-            return Health(HealthKind.CHANGED, f"{bundle.service.short_name} no longer serves as the rollback left it "
-                                              f"({to} 100%): it serves {now} now, a change made since by someone "
-                                              "else; its health is no longer the rollback's doing")
+        service = bundle.service
+        # As the pin's reminder reads it (verification._remind): LATEST in the spec, another revision
+        # given traffic in the spec (a change still reconciling shows there first), or the status.
+        moved = (any(t.revision is None and t.percent for t in service.traffic)
+                 or any(t.percent and t.revision != to for t in service.traffic)
+                 or (any(t.revision and t.percent for t in service.traffic_statuses)
+                     and service.serving_percent(to) != 100))
+        if to and moved:
+            now = ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" for t in service.traffic if t.percent)
+            return Health(HealthKind.CHANGED, f"{service.short_name} no longer serves as the rollback left it "
+                                              f"({to} 100%): its traffic is {now} now, a change made since by "
+                                              "someone else; its health is no longer the rollback's doing")
     if record.action == "scale_connector":
         connector = bundle.connector
         if connector is None or connector.name != record.target:

@@ -80,6 +80,10 @@ CASES = [
      "p99"),
     ("helped, 5% 5xx left", rollback(), served(11, ok=38, errors=2), None, HealthKind.UNCLEAR, StepKind.ESCALATE,
      "not failing as before"),
+    ("cold start: 429s that cleared before the window", rollback(),
+     served(8, ok=30).requests(OLD, -5, 2, 10, "429"), None, HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("cold start: 429s still in the window, before the deadline", rollback(),
+     served(5, ok=30).requests(OLD, -5, 2, 10, "429"), None, HealthKind.UNCLEAR, StepKind.WAIT, ""),
     ("cold start: 429s at 5%", rollback(), served(11, ok=38, errors=2, code="429"), None, HealthKind.UNCLEAR,
      StepKind.ESCALATE, "not undone"),
     ("a person moved traffic since, healthy", rollback(), served(6, split={OLD: 50, NEW: 50}), None,
@@ -181,3 +185,16 @@ def test_a_connector_change_stands_on_every_service_behind_it(name, judged, cave
     assert caveat in combined.why
     if len(judged) > 1 and kind is not HealthKind.HEALTHY:
         assert all(service in combined.why for service, _ in judged), combined.why
+
+
+def test_a_pin_released_to_latest_since_is_a_change_even_when_the_status_names_no_revision():
+    """`gcloud run services update-traffic --to-latest` after the rollback; whether a LATEST traffic
+    status names its revision is not documented (docs/api-contracts.md), so the spec decides."""
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+
+    latest = (TrafficTarget(type=TrafficType.LATEST, percent=100),)
+    bundle = served(6).bundle()
+    bundle = bundle.model_copy(update={"incident_started_at": at(0), "service": bundle.service.model_copy(
+        update={"traffic": latest, "traffic_statuses": latest})})
+    health = judge(rollback(), bundle, SETTINGS)
+    assert health.kind is HealthKind.CHANGED and "LATEST 100%" in health.why
