@@ -96,8 +96,10 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     closed = (f"; the incident closed at {hms(closed_at)}, which alone does not show recovery (an incident also "
               "closes when its data stops, or by hand)") if closed_at else ""
     if diagnosis.signature is Signature.HEALTHY:
-        return Health(HealthKind.HEALTHY, diagnosis.summary + (f" (the incident closed at {hms(closed_at)})"
-                                                               if closed_at else ""))
+        cited = "; ".join(f"{e.observed} ({e.threshold})" for e in diagnosis.evidence
+                          if e.about == Signature.HEALTHY.value and e.passed)
+        return Health(HealthKind.HEALTHY, f"healthy on live data since the action settled: {cited}"
+                      + (f"; the incident closed at {hms(closed_at)}" if closed_at else ""))
     facts = Facts(bundle, settings)
     stale = _unclear_data(facts, record)
     if stale:
