@@ -28,7 +28,7 @@ Two questions, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
@@ -86,13 +86,13 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     """The action's standing on one evidence bundle collected since it settled (with no alert: the
     action's own is put in here, `alert_bar`), diagnosed here. `closed_at`: when the incident's CLOSED
     notification came, if one did (cited, never enough alone)."""
+    changed = target_changed(record, bundle)
+    if changed is not None:
+        return changed
     alert = alert_bar(record.alert, settings)
     if alert is not None:
         bundle = bundle.model_copy(update={"alert": alert})
     diagnosis = diagnose(bundle, settings)
-    changed = target_changed(record, bundle)
-    if changed is not None:
-        return changed
     closed = (f"; the incident closed at {hms(closed_at)}, which alone does not show recovery (an incident also "
               "closes when its data stops, or by hand)") if closed_at else ""
     if diagnosis.signature is Signature.HEALTHY:
@@ -222,10 +222,11 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
                 "the service as it is now" if late else "not undone")
         return Step(StepKind.ESCALATE, f"{record.action} did not make the service healthy by the deadline "
                                        f"({health.why}); {kept}: a person must look")
-    return Step(StepKind.ESCALATE, f"{record.action} could not be verified by the deadline ({health.why}); "
-                                   f"{'kept in place, not undone: an undo needs evidence that it failed' if record.reversible else 'it cannot be undone'}"
-                                   "; a person must look")
+    kept = ("kept in place, not undone: an undo needs evidence that it failed" if record.reversible else
+            "it cannot be undone")
+    return Step(StepKind.ESCALATE, f"{record.action} could not be verified by the deadline ({health.why}); {kept}; "
+                                   "a person must look")
 
 
-def _minutes(delta) -> str:
+def _minutes(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 60:.0f} min"
