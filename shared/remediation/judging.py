@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget
 from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.diagnose import diagnose
@@ -146,19 +146,9 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
     """`changed` when the live target no longer shows the action's change; `unclear` while the
     change is still being made (a connector UPDATING); None when it shows it, or cannot be checked."""
     if record.action == "rollback_traffic":
-        to = str(record.params.get("to_revision") or "")
-        service = bundle.service
-        # As the pin's reminder reads it (verification._remind): LATEST in the spec, another revision
-        # given traffic in the spec (a change still reconciling shows there first), or the status.
-        moved = (any(t.revision is None and t.percent for t in service.traffic)
-                 or any(t.percent and t.revision != to for t in service.traffic)
-                 or (any(t.revision and t.percent for t in service.traffic_statuses)
-                     and service.serving_percent(to) != 100))
-        if to and moved:
-            now = ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" for t in service.traffic if t.percent)
-            return Health(HealthKind.CHANGED, f"{service.short_name} no longer serves as the rollback left it "
-                                              f"({to} 100%): its traffic is {now} now, a change made since by "
-                                              "someone else; its health is no longer the rollback's doing")
+        moved = traffic_moved(record, bundle.service)
+        if moved:
+            return Health(HealthKind.CHANGED, f"{moved}; its health is no longer the rollback's doing")
     if record.action == "scale_connector":
         connector = bundle.connector
         if connector is None or connector.name != record.target:
@@ -178,6 +168,41 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
                           + "; changed since (a person, Terraform) or its update failed, so the services' health is "
                             "no longer the action's doing")
     return None
+
+
+def traffic_moved(record: ActionRecord, service: Service) -> str:
+    """Why the service no longer serves as the rollback left it (all traffic to its revision), or "".
+    Read as the pin's reminder reads it (verification._remind): LATEST in the spec, another revision
+    given traffic in the spec (a change still reconciling shows there first), or the status."""
+    to = str(record.params.get("to_revision") or "")
+    moved = (any(t.revision is None and t.percent for t in service.traffic)
+             or any(t.percent and t.revision != to for t in service.traffic)
+             or (any(t.revision and t.percent for t in service.traffic_statuses) and service.serving_percent(to) != 100))
+    if not to or not moved:
+        return ""
+    return (f"{service.short_name} no longer serves as the rollback left it ({to} 100%): its traffic is "
+            f"{_split(service.traffic)} now, a change made since by someone else")
+
+
+def undo_overtaken(record: ActionRecord, service: Service) -> str:
+    """For an undo left unfinished (the record still `undoing`): why writing it now would overwrite
+    someone else's change, or "". Traffic as the rollback left it: the undo has not landed; as the
+    recorded split before it: it landed (finishing it writes the same split again); anything else:
+    a person moved it since."""
+    if not traffic_moved(record, service):
+        return ""
+    before = sorted((t.get("revision") or "LATEST", t.get("percent", 0))
+                    for t in record.before.get("traffic", []) if t.get("percent"))
+    now = sorted((t.revision or "LATEST", t.percent) for t in service.traffic if t.percent)
+    if now == before:
+        return ""
+    return (f"{service.short_name} serves neither as the rollback left it nor as the undo would restore it "
+            f"({', '.join(f'{r} {p}%' for r, p in before)}): its traffic is {_split(service.traffic)} now, a change "
+            "made since by someone else")
+
+
+def _split(traffic: tuple[TrafficTarget, ...]) -> str:
+    return ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" for t in traffic if t.percent)
 
 
 def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:

@@ -121,6 +121,15 @@ class Sweep:
     def _judge(self, record: ActionRecord) -> Outcome | None:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
         if record.state is ActionState.UNDOING:
+            try:
+                overtaken = judging.undo_overtaken(record, self.adapters.run.get_service(record.service))
+            except PermanentError:
+                overtaken = ""      # not readable: the gate's own write meets the same refusal and reports it
+            if overtaken:   # a person moved traffic while the undo was unfinished: theirs stands
+                reason = (f"{record.action} did not help, and its undo did not finish; it is not finished now: "
+                          f"{overtaken}; nothing written, a person must judge the service as it is now")
+                return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                                    reason, note=reason)
             return self._undo(record, "a previous undo did not finish")
         step = judging.next_step(record, self._health(record), self.now, self.config.verification)
         if step.kind is judging.StepKind.VERIFY:

@@ -218,6 +218,34 @@ def test_a_rollback_is_verified_at_the_bar_of_the_alert_that_led_to_it(world):
     assert world.serving() == {OLD: 100}
 
 
+def test_an_unfinished_undo_is_not_finished_over_a_persons_change(rolled_back):
+    """A sweep moved the rollback to `undoing` and died before the write; meanwhile a person sent half
+    the traffic to a fixed revision. Before, the next sweep finished the undo over their change."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    rolled_back.at(40)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "did not finish" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 50, NEW: 50}
+    assert rolled_back.standins.run.count("UpdateService") == 1
+
+
+def test_an_unfinished_undo_is_finished_when_nobody_moved_the_traffic(rolled_back):
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.at(40)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "undone", outcome.reason
+    assert rolled_back.serving() == {NEW: 100}
+
+
 def test_a_sweep_hours_late_does_not_undo_on_a_failure_of_now(rolled_back):
     still_failing(rolled_back, until="+200m")
     rolled_back.at(195)

@@ -198,3 +198,25 @@ def test_a_pin_released_to_latest_since_is_a_change_even_when_the_status_names_n
         update={"traffic": latest, "traffic_statuses": latest})})
     health = judge(rollback(), bundle, SETTINGS)
     assert health.kind is HealthKind.CHANGED and "LATEST 100%" in health.why
+
+
+def _service(**split: int):
+    from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
+    targets = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r.replace("_", "-"), percent=p)
+                    for r, p in split.items())
+    return Service(name=SERVICE, generation=4, traffic=targets, traffic_statuses=targets)
+
+
+UNFINISHED = [
+    ("as the rollback left it: the undo has not landed", _service(backend_00001_abc=100), False),
+    ("as recorded before: the undo landed", _service(backend_00002_xyz=100), False),
+    ("a person's split", _service(backend_00001_abc=50, backend_00002_xyz=50), True),
+]
+
+
+@pytest.mark.parametrize("name,service,overtaken", UNFINISHED, ids=[u[0] for u in UNFINISHED])
+def test_an_unfinished_undo_is_finished_only_over_runwardens_own_state(name, service, overtaken):
+    from shared.remediation.judging import undo_overtaken
+    record = rollback().model_copy(update={"before": {"traffic": [
+        {"type": "REVISION", "revision": NEW, "percent": 100, "tag": ""}]}})
+    assert bool(undo_overtaken(record, service)) is overtaken
