@@ -796,7 +796,9 @@ class Gate:
                               settle_at=now + timedelta(seconds=v.settle_seconds),
                               deadline_at=now + timedelta(seconds=v.deadline_seconds),
                               command_id=manual.command_id if manual else "",
-                              requested_by=manual.requested_by if manual else "", alert=self.alert)
+                              requested_by=manual.requested_by if manual else "",
+                              # Its bar is all the sweep reads: not the documentation (up to 8 KB).
+                              alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None)
         writes = [RecordWrite(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})]
         pinned_to = getattr(params, "to_revision", None)
         if action.name == "rollback_traffic" and pinned_to:
