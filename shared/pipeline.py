@@ -605,9 +605,9 @@ def own_rollback(records: list[dict[str, Any]] | None, state: StateStore, bundle
     the revision it took traffic from (which no rule explains once that revision serves nothing: a
     second policy on the same failure, a latency policy beside a 5xx one). Only for an alert the
     health check can judge (health_bar.py): the sweep verifies the rollback with that check on live
-    data by its deadline, and undoes and escalates it if the service is not healthy, so a person
-    hears of a failure that outlived it. `records`: the service's action records if already read
-    (read here otherwise). None otherwise."""
+    data by its deadline, and escalates it if the service is not healthy (undoing it if the service
+    still fails: docs/behaviour.md, "Judging an action"), so a person hears of a failure that
+    outlived it. `records`: the service's action records if already read (read here otherwise). None otherwise."""
     if not health_bar(bundle.alert, settings).judged:
         return None
     service, now = bundle.service.name, bundle.collected_at
@@ -625,8 +625,8 @@ def own_rollback(records: list[dict[str, Any]] | None, state: StateStore, bundle
                 f"{record.params.get('to_revision', '?')}, for incident {record.incident_id} at "
                 f"{record.applied_at:%H:%M:%S}); this alert's evidence holds {failed:.0f} 5xx of {source} from before "
                 "that rollback, which no rule explains once it serves nothing: most likely the same failure. The sweep "
-                f"verifies the rollback on live data by {record.deadline_at:%H:%M:%S}, and undoes and escalates it if "
-                "the service is not healthy")
+                f"verifies the rollback on live data by {record.deadline_at:%H:%M:%S}, and escalates it if the service "
+                "is not healthy by then, undoing it if the service still fails")
     return None
 
 

@@ -177,7 +177,8 @@ def traffic_moved(record: ActionRecord, service: Service) -> str:
     to = str(record.params.get("to_revision") or "")
     moved = (any(t.revision is None and t.percent for t in service.traffic)
              or any(t.percent and t.revision != to for t in service.traffic)
-             or (any(t.revision and t.percent for t in service.traffic_statuses) and service.serving_percent(to) != 100))
+             or (any(t.revision and t.percent for t in service.traffic_statuses)
+                 and service.serving_percent(to) != 100))
     if not to or not moved:
         return ""
     return (f"{service.short_name} no longer serves as the rollback left it ({to} 100%): its traffic is "
