@@ -246,6 +246,18 @@ def test_an_unfinished_undo_is_finished_when_nobody_moved_the_traffic(rolled_bac
     assert rolled_back.serving() == {NEW: 100}
 
 
+def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):
+    still_failing(rolled_back)
+    rolled_back.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance"})
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated" and "the undo did not happen" in outcome.reason, outcome.reason
+    assert "kill switch" in outcome.reason
+    assert rolled_back.serving() == {OLD: 100}
+
+
 def test_a_sweep_hours_late_does_not_undo_on_a_failure_of_now(rolled_back):
     still_failing(rolled_back, until="+200m")
     rolled_back.at(195)
