@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
-from shared.diagnosis.scope import combine, diagnose_service, service_for_host, users
+from shared.diagnosis.scope import alert_context, combine, diagnose_service, service_for_host, users
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
@@ -304,7 +304,7 @@ class _AlertRun:
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
-                    timeline=self.timeline, message_id=self.message_id)
+                    timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident))
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
         duplicate = self.duplicate(gate, service, prior=prior)
@@ -645,9 +645,9 @@ def own_rollback(records: list[dict[str, Any]] | None, state: StateStore, bundle
     the revision it took traffic from (which no rule explains once that revision serves nothing: a
     second policy on the same failure, a latency policy beside a 5xx one). Only for an alert the
     health check can judge (health_bar.py): the sweep verifies the rollback with that check on live
-    data by its deadline, and undoes and escalates it if the service is not healthy, so a person
-    hears of a failure that outlived it. `records`: the service's action records if already read
-    (read here otherwise). None otherwise."""
+    data by its deadline, and escalates it if the service is not healthy (undoing it if the service
+    still fails: docs/behaviour.md, "Judging an action"), so a person hears of a failure that
+    outlived it. `records`: the service's action records if already read (read here otherwise). None otherwise."""
     if not health_bar(bundle.alert, settings).judged:
         return None
     service, now = bundle.service.name, bundle.collected_at
@@ -665,8 +665,8 @@ def own_rollback(records: list[dict[str, Any]] | None, state: StateStore, bundle
                 f"{record.params.get('to_revision', '?')}, for incident {record.incident_id} at "
                 f"{record.applied_at:%H:%M:%S}); this alert's evidence holds {failed:.0f} 5xx of {source} from before "
                 "that rollback, which no rule explains once it serves nothing: most likely the same failure. The sweep "
-                f"verifies the rollback on live data by {record.deadline_at:%H:%M:%S}, and undoes and escalates it if "
-                "the service is not healthy")
+                f"verifies the rollback on live data by {record.deadline_at:%H:%M:%S}, and escalates it if the service "
+                "is not healthy by then, undoing it if the service still fails")
     return None
 
 

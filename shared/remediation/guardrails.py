@@ -29,6 +29,7 @@ from typing import Any, Mapping
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
+from shared.diagnosis.evidence import AlertContext
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, OutcomeUnknownError, PermanentError,
                            RunwardenError, StaleEvidenceError, TransientError)
 from shared.outcomes import OutcomeStatus
@@ -215,7 +216,8 @@ class GateReads:
 
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
-                 timeline: Timeline | None = None, message_id: str | None = None) -> None:
+                 timeline: Timeline | None = None, message_id: str | None = None,
+                 alert: AlertContext | None = None) -> None:
         self.config = config
         self.state = state
         self.clock = clock
@@ -224,6 +226,8 @@ class Gate:
         # The alert message this attempt handles: a claim held unfinished by another attempt at
         # the same message is not a duplicate but that message in progress (InProgress).
         self.message_id = message_id
+        # The alert this attempt handles, kept in the action record: the sweep verifies at its bar.
+        self.alert = alert
 
     # --- the one way to write -------------------------------------------------------------------
 
@@ -805,7 +809,9 @@ class Gate:
                               settle_at=now + timedelta(seconds=v.settle_seconds),
                               deadline_at=now + timedelta(seconds=v.deadline_seconds),
                               command_id=manual.command_id if manual else "",
-                              requested_by=manual.requested_by if manual else "")
+                              requested_by=manual.requested_by if manual else "",
+                              # Its bar is all the sweep reads: not the documentation (up to 8 KB).
+                              alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None)
         writes = [RecordWrite(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})]
         pinned_to = getattr(params, "to_revision", None)
         if action.name == "rollback_traffic" and pinned_to:

@@ -9,6 +9,8 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from shared.diagnosis.evidence import AlertContext
+
 ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim key
 INCIDENTS = "incidents"    # StateStore kind of IncidentRecord, keyed by the incident id
 FLAGS = "flags"            # StateStore kind of operator flags (the kill switch)
@@ -79,6 +81,10 @@ class ActionRecord(KeptReport):
     deadline_at: datetime
     resolved_at: datetime | None = None     # when it left PENDING
     incident_closed_at: datetime | None = None   # the CLOSED notification, if one came
+    # The alert that led to it (None: an operator's command, an approved proposal, a write the sweep
+    # adopted from its intent, or a record from an earlier version): the sweep judges `healthy` at the
+    # alert's own bar (shared/diagnosis/health_bar.py), as the alert's diagnosis did.
+    alert: AlertContext | None = None
     note: str = ""
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""

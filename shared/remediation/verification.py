@@ -1,9 +1,13 @@
 """The verification sweep: a function must not sit and wait, so actions are judged later.
 
-For each pending action, once its settle time has passed:
-- healthy on live data (or the incident's CLOSED notification came) -> verified;
-- still not healthy by the deadline -> a traffic rollback is undone through the gate
-  (restore_traffic puts back the recorded split) and escalated; anything else is escalated;
+For each pending action, once its settle time has passed, judged on live evidence read since then
+(shared/remediation/judging.py, pure):
+- the target no longer shows the action's change -> escalated, nothing written;
+- healthy on live data, at the bar of the alert that led to it -> verified (a CLOSED notification
+  alone is not enough);
+- failing by the deadline -> a traffic rollback is undone through the gate (restore_traffic puts
+  back the recorded split) and escalated, by a sweep on time; anything else is escalated;
+- not verifiable by the deadline -> escalated, nothing undone;
 - otherwise it waits for the next sweep.
 Each transition is a guarded update of the action record, so two sweeps never both act on one.
 Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
@@ -28,14 +32,13 @@ from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams
-from shared.diagnosis.collection import collect
+from shared.diagnosis.collection import collect, users_of
 from shared.clock import skew_safe_lease
 from shared.config import Config
-from shared.diagnosis.diagnose import diagnose
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget
 from shared.ports import ClaimRecord
-from shared.remediation import intents
+from shared.remediation import intents, judging
 from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
@@ -44,7 +47,6 @@ from shared.remediation.kept_reports import KEPT_IN, KeptReports, escalated, esc
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
                                         ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord, stored_key,
                                         text_field)
-from shared.diagnosis.signatures import Signature
 from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
@@ -117,36 +119,59 @@ class Sweep:
                [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
 
     def _judge(self, record: ActionRecord) -> Outcome | None:
+        """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
         if record.state is ActionState.UNDOING:
+            try:
+                overtaken = judging.undo_overtaken(record, self.adapters.run.get_service(record.service))
+            except PermanentError:
+                overtaken = ""      # not readable: the gate's own write meets the same refusal and reports it
+            if overtaken:   # a person moved traffic while the undo was unfinished: theirs stands
+                reason = (f"{record.action} did not help, and its undo did not finish; it is not finished now: "
+                          f"{overtaken}; nothing written, a person must judge the service as it is now")
+                return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                                    reason, note=reason)
             return self._undo(record, "a previous undo did not finish")
-        verdict, why = self._health(record)
-        if verdict == "healthy":
+        step = judging.next_step(record, self._health(record), self.now, self.config.verification)
+        if step.kind is judging.StepKind.VERIFY:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
-                                f"{record.action} verified: {why}")
-        if self.now < record.deadline_at:
+                                f"{record.action} verified: {step.why}")
+        if step.kind is judging.StepKind.WAIT:
             return None  # not yet: the next sweep looks again
-        if record.action == "rollback_traffic" and record.reversible:
+        if step.kind is judging.StepKind.UNDO:
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
-            return self._undo(record, why)
-        return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
-                            f"{record.action} did not make the service healthy by the deadline ({why}); "
-                            f"{'it cannot be undone' if not record.reversible else 'not undone'}: a person must look",
-                            note=why)
+            return self._undo(record, step.why)
+        return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, step.why,
+                            note=step.why)
 
-    def _health(self, record: ActionRecord) -> tuple[str, str]:
-        if record.incident_closed_at and record.incident_closed_at >= record.applied_at:
-            return "healthy", f"the incident closed at {record.incident_closed_at:%H:%M:%S}"
+    def _health(self, record: ActionRecord) -> judging.Health:
+        """The action's standing on evidence collected since it settled: of its service, and for a
+        connector change of every managed service whose serving revision uses the connector now
+        (judging.combine). A closed incident is cited, never taken as recovery alone
+        (shared/remediation/judging.py says why)."""
+        closed = record.incident_closed_at if record.incident_closed_at and \
+            record.incident_closed_at >= record.applied_at else None
         try:
-            bundle = collect(record.service, record.settle_at, self.adapters.readers(), self.config.diagnosis,
-                             self.now)
+            readers = self.adapters.readers()
+            services, unread, caveat = [record.service], [], ""
+            if record.action == "scale_connector":
+                found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
+                                 connector=record.target)
+                services += [s for s in found.services if s != record.service]
+                unread = [(name, judging.Health(judging.HealthKind.UNCLEAR, "cannot be read, so whether it uses the "
+                                                "connector is not known")) for name in found.unreadable]
+                caveat = f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else ""
         except PermanentError as exc:
-            return "unknown", f"cannot read the evidence: {exc}"
-        diagnosis = diagnose(bundle, self.config.diagnosis)
-        if diagnosis.signature is Signature.HEALTHY:
-            return "healthy", diagnosis.summary
-        return ("unknown" if diagnosis.signature is Signature.INCONCLUSIVE else "unhealthy",
-                f"{diagnosis.signature.value}: {diagnosis.summary}")
+            return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        judged = [(service, self._health_of(record, service, readers, closed)) for service in services]
+        return judging.combine(judged + unread, caveat)
+
+    def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None) -> judging.Health:
+        try:
+            bundle = collect(service, record.settle_at, readers, self.config.diagnosis, self.now)
+        except PermanentError as exc:
+            return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        return judging.judge(record, bundle, self.config.diagnosis, closed)
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         action = get_action("restore_traffic")

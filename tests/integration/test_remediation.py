@@ -40,6 +40,25 @@ def recovery(world: World, until: str = "+12m") -> None:
 """)
 
 
+def still_failing(world: World, until: str = "+18m", errors: int = 20, total: int = 40) -> None:
+    """After the rollback, the known-good revision fails too: `errors` of its `total` requests a minute are 5xx."""
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +2m, to: {until}, every: 60s, value: {total - errors}}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 5xx, response_code: "500"}}
+    points: [{{from: +2m, to: {until}, every: 60s, value: {errors}}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +2m, to: {until}, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""")
+
+
 def action_state(world: World) -> str:
     [record] = world.state.find_records(ACTIONS, "service", SERVICE)
     return record["state"]
@@ -79,6 +98,7 @@ def test_a_healthy_service_after_the_settle_time_verifies_the_rollback(rolled_ba
 
 
 def test_still_unhealthy_at_the_deadline_undoes_the_rollback_and_escalates(rolled_back):
+    still_failing(rolled_back)
     rolled_back.at(10)  # past settle, before the deadline: no data to call it healthy yet
     assert rolled_back.command({"command": "sweep"}) == []
     rolled_back.at(18)  # deadline is 15 minutes after the action
@@ -92,6 +112,7 @@ def test_still_unhealthy_at_the_deadline_undoes_the_rollback_and_escalates(rolle
 
 
 def test_two_sweeps_at_once_judge_an_action_once(rolled_back):
+    still_failing(rolled_back)
     rolled_back.at(18)
     results, errors = concurrently(*[lambda: rolled_back.command({"command": "sweep"})] * 3)
     assert errors == []
@@ -99,14 +120,152 @@ def test_two_sweeps_at_once_judge_an_action_once(rolled_back):
     assert rolled_back.standins.run.count("UpdateService") == 2
 
 
-def test_the_closed_notification_verifies_a_settled_action(rolled_back):
+def test_the_closed_notification_alone_does_not_verify_live_data_does(rolled_back):
+    """Monitoring closes an incident when its condition stops holding, but also when its data stops
+    (auto_close, EVALUATION_MISSING_DATA_INACTIVE) or by hand: the sweep waits for live data."""
     rolled_back.at(6)
     closed = rolled_back.handle(rolled_back.alert(state="closed", message_id="2",
                                                   ended_at=rolled_back.anchor.replace(minute=6)))
     assert closed.status.value == "resolved"
     rolled_back.at(8)
+    assert rolled_back.command({"command": "sweep"}) == []      # no data since the action settled yet
+    recovery(rolled_back)
+    rolled_back.at(12)
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "verified" and "healthy" in outcome.reason and "incident closed" in outcome.reason
+
+
+def test_a_closed_incident_whose_service_stopped_serving_is_not_verified_nor_undone(rolled_back):
+    """After the rollback the clients gave up: no requests, so no request_count points, and the incident
+    closes for want of data. Before, the CLOSED verified the rollback; and had it not come, the sweep
+    undid the rollback on the absence of data, sending traffic back to the failing revision."""
+    rolled_back.at(9)
+    rolled_back.handle(rolled_back.alert(state="closed", message_id="2", ended_at=rolled_back.anchor.replace(minute=9)))
+    rolled_back.at(18)
+
     [outcome] = rolled_back.command({"command": "sweep"})
-    assert outcome.status.value == "verified" and "incident closed" in outcome.reason
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "not undone" in outcome.reason and "no requests since" in outcome.reason
+    assert "incident closed" in outcome.reason
+    assert rolled_back.serving() == {OLD: 100}
+    assert rolled_back.standins.run.count("UpdateService") == 1
+
+
+def test_data_that_stopped_after_the_rollback_does_not_undo_it(rolled_back):
+    rolled_back.at(18)   # past the deadline; no request_count point since +5m: late, or no requests
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100}
+    assert rolled_back.standins.run.count("UpdateService") == 1
+
+
+def test_a_rollback_that_helped_but_left_some_errors_is_kept_not_undone(rolled_back):
+    """60 % 5xx before; 5 % after (below a failing revision's 20 %, above clean's 1 %): undoing it
+    would send traffic back to the revision that failed 60 % of its requests."""
+    still_failing(rolled_back, errors=2)
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not failing as before" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100}
+
+
+def test_a_person_who_moved_traffic_after_the_rollback_is_not_undone(rolled_back):
+    """A person sends traffic to a fixed revision after the rollback; the sweep at the deadline sees
+    failures (of the window, or of their revision): before, it restored the pre-rollback split over
+    their change. Now it judges neither, writes nothing, and says so."""
+    still_failing(rolled_back)
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "no longer serves as the rollback left it" in outcome.reason
+    assert rolled_back.serving() == {OLD: 50, NEW: 50}
+    assert rolled_back.standins.run.count("UpdateService") == 1
+
+
+def test_a_healthy_service_someone_else_changed_is_not_verified_as_the_rollbacks_doing(rolled_back):
+    recovery(rolled_back)
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(90, OLD), TrafficSeed(10, NEW)])
+    rolled_back.at(12)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "no longer serves as the rollback left it" in outcome.reason
+
+
+def test_a_rollback_is_verified_at_the_bar_of_the_alert_that_led_to_it(world):
+    """The policy pages at 0.5 % 5xx. After the rollback 0.8 % still fail: the alert's condition holds.
+    Before, the sweep judged at the settings' 1 % and said `verified` while the incident stayed open."""
+    from sandbox.scenarios import resolve_scenario
+    from tests.integration.world import event
+
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"]["threshold_value"] = "0.005"
+    assert world.handle(event(json.dumps(notification).encode(), "1")).status.value == "applied"
+    still_failing(world, errors=2, total=250)       # 0.8 %: clean at 1 %, failing at 0.5 %
+    world.at(12)
+    assert world.command({"command": "sweep"}) == []        # not healthy at the alert's bar: waits
+    world.at(18)
+    [outcome] = world.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100}
+
+
+def test_an_unfinished_undo_is_not_finished_over_a_persons_change(rolled_back):
+    """A sweep moved the rollback to `undoing` and died before the write; meanwhile a person sent half
+    the traffic to a fixed revision. Before, the next sweep finished the undo over their change."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
+    rolled_back.at(40)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "did not finish" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 50, NEW: 50}
+    assert rolled_back.standins.run.count("UpdateService") == 1
+
+
+def test_an_unfinished_undo_is_finished_when_nobody_moved_the_traffic(rolled_back):
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.at(40)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "undone", outcome.reason
+    assert rolled_back.serving() == {NEW: 100}
+
+
+def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):
+    still_failing(rolled_back)
+    rolled_back.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance"})
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated" and "the undo did not happen" in outcome.reason, outcome.reason
+    assert "kill switch" in outcome.reason
+    assert rolled_back.serving() == {OLD: 100}
+
+
+def test_a_sweep_hours_late_does_not_undo_on_a_failure_of_now(rolled_back):
+    still_failing(rolled_back, until="+200m")
+    rolled_back.at(195)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "after the deadline" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100}
 
 
 def test_the_signature_coming_back_after_a_verified_fix_is_escalated(rolled_back):
@@ -282,6 +441,62 @@ def test_a_connector_change_that_did_not_help_is_escalated_not_undone(standin_en
     assert world.standins.vpcaccess.connector(CONNECTOR)["machineType"] == "e2-standard-4"
 
 
+def connector_recovery(world: World) -> None:
+    """After the scale-up, the service behind the connector serves cleanly and fast again."""
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: 30}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""")
+
+
+@pytest.fixture
+def scaled(standin_env, firestore, pubsub, project_id, anchor):
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True)
+    assert world.handle(world.alert("connector_saturation")).status.value == "applied"
+    world.published()
+    return world
+
+
+def test_a_scaled_connector_whose_services_recovered_is_verified(scaled):
+    connector_recovery(scaled)
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "verified", outcome.reason
+
+
+def test_a_connector_scaled_back_down_since_is_not_verified(scaled):
+    """Terraform (or a person) puts the connector back as it was; the load has dropped and the service
+    is fine. Before, the sweep said the scale-up was verified, for a change no longer in place."""
+    connector_recovery(scaled)
+    scaled.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=3, machine_type="e2-micro")
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "no longer shows the action's change" in outcome.reason
+    assert "machine_type e2-micro" in outcome.reason, outcome.reason
+
+
+def test_a_connector_still_updating_is_not_verified_until_its_update_ends(scaled):
+    connector_recovery(scaled)
+    scaled.standins.vpcaccess.set_state(CONNECTOR, "UPDATING")
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []
+
+    scaled.standins.vpcaccess.set_state(CONNECTOR, "READY")
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "verified", outcome.reason
+
+
 def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsub, project_id, anchor):
     world = World(standin_env, pubsub, project_id, anchor, actions={"scale_connector": {"mode": "dry_run"}},
                   bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]})
@@ -393,6 +608,61 @@ def test_a_connector_alert_acts_once_on_the_connector_for_all_its_services(stand
     assert world.standins.run.count("UpdateService") == 0
 
 
+def _serves(world: World, service: str, revision: str, ok: int, failing: int) -> None:
+    """From +3m on, `service` answers `ok` requests a minute cleanly and fast, and `failing` with 503."""
+    extra = yaml.safe_load(f"""
+name: later
+project: shop-prod
+region: europe-west1
+timeseries:
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: {service}, revision_name: {revision}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +14m, every: 60s, value: {ok}}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: {service}, revision_name: {revision}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +14m, every: 60s, value: {{samples: [[60, 40]]}}}}]
+""" + (f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: {service}, revision_name: {revision}}}}}
+    labels: {{response_code_class: 5xx, response_code: "503"}}
+    points: [{{from: +3m, to: +14m, every: 60s, value: {failing}}}]
+""" if failing else ""))
+    seed(world.standins, Scenario.model_validate(extra), world.anchor)
+
+
+@pytest.mark.parametrize("still_failing_service", ["orders", "payments", None])
+def test_a_shared_connectors_change_is_verified_only_when_every_service_behind_it_recovered(
+        standin_env, firestore, pubsub, project_id, anchor, still_failing_service):
+    """Before, the sweep judged the one service that stood for the connector: with the other still
+    answering 30 % 503, it said `verified`."""
+    from sandbox.scenarios import resolve_scenario
+
+    shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
+    world = World.for_scenario(resolve_scenario("connector_alert_shared"), standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"bounds": parse_config({
+        "project": project_id, "outcomes_topic": world.outcomes_topic,
+        "bounds": {"connectors": [{"name": shared, "allow_one_way": True}]}}).bounds})
+    world.seed("connector_alert_shared")
+    assert world.handle(world.alert("connector_alert_shared")).status.value == "applied"
+    for service, revision, ok in (("orders", "orders-00041-mup", 200), ("payments", "payments-00017-vaz", 60)):
+        _serves(world, service, revision, ok, ok // 2 if service == still_failing_service else 0)
+    world.at(12)
+
+    outcomes = world.command({"command": "sweep"})
+
+    if still_failing_service is None:
+        [outcome] = outcomes
+        assert outcome.status.value == "verified" and "every service behind the connector" in outcome.reason
+    else:
+        assert outcomes == [], outcomes[0].reason      # not verified: waits for the deadline
+        world.at(18)
+        [outcome] = world.command({"command": "sweep"}, message_id="c2")
+        assert outcome.status.value == "escalated" and still_failing_service in outcome.reason, outcome.reason
+
+
 def _publish_fails_once(world: World, act) -> None:
     """`act` with the next outcome publish failing (Pub/Sub unavailable): the sweep raises, so that
     Pub/Sub delivers it again. Later publishes pass."""
@@ -417,6 +687,7 @@ def test_a_verification_outcome_whose_publish_failed_is_published_by_the_next_sw
         recovery(rolled_back)
         rolled_back.at(12)
     else:
+        still_failing(rolled_back)
         rolled_back.at(18)
     _publish_fails_once(rolled_back, lambda: rolled_back.command({"command": "sweep"}))
     [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)

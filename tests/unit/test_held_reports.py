@@ -192,7 +192,10 @@ def test_a_redeliverys_report_whose_publish_failed_reaches_a_person_once(ending)
     w.at(lapsed(w) + 30)
     w.command({"command": "sweep"}, message_id="sweep-2")
     assert w.state.get_record(INTENTS, key)["report_state"] == "sent"
-    assert reports(w, stored["outcome_id"]) == 1 and len(escalations(w)) == 1
+    # One report of the write; the verification sweep's own judgement of the recorded rollback (past
+    # its deadline, with no data since it settled: escalated, kept) is another matter.
+    assert reports(w, stored["outcome_id"]) == 1
+    assert len([o for o in escalations(w) if "could not be verified" not in o["reason"]]) == 1
 
 
 # --- a delivery that fails after storing its report, before publishing it ------------------------------------

@@ -520,14 +520,18 @@ def test_a_failed_query_of_open_intents_never_loses_the_sweeps_other_outcomes(fa
     state = MemoryStateStore()
     done = ActionRecord(key="inc-9|svc|rollback_traffic", incident_id="inc-9", target=SERVICE, service=SERVICE,
                         action="rollback_traffic", signature="bad_revision", reversible=True, applied_at=NOW,
-                        settle_at=NOW, deadline_at=LATER, incident_closed_at=NOW)
+                        settle_at=NOW, deadline_at=LATER)
     state.put_record(ACTIONS, done.key, done.model_dump(mode="python") | {"state": "pending"})
 
     def find_before(*args, **kwargs):
         raise fault
     state.find_before = find_before
-    outcomes = _sweep(state, RecordingRun(bad_revision_plan()[1].service), LATER)
-    assert outcomes[0].status is OutcomeStatus.VERIFIED and outcomes[0].incident_id == "inc-9"
+
+    class _Unreadable(_Adapters):    # the action's evidence cannot be read: escalated at its deadline
+        def readers(self) -> Any:
+            raise PermanentError("ListTimeSeries: denied", code="PERMISSION_DENIED")
+    outcomes = Sweep(config(), _Unreadable(state, RecordingRun(bad_revision_plan()[1].service), LATER)).run()
+    assert outcomes[0].status is OutcomeStatus.ESCALATED and outcomes[0].incident_id == "inc-9"
     if isinstance(fault, PermanentError):
         [failed] = outcomes[1:]
         assert failed.status is OutcomeStatus.FAILED and "open intents" in failed.reason and "index" in failed.reason

@@ -1,0 +1,258 @@
+"""How the verification sweep judges one applied action: pure, no I/O, no clock.
+
+Two questions, in order:
+1. What does the live evidence say about the action (`judge`)?
+   - `changed`: the target no longer shows what the action wrote (a person, Terraform or a deploy
+     moved the traffic or the connector since, or the connector's update failed): the service's
+     health is no longer the action's doing, so it is neither verified nor undone;
+   - `healthy`: the diagnosis says healthy on live data since the action settled;
+   - `failing`: enough fresh requests since the action settled, and they fail as a failing
+     revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
+     minutes): the action did not help;
+   - `unclear`: anything else. No data, data from before the action settled, a newest point too
+     old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
+     stopped and metrics that are late look the same), too few requests, a connector update still
+     running, a service better than it was but not clean. A closed incident is not enough on its
+     own: Monitoring also closes an incident when its data stops ("If an alert policy that was
+     active has no data for this long, any open incidents will close", AlertPolicy.AlertStrategy
+     auto_close, google/monitoring/v3/alert.proto; a condition with EVALUATION_MISSING_DATA_INACTIVE
+     is "evaluate[d] ... as false" with no data, AlertPolicy.Condition.EvaluationMissingData), and a
+     person may close it by hand (Cloud Monitoring, "Incidents for metric-based alerting policies").
+2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
+   the deadline wait; at the deadline undo only a reversible action whose service is `failing`, and
+   only in a sweep on time (no later than one verification period after the deadline: a later
+   sweep reads the service as it is now, not as the action left it); escalate everything else,
+   nothing written. An undo is a write: it needs evidence that the action failed, never an absence
+   of evidence that it worked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget
+from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.records import ActionRecord
+
+# Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
+_MIN_MINUTES = 2
+
+
+class HealthKind(str, Enum):
+    HEALTHY = "healthy"
+    FAILING = "failing"
+    UNCLEAR = "unclear"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class Health:
+    kind: HealthKind
+    why: str
+
+
+class StepKind(str, Enum):
+    VERIFY = "verify"
+    WAIT = "wait"
+    UNDO = "undo"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    why: str = ""
+
+
+def alert_bar(alert: AlertContext | None, settings: DiagnosisSettings) -> AlertContext | None:
+    """The alert whose bar `healthy` is judged at after the action: the action's alert when the health
+    check judges its condition (health_bar.py: a 5xx or 429 share or count, a p99 above a threshold),
+    so a fix is not called healthy at a looser bar than the alert that paged (0.5 % 5xx, 2 s p99).
+    Otherwise (no alert, or one the check cannot judge: memory, a log match, a query, an uptime check)
+    None: the settings' defaults, as for a diagnosis with no alert."""
+    if alert is None:
+        return None
+    bar = health_bar(alert, settings)
+    return alert if bar.judged and not bar.saw_failure_needed else None
+
+
+def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
+          closed_at: datetime | None = None) -> Health:
+    """The action's standing on one evidence bundle collected since it settled (with no alert: the
+    action's own is put in here, `alert_bar`), diagnosed here. `closed_at`: when the incident's CLOSED
+    notification came, if one did (cited, never enough alone)."""
+    changed = target_changed(record, bundle)
+    if changed is not None:
+        return changed
+    alert = alert_bar(record.alert, settings)
+    if alert is not None:
+        bundle = bundle.model_copy(update={"alert": alert})
+    diagnosis = diagnose(bundle, settings)
+    closed = (f"; the incident closed at {hms(closed_at)}, which alone does not show recovery (an incident also "
+              "closes when its data stops, or by hand)") if closed_at else ""
+    if diagnosis.signature is Signature.HEALTHY:
+        cited = "; ".join(f"{e.observed} ({e.threshold})" for e in diagnosis.evidence
+                          if e.about == Signature.HEALTHY.value and e.passed)
+        return Health(HealthKind.HEALTHY, f"healthy on live data since the action settled: {cited}"
+                      + (f"; the incident closed at {hms(closed_at)}" if closed_at else ""))
+    facts = Facts(bundle, settings)
+    stale = _unclear_data(facts, record)
+    if stale:
+        return Health(HealthKind.UNCLEAR, stale + closed)
+    window = facts.recent_since_incident
+    recent = facts.requests(window)
+    minutes = facts.minutes_with_requests(window)
+    if recent.total < settings.min_requests or minutes < _MIN_MINUTES:
+        return Health(HealthKind.UNCLEAR, f"too little traffic since the action settled to judge it: "
+                                          f"{recent.total:.0f} requests over {minutes} minute(s) in {window} "
+                                          f"(at least {settings.min_requests} over {_MIN_MINUTES} minutes needed)"
+                      + closed)
+    p99 = facts.p99_seconds(window)
+    hung = sum(1 for v in p99 if v >= settings.hang_latency_seconds)
+    measured = (f"{recent.total:.0f} requests over {minutes} minutes in {window}, {recent.refused_ratio:.1%} 5xx or "
+                f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
+                          if p99 else ""))
+    if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
+        return Health(HealthKind.FAILING, f"still failing since the action settled: {measured} (a failing revision: "
+                                          f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
+                                          f"{settings.hang_latency_seconds:g} s in >= "
+                                          f"{settings.hang_minutes_ratio:.0%} of minutes); "
+                                          f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+    return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
+                                      f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def _unclear_data(facts: Facts, record: ActionRecord) -> str:
+    """Why the request data cannot show how the service fares since the action settled ("" if it can)."""
+    if facts.data_until is None:
+        return ("no request_count data: metrics may be late (Cloud Run's are visible up to ~3 minutes after "
+                "sampling), or the service had no requests (Cloud Run writes no point for a minute without any)")
+    if facts.data_until <= record.settle_at:
+        return (f"the newest request_count point ({hms(facts.data_until)}) is from before the action settled "
+                f"({hms(record.settle_at)}): metrics are late, or the service has had no requests since")
+    delay = facts.data_delay.total_seconds() if facts.data_delay else 0.0
+    if delay > facts.s.max_data_delay_seconds:
+        return (f"the newest request_count point is {delay:.0f} s old (more than {facts.s.max_data_delay_seconds} s): "
+                "metrics are late, or the service has had no requests since")
+    return ""
+
+
+def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | None:
+    """`changed` when the live target no longer shows the action's change; `unclear` while the
+    change is still being made (a connector UPDATING); None when it shows it, or cannot be checked."""
+    if record.action == "rollback_traffic":
+        moved = traffic_moved(record, bundle.service)
+        if moved:
+            return Health(HealthKind.CHANGED, f"{moved}; its health is no longer the rollback's doing")
+    if record.action == "scale_connector":
+        connector = bundle.connector
+        if connector is None or connector.name != record.target:
+            return None     # not read (a gap the diagnosis names), or the service moved: nothing to compare
+        if connector.state == "UPDATING":
+            return Health(HealthKind.UNCLEAR, f"{connector.short_name} is still being updated (state UPDATING): "
+                                              "the change has not finished")
+        wanted = {"min_instances": record.params.get("min_instances"),
+                  "max_instances": record.params.get("max_instances"),
+                  "machine_type": record.params.get("machine_type")}
+        shown = {"min_instances": connector.min_instances, "max_instances": connector.max_instances,
+                 "machine_type": connector.machine_type}
+        differ = [f"{k} {shown[k]} (the action set {v})" for k, v in wanted.items() if v is not None and shown[k] != v]
+        if connector.state != "READY" or differ:
+            return Health(HealthKind.CHANGED, f"{connector.short_name} no longer shows the action's change: state "
+                                              f"{connector.state}" + (", " + ", ".join(differ) if differ else "")
+                          + "; changed since (a person, Terraform) or its update failed, so the services' health is "
+                            "no longer the action's doing")
+    return None
+
+
+def traffic_moved(record: ActionRecord, service: Service) -> str:
+    """Why the service no longer serves as the rollback left it (all traffic to its revision), or "".
+    Read as the pin's reminder reads it (verification._remind): LATEST in the spec, another revision
+    given traffic in the spec (a change still reconciling shows there first), or the status."""
+    to = str(record.params.get("to_revision") or "")
+    moved = (any(t.revision is None and t.percent for t in service.traffic)
+             or any(t.percent and t.revision != to for t in service.traffic)
+             or (any(t.revision and t.percent for t in service.traffic_statuses)
+                 and service.serving_percent(to) != 100))
+    if not to or not moved:
+        return ""
+    return (f"{service.short_name} no longer serves as the rollback left it ({to} 100%): its traffic is "
+            f"{_split(service.traffic)} now, a change made since by someone else")
+
+
+def undo_overtaken(record: ActionRecord, service: Service) -> str:
+    """For an undo left unfinished (the record still `undoing`): why writing it now would overwrite
+    someone else's change, or "". Traffic as the rollback left it: the undo has not landed; as the
+    recorded split before it: it landed (finishing it writes the same split again); anything else:
+    a person moved it since."""
+    if not traffic_moved(record, service):
+        return ""
+    before = sorted((t.get("revision") or "LATEST", t.get("percent", 0))
+                    for t in record.before.get("traffic", []) if t.get("percent"))
+    now = sorted((t.revision or "LATEST", t.percent) for t in service.traffic if t.percent)
+    if now == before:
+        return ""
+    return (f"{service.short_name} serves neither as the rollback left it nor as the undo would restore it "
+            f"({', '.join(f'{r} {p}%' for r, p in before)}): its traffic is {_split(service.traffic)} now, a change "
+            "made since by someone else")
+
+
+def _split(traffic: tuple[TrafficTarget, ...]) -> str:
+    return ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" for t in traffic if t.percent)
+
+
+def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:
+    """One standing from every service a connector change serves (the recorded service first): the
+    change is verified only when all of them are healthy, as the connector's alert closes only when
+    all of its users recover; changed (the connector itself) or failing on any one of them says so;
+    anything else is unclear. One service alone is its own standing. `caveat`: managed services not
+    looked at (past the fan-out limit), named in a verdict."""
+    if len(judged) == 1 and not caveat:
+        return judged[0][1]
+    for kind in (HealthKind.CHANGED, HealthKind.FAILING, HealthKind.UNCLEAR):
+        hit = [(s, h) for s, h in judged if h.kind is kind]
+        if hit:
+            others = [f"{_short(s)}: {h.kind.value}" for s, h in judged if h.kind is not kind]
+            why = "; ".join(f"{_short(s)}: {h.why}" for s, h in hit)
+            return Health(kind, why + (f" (also {', '.join(others)})" if others else "")
+                          + (f" [{caveat}]" if caveat else ""))
+    return Health(HealthKind.HEALTHY, "every service behind the connector is healthy on live data since the action "
+                                      "settled: " + "; ".join(f"{_short(s)}: {h.why}" for s, h in judged)
+                  + (f" [{caveat}]" if caveat else ""))
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def next_step(record: ActionRecord, health: Health, now: datetime, settings: VerificationSettings) -> Step:
+    if health.kind is HealthKind.HEALTHY:
+        return Step(StepKind.VERIFY, health.why)
+    if health.kind is HealthKind.CHANGED:
+        return Step(StepKind.ESCALATE, f"{record.action} is neither verified nor undone: {health.why}; nothing "
+                                       "written, a person must judge the service as it is now")
+    if now < record.deadline_at:
+        return Step(StepKind.WAIT, health.why)
+    period = record.deadline_at - record.settle_at
+    late = now - record.deadline_at > period
+    if health.kind is HealthKind.FAILING and record.reversible and record.action == "rollback_traffic" and not late:
+        return Step(StepKind.UNDO, health.why)
+    if health.kind is HealthKind.FAILING:
+        kept = ("it cannot be undone" if not record.reversible else
+                f"not undone: this sweep came {_minutes(now - record.deadline_at)} after the deadline, and judges "
+                "the service as it is now" if late else "not undone")
+        return Step(StepKind.ESCALATE, f"{record.action} did not make the service healthy by the deadline "
+                                       f"({health.why}); {kept}: a person must look")
+    kept = ("kept in place, not undone: an undo needs evidence that it failed" if record.reversible else
+            "it cannot be undone")
+    return Step(StepKind.ESCALATE, f"{record.action} could not be verified by the deadline ({health.why}); {kept}; "
+                                   "a person must look")
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:.0f} min"

@@ -1,0 +1,222 @@
+"""The verification sweep's judgement of one applied action, from tables: what the live evidence says
+(shared/remediation/judging.judge) and what the sweep does with it (next_step). Pure, no I/O.
+
+Times are minutes from the action's settle time (T0): applied at -5, settled at 0, deadline at +10."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.evidence import AlertContext
+from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step
+from shared.remediation.records import ActionRecord
+from tests.unit.builders import CONNECTOR, SERVICE, Evidence, at
+
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+SETTINGS = DiagnosisSettings()
+TIMES = VerificationSettings()
+
+
+def rollback() -> ActionRecord:
+    return ActionRecord(key="i|s|rollback_traffic", incident_id="i", target=SERVICE, service=SERVICE,
+                        action="rollback_traffic", signature="bad_revision", reversible=True,
+                        params={"to_revision": OLD, "from_revision": NEW}, applied_at=at(-5), settle_at=at(0),
+                        deadline_at=at(10))
+
+
+def scale_up() -> ActionRecord:
+    return ActionRecord(key="i|c|scale_connector", incident_id="i", target=CONNECTOR, service=SERVICE,
+                        action="scale_connector", signature="connector_saturation", reversible=False,
+                        params={"min_instances": 2, "max_instances": 4, "machine_type": "e2-standard-4"},
+                        applied_at=at(-5), settle_at=at(0), deadline_at=at(10))
+
+
+def served(now: float, *, ok: float = 40, errors: float = 0, code: str = "500", since: float = -5,
+           until: float | None = None, p99: float = 0.12, split: dict[str, int] | None = None) -> Evidence:
+    """The rolled-back-to revision serving from `since` to `until` (default: now), as Monitoring shows it."""
+    end = now if until is None else until
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{k.replace("-", "_"): v for k, v in (split or {OLD: 100}).items()})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    if ok:
+        e.requests(OLD, since, end, ok)
+    if errors:
+        e.requests(OLD, since, end, errors, code)
+    if ok or errors:
+        e.latency(OLD, since, end, p99)
+    return e
+
+
+def verdict(record: ActionRecord, evidence: Evidence, closed_minute: float | None = None):
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    health = judge(record, bundle, SETTINGS, at(closed_minute) if closed_minute is not None else None)
+    return health, next_step(record, health, at(evidence.now), TIMES)
+
+
+CASES = [
+    # name, record, evidence, closed at, health, step, words in the reason
+    ("recovered", rollback(), served(6), None, HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+    ("recovered, not judged before the settle data", rollback(), served(1), None, HealthKind.UNCLEAR, StepKind.WAIT,
+     ""),
+    ("no point since the rollback at the deadline (late, or no requests)", rollback(), served(11, until=-3), None,
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "not undone"),
+    ("closed, but no point since: not verified", rollback(), served(11, until=-3), 4, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "incident closed at"),
+    ("closed before the data arrived: waits for it", rollback(), served(3, until=-1), 2, HealthKind.UNCLEAR,
+     StepKind.WAIT, ""),
+    ("clients gave up: 2 requests a minute", rollback(), served(11, ok=2), None, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "too little traffic"),
+    ("still failing before the deadline", rollback(), served(6, ok=20, errors=20), None, HealthKind.FAILING,
+     StepKind.WAIT, ""),
+    ("still failing at the deadline", rollback(), served(11, ok=20, errors=20), None, HealthKind.FAILING,
+     StepKind.UNDO, "still failing"),
+    ("still failing, a sweep a few minutes late", rollback(), served(18, ok=20, errors=20), None,
+     HealthKind.FAILING, StepKind.UNDO, ""),
+    ("still failing, a sweep hours late", rollback(), served(190, ok=20, errors=20), None, HealthKind.FAILING,
+     StepKind.ESCALATE, "after the deadline"),
+    ("hanging at the client timeout", rollback(), served(11, p99=30.0), None, HealthKind.FAILING, StepKind.UNDO,
+     "p99"),
+    ("helped, 5% 5xx left", rollback(), served(11, ok=38, errors=2), None, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "not failing as before"),
+    ("cold start: 429s that cleared before the window", rollback(),
+     served(8, ok=30).requests(OLD, -5, 2, 10, "429"), None, HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("cold start: 429s still in the window, before the deadline", rollback(),
+     served(5, ok=30).requests(OLD, -5, 2, 10, "429"), None, HealthKind.UNCLEAR, StepKind.WAIT, ""),
+    ("cold start: 429s at 5%", rollback(), served(11, ok=38, errors=2, code="429"), None, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "not undone"),
+    ("a person moved traffic since, healthy", rollback(), served(6, split={OLD: 50, NEW: 50}), None,
+     HealthKind.CHANGED, StepKind.ESCALATE, "no longer serves as the rollback left it"),
+    ("a person moved traffic since, failing at the deadline", rollback(),
+     served(11, ok=20, errors=20, split={NEW: 100}), None, HealthKind.CHANGED, StepKind.ESCALATE, "nothing written"),
+    ("connector as scaled, services recovered", scale_up(),
+     served(6).connector("e2-standard-4", 2, 4), None, HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("connector scaled back by Terraform", scale_up(),
+     served(6).connector("e2-micro", 2, 3), None, HealthKind.CHANGED, StepKind.ESCALATE, "max_instances 3"),
+    ("connector update failed: ERROR", scale_up(),
+     served(6).connector("e2-standard-4", 2, 4, state="ERROR"), None, HealthKind.CHANGED, StepKind.ESCALATE,
+     "state ERROR"),
+    ("connector still UPDATING", scale_up(),
+     served(6).connector("e2-micro", 2, 3, state="UPDATING"), None, HealthKind.UNCLEAR, StepKind.WAIT, ""),
+    ("connector still UPDATING at the deadline", scale_up(),
+     served(11).connector("e2-micro", 2, 3, state="UPDATING"), None, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "still being updated"),
+    ("connector at its new max, still failing", scale_up(),
+     served(11, ok=20, errors=20, code="503").connector("e2-standard-4", 2, 4), None, HealthKind.FAILING,
+     StepKind.ESCALATE, "cannot be undone"),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,closed,health,step,words", CASES, ids=[c[0] for c in CASES])
+def test_the_sweep_judges_an_action_on_evidence_since_it_settled(name, record, evidence, closed, health, step,
+                                                                  words):
+    judged, then = verdict(record, evidence, closed)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert words in then.why, then.why
+
+
+def test_an_undo_needs_a_reversible_rollback():
+    record = rollback().model_copy(update={"reversible": False})
+    _, then = verdict(record, served(11, ok=20, errors=20))
+    assert then.kind is StepKind.ESCALATE and "cannot be undone" in then.why
+
+
+def test_late_is_one_verification_period_after_the_deadline():
+    record = rollback()
+    period = record.deadline_at - record.settle_at
+    failing = served(11, ok=20, errors=20)
+    bundle = failing.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    health = judge(record, bundle, SETTINGS)
+    assert next_step(record, health, record.deadline_at + period, TIMES).kind is StepKind.UNDO
+    assert next_step(record, health, record.deadline_at + period + timedelta(seconds=1), TIMES).kind \
+        is StepKind.ESCALATE
+
+
+def _alert(metric: str, threshold: float, **more) -> AlertContext:
+    return AlertContext(policy="p", metric_type=metric, resource_type="cloud_run_revision",
+                        comparison="COMPARISON_GT", threshold=threshold, condition_kind="threshold", **more)
+
+
+LATENCY_2S = _alert("run.googleapis.com/request_latencies", 2000)
+RATIO_HALF_PERCENT = _alert("run.googleapis.com/request_count", 0.005, ratio=True,
+                            metric_labels={"response_code_class": "5xx"})
+MEMORY = _alert("run.googleapis.com/container/memory/utilizations", 0.9)
+
+BARS = [
+    # name, the action's alert, evidence, step
+    ("p99 8 s after a 2 s latency alert: not healthy", LATENCY_2S, served(6, p99=8.0), StepKind.WAIT),
+    ("p99 8 s, no alert kept: the default hang bar", None, served(6, p99=8.0), StepKind.VERIFY),
+    ("p99 0.5 s after a 2 s latency alert", LATENCY_2S, served(6, p99=0.5), StepKind.VERIFY),
+    ("0.8 % 5xx after a 0.5 % ratio alert: not healthy", RATIO_HALF_PERCENT, served(6, ok=496, errors=4),
+     StepKind.WAIT),
+    ("0.8 % 5xx, no alert kept: the default 1 %", None, served(6, ok=496, errors=4), StepKind.VERIFY),
+    ("0.8 % 5xx at the deadline after a 0.5 % alert: kept, not undone", RATIO_HALF_PERCENT,
+     served(11, ok=496, errors=4), StepKind.ESCALATE),
+    ("a memory alert the check cannot judge: the default bar", MEMORY, served(6), StepKind.VERIFY),
+]
+
+
+@pytest.mark.parametrize("name,alert,evidence,step", BARS, ids=[b[0] for b in BARS])
+def test_healthy_is_judged_at_the_bar_of_the_alert_that_led_to_the_action(name, alert, evidence, step):
+    record = rollback().model_copy(update={"alert": alert})
+    judged, then = verdict(record, evidence)
+    assert then.kind is step, judged.why
+
+
+H, F, U, C = (Health(HealthKind.HEALTHY, "fine"), Health(HealthKind.FAILING, "503s"),
+              Health(HealthKind.UNCLEAR, "no data"), Health(HealthKind.CHANGED, "put back"))
+
+COMBINED = [
+    ("one service is its own standing", [("orders", U)], "", HealthKind.UNCLEAR),
+    ("all healthy", [("orders", H), ("payments", H)], "", HealthKind.HEALTHY),
+    ("one still failing", [("orders", H), ("payments", F)], "", HealthKind.FAILING),
+    ("one without data", [("orders", H), ("payments", U)], "", HealthKind.UNCLEAR),
+    ("the connector put back outranks the rest", [("orders", F), ("payments", C)], "", HealthKind.CHANGED),
+    ("healthy, with services not looked at: said", [("orders", H)], "3 managed service(s) not looked at",
+     HealthKind.HEALTHY),
+]
+
+
+@pytest.mark.parametrize("name,judged,caveat,kind", COMBINED, ids=[c[0] for c in COMBINED])
+def test_a_connector_change_stands_on_every_service_behind_it(name, judged, caveat, kind):
+    combined = combine(judged, caveat)
+    assert combined.kind is kind
+    assert caveat in combined.why
+    if len(judged) > 1 and kind is not HealthKind.HEALTHY:
+        assert all(service in combined.why for service, _ in judged), combined.why
+
+
+def test_a_pin_released_to_latest_since_is_a_change_even_when_the_status_names_no_revision():
+    """`gcloud run services update-traffic --to-latest` after the rollback; whether a LATEST traffic
+    status names its revision is not documented (docs/api-contracts.md), so the spec decides."""
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+
+    latest = (TrafficTarget(type=TrafficType.LATEST, percent=100),)
+    bundle = served(6).bundle()
+    bundle = bundle.model_copy(update={"incident_started_at": at(0), "service": bundle.service.model_copy(
+        update={"traffic": latest, "traffic_statuses": latest})})
+    health = judge(rollback(), bundle, SETTINGS)
+    assert health.kind is HealthKind.CHANGED and "LATEST 100%" in health.why
+
+
+def _service(**split: int):
+    from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
+    targets = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r.replace("_", "-"), percent=p)
+                    for r, p in split.items())
+    return Service(name=SERVICE, generation=4, traffic=targets, traffic_statuses=targets)
+
+
+UNFINISHED = [
+    ("as the rollback left it: the undo has not landed", _service(backend_00001_abc=100), False),
+    ("as recorded before: the undo landed", _service(backend_00002_xyz=100), False),
+    ("a person's split", _service(backend_00001_abc=50, backend_00002_xyz=50), True),
+]
+
+
+@pytest.mark.parametrize("name,service,overtaken", UNFINISHED, ids=[u[0] for u in UNFINISHED])
+def test_an_unfinished_undo_is_finished_only_over_runwardens_own_state(name, service, overtaken):
+    from shared.remediation.judging import undo_overtaken
+    record = rollback().model_copy(update={"before": {"traffic": [
+        {"type": "REVISION", "revision": NEW, "percent": 100, "tag": ""}]}})
+    assert bool(undo_overtaken(record, service)) is overtaken
