@@ -125,9 +125,13 @@ def test_a_bad_config_fails_loudly_so_the_alert_is_redelivered(tmp_path, monkeyp
 
     response = app.test_client().post("/projects/p/topics/alerts", json=push)
 
-    assert response.status_code == 500  # not acknowledged: Pub/Sub keeps the alert
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    # Not acknowledged (Pub/Sub keeps the alert), and no crash: the CRITICAL line is the one page.
+    assert response.status_code == 503
+    assert "X-Google-Status" not in response.headers and "outcomes_topic" in response.get_data(as_text=True)
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
     assert any(line["severity"] == "CRITICAL" and "outcomes_topic" in line["message"] for line in lines)
+    assert "Traceback" not in captured.err + captured.out
 
 
 _GC_PROBE = """
