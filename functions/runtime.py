@@ -43,6 +43,13 @@ that needs it).
 """
 from __future__ import annotations
 
+# Imported here, on the importing thread, before the warm-up starts: this module registers a
+# paired at-fork hook (before=acquire its lock, after_in_parent=release it; CPython
+# Lib/concurrent/futures/thread.py). Imported by the warm-up while gunicorn's fork waits for it in
+# _before_fork, only the release half would run (the fork's before hooks had already been read):
+# "Exception ignored ... RuntimeError: release unlocked lock" and a traceback in the master's
+# stderr at every instance start, which the watchdog's function-errors alert pages on.
+import concurrent.futures.thread  # noqa: F401
 import gc
 import importlib
 import os
