@@ -560,6 +560,15 @@ def _describe(err: Any) -> str:
     if value is None and kind in ("model_type", "tuple_type", "dict_type", "bool_type", "int_type", "float_type",
                                   "string_type"):
         return f"is empty (null): give it a value, or remove the line to take the default"
+    if kind == "tuple_type" and isinstance(value, (str, int, float)):
+        return f"must be a list: write [{value}]"
+    if kind == "tuple_type" and isinstance(value, dict):
+        return "must be a list of entries, each starting with '- ' (- name: ...), not a mapping"
+    if kind == "model_type" and isinstance(value, (str, int, float, bool, list)):
+        return f"must be a mapping of its fields (field: value lines under it), not {value!r}"
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"must be text, not the number {value}" + (": write the project id, not its number"
+                                                          if name == "project" else "")
     if any(f in name for f in _FRACTIONS) and kind in ("less_than_equal", "less_than") and \
             isinstance(value, (int, float)) and value > 1:
         return f"{msg}: it is a fraction of 1, so {value}% is {value / 100:g}"
@@ -593,6 +602,12 @@ def _nearest(loc: tuple[Any, ...]) -> str:
         model = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
         if model is None:
             return ""
+    if model is Config:
+        home = next((section for section, field in Config.model_fields.items()
+                     if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+                     and str(loc[-1]) in field.annotation.model_fields), None)
+        if home:
+            return f" at the top level (it belongs under {home})"
     close = difflib.get_close_matches(str(loc[-1]), list(getattr(model, "model_fields", {})), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else f" (known here: {', '.join(getattr(model, 'model_fields', {}))})"
 

@@ -185,3 +185,19 @@ def test_the_function_logs_the_critical_config_error_for_every_kind_of_bad_file(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert [(line["runwarden"]["step"], line["severity"]) for line in lines] == [("config_error", "CRITICAL")]
     assert str(tmp_path / "bad.yaml") in lines[0]["message"]
+
+
+@pytest.mark.parametrize("extra, line, field, message", [
+    ("operators: alice@example.com\n", 6, "operators", "must be a list: write [alice@example.com]"),
+    ("    cloudsql_instances: demo:us-central1:db\n", 6, "services.0.cloudsql_instances",
+     "must be a list: write [demo:us-central1:db]"),
+    (f"bounds:\n  connectors:\n    {CONN}:\n      max_instances_ceiling: 4\n", 7, "bounds.connectors",
+     "must be a list of entries, each starting with '- ' (- name: ...), not a mapping"),
+    ("actions:\n  scale_connector: dry_run\n", 7, "actions.scale_connector",
+     "must be a mapping of its fields (field: value lines under it), not 'dry_run'"),
+    ("kill_switch: true\n", 6, "kill_switch",
+     "unknown field at the top level (it belongs under guardrails): a misspelt field is refused, never ignored"),
+])
+def test_a_shape_mistake_says_what_to_write(tmp_path, extra, line, field, message):
+    path = _write(tmp_path, extra)
+    assert config_errors(path) == [f"{path}:{line}: {field}: {message}"]
