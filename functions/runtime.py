@@ -142,9 +142,8 @@ def _runtime_or_refusal():
         flask = sys.modules.get("flask")
         if flask is None or not flask.has_request_context():
             raise
-        from werkzeug.exceptions import ServiceUnavailable
-
-        raise ServiceUnavailable(f"Runwarden's config cannot be used: {exc}") from None
+        flask.abort(503, description=f"Runwarden's config cannot be used: {exc}")
+        raise   # abort always raises; never reached
 
 
 def _build():
