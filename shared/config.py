@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from shared.gcp.identifiers import is_connection_name
 
@@ -360,6 +360,24 @@ class Config(_Section):
         _once([s.name for s in v], "service", "list each service once, with all its settings")
         _once([d.lower().rstrip(".") for s in v for d in s.domains], "domain",
               "a custom domain maps to one service")
+        return v
+
+    @field_validator("bounds")
+    @classmethod
+    def _connectors_where_services_run(cls, v: Bounds, info: ValidationInfo) -> Bounds:
+        # A connector serves only services in its own region: "A Cloud Function and a Serverless
+        # VPC Access connector must be located in the same region" (the API's BadRequest,
+        # serverless/serverless-google-cloudfunctions#277), and Cloud Run refuses a deployment
+        # whose region is not the connector's (firebase-tools#10467). A policy for a connector in a
+        # region where no managed service runs can never apply, while the connector the services
+        # do use is left under the default policy: most likely a typo in the region.
+        regions = {s.name.split("/")[3] for s in info.data.get("services", ())}
+        for policy in v.connectors if regions else ():
+            region = policy.name.split("/")[3]
+            if region not in regions:
+                raise ValueError(f"connector {policy.name} is in {region}, where no managed service runs "
+                                 f"(they run in {', '.join(sorted(regions))}): a connector serves only its own "
+                                 f"region, so this policy would never apply; check the connector's region")
         return v
 
     @field_validator("operators")

@@ -65,6 +65,9 @@ MISTAKES = [
      ["listed more than once"]),
     ("a connector by project number", "bounds:\n  connectors:\n    - name: projects/42/locations/us-central1/connectors/c\n",
      8, "bounds.connectors.0.name", ["by its number"]),
+    ("a connector policy in a region where no managed service runs (a typo: the real one gets the default)",
+     "bounds:\n  connectors:\n    - name: projects/demo/locations/europe-west1/connectors/backend-conn\n", 6,
+     "bounds", ["is in europe-west1, where no managed service runs", "us-central1"]),
     # Bounds.
     ("a day's budget below an hour's", "guardrails:\n  max_actions_per_target_per_hour: 3\n"
      "  max_actions_per_target_per_day: 2\n", 6, "guardrails", ["swapped"]),
