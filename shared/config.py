@@ -483,6 +483,10 @@ def _read(path: str | os.PathLike) -> tuple[Any, Any]:
         raw = where.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        # Read at every cold start, before the first alert: PyYAML takes seconds over megabytes.
+        raise ConfigError(f"{path}: {len(raw):,} bytes, more than a config's {MAX_CONFIG_BYTES:,}: is it the right "
+                          f"file? (the example with every field is about 6 KB)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -504,6 +508,7 @@ def _read(path: str | os.PathLike) -> tuple[Any, Any]:
 
 
 _LOADER: Any = None
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def _strict_loader() -> Any:

@@ -204,3 +204,14 @@ def test_the_function_logs_the_critical_config_error_for_every_kind_of_bad_file(
 def test_a_shape_mistake_says_what_to_write(tmp_path, extra, line, field, message):
     path = _write(tmp_path, extra)
     assert config_errors(path) == [f"{path}:{line}: {field}: {message}"]
+
+
+def test_a_file_far_larger_than_any_config_is_refused_before_it_is_parsed(tmp_path):
+    from shared.config import MAX_CONFIG_BYTES
+
+    path = tmp_path / "runwarden.yaml"
+    path.write_text(BASE + "# padding\n" * (MAX_CONFIG_BYTES // 10))
+    [error] = config_errors(path)
+    assert "is it the right file?" in error
+    with pytest.raises(ConfigError, match="is it the right file"):
+        load_config(path)
