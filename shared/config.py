@@ -29,8 +29,9 @@ _PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*$")
 _REGION = re.compile(r"^[a-z][a-z0-9-]*$")
 _ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")           # us-central1-a: a zone, not a region
 # Cloud Run: "Service name must use only letters, numbers and '-'. Must begin with a letter and
-# cannot end with a '-'" (the API's BadRequest, jamesward/cloud-run-button#4), lowercase as
-# RFC 1035 labels are written in resource names; connectors follow the same rule.
+# cannot end with a '-'" (the API's BadRequest, jamesward/cloud-run-button#4); "only lowercase
+# alphanumeric characters and dashes" (the rule as a deploy tool's docs quote it; UNCONFIRMED
+# against Google's own page). Connector ids are lowercase too (sandbox/standins/vpcaccess.py).
 _RESOURCE_ID = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
 # Firestore: "4-63 characters. Valid characters are /[a-z][0-9]-/ with first character a letter
 # and the last a letter or a number ... '(default)' database ID is also valid" (REST
@@ -86,6 +87,7 @@ def _email_problem(value: str, what: str) -> str | None:
 # The actions a config may name. The config keeps its own list, so that it needs no import of the
 # action registry (which imports this module); tests/unit/test_config.py keeps the two equal.
 ACTION_NAMES = frozenset({"rollback_traffic", "restore_traffic", "scale_connector"})
+
 
 def _once(names: list[str], what: str, fix: str) -> None:
     seen: set[str] = set()
@@ -553,7 +555,8 @@ _SURPRISING_NUMBER = re.compile(r"^[-+]?(?:0[0-9_]+|0[xXbB].*|[0-9][0-9_]*(?::[0
 def _plain_decimal(node: Any, error: type) -> None:
     value = str(node.value)
     if _SURPRISING_NUMBER.match(value):
-        kind = "base 60" if ":" in value else "octal" if value.lstrip("+-")[1:2].isdigit() else "hex or binary"
+        digits = value.lstrip("+-").lower()
+        kind = "base 60" if ":" in value else "hex or binary" if digits[:2] in ("0x", "0b") else "octal"
         raise error(None, None, f"{value} is a YAML 1.1 {kind} number, not what it looks like: write a plain "
                                 f"decimal number (durations in whole seconds: 5400 for 1 h 30 min)", node.start_mark)
 
