@@ -585,7 +585,7 @@ def _describe(err: Any) -> str:
         return f"unknown field{_nearest(err['loc'])}: a misspelt field is refused, never ignored"
     if value is None and kind in ("model_type", "tuple_type", "dict_type", "bool_type", "int_type", "float_type",
                                   "string_type"):
-        return f"is empty (null): give it a value, or remove the line to take the default"
+        return "is empty (null): give it a value, or remove the line to take the default"
     if kind == "tuple_type" and isinstance(value, (str, int, float)):
         return f"must be a list: write [{value}]"
     if kind == "tuple_type" and isinstance(value, dict):
