@@ -38,10 +38,18 @@ warm-up holds while it builds, and each adapter builds its client under its own 
 ever sees a half-built runtime or client. A warm-up that fails is reported in one `warm_up` line
 (WARNING) and changes nothing else: the event builds what is missing itself, as it always did,
 and meets the same error on its usual path (a config error is logged CRITICAL and the event is
-redelivered; a client that cannot be built fails the call that needs it).
+answered 503, with no traceback, and redelivered; a client that cannot be built fails the call
+that needs it).
 """
 from __future__ import annotations
 
+# Imported here, on the importing thread, before the warm-up starts: this module registers a
+# paired at-fork hook (before=acquire its lock, after_in_parent=release it; CPython
+# Lib/concurrent/futures/thread.py). Imported by the warm-up while gunicorn's fork waits for it in
+# _before_fork, only the release half would run (the fork's before hooks had already been read):
+# "Exception ignored ... RuntimeError: release unlocked lock" and a traceback in the master's
+# stderr at every instance start, which the watchdog's function-errors alert pages on.
+import concurrent.futures.thread  # noqa: F401
 import gc
 import importlib
 import os
@@ -109,11 +117,33 @@ def handling() -> Iterator[tuple[Any, Any]]:
     with _idle:
         _in_flight += 1
     try:
-        yield runtime()
+        yield _runtime_or_refusal()
     finally:
         with _idle:
             _in_flight -= 1
             _idle.notify_all()
+
+
+def _runtime_or_refusal():
+    """runtime(), or, when the config cannot be used while a push is being answered, a 503 with no
+    traceback. The CRITICAL `config_error` line already says why, and the watchdog pages on it
+    (infra/watchdog.tf, `config_error`); an exception left to functions-framework would also log
+    a traceback and answer 500 with its crash header, paging a second time for the same cause
+    through the `function_errors` policy. Pub/Sub redelivers a 503 as it does any answer that is
+    not a success (a push subscription's message is acknowledged by a success status only; Pub/Sub,
+    "Push subscriptions"), so the event waits, within the subscription's retry and dead-letter
+    policy, for the config to be fixed; nothing is acted on meanwhile."""
+    from shared.config import ConfigError
+
+    try:
+        return runtime()
+    except ConfigError as exc:
+        # functions-framework serves through Flask (already imported by it; not a dependency of ours).
+        flask = sys.modules.get("flask")
+        if flask is None or not flask.has_request_context():
+            raise
+        flask.abort(503, description=f"Runwarden's config cannot be used: {exc}")
+        raise   # abort always raises; never reached
 
 
 def _build():

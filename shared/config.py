@@ -9,22 +9,93 @@ import os
 import re
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from shared.gcp.identifiers import is_connection_name
 
 CONFIG_ENV = "RUNWARDEN_CONFIG"
 
-_SERVICE_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$")
-_CONNECTOR_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$")
 _TOPIC_NAME = re.compile(r"^projects/[^/]+/topics/[A-Za-z][\w.~+%-]{2,254}$")
+# A config names a resource exactly as Google's alerts and APIs name it, or never matches it: the
+# alert's resource labels (project_id, location, service_name; gcp-facts §4) are lowercase ids, so
+# a project number, a capital letter, a zone or a stray space would leave the resource silently
+# unmanaged (or, for a connector, under the default policy instead of the one written).
+_NAME_PARTS = re.compile(r"^projects/(?P<project>[^/]*)/locations/(?P<location>[^/]*)/(?P<kind>[^/]*)/(?P<id>[^/]*)$")
+# Project ids: lowercase letters, digits and hyphens, starting with a letter, possibly after
+# "domain:" (Resource Manager, "Creating and managing projects"; shared/gcp/identifiers.py).
+_PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*$")
+_REGION = re.compile(r"^[a-z][a-z0-9-]*$")
+_ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")           # us-central1-a: a zone, not a region
+# Cloud Run: "Service name must use only letters, numbers and '-'. Must begin with a letter and
+# cannot end with a '-'" (the API's BadRequest, jamesward/cloud-run-button#4); "only lowercase
+# alphanumeric characters and dashes" (the rule as a deploy tool's docs quote it; UNCONFIRMED
+# against Google's own page). Connector ids are lowercase too (sandbox/standins/vpcaccess.py).
+_RESOURCE_ID = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
+# Firestore: "4-63 characters. Valid characters are /[a-z][0-9]-/ with first character a letter
+# and the last a letter or a number ... '(default)' database ID is also valid" (REST
+# projects.databases.create, databaseId).
+_DATABASE_ID = re.compile(r"^(?:\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$")
+# A host name as an uptime check's `host` label carries it: no scheme, port, path or spaces.
+_HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\.?$",
+                   re.IGNORECASE)
+# An email as commands' requested_by and audit logs' principalEmail carry it, with no IAM prefix.
+_EMAIL = re.compile(r"^[^@\s:/]+@[^@\s:/]+\.[^@\s:/]+$")
+_IAM_PREFIX = re.compile(r"^(user|serviceAccount|group|domain|principal|principalSet|deleted):", re.IGNORECASE)
+
+
+def _name_problem(value: str, kind: str, example: str) -> str | None:
+    """Why `value` is not a full `projects/P/locations/REGION/{kind}/ID` name as Google writes it."""
+    full = f"projects/PROJECT/locations/REGION/{kind}/{example}"
+    if value != value.strip():
+        return f"has spaces around it: write {value.strip()!r}"
+    match = _NAME_PARTS.match(value)
+    if not match or match["kind"] != kind:
+        short = value.rstrip("/").rsplit("/", 1)[-1]
+        hint = f" (for example projects/PROJECT/locations/REGION/{kind}/{short})" if short and "/" not in short \
+            and ":" not in short and "." not in short else ""
+        return f"must be a full name: {full}{hint}"
+    project, location, id_ = match["project"], match["location"], match["id"]
+    if project.isdigit():
+        return (f"names project {project} by its number: write its project id, which alerts and APIs use "
+                f"(resource label project_id)")
+    if not _PROJECT_ID.match(project):
+        return f"project {project!r} is not a project id: lowercase letters, digits and hyphens, starting with a letter"
+    if _ZONE.match(location):
+        return f"location {location!r} is a zone: write its region, {location.rsplit('-', 1)[0]}"
+    if not _REGION.match(location):
+        return f"location {location!r} is not a region such as us-central1 (lowercase)"
+    if not _RESOURCE_ID.match(id_):
+        return (f"{id_!r} is not a {kind[:-1]} id as the API writes it: lowercase letters, digits and hyphens, "
+                f"starting with a letter")
+    return None
+
+
+def _email_problem(value: str, what: str) -> str | None:
+    prefix = _IAM_PREFIX.match(value.strip())
+    if prefix and prefix.group(1).lower() in ("group", "domain", "principalset"):
+        return f"{value!r} is a {prefix.group(1)}: {what} are matched one email at a time; list each member's email"
+    if prefix:
+        return f"{value!r} carries an IAM prefix: write the email alone, {value.strip()[prefix.end():]!r}"
+    if not _EMAIL.match(value):
+        return f"{value!r} is not an email: write it as {what} carry it (alice@example.com)"
+    return None
 
 
 
 # The actions a config may name. The config keeps its own list, so that it needs no import of the
 # action registry (which imports this module); tests/unit/test_config.py keeps the two equal.
 ACTION_NAMES = frozenset({"rollback_traffic", "restore_traffic", "scale_connector"})
+
+
+def _once(names: list[str], what: str, fix: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what} {name} is listed more than once: {fix}")
+        seen.add(name)
+
 
 class ConfigError(ValueError):
     """The config file is missing, unreadable or invalid. The message names the field."""
@@ -58,8 +129,18 @@ class ManagedService(_Section):
     @field_validator("name")
     @classmethod
     def _full_name(cls, v: str) -> str:
-        if not _SERVICE_NAME.match(v):
-            raise ValueError("must be a full name: projects/PROJECT/locations/REGION/services/SERVICE")
+        problem = _name_problem(v, "services", "SERVICE")
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("domains")
+    @classmethod
+    def _host_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for host in v:
+            if not _HOST.match(host):
+                raise ValueError(f"{host!r} must be a host name as the uptime check's host label carries it, "
+                                 f"such as api.example.com: no scheme, port, path or spaces")
         return v
 
 
@@ -84,8 +165,9 @@ class ConnectorPolicy(_Section):
     @field_validator("name")
     @classmethod
     def _full_name(cls, v: str) -> str:
-        if not _CONNECTOR_NAME.match(v):
-            raise ValueError("must be a full name: projects/PROJECT/locations/REGION/connectors/CONNECTOR")
+        problem = _name_problem(v, "connectors", "CONNECTOR")
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("allowed_machine_types")
@@ -103,6 +185,13 @@ class Bounds(_Section):
     connectors: tuple[ConnectorPolicy, ...] = ()
     # A plan that touches more targets than this is refused before anything is written.
     max_targets_per_plan: int = Field(default=1, ge=1, le=10)
+
+    @field_validator("connectors")
+    @classmethod
+    def _one_policy_each(cls, v: tuple[ConnectorPolicy, ...]) -> tuple[ConnectorPolicy, ...]:
+        # connector() takes the first: a second policy for one connector would be silently ignored.
+        _once([c.name for c in v], "connector", "give each connector one policy")
+        return v
 
     def connector(self, name: str) -> ConnectorPolicy:
         # The default policy for a connector nobody wrote one for (validated names only in config).
@@ -131,6 +220,16 @@ class Guardrails(_Section):
     claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
     # A proposed action may be approved this long after it was proposed; later it is expired.
     proposal_ttl_seconds: int = Field(default=4 * 3600, ge=300, le=7 * 86400)
+
+    @model_validator(mode="after")
+    def _day_covers_hour(self) -> "Guardrails":
+        # 0 is refused by each budget's bound (ge=1): a budget is never "unlimited", and "never act"
+        # is written `kill_switch: true` or `mode: dry_run`. A day smaller than an hour is a swap.
+        if self.max_actions_per_target_per_day < self.max_actions_per_target_per_hour:
+            raise ValueError(f"max_actions_per_target_per_day ({self.max_actions_per_target_per_day}) is below "
+                             f"max_actions_per_target_per_hour ({self.max_actions_per_target_per_hour}): "
+                             f"were they swapped? A day's budget must be at least an hour's")
+        return self
 
 
 class ActionMode(_Section):
@@ -207,6 +306,17 @@ class DiagnosisSettings(_Section):
     # Log entries read per query (the newest first).
     max_log_entries: int = Field(default=300, ge=10, le=1000)
 
+    @field_validator("self_principals")
+    @classmethod
+    def _principal_emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for principal in v:
+            problem = _email_problem(principal, "audit logs (principalEmail)")
+            if problem is None and principal != principal.lower():
+                problem = f"{principal!r}: write it in lowercase, as audit logs carry a service account's email"
+            if problem:
+                raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _ratios_ordered(self) -> "DiagnosisSettings":
         if self.healthy_error_ratio >= self.bad_error_ratio:
@@ -216,7 +326,7 @@ class DiagnosisSettings(_Section):
 
 class StateSettings(_Section):
     collection_prefix: str = Field(default="runwarden", pattern=r"^[a-z][a-z0-9_]{0,40}$")
-    database: str = "(default)"
+    database: str = Field(default="(default)", pattern=_DATABASE_ID.pattern)
 
 
 class DeliverySettings(_Section):
@@ -244,11 +354,47 @@ class Config(_Section):
     # override cooldown and budgets. Authentication is IAM on the commands topic (docs/commands.md).
     operators: tuple[str, ...] = ()
 
-    @field_validator("outcomes_topic")
+    @field_validator("outcomes_topic", "commands_topic")
     @classmethod
-    def _topic_name(cls, v: str) -> str:
-        if not _TOPIC_NAME.match(v):
+    def _topic_name(cls, v: str | None) -> str | None:
+        if v is not None and not _TOPIC_NAME.match(v):
             raise ValueError("must be a full topic name: projects/PROJECT/topics/TOPIC")
+        return v
+
+    @field_validator("services")
+    @classmethod
+    def _each_service_once(cls, v: tuple[ManagedService, ...]) -> tuple[ManagedService, ...]:
+        # service() takes the first: a second entry's settings would be silently ignored.
+        _once([s.name for s in v], "service", "list each service once, with all its settings")
+        _once([d.lower().rstrip(".") for s in v for d in s.domains], "domain",
+              "a custom domain maps to one service")
+        return v
+
+    @field_validator("bounds")
+    @classmethod
+    def _connectors_where_services_run(cls, v: Bounds, info: ValidationInfo) -> Bounds:
+        # A connector serves only services in its own region: "A Cloud Function and a Serverless
+        # VPC Access connector must be located in the same region" (the API's BadRequest,
+        # serverless/serverless-google-cloudfunctions#277), and Cloud Run refuses a deployment
+        # whose region is not the connector's (firebase-tools#10467). A policy for a connector in a
+        # region where no managed service runs can never apply, while the connector the services
+        # do use is left under the default policy: most likely a typo in the region.
+        regions = {s.name.split("/")[3] for s in info.data.get("services", ())}
+        for policy in v.connectors if regions else ():
+            region = policy.name.split("/")[3]
+            if region not in regions:
+                raise ValueError(f"connector {policy.name} is in {region}, where no managed service runs "
+                                 f"(they run in {', '.join(sorted(regions))}): a connector serves only its own "
+                                 f"region, so this policy would never apply; check the connector's region")
+        return v
+
+    @field_validator("operators")
+    @classmethod
+    def _operator_emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for operator in v:
+            problem = _email_problem(operator, "commands' requested_by")
+            if problem:
+                raise ValueError(problem)
         return v
 
     @field_validator("actions")
@@ -279,61 +425,223 @@ class Config(_Section):
 
 def parse_config(data: object, source: str = "config") -> Config:
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping")
+        raise ConfigError(f"{source}: {_not_a_mapping(data)}")
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ConfigError(f"{source}: {field}: {first['msg']}") from None
+        raise ConfigError(f"{source}: {_field(first)}: {_describe(first)}") from None
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
-    """Load and validate the config named by `path`, or by RUNWARDEN_CONFIG."""
-    import yaml
-
+    """Load and validate the config named by `path`, or by RUNWARDEN_CONFIG. Every problem, from
+    the environment variable to the last field, is a ConfigError (functions/runtime.py logs it as
+    the CRITICAL `config_error` step the watchdog pages on)."""
     path = path or os.environ.get(CONFIG_ENV)
     if not path:
         raise ConfigError(f"{CONFIG_ENV} is not set: point it at Runwarden's YAML config")
+    root, data = _read(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: {_not_a_mapping(data)}")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(data, source=str(path))
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{path}:{_line_of(root, first['loc'])}: {_field(first)}: {_describe(first)}") from None
 
 
 def config_errors(path: str | os.PathLike) -> list[str]:
     """Every problem in a config file at once, each as `FILE:LINE: field: message` ([] when valid).
 
     `load_config` stops at the first problem, which is what a function needs; a person fixing a
-    file wants all of them, each with the line it is on.
+    file wants all of them, each with the line it is on. Both read the file the same way (`_read`).
     """
-    import yaml
-
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        return [f"{path}: cannot read: {exc.strerror}"]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        return [f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
+        root, data = _read(path)
+    except ConfigError as exc:
+        return [str(exc)]
     if not isinstance(data, dict):
-        return [f"{path}:1: the top level must be a mapping"]
+        return [f"{path}:1: {_not_a_mapping(data)}"]
     try:
         Config.model_validate(data)
     except ValidationError as exc:
-        found = sorted((_line_of(root, err["loc"]), ".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"])
-                       for err in exc.errors())
+        found = sorted((_line_of(root, err["loc"]), _field(err), _describe(err)) for err in exc.errors())
         return [f"{path}:{line}: {field}: {msg}" for line, field, msg in found]
     return []
+
+
+# --- reading the file ------------------------------------------------------------------------------
+#
+# PyYAML reads YAML 1.1, where some plain scalars are not what a person means by them, and where a
+# key given twice silently keeps the last value. The config sets the bounds automation acts within,
+# so these are refused, naming the line, rather than read one way here and another by whoever
+# reads the file next (Terraform's yamldecode reads YAML 1.2: infra/config_check):
+# - a key given twice: a second `guardrails:` section would drop a `kill_switch: true` above it;
+# - base-60 numbers: `cooldown_seconds: 1:30` is 90 in YAML 1.1 (a string in YAML 1.2);
+# - a leading zero, 0x or 0b: `0600` is octal 384 in YAML 1.1 (600 in YAML 1.2).
+
+
+def _read(path: str | os.PathLike) -> tuple[Any, Any]:
+    """(root node, data) of the YAML file at `path`; ConfigError naming the file (and line)."""
+    import yaml
+
+    where = Path(path)
+    shown = str(path) if where.is_absolute() else f"{path} (relative to the working directory {Path.cwd()})"
+    try:
+        raw = where.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        # Read at every cold start, before the first alert: PyYAML takes seconds over megabytes.
+        raise ConfigError(f"{path}: {len(raw):,} bytes, more than a config's {MAX_CONFIG_BYTES:,}: is it the right "
+                          f"file? (the example with every field is about 6 KB)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the file as UTF-8")
+    loader = _strict_loader()(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        # Our own refusals (a key given twice, a YAML 1.1 number) are valid YAML, refused for what they mean.
+        what = "" if isinstance(exc, yaml.constructor.ConstructorError) else "not valid YAML: "
+        raise ConfigError(f"{at}: {what}{getattr(exc, 'problem', None) or exc}") from None
+    finally:
+        loader.dispose()
+    return root, data
+
+
+_LOADER: Any = None
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _strict_loader() -> Any:
+    """yaml.SafeLoader, refusing duplicate keys and YAML 1.1's surprising numbers (see above)."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue   # `<<: *anchor` merges defaults that keys beside it may override
+                if key_node.value in seen:
+                    raise ConstructorError(
+                        None, None, f"{key_node.value!r} is given twice (first on line "
+                        f"{seen[key_node.value].line + 1}): YAML would silently keep the last; keep one",
+                        key_node.start_mark)
+                seen[key_node.value] = key_node.start_mark
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            _plain_decimal(node, ConstructorError)
+            return super().construct_yaml_int(node)
+
+        def construct_yaml_float(self, node: Any) -> Any:
+            _plain_decimal(node, ConstructorError)
+            return super().construct_yaml_float(node)
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+    StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+    _LOADER = StrictLoader
+    return _LOADER
+
+
+_SURPRISING_NUMBER = re.compile(r"^[-+]?(?:0[0-9_]+|0[xXbB].*|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$")
+
+
+def _plain_decimal(node: Any, error: type) -> None:
+    value = str(node.value)
+    if _SURPRISING_NUMBER.match(value):
+        digits = value.lstrip("+-").lower()
+        kind = "base 60" if ":" in value else "hex or binary" if digits[:2] in ("0x", "0b") else "octal"
+        raise error(None, None, f"{value} is a YAML 1.1 {kind} number, not what it looks like: write a plain "
+                                f"decimal number (durations in whole seconds: 5400 for 1 h 30 min)", node.start_mark)
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+_FRACTIONS = ("ratio", "confidence", "saturation")
+
+
+def _not_a_mapping(data: object) -> str:
+    if data is None:
+        return "the file is empty: it must be a mapping with at least project and outcomes_topic"
+    return f"the top level must be a mapping (field: value lines), not a {type(data).__name__}"
+
+
+def _field(err: Any) -> str:
+    return ".".join(str(p) for p in err["loc"]) or "(top level)"
+
+
+def _describe(err: Any) -> str:
+    """Pydantic's message, with what to write instead where the mistake is a common one."""
+    msg, kind, value = err["msg"], err["type"], err.get("input")
+    name = str(err["loc"][-1]) if err["loc"] else ""
+    msg = msg.removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return f"unknown field{_nearest(err['loc'])}: a misspelt field is refused, never ignored"
+    if value is None and kind in ("model_type", "tuple_type", "dict_type", "bool_type", "int_type", "float_type",
+                                  "string_type"):
+        return "is empty (null): give it a value, or remove the line to take the default"
+    if kind == "tuple_type" and isinstance(value, (str, int, float)):
+        return f"must be a list: write [{value}]"
+    if kind == "tuple_type" and isinstance(value, dict):
+        return "must be a list of entries, each starting with '- ' (- name: ...), not a mapping"
+    if kind == "model_type" and isinstance(value, (str, int, float, bool, list)):
+        return f"must be a mapping of its fields (field: value lines under it), not {value!r}"
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"must be text, not the number {value}" + (": write the project id, not its number"
+                                                          if name == "project" else "")
+    if any(f in name for f in _FRACTIONS) and kind in ("less_than_equal", "less_than") and \
+            isinstance(value, (int, float)) and value > 1:
+        return f"{msg}: it is a fraction of 1, so {value}% is {value / 100:g}"
+    if name.endswith("_seconds") and kind == "int_parsing" and isinstance(value, str):
+        return f"{msg}: write whole seconds as a number ({_seconds_hint(value)})"
+    if kind == "enum" and isinstance(value, str) and value.strip().lower().replace("-", "_") in ("enforce", "dry_run"):
+        return f"{msg}: write {value.strip().lower().replace('-', '_')} (lowercase, with an underscore)"
+    return msg
+
+
+def _seconds_hint(value: str) -> str:
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
+    if not match:
+        return "1800 for 30 minutes"
+    n = int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+    return f"{value.strip()} is {n}"
+
+
+def _nearest(loc: tuple[Any, ...]) -> str:
+    import difflib
+
+    model: Any = Config
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(str(part))
+        if field is None:
+            if isinstance(part, int):
+                continue
+            return ""
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        model = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return ""
+    if model is Config:
+        home = next((section for section, field in Config.model_fields.items()
+                     if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+                     and str(loc[-1]) in field.annotation.model_fields), None)
+        if home:
+            return f" at the top level (it belongs under {home})"
+    close = difflib.get_close_matches(str(loc[-1]), list(getattr(model, "model_fields", {})), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else f" (known here: {', '.join(getattr(model, 'model_fields', {}))})"
 
 
 def _line_of(node: object, loc: tuple[object, ...]) -> int:

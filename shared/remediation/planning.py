@@ -147,8 +147,14 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return _scale_plan(connector, _stress_reason(diagnosis, connector, cpu_bound), max_instances=new_max,
                            how=f"raise max instances from {connector.max_instances} to {new_max} "
                                f"(policy step {policy.max_instances_step}, ceiling {policy.max_instances_ceiling})")
-    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated at the policy's "
-                       f"ceiling of {policy.max_instances_ceiling} max instances"
+    # A ceiling below what the connector already has (set by hand, or a config written for a
+    # smaller connector) is said as it is, never as "at the ceiling": the policy itself is wrong.
+    where = (f"at the policy's ceiling of {policy.max_instances_ceiling} max instances"
+             if connector.max_instances <= policy.max_instances_ceiling else
+             f"at {connector.max_instances} max instances, above its policy's ceiling of "
+             f"{policy.max_instances_ceiling} (bounds.connectors max_instances_ceiling: raise it to at least "
+             f"{connector.max_instances} for automation to scale it)")
+    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated {where}"
                        f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
                        f"{_what_a_person_can_do(connector, policy)}")
 

@@ -125,9 +125,43 @@ def test_a_bad_config_fails_loudly_so_the_alert_is_redelivered(tmp_path, monkeyp
 
     response = app.test_client().post("/projects/p/topics/alerts", json=push)
 
-    assert response.status_code == 500  # not acknowledged: Pub/Sub keeps the alert
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    # Not acknowledged (Pub/Sub keeps the alert), and no crash: the CRITICAL line is the one page.
+    assert response.status_code == 503
+    assert "X-Google-Status" not in response.headers and "outcomes_topic" in response.get_data(as_text=True)
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
     assert any(line["severity"] == "CRITICAL" and "outcomes_topic" in line["message"] for line in lines)
+    assert "Traceback" not in captured.err + captured.out
+
+
+_FORK_HOOK_PROBE = """
+import json, os, threading
+paired = []
+register = os.register_at_fork
+def recording(**hooks):
+    if "after_in_parent" in hooks and threading.current_thread() is not threading.main_thread():
+        paired.append(getattr(hooks["after_in_parent"], "__qualname__", repr(hooks["after_in_parent"])))
+    return register(**hooks)
+os.register_at_fork = recording
+import main
+from functions.runtime import warm_up_status
+warm_up_status().done.wait(120)
+print("PROBE " + json.dumps(paired))
+"""
+
+
+def test_the_warm_up_registers_no_paired_fork_hook_a_fork_could_split():
+    """gunicorn forks the worker while the master's warm-up may still be importing (its
+    `_before_fork` hook waits for it). A module imported then that registers a paired hook
+    (before=acquire, after_in_parent=release: concurrent.futures.thread) gets only its release
+    run at that fork: "RuntimeError: release unlocked lock" and a traceback in the master's stderr
+    at every instance start, which the watchdog's function-errors alert pages on. Such modules
+    are imported before the warm-up starts (functions/runtime.py)."""
+    out = subprocess.run([sys.executable, "-c", _FORK_HOOK_PROBE], cwd=ROOT, capture_output=True, text=True,
+                         check=True, env=_env(FUNCTION_TARGET="on_alert",
+                                              RUNWARDEN_CONFIG=str(ROOT / "runwarden.example.yaml")))
+    [line] = [line for line in out.stdout.splitlines() if line.startswith("PROBE ")]
+    assert json.loads(line[len("PROBE "):]) == []
 
 
 _GC_PROBE = """

@@ -218,6 +218,10 @@ NO_PLANS = {
         e=saturated(max_instances=10), policy=dict(allowed_machine_types=("e2-micro",)),
         why=["does not allow e2-standard-4"]),
     "the connector is mid-update": dict(e=saturated(state="UPDATING"), why=["is UPDATING"]),
+    "a ceiling below what the connector already has is named as such, never as reached": dict(
+        e=saturated(cpu=0.3, max_instances=8), policy=dict(max_instances_ceiling=6),
+        why=["at 8 max instances, above its policy's ceiling of 6", "raise it to at least 8",
+             "a person must decide"]),
 }
 
 
