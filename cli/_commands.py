@@ -48,7 +48,7 @@ SWEEP_VERDICTS = {"verified", "undone", "reminder", "resolved"}
 COMMANDS_TOPIC_ENV = "RUNWARDEN_COMMANDS_TOPIC"
 OUTCOMES_TOPIC_ENV = "RUNWARDEN_OUTCOMES_TOPIC"
 # "projects/PROJECT/topics/TOPIC"; a topic id starts with a letter and is 3-255 letters, digits and
-# - _ . ~ + % (Pub/Sub docs, "Resource names").
+# - _ . ~ + % (google.pubsub.v1.Topic.name, Pub/Sub API reference; Pub/Sub docs, "Resource names").
 TOPIC_NAME = re.compile(r"^projects/(?P<project>[^/\s]+)/topics/[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$")
 MAX_EXPIRES_IN = 30 * 24 * 3600.0   # a command's record is kept 30 days; expires_at may be no later
 PUBLISH_TIMEOUT = 30.0
@@ -284,8 +284,9 @@ def publish_and_wait(body: dict[str, Any], topics: Topics, wait_seconds: float |
             "name": subscription, "topic": topics.outcomes, "ack_deadline_seconds": 10,
             "filter": f'attributes.command_id = "{body["command_id"]}"',
             "message_retention_duration": {"seconds": 600},
-            # Deleted by Pub/Sub itself after a day unused (the least it allows: Pub/Sub docs,
-            # "Subscription properties", expiration period), should this process die before deleting it.
+            # Deleted by Pub/Sub itself after a day unused, should this process die before deleting
+            # it: "The minimum allowed value for expiration_policy.ttl is 1 day" (google.pubsub.v1.
+            # Subscription, Pub/Sub API reference).
             "expiration_policy": {"ttl": {"seconds": 86400}}}))
         sent.subscription = subscription
         _publish(publisher, body, topics, sent)

@@ -205,3 +205,21 @@ def test_an_interrupted_wait_deletes_its_subscription_and_says_the_command_was_p
     assert process.returncode == code, stderr
     assert f"interrupted: command {command_id} WAS published" in stderr
     assert cli_subscriptions(pubsub, world.outcomes_topic) == []
+
+
+def test_two_operators_rolling_back_at_once_each_hear_their_own_answer_and_one_write_is_made(function, world):
+    """Two on-call engineers run the same rollback at once, each under a fresh command_id: each CLI
+    hears the answer to its own command (its filter is on its own id), one rollback is made, and the
+    other is held back, saying why (here the revision already serves: on_command handles them in turn)."""
+    env = {**os.environ, "RUNWARDEN_CONFIG": ""}
+    args = [sys.executable, "-m", "cli", *rollback(), "--topic", function.topic, "--outcomes-topic",
+            world.outcomes_topic, "--json"]
+    processes = [subprocess.Popen([*args, "--as", who], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for who in (OPERATOR, "bob@example.com")]
+    answers = [(p.communicate(timeout=120), p.returncode) for p in processes]
+    outcomes = [json.loads(out) for (out, _), _ in answers]
+    assert {o["requested_by"] for o in outcomes} == {OPERATOR, "bob@example.com"}
+    assert sorted(code for _, code in answers) == [EXIT_DONE, EXIT_HELD_BACK], answers
+    [held] = [o for o in outcomes if o["status"] != "applied"]
+    assert held["status"] == "skipped" and f"{OLD} already serves 100%" in held["reason"], held
+    assert world.writes() == 1
