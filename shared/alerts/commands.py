@@ -312,7 +312,7 @@ _PATTERN_WORDS = {
     REVISION_PATTERN: "a revision's short name, such as backend-00041-kux (lowercase letters, digits and hyphens)",
     PROPOSAL_ID_PATTERN: "a proposal id as a `proposed` outcome shows it, such as p-3f9c2a1b7d40",
     COMMAND_ID_PATTERN: "1-128 letters, digits or . _ : @ -, starting with a letter or a digit",
-    NON_BLANK: "not blank",
+    NON_BLANK: "blank: it needs a word",
 }
 
 
@@ -324,6 +324,8 @@ def _message(error: Any) -> str:
         if error["type"] == "string_pattern_mismatch" else None
     if words is None:
         return error["msg"]
+    if words.startswith("blank"):
+        return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"
 
 

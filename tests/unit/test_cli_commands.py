@@ -133,3 +133,8 @@ def test_a_refusal_names_the_permission_the_call_needs():
     said = _explain("create_subscription", denied, topics)
     assert "pubsub.subscriptions.create on project p" in said
     assert "pubsub.topics.attachSubscription on the outcomes topic projects/p/topics/outcomes" in said
+
+
+def test_a_blank_reason_is_said_plainly():
+    result = invoke("pause", "--reason", "   ", "--as", "alice", *TOPICS)
+    assert result.exit_code == 2 and "command.reason: '   ' is blank" in result.output and "not not" not in result.output
