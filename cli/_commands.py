@@ -45,6 +45,7 @@ EXIT_BY_STATUS = {"applied": EXIT_DONE, "reported": EXIT_DONE, "verified": EXIT_
 DONE = {status for status, code in EXIT_BY_STATUS.items() if code == EXIT_DONE}
 # Statuses only the sweep publishes: never the answer to the command itself.
 SWEEP_VERDICTS = {"verified", "undone", "reminder", "resolved"}
+MANUAL_ACTIONS = {"rollback_traffic", "restore_traffic", "scale_connector"}
 COMMANDS_TOPIC_ENV = "RUNWARDEN_COMMANDS_TOPIC"
 OUTCOMES_TOPIC_ENV = "RUNWARDEN_OUTCOMES_TOPIC"
 # "projects/PROJECT/topics/TOPIC"; a topic id starts with a letter and is 3-255 letters, digits and
@@ -175,7 +176,10 @@ def _unanswered(body: dict[str, Any], topics: Topics, sent: Sent) -> str:
             f"  its answer: send the same command again with --command-id {command_id} (a resend never runs twice; "
             "it answers the first result)\n"
             f"  its steps:  gcloud logging read 'jsonPayload.runwarden.command_id=\"{command_id}\"' --project {project} "
-            "--freshness=1d")
+            "--freshness=1d"
+            # A manual action's steps carry the incident command:COMMAND_ID (docs/commands.md, "In the timeline").
+            + (f"\n  its timeline: runwarden timeline command:{command_id} --project {project}"
+               if body["command"] in MANUAL_ACTIONS else ""))
 
 
 def _where() -> str:

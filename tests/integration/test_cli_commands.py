@@ -135,6 +135,7 @@ def timed_out_then_resent(function: Function, world: World) -> None:
         in result.stderr
     assert f"--command-id {command_id}" in result.stderr
     assert f'jsonPayload.runwarden.command_id="{command_id}"' in result.stderr
+    assert f"runwarden timeline command:{command_id} --project" in result.stderr
     assert cli_subscriptions(function.pubsub, world.outcomes_topic) == []
 
     function.running.set()
