@@ -224,3 +224,23 @@ def test_two_operators_rolling_back_at_once_each_hear_their_own_answer_and_one_w
     [held] = [o for o in outcomes if o["status"] != "applied"]
     assert held["status"] == "skipped" and f"{OLD} already serves 100%" in held["reason"], held
     assert world.writes() == 1
+
+
+def test_a_sweep_verdict_on_the_same_command_is_not_taken_for_its_answer(function, world):
+    """Several outcomes carry one command_id: a manual rollback's own answer, and later the sweep's
+    verdict on it (`verified`, `undone`). A CLI that receives such a verdict before the answer
+    (a resend of an old command, or outcomes out of order) prints the answer, not the verdict."""
+    from datetime import datetime, timezone
+
+    from shared.outcomes import Outcome, OutcomeStatus, Timestamps
+
+    def the_sweep_speaks_first(body: dict) -> None:
+        now = datetime.now(timezone.utc)
+        verdict = Outcome(trigger="command", status=OutcomeStatus.UNDONE, target=SERVICE,
+                          reason="not healthy by the deadline: restored", command_id=body["command_id"],
+                          timestamps=Timestamps(received_at=now))
+        world.adapters.publisher.publish(world.outcomes_topic, verdict.to_json(), verdict.attributes(), "")
+
+    function.on_receipt = the_sweep_speaks_first
+    result = cli(function, *rollback())
+    assert "APPLIED" in result.stdout and "UNDONE" not in result.stdout and result.exit_code == EXIT_DONE
