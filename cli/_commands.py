@@ -134,8 +134,9 @@ def send(name: str, *, target: str | None = None, params: dict[str, Any] | None 
         _fail("interrupted: " + _unanswered(body, topics, sent), exc.code)
     except SendFailed as exc:
         _fail(f"{exc}; " + _unanswered(body, topics, sent), EXIT_ENVIRONMENT)
-    for warning in sent.warnings:
-        click.echo(f"runwarden: warning: {warning}", err=True)
+    finally:
+        for warning in sent.warnings:
+            click.echo(f"runwarden: warning: {warning}", err=True)
     if no_wait:
         click.echo(json.dumps({"command_id": body["command_id"], "published": True, "message_id": sent.message_id})
                    if as_json else f"published {name} {body['command_id']} (message {sent.message_id})")

@@ -170,6 +170,8 @@ def test_a_pubsub_failure_while_waiting_says_the_command_was_published(function,
     assert result.exit_code == EXIT_ENVIRONMENT
     [body] = function.received
     assert f"command {body['command_id']} WAS published" in result.stderr and "pull" in result.stderr
+    # Its delete then fails too: a warning, with the subscription's fate.
+    assert "warning: delete_subscription" in result.stderr and "expires after a day unused" in result.stderr
 
 
 @pytest.mark.parametrize("which", ["commands", "outcomes"])
