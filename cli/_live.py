@@ -39,12 +39,27 @@ def run_live(target: str, config_file: str | None, as_json: bool) -> None:
         # Refused credentials are the environment's, like an outage: the same target may be read once
         # the identity holds the read roles (docs/api-contracts.md, "Live mode"). Anything else
         # permanent (a service that does not exist there) is the input's.
+        if _no_credentials(e):
+            fail(f"cannot diagnose {target}: no usable Application Default Credentials (run `gcloud auth "
+                 f"application-default login`): {e}", EXIT_ENVIRONMENT)
         code = EXIT_ENVIRONMENT if e.code in ("PERMISSION_DENIED", "UNAUTHENTICATED") else EXIT_BAD_INPUT
         fail(f"cannot diagnose {target}: {e} [{e.code}]", code)
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
     else:
         _show(report)
+
+
+def _no_credentials(error: BaseException) -> bool:
+    """google.auth found no credentials, or could not refresh them, somewhere under this error."""
+    from google.auth.exceptions import GoogleAuthError
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, GoogleAuthError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _target(target: str, pipeline: ReadOnlyPipeline, config: Config | None) -> LiveTarget:
