@@ -48,8 +48,8 @@ def check_incident_id(value: object) -> str:
     if not INCIDENT_ID.fullmatch(value):
         shown = value if len(value) <= 60 else value[:57] + "..."
         raise BadInput("incident_id", f"{shown!r} is not an incident id: use 1-128 letters, digits, '.', '-' "
-                                      "or '_', starting with a letter or digit (like 0.nrwotmyokd9n), or command:COMMAND_ID for an "
-                                      "operator's manual action")
+                                      "or '_', starting with a letter or digit (like 0.nrwotmyokd9n), or "
+                                      "command:COMMAND_ID for an operator's manual action")
     return value
 
 
