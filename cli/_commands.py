@@ -4,32 +4,90 @@ its shortcuts `status`, `approve`, `pause`, `resume`).
 The command is checked against `runwarden.command/v1` before it is published. To wait, a
 short-lived pull subscription to the outcomes topic is created first, filtered on
 `attributes.command_id` (Pub/Sub subscription filters: "Filter messages" in the Pub/Sub docs;
-the filter is fixed at creation), and deleted afterwards. Exit codes: 0 done, 3 refused or
-rejected, 4 timed out, 2 bad input, 1 the environment (no topic, no credentials).
+the filter is fixed at creation), and deleted afterwards, also on Ctrl-C and SIGTERM.
+
+Once the command is published, every way the CLI can end without its answer (timed out, a Pub/Sub
+failure while waiting, interrupted) says so, with its command_id and how to find its answer: the
+function runs it whether or not anyone waits, so sending it again under a new id would run it twice.
+
+Exit codes (docs/commands.md, "Exit codes"): 0 done (the thing asked happened), 1 the environment,
+2 bad input, 3 rejected, 4 timed out, 5 held back (nothing written: kill switch, pause, cooldown,
+budget, the world changed, the config's dry-run mode), 6 escalated or proposed (a person must
+decide), 7 failed, 130/143 interrupted by SIGINT/SIGTERM.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import signal
 import subprocess
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
-EXIT_DONE, EXIT_ENVIRONMENT, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
-DONE = {"applied", "dry_run", "reported", "verified", "resolved", "proposed", "reminder", "undone"}
+EXIT_DONE, EXIT_ENVIRONMENT, EXIT_BAD_INPUT, EXIT_REJECTED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
+EXIT_HELD_BACK, EXIT_ESCALATED, EXIT_FAILED = 5, 6, 7
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143     # 128 + the signal's number, as shells report a killed process
+# The exit code for each outcome status. `dry_run` is done only when the command asked for it
+# (`exit_code`); a sweep's verdicts (`verified`, `undone`) reach a command's sender only when it
+# waits on a manual action's command_id.
+EXIT_BY_STATUS = {"applied": EXIT_DONE, "reported": EXIT_DONE, "verified": EXIT_DONE, "resolved": EXIT_DONE,
+                  "reminder": EXIT_DONE, "dry_run": EXIT_DONE, "rejected": EXIT_REJECTED, "skipped": EXIT_HELD_BACK,
+                  "escalated": EXIT_ESCALATED, "proposed": EXIT_ESCALATED, "failed": EXIT_FAILED,
+                  "undone": EXIT_FAILED}
+DONE = {status for status, code in EXIT_BY_STATUS.items() if code == EXIT_DONE}
+# Statuses only the sweep publishes: never the answer to the command itself.
+SWEEP_VERDICTS = {"verified", "undone", "reminder", "resolved"}
+MANUAL_ACTIONS = {"rollback_traffic", "restore_traffic", "scale_connector"}
 COMMANDS_TOPIC_ENV = "RUNWARDEN_COMMANDS_TOPIC"
 OUTCOMES_TOPIC_ENV = "RUNWARDEN_OUTCOMES_TOPIC"
+# "projects/PROJECT/topics/TOPIC"; a topic id starts with a letter and is 3-255 letters, digits and
+# - _ . ~ + % (google.pubsub.v1.Topic.name, Pub/Sub API reference; Pub/Sub docs, "Resource names").
+TOPIC_NAME = re.compile(r"^projects/(?P<project>[^/\s]+)/topics/[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$")
+MAX_EXPIRES_IN = 30 * 24 * 3600.0   # a command's record is kept 30 days; expires_at may be no later
+PUBLISH_TIMEOUT = 30.0
+# What each call needs (Pub/Sub docs, "Access control", required permissions; "Create pull
+# subscriptions", required permissions), named when Pub/Sub refuses it. infra/locals.tf grants
+# them to operators_group (tests/infra/test_iam.py derives that grant from these calls).
+NEEDS = {"publish": "pubsub.topics.publish on the commands topic {commands} (roles/pubsub.publisher)",
+         "create_subscription": "pubsub.subscriptions.create on project {project} and "
+                                "pubsub.topics.attachSubscription on the outcomes topic {outcomes}",
+         "pull": "pubsub.subscriptions.consume on project {project}",
+         "delete_subscription": "pubsub.subscriptions.delete on project {project}"}
 
 
 @dataclass
 class Topics:
     commands: str
     outcomes: str
+
+
+@dataclass
+class Sent:
+    """How far a send got, so that whatever ends it can say whether the command was published."""
+    published: str = "no"            # "no", "maybe" (the publish did not confirm), "yes"
+    message_id: str = ""
+    subscription: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class SendFailed(Exception):
+    """A Pub/Sub call failed; the message names the call, and the permission when it was refused."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM while sending: a BaseException, like KeyboardInterrupt, so cleanup runs."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def send_options(f: Callable) -> Callable:
@@ -39,12 +97,14 @@ def send_options(f: Callable) -> Callable:
                      help="Who asks (requested_by); default: the active gcloud account."),
         click.option("--dry-run", is_flag=True, help="Everything but the write."),
         click.option("--wait", "wait_seconds", default=60.0, show_default=True, metavar="SECONDS",
-                     help="How long to wait for the outcome."),
+                     type=click.FloatRange(min=0, min_open=True), help="How long to wait for the outcome."),
         click.option("--no-wait", is_flag=True, help="Publish and exit without waiting for the outcome."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
-        click.option("--expires-in", "expires_in", type=float, metavar="SECONDS",
-                     help="The command is rejected if it arrives later than this."),
-        click.option("--command-id", metavar="ID", help="The idempotency key; default: a fresh one."),
+        click.option("--expires-in", "expires_in", metavar="SECONDS",
+                     type=click.FloatRange(min=0, min_open=True, max=MAX_EXPIRES_IN),
+                     help="The command is rejected if it arrives later than this (at most 30 days)."),
+        click.option("--command-id", metavar="ID", help="The idempotency key; default: a fresh one. Give the id of "
+                     "a command already sent to hear its answer again: it never runs twice."),
         click.option("--topic", "commands_topic", metavar="projects/P/topics/T",
                      help=f"The commands topic; default: ${COMMANDS_TOPIC_ENV}, or commands_topic in the config."),
         click.option("--outcomes-topic", metavar="projects/P/topics/T",
@@ -66,20 +126,66 @@ def send(name: str, *, target: str | None = None, params: dict[str, Any] | None 
                  requested_by=requested_by or active_account(), dry_run=dry_run, expires_in=expires_in,
                  command_id=command_id)
     topics = resolve_topics(commands_topic, outcomes_topic, config_file, need_outcomes=not no_wait)
+    sent = Sent()
     try:
-        outcome = publish_and_wait(body, topics, None if no_wait else wait_seconds)
-    except Exception as exc:  # noqa: BLE001 - any client failure is the environment's, said in one line
-        _fail(f"cannot reach Pub/Sub: {exc}", EXIT_ENVIRONMENT)
+        with _signals_interrupt():
+            outcome = publish_and_wait(body, topics, None if no_wait else wait_seconds, sent)
+    except Interrupted as exc:
+        _fail("interrupted: " + _unanswered(body, topics, sent), exc.code)
+    except SendFailed as exc:
+        _fail(f"{exc}; " + _unanswered(body, topics, sent), EXIT_ENVIRONMENT)
+    finally:
+        for warning in sent.warnings:
+            click.echo(f"runwarden: warning: {warning}", err=True)
     if no_wait:
-        click.echo(json.dumps({"command_id": body["command_id"], "published": True}) if as_json
-                   else f"published {name} {body['command_id']}")
+        click.echo(json.dumps({"command_id": body["command_id"], "published": True, "message_id": sent.message_id})
+                   if as_json else f"published {name} {body['command_id']} (message {sent.message_id})")
         raise SystemExit(EXIT_DONE)
     if outcome is None:
-        click.echo(f"no outcome for {body['command_id']} within {wait_seconds:g} s "
-                   "(is on_command deployed and subscribed to the commands topic?)", err=True)
-        raise SystemExit(EXIT_TIMEOUT)
+        if as_json:
+            click.echo(json.dumps({"command_id": body["command_id"], "published": True, "message_id": sent.message_id,
+                                   "outcome": None, "timed_out_after_seconds": wait_seconds}))
+        _fail(f"no outcome within {wait_seconds:g} s: " + _unanswered(body, topics, sent), EXIT_TIMEOUT)
     click.echo(json.dumps(outcome, sort_keys=True) if as_json else render(outcome))
-    raise SystemExit(EXIT_DONE if outcome.get("status") in DONE else EXIT_REFUSED)
+    raise SystemExit(exit_code(outcome, asked_dry_run=dry_run))
+
+
+def exit_code(outcome: dict[str, Any], asked_dry_run: bool) -> int:
+    """0 only when the thing asked happened. A resend's `duplicate` answer exits by the first
+    answer it quotes: a rollback already `applied` is done, one first `rejected` is still rejected."""
+    from shared.alerts.commands import first_status
+
+    status = outcome.get("status")
+    first = first_status(str(outcome.get("reason", "")), str(outcome.get("command_id") or ""))
+    if status == "skipped" and first:
+        status = first
+    if status == "dry_run" and not asked_dry_run:
+        return EXIT_HELD_BACK     # the config's dry-run or shadow mode held the write back
+    return EXIT_BY_STATUS.get(str(status), EXIT_ESCALATED)
+
+
+def _unanswered(body: dict[str, Any], topics: Topics, sent: Sent) -> str:
+    """What a person needs when the CLI ends without the command's answer."""
+    command_id = body["command_id"]
+    if sent.published == "no":
+        return f"command {command_id} was NOT published: nothing was sent{_where()}"
+    said = ("WAS published" + (f" (message {sent.message_id})" if sent.message_id else "")
+            if sent.published == "yes" else "MAY have been published (Pub/Sub did not confirm it)")
+    project = TOPIC_NAME.match(topics.commands)["project"]
+    return (f"command {command_id} {said} to {topics.commands}{_where()}.\n"
+            "  on_command runs it whether or not anyone waits: do not send it again under a new id.\n"
+            f"  its answer: send the same command again with --command-id {command_id} (a resend never runs twice; "
+            "it answers the first result)\n"
+            f"  its steps:  gcloud logging read 'jsonPayload.runwarden.command_id=\"{command_id}\"' --project {project} "
+            "--freshness=1d"
+            # A manual action's steps carry the incident command:COMMAND_ID (docs/commands.md, "In the timeline").
+            + (f"\n  its timeline: runwarden timeline command:{command_id} --project {project}"
+               if body["command"] in MANUAL_ACTIONS else ""))
+
+
+def _where() -> str:
+    host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    return f" (via the Pub/Sub emulator at {host}, as PUBSUB_EMULATOR_HOST says)" if host else ""
 
 
 def build(name: str, *, target: str | None, params: dict[str, Any] | None, reason: str | None,
@@ -114,6 +220,9 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             _fail(f"--param {pair!r}: expected KEY=VALUE", EXIT_BAD_INPUT)
+        if key in params:
+            # As in the message itself, a key given twice is ambiguous: neither value is used.
+            _fail(f"--param {key} is given twice: which value is meant is ambiguous, give it once", EXIT_BAD_INPUT)
         try:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -153,63 +262,186 @@ def resolve_topics(commands: str | None, outcomes: str | None, config_file: str 
     if need_outcomes and not outcomes:
         _fail(f"no outcomes topic to wait on: pass --outcomes-topic, set ${OUTCOMES_TOPIC_ENV}, or --no-wait",
               EXIT_BAD_INPUT)
+    for what, name in (("commands topic", commands), ("outcomes topic", outcomes if need_outcomes else None)):
+        if name is not None and not TOPIC_NAME.match(name):
+            _fail(f"the {what} {name!r} is not a full topic name projects/PROJECT/topics/TOPIC", EXIT_BAD_INPUT)
     return Topics(commands, outcomes or "")
 
 
-def publish_and_wait(body: dict[str, Any], topics: Topics, wait_seconds: float | None) -> dict[str, Any] | None:
-    """Publishes the command; with a wait, returns its outcome (None on timeout).
+def publish_and_wait(body: dict[str, Any], topics: Topics, wait_seconds: float | None,
+                     sent: Sent | None = None) -> dict[str, Any] | None:
+    """Publishes the command; with a wait, returns its outcome (None on timeout). `sent` says how
+    far it got, whatever ends it. Raises SendFailed naming the call that failed.
 
     The filtered subscription exists before the command is published, so the outcome cannot be
     missed; it is deleted in every case. PUBSUB_EMULATOR_HOST points the clients at the emulator.
     """
-    from google.cloud import pubsub_v1
-
-    publisher = pubsub_v1.PublisherClient()
+    sent = sent if sent is not None else Sent()
+    publisher = _call("publish", topics, lambda: _publisher())
     if wait_seconds is None:
-        publisher.publish(topics.commands, json.dumps(body).encode()).result(timeout=30)
+        _publish(publisher, body, topics, sent)
         return None
-    subscriber = pubsub_v1.SubscriberClient()
-    project = topics.outcomes.split("/")[1]
+    subscriber = _call("create_subscription", topics, lambda: _subscriber())
+    project = TOPIC_NAME.match(topics.outcomes)["project"]
     subscription = f"projects/{project}/subscriptions/runwarden-cli-{uuid.uuid4().hex[:12]}"
-    subscriber.create_subscription(request={
-        "name": subscription, "topic": topics.outcomes, "ack_deadline_seconds": 10,
-        "filter": f'attributes.command_id = "{body["command_id"]}"',
-        "message_retention_duration": {"seconds": 600},
-        # Deleted by Pub/Sub itself after a day unused, should this process die before deleting it.
-        "expiration_policy": {"ttl": {"seconds": 86400}}})
     try:
-        publisher.publish(topics.commands, json.dumps(body).encode()).result(timeout=30)
-        return _pull_one(subscriber, subscription, body["command_id"], wait_seconds)
+        _call("create_subscription", topics, lambda: subscriber.create_subscription(request={
+            "name": subscription, "topic": topics.outcomes, "ack_deadline_seconds": 10,
+            "filter": f'attributes.command_id = "{body["command_id"]}"',
+            "message_retention_duration": {"seconds": 600},
+            # Deleted by Pub/Sub itself after a day unused, should this process die before deleting
+            # it: "The minimum allowed value for expiration_policy.ttl is 1 day" (google.pubsub.v1.
+            # Subscription, Pub/Sub API reference).
+            "expiration_policy": {"ttl": {"seconds": 86400}}}))
+        sent.subscription = subscription
+        _publish(publisher, body, topics, sent)
+        return _pull_one(subscriber, subscription, body["command_id"], sent.message_id, wait_seconds, topics)
     finally:
-        subscriber.delete_subscription(request={"subscription": subscription})
+        if sent.subscription:
+            _delete(subscriber, subscription, topics, sent)
         subscriber.close()
 
 
-def _pull_one(subscriber: Any, subscription: str, command_id: str, wait_seconds: float) -> dict[str, Any] | None:
+def _publisher() -> Any:
+    from google.cloud import pubsub_v1
+
+    return pubsub_v1.PublisherClient()
+
+
+def _subscriber() -> Any:
+    from google.cloud import pubsub_v1
+
+    return pubsub_v1.SubscriberClient()
+
+
+def _publish(publisher: Any, body: dict[str, Any], topics: Topics, sent: Sent) -> None:
+    future = _call("publish", topics, lambda: publisher.publish(topics.commands, json.dumps(body).encode()))
+    sent.published = "maybe"   # from here on, the command may be on the topic
+    try:
+        sent.message_id = _call("publish", topics, lambda: future.result(timeout=PUBLISH_TIMEOUT))
+    except SendFailed as exc:
+        if _refused(exc.__cause__):
+            sent.published = "no"
+        raise
+    sent.published = "yes"
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """Pub/Sub answered no: the message was not stored. (A timeout or UNAVAILABLE may hide a publish
+    that took.)"""
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    return isinstance(exc, (api.PermissionDenied, api.NotFound, api.InvalidArgument, api.Unauthenticated,
+                            auth.DefaultCredentialsError, auth.RefreshError))
+
+
+def _call(call: str, topics: Topics, fn: Callable[[], Any]) -> Any:
+    """fn(), with any failure said as one line that names the call, and what it needs if refused."""
+    try:
+        return fn()
+    except (Interrupted, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any client failure is the environment's, said in one line
+        raise SendFailed(_explain(call, exc, topics)) from exc
+
+
+def _explain(call: str, exc: Exception, topics: Topics) -> str:
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    project = (TOPIC_NAME.match(topics.outcomes or topics.commands) or TOPIC_NAME.match(topics.commands))["project"]
+    needs = NEEDS[call].format(commands=topics.commands, outcomes=topics.outcomes, project=project)
+    if isinstance(exc, auth.DefaultCredentialsError):
+        return ("no Application Default Credentials: run `gcloud auth application-default login` "
+                "(or set PUBSUB_EMULATOR_HOST for the emulator)")
+    if isinstance(exc, (auth.RefreshError, api.Unauthenticated)):
+        return f"Pub/Sub refused the credentials on {call} (expired?): run `gcloud auth application-default login`: {exc}"
+    if isinstance(exc, api.PermissionDenied):
+        return f"Pub/Sub denied {call}: it needs {needs}: {exc.message}"
+    if isinstance(exc, api.NotFound):
+        what = {"publish": f"the commands topic {topics.commands}", "create_subscription":
+                f"the outcomes topic {topics.outcomes}"}.get(call, "the CLI's own subscription (deleted meanwhile?)")
+        return f"{call}: {what} does not exist: {exc.message}"
+    if isinstance(exc, FutureTimeout):
+        return f"Pub/Sub did not confirm the publish within {PUBLISH_TIMEOUT:g} s"
+    return f"Pub/Sub failed on {call}: {type(exc).__name__}: {exc}"
+
+
+def _delete(subscriber: Any, subscription: str, topics: Topics, sent: Sent) -> None:
+    """Deletes the CLI's subscription; a failure is a warning, never the loss of an outcome already read."""
+    try:
+        _call("delete_subscription", topics, lambda: subscriber.delete_subscription(
+            request={"subscription": subscription}, timeout=10))
+    except SendFailed as exc:
+        sent.warnings.append(f"{exc}; the subscription {subscription} expires after a day unused")
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted while sending, so the subscription is deleted and the
+    person told whether the command was published (a SIGTERM would otherwise end the process at once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise Interrupted(EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT)
+    # A signal the parent set to be ignored (a background job's SIGINT) stays ignored.
+    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)
+             if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: str, wait_seconds: float,
+              topics: Topics) -> dict[str, Any] | None:
+    """The command's answer: the outcome that answers this very message (its message_id), or one
+    that answers the command_id and is neither a resend's `duplicate` nor a later sweep's verdict
+    (the first delivery's answer, when this is a resend of a command still being handled)."""
+    from google.api_core.exceptions import DeadlineExceeded
+    from shared.alerts.commands import first_status
+
     deadline = time.monotonic() + wait_seconds
-    duplicate = None  # a redelivery's "already handled" answer: kept only if the first one never shows
+    fallback = None  # another message's duplicate answer or a sweep's verdict: kept only if nothing better shows
     while time.monotonic() < deadline:
         try:
-            response = subscriber.pull(request={"subscription": subscription, "max_messages": 10},
-                                       timeout=max(1.0, min(10.0, deadline - time.monotonic())))
-        except Exception as exc:  # noqa: BLE001 - a pull that times out is empty, not an error
-            if "Deadline" in type(exc).__name__ or "DeadlineExceeded" in str(type(exc)):
+            response = _call("pull", topics, lambda: subscriber.pull(
+                request={"subscription": subscription, "max_messages": 10},
+                timeout=max(1.0, min(10.0, deadline - time.monotonic()))))
+        except SendFailed as exc:
+            if isinstance(exc.__cause__, DeadlineExceeded):   # a pull that times out is empty, not an error
                 continue
             raise
         if response.received_messages:
-            subscriber.acknowledge(request={"subscription": subscription,
-                                            "ack_ids": [m.ack_id for m in response.received_messages]})
+            _call("pull", topics, lambda: subscriber.acknowledge(request={
+                "subscription": subscription, "ack_ids": [m.ack_id for m in response.received_messages]}))
         for received in response.received_messages:
-            outcome = json.loads(received.message.data)
+            outcome = _outcome(received.message.data)
             # The filter already selects the id; checked again, in case a filter is not supported.
-            if outcome.get("command_id") != command_id:
+            if outcome is None or outcome.get("command_id") != command_id:
                 continue
-            if str(outcome.get("reason", "")).startswith(f"duplicate: command {command_id} "):
-                duplicate = outcome
+            if message_id and outcome.get("message_id") == message_id:
+                return outcome
+            if first_status(str(outcome.get("reason", "")), command_id) or outcome.get("status") in SWEEP_VERDICTS:
+                fallback = fallback or outcome
                 continue
             return outcome
         time.sleep(0.2)
-    return duplicate
+    return fallback
+
+
+def _outcome(data: bytes) -> dict[str, Any] | None:
+    """An outcome message's JSON object; None for anything else on the topic (never a crash)."""
+    try:
+        outcome = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return outcome if isinstance(outcome, dict) else None
 
 
 def render(outcome: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ an incident id Runwarden has seen (found in its timeline in Cloud Logging; the p
 
 It uses Application Default Credentials, or the local servers named by *_EMULATOR_HOST, through
 shared.live.pipeline: readers only, so it writes nothing. Exit 0 when a diagnosis was made; 2 for
-bad input; 1 when the APIs could not be read.
+bad input (a target that does not exist); 1 when the APIs could not be read or refused the credentials.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli._inputs import EXIT_ENVIRONMENT, fail, load_alert, load_config
+from cli._inputs import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, fail, load_alert, load_config
 
 if TYPE_CHECKING:
     from shared.config import Config
@@ -36,11 +36,30 @@ def run_live(target: str, config_file: str | None, as_json: bool) -> None:
     except TransientError as e:
         fail(f"could not read the project: {e}", EXIT_ENVIRONMENT)
     except PermanentError as e:
-        fail(f"cannot diagnose {target}: {e} [{e.code}]")
+        # Refused credentials are the environment's, like an outage: the same target may be read once
+        # the identity holds the read roles (docs/api-contracts.md, "Live mode"). Anything else
+        # permanent (a service that does not exist there) is the input's.
+        if _no_credentials(e):
+            fail(f"cannot diagnose {target}: no usable Application Default Credentials (run `gcloud auth "
+                 f"application-default login`): {e}", EXIT_ENVIRONMENT)
+        code = EXIT_ENVIRONMENT if e.code in ("PERMISSION_DENIED", "UNAUTHENTICATED") else EXIT_BAD_INPUT
+        fail(f"cannot diagnose {target}: {e} [{e.code}]", code)
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
     else:
         _show(report)
+
+
+def _no_credentials(error: BaseException) -> bool:
+    """google.auth found no credentials, or could not refresh them, somewhere under this error."""
+    from google.auth.exceptions import GoogleAuthError
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, GoogleAuthError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _target(target: str, pipeline: ReadOnlyPipeline, config: Config | None) -> LiveTarget:
@@ -59,7 +78,7 @@ def _target(target: str, pipeline: ReadOnlyPipeline, config: Config | None) -> L
     project = (config.project if config else None) or os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not project:
         fail(f"to find incident {target!r} give --config (its project holds Runwarden's timeline) "
-             "or set GOOGLE_CLOUD_PROJECT")
+             "or set GOOGLE_CLOUD_PROJECT; a service is named in full, projects/P/locations/L/services/S")
     return pipeline.find_incident(project, target)
 
 

@@ -17,7 +17,7 @@ Examples:
       --param max_instances=6 --reason "saturated" --dry-run
   runwarden command reject --param proposal_id=p-0123456789ab --reason "not now"
 
-Exit codes: 0 done, 3 refused or rejected, 4 timed out (2 bad input, 1 environment).
+Exit codes: 0 done, 3 rejected, 4 timed out (the command WAS published), 5 held back\n(nothing written), 6 escalated or proposed, 7 failed; 2 bad input, 1 environment,\n130/143 interrupted.
 """
 
 

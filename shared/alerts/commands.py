@@ -14,6 +14,7 @@ Only `sweep` (published by Cloud Scheduler with a fixed body) may omit `command_
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 
@@ -311,7 +312,7 @@ _PATTERN_WORDS = {
     REVISION_PATTERN: "a revision's short name, such as backend-00041-kux (lowercase letters, digits and hyphens)",
     PROPOSAL_ID_PATTERN: "a proposal id as a `proposed` outcome shows it, such as p-3f9c2a1b7d40",
     COMMAND_ID_PATTERN: "1-128 letters, digits or . _ : @ -, starting with a letter or a digit",
-    NON_BLANK: "not blank",
+    NON_BLANK: "blank: it needs a word",
 }
 
 
@@ -323,6 +324,8 @@ def _message(error: Any) -> str:
         if error["type"] == "string_pattern_mismatch" else None
     if words is None:
         return error["msg"]
+    if words.startswith("blank"):
+        return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"
 
 
@@ -332,3 +335,32 @@ def _field(loc: tuple[Any, ...]) -> str:
     if parts and parts[0] in COMMAND_NAMES:
         parts = parts[1:]
     return "command." + ".".join(parts) if parts else "command"
+
+
+# --- a resend's answer, written by shared/commands and read back by the CLI --------------------------
+# A resend of an answered command_id is answered with a `duplicate` reason quoting the first
+# answer's status. The CLI exits by that first status (a resend after a timed-out wait whose first
+# answer was `applied` is done), so the text is made and read here, in one place.
+
+_DUPLICATE = re.compile(r"^duplicate: command (?P<id>\S+) (?:was already handled at [^:]+:\d\d:\d\d: (?P<status>[a-z_]+):"
+                        r"|(?P<made>already made its change): )")
+
+
+def duplicate_reason(command_id: str, handled_at: datetime, first_status: object, first_reason: object) -> str:
+    """The reason of the answer to a resend: the first answer's time, status and reason."""
+    return (f"duplicate: command {command_id} was already handled at {handled_at:%Y-%m-%d %H:%M:%S}: "
+            f"{first_status}: {first_reason}")
+
+
+def recorded_duplicate_reason(command_id: str, change: str) -> str:
+    """The reason of the answer to a resend whose first answer is lost but whose write is recorded."""
+    return f"duplicate: command {command_id} already made its change: {change}"
+
+
+def first_status(reason: str, command_id: str) -> str | None:
+    """The status of the first answer a duplicate's reason quotes ("applied" when it names the change
+    the command made), or None when the reason is not a duplicate's answer for this command_id."""
+    found = _DUPLICATE.match(reason or "")
+    if found is None or found["id"] != command_id:
+        return None
+    return "applied" if found["made"] else found["status"]

@@ -25,7 +25,8 @@ import uuid
 from datetime import timedelta
 from typing import Any, Callable
 
-from shared.alerts.commands import AnyCommand, CommandError, Sweep, command_digest, parse_command_published
+from shared.alerts.commands import (AnyCommand, CommandError, Sweep, command_digest, duplicate_reason,
+                                    parse_command_published)
 from shared.commands import approval, connector, diagnose, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
 from shared.clock import skew_safe_lease
@@ -206,8 +207,7 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
     but `escalated` again when the first answer was (a person had to act on it, and the resend may
     come because that answer never arrived: a lost escalation must not turn into a quiet skip)."""
     command, first = run.command, claim.result
-    reason = (f"duplicate: command {command.command_id} was already handled at "
-              f"{claim.claimed_at:%Y-%m-%d %H:%M:%S}: {first.get('status')}: {first.get('reason')}")
+    reason = duplicate_reason(command.command_id, claim.claimed_at, first.get("status"), first.get("reason"))
     status = OutcomeStatus.ESCALATED if first.get("status") == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
     if first.get("status") in (OutcomeStatus.SKIPPED.value, OutcomeStatus.REJECTED.value):
         # Held back or refused the first time (the kill switch since released, a typo fixed): the

@@ -51,6 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.alerts.commands import recorded_duplicate_reason
 from shared.commands.approval import end_recovered
 from shared.commands.context import CommandRun, command_attempts
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
@@ -114,9 +115,10 @@ def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
     second run. `escalated` again when the write's completion was never confirmed (recorded with no
     after-state: the gate's `_unknown`) or the sweep escalated it: a person had to act on that."""
     run.use_incident(record.incident_id)
-    reason = (f"duplicate: command {run.command_id} already made its change: {record.action} on {record.target}, "
-              f"applied at {record.applied_at:%Y-%m-%d %H:%M:%S} and recorded as action {record.key} "
-              f"({record.state.value}); this command's record of its first answer is gone; nothing written")
+    reason = recorded_duplicate_reason(
+        run.command_id, f"{record.action} on {record.target}, applied at {record.applied_at:%Y-%m-%d %H:%M:%S} and "
+        f"recorded as action {record.key} ({record.state.value}); this command's record of its first answer is gone; "
+        "nothing written")
     status = (OutcomeStatus.ESCALATED if record.state is ActionState.ESCALATED or not record.after
               else OutcomeStatus.SKIPPED)
     report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,

@@ -14,8 +14,10 @@ from urllib.parse import quote as url_quote
 from shared.timeline.writer import INCIDENT_LABEL
 
 # Monitoring incident ids look like "0.nrwotmyokd9n" (the samples in docs/messages.md): letters,
-# digits, dots, dashes and underscores. Anything else is refused before any filter is built.
-INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+# digits, dots, dashes and underscores. An operator's manual action carries "command:COMMAND_ID"
+# (shared/remediation/guardrails.py command_incident; a command_id as runwarden.command/v1 allows
+# it). Anything else is refused before any filter is built.
+INCIDENT_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._\-]{0,127}|command:[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127})$")
 # A Google Cloud project id: 6-30 lowercase letters, digits and dashes, optionally with a domain
 # prefix ("example.com:my-project", gcp-facts.md, "Project ids").
 PROJECT_ID = re.compile(r"^(?:[a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
@@ -46,7 +48,8 @@ def check_incident_id(value: object) -> str:
     if not INCIDENT_ID.fullmatch(value):
         shown = value if len(value) <= 60 else value[:57] + "..."
         raise BadInput("incident_id", f"{shown!r} is not an incident id: use 1-128 letters, digits, '.', '-' "
-                                      "or '_', starting with a letter or digit (like 0.nrwotmyokd9n)")
+                                      "or '_', starting with a letter or digit (like 0.nrwotmyokd9n), or "
+                                      "command:COMMAND_ID for an operator's manual action")
     return value
 
 

@@ -263,3 +263,15 @@ def test_operators_may_make_every_call_the_cli_makes() -> None:
     # All of it exists only with an operators group, like the publisher grant.
     for body in (roles["operator_waits"], roles["operator_attach"], waits, attach):
         assert body["count"] == publish["count"] == '${var.operators_group == "" ? 0 : 1}'
+
+
+def test_the_cli_names_the_permissions_a_refused_call_needs() -> None:
+    """When Pub/Sub refuses one of the CLI's calls, its message names what that call needs: the same
+    permissions the grant above is derived from."""
+    from cli._commands import NEEDS
+
+    for (_, call), where in CLI_CALL_PERMISSIONS.items():
+        if call == "acknowledge":
+            call = "pull"      # said as the pull's: one consume permission for both
+        for permission in set().union(*where.values()) if where else ():
+            assert permission in NEEDS[call], (call, permission)

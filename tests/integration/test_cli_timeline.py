@@ -87,3 +87,20 @@ def test_cloud_logging_failures_exit_1_and_say_what_to_do(world, code, words):
     result = CliRunner().invoke(runwarden, ["timeline", INCIDENT, "--project", PROJECT])
 
     assert result.exit_code == 1 and words in result.output
+
+
+def test_a_manual_action_s_timeline_is_read_by_its_command_incident(world):
+    """A manual rollback's step lines carry the incident `command:COMMAND_ID`: its timeline is read
+    back by that id, as the CLI tells an operator whose wait ended without the answer."""
+    from tests.integration.timeline_world import ON_COMMAND, SERVICE_NAME, step
+
+    at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)
+    for i, (name, message) in enumerate([("planned", "rollback_traffic by alice@example.com: INC-42"),
+                                         ("applied", "rollback_traffic applied")]):
+        step(world.logging, at + timedelta(seconds=i), name, message, incident="command:rb-inc42", trigger="command",
+             function=ON_COMMAND, command_id="rb-inc42", requested_by="alice@example.com", target=SERVICE_NAME)
+
+    result = run("command:rb-inc42", "--project", PROJECT)
+
+    assert result.exit_code == 0, result.output
+    assert "Incident command:rb-inc42" in result.output and "rollback_traffic applied" in result.output

@@ -87,6 +87,29 @@ def test_an_unknown_incident_is_a_clear_error(standin_env):
     assert result.exit_code == 2 and "not in Runwarden's timeline" in result.output
 
 
+@pytest.mark.parametrize("where, code, words", [
+    ("us-central1", 1, "run.services.get"),   # refused credentials: the environment's, not the input's
+    ("europe-west1", 2, "NOT_FOUND"),         # the wrong region: no such service, the input's
+])
+def test_a_refused_read_is_the_environment_and_a_missing_service_the_input(standin_env, live_now, where, code, words):
+    seed(standin_env, resolve_scenario("bad_revision"), live_now)
+    if where == "us-central1":
+        standin_env.run.faults.deny()
+    result = CliRunner().invoke(runwarden, ["diagnose", "--live", SERVICE.replace("us-central1", where)])
+    assert result.exit_code == code and words in result.output, result.output
+    _no_writes(standin_env)
+
+
+def test_no_credentials_is_the_environment_and_said_so(monkeypatch, tmp_path):
+    """No emulator and no Application Default Credentials (a key file that is not there): exit 1,
+    naming the fix; not 2, as if the service named were wrong."""
+    for name in ("RUN_EMULATOR_HOST", "MONITORING_EMULATOR_HOST", "LOGGING_EMULATOR_HOST", "VPCACCESS_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
+    result = CliRunner().invoke(runwarden, ["diagnose", "--live", SERVICE])
+    assert result.exit_code == 1 and "gcloud auth application-default login" in result.output, result.output
+
+
 def test_live_takes_no_scenario_and_diagnose_needs_one_otherwise(tmp_path):
     runner = CliRunner()
     assert "takes no --scenario" in runner.invoke(runwarden, ["diagnose", "--live", SERVICE, "--scenario",

@@ -58,3 +58,83 @@ def test_rendering_a_status_snapshot():
         "open_proposals": [{"proposal_id": "p-0123456789ab", "expires_at": "2026-11-30T12:00:00Z"}]}})
     assert "pinned: 1" in text and "backend-00001-abc, pinned 2 h 1 min" in text and "p-0123456789ab" in text
     assert "reported" in DONE and "rejected" not in DONE
+
+
+# --- inputs refused before anything is published ------------------------------------------------------
+
+TOPICS = ("--topic", "projects/p/topics/commands", "--outcomes-topic", "projects/p/topics/outcomes")
+
+
+@pytest.mark.parametrize("args, message", [
+    # A topic typed as gcloud takes it (a short name): said as such, not a client's IndexError.
+    (("status", "--as", "alice", "--topic", "runwarden-commands", "--outcomes-topic", "projects/p/topics/o"),
+     "'runwarden-commands' is not a full topic name projects/PROJECT/topics/TOPIC"),
+    (("status", "--as", "alice", "--topic", "projects/p/topics/commands", "--outcomes-topic", "runwarden-outcomes"),
+     "'runwarden-outcomes' is not a full topic name"),
+    # Waiting no time at all would publish, then report a timeout at once.
+    (("status", "--as", "alice", "--wait", "0", *TOPICS), "--wait"),
+    (("status", "--as", "alice", "--wait", "-5", *TOPICS), "--wait"),
+    # Already expired, or kept longer than the command's record: the function would reject it.
+    (("status", "--as", "alice", "--expires-in", "-5", *TOPICS), "--expires-in"),
+    (("status", "--as", "alice", "--expires-in", str(31 * 86400), *TOPICS), "--expires-in"),
+    # A key given twice: which value is meant is ambiguous (the message's own rule).
+    (("command", "rollback_traffic", "--target", SERVICE, "--param", "revision=backend-00009-typ", "--param",
+      "revision=backend-00001-abc", "--reason", "r", "--as", "alice", *TOPICS), "--param revision is given twice"),
+])
+def test_inputs_the_cli_refuses_before_publishing(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+# --- exit codes -----------------------------------------------------------------------------------------
+
+def duplicate_of(first: str, command_id: str = "rb-1") -> dict:
+    from datetime import datetime
+
+    from shared.alerts.commands import duplicate_reason
+
+    return {"status": "skipped", "command_id": command_id,
+            "reason": duplicate_reason(command_id, datetime(2026, 11, 30, 9, 1, 2), first, "why: with: colons")}
+
+
+@pytest.mark.parametrize("outcome, asked_dry_run, code", [
+    ({"status": "applied"}, False, 0),
+    ({"status": "reported"}, False, 0),
+    ({"status": "dry_run"}, True, 0),
+    ({"status": "dry_run"}, False, 5),          # the config's dry-run mode held the write back
+    ({"status": "rejected"}, False, 3),
+    ({"status": "skipped"}, False, 5),          # kill switch, pause, cooldown, budget, the world changed
+    ({"status": "escalated"}, False, 6),
+    ({"status": "proposed"}, False, 6),
+    ({"status": "failed"}, False, 7),
+    ({"status": "something new"}, False, 6),    # a status this CLI does not know: a person looks
+    (duplicate_of("applied"), False, 0),        # a resend of a command already applied: done
+    (duplicate_of("skipped"), False, 5),
+    (duplicate_of("rejected"), False, 3),
+    (duplicate_of("applied", "rb-1") | {"command_id": "rb-2"}, False, 5),   # quoting another command: not ours
+    ({"status": "skipped", "command_id": "rb-1", "reason": "duplicate: command rb-1 already made its change: x"},
+     False, 0),
+])
+def test_the_exit_code_says_whether_the_thing_asked_happened(outcome, asked_dry_run, code):
+    from cli._commands import exit_code
+
+    assert exit_code(outcome, asked_dry_run) == code
+
+
+def test_a_refusal_names_the_permission_the_call_needs():
+    from google.api_core.exceptions import PermissionDenied
+
+    from cli._commands import Topics, _explain
+
+    topics = Topics("projects/p/topics/commands", "projects/p/topics/outcomes")
+    denied = PermissionDenied("User not authorized to perform this action.")
+    assert "pubsub.topics.publish on the commands topic projects/p/topics/commands" in _explain("publish", denied,
+                                                                                                 topics)
+    said = _explain("create_subscription", denied, topics)
+    assert "pubsub.subscriptions.create on project p" in said
+    assert "pubsub.topics.attachSubscription on the outcomes topic projects/p/topics/outcomes" in said
+
+
+def test_a_blank_reason_is_said_plainly():
+    result = invoke("pause", "--reason", "   ", "--as", "alice", *TOPICS)
+    assert result.exit_code == 2 and "command.reason: '   ' is blank" in result.output and "not not" not in result.output

@@ -109,12 +109,14 @@ def test_changes_the_timeline_leaves_out(method, resource, status):
 # --- input --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("good", ["0.nrwotmyokd9n", "12345", "0.a-b_c"])
+@pytest.mark.parametrize("good", ["0.nrwotmyokd9n", "12345", "0.a-b_c", "command:rb-inc42", "command:cli-1f0c2a",
+                                  "command:a@b.c:1"])
 def test_incident_ids_of_the_right_shape(good):
     assert check_incident_id(good) == good
 
 
-@pytest.mark.parametrize("bad", ['0."x"', "0.x\\y", "a b", "a\tb", "(x)", "x:*", "-x", ".x", "0.x\n", None, 5])
+@pytest.mark.parametrize("bad", ['0."x"', "0.x\\y", "a b", "a\tb", "(x)", "x:*", "-x", ".x", "0.x\n", None, 5,
+                                 "command:", "command:*", "command:a b", 'command:a"b', "command:-x", "other:x"])
 def test_incident_ids_of_the_wrong_shape(bad):
     with pytest.raises(BadInput) as caught:
         check_incident_id(bad)
