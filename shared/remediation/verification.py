@@ -121,15 +121,6 @@ class Sweep:
     def _judge(self, record: ActionRecord) -> Outcome | None:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
         if record.state is ActionState.UNDOING:
-            try:
-                overtaken = judging.undo_overtaken(record, self.adapters.run.get_service(record.service))
-            except PermanentError:
-                overtaken = ""      # not readable: the gate's own write meets the same refusal and reports it
-            if overtaken:   # a person moved traffic while the undo was unfinished: theirs stands
-                reason = (f"{record.action} did not help, and its undo did not finish; it is not finished now: "
-                          f"{overtaken}; nothing written, a person must judge the service as it is now")
-                return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
-                                    reason, note=reason)
             return self._undo(record, "a previous undo did not finish")
         step = judging.next_step(record, self._health(record), self.now, self.config.verification)
         if step.kind is judging.StepKind.VERIFY:
@@ -174,9 +165,26 @@ class Sweep:
         return judging.judge(record, bundle, self.config.diagnosis, closed)
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
+        """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
+        it serves as the rollback left it, or as the undo restores it), then the recorded split written on
+        that very read, its etag sent (RestoreTrafficParams.expected_etag): a person's change landing
+        between the check and the write is refused by Cloud Run, or, where the etag is not enforced, shows
+        in the generation (ChangedAroundWriteError). Either way the outcome is `escalated` and nothing is
+        claimed as undone (`_undo_not_done`)."""
+        try:
+            service = self.adapters.run.get_service(record.service)
+        except PermanentError:
+            service = None      # not readable: the gate's own write meets the same refusal and reports it
+        overtaken = judging.undo_overtaken(record, service) if service is not None else ""
+        if overtaken:   # a person moved traffic since the rollback, or while the undo was unfinished: theirs stands
+            reason = (f"{record.action} did not help ({why}), and it is not undone: {overtaken}; nothing written, a "
+                      "person must judge the service as it is now")
+            return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                                reason, note=reason)
         action = get_action("restore_traffic")
         traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
-        params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key)
+        params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key,
+                                      expected_etag=service.etag if service is not None else "")
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner,
                     Timeline(record.incident_id, "command"))
         result = gate.execute(action, params, record.after, record.incident_id, self.adapters)
@@ -188,8 +196,19 @@ class Sweep:
             self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                             "released_by": "undo"}, expect={"action_id": record.key})
             return outcome
-        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
-                            f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}",
+        return self._undo_not_done(record, why, result)
+
+    def _undo_not_done(self, record: ActionRecord, why: str, result: Any) -> Outcome | None:
+        """An undo the gate did not report applied: escalated, and never called undone. Either nothing was
+        written (the kill switch, a refusal, a service changed since the check: StaleEvidenceError), or the
+        write was sent and its effect is in doubt (its answer lost, or another change landed around it:
+        ChangedAroundWriteError; the gate completed its claim, so nothing writes it again)."""
+        if result.written:
+            reason = (f"{record.action} did not help ({why}); its undo was sent but is not confirmed as done: "
+                      f"{result.reason}; not claimed as undone: a person must check {record.service} as it is now")
+        else:
+            reason = f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
+        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, reason,
                             note=f"{why}; undo: {result.reason}")
 
     def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "",

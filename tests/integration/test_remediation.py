@@ -246,6 +246,57 @@ def test_an_unfinished_undo_is_finished_when_nobody_moved_the_traffic(rolled_bac
     assert rolled_back.serving() == {NEW: 100}
 
 
+@pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION, None])
+def test_a_persons_change_landing_just_before_the_undos_write_is_never_written_over(rolled_back, code):
+    """The sweep checks the service (as the rollback left it) and writes the undo; a person's split lands
+    between the two. Before, the undo was written without the etag of the read it checked, so it went
+    over their change and was reported `undone`. Under each reading of Cloud Run's etag
+    (docs/api-contracts.md, open question 1: refused with ABORTED, with FAILED_PRECONDITION, or not
+    enforced, where only the generation shows it) it is escalated and never called undone."""
+    from tests.integration.test_stale_evidence import ChangedMeanwhile
+
+    still_failing(rolled_back)
+    rolled_back.standins.run.stale_etag_code = code
+    split = [TrafficSeed(50, OLD), TrafficSeed(50, NEW)]
+    rolled_back.adapters.run = ChangedMeanwhile(rolled_back.adapters.run,
+                                                lambda: rolled_back.standins.run.set_traffic(SERVICE, split))
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "undone" not in outcome.reason.replace("not claimed as undone", ""), outcome.reason
+    assert action_state(rolled_back) == "escalated"
+    assert rolled_back.standins.run.count("UpdateService") == 2       # the rollback, and the one undo sent
+    if code is None:    # not enforced: written over, and said so, with both generations
+        assert "another change around it" in outcome.reason and "a person must check" in outcome.reason
+    else:
+        assert "changed after it was read" in outcome.reason and f"[{code.name}]" in outcome.reason
+        assert "the undo did not happen" in outcome.reason
+        assert rolled_back.serving() == {OLD: 50, NEW: 50}            # theirs stands
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
+    assert rolled_back.standins.run.count("UpdateService") == 2
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_an_undo_whose_service_only_reconciled_since_the_check_is_done(rolled_back, code):
+    """The reading where a status change alone moves the etag: the undo is refused once, the desired
+    state is as checked, and it is sent once more on the fresh etag: undone, not escalated."""
+    from tests.integration.test_stale_evidence import ChangedMeanwhile
+
+    still_failing(rolled_back)
+    rolled_back.standins.run.stale_etag_code = code
+    rolled_back.adapters.run = ChangedMeanwhile(rolled_back.adapters.run,
+                                                lambda: rolled_back.standins.run.touch_status(SERVICE))
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "undone", outcome.reason
+    assert rolled_back.serving() == {NEW: 100}
+    assert rolled_back.standins.run.count("UpdateService") == 3       # the rollback, the refused undo, its resend
+
+
 def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):
     still_failing(rolled_back)
     rolled_back.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance"})
