@@ -60,6 +60,11 @@ STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far tha
 _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
 
 
+class EvidenceUnread(TransientError):
+    """A pending action's evidence could not be read (a transient fault of one of its reads, named in
+    the message): the next sweep tries again, and past a bound it is escalated (`Sweep._unreadable`)."""
+
+
 class Sweep:
     def __init__(self, config: Config, adapters: Any) -> None:
         self.config = config
@@ -101,12 +106,46 @@ class Sweep:
             except TransientError as exc:  # the next scheduled sweep tries again
                 Timeline(record.incident_id, "command").step("verify_deferred", f"{record.key}: {exc}",
                                                              severity="WARNING")
-                continue
+                outcome = self._unreadable(record, exc) if isinstance(exc, EvidenceUnread) else None
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
 
     # --- actions ---------------------------------------------------------------------------------
+
+    def _unreadable(self, record: ActionRecord, exc: TransientError) -> Outcome | None:
+        """A pending action whose evidence could not be read (a transient fault: `exc`, the last one) once
+        its deadline has passed by more than a verification period (deadline_at - settle_at), the bar past
+        which a sweep no longer undoes it (judging.next_step). Every sweep since its deadline failed to read
+        it: one that read it would have judged it, since nothing waits past the deadline. Escalated once,
+        kept `pending` as it is (nothing undone, nothing verified), by an update guarded on its state and on
+        no such escalation before, with the report kept in it as any other; a later sweep that can read
+        the evidence still judges it, and its outcome says it follows this one (`_report`). None before
+        that bar, once escalated so, or if the escalation cannot be stored now (the next sweep tries)."""
+        if record.state is not ActionState.PENDING or record.unread_escalated_at is not None:
+            return None
+        period = record.deadline_at - record.settle_at
+        if self.now - record.deadline_at <= period:
+            return None
+        reason = (f"{record.action} on {record.target} could not be judged: its evidence has not been readable "
+                  f"since its deadline ({record.deadline_at:%H:%M:%S}), now {_minutes(self.now - record.deadline_at)} "
+                  f"past it (more than the verification period of {_minutes(period)}). The last read failed: "
+                  f"{exc}. It is kept as it is, neither verified nor undone; the sweep keeps reading, and says so "
+                  f"if it can judge it later. A person must look at {record.service} and at why the read fails")
+        outcome = self._outcome(record, OutcomeStatus.ESCALATED, reason)
+        try:
+            if not self.kept.keep(outcome, ACTIONS, record.key, lambda kept: self.state.update_record(
+                    ACTIONS, record.key, {"unread_escalated_at": self.now, "note": reason} | kept,
+                    expect={"state": ActionState.PENDING.value, "unread_escalated_at": None})):
+                return None     # judged, or escalated so, by another sweep meanwhile
+        except TransientError as stored:
+            Timeline(record.incident_id, "command").step(
+                "escalation_deferred", f"{record.key}: unreadable past its deadline, and the escalation could "
+                f"not be stored ({stored}); the next sweep tries again", severity="WARNING")
+            return None
+        Timeline(record.incident_id, "command").step("escalated", reason, severity="WARNING", action=record.action,
+                                                     key=record.key)
+        return outcome
 
     def _due(self) -> list[ActionRecord]:
         pending = [ActionRecord.model_validate(d) for d in
@@ -122,13 +161,18 @@ class Sweep:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
         if record.state is ActionState.UNDOING:
             return self._undo(record, "a previous undo did not finish")
-        step = judging.next_step(record, self._health(record), self.now, self.config.verification)
+        try:
+            health = self._health(record)
+        except TransientError as exc:
+            raise EvidenceUnread(str(exc)) from exc
+        step = judging.next_step(record, health, self.now, self.config.verification)
         if step.kind is judging.StepKind.VERIFY:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
                                 f"{record.action} verified: {step.why}")
         if step.kind is judging.StepKind.WAIT:
             return None  # not yet: the next sweep looks again
-        if step.kind is judging.StepKind.UNDO:
+        if step.kind is judging.StepKind.UNDO and record.unread_escalated_at is None:
+            # (An action escalated as unreadable is past the undo's bar already: said kept as it is, it stays so.)
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
             return self._undo(record, step.why)
@@ -225,6 +269,9 @@ class Sweep:
         pending (held by this sweep) until its publish succeeds, as an intent keeps the sweep's report:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
         same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it)."""
+        if record.unread_escalated_at is not None:
+            reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its evidence "
+                       "could not be read: it is readable now, and nothing was written since)")
         outcome = self._outcome(record, status, reason, after, notes)
         if not self.kept.keep(outcome, ACTIONS, record.key,
                           lambda kept: self._move(record, expected, to, note, report=kept)):
@@ -550,6 +597,10 @@ def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) ->
         return cutoff
     last = page[-1]["noted_at"]
     return last if last > since else since + timedelta(microseconds=1)
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:.0f} min"
 
 
 def _hours(delta: timedelta) -> str:

@@ -297,6 +297,39 @@ def test_an_undo_whose_service_only_reconciled_since_the_check_is_done(rolled_ba
     assert rolled_back.standins.run.count("UpdateService") == 3       # the rollback, the refused undo, its resend
 
 
+def test_evidence_unreadable_long_past_the_deadline_is_escalated_once_and_judged_when_readable(rolled_back):
+    """Monitoring answers UNAVAILABLE to every read, sweep after sweep. Before, each sweep logged
+    `verify_deferred` and nobody heard anything. Now, once the deadline (+17m) has passed by more than
+    a verification period (10 min), it is escalated once, naming the failing read, and kept as it is; when
+    the evidence is readable again a later sweep still judges it and says it follows that escalation."""
+    recovery(rolled_back, until="+36m")
+    faults = rolled_back.standins.monitoring.faults
+    faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="ListTimeSeries")
+    rolled_back.at(20)
+    assert rolled_back.command({"command": "sweep"}) == []          # past the deadline, within the bound: waits
+    rolled_back.at(27)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
+
+    rolled_back.at(28)
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c3")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "could not be judged" in outcome.reason and "ListTimeSeries" in outcome.reason, outcome.reason
+    assert "UNAVAILABLE" in outcome.reason and "neither verified nor undone" in outcome.reason
+    assert action_state(rolled_back) == "pending"
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    rolled_back.at(30)
+    assert rolled_back.command({"command": "sweep"}, message_id="c4") == []      # once
+
+    faults.clear()
+    rolled_back.at(36)
+    [later] = rolled_back.command({"command": "sweep"}, message_id="c5")
+    assert later.status.value == "verified", later.reason
+    assert "follows the escalation at" in later.reason and "readable now" in later.reason, later.reason
+    assert action_state(rolled_back) == "verified"
+    assert [o["status"] for o in rolled_back.published(2)] == ["escalated", "verified"]
+
+
 def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):
     still_failing(rolled_back)
     rolled_back.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance"})
