@@ -226,7 +226,9 @@ class ProposalRecord(BaseModel):
     reason: str = ""
     proposed_at: datetime
     expires_at: datetime
-    state: str = "open"        # open | approved | rejected | refused | superseded | applied | failed | expired
+    # open | approved | rejected | refused | superseded | applied | failed | expired; and, once the sweep
+    # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal)
+    state: str = "open"
     decided_by: str = ""
     decided_at: datetime | None = None
     command_id: str = ""

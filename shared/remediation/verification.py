@@ -44,9 +44,9 @@ from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.remediation.kept_reports import KEPT_IN, KeptReports, escalated, escalation_from
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
-                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord, stored_key,
-                                        text_field)
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPOSALS, REPORT_PENDING, SWEEP_MARKS,
+                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord,
+                                        ProposalRecord, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
@@ -277,7 +277,32 @@ class Sweep:
                           lambda kept: self._move(record, expected, to, note, report=kept)):
             return None
         Timeline(record.incident_id, "command").step(status.value, reason, action=record.action, key=record.key)
+        if record.command_id:
+            self._end_proposal(record, to, reason)
         return outcome
+
+    def _end_proposal(self, record: ActionRecord, to: ActionState, reason: str) -> None:
+        """The proposal an approve applied (its `key` is the action record's claim key, and the approving
+        command is the record's), ended with the sweep's judgement of the write: `verified`, `undone` or
+        `escalated`. An approve whose write is in doubt (sent, its answer lost) leaves it `approved`, and a
+        resend that finds the write recorded, `applied`: neither says what became of the change, and
+        nothing else moves it. Guarded on its state as read and on the approving command, so a proposal
+        decided otherwise is left alone; a proposal that is not open cannot be approved again either way
+        (shared/commands/approval.py). Best effort: the outcome is stored and published whatever happens here."""
+        try:
+            found = [ProposalRecord.model_validate(d) for d in self.state.find_records(PROPOSALS, "key", record.key)]
+            for proposal in found:
+                if proposal.state not in ("approved", "applied") or proposal.command_id != record.command_id:
+                    continue
+                self.state.update_record(
+                    PROPOSALS, proposal.proposal_id,
+                    {"state": to.value, "note": f"{to.value} by the verification sweep at {self.now:%H:%M:%S} (action "
+                                                f"{record.key}, written by command {record.command_id}): {reason}"[:1500]},
+                    expect={"state": proposal.state, "command_id": record.command_id})
+        except (TransientError, PermanentError, ValidationError) as exc:
+            Timeline(record.incident_id, "command").step(
+                "proposal_not_ended", f"{record.key}: the proposal it applies could not be ended {to.value} ({exc}); "
+                "its outcome is published all the same", severity="WARNING")
 
     def _outcome(self, record: ActionRecord, status: OutcomeStatus, reason: str,
                  after: dict[str, Any] | None = None, notes: list[str] | None = None) -> Outcome:
