@@ -206,7 +206,7 @@ class Sweep:
             bundle = collect(service, record.settle_at, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
-        return judging.judge(record, bundle, self.config.diagnosis, closed)
+        return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio)
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
