@@ -5,7 +5,9 @@ Two questions, in order:
    - `changed`: the target no longer shows what the action wrote (a person, Terraform or a deploy
      moved the traffic or the connector since, or the connector's update failed): the service's
      health is no longer the action's doing, so it is neither verified nor undone;
-   - `healthy`: the diagnosis says healthy on live data since the action settled;
+   - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
+     `verification.min_traffic_ratio` of the service's own request rate before the action kept
+     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
      minutes): the action did not help;

@@ -6,10 +6,14 @@ For each pending action, once its settle time has passed, judged on live evidenc
 - healthy on live data, at the bar of the alert that led to it -> verified (a CLOSED notification
   alone is not enough);
 - failing by the deadline -> a traffic rollback is undone through the gate (restore_traffic puts
-  back the recorded split) and escalated, by a sweep on time; anything else is escalated;
+  back the recorded split, written on the read the undo checked: its etag sent) and escalated, by a
+  sweep on time; anything else is escalated;
 - not verifiable by the deadline -> escalated, nothing undone;
+- its evidence unreadable (transient faults) past the deadline by more than a verification period ->
+  escalated once, kept pending as it is, and judged by a later sweep that can read it;
 - otherwise it waits for the next sweep.
-Each transition is a guarded update of the action record, so two sweeps never both act on one.
+Each transition is a guarded update of the action record, so two sweeps never both act on one. An
+approved proposal whose write is judged ends with that judgement (`_end_proposal`).
 Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
 A service pinned by a rollback for longer than pin_reminder_seconds while a newer Ready revision
 exists gets a `reminder` outcome (again every pin_reminder_seconds until the pin is released).
