@@ -131,8 +131,8 @@ class Sweep:
         period = record.deadline_at - record.settle_at
         if self.now - record.deadline_at <= period:
             return None
-        reason = (f"{record.action} on {record.target} could not be judged: its evidence has not been readable "
-                  f"since its deadline ({record.deadline_at:%H:%M:%S}), now {_minutes(self.now - record.deadline_at)} "
+        reason = (f"{record.action} on {record.target} could not be judged: no sweep since its deadline "
+                  f"({record.deadline_at:%H:%M:%S}) could read its evidence, now {_minutes(self.now - record.deadline_at)} "
                   f"past it (more than the verification period of {_minutes(period)}). The last read failed: "
                   f"{exc}. It is kept as it is, neither verified nor undone; the sweep keeps reading, and says so "
                   f"if it can judge it later. A person must look at {record.service} and at why the read fails")
