@@ -548,13 +548,15 @@ class Gate:
         so the sweep verifies it (or undoes or escalates it) like any other."""
         result.status = OutcomeStatus.ESCALATED
         result.written = True   # it may have taken: recorded as a write
+        # A corrective action (an undo, a pin's release) has no action record: nothing verifies it later.
+        kept = ("Not written again (it puts back Runwarden's own change: no record for the verification sweep)"
+                if action.corrective else "Recorded for the verification sweep, not written again")
         if isinstance(exc, ChangedAroundWriteError):
-            result.reason = (f"{action.name} applied, with another change around it: {exc}. Recorded for the "
-                             f"verification sweep, not written again; a person must check {params.target} and make "
-                             "the other change again if it was lost")
+            result.reason = (f"{action.name} applied, with another change around it: {exc}. {kept}; a person must "
+                             f"check {params.target} and make the other change again if it was lost")
         else:
-            result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); recorded "
-                             "for the verification sweep, and a person should check the target")
+            result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); "
+                             f"{kept[0].lower() + kept[1:]}, and a person should check the target")
         result.after = None
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,

@@ -5,7 +5,9 @@ Two questions, in order:
    - `changed`: the target no longer shows what the action wrote (a person, Terraform or a deploy
      moved the traffic or the connector since, or the connector's update failed): the service's
      health is no longer the action's doing, so it is neither verified nor undone;
-   - `healthy`: the diagnosis says healthy on live data since the action settled;
+   - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
+     `verification.min_traffic_ratio` of the service's own request rate before the action kept
+     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
      minutes): the action did not help;
@@ -33,7 +35,7 @@ from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget
-from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
@@ -82,10 +84,11 @@ def alert_bar(alert: AlertContext | None, settings: DiagnosisSettings) -> AlertC
 
 
 def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
-          closed_at: datetime | None = None) -> Health:
+          closed_at: datetime | None = None, min_traffic_ratio: float = 0.0) -> Health:
     """The action's standing on one evidence bundle collected since it settled (with no alert: the
     action's own is put in here, `alert_bar`), diagnosed here. `closed_at`: when the incident's CLOSED
-    notification came, if one did (cited, never enough alone)."""
+    notification came, if one did (cited, never enough alone). `min_traffic_ratio`: a healthy service
+    that kept less than this share of its traffic is unclear, not healthy (`traffic_lost`)."""
     changed = target_changed(record, bundle)
     if changed is not None:
         return changed
@@ -98,6 +101,9 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     if diagnosis.signature is Signature.HEALTHY:
         cited = "; ".join(f"{e.observed} ({e.threshold})" for e in diagnosis.evidence
                           if e.about == Signature.HEALTHY.value and e.passed)
+        lost = traffic_lost(Facts(bundle, settings), record, min_traffic_ratio)
+        if lost:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {lost}" + closed)
         return Health(HealthKind.HEALTHY, f"healthy on live data since the action settled: {cited}"
                       + (f"; the incident closed at {hms(closed_at)}" if closed_at else ""))
     facts = Facts(bundle, settings)
@@ -125,6 +131,32 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                                           f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
+    """Why clean requests since the action settled do not show recovery, because most of the service's
+    traffic is gone ("" if it kept at least `ratio` of it, or there is nothing to compare with). Measured
+    against the service's own rate in the lookback before the action (its incident's minutes included:
+    request_count counts every answered request, 5xx and 429 too, so failing minutes still show the
+    callers' demand). Both rates are per minute with requests (Cloud Run writes no point for a minute
+    without any, and the sweep's query may start inside the earlier window), so an idle minute lowers
+    neither; an emptier `after` only reads higher, never lower, than it was. 25 clean requests a minute
+    after 1,000 a minute before is not a recovery shown: the callers may have stopped, backed off or
+    gone elsewhere (another region, a fallback), and the few left may not be the ones that failed."""
+    if ratio <= 0:
+        return ""
+    window = facts.recent_since_incident
+    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    minutes_before, minutes_after = facts.minutes_with_requests(before), facts.minutes_with_requests(window)
+    if not minutes_before or not minutes_after:
+        return ""
+    rate_before = facts.requests(before).total / minutes_before
+    rate_after = facts.requests(window).total / minutes_after
+    if rate_after >= ratio * rate_before:
+        return ""
+    return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}, against "
+            f"{rate_before:.0f} a minute in {before} before the action (under {ratio:.0%} of it kept): whether "
+            "the action helped or the callers went away cannot be told")
 
 
 def _unclear_data(facts: Facts, record: ActionRecord) -> str:

@@ -89,6 +89,10 @@ class ActionRecord(KeptReport):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
+    # When the sweep escalated it, kept `pending` as it is, because its evidence stayed unreadable past
+    # the deadline and a verification period (verification.Sweep._unreadable): escalated so once, and a
+    # later judgement says it follows that escalation.
+    unread_escalated_at: datetime | None = None
     # Its KeptReport: the verification sweep's outcome about it (verified, undone, escalated), stored
     # by the very update that moves its state (verification.Sweep._report).
 
@@ -222,7 +226,9 @@ class ProposalRecord(BaseModel):
     reason: str = ""
     proposed_at: datetime
     expires_at: datetime
-    state: str = "open"        # open | approved | rejected | refused | superseded | applied | failed | expired
+    # open | approved | rejected | refused | superseded | applied | failed | expired; and, once the sweep
+    # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal)
+    state: str = "open"
     decided_by: str = ""
     decided_at: datetime | None = None
     command_id: str = ""

@@ -6,10 +6,14 @@ For each pending action, once its settle time has passed, judged on live evidenc
 - healthy on live data, at the bar of the alert that led to it -> verified (a CLOSED notification
   alone is not enough);
 - failing by the deadline -> a traffic rollback is undone through the gate (restore_traffic puts
-  back the recorded split) and escalated, by a sweep on time; anything else is escalated;
+  back the recorded split, written on the read the undo checked: its etag sent) and escalated, by a
+  sweep on time; anything else is escalated;
 - not verifiable by the deadline -> escalated, nothing undone;
+- its evidence unreadable (transient faults) past the deadline by more than a verification period ->
+  escalated once, kept pending as it is, and judged by a later sweep that can read it;
 - otherwise it waits for the next sweep.
-Each transition is a guarded update of the action record, so two sweeps never both act on one.
+Each transition is a guarded update of the action record, so two sweeps never both act on one. An
+approved proposal whose write is judged ends with that judgement (`_end_proposal`).
 Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
 A service pinned by a rollback for longer than pin_reminder_seconds while a newer Ready revision
 exists gets a `reminder` outcome (again every pin_reminder_seconds until the pin is released).
@@ -44,9 +48,9 @@ from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.remediation.kept_reports import KEPT_IN, KeptReports, escalated, escalation_from
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SWEEP_MARKS, ActionRecord,
-                                        ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord, stored_key,
-                                        text_field)
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPOSALS, REPORT_PENDING, SWEEP_MARKS,
+                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord,
+                                        ProposalRecord, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
@@ -58,6 +62,11 @@ MAX_INTENTS_PER_SWEEP = 20
 MAX_STATELESS_PER_SWEEP = 100
 STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far that walk has gone
 _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
+
+
+class EvidenceUnread(TransientError):
+    """A pending action's evidence could not be read (a transient fault of one of its reads, named in
+    the message): the next sweep tries again, and past a bound it is escalated (`Sweep._unreadable`)."""
 
 
 class Sweep:
@@ -101,12 +110,46 @@ class Sweep:
             except TransientError as exc:  # the next scheduled sweep tries again
                 Timeline(record.incident_id, "command").step("verify_deferred", f"{record.key}: {exc}",
                                                              severity="WARNING")
-                continue
+                outcome = self._unreadable(record, exc) if isinstance(exc, EvidenceUnread) else None
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
 
     # --- actions ---------------------------------------------------------------------------------
+
+    def _unreadable(self, record: ActionRecord, exc: TransientError) -> Outcome | None:
+        """A pending action whose evidence could not be read (a transient fault: `exc`, the last one) once
+        its deadline has passed by more than a verification period (deadline_at - settle_at), the bar past
+        which a sweep no longer undoes it (judging.next_step). Every sweep since its deadline failed to read
+        it: one that read it would have judged it, since nothing waits past the deadline. Escalated once,
+        kept `pending` as it is (nothing undone, nothing verified), by an update guarded on its state and on
+        no such escalation before, with the report kept in it as any other; a later sweep that can read
+        the evidence still judges it, and its outcome says it follows this one (`_report`). None before
+        that bar, once escalated so, or if the escalation cannot be stored now (the next sweep tries)."""
+        if record.state is not ActionState.PENDING or record.unread_escalated_at is not None:
+            return None
+        period = record.deadline_at - record.settle_at
+        if self.now - record.deadline_at <= period:
+            return None
+        reason = (f"{record.action} on {record.target} could not be judged: no sweep since its deadline "
+                  f"({record.deadline_at:%H:%M:%S}) could read its evidence, now {_minutes(self.now - record.deadline_at)} "
+                  f"past it (more than the verification period of {_minutes(period)}). The last read failed: "
+                  f"{exc}. It is kept as it is, neither verified nor undone; the sweep keeps reading, and says so "
+                  f"if it can judge it later. A person must look at {record.service} and at why the read fails")
+        outcome = self._outcome(record, OutcomeStatus.ESCALATED, reason)
+        try:
+            if not self.kept.keep(outcome, ACTIONS, record.key, lambda kept: self.state.update_record(
+                    ACTIONS, record.key, {"unread_escalated_at": self.now, "note": reason} | kept,
+                    expect={"state": ActionState.PENDING.value, "unread_escalated_at": None})):
+                return None     # judged, or escalated so, by another sweep meanwhile
+        except TransientError as stored:
+            Timeline(record.incident_id, "command").step(
+                "escalation_deferred", f"{record.key}: unreadable past its deadline, and the escalation could "
+                f"not be stored ({stored}); the next sweep tries again", severity="WARNING")
+            return None
+        Timeline(record.incident_id, "command").step("escalated", reason, severity="WARNING", action=record.action,
+                                                     key=record.key)
+        return outcome
 
     def _due(self) -> list[ActionRecord]:
         pending = [ActionRecord.model_validate(d) for d in
@@ -121,23 +164,19 @@ class Sweep:
     def _judge(self, record: ActionRecord) -> Outcome | None:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
         if record.state is ActionState.UNDOING:
-            try:
-                overtaken = judging.undo_overtaken(record, self.adapters.run.get_service(record.service))
-            except PermanentError:
-                overtaken = ""      # not readable: the gate's own write meets the same refusal and reports it
-            if overtaken:   # a person moved traffic while the undo was unfinished: theirs stands
-                reason = (f"{record.action} did not help, and its undo did not finish; it is not finished now: "
-                          f"{overtaken}; nothing written, a person must judge the service as it is now")
-                return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
-                                    reason, note=reason)
             return self._undo(record, "a previous undo did not finish")
-        step = judging.next_step(record, self._health(record), self.now, self.config.verification)
+        try:
+            health = self._health(record)
+        except TransientError as exc:
+            raise EvidenceUnread(str(exc)) from exc
+        step = judging.next_step(record, health, self.now, self.config.verification)
         if step.kind is judging.StepKind.VERIFY:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
                                 f"{record.action} verified: {step.why}")
         if step.kind is judging.StepKind.WAIT:
             return None  # not yet: the next sweep looks again
-        if step.kind is judging.StepKind.UNDO:
+        if step.kind is judging.StepKind.UNDO and record.unread_escalated_at is None:
+            # (An action escalated as unreadable is past the undo's bar already: said kept as it is, it stays so.)
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
             return self._undo(record, step.why)
@@ -171,12 +210,29 @@ class Sweep:
             bundle = collect(service, record.settle_at, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
-        return judging.judge(record, bundle, self.config.diagnosis, closed)
+        return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio)
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
+        """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
+        it serves as the rollback left it, or as the undo restores it), then the recorded split written on
+        that very read, its etag sent (RestoreTrafficParams.expected_etag): a person's change landing
+        between the check and the write is refused by Cloud Run, or, where the etag is not enforced, shows
+        in the generation (ChangedAroundWriteError). Either way the outcome is `escalated` and nothing is
+        claimed as undone (`_undo_not_done`)."""
+        try:
+            service = self.adapters.run.get_service(record.service)
+        except PermanentError:
+            service = None      # not readable: the gate's own write meets the same refusal and reports it
+        overtaken = judging.undo_overtaken(record, service) if service is not None else ""
+        if overtaken:   # a person moved traffic since the rollback, or while the undo was unfinished: theirs stands
+            reason = (f"{record.action} did not help ({why}), and it is not undone: {overtaken}; nothing written, a "
+                      "person must judge the service as it is now")
+            return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                                reason, note=reason)
         action = get_action("restore_traffic")
         traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
-        params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key)
+        params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key,
+                                      expected_etag=service.etag if service is not None else "")
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner,
                     Timeline(record.incident_id, "command"))
         result = gate.execute(action, params, record.after, record.incident_id, self.adapters)
@@ -188,8 +244,19 @@ class Sweep:
             self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                             "released_by": "undo"}, expect={"action_id": record.key})
             return outcome
-        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
-                            f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}",
+        return self._undo_not_done(record, why, result)
+
+    def _undo_not_done(self, record: ActionRecord, why: str, result: Any) -> Outcome | None:
+        """An undo the gate did not report applied: escalated, and never called undone. Either nothing was
+        written (the kill switch, a refusal, a service changed since the check: StaleEvidenceError), or the
+        write was sent and its effect is in doubt (its answer lost, or another change landed around it:
+        ChangedAroundWriteError; the gate completed its claim, so nothing writes it again)."""
+        if result.written:
+            reason = (f"{record.action} did not help ({why}); its undo was sent but is not confirmed as done: "
+                      f"{result.reason}; not claimed as undone: a person must check {record.service} as it is now")
+        else:
+            reason = f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
+        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, reason,
                             note=f"{why}; undo: {result.reason}")
 
     def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "",
@@ -206,12 +273,40 @@ class Sweep:
         pending (held by this sweep) until its publish succeeds, as an intent keeps the sweep's report:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
         same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it)."""
+        if record.unread_escalated_at is not None:
+            reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its evidence "
+                       "could not be read: it is readable now, and nothing was written since)")
         outcome = self._outcome(record, status, reason, after, notes)
         if not self.kept.keep(outcome, ACTIONS, record.key,
                           lambda kept: self._move(record, expected, to, note, report=kept)):
             return None
         Timeline(record.incident_id, "command").step(status.value, reason, action=record.action, key=record.key)
+        if record.command_id:
+            self._end_proposal(record, to, reason)
         return outcome
+
+    def _end_proposal(self, record: ActionRecord, to: ActionState, reason: str) -> None:
+        """The proposal an approve applied (its `key` is the action record's claim key, and the approving
+        command is the record's), ended with the sweep's judgement of the write: `verified`, `undone` or
+        `escalated`. An approve whose write is in doubt (sent, its answer lost) leaves it `approved`, and a
+        resend that finds the write recorded, `applied`: neither says what became of the change, and
+        nothing else moves it. Guarded on its state as read and on the approving command, so a proposal
+        decided otherwise is left alone; a proposal that is not open cannot be approved again either way
+        (shared/commands/approval.py). Best effort: the outcome is stored and published whatever happens here."""
+        try:
+            found = [ProposalRecord.model_validate(d) for d in self.state.find_records(PROPOSALS, "key", record.key)]
+            for proposal in found:
+                if proposal.state not in ("approved", "applied") or proposal.command_id != record.command_id:
+                    continue
+                self.state.update_record(
+                    PROPOSALS, proposal.proposal_id,
+                    {"state": to.value, "note": f"{to.value} by the verification sweep at {self.now:%H:%M:%S} (action "
+                                                f"{record.key}, written by command {record.command_id}): {reason}"[:1500]},
+                    expect={"state": proposal.state, "command_id": record.command_id})
+        except (TransientError, PermanentError, ValidationError) as exc:
+            Timeline(record.incident_id, "command").step(
+                "proposal_not_ended", f"{record.key}: the proposal it applies could not be ended {to.value} ({exc}); "
+                "its outcome is published all the same", severity="WARNING")
 
     def _outcome(self, record: ActionRecord, status: OutcomeStatus, reason: str,
                  after: dict[str, Any] | None = None, notes: list[str] | None = None) -> Outcome:
@@ -531,6 +626,10 @@ def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) ->
         return cutoff
     last = page[-1]["noted_at"]
     return last if last > since else since + timedelta(microseconds=1)
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:.0f} min"
 
 
 def _hours(delta: timedelta) -> str:

@@ -264,6 +264,32 @@ def test_approve_applies_a_proposal_once(proposed):
     assert world.standins.vpcaccess.count("PatchConnector") == 1
 
 
+def test_an_approve_whose_write_is_in_doubt_ends_its_proposal_with_the_sweeps_judgement(proposed):
+    """The approved patch lands and its answer is lost: the approve is escalated and its write recorded
+    for the sweep. Before, the proposal stayed `approved` for good, whatever the sweep found. Now the
+    sweep's judgement of that write ends it, naming the outcome; no approve, resent or new, writes again."""
+    import grpc
+
+    world, proposal_id = proposed
+    world.standins.vpcaccess.faults.lose_response(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="PatchConnector")
+    first = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
+    assert first.status.value == "escalated" and "could not be confirmed" in first.reason, first.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+
+    world.at(18)        # past the deadline: no fresh evidence of its services, so not verifiable
+    [judged] = [o for o in world.command({"command": "sweep"}, message_id="s1") if o.status.value != "reminder"]
+
+    assert judged.status.value == "escalated", judged.reason
+    proposal = world.state.get_record(PROPOSALS, proposal_id)
+    assert proposal["state"] == "escalated" and "by the verification sweep" in proposal["note"], proposal
+    again = command(world, "approve", params={"proposal_id": proposal_id}, reason="again")
+    assert again.status.value == "rejected" and "already escalated" in again.reason, again.reason
+    resent = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
+    assert resent.status.value in ("escalated", "skipped", "rejected"), resent.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "escalated"
+
+
 def test_approve_after_the_world_changed_refuses_and_says_why(proposed):
     world, proposal_id = proposed
     world.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=6)  # someone ran gcloud

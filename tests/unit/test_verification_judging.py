@@ -220,3 +220,17 @@ def test_an_unfinished_undo_is_finished_only_over_runwardens_own_state(name, ser
     record = rollback().model_copy(update={"before": {"traffic": [
         {"type": "REVISION", "revision": NEW, "percent": 100, "tag": ""}]}})
     assert bool(undo_overtaken(record, service)) is overtaken
+
+
+@pytest.mark.parametrize("ok, kind", [
+    (40, HealthKind.HEALTHY),     # as before the action (45 a minute, the incident's 5xx included)
+    (5, HealthKind.HEALTHY),      # 11 % of it: a quiet hour, not a vanished service
+    (4, HealthKind.UNCLEAR),      # 9 %: 20 clean requests, but the callers are mostly gone
+])
+def test_clean_requests_are_healthy_only_while_the_service_kept_its_own_traffic(ok, kind):
+    """min_traffic_ratio (10 %): the rate since the action settled against the service's own rate in the
+    lookback before the action, both per minute with requests."""
+    bundle = served(6, ok=ok).bundle().model_copy(update={"incident_started_at": rollback().settle_at})
+    health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is kind, health.why
+    assert ("traffic is mostly gone" in health.why) is (kind is HealthKind.UNCLEAR)
