@@ -52,8 +52,11 @@ class OneAtATime:
 
 @st.composite
 def races(draw) -> dict[str, Any]:
-    caps = {"max_actions_per_target_per_hour": draw(st.integers(1, 4)),
-            "max_actions_per_target_per_day": draw(st.integers(1, 5)),
+    per_target_hour = draw(st.integers(1, 4))
+    # A day's budget is at least an hour's (the config refuses less); the day's bucket still binds
+    # when its own slots are taken.
+    caps = {"max_actions_per_target_per_hour": per_target_hour,
+            "max_actions_per_target_per_day": draw(st.integers(per_target_hour, 5)),
             "max_actions_per_hour": draw(st.integers(1, 4))}
     # Slots already taken in each bucket, in order: "live", "expired" (free to take over) or "free".
     taken = {name: draw(st.lists(st.sampled_from(["live", "expired", "free"]), max_size=cap))
