@@ -8,7 +8,7 @@ invent a new one. Traffic tags are kept at 0% (see rollback_traffic).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import field_validator
 
@@ -43,6 +43,19 @@ class RestoreTrafficParams(ActionParams):
         return with_tags(list(self.traffic), tuple(t for t in self.keep_tags if t.tag not in recorded))
 
 
+def _shares(targets: Sequence[TrafficTarget]) -> dict[str, int]:
+    """Each pinned revision's share, and LATEST's, summed over its entries. One revision may have
+    several entries (a percent, and a tag at 0% for its own URL; or a share through LATEST and a
+    tag), so an entry alone is not what the revision serves. LATEST is compared as LATEST: its
+    status names the revision it resolves to (or not, which is not documented; see
+    shared/gcp/run.py `_resolved`), the recorded split does not."""
+    shares: dict[str, int] = {}
+    for t in targets:
+        key = "LATEST" if t.type is TrafficType.LATEST else (t.revision or "")
+        shares[key] = shares.get(key, 0) + t.percent
+    return shares
+
+
 @register
 class RestoreTraffic(Action[RestoreTrafficParams]):
     name = "restore_traffic"
@@ -67,11 +80,11 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
                 raise PermanentError(f"restore finished but LATEST has {latest}%, not 100%",
                                      code="VERIFICATION_FAILED")
             return traffic_state(after)
-        for target in params.traffic:
-            if target.revision and after.serving_percent(target.revision) != target.percent:
-                raise PermanentError(f"restore finished but {target.revision} serves "
-                                     f"{after.serving_percent(target.revision)}%, not {target.percent}%",
-                                     code="VERIFICATION_FAILED")
+        wanted, got = _shares(params.desired()), _shares(after.traffic_statuses)
+        for key in sorted(set(wanted) | set(got)):
+            if wanted.get(key, 0) != got.get(key, 0):
+                raise PermanentError(f"restore finished but {key} serves {got.get(key, 0)}%, not "
+                                     f"{wanted.get(key, 0)}%", code="VERIFICATION_FAILED")
         return traffic_state(after)
 
     def notes(self, params: RestoreTrafficParams) -> list[str]:
