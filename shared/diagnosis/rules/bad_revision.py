@@ -2,6 +2,8 @@
 before it served cleanly. Failing means 5xx since the deploy, or startup failures in its logs."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
@@ -151,6 +153,14 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
         if clean:
+            share = _load_share(facts, c, suspect, candidate)
+            if share is not None and share < KNOWN_GOOD_MIN_SHARE:
+                # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
+                # it everything promotes that rollout; stepping past it goes further back than
+                # automation may. Either is a person's call.
+                return None, steps, (f"{candidate.short_name}, the newest revision that served cleanly, carried only "
+                                     f"{share:.0%} of the service's requests just before the deploy (a share of a "
+                                     f"rollout, not the whole load)")
             return candidate, steps, ""
         if counts.total < s.min_requests:
             # Its clean serving, if any, is too long ago to vouch for it now.
@@ -159,6 +169,28 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
         else:
             reasons.append(f"{candidate.short_name} was failing too before the deploy ({pct(counts.error_ratio)} 5xx)")
     return None, len(older), "; ".join(reasons[:2])
+
+
+# The known-good revision takes 100% of the traffic: it must have carried most of it just before the
+# deploy (the last LOAD_SHARE_MINUTES), not a canary's share. Judged only when those minutes hold at
+# least min_requests requests; with fewer, the share says nothing and the rule is as before.
+KNOWN_GOOD_MIN_SHARE = 0.5
+LOAD_SHARE_MINUTES = 10
+
+
+def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
+    """The candidate's share of the service's requests in the minutes just before the suspect's
+    deploy, cited; None when those minutes are too quiet to tell."""
+    window = Window(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), suspect.create_time)
+    total = facts.requests(window).total
+    if total < facts.s.min_requests:
+        return None
+    share = facts.requests(window, candidate.short_name).total / total
+    c.cite("metric", facts.requests_query,
+           f"{candidate.short_name} {window}: {share:.0%} of the service's requests ({total:.0f})",
+           f">= {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests just before the deploy",
+           share >= KNOWN_GOOD_MIN_SHARE)
+    return share
 
 
 def _ready_state(revision: Revision) -> str:

@@ -1,0 +1,65 @@
+"""bad_revision in a traffic split (a gradual rollout): the known-good revision is one that carried
+the service's load before the deploy, not a canary that carried a sliver of it. Sending 100% to a
+revision that served 10% promotes an unproven rollout tenfold; a person decides."""
+from __future__ import annotations
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
+
+S = DiagnosisSettings()
+CANARY, NEWEST = "backend-00002-can", "backend-00003-new"
+
+
+def _two_rollouts(canary_share: float) -> Evidence:
+    """OLD served everything until CANARY took `canary_share` of 100 requests a minute at -20;
+    NEWEST took 10 more at -5 and answers 60% 500."""
+    canary = round(100 * canary_share)
+    return quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(CANARY, -20, sql=(SQL,)).revision(NEWEST, -5, sql=(SQL,))
+        .traffic(**{OLD: 90 - canary, CANARY: canary, NEWEST: 10})
+        .requests(OLD, -90, -20, 100).requests(OLD, -20, -5, 100 - canary).requests(OLD, -5, 5, 90 - canary)
+        .requests(CANARY, -20, 5, canary)
+        .requests(NEWEST, -5, 5, 4).requests(NEWEST, -5, 5, 6, code="500")
+        .latency(OLD, -90, 5, 0.2).latency(CANARY, -20, 5, 0.2).latency(NEWEST, -5, 5, 0.2))
+
+
+def test_a_canary_is_not_the_known_good_revision_to_send_everything_to():
+    e = _two_rollouts(0.10)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert result.suspect_revision == NEWEST and result.known_good_revision is None
+    assert CANARY in result.no_target_reason and "10%" in result.no_target_reason
+    assert plan(result, e.bundle(), S).action is None
+    cited = [i for i in result.evidence if i.about == "bad_revision" and "of the service's requests" in i.observed]
+    assert cited and cited[-1].passed is False
+
+
+def test_a_revision_that_carried_most_of_the_load_is_the_known_good_one():
+    e = _two_rollouts(0.60)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.known_good_revision == CANARY and result.steps_back == 1, result.summary
+    assert plan(result, e.bundle(), S).action == "rollback_traffic"
+
+
+def test_a_previous_revision_deployed_minutes_before_still_counts_when_it_took_all_traffic():
+    # OLD replaced an older revision 20 minutes before NEW: most of the hour belongs to the older one,
+    # but OLD carried everything just before NEW's deploy.
+    e = quiet_connector(
+        Evidence().revision("backend-00000-old", -300, sql=(SQL,)).revision(OLD, -30, sql=(SQL,))
+        .revision(NEW, -10, sql=(SQL,)).traffic(**{NEW: 100})
+        .requests("backend-00000-old", -90, -30, 40).requests(OLD, -30, -10, 40)
+        .requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
+        .latency(OLD, -30, -10, 0.2).latency(NEW, -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary
