@@ -259,6 +259,20 @@ class RunStandIn(StandIn):
             self._refresh_status(service)
             return _copy(self._revisions[name])
 
+    def delete_revision(self, service: str, revision: str) -> None:
+        """Deletes a revision (as DeleteRevision or the 1,000-revision limit would): it is no longer
+        listed. One that the traffic split names, by share or by tag, cannot be deleted (UNCONFIRMED:
+        the v2 reference names no error; Cloud Run's console and gcloud refuse to delete a
+        revision that serves)."""
+        with self.lock:
+            name = f"{service}/revisions/{revision}"
+            self._require_revision(name)
+            if any(t.revision == revision for t in self._require_service(service).traffic):
+                raise ValueError(f"revision {revision} is named in the traffic split and cannot be deleted")
+            del self._revisions[name]
+            self._templates.pop(name, None)
+            self._refresh_status(service)
+
     def set_traffic(self, service: str, traffic: Sequence[TrafficSeed]) -> run_v2.Service:
         """An out-of-band change (as if someone ran gcloud): validated, bumps generation and etag."""
         targets = [run_v2.TrafficTarget(type_=_LATEST if t.revision is None else _REVISION,

@@ -63,3 +63,19 @@ def test_a_previous_revision_deployed_minutes_before_still_counts_when_it_took_a
     result = diagnose(e.bundle(), S)
 
     assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary
+
+
+def test_a_previous_revision_that_was_deleted_is_not_called_the_first():
+    # OLD served before the deploy (Monitoring keeps its series) but is no longer listed: deleted
+    # (by hand, or by the 1,000-revision limit). The suspect is not the service's first revision.
+    e = quiet_connector(
+        Evidence().revision(NEW, -10, sql=(SQL,)).traffic(**{NEW: 100})
+        .requests(OLD, -90, -10, 40).requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
+        .latency(NEW, -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION and result.known_good_revision is None, result.summary
+    assert "first revision" not in result.no_target_reason
+    assert OLD in result.no_target_reason and "no longer listed" in result.no_target_reason
+    assert plan(result, e.bundle(), S).action is None

@@ -133,8 +133,17 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                      key=lambda r: r.create_time, reverse=True)
     older = [r for r in earlier if r.ready]
     if not earlier:
-        c.cite("api", f"run.revisions.list {facts.b.service.name}", f"no revision older than {suspect.short_name}",
+        # Monitoring keeps a deleted revision's series: one that served before the deploy and is not
+        # listed was deleted (by hand, or past the 1,000 revisions a service keeps: Cloud Run docs,
+        # "Manage revisions"), and the suspect is not the first.
+        gone = [name for name in facts.revision_names_with_requests(facts.baseline(suspect))
+                if name != suspect.short_name]
+        c.cite("api", f"run.revisions.list {facts.b.service.name}", f"no revision older than {suspect.short_name}"
+               + (f"; {', '.join(gone)} served before the deploy and is no longer listed" if gone else ""),
                "an older Ready revision", False, role="context")
+        if gone:
+            return None, 0, (f"{', '.join(gone)}, which served before {suspect.short_name}'s deploy, is no longer "
+                             "listed (deleted), and no older revision is")
         return None, 0, f"{suspect.short_name} is the service's first revision"
     if not older:
         previous = earlier[0]
