@@ -79,3 +79,19 @@ def test_a_previous_revision_that_was_deleted_is_not_called_the_first():
     assert "first revision" not in result.no_target_reason
     assert OLD in result.no_target_reason and "no longer listed" in result.no_target_reason
     assert plan(result, e.bundle(), S).action is None
+
+
+def test_a_no_traffic_deploy_in_between_is_not_a_step_back():
+    # `gcloud run deploy --no-traffic` made PREVIEW between OLD and NEW; it never served. OLD served
+    # everything until NEW's deploy: going back to it is one release back, not two.
+    preview = "backend-00002-pre"
+    e = quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(preview, -40, sql=(SQL,))
+        .revision("backend-00003-new", -10, sql=(SQL,)).traffic(**{"backend-00003-new": 100})
+        .requests(OLD, -90, -10, 40).requests("backend-00003-new", -10, 5, 18)
+        .requests("backend-00003-new", -10, 5, 27, code="500").latency(OLD, -90, -10, 0.2)
+        .latency("backend-00003-new", -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary

@@ -127,7 +127,8 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
 
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:
     """Newest Ready revision older than the suspect that served cleanly before the deploy, the
-    Ready revisions stepped back over, and, when there is none, why."""
+    steps back to it (the Ready revisions that served before the deploy, counting it), and, when
+    there is none, why."""
     s = facts.s
     earlier = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time),
                      key=lambda r: r.create_time, reverse=True)
@@ -154,8 +155,13 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
         return None, 0, f"the previous revision {previous.short_name} is not Ready ({state})"
     baseline = facts.baseline(suspect)
     reasons = []
-    for steps, candidate in enumerate(older, start=1):
+    steps = 0
+    for candidate in older:
         counts = facts.requests(baseline, candidate.short_name)
+        # A step back is a revision that served before the deploy. One that served no request in the
+        # baseline (a `--no-traffic` deploy, a revision traffic had already left) is passed over
+        # without counting: the one that served before the deploy is still one release back.
+        steps += 1 if counts.total > 0 else 0
         clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio
         c.cite("metric", facts.requests_query,
                f"{candidate.short_name} before the deploy {baseline}: {counts.by_class.get('5xx', 0):.0f} of "
@@ -177,7 +183,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                            f"({counts.total:.0f} requests in {baseline})")
         else:
             reasons.append(f"{candidate.short_name} was failing too before the deploy ({pct(counts.error_ratio)} 5xx)")
-    return None, len(older), "; ".join(reasons[:2])
+    return None, steps, "; ".join(reasons[:2])
 
 
 # The known-good revision takes 100% of the traffic: it must have carried most of it just before the
