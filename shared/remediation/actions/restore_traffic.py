@@ -38,9 +38,12 @@ class RestoreTrafficParams(ActionParams):
     def desired(self) -> list[TrafficTarget]:
         if self.to_latest:
             return with_tags([LATEST], self.keep_tags)
-        # A recorded split keeps its own tags; tags added since are kept at 0% too.
+        # A recorded split keeps its own tags; tags added since are kept at 0% too. An empty split is
+        # the API's default, "100% traffic to the latest Ready Revision" (Service.traffic,
+        # google/cloud/run/v2/service.proto): written out, so tags kept beside it do not make a
+        # split of 0%.
         recorded = {t.tag for t in self.traffic if t.tag}
-        return with_tags(list(self.traffic), tuple(t for t in self.keep_tags if t.tag not in recorded))
+        return with_tags(list(self.traffic) or [LATEST], tuple(t for t in self.keep_tags if t.tag not in recorded))
 
 
 def _shares(targets: Sequence[TrafficTarget]) -> dict[str, int]:
