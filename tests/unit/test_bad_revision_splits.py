@@ -95,3 +95,20 @@ def test_a_no_traffic_deploy_in_between_is_not_a_step_back():
     result = diagnose(e.bundle(), S)
 
     assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary
+
+
+def test_one_side_of_a_standing_half_and_half_split_is_not_sent_everything():
+    # An A/B split held for hours (A and B at 50% each); NEW is deployed at 10% of A's side and fails.
+    # Sending 100% to B (the newest clean revision) would end the A/B split and double B's load.
+    a, b = "backend-00000-aaa", "backend-00001-bbb"
+    e = quiet_connector(
+        Evidence().revision(a, -600, sql=(SQL,)).revision(b, -300, sql=(SQL,)).revision(NEW, -10, sql=(SQL,))
+        .traffic(**{a: 40, b: 50, NEW: 10})
+        .requests(a, -90, -10, 50).requests(a, -10, 5, 40).requests(b, -90, 5, 50)
+        .requests(NEW, -10, 5, 4).requests(NEW, -10, 5, 6, code="500")
+        .latency(a, -90, 5, 0.2).latency(b, -90, 5, 0.2).latency(NEW, -10, 5, 0.2))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION and result.known_good_revision is None, result.summary
+    assert "50%" in result.no_target_reason

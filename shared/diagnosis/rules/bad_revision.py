@@ -169,7 +169,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
         if clean:
             share = _load_share(facts, c, suspect, candidate)
-            if share is not None and share < KNOWN_GOOD_MIN_SHARE:
+            if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
                 # it everything promotes that rollout; stepping past it goes further back than
                 # automation may. Either is a person's call.
@@ -186,9 +186,10 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
     return None, steps, "; ".join(reasons[:2])
 
 
-# The known-good revision takes 100% of the traffic: it must have carried most of it just before the
-# deploy (the last LOAD_SHARE_MINUTES), not a canary's share. Judged only when those minutes hold at
-# least min_requests requests; with fewer, the share says nothing and the rule is as before.
+# The known-good revision takes 100% of the traffic: it must have carried most of it (more than
+# half) just before the deploy (the last LOAD_SHARE_MINUTES), not a canary's share nor one side of a
+# standing 50/50 split. Judged only when those minutes hold at least min_requests requests; with
+# fewer, the share says nothing and the rule is as before.
 KNOWN_GOOD_MIN_SHARE = 0.5
 LOAD_SHARE_MINUTES = 10
 
@@ -203,8 +204,8 @@ def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revisio
     share = facts.requests(window, candidate.short_name).total / total
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} {window}: {share:.0%} of the service's requests ({total:.0f})",
-           f">= {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests just before the deploy",
-           share >= KNOWN_GOOD_MIN_SHARE)
+           f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests just before the deploy (most of the load)",
+           share > KNOWN_GOOD_MIN_SHARE)
     return share
 
 
