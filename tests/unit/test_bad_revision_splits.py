@@ -112,3 +112,19 @@ def test_one_side_of_a_standing_half_and_half_split_is_not_sent_everything():
 
     assert result.signature is Signature.BAD_REVISION and result.known_good_revision is None, result.summary
     assert "50%" in result.no_target_reason
+
+
+def test_a_previous_revision_deployed_minutes_before_the_suspect_is_judged_on_its_own_minutes():
+    # Two deploys in quick succession: OLD replaced the older revision at -14m and took everything;
+    # NEW replaced it at -10m and fails. OLD's share counts from its own deploy, not over minutes
+    # in which it did not exist yet.
+    e = quiet_connector(
+        Evidence().revision("backend-00000-old", -300, sql=(SQL,)).revision(OLD, -14, sql=(SQL,))
+        .revision(NEW, -10, sql=(SQL,)).traffic(**{NEW: 100})
+        .requests("backend-00000-old", -90, -14, 40).requests(OLD, -14, -10, 40)
+        .requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
+        .latency(OLD, -14, -10, 0.2).latency(NEW, -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary

@@ -196,8 +196,10 @@ LOAD_SHARE_MINUTES = 10
 
 def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
     """The candidate's share of the service's requests in the minutes just before the suspect's
-    deploy, cited; None when those minutes are too quiet to tell."""
-    window = Window(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), suspect.create_time)
+    deploy, from the candidate's own deploy if that is later (two deploys in quick succession),
+    cited; None when those minutes are too quiet to tell."""
+    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
+    window = Window(start, suspect.create_time)
     total = facts.requests(window).total
     if total < facts.s.min_requests:
         return None
