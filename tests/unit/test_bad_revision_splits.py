@@ -128,3 +128,18 @@ def test_a_previous_revision_deployed_minutes_before_the_suspect_is_judged_on_it
     result = diagnose(e.bundle(), S)
 
     assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary
+
+
+def test_a_failing_revision_reached_only_by_its_tag_is_named_and_not_rolled_back():
+    # `--no-traffic --tag canary`: NEW has no share, testers reach it by its tagged URL, and it fails.
+    # Moving the split changes nothing its tag serves; the finding names it for the person.
+    e = quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(NEW, -10, sql=(SQL,)).traffic(**{OLD: 100})
+        .tag(NEW, "canary").requests(OLD, -90, 5, 40).requests(NEW, -10, 5, 4).requests(NEW, -10, 5, 6, code="500")
+        .latency(OLD, -90, 5, 0.2).latency(NEW, -10, 5, 0.2))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert NEW in result.summary and "canary" in result.summary and "tag" in result.summary
+    assert plan(result, e.bundle(), S).action is None

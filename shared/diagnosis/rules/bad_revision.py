@@ -24,7 +24,8 @@ def evaluate(facts: Facts) -> Finding:
     if not c.cite("api", f"run.revisions.get {suspect.short_name}: create_time",
                   f"created {duration(lead)} before the incident started",
                   f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
-        return c.no(f"{suspect.short_name} was not deployed shortly before the incident")
+        return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
+                    + _tag_only_failures(facts, c))
 
     failing = _failing(facts, c, suspect)
     if failing is not True:
@@ -52,6 +53,33 @@ def evaluate(facts: Facts) -> Finding:
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _tag_only_failures(facts: Facts, c: Citation) -> str:
+    """A recent revision with no share of the split that fails through its tagged URL (a
+    `--no-traffic --tag` deploy being tried), as a clause for the finding, or "". Moving the split
+    changes nothing its tag serves (TrafficTarget.tag: "a string to be part of the URI to
+    exclusively reference this target"), so it is named for a person, never rolled back."""
+    s, b = facts.s, facts.b
+    tags = {t.revision: t.tag for t in b.service.traffic if t.tag and t.revision}
+    found = []
+    for revision in b.revisions:
+        tag = tags.get(revision.short_name)
+        if not tag or b.service.serving_percent(revision.short_name) > 0:
+            continue
+        lead = (b.incident_started_at - revision.create_time).total_seconds()
+        counts = facts.requests(facts.since_deploy(revision), revision.short_name)
+        if not 0 <= lead <= s.deploy_window_seconds or counts.total < s.min_requests:
+            continue
+        failing = counts.error_ratio >= s.bad_error_ratio
+        c.cite("metric", facts.requests_query,
+               f"{revision.short_name} (0% of the split, tag {tag}) since its deploy: "
+               f"{counts.by_class.get('5xx', 0):.0f} of {counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
+               f"5xx >= {s.bad_error_ratio:.0%}", failing, role="context")
+        if failing:
+            found.append(f"{revision.short_name} fails ({pct(counts.error_ratio)} 5xx) but is reached only through "
+                         f"its tag {tag} (0% of the split): moving traffic does not change what its tagged URL serves")
+    return ("; " + "; ".join(found)) if found else ""
 
 
 def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
