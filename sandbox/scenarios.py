@@ -106,6 +106,8 @@ class RevisionSpec(_Spec):
     max_instances: int | None = Field(default=None, ge=1)        # scaling.max_instance_count
     timeout: Duration | None = None                              # the request timeout, e.g. 300s
     concurrency: int | None = Field(default=None, ge=1, le=1000)  # max_instance_request_concurrency
+    # Deleted since: not listed by the Run API, while Monitoring keeps its series.
+    deleted: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> RevisionSpec:
@@ -163,9 +165,13 @@ class ServiceSpec(_Spec):
         for i, name in enumerate(names):
             if not name.startswith(f"{self.name}-"):
                 raise ValueError(f"revisions[{i}].name {name!r} must start with '{self.name}-'")
+        deleted = {r.name for r in self.revisions if r.deleted}
         for i, target in enumerate(self.traffic):
             if target.revision is not None and target.revision not in names:
                 raise ValueError(f"traffic[{i}].revision {target.revision!r} is not a revision of {self.name}")
+            if target.revision in deleted:
+                raise ValueError(f"traffic[{i}].revision {target.revision!r} is deleted: a revision in the "
+                                 "traffic split cannot be deleted")
         if self.traffic and sum(t.percent for t in self.traffic) != 100:
             raise ValueError(f"traffic percents must sum to 100, got {sum(t.percent for t in self.traffic)}")
         return self
@@ -398,6 +404,7 @@ class RevisionSeed:
     service_account: str = ""
     env: tuple[tuple[str, str], ...] = ()
     secret_env: tuple[tuple[str, str, str], ...] = ()
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -488,7 +495,7 @@ class Scenario(_Spec):
                                        r.vpc_egress, r.cloudsql_instances, r.max_instances, r.timeout,
                                        r.concurrency, tuple((n.network, n.subnetwork) for n in r.network_interfaces),
                                        r.service_account, tuple(r.env.items()),
-                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()))
+                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted)
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic)
@@ -674,6 +681,9 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
+        for rev in service.revisions:
+            if rev.deleted:
+                standins.run.delete_revision(service.name, rev.name)
     for series in world.series:
         standins.monitoring.add_series(series)
     seed_connectors(standins.vpcaccess, scenario.project, scenario.region, scenario.connectors)

@@ -16,7 +16,8 @@ It enforces the rules the product relies on, like the real API, and fails as it 
   409 ALREADY_EXISTS "Revision named '...' with different configuration already exists", checked
   whatever the update_mask says (googleapis/google-cloud-python #11870 and #14259; #14259 sent an
   update_mask and still got it). The trigger is the reported one; Google has not confirmed it;
-- the split's shape is checked at once (INVALID_ARGUMENT: sum 100, LATEST/REVISION shape), but
+- the split's shape is checked at once (INVALID_ARGUMENT: sum 100, LATEST/REVISION shape, each
+  tag a DNS-1035 label naming one target, as Knative Serving checks it; see `_check_tag`), but
   whether its revisions can serve is only found out while reconciling: the update is accepted
   (generation bumped, `traffic` holds the desired split, `reconciling` true), then the operation
   fails, `traffic_statuses` / `observed_generation` keep the last serving state and
@@ -258,6 +259,20 @@ class RunStandIn(StandIn):
             self._refresh_status(service)
             return _copy(self._revisions[name])
 
+    def delete_revision(self, service: str, revision: str) -> None:
+        """Deletes a revision (as DeleteRevision or the 1,000-revision limit would): it is no longer
+        listed. One that the traffic split names, by share or by tag, cannot be deleted (UNCONFIRMED:
+        the v2 reference names no error; Cloud Run's console and gcloud refuse to delete a
+        revision that serves)."""
+        with self.lock:
+            name = f"{service}/revisions/{revision}"
+            self._require_revision(name)
+            if any(t.revision == revision for t in self._require_service(service).traffic):
+                raise ValueError(f"revision {revision} is named in the traffic split and cannot be deleted")
+            del self._revisions[name]
+            self._templates.pop(name, None)
+            self._refresh_status(service)
+
     def set_traffic(self, service: str, traffic: Sequence[TrafficSeed]) -> run_v2.Service:
         """An out-of-band change (as if someone ran gcloud): validated, bumps generation and etag."""
         targets = [run_v2.TrafficTarget(type_=_LATEST if t.revision is None else _REVISION,
@@ -345,9 +360,16 @@ class RunStandIn(StandIn):
         if not targets:  # the API's default: everything to the latest ready revision
             return [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
         total = 0
+        tagged: dict[str, int] = {}
         for i, target in enumerate(targets):
             _check_shape(f"service.traffic[{i}]", target)
             total += target.percent
+            if target.tag:
+                _check_tag(f"service.traffic[{i}].tag", target.tag)
+                if target.tag in tagged:
+                    raise invalid(f'service.traffic[{i}].tag: more than one target has tag "{target.tag}" '
+                                  f"(service.traffic[{tagged[target.tag]}])")
+                tagged[target.tag] = i
         if total != 100:
             raise invalid(f"service.traffic: percents must sum to 100, got {total}")
         return [_copy(t) for t in targets]
@@ -524,6 +546,21 @@ def _check_shape(field: str, target: run_v2.TrafficTarget) -> None:
         raise invalid(f"{field}.type must be TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST or _REVISION")
     if not 0 <= target.percent <= 100:
         raise invalid(f"{field}.percent must be between 0 and 100, got {target.percent}")
+
+
+# A traffic tag names its own URL (TrafficTarget.tag: "a string to be part of the URI to exclusively
+# reference this target", google/cloud/run/v2/traffic_target.proto), so it must be a DNS label, and
+# one tag names one target. Cloud Run's v2 reference states neither rule; Knative Serving, whose API
+# Cloud Run's v1 API is, refuses both in its route validation ("not a DNS 1035 label", "Multiple
+# definitions for %q"; knative/serving pkg/apis/serving/v1/route_validation.go). Taken as Cloud
+# Run's behaviour on v2 too: UNCONFIRMED.
+_DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _check_tag(field: str, tag: str) -> None:
+    if not _DNS_1035_LABEL.match(tag):
+        raise invalid(f"{field}: {tag!r} is not a DNS-1035 label (lowercase letters, digits and '-', starting with "
+                      "a letter, ending with a letter or digit, at most 63 characters)")
 
 
 def _ready_condition(at: datetime) -> run_v2.Condition:

@@ -27,7 +27,10 @@ def rollback(run: CommandRun) -> Outcome:
     revisions = run.adapters.run.list_revisions(service_name)
     to = _named_revision(run, service, revisions) if run.command.params.revision else _known_good(run, service_name)
     serving = _serving_most(service)
-    if service.serving_percent(to.short_name) == 100 and all(t.type is TrafficType.REVISION for t in service.traffic):
+    # Already pinned there: every entry with a share names a revision (a tag kept at 0%, on LATEST or
+    # another revision, serves only its own URL).
+    if service.serving_percent(to.short_name) == 100 and all(t.type is TrafficType.REVISION
+                                                             for t in service.traffic if t.percent):
         raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do")
     from_revision = next((r for r in revisions if r.short_name == serving), to)
     params = RollbackTrafficParams(target=service_name, to_revision=to.short_name, from_revision=from_revision.short_name,

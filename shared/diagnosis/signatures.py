@@ -42,7 +42,7 @@ class Finding(BaseModel):
     subject: str | None = None                 # the revision or connector the finding is about
     suspect_revision: str | None = None        # bad_revision
     known_good_revision: str | None = None     # bad_revision
-    steps_back: int | None = None              # bad_revision: Ready revisions back to the known-good one
+    steps_back: int | None = None              # bad_revision: releases back (Ready revisions that served)
     no_target_reason: str = ""                 # bad_revision: why there is no revision to roll back to
     recommendation: str = ""                   # what a person (or a later action) should do
     # Not matched, yet not ruled out either (e.g. a deploy whose revision failed only after clean

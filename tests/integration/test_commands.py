@@ -68,6 +68,16 @@ def test_a_rollback_to_a_missing_or_unready_revision_is_rejected(world, revision
     assert writes(world) == 0
 
 
+def test_a_rollback_to_the_revision_already_pinned_beside_a_tag_on_latest_writes_nothing(world):
+    # Pinned to OLD, with a tag that follows LATEST (`current`, 0%): all the traffic is OLD's already.
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD), TrafficSeed(0, None, tag="current")])
+
+    outcome = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+
+    assert outcome.status.value == "skipped" and "already serves 100%" in outcome.reason, outcome.reason
+    assert writes(world) == 0
+
+
 def test_a_rollback_of_a_service_not_in_the_inventory_is_rejected(world):
     other = SERVICE.replace("backend", "frontend")
     outcome = command(world, "rollback_traffic", target=other, params={"revision": OLD}, reason="r")

@@ -854,3 +854,28 @@ def test_a_verification_outcome_this_version_cannot_read_is_replaced_by_an_escal
     assert record["report_state"] == "sent"
     rolled_back.at(40)
     assert rolled_back.command({"command": "sweep"}, message_id="c3") == []
+
+
+def test_an_undo_puts_back_a_split_that_names_a_revision_twice(world):
+    """A service on LATEST whose new revision was deployed with a tag (`gcloud run deploy --tag
+    canary`): the new revision serves 100% through LATEST and also has a tagged entry at 0%. The
+    undo writes that split back; it is what serves afterwards, entry for entry, so the undo is
+    `undone`. Before, the check summed every entry of a revision (100% through LATEST plus 0% by
+    tag) against each recorded entry alone (0%), called a landed undo failed, and escalated it as
+    not done."""
+    world.seed("bad_revision_tagged_latest")
+    assert world.handle(world.alert("bad_revision_tagged_latest")).status.value == "applied"
+    service = world.standins.run.service(SERVICE)
+    assert [(t.revision, t.percent, t.tag) for t in service.traffic] == [(OLD, 100, ""), (NEW, 0, "canary")]
+    world.published()
+    still_failing(world)
+    world.at(18)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "undone", outcome.reason
+    service = world.standins.run.service(SERVICE)
+    assert [(t.type_.name, t.revision, t.percent, t.tag) for t in service.traffic] == [
+        ("TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "", 100, ""),
+        ("TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", NEW, 0, "canary")]
+    assert action_state(world) == "undone"

@@ -129,6 +129,13 @@ def test_stale_etag_is_aborted(services, standins, seeded):
     ([run_v2.TrafficTarget(type_=REVISION, percent=100)], "revision is required"),
     ([run_v2.TrafficTarget(type_=LATEST, revision=OLD, percent=100)], "must not name a revision"),
     ([run_v2.TrafficTarget(revision=OLD, percent=100)], "type must be"),
+    # Tags: one entry per tag, each a DNS-1035 label (it becomes part of a host name).
+    ([run_v2.TrafficTarget(type_=REVISION, revision=OLD, percent=100, tag="canary"),
+      run_v2.TrafficTarget(type_=REVISION, revision=NEW, percent=0, tag="canary")],
+     'more than one target has tag "canary"'),
+    ([run_v2.TrafficTarget(type_=REVISION, revision=OLD, percent=100, tag="Canary")], "not a DNS-1035 label"),
+    ([run_v2.TrafficTarget(type_=REVISION, revision=OLD, percent=100, tag="1st")], "not a DNS-1035 label"),
+    ([run_v2.TrafficTarget(type_=REVISION, revision=OLD, percent=100, tag="v" * 64)], "not a DNS-1035 label"),
 ])
 def test_invalid_traffic_is_rejected(services, standins, seeded, targets, message):
     before = services.get_service(name=SERVICE)

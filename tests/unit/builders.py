@@ -34,6 +34,7 @@ class Evidence:
         self.now = now
         self.revs: list[Revision] = []
         self.split: dict[str, int] = {}
+        self.tags: list[tuple[str, str]] = []
         self.req: dict[tuple[str, str], dict[int, float]] = {}
         self.lat: dict[str, dict[int, float]] = {}
         self.inst: dict[str, dict[int, float]] = {}
@@ -57,6 +58,11 @@ class Evidence:
 
     def traffic(self, **split: int) -> "Evidence":
         self.split = {k.replace("_", "-"): v for k, v in split.items()}
+        return self
+
+    def tag(self, revision: str, tag: str) -> "Evidence":
+        """A tagged entry at 0% for `revision`: its own URL, no share of the split."""
+        self.tags.append((revision, tag))
         return self
 
     # --- Monitoring ----------------------------------------------------------------------
@@ -115,6 +121,7 @@ class Evidence:
     # --- the bundle ----------------------------------------------------------------------
     def bundle(self) -> EvidenceBundle:
         targets = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=p) for r, p in self.split.items())
+        targets += tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=0, tag=t) for r, t in self.tags)
         service = Service(name=SERVICE, generation=3, etag=self.etag, traffic=targets, traffic_statuses=targets)
         sql = tuple(dict.fromkeys(s for r in self.revs for s in r.cloudsql_instances))
         return EvidenceBundle(

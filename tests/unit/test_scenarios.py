@@ -123,6 +123,12 @@ def test_invalid_traffic(tmp_path, extra, what):
         load_scenario(write(tmp_path, MINIMAL + extra))
 
 
+def test_a_deleted_revision_cannot_be_in_the_traffic_split(tmp_path):
+    text = MINIMAL.replace("created: -1h}", "created: -1h, deleted: true}")
+    with pytest.raises(ScenarioError, match="is deleted"):
+        load_scenario(write(tmp_path, text + "    traffic: [{revision: api-00001-aaa, percent: 100}]\n"))
+
+
 @pytest.mark.parametrize(("series", "where", "what"), [
     ("{metric: m, resource: {type: cloud_run_revision, labels: {service_name: api, revision_name: api-9}}, "
      "points: [{at: 0, value: 1}]}", "timeseries", "not a revision of service api"),

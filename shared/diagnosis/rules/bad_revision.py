@@ -2,6 +2,8 @@
 before it served cleanly. Failing means 5xx since the deploy, or startup failures in its logs."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
@@ -22,7 +24,8 @@ def evaluate(facts: Facts) -> Finding:
     if not c.cite("api", f"run.revisions.get {suspect.short_name}: create_time",
                   f"created {duration(lead)} before the incident started",
                   f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
-        return c.no(f"{suspect.short_name} was not deployed shortly before the incident")
+        return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
+                    + _tag_only_failures(facts, c))
 
     failing = _failing(facts, c, suspect)
     if failing is not True:
@@ -50,6 +53,33 @@ def evaluate(facts: Facts) -> Finding:
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _tag_only_failures(facts: Facts, c: Citation) -> str:
+    """A recent revision with no share of the split that fails through its tagged URL (a
+    `--no-traffic --tag` deploy being tried), as a clause for the finding, or "". Moving the split
+    changes nothing its tag serves (TrafficTarget.tag: "a string to be part of the URI to
+    exclusively reference this target"), so it is named for a person, never rolled back."""
+    s, b = facts.s, facts.b
+    tags = {t.revision: t.tag for t in b.service.traffic if t.tag and t.revision}
+    found = []
+    for revision in b.revisions:
+        tag = tags.get(revision.short_name)
+        if not tag or b.service.serving_percent(revision.short_name) > 0:
+            continue
+        lead = (b.incident_started_at - revision.create_time).total_seconds()
+        counts = facts.requests(facts.since_deploy(revision), revision.short_name)
+        if not 0 <= lead <= s.deploy_window_seconds or counts.total < s.min_requests:
+            continue
+        failing = counts.error_ratio >= s.bad_error_ratio
+        c.cite("metric", facts.requests_query,
+               f"{revision.short_name} (0% of the split, tag {tag}) since its deploy: "
+               f"{counts.by_class.get('5xx', 0):.0f} of {counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
+               f"5xx >= {s.bad_error_ratio:.0%}", failing, role="context")
+        if failing:
+            found.append(f"{revision.short_name} fails ({pct(counts.error_ratio)} 5xx) but is reached only through "
+                         f"its tag {tag} (0% of the split): moving traffic does not change what its tagged URL serves")
+    return ("; " + "; ".join(found)) if found else ""
 
 
 def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
@@ -125,14 +155,24 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
 
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:
     """Newest Ready revision older than the suspect that served cleanly before the deploy, the
-    Ready revisions stepped back over, and, when there is none, why."""
+    steps back to it (the Ready revisions that served before the deploy, counting it), and, when
+    there is none, why."""
     s = facts.s
     earlier = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time),
                      key=lambda r: r.create_time, reverse=True)
     older = [r for r in earlier if r.ready]
     if not earlier:
-        c.cite("api", f"run.revisions.list {facts.b.service.name}", f"no revision older than {suspect.short_name}",
+        # Monitoring keeps a deleted revision's series: one that served before the deploy and is not
+        # listed was deleted (by hand, or past the 1,000 revisions a service keeps: Cloud Run docs,
+        # "Manage revisions"), and the suspect is not the first.
+        gone = [name for name in facts.revision_names_with_requests(facts.baseline(suspect))
+                if name != suspect.short_name]
+        c.cite("api", f"run.revisions.list {facts.b.service.name}", f"no revision older than {suspect.short_name}"
+               + (f"; {', '.join(gone)} served before the deploy and is no longer listed" if gone else ""),
                "an older Ready revision", False, role="context")
+        if gone:
+            return None, 0, (f"{', '.join(gone)}, which served before {suspect.short_name}'s deploy, is no longer "
+                             "listed (deleted), and no older revision is")
         return None, 0, f"{suspect.short_name} is the service's first revision"
     if not older:
         previous = earlier[0]
@@ -143,14 +183,27 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
         return None, 0, f"the previous revision {previous.short_name} is not Ready ({state})"
     baseline = facts.baseline(suspect)
     reasons = []
-    for steps, candidate in enumerate(older, start=1):
+    steps = 0
+    for candidate in older:
         counts = facts.requests(baseline, candidate.short_name)
+        # A step back is a revision that served before the deploy. One that served no request in the
+        # baseline (a `--no-traffic` deploy, a revision traffic had already left) is passed over
+        # without counting: the one that served before the deploy is still one release back.
+        steps += 1 if counts.total > 0 else 0
         clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio
         c.cite("metric", facts.requests_query,
                f"{candidate.short_name} before the deploy {baseline}: {counts.by_class.get('5xx', 0):.0f} of "
                f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
         if clean:
+            share = _load_share(facts, c, suspect, candidate)
+            if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
+                # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
+                # it everything promotes that rollout; stepping past it goes further back than
+                # automation may. Either is a person's call.
+                return None, steps, (f"{candidate.short_name}, the newest revision that served cleanly, carried only "
+                                     f"{share:.0%} of the service's requests just before the deploy (a share of a "
+                                     f"rollout, not the whole load)")
             return candidate, steps, ""
         if counts.total < s.min_requests:
             # Its clean serving, if any, is too long ago to vouch for it now.
@@ -158,7 +211,32 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                            f"({counts.total:.0f} requests in {baseline})")
         else:
             reasons.append(f"{candidate.short_name} was failing too before the deploy ({pct(counts.error_ratio)} 5xx)")
-    return None, len(older), "; ".join(reasons[:2])
+    return None, steps, "; ".join(reasons[:2])
+
+
+# The known-good revision takes 100% of the traffic: it must have carried most of it (more than
+# half) just before the deploy (the last LOAD_SHARE_MINUTES), not a canary's share nor one side of a
+# standing 50/50 split. Judged only when those minutes hold at least min_requests requests; with
+# fewer, the share says nothing and the rule is as before.
+KNOWN_GOOD_MIN_SHARE = 0.5
+LOAD_SHARE_MINUTES = 10
+
+
+def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
+    """The candidate's share of the service's requests in the minutes just before the suspect's
+    deploy, from the candidate's own deploy if that is later (two deploys in quick succession),
+    cited; None when those minutes are too quiet to tell."""
+    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
+    window = Window(start, suspect.create_time)
+    total = facts.requests(window).total
+    if total < facts.s.min_requests:
+        return None
+    share = facts.requests(window, candidate.short_name).total / total
+    c.cite("metric", facts.requests_query,
+           f"{candidate.short_name} {window}: {share:.0%} of the service's requests ({total:.0f})",
+           f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests just before the deploy (most of the load)",
+           share > KNOWN_GOOD_MIN_SHARE)
+    return share
 
 
 def _ready_state(revision: Revision) -> str:

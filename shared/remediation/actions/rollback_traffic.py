@@ -25,7 +25,7 @@ class RollbackTrafficParams(ActionParams):
     to_revision: str                  # the last known-good revision (short name)
     from_revision: str                # the revision being taken out of service
     from_revision_created_at: datetime
-    steps_back: int                   # ready revisions between them, counting to_revision
+    steps_back: int                   # Ready revisions that served before the deploy, back to to_revision
     expected_etag: str                # the service as read before planning; a concurrent change aborts
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read, kept at 0%
     # An operator named the revision: automation's own limits (steps back, deploy age) do not apply;

@@ -1,0 +1,145 @@
+"""bad_revision in a traffic split (a gradual rollout): the known-good revision is one that carried
+the service's load before the deploy, not a canary that carried a sliver of it. Sending 100% to a
+revision that served 10% promotes an unproven rollout tenfold; a person decides."""
+from __future__ import annotations
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
+
+S = DiagnosisSettings()
+CANARY, NEWEST = "backend-00002-can", "backend-00003-new"
+
+
+def _two_rollouts(canary_share: float) -> Evidence:
+    """OLD served everything until CANARY took `canary_share` of 100 requests a minute at -20;
+    NEWEST took 10 more at -5 and answers 60% 500."""
+    canary = round(100 * canary_share)
+    return quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(CANARY, -20, sql=(SQL,)).revision(NEWEST, -5, sql=(SQL,))
+        .traffic(**{OLD: 90 - canary, CANARY: canary, NEWEST: 10})
+        .requests(OLD, -90, -20, 100).requests(OLD, -20, -5, 100 - canary).requests(OLD, -5, 5, 90 - canary)
+        .requests(CANARY, -20, 5, canary)
+        .requests(NEWEST, -5, 5, 4).requests(NEWEST, -5, 5, 6, code="500")
+        .latency(OLD, -90, 5, 0.2).latency(CANARY, -20, 5, 0.2).latency(NEWEST, -5, 5, 0.2))
+
+
+def test_a_canary_is_not_the_known_good_revision_to_send_everything_to():
+    e = _two_rollouts(0.10)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert result.suspect_revision == NEWEST and result.known_good_revision is None
+    assert CANARY in result.no_target_reason and "10%" in result.no_target_reason
+    assert plan(result, e.bundle(), S).action is None
+    cited = [i for i in result.evidence if i.about == "bad_revision" and "of the service's requests" in i.observed]
+    assert cited and cited[-1].passed is False
+
+
+def test_a_revision_that_carried_most_of_the_load_is_the_known_good_one():
+    e = _two_rollouts(0.60)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.known_good_revision == CANARY and result.steps_back == 1, result.summary
+    assert plan(result, e.bundle(), S).action == "rollback_traffic"
+
+
+def test_a_previous_revision_deployed_minutes_before_still_counts_when_it_took_all_traffic():
+    # OLD replaced an older revision 20 minutes before NEW: most of the hour belongs to the older one,
+    # but OLD carried everything just before NEW's deploy.
+    e = quiet_connector(
+        Evidence().revision("backend-00000-old", -300, sql=(SQL,)).revision(OLD, -30, sql=(SQL,))
+        .revision(NEW, -10, sql=(SQL,)).traffic(**{NEW: 100})
+        .requests("backend-00000-old", -90, -30, 40).requests(OLD, -30, -10, 40)
+        .requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
+        .latency(OLD, -30, -10, 0.2).latency(NEW, -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary
+
+
+def test_a_previous_revision_that_was_deleted_is_not_called_the_first():
+    # OLD served before the deploy (Monitoring keeps its series) but is no longer listed: deleted
+    # (by hand, or by the 1,000-revision limit). The suspect is not the service's first revision.
+    e = quiet_connector(
+        Evidence().revision(NEW, -10, sql=(SQL,)).traffic(**{NEW: 100})
+        .requests(OLD, -90, -10, 40).requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
+        .latency(NEW, -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION and result.known_good_revision is None, result.summary
+    assert "first revision" not in result.no_target_reason
+    assert OLD in result.no_target_reason and "no longer listed" in result.no_target_reason
+    assert plan(result, e.bundle(), S).action is None
+
+
+def test_a_no_traffic_deploy_in_between_is_not_a_step_back():
+    # `gcloud run deploy --no-traffic` made PREVIEW between OLD and NEW; it never served. OLD served
+    # everything until NEW's deploy: going back to it is one release back, not two.
+    preview = "backend-00002-pre"
+    e = quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(preview, -40, sql=(SQL,))
+        .revision("backend-00003-new", -10, sql=(SQL,)).traffic(**{"backend-00003-new": 100})
+        .requests(OLD, -90, -10, 40).requests("backend-00003-new", -10, 5, 18)
+        .requests("backend-00003-new", -10, 5, 27, code="500").latency(OLD, -90, -10, 0.2)
+        .latency("backend-00003-new", -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary
+
+
+def test_one_side_of_a_standing_half_and_half_split_is_not_sent_everything():
+    # An A/B split held for hours (A and B at 50% each); NEW is deployed at 10% of A's side and fails.
+    # Sending 100% to B (the newest clean revision) would end the A/B split and double B's load.
+    a, b = "backend-00000-aaa", "backend-00001-bbb"
+    e = quiet_connector(
+        Evidence().revision(a, -600, sql=(SQL,)).revision(b, -300, sql=(SQL,)).revision(NEW, -10, sql=(SQL,))
+        .traffic(**{a: 40, b: 50, NEW: 10})
+        .requests(a, -90, -10, 50).requests(a, -10, 5, 40).requests(b, -90, 5, 50)
+        .requests(NEW, -10, 5, 4).requests(NEW, -10, 5, 6, code="500")
+        .latency(a, -90, 5, 0.2).latency(b, -90, 5, 0.2).latency(NEW, -10, 5, 0.2))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION and result.known_good_revision is None, result.summary
+    assert "50%" in result.no_target_reason
+
+
+def test_a_previous_revision_deployed_minutes_before_the_suspect_is_judged_on_its_own_minutes():
+    # Two deploys in quick succession: OLD replaced the older revision at -14m and took everything;
+    # NEW replaced it at -10m and fails. OLD's share counts from its own deploy, not over minutes
+    # in which it did not exist yet.
+    e = quiet_connector(
+        Evidence().revision("backend-00000-old", -300, sql=(SQL,)).revision(OLD, -14, sql=(SQL,))
+        .revision(NEW, -10, sql=(SQL,)).traffic(**{NEW: 100})
+        .requests("backend-00000-old", -90, -14, 40).requests(OLD, -14, -10, 40)
+        .requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
+        .latency(OLD, -14, -10, 0.2).latency(NEW, -10, 5, 0.4))
+
+    result = diagnose(e.bundle(), S)
+
+    assert (result.known_good_revision, result.steps_back) == (OLD, 1), result.summary
+
+
+def test_a_failing_revision_reached_only_by_its_tag_is_named_and_not_rolled_back():
+    # `--no-traffic --tag canary`: NEW has no share, testers reach it by its tagged URL, and it fails.
+    # Moving the split changes nothing its tag serves; the finding names it for the person.
+    e = quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(NEW, -10, sql=(SQL,)).traffic(**{OLD: 100})
+        .tag(NEW, "canary").requests(OLD, -90, 5, 40).requests(NEW, -10, 5, 4).requests(NEW, -10, 5, 6, code="500")
+        .latency(OLD, -90, 5, 0.2).latency(NEW, -10, 5, 0.2))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert NEW in result.summary and "canary" in result.summary and "tag" in result.summary
+    assert plan(result, e.bundle(), S).action is None
