@@ -45,6 +45,14 @@ _EMAIL = re.compile(r"^[^@\s:/]+@[^@\s:/]+\.[^@\s:/]+$")
 _IAM_PREFIX = re.compile(r"^(user|serviceAccount|group|domain|principal|principalSet|deleted):", re.IGNORECASE)
 
 
+def _full_resource_name(value: str, kind: str, example: str) -> str:
+    """`value`, if it is a full resource name of `kind`; else a ValueError saying what to write."""
+    problem = _name_problem(value, kind, example)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _name_problem(value: str, kind: str, example: str) -> str | None:
     """Why `value` is not a full `projects/P/locations/REGION/{kind}/ID` name as Google writes it."""
     full = f"projects/PROJECT/locations/REGION/{kind}/{example}"
@@ -129,10 +137,7 @@ class ManagedService(_Section):
     @field_validator("name")
     @classmethod
     def _full_name(cls, v: str) -> str:
-        problem = _name_problem(v, "services", "SERVICE")
-        if problem:
-            raise ValueError(problem)
-        return v
+        return _full_resource_name(v, "services", "SERVICE")
 
     @field_validator("domains")
     @classmethod
@@ -165,10 +170,7 @@ class ConnectorPolicy(_Section):
     @field_validator("name")
     @classmethod
     def _full_name(cls, v: str) -> str:
-        problem = _name_problem(v, "connectors", "CONNECTOR")
-        if problem:
-            raise ValueError(problem)
-        return v
+        return _full_resource_name(v, "connectors", "CONNECTOR")
 
     @field_validator("allowed_machine_types")
     @classmethod

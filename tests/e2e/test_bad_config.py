@@ -6,15 +6,13 @@ traceback (which would page a second time through `function_errors`), and nothin
 published. Once the file is fixed, the redelivered alert is handled: the alert is not lost."""
 from __future__ import annotations
 
-import os
 import queue
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
 
-from sandbox.emulators import EmulatorMissing
+from tests.e2e.live import live_sandbox
 from sandbox.stack import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
@@ -23,13 +21,7 @@ DELIVERIES = 3   # refused deliveries to see before the fix (the emulator redeli
 
 @pytest.fixture
 def sandbox(monkeypatch):
-    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    try:
-        box = Sandbox("bad_revision", anchor=anchor, config={"operators": ["user:alice@example.com"]}).start()
-    except EmulatorMissing as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+    box = live_sandbox("bad_revision", config={"operators": ["user:alice@example.com"]})
     for key, value in box.firestore.env().items():
         monkeypatch.setenv(key, value)
     box.start_function()

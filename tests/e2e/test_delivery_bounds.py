@@ -4,13 +4,11 @@ emulator sets no deliveryAttempt (it needs a dead-letter policy), so the functio
 per message bounds it, at `delivery.max_attempts`."""
 from __future__ import annotations
 
-import os
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sandbox.emulators import EmulatorMissing
+from tests.e2e.live import live_sandbox
 from sandbox.stack import Sandbox
 from shared.gcp.firestore import FirestoreStateStore
 from shared.remediation.records import INCIDENTS
@@ -21,13 +19,7 @@ MAX_ATTEMPTS = 3
 
 @pytest.fixture
 def sandbox(monkeypatch):
-    anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    try:
-        box = Sandbox("bad_revision", anchor=anchor, config={"delivery": {"max_attempts": MAX_ATTEMPTS}}).start()
-    except EmulatorMissing as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+    box = live_sandbox("bad_revision", config={"delivery": {"max_attempts": MAX_ATTEMPTS}})
     for key, value in box.firestore.env().items():
         monkeypatch.setenv(key, value)
     box.start_function()
