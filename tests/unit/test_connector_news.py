@@ -135,3 +135,26 @@ def test_a_connector_whose_metrics_were_not_read_is_a_gap_not_no_saturation():
     assert result.signature is Signature.INCONCLUSIVE
     assert "shows no saturation" not in result.summary
     assert "were not read in project demo: whether it is saturated is unknown" in result.summary, result.summary
+
+
+def _cut_at(timeout: float) -> Evidence:
+    """504s since -15 with p99 at the request timeout; the connector's CPU newly at 95%."""
+    return (Evidence().revision(OLD, -300, sql=(SQL,), timeout=timeout).traffic(**{OLD: 100})
+            .requests(OLD, -90, 5, 40).requests(OLD, -15, 5, 20, code="504")
+            .latency(OLD, -90, -15, 0.3).latency(OLD, -15, 5, timeout).sql_up(-90, 5, 1).connector(max_instances=3)
+            .connector_metric("instances", -90, 5, 2).connector_metric("cpu", -90, -15, 0.3)
+            .connector_metric("cpu", -15, 5, 0.95).connector_metric("bytes", -90, 5, 1e6))
+
+
+def test_a_hang_cut_into_504s_by_a_30_s_request_timeout_names_the_saturated_connector():
+    result = diagnose(_cut_at(30).bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert set(result.competing) == {"connector_saturation", "request_timeout"}, result.summary
+    assert plan(result, _cut_at(30).bundle(), S).action is None
+
+
+def test_504s_at_a_long_request_timeout_are_not_a_connector_hang():
+    result = diagnose(_cut_at(300).bundle(), S)
+
+    assert result.signature is Signature.REQUEST_TIMEOUT, result.summary

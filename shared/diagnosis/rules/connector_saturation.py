@@ -74,7 +74,7 @@ def _symptom(facts: Facts, c: Citation) -> bool:
            f"({pct(share_503)}) {facts.incident}", f">= {s.status_ratio:.0%} 503",
            requests.total >= s.min_requests and share_503 >= s.status_ratio, role=_either(
                requests.total >= s.min_requests and share_503 >= s.status_ratio))
-    hang = _hang(facts, c)
+    hang = _hang(facts, c) or _cut_at_timeout(facts, c)
     texts = facts.log_matches(LogSignal.CONNECTOR_503)
     if texts:
         c.cite("log", f"run.googleapis.com logs: {pattern_of(LogSignal.CONNECTOR_503)}",
@@ -93,6 +93,28 @@ def _hang(facts: Facts, c: Citation) -> bool:
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
                 f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
     c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held, role=_either(held))
+    return held
+
+
+def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
+    """504s pinned at a request timeout short enough to cut the hang: with the timeout at 30 s, a
+    connector's 30-35 s hang ends as a 504 at 30 s, never in the band below 0.9 x the timeout.
+    request_timeout matches the same 504s, so the two compete and a person chooses."""
+    s = facts.s
+    timeout = facts.request_timeout_seconds
+    if not s.hang_latency_seconds <= timeout <= s.hang_ceiling_seconds:
+        return False
+    requests = facts.requests(facts.incident)
+    share = requests.share(code="504")
+    p99 = facts.p99_seconds(facts.incident)
+    pinned = [v for v in p99 if v >= 0.9 * timeout]
+    held = (requests.total >= s.min_requests and share >= s.status_ratio and bool(p99)
+            and len(pinned) / len(p99) >= s.hang_minutes_ratio)
+    c.cite("metric", facts.requests_query,
+           f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}), p99 at the "
+           f"{timeout:.0f} s request timeout in {len(pinned)} of {len(p99)} minutes",
+           f">= {s.status_ratio:.0%} 504 at a request timeout <= hang_ceiling_seconds "
+           f"{s.hang_ceiling_seconds:.0f} s: a hang cut short", held, role=_either(held))
     return held
 
 
