@@ -158,3 +158,11 @@ def test_504s_at_a_long_request_timeout_are_not_a_connector_hang():
     result = diagnose(_cut_at(300).bundle(), S)
 
     assert result.signature is Signature.REQUEST_TIMEOUT, result.summary
+
+
+def test_requests_hanging_at_a_client_timeout_keep_the_max_after_a_burst():
+    # A shared-core connector that spent its CPU credits in the burst shows less CPU and traffic
+    # too, and its requests hang: the hang, the connector's own symptom, keeps the sign.
+    e = _after_a_burst(Evidence()).latency(OLD, -15, 5, 31)
+
+    assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION

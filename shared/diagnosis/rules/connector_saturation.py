@@ -82,13 +82,20 @@ def _symptom(facts: Facts, c: Citation) -> bool:
     return (requests.total >= s.min_requests and share_503 >= s.status_ratio) or hang
 
 
+def _hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
+    """(p99 per minute, those in the hang band, whether enough were): the band is above
+    hang_latency_seconds and below 0.9 x the request timeout."""
+    s = facts.s
+    p99 = facts.p99_seconds(facts.incident)
+    in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * facts.request_timeout_seconds]
+    return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
+
+
 def _hang(facts: Facts, c: Citation) -> bool:
     """p99 held in a band above hang_latency_seconds and below the request timeout."""
     s = facts.s
     timeout = facts.request_timeout_seconds
-    p99 = facts.p99_seconds(facts.incident)
-    in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * timeout]
-    held = bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
+    p99, in_band, held = _hang_minutes(facts)
     query = facts.latencies_query
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
                 f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
@@ -160,8 +167,12 @@ def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str
     connector out has gone: "Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access,
     Scaling), so the instance count is a high-water mark of past load, not a measure of the present
     one. Stale when, in the incident window, CPU p99 and received throughput both stayed at or below
-    `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell)."""
-    if len(signs) != 1 or not signs[0].startswith("at max"):
+    `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
+    Requests hanging at a client timeout keep it too: that is the connector's own symptom, and a
+    shared-core connector that spent its CPU credits in the burst also shows less CPU and traffic
+    ("High packet rates can exhaust shared CPU credits ... causing timeouts", Cloud Run's VPC
+    connector page)."""
+    if len(signs) != 1 or not signs[0].startswith("at max") or _hang_minutes(facts)[2]:
         return signs
     b = facts.b
     now_cpu, then_cpu = facts.connector_cpu(facts.incident), facts.connector_cpu(facts.before)
