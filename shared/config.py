@@ -292,6 +292,9 @@ class DiagnosisSettings(_Section):
     status_ratio: float = Field(default=0.1, gt=0, le=1)
     # p99 latency at or above this, but short of the request timeout, is a hang at a client timeout.
     hang_latency_seconds: float = Field(default=25.0, gt=0, le=3600)
+    # A request timeout at or below this cuts a hang at a client timeout short: the hang shows as
+    # 504s at the request timeout, not in the hang band below it.
+    hang_ceiling_seconds: float = Field(default=40.0, gt=0, le=3600)
     # Share of the window's minutes whose p99 must be in the hang band.
     hang_minutes_ratio: float = Field(default=0.5, gt=0, le=1)
     # Connector CPU p99 at or above this is saturated (public policies alert at 0.7 for 5 min).

@@ -265,7 +265,20 @@ def connector_from_json(data: dict[str, Any]) -> Connector:
                        ("minThroughput", "min_throughput"), ("maxThroughput", "max_throughput")):
         if data.get(key) is not None:
             fields[field] = int(data[key])  # int32 may arrive as a number or a string
+    # A connector created with --min/--max-throughput only: its instance range is its throughput
+    # in e2-micro instances of 100 Mbps (Connector.maxThroughput "Refers to the expected throughput
+    # when using an e2-micro machine type", a multiple of 100 from 300 through 1000; minThroughput
+    # "Default and min is 200"; v1beta1: min a multiple of 100 from 200 through 900), never the
+    # model's 2-10, which would put its limit where it is not.
+    # Whether the API leaves the instance fields out for such a connector is UNCONFIRMED.
+    for field, throughput in (("min_instances", "min_throughput"), ("max_instances", "max_throughput")):
+        if field not in fields and fields.get(throughput):
+            fields[field] = fields[throughput] // THROUGHPUT_PER_INSTANCE
     return Connector(**fields)
+
+
+# Mbps of throughput per instance in the API's throughput fields (e2-micro; see connector_from_json).
+THROUGHPUT_PER_INSTANCE = 100
 
 
 def _api_error(response: Any) -> ApiStatusError:

@@ -114,7 +114,11 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
        out of CPU credits the same way; a bigger machine removes the cause.
     2. Otherwise, below the policy's ceiling: raise max_instances by the policy's step, capped at
        the ceiling; min unchanged (the API wants both, so both are sent).
-    3. Otherwise (at the ceiling, no machine-type move possible): no action. What is left (a
+    3. Otherwise, at the ceiling with throughput near its limit on a shared-core machine and the
+       policy allows e2-standard-4: move to it. More instances are not to be had, and each
+       e2-standard-4 instance carries 16 times an e2-micro's bandwidth (the docs' throughput table:
+       e2-micro 200-1000 Mbps, e2-standard-4 3200-16000 Mbps over 2-10 instances).
+    4. Otherwise (at the ceiling, no machine-type move possible): no action. What is left (a
        bigger machine the policy does not allow, splitting traffic across connectors) is a
        person's decision.
 
@@ -147,6 +151,13 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return _scale_plan(connector, _stress_reason(diagnosis, connector, cpu_bound), max_instances=new_max,
                            how=f"raise max instances from {connector.max_instances} to {new_max} "
                                f"(policy step {policy.max_instances_step}, ceiling {policy.max_instances_ceiling})")
+    if (_throughput_bound(diagnosis) and connector.machine_type in _SHARED_CORE
+            and _BIG_MACHINE in policy.allowed_machine_types and connector.max_instances >= policy.max_instances_ceiling):
+        return _scale_plan(connector, f"throughput-bound {connector.machine_type} at its max instances",
+                           machine_type=_BIG_MACHINE,
+                           how=f"move from {connector.machine_type} to {_BIG_MACHINE} (no more instances within the "
+                               f"policy's ceiling of {policy.max_instances_ceiling}), keeping "
+                               f"{connector.min_instances}-{connector.max_instances} instances")
     # A ceiling below what the connector already has (set by hand, or a config written for a
     # smaller connector) is said as it is, never as "at the ceiling": the policy itself is wrong.
     where = (f"at the policy's ceiling of {policy.max_instances_ceiling} max instances"
@@ -195,6 +206,11 @@ def _cpu_bound(diagnosis: Diagnosis) -> bool:
         item.passed and item.role == "supports" and "CPU" in item.observed for item in diagnosis.evidence)
 
 
+def _throughput_bound(diagnosis: Diagnosis) -> bool:
+    """Throughput near the ceiling is among the stress signs the rule wrote in its summary."""
+    return "throughput" in diagnosis.summary
+
+
 def _stress_reason(diagnosis: Diagnosis, connector: Connector, cpu_bound: bool) -> str:
     if "at max instances" in diagnosis.summary:
         return f"at max instances ({connector.max_instances})"
@@ -223,5 +239,5 @@ def _no_machine_move(connector: Connector, policy: ConnectorPolicy, cpu_bound: b
     if _BIG_MACHINE not in policy.allowed_machine_types:
         return f", and its policy does not allow {_BIG_MACHINE}"
     if not cpu_bound:
-        return ", and CPU is not the bottleneck"
+        return ", and neither CPU nor throughput is the bottleneck"
     return ""

@@ -93,3 +93,76 @@ def test_a_cpu_as_hot_before_the_failures_does_not_make_the_plan_a_machine_move(
     assert result.signature is Signature.CONNECTOR_SATURATION and "CPU" not in result.summary
     assert proposal.action == "scale_connector"
     assert proposal.params.machine_type == "e2-micro" and proposal.params.max_instances == 5, proposal.reason
+
+
+def _after_a_burst(e: Evidence) -> Evidence:
+    """503s since -15 on a connector that scaled out to its max in a burst at -25..-20 (CPU 95%,
+    240 Mbps) and stayed there, as connectors do ("Connectors don't scale in",
+    cloud.google.com/vpc/docs/serverless-vpc-access#scaling), with CPU 10% and 8 Mbps since."""
+    return (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+            .requests(OLD, -15, 5, 20, code="503").latency(OLD, -90, 5, 0.3).sql_up(-90, 5, 1)
+            .connector(max_instances=3).connector_metric("instances", -90, -25, 2)
+            .connector_metric("instances", -25, 5, 3)
+            .connector_metric("cpu", -90, 5, 0.1).connector_metric("cpu", -25, -20, 0.95)
+            .connector_metric("bytes", -90, 5, 1e6).connector_metric("bytes", -25, -20, 30e6))
+
+
+def test_a_connector_left_at_its_max_by_a_burst_that_ended_is_not_saturated():
+    e = _after_a_burst(Evidence())
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
+    assert plan(result, e.bundle(), S).action is None
+    stale = [i for i in result.evidence if i.about == "connector_saturation" and "don't scale in" in i.observed]
+    assert stale and stale[0].role == "context", [i.observed for i in result.evidence]
+
+
+def test_a_connector_still_as_busy_as_when_it_reached_its_max_is_still_saturated():
+    e = _after_a_burst(Evidence()).connector_metric("cpu", -20, 5, 0.6).connector_metric("bytes", -20, 5, 20e6)
+
+    assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+def test_a_connector_whose_metrics_were_not_read_is_a_gap_not_no_saturation():
+    # A Shared VPC connector's metrics are in its host project; a reader denied there reads none.
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+         .requests(OLD, -15, 5, 20, code="503").latency(OLD, -90, 5, 0.3).sql_up(-90, 5, 1).connector()
+         .missing("connector_instances", "connector_cpu", "connector_bytes"))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE
+    assert "shows no saturation" not in result.summary
+    assert "were not read in project demo: whether it is saturated is unknown" in result.summary, result.summary
+
+
+def _cut_at(timeout: float) -> Evidence:
+    """504s since -15 with p99 at the request timeout; the connector's CPU newly at 95%."""
+    return (Evidence().revision(OLD, -300, sql=(SQL,), timeout=timeout).traffic(**{OLD: 100})
+            .requests(OLD, -90, 5, 40).requests(OLD, -15, 5, 20, code="504")
+            .latency(OLD, -90, -15, 0.3).latency(OLD, -15, 5, timeout).sql_up(-90, 5, 1).connector(max_instances=3)
+            .connector_metric("instances", -90, 5, 2).connector_metric("cpu", -90, -15, 0.3)
+            .connector_metric("cpu", -15, 5, 0.95).connector_metric("bytes", -90, 5, 1e6))
+
+
+def test_a_hang_cut_into_504s_by_a_30_s_request_timeout_names_the_saturated_connector():
+    result = diagnose(_cut_at(30).bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert set(result.competing) == {"connector_saturation", "request_timeout"}, result.summary
+    assert plan(result, _cut_at(30).bundle(), S).action is None
+
+
+def test_504s_at_a_long_request_timeout_are_not_a_connector_hang():
+    result = diagnose(_cut_at(300).bundle(), S)
+
+    assert result.signature is Signature.REQUEST_TIMEOUT, result.summary
+
+
+def test_requests_hanging_at_a_client_timeout_keep_the_max_after_a_burst():
+    # A shared-core connector that spent its CPU credits in the burst shows less CPU and traffic
+    # too, and its requests hang: the hang, the connector's own symptom, keeps the sign.
+    e = _after_a_burst(Evidence()).latency(OLD, -15, 5, 31)
+
+    assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION

@@ -158,14 +158,18 @@ def test_notes_say_the_change_is_one_way():
 # --- planning --------------------------------------------------------------------------------
 
 
-def saturated(machine_type="e2-micro", max_instances=3, cpu=0.95, state="READY", sql=True) -> Evidence:
+def saturated(machine_type="e2-micro", max_instances=3, cpu=0.95, state="READY", sql=True,
+              bytes_per_second=2e6) -> Evidence:
     """One long-running revision answering 503s and hanging at 31 s; the connector at its max."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
          .requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 31)
          .connector(machine_type=machine_type, max_instances=max_instances, state=state)
          .connector_metric("instances", -20, 5, max_instances).connector_metric("cpu", -20, 5, cpu)
-         .connector_metric("bytes", -20, 5, 2e6))
+         .connector_metric("bytes", -20, 5, bytes_per_second))
     return e.sql_up(-20, 5, 1) if sql else e
+
+
+BANDWIDTH_BOUND = 120e6   # 960 Mbps: at least 80% of an e2-micro connector's 1000 Mbps at 10 instances
 
 
 def planned(evidence: Evidence, **policy):
@@ -188,6 +192,14 @@ PLANS = {
         e=saturated(machine_type="e2-standard-4", max_instances=6), expect=("e2-standard-4", 2, 8)),
     "the step is capped at the policy's ceiling": dict(
         e=saturated(cpu=0.3, max_instances=5), policy=dict(max_instances_ceiling=6), expect=("e2-micro", 2, 6)),
+    "throughput-bound e2-micro at the ceiling of 10 moves to e2-standard-4": dict(
+        e=saturated(cpu=0.3, max_instances=10, bytes_per_second=BANDWIDTH_BOUND), expect=("e2-standard-4", 2, 10),
+        reason="throughput-bound e2-micro at its max instances"),
+    "throughput-bound e2-micro at the policy's ceiling moves to e2-standard-4": dict(
+        e=saturated(cpu=0.3, max_instances=6, bytes_per_second=BANDWIDTH_BOUND * 0.6),
+        policy=dict(max_instances_ceiling=6), expect=("e2-standard-4", 2, 6)),
+    "throughput-bound below the ceiling raises max first (the smaller change)": dict(
+        e=saturated(cpu=0.3, max_instances=6, bytes_per_second=BANDWIDTH_BOUND * 0.6), expect=("e2-micro", 2, 8)),
     "a bigger step from the policy": dict(
         e=saturated(cpu=0.3), policy=dict(max_instances_step=4), expect=("e2-micro", 2, 7)),
 }
@@ -213,7 +225,10 @@ NO_PLANS = {
         why=["ceiling of 10 max instances, already e2-standard-4", "a person must decide"]),
     "e2-micro at the policy's ceiling, CPU not the bottleneck": dict(
         e=saturated(cpu=0.3, max_instances=6), policy=dict(max_instances_ceiling=6),
-        why=["ceiling of 6", "CPU is not the bottleneck", "a person must decide"]),
+        why=["ceiling of 6", "neither CPU nor throughput is the bottleneck", "a person must decide"]),
+    "throughput-bound e2-micro at the ceiling, e2-standard-4 not allowed": dict(
+        e=saturated(cpu=0.3, max_instances=10, bytes_per_second=BANDWIDTH_BOUND),
+        policy=dict(allowed_machine_types=("e2-micro",)), why=["does not allow e2-standard-4"]),
     "CPU-bound e2-micro at the ceiling, e2-standard-4 not allowed": dict(
         e=saturated(max_instances=10), policy=dict(allowed_machine_types=("e2-micro",)),
         why=["does not allow e2-standard-4"]),

@@ -30,11 +30,19 @@ def evaluate(facts: Facts) -> Finding:
     if not _symptom(facts, c):
         return c.no("no 503s or hangs at a client timeout")
     stressed = _stress(facts, c)
+    if not stressed and _unread(facts):
+        # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
+        # identity must read as the gap it is (its metrics are in the connector's project).
+        return c.no(f"connector {connector.short_name}'s metrics ({', '.join(_unread(facts))}) were not read "
+                    f"in project {connector.name.split('/')[1]}: whether it is saturated is unknown")
     if not stressed:
         before = any(" already in " in item.observed for item in c.items)
+        stale = any("don't scale in" in item.observed for item in c.items)
         return c.no(f"connector {connector.short_name} shows no saturation"
                     + (" that is news (only what it showed before the failures, while requests were clean)"
-                       if before else ""))
+                       if before else "")
+                    + (" (at its max instances only since load that has gone: connectors don't scale in)"
+                       if stale else ""))
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -49,6 +57,14 @@ def evaluate(facts: Facts) -> Finding:
                  recommendation=_recommendation(connector, stressed))
 
 
+def _unread(facts: Facts) -> list[str]:
+    """The connector's metrics, when none of the three was read (else []): the signs are unknown."""
+    b = facts.b
+    results = {"connector/instances": b.connector_instances, "connector/cpu/utilizations": b.connector_cpu,
+               "connector/received_bytes_count": b.connector_bytes}
+    return list(results) if all(r is None for r in results.values()) else []
+
+
 def _symptom(facts: Facts, c: Citation) -> bool:
     s = facts.s
     requests = facts.requests(facts.incident)
@@ -58,7 +74,7 @@ def _symptom(facts: Facts, c: Citation) -> bool:
            f"({pct(share_503)}) {facts.incident}", f">= {s.status_ratio:.0%} 503",
            requests.total >= s.min_requests and share_503 >= s.status_ratio, role=_either(
                requests.total >= s.min_requests and share_503 >= s.status_ratio))
-    hang = _hang(facts, c)
+    hang = _hang(facts, c) or _cut_at_timeout(facts, c)
     texts = facts.log_matches(LogSignal.CONNECTOR_503)
     if texts:
         c.cite("log", f"run.googleapis.com logs: {pattern_of(LogSignal.CONNECTOR_503)}",
@@ -66,17 +82,46 @@ def _symptom(facts: Facts, c: Citation) -> bool:
     return (requests.total >= s.min_requests and share_503 >= s.status_ratio) or hang
 
 
+def _hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
+    """(p99 per minute, those in the hang band, whether enough were): the band is above
+    hang_latency_seconds and below 0.9 x the request timeout."""
+    s = facts.s
+    p99 = facts.p99_seconds(facts.incident)
+    in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * facts.request_timeout_seconds]
+    return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
+
+
 def _hang(facts: Facts, c: Citation) -> bool:
     """p99 held in a band above hang_latency_seconds and below the request timeout."""
     s = facts.s
     timeout = facts.request_timeout_seconds
-    p99 = facts.p99_seconds(facts.incident)
-    in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * timeout]
-    held = bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
+    p99, in_band, held = _hang_minutes(facts)
     query = facts.latencies_query
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
                 f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
     c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held, role=_either(held))
+    return held
+
+
+def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
+    """504s pinned at a request timeout short enough to cut the hang: with the timeout at 30 s, a
+    connector's 30-35 s hang ends as a 504 at 30 s, never in the band below 0.9 x the timeout.
+    request_timeout matches the same 504s, so the two compete and a person chooses."""
+    s = facts.s
+    timeout = facts.request_timeout_seconds
+    if not s.hang_latency_seconds <= timeout <= s.hang_ceiling_seconds:
+        return False
+    requests = facts.requests(facts.incident)
+    share = requests.share(code="504")
+    p99 = facts.p99_seconds(facts.incident)
+    pinned = [v for v in p99 if v >= 0.9 * timeout]
+    held = (requests.total >= s.min_requests and share >= s.status_ratio and bool(p99)
+            and len(pinned) / len(p99) >= s.hang_minutes_ratio)
+    c.cite("metric", facts.requests_query,
+           f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}), p99 at the "
+           f"{timeout:.0f} s request timeout in {len(pinned)} of {len(p99)} minutes",
+           f">= {s.status_ratio:.0%} 504 at a request timeout <= hang_ceiling_seconds "
+           f"{s.hang_ceiling_seconds:.0f} s: a hang cut short", held, role=_either(held))
     return held
 
 
@@ -90,7 +135,7 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     """Which of the three saturation signs the connector shows, leaving out one that already held
     before the failures began while the service served cleanly (`_chronic`): a connector at its
     max instances every evening is busy, and busy alone does not explain a new failure."""
-    signs = _signs(facts, c)
+    signs = _stale_max_left_out(facts, c, _signs(facts, c))
     clean = _clean_before(facts)
     if clean is None:
         facts.connector_news = signs
@@ -110,6 +155,42 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
                "the incident window while the service served cleanly", False, role="context")
     facts.connector_news = kept
     return kept
+
+
+# At most this share of the load the connector carried before the incident window: the load that
+# scaled it out has gone.
+_STALE_SHARE = 0.5
+
+
+def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
+    """`signs` without "at max instances" when it is the only sign and the load that scaled the
+    connector out has gone: "Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access,
+    Scaling), so the instance count is a high-water mark of past load, not a measure of the present
+    one. Stale when, in the incident window, CPU p99 and received throughput both stayed at or below
+    `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
+    Requests hanging at a client timeout keep it too: that is the connector's own symptom, and a
+    shared-core connector that spent its CPU credits in the burst also shows less CPU and traffic
+    ("High packet rates can exhaust shared CPU credits ... causing timeouts", Cloud Run's VPC
+    connector page)."""
+    if len(signs) != 1 or not signs[0].startswith("at max") or _hang_minutes(facts)[2]:
+        return signs
+    b = facts.b
+    now_cpu, then_cpu = facts.connector_cpu(facts.incident), facts.connector_cpu(facts.before)
+    now_bytes = facts.connector_values(b.connector_bytes, facts.incident)
+    then_bytes = facts.connector_values(b.connector_bytes, facts.before)
+    if not (now_cpu and then_cpu and now_bytes and then_bytes):
+        return signs
+    fell = (max(now_cpu) <= _STALE_SHARE * max(then_cpu) and max(now_bytes) <= _STALE_SHARE * max(then_bytes))
+    if not fell:
+        return signs
+    query = query_of(b.connector_instances, "connector/instances")
+    c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+               for i in c.items]
+    c.cite("metric", query, f"{signs[0]} since load that has gone (connectors don't scale in): CPU p99 max "
+           f"{max(now_cpu):.0%} and {max(now_bytes) * 8 / 1e6:.0f} Mbps in {facts.incident}, against "
+           f"{max(then_cpu):.0%} and {max(then_bytes) * 8 / 1e6:.0f} Mbps in {facts.before}",
+           f"at max counts while the load stays above {_STALE_SHARE:.0%} of the load before", False, role="context")
+    return []
 
 
 def _database_answers(facts: Facts, c: Citation) -> str:
