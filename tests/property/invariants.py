@@ -411,7 +411,8 @@ def one_judgement_per_action(run: Run) -> list[str]:
             if unread[key] and o.status.value == "undone":
                 problems.append(f"step #{obs.index}: {key} undone after it was escalated as unreadable")
     problems += [f"{key}: escalated {n} times for unreadable evidence" for key, n in unread.items() if n > 1]
-    problems += [f"{key}: judged {len(v)} times by the sweep ({', '.join(v)})" for key, v in judged.items() if len(v) > 1]
+    problems += [f"{key}: judged {len(v)} times by the sweep ({', '.join(v)})"
+                 for key, v in judged.items() if len(v) > 1]
     return problems
 
 
