@@ -291,6 +291,11 @@ class Gate:
             raise
         if not claim.acquired:
             self._raise_if_own_message_in_progress(key, claim.record)
+            if noted:
+                # Another message claimed the incident between this attempt's read and its one commit,
+                # which stored this attempt's intent ahead: nothing will be written by it. Left open, the
+                # sweep would report it as a write that may have happened, once per such attempt.
+                self._void_intent(intent)
             return duplicate_result(action.name, params.target, key, claim.record)
         # An intent the one commit stored ahead is this attempt's now: held back (cooldown, budget) or
         # stopped, it is voided with the rest, or the sweep would judge a target someone else changed.

@@ -217,16 +217,66 @@ class OperatorScale:
 
 @dataclass(frozen=True)
 class Approve:
-    """An operator approves the incident's proposed connector change (by its proposal id)."""
+    """An operator approves the incident's proposed connector change (by its proposal id); with
+    `dry_run`, asks what would be done, under a command id of its own (a new one each pool entry)."""
     incident: int
     command: int
+    dry_run: bool = False
 
     def __str__(self) -> str:
-        return f"approve({INCIDENTS[self.incident]} scale_connector, #{self.command})"
+        return (f"approve({INCIDENTS[self.incident]} scale_connector, #{self.command}"
+                f"{', dry run' if self.dry_run else ''})")
+
+
+@dataclass(frozen=True)
+class Renotify:
+    """Cloud Monitoring notifies the same incident again `minutes` later (same incident_id and
+    started_at, a new Pub/Sub message): an incident left open re-notifies at the policy's
+    notification_rate_limit (docs/behaviour.md). Past `claim_retention_seconds` the completed
+    claim is gone, and only the incident's action record answers."""
+    incident: int
+    minutes: int
+
+    def __str__(self) -> str:
+        return f"renotify({INCIDENTS[self.incident]}, +{self.minutes}m, new msg)"
+
+
+# What a person writes to the service's traffic by hand (gcloud, the console): a split that is
+# neither the rollback's (100 % to the known-good revision) nor the recorded before-state.
+PERSON_SPLITS = ((90, 10), (50, 50))
+
+
+@dataclass(frozen=True)
+class PersonTraffic:
+    """A person changes the service's traffic outside Runwarden: now (`after_reads` 0), or landing
+    just after Runwarden's `after_reads`-th read of the service (GetService) from here, between that
+    read and whatever it does on it next: the sweep's judgement, the undo's check and its write (the
+    race the undo's etag closes), or a rollback's evidence and its write. `split` indexes
+    PERSON_SPLITS (known-good %, newest %)."""
+    split: int
+    after_reads: int
+
+    def __str__(self) -> str:
+        good, newest = PERSON_SPLITS[self.split]
+        return f"person_traffic({good}/{newest}{f', after read {self.after_reads}' if self.after_reads else ''})"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """The sweep's evidence (Monitoring's ListTimeSeries) fails UNAVAILABLE for `minutes`, while
+    the scheduler sweeps every SWEEP_EVERY minutes; then it reads again. Long enough, an action
+    pending through it passes its deadline by more than a verification period unjudged."""
+    minutes: int
+
+    def __str__(self) -> str:
+        return f"unreadable_evidence({self.minutes}m, sweeping every {SWEEP_EVERY}m)"
+
+
+SWEEP_EVERY = 10
 
 
 Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
-        | Skewed | Jump | Pause | OperatorRollback | OperatorScale | Approve)
+        | Skewed | Jump | Pause | OperatorRollback | OperatorScale | Approve | Renotify | PersonTraffic | Unreadable)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
 
@@ -264,6 +314,9 @@ class Observation:
     skew: float = 0                                    # seconds the acting instance's clock was off
     claim_incident: str | None = None                  # a command's writes: the incident its claim names
     store_faults: int = 0                              # state-store faults raised to Runwarden in this step
+    person_writes: int = 0                             # traffic changes a person made (not Runwarden's)
+    person_generation: int = 0                         # the service's generation right after the last of them
+    final_generation: int = 0                          # the service's generation at the end of the step
 
     @property
     def write_calls(self) -> int:
@@ -281,6 +334,8 @@ class Observation:
             bits.append(f"{self.transient} transient")
         if self.store_faults:
             bits.append(f"{self.store_faults} state-store fault(s) raised")
+        if self.person_writes:
+            bits.append(f"{self.person_writes} change(s) by a person")
         if self.errors:
             bits.append(f"errors {self.errors}")
         return " | ".join(bits)
@@ -303,6 +358,10 @@ class Run:
     # Final resends that an earlier attempt's claim held back (CommandInProgress, or the gate's InProgress).
     waiting_commands: list[dict[str, Any]] = field(default_factory=list)
     failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
+    _renotified: int = 0
+    _person_armed: PersonTraffic | None = None   # a person's change to land after a later GetService
+    _person_reads: int = 0                        # GetService answers until it lands
+    _current: Observation | None = None         # the step being run
 
     @property
     def standins(self) -> StandIns:
@@ -400,7 +459,20 @@ class Run:
         records_before = self._records() if isinstance(step, Sweep) else {}
         obs = Observation(len(self.trace), step, world.clock.now(), None, kill_switch_on=self._kill_switch,
                           closed_before=frozenset(self._closed), paused=frozenset(self._paused))
-        if isinstance(step, Skewed):
+        self._current = obs
+        if isinstance(step, Renotify):
+            world.clock.advance(step.minutes * 60)
+            obs.at, obs.incident = world.clock.now(), INCIDENTS[step.incident]
+            self._renotified += 1
+            self._deliver(obs, step.incident, f"{obs.incident}-renotify-{self._renotified}", False)
+        elif isinstance(step, PersonTraffic):
+            if step.after_reads and self._hook_reads():
+                self._person_armed, self._person_reads = step, step.after_reads
+            else:
+                self._person_change(step, obs)
+        elif isinstance(step, Unreadable):
+            self._unreadable(obs, step)
+        elif isinstance(step, Skewed):
             obs.incident, obs.skew = INCIDENTS[step.incident], step.seconds
             self._deliver(obs, step.incident, _message_id(step, False), False, skew=step.seconds)
         elif isinstance(step, Jump):
@@ -442,10 +514,63 @@ class Run:
             raise TypeError(f"unknown step {step!r}")
         after = self._counters()
         obs.update_calls, obs.patch_calls = self._new_calls(before, after)
-        obs.run_writes, obs.vpc_writes = after[2] - before[2], after[3] - before[3]
+        obs.run_writes, obs.vpc_writes = after[2] - before[2] - obs.person_writes, after[3] - before[3]
+        obs.final_generation = after[2]
         obs.store_faults = self._store_faults() - faults_before
         self.trace.append(obs)
         return obs
+
+    def _person_change(self, step: PersonTraffic, obs: Observation) -> None:
+        """The person's split written straight into the Run stand-in (as gcloud would: generation
+        and etag move), between the known-good revision and the newest one."""
+        from sandbox.standins.run import TrafficSeed
+
+        good, newest = PERSON_SPLITS[step.split]
+        known_good, latest = _person_revisions(self.scenario)
+        # One revision only (connector_saturation): its share split with LATEST, the same revision.
+        self.standins.run.set_traffic(SERVICE, [TrafficSeed(good, known_good),
+                                                TrafficSeed(newest, latest if latest != known_good else None)])
+        obs.person_writes += 1
+        obs.person_generation = self._run_generation()
+
+    def _hook_reads(self) -> bool:
+        """On in-process parts, a person's change armed by PersonTraffic(after_reads) lands as that
+        GetService is answered. False where the transport cannot be reached (the real-parts tier):
+        the change then lands at once."""
+        transport = getattr(self.world.adapters.run, "_transport", None)
+        if transport is None:
+            return False
+        if not getattr(transport, "_person_hook", False):
+            call = transport.call
+
+            def hooked(method: str, request: Any, answer: Any) -> Any:
+                result = call(method, request, answer)
+                if method == "GetService" and self._person_armed is not None:
+                    self._person_reads -= 1
+                    if self._person_reads <= 0:
+                        armed, self._person_armed = self._person_armed, None
+                        self._person_change(armed, self._current)
+                return result
+
+            transport.call, transport._person_hook = hooked, True
+        return True
+
+    def _unreadable(self, obs: Observation, step: Unreadable) -> None:
+        """ListTimeSeries fails for `step.minutes`, with the scheduler's sweep every SWEEP_EVERY minutes."""
+        faults = self.standins.monitoring.faults
+        faults.fail_next(10**6, grpc.StatusCode.UNAVAILABLE, method="ListTimeSeries")
+        with faults._lock:   # (the rule just added, to lift it when the outage ends)
+            rule = faults._failures[-1]
+        records_before = self._records()
+        try:
+            for _ in range(step.minutes // SWEEP_EVERY):
+                self.world.clock.advance(SWEEP_EVERY * 60)
+                obs.outcomes += self._command({"command": "sweep"}, obs, sweep=True)
+        finally:
+            with faults._lock:
+                rule.remaining = 0
+        obs.at = self.world.clock.now()
+        obs.restored = _restore_attempts(records_before, self._records())
 
     def _operator(self, obs: Observation, step: Any) -> None:
         """An operator's command; one that raised TransientError is resent by finish()."""
@@ -483,6 +608,9 @@ class Run:
                              "params": {"max_instances": step.max_instances}, "_claims": command_incident(command_id)}
         incident = INCIDENTS[step.incident]
         proposal = proposal_id_for(claim_key(incident, CONNECTOR, "scale_connector"))
+        if step.dry_run:   # a dry run claims on its own command id and writes nothing
+            return common | {"command": "approve", "command_id": f"approve-dry-{step.command}", "dry_run": True,
+                             "params": {"proposal_id": proposal}}
         return common | {"command": "approve", "command_id": f"approve-{step.command}",
                          "params": {"proposal_id": proposal}, "_claims": incident}
 
@@ -490,13 +618,16 @@ class Run:
                  retry: bool = False, sweep: bool = False) -> list[Outcome]:
         self._commands += 1
         effect = body.pop("_effect", None)
+        sent = self._sent()
         try:
             outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")
         except TransientError as exc:
             if sweep:   # the state store failed: the scheduler's next sweep (at the end) does the work
                 obs.transient += 1
                 self.failed_sweeps += 1
-                return []
+                # A sweep publishes every outcome even after one publish failed, then raises: those
+                # published reached a person (and are compared with what was published).
+                return self._published_since(sent)
             if not retry:
                 obs.errors.append(f"TransientError from a command that must answer: {exc}")
                 return []
@@ -516,6 +647,15 @@ class Run:
         if into is not None:
             into.extend(outcomes)
         return outcomes
+
+    def _sent(self) -> int:
+        messages = getattr(getattr(self.world, "publisher", None), "messages", None)
+        return len(messages) if messages is not None else 0
+
+    def _published_since(self, start: int) -> list[Outcome]:
+        """The outcomes published since `start` (in-process publisher only; none on real parts)."""
+        messages = getattr(getattr(self.world, "publisher", None), "messages", None)
+        return [Outcome.model_validate_json(data) for _, data, _ in (messages or [])[start:]]
 
     def _deliver(self, obs: Observation, incident: int, message_id: str, closed: bool, skew: float = 0) -> None:
         try:
@@ -634,6 +774,21 @@ def _oldest_revision(scenario: str) -> str:
 
 
 _OLDEST: dict[str, str] = {}
+
+
+def _person_revisions(scenario: str) -> tuple[str, str]:
+    """(the revision a rollback goes back to, the newest revision) of the scenario's service: the
+    two a person splits traffic between. For a scenario with one revision, that one twice."""
+    from sandbox.scenarios import resolve_scenario
+
+    if scenario not in _PERSON:
+        [service] = resolve_scenario(scenario).services
+        ordered = sorted(service.revisions, key=lambda r: r.created)
+        _PERSON[scenario] = (ordered[-2].name if len(ordered) > 1 else ordered[-1].name, ordered[-1].name)
+    return _PERSON[scenario]
+
+
+_PERSON: dict[str, tuple[str, str]] = {}
 
 
 def _logged(standin: Any) -> int:

@@ -12,12 +12,14 @@ from itertools import pairwise
 from typing import Any
 
 from shared.remediation.actions import all_actions
-from shared.remediation.records import INTENTS
+from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
 from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, Approve, Close, Concurrent, Open, OperatorRollback,
-                                    OperatorScale, Run, Skewed, Sweep, _Redeliver, _Resend, minutes)
+                                    OperatorScale, PersonTraffic, Renotify, Run, Skewed, Sweep, Unreadable,
+                                    _Redeliver, _Resend, minutes)
 
-DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver)
+DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify)
+SWEEPS = (Sweep, Unreadable)
 COMMANDS = (OperatorRollback, OperatorScale, Approve, _Resend)
 
 API_MAX_INSTANCES = 10
@@ -29,7 +31,8 @@ def check_all(run: Run) -> list[str]:
     problems: list[str] = []
     for check in (no_unexpected_errors, within_ceilings, cooldown_and_budgets, once_per_claim,
                   nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched,
-                  one_way_needs_policy, outcomes_agree):
+                  one_way_needs_policy, outcomes_agree, one_write_per_incident, undo_keeps_person_change,
+                  one_judgement_per_action, proposal_written_once):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -111,6 +114,11 @@ def cooldown_and_budgets(run: Run) -> list[str]:
         for hour, n in per_hour.items():
             if n > guard.max_actions_per_target_per_hour:
                 problems.append(f"{n} actions on {target} in {hour}, budget {guard.max_actions_per_target_per_hour}")
+        # The day's budget counts per calendar day (UTC, by the acting instance's clock), as the hour's per hour.
+        per_day = Counter((t + timedelta(seconds=skew)).strftime("%Y-%m-%d") for t, skew in writes)
+        for day, n in per_day.items():
+            if n > guard.max_actions_per_target_per_day:
+                problems.append(f"{n} actions on {target} on {day}, day budget {guard.max_actions_per_target_per_day}")
     return problems
 
 
@@ -119,7 +127,7 @@ def _action_writes(run: Run) -> dict[str, list]:
     offset in seconds); undos (sweeps) left out."""
     writes: dict[str, list] = defaultdict(list)
     for obs in run.trace:
-        if isinstance(obs.step, Sweep):
+        if isinstance(obs.step, SWEEPS):
             continue
         writes[SERVICE] += [(obs.at, obs.skew)] * obs.run_writes
         writes[CONNECTOR] += [(obs.at, obs.skew)] * obs.vpc_writes
@@ -131,7 +139,7 @@ def once_per_claim(run: Run) -> list[str]:
     per_key: Counter[str] = Counter()
     problems = []
     for obs in run.trace:
-        if isinstance(obs.step, Sweep):
+        if isinstance(obs.step, SWEEPS):
             if obs.vpc_writes:
                 problems.append(f"step #{obs.index}: a sweep patched the connector")
             if obs.run_writes > len(obs.restored):
@@ -165,7 +173,7 @@ def nothing_on_closed_incidents(run: Run) -> list[str]:
             continue
         if "closed" in str(obs.step):
             problems.append(f"step #{obs.index} {obs.step}: a CLOSED notification caused {obs.write_calls} write(s)")
-        if isinstance(obs.step, Sweep):
+        if isinstance(obs.step, SWEEPS):
             incidents = {key.split("|", 1)[0] for key in obs.restored}
         elif isinstance(obs.step, Approve):
             incidents = {INCIDENTS[obs.step.incident]}
@@ -221,10 +229,16 @@ def before_states_recorded(run: Run, records: list[dict[str, Any]] | None = None
     problems = [f"action record {r['key']} has no before-state" for r in records if not r.get("before")]
     problems += _returned_applied_carry_before(run.returned_outcomes())
     actions = Counter(r["action"] for r in records)
-    took_effect = {"rollback_traffic": sum(o.run_writes for o in run.trace if not isinstance(o.step, Sweep)),
+    took_effect = {"rollback_traffic": sum(o.run_writes for o in run.trace if not isinstance(o.step, SWEEPS)),
                    "scale_connector": sum(o.vpc_writes for o in run.trace)}
     unrecorded = Counter(o.action.name for obs in run.trace if obs.store_faults for o in obs.outcomes
                          if _unrecorded(o))
+    # The same escalation quoted by a resend's `duplicate` answer, when the first answer was lost with
+    # its publish (the write was applied, the record failed, the outcome's publish failed): the
+    # person hears it from the resend, and a sweep past the lease records the write from its intent.
+    for action in took_effect:
+        quoted = {o.incident_id for o in run.returned_outcomes() if _quoted_unrecorded(o, action)}
+        unrecorded[action] = max(unrecorded[action], len(quoted))
     for action, n in took_effect.items():
         if n > actions[action] + unrecorded[action]:
             problems.append(f"{n} {action} write(s) took effect but only {actions[action]} action record(s) exist: "
@@ -239,6 +253,11 @@ def _unrecorded(outcome: Any) -> bool:
     Counted only in a step where a state-store fault was raised."""
     return (outcome.status.value == "escalated" and outcome.action is not None
             and "could not be recorded" in outcome.reason)
+
+
+def _quoted_unrecorded(outcome: Any, action: str) -> bool:
+    return (outcome.status.value == "escalated" and outcome.reason.startswith("duplicate:")
+            and f"{action} on" in outcome.reason and "could not be recorded" in outcome.reason)
 
 
 def _returned_applied_carry_before(outcomes: list[Any]) -> list[str]:
@@ -325,7 +344,98 @@ def outcomes_agree(run: Run) -> list[str]:
     return problems
 
 
-# 8. the sweep's backstop (a dead-lettered run: Run.dead_letter) --------------------------------------
+# 8. re-notifications, a person's traffic, unreadable evidence, approvals -------------------------------
+
+
+def one_write_per_incident(run: Run) -> list[str]:
+    """An incident's alerts (the first, duplicates, redeliveries, and Cloud Monitoring's
+    re-notifications hours later, past the completed claim's retention) and its approvals together
+    write at most once, whichever target."""
+    writes: Counter[str] = Counter()
+    for obs in run.trace:
+        incident = obs.incident if isinstance(obs.step, DELIVERIES) else \
+            INCIDENTS[obs.step.incident] if isinstance(obs.step, Approve) else None
+        if incident is not None:
+            writes[incident] += obs.run_writes + obs.vpc_writes
+    return [f"incident {incident}: {n} writes took effect across its notifications and approvals"
+            for incident, n in writes.items() if n > 1]
+
+
+def undo_keeps_person_change(run: Run) -> list[str]:
+    """Once a person changed the service's traffic after a rollback took effect, no sweep writes
+    over it (the undo sees the change, or its etag is refused), until Runwarden's next rollback.
+    A change landing between the undo's read and its write counts: the generation the person's
+    change left must be the one the step ends with."""
+    problems, rolled_back, person_since = [], False, False
+    for obs in run.trace:
+        if isinstance(obs.step, SWEEPS):
+            person_since = person_since or (rolled_back and obs.person_writes > 0)
+            if person_since and obs.run_writes:
+                problems.append(f"step #{obs.index} {obs.step}: the sweep wrote the service's traffic over a change "
+                                "a person made after the rollback")
+            continue
+        if obs.run_writes:
+            rolled_back, person_since = True, False
+        if rolled_back and obs.person_writes and obs.final_generation == obs.person_generation:
+            person_since = True
+    return problems
+
+
+_UNREADABLE = "could not be judged: no sweep since its deadline"
+_JUDGED = ("verified", "undone", "escalated")
+
+
+def one_judgement_per_action(run: Run) -> list[str]:
+    """Per action record, the sweeps' outcomes: at most one escalation for evidence unreadable past
+    the deadline, at most one judgement (verified, undone, or escalated), and nothing undone after
+    it was escalated as unreadable (kept as it is: judged later, never undone)."""
+    unread: Counter[str] = Counter()
+    judged: dict[str, list[str]] = defaultdict(list)
+    problems, seen = [], set()
+    for obs in run.trace:
+        if not isinstance(obs.step, SWEEPS):
+            continue
+        for o in obs.outcomes:
+            if o.action is None or o.status.value not in _JUDGED or o.outcome_id in seen:
+                continue   # (a kept report published again after a failed publish is the same outcome)
+            seen.add(o.outcome_id)
+            # A verdict names its incident and action, not the record's key: one action per incident
+            # and action (an operator's command is an incident of its own, command:ID).
+            key = f"{o.incident_id}|{o.action.name}"
+            if o.status.value == "escalated" and _UNREADABLE in o.reason:
+                unread[key] += 1
+                continue
+            if "ended without recording" in o.reason:   # the backstop's report of an intent, not a judgement
+                continue
+            judged[key].append(o.status.value)
+            if unread[key] and o.status.value == "undone":
+                problems.append(f"step #{obs.index}: {key} undone after it was escalated as unreadable")
+    problems += [f"{key}: escalated {n} times for unreadable evidence" for key, n in unread.items() if n > 1]
+    problems += [f"{key}: judged {len(v)} times by the sweep ({', '.join(v)})"
+                 for key, v in judged.items() if len(v) > 1]
+    return problems
+
+
+def proposal_written_once(run: Run) -> list[str]:
+    """A proposal is never approved into two writes (approves under new command ids, resends, dry
+    runs between them); a dry-run approve writes nothing; a proposal closed `superseded` had nothing
+    written by any approve."""
+    problems, written = [], Counter()
+    for obs in run.trace:
+        if not isinstance(obs.step, Approve):
+            continue
+        if obs.step.dry_run and obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: a dry-run approve made {obs.write_calls} write call(s)")
+        written[INCIDENTS[obs.step.incident]] += obs.vpc_writes + obs.run_writes
+    problems += [f"{incident}'s proposal: approved into {n} writes" for incident, n in written.items() if n > 1]
+    for proposal in run.world.state.find_records(PROPOSALS, "state", "superseded"):
+        incident = proposal.get("incident_id")
+        if written.get(incident):
+            problems.append(f"proposal {proposal.get('proposal_id')} closed superseded, yet an approve of it wrote")
+    return problems
+
+
+# 9. the sweep's backstop (a dead-lettered run: Run.dead_letter) --------------------------------------
 
 
 def every_write_known(run: Run) -> list[str]:
@@ -336,13 +446,13 @@ def every_write_known(run: Run) -> list[str]:
     state = run.world.state
     problems = [f"intent {i['claim_key']} by {i['owner']} still open after the sweep"
                 for i in state.find_records(INTENTS, "state", "open")]
-    writes = sum(o.run_writes + o.vpc_writes for o in run.trace if not isinstance(o.step, Sweep))
+    writes = sum(o.run_writes + o.vpc_writes for o in run.trace if not isinstance(o.step, SWEEPS))
     recorded = len(run.action_records())
     escalated = len(state.find_records(INTENTS, "state", "escalated"))
     if writes > recorded + escalated:
         problems.append(f"{writes} write(s) took effect, but only {recorded} action record(s) and {escalated} "
                         "escalated intent(s): a change nobody verifies and nobody was told of")
-    reports = [o for obs in run.trace if isinstance(obs.step, Sweep) for o in obs.outcomes
+    reports = [o for obs in run.trace if isinstance(obs.step, SWEEPS) for o in obs.outcomes
                if o.status.value == "escalated" and o.action is not None and "ended without recording" in o.reason]
     keys = [o.action.action_id for o in reports]
     problems += [f"the sweep reported {key} {keys.count(key)} times" for key in set(keys) if keys.count(key) > 1]

@@ -17,8 +17,8 @@ from functools import lru_cache
 from hypothesis import strategies as st
 
 from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, Close, Concurrent, Fault, Jump,
-                                    KillSwitch, Open, OperatorRollback, OperatorScale, Pause, PublishFault, Settle,
-                                    Skewed, StoreFault, Sweep)
+                                    KillSwitch, Open, OperatorRollback, OperatorScale, Pause, PersonTraffic,
+                                    PublishFault, Renotify, Settle, Skewed, StoreFault, Sweep, Unreadable)
 
 SCENARIOS = ("bad_revision", "connector_saturation")
 RUN_READS = [("run", "GetService"), ("run", "ListRevisions"), ("run", "GetOperation"),
@@ -76,12 +76,20 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
                     for same in (False, True)])),
         (1, _table([Close(i, m) for i in incident for m in (0, 1)])),
         (1, _table([Skewed(i, m, s) for i in incident for m in message for s in (-120, -60, 60, 120)])),
-        (2, _table([Sweep(m) for m in (0, 4, 8, 16)])),
+        # Sweeps: a quarter of them past a rollback's deadline (15 min), where the undo is decided.
+        (2, _table([Sweep(m) for m in (0, 4, 8, 16, 16, 30)])),
         (1, _table([KillSwitch(on) for on in (False, True)])),
         (1, _table([Pause(target, on) for target in ("service", "connector") for on in (False, True)])),
         (1, _table([OperatorRollback(c, named) for c in command for named in (False, True)])),
         (1, _table([OperatorScale(c, n) for c in command for n in (4, 5, 8, 10)])),
-        (1, _table([Approve(i, c) for i in incident for c in command])),
+        # Approvals: twice as often where proposals are made (a connector change), one in three a dry run.
+        (2 if scenario == "connector_saturation" else 1,
+         _table([Approve(i, c, dry) for i in incident for c in command for dry in (False, False, True)])),
+        # Cloud Monitoring re-notifying an incident still open, from 20 minutes (past the shortest claim
+        # retention, 600 s) to a day on (past the default's), while the sustained incident goes on or after.
+        (1, _table([Renotify(i, m) for i in incident for m in (20, 45, 90, 1500)])),
+        # The sweep's evidence unreadable for half an hour to an hour and a half, sweeps going on.
+        (1, _table([Unreadable(m) for m in (30, 60, 90)])),
         (2, faults(scenario)),
         (2, STORE_FAULTS),
         (1, PUBLISH_FAULTS),
@@ -89,6 +97,8 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, _table([Jump(m) for m in (1, 2, 3)])),
         (1, st.just(Settle())),
     ]
+    if scenario == "bad_revision":   # a person moving the service's traffic by hand, around a rollback
+        weighted.append((2, _table([PersonTraffic(split, reads) for split in (0, 1) for reads in (0, 1, 2, 2, 3)])))
     return st.one_of([strategy for weight, strategy in weighted for _ in range(weight)])
 
 
@@ -111,7 +121,13 @@ def programs(draw, scenario: str, max_steps: int = 8) -> list:
     program = draw(_program_steps(scenario, incidents, max_steps))
     if not any(isinstance(step, (Open, Concurrent, Skewed)) for step in program):  # every program delivers an OPEN
         program.insert(draw(_up_to(len(program))), Open(draw(_up_to(incidents - 1)), 0))
-    return program
+    return program + list(draw(_TAIL))
+
+
+# One program in four ends with the scheduler's sweeps catching up past an action's deadline (15 min)
+# and a verification period beyond it: where a rollback is verified or undone, an unreadable action
+# escalated, an approved write judged. Few generated steps reach that far on their own.
+_TAIL = _table([()] * 3, [(Sweep(16), Sweep(30))])
 
 
 # What a config draws from, as small tables (see `_table`): each combination as likely as when
@@ -121,6 +137,11 @@ _MODE = _table(["enforce"] * 5 + ["dry_run"])
 _KILL_SWITCH = _table([False] * 6 + [True])
 _LIMITS = _table([(cooldown, budget, sustain) for cooldown in (0, 300, 1800) for budget in (1, 2, 4)
                   for sustain in (None, 90)])
+# A day's budget at least an hour's (the config refuses less): equal, one more, or the default
+# (4, or the hour's when that is more). The completed claim kept the least allowed (600 s, one config
+# in two), the default day, or an hour, so re-notifications meet a lapsed claim.
+_DAY_EXTRA = _table([0, 1, None])
+_RETENTION = _table([600, None, 3600, 600])
 # Shadow mode for one action, one config in eight.
 _SHADOWS = _table([None] * 14, ["rollback_traffic", "scale_connector"])
 # A written connector policy five times in six (else the default policy).
@@ -133,7 +154,11 @@ _POLICY = _table([(one_way, ceiling, step, machines) for one_way in (True, True,
 @st.composite
 def configs(draw, scenario: str) -> dict:
     mode, kill_switch, (cooldown, budget, sustain) = draw(_MODE), draw(_KILL_SWITCH), draw(_LIMITS)
-    guardrails = {"kill_switch": kill_switch, "cooldown_seconds": cooldown, "max_actions_per_target_per_hour": budget}
+    guardrails = {"kill_switch": kill_switch, "cooldown_seconds": cooldown, "max_actions_per_target_per_hour": budget,
+                  "max_actions_per_target_per_day": _day_budget(budget, draw(_DAY_EXTRA))}
+    retention = draw(_RETENTION)
+    if retention is not None:
+        guardrails["claim_retention_seconds"] = retention
     # The incident as bundled (its data ends at T0+5m, so late steps see stale data), or going on.
     config: dict = {"mode": mode, "guardrails": guardrails, "sustain": sustain, "operators": [OPERATOR]}
     shadowed = draw(_SHADOWS)
@@ -145,6 +170,10 @@ def configs(draw, scenario: str) -> dict:
                                             "max_instances_ceiling": ceiling, "max_instances_step": step,
                                             "allowed_machine_types": list(machines)}]}
     return config
+
+
+def _day_budget(hour: int, extra: int | None) -> int:
+    return max(4, hour) if extra is None else hour + extra
 
 
 _SCENARIO = st.sampled_from(SCENARIOS)

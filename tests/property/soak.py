@@ -81,6 +81,7 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
     counterexample if one fails."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
+    from hypothesis.errors import FlakyFailure
     from hypothesis import strategies as st
     from hypothesis.reporting import with_reporter
 
@@ -113,6 +114,11 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
         except AssertionError as exc:   # hypothesis attaches the falsifying example and its blob as notes
             notes = "\n".join(getattr(exc, "__notes__", []))
             failure[0] = f"{report.getvalue()}{notes}\n{failure[0] or exc}"
+        except FlakyFailure as exc:   # it failed, then passed when replayed (threads racing): still a counterexample
+            notes = "\n".join(getattr(exc, "__notes__", []))
+            failure[0] = (f"{report.getvalue()}{notes}\nFLAKY (it did not fail again when replayed: the order of "
+                          f"racing threads decides it)\n{failure[0] or exc}")
+            kinds[0] = kinds[0] or ("flaky",)
     return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0], kinds[0] if failure[0] else (),
                        dict(endings))
 

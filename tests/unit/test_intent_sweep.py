@@ -1053,3 +1053,26 @@ def test_a_step_whose_query_meets_a_transient_fault_never_holds_back_the_outcome
     publish = _Published()
     assert [o.outcome_id for o in _swept_and_published(state, run, LATER, publish)] == [resolved.outcome_id]
     assert state.get_record("incidents", "inc-9")["report_state"] == "sent"
+
+
+def test_an_attempt_that_finds_the_incident_claimed_by_another_message_leaves_its_intent_void():
+    """Found by `make soak` (two deliveries of one incident under distinct message ids, at once): Y read
+    the gate's state, X claimed the incident meanwhile, so Y's one commit (its intent stored ahead)
+    found the claim taken and the one-at-a-time claim answered a duplicate. Y wrote nothing, but its
+    intent was left open: once the lease lapsed the sweep escalated it as 'may have been written by
+    the attempt that planned it', once per such loser, beside X's own answer."""
+    from shared.remediation.records import intent_key as key_of
+    from tests.unit.fakes import Adapters
+
+    state = MemoryStateStore()
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    reads = y.read_ahead(SERVICE, NOW)
+    x = Gate(config(), state, FixedClock(NOW), owner="m-x:a", message_id="m-x")
+    assert x.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run),
+                     service=SERVICE).status is OutcomeStatus.APPLIED
+    result = y.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), service=SERVICE, reads=reads)
+    assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("duplicate"), result.reason
+    intent = state.get_record(INTENTS, key_of("inc-1", "m-y"))
+    assert intent is None or intent["state"] == "void", intent

@@ -1,0 +1,91 @@
+"""Directed programs of the fast tier for the event kinds the generator draws since re-notifications,
+a person's traffic changes, unreadable evidence and dry-run approvals (tests/property/programs.py):
+each is the shortest program on which its invariant fails when the product behaviour it guards is
+taken out (docs/testing.md, "Event kinds and the invariants they need"). In-process parts only: a
+few milliseconds each.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.property.fast import fast_run
+from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Open, PersonTraffic, PublishFault, Renotify,
+                                    StoreFault, Sweep, Unreadable)
+from tests.property.invariants import (_UNREADABLE, check_all, explain, one_judgement_per_action,
+                                       one_write_per_incident, proposal_written_once, undo_keeps_person_change)
+
+ONE_WAY = {"bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 10,
+                                      "max_instances_step": 1}]}}
+
+
+def _checked(run) -> None:
+    problems = check_all(run)
+    assert not problems, explain(run, problems)
+
+
+@pytest.mark.parametrize("minutes", [20, 90])
+def test_a_renotification_past_the_claims_retention_is_not_a_second_write(minutes: int) -> None:
+    """The incident goes on (sustained to +90 min), the connector could be scaled again, and the
+    completed claim (kept 600 s) has lapsed: only the incident's action record answers. Fails if
+    the pipeline's `acted_before` finds nothing (scaled 3 -> 4, then 4 -> 5)."""
+    with fast_run("connector_saturation", "enforce", 90, operators=[OPERATOR], **ONE_WAY,
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        run.execute([Open(0, 0), Renotify(0, minutes)])
+        assert not one_write_per_incident(run), explain(run, one_write_per_incident(run))
+        _checked(run)
+        assert [o.status.value for o in run.trace[1].outcomes] == ["skipped"]
+
+
+@pytest.mark.parametrize("after_reads", [0, 1, 2])
+def test_a_persons_traffic_change_after_the_rollback_is_never_undone_over(after_reads: int) -> None:
+    """A person splits the traffic by hand after the rollback: at once, or landing after the sweep's
+    first or second read of the service (the second: between the undo's check and its
+    write). The sweep never writes over it. Fails (after read 2) if the undo is not written on the
+    etag it checked."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), PersonTraffic(1, after_reads), Sweep(16)])
+        assert sum(o.person_writes for o in run.trace) == 1
+        assert not undo_keeps_person_change(run), explain(run, undo_keeps_person_change(run))
+        _checked(run)
+        assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"]
+
+
+def test_evidence_unreadable_past_the_deadline_is_escalated_exactly_once_then_judged() -> None:
+    """An hour of sweeps (every 10 min) that cannot read Monitoring: one escalation, not one a
+    sweep; the sweep after the outage judges it and says it follows that escalation. Fails if the
+    escalation is not guarded on `unread_escalated_at`."""
+    with fast_run("bad_revision", "enforce", None, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), Unreadable(60), Sweep(10)])
+        escalations = [o for o in run.trace[1].outcomes if _UNREADABLE in o.reason]
+        assert len(escalations) == 1, explain(run, [o.reason for o in run.trace[1].outcomes])
+        assert not one_judgement_per_action(run), explain(run, one_judgement_per_action(run))
+        _checked(run)
+        later = [o for o in run.trace[2].outcomes if o.action is not None]
+        assert all("follows the escalation" in o.reason for o in later)
+
+
+def test_dry_run_approves_under_new_command_ids_then_the_approve_write_once() -> None:
+    """Two dry-run approves of one proposal under their own command ids, then the real approve and a
+    second approve under another id: dry_run, dry_run, applied, rejected (already applied); one write.
+    Fails if a dry-run approve is sent to the gate as a real one."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), Approve(0, 0, True), Approve(0, 1, True), Approve(0, 0), Approve(0, 1)])
+        assert not proposal_written_once(run), explain(run, proposal_written_once(run))
+        _checked(run)
+        statuses = [o.status.value for obs in run.trace[1:5] for o in obs.outcomes]
+        assert statuses[:3] == ["dry_run", "dry_run", "applied"], statuses
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_approved_write_whose_record_and_answer_failed_is_heard_from_the_resend() -> None:
+    """Found by the soak: the approve's write took, its record failed, its escalation's publish
+    failed; a sweep past the lease failed to record it too (the second store fault). The resend's
+    `duplicate` answer quotes the escalation ('could not be recorded'), so a person hears it and a
+    later sweep records it from its intent: not a change nobody will verify (before_states_recorded
+    counted only the first answer)."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        run.execute([Open(0, 0), StoreFault("write", 2, "DEADLINE_EXCEEDED", False, "record_all"), PublishFault(1),
+                     Approve(0, 0), Sweep(30)])
+        _checked(run)
+        assert "could not be recorded" in run.trace[-1].outcomes[0].reason
