@@ -37,8 +37,9 @@ class RedeliveredDuringTheWrite(RecordingRun):
         if self.redelivery is None:
             proposal, _ = bad_revision_plan()
             with pytest.raises(AttemptInProgress) as raised:
-                self.gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(RecordingRun(self.service)),
-                                  service=SERVICE, signature="bad_revision", reads=self.reads)
+                self.gate.execute(ACTION, proposal.params, proposal.before, "inc-1",
+                                  Adapters(RecordingRun(self.service)), service=SERVICE, signature="bad_revision",
+                                  reads=self.reads)
             self.redelivery = raised.value
         if self.fail is not None:
             raise self.fail
