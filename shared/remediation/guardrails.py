@@ -414,7 +414,8 @@ class Gate:
         again on the one-at-a-time path.
 
         `intent` (the plan, intents.py) is stored at the same time, on a thread of its own:
-        the write waits for it, but for no extra round trip. The third value says it was stored."""
+        the write waits for it: one more round trip than the commit (its key is read first,
+        `_note_intent`). The third value says it was stored."""
         check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
         notes: list[Future] = []
         try:
