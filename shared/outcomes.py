@@ -64,7 +64,7 @@ class ActionReport(BaseModel):
     # On a `proposed` outcome the state the change would produce; `after` stays empty, since
     # nothing was applied.
     proposed_change: dict[str, Any] | None = None
-    action_id: str | None = None        # the recorded action (restore_traffic's params.action_id)
+    action_id: str | None = None        # the action record's key (restore_traffic's params.action_id)
     proposal_id: str | None = None      # what `approve` and `reject` name
     proposal_expires_at: datetime | None = None
     overrides: list[str] = Field(default_factory=list)   # limits an operator's override_limits skipped

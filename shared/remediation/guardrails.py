@@ -290,12 +290,13 @@ class Gate:
                 self._void_intent(intent)   # stored by the one commit that failed; nothing written
             raise
         if not claim.acquired:
-            self._raise_if_own_message_in_progress(key, claim.record)
             if noted:
-                # Another message claimed the incident between this attempt's read and its one commit,
-                # which stored this attempt's intent ahead: nothing will be written by it. Left open, the
-                # sweep would report it as a write that may have happened, once per such attempt.
+                # Another message (or an earlier attempt at this one) claimed the incident between this
+                # attempt's read and its one commit, which stored this attempt's intent ahead: nothing
+                # will be written by it. Left open, the sweep would report it as a write that may have
+                # happened, once per such attempt.
                 self._void_intent(intent)
+            self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record)
         # An intent the one commit stored ahead is this attempt's now: held back (cooldown, budget) or
         # stopped, it is voided with the rest, or the sweep would judge a target someone else changed.
@@ -413,7 +414,8 @@ class Gate:
         again on the one-at-a-time path.
 
         `intent` (the plan, intents.py) is stored at the same time, on a thread of its own:
-        the write waits for it, but for no extra round trip. The third value says it was stored."""
+        the write waits for it: one more round trip than the commit (its key is read first,
+        `_note_intent`). The third value says it was stored."""
         check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
         notes: list[Future] = []
         try:
@@ -936,7 +938,39 @@ class Gate:
                             proposal_id=manual.approved if manual is not None else "", state=IntentState.OPEN)
 
     def _note_intent(self, intent: IntentRecord) -> None:
-        self.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+        """Stores the plan under its key, unless another attempt's plan there may still be live.
+        Two attempts at one message share the key (records.intent_key), and Pub/Sub redelivers a push
+        whose ack deadline passed while its first attempt still runs: the redelivery, which read the
+        state before the first attempt's commit, stores its plan ahead of its own commit (which then
+        fails on the claim). Replacing the first attempt's plan would leave its write with the
+        redelivery's intent (closed as another attempt's, or left open for the sweep when the first
+        attempt gives back and cannot void it). So an open plan of another attempt stored less than a
+        claim's lease ago (`_may_be_live`) is kept, and this attempt raises AttemptInProgress, writing
+        nothing; any other is replaced by an update guarded on it as read, so of two attempts replacing
+        it at once exactly one does, the other raising likewise. One more read on the write's path (on
+        the all-at-once path it runs beside the commit, `_take_all_and_check`)."""
+        data = intent.model_dump(mode="python")
+        existing = self.state.get_record(INTENTS, intent.key)
+        if existing is None:
+            # Created by a plain put: two attempts that both read none still race (see CHANGELOG).
+            self.state.put_record(INTENTS, intent.key, data)
+            return
+        held = IntentRecord.model_validate(existing)
+        if held.owner != intent.owner and self._may_be_live(held, intent.noted_at):
+            raise AttemptInProgress(f"{intent.key}: the plan of {held.owner}, stored at {held.noted_at:%H:%M:%S}, "
+                                    "is still open and its attempt may still run")
+        if held.owner == intent.owner:
+            self.state.put_record(INTENTS, intent.key, data)   # this attempt's own, stored again
+        elif not self.state.update_record(INTENTS, intent.key, data,
+                                          expect={"owner": held.owner, "state": existing.get("state")}):
+            raise AttemptInProgress(f"{intent.key}: another attempt at this message stored its plan meanwhile")
+
+    def _may_be_live(self, held: IntentRecord, now: datetime) -> bool:
+        """An open plan whose attempt may still run (or be redelivered into a write): stored less than
+        a claim's lease ago. Older, its claim has lapsed; it was judged, or the sweep judges it."""
+        if held.state not in (IntentState.OPEN, None):
+            return False
+        return held.noted_at + skew_safe_lease(self.config.guardrails.claim_ttl_seconds) > now
 
     def _note_ahead(self, intent: IntentRecord | None) -> Future | None:
         if intent is None:

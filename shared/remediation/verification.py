@@ -310,8 +310,11 @@ class Sweep:
 
     def _outcome(self, record: ActionRecord, status: OutcomeStatus, reason: str,
                  after: dict[str, Any] | None = None, notes: list[str] | None = None) -> Outcome:
+        # `action_id`: the action record the verdict is about, so that a person can find it (and name
+        # it to restore_traffic).
         report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
-                              before=record.before, after=after if after is not None else record.after)
+                              before=record.before, after=after if after is not None else record.after,
+                              action_id=record.key)
         return Outcome(incident_id=record.incident_id, trigger="command", target=record.service, action=report,
                        status=status, reason=reason, notes=notes or [],
                        timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))

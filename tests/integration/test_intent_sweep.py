@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from shared.clock import skew_safe_lease
-from shared.remediation.guardrails import CLAIMS, claim_key
+from shared.clock import FixedClock, skew_safe_lease
+from shared.errors import AttemptInProgress
+from shared.remediation.guardrails import CLAIMS, Gate, claim_key
 from shared.remediation.intents import SWEEP_MARGIN
-from shared.remediation.records import ACTIONS, INTENTS, intent_key
+from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, IntentState, intent_key
 from sandbox.standins.run import TrafficSeed
 from tests.integration.world import SERVICE, World, concurrently
 
@@ -373,3 +374,31 @@ def test_a_redelivery_and_the_sweep_at_once_publish_an_unsent_redelivery_report_
     assert [o.outcome_id for o in reports] == [stored["outcome_id"]], [(o.status.value, o.reason) for o in reports]
     assert [p["outcome_id"] for p in world.published(3) if p["status"] == "escalated"] == [stored["outcome_id"]]
     assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["report_state"] == "sent"
+
+
+@pytest.mark.parametrize("age, state, replaced", [
+    (timedelta(seconds=30), "open", False),          # its attempt may still run: kept
+    (timedelta(seconds=30), "void", True),           # closed: replaced
+    (None, "open", True),                            # older than a claim's lease: replaced
+], ids=["young-open", "young-closed", "old-open"])
+def test_a_plan_stored_on_firestore_is_never_replaced_while_its_attempt_may_run(world, age, state, replaced):
+    """The gate's store of a plan (`Gate._note_intent`) on the real store: another attempt's open plan
+    younger than a claim's lease is kept (AttemptInProgress); any other is replaced by a guarded update."""
+    now = world.adapters.clock.now()
+    lease = skew_safe_lease(world.config.guardrails.claim_ttl_seconds)
+    key = claim_key("inc-1", SERVICE, "rollback_traffic")
+    earlier = IntentRecord(incident_id="inc-1", message_id=MESSAGE, owner=f"{MESSAGE}:a", claim_key=key,
+                           action="rollback_traffic", target=SERVICE, service=SERVICE, params={"target": SERVICE},
+                           before={"traffic": [{"revision": NEW, "percent": 100}]},
+                           after={"traffic": [{"revision": OLD, "percent": 100}]},
+                           noted_at=now - (age or lease + timedelta(seconds=1)), state=IntentState(state))
+    world.state.put_record(INTENTS, earlier.key, earlier.model_dump(mode="python"))
+    mine = earlier.model_copy(update={"owner": f"{MESSAGE}:b", "noted_at": now, "state": IntentState.OPEN})
+    gate = Gate(world.config, world.state, FixedClock(now), owner=f"{MESSAGE}:b", message_id=MESSAGE)
+    if replaced:
+        gate._note_intent(mine)
+    else:
+        with pytest.raises(AttemptInProgress):
+            gate._note_intent(mine)
+    stored = IntentRecord.model_validate(world.state.get_record(INTENTS, earlier.key))
+    assert stored == (mine if replaced else earlier)

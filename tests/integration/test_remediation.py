@@ -64,6 +64,12 @@ def action_state(world: World) -> str:
     return record["state"]
 
 
+def action_key(world: World) -> str:
+    """The action record a sweep verdict is about: its `action.action_id` names it."""
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    return record["key"]
+
+
 @pytest.fixture
 def world(standin_env, firestore, pubsub, project_id, anchor):
     return World(standin_env, pubsub, project_id, anchor)
@@ -93,7 +99,9 @@ def test_a_healthy_service_after_the_settle_time_verifies_the_rollback(rolled_ba
     assert outcome.status.value == "verified" and outcome.trigger == "command"
     assert "healthy" in outcome.reason
     assert action_state(rolled_back) == "verified"
-    assert rolled_back.published()[0]["status"] == "verified"
+    [published] = rolled_back.published()
+    assert published["status"] == "verified"
+    assert published["action"]["action_id"] == outcome.action.action_id == action_key(rolled_back)
     assert rolled_back.command({"command": "sweep"}) == []  # judged once
 
 
@@ -106,6 +114,7 @@ def test_still_unhealthy_at_the_deadline_undoes_the_rollback_and_escalates(rolle
     [outcome] = rolled_back.command({"command": "sweep"})
 
     assert outcome.status.value == "undone" and "escalated" in outcome.reason
+    assert outcome.action.action_id == action_key(rolled_back)
     assert rolled_back.serving() == {NEW: 100}  # the recorded split is back
     assert action_state(rolled_back) == "undone"
     assert rolled_back.standins.run.count("UpdateService") == 2
@@ -158,6 +167,7 @@ def test_data_that_stopped_after_the_rollback_does_not_undo_it(rolled_back):
     [outcome] = rolled_back.command({"command": "sweep"})
 
     assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert outcome.action.action_id == action_key(rolled_back)
     assert rolled_back.serving() == {OLD: 100}
     assert rolled_back.standins.run.count("UpdateService") == 1
 

@@ -4,6 +4,7 @@ claim's lease has lapsed (shared/remediation/intents.py, verification.py). Pure 
 then the gate and the sweep on the in-memory store."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation import intents
 from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import SWEEP_MARGIN, Match, Standing, Verdict, due, look_swept, swept_standing
-from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, IntentState, intent_key
+from shared.remediation.records import ACTIONS, INTENTS, ActionRecord, IntentRecord, IntentState, intent_key
 from shared.remediation.verification import MAX_INTENTS_PER_SWEEP, Sweep
 
 from tests.unit.builders import SERVICE
@@ -1076,3 +1077,14 @@ def test_an_attempt_that_finds_the_incident_claimed_by_another_message_leaves_it
     assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("duplicate"), result.reason
     intent = state.get_record(INTENTS, key_of("inc-1", "m-y"))
     assert intent is None or intent["state"] == "void", intent
+
+
+@pytest.mark.parametrize("status", [OutcomeStatus.VERIFIED, OutcomeStatus.UNDONE, OutcomeStatus.ESCALATED])
+def test_a_sweep_verdict_names_the_action_record_it_is_about(status):
+    state = MemoryStateStore()
+    _, b = bad_revision_plan()
+    assert _execute(_gate(state), RecordingRun(b.service)).status is OutcomeStatus.APPLIED
+    record = ActionRecord.model_validate(state.get_record(ACTIONS, KEY))
+    outcome = Sweep(config(), _Adapters(state, None, LATER))._outcome(record, status, "judged")
+    assert outcome.action.action_id == KEY == record.key
+    assert json.loads(outcome.model_dump_json(by_alias=True))["action"]["action_id"] == KEY
