@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
 from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.diagnose import diagnose
@@ -249,17 +249,14 @@ def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:
     for kind in (HealthKind.CHANGED, HealthKind.FAILING, HealthKind.UNCLEAR):
         hit = [(s, h) for s, h in judged if h.kind is kind]
         if hit:
-            others = [f"{_short(s)}: {h.kind.value}" for s, h in judged if h.kind is not kind]
-            why = "; ".join(f"{_short(s)}: {h.why}" for s, h in hit)
+            others = [f"{short_name(s)}: {h.kind.value}" for s, h in judged if h.kind is not kind]
+            why = "; ".join(f"{short_name(s)}: {h.why}" for s, h in hit)
             return Health(kind, why + (f" (also {', '.join(others)})" if others else "")
                           + (f" [{caveat}]" if caveat else ""))
     return Health(HealthKind.HEALTHY, "every service behind the connector is healthy on live data since the action "
-                                      "settled: " + "; ".join(f"{_short(s)}: {h.why}" for s, h in judged)
+                                      "settled: " + "; ".join(f"{short_name(s)}: {h.why}" for s, h in judged)
                   + (f" [{caveat}]" if caveat else ""))
 
-
-def _short(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
 
 
 def next_step(record: ActionRecord, health: Health, now: datetime, settings: VerificationSettings) -> Step:
