@@ -38,7 +38,7 @@ def test_a_policy_aggregated_across_services_says_how_to_fix_it():
 
     assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
     assert "no service_name label" in target.reason
-    assert "group the condition's aggregation by service_name and location" in target.reason
+    assert "group the condition's aggregation by project_id, service_name and location" in target.reason
     assert "not a Cloud Run revision" not in target.reason
 
 
@@ -49,7 +49,24 @@ def test_a_policy_grouped_by_service_name_alone_says_it_sums_over_locations():
     assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
     assert "across locations (regions): the notification names service_name 'checkout' but has no location " \
            "label" in target.reason
-    assert "group the condition's aggregation by service_name and location" in target.reason
+    assert "group the condition's aggregation by project_id, service_name and location" in target.reason
+
+
+@pytest.mark.parametrize("resource_type, labels, what", [
+    ("cloud_run_revision", {"service_name": "checkout", "location": "europe-west1"}, "service_name 'checkout'"),
+    ("vpc_access_connector", {"connector_name": "shared-conn", "location": "europe-west1"},
+     "connector_name 'shared-conn'"),
+])
+def test_a_policy_grouped_without_project_id_is_summed_over_its_metrics_scope_not_the_scoping_project(
+        resource_type, labels, what):
+    """The scoping project (shop-prod here) is where the policy lives; its metrics scope may hold the
+    resource's real project and others with the same name. Nothing may act on a guessed project."""
+    target = parse_notification(notification(resource_type, labels, policy_name="5xx")).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy and not target.name
+    assert f"across projects (every project in its metrics scope): the notification names {what} but has no " \
+           "project_id label" in target.reason, target.reason
+    assert "groupByFields: [resource.label.project_id, " in target.reason
 
 
 def test_a_connector_policy_aggregated_across_connectors_says_so_too():
