@@ -15,7 +15,8 @@ from typing import Any, Callable, Mapping
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
-from shared.diagnosis.scope import alert_context, combine, diagnose_service, service_for_host, users
+from shared.diagnosis.scope import (alert_context, combine, diagnose_service, service_for_host, unserved_host,
+                                   users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
@@ -317,6 +318,13 @@ class _AlertRun:
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
         bundle, diagnosis = result.bundle, result.diagnosis
+        other = (unserved_host(self.incident.target.name, self.config, bundle.service)
+                 if self.incident.target.kind is TargetKind.UPTIME else "")
+        if other:
+            # Another project's or region's service of that name: nothing is diagnosed or written on
+            # this one. Unknown (no URL listed): a person looks.
+            status = OutcomeStatus.SKIPPED if bundle.service.urls else OutcomeStatus.ESCALATED
+            return self.outcome(status, other, target=service)
         report = self.diagnosed(diagnosis)
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)

@@ -123,6 +123,9 @@ class Service(_Model):
     latest_ready_revision: str | None = None          # short name
     latest_created_revision: str | None = None        # short name
     labels: dict[str, str] = Field(default_factory=dict)
+    # Service.uri ("The main URI in which this Service is serving traffic"), then Service.urls ("All
+    # URLs serving traffic for this Service"), both output only (google/cloud/run/v2/service.proto).
+    urls: tuple[str, ...] = ()
 
     @property
     def short_name(self) -> str:

@@ -121,6 +121,29 @@ def test_an_uptime_host_maps_to_its_managed_service(host, service):
     assert service_for_host(host, CONFIG) == service
 
 
+from shared.diagnosis.evidence import Service
+from shared.diagnosis.scope import unserved_host
+
+CHECKOUT = "projects/p/locations/europe-west1/services/checkout"
+LISTED = ("https://checkout-418273645012.europe-west1.run.app", "https://checkout-3kq7xwpd2a-ew.a.run.app")
+
+
+@pytest.mark.parametrize("host, service, urls, why", [
+    ("checkout-418273645012.europe-west1.run.app", CHECKOUT, LISTED, ""),
+    ("CHECKOUT-3kq7xwpd2a-ew.a.run.app.", CHECKOUT, LISTED, ""),
+    # The same service id in another project: its number differs, and the config cannot tell by id.
+    ("checkout-902341557310.europe-west1.run.app", CHECKOUT, LISTED, "not a URL of " + CHECKOUT),
+    # The older form names a region by a code only: another project's (or region's) hash.
+    ("checkout-9zz8yy7xx6-ew.a.run.app", CHECKOUT, LISTED, "another project or region"),
+    ("checkout-418273645012.europe-west1.run.app", CHECKOUT, (), "lists no URL"),
+    # A custom domain the config lists for the service is the config's word.
+    ("api.example.com", "projects/p/locations/us-central1/services/api", (), ""),
+])
+def test_an_uptime_host_must_be_a_url_cloud_run_lists_for_the_service(host, service, urls, why):
+    found = unserved_host(host, CONFIG, Service(name=service, generation=1, urls=urls))
+    assert (why in found) if why else found == "", found
+
+
 # --- combining the verdicts of a shared resource's users ---------------------------------------------
 
 from shared.alerts.incidents import AlertTarget
