@@ -65,6 +65,13 @@ CASES = {
                                                  'container "app" on port 8080. The instance was not started.', NEW,
                                              count=4, log_id="run.googleapis.com/varlog/system")),
         expect=Signature.BAD_REVISION),
+    # The database's disk filled two minutes after a deploy: it refuses every write with its own error,
+    # to the previous revision as well. The deploy competes with the database; nothing is rolled back.
+    "a new revision's writes refused by a full disk: the database competes with the deploy": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'psycopg2.errors.DiskFull: could not extend file '
+                                                            '"base/16384/24591": No space left on device', NEW,
+                                                        count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "connector saturation: 503s and a 30 s hang, connector at max and CPU-bound, SQL up": dict(
         build=lambda e: saturated_connector(long_running(e).requests(OLD, -15, 5, 20, code="503")
                                             .latency(OLD, -15, 5, 31)),
