@@ -93,6 +93,16 @@ def test_a_log_match_alert_brings_its_filter_as_evidence_to_read():
     assert incident.is_log_match and alert_context(incident).log_filter == 'textPayload:"Dial error"'
 
 
+@pytest.mark.parametrize("resource_type, labels, revision", [
+    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l", "revision_name": "s-00002-can"},
+     "s-00002-can"),
+    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"}, ""),
+    ("uptime_url", {"project_id": "p", "host": "h", "revision_name": "x"}, ""),
+])
+def test_the_revision_an_alert_names_is_in_its_context(resource_type, labels, revision):
+    assert alert_context(parse_notification(notification(resource_type, labels))).revision == revision
+
+
 def test_a_ratio_policy_is_known_by_its_denominator():
     incident = parse_notification(notification(
         "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"}, threshold_value="0.02",
