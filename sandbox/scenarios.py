@@ -429,6 +429,9 @@ class Scenario(_Spec):
     description: str = ""
     project: str
     region: str
+    # The project's number: in the notification's scoping_project_number and in each service's
+    # run.app URL (https://SERVICE-PROJECT_NUMBER.REGION.run.app). Default: derived from `project`.
+    project_number: int | None = Field(default=None, ge=1, lt=10**13)
     services: tuple[ServiceSpec, ...] = ()
     timeseries: tuple[SeriesSpec, ...] = ()
     connectors: ConnectorSection = ()
@@ -509,6 +512,17 @@ class Scenario(_Spec):
                           kind=spec.kind, points=points, project=spec.project or self.project,
                           value_type=spec.resolved_value_type)
 
+    @property
+    def number(self) -> int:
+        """The project's number (`project_number`, or one derived from the project id)."""
+        return self.project_number if self.project_number is not None else _digest(self.project) % 10**12
+
+    def run_app_url(self, service: str) -> str:
+        """A service's deterministic URL, as Cloud Run lists it (cloud.google.com/run/docs/triggering/
+        https-request: https://SERVICE-PROJECT_NUMBER.REGION.run.app)."""
+        short = service.rsplit("/", 1)[-1]
+        return f"https://{short}-{self.number}.{self.region}.run.app"
+
     def resource_labels(self, resource: ResourceSpec) -> dict[str, str]:
         """The resource's labels, with project_id (and location for regional resources) defaulted."""
         defaults = {"project_id": self.project}
@@ -567,7 +581,7 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     incident = {
         "incident_id": incident_id,
         "scoping_project_id": project,
-        "scoping_project_number": _digest(project) % 10**12,
+        "scoping_project_number": scenario.number,
         "url": (f"https://console.cloud.google.com/monitoring/alerting/alerts/{incident_id}"
                 f"?channelType=cloud-pubsub&project={project}"),
         "state": state,
@@ -672,7 +686,7 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
     Cloud SQL instances into Monitoring, connectors into VPC Access, logs into Logging."""
     world = scenario.materialize(anchor)
     for service in world.services:
-        standins.run.add_service(service.name, service.labels)
+        standins.run.add_service(service.name, service.labels, urls=[scenario.run_app_url(service.name)])
         for rev in service.revisions:
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,

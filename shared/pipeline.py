@@ -15,7 +15,8 @@ from typing import Any, Callable, Mapping
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
-from shared.diagnosis.scope import alert_context, combine, diagnose_service, service_for_host, users
+from shared.diagnosis.scope import (alert_context, combine, diagnose_service, service_for_host, unserved_host,
+                                   users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState
 from shared.errors import AttemptInProgress, PermanentError, TransientError
@@ -317,6 +318,13 @@ class _AlertRun:
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
         bundle, diagnosis = result.bundle, result.diagnosis
+        other = (unserved_host(self.incident.target.name, self.config, bundle.service)
+                 if self.incident.target.kind is TargetKind.UPTIME else "")
+        if other:
+            # Another project's or region's service of that name: nothing is diagnosed or written on
+            # this one. Unknown (no URL listed): a person looks.
+            status = OutcomeStatus.SKIPPED if bundle.service.urls else OutcomeStatus.ESCALATED
+            return self.outcome(status, other, target=service)
         report = self.diagnosed(diagnosis)
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
@@ -515,23 +523,25 @@ class _AlertRun:
 
 
 def same_name_services(incident: Incident, config: Config) -> str:
-    """For a Cloud Run alert summed over regions (no `location` label): the managed services of its
-    service_name in its project, named so the person fixing the policy knows which is meant ("" if
-    the alert names no service). Still no guess: the same name may run in a region the config does
-    not manage, and the sum cannot say which region failed (docs/behaviour.md, "A policy grouped
-    by service_name alone")."""
+    """For a Cloud Run alert summed over regions or projects (no `location` or no `project_id`
+    label): the managed services of its service_name where the labels it has agree, named so the
+    person fixing the policy knows which is meant ("" if the alert names no service). Still no
+    guess: the same name may run in a region or project the config does not manage, and the sum
+    cannot say which one failed (docs/behaviour.md, "A policy grouped by service_name alone")."""
     labels = incident.resource_labels
-    name, project = labels.get("service_name"), labels.get("project_id") or incident.scoping_project_id
-    if incident.resource_type != "cloud_run_revision" or not name or labels.get("location"):
+    name, project, location = labels.get("service_name"), labels.get("project_id"), labels.get("location")
+    if incident.resource_type != "cloud_run_revision" or not name or (location and project):
         return ""
     found = [s.name for s in config.services if s.name.rsplit("/", 1)[-1] == name
-             and (not project or s.name.split("/")[1] == project)]
+             and (not project or s.name.split("/")[1] == project)
+             and (not location or s.name.split("/")[3] == location)]
     if not found:
         return f"; no managed service is named {name!r}"
     named = (f"the managed service named {name!r} is {found[0]}" if len(found) == 1
              else f"the managed services named {name!r} are {', '.join(found)}")
-    return (f"; {named}, but the same name may also run in a region the config does not manage, and the "
-            "summed value cannot say which region failed, so nothing was diagnosed or written")
+    where = " or ".join(w for w, known in (("a region", location), ("a project", project)) if not known)
+    return (f"; {named}, but the same name may also run in {where} the config does not manage, and the "
+            "summed value cannot say which one failed, so nothing was diagnosed or written")
 
 
 def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeline: Timeline) -> Outcome:

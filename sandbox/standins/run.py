@@ -177,18 +177,22 @@ class RunStandIn(StandIn):
 
     # --- seeding (direct, no RPC) ------------------------------------------------------------
 
-    def add_service(self, name: str, labels: dict[str, str] | None = None) -> run_v2.Service:
-        """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it."""
+    def add_service(self, name: str, labels: dict[str, str] | None = None,
+                    urls: Sequence[str] = ()) -> run_v2.Service:
+        """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it. `urls`
+        are the URLs Cloud Run lists for it (`uri` is the first; the API fills both itself, from the
+        project's number and the region: https://SERVICE-PROJECT_NUMBER.REGION.run.app)."""
         if not _SERVICE_NAME.match(name):
             raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
         with self.lock:
             if name in self._services:
                 raise ValueError(f"service {name} already exists")
             now = _now()
+            uri = urls[0] if urls else f"https://{name.rsplit('/', 1)[-1]}-standin.a.run.app"
             self._services[name] = run_v2.Service(
                 name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, labels=labels or {},
                 create_time=now, update_time=now, etag=_new_etag(),
-                uri=f"https://{name.rsplit('/', 1)[-1]}-standin.a.run.app",
+                uri=uri, urls=list(urls) or [uri],
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
                 traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
                 terminal_condition=_ready_condition(now))

@@ -392,15 +392,24 @@ class AlertTarget(BaseModel):
 _AGGREGATION_FIX = ("group the condition's aggregation by {fields} (crossSeriesReducer with "
                     "groupByFields: [{paths}]), so each notification names one {what}")
 
+# What a notification summed over is, by the one identifying label it lacks.
+_ACROSS = {"location": "locations (regions)",
+           "project_id": "projects (every project in its metrics scope)"}
+
 
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
     paths = ", ".join(f"resource.label.{f}" for f in fields)
-    fix = _AGGREGATION_FIX.format(fields=" and ".join(fields), paths=paths, what=what)
+    named_fields = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
+    fix = _AGGREGATION_FIX.format(fields=named_fields, paths=paths, what=what)
     # Grouped by the name alone (a common policy: group by service_name), the series is summed over
-    # locations: the same name may run in several regions, and the sum over them alerted.
-    across = "locations (regions)" if missing == ["location"] else f"{what}s"
-    named = fields[0] if missing == ["location"] else ""
-    name = f" names {named} {incident.resource_labels.get(named)!r} but" if named else ""
+    # locations: the same name may run in several regions, and the sum over them alerted. Grouped
+    # without project_id, it is summed over the projects of the policy's metrics scope (Cloud
+    # Monitoring's Aggregation: "Fields not specified in groupByFields are aggregated away").
+    alone = missing[0] if len(missing) == 1 and missing[0] in _ACROSS else ""
+    across = _ACROSS[alone] if alone else f"{what}s"
+    named = next((f for f in fields if f.endswith("_name")), "") if alone else ""
+    value = incident.resource_labels.get(named) if named else None
+    name = f" names {named} {value!r} but" if value else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {across}: the notification"
         f"{name} has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
@@ -412,17 +421,23 @@ def alert_target(incident: Incident) -> AlertTarget:
     vpc_access_connector {project_id, location, connector_name}, cloudsql_database
     {project_id, database_id ("project:instance"), region}, uptime_url {project_id, host}."""
     labels, kind = incident.resource_labels, incident.resource_type
-    project = labels.get("project_id") or incident.scoping_project_id
+    # The resource's own project only: never the scoping project. A policy lives in the scoping
+    # project and sees every project of its metrics scope (Runwarden's own policies are made so,
+    # docs/deploy.md); a notification without project_id was summed over them, and the scoping
+    # project is then merely where the policy lives, not where the resource is.
+    project = labels.get("project_id", "")
     if kind == "cloud_run_revision":
-        missing = [k for k in ("service_name", "location") if not labels.get(k)]
-        if missing or not project:
-            return _aggregated(incident, missing or ["project_id"], ["service_name", "location"], "service")
+        fields = ["project_id", "service_name", "location"]
+        missing = [k for k in fields if not labels.get(k)]
+        if missing:
+            return _aggregated(incident, missing, fields, "service")
         return AlertTarget(kind=TargetKind.SERVICE,
                            name=f"projects/{project}/locations/{labels['location']}/services/{labels['service_name']}")
     if kind == "vpc_access_connector":
-        missing = [k for k in ("connector_name", "location") if not labels.get(k)]
-        if missing or not project:
-            return _aggregated(incident, missing or ["project_id"], ["connector_name", "location"], "connector")
+        fields = ["project_id", "connector_name", "location"]
+        missing = [k for k in fields if not labels.get(k)]
+        if missing:
+            return _aggregated(incident, missing, fields, "connector")
         return AlertTarget(kind=TargetKind.CONNECTOR, name=(
             f"projects/{project}/locations/{labels['location']}/connectors/{labels['connector_name']}"))
     if kind == "cloudsql_database":

@@ -145,6 +145,12 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
         return None
     about = Signature.HEALTHY.value
+    failing = _named_revision_failing(facts, window, bar)
+    if failing:
+        context.append(EvidenceItem(source="metric", query=b.requests.query, observed=failing,
+                                    threshold=f"the revision the alert names <= {bar.error_ratio:.1%} 5xx or 429",
+                                    passed=False, role="context", about=about))
+        return None
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                 f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {max(p99):.1f} s")
     if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar))
@@ -166,6 +172,24 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
                      summary=f"the service is healthy on live data since the incident started ({window})",
                      evidence=tuple(context + items), api_calls=b.api_calls)
+
+
+def _named_revision_failing(facts: Facts, window: Window, bar: HealthBar) -> str:
+    """The revision the alert names, if its own requests in `window` still fail above the bar, in
+    words; "" otherwise. A policy that keeps revision_name alerts on that revision's series: a canary
+    at 1% failing 60% is 0.6% of the service, clean by the service's count while the alert's own
+    condition still holds. A named revision with no request in the window no longer serves (its
+    series stopped, as after a rollback): the service's requests decide."""
+    revision = facts.b.alert.revision if facts.b.alert else ""
+    if not revision:
+        return ""
+    own = facts.requests(window, revision)
+    refused = own.by_class.get("5xx", 0) + own.by_code.get("429", 0)
+    if not own.total or (own.refused_ratio <= bar.error_ratio
+                         and (bar.error_count is None or refused <= bar.error_count)):
+        return ""
+    return (f"{revision}, the revision the alert names, still fails: {refused:.0f} of {own.total:.0f} requests "
+            f"5xx or 429 ({own.refused_ratio:.1%}) in {window}, while the service as a whole looks clean")
 
 
 def _sql_stayed_up(facts: Facts, window: Window) -> bool:

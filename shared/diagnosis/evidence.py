@@ -123,6 +123,9 @@ class Service(_Model):
     latest_ready_revision: str | None = None          # short name
     latest_created_revision: str | None = None        # short name
     labels: dict[str, str] = Field(default_factory=dict)
+    # Service.uri ("The main URI in which this Service is serving traffic"), then Service.urls ("All
+    # URLs serving traffic for this Service"), both output only (google/cloud/run/v2/service.proto).
+    urls: tuple[str, ...] = ()
 
     @property
     def short_name(self) -> str:
@@ -380,6 +383,9 @@ class AlertContext(_Model):
     condition_filter: str = ""
     # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query), or "" (no condition).
     condition_kind: str = ""
+    # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
+    # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
+    revision: str = ""
 
 
 # --- Everything one diagnosis may look at ---------------------------------------------------

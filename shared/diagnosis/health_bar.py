@@ -37,6 +37,8 @@ a failure around the incident's start (5xx or 429, or a p99 at the hang bar) tha
 is not judged: the failure may be outside what Runwarden reads.
 An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
 the settings' defaults.
+An alert that names a revision is judged on that revision's requests too (diagnose._healthy): the
+bar here is the same, the series it applies to is the revision's as well as the service's.
 """
 from __future__ import annotations
 

@@ -223,6 +223,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
                 "this statement", "MySQL server error 1290 (ER_OPTION_PREVENTS_STATEMENT); UNCONFIRMED in a Cloud "
                 "SQL thread", Refusal.READ_ONLY),
+    # The disk full (automatic storage increase off): the server answers each write with its own error.
+    DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
+                'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
+                "PostgreSQL's 53100 disk_full, raised when a relation's file cannot grow (md.c, with the hint "
+                '"Check free disk space."); UNCONFIRMED in a Cloud SQL thread', Refusal.READ_ONLY),
+    DbErrorText("MySQL server (table full)", r"The table '[^']*' is full",
+                "pymysql.err.OperationalError: (1114, \"The table 'orders' is full\")",
+                "MySQL server error 1114 (ER_RECORD_FILE_FULL), also raised when the disk is full; UNCONFIRMED in "
+                "a Cloud SQL thread", Refusal.READ_ONLY),
 )
 
 

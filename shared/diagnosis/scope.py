@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.config import Config
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
 from shared.diagnosis.diagnose import RULE_SET, diagnose
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, EvidenceItem
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, EvidenceItem, Service
 from shared.diagnosis.signatures import Diagnosis, Signature
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
@@ -32,7 +33,9 @@ def alert_context(incident: Incident) -> AlertContext:
                         threshold=incident.threshold, ratio=bool(incident.denominator_filter),
                         log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
-                        condition_kind=incident.condition_kind)
+                        condition_kind=incident.condition_kind,
+                        revision=(incident.resource_labels.get("revision_name", "")
+                                  if incident.resource_type == "cloud_run_revision" else ""))
 
 
 def service_for_host(host: str, config: Config) -> str | None:
@@ -52,6 +55,27 @@ def service_for_host(host: str, config: Config) -> str | None:
     found = [m.name for m in config.services
              if m.name.rsplit("/", 1)[-1] == match["service"] and (region is None or m.name.split("/")[3] == region)]
     return found[0] if len(found) == 1 else None
+
+
+def unserved_host(host: str, config: Config, service: Service) -> str:
+    """Why an uptime check's host is not `service`'s, or "" when it is. A custom domain the config
+    lists for the service is its word. A run.app host names the service id and region (or a region
+    code), and the project only by its number or a hash, which the config (project ids) cannot
+    match: the same id in another project, or in a region the config does not manage behind the
+    older form's code, would be taken for the managed one. So the host must be one Cloud Run lists
+    for the service as read (Service.uri, "The main URI in which this Service is serving traffic";
+    Service.urls, "All URLs serving traffic for this Service")."""
+    host = host.lower().rstrip(".")
+    managed = config.service(service.name)
+    if managed and host in (d.lower().rstrip(".") for d in managed.domains):
+        return ""
+    served = sorted({(urlsplit(u).hostname or "").lower() for u in service.urls} - {""})
+    if host in served:
+        return ""
+    if not served:
+        return f"Cloud Run lists no URL for {service.name}, so whether uptime check host {host} is its host is unknown"
+    return (f"uptime check host {host} is not a URL of {service.name} (Cloud Run lists {', '.join(served)}): a "
+            "service of the same name in another project or region")
 
 
 def users(target: AlertTarget, config: Config, readers: Readers) -> Users:
@@ -186,6 +210,9 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
         if service is None or not config.manages(service):
             return AlertVerdict(target, skip=f"{target.name} is not a managed service (nor its host)")
         result = diagnose_service(service, incident, config, readers, now)
+        other = unserved_host(target.name, config, result.bundle.service) if target.kind is TargetKind.UPTIME else ""
+        if other:
+            return AlertVerdict(target, skip=other)
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
     results = [diagnose_service(s, incident, config, readers, now) for s in found.services]

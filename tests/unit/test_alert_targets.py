@@ -38,7 +38,7 @@ def test_a_policy_aggregated_across_services_says_how_to_fix_it():
 
     assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
     assert "no service_name label" in target.reason
-    assert "group the condition's aggregation by service_name and location" in target.reason
+    assert "group the condition's aggregation by project_id, service_name and location" in target.reason
     assert "not a Cloud Run revision" not in target.reason
 
 
@@ -49,7 +49,24 @@ def test_a_policy_grouped_by_service_name_alone_says_it_sums_over_locations():
     assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
     assert "across locations (regions): the notification names service_name 'checkout' but has no location " \
            "label" in target.reason
-    assert "group the condition's aggregation by service_name and location" in target.reason
+    assert "group the condition's aggregation by project_id, service_name and location" in target.reason
+
+
+@pytest.mark.parametrize("resource_type, labels, what", [
+    ("cloud_run_revision", {"service_name": "checkout", "location": "europe-west1"}, "service_name 'checkout'"),
+    ("vpc_access_connector", {"connector_name": "shared-conn", "location": "europe-west1"},
+     "connector_name 'shared-conn'"),
+])
+def test_a_policy_grouped_without_project_id_is_summed_over_its_metrics_scope_not_the_scoping_project(
+        resource_type, labels, what):
+    """The scoping project (shop-prod here) is where the policy lives; its metrics scope may hold the
+    resource's real project and others with the same name. Nothing may act on a guessed project."""
+    target = parse_notification(notification(resource_type, labels, policy_name="5xx")).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy and not target.name
+    assert f"across projects (every project in its metrics scope): the notification names {what} but has no " \
+           "project_id label" in target.reason, target.reason
+    assert "groupByFields: [resource.label.project_id, " in target.reason
 
 
 def test_a_connector_policy_aggregated_across_connectors_says_so_too():
@@ -74,6 +91,16 @@ def test_a_log_match_alert_brings_its_filter_as_evidence_to_read():
         "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"},
         metric={"type": "", "labels": {}}, condition={"conditionMatchedLog": {"filter": 'textPayload:"Dial error"'}}))
     assert incident.is_log_match and alert_context(incident).log_filter == 'textPayload:"Dial error"'
+
+
+@pytest.mark.parametrize("resource_type, labels, revision", [
+    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l", "revision_name": "s-00002-can"},
+     "s-00002-can"),
+    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"}, ""),
+    ("uptime_url", {"project_id": "p", "host": "h", "revision_name": "x"}, ""),
+])
+def test_the_revision_an_alert_names_is_in_its_context(resource_type, labels, revision):
+    assert alert_context(parse_notification(notification(resource_type, labels))).revision == revision
 
 
 def test_a_ratio_policy_is_known_by_its_denominator():
@@ -102,6 +129,29 @@ CONFIG = parse_config({"project": "p", "outcomes_topic": "projects/p/topics/outc
 ])
 def test_an_uptime_host_maps_to_its_managed_service(host, service):
     assert service_for_host(host, CONFIG) == service
+
+
+from shared.diagnosis.evidence import Service
+from shared.diagnosis.scope import unserved_host
+
+CHECKOUT = "projects/p/locations/europe-west1/services/checkout"
+LISTED = ("https://checkout-418273645012.europe-west1.run.app", "https://checkout-3kq7xwpd2a-ew.a.run.app")
+
+
+@pytest.mark.parametrize("host, service, urls, why", [
+    ("checkout-418273645012.europe-west1.run.app", CHECKOUT, LISTED, ""),
+    ("CHECKOUT-3kq7xwpd2a-ew.a.run.app.", CHECKOUT, LISTED, ""),
+    # The same service id in another project: its number differs, and the config cannot tell by id.
+    ("checkout-902341557310.europe-west1.run.app", CHECKOUT, LISTED, "not a URL of " + CHECKOUT),
+    # The older form names a region by a code only: another project's (or region's) hash.
+    ("checkout-9zz8yy7xx6-ew.a.run.app", CHECKOUT, LISTED, "another project or region"),
+    ("checkout-418273645012.europe-west1.run.app", CHECKOUT, (), "lists no URL"),
+    # A custom domain the config lists for the service is the config's word.
+    ("api.example.com", "projects/p/locations/us-central1/services/api", (), ""),
+])
+def test_an_uptime_host_must_be_a_url_cloud_run_lists_for_the_service(host, service, urls, why):
+    found = unserved_host(host, CONFIG, Service(name=service, generation=1, urls=urls))
+    assert (why in found) if why else found == "", found
 
 
 # --- combining the verdicts of a shared resource's users ---------------------------------------------

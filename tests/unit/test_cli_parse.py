@@ -125,7 +125,8 @@ def test_python_dash_m_cli_exits_2_on_a_bad_file(bad_file: Path) -> None:
 def test_parse_shows_what_the_alert_is_about(runner: CliRunner, tmp_path) -> None:
     notification = {"version": "1.2", "incident": {
         "incident_id": "0.c", "state": "open", "started_at": 1764158400, "scoping_project_id": "p",
-        "resource": {"type": "vpc_access_connector", "labels": {"connector_name": "c", "location": "l"}}}}
+        "resource": {"type": "vpc_access_connector",
+                     "labels": {"project_id": "p", "connector_name": "c", "location": "l"}}}}
     path = tmp_path / "n.json"
     path.write_text(json.dumps(notification))
     result = runner.invoke(runwarden, ["parse", str(path)])

@@ -3,6 +3,8 @@ before the incident window, while the service served cleanly, does not explain f
 began later (a connector at its max instances every evening is busy, not the cause)."""
 from __future__ import annotations
 
+import pytest
+
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
@@ -166,3 +168,48 @@ def test_requests_hanging_at_a_client_timeout_keep_the_max_after_a_burst():
     e = _after_a_burst(Evidence()).latency(OLD, -15, 5, 31)
 
     assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+# --- a hang beside a connector whose only sign is its instance count ---------------------------
+
+NAT_DIAL = 'quote failed: Post "https://api.partner.example/v2/rates": dial tcp 198.51.100.20:443: i/o timeout'
+
+
+def _hanging(e: Evidence, code: str = "502") -> Evidence:
+    """A long-running revision whose failing requests hang ~30 s at a client timeout since -12 (an
+    internet host behind Cloud NAT dropping its dials); the connector reached its max with them."""
+    return (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+            .requests(OLD, -12, 5, 20, code=code).latency(OLD, -90, -12, 0.3).latency(OLD, -12, 5, 30)
+            .log(-5, NAT_DIAL, OLD, count=20).connector(max_instances=3).sql_up(-90, 5, 1)
+            .connector_metric("instances", -90, -12, 2).connector_metric("instances", -12, 5, 3))
+
+
+HIGH_WATER = {
+    "CPU and throughput read and low: not enough to act": dict(
+        e=lambda: _hanging(Evidence()).connector_metric("cpu", -90, 5, 0.45).connector_metric("bytes", -90, 5, 8e6),
+        saturated=False),
+    "CPU hot as well: saturated": dict(
+        e=lambda: _hanging(Evidence()).connector_metric("cpu", -90, 5, 0.45).connector_metric("cpu", -12, 5, 0.95)
+        .connector_metric("bytes", -90, 5, 8e6), saturated=True),
+    "503s as well: saturated, as before": dict(
+        e=lambda: _hanging(Evidence(), code="503").connector_metric("cpu", -90, 5, 0.45)
+        .connector_metric("bytes", -90, 5, 8e6), saturated=True),
+    "CPU unread: the count still counts (unknown is not low)": dict(
+        e=lambda: _hanging(Evidence()).connector_metric("bytes", -90, 5, 8e6), saturated=True),
+}
+
+
+@pytest.mark.parametrize("case", HIGH_WATER.values(), ids=HIGH_WATER.keys())
+def test_a_hang_beside_a_connector_showing_only_its_instance_count_is_not_acted_on(case):
+    e = case["e"]()
+
+    result = diagnose(e.bundle(), S)
+
+    if case["saturated"]:
+        assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
+        return
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert plan(result, e.bundle(), S).action is None
+    assert "high-water mark" in result.summary
+    cited = [i for i in result.evidence if i.about == "connector_saturation" and "only sign" in i.observed]
+    assert cited and cited[0].role == "context" and "45%" in cited[0].observed

@@ -16,6 +16,9 @@ PSYCOPG = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port
            "Connection timed out. Is the server running on that host and accepting TCP/IP connections?")
 
 
+NO_INSTANCE = "The request was aborted because there was no available instance."
+
+
 def quiet_connector(e: Evidence) -> Evidence:
     return (e.connector(max_instances=3).connector_metric("instances", -20, 5, 2)
             .connector_metric("cpu", -20, 5, 0.3).connector_metric("bytes", -20, 5, 2e6).sql_up(-20, 5, 1))
@@ -49,6 +52,26 @@ CASES = {
              .log(-4, 'Default STARTUP TCP probe failed 1 time consecutively for container "app" on port 8080. '
                       "The instance was not started.", NEW, count=4, log_id="run.googleapis.com/varlog/system")),
         expect=Signature.BAD_REVISION),
+    # Cloud Run's own 500 "no available instance" (it could not scale fast enough, a burst on a
+    # service that scales from zero): any revision would refuse so; the deploy is not shown the cause.
+    "a new revision's 500s are Cloud Run's refusals for want of an instance: no rollback": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, NO_INSTANCE, NEW, count=20,
+                                                        log_id="run.googleapis.com/requests")),
+        expect=Signature.INCONCLUSIVE, why="refusals for want of an instance"),
+    "refusals for want of an instance beside startup failures: the revision's own": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, NO_INSTANCE, NEW, count=20,
+                                                        log_id="run.googleapis.com/requests")
+                                        .log(-4, 'Default STARTUP TCP probe failed 1 time consecutively for '
+                                                 'container "app" on port 8080. The instance was not started.', NEW,
+                                             count=4, log_id="run.googleapis.com/varlog/system")),
+        expect=Signature.BAD_REVISION),
+    # The database's disk filled two minutes after a deploy: it refuses every write with its own error,
+    # to the previous revision as well. The deploy competes with the database; nothing is rolled back.
+    "a new revision's writes refused by a full disk: the database competes with the deploy": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'psycopg2.errors.DiskFull: could not extend file '
+                                                            '"base/16384/24591": No space left on device', NEW,
+                                                        count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "connector saturation: 503s and a 30 s hang, connector at max and CPU-bound, SQL up": dict(
         build=lambda e: saturated_connector(long_running(e).requests(OLD, -15, 5, 20, code="503")
                                             .latency(OLD, -15, 5, 31)),

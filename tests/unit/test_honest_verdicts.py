@@ -43,6 +43,40 @@ def test_clean_minutes_after_the_incident_started_are_healthy():
     assert all(item.role in ("supports", "context") for item in result.evidence)
 
 
+CANARY = "backend-00002-can"
+
+
+def _canary(e: Evidence, canary_5xx: float, canary_total: float = 10) -> Evidence:
+    """OLD serves 990 requests a minute cleanly; CANARY, deployed at -12 with 1% of the traffic,
+    answers `canary_5xx` of its `canary_total` a minute with 500."""
+    e = (e.revision(OLD, -300).revision(CANARY, -12).traffic(**{OLD: 99, CANARY: 1}).requests(OLD, -90, 5, 990)
+         .latency(OLD, -90, 5, 0.2).latency(CANARY, -12, 5, 0.2).requests(CANARY, -12, 5, canary_total - canary_5xx))
+    return e.requests(CANARY, -12, 5, canary_5xx, code="500") if canary_5xx else e
+
+
+REVISION_ALERT = AlertContext(metric_type="run.googleapis.com/request_count", resource_type="cloud_run_revision",
+                              threshold=0.2, ratio=True, metric_labels={"response_code_class": "5xx"},
+                              revision=CANARY)
+
+
+def test_a_revision_alert_is_not_healthy_while_the_revision_it_names_still_fails():
+    """A policy grouped by revision fires on a 1% canary failing 60%: 0.6% of the service, clean by the
+    service's count, while the alert's own condition still holds."""
+    result = diagnose(quiet_connector(_canary(Evidence(), 6)).bundle().model_copy(update={"alert": REVISION_ALERT}),
+                      S)
+
+    assert result.signature is not Signature.HEALTHY, result.summary
+    named = [i for i in result.evidence if i.about == "healthy" and CANARY in i.observed]
+    assert named and named[0].passed is False and "60.0%" in named[0].observed
+
+
+def test_a_revision_alert_whose_revision_is_clean_or_gone_is_judged_on_the_service():
+    for e in (_canary(Evidence(), 0), Evidence().revision(OLD, -300).traffic(**{OLD: 100})
+              .requests(OLD, -90, 5, 990).latency(OLD, -90, 5, 0.2)):
+        result = diagnose(quiet_connector(e).bundle().model_copy(update={"alert": REVISION_ALERT}), S)
+        assert result.signature is Signature.HEALTHY, result.summary
+
+
 def test_one_minute_after_the_start_is_not_enough_to_call_it_healthy():
     e = _burst_then_clean(Evidence(), data_until=1)
     result = diagnose(e.bundle().model_copy(update={"collected_at": at(2)}), S)

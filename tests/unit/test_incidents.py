@@ -450,7 +450,8 @@ RUN_LABELS = {"project_id": "shop-prod", "location": "europe-west1", "service_na
 
 @pytest.mark.parametrize("resource_type, drop, expected", [
     ("cloud_run_revision", None, "projects/shop-prod/locations/europe-west1/services/checkout"),
-    ("cloud_run_revision", "project_id", "projects/flanksource-sandbox/locations/europe-west1/services/checkout"),
+    # Never the scoping project (flanksource-sandbox): a policy sees every project of its metrics scope.
+    ("cloud_run_revision", "project_id", None),
     ("cloud_run_revision", "service_name", None),
     ("cloud_run_revision", "location", None),
     ("gce_instance", None, None),

@@ -32,6 +32,11 @@ def evaluate(facts: Facts) -> Finding:
         return c.no(failing)
     if not _errors_concentrated(facts, c, suspect):
         return c.no("5xx are not concentrated on the newest revision")
+    refused = _refused_for_want_of_instances(facts, c, suspect)
+    if refused:
+        return c.doubt(refused, f"compare the traffic and {suspect.short_name}'s startup latency with the previous "
+                                "revision's: a burst needs min instances (or a faster start), a slower start is the "
+                                "deploy's; send traffic back by hand only if the deploy is the cause")
     late = _clean_before_onset(facts, c, suspect)
     if late:
         # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
@@ -116,6 +121,29 @@ def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
                "; ".join(f"{name}: {pct(r.error_ratio)} 5xx of {r.total:.0f}" for name, r in others),
                f"other serving revisions <= {s.healthy_error_ratio:.0%} 5xx", not failing)
     return not failing
+
+
+def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the suspect's failures are not shown to be its own, or "": Cloud Run itself refused its
+    requests for want of an instance ("The request was aborted because there was no available
+    instance.": a 500 when it cannot scale fast enough, a 429 at max instances; Cloud Run's
+    troubleshooting page, gcp-facts.md), and no startup failed. A burst of traffic on a service that
+    scales from zero does that to any revision: the previous one, with no instance left, would
+    cold-start the same way, so rolling back is a guess. A revision that starts slower does it too,
+    which would be the deploy's fault: not ruled out, a person compares."""
+    s = facts.s
+    refusals = facts.log_matches(LogSignal.NO_INSTANCE, suspect.short_name)
+    if len(refusals) < s.startup_failure_logs_min:
+        return ""
+    if len(facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)) >= s.startup_failure_logs_min:
+        return ""
+    c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.NO_INSTANCE)}",
+           f"{len(refusals)} requests to {suspect.short_name} refused by Cloud Run for want of an instance, "
+           f"e.g. {refusals[0].text[:120]!r}; no startup failure",
+           f"< {s.startup_failure_logs_min} such refusals: the revision's own failures, not the platform's", False)
+    return (f"{suspect.short_name}'s failures include {len(refusals)} of Cloud Run's own refusals for want of an "
+            "instance ('no available instance', a scaling limit): a burst on a service that scales from zero, "
+            "or a slower start, does that; whether the deploy caused it is not shown")
 
 
 # A revision that served this many minutes cleanly after its deploy before it began to fail did not

@@ -43,6 +43,9 @@ def evaluate(facts: Facts) -> Finding:
                        if before else "")
                     + (" (at its max instances only since load that has gone: connectors don't scale in)"
                        if stale else ""))
+    high_water = _high_water_mark_alone(facts, c, stressed)
+    if high_water:
+        return c.doubt(high_water, HANG_ELSEWHERE)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -55,6 +58,43 @@ def evaluate(facts: Facts) -> Finding:
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
                              + ", ".join(stressed), subject=connector.name,
                  recommendation=_recommendation(connector, stressed))
+
+
+# What a person checks when requests hang and the connector shows nothing but its instance count.
+HANG_ELSEWHERE = ("find what the hanging requests wait for: the application's dial or read timeouts name the "
+                  "destination (an internet host behind Cloud NAT with egress ALL_TRAFFIC: the NAT's ports per VM "
+                  "and its OUT_OF_RESOURCES drops; the database: its slow queries and lock waits); raise the "
+                  "connector's max instances only if its CPU or throughput shows it is the bottleneck")
+
+
+def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "": requests hang at a client timeout (no 503
+    share) and the connector's one sign is its instance count at max, while its CPU and throughput,
+    both read, stay short of saturation. "Connectors don't scale in" (cloud.google.com/vpc/docs/
+    serverless-vpc-access, Scaling): the count is a high-water mark of the traffic that scaled it out,
+    not a measure of a bottleneck. And a hang at a client timeout is what any dependency that stops
+    answering causes (an internet host whose packets Cloud NAT drops for want of ports, a database
+    query waiting on a lock). The connector is not ruled out (a shared-core instance out of CPU
+    credits shows little CPU), so it competes with any other cause, but alone it is not enough to act."""
+    s = facts.s
+    if len(stressed) != 1 or not stressed[0].startswith("at max"):
+        return ""
+    if facts.requests(facts.incident).share(code="503") >= s.status_ratio:
+        return ""
+    cpu = facts.connector_cpu(facts.incident)
+    rates = facts.connector_values(facts.b.connector_bytes, facts.incident)
+    ceiling = facts.connector_ceiling_mbps()
+    if not (cpu and rates and ceiling):
+        return ""
+    mbps = max(rates) * 8 / 1e6
+    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
+           f"{stressed[0]} is the only sign, with CPU p99 max {max(cpu):.0%} and {mbps:.0f} of {ceiling:.0f} Mbps, "
+           "and requests hang at a client timeout without 503s",
+           "more than the instance count (CPU or throughput near saturation, or 503s) to act on a hang", False,
+           role="context")
+    return (f"requests hang at a client timeout, and connector {facts.b.connector.short_name} shows only its "
+            f"instance count at max ({stressed[0]}; CPU p99 max {max(cpu):.0%}, {mbps:.0f} of {ceiling:.0f} Mbps): "
+            "a high-water mark, not saturation; the hang may be any dependency's")
 
 
 def _unread(facts: Facts) -> list[str]:
