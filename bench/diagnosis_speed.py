@@ -120,7 +120,7 @@ def points_of(bundle) -> int:
 
 
 _SERIES_FIELDS = ("requests", "latencies", "instances", "connector_instances", "connector_cpu", "connector_bytes",
-                  "sql_up")
+                  "connector_sent_bytes", "sql_up")
 
 
 def _series_results(bundle):

@@ -1,13 +1,14 @@
 """Gathering evidence from live state. All the I/O of a diagnosis happens here, and only here.
 
-Cost of one collection, at most 12 API calls (CallBudget enforces it):
+Cost of one collection, at most 13 API calls (CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies p99, container/instance_count          3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
                alert's own filter); audit entries of the service and its connector       2
   if the serving revision uses a VPC connector:
   VPC Access:  GET connector                                                           1
-  Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count   3
+  Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count,
+               sent_bytes_count                                                     4
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up                                                    1
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
@@ -29,7 +30,7 @@ from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 from shared.workers import Workers
 
 T = TypeVar("T")
-MAX_API_CALLS = 12
+MAX_API_CALLS = 13
 
 
 class BudgetExceeded(RuntimeError):
@@ -308,8 +309,17 @@ def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope
     reads.add("connector_instances", "monitoring: connector/instances", metric("instances", "ALIGN_MAX", "REDUCE_MAX"))
     reads.add("connector_cpu", "monitoring: connector/cpu/utilizations",
               metric("cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX"))
+    # Both byte counters: which direction each counts (from the serverless side or from the VPC
+    # network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp,
+    # vpcaccess: UNCONFIRMED), and a connector carrying large answers back from the database is busy
+    # on one of them only. Throughput is judged on the larger of the two, minute by minute
+    # (Facts.connector_bytes), which is right under either reading. Monitoring takes one metric
+    # type per ListTimeSeries call ("The filter must specify a single metric type",
+    # ListTimeSeriesRequest.filter), so this is a call of its own.
     reads.add("connector_bytes", "monitoring: connector/received_bytes_count",
               metric("received_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
+    reads.add("connector_sent_bytes", "monitoring: connector/sent_bytes_count",
+              metric("sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
 
 
 def database_id(connection_name: str) -> str:

@@ -400,6 +400,7 @@ class EvidenceBundle(_Model):
     connector_instances: MetricResult | None = None  # connector/instances (max) per minute
     connector_cpu: MetricResult | None = None        # connector/cpu/utilizations p99 per minute
     connector_bytes: MetricResult | None = None      # connector/received_bytes_count, bytes/s per minute
+    connector_sent_bytes: MetricResult | None = None # connector/sent_bytes_count, bytes/s per minute
     sql_instances: tuple[str, ...] = ()              # "project:region:instance"
     sql_up: MetricResult | None = None               # cloudsql database/up (min) per minute by database_id
     logs: LogResult | None = None                    # the service's stderr, warnings and system log
