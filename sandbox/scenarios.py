@@ -25,7 +25,7 @@ from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_l
 from sandbox.standins.metric_catalogue import descriptor as metric_descriptor
 from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
-from sandbox.standins.run import ConditionSeed, TrafficSeed
+from sandbox.standins.run import ConditionSeed, TrafficSeed, project_number
 from sandbox.standins.server import StandIns, start_standins
 from shared.gcp.identifiers import SqlInstance, is_connection_name
 
@@ -583,7 +583,7 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     incident = {
         "incident_id": incident_id,
         "scoping_project_id": project,
-        "scoping_project_number": _digest(project) % 10**12,
+        "scoping_project_number": project_number(project),
         "url": (f"https://console.cloud.google.com/monitoring/alerting/alerts/{incident_id}"
                 f"?channelType=cloud-pubsub&project={project}"),
         "state": state,

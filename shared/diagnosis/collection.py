@@ -155,7 +155,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
     first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name), optional=False)
     read = first.run()
-    service, revisions = read["service"], tuple(read["revisions"])
+    service, revisions = read["service"], connectors_by_id(read["service"], read["revisions"])
     judged_from = judged_since(incident_started_at, settings, now)
     scope = _Scope.of(service, revisions, incident_started_at, settings, now, judged_from)
 
@@ -201,6 +201,16 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           **found)
+
+
+def connectors_by_id(service: Service, revisions: Sequence[Revision]) -> tuple[Revision, ...]:
+    """The revisions, each naming its connector by the service's project id where it named it by the
+    number of that same project (Service.own_project_form): one connector, one name, whatever form the
+    revision was deployed with, so it matches the alert's, the config's and the records'. A number
+    that is not known to be this project's (another project's, or no deterministic URL to tell) is
+    left as it is, and matches nothing named by id."""
+    return tuple(r if r.vpc_connector == (named := service.own_project_form(r.vpc_connector))
+                 else r.model_copy(update={"vpc_connector": named}) for r in revisions)
 
 
 def judged_since(incident_started_at: datetime, settings: DiagnosisSettings, now: datetime) -> datetime:
@@ -268,7 +278,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
         except PermanentError as exc:
             unreadable.append(f"{name}: {exc}")
             continue
-        serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+        serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         if connector and any(r.vpc_connector == connector for r in serving):
             users.append(name)
         elif sql_instance and (sql_instance in configured
