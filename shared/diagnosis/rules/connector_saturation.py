@@ -165,8 +165,8 @@ def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str
     """`signs` without "at max instances" when it is the only sign and the load that scaled the
     connector out has gone: "Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access,
     Scaling), so the instance count is a high-water mark of past load, not a measure of the present
-    one. Stale when, in the incident window, CPU p99 and throughput (Facts.connector_bytes) both stayed at or below
-    `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
+    one. Stale when, in the incident window, CPU p99 and throughput (Facts.connector_bytes) both stayed
+    at or below `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
     Requests hanging at a client timeout keep it too: that is the connector's own symptom, and a
     shared-core connector that spent its CPU credits in the burst also shows less CPU and traffic
     ("High packet rates can exhaust shared CPU credits ... causing timeouts", Cloud Run's VPC
