@@ -25,7 +25,7 @@ from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_l
 from sandbox.standins.metric_catalogue import descriptor as metric_descriptor
 from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
-from sandbox.standins.run import ConditionSeed, TrafficSeed
+from sandbox.standins.run import ConditionSeed, TrafficSeed, project_number
 from sandbox.standins.server import StandIns, start_standins
 from shared.gcp.identifiers import SqlInstance, is_connection_name
 
@@ -488,9 +488,23 @@ class Scenario(_Spec):
         """Absolute times with T0 = anchor (the incident's started_at; must be timezone-aware)."""
         if anchor.tzinfo is None:
             raise ValueError("anchor must be timezone-aware (UTC)")
-        series = (*self.timeseries, *(sql.series() for sql in self.sql_instances))
+        series = (*self.timeseries, *self.byte_counterparts(), *(sql.series() for sql in self.sql_instances))
         return Materialized(anchor, tuple(self._service_seed(s, anchor) for s in self.services),
                             tuple(self._series_seed(s, anchor) for s in series))
+
+    def byte_counterparts(self) -> tuple[SeriesSpec, ...]:
+        """A connector's other byte counter, for each connector series of received_bytes_count or
+        sent_bytes_count whose counterpart the scenario leaves out: the same volume on the other. A
+        connector is a proxy, forwarding what it takes in on one side out on the other, and Cloud
+        Monitoring writes both counters for a connector that carries traffic; which direction each
+        counts is not said (cloud.google.com/monitoring/api/metrics_gcp, vpcaccess: UNCONFIRMED). A
+        scenario where the two differ (large answers coming back from the database) names both."""
+        pairs = {_RECEIVED_BYTES: _SENT_BYTES, _SENT_BYTES: _RECEIVED_BYTES}
+        given = {(s.metric, tuple(sorted(self.resource_labels(s.resource).items())), s.project)
+                 for s in self.timeseries}
+        return tuple(s.model_copy(update={"metric": pairs[s.metric]}) for s in self.timeseries
+                     if s.metric in pairs and (pairs[s.metric], tuple(sorted(self.resource_labels(s.resource).items())),
+                                               s.project) not in given)
 
     def _service_seed(self, spec: ServiceSpec, anchor: datetime) -> ServiceSeed:
         full = self.service_name(spec.name)
@@ -514,8 +528,8 @@ class Scenario(_Spec):
 
     @property
     def number(self) -> int:
-        """The project's number (`project_number`, or one derived from the project id)."""
-        return self.project_number if self.project_number is not None else _digest(self.project) % 10**12
+        """The project's number (`project_number`, or the stand-ins' own for the project id)."""
+        return self.project_number if self.project_number is not None else project_number(self.project)
 
     def run_app_url(self, service: str) -> str:
         """A service's deterministic URL, as Cloud Run lists it (cloud.google.com/run/docs/triggering/
@@ -544,6 +558,8 @@ class Scenario(_Spec):
 
 
 _REGIONAL_RESOURCES = frozenset({"cloud_run_revision", "vpc_access_connector"})
+_RECEIVED_BYTES = "vpcaccess.googleapis.com/connector/received_bytes_count"
+_SENT_BYTES = "vpcaccess.googleapis.com/connector/sent_bytes_count"
 
 
 # --- the notification -------------------------------------------------------------------------

@@ -338,12 +338,30 @@ class StateSettings(_Section):
     database: str = Field(default="(default)", pattern=_DATABASE_ID.pattern)
 
 
+# Pub/Sub's dead-letter policy: "The value must be between 5 and 100" (DeadLetterPolicy.
+# max_delivery_attempts, google/pubsub/v1/pubsub.proto, as google-cloud-pubsub's pubsub_v1.types
+# documents it). infra/variables.tf holds var.max_delivery_attempts to the same range.
+DEAD_LETTER_ATTEMPTS = (5, 100)
+
+
 class DeliverySettings(_Section):
     # Deliveries of one message before on_alert stops asking for a redelivery and publishes one
     # `failed` outcome saying why. Set it to the push subscription's dead-letter
     # max_delivery_attempts (infra: var.max_delivery_attempts, default 10), so the function gives
-    # up, and says so, on the last attempt before Pub/Sub would dead-letter the message.
-    max_attempts: int = Field(default=10, ge=1, le=100)
+    # up, and says so, on the last attempt before Pub/Sub would dead-letter the message. So it has
+    # that field's range: a value Pub/Sub refuses could never equal what the subscription has.
+    max_attempts: int = 10
+
+    @field_validator("max_attempts")
+    @classmethod
+    def _dead_letter_range(cls, v: int) -> int:
+        low, high = DEAD_LETTER_ATTEMPTS
+        if not low <= v <= high:
+            raise ValueError(
+                f"{v} is outside {low}-{high}: it must equal the push subscriptions' dead-letter "
+                f"max_delivery_attempts (infra variable max_delivery_attempts, default 10), and Pub/Sub "
+                f"allows only {low} to {high} there (DeadLetterPolicy); write a value from {low} to {high}")
+        return v
 
 
 class Config(_Section):

@@ -26,6 +26,7 @@ It enforces the rules the product relies on, like the real API, and fails as it 
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -57,6 +58,25 @@ _OUTPUT_ONLY = frozenset({
     "latest_created_revision", "traffic_statuses", "uri", "urls", "satisfies_pzs", "reconciling", "etag",
 })
 _PLACEHOLDER_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
+
+
+def project_number(project_id: str) -> int:
+    """The number the stand-ins give a project: Google gives every project a number beside its id,
+    and the sandbox derives a stable one from the id (the scenarios' notifications carry the same,
+    as `scoping_project_number`)."""
+    return int(hashlib.sha256(project_id.encode()).hexdigest(), 16) % 10**12
+
+
+def run_app_urls(service: str) -> list[str]:
+    """The service's run.app URLs as Service.urls lists them, the main one (Service.uri) first:
+    the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app, "given priority when
+    displayed", assigned "if the service name length allows it" (cloud.google.com/run/docs/triggering/
+    https-request; here: a host label of at most 63 characters), and the hash-based one every
+    service has."""
+    _, project, _, region, _, service_id = service.split("/")
+    label = f"{service_id}-{project_number(project)}"
+    hashed = f"https://{service_id}-standin.a.run.app"
+    return [f"https://{label}.{region}.run.app", hashed] if len(label) <= 63 else [hashed]
 
 
 @dataclass(frozen=True)
@@ -181,18 +201,20 @@ class RunStandIn(StandIn):
                     urls: Sequence[str] = ()) -> run_v2.Service:
         """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it. `urls`
         are the URLs Cloud Run lists for it (`uri` is the first; the API fills both itself, from the
-        project's number and the region: https://SERVICE-PROJECT_NUMBER.REGION.run.app)."""
+        project's number and the region: https://SERVICE-PROJECT_NUMBER.REGION.run.app); by default
+        `run_app_urls`."""
         if not _SERVICE_NAME.match(name):
             raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
         with self.lock:
             if name in self._services:
                 raise ValueError(f"service {name} already exists")
             now = _now()
-            uri = urls[0] if urls else f"https://{name.rsplit('/', 1)[-1]}-standin.a.run.app"
+            urls = list(urls) or run_app_urls(name)
+            uri = urls[0]
             self._services[name] = run_v2.Service(
                 name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, labels=labels or {},
                 create_time=now, update_time=now, etag=_new_etag(),
-                uri=uri, urls=list(urls) or [uri],
+                uri=uri, urls=list(urls),
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
                 traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
                 terminal_condition=_ready_condition(now))

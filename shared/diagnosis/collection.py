@@ -1,13 +1,14 @@
 """Gathering evidence from live state. All the I/O of a diagnosis happens here, and only here.
 
-Cost of one collection, at most 12 API calls (CallBudget enforces it):
+Cost of one collection, at most 13 API calls (CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies p99, container/instance_count          3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
                alert's own filter); audit entries of the service and its connector       2
   if the serving revision uses a VPC connector:
   VPC Access:  GET connector                                                           1
-  Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count   3
+  Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count,
+               sent_bytes_count                                                     4
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up                                                    1
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
@@ -29,7 +30,7 @@ from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 from shared.workers import Workers
 
 T = TypeVar("T")
-MAX_API_CALLS = 12
+MAX_API_CALLS = 13
 
 
 class BudgetExceeded(RuntimeError):
@@ -154,7 +155,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
     first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name), optional=False)
     read = first.run()
-    service, revisions = read["service"], tuple(read["revisions"])
+    service, revisions = read["service"], connectors_by_id(read["service"], read["revisions"])
     judged_from = judged_since(incident_started_at, settings, now)
     scope = _Scope.of(service, revisions, incident_started_at, settings, now, judged_from)
 
@@ -200,6 +201,16 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           **found)
+
+
+def connectors_by_id(service: Service, revisions: Sequence[Revision]) -> tuple[Revision, ...]:
+    """The revisions, each naming its connector by the service's project id where it named it by the
+    number of that same project (Service.own_project_form): one connector, one name, whatever form the
+    revision was deployed with, so it matches the alert's, the config's and the records'. A number
+    that is not known to be this project's (another project's, or no deterministic URL to tell) is
+    left as it is, and matches nothing named by id."""
+    return tuple(r if r.vpc_connector == (named := service.own_project_form(r.vpc_connector))
+                 else r.model_copy(update={"vpc_connector": named}) for r in revisions)
 
 
 def judged_since(incident_started_at: datetime, settings: DiagnosisSettings, now: datetime) -> datetime:
@@ -267,7 +278,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
         except PermanentError as exc:
             unreadable.append(f"{name}: {exc}")
             continue
-        serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+        serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         if connector and any(r.vpc_connector == connector for r in serving):
             users.append(name)
         elif sql_instance and (sql_instance in configured
@@ -308,8 +319,17 @@ def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope
     reads.add("connector_instances", "monitoring: connector/instances", metric("instances", "ALIGN_MAX", "REDUCE_MAX"))
     reads.add("connector_cpu", "monitoring: connector/cpu/utilizations",
               metric("cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX"))
+    # Both byte counters: which direction each counts (from the serverless side or from the VPC
+    # network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp,
+    # vpcaccess: UNCONFIRMED), and a connector carrying large answers back from the database is busy
+    # on one of them only. Throughput is judged on the larger of the two, minute by minute
+    # (Facts.connector_bytes), which is right under either reading. Monitoring takes one metric
+    # type per ListTimeSeries call ("The filter must specify a single metric type",
+    # ListTimeSeriesRequest.filter), so this is a call of its own.
     reads.add("connector_bytes", "monitoring: connector/received_bytes_count",
               metric("received_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
+    reads.add("connector_sent_bytes", "monitoring: connector/sent_bytes_count",
+              metric("sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
 
 
 def database_id(connection_name: str) -> str:

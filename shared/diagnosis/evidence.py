@@ -135,6 +135,36 @@ class Service(_Model):
         """Percent of traffic the revision actually receives, per traffic_statuses."""
         return sum(t.percent for t in self.traffic_statuses if t.revision == revision)
 
+    def project_number(self) -> str | None:
+        """The number of the service's own project, read off its deterministic run.app URL,
+        https://SERVICE-PROJECT_NUMBER.REGION.run.app (cloud.google.com/run/docs/triggering/https-request:
+        assigned "if the service name length allows it", and the default URLs may be disabled), or
+        None when the service has none. Only a URL naming this very service and region counts."""
+        parts = self.name.split("/")   # projects/P/locations/L/services/S
+        if len(parts) != 6:
+            return None
+        prefix, suffix = f"https://{parts[5]}-", f".{parts[3]}.run.app"
+        numbers = {url.rstrip("/")[len(prefix):-len(suffix)] for url in self.urls
+                   if url.rstrip("/").startswith(prefix) and url.rstrip("/").endswith(suffix)}
+        numbers = {n for n in numbers if n.isdigit()}
+        return numbers.pop() if len(numbers) == 1 else None
+
+    def own_project_form(self, resource: str | None) -> str | None:
+        """`resource` (projects/P/...) with P written as this service's project id, when P is the
+        number of that very project (`project_number`); otherwise as it is. A revision may name its
+        connector by project id or number ("where {project} can be project id or number",
+        VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto), while alerts, the VPC
+        Access connector's policy in the config and Runwarden's records name it by id: the same
+        connector in either form is matched only when the number is known to be this project's."""
+        if not resource:
+            return resource
+        parts, project = resource.split("/"), self.name.split("/")[1]
+        if len(parts) < 2 or parts[0] != "projects" or not parts[1].isdigit() or project.isdigit():
+            return resource
+        if parts[1] != self.project_number():
+            return resource
+        return "/".join(["projects", project, *parts[2:]])
+
 
 # --- What a decision cites ------------------------------------------------------------------
 
@@ -406,6 +436,7 @@ class EvidenceBundle(_Model):
     connector_instances: MetricResult | None = None  # connector/instances (max) per minute
     connector_cpu: MetricResult | None = None        # connector/cpu/utilizations p99 per minute
     connector_bytes: MetricResult | None = None      # connector/received_bytes_count, bytes/s per minute
+    connector_sent_bytes: MetricResult | None = None # connector/sent_bytes_count, bytes/s per minute
     sql_instances: tuple[str, ...] = ()              # "project:region:instance"
     sql_up: MetricResult | None = None               # cloudsql database/up (min) per minute by database_id
     logs: LogResult | None = None                    # the service's stderr, warnings and system log

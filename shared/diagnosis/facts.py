@@ -367,6 +367,35 @@ class Facts:
         the bucket that holds 1.0 can land above it; utilisation cannot, so it is capped at 1."""
         return [min(max(v, 0.0), 1.0) for v in self.connector_values(self.b.connector_cpu, window)]
 
+    def connector_bytes(self, window: Window) -> list[float]:
+        """Bytes/s per minute through the connector, oldest first: per minute, the larger of
+        received_bytes_count and sent_bytes_count (each summed over its series). Which direction each
+        counter counts is UNCONFIRMED (cloud.google.com/monitoring/api/metrics_gcp, vpcaccess, names
+        them only): a connector whose load is answers coming back from the database is busy on one of
+        them, its requests on the other, so the larger is the busy direction under either reading. A
+        minute only one of them shows counts that one; neither read: []."""
+        per_minute: dict[int, float] = {}
+        for result in (self.b.connector_bytes, self.b.connector_sent_bytes):
+            summed: dict[int, float] = {}
+            for series in self.points(result):
+                ends, values = series.columns_in(window)
+                for end, value in zip(ends, values):
+                    summed[end] = summed.get(end, 0.0) + value
+            for end, value in summed.items():
+                per_minute[end] = max(per_minute.get(end, value), value)
+        return [per_minute[end] for end in sorted(per_minute)]
+
+    def connector_bytes_source(self, window: Window) -> tuple[MetricResult | None, str]:
+        """The byte counter that carried the most in `window` (received on a tie), with its name: the
+        one a citation of `connector_bytes` names. The other is named when only it was read."""
+        received = max(self.connector_values(self.b.connector_bytes, window), default=None)
+        sent = max(self.connector_values(self.b.connector_sent_bytes, window), default=None)
+        if sent is not None and (received is None or sent > received):
+            return self.b.connector_sent_bytes, "sent"
+        if received is None and self.b.connector_bytes is None and self.b.connector_sent_bytes is not None:
+            return self.b.connector_sent_bytes, "sent"
+        return self.b.connector_bytes, "received"
+
     def connector_ceiling_mbps(self) -> float | None:
         c = self.b.connector
         per_instance = CONNECTOR_MBPS_PER_INSTANCE.get(c.machine_type) if c else None

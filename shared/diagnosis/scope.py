@@ -17,7 +17,7 @@ from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.config import Config
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
 from shared.diagnosis.diagnose import RULE_SET, diagnose
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, EvidenceItem, Service
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, EvidenceItem, Service, short_name
 from shared.diagnosis.signatures import Diagnosis, Signature
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
@@ -113,8 +113,8 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
     per_service = tuple(_verdict_item(target, r) for r in results)
     telling = Signature.CONNECTOR_SATURATION if target.kind is TargetKind.CONNECTOR else Signature.DATABASE_UNREACHABLE
     hits = [r for r in results if r.diagnosis.signature is telling and _about(r.diagnosis, target)]
-    names = ", ".join(_short(r.service) for r in results)
-    lead = f"{_what(target)} {_short(target.name)} is used by {len(results)} managed service(s) ({names})"
+    names = ", ".join(short_name(r.service) for r in results)
+    lead = f"{_what(target)} {short_name(target.name)} is used by {len(results)} managed service(s) ({names})"
     lead += f" [{caveat}]" if caveat else ""
     # A user on which the telling cause competes with another (a deploy, say) leaves the cause in doubt
     # for the shared resource too: a person chooses.
@@ -128,7 +128,7 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
     if torn:
         competing = tuple(dict.fromkeys(c for r in torn for c in (r.diagnosis.competing or (r.diagnosis.signature.value,))))
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=competing,
-                         summary=f"{lead}; on {', '.join(_short(r.service) for r in torn)} causes compete: "
+                         summary=f"{lead}; on {', '.join(short_name(r.service) for r in torn)} causes compete: "
                                  + " | ".join(r.diagnosis.summary for r in torn),
                          evidence=per_service + tuple(e for r in torn for e in r.diagnosis.evidence),
                          recommendation="a person must choose: " + " / ".join(r.diagnosis.recommendation for r in torn),
@@ -137,14 +137,15 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
         best = max(hits, key=lambda r: r.diagnosis.confidence)
         d = best.diagnosis
         others = [r for r in hits if r is not best]
-        also = f"; also seen from {', '.join(_short(r.service) for r in others)}" if others else ""
+        also = f"; also seen from {', '.join(short_name(r.service) for r in others)}" if others else ""
         stand_down = "; ".join(r.diagnosis.stand_down for r in hits if r.diagnosis.stand_down)
         return d.model_copy(update={
-            "summary": f"{lead}: {d.summary} (seen from {_short(best.service)}{also})",
+            "summary": f"{lead}: {d.summary} (seen from {short_name(best.service)}{also})",
             "evidence": per_service + d.evidence, "stand_down": stand_down,
             "api_calls": lookup_calls + _calls(results)}), best
     healthy = all(r.diagnosis.signature is Signature.HEALTHY for r in results)
-    verdicts = "; ".join(f"{_short(r.service)}: {r.diagnosis.signature.value} ({r.diagnosis.summary})" for r in results)
+    verdicts = "; ".join(f"{short_name(r.service)}: {r.diagnosis.signature.value} ({r.diagnosis.summary})"
+                         for r in results)
     if healthy:
         return Diagnosis(signature=Signature.HEALTHY, confidence=min(r.diagnosis.confidence for r in results),
                          rule=f"{RULE_SET}: healthy", summary=f"{lead}: every one is healthy on live data",
@@ -152,7 +153,7 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
     return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
                      summary=f"{lead}; none shows {telling.value} on it: {verdicts}",
                      evidence=per_service + tuple(e for r in results for e in r.diagnosis.evidence),
-                     recommendation=f"look at {_what(target)} {_short(target.name)} itself, and at each service's "
+                     recommendation=f"look at {_what(target)} {short_name(target.name)} itself, and at each service's "
                                     "verdict above", api_calls=lookup_calls + _calls(results)), None
 
 
@@ -166,15 +167,12 @@ def _verdict_item(target: AlertTarget, result: ServiceResult) -> EvidenceItem:
     d = result.diagnosis
     return EvidenceItem(source="api", query=f"diagnosis of {result.service}",
                         observed=f"{d.signature.value} (confidence {d.confidence:.2f}): {d.summary}",
-                        threshold=f"a user of {_short(target.name)}", role="context", about=_what(target))
+                        threshold=f"a user of {short_name(target.name)}", role="context", about=_what(target))
 
 
 def _what(target: AlertTarget) -> str:
     return "connector" if target.kind is TargetKind.CONNECTOR else "Cloud SQL instance"
 
-
-def _short(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
 
 
 def _calls(results: list[ServiceResult]) -> int:

@@ -523,7 +523,7 @@ def service_from_proto(proto: Any) -> Service:
         traffic_statuses=tuple(_resolved(_traffic_from_proto(t), latest_ready) for t in proto.traffic_statuses),
         latest_ready_revision=latest_ready,
         latest_created_revision=short_name(proto.latest_created_revision) or None,
-        labels=dict(proto.labels), urls=tuple(u for u in dict.fromkeys((proto.uri, *proto.urls)) if u))
+        labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)))
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:

@@ -89,9 +89,10 @@ class ActionRecord(KeptReport):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
-    # When the sweep escalated it, kept `pending` as it is, because its evidence stayed unreadable past
-    # the deadline and a verification period (verification.Sweep._unreadable): escalated so once, and a
-    # later judgement says it follows that escalation.
+    # When the sweep escalated it, kept as it is: `pending`, because its evidence stayed unreadable past
+    # the deadline and a verification period (verification.Sweep._unreadable), or `undoing`, because its
+    # undo stayed unfinished for more than a verification period (Sweep._unfinished): escalated so once,
+    # and a later judgement says it follows that escalation.
     unread_escalated_at: datetime | None = None
     # Its KeptReport: the verification sweep's outcome about it (verified, undone, escalated), stored
     # by the very update that moves its state (verification.Sweep._report).

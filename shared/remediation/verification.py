@@ -11,6 +11,9 @@ For each pending action, once its settle time has passed, judged on live evidenc
 - not verifiable by the deadline -> escalated, nothing undone;
 - its evidence unreadable (transient faults) past the deadline by more than a verification period ->
   escalated once, kept pending as it is, and judged by a later sweep that can read it;
+- an undo left unfinished (its sweep died, or a transient fault stopped it) -> retried once the lease
+  of the sweep that began it lapsed; unfinished for more than a verification period, escalated once,
+  kept `undoing` and still retried;
 - otherwise it waits for the next sweep.
 Each transition is a guarded update of the action record, so two sweeps never both act on one. An
 approved proposal whose write is judged ends with that judgement (`_end_proposal`).
@@ -69,6 +72,12 @@ class EvidenceUnread(TransientError):
     the message): the next sweep tries again, and past a bound it is escalated (`Sweep._unreadable`)."""
 
 
+class UndoUnfinished(TransientError):
+    """An unfinished undo (the record `undoing`) retried, and not finished by this attempt either (a
+    transient fault, named in the message: its service unreadable, the write or the state store
+    unavailable): the next sweep tries again, and past a bound it is escalated (`Sweep._unfinished`)."""
+
+
 class Sweep:
     def __init__(self, config: Config, adapters: Any) -> None:
         self.config = config
@@ -110,7 +119,8 @@ class Sweep:
             except TransientError as exc:  # the next scheduled sweep tries again
                 Timeline(record.incident_id, "command").step("verify_deferred", f"{record.key}: {exc}",
                                                              severity="WARNING")
-                outcome = self._unreadable(record, exc) if isinstance(exc, EvidenceUnread) else None
+                outcome = (self._unreadable(record, exc) if isinstance(exc, EvidenceUnread) else
+                           self._unfinished(record, exc) if isinstance(exc, UndoUnfinished) else None)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
@@ -136,15 +146,45 @@ class Sweep:
                   f"past it (more than the verification period of {_minutes(period)}). The last read failed: "
                   f"{exc}. It is kept as it is, neither verified nor undone; the sweep keeps reading, and says so "
                   f"if it can judge it later. A person must look at {record.service} and at why the read fails")
+        return self._escalate_as_it_is(record, reason, "unreadable past its deadline")
+
+    def _unfinished(self, record: ActionRecord, exc: TransientError) -> Outcome | None:
+        """An undo decided (the record `undoing` since `resolved_at`) that no sweep could finish since:
+        its retry (after the lease of the sweep that began it) met a transient fault (`exc`, the last
+        one: its service unreadable, the write or the state store unavailable). Once unfinished for more
+        than a verification period (deadline_at - settle_at, the bar `_unreadable` uses), escalated
+        once with what is unfinished, since when and the failure, by an update guarded on its state and
+        on no such escalation before; it stays `undoing`, so every later sweep still retries it through
+        the gate (its claim: never written twice) and its outcome then says it follows this one
+        (`_report`). None before that bar, once escalated so, or if the escalation cannot be stored now."""
+        if record.state is not ActionState.UNDOING or record.unread_escalated_at is not None \
+                or record.resolved_at is None:
+            return None
+        period = record.deadline_at - record.settle_at
+        if self.now - record.resolved_at <= period:
+            return None
+        before = ", ".join(f"{t.get('revision') or 'LATEST'} {t.get('percent', 0)}%"
+                           for t in record.before.get("traffic", []) if t.get("percent")) or "the recorded split"
+        reason = (f"the undo of {record.action} on {record.target} (putting back {before}) is unfinished since "
+                  f"{record.resolved_at:%H:%M:%S}, {_minutes(self.now - record.resolved_at)} ago (more than the "
+                  f"verification period of {_minutes(period)}): no sweep since could finish it. The last attempt "
+                  f"failed: {exc}. It is kept as it is, the undo still owed: the sweep keeps retrying it through the "
+                  f"gate, writes it once at most, and says so when it is done. A person must look at "
+                  f"{record.service}, which may still serve as the rollback left it, and at why the attempt fails")
+        return self._escalate_as_it_is(record, reason, "its undo unfinished")
+
+    def _escalate_as_it_is(self, record: ActionRecord, reason: str, why: str) -> Outcome | None:
+        """`record` escalated once (`unread_escalated_at`), its state kept: the update is guarded on the
+        state as read and on no such escalation before, with the report kept in it as any other."""
         outcome = self._outcome(record, OutcomeStatus.ESCALATED, reason)
         try:
             if not self.kept.keep(outcome, ACTIONS, record.key, lambda kept: self.state.update_record(
                     ACTIONS, record.key, {"unread_escalated_at": self.now, "note": reason} | kept,
-                    expect={"state": ActionState.PENDING.value, "unread_escalated_at": None})):
+                    expect={"state": record.state.value, "unread_escalated_at": None})):
                 return None     # judged, or escalated so, by another sweep meanwhile
         except TransientError as stored:
             Timeline(record.incident_id, "command").step(
-                "escalation_deferred", f"{record.key}: unreadable past its deadline, and the escalation could "
+                "escalation_deferred", f"{record.key}: {why}, and the escalation could "
                 f"not be stored ({stored}); the next sweep tries again", severity="WARNING")
             return None
         Timeline(record.incident_id, "command").step("escalated", reason, severity="WARNING", action=record.action,
@@ -164,7 +204,10 @@ class Sweep:
     def _judge(self, record: ActionRecord) -> Outcome | None:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
         if record.state is ActionState.UNDOING:
-            return self._undo(record, "a previous undo did not finish")
+            try:
+                return self._undo(record, "a previous undo did not finish")
+            except TransientError as exc:
+                raise UndoUnfinished(str(exc)) from exc
         try:
             health = self._health(record)
         except TransientError as exc:
@@ -273,7 +316,10 @@ class Sweep:
         pending (held by this sweep) until its publish succeeds, as an intent keeps the sweep's report:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
         same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it)."""
-        if record.unread_escalated_at is not None:
+        if record.unread_escalated_at is not None and expected is ActionState.UNDOING:
+            reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its undo "
+                       "could not be finished: the attempt went through now)")
+        elif record.unread_escalated_at is not None:
             reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its evidence "
                        "could not be read: it is readable now, and nothing was written since)")
         outcome = self._outcome(record, status, reason, after, notes)

@@ -14,7 +14,7 @@ from shared.gcp.firestore import FirestoreStateStore
 from shared.remediation.records import INCIDENTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 5   # the least Pub/Sub's dead-letter policy allows (shared/config.DeliverySettings)
 
 
 @pytest.fixture

@@ -177,3 +177,22 @@ def test_the_module_passes_what_it_deploys() -> None:
     assert call["commands_topic"] == "projects/${var.project_id}/topics/${var.name_prefix}-commands"
     database = config.resource("google_firestore_database", "runwarden")
     assert database["name"] == "${var.firestore_database}" and database["project"] == "${var.project_id}"
+
+
+def test_the_configs_delivery_range_is_the_modules() -> None:
+    """delivery.max_attempts must equal var.max_delivery_attempts, so both take exactly Pub/Sub's
+    dead-letter range (5-100, DeadLetterPolicy): a config the loader accepts is never one the module
+    cannot deploy to match, and the reverse."""
+    from pydantic import ValidationError
+
+    from shared.config import DEAD_LETTER_ATTEMPTS
+
+    condition = load_module().variables["max_delivery_attempts"]["validation"][0]["condition"]
+    low, high = map(int, re.fullmatch(r"\$\{var\.max_delivery_attempts >= (\d+) && "
+                                      r"var\.max_delivery_attempts <= (\d+)\}", condition).groups())
+    assert (low, high) == DEAD_LETTER_ATTEMPTS == (5, 100)
+    for accepted in (low, high):
+        assert DeliverySettings(max_attempts=accepted).max_attempts == accepted
+    for refused in (low - 1, high + 1):
+        with pytest.raises(ValidationError, match=f"{refused} is outside {low}-{high}"):
+            DeliverySettings(max_attempts=refused)

@@ -392,18 +392,18 @@ def _timeline(capsys) -> list[dict]:
 
 def test_firestore_down_for_every_delivery_ends_in_one_failed_outcome_that_says_why(standin_env, cuttable_firestore,
                                                                                       pubsub, project_id, anchor):
-    world = _tight(World(standin_env, pubsub, project_id, anchor, delivery={"max_attempts": 3}))
+    world = _tight(World(standin_env, pubsub, project_id, anchor, delivery={"max_attempts": 5}))
     world.seed("bad_revision")
     _state_through(world, project_id)
     cuttable_firestore.cut()
     counter = DeliveryCounter()
 
-    attempts = [deliver(world, "bad_revision", counter) for _ in range(3)]
+    attempts = [deliver(world, "bad_revision", counter) for _ in range(5)]
 
-    assert [isinstance(a.raised, StateStoreUnavailable) for a in attempts] == [True, True, False]
+    assert [isinstance(a.raised, StateStoreUnavailable) for a in attempts] == [True, True, True, True, False]
     last = attempts[-1].outcome
     assert last.status.value == "failed"
-    assert "gave up after 3 deliveries of message m-1" in last.reason
+    assert "gave up after 5 deliveries of message m-1" in last.reason
     assert "state store unavailable: " in last.reason
     assert len(world.published(2)) == 1  # one outcome for the message, not one per attempt
     assert world.writes() == 0

@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
+from shared.diagnosis.collection import MAX_API_CALLS
 from shared.errors import TransientError
 from shared.remediation.guardrails import CLAIMS, COOLDOWNS
 from tests.integration.world import SERVICE, World, concurrently, event
@@ -42,7 +43,8 @@ def test_each_scenario_reaches_its_expected_outcome(standin_env, firestore, pubs
     assert set(diagnosis["competing"]) == set(expect.competing)
     assert bool(diagnosis["stand_down"]) == expect.stand_down
     services = max(1, len([s for s in scenario.services if s.managed]))
-    assert diagnosis["api_calls"] <= 14 * services   # 12 per service, 2 to find a shared resource's users
+    # At most MAX_API_CALLS per service, and 2 to find a shared resource's users.
+    assert diagnosis["api_calls"] <= (MAX_API_CALLS + 2) * services
     writes = world.standins.run.count("UpdateService")
     if expect.action == "rollback_traffic":
         assert writes == 1
@@ -289,7 +291,7 @@ def test_a_log_match_filter_that_logging_refuses_still_leaves_the_services_logs(
     app = [r.filter for r in requests if "cloudaudit" not in r.filter]
     assert len(requests) == 3 and len(app) == 2
     assert "unclosed" in app[0] and "unclosed" not in app[1]
-    assert outcome.diagnosis.api_calls == world.reads() <= 12
+    assert outcome.diagnosis.api_calls == world.reads() <= MAX_API_CALLS
 
 
 @pytest.mark.parametrize("dropped, where", [

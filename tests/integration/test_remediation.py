@@ -256,6 +256,47 @@ def test_an_unfinished_undo_is_finished_when_nobody_moved_the_traffic(rolled_bac
     assert rolled_back.serving() == {NEW: 100}
 
 
+def test_an_unfinished_undo_whose_service_stays_unreadable_is_escalated_once_and_finished_when_readable(rolled_back):
+    """A sweep moved the rollback to `undoing` at +17m and died before the write; Cloud Run then answers
+    UNAVAILABLE to every read of the service, sweep after sweep. Before, each sweep logged
+    `verify_deferred` and retried it forever, and nobody heard that a decided undo was not done. Now,
+    once it is unfinished for more than a verification period (10 min), it is escalated once, naming
+    what is unfinished, since when and the failing read, kept `undoing`, and still retried: finished
+    once the service is readable, with one write, saying it follows that escalation."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    faults = rolled_back.standins.run.faults
+    faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="GetService")
+
+    rolled_back.at(33)      # past the lease of the sweep that died (15 min), so retried
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "undo" in outcome.reason and "unfinished since" in outcome.reason, outcome.reason
+    assert "GetService" in outcome.reason and "UNAVAILABLE" in outcome.reason, outcome.reason
+    assert outcome.action.action_id == record["key"]
+    assert action_state(rolled_back) == "undoing"
+    assert rolled_back.standins.run.count("UpdateService") == 1      # the rollback only
+    rolled_back.at(34)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []    # once
+    rolled_back.at(50)
+    assert rolled_back.command({"command": "sweep"}, message_id="c3") == []
+    assert rolled_back.standins.run.count("UpdateService") == 1
+
+    faults.clear()
+    rolled_back.at(52)
+    [later] = rolled_back.command({"command": "sweep"}, message_id="c4")
+
+    assert later.status.value == "undone", later.reason
+    assert "follows the escalation at" in later.reason and "could not be finished" in later.reason, later.reason
+    assert rolled_back.serving() == {NEW: 100} and rolled_back.standins.run.count("UpdateService") == 2
+    assert [o["status"] for o in rolled_back.published(2)] == ["escalated", "undone"]
+    rolled_back.at(70)
+    assert rolled_back.command({"command": "sweep"}, message_id="c5") == []
+    assert rolled_back.standins.run.count("UpdateService") == 2
+
+
 @pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION, None])
 def test_a_persons_change_landing_just_before_the_undos_write_is_never_written_over(rolled_back, code):
     """The sweep checks the service (as the rollback left it) and writes the undo; a person's split lands

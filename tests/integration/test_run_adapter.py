@@ -40,6 +40,19 @@ def test_get_service_converts_to_the_model(adapter):
     assert service.labels == {"runwarden": "enabled"}
 
 
+def test_get_service_reads_its_run_app_urls_and_so_its_project_number(adapter):
+    """Service.uri and Service.urls as the model's `urls`: the deterministic URL names the number of
+    the service's project, which tells a connector named by that number from another project's."""
+    from sandbox.standins.run import project_number
+
+    service = adapter.get_service(SERVICE)
+    number = project_number("demo-project")
+    assert f"https://backend-{number}.us-central1.run.app" in service.urls
+    assert service.project_number() == str(number)
+    assert service.own_project_form(f"projects/{number}/locations/us-central1/connectors/c") == \
+        "projects/demo-project/locations/us-central1/connectors/c"
+
+
 def test_list_revisions_sorted_oldest_first(adapter, anchor):
     revisions = adapter.list_revisions(SERVICE)
     assert [r.short_name for r in revisions] == [OLD, NEW]  # the stand-in lists newest first

@@ -382,14 +382,17 @@ def undo_keeps_person_change(run: Run) -> list[str]:
 
 
 _UNREADABLE = "could not be judged: no sweep since its deadline"
+_UNFINISHED = "is unfinished since"     # an undo decided and not finished (verification.Sweep._unfinished)
 _JUDGED = ("verified", "undone", "escalated")
 
 
 def one_judgement_per_action(run: Run) -> list[str]:
     """Per action record, the sweeps' outcomes: at most one escalation for evidence unreadable past
-    the deadline, at most one judgement (verified, undone, or escalated), and nothing undone after
-    it was escalated as unreadable (kept as it is: judged later, never undone)."""
+    the deadline, at most one for an undo left unfinished, at most one judgement (verified, undone, or
+    escalated), and nothing undone after it was escalated as unreadable (kept as it is: judged later,
+    never undone)."""
     unread: Counter[str] = Counter()
+    unfinished: Counter[str] = Counter()
     judged: dict[str, list[str]] = defaultdict(list)
     problems, seen = [], set()
     for obs in run.trace:
@@ -405,12 +408,16 @@ def one_judgement_per_action(run: Run) -> list[str]:
             if o.status.value == "escalated" and _UNREADABLE in o.reason:
                 unread[key] += 1
                 continue
+            if o.status.value == "escalated" and _UNFINISHED in o.reason and o.reason.startswith("the undo of"):
+                unfinished[key] += 1
+                continue
             if "ended without recording" in o.reason:   # the backstop's report of an intent, not a judgement
                 continue
             judged[key].append(o.status.value)
             if unread[key] and o.status.value == "undone":
                 problems.append(f"step #{obs.index}: {key} undone after it was escalated as unreadable")
     problems += [f"{key}: escalated {n} times for unreadable evidence" for key, n in unread.items() if n > 1]
+    problems += [f"{key}: escalated {n} times for an unfinished undo" for key, n in unfinished.items() if n > 1]
     problems += [f"{key}: judged {len(v)} times by the sweep ({', '.join(v)})"
                  for key, v in judged.items() if len(v) > 1]
     return problems

@@ -39,7 +39,8 @@ class Evidence:
         self.lat: dict[str, dict[int, float]] = {}
         self.inst: dict[str, dict[int, float]] = {}
         self.conn: Connector | None = None
-        self.conn_series: dict[str, dict[int, float]] = {"instances": {}, "cpu": {}, "bytes": {}}
+        # "bytes": received_bytes_count, "sent_bytes": sent_bytes_count (bytes/s per minute)
+        self.conn_series: dict[str, dict[int, float]] = {"instances": {}, "cpu": {}, "bytes": {}, "sent_bytes": {}}
         self.sql: dict[str, dict[int, float]] = {}
         self.logs: list[LogRecord] = []
         self.audits: list[LogRecord] = []
@@ -134,6 +135,7 @@ class Evidence:
             connector_instances=self._single("connector/instances", self.conn_series["instances"]),
             connector_cpu=self._single("connector/cpu", self.conn_series["cpu"]),
             connector_bytes=self._single("connector/bytes", self.conn_series["bytes"]),
+            connector_sent_bytes=self._single("connector/sent_bytes", self.conn_series["sent_bytes"]),
             sql_instances=sql,
             sql_up=MetricResult(query="cloudsql database/up", series=tuple(
                 MetricSeries(resource_labels={"database_id": db.split(":")[0] + ":" + db.split(":")[2]},

@@ -129,3 +129,28 @@ def test_shared_is_grouped_by_domain():
     for package in ("alerts", "diagnosis", "remediation", "timeline", "gcp"):
         doc = ast.get_docstring(ast.parse((ROOT / "shared" / package / "__init__.py").read_text()))
         assert doc, f"shared/{package}/__init__.py says what the package is"
+
+
+def _short_name_copies(tree: ast.AST) -> list[str]:
+    """Functions whose whole body is `return NAME.rsplit("/", 1)[-1]` on their one argument: what
+    shared/diagnosis/evidence.short_name does (it also keeps an empty name as it is)."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef) or len(node.args.args) != 1 or len(node.body) != 1:
+            continue
+        body = node.body[0]
+        if isinstance(body, ast.Return) and ast.unparse(body.value) == f"{node.args.args[0].arg}.rsplit('/', 1)[-1]":
+            found.append(node.name)
+    return found
+
+
+def test_resource_names_are_shortened_by_the_one_helper():
+    """evidence.short_name is the one way to shorten a resource name; a private copy drifts from it
+    (an empty name, a trailing slash handled otherwise) and was found twice in shared/."""
+    copies = [f"{path.relative_to(ROOT)}: {name}" for path in sorted((ROOT / "shared").rglob("*.py"))
+              for name in _short_name_copies(ast.parse(path.read_text()))]
+    assert copies == [], copies
+
+
+def test_the_copy_finder_finds_a_copy():
+    assert _short_name_copies(ast.parse('def _short(name):\n    return name.rsplit("/", 1)[-1]\n')) == ["_short"]

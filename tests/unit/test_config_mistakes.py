@@ -81,6 +81,12 @@ MISTAKES = [
     ("self_principals with an IAM prefix",
      "diagnosis:\n  self_principals: ['serviceAccount:rw@demo.iam.gserviceaccount.com']\n", 7,
      "diagnosis.self_principals", ["IAM prefix"]),
+    # Redelivery: the subscription's dead-letter policy takes 5-100 (DeadLetterPolicy), and
+    # delivery.max_attempts must equal it, so a value outside can never match what is deployed.
+    ("a delivery limit below what Pub/Sub's dead-letter policy allows", "delivery:\n  max_attempts: 3\n", 7,
+     "delivery.max_attempts", ["3 is outside 5-100", "max_delivery_attempts", "write a value from 5 to 100"]),
+    ("a delivery limit above what Pub/Sub's dead-letter policy allows", "delivery:\n  max_attempts: 101\n", 7,
+     "delivery.max_attempts", ["101 is outside 5-100", "DeadLetterPolicy"]),
     # Names of Runwarden's own resources.
     ("a short commands topic", "commands_topic: runwarden-commands\n", 6, "commands_topic", ["full topic name"]),
     ("a Firestore database id that cannot exist", "state:\n  database: Runwarden_DB\n", 7, "state.database",

@@ -80,7 +80,7 @@ def _give_up_setup():
 
     config = parse_config({"project": "p", "outcomes_topic": "projects/p/topics/outcomes",
                            "services": [{"name": "projects/p/locations/us-central1/services/backend"}],
-                           "delivery": {"max_attempts": 3}})
+                           "delivery": {"max_attempts": 5}})
     publisher = _Publisher()
     adapters = Adapters(run=None, monitoring=None, publisher=publisher, state=MemoryStateStore(),
                         clock=FixedClock(datetime(2026, 11, 26, 12, tzinfo=timezone.utc)))
@@ -105,9 +105,9 @@ def test_any_other_transient_fault_is_given_up_at_the_limit_with_one_failed_outc
 
     config, adapters, publisher = _give_up_setup()
     with pytest.raises(TransientError):
-        _retry_or_give_up(TransientError("state store unavailable"), {}, "m-1", 2, config, adapters)
-    outcome = _retry_or_give_up(TransientError("state store unavailable"), {}, "m-1", 3, config, adapters)
-    assert outcome.status.value == "failed" and "gave up after 3 deliveries" in outcome.reason
+        _retry_or_give_up(TransientError("state store unavailable"), {}, "m-1", 4, config, adapters)
+    outcome = _retry_or_give_up(TransientError("state store unavailable"), {}, "m-1", 5, config, adapters)
+    assert outcome.status.value == "failed" and "gave up after 5 deliveries" in outcome.reason
     assert [json.loads(m)["status"] for m in publisher.messages] == ["failed"]
 
 
@@ -141,14 +141,14 @@ def test_a_command_whose_every_delivery_fails_ends_in_one_failed_outcome_with_it
     adapters = replace(adapters, state=_DownStore())
     counter = DeliveryCounter()
 
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3, 4):
         with pytest.raises(StateStoreUnavailable):
             handle_command_delivery(_command_event(), config, adapters, counter=counter)
         assert publisher.messages == [], attempt
     [outcome] = handle_command_delivery(_command_event(), config, adapters, counter=counter)
 
     assert outcome.status.value == "failed" and outcome.trigger == "command" and outcome.command_id == "pause-1"
-    assert "gave up after 3 deliveries of message c-1" in outcome.reason and "the command's handling did not finish" in outcome.reason
+    assert "gave up after 5 deliveries of message c-1" in outcome.reason and "the command's handling did not finish" in outcome.reason
     assert "state store unavailable" in outcome.reason
     assert [json.loads(m)["command_id"] for m in publisher.messages] == ["pause-1"]
 

@@ -47,7 +47,8 @@ def _shuffled(bundle: EvidenceBundle, seed: int) -> EvidenceBundle:
         return result.model_copy(update={"series": tuple(series)})
 
     return bundle.model_copy(update={k: shuffle(getattr(bundle, k)) for k in (
-        "requests", "latencies", "instances", "connector_instances", "connector_cpu", "connector_bytes", "sql_up")})
+        "requests", "latencies", "instances", "connector_instances", "connector_cpu", "connector_bytes",
+        "connector_sent_bytes", "sql_up")})
 
 
 # --- the plain scans -------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ def check_every_fact(b: EvidenceBundle, window: Window) -> None:
         values = [float(p.value) for s in _series(b.instances) if s.label("resource.labels.revision_name") == revision
                   for p in s.points if window.holds(p.end)]
         assert facts.max_instances_seen(window, revision) == max(values, default=None)
-    for result in (b.connector_instances, b.connector_cpu, b.connector_bytes):
+    for result in (b.connector_instances, b.connector_cpu, b.connector_bytes, b.connector_sent_bytes):
         assert facts.connector_values(result, window) == scan_values(result, window)
     assert facts.sql_up_values(window) == {s.label("resource.labels.database_id"): [
         float(p.value) for p in s.points if window.holds(p.end)] for s in _series(b.sql_up)}

@@ -358,10 +358,10 @@ def test_a_report_whose_publish_fails_on_the_last_delivery_is_published_by_the_s
     w = world()
     data = unrecorded_alert(w, "last-a")
     [key] = [k for (kind_, k), r in w.state.documents.items() if kind_ == INTENTS and r["message_id"] == "last-a"]
-    config = w.config.model_copy(update={"delivery": w.config.delivery.model_copy(update={"max_attempts": 2})})
+    config = w.config.model_copy(update={"delivery": w.config.delivery.model_copy(update={"max_attempts": 5})})
     w.adapters.publisher.fail_next(1)                  # the report's publish; the give-up's goes through
-    gave_up = handle_delivery(data, config, w.adapters, delivery_attempt=2, counter=DeliveryCounter())
-    assert gave_up.status is OutcomeStatus.FAILED and "gave up after 2" in gave_up.reason, gave_up.reason
+    gave_up = handle_delivery(data, config, w.adapters, delivery_attempt=5, counter=DeliveryCounter())
+    assert gave_up.status is OutcomeStatus.FAILED and "gave up after 5" in gave_up.reason, gave_up.reason
     intent = w.state.get_record(INTENTS, key)
     assert intent["report_state"] == "pending" and intent["report_by"] == "", intent
 

@@ -59,9 +59,9 @@ def test_filters_are_bounded_in_time_and_parenthesised():
     assert 'logName="projects/p/logs/cloudaudit.googleapis.com%2Factivity"' in audit
 
 
-def test_the_call_budget_refuses_a_thirteenth_call():
+def test_the_call_budget_refuses_a_fourteenth_call():
     budget = CallBudget()
-    for i in range(12):
+    for i in range(13):
         budget.call(f"call {i}", lambda: None)
     with pytest.raises(BudgetExceeded):
         budget.call("one more", lambda: None)

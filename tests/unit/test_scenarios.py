@@ -287,3 +287,33 @@ def test_revision_limits_and_cloudsql(tmp_path):
 def test_invalid_revision_limits(tmp_path, extra, what):
     with pytest.raises(ScenarioError, match=what):
         load_scenario(write(tmp_path, MINIMAL.replace("created: -1h}", f"created: -1h, {extra}}}")))
+
+
+_CONNECTOR_BYTES = """
+timeseries:
+  - metric: vpcaccess.googleapis.com/connector/received_bytes_count
+    resource: {type: vpc_access_connector, labels: {connector_name: conn}}
+    points: [{from: -3m, to: 0m, every: 60s, value: 6000000}]
+"""
+
+
+def test_a_connector_byte_counter_left_out_is_served_as_the_other(tmp_path):
+    """Cloud Monitoring writes both byte counters for a connector carrying traffic: a scenario that
+    names one is served the same volume on the other (a proxy forwards what it takes in)."""
+    series = load_scenario(write(tmp_path, MINIMAL + _CONNECTOR_BYTES)).materialize(T0).series
+
+    by_metric = {s.metric_type.rsplit("/", 1)[-1]: s for s in series}
+    assert set(by_metric) == {"received_bytes_count", "sent_bytes_count"}
+    received, sent = by_metric["received_bytes_count"], by_metric["sent_bytes_count"]
+    assert (sent.resource_labels, sent.points, sent.kind) == (received.resource_labels, received.points, received.kind)
+
+
+def test_both_byte_counters_named_are_served_as_given(tmp_path):
+    both = _CONNECTOR_BYTES + """  - metric: vpcaccess.googleapis.com/connector/sent_bytes_count
+    resource: {type: vpc_access_connector, labels: {connector_name: conn}}
+    points: [{from: -3m, to: 0m, every: 60s, value: 90000000}]
+"""
+    series = load_scenario(write(tmp_path, MINIMAL + both)).materialize(T0).series
+
+    assert sorted((s.metric_type.rsplit("/", 1)[-1], s.points[0].value) for s in series) == [
+        ("received_bytes_count", 6000000), ("sent_bytes_count", 90000000)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from shared.diagnosis.evidence import MetricResult
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
@@ -98,10 +97,11 @@ def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> st
 
 
 def _unread(facts: Facts) -> list[str]:
-    """The connector's metrics, when none of the three was read (else []): the signs are unknown."""
+    """The connector's metrics, when none of them was read (else []): the signs are unknown."""
     b = facts.b
     results = {"connector/instances": b.connector_instances, "connector/cpu/utilizations": b.connector_cpu,
-               "connector/received_bytes_count": b.connector_bytes}
+               "connector/received_bytes_count": b.connector_bytes,
+               "connector/sent_bytes_count": b.connector_sent_bytes}
     return list(results) if all(r is None for r in results.values()) else []
 
 
@@ -181,12 +181,11 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
         facts.connector_news = signs
         return signs
     kept: list[str] = []
-    for sign, result, held in _series_of(facts, signs):
-        chronic = _chronic(facts, result, held)
+    for sign, query, before, held in _series_of(facts, signs):
+        chronic = _chronic(facts, before, held)
         if chronic is None:
             kept.append(sign)
             continue
-        query = query_of(result, sign)
         # The sign's own check held, but it supports nothing now: context, as planning reads it.
         c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
                    for i in c.items]
@@ -206,8 +205,8 @@ def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str
     """`signs` without "at max instances" when it is the only sign and the load that scaled the
     connector out has gone: "Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access,
     Scaling), so the instance count is a high-water mark of past load, not a measure of the present
-    one. Stale when, in the incident window, CPU p99 and received throughput both stayed at or below
-    `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
+    one. Stale when, in the incident window, CPU p99 and throughput (Facts.connector_bytes) both stayed
+    at or below `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
     Requests hanging at a client timeout keep it too: that is the connector's own symptom, and a
     shared-core connector that spent its CPU credits in the burst also shows less CPU and traffic
     ("High packet rates can exhaust shared CPU credits ... causing timeouts", Cloud Run's VPC
@@ -216,8 +215,8 @@ def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str
         return signs
     b = facts.b
     now_cpu, then_cpu = facts.connector_cpu(facts.incident), facts.connector_cpu(facts.before)
-    now_bytes = facts.connector_values(b.connector_bytes, facts.incident)
-    then_bytes = facts.connector_values(b.connector_bytes, facts.before)
+    now_bytes = facts.connector_bytes(facts.incident)
+    then_bytes = facts.connector_bytes(facts.before)
     if not (now_cpu and then_cpu and now_bytes and then_bytes):
         return signs
     fell = (max(now_cpu) <= _STALE_SHARE * max(then_cpu) and max(now_bytes) <= _STALE_SHARE * max(then_bytes))
@@ -264,17 +263,22 @@ def new_stress(facts: Facts) -> list[str]:
     return list(facts.connector_news or ())
 
 
-def _series_of(facts: Facts, signs: list[str]) -> Iterator[tuple[str, MetricResult | None, Callable[[float], bool]]]:
-    """Each sign found, with its series and the test a minute's value passes when the sign holds."""
+def _series_of(facts: Facts, signs: list[str]) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
+    """Each sign found, with the query its citation names, its values per minute before the incident
+    window, and the test a minute's value passes when the sign holds."""
     b, s, connector = facts.b, facts.s, facts.b.connector
     ceiling = facts.connector_ceiling_mbps() or 0.0
     for sign in signs:
         if sign.startswith("at max"):
-            yield sign, b.connector_instances, lambda v: v >= connector.max_instances
+            yield (sign, query_of(b.connector_instances, sign),
+                   facts.connector_values(b.connector_instances, facts.before), lambda v: v >= connector.max_instances)
         elif sign.startswith("CPU"):
-            yield sign, b.connector_cpu, lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation
+            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, facts.before),
+                   lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation)
         else:
-            yield sign, b.connector_bytes, lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling
+            yield (sign, query_of(facts.connector_bytes_source(facts.incident)[0], sign),
+                   facts.connector_bytes(facts.before),
+                   lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
 
 
 def _clean_before(facts: Facts) -> str | None:
@@ -286,9 +290,8 @@ def _clean_before(facts: Facts) -> str | None:
     return f"{before.total:.0f} requests, {pct(before.refused_ratio)} 5xx or 429"
 
 
-def _chronic(facts: Facts, result: MetricResult | None, held: Callable[[float], bool]) -> str | None:
-    """'n of m' when the sign held in enough of the minutes before the incident window, else None."""
-    values = facts.connector_values(result, facts.before)
+def _chronic(facts: Facts, values: list[float], held: Callable[[float], bool]) -> str | None:
+    """'n of m' when the sign held in enough of `values`, the minutes before the incident window, else None."""
     hits = sum(1 for v in values if held(v))
     minutes = facts.s.lookback_seconds // 60
     if hits >= _CHRONIC_MIN_MINUTES and hits >= _CHRONIC_SHARE * minutes:
@@ -315,11 +318,13 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
     if hot:
         signs.append(f"CPU p99 {max(cpu):.0%}")
     ceiling = facts.connector_ceiling_mbps()
-    rates = facts.connector_values(facts.b.connector_bytes, window)
+    rates = facts.connector_bytes(window)
     mbps = max(rates) * 8 / 1e6 if rates else None
     near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
-    c.cite("metric", query_of(facts.b.connector_bytes, "connector/received_bytes_count"),
-           f"{mbps:.0f} Mbps received" if mbps is not None else "no data",
+    source, direction = facts.connector_bytes_source(window)
+    c.cite("metric", query_of(source, f"connector/{direction}_bytes_count"),
+           f"{mbps:.0f} Mbps on {direction}_bytes_count, the larger of received and sent" if mbps is not None
+           else "no data",
            f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near,
            role=_either(near))
     if near:

@@ -83,7 +83,7 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
     # service served cleanly, is not news and explains nothing (connector_saturation._stress).
     stress = new_stress(facts)
     healthy = not stress and connector.state == "READY"
-    c.cite("metric", "connector/instances, connector/cpu/utilizations, received_bytes_count",
+    c.cite("metric", "connector/instances, connector/cpu/utilizations, received_bytes_count, sent_bytes_count",
            f"max {max(instances, default=0):.0f} of {connector.max_instances} instances, "
            f"CPU p99 max {max(cpu, default=0):.0%}, state {connector.state}; new stress: "
            + (", ".join(stress) or "none"),

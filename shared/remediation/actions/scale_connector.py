@@ -15,7 +15,7 @@ from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import Connector
+from shared.diagnosis.evidence import Connector, short_name
 
 # The API's own ranges (gcloud `connectors update`): min 2-9, max 3-10, min < max.
 MIN_INSTANCES = (2, 9)
@@ -79,7 +79,7 @@ class ScaleConnector(Action[ScaleConnectorParams]):
         if not _CONNECTOR_NAME.match(params.target):
             violations.append(f"{params.target} is not a connector name (projects/P/locations/L/connectors/C)")
         if not params.changes_anything:
-            violations.append(f"nothing changes: {_short(params.target)} is already {params.machine_type}, "
+            violations.append(f"nothing changes: {short_name(params.target)} is already {params.machine_type}, "
                               f"{params.min_instances}-{params.max_instances} instances")
         return (violations + _range_violations(params) + _downward_violations(params)
                 + _policy_violations(params, config))
@@ -95,7 +95,7 @@ class ScaleConnector(Action[ScaleConnectorParams]):
         Not a bound: the request may be perfectly sound, it is just not automation's to make."""
         if config.bounds.connector(params.target).allow_one_way:
             return ""
-        return (f"scaling a connector is one-way and the policy for {_short(params.target)} "
+        return (f"scaling a connector is one-way and the policy for {short_name(params.target)} "
                 f"does not allow_one_way")
 
     def preview(self, params: ScaleConnectorParams, before: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +110,8 @@ class ScaleConnector(Action[ScaleConnectorParams]):
             machine_type=params.machine_type if params.machine_type_changes else None)
         problem = _verification_problem(after, params)
         if problem:
-            raise PermanentError(f"update finished but {_short(params.target)} {problem}", code="VERIFICATION_FAILED")
+            raise PermanentError(f"update finished but {short_name(params.target)} {problem}",
+                                 code="VERIFICATION_FAILED")
         return connector_state(after)
 
     def observe(self, params: ScaleConnectorParams, adapters: Any) -> dict[str, Any] | None:
@@ -123,7 +124,7 @@ class ScaleConnector(Action[ScaleConnectorParams]):
         return bool(want) and all(want.get(f) == now.get(f) for f in fields)
 
     def notes(self, params: ScaleConnectorParams) -> list[str]:
-        one_way = (f"Scaling {_short(params.target)} is one-way: the API only raises min and max instances, "
+        one_way = (f"Scaling {short_name(params.target)} is one-way: the API only raises min and max instances, "
                    f"so automation cannot undo it; going back means recreating the connector.")
         # Whether a connector ever scales back in is unconfirmed: say so rather than promise either way.
         cost = ("Instances added may not scale back in when the load drops (unconfirmed), so the connector "
@@ -171,11 +172,11 @@ def _policy_violations(p: ScaleConnectorParams, config: Config) -> list[str]:
     out = []
     if p.max_instances > policy.max_instances_ceiling:
         out.append(f"max_instances {p.max_instances} is above the policy's ceiling of "
-                   f"{policy.max_instances_ceiling} for {_short(p.target)}")
+                   f"{policy.max_instances_ceiling} for {short_name(p.target)}")
     # Only a machine type being set is checked: keeping an existing one is not automation's choice.
     setting = p.machine_type_changes and p.machine_type in MACHINE_TYPES  # unknown types: _range_violations
     if setting and p.machine_type not in policy.allowed_machine_types:
-        out.append(f"machine type {p.machine_type} is not allowed for {_short(p.target)} "
+        out.append(f"machine type {p.machine_type} is not allowed for {short_name(p.target)} "
                    f"(allowed: {', '.join(policy.allowed_machine_types)})")
     return out
 
@@ -192,6 +193,3 @@ def _verification_problem(after: Connector, p: ScaleConnectorParams) -> str:
         return f"is {after.machine_type}, not {p.machine_type}"
     return ""
 
-
-def _short(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
