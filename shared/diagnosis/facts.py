@@ -15,8 +15,8 @@ from itertools import compress
 from typing import Callable, Iterator
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import (EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
-                                       at_micros, micros)
+from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
+                                       ascending, at_micros, micros)
 from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
@@ -443,7 +443,11 @@ class LogIndex:
 
     def __init__(self, entries: tuple[LogRecord, ...]) -> None:
         self.entries = entries
-        self.texts = list(map(_TEXT, entries))
+        # Each entry's text and severity, in order: read when the read was built (Entries, where the
+        # records were still in the CPU's caches), or here entry by entry.
+        known = type(entries) is Entries
+        self.texts: tuple[str, ...] = entries.texts if known else tuple(map(_TEXT, entries))
+        self._severities: tuple[str, ...] | None = entries.severities if known else None
         # Each distinct text and how many entries say it, in first appearance order (in C): the
         # distinct texts the classification needs, and the counts the top error texts start from.
         self._counts = Counter(self.texts)
@@ -461,7 +465,14 @@ class LogIndex:
 
     def error_texts(self) -> Iterator[str]:
         """The warning-or-worse texts, in the read's order (empty texts left out)."""
-        return filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__, map(_SEVERITY, self.entries))))
+        return filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__, self.severities)))
+
+    @property
+    def severities(self) -> tuple[str, ...]:
+        """Each entry's severity, in the read's order."""
+        if self._severities is None:
+            self._severities = tuple(map(_SEVERITY, self.entries))
+        return self._severities
 
     def top_error_texts(self, limit: int) -> list[tuple[str, int]]:
         """The commonest groups, most first; a tie goes to the group that came first. Counted once
@@ -476,7 +487,7 @@ class LogIndex:
         left out): `Counter(self.error_texts())`. A service's log read is mostly warnings and worse
         (its stderr, the request log's failures), so when every entry is one the texts are counted
         as they are, without picking them first."""
-        if ERROR_SEVERITIES.issuperset(map(_SEVERITY, self.entries)):
+        if ERROR_SEVERITIES.issuperset(self.severities):
             if "" not in self._counts:
                 return self._counts   # read, never changed (top_counted only reads it)
             counts = self._counts.copy()

@@ -292,11 +292,23 @@ def refusal_of(text: str) -> str:
 
 
 def refusals_of(texts: Iterable[str]) -> dict[str, str]:
-    """`refusal_of` of each distinct text, the ASCII ones in one search as `_search` does: the texts
+    """`refusal_of` of each distinct text. A text the one search classified (`classify_all`) and
+    found refused is named by it already (`_NAMED`); the others are named as `_refusals_searched`
+    names them: all at once, exactly as each alone."""
+    distinct = list(dict.fromkeys(texts))
+    # What is known now, read once: another thread may empty `_NAMED` meanwhile.
+    named = dict(zip(distinct, map(_NAMED.get, distinct)))
+    unnamed = [text for text, refusal in named.items() if refusal is None]
+    if unnamed:
+        named.update(_refusals_searched(unnamed))
+    return named
+
+
+def _refusals_searched(distinct: list[str]) -> dict[str, str]:
+    """`refusal_of` of each of `distinct`, the ASCII ones in one search as `_search` does: the texts
     joined and lower-cased once, each kind's anchors found in the joined string, the kind's regex
     confirming only a line that holds one. The first kind (in `_REFUSALS`' order) that matches a
     line names it, as in `refusal_of`."""
-    distinct = list(dict.fromkeys(texts))
     plain = [text for text in distinct if text.isascii()]
     named = {text: refusal_of(text) for text in distinct if not text.isascii()}
     if plain:
@@ -346,7 +358,7 @@ def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
     its order: they are not copied again."""
     known = _KNOWN
     if len(known) > _KNOWN_LIMIT:
-        known.clear()
+        _forget()
     distinct = texts if isinstance(texts, dict) else dict.fromkeys(texts)
     if known.keys().isdisjoint(distinct):   # a read never seen before: all of it at once
         found = _classified(list(distinct))
@@ -375,7 +387,18 @@ def _classified(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
 
 _KNOWN: dict[str, frozenset[LogSignal]] = {}   # texts already classified, and their signals
 _KNOWN_LIMIT = 4096   # texts; past it the memory of texts starts again empty
-classify_all.cache_clear = _KNOWN.clear   # type: ignore[attr-defined]  # as functools' caches have it
+# The refused texts the one search classified, and what each refused (`refusal_of` of it): the search
+# confirms each refusal pattern it finds, so it knows the kind at no further cost (refusals_of).
+_NAMED: dict[str, str] = {}
+
+
+def _forget() -> None:
+    """Both memories start again empty."""
+    _KNOWN.clear()
+    _NAMED.clear()
+
+
+classify_all.cache_clear = _forget   # type: ignore[attr-defined]  # as functools' caches have it
 
 _NONE: frozenset[LogSignal] = frozenset()
 _SIGNAL_SETS: dict[frozenset[LogSignal], frozenset[LogSignal]] = {}
@@ -420,7 +443,8 @@ _AND_SEPARATOR = (len(_SEPARATOR)).__add__   # a line's length and its separator
 
 class _Anchor(NamedTuple):
     text: str                  # lower-cased; "" when the alternative has no literal run
-    bit: int                   # the bits (_BITS) of every signal its pattern belongs to
+    bit: int                   # the bits (_BITS) of every signal its pattern belongs to, and of its
+                               # refusal kind (_KIND_BITS) if it is a refusal's
     pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive
     whole: bool                # the alternative is its anchor and nothing else: a hit is a match
     leads: bool                # the alternative begins with its anchor
@@ -485,12 +509,21 @@ def _anchored() -> tuple[_Anchor, ...]:
                     continue
                 # The same anchor in two alternatives of one pattern: a hit is a match if either is
                 # nothing but it, and the search may start from it only if both begin with it.
-                found[key] = _Anchor(anchor, _BITS[signal], pattern, whole or (known is not None and known.whole),
+                found[key] = _Anchor(anchor, _BITS[signal] | _KIND_BITS.get(source, 0), pattern,
+                                     whole or (known is not None and known.whole),
                                      leads and (known is None or known.leads))
     return tuple(found.values())
 
 
 _BITS = {signal: 1 << i for i, signal in enumerate(LogSignal)}
+_SIGNAL_BITS = (1 << len(_BITS)) - 1
+# Above the signals' bits, one bit per refusal kind, in `_REFUSALS`' order; a refusal's pattern
+# carries its kind's bit (a pattern two kinds share, both), so a line's kinds are known from the
+# search: each kind's bit is set when one of its patterns is confirmed on the line, as DB_REFUSED's is.
+_KINDS = tuple(_REFUSALS)
+_KIND_BITS = {source: sum(1 << (len(_BITS) + k) for k, kind in enumerate(_KINDS)
+                          if source in {t.pattern for t in DB_ERROR_TEXTS if t.refusal == kind})
+              for source in {t.pattern for t in DB_ERROR_TEXTS if t.refusal}}
 # Every combination of signals, by its bits: one shared frozenset each.
 _BY_BITS = tuple(_shared(frozenset(signal for signal, bit in _BITS.items() if bits & bit))
                  for bits in range(1 << len(_BITS)))
@@ -537,7 +570,8 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     # Where each line starts in `lowered`, and one past the end: each line and its separator (in C).
     starts = list(accumulate(map(_AND_SEPARATOR, map(len, texts)), initial=0))
     find = lowered.find
-    # Each line's signals so far as bits (_BITS): ints, which the garbage collector does not track.
+    # Each line's signals so far as bits (_BITS, and its refusal kinds above them): ints, which the
+    # garbage collector does not track.
     found = [0] * len(texts)
     absent = sum(bit for bit, gate in _GATES.items() if gate not in lowered)
     for anchor, bit, pattern, whole, leads in _ANCHORS:
@@ -550,7 +584,15 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
             if signals & bit != bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
                 found[line] = signals | bit
             at = find(anchor, starts[line + 1])   # past the end for the last line: -1
-    return dict(zip(texts, map(_BY_BITS.__getitem__, found)))
+    # A refused line names the first of its kinds in _REFUSALS' order (its lowest kind bit), as
+    # refusal_of does; the others say nothing here (DB_REFUSED is set only with a kind).
+    for line in compress(range(len(texts)), map(_REFUSED_BIT.__and__, found)):
+        kinds = found[line] >> len(_BITS)
+        _NAMED[texts[line]] = _KINDS[(kinds & -kinds).bit_length() - 1]
+    return dict(zip(texts, map(_BY_BITS.__getitem__, map(_SIGNAL_BITS.__and__, found))))
+
+
+_REFUSED_BIT = _BITS[LogSignal.DB_REFUSED]
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,
@@ -590,7 +632,7 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
         return []
     distinct, ns = list(counts), list(counts.values())
     at_once = _forms_at_once(distinct)
-    forms = at_once or _forms_one_by_one(distinct)
+    forms, long = at_once or (_forms_one_by_one(distinct), frozenset())
     shared = Counter(forms)
     sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, forms)))   # in a form with others
     members: dict[bytes, list[int]] = {}
@@ -605,7 +647,8 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
         if len(known) >= limit and _ranked(known)[limit - 1][0] > total:
             break
         groups: dict[str, tuple[int, int]] = {}
-        for i, key in zip(indices, _masks([distinct[i] for i in indices], together=at_once is not None)):
+        together = at_once is not None and long.isdisjoint(indices)
+        for i, key in zip(indices, _masks([distinct[i] for i in indices], together=together)):
             n, first = groups.get(key, (0, i))
             groups[key] = (n + ns[i], first)
         known.extend(groups.values())
@@ -614,7 +657,8 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
 
 def _masks(texts: list[str], together: bool) -> list[str]:
     """`masked` of each text. `together` (every text ASCII, at most 200 characters stripped, none
-    holding "\0", as `_forms_at_once` found them): one substitution over them all joined with "\0".
+    holding "\0": texts `_forms_at_once` read, none of them long): one substitution over them all
+    joined with "\0".
     That is each text masked alone: a number is digits, dots and colons, so none spans a "\0"; and
     "\0", not a word character, is to the look-behind and the \b what a text's start and end are.
     Otherwise only the texts that are not such (`_plain`) are masked alone: one long or non-ASCII
@@ -647,16 +691,23 @@ def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return sorted(groups, key=lambda group: (-group[0], group[1]))
 
 
-def _forms_at_once(distinct: list[str]) -> list[bytes] | None:
-    """Each text's form, made by one translate of all the texts joined; None unless every text is
-    ASCII, at most 200 characters stripped and free of the separator."""
+def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | None:
+    """Each text's form, made by one translate of all the texts joined, and the texts longer than
+    200 characters stripped, whose forms are their masks' (masked alone); None unless every text is
+    ASCII and free of the separator. A read's long texts (tracebacks, driver errors with their
+    URLs) do not send every text to `_forms_one_by_one`."""
     stripped = list(map(str.strip, distinct))
     joined = "\0".join(stripped)
-    if not joined.isascii() or max(map(len, stripped)) > _MASKED_LENGTH:
+    if not joined.isascii():
         return None
     forms = joined.encode("ascii").translate(None, _MASK_CHARS).split(b"\0")
     # One more piece than texts for each separator a text holds (translate keeps them): then text by text.
-    return forms if len(forms) == len(stripped) else None
+    if len(forms) != len(stripped):
+        return None
+    long = frozenset(compress(range(len(stripped)), map(_MASKED_LENGTH.__lt__, map(len, stripped))))
+    for i in long:   # an ASCII text's mask is ASCII: its form is its mask's, deleted as the others are
+        forms[i] = masked(distinct[i]).encode("ascii").translate(None, _MASK_CHARS)
+    return forms, long
 
 
 def _forms_one_by_one(distinct: list[str]) -> list[bytes]:

@@ -252,3 +252,69 @@ def test_an_incident_open_long_is_judged_on_its_last_minutes(open_for, judged_fr
     facts = Facts(bundle, settings)
     assert facts.incident.start == judged_from - timedelta(seconds=settings.lookback_seconds)
     assert bundle.incident_started_at == T0   # the start still names the deploy suspect and the audit reach
+
+
+# --- a read's columns (evidence.Entries) ---------------------------------------------------------------
+
+_ROWS = st.lists(st.tuples(st.sampled_from(("", "a", "b 1", "b 2", "dial tcp 10.0.0.1:5432: i/o timeout",
+                                            "FATAL: sorry, too many clients already", " c ",
+                                            "The request has been terminated because it has reached the maximum "
+                                            "request timeout.")),
+                           st.sampled_from(_SEVERITIES)), max_size=30)
+
+
+def _read(rows) -> tuple[LogRecord, ...]:
+    return tuple(LogRecord(timestamp=T0 - timedelta(seconds=i), log_id="run.googleapis.com/stderr", text=text,
+                           severity=severity, resource_labels={"revision_name": (OLD, NEW)[i % 2]})
+                 for i, (text, severity) in enumerate(rows))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ROWS)
+def test_a_validated_read_carries_its_columns(rows):
+    """A read built with validation (as the Logging adapter builds it, or from JSON) holds Entries:
+    its texts and severities, in order, equal to a plain tuple of the same records; round-tripped
+    through JSON and pickle it carries them again."""
+    import pickle
+
+    from shared.diagnosis.evidence import Entries
+    entries = _read(rows)
+    for result in (LogResult(query="q", entries=entries), LogResult.model_validate({"query": "q", "entries": entries})):
+        assert type(result.entries) is Entries and result.entries == entries
+        assert result.entries.texts == tuple(e.text for e in entries)
+        assert result.entries.severities == tuple(e.severity for e in entries)
+        for again in (LogResult.model_validate_json(result.model_dump_json()), pickle.loads(pickle.dumps(result))):
+            assert again == result and type(again.entries) is Entries
+            assert again.entries.texts == result.entries.texts and again.entries.severities == result.entries.severities
+        assert result.model_dump() == LogResult.model_construct(query="q", entries=entries, truncated=False).model_dump()
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ROWS)
+def test_the_index_is_the_same_with_the_columns_or_without(rows):
+    """The log index of a read with its columns and of the same records in a plain tuple (a
+    model_copy update, model_construct) agree on everything a rule reads."""
+    from shared.diagnosis.evidence import Entries
+    from shared.diagnosis.facts import LogIndex
+    entries = _read(rows)
+    with_columns, plain = LogIndex(Entries(entries)), LogIndex(entries)
+    assert with_columns.by_signal == plain.by_signal
+    assert list(with_columns.error_texts()) == list(plain.error_texts())
+    assert with_columns._error_counts() == plain._error_counts()
+    assert list(with_columns._error_counts()) == list(plain._error_counts())
+    assert with_columns.top_error_texts(3) == plain.top_error_texts(3)
+    copied = LogResult(query="q", entries=entries).model_copy(update={"entries": entries})
+    assert type(copied.entries) is tuple and LogIndex(copied.entries).by_signal == plain.by_signal
+
+
+def test_the_index_reads_the_columns():
+    """The index takes the texts and severities from the columns when the read has them: a column
+    that disagreed with its records would change what it finds (so the columns are what it reads)."""
+    from shared.diagnosis.evidence import Entries
+    from shared.diagnosis.facts import LogIndex
+    entries = _read([("dial tcp 10.0.0.1:5432: i/o timeout", "ERROR"), ("GET / 200", "INFO")])
+    wrong = Entries(entries)
+    wrong.texts = ("GET / 200", "dial tcp 10.0.0.1:5432: i/o timeout")
+    wrong.severities = ("ERROR", "INFO")
+    assert LogIndex(wrong).by_signal != LogIndex(entries).by_signal
+    assert list(LogIndex(wrong).error_texts()) != list(LogIndex(entries).error_texts())

@@ -471,6 +471,22 @@ def test_a_long_or_non_ascii_text_takes_the_text_by_text_path_alone(monkeypatch)
     assert sorted(set(alone)) == sorted({*long_texts, "é 1", "é 2", "a\x001", "a\x002"})
 
 
+def test_long_ascii_texts_keep_the_read_on_the_one_translate(monkeypatch):
+    """Long ASCII texts (a traceback, a driver error with its URL) do not send the read's other texts
+    to the text-by-text forms: each long one's form is its mask's, the others are translated together,
+    and a group without a long text is masked in the one substitution."""
+    monkeypatch.setattr(log_signals, "_forms_one_by_one", lambda texts: pytest.fail("text by text"))
+    masks = log_signals._masks
+    seen: list[bool] = []
+    monkeypatch.setattr(log_signals, "_masks", lambda texts, together: seen.append(together) or
+                        masks(texts, together))
+    long_texts = ["y" * 250 + " 1", "y" * 250 + " 2", "y" * 198 + " 12345 " + "q" * 10]
+    texts = ["x 1", "x 2", "x 3", "w 1", "w 2", *long_texts, "y" * 198 + " 9 " + "r" * 10]
+    assert top_grouped(texts, 5) == _top_plainly(texts, 5) == [
+        ("x 1", 3), ("w 1", 2), ("y" * 250 + " 1", 2), ("y" * 198 + " 12345 " + "q" * 10, 2)]
+    assert True in seen and False in seen
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["", " ", "z" * 199, "z" * 200, "z" * 201, "\u0663"]),
                           st.text(alphabet=st.sampled_from(list("aN_ .:12\x00")), max_size=6)),
@@ -502,3 +518,46 @@ def test_refusals_named_together_as_each_alone():
     assert {text: refusal_of(text) for text in texts} == dict(REFUSAL_ROWS)
     for order in (texts, texts[::-1]):
         assert refusals_of(order) == {text: refusal_of(text) for text in order}
+
+
+def test_the_one_search_names_the_refusals_it_classified(monkeypatch):
+    """A text the one search found refused is named by it: refusals_of searches it no more, and
+    names it exactly as refusal_of does (a line two kinds match: the first in order)."""
+    texts = [text for text, _ in REFUSAL_ROWS] + [t.example for t in DB_ERROR_TEXTS if not t.refusal]
+    for order in (texts, texts[::-1]):
+        _fresh(order)
+        searched: list[list[str]] = []
+        slow = log_signals._refusals_searched
+        monkeypatch.setattr(log_signals, "_refusals_searched", lambda ts: searched.append(ts) or slow(ts))
+        assert refusals_of(order) == {text: refusal_of(text) for text in order}
+        # Only what the search did not find refused is named again: the non-ASCII text, the others.
+        refused = {t for t in order if t.isascii() and LogSignal.DB_REFUSED in classify(t)}
+        assert len(refused) == sum(1 for t in DB_ERROR_TEXTS if t.refusal) + 2
+        assert searched and not refused & set(searched[0])
+        monkeypatch.undo()
+
+
+def test_a_forgotten_search_names_the_refusals_again():
+    texts = [t.example for t in DB_ERROR_TEXTS if t.refusal]
+    _fresh(texts)
+    classify_all.cache_clear()
+    assert not log_signals._NAMED
+    assert refusals_of(texts) == {text: refusal_of(text) for text in texts}
+
+
+def test_a_kind_bit_left_off_its_pattern_is_caught(monkeypatch):
+    """Each refusal pattern carries its kind's bit into the search: without it, a line is named by
+    another kind's pattern or not at all."""
+    kind = log_signals._KINDS.index(Refusal.CREDENTIALS)
+    wrong = tuple(a._replace(bit=a.bit & ~(1 << (len(log_signals._BITS) + kind))) for a in log_signals._ANCHORS)
+    monkeypatch.setattr(log_signals, "_ANCHORS", wrong)
+    texts = [t.example for t in DB_ERROR_TEXTS if t.refusal]
+    _fresh(texts)
+    assert refusals_of(texts) != {text: refusal_of(text) for text in texts}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_lines(), max_size=12))
+def test_refusals_named_by_the_search_agree_on_random_reads(texts):
+    _fresh(texts)
+    assert refusals_of(texts) == {text: refusal_of(text) for text in dict.fromkeys(texts)}
