@@ -24,9 +24,9 @@ def _run(directory: Path) -> tuple[int, dict]:
 def test_the_bundled_scenarios_meet_the_bar():
     code, report = _run(SCENARIO_DIR)
 
-    wrong = [r for r in report["rows"] if not r["correct"] or r["wrong_action"]]
+    wrong = [r for r in report["rows"] if not r["correct"] or r["wrong_action"] or r["missed_action"]]
     assert wrong == [], wrong
-    assert report["accuracy"] == 1.0 and report["wrong_actions"] == 0
+    assert report["accuracy"] == 1.0 and report["wrong_actions"] == 0 and report["missed_actions"] == 0
     assert report["scenarios"] >= BAR_SCENARIOS
     assert code == 0
 
