@@ -6,12 +6,19 @@ real adapters with the clock pinned at T0 + 2 minutes, and the plan is made. Rep
 
 - signature accuracy: the diagnosed signature ("none" when no diagnosis is made) against `expect.signature`;
 - wrong actions: a planned write the scenario does not expect (any action where `expect.action`
-  is null, or another action or another target than expected). Precision beats recall: one is
-  too many;
+  is null, another action, target or `to_revision` than expected, or an action that would be
+  applied where the scenario expects it only proposed). Precision beats recall: one is too many;
+- missed actions: the fix the scenario expects and Runwarden does not make (no action planned
+  where `expect.action` names one, or the planned action stops short of `expect.status`: an
+  expected `applied` that would be `proposed` or `escalated`, an expected `proposed` that would
+  be `escalated`). A missed fix leaves a person paged; the scenario's expectation is not met;
 - a confusion matrix, expected by row, diagnosed by column.
 
-Exit 0 when accuracy is 100 % and there are no wrong actions; 3 when the bar is missed; 2 for bad
-input; 1 when the local environment failed.
+The status a planned action would reach in enforce mode is the gate's own verdict on the plan
+(`plan_refusal`: blast radius, bounds, approval); fresh state holds no cooldown, budget or pause.
+
+Exit 0 when accuracy is 100 % and there are no wrong and no missed actions; 3 when the bar is
+missed; 2 for bad input; 1 when the local environment failed.
 """
 from __future__ import annotations
 
@@ -27,12 +34,16 @@ import click
 from cli._inputs import EXIT_ENVIRONMENT, environment, fail
 
 if TYPE_CHECKING:
-    from sandbox.scenarios import Scenario
+    from sandbox.scenarios import ExpectSpec, Scenario
 
 EXIT_BAR_MISSED = 3
 ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)   # T0 for every scenario: results never depend on today
 DELAY = timedelta(minutes=2)                                    # "now" is T0 + this, as in replay and diagnose
 _TOPIC = "projects/{project}/topics/runwarden-outcomes"
+# How far an outcome goes towards the fix: the evidence to a person, the exact change proposed to
+# a person, the change made. An action's status below the expected one is a missed fix; above it,
+# a write the scenario expects a person to decide.
+REACH = {"escalated": 0, "proposed": 1, "applied": 2}
 
 
 @dataclass(frozen=True)
@@ -41,9 +52,13 @@ class Row:
     expected: str
     diagnosed: str
     expected_action: str | None
+    expected_status: str
     planned_action: str | None
     planned_target: str | None
+    planned_revision: str | None    # a rollback's to_revision
+    planned_status: str | None      # what the planned action would reach in enforce mode; None: no action
     wrong_action: bool
+    missed_action: bool
     reason: str
 
     @property
@@ -69,7 +84,7 @@ def command(directory: str, as_json: bool) -> None:
                               sort_keys=True))
     else:
         _show(rows, summary)
-    if summary["accuracy"] < 1.0 or summary["wrong_actions"]:
+    if summary["accuracy"] < 1.0 or summary["wrong_actions"] or summary["missed_actions"]:
         raise SystemExit(EXIT_BAR_MISSED)
 
 
@@ -98,6 +113,8 @@ def evaluate(scenario: Scenario) -> Row:
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
+    from shared.remediation.actions import get_action
+    from shared.remediation.guardrails import plan_refusal
     from shared.remediation.planning import plan
 
     expect = scenario.expect
@@ -108,25 +125,48 @@ def evaluate(scenario: Scenario) -> Row:
                           vpcaccess=VpcAccessAdapter())
         verdict = diagnose_alert(incident, config, readers, ANCHOR + DELAY)
     diagnosis = verdict.diagnosis
-    action = target = None
+    action = target = revision = status = None
     reason = verdict.skip
     if diagnosis is not None:
         reason = diagnosis.summary
         if verdict.bundle is not None:
             proposal = plan(diagnosis, verdict.bundle, config.diagnosis, config.bounds)
             action, reason = proposal.action, proposal.reason
-            target = proposal.targets[0] if proposal.targets else None
-    wrong = action is not None and (action != expect.action or _wrong_target(scenario, action, target))
+            if action is not None:
+                target = proposal.targets[0] if proposal.targets else None
+                revision = getattr(proposal.params, "to_revision", None)
+                refusal = plan_refusal(config, get_action(action), proposal.params, proposal.before,
+                                       proposal.targets, ANCHOR + DELAY)
+                status = refusal.status.value if refusal else "applied"
+                reason = refusal.reason if refusal else reason
     return Row(scenario=scenario.name, expected=expect.signature,
                diagnosed=diagnosis.signature.value if diagnosis else "none", expected_action=expect.action,
-               planned_action=action, planned_target=target, wrong_action=wrong, reason=reason)
+               expected_status=expect.status, planned_action=action, planned_target=target,
+               planned_revision=revision, planned_status=status,
+               wrong_action=is_wrong_action(expect, action, target, revision, status),
+               missed_action=is_missed_action(expect, action, target, revision, status), reason=reason)
 
 
-def _wrong_target(scenario: Scenario, action: str, target: str | None) -> bool:
-    expect = scenario.expect
-    if expect.target is None:
+def is_wrong_action(expect: ExpectSpec, action: str | None, target: str | None, revision: str | None,
+                    status: str | None) -> bool:
+    """A planned write the scenario does not expect: one where it expects none, another action,
+    target or revision, or one that goes further than expected (applied where a person should
+    approve)."""
+    if action is None:
         return False
-    return target != expect.target
+    return (action != expect.action
+            or (expect.target is not None and target != expect.target)
+            or (expect.to_revision is not None and revision != expect.to_revision)
+            or REACH.get(status, 0) > REACH.get(expect.status, 0))
+
+
+def is_missed_action(expect: ExpectSpec, action: str | None, target: str | None, revision: str | None,
+                     status: str | None) -> bool:
+    """The expected fix not made: no action where one is expected, or the expected action stopping
+    short of the expected status. Another action than expected is wrong, not missed."""
+    if expect.action is None or is_wrong_action(expect, action, target, revision, status):
+        return False
+    return action is None or REACH.get(status, 0) < REACH.get(expect.status, 0)
 
 
 def totals(rows: list[Row]) -> dict:
@@ -136,6 +176,7 @@ def totals(rows: list[Row]) -> dict:
         "scenarios": len(rows),
         "accuracy": sum(r.correct for r in rows) / len(rows) if rows else 0.0,
         "wrong_actions": sum(r.wrong_action for r in rows),
+        "missed_actions": sum(r.missed_action for r in rows),
         "labels": labels,
         "confusion": {e: {d: matrix[(e, d)] for d in labels} for e in labels},
     }
@@ -154,10 +195,12 @@ def _show(rows: list[Row], summary: dict) -> None:
     table.add_column("action planned (expected)", overflow="fold")
     table.add_column("", no_wrap=True)
     for r in rows:
-        mark = "[green]ok[/]" if r.correct and not r.wrong_action else "[red]WRONG[/]"
+        mark = ("[red]WRONG[/]" if not r.correct or r.wrong_action else
+                "[red]MISSED[/]" if r.missed_action else "[green]ok[/]")
         verdict = r.expected if r.correct else f"{r.expected} → [red]{r.diagnosed}[/]"
-        action = f"{r.planned_action or '-'} ({r.expected_action or '-'})"
-        table.add_row(r.scenario, verdict, action + (" [red]wrong action[/]" if r.wrong_action else ""), mark)
+        action = f"{planned(r)} ({expected(r)})"
+        flag = " [red]wrong action[/]" if r.wrong_action else " [red]missed action[/]" if r.missed_action else ""
+        table.add_row(r.scenario, verdict, action + flag, mark)
     console.print(table)
     labels = summary["labels"]
     codes = {label: _code(label) for label in labels}
@@ -169,10 +212,31 @@ def _show(rows: list[Row], summary: dict) -> None:
         matrix.add_row(f"{codes[e]} {e}", *(str(summary["confusion"][e][d] or ".") for d in labels))
     console.print(matrix)
     console.print(f"[bold]signature accuracy[/] {summary['accuracy']:.1%} over {summary['scenarios']} scenarios; "
-                  f"[bold]wrong actions[/] {summary['wrong_actions']}")
+                  f"[bold]wrong actions[/] {summary['wrong_actions']}; [bold]missed actions[/] "
+                  f"{summary['missed_actions']}")
     for r in rows:
-        if not r.correct or r.wrong_action:
-            console.print(f"  {r.scenario}: expected {r.expected}, got {r.diagnosed}: {r.reason}")
+        for line in problems(r):
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def expected(r: Row) -> str:
+    """The expected outcome in words: `scale_connector proposed`, or `no action, escalated`."""
+    return f"{r.expected_action} {r.expected_status}" if r.expected_action else f"no action, {r.expected_status}"
+
+
+def planned(r: Row) -> str:
+    return f"{r.planned_action} {r.planned_status}" if r.planned_action else "no action"
+
+
+def problems(r: Row) -> list[str]:
+    """One line for each way the scenario misses its expectation, expected against got."""
+    lines = []
+    if not r.correct:
+        lines.append(f"{r.scenario}: signature: expected {r.expected}, got {r.diagnosed}: {r.reason}")
+    if r.wrong_action or r.missed_action:
+        kind = "wrong action" if r.wrong_action else "missed action"
+        lines.append(f"{r.scenario}: {kind}: expected {expected(r)}, got {planned(r)}: {r.reason}")
+    return lines
 
 
 def _code(label: str) -> str:

@@ -196,6 +196,26 @@ _UNTIL_SWEPT = {
 }
 
 
+def plan_refusal(config: Config, action: Action, params: Any, before: dict[str, Any], targets: list[str],
+                 now: datetime, manual: Manual | None = None) -> GateResult | None:
+    """Blast radius, bounds and approval: what refuses a plan before anything is read. Pure: the
+    plan and the config alone decide it (`runwarden eval` uses it to tell `applied` from `proposed`
+    and `escalated` without a state store)."""
+    limit = config.bounds.max_targets_per_plan
+    if len(targets) > limit:
+        return GateResult(OutcomeStatus.ESCALATED,
+                          f"blast radius: the plan touches {len(targets)} targets, more than {limit}")
+    violations = action.bounds_violations(params, config, now)
+    if violations:
+        return GateResult(OutcomeStatus.ESCALATED, "outside bounds: " + "; ".join(violations))
+    # An operator's command is itself the person's decision; an approval satisfies it too.
+    approval = "" if manual else action.needs_approval(params, config)
+    if approval:
+        return GateResult(OutcomeStatus.PROPOSED, f"proposed, not applied: {approval}",
+                          after=action.preview(params, before), notes=action.notes(params))
+    return None
+
+
 @dataclass(frozen=True)
 class GateReads:
     """What the gate reads before it takes anything, for one target at one time: the kill switch
@@ -382,20 +402,7 @@ class Gate:
 
     def _plan_refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
                       now: datetime, manual: Manual | None = None) -> GateResult | None:
-        """Blast radius, bounds and approval: what refuses a plan before anything is read."""
-        limit = self.config.bounds.max_targets_per_plan
-        if len(targets) > limit:
-            return GateResult(OutcomeStatus.ESCALATED,
-                              f"blast radius: the plan touches {len(targets)} targets, more than {limit}")
-        violations = action.bounds_violations(params, self.config, now)
-        if violations:
-            return GateResult(OutcomeStatus.ESCALATED, "outside bounds: " + "; ".join(violations))
-        # An operator's command is itself the person's decision; an approval satisfies it too.
-        approval = "" if manual else action.needs_approval(params, self.config)
-        if approval:
-            return GateResult(OutcomeStatus.PROPOSED, f"proposed, not applied: {approval}",
-                              after=action.preview(params, before), notes=action.notes(params))
-        return None
+        return plan_refusal(self.config, action, params, before, targets, now, manual)
 
     def _at_once(self, action: Action, dry_run: bool, manual: Manual | None) -> bool:
         """Whether the claim, the cooldown and the budget slots are taken in one commit: for a real

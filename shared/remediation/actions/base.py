@@ -44,8 +44,8 @@ class Action(ABC, Generic[P]):
     def can_claim(self, target: str) -> bool:
         """False when no claim of this action on `target` can exist: its bounds refuse that target
         by its name alone, whatever the config, and the gate takes a claim only after the bounds
-        found nothing (`Gate._plan_refusal`, for an operator's command too). The gate then does not
-        read such a claim (`Gate.claim_reads`)."""
+        found nothing (`guardrails.plan_refusal`, for an operator's command too). The gate then
+        does not read such a claim (`Gate.claim_reads`)."""
         return True
 
     def needs_approval(self, params: P, config: Config) -> str:
