@@ -71,15 +71,15 @@ RATIO_GOAL = 1.5         # the goal: first write within 1.5x the sequential roun
 # overloaded:
 # - concurrent evidence no faster than reading one call at a time (CONCURRENCY_REGRESSION);
 # - this process's CPU until the write against the same calls made bare (CPU_REGRESSION): what
-#   is beyond them is Runwarden's own. 1.14-1.78x in nine runs at load 10-15 on 2 cores (no calm
-#   machine was to be had); about 5 ms of 14-19. 2.0x is Runwarden's own share doubled. This is the
+#   is beyond them is Runwarden's own. 1.14-1.78x in eight runs at load 7-15 on 2 cores (no calm
+#   machine was to be had); 2-6 ms of 14-20. 2.0x is Runwarden's own share doubled. This is the
 #   judge of the handler's CPU, and it does not move with the emulators' or the stand-ins' CPU;
 # - the first write against its floor (RATIO_REGRESSION), the catch-all. It was 7.46x on a calm
 #   machine (load 1.1) before the emulators' JIT was settled and kept apart, and failed the 7.0x
 #   set here as an estimate: the Firestore emulator spent 54-68 ms of CPU per alert until the
 #   write, on the same two cores, most of it its JIT still compiling (docs/performance.md, "The
 #   Firestore emulator's CPU").
-#   With them settled, 4.06-5.77x at load 10-15, where the code before gave 9.93x and 11.78x in
+#   With them settled, 4.06-5.77x at load 7-15, where the code before gave 7.33-11.78x in
 #   alternate runs; below the limit unchanged. The floor itself is the local round trips, whose
 #   cost here is the emulators' CPU: the bench prints the cores' bound (every local process's
 #   CPU until the write, spread over the cores), 1.9-2.4x the floor in those runs, so the 1.5x
