@@ -102,6 +102,52 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def compiler_threads(pids: list[int]) -> dict[int, Path]:
+    """The /proc stat files, by thread id, of the HotSpot JIT compiler threads of the JVMs among
+    `pids` (the emulators): "C1 CompilerThread<n>" and "C2 CompilerThread<n>" (a thread's comm, as
+    Linux keeps it in /proc/<pid>/task/<tid>/comm, is cut to 15 characters: "C2 CompilerThre").
+    The JVM starts and ends compiler threads as its queue needs them: look again before each reading
+    that must count a new one (`jit_spent`)."""
+    found: dict[int, Path] = {}
+    for pid in pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                if (task / "comm").read_text().startswith(("C1 CompilerThre", "C2 CompilerThre")):
+                    found[int(task.name)] = task / "stat"
+            except (OSError, ValueError):
+                pass
+    return found
+
+
+def thread_ticks(stats: dict[int, Path]) -> dict[int, int]:
+    """The CPU (utime + stime, clock ticks) of each thread whose stat file `stats` names; a thread
+    that has ended is left out."""
+    ticks: dict[int, int] = {}
+    for tid, stat in stats.items():
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            ticks[tid] = int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return ticks
+
+
+def jit_threads(pids: list[int]) -> dict[int, int]:
+    """`thread_ticks` of the JVMs' compiler threads as they are now (`compiler_threads`)."""
+    return thread_ticks(compiler_threads(pids))
+
+
+def jit_spent(before: dict[int, int], after: dict[int, int]) -> float:
+    """Seconds of JIT compiling between two `jit_threads` readings: each compiler thread's growth,
+    a thread started since counted whole; a thread that ended since is not counted (its last CPU
+    is lost with it: a slight undercount)."""
+    return sum(ticks - before.get(tid, 0) for tid, ticks in after.items()) / CLOCK_TICKS
+
+
 def group(pgid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():

@@ -88,6 +88,8 @@ class FirestoreStateStore:
         # get: the claim before its guarded update (unless this store created it) and after a lost
         # answer; create and update: sets and merges.
         "record_all": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
+        # get: re-reading a create whose answer was lost (its write id, `record_all`).
+        "create_record": ("datastore.entities.get", "datastore.entities.create"),
         "get": ("datastore.entities.get",),
         # get: re-reading a record whose write's answer was lost (_landed).
         "put_record": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
@@ -362,6 +364,11 @@ class FirestoreStateStore:
         write = wire.set_write(name, fields)
         self._landed(lambda: _call(lambda: wire.commit([write], self.timeout, self._write_retry())),
                      lambda: self._written_by(name, write_id))
+
+    def create_record(self, kind: str, key: str, data: Mapping[str, Any]) -> bool:
+        """One Commit whose write has the precondition exists=false (`record_all` with a `create`
+        write: a lost answer recognised by the write id)."""
+        return self.record_all([RecordWrite(kind, key, dict(data), create=True)])
 
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
         snapshot = self._snapshot(self._name(kind, key))

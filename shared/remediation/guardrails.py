@@ -52,6 +52,8 @@ _SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it cou
 _GATE_CHECK = Workers("gate-check", 4)
 # The intent stored while the gate commits (shared/remediation/intents.py), likewise.
 _GATE_INTENT = Workers("gate-intent", 4)
+# A plan's create refused, then not found when read (deleted meanwhile): created again at most so often.
+_INTENT_ATTEMPTS = 3
 
 
 @dataclass
@@ -421,8 +423,9 @@ class Gate:
         again on the one-at-a-time path.
 
         `intent` (the plan, intents.py) is stored at the same time, on a thread of its own:
-        the write waits for it: one more round trip than the commit (its key is read first,
-        `_note_intent`). The third value says it was stored."""
+        the write waits for it, but for no extra round trip: one commit beside the claim's (created
+        only if there is none at its key, read only if there is: `_note_intent`). The third value
+        says it was stored."""
         check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
         notes: list[Future] = []
         try:
@@ -954,13 +957,17 @@ class Gate:
         attempt gives back and cannot void it). So an open plan of another attempt stored less than a
         claim's lease ago (`_may_be_live`) is kept, and this attempt raises AttemptInProgress, writing
         nothing; any other is replaced by an update guarded on it as read, so of two attempts replacing
-        it at once exactly one does, the other raising likewise. One more read on the write's path (on
-        the all-at-once path it runs beside the commit, `_take_all_and_check`)."""
+        it at once exactly one does, the other raising likewise.
+
+        The plan is first created only if there is none (`StateStore.create_record`: one commit,
+        the precondition exists=false, no read before it), so the common case, no plan at the key, costs
+        the write's path one round trip (on the all-at-once path it runs beside the commit,
+        `_take_all_and_check`), and of two attempts that both find none exactly one stores its plan:
+        the other finds it and goes on as above. The plan is read only when the create finds one. A
+        store without `create_record` reads first and stores by a plain put, as before."""
         data = intent.model_dump(mode="python")
-        existing = self.state.get_record(INTENTS, intent.key)
+        existing = self._create_intent(intent.key, data)
         if existing is None:
-            # Created by a plain put: two attempts that both read none still race (see CHANGELOG).
-            self.state.put_record(INTENTS, intent.key, data)
             return
         held = IntentRecord.model_validate(existing)
         if held.owner != intent.owner and self._may_be_live(held, intent.noted_at):
@@ -971,6 +978,23 @@ class Gate:
         elif not self.state.update_record(INTENTS, intent.key, data,
                                           expect={"owner": held.owner, "state": existing.get("state")}):
             raise AttemptInProgress(f"{intent.key}: another attempt at this message stored its plan meanwhile")
+
+    def _create_intent(self, key: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Stores `data` at `key` if no plan is there (None), else answers the plan found there. A plan
+        that is gone again between a refused create and its read (deleted meanwhile) is created again."""
+        create = getattr(self.state, "create_record", None)
+        if not callable(create):
+            existing = self.state.get_record(INTENTS, key)
+            if existing is None:
+                self.state.put_record(INTENTS, key, data)   # two attempts that both read none race here
+            return existing
+        for _ in range(_INTENT_ATTEMPTS):
+            if create(INTENTS, key, data):
+                return None
+            existing = self.state.get_record(INTENTS, key)
+            if existing is not None:
+                return existing
+        raise TransientError(f"{key}: the plan stored there kept appearing and going under {_INTENT_ATTEMPTS} attempts")
 
     def _may_be_live(self, held: IntentRecord, now: datetime) -> bool:
         """An open plan whose attempt may still run (or be redelivered into a write): stored less than

@@ -2,7 +2,9 @@
 
 Before the gate writes for an alert, it stores what it is about to write (an IntentRecord, keyed by
 incident and message: `records.intent_key`), at the same time as its claim commit, so that the write
-waits for one round trip more than the commit (the key is read first: `Gate._note_intent`). After the write it completes the claim and writes the action record.
+waits for no extra round trip: the intent is created only if there is none at its key, one commit beside
+the claim's, and read only when there is one (`Gate._note_intent`). After the write it completes the
+claim and writes the action record.
 An attempt can write and then die (a crash, a timeout), or fail to record (the state store fails)
 and then fail to publish the escalation that says so: Pub/Sub redelivers the message, since it was
 not acknowledged. The redelivery reads the intent with the incident's other state (the same batched

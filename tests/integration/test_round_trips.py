@@ -122,18 +122,18 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # records (a query) and the gate's reads (switches, cooldown, every budget slot: one batched
     # read). Then one commit creates the claim, the cooldown and a slot of each of the three
     # budgets while, at the same time, one batched read checks the switches and the incident and,
-    # on a third thread, the intent (what is about to be written: intents.py) is read, so that
-    # another attempt's plan that may still be live is never replaced (Gate._note_intent), and then
-    # stored by one commit.
-    assert run.before == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 2}, run.before
+    # on a third thread, one commit creates the intent (what is about to be written: intents.py)
+    # only if there is none at its key: another attempt's plan that may still be live is never
+    # replaced (Gate._note_intent), and it is read only when the create finds one.
+    assert run.before == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 2}, run.before
     assert run.ahead == {"RunQuery": 1, "BatchGetDocuments": 1}, run.ahead
     assert run.check == {"BatchGetDocuments": 1}, run.check
-    assert run.intent == {"BatchGetDocuments": 1, "Commit": 1}, run.intent
-    # So the handler itself waits for four round trips: the batched read, the query, then the
-    # intent's read and commit (the claim's commit and the check run beside them).
+    assert run.intent == {"Commit": 1}, run.intent
+    # So the handler itself waits for three round trips, one after another: the batched read, the
+    # query, then the gate's commit (the intent's commit and the check run beside it).
     # After it, one commit and no read: the claim completed (an update guarded by the update time its
     # create answered with), the action record, the pin and what settled the incident.
-    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 3}
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 3}
 
 
 def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, counter):

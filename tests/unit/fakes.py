@@ -108,6 +108,14 @@ class MemoryStateStore:
         with self._lock:
             self.documents[(kind, key)] = record
 
+    def create_record(self, kind: str, key: str, data: Mapping[str, Any]) -> bool:
+        record = plain_record(data)
+        with self._lock:
+            if (kind, key) in self.documents:
+                return False   # as a Firestore create (exists=false) writes nothing
+            self.documents[(kind, key)] = record
+            return True
+
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None:
         with self._lock:
             return _copy_plain(self.documents.get((kind, key)))
@@ -219,7 +227,7 @@ __all__ = ["MemoryStateStore", "RecordingRun", "Adapters", "FaultyStateStore", "
 
 STORE_READS = ("get", "get_record", "get_many", "find_records", "find_before", "find_between")
 STORE_CLAIMS = ("claim", "claim_all")
-STORE_WRITES = ("complete", "release", "put_record", "update_record", "record_all")
+STORE_WRITES = ("complete", "release", "put_record", "create_record", "update_record", "record_all")
 STORE_GROUPS = {"read": STORE_READS, "claim": STORE_CLAIMS, "write": STORE_WRITES}
 
 
@@ -244,7 +252,7 @@ class FaultyStateStore:
     can fail, for fault drills and the property tests. Faults are queued per group of methods:
     - `read` (get, get_record, get_many, find_records, find_before, find_between): the call fails, nothing is read;
     - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, put_record,
-      update_record, record_all): the call fails before anything is written, or, with `lost`, the commit
+      create_record, update_record, record_all): the call fails before anything is written, or, with `lost`, the commit
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
       retry does not repeat), so the caller sees the error although the write took.
     A fault may name one `method` of its group (e.g. `complete`): the group's other calls pass it by.
@@ -305,6 +313,9 @@ class FaultyStateStore:
 
     def put_record(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("write", "put_record", *args, **kwargs)
+
+    def create_record(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("write", "create_record", *args, **kwargs)
 
     def update_record(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("write", "update_record", *args, **kwargs)

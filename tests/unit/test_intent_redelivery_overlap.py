@@ -92,3 +92,56 @@ def test_an_open_plan_of_another_attempt_is_replaced_only_once_its_attempt_has_e
         assert (_intent(state).owner, _intent(state).state.value) == (f"{MESSAGE}:a", "open")
         assert state.get(CLAIMS, KEY) is None
     assert len(run.writes) == writes
+
+
+class PlanLandsFirst(MemoryStateStore):
+    """The other attempt at the message (`b`, which also found no plan) stores its open plan at the
+    last moment before this attempt's own store of its plan, whatever form that store takes."""
+
+    def __init__(self, other: IntentRecord, gone_after: int = 0) -> None:
+        super().__init__()
+        self.other, self.landed, self.gone_after, self.refused = other, False, gone_after, 0
+
+    def _lands(self, kind: str) -> None:
+        if kind == INTENTS and not self.landed:
+            self.landed = True
+            super().put_record(INTENTS, self.other.key, self.other.model_dump(mode="python"))
+
+    def put_record(self, kind, key, data) -> None:
+        self._lands(kind)
+        super().put_record(kind, key, data)
+
+    def create_record(self, kind, key, data) -> bool:
+        self._lands(kind)
+        answer = super().create_record(kind, key, data)
+        if not answer and self.refused < self.gone_after:
+            self.refused += 1   # the plan found is deleted again before it is read
+            del self.documents[(INTENTS, self.other.key)]
+        return answer
+
+
+def _other_plan() -> IntentRecord:
+    proposal, _ = bad_revision_plan()
+    return _gate(MemoryStateStore(), owner=f"{MESSAGE}:b")._intent(
+        ACTION, proposal.params, proposal.before, KEY, "inc-1", SERVICE, "bad_revision", None, NOW)
+
+
+def test_of_two_attempts_that_both_find_no_plan_exactly_one_stores_its_own():
+    """Two attempts at one message, neither seeing a plan at its key: the one whose plan lands
+    second must not replace the first's (its attempt runs and may write); it writes nothing."""
+    other = _other_plan()
+    state = PlanLandsFirst(other)
+    run = RecordingRun(bad_revision_plan()[1].service)
+    with pytest.raises(AttemptInProgress):
+        _execute(_gate(state), run)
+    assert _intent(state) == other and run.writes == []
+    assert state.get(CLAIMS, KEY) is None   # what this attempt took is given back
+
+
+def test_a_plan_found_and_gone_before_it_is_read_is_created_again():
+    other = _other_plan()
+    state = PlanLandsFirst(other, gone_after=1)
+    run = RecordingRun(bad_revision_plan()[1].service)
+    assert _execute(_gate(state), run).status is OutcomeStatus.APPLIED
+    assert (_intent(state).owner, _intent(state).state.value) == (f"{MESSAGE}:a", "recorded")
+    assert len(run.writes) == 1

@@ -130,7 +130,7 @@ class FaultyOneAtATime(FaultyStateStore):
 @pytest.mark.parametrize("store", [FaultyStateStore, FaultyOneAtATime], ids=["all-at-once", "one-at-a-time"])
 def test_no_write_without_its_intent_and_nothing_left_held(store):
     state = store(MemoryStateStore())
-    state.fail_next("write", 1, method="put_record")
+    state.fail_next("write", 1, method="create_record")   # the intent's store
     _, b = bad_revision_plan()
     run = RecordingRun(b.service)
     with pytest.raises(TransientError):

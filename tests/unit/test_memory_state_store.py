@@ -66,6 +66,14 @@ class RecordStoreContract:
         assert got == data | {"state": "pending"}   # the str-Enum is stored as its value
         assert type(got["state"]) is str
 
+    def test_create_record_writes_only_where_there_is_none(self, store: Any) -> None:
+        first, second = action(note="first"), action(note="second")
+
+        assert store.create_record(ACTIONS, KEY, first) is True
+        assert store.create_record(ACTIONS, KEY, second) is False
+
+        assert store.get_record(ACTIONS, KEY) == first | {"state": "pending"}
+
     def test_datetimes_come_back_aware_in_utc(self, store: Any) -> None:
         store.put_record(ACTIONS, KEY, {"at": T0.astimezone(CET), "deep": {"list": [T0]}})
 
@@ -658,6 +666,7 @@ COVERAGE = {
     "release": "test_release_lets_a_new_claim_succeed",
     "get": "test_get_returns_an_expired_claim_as_it_is",
     "put_record": "test_put_get_round_trip",
+    "create_record": "test_create_record_writes_only_where_there_is_none",
     "get_record": "test_missing_record_is_none",
     "get_many": "test_get_many_answers_in_the_order_asked",
     "update_record": "test_update_applies_when_expect_matches",
