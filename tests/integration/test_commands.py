@@ -408,6 +408,34 @@ def test_an_approve_the_gate_escalates_without_writing_closes_the_proposal_and_s
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
+def test_an_approve_whose_connector_changes_after_its_check_is_superseded_and_writes_nothing(proposed):
+    """A person's `gcloud ... connectors update` lands after the approval's check read the connector
+    as proposed, before the gate's write. Before, the gate patched the connector with the
+    proposal's values over that change (applied on a connector nobody approved a change of, or
+    refused by the API as a lowering and answered `failed`). The connector has no etag: the action
+    reads it right before the patch, and the proposal is closed superseded."""
+    world, proposal_id = proposed
+    read = world.adapters.vpcaccess.get_connector
+    reads = []
+
+    def person_after_the_check(name):
+        connector = read(name)
+        reads.append(name)
+        if len(reads) == 1:   # the approval's check: the person's change lands right after it
+            world.standins.vpcaccess.set_connector(CONNECTOR, maxInstances=4)
+        return connector
+
+    world.adapters.vpcaccess.get_connector = person_after_the_check
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="looks right")
+
+    assert outcome.status.value == "escalated" and "TARGET_CHANGED" in outcome.reason, outcome.reason
+    assert "is now e2-micro 2-4 instances, not the e2-micro 2-3" in outcome.reason, outcome.reason
+    assert f"proposal {proposal_id} is closed as superseded" in " ".join(outcome.notes)
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "superseded"
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+    assert world.standins.vpcaccess.connector(CONNECTOR)["maxInstances"] == 4
+
+
 @pytest.mark.parametrize("how", ["command", "mode"])
 def test_a_dry_run_approve_answers_what_would_be_done_each_time_and_never_holds_back_the_real_one(proposed, how):
     """Each dry-run approve (a new command_id each) answers what would be done, never a duplicate of
