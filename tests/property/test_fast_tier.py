@@ -338,3 +338,26 @@ def test_a_refused_approval_whose_answer_was_lost_says_why_when_resent() -> None
         assert answer.status.value == "skipped" and "the world changed since the proposal" in answer.reason, answer
         assert "incident 0.alpha closed" in answer.reason, answer.reason
         assert run.standins.vpcaccess.count("PatchConnector") == 0
+
+
+@pytest.mark.parametrize("change", [0, 1])   # PERSON_CONNECTOR_CHANGES: one more max instance, e2-standard-4
+def test_a_plan_whose_store_lost_its_answer_is_voided_when_the_attempt_gives_back(change: int) -> None:
+    """Found by `make soak` (batch seed 20261211): the approval's intent was stored before its write
+    and the answer lost (put_record, DEADLINE_EXCEEDED after the commit landed), so the attempt gave
+    back and raised, writing nothing, but left its plan open: it believed the plan unstored. A
+    person's change landed meanwhile. The resend found the open plan and no action record and
+    judged the connector by it: e2-standard-4 (the planned change, made by the person) was
+    "applied by an earlier attempt at this command", recorded as Runwarden's write and the proposal
+    ended `applied`; one more instance (neither state) was escalated as a write that "may have been
+    written". Nothing had been written. Fixed (guardrails.py): a give-back voids the plan whenever its
+    store was attempted, answered or not (the void is guarded on this attempt's own open plan)."""
+    with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
+        run.execute([Open(0, 0), StoreFault("write", 2, lost=True, method="put_record"),
+                     Approve(0, 0, person=change)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 0, run.describe()
+        assert run.action_records() == [], run.action_records()
+        [resent] = run.trace[-1].approvals
+        [answer] = resent.outcomes
+        assert answer.status.value == "skipped" and "the world changed since the proposal" in answer.reason, answer
