@@ -458,6 +458,12 @@ def _changed_since(run: Run, since: int, obs: Observation) -> bool:
                for step, ops in run.person_connector_log)
 
 
+# A resend's answer when an earlier attempt left an open intent and the target shows neither the
+# state before nor the planned change (a person's change): in doubt, escalated with what it shows
+# (shared/commands/recovery.py). Clear, and nothing written; the proposal is left `approved`.
+_IN_DOUBT = "may have been written by an earlier attempt at this command"
+
+
 def _writer(obs: Observation) -> list[ApprovalTry]:
     """The approvals of a step that wrote: the one whose answer names an action (applied, or
     escalated after the write), else every approval of the step."""
@@ -474,8 +480,9 @@ def approvals_hold_their_world(run: Run) -> list[str]:
       (superseded, refused, rejected, expired, applied), unless this very command approved it and
       wrote nothing yet; never with the kill switch on (no_writes_when_off);
     - an approval whose proposal's connector a person changed since the proposal sends no patch,
-      and its answer says why: refused because the world changed (its check), or escalated with
-      the proposal closed superseded (the gate's read);
+      and its answer says why: refused because the world changed (its check), escalated with the
+      proposal closed superseded (the gate's read), or, for a resend after an attempt that left
+      its intent open, escalated as in doubt with what the connector shows;
     - a proposal closed `superseded` or `refused` was answered so: a published outcome says it."""
     problems, made = [], _proposal_steps(run)
     resent = not run.dead_lettered
@@ -496,7 +503,7 @@ def approvals_hold_their_world(run: Run) -> list[str]:
                         problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} {o.status.value} on a "
                                         f"connector a person changed since the proposal: {o.reason}")
                     elif o.status.value == "escalated" and o.action is not None and \
-                            not any("closed as superseded" in n for n in o.notes):
+                            not any("closed as superseded" in n for n in o.notes) and _IN_DOUBT not in o.reason:
                         problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} escalated on a changed "
                                         f"connector without closing the proposal as superseded: {o.reason}")
                 if obs.patch_calls and a in _writer(obs):
@@ -518,6 +525,7 @@ def approvals_hold_their_world(run: Run) -> list[str]:
     if resent:
         problems += [f"approve {command_id} was never answered" for command_id in sorted(sent)
                      if not answered[command_id]]
+    problems += _no_write_claimed(run)
     outcomes = run.returned_outcomes()
     proposals = (run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
                  + run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[1]))
@@ -530,6 +538,20 @@ def approvals_hold_their_world(run: Run) -> list[str]:
                             if o.action is None or o.action.proposal_id in (None, pid)):
             problems.append(f"proposal {pid} ended {proposal.get('state')}, but no answer said so")
     return problems
+
+
+def _no_write_claimed(run: Run) -> list[str]:
+    """An approval's answer says an earlier attempt applied its change only if a patch of an
+    approval of that incident was accepted: a person's change is never taken for Runwarden's."""
+    patched: Counter[str] = Counter()
+    for obs in run.trace:
+        incident = INCIDENTS[obs.step.incident] if isinstance(obs.step, ApproveRace) else _approved_incident(obs)
+        if incident is not None:
+            patched[incident] += obs.vpc_writes
+    return [f"step #{obs.index} {obs.step}: approve {a.command_id} answered that an earlier attempt applied it, "
+            f"but no approval of {a.incident} had a patch accepted"
+            for obs in run.trace for a in obs.approvals for o in a.outcomes
+            if "applied by an earlier attempt" in o.reason and not patched[a.incident]]
 
 
 _FINAL = frozenset({"superseded", "refused", "rejected", "expired"})
