@@ -361,3 +361,19 @@ def test_a_plan_whose_store_lost_its_answer_is_voided_when_the_attempt_gives_bac
         [resent] = run.trace[-1].approvals
         [answer] = resent.outcomes
         assert answer.status.value == "skipped" and "the world changed since the proposal" in answer.reason, answer
+
+
+def test_a_superseded_approval_whose_publish_failed_is_heard_whole_from_the_resend() -> None:
+    """Found by `make soak` (batch seed 424258): the approval was superseded (a person's change at the
+    gate's claim), its command record completed, and its answer's publish failed, so the attempt
+    raised. The resend's duplicate answer quoted the first reason but dropped its notes: that the
+    proposal is closed as superseded, cannot be approved again, and how to go on. A command's record
+    now keeps its answer's notes, and a duplicate of it carries them."""
+    with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
+        run.execute([Open(0, 0), PublishFault(1), Approve(0, 0, person=0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        [answer] = run.trace[-1].outcomes
+        assert answer.status.value == "escalated" and answer.reason.startswith("duplicate:"), answer
+        assert any("is closed as superseded" in note for note in answer.notes), answer.notes
+        assert run.standins.vpcaccess.count("PatchConnector") == 0
