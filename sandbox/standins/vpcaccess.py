@@ -247,6 +247,18 @@ class VpcAccessStandIn(StandIn):
                 raise KeyError(name)
             return copy.deepcopy(self._connectors[name])
 
+    def set_connector(self, name: str, **fields: Any) -> dict[str, Any]:
+        """An out-of-band update that has already ended (a person's `gcloud compute networks
+        vpc-access connectors update`, its operation done): the stored connector takes `fields`
+        (camelCase, e.g. maxInstances=4) at once, with no operation of this stand-in's and no call
+        logged. The v1 Connector has no etag, so nothing else marks the change."""
+        unknown = set(fields) - set(_FIELDS)
+        if unknown:
+            raise ValueError(f"not Connector fields: {sorted(unknown)}")
+        with self.lock:
+            self._connectors[name].update(fields)
+            return copy.deepcopy(self._connectors[name])
+
     def set_state(self, name: str, state: str) -> None:
         """An out-of-band state change (e.g. someone else's update starts or ends)."""
         if state not in STATES:

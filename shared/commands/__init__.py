@@ -131,7 +131,8 @@ def _run(run: CommandRun) -> Outcome:
     try:
         run.adapters.state.complete(COMMANDS, command.command_id, run.owner, retain, run.now,
                                     {"status": outcome.status.value, "reason": outcome.reason,
-                                     "outcome_id": outcome.outcome_id, "digest": command_digest(command)})
+                                     "outcome_id": outcome.outcome_id, "digest": command_digest(command),
+                                     "notes": list(outcome.notes)})
     except TransientError as exc:
         # The command is done (it may have written): raising now would lose its answer, and a
         # redelivery would only wait on this claim, still held, until it expires. So the answer is
@@ -208,6 +209,10 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
     come because that answer never arrived: a lost escalation must not turn into a quiet skip)."""
     command, first = run.command, claim.result
     reason = duplicate_reason(command.command_id, claim.claimed_at, first.get("status"), first.get("reason"))
+    # The first answer's notes (what to do next: a superseded proposal's way on, a proposal's approve
+    # command), which a person who never got that answer needs as much as its reason. Records
+    # written before they were kept carry none.
+    notes = [note for note in first.get("notes") or [] if isinstance(note, str)]
     status = OutcomeStatus.ESCALATED if first.get("status") == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
     if first.get("status") in (OutcomeStatus.SKIPPED.value, OutcomeStatus.REJECTED.value):
         # Held back or refused the first time (the kill switch since released, a typo fixed): the
@@ -221,7 +226,9 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
                   f"different command; this {command.command} was not run, nothing written: send it with a new "
                   f"command_id (the first was answered {first.get('status')}: {first.get('reason')})")
         status = OutcomeStatus.ESCALATED if status is OutcomeStatus.ESCALATED else OutcomeStatus.REJECTED
-    return run.outcome(status, reason, target=command.target, notes=[f"first outcome: {first.get('outcome_id')}"])
+        notes = []   # the first command's, not this one's
+    return run.outcome(status, reason, target=command.target,
+                       notes=[*notes, f"first outcome: {first.get('outcome_id')}"])
 
 
 def _sweep_answer(command: Sweep, outcomes: list[Outcome], message_id: str | None, received_at: Any,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.commands.context import CommandRun, refused, rejected
+from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
 from shared.errors import TransientError
@@ -35,8 +35,7 @@ def approve(run: CommandRun) -> Outcome:
     changed = _world_changed(run, proposal)
     if changed:
         _decide(run, proposal, "refused", note=changed)
-        raise refused(f"approval of {proposal.proposal_id} refused: the world changed since the proposal "
-                      f"({proposal.proposed_at:%H:%M:%S}): {changed}; nothing applied")
+        raise refused(_world_changed_reason(proposal, changed))
     action = get_action(proposal.action)
     params = action.params_model.model_validate(proposal.params)
     dry_run = run.command.dry_run
@@ -66,6 +65,26 @@ def approve(run: CommandRun) -> Outcome:
     if superseded:
         outcome.notes.append(_superseded_note(proposal))
     return outcome
+
+
+def _world_changed_reason(proposal: ProposalRecord, changed: str) -> str:
+    return (f"approval of {proposal.proposal_id} refused: the world changed since the proposal "
+            f"({proposal.proposed_at:%H:%M:%S}): {changed}; nothing applied")
+
+
+def _decided_by_this_command(run: CommandRun, proposal: ProposalRecord) -> Refused | None:
+    """The answer again, with its reason, when an earlier attempt at this very command refused the
+    approval (the world changed) or closed the proposal superseded, and raised before answering
+    (the proposal's update landed, its answer was lost): otherwise the resend would answer only
+    "already refused", and nobody would hear why nothing was applied, nor what to do."""
+    if not run.command_id or proposal.command_id != run.command_id:
+        return None
+    if proposal.state == "refused":
+        return refused(_world_changed_reason(proposal, proposal.note))
+    if proposal.state == "superseded":
+        return Refused(OutcomeStatus.ESCALATED, f"{proposal.action} not written: {proposal.note}. "
+                       + _superseded_note(proposal))
+    return None
 
 
 def _superseded(result: Any) -> bool:
@@ -114,6 +133,9 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
     run.use_incident(proposal.incident_id)
     if run.command.target and run.command.target != proposal.target:
         raise rejected("target", f"{proposal_id} is about {proposal.target}, not {run.command.target}")
+    answered = _decided_by_this_command(run, proposal)
+    if answered is not None:
+        raise answered
     if proposal.state != "open" and not _approved_by_this_command(run, proposal):
         raise rejected("params.proposal_id", f"{proposal_id} is already {proposal.state}"
                                              + (f" by {proposal.decided_by}" if proposal.decided_by else ""))

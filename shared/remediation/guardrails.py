@@ -432,8 +432,8 @@ class Gate:
             held = self._take_all(action, target, key, now, found, intent, notes)
         except BaseException:
             wait([check, *notes])   # nothing was taken; their answers are not needed
-            if notes and _stored(notes[0]):
-                self._void_intent(intent)   # nothing will be written: the plan stored ahead is void
+            if notes:
+                self._void_intent(intent)   # nothing will be written: the plan stored ahead (maybe) is void
             raise
         note = notes[0] if notes else None
         try:
@@ -444,7 +444,11 @@ class Gate:
             if held is not None:
                 if note is not None:
                     wait([note])        # stored after the give-back, it would stay open
-                    held.intent = intent if _stored(note) else None
+                    # Voided whether or not its store answered: a store that raised may have landed
+                    # with its answer lost, and a plan left open reads as a write that may have been
+                    # made (a resend or the sweep would judge the target by it). The void is
+                    # guarded on this attempt's own open plan: a missing one, or another's, is left.
+                    held.intent = intent
                 self._give_back(held)   # no write without the check
             raise
         if note is not None and held is None:
@@ -507,6 +511,7 @@ class Gate:
             try:
                 self._note_intent(intent)
             except TransientError:
+                held.intent = intent            # stored with its answer lost, maybe: voided with the rest
                 self._give_back_quietly(held)   # no write without its intent; the retry is free to act
                 raise
             held.intent = intent

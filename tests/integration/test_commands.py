@@ -408,6 +408,53 @@ def test_an_approve_the_gate_escalates_without_writing_closes_the_proposal_and_s
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
+def test_an_approve_whose_connector_changes_after_its_check_is_superseded_and_writes_nothing(proposed):
+    """A person's `gcloud ... connectors update` lands after the approval's check read the connector
+    as proposed, before the gate's write. Before, the gate patched the connector with the
+    proposal's values over that change (applied on a connector nobody approved a change of, or
+    refused by the API as a lowering and answered `failed`). The connector has no etag: the action
+    reads it right before the patch, and the proposal is closed superseded."""
+    world, proposal_id = proposed
+    read = world.adapters.vpcaccess.get_connector
+    reads = []
+
+    def person_after_the_check(name):
+        connector = read(name)
+        reads.append(name)
+        if len(reads) == 1:   # the approval's check: the person's change lands right after it
+            world.standins.vpcaccess.set_connector(CONNECTOR, maxInstances=4)
+        return connector
+
+    world.adapters.vpcaccess.get_connector = person_after_the_check
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="looks right")
+
+    assert outcome.status.value == "escalated" and "TARGET_CHANGED" in outcome.reason, outcome.reason
+    assert "is now e2-micro 2-4 instances, not the e2-micro 2-3" in outcome.reason, outcome.reason
+    assert f"proposal {proposal_id} is closed as superseded" in " ".join(outcome.notes)
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "superseded"
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+    assert world.standins.vpcaccess.connector(CONNECTOR)["maxInstances"] == 4
+
+
+@pytest.mark.parametrize("state, said", [("refused", "the world changed since the proposal"),
+                                         ("superseded", "is closed as superseded")])
+def test_a_resent_approve_whose_first_attempt_decided_the_proposal_answers_why(proposed, state, said):
+    """An approve refused the proposal (or closed it superseded), the proposal's update landed and
+    its answer was lost, so the attempt raised (its command record released) and the platform
+    resent it. Before, the resend answered only "already refused": nobody heard why nothing was
+    applied, nor what to do. Now the decision this very command made is answered again."""
+    world, proposal_id = proposed
+    note = "connector backend-conn is now e2-micro 2-4 instances, not the e2-micro 2-3 it was planned on"
+    assert world.state.update_record(PROPOSALS, proposal_id, {"state": state, "command_id": "appr-7", "note": note,
+                                                              "decided_by": "alice@example.com"})
+    resent = command(world, "approve", command_id="appr-7", params={"proposal_id": proposal_id}, reason="ok")
+    assert said in resent.reason + " ".join(resent.notes) and note in resent.reason, resent
+    assert resent.status.value == ("skipped" if state == "refused" else "escalated"), resent.reason
+    other = command(world, "approve", command_id="appr-8", params={"proposal_id": proposal_id}, reason="ok")
+    assert other.status.value == "rejected" and f"already {state}" in other.reason, other.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
 @pytest.mark.parametrize("how", ["command", "mode"])
 def test_a_dry_run_approve_answers_what_would_be_done_each_time_and_never_holds_back_the_real_one(proposed, how):
     """Each dry-run approve (a new command_id each) answers what would be done, never a duplicate of

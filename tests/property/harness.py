@@ -218,14 +218,67 @@ class OperatorScale:
 @dataclass(frozen=True)
 class Approve:
     """An operator approves the incident's proposed connector change (by its proposal id); with
-    `dry_run`, asks what would be done, under a command id of its own (a new one each pool entry)."""
+    `dry_run`, asks what would be done, under a command id of its own (a new one each pool entry).
+    `when`: at once (""), or once the clock has moved to just before (`before_expiry`, 1 min) or
+    just after (`after_expiry`, 1 min) the proposal's expiry, when a proposal open then exists.
+    `person`: a person's change of the connector (PersonConnector's `change`) lands at the gate's
+    claim within this approval: after its check, before the gate's read right before the write."""
     incident: int
     command: int
     dry_run: bool = False
+    when: str = ""
+    person: int | None = None
 
     def __str__(self) -> str:
+        person = "" if self.person is None else f", person {PERSON_CONNECTOR_CHANGES[self.person]} at the gate claim"
         return (f"approve({INCIDENTS[self.incident]} scale_connector, #{self.command}"
-                f"{', dry run' if self.dry_run else ''})")
+                f"{', dry run' if self.dry_run else ''}{f', {self.when}' if self.when else ''}{person})")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """An operator rejects the incident's proposed connector change (by its proposal id): a
+    decision an approval after it must find already made."""
+    incident: int
+    command: int
+
+    def __str__(self) -> str:
+        return f"reject({INCIDENTS[self.incident]} scale_connector, #{self.command})"
+
+
+@dataclass(frozen=True)
+class ApproveRace:
+    """Approvals of the incident's proposal sent at once on threads: `approvals` of them (each under
+    its own command id from the pool, or all under one: a duplicated command), beside an alert of
+    the same incident (`with_alert`: a new message id, the automatic path on the same incident)."""
+    incident: int
+    approvals: int
+    same_command: bool
+    with_alert: bool
+
+    def __str__(self) -> str:
+        return (f"approve_race({INCIDENTS[self.incident]}, {self.approvals} approval(s) "
+                f"{'under one command id' if self.same_command else 'under distinct ids'}"
+                f"{', with an alert' if self.with_alert else ''})")
+
+
+# What a person changes on the connector by hand (gcloud ... connectors update): one more instance
+# at most, or the larger machine type. Both are scale-ups, as the API allows.
+PERSON_CONNECTOR_CHANGES = ("max+1", "machine")
+
+
+@dataclass(frozen=True)
+class PersonConnector:
+    """A person changes the connector outside Runwarden (`change` indexes PERSON_CONNECTOR_CHANGES):
+    now, or (`at_claim`) landing just after the gate's next claim commit, from here: after an
+    approval's check (or an alert's evidence) and before the gate's check right before its write.
+    The v1 Connector has no etag, so the gate sees the change only by reading the connector."""
+    change: int
+    at_claim: bool
+
+    def __str__(self) -> str:
+        return (f"person_connector({PERSON_CONNECTOR_CHANGES[self.change]}"
+                f"{', at the gate claim' if self.at_claim else ''})")
 
 
 @dataclass(frozen=True)
@@ -276,7 +329,8 @@ SWEEP_EVERY = 10
 
 
 Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
-        | Skewed | Jump | Pause | OperatorRollback | OperatorScale | Approve | Renotify | PersonTraffic | Unreadable)
+        | Skewed | Jump | Pause | OperatorRollback | OperatorScale | Approve | Reject | ApproveRace | Renotify
+        | PersonTraffic | PersonConnector | Unreadable)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
 
@@ -292,6 +346,18 @@ class SkewedClock:
 
 
 # --- what a run records ---------------------------------------------------------------------
+
+
+@dataclass
+class ApprovalTry:
+    """One approve command sent (a step's, a race's thread, a resend): what it found and got."""
+    command_id: str
+    incident: str
+    dry_run: bool
+    at: datetime                             # the pinned clock when it was sent
+    proposal: dict[str, Any] | None          # the proposal record right before it was sent
+    outcomes: list[Outcome] = field(default_factory=list)
+    raised: bool = False                     # TransientError: the platform resends it
 
 
 @dataclass
@@ -317,6 +383,9 @@ class Observation:
     person_writes: int = 0                             # traffic changes a person made (not Runwarden's)
     person_generation: int = 0                         # the service's generation right after the last of them
     final_generation: int = 0                          # the service's generation at the end of the step
+    approvals: list[ApprovalTry] = field(default_factory=list)   # every approve sent in this step
+    person_connector: int = 0                          # changes a person made to the connector
+    vpc_ops_before: int = 0                            # Runwarden's accepted patches before the step
 
     @property
     def write_calls(self) -> int:
@@ -334,8 +403,8 @@ class Observation:
             bits.append(f"{self.transient} transient")
         if self.store_faults:
             bits.append(f"{self.store_faults} state-store fault(s) raised")
-        if self.person_writes:
-            bits.append(f"{self.person_writes} change(s) by a person")
+        if self.person_writes or self.person_connector:
+            bits.append(f"{self.person_writes + self.person_connector} change(s) by a person")
         if self.errors:
             bits.append(f"errors {self.errors}")
         return " | ".join(bits)
@@ -358,14 +427,39 @@ class Run:
     # Final resends that an earlier attempt's claim held back (CommandInProgress, or the gate's InProgress).
     waiting_commands: list[dict[str, Any]] = field(default_factory=list)
     failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
+    dead_lettered: bool = False              # ended by dead_letter(): nothing raised was delivered again
     _renotified: int = 0
+    # A person's connector changes: (step index, Runwarden's accepted patches so far) when each landed.
+    person_connector_log: list[tuple[int, int]] = field(default_factory=list)
+    # The connector as stored right before each PatchConnector the stand-in accepted, in order:
+    # (machine type, min, max instances).
+    patched_on: list[tuple[str, int, int]] = field(default_factory=list)
     _person_armed: PersonTraffic | None = None   # a person's change to land after a later GetService
     _person_reads: int = 0                        # GetService answers until it lands
     _current: Observation | None = None         # the step being run
 
+    def __post_init__(self) -> None:
+        self._note_patches()
+
     @property
     def standins(self) -> StandIns:
         return self.world.standins
+
+    def _note_patches(self) -> None:
+        """`patched_on` kept: the VPC stand-in's PATCH handler (looked up on the instance for each
+        request, run under its lock) wrapped to note the stored connector of each patch it accepts."""
+        vpc = self.standins.vpcaccess
+        handler = vpc._patch_connector
+
+        def noted(request: Any, name: str) -> Any:
+            stored = vpc._require_connector(name)
+            found = (stored.get("machineType", "e2-micro"), int(stored.get("minInstances", 0)),
+                     int(stored.get("maxInstances", 0)))
+            answer = handler(request, name)
+            self.patched_on.append(found)
+            return answer
+
+        vpc._patch_connector = noted
 
     # --- reading the stand-ins ----------------------------------------------------------------
 
@@ -446,6 +540,7 @@ class Run:
         dead-lettered (a subscription with few `max_delivery_attempts`, while an attempt's claim is
         still held). Then, past every lease, the scheduler's sweep is all that is left to find a
         write no attempt recorded (docs/behaviour.md, "The sweep's backstop")."""
+        self.dead_lettered = True
         self.step(Fault("run", "", clear=True))   # also the state store's and the publisher's faults
         self.step(Settle())
         self.failed_deliveries, self.waiting_deliveries = [], []
@@ -458,7 +553,8 @@ class Run:
         before, faults_before = self._counters(), self._store_faults()
         records_before = self._records() if isinstance(step, Sweep) else {}
         obs = Observation(len(self.trace), step, world.clock.now(), None, kill_switch_on=self._kill_switch,
-                          closed_before=frozenset(self._closed), paused=frozenset(self._paused))
+                          closed_before=frozenset(self._closed), paused=frozenset(self._paused),
+                          vpc_ops_before=before[3])
         self._current = obs
         if isinstance(step, Renotify):
             world.clock.advance(step.minutes * 60)
@@ -477,7 +573,15 @@ class Run:
             self._deliver(obs, step.incident, _message_id(step, False), False, skew=step.seconds)
         elif isinstance(step, Jump):
             world.clock.advance(-step.minutes * 60)
-        elif isinstance(step, (Pause, OperatorRollback, OperatorScale, Approve, _Resend)):
+        elif isinstance(step, PersonConnector):
+            if step.at_claim:
+                self.step_within(step)
+            else:
+                self._connector_change(step, obs)
+        elif isinstance(step, ApproveRace):
+            obs.incident = INCIDENTS[step.incident]
+            self._approve_race(obs, step)
+        elif isinstance(step, (Pause, OperatorRollback, OperatorScale, Approve, Reject, _Resend)):
             self._operator(obs, step)
         elif isinstance(step, (Open, Close, _Redeliver)):
             closed = isinstance(step, Close) or (isinstance(step, _Redeliver) and step.closed)
@@ -533,6 +637,98 @@ class Run:
         obs.person_writes += 1
         obs.person_generation = self._run_generation()
 
+    def step_within(self, step: PersonConnector) -> None:
+        """A person's change armed from inside another step (it lands at that step's gate claim)."""
+        if hasattr(self.world.adapters.state, "after_next_claim"):
+            self.world.adapters.state.after_next_claim(lambda: self._connector_change(step, self._current))
+        else:
+            self._connector_change(step, self._current)
+
+    def _connector_change(self, step: PersonConnector, obs: Observation) -> None:
+        """The person's update written straight into the VPC Access stand-in (as a finished
+        `gcloud ... connectors update`): one more max instance (up to the API's 10), or e2-standard-4."""
+        vpc = self.standins.vpcaccess
+        stored = vpc.connector(CONNECTOR)
+        if PERSON_CONNECTOR_CHANGES[step.change] == "machine" and stored.get("machineType") != "e2-standard-4":
+            vpc.set_connector(CONNECTOR, machineType="e2-standard-4")
+        elif int(stored.get("maxInstances", 10)) < 10:
+            vpc.set_connector(CONNECTOR, maxInstances=int(stored["maxInstances"]) + 1)
+        else:
+            return   # nothing left to raise: no change
+        obs.person_connector += 1
+        self.person_connector_log.append((obs.index, self._vpc_operations()))
+
+    def _approve_race(self, obs: Observation, step: ApproveRace) -> None:
+        """The approvals (and the alert) on threads released together; each answers or raises as
+        when sent alone, and what raised is sent again by finish()."""
+        bodies = [self._approve_body(Approve(step.incident, 0 if step.same_command else i % 3))
+                  for i in range(step.approvals)]
+        tries = [self._approval_try(body) for body in bodies]
+        ids = []
+        for _ in bodies:
+            self._commands += 1
+            ids.append(f"cmd-{self._commands}")
+        self._renotified += 1
+        alert_id = f"{obs.incident}-race-{self._renotified}"
+        calls = len(bodies) + (1 if step.with_alert else 0)
+        lock, start = threading.Lock(), threading.Barrier(calls)
+
+        def approve(i: int) -> None:
+            body = dict(bodies[i])
+            claims = body.pop("_claims", None)
+            start.wait()
+            try:
+                answer = self.world.command(body, message_id=ids[i])
+                with lock:
+                    tries[i].outcomes.extend(answer)
+                    obs.outcomes.extend(answer)
+            except TransientError:
+                with lock:
+                    obs.transient += 1
+                    tries[i].raised = True
+                    self.failed_commands.append(dict(body, _claims=claims))
+            except Exception as exc:  # noqa: BLE001 - a command must answer, never raise
+                with lock:
+                    obs.errors.append(f"{type(exc).__name__}: {exc}")
+
+        def alert() -> None:
+            event = self._alert(step.incident, alert_id, False)
+            start.wait()
+            try:
+                outcome = self.world.handle(event)
+                with lock:
+                    obs.outcomes.append(outcome)
+            except TransientError:
+                with lock:
+                    obs.transient += 1
+                    self.failed_deliveries.append((step.incident, alert_id, False))
+            except Exception as exc:  # noqa: BLE001
+                with lock:
+                    obs.errors.append(f"{type(exc).__name__}: {exc}")
+
+        targets = [lambda i=i: approve(i) for i in range(len(bodies))] + ([alert] if step.with_alert else [])
+        threads = [threading.Thread(target=target, daemon=True) for target in targets]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+            if t.is_alive():
+                obs.errors.append("a racing approval or alert did not finish within 60 s")
+        obs.approvals.extend(tries)
+
+    def _approval_try(self, body: dict[str, Any]) -> ApprovalTry:
+        from shared.remediation.records import PROPOSALS
+
+        proposal_id = body["params"]["proposal_id"]
+        return ApprovalTry(body["command_id"], self._proposal_incident(proposal_id), bool(body.get("dry_run")),
+                           self.world.clock.now(), self.world.state.get_record(PROPOSALS, proposal_id))
+
+    @staticmethod
+    def _proposal_incident(proposal_id: str) -> str:
+        from shared.remediation.guardrails import claim_key, proposal_id_for
+
+        return next(i for i in INCIDENTS if proposal_id_for(claim_key(i, CONNECTOR, "scale_connector")) == proposal_id)
+
     def _hook_reads(self) -> bool:
         """On in-process parts, a person's change armed by PersonTraffic(after_reads) lands as that
         GetService is answered. False where the transport cannot be reached (the real-parts tier):
@@ -574,10 +770,20 @@ class Run:
 
     def _operator(self, obs: Observation, step: Any) -> None:
         """An operator's command; one that raised TransientError is resent by finish()."""
+        if isinstance(step, Approve) and step.when:
+            self._to_expiry(step)
+            obs.at = self.world.clock.now()
+        if isinstance(step, Approve) and step.person is not None:
+            self.step_within(PersonConnector(step.person, at_claim=True))
         body = step.body if isinstance(step, _Resend) else self._operator_body(step)
         obs.claim_incident = body.pop("_claims", None) if not isinstance(step, _Resend) else step.claims
         effect = body.pop("_effect", None) if not isinstance(step, _Resend) else step.effect
+        approval = self._approval_try(body) if body.get("command") == "approve" else None
+        sent = len(obs.outcomes)
         self._command(dict(body, _effect=effect) if effect else body, obs, into=obs.outcomes, retry=True)
+        if approval is not None:
+            approval.outcomes, approval.raised = obs.outcomes[sent:], bool(obs.transient)
+            obs.approvals.append(approval)
         if effect and not obs.errors and not obs.transient and any(o.status.value == "applied" for o in obs.outcomes):
             self._take_effect(effect)   # a pause refused (rejected, a dry run) pauses nothing
 
@@ -606,6 +812,16 @@ class Run:
             command_id = f"op-scale-{step.command}"
             return common | {"command": "scale_connector", "target": CONNECTOR, "command_id": command_id,
                              "params": {"max_instances": step.max_instances}, "_claims": command_incident(command_id)}
+        if isinstance(step, Reject):
+            proposal = proposal_id_for(claim_key(INCIDENTS[step.incident], CONNECTOR, "scale_connector"))
+            return common | {"command": "reject", "command_id": f"reject-{step.command}",
+                             "params": {"proposal_id": proposal}}
+        return self._approve_body(step)
+
+    def _approve_body(self, step: Approve) -> dict[str, Any]:
+        from shared.remediation.guardrails import claim_key, proposal_id_for
+
+        common = {"requested_by": OPERATOR, "reason": "generated program"}
         incident = INCIDENTS[step.incident]
         proposal = proposal_id_for(claim_key(incident, CONNECTOR, "scale_connector"))
         if step.dry_run:   # a dry run claims on its own command id and writes nothing
@@ -613,6 +829,19 @@ class Run:
                              "params": {"proposal_id": proposal}}
         return common | {"command": "approve", "command_id": f"approve-{step.command}",
                          "params": {"proposal_id": proposal}, "_claims": incident}
+
+    def _to_expiry(self, step: Approve) -> None:
+        """The clock moved to 1 min before or after the proposal's expiry, if it is open and ahead."""
+        from shared.remediation.guardrails import claim_key, proposal_id_for
+        from shared.remediation.records import PROPOSALS
+
+        proposal = self.world.state.get_record(
+            PROPOSALS, proposal_id_for(claim_key(INCIDENTS[step.incident], CONNECTOR, "scale_connector")))
+        if not proposal or proposal.get("state") != "open":
+            return
+        at = proposal["expires_at"] + timedelta(minutes=-1 if step.when == "before_expiry" else 1)
+        if at > self.world.clock.now():
+            self.world.clock.set(at)
 
     def _command(self, body: dict[str, Any], obs: Observation, into: list[Outcome] | None = None,
                  retry: bool = False, sweep: bool = False) -> list[Outcome]:

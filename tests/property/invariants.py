@@ -14,13 +14,13 @@ from typing import Any
 from shared.remediation.actions import all_actions
 from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
-from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, Approve, Close, Concurrent, Open, OperatorRollback,
-                                    OperatorScale, PersonTraffic, Renotify, Run, Skewed, Sweep, Unreadable,
-                                    _Redeliver, _Resend, minutes)
+from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, ApprovalTry, Approve, ApproveRace, Close,
+                                    Concurrent, Observation, Open, OperatorRollback, OperatorScale, PersonTraffic,
+                                    Reject, Renotify, Run, Skewed, Sweep, Unreadable, _Redeliver, _Resend, minutes)
 
 DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify)
 SWEEPS = (Sweep, Unreadable)
-COMMANDS = (OperatorRollback, OperatorScale, Approve, _Resend)
+COMMANDS = (OperatorRollback, OperatorScale, Approve, Reject, _Resend)
 
 API_MAX_INSTANCES = 10
 
@@ -32,7 +32,8 @@ def check_all(run: Run) -> list[str]:
     for check in (no_unexpected_errors, within_ceilings, cooldown_and_budgets, once_per_claim,
                   nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched,
                   one_way_needs_policy, outcomes_agree, one_write_per_incident, undo_keeps_person_change,
-                  one_judgement_per_action, proposal_written_once):
+                  one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
+                  connector_written_on_its_world):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -333,7 +334,7 @@ def outcomes_agree(run: Run) -> list[str]:
                 if o.incident_id in done and o.status.value in ("applied", "proposed", "dry_run"):
                     problems.append(f"step #{obs.index} {obs.step}: {o.status.value} after {o.incident_id} was "
                                     f"already acted on: {o.reason}")
-        if not isinstance(obs.step, DELIVERIES + (Approve,)):
+        if not isinstance(obs.step, DELIVERIES + (Approve, ApproveRace)):
             continue
         for o in obs.outcomes:
             if o.status.value == "applied" and o.action and o.incident_id:
@@ -353,8 +354,7 @@ def one_write_per_incident(run: Run) -> list[str]:
     write at most once, whichever target."""
     writes: Counter[str] = Counter()
     for obs in run.trace:
-        incident = obs.incident if isinstance(obs.step, DELIVERIES) else \
-            INCIDENTS[obs.step.incident] if isinstance(obs.step, Approve) else None
+        incident = obs.incident if isinstance(obs.step, DELIVERIES + (ApproveRace,)) else _approved_incident(obs)
         if incident is not None:
             writes[incident] += obs.run_writes + obs.vpc_writes
     return [f"incident {incident}: {n} writes took effect across its notifications and approvals"
@@ -429,17 +429,220 @@ def proposal_written_once(run: Run) -> list[str]:
     written by any approve."""
     problems, written = [], Counter()
     for obs in run.trace:
-        if not isinstance(obs.step, Approve):
+        incident = INCIDENTS[obs.step.incident] if isinstance(obs.step, ApproveRace) else _approved_incident(obs)
+        if incident is None:
             continue
-        if obs.step.dry_run and obs.write_calls:
+        if obs.approvals and all(a.dry_run for a in obs.approvals) and obs.write_calls:
             problems.append(f"step #{obs.index} {obs.step}: a dry-run approve made {obs.write_calls} write call(s)")
-        written[INCIDENTS[obs.step.incident]] += obs.vpc_writes + obs.run_writes
+        written[incident] += obs.vpc_writes + obs.run_writes
     problems += [f"{incident}'s proposal: approved into {n} writes" for incident, n in written.items() if n > 1]
     for proposal in run.world.state.find_records(PROPOSALS, "state", "superseded"):
         incident = proposal.get("incident_id")
         if written.get(incident):
             problems.append(f"proposal {proposal.get('proposal_id')} closed superseded, yet an approve of it wrote")
     return problems
+
+
+def _approved_incident(obs: Observation) -> str | None:
+    """The incident an approve step (an Approve, or the platform's resend of one) names, or None."""
+    return obs.approvals[0].incident if obs.approvals and not isinstance(obs.step, ApproveRace) else None
+
+
+def _proposal_steps(run: Run) -> dict[str, int]:
+    """The step at which each incident's proposal was first made (its first `proposed` outcome)."""
+    made: dict[str, int] = {}
+    for obs in run.trace:
+        for o in obs.outcomes:
+            if o.status.value == "proposed" and o.incident_id and o.incident_id not in made:
+                made[o.incident_id] = obs.index
+    return made
+
+
+def _changed_since(run: Run, since: int, obs: Observation) -> bool:
+    """A person changed the connector after step `since` began and before `obs`'s write: in a step
+    between, or in `obs` itself before any of Runwarden's patches was accepted in it."""
+    return any(since <= step < obs.index or (step == obs.index and ops == obs.vpc_ops_before)
+               for step, ops in run.person_connector_log)
+
+
+# A resend's answer when an earlier attempt left an open intent and the target shows neither the
+# state before nor the planned change (a person's change): in doubt, escalated with what it shows
+# (shared/commands/recovery.py). Clear, and nothing written; the proposal is left `approved`.
+_IN_DOUBT = "may have been written by an earlier attempt at this command"
+
+
+def _writer(obs: Observation) -> list[ApprovalTry]:
+    """The approvals of a step that wrote: the one whose answer names an action (applied, or
+    escalated after the write), else every approval of the step."""
+    named = [a for a in obs.approvals if any(o.action is not None and o.status.value in ("applied", "escalated")
+                                             for o in a.outcomes)]
+    return named or obs.approvals
+
+
+def approvals_hold_their_world(run: Run) -> list[str]:
+    """An approval applies exactly the approved action, only while the world it was approved for
+    still holds, once:
+    - every approve sent gets exactly one answer, unless it raised for the platform to send again;
+    - a write by an approval never follows the proposal's expiry, nor a proposal already decided
+      (superseded, refused, rejected, expired, applied), unless this very command approved it and
+      wrote nothing yet; never with the kill switch on (no_writes_when_off);
+    - an approval whose proposal's connector a person changed since the proposal sends no patch,
+      and its answer says why: refused because the world changed (its check), escalated with the
+      proposal closed superseded (the gate's read), or, for a resend after an attempt that left
+      its intent open, escalated as in doubt with what the connector shows;
+    - a proposal closed `superseded` or `refused` was answered so: a published outcome says it."""
+    problems, made = [], _proposal_steps(run)
+    resent = not run.dead_lettered
+    answered: dict[str, int] = Counter()
+    sent: set[str] = set()
+    for obs in run.trace:
+        for a in obs.approvals:
+            sent.add(a.command_id)
+            answered[a.command_id] += len(a.outcomes)
+            if not a.raised and not obs.errors and len(a.outcomes) != 1:
+                problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} got {len(a.outcomes)} answers")
+            if a.proposal is None or a.dry_run:
+                continue
+            since = made.get(a.incident)
+            if since is not None and _changed_since(run, since, obs) and a.proposal.get("state") == "open":
+                for o in a.outcomes:
+                    if o.status.value in ("applied", "failed"):
+                        problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} {o.status.value} on a "
+                                        f"connector a person changed since the proposal: {o.reason}")
+                    elif o.status.value == "escalated" and o.action is not None and \
+                            not any("closed as superseded" in n for n in o.notes) and _IN_DOUBT not in o.reason:
+                        problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} escalated on a changed "
+                                        f"connector without closing the proposal as superseded: {o.reason}")
+                if obs.patch_calls and a in _writer(obs):
+                    problems.append(f"step #{obs.index} {obs.step}: {obs.patch_calls} PatchConnector call(s) by an "
+                                    "approval of a proposal whose connector a person changed since it was made")
+        if not obs.vpc_writes or not obs.approvals:
+            continue
+        for a in _writer(obs):
+            if a.proposal is None or a.dry_run:
+                continue
+            state, expires = a.proposal.get("state"), a.proposal.get("expires_at")
+            if expires is not None and a.at >= expires:
+                problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} wrote at "
+                                f"T0+{minutes(a.at):g}m, after its proposal expired at T0+{minutes(expires):g}m")
+            carried = state == "approved" and a.proposal.get("command_id") == a.command_id
+            if state != "open" and not carried:
+                problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} wrote for a proposal "
+                                f"already {state}")
+    if resent:
+        problems += [f"approve {command_id} was never answered" for command_id in sorted(sent)
+                     if not answered[command_id]]
+    problems += _no_write_claimed(run)
+    outcomes = run.returned_outcomes()
+    proposals = (run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
+                 + run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[1]))
+    problems += _decisions_stand(run, proposals)
+    for proposal in proposals:
+        word = {"superseded": "closed as superseded", "refused": "the world changed since the proposal"}.get(
+            proposal.get("state"))
+        pid = proposal.get("proposal_id")
+        if word and not any(word in o.reason or any(word in n for n in o.notes) for o in outcomes
+                            if o.action is None or o.action.proposal_id in (None, pid)):
+            problems.append(f"proposal {pid} ended {proposal.get('state')}, but no answer said so")
+    return problems
+
+
+def _no_write_claimed(run: Run) -> list[str]:
+    """An approval's answer says an earlier attempt applied its change only if a patch of an
+    approval of that incident was accepted: a person's change is never taken for Runwarden's."""
+    patched: Counter[str] = Counter()
+    for obs in run.trace:
+        incident = INCIDENTS[obs.step.incident] if isinstance(obs.step, ApproveRace) else _approved_incident(obs)
+        if incident is not None:
+            patched[incident] += obs.vpc_writes
+    return [f"step #{obs.index} {obs.step}: approve {a.command_id} answered that an earlier attempt applied it, "
+            f"but no approval of {a.incident} had a patch accepted"
+            for obs in run.trace for a in obs.approvals for o in a.outcomes
+            if "applied by an earlier attempt" in o.reason and not patched[a.incident]]
+
+
+_FINAL = frozenset({"superseded", "refused", "rejected", "expired"})
+
+
+def _decisions_stand(run: Run, proposals: list[dict[str, Any]]) -> list[str]:
+    """A proposal closed superseded, refused, rejected or expired stays so: a later approval (a new
+    command id) is answered that it is already decided, never decided again. Its states as each
+    approval found it, then at the end, in order."""
+    seen: dict[str, list[str]] = defaultdict(list)
+    for obs in run.trace:
+        for a in obs.approvals:
+            if a.proposal is not None:
+                seen[a.proposal["proposal_id"]].append(a.proposal.get("state"))
+    for proposal in proposals:
+        seen[proposal["proposal_id"]].append(proposal.get("state"))
+    return [f"proposal {pid} was {before}, then {after}: a decision made again"
+            for pid, states in seen.items() for before, after in pairwise(states)
+            if before in _FINAL and after != before]
+
+
+def connector_written_on_its_world(run: Run) -> list[str]:
+    """Every connector patch accepted (an approval's, an alert's, an operator's) found the connector
+    as the write was planned on: the stored connector right before the patch (Run.patched_on) is
+    the before-state the write's answer names (an approval's: its proposal's). The gate reads the
+    connector right before the write, since the v1 Connector has no etag to send with the patch:
+    a person's change landing before that read must stop the write."""
+    problems = []
+    for obs in run.trace:
+        if not obs.vpc_writes or isinstance(obs.step, SWEEPS):
+            continue
+        planned = {_sizes(o.action.before.get("connector") or {}) for o in obs.outcomes
+                   if o.action is not None and o.action.name == "scale_connector" and o.action.before}
+        if not planned:
+            continue   # no answer names the write (it raised): nothing to compare with
+        for found in run.patched_on[obs.vpc_ops_before:obs.vpc_ops_before + obs.vpc_writes]:
+            if found not in planned:
+                problems.append(f"step #{obs.index} {obs.step}: the connector was patched as {found[0]} "
+                                f"{found[1]}-{found[2]} instances, but the write was planned on "
+                                + " or ".join(f"{p[0]} {p[1]}-{p[2]}" for p in sorted(planned)))
+    return problems
+
+
+def _sizes(connector: dict[str, Any]) -> tuple[str, int, int]:
+    return (connector.get("machine_type") or connector.get("machineType") or "e2-micro",
+            int(connector.get("min_instances", connector.get("minInstances", 0))),
+            int(connector.get("max_instances", connector.get("maxInstances", 0))))
+
+
+APPROVAL_KINDS = ("applied", "superseded", "refused: world changed", "expired", "already decided", "no proposal",
+                  "command id reused", "held back", "dry run", "failed", "escalated", "raised", "other")
+
+
+def approval_kind(a: ApprovalTry) -> str:
+    """What one approve got, in words for the soak's mix (APPROVAL_KINDS)."""
+    if a.raised and not a.outcomes:
+        return "raised"
+    if not a.outcomes:
+        return "other"
+    o = a.outcomes[0]
+    status, text = o.status.value, o.reason + " ".join(o.notes)
+    if status == "applied":
+        return "applied"
+    if "closed as superseded" in text:
+        return "superseded"
+    if "the world changed since the proposal" in text:
+        return "refused: world changed"
+    if "expired at" in text:
+        return "expired"
+    if "for a different command" in text:   # one command id from the pool for two incidents' proposals
+        return "command id reused"
+    if "no proposal" in text:
+        return "no proposal"
+    if "decided by someone else" in text or "is already" in text or "duplicate" in text:
+        return "already decided"
+    if status == "dry_run":
+        return "dry run"
+    if status == "skipped":
+        return "held back"
+    return status if status in APPROVAL_KINDS else "other"
+
+
+def approval_mix(run: Run) -> Counter[str]:
+    return Counter(approval_kind(a) for obs in run.trace for a in obs.approvals)
 
 
 # 9. the sweep's backstop (a dead-lettered run: Run.dead_letter) --------------------------------------

@@ -16,9 +16,10 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, Close, Concurrent, Fault, Jump,
-                                    KillSwitch, Open, OperatorRollback, OperatorScale, Pause, PersonTraffic,
-                                    PublishFault, Renotify, Settle, Skewed, StoreFault, Sweep, Unreadable)
+from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Fault,
+                                    Jump, KillSwitch, Open, OperatorRollback, OperatorScale, Pause, PersonConnector,
+                                    PersonTraffic, PublishFault, Reject, Renotify, Settle, Skewed, StoreFault, Sweep,
+                                    Unreadable)
 
 SCENARIOS = ("bad_revision", "connector_saturation")
 RUN_READS = [("run", "GetService"), ("run", "ListRevisions"), ("run", "GetOperation"),
@@ -82,9 +83,8 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, _table([Pause(target, on) for target in ("service", "connector") for on in (False, True)])),
         (1, _table([OperatorRollback(c, named) for c in command for named in (False, True)])),
         (1, _table([OperatorScale(c, n) for c in command for n in (4, 5, 8, 10)])),
-        # Approvals: twice as often where proposals are made (a connector change), one in three a dry run.
-        (2 if scenario == "connector_saturation" else 1,
-         _table([Approve(i, c, dry) for i in incident for c in command for dry in (False, False, True)])),
+        # Approvals (below, where proposals are made); elsewhere an approval finds no proposal.
+        (1, _table([Approve(i, c, dry) for i in incident for c in command for dry in (False, False, True)])),
         # Cloud Monitoring re-notifying an incident still open, from 20 minutes (past the shortest claim
         # retention, 600 s) to a day on (past the default's), while the sustained incident goes on or after.
         (1, _table([Renotify(i, m) for i in incident for m in (20, 45, 90, 1500)])),
@@ -99,7 +99,31 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
     ]
     if scenario == "bad_revision":   # a person moving the service's traffic by hand, around a rollback
         weighted.append((2, _table([PersonTraffic(split, reads) for split in (0, 1) for reads in (0, 1, 2, 2, 3)])))
+    else:
+        weighted += approvals(incidents)
     return st.one_of([strategy for weight, strategy in weighted for _ in range(weight)])
+
+
+@lru_cache(maxsize=None)
+def approvals(incidents: int) -> list[tuple[int, st.SearchStrategy]]:
+    """Where a connector change is proposed: approvals, common and varied. Command ids from a pool of
+    three (a repeated id is a duplicated command; a new one after a decision approves a proposal
+    already decided or superseded), one in three a dry run; approvals sent just before or after the
+    proposal's expiry; two or three approvals at once, under one command id or several, beside an
+    alert of the same incident; a rejection; and a person changing the connector by hand, at once
+    or just after the gate's next claim, or within an approval: between its check and the gate's
+    read right before the write (where `superseded` is drawn)."""
+    incident, command = range(incidents), range(3)
+    return [
+        (4, _table([Approve(i, c, dry) for i in incident for c in command for dry in (False, False, True)])),
+        (2, _table([Approve(i, c, False, when) for i in incident for c in command
+                    for when in ("before_expiry", "after_expiry")])),
+        (2, _table([Approve(i, c, False, "", person) for i in incident for c in command for person in (0, 1)])),
+        (1, _table([ApproveRace(i, n, same, alert) for i in incident for n in (2, 3) for same in (False, True)
+                    for alert in (True, False)])),
+        (1, _table([Reject(i, c) for i in incident for c in (0, 1)])),
+        (2, _table([PersonConnector(change, at_claim) for change in (0, 1) for at_claim in (True, True, False)])),
+    ]
 
 
 @lru_cache(maxsize=None)
@@ -124,6 +148,11 @@ def programs(draw, scenario: str, max_steps: int = 8) -> list:
     return program + list(draw(_TAIL))
 
 
+# Three in four programs whose connector policy makes proposals (one-way changes not allowed) begin
+# with the alert, so that approvals, a person's changes and the races meet a proposal rather than none.
+_ALERT_FIRST = _table([False, True, True, True])
+
+
 # One program in four ends with the scheduler's sweeps catching up past an action's deadline (15 min)
 # and a verification period beyond it: where a rollback is verified or undone, an unreadable action
 # escalated, an approved write judged. Few generated steps reach that far on their own.
@@ -142,11 +171,15 @@ _LIMITS = _table([(cooldown, budget, sustain) for cooldown in (0, 300, 1800) for
 # in two), the default day, or an hour, so re-notifications meet a lapsed claim.
 _DAY_EXTRA = _table([0, 1, None])
 _RETENTION = _table([600, None, 3600, 600])
+# A proposal open for the least allowed (300 s, one config in two: a few steps pass it), 15 minutes,
+# or the default 4 h.
+_PROPOSAL_TTL = _table([300, None, 900, 300])
 # Shadow mode for one action, one config in eight.
 _SHADOWS = _table([None] * 14, ["rollback_traffic", "scale_connector"])
 # A written connector policy five times in six (else the default policy).
 _WRITTEN_POLICY = _table([False] + [True] * 5)
-_POLICY = _table([(one_way, ceiling, step, machines) for one_way in (True, True, True, False)
+# One-way changes not allowed by two written policies in three (nor by the default): a proposal to approve.
+_POLICY = _table([(one_way, ceiling, step, machines) for one_way in (False, False, True)
                   for ceiling in (3, 4, 5, 6, 8, 10) for step in (1, 2, 3, 7)
                   for machines in (("e2-micro", "e2-standard-4"), ("e2-micro",))])
 
@@ -159,6 +192,9 @@ def configs(draw, scenario: str) -> dict:
     retention = draw(_RETENTION)
     if retention is not None:
         guardrails["claim_retention_seconds"] = retention
+    proposal_ttl = draw(_PROPOSAL_TTL)
+    if proposal_ttl is not None:
+        guardrails["proposal_ttl_seconds"] = proposal_ttl
     # The incident as bundled (its data ends at T0+5m, so late steps see stale data), or going on.
     config: dict = {"mode": mode, "guardrails": guardrails, "sustain": sustain, "operators": [OPERATOR]}
     shadowed = draw(_SHADOWS)
@@ -183,7 +219,16 @@ _SCENARIO = st.sampled_from(SCENARIOS)
 def scenario_programs(draw) -> tuple[str, dict, list]:
     """(scenario, config, program): the soak's one strategy over both scenarios."""
     scenario = draw(_SCENARIO)
-    return scenario, draw(configs(scenario)), draw(programs(scenario))
+    config, program = draw(configs(scenario)), draw(programs(scenario))
+    if scenario == "connector_saturation" and _proposes(config) and draw(_ALERT_FIRST):
+        program = [Open(0, 0), *program]
+    return scenario, config, program
+
+
+def _proposes(config: dict) -> bool:
+    """Whether the config's connector policy makes the alert's change a proposal (the default does)."""
+    policies = config.get("bounds", {}).get("connectors", [])
+    return not (policies and policies[0]["allow_one_way"])
 
 
 # How a program ends (tests/property/harness.py): `redelivered`, the platform redelivers once every

@@ -61,6 +61,7 @@ class BatchResult:
     counterexample: str = ""         # the shrunk example, its trace and hypothesis's report
     kinds: tuple[str, ...] = ()      # the shrunk example's ending and broken invariants, numbers left out
     endings: dict[str, int] = field(default_factory=dict)   # programs run, by ending (programs.VARIANTS)
+    approvals: dict[str, int] = field(default_factory=dict)  # approve commands sent, by what they got
 
     @property
     def kind(self) -> str:
@@ -86,10 +87,10 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
     from hypothesis.reporting import with_reporter
 
     from tests.property.fast import run_sample
-    from tests.property.invariants import explain
+    from tests.property.invariants import approval_mix, explain
     from tests.property.programs import soak_samples
 
-    ran, failure, report, kinds, endings = [0], [""], io.StringIO(), [()], Counter()
+    ran, failure, report, kinds, endings, approvals = [0], [""], io.StringIO(), [()], Counter(), Counter()
 
     per_example = max(1, min(per_example, size))
 
@@ -102,6 +103,7 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
             run, problems = run_sample(sample, ending)
             ran[0] += 1
             endings[ending] += 1
+            approvals.update(approval_mix(run))
             if problems:
                 failure[0] = explain(run, problems)   # the last one kept is the shrunk example's
                 kinds[0] = (ending, *sorted({_kind(problem) for problem in problems}))
@@ -120,7 +122,7 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
                           f"racing threads decides it)\n{failure[0] or exc}")
             kinds[0] = kinds[0] or ("flaky",)
     return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0], kinds[0] if failure[0] else (),
-                       dict(endings))
+                       dict(endings), dict(approvals))
 
 
 def _kind(problem: str) -> str:
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                for i in range(args.workers)]
     for worker in workers:
         worker.start()
-    done, cpu, failures, last_report, endings = 0, 0.0, [], started, Counter()
+    done, cpu, failures, last_report, endings, approvals = 0, 0.0, [], started, Counter(), Counter()
     pending = len(sizes)
     deadline = started + args.minutes * 60 if args.minutes else float("inf")
     while pending and (args.keep_going or not failures) and time.perf_counter() < deadline:
@@ -187,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         pending -= 1
         done, cpu = done + result.programs, cpu + result.cpu
         endings.update(result.endings)
+        approvals.update(result.approvals)
         if result.counterexample:
             failures.append(result)
             if args.keep_going:
@@ -206,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({done / max(cpu, 1e-9):.1f} per CPU-second of a worker; workers' CPU "
           f"{children.ru_utime + children.ru_stime:.0f} s), {len(failures)} counterexample(s), seed {seed}")
     print(_by_ending(endings, failures))
+    print(_approvals(approvals))
     distinct: dict[str, list[BatchResult]] = {}
     for result in failures:
         distinct.setdefault(result.kind, []).append(result)
@@ -229,6 +233,14 @@ def _by_ending(endings: Counter, failures: list[BatchResult]) -> str:
     found = Counter(result.kinds[0] for result in failures if result.kinds)
     return "soak: by ending: " + ", ".join(f"{name} {endings[name]} programs, {found[name]} counterexample(s)"
                                            for name in VARIANTS)
+
+
+def _approvals(approvals: Counter) -> str:
+    """Approve commands sent (steps, racing threads, resends; shrinking's runs included), by what each got."""
+    from tests.property.invariants import APPROVAL_KINDS
+
+    return (f"soak: approvals: {sum(approvals.values())} sent: "
+            + ", ".join(f"{kind} {approvals[kind]}" for kind in APPROVAL_KINDS if approvals[kind]))
 
 
 def _progress(done: int, total: int, elapsed: float, cpu: float) -> None:

@@ -12,10 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.remediation.records import PROPOSALS
 from tests.property.fast import fast_run, run_sample
-from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, Approve, Concurrent, Fault, Observation, Open,
-                                    OperatorRollback, OperatorScale, Pause, PublishFault, Skewed, StoreFault)
-from tests.property.invariants import check_all, explain, once_per_claim, outcomes_agree, paused_targets_untouched
+from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, ApprovalTry, Approve, Close, Concurrent, Fault,
+                                    Observation, Open, OperatorRollback, OperatorScale, Pause, PersonConnector,
+                                    PublishFault, Skewed, StoreFault)
+from tests.property.invariants import (approvals_hold_their_world, check_all, explain, once_per_claim,
+                                       outcomes_agree, paused_targets_untouched)
 from tests.property.programs import scenario_programs
 
 CI = os.environ.get("CI", "").strip().lower() == "true"
@@ -258,3 +261,119 @@ def test_a_command_whose_change_was_not_recorded_and_whose_answer_was_lost_is_st
             assert answer.action is not None and answer.action.action_id == record["key"], answer
         else:                # the first attempt wrote nothing: the resend acts, once
             assert answer.status.value == "applied", run.describe()
+
+
+# --- approvals: exactly the approved action, only while its world holds, once -------------------------
+
+PROPOSING = {"guardrails": {"cooldown_seconds": 1800}, "operators": [OPERATOR],
+             "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": False, "max_instances_ceiling": 6,
+                                        "max_instances_step": 3}]}}
+
+
+@pytest.mark.parametrize("change", [0, 1])   # PERSON_CONNECTOR_CHANGES: one more max instance, e2-standard-4
+def test_an_approval_whose_connector_a_person_changed_after_its_check_is_superseded(change: int) -> None:
+    """Found by `make soak` once approvals were drawn with a person's change just after the gate's
+    claim: the approval's check had read the connector as proposed, the gate then patched it with
+    the proposal's values over the person's change. Max 3 -> 4 by hand: the patch asked max 3 again,
+    the API refused it (400 "can only be increased"), and the approval answered `failed` with the
+    API's words, not that the world changed; e2-standard-4 by hand: the patch was sent and the
+    approval `applied` on a connector nobody had approved a change of.
+
+    Fixed (scale_connector's apply): the connector is read right before the patch (the v1 Connector
+    has no etag) and a change since the plan is StaleEvidenceError: nothing is sent, the gate
+    escalates, and the approval closes the proposal superseded, saying what to do."""
+    with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
+        run.execute([Open(0, 0), PersonConnector(change, at_claim=True), Approve(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 0, run.describe()
+        [approval] = run.trace[2].approvals
+        [answer] = approval.outcomes
+        assert answer.status.value == "escalated" and "TARGET_CHANGED" in answer.reason, run.describe()
+        assert any("closed as superseded" in note for note in answer.notes), answer.notes
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", "0.alpha")
+        assert proposal["state"] == "superseded", proposal
+
+
+def test_an_alert_whose_connector_a_person_changed_before_the_write_writes_nothing() -> None:
+    """The same class on the alert's path (one-way allowed): the evidence read, a person's change
+    landing at the gate's claim, no patch on the changed connector; escalated to a person."""
+    with fast_run("connector_saturation", "enforce", **POLICY) as run:
+        run.execute([PersonConnector(0, at_claim=True), Open(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 0, run.describe()
+        [answer] = run.trace[1].outcomes
+        assert answer.status.value == "escalated" and "TARGET_CHANGED" in answer.reason, run.describe()
+
+
+def test_the_approval_invariants_see_a_write_after_expiry_and_an_approval_without_an_answer() -> None:
+    """approvals_hold_their_world can fail: a trace whose approval wrote after its proposal expired,
+    and another approval that got no answer."""
+    with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
+        run.execute([Open(0, 0), Approve(0, 0)])
+        [approval] = run.trace[1].approvals
+        assert approval.outcomes[0].status.value == "applied", run.describe()
+        approval.proposal = dict(approval.proposal, expires_at=approval.at)
+        run.trace[1].approvals.append(ApprovalTry("approve-9", "0.alpha", False, approval.at, None))
+        problems = approvals_hold_their_world(run)
+        assert any("after its proposal expired" in p for p in problems), problems
+        assert any("approve approve-9 got 0 answers" in p for p in problems), problems
+
+
+def test_a_refused_approval_whose_answer_was_lost_says_why_when_resent() -> None:
+    """Found by `make soak` (batch seed 8206): the incident closed, the approval's check refused it,
+    recording the refusal landed and its answer was lost, so the attempt raised and the platform
+    resent the command. The resend found the proposal `refused` and answered only "p-... is already
+    refused by oncall@example.com": nobody heard why nothing was applied. Fixed (approval.py): a
+    proposal this very command refused (or closed superseded) is answered again with the reason
+    (tests/integration/test_commands.py covers both on Firestore)."""
+    with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
+        run.execute([Open(0, 0), Close(0, 0), StoreFault("write", 1, lost=True), Approve(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        [first, resent] = [a for obs in run.trace for a in obs.approvals]
+        assert first.raised and not first.outcomes, run.describe()
+        [answer] = resent.outcomes
+        assert answer.status.value == "skipped" and "the world changed since the proposal" in answer.reason, answer
+        assert "incident 0.alpha closed" in answer.reason, answer.reason
+        assert run.standins.vpcaccess.count("PatchConnector") == 0
+
+
+@pytest.mark.parametrize("change", [0, 1])   # PERSON_CONNECTOR_CHANGES: one more max instance, e2-standard-4
+def test_a_plan_whose_store_lost_its_answer_is_voided_when_the_attempt_gives_back(change: int) -> None:
+    """Found by `make soak` (batch seed 20261211): the approval's intent was stored before its write
+    and the answer lost (put_record, DEADLINE_EXCEEDED after the commit landed), so the attempt gave
+    back and raised, writing nothing, but left its plan open: it believed the plan unstored. A
+    person's change landed meanwhile. The resend found the open plan and no action record and
+    judged the connector by it: e2-standard-4 (the planned change, made by the person) was
+    "applied by an earlier attempt at this command", recorded as Runwarden's write and the proposal
+    ended `applied`; one more instance (neither state) was escalated as a write that "may have been
+    written". Nothing had been written. Fixed (guardrails.py): a give-back voids the plan whenever its
+    store was attempted, answered or not (the void is guarded on this attempt's own open plan)."""
+    with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
+        run.execute([Open(0, 0), StoreFault("write", 2, lost=True, method="put_record"),
+                     Approve(0, 0, person=change)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 0, run.describe()
+        assert run.action_records() == [], run.action_records()
+        [resent] = run.trace[-1].approvals
+        [answer] = resent.outcomes
+        assert answer.status.value == "skipped" and "the world changed since the proposal" in answer.reason, answer
+
+
+def test_a_superseded_approval_whose_publish_failed_is_heard_whole_from_the_resend() -> None:
+    """Found by `make soak` (batch seed 424258): the approval was superseded (a person's change at the
+    gate's claim), its command record completed, and its answer's publish failed, so the attempt
+    raised. The resend's duplicate answer quoted the first reason but dropped its notes: that the
+    proposal is closed as superseded, cannot be approved again, and how to go on. A command's record
+    now keeps its answer's notes, and a duplicate of it carries them."""
+    with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
+        run.execute([Open(0, 0), PublishFault(1), Approve(0, 0, person=0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        [answer] = run.trace[-1].outcomes
+        assert answer.status.value == "escalated" and answer.reason.startswith("duplicate:"), answer
+        assert any("is closed as superseded" in note for note in answer.notes), answer.notes
+        assert run.standins.vpcaccess.count("PatchConnector") == 0

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import Service, TrafficTarget
 from shared.gcp.firestore import plain_record, record_matches
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
+from shared.remediation.guardrails import CLAIMS as GATE_CLAIMS
 
 
 class MemoryStateStore:
@@ -263,6 +264,7 @@ class FaultyStateStore:
         self._pending: dict[str, list[tuple[str, bool, str]]] = {group: [] for group in STORE_GROUPS}
         self._lock = threading.Lock()
         self.injected: list[tuple[str, str, bool]] = []   # (method, code, lost) of every fault raised
+        self._after_claim: list[Callable[[], None]] = []
 
     def fail_next(self, group: str, n: int = 1, code: str = "UNAVAILABLE", lost: bool = False,
                   method: str = "") -> None:
@@ -275,6 +277,19 @@ class FaultyStateStore:
         transient_error(code, group)   # refuses a status that is not transient
         with self._lock:
             self._pending[group] += [(code, lost, method)] * n
+
+    def after_next_claim(self, callback: Callable[[], None]) -> None:
+        """`callback` runs once, right after the gate's next claim commit lands (`claim_all`, or a
+        `claim` in the gate's `claims`): after what an action was planned on was read, before the
+        gate's check right before the write. How the property tests land a person's change there."""
+        with self._lock:
+            self._after_claim.append(callback)
+
+    def _claimed(self) -> None:
+        with self._lock:
+            callbacks, self._after_claim = self._after_claim, []
+        for callback in callbacks:
+            callback()
 
     def clear(self) -> None:
         with self._lock:
@@ -300,10 +315,15 @@ class FaultyStateStore:
         return result
 
     def claim(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call("claim", "claim", *args, **kwargs)
+        result = self._call("claim", "claim", *args, **kwargs)
+        if (args[0] if args else kwargs.get("kind")) == GATE_CLAIMS:
+            self._claimed()
+        return result
 
     def claim_all(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call("claim", "claim_all", *args, **kwargs)
+        result = self._call("claim", "claim_all", *args, **kwargs)
+        self._claimed()
+        return result
 
     def complete(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("write", "complete", *args, **kwargs)

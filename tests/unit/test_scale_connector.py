@@ -7,7 +7,7 @@ from shared.remediation.actions import get_action
 from shared.remediation.actions.scale_connector import MACHINE_RANK, ScaleConnectorParams, connector_state, gcloud_command
 from shared.config import MACHINE_TYPES, Bounds, ConnectorPolicy, DiagnosisSettings, parse_config
 from shared.diagnosis.diagnose import diagnose
-from shared.errors import PermanentError
+from shared.errors import PermanentError, StaleEvidenceError
 from shared.diagnosis.evidence import Connector
 from shared.remediation.planning import plan
 from shared.diagnosis.signatures import Signature
@@ -97,9 +97,16 @@ def test_one_way_is_not_a_bound_but_needs_approval():
 
 
 class FakeVpcAccess:
-    def __init__(self, result: Connector | None = None) -> None:
+    """The VPC Access port: `live` is what a read answers (by default the connector as `params()`
+    planned on: e2-micro, 2-3 instances); `result` what the update answers."""
+
+    def __init__(self, result: Connector | None = None, live: Connector | None = None) -> None:
         self.calls: list[tuple[str, dict]] = []
         self.result = result
+        self.live = live or Connector(name=CONNECTOR, state="READY", min_instances=2, max_instances=3)
+
+    def get_connector(self, name):
+        return self.live
 
     def update_connector(self, name, *, min_instances, max_instances, machine_type=None):
         self.calls.append((name, {"min_instances": min_instances, "max_instances": max_instances,
@@ -127,6 +134,30 @@ def test_apply_sends_no_machine_type_when_it_does_not_change():
     assert vpc.calls == [(CONNECTOR, {"min_instances": 2, "max_instances": 5, "machine_type": None})]
     assert after == {"connector": {"name": CONNECTOR, "state": "READY", "machine_type": "e2-micro",
                                    "min_instances": 2, "max_instances": 5}}
+
+
+@pytest.mark.parametrize("live, shown", [
+    # A person's change between the plan's read (an approval's proposal, an alert's evidence) and the patch.
+    (dict(max_instances=4), "e2-micro 2-4 instances"),
+    (dict(machine_type="e2-standard-4"), "e2-standard-4 2-3 instances"),
+    (dict(min_instances=3, max_instances=4), "e2-micro 3-4 instances"),
+    # Even the planned result itself: someone else made it, and the decision was about another connector.
+    (dict(max_instances=5), "e2-micro 2-5 instances"),
+])
+def test_apply_on_a_connector_changed_since_the_plan_writes_nothing(live, shown):
+    vpc = FakeVpcAccess(live=Connector(**{"name": CONNECTOR, "state": "READY", "min_instances": 2,
+                                          "max_instances": 3, **live}))
+    with pytest.raises(StaleEvidenceError, match=f"is now {shown}, not the e2-micro 2-3") as caught:
+        ACTION.apply(params(), Adapters(vpc))
+    assert caught.value.code == "TARGET_CHANGED"
+    assert vpc.calls == []
+
+
+def test_apply_leaves_a_busy_connector_to_the_patch():
+    """UPDATING with the planned sizes: the patch is sent, and its refusal says busy (transient)."""
+    vpc = FakeVpcAccess(live=Connector(name=CONNECTOR, state="UPDATING", min_instances=2, max_instances=3))
+    ACTION.apply(params(), Adapters(vpc))
+    assert len(vpc.calls) == 1
 
 
 def test_apply_that_did_not_take_is_a_verification_failure():

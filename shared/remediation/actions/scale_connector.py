@@ -14,7 +14,7 @@ from typing import Any
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
-from shared.errors import PermanentError
+from shared.errors import PermanentError, StaleEvidenceError
 from shared.diagnosis.evidence import Connector, short_name
 
 # The API's own ranges (gcloud `connectors update`): min 2-9, max 3-10, min < max.
@@ -104,6 +104,14 @@ class ScaleConnector(Action[ScaleConnectorParams]):
                               "min_instances": params.min_instances, "max_instances": params.max_instances}}
 
     def apply(self, params: ScaleConnectorParams, adapters: Any) -> dict[str, Any]:
+        # The connector is read again right before the patch: the v1 Connector has no etag and the
+        # patch no precondition (only `updateMask`: the v1 REST reference of Connector and of
+        # projects.locations.connectors.patch), so a change someone made since the plan was read
+        # (an approval's proposal, possibly hours old; an alert's evidence) is seen only this way.
+        # The window left is this read's round trip to the patch.
+        changed = changed_since_planned(adapters.vpcaccess.get_connector(params.target), params)
+        if changed:
+            raise StaleEvidenceError(changed, code="TARGET_CHANGED")
         after = adapters.vpcaccess.update_connector(
             params.target, min_instances=params.min_instances, max_instances=params.max_instances,
             # Only named when it changes, so the patch's mask leaves the machine type alone otherwise.
@@ -179,6 +187,19 @@ def _policy_violations(p: ScaleConnectorParams, config: Config) -> list[str]:
         out.append(f"machine type {p.machine_type} is not allowed for {short_name(p.target)} "
                    f"(allowed: {', '.join(policy.allowed_machine_types)})")
     return out
+
+
+def changed_since_planned(live: Connector, p: ScaleConnectorParams) -> str:
+    """How the connector as read now differs from what the change was planned on (its `from_`
+    fields), or "". Any difference counts, the planned result itself included: someone else made
+    a change, and the decision (a person's approval of it, or the evidence) was about another
+    connector. The state is left to the patch: one UPDATING is refused there as busy (transient)."""
+    then = (p.from_machine_type, p.from_min_instances, p.from_max_instances)
+    now = (live.machine_type, live.min_instances, live.max_instances)
+    if now == then:
+        return ""
+    return (f"connector {short_name(p.target)} is now {now[0]} {now[1]}-{now[2]} instances, not the "
+            f"{then[0]} {then[1]}-{then[2]} this change was planned on: it changed after that was read")
 
 
 def _verification_problem(after: Connector, p: ScaleConnectorParams) -> str:
