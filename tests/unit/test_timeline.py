@@ -315,3 +315,42 @@ def test_an_alert_that_closed_while_requests_still_failed_is_not_the_recovery():
     quiet = minutes(30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     closed_on_time = _row(T + timedelta(minutes=3, seconds=50), Source.ALERT, "alert_closed")
     assert derive.milestones([opened, closed_on_time], [], quiet, T + timedelta(hours=1)).recovery.at == closed_on_time.at
+
+
+def test_lines_written_at_one_clock_instant_keep_the_order_they_were_written_in(monkeypatch):
+    """Cloud Logging returns entries of equal timestamps in insert_id order, not as written: before, three
+    steps written within the clock's resolution carried one `time` and could come back in any order."""
+    import io
+    import json
+
+    from shared.timeline import writer
+
+    instant = datetime(2031, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+    class Stopped(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return instant
+
+    monkeypatch.setattr(writer, "datetime", Stopped)
+    stream = io.StringIO()
+    for step in ("claimed", "applied", "outcome_published"):
+        writer.Timeline("inc", stream=stream).step(step, step)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    times = [datetime.fromisoformat(line["time"]) for line in lines]
+    assert [line["runwarden"]["step"] for line in sorted(lines, key=lambda line: line["time"])] == \
+        ["claimed", "applied", "outcome_published"]
+    assert times[0] >= instant and times[0] < times[1] < times[2] < instant + timedelta(milliseconds=1)
+
+
+@pytest.mark.parametrize("clock, expected", [
+    (timedelta(0), timedelta(microseconds=1)),                   # the same instant: a microsecond later
+    (timedelta(milliseconds=-300), timedelta(microseconds=1)),   # stepped back a little: still after
+    (timedelta(seconds=-5), timedelta(seconds=-5)),              # stepped back a lot: the clock, as it is
+    (timedelta(seconds=2), timedelta(seconds=2)),                # moved on: the clock
+])
+def test_a_lines_time_follows_the_line_before(clock, expected):
+    from shared.timeline.writer import line_time
+
+    before = line_time(datetime(2032, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
+    assert line_time(before + clock) == before + expected
