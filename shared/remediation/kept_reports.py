@@ -20,8 +20,8 @@ reminder whose pin was released since is dropped, as no longer true.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -124,7 +124,8 @@ class KeptReports:
         then raises the first failure, so that Pub/Sub delivers the sweep again. A kept report is marked
         sent once its publish succeeded, or given back at once if it failed, for the retried (or next)
         sweep to publish; a report whose publish succeeded but could not be marked is published again
-        once this sweep's hold lapses, with the same outcome_id."""
+        once this sweep's hold lapses, with the same outcome_id. The reports of one record go in the order
+        made: once one fails, its record's later ones are not published by this sweep (given back with it)."""
         published: list[Outcome] = []
         failure: BaseException | None = None
         given_back: set[tuple[str, str]] = set()
