@@ -1006,3 +1006,26 @@ def test_a_kept_escalation_held_by_a_sweep_that_died_is_published_before_the_nex
     assert rolled_back.standins.run.count("UpdateService") == 2
     rolled_back.at(80)
     assert rolled_back.command({"command": "sweep"}, message_id="c4") == []
+
+
+def test_a_verdict_read_before_an_escalation_as_unreadable_never_lands_over_its_report(rolled_back):
+    """Two sweeps at once: B reads the action record, then A (its evidence read failing) escalates it as
+    unreadable, keeping its report in the record, held; then B (its read succeeding) verifies it from what
+    it read. Before, B's move was guarded on the state only (still `pending`) and stored its report over
+    A's escalation, which was never published. Now the move is guarded on the escalation as read too."""
+    from shared.remediation.records import ActionRecord
+    from shared.remediation.verification import Sweep
+
+    recovery(rolled_back, until="+40m")
+    rolled_back.at(28)
+    [data] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    b = Sweep(rolled_back.config, rolled_back.adapters)
+    read_by_b = ActionRecord.model_validate(data)
+    faults = rolled_back.standins.monitoring.faults
+    faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="ListTimeSeries")
+    [escalation] = Sweep(rolled_back.config, rolled_back.adapters).run()      # A, holding its report
+    faults.clear()
+
+    assert b._judge(read_by_b) is None
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "pending" and json.loads(record["report"])["outcome_id"] == escalation.outcome_id
