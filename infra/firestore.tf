@@ -72,6 +72,19 @@ resource "google_firestore_field" "report" {
   index_config {}
 }
 
+# The reports kept before a later one in the same record, not yet published (records.KeptReport.
+# earlier_reports, a list of outcomes' JSON, usually empty): never queried either, so never indexed.
+resource "google_firestore_field" "earlier_reports" {
+  for_each = toset(local.report_collections)
+
+  project    = var.project_id
+  database   = google_firestore_database.runwarden.name
+  collection = "${var.collection_prefix}_${each.value}"
+  field      = "earlier_reports"
+
+  index_config {}
+}
+
 # The intents' exemption was a resource of its own before the action records had one.
 moved {
   from = google_firestore_field.intent_report

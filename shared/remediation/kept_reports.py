@@ -7,12 +7,20 @@ sweep that made it for its claim's lease, until its publish succeeds (`KeptRepor
 failed publish, or a sweep that dies before publishing, is published by a later sweep, once (taken by
 an update guarded on its holder, `intents.take_report`), as the same outcome (the same outcome_id).
 
+A record judged again while its report is still unpublished (an action escalated as unreadable, or
+its undo as unfinished, and then judged) keeps the new report behind the earlier one, never over it
+(`carried`): the earlier one moves to `earlier_reports`, by the very update that stores the new one,
+guarded on this sweep holding it. Both are then published in the order made, each marked once
+published; a failed publish gives them all back, unpublished ones kept in order, for the next sweep. A
+record whose unpublished report another sweep holds is not judged until it is published.
+
 A kept report this version cannot read (stored by another version) is replaced by an `escalated`
 naming its record, so it reaches a person once and never holds a place in the query's page; a kept
 reminder whose pin was released since is dropped, as no longer true.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -22,13 +30,22 @@ from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation import intents
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING,
-                                        ActionRecord, IncidentRecord, IntentRecord, KeptReport, PinRecord,
+                                        REPORT_SENT, ActionRecord, IncidentRecord, IntentRecord, KeptReport, PinRecord,
                                         stored_key, text_field)
 from shared.timeline.writer import Timeline
 
 # The records the sweep keeps its outcomes in, by collection.
 KEPT_IN: dict[str, type[KeptReport]] = {INTENTS: IntentRecord, ACTIONS: ActionRecord, INCIDENTS: IncidentRecord,
                                         PINS: PinRecord}
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a new report about a record keeps before it: the record's reports still unpublished (JSON,
+    oldest first), and the guard that they are still this sweep's as read (nothing to guard when none)."""
+
+    reports: list[str] = field(default_factory=list)
+    expect: dict[str, Any] = field(default_factory=dict)
 
 
 class KeptReports:
@@ -40,21 +57,42 @@ class KeptReports:
         # The outcomes this sweep holds the publish of: by outcome_id, the collection and key of the
         # record keeping it.
         self.held: dict[str, tuple[str, str]] = {}
+        # By record (collection, key): the outcomes it keeps for this sweep to publish, in the order
+        # made (its earlier_reports, then its report), each by outcome_id with its JSON as stored.
+        self.queues: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._stored: dict[str, str] = {}   # outcome_id -> the JSON `fields` stored it as
 
     # --- storing -------------------------------------------------------------------------------------
 
-    def fields(self, outcome: Outcome) -> dict[str, Any]:
-        """The fields that keep `outcome` pending in its record, held by this sweep: written by the very
-        guarded write that makes it true (so a report is never lost between the two)."""
-        return intents.pending_report(outcome.to_json().decode(), self.owner, self.now, self.lease)
+    def fields(self, outcome: Outcome, earlier: Carried | None = None) -> dict[str, Any]:
+        """The fields that keep `outcome` pending in its record, held by this sweep, behind the reports
+        `earlier` carries: written by the very guarded write that makes it true (so a report is never
+        lost between the two)."""
+        stored = self._stored.setdefault(outcome.outcome_id, outcome.to_json().decode())
+        return intents.pending_report(stored, self.owner, self.now, self.lease) | {
+            "earlier_reports": list(earlier.reports) if earlier is not None else []}
 
-    def keep(self, outcome: Outcome, collection: str, key: str, write: Callable[[dict[str, Any]], bool]) -> bool:
+    def carried(self, record: KeptReport) -> Carried | None:
+        """What a new report about `record` (as read) must keep before it: nothing if it keeps no
+        unpublished report; its unpublished reports if this sweep holds them (it took them to publish,
+        `unsent`), guarded on that; None if another sweep holds them, or none took them yet: the record
+        is not judged now, so that its next report is never stored over one not yet published."""
+        if record.report_state != REPORT_PENDING or not record.report:
+            return Carried()
+        if record.report_by != self.owner:
+            return None
+        return Carried([*record.earlier_reports, record.report],
+                       {"report_state": REPORT_PENDING, "report_by": self.owner, "report": record.report})
+
+    def keep(self, outcome: Outcome, collection: str, key: str, write: Callable[[dict[str, Any]], bool],
+             earlier: Carried | None = None) -> bool:
         """`write` (a guarded update of the record `key` in `collection`, given the fields to add) made
-        with `outcome` kept pending in it: True if it was written, and the outcome is then this sweep's
-        to publish. A transient fault may have landed with its answer lost: the report this sweep may
-        hold is given back before raising."""
+        with `outcome` kept pending in it, behind the reports `earlier` carries (the write guards on
+        `earlier.expect`): True if it was written, and the outcome is then this sweep's to publish. A
+        transient fault may have landed with its answer lost: the report this sweep may hold is given
+        back before raising."""
         try:
-            written = write(self.fields(outcome))
+            written = write(self.fields(outcome, earlier))
         except TransientError:
             self.give_back(key, collection)
             raise
@@ -62,9 +100,12 @@ class KeptReports:
             self.hold(outcome, collection, key)
         return written
 
-    def hold(self, outcome: Outcome, collection: str, key: str) -> None:
-        """`outcome`, stored pending in the record `key` by a write of this sweep, is its to publish."""
+    def hold(self, outcome: Outcome, collection: str, key: str, stored: str | None = None) -> None:
+        """`outcome`, stored pending in the record `key` (as `stored`, its JSON) by a write of this sweep,
+        is its to publish, after any other report of that record it holds."""
+        stored = stored or self._stored.get(outcome.outcome_id) or outcome.to_json().decode()
         self.held[outcome.outcome_id] = (collection, key)
+        self.queues.setdefault((collection, key), []).append((outcome.outcome_id, stored))
 
     def give_back(self, key: str, collection: str = INTENTS) -> None:
         """A write that stores (or takes) a report raised: its commit may have landed and its answer been
@@ -83,16 +124,21 @@ class KeptReports:
         then raises the first failure, so that Pub/Sub delivers the sweep again. A kept report is marked
         sent once its publish succeeded, or given back at once if it failed, for the retried (or next)
         sweep to publish; a report whose publish succeeded but could not be marked is published again
-        once this sweep's hold lapses, with the same outcome_id."""
+        once this sweep's hold lapses, with the same outcome_id. The reports of one record go in the order
+        made: once one fails, its record's later ones are not published by this sweep (given back with it)."""
         published: list[Outcome] = []
         failure: BaseException | None = None
+        given_back: set[tuple[str, str]] = set()
         for outcome in outcomes:
             kept = self.held.get(outcome.outcome_id)
+            if kept in given_back:
+                continue    # an earlier report of its record failed: kept behind it, in order, for the next sweep
             try:
                 published.append(publish(outcome))
             except Exception as exc:   # Pub/Sub unavailable, or anything else: the rest are still published
                 failure = failure or exc
                 if kept is not None:
+                    given_back.add(kept)
                     self._mark(outcome, kept, sent=False)
                 continue
             if kept is not None:
@@ -105,7 +151,7 @@ class KeptReports:
         collection, key = kept
         try:
             if sent:
-                intents.report_sent(self.state, key, self.owner, self.now, collection=collection)
+                self._published(outcome, kept)
             else:
                 intents.report_unsent(self.state, key, self.owner, collection=collection)
         except (TransientError, PermanentError) as exc:
@@ -114,6 +160,25 @@ class KeptReports:
                 f"{'sent' if sent else 'unsent'} ({exc}); " + ("a later sweep publishes it again, with the same "
                 "outcome_id" if sent else "a later sweep publishes it once this sweep's hold lapses"),
                 severity="WARNING")
+
+    def _published(self, outcome: Outcome, kept: tuple[str, str]) -> None:
+        """`outcome` is published: taken off its record's reports, guarded on this sweep holding them and
+        on the record's last report as this sweep knows it; marked sent once none is left."""
+        collection, key = kept
+        queue = self.queues.get(kept, [])
+        at = next((i for i, (outcome_id, _) in enumerate(queue) if outcome_id == outcome.outcome_id), None)
+        if at is None:      # not known as held (never so): nothing of the record's is marked
+            return
+        rest = queue[at + 1:]
+        last = (rest or queue)[-1][1]
+        self.queues[kept] = rest
+        expect = {"report_state": REPORT_PENDING, "report_by": self.owner, "report": last}
+        if rest:
+            self.state.update_record(collection, key, {"earlier_reports": [stored for _, stored in rest[:-1]]},
+                                     expect=expect)
+        else:
+            self.state.update_record(collection, key, {"report_state": REPORT_SENT, "reported_at": self.now,
+                                                       "earlier_reports": []}, expect=expect)
 
     # --- earlier sweeps' reports ----------------------------------------------------------------------
 
@@ -131,19 +196,17 @@ class KeptReports:
             # One report that cannot be taken or read (a fault, or stored by a version whose outcome
             # this one cannot read) never keeps the others in the page from being published.
             try:
-                outcome = self._unsent_report(collection, data)
+                outcomes += self._unsent_report(collection, data)
             except (TransientError, PermanentError, ValidationError) as exc:
                 Timeline(None, "command").step("report_deferred", f"an unsent report not published: {exc}",
                                                severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
-                continue
-            if outcome is not None:
-                outcomes.append(outcome)
         return outcomes
 
-    def _unsent_report(self, collection: str, data: dict[str, Any]) -> Outcome | None:
-        """One pending report, taken and published again as stored. Its own fields (KeptReport) and its
-        record's key are read whatever the rest of the record holds: a report kept in a record this
-        version cannot read (an intent escalated as unreadable, Sweep._unreadable_intent) is still published."""
+    def _unsent_report(self, collection: str, data: dict[str, Any]) -> list[Outcome]:
+        """One record's pending reports (its earlier_reports, then its report), taken and published again
+        as stored, in that order. Its own fields (KeptReport) and its record's key are read whatever the
+        rest of the record holds: a report kept in a record this version cannot read (an intent escalated
+        as unreadable, Sweep._unreadable_intent) is still published."""
         kept, key = KeptReport.model_validate(data), stored_key(collection, data)
         if key is None:
             raise PermanentError(f"a {collection} record with a pending report names no key ({sorted(data)})")
@@ -153,7 +216,7 @@ class KeptReports:
             self.give_back(key, collection)
             raise
         if not taken:
-            return None   # another sweep holds it, or took it first
+            return []   # another sweep holds it, or took it first
         try:
             record: KeptReport | None = KEPT_IN[collection].model_validate(data)
         except ValidationError:
@@ -162,29 +225,32 @@ class KeptReports:
             return self._drop(collection, key, f"{record.service}: a reminder of its pin to {record.revision} was "
                               f"not published, and the pin was released since (by {record.released_by or 'a person'})"
                               "; dropped, as no longer true")
+        stored = [*kept.earlier_reports, kept.report]
         try:
-            outcome = Outcome.model_validate_json(kept.report)
+            outcomes = [Outcome.model_validate_json(report) for report in stored]
         except ValidationError as exc:
-            return self._unreadable_report(collection, key, record, data, exc)
-        self.hold(outcome, collection, key)
+            replaced = self._unreadable_report(collection, key, record, data, exc)
+            return [replaced] if replaced is not None else []
         named = _named(record) if record is not None else key
-        Timeline(outcome.incident_id, "command").step(
-            "report_retried", f"{named}: the report {outcome.outcome_id} was not published "
-            f"by {kept.report_by or 'the sweep that made it'}; published now", key=named)
-        return outcome
+        for outcome, report in zip(outcomes, stored):
+            self.hold(outcome, collection, key, report)
+            Timeline(outcome.incident_id, "command").step(
+                "report_retried", f"{named}: the report {outcome.outcome_id} was not published "
+                f"by {kept.report_by or 'the sweep that made it'}; published now", key=named)
+        return outcomes
 
-    def _drop(self, collection: str, key: str, why: str) -> None:
+    def _drop(self, collection: str, key: str, why: str) -> list[Outcome]:
         """A kept report no longer true, taken by this sweep: never published (guarded on this sweep's hold)."""
         if self.state.update_record(collection, key, {"report_state": REPORT_DROPPED, "reported_at": self.now},
                                     expect={"report_state": REPORT_PENDING, "report_by": self.owner}):
             Timeline(None, "command").step("report_dropped", why, key=key)
-        return None
+        return []
 
     def _unreadable_report(self, collection: str, key: str, record: KeptReport | None, data: dict[str, Any],
                            exc: ValidationError) -> Outcome | None:
         """A pending report this version cannot read (stored by another version: its outcome does not fit
         this one's model), taken by this sweep: replaced in its record by an `escalated` this version can
-        publish, naming the record, kept pending and held by this sweep as any report. Left as it was, it
+        publish, naming the record (in place of every report the record kept, when one of them is unreadable), kept pending and held by this sweep as any report. Left as it was, it
         would be taken again every hold and never published, and a page of them would keep every later
         report from the query's page."""
         unreadable = f"was kept unpublished and this version cannot read it ({exc.error_count()} invalid field(s))"

@@ -50,8 +50,9 @@ class KeptReport(BaseModel):
     made it true, and kept `pending` until its publish succeeds (kept_reports.KeptReports.publish): a failed
     publish, or a sweep that dies before publishing, is published by a later sweep, as the same outcome
     (the same outcome_id), by exactly one sweep (intents.take_report). `report_by` holds the publish, a
-    lease until `report_until`. Kept in an intent (recorded or escalated), an action record (verified,
-    undone, escalated), a pin (its reminder) and a log-based incident (resolved)."""
+    lease until `report_until`, of `report` and of any `earlier_reports` before it. Kept in an intent
+    (recorded or escalated), an action record (verified, undone, escalated), a pin (its reminder) and a
+    log-based incident (resolved)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -60,6 +61,11 @@ class KeptReport(BaseModel):
     report_by: str = ""
     report_until: datetime | None = None
     reported_at: datetime | None = None
+    # Reports kept in the record before `report` and not yet published, oldest first (JSON, as `report`):
+    # a later judgement of the same record (an action's verdict after its escalation as unreadable, or
+    # after its unfinished undo's) is kept behind them, never over them, and they are published first,
+    # by the same holder (kept_reports.KeptReports.carried).
+    earlier_reports: list[str] = []
 
 
 class ActionRecord(KeptReport):

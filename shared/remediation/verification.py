@@ -27,7 +27,8 @@ redelivery would judge it: recorded and reported, closed, or escalated, once
 walk by `noted_at` and opened first.
 Every outcome the sweep makes is kept in the record whose guarded write made it true until its
 publish succeeds (shared/remediation/kept_reports.py), so a failed publish, or a sweep that dies
-before publishing, is published by a later sweep, once, as the same outcome.
+before publishing, is published by a later sweep, once, as the same outcome; a later judgement of
+the same record is kept behind it, never over it (`KeptReports.carried`).
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
-from shared.remediation.kept_reports import KEPT_IN, KeptReports, escalated, escalation_from
+from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPOSALS, REPORT_PENDING, SWEEP_MARKS,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord,
                                         ProposalRecord, stored_key, text_field)
@@ -177,10 +178,13 @@ class Sweep:
         """`record` escalated once (`unread_escalated_at`), its state kept: the update is guarded on the
         state as read and on no such escalation before, with the report kept in it as any other."""
         outcome = self._outcome(record, OutcomeStatus.ESCALATED, reason)
+        earlier = self.kept.carried(record)
+        if earlier is None:
+            return None     # a report of it not yet published is another sweep's: it goes first
         try:
             if not self.kept.keep(outcome, ACTIONS, record.key, lambda kept: self.state.update_record(
                     ACTIONS, record.key, {"unread_escalated_at": self.now, "note": reason} | kept,
-                    expect={"state": record.state.value, "unread_escalated_at": None})):
+                    expect={"state": record.state.value, "unread_escalated_at": None} | earlier.expect), earlier):
                 return None     # judged, or escalated so, by another sweep meanwhile
         except TransientError as stored:
             Timeline(record.incident_id, "command").step(
@@ -202,7 +206,15 @@ class Sweep:
                [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
 
     def _judge(self, record: ActionRecord) -> Outcome | None:
-        """One action, judged on live evidence (judging.judge) and moved as judging.next_step says."""
+        """One action, judged on live evidence (judging.judge) and moved as judging.next_step says. Not
+        while another sweep holds a report of it not yet published (`KeptReports.carried`): its next
+        report is kept behind that one, never over it, so it waits until that one is published."""
+        if self.kept.carried(record) is None:
+            Timeline(record.incident_id, "command").step(
+                "verify_waits", f"{record.key}: an earlier report of it is not published yet ("
+                + (f"held by {record.report_by} until {record.report_until:%H:%M:%S}" if record.report_by and
+                   record.report_until else "not taken by this sweep") + "); judged once it is", key=record.key)
+            return None
         if record.state is ActionState.UNDOING:
             try:
                 return self._undo(record, "a previous undo did not finish")
@@ -303,11 +315,14 @@ class Sweep:
                             note=f"{why}; undo: {result.reason}")
 
     def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "",
-              report: dict[str, Any] | None = None) -> bool:
+              report: dict[str, Any] | None = None, guard: dict[str, Any] | None = None) -> bool:
+        """Guarded on its state and its escalation as read (an escalation as unreadable keeps the state and
+        adds a report, which a move read before it must not overwrite), and on `guard`."""
         changes: dict[str, Any] = {"state": to.value, "resolved_at": self.now, **(report or {})}
         if note:
             changes["note"] = note
-        return self.state.update_record(ACTIONS, record.key, changes, expect={"state": expected.value})
+        return self.state.update_record(ACTIONS, record.key, changes, expect={
+            "state": expected.value, "unread_escalated_at": record.unread_escalated_at, **(guard or {})})
 
     def _report(self, record: ActionRecord, expected: ActionState, to: ActionState, status: OutcomeStatus,
                 reason: str, note: str = "", after: dict[str, Any] | None = None,
@@ -323,8 +338,11 @@ class Sweep:
             reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its evidence "
                        "could not be read: it is readable now, and nothing was written since)")
         outcome = self._outcome(record, status, reason, after, notes)
+        # Behind any report of it this sweep took unpublished (`_judge` judges none another sweep holds).
+        earlier = self.kept.carried(record) or Carried()
         if not self.kept.keep(outcome, ACTIONS, record.key,
-                          lambda kept: self._move(record, expected, to, note, report=kept)):
+                              lambda kept: self._move(record, expected, to, note, report=kept, guard=earlier.expect),
+                              earlier):
             return None
         Timeline(record.incident_id, "command").step(status.value, reason, action=record.action, key=record.key)
         if record.command_id:

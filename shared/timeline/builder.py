@@ -467,8 +467,9 @@ _SOURCE_ORDER = {Source.PLATFORM: 0, Source.ALERT: 1, Source.AUDIT: 2, Source.RU
 
 def _in_order(row: TimelineEntry) -> tuple:
     """Time, then source. Rows of one source at one instant keep the order they were read in
-    (the sort is stable; each read is in Cloud Logging's time order): two of Runwarden's lines
-    written in the same microsecond stay as written, never sorted by their names."""
+    (the sort is stable; each read is in Cloud Logging's time order), never sorted by their names.
+    Runwarden's own lines of one process never share an instant (writer.line_time): Cloud Logging
+    orders equal timestamps by insert_id, not as written."""
     return row.at, _SOURCE_ORDER[row.source]
 
 

@@ -10,7 +10,8 @@ from typing import Sequence
 
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.timeline.classify import DECISION_STEPS, Step
-from shared.timeline.model import (ActorKind, Durations, ErrorMinute, Milestone, Milestones, TimelineEntry)
+from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, Milestone, Milestones,
+                                   TimelineEntry)
 
 HEALTHY_MINUTES = 3                  # errors at zero this many minutes in a row: a healthy window
 ONSET_GAP_MINUTES = 2                # error-free minutes allowed inside one run of errors
@@ -139,30 +140,35 @@ def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones) -> bool:
                and (until is None or r.at < until) for r in rows)
 
 
-def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[str]:
-    """What is still open: pinned traffic, proposals nobody approved, escalations, failures."""
-    out: list[str] = []
+def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[FollowUp]:
+    """What is still open: pinned traffic (with the commands that release it), proposals nobody
+    approved, escalations, failures. Log text stays in the words; only Runwarden's own commands are
+    code."""
+    out: list[FollowUp] = []
     pinned, service = _pinned_revision(steps)
     if pinned:
         gcloud, runwarden = release_commands(service) if service else (
             "gcloud run services update-traffic SERVICE --to-latest --region=REGION --project=PROJECT",
             "runwarden command restore_traffic --target SERVICE --param to_latest=true --reason …")
-        out.append(f"Traffic is pinned to {pinned}: new deploys get no traffic until someone runs "
-                   f"`{gcloud}` or `{runwarden}`.")
+        out.append(FollowUp(text=f"Traffic is pinned to {pinned}: new deploys get no traffic until someone "
+                                 "releases the pin, with either command:", commands=[gcloud, runwarden]))
     applied_later = any(s.step == "applied" for s in steps)
     for s in steps:
         if s.step == "proposed" and not applied_later:
-            out.append(f"Proposed, not approved: {s.message}")
+            out.append(FollowUp(text=f"Proposed, not approved: {s.message}"))
         elif s.step == "escalated":
-            out.append(f"Escalated to a person: {s.message}")
+            out.append(FollowUp(text=f"Escalated to a person: {s.message}"))
         elif s.step == "failed":
-            out.append(f"Failed: {s.message}")
+            out.append(FollowUp(text=f"Failed: {s.message}"))
     unfinished = _unfinished(steps)
     if unfinished is not None:
-        out.append(f"No outcome follows Runwarden's `{unfinished.step}` line of {unfinished.at:%H:%M:%S}Z "
-                   f"({unfinished.message}) in the entries read: that attempt may have stopped mid-way, and "
-                   "whether it wrote is not shown here; check the target's state before acting.")
-    return list(dict.fromkeys(out))
+        out.append(FollowUp(text=f"No outcome follows Runwarden's {unfinished.step} line of {unfinished.at:%H:%M:%S}Z "
+                                 f"({unfinished.message}) in the entries read: that attempt may have stopped mid-way, "
+                                 "and whether it wrote is not shown here; check the target's state before acting."))
+    unique: dict[tuple[str, tuple[str, ...]], FollowUp] = {}
+    for f in out:       # each once, where it first came
+        unique.setdefault((f.text, tuple(f.commands)), f)
+    return list(unique.values())
 
 
 def _unfinished(steps: Sequence[Step]) -> Step | None:

@@ -74,7 +74,8 @@ def to_html(t: IncidentTimeline) -> str:
     parts += ["<h2>Timeline</h2>", _table(t.entries)]
     if t.follow_ups:
         parts.append("<h2>Open follow-ups</h2><ul id=\"follow-ups\">"
-                     + "".join(f"<li>{escape(f)}</li>" for f in t.follow_ups) + "</ul>")
+                     + "".join(f"<li>{escape(f.text)}" + " or".join(f" <code>{escape(c)}</code>" for c in f.commands)
+                               + "</li>" for f in t.follow_ups) + "</ul>")
     if t.evidence:
         parts.append("<h2>Evidence</h2>" + _evidence(t))
     if t.notes:

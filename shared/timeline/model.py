@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _as_utc(at: datetime) -> datetime:
@@ -124,6 +124,20 @@ class ActionRow(_Model):
     by: str = "Runwarden"
 
 
+class FollowUp(_Model):
+    """Something still open: in words (`text`, shown as written by every renderer, whatever it quotes
+    from the logs) and the commands that settle it (Runwarden's own, each shown as code to copy:
+    Markdown's code spans, HTML's <code>). Plain words are a follow-up with no command."""
+
+    text: str
+    commands: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_words(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+
 class IncidentTimeline(_Model):
     incident_id: str
     project: str
@@ -141,7 +155,7 @@ class IncidentTimeline(_Model):
     actions: list[ActionRow] = Field(default_factory=list)
     people: list[str] = Field(default_factory=list)        # principals other than Runwarden who acted
     people_acted_first: bool = False  # someone changed the target or what it depends on before Runwarden did
-    follow_ups: list[str] = Field(default_factory=list)
+    follow_ups: list[FollowUp] = Field(default_factory=list)
     reads: list[ReadReport] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     rows_not_shown: str = ""          # when the rows were too many to show: which were left out, in words

@@ -55,7 +55,8 @@ def to_text(t: IncidentTimeline) -> str:
         lines.append("")
         lines.append(f"Errors per minute (peak {t.errors.peak}): {_sparkline(t)}")
     for note in t.follow_ups:
-        lines.append(f"Follow-up: {one_line(note)}")
+        lines.append(f"Follow-up: {one_line(note.text)}")
+        lines += [f"  {one_line(command)}" for command in note.commands]
     for note in t.notes:
         lines.append(f"Note: {one_line(note)}")
     if t.cut_short:
@@ -123,7 +124,8 @@ def to_markdown(t: IncidentTimeline) -> str:
     if t.people_acted_first:
         out.append("- People acted before Runwarden decided.")
     out += ["", "## Open follow-ups", ""]
-    out += [f"- [ ] {_cell(f)}" for f in t.follow_ups] or ["- [ ] None found; review the timeline."]
+    out += [f"- [ ] {_cell(f.text)}" + (" " + " or ".join(markdown_code(c) for c in f.commands) if f.commands else "")
+            for f in t.follow_ups] or ["- [ ] None found; review the timeline."]
     if t.notes:
         out += ["", "## Notes on this draft", ""] + [f"- {_cell(n)}" for n in t.notes]
     out += ["", "## Lessons learned", "", "- What went well: _to fill in_", "- What went wrong: _to fill in_",

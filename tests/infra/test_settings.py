@@ -161,11 +161,12 @@ def test_the_sweeps_kept_reports_are_never_indexed_and_their_state_is() -> None:
 
     config = load_module()
     assert set(config.locals["report_collections"]) == set(kept_reports.KEPT_IN)
-    field = config.resource("google_firestore_field", "report")
-    assert field["collection"] == "${var.collection_prefix}_${each.value}" and field["field"] == "report"
-    assert field["index_config"] in ({}, [{}]), field["index_config"]
+    for name in ("report", "earlier_reports"):
+        field = config.resource("google_firestore_field", name)
+        assert field["collection"] == "${var.collection_prefix}_${each.value}" and field["field"] == name
+        assert field["index_config"] in ({}, [{}]), field["index_config"]
     for model in kept_reports.KEPT_IN.values():
-        assert issubclass(model, KeptReport) and {"report", "report_state"} <= set(model.model_fields), model
+        assert issubclass(model, KeptReport) and {"report", "report_state", "earlier_reports"} <= set(model.model_fields), model
     assert 'find_records(INTENTS, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_reports)
     assert 'c, "report_state", REPORT_PENDING' in inspect.getsource(verification.Sweep._unsent_outcomes)
     text = (ROOT / "infra" / "firestore.tf").read_text()

@@ -13,6 +13,7 @@ from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import TrafficSeed
 from shared.commands import handle_command
 from shared.config import parse_config
+from shared.errors import TransientError
 from shared.remediation.records import ACTIONS, INCIDENTS
 from tests.integration.world import SERVICE, World, concurrently, event
 
@@ -930,3 +931,101 @@ def test_an_undo_puts_back_a_split_that_names_a_revision_twice(world):
         ("TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "", 100, ""),
         ("TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", NEW, 0, "canary")]
     assert action_state(world) == "undone"
+
+
+def _escalated_unreadable(world: World) -> dict:
+    """Monitoring refuses every read until the evidence-unreadable escalation at +28m, whose publish fails:
+    kept pending in the action record, given back. The evidence is readable again afterwards."""
+    recovery(world, until="+40m")
+    faults = world.standins.monitoring.faults
+    faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="ListTimeSeries")
+    world.at(28)
+    _publish_fails_once(world, lambda: world.command({"command": "sweep"}))
+    faults.clear()
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "pending" and record["report_state"] == "pending" and record["report_by"] == ""
+    return json.loads(record["report"])
+
+
+@pytest.mark.parametrize("failing", [100, 1])
+def test_a_kept_escalation_unpublished_is_not_overwritten_by_the_next_judgement(rolled_back, failing):
+    """The escalation (evidence unreadable) is kept in the action record and its publish fails. The next
+    sweep reads the evidence and verifies the action, and its publishes fail too: every one (`failing`
+    100), or the first only (1). Before, the verification overwrote the kept escalation in the record, so
+    the escalation was never published (and, with the first publish only failing, the verification was
+    published twice). Now the record keeps both, and each is published once, in the order made."""
+    kept = _escalated_unreadable(rolled_back)
+    rolled_back.at(36)
+    rolled_back.adapters.publisher.fail_next(failing)
+    with pytest.raises(TransientError):
+        rolled_back.command({"command": "sweep"}, message_id="c2")
+    rolled_back.adapters.publisher.clear()
+    assert action_state(rolled_back) == "verified"
+    rolled_back.at(37)
+    rolled_back.command({"command": "sweep"}, message_id="c3")
+    rolled_back.at(40)
+    assert rolled_back.command({"command": "sweep"}, message_id="c4") == []
+
+    published = rolled_back.published(4)
+    assert [o["status"] for o in published] == ["escalated", "verified"], [o["reason"] for o in published]
+    assert published[0]["outcome_id"] == kept["outcome_id"]
+    assert "follows the escalation at" in published[1]["reason"], published[1]["reason"]
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["report_state"] == "sent" and json.loads(record["report"])["outcome_id"] == published[1]["outcome_id"]
+
+
+def test_a_kept_escalation_held_by_a_sweep_that_died_is_published_before_the_next_judgement(rolled_back):
+    """The sweep that escalated the unfinished undo died before publishing it: its hold keeps the report
+    from other sweeps until it lapses. Before, the next sweep finished the undo and stored `undone` over
+    the held escalation, which was never published. Now a judgement waits while another sweep holds the
+    record's report; once the hold lapsed, one sweep publishes the escalation, then the undone."""
+    from datetime import timedelta
+
+    from shared.clock import skew_safe_lease
+    from shared.remediation.verification import Sweep
+
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    faults = rolled_back.standins.run.faults
+    faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="GetService")
+    rolled_back.at(33)
+    [escalation] = Sweep(rolled_back.config, rolled_back.adapters).run()     # dies before publishing
+    assert escalation.status.value == "escalated", escalation.reason
+    faults.clear()
+
+    rolled_back.at(35)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []      # held: judged later
+    assert action_state(rolled_back) == "undoing" and rolled_back.standins.run.count("UpdateService") == 1
+    lease = skew_safe_lease(rolled_back.config.guardrails.claim_ttl_seconds)
+    rolled_back.at(33 + lease / timedelta(minutes=1) + 1)
+    done = rolled_back.command({"command": "sweep"}, message_id="c3")
+    assert [o.status.value for o in done] == ["escalated", "undone"], [o.reason for o in done]
+    assert done[0].to_json() == escalation.to_json()
+    assert [o["outcome_id"] for o in rolled_back.published(3)] == [o.outcome_id for o in done]
+    assert rolled_back.standins.run.count("UpdateService") == 2
+    rolled_back.at(80)
+    assert rolled_back.command({"command": "sweep"}, message_id="c4") == []
+
+
+def test_a_verdict_read_before_an_escalation_as_unreadable_never_lands_over_its_report(rolled_back):
+    """Two sweeps at once: B reads the action record, then A (its evidence read failing) escalates it as
+    unreadable, keeping its report in the record, held; then B (its read succeeding) verifies it from what
+    it read. Before, B's move was guarded on the state only (still `pending`) and stored its report over
+    A's escalation, which was never published. Now the move is guarded on the escalation as read too."""
+    from shared.remediation.records import ActionRecord
+    from shared.remediation.verification import Sweep
+
+    recovery(rolled_back, until="+40m")
+    rolled_back.at(28)
+    [data] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    b = Sweep(rolled_back.config, rolled_back.adapters)
+    read_by_b = ActionRecord.model_validate(data)
+    faults = rolled_back.standins.monitoring.faults
+    faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="ListTimeSeries")
+    [escalation] = Sweep(rolled_back.config, rolled_back.adapters).run()      # A, holding its report
+    faults.clear()
+
+    assert b._judge(read_by_b) is None
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "pending" and json.loads(record["report"])["outcome_id"] == escalation.outcome_id

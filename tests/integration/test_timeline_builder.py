@@ -92,9 +92,10 @@ def test_milestones_and_measures(world, logs):
     assert timeline.signature == "bad_revision"
     assert timeline.evidence[0].threshold == ">= 20 requests and 5xx >= 20%" and timeline.evidence[0].passed
     assert [a.status for a in timeline.actions] == ["applied", "skipped", "verified"]
-    pin = next(f for f in timeline.follow_ups if "pinned to backend-00001-abc" in f)
-    assert "update-traffic backend --to-latest --region=us-central1 --project=demo-project" in pin
-    assert "runwarden command restore_traffic --target projects/demo-project/locations/us-central1/services/backend" in pin
+    pin = next(f for f in timeline.follow_ups if "pinned to backend-00001-abc" in f.text)
+    gcloud, runwarden = pin.commands
+    assert "update-traffic backend --to-latest --region=us-central1 --project=demo-project" in gcloud
+    assert "runwarden command restore_traffic --target projects/demo-project/locations/us-central1/services/backend" in runwarden
     assert not timeline.cut_short
 
 
@@ -134,7 +135,7 @@ def test_a_read_cut_short_says_so(world, logs):
     errors_read = next(r for r in timeline.reads if r.name == "request_errors")
     assert errors_read.cut_short and errors_read.pages == 2 and errors_read.entries == 50
     assert timeline.cut_short
-    assert any("cut short" in f and "request_errors" in f for f in timeline.follow_ups)
+    assert any("cut short" in f.text and "request_errors" in f.text for f in timeline.follow_ups)
     assert any("stopped after 2 pages" in n for n in timeline.notes)
 
 
@@ -210,7 +211,7 @@ def test_thousands_of_changes_are_shown_bounded_and_say_so(world, logs):
     assert [e.at for e in timeline.entries] == sorted(e.at for e in timeline.entries)
     assert "are not shown" in timeline.rows_not_shown and "of 30" in timeline.rows_not_shown
     assert {f"deploy-bot-{i}@example.com" for i in range(3)} <= set(timeline.people)
-    assert any("are not shown" in f for f in timeline.follow_ups)
+    assert any("are not shown" in f.text for f in timeline.follow_ups)
     assert "are not shown" in render(timeline, "markdown").split("## Summary")[0]
     assert "are not shown" in render(timeline, "html").split("<h2>")[0]
     assert next(r for r in timeline.reads if r.name == "audit").entries == 3005     # every entry was read

@@ -294,7 +294,7 @@ def test_an_attempt_with_no_outcome_is_an_open_follow_up():
     stopped = [_step(0, "received"), _step(1, "diagnosed"), _step(1.1, "planned", "roll back to backend-00001"),
                _step(1.2, "claimed", "claimed 0.abc/backend/rollback_traffic")]
     [note] = derive.follow_ups(stopped, [])
-    assert "No outcome follows Runwarden's `claimed` line of 12:01:12Z" in note and "rollback_traffic" in note
+    assert "No outcome follows Runwarden's claimed line of 12:01:12Z" in note.text and "rollback_traffic" in note.text
 
     finished = stopped + [_step(1.3, "applied")]
     assert not derive.follow_ups(finished, [])
@@ -315,3 +315,69 @@ def test_an_alert_that_closed_while_requests_still_failed_is_not_the_recovery():
     quiet = minutes(30, 30, 30, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     closed_on_time = _row(T + timedelta(minutes=3, seconds=50), Source.ALERT, "alert_closed")
     assert derive.milestones([opened, closed_on_time], [], quiet, T + timedelta(hours=1)).recovery.at == closed_on_time.at
+
+
+def test_lines_written_at_one_clock_instant_keep_the_order_they_were_written_in(monkeypatch):
+    """Cloud Logging returns entries of equal timestamps in insert_id order, not as written: before, three
+    steps written within the clock's resolution carried one `time` and could come back in any order."""
+    import io
+    import json
+
+    from shared.timeline import writer
+
+    instant = datetime(2031, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+    class Stopped(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return instant
+
+    monkeypatch.setattr(writer, "datetime", Stopped)
+    stream = io.StringIO()
+    for step in ("claimed", "applied", "outcome_published"):
+        writer.Timeline("inc", stream=stream).step(step, step)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    times = [datetime.fromisoformat(line["time"]) for line in lines]
+    assert [line["runwarden"]["step"] for line in sorted(lines, key=lambda line: line["time"])] == \
+        ["claimed", "applied", "outcome_published"]
+    assert times[0] >= instant and times[0] < times[1] < times[2] < instant + timedelta(milliseconds=1)
+
+
+@pytest.mark.parametrize("clock, expected", [
+    (timedelta(0), timedelta(microseconds=1)),                   # the same instant: a microsecond later
+    (timedelta(milliseconds=-300), timedelta(microseconds=1)),   # stepped back a little: still after
+    (timedelta(seconds=-5), timedelta(seconds=-5)),              # stepped back a lot: the clock, as it is
+    (timedelta(seconds=2), timedelta(seconds=2)),                # moved on: the clock
+])
+def test_a_lines_time_follows_the_line_before(clock, expected):
+    from shared.timeline.writer import line_time
+
+    before = line_time(datetime(2032, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
+    assert line_time(before + clock) == before + expected
+
+
+def test_the_follow_ups_commands_render_as_code_and_the_logs_backticks_stay_text():
+    """Before, the pin's follow-up put its commands in backticks inside the words, and the Markdown
+    escaped them with everything else from the logs: the draft showed literal backticks, no code."""
+    from markdown_it import MarkdownIt
+
+    from shared.timeline.classify import Step
+
+    service = "projects/demo-project/locations/us-central1/services/backend"
+    planned = Step(at=T, step="planned", trigger="alert", message="roll back", severity="INFO", function="f",
+                   insert_id="i1", details={"action": "rollback_traffic",
+                                            "params": {"to_revision": "backend-00001-abc", "target": service}})
+    steps = [planned, _step(1, "applied"), _step(2, "escalated", "check `rm -rf /` <b>now</b>")]
+    follow_ups = derive.follow_ups(steps, [])
+    html = MarkdownIt("commonmark").render(to_markdown(sample(follow_ups=follow_ups)))
+    items = html.split("<h2>Open follow-ups</h2>")[1].split("<h2>")[0]
+
+    gcloud = "gcloud run services update-traffic backend --to-latest --region=us-central1 --project=demo-project"
+    assert f"<code>{gcloud}</code>" in items and "<code>runwarden command restore_traffic --target " + service in items
+    assert "`" not in items.split("Escalated to a person")[0]      # no backtick shown around the commands
+    assert "`rm -rf /`" in items and "<code>rm" not in items and "&lt;b&gt;now&lt;/b&gt;" in items
+    text = render(sample(follow_ups=follow_ups), "text")
+    assert f"  {gcloud}" in text and "`" not in text.split("Escalated to a person")[0]
+    page = render(sample(follow_ups=follow_ups), "html")
+    assert f"<code>{gcloud}</code>" in page and "`gcloud" not in page
+    assert render(sample(follow_ups=follow_ups), "json").count('"commands"') == 2
