@@ -60,9 +60,10 @@ STORE_FAULTS = st.one_of(
     _table([StoreFault(group, n, code, lost) for group in ("claim", "write") for n in range(1, 4)
             for code in FAULT_CODES for lost in (False, True)]),
     # One method of the group: the claim's completion (a dry run's, a command's own), the one commit
-    # after a write (its claim completed with its records: record_all), or a put_record (an intent).
+    # after a write (its claim completed with its records: record_all), the create of an alert's or
+    # a command's intent (create_record), or a put_record (a proposal, an incident's history).
     _table([StoreFault("write", n, code, lost, method) for n in (1, 2) for code in FAULT_CODES
-            for lost in (False, True) for method in ("complete", "put_record", "record_all")]))
+            for lost in (False, True) for method in ("complete", "create_record", "put_record", "record_all")]))
 PUBLISH_FAULTS = _table([PublishFault(n) for n in (1, 2)])
 
 

@@ -343,7 +343,7 @@ def test_a_refused_approval_whose_answer_was_lost_says_why_when_resent() -> None
 @pytest.mark.parametrize("change", [0, 1])   # PERSON_CONNECTOR_CHANGES: one more max instance, e2-standard-4
 def test_a_plan_whose_store_lost_its_answer_is_voided_when_the_attempt_gives_back(change: int) -> None:
     """Found by `make soak` (batch seed 20261211): the approval's intent was stored before its write
-    and the answer lost (put_record, DEADLINE_EXCEEDED after the commit landed), so the attempt gave
+    and the answer lost (its create_record, DEADLINE_EXCEEDED after the commit landed), so the attempt gave
     back and raised, writing nothing, but left its plan open: it believed the plan unstored. A
     person's change landed meanwhile. The resend found the open plan and no action record and
     judged the connector by it: e2-standard-4 (the planned change, made by the person) was
@@ -352,7 +352,7 @@ def test_a_plan_whose_store_lost_its_answer_is_voided_when_the_attempt_gives_bac
     written". Nothing had been written. Fixed (guardrails.py): a give-back voids the plan whenever its
     store was attempted, answered or not (the void is guarded on this attempt's own open plan)."""
     with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
-        run.execute([Open(0, 0), StoreFault("write", 2, lost=True, method="put_record"),
+        run.execute([Open(0, 0), StoreFault("write", 2, lost=True, method="create_record"),
                      Approve(0, 0, person=change)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
