@@ -56,6 +56,7 @@ class Refusal:
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+    NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -73,6 +74,9 @@ REFUSAL_ADVICE = {
                        "application points at a read replica",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
+    Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
+                         "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
+                         "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
 }
 
 
@@ -223,6 +227,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
                 "this statement", "MySQL server error 1290 (ER_OPTION_PREVENTS_STATEMENT); UNCONFIRMED in a Cloud "
                 "SQL thread", Refusal.READ_ONLY),
+    # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
+    # requests about it with 400 "Invalid request: Invalid request since instance is not running."
+    # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/
+    # terraform-google-sql-db issues #286 and #333, hashicorp/terraform-provider-google #7810). That
+    # the connectors' connectSettings call gets the same answer, in the Go connector's "failed to get
+    # instance metadata" wrapping (as its 403 above), is UNCONFIRMED.
+    DbErrorText("Cloud SQL Admin API (instance not running)", r"Invalid request since instance is not running",
+                'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
+                '"p:r:i"): googleapi: Error 400: Invalid request: Invalid request since instance is not running., '
+                'invalid', "terraform-google-modules/terraform-google-sql-db issues #286 and #333 (the Admin API's "
+                "400 for a stopped instance); UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
