@@ -248,3 +248,33 @@ def test_fast_503s_with_nothing_failing_to_cross_a_connector_at_its_count_are_no
 
 def test_the_same_503s_with_dials_to_the_database_timing_out_are_the_connector():
     assert diagnose(_own_503s(dials=10).bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+# --- a p99 the service always has (WebSockets, streaming, long polling) is not a hang ---------
+
+def _long_requests(since: float) -> Evidence:
+    """p99 at 1,800 s (WebSocket connections, counted as requests as long as the connection) from
+    `since`, no failure at all, on a 3,600 s request timeout; the connector's CPU newly at 90% as
+    traffic doubles, at its max with it."""
+    return (Evidence().revision(OLD, -300, sql=(SQL,), timeout=3600).traffic(**{OLD: 100})
+            .requests(OLD, -90, 5, 40).requests(OLD, -15, 5, 40).latency(OLD, -90, since, 0.2)
+            .latency(OLD, since, 5, 1800).sql_up(-90, 5, 1).connector(max_instances=3)
+            .connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+            .connector_metric("cpu", -90, -15, 0.3).connector_metric("cpu", -15, 5, 0.9)
+            .connector_metric("bytes", -90, 5, 2e6))
+
+
+def test_a_p99_as_long_before_the_failures_while_requests_were_clean_is_not_a_hang():
+    e = _long_requests(since=-90)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
+    assert plan(result, e.bundle(), S).action is None
+    usual = [i for i in result.evidence if i.about == "connector_saturation" and "already in" in i.observed
+             and "p99" in i.observed]
+    assert usual and usual[0].role == "context", [i.observed for i in result.evidence]
+
+
+def test_a_p99_that_rose_into_the_band_with_the_load_is_still_a_hang():
+    assert diagnose(_long_requests(since=-15).bundle(), S).signature is Signature.CONNECTOR_SATURATION

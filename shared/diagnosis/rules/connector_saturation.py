@@ -149,22 +149,50 @@ def _symptom(facts: Facts, c: Citation) -> bool:
 
 
 def _hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
-    """(p99 per minute, those in the hang band, whether enough were): the band is above
-    hang_latency_seconds and below 0.9 x the request timeout."""
+    """(p99 per minute, those in the hang band, whether enough were and that is news): the band is
+    above hang_latency_seconds and below 0.9 x the request timeout. A band the p99 held just as
+    much before the incident window, while the service served cleanly, is how the service always
+    runs (`_usual_hang`), not a hang that began with the failures."""
+    p99, in_band, held = _in_band(facts, facts.incident)
+    return p99, in_band, held and not _usual_hang(facts)
+
+
+def _in_band(facts: Facts, window) -> tuple[list[float], list[float], bool]:
     s = facts.s
-    p99 = facts.p99_seconds(facts.incident)
+    p99 = facts.p99_seconds(window)
     in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * facts.request_timeout_seconds]
     return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
 
 
+def _usual_hang(facts: Facts) -> str:
+    """'n of m' when the p99 held in the hang band in enough minutes of the window before the
+    incident, while the service served cleanly there (`_clean_before`); else "". Long requests
+    that are the service's own (WebSockets, server-sent events, long polling: "WebSockets
+    requests are treated as long-running HTTP requests in Cloud Run", subject to the request
+    timeout of up to 60 minutes; Cloud Run docs, "Using WebSockets") keep the p99 there every
+    minute, failures or not."""
+    if _clean_before(facts) is None:
+        return ""
+    p99, in_band, held = _in_band(facts, facts.before)
+    return f"{len(in_band)} of {len(p99)}" if held else ""
+
+
 def _hang(facts: Facts, c: Citation) -> bool:
-    """p99 held in a band above hang_latency_seconds and below the request timeout."""
+    """p99 held in a band above hang_latency_seconds and below the request timeout, and did not
+    before the failures."""
     s = facts.s
     timeout = facts.request_timeout_seconds
     p99, in_band, held = _hang_minutes(facts)
     query = facts.latencies_query
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
                 f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
+    usual = _usual_hang(facts) if p99 else ""
+    if usual:
+        c.cite("metric", query, f"{observed}; already in {usual} minutes of {facts.before}, while requests were "
+               f"clean ({_clean_before(facts)})", "new: the band held in the incident window, not before it while "
+               "the service served cleanly (long requests of its own: WebSockets, streaming, long polling)",
+               False, role="context")
+        return False
     c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held, role=_either(held))
     return held
 
