@@ -50,8 +50,8 @@ class Refusal:
 
     CONNECTION_LIMIT = "connection limit reached (too many clients)"
     CREDENTIALS = "credentials refused (password authentication failed)"
-    IAM_USER = ("IAM database authentication refused (the service account is not a database user, or lacks "
-                "cloudsql.instances.login)")
+    IAM_USER = ("IAM database authentication refused (the service account is not a database user, lacks "
+                "cloudsql.instances.login, or its access token expired)")
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
@@ -66,8 +66,15 @@ REFUSAL_ADVICE = {
                               "would only bring more connections",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
+    # "OAuth 2.0 access tokens are short lived and are only valid for one hour. Any new connections
+    # or logins created after this time will fail." (Cloud SQL docs, "Log in using IAM database
+    # authentication"); the server then says the same "IAM ... authentication failed"
+    # (cloud-sql-jdbc-socket-factory issue #1174: "bad token, expired token").
     Refusal.IAM_USER: "that the revision's service account is an IAM database user of the instance, with "
-                      "roles/cloudsql.instanceUser",
+                      "roles/cloudsql.instanceUser; and, if it logs in with an access token it fetched itself "
+                      "(manual IAM login), that the token is fresh: it is valid for one hour, and a pool that "
+                      "reconnects later with the same token is refused (automatic IAM login through a Cloud SQL "
+                      "connector or the Auth Proxy refreshes it)",
     Refusal.NOT_AUTHORIZED: "the revision's service account's roles/cloudsql.client (cloudsql.instances.connect) "
                             "on the instance's project, and the connection name",
     Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
