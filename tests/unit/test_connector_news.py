@@ -43,7 +43,8 @@ def test_a_connector_at_max_long_before_the_failures_while_requests_were_clean_i
 
 
 def test_a_connector_that_reached_its_max_with_the_failures_is_still_saturated():
-    e = (_failing_503(Evidence(), dials=10).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+    e = (_failing_503(Evidence(), dials=10).connector_metric("instances", -90, -15, 2)
+         .connector_metric("instances", -15, 5, 3)
          .connector_metric("cpu", -90, 5, 0.4))
 
     assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
@@ -94,7 +95,8 @@ def test_database_errors_beside_a_connector_that_reached_its_max_with_them_do_no
 
 
 def test_a_cpu_as_hot_before_the_failures_does_not_make_the_plan_a_machine_move():
-    e = (_failing_503(Evidence(), dials=10).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+    e = (_failing_503(Evidence(), dials=10).connector_metric("instances", -90, -15, 2)
+         .connector_metric("instances", -15, 5, 3)
          .connector_metric("cpu", -90, 5, 0.95))
 
     result = diagnose(e.bundle(), S)

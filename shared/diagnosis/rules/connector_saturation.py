@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import Facts, query_of
+from shared.diagnosis.facts import Facts, Window, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -71,8 +71,9 @@ OWN_503S = ("find what answers the 503s in the application's own logs (a readine
 
 
 def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
-    """Why the connector is not shown to be the cause and where to look, or ("", ""): requests hang at a client timeout (no 503
-    share) and the connector's one sign is its instance count at max, while its CPU and throughput,
+    """Why the connector is not shown to be the cause and where to look, or ("", ""): requests hang
+    at a client timeout (no 503 share) and the connector's one sign is its instance count at max,
+    while its CPU and throughput,
     both read, stay short of saturation. "Connectors don't scale in" (cloud.google.com/vpc/docs/
     serverless-vpc-access, Scaling): the count is a high-water mark of the traffic that scaled it out,
     not a measure of a bottleneck. And a hang at a client timeout is what any dependency that stops
@@ -157,7 +158,7 @@ def _hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
     return p99, in_band, held and not _usual_hang(facts)
 
 
-def _in_band(facts: Facts, window) -> tuple[list[float], list[float], bool]:
+def _in_band(facts: Facts, window: Window) -> tuple[list[float], list[float], bool]:
     s = facts.s
     p99 = facts.p99_seconds(window)
     in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * facts.request_timeout_seconds]
