@@ -11,6 +11,7 @@ from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, Evidence
+from tests.unit.test_database_refusals import TOO_MANY
 from tests.unit.test_diagnosis import OLD
 
 S = DiagnosisSettings()
@@ -280,3 +281,14 @@ def test_a_p99_as_long_before_the_failures_while_requests_were_clean_is_not_a_ha
 
 def test_a_p99_that_rose_into_the_band_with_the_load_is_still_a_hang():
     assert diagnose(_long_requests(since=-15).bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+def test_fast_503s_beside_the_databases_refusals_leave_the_connector_ruled_out_not_in_doubt():
+    # The database answers "too many clients": the path through the connector works, which rules
+    # it out (database_unreachable alone), rather than leaving it in doubt beside the database.
+    e = _own_503s().log(-5, TOO_MANY, OLD, count=10)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert plan(result, e.bundle(), S).action is None

@@ -89,7 +89,9 @@ def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> tu
     if len(stressed) != 1 or not stressed[0].startswith("at max"):
         return "", ""
     answered = facts.requests(facts.incident).share(code="503") >= s.status_ratio
-    if answered and (_hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min):
+    # The database's own refusals rule the connector out further on (`_database_answers`): an answer
+    # proves the path works, which says more than this doubt.
+    if answered and (_hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts)):
         return "", ""
     cpu = facts.connector_cpu(facts.incident)
     rates = facts.connector_values(facts.b.connector_bytes, facts.incident)
