@@ -296,8 +296,10 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
         "run.googleapis.com/request_count", "cloud_run_revision", on_service, start=scope.requests_start,
         aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
         group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code"))))
+    # From one lookback before the window: a p99 as long before the failures (a WebSocket lasts as
+    # long as its connection) is how the service runs, not a hang (connector_saturation._usual_hang).
     reads.add("latencies", "monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
-        "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
+        "run.googleapis.com/request_latencies", "cloud_run_revision", on_service, start=scope.before,
         aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision)))
     # Active instances only: instance_count is broken down by `state` (active, idle), and only
     # active ones are busy; summing per-state maxima would overstate how close to the limit it was.

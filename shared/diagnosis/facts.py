@@ -27,6 +27,12 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
 
 
+# database/up is sampled every 60 s and visible up to 210 s later (gcp-facts.md §5, "Ingest delay
+# ~210 s"); the window ends at the newest request_count point, which lags too. A series with no point
+# in its last 5 minutes has stopped reporting, not merely lagged.
+SQL_SILENT_SECONDS = 300
+
+
 def hms(at: datetime) -> str:
     """`at` as "%H:%M:%S" formats it (its own fields, no time zone conversion), without strftime:
     evidence and summaries cite a dozen times per diagnosis, at about 2 us a strftime."""
@@ -411,12 +417,30 @@ class Facts:
         return values
 
     def sql_down(self, window: Window) -> tuple[list[str], str] | None:
-        """(instances whose database/up dropped below 1, what was seen), or None when unknown."""
+        """(instances whose database/up dropped below 1 or went silent, what was seen), or None
+        when unknown. A series that reported in the window and then stopped, more than
+        SQL_SILENT_SECONDS before the window's end, is not shown up: what it would say now is
+        unread (a stopped instance may report nothing; whether it reports 0 is unconfirmed), and
+        its last 1 is from before the failures may have begun."""
         values = {db: vals for db, vals in self.sql_up_values(window).items() if vals}
         if not values:
             return None
-        down = sorted(db for db, vals in values.items() if min(vals) < 1)
-        return down, "; ".join(f"{db}: min {min(vals):.0f}" for db, vals in values.items())
+        silent = self._sql_silent(window, values)
+        down = sorted(db for db, vals in values.items() if min(vals) < 1 or db in silent)
+        return down, "; ".join(f"{db}: min {min(vals):.0f}"
+                               + (f", no point since {hms(silent[db])}" if db in silent else "")
+                               for db, vals in values.items())
+
+    def _sql_silent(self, window: Window, values: dict[str, list[float]]) -> dict[str, datetime]:
+        """The instances whose database/up has no point in the last SQL_SILENT_SECONDS of the
+        window, with the time of their last point."""
+        latest: dict[str, datetime] = {}
+        for series in self.points(self.b.sql_up):
+            db, last = series.label("resource.labels.database_id"), series.latest
+            if db in values and last is not None and (db not in latest or last > latest[db]):
+                latest[db] = last
+        quiet_since = window.end - timedelta(seconds=SQL_SILENT_SECONDS)
+        return {db: last for db, last in latest.items() if last < quiet_since}
 
     # --- logs -------------------------------------------------------------------------------
 

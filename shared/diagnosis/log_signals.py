@@ -50,12 +50,13 @@ class Refusal:
 
     CONNECTION_LIMIT = "connection limit reached (too many clients)"
     CREDENTIALS = "credentials refused (password authentication failed)"
-    IAM_USER = ("IAM database authentication refused (the service account is not a database user, or lacks "
-                "cloudsql.instances.login)")
+    IAM_USER = ("IAM database authentication refused (the service account is not a database user, lacks "
+                "cloudsql.instances.login, or its access token expired)")
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+    NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -65,14 +66,24 @@ REFUSAL_ADVICE = {
                               "would only bring more connections",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
+    # "OAuth 2.0 access tokens are short lived and are only valid for one hour. Any new connections
+    # or logins created after this time will fail." (Cloud SQL docs, "Log in using IAM database
+    # authentication"); the server then says the same "IAM ... authentication failed"
+    # (cloud-sql-jdbc-socket-factory issue #1174: "bad token, expired token").
     Refusal.IAM_USER: "that the revision's service account is an IAM database user of the instance, with "
-                      "roles/cloudsql.instanceUser",
+                      "roles/cloudsql.instanceUser; and, if it logs in with an access token it fetched itself "
+                      "(manual IAM login), that the token is fresh: it is valid for one hour, and a pool that "
+                      "reconnects later with the same token is refused (automatic IAM login through a Cloud SQL "
+                      "connector or the Auth Proxy refreshes it)",
     Refusal.NOT_AUTHORIZED: "the revision's service account's roles/cloudsql.client (cloudsql.instances.connect) "
                             "on the instance's project, and the connection name",
     Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
                        "application points at a read replica",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
+    Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
+                         "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
+                         "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
 }
 
 
@@ -223,6 +234,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
                 "this statement", "MySQL server error 1290 (ER_OPTION_PREVENTS_STATEMENT); UNCONFIRMED in a Cloud "
                 "SQL thread", Refusal.READ_ONLY),
+    # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
+    # requests about it with 400 "Invalid request: Invalid request since instance is not running."
+    # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/
+    # terraform-google-sql-db issues #286 and #333, hashicorp/terraform-provider-google #7810). That
+    # the connectors' connectSettings call gets the same answer, in the Go connector's "failed to get
+    # instance metadata" wrapping (as its 403 above), is UNCONFIRMED.
+    DbErrorText("Cloud SQL Admin API (instance not running)", r"Invalid request since instance is not running",
+                'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
+                '"p:r:i"): googleapi: Error 400: Invalid request: Invalid request since instance is not running., '
+                'invalid', "terraform-google-modules/terraform-google-sql-db issues #286 and #333 (the Admin API's "
+                "400 for a stopped instance); UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',

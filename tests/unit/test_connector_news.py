@@ -11,16 +11,25 @@ from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, Evidence
+from tests.unit.test_database_refusals import TOO_MANY
 from tests.unit.test_diagnosis import OLD
 
 S = DiagnosisSettings()
 
 
-def _failing_503(e: Evidence, since: float = -15) -> Evidence:
-    """A long-running revision on the connector: 40 requests a minute, 20 more answering 503 since `since`."""
-    return (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
-            .requests(OLD, since, 5, 20, code="503").latency(OLD, -90, 5, 0.3)
-            .connector(max_instances=3).connector_metric("bytes", -90, 5, 2e6).sql_up(-90, 5, 1))
+# The Cloud SQL Go connector's dial timeout (gcp-facts.md, the table of database errors): a request
+# that fails to cross a saturated connector.
+DIAL = ('cloudsqlconn: failed to connect to instance: Dial error: failed to dial (connection name = '
+        '"demo:us-central1:main-db"): dial tcp 10.40.0.3:3307: i/o timeout')
+
+
+def _failing_503(e: Evidence, since: float = -15, dials: int = 0) -> Evidence:
+    """A long-running revision on the connector: 40 requests a minute, 20 more answering 503 since
+    `since`; `dials` of its dials to the database time out."""
+    e = (e.revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+         .requests(OLD, since, 5, 20, code="503").latency(OLD, -90, 5, 0.3)
+         .connector(max_instances=3).connector_metric("bytes", -90, 5, 2e6).sql_up(-90, 5, 1))
+    return e.log(-5, DIAL, OLD, count=dials) if dials else e
 
 
 def test_a_connector_at_max_long_before_the_failures_while_requests_were_clean_is_not_their_cause():
@@ -35,7 +44,8 @@ def test_a_connector_at_max_long_before_the_failures_while_requests_were_clean_i
 
 
 def test_a_connector_that_reached_its_max_with_the_failures_is_still_saturated():
-    e = (_failing_503(Evidence()).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+    e = (_failing_503(Evidence(), dials=10).connector_metric("instances", -90, -15, 2)
+         .connector_metric("instances", -15, 5, 3)
          .connector_metric("cpu", -90, 5, 0.4))
 
     assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
@@ -52,7 +62,7 @@ def test_new_cpu_saturation_counts_while_the_chronic_max_is_left_out():
 
 
 def test_a_sign_that_held_while_the_service_was_already_failing_still_counts():
-    e = (_failing_503(Evidence(), since=-60).connector_metric("instances", -90, 5, 3)
+    e = (_failing_503(Evidence(), since=-60, dials=10).connector_metric("instances", -90, 5, 3)
          .connector_metric("cpu", -90, 5, 0.4))
 
     assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
@@ -86,7 +96,8 @@ def test_database_errors_beside_a_connector_that_reached_its_max_with_them_do_no
 
 
 def test_a_cpu_as_hot_before_the_failures_does_not_make_the_plan_a_machine_move():
-    e = (_failing_503(Evidence()).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+    e = (_failing_503(Evidence(), dials=10).connector_metric("instances", -90, -15, 2)
+         .connector_metric("instances", -15, 5, 3)
          .connector_metric("cpu", -90, 5, 0.95))
 
     result = diagnose(e.bundle(), S)
@@ -121,7 +132,8 @@ def test_a_connector_left_at_its_max_by_a_burst_that_ended_is_not_saturated():
 
 
 def test_a_connector_still_as_busy_as_when_it_reached_its_max_is_still_saturated():
-    e = _after_a_burst(Evidence()).connector_metric("cpu", -20, 5, 0.6).connector_metric("bytes", -20, 5, 20e6)
+    e = (_after_a_burst(Evidence()).connector_metric("cpu", -20, 5, 0.6).connector_metric("bytes", -20, 5, 20e6)
+         .log(-5, DIAL, OLD, count=10))
 
     assert diagnose(e.bundle(), S).signature is Signature.CONNECTOR_SATURATION
 
@@ -213,3 +225,70 @@ def test_a_hang_beside_a_connector_showing_only_its_instance_count_is_not_acted_
     assert "high-water mark" in result.summary
     cited = [i for i in result.evidence if i.about == "connector_saturation" and "only sign" in i.observed]
     assert cited and cited[0].role == "context" and "45%" in cited[0].observed
+
+
+# --- fast 503s beside a connector whose only sign is its instance count -------------------------
+
+def _own_503s(dials: int = 0) -> Evidence:
+    """503s answered in 50 ms since -15 (the application's readiness handler) while traffic doubled
+    and the connector reached its max with it; its CPU and throughput stay low."""
+    return (_failing_503(Evidence(), dials=dials).latency(OLD, -90, 5, 0.05)
+            .connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+            .connector_metric("cpu", -90, 5, 0.25))
+
+
+def test_fast_503s_with_nothing_failing_to_cross_a_connector_at_its_count_are_not_acted_on():
+    e = _own_503s()
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert plan(result, e.bundle(), S).action is None
+    assert "nothing shows a request failing to cross it" in result.summary, result.summary
+    cited = [i for i in result.evidence if i.about == "connector_saturation" and "only sign" in i.observed]
+    assert cited and cited[0].role == "context" and "0 errors of reaching the database" in cited[0].observed
+
+
+def test_the_same_503s_with_dials_to_the_database_timing_out_are_the_connector():
+    assert diagnose(_own_503s(dials=10).bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+# --- a p99 the service always has (WebSockets, streaming, long polling) is not a hang ---------
+
+def _long_requests(since: float) -> Evidence:
+    """p99 at 1,800 s (WebSocket connections, counted as requests as long as the connection) from
+    `since`, no failure at all, on a 3,600 s request timeout; the connector's CPU newly at 90% as
+    traffic doubles, at its max with it."""
+    return (Evidence().revision(OLD, -300, sql=(SQL,), timeout=3600).traffic(**{OLD: 100})
+            .requests(OLD, -90, 5, 40).requests(OLD, -15, 5, 40).latency(OLD, -90, since, 0.2)
+            .latency(OLD, since, 5, 1800).sql_up(-90, 5, 1).connector(max_instances=3)
+            .connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
+            .connector_metric("cpu", -90, -15, 0.3).connector_metric("cpu", -15, 5, 0.9)
+            .connector_metric("bytes", -90, 5, 2e6))
+
+
+def test_a_p99_as_long_before_the_failures_while_requests_were_clean_is_not_a_hang():
+    e = _long_requests(since=-90)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
+    assert plan(result, e.bundle(), S).action is None
+    usual = [i for i in result.evidence if i.about == "connector_saturation" and "already in" in i.observed
+             and "p99" in i.observed]
+    assert usual and usual[0].role == "context", [i.observed for i in result.evidence]
+
+
+def test_a_p99_that_rose_into_the_band_with_the_load_is_still_a_hang():
+    assert diagnose(_long_requests(since=-15).bundle(), S).signature is Signature.CONNECTOR_SATURATION
+
+
+def test_fast_503s_beside_the_databases_refusals_leave_the_connector_ruled_out_not_in_doubt():
+    # The database answers "too many clients": the path through the connector works, which rules
+    # it out (database_unreachable alone), rather than leaving it in doubt beside the database.
+    e = _own_503s().log(-5, TOO_MANY, OLD, count=10)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert plan(result, e.bundle(), S).action is None

@@ -221,3 +221,15 @@ def test_a_deploy_that_raised_max_instances_is_named_at_the_connection_limit():
     assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
     assert plan(result, bundle, S).action is None
     assert "raised max instances from 10 (backend-00001-abc) to 40" in result.summary, result.summary
+
+
+def test_an_iam_login_refused_on_a_long_running_revision_names_an_expired_token():
+    """The same "IAM ... authentication failed" answers a token past its hour (a manual IAM login
+    whose pool reconnects with a cached token): with no deploy, the advice must name it too."""
+    bundle = quiet(Evidence().revision(OLD, -600, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+                   .requests(OLD, -10, 5, 20, code="500").latency(OLD, -90, 5, 0.2)).log(-6, IAM_USER, OLD, count=20)
+    bundle = bundle.bundle()
+    result = diagnose(bundle, S)
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert plan(result, bundle, S).action is None
+    assert "token expired" in result.summary and "valid for one hour" in result.recommendation, result.recommendation

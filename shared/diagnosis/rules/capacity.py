@@ -1,6 +1,7 @@
 """capacity: 429 (or 500) "no available instance" because the service is at its max instances."""
 from __future__ import annotations
 
+from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
@@ -31,6 +32,43 @@ def evaluate(facts: Facts) -> Finding:
            f">= max_instance_count {limit}" if limit else "max_instance_count unset", at_max)
     if not at_max:
         return c.no("refusals, but the revision is not shown at its max instances")
-    return c.yes(0.85 if refused else 0.7, f"{revision.short_name} is at its {limit} max instances and refuses "
-                                           f"requests ({pct(share)} 429)", subject=revision.short_name,
+    lowered, previous = _deploy_lowered(facts, c, revision)
+    summary = f"{revision.short_name} is at its {limit} max instances and refuses requests ({pct(share)} 429)"
+    if lowered:
+        return c.yes(0.85 if refused else 0.7, f"{summary}; {lowered}", subject=revision.short_name,
+                     recommendation=f"send traffic back to {previous} (its settings come back with it), or deploy "
+                                    f"again with the limits {previous} had")
+    return c.yes(0.85 if refused else 0.7, summary, subject=revision.short_name,
                  recommendation=f"raise max instances above {limit} or lower per-request cost; check concurrency")
+
+
+# Cloud Run's defaults for an unset limit: "By default, Cloud Run sets 100 instances per revision"
+# (docs "Configure maximum instances"), "By default each Cloud Run instance can receive up to 80
+# requests at the same time" (docs "About concurrency").
+DEFAULT_MAX_INSTANCES = 100
+DEFAULT_CONCURRENCY = 80
+
+
+def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str, str]:
+    """What the revision's deploy, within deploy_window_seconds of the incident, lowered against the
+    Ready revision before it (max instances, requests per instance), in words, and that revision's
+    name; ("", "") when it lowered neither. Revision-level limits come with the revision, so sending
+    traffic back restores them; a service-level max instances (which applies at once, with no new
+    revision) is not read here."""
+    lead = (facts.b.incident_started_at - revision.create_time).total_seconds()
+    previous = max((r for r in facts.b.revisions if r.create_time < revision.create_time and r.ready),
+                   key=lambda r: r.create_time, default=None)
+    if not 0 <= lead <= facts.s.deploy_window_seconds or previous is None:
+        return "", ""
+    pairs = (("max instances", previous.max_instance_count or DEFAULT_MAX_INSTANCES,
+              revision.max_instance_count or DEFAULT_MAX_INSTANCES),
+             ("requests per instance", previous.container_concurrency or DEFAULT_CONCURRENCY,
+              revision.container_concurrency or DEFAULT_CONCURRENCY))
+    lowered = [f"{what} from {before} to {after}" for what, before, after in pairs if after < before]
+    if not lowered:
+        return "", ""
+    said = (f"its deploy {int(lead // 60)} min before the incident lowered {' and '.join(lowered)} "
+            f"(against {previous.short_name})")
+    c.cite("api", "run.revisions.list: scaling.max_instance_count, max_instance_request_concurrency", said,
+           "context", None, role="context")
+    return said, previous.short_name

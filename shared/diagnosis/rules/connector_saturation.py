@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import Facts, query_of
+from shared.diagnosis.facts import Facts, Window, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -42,9 +42,9 @@ def evaluate(facts: Facts) -> Finding:
                        if before else "")
                     + (" (at its max instances only since load that has gone: connectors don't scale in)"
                        if stale else ""))
-    high_water = _high_water_mark_alone(facts, c, stressed)
+    high_water, look = _high_water_mark_alone(facts, c, stressed)
     if high_water:
-        return c.doubt(high_water, HANG_ELSEWHERE)
+        return c.doubt(high_water, look)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -64,28 +64,51 @@ HANG_ELSEWHERE = ("find what the hanging requests wait for: the application's di
                   "destination (an internet host behind Cloud NAT with egress ALL_TRAFFIC: the NAT's ports per VM "
                   "and its OUT_OF_RESOURCES drops; the database: its slow queries and lock waits); raise the "
                   "connector's max instances only if its CPU or throughput shows it is the bottleneck")
+# ... and when the 503s are answered at once with nothing failing to cross the connector.
+OWN_503S = ("find what answers the 503s in the application's own logs (a readiness or health handler, an overload "
+            "guard, its connection pool, or the instances' memory); raise the connector's max instances only if its "
+            "CPU or throughput shows it is the bottleneck")
 
 
-def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why the connector is not shown to be the cause, or "": requests hang at a client timeout (no 503
-    share) and the connector's one sign is its instance count at max, while its CPU and throughput,
+def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
+    """Why the connector is not shown to be the cause and where to look, or ("", ""): requests hang
+    at a client timeout (no 503 share) and the connector's one sign is its instance count at max,
+    while its CPU and throughput,
     both read, stay short of saturation. "Connectors don't scale in" (cloud.google.com/vpc/docs/
     serverless-vpc-access, Scaling): the count is a high-water mark of the traffic that scaled it out,
     not a measure of a bottleneck. And a hang at a client timeout is what any dependency that stops
     answering causes (an internet host whose packets Cloud NAT drops for want of ports, a database
     query waiting on a lock). The connector is not ruled out (a shared-core instance out of CPU
-    credits shows little CPU), so it competes with any other cause, but alone it is not enough to act."""
+    credits shows little CPU), so it competes with any other cause, but alone it is not enough to act.
+    So with a 503 share, when nothing shows a request failing to cross the connector: no hang and
+    fewer than db_error_logs_min errors of reaching the database. A connector passes packets and
+    answers nothing itself; a request the path fails waits (a dial or read timeout) or its
+    application logs the failed dial. Fast 503s with neither are the application's own answers (a
+    readiness handler, an overload guard), and a bigger connector changes none of them."""
     s = facts.s
     if len(stressed) != 1 or not stressed[0].startswith("at max"):
-        return ""
-    if facts.requests(facts.incident).share(code="503") >= s.status_ratio:
-        return ""
+        return "", ""
+    answered = facts.requests(facts.incident).share(code="503") >= s.status_ratio
+    # The database's own refusals rule the connector out further on (`_database_answers`): an answer
+    # proves the path works, which says more than this doubt.
+    if answered and (_hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts)):
+        return "", ""
     cpu = facts.connector_cpu(facts.incident)
     rates = facts.connector_values(facts.b.connector_bytes, facts.incident)
     ceiling = facts.connector_ceiling_mbps()
     if not (cpu and rates and ceiling):
-        return ""
+        return "", ""
     mbps = max(rates) * 8 / 1e6
+    if answered:
+        c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
+               f"{stressed[0]} is the only sign, with CPU p99 max {max(cpu):.0%} and {mbps:.0f} of {ceiling:.0f} "
+               f"Mbps; the 503s come without a hang and with {_unreached(facts)} errors of reaching the database",
+               f"more than the instance count (CPU or throughput near saturation, a hang, or >= "
+               f"{s.db_error_logs_min} errors of reaching the database) to act on 503s", False, role="context")
+        return (f"connector {facts.b.connector.short_name} shows only its instance count at max ({stressed[0]}; CPU "
+                f"p99 max {max(cpu):.0%}, {mbps:.0f} of {ceiling:.0f} Mbps), and nothing shows a request failing "
+                "to cross it (no hang, no error of reaching the database): the 503s are answered without waiting, "
+                "as the application's own are (a readiness or overload handler)"), OWN_503S
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
            f"{stressed[0]} is the only sign, with CPU p99 max {max(cpu):.0%} and {mbps:.0f} of {ceiling:.0f} Mbps, "
            "and requests hang at a client timeout without 503s",
@@ -93,7 +116,13 @@ def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> st
            role="context")
     return (f"requests hang at a client timeout, and connector {facts.b.connector.short_name} shows only its "
             f"instance count at max ({stressed[0]}; CPU p99 max {max(cpu):.0%}, {mbps:.0f} of {ceiling:.0f} Mbps): "
-            "a high-water mark, not saturation; the hang may be any dependency's")
+            "a high-water mark, not saturation; the hang may be any dependency's"), HANG_ELSEWHERE
+
+
+def _unreached(facts: Facts) -> int:
+    """Errors of reaching the database in the logs (a dial timeout, a reset, a pool wait): every
+    refusal is also a connection error (its pattern is in both signals), the rest failed to reach it."""
+    return len(facts.log_matches(LogSignal.DB_CONNECTION)) - sum(map(len, refusals(facts).values()))
 
 
 def _unread(facts: Facts) -> list[str]:
@@ -123,22 +152,50 @@ def _symptom(facts: Facts, c: Citation) -> bool:
 
 
 def _hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
-    """(p99 per minute, those in the hang band, whether enough were): the band is above
-    hang_latency_seconds and below 0.9 x the request timeout."""
+    """(p99 per minute, those in the hang band, whether enough were and that is news): the band is
+    above hang_latency_seconds and below 0.9 x the request timeout. A band the p99 held just as
+    much before the incident window, while the service served cleanly, is how the service always
+    runs (`_usual_hang`), not a hang that began with the failures."""
+    p99, in_band, held = _in_band(facts, facts.incident)
+    return p99, in_band, held and not _usual_hang(facts)
+
+
+def _in_band(facts: Facts, window: Window) -> tuple[list[float], list[float], bool]:
     s = facts.s
-    p99 = facts.p99_seconds(facts.incident)
+    p99 = facts.p99_seconds(window)
     in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * facts.request_timeout_seconds]
     return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
 
 
+def _usual_hang(facts: Facts) -> str:
+    """'n of m' when the p99 held in the hang band in enough minutes of the window before the
+    incident, while the service served cleanly there (`_clean_before`); else "". Long requests
+    that are the service's own (WebSockets, server-sent events, long polling: "WebSockets
+    requests are treated as long-running HTTP requests in Cloud Run", subject to the request
+    timeout of up to 60 minutes; Cloud Run docs, "Using WebSockets") keep the p99 there every
+    minute, failures or not."""
+    if _clean_before(facts) is None:
+        return ""
+    p99, in_band, held = _in_band(facts, facts.before)
+    return f"{len(in_band)} of {len(p99)}" if held else ""
+
+
 def _hang(facts: Facts, c: Citation) -> bool:
-    """p99 held in a band above hang_latency_seconds and below the request timeout."""
+    """p99 held in a band above hang_latency_seconds and below the request timeout, and did not
+    before the failures."""
     s = facts.s
     timeout = facts.request_timeout_seconds
     p99, in_band, held = _hang_minutes(facts)
     query = facts.latencies_query
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
                 f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
+    usual = _usual_hang(facts) if p99 else ""
+    if usual:
+        c.cite("metric", query, f"{observed}; already in {usual} minutes of {facts.before}, while requests were "
+               f"clean ({_clean_before(facts)})", "new: the band held in the incident window, not before it while "
+               "the service served cleanly (long requests of its own: WebSockets, streaming, long polling)",
+               False, role="context")
+        return False
     c.cite("metric", query, observed, f">= {s.hang_minutes_ratio:.0%} of minutes", held, role=_either(held))
     return held
 
@@ -241,8 +298,7 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     refused = refusals(facts)
     if not refused:
         return ""
-    # Every refusal is also a connection error (its pattern is in both signals): the rest failed to reach it.
-    unreached = len(facts.log_matches(LogSignal.DB_CONNECTION)) - sum(map(len, refused.values()))
+    unreached = _unreached(facts)
     alone = unreached < s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
            f"{refused_observed(facts)}; {unreached} errors of reaching the database",

@@ -23,8 +23,11 @@ def evaluate(facts: Facts) -> Finding:
         c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down,
                role="supports" if down else "refutes")
     if down:
-        return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down (database/up = 0)", subject=down[0],
-                     recommendation="check the Cloud SQL instance (maintenance, failover, crash); no automatic action")
+        # A series that stopped reporting is not shown up either (Facts.sql_down): say which it was.
+        return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down or stopped reporting database/up ({sql[1]})",
+                     subject=down[0],
+                     recommendation="check the Cloud SQL instance (its state and activation policy, its operations: "
+                                    "maintenance, failover, a stop or restart, a crash); no automatic action")
 
     errors = facts.log_matches(LogSignal.DB_CONNECTION)
     enough = len(errors) >= s.db_error_logs_min
