@@ -447,6 +447,12 @@ def test_the_signature_coming_back_after_a_verified_fix_is_escalated(rolled_back
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
     labels: {{response_code_class: 5xx, response_code: "500"}}
     points: [{{from: +12m, to: +20m, every: 60s, value: 30}}]
+  # The database stays up and keeps reporting (a series silent for 5 minutes is not up: facts.sql_down).
+  - metric: cloudsql.googleapis.com/database/up
+    kind: GAUGE
+    value_type: INT64
+    resource: {{type: cloudsql_database, labels: {{database_id: "demo-project:main-db", region: us-central1}}}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: 1}}]
 """)
     rolled_back.at(20)
     again = rolled_back.handle(rolled_back.alert(incident_id="0.returned", message_id="3"))
