@@ -104,3 +104,41 @@ def test_a_reopened_incident_after_a_rollback_that_did_not_hold_reaches_a_person
     assert again.status.value == "escalated", again.reason
     assert world.standins.run.count("UpdateService") == 1
     assert world.serving() == {OLD: 100}
+
+
+def test_a_rollback_undone_because_its_revision_failed_too_is_never_made_again_for_another_alert(
+        standin_env, firestore, pubsub, project_id, anchor):
+    # A 5xx policy and a latency policy on one failure. The rollback (for the 5xx incident) did not
+    # hold: the known-good revision failed too, and the sweep undid it. The latency incident, still
+    # open, is notified again once the failure after the rollback has left the minutes it judges:
+    # its evidence shows the deployed revision failing and the old one clean before the deploy (a
+    # bad_revision), but rolling back again would send traffic to a revision that already failed.
+    from tests.integration.test_remediation import NEW, more_series, still_failing
+    world = World(standin_env, pubsub, project_id, anchor, bounds={"rollback": {"max_revision_age_seconds": 4 * 3600}})
+    world.seed("bad_revision")
+    still_failing(world, until="+18m")
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 5xx, response_code: "500"}}
+    points: [{{from: +18m, to: +100m, every: 60s, value: 30}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +18m, to: +100m, every: 60s, value: 10}}]
+""")
+    world.at(2)
+    assert world.handle(five_xx(world, "m1")).status.value == "applied"
+    world.at(3)
+    assert world.handle(latency(world, "m2", started=world.anchor + timedelta(minutes=1))).status.value == "skipped"
+    world.at(18)
+    [undone] = world.command({"command": "sweep"})
+    assert undone.status.value == "undone" and world.serving() == {NEW: 100}
+
+    world.at(80)
+    again = world.handle(latency(world, "m3", started=world.anchor + timedelta(minutes=1)))
+
+    assert again.status.value == "escalated", again.reason
+    assert "undone" in again.reason, again.reason
+    assert world.standins.run.count("UpdateService") == 2, world.serving()   # the rollback and its undo
+    assert world.serving() == {NEW: 100}
