@@ -28,6 +28,7 @@ from shared.remediation.history import (
     closed_incident,
     note_closed,
     note_opened,
+    recent_undone_action,
     recent_verified_fix,
 )
 from shared.alerts.incidents import AlertTarget, Incident, IncidentParseError, TargetKind, parse_message_published
@@ -415,6 +416,18 @@ class _AlertRun:
                                 f"{diagnosis.signature.value} came back after {action.name} was verified at "
                                 f"{returned.resolved_at:%Y-%m-%d %H:%M:%S} ({returned.key}): not looping, a person "
                                 "must look", target=service, diagnosis=report)
+        # The same change undone lately (the service still failed after it): made again, it would flip
+        # traffic back to a revision that failed, for the sweep to undo it again.
+        undone = recent_undone_action(self.adapters.state, service, action.name,
+                                      proposal.params.model_dump(mode="json"), now,
+                                      self.config.verification.recurrence_window_seconds,
+                                      records=ahead.service_actions() if ahead else None)
+        if undone is not None:
+            return self.outcome(OutcomeStatus.ESCALATED,
+                                f"{diagnosis.signature.value}, but {action.name} {_undone_change(undone)} was undone "
+                                f"at {undone.resolved_at:%Y-%m-%d %H:%M:%S} ({undone.key}, incident "
+                                f"{undone.incident_id}): the service still failed after it; not repeating it, a "
+                                "person must look", target=service, diagnosis=report)
         self.timeline.step("planned", proposal.reason, action=action.name,
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
@@ -687,6 +700,12 @@ def _adopted(claim: ClaimRecord) -> bool:
     (`retaken`): an incident answered from memory would answer it a `skipped` duplicate instead, and
     leave the report to the next sweep. So such an incident is not remembered (it costs a read)."""
     return claim.result.get("status") == OutcomeStatus.ESCALATED.value
+
+
+def _undone_change(record: ActionRecord) -> str:
+    """What an undone action changed, in words: a rollback's revisions."""
+    source, to = record.params.get("from_revision"), record.params.get("to_revision")
+    return f"({source} to {to})" if source and to else f"on {record.target}"
 
 
 def _attempt_owner(message_id: str | None) -> str:

@@ -69,3 +69,20 @@ def recent_verified_fix(state: StateStore, service: str, action: str, now: datet
                 and record.resolved_at >= since):
             return record
     return None
+
+
+def recent_undone_action(state: StateStore, service: str, action: str, params: Mapping[str, Any], now: datetime,
+                         window_seconds: int, records: list[dict[str, Any]] | None = None) -> ActionRecord | None:
+    """An action of this kind on this service, undone within the window because the service still
+    failed after it, that the planned one would repeat: for a rollback, one to the same revision
+    (`to_revision`), which failed too when it last served. Repeating it would send traffic back to a
+    revision that failed, and the sweep would undo it again: traffic flipping between two failing
+    revisions. `records`: the service's action records if the caller has already read them."""
+    since = now - timedelta(seconds=window_seconds)
+    for data in state.find_records(ACTIONS, "service", service) if records is None else records:
+        record = ActionRecord.model_validate(data)
+        if (record.action == action and record.state is ActionState.UNDONE and record.resolved_at
+                and record.resolved_at >= since
+                and record.params.get("to_revision") == params.get("to_revision")):
+            return record
+    return None
