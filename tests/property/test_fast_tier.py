@@ -16,7 +16,7 @@ from shared.remediation.records import PROPOSALS
 from tests.property.fast import fast_run, run_sample
 from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, ApprovalTry, Approve, Close, Concurrent, Fault,
                                     Observation, Open, OperatorRollback, OperatorScale, Pause, PersonConnector,
-                                    PublishFault, Skewed, StoreFault)
+                                    PublishFault, Renotify, Skewed, StoreFault)
 from tests.property.invariants import (approvals_hold_their_world, check_all, explain, once_per_claim,
                                        outcomes_agree, paused_targets_untouched)
 from tests.property.programs import scenario_programs
@@ -377,3 +377,25 @@ def test_a_superseded_approval_whose_publish_failed_is_heard_whole_from_the_rese
         assert answer.status.value == "escalated" and answer.reason.startswith("duplicate:"), answer
         assert any("is closed as superseded" in note for note in answer.notes), answer.notes
         assert run.standins.vpcaccess.count("PatchConnector") == 0
+
+
+# Open (docs/testing.md, "Open counterexamples"): kept here, failing as expected, so that the fix
+# turns it into a regression test (strict: an unexpected pass fails the run and asks for that).
+ONE_WAY = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,
+                          "max_actions_per_target_per_day": 2, "claim_retention_seconds": 600},
+           "operators": [OPERATOR],
+           "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 4,
+                                      "max_instances_step": 1,
+                                      "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
+
+
+@pytest.mark.xfail(strict=True, reason="open: a re-notification's new message does not see another message's "
+                                       "plan left unrecorded (docs/testing.md, Open counterexamples)")
+def test_a_renotification_does_not_change_a_connector_again_while_an_earlier_change_is_unrecorded() -> None:
+    """Found by `make soak` (batch seed 3057685956): the first attempt's patch took and its record
+    failed (`escalated`, "could not be recorded"), its plan left open for the sweep. Before any
+    sweep, the incident is notified again past the claim's 600 s: a new message, an intent key of its
+    own, no action record, so it changed the connector a second time."""
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0), Renotify(0, 20)])
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
