@@ -324,6 +324,10 @@ class Gate:
         # stopped, it is voided with the rest, or the sweep would judge a target someone else changed.
         held = _Held(claim=(kind, key), record=claim.record, intent=intent if noted else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
+        unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
+        if unjudged is not None:
+            self._give_back(held)
+            return GateResult(OutcomeStatus.ESCALATED, _unjudged_reason(action.name, unjudged), claim_key=key)
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
                                  signature, manual, intent)
@@ -907,6 +911,21 @@ class Gate:
             self._log("give_back_failed", f"could not release what this attempt holds ({exc}); it expires "
                                           "with its TTL")
 
+    def _unjudged_plan(self, key: str, intent: IntentRecord | None) -> IntentRecord | None:
+        """Another message's plan for this very claim, still open: its attempt took the claim, may
+        have written, and did not record it (its record failed, or it died), and the claim it held
+        has lapsed since. Until the sweep (or that message's redelivery) judges it, the target may
+        already carry that change, unrecorded: a new write on top would act twice on one incident.
+        Read only when an expired claim is taken over, so the common path makes no extra call."""
+        for data in self.state.find_records(INTENTS, "claim_key", key):
+            try:
+                plan = IntentRecord.model_validate(data)
+            except ValueError:
+                continue   # a plan this version cannot read is the sweep's to escalate
+            if plan.state is IntentState.OPEN and (intent is None or plan.key != intent.key):
+                return plan
+        return None
+
     def _give_back(self, held: _Held) -> None:
         if held.claim:
             self.state.release(*held.claim, self.owner)
@@ -1069,3 +1088,11 @@ class Gate:
                   "nothing written")
         self._log("adopted_elsewhere", reason)
         return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)
+
+
+def _unjudged_reason(action: str, plan: IntentRecord) -> str:
+    return (f"{action} not written: an earlier attempt (message {plan.message_id}) planned {plan.action} on "
+            f"{plan.target} at {plan.noted_at:%Y-%m-%d %H:%M:%S} UTC and its write was never recorded, so the "
+            "target may already carry that change. Acting again would act twice on this incident; the "
+            "verification sweep records or reports that plan (intent "
+            f"{plan.key}); a person must check {plan.target}")

@@ -379,8 +379,6 @@ def test_a_superseded_approval_whose_publish_failed_is_heard_whole_from_the_rese
         assert run.standins.vpcaccess.count("PatchConnector") == 0
 
 
-# Open (docs/testing.md, "Open counterexamples"): kept here, failing as expected, so that the fix
-# turns it into a regression test (strict: an unexpected pass fails the run and asks for that).
 ONE_WAY = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,
                           "max_actions_per_target_per_day": 2, "claim_retention_seconds": 600},
            "operators": [OPERATOR],
@@ -389,13 +387,17 @@ ONE_WAY = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hou
                                       "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
 
 
-@pytest.mark.xfail(strict=True, reason="open: a re-notification's new message does not see another message's "
-                                       "plan left unrecorded (docs/testing.md, Open counterexamples)")
 def test_a_renotification_does_not_change_a_connector_again_while_an_earlier_change_is_unrecorded() -> None:
     """Found by `make soak` (batch seed 3057685956): the first attempt's patch took and its record
     failed (`escalated`, "could not be recorded"), its plan left open for the sweep. Before any
     sweep, the incident is notified again past the claim's 600 s: a new message, an intent key of its
-    own, no action record, so it changed the connector a second time."""
+    own, no action record, so it changed the connector a second time. Fixed (guardrails.py,
+    `_unjudged_plan`): taking over an expired claim, the gate looks for another message's plan for
+    that claim still open, and escalates instead of writing on top of it."""
     with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
         run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0), Renotify(0, 20)])
         assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        assert not check_all(run), explain(run, check_all(run))
+        renotified = run.trace[2].outcomes
+        assert [o.status.value for o in renotified] == ["escalated"], run.describe()
+        assert "never recorded" in renotified[0].reason, renotified[0].reason

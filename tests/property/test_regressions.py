@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.property.harness import (CONNECTOR, OPERATOR, Fault, Open, OperatorRollback, PublishFault, StoreFault,
-                                    fresh_run)
+from tests.property.harness import (CONNECTOR, OPERATOR, Fault, Open, OperatorRollback, PublishFault, Renotify,
+                                    StoreFault, fresh_run)
 from tests.property.invariants import check_all, explain
 
 pytestmark = pytest.mark.emulator
@@ -84,3 +84,23 @@ def test_a_command_whose_change_was_not_recorded_and_whose_answer_was_lost_is_st
         assert record["state"] == "pending" and record["command_id"] == "op-rollback-0", record
         [answer] = run.trace[-1].outcomes
         assert answer.status.value == "escalated" and "applied by an earlier attempt" in answer.reason, run.describe()
+
+
+def test_a_renotification_does_not_change_a_connector_again_while_an_earlier_change_is_unrecorded(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by `make soak` (fast tier, batch seed 3057685956), here on the Firestore emulator (the
+    gate finds the other message's open plan by a query on `claim_key`): the first patch took and its
+    record failed; the re-notification past the claim's lease, a new message, changed the connector
+    again before the fix."""
+    config = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,
+                             "max_actions_per_target_per_day": 2, "claim_retention_seconds": 600},
+              "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 4,
+                                         "max_instances_step": 1,
+                                         "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   sustain=90, **config) as run:
+        run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0), Renotify(0, 20)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
+        assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"]
