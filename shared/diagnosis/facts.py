@@ -5,7 +5,6 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
-import operator
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
@@ -466,12 +465,13 @@ class LogIndex:
     (only a diagnosis that names no single cause says them)."""
 
     def __init__(self, entries: tuple[LogRecord, ...]) -> None:
-        self.entries = entries
         # Each entry's text and severity, in order: read when the read was built (Entries, where the
-        # records were still in the CPU's caches), or here entry by entry.
-        known = type(entries) is Entries
-        self.texts: tuple[str, ...] = entries.texts if known else tuple(map(_TEXT, entries))
-        self._severities: tuple[str, ...] | None = entries.severities if known else None
+        # records were still in the CPU's caches); a plain tuple (a read built by `model_construct`
+        # or a `model_copy` update) gets them here, the same way.
+        entries = entries if type(entries) is Entries else Entries(entries)
+        self.entries = entries
+        self.texts: tuple[str, ...] = entries.texts
+        self.severities: tuple[str, ...] = entries.severities
         # Each distinct text and how many entries say it, in first appearance order (in C): the
         # distinct texts the classification needs, and the counts the top error texts start from.
         self._counts = Counter(self.texts)
@@ -490,13 +490,6 @@ class LogIndex:
     def error_texts(self) -> Iterator[str]:
         """The warning-or-worse texts, in the read's order (empty texts left out)."""
         return filter(None, compress(self.texts, map(ERROR_SEVERITIES.__contains__, self.severities)))
-
-    @property
-    def severities(self) -> tuple[str, ...]:
-        """Each entry's severity, in the read's order."""
-        if self._severities is None:
-            self._severities = tuple(map(_SEVERITY, self.entries))
-        return self._severities
 
     def top_error_texts(self, limit: int) -> list[tuple[str, int]]:
         """The commonest groups, most first; a tie goes to the group that came first. Counted once
@@ -520,9 +513,7 @@ class LogIndex:
         return Counter(self.error_texts())
 
 
-_TEXT = operator.attrgetter("text")
 _SIGNALS = tuple(LogSignal)
 # Each set of signals a text can carry, and the positions of its signals in _SIGNALS.
 _POSITIONS = {combination: tuple(i for i, signal in enumerate(_SIGNALS) if signal in combination)
               for combination in SIGNAL_COMBINATIONS}
-_SEVERITY = operator.attrgetter("severity")
