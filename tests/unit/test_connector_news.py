@@ -292,3 +292,19 @@ def test_fast_503s_beside_the_databases_refusals_leave_the_connector_ruled_out_n
 
     assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
     assert plan(result, e.bundle(), S).action is None
+
+
+def test_the_instance_count_doubt_reads_throughput_on_either_byte_counter():
+    """The doubt reads throughput as the saturation signs do (Facts.connector_bytes: the larger of
+    received_bytes_count and sent_bytes_count): a connector whose traffic shows on the sent counter
+    alone is judged, and cited, on that counter."""
+    e = _own_503s()
+    e.conn_series["bytes"].clear()
+    e = e.connector_metric("sent_bytes", -90, 5, 5e6)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert plan(result, e.bundle(), S).action is None
+    cited = [i for i in result.evidence if i.about == "connector_saturation" and "only sign" in i.observed]
+    assert cited and "40 of" in cited[0].observed, cited

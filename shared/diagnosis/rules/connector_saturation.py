@@ -94,7 +94,7 @@ def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> tu
     if answered and (_hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts)):
         return "", ""
     cpu = facts.connector_cpu(facts.incident)
-    rates = facts.connector_values(facts.b.connector_bytes, facts.incident)
+    rates = facts.connector_bytes(facts.incident)   # the larger of the two byte counters, as `_signs` judges
     ceiling = facts.connector_ceiling_mbps()
     if not (cpu and rates and ceiling):
         return "", ""
