@@ -30,6 +30,7 @@ from shared.remediation.history import (
     note_opened,
     recent_undone_action,
     recent_verified_fix,
+    service_actions,
 )
 from shared.alerts.incidents import AlertTarget, Incident, IncidentParseError, TargetKind, parse_message_published
 from shared.outcomes import (
@@ -408,9 +409,11 @@ class _AlertRun:
             now: datetime, ahead: "_ReadAhead | None" = None) -> Outcome:
         """The planned action, unless its signature came back after a verified fix; through the gate."""
         action = get_action(proposal.action)
+        # The service's action records, read once for both checks below (ahead of time, if it was).
+        records = ahead.service_actions() if ahead else None
+        records = records if records is not None else service_actions(self.adapters.state, service)
         returned = recent_verified_fix(self.adapters.state, service, action.name, now,
-                                       self.config.verification.recurrence_window_seconds,
-                                       records=ahead.service_actions() if ahead else None)
+                                       self.config.verification.recurrence_window_seconds, records=records)
         if returned is not None:
             return self.outcome(OutcomeStatus.ESCALATED,
                                 f"{diagnosis.signature.value} came back after {action.name} was verified at "
@@ -420,8 +423,7 @@ class _AlertRun:
         # traffic back to a revision that failed, for the sweep to undo it again.
         undone = recent_undone_action(self.adapters.state, service, action.name,
                                       proposal.params.model_dump(mode="json"), now,
-                                      self.config.verification.recurrence_window_seconds,
-                                      records=ahead.service_actions() if ahead else None)
+                                      self.config.verification.recurrence_window_seconds, records=records)
         if undone is not None:
             return self.outcome(OutcomeStatus.ESCALATED,
                                 f"{diagnosis.signature.value}, but {action.name} {_undone_change(undone)} was undone "

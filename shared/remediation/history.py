@@ -3,7 +3,7 @@ actions it took. Pure bookkeeping on the state store; no Google Cloud writes."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from shared.alerts.incidents import Incident
 from shared.ports import StateStore
@@ -62,13 +62,7 @@ def recent_verified_fix(state: StateStore, service: str, action: str, now: datet
                         window_seconds: int, records: list[dict[str, Any]] | None = None) -> ActionRecord | None:
     """A verified action of this kind on this service within the window: its signature came back.
     `records`: the service's action records if the caller has already read them."""
-    since = now - timedelta(seconds=window_seconds)
-    for data in state.find_records(ACTIONS, "service", service) if records is None else records:
-        record = ActionRecord.model_validate(data)
-        if (record.action == action and record.state is ActionState.VERIFIED and record.resolved_at
-                and record.resolved_at >= since):
-            return record
-    return None
+    return next(_resolved_within(state, service, action, ActionState.VERIFIED, now, window_seconds, records), None)
 
 
 def recent_undone_action(state: StateStore, service: str, action: str, params: Mapping[str, Any], now: datetime,
@@ -78,11 +72,20 @@ def recent_undone_action(state: StateStore, service: str, action: str, params: M
     (`to_revision`), which failed too when it last served. Repeating it would send traffic back to a
     revision that failed, and the sweep would undo it again: traffic flipping between two failing
     revisions. `records`: the service's action records if the caller has already read them."""
+    return next((r for r in _resolved_within(state, service, action, ActionState.UNDONE, now, window_seconds, records)
+                 if r.params.get("to_revision") == params.get("to_revision")), None)
+
+
+def service_actions(state: StateStore, service: str) -> list[dict[str, Any]]:
+    """The service's action records, read once for the checks above."""
+    return state.find_records(ACTIONS, "service", service)
+
+
+def _resolved_within(state: StateStore, service: str, action: str, ended: ActionState, now: datetime,
+                     window_seconds: int, records: list[dict[str, Any]] | None) -> Iterator[ActionRecord]:
+    """The service's `action` records that ended `ended` within the window, as read (`records`, else read)."""
     since = now - timedelta(seconds=window_seconds)
-    for data in state.find_records(ACTIONS, "service", service) if records is None else records:
+    for data in service_actions(state, service) if records is None else records:
         record = ActionRecord.model_validate(data)
-        if (record.action == action and record.state is ActionState.UNDONE and record.resolved_at
-                and record.resolved_at >= since
-                and record.params.get("to_revision") == params.get("to_revision")):
-            return record
-    return None
+        if record.action == action and record.state is ended and record.resolved_at and record.resolved_at >= since:
+            yield record
