@@ -205,7 +205,7 @@ class StateStore(Protocol):
     def create_record(self, kind: str, key: str, data: dict[str, Any]) -> bool:
         """Create the record `kind/key` only if there is none, atomically, in one round trip: True
         if created (a retried commit that finds its own counts as created), False, nothing written,
-        if the record exists. An addition: without it, a caller reads first and puts."""
+        if the record exists."""
         ...
 
     def get_record(self, kind: str, key: str) -> dict[str, Any] | None: ...

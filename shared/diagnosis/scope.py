@@ -174,7 +174,6 @@ def _what(target: AlertTarget) -> str:
     return "connector" if target.kind is TargetKind.CONNECTOR else "Cloud SQL instance"
 
 
-
 def _calls(results: list[ServiceResult]) -> int:
     return sum(r.diagnosis.api_calls for r in results)
 

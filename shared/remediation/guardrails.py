@@ -371,7 +371,7 @@ class Gate:
         """Why not to go on, if anything; else, for an all-at-once action, the gate's reads (`reads`
         if they serve this target and hour, or read here). The plan's own limits come first, so a
         refused plan reads nothing; then the kill switch."""
-        refusal = self._plan_refusal(action, params, before, targets, now, manual)
+        refusal = plan_refusal(self.config, action, params, before, targets, now, manual)
         if refusal is not None:
             return refusal, None
         found = None
@@ -405,10 +405,6 @@ class Gate:
                   "person must check the target")
         self._log("unrecorded_own_change", reason)
         return GateResult(OutcomeStatus.ESCALATED, reason)
-
-    def _plan_refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str],
-                      now: datetime, manual: Manual | None = None) -> GateResult | None:
-        return plan_refusal(self.config, action, params, before, targets, now, manual)
 
     def _at_once(self, action: Action, dry_run: bool, manual: Manual | None) -> bool:
         """Whether the claim, the cooldown and the budget slots are taken in one commit: for a real
@@ -987,8 +983,7 @@ class Gate:
         the precondition exists=false, no read before it), so the common case, no plan at the key, costs
         the write's path one round trip (on the all-at-once path it runs beside the commit,
         `_take_all_and_check`), and of two attempts that both find none exactly one stores its plan:
-        the other finds it and goes on as above. The plan is read only when the create finds one. A
-        store without `create_record` reads first and stores by a plain put, as before."""
+        the other finds it and goes on as above. The plan is read only when the create finds one."""
         data = intent.model_dump(mode="python")
         existing = self._create_intent(intent.key, data)
         if existing is None:
@@ -1006,14 +1001,8 @@ class Gate:
     def _create_intent(self, key: str, data: dict[str, Any]) -> dict[str, Any] | None:
         """Stores `data` at `key` if no plan is there (None), else answers the plan found there. A plan
         that is gone again between a refused create and its read (deleted meanwhile) is created again."""
-        create = getattr(self.state, "create_record", None)
-        if not callable(create):
-            existing = self.state.get_record(INTENTS, key)
-            if existing is None:
-                self.state.put_record(INTENTS, key, data)   # two attempts that both read none race here
-            return existing
         for _ in range(_INTENT_ATTEMPTS):
-            if create(INTENTS, key, data):
+            if self.state.create_record(INTENTS, key, data):
                 return None
             existing = self.state.get_record(INTENTS, key)
             if existing is not None:

@@ -258,7 +258,6 @@ def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:
                   + (f" [{caveat}]" if caveat else ""))
 
 
-
 def next_step(record: ActionRecord, health: Health, now: datetime, settings: VerificationSettings) -> Step:
     if health.kind is HealthKind.HEALTHY:
         return Step(StepKind.VERIFY, health.why)

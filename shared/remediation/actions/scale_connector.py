@@ -213,4 +213,3 @@ def _verification_problem(after: Connector, p: ScaleConnectorParams) -> str:
     if after.machine_type != p.machine_type:
         return f"is {after.machine_type}, not {p.machine_type}"
     return ""
-
