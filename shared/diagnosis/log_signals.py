@@ -57,6 +57,8 @@ class Refusal:
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
+    NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
+                     "turned off, or the client asks for the wrong type)")
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -84,6 +86,13 @@ REFUSAL_ADVICE = {
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
+    # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
+    # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
+    # every new connection of a client that was never told, on every revision alike.
+    Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
+                           "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
+                           "operations, the Admin Activity audit log), against the IP type the client asks for (the "
+                           "Auth Proxy's --private-ip, the connector's IP type option)",
 }
 
 
@@ -245,6 +254,23 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 '"p:r:i"): googleapi: Error 400: Invalid request: Invalid request since instance is not running., '
                 'invalid', "terraform-google-modules/terraform-google-sql-db issues #286 and #333 (the Admin API's "
                 "400 for a stopped instance); UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
+    # The instance has no address of the type the client asks for: the connectors read the instance's
+    # addresses from the Admin API (connectSettings) and refuse before any dial, with a config error
+    # the same on every revision (a public IP turned off under clients that ask for it, the default).
+    DbErrorText("Cloud SQL Go connector / Auth Proxy v2 (no IP of the type)",
+                r'does not have IP of type "(?:PUBLIC|PRIVATE|PSC)"',
+                'failed to connect to instance: Config error: instance does not have IP of type "PUBLIC" '
+                '(connection name = "p:r:i")',
+                "GoogleCloudPlatform/cloud-sql-proxy-operator issue #385 (the proxy's log line, and the client's "
+                '"server closed the connection unexpectedly"); cloud-sql-go-connector\'s errtype.NewConfigError '
+                '"instance does not have IP of type %q"', Refusal.NO_IP_OF_TYPE),
+    DbErrorText("Cloud SQL Java / Python connectors (no IP of the type)",
+                r"does not have any IP addresses matching preference",
+                "java.lang.IllegalArgumentException: [p:r:i] Cloud SQL instance  does not have any IP addresses "
+                "matching preferences (PUBLIC)",
+                "cloud-sql-jdbc-socket-factory's CloudSqlInstance.getPreferredIp (find_string id 37409967787); the "
+                "Python connector's CloudSQLIPTypeError \"... matching preference: PRIMARY\" (find_string id "
+                "70140322306), UNCONFIRMED against its source", Refusal.NO_IP_OF_TYPE),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
@@ -286,6 +312,13 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # (encoredev/encore issue #2202; the DISABLED form in a public incident note, find_string).
         r"Could not fetch secret",
         r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
+        # The application reading a secret itself with the client library (not a revision secret, so
+        # Cloud Run's own startup check never sees it): IAM's PERMISSION_DENIED on the access call,
+        # "Permission 'secretmanager.versions.access' denied for resource 'projects/P/secrets/S/versions/V'
+        # (or it may not exist)" (gcloud and the client libraries; find_string ids 54973830785,
+        # 62510514260, 59146896563: "a 500 ... with Permission 'secretmanager.versions.access' denied in
+        # Cloud Run logs").
+        r"Permission 'secretmanager\.versions\.access' denied",
     ),
 }
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)

@@ -34,6 +34,13 @@ SECRET_GONE = ('Could not fetch secret "projects/1234/secrets/db-password/versio
                '"DB_PASSWORD". Instance startup will now abort: Secret Version [db-password/versions/3] is in '
                "DESTROYED state.")
 SYSTEM = "run.googleapis.com/varlog/system"
+NO_PUBLIC_IP = ('acquire connection: failed to connect to `user=app database=orders`: dial error: failed to connect '
+                'to instance: Config error: instance does not have IP of type "PUBLIC" (connection name = '
+                '"demo:us-central1:main-db")')
+NO_PUBLIC_IP_JAVA = ("java.lang.IllegalArgumentException: [demo:us-central1:main-db] Cloud SQL instance  does not have "
+                     "any IP addresses matching preferences (PUBLIC)")
+SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
+                 "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
 
 def quiet(e: Evidence) -> Evidence:
@@ -102,6 +109,16 @@ CASES = {
                 "additional details: connection to Cloud SQL instance at 10.20.0.3:3307 failed: timed out after 10s",
             OLD, count=20, log_id=SYSTEM),
         expect=Signature.DATABASE_UNREACHABLE),
+    "the instance's public IP turned off just after a deploy: every revision's connector asks for it, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, NO_PUBLIC_IP, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"},
+        names="no ip address of the type"),
+    "the Java connector finds no public IP, the connector newly saturated: the database's answer, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_PUBLIC_IP_JAVA, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="ipv4enabled"),
+    "the application's own Secret Manager read refused just after a deploy: configuration, not a rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, SECRET_DENIED, NEW, count=6),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),

@@ -64,6 +64,12 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("Could not fetch secret \"projects/1/secrets/s/versions/243\" for environment variable \"S\". Instance "
      "startup will now abort: Secret Version [s/versions/243] is in DESTROYED state.", {SECRET}),
     ("Secret Version [STRIPE_API_KEY/versions/1] is in DISABLED state. Instance startup will now abort", {SECRET}),
+    ("google.api_core.exceptions.PermissionDenied: 403 Permission 'secretmanager.versions.access' denied for "
+     "resource 'projects/p/secrets/s/versions/latest' (or it may not exist).", {SECRET}),
+    ('failed to connect to instance: Config error: instance does not have IP of type "PRIVATE" (connection name = '
+     '"p:r:i")', {DB, REFUSED}),
+    ("CloudSQLIPTypeError: Cloud SQL instance does not have any IP addresses matching preference: PRIMARY",
+     {DB, REFUSED}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
 ]
