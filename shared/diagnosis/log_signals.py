@@ -57,6 +57,7 @@ class Refusal:
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
+    NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
     NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
                      "turned off, or the client asks for the wrong type)")
 
@@ -89,6 +90,11 @@ REFUSAL_ADVICE = {
     # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
     # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
     # every new connection of a client that was never told, on every revision alike.
+    # The resolver's answer that the name does not exist (NXDOMAIN), given before any packet to the
+    # database crosses the connector; every revision that reads the same host name gets it alike.
+    Refusal.NO_SUCH_HOST: "the DNS record of the database's host name (a Cloud DNS private zone's record set, "
+                          "and the networks the zone is visible to) and who changed it, and whether the "
+                          "revision's database host setting changed",
     Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
                            "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
                            "operations, the Admin Activity audit log), against the IP type the client asks for (the "
@@ -254,6 +260,26 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 '"p:r:i"): googleapi: Error 400: Invalid request: Invalid request since instance is not running., '
                 'invalid', "terraform-google-modules/terraform-google-sql-db issues #286 and #333 (the Admin API's "
                 "400 for a stopped instance); UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
+    # The database's host name does not exist: the resolver answered (NXDOMAIN), so nothing crossed
+    # the connector and no saturation explains it. Only the drivers' own texts, which say the name is
+    # the database's; a lookup that timed out ("i/o timeout", "Temporary failure in name resolution")
+    # is not an answer and is not here.
+    DbErrorText("pgx (Go) host name not found", r"hostname resolving error \(lookup [^)]*: no such host\)",
+                "failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
+                "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)",
+                "pgx's connect error (find_string ids 434406672, 71584568803: \"failed to connect to `host=... "
+                "user=... database=...`: hostname resolving error (lookup ...: no such host)\")",
+                Refusal.NO_SUCH_HOST),
+    DbErrorText("libpq host name not found",
+                r'could not translate host name "[^"]*" to address: Name or service not known',
+                'psycopg2.OperationalError: could not translate host name "orders-db.db.internal.example" to '
+                "address: Name or service not known",
+                "libpq's message for a name getaddrinfo does not know (find_string ids 46104853969, 12457413289)",
+                Refusal.NO_SUCH_HOST),
+    DbErrorText("MySQL client host name not found", r"Unknown MySQL server host '[^']*'",
+                "MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'orders-db.db.internal.example' "
+                "(-2)\")", "MySQL client error 2005 (CR_UNKNOWN_HOST); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.NO_SUCH_HOST),
     # The instance has no address of the type the client asks for: the connectors read the instance's
     # addresses from the Admin API (connectSettings) and refuse before any dial, with a config error
     # the same on every revision (a public IP turned off under clients that ask for it, the default).

@@ -39,6 +39,8 @@ NO_PUBLIC_IP = ('acquire connection: failed to connect to `user=app database=ord
                 '"demo:us-central1:main-db")')
 NO_PUBLIC_IP_JAVA = ("java.lang.IllegalArgumentException: [demo:us-central1:main-db] Cloud SQL instance  does not have "
                      "any IP addresses matching preferences (PUBLIC)")
+NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
+                "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -116,6 +118,13 @@ CASES = {
     "the Java connector finds no public IP, the connector newly saturated: the database's answer, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_PUBLIC_IP_JAVA, OLD, count=20),
         expect=Signature.DATABASE_UNREACHABLE, names="ipv4enabled"),
+    "the database's host name gone from the private DNS zone just after a deploy: no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, NO_SUCH_HOST, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"},
+        names="does not resolve"),
+    "the database's host name does not resolve, the connector newly saturated: DNS answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_SUCH_HOST, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="private zone"),
     "the application's own Secret Manager read refused just after a deploy: configuration, not a rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, SECRET_DENIED, NEW, count=6),
         expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),

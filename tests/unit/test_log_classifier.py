@@ -70,12 +70,21 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
      '"p:r:i")', {DB, REFUSED}),
     ("CloudSQLIPTypeError: Cloud SQL instance does not have any IP addresses matching preference: PRIMARY",
      {DB, REFUSED}),
+    ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
+     "db.internal on 169.254.169.254:53: no such host)", {DB, REFUSED}),
+    ('psycopg2.OperationalError: could not translate host name "db.internal" to address: Name or service not known',
+     {DB, REFUSED}),
+    ("MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'db.internal' (-2)\")", {DB, REFUSED}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
 ]
 
 # Near misses: an anchor, or most of a pattern, without the rest of it.
 NEGATIVE = [
+    # A lookup that timed out is no answer (and names no port): not the database's refusal, nor its error.
+    ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
+     "db.internal on 169.254.169.254:53: read udp 10.0.0.2:53803->169.254.169.254:53: i/o timeout)", set()),
+    ('could not translate host name "db.internal" to address: Temporary failure in name resolution', set()),
     ("", set()),
     ("GET /healthz 200", set()),
     ("INFO: connected to database", set()),
