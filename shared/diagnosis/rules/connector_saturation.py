@@ -34,6 +34,11 @@ def evaluate(facts: Facts) -> Finding:
         # identity must read as the gap it is (its metrics are in the connector's project).
         return c.no(f"connector {connector.short_name}'s metrics ({', '.join(_unread(facts))}) were not read "
                     f"in project {connector.name.split('/')[1]}: whether it is saturated is unknown")
+    if not stressed and _silent(facts):
+        # Read, but not one point in the window: a connector created minutes ago, or metrics not yet
+        # ingested (up to ~240 s for VPC Access): as unknown as unread, never "no saturation".
+        return c.no(f"connector {connector.short_name}'s metrics hold no point in {facts.incident} (a new "
+                    "connector, or its metrics not yet ingested): whether it is saturated is unknown")
     if not stressed:
         before = any(" already in " in item.observed for item in c.items)
         stale = any("don't scale in" in item.observed for item in c.items)
@@ -132,6 +137,13 @@ def _unread(facts: Facts) -> list[str]:
                "connector/received_bytes_count": b.connector_bytes,
                "connector/sent_bytes_count": b.connector_sent_bytes}
     return list(results) if all(r is None for r in results.values()) else []
+
+
+def _silent(facts: Facts) -> bool:
+    """Whether none of the connector's metrics has a point in the incident window (read or not)."""
+    b, window = facts.b, facts.incident
+    return not any(facts.connector_values(r, window) for r in (b.connector_instances, b.connector_cpu,
+                                                                b.connector_bytes, b.connector_sent_bytes))
 
 
 def _symptom(facts: Facts, c: Citation) -> bool:

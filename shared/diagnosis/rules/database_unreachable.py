@@ -65,8 +65,10 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
-    return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) "
-                             "while the path to it looks healthy",
+    path = ("while the path to it looks healthy" if healthy else
+            f"while the health of connector {facts.b.connector.short_name} on its path is unknown (neither "
+            "its instance count nor its CPU has a point in the window)" if facts.b.connector else "while the path to it is unknown")
+    return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) {path}",
                  recommendation="check Cloud SQL reachability, credentials and connection limits; no automatic action")
 
 
