@@ -28,6 +28,7 @@ class LogSignal(str, Enum):
     NO_INSTANCE = "no_available_instance"     # Cloud Run's 429/500 text at max instances
     STARTUP_FAILURE = "startup_failure"       # probes failing, container not listening
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
+    DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
 
 
 class DbErrorText(NamedTuple):
@@ -345,6 +346,19 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # 62510514260, 59146896563: "a 500 ... with Permission 'secretmanager.versions.access' denied in
         # Cloud Run logs").
         r"Permission 'secretmanager\.versions\.access' denied",
+    ),
+    # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
+    # slow or blocked, and the path to it works (a saturated path fails the dial or the read, which
+    # the client reports, never the server). Not an error of reaching it: database_unreachable does
+    # not count these, connector_saturation takes them as the database's answers.
+    LogSignal.DB_CANCELLED: (
+        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout (find_string ids
+        # 61539593039, 59824913174: "57014 canceling statement due to statement timeout").
+        r"canceling statement due to (?:statement|lock) timeout",
+        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time (find_string ids 8843355689, 66440316117).
+        r"maximum statement execution time exceeded",
+        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout (find_string ids 21151102586, 38045815466).
+        r"Lock wait timeout exceeded; try restarting transaction",
     ),
 }
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)

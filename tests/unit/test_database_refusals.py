@@ -41,6 +41,8 @@ NO_PUBLIC_IP_JAVA = ("java.lang.IllegalArgumentException: [demo:us-central1:main
                      "any IP addresses matching preferences (PUBLIC)")
 NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
                 "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
+STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
+LOCK_WAIT = "MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')"
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -125,6 +127,13 @@ CASES = {
     "the database's host name does not resolve, the connector newly saturated: DNS answered, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_SUCH_HOST, OLD, count=20),
         expect=Signature.DATABASE_UNREACHABLE, names="private zone"),
+    "the database's CPU pegged: statements cancelled at its timeout while the connector is newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, STATEMENT_TIMEOUT, OLD, count=25),
+        expect=Signature.INCONCLUSIVE, names="cancels them at its own timeout"),
+    "lock waits beside dial timeouts at a saturated connector: the connector stays the cause": dict(
+        build=lambda e: (newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20)
+                         .log(-4, LOCK_WAIT, OLD, count=20)),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
     "the application's own Secret Manager read refused just after a deploy: configuration, not a rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, SECRET_DENIED, NEW, count=6),
         expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),

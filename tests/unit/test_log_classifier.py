@@ -75,6 +75,13 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ('psycopg2.OperationalError: could not translate host name "db.internal" to address: Name or service not known',
      {DB, REFUSED}),
     ("MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'db.internal' (-2)\")", {DB, REFUSED}),
+    # The database ran the statement and cancelled it at its own timeout: not an error of reaching it.
+    ("psycopg.errors.QueryCanceled: canceling statement due to statement timeout", {LogSignal.DB_CANCELLED}),
+    ("ERROR:  canceling statement due to lock timeout", {LogSignal.DB_CANCELLED}),
+    ("Mysql2::Error: Query execution was interrupted, maximum statement execution time exceeded",
+     {LogSignal.DB_CANCELLED}),
+    ("MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')",
+     {LogSignal.DB_CANCELLED}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
 ]
@@ -85,6 +92,7 @@ NEGATIVE = [
     ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
      "db.internal on 169.254.169.254:53: read udp 10.0.0.2:53803->169.254.169.254:53: i/o timeout)", set()),
     ('could not translate host name "db.internal" to address: Temporary failure in name resolution', set()),
+    ("ERROR:  canceling statement due to user request", set()),   # the client cancelled it, not a timeout
     ("", set()),
     ("GET /healthz 200", set()),
     ("INFO: connected to database", set()),

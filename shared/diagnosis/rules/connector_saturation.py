@@ -309,7 +309,7 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     s = facts.s
     refused = refusals(facts)
     if not refused:
-        return ""
+        return _statements_cancelled(facts, c)
     unreached = _unreached(facts)
     alone = unreached < s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
@@ -321,6 +321,30 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     return (f"the database answers the application and refuses it ({', '.join(refused)}): the path through "
             f"connector {facts.b.connector.short_name} works, so its stress does not explain the failures; "
             "scaling it would only bring more connections")
+
+
+def _statements_cancelled(facts: Facts, c: Citation) -> str:
+    """Why the connector explains nothing when the database ran the application's statements and
+    cancelled them at a timeout of its own (PostgreSQL's statement or lock timeout, MySQL's
+    max_execution_time or lock wait timeout) and nothing failed to reach it: the database is slow or
+    blocked (a runaway query, locks), and the statements crossed the connector both ways. "" otherwise."""
+    s = facts.s
+    cancelled = facts.log_matches(LogSignal.DB_CANCELLED)
+    if len(cancelled) < s.db_error_logs_min:
+        return ""
+    unreached = _unreached(facts)
+    alone = unreached < s.db_error_logs_min
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CANCELLED)}",
+           f"{len(cancelled)} statements the database cancelled, e.g. {cancelled[0].text[:160]!r}; {unreached} "
+           "errors of reaching the database",
+           f"statements the database cancelled with < {s.db_error_logs_min} errors of reaching it: the path works",
+           not alone, role="refutes" if alone else "context")
+    if not alone:
+        return ""
+    return (f"the database runs the application's statements and cancels them at its own timeout ({len(cancelled)}x, "
+            f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
+            f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "
+            "failures; look at the instance's CPU, its slow queries and lock waits")
 
 
 def new_stress(facts: Facts) -> list[str]:
