@@ -17,6 +17,7 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
                                        ascending, at_micros, micros)
 from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
+from shared.gcp.identifiers import SqlInstance
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -408,12 +409,36 @@ class Facts:
 
     # --- Cloud SQL --------------------------------------------------------------------------
 
+    @cached_property
+    def sql_named(self) -> frozenset[str]:
+        """The database_id (PROJECT:INSTANCE) of every Cloud SQL instance the service uses (its
+        revisions' volumes, the config's): the instances database/up is judged on. Several are read
+        with one query in the first one's project, which answers for every instance of that project
+        and none of another's (collection._sql_up_query)."""
+        named = set()
+        for name in self.b.sql_instances:
+            try:
+                named.add(SqlInstance.parse(name).database_id)
+            except ValueError:
+                continue
+        return frozenset(named)
+
     def sql_up_values(self, window: Window) -> dict[str, list[float]]:
-        """database/up per minute, per database_id; empty when unknown."""
+        """database/up per minute, per database_id of an instance the service uses (any instance
+        when none is named); empty when unknown."""
         values: dict[str, list[float]] = {}
+        named = self.sql_named
         for s in self.points(self.b.sql_up):
-            values.setdefault(s.label("resource.labels.database_id"), []).extend(s.values_in(window))
+            db = s.label("resource.labels.database_id")
+            if named and db not in named:
+                continue   # another instance of the project the query read: not the service's
+            values.setdefault(db, []).extend(s.values_in(window))
         return values
+
+    def sql_unread(self, values: dict[str, list[float]]) -> list[str]:
+        """The instances the service uses with no database/up point in `values` (an instance in
+        another project than the one read, or a series Monitoring did not return): unknown, never up."""
+        return sorted(db for db in self.sql_named if not values.get(db))
 
     def sql_down(self, window: Window) -> tuple[list[str], str] | None:
         """(instances whose database/up dropped below 1 or went silent, what was seen), or None
@@ -426,9 +451,12 @@ class Facts:
             return None
         silent = self._sql_silent(window, values)
         down = sorted(db for db, vals in values.items() if min(vals) < 1 or db in silent)
-        return down, "; ".join(f"{db}: min {min(vals):.0f}"
-                               + (f", no point since {hms(silent[db])}" if db in silent else "")
-                               for db, vals in values.items())
+        unread = self.sql_unread(values)
+        if unread and not down:
+            return None   # the others up says nothing of an instance whose series was not read
+        return down, "; ".join([f"{db}: min {min(vals):.0f}"
+                                + (f", no point since {hms(silent[db])}" if db in silent else "")
+                                for db, vals in values.items()] + [f"{db}: no point (unread)" for db in unread])
 
     def _sql_silent(self, window: Window, values: dict[str, list[float]]) -> dict[str, datetime]:
         """The instances whose database/up has no point in the last SQL_SILENT_SECONDS of the
