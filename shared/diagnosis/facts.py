@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import compress
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
@@ -248,6 +248,38 @@ class Facts:
     @cached_property
     def newest_serving(self) -> Revision | None:
         return max(self.serving, key=lambda r: r.create_time, default=None)
+
+    def recent_deploy(self) -> tuple[Revision, Revision, float] | None:
+        """(the newest serving revision, the newest Ready revision created before it, the seconds
+        between its creation and the incident's start) when it was created within
+        deploy_window_seconds before the incident and a Ready revision came before it; else None."""
+        suspect = self.newest_serving
+        if suspect is None:
+            return None
+        lead = (self.b.incident_started_at - suspect.create_time).total_seconds()
+        if not 0 <= lead <= self.s.deploy_window_seconds:
+            return None
+        previous = max((r for r in self.b.revisions if r.create_time < suspect.create_time and r.ready),
+                       key=lambda r: r.create_time, default=None)
+        return (suspect, previous, lead) if previous is not None else None
+
+    def deploy_changed_account(self, entries: Iterable[LogRecord]) -> tuple[Revision, Revision] | None:
+        """(the new revision, the one before it) when every entry came from a revision deployed
+        within deploy_window_seconds (`recent_deploy`) that runs as another service account than the
+        Ready revision before it: a refusal of who calls is then the deploy's own, and sending
+        traffic back undoes it. None otherwise (the same account on both: whatever refuses it would
+        refuse the older revision too)."""
+        deploy = self.recent_deploy()
+        if deploy is None:
+            return None
+        suspect, previous, _ = deploy
+        if not suspect.service_account or not previous.service_account:
+            return None
+        if previous.service_account == suspect.service_account:
+            return None
+        if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+            return None
+        return suspect, previous
 
     @property
     def request_timeout_seconds(self) -> float:

@@ -191,6 +191,16 @@ IDENTITY = {
     "the shared account lost the role just after a deploy: the old revision would fail too": dict(
         build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, NOT_AUTHORIZED, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision running as an account that may not read the secret it reads itself: rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, SECRET_DENIED, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the shared account lost the secret's binding just after a deploy: configuration, no rollback": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, SECRET_DENIED, NEW, count=20),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    "a secret version disabled after a deploy that changed the account: refused to every account": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(
+            -6, SECRET_GONE.replace("DESTROYED", "DISABLED"), NEW, count=6, log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
     "a password refusal after a deploy does not depend on the account: a person chooses": dict(
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, AUTH, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),

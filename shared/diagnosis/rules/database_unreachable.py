@@ -105,13 +105,11 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
     deploy_window_seconds, raised max instances over the Ready revision before it: every instance
     holds its own pool, so the deploy may have brought the connections (a person weighs it; the
     deploy competes as bad_revision when its failures began with it)."""
-    suspect = facts.newest_serving
-    if suspect is None or suspect.max_instance_count is None:
+    deploy = facts.recent_deploy()
+    if deploy is None:
         return ""
-    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
-    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
-                   key=lambda r: r.create_time, default=None)
-    if (not 0 <= lead <= facts.s.deploy_window_seconds or previous is None or previous.max_instance_count is None
+    suspect, previous, lead = deploy
+    if (suspect.max_instance_count is None or previous.max_instance_count is None
             or suspect.max_instance_count <= previous.max_instance_count):
         return ""
     said = (f"{suspect.short_name}, deployed {int(lead // 60)} min before the incident, raised max instances from "
@@ -134,18 +132,10 @@ def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     both (a role taken from a shared account) is not the deploy's doing, and competes with it."""
     if not refused.keys() <= _IDENTITY:
         return ""
-    suspect = facts.newest_serving
-    if suspect is None or not suspect.service_account:
+    changed = facts.deploy_changed_account(e for es in refused.values() for e in es)
+    if changed is None:
         return ""
-    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
-    if not 0 <= lead <= facts.s.deploy_window_seconds:
-        return ""
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
-        return ""
-    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
-                   key=lambda r: r.create_time, default=None)
-    if previous is None or not previous.service_account or previous.service_account == suspect.service_account:
-        return ""
+    suspect, previous = changed
     return (f"the refusals ({', '.join(refused)}) all come from {suspect.short_name}, deployed as "
             f"{suspect.service_account}; {previous.short_name} ran as {previous.service_account}: the deploy changed "
             "who connects, so they are the new revision's own (bad_revision)")
