@@ -382,11 +382,15 @@ class Facts:
 
     def p99_seconds(self, window: Window) -> list[float]:
         """The service's p99 latency per minute in the window (max over revisions), in seconds."""
+        return [value for _, value in self.p99_by_minute(window)]
+
+    def p99_by_minute(self, window: Window) -> list[tuple[datetime, float]]:
+        """(minute end, the service's p99 latency in seconds, max over revisions), oldest first."""
         per_minute: dict[int, float] = {}
         for points in self.points(self.b.latencies):
             for at, value in zip(*points.columns_in(window)):
                 per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)
-        return [per_minute[k] for k in sorted(per_minute)]
+        return [(at_micros(k), per_minute[k]) for k in sorted(per_minute)]
 
     # --- instances --------------------------------------------------------------------------
 

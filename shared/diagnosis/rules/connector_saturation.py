@@ -3,6 +3,7 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from shared.diagnosis.facts import Facts, Window, query_of
@@ -42,7 +43,9 @@ def evaluate(facts: Facts) -> Finding:
     if not stressed:
         before = any(" already in " in item.observed for item in c.items)
         stale = any("don't scale in" in item.observed for item in c.items)
+        ended = any("only before the failures began" in item.observed for item in c.items)
         return c.no(f"connector {connector.short_name} shows no saturation"
+                    + (" while requests failed (a sign that ended before the failures began)" if ended else "")
                     + (" that is news (only what it showed before the failures, while requests were clean)"
                        if before else "")
                     + (" (at its max instances only since load that has gone: connectors don't scale in)"
@@ -244,13 +247,13 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     """Which of the three saturation signs the connector shows, leaving out one that already held
     before the failures began while the service served cleanly (`_chronic`): a connector at its
     max instances every evening is busy, and busy alone does not explain a new failure."""
-    signs = _stale_max_left_out(facts, c, _signs(facts, c))
+    signs = _held_while_failing(facts, c, _stale_max_left_out(facts, c, _signs(facts, c)))
     clean = _clean_before(facts)
     if clean is None:
         facts.connector_news = signs
         return signs
     kept: list[str] = []
-    for sign, query, before, held in _series_of(facts, signs):
+    for sign, query, before, held in _series_of(facts, signs, facts.before):
         chronic = _chronic(facts, before, held)
         if chronic is None:
             kept.append(sign)
@@ -263,6 +266,52 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
                "the incident window while the service served cleanly", False, role="context")
     facts.connector_news = kept
     return kept
+
+
+# Saturation can show a little before the failures cross the bar (and minutes are aligned apart):
+# a sign that held in these minutes before the first failing minute still counts.
+_FAILING_LEAD = timedelta(minutes=2)
+
+
+def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
+    """`signs` without one that held in no minute from shortly before the failures began
+    (`_failing_since`, less _FAILING_LEAD) to the end: a CPU spike or a burst that ended minutes
+    before the requests began to fail (another service's job on a shared connector, a backup)
+    explains none of them. The incident window reaches lookback_seconds before the incident's
+    start, so without this a two-minute spike ten minutes before the failures counted as
+    saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
+    since = _failing_since(facts)
+    if since is None or not signs:
+        return signs
+    failing = Window(max(since - _FAILING_LEAD, facts.incident.start), facts.incident.end)
+    kept: list[str] = []
+    for sign, query, values, held in _series_of(facts, signs, failing):
+        if not values or any(held(v) for v in values):
+            kept.append(sign)
+            continue
+        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+                   for i in c.items]
+        c.cite("metric", query, f"{sign} only before the failures began: in none of the {len(values)} minutes of "
+               f"{failing}", "held while requests failed (from the first failing minute, less "
+               f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+    return kept
+
+
+def _failing_since(facts: Facts) -> datetime | None:
+    """The start of the first minute the service failed in: a 5xx + 429 share at status_ratio, or a
+    p99 at hang_latency_seconds or more. None when no minute did."""
+    s = facts.s
+    refused = [at for at, total, bad in facts.per_minute_where(facts.incident, _refused)
+               if total and bad / total >= s.status_ratio]
+    hung = [at for at, p99 in facts.p99_by_minute(facts.incident) if p99 >= s.hang_latency_seconds]
+    first = min(refused[:1] + hung[:1], default=None)
+    return first - timedelta(seconds=60) if first is not None else None
+
+
+def _refused(series) -> bool:
+    """A request series of failures: 5xx (a 503, a 504 cut) or 429."""
+    return (series.label("metric.labels.response_code_class") == "5xx"
+            or series.label("metric.labels.response_code") == "429")
 
 
 # At most this share of the load the connector carried before the incident window: the load that
@@ -355,21 +404,22 @@ def new_stress(facts: Facts) -> list[str]:
     return list(facts.connector_news or ())
 
 
-def _series_of(facts: Facts, signs: list[str]) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
-    """Each sign found, with the query its citation names, its values per minute before the incident
-    window, and the test a minute's value passes when the sign holds."""
+def _series_of(facts: Facts, signs: list[str], window: Window
+               ) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
+    """Each sign found, with the query its citation names, its values per minute in `window`, and
+    the test a minute's value passes when the sign holds."""
     b, s, connector = facts.b, facts.s, facts.b.connector
     ceiling = facts.connector_ceiling_mbps() or 0.0
     for sign in signs:
         if sign.startswith("at max"):
             yield (sign, query_of(b.connector_instances, sign),
-                   facts.connector_values(b.connector_instances, facts.before), lambda v: v >= connector.max_instances)
+                   facts.connector_values(b.connector_instances, window), lambda v: v >= connector.max_instances)
         elif sign.startswith("CPU"):
-            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, facts.before),
+            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, window),
                    lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation)
         else:
             yield (sign, query_of(facts.connector_bytes_source(facts.incident)[0], sign),
-                   facts.connector_bytes(facts.before),
+                   facts.connector_bytes(window),
                    lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
 
 
