@@ -30,6 +30,8 @@ def evaluate(facts: Facts) -> Finding:
     if not _symptom(facts, c):
         return c.no("no 503s or hangs at a client timeout")
     stressed = _stress(facts, c)
+    if not stressed and connector.state != "READY":
+        return _broken(facts, c)
     if not stressed and _unread(facts):
         # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
         # identity must read as the gap it is (its metrics are in the connector's project).
@@ -65,6 +67,24 @@ def evaluate(facts: Facts) -> Finding:
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
                              + ", ".join(stressed), subject=connector.name,
                  recommendation=_recommendation(connector, stressed))
+
+
+def _broken(facts: Facts, c: Citation) -> Finding:
+    """A connector that is not READY (ERROR: "manual deletion recommended", vpcaccess.v1 Connector.state)
+    while requests fail, with no saturation sign: not saturated, but not ruled out as the cause
+    either. The path through it is broken for every revision that routes through it, so a deploy in
+    the same minutes competes with it instead of being rolled back alone to a revision on the same
+    connector. A deploy that moved the service onto it (the Ready revision before it routes
+    elsewhere) is the deploy's own: sending traffic back leaves the connector."""
+    connector = facts.b.connector
+    why = (f"connector {connector.short_name} is {connector.state}, not READY: the path through it may be broken "
+           "for every revision that routes through it")
+    deploy = facts.recent_deploy()
+    if deploy is not None and deploy[1].vpc_connector != deploy[0].vpc_connector:
+        before = deploy[1].vpc_connector or "no connector"
+        return c.no(f"{why}; {deploy[0].short_name} moved the service onto it from {before}: the deploy's own")
+    return c.doubt(why, f"repair connector {connector.short_name} or move the service off it; sending traffic back "
+                        "to a revision on the same connector changes nothing")
 
 
 # What a person checks when requests hang and the connector shows nothing but its instance count.

@@ -61,13 +61,8 @@ def evaluate(facts: Facts) -> Finding:
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
         if state != "READY":
-            why = f"the connector is {state}: the connection errors may be its fault, not the database's"
-            if _moved_to(facts):
-                return c.no(why)
-            # Not ruled out: the path is broken for every revision that routes through it, so a deploy
-            # in the same minutes competes with it instead of being rolled back alone.
-            return c.doubt(why, f"repair connector {facts.b.connector.short_name} ({state}) or move the service "
-                                "off it; sending traffic back to a revision on the same connector changes nothing")
+            # connector_saturation names the broken connector as a cause not ruled out (it competes).
+            return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
@@ -76,13 +71,6 @@ def evaluate(facts: Facts) -> Finding:
             "its instance count nor its CPU has a point in the window)" if facts.b.connector else "while the path to it is unknown")
     return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) {path}",
                  recommendation="check Cloud SQL reachability, credentials and connection limits; no automatic action")
-
-
-def _moved_to(facts: Facts) -> bool:
-    """Whether a deploy just before the incident moved the service onto its connector: the Ready
-    revision before it routed elsewhere, so sending traffic back leaves the connector (bad_revision)."""
-    deploy = facts.recent_deploy()
-    return deploy is not None and deploy[1].vpc_connector != deploy[0].vpc_connector
 
 
 def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
