@@ -30,7 +30,7 @@ def evaluate(facts: Facts) -> Finding:
     if not _symptom(facts, c):
         return c.no("no 503s or hangs at a client timeout")
     stressed = _stress(facts, c)
-    if not stressed and connector.state != "READY":
+    if not stressed and connector.state in _BROKEN_STATES:
         return _broken(facts, c)
     if not stressed and _unread(facts):
         # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
@@ -69,15 +69,21 @@ def evaluate(facts: Facts) -> Finding:
                  recommendation=_recommendation(connector, stressed))
 
 
+# Connector states in which its path is broken (vpcaccess.v1 Connector.state; ERROR is "manual
+# deletion recommended"). UPDATING is a change in progress: a person's stands automation down, and
+# Runwarden's own is pending verification (docs/behaviour.md); neither is this doubt.
+_BROKEN_STATES = frozenset({"ERROR", "DELETING"})
+
+
 def _broken(facts: Facts, c: Citation) -> Finding:
-    """A connector that is not READY (ERROR: "manual deletion recommended", vpcaccess.v1 Connector.state)
+    """A connector in ERROR ("manual deletion recommended", vpcaccess.v1 Connector.state) or DELETING
     while requests fail, with no saturation sign: not saturated, but not ruled out as the cause
     either. The path through it is broken for every revision that routes through it, so a deploy in
     the same minutes competes with it instead of being rolled back alone to a revision on the same
     connector. A deploy that moved the service onto it (the Ready revision before it routes
     elsewhere) is the deploy's own: sending traffic back leaves the connector."""
     connector = facts.b.connector
-    why = (f"connector {connector.short_name} is {connector.state}, not READY: the path through it may be broken "
+    why = (f"connector {connector.short_name} is {connector.state}: the path through it may be broken "
            "for every revision that routes through it")
     deploy = facts.recent_deploy()
     if deploy is not None and deploy[1].vpc_connector != deploy[0].vpc_connector:
