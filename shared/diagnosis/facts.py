@@ -518,6 +518,12 @@ class Facts:
         return [e for e in found if e.resource_labels.get("revision_name") == revision]
 
 
+def refused_series(series) -> bool:
+    """A request_count series of failures: its class 5xx (a 503, a 504 cut at the timeout) or 429."""
+    return (series.label("metric.labels.response_code_class") == "5xx"
+            or series.label("metric.labels.response_code") == "429")
+
+
 # Severities at which a log line is an error text a person should see.
 ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
 

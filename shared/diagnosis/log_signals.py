@@ -88,14 +88,14 @@ REFUSAL_ADVICE = {
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
-    # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
-    # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
-    # every new connection of a client that was never told, on every revision alike.
     # The resolver's answer that the name does not exist (NXDOMAIN), given before any packet to the
     # database crosses the connector; every revision that reads the same host name gets it alike.
     Refusal.NO_SUCH_HOST: "the DNS record of the database's host name (a Cloud DNS private zone's record set, "
                           "and the networks the zone is visible to) and who changed it, and whether the "
                           "revision's database host setting changed",
+    # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
+    # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
+    # every new connection of a client that was never told, on every revision alike.
     Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
                            "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
                            "operations, the Admin Activity audit log), against the IP type the client asks for (the "
@@ -348,9 +348,9 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Permission 'secretmanager\.versions\.access' denied",
     ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
-    # slow or blocked, and the path to it works (a saturated path fails the dial or the read, which
-    # the client reports, never the server). Not an error of reaching it: database_unreachable does
-    # not count these, connector_saturation takes them as the database's answers.
+    # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
+    # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
+    # count these, connector_saturation takes them as the database's answers.
     LogSignal.DB_CANCELLED: (
         # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout (find_string ids
         # 61539593039, 59824913174: "57014 canceling statement due to statement timeout").

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import Facts, Window, query_of
+from shared.diagnosis.facts import Facts, Window, query_of, refused_series
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -327,17 +327,11 @@ def _failing_since(facts: Facts) -> datetime | None:
     """The start of the first minute the service failed in: a 5xx + 429 share at status_ratio, or a
     p99 at hang_latency_seconds or more. None when no minute did."""
     s = facts.s
-    refused = [at for at, total, bad in facts.per_minute_where(facts.incident, _refused)
+    refused = [at for at, total, bad in facts.per_minute_where(facts.incident, refused_series)
                if total and bad / total >= s.status_ratio]
     hung = [at for at, p99 in facts.p99_by_minute(facts.incident) if p99 >= s.hang_latency_seconds]
     first = min(refused[:1] + hung[:1], default=None)
     return first - timedelta(seconds=60) if first is not None else None
-
-
-def _refused(series) -> bool:
-    """A request series of failures: 5xx (a 503, a 504 cut) or 429."""
-    return (series.label("metric.labels.response_code_class") == "5xx"
-            or series.label("metric.labels.response_code") == "429")
 
 
 # At most this share of the load the connector carried before the incident window: the load that
