@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord
 from shared.diagnosis.log_signals import signals_in
-from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.facts import Facts, hms, refused_series
 from shared.diagnosis.rules.base import pct
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -133,11 +133,7 @@ def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
 
 def _onset(facts: Facts) -> str:
     """The first minute whose 5xx + 429 share reached status_ratio."""
-    def refused(series) -> bool:
-        return (series.label("metric.labels.response_code_class") == "5xx"
-                or series.label("metric.labels.response_code") == "429")
-
-    for at, total, bad in facts.per_minute_where(facts.incident, refused):
+    for at, total, bad in facts.per_minute_where(facts.incident, refused_series):
         if total and bad / total >= facts.s.status_ratio:
             return f"in the minute to {hms(at)}"
     return ""
