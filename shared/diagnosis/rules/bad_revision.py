@@ -224,6 +224,12 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
         if clean:
+            late = _failing_just_before(facts, c, suspect, candidate)
+            if late:
+                # Clean over the hour, failing at its end: the failures began before the deploy, on
+                # the revision a rollback would bring back. Stepping past it goes further back than
+                # automation may; sending it everything is a guess. A person decides.
+                return None, steps, late
             share = _load_share(facts, c, suspect, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
@@ -250,12 +256,40 @@ KNOWN_GOOD_MIN_SHARE = 0.5
 LOAD_SHARE_MINUTES = 10
 
 
+def _just_before(suspect: Revision, candidate: Revision) -> Window:
+    """The minutes just before the suspect's deploy (LOAD_SHARE_MINUTES), from the candidate's own
+    deploy if that is later (two deploys in quick succession)."""
+    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
+    return Window(start, suspect.create_time)
+
+
+def _failing_just_before(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+    """Why the candidate, clean over its baseline hour, is no known-good revision: it was failing in
+    the minutes just before the deploy (more than `healthy_error_ratio` 5xx); "" when it was not, or
+    when those minutes are too quiet to tell. An hour's sum hides a failure that began minutes
+    before the deploy (a dependency getting worse, a deploy made into an incident): the previous
+    revision would bring back that failure, not a clean service."""
+    s = facts.s
+    window = _just_before(suspect, candidate)
+    counts = facts.requests(window, candidate.short_name)
+    if counts.total < s.min_requests:
+        return ""
+    failing = counts.error_ratio > s.healthy_error_ratio
+    c.cite("metric", facts.requests_query,
+           f"{candidate.short_name} just before the deploy {window}: {counts.by_class.get('5xx', 0):.0f} of "
+           f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
+           f"<= {s.healthy_error_ratio:.0%} 5xx in the {LOAD_SHARE_MINUTES} minutes before the deploy", not failing)
+    if not failing:
+        return ""
+    return (f"{candidate.short_name} was already failing in the minutes just before the deploy "
+            f"({pct(counts.error_ratio)} 5xx {window}): the failures began before {suspect.short_name}")
+
+
 def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
     """The candidate's share of the service's requests in the minutes just before the suspect's
     deploy, from the candidate's own deploy if that is later (two deploys in quick succession),
     cited; None when those minutes are too quiet to tell."""
-    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
-    window = Window(start, suspect.create_time)
+    window = _just_before(suspect, candidate)
     total = facts.requests(window).total
     if total < facts.s.min_requests:
         return None
