@@ -8,6 +8,7 @@ from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
+from shared.diagnosis.rules.deploy_changes import settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -53,8 +54,14 @@ def evaluate(facts: Facts) -> Finding:
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
                                     "revision you trust")
+    changed = settings_changed(good, suspect)
+    if changed:
+        c.cite("api", "run.revisions.list: timeout, scaling.max_instance_count, max_instance_request_concurrency",
+               f"{suspect.short_name} changed {', '.join(changed)} (against {good.short_name})", "context", None,
+               role="context")
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
-                             f"{good.short_name} served cleanly before it",
+                             f"{good.short_name} served cleanly before it"
+                             + (f"; its deploy changed the {', the '.join(changed)}" if changed else ""),
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")

@@ -5,6 +5,7 @@ from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, recent_deploy
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -42,24 +43,16 @@ def evaluate(facts: Facts) -> Finding:
                  recommendation=f"raise max instances above {limit} or lower per-request cost; check concurrency")
 
 
-# Cloud Run's defaults for an unset limit: "By default, Cloud Run sets 100 instances per revision"
-# (docs "Configure maximum instances"), "By default each Cloud Run instance can receive up to 80
-# requests at the same time" (docs "About concurrency").
-DEFAULT_MAX_INSTANCES = 100
-DEFAULT_CONCURRENCY = 80
-
-
 def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str, str]:
     """What the revision's deploy, within deploy_window_seconds of the incident, lowered against the
     Ready revision before it (max instances, requests per instance), in words, and that revision's
     name; ("", "") when it lowered neither. Revision-level limits come with the revision, so sending
     traffic back restores them; a service-level max instances (which applies at once, with no new
     revision) is not read here."""
-    lead = (facts.b.incident_started_at - revision.create_time).total_seconds()
-    previous = max((r for r in facts.b.revisions if r.create_time < revision.create_time and r.ready),
-                   key=lambda r: r.create_time, default=None)
-    if not 0 <= lead <= facts.s.deploy_window_seconds or previous is None:
+    deploy = recent_deploy(facts, revision)
+    if deploy is None:
         return "", ""
+    previous, lead = deploy
     pairs = (("max instances", previous.max_instance_count or DEFAULT_MAX_INSTANCES,
               revision.max_instance_count or DEFAULT_MAX_INSTANCES),
              ("requests per instance", previous.container_concurrency or DEFAULT_CONCURRENCY,
