@@ -100,11 +100,22 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
     window = facts.since_deploy(suspect)
     counts = facts.requests(window, suspect.short_name)
     startups = facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)
-    if len(startups) >= s.startup_failure_logs_min:
-        return c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
-                      f"{len(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
-                      f">= {s.startup_failure_logs_min}", True)
     query = facts.requests_query
+    if len(startups) >= s.startup_failure_logs_min:
+        c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+               f"{len(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
+               f">= {s.startup_failure_logs_min}", True)
+        # Instances that failed to start and were replaced fail no caller: Cloud Run starts others
+        # (a startup probe's failures end that instance: "The instance was not started."). A
+        # revision that served its traffic cleanly since the deploy is not shown failing by them.
+        if counts.total >= s.min_requests and counts.refused_ratio <= s.healthy_error_ratio:
+            c.cite("metric", query,
+                   f"{suspect.short_name} {window}: {counts.total:.0f} requests, {pct(counts.refused_ratio)} 5xx or 429",
+                   f"> {s.healthy_error_ratio:.0%} 5xx or 429: the startup failures reached callers", False)
+            return (f"{suspect.short_name} logged {len(startups)} startup failures, but served its "
+                    f"{counts.total:.0f} requests cleanly since its deploy ({pct(counts.refused_ratio)} 5xx or 429): "
+                    "instances that failed to start were replaced; no caller is shown failing")
+        return True
     if counts.total < s.min_requests:
         c.cite("metric", query, f"{suspect.short_name} {window}: {counts.total:.0f} requests",
                f">= {s.min_requests} requests", False)
