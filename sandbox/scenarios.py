@@ -106,6 +106,11 @@ class RevisionSpec(_Spec):
     max_instances: int | None = Field(default=None, ge=1)        # scaling.max_instance_count
     timeout: Duration | None = None                              # the request timeout, e.g. 300s
     concurrency: int | None = Field(default=None, ge=1, le=1000)  # max_instance_request_concurrency
+    # The container's resources: limits["memory"] (e.g. 512Mi, 1Gi), limits["cpu"] (e.g. 1, 2, 1000m)
+    # and cpu_idle (CPU only during requests), as Container.resources keeps them.
+    memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|k|M|G)?$")
+    cpu: str | None = Field(default=None, pattern=r"^(\d+(\.\d+)?|\d+m)$")
+    cpu_idle: bool | None = None
     # Deleted since: not listed by the Run API, while Monitoring keeps its series.
     deleted: bool = False
 
@@ -405,6 +410,9 @@ class RevisionSeed:
     env: tuple[tuple[str, str], ...] = ()
     secret_env: tuple[tuple[str, str, str], ...] = ()
     deleted: bool = False
+    memory: str | None = None
+    cpu: str | None = None
+    cpu_idle: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -512,7 +520,8 @@ class Scenario(_Spec):
                                        r.vpc_egress, r.cloudsql_instances, r.max_instances, r.timeout,
                                        r.concurrency, tuple((n.network, n.subnetwork) for n in r.network_interfaces),
                                        r.service_account, tuple(r.env.items()),
-                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted)
+                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted,
+                                       r.memory, r.cpu, r.cpu_idle)
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic)
@@ -708,7 +717,8 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,
                                       max_instance_count=rev.max_instances, timeout=rev.timeout,
                                       concurrency=rev.concurrency, network_interfaces=rev.network_interfaces,
-                                      service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env)
+                                      service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env,
+                                      memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
         for rev in service.revisions:

@@ -228,7 +228,8 @@ class RunStandIn(StandIn):
                      max_instance_count: int | None = None, timeout: timedelta | None = None,
                      concurrency: int | None = None, network_interfaces: Sequence[tuple[str, str]] = (),
                      service_account: str = "", env: Sequence[tuple[str, str]] = (),
-                     secret_env: Sequence[tuple[str, str, str]] = ()) -> run_v2.Revision:
+                     secret_env: Sequence[tuple[str, str, str]] = (), memory: str | None = None,
+                     cpu: str | None = None, cpu_idle: bool | None = None) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -262,6 +263,13 @@ class RunStandIn(StandIn):
                 *(run_v2.EnvVar(name=k, value=v) for k, v in env),
                 *(run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
                     secret=secret, version=version))) for k, secret, version in secret_env)])
+            if memory or cpu or cpu_idle is not None:
+                # Container.resources: limits ("memory", "cpu") and cpu_idle, as the API keeps them
+                # (ResourceRequirements, google/cloud/run/v2/k8s.min.proto). cpu_idle unsaid is its
+                # documented default, CPU only during requests ("true by default").
+                container.resources = run_v2.ResourceRequirements(
+                    limits={k: v for k, v in (("memory", memory), ("cpu", cpu)) if v},
+                    cpu_idle=True if cpu_idle is None else cpu_idle)
             volumes = []
             if cloudsql_instances:
                 volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(

@@ -8,7 +8,7 @@ from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import settings_changed
+from shared.diagnosis.rules.deploy_changes import recent_deploy, settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -56,7 +56,7 @@ def evaluate(facts: Facts) -> Finding:
                                     "revision you trust")
     changed = settings_changed(good, suspect)
     if changed:
-        c.cite("api", "run.revisions.list: timeout, scaling.max_instance_count, max_instance_request_concurrency",
+        c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources",
                f"{suspect.short_name} changed {', '.join(changed)} (against {good.short_name})", "context", None,
                role="context")
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
@@ -155,6 +155,8 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
         return ""
     if len(facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)) >= s.startup_failure_logs_min:
         return ""
+    if _killed_for_memory_the_deploy_took(facts, c, suspect):
+        return ""
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.NO_INSTANCE)}",
            f"{len(refusals)} requests to {suspect.short_name} refused by Cloud Run for want of an instance, "
            f"e.g. {refusals[0].text[:120]!r}; no startup failure",
@@ -162,6 +164,33 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
     return (f"{suspect.short_name}'s failures include {len(refusals)} of Cloud Run's own refusals for want of an "
             "instance ('no available instance', a scaling limit): a burst on a service that scales from zero, "
             "or a slower start, does that; whether the deploy caused it is not shown")
+
+
+def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revision) -> bool:
+    """Whether the suspect's instances are ended for exceeding a memory limit its deploy lowered:
+    at least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it,
+    and a memory limit below the previous Ready revision's. Instances killed as they work leave
+    Cloud Run short of instances, so its refusals follow; with the limit the deploy took away they
+    are the deploy's, and sending traffic back restores it. Without a lowered limit (a burst, a
+    leak under the same limit) the refusals stay in doubt."""
+    s = facts.s
+    killed = facts.log_matches(LogSignal.MEMORY_LIMIT, suspect.short_name)
+    deploy = recent_deploy(facts, suspect)
+    if len(killed) < s.startup_failure_logs_min or deploy is None:
+        return False
+    previous, _ = deploy
+    lowered = bool(previous.memory_mib and suspect.memory_mib and suspect.memory_mib < previous.memory_mib)
+    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}; "
+                  "run.revisions.list: containers[].resources.limits",
+           f"{len(killed)} instances of {suspect.short_name} ended over their memory limit, e.g. "
+           f"{killed[0].text[:100]!r}; memory limit {_mib(suspect.memory_mib)} against {_mib(previous.memory_mib)} "
+           f"on {previous.short_name}", f">= {s.startup_failure_logs_min} and a memory limit the deploy lowered: "
+           "Cloud Run's refusals follow the revision's own failures", lowered)
+    return lowered
+
+
+def _mib(value: float | None) -> str:
+    return f"{value:g} MiB" if value else "unset"
 
 
 # A revision that served this many minutes cleanly after its deploy before it began to fail did not

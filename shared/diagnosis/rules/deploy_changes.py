@@ -41,4 +41,18 @@ def settings_changed(before: Revision, after: Revision) -> list[str]:
               after.max_instance_count or DEFAULT_MAX_INSTANCES),
              ("requests per instance", before.container_concurrency or DEFAULT_CONCURRENCY,
               after.container_concurrency or DEFAULT_CONCURRENCY))
-    return [f"{what} from {old} to {new}" for what, old, new in pairs if old != new]
+    return [f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
+
+
+def resources_changed(before: Revision, after: Revision) -> list[str]:
+    """The container resources `after` changed against `before` (memory, CPU, CPU allocation), in
+    words; only what both revisions state is compared (an unset limit is not guessed)."""
+    changed = []
+    if before.memory_mib and after.memory_mib and before.memory_mib != after.memory_mib:
+        changed.append(f"memory limit from {before.memory_mib:g} MiB to {after.memory_mib:g} MiB")
+    if before.cpu_limit and after.cpu_limit and before.cpu_limit != after.cpu_limit:
+        changed.append(f"CPU limit from {before.cpu_limit:g} to {after.cpu_limit:g}")
+    if before.cpu_idle is not None and after.cpu_idle is not None and before.cpu_idle != after.cpu_idle:
+        changed.append("CPU allocation from " + " to ".join(
+            "only during requests" if idle else "always allocated" for idle in (before.cpu_idle, after.cpu_idle)))
+    return changed
