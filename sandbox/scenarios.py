@@ -159,6 +159,8 @@ class ServiceSpec(_Spec):
     traffic: tuple[TrafficSpec, ...] = ()   # empty: 100% to the latest ready revision
     domains: tuple[str, ...] = ()           # custom domains mapped to the service (config services[].domains)
     managed: bool = True                    # false: a service Runwarden does not manage (not in the config)
+    # Service-level max instances (Service.scaling.max_instance_count), beside each revision's own.
+    max_instances: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSpec:
@@ -421,6 +423,7 @@ class ServiceSeed:
     labels: dict[str, str]
     revisions: tuple[RevisionSeed, ...]
     traffic: tuple[TrafficSeed, ...]
+    max_instances: int | None = None        # service-level (Service.scaling.max_instance_count)
 
 
 @dataclass(frozen=True)
@@ -524,7 +527,7 @@ class Scenario(_Spec):
                                        r.memory, r.cpu, r.cpu_idle)
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
-        return ServiceSeed(full, dict(spec.labels), revisions, traffic)
+        return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances)
 
     def _series_seed(self, spec: SeriesSpec, anchor: datetime) -> SeriesSeed:
         stored = {id(p): spec.stored_value(p.value) for p in spec.points}  # one Distribution per spec point
@@ -711,7 +714,8 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
     Cloud SQL instances into Monitoring, connectors into VPC Access, logs into Logging."""
     world = scenario.materialize(anchor)
     for service in world.services:
-        standins.run.add_service(service.name, service.labels, urls=[scenario.run_app_url(service.name)])
+        standins.run.add_service(service.name, service.labels, urls=[scenario.run_app_url(service.name)],
+                                 max_instance_count=service.max_instances)
         for rev in service.revisions:
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,

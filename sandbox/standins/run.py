@@ -198,11 +198,16 @@ class RunStandIn(StandIn):
     # --- seeding (direct, no RPC) ------------------------------------------------------------
 
     def add_service(self, name: str, labels: dict[str, str] | None = None,
-                    urls: Sequence[str] = ()) -> run_v2.Service:
+                    urls: Sequence[str] = (), max_instance_count: int | None = None) -> run_v2.Service:
         """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it. `urls`
         are the URLs Cloud Run lists for it (`uri` is the first; the API fills both itself, from the
         project's number and the region: https://SERVICE-PROJECT_NUMBER.REGION.run.app); by default
-        `run_app_urls`."""
+        `run_app_urls`. `max_instance_count` is the service-level max instances
+        (Service.scaling.max_instance_count)."""
+        if not _SERVICE_NAME.match(name):
+            raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
+        if max_instance_count is not None and max_instance_count < 1:
+            raise ValueError(f"max_instance_count must be at least 1, got {max_instance_count}")
         if not _SERVICE_NAME.match(name):
             raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
         with self.lock:
@@ -217,6 +222,7 @@ class RunStandIn(StandIn):
                 uri=uri, urls=list(urls),
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
                 traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
+                scaling=run_v2.ServiceScaling(max_instance_count=max_instance_count or 0),
                 terminal_condition=_ready_condition(now))
             self._serving[name] = [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
             self._refresh_status(name)

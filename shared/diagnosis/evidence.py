@@ -132,6 +132,11 @@ class Service(_Model):
     # Service.uri ("The main URI in which this Service is serving traffic"), then Service.urls ("All
     # URLs serving traffic for this Service"), both output only (google/cloud/run/v2/service.proto).
     urls: tuple[str, ...] = ()
+    # Service-level max instances (Service.scaling.max_instance_count; None: unset): the total for
+    # the revisions with traffic, divided among them by their percent (ServiceScaling docstring). It
+    # applies at once, with no new revision (Cloud Run docs, "Set maximum instances for services":
+    # service-level versus revision-level).
+    max_instance_count: int | None = None
 
     @property
     def short_name(self) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import compress
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
@@ -361,6 +361,16 @@ class Facts:
         values = [v for s in self.points(self.b.instances) if s.label("resource.labels.revision_name") == revision
                   for v in s.values_in(window)]
         return max(values, default=None)
+
+    def max_total_instances_seen(self, window: Window, revisions: Iterable[str]) -> float | None:
+        """The most active instances the revisions had together in one minute of the window."""
+        names = set(revisions)
+        per_minute: Counter[int] = Counter()
+        for series in self.points(self.b.instances):
+            if series.label("resource.labels.revision_name") in names:
+                for at, value in zip(*series.columns_in(window)):
+                    per_minute[at] += value
+        return max(per_minute.values(), default=None)
 
     # --- VPC connector ----------------------------------------------------------------------
 

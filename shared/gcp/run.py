@@ -523,7 +523,11 @@ def service_from_proto(proto: Any) -> Service:
         traffic_statuses=tuple(_resolved(_traffic_from_proto(t), latest_ready) for t in proto.traffic_statuses),
         latest_ready_revision=latest_ready,
         latest_created_revision=short_name(proto.latest_created_revision) or None,
-        labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)))
+        labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)),
+        # ServiceScaling.max_instance_count: "total max instances for the service. This number of
+        # instances is divided among all revisions with specified traffic based on the percent of
+        # traffic they are receiving" (google-cloud-run 0.16.2's docstring); 0 is unset.
+        max_instance_count=proto.scaling.max_instance_count or None)
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:

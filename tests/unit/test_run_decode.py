@@ -30,7 +30,8 @@ def plain_service(proto: run_v2.Service) -> Service:
                    traffic_statuses=tuple(target(t) for t in proto.traffic_statuses),
                    latest_ready_revision=short_name(proto.latest_ready_revision) or None,
                    latest_created_revision=short_name(proto.latest_created_revision) or None,
-                   labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)))
+                   labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)),
+                   max_instance_count=proto.scaling.max_instance_count or None)
 
 
 def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
@@ -115,8 +116,10 @@ def test_services_decode_as_validated_models():
                           run_v2.TrafficTargetStatus(type_=latest, revision="backend-2", percent=10)],
         latest_ready_revision=f"{SERVICE}/revisions/backend-2", latest_created_revision=f"{SERVICE}/revisions/backend-3",
         uri="https://backend-418273645012.us-central1.run.app",
-        urls=["https://backend-418273645012.us-central1.run.app", "https://backend-3kq7xwpd2a-uc.a.run.app"])
+        urls=["https://backend-418273645012.us-central1.run.app", "https://backend-3kq7xwpd2a-uc.a.run.app"],
+        scaling=run_v2.ServiceScaling(max_instance_count=5))
     same(service_from_proto(proto), plain_service(proto))
+    assert service_from_proto(proto).max_instance_count == 5
     assert service_from_proto(proto).urls == ("https://backend-418273645012.us-central1.run.app",
                                               "https://backend-3kq7xwpd2a-uc.a.run.app")
     same(service_from_proto(run_v2.Service.pb(proto)), plain_service(proto))
