@@ -47,24 +47,32 @@ def evaluate(facts: Facts) -> Finding:
     good, steps, why_none = _known_good(facts, c, suspect)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
+    changed = _what_the_deploy_changed(facts, c, suspect, good)
     if good is None:
         # Still a bad revision: what is missing is somewhere to send its traffic. Say why, and escalate.
         return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx), "
-                                 f"and there is no rollback target: {why_none}",
+                                 f"and there is no rollback target: {why_none}{changed}",
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
                                     "revision you trust")
-    changed = settings_changed(good, suspect)
-    if changed:
-        c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources",
-               f"{suspect.short_name} changed {', '.join(changed)} (against {good.short_name})", "context", None,
-               role="context")
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
-                             f"{good.short_name} served cleanly before it"
-                             + (f"; its deploy changed the {', the '.join(changed)}" if changed else ""),
+                             f"{good.short_name} served cleanly before it{changed}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good: Revision | None) -> str:
+    """The settings the suspect's deploy changed, against the revision traffic would go back to
+    (or, with none, the Ready revision before it), cited, as a clause for the summary; "" if none."""
+    against = good or (recent_deploy(facts, suspect) or (None, 0))[0]
+    changed = settings_changed(against, suspect) if against is not None else []
+    if not changed:
+        return ""
+    c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources",
+           f"{suspect.short_name} changed {', '.join(changed)} (against {against.short_name})", "context", None,
+           role="context")
+    return f"; its deploy changed the {', the '.join(changed)} (against {against.short_name})"
 
 
 def _tag_only_failures(facts: Facts, c: Citation) -> str:
