@@ -90,6 +90,11 @@ class SecretRefSpec(_Spec):
     version: str = "latest"
 
 
+class SidecarSpec(_Spec):
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+    memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|k|M|G)?$")
+
+
 class RevisionSpec(_Spec):
     name: str                               # short name, e.g. backend-00002-xyz
     created: Offset
@@ -111,6 +116,9 @@ class RevisionSpec(_Spec):
     memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|k|M|G)?$")
     cpu: str | None = Field(default=None, pattern=r"^(\d+(\.\d+)?|\d+m)$")
     cpu_idle: bool | None = None
+    # Sidecar containers beside the ingress one: [{name, memory}] (the ingress container then lists
+    # port 8080, as only it takes requests).
+    sidecars: tuple[SidecarSpec, ...] = ()
     # Deleted since: not listed by the Run API, while Monitoring keeps its series.
     deleted: bool = False
 
@@ -415,6 +423,7 @@ class RevisionSeed:
     memory: str | None = None
     cpu: str | None = None
     cpu_idle: bool | None = None
+    sidecars: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -524,7 +533,7 @@ class Scenario(_Spec):
                                        r.concurrency, tuple((n.network, n.subnetwork) for n in r.network_interfaces),
                                        r.service_account, tuple(r.env.items()),
                                        tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted,
-                                       r.memory, r.cpu, r.cpu_idle)
+                                       r.memory, r.cpu, r.cpu_idle, tuple((c.name, c.memory) for c in r.sidecars))
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances)
@@ -722,7 +731,7 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       max_instance_count=rev.max_instances, timeout=rev.timeout,
                                       concurrency=rev.concurrency, network_interfaces=rev.network_interfaces,
                                       service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env,
-                                      memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle)
+                                      memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
         for rev in service.revisions:

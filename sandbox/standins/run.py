@@ -235,7 +235,8 @@ class RunStandIn(StandIn):
                      concurrency: int | None = None, network_interfaces: Sequence[tuple[str, str]] = (),
                      service_account: str = "", env: Sequence[tuple[str, str]] = (),
                      secret_env: Sequence[tuple[str, str, str]] = (), memory: str | None = None,
-                     cpu: str | None = None, cpu_idle: bool | None = None) -> run_v2.Revision:
+                     cpu: str | None = None, cpu_idle: bool | None = None,
+                     sidecars: Sequence[tuple[str, str | None]] = ()) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -276,6 +277,17 @@ class RunStandIn(StandIn):
                 container.resources = run_v2.ResourceRequirements(
                     limits={k: v for k, v in (("memory", memory), ("cpu", cpu)) if v},
                     cpu_idle=True if cpu_idle is None else cpu_idle)
+            # Sidecars (name, memory limit): more containers in the instance. Only one container may
+            # take requests, the one that lists a port (Container.ports; Cloud Run docs, "Deploying
+            # multiple containers to a service (sidecars)"), so the ingress container gets 8080.
+            extra = []
+            if sidecars:
+                container.name = "ingress"
+                container.ports = [run_v2.ContainerPort(name="http1", container_port=8080)]
+                for sidecar, sidecar_memory in sidecars:
+                    extra.append(run_v2.Container(name=sidecar, image=_PLACEHOLDER_IMAGE, resources=(
+                        run_v2.ResourceRequirements(limits={"memory": sidecar_memory}, cpu_idle=True)
+                        if sidecar_memory else None)))
             volumes = []
             if cloudsql_instances:
                 volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
@@ -286,7 +298,7 @@ class RunStandIn(StandIn):
                 create_time=create_time, update_time=create_time, vpc_access=vpc_access,
                 service_account=service_account,
                 conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
-                containers=[container], volumes=volumes,
+                containers=[container, *extra], volumes=volumes,
                 scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or 0),
                 max_instance_request_concurrency=concurrency or 0)
             if timeout is not None:
