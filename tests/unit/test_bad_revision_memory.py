@@ -30,6 +30,10 @@ CASES = {
         old=1024, new=256, killed=0, refused=20, signature=Signature.INCONCLUSIVE, action=None),
     "memory limits unread, instances killed, refusals: in doubt": dict(
         old=None, new=None, killed=20, refused=20, signature=Signature.INCONCLUSIVE, action=None),
+    # A `--no-traffic` preview with 2 GiB between them never ran the load: the deploy replaced OLD's
+    # 256 MiB with 256 MiB, and traffic sent back would not bring more memory.
+    "memory unchanged against the revision that served, a larger preview in between: in doubt": dict(
+        old=256, new=256, preview=2048, killed=20, refused=20, signature=Signature.INCONCLUSIVE, action=None),
 }
 
 
@@ -39,6 +43,8 @@ def test_refusals_after_memory_kills_are_the_deploys_when_it_lowered_the_limit(c
          .traffic(**{NEW: 100}).requests(OLD, -120, -11, 300).latency(OLD, -120, -11, 0.2)
          .requests(NEW, -11, 5, 200).requests(NEW, -11, 5, 60, code="503").requests(NEW, -11, 5, 20, code="500")
          .latency(NEW, -11, 5, 2))
+    if case.get("preview"):
+        e.revision("backend-00000-pre", -60, memory_mib=case["preview"])
     if case["killed"]:
         e.log(-6, KILLED, NEW, count=case["killed"], log_id="run.googleapis.com/varlog/system")
     if case["refused"]:

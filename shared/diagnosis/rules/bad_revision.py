@@ -177,8 +177,8 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
 def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revision) -> bool:
     """Whether the suspect's instances are ended for exceeding a memory limit its deploy lowered:
     at least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it,
-    and a memory limit below the previous Ready revision's. Instances killed as they work leave
-    Cloud Run short of instances, so its refusals follow; with the limit the deploy took away they
+    and a memory limit below that of the revision it replaced (recent_deploy). Instances killed as
+    they work leave Cloud Run short of instances, so its refusals follow; with the limit the deploy took away they
     are the deploy's, and sending traffic back restores it. Without a lowered limit (a burst, a
     leak under the same limit) the refusals stay in doubt."""
     s = facts.s

@@ -70,8 +70,8 @@ def share_bar(facts: Facts) -> tuple[float, str]:
 
 def _deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
     """Why the 504s are the deploy's and not a slow application, or "": the newest serving revision,
-    deployed within `deploy_window_seconds`, lowered the request timeout below the previous Ready
-    revision's, and before the deploy the service's p99 already reached the new timeout in at least
+    deployed within `deploy_window_seconds`, lowered the request timeout below that of the revision
+    it replaced (recent_deploy), and before the deploy the service's p99 already reached the new timeout in at least
     `hang_minutes_ratio` of the minutes read (at least MINUTES_READ of them). Requests that always
     took that long are now cut: the application is no slower, the deploy moved the limit under it,
     and sending traffic back restores the longer timeout (bad_revision decides). A p99 well under
