@@ -222,8 +222,9 @@ class RunStandIn(StandIn):
                 uri=uri, urls=list(urls),
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
                 traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
-                scaling=run_v2.ServiceScaling(max_instance_count=max_instance_count or 0),
                 terminal_condition=_ready_condition(now))
+            if max_instance_count:
+                self._services[name].scaling = run_v2.ServiceScaling(max_instance_count=max_instance_count)
             self._serving[name] = [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
             self._refresh_status(name)
             return _copy(self._services[name])
