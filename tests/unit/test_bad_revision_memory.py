@@ -28,6 +28,12 @@ CASES = {
         old=256, new=256, killed=20, refused=20, signature=Signature.INCONCLUSIVE, action=None),
     "memory lowered, refusals but no instance killed: in doubt": dict(
         old=1024, new=256, killed=0, refused=20, signature=Signature.INCONCLUSIVE, action=None),
+    "requests per instance raised 80 to 250, memory unchanged: rolled back": dict(
+        old=256, new=256, old_conc=80, new_conc=250, killed=20, refused=20, signature=Signature.BAD_REVISION,
+        action="rollback_traffic", said="requests per instance from 80 to 250"),
+    "requests per instance raised with memory raised too: in doubt": dict(
+        old=256, new=1024, old_conc=80, new_conc=250, killed=20, refused=20, signature=Signature.INCONCLUSIVE,
+        action=None),
     "memory limits unread, instances killed, refusals: in doubt": dict(
         old=None, new=None, killed=20, refused=20, signature=Signature.INCONCLUSIVE, action=None),
     # A `--no-traffic` preview with 2 GiB between them never ran the load: the deploy replaced OLD's
@@ -39,7 +45,8 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_refusals_after_memory_kills_are_the_deploys_when_it_lowered_the_limit(case):
-    e = (Evidence().revision(OLD, -3000, memory_mib=case["old"]).revision(NEW, -11, memory_mib=case["new"])
+    e = (Evidence().revision(OLD, -3000, memory_mib=case["old"], concurrency=case.get("old_conc"))
+         .revision(NEW, -11, memory_mib=case["new"], concurrency=case.get("new_conc"))
          .traffic(**{NEW: 100}).requests(OLD, -120, -11, 300).latency(OLD, -120, -11, 0.2)
          .requests(NEW, -11, 5, 200).requests(NEW, -11, 5, 60, code="503").requests(NEW, -11, 5, 20, code="500")
          .latency(NEW, -11, 5, 2))
@@ -57,4 +64,5 @@ def test_refusals_after_memory_kills_are_the_deploys_when_it_lowered_the_limit(c
     assert plan(result, e.bundle(), S).action == case["action"]
     if case["action"]:
         assert result.known_good_revision == OLD
-        assert "memory limit from 1024 MiB to 256 MiB" in result.summary, result.summary
+        said = case.get("said", "memory limit from 1024 MiB to 256 MiB")
+        assert said in result.summary, result.summary

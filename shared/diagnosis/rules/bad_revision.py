@@ -8,7 +8,7 @@ from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import recent_deploy, settings_changed
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, recent_deploy, settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -175,30 +175,42 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
 
 
 def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revision) -> bool:
-    """Whether the suspect's instances are ended for exceeding a memory limit its deploy lowered:
-    at least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it,
-    and a memory limit below that of the revision it replaced (recent_deploy). Instances killed as
-    they work leave Cloud Run short of instances, so its refusals follow; with the limit the deploy took away they
-    are the deploy's, and sending traffic back restores it. Without a lowered limit (a burst, a
-    leak under the same limit) the refusals stay in doubt."""
+    """Whether the suspect's instances are ended over a memory limit its deploy made tighter: at
+    least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it
+    ("Cloud Run instances that exceed their allowed memory limit are terminated", docs "Configure
+    memory limits"), and, against the revision it replaced (recent_deploy), a lower memory limit,
+    or more requests per instance sharing no more memory (each concurrent request holds its own
+    memory). Instances ended as they work leave Cloud Run short of instances, so its refusals
+    follow: they are the deploy's, and sending traffic back restores the settings. Otherwise (a
+    burst, a leak under the same settings) the refusals stay in doubt."""
     s = facts.s
     killed = facts.log_matches(LogSignal.MEMORY_LIMIT, suspect.short_name)
     deploy = recent_deploy(facts, suspect)
     if len(killed) < s.startup_failure_logs_min or deploy is None:
         return False
     previous, _ = deploy
-    lowered = bool(previous.memory_mib and suspect.memory_mib and suspect.memory_mib < previous.memory_mib)
+    tighter = _memory_tightened(previous, suspect)
     c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}; "
-                  "run.revisions.list: containers[].resources.limits",
+                  "run.revisions.list: containers[].resources.limits, max_instance_request_concurrency",
            f"{len(killed)} instances of {suspect.short_name} ended over their memory limit, e.g. "
-           f"{killed[0].text[:100]!r}; memory limit {_mib(suspect.memory_mib)} against {_mib(previous.memory_mib)} "
-           f"on {previous.short_name}", f">= {s.startup_failure_logs_min} and a memory limit the deploy lowered: "
-           "Cloud Run's refusals follow the revision's own failures", lowered)
-    return lowered
+           f"{killed[0].text[:100]!r}; {tighter or 'memory and requests per instance no tighter'} against "
+           f"{previous.short_name}", f">= {s.startup_failure_logs_min}, and a deploy that lowered the memory or "
+           "raised the requests sharing it: Cloud Run's refusals follow the revision's own failures", bool(tighter))
+    return bool(tighter)
 
 
-def _mib(value: float | None) -> str:
-    return f"{value:g} MiB" if value else "unset"
+def _memory_tightened(before: Revision, after: Revision) -> str:
+    """How `after` gives each request less memory than `before`, in words, or "". An unread memory
+    limit is unknown (the API fills one on every revision); unset concurrency is Cloud Run's 80."""
+    known = bool(before.memory_mib and after.memory_mib)
+    old_conc = before.container_concurrency or DEFAULT_CONCURRENCY
+    new_conc = after.container_concurrency or DEFAULT_CONCURRENCY
+    if known and after.memory_mib < before.memory_mib:
+        return f"memory limit lowered from {before.memory_mib:g} MiB to {after.memory_mib:g} MiB"
+    if new_conc > old_conc and (not known or after.memory_mib <= before.memory_mib):
+        return (f"requests per instance raised from {old_conc} to {new_conc} with memory "
+                + (f"at {after.memory_mib:g} MiB" if known else "unread"))
+    return ""
 
 
 # A revision that served this many minutes cleanly after its deploy before it began to fail did not
