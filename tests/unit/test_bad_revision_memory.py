@@ -66,3 +66,4 @@ def test_refusals_after_memory_kills_are_the_deploys_when_it_lowered_the_limit(c
         assert result.known_good_revision == OLD
         said = case.get("said", "memory limit from 1024 MiB to 256 MiB")
         assert said in result.summary, result.summary
+
