@@ -399,6 +399,16 @@ class Facts:
                   for v in s.values_in(window)]
         return max(values, default=None)
 
+    def max_total_instances_seen(self, window: Window, revisions: Iterable[str]) -> float | None:
+        """The most active instances the revisions had together in one minute of the window."""
+        names = set(revisions)
+        per_minute: Counter[int] = Counter()
+        for series in self.points(self.b.instances):
+            if series.label("resource.labels.revision_name") in names:
+                for at, value in zip(*series.columns_in(window)):
+                    per_minute[at] += value
+        return max(per_minute.values(), default=None)
+
     # --- VPC connector ----------------------------------------------------------------------
 
     def connector_values(self, result: MetricResult | None, window: Window) -> list[float]:

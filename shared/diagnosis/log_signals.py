@@ -29,6 +29,7 @@ class LogSignal(str, Enum):
     STARTUP_FAILURE = "startup_failure"       # probes failing, container not listening
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
     DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
+    MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
 
 
 class DbErrorText(NamedTuple):
@@ -329,6 +330,12 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Failed to start and then listen on the port",
         r"instance failed the readiness check",
         r"could not start successfully",
+    ),
+    # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
+    # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; public incident notes,
+    # find_string ids 58730900756, 62281565321).
+    LogSignal.MEMORY_LIMIT: (
+        r"Memory limit of \d+ MiB exceeded",
     ),
     LogSignal.SECRET_FAILURE: (
         r"secret_key_ref.*was not found",

@@ -117,7 +117,11 @@ def look_next(facts: Facts) -> str:
     if r.share(code="504") >= facts.s.healthy_error_ratio:
         hints.append("the slowest handlers and their dependencies in Cloud Trace (504s)")
     if r.share(code="503") >= facts.s.healthy_error_ratio:
-        hints.append("the request log's 503 texts and the VPC connector's metrics (503s)")
+        # A connector is a place to look only when the serving revision routes through one (not on
+        # Direct VPC egress or with no VPC access at all).
+        serving = facts.newest_serving
+        hints.append("the request log's 503 texts and the VPC connector's metrics (503s)"
+                     if serving is not None and serving.vpc_connector else "the request log's 503 texts (503s)")
     if r.share(code="429") >= facts.s.healthy_error_ratio:
         hints.append("instance counts against max instances (429s)")
     if top_error_texts(facts):

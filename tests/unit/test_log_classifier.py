@@ -44,6 +44,7 @@ PLATFORM = [
     ("Permission denied on secret: projects/1/secrets/s/versions/latest for Revision service account sa",
      {SECRET}),
     ("grant roles/secretmanager.secretAccessor to the service account", {SECRET}),
+    ("Memory limit of 512 MiB exceeded with 524 MiB used.", {LogSignal.MEMORY_LIMIT}),
 ]
 
 # One row per pattern alternative of every signal, from the examples the table carries.
