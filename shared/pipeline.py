@@ -19,6 +19,7 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
                                    users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState
+from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
 from shared.remediation import intents
@@ -571,10 +572,14 @@ def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeli
 def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters: Adapters,
             received_at: datetime) -> Outcome:
     message_id = message_id_of(event_data)
+    # Acknowledged, so never delivered again: the message travels with its rejection, whole on the
+    # outcome and as an excerpt in the `rejected` and `notify` lines (shared/alerts/received.py).
+    content = received(event_data)
     timeline = Timeline(None)
     timeline.step("rejected", f"malformed alert rejected: {error}", severity="ERROR",
-                  field=error.field, message_id=message_id)
+                  field=error.field, message_id=message_id, received=content.excerpt())
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}", message_id=message_id,
+                      received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
 

@@ -34,6 +34,7 @@ from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
 from shared.alerts.delivery import DeliveryCounter
+from shared.alerts.received import received
 from shared.pipeline import Adapters, deliver_bounded, message_id_of, publish_outcome, retry_or_give_up
 from shared.ports import ClaimRecord
 from shared.remediation.records import COMMAND_RETENTION, COMMANDS
@@ -250,10 +251,14 @@ class CommandInProgress(AttemptInProgress):
 
 def _reject_malformed(error: CommandError, event_data: Any, config: Config, adapters: Adapters,
                       received_at: Any) -> Outcome:
+    # The sender may not be waiting (gcloud, a script) or may not be named (no readable command_id):
+    # the message travels with its rejection, as a rejected alert's does (shared/alerts/received.py).
+    content = received(event_data)
     timeline = CommandTimeline(None, None)
-    timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field)
+    timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field,
+                  message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {error}",
-                      message_id=message_id_of(event_data), command_id=_command_id_of(event_data),
+                      message_id=message_id_of(event_data), command_id=_command_id_of(event_data), received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
 
