@@ -204,6 +204,11 @@ class _ConditionBody(_Wire):
     # ratio policy (google/monitoring/v3/alert.proto).
     comparison: str = ""
     denominator_filter: str = ""
+    # MetricThreshold.forecast_options: "When this field is present, the MetricThreshold condition
+    # forecasts whether the time series is predicted to violate the threshold within the
+    # forecast_horizon. When this field is not set, the MetricThreshold tests the current value of
+    # the timeseries against the threshold." (google-cloud-monitoring, types/alert.py)
+    forecast_options: dict[str, Any] | None = None
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -311,6 +316,7 @@ class Incident(BaseModel):
     condition_kind: ConditionKind = ""
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
     denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
+    forecast: bool = False            # a forecast condition: the threshold is predicted to be crossed, not crossed
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -473,6 +479,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         condition_kind=i.condition.kind,
         comparison=i.condition.body.comparison if i.condition.body else "",
         denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
+        forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,

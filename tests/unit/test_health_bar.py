@@ -45,6 +45,11 @@ NOT_JUDGED = {
                                                    'metric.label.response_code="401"'),
     "latency without threshold": AlertContext(resource_type=RUN, metric_type=LATENCIES),
     "PromQL, no metric type": AlertContext(resource_type=RUN, condition_filter="sum(rate(x[5m])) > 1"),
+    "no 2xx requests (metric absence)": AlertContext(resource_type=RUN, metric_type=COUNT, condition_kind="absent",
+                                                      metric_labels={"response_code_class": "2xx"}),
+    "5xx ratio forecast to cross": AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT",
+                                                threshold=0.05, condition_kind="threshold", forecast=True,
+                                                metric_labels={"response_code_class": "5xx"}),
     "MQL on request_count": AlertContext(resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind="other",
                                          condition_filter="fetch cloud_run_revision | ... | condition val() < 0.99"),
 }

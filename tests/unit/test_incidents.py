@@ -415,6 +415,18 @@ def test_condition_kinds(condition: dict[str, Any], kind: str, filter_: str) -> 
     assert (incident.condition_kind, incident.condition_filter) == (kind, filter_)
 
 
+@pytest.mark.parametrize("condition, forecast", [
+    ({"conditionThreshold": {"filter": "f", "forecastOptions": {"forecastHorizon": "3600s"}}}, True),
+    ({"condition_threshold": {"filter": "f", "forecast_options": {}}}, True),   # present, however empty
+    ({"conditionThreshold": {"filter": "f"}}, False),
+    ({"conditionAbsent": {"filter": "f", "duration": "300s"}}, False),
+])
+def test_a_forecast_condition_is_known_as_one(condition: dict[str, Any], forecast: bool) -> None:
+    """MetricThreshold.forecast_options present: the condition is about a predicted crossing, not a
+    current one (google-cloud-monitoring types/alert.py); shared/diagnosis/health_bar.py reads it."""
+    assert notification_with(condition=condition).forecast is forecast
+
+
 def test_unknown_keys_are_ignored() -> None:
     extra = doc(PUBSUB_OPEN)
     extra["delivered_by"] = "someone"
