@@ -459,10 +459,36 @@ def alert_target(incident: Incident) -> AlertTarget:
         if not host:
             return _aggregated(incident, ["host"], ["host"], "URL")
         return AlertTarget(kind=TargetKind.UPTIME, name=host.lower())
-    shown = kind or "(none)"
+    if not kind:
+        return _no_resource(incident)
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
-        f"resource type {shown!r} is not one Runwarden diagnoses (cloud_run_revision, vpc_access_connector, "
+        f"resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, vpc_access_connector, "
         "cloudsql_database, uptime_url)"))
+
+
+# Resource labels that name what Runwarden diagnoses, wherever a notification carries them.
+_NAMING_LABELS = ("project_id", "location", "service_name", "revision_name", "connector_name", "database_id", "host")
+
+
+def _no_resource(incident: Incident) -> AlertTarget:
+    """A notification with no `resource.type`: it cannot say what it is about, so nothing is guessed
+    from its labels; but the policy that sent it to Runwarden's channel keeps firing, so a person
+    must hear of it (rejected, as a policy to fix), with what it did carry. Seen from conditions whose
+    result keeps no monitored resource: a PromQL or MQL query that aggregates it away, an SLO
+    burn-rate condition (`select_slo_burn_rate`, about a service-level objective, not a resource);
+    which labels such notifications carry is UNCONFIRMED (no real sample: shared/reference/samples)."""
+    seen = {k: v for labels in (incident.metric_labels, incident.resource_labels) for k, v in labels.items()
+            if k in _NAMING_LABELS or k == "monitored_resource"}
+    carried = (f"; it carries {', '.join(f'{k}={v!r}' for k, v in sorted(seen.items()))} among its labels, "
+               "which are not read as a resource: a query's result labels may name anything") if seen else ""
+    what = ("an SLO burn-rate condition names a service-level objective, not a Cloud Run resource; "
+            if "select_slo_" in incident.condition_filter else "")
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {incident.policy_name!r}: the notification names no monitored resource (resource.type is empty), "
+        f"so Runwarden cannot tell which service, connector or instance alerted{carried}; {what}alert Runwarden "
+        "with a metric condition on the resource (cloud_run_revision grouped by resource.label.project_id, "
+        "location and service_name; vpc_access_connector; cloudsql_database; uptime_url), or route this policy "
+        "to a person's channel"))
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:

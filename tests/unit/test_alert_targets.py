@@ -80,6 +80,34 @@ def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy():
     assert "'gce_instance' is not one Runwarden diagnoses" in target.reason
 
 
+PROMQL = {"conditionPrometheusQueryLanguage": {
+    "query": 'sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count'
+             '{response_code_class="5xx"}[5m])) > 1'}}
+SLO = {"conditionThreshold": {"filter": 'select_slo_burn_rate("projects/p/services/checkout/'
+                                        'serviceLevelObjectives/availability", "3600s")', "thresholdValue": 10}}
+
+
+@pytest.mark.parametrize("labels, metric_labels, condition, said", [
+    # A query's result labels (PromQL keeps the Cloud Run labels as plain labels): named, never read as the resource.
+    ({}, {"project_id": "p", "location": "europe-west1", "service_name": "orders"}, PROMQL,
+     "location='europe-west1', project_id='p', service_name='orders' among its labels, which are not read"),
+    # The resource's labels without its type (a relay that dropped it): no type, no guess.
+    ({"project_id": "p", "location": "europe-west1", "service_name": "orders"}, {}, {"conditionThreshold": {}},
+     "service_name='orders' among its labels"),
+    ({}, {}, SLO, "an SLO burn-rate condition names a service-level objective, not a Cloud Run resource"),
+])
+def test_a_notification_naming_no_resource_is_a_policy_to_fix_never_a_silent_skip(labels, metric_labels, condition,
+                                                                                   said):
+    """Its policy sends it to Runwarden's channel and keeps firing: `skipped` (no `notify`) let it go
+    unheard. Rejected as a policy to fix, it pages, saying what the notification did carry."""
+    incident = parse_notification(notification("", labels, metric={"type": "", "labels": metric_labels},
+                                                condition=condition))
+    target = incident.target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target
+    assert "names no monitored resource (resource.type is empty)" in target.reason and said in target.reason
+    assert incident.cloud_run_service is None
+
+
 def test_an_uptime_check_is_not_a_log_match_alert():
     incident = parse_notification(notification(
         "uptime_url", {"host": "h"}, condition={"conditionThreshold": {"filter": "f", "comparison": "COMPARISON_LT"}}))

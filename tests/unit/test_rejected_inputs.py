@@ -98,3 +98,20 @@ def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
     assert published["received"]["data"] == body.decode() and published["received"]["message_id"] == "c-9"
     [rejected] = [line for line in logged if line["runwarden"]["step"] == "rejected"]
     assert rejected["runwarden"]["received"]["data"] == body.decode()
+
+
+def test_an_alert_naming_no_resource_pages_a_person_and_reads_nothing():
+    """A PromQL policy whose result keeps the service's labels but no monitored resource: answered
+    `skipped`, it wrote no `notify` line, and its policy kept firing unheard."""
+    from tests.property.fast import scenario_model
+
+    notification = scenario_model("bad_revision").notification(ANCHOR)
+    labels = notification["incident"]["resource"]["labels"]
+    notification["incident"].update(resource={"type": "", "labels": {}}, metric={"type": "", "labels": labels},
+                                    condition={"conditionPrometheusQueryLanguage": {"query": "x > 1"}})
+    w = world()
+    outcome, logged = lines(lambda: w.handle(event(json.dumps(notification).encode(), "m-7")))
+
+    assert outcome.status is OutcomeStatus.REJECTED and "names no monitored resource" in outcome.reason
+    assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert w.standins.run.calls == [] and w.standins.monitoring.calls == []
