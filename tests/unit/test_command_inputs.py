@@ -8,6 +8,8 @@ import itertools
 import json
 from typing import Any
 
+import pytest
+
 from shared.commands import handle_command
 from shared.outcomes import OutcomeStatus
 from shared.remediation.records import PROPOSALS
@@ -139,6 +141,19 @@ def test_a_short_service_name_is_rejected_saying_which_form_to_send():
     assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "rb-4"
     assert outcome.reason.startswith("malformed command: command.target: 'backend' is not a full service name, "
                                      "projects/PROJECT/locations/REGION/services/SERVICE"), outcome.reason
+    assert w.standins.run.count("UpdateService") == 0
+
+
+@pytest.mark.parametrize("target", [
+    "projects/demo-project/locations/us-central1/services/backnd",       # a typo
+    "projects/demo-project/locations/europe-west1/services/backend",     # the same service id, another region
+])
+def test_a_target_not_in_the_inventory_names_the_one_likely_meant_and_writes_nothing(target):
+    w = world()
+    outcome = send(w, "rollback_traffic", "rb-typo", target=target, params={"revision": OLD})
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert outcome.reason.endswith(f"is not in the inventory: the config's services list does not name it (the "
+                                   f"inventory has {SERVICE})"), outcome.reason
     assert w.standins.run.count("UpdateService") == 0
 
 
