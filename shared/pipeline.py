@@ -33,7 +33,8 @@ from shared.remediation.history import (
     recent_verified_fix,
     service_actions,
 )
-from shared.alerts.incidents import AlertTarget, Incident, IncidentParseError, TargetKind, parse_message_published
+from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, TargetKind, check_not_ahead,
+                                    parse_message_published)
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -105,6 +106,7 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     received_at = adapters.clock.now()
     try:
         message, incident = parse_message_published(event_data)
+        check_not_ahead(incident, message.publish_time, received_at)
     except IncidentParseError as exc:
         return _reject(exc, event_data, config, adapters, received_at)
 

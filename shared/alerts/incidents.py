@@ -571,6 +571,34 @@ def parse_message_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Inc
     return message, _parse_notification(message.data, "message.data")
 
 
+def check_not_ahead(incident: Incident, *known: datetime | None) -> None:
+    """Raises IncidentParseError naming `started_at` or `ended_at` when it lies further ahead of the
+    latest of `known` (when the message was published, Pub/Sub's `publish_time`, and when it was
+    received) than two clocks may differ (CLOCK_SKEW_ALLOWANCE). Monitoring publishes a notification
+    after its incident opened (or closed): a start hours ahead is no incident time (a relay that
+    shifted it by a time zone, say), and diagnosed as one it read as "no request_count data"."""
+    from datetime import timezone
+
+    from shared.clock import CLOCK_SKEW_ALLOWANCE
+
+    seen = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in known if t is not None]
+    if not seen:
+        return
+    latest = max(seen)
+    for field, value in (("started_at", incident.started_at), ("ended_at", incident.ended_at)):
+        if value is None or value <= (latest + CLOCK_SKEW_ALLOWANCE).timestamp():
+            continue
+        when = datetime.fromtimestamp(value, timezone.utc)
+        raise IncidentParseError(f"incident.{field}", (
+            f"{value} ({when:%Y-%m-%dT%H:%M:%SZ}) is {_span(value - latest.timestamp())} after the message was "
+            f"published and received ({latest.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}): an incident does not "
+            "start or end after its notification (a time shifted by a relay, a time zone?)"))
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
 def load_any(raw: bytes | str) -> Incident:
     """Whatever an operator has at hand: a notification, a Pub/Sub push body or
     MessagePublishedData, or a structured CloudEvent whose data is one of those."""

@@ -8,10 +8,12 @@ import base64
 import contextlib
 import io
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from shared.alerts.incidents import IncidentParseError, check_not_ahead, parse_notification
 from shared.alerts.received import received
 from shared.commands import handle_command
 from shared.outcomes import OutcomeStatus
@@ -115,3 +117,41 @@ def test_an_alert_naming_no_resource_pages_a_person_and_reads_nothing():
     assert outcome.status is OutcomeStatus.REJECTED and "names no monitored resource" in outcome.reason
     assert [line for line in logged if line["runwarden"]["step"] == "notify"]
     assert w.standins.run.calls == [] and w.standins.monitoring.calls == []
+
+
+PUBLISHED = datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("started, ended, field", [
+    (PUBLISHED + timedelta(hours=1), None, "incident.started_at"),           # a relay's time zone shift
+    (PUBLISHED + timedelta(minutes=6), None, "incident.started_at"),         # past the clocks' allowance
+    (PUBLISHED - timedelta(hours=1), PUBLISHED + timedelta(hours=2), "incident.ended_at"),
+    (PUBLISHED + timedelta(minutes=4), None, None),                           # two clocks, within the allowance
+    (PUBLISHED - timedelta(days=3), PUBLISHED, None),
+])
+def test_an_incident_time_after_its_notification_is_no_incident_time(started, ended, field):
+    notification = {"incident": {"incident_id": "0.t", "state": "closed" if ended else "open",
+                                 "started_at": int(started.timestamp()),
+                                 "ended_at": int(ended.timestamp()) if ended else None}, "version": "1.2"}
+    incident = parse_notification(notification)
+    if field is None:
+        check_not_ahead(incident, PUBLISHED, PUBLISHED - timedelta(minutes=1))
+        return
+    with pytest.raises(IncidentParseError) as caught:
+        check_not_ahead(incident, PUBLISHED, PUBLISHED - timedelta(minutes=1))
+    assert caught.value.field == field and "after the message was published and received" in caught.value.reason
+
+
+def test_an_alert_starting_a_day_after_it_arrived_is_rejected_not_diagnosed_as_missing_data():
+    """Diagnosed, it read as "no request_count data for the service (Cloud Monitoring can lag by ~3
+    minutes)": a wrong reason, after 13 reads."""
+    from tests.property.fast import scenario_model
+
+    notification = scenario_model("bad_revision").notification(ANCHOR + timedelta(days=1))
+    w = world()
+    outcome, _ = lines(lambda: w.handle(event(json.dumps(notification).encode(), "m-8")))
+
+    assert outcome.status is OutcomeStatus.REJECTED and "incident.started_at" in outcome.reason, outcome.reason
+    assert "24.0 h after the message" in outcome.reason
+    assert w.standins.run.calls == [] and w.standins.monitoring.calls == []
+    assert w.published()[0]["received"]["data"] == json.dumps(notification)
