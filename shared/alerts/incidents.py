@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
@@ -358,11 +359,13 @@ class Incident(BaseModel):
 
     @property
     def threshold(self) -> float | None:
-        """threshold_value as a number, or None (absent, or prose)."""
+        """threshold_value as a number, or None (absent, prose, or not finite: float() reads "NaN" and
+        "inf", and an infinite count bar would clear any number of 5xx as healthy)."""
         try:
-            return float(self.threshold_value) if self.threshold_value is not None else None
+            value = float(self.threshold_value) if self.threshold_value is not None else None
         except ValueError:
             return None
+        return value if value is not None and math.isfinite(value) else None
 
     @property
     def target(self) -> AlertTarget:

@@ -648,3 +648,10 @@ def test_the_incident_is_what_validating_its_fields_again_gives() -> None:
         assert incident.model_dump(mode="json") == validated.model_dump(mode="json")
         checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("value, expected", [("0.05", 0.05), ("1.234e+00", 1.234), ("NaN", None), ("inf", None),
+                                             ("-Infinity", None), ("1e309", None), ("", None), ("about 5", None)])
+def test_a_threshold_is_a_finite_number_or_none(value: str, expected: float | None) -> None:
+    """float() reads "NaN" and "inf": an infinite bar on a 5xx count would clear any number of 5xx."""
+    assert notification_with(threshold_value=value).threshold == expected
