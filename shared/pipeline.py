@@ -784,12 +784,12 @@ def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, a
                       adapters: Adapters) -> Outcome:
     incident_id = _incident_id(event_data)
     return retry_or_give_up(exc, message_id, attempt, config, adapters, Timeline(incident_id),
-                            incident_id=incident_id)
+                            incident_id=incident_id, event_data=event_data)
 
 
 def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, config: Config, adapters: Adapters,
                      timeline: Any, *, trigger: str = "alert", incident_id: str | None = None,
-                     command_id: str | None = None) -> Outcome:
+                     command_id: str | None = None, event_data: Any = None) -> Outcome:
     """Raise `exc` again (so that Pub/Sub redelivers), with one timeline step saying why; or, on the
     last attempt, publish one `failed` outcome (about the incident, or the operator's command) that
     says it gave up and why.
@@ -812,8 +812,10 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
               f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
               "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")
     now = adapters.clock.now()
+    # Answered 2xx now, so never delivered again: the message travels with the give-up, as with a rejection.
     outcome = Outcome(incident_id=incident_id, trigger=trigger, command_id=command_id, status=OutcomeStatus.FAILED,
                       reason=reason, message_id=message_id,
+                      received=received(event_data) if event_data is not None else None,
                       timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
     timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
                   transient=transient)

@@ -67,7 +67,7 @@ def handle_command_delivery(event_data: Any, config: Config, adapters: Adapters,
     def failed(exc: Exception, message_id: str | None, attempt: int) -> list[Outcome]:
         command_id = _command_id_of(event_data)
         return [retry_or_give_up(exc, message_id, attempt, config, adapters, CommandTimeline(None, command_id),
-                                 trigger="command", command_id=command_id)]
+                                 trigger="command", command_id=command_id, event_data=event_data)]
 
     return deliver_bounded(handle_command, event_data, config, adapters,
                            counter if counter is not None else DELIVERIES, delivery_attempt, failed)
