@@ -221,6 +221,24 @@ class CommandError(IncidentParseError):
     """A command that cannot be understood. The field is named; a retry will not fix it."""
 
 
+class MisroutedAlert(CommandError):
+    """A Cloud Monitoring notification (`{"incident": {...}, "version": ...}`) on the commands topic: a
+    notification channel pointed at the wrong topic. Not an operator's typo, and nobody waits on it:
+    its rejection must reach a person as an alert's does (shared/commands: `notify`), or every alert
+    of that channel is lost."""
+
+    def __init__(self, incident: Mapping[str, Any]) -> None:
+        value = incident.get("incident_id")
+        self.incident_id = value if isinstance(value, str) and value.strip() else None
+        policy = incident.get("policy_name")
+        named = f" (incident {self.incident_id}" if self.incident_id else " ("
+        named += f"{', ' if self.incident_id else ''}policy {str(policy)[:120]!r})" if policy else (
+            ")" if self.incident_id else "")
+        super().__init__("message.data", (
+            f"a Cloud Monitoring notification{named} arrived on the commands topic: it was not handled as an "
+            "alert; point the notification channel at the alerts topic (docs/deploy.md)"))
+
+
 def command_json_schema() -> dict[str, Any]:
     """The JSON Schema of `runwarden.command/v1`, as checked in under docs/schemas/."""
     schema = _COMMAND.json_schema(by_alias=True)
@@ -254,6 +272,8 @@ def parse_command(body: bytes | str) -> AnyCommand:
         raise CommandError("message.data", f"not JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")
+    if "command" not in data and isinstance(data.get("incident"), dict):
+        raise MisroutedAlert(data["incident"])
     try:
         # Strict, from JSON: "yes" is not a boolean and "3" is not a number; ISO 8601 strings
         # are how JSON carries datetimes.

@@ -642,6 +642,10 @@ def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
 def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) -> Incident:
     doc = payload if isinstance(payload, Mapping) else _json_object(payload, where, MAX_NOTIFICATION_BYTES)
     if "incident" not in doc:
+        if isinstance(doc.get("command"), str):
+            # An operator's command published to the alerts topic: say where it belongs.
+            raise IncidentParseError("incident", f"is required: this is a Runwarden command ({doc['command'][:40]!r}), "
+                                     "not a Monitoring notification; publish it to the commands topic")
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")

@@ -155,3 +155,35 @@ def test_an_alert_starting_a_day_after_it_arrived_is_rejected_not_diagnosed_as_m
     assert "24.0 h after the message" in outcome.reason
     assert w.standins.run.calls == [] and w.standins.monitoring.calls == []
     assert w.published()[0]["received"]["data"] == json.dumps(notification)
+
+
+def test_an_alert_on_the_commands_topic_pages_as_a_rejected_alert_naming_the_topic():
+    """A notification channel pointed at the commands topic: each alert was rejected as a malformed
+    command ("command.command: Unable to extract tag ..."), which writes no `notify` line (nobody
+    waits on it), so every alert of the channel was lost unheard."""
+    from tests.property.fast import scenario_model
+
+    notification = scenario_model("bad_revision").notification(ANCHOR)
+    w = world()
+    [outcome], logged = lines(lambda: handle_command(event(json.dumps(notification).encode(), "m-9"), w.config,
+                                                     w.adapters))
+
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.trigger == "alert"
+    assert outcome.incident_id == notification["incident"]["incident_id"]
+    assert "a Cloud Monitoring notification (incident" in outcome.reason and "arrived on the commands topic" in \
+        outcome.reason and "point the notification channel at the alerts topic" in outcome.reason, outcome.reason
+    [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert notify["logging.googleapis.com/labels"]["runwarden_incident"] == outcome.incident_id
+    assert json.loads(w.published()[0]["received"]["data"]) == notification
+    assert w.standins.run.calls == []
+
+
+def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
+    w = world()
+    body = {"command": "pause", "command_id": "p-1", "requested_by": "alice@example.com", "reason": "x"}
+    outcome, logged = lines(lambda: w.handle(event(json.dumps(body).encode(), "m-10")))
+
+    assert outcome.status is OutcomeStatus.REJECTED
+    assert "this is a Runwarden command ('pause'), not a Monitoring notification; publish it to the commands " \
+           "topic" in outcome.reason, outcome.reason
+    assert [line for line in logged if line["runwarden"]["step"] == "notify"]
