@@ -205,6 +205,9 @@ class _ConditionBody(_Wire):
     # ratio policy (google/monitoring/v3/alert.proto).
     comparison: str = ""
     denominator_filter: str = ""
+    # MetricThreshold.threshold_value, a number ("thresholdValue": 0.9 in the documented example,
+    # shared/reference/samples): the bar itself, when the incident's `threshold_value` string is absent.
+    threshold_value: float | None = None
     # MetricThreshold.forecast_options: "When this field is present, the MetricThreshold condition
     # forecasts whether the time series is predicted to violate the threshold within the
     # forecast_horizon. When this field is not set, the MetricThreshold tests the current value of
@@ -327,6 +330,7 @@ class Incident(BaseModel):
     ended_at: int | None = None       # epoch seconds; None while open
     observed_value: str | None = None  # a string; prose on a cancelled incident
     threshold_value: str | None = None
+    condition_threshold: float | None = None   # the condition's own thresholdValue, as it carries it
     documentation: Documentation | None = None
     policy_user_labels: dict[str, str] = Field(default_factory=dict)
     summary: str = ""
@@ -359,12 +363,15 @@ class Incident(BaseModel):
 
     @property
     def threshold(self) -> float | None:
-        """threshold_value as a number, or None (absent, prose, or not finite: float() reads "NaN" and
+        """threshold_value as a number; without it, the condition's own thresholdValue (the same bar,
+        as the policy holds it); else None (absent, prose, or not finite: float() reads "NaN" and
         "inf", and an infinite count bar would clear any number of 5xx as healthy)."""
-        try:
-            value = float(self.threshold_value) if self.threshold_value is not None else None
-        except ValueError:
-            return None
+        value = self.condition_threshold
+        if self.threshold_value is not None:
+            try:
+                value = float(self.threshold_value)
+            except ValueError:
+                return None
         return value if value is not None and math.isfinite(value) else None
 
     @property
@@ -518,6 +525,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         ended_at=i.ended_at,
         observed_value=i.observed_value,
         threshold_value=i.threshold_value,
+        condition_threshold=i.condition.body.threshold_value if i.condition.body else None,
         documentation=i.documentation,
         policy_user_labels=i.policy_user_labels,
         summary=i.summary,

@@ -240,3 +240,19 @@ def test_a_failing_database_alone_does_not_make_a_connector_alert_torn():
     target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
     d, _ = combine(target, [_result("a", Signature.HEALTHY), _result("b", Signature.DATABASE_UNREACHABLE)])
     assert d.signature is Signature.INCONCLUSIVE and not d.competing
+
+
+def test_a_ratio_policy_without_threshold_value_is_judged_at_its_conditions_bar():
+    """A 0.5 % 5xx ratio policy whose notification carries no `threshold_value`: judged at the
+    settings' 1 %, a service still failing 0.8 % was called healthy under the alert's own condition."""
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.health_bar import health_bar
+
+    incident = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "europe-west1"},
+        metric={"type": "run.googleapis.com/request_count", "labels": {"response_code_class": "5xx"}},
+        condition={"conditionThreshold": {"filter": 'metric.type="run.googleapis.com/request_count"',
+                                          "denominatorFilter": 'metric.type="run.googleapis.com/request_count"',
+                                          "comparison": "COMPARISON_GT", "thresholdValue": 0.005}}))
+    bar = health_bar(alert_context(incident), DiagnosisSettings())
+    assert bar.judged and bar.error_ratio == 0.005 and "0.005" in bar.source

@@ -655,3 +655,19 @@ def test_the_incident_is_what_validating_its_fields_again_gives() -> None:
 def test_a_threshold_is_a_finite_number_or_none(value: str, expected: float | None) -> None:
     """float() reads "NaN" and "inf": an infinite bar on a 5xx count would clear any number of 5xx."""
     assert notification_with(threshold_value=value).threshold == expected
+
+
+@pytest.mark.parametrize("threshold_value, condition, expected", [
+    (..., {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.005),   # the bar, from the policy
+    ("0.05", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.05),  # the incident's own wins
+    (..., {"conditionThreshold": {"filter": "f"}}, None),
+    ("about 5", {"conditionThreshold": {"filter": "f", "thresholdValue": 5}}, None),   # prose: no bar, no guess
+])
+def test_a_notification_without_threshold_value_keeps_its_conditions_bar(threshold_value, condition, expected) -> None:
+    """Without `threshold_value`, a 0.5 % policy was judged at the settings' 1 %: called healthy at 0.8 %
+    5xx while its own condition still held. The condition carries the same bar as a number."""
+    document = doc(PUBSUB_OPEN)
+    document["incident"].update(condition=condition, threshold_value=threshold_value)
+    if threshold_value is ...:
+        del document["incident"]["threshold_value"]
+    assert parse_notification(document).threshold == expected
