@@ -6,8 +6,9 @@ not hold back, or nothing could ever release it.
 """
 from __future__ import annotations
 
-from shared.commands.context import CommandRun
-from shared.commands.inventory import any_target
+from shared.commands.context import CommandRun, rejected
+from shared.commands.inventory import any_target, has_policy
+from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.guardrails import pause_key
 from shared.remediation.records import FLAGS, KILL_SWITCH
@@ -23,6 +24,8 @@ def resume(run: CommandRun) -> Outcome:
 
 def _switch(run: CommandRun, engaged: bool) -> Outcome:
     target = any_target(run)
+    if engaged and target and "/connectors/" in target and not has_policy(run.config, target):
+        _connector_exists(run, target)
     key = pause_key(target) if target else KILL_SWITCH
     scope = target or ("every target" if engaged else "the kill switch")
     word = "paused: no writes until resumed" if engaged else ("resumed: writes allowed again" if target else
@@ -44,6 +47,25 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     run.timeline.step("kill_switch", reason, severity="WARNING" if engaged else "NOTICE", target=target,
                       engaged=engaged)
     return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)
+
+
+def _connector_exists(run: CommandRun, target: str) -> None:
+    """A pause of a connector the config names nowhere is taken on its word (the gate may act on any
+    managed service's connector), but one VPC Access says does not exist is a misspelt name: paused,
+    it would answer `applied` while the connector meant stays unpaused and automation may scale it.
+    Rejected, naming it. Any other answer (denied, unavailable) leaves the brake applied: a pause is
+    never refused for want of a read."""
+    vpcaccess = run.adapters.vpcaccess
+    if vpcaccess is None:
+        return
+    try:
+        vpcaccess.get_connector(target)
+    except PermanentError as exc:
+        if exc.code == "NOT_FOUND":
+            raise rejected("target", f"connector {target} does not exist (VPC Access: {exc}); nothing paused: check "
+                           "its name (a connector is named projects/PROJECT/locations/REGION/connectors/NAME)") from None
+    except TransientError:
+        return
 
 
 def _still_paused(run: CommandRun) -> str:

@@ -157,6 +157,24 @@ def test_a_target_not_in_the_inventory_names_the_one_likely_meant_and_writes_not
     assert w.standins.run.count("UpdateService") == 0
 
 
+def test_a_pause_of_a_connector_that_does_not_exist_is_rejected_never_a_brake_on_nothing():
+    """`pause` takes any connector (the gate may act on one no policy names), so a typo answered
+    `applied` ("... backend-con paused") while backend-conn stayed writable."""
+    import grpc
+
+    w = world()
+    typo = CONNECTOR[:-1]
+    refused = send(w, "pause", "p-typo", target=typo)
+    assert refused.status is OutcomeStatus.REJECTED, refused.reason
+    assert refused.reason.startswith(f"target: connector {typo} does not exist (VPC Access:"), refused.reason
+    assert send(w, "pause", "p-real", target=CONNECTOR).status is OutcomeStatus.APPLIED
+
+    # A read that fails otherwise never holds a brake back.
+    w.standins.vpcaccess.faults.fail_next(10, grpc.StatusCode.PERMISSION_DENIED, method="GetConnector")
+    other = CONNECTOR.replace("backend-conn", "other-conn")
+    assert send(w, "pause", "p-denied", target=other).status is OutcomeStatus.APPLIED
+
+
 def test_a_command_sent_as_attributes_is_rejected_saying_the_body_is_read():
     w = world()
     data = event(b"", "m-attrs")
