@@ -40,7 +40,11 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
                                                "engaged": engaged, "by": run.command.requested_by,
                                                "reason": run.command.reason, "at": run.now,
                                                "command_id": run.command_id})
-    if bool(previous.get("engaged")) == engaged:
+    if not engaged and target is not None and not previous:
+        # Never paused: a misspelt target, most likely, while the one meant stays paused. Say so.
+        held = _paused(run)
+        reason += f" (no pause of it was ever held{f'; paused now: {held}' if held else ''})"
+    elif bool(previous.get("engaged")) == engaged:
         reason += " (it already was)"
     if not engaged and target is None:
         reason += _still_paused(run)
@@ -71,12 +75,15 @@ def _connector_exists(run: CommandRun, target: str) -> None:
 def _still_paused(run: CommandRun) -> str:
     """A resume without a target releases the kill switch only: pauses of single targets stay, and
     an answer that said "writes allowed again" and no more would let the operator believe them gone."""
+    held = _paused(run)
+    return f"; still paused, each until resumed by its target: {held}" if held else ""
+
+
+def _paused(run: CommandRun) -> str:
+    """The targets paused one by one, listed (at most _LISTED), or ""."""
     held = sorted(f.get("target") or "?" for f in run.adapters.state.find_records(FLAGS, "kind", "pause", _LISTED + 1)
                   if f.get("engaged"))
-    if not held:
-        return ""
-    shown = ", ".join(held[:_LISTED]) + (", …" if len(held) > _LISTED else "")
-    return f"; still paused, each until resumed by its target: {shown}"
+    return ", ".join(held[:_LISTED]) + (", …" if len(held) > _LISTED else "")
 
 
 _LISTED = 20

@@ -196,3 +196,14 @@ def test_a_resend_of_a_command_the_kill_switch_held_back_says_a_new_id_runs_it()
     assert again.reason.endswith("to run it again, send it with a new command_id"), again.reason
     assert w.standins.run.count("UpdateService") == 0
     assert send(w, "rollback_traffic", "rb-6", **body).status is OutcomeStatus.APPLIED
+
+
+def test_a_resume_of_a_target_never_paused_names_what_is_paused():
+    """A misspelt resume answered "… resumed: writes allowed again (it already was)" while the
+    connector meant stayed paused."""
+    w = world()
+    assert send(w, "pause", "p-1", target=CONNECTOR).status is OutcomeStatus.APPLIED
+    typo = CONNECTOR[:-1]
+    answer = send(w, "resume", "r-1", target=typo)
+    assert answer.status is OutcomeStatus.APPLIED
+    assert answer.reason.endswith(f"(no pause of it was ever held; paused now: {CONNECTOR})"), answer.reason
