@@ -207,3 +207,18 @@ def test_a_resume_of_a_target_never_paused_names_what_is_paused():
     answer = send(w, "resume", "r-1", target=typo)
     assert answer.status is OutcomeStatus.APPLIED
     assert answer.reason.endswith(f"(no pause of it was ever held; paused now: {CONNECTOR})"), answer.reason
+
+
+def test_a_restore_naming_no_recorded_action_lists_the_services_rollbacks():
+    """"no recorded action x" alone sent the operator digging through outcomes for the key."""
+    w = world()
+    assert send(w, "restore_traffic", "r-0", target=SERVICE, params={"action_id": "x"}).reason == (
+        "params.action_id: no recorded action x (the service has no recorded rollback: to release a pin, send "
+        "to_latest: true)")
+    rolled = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    answer = send(w, "restore_traffic", "r-1", target=SERVICE, params={"action_id": rolled.action.action_id[:-3]})
+    assert answer.status is OutcomeStatus.REJECTED
+    assert f"(the service's recorded rollbacks, newest first: {rolled.action.action_id} (pending" in answer.reason, \
+        answer.reason
+    assert w.standins.run.count("UpdateService") == 1
