@@ -16,7 +16,7 @@ import binascii
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
@@ -588,10 +589,6 @@ def check_not_ahead(incident: Incident, *known: datetime | None) -> None:
     received) than two clocks may differ (CLOCK_SKEW_ALLOWANCE). Monitoring publishes a notification
     after its incident opened (or closed): a start hours ahead is no incident time (a relay that
     shifted it by a time zone, say), and diagnosed as one it read as "no request_count data"."""
-    from datetime import timezone
-
-    from shared.clock import CLOCK_SKEW_ALLOWANCE
-
     seen = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in known if t is not None]
     if not seen:
         return
