@@ -494,9 +494,12 @@ def _no_resource(incident: Incident) -> AlertTarget:
                "which are not read as a resource: a query's result labels may name anything") if seen else ""
     what = ("an SLO burn-rate condition names a service-level objective, not a Cloud Run resource; "
             if "select_slo_" in incident.condition_filter else "")
+    # Monitoring's own words, shown (never parsed) so the person paged sees what fired.
+    summary = incident.summary.strip()
+    said = f"; its summary: {summary[:240]!r}" if summary else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r}: the notification names no monitored resource (resource.type is empty), "
-        f"so Runwarden cannot tell which service, connector or instance alerted{carried}; {what}alert Runwarden "
+        f"so Runwarden cannot tell which service, connector or instance alerted{carried}{said}; {what}alert Runwarden "
         "with a metric condition on the resource (cloud_run_revision grouped by resource.label.project_id, "
         "location and service_name; vpc_access_connector; cloudsql_database; uptime_url), or route this policy "
         "to a person's channel"))

@@ -101,9 +101,10 @@ def test_a_notification_naming_no_resource_is_a_policy_to_fix_never_a_silent_ski
     """Its policy sends it to Runwarden's channel and keeps firing: `skipped` (no `notify`) let it go
     unheard. Rejected as a policy to fix, it pages, saying what the notification did carry."""
     incident = parse_notification(notification("", labels, metric={"type": "", "labels": metric_labels},
-                                                condition=condition))
+                                                condition=condition, summary="Burn rate for orders is above 10."))
     target = incident.target
     assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target
+    assert "its summary: 'Burn rate for orders is above 10.'" in target.reason   # shown, never parsed
     assert "names no monitored resource (resource.type is empty)" in target.reason and said in target.reason
     assert incident.cloud_run_service is None
 
