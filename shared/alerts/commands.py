@@ -231,9 +231,9 @@ class MisroutedAlert(CommandError):
         value = incident.get("incident_id")
         self.incident_id = value if isinstance(value, str) and value.strip() else None
         policy = incident.get("policy_name")
-        named = f" (incident {self.incident_id}" if self.incident_id else " ("
-        named += f"{', ' if self.incident_id else ''}policy {str(policy)[:120]!r})" if policy else (
-            ")" if self.incident_id else "")
+        parts = ([f"incident {self.incident_id}"] if self.incident_id else []) + \
+            ([f"policy {str(policy)[:120]!r}"] if policy else [])
+        named = f" ({', '.join(parts)})" if parts else ""
         super().__init__("message.data", (
             f"a Cloud Monitoring notification{named} arrived on the commands topic: it was not handled as an "
             "alert; point the notification channel at the alerts topic (docs/deploy.md)"))
