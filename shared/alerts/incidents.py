@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -278,9 +278,26 @@ def _non_empty(value: Any) -> Any:
     return value
 
 
+# Monitoring's incident ids are short ("0.nrwotmyokd9n", every sample). Runwarden keys its claims and
+# records by the id (with the target and action, percent-quoted: shared/gcp/firestore.document_id),
+# and Firestore refuses a document name or an indexed value over 1,500 bytes ("value for
+# incident_id is too large to be used in a query", the emulator's answer to a 1,600-character id):
+# refused there, the alert failed every delivery and was given up on as a fault of Runwarden's.
+MAX_INCIDENT_ID_BYTES = 128
+
+
+def _key_sized(value: str) -> str:
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_INCIDENT_ID_BYTES:
+        raise PydanticCustomError(
+            "incident_id_size", "{size} bytes is longer than any Monitoring incident id (at most {limit}; they look "
+            "like '0.nrwotmyokd9n'), and Runwarden keys its records by it", {"size": size, "limit": MAX_INCIDENT_ID_BYTES})
+    return value
+
+
 class _IncidentWire(_Wire):
     # Field order is the order errors are reported in: identity first.
-    incident_id: Annotated[str, BeforeValidator(_non_empty)]
+    incident_id: Annotated[str, BeforeValidator(_non_empty), AfterValidator(_key_sized)]
     state: Annotated[IncidentState, BeforeValidator(_state)]
     started_at: EpochSeconds
     ended_at: OptionalEpochSeconds = None

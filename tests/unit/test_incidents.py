@@ -517,6 +517,9 @@ BAD_INPUTS: list[tuple[str, Callable[[Any], Any], Any, str]] = [
     ("incident_id missing", parse_notification, minimal(incident_id=...), "incident.incident_id"),
     ("incident_id empty", parse_notification, minimal(incident_id="  "), "incident.incident_id"),
     ("incident_id null", parse_notification, minimal(incident_id=None), "incident.incident_id"),
+    ("incident_id too long to key by", parse_notification, minimal(incident_id="0." + "a" * 1600),
+     "incident.incident_id"),
+    ("incident_id long in UTF-8", parse_notification, minimal(incident_id="0." + "é" * 64), "incident.incident_id"),
     ("state missing", parse_notification, minimal(state=...), "incident.state"),
     ("state maybe", parse_notification, minimal(state="maybe"), "incident.state"),
     ("started_at yesterday", parse_notification, minimal(started_at="yesterday"), "incident.started_at"),
@@ -576,6 +579,8 @@ def test_bad_input_names_the_field(parser: Callable[[Any], Any], payload: Any, f
      "expected epoch seconds from 1970 to 2100, got 1746178794123 (epoch milliseconds?)"),
     (minimal(incident_id=...), "is required"),
     (minimal(resource={"labels": {"zone": {}}}), "expected a string label value, got object"),
+    (minimal(incident_id="0." + "a" * 1600), "1602 bytes is longer than any Monitoring incident id (at most 128; "
+                                              "they look like '0.nrwotmyokd9n'), and Runwarden keys its records by it"),
 ])
 def test_reasons_read_well(payload: dict[str, Any], reason: str) -> None:
     with pytest.raises(IncidentParseError) as caught:
