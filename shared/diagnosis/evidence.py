@@ -457,6 +457,7 @@ class AlertContext(_Model):
     condition_filter: str = ""
     # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query), or "" (no condition).
     condition_kind: str = ""
+    forecast: bool = False            # a forecast condition (MetricThreshold.forecast_options): about the future
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
     # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
     revision: str = ""
