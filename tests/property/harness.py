@@ -427,6 +427,7 @@ class Run:
     # Final resends that an earlier attempt's claim held back (CommandInProgress, or the gate's InProgress).
     waiting_commands: list[dict[str, Any]] = field(default_factory=list)
     failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
+    sent_commands: list[str] = field(default_factory=list)   # every operator command's id sent, in order
     dead_lettered: bool = False              # ended by dead_letter(): nothing raised was delivered again
     _renotified: int = 0
     # A person's connector changes: (step index, Runwarden's accepted patches so far) when each landed.
@@ -665,9 +666,10 @@ class Run:
                   for i in range(step.approvals)]
         tries = [self._approval_try(body) for body in bodies]
         ids = []
-        for _ in bodies:
+        for body in bodies:
             self._commands += 1
             ids.append(f"cmd-{self._commands}")
+            self.sent_commands.append(body["command_id"])
         self._renotified += 1
         alert_id = f"{obs.incident}-race-{self._renotified}"
         calls = len(bodies) + (1 if step.with_alert else 0)
@@ -847,6 +849,8 @@ class Run:
                  retry: bool = False, sweep: bool = False) -> list[Outcome]:
         self._commands += 1
         effect = body.pop("_effect", None)
+        if body.get("command_id"):
+            self.sent_commands.append(body["command_id"])
         sent = self._sent()
         try:
             outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")

@@ -33,7 +33,7 @@ def check_all(run: Run) -> list[str]:
                   nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched,
                   one_way_needs_policy, outcomes_agree, one_write_per_incident, undo_keeps_person_change,
                   one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
-                  connector_written_on_its_world):
+                  connector_written_on_its_world, every_command_answered):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -284,6 +284,35 @@ def every_outcome_published(run: Run, published: list[dict]) -> list[str]:
     if returned != got:
         return [f"returned outcomes {sorted(returned.elements())} differ from published {sorted(got.elements())}"]
     return []
+
+
+def every_command_answered(run: Run) -> list[str]:
+    """Every operator command whose record was completed with an answer (its claim on the command_id:
+    the command was decided, and may have written) has that answer, or a resend's, published under its
+    command_id, whether or not anything was delivered again: a command's answer is kept until it is
+    published, and the sweep publishes it when no resend comes (shared/commands/answers.py). A command
+    whose record was never completed (its completion failed, then its publish: two faults) is left to
+    the other checks, as it is to the dead-letter backlog's alert in production."""
+    from shared.ports import ClaimStatus
+    from shared.remediation.records import COMMANDS as COMMAND_RECORDS
+
+    # An answer: an outcome a command step returned under the id (its first answer, or a resend's), or the
+    # first answer itself, published by a sweep. (A sweep's verdict about the command's action carries its
+    # command_id too, but is no answer to it.)
+    answered = {o.command_id for obs in run.trace if not isinstance(obs.step, SWEEPS) for o in obs.outcomes
+                if o.command_id}
+    published = {o.outcome_id for o in run.returned_outcomes()}
+    problems = []
+    for command_id in dict.fromkeys(run.sent_commands):
+        if command_id in answered:
+            continue
+        record = run.world.state.get(COMMAND_RECORDS, command_id)
+        if record is not None and record.status is ClaimStatus.COMPLETED \
+                and record.result.get("outcome_id") not in published:
+            first = record.result
+            problems.append(f"command {command_id} was answered {first.get('status')} ({first.get('reason')}), but no "
+                            "outcome carrying its command_id was published")
+    return problems
 
 
 # 6. one-way actions -------------------------------------------------------------------------------
