@@ -145,3 +145,33 @@ def test_a_resend_after_a_lost_answer_publishes_the_first_answer_and_the_sweep_n
         first = run.world.state.get(COMMANDS, "approve-0").result
         assert [o.outcome_id for o in answers] == [first["outcome_id"]], explain(run, [o.reason for o in answers])
         assert answers[0].status.value == "skipped" and "the world changed since the proposal" in answers[0].reason
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+def test_an_unrecorded_rollback_a_person_changed_since_is_recorded_closed_and_said_taken_over(ending: str) -> None:
+    """Found by `make soak` (batch seed 3057685962): the rollback took, its record failed, its escalation's
+    publish failed, and a person then split the traffic 90/10 by hand. The judge past the lease (the
+    redelivery, or with none the sweep) found neither the state before nor the plan, escalated, and
+    recorded nothing: Runwarden's own write was on no record. Now the service's generation (two updates
+    since the plan's read: the rollback, then the person's) has it recorded, closed `escalated` (never
+    verified or undone: the person's change wins) and reported as taken over; a later sweep leaves it
+    be. Fails on the code before (no action record)."""
+    from shared.remediation.records import ACTIONS, PINS
+
+    with fast_run("bad_revision", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        program = [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0), PersonTraffic(0, 0)]
+        for step in program:
+            run.step(step)
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and "superseded" in record["note"], record
+        assert run.world.state.get_record(PINS, record["service"]) is None
+        reports = [o for o in run.returned_outcomes() if o.action is not None and "taken the target over" in o.reason]
+        assert [o.status.value for o in reports] == ["escalated"], explain(run, [o.reason for o in reports])
+        assert not [o for o in later.outcomes if o.action is not None and o.action.action_id == record["key"]]
+        assert sum(o.run_writes for o in run.trace) == 1 and sum(o.person_writes for o in run.trace) == 1
+        assert run.world.state.get_record(ACTIONS, record["key"])["after"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Close, Fault, Open, OperatorRollback, PublishFault,
-                                    Renotify, StoreFault, Sweep, fresh_run)
+from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Close, Fault, Open, OperatorRollback, PersonTraffic,
+                                    PublishFault, Renotify, StoreFault, Sweep, fresh_run)
 from tests.property.invariants import check_all, every_write_known, explain
 
 pytestmark = pytest.mark.emulator
@@ -129,3 +129,24 @@ def test_a_refused_approves_answer_whose_publish_failed_is_published_by_the_swee
         first = run.world.state.get(COMMANDS, "approve-0").result
         assert [o.outcome_id for o in answers] == [first["outcome_id"]], run.describe()
         assert answers[0].status.value == "skipped" and "the world changed since the proposal" in answers[0].reason
+
+
+def test_an_unrecorded_rollback_a_person_changed_since_is_recorded_closed_and_said_taken_over(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by `make soak` (fast tier, batch seed 3057685962), here on the Firestore and Pub/Sub
+    emulators with nothing delivered again: the rollback took, its record and its escalation's publish
+    failed, and a person then split the traffic by hand. Before the fix the sweep past the lease
+    escalated and recorded nothing; now the service's generation (two updates since the plan) has it
+    recorded, closed escalated, never verified or undone, and reported as taken over, once."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0}) as run:
+        for step in [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0), PersonTraffic(0, 0)]:
+            run.step(step)
+        run.dead_letter()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and "superseded" in record["note"], record
+        reports = [o for o in run.returned_outcomes() if o.action is not None and "taken the target over" in o.reason]
+        assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()

@@ -124,9 +124,10 @@ def test_a_resend_while_the_report_is_held_answers_as_usual_and_the_holder_publi
 
 
 def test_a_resends_escalation_of_an_overtaken_change_is_kept_until_published():
-    """The ESCALATE verdict (the target shows neither the state before nor the plan): nothing is
-    recorded, and the escalation is stored in the intent by the move to `escalated`; its failed
-    publish is published by the next resend, the same outcome_id, and then never again."""
+    """The SUPERSEDED verdict (the rollback took, and someone changed the traffic again since: the service
+    two generations past the plan, showing neither the state before nor the plan): the write is recorded
+    closed `escalated`, and that report is stored in the intent by the same commit; its failed publish is
+    published by the next resend, the same outcome_id, and then never again."""
     w = world()
     unrecorded_rollback(w, "overtaken-1")
     w.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
@@ -134,9 +135,9 @@ def test_a_resends_escalation_of_an_overtaken_change_is_kept_until_published():
     with pytest.raises(TransientError):
         rollback(w, "overtaken-1")
     intent = w.state.get_record(INTENTS, command_intent_key("overtaken-1"))
-    assert intent["state"] == "escalated" and intent["report_state"] == "pending" and intent["report_by"] == ""
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == ""
     stored = json.loads(intent["report"])
-    assert "shows neither" in stored["reason"], stored["reason"]
+    assert "taken the target over" in stored["reason"], stored["reason"]
 
     again = rollback(w, "overtaken-1")
     assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
