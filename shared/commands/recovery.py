@@ -138,9 +138,11 @@ def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
 
 
 def end_recorded_approval(run: CommandRun, record: ActionRecord) -> None:
-    """An approve whose write is recorded ends its proposal `applied` if it is still `approved` by
-    this command (the adopter's own ending, Gate._end_approved, is best effort)."""
-    if run.command.command == "approve":
+    """An approve whose write is recorded ends its proposal `applied` if it is still `approved` (or
+    `in_doubt`) by this command (the adopter's own ending, Gate._end_approved, is best effort). Not a
+    write recorded in doubt (no after-state: sent, its answer lost): nothing shows it applied, so its
+    proposal stays `in_doubt` until the sweep judges it."""
+    if run.command.command == "approve" and record.after:
         _end_approval(run, f"applied by command {run.command_id}: recorded as action {record.key}")
 
 

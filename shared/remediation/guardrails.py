@@ -1061,19 +1061,18 @@ class Gate:
                             intent.signature, held, manual, adopted=True, superseded=superseded):
             return self._adopted_elsewhere(intent, claim, result)
         self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
-        if intent.proposal_id:
+        if intent.proposal_id and not superseded:
             self._end_approved(intent)
         return result
 
     def _end_approved(self, intent: IntentRecord) -> None:
         """The proposal an adopted write applies (an approve's), ended `applied` as a completed
-        approve ends it: only if still `approved` by that command. Best effort: the write is
-        recorded either way, and a resend of the approve ends it too (shared/commands/recovery.py)."""
+        approve ends it: only if still `approved` (or `in_doubt`) by that command. Best effort: the write
+        is recorded either way, and a resend of the approve ends it too (shared/commands/recovery.py)."""
         try:
-            self.state.update_record(PROPOSALS, intent.proposal_id,
-                                     {"state": "applied", "note": f"applied by command {intent.command_id}, "
-                                      "whose attempt could not record it; recorded since"},
-                                     expect={"state": "approved", "command_id": intent.command_id})
+            end_approval_applied(self.state, intent.proposal_id, intent.command_id,
+                                 f"applied by command {intent.command_id}, whose attempt could not record it; "
+                                 "recorded since")
         except RunwardenError as exc:
             self._log("proposal_open", f"could not end proposal {intent.proposal_id} as applied ({exc})")
 
@@ -1089,6 +1088,21 @@ class Gate:
                   "nothing written")
         self._log("adopted_elsewhere", reason)
         return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)
+
+
+# Where an approve's proposal stands while its write is made or tried and not yet settled: `approved` (the
+# write under way, or its attempt ended before answering), `in_doubt` (the gate escalated it after sending
+# it: shared/commands/approval.py). Ended `applied` once the write is found recorded as the approve's.
+PROPOSAL_IN_DOUBT = "in_doubt"
+PROPOSAL_UNSETTLED = ("approved", PROPOSAL_IN_DOUBT)
+
+
+def end_approval_applied(state: Any, proposal_id: str, command_id: str, note: str) -> bool:
+    """The proposal ended `applied`, guarded on each state of PROPOSAL_UNSETTLED in turn and on the
+    approving command (an update per state tried, on this rare path only)."""
+    return any(state.update_record(PROPOSALS, proposal_id, {"state": "applied", "note": note},
+                                   expect={"state": unsettled, "command_id": command_id})
+               for unsettled in PROPOSAL_UNSETTLED)
 
 
 def _unjudged_reason(action: str, plan: IntentRecord) -> str:

@@ -265,7 +265,7 @@ class ProposalRecord(BaseModel):
     reason: str = ""
     proposed_at: datetime
     expires_at: datetime
-    # open | approved | rejected | refused | superseded | applied | failed | expired; and, once the sweep
+    # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal)
     state: str = "open"
     decided_by: str = ""

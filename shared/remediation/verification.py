@@ -352,7 +352,7 @@ class Sweep:
     def _end_proposal(self, record: ActionRecord, to: ActionState, reason: str) -> None:
         """The proposal an approve applied (its `key` is the action record's claim key, and the approving
         command is the record's), ended with the sweep's judgement of the write: `verified`, `undone` or
-        `escalated`. An approve whose write is in doubt (sent, its answer lost) leaves it `approved`, and a
+        `escalated`. An approve whose write is in doubt (sent, its answer lost) leaves it `in_doubt`, and a
         resend that finds the write recorded, `applied`: neither says what became of the change, and
         nothing else moves it. Guarded on its state as read and on the approving command, so a proposal
         decided otherwise is left alone; a proposal that is not open cannot be approved again either way
@@ -360,7 +360,7 @@ class Sweep:
         try:
             found = [ProposalRecord.model_validate(d) for d in self.state.find_records(PROPOSALS, "key", record.key)]
             for proposal in found:
-                if proposal.state not in ("approved", "applied") or proposal.command_id != record.command_id:
+                if proposal.state not in ("approved", "in_doubt", "applied") or proposal.command_id != record.command_id:
                     continue
                 self.state.update_record(
                     PROPOSALS, proposal.proposal_id,

@@ -284,7 +284,7 @@ def test_an_approve_whose_write_is_in_doubt_ends_its_proposal_with_the_sweeps_ju
     world.standins.vpcaccess.faults.lose_response(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="PatchConnector")
     first = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
     assert first.status.value == "escalated" and "could not be confirmed" in first.reason, first.reason
-    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
 
     world.at(18)        # past the deadline: no fresh evidence of its services, so not verifiable
     [judged] = [o for o in world.command({"command": "sweep"}, message_id="s1") if o.status.value != "reminder"]
@@ -627,7 +627,7 @@ def test_an_approve_recovered_on_its_resend_ends_its_proposal_applied(proposed):
     faulty.fail_next("write", 1, method="record_all")   # the gate's one commit after the write
     first = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
     assert first.status.value == "escalated" and "could not be recorded" in first.reason, first.reason
-    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
 
     again = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
     assert again.status.value == "escalated" and "applied by an earlier attempt" in again.reason, again.reason

@@ -328,9 +328,10 @@ def test_a_sweep_report_whose_storing_commit_lost_its_answer_is_published_by_the
     assert [o.outcome_id for o in second if o.command_id == "lost-s"] == [json.loads(intent["report"])["outcome_id"]]
 
 
-def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_proposal_approved():
+def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_proposal_in_doubt():
     """`_retaken` comes before the action record is looked at: the retaken escalation of an approve whose
-    change another record owns (intents.owned_elsewhere) ends nothing; its proposal stays `approved`."""
+    change another record owns (intents.owned_elsewhere) ends nothing; its proposal stays `in_doubt` (its
+    first attempt's write could not be recorded)."""
     from tests.unit.test_command_resends import another_record_of, proposed, send, unrecorded_approve
     from shared.remediation.records import ACTIONS, PROPOSALS
 
@@ -345,7 +346,7 @@ def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_pro
 
     again = send(w, "approve", "appr-h2", params={"proposal_id": proposal_id})
     assert again.outcome_id == stored["outcome_id"], again.reason
-    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
     assert w.state.get_record(ACTIONS, intent["claim_key"]) is None and reports(w, stored["outcome_id"]) == 1
 
 
