@@ -16,7 +16,8 @@ from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
 from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, ApprovalTry, Approve, ApproveRace, Close,
                                     Concurrent, Observation, Open, OperatorRollback, OperatorScale, PersonTraffic,
-                                    Reject, Renotify, Run, Skewed, Sweep, Unreadable, _Redeliver, _Resend, minutes)
+                                    Reject, Renotify, Run, Skewed, Sweep, Unreadable, _oldest_revision, _Redeliver,
+                                    _Resend, minutes)
 
 DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify)
 SWEEPS = (Sweep, Unreadable)
@@ -73,13 +74,17 @@ def within_ceilings(run: Run) -> list[str]:
 
 def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> list[str]:
     """Every traffic split written names only existing revisions and sums to 100; and it is either a
-    rollback (100% to a revision older than the one that served) or a recorded before-state."""
+    rollback (100% to a revision older than the one that served), a recorded before-state, or what an
+    operator's rollback command named (100% to that revision: a person's decision, even when the
+    revision already serves, as through LATEST on a one-revision service after a person's split)."""
     service = _scenario_service(run)
     created = {r.name: r.created for r in service.revisions}
     seeded = {(t.revision if not t.latest else LATEST): t.percent for t in service.traffic}
     serving = [rev for rev, pct in seeded.items() if pct and rev != LATEST]
     recorded = [_split(r.get("before", {}).get("traffic", [])) for r in
                 (run.action_records() if records is None else records)]
+    named = {_oldest_revision(run.scenario) for obs in run.trace
+             if isinstance(obs.step, OperatorRollback) and obs.step.named}
     problems = []
     for request in run.standins.run.requests("UpdateService"):
         split = {(t.revision or LATEST): t.percent for t in request.service.traffic}
@@ -88,7 +93,7 @@ def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> l
             continue
         [only] = split if len(split) == 1 else [None]
         rollback = only in created and serving and all(created[only] < created[s] for s in serving)
-        if not rollback and split not in recorded:
+        if not rollback and split not in recorded and not (only is not None and only in named):
             problems.append(f"UpdateService wrote {split}: neither a rollback to an older revision nor a "
                             f"recorded before-state {recorded}")
     return problems

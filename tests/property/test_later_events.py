@@ -175,3 +175,20 @@ def test_an_unrecorded_rollback_a_person_changed_since_is_recorded_closed_and_sa
         assert not [o for o in later.outcomes if o.action is not None and o.action.action_id == record["key"]]
         assert sum(o.run_writes for o in run.trace) == 1 and sum(o.person_writes for o in run.trace) == 1
         assert run.world.state.get_record(ACTIONS, record["key"])["after"]
+
+
+def test_a_persons_traffic_change_within_an_approval_and_a_named_rollback_after_it() -> None:
+    """A person's traffic change within an approval (at its gate claim; drawn by the approvals mix since
+    it was added) leaves the approved connector change alone: applied once. An operator's rollback
+    naming the one revision, after the person's 90/10 split between it and LATEST (the same revision),
+    is written as asked: a pin the operator asked for, which splits_are_whole now accepts (found by the
+    soak, seed 4242, as soon as the mix drew it; the product was right, the invariant too narrow)."""
+    from tests.property.harness import OperatorRollback
+
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0}) as run:
+        run.execute([Open(0, 0), Approve(0, 0, False, "", 2), OperatorRollback(0, True)])
+        _checked(run)
+        assert [o.status.value for o in run.trace[1].outcomes] == ["applied"], run.describe()
+        assert run.trace[1].person_writes == 1 and run.standins.vpcaccess.count("PatchConnector") == 1
+        assert run.standins.run.count("UpdateService") == 1, run.describe()    # the pin, as the operator asked
