@@ -247,7 +247,11 @@ class Sweep:
             record.incident_closed_at >= record.applied_at else None
         try:
             readers = self.adapters.readers()
-            services, unread, caveat = [record.service], [], ""
+            # An operator's connector change names the connector as its `service` (a command names no
+            # service): not a Cloud Run service to read, only the services behind the connector judge it.
+            services = [record.service] if "/services/" in record.service else []
+            unread: list[tuple[str, judging.Health]] = []
+            caveat = ""
             if record.action == "scale_connector":
                 found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
                                  connector=record.target)
@@ -258,6 +262,9 @@ class Sweep:
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         judged = [(service, self._health_of(record, service, readers, closed)) for service in services]
+        if not judged and not unread:   # never "every service is healthy" of no service at all
+            return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
+                                  "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
         return judging.combine(judged + unread, caveat)
 
     def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None) -> judging.Health:

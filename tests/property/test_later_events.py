@@ -192,3 +192,20 @@ def test_a_persons_traffic_change_within_an_approval_and_a_named_rollback_after_
         assert [o.status.value for o in run.trace[1].outcomes] == ["applied"], run.describe()
         assert run.trace[1].person_writes == 1 and run.standins.vpcaccess.count("PatchConnector") == 1
         assert run.standins.run.count("UpdateService") == 1, run.describe()    # the pin, as the operator asked
+
+
+def test_an_operators_connector_change_is_judged_on_the_services_behind_it_not_read_as_a_service() -> None:
+    """An operator's scale_connector records the connector as its `service` (a command names no service).
+    The sweep read that name as a Cloud Run service: GetService answered NotFound, so every such change
+    was escalated "cannot read the evidence", never verified, whatever the services behind the connector
+    showed. Now only the managed services that use the connector are judged (shared/remediation/
+    verification.py, `_health`)."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR], **ONE_WAY,
+                  guardrails={"cooldown_seconds": 0}) as run:
+        run.execute([OperatorScale(0, 4), Sweep(16), Sweep(30)])
+        _checked(run)
+        verdicts = [o for obs in run.trace[1:] for o in obs.outcomes if o.action is not None]
+        assert verdicts, run.describe()
+        # Judged on backend's own requests (here none since it settled: not verifiable, escalated as such).
+        assert not any("cannot read the evidence" in o.reason for o in verdicts), [o.reason for o in verdicts]
+        assert all("request_count" in o.reason for o in verdicts), [o.reason for o in verdicts]
