@@ -48,7 +48,9 @@ def answer(count: int) -> bytes:
                         run_v2.Condition(type_="ResourcesAvailable", state=state, last_transition_time=T0,
                                          revision_reason=run_v2.Condition.RevisionReason.RETIRED if i % 3 else 0)],
             containers=[run_v2.Container(image=f"us-docker.pkg.dev/bench/app/backend:{i}", env=[
-                run_v2.EnvVar(name=f"VAR_{k}", value=f"value-{k}") for k in range(6)])],
+                run_v2.EnvVar(name=f"VAR_{k}", value=f"value-{k}") for k in range(6)],
+                resources=run_v2.ResourceRequirements(limits={"memory": "512Mi", "cpu": "1000m"}, cpu_idle=bool(i % 2)),
+                ports=[run_v2.ContainerPort(container_port=8080)])],
             scaling=run_v2.RevisionScaling(max_instance_count=20), max_instance_request_concurrency=80,
             timeout=timedelta(seconds=300), etag=f'"etag-{i}"',
             volumes=[run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
@@ -92,7 +94,19 @@ def plain_revision(proto: Any) -> Any:
         service_account=proto.service_account, cloudsql_instances=tuple(instances),
         max_instance_count=proto.scaling.max_instance_count or None,
         timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
-        container_concurrency=proto.max_instance_request_concurrency or None)
+        container_concurrency=proto.max_instance_request_concurrency or None, **_resources(proto.containers))
+
+
+def _resources(containers: Any) -> dict[str, Any]:
+    """The ingress container's limits through proto-plus, as the adapter reads them."""
+    from shared.gcp.run import cores, mebibytes
+
+    ingress = next((c for c in containers if c.ports), containers[0] if len(containers) == 1 else None)
+    if ingress is None:
+        return {"memory_mib": None, "cpu_limit": None, "cpu_idle": None}
+    limits = dict(ingress.resources.limits)
+    return {"memory_mib": mebibytes(limits.get("memory", "")), "cpu_limit": cores(limits.get("cpu", "")),
+            "cpu_idle": ingress.resources.cpu_idle if limits else None}
 
 
 def reference(data: bytes) -> list[Any]:

@@ -143,7 +143,7 @@ class InProcessRun(CloudRunAdapter):
         from shared.gcp.endpoints import call_with_retry
         from shared.gcp.run import service_from_proto
 
-        request = run_v2.GetServiceRequest(name=name)
+        request = run_v2.GetServiceRequest.pb()(name=name)   # plain protobuf: the same bytes, no proto-plus wrapper
         data = call_with_retry(lambda: self._transport.call("GetService", request, bytes),
                                what=f"GetService {name}", policy=self._policy)
         self._keep(name, run_v2.Service.pb().FromString(data))   # the write's body, as the adapter keeps it
@@ -154,7 +154,7 @@ class InProcessRun(CloudRunAdapter):
 
         from shared.gcp.endpoints import call_with_retry
 
-        request = run_v2.GetServiceRequest(name=name)
+        request = run_v2.GetServiceRequest.pb()(name=name)
         return self._keep(name, call_with_retry(
             lambda: self._transport.call("GetService", request, run_v2.Service.deserialize),
             what=f"GetService {name}", policy=self._policy))
@@ -168,8 +168,8 @@ class InProcessRun(CloudRunAdapter):
         def fetch() -> tuple[bytes, ...]:
             pages, token = [], ""
             while True:   # every page, as iterating the client's pager does
-                data = self._transport.call("ListRevisions", run_v2.ListRevisionsRequest(parent=service_name,
-                                                                                         page_token=token), bytes)
+                data = self._transport.call("ListRevisions", run_v2.ListRevisionsRequest.pb()(
+                    parent=service_name, page_token=token), bytes)
                 pages.append(data)
                 token = run_v2.ListRevisionsResponse.pb().FromString(data).next_page_token
                 if not token:

@@ -90,6 +90,11 @@ class SecretRefSpec(_Spec):
     version: str = "latest"
 
 
+class SidecarSpec(_Spec):
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+    memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|k|M|G)?$")
+
+
 class RevisionSpec(_Spec):
     name: str                               # short name, e.g. backend-00002-xyz
     created: Offset
@@ -106,6 +111,14 @@ class RevisionSpec(_Spec):
     max_instances: int | None = Field(default=None, ge=1)        # scaling.max_instance_count
     timeout: Duration | None = None                              # the request timeout, e.g. 300s
     concurrency: int | None = Field(default=None, ge=1, le=1000)  # max_instance_request_concurrency
+    # The container's resources: limits["memory"] (e.g. 512Mi, 1Gi), limits["cpu"] (e.g. 1, 2, 1000m)
+    # and cpu_idle (CPU only during requests), as Container.resources keeps them.
+    memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|k|M|G)?$")
+    cpu: str | None = Field(default=None, pattern=r"^(\d+(\.\d+)?|\d+m)$")
+    cpu_idle: bool | None = None
+    # Sidecar containers beside the ingress one: [{name, memory}] (the ingress container then lists
+    # port 8080, as only it takes requests).
+    sidecars: tuple[SidecarSpec, ...] = ()
     # Deleted since: not listed by the Run API, while Monitoring keeps its series.
     deleted: bool = False
 
@@ -154,6 +167,8 @@ class ServiceSpec(_Spec):
     traffic: tuple[TrafficSpec, ...] = ()   # empty: 100% to the latest ready revision
     domains: tuple[str, ...] = ()           # custom domains mapped to the service (config services[].domains)
     managed: bool = True                    # false: a service Runwarden does not manage (not in the config)
+    # Service-level max instances (Service.scaling.max_instance_count), beside each revision's own.
+    max_instances: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSpec:
@@ -405,6 +420,10 @@ class RevisionSeed:
     env: tuple[tuple[str, str], ...] = ()
     secret_env: tuple[tuple[str, str, str], ...] = ()
     deleted: bool = False
+    memory: str | None = None
+    cpu: str | None = None
+    cpu_idle: bool | None = None
+    sidecars: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -413,6 +432,7 @@ class ServiceSeed:
     labels: dict[str, str]
     revisions: tuple[RevisionSeed, ...]
     traffic: tuple[TrafficSeed, ...]
+    max_instances: int | None = None        # service-level (Service.scaling.max_instance_count)
 
 
 @dataclass(frozen=True)
@@ -512,10 +532,11 @@ class Scenario(_Spec):
                                        r.vpc_egress, r.cloudsql_instances, r.max_instances, r.timeout,
                                        r.concurrency, tuple((n.network, n.subnetwork) for n in r.network_interfaces),
                                        r.service_account, tuple(r.env.items()),
-                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted)
+                                       tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted,
+                                       r.memory, r.cpu, r.cpu_idle, tuple((c.name, c.memory) for c in r.sidecars))
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
-        return ServiceSeed(full, dict(spec.labels), revisions, traffic)
+        return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances)
 
     def _series_seed(self, spec: SeriesSpec, anchor: datetime) -> SeriesSeed:
         stored = {id(p): spec.stored_value(p.value) for p in spec.points}  # one Distribution per spec point
@@ -702,13 +723,15 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
     Cloud SQL instances into Monitoring, connectors into VPC Access, logs into Logging."""
     world = scenario.materialize(anchor)
     for service in world.services:
-        standins.run.add_service(service.name, service.labels, urls=[scenario.run_app_url(service.name)])
+        standins.run.add_service(service.name, service.labels, urls=[scenario.run_app_url(service.name)],
+                                 max_instance_count=service.max_instances)
         for rev in service.revisions:
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,
                                       max_instance_count=rev.max_instances, timeout=rev.timeout,
                                       concurrency=rev.concurrency, network_interfaces=rev.network_interfaces,
-                                      service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env)
+                                      service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env,
+                                      memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
         for rev in service.revisions:

@@ -70,6 +70,31 @@ class ActionReport(BaseModel):
     overrides: list[str] = Field(default_factory=list)   # limits an operator's override_limits skipped
 
 
+class Received(BaseModel):
+    """A rejected message as it arrived, so that rejecting it loses nothing: its content reaches a
+    person on the outcome (whole) and in the timeline (an excerpt). Built by
+    shared/alerts/received.py."""
+
+    message_id: str | None = None
+    publish_time: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    # `text`: the message's data, decoded from base64 and read as UTF-8; `base64`: the data as it
+    # arrived, when it is not valid base64 or not UTF-8 text; `event`: no readable message, so the
+    # event's data as JSON (a push envelope without `message`, a `message` that is not an object).
+    data_form: Literal["text", "base64", "event", "none"] = "none"
+    data: str = ""
+    data_bytes: int = 0     # the size of what `data` holds, in bytes as received
+
+    def excerpt(self, limit: int = 4096) -> dict[str, Any]:
+        """The same, with `data` cut to `limit` characters (a log entry is at most 256 KB: Cloud
+        Logging quotas): said so in `data_cut`, the whole being on the outcome."""
+        shown = self.model_dump(mode="json")
+        if len(self.data) > limit:
+            shown["data"] = self.data[:limit]
+            shown["data_cut"] = f"first {limit} of {len(self.data)} characters; the whole is on the outcome"
+        return shown
+
+
 class Timestamps(BaseModel):
     received_at: datetime
     decided_at: datetime | None = None
@@ -93,6 +118,7 @@ class Outcome(BaseModel):
     command_id: str | None = None       # the operator's command, when one triggered it
     requested_by: str | None = None     # as the command stated it (recorded, not authenticated)
     snapshot: dict[str, Any] | None = None   # the `status` command's answer
+    received: Received | None = None    # a rejected message's content, as it arrived
     timestamps: Timestamps
 
     @model_validator(mode="after")
@@ -149,5 +175,6 @@ def notify(outcome: Outcome, timeline: Timeline | None = None) -> bool:
                   extra_labels={"runwarden_status": outcome.status.value}, status=outcome.status.value,
                   target=outcome.target, reason=outcome.reason, outcome_id=outcome.outcome_id,
                   command_id=outcome.command_id,
-                  proposal_id=outcome.action.proposal_id if outcome.action else None)
+                  proposal_id=outcome.action.proposal_id if outcome.action else None,
+                  **({"received": outcome.received.excerpt()} if outcome.received is not None else {}))
     return True

@@ -19,6 +19,7 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
                                    users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState
+from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
 from shared.remediation import intents
@@ -32,7 +33,8 @@ from shared.remediation.history import (
     recent_verified_fix,
     service_actions,
 )
-from shared.alerts.incidents import AlertTarget, Incident, IncidentParseError, TargetKind, parse_message_published
+from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, TargetKind, check_not_ahead,
+                                    parse_message_published)
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -104,6 +106,7 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     received_at = adapters.clock.now()
     try:
         message, incident = parse_message_published(event_data)
+        check_not_ahead(incident, message.publish_time, received_at)
     except IncidentParseError as exc:
         return _reject(exc, event_data, config, adapters, received_at)
 
@@ -571,10 +574,14 @@ def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeli
 def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters: Adapters,
             received_at: datetime) -> Outcome:
     message_id = message_id_of(event_data)
+    # Acknowledged, so never delivered again: the message travels with its rejection, whole on the
+    # outcome and as an excerpt in the `rejected` and `notify` lines (shared/alerts/received.py).
+    content = received(event_data)
     timeline = Timeline(None)
     timeline.step("rejected", f"malformed alert rejected: {error}", severity="ERROR",
-                  field=error.field, message_id=message_id)
+                  field=error.field, message_id=message_id, received=content.excerpt())
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}", message_id=message_id,
+                      received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
 
@@ -777,12 +784,12 @@ def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, a
                       adapters: Adapters) -> Outcome:
     incident_id = _incident_id(event_data)
     return retry_or_give_up(exc, message_id, attempt, config, adapters, Timeline(incident_id),
-                            incident_id=incident_id)
+                            incident_id=incident_id, event_data=event_data)
 
 
 def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, config: Config, adapters: Adapters,
                      timeline: Any, *, trigger: str = "alert", incident_id: str | None = None,
-                     command_id: str | None = None) -> Outcome:
+                     command_id: str | None = None, event_data: Any = None) -> Outcome:
     """Raise `exc` again (so that Pub/Sub redelivers), with one timeline step saying why; or, on the
     last attempt, publish one `failed` outcome (about the incident, or the operator's command) that
     says it gave up and why.
@@ -805,8 +812,10 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
               f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
               "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")
     now = adapters.clock.now()
+    # Answered 2xx now, so never delivered again: the message travels with the give-up, as with a rejection.
     outcome = Outcome(incident_id=incident_id, trigger=trigger, command_id=command_id, status=OutcomeStatus.FAILED,
                       reason=reason, message_id=message_id,
+                      received=received(event_data) if event_data is not None else None,
                       timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
     timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
                   transient=transient)

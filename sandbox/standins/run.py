@@ -198,11 +198,16 @@ class RunStandIn(StandIn):
     # --- seeding (direct, no RPC) ------------------------------------------------------------
 
     def add_service(self, name: str, labels: dict[str, str] | None = None,
-                    urls: Sequence[str] = ()) -> run_v2.Service:
+                    urls: Sequence[str] = (), max_instance_count: int | None = None) -> run_v2.Service:
         """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it. `urls`
         are the URLs Cloud Run lists for it (`uri` is the first; the API fills both itself, from the
         project's number and the region: https://SERVICE-PROJECT_NUMBER.REGION.run.app); by default
-        `run_app_urls`."""
+        `run_app_urls`. `max_instance_count` is the service-level max instances
+        (Service.scaling.max_instance_count)."""
+        if not _SERVICE_NAME.match(name):
+            raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
+        if max_instance_count is not None and max_instance_count < 1:
+            raise ValueError(f"max_instance_count must be at least 1, got {max_instance_count}")
         if not _SERVICE_NAME.match(name):
             raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
         with self.lock:
@@ -218,6 +223,8 @@ class RunStandIn(StandIn):
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
                 traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
                 terminal_condition=_ready_condition(now))
+            if max_instance_count:
+                self._services[name].scaling = run_v2.ServiceScaling(max_instance_count=max_instance_count)
             self._serving[name] = [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
             self._refresh_status(name)
             return _copy(self._services[name])
@@ -228,7 +235,9 @@ class RunStandIn(StandIn):
                      max_instance_count: int | None = None, timeout: timedelta | None = None,
                      concurrency: int | None = None, network_interfaces: Sequence[tuple[str, str]] = (),
                      service_account: str = "", env: Sequence[tuple[str, str]] = (),
-                     secret_env: Sequence[tuple[str, str, str]] = ()) -> run_v2.Revision:
+                     secret_env: Sequence[tuple[str, str, str]] = (), memory: str | None = None,
+                     cpu: str | None = None, cpu_idle: bool | None = None,
+                     sidecars: Sequence[tuple[str, str | None]] = ()) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -262,6 +271,24 @@ class RunStandIn(StandIn):
                 *(run_v2.EnvVar(name=k, value=v) for k, v in env),
                 *(run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
                     secret=secret, version=version))) for k, secret, version in secret_env)])
+            if memory or cpu or cpu_idle is not None:
+                # Container.resources: limits ("memory", "cpu") and cpu_idle, as the API keeps them
+                # (ResourceRequirements, google/cloud/run/v2/k8s.min.proto). cpu_idle unsaid is its
+                # documented default, CPU only during requests ("true by default").
+                container.resources = run_v2.ResourceRequirements(
+                    limits={k: v for k, v in (("memory", memory), ("cpu", cpu)) if v},
+                    cpu_idle=True if cpu_idle is None else cpu_idle)
+            # Sidecars (name, memory limit): more containers in the instance. Only one container may
+            # take requests, the one that lists a port (Container.ports; Cloud Run docs, "Deploying
+            # multiple containers to a service (sidecars)"), so the ingress container gets 8080.
+            extra = []
+            if sidecars:
+                container.name = "ingress"
+                container.ports = [run_v2.ContainerPort(name="http1", container_port=8080)]
+                for sidecar, sidecar_memory in sidecars:
+                    extra.append(run_v2.Container(name=sidecar, image=_PLACEHOLDER_IMAGE, resources=(
+                        run_v2.ResourceRequirements(limits={"memory": sidecar_memory}, cpu_idle=True)
+                        if sidecar_memory else None)))
             volumes = []
             if cloudsql_instances:
                 volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
@@ -272,7 +299,7 @@ class RunStandIn(StandIn):
                 create_time=create_time, update_time=create_time, vpc_access=vpc_access,
                 service_account=service_account,
                 conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
-                containers=[container], volumes=volumes,
+                containers=[container, *extra], volumes=volumes,
                 scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or 0),
                 max_instance_request_concurrency=concurrency or 0)
             if timeout is not None:

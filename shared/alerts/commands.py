@@ -221,6 +221,24 @@ class CommandError(IncidentParseError):
     """A command that cannot be understood. The field is named; a retry will not fix it."""
 
 
+class MisroutedAlert(CommandError):
+    """A Cloud Monitoring notification (`{"incident": {...}, "version": ...}`) on the commands topic: a
+    notification channel pointed at the wrong topic. Not an operator's typo, and nobody waits on it:
+    its rejection must reach a person as an alert's does (shared/commands: `notify`), or every alert
+    of that channel is lost."""
+
+    def __init__(self, incident: Mapping[str, Any]) -> None:
+        value = incident.get("incident_id")
+        self.incident_id = value if isinstance(value, str) and value.strip() else None
+        policy = incident.get("policy_name")
+        parts = ([f"incident {self.incident_id}"] if self.incident_id else []) + \
+            ([f"policy {str(policy)[:120]!r}"] if policy else [])
+        named = f" ({', '.join(parts)})" if parts else ""
+        super().__init__("message.data", (
+            f"a Cloud Monitoring notification{named} arrived on the commands topic: it was not handled as an "
+            "alert; point the notification channel at the alerts topic (docs/deploy.md)"))
+
+
 def command_json_schema() -> dict[str, Any]:
     """The JSON Schema of `runwarden.command/v1`, as checked in under docs/schemas/."""
     schema = _COMMAND.json_schema(by_alias=True)
@@ -254,6 +272,8 @@ def parse_command(body: bytes | str) -> AnyCommand:
         raise CommandError("message.data", f"not JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")
+    if "command" not in data and isinstance(data.get("incident"), dict):
+        raise MisroutedAlert(data["incident"])
     try:
         # Strict, from JSON: "yes" is not a boolean and "3" is not a number; ISO 8601 strings
         # are how JSON carries datetimes.
@@ -261,7 +281,13 @@ def parse_command(body: bytes | str) -> AnyCommand:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "command.command" if first["type"].startswith("union_tag") else _field(first["loc"])
-        message = _message(first)
+        message = _unknown_name(first) or _message(first)
+        if first["type"] == "missing":
+            # {"proposal": "p-…"} for {"proposal_id": "p-…"}: the name given instead is the likelier mistake.
+            given = [e["loc"][-1] for e in exc.errors() if e["type"] == "extra_forbidden"
+                     and e["loc"][:-1] == first["loc"][:-1]]
+            if given:
+                message += f" (given instead: {', '.join(repr(str(g)[:60]) for g in given)})"
         if field == "command.reason" and first["type"] in ("missing", "string_too_short", "string_pattern_mismatch"):
             message += ": a command that writes needs a reason, recorded with everything it does"
         raise CommandError(field, message) from None
@@ -314,6 +340,50 @@ _PATTERN_WORDS = {
     COMMAND_ID_PATTERN: "1-128 letters, digits or . _ : @ -, starting with a letter or a digit",
     NON_BLANK: "blank: it needs a word",
 }
+
+
+_MODELS: dict[str, type[BaseModel]] = {m.model_fields["command"].annotation.__args__[0]: m for m in AnyCommand.__args__}
+
+
+def _unknown_name(error: Any) -> str | None:
+    """A name the schema does not know (a command, a field, a param), answered with the closest one it
+    does and the names it takes: pydantic's own words ("Unable to extract tag using discriminator",
+    "Extra inputs are not permitted") do not say what to send instead. None for any other error."""
+    kind, loc = error["type"], error["loc"]
+    if kind == "union_tag_not_found":
+        return f"is required: one of {', '.join(COMMAND_NAMES)}"
+    if kind == "union_tag_invalid":
+        given = (error.get("ctx") or {}).get("tag", error.get("input"))
+        return f"{str(given)[:60]!r} is not a command{_closest(str(given), COMMAND_NAMES)}; one of {', '.join(COMMAND_NAMES)}"
+    if kind != "extra_forbidden" or not loc:
+        return None
+    fields = _fields_at(loc[:-1])
+    if fields is None:
+        return None
+    what = "a param of" if "params" in loc[:-1] else "a field of"
+    taken = ", ".join(fields) if fields else "none"
+    return (f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{_closest(str(loc[-1]), fields)}; it takes: {taken}")
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
+    """The names the model at `loc` (a command's name, then its fields) takes, as sent (aliases)."""
+    model: Any = _MODELS.get(str(loc[0])) if loc else None
+    for part in loc[1:]:
+        if model is None or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        model = next((a for a in (annotation, *getattr(annotation, "__args__", ())) if isinstance(a, type)
+                      and issubclass(a, BaseModel)), None)
+    if model is None:
+        return None
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _closest(given: str, known: Any) -> str:
+    import difflib
+
+    found = difflib.get_close_matches(given.lower(), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]!r}?)" if found else ""
 
 
 def _message(error: Any) -> str:

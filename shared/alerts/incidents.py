@@ -14,15 +14,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
@@ -204,6 +206,14 @@ class _ConditionBody(_Wire):
     # ratio policy (google/monitoring/v3/alert.proto).
     comparison: str = ""
     denominator_filter: str = ""
+    # MetricThreshold.threshold_value, a number ("thresholdValue": 0.9 in the documented example,
+    # shared/reference/samples): the bar itself, when the incident's `threshold_value` string is absent.
+    threshold_value: float | None = None
+    # MetricThreshold.forecast_options: "When this field is present, the MetricThreshold condition
+    # forecasts whether the time series is predicted to violate the threshold within the
+    # forecast_horizon. When this field is not set, the MetricThreshold tests the current value of
+    # the timeseries against the threshold." (google-cloud-monitoring, types/alert.py)
+    forecast_options: dict[str, Any] | None = None
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -268,9 +278,26 @@ def _non_empty(value: Any) -> Any:
     return value
 
 
+# Monitoring's incident ids are short ("0.nrwotmyokd9n", every sample). Runwarden keys its claims and
+# records by the id (with the target and action, percent-quoted: shared/gcp/firestore.document_id),
+# and Firestore refuses a document name or an indexed value over 1,500 bytes ("value for
+# incident_id is too large to be used in a query", the emulator's answer to a 1,600-character id):
+# refused there, the alert failed every delivery and was given up on as a fault of Runwarden's.
+MAX_INCIDENT_ID_BYTES = 128
+
+
+def _key_sized(value: str) -> str:
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_INCIDENT_ID_BYTES:
+        raise PydanticCustomError(
+            "incident_id_size", "{size} bytes is longer than any Monitoring incident id (at most {limit}; they look "
+            "like '0.nrwotmyokd9n'), and Runwarden keys its records by it", {"size": size, "limit": MAX_INCIDENT_ID_BYTES})
+    return value
+
+
 class _IncidentWire(_Wire):
     # Field order is the order errors are reported in: identity first.
-    incident_id: Annotated[str, BeforeValidator(_non_empty)]
+    incident_id: Annotated[str, BeforeValidator(_non_empty), AfterValidator(_key_sized)]
     state: Annotated[IncidentState, BeforeValidator(_state)]
     started_at: EpochSeconds
     ended_at: OptionalEpochSeconds = None
@@ -311,6 +338,7 @@ class Incident(BaseModel):
     condition_kind: ConditionKind = ""
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
     denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
+    forecast: bool = False            # a forecast condition: the threshold is predicted to be crossed, not crossed
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -320,6 +348,7 @@ class Incident(BaseModel):
     ended_at: int | None = None       # epoch seconds; None while open
     observed_value: str | None = None  # a string; prose on a cancelled incident
     threshold_value: str | None = None
+    condition_threshold: float | None = None   # the condition's own thresholdValue, as it carries it
     documentation: Documentation | None = None
     policy_user_labels: dict[str, str] = Field(default_factory=dict)
     summary: str = ""
@@ -352,11 +381,16 @@ class Incident(BaseModel):
 
     @property
     def threshold(self) -> float | None:
-        """threshold_value as a number, or None (absent, or prose)."""
-        try:
-            return float(self.threshold_value) if self.threshold_value is not None else None
-        except ValueError:
-            return None
+        """threshold_value as a number; without it, the condition's own thresholdValue (the same bar,
+        as the policy holds it); else None (absent, prose, or not finite: float() reads "NaN" and
+        "inf", and an infinite count bar would clear any number of 5xx as healthy)."""
+        value = self.condition_threshold
+        if self.threshold_value is not None:
+            try:
+                value = float(self.threshold_value)
+            except ValueError:
+                return None
+        return value if value is not None and math.isfinite(value) else None
 
     @property
     def target(self) -> AlertTarget:
@@ -453,10 +487,39 @@ def alert_target(incident: Incident) -> AlertTarget:
         if not host:
             return _aggregated(incident, ["host"], ["host"], "URL")
         return AlertTarget(kind=TargetKind.UPTIME, name=host.lower())
-    shown = kind or "(none)"
+    if not kind:
+        return _no_resource(incident)
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
-        f"resource type {shown!r} is not one Runwarden diagnoses (cloud_run_revision, vpc_access_connector, "
+        f"resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, vpc_access_connector, "
         "cloudsql_database, uptime_url)"))
+
+
+# Resource labels that name what Runwarden diagnoses, wherever a notification carries them.
+_NAMING_LABELS = ("project_id", "location", "service_name", "revision_name", "connector_name", "database_id", "host")
+
+
+def _no_resource(incident: Incident) -> AlertTarget:
+    """A notification with no `resource.type`: it cannot say what it is about, so nothing is guessed
+    from its labels; but the policy that sent it to Runwarden's channel keeps firing, so a person
+    must hear of it (rejected, as a policy to fix), with what it did carry. Seen from conditions whose
+    result keeps no monitored resource: a PromQL or MQL query that aggregates it away, an SLO
+    burn-rate condition (`select_slo_burn_rate`, about a service-level objective, not a resource);
+    which labels such notifications carry is UNCONFIRMED (no real sample: shared/reference/samples)."""
+    seen = {k: v for labels in (incident.metric_labels, incident.resource_labels) for k, v in labels.items()
+            if k in _NAMING_LABELS or k == "monitored_resource"}
+    carried = (f"; it carries {', '.join(f'{k}={v!r}' for k, v in sorted(seen.items()))} among its labels, "
+               "which are not read as a resource: a query's result labels may name anything") if seen else ""
+    what = ("an SLO burn-rate condition names a service-level objective, not a Cloud Run resource; "
+            if "select_slo_" in incident.condition_filter else "")
+    # Monitoring's own words, shown (never parsed) so the person paged sees what fired.
+    summary = incident.summary.strip()
+    said = f"; its summary: {summary[:240]!r}" if summary else ""
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {incident.policy_name!r}: the notification names no monitored resource (resource.type is empty), "
+        f"so Runwarden cannot tell which service, connector or instance alerted{carried}{said}; {what}alert Runwarden "
+        "with a metric condition on the resource (cloud_run_revision grouped by resource.label.project_id, "
+        "location and service_name; vpc_access_connector; cloudsql_database; uptime_url), or route this policy "
+        "to a person's channel"))
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:
@@ -473,6 +536,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         condition_kind=i.condition.kind,
         comparison=i.condition.body.comparison if i.condition.body else "",
         denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
+        forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,
@@ -482,6 +546,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         ended_at=i.ended_at,
         observed_value=i.observed_value,
         threshold_value=i.threshold_value,
+        condition_threshold=i.condition.body.threshold_value if i.condition.body else None,
         documentation=i.documentation,
         policy_user_labels=i.policy_user_labels,
         summary=i.summary,
@@ -538,6 +603,30 @@ def parse_message_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Inc
     return message, _parse_notification(message.data, "message.data")
 
 
+def check_not_ahead(incident: Incident, *known: datetime | None) -> None:
+    """Raises IncidentParseError naming `started_at` or `ended_at` when it lies further ahead of the
+    latest of `known` (when the message was published, Pub/Sub's `publish_time`, and when it was
+    received) than two clocks may differ (CLOCK_SKEW_ALLOWANCE). Monitoring publishes a notification
+    after its incident opened (or closed): a start hours ahead is no incident time (a relay that
+    shifted it by a time zone, say), and diagnosed as one it read as "no request_count data"."""
+    seen = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in known if t is not None]
+    if not seen:
+        return
+    latest = max(seen)
+    for field, value in (("started_at", incident.started_at), ("ended_at", incident.ended_at)):
+        if value is None or value <= (latest + CLOCK_SKEW_ALLOWANCE).timestamp():
+            continue
+        when = datetime.fromtimestamp(value, timezone.utc)
+        raise IncidentParseError(f"incident.{field}", (
+            f"{value} ({when:%Y-%m-%dT%H:%M:%SZ}) is {_span(value - latest.timestamp())} after the message was "
+            f"published and received ({latest.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}): an incident does not "
+            "start or end after its notification (a time shifted by a relay, a time zone?)"))
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
 def load_any(raw: bytes | str) -> Incident:
     """Whatever an operator has at hand: a notification, a Pub/Sub push body or
     MessagePublishedData, or a structured CloudEvent whose data is one of those."""
@@ -578,6 +667,10 @@ def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
 def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) -> Incident:
     doc = payload if isinstance(payload, Mapping) else _json_object(payload, where, MAX_NOTIFICATION_BYTES)
     if "incident" not in doc:
+        if isinstance(doc.get("command"), str):
+            # An operator's command published to the alerts topic: say where it belongs.
+            raise IncidentParseError("incident", f"is required: this is a Runwarden command ({doc['command'][:40]!r}), "
+                                     "not a Monitoring notification; publish it to the commands topic")
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")

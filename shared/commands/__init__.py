@@ -28,7 +28,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Callable
 
-from shared.alerts.commands import (AnyCommand, CommandError, Sweep, command_digest, duplicate_reason,
+from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sweep, command_digest, duplicate_reason,
                                     parse_command_published)
 from shared.commands import answers, approval, connector, diagnose, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
@@ -37,6 +37,7 @@ from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
 from shared.alerts.delivery import DeliveryCounter
+from shared.alerts.received import received
 from shared.pipeline import Adapters, deliver_bounded, message_id_of, publish_outcome, retry_or_give_up
 from shared.ports import ClaimRecord
 from shared.remediation.records import COMMAND_RETENTION, COMMANDS
@@ -69,7 +70,7 @@ def handle_command_delivery(event_data: Any, config: Config, adapters: Adapters,
     def failed(exc: Exception, message_id: str | None, attempt: int) -> list[Outcome]:
         command_id = _command_id_of(event_data)
         return [retry_or_give_up(exc, message_id, attempt, config, adapters, CommandTimeline(None, command_id),
-                                 trigger="command", command_id=command_id)]
+                                 trigger="command", command_id=command_id, event_data=event_data)]
 
     return deliver_bounded(handle_command, event_data, config, adapters,
                            counter if counter is not None else DELIVERIES, delivery_attempt, failed)
@@ -259,10 +260,32 @@ class CommandInProgress(AttemptInProgress):
 
 def _reject_malformed(error: CommandError, event_data: Any, config: Config, adapters: Adapters,
                       received_at: Any) -> Outcome:
+    # The sender may not be waiting (gcloud, a script) or may not be named (no readable command_id):
+    # the message travels with its rejection, as a rejected alert's does (shared/alerts/received.py).
+    content = received(event_data)
+    if isinstance(error, MisroutedAlert):
+        return _reject_misrouted(error, event_data, config, adapters, received_at, content)
     timeline = CommandTimeline(None, None)
-    timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field)
+    timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field,
+                  message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {error}",
-                      message_id=message_id_of(event_data), command_id=_command_id_of(event_data),
+                      message_id=message_id_of(event_data), command_id=_command_id_of(event_data), received=content,
+                      timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
+    return publish_outcome(outcome, config, adapters, timeline)
+
+
+def _reject_misrouted(error: MisroutedAlert, event_data: Any, config: Config, adapters: Adapters, received_at: Any,
+                      content: Any) -> Outcome:
+    """An alert on the commands topic: rejected as an alert is (its trigger `alert`, its incident named),
+    so its `notify` line pages; a rejected command's would not, and the alert would be lost unheard."""
+    from shared.timeline.writer import Timeline
+
+    timeline = Timeline(error.incident_id)
+    timeline.step("rejected", f"misrouted alert rejected: {error}", severity="ERROR", field=error.field,
+                  message_id=content.message_id, received=content.excerpt())
+    outcome = Outcome(trigger="alert", status=OutcomeStatus.REJECTED, incident_id=error.incident_id,
+                      reason=f"misrouted alert: {error.reason}", message_id=message_id_of(event_data),
+                      received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
 

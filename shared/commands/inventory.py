@@ -1,6 +1,7 @@
 """What an operator's command may name: the services and connectors in the config."""
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from shared.commands.context import CommandRun, rejected
@@ -9,15 +10,27 @@ from shared.commands.context import CommandRun, rejected
 def managed_service(run: CommandRun) -> str:
     target = run.command.target
     if not target or not run.config.manages(target):
-        raise rejected("target", f"{target} is not in the inventory: the config's services list does not name it")
+        raise rejected("target", f"{target} is not in the inventory: the config's services list does not name it"
+                       + _nearest(target, [s.name for s in run.config.services]))
     return target
 
 
 def known_connector(run: CommandRun) -> str:
     target = run.command.target
     if not target or not has_policy(run.config, target):
-        raise rejected("target", f"{target} is not in the inventory: bounds.connectors has no policy for it")
+        raise rejected("target", f"{target} is not in the inventory: bounds.connectors has no policy for it"
+                       + _nearest(target, [c.name for c in run.config.bounds.connectors]))
     return target
+
+
+def _nearest(target: str | None, names: list[str]) -> str:
+    """What the operator likely meant: the inventory's names of the same resource id (in another
+    project or region), else the closest spelling (a typo). Only named, never taken in its place."""
+    if not target or not names:
+        return ""
+    same_id = [n for n in names if n.rsplit("/", 1)[-1] == target.rsplit("/", 1)[-1]]
+    found = same_id or difflib.get_close_matches(target, names, n=3, cutoff=0.8)
+    return f" (the inventory has {', '.join(found)})" if found else ""
 
 
 def has_policy(config: Any, connector: str) -> bool:

@@ -6,8 +6,9 @@ not hold back, or nothing could ever release it.
 """
 from __future__ import annotations
 
-from shared.commands.context import CommandRun
-from shared.commands.inventory import any_target
+from shared.commands.context import CommandRun, rejected
+from shared.commands.inventory import any_target, has_policy
+from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.guardrails import pause_key
 from shared.remediation.records import FLAGS, KILL_SWITCH
@@ -23,6 +24,8 @@ def resume(run: CommandRun) -> Outcome:
 
 def _switch(run: CommandRun, engaged: bool) -> Outcome:
     target = any_target(run)
+    if engaged and target and "/connectors/" in target and not has_policy(run.config, target):
+        _connector_exists(run, target)
     key = pause_key(target) if target else KILL_SWITCH
     scope = target or ("every target" if engaged else "the kill switch")
     word = "paused: no writes until resumed" if engaged else ("resumed: writes allowed again" if target else
@@ -37,7 +40,11 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
                                                "engaged": engaged, "by": run.command.requested_by,
                                                "reason": run.command.reason, "at": run.now,
                                                "command_id": run.command_id})
-    if bool(previous.get("engaged")) == engaged:
+    if not engaged and target is not None and not previous:
+        # Never paused: a misspelt target, most likely, while the one meant stays paused. Say so.
+        held = _paused(run)
+        reason += f" (no pause of it was ever held{f'; paused now: {held}' if held else ''})"
+    elif bool(previous.get("engaged")) == engaged:
         reason += " (it already was)"
     if not engaged and target is None:
         reason += _still_paused(run)
@@ -46,15 +53,37 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)
 
 
+def _connector_exists(run: CommandRun, target: str) -> None:
+    """A pause of a connector the config names nowhere is taken on its word (the gate may act on any
+    managed service's connector), but one VPC Access says does not exist is a misspelt name: paused,
+    it would answer `applied` while the connector meant stays unpaused and automation may scale it.
+    Rejected, naming it. Any other answer (denied, unavailable) leaves the brake applied: a pause is
+    never refused for want of a read."""
+    vpcaccess = run.adapters.vpcaccess
+    if vpcaccess is None:
+        return
+    try:
+        vpcaccess.get_connector(target)
+    except PermanentError as exc:
+        if exc.code == "NOT_FOUND":
+            raise rejected("target", f"connector {target} does not exist (VPC Access: {exc}); nothing paused: check "
+                           "its name (a connector is named projects/PROJECT/locations/REGION/connectors/NAME)") from None
+    except TransientError:
+        return
+
+
 def _still_paused(run: CommandRun) -> str:
     """A resume without a target releases the kill switch only: pauses of single targets stay, and
     an answer that said "writes allowed again" and no more would let the operator believe them gone."""
+    held = _paused(run)
+    return f"; still paused, each until resumed by its target: {held}" if held else ""
+
+
+def _paused(run: CommandRun) -> str:
+    """The targets paused one by one, listed (at most _LISTED), or ""."""
     held = sorted(f.get("target") or "?" for f in run.adapters.state.find_records(FLAGS, "kind", "pause", _LISTED + 1)
                   if f.get("engaged"))
-    if not held:
-        return ""
-    shown = ", ".join(held[:_LISTED]) + (", …" if len(held) > _LISTED else "")
-    return f"; still paused, each until resumed by its target: {shown}"
+    return ", ".join(held[:_LISTED]) + (", …" if len(held) > _LISTED else "")
 
 
 _LISTED = 20

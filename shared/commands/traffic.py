@@ -121,10 +121,22 @@ def _serving_most(service: Service) -> str | None:
     return statuses[0].revision if statuses else None
 
 
+def _rollbacks_of(run: CommandRun, service: str, shown: int = 3) -> str:
+    """The service's recorded rollbacks, newest first, for an action_id that names none (a key copied
+    short, or from another outcome): the ids that would do, so the operator need not dig for them."""
+    records = sorted((r for r in (run.adapters.state.find_records(ACTIONS, "service", service) or [])
+                      if r.get("action") == "rollback_traffic"), key=lambda r: str(r.get("applied_at") or ""),
+                     reverse=True)
+    if not records:
+        return " (the service has no recorded rollback: to release a pin, send to_latest: true)"
+    named = "; ".join(f"{r.get('key')} ({r.get('state')}, applied {r.get('applied_at')})" for r in records[:shown])
+    return f" (the service's recorded rollbacks, newest first: {named})"
+
+
 def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRecord:
     data = run.adapters.state.get_record(ACTIONS, action_id)
     if not data:
-        raise rejected("params.action_id", f"no recorded action {action_id}")
+        raise rejected("params.action_id", f"no recorded action {action_id}{_rollbacks_of(run, service)}")
     record = ActionRecord.model_validate(data)
     if record.service != service or record.action != "rollback_traffic":
         raise rejected("params.action_id", f"{action_id} is a {record.action} on {record.target}, not a traffic "

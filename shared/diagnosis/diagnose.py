@@ -197,7 +197,8 @@ def _sql_stayed_up(facts: Facts, window: Window) -> bool:
     _HEALTHY_MIN_MINUTES points each: an alert on database/up is cleared by its own series only,
     never by unknown data."""
     values = facts.sql_up_values(window)
-    return bool(values) and all(len(v) >= _HEALTHY_MIN_MINUTES and min(v) >= 1 for v in values.values())
+    return (bool(values) and not facts.sql_unread(values)
+            and all(len(v) >= _HEALTHY_MIN_MINUTES and min(v) >= 1 for v in values.values()))
 
 
 def _failure_seen(facts: Facts, bar: HealthBar) -> bool:

@@ -92,6 +92,12 @@ class Revision(_Model):
     max_instance_count: int | None = None      # scaling.max_instance_count (None: unset)
     timeout_seconds: float | None = None       # the request timeout
     container_concurrency: int | None = None   # max_instance_request_concurrency
+    # The ingress container's resources (Container.resources, ResourceRequirements): its memory
+    # limit in MiB and CPU limit in cores (limits["memory"], limits["cpu"]), and whether CPU is
+    # allocated only during requests (cpu_idle). None: not set on the revision as read.
+    memory_mib: float | None = None
+    cpu_limit: float | None = None
+    cpu_idle: bool | None = None
 
     @property
     def short_name(self) -> str:
@@ -126,6 +132,11 @@ class Service(_Model):
     # Service.uri ("The main URI in which this Service is serving traffic"), then Service.urls ("All
     # URLs serving traffic for this Service"), both output only (google/cloud/run/v2/service.proto).
     urls: tuple[str, ...] = ()
+    # Service-level max instances (Service.scaling.max_instance_count; None: unset): the total for
+    # the revisions with traffic, divided among them by their percent (ServiceScaling docstring). It
+    # applies at once, with no new revision (Cloud Run docs, "Set maximum instances for services":
+    # service-level versus revision-level).
+    max_instance_count: int | None = None
 
     @property
     def short_name(self) -> str:
@@ -446,6 +457,7 @@ class AlertContext(_Model):
     condition_filter: str = ""
     # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query), or "" (no condition).
     condition_kind: str = ""
+    forecast: bool = False            # a forecast condition (MetricThreshold.forecast_options): about the future
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
     # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
     revision: str = ""

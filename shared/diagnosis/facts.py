@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import compress
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
                                        ascending, at_micros, micros)
 from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
+from shared.gcp.identifiers import SqlInstance
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -248,6 +249,38 @@ class Facts:
     def newest_serving(self) -> Revision | None:
         return max(self.serving, key=lambda r: r.create_time, default=None)
 
+    def recent_deploy(self) -> tuple[Revision, Revision, float] | None:
+        """(the newest serving revision, the newest Ready revision created before it, the seconds
+        between its creation and the incident's start) when it was created within
+        deploy_window_seconds before the incident and a Ready revision came before it; else None."""
+        suspect = self.newest_serving
+        if suspect is None:
+            return None
+        lead = (self.b.incident_started_at - suspect.create_time).total_seconds()
+        if not 0 <= lead <= self.s.deploy_window_seconds:
+            return None
+        previous = max((r for r in self.b.revisions if r.create_time < suspect.create_time and r.ready),
+                       key=lambda r: r.create_time, default=None)
+        return (suspect, previous, lead) if previous is not None else None
+
+    def deploy_changed_account(self, entries: Iterable[LogRecord]) -> tuple[Revision, Revision] | None:
+        """(the new revision, the one before it) when every entry came from a revision deployed
+        within deploy_window_seconds (`recent_deploy`) that runs as another service account than the
+        Ready revision before it: a refusal of who calls is then the deploy's own, and sending
+        traffic back undoes it. None otherwise (the same account on both: whatever refuses it would
+        refuse the older revision too)."""
+        deploy = self.recent_deploy()
+        if deploy is None:
+            return None
+        suspect, previous, _ = deploy
+        if not suspect.service_account or not previous.service_account:
+            return None
+        if previous.service_account == suspect.service_account:
+            return None
+        if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+            return None
+        return suspect, previous
+
     @property
     def request_timeout_seconds(self) -> float:
         """The newest serving revision's request timeout: where a 504 cuts a request off."""
@@ -349,11 +382,15 @@ class Facts:
 
     def p99_seconds(self, window: Window) -> list[float]:
         """The service's p99 latency per minute in the window (max over revisions), in seconds."""
+        return [value for _, value in self.p99_by_minute(window)]
+
+    def p99_by_minute(self, window: Window) -> list[tuple[datetime, float]]:
+        """(minute end, the service's p99 latency in seconds, max over revisions), oldest first."""
         per_minute: dict[int, float] = {}
         for points in self.points(self.b.latencies):
             for at, value in zip(*points.columns_in(window)):
                 per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)
-        return [per_minute[k] for k in sorted(per_minute)]
+        return [(at_micros(k), per_minute[k]) for k in sorted(per_minute)]
 
     # --- instances --------------------------------------------------------------------------
 
@@ -361,6 +398,16 @@ class Facts:
         values = [v for s in self.points(self.b.instances) if s.label("resource.labels.revision_name") == revision
                   for v in s.values_in(window)]
         return max(values, default=None)
+
+    def max_total_instances_seen(self, window: Window, revisions: Iterable[str]) -> float | None:
+        """The most active instances the revisions had together in one minute of the window."""
+        names = set(revisions)
+        per_minute: Counter[int] = Counter()
+        for series in self.points(self.b.instances):
+            if series.label("resource.labels.revision_name") in names:
+                for at, value in zip(*series.columns_in(window)):
+                    per_minute[at] += value
+        return max(per_minute.values(), default=None)
 
     # --- VPC connector ----------------------------------------------------------------------
 
@@ -408,12 +455,36 @@ class Facts:
 
     # --- Cloud SQL --------------------------------------------------------------------------
 
+    @cached_property
+    def sql_named(self) -> frozenset[str]:
+        """The database_id (PROJECT:INSTANCE) of every Cloud SQL instance the service uses (its
+        revisions' volumes, the config's): the instances database/up is judged on. Several are read
+        with one query in the first one's project, which answers for every instance of that project
+        and none of another's (collection._sql_up_query)."""
+        named = set()
+        for name in self.b.sql_instances:
+            try:
+                named.add(SqlInstance.parse(name).database_id)
+            except ValueError:
+                continue
+        return frozenset(named)
+
     def sql_up_values(self, window: Window) -> dict[str, list[float]]:
-        """database/up per minute, per database_id; empty when unknown."""
+        """database/up per minute, per database_id of an instance the service uses (any instance
+        when none is named); empty when unknown."""
         values: dict[str, list[float]] = {}
+        named = self.sql_named
         for s in self.points(self.b.sql_up):
-            values.setdefault(s.label("resource.labels.database_id"), []).extend(s.values_in(window))
+            db = s.label("resource.labels.database_id")
+            if named and db not in named:
+                continue   # another instance of the project the query read: not the service's
+            values.setdefault(db, []).extend(s.values_in(window))
         return values
+
+    def sql_unread(self, values: dict[str, list[float]]) -> list[str]:
+        """The instances the service uses with no database/up point in `values` (an instance in
+        another project than the one read, or a series Monitoring did not return): unknown, never up."""
+        return sorted(db for db in self.sql_named if not values.get(db))
 
     def sql_down(self, window: Window) -> tuple[list[str], str] | None:
         """(instances whose database/up dropped below 1 or went silent, what was seen), or None
@@ -426,9 +497,12 @@ class Facts:
             return None
         silent = self._sql_silent(window, values)
         down = sorted(db for db, vals in values.items() if min(vals) < 1 or db in silent)
-        return down, "; ".join(f"{db}: min {min(vals):.0f}"
-                               + (f", no point since {hms(silent[db])}" if db in silent else "")
-                               for db, vals in values.items())
+        unread = self.sql_unread(values)
+        if unread and not down:
+            return None   # the others up says nothing of an instance whose series was not read
+        return down, "; ".join([f"{db}: min {min(vals):.0f}"
+                                + (f", no point since {hms(silent[db])}" if db in silent else "")
+                                for db, vals in values.items()] + [f"{db}: no point (unread)" for db in unread])
 
     def _sql_silent(self, window: Window, values: dict[str, list[float]]) -> dict[str, datetime]:
         """The instances whose database/up has no point in the last SQL_SILENT_SECONDS of the
@@ -452,6 +526,12 @@ class Facts:
         if revision is None:
             return list(found)
         return [e for e in found if e.resource_labels.get("revision_name") == revision]
+
+
+def refused_series(series) -> bool:
+    """A request_count series of failures: its class 5xx (a 503, a 504 cut at the timeout) or 429."""
+    return (series.label("metric.labels.response_code_class") == "5xx"
+            or series.label("metric.labels.response_code") == "429")
 
 
 # Severities at which a log line is an error text a person should see.

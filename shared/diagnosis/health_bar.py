@@ -19,6 +19,11 @@ alert's own:
   gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
   `hang_latency_seconds`; without a threshold: not judged;
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
+- an SLO condition (`select_slo_burn_rate(...)` in its filter): not judged (it measures an error
+  budget's burn, whatever metric its notification names);
+- a metric-absence condition: not judged (it fires when data stops: a drop in traffic at its far
+  end); a forecast condition (MetricThreshold.forecast_options): not judged (its threshold is
+  predicted to be crossed, not crossed now);
 - a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
 - any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
 Alerts on a connector are judged on their users' requests as before: that verdict is about the
@@ -97,6 +102,23 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
         # (google/monitoring/v3/alert.proto), which the notification quotes but Runwarden does not parse.
         return _not_judged(s, "the alert's condition is a query (MQL, PromQL or SQL) whose comparison and "
                               "numerator the notification does not state: Runwarden cannot tell what it measures")
+    if "select_slo_" in alert.condition_filter:
+        # An SLO condition (select_slo_burn_rate, select_slo_health, ...: Cloud Monitoring's "Alerting on
+        # your burn rate") measures a service-level objective's error budget, not the share of 5xx now,
+        # whatever metric or labels its notification carries (which are UNCONFIRMED: no real sample).
+        return _not_judged(s, f"the alert is on a service-level objective ({alert.condition_filter[:120]}): it "
+                              "measures the error budget's burn, which the health check does not read")
+    if alert.condition_kind == "absent":
+        # MetricAbsence "checks that monitored resources are reporting data" (alert.proto): it fires when
+        # the series stops, the far end of a drop in traffic. The requests that are there being clean
+        # does not show that what stopped came back (a route, a response class, most of the callers).
+        return _not_judged(s, f"the alert is a metric-absence condition (policy {alert.policy!r}): it fires when "
+                              f"{alert.metric_type or 'its metric'} stops reporting, and clean requests do not show "
+                              "that what stopped has come back")
+    if alert.forecast:
+        return _not_judged(s, f"the alert is a forecast condition (policy {alert.policy!r}): it fires when "
+                              f"{alert.metric_type or 'its metric'} is predicted to cross its threshold, and clean "
+                              "requests now do not show the prediction wrong")
     if alert.log_filter:
         return _not_judged(s, f"the alert is a log-match condition (policy {alert.policy!r}): it fires on log "
                               "entries, and clean requests do not show that those entries stopped")

@@ -28,6 +28,8 @@ class LogSignal(str, Enum):
     NO_INSTANCE = "no_available_instance"     # Cloud Run's 429/500 text at max instances
     STARTUP_FAILURE = "startup_failure"       # probes failing, container not listening
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
+    DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
+    MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
 
 
 class DbErrorText(NamedTuple):
@@ -57,6 +59,9 @@ class Refusal:
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
+    NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
+    NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
+                     "turned off, or the client asks for the wrong type)")
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -84,6 +89,18 @@ REFUSAL_ADVICE = {
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
+    # The resolver's answer that the name does not exist (NXDOMAIN), given before any packet to the
+    # database crosses the connector; every revision that reads the same host name gets it alike.
+    Refusal.NO_SUCH_HOST: "the DNS record of the database's host name (a Cloud DNS private zone's record set, "
+                          "and the networks the zone is visible to) and who changed it, and whether the "
+                          "revision's database host setting changed",
+    # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
+    # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
+    # every new connection of a client that was never told, on every revision alike.
+    Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
+                           "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
+                           "operations, the Admin Activity audit log), against the IP type the client asks for (the "
+                           "Auth Proxy's --private-ip, the connector's IP type option)",
 }
 
 
@@ -245,6 +262,43 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 '"p:r:i"): googleapi: Error 400: Invalid request: Invalid request since instance is not running., '
                 'invalid', "terraform-google-modules/terraform-google-sql-db issues #286 and #333 (the Admin API's "
                 "400 for a stopped instance); UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
+    # The database's host name does not exist: the resolver answered (NXDOMAIN), so nothing crossed
+    # the connector and no saturation explains it. Only the drivers' own texts, which say the name is
+    # the database's; a lookup that timed out ("i/o timeout", "Temporary failure in name resolution")
+    # is not an answer and is not here.
+    DbErrorText("pgx (Go) host name not found", r"hostname resolving error \(lookup [^)]*: no such host\)",
+                "failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
+                "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)",
+                "pgx's connect error (find_string ids 434406672, 71584568803: \"failed to connect to `host=... "
+                "user=... database=...`: hostname resolving error (lookup ...: no such host)\")",
+                Refusal.NO_SUCH_HOST),
+    DbErrorText("libpq host name not found",
+                r'could not translate host name "[^"]*" to address: Name or service not known',
+                'psycopg2.OperationalError: could not translate host name "orders-db.db.internal.example" to '
+                "address: Name or service not known",
+                "libpq's message for a name getaddrinfo does not know (find_string ids 46104853969, 12457413289)",
+                Refusal.NO_SUCH_HOST),
+    DbErrorText("MySQL client host name not found", r"Unknown MySQL server host '[^']*'",
+                "MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'orders-db.db.internal.example' "
+                "(-2)\")", "MySQL client error 2005 (CR_UNKNOWN_HOST); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.NO_SUCH_HOST),
+    # The instance has no address of the type the client asks for: the connectors read the instance's
+    # addresses from the Admin API (connectSettings) and refuse before any dial, with a config error
+    # the same on every revision (a public IP turned off under clients that ask for it, the default).
+    DbErrorText("Cloud SQL Go connector / Auth Proxy v2 (no IP of the type)",
+                r'does not have IP of type "(?:PUBLIC|PRIVATE|PSC)"',
+                'failed to connect to instance: Config error: instance does not have IP of type "PUBLIC" '
+                '(connection name = "p:r:i")',
+                "GoogleCloudPlatform/cloud-sql-proxy-operator issue #385 (the proxy's log line, and the client's "
+                '"server closed the connection unexpectedly"); cloud-sql-go-connector\'s errtype.NewConfigError '
+                '"instance does not have IP of type %q"', Refusal.NO_IP_OF_TYPE),
+    DbErrorText("Cloud SQL Java / Python connectors (no IP of the type)",
+                r"does not have any IP addresses matching preference",
+                "java.lang.IllegalArgumentException: [p:r:i] Cloud SQL instance  does not have any IP addresses "
+                "matching preferences (PUBLIC)",
+                "cloud-sql-jdbc-socket-factory's CloudSqlInstance.getPreferredIp (find_string id 37409967787); the "
+                "Python connector's CloudSQLIPTypeError \"... matching preference: PRIMARY\" (find_string id "
+                "70140322306), UNCONFIRMED against its source", Refusal.NO_IP_OF_TYPE),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
@@ -277,6 +331,12 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"instance failed the readiness check",
         r"could not start successfully",
     ),
+    # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
+    # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; public incident notes,
+    # find_string ids 58730900756, 62281565321).
+    LogSignal.MEMORY_LIMIT: (
+        r"Memory limit of \d+ MiB exceeded",
+    ),
     LogSignal.SECRET_FAILURE: (
         r"secret_key_ref.*was not found",
         r"Secret projects/.+ was not found",
@@ -286,6 +346,26 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # (encoredev/encore issue #2202; the DISABLED form in a public incident note, find_string).
         r"Could not fetch secret",
         r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
+        # The application reading a secret itself with the client library (not a revision secret, so
+        # Cloud Run's own startup check never sees it): IAM's PERMISSION_DENIED on the access call,
+        # "Permission 'secretmanager.versions.access' denied for resource 'projects/P/secrets/S/versions/V'
+        # (or it may not exist)" (gcloud and the client libraries; find_string ids 54973830785,
+        # 62510514260, 59146896563: "a 500 ... with Permission 'secretmanager.versions.access' denied in
+        # Cloud Run logs").
+        r"Permission 'secretmanager\.versions\.access' denied",
+    ),
+    # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
+    # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
+    # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
+    # count these, connector_saturation takes them as the database's answers.
+    LogSignal.DB_CANCELLED: (
+        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout (find_string ids
+        # 61539593039, 59824913174: "57014 canceling statement due to statement timeout").
+        r"canceling statement due to (?:statement|lock) timeout",
+        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time (find_string ids 8843355689, 66440316117).
+        r"maximum statement execution time exceeded",
+        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout (find_string ids 21151102586, 38045815466).
+        r"Lock wait timeout exceeded; try restarting transaction",
     ),
 }
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord
 from shared.diagnosis.log_signals import signals_in
-from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.facts import Facts, hms, refused_series
 from shared.diagnosis.rules.base import pct
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -117,7 +117,11 @@ def look_next(facts: Facts) -> str:
     if r.share(code="504") >= facts.s.healthy_error_ratio:
         hints.append("the slowest handlers and their dependencies in Cloud Trace (504s)")
     if r.share(code="503") >= facts.s.healthy_error_ratio:
-        hints.append("the request log's 503 texts and the VPC connector's metrics (503s)")
+        # A connector is a place to look only when the serving revision routes through one (not on
+        # Direct VPC egress or with no VPC access at all).
+        serving = facts.newest_serving
+        hints.append("the request log's 503 texts and the VPC connector's metrics (503s)"
+                     if serving is not None and serving.vpc_connector else "the request log's 503 texts (503s)")
     if r.share(code="429") >= facts.s.healthy_error_ratio:
         hints.append("instance counts against max instances (429s)")
     if top_error_texts(facts):
@@ -133,11 +137,7 @@ def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
 
 def _onset(facts: Facts) -> str:
     """The first minute whose 5xx + 429 share reached status_ratio."""
-    def refused(series) -> bool:
-        return (series.label("metric.labels.response_code_class") == "5xx"
-                or series.label("metric.labels.response_code") == "429")
-
-    for at, total, bad in facts.per_minute_where(facts.incident, refused):
+    for at, total, bad in facts.per_minute_where(facts.incident, refused_series):
         if total and bad / total >= facts.s.status_ratio:
             return f"in the minute to {hms(at)}"
     return ""

@@ -33,7 +33,7 @@ def alert_context(incident: Incident) -> AlertContext:
                         threshold=incident.threshold, ratio=bool(incident.denominator_filter),
                         log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
-                        condition_kind=incident.condition_kind,
+                        condition_kind=incident.condition_kind, forecast=incident.forecast,
                         revision=(incident.resource_labels.get("revision_name", "")
                                   if incident.resource_type == "cloud_run_revision" else ""))
 

@@ -523,7 +523,11 @@ def service_from_proto(proto: Any) -> Service:
         traffic_statuses=tuple(_resolved(_traffic_from_proto(t), latest_ready) for t in proto.traffic_statuses),
         latest_ready_revision=latest_ready,
         latest_created_revision=short_name(proto.latest_created_revision) or None,
-        labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)))
+        labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)),
+        # ServiceScaling.max_instance_count: "total max instances for the service. This number of
+        # instances is divided among all revisions with specified traffic based on the percent of
+        # traffic they are receiving" (google-cloud-run 0.16.2's docstring); 0 is unset.
+        max_instance_count=proto.scaling.max_instance_count or None)
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:
@@ -590,4 +594,50 @@ def revision_from_proto(proto: Any) -> Revision:
         "max_instance_count": proto.scaling.max_instance_count or None,       # 0 = unset
         "timeout_seconds": timeout,
         "container_concurrency": proto.max_instance_request_concurrency or None,  # 0 = unset
+        **_resources(proto.containers),
     }, _REVISION_FIELDS)
+
+
+def _resources(containers: Any) -> dict[str, Any]:
+    """The ingress container's memory limit (MiB), CPU limit (cores) and cpu_idle. The ingress
+    container is the one that lists a port ("only the ingress container receives the request",
+    Cloud Run's resource model; Container.ports: "only one port may be specified"), or the only
+    one. cpu_idle has no presence in the proto: it is read only where `limits` is set ("if
+    ResourceRequirements is set, the caller must explicitly set this field to true to preserve
+    the default behavior", ResourceRequirements.cpu_idle); otherwise None."""
+    ingress = next((c for c in containers if len(c.ports)), None)
+    if ingress is None and len(containers) == 1:
+        ingress = containers[0]
+    if ingress is None:
+        return {"memory_mib": None, "cpu_limit": None, "cpu_idle": None}
+    limits = ingress.resources.limits
+    return {"memory_mib": mebibytes(limits.get("memory", "")), "cpu_limit": cores(limits.get("cpu", "")),
+            "cpu_idle": ingress.resources.cpu_idle if len(limits) else None}
+
+
+# Kubernetes quantity suffixes, as Cloud Run writes memory limits ("512Mi", "1Gi", "2G"; Cloud Run
+# docs "Configure memory limits": Mi and Gi, with M and G accepted): bytes per unit.
+_QUANTITY = {"Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40,
+             "k": 10 ** 3, "K": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "": 1}
+
+
+def mebibytes(quantity: str) -> float | None:
+    """A memory quantity in MiB ("512Mi" -> 512, "1Gi" -> 1024, "2G" -> 1907.3...), or None when
+    empty or not a quantity."""
+    quantity = quantity.strip()
+    number = quantity.rstrip("KkMGTi")
+    try:
+        value = float(number)
+    except ValueError:
+        return None
+    unit = _QUANTITY.get(quantity[len(number):])
+    return value * unit / 2 ** 20 if unit else None
+
+
+def cores(quantity: str) -> float | None:
+    """A CPU quantity in cores ("1" -> 1, "1000m" -> 1, "0.5" -> 0.5), or None."""
+    quantity = quantity.strip()
+    try:
+        return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+    except ValueError:
+        return None

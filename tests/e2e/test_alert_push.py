@@ -71,6 +71,7 @@ def test_a_poison_message_is_rejected_once_and_not_redelivered(sandbox):
     [outcome] = sandbox.wait_outcomes(1, timeout=30)
     assert outcome.body["status"] == "rejected"
     assert "message.data" in outcome.body["reason"]
+    assert outcome.body["received"]["data"] == "{this is not json"   # what it said is not lost with it
     # A non-2xx answer would be redelivered about every second; a 2xx is not.
     assert sandbox.wait_outcomes(1, timeout=3) == []
     assert sandbox.standins.run.calls == []

@@ -114,6 +114,23 @@ def test_diagnose_rollback_duplicate_status_restore_and_refusals(rollback_box):
     assert updates(box) == 2
 
 
+def test_a_notification_pushed_to_the_commands_topic_pages_as_a_rejected_alert(rollback_box):
+    """A notification channel pointed at the commands topic: each alert, rejected as a malformed
+    command, paged nobody. It is rejected as an alert, naming the topic it belongs on."""
+    box = rollback_box
+    notification = box.scenario.notification(box.anchor)
+    box.publish_command(notification)
+
+    [outcome] = box.wait_outcomes(1, timeout=45)
+    body = outcome.body
+    assert body["status"] == "rejected" and body["trigger"] == "alert", body["reason"]
+    assert body["incident_id"] == notification["incident"]["incident_id"]
+    assert "arrived on the commands topic" in body["reason"] and json.loads(body["received"]["data"]) == notification
+    [line] = notify_lines(box.functions["on_command"], "rejected")
+    assert "point the notification channel at the alerts topic" in line["message"]
+    assert updates(box) == 0
+
+
 def test_pause_resume_and_overrides(rollback_box):
     box = rollback_box
     assert send(box, "pause", reason="maintenance")["status"] == "applied"

@@ -4,6 +4,7 @@ emulator sets no deliveryAttempt (it needs a dead-letter policy), so the functio
 per message bounds it, at `delivery.max_attempts`."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -45,6 +46,7 @@ def test_a_bug_publishes_one_failed_outcome_and_redelivery_stops(sandbox):
     assert failed.body["incident_id"] == incident_id
     assert f"gave up after {MAX_ATTEMPTS} deliveries" in failed.body["reason"]
     assert "ValidationError" in failed.body["reason"]
+    assert json.loads(failed.body["received"]["data"]) == notification   # acknowledged now: carried, not lost
     assert sandbox.standins.run.count("UpdateService") == 0
 
     steps = [line["runwarden"] for line in _lines(sandbox, until="notify")]
@@ -53,6 +55,7 @@ def test_a_bug_publishes_one_failed_outcome_and_redelivery_stops(sandbox):
     assert [s["step"] for s in steps].count("gave_up") == 1
     notify = [s for s in steps if s["step"] == "notify"]
     assert len(notify) == 1 and notify[0]["status"] == "failed"  # the one page a person gets
+    assert notify[0]["received"]["data_form"] == "text"
 
 
 def _lines(box: Sandbox, until: str, timeout: float = 5.0) -> list[dict]:

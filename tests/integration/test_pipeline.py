@@ -170,6 +170,8 @@ def test_malformed_alerts_are_rejected_not_raised(world, data, field):
     assert world.standins.run.calls == []
     published = world.published()[0]
     assert published["status"] == "rejected" and published["message_id"] == "1"
+    # Acknowledged, never delivered again: the message travels with its rejection (shared/alerts/received.py).
+    assert published["received"]["data"] == data.decode() and published["received"]["data_form"] == "text"
 
 
 @pytest.mark.parametrize("field", ["started_at", "ended_at"])

@@ -390,3 +390,31 @@ def test_a_resent_write_refused_for_its_own_earlier_landing_is_not_stale(adapter
         adapter.set_traffic(SERVICE, [to(OLD)], etag)   # the landed attempt's operation was never followed
     assert standins.run.count("UpdateService") == 2
     assert standins.run.service(SERVICE).traffic[0].revision == OLD
+
+
+def test_a_revisions_resources_and_the_service_level_max_are_read_through_the_api(monkeypatch, anchor):
+    """Memory, CPU and CPU allocation of the ingress container (the one with a port, beside a
+    sidecar), and Service.scaling.max_instance_count, as the Run API keeps them."""
+    from sandbox.standins.run import RunStandIn
+
+    name = "projects/p/locations/us-central1/services/a"
+    run = RunStandIn()
+    address = run.start()
+    try:
+        run.add_service(name, {}, max_instance_count=5)
+        run.add_revision(name, "a-00001-one", anchor - timedelta(hours=2), memory="512Mi", cpu="1")
+        run.add_revision(name, "a-00002-two", anchor - timedelta(hours=1), memory="1Gi", cpu="2", cpu_idle=False,
+                         sidecars=[("otel-collector", "128Mi")])
+        monkeypatch.setenv("RUN_EMULATOR_HOST", address)
+        adapter = CloudRunAdapter(policy=QUICK)
+        try:
+            one, two = adapter.list_revisions(name)
+            service = adapter.get_service(name)
+        finally:
+            adapter.close()
+    finally:
+        run.stop()
+
+    assert (one.memory_mib, one.cpu_limit, one.cpu_idle) == (512.0, 1.0, True)
+    assert (two.memory_mib, two.cpu_limit, two.cpu_idle) == (1024.0, 2.0, False)
+    assert service.max_instance_count == 5

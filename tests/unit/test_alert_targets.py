@@ -80,6 +80,35 @@ def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy():
     assert "'gce_instance' is not one Runwarden diagnoses" in target.reason
 
 
+PROMQL = {"conditionPrometheusQueryLanguage": {
+    "query": 'sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count'
+             '{response_code_class="5xx"}[5m])) > 1'}}
+SLO = {"conditionThreshold": {"filter": 'select_slo_burn_rate("projects/p/services/checkout/'
+                                        'serviceLevelObjectives/availability", "3600s")', "thresholdValue": 10}}
+
+
+@pytest.mark.parametrize("labels, metric_labels, condition, said", [
+    # A query's result labels (PromQL keeps the Cloud Run labels as plain labels): named, never read as the resource.
+    ({}, {"project_id": "p", "location": "europe-west1", "service_name": "orders"}, PROMQL,
+     "location='europe-west1', project_id='p', service_name='orders' among its labels, which are not read"),
+    # The resource's labels without its type (a relay that dropped it): no type, no guess.
+    ({"project_id": "p", "location": "europe-west1", "service_name": "orders"}, {}, {"conditionThreshold": {}},
+     "service_name='orders' among its labels"),
+    ({}, {}, SLO, "an SLO burn-rate condition names a service-level objective, not a Cloud Run resource"),
+])
+def test_a_notification_naming_no_resource_is_a_policy_to_fix_never_a_silent_skip(labels, metric_labels, condition,
+                                                                                   said):
+    """Its policy sends it to Runwarden's channel and keeps firing: `skipped` (no `notify`) let it go
+    unheard. Rejected as a policy to fix, it pages, saying what the notification did carry."""
+    incident = parse_notification(notification("", labels, metric={"type": "", "labels": metric_labels},
+                                                condition=condition, summary="Burn rate for orders is above 10."))
+    target = incident.target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target
+    assert "its summary: 'Burn rate for orders is above 10.'" in target.reason   # shown, never parsed
+    assert "names no monitored resource (resource.type is empty)" in target.reason and said in target.reason
+    assert incident.cloud_run_service is None
+
+
 def test_an_uptime_check_is_not_a_log_match_alert():
     incident = parse_notification(notification(
         "uptime_url", {"host": "h"}, condition={"conditionThreshold": {"filter": "f", "comparison": "COMPARISON_LT"}}))
@@ -212,3 +241,19 @@ def test_a_failing_database_alone_does_not_make_a_connector_alert_torn():
     target = AlertTarget(kind=TargetKind.CONNECTOR, name=CONN)
     d, _ = combine(target, [_result("a", Signature.HEALTHY), _result("b", Signature.DATABASE_UNREACHABLE)])
     assert d.signature is Signature.INCONCLUSIVE and not d.competing
+
+
+def test_a_ratio_policy_without_threshold_value_is_judged_at_its_conditions_bar():
+    """A 0.5 % 5xx ratio policy whose notification carries no `threshold_value`: judged at the
+    settings' 1 %, a service still failing 0.8 % was called healthy under the alert's own condition."""
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.health_bar import health_bar
+
+    incident = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "europe-west1"},
+        metric={"type": "run.googleapis.com/request_count", "labels": {"response_code_class": "5xx"}},
+        condition={"conditionThreshold": {"filter": 'metric.type="run.googleapis.com/request_count"',
+                                          "denominatorFilter": 'metric.type="run.googleapis.com/request_count"',
+                                          "comparison": "COMPARISON_GT", "thresholdValue": 0.005}}))
+    bar = health_bar(alert_context(incident), DiagnosisSettings())
+    assert bar.judged and bar.error_ratio == 0.005 and "0.005" in bar.source

@@ -3,6 +3,8 @@ the service's load before the deploy, not a canary that carried a sliver of it. 
 revision that served 10% promotes an unproven rollout tenfold; a person decides."""
 from __future__ import annotations
 
+import pytest
+
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
@@ -143,3 +145,35 @@ def test_a_failing_revision_reached_only_by_its_tag_is_named_and_not_rolled_back
     assert result.signature is Signature.INCONCLUSIVE, result.summary
     assert NEW in result.summary and "canary" in result.summary and "tag" in result.summary
     assert plan(result, e.bundle(), S).action is None
+
+
+# The previous revision's hour before the deploy is clean in sum, but its last minutes were not: a
+# dependency getting worse, or a deploy made into a failure that had already begun. Sending traffic
+# back brings that failure back; a person decides. Minutes are relative to the incident (NEW at -9).
+JUST_BEFORE = {
+    "failing 4% in the 6 minutes before the deploy (0.4% over the hour)": dict(
+        failing_from=-15, per_minute=4, target=None),
+    "failing 1 request a minute in its last 2 minutes (under 1% of those 10 minutes)": dict(
+        failing_from=-11, per_minute=1, target=OLD),
+    "clean to the deploy": dict(failing_from=None, per_minute=0, target=OLD),
+}
+
+
+@pytest.mark.parametrize("case", JUST_BEFORE.values(), ids=JUST_BEFORE.keys())
+def test_a_previous_revision_failing_just_before_the_deploy_is_not_known_good(case):
+    e = (Evidence().revision(OLD, -3000, sql=(SQL,)).revision(NEW, -9, sql=(SQL,)).traffic(**{NEW: 100})
+         .requests(OLD, -120, -9, 100).requests(NEW, -9, 5, 75).requests(NEW, -9, 5, 25, code="500")
+         .latency(OLD, -120, -9, 0.2).latency(NEW, -9, 5, 0.2))
+    if case["failing_from"] is not None:
+        e.requests(OLD, case["failing_from"], -9, case["per_minute"], code="500")
+    e = quiet_connector(e)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert result.known_good_revision == case["target"], result.summary
+    if case["target"] is None:
+        assert OLD in result.no_target_reason and "already failing" in result.no_target_reason
+        assert plan(result, e.bundle(), S).action is None
+    else:
+        assert plan(result, e.bundle(), S).action == "rollback_traffic"

@@ -56,3 +56,37 @@ def test_a_deploy_that_lowered_the_limits_is_named_with_the_revision_that_had_th
         return
     assert case["said"] in result.summary, result.summary
     assert result.recommendation.startswith(f"send traffic back to {OLD}"), result.recommendation
+
+
+# A service-level max instances (Service.scaling.max_instance_count) is the total for the revisions
+# with traffic; a revision with no limit of its own reaches it with no deploy and no new revision.
+SERVICE_LEVEL = {
+    "one revision at the service's max of 5": dict(split={OLD: 100}, counts={OLD: 5}, service_max=5,
+                                                   signature=Signature.CAPACITY),
+    "two revisions of a split at 3 + 2, the service's max of 5": dict(
+        split={OLD: 60, NEW: 40}, counts={OLD: 3, NEW: 2}, service_max=5, signature=Signature.CAPACITY),
+    "under the service's max (3 of 5)": dict(split={OLD: 100}, counts={OLD: 3}, service_max=5,
+                                              signature=Signature.INCONCLUSIVE),
+    "no service-level max, revision unset: not shown at a limit": dict(split={OLD: 100}, counts={OLD: 5},
+                                                                        service_max=None,
+                                                                        signature=Signature.INCONCLUSIVE),
+}
+
+
+@pytest.mark.parametrize("case", SERVICE_LEVEL.values(), ids=SERVICE_LEVEL.keys())
+def test_a_service_level_max_instances_reached_is_capacity(case):
+    e = Evidence().revision(OLD, -3000).revision(NEW, -3000 + 60).traffic(**case["split"])
+    for name, count in case["counts"].items():
+        e.requests(name, -180, 5, 60).requests(name, -15, 5, 20, code="429").latency(name, -180, 5, 0.2)
+        e.instances(name, -15, 5, count)
+    e = quiet_connector(e)
+    bundle = e.bundle()
+    bundle = bundle.model_copy(update={"service": bundle.service.model_copy(
+        update={"max_instance_count": case["service_max"]})})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is case["signature"], result.summary
+    assert plan(result, bundle, S).action is None
+    if case["signature"] is Signature.CAPACITY:
+        assert f"service-level max of {case['service_max']} instances" in result.summary, result.summary

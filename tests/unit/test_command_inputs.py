@@ -8,6 +8,8 @@ import itertools
 import json
 from typing import Any
 
+import pytest
+
 from shared.commands import handle_command
 from shared.outcomes import OutcomeStatus
 from shared.remediation.records import PROPOSALS
@@ -142,6 +144,37 @@ def test_a_short_service_name_is_rejected_saying_which_form_to_send():
     assert w.standins.run.count("UpdateService") == 0
 
 
+@pytest.mark.parametrize("target", [
+    "projects/demo-project/locations/us-central1/services/backnd",       # a typo
+    "projects/demo-project/locations/europe-west1/services/backend",     # the same service id, another region
+])
+def test_a_target_not_in_the_inventory_names_the_one_likely_meant_and_writes_nothing(target):
+    w = world()
+    outcome = send(w, "rollback_traffic", "rb-typo", target=target, params={"revision": OLD})
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert outcome.reason.endswith(f"is not in the inventory: the config's services list does not name it (the "
+                                   f"inventory has {SERVICE})"), outcome.reason
+    assert w.standins.run.count("UpdateService") == 0
+
+
+def test_a_pause_of_a_connector_that_does_not_exist_is_rejected_never_a_brake_on_nothing():
+    """`pause` takes any connector (the gate may act on one no policy names), so a typo answered
+    `applied` ("... backend-con paused") while backend-conn stayed writable."""
+    import grpc
+
+    w = world()
+    typo = CONNECTOR[:-1]
+    refused = send(w, "pause", "p-typo", target=typo)
+    assert refused.status is OutcomeStatus.REJECTED, refused.reason
+    assert refused.reason.startswith(f"target: connector {typo} does not exist (VPC Access:"), refused.reason
+    assert send(w, "pause", "p-real", target=CONNECTOR).status is OutcomeStatus.APPLIED
+
+    # A read that fails otherwise never holds a brake back.
+    w.standins.vpcaccess.faults.fail_next(10, grpc.StatusCode.PERMISSION_DENIED, method="GetConnector")
+    other = CONNECTOR.replace("backend-conn", "other-conn")
+    assert send(w, "pause", "p-denied", target=other).status is OutcomeStatus.APPLIED
+
+
 def test_a_command_sent_as_attributes_is_rejected_saying_the_body_is_read():
     w = world()
     data = event(b"", "m-attrs")
@@ -163,3 +196,29 @@ def test_a_resend_of_a_command_the_kill_switch_held_back_says_a_new_id_runs_it()
     assert again.reason.endswith("to run it again, send it with a new command_id"), again.reason
     assert w.standins.run.count("UpdateService") == 0
     assert send(w, "rollback_traffic", "rb-6", **body).status is OutcomeStatus.APPLIED
+
+
+def test_a_resume_of_a_target_never_paused_names_what_is_paused():
+    """A misspelt resume answered "… resumed: writes allowed again (it already was)" while the
+    connector meant stayed paused."""
+    w = world()
+    assert send(w, "pause", "p-1", target=CONNECTOR).status is OutcomeStatus.APPLIED
+    typo = CONNECTOR[:-1]
+    answer = send(w, "resume", "r-1", target=typo)
+    assert answer.status is OutcomeStatus.APPLIED
+    assert answer.reason.endswith(f"(no pause of it was ever held; paused now: {CONNECTOR})"), answer.reason
+
+
+def test_a_restore_naming_no_recorded_action_lists_the_services_rollbacks():
+    """"no recorded action x" alone sent the operator digging through outcomes for the key."""
+    w = world()
+    assert send(w, "restore_traffic", "r-0", target=SERVICE, params={"action_id": "x"}).reason == (
+        "params.action_id: no recorded action x (the service has no recorded rollback: to release a pin, send "
+        "to_latest: true)")
+    rolled = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    answer = send(w, "restore_traffic", "r-1", target=SERVICE, params={"action_id": rolled.action.action_id[:-3]})
+    assert answer.status is OutcomeStatus.REJECTED
+    assert f"(the service's recorded rollbacks, newest first: {rolled.action.action_id} (pending" in answer.reason, \
+        answer.reason
+    assert w.standins.run.count("UpdateService") == 1

@@ -149,3 +149,25 @@ def test_a_writing_command_without_a_reason_is_told_why_one_is_needed(reason):
     with pytest.raises(CommandError) as caught:
         parse_command(body(**fields, **({} if reason is None else {"reason": reason})))
     assert caught.value.field == "command.reason" and "a command that writes needs a reason" in caught.value.reason
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    ({}, "command.command", "is required: one of diagnose, rollback_traffic,"),
+    ({"command": "rollback"}, "command.command", "'rollback' is not a command (did you mean 'rollback_traffic'?)"),
+    ({"command": "Status"}, "command.command", "'Status' is not a command (did you mean 'status'?)"),
+    ({"command": "status", "trget": SERVICE}, "command.trget",
+     "'trget' is not a field of status (did you mean 'target'?); it takes: schema, command_id,"),
+    ({"command": "rollback_traffic", "target": SERVICE, "params": {"revison": "backend-00001-abc"}},
+     "command.params.revison", "'revison' is not a param of rollback_traffic (did you mean 'revision'?); it takes: "
+                               "revision"),
+    ({"command": "status", "params": {"verbose": True}}, "command.params.verbose",
+     "'verbose' is not a param of status; it takes: none"),
+    ({"command": "approve", "params": {"proposal": "p-3f9c2a1b7d40"}}, "command.params.proposal_id",
+     "Field required (given instead: 'proposal')"),
+])
+def test_a_name_the_schema_does_not_know_is_answered_with_the_one_meant(fields, field, words):
+    """pydantic's own words ("Unable to extract tag using discriminator 'command'", "Extra inputs are
+    not permitted") said neither what is known nor what was likely meant."""
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
+    assert caught.value.field == field and words in caught.value.reason, caught.value.reason

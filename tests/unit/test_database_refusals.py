@@ -34,6 +34,17 @@ SECRET_GONE = ('Could not fetch secret "projects/1234/secrets/db-password/versio
                '"DB_PASSWORD". Instance startup will now abort: Secret Version [db-password/versions/3] is in '
                "DESTROYED state.")
 SYSTEM = "run.googleapis.com/varlog/system"
+NO_PUBLIC_IP = ('acquire connection: failed to connect to `user=app database=orders`: dial error: failed to connect '
+                'to instance: Config error: instance does not have IP of type "PUBLIC" (connection name = '
+                '"demo:us-central1:main-db")')
+NO_PUBLIC_IP_JAVA = ("java.lang.IllegalArgumentException: [demo:us-central1:main-db] Cloud SQL instance  does not have "
+                     "any IP addresses matching preferences (PUBLIC)")
+NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
+                "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
+STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
+LOCK_WAIT = "MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')"
+SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
+                 "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
 
 def quiet(e: Evidence) -> Evidence:
@@ -102,6 +113,30 @@ CASES = {
                 "additional details: connection to Cloud SQL instance at 10.20.0.3:3307 failed: timed out after 10s",
             OLD, count=20, log_id=SYSTEM),
         expect=Signature.DATABASE_UNREACHABLE),
+    "the instance's public IP turned off just after a deploy: every revision's connector asks for it, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, NO_PUBLIC_IP, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"},
+        names="no ip address of the type"),
+    "the Java connector finds no public IP, the connector newly saturated: the database's answer, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_PUBLIC_IP_JAVA, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="ipv4enabled"),
+    "the database's host name gone from the private DNS zone just after a deploy: no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, NO_SUCH_HOST, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"},
+        names="does not resolve"),
+    "the database's host name does not resolve, the connector newly saturated: DNS answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_SUCH_HOST, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="private zone"),
+    "the database's CPU pegged: statements cancelled at its timeout while the connector is newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, STATEMENT_TIMEOUT, OLD, count=25),
+        expect=Signature.INCONCLUSIVE, names="cancels them at its own timeout"),
+    "lock waits beside dial timeouts at a saturated connector: the connector stays the cause": dict(
+        build=lambda e: (newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20)
+                         .log(-4, LOCK_WAIT, OLD, count=20)),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+    "the application's own Secret Manager read refused just after a deploy: configuration, not a rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, SECRET_DENIED, NEW, count=6),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),
@@ -156,6 +191,16 @@ IDENTITY = {
     "the shared account lost the role just after a deploy: the old revision would fail too": dict(
         build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, NOT_AUTHORIZED, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision running as an account that may not read the secret it reads itself: rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, SECRET_DENIED, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the shared account lost the secret's binding just after a deploy: configuration, no rollback": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, SECRET_DENIED, NEW, count=20),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    "a secret version disabled after a deploy that changed the account: refused to every account": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(
+            -6, SECRET_GONE.replace("DESTROYED", "DISABLED"), NEW, count=6, log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
     "a password refusal after a deploy does not depend on the account: a person chooses": dict(
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, AUTH, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),

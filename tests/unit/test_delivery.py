@@ -151,6 +151,23 @@ def test_a_command_whose_every_delivery_fails_ends_in_one_failed_outcome_with_it
     assert "gave up after 5 deliveries of message c-1" in outcome.reason and "the command's handling did not finish" in outcome.reason
     assert "state store unavailable" in outcome.reason
     assert [json.loads(m)["command_id"] for m in publisher.messages] == ["pause-1"]
+    # Acknowledged with the give-up: what the command said travels with it (shared/alerts/received.py).
+    assert json.loads(publisher.messages[0])["received"]["data"] == json.dumps(
+        {"command": "pause", "command_id": "pause-1", "requested_by": "alice", "reason": "maintenance"})
+
+
+def test_an_alert_given_up_on_carries_the_notification_to_the_person_it_pages():
+    import base64
+    import json
+
+    from shared.pipeline import _retry_or_give_up
+
+    config, adapters, publisher = _give_up_setup()
+    data = json.dumps({"incident": {"incident_id": "0.g", "state": "open", "started_at": 1764158400}}).encode()
+    event = {"message": {"data": base64.b64encode(data).decode(), "messageId": "m-1"}}
+    outcome = _retry_or_give_up(TransientError("state store unavailable"), event, "m-1", 5, config, adapters)
+    assert outcome.status.value == "failed" and outcome.incident_id == "0.g"
+    assert json.loads(publisher.messages[0])["received"]["data"] == data.decode()
 
 
 def test_a_command_in_progress_elsewhere_is_waited_out():

@@ -45,6 +45,15 @@ NOT_JUDGED = {
                                                    'metric.label.response_code="401"'),
     "latency without threshold": AlertContext(resource_type=RUN, metric_type=LATENCIES),
     "PromQL, no metric type": AlertContext(resource_type=RUN, condition_filter="sum(rate(x[5m])) > 1"),
+    "no 2xx requests (metric absence)": AlertContext(resource_type=RUN, metric_type=COUNT, condition_kind="absent",
+                                                      metric_labels={"response_code_class": "2xx"}),
+    "5xx ratio forecast to cross": AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT",
+                                                threshold=0.05, condition_kind="threshold", forecast=True,
+                                                metric_labels={"response_code_class": "5xx"}),
+    "SLO burn rate naming the SLI's 5xx": AlertContext(
+        resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=10, condition_kind="threshold",
+        metric_labels={"response_code_class": "5xx"},
+        condition_filter='select_slo_burn_rate("projects/p/services/backend/serviceLevelObjectives/avail", "3600s")'),
     "MQL on request_count": AlertContext(resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind="other",
                                          condition_filter="fetch cloud_run_revision | ... | condition val() < 0.99"),
 }

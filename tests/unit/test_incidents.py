@@ -415,6 +415,18 @@ def test_condition_kinds(condition: dict[str, Any], kind: str, filter_: str) -> 
     assert (incident.condition_kind, incident.condition_filter) == (kind, filter_)
 
 
+@pytest.mark.parametrize("condition, forecast", [
+    ({"conditionThreshold": {"filter": "f", "forecastOptions": {"forecastHorizon": "3600s"}}}, True),
+    ({"condition_threshold": {"filter": "f", "forecast_options": {}}}, True),   # present, however empty
+    ({"conditionThreshold": {"filter": "f"}}, False),
+    ({"conditionAbsent": {"filter": "f", "duration": "300s"}}, False),
+])
+def test_a_forecast_condition_is_known_as_one(condition: dict[str, Any], forecast: bool) -> None:
+    """MetricThreshold.forecast_options present: the condition is about a predicted crossing, not a
+    current one (google-cloud-monitoring types/alert.py); shared/diagnosis/health_bar.py reads it."""
+    assert notification_with(condition=condition).forecast is forecast
+
+
 def test_unknown_keys_are_ignored() -> None:
     extra = doc(PUBSUB_OPEN)
     extra["delivered_by"] = "someone"
@@ -505,6 +517,9 @@ BAD_INPUTS: list[tuple[str, Callable[[Any], Any], Any, str]] = [
     ("incident_id missing", parse_notification, minimal(incident_id=...), "incident.incident_id"),
     ("incident_id empty", parse_notification, minimal(incident_id="  "), "incident.incident_id"),
     ("incident_id null", parse_notification, minimal(incident_id=None), "incident.incident_id"),
+    ("incident_id too long to key by", parse_notification, minimal(incident_id="0." + "a" * 1600),
+     "incident.incident_id"),
+    ("incident_id long in UTF-8", parse_notification, minimal(incident_id="0." + "é" * 64), "incident.incident_id"),
     ("state missing", parse_notification, minimal(state=...), "incident.state"),
     ("state maybe", parse_notification, minimal(state="maybe"), "incident.state"),
     ("started_at yesterday", parse_notification, minimal(started_at="yesterday"), "incident.started_at"),
@@ -564,6 +579,8 @@ def test_bad_input_names_the_field(parser: Callable[[Any], Any], payload: Any, f
      "expected epoch seconds from 1970 to 2100, got 1746178794123 (epoch milliseconds?)"),
     (minimal(incident_id=...), "is required"),
     (minimal(resource={"labels": {"zone": {}}}), "expected a string label value, got object"),
+    (minimal(incident_id="0." + "a" * 1600), "1602 bytes is longer than any Monitoring incident id (at most 128; "
+                                              "they look like '0.nrwotmyokd9n'), and Runwarden keys its records by it"),
 ])
 def test_reasons_read_well(payload: dict[str, Any], reason: str) -> None:
     with pytest.raises(IncidentParseError) as caught:
@@ -636,3 +653,26 @@ def test_the_incident_is_what_validating_its_fields_again_gives() -> None:
         assert incident.model_dump(mode="json") == validated.model_dump(mode="json")
         checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("value, expected", [("0.05", 0.05), ("1.234e+00", 1.234), ("NaN", None), ("inf", None),
+                                             ("-Infinity", None), ("1e309", None), ("", None), ("about 5", None)])
+def test_a_threshold_is_a_finite_number_or_none(value: str, expected: float | None) -> None:
+    """float() reads "NaN" and "inf": an infinite bar on a 5xx count would clear any number of 5xx."""
+    assert notification_with(threshold_value=value).threshold == expected
+
+
+@pytest.mark.parametrize("threshold_value, condition, expected", [
+    (..., {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.005),   # the bar, from the policy
+    ("0.05", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.05),  # the incident's own wins
+    (..., {"conditionThreshold": {"filter": "f"}}, None),
+    ("about 5", {"conditionThreshold": {"filter": "f", "thresholdValue": 5}}, None),   # prose: no bar, no guess
+])
+def test_a_notification_without_threshold_value_keeps_its_conditions_bar(threshold_value, condition, expected) -> None:
+    """Without `threshold_value`, a 0.5 % policy was judged at the settings' 1 %: called healthy at 0.8 %
+    5xx while its own condition still held. The condition carries the same bar as a number."""
+    document = doc(PUBSUB_OPEN)
+    document["incident"].update(condition=condition, threshold_value=threshold_value)
+    if threshold_value is ...:
+        del document["incident"]["threshold_value"]
+    assert parse_notification(document).threshold == expected

@@ -44,6 +44,7 @@ PLATFORM = [
     ("Permission denied on secret: projects/1/secrets/s/versions/latest for Revision service account sa",
      {SECRET}),
     ("grant roles/secretmanager.secretAccessor to the service account", {SECRET}),
+    ("Memory limit of 512 MiB exceeded with 524 MiB used.", {LogSignal.MEMORY_LIMIT}),
 ]
 
 # One row per pattern alternative of every signal, from the examples the table carries.
@@ -64,12 +65,35 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("Could not fetch secret \"projects/1/secrets/s/versions/243\" for environment variable \"S\". Instance "
      "startup will now abort: Secret Version [s/versions/243] is in DESTROYED state.", {SECRET}),
     ("Secret Version [STRIPE_API_KEY/versions/1] is in DISABLED state. Instance startup will now abort", {SECRET}),
+    ("google.api_core.exceptions.PermissionDenied: 403 Permission 'secretmanager.versions.access' denied for "
+     "resource 'projects/p/secrets/s/versions/latest' (or it may not exist).", {SECRET}),
+    ('failed to connect to instance: Config error: instance does not have IP of type "PRIVATE" (connection name = '
+     '"p:r:i")', {DB, REFUSED}),
+    ("CloudSQLIPTypeError: Cloud SQL instance does not have any IP addresses matching preference: PRIMARY",
+     {DB, REFUSED}),
+    ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
+     "db.internal on 169.254.169.254:53: no such host)", {DB, REFUSED}),
+    ('psycopg2.OperationalError: could not translate host name "db.internal" to address: Name or service not known',
+     {DB, REFUSED}),
+    ("MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'db.internal' (-2)\")", {DB, REFUSED}),
+    # The database ran the statement and cancelled it at its own timeout: not an error of reaching it.
+    ("psycopg.errors.QueryCanceled: canceling statement due to statement timeout", {LogSignal.DB_CANCELLED}),
+    ("ERROR:  canceling statement due to lock timeout", {LogSignal.DB_CANCELLED}),
+    ("Mysql2::Error: Query execution was interrupted, maximum statement execution time exceeded",
+     {LogSignal.DB_CANCELLED}),
+    ("MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')",
+     {LogSignal.DB_CANCELLED}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
 ]
 
 # Near misses: an anchor, or most of a pattern, without the rest of it.
 NEGATIVE = [
+    # A lookup that timed out is no answer (and names no port): not the database's refusal, nor its error.
+    ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
+     "db.internal on 169.254.169.254:53: read udp 10.0.0.2:53803->169.254.169.254:53: i/o timeout)", set()),
+    ('could not translate host name "db.internal" to address: Temporary failure in name resolution', set()),
+    ("ERROR:  canceling statement due to user request", set()),   # the client cancelled it, not a timeout
     ("", set()),
     ("GET /healthz 200", set()),
     ("INFO: connected to database", set()),

@@ -35,6 +35,12 @@ LINES = {
     "projects/1/secrets/s/versions/latest was not found": LogSignal.SECRET_FAILURE,
     "Permission denied on secret: projects/1/secrets/s/versions/latest for Revision service account sa":
         LogSignal.SECRET_FAILURE,
+    # The application's own read with the Secret Manager client library, refused by IAM.
+    "Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
+    "'projects/p/secrets/db-password/versions/latest' (or it may not exist).": LogSignal.SECRET_FAILURE,
+    "Memory limit of 512 MiB exceeded with 524 MiB used.": LogSignal.MEMORY_LIMIT,
+    "Memory limit of 256 MiB exceeded with 263 MiB used. Consider increasing the memory limit, see "
+    "https://cloud.google.com/run/docs/configuring/memory-limits": LogSignal.MEMORY_LIMIT,
 }
 
 

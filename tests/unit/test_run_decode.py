@@ -10,7 +10,7 @@ from google.cloud import run_v2
 
 from bench.run_decode import plain_revision
 from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
-from shared.gcp.run import revision_from_proto, service_from_proto
+from shared.gcp.run import cores, mebibytes, revision_from_proto, service_from_proto
 
 SERVICE = "projects/p/locations/us-central1/services/backend"
 REVISION_REASONS = [n for n in run_v2.Condition.RevisionReason.__members__ if n != "REVISION_REASON_UNDEFINED"]
@@ -30,7 +30,8 @@ def plain_service(proto: run_v2.Service) -> Service:
                    traffic_statuses=tuple(target(t) for t in proto.traffic_statuses),
                    latest_ready_revision=short_name(proto.latest_ready_revision) or None,
                    latest_created_revision=short_name(proto.latest_created_revision) or None,
-                   labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)))
+                   labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)),
+                   max_instance_count=proto.scaling.max_instance_count or None)
 
 
 def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
@@ -62,6 +63,16 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
         proto.scaling.max_instance_count = rng.randrange(1, 100)
     if rng.random() < 0.5:
         proto.timeout = timedelta(seconds=rng.randrange(1, 3600), microseconds=rng.randrange(10**6))
+    # One container, or an ingress container (the one with a port) beside a sidecar, or two without
+    # a port; with or without limits.
+    for k in range(rng.choice([1, 1, 2])):
+        limits = rng.choice([{}, {"memory": rng.choice(["512Mi", "1Gi", "2G", "300M"])},
+                             {"memory": "4Gi", "cpu": rng.choice(["1", "2", "1000m"])}])
+        container = run_v2.Container(name=f"c{k}", resources=run_v2.ResourceRequirements(
+            limits=limits, cpu_idle=rng.random() < 0.5))
+        if rng.random() < 0.5:
+            container.ports = [run_v2.ContainerPort(container_port=8080)]
+        proto.containers.append(container)
     return proto
 
 
@@ -105,8 +116,36 @@ def test_services_decode_as_validated_models():
                           run_v2.TrafficTargetStatus(type_=latest, revision="backend-2", percent=10)],
         latest_ready_revision=f"{SERVICE}/revisions/backend-2", latest_created_revision=f"{SERVICE}/revisions/backend-3",
         uri="https://backend-418273645012.us-central1.run.app",
-        urls=["https://backend-418273645012.us-central1.run.app", "https://backend-3kq7xwpd2a-uc.a.run.app"])
+        urls=["https://backend-418273645012.us-central1.run.app", "https://backend-3kq7xwpd2a-uc.a.run.app"],
+        scaling=run_v2.ServiceScaling(max_instance_count=5))
     same(service_from_proto(proto), plain_service(proto))
+    assert service_from_proto(proto).max_instance_count == 5
     assert service_from_proto(proto).urls == ("https://backend-418273645012.us-central1.run.app",
                                               "https://backend-3kq7xwpd2a-uc.a.run.app")
     same(service_from_proto(run_v2.Service.pb(proto)), plain_service(proto))
+
+
+QUANTITIES = {"512Mi": 512.0, "1Gi": 1024.0, "2G": 2e9 / 2 ** 20, "300M": 3e8 / 2 ** 20, "0.5Gi": 512.0,
+              "": None, "lots": None, "512Xi": None}
+
+
+@pytest.mark.parametrize("quantity", QUANTITIES, ids=lambda q: q or "empty")
+def test_memory_limits_read_as_mebibytes(quantity):
+    assert mebibytes(quantity) == QUANTITIES[quantity]
+
+
+@pytest.mark.parametrize("quantity,expected", [("1", 1.0), ("2", 2.0), ("1000m", 1.0), ("500m", 0.5),
+                                               ("", None), ("x", None)])
+def test_cpu_limits_read_as_cores(quantity, expected):
+    assert cores(quantity) == expected
+
+
+def test_the_ingress_containers_limits_are_read_beside_a_sidecar():
+    proto = run_v2.Revision(name=f"{SERVICE}/revisions/r", containers=[
+        run_v2.Container(name="proxy", resources=run_v2.ResourceRequirements(limits={"memory": "256Mi", "cpu": "1"})),
+        run_v2.Container(name="app", ports=[run_v2.ContainerPort(container_port=8080)],
+                         resources=run_v2.ResourceRequirements(limits={"memory": "1Gi", "cpu": "2"}, cpu_idle=True))])
+
+    revision = revision_from_proto(proto)
+
+    assert (revision.memory_mib, revision.cpu_limit, revision.cpu_idle) == (1024.0, 2.0, True)

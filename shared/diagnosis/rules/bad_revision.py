@@ -8,6 +8,7 @@ from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, recent_deploy, settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -46,18 +47,32 @@ def evaluate(facts: Facts) -> Finding:
     good, steps, why_none = _known_good(facts, c, suspect)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
+    changed = _what_the_deploy_changed(facts, c, suspect, good)
     if good is None:
         # Still a bad revision: what is missing is somewhere to send its traffic. Say why, and escalate.
         return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx), "
-                                 f"and there is no rollback target: {why_none}",
+                                 f"and there is no rollback target: {why_none}{changed}",
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
                                     "revision you trust")
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
-                             f"{good.short_name} served cleanly before it",
+                             f"{good.short_name} served cleanly before it{changed}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good: Revision | None) -> str:
+    """The settings the suspect's deploy changed, against the revision traffic would go back to
+    (or, with none, the Ready revision before it), cited, as a clause for the summary; "" if none."""
+    against = good or (recent_deploy(facts, suspect) or (None, 0))[0]
+    changed = settings_changed(against, suspect) if against is not None else []
+    if not changed:
+        return ""
+    c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources",
+           f"{suspect.short_name} changed {', '.join(changed)} (against {against.short_name})", "context", None,
+           role="context")
+    return f"; its deploy changed the {', the '.join(changed)} (against {against.short_name})"
 
 
 def _tag_only_failures(facts: Facts, c: Citation) -> str:
@@ -93,11 +108,22 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
     window = facts.since_deploy(suspect)
     counts = facts.requests(window, suspect.short_name)
     startups = facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)
-    if len(startups) >= s.startup_failure_logs_min:
-        return c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
-                      f"{len(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
-                      f">= {s.startup_failure_logs_min}", True)
     query = facts.requests_query
+    if len(startups) >= s.startup_failure_logs_min:
+        c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+               f"{len(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
+               f">= {s.startup_failure_logs_min}", True)
+        # Instances that failed to start and were replaced fail no caller: Cloud Run starts others
+        # (a startup probe's failures end that instance: "The instance was not started."). A
+        # revision that served its traffic cleanly since the deploy is not shown failing by them.
+        if counts.total >= s.min_requests and counts.refused_ratio <= s.healthy_error_ratio:
+            c.cite("metric", query,
+                   f"{suspect.short_name} {window}: {counts.total:.0f} requests, {pct(counts.refused_ratio)} 5xx or 429",
+                   f"> {s.healthy_error_ratio:.0%} 5xx or 429: the startup failures reached callers", False)
+            return (f"{suspect.short_name} logged {len(startups)} startup failures, but served its "
+                    f"{counts.total:.0f} requests cleanly since its deploy ({pct(counts.refused_ratio)} 5xx or 429): "
+                    "instances that failed to start were replaced; no caller is shown failing")
+        return True
     if counts.total < s.min_requests:
         c.cite("metric", query, f"{suspect.short_name} {window}: {counts.total:.0f} requests",
                f">= {s.min_requests} requests", False)
@@ -137,6 +163,8 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
         return ""
     if len(facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)) >= s.startup_failure_logs_min:
         return ""
+    if _killed_for_memory_the_deploy_took(facts, c, suspect):
+        return ""
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.NO_INSTANCE)}",
            f"{len(refusals)} requests to {suspect.short_name} refused by Cloud Run for want of an instance, "
            f"e.g. {refusals[0].text[:120]!r}; no startup failure",
@@ -144,6 +172,45 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
     return (f"{suspect.short_name}'s failures include {len(refusals)} of Cloud Run's own refusals for want of an "
             "instance ('no available instance', a scaling limit): a burst on a service that scales from zero, "
             "or a slower start, does that; whether the deploy caused it is not shown")
+
+
+def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revision) -> bool:
+    """Whether the suspect's instances are ended over a memory limit its deploy made tighter: at
+    least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it
+    ("Cloud Run instances that exceed their allowed memory limit are terminated", docs "Configure
+    memory limits"), and, against the revision it replaced (recent_deploy), a lower memory limit,
+    or more requests per instance sharing no more memory (each concurrent request holds its own
+    memory). Instances ended as they work leave Cloud Run short of instances, so its refusals
+    follow: they are the deploy's, and sending traffic back restores the settings. Otherwise (a
+    burst, a leak under the same settings) the refusals stay in doubt."""
+    s = facts.s
+    killed = facts.log_matches(LogSignal.MEMORY_LIMIT, suspect.short_name)
+    deploy = recent_deploy(facts, suspect)
+    if len(killed) < s.startup_failure_logs_min or deploy is None:
+        return False
+    previous, _ = deploy
+    tighter = _memory_tightened(previous, suspect)
+    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}; "
+                  "run.revisions.list: containers[].resources.limits, max_instance_request_concurrency",
+           f"{len(killed)} instances of {suspect.short_name} ended over their memory limit, e.g. "
+           f"{killed[0].text[:100]!r}; {tighter or 'memory and requests per instance no tighter'} against "
+           f"{previous.short_name}", f">= {s.startup_failure_logs_min}, and a deploy that lowered the memory or "
+           "raised the requests sharing it: Cloud Run's refusals follow the revision's own failures", bool(tighter))
+    return bool(tighter)
+
+
+def _memory_tightened(before: Revision, after: Revision) -> str:
+    """How `after` gives each request less memory than `before`, in words, or "". An unread memory
+    limit is unknown (the API fills one on every revision); unset concurrency is Cloud Run's 80."""
+    known = bool(before.memory_mib and after.memory_mib)
+    old_conc = before.container_concurrency or DEFAULT_CONCURRENCY
+    new_conc = after.container_concurrency or DEFAULT_CONCURRENCY
+    if known and after.memory_mib < before.memory_mib:
+        return f"memory limit lowered from {before.memory_mib:g} MiB to {after.memory_mib:g} MiB"
+    if new_conc > old_conc and (not known or after.memory_mib <= before.memory_mib):
+        return (f"requests per instance raised from {old_conc} to {new_conc} with memory "
+                + (f"at {after.memory_mib:g} MiB" if known else "unread"))
+    return ""
 
 
 # A revision that served this many minutes cleanly after its deploy before it began to fail did not
@@ -224,6 +291,12 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
         if clean:
+            late = _failing_just_before(facts, c, suspect, candidate)
+            if late:
+                # Clean over the hour, failing at its end: the failures began before the deploy, on
+                # the revision a rollback would bring back. Stepping past it goes further back than
+                # automation may; sending it everything is a guess. A person decides.
+                return None, steps, late
             share = _load_share(facts, c, suspect, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
@@ -250,12 +323,40 @@ KNOWN_GOOD_MIN_SHARE = 0.5
 LOAD_SHARE_MINUTES = 10
 
 
+def _just_before(suspect: Revision, candidate: Revision) -> Window:
+    """The minutes just before the suspect's deploy (LOAD_SHARE_MINUTES), from the candidate's own
+    deploy if that is later (two deploys in quick succession)."""
+    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
+    return Window(start, suspect.create_time)
+
+
+def _failing_just_before(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+    """Why the candidate, clean over its baseline hour, is no known-good revision: it was failing in
+    the minutes just before the deploy (more than `healthy_error_ratio` 5xx); "" when it was not, or
+    when those minutes are too quiet to tell. An hour's sum hides a failure that began minutes
+    before the deploy (a dependency getting worse, a deploy made into an incident): the previous
+    revision would bring back that failure, not a clean service."""
+    s = facts.s
+    window = _just_before(suspect, candidate)
+    counts = facts.requests(window, candidate.short_name)
+    if counts.total < s.min_requests:
+        return ""
+    failing = counts.error_ratio > s.healthy_error_ratio
+    c.cite("metric", facts.requests_query,
+           f"{candidate.short_name} just before the deploy {window}: {counts.by_class.get('5xx', 0):.0f} of "
+           f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
+           f"<= {s.healthy_error_ratio:.0%} 5xx in the {LOAD_SHARE_MINUTES} minutes before the deploy", not failing)
+    if not failing:
+        return ""
+    return (f"{candidate.short_name} was already failing in the minutes just before the deploy "
+            f"({pct(counts.error_ratio)} 5xx {window}): the failures began before {suspect.short_name}")
+
+
 def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
     """The candidate's share of the service's requests in the minutes just before the suspect's
     deploy, from the candidate's own deploy if that is later (two deploys in quick succession),
     cited; None when those minutes are too quiet to tell."""
-    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
-    window = Window(start, suspect.create_time)
+    window = _just_before(suspect, candidate)
     total = facts.requests(window).total
     if total < facts.s.min_requests:
         return None

@@ -5,6 +5,7 @@ from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, recent_deploy
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -30,6 +31,14 @@ def evaluate(facts: Facts) -> Finding:
     c.cite("metric", query_of(facts.b.instances, "container/instance_count"),
            f"max {seen:.0f} instances" if seen is not None else "no data",
            f">= max_instance_count {limit}" if limit else "max_instance_count unset", at_max)
+    if not at_max and revision is not None:
+        at_service_max = _at_service_max(facts, c)
+        if at_service_max:
+            return c.yes(0.85 if refused else 0.7, f"the service is at its service-level max of {at_service_max} "
+                                                  f"instances and refuses requests ({pct(share)} 429)",
+                         subject=revision.short_name,
+                         recommendation=f"raise the service-level max instances above {at_service_max} (it applies "
+                                        "at once, with no new revision) or lower per-request cost; check concurrency")
     if not at_max:
         return c.no("refusals, but the revision is not shown at its max instances")
     lowered, previous = _deploy_lowered(facts, c, revision)
@@ -42,11 +51,22 @@ def evaluate(facts: Facts) -> Finding:
                  recommendation=f"raise max instances above {limit} or lower per-request cost; check concurrency")
 
 
-# Cloud Run's defaults for an unset limit: "By default, Cloud Run sets 100 instances per revision"
-# (docs "Configure maximum instances"), "By default each Cloud Run instance can receive up to 80
-# requests at the same time" (docs "About concurrency").
-DEFAULT_MAX_INSTANCES = 100
-DEFAULT_CONCURRENCY = 80
+def _at_service_max(facts: Facts, c: Citation) -> int | None:
+    """The service-level max instances when the revisions with traffic together reached it in the
+    incident window, else None. The service-level limit is the total for the revisions in the
+    traffic split ("divided among all revisions with specified traffic", ServiceScaling), applied
+    at once with no new revision; how it is divided (rounding) is not documented, so only the total
+    is compared."""
+    limit = facts.b.service.max_instance_count
+    if not limit:
+        return None
+    serving = [r.short_name for r in facts.serving]
+    seen = facts.max_total_instances_seen(facts.incident, serving)
+    reached = seen is not None and seen >= limit
+    c.cite("metric", query_of(facts.b.instances, "container/instance_count"),
+           f"max {seen:.0f} instances together on {', '.join(serving)}" if seen is not None else "no data",
+           f">= the service-level max_instance_count {limit} (Service.scaling)", reached)
+    return limit if reached else None
 
 
 def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str, str]:
@@ -55,11 +75,10 @@ def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str,
     name; ("", "") when it lowered neither. Revision-level limits come with the revision, so sending
     traffic back restores them; a service-level max instances (which applies at once, with no new
     revision) is not read here."""
-    lead = (facts.b.incident_started_at - revision.create_time).total_seconds()
-    previous = max((r for r in facts.b.revisions if r.create_time < revision.create_time and r.ready),
-                   key=lambda r: r.create_time, default=None)
-    if not 0 <= lead <= facts.s.deploy_window_seconds or previous is None:
+    deploy = recent_deploy(facts, revision)
+    if deploy is None:
         return "", ""
+    previous, lead = deploy
     pairs = (("max instances", previous.max_instance_count or DEFAULT_MAX_INSTANCES,
               revision.max_instance_count or DEFAULT_MAX_INSTANCES),
              ("requests per instance", previous.container_concurrency or DEFAULT_CONCURRENCY,

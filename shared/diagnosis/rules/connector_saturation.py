@@ -3,9 +3,10 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import Facts, Window, query_of
+from shared.diagnosis.facts import Facts, Window, query_of, refused_series
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -29,15 +30,24 @@ def evaluate(facts: Facts) -> Finding:
     if not _symptom(facts, c):
         return c.no("no 503s or hangs at a client timeout")
     stressed = _stress(facts, c)
+    if not stressed and connector.state in _BROKEN_STATES:
+        return _broken(facts, c)
     if not stressed and _unread(facts):
         # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
         # identity must read as the gap it is (its metrics are in the connector's project).
         return c.no(f"connector {connector.short_name}'s metrics ({', '.join(_unread(facts))}) were not read "
                     f"in project {connector.name.split('/')[1]}: whether it is saturated is unknown")
+    if not stressed and _silent(facts):
+        # Read, but not one point in the window: a connector created minutes ago, or metrics not yet
+        # ingested (up to ~240 s for VPC Access): as unknown as unread, never "no saturation".
+        return c.no(f"connector {connector.short_name}'s metrics hold no point in {facts.incident} (a new "
+                    "connector, or its metrics not yet ingested): whether it is saturated is unknown")
     if not stressed:
         before = any(" already in " in item.observed for item in c.items)
         stale = any("don't scale in" in item.observed for item in c.items)
+        ended = any("only before the failures began" in item.observed for item in c.items)
         return c.no(f"connector {connector.short_name} shows no saturation"
+                    + (" while requests failed (a sign that ended before the failures began)" if ended else "")
                     + (" that is news (only what it showed before the failures, while requests were clean)"
                        if before else "")
                     + (" (at its max instances only since load that has gone: connectors don't scale in)"
@@ -57,6 +67,30 @@ def evaluate(facts: Facts) -> Finding:
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
                              + ", ".join(stressed), subject=connector.name,
                  recommendation=_recommendation(connector, stressed))
+
+
+# Connector states in which its path is broken (vpcaccess.v1 Connector.state; ERROR is "manual
+# deletion recommended"). UPDATING is a change in progress: a person's stands automation down, and
+# Runwarden's own is pending verification (docs/behaviour.md); neither is this doubt.
+_BROKEN_STATES = frozenset({"ERROR", "DELETING"})
+
+
+def _broken(facts: Facts, c: Citation) -> Finding:
+    """A connector in ERROR ("manual deletion recommended", vpcaccess.v1 Connector.state) or DELETING
+    while requests fail, with no saturation sign: not saturated, but not ruled out as the cause
+    either. The path through it is broken for every revision that routes through it, so a deploy in
+    the same minutes competes with it instead of being rolled back alone to a revision on the same
+    connector. A deploy that moved the service onto it (the Ready revision before it routes
+    elsewhere) is the deploy's own: sending traffic back leaves the connector."""
+    connector = facts.b.connector
+    why = (f"connector {connector.short_name} is {connector.state}: the path through it may be broken "
+           "for every revision that routes through it")
+    deploy = facts.recent_deploy()
+    if deploy is not None and deploy[1].vpc_connector != deploy[0].vpc_connector:
+        before = deploy[1].vpc_connector or "no connector"
+        return c.no(f"{why}; {deploy[0].short_name} moved the service onto it from {before}: the deploy's own")
+    return c.doubt(why, f"repair connector {connector.short_name} or move the service off it; sending traffic back "
+                        "to a revision on the same connector changes nothing")
 
 
 # What a person checks when requests hang and the connector shows nothing but its instance count.
@@ -132,6 +166,13 @@ def _unread(facts: Facts) -> list[str]:
                "connector/received_bytes_count": b.connector_bytes,
                "connector/sent_bytes_count": b.connector_sent_bytes}
     return list(results) if all(r is None for r in results.values()) else []
+
+
+def _silent(facts: Facts) -> bool:
+    """Whether none of the connector's metrics has a point in the incident window (read or not)."""
+    b, window = facts.b, facts.incident
+    return not any(facts.connector_values(r, window) for r in (b.connector_instances, b.connector_cpu,
+                                                                b.connector_bytes, b.connector_sent_bytes))
 
 
 def _symptom(facts: Facts, c: Citation) -> bool:
@@ -232,13 +273,13 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     """Which of the three saturation signs the connector shows, leaving out one that already held
     before the failures began while the service served cleanly (`_chronic`): a connector at its
     max instances every evening is busy, and busy alone does not explain a new failure."""
-    signs = _stale_max_left_out(facts, c, _signs(facts, c))
+    signs = _held_while_failing(facts, c, _stale_max_left_out(facts, c, _signs(facts, c)))
     clean = _clean_before(facts)
     if clean is None:
         facts.connector_news = signs
         return signs
     kept: list[str] = []
-    for sign, query, before, held in _series_of(facts, signs):
+    for sign, query, before, held in _series_of(facts, signs, facts.before):
         chronic = _chronic(facts, before, held)
         if chronic is None:
             kept.append(sign)
@@ -251,6 +292,46 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
                "the incident window while the service served cleanly", False, role="context")
     facts.connector_news = kept
     return kept
+
+
+# Saturation can show a little before the failures cross the bar (and minutes are aligned apart):
+# a sign that held in these minutes before the first failing minute still counts.
+_FAILING_LEAD = timedelta(minutes=2)
+
+
+def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
+    """`signs` without one that held in no minute from shortly before the failures began
+    (`_failing_since`, less _FAILING_LEAD) to the end: a CPU spike or a burst that ended minutes
+    before the requests began to fail (another service's job on a shared connector, a backup)
+    explains none of them. The incident window reaches lookback_seconds before the incident's
+    start, so without this a two-minute spike ten minutes before the failures counted as
+    saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
+    since = _failing_since(facts)
+    if since is None or not signs:
+        return signs
+    failing = Window(max(since - _FAILING_LEAD, facts.incident.start), facts.incident.end)
+    kept: list[str] = []
+    for sign, query, values, held in _series_of(facts, signs, failing):
+        if not values or any(held(v) for v in values):
+            kept.append(sign)
+            continue
+        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+                   for i in c.items]
+        c.cite("metric", query, f"{sign} only before the failures began: in none of the {len(values)} minutes of "
+               f"{failing}", "held while requests failed (from the first failing minute, less "
+               f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+    return kept
+
+
+def _failing_since(facts: Facts) -> datetime | None:
+    """The start of the first minute the service failed in: a 5xx + 429 share at status_ratio, or a
+    p99 at hang_latency_seconds or more. None when no minute did."""
+    s = facts.s
+    refused = [at for at, total, bad in facts.per_minute_where(facts.incident, refused_series)
+               if total and bad / total >= s.status_ratio]
+    hung = [at for at, p99 in facts.p99_by_minute(facts.incident) if p99 >= s.hang_latency_seconds]
+    first = min(refused[:1] + hung[:1], default=None)
+    return first - timedelta(seconds=60) if first is not None else None
 
 
 # At most this share of the load the connector carried before the incident window: the load that
@@ -297,7 +378,7 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     s = facts.s
     refused = refusals(facts)
     if not refused:
-        return ""
+        return _statements_cancelled(facts, c)
     unreached = _unreached(facts)
     alone = unreached < s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
@@ -311,6 +392,30 @@ def _database_answers(facts: Facts, c: Citation) -> str:
             "scaling it would only bring more connections")
 
 
+def _statements_cancelled(facts: Facts, c: Citation) -> str:
+    """Why the connector explains nothing when the database ran the application's statements and
+    cancelled them at a timeout of its own (PostgreSQL's statement or lock timeout, MySQL's
+    max_execution_time or lock wait timeout) and nothing failed to reach it: the database is slow or
+    blocked (a runaway query, locks), and the statements crossed the connector both ways. "" otherwise."""
+    s = facts.s
+    cancelled = facts.log_matches(LogSignal.DB_CANCELLED)
+    if len(cancelled) < s.db_error_logs_min:
+        return ""
+    unreached = _unreached(facts)
+    alone = unreached < s.db_error_logs_min
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CANCELLED)}",
+           f"{len(cancelled)} statements the database cancelled, e.g. {cancelled[0].text[:160]!r}; {unreached} "
+           "errors of reaching the database",
+           f"statements the database cancelled with < {s.db_error_logs_min} errors of reaching it: the path works",
+           not alone, role="refutes" if alone else "context")
+    if not alone:
+        return ""
+    return (f"the database runs the application's statements and cancels them at its own timeout ({len(cancelled)}x, "
+            f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
+            f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "
+            "failures; look at the instance's CPU, its slow queries and lock waits")
+
+
 def new_stress(facts: Facts) -> list[str]:
     """The saturation signs the connector shows that are news (`_stress`), without citing them: what
     another rule asks when it must know whether the connector explains a failure."""
@@ -319,21 +424,22 @@ def new_stress(facts: Facts) -> list[str]:
     return list(facts.connector_news or ())
 
 
-def _series_of(facts: Facts, signs: list[str]) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
-    """Each sign found, with the query its citation names, its values per minute before the incident
-    window, and the test a minute's value passes when the sign holds."""
+def _series_of(facts: Facts, signs: list[str], window: Window
+               ) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
+    """Each sign found, with the query its citation names, its values per minute in `window`, and
+    the test a minute's value passes when the sign holds."""
     b, s, connector = facts.b, facts.s, facts.b.connector
     ceiling = facts.connector_ceiling_mbps() or 0.0
     for sign in signs:
         if sign.startswith("at max"):
             yield (sign, query_of(b.connector_instances, sign),
-                   facts.connector_values(b.connector_instances, facts.before), lambda v: v >= connector.max_instances)
+                   facts.connector_values(b.connector_instances, window), lambda v: v >= connector.max_instances)
         elif sign.startswith("CPU"):
-            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, facts.before),
+            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, window),
                    lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation)
         else:
             yield (sign, query_of(facts.connector_bytes_source(facts.incident)[0], sign),
-                   facts.connector_bytes(facts.before),
+                   facts.connector_bytes(window),
                    lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
 
 

@@ -61,12 +61,15 @@ def evaluate(facts: Facts) -> Finding:
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
         if state != "READY":
+            # connector_saturation names the broken connector as a cause not ruled out (it competes).
             return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
-    return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) "
-                             "while the path to it looks healthy",
+    path = ("while the path to it looks healthy" if healthy else
+            f"while the health of connector {facts.b.connector.short_name} on its path is unknown (neither "
+            "its instance count nor its CPU has a point in the window)" if facts.b.connector else "while the path to it is unknown")
+    return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) {path}",
                  recommendation="check Cloud SQL reachability, credentials and connection limits; no automatic action")
 
 
@@ -103,13 +106,11 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
     deploy_window_seconds, raised max instances over the Ready revision before it: every instance
     holds its own pool, so the deploy may have brought the connections (a person weighs it; the
     deploy competes as bad_revision when its failures began with it)."""
-    suspect = facts.newest_serving
-    if suspect is None or suspect.max_instance_count is None:
+    deploy = facts.recent_deploy()
+    if deploy is None:
         return ""
-    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
-    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
-                   key=lambda r: r.create_time, default=None)
-    if (not 0 <= lead <= facts.s.deploy_window_seconds or previous is None or previous.max_instance_count is None
+    suspect, previous, lead = deploy
+    if (suspect.max_instance_count is None or previous.max_instance_count is None
             or suspect.max_instance_count <= previous.max_instance_count):
         return ""
     said = (f"{suspect.short_name}, deployed {int(lead // 60)} min before the incident, raised max instances from "
@@ -132,18 +133,10 @@ def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     both (a role taken from a shared account) is not the deploy's doing, and competes with it."""
     if not refused.keys() <= _IDENTITY:
         return ""
-    suspect = facts.newest_serving
-    if suspect is None or not suspect.service_account:
+    changed = facts.deploy_changed_account(e for es in refused.values() for e in es)
+    if changed is None:
         return ""
-    lead = (facts.b.incident_started_at - suspect.create_time).total_seconds()
-    if not 0 <= lead <= facts.s.deploy_window_seconds:
-        return ""
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
-        return ""
-    previous = max((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.ready),
-                   key=lambda r: r.create_time, default=None)
-    if previous is None or not previous.service_account or previous.service_account == suspect.service_account:
-        return ""
+    suspect, previous = changed
     return (f"the refusals ({', '.join(refused)}) all come from {suspect.short_name}, deployed as "
             f"{suspect.service_account}; {previous.short_name} ran as {previous.service_account}: the deploy changed "
             "who connects, so they are the new revision's own (bad_revision)")

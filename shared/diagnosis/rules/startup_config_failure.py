@@ -2,6 +2,9 @@
 denied secret access, a missing image or permission. Seen in a revision's conditions and logs."""
 from __future__ import annotations
 
+import re
+
+from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation
@@ -36,9 +39,39 @@ def evaluate(facts: Facts) -> Finding:
                      recommendation="fix the revision's configuration (secret, image, IAM); "
                                     "traffic stays on the last Ready revision meanwhile")
     if len(secrets) >= s.startup_failure_logs_min:
+        changed = _deploy_changed_reader(facts, secrets)
+        if changed:
+            c.cite("api", "run.revisions.list: service_account", changed,
+                   "secret access refused only to a new revision that runs as another service account", False)
+            return c.no(changed)
         revision = secrets[0].resource_labels.get("revision_name") or newest.short_name
         return c.yes(0.8, f"{revision} cannot read a secret ({len(secrets)} log entries)", subject=revision,
                      suspect_revision=revision,
                      recommendation="restore the secret or grant roles/secretmanager.secretAccessor to the "
                                     "revision's service account")
     return c.no("no configuration failure in the revision's conditions or logs")
+
+
+# IAM refusing the caller's service account a secret: Cloud Run's own startup check, and the
+# application's own read with the client library. A version disabled, destroyed or not found is
+# refused to every account alike.
+_DENIED = re.compile(r"Permission denied on secret|secretmanager\.secretAccessor|"
+                     r"Permission 'secretmanager\.versions\.access' denied", re.IGNORECASE)
+
+
+def _deploy_changed_reader(facts: Facts, secrets: list[LogRecord]) -> str:
+    """Why the secret failures are the new revision's own, or "": every one is IAM refusing the
+    caller, from the newest serving revision, deployed within deploy_window_seconds, which runs as
+    another service account than the Ready revision before it (Facts.deploy_changed_account). The
+    deploy changed who reads the secret: bad_revision judges it, and sending traffic back undoes
+    it. The same account on both (a binding removed from a shared account) stays a configuration
+    failure, which the older revision would meet too."""
+    if not all(_DENIED.search(e.text) for e in secrets):
+        return ""
+    changed = facts.deploy_changed_account(secrets)
+    if changed is None:
+        return ""
+    suspect, previous = changed
+    return (f"the secret refusals all come from {suspect.short_name}, deployed as {suspect.service_account}; "
+            f"{previous.short_name} ran as {previous.service_account}: the deploy changed who reads the secret, so "
+            "they are the new revision's own (bad_revision)")

@@ -1,0 +1,73 @@
+"""A message Runwarden rejects, kept as it arrived.
+
+A rejected alert or command is acknowledged (answered 2xx), so Pub/Sub never delivers it again: what
+it said must travel with the rejection, or it is lost. `received` reads the messagePublished data
+as leniently as it can (the very reason it was rejected may be its shape) and never raises. Pure:
+no I/O.
+
+The whole is carried: a notification is at most 256 KiB and a command 64 KiB before it is refused
+(shared/alerts/incidents.py, shared/alerts/commands.py), and an outcome may be up to Pub/Sub's
+10 MB message limit (gcp-facts.md §7, UNCONFIRMED in retrieved text); the push envelope Runwarden
+accepts is bounded by the push request itself. A larger data is cut at `MAX_KEPT_BYTES`, said so.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from shared.outcomes import Received
+
+# Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
+# under Pub/Sub's 10 MB limit for the outcome that carries it.
+MAX_KEPT_BYTES = 1024 * 1024
+
+
+def received(event_data: Any) -> Received:
+    """The message of a messagePublished event's data, as far as it can be read."""
+    message = event_data.get("message") if isinstance(event_data, Mapping) else None
+    if not isinstance(message, Mapping):
+        return _event(event_data)
+    return Received(message_id=_text(message.get("messageId", message.get("message_id"))),
+                    publish_time=_text(message.get("publishTime", message.get("publish_time"))),
+                    attributes=_attributes(message.get("attributes")), **_data(message.get("data")))
+
+
+def _data(raw: Any) -> dict[str, Any]:
+    if raw is None or raw == "":
+        return {"data_form": "none"}
+    if not isinstance(raw, str):
+        return _kept("base64", json.dumps(raw, default=str))
+    try:
+        decoded = base64.b64decode(raw, validate=True)
+        text = decoded.decode("utf-8")
+    except (binascii.Error, ValueError):   # not base64, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return _kept("base64", raw)
+    return _kept("text", text, len(decoded))
+
+
+def _event(event_data: Any) -> Received:
+    try:
+        shown = json.dumps(event_data, default=str, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        shown = repr(event_data)
+    return Received(**_kept("event", shown))
+
+
+def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
+    size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
+    if len(text) > MAX_KEPT_BYTES:
+        text = text[:MAX_KEPT_BYTES] + f"... [cut: {size} bytes in all]"
+    return {"data_form": form, "data": text, "data_bytes": size}
+
+
+def _attributes(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        return {} if raw is None else {"(attributes)": _text(raw) or ""}
+    return {str(k): v if isinstance(v, str) else json.dumps(v, default=str) for k, v in raw.items()}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else value if isinstance(value, str) else json.dumps(value, default=str)

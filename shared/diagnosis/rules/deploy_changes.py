@@ -1,0 +1,65 @@
+"""What a recent deploy changed in the revision's own settings, against the Ready revision before it.
+
+A revision carries its settings (Revision: `timeout`, `scaling`, `max_instance_request_concurrency`,
+google/cloud/run/v2/revision.proto), so sending traffic back to the revision before brings its
+settings back with it. Unset settings are read as Cloud Run's defaults.
+"""
+from __future__ import annotations
+
+from shared.diagnosis.evidence import Revision
+from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts
+
+
+def recent_deploy(facts: Facts, revision: Revision) -> tuple[Revision, float] | None:
+    """The Ready revision before `revision` and how long before the incident `revision` was
+    created, when it was created within `deploy_window_seconds` before the incident; else None.
+    The revision before is the newest older Ready one that served requests in the baseline before
+    the deploy: a `--no-traffic` preview in between never ran the load, and its settings are not
+    what the deploy replaced (bad_revision's steps back pass over it the same way). With none that
+    served, the newest older Ready one."""
+    lead = (facts.b.incident_started_at - revision.create_time).total_seconds()
+    if not 0 <= lead <= facts.s.deploy_window_seconds:
+        return None
+    older = sorted((r for r in facts.b.revisions if r.create_time < revision.create_time and r.ready),
+                   key=lambda r: r.create_time, reverse=True)
+    if not older:
+        return None
+    served = set(facts.revision_names_with_requests(facts.baseline(revision)))
+    return next((r for r in older if r.short_name in served), older[0]), lead
+
+
+def timeout_seconds(revision: Revision) -> float:
+    """The revision's request timeout; unset is Cloud Run's default of 300 s ("Set request timeout")."""
+    return revision.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS
+
+
+# Cloud Run's defaults for unset limits: "By default, Cloud Run sets 100 instances per revision"
+# (docs "Configure maximum instances"); "By default each Cloud Run instance can receive up to 80
+# requests at the same time" (docs "About concurrency").
+DEFAULT_MAX_INSTANCES = 100
+DEFAULT_CONCURRENCY = 80
+
+
+def settings_changed(before: Revision, after: Revision) -> list[str]:
+    """The revision settings `after` changed against `before`, in words ("request timeout from 300 s
+    to 10 s"), in a fixed order; [] when none of those read changed."""
+    pairs = (("request timeout", f"{timeout_seconds(before):.0f} s", f"{timeout_seconds(after):.0f} s"),
+             ("max instances", before.max_instance_count or DEFAULT_MAX_INSTANCES,
+              after.max_instance_count or DEFAULT_MAX_INSTANCES),
+             ("requests per instance", before.container_concurrency or DEFAULT_CONCURRENCY,
+              after.container_concurrency or DEFAULT_CONCURRENCY))
+    return [f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
+
+
+def resources_changed(before: Revision, after: Revision) -> list[str]:
+    """The container resources `after` changed against `before` (memory, CPU, CPU allocation), in
+    words; only what both revisions state is compared (an unset limit is not guessed)."""
+    changed = []
+    if before.memory_mib and after.memory_mib and before.memory_mib != after.memory_mib:
+        changed.append(f"memory limit from {before.memory_mib:g} MiB to {after.memory_mib:g} MiB")
+    if before.cpu_limit and after.cpu_limit and before.cpu_limit != after.cpu_limit:
+        changed.append(f"CPU limit from {before.cpu_limit:g} to {after.cpu_limit:g}")
+    if before.cpu_idle is not None and after.cpu_idle is not None and before.cpu_idle != after.cpu_idle:
+        changed.append("CPU allocation from " + " to ".join(
+            "only during requests" if idle else "always allocated" for idle in (before.cpu_idle, after.cpu_idle)))
+    return changed

@@ -1,0 +1,189 @@
+"""A rejected message loses nothing: it is acknowledged, so Pub/Sub never delivers it again, and what
+it said travels with its rejection, whole on the outcome and as an excerpt in the timeline, so the
+person who hears of it (a rejected alert pages: `notify`) can read it. In-process parts (the memory
+store, the stand-ins' own handlers: tests/property/fast.py) through the real entry points."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from shared.alerts.incidents import IncidentParseError, check_not_ahead, parse_notification
+from shared.alerts.received import received
+from shared.commands import handle_command
+from shared.outcomes import OutcomeStatus
+from tests.integration.world import event
+from tests.property.fast import FastWorld, seeded_copy
+from tests.property.harness import ANCHOR
+
+MILLIS = {"incident": {"incident_id": "0.rej", "state": "open", "started_at": 1746178794123,
+                       "policy_name": "backend 5xx ratio",
+                       "resource": {"type": "cloud_run_revision", "labels": {"service_name": "backend"}}},
+          "version": "1.2"}
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def envelope(message: Any) -> dict[str, Any]:
+    return {"message": message, "subscription": "projects/demo-project/subscriptions/alerts"}
+
+
+# (event data, data_form, the data as kept, attributes)
+CASES = {
+    "a notification in epoch milliseconds": (
+        envelope({"data": b64(json.dumps(MILLIS).encode()), "messageId": "41"}), "text", json.dumps(MILLIS), {}),
+    "not JSON": (envelope({"data": b64(b"{this is not json"), "messageId": "42"}), "text", "{this is not json", {}),
+    "attributes only": (envelope({"attributes": {"incident_id": "0.x", "policy": "p"}, "messageId": "43"}), "none",
+                        "", {"incident_id": "0.x", "policy": "p"}),
+    "not base64": (envelope({"data": "%%% not base64 %%%", "messageId": "44"}), "base64", "%%% not base64 %%%", {}),
+    "not UTF-8": (envelope({"data": b64(b"\xff\xfe{}"), "messageId": "45"}), "base64", b64(b"\xff\xfe{}"), {}),
+    "no message": ({"subscription": "projects/p/subscriptions/s"}, "event",
+                   json.dumps({"subscription": "projects/p/subscriptions/s"}), {}),
+    "message a string": (envelope("hi"), "event", json.dumps(envelope("hi"), sort_keys=True), {}),
+}
+
+
+@pytest.mark.parametrize("data, form, kept, attributes", CASES.values(), ids=CASES.keys())
+def test_what_a_message_carried_is_read_whatever_its_shape(data, form, kept, attributes):
+    content = received(data)
+    assert (content.data_form, content.data, content.attributes) == (form, kept, attributes)
+
+
+def test_a_message_too_large_to_carry_whole_is_cut_and_says_so():
+    content = received(envelope({"data": b64(b"x" * 2_000_000)}))
+    assert content.data_bytes == 2_000_000 and content.data.endswith("[cut: 2000000 bytes in all]")
+    excerpt = content.excerpt(100)
+    assert len(excerpt["data"]) == 100 and "the whole is on the outcome" in excerpt["data_cut"]
+
+
+def world() -> FastWorld:
+    return FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+
+
+def lines(run) -> tuple[Any, list[dict[str, Any]]]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        answer = run()
+    return answer, [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("data, form, kept, attributes", CASES.values(), ids=CASES.keys())
+def test_a_rejected_alert_carries_the_message_to_the_person_it_pages(data, form, kept, attributes):
+    w = world()
+    outcome, logged = lines(lambda: w.handle(data))
+
+    assert outcome.status is OutcomeStatus.REJECTED
+    [published] = w.published()
+    assert published["received"]["data"] == kept and published["received"]["data_form"] == form
+    assert published["received"]["attributes"] == attributes
+    [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert notify["runwarden"]["received"]["data"] == kept[:4096]
+    assert w.standins.run.calls == []
+
+
+def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
+    """Nobody waits on an id that cannot be read: the outcome is the only trace of the message."""
+    w = world()
+    body = b'{"command": "rollback_traffic", "target": "projects/demo-project/locations/us-central1/services/backend"}'
+    [outcome], logged = lines(lambda: handle_command(event(body, "c-9"), w.config, w.adapters))
+
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id is None
+    assert "command.command_id" in outcome.reason
+    [published] = w.published()
+    assert published["received"]["data"] == body.decode() and published["received"]["message_id"] == "c-9"
+    [rejected] = [line for line in logged if line["runwarden"]["step"] == "rejected"]
+    assert rejected["runwarden"]["received"]["data"] == body.decode()
+
+
+def test_an_alert_naming_no_resource_pages_a_person_and_reads_nothing():
+    """A PromQL policy whose result keeps the service's labels but no monitored resource: answered
+    `skipped`, it wrote no `notify` line, and its policy kept firing unheard."""
+    from tests.property.fast import scenario_model
+
+    notification = scenario_model("bad_revision").notification(ANCHOR)
+    labels = notification["incident"]["resource"]["labels"]
+    notification["incident"].update(resource={"type": "", "labels": {}}, metric={"type": "", "labels": labels},
+                                    condition={"conditionPrometheusQueryLanguage": {"query": "x > 1"}})
+    w = world()
+    outcome, logged = lines(lambda: w.handle(event(json.dumps(notification).encode(), "m-7")))
+
+    assert outcome.status is OutcomeStatus.REJECTED and "names no monitored resource" in outcome.reason
+    assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert w.standins.run.calls == [] and w.standins.monitoring.calls == []
+
+
+PUBLISHED = datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("started, ended, field", [
+    (PUBLISHED + timedelta(hours=1), None, "incident.started_at"),           # a relay's time zone shift
+    (PUBLISHED + timedelta(minutes=6), None, "incident.started_at"),         # past the clocks' allowance
+    (PUBLISHED - timedelta(hours=1), PUBLISHED + timedelta(hours=2), "incident.ended_at"),
+    (PUBLISHED + timedelta(minutes=4), None, None),                           # two clocks, within the allowance
+    (PUBLISHED - timedelta(days=3), PUBLISHED, None),
+])
+def test_an_incident_time_after_its_notification_is_no_incident_time(started, ended, field):
+    notification = {"incident": {"incident_id": "0.t", "state": "closed" if ended else "open",
+                                 "started_at": int(started.timestamp()),
+                                 "ended_at": int(ended.timestamp()) if ended else None}, "version": "1.2"}
+    incident = parse_notification(notification)
+    if field is None:
+        check_not_ahead(incident, PUBLISHED, PUBLISHED - timedelta(minutes=1))
+        return
+    with pytest.raises(IncidentParseError) as caught:
+        check_not_ahead(incident, PUBLISHED, PUBLISHED - timedelta(minutes=1))
+    assert caught.value.field == field and "after the message was published and received" in caught.value.reason
+
+
+def test_an_alert_starting_a_day_after_it_arrived_is_rejected_not_diagnosed_as_missing_data():
+    """Diagnosed, it read as "no request_count data for the service (Cloud Monitoring can lag by ~3
+    minutes)": a wrong reason, after 13 reads."""
+    from tests.property.fast import scenario_model
+
+    notification = scenario_model("bad_revision").notification(ANCHOR + timedelta(days=1))
+    w = world()
+    outcome, _ = lines(lambda: w.handle(event(json.dumps(notification).encode(), "m-8")))
+
+    assert outcome.status is OutcomeStatus.REJECTED and "incident.started_at" in outcome.reason, outcome.reason
+    assert "24.0 h after the message" in outcome.reason
+    assert w.standins.run.calls == [] and w.standins.monitoring.calls == []
+    assert w.published()[0]["received"]["data"] == json.dumps(notification)
+
+
+def test_an_alert_on_the_commands_topic_pages_as_a_rejected_alert_naming_the_topic():
+    """A notification channel pointed at the commands topic: each alert was rejected as a malformed
+    command ("command.command: Unable to extract tag ..."), which writes no `notify` line (nobody
+    waits on it), so every alert of the channel was lost unheard."""
+    from tests.property.fast import scenario_model
+
+    notification = scenario_model("bad_revision").notification(ANCHOR)
+    w = world()
+    [outcome], logged = lines(lambda: handle_command(event(json.dumps(notification).encode(), "m-9"), w.config,
+                                                     w.adapters))
+
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.trigger == "alert"
+    assert outcome.incident_id == notification["incident"]["incident_id"]
+    assert "a Cloud Monitoring notification (incident" in outcome.reason and "arrived on the commands topic" in \
+        outcome.reason and "point the notification channel at the alerts topic" in outcome.reason, outcome.reason
+    [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert notify["logging.googleapis.com/labels"]["runwarden_incident"] == outcome.incident_id
+    assert json.loads(w.published()[0]["received"]["data"]) == notification
+    assert w.standins.run.calls == []
+
+
+def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
+    w = world()
+    body = {"command": "pause", "command_id": "p-1", "requested_by": "alice@example.com", "reason": "x"}
+    outcome, logged = lines(lambda: w.handle(event(json.dumps(body).encode(), "m-10")))
+
+    assert outcome.status is OutcomeStatus.REJECTED
+    assert "this is a Runwarden command ('pause'), not a Monitoring notification; publish it to the commands " \
+           "topic" in outcome.reason, outcome.reason
+    assert [line for line in logged if line["runwarden"]["step"] == "notify"]

@@ -1,0 +1,55 @@
+"""504s after a deploy that lowered the request timeout under requests that always took that long
+are the deploy's, not a slow application: request_timeout stands aside and bad_revision sends
+traffic back, which restores the longer timeout. 504s at a timeout the deploy did not move, or
+under which the requests used to finish, stay a slowness that competes with the deploy."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import Evidence
+from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
+
+S = DiagnosisSettings()
+
+
+def _cut_after(deployed: float, old_timeout: float, new_timeout: float, p99_before: float) -> Evidence:
+    """OLD served 60 requests a minute with a p99 of `p99_before` s; NEW, deployed at `deployed`,
+    answers a third of its requests 504 at its `new_timeout`."""
+    return quiet_connector(
+        Evidence().revision(OLD, -3000, timeout=old_timeout).revision(NEW, deployed, timeout=new_timeout)
+        .traffic(**{NEW: 100})
+        .requests(OLD, -180, deployed, 60).latency(OLD, -180, deployed, p99_before)
+        .requests(NEW, deployed, 5, 40).requests(NEW, deployed, 5, 20, code="504")
+        .latency(NEW, deployed, 5, new_timeout))
+
+
+CASES = {
+    "timeout lowered under requests that always took longer: the deploy's": dict(
+        deployed=-10, old=300, new=10, p99_before=18, signature=Signature.BAD_REVISION, action="rollback_traffic"),
+    "timeout lowered, but requests used to finish well under it: slowness competes": dict(
+        deployed=-10, old=300, new=10, p99_before=0.4, signature=Signature.INCONCLUSIVE, action=None),
+    "timeout unchanged: slowness competes with the deploy": dict(
+        deployed=-10, old=60, new=60, p99_before=2, signature=Signature.INCONCLUSIVE, action=None),
+    "timeout lowered long before the incident: no deploy to blame": dict(
+        deployed=-120, old=300, new=10, p99_before=18, signature=Signature.REQUEST_TIMEOUT, action=None),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_504s_under_a_timeout_the_deploy_lowered_are_the_deploys(case):
+    e = _cut_after(case["deployed"], case["old"], case["new"], case["p99_before"])
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is case["signature"], result.summary
+    assert plan(result, e.bundle(), S).action == case["action"]
+    if case["signature"] is Signature.INCONCLUSIVE:
+        assert set(result.competing) == {Signature.BAD_REVISION.value, Signature.REQUEST_TIMEOUT.value}
+    if case["action"]:
+        assert result.known_good_revision == OLD
+        assert f"request timeout from {case['old']} s to {case['new']} s" in result.summary, result.summary
