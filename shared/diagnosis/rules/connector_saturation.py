@@ -306,10 +306,9 @@ def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str
     explains none of them. The incident window reaches lookback_seconds before the incident's
     start, so without this a two-minute spike ten minutes before the failures counted as
     saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
-    since = _failing_since(facts)
-    if since is None or not signs:
+    failing = failing_window(facts)
+    if failing is None or not signs:
         return signs
-    failing = Window(max(since - _FAILING_LEAD, facts.incident.start), facts.incident.end)
     kept: list[str] = []
     for sign, query, values, held in _series_of(facts, signs, failing):
         if not values or any(held(v) for v in values):
@@ -321,6 +320,16 @@ def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str
                f"{failing}", "held while requests failed (from the first failing minute, less "
                f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
     return kept
+
+
+def failing_window(facts: Facts) -> Window | None:
+    """From shortly before the first failing minute (_FAILING_LEAD) to the incident window's end:
+    the minutes a cause must hold in to explain the failures (a connector's saturation sign here,
+    a database down in database_unreachable). None when no minute failed."""
+    since = _failing_since(facts)
+    if since is None:
+        return None
+    return Window(max(since - _FAILING_LEAD, facts.incident.start), facts.incident.end)
 
 
 def _failing_since(facts: Facts) -> datetime | None:
@@ -497,8 +506,9 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
 
 
 def _sql_up(facts: Facts, c: Citation) -> bool | None:
-    """True if every known Cloud SQL instance stayed up, False if one went down, None if unknown."""
-    sql = facts.sql_down(facts.incident)
+    """True if every known Cloud SQL instance stayed up while requests failed, False if one went
+    down, None if unknown (sql_down_while_failing)."""
+    sql = sql_down_while_failing(facts, c)
     if sql is None:
         c.cite("metric", query_of(facts.b.sql_up, "cloudsql database/up"),
                "unknown (no Cloud SQL instance named, or no data)", "up = 1 throughout", None)
@@ -506,6 +516,25 @@ def _sql_up(facts: Facts, c: Citation) -> bool | None:
     down, seen = sql
     c.cite("metric", facts.b.sql_up.query, seen, "up = 1 throughout", not down)
     return not down
+
+
+def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] | None:
+    """Facts.sql_down over the failing minutes (failing_window), or over the incident window when
+    none failed (a database/up alert while requests are clean). A maintenance restart or a failover
+    is a blip of a minute or so ("certain system updates require a brief service interruption", Cloud
+    SQL docs, "About maintenance on Cloud SQL instances"): one that ended before the failures began
+    explains none of them, and is cited as context, never as the cause."""
+    failing = failing_window(facts)
+    if failing is None or failing.start <= facts.incident.start:
+        return facts.sql_down(facts.incident)
+    sql = facts.sql_down(failing)
+    earlier = facts.sql_down(facts.incident)
+    if sql is not None and earlier is not None and not sql[0] and earlier[0]:
+        c.cite("metric", facts.b.sql_up.query, f"{', '.join(earlier[0])} down only before the failures began "
+               f"({earlier[1]} over {facts.incident}); up throughout {failing}",
+               "down while requests failed (from the first failing minute, less "
+               f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+    return sql
 
 
 # What a person can do once the API has nothing bigger to give (VPC Access: at most 10 instances,

@@ -8,7 +8,7 @@ from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.connector_saturation import new_stress
+from shared.diagnosis.rules.connector_saturation import new_stress, sql_down_while_failing
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -16,10 +16,10 @@ from shared.diagnosis.signatures import Finding, Signature
 def evaluate(facts: Facts) -> Finding:
     s = facts.s
     c = Citation(Signature.DATABASE_UNREACHABLE)
-    sql = facts.sql_down(facts.incident)
+    sql = sql_down_while_failing(facts, c)
     down = sql[0] if sql else []
     if sql is not None:
-        # The condition checked is "up throughout": holding refutes "database down".
+        # The condition checked is "up throughout" the failing minutes: holding refutes "database down".
         c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down,
                role="supports" if down else "refutes")
     if down:
