@@ -157,6 +157,28 @@ def test_database_and_secret_incidents(case):
         assert case["names"] in (result.summary + " " + result.recommendation).lower(), result.summary
 
 
+LEADS = {
+    "DNS's no such host alone: the name does not resolve, not the database refusing": dict(
+        texts=(NO_SUCH_HOST,), said="host name does not resolve", not_said="the database refuses"),
+    "the database's own refusal: the database refuses": dict(
+        texts=(TOO_MANY,), said="the database refuses the application", not_said="does not resolve, so"),
+    "both: neither is blamed alone": dict(
+        texts=(TOO_MANY, NO_SUCH_HOST), said="the database, or dns for its host name, refuses",
+        not_said="the database refuses the application"),
+}
+
+
+@pytest.mark.parametrize("case", LEADS.values(), ids=LEADS.keys())
+def test_the_summary_says_who_answered(case):
+    e = newly_saturated(serving(Evidence(), code="503"))
+    for text in case["texts"]:
+        e = e.log(-5, text, OLD, count=20)
+    result = diagnose(e.bundle(), S)
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert case["said"] in result.summary.lower()
+    assert case["not_said"] not in result.summary.lower()
+
+
 def test_the_refusal_is_evidence_against_the_connector():
     """The connector rule says why it stood aside: the database's answers, cited as refuting it."""
     bundle = newly_saturated(serving(Evidence(), code="503")).log(-5, TOO_MANY, OLD, count=25).bundle()

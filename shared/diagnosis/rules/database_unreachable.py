@@ -51,7 +51,7 @@ def evaluate(facts: Facts) -> Finding:
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
         raised = _raised_max_instances(facts, c) if Refusal.CONNECTION_LIMIT in refused else ""
-        return c.yes(0.8, "the database refuses the application: " + "; ".join(
+        return c.yes(0.8, _who_answered(refused) + ": " + "; ".join(
                          f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
                      + (f"; {raised}" if raised else ""),
@@ -95,6 +95,21 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
            + (", ".join(stress) or "none"),
            "no saturation sign that is news (connector_saturation) and state READY", healthy)
     return healthy
+
+
+# Answers given before any connection reaches the database: the resolver's NXDOMAIN for its host
+# name. Counted with the refusals (an answer proves the path works), but not said to be the
+# database's.
+_RESOLVER = frozenset({Refusal.NO_SUCH_HOST})
+
+
+def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
+    """The summary's lead: who refused. The database, unless DNS answered for its host name."""
+    if refused.keys() <= _RESOLVER:
+        return "the database's host name does not resolve, so the application never reaches it"
+    if refused.keys() & _RESOLVER:
+        return "the database, or DNS for its host name, refuses the application"
+    return "the database refuses the application"
 
 
 # Kinds of refusal a summary names in words; more are counted in the evidence.
