@@ -3,6 +3,8 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
@@ -61,6 +63,12 @@ def evaluate(facts: Facts) -> Finding:
     answered = _database_answers(facts, c)
     if answered:
         return c.no(answered)
+    around = dials_around_connector(facts)
+    if around:
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", around,
+               "errors of reaching the database through the connector", False, role="refutes")
+        return c.no(f"{around}: connector {connector.short_name}'s saturation does not explain them, and scaling "
+                    "it changes nothing on their path")
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
@@ -399,6 +407,42 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     return (f"the database answers the application and refuses it ({', '.join(refused)}): the path through "
             f"connector {facts.b.connector.short_name} works, so its stress does not explain the failures; "
             "scaling it would only bring more connections")
+
+
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+
+def dials_around_connector(facts: Facts) -> str:
+    """What shows the application's failed connections to its database never crossed the connector,
+    or "": every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are routed
+    through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress; "only for private IP space
+    from RFC1918", Cloud Functions VpcConnectorEgressSettings), and at least db_error_logs_min
+    errors of reaching the database each name an address and every address they name (the local
+    link-local end left out) is public (a Cloud SQL public IP, which the Auth Proxy and the Go
+    connector dial by default). Such traffic leaves by Cloud Run's own internet egress. An error
+    that names no address (a unix socket, a sidecar on 127.0.0.1, a host name) leaves it unknown:
+    then "". Whether privately used public ranges are sent through the connector under
+    PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's, never such a range."""
+    serving = facts.serving
+    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+        return ""
+    errors = facts.log_matches(LogSignal.DB_CONNECTION)
+    if len(errors) < facts.s.db_error_logs_min:
+        return ""
+    public: set[str] = set()
+    for entry in errors:
+        named = [ipaddress.ip_address(a) for a in _IPV4.findall(entry.text) if _valid(a)]
+        named = [a for a in named if not a.is_link_local]
+        if not named or not all(a.is_global for a in named):
+            return ""
+        public.update(str(a) for a in named)
+    return (f"all {len(errors)} errors of reaching the database dial a public address ({', '.join(sorted(public))}) "
+            "and egress is PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
+            "through the connector")
+
+
+def _valid(address: str) -> bool:
+    return all(int(part) <= 255 for part in address.split("."))
 
 
 def _statements_cancelled(facts: Facts, c: Citation) -> str:
