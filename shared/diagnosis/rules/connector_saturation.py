@@ -32,7 +32,7 @@ def evaluate(facts: Facts) -> Finding:
     if not _symptom(facts, c):
         return c.no("no 503s or hangs at a client timeout")
     stressed = _stress(facts, c)
-    if not stressed and connector.state in _BROKEN_STATES:
+    if not stressed and (connector.state in _BROKEN_STATES or _unowned_update(facts)):
         return _broken(facts, c)
     if not stressed and _unread(facts):
         # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
@@ -83,6 +83,15 @@ def evaluate(facts: Facts) -> Finding:
 _BROKEN_STATES = frozenset({"ERROR", "DELETING"})
 
 
+def _unowned_update(facts: Facts) -> bool:
+    """UPDATING with no Admin Activity entry on the connector to say whose change it is (the audit
+    not read, or no entry matched: the VPC Access methodName is UNCONFIRMED). A person's change
+    stands automation down and Runwarden's own is pending verification, but an update nobody is
+    known to own is neither: its path is as much in doubt as a broken one's."""
+    audit = facts.b.connector_audit
+    return facts.b.connector.state == "UPDATING" and (audit is None or not audit.entries)
+
+
 def _broken(facts: Facts, c: Citation) -> Finding:
     """A connector in ERROR ("manual deletion recommended", vpcaccess.v1 Connector.state) or DELETING
     while requests fail, with no saturation sign: not saturated, but not ruled out as the cause
@@ -91,7 +100,8 @@ def _broken(facts: Facts, c: Citation) -> Finding:
     connector. A deploy that moved the service onto it (the Ready revision before it routes
     elsewhere) is the deploy's own: sending traffic back leaves the connector."""
     connector = facts.b.connector
-    why = (f"connector {connector.short_name} is {connector.state}: the path through it may be broken "
+    whose = " (no audit entry says whose change it is)" if connector.state == "UPDATING" else ""
+    why = (f"connector {connector.short_name} is {connector.state}{whose}: the path through it may be broken "
            "for every revision that routes through it")
     deploy = facts.recent_deploy()
     if deploy is not None and deploy[1].vpc_connector != deploy[0].vpc_connector:
