@@ -66,7 +66,8 @@ class Refusal:
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
 REFUSAL_ADVICE = {
-    Refusal.CONNECTION_LIMIT: "the instance's max_connections against every client's pool size x max instances "
+    Refusal.CONNECTION_LIMIT: "the instance's max_connections (MySQL: also the user's max_user_connections) "
+                              "against every client's pool size x max instances "
                               "(a deploy that raised either, a job holding sessions); scaling the connector "
                               "would only bring more connections",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
@@ -164,6 +165,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL server (connection limit)", r"\bToo many connections\b",
                 "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)",
                 Refusal.CONNECTION_LIMIT),
+    # The per-account limits: max_user_connections, or the account's MAX_USER_CONNECTIONS resource.
+    DbErrorText("MySQL server (per-user connection limit)",
+                r"already has more than 'max_user_connections' active connections"
+                r"|has exceeded the 'max_user_connections' resource",
+                "(1203, \"User catalog already has more than 'max_user_connections' active connections\")",
+                "MySQL server errors 1203 (ER_TOO_MANY_USER_CONNECTIONS) and 1226 (ER_USER_LIMIT_REACHED), "
+                "as Connector/J's MysqlErrorNumbers lists them", Refusal.CONNECTION_LIMIT),
     DbErrorText("Cloud SQL Java connector (JDBC socket factory)",
                 r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance",
                 "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",

@@ -51,12 +51,13 @@ class Evidence:
     def revision(self, name: str, created: float, ready: bool = True, *, connector: str | None = CONNECTOR,
                  sql: tuple[str, ...] = (), timeout: float = 300, max_instances: int | None = None,
                  conditions: tuple[Condition, ...] | None = None, service_account: str = "",
-                 concurrency: int | None = None, memory_mib: float | None = None) -> "Evidence":
+                 concurrency: int | None = None, memory_mib: float | None = None,
+                 egress: str | None = None) -> "Evidence":
         self.revs.append(Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE, create_time=at(created),
                                   conditions=conditions if conditions is not None else (READY if ready else FAILED),
                                   vpc_connector=connector, cloudsql_instances=sql, timeout_seconds=timeout,
                                   max_instance_count=max_instances, service_account=service_account,
-                                  container_concurrency=concurrency, memory_mib=memory_mib))
+                                  container_concurrency=concurrency, memory_mib=memory_mib, vpc_egress=egress))
         return self
 
     def traffic(self, **split: int) -> "Evidence":
@@ -86,9 +87,9 @@ class Evidence:
         return self
 
     def connector(self, machine_type: str = "e2-micro", min_instances: int = 2, max_instances: int = 3,
-                  state: str = "READY") -> "Evidence":
+                  state: str = "READY", ip_cidr_range: str = "") -> "Evidence":
         self.conn = Connector(name=CONNECTOR, state=state, machine_type=machine_type, min_instances=min_instances,
-                              max_instances=max_instances)
+                              max_instances=max_instances, ip_cidr_range=ip_cidr_range)
         return self
 
     def connector_metric(self, which: str, start: float, end: float, value: float) -> "Evidence":

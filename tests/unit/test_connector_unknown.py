@@ -64,4 +64,4 @@ def test_a_connector_with_no_point_in_the_window_is_unknown(case):
         assert "looks healthy" not in database.summary and "unknown" in database.summary, database.summary
     else:
         assert "shows no saturation" in connector.summary, connector.summary
-        assert "looks healthy" in database.summary, database.summary
+        assert "is READY and shows no saturation" in database.summary, database.summary

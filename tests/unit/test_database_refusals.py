@@ -19,6 +19,10 @@ OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
 TOO_MANY = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: '
             "FATAL:  sorry, too many clients already")
 MYSQL_TOO_MANY = "pymysql.err.OperationalError: (1040, 'Too many connections')"
+MYSQL_USER_LIMIT = ("pymysql.err.OperationalError: (1203, \"User catalog already has more than "
+                    "'max_user_connections' active connections\")")
+MYSQL_USER_RESOURCE = ("Error 1226 (42000): User 'catalog' has exceeded the 'max_user_connections' resource "
+                       "(current value: 60)")
 AUTH = ('psycopg2.OperationalError: connection to server on socket "/cloudsql/demo:us-central1:main-db/.s.PGSQL.5432" '
         'failed: FATAL:  password authentication failed for user "app"')
 NOT_AUTHORIZED = ('failed to get instance: Refresh error: failed to get instance metadata (connection name = '
@@ -127,6 +131,12 @@ CASES = {
     "the database's host name does not resolve, the connector newly saturated: DNS answered, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_SUCH_HOST, OLD, count=20),
         expect=Signature.DATABASE_UNREACHABLE, names="private zone"),
+    "MySQL's per-user connection limit (1203) while the connector is newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, MYSQL_USER_LIMIT, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="max_user_connections"),
+    "the account's MAX_USER_CONNECTIONS resource (1226) while the connector is newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, MYSQL_USER_RESOURCE, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="connection limit reached"),
     "the database's CPU pegged: statements cancelled at its timeout while the connector is newly at max: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, STATEMENT_TIMEOUT, OLD, count=25),
         expect=Signature.INCONCLUSIVE, names="cancels them at its own timeout"),
@@ -155,6 +165,28 @@ def test_database_and_secret_incidents(case):
         assert set(result.competing) == case["competing"], result.summary
     if "names" in case:
         assert case["names"] in (result.summary + " " + result.recommendation).lower(), result.summary
+
+
+LEADS = {
+    "DNS's no such host alone: the name does not resolve, not the database refusing": dict(
+        texts=(NO_SUCH_HOST,), said="host name does not resolve", not_said="the database refuses"),
+    "the database's own refusal: the database refuses": dict(
+        texts=(TOO_MANY,), said="the database refuses the application", not_said="does not resolve, so"),
+    "both: neither is blamed alone": dict(
+        texts=(TOO_MANY, NO_SUCH_HOST), said="the database, or dns for its host name, refuses",
+        not_said="the database refuses the application"),
+}
+
+
+@pytest.mark.parametrize("case", LEADS.values(), ids=LEADS.keys())
+def test_the_summary_says_who_answered(case):
+    e = newly_saturated(serving(Evidence(), code="503"))
+    for text in case["texts"]:
+        e = e.log(-5, text, OLD, count=20)
+    result = diagnose(e.bundle(), S)
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert case["said"] in result.summary.lower()
+    assert case["not_said"] not in result.summary.lower()
 
 
 def test_the_refusal_is_evidence_against_the_connector():
@@ -284,3 +316,50 @@ def test_an_iam_login_refused_on_a_long_running_revision_names_an_expired_token(
     assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
     assert plan(result, bundle, S).action is None
     assert "token expired" in result.summary and "valid for one hour" in result.recommendation, result.recommendation
+
+
+# --- dials to a public address under egress PRIVATE_RANGES_ONLY never cross the connector ----------
+
+PUBLIC_DIAL = ('cloudsqlconn: failed to connect to instance: Dial error: failed to dial (connection name = '
+               '"demo:us-central1:main-db"): dial tcp 34.118.20.7:3307: i/o timeout')
+PRIVATE_DIAL = PUBLIC_DIAL.replace("34.118.20.7", "10.20.0.3")
+PUBLIC_RESET = ("[demo:us-central1:main-db] connection aborted - error reading from instance: read tcp "
+                "169.254.8.1:60699->34.118.20.7:3307: read: connection reset by peer")
+PROXY_LOCAL = "dial tcp 127.0.0.1:5432: connect: connection refused"
+
+
+def egress(e: Evidence, setting: str | None) -> Evidence:
+    """One revision for 5 hours with egress `setting`; from -12m a third of requests 503 after 10 s."""
+    return (e.revision(OLD, -300, sql=(SQL,), egress=setting).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+            .latency(OLD, -90, -12, 0.2).requests(OLD, -12, 5, 20, code="503").latency(OLD, -12, 5, 10.0))
+
+
+AROUND = {
+    "public dials, PRIVATE_RANGES_ONLY, a connector newly saturated by others: no scale-up": dict(
+        build=lambda e: newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PUBLIC_DIAL, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="does not cross the connector"),
+    "public resets (local link-local end) under PRIVATE_RANGES_ONLY: the same": dict(
+        build=lambda e: newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PUBLIC_RESET, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="does not cross the connector"),
+    "public dials under ALL_TRAFFIC cross the connector: still its saturation": dict(
+        build=lambda e: newly_saturated(egress(e, "ALL_TRAFFIC")).log(-5, PUBLIC_DIAL, OLD, count=20),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+    "private dials under PRIVATE_RANGES_ONLY cross it: still its saturation": dict(
+        build=lambda e: newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PRIVATE_DIAL, OLD, count=20),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+    "a sidecar on 127.0.0.1 says nothing of the path: still its saturation": dict(
+        build=lambda e: newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PROXY_LOCAL, OLD, count=20),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+    "public and private dials mixed: some crossed it, still its saturation": dict(
+        build=lambda e: (newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PUBLIC_DIAL, OLD, count=10)
+                         .log(-4, PRIVATE_DIAL, OLD, count=10)),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+    "egress unknown: nothing claimed": dict(
+        build=lambda e: newly_saturated(egress(e, None)).log(-5, PUBLIC_DIAL, OLD, count=20),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+}
+
+
+@pytest.mark.parametrize("case", AROUND.values(), ids=AROUND.keys())
+def test_dials_that_never_cross_the_connector(case):
+    test_database_and_secret_incidents(case)

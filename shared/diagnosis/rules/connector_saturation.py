@@ -3,6 +3,8 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
@@ -30,7 +32,7 @@ def evaluate(facts: Facts) -> Finding:
     if not _symptom(facts, c):
         return c.no("no 503s or hangs at a client timeout")
     stressed = _stress(facts, c)
-    if not stressed and connector.state in _BROKEN_STATES:
+    if not stressed and (connector.state in _BROKEN_STATES or _unowned_update(facts)):
         return _broken(facts, c)
     if not stressed and _unread(facts):
         # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
@@ -61,6 +63,12 @@ def evaluate(facts: Facts) -> Finding:
     answered = _database_answers(facts, c)
     if answered:
         return c.no(answered)
+    around = dials_around_connector(facts)
+    if around:
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", around,
+               "errors of reaching the database through the connector", False, role="refutes")
+        return c.no(f"{around}: connector {connector.short_name}'s saturation does not explain them, and scaling "
+                    "it changes nothing on their path")
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
@@ -75,6 +83,15 @@ def evaluate(facts: Facts) -> Finding:
 _BROKEN_STATES = frozenset({"ERROR", "DELETING"})
 
 
+def _unowned_update(facts: Facts) -> bool:
+    """UPDATING with no Admin Activity entry on the connector to say whose change it is (the audit
+    not read, or no entry matched: the VPC Access methodName is UNCONFIRMED). A person's change
+    stands automation down and Runwarden's own is pending verification, but an update nobody is
+    known to own is neither: its path is as much in doubt as a broken one's."""
+    audit = facts.b.connector_audit
+    return facts.b.connector.state == "UPDATING" and (audit is None or not audit.entries)
+
+
 def _broken(facts: Facts, c: Citation) -> Finding:
     """A connector in ERROR ("manual deletion recommended", vpcaccess.v1 Connector.state) or DELETING
     while requests fail, with no saturation sign: not saturated, but not ruled out as the cause
@@ -83,7 +100,8 @@ def _broken(facts: Facts, c: Citation) -> Finding:
     connector. A deploy that moved the service onto it (the Ready revision before it routes
     elsewhere) is the deploy's own: sending traffic back leaves the connector."""
     connector = facts.b.connector
-    why = (f"connector {connector.short_name} is {connector.state}: the path through it may be broken "
+    whose = " (no audit entry says whose change it is)" if connector.state == "UPDATING" else ""
+    why = (f"connector {connector.short_name} is {connector.state}{whose}: the path through it may be broken "
            "for every revision that routes through it")
     deploy = facts.recent_deploy()
     if deploy is not None and deploy[1].vpc_connector != deploy[0].vpc_connector:
@@ -306,10 +324,9 @@ def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str
     explains none of them. The incident window reaches lookback_seconds before the incident's
     start, so without this a two-minute spike ten minutes before the failures counted as
     saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
-    since = _failing_since(facts)
-    if since is None or not signs:
+    failing = failing_window(facts)
+    if failing is None or not signs:
         return signs
-    failing = Window(max(since - _FAILING_LEAD, facts.incident.start), facts.incident.end)
     kept: list[str] = []
     for sign, query, values, held in _series_of(facts, signs, failing):
         if not values or any(held(v) for v in values):
@@ -321,6 +338,16 @@ def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str
                f"{failing}", "held while requests failed (from the first failing minute, less "
                f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
     return kept
+
+
+def failing_window(facts: Facts) -> Window | None:
+    """From shortly before the first failing minute (_FAILING_LEAD) to the incident window's end:
+    the minutes a cause must hold in to explain the failures (a connector's saturation sign here,
+    a database down in database_unreachable). None when no minute failed."""
+    since = _failing_since(facts)
+    if since is None:
+        return None
+    return Window(max(since - _FAILING_LEAD, facts.incident.start), facts.incident.end)
 
 
 def _failing_since(facts: Facts) -> datetime | None:
@@ -390,6 +417,42 @@ def _database_answers(facts: Facts, c: Citation) -> str:
     return (f"the database answers the application and refuses it ({', '.join(refused)}): the path through "
             f"connector {facts.b.connector.short_name} works, so its stress does not explain the failures; "
             "scaling it would only bring more connections")
+
+
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+
+def dials_around_connector(facts: Facts) -> str:
+    """What shows the application's failed connections to its database never crossed the connector,
+    or "": every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are routed
+    through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress; "only for private IP space
+    from RFC1918", Cloud Functions VpcConnectorEgressSettings), and at least db_error_logs_min
+    errors of reaching the database each name an address and every address they name (the local
+    link-local end left out) is public (a Cloud SQL public IP, which the Auth Proxy and the Go
+    connector dial by default). Such traffic leaves by Cloud Run's own internet egress. An error
+    that names no address (a unix socket, a sidecar on 127.0.0.1, a host name) leaves it unknown:
+    then "". Whether privately used public ranges are sent through the connector under
+    PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's, never such a range."""
+    serving = facts.serving
+    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+        return ""
+    errors = facts.log_matches(LogSignal.DB_CONNECTION)
+    if len(errors) < facts.s.db_error_logs_min:
+        return ""
+    public: set[str] = set()
+    for entry in errors:
+        named = [ipaddress.ip_address(a) for a in _IPV4.findall(entry.text) if _valid(a)]
+        named = [a for a in named if not a.is_link_local]
+        if not named or not all(a.is_global for a in named):
+            return ""
+        public.update(str(a) for a in named)
+    return (f"all {len(errors)} errors of reaching the database dial a public address ({', '.join(sorted(public))}) "
+            "and egress is PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
+            "through the connector")
+
+
+def _valid(address: str) -> bool:
+    return all(int(part) <= 255 for part in address.split("."))
 
 
 def _statements_cancelled(facts: Facts, c: Citation) -> str:
@@ -497,8 +560,9 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
 
 
 def _sql_up(facts: Facts, c: Citation) -> bool | None:
-    """True if every known Cloud SQL instance stayed up, False if one went down, None if unknown."""
-    sql = facts.sql_down(facts.incident)
+    """True if every known Cloud SQL instance stayed up while requests failed, False if one went
+    down, None if unknown (sql_down_while_failing)."""
+    sql = sql_down_while_failing(facts, c)
     if sql is None:
         c.cite("metric", query_of(facts.b.sql_up, "cloudsql database/up"),
                "unknown (no Cloud SQL instance named, or no data)", "up = 1 throughout", None)
@@ -506,6 +570,25 @@ def _sql_up(facts: Facts, c: Citation) -> bool | None:
     down, seen = sql
     c.cite("metric", facts.b.sql_up.query, seen, "up = 1 throughout", not down)
     return not down
+
+
+def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] | None:
+    """Facts.sql_down over the failing minutes (failing_window), or over the incident window when
+    none failed (a database/up alert while requests are clean). A maintenance restart or a failover
+    is a blip of a minute or so ("certain system updates require a brief service interruption", Cloud
+    SQL docs, "About maintenance on Cloud SQL instances"): one that ended before the failures began
+    explains none of them, and is cited as context, never as the cause."""
+    failing = failing_window(facts)
+    if failing is None or failing.start <= facts.incident.start:
+        return facts.sql_down(facts.incident)
+    sql = facts.sql_down(failing)
+    earlier = facts.sql_down(facts.incident)
+    if sql is not None and earlier is not None and not sql[0] and earlier[0]:
+        c.cite("metric", facts.b.sql_up.query, f"{', '.join(earlier[0])} down only before the failures began "
+               f"({earlier[1]} over {facts.incident}); up throughout {failing}",
+               "down while requests failed (from the first failing minute, less "
+               f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+    return sql
 
 
 # What a person can do once the API has nothing bigger to give (VPC Access: at most 10 instances,

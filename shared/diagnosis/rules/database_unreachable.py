@@ -8,7 +8,7 @@ from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.connector_saturation import new_stress
+from shared.diagnosis.rules.connector_saturation import dials_around_connector, new_stress, sql_down_while_failing
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -16,10 +16,10 @@ from shared.diagnosis.signatures import Finding, Signature
 def evaluate(facts: Facts) -> Finding:
     s = facts.s
     c = Citation(Signature.DATABASE_UNREACHABLE)
-    sql = facts.sql_down(facts.incident)
+    sql = sql_down_while_failing(facts, c)
     down = sql[0] if sql else []
     if sql is not None:
-        # The condition checked is "up throughout": holding refutes "database down".
+        # The condition checked is "up throughout" the failing minutes: holding refutes "database down".
         c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down,
                role="supports" if down else "refutes")
     if down:
@@ -51,7 +51,7 @@ def evaluate(facts: Facts) -> Finding:
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
         raised = _raised_max_instances(facts, c) if Refusal.CONNECTION_LIMIT in refused else ""
-        return c.yes(0.8, "the database refuses the application: " + "; ".join(
+        return c.yes(0.8, _who_answered(refused) + ": " + "; ".join(
                          f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
                      + (f"; {raised}" if raised else ""),
@@ -66,11 +66,37 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
-    path = ("while the path to it looks healthy" if healthy else
-            f"while the health of connector {facts.b.connector.short_name} on its path is unknown (neither "
-            "its instance count nor its CPU has a point in the window)" if facts.b.connector else "while the path to it is unknown")
+    connector = facts.b.connector
+    around = dials_around_connector(facts)
+    path = ("on a path that does not cross the connector (a public address, egress PRIVATE_RANGES_ONLY)" if around
+            else _beyond_the_connector(connector) if healthy and connector is not None else
+            "while the path to it looks healthy" if healthy else
+            f"while the health of connector {connector.short_name} on its path is unknown (neither "
+            "its instance count nor its CPU has a point in the window)" if connector else "while the path to it is unknown")
     return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) {path}",
-                 recommendation="check Cloud SQL reachability, credentials and connection limits; no automatic action")
+                 recommendation=(_PAST_THE_CONNECTOR.format(connector=connector.short_name,
+                                                            range=_range(connector))
+                                 if healthy and connector is not None and not around else "")
+                 + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+# A READY connector with no saturation sign forwards the dials; what drops them lies between its
+# range and the database: a VPC firewall rule (ingress on the database's side, or an egress deny),
+# a route or peering change, or the database itself. A person reads those; Runwarden never writes
+# to the network.
+_PAST_THE_CONNECTOR = ("check the path from connector {connector}'s range {range} to the database's address and "
+                       "port: VPC firewall rules (an ingress rule that admits the range, an egress deny), routes "
+                       "and peering, and who changed them (the Admin Activity audit log); then ")
+
+
+def _range(connector) -> str:
+    return connector.ip_cidr_range or "(range not read)"
+
+
+def _beyond_the_connector(connector) -> str:
+    """The summary's path: not "healthy" (the connections fail on it), but past the connector."""
+    return (f"while connector {connector.short_name} ({_range(connector)}) is READY and shows no saturation: "
+            "they fail between the connector and the database (a firewall rule, a route, or the database)")
 
 
 def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
@@ -81,6 +107,11 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
             c.cite("api", f"run.revisions.get {revision.short_name}: vpc_access", "no connector", "context", None)
             return True  # no connector on the path: nothing there to saturate
         return None
+    around = dials_around_connector(facts)
+    if around:
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", around,
+               "context: the connector is not on the failing path", None, role="context")
+        return True   # whatever the connector shows, these connections never crossed it
     instances = facts.connector_values(facts.b.connector_instances, facts.incident)
     cpu = facts.connector_cpu(facts.incident)
     if not instances and not cpu:
@@ -95,6 +126,21 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
            + (", ".join(stress) or "none"),
            "no saturation sign that is news (connector_saturation) and state READY", healthy)
     return healthy
+
+
+# Answers given before any connection reaches the database: the resolver's NXDOMAIN for its host
+# name. Counted with the refusals (an answer proves the path works), but not said to be the
+# database's.
+_RESOLVER = frozenset({Refusal.NO_SUCH_HOST})
+
+
+def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
+    """The summary's lead: who refused. The database, unless DNS answered for its host name."""
+    if refused.keys() <= _RESOLVER:
+        return "the database's host name does not resolve, so the application never reaches it"
+    if refused.keys() & _RESOLVER:
+        return "the database, or DNS for its host name, refuses the application"
+    return "the database refuses the application"
 
 
 # Kinds of refusal a summary names in words; more are counted in the evidence.
