@@ -25,7 +25,7 @@ from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_l
 from sandbox.standins.metric_catalogue import descriptor as metric_descriptor
 from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
-from sandbox.standins.run import ConditionSeed, TrafficSeed, project_number
+from sandbox.standins.run import ConditionSeed, TrafficSeed, hashed_run_app_url, project_number
 from sandbox.standins.server import StandIns, start_standins
 from shared.gcp.identifiers import SqlInstance, is_connection_name
 
@@ -723,8 +723,8 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
     Cloud SQL instances into Monitoring, connectors into VPC Access, logs into Logging."""
     world = scenario.materialize(anchor)
     for service in world.services:
-        standins.run.add_service(service.name, service.labels, urls=[scenario.run_app_url(service.name)],
-                                 max_instance_count=service.max_instances)
+        urls = [scenario.run_app_url(service.name), hashed_run_app_url(service.name)]
+        standins.run.add_service(service.name, service.labels, urls=urls, max_instance_count=service.max_instances)
         for rev in service.revisions:
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,

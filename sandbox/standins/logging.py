@@ -240,10 +240,13 @@ def _audit_values(audit: Any) -> dict[tuple[str, ...], str]:
 # query      := and_expr
 # and_expr   := or_expr { ["AND"] or_expr }        (juxtaposition and newlines are AND)
 # or_expr    := unary { "OR" unary }
-# unary      := "NOT" unary | "(" and_expr ")" | comparison
-# comparison := field op value
+# unary      := "NOT" unary | "(" and_expr ")" | "log_id" "(" string ")" | comparison
+# comparison := field op values
+# values     := value | "(" value { ("OR" | "AND" | juxtaposition) value } ")"
 #
-# So OR binds tighter than AND, as in Cloud Logging.
+# So OR binds tighter than AND, as in Cloud Logging. A comment runs from `--` to the end of its line
+# (Logging query language page, "Comments"; troubleshoot-lql writes `insertId = "ABC-1" OR "ABC-2"
+# -- ERROR!?`): wherever whitespace may stand, never inside a quoted string.
 
 # Field kinds: how a field's values are parsed and compared.
 _STRING, _SEVERITY, _TIMESTAMP = "string", "severity", "timestamp"
@@ -333,6 +336,24 @@ class _Any:
         return any(p.mentions_timestamp() for p in self.parts)
 
 
+@dataclass(frozen=True)
+class _LogId:
+    """`log_id("LOG_ID")`: the entries whose logName ends in that log id, decoded ("The log_id
+    function returns log entries that match the given [LOG_ID] argument from the logName field",
+    Logging query language page, "Functions"; Google's own _Default sink filter writes it
+    `LOG_ID(...)`). Compared without case, as the language compares strings: UNCONFIRMED for
+    log_id itself."""
+
+    log_id: str
+
+    def matches(self, stored: _Stored) -> bool:
+        match = _LOG_NAME.match(stored.entry.log_name)
+        return match is not None and unquote(match.group("log_id")).casefold() == self.log_id.casefold()
+
+    def mentions_timestamp(self) -> bool:
+        return False
+
+
 _MATCH_ALL = _All(())
 
 
@@ -365,7 +386,8 @@ class _Parser:
         self.pos = 0
 
     def parse(self) -> Any:
-        if not self.text.strip():
+        self._skip_space()
+        if self.pos >= len(self.text):   # empty, or comments only
             return _MATCH_ALL
         node = self._and()
         self._skip_space()
@@ -417,6 +439,8 @@ class _Parser:
         path = self._path()
         name = self.text[start:self.pos]
         if self._peek("("):
+            if name.casefold() == "log_id":
+                return self._log_id()
             raise self._error(f"function {name}(...) is not supported by the stand-in")
         self._skip_space()
         op = next((o for o in _OPERATORS if self.text.startswith(o, self.pos)), None)
@@ -425,6 +449,47 @@ class _Parser:
                               "write FIELD OPERATOR VALUE (logical operators must be uppercase)")
         kind = _field_kind(path, name)
         self.pos += len(op)
+        self._skip_space()
+        if self._peek("("):
+            return self._values(path, kind, op, name)
+        quoted, text = self._value(op)
+        return _comparison(path, kind, op, text, quoted, name)
+
+    def _log_id(self) -> Any:
+        self.pos += 1     # the opening parenthesis
+        self._skip_space()
+        if not self._peek('"'):
+            raise self._error("log_id(...) takes one quoted log id, like log_id(\"run.googleapis.com/stderr\")")
+        log_id = self._quoted()
+        self._skip_space()
+        if not self._peek(")"):
+            raise self._error("log_id(...) takes one quoted log id; missing ')'")
+        self.pos += 1
+        return _LogId(log_id)
+
+    def _values(self, path: tuple[str, ...], kind: str, op: str, name: str) -> Any:
+        """`FIELD OP (v1 OR v2 ...)`: the comparison made with each value, joined as written
+        ("resource.type = (\"k8s_cluster\" OR \"gce_instance\")", Logging query language page,
+        Overview). OR binds tighter than AND here too; NOT and nested lists are not supported."""
+        self.pos += 1     # the opening parenthesis
+        ands: list[Any] = []
+        while True:
+            ors = [self._listed(path, kind, op, name)]
+            while self._keyword("OR"):
+                ors.append(self._listed(path, kind, op, name))
+            ands.append(ors[0] if len(ors) == 1 else _Any(tuple(ors)))
+            self._skip_space()
+            if self._peek(")"):
+                self.pos += 1
+                return ands[0] if len(ands) == 1 else _All(tuple(ands))
+            if self.pos >= len(self.text):
+                raise self._error("missing ')' after the value list")
+            self._keyword("AND")
+
+    def _listed(self, path: tuple[str, ...], kind: str, op: str, name: str) -> Any:
+        self._skip_space()
+        if self._peek("(") or self._at_keyword("NOT"):
+            raise self._error(f"a nested list or NOT inside the value list after {op!r} is not supported by the stand-in")
         quoted, text = self._value(op)
         return _comparison(path, kind, op, text, quoted, name)
 
@@ -449,8 +514,6 @@ class _Parser:
         self._skip_space()
         if self._peek('"'):
             return True, self._quoted()
-        if self._peek("("):
-            raise self._error(f"a parenthesised value list after {op!r} is not supported by the stand-in")
         match = _BARE_VALUE.match(self.text, self.pos)
         if not match or match.group() in _KEYWORDS:
             raise self._error(f"missing value after {op!r}")
@@ -473,8 +536,15 @@ class _Parser:
         raise self._error("unterminated string")
 
     def _skip_space(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos].isspace():
-            self.pos += 1
+        """Whitespace and comments (`--` to the end of the line)."""
+        while self.pos < len(self.text):
+            if self.text[self.pos].isspace():
+                self.pos += 1
+            elif self.text.startswith("--", self.pos):
+                end = self.text.find("\n", self.pos)
+                self.pos = len(self.text) if end < 0 else end + 1
+            else:
+                return
 
     def _peek(self, char: str) -> bool:
         return self.text.startswith(char, self.pos)

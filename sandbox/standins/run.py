@@ -75,8 +75,32 @@ def run_app_urls(service: str) -> list[str]:
     service has."""
     _, project, _, region, _, service_id = service.split("/")
     label = f"{service_id}-{project_number(project)}"
-    hashed = f"https://{service_id}-standin.a.run.app"
+    hashed = hashed_run_app_url(service)
     return [f"https://{label}.{region}.run.app", hashed] if len(label) <= 63 else [hashed]
+
+
+def hashed_run_app_url(service: str) -> str:
+    """The older https://SERVICE-HASH-REGIONCODE.a.run.app: a 10-character hash of the project, and a
+    region code (Google assigns the codes; real ones read like the initials here: `uc` us-central1,
+    `ew` europe-west1, `an` asia-northeast1)."""
+    _, project, _, region, _, service_id = service.split("/")
+    digest = hashlib.sha256(project.encode()).hexdigest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    hashed = "".join(alphabet[int(digest[i:i + 2], 16) % 36] for i in range(0, 20, 2))
+    code = "".join(part[0] for part in region.split("-")[:2])
+    return f"https://{service_id}-{hashed}-{code}.a.run.app"
+
+
+def tag_url(service: run_v2.Service, tag: str) -> str:
+    """A revision tag's URL, as its traffic status lists it (TrafficTargetStatus.uri): TAG--- before
+    the service's older host (https://canary---my-service-xxxxx-uc.a.run.app, gcloud's output in
+    google-github-actions/deploy-cloudrun #589). Which of the service's URLs the API prefixes in the
+    status is UNCONFIRMED; none when the host label would pass DNS's 63 characters."""
+    hashed = [u for u in service.urls if u.endswith(".a.run.app")] or list(service.urls[-1:])
+    if not hashed:
+        return ""
+    label, _, rest = hashed[0].removeprefix("https://").partition(".")
+    return f"https://{tag}---{label}.{rest}" if len(f"{tag}---{label}") <= 63 else ""
 
 
 @dataclass(frozen=True)
@@ -496,7 +520,8 @@ class RunStandIn(StandIn):
             latest_short = ""
         service.traffic_statuses = [
             run_v2.TrafficTargetStatus(type_=t.type_, revision=latest_short if t.type_ == _LATEST else t.revision,
-                                       percent=t.percent, tag=t.tag) for t in self._serving.get(name, [])]
+                                       percent=t.percent, tag=t.tag, uri=tag_url(service, t.tag) if t.tag else "")
+            for t in self._serving.get(name, [])]
 
     def _latest_ready(self, name: str) -> str:
         ready = [r for r in self._revisions.values() if r.service == name and _is_ready(r)]

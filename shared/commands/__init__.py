@@ -131,6 +131,11 @@ def _run(run: CommandRun) -> Outcome:
     except TransientError:
         run.adapters.state.release(COMMANDS, command.command_id, run.owner)  # the redelivery must be free to run
         raise
+    if run.reused_id:
+        # Answered for this message only: recording it would stand for the id's own command, whose
+        # resend must still find its earlier write (recovery.earlier), not this rejection.
+        run.adapters.state.release(COMMANDS, command.command_id, run.owner)
+        return outcome
     retain = max(timedelta(seconds=run.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
     try:
         # The first answer completes the command's record and is kept with it until published (answers.py).

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.alerts.commands import AnyCommand
+from shared.alerts.commands import AnyCommand, command_digest
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
@@ -74,6 +74,7 @@ class CommandRun:
     notes: list[str] = field(default_factory=list)
     held: Holder | None = None   # `holder`
     claimed: ClaimRecord | None = None   # the command's record (its claim on the command_id) as this delivery took it
+    reused_id: bool = False      # the id's earlier write was another command's (recovery._reused_id): no record kept
 
     @property
     def command_id(self) -> str | None:
@@ -86,7 +87,8 @@ class CommandRun:
     def manual(self) -> Manual:
         c = self.command
         return Manual(command_id=c.command_id or "", requested_by=c.requested_by,
-                      override_limits=bool(getattr(c, "override_limits", False)), dry_run=bool(c.dry_run))
+                      override_limits=bool(getattr(c, "override_limits", False)), dry_run=bool(c.dry_run),
+                      digest=command_digest(c))
 
     def gate(self) -> Gate:
         # A gate claim left unfinished by an earlier attempt at this command (its give-back failed)

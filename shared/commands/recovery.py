@@ -51,7 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.alerts.commands import recorded_duplicate_reason
+from shared.alerts.commands import command_digest, recorded_duplicate_reason
 from shared.commands.approval import end_recovered
 from shared.commands.context import CommandRun, command_attempts
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
@@ -99,6 +99,11 @@ def earlier(run: CommandRun, with_answer: bool = False) -> Earlier:
 
 def _earlier(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None,
              claim: ClaimRecord | None) -> Earlier:
+    # The command's own record lost (this delivery took its claim): its digest is the intent's or the
+    # record's. With the record kept, the resend is answered from it (shared/commands _duplicate).
+    reused = _reused_id(run, intent, record) if run.claimed is not None else None
+    if reused is not None:
+        return Earlier(answer=reused)
     if intent is None:
         # The intent is kept 7 days (records.INTENT_RETENTION), the action record 30: a resend whose
         # command's record and intent are both gone is still a duplicate of its recorded write, read
@@ -117,6 +122,28 @@ def _earlier(run: CommandRun, intent: IntentRecord | None, record: ActionRecord 
     if intent.state is IntentState.RECORDED or _held_by_another(claim, run):
         return Earlier()
     return Earlier(answer=_recover(run, intent))
+
+
+def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None) -> Outcome | None:
+    """`rejected` when the intent or action record this command_id left behind was written for a
+    different command (other command, target, params, override or requester: `command_digest`), as a
+    resend with a completed record of its own is answered (`_duplicate`): once that record is gone,
+    a command reusing the id must neither run nor be answered as the first one's duplicate. Records
+    written before the digest was kept carry none: read as this command's."""
+    digest = command_digest(run.command)
+    for earlier_write in (intent, record):
+        if (earlier_write is None or earlier_write.command_id != run.command_id or not earlier_write.command_digest
+                or earlier_write.command_digest == digest):
+            continue
+        if isinstance(earlier_write, IntentRecord):
+            when, what = earlier_write.noted_at, f"{earlier_write.action} on {earlier_write.target} (planned)"
+        else:
+            when, what = earlier_write.applied_at, f"{earlier_write.action} on {earlier_write.target} (applied)"
+        run.reused_id = True
+        return run.outcome(OutcomeStatus.REJECTED, f"command_id: {run.command_id} was already used at "
+                           f"{when:%Y-%m-%d %H:%M:%S} for a different command, {what}; this {run.command.command} "
+                           "was not run, nothing written: send it with a new command_id", target=run.command.target)
+    return None
 
 
 def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:

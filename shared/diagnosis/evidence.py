@@ -118,6 +118,10 @@ class TrafficTarget(_Model):
     revision: str | None = None     # short name; None for LATEST
     percent: int = Field(ge=0, le=100)
     tag: str = ""
+    # A traffic status's own URL (TrafficTargetStatus.uri, "Displays the target URI", google/cloud/run/
+    # v2/traffic_target.proto): a tagged target's https://TAG---… host. Output only, so never part of a
+    # snapshot or a written split.
+    uri: str = Field(default="", exclude=True)
 
 
 class Service(_Model):

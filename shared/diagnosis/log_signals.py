@@ -878,7 +878,10 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
     A log-match alert's own filter joins the alternatives, still bounded to the service and the
     window, so the entries that fired the alert are read as evidence.
 
-    Parenthesised throughout: in the Logging query language OR binds tighter than AND.
+    Parenthesised throughout: in the Logging query language OR binds tighter than AND. The alert's
+    filter stands on lines of its own: a comment runs from `--` to the end of its line (Logging
+    query language page, "Comments"), so a filter ending in one would otherwise take the closing
+    parentheses with it and Logging would refuse the whole query.
     """
     stderr = log_name(project, "run.googleapis.com/stderr")
     stdout = log_name(project, "run.googleapis.com/stdout")
@@ -890,7 +893,7 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
             f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}" '
             f'OR (logName="{requests}" AND ({texts}))'
-            + (f" OR ({alert_filter})" if alert_filter.strip() else "") + ")")
+            + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
 
 
 # v1 (gcloud's historical path) and v2 method names: "google.cloud.run.v1.Services.ReplaceService",

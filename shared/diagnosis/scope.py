@@ -22,8 +22,12 @@ from shared.diagnosis.signatures import Diagnosis, Signature
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
 # https://SERVICE-PROJECT_NUMBER.REGION.run.app, and the older https://SERVICE-HASH-REGIONCODE.a.run.app.
-_RUN_APP = re.compile(r"^(?P<service>[a-z][-a-z0-9]*)-(?P<number>\d+)\.(?P<region>[a-z0-9-]+)\.run\.app$")
-_RUN_APP_LEGACY = re.compile(r"^(?P<service>[a-z][-a-z0-9]*)-[a-z0-9]{10}-[a-z]{2}\.a\.run\.app$")
+# A revision tag's URL puts TAG--- before either host (https://canary---my-service-xxxxx-uc.a.run.app,
+# gcloud's output in google-github-actions/deploy-cloudrun #589; on the deterministic form: UNCONFIRMED),
+# and Cloud Run lists it as the tagged target's TrafficTargetStatus.uri.
+_TAG = r"(?:(?P<tag>[a-z0-9][a-z0-9-]*?)---)?"
+_RUN_APP = re.compile(rf"^{_TAG}(?P<service>[a-z][-a-z0-9]*)-(?P<number>\d+)\.(?P<region>[a-z0-9-]+)\.run\.app$")
+_RUN_APP_LEGACY = re.compile(rf"^{_TAG}(?P<service>[a-z][-a-z0-9]*)-[a-z0-9]{{10}}-[a-z]{{2}}\.a\.run\.app$")
 
 
 def alert_context(incident: Incident) -> AlertContext:
@@ -42,7 +46,9 @@ def service_for_host(host: str, config: Config) -> str | None:
     """The managed service an uptime check's host belongs to, or None.
 
     A custom domain listed in the config wins; otherwise the run.app host's service id (and, in
-    the deterministic form, its region) must match exactly one managed service.
+    the deterministic form, its region) must match exactly one managed service. A revision tag's
+    host (TAG---…) is its service's: whether Cloud Run lists it is checked once the service is read
+    (`unserved_host`), and the tagged revision is then the one the alert names (`tagged_revision`).
     """
     host = host.lower().rstrip(".")
     for managed in config.services:
@@ -64,18 +70,30 @@ def unserved_host(host: str, config: Config, service: Service) -> str:
     match: the same id in another project, or in a region the config does not manage behind the
     older form's code, would be taken for the managed one. So the host must be one Cloud Run lists
     for the service as read (Service.uri, "The main URI in which this Service is serving traffic";
-    Service.urls, "All URLs serving traffic for this Service")."""
+    Service.urls, "All URLs serving traffic for this Service"; a revision tag's, its traffic status's
+    TrafficTargetStatus.uri)."""
     host = host.lower().rstrip(".")
     managed = config.service(service.name)
     if managed and host in (d.lower().rstrip(".") for d in managed.domains):
         return ""
-    served = sorted({(urlsplit(u).hostname or "").lower() for u in service.urls} - {""})
+    listed = (*service.urls, *(t.uri for t in service.traffic_statuses if t.uri))
+    served = sorted({(urlsplit(u).hostname or "").lower() for u in listed} - {""})
     if host in served:
         return ""
     if not served:
         return f"Cloud Run lists no URL for {service.name}, so whether uptime check host {host} is its host is unknown"
     return (f"uptime check host {host} is not a URL of {service.name} (Cloud Run lists {', '.join(served)}): a "
             "service of the same name in another project or region")
+
+
+def tagged_revision(host: str, service: Service) -> str:
+    """The revision a revision tag's URL reaches, when `host` is one Cloud Run lists for a tagged
+    traffic status of `service` (TrafficTargetStatus.uri); "" otherwise. An uptime check on that URL
+    probes this revision alone, whatever its share of the split."""
+    host = host.lower().rstrip(".")
+    found = {t.revision for t in service.traffic_statuses
+             if t.uri and t.revision and (urlsplit(t.uri).hostname or "").lower() == host}
+    return found.pop() if len(found) == 1 else ""
 
 
 def users(target: AlertTarget, config: Config, readers: Readers) -> Users:
@@ -98,6 +116,11 @@ def diagnose_service(service: str, incident: Incident, config: Config, readers: 
     managed = config.service(service)
     bundle = collect(service, epoch_to_datetime(incident.started_at), readers, config.diagnosis, now,
                      sql_instances=managed.cloudsql_instances if managed else (), alert=alert_context(incident))
+    if incident.target.kind is TargetKind.UPTIME and bundle.alert is not None:
+        # An uptime check on a revision tag's URL is about that revision, as a revision_name alert is.
+        revision = tagged_revision(incident.target.name, bundle.service)
+        if revision:
+            bundle = bundle.model_copy(update={"alert": bundle.alert.model_copy(update={"revision": revision})})
     return ServiceResult(service, bundle, diagnose(bundle, config.diagnosis))
 
 

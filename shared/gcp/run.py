@@ -507,7 +507,8 @@ def _traffic_from_proto(target: Any) -> TrafficTarget:
     kind = target.type_
     is_latest = kind == _LATEST_TYPE or (kind != _REVISION_TYPE and not target.revision)
     return TrafficTarget(type=TrafficType.LATEST if is_latest else TrafficType.REVISION,
-                         revision=short_name(target.revision) or None, percent=target.percent, tag=target.tag)
+                         revision=short_name(target.revision) or None, percent=target.percent, tag=target.tag,
+                         uri=getattr(target, "uri", ""))   # a status's (TrafficTargetStatus.uri); a spec has none
 
 
 def _traffic_key(targets: Any) -> list[tuple]:

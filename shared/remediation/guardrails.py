@@ -81,6 +81,7 @@ class Manual:
     override_limits: bool = False
     dry_run: bool = False
     approved: str = ""      # the proposal an operator approved: the approval step is satisfied
+    digest: str = ""        # what the command asked (alerts.commands.command_digest), kept in its records
 
 
 def pause_key(target: str) -> str:
@@ -840,6 +841,7 @@ class Gate:
                               deadline_at=now + timedelta(seconds=v.deadline_seconds),
                               command_id=manual.command_id if manual else "",
                               requested_by=manual.requested_by if manual else "",
+                              command_digest=manual.digest if manual else "",
                               # Its bar is all the sweep reads: not the documentation (up to 8 KB).
                               alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None)
         if superseded:
@@ -973,6 +975,7 @@ class Gate:
                             signature=signature, params=params.model_dump(mode="json"), before=before,
                             after=action.preview(params, before), noted_at=now, command_id=command_id,
                             requested_by=manual.requested_by if manual is not None else "",
+                            command_digest=manual.digest if manual is not None else "",
                             proposal_id=manual.approved if manual is not None else "", state=IntentState.OPEN)
 
     def _note_intent(self, intent: IntentRecord) -> None:
@@ -1056,7 +1059,7 @@ class Gate:
         # someone else holds is left alone, and the records are still written.
         held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None, intent=intent,
                      report=report)
-        manual = Manual(intent.command_id, intent.requested_by) if intent.command_id else None
+        manual = Manual(intent.command_id, intent.requested_by, digest=intent.command_digest) if intent.command_id else None
         if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
                             intent.signature, held, manual, adopted=True, superseded=superseded):
             return self._adopted_elsewhere(intent, claim, result)

@@ -95,6 +95,7 @@ class ActionRecord(KeptReport):
     note: str = ""
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
+    command_digest: str = ""   # what that command asked (alerts.commands.command_digest): a reused id is told apart
     expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
     # When the sweep escalated it, kept as it is: `pending`, because its evidence stayed unreadable past
     # the deadline and a verification period (verification.Sweep._unreadable), or `undoing`, because its
@@ -156,6 +157,7 @@ class IntentRecord(KeptReport):
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
     command_id: str = ""                 # an operator's command: its id (keyed by command_intent_key)
     requested_by: str = ""
+    command_digest: str = ""             # what that command asked (alerts.commands.command_digest)
     proposal_id: str = ""                # an approve's: the proposal its write applies (ended once recorded)
     # None for an intent stored before intents had a state: the sweep's open query cannot find it (a
     # field missing from a document is missing from every index), so a walk through the intents by

@@ -633,3 +633,27 @@ def test_an_approve_recovered_on_its_resend_ends_its_proposal_applied(proposed):
     assert again.status.value == "escalated" and "applied by an earlier attempt" in again.reason, again.reason
     assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "applied"
     assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+
+LONG_ID = "x" * 1500          # the most the schema allows for an action_id
+LONG_SERVICE = SERVICE.rsplit("/", 1)[0] + "/" + "s" * 1500
+LONG_CONNECTOR = CONNECTOR.rsplit("/", 1)[0] + "/" + "c" * 1500
+
+
+@pytest.mark.parametrize("name, fields, field", [
+    ("restore_traffic", {"target": SERVICE, "params": {"action_id": LONG_ID}, "reason": "r"}, "params.action_id"),
+    ("restore_traffic", {"target": SERVICE, "params": {"action_id": "é" * 1500}, "reason": "r"}, "params.action_id"),
+    ("rollback_traffic", {"target": LONG_SERVICE, "params": {"revision": OLD}, "reason": "r"}, "target"),
+    ("pause", {"target": LONG_CONNECTOR, "reason": "r"}, "target"),
+    ("scale_connector", {"target": LONG_CONNECTOR, "params": {"max_instances": 5}, "reason": "r"}, "target"),
+])
+def test_an_id_longer_than_firestore_keys_or_query_values_take_is_rejected_naming_it(world, name, fields, field):
+    """Firestore refuses a document id or an indexed query value over 1,500 bytes (the emulator: "value
+    for ... is too large to be used in a query"). An action_id (up to 1,500 characters, 3,000 bytes in
+    UTF-8) is read by document id, which the store hashes past that size (firestore.document_id), and a
+    long target is refused as outside the inventory before any query names it: `rejected` naming the
+    field, never `failed` on Firestore."""
+    outcome = command(world, name, **fields)
+    assert outcome.status.value == "rejected" and outcome.reason.startswith(field), outcome.reason
+    assert writes(world) == 0

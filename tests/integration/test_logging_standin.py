@@ -185,6 +185,24 @@ def test_audit_entry_round_trips_as_audit_log(client, seeded):
     ("NOT textPayload:*", ["audit-v1", "audit-get", "audit-v2", "ok-1", "front-ok", "json-1"]),
     ('NOT (severity>=ERROR OR resource.labels.service_name="frontend") logName:requests', ["ok-1"]),
     ("(httpRequest.status=503 OR httpRequest.status=504)\nseverity=ERROR", ["e503", "e504"]),
+    # log_id(): the log named by its id, decoded; any case of the function's name (Google's _Default
+    # sink writes LOG_ID)
+    ('log_id("run.googleapis.com/stderr")', ["stderr-pool"]),
+    ('LOG_ID("cloudaudit.googleapis.com/activity") AND protoPayload.methodName:"UpdateService"', ["audit-v2"]),
+    ('log_id("run.googleapis.com/requests") httpRequest.status>=500', ["e503", "e504"]),
+    ('NOT log_id("run.googleapis.com/requests") AND severity>=ERROR', ["stderr-pool"]),
+    ('log_id("run.googleapis.com%2Fstderr")', []),      # the id as written, not URL-encoded
+    # comments: from `--` to the end of the line, wherever whitespace may stand, not inside strings
+    ("-- 5xx only\nhttpRequest.status>=500", ["e503", "e504"]),
+    ("httpRequest.status>=500 -- the platform's failures", ["e503", "e504"]),
+    ("(httpRequest.status=503 -- the first\nOR httpRequest.status=504 -- the second\n)", ["e503", "e504"]),
+    ('textPayload:"--"', []),
+    ("-- nothing but a comment", ["audit-v1", "audit-get", "audit-v2", "ok-1", "e503", "stderr-pool", "e504",
+                                  "front-ok", "json-1"]),
+    # value lists: FIELD OP (v1 OR v2 ...)
+    ("httpRequest.status=(503 OR 504)", ["e503", "e504"]),
+    ('severity=(WARNING OR "ERROR") logName:stdout', ["json-1"]),
+    ('textPayload:("malformed" AND "instance")', ["e503"]),
 ])
 def test_filter(client, seeded, filter, expected):
     assert ids(client, filter) == expected
@@ -231,7 +249,13 @@ def test_only_the_named_project(client, logging_standin):
     ("timeout", "bare term 'timeout'"),
     ("severity>=ERROR and httpRequest.status=503", "bare term 'and'"),
     ('-severity=ERROR', "unary '-'"),
-    ('resource.type=("a" OR "b")', "parenthesised value list"),
+    ('resource.type=("a" OR ("b" OR "c"))', "nested list"),
+    ('resource.type=("a" OR "b"', "missing ')' after the value list"),
+    ('SEARCH("timeout")', "function SEARCH(...)"),
+    ("log_id(run.googleapis.com/stderr)", "one quoted log id"),
+    ('log_id("a", "b")', "missing ')'"),
+    ("-- a comment ends at its line\nseverity>=ERROR OR", "found the end of the filter"),
+    ('(textPayload:"x" -- a comment takes the closing parenthesis on its line)', "missing ')'"),
     ("severity>=LOUD", "invalid value 'LOUD' for severity"),
     ('timestamp>="yesterday"', "invalid value 'yesterday' for timestamp"),
     ('timestamp>="2026-11-26T11:00:00"', "with a zone"),

@@ -53,6 +53,20 @@ def test_get_service_reads_its_run_app_urls_and_so_its_project_number(adapter):
         "projects/demo-project/locations/us-central1/connectors/c"
 
 
+def test_a_tagged_traffic_status_lists_its_tag_url_and_the_service_its_older_url(adapter, standins):
+    """TrafficTargetStatus.uri for a tag (https://TAG---HOST); the untagged statuses have none. The
+    adapter reads it onto the status only: a rollback's snapshot and a written split carry none."""
+    from sandbox.standins.run import hashed_run_app_url
+
+    hashed = hashed_run_app_url(SERVICE)
+    assert hashed in adapter.get_service(SERVICE).urls
+    standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD), TrafficSeed(0, NEW, tag="canary")])
+    service = adapter.get_service(SERVICE)
+    uris = {t.tag: t.uri for t in service.traffic_statuses}
+    assert uris == {"": "", "canary": hashed.replace("https://", "https://canary---")}
+    assert all("uri" not in t.model_dump() for t in service.traffic + service.traffic_statuses)
+
+
 def test_list_revisions_sorted_oldest_first(adapter, anchor):
     revisions = adapter.list_revisions(SERVICE)
     assert [r.short_name for r in revisions] == [OLD, NEW]  # the stand-in lists newest first

@@ -155,6 +155,10 @@ CONFIG = parse_config({"project": "p", "outcomes_topic": "projects/p/topics/outc
     ("checkout-3kq7xwpd2a-ew.a.run.app", "projects/p/locations/europe-west1/services/checkout"),
     ("checkout-418273645012.us-central1.run.app", None),     # same name, another region: not ours
     ("status.example.org", None),
+    # A revision tag's URL (TAG---HOST) is its service's.
+    ("canary---checkout-3kq7xwpd2a-ew.a.run.app", "projects/p/locations/europe-west1/services/checkout"),
+    ("pr-12---api-v2-418273645012.us-central1.run.app", "projects/p/locations/us-central1/services/api-v2"),
+    ("canary---checkout-418273645012.us-central1.run.app", None),
 ])
 def test_an_uptime_host_maps_to_its_managed_service(host, service):
     assert service_for_host(host, CONFIG) == service
@@ -181,6 +185,36 @@ LISTED = ("https://checkout-418273645012.europe-west1.run.app", "https://checkou
 def test_an_uptime_host_must_be_a_url_cloud_run_lists_for_the_service(host, service, urls, why):
     found = unserved_host(host, CONFIG, Service(name=service, generation=1, urls=urls))
     assert (why in found) if why else found == "", found
+
+
+from shared.diagnosis.evidence import TrafficTarget, TrafficType
+from shared.diagnosis.scope import tagged_revision
+
+TAGGED = Service(name=CHECKOUT, generation=1, urls=LISTED, traffic_statuses=(
+    TrafficTarget(type=TrafficType.REVISION, revision="checkout-00001-abc", percent=100),
+    TrafficTarget(type=TrafficType.REVISION, revision="checkout-00002-xyz", percent=0, tag="canary",
+                  uri="https://canary---checkout-3kq7xwpd2a-ew.a.run.app")))
+
+
+@pytest.mark.parametrize("host, why, revision", [
+    # Listed as the tagged traffic status's uri (TrafficTargetStatus.uri): the service's, about that revision.
+    ("canary---checkout-3kq7xwpd2a-ew.a.run.app", "", "checkout-00002-xyz"),
+    ("CANARY---checkout-3kq7xwpd2a-ew.a.run.app.", "", "checkout-00002-xyz"),
+    # A tag the service does not list (removed, or another project's service of the same name).
+    ("beta---checkout-3kq7xwpd2a-ew.a.run.app", "not a URL of " + CHECKOUT, ""),
+    ("canary---checkout-9zz8yy7xx6-ew.a.run.app", "another project or region", ""),
+    # The service's own URL: about the service, no revision in particular.
+    ("checkout-3kq7xwpd2a-ew.a.run.app", "", ""),
+])
+def test_an_uptime_check_on_a_tag_url_is_its_services_and_names_the_tagged_revision(host, why, revision):
+    found = unserved_host(host, CONFIG, TAGGED)
+    assert (why in found) if why else found == "", found
+    assert tagged_revision(host, TAGGED) == revision
+
+
+def test_a_traffic_status_uri_is_never_part_of_a_snapshot_or_a_split():
+    """Output only (TrafficTargetStatus.uri): a rollback's before-state and a written split carry none."""
+    assert "uri" not in TAGGED.traffic_statuses[1].model_dump(mode="json")
 
 
 # --- combining the verdicts of a shared resource's users ---------------------------------------------

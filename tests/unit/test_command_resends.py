@@ -360,3 +360,40 @@ def test_an_approve_whose_write_is_in_doubt_leaves_its_proposal_in_doubt_and_sta
     [record] = w.state.find_records(ACTIONS, "incident_id", w.state.get_record(PROPOSALS, proposal_id)["incident_id"])
     assert record["state"] != ActionState.PENDING.value
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == record["state"]
+
+
+def test_a_command_id_reused_for_another_body_after_its_record_is_lost_is_rejected_not_run():
+    """The command's own record is lost (its completion failed, its lease lapsed): a different command
+    sent under the same command_id (another revision) finds the first one's intent and action record,
+    whose digest differs. It is rejected as a reused id, as the live path rejects it, not run."""
+    w = world()
+    w.adapters.state.fail_next("write", 1, method="complete")   # the command's completion, after the gate's commit
+    first = rollback(w, "reused-1")
+    assert first.status is OutcomeStatus.APPLIED and "could not be completed" in " ".join(first.notes)
+    deploy_newer(w, 10)
+    w.at(2 + 20)                       # the command's claim lease has lapsed
+
+    other = send(w, "rollback_traffic", "reused-1", target=SERVICE, params={"revision": NEW})
+    assert other.status is OutcomeStatus.REJECTED and "already used" in other.reason, other.reason
+    assert "different command" in other.reason and "nothing written" in other.reason
+    assert updates(w) == 1
+    # The same body again is still a duplicate of the first write.
+    again = rollback(w, "reused-1")
+    assert again.status is OutcomeStatus.SKIPPED and "already made its change" in again.reason, again.reason
+
+
+def test_a_command_id_reused_after_its_record_and_intent_are_gone_is_rejected_on_the_kept_action_record():
+    w = world()
+    w.adapters.state.fail_next("write", 1, method="complete")
+    first = rollback(w, "reused-2")
+    assert first.status is OutcomeStatus.APPLIED
+    w.state.documents.pop((INTENTS, command_intent_key("reused-2")))
+    w.state.records.pop((COMMANDS, "reused-2"), None)
+    deploy_newer(w, 10)
+    w.at(8 * 24 * 60)
+
+    body = {"command": "rollback_traffic", "command_id": "reused-2", "requested_by": "bob@example.com",
+            "reason": "r", "target": SERVICE, "params": {"revision": OLD}}
+    [other] = w.command(body, message_id=f"m-{next(_messages)}")
+    assert other.status is OutcomeStatus.REJECTED and "different command" in other.reason, other.reason
+    assert updates(w) == 1

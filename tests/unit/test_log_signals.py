@@ -65,6 +65,22 @@ def test_filters_are_bounded_in_time_and_parenthesised():
     assert 'logName="projects/p/logs/cloudaudit.googleapis.com%2Factivity"' in audit
 
 
+@pytest.mark.parametrize("alert_filter", [
+    'textPayload:"failed to connect" -- the Auth Proxy\'s dial errors',
+    '-- the Auth Proxy\'s dial errors\nlog_id("run.googleapis.com/stdout") textPayload:"failed to connect"',
+    'severity>=ERROR\n-- trailing note, no newline after it',
+])
+def test_an_alert_filter_ending_in_a_comment_keeps_the_query_whole(alert_filter):
+    """A comment runs to the end of its line in the Logging query language: the alert's filter is
+    embedded on lines of its own, so it cannot comment out Runwarden's closing parentheses. Parsed by
+    the Logging stand-in's parser, which refuses a query missing one."""
+    from sandbox.standins.logging import parse_filter
+
+    app = app_log_filter("p", "backend", "us-central1", NOW, NOW, alert_filter)
+    parse_filter(app)   # raises INVALID_ARGUMENT on a missing ')'
+    assert app.endswith("\n))")
+
+
 def test_the_call_budget_refuses_a_fourteenth_call():
     budget = CallBudget()
     for i in range(13):
