@@ -85,8 +85,10 @@ def test_a_retried_attempt_gets_what_is_left_of_the_timeout() -> None:
     assert old == new == ("answer", "ok")
     for script in (old_script, new_script):
         first, second = script.timeouts
-        assert first == 5.0
-        assert 5.0 - 0.5 < second < 5.0 - 0.02   # the first attempt's pause and the sleep are gone
+        # Bounds, not equalities: on a loaded machine time passes between the call and its first
+        # attempt too (4.988 s was seen), and what is asserted is "what is left", never "all again".
+        assert 5.0 - 2.0 < first <= 5.0
+        assert 5.0 - 2.0 < second < first - 0.02   # the first attempt's pause and the sleep are gone
 
 
 def test_a_retry_that_runs_out_raises_the_same_retry_error() -> None:
