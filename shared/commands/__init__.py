@@ -211,11 +211,20 @@ def _claim(run: CommandRun) -> Outcome | None:
     if found.recorded is not None:
         recovery.end_recorded_approval(run, found.recorded)
     # The first answer, kept and never published (its publish failed): published now as it was, rather
-    # than a duplicate quoting it, so that one answer reaches a person, once (answers.py).
-    kept = answers.retake(run, found.kept, found.kept_read)
-    if kept is not None:
-        return run.stepped(kept)
+    # than a duplicate quoting it, so that one answer reaches a person, once (answers.py). Only to a
+    # resend of that very command: another command under the same id is refused (_duplicate), and the
+    # first one's answer is left for the sweep, never published as this one's.
+    if _same_command(run, first):
+        kept = answers.retake(run, found.kept, found.kept_read)
+        if kept is not None:
+            return run.stepped(kept)
     return _duplicate(run, claim.record)
+
+
+def _same_command(run: CommandRun, first: dict[str, Any]) -> bool:
+    """Whether this delivery is the command that gave `first` (the same digest), not another command
+    sent under its id. Records written before the digest was kept carry none: taken as the same."""
+    return first.get("digest") in (None, command_digest(run.command))
 
 
 def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
@@ -233,7 +242,7 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
         # Held back or refused the first time (the kill switch since released, a typo fixed): the
         # same id only ever repeats that answer, so say how to run it now.
         reason += "; nothing done now: to run it again, send it with a new command_id"
-    if first.get("digest") not in (None, command_digest(command)):
+    if not _same_command(run, first):
         # The id reused for another command (other params, target, command or requester): quoting the first
         # answer alone ("applied") would read as this command's. (Records written before the digest
         # was kept carry none: answered as a resend.)

@@ -209,3 +209,28 @@ def test_an_operators_connector_change_is_judged_on_the_services_behind_it_not_r
         # Judged on backend's own requests (here none since it settled: not verifiable, escalated as such).
         assert not any("cannot read the evidence" in o.reason for o in verdicts), [o.reason for o in verdicts]
         assert all("request_count" in o.reason for o in verdicts), [o.reason for o in verdicts]
+
+
+def test_a_command_id_reused_for_another_body_never_gets_the_first_commands_kept_answer() -> None:
+    """The refused approve's answer was lost (its publish failed) and kept; then a different command
+    arrives under the same command_id (here a reject of that proposal). It is rejected as a reused id,
+    and the first command's answer is left for the sweep: published as this command's answer, it
+    read as if this one had been run. Fails on the code before: the reject was answered with the
+    approve's kept answer."""
+    from tests.property.harness import _Resend
+
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), Close(0, 0), PublishFault(1), Approve(0, 0)]:
+            run.step(step)
+        (first,) = run.failed_commands
+        run.failed_commands = []
+        other = {key: value for key, value in first.items() if not key.startswith("_")}
+        other["command"] = "reject"
+        answered = run.step(_Resend(other)).outcomes
+        assert [o.status.value for o in answered] == ["rejected"], explain(run, [o.reason for o in answered])
+        assert "different command" in answered[0].reason
+        later = run.step(Sweep(70)).outcomes   # past every hold: the approve's kept answer, once
+        kept = [o for o in later if o.command_id == "approve-0"]
+        assert [o.status.value for o in kept] == ["skipped"], explain(run, [o.reason for o in later])
+        assert "the world changed since the proposal" in kept[0].reason
