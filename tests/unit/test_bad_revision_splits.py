@@ -177,3 +177,36 @@ def test_a_previous_revision_failing_just_before_the_deploy_is_not_known_good(ca
         assert plan(result, e.bundle(), S).action is None
     else:
         assert plan(result, e.bundle(), S).action == "rollback_traffic"
+
+
+# A revision that refused its callers with 429 before the deploy (at its max instances: "The request
+# was aborted because there was no available instance.") failed them as surely as one answering 500:
+# sending traffic back to it brings those refusals back. The known-good test counts 5xx and 429 alike,
+# as `healthy` does. Minutes are relative to the incident (NEW at -9).
+REFUSED_BEFORE = {
+    "refusing 20% with 429 over its last hour": dict(refused_from=-120, per_minute=25, target=None),
+    "refusing 4% with 429 in its last minutes only": dict(refused_from=-15, per_minute=4, target=None),
+    "a 429 now and then (under 1%)": dict(refused_from=-120, per_minute=0.5, target=OLD),
+    "no 429 at all": dict(refused_from=None, per_minute=0, target=OLD),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_BEFORE.values(), ids=REFUSED_BEFORE.keys())
+def test_a_previous_revision_refusing_with_429_is_not_known_good(case):
+    e = (Evidence().revision(OLD, -3000, sql=(SQL,), max_instances=10).revision(NEW, -9, sql=(SQL,), max_instances=30)
+         .traffic(**{NEW: 100})
+         .requests(OLD, -120, -9, 100).requests(NEW, -9, 5, 60).requests(NEW, -9, 5, 60, code="500")
+         .latency(OLD, -120, -9, 0.2).latency(NEW, -9, 5, 0.2))
+    if case["refused_from"] is not None:
+        e.requests(OLD, case["refused_from"], -9, case["per_minute"], code="429")
+    e = quiet_connector(e)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert result.known_good_revision == case["target"], result.summary
+    if case["target"] is None:
+        assert OLD in result.no_target_reason and "429" in result.no_target_reason, result.no_target_reason
+        assert plan(result, e.bundle(), S).action is None
+    else:
+        assert plan(result, e.bundle(), S).action == "rollback_traffic"

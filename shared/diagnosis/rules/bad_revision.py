@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.facts import Facts, Requests, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
@@ -285,11 +285,13 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
         # baseline (a `--no-traffic` deploy, a revision traffic had already left) is passed over
         # without counting: the one that served before the deploy is still one release back.
         steps += 1 if counts.total > 0 else 0
-        clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio
+        # Clean means no failed caller: a 429 (Cloud Run refusing at max instances) fails one as a
+        # 500 does, and sending traffic back brings those refusals back (as `healthy` counts them).
+        clean = counts.total >= s.min_requests and counts.refused_ratio <= s.healthy_error_ratio
         c.cite("metric", facts.requests_query,
-               f"{candidate.short_name} before the deploy {baseline}: {counts.by_class.get('5xx', 0):.0f} of "
-               f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
-               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
+               f"{candidate.short_name} before the deploy {baseline}: {_refused(counts)} of "
+               f"{counts.total:.0f} requests 5xx or 429 ({pct(counts.refused_ratio)})",
+               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx or 429", clean)
         if clean:
             late = _failing_just_before(facts, c, suspect, candidate)
             if late:
@@ -311,7 +313,8 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
             reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
                            f"({counts.total:.0f} requests in {baseline})")
         else:
-            reasons.append(f"{candidate.short_name} was failing too before the deploy ({pct(counts.error_ratio)} 5xx)")
+            reasons.append(f"{candidate.short_name} was failing too before the deploy "
+                           f"({pct(counts.error_ratio)} 5xx{_and_429(counts)})")
     return None, steps, "; ".join(reasons[:2])
 
 
@@ -341,15 +344,27 @@ def _failing_just_before(facts: Facts, c: Citation, suspect: Revision, candidate
     counts = facts.requests(window, candidate.short_name)
     if counts.total < s.min_requests:
         return ""
-    failing = counts.error_ratio > s.healthy_error_ratio
+    failing = counts.refused_ratio > s.healthy_error_ratio
     c.cite("metric", facts.requests_query,
-           f"{candidate.short_name} just before the deploy {window}: {counts.by_class.get('5xx', 0):.0f} of "
-           f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
-           f"<= {s.healthy_error_ratio:.0%} 5xx in the {LOAD_SHARE_MINUTES} minutes before the deploy", not failing)
+           f"{candidate.short_name} just before the deploy {window}: {_refused(counts)} of "
+           f"{counts.total:.0f} requests 5xx or 429 ({pct(counts.refused_ratio)})",
+           f"<= {s.healthy_error_ratio:.0%} 5xx or 429 in the {LOAD_SHARE_MINUTES} minutes before the deploy",
+           not failing)
     if not failing:
         return ""
     return (f"{candidate.short_name} was already failing in the minutes just before the deploy "
-            f"({pct(counts.error_ratio)} 5xx {window}): the failures began before {suspect.short_name}")
+            f"({pct(counts.error_ratio)} 5xx{_and_429(counts)} {window}): the failures began before "
+            f"{suspect.short_name}")
+
+
+def _refused(counts: Requests) -> str:
+    return f"{counts.by_class.get('5xx', 0) + counts.by_code.get('429', 0):.0f}"
+
+
+def _and_429(counts: Requests) -> str:
+    """", and N% 429" when the candidate refused callers for want of an instance too, else ""."""
+    share = counts.share(code="429")
+    return f" and {pct(share)} 429" if share else ""
 
 
 def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
