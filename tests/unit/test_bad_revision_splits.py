@@ -8,6 +8,7 @@ import pytest
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
+from shared.remediation.actions.rollback_traffic import MAX_AUTOMATIC_STEPS
 from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, Evidence
@@ -210,3 +211,38 @@ def test_a_previous_revision_refusing_with_429_is_not_known_good(case):
         assert plan(result, e.bundle(), S).action is None
     else:
         assert plan(result, e.bundle(), S).action == "rollback_traffic"
+
+
+# Two deploys in quick succession: MID replaced OLDEST at -16 and took everything; NEWEST replaced MID
+# at -8 and fails 60%. What MID did decides: clean, it is one release back; failing too, the target is
+# OLDEST, which carried the whole load until MID's deploy (not "a share of a rollout" because MID
+# took most of the 10 minutes before NEWEST's), two releases back: past automation's bound, named.
+OLDEST, MID = "backend-00001-abc", "backend-00002-mid"
+SUCCESSION = {
+    "the middle one clean": dict(mid_500=0, target=MID, steps=1, action="rollback_traffic"),
+    "the middle one failing a third": dict(mid_500=14, target=OLDEST, steps=2, action="rollback_traffic"),
+}
+
+
+@pytest.mark.parametrize("case", SUCCESSION.values(), ids=SUCCESSION.keys())
+def test_two_deploys_in_quick_succession_judge_each_revision_before_its_own_replacement(case):
+    e = (Evidence().revision(OLDEST, -300, sql=(SQL,)).revision(MID, -16, sql=(SQL,))
+         .revision("backend-00003-fix", -8, sql=(SQL,)).traffic(**{"backend-00003-fix": 100})
+         .requests(OLDEST, -120, -16, 40).requests(MID, -16, -8, 42 - case["mid_500"])
+         .requests("backend-00003-fix", -8, 5, 17).requests("backend-00003-fix", -8, 5, 26, code="500")
+         .latency(OLDEST, -120, -16, 0.2).latency(MID, -16, -8, 0.2).latency("backend-00003-fix", -8, 5, 0.2))
+    if case["mid_500"]:
+        e.requests(MID, -16, -8, case["mid_500"], code="500")
+    e = quiet_connector(e)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert (result.known_good_revision, result.steps_back) == (case["target"], case["steps"]), result.summary
+    assert "share of a rollout" not in result.summary
+    if case["steps"] > 1:
+        assert MID in result.summary and "failing too" in result.summary, result.summary
+    planned = plan(result, e.bundle(), S)
+    assert planned.action == case["action"] and planned.params.steps_back == case["steps"]
+    # Two releases back is past what automation may do alone: the gate refuses it, naming the steps.
+    assert (planned.params.steps_back > MAX_AUTOMATIC_STEPS) == (case["steps"] > 1)

@@ -55,8 +55,9 @@ def evaluate(facts: Facts) -> Finding:
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
                                     "revision you trust")
+    past = f" (stepped past: {why_none})" if why_none else ""
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
-                             f"{good.short_name} served cleanly before it{changed}",
+                             f"{good.short_name} served cleanly before it{past}{changed}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
@@ -251,7 +252,7 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:
     """Newest Ready revision older than the suspect that served cleanly before the deploy, the
     steps back to it (the Ready revisions that served before the deploy, counting it), and, when
-    there is none, why."""
+    there is none, why; with one, what was stepped past to reach it ("" when nothing was)."""
     s = facts.s
     earlier = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time),
                      key=lambda r: r.create_time, reverse=True)
@@ -279,6 +280,11 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
     baseline = facts.baseline(suspect)
     reasons = []
     steps = 0
+    # The deploy that replaced the candidate: the suspect's, or, past a revision that served (two
+    # deploys in quick succession), that revision's. The candidate's last minutes and its share of
+    # the load are judged just before it: a revision that carried everything until a failing one
+    # replaced it is no canary's share, and the minutes after that deploy are not its own.
+    replaced = suspect
     for candidate in older:
         counts = facts.requests(baseline, candidate.short_name)
         # A step back is a revision that served before the deploy. One that served no request in the
@@ -293,21 +299,25 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f"{counts.total:.0f} requests 5xx or 429 ({pct(counts.refused_ratio)})",
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx or 429", clean)
         if clean:
-            late = _failing_just_before(facts, c, suspect, candidate)
+            late = _failing_just_before(facts, c, replaced, candidate)
             if late:
                 # Clean over the hour, failing at its end: the failures began before the deploy, on
                 # the revision a rollback would bring back. Stepping past it goes further back than
                 # automation may; sending it everything is a guess. A person decides.
-                return None, steps, late
-            share = _load_share(facts, c, suspect, candidate)
+                return None, steps, "; ".join(reasons + [late])
+            share = _load_share(facts, c, replaced, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
                 # it everything promotes that rollout; stepping past it goes further back than
                 # automation may. Either is a person's call.
-                return None, steps, (f"{candidate.short_name}, the newest revision that served cleanly, carried only "
-                                     f"{share:.0%} of the service's requests just before the deploy (a share of a "
-                                     f"rollout, not the whole load)")
-            return candidate, steps, ""
+                return None, steps, "; ".join(reasons + [
+                    f"{candidate.short_name}, the newest revision that served cleanly, carried only {share:.0%} of "
+                    f"the service's requests just before {replaced.short_name}'s deploy (a share of a rollout, not "
+                    "the whole load)"])
+            # With a target, the reasons say what was stepped past (a revision failing too).
+            return candidate, steps, "; ".join(reasons)
+        if counts.total > 0:
+            replaced = candidate
         if counts.total < s.min_requests:
             # Its clean serving, if any, is too long ago to vouch for it now.
             reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
@@ -326,35 +336,37 @@ KNOWN_GOOD_MIN_SHARE = 0.5
 LOAD_SHARE_MINUTES = 10
 
 
-def _just_before(suspect: Revision, candidate: Revision) -> Window:
-    """The minutes just before the suspect's deploy (LOAD_SHARE_MINUTES), from the candidate's own
-    deploy if that is later (two deploys in quick succession)."""
-    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
-    return Window(start, suspect.create_time)
+def _just_before(replaced: Revision, candidate: Revision) -> Window:
+    """The minutes just before the deploy of `replaced`, the revision that replaced the candidate
+    (LOAD_SHARE_MINUTES), from the candidate's own deploy if that is later (two deploys in quick
+    succession)."""
+    start = max(replaced.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
+    return Window(start, replaced.create_time)
 
 
-def _failing_just_before(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
     """Why the candidate, clean over its baseline hour, is no known-good revision: it was failing in
-    the minutes just before the deploy (more than `healthy_error_ratio` 5xx); "" when it was not, or
+    the minutes just before the deploy of `replaced`, the revision that replaced it (more than
+    `healthy_error_ratio` 5xx or 429); "" when it was not, or
     when those minutes are too quiet to tell. An hour's sum hides a failure that began minutes
     before the deploy (a dependency getting worse, a deploy made into an incident): the previous
     revision would bring back that failure, not a clean service."""
     s = facts.s
-    window = _just_before(suspect, candidate)
+    window = _just_before(replaced, candidate)
     counts = facts.requests(window, candidate.short_name)
     if counts.total < s.min_requests:
         return ""
     failing = counts.refused_ratio > s.healthy_error_ratio
     c.cite("metric", facts.requests_query,
-           f"{candidate.short_name} just before the deploy {window}: {_refused(counts)} of "
+           f"{candidate.short_name} just before {replaced.short_name}'s deploy {window}: {_refused(counts)} of "
            f"{counts.total:.0f} requests 5xx or 429 ({pct(counts.refused_ratio)})",
            f"<= {s.healthy_error_ratio:.0%} 5xx or 429 in the {LOAD_SHARE_MINUTES} minutes before the deploy",
            not failing)
     if not failing:
         return ""
-    return (f"{candidate.short_name} was already failing in the minutes just before the deploy "
-            f"({pct(counts.error_ratio)} 5xx{_and_429(counts)} {window}): the failures began before "
-            f"{suspect.short_name}")
+    return (f"{candidate.short_name} was already failing in the minutes just before {replaced.short_name}'s "
+            f"deploy ({pct(counts.error_ratio)} 5xx{_and_429(counts)} {window}): the failures began before "
+            f"{replaced.short_name}")
 
 
 def _refused(counts: Requests) -> str:
@@ -367,11 +379,11 @@ def _and_429(counts: Requests) -> str:
     return f" and {pct(share)} 429" if share else ""
 
 
-def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
-    """The candidate's share of the service's requests in the minutes just before the suspect's
-    deploy, from the candidate's own deploy if that is later (two deploys in quick succession),
-    cited; None when those minutes are too quiet to tell."""
-    window = _just_before(suspect, candidate)
+def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> float | None:
+    """The candidate's share of the service's requests in the minutes just before the deploy of
+    `replaced`, the revision that replaced it, from the candidate's own deploy if that is later
+    (two deploys in quick succession), cited; None when those minutes are too quiet to tell."""
+    window = _just_before(replaced, candidate)
     total = facts.requests(window).total
     if total < facts.s.min_requests:
         return None
