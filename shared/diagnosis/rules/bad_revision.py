@@ -2,6 +2,8 @@
 before it served cleanly. Failing means 5xx since the deploy, or startup failures in its logs."""
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, Requests, Window, hms
@@ -38,6 +40,10 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(refused, f"compare the traffic and {suspect.short_name}'s startup latency with the previous "
                                 "revision's: a burst needs min instances (or a faster start), a slower start is the "
                                 "deploy's; send traffic back by hand only if the deploy is the cause")
+    passed_on = _passed_on_from_another_service(facts, c, suspect)
+    if passed_on:
+        return c.doubt(passed_on, "look at the named Cloud Run service's revisions and deploys in the same minutes; "
+                                  f"send traffic back by hand only if {suspect.short_name}'s deploy changed its calls")
     late = _clean_before_onset(facts, c, suspect)
     if late:
         # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
@@ -173,6 +179,41 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
     return (f"{suspect.short_name}'s failures include {len(refusals)} of Cloud Run's own refusals for want of an "
             "instance ('no available instance', a scaling limit): a burst on a service that scales from zero, "
             "or a slower start, does that; whether the deploy caused it is not shown")
+
+
+# The application's own logs, and the severities at which a line there says something failed.
+_APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
+_FAILED = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
+_RUN_APP_HOST = re.compile(r"https?://([^/\s'\"]+\.run\.app)", re.IGNORECASE)
+
+
+def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the suspect's failures are not shown to be its own, or "": at least
+    `startup_failure_logs_min` of its log lines, and at least half of its failure lines (its own
+    logs at ERROR or worse, with those), are its HTTP client raising on a 5xx from another Cloud
+    Run service (LogSignal.DOWNSTREAM_5XX). The application passes that service's failures on as
+    its own 502s or 503s: the other service may have changed in the same minutes (a deploy of
+    its own, which Runwarden does not read), and sending this one's traffic back leaves it as it
+    is. Whether this deploy changed its calls is not shown either: a person looks."""
+    calls = facts.log_matches(LogSignal.DOWNSTREAM_5XX, suspect.short_name)
+    if len(calls) < facts.s.startup_failure_logs_min:
+        return ""
+    failures = len(calls) + sum(
+        1 for e in facts.logs.entries
+        if e.resource_labels.get("revision_name") == suspect.short_name and e.log_id in _APP_LOGS
+        and e.severity in _FAILED and not _RUN_APP_HOST.search(e.text))
+    hosts = Counter(m.group(1).lower() for m in map(_RUN_APP_HOST.search, (e.text for e in calls)) if m)
+    named = ", ".join(host for host, _ in hosts.most_common(2))
+    mostly = 2 * len(calls) >= failures
+    c.cite("log", f"run.googleapis.com/stderr, stdout: {pattern_of(LogSignal.DOWNSTREAM_5XX)}",
+           f"{len(calls)} of {suspect.short_name}'s {failures} failure lines are its calls to {named} answered "
+           f"with a 5xx, e.g. {calls[0].text[:160]!r}",
+           "fewer than half (or than the minimum): the revision's own failures", not mostly)
+    if not mostly:
+        return ""
+    return (f"{suspect.short_name}'s failures are mostly another Cloud Run service's, passed on: {len(calls)} of its "
+            f"{failures} failure lines are its calls to {named} answered with a 5xx; that service may have changed "
+            "in the same minutes, and whether the deploy caused the failures is not shown")
 
 
 def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revision) -> bool:
