@@ -467,7 +467,8 @@ def render(outcome: dict[str, Any]) -> str:
 def render_snapshot(snap: dict[str, Any]) -> list[str]:
     lines = [f"  kill switch: {snap.get('kill_switch') or 'off'}"]
     sections = (("paused", "target", "reason"), ("pending_verifications", "action_id", "deadline_at"),
-                ("open_proposals", "proposal_id", "expires_at"), ("cooldowns", "target", "until"),
+                ("open_proposals", "proposal_id", "expires_at"), ("proposals_in_doubt", "proposal_id", "decided_by"),
+                ("cooldowns", "target", "until"),
                 ("budgets", "scope", "used"), ("pinned", "service", "age_seconds"))
     for name, key, detail in sections:
         items = snap.get(name) or []

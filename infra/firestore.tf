@@ -54,7 +54,8 @@ resource "google_firestore_index" "open_intents" {
 }
 
 # The sweep's reports kept until they are published (records.KeptReport): in an intent, an action
-# record (the verification outcomes), a log-based incident (its `resolved`) and a pin (its reminder).
+# record (the verification outcomes), a log-based incident (its `resolved`), a pin (its reminder) and
+# an operator command's answer (records.CommandAnswer).
 # Each is an outcome's JSON, a few KB, never queried (shared/remediation/verification.py). Their single-field indexes are
 # disabled so that an index entry never carries them: an empty index configuration "disables all
 # indexes on the field" (registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_field,

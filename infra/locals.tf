@@ -50,12 +50,13 @@ locals {
   }
 
   # Firestore collections whose documents carry `expires_at` (shared/gcp/firestore.py: claims;
-  # shared/remediation/records.py: action, incident, intent and settled records; operators' command claims). Proposals
+  # shared/remediation/records.py: action, incident, intent and settled records; operators' command claims
+  # and their kept answers). Proposals
   # and pins keep no TTL: an expired proposal still answers "expired", a pin stays until released.
   # Each listed collection gets a TTL policy.
   # The records that keep a report until it is published (firestore.tf, google_firestore_field.report).
-  report_collections = ["intents", "actions", "incidents", "pins"]
-  ttl_collections    = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "intents", "settled"]
+  report_collections = ["intents", "actions", "incidents", "pins", "answers"]
+  ttl_collections    = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "answers", "intents", "settled"]
 
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
   # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:

@@ -2,8 +2,11 @@
 
 One path for every command: parse -> expired? -> claim on command_id -> a change an earlier attempt
 at the command made and could not record is recorded and reported, not made again (recovery.py) ->
-else a repeat is `skipped`, carrying the first result (`escalated` again if that was), and a new
-command goes to its handler -> one published outcome (the sweep publishes one per verdict). Each
+else a repeat publishes the first answer if it was never published (answers.py), or is `skipped`,
+carrying the first result (`escalated` again if that was), and a new command goes to its handler ->
+one published outcome (the sweep publishes one per verdict). The first answer completes the command's
+record and is kept with it until its publish succeeds; if the command is never delivered again, the
+sweep publishes it (answers.py). Each
 handler is a small module in this package; every write a handler makes goes through the gate
 (shared/remediation/guardrails.py), like automation's.
 
@@ -27,7 +30,7 @@ from typing import Any, Callable
 
 from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sweep, command_digest, duplicate_reason,
                                     parse_command_published)
-from shared.commands import approval, connector, diagnose, pause, recovery, status, sweep, traffic
+from shared.commands import answers, approval, connector, diagnose, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
 from shared.clock import skew_safe_lease
 from shared.config import Config
@@ -130,10 +133,10 @@ def _run(run: CommandRun) -> Outcome:
         raise
     retain = max(timedelta(seconds=run.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
     try:
-        run.adapters.state.complete(COMMANDS, command.command_id, run.owner, retain, run.now,
-                                    {"status": outcome.status.value, "reason": outcome.reason,
-                                     "outcome_id": outcome.outcome_id, "digest": command_digest(command),
-                                     "notes": list(outcome.notes)})
+        # The first answer completes the command's record and is kept with it until published (answers.py).
+        answers.complete(run, outcome, {"status": outcome.status.value, "reason": outcome.reason,
+                                        "outcome_id": outcome.outcome_id, "digest": command_digest(command),
+                                        "notes": list(outcome.notes)}, retain)
     except TransientError as exc:
         # The command is done (it may have written): raising now would lose its answer, and a
         # redelivery would only wait on this claim, still held, until it expires. So the answer is
@@ -186,6 +189,7 @@ def _claim(run: CommandRun) -> Outcome | None:
     ttl = skew_safe_lease(run.config.guardrails.claim_ttl_seconds)   # holds across skewed clocks (shared/clock.py)
     claim = run.adapters.state.claim(COMMANDS, command.command_id, run.owner, ttl, run.now)
     if claim.acquired:
+        run.claimed = claim.record
         return None
     first = claim.record.result
     if not first:
@@ -196,11 +200,16 @@ def _claim(run: CommandRun) -> Outcome | None:
         run.timeline.step("in_progress", f"command {command.command_id} is being handled by another delivery "
                           f"since {claim.record.claimed_at:%H:%M:%S}; retry later", severity="NOTICE")
         raise CommandInProgress(f"command {command.command_id} is being handled by another delivery")
-    found = recovery.earlier(run)
+    found = recovery.earlier(run, with_answer=True)
     if found.answer is not None:
         return found.answer
     if found.recorded is not None:
         recovery.end_recorded_approval(run, found.recorded)
+    # The first answer, kept and never published (its publish failed): published now as it was, rather
+    # than a duplicate quoting it, so that one answer reaches a person, once (answers.py).
+    kept = answers.retake(run, found.kept, found.kept_read)
+    if kept is not None:
+        return run.stepped(kept)
     return _duplicate(run, claim.record)
 
 

@@ -17,7 +17,7 @@ from shared.commands.traffic import action_outcome
 from shared.errors import TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.guardrails import Manual
+from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, end_approval_applied
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord
 
@@ -27,6 +27,11 @@ from shared.remediation.records import PROPOSALS, ProposalRecord
 # `approved`, it could never be approved again once the brake is released (`_open_proposal`
 # refuses a proposal that is not open).
 _NOTHING_WRITTEN = frozenset({OutcomeStatus.SKIPPED, OutcomeStatus.DRY_RUN})
+# The proposal of an approve whose write the gate escalated after sending it (its answer lost, or another
+# change landed around it; recorded for the sweep, or not recorded: then a resend or the sweep records
+# it): neither applied nor under way. The sweep's judgement of the write ends it (verified, undone,
+# escalated), and a resend that records an unrecorded write ends it `applied`; nothing approves it again.
+IN_DOUBT = PROPOSAL_IN_DOUBT
 
 
 def approve(run: CommandRun) -> Outcome:
@@ -55,7 +60,10 @@ def approve(run: CommandRun) -> Outcome:
     reopened = not dry_run and result.status in _NOTHING_WRITTEN and _reopen(run, proposal)
     superseded = not dry_run and _superseded(result) and _supersede(run, proposal, result.reason)
     if not dry_run and not reopened and not superseded:
-        final = {OutcomeStatus.APPLIED: "applied", OutcomeStatus.FAILED: "failed"}.get(result.status, "approved")
+        # An `escalated` that wrote (sent with its answer lost, or another change around it; recorded for the
+        # sweep) leaves the write in doubt: said so, rather than `approved` as if it were still under way.
+        final = {OutcomeStatus.APPLIED: "applied", OutcomeStatus.FAILED: "failed",
+                 OutcomeStatus.ESCALATED: IN_DOUBT}.get(result.status, "approved")
         run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": final, "note": result.reason})
     outcome = action_outcome(run, action, params, proposal.before, result, proposal.target)
     outcome.action.proposal_id = proposal.proposal_id
@@ -136,6 +144,10 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
     answered = _decided_by_this_command(run, proposal)
     if answered is not None:
         raise answered
+    if proposal.state == IN_DOUBT:
+        raise rejected("params.proposal_id", f"{proposal_id} was approved by {proposal.decided_by or 'someone'} and its "
+                                             f"write is in doubt ({proposal.note}); the verification sweep ends it once "
+                                             "it judges that write; nothing written")
     if proposal.state != "open" and not _approved_by_this_command(run, proposal):
         raise rejected("params.proposal_id", f"{proposal_id} is already {proposal.state}"
                                              + (f" by {proposal.decided_by}" if proposal.decided_by else ""))
@@ -216,9 +228,9 @@ def _decide(run: CommandRun, proposal: ProposalRecord, state: str, note: str = "
 def end_recovered(run: CommandRun, proposal_id: str, note: str) -> None:
     """The proposal of an approve whose write an earlier attempt made and did not record, recorded
     since (shared/commands/recovery.py): ended `applied`, as a completed approve ends it, if this
-    command approved it and nothing else decided it since."""
-    run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "applied", "note": note},
-                                     expect={"state": "approved", "command_id": run.command_id})
+    command approved it (`approved`, or `in_doubt` once its gate answered) and nothing else decided it
+    since."""
+    end_approval_applied(run.adapters.state, proposal_id, run.command_id or "", note)
 
 
 def _reopen(run: CommandRun, proposal: ProposalRecord) -> bool:

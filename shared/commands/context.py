@@ -11,6 +11,7 @@ from shared.alerts.commands import AnyCommand
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
+from shared.ports import ClaimRecord
 from shared.remediation.guardrails import Gate, Manual, command_incident
 from shared.remediation.held_reports import Holder
 from shared.timeline.writer import Timeline
@@ -72,6 +73,7 @@ class CommandRun:
     incident_id: str | None = None   # the incident the command's outcome belongs to, once known
     notes: list[str] = field(default_factory=list)
     held: Holder | None = None   # `holder`
+    claimed: ClaimRecord | None = None   # the command's record (its claim on the command_id) as this delivery took it
 
     @property
     def command_id(self) -> str | None:

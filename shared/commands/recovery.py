@@ -48,7 +48,7 @@ duplicate.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.alerts.commands import recorded_duplicate_reason
@@ -60,8 +60,8 @@ from shared.remediation.actions import get_action
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
 from shared.remediation import intents
 from shared.remediation.intents import Verdict, look_ended
-from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, ActionRecord, ActionState, IntentRecord,
-                                        IntentState, command_intent_key)
+from shared.remediation.records import (ACTIONS, ANSWERS, INTENTS, REPORT_PENDING, ActionRecord, ActionState,
+                                        IntentRecord, IntentState, command_intent_key)
 
 # The commands whose handler can write through the gate and store an intent first: only these can
 # have left a change behind. (restore_traffic writes too, but as a corrective action it stores no
@@ -81,14 +81,24 @@ class Earlier:
 
     answer: Outcome | None = None
     recorded: ActionRecord | None = None
+    # The command's kept answer (shared/commands/answers.py), as read in the same batch when asked for
+    # (`kept_read`): a resend publishes it if it was never published.
+    kept: dict[str, Any] | None = None
+    kept_read: bool = False
 
 
-def earlier(run: CommandRun) -> Earlier:
+def earlier(run: CommandRun, with_answer: bool = False) -> Earlier:
     """See the module's table. One batched read (two for an approve), then the live target only
-    for an intent its attempt left open with no action record."""
+    for an intent its attempt left open with no action record. `with_answer`: the command's kept
+    answer is read in the same batch (a resend's: answers.retake)."""
     if run.command.command not in WRITING or run.command.dry_run or not run.command_id:
         return Earlier()
-    intent, record, claim = _read(run)
+    intent, record, claim, kept = _read(run, with_answer)
+    return replace(_earlier(run, intent, record, claim), kept=kept, kept_read=with_answer)
+
+
+def _earlier(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None,
+             claim: ClaimRecord | None) -> Earlier:
     if intent is None:
         # The intent is kept 7 days (records.INTENT_RETENTION), the action record 30: a resend whose
         # command's record and intent are both gone is still a duplicate of its recorded write, read
@@ -128,33 +138,40 @@ def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
 
 
 def end_recorded_approval(run: CommandRun, record: ActionRecord) -> None:
-    """An approve whose write is recorded ends its proposal `applied` if it is still `approved` by
-    this command (the adopter's own ending, Gate._end_approved, is best effort)."""
-    if run.command.command == "approve":
+    """An approve whose write is recorded ends its proposal `applied` if it is still `approved` (or
+    `in_doubt`) by this command (the adopter's own ending, Gate._end_approved, is best effort). Not a
+    write recorded in doubt (no after-state: sent, its answer lost): nothing shows it applied, so its
+    proposal stays `in_doubt` until the sweep judges it."""
+    if run.command.command == "approve" and record.after:
         _end_approval(run, f"applied by command {run.command_id}: recorded as action {record.key}")
 
 
-def _read(run: CommandRun) -> tuple[IntentRecord | None, ActionRecord | None, ClaimRecord | None]:
-    """The intent, the action record at its claim key and the gate's claim there: one get_many when
-    the claim key follows from the command, else the intent and then the other two."""
+def _read(run: CommandRun, with_answer: bool) -> tuple[IntentRecord | None, ActionRecord | None, ClaimRecord | None,
+                                                      dict[str, Any] | None]:
+    """The intent, the action record at its claim key and the gate's claim there, and (`with_answer`)
+    the command's kept answer: one get_many when the claim key follows from the command, else the
+    intent (and the answer) and then the other two."""
     state, command = run.adapters.state, run.command
     at = (INTENTS, command_intent_key(run.command_id))
+    answer = [(ANSWERS, run.command_id)] if with_answer else []
     guess = (claim_key(command_incident(run.command_id), command.target, command.command)
              if command.command in _OWN_KEY and command.target else None)
     if guess is None:
-        [data] = state.get_many([at])
+        data, *rest = state.get_many([at, *answer])
         found: list[Any] = []
     else:
-        data, *found = state.get_many([at, (ACTIONS, guess), (CLAIMS, guess)])
+        data, *found = state.get_many([at, (ACTIONS, guess), (CLAIMS, guess), *answer])
+        found, rest = found[:2], found[2:]
+    kept = rest[0] if rest else None
     if not data:
         record = found[0] if found else None
-        return None, ActionRecord.model_validate(record) if record else None, None
+        return None, ActionRecord.model_validate(record) if record else None, None, kept
     intent = IntentRecord.model_validate(data)
     if intent.claim_key != guess:
         found = state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
     record, claim = found
     return (intent, ActionRecord.model_validate(record) if record else None,
-            ClaimRecord.model_validate(claim) if claim else None)
+            ClaimRecord.model_validate(claim) if claim else None, kept)
 
 
 def _held_by_another(claim: ClaimRecord | None, run: CommandRun) -> bool:

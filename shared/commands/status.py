@@ -1,6 +1,7 @@
 """status: a snapshot of what Runwarden holds, published as the outcome's `snapshot`:
 the kill switch and per-target pauses, pending verifications, open proposals with their expiry,
-cooldowns and budgets in use, and pinned services with the age of each pin. Reads state only."""
+proposals approved whose write is in doubt (until the sweep judges it), cooldowns and budgets in use,
+and pinned services with the age of each pin. Reads state only."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,6 +26,8 @@ class Snapshot(BaseModel):
     paused: list[dict[str, Any]] = []
     pending_verifications: list[dict[str, Any]] = []
     open_proposals: list[dict[str, Any]] = []
+    # Approved, and the write in doubt (shared/commands/approval.py): until the sweep judges that write.
+    proposals_in_doubt: list[dict[str, Any]] = []
     cooldowns: list[dict[str, Any]] = []
     budgets: list[dict[str, Any]] = []
     pinned: list[dict[str, Any]] = []
@@ -36,7 +39,9 @@ def handle(run: CommandRun) -> Outcome:
         snap = _only(snap, run.command.target)
     summary = _unmanaged(run) + (f"kill switch {'ENGAGED (' + snap.kill_switch + ')' if snap.kill_switch else 'off'}; "
                f"{len(snap.paused)} paused, {len(snap.pending_verifications)} pending verification(s), "
-               f"{len(snap.open_proposals)} open proposal(s), {len(snap.cooldowns)} cooldown(s), "
+               f"{len(snap.open_proposals)} open proposal(s), "
+               + (f"{len(snap.proposals_in_doubt)} approved with the write in doubt, " if snap.proposals_in_doubt else "")
+               + f"{len(snap.cooldowns)} cooldown(s), "
                f"{len(snap.pinned)} pinned service(s)")
     return run.outcome(OutcomeStatus.REPORTED, summary, target=run.command.target,
                        snapshot=snap.model_dump(mode="json"))
@@ -62,6 +67,7 @@ def snapshot(run: CommandRun) -> Snapshot:
     pending = [ActionRecord.model_validate(d) for d in state.find_records(ACTIONS, "state", ActionState.PENDING.value,
                                                                           LIMIT)]
     proposals = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "open", LIMIT)]
+    in_doubt = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "in_doubt", LIMIT)]
     pins = [PinRecord.model_validate(d) for d in state.find_records(PINS, "pinned", True, LIMIT)]
     targets = sorted({s.name for s in config.services} | {c.name for c in config.bounds.connectors}
                      | {r.target for r in pending})
@@ -73,6 +79,9 @@ def snapshot(run: CommandRun) -> Snapshot:
         open_proposals=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
                          "proposed_at": p.proposed_at, "expires_at": p.expires_at,
                          "expired": now >= p.expires_at, "reason": p.reason} for p in proposals],
+        proposals_in_doubt=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
+                             "decided_by": p.decided_by, "decided_at": p.decided_at, "command_id": p.command_id,
+                             "note": p.note} for p in in_doubt],
         cooldowns=_cooldowns(state, targets, now),
         budgets=_budgets(state, config, targets, now),
         pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
@@ -110,5 +119,5 @@ def _only(snap: Snapshot, target: str) -> Snapshot:
         return target in (item.get("target"), item.get("service"), item.get("scope", "").partition("|")[2])
 
     return snap.model_copy(update={name: [i for i in getattr(snap, name) if mine(i)] for name in
-                                   ("paused", "pending_verifications", "open_proposals", "cooldowns", "budgets",
-                                    "pinned")})
+                                   ("paused", "pending_verifications", "open_proposals", "proposals_in_doubt",
+                                    "cooldowns", "budgets", "pinned")})

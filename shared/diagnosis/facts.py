@@ -249,19 +249,29 @@ class Facts:
     def newest_serving(self) -> Revision | None:
         return max(self.serving, key=lambda r: r.create_time, default=None)
 
-    def recent_deploy(self) -> tuple[Revision, Revision, float] | None:
-        """(the newest serving revision, the newest Ready revision created before it, the seconds
-        between its creation and the incident's start) when it was created within
-        deploy_window_seconds before the incident and a Ready revision came before it; else None."""
-        suspect = self.newest_serving
-        if suspect is None:
-            return None
-        lead = (self.b.incident_started_at - suspect.create_time).total_seconds()
+    def replaced(self, revision: Revision) -> tuple[Revision, float] | None:
+        """(the Ready revision `revision` replaced, the seconds between its creation and the
+        incident's start) when it was created within deploy_window_seconds before the incident;
+        else None. The revision replaced is the newest older Ready one that served requests in the
+        baseline before the deploy: a `--no-traffic` preview in between never ran the load, and its
+        settings, account or connector are not what the deploy changed (bad_revision's steps back
+        pass over it the same way). With none that served, the newest older Ready one."""
+        lead = (self.b.incident_started_at - revision.create_time).total_seconds()
         if not 0 <= lead <= self.s.deploy_window_seconds:
             return None
-        previous = max((r for r in self.b.revisions if r.create_time < suspect.create_time and r.ready),
-                       key=lambda r: r.create_time, default=None)
-        return (suspect, previous, lead) if previous is not None else None
+        older = sorted((r for r in self.b.revisions if r.create_time < revision.create_time and r.ready),
+                       key=lambda r: r.create_time, reverse=True)
+        if not older:
+            return None
+        served = set(self.revision_names_with_requests(self.baseline(revision)))
+        return next((r for r in older if r.short_name in served), older[0]), lead
+
+    def recent_deploy(self) -> tuple[Revision, Revision, float] | None:
+        """(the newest serving revision, the revision it replaced, the seconds between its creation
+        and the incident's start) when it was deployed within deploy_window_seconds (`replaced`)."""
+        suspect = self.newest_serving
+        deploy = self.replaced(suspect) if suspect is not None else None
+        return (suspect, *deploy) if deploy is not None else None
 
     def deploy_changed_account(self, entries: Iterable[LogRecord]) -> tuple[Revision, Revision] | None:
         """(the new revision, the one before it) when every entry came from a revision deployed

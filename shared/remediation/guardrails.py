@@ -37,7 +37,7 @@ from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, Stat
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
-                                        ActionRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
+                                        ActionRecord, ActionState, IntentRecord, IntentState, ProposalRecord, SettledEntry,
                                         settled_field)
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
@@ -745,7 +745,7 @@ class Gate:
 
     def _settle(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
                 service: str, signature: str, held: _Held, manual: Manual | None = None,
-                adopted: bool = False) -> bool:
+                adopted: bool = False, superseded: str = "") -> bool:
         """After a write: the claim completed, the action recorded for the sweep (and the pin of a
         rollback), and what settled the incident (SETTLED, shared/remediation/settled.py), all in
         one commit (`StateStore.record_all`): so an action is recorded exactly when its claim is
@@ -759,6 +759,8 @@ class Gate:
         in the same commit, so the sweep of unrecorded intents never finds a recorded one open.
         `adopted` (adopt_write): the action record is created only if there is none yet, so that of
         a redelivery and the sweep adopting the same write, exactly one records (and reports) it.
+        `superseded` (adopt_write, a write the target shows changed again since): the record is closed
+        `escalated` with that note, and no pin is written (`_records`).
         True if this call wrote the records; False if an adopted write's action record already
         existed (nothing written)."""
         now = self.clock.now()
@@ -766,7 +768,7 @@ class Gate:
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         outcome = {"status": result.status.value, "after": result.after}
         records = [] if action.corrective else self._records(action, params, before, result, incident_id, service,
-                                                             signature, manual, now)
+                                                             signature, manual, now, superseded)
         if records and held.intent is not None:
             # An adopted intent is closed only if still open and owned as read: a judge that escalated
             # it meanwhile (it read the target a moment apart and found neither) is its one report.
@@ -824,8 +826,12 @@ class Gate:
                                                   "incident_id": incident_id, "expires_at": expires_at}, merge=True)
 
     def _records(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                 service: str, signature: str, manual: Manual | None, now: datetime) -> list[RecordWrite]:
-        """The action record for the sweep, and the pin of a rollback to a named revision."""
+                 service: str, signature: str, manual: Manual | None, now: datetime,
+                 superseded: str = "") -> list[RecordWrite]:
+        """The action record for the sweep, and the pin of a rollback to a named revision. `superseded`: the
+        write was made and the target changed again since (adopt_write): the record is closed `escalated`
+        at once with that note (the sweep never verifies or undoes it: the later change wins), and no pin
+        is written (the traffic no longer shows the rollback)."""
         v = self.config.verification
         record = ActionRecord(key=result.claim_key, incident_id=incident_id, target=params.target, service=service,
                               action=action.name, signature=signature, params=params.model_dump(mode="json"),
@@ -836,9 +842,11 @@ class Gate:
                               requested_by=manual.requested_by if manual else "",
                               # Its bar is all the sweep reads: not the documentation (up to 8 KB).
                               alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None)
+        if superseded:
+            record = record.model_copy(update={"state": ActionState.ESCALATED, "resolved_at": now, "note": superseded})
         writes = [RecordWrite(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})]
         pinned_to = getattr(params, "to_revision", None)
-        if action.name == "rollback_traffic" and pinned_to:
+        if action.name == "rollback_traffic" and pinned_to and not superseded:
             # Traffic now names a revision: new deploys get none until someone releases the pin.
             writes.append(RecordWrite(PINS, record.service, {"service": record.service, "revision": pinned_to,
                                                              "action_id": record.key, "pinned_at": now,
@@ -1022,7 +1030,7 @@ class Gate:
         return _GATE_INTENT.submit(self._note_intent, intent)
 
     def adopt_write(self, intent: IntentRecord, action: Action, after: dict[str, Any],
-                    reason: str, report: dict[str, Any] | None = None) -> GateResult:
+                    reason: str, report: dict[str, Any] | None = None, superseded: str = "") -> GateResult:
         """Records a write an earlier attempt made and could not record (its plan: `intent`; the
         target as read now: `after`), as `_write` would have: the claim (taken over if it lapsed)
         completed, the action record for the sweep and the pin. Nothing is written to the target.
@@ -1033,11 +1041,15 @@ class Gate:
         finds it recorded meanwhile (a redelivery and the sweep at once, or two sweeps), or escalated
         by a judge that read the target a moment apart and found neither, writes nothing, completes
         the claim it took, and answers a `skipped` duplicate: the other one's `escalated` is the answer.
-        `report`: fields merged into the intent in the commit that closes it (the sweep's pending report)."""
+        `report`: fields merged into the intent in the commit that closes it (the sweep's pending report).
+        `superseded`: the target shows the write was made and changed again since (intents.Match.CHANGED):
+        recorded all the same (Runwarden's write happened: the timeline, a later alert's duplicate check
+        and the incident's history need it), but closed `escalated` with this note, never verified or
+        undone by the sweep, and with no pin (the later change wins)."""
         now = self.clock.now()
         params = action.params_model.model_validate(intent.params)
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
-                            notes=action.notes(params), written=True)
+                            notes=[] if superseded else action.notes(params), written=True)
         ttl = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         claim = self._claim(CLAIMS, intent.claim_key, ttl, now)
         # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim
@@ -1046,22 +1058,21 @@ class Gate:
                      report=report)
         manual = Manual(intent.command_id, intent.requested_by) if intent.command_id else None
         if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
-                            intent.signature, held, manual, adopted=True):
+                            intent.signature, held, manual, adopted=True, superseded=superseded):
             return self._adopted_elsewhere(intent, claim, result)
         self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
-        if intent.proposal_id:
+        if intent.proposal_id and not superseded:
             self._end_approved(intent)
         return result
 
     def _end_approved(self, intent: IntentRecord) -> None:
         """The proposal an adopted write applies (an approve's), ended `applied` as a completed
-        approve ends it: only if still `approved` by that command. Best effort: the write is
-        recorded either way, and a resend of the approve ends it too (shared/commands/recovery.py)."""
+        approve ends it: only if still `approved` (or `in_doubt`) by that command. Best effort: the write
+        is recorded either way, and a resend of the approve ends it too (shared/commands/recovery.py)."""
         try:
-            self.state.update_record(PROPOSALS, intent.proposal_id,
-                                     {"state": "applied", "note": f"applied by command {intent.command_id}, "
-                                      "whose attempt could not record it; recorded since"},
-                                     expect={"state": "approved", "command_id": intent.command_id})
+            end_approval_applied(self.state, intent.proposal_id, intent.command_id,
+                                 f"applied by command {intent.command_id}, whose attempt could not record it; "
+                                 "recorded since")
         except RunwardenError as exc:
             self._log("proposal_open", f"could not end proposal {intent.proposal_id} as applied ({exc})")
 
@@ -1077,6 +1088,21 @@ class Gate:
                   "nothing written")
         self._log("adopted_elsewhere", reason)
         return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)
+
+
+# Where an approve's proposal stands while its write is made or tried and not yet settled: `approved` (the
+# write under way, or its attempt ended before answering), `in_doubt` (the gate escalated it after sending
+# it: shared/commands/approval.py). Ended `applied` once the write is found recorded as the approve's.
+PROPOSAL_IN_DOUBT = "in_doubt"
+PROPOSAL_UNSETTLED = ("approved", PROPOSAL_IN_DOUBT)
+
+
+def end_approval_applied(state: Any, proposal_id: str, command_id: str, note: str) -> bool:
+    """The proposal ended `applied`, guarded on each state of PROPOSAL_UNSETTLED in turn and on the
+    approving command (an update per state tried, on this rare path only)."""
+    return any(state.update_record(PROPOSALS, proposal_id, {"state": "applied", "note": note},
+                                   expect={"state": unsettled, "command_id": command_id})
+               for unsettled in PROPOSAL_UNSETTLED)
 
 
 def _unjudged_reason(action: str, plan: IntentRecord) -> str:

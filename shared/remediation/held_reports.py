@@ -20,6 +20,10 @@ it, held by the delivery for a lease, exactly as the sweep stores its own. Then:
 
 Of a later delivery and a sweep reading it at once, exactly one takes it (the update is guarded on
 the holder as read), so exactly one report reaches a person.
+
+An operator command's own answer is kept and held the same way, in its CommandAnswer record (the
+`answers` collection) instead of an intent (shared/commands/answers.py): `hold` and `retake` name
+the collection.
 """
 from __future__ import annotations
 
@@ -32,17 +36,24 @@ from pydantic import ValidationError
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome
 from shared.remediation import intents
-from shared.remediation.records import REPORT_PENDING, IntentRecord
+from shared.remediation.records import ANSWERS, INTENTS, REPORT_PENDING, CommandAnswer, IntentRecord, KeptReport
 from shared.timeline.writer import Timeline
+
+
+# The records a delivery keeps its report in, by collection: an intent (a report about an earlier
+# attempt's unrecorded write), or a command's answer.
+_KEPT_IN: dict[str, type[KeptReport]] = {INTENTS: IntentRecord, ANSWERS: CommandAnswer}
 
 
 @dataclass(frozen=True)
 class HeldReport:
-    """The publish of a report kept in intent `key`, held by `by` (the delivery's owner)."""
+    """The publish of a report kept in the record `key` of `collection` (an intent, or a command's
+    answer), held by `by` (the delivery's owner)."""
 
     key: str
     by: str
     outcome_id: str
+    collection: str = INTENTS
 
 
 class Holder:
@@ -53,8 +64,9 @@ class Holder:
         self.state, self.by, self.now, self.lease = state, by, now, lease
         self.built: list[Outcome] = []
         self.held: HeldReport | None = None
-        # The intent in which a write this delivery made may have left a report held by it (`give_back`).
-        self.maybe: str | None = None
+        # The records (collection, key) in which a write this delivery made may have left a report held
+        # by it (`give_back`).
+        self.maybe: list[tuple[str, str]] = []
 
     def pending(self, intent: IntentRecord, build: Callable[[str, ActionReport, list[str]], Outcome]) -> intents.Pending:
         """`intents.Pending`: `build` makes the outcome the delivery will publish (given the answer's
@@ -62,7 +74,7 @@ class Holder:
         def fields(reason: str, report: ActionReport, notes: list[str]) -> dict[str, Any]:
             outcome = build(reason, report, notes)
             self.built.append(outcome)
-            self.maybe = intent.key
+            self.may_hold(INTENTS, intent.key)
             return intents.pending_report(outcome.to_json().decode(), self.by, self.now, self.lease)
         return fields
 
@@ -73,34 +85,51 @@ class Holder:
         self.held = HeldReport(intent.key, self.by, outcome.outcome_id)
         return outcome
 
-    def retake(self, data: Any, timeline: Timeline) -> Outcome | None:
-        """The stored outcome of an intent closed with a report pending that no one holds (its
-        delivery's publish failed and gave it back, or its holder's lease lapsed), taken by this
-        delivery to publish; None otherwise (no report, sent, held, or taken first by another)."""
+    def may_hold(self, collection: str, key: str) -> None:
+        """A write this delivery is about to make may leave it holding a report kept in `key`."""
+        if (collection, key) not in self.maybe:
+            self.maybe.append((collection, key))
+
+    def hold(self, collection: str, key: str, outcome: Outcome) -> None:
+        """`outcome`, kept pending in the record `key` of `collection` by a write of this delivery, is its
+        to publish (`publish` marks it sent, or gives it back)."""
+        self.held = HeldReport(key, self.by, outcome.outcome_id, collection)
+
+    def holds(self, outcome: Outcome) -> bool:
+        """Whether `outcome` is the report this delivery holds, already kept in a record."""
+        return self.held is not None and self.held.outcome_id == outcome.outcome_id
+
+    def retake(self, data: Any, timeline: Timeline, collection: str = INTENTS) -> Outcome | None:
+        """The stored outcome of a record (an intent closed with a report, or a command's answer) whose
+        report is pending and held by no one (its delivery's publish failed and gave it back, or its
+        holder's lease lapsed), taken by this delivery to publish; None otherwise (no report, sent, held,
+        or taken first by another)."""
         if not data or data.get("report_state") != REPORT_PENDING:
             return None
+        named = data.get("claim_key") or data.get("command_id")
         try:
-            intent = IntentRecord.model_validate(data)
+            record = _KEPT_IN[collection].model_validate(data)
             # Read before it is taken: one this version cannot read is left to the sweep, which
             # replaces it with an escalation it can publish (kept_reports.KeptReports._unreadable_report).
-            outcome = Outcome.model_validate_json(intent.report)
-            self.maybe = intent.key
-            if not intents.take_report(self.state, intent, self.by, self.now, self.lease):
+            outcome = Outcome.model_validate_json(record.report)
+            key = getattr(record, "key")
+            self.may_hold(collection, key)
+            if not intents.take_report(self.state, record, self.by, self.now, self.lease, collection):
                 return None
         except ValidationError as exc:    # not a report this version reads: the sweep's pass says so too
-            timeline.step("report_unreadable", f"{data.get('claim_key')}: a pending report cannot be read "
+            timeline.step("report_unreadable", f"{named}: a pending report cannot be read "
                           f"({exc.error_count()} invalid field(s)); answered as usual", severity="ERROR")
             return None
-        self.held = HeldReport(intent.key, self.by, outcome.outcome_id)
-        timeline.step("report_retried", f"{intent.claim_key}: the report {outcome.outcome_id} was not published "
-                      f"by {intent.report_by or 'the delivery that made it'}; published now", key=intent.claim_key,
+        self.hold(collection, key, outcome)
+        timeline.step("report_retried", f"{named}: the report {outcome.outcome_id} was not published "
+                      f"by {record.report_by or 'the delivery that made it'}; published now", key=named,
                       severity="WARNING")
         return outcome
 
     def publish(self, outcome: Outcome, publish: Callable[[Outcome], Outcome], timeline: Timeline) -> Outcome:
         """`publish(outcome)`, then the held report (if `outcome` is it) marked sent; a failed publish
         gives it back at once, and is raised (Pub/Sub delivers the message again)."""
-        held = self.held if self.held is not None and self.held.outcome_id == outcome.outcome_id else None
+        held = self.held if self.holds(outcome) else None
         try:
             published = publish(outcome)
         except Exception:
@@ -119,15 +148,16 @@ class Holder:
         does not know of. The give-back is guarded on this delivery as holder: nothing if it holds none."""
         if self.held is not None:
             self._mark(self.held, timeline, sent=False)
-        elif self.maybe is not None:
-            self._mark(HeldReport(self.maybe, self.by, "kept in the intent"), timeline, sent=False)
+        for collection, key in self.maybe:
+            if self.held is None or (self.held.collection, self.held.key) != (collection, key):
+                self._mark(HeldReport(key, self.by, f"kept in {collection}", collection), timeline, sent=False)
 
     def _mark(self, held: HeldReport, timeline: Timeline, sent: bool) -> None:
         try:
             if sent:
-                intents.report_sent(self.state, held.key, held.by, self.now)
+                intents.report_sent(self.state, held.key, held.by, self.now, held.collection)
             else:
-                intents.report_unsent(self.state, held.key, held.by)
+                intents.report_unsent(self.state, held.key, held.by, held.collection)
         except (TransientError, PermanentError) as exc:
             timeline.step("report_unmarked", f"{held.key}: the report {held.outcome_id} could not be marked "
                           f"{'sent' if sent else 'unsent'} ({exc}); " + (

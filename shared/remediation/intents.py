@@ -18,11 +18,19 @@ read) and, unless the action record exists, decides here what the earlier attemp
 |   message (it may still be running)              |                  |                                 |
 | absent, expired, or completed with no record     | the plan's after | record: the write took          |
 |   (the attempt ended)                            | the plan's before| none: act as usual (no write)   |
+|                                                  | changed again    | record it closed (escalated):   |
+|                                                  |   after the write|   superseded, a person took over|
 |                                                  | neither / unread | escalate with the evidence      |
 
 "record" writes the action record the earlier attempt could not (so the sweep verifies it, and a
 later delivery is a duplicate of it) and answers `escalated`, naming the change: nothing is written
-to the target again.
+to the target again. "Changed again after the write" is a target whose own record proves the write
+landed and someone changed it since (Action.changed_since_write: a Cloud Run service two generations
+or more past the plan's read, showing neither the split before nor the rollback's): Runwarden's write
+happened, so it is recorded all the same (the timeline, a later alert's duplicate check, the incident's
+history), but closed `escalated` at once, with no pin: the sweep never verifies or undoes it, since
+the later change wins, and the answer says a person has taken the target over. A target that keeps
+no such record (a connector) showing neither is escalated, as before: nothing proves the write.
 
 Why a claim still held by this message's earlier attempt always waits, even when the planned change
 is already in place: that attempt may still be running. A target shows the change before the write
@@ -47,6 +55,8 @@ the message (it may have been dead-lettered while the claim was held):
 | held, unexpired, by anyone (it may write, record) | (not read)       | leaves it for the next sweep     |
 | absent, expired, or completed with no record      | the plan's after | records it (adopt_write) and     |
 |                                                   |                  |   reports `escalated`, once      |
+|                                                   | changed again    | records it closed `escalated`    |
+|                                                   |   after the write|   (superseded) and reports it    |
 |                                                   | the plan's before| closes it: `void`, nothing written|
 |                                                   | neither / unread | reports `escalated` once, marks  |
 |                                                   |                  |   it `escalated`                 |
@@ -104,6 +114,7 @@ class Match(str, Enum):
 
     AFTER = "after"         # the planned change is in place
     BEFORE = "before"       # as it was when planned: the write did not take
+    CHANGED = "changed"     # the write took, and the target was changed again since (Action.changed_since_write)
     NEITHER = "neither"     # something else changed it
     UNKNOWN = "unknown"     # the action cannot observe its target, or the read was refused
 
@@ -112,6 +123,7 @@ class Verdict(str, Enum):
     NONE = "none"           # handle the delivery as usual
     WAIT = "wait"           # raise InProgress: Pub/Sub delivers again, by when the attempt ended
     RECORD = "record"       # the earlier attempt's write took: record it, report it, write nothing
+    SUPERSEDED = "superseded"   # it took and was changed since: record it closed (escalated), report it
     ESCALATE = "escalate"   # a person must check the target
 
 
@@ -133,13 +145,16 @@ def standing(recorded: bool, claim: ClaimRecord | None, message_id: str, now: da
     return Standing.HELD
 
 
-def match(shows_after: bool | None, shows_before: bool | None) -> Match:
-    """None for either: the live state could not be read or compared."""
+def match(shows_after: bool | None, shows_before: bool | None, changed_since: bool = False) -> Match:
+    """None for either: the live state could not be read or compared. `changed_since`: the target's own
+    record proves the write landed and was changed again after it (Action.changed_since_write)."""
     if shows_after is None or shows_before is None:
         return Match.UNKNOWN
     if shows_before:
         return Match.BEFORE         # a plan that changes nothing shows both: nothing to record
-    return Match.AFTER if shows_after else Match.NEITHER
+    if shows_after:
+        return Match.AFTER
+    return Match.CHANGED if changed_since else Match.NEITHER
 
 
 def verdict(where: Standing, live: Match | None) -> Verdict:
@@ -150,6 +165,8 @@ def verdict(where: Standing, live: Match | None) -> Verdict:
         return Verdict.WAIT         # the attempt may still run, even with its change in place
     if live is Match.AFTER:
         return Verdict.RECORD
+    if live is Match.CHANGED:
+        return Verdict.SUPERSEDED
     if live is Match.BEFORE:
         return Verdict.NONE
     return Verdict.ESCALATE
@@ -236,7 +253,8 @@ def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any
         return Found(verdict(where, Match.UNKNOWN), where, Match.UNKNOWN, None, f"{exc} [{exc.code}]")
     if live is None:
         return Found(verdict(where, Match.UNKNOWN), where, Match.UNKNOWN)
-    seen = match(action.shows(intent.after, live), action.shows(intent.before, live))
+    seen = match(action.shows(intent.after, live), action.shows(intent.before, live),
+                 action.changed_since_write(intent.before, live))
     return Found(verdict(where, seen), where, seen, live)
 
 
@@ -266,7 +284,7 @@ def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planne
     report = ActionReport(name=action.name, params=intent.params, reversible=action.reversible,
                           before=intent.before, after=found.live, action_id=intent.claim_key)
     owner = owned_elsewhere(gate.state, intent, action, gate.config.guardrails.claim_ttl_seconds) \
-        if found.verdict is Verdict.RECORD else ""
+        if found.verdict in (Verdict.RECORD, Verdict.SUPERSEDED) else ""
     if owner:
         return _escalated(gate, intent, planned, report, (
             f"{planned}: {intent.target} shows the planned change, but it is not known to be this plan's write: "
@@ -279,11 +297,33 @@ def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planne
         result = gate.adopt_write(intent, action, found.live or {}, reason,
                                   report=pending(reason, report, notes) if pending is not None else None)
         return Answer(result.status, result.reason, report, result.notes)
+    if found.verdict is Verdict.SUPERSEDED:
+        return _superseded(found, intent, action, gate, planned, earlier, failed, report, pending)
     seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
     reason = (f"{planned} may have been written by {earlier}, which ended without recording it: {intent.target} shows "
               f"neither the state before ({intent.before}) nor the planned change ({intent.after}): {seen}. "
               "Not acting; a person must check the target")
     return _escalated(gate, intent, planned, report, reason, pending)
+
+
+def _superseded(found: Found, intent: IntentRecord, action: Action, gate: Any, planned: str, earlier: str, failed: str,
+                report: ActionReport, pending: Pending | None) -> Answer:
+    """SUPERSEDED: the earlier attempt's write took, and someone changed the target again since. Runwarden's
+    write happened, so it is recorded (the timeline, a later alert's duplicate check and the incident's
+    history need it), closed `escalated` at once: the sweep never verifies or undoes it, since the later
+    change (a person's, a deploy's) wins; and a person is told that the target was taken over."""
+    before, live = intent.before.get("generation"), (found.live or {}).get("generation")
+    reason = (f"{planned} was applied by {earlier}, which {failed}, and {intent.target} was changed again since "
+              f"by someone else (a person, a deploy): generation {before} when planned, {live} now (the write, sent on "
+              f"generation {before}, can only have been the first of those changes); it shows neither the state before "
+              f"({intent.before}) nor the planned change ({intent.after}): now {found.live}. Recorded as this "
+              "incident's action and closed as escalated: the verification sweep will not verify or undo it (the "
+              "later change wins), and nothing is written. A person has taken the target over and must check it")
+    note = (f"superseded: {intent.target} was changed again after this write (generation {before} when planned, "
+            f"{live} when found); never verified or undone")
+    result = gate.adopt_write(intent, action, intent.after, reason,
+                              report=pending(reason, report, []) if pending is not None else None, superseded=note)
+    return Answer(result.status, result.reason, report, result.notes)
 
 
 def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionReport, reason: str,

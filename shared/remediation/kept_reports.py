@@ -29,14 +29,15 @@ from pydantic import ValidationError
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation import intents
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING,
-                                        REPORT_SENT, ActionRecord, IncidentRecord, IntentRecord, KeptReport, PinRecord,
-                                        stored_key, text_field)
+from shared.remediation.records import (ACTIONS, ANSWERS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING,
+                                        REPORT_SENT, ActionRecord, CommandAnswer, IncidentRecord, IntentRecord,
+                                        KeptReport, PinRecord, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
-# The records the sweep keeps its outcomes in, by collection.
+# The records the sweep keeps its outcomes in, by collection; and an operator command's answer, which
+# its delivery keeps (shared/commands/answers.py) and the sweep publishes if that delivery could not.
 KEPT_IN: dict[str, type[KeptReport]] = {INTENTS: IntentRecord, ACTIONS: ActionRecord, INCIDENTS: IncidentRecord,
-                                        PINS: PinRecord}
+                                        PINS: PinRecord, ANSWERS: CommandAnswer}
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,13 @@ def replacement(record: KeptReport, unreadable: str, now: datetime) -> Outcome:
                        status=OutcomeStatus.ESCALATED, timestamps=stamps,
                        reason=f"a report about the log-based incident {record.incident_id} (incidents record, "
                               f"now {record.state}) {unreadable}: a person must check the incident")
+    if isinstance(record, CommandAnswer):
+        return Outcome(incident_id=record.incident_id, trigger="command", target=record.target,
+                       status=OutcomeStatus.ESCALATED, timestamps=stamps, command_id=record.command_id,
+                       requested_by=record.requested_by or None,
+                       reason=f"the answer to command {record.command_id} ({record.command} by {record.requested_by}, "
+                              f"answered {record.status} at {record.answered_at:%Y-%m-%d %H:%M:%S}; answers record "
+                              f"{record.key}) {unreadable}: a person must check what the command did")
     assert isinstance(record, (IntentRecord, ActionRecord))
     if isinstance(record, IntentRecord):
         where = (f"intent {record.key}, planned by {record.owner} at {record.noted_at:%Y-%m-%d %H:%M:%S}; "

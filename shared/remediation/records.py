@@ -20,6 +20,7 @@ PINS = "pins"              # StateStore kind of pinned-traffic records, keyed by
 COMMANDS = "commands"      # StateStore claim kind: one claim per operator command_id
 INTENTS = "intents"        # StateStore kind of IntentRecord, keyed by incident|message (intent_key)
 SWEEP_MARKS = "sweep_marks"  # StateStore kind of the sweep's own bookmarks (verification.py), never expiring
+ANSWERS = "answers"        # StateStore kind of CommandAnswer, keyed by the command_id: a command's answer until published
 SETTLED = "settled"        # StateStore kind of what settled an incident's actions (SettledEntry fields), keyed
                            # by the incident id: shared/remediation/settled.py
 # How long a record is kept after it was opened or applied: longer than any window that reads it
@@ -185,6 +186,35 @@ class IntentRecord(KeptReport):
         return {"owner": self.owner, "state": self.state.value if self.state is not None else None}
 
 
+class CommandAnswer(KeptReport):
+    """An operator command's first answer (its outcome, as built), kept until its publish succeeds
+    (shared/commands/answers.py): stored by the very commit that completes the command's record with
+    that answer, held by the delivery that made it for the claim's lease. A failed publish gives it
+    back and the command is delivered again: the resend publishes it; if nothing is delivered again
+    (dead-lettered), the sweep publishes it, once, as the same outcome (kept_reports.KeptReports)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    command_id: str
+    command: str
+    requested_by: str = ""
+    incident_id: str | None = None
+    target: str | None = None
+    status: str                          # the answer's OutcomeStatus, as the command's record has it
+    answered_at: datetime
+    expires_at: datetime | None = None   # Firestore's TTL deletes it after this, with the command's record
+
+    @property
+    def key(self) -> str:
+        return self.command_id
+
+    @model_validator(mode="after")
+    def _expiry(self) -> "CommandAnswer":
+        if self.expires_at is None:
+            self.expires_at = self.answered_at + COMMAND_RETENTION
+        return self
+
+
 def text_field(data: Mapping[str, Any], field: str) -> str | None:
     """A stored record's field as plain text, or None if it is missing, empty or not a string: how
     the fields of a record this version cannot read as a whole are read one by one."""
@@ -195,13 +225,15 @@ def text_field(data: Mapping[str, Any], field: str) -> str | None:
 def stored_key(kind: str, data: Mapping[str, Any]) -> str | None:
     """The key of a record of `kind` as stored, from its own fields, even when the rest of it does not
     fit this version's model (None if those fields do not name one): an intent's is its command's or
-    its alert message's, an action record's its `key`, an incident's its id, a pin's its service."""
+    its alert message's, an action record's its `key`, an incident's its id, a pin's its service, a
+    command's answer its command_id."""
     if kind == INTENTS:
         command, incident, message = (text_field(data, f) for f in ("command_id", "incident_id", "message_id"))
         if command:
             return command_intent_key(command)
         return intent_key(incident, message) if incident and message else None
-    return text_field(data, {ACTIONS: "key", INCIDENTS: "incident_id", PINS: "service"}.get(kind, "key"))
+    return text_field(data, {ACTIONS: "key", INCIDENTS: "incident_id", PINS: "service",
+                             ANSWERS: "command_id"}.get(kind, "key"))
 
 
 def intent_key(incident_id: str, message_id: str) -> str:
@@ -233,7 +265,7 @@ class ProposalRecord(BaseModel):
     reason: str = ""
     proposed_at: datetime
     expires_at: datetime
-    # open | approved | rejected | refused | superseded | applied | failed | expired; and, once the sweep
+    # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal)
     state: str = "open"
     decided_by: str = ""

@@ -247,7 +247,11 @@ class Sweep:
             record.incident_closed_at >= record.applied_at else None
         try:
             readers = self.adapters.readers()
-            services, unread, caveat = [record.service], [], ""
+            # An operator's connector change names the connector as its `service` (a command names no
+            # service): not a Cloud Run service to read, only the services behind the connector judge it.
+            services = [record.service] if "/services/" in record.service else []
+            unread: list[tuple[str, judging.Health]] = []
+            caveat = ""
             if record.action == "scale_connector":
                 found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
                                  connector=record.target)
@@ -258,6 +262,9 @@ class Sweep:
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         judged = [(service, self._health_of(record, service, readers, closed)) for service in services]
+        if not judged and not unread:   # never "every service is healthy" of no service at all
+            return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
+                                  "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
         return judging.combine(judged + unread, caveat)
 
     def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None) -> judging.Health:
@@ -352,7 +359,7 @@ class Sweep:
     def _end_proposal(self, record: ActionRecord, to: ActionState, reason: str) -> None:
         """The proposal an approve applied (its `key` is the action record's claim key, and the approving
         command is the record's), ended with the sweep's judgement of the write: `verified`, `undone` or
-        `escalated`. An approve whose write is in doubt (sent, its answer lost) leaves it `approved`, and a
+        `escalated`. An approve whose write is in doubt (sent, its answer lost) leaves it `in_doubt`, and a
         resend that finds the write recorded, `applied`: neither says what became of the change, and
         nothing else moves it. Guarded on its state as read and on the approving command, so a proposal
         decided otherwise is left alone; a proposal that is not open cannot be approved again either way
@@ -360,7 +367,7 @@ class Sweep:
         try:
             found = [ProposalRecord.model_validate(d) for d in self.state.find_records(PROPOSALS, "key", record.key)]
             for proposal in found:
-                if proposal.state not in ("approved", "applied") or proposal.command_id != record.command_id:
+                if proposal.state not in ("approved", "in_doubt", "applied") or proposal.command_id != record.command_id:
                     continue
                 self.state.update_record(
                     PROPOSALS, proposal.proposal_id,

@@ -284,7 +284,7 @@ def test_an_approve_whose_write_is_in_doubt_ends_its_proposal_with_the_sweeps_ju
     world.standins.vpcaccess.faults.lose_response(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="PatchConnector")
     first = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
     assert first.status.value == "escalated" and "could not be confirmed" in first.reason, first.reason
-    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
 
     world.at(18)        # past the deadline: no fresh evidence of its services, so not verifiable
     [judged] = [o for o in world.command({"command": "sweep"}, message_id="s1") if o.status.value != "reminder"]
@@ -518,16 +518,19 @@ def test_a_resend_of_a_command_whose_change_was_not_recorded_records_it_and_esca
     assert len(world.state.find_records(ACTIONS, "service", SERVICE)) == 1
 
 
-def test_a_resend_finding_an_unrecorded_change_overtaken_escalates_without_recording(world):
-    """The target shows neither the state before nor the plan (someone changed it since): not
-    recorded as this command's action, not acted on; escalated with what was found."""
+def test_a_resend_finding_an_unrecorded_change_overtaken_records_it_closed_and_escalates(world):
+    """The target shows neither the state before nor the plan: someone changed it after the rollback
+    (the service two generations past the plan). Not acted on; the rollback, which did happen, is
+    recorded closed `escalated` (never verified or undone: the later change wins), and the answer
+    says a person has taken the target over."""
     _unrecorded_rollback(world, "unrecorded-2")
     world.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
 
     again = command(world, "rollback_traffic", command_id="unrecorded-2", target=SERVICE, params={"revision": OLD},
                     reason="bad deploy")
-    assert again.status.value == "escalated" and "shows neither" in again.reason, again.reason
-    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+    assert again.status.value == "escalated" and "taken the target over" in again.reason, again.reason
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "escalated" and record["command_id"] == "unrecorded-2", record
     assert world.standins.run.count("UpdateService") == 1
 
 
@@ -624,7 +627,7 @@ def test_an_approve_recovered_on_its_resend_ends_its_proposal_applied(proposed):
     faulty.fail_next("write", 1, method="record_all")   # the gate's one commit after the write
     first = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
     assert first.status.value == "escalated" and "could not be recorded" in first.reason, first.reason
-    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
 
     again = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
     assert again.status.value == "escalated" and "applied by an earlier attempt" in again.reason, again.reason

@@ -19,7 +19,7 @@ from shared.clock import FixedClock, skew_safe_lease
 from shared.errors import AttemptInProgress
 from shared.remediation.guardrails import CLAIMS, Gate, claim_key
 from shared.remediation.intents import SWEEP_MARGIN
-from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, IntentState, intent_key
+from shared.remediation.records import ACTIONS, INTENTS, PINS, IntentRecord, IntentState, intent_key
 from sandbox.standins.run import TrafficSeed
 from tests.integration.world import SERVICE, World, concurrently
 
@@ -103,15 +103,19 @@ def test_a_write_whose_message_was_dead_lettered_is_recorded_and_reported_by_the
 
 
 def test_a_write_that_a_person_reverted_is_closed_and_one_overtaken_is_escalated_once(world):
+    """The rollback took, then a person split the traffic (the service two generations past the plan):
+    recorded, closed `escalated` (never verified or undone, no pin), reported as taken over, once."""
     incident_id = _died_after_its_write(world)
     world.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
     _lapsed(world)
 
     [outcome] = world.command({"command": "sweep"})
 
-    assert outcome.status.value == "escalated" and "shows neither" in outcome.reason, outcome.reason
-    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["state"] == "escalated"
-    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+    assert outcome.status.value == "escalated" and "taken the target over" in outcome.reason, outcome.reason
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["state"] == "recorded"
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "escalated" and record["note"].startswith("superseded"), record
+    assert world.state.get_record(PINS, SERVICE) is None
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert world.command({"command": "sweep"}) == []
 
@@ -134,8 +138,9 @@ def test_a_redelivery_and_the_sweep_at_once_report_the_write_exactly_once(world,
     assert all(o.status.value == "skipped" and o.reason.startswith("duplicate") for o in others), \
         [(o.status.value, o.reason) for o in others]
     assert world.standins.run.count("UpdateService") == 1
-    recorded = world.state.find_records(ACTIONS, "service", SERVICE)
-    assert len(recorded) == (1 if target_after == "planned" else 0)
+    [recorded] = world.state.find_records(ACTIONS, "service", SERVICE)
+    # Changed by a person after the write (two generations past the plan): recorded, closed escalated.
+    assert recorded["state"] == ("pending" if target_after == "planned" else "escalated"), recorded
     # Neither a later sweep nor a later redelivery reports it again.
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert _escalations(world.command({"command": "sweep"}), incident_id) == []

@@ -221,8 +221,9 @@ class Approve:
     `dry_run`, asks what would be done, under a command id of its own (a new one each pool entry).
     `when`: at once (""), or once the clock has moved to just before (`before_expiry`, 1 min) or
     just after (`after_expiry`, 1 min) the proposal's expiry, when a proposal open then exists.
-    `person`: a person's change of the connector (PersonConnector's `change`) lands at the gate's
-    claim within this approval: after its check, before the gate's read right before the write."""
+    `person`: a person's change lands at the gate's claim within this approval, after its check and
+    before the gate's read right before the write: of the connector (PersonConnector's `change`, 0-1),
+    or of the service's traffic (2-3: PersonTraffic's split 0-1)."""
     incident: int
     command: int
     dry_run: bool = False
@@ -230,7 +231,7 @@ class Approve:
     person: int | None = None
 
     def __str__(self) -> str:
-        person = "" if self.person is None else f", person {PERSON_CONNECTOR_CHANGES[self.person]} at the gate claim"
+        person = "" if self.person is None else f", person {PERSON_DURING_APPROVAL[self.person]} at the gate claim"
         return (f"approve({INCIDENTS[self.incident]} scale_connector, #{self.command}"
                 f"{', dry run' if self.dry_run else ''}{f', {self.when}' if self.when else ''}{person})")
 
@@ -265,6 +266,9 @@ class ApproveRace:
 # What a person changes on the connector by hand (gcloud ... connectors update): one more instance
 # at most, or the larger machine type. Both are scale-ups, as the API allows.
 PERSON_CONNECTOR_CHANGES = ("max+1", "machine")
+# What a person changes within an approval (Approve.person): the connector (PERSON_CONNECTOR_CHANGES), or
+# the service's traffic (PERSON_SPLITS), landing at the approval's gate claim.
+PERSON_DURING_APPROVAL = (*PERSON_CONNECTOR_CHANGES, "traffic 90/10", "traffic 50/50")
 
 
 @dataclass(frozen=True)
@@ -427,6 +431,7 @@ class Run:
     # Final resends that an earlier attempt's claim held back (CommandInProgress, or the gate's InProgress).
     waiting_commands: list[dict[str, Any]] = field(default_factory=list)
     failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
+    sent_commands: list[str] = field(default_factory=list)   # every operator command's id sent, in order
     dead_lettered: bool = False              # ended by dead_letter(): nothing raised was delivered again
     _renotified: int = 0
     # A person's connector changes: (step index, Runwarden's accepted patches so far) when each landed.
@@ -637,6 +642,13 @@ class Run:
         obs.person_writes += 1
         obs.person_generation = self._run_generation()
 
+    def traffic_within(self, step: PersonTraffic) -> None:
+        """A person's traffic change armed from inside another step (it lands at that step's gate claim)."""
+        if hasattr(self.world.adapters.state, "after_next_claim"):
+            self.world.adapters.state.after_next_claim(lambda: self._person_change(step, self._current))
+        else:
+            self._person_change(step, self._current)
+
     def step_within(self, step: PersonConnector) -> None:
         """A person's change armed from inside another step (it lands at that step's gate claim)."""
         if hasattr(self.world.adapters.state, "after_next_claim"):
@@ -665,9 +677,10 @@ class Run:
                   for i in range(step.approvals)]
         tries = [self._approval_try(body) for body in bodies]
         ids = []
-        for _ in bodies:
+        for body in bodies:
             self._commands += 1
             ids.append(f"cmd-{self._commands}")
+            self.sent_commands.append(body["command_id"])
         self._renotified += 1
         alert_id = f"{obs.incident}-race-{self._renotified}"
         calls = len(bodies) + (1 if step.with_alert else 0)
@@ -774,7 +787,10 @@ class Run:
             self._to_expiry(step)
             obs.at = self.world.clock.now()
         if isinstance(step, Approve) and step.person is not None:
-            self.step_within(PersonConnector(step.person, at_claim=True))
+            if step.person < len(PERSON_CONNECTOR_CHANGES):
+                self.step_within(PersonConnector(step.person, at_claim=True))
+            else:
+                self.traffic_within(PersonTraffic(step.person - len(PERSON_CONNECTOR_CHANGES), 0))
         body = step.body if isinstance(step, _Resend) else self._operator_body(step)
         obs.claim_incident = body.pop("_claims", None) if not isinstance(step, _Resend) else step.claims
         effect = body.pop("_effect", None) if not isinstance(step, _Resend) else step.effect
@@ -847,6 +863,8 @@ class Run:
                  retry: bool = False, sweep: bool = False) -> list[Outcome]:
         self._commands += 1
         effect = body.pop("_effect", None)
+        if body.get("command_id"):
+            self.sent_commands.append(body["command_id"])
         sent = self._sent()
         try:
             outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")

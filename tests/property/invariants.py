@@ -16,7 +16,8 @@ from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
 from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, ApprovalTry, Approve, ApproveRace, Close,
                                     Concurrent, Observation, Open, OperatorRollback, OperatorScale, PersonTraffic,
-                                    Reject, Renotify, Run, Skewed, Sweep, Unreadable, _Redeliver, _Resend, minutes)
+                                    Reject, Renotify, Run, Skewed, Sweep, Unreadable, _oldest_revision, _Redeliver,
+                                    _Resend, minutes)
 
 DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify)
 SWEEPS = (Sweep, Unreadable)
@@ -33,7 +34,7 @@ def check_all(run: Run) -> list[str]:
                   nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched,
                   one_way_needs_policy, outcomes_agree, one_write_per_incident, undo_keeps_person_change,
                   one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
-                  connector_written_on_its_world):
+                  connector_written_on_its_world, every_command_answered):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -73,13 +74,17 @@ def within_ceilings(run: Run) -> list[str]:
 
 def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> list[str]:
     """Every traffic split written names only existing revisions and sums to 100; and it is either a
-    rollback (100% to a revision older than the one that served) or a recorded before-state."""
+    rollback (100% to a revision older than the one that served), a recorded before-state, or what an
+    operator's rollback command named (100% to that revision: a person's decision, even when the
+    revision already serves, as through LATEST on a one-revision service after a person's split)."""
     service = _scenario_service(run)
     created = {r.name: r.created for r in service.revisions}
     seeded = {(t.revision if not t.latest else LATEST): t.percent for t in service.traffic}
     serving = [rev for rev, pct in seeded.items() if pct and rev != LATEST]
     recorded = [_split(r.get("before", {}).get("traffic", [])) for r in
                 (run.action_records() if records is None else records)]
+    named = {_oldest_revision(run.scenario) for obs in run.trace
+             if isinstance(obs.step, OperatorRollback) and obs.step.named}
     problems = []
     for request in run.standins.run.requests("UpdateService"):
         split = {(t.revision or LATEST): t.percent for t in request.service.traffic}
@@ -88,7 +93,7 @@ def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> l
             continue
         [only] = split if len(split) == 1 else [None]
         rollback = only in created and serving and all(created[only] < created[s] for s in serving)
-        if not rollback and split not in recorded:
+        if not rollback and split not in recorded and not (only is not None and only in named):
             problems.append(f"UpdateService wrote {split}: neither a rollback to an older revision nor a "
                             f"recorded before-state {recorded}")
     return problems
@@ -284,6 +289,35 @@ def every_outcome_published(run: Run, published: list[dict]) -> list[str]:
     if returned != got:
         return [f"returned outcomes {sorted(returned.elements())} differ from published {sorted(got.elements())}"]
     return []
+
+
+def every_command_answered(run: Run) -> list[str]:
+    """Every operator command whose record was completed with an answer (its claim on the command_id:
+    the command was decided, and may have written) has that answer, or a resend's, published under its
+    command_id, whether or not anything was delivered again: a command's answer is kept until it is
+    published, and the sweep publishes it when no resend comes (shared/commands/answers.py). A command
+    whose record was never completed (its completion failed, then its publish: two faults) is left to
+    the other checks, as it is to the dead-letter backlog's alert in production."""
+    from shared.ports import ClaimStatus
+    from shared.remediation.records import COMMANDS as COMMAND_RECORDS
+
+    # An answer: an outcome a command step returned under the id (its first answer, or a resend's), or the
+    # first answer itself, published by a sweep. (A sweep's verdict about the command's action carries its
+    # command_id too, but is no answer to it.)
+    answered = {o.command_id for obs in run.trace if not isinstance(obs.step, SWEEPS) for o in obs.outcomes
+                if o.command_id}
+    published = {o.outcome_id for o in run.returned_outcomes()}
+    problems = []
+    for command_id in dict.fromkeys(run.sent_commands):
+        if command_id in answered:
+            continue
+        record = run.world.state.get(COMMAND_RECORDS, command_id)
+        if record is not None and record.status is ClaimStatus.COMPLETED \
+                and record.result.get("outcome_id") not in published:
+            first = record.result
+            problems.append(f"command {command_id} was answered {first.get('status')} ({first.get('reason')}), but no "
+                            "outcome carrying its command_id was published")
+    return problems
 
 
 # 6. one-way actions -------------------------------------------------------------------------------

@@ -113,13 +113,17 @@ def approvals(incidents: int) -> list[tuple[int, st.SearchStrategy]]:
     proposal's expiry; two or three approvals at once, under one command id or several, beside an
     alert of the same incident; a rejection; and a person changing the connector by hand, at once
     or just after the gate's next claim, or within an approval: between its check and the gate's
-    read right before the write (where `superseded` is drawn)."""
+    read right before the write (where `superseded` is drawn); and a person changing the service's
+    traffic by hand, within an approval (at its gate claim) or on its own."""
     incident, command = range(incidents), range(3)
     return [
         (4, _table([Approve(i, c, dry) for i in incident for c in command for dry in (False, False, True)])),
         (2, _table([Approve(i, c, False, when) for i in incident for c in command
                     for when in ("before_expiry", "after_expiry")])),
         (2, _table([Approve(i, c, False, "", person) for i in incident for c in command for person in (0, 1)])),
+        # A person's traffic change within an approval (at its gate claim), or on its own.
+        (1, _table([Approve(i, c, False, "", person) for i in incident for c in command for person in (2, 3)])),
+        (1, _table([PersonTraffic(split, 0) for split in (0, 1)])),
         (1, _table([ApproveRace(i, n, same, alert) for i in incident for n in (2, 3) for same in (False, True)
                     for alert in (True, False)])),
         (1, _table([Reject(i, c) for i in incident for c in (0, 1)])),

@@ -368,15 +368,32 @@ def test_a_superseded_approval_whose_publish_failed_is_heard_whole_from_the_rese
     gate's claim), its command record completed, and its answer's publish failed, so the attempt
     raised. The resend's duplicate answer quoted the first reason but dropped its notes: that the
     proposal is closed as superseded, cannot be approved again, and how to go on. A command's record
-    now keeps its answer's notes, and a duplicate of it carries them."""
+    now keeps its answer's notes, and a duplicate of it carries them; and the answer itself is kept
+    until published (shared/commands/answers.py), so the resend publishes that very answer."""
+    from tests.property.harness import _Resend
+
     with fast_run("connector_saturation", "enforce", **PROPOSING) as run:
         run.execute([Open(0, 0), PublishFault(1), Approve(0, 0, person=0)])
         problems = check_all(run)
         assert not problems, explain(run, problems)
         [answer] = run.trace[-1].outcomes
-        assert answer.status.value == "escalated" and answer.reason.startswith("duplicate:"), answer
+        assert answer.status.value == "escalated" and not answer.reason.startswith("duplicate:"), answer
         assert any("is closed as superseded" in note for note in answer.notes), answer.notes
+        # Sent once more, after its answer was published: a duplicate, which quotes it whole.
+        again = run.step(_Resend({"command": "approve", "command_id": "approve-0", "requested_by": OPERATOR,
+                                  "reason": "generated program", "params": answer_params(run)}))
+        [duplicate] = again.outcomes
+        assert duplicate.status.value == "escalated" and duplicate.reason.startswith("duplicate:"), duplicate
+        assert any("is closed as superseded" in note for note in duplicate.notes), duplicate.notes
         assert run.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def answer_params(run) -> dict:
+    """The params of the approve the harness sent for incident 0 (its proposal's id)."""
+    from shared.remediation.guardrails import claim_key, proposal_id_for
+    from tests.property.harness import INCIDENTS
+
+    return {"proposal_id": proposal_id_for(claim_key(INCIDENTS[0], CONNECTOR, "scale_connector"))}
 
 
 ONE_WAY = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,

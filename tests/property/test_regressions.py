@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.property.harness import (CONNECTOR, OPERATOR, Fault, Open, OperatorRollback, PublishFault, Renotify,
-                                    StoreFault, fresh_run)
-from tests.property.invariants import check_all, explain
+from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Close, Fault, Open, OperatorRollback, PersonTraffic,
+                                    PublishFault, Renotify, StoreFault, Sweep, fresh_run)
+from tests.property.invariants import check_all, every_write_known, explain
 
 pytestmark = pytest.mark.emulator
 
@@ -104,3 +104,49 @@ def test_a_renotification_does_not_change_a_connector_again_while_an_earlier_cha
         assert not problems, explain(run, problems)
         assert run.standins.vpcaccess.count("PatchConnector") == 1
         assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"]
+
+
+def test_a_refused_approves_answer_whose_publish_failed_is_published_by_the_sweep_when_nothing_is_sent_again(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by `make soak` (fast tier, batch seeds 3057685961, 3057686007, 3057686052, 3057686090), here on
+    the Firestore and Pub/Sub emulators: the approve refused the proposal of a closed incident (the
+    proposal closed `refused` for good), its answer's publish failed, the handler raised for Pub/Sub to
+    deliver it again, and it was dead-lettered. Before the fix no outcome ever said it. Now the answer is
+    kept with the command's record (one Firestore commit) until published, and the sweep publishes it:
+    the same outcome_id as the record names, once."""
+    from shared.remediation.records import COMMANDS
+
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), Close(0, 0), PublishFault(1), Approve(0, 0)]:
+            run.step(step)
+        assert run.trace[-1].transient == 1 and not run.trace[-1].outcomes
+        run.dead_letter()
+        run.step(Sweep(10))    # a later sweep: nothing more
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        answers = [o for o in run.returned_outcomes() if o.command_id == "approve-0"]
+        first = run.world.state.get(COMMANDS, "approve-0").result
+        assert [o.outcome_id for o in answers] == [first["outcome_id"]], run.describe()
+        assert answers[0].status.value == "skipped" and "the world changed since the proposal" in answers[0].reason
+
+
+def test_an_unrecorded_rollback_a_person_changed_since_is_recorded_closed_and_said_taken_over(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by `make soak` (fast tier, batch seed 3057685962), here on the Firestore and Pub/Sub
+    emulators with nothing delivered again: the rollback took, its record and its escalation's publish
+    failed, and a person then split the traffic by hand. Before the fix the sweep past the lease
+    escalated and recorded nothing; now the service's generation (two updates since the plan) has it
+    recorded, closed escalated, never verified or undone, and reported as taken over, once."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0}) as run:
+        for step in [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0), PersonTraffic(0, 0)]:
+            run.step(step)
+        run.dead_letter()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and "superseded" in record["note"], record
+        reports = [o for o in run.returned_outcomes() if o.action is not None and "taken the target over" in o.reason]
+        assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()

@@ -13,6 +13,7 @@ from shared.diagnosis.evidence import Service, TrafficTarget
 from shared.gcp.firestore import plain_record, record_matches
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
 from shared.remediation.guardrails import CLAIMS as GATE_CLAIMS
+from shared.remediation.records import COMMANDS
 
 
 class MemoryStateStore:
@@ -257,6 +258,7 @@ class FaultyStateStore:
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
       retry does not repeat), so the caller sees the error although the write took.
     A fault may name one `method` of its group (e.g. `complete`): the group's other calls pass it by.
+    (`complete` names a command's completion too, which is a `record_all` keeping its answer.)
     Everything else passes through to the store it wraps."""
 
     def __init__(self, inner: Any) -> None:
@@ -300,10 +302,13 @@ class FaultyStateStore:
         with self._lock:
             return sum(len(queue) for queue in self._pending.values())
 
-    def _call(self, group: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, group: str, method: str, *args: Any, also: str = "", **kwargs: Any) -> Any:
+        """`method` of the inner store, or the next fault queued for `group` that names no method, or
+        `method`, or `also` (another name the call answers to)."""
         with self._lock:
             queue = self._pending[group]
-            at = next((i for i, queued in enumerate(queue) if queued[2] in ("", method)), None)
+            at = next((i for i, queued in enumerate(queue) if queued[2] in ("", method) or (also and queued[2] == also)),
+                      None)
             fault = queue.pop(at)[:2] if at is not None else None
             if fault is not None:
                 self.injected.append((method, *fault))
@@ -341,7 +346,12 @@ class FaultyStateStore:
         return self._call("write", "update_record", *args, **kwargs)
 
     def record_all(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call("write", "record_all", *args, **kwargs)
+        # An operator command's record is completed by a record_all that keeps its answer in the same commit
+        # (shared/commands/answers.py): a fault naming `complete` (a command's or a dry run's completion)
+        # fails it too, as it failed that completion when it was a `complete` of its own.
+        completing = args[1] if len(args) > 1 else kwargs.get("completing")
+        also = "complete" if completing is not None and completing.kind == COMMANDS else ""
+        return self._call("write", "record_all", *args, also=also, **kwargs)
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("read", "get", *args, **kwargs)

@@ -135,7 +135,7 @@ def unrecorded_approve(w: FastWorld, proposal_id: str, command_id: str):
     w.adapters.state.fail_next("write", 1, method="record_all")   # the gate's commit after the write
     first = send(w, "approve", command_id, params={"proposal_id": proposal_id})
     assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
-    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
     return first
 
 
@@ -274,10 +274,11 @@ def another_record_of(w, key: str) -> dict:
     return intent
 
 
-def test_an_approve_whose_change_another_record_owns_leaves_its_proposal_approved():
+def test_an_approve_whose_change_another_record_owns_leaves_its_proposal_in_doubt():
     """The resend finds the planned change in place, but another action record made the very same
     change (intents.owned_elsewhere): it is escalated, not recorded as this approve's write, so the
-    proposal is not ended `applied` either: nothing shows that this approve applied it."""
+    proposal is not ended `applied` either: nothing shows that this approve applied it. It stays
+    `in_doubt`, as its first attempt's answer (escalated, "could not be recorded") left it."""
     w, proposal_id = proposed()
     unrecorded_approve(w, proposal_id, "appr-5")
     intent = another_record_of(w, command_intent_key("appr-5"))
@@ -286,7 +287,7 @@ def test_an_approve_whose_change_another_record_owns_leaves_its_proposal_approve
     assert again.status is OutcomeStatus.ESCALATED and "not known to be this plan's write" in again.reason, \
         again.reason
     assert w.state.get_record(ACTIONS, intent["claim_key"]) is None
-    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
     assert w.standins.vpcaccess.count("PatchConnector") == 1
 
 
@@ -325,3 +326,37 @@ def test_a_cooldown_an_earlier_attempt_at_the_same_command_took_never_disowns_it
     again = rollback_with(w, "ovr-1", override_limits=True)
     assert again.status is OutcomeStatus.ESCALATED and "applied by an earlier attempt" in again.reason, again.reason
     assert w.state.get_record(ACTIONS, gate_key("ovr-1"))["command_id"] == "ovr-1" and updates(w) == 1
+
+
+def test_an_approve_whose_write_is_in_doubt_leaves_its_proposal_in_doubt_and_status_says_so():
+    """The approved patch lands and its answer is lost (504: it may have been applied): the approve is
+    escalated and its write recorded for the sweep. The proposal said `approved` until it expired, as if
+    the write were still under way, and `status` listed nothing about it. Now it is `in_doubt`, with the
+    gate's reason; status lists it; another approve is told why it cannot approve it; the sweep's
+    judgement still ends it."""
+    import grpc
+
+    from shared.remediation.records import ActionState
+
+    w, proposal_id = proposed()
+    w.standins.vpcaccess.faults.lose_response(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="PatchConnector")
+    first = send(w, "approve", "doubt-1", params={"proposal_id": proposal_id})
+    assert first.status is OutcomeStatus.ESCALATED, first.reason
+    proposal = w.state.get_record(PROPOSALS, proposal_id)
+    assert proposal["state"] == "in_doubt" and proposal["note"] == first.reason, proposal
+
+    status = send(w, "status", "doubt-status")
+    [listed] = status.snapshot["proposals_in_doubt"]
+    assert listed["proposal_id"] == proposal_id and listed["decided_by"] == OPERATOR, listed
+    other = send(w, "approve", "doubt-2", params={"proposal_id": proposal_id})
+    assert other.status is OutcomeStatus.REJECTED and "in doubt" in other.reason, other.reason
+    resent = send(w, "approve", "doubt-1", params={"proposal_id": proposal_id})
+    assert resent.status is OutcomeStatus.ESCALATED and resent.reason.startswith("duplicate"), resent.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
+    assert w.standins.vpcaccess.count("PatchConnector") == 1
+
+    w.at(2 + 18)        # past the deadline: the sweep judges the write and ends the proposal with it
+    w.command({"command": "sweep"}, message_id="s-doubt")
+    [record] = w.state.find_records(ACTIONS, "incident_id", w.state.get_record(PROPOSALS, proposal_id)["incident_id"])
+    assert record["state"] != ActionState.PENDING.value
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == record["state"]

@@ -201,6 +201,12 @@ IDENTITY = {
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(
             -6, SECRET_GONE.replace("DESTROYED", "DISABLED"), NEW, count=6, log_id=SYSTEM),
         expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    # A `--no-traffic` preview under another account between them never ran the load: the deploy
+    # replaced OLD, which runs as the same account, so the account did not change with it.
+    "the shared account lost the secret's binding; a preview in between ran as another: no rollback": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).revision(
+            "backend-00000-pre", -60, sql=(SQL,), service_account=OTHER).log(-6, SECRET_DENIED, NEW, count=20),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
     "a password refusal after a deploy does not depend on the account: a person chooses": dict(
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, AUTH, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),

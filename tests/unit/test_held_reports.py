@@ -124,9 +124,10 @@ def test_a_resend_while_the_report_is_held_answers_as_usual_and_the_holder_publi
 
 
 def test_a_resends_escalation_of_an_overtaken_change_is_kept_until_published():
-    """The ESCALATE verdict (the target shows neither the state before nor the plan): nothing is
-    recorded, and the escalation is stored in the intent by the move to `escalated`; its failed
-    publish is published by the next resend, the same outcome_id, and then never again."""
+    """The SUPERSEDED verdict (the rollback took, and someone changed the traffic again since: the service
+    two generations past the plan, showing neither the state before nor the plan): the write is recorded
+    closed `escalated`, and that report is stored in the intent by the same commit; its failed publish is
+    published by the next resend, the same outcome_id, and then never again."""
     w = world()
     unrecorded_rollback(w, "overtaken-1")
     w.standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)])
@@ -134,9 +135,9 @@ def test_a_resends_escalation_of_an_overtaken_change_is_kept_until_published():
     with pytest.raises(TransientError):
         rollback(w, "overtaken-1")
     intent = w.state.get_record(INTENTS, command_intent_key("overtaken-1"))
-    assert intent["state"] == "escalated" and intent["report_state"] == "pending" and intent["report_by"] == ""
+    assert intent["state"] == "recorded" and intent["report_state"] == "pending" and intent["report_by"] == ""
     stored = json.loads(intent["report"])
-    assert "shows neither" in stored["reason"], stored["reason"]
+    assert "taken the target over" in stored["reason"], stored["reason"]
 
     again = rollback(w, "overtaken-1")
     assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == stored["outcome_id"], again.reason
@@ -327,9 +328,10 @@ def test_a_sweep_report_whose_storing_commit_lost_its_answer_is_published_by_the
     assert [o.outcome_id for o in second if o.command_id == "lost-s"] == [json.loads(intent["report"])["outcome_id"]]
 
 
-def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_proposal_approved():
+def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_proposal_in_doubt():
     """`_retaken` comes before the action record is looked at: the retaken escalation of an approve whose
-    change another record owns (intents.owned_elsewhere) ends nothing; its proposal stays `approved`."""
+    change another record owns (intents.owned_elsewhere) ends nothing; its proposal stays `in_doubt` (its
+    first attempt's write could not be recorded)."""
     from tests.unit.test_command_resends import another_record_of, proposed, send, unrecorded_approve
     from shared.remediation.records import ACTIONS, PROPOSALS
 
@@ -344,7 +346,7 @@ def test_a_retaken_report_of_an_approve_whose_change_another_owns_leaves_its_pro
 
     again = send(w, "approve", "appr-h2", params={"proposal_id": proposal_id})
     assert again.outcome_id == stored["outcome_id"], again.reason
-    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "in_doubt"
     assert w.state.get_record(ACTIONS, intent["claim_key"]) is None and reports(w, stored["outcome_id"]) == 1
 
 

@@ -52,6 +52,27 @@ def test_what_the_live_target_shows(after, before, expected):
     assert match(after, before) is expected
 
 
+@pytest.mark.parametrize("after, before, changed, expected", [
+    (False, False, True, Match.CHANGED),     # the write landed, someone changed it again since
+    (False, False, False, Match.NEITHER),    # no proof the write landed
+    (True, False, True, Match.AFTER), (False, True, True, Match.BEFORE), (None, False, True, Match.UNKNOWN),
+])
+def test_a_target_changed_again_after_the_write(after, before, changed, expected):
+    assert match(after, before, changed) is expected
+
+
+@pytest.mark.parametrize("then, now, expected", [
+    (5, 6, False),     # one update since the plan's read: not the rollback (it would show), so none of Runwarden's
+    (5, 7, True),      # two: the rollback (sent on generation 5's etag, so the first), then another over it
+    (5, 9, True), (5, 5, False), (None, 7, False), (5, None, False),
+])
+def test_a_rollback_changed_since_its_write_is_read_from_the_generation(then, now, expected):
+    from shared.remediation.actions import get_action
+
+    assert get_action("rollback_traffic").changed_since_write({"generation": then}, {"generation": now}) is expected
+    assert get_action("scale_connector").changed_since_write({"generation": then}, {"generation": now}) is False
+
+
 @pytest.mark.parametrize("where, live, expected", [
     (Standing.RESOLVED, None, Verdict.NONE),
     (Standing.HELD, None, Verdict.WAIT),                # not read: the attempt may still be running
@@ -63,6 +84,8 @@ def test_what_the_live_target_shows(after, before, expected):
     (Standing.LAPSED, Match.BEFORE, Verdict.NONE),      # the write never took: act as usual
     (Standing.LAPSED, Match.NEITHER, Verdict.ESCALATE),
     (Standing.LAPSED, Match.UNKNOWN, Verdict.ESCALATE),
+    (Standing.HELD, Match.CHANGED, Verdict.WAIT),
+    (Standing.LAPSED, Match.CHANGED, Verdict.SUPERSEDED),   # recorded, closed escalated: a person took it over
 ])
 def test_the_verdict(where, live, expected):
     assert verdict(where, live) is expected

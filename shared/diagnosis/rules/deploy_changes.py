@@ -11,21 +11,9 @@ from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts
 
 
 def recent_deploy(facts: Facts, revision: Revision) -> tuple[Revision, float] | None:
-    """The Ready revision before `revision` and how long before the incident `revision` was
-    created, when it was created within `deploy_window_seconds` before the incident; else None.
-    The revision before is the newest older Ready one that served requests in the baseline before
-    the deploy: a `--no-traffic` preview in between never ran the load, and its settings are not
-    what the deploy replaced (bad_revision's steps back pass over it the same way). With none that
-    served, the newest older Ready one."""
-    lead = (facts.b.incident_started_at - revision.create_time).total_seconds()
-    if not 0 <= lead <= facts.s.deploy_window_seconds:
-        return None
-    older = sorted((r for r in facts.b.revisions if r.create_time < revision.create_time and r.ready),
-                   key=lambda r: r.create_time, reverse=True)
-    if not older:
-        return None
-    served = set(facts.revision_names_with_requests(facts.baseline(revision)))
-    return next((r for r in older if r.short_name in served), older[0]), lead
+    """The Ready revision `revision` replaced, and how long before the incident it was created,
+    when that was within `deploy_window_seconds`; else None (`Facts.replaced`)."""
+    return facts.replaced(revision)
 
 
 def timeout_seconds(revision: Revision) -> float:

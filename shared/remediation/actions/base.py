@@ -61,6 +61,12 @@ class Action(ABC, Generic[P]):
         """True if `live` has what this action changes as in `state` (a before or an after)."""
         return False
 
+    def changed_since_write(self, before: dict[str, Any], live: dict[str, Any]) -> bool:
+        """True if `live`, showing neither `before` nor the planned change, proves by the target's own
+        record that the plan's write landed and the target was changed again after it (intents.py,
+        Match.CHANGED). False: the target keeps no such record (a connector), so it cannot tell."""
+        return False
+
     def notes(self, params: P) -> list[str]:
         """What an operator must know once this has run (e.g. traffic is now pinned)."""
         return []

@@ -140,6 +140,20 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         # The split the action sets (`traffic`); the generation moves with any update.
         return "traffic" in state and not traffic_changes(state, live)
 
+    def changed_since_write(self, before: dict[str, Any], live: dict[str, Any]) -> bool:
+        """The Service's `generation` "monotonically increases every time the user modifies the desired
+        state" (Service docstring, google-cloud-run's run_v2.types.Service). The rollback is sent with the
+        etag read with `before` (generation G), so, the etag checked (AIP-154), it can only land on G and
+        make G+1. A service at G+2 or more that shows neither the split before nor the rollback's was
+        changed at least twice since the plan: the rollback first, then someone else's change over it
+        (a person, a deploy). At G+1, only one change was made, and it is not the rollback: nothing of
+        Runwarden's landed. UNCONFIRMED that the server checks the etag (docs/behaviour.md, "A target that
+        changed under the decision"): under the other reading the rollback may also have landed later,
+        over a change and under another, which this reads the same way; two changes by others with no
+        rollback at all (the attempt died between its plan and its write) would read so too."""
+        then, now = before.get("generation"), live.get("generation")
+        return isinstance(then, int) and isinstance(now, int) and now >= then + 2
+
     def notes(self, params: RollbackTrafficParams) -> list[str]:
         gcloud, runwarden = release_commands(params.target)
         notes = [f"Traffic is pinned to {params.to_revision}: new deploys receive no traffic until the pin is "

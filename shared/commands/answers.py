@@ -1,0 +1,101 @@
+"""A command's answer, kept with its record until it is published.
+
+A command's record is its claim on the command_id, completed with the first answer (status, reason,
+outcome id, notes). Completing it decides the command: a resend is from then on a duplicate of that
+answer. But the answer itself reaches a person only when its publish succeeds. Before, a publish that
+failed made the handler raise, so that Pub/Sub delivered the command again, and that resend answered a
+duplicate quoting the first answer; a command Pub/Sub never delivered again (dead-lettered: a
+subscription with few `max_delivery_attempts`, or one whose attempts ran out) was never answered at
+all, although it had decided something (an approve that refused its proposal, closing it for good; a
+reject; a scale or a rollback that wrote).
+
+So the answer is kept as an alert's report about an unrecorded write is kept
+(shared/remediation/held_reports.py): a CommandAnswer record (`answers`, keyed by the command_id)
+holds the outcome's JSON, `pending`, written by the very commit that completes the command's record
+(`StateStore.record_all` with the claim's completion: one commit, so a command is never decided
+without its answer kept), held by this delivery for the claim's lease. Then:
+- the publish succeeds: the answer is marked `sent`, never published again;
+- the publish fails, or the delivery raises after the commit: the answer is given back at once and the
+  handler raises; the resend finds it pending and held by no one, takes it (an update guarded on the
+  holder as read) and publishes it as it was, the same outcome_id, instead of a duplicate of it
+  (`retake`);
+- nothing is delivered again, or the delivery dies: the sweep's pass over kept reports
+  (kept_reports.KEPT_IN) publishes it once no one holds it;
+- the publish succeeds and marking it sent fails: it is published again once the hold lapses, with the
+  same outcome_id (a reader drops the repeat; Pub/Sub's own delivery is at least once too).
+
+Not kept: the answer of a read (`diagnose`, `status`), which decides nothing and is better asked again
+than published late; an answer already kept in an intent (a resend's report about an earlier attempt's
+unrecorded write: held_reports.py keeps it there); an answer given before the command's record is
+taken (malformed, expired), which decides nothing either.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shared.commands.context import CommandRun
+from shared.outcomes import Outcome
+from shared.ports import Completion, RecordWrite
+from shared.remediation import intents
+from shared.remediation.records import ANSWERS, COMMANDS, CommandAnswer
+
+# Commands that only read: their answer is not kept (asked again, they answer afresh).
+READS = frozenset({"diagnose", "status"})
+
+
+def complete(run: CommandRun, outcome: Outcome, result: dict[str, Any], retain: timedelta) -> None:
+    """The command's record completed with `result` (its first answer), and `outcome` kept pending in
+    its CommandAnswer by the same commit, held by this delivery (its publish marks it sent). Nothing if
+    the record is no longer the claim this delivery took (it lapsed and another delivery took it over).
+    A transient fault is raised; the commit may have landed with its answer lost, so the answer is
+    held all the same: marked sent once published, or given back (guarded on this delivery as holder:
+    nothing if it was not written)."""
+    holder = run.holder()
+    keep = _keeps(run, outcome)
+    writes = [RecordWrite(ANSWERS, run.command.command_id, _kept(run, outcome))] if keep else []
+    completing = Completion(COMMANDS, run.command.command_id, run.claimed, retain, run.now, result)
+    if keep:
+        holder.may_hold(ANSWERS, run.command.command_id)
+    try:
+        written = run.adapters.state.record_all(writes, completing)
+    except Exception:
+        if keep:
+            holder.hold(ANSWERS, run.command.command_id, outcome)
+        raise
+    if not written:
+        run.timeline.step("unrecorded", f"command {run.command.command_id}: its record is no longer the claim this "
+                          "delivery took (it lapsed, and another delivery took it over); answered, not recorded",
+                          severity="WARNING")
+        return
+    if keep:
+        holder.hold(ANSWERS, run.command.command_id, outcome)
+
+
+def retake(run: CommandRun, data: dict[str, Any] | None = None, read: bool = False) -> Outcome | None:
+    """The first answer of this command, kept and not yet published, and held by no one (its publish
+    failed and gave it back, or its delivery's hold lapsed): taken by this resend to publish as it was.
+    None otherwise (none kept: a read, or a record from before answers were kept; sent; held). `data`:
+    the CommandAnswer as already `read` in a batch (recovery.earlier), else read here."""
+    if run.command.command in READS:
+        return None
+    if not read:
+        data = run.adapters.state.get_record(ANSWERS, run.command.command_id)
+    outcome = run.holder().retake(data, run.timeline, ANSWERS)
+    if outcome is not None and outcome.incident_id:
+        run.use_incident(outcome.incident_id)
+    return outcome
+
+
+def _keeps(run: CommandRun, outcome: Outcome) -> bool:
+    """Whether `outcome` is kept in the command's answer: not a read's, nor one already kept in an intent."""
+    return run.command.command not in READS and not (run.held is not None and run.held.holds(outcome))
+
+
+def _kept(run: CommandRun, outcome: Outcome) -> dict[str, Any]:
+    command = run.command
+    record = CommandAnswer(command_id=command.command_id, command=command.command, requested_by=command.requested_by,
+                           incident_id=outcome.incident_id, target=outcome.target, status=outcome.status.value,
+                           answered_at=run.now)
+    return record.model_dump(mode="python") | intents.pending_report(
+        outcome.to_json().decode(), run.owner, run.now, run.holder().lease)
