@@ -180,26 +180,38 @@ def test_a_previous_revision_failing_just_before_the_deploy_is_not_known_good(ca
         assert plan(result, e.bundle(), S).action == "rollback_traffic"
 
 
-# A revision that refused its callers with 429 before the deploy (at its max instances: "The request
-# was aborted because there was no available instance.") failed them as surely as one answering 500:
-# sending traffic back to it brings those refusals back. The known-good test counts 5xx and 429 alike,
-# as `healthy` does. Minutes are relative to the incident (NEW at -9).
+# A revision that Cloud Run refused callers for before the deploy (429 at its max instances: "The
+# request was aborted because there was no available instance.") failed them as surely as one
+# answering 500: sending traffic back brings those refusals back. An application's own 429s (an
+# API's rate limiting, far under max instances) are answers, and do not count. Cloud Run's are told
+# by the candidate at its max instances, or its refusal text in the logs. NEW is created at -9.
 REFUSED_BEFORE = {
-    "refusing 20% with 429 over its last hour": dict(refused_from=-120, per_minute=25, target=None),
-    "refusing 4% with 429 in its last minutes only": dict(refused_from=-15, per_minute=4, target=None),
-    "a 429 now and then (under 1%)": dict(refused_from=-120, per_minute=0.5, target=OLD),
-    "no 429 at all": dict(refused_from=None, per_minute=0, target=OLD),
+    "Cloud Run refusing 20% at its max instances over its last hour": dict(
+        refused_from=-120, per_minute=25, at_max=True, text=False, target=None),
+    "Cloud Run refusing 4% at its max instances in its last minutes only": dict(
+        refused_from=-15, per_minute=4, at_max=True, text=False, target=None),
+    "Cloud Run's refusal text, not at max instances by the metric": dict(
+        refused_from=-120, per_minute=25, at_max=False, text=True, target=None),
+    "the application's own 429s (rate limiting), 5%, far under max instances": dict(
+        refused_from=-120, per_minute=5, at_max=False, text=False, target=OLD),
+    "a 429 now and then (under 1%) at max instances": dict(
+        refused_from=-120, per_minute=0.5, at_max=True, text=False, target=OLD),
+    "no 429 at all": dict(refused_from=None, per_minute=0, at_max=False, text=False, target=OLD),
 }
 
 
 @pytest.mark.parametrize("case", REFUSED_BEFORE.values(), ids=REFUSED_BEFORE.keys())
-def test_a_previous_revision_refusing_with_429_is_not_known_good(case):
+def test_a_previous_revision_refused_by_cloud_run_is_not_known_good(case):
     e = (Evidence().revision(OLD, -3000, sql=(SQL,), max_instances=10).revision(NEW, -9, sql=(SQL,), max_instances=30)
          .traffic(**{NEW: 100})
          .requests(OLD, -120, -9, 100).requests(NEW, -9, 5, 60).requests(NEW, -9, 5, 60, code="500")
-         .latency(OLD, -120, -9, 0.2).latency(NEW, -9, 5, 0.2))
+         .latency(OLD, -120, -9, 0.2).latency(NEW, -9, 5, 0.2)
+         .instances(OLD, -120, -9, 10 if case["at_max"] else 4).instances(NEW, -9, 5, 12))
     if case["refused_from"] is not None:
         e.requests(OLD, case["refused_from"], -9, case["per_minute"], code="429")
+    if case["text"]:
+        e.log(-10, "The request was aborted because there was no available instance.", revision=OLD, count=5,
+              log_id="run.googleapis.com/requests", severity="WARNING")
     e = quiet_connector(e)
 
     result = diagnose(e.bundle(), S)

@@ -10,7 +10,8 @@ from shared.diagnosis.facts import Facts, Requests, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, recent_deploy, settings_changed
+from shared.diagnosis.rules.deploy_changes import (DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, recent_deploy,
+                                                     settings_changed)
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -332,13 +333,12 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
         # baseline (a `--no-traffic` deploy, a revision traffic had already left) is passed over
         # without counting: the one that served before the deploy is still one release back.
         steps += 1 if counts.total > 0 else 0
-        # Clean means no failed caller: a 429 (Cloud Run refusing at max instances) fails one as a
-        # 500 does, and sending traffic back brings those refusals back (as `healthy` counts them).
-        clean = counts.total >= s.min_requests and counts.refused_ratio <= s.healthy_error_ratio
+        failed, words = _failed_share(facts, candidate, counts, baseline)
+        clean = counts.total >= s.min_requests and failed <= s.healthy_error_ratio
         c.cite("metric", facts.requests_query,
-               f"{candidate.short_name} before the deploy {baseline}: {_refused(counts)} of "
-               f"{counts.total:.0f} requests 5xx or 429 ({pct(counts.refused_ratio)})",
-               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx or 429", clean)
+               f"{candidate.short_name} before the deploy {baseline}: {counts.total:.0f} requests, {words}",
+               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud "
+               "Run's refusals)", clean)
         if clean:
             late = _failing_just_before(facts, c, replaced, candidate)
             if late:
@@ -364,8 +364,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
             reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
                            f"({counts.total:.0f} requests in {baseline})")
         else:
-            reasons.append(f"{candidate.short_name} was failing too before the deploy "
-                           f"({pct(counts.error_ratio)} 5xx{_and_429(counts)})")
+            reasons.append(f"{candidate.short_name} was failing too before the deploy ({words})")
     return None, steps, "; ".join(reasons[:2])
 
 
@@ -388,7 +387,7 @@ def _just_before(replaced: Revision, candidate: Revision) -> Window:
 def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
     """Why the candidate, clean over its baseline hour, is no known-good revision: it was failing in
     the minutes just before the deploy of `replaced`, the revision that replaced it (more than
-    `healthy_error_ratio` 5xx or 429); "" when it was not, or
+    `healthy_error_ratio` failed: 5xx, and Cloud Run's 429s); "" when it was not, or
     when those minutes are too quiet to tell. An hour's sum hides a failure that began minutes
     before the deploy (a dependency getting worse, a deploy made into an incident): the previous
     revision would bring back that failure, not a clean service."""
@@ -397,27 +396,39 @@ def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidat
     counts = facts.requests(window, candidate.short_name)
     if counts.total < s.min_requests:
         return ""
-    failing = counts.refused_ratio > s.healthy_error_ratio
+    failed, words = _failed_share(facts, candidate, counts, window)
+    failing = failed > s.healthy_error_ratio
     c.cite("metric", facts.requests_query,
-           f"{candidate.short_name} just before {replaced.short_name}'s deploy {window}: {_refused(counts)} of "
-           f"{counts.total:.0f} requests 5xx or 429 ({pct(counts.refused_ratio)})",
-           f"<= {s.healthy_error_ratio:.0%} 5xx or 429 in the {LOAD_SHARE_MINUTES} minutes before the deploy",
-           not failing)
+           f"{candidate.short_name} just before {replaced.short_name}'s deploy {window}: {counts.total:.0f} "
+           f"requests, {words}", f"<= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud Run's refusals) "
+           f"in the {LOAD_SHARE_MINUTES} minutes before the deploy", not failing)
     if not failing:
         return ""
     return (f"{candidate.short_name} was already failing in the minutes just before {replaced.short_name}'s "
-            f"deploy ({pct(counts.error_ratio)} 5xx{_and_429(counts)} {window}): the failures began before "
-            f"{replaced.short_name}")
+            f"deploy ({words} {window}): the failures began before {replaced.short_name}")
 
 
-def _refused(counts: Requests) -> str:
-    return f"{counts.by_class.get('5xx', 0) + counts.by_code.get('429', 0):.0f}"
+def _failed_share(facts: Facts, candidate: Revision, counts: Requests, window: Window) -> tuple[float, str]:
+    """The share of the candidate's requests in `window` that failed their callers, and what it is
+    made of, in words: its 5xx, and its 429s when they are Cloud Run's refusals for want of an
+    instance ("no available instance", a 429 at max instances): a refusal that sending traffic back
+    brings back, as `healthy` counts it. An application's own 429s (an API's rate limiting) answer
+    their callers as designed, and do not count."""
+    share_429 = counts.share(code="429")
+    counted = share_429 if share_429 and _refused_by_cloud_run(facts, candidate, window) else 0.0
+    words = f"{pct(counts.error_ratio)} 5xx" + (f" and {pct(counted)} 429 (Cloud Run's refusals)" if counted else "")
+    return counts.error_ratio + counted, words
 
 
-def _and_429(counts: Requests) -> str:
-    """", and N% 429" when the candidate refused callers for want of an instance too, else ""."""
-    share = counts.share(code="429")
-    return f" and {pct(share)} 429" if share else ""
+def _refused_by_cloud_run(facts: Facts, candidate: Revision, window: Window) -> bool:
+    """Whether the candidate's 429s are Cloud Run's: its refusal text on the candidate in the log
+    read, or the candidate at its max instances in `window` (its own limit, else the service-level
+    one, else Cloud Run's default of 100; Cloud Run refuses with 429 there, troubleshooting page)."""
+    if facts.log_matches(LogSignal.NO_INSTANCE, candidate.short_name):
+        return True
+    limit = candidate.max_instance_count or facts.b.service.max_instance_count or DEFAULT_MAX_INSTANCES
+    seen = facts.max_instances_seen(window, candidate.short_name)
+    return seen is not None and seen >= limit
 
 
 def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> float | None:
