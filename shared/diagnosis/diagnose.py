@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem
+from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
 from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
@@ -229,10 +229,10 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
     if b.audit is None:
         return "", []
     reasons, items = [], []
-    for entry in sorted(b.audit.entries, key=lambda e: e.timestamp):
-        if entry.principal in s.self_principals:
-            continue
-        deployed = next((r for r in b.revisions if abs(r.create_time - entry.timestamp) <= _DEPLOY_MATCH), None)
+    entries = sorted((e for e in b.audit.entries if e.principal not in s.self_principals), key=lambda e: e.timestamp)
+    deploys = _deploy_entries(entries, b.revisions)
+    for i, entry in enumerate(entries):
+        deployed = deploys.get(i)
         kind = f"deploy of {deployed.short_name}" if deployed else "traffic or configuration change"
         acting = entry.timestamp >= b.incident_started_at if deployed else True
         items.append(EvidenceItem(source="log", query=b.audit.query,
@@ -244,6 +244,27 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
         if acting:
             reasons.append(f"{kind} by {entry.principal or 'unknown'} at {hms(entry.timestamp)}")
     return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
+
+
+def _deploy_entries(entries: list[LogRecord], revisions: tuple[Revision, ...]) -> dict[int, Revision]:
+    """Which of `entries` (by position) made which revision: for each revision, the one entry
+    nearest its create_time within _DEPLOY_MATCH. A deploy is one operation, one entry once its
+    first and last are merged; a second change within the same two minutes (`gcloud run deploy
+    --no-traffic`, then `update-traffic` to send the new revision a share: a rollout by hand) is a
+    traffic change of its own, not the deploy again."""
+    made = {}
+    for revision in revisions:
+        near = [(abs(revision.create_time - e.timestamp), i) for i, e in enumerate(entries)
+                if abs(revision.create_time - e.timestamp) <= _DEPLOY_MATCH]
+        if near:
+            made.setdefault(min(near)[1], revision)
+    # An operation's other entry, if it was not merged (collection merges them by operation id), is
+    # the same deploy.
+    operations = {entries[i].operation_id: revision for i, revision in made.items() if entries[i].operation_id}
+    for i, entry in enumerate(entries):
+        if entry.operation_id in operations:
+            made.setdefault(i, operations[entry.operation_id])
+    return made
 
 
 def _collected(bundle: EvidenceBundle) -> str:

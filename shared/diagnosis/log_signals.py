@@ -30,6 +30,7 @@ class LogSignal(str, Enum):
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
     DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
     MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
+    DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
 
 
 class DbErrorText(NamedTuple):
@@ -344,6 +345,17 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # find_string ids 58730900756, 62281565321).
     LogSignal.MEMORY_LIMIT: (
         r"Memory limit of \d+ MiB exceeded",
+    ),
+    # The application's HTTP client raising on a 5xx answer from a `run.app` URL, another Cloud Run
+    # service's (the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app or the legacy
+    # https://SERVICE-HASH-REGION.a.run.app): Python requests' raise_for_status, "503 Server Error:
+    # Service Unavailable for url: https://..." (requests/models.py, Response.raise_for_status), and
+    # Spring WebClient's WebClientResponseException, "503 Service Unavailable from GET https://..."
+    # (as logged in public code, find_string ids 61969063206, 53264240667; the class's message
+    # format is UNCONFIRMED against its source). Other clients word it otherwise and are not read.
+    LogSignal.DOWNSTREAM_5XX: (
+        r"\b5\d\d Server Error: [^\n]*? for url: https?://[^/\s]+\.run\.app",
+        r"\b5\d\d [A-Za-z ]+ from (?:GET|POST|PUT|PATCH|DELETE) https?://[^/\s]+\.run\.app",
     ),
     LogSignal.SECRET_FAILURE: (
         r"secret_key_ref.*was not found",

@@ -8,6 +8,7 @@ import pytest
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
+from shared.remediation.actions.rollback_traffic import MAX_AUTOMATIC_STEPS
 from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, Evidence
@@ -177,3 +178,83 @@ def test_a_previous_revision_failing_just_before_the_deploy_is_not_known_good(ca
         assert plan(result, e.bundle(), S).action is None
     else:
         assert plan(result, e.bundle(), S).action == "rollback_traffic"
+
+
+# A revision that Cloud Run refused callers for before the deploy (429 at its max instances: "The
+# request was aborted because there was no available instance.") failed them as surely as one
+# answering 500: sending traffic back brings those refusals back. An application's own 429s (an
+# API's rate limiting, far under max instances) are answers, and do not count. Cloud Run's are told
+# by the candidate at its max instances, or its refusal text in the logs. NEW is created at -9.
+REFUSED_BEFORE = {
+    "Cloud Run refusing 20% at its max instances over its last hour": dict(
+        refused_from=-120, per_minute=25, at_max=True, text=False, target=None),
+    "Cloud Run refusing 4% at its max instances in its last minutes only": dict(
+        refused_from=-15, per_minute=4, at_max=True, text=False, target=None),
+    "Cloud Run's refusal text, not at max instances by the metric": dict(
+        refused_from=-120, per_minute=25, at_max=False, text=True, target=None),
+    "the application's own 429s (rate limiting), 5%, far under max instances": dict(
+        refused_from=-120, per_minute=5, at_max=False, text=False, target=OLD),
+    "a 429 now and then (under 1%) at max instances": dict(
+        refused_from=-120, per_minute=0.5, at_max=True, text=False, target=OLD),
+    "no 429 at all": dict(refused_from=None, per_minute=0, at_max=False, text=False, target=OLD),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_BEFORE.values(), ids=REFUSED_BEFORE.keys())
+def test_a_previous_revision_refused_by_cloud_run_is_not_known_good(case):
+    e = (Evidence().revision(OLD, -3000, sql=(SQL,), max_instances=10).revision(NEW, -9, sql=(SQL,), max_instances=30)
+         .traffic(**{NEW: 100})
+         .requests(OLD, -120, -9, 100).requests(NEW, -9, 5, 60).requests(NEW, -9, 5, 60, code="500")
+         .latency(OLD, -120, -9, 0.2).latency(NEW, -9, 5, 0.2)
+         .instances(OLD, -120, -9, 10 if case["at_max"] else 4).instances(NEW, -9, 5, 12))
+    if case["refused_from"] is not None:
+        e.requests(OLD, case["refused_from"], -9, case["per_minute"], code="429")
+    if case["text"]:
+        e.log(-10, "The request was aborted because there was no available instance.", revision=OLD, count=5,
+              log_id="run.googleapis.com/requests", severity="WARNING")
+    e = quiet_connector(e)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert result.known_good_revision == case["target"], result.summary
+    if case["target"] is None:
+        assert OLD in result.no_target_reason and "429" in result.no_target_reason, result.no_target_reason
+        assert plan(result, e.bundle(), S).action is None
+    else:
+        assert plan(result, e.bundle(), S).action == "rollback_traffic"
+
+
+# Two deploys in quick succession: MID replaced OLDEST at -16 and took everything; NEWEST replaced MID
+# at -8 and fails 60%. What MID did decides: clean, it is one release back; failing too, the target is
+# OLDEST, which carried the whole load until MID's deploy (not "a share of a rollout" because MID
+# took most of the 10 minutes before NEWEST's), two releases back: past automation's bound, named.
+OLDEST, MID = "backend-00001-abc", "backend-00002-mid"
+SUCCESSION = {
+    "the middle one clean": dict(mid_500=0, target=MID, steps=1, action="rollback_traffic"),
+    "the middle one failing a third": dict(mid_500=14, target=OLDEST, steps=2, action="rollback_traffic"),
+}
+
+
+@pytest.mark.parametrize("case", SUCCESSION.values(), ids=SUCCESSION.keys())
+def test_two_deploys_in_quick_succession_judge_each_revision_before_its_own_replacement(case):
+    e = (Evidence().revision(OLDEST, -300, sql=(SQL,)).revision(MID, -16, sql=(SQL,))
+         .revision("backend-00003-fix", -8, sql=(SQL,)).traffic(**{"backend-00003-fix": 100})
+         .requests(OLDEST, -120, -16, 40).requests(MID, -16, -8, 42 - case["mid_500"])
+         .requests("backend-00003-fix", -8, 5, 17).requests("backend-00003-fix", -8, 5, 26, code="500")
+         .latency(OLDEST, -120, -16, 0.2).latency(MID, -16, -8, 0.2).latency("backend-00003-fix", -8, 5, 0.2))
+    if case["mid_500"]:
+        e.requests(MID, -16, -8, case["mid_500"], code="500")
+    e = quiet_connector(e)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert (result.known_good_revision, result.steps_back) == (case["target"], case["steps"]), result.summary
+    assert "share of a rollout" not in result.summary
+    if case["steps"] > 1:
+        assert MID in result.summary and "failing too" in result.summary, result.summary
+    planned = plan(result, e.bundle(), S)
+    assert planned.action == case["action"] and planned.params.steps_back == case["steps"]
+    # Two releases back is past what automation may do alone: the gate refuses it, naming the steps.
+    assert (planned.params.steps_back > MAX_AUTOMATIC_STEPS) == (case["steps"] > 1)

@@ -200,6 +200,43 @@ def test_the_deploy_that_caused_the_incident_is_context_not_a_reason_to_stand_do
     assert any(f"deploy of {NEW}" in item.observed and item.role == "context" for item in result.evidence)
 
 
+# Each deploy is one audit entry, the one nearest the revision's create_time: a traffic change a
+# minute after it (`gcloud run deploy --no-traffic`, then `update-traffic --to-revisions NEW=50`, a
+# rollout by hand) is a traffic change, and stands automation down as any other does. NEW is created
+# at -10; minutes are relative to the incident.
+AFTER_THE_DEPLOY = {
+    "the deploy alone": dict(entries=(-10,), stand_down=False),
+    "the deploy, its entry 20 s before the revision": dict(entries=(-10 - 1 / 3,), stand_down=False),
+    "a traffic change a minute after the deploy": dict(entries=(-10, -9), stand_down=True),
+    "a traffic change 30 s after the deploy": dict(entries=(-10, -9.5), stand_down=True),
+    "a traffic change three minutes after the deploy": dict(entries=(-10, -7), stand_down=True),
+}
+
+
+@pytest.mark.parametrize("case", AFTER_THE_DEPLOY.values(), ids=AFTER_THE_DEPLOY.keys())
+def test_a_traffic_change_just_after_a_deploy_is_not_the_deploy(case):
+    e = quiet_connector(deployed(Evidence()))
+    for minute in case["entries"]:
+        e.audit(minute, "bob@example.com")
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert bool(result.stand_down) == case["stand_down"], result.stand_down
+    assert sum(f"deploy of {NEW}" in item.observed for item in result.evidence) == 1
+
+
+def test_an_operations_end_entry_left_unmerged_is_the_same_deploy():
+    # Cloud Run logs a long-running operation twice (first and last, one operation id); collection
+    # merges them, and one left apart (its end names no principal) is still the deploy, no change.
+    e = quiet_connector(deployed(Evidence())).audit(-10, "bob@example.com").audit(-9.75, "")
+    first, last = e.audits[-2:]
+    e.audits[-2:] = [first.model_copy(update={"operation_id": "op-1", "operation_first": True}),
+                     last.model_copy(update={"operation_id": "op-1", "operation_last": True})]
+
+    assert diagnose(e.bundle(), S).stand_down == ""
+
+
 def test_runwardens_own_changes_are_not_a_persons():
     e = quiet_connector(deployed(Evidence())).audit(1, "runwarden@demo.iam.gserviceaccount.com")
     settings = DiagnosisSettings(self_principals=("runwarden@demo.iam.gserviceaccount.com",))

@@ -45,6 +45,10 @@ PLATFORM = [
      {SECRET}),
     ("grant roles/secretmanager.secretAccessor to the service account", {SECRET}),
     ("Memory limit of 512 MiB exceeded with 524 MiB used.", {LogSignal.MEMORY_LIMIT}),
+    ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
+     "https://inventory-418273645012.us-central1.run.app/v1/stock", {LogSignal.DOWNSTREAM_5XX}),
+    ("WebClientResponseException$BadGateway: 502 Bad Gateway from POST https://pricing-3xk2vq7abc-ew.a.run.app/q",
+     {LogSignal.DOWNSTREAM_5XX}),
 ]
 
 # One row per pattern alternative of every signal, from the examples the table carries.

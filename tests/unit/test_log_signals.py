@@ -41,6 +41,11 @@ LINES = {
     "Memory limit of 512 MiB exceeded with 524 MiB used.": LogSignal.MEMORY_LIMIT,
     "Memory limit of 256 MiB exceeded with 263 MiB used. Consider increasing the memory limit, see "
     "https://cloud.google.com/run/docs/configuring/memory-limits": LogSignal.MEMORY_LIMIT,
+    # The application's own call to another Cloud Run service answered with a 5xx.
+    "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
+    "https://inventory-418273645012.us-central1.run.app/v1/stock?sku=A-17": LogSignal.DOWNSTREAM_5XX,
+    "org.springframework.web.reactive.function.client.WebClientResponseException$BadGateway: 502 Bad Gateway "
+    "from GET https://pricing-3xk2vq7abc-ew.a.run.app/prices/42": LogSignal.DOWNSTREAM_5XX,
 }
 
 
@@ -49,7 +54,12 @@ def test_each_known_string_gives_its_signal(text, signal):
     assert signals_in(LogRecord(timestamp=NOW, log_id="x", text=text)) == {signal}
 
 
-@pytest.mark.parametrize("text", ["GET /healthz 200", "INFO: connected to database", "Listening on port 8080"])
+@pytest.mark.parametrize("text", [
+    "GET /healthz 200", "INFO: connected to database", "Listening on port 8080",
+    # A client error from another service, and a server error from a host that is not Cloud Run's.
+    "requests.exceptions.HTTPError: 404 Client Error: Not Found for url: https://inventory-4182.us-central1.run.app/x",
+    "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: https://api.partner.example/v2",
+])
 def test_ordinary_lines_give_none(text):
     assert signals_in(LogRecord(timestamp=NOW, log_id="x", text=text)) == set()
 

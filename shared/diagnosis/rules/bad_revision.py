@@ -2,13 +2,16 @@
 before it served cleanly. Failing means 5xx since the deploy, or startup failures in its logs."""
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import timedelta
 
-from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.facts import Facts, Requests, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, recent_deploy, settings_changed
+from shared.diagnosis.rules.deploy_changes import (DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, recent_deploy,
+                                                     settings_changed)
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -38,6 +41,10 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(refused, f"compare the traffic and {suspect.short_name}'s startup latency with the previous "
                                 "revision's: a burst needs min instances (or a faster start), a slower start is the "
                                 "deploy's; send traffic back by hand only if the deploy is the cause")
+    passed_on = _passed_on_from_another_service(facts, c, suspect)
+    if passed_on:
+        return c.doubt(passed_on, "look at the named Cloud Run service's revisions and deploys in the same minutes; "
+                                  f"send traffic back by hand only if {suspect.short_name}'s deploy changed its calls")
     late = _clean_before_onset(facts, c, suspect)
     if late:
         # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
@@ -55,8 +62,9 @@ def evaluate(facts: Facts) -> Finding:
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
                                     "revision you trust")
+    past = f" (stepped past: {why_none})" if why_none else ""
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
-                             f"{good.short_name} served cleanly before it{changed}",
+                             f"{good.short_name} served cleanly before it{past}{changed}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
@@ -174,6 +182,41 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
             "or a slower start, does that; whether the deploy caused it is not shown")
 
 
+# The application's own logs, and the severities at which a line there says something failed.
+_APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
+_FAILED = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
+_RUN_APP_HOST = re.compile(r"https?://([^/\s'\"]+\.run\.app)", re.IGNORECASE)
+
+
+def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the suspect's failures are not shown to be its own, or "": at least
+    `startup_failure_logs_min` of its log lines, and at least half of its failure lines (its own
+    logs at ERROR or worse, with those), are its HTTP client raising on a 5xx from another Cloud
+    Run service (LogSignal.DOWNSTREAM_5XX). The application passes that service's failures on as
+    its own 502s or 503s: the other service may have changed in the same minutes (a deploy of
+    its own, which Runwarden does not read), and sending this one's traffic back leaves it as it
+    is. Whether this deploy changed its calls is not shown either: a person looks."""
+    calls = facts.log_matches(LogSignal.DOWNSTREAM_5XX, suspect.short_name)
+    if len(calls) < facts.s.startup_failure_logs_min:
+        return ""
+    failures = len(calls) + sum(
+        1 for e in facts.logs.entries
+        if e.resource_labels.get("revision_name") == suspect.short_name and e.log_id in _APP_LOGS
+        and e.severity in _FAILED and not _RUN_APP_HOST.search(e.text))
+    hosts = Counter(m.group(1).lower() for m in map(_RUN_APP_HOST.search, (e.text for e in calls)) if m)
+    named = ", ".join(host for host, _ in hosts.most_common(2))
+    mostly = 2 * len(calls) >= failures
+    c.cite("log", f"run.googleapis.com/stderr, stdout: {pattern_of(LogSignal.DOWNSTREAM_5XX)}",
+           f"{len(calls)} of {suspect.short_name}'s {failures} failure lines are its calls to {named} answered "
+           f"with a 5xx, e.g. {calls[0].text[:160]!r}",
+           "fewer than half (or than the minimum): the revision's own failures", not mostly)
+    if not mostly:
+        return ""
+    return (f"{suspect.short_name}'s failures are mostly another Cloud Run service's, passed on: {len(calls)} of its "
+            f"{failures} failure lines are its calls to {named} answered with a 5xx; that service may have changed "
+            "in the same minutes, and whether the deploy caused the failures is not shown")
+
+
 def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revision) -> bool:
     """Whether the suspect's instances are ended over a memory limit its deploy made tighter: at
     least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it
@@ -251,7 +294,7 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:
     """Newest Ready revision older than the suspect that served cleanly before the deploy, the
     steps back to it (the Ready revisions that served before the deploy, counting it), and, when
-    there is none, why."""
+    there is none, why; with one, what was stepped past to reach it ("" when nothing was)."""
     s = facts.s
     earlier = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time),
                      key=lambda r: r.create_time, reverse=True)
@@ -279,39 +322,49 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
     baseline = facts.baseline(suspect)
     reasons = []
     steps = 0
+    # The deploy that replaced the candidate: the suspect's, or, past a revision that served (two
+    # deploys in quick succession), that revision's. The candidate's last minutes and its share of
+    # the load are judged just before it: a revision that carried everything until a failing one
+    # replaced it is no canary's share, and the minutes after that deploy are not its own.
+    replaced = suspect
     for candidate in older:
         counts = facts.requests(baseline, candidate.short_name)
         # A step back is a revision that served before the deploy. One that served no request in the
         # baseline (a `--no-traffic` deploy, a revision traffic had already left) is passed over
         # without counting: the one that served before the deploy is still one release back.
         steps += 1 if counts.total > 0 else 0
-        clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio
+        failed, words = _failed_share(facts, candidate, counts, baseline)
+        clean = counts.total >= s.min_requests and failed <= s.healthy_error_ratio
         c.cite("metric", facts.requests_query,
-               f"{candidate.short_name} before the deploy {baseline}: {counts.by_class.get('5xx', 0):.0f} of "
-               f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
-               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} 5xx", clean)
+               f"{candidate.short_name} before the deploy {baseline}: {counts.total:.0f} requests, {words}",
+               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud "
+               "Run's refusals)", clean)
         if clean:
-            late = _failing_just_before(facts, c, suspect, candidate)
+            late = _failing_just_before(facts, c, replaced, candidate)
             if late:
                 # Clean over the hour, failing at its end: the failures began before the deploy, on
                 # the revision a rollback would bring back. Stepping past it goes further back than
                 # automation may; sending it everything is a guess. A person decides.
-                return None, steps, late
-            share = _load_share(facts, c, suspect, candidate)
+                return None, steps, "; ".join(reasons + [late])
+            share = _load_share(facts, c, replaced, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
                 # it everything promotes that rollout; stepping past it goes further back than
                 # automation may. Either is a person's call.
-                return None, steps, (f"{candidate.short_name}, the newest revision that served cleanly, carried only "
-                                     f"{share:.0%} of the service's requests just before the deploy (a share of a "
-                                     f"rollout, not the whole load)")
-            return candidate, steps, ""
+                return None, steps, "; ".join(reasons + [
+                    f"{candidate.short_name}, the newest revision that served cleanly, carried only {share:.0%} of "
+                    f"the service's requests just before {replaced.short_name}'s deploy (a share of a rollout, not "
+                    "the whole load)"])
+            # With a target, the reasons say what was stepped past (a revision failing too).
+            return candidate, steps, "; ".join(reasons)
+        if counts.total > 0:
+            replaced = candidate
         if counts.total < s.min_requests:
             # Its clean serving, if any, is too long ago to vouch for it now.
             reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
                            f"({counts.total:.0f} requests in {baseline})")
         else:
-            reasons.append(f"{candidate.short_name} was failing too before the deploy ({pct(counts.error_ratio)} 5xx)")
+            reasons.append(f"{candidate.short_name} was failing too before the deploy ({words})")
     return None, steps, "; ".join(reasons[:2])
 
 
@@ -323,40 +376,66 @@ KNOWN_GOOD_MIN_SHARE = 0.5
 LOAD_SHARE_MINUTES = 10
 
 
-def _just_before(suspect: Revision, candidate: Revision) -> Window:
-    """The minutes just before the suspect's deploy (LOAD_SHARE_MINUTES), from the candidate's own
-    deploy if that is later (two deploys in quick succession)."""
-    start = max(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
-    return Window(start, suspect.create_time)
+def _just_before(replaced: Revision, candidate: Revision) -> Window:
+    """The minutes just before the deploy of `replaced`, the revision that replaced the candidate
+    (LOAD_SHARE_MINUTES), from the candidate's own deploy if that is later (two deploys in quick
+    succession)."""
+    start = max(replaced.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
+    return Window(start, replaced.create_time)
 
 
-def _failing_just_before(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
     """Why the candidate, clean over its baseline hour, is no known-good revision: it was failing in
-    the minutes just before the deploy (more than `healthy_error_ratio` 5xx); "" when it was not, or
+    the minutes just before the deploy of `replaced`, the revision that replaced it (more than
+    `healthy_error_ratio` failed: 5xx, and Cloud Run's 429s); "" when it was not, or
     when those minutes are too quiet to tell. An hour's sum hides a failure that began minutes
     before the deploy (a dependency getting worse, a deploy made into an incident): the previous
     revision would bring back that failure, not a clean service."""
     s = facts.s
-    window = _just_before(suspect, candidate)
+    window = _just_before(replaced, candidate)
     counts = facts.requests(window, candidate.short_name)
     if counts.total < s.min_requests:
         return ""
-    failing = counts.error_ratio > s.healthy_error_ratio
+    failed, words = _failed_share(facts, candidate, counts, window)
+    failing = failed > s.healthy_error_ratio
     c.cite("metric", facts.requests_query,
-           f"{candidate.short_name} just before the deploy {window}: {counts.by_class.get('5xx', 0):.0f} of "
-           f"{counts.total:.0f} requests 5xx ({pct(counts.error_ratio)})",
-           f"<= {s.healthy_error_ratio:.0%} 5xx in the {LOAD_SHARE_MINUTES} minutes before the deploy", not failing)
+           f"{candidate.short_name} just before {replaced.short_name}'s deploy {window}: {counts.total:.0f} "
+           f"requests, {words}", f"<= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud Run's refusals) "
+           f"in the {LOAD_SHARE_MINUTES} minutes before the deploy", not failing)
     if not failing:
         return ""
-    return (f"{candidate.short_name} was already failing in the minutes just before the deploy "
-            f"({pct(counts.error_ratio)} 5xx {window}): the failures began before {suspect.short_name}")
+    return (f"{candidate.short_name} was already failing in the minutes just before {replaced.short_name}'s "
+            f"deploy ({words} {window}): the failures began before {replaced.short_name}")
 
 
-def _load_share(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> float | None:
-    """The candidate's share of the service's requests in the minutes just before the suspect's
-    deploy, from the candidate's own deploy if that is later (two deploys in quick succession),
-    cited; None when those minutes are too quiet to tell."""
-    window = _just_before(suspect, candidate)
+def _failed_share(facts: Facts, candidate: Revision, counts: Requests, window: Window) -> tuple[float, str]:
+    """The share of the candidate's requests in `window` that failed their callers, and what it is
+    made of, in words: its 5xx, and its 429s when they are Cloud Run's refusals for want of an
+    instance ("no available instance", a 429 at max instances): a refusal that sending traffic back
+    brings back, as `healthy` counts it. An application's own 429s (an API's rate limiting) answer
+    their callers as designed, and do not count."""
+    share_429 = counts.share(code="429")
+    counted = share_429 if share_429 and _refused_by_cloud_run(facts, candidate, window) else 0.0
+    words = f"{pct(counts.error_ratio)} 5xx" + (f" and {pct(counted)} 429 (Cloud Run's refusals)" if counted else "")
+    return counts.error_ratio + counted, words
+
+
+def _refused_by_cloud_run(facts: Facts, candidate: Revision, window: Window) -> bool:
+    """Whether the candidate's 429s are Cloud Run's: its refusal text on the candidate in the log
+    read, or the candidate at its max instances in `window` (its own limit, else the service-level
+    one, else Cloud Run's default of 100; Cloud Run refuses with 429 there, troubleshooting page)."""
+    if facts.log_matches(LogSignal.NO_INSTANCE, candidate.short_name):
+        return True
+    limit = candidate.max_instance_count or facts.b.service.max_instance_count or DEFAULT_MAX_INSTANCES
+    seen = facts.max_instances_seen(window, candidate.short_name)
+    return seen is not None and seen >= limit
+
+
+def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> float | None:
+    """The candidate's share of the service's requests in the minutes just before the deploy of
+    `replaced`, the revision that replaced it, from the candidate's own deploy if that is later
+    (two deploys in quick succession), cited; None when those minutes are too quiet to tell."""
+    window = _just_before(replaced, candidate)
     total = facts.requests(window).total
     if total < facts.s.min_requests:
         return None
