@@ -55,12 +55,20 @@ def _both(make: Callable[[], _Script], timeout: float | None, retry: Any) -> lis
     return results
 
 
+def _whole(given: float, timeout: float) -> bool:
+    """The whole timeout, less the moments a loaded machine takes between the call and its first
+    attempt (29.997 s and 4.988 s were seen): a bound, never an equality on the clock."""
+    return max(timeout - 0.5, timeout / 2) < given <= timeout
+
+
 @pytest.mark.parametrize("retry", [_retry(1.0), None])
 @pytest.mark.parametrize("timeout", [30.0, 0.5, None])
 def test_a_first_attempt_that_answers_gets_the_whole_timeout(timeout: float | None, retry: Any) -> None:
     (old, old_script), (new, new_script) = _both(lambda: _Script("ok"), timeout, retry)
     assert old == new == ("answer", "ok")
-    assert old_script.timeouts == new_script.timeouts == [timeout]
+    for script in (old_script, new_script):
+        (given,) = script.timeouts
+        assert given is None if timeout is None else _whole(given, timeout)
 
 
 @pytest.mark.parametrize("retry", [_retry(1.0), None])
@@ -97,7 +105,7 @@ def test_a_retry_that_runs_out_raises_the_same_retry_error() -> None:
     for (kind, error), script in ((old, old_script), (new, new_script)):
         assert kind == "raised" and isinstance(error, exceptions.RetryError)
         assert str(error) == str(old[1]) and error.cause is down and error.__cause__ is down
-        assert len(script.timeouts) >= 2 and script.timeouts[0] == 30.0
+        assert len(script.timeouts) >= 2 and _whole(script.timeouts[0], 30.0)
         assert all(29.0 < left <= 30.0 for left in script.timeouts[1:])   # within 1 ms: the whole
 
 
