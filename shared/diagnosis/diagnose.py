@@ -13,6 +13,7 @@ In order:
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Callable
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
@@ -231,9 +232,13 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
     reasons, items = [], []
     entries = sorted((e for e in b.audit.entries if e.principal not in s.self_principals), key=lambda e: e.timestamp)
     deploys = _deploy_entries(entries, b.revisions)
+    finishing = _finishing_entries(entries, deploys, b.service.serving_percent)
+    deploys.update(finishing)
     for i, entry in enumerate(entries):
         deployed = deploys.get(i)
-        kind = f"deploy of {deployed.short_name}" if deployed else "traffic or configuration change"
+        kind = ("traffic or configuration change" if deployed is None else
+                f"deploy of {deployed.short_name}" if i not in finishing else
+                f"traffic change finishing the deploy of {deployed.short_name} (all traffic to it, by the same principal)")
         acting = entry.timestamp >= b.incident_started_at if deployed else True
         items.append(EvidenceItem(source="log", query=b.audit.query,
                                   observed=f"{entry.method_name} by {entry.principal or 'unknown'} at "
@@ -251,7 +256,8 @@ def _deploy_entries(entries: list[LogRecord], revisions: tuple[Revision, ...]) -
     nearest its create_time within _DEPLOY_MATCH. A deploy is one operation, one entry once its
     first and last are merged; a second change within the same two minutes (`gcloud run deploy
     --no-traffic`, then `update-traffic` to send the new revision a share: a rollout by hand) is a
-    traffic change of its own, not the deploy again."""
+    traffic change of its own, not the deploy again, unless it only finished the deploy
+    (`_finishing_entries`)."""
     made = {}
     for revision in revisions:
         near = [(abs(revision.create_time - e.timestamp), i) for i, e in enumerate(entries)
@@ -265,6 +271,27 @@ def _deploy_entries(entries: list[LogRecord], revisions: tuple[Revision, ...]) -
         if entry.operation_id in operations:
             made.setdefault(i, operations[entry.operation_id])
     return made
+
+
+def _finishing_entries(entries: list[LogRecord], deploys: dict[int, Revision],
+                       serving_percent: Callable[[str], float]) -> dict[int, Revision]:
+    """The entries (by position) that only finished a deploy: a change by the deploy's own principal
+    within _DEPLOY_MATCH of the revision's creation, while the revision now takes all the traffic. A
+    pipeline that deploys with `--no-traffic` and then sends the new revision everything
+    (`update-traffic --to-latest`: two steps many CI scripts take) made a deploy like any other, and
+    no one is left at work on a split. A share (a rollout by hand), another principal, or a change
+    later than that is a person's change of its own."""
+    finishing = {}
+    for i, entry in enumerate(entries):
+        if i in deploys or not entry.principal:
+            continue
+        for j, revision in deploys.items():
+            if (entries[j].principal == entry.principal
+                    and abs(revision.create_time - entry.timestamp) <= _DEPLOY_MATCH
+                    and serving_percent(revision.short_name) >= 100):
+                finishing[i] = revision
+                break
+    return finishing
 
 
 def _collected(bundle: EvidenceBundle) -> str:

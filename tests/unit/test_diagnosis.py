@@ -207,23 +207,31 @@ def test_the_deploy_that_caused_the_incident_is_context_not_a_reason_to_stand_do
 AFTER_THE_DEPLOY = {
     "the deploy alone": dict(entries=(-10,), stand_down=False),
     "the deploy, its entry 20 s before the revision": dict(entries=(-10 - 1 / 3,), stand_down=False),
-    "a traffic change a minute after the deploy": dict(entries=(-10, -9), stand_down=True),
-    "a traffic change 30 s after the deploy": dict(entries=(-10, -9.5), stand_down=True),
+    "a traffic change a minute after the deploy, sending it a share": dict(
+        entries=(-10, -9), split={NEW: 50, OLD: 50}, stand_down=True),
+    "a traffic change 30 s after the deploy, sending it a share": dict(
+        entries=(-10, -9.5), split={NEW: 10, OLD: 90}, stand_down=True),
     "a traffic change three minutes after the deploy": dict(entries=(-10, -7), stand_down=True),
+    # `deploy --no-traffic`, then `update-traffic --to-latest` by the same pipeline: a deploy like any other.
+    "the deploy's own principal sending it everything a minute later": dict(entries=(-10, -9), stand_down=False),
+    "another principal sending it everything a minute later": dict(
+        entries=(-10, -9), second="alice@example.com", stand_down=True),
 }
 
 
 @pytest.mark.parametrize("case", AFTER_THE_DEPLOY.values(), ids=AFTER_THE_DEPLOY.keys())
 def test_a_traffic_change_just_after_a_deploy_is_not_the_deploy(case):
     e = quiet_connector(deployed(Evidence()))
-    for minute in case["entries"]:
-        e.audit(minute, "bob@example.com")
+    if "split" in case:
+        e.traffic(**case["split"])
+    for n, minute in enumerate(case["entries"]):
+        e.audit(minute, case.get("second", "bob@example.com") if n else "bob@example.com")
 
     result = diagnose(e.bundle(), S)
 
     assert result.signature is Signature.BAD_REVISION, result.summary
     assert bool(result.stand_down) == case["stand_down"], result.stand_down
-    assert sum(f"deploy of {NEW}" in item.observed for item in result.evidence) == 1
+    assert sum(f": deploy of {NEW}" in item.observed for item in result.evidence) == 1
 
 
 def test_an_operations_end_entry_left_unmerged_is_the_same_deploy():
