@@ -17,7 +17,11 @@ alert's own:
   client errors are not what the check reads);
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
   gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
-  `hang_latency_seconds`; without a threshold: not judged;
+  `hang_latency_seconds`; without a threshold: not judged; and judged only when the condition's
+  value is a percentile of the 99th or below (`_percentile_value`), which the p99 read bounds: a
+  mean (ALIGN_MEAN) is pulled over its threshold by a tail of less than 1 % that p99 never shows
+  (0.5 % of requests at 60 s is a 0.3 s mean under a 0.1 s p99), and a sum across series
+  (REDUCE_SUM) exceeds every series' own p99;
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - an SLO condition (`select_slo_burn_rate(...)` in its filter): not judged (it measures an error
   budget's burn, whatever metric its notification names);
@@ -167,10 +171,41 @@ def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) ->
         return _not_judged(s, f"the alert on {REQUEST_LATENCIES} has no upper threshold the health check can "
                               f"compare p99 with ({alert.comparison or 'no comparison'}, threshold "
                               f"{alert.threshold})")
+    if not _percentile_value(alert):
+        return _not_judged(s, f"the alert on {REQUEST_LATENCIES} compares {alert.aligner or 'no aligner'}"
+                              f"{' and ' + alert.reducer if alert.reducer else ''} with its threshold, not a percentile "
+                              "the p99 read bounds: a mean or a sum can stay over the threshold while p99 is under it")
     seconds = alert.threshold / 1000.0   # request_latencies is in milliseconds
     if seconds >= s.hang_latency_seconds:
         return default
     return HealthBar(True, s.healthy_error_ratio, seconds, f"the alert's own latency threshold {alert.threshold:g} ms")
+
+
+# Aggregation (google/monitoring/v3/common.proto): ALIGN_PERCENTILE_N "the Nth percentile of the
+# distribution" in each alignment period; a cross-series reducer that keeps the value within the
+# series' own range (MAX, MIN, MEAN, a percentile) leaves it at most the largest series' percentile.
+# ALIGN_DELTA and ALIGN_SUM keep a distribution, which REDUCE_PERCENTILE_N turns into a percentile
+# of the series merged (a public policy does so on response_latencies with ALIGN_SUM and
+# REDUCE_PERCENTILE_99: broadinstitute/terraform-shared, gae-reponse-latency.tf; how Monitoring
+# compares a distribution left as one with a threshold is UNCONFIRMED, so it is not judged).
+_PERCENTILE_ALIGNERS = frozenset({"ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50",
+                                  "ALIGN_PERCENTILE_05"})
+_DISTRIBUTION_ALIGNERS = frozenset({"ALIGN_DELTA", "ALIGN_SUM", "ALIGN_NONE"})
+_WITHIN_RANGE_REDUCERS = frozenset({"", "REDUCE_NONE", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_MEAN"})
+_PERCENTILE_REDUCERS = frozenset({"REDUCE_PERCENTILE_99", "REDUCE_PERCENTILE_95", "REDUCE_PERCENTILE_50",
+                                  "REDUCE_PERCENTILE_05"})
+
+
+def _percentile_value(alert: AlertContext) -> bool:
+    """Whether the latency condition compares a percentile of the 99th or below, which the p99 read
+    bounds. A notification with no aggregation (the console's test notification) is read as the
+    common p99 policy, as before aggregations were read."""
+    aligner, reducer = alert.aligner, alert.reducer
+    if not aligner and not reducer:
+        return True
+    if aligner in _PERCENTILE_ALIGNERS:
+        return reducer in _WITHIN_RANGE_REDUCERS or reducer in _PERCENTILE_REDUCERS
+    return aligner in _DISTRIBUTION_ALIGNERS and reducer in _PERCENTILE_REDUCERS
 
 
 def _cloud_sql(alert: AlertContext, s: DiagnosisSettings) -> HealthBar:

@@ -152,3 +152,40 @@ def test_an_uptime_check_whose_failure_the_service_saw_and_that_cleared_is_healt
     result = _diagnose(e, UPTIME)
 
     assert result.signature is Signature.HEALTHY, result.summary
+
+
+def _latency_alert(aligner: str, reducer: str = "", threshold: float = 2000) -> AlertContext:
+    return AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=threshold,
+                        condition_kind="threshold", aligner=aligner, reducer=reducer)
+
+
+# What the latency condition compares, by its aggregation (google/monitoring/v3/common.proto), and
+# whether the p99 read (0.2 s here, under every threshold) can show it under its threshold.
+LATENCY_AGGREGATIONS = {
+    "p99 per revision": ("ALIGN_PERCENTILE_99", "", True),
+    "p95, the worst revision": ("ALIGN_PERCENTILE_95", "REDUCE_MAX", True),
+    "p50, averaged over revisions": ("ALIGN_PERCENTILE_50", "REDUCE_MEAN", True),
+    "p99 of the merged distribution": ("ALIGN_DELTA", "REDUCE_PERCENTILE_99", True),
+    "p99 of the summed distribution": ("ALIGN_SUM", "REDUCE_PERCENTILE_99", True),
+    "no aggregation in the notification": ("", "", True),
+    "mean per revision": ("ALIGN_MEAN", "", False),
+    "mean, then the worst revision": ("ALIGN_MEAN", "REDUCE_MAX", False),
+    "mean per revision, then a percentile of the means": ("ALIGN_MEAN", "REDUCE_PERCENTILE_99", False),
+    "p99s summed over revisions": ("ALIGN_PERCENTILE_99", "REDUCE_SUM", False),
+    "a distribution left as one": ("ALIGN_DELTA", "", False),
+    "max": ("ALIGN_MAX", "", False),
+}
+
+
+@pytest.mark.parametrize("name", LATENCY_AGGREGATIONS)
+def test_a_latency_alert_is_judged_only_on_a_percentile_the_p99_bounds(name):
+    aligner, reducer, judged = LATENCY_AGGREGATIONS[name]
+    alert = _latency_alert(aligner, reducer)
+
+    bar = health_bar(alert, S)
+    result = _diagnose(_serving(Evidence()), alert)
+
+    assert bar.judged is judged, bar.why_not
+    assert (result.signature is Signature.HEALTHY) is judged, result.summary
+    if not judged:
+        assert aligner in bar.why_not and "not a percentile" in bar.why_not
