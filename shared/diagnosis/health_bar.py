@@ -41,8 +41,9 @@ An uptime check (resource `uptime_url`) probes the service from outside, and can
 service never sees it: DNS, the certificate, a domain mapping, a load balancer, a probe path that is
 a small share of the traffic. The check's own result (monitoring.googleapis.com/uptime_check/
 check_passed) is not read. So its alert is judged on the service's requests only when they showed
-a failure around the incident's start (5xx or 429, or a p99 at the hang bar) that has since cleared
-(`saw_failure_needed`); a check that failed while the service's own requests were clean throughout
+a failure around the incident's start (a minute's 5xx and 429 above the bar and above every minute
+of the lookback before, not the usual background; or a p99 at the hang bar) that has since cleared
+(`saw_failure_needed`, diagnose._failure_seen); a check that failed while the service's own requests were clean throughout
 is not judged: the failure may be outside what Runwarden reads.
 An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
 the settings' defaults.

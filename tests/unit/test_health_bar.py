@@ -154,6 +154,35 @@ def test_an_uptime_check_whose_failure_the_service_saw_and_that_cleared_is_healt
     assert result.signature is Signature.HEALTHY, result.summary
 
 
+def _background_500s(e: Evidence, every: int = 3) -> Evidence:
+    """One 500 every `every` minutes for the last hour and a half: a service's usual background."""
+    for minute in range(-90, e.now, every):
+        e.requests(OLD, minute, minute + 1, 1, code="500")
+    return e
+
+
+# The service's own failures in the lookback before an uptime check's incident: whether they show
+# the check's failure (then cleared), so that clean requests now may clear the check.
+UPTIME_LOOKBACKS = {
+    "12 503s a minute just before the start": (lambda e: e.requests(OLD, -4, -1, 12, code="503"), True),
+    "the usual background of one 500 every third minute": (_background_500s, False),
+    "the usual background, then 12 503s a minute": (
+        lambda e: _background_500s(e).requests(OLD, -4, -1, 12, code="503"), True),
+}
+
+
+@pytest.mark.parametrize("name", UPTIME_LOOKBACKS)
+def test_an_uptime_check_is_cleared_only_after_a_failure_that_was_news(name):
+    add, seen = UPTIME_LOOKBACKS[name]
+    e = add(_serving(Evidence()))
+
+    result = _diagnose(e, UPTIME)
+
+    assert (result.signature is Signature.HEALTHY) is seen, result.summary
+    if not seen:
+        assert "may lie outside the service" in result.summary
+
+
 def _latency_alert(aligner: str, reducer: str = "", threshold: float = 2000) -> AlertContext:
     return AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=threshold,
                         condition_kind="threshold", aligner=aligner, reducer=reducer)
