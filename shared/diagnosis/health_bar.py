@@ -12,7 +12,11 @@ alert's own:
   per alignment period, which the notification does not tell apart): judged, and the 5xx and 429
   counted over the whole recent window must not exceed the threshold (that sum is at least the
   per-minute count and the per-second rate, so it holds the bar under either reading); a number
-  of requests of any class above a threshold is a volume alert: not judged;
+  of requests of any class above a threshold is a volume alert: not judged; a threshold below 1
+  with no denominator is a number too when the condition names its aligner (0.1 5xx a second under
+  ALIGN_RATE is 0.5 % of 6,000 requests a minute, under the share called clean; 0 is "any 5xx"):
+  the window's 5xx and 429 must not exceed 60 times a rate (ALIGN_RATE) or the count (any other);
+  only with no aggregation in the notification is such a threshold read as a share, as before;
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
   client errors are not what the check reads);
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
@@ -150,12 +154,19 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     if client:
         return _not_judged(s, "the alert counts client errors (4xx): the health check judges 5xx and 429 only")
     threshold = alert.threshold
-    if threshold is not None and threshold >= 1 and not alert.ratio:
+    if threshold is not None and threshold >= 0 and not alert.ratio and (threshold >= 1 or alert.aligner):
+        # No denominator: a number of requests, per second (ALIGN_RATE) or per alignment period
+        # (ALIGN_DELTA, ALIGN_SUM, ...), however small: 0.1 5xx a second is 0.5 % of 6,000 requests
+        # a minute, under the share called clean while the condition holds; 0 is "any 5xx".
         if not _server_errors(alert):
             return _not_judged(s, f"the alert counts requests above {threshold:g} (a volume alert): the health "
                                   "check judges failures and latency, not the volume of requests")
+        # A rate below 1 a second bounds each minute's count at 60 times it, which the window's sum
+        # (at least any minute's count) must not exceed; a count stays the count (either reading).
+        count = threshold * 60 if threshold < 1 and alert.aligner == "ALIGN_RATE" else threshold
+        per = " a second" if count != threshold else ""
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
-                         f"the alert's own threshold of {threshold:g} 5xx", error_count=threshold)
+                         f"the alert's own threshold of {threshold:g} 5xx{per}", error_count=count)
     if threshold is not None and 0 < threshold < s.healthy_error_ratio and (alert.ratio or threshold < 1):
         return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     return default

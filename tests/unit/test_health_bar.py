@@ -218,3 +218,30 @@ def test_a_latency_alert_is_judged_only_on_a_percentile_the_p99_bounds(name):
     assert (result.signature is Signature.HEALTHY) is judged, result.summary
     if not judged:
         assert aligner in bar.why_not and "not a percentile" in bar.why_not
+
+
+def _count_alert(threshold: float, aligner: str, labels: dict[str, str] | None = None) -> AlertContext:
+    return AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=threshold,
+                        condition_kind="threshold", aligner=aligner,
+                        metric_labels={"response_code_class": "5xx"} if labels is None else labels)
+
+
+# A request_count alert with no denominator and a threshold below 1: a number of 5xx per second or
+# per period, not a share. 0.4 500s a minute of 40.4 is 1.0 %, clean by the share (Evidence: 40 a
+# minute); whether the alert's own number still holds decides.
+SMALL_NUMBERS = {
+    "any 5xx in a period (ALIGN_DELTA, 0)": (_count_alert(0, "ALIGN_DELTA"), 0.4, False),
+    "0.001 5xx a second (ALIGN_RATE), 0.4 a minute": (_count_alert(0.001, "ALIGN_RATE"), 0.4, False),
+    "0.5 5xx a second (ALIGN_RATE), 0.4 a minute": (_count_alert(0.5, "ALIGN_RATE"), 0.4, True),
+    "0.5 5xx a second (ALIGN_RATE), none": (_count_alert(0.5, "ALIGN_RATE"), 0, True),
+    "requests of any class above 0.5 a second (a volume alert)": (_count_alert(0.5, "ALIGN_RATE", {}), 0, False),
+}
+
+
+@pytest.mark.parametrize("name", SMALL_NUMBERS)
+def test_a_small_count_of_5xx_is_judged_as_a_number_not_a_share(name):
+    alert, errors, healthy = SMALL_NUMBERS[name]
+
+    result = _diagnose(_serving(Evidence(), error_per_minute=errors), alert)
+
+    assert (result.signature is Signature.HEALTHY) is healthy, result.summary
