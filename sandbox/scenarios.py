@@ -368,6 +368,11 @@ class AlertSpec(_Spec):
     filter: str | None = None               # default: built from metric_type and the resource
     denominator_filter: str | None = None   # a ratio policy's denominator
     comparison: Literal["above", "below"] = "above"
+    # The condition's aggregation (perSeriesAligner, crossSeriesReducer). Default: ALIGN_PERCENTILE_99
+    # on request_latencies (a distribution: ALIGN_PERCENTILE_* applies, gcp-facts.md §9), ALIGN_RATE
+    # otherwise.
+    aligner: str | None = None
+    reducer: str | None = None
     log_match: str | None = None            # a log-match condition's filter
     documentation: str = ""
 
@@ -653,8 +658,12 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     threshold_filter = alert.filter or (f'metric.type="{alert.metric_type}" AND resource.type="{alert.resource.type}"'
                                         + "".join(f' AND resource.labels.{k}="{v}"'
                                                   for k, v in sorted(alert.resource.labels.items())))
+    aggregation = {"alignmentPeriod": "60s", "perSeriesAligner": alert.aligner or (
+        "ALIGN_PERCENTILE_99" if alert.metric_type == "run.googleapis.com/request_latencies" else "ALIGN_RATE")}
+    if alert.reducer:
+        aggregation["crossSeriesReducer"] = alert.reducer
     body = {"filter": threshold_filter,
-            "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}],
+            "aggregations": [aggregation],
             "comparison": "COMPARISON_LT" if alert.comparison == "below" else "COMPARISON_GT",
             "thresholdValue": float(alert.threshold_value), "duration": "0s", "trigger": {"count": 1}}
     if alert.denominator_filter:

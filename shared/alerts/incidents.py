@@ -199,6 +199,12 @@ class Documentation(_Wire):
         return {"content": data} if isinstance(data, str) else data
 
 
+class _Aggregation(_Wire):
+    # google/monitoring/v3/common.proto, Aggregation: per_series_aligner and cross_series_reducer.
+    per_series_aligner: str = ""
+    cross_series_reducer: str = ""
+
+
 class _ConditionBody(_Wire):
     filter: str = ""
     query: str = ""  # MQL, PromQL and SQL conditions carry a query instead of a filter
@@ -214,6 +220,11 @@ class _ConditionBody(_Wire):
     # forecast_horizon. When this field is not set, the MetricThreshold tests the current value of
     # the timeseries against the threshold." (google-cloud-monitoring, types/alert.py)
     forecast_options: dict[str, Any] | None = None
+    # MetricThreshold.aggregations: how each series is aligned and the series combined before the
+    # comparison ("aggregations": [{"alignmentPeriod": "120s", "perSeriesAligner": "ALIGN_MIN"}] in
+    # the documented 1.2 sample, shared/reference/samples). A latency policy's value is a percentile,
+    # a mean or a sum depending on them (shared/diagnosis/health_bar.py).
+    aggregations: list[_Aggregation] = Field(default_factory=list)
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -339,6 +350,9 @@ class Incident(BaseModel):
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
     denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
     forecast: bool = False            # a forecast condition: the threshold is predicted to be crossed, not crossed
+    # The condition's first aggregation ("" when it carries none): ALIGN_PERCENTILE_99, ALIGN_MEAN, ...
+    aligner: str = ""
+    reducer: str = ""
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -522,6 +536,10 @@ def _no_resource(incident: Incident) -> AlertTarget:
         "to a person's channel"))
 
 
+def _first_aggregation(body: _ConditionBody | None) -> _Aggregation:
+    return body.aggregations[0] if body is not None and body.aggregations else _Aggregation()
+
+
 def _to_incident(wire: _NotificationWire) -> Incident:
     # Validated again, on purpose: pydantic's validation in Rust (about 6 us here) is cheaper than
     # `model_construct`, which fills the fields in Python (about 13 us).
@@ -537,6 +555,8 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         comparison=i.condition.body.comparison if i.condition.body else "",
         denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
         forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
+        aligner=_first_aggregation(i.condition.body).per_series_aligner,
+        reducer=_first_aggregation(i.condition.body).cross_series_reducer,
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,

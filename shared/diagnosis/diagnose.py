@@ -17,7 +17,7 @@ from typing import Callable
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
-from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.facts import Facts, Window, hms, refused_series
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
@@ -204,13 +204,21 @@ def _sql_stayed_up(facts: Facts, window: Window) -> bool:
 
 def _failure_seen(facts: Facts, bar: HealthBar) -> bool:
     """Whether the service's own requests showed a failure from one lookback before the incident's
-    start until the window `healthy` is judged on: a 5xx or 429, or a p99 at the bar. An alert from
-    outside the service (an uptime check) is cleared by clean requests only once they showed its
-    failure (health_bar.py)."""
+    start until the window `healthy` is judged on: a minute whose share of 5xx and 429 exceeds both
+    the share the service is then judged clean by and every minute of the lookback before (a
+    failure that is news), or a p99 at the bar. An alert from outside the service (an uptime check)
+    is cleared by clean requests only once they showed its failure (health_bar.py). Any one 5xx is
+    not such a failure: a service's usual background (a flaky call, a client's bad input) is in
+    every lookback, whatever failed outside it."""
     window = Window(facts.incident.start, facts.recent_since_incident.start)
-    seen = facts.requests(window)
-    failed = seen.by_class.get("5xx", 0) + seen.by_code.get("429", 0)
-    return failed > 0 or any(p99 >= bar.p99_seconds for p99 in facts.p99_seconds(window))
+    usual = max(_refused_shares(facts, facts.before), default=0.0)
+    return (any(share > max(bar.error_ratio, usual) for share in _refused_shares(facts, window))
+            or any(p99 >= bar.p99_seconds for p99 in facts.p99_seconds(window)))
+
+
+def _refused_shares(facts: Facts, window: Window) -> list[float]:
+    """Each minute's share of 5xx and 429 in `window`."""
+    return [refused / total for _, total, refused in facts.per_minute_where(window, refused_series) if total]
 
 
 def _subsume(matched: list[Finding]) -> list[Finding]:

@@ -462,6 +462,10 @@ class AlertContext(_Model):
     # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query), or "" (no condition).
     condition_kind: str = ""
     forecast: bool = False            # a forecast condition (MetricThreshold.forecast_options): about the future
+    # The condition's first aggregation (per_series_aligner, cross_series_reducer; "" when the
+    # notification carries none): a latency policy's value is a percentile, a mean or a sum by them.
+    aligner: str = ""
+    reducer: str = ""
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
     # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
     revision: str = ""

@@ -12,12 +12,20 @@ alert's own:
   per alignment period, which the notification does not tell apart): judged, and the 5xx and 429
   counted over the whole recent window must not exceed the threshold (that sum is at least the
   per-minute count and the per-second rate, so it holds the bar under either reading); a number
-  of requests of any class above a threshold is a volume alert: not judged;
+  of requests of any class above a threshold is a volume alert: not judged; a threshold below 1
+  with no denominator is a number too when the condition names its aligner (0.1 5xx a second under
+  ALIGN_RATE is 0.5 % of 6,000 requests a minute, under the share called clean; 0 is "any 5xx"):
+  the window's 5xx and 429 must not exceed 60 times a rate (ALIGN_RATE) or the count (any other);
+  only with no aggregation in the notification is such a threshold read as a share, as before;
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
   client errors are not what the check reads);
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
   gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
-  `hang_latency_seconds`; without a threshold: not judged;
+  `hang_latency_seconds`; without a threshold: not judged; and judged only when the condition's
+  value is a percentile of the 99th or below (`_percentile_value`), which the p99 read bounds: a
+  mean (ALIGN_MEAN) is pulled over its threshold by a tail of less than 1 % that p99 never shows
+  (0.5 % of requests at 60 s is a 0.3 s mean under a 0.1 s p99), and a sum across series
+  (REDUCE_SUM) exceeds every series' own p99;
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - an SLO condition (`select_slo_burn_rate(...)` in its filter): not judged (it measures an error
   budget's burn, whatever metric its notification names);
@@ -37,8 +45,9 @@ An uptime check (resource `uptime_url`) probes the service from outside, and can
 service never sees it: DNS, the certificate, a domain mapping, a load balancer, a probe path that is
 a small share of the traffic. The check's own result (monitoring.googleapis.com/uptime_check/
 check_passed) is not read. So its alert is judged on the service's requests only when they showed
-a failure around the incident's start (5xx or 429, or a p99 at the hang bar) that has since cleared
-(`saw_failure_needed`); a check that failed while the service's own requests were clean throughout
+a failure around the incident's start (a minute's 5xx and 429 above the bar and above every minute
+of the lookback before, not the usual background; or a p99 at the hang bar) that has since cleared
+(`saw_failure_needed`, diagnose._failure_seen); a check that failed while the service's own requests were clean throughout
 is not judged: the failure may be outside what Runwarden reads.
 An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
 the settings' defaults.
@@ -145,12 +154,19 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     if client:
         return _not_judged(s, "the alert counts client errors (4xx): the health check judges 5xx and 429 only")
     threshold = alert.threshold
-    if threshold is not None and threshold >= 1 and not alert.ratio:
+    if threshold is not None and threshold >= 0 and not alert.ratio and (threshold >= 1 or alert.aligner):
+        # No denominator: a number of requests, per second (ALIGN_RATE) or per alignment period
+        # (ALIGN_DELTA, ALIGN_SUM, ...), however small: 0.1 5xx a second is 0.5 % of 6,000 requests
+        # a minute, under the share called clean while the condition holds; 0 is "any 5xx".
         if not _server_errors(alert):
             return _not_judged(s, f"the alert counts requests above {threshold:g} (a volume alert): the health "
                                   "check judges failures and latency, not the volume of requests")
+        # A rate below 1 a second bounds each minute's count at 60 times it, which the window's sum
+        # (at least any minute's count) must not exceed; a count stays the count (either reading).
+        count = threshold * 60 if threshold < 1 and alert.aligner == "ALIGN_RATE" else threshold
+        per = " a second" if count != threshold else ""
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
-                         f"the alert's own threshold of {threshold:g} 5xx", error_count=threshold)
+                         f"the alert's own threshold of {threshold:g} 5xx{per}", error_count=count)
     if threshold is not None and 0 < threshold < s.healthy_error_ratio and (alert.ratio or threshold < 1):
         return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     return default
@@ -167,10 +183,41 @@ def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) ->
         return _not_judged(s, f"the alert on {REQUEST_LATENCIES} has no upper threshold the health check can "
                               f"compare p99 with ({alert.comparison or 'no comparison'}, threshold "
                               f"{alert.threshold})")
+    if not _percentile_value(alert):
+        return _not_judged(s, f"the alert on {REQUEST_LATENCIES} compares {alert.aligner or 'no aligner'}"
+                              f"{' and ' + alert.reducer if alert.reducer else ''} with its threshold, not a percentile "
+                              "the p99 read bounds: a mean or a sum can stay over the threshold while p99 is under it")
     seconds = alert.threshold / 1000.0   # request_latencies is in milliseconds
     if seconds >= s.hang_latency_seconds:
         return default
     return HealthBar(True, s.healthy_error_ratio, seconds, f"the alert's own latency threshold {alert.threshold:g} ms")
+
+
+# Aggregation (google/monitoring/v3/common.proto): ALIGN_PERCENTILE_N "the Nth percentile of the
+# distribution" in each alignment period; a cross-series reducer that keeps the value within the
+# series' own range (MAX, MIN, MEAN, a percentile) leaves it at most the largest series' percentile.
+# ALIGN_DELTA and ALIGN_SUM keep a distribution, which REDUCE_PERCENTILE_N turns into a percentile
+# of the series merged (a public policy does so on response_latencies with ALIGN_SUM and
+# REDUCE_PERCENTILE_99: broadinstitute/terraform-shared, gae-reponse-latency.tf; how Monitoring
+# compares a distribution left as one with a threshold is UNCONFIRMED, so it is not judged).
+_PERCENTILE_ALIGNERS = frozenset({"ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50",
+                                  "ALIGN_PERCENTILE_05"})
+_DISTRIBUTION_ALIGNERS = frozenset({"ALIGN_DELTA", "ALIGN_SUM", "ALIGN_NONE"})
+_WITHIN_RANGE_REDUCERS = frozenset({"", "REDUCE_NONE", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_MEAN"})
+_PERCENTILE_REDUCERS = frozenset({"REDUCE_PERCENTILE_99", "REDUCE_PERCENTILE_95", "REDUCE_PERCENTILE_50",
+                                  "REDUCE_PERCENTILE_05"})
+
+
+def _percentile_value(alert: AlertContext) -> bool:
+    """Whether the latency condition compares a percentile of the 99th or below, which the p99 read
+    bounds. A notification with no aggregation (the console's test notification) is read as the
+    common p99 policy, as before aggregations were read."""
+    aligner, reducer = alert.aligner, alert.reducer
+    if not aligner and not reducer:
+        return True
+    if aligner in _PERCENTILE_ALIGNERS:
+        return reducer in _WITHIN_RANGE_REDUCERS or reducer in _PERCENTILE_REDUCERS
+    return aligner in _DISTRIBUTION_ALIGNERS and reducer in _PERCENTILE_REDUCERS
 
 
 def _cloud_sql(alert: AlertContext, s: DiagnosisSettings) -> HealthBar:

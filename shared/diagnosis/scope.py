@@ -38,6 +38,7 @@ def alert_context(incident: Incident) -> AlertContext:
                         log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
                         condition_kind=incident.condition_kind, forecast=incident.forecast,
+                        aligner=incident.aligner, reducer=incident.reducer,
                         revision=(incident.resource_labels.get("revision_name", "")
                                   if incident.resource_type == "cloud_run_revision" else ""))
 

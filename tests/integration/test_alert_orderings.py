@@ -35,6 +35,9 @@ def latency(world, message_id, incident_id=LATENCY, started=None, **args) -> dic
                                     threshold_value="2000",
                                     observed_value="2400",
                                     metric={"type": "run.googleapis.com/request_latencies", "labels": {}})
+    # A latency policy's own aggregation: a percentile of the distribution (not the 5xx policy's ALIGN_RATE).
+    notification["incident"]["condition"]["conditionThreshold"]["aggregations"] = [
+        {"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_PERCENTILE_99"}]
     return event(json.dumps(notification).encode(), message_id)
 
 

@@ -147,6 +147,11 @@ def test_a_second_policy_on_a_failure_runwarden_rolled_back_is_its_symptom_when_
     second = resolve_scenario("bad_revision").notification(world.anchor, incident_id="0.latencypolicy")
     second["incident"].update(policy_name="backend p99 latency", threshold_value="2000", observed_value="2400",
                               metric={"type": metric, "labels": {}})
+    # Each policy's own aggregation: a percentile of the latency distribution (ALIGN_RATE, the 5xx
+    # policy's, is not valid for a DISTRIBUTION metric), the mean of memory utilization.
+    aligner = "ALIGN_PERCENTILE_99" if metric.endswith("request_latencies") else "ALIGN_MEAN"
+    second["incident"]["condition"]["conditionThreshold"]["aggregations"] = [
+        {"alignmentPeriod": "60s", "perSeriesAligner": aligner}]
 
     outcome = world.handle(event(json.dumps(second).encode(), message_id="2"))
 

@@ -152,3 +152,96 @@ def test_an_uptime_check_whose_failure_the_service_saw_and_that_cleared_is_healt
     result = _diagnose(e, UPTIME)
 
     assert result.signature is Signature.HEALTHY, result.summary
+
+
+def _background_500s(e: Evidence, every: int = 3) -> Evidence:
+    """One 500 every `every` minutes for the last hour and a half: a service's usual background."""
+    for minute in range(-90, e.now, every):
+        e.requests(OLD, minute, minute + 1, 1, code="500")
+    return e
+
+
+# The service's own failures in the lookback before an uptime check's incident: whether they show
+# the check's failure (then cleared), so that clean requests now may clear the check.
+UPTIME_LOOKBACKS = {
+    "12 503s a minute just before the start": (lambda e: e.requests(OLD, -4, -1, 12, code="503"), True),
+    "the usual background of one 500 every third minute": (_background_500s, False),
+    "the usual background, then 12 503s a minute": (
+        lambda e: _background_500s(e).requests(OLD, -4, -1, 12, code="503"), True),
+}
+
+
+@pytest.mark.parametrize("name", UPTIME_LOOKBACKS)
+def test_an_uptime_check_is_cleared_only_after_a_failure_that_was_news(name):
+    add, seen = UPTIME_LOOKBACKS[name]
+    e = add(_serving(Evidence()))
+
+    result = _diagnose(e, UPTIME)
+
+    assert (result.signature is Signature.HEALTHY) is seen, result.summary
+    if not seen:
+        assert "may lie outside the service" in result.summary
+
+
+def _latency_alert(aligner: str, reducer: str = "", threshold: float = 2000) -> AlertContext:
+    return AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=threshold,
+                        condition_kind="threshold", aligner=aligner, reducer=reducer)
+
+
+# What the latency condition compares, by its aggregation (google/monitoring/v3/common.proto), and
+# whether the p99 read (0.2 s here, under every threshold) can show it under its threshold.
+LATENCY_AGGREGATIONS = {
+    "p99 per revision": ("ALIGN_PERCENTILE_99", "", True),
+    "p95, the worst revision": ("ALIGN_PERCENTILE_95", "REDUCE_MAX", True),
+    "p50, averaged over revisions": ("ALIGN_PERCENTILE_50", "REDUCE_MEAN", True),
+    "p99 of the merged distribution": ("ALIGN_DELTA", "REDUCE_PERCENTILE_99", True),
+    "p99 of the summed distribution": ("ALIGN_SUM", "REDUCE_PERCENTILE_99", True),
+    "no aggregation in the notification": ("", "", True),
+    "mean per revision": ("ALIGN_MEAN", "", False),
+    "mean, then the worst revision": ("ALIGN_MEAN", "REDUCE_MAX", False),
+    "mean per revision, then a percentile of the means": ("ALIGN_MEAN", "REDUCE_PERCENTILE_99", False),
+    "p99s summed over revisions": ("ALIGN_PERCENTILE_99", "REDUCE_SUM", False),
+    "a distribution left as one": ("ALIGN_DELTA", "", False),
+    "max": ("ALIGN_MAX", "", False),
+}
+
+
+@pytest.mark.parametrize("name", LATENCY_AGGREGATIONS)
+def test_a_latency_alert_is_judged_only_on_a_percentile_the_p99_bounds(name):
+    aligner, reducer, judged = LATENCY_AGGREGATIONS[name]
+    alert = _latency_alert(aligner, reducer)
+
+    bar = health_bar(alert, S)
+    result = _diagnose(_serving(Evidence()), alert)
+
+    assert bar.judged is judged, bar.why_not
+    assert (result.signature is Signature.HEALTHY) is judged, result.summary
+    if not judged:
+        assert aligner in bar.why_not and "not a percentile" in bar.why_not
+
+
+def _count_alert(threshold: float, aligner: str, labels: dict[str, str] | None = None) -> AlertContext:
+    return AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=threshold,
+                        condition_kind="threshold", aligner=aligner,
+                        metric_labels={"response_code_class": "5xx"} if labels is None else labels)
+
+
+# A request_count alert with no denominator and a threshold below 1: a number of 5xx per second or
+# per period, not a share. 0.4 500s a minute of 40.4 is 1.0 %, clean by the share (Evidence: 40 a
+# minute); whether the alert's own number still holds decides.
+SMALL_NUMBERS = {
+    "any 5xx in a period (ALIGN_DELTA, 0)": (_count_alert(0, "ALIGN_DELTA"), 0.4, False),
+    "0.001 5xx a second (ALIGN_RATE), 0.4 a minute": (_count_alert(0.001, "ALIGN_RATE"), 0.4, False),
+    "0.5 5xx a second (ALIGN_RATE), 0.4 a minute": (_count_alert(0.5, "ALIGN_RATE"), 0.4, True),
+    "0.5 5xx a second (ALIGN_RATE), none": (_count_alert(0.5, "ALIGN_RATE"), 0, True),
+    "requests of any class above 0.5 a second (a volume alert)": (_count_alert(0.5, "ALIGN_RATE", {}), 0, False),
+}
+
+
+@pytest.mark.parametrize("name", SMALL_NUMBERS)
+def test_a_small_count_of_5xx_is_judged_as_a_number_not_a_share(name):
+    alert, errors, healthy = SMALL_NUMBERS[name]
+
+    result = _diagnose(_serving(Evidence(), error_per_minute=errors), alert)
+
+    assert (result.signature is Signature.HEALTHY) is healthy, result.summary

@@ -427,6 +427,25 @@ def test_a_forecast_condition_is_known_as_one(condition: dict[str, Any], forecas
     assert notification_with(condition=condition).forecast is forecast
 
 
+@pytest.mark.parametrize("condition, aligner, reducer", [
+    ({"conditionThreshold": {"filter": "f", "aggregations": [
+        {"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_MEAN", "crossSeriesReducer": "REDUCE_MAX",
+         "groupByFields": ["resource.label.service_name"]}]}}, "ALIGN_MEAN", "REDUCE_MAX"),
+    ({"condition_threshold": {"filter": "f", "aggregations": [{"per_series_aligner": "ALIGN_PERCENTILE_95"}]}},
+     "ALIGN_PERCENTILE_95", ""),
+    ({"conditionThreshold": {"filter": "f"}}, "", ""),
+])
+def test_the_conditions_aggregation_is_read(condition: dict[str, Any], aligner: str, reducer: str) -> None:
+    """MetricThreshold.aggregations (the documented 1.2 sample carries perSeriesAligner ALIGN_MIN):
+    a latency policy's value is a percentile or a mean by it (shared/diagnosis/health_bar.py)."""
+    incident = notification_with(condition=condition)
+    assert (incident.aligner, incident.reducer) == (aligner, reducer)
+
+
+def test_the_documented_sample_names_its_aligner() -> None:
+    assert parse_notification(raw(PUBSUB_OPEN)).aligner == "ALIGN_MIN"
+
+
 def test_unknown_keys_are_ignored() -> None:
     extra = doc(PUBSUB_OPEN)
     extra["delivered_by"] = "someone"
