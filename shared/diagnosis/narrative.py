@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
-from shared.diagnosis.log_signals import signals_in
+from shared.diagnosis.log_signals import LogSignal, signals_in
 from shared.diagnosis.facts import Facts, hms, refused_series
 from shared.diagnosis.rules.base import pct
 
@@ -124,6 +124,11 @@ def look_next(facts: Facts) -> str:
                      if connectors else "the request log's 503 texts (503s)")
     if r.share(code="429") >= facts.s.healthy_error_ratio:
         hints.append("instance counts against max instances (429s)")
+    if len(facts.log_matches(LogSignal.DB_POOL_WAIT)) >= facts.s.db_error_logs_min:
+        # The application waited for its own pool (log_signals.POOL_WAIT_TEXTS): slow database work
+        # holding the connections, or a pool too small for what an instance runs at once.
+        hints.append("the application's connection pool (its size per instance against the requests an instance "
+                     "runs at once) and how long the database holds each connection (slow queries, lock waits)")
     if top_error_texts(facts):
         hints.append("the top error texts above in the service's stderr")
     hints.append("recent changes to " + _what_it_uses(facts))
