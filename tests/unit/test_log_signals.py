@@ -114,7 +114,7 @@ def test_an_optional_source_that_fails_permanently_becomes_a_gap():
 
 from pathlib import Path as _Path
 
-from shared.diagnosis.log_signals import DB_ERROR_TEXTS, POOL_WAIT_TEXTS
+from shared.diagnosis.log_signals import _PATTERNS, DB_ERROR_TEXTS, POOL_WAIT_TEXTS
 
 _DOCS = _Path(__file__).resolve().parents[2] / "docs" / "signatures.md"
 
@@ -150,3 +150,14 @@ def test_timeouts_and_refusals_on_other_ports_are_not_database_errors(text):
 
 def _record(text: str) -> LogRecord:
     return LogRecord(timestamp=NOW, log_id="run.googleapis.com/stderr", text=text)
+
+
+_OTHER = [(signal, pattern) for signal, patterns in _PATTERNS.items()
+          if signal not in {LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED, LogSignal.DB_POOL_WAIT}
+          for pattern in patterns]
+
+
+@pytest.mark.parametrize("signal, pattern", _OTHER, ids=[f"{s.value}: {p[:30]}" for s, p in _OTHER])
+def test_each_other_signal_pattern_is_in_the_documented_table(signal, pattern):
+    row = f"| `{signal.value}` | `{pattern.replace('|', chr(92) + '|')}` |"
+    assert row in _DOCS.read_text(), f"docs/signatures.md lacks the row {row!r}"
