@@ -60,3 +60,20 @@ def test_pool_waits_of_a_new_revision_do_not_compete_with_its_deploy():
     result = diagnose(e.bundle(), S)
 
     assert result.signature is Signature.BAD_REVISION, result.summary
+
+
+@pytest.mark.parametrize("texts, scaled", [((POOL_WAIT_TEXTS[0].example,), False), ((PSYCOPG,), True)],
+                         ids=["pool waits", "dial errors"])
+def test_pool_waits_do_not_show_503s_failing_to_cross_a_connector_at_its_count(texts, scaled):
+    """A connector at its max instances with low CPU and throughput, and fast 503s: only errors of
+    reaching the database show a request failing to cross it. Pool waits do not (the app's own
+    pool), so the instance count alone stays a doubt, not a reason to scale."""
+    e = (long_running(Evidence()).requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 0.3)
+         .connector(max_instances=3).connector_metric("instances", -20, 5, 3).connector_metric("cpu", -20, 5, 0.3)
+         .connector_metric("bytes", -20, 5, 2e6).sql_up(-20, 5, 1))
+    for text in texts:
+        e = e.log(-3, text, OLD, count=8)
+
+    result = diagnose(e.bundle(), S)
+
+    assert (result.signature is Signature.CONNECTOR_SATURATION) is scaled, result.summary
