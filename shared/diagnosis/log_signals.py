@@ -31,6 +31,7 @@ class LogSignal(str, Enum):
     DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
     MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
     DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
+    DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
 
 
 class DbErrorText(NamedTuple):
@@ -155,9 +156,6 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("PyMySQL / mysqlclient", r"Can't connect to MySQL server on",
                 "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' "
                 "(timed out)\")", "MySQL client error 2003 (CR_CONN_HOST_ERROR)"),
-    DbErrorText("SQLAlchemy pool", r"QueuePool limit of size \d+ overflow \d+ reached",
-                "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed "
-                "out, timeout 30.00", "SQLAlchemy's pool TimeoutError text"),
     DbErrorText("PostgreSQL server (connection limit)", r"remaining connection slots are reserved"
                 r"|sorry, too many clients already",
                 "org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for "
@@ -178,21 +176,12 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",
                 "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory: core CloudSqlInstance.java "
                 "(addExceptionContext); its issues #547 and #664 on Cloud Run"),
-    DbErrorText("Java: HikariCP (JDBC socket factory)", r"HikariPool-\d+ - Connection is not available, request "
-                r"timed out", "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, "
-                "request timed out after 30000ms.", "brettwooldridge/HikariCP issues #1111, #1905; airbyte #29005"),
-    DbErrorText("Java: Hibernate / Spring", r"Unable to acquire JDBC Connection",
-                "org.hibernate.exception.JDBCConnectionException: Unable to acquire JDBC Connection",
-                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #964"),
     DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
                 "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
                 "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("Node: net (the Node connector's TLS dial to 3307, pg, mysql2)", rf"connect (?:ETIMEDOUT|ECONNREFUSED) [\d.]+:{_DB_PORT}",
                 "Error: connect ECONNREFUSED 127.0.0.1:5432", "GoogleCloudPlatform/nodejs-docs-samples issue #523; "
                 "nodejs-getting-started issue #104"),
-    DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
-                "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
-                "knex's pool timeout message; UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("Cloud Run's Cloud SQL connection (the /cloudsql volume)",
                 r"connection to Cloud SQL instance at [\d.]+:3307 failed",
                 "Cloud SQL connection failed. Please see https://cloud.google.com/sql/docs/mysql/connect-run for "
@@ -320,9 +309,53 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
 )
 
 
+# The application gave up waiting for a connection from its OWN pool: every connection the pool may
+# hold was checked out by its other requests (or, for some pools, still being opened) for as long as
+# it waits. That happens when the database or the path to it is slow (connections held long, or slow
+# to open) and equally when the pool is simply too small for the requests an instance runs at once
+# (a deploy that lowered the pool size or raised concurrency). Nothing answered and nothing was
+# refused: not DB_CONNECTION, so database_unreachable does not count it and it is never a refusal;
+# it says requests wait on the database path, and the rules cite it as that (context). When a pool
+# gives up because opening connections failed, the driver's own error is matched by its own row of
+# DB_ERROR_TEXTS where it is logged (HikariCP attaches it as the cause: a stack trace in one entry).
+# Deliberately not here: pgx's pool (pgxpool.Pool.Acquire returns puddle's error unwrapped, so a
+# wait that runs out is a bare "context deadline exceeded", which says nothing about a pool), and
+# node-postgres's "Connection terminated due to connection timeout" (a new client's own dial that
+# timed out, pg-pool newClient, not a wait for a slot).
+POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
+    # sqlalchemy/pool/impl.py, QueuePool._do_get: raised only when size + max_overflow connections are
+    # all checked out and none came back within pool_timeout; a failed connect raises the driver's error.
+    DbErrorText("SQLAlchemy QueuePool", r"QueuePool limit of size \d+ overflow \d+ reached",
+                "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed "
+                "out, timeout 30.00", "sqlalchemy/pool/impl.py QueuePool._do_get (TimeoutError, code 3o7r)"),
+    # HikariPool.getConnection -> createTimeoutException: connectionBag.borrow timed out after
+    # connectionTimeout; the last failure to open a connection, if any, is attached as its cause.
+    DbErrorText("Java: HikariCP", r"HikariPool-\d+ - Connection is not available, request timed out",
+                "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request "
+                "timed out after 30000ms.", "brettwooldridge/HikariCP HikariPool.createTimeoutException; its "
+                "issues #1111, #1905"),
+    # Hibernate's wrapper of whatever the DataSource's getConnection threw (most often the pool's
+    # timeout above; a refused or failed dial is logged as its cause, matched by that cause's row).
+    DbErrorText("Java: Hibernate / Spring", r"Unable to acquire JDBC Connection",
+                "org.hibernate.exception.JDBCConnectionException: Unable to acquire JDBC Connection",
+                "Hibernate's JDBCConnectionException message on a failed getConnection; "
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #964"),
+    # knex client.acquireConnection: acquireConnectionTimeout spans the pool's whole acquire, a wait
+    # for a slot or a new connection being opened.
+    DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
+                "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
+                "knex client.acquireConnection (KnexTimeoutError); UNCONFIRMED in a Cloud SQL thread"),
+    # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
+    # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
+    DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
+                "Error: timeout exceeded when trying to connect", "brianc/node-postgres packages/pg-pool/index.js "
+                "Pool.connect (the queued request's timeout)"),
+)
+
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
     LogSignal.DB_REFUSED: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS if t.refusal)),
+    LogSignal.DB_POOL_WAIT: tuple(dict.fromkeys(t.pattern for t in POOL_WAIT_TEXTS)),
     LogSignal.CONNECTOR_503: (
         r"connection to the instance had an error",
     ),

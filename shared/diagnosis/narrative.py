@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.diagnosis.evidence import EvidenceItem, LogRecord
-from shared.diagnosis.log_signals import signals_in
+from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
+from shared.diagnosis.log_signals import LogSignal, signals_in
 from shared.diagnosis.facts import Facts, hms, refused_series
 from shared.diagnosis.rules.base import pct
 
@@ -117,17 +117,49 @@ def look_next(facts: Facts) -> str:
     if r.share(code="504") >= facts.s.healthy_error_ratio:
         hints.append("the slowest handlers and their dependencies in Cloud Trace (504s)")
     if r.share(code="503") >= facts.s.healthy_error_ratio:
-        # A connector is a place to look only when the serving revision routes through one (not on
+        # A connector is a place to look only when a serving revision routes through one (not on
         # Direct VPC egress or with no VPC access at all).
-        serving = facts.newest_serving
-        hints.append("the request log's 503 texts and the VPC connector's metrics (503s)"
-                     if serving is not None and serving.vpc_connector else "the request log's 503 texts (503s)")
+        connectors = _serving_connectors(facts)
+        hints.append(f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
+                     if connectors else "the request log's 503 texts (503s)")
     if r.share(code="429") >= facts.s.healthy_error_ratio:
         hints.append("instance counts against max instances (429s)")
+    if len(facts.log_matches(LogSignal.DB_POOL_WAIT)) >= facts.s.db_error_logs_min:
+        # The application waited for its own pool (log_signals.POOL_WAIT_TEXTS): slow database work
+        # holding the connections, or a pool too small for what an instance runs at once.
+        hints.append("the application's connection pool (its size per instance against the requests an instance "
+                     "runs at once) and how long the database holds each connection (slow queries, lock waits)")
     if top_error_texts(facts):
         hints.append("the top error texts above in the service's stderr")
-    hints.append("recent changes to the service, its connector and its database")
+    hints.append("recent changes to " + _what_it_uses(facts))
     return "look next at " + ", ".join(hints)
+
+
+def _serving_connectors(facts: Facts) -> list[str]:
+    """The short names of the connectors the serving revisions route through."""
+    return list(dict.fromkeys(short_name(r.vpc_connector) for r in facts.serving if r.vpc_connector))
+
+
+def _what_it_uses(facts: Facts) -> str:
+    """The service and only the parts it really uses, from its serving revisions (vpc_access: a
+    connector, or Direct VPC egress's network interfaces) and the Cloud SQL instances it names (the
+    revisions' Cloud SQL volumes and the config's, EvidenceBundle.sql_instances). With no serving
+    revision read, nothing else is named: what it uses is unknown."""
+    parts = ["the service"]
+    if not facts.serving:
+        return "the service (its serving revisions were not read, so its network path and database are unknown)"
+    connectors = _serving_connectors(facts)
+    if connectors:
+        parts.append(f"its connector {', '.join(connectors)}" if len(connectors) == 1
+                     else f"its connectors {', '.join(connectors)}")
+    direct = list(dict.fromkeys(i for r in facts.serving if not r.vpc_connector for i in r.vpc_network_interfaces))
+    if direct:
+        parts.append(f"its Direct VPC egress ({', '.join(direct)}: firewall rules, routes)")
+    sql = list(dict.fromkeys(facts.b.sql_instances))
+    if sql:
+        parts.append(f"its Cloud SQL instance {', '.join(sql)}" if len(sql) == 1
+                     else f"its Cloud SQL instances {', '.join(sql)}")
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
 def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:

@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.diagnosis import log_signals
-from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, LogSignal, _anchors, _PATTERNS, classify,
+from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, POOL_WAIT_TEXTS, LogSignal, _anchors, _PATTERNS, classify,
                                           classify_all, masked, signals_by_pattern,
                                           top_grouped)
 
-DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET, REFUSED = (
+DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET, REFUSED, POOL = (
     LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
-    LogSignal.STARTUP_FAILURE, LogSignal.SECRET_FAILURE, LogSignal.DB_REFUSED)
+    LogSignal.STARTUP_FAILURE, LogSignal.SECRET_FAILURE, LogSignal.DB_REFUSED, LogSignal.DB_POOL_WAIT)
 
 # Cloud Run's own texts (troubleshooting page) and the startup and secret texts the platform logs.
 PLATFORM = [
@@ -54,6 +54,11 @@ PLATFORM = [
 # One row per pattern alternative of every signal, from the examples the table carries.
 # A database's own refusal (DbErrorText.refusal) is also DB_REFUSED: it answered, so the path works.
 DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_TEXTS] + [
+    # A wait for the application's own pool is neither an error of reaching the database nor a refusal.
+    *((t.example, {POOL}) for t in POOL_WAIT_TEXTS),
+    # A pool's timeout logged with the driver's cause in one entry (HikariCP attaches it): both.
+    ("java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after "
+     "30000ms.\nCaused by: org.postgresql.util.PSQLException: The connection attempt failed.", {POOL, DB}),
     ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: Connection timed out', {DB}),
     ("dial tcp 10.20.0.3:5432: connect: connection refused", {DB}),
     ("dial tcp 10.20.0.3:3306: getsockopt: connection timed out", {DB}),
@@ -131,14 +136,14 @@ MIXED = [
      {C503, DB}),
     ("2026/11/26 11:58:41 [p:r:i] failed to connect to instance: Dial error: failed to dial (connection name = "
      '"p:r:i"): dial tcp 10.30.0.9:3307: connect: connection refused', {DB}),
-    ("retry 3/5: knex: timeout acquiring a connection. the pool is probably full.", {DB}),
+    ("retry 3/5: knex: timeout acquiring a connection. the pool is probably full.", {POOL}),
     ("STARTUP tcp PROBE FAILED and there was no available instance", {STARTUP, NO_INSTANCE}),
 ]
 
 # Non-ASCII text: case-insensitive matching lets the Kelvin sign match "k" and a long s match "s",
 # which lower-casing does not; such lines must still classify as the reference does.
 UNICODE = [
-    ("\u212anex: Timeout acquiring a connection", {DB}),            # KELVIN SIGN for the K of Knex
+    ("\u212anex: Timeout acquiring a connection", {POOL}),            # KELVIN SIGN for the K of Knex
     ("Permi\u017f\u017fion denied on \u017fecret", {SECRET}),        # LATIN SMALL LETTER LONG S
     ("Ünïcödé: connection to the instance had an error — 503", {C503}),
     ("ошибка: Too many connections", {DB, REFUSED}),

@@ -19,7 +19,8 @@ LINES = {
     "source_address is None).": LogSignal.DB_CONNECTION,
     "ConnectionRefusedError: [Errno 111] Connect call failed ('10.0.0.5', 5432)": LogSignal.DB_CONNECTION,
     "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, "
-    "timeout 30.00": LogSignal.DB_CONNECTION,
+    "timeout 30.00": LogSignal.DB_POOL_WAIT,
+    "Error: timeout exceeded when trying to connect": LogSignal.DB_POOL_WAIT,
     'failed to connect to instance: Dial error: failed to dial (connection name = "p:r:i"): dial tcp '
     "10.1.2.3:3307: i/o timeout": LogSignal.DB_CONNECTION,
     "The request failed because either the HTTP response was malformed or connection to the instance had an "
@@ -113,7 +114,7 @@ def test_an_optional_source_that_fails_permanently_becomes_a_gap():
 
 from pathlib import Path as _Path
 
-from shared.diagnosis.log_signals import DB_ERROR_TEXTS
+from shared.diagnosis.log_signals import _PATTERNS, DB_ERROR_TEXTS, POOL_WAIT_TEXTS
 
 _DOCS = _Path(__file__).resolve().parents[2] / "docs" / "signatures.md"
 
@@ -125,7 +126,14 @@ def test_each_real_database_error_text_is_recognised(text):
     assert text.source  # every message says where it was seen
 
 
-@pytest.mark.parametrize("text", DB_ERROR_TEXTS, ids=lambda t: t.stack)
+@pytest.mark.parametrize("text", POOL_WAIT_TEXTS, ids=lambda t: t.stack)
+def test_each_pool_wait_text_is_a_pool_wait_alone(text):
+    """A wait for the application's own pool: neither an error of reaching the database nor a refusal."""
+    assert signals_in(_record(text.example)) == {LogSignal.DB_POOL_WAIT}
+    assert text.source and not text.refusal
+
+
+@pytest.mark.parametrize("text", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda t: t.stack)
 def test_each_database_error_text_is_in_the_documented_table(text):
     assert text.example.replace("|", "\\|") in _DOCS.read_text(), f"docs/signatures.md lacks {text.example!r}"
 
@@ -142,3 +150,14 @@ def test_timeouts_and_refusals_on_other_ports_are_not_database_errors(text):
 
 def _record(text: str) -> LogRecord:
     return LogRecord(timestamp=NOW, log_id="run.googleapis.com/stderr", text=text)
+
+
+_OTHER = [(signal, pattern) for signal, patterns in _PATTERNS.items()
+          if signal not in {LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED, LogSignal.DB_POOL_WAIT}
+          for pattern in patterns]
+
+
+@pytest.mark.parametrize("signal, pattern", _OTHER, ids=[f"{s.value}: {p[:30]}" for s, p in _OTHER])
+def test_each_other_signal_pattern_is_in_the_documented_table(signal, pattern):
+    row = f"| `{signal.value}` | `{pattern.replace('|', chr(92) + '|')}` |"
+    assert row in _DOCS.read_text(), f"docs/signatures.md lacks the row {row!r}"

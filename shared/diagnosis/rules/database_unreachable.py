@@ -35,7 +35,11 @@ def evaluate(facts: Facts) -> Finding:
            f"{len(errors)} database connection errors" + (f", e.g. {errors[0].text[:160]!r}" if errors else ""),
            f">= {s.db_error_logs_min}", enough)
     if not enough:
-        return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors")
+        waits = pool_waits(facts, c)
+        return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors"
+                    + (f"; it waits for its own connection pool ({waits}x): requests wait on the database path "
+                       "(slow queries or a slow path hold the connections, or the pool is too small for the "
+                       "load), which is not the database refusing or unreachable" if waits else ""))
     refused = refusals(facts)
     if refused:
         # The database answered: whatever the connector shows, it carried these.
@@ -78,6 +82,20 @@ def evaluate(facts: Facts) -> Finding:
                                                             range=_range(connector))
                                  if healthy and connector is not None and not around else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def pool_waits(facts: Facts, c: Citation) -> int:
+    """How many times the application gave up waiting for its own pool's connection (DB_POOL_WAIT),
+    cited as context when there are db_error_logs_min or more: a sign that requests wait on the
+    database path, never on its own that the database is unreachable or refuses (log_signals,
+    POOL_WAIT_TEXTS)."""
+    waits = facts.log_matches(LogSignal.DB_POOL_WAIT)
+    if len(waits) < facts.s.db_error_logs_min:
+        return 0
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_POOL_WAIT)}",
+           f"{len(waits)} waits for the application's own pool, e.g. {waits[0].text[:160]!r}",
+           "context: a pool wait is not an error of reaching the database", None, role="context")
+    return len(waits)
 
 
 # A READY connector with no saturation sign forwards the dials; what drops them lies between its
