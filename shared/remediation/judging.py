@@ -217,18 +217,22 @@ def traffic_moved(record: ActionRecord, service: Service) -> str:
             f"{_split(service.traffic)} now, a change made since by someone else")
 
 
-def undo_overtaken(record: ActionRecord, service: Service) -> str:
-    """For an undo left unfinished (the record still `undoing`): why writing it now would overwrite
-    someone else's change, or "". Traffic as the rollback left it: the undo has not landed; as the
-    recorded split before it: it landed (finishing it writes the same split again); anything else:
-    a person moved it since."""
-    if not traffic_moved(record, service):
+def undo_overtaken(record: ActionRecord, service: Service, retry: bool) -> str:
+    """Why writing the undo now would overwrite someone else's change, or "". Traffic as the rollback
+    left it: the undo has not landed. As the recorded split before it: on a retry of an undo left
+    unfinished (`retry`, the record read `undoing`), its earlier write may have landed, and finishing
+    it through the gate writes the same split again at most once; on a first attempt no undo was
+    ever sent, so it is a person's change back to that split, and it stands (a person's change wins,
+    even one that looks like the undo's). Anything else: a person moved it since."""
+    moved = traffic_moved(record, service)
+    if not moved:
         return ""
     before = sorted((t.get("revision") or "LATEST", t.get("percent", 0))
                     for t in record.before.get("traffic", []) if t.get("percent"))
     now = sorted((t.revision or "LATEST", t.percent) for t in service.traffic if t.percent)
     if now == before:
-        return ""
+        return "" if retry else (f"{moved}; it serves as the split recorded before the rollback already, and "
+                                 "no undo was sent: a person put it back")
     return (f"{service.short_name} serves neither as the rollback left it nor as the undo would restore it "
             f"({', '.join(f'{r} {p}%' for r, p in before)}): its traffic is {_split(service.traffic)} now, a change "
             "made since by someone else")

@@ -276,7 +276,7 @@ class Sweep:
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
-        it serves as the rollback left it, or as the undo restores it), then the recorded split written on
+        it serves as the rollback left it, or, on a retry only, as the undo restores it), then the recorded split written on
         that very read, its etag sent (RestoreTrafficParams.expected_etag): a person's change landing
         between the check and the write is refused by Cloud Run, or, where the etag is not enforced, shows
         in the generation (ChangedAroundWriteError). Either way the outcome is `escalated` and nothing is
@@ -285,7 +285,9 @@ class Sweep:
             service = self.adapters.run.get_service(record.service)
         except PermanentError:
             service = None      # not readable: the gate's own write meets the same refusal and reports it
-        overtaken = judging.undo_overtaken(record, service) if service is not None else ""
+        # A record read `undoing` is a retry: an earlier attempt may have sent the undo.
+        retry = record.state is ActionState.UNDOING
+        overtaken = judging.undo_overtaken(record, service, retry) if service is not None else ""
         if overtaken:   # a person moved traffic since the rollback, or while the undo was unfinished: theirs stands
             reason = (f"{record.action} did not help ({why}), and it is not undone: {overtaken}; nothing written, a "
                       "person must judge the service as it is now")

@@ -51,6 +51,24 @@ def test_a_persons_traffic_change_after_the_rollback_is_never_undone_over(after_
         assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"]
 
 
+@pytest.mark.parametrize("after_reads", [1, 2])
+def test_a_persons_change_back_to_the_recorded_split_is_not_written_over_by_the_first_undo(after_reads: int) -> None:
+    """The split before the rollback was a person's (50/50); after it, the person puts that very split
+    back, landing after the sweep's read of the evidence (so the rollback is judged failing) and before
+    the undo's own read. The first undo then finds the recorded split already serving: no undo of
+    Runwarden's has been sent, so it is the person's change, and it stands (escalated, nothing
+    written; after read 2 the change lands between the undo's read and its write, and the etag is
+    refused). Fails (after read 1) if the undo takes "serves as the undo would restore it" for its own earlier write
+    on a first attempt (it wrote the split again, on the person's etag)."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([PersonTraffic(1, 0), Open(0, 0), PersonTraffic(1, after_reads), Sweep(16)])
+        assert sum(o.person_writes for o in run.trace) == 2
+        assert not undo_keeps_person_change(run), explain(run, undo_keeps_person_change(run))
+        _checked(run)
+        assert [o.status.value for o in run.trace[3].outcomes] == ["escalated"]
+        assert run.trace[3].final_generation == run.trace[3].person_generation   # the person's change is what serves
+
+
 def test_evidence_unreadable_past_the_deadline_is_escalated_exactly_once_then_judged() -> None:
     """An hour of sweeps (every 10 min) that cannot read Monitoring: one escalation, not one a
     sweep; the sweep after the outage judges it and says it follows that escalation. Fails if the

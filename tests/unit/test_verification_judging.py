@@ -207,19 +207,23 @@ def _service(**split: int):
     return Service(name=SERVICE, generation=4, traffic=targets, traffic_statuses=targets)
 
 
-UNFINISHED = [
-    ("as the rollback left it: the undo has not landed", _service(backend_00001_abc=100), False),
-    ("as recorded before: the undo landed", _service(backend_00002_xyz=100), False),
-    ("a person's split", _service(backend_00001_abc=50, backend_00002_xyz=50), True),
+UNDOS = [   # (name, service, retry of an unfinished undo, overtaken)
+    ("as the rollback left it: the undo has not landed", _service(backend_00001_abc=100), True, False),
+    ("as recorded before, on a retry: the earlier undo landed", _service(backend_00002_xyz=100), True, False),
+    ("a person's split, on a retry", _service(backend_00001_abc=50, backend_00002_xyz=50), True, True),
+    ("as the rollback left it, on a first attempt", _service(backend_00001_abc=100), False, False),
+    # No undo was ever sent: the recorded split serving is a person's change back to it, and it stands.
+    ("as recorded before, on a first attempt: a person put it back", _service(backend_00002_xyz=100), False, True),
+    ("a person's split, on a first attempt", _service(backend_00001_abc=50, backend_00002_xyz=50), False, True),
 ]
 
 
-@pytest.mark.parametrize("name,service,overtaken", UNFINISHED, ids=[u[0] for u in UNFINISHED])
-def test_an_unfinished_undo_is_finished_only_over_runwardens_own_state(name, service, overtaken):
+@pytest.mark.parametrize("name,service,retry,overtaken", UNDOS, ids=[u[0] for u in UNDOS])
+def test_an_undo_is_written_only_over_runwardens_own_state(name, service, retry, overtaken):
     from shared.remediation.judging import undo_overtaken
     record = rollback().model_copy(update={"before": {"traffic": [
         {"type": "REVISION", "revision": NEW, "percent": 100, "tag": ""}]}})
-    assert bool(undo_overtaken(record, service)) is overtaken
+    assert bool(undo_overtaken(record, service, retry)) is overtaken
 
 
 @pytest.mark.parametrize("ok, kind", [
