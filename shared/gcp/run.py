@@ -327,9 +327,13 @@ class CloudRunAdapter(CloudRunReader):
         if service.reconciling:
             raise OutcomeUnknownError(f"UpdateService {service_name}: operation done but the service is "
                                       "still reconciling; what serves is not settled")
+        # Another hand's change first: the operation finished without an error, so the write took, and
+        # a split that is not the one requested, on a generation two past the read, is that other
+        # change landing after it, not the write failing. Judged as a failure, the write would be
+        # given back unrecorded: a change of Runwarden's nobody verifies or undoes.
+        _changed_around(service_name, current, service)
         result = service_from_proto(service)
         self._verify_traffic(result, traffic)
-        _changed_around(service_name, current, service)
         return result
 
     def _after_refusal(self, service_name: str, request: Any, read: Any, exc: Exception, *,

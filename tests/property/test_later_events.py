@@ -252,3 +252,43 @@ def test_a_command_id_reused_for_another_body_never_gets_the_first_commands_kept
         kept = [o for o in later if o.command_id == "approve-0"]
         assert [o.status.value for o in kept] == ["skipped"], explain(run, [o.reason for o in later])
         assert "the world changed since the proposal" in kept[0].reason
+
+
+def _person_change_after(run, method: str) -> list[int]:
+    """Lands a person's 90/10 split right after the first `method` call to the Run stand-in is
+    answered (in-process transport): between the rollback's UpdateService and its answer read back,
+    as a person's change did when another delivery's read was answered in between (the soak's
+    `concurrent×3(0.alpha, same msg 0)` after `person_traffic(90/10, after read 3)`)."""
+    transport = run.world.adapters.run._transport
+    call, fired = transport.call, []
+
+    def hooked(name, request, answer):
+        result = call(name, request, answer)
+        if name == method and not fired:
+            fired.append(1)
+            run._person_change(PersonTraffic(0, 0), run._current)
+        return result
+
+    transport.call = hooked
+    return fired
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+@pytest.mark.parametrize("method", ["UpdateService", "GetOperation"])
+def test_a_rollback_a_person_changed_right_after_its_write_is_recorded_not_failed(method: str, ending: str) -> None:
+    """The rollback's UpdateService takes, and a person splits the traffic before the write's answer is
+    read back: the operation finished without an error, so the write took; the split read back is
+    the person's (generation two past the plan's read). Recorded and escalated as a write with
+    another change around it, and the sweep escalates it without undoing over the person. Fails if
+    the read-back mismatch is judged first (`failed`, the claim given back, no action record)."""
+    with fast_run("bad_revision", "enforce", None, operators=[OPERATOR]) as run:
+        fired = _person_change_after(run, method)
+        run.step(Open(0, 0))
+        run.step(Sweep(16))
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        assert fired and run.trace[0].run_writes == 1
+        assert [o.status.value for o in run.trace[0].outcomes] == ["escalated"], explain(run, [])
+        assert "another change around it" in run.trace[0].outcomes[0].reason
+        assert [r["action"] for r in run.action_records()] == ["rollback_traffic"]
+        assert not undo_keeps_person_change(run), explain(run, undo_keeps_person_change(run))
+        _checked(run)
