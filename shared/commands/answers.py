@@ -13,7 +13,9 @@ So the answer is kept as an alert's report about an unrecorded write is kept
 (shared/remediation/held_reports.py): a CommandAnswer record (`answers`, keyed by the command_id)
 holds the outcome's JSON, `pending`, written by the very commit that completes the command's record
 (`StateStore.record_all` with the claim's completion: one commit, so a command is never decided
-without its answer kept), held by this delivery for the claim's lease. Then:
+without its answer kept), held by this delivery for the claim's lease. The decisions that only the
+answer tells a person of (`CommandRun.decisions`: an approve's refusal of its proposal) are writes of
+that same commit, so that none lands without its answer kept. Then:
 - the publish succeeds: the answer is marked `sent`, never published again;
 - the publish fails, or the delivery raises after the commit: the answer is given back at once and the
   handler raises; the resend finds it pending and held by no one, takes it (an update guarded on the
@@ -46,11 +48,31 @@ READS = frozenset({"diagnose", "status"})
 
 def complete(run: CommandRun, outcome: Outcome, result: dict[str, Any], retain: timedelta) -> None:
     """The command's record completed with `result` (its first answer), and `outcome` kept pending in
-    its CommandAnswer by the same commit, held by this delivery (its publish marks it sent). Nothing if
+    its CommandAnswer by the same commit, held by this delivery (its publish marks it sent), with the
+    decisions the answer stands on (`run.decisions`: an approve's refusal of its proposal). Nothing if
     the record is no longer the claim this delivery took (it lapsed and another delivery took it over).
-    A transient fault is raised; the commit may have landed with its answer lost, so the answer is
-    held all the same: marked sent once published, or given back (guarded on this delivery as holder:
-    nothing if it was not written)."""
+    A decision no longer expected (another command decided the proposal meanwhile) is left out and
+    said in the answer's notes. A transient fault is raised; the commit may have landed with its answer
+    lost, so the answer is held all the same: marked sent once published, or given back (guarded on
+    this delivery as holder: nothing if it was not written)."""
+    written = _commit(run, outcome, result, retain, run.decisions)
+    if not written and run.decisions:
+        # Either a decision's expectation no longer held, or the claim lapsed: said only if the record
+        # is still this delivery's claim (the commit without the decisions lands).
+        before = outcome.notes
+        outcome.notes = [*before, *(f"{d.key} was decided by another command meanwhile: this command's "
+                                    f"decision ({d.data.get('state')}) is not recorded" for d in run.decisions)]
+        written = _commit(run, outcome, result | {"notes": list(outcome.notes)}, retain, [])
+        if not written:
+            outcome.notes = before
+    if not written:
+        run.timeline.step("unrecorded", f"command {run.command.command_id}: its record is no longer the claim this "
+                          "delivery took (it lapsed, and another delivery took it over); answered, not recorded",
+                          severity="WARNING")
+
+
+def _commit(run: CommandRun, outcome: Outcome, result: dict[str, Any], retain: timedelta,
+            decisions: list[RecordWrite]) -> bool:
     holder = run.holder()
     keep = _keeps(run, outcome)
     writes = [RecordWrite(ANSWERS, run.command.command_id, _kept(run, outcome))] if keep else []
@@ -58,18 +80,14 @@ def complete(run: CommandRun, outcome: Outcome, result: dict[str, Any], retain: 
     if keep:
         holder.may_hold(ANSWERS, run.command.command_id)
     try:
-        written = run.adapters.state.record_all(writes, completing)
+        written = run.adapters.state.record_all([*writes, *decisions], completing)
     except Exception:
         if keep:
             holder.hold(ANSWERS, run.command.command_id, outcome)
         raise
-    if not written:
-        run.timeline.step("unrecorded", f"command {run.command.command_id}: its record is no longer the claim this "
-                          "delivery took (it lapsed, and another delivery took it over); answered, not recorded",
-                          severity="WARNING")
-        return
-    if keep:
+    if written and keep:
         holder.hold(ANSWERS, run.command.command_id, outcome)
+    return written
 
 
 def retake(run: CommandRun, data: dict[str, Any] | None = None, read: bool = False) -> Outcome | None:

@@ -16,6 +16,7 @@ from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
 from shared.errors import TransientError
 from shared.outcomes import Outcome, OutcomeStatus
+from shared.ports import RecordWrite
 from shared.remediation.actions import get_action
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, end_approval_applied
 from shared.remediation.history import incident_closed
@@ -39,7 +40,7 @@ def approve(run: CommandRun) -> Outcome:
     proposal = _open_proposal(run)
     changed = _world_changed(run, proposal)
     if changed:
-        _decide(run, proposal, "refused", note=changed)
+        _decide_with_answer(run, proposal, "refused", note=changed)
         raise refused(_world_changed_reason(proposal, changed))
     action = get_action(proposal.action)
     params = action.params_model.model_validate(proposal.params)
@@ -216,13 +217,25 @@ def _approved_by_this_command(run: CommandRun, proposal: ProposalRecord) -> bool
     return proposal.state == "approved" and bool(run.command_id) and proposal.command_id == run.command_id
 
 
-def _decide(run: CommandRun, proposal: ProposalRecord, state: str, note: str = "") -> bool:
+def _decision(run: CommandRun, proposal: ProposalRecord, state: str, note: str) -> RecordWrite:
     expect = ({"state": "approved", "command_id": run.command_id} if _approved_by_this_command(run, proposal)
               else {"state": "open"})
-    return run.adapters.state.update_record(
-        PROPOSALS, proposal.proposal_id,
-        {"state": state, "decided_by": run.command.requested_by, "decided_at": run.now,
-         "command_id": run.command_id, "note": note}, expect=expect)
+    return RecordWrite(PROPOSALS, proposal.proposal_id,
+                       {"state": state, "decided_by": run.command.requested_by, "decided_at": run.now,
+                        "command_id": run.command_id, "note": note}, merge=True, expect=expect)
+
+
+def _decide(run: CommandRun, proposal: ProposalRecord, state: str, note: str = "") -> bool:
+    decision = _decision(run, proposal, state, note)
+    return run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, decision.data, expect=decision.expect)
+
+
+def _decide_with_answer(run: CommandRun, proposal: ProposalRecord, state: str, note: str) -> None:
+    """A decision that ends the proposal, and that only the answer tells a person of (`refused`):
+    written by the commit that completes the command's record and keeps its answer (answers.complete).
+    Written on its own before, it could land with its answer lost: the handler raised before the answer
+    was kept, and a command never delivered again (dead-lettered) left the proposal closed unheard."""
+    run.decisions.append(_decision(run, proposal, state, note))
 
 
 def end_recovered(run: CommandRun, proposal_id: str, note: str) -> None:

@@ -11,7 +11,7 @@ from shared.alerts.commands import AnyCommand, command_digest
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
-from shared.ports import ClaimRecord
+from shared.ports import ClaimRecord, RecordWrite
 from shared.remediation.guardrails import Gate, Manual, command_incident
 from shared.remediation.held_reports import Holder
 from shared.timeline.writer import Timeline
@@ -75,6 +75,9 @@ class CommandRun:
     held: Holder | None = None   # `holder`
     claimed: ClaimRecord | None = None   # the command's record (its claim on the command_id) as this delivery took it
     reused_id: bool = False      # the id's earlier write was another command's (recovery._reused_id): no record kept
+    # Writes the answer stands on (an approve's refusal of its proposal), made by the very commit that
+    # completes the command's record and keeps its answer (answers.complete), never one without the other.
+    decisions: list[RecordWrite] = field(default_factory=list)
 
     @property
     def command_id(self) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.property.fast import fast_run
-from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Close, Open, OperatorScale, PersonTraffic,
+from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, Close, Open, OperatorScale, PersonTraffic,
                                     PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
                                        one_judgement_per_action, one_write_per_incident, proposal_written_once,
@@ -292,3 +292,31 @@ def test_a_rollback_a_person_changed_right_after_its_write_is_recorded_not_faile
         assert [r["action"] for r in run.action_records()] == ["rollback_traffic"]
         assert not undo_keeps_person_change(run), explain(run, undo_keeps_person_change(run))
         _checked(run)
+
+
+@pytest.mark.parametrize("publish_fails", [False, True])
+def test_a_refusal_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_again(publish_fails: bool) -> None:
+    """Found by `make soak` (batch seed 1127799585): the approve of a proposal whose incident closed refused
+    it, and that write landed with its answer lost; the handler raised before the command's record was
+    completed and its answer kept, and the command was dead-lettered: the proposal showed `refused` and
+    no outcome ever said so. Now the refusal is written by the very commit that completes the command's
+    record and keeps its answer (answers.complete): the answer is published, or kept and published by
+    the sweep. Fails on the code before (the refusal written on its own, before the answer)."""
+    from shared.remediation.records import PROPOSALS
+
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
+                              "proposal_ttl_seconds": 300}) as run:
+        program = [Open(0, 0), Close(0, 0), StoreFault("write", 1, "UNAVAILABLE", True),
+                   *([PublishFault(1)] if publish_fails else []), Approve(0, 0)]
+        for step in program:
+            run.step(step)
+        run.dead_letter()
+        run.step(Sweep(70))
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
+        answers = [o for o in run.returned_outcomes() if o.command_id == "approve-0"]
+        assert proposal["state"] == "refused" and [o.status.value for o in answers] == ["skipped"], \
+            explain(run, [o.reason for o in answers])
+        assert "the world changed since the proposal" in answers[0].reason

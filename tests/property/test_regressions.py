@@ -131,6 +131,30 @@ def test_a_refused_approves_answer_whose_publish_failed_is_published_by_the_swee
         assert answers[0].status.value == "skipped" and "the world changed since the proposal" in answers[0].reason
 
 
+def test_a_refusal_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_again(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by `make soak` (fast tier, batch seed 1127799585), here on the Firestore and Pub/Sub
+    emulators: the approve's refusal of a closed incident's proposal landed with its answer lost, the
+    handler raised before the command's answer was kept, and it was dead-lettered. Now the refusal is
+    one of the writes of the Firestore commit that completes the command's record and keeps its answer:
+    refused and answered, or neither."""
+    from shared.remediation.records import PROPOSALS
+
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), Close(0, 0), StoreFault("write", 1, "UNAVAILABLE", True), PublishFault(1),
+                     Approve(0, 0)]:
+            run.step(step)
+        run.dead_letter()
+        run.step(Sweep(70))
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", "0.alpha")
+        answers = [o for o in run.returned_outcomes() if o.command_id == "approve-0"]
+        assert proposal["state"] == "refused" and [o.status.value for o in answers] == ["skipped"], run.describe()
+        assert "the world changed since the proposal" in answers[0].reason
+
+
 def test_an_unrecorded_rollback_a_person_changed_since_is_recorded_closed_and_said_taken_over(
         firestore_emulator, pubsub_emulator, project_id):
     """Found by `make soak` (fast tier, batch seed 3057685962), here on the Firestore and Pub/Sub

@@ -397,3 +397,35 @@ def test_a_command_id_reused_after_its_record_and_intent_are_gone_is_rejected_on
     [other] = w.command(body, message_id=f"m-{next(_messages)}")
     assert other.status is OutcomeStatus.REJECTED and "different command" in other.reason, other.reason
     assert updates(w) == 1
+
+
+class RejectedMeanwhile:
+    """The world's store, where another command rejects the proposal just before the approve's commit."""
+
+    def __init__(self, inner: Any, proposal_id: str) -> None:
+        self.inner, self.proposal_id = inner, proposal_id
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def record_all(self, writes: Any, completing: Any = None) -> bool:
+        if any(w.kind == PROPOSALS for w in writes):
+            self.inner.update_record(PROPOSALS, self.proposal_id, {"state": "rejected", "command_id": "rej-1"})
+        return self.inner.record_all(writes, completing)
+
+
+def test_a_refusal_written_with_the_answer_says_so_when_another_command_decided_the_proposal_meanwhile():
+    """The approve's refusal (the world changed) is written by the commit that completes its record and
+    keeps its answer (answers.complete); a reject that lands between its read and that commit keeps its
+    decision, and the approve's answer, recorded all the same, says its refusal is not recorded."""
+    import dataclasses
+
+    w, proposal_id = proposed()
+    w.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=6)   # someone ran gcloud
+    w.adapters = dataclasses.replace(w.adapters, state=RejectedMeanwhile(w.adapters.state, proposal_id))
+    refused = send(w, "approve", "appr-5", params={"proposal_id": proposal_id})
+    assert refused.status is OutcomeStatus.SKIPPED and "world changed" in refused.reason, refused.reason
+    assert any("decided by another command meanwhile" in n for n in refused.notes), refused.notes
+    proposal = w.state.get_record(PROPOSALS, proposal_id)
+    assert proposal["state"] == "rejected" and proposal["command_id"] == "rej-1", proposal
+    assert w.state.get(COMMANDS, "appr-5").result["notes"] == refused.notes
