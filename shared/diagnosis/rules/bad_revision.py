@@ -10,8 +10,7 @@ from shared.diagnosis.facts import Facts, Requests, Window, hms
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import (DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, recent_deploy,
-                                                     settings_changed)
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -73,7 +72,7 @@ def evaluate(facts: Facts) -> Finding:
 def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good: Revision | None) -> str:
     """The settings the suspect's deploy changed, against the revision traffic would go back to
     (or, with none, the Ready revision before it), cited, as a clause for the summary; "" if none."""
-    against = good or (recent_deploy(facts, suspect) or (None, 0))[0]
+    against = good or (facts.replaced(suspect) or (None, 0))[0]
     changed = settings_changed(against, suspect) if against is not None else []
     if not changed:
         return ""
@@ -221,14 +220,14 @@ def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revis
     """Whether the suspect's instances are ended over a memory limit its deploy made tighter: at
     least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it
     ("Cloud Run instances that exceed their allowed memory limit are terminated", docs "Configure
-    memory limits"), and, against the revision it replaced (recent_deploy), a lower memory limit,
+    memory limits"), and, against the revision it replaced (Facts.replaced), a lower memory limit,
     or more requests per instance sharing no more memory (each concurrent request holds its own
     memory). Instances ended as they work leave Cloud Run short of instances, so its refusals
     follow: they are the deploy's, and sending traffic back restores the settings. Otherwise (a
     burst, a leak under the same settings) the refusals stay in doubt."""
     s = facts.s
     killed = facts.log_matches(LogSignal.MEMORY_LIMIT, suspect.short_name)
-    deploy = recent_deploy(facts, suspect)
+    deploy = facts.replaced(suspect)
     if len(killed) < s.startup_failure_logs_min or deploy is None:
         return False
     previous, _ = deploy

@@ -5,7 +5,7 @@ from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, recent_deploy
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -75,7 +75,7 @@ def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str,
     name; ("", "") when it lowered neither. Revision-level limits come with the revision, so sending
     traffic back restores them; a service-level max instances (which applies at once, with no new
     revision) is not read here."""
-    deploy = recent_deploy(facts, revision)
+    deploy = facts.replaced(revision)
     if deploy is None:
         return "", ""
     previous, lead = deploy

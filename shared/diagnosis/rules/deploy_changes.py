@@ -7,13 +7,7 @@ settings back with it. Unset settings are read as Cloud Run's defaults.
 from __future__ import annotations
 
 from shared.diagnosis.evidence import Revision
-from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts
-
-
-def recent_deploy(facts: Facts, revision: Revision) -> tuple[Revision, float] | None:
-    """The Ready revision `revision` replaced, and how long before the incident it was created,
-    when that was within `deploy_window_seconds`; else None (`Facts.replaced`)."""
-    return facts.replaced(revision)
+from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
 
 
 def timeout_seconds(revision: Revision) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
-from shared.diagnosis.rules.deploy_changes import recent_deploy, timeout_seconds
+from shared.diagnosis.rules.deploy_changes import timeout_seconds
 from shared.diagnosis.signatures import Finding, Signature
 
 # At or above this share of the timeout, a p99 is pinned at it (percentiles are interpolated in
@@ -71,13 +71,13 @@ def share_bar(facts: Facts) -> tuple[float, str]:
 def _deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
     """Why the 504s are the deploy's and not a slow application, or "": the newest serving revision,
     deployed within `deploy_window_seconds`, lowered the request timeout below that of the revision
-    it replaced (recent_deploy), and before the deploy the service's p99 already reached the new timeout in at least
+    it replaced (Facts.replaced), and before the deploy the service's p99 already reached the new timeout in at least
     `hang_minutes_ratio` of the minutes read (at least MINUTES_READ of them). Requests that always
     took that long are now cut: the application is no slower, the deploy moved the limit under it,
     and sending traffic back restores the longer timeout (bad_revision decides). A p99 well under
     the new timeout before the deploy leaves the 504s a slowness of their own, as before."""
     revision = facts.newest_serving
-    deploy = recent_deploy(facts, revision) if revision else None
+    deploy = facts.replaced(revision) if revision else None
     if deploy is None:
         return ""
     previous, lead = deploy
