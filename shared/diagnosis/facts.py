@@ -19,6 +19,11 @@ from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecor
 from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
 from shared.gcp.identifiers import SqlInstance
 
+# Saturation, or a database going down, can show a little before the failures cross the bar (and
+# minutes are aligned apart): a cause that held in these minutes before the first failing minute
+# still counts (Facts.failing_window).
+FAILING_LEAD = timedelta(minutes=2)
+
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
 
@@ -332,6 +337,26 @@ class Facts:
     def per_minute(self, window: Window, code: str) -> list[tuple[datetime, float, float]]:
         """(minute end, all requests, requests answered `code`) per minute of the window, oldest first."""
         return self.per_minute_where(window, lambda s: s.label("metric.labels.response_code") == code)
+
+    @cached_property
+    def failing_window(self) -> Window | None:
+        """From shortly before the first failing minute (FAILING_LEAD) to the incident window's end:
+        the minutes a cause must hold in to explain the failures (a connector's saturation sign, a
+        database down). None when no minute failed. Read by more than one rule: computed once."""
+        since = self._failing_since()
+        if since is None:
+            return None
+        return Window(max(since - FAILING_LEAD, self.incident.start), self.incident.end)
+
+    def _failing_since(self) -> datetime | None:
+        """The start of the first minute the service failed in: a 5xx + 429 share at status_ratio, or a
+        p99 at hang_latency_seconds or more. None when no minute did."""
+        s = self.s
+        refused = [at for at, total, bad in self.per_minute_where(self.incident, refused_series)
+                   if total and bad / total >= s.status_ratio]
+        hung = [at for at, p99 in self.p99_by_minute(self.incident) if p99 >= s.hang_latency_seconds]
+        first = min(refused[:1] + hung[:1], default=None)
+        return first - timedelta(seconds=60) if first is not None else None
 
     def per_minute_where(self, window: Window, counted: Callable[[Points], bool]
                          ) -> list[tuple[datetime, float, float]]:

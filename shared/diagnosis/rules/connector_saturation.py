@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import Facts, Window, query_of, refused_series
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -312,19 +311,14 @@ def _stress(facts: Facts, c: Citation) -> list[str]:
     return kept
 
 
-# Saturation can show a little before the failures cross the bar (and minutes are aligned apart):
-# a sign that held in these minutes before the first failing minute still counts.
-_FAILING_LEAD = timedelta(minutes=2)
-
-
 def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
     """`signs` without one that held in no minute from shortly before the failures began
-    (`_failing_since`, less _FAILING_LEAD) to the end: a CPU spike or a burst that ended minutes
+    (`Facts.failing_window`) to the end: a CPU spike or a burst that ended minutes
     before the requests began to fail (another service's job on a shared connector, a backup)
     explains none of them. The incident window reaches lookback_seconds before the incident's
     start, so without this a two-minute spike ten minutes before the failures counted as
     saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
-    failing = failing_window(facts)
+    failing = facts.failing_window
     if failing is None or not signs:
         return signs
     kept: list[str] = []
@@ -336,29 +330,8 @@ def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str
                    for i in c.items]
         c.cite("metric", query, f"{sign} only before the failures began: in none of the {len(values)} minutes of "
                f"{failing}", "held while requests failed (from the first failing minute, less "
-               f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+               f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
     return kept
-
-
-def failing_window(facts: Facts) -> Window | None:
-    """From shortly before the first failing minute (_FAILING_LEAD) to the incident window's end:
-    the minutes a cause must hold in to explain the failures (a connector's saturation sign here,
-    a database down in database_unreachable). None when no minute failed."""
-    since = _failing_since(facts)
-    if since is None:
-        return None
-    return Window(max(since - _FAILING_LEAD, facts.incident.start), facts.incident.end)
-
-
-def _failing_since(facts: Facts) -> datetime | None:
-    """The start of the first minute the service failed in: a 5xx + 429 share at status_ratio, or a
-    p99 at hang_latency_seconds or more. None when no minute did."""
-    s = facts.s
-    refused = [at for at, total, bad in facts.per_minute_where(facts.incident, refused_series)
-               if total and bad / total >= s.status_ratio]
-    hung = [at for at, p99 in facts.p99_by_minute(facts.incident) if p99 >= s.hang_latency_seconds]
-    first = min(refused[:1] + hung[:1], default=None)
-    return first - timedelta(seconds=60) if first is not None else None
 
 
 # At most this share of the load the connector carried before the incident window: the load that
@@ -573,12 +546,12 @@ def _sql_up(facts: Facts, c: Citation) -> bool | None:
 
 
 def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] | None:
-    """Facts.sql_down over the failing minutes (failing_window), or over the incident window when
+    """Facts.sql_down over the failing minutes (Facts.failing_window), or over the incident window when
     none failed (a database/up alert while requests are clean). A maintenance restart or a failover
     is a blip of a minute or so ("certain system updates require a brief service interruption", Cloud
     SQL docs, "About maintenance on Cloud SQL instances"): one that ended before the failures began
     explains none of them, and is cited as context, never as the cause."""
-    failing = failing_window(facts)
+    failing = facts.failing_window
     if failing is None or failing.start <= facts.incident.start:
         return facts.sql_down(facts.incident)
     sql = facts.sql_down(failing)
@@ -587,7 +560,7 @@ def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] |
         c.cite("metric", facts.b.sql_up.query, f"{', '.join(earlier[0])} down only before the failures began "
                f"({earlier[1]} over {facts.incident}); up throughout {failing}",
                "down while requests failed (from the first failing minute, less "
-               f"{int(_FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+               f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
     return sql
 
 
