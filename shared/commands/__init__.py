@@ -139,9 +139,7 @@ def _run(run: CommandRun) -> Outcome:
     retain = max(timedelta(seconds=run.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
     try:
         # The first answer completes the command's record and is kept with it until published (answers.py).
-        answers.complete(run, outcome, {"status": outcome.status.value, "reason": outcome.reason,
-                                        "outcome_id": outcome.outcome_id, "digest": command_digest(command),
-                                        "notes": list(outcome.notes)}, retain)
+        outcome = answers.complete(run, outcome, retain)
     except TransientError as exc:
         # The command is done (it may have written): raising now would lose its answer, and a
         # redelivery would only wait on this claim, still held, until it expires. So the answer is
