@@ -346,39 +346,6 @@ def test_a_rejection_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_
         assert "without applying it" in answers[0].reason
 
 
-class _LostWith:
-    """The handlers' state store, where the first write carrying a proposal's move to `state` lands and
-    its answer is lost (DEADLINE_EXCEEDED after the commit took), whichever call makes it: an update of
-    its own, or the commit that completes a command's record."""
-
-    def __init__(self, inner, state: str) -> None:
-        self.inner, self.state, self.fired = inner, state, False
-
-    def __getattr__(self, name: str):
-        return getattr(self.inner, name)
-
-    def _carries(self, kind: str, data: dict) -> bool:
-        from shared.remediation.records import PROPOSALS
-
-        return not self.fired and kind == PROPOSALS and data.get("state") == self.state
-
-    def _lost(self, result):
-        from tests.unit.fakes import transient_error
-
-        self.fired = True
-        raise transient_error("DEADLINE_EXCEEDED", "commit")
-
-    def update_record(self, kind, key, data, *args, **kwargs):
-        carries = self._carries(kind, data)
-        result = self.inner.update_record(kind, key, data, *args, **kwargs)
-        return self._lost(result) if carries else result
-
-    def record_all(self, writes, completing=None):
-        carries = any(self._carries(w.kind, w.data) for w in writes)
-        result = self.inner.record_all(writes, completing)
-        return self._lost(result) if carries and result else result
-
-
 # How an approve's gate answer ends the proposal without an outcome of the sweep's to tell of it: a person
 # changes the connector at the gate's claim (the target changed under the decision: escalated, nothing
 # written, `superseded`), or the patch is denied (`failed`).
@@ -401,13 +368,14 @@ def test_a_proposal_the_gate_closed_whose_commit_lost_its_answer_is_heard_when_n
 
     from shared.remediation.records import PROPOSALS
     from tests.property.harness import Fault
+    from tests.unit.fakes import LosesProposalMove
 
     approve, status, words = _GATE_ENDS[end]
     with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
                   guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
                               "proposal_ttl_seconds": 300}) as run:
         run.step(Open(0, 0))
-        lost = _LostWith(run.world.adapters.state, end)
+        lost = LosesProposalMove(run.world.adapters.state, end)
         run.world.adapters = dataclasses.replace(run.world.adapters, state=lost)
         for step in [*([Fault("vpcaccess", "PatchConnector")] if end == "failed" else []),
                      *([PublishFault(1)] if publish_fails else []), approve]:
