@@ -322,28 +322,33 @@ def test_a_refusal_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_ag
         assert "the world changed since the proposal" in answers[0].reason
 
 
-def test_a_rejection_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_again() -> None:
+@pytest.mark.parametrize("publish_fails", [False, True])
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+def test_a_rejection_whose_commit_lost_its_answer_is_heard_once(ending: str, publish_fails: bool) -> None:
     """A reject's decision (the proposal closed `rejected`) was written on its own, before the command's
     answer was kept: landing with its answer lost, the handler raised, and a command never delivered again
     (dead-lettered) left the proposal rejected with no one told. Now it is a write of the commit that
-    completes the command's record and keeps its answer (answers.complete): published at once here (the
-    store recognises nothing, the answer is held), or by the sweep. Fails on the code before."""
+    completes the command's record and keeps its answer (answers.complete); that commit's answer lost, the
+    handler raises without answering "closed" (the commit may not have landed), and the answer kept is
+    published once: by the resend (the same outcome), or by the sweep. Fails on the code before
+    (dead-lettered)."""
     from shared.remediation.records import PROPOSALS
 
     with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
                   guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
                               "proposal_ttl_seconds": 300}) as run:
-        for step in [Open(0, 0), StoreFault("write", 1, "UNAVAILABLE", True), PublishFault(1), Reject(0, 0)]:
+        for step in [Open(0, 0), StoreFault("write", 1, "UNAVAILABLE", True),
+                     *([PublishFault(1)] if publish_fails else []), Reject(0, 0)]:
             run.step(step)
-        run.dead_letter()
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
         run.step(Sweep(70))
         problems = check_all(run) + every_command_answered(run) + every_write_known(run)
         assert not problems, explain(run, problems)
         [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
         answers = [o for o in run.returned_outcomes() if o.command_id == "reject-0"]
-        assert proposal["state"] == "rejected" and [o.status.value for o in answers] == ["applied"], \
+        assert proposal["state"] == "rejected" and len({o.outcome_id for o in answers}) == 1, \
             explain(run, [o.reason for o in answers])
-        assert "without applying it" in answers[0].reason
+        assert {o.status.value for o in answers} == {"applied"} and "without applying it" in answers[0].reason
 
 
 # How an approve's gate answer ends the proposal without an outcome of the sweep's to tell of it: a person

@@ -524,3 +524,25 @@ def test_a_superseded_approve_whose_commit_failed_leaves_its_proposal_approved_a
     assert again.status is OutcomeStatus.SKIPPED and "world changed" in again.reason, again.reason
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "refused"
     assert w.standins.vpcaccess.count("PatchConnector") == 1     # the person's change alone
+
+
+def test_a_reject_whose_commit_failed_is_not_answered_closed_and_is_decided_by_its_redelivery():
+    """The commit that would close the proposal with the reject's answer fails outright: answered
+    "closed" (with a note that its record is missing), the proposal would still be open, and an
+    approve could apply what the person rejected. So the handler raises instead, answering nothing;
+    once the command's claim lapses, its redelivery rejects the proposal and answers that."""
+    import pytest
+
+    from shared.errors import TransientError
+
+    w, proposal_id = proposed()
+    w.adapters.state.fail_next("write", 1, method="complete")   # the command's commit, with its decision
+    with pytest.raises(TransientError):
+        send(w, "reject", "rej-4", params={"proposal_id": proposal_id})
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+    assert not [o for o in w.published() if o.get("command_id") == "rej-4"]
+    w.at(2 + 20)                       # the command's claim lease (10 min + 5 min skew) has lapsed
+
+    again = send(w, "reject", "rej-4", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.APPLIED and "without applying it" in again.reason, again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "rejected"
