@@ -396,3 +396,4 @@ def test_a_proposal_the_gate_closed_whose_commit_lost_its_answer_is_heard_when_n
             explain(run, [o.reason for o in answers])
         assert words in " ".join([answers[0].reason, *answers[0].notes]), answers[0]
         assert not run.action_records()
+

@@ -546,3 +546,18 @@ def test_a_reject_whose_commit_failed_is_not_answered_closed_and_is_decided_by_i
     again = send(w, "reject", "rej-4", params={"proposal_id": proposal_id})
     assert again.status is OutcomeStatus.APPLIED and "without applying it" in again.reason, again.reason
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "rejected"
+
+
+def test_a_restore_whose_pin_release_failed_is_answered_not_raised():
+    """restore_traffic wrote (the gate's corrective write), then recording the pin's release failed. It
+    raised, after the write: a command never delivered again was never answered, and a resend found the
+    gate's claim completed (a duplicate) and recorded nothing more either. Now it is answered `applied`,
+    kept with its record, saying the pin's release is not recorded."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, method="update_record")   # the pin's release
+    restored = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
+    assert restored.status is OutcomeStatus.APPLIED, restored.reason
+    assert any("pin's release could not be recorded" in n for n in restored.notes), restored.notes
+    assert w.state.get(COMMANDS, "rest-1").result["outcome_id"] == restored.outcome_id
+    assert updates(w) == 2
