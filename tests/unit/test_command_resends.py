@@ -561,3 +561,20 @@ def test_a_restore_whose_pin_release_failed_is_answered_not_raised():
     assert any("pin's release could not be recorded" in n for n in restored.notes), restored.notes
     assert w.state.get(COMMANDS, "rest-1").result["outcome_id"] == restored.outcome_id
     assert updates(w) == 2
+
+
+def test_a_pauses_resend_after_its_flag_landed_unanswered_does_not_say_it_already_was():
+    """The pause's flag is written before the command's answer is kept (the brake first, docs/behaviour.md);
+    its write landed with its answer lost, so the handler raised. The resend writes it again and answered
+    "(it already was)", as if someone else had paused it. Now it says the flag is this command's own."""
+    import pytest
+
+    from shared.errors import TransientError
+
+    w = world()
+    w.adapters.state.fail_next("write", 1, lost=True, method="put_record")
+    with pytest.raises(TransientError):
+        send(w, "pause", "pause-1", target=SERVICE)
+    again = send(w, "pause", "pause-1", target=SERVICE)
+    assert again.status is OutcomeStatus.APPLIED and "already was" not in again.reason, again.reason
+    assert "earlier attempt at this command" in again.reason
