@@ -14,8 +14,9 @@ So the answer is kept as an alert's report about an unrecorded write is kept
 holds the outcome's JSON, `pending`, written by the very commit that completes the command's record
 (`StateStore.record_all` with the claim's completion: one commit, so a command is never decided
 without its answer kept), held by this delivery for the claim's lease. The decisions that only the
-answer tells a person of (`CommandRun.decisions`: an approve's refusal of its proposal) are writes of
-that same commit, so that none lands without its answer kept. Then:
+answer tells a person of (`CommandRun.decisions`: an approve's refusal of its proposal, or its end
+once the gate answered; a reject) are writes of that same commit, so that none lands without its
+answer kept. (A pause's flag is written before it, on purpose: docs/behaviour.md.) Then:
 - the publish succeeds: the answer is marked `sent`, never published again;
 - the publish fails, or the delivery raises after the commit: the answer is given back at once and the
   handler raises; the resend finds it pending and held by no one, takes it (an update guarded on the
