@@ -10,7 +10,10 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from sandbox.standins.run import TrafficSeed
+from shared.errors import TransientError
 from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
 from shared.remediation.records import ACTIONS, COMMANDS, INTENTS, PROPOSALS, command_intent_key
@@ -455,10 +458,6 @@ def test_a_reject_another_command_overtook_closes_nothing_and_says_so():
 def lost_publish(w: FastWorld, name: str, command_id: str, **fields: Any) -> None:
     """The command is handled, and its answer's publish fails: the handler raises (Pub/Sub would send it
     again) and nothing is published."""
-    import pytest
-
-    from shared.errors import TransientError
-
     w.adapters.publisher.fail_next(1)
     with pytest.raises(TransientError):
         send(w, name, command_id, **fields)
@@ -488,12 +487,10 @@ def approve_superseded(w: FastWorld, proposal_id: str, command_id: str):
 
 
 def test_a_superseded_approves_resend_after_its_answer_was_lost_publishes_that_very_answer():
+    """The proposal's close (`superseded`) and the answer are one commit; the publish failed. The resend
+    publishes the answer kept, the same outcome_id; nothing is written."""
     w, proposal_id = proposed()
     w.adapters.publisher.fail_next(1)
-    import pytest
-
-    from shared.errors import TransientError
-
     with pytest.raises(TransientError):
         approve_superseded(w, proposal_id, "appr-10")
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "superseded"
@@ -531,10 +528,6 @@ def test_a_reject_whose_commit_failed_is_not_answered_closed_and_is_decided_by_i
     "closed" (with a note that its record is missing), the proposal would still be open, and an
     approve could apply what the person rejected. So the handler raises instead, answering nothing;
     once the command's claim lapses, its redelivery rejects the proposal and answers that."""
-    import pytest
-
-    from shared.errors import TransientError
-
     w, proposal_id = proposed()
     w.adapters.state.fail_next("write", 1, method="complete")   # the command's commit, with its decision
     with pytest.raises(TransientError):
@@ -567,10 +560,6 @@ def test_a_pauses_resend_after_its_flag_landed_unanswered_does_not_say_it_alread
     """The pause's flag is written before the command's answer is kept (the brake first, docs/behaviour.md);
     its write landed with its answer lost, so the handler raised. The resend writes it again and answered
     "(it already was)", as if someone else had paused it. Now it says the flag is this command's own."""
-    import pytest
-
-    from shared.errors import TransientError
-
     w = world()
     w.adapters.state.fail_next("write", 1, lost=True, method="put_record")
     with pytest.raises(TransientError):
