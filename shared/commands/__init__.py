@@ -139,17 +139,24 @@ def _run(run: CommandRun) -> Outcome:
     retain = max(timedelta(seconds=run.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
     try:
         # The first answer completes the command's record and is kept with it until published (answers.py).
-        answers.complete(run, outcome, {"status": outcome.status.value, "reason": outcome.reason,
-                                        "outcome_id": outcome.outcome_id, "digest": command_digest(command),
-                                        "notes": list(outcome.notes)}, retain)
+        outcome = answers.complete(run, outcome, retain)
     except TransientError as exc:
+        if run.undecided is not None:
+            # An answer that is true only with its decision (a reject's "closed"), whose commit may not
+            # have landed: raised, not published. The redelivery publishes the answer kept, if the commit
+            # landed, or else decides again once this claim lapses (answers.py).
+            run.timeline.step("unrecorded", f"command {command.command_id}: its decision and answer could not be "
+                              f"recorded ({exc}); not answered, so that it is sent again", severity="WARNING")
+            raise
         # The command is done (it may have written): raising now would lose its answer, and a
         # redelivery would only wait on this claim, still held, until it expires. So the answer is
         # published, saying its record is missing; the claim still holds resends off until then.
         run.timeline.step("unrecorded", f"command {command.command_id} answered, but its record could not be "
                           f"completed: {exc}", severity="WARNING")
         outcome.notes = [*outcome.notes, f"this command's record could not be completed ({exc}): a resend of "
-                         f"command {command.command_id} is answered only once its claim expires"]
+                         f"command {command.command_id} is answered only once its claim expires",
+                         *(f"{d.key} may still be as it was: this command's decision on it ({d.data.get('state')}) "
+                           "is written with that record, or not at all" for d in run.decisions)]
     return outcome
 
 

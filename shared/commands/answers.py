@@ -14,8 +14,9 @@ So the answer is kept as an alert's report about an unrecorded write is kept
 holds the outcome's JSON, `pending`, written by the very commit that completes the command's record
 (`StateStore.record_all` with the claim's completion: one commit, so a command is never decided
 without its answer kept), held by this delivery for the claim's lease. The decisions that only the
-answer tells a person of (`CommandRun.decisions`: an approve's refusal of its proposal) are writes of
-that same commit, so that none lands without its answer kept. Then:
+answer tells a person of (`CommandRun.decisions`: an approve's refusal of its proposal, or its end
+once the gate answered; a reject) are writes of that same commit, so that none lands without its
+answer kept. (A pause's flag is written before it, on purpose: docs/behaviour.md.) Then:
 - the publish succeeds: the answer is marked `sent`, never published again;
 - the publish fails, or the delivery raises after the commit: the answer is given back at once and the
   handler raises; the resend finds it pending and held by no one, takes it (an update guarded on the
@@ -36,6 +37,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from shared.alerts.commands import command_digest
 from shared.commands.context import CommandRun
 from shared.outcomes import Outcome
 from shared.ports import Completion, RecordWrite
@@ -46,37 +48,55 @@ from shared.remediation.records import ANSWERS, COMMANDS, CommandAnswer
 READS = frozenset({"diagnose", "status"})
 
 
-def complete(run: CommandRun, outcome: Outcome, result: dict[str, Any], retain: timedelta) -> None:
-    """The command's record completed with `result` (its first answer), and `outcome` kept pending in
+def complete(run: CommandRun, outcome: Outcome, retain: timedelta) -> Outcome:
+    """The command's record completed with `outcome` (its first answer), and `outcome` kept pending in
     its CommandAnswer by the same commit, held by this delivery (its publish marks it sent), with the
-    decisions the answer stands on (`run.decisions`: an approve's refusal of its proposal). Nothing if
-    the record is no longer the claim this delivery took (it lapsed and another delivery took it over).
-    A decision no longer expected (another command decided the proposal meanwhile) is left out and
-    said in the answer's notes. A transient fault is raised; the commit may have landed with its answer
-    lost, so the answer is held all the same: marked sent once published, or given back (guarded on
-    this delivery as holder: nothing if it was not written)."""
-    written = _commit(run, outcome, result, retain, run.decisions)
+    decisions the answer stands on (`run.decisions`: an approve's or a reject's decision on its
+    proposal). Returns the answer recorded: `outcome`, or, when a decision is no longer expected
+    (another command decided the proposal meanwhile) and is left out, `run.undecided` if the handler
+    gave one (a reject's "closed" would then be false), else `outcome` with its notes saying the
+    decision is not recorded. Nothing is recorded if the record is no longer the claim this delivery
+    took (it lapsed and another delivery took it over). A transient fault is raised; the commit may have
+    landed with its answer lost, so the answer is held all the same: marked sent once published, or
+    given back (guarded on this delivery as holder: nothing if it was not written)."""
+    written = _commit(run, outcome, retain, run.decisions)
     if not written and run.decisions:
         # Either a decision's expectation no longer held, or the claim lapsed: said only if the record
         # is still this delivery's claim (the commit without the decisions lands).
-        before = outcome.notes
-        outcome.notes = [*before, *(f"{d.key} was decided by another command meanwhile: this command's "
-                                    f"decision ({d.data.get('state')}) is not recorded" for d in run.decisions)]
-        written = _commit(run, outcome, result | {"notes": list(outcome.notes)}, retain, [])
-        if not written:
-            outcome.notes = before
+        instead = _undecided(run, outcome)
+        written = _commit(run, instead, retain, [])
+        if written:
+            outcome = instead
+            if instead is run.undecided:
+                run.stepped(instead)
     if not written:
         run.timeline.step("unrecorded", f"command {run.command.command_id}: its record is no longer the claim this "
                           "delivery took (it lapsed, and another delivery took it over); answered, not recorded",
                           severity="WARNING")
+    return outcome
 
 
-def _commit(run: CommandRun, outcome: Outcome, result: dict[str, Any], retain: timedelta,
-            decisions: list[RecordWrite]) -> bool:
+def result(run: CommandRun, outcome: Outcome) -> dict[str, Any]:
+    """The command's record's result: its first answer, as a resend quotes it."""
+    return {"status": outcome.status.value, "reason": outcome.reason, "outcome_id": outcome.outcome_id,
+            "digest": command_digest(run.command), "notes": list(outcome.notes)}
+
+
+def _undecided(run: CommandRun, outcome: Outcome) -> Outcome:
+    """The answer when the decisions are left out: `run.undecided`, or `outcome` (a copy) whose notes say
+    each decision is not recorded."""
+    if run.undecided is not None:
+        return run.undecided
+    return outcome.model_copy(update={"notes": [
+        *outcome.notes, *(f"{d.key} was decided by another command meanwhile: this command's decision "
+                          f"({d.data.get('state')}) is not recorded" for d in run.decisions)]})
+
+
+def _commit(run: CommandRun, outcome: Outcome, retain: timedelta, decisions: list[RecordWrite]) -> bool:
     holder = run.holder()
     keep = _keeps(run, outcome)
     writes = [RecordWrite(ANSWERS, run.command.command_id, _kept(run, outcome))] if keep else []
-    completing = Completion(COMMANDS, run.command.command_id, run.claimed, retain, run.now, result)
+    completing = Completion(COMMANDS, run.command.command_id, run.claimed, retain, run.now, result(run, outcome))
     if keep:
         holder.may_hold(ANSWERS, run.command.command_id)
     try:

@@ -59,13 +59,9 @@ def approve(run: CommandRun) -> Outcome:
         _reopen(run, proposal)
         raise
     reopened = not dry_run and result.status in _NOTHING_WRITTEN and _reopen(run, proposal)
-    superseded = not dry_run and _superseded(result) and _supersede(run, proposal, result.reason)
-    if not dry_run and not reopened and not superseded:
-        # An `escalated` that wrote (sent with its answer lost, or another change around it; recorded for the
-        # sweep) leaves the write in doubt: said so, rather than `approved` as if it were still under way.
-        final = {OutcomeStatus.APPLIED: "applied", OutcomeStatus.FAILED: "failed",
-                 OutcomeStatus.ESCALATED: IN_DOUBT}.get(result.status, "approved")
-        run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": final, "note": result.reason})
+    superseded = not dry_run and _superseded(result)
+    if not dry_run and not reopened:
+        _end_with_answer(run, proposal, _final_state(result), result.reason)
     outcome = action_outcome(run, action, params, proposal.before, result, proposal.target)
     outcome.action.proposal_id = proposal.proposal_id
     if reopened:
@@ -104,10 +100,31 @@ def _superseded(result: Any) -> bool:
     return result.status is OutcomeStatus.ESCALATED and not result.written
 
 
-def _supersede(run: CommandRun, proposal: ProposalRecord, reason: str) -> bool:
-    """Closed `superseded`, if this command still holds it `approved`."""
-    return run.adapters.state.update_record(PROPOSALS, proposal.proposal_id, {"state": "superseded", "note": reason},
-                                            expect={"state": "approved", "command_id": run.command_id})
+def _final_state(result: Any) -> str:
+    """Where the gate's answer leaves the proposal this command holds `approved`: closed `superseded` (the
+    gate refused the write for good and wrote nothing), `applied`, `failed`, or `in_doubt` (an `escalated`
+    that wrote: sent with its answer lost, or another change around it; recorded for the sweep), rather
+    than `approved` as if the write were still under way."""
+    if _superseded(result):
+        return "superseded"
+    return {OutcomeStatus.APPLIED: "applied", OutcomeStatus.FAILED: "failed",
+            OutcomeStatus.ESCALATED: IN_DOUBT}.get(result.status, "approved")
+
+
+def _end_with_answer(run: CommandRun, proposal: ProposalRecord, state: str, reason: str) -> None:
+    """The proposal's end after the gate answered, if this command still holds it `approved`: written by the
+    commit that completes the command's record and keeps its answer (answers.complete), as a refusal is.
+    Written on its own before that answer was kept, a `superseded` or a `failed` (each closing the proposal
+    for good, told of by the answer alone) could land with its answer lost, and a command never delivered
+    again left the proposal closed with no one told. The gate's own records are settled by then (given back
+    and its intent voided, or the write recorded), so nothing here acts or holds anything back. A commit
+    that fails outright leaves the proposal `approved` by this command: the sweep ends it once it judges a
+    recorded write (verification._end_proposal); with nothing written, a resend of this command carries
+    the approval on (_approved_by_this_command) and the gate decides afresh on the live target."""
+    if state == "approved":
+        return
+    run.decisions.append(RecordWrite(PROPOSALS, proposal.proposal_id, {"state": state, "note": reason}, merge=True,
+                                     expect={"state": "approved", "command_id": run.command_id}))
 
 
 def _superseded_note(proposal: ProposalRecord) -> str:
@@ -122,15 +139,26 @@ def _superseded_note(proposal: ProposalRecord) -> str:
 
 
 def reject(run: CommandRun) -> Outcome:
+    """The proposal closed `rejected`, by the commit that completes the command's record and keeps its
+    answer (answers.complete): rejected and answered, or neither. Written on its own first, the rejection
+    could land with its answer lost: the handler raised before the answer was kept, and a command never
+    delivered again left the proposal closed with no one told. If another command decides the proposal
+    between this read and that commit, its decision stands and the answer says this reject closed nothing."""
     run.require_operator("reject a proposal")
     proposal = _open_proposal(run)
-    if not run.command.dry_run and not _decide(run, proposal, "rejected", note=run.command.reason):
-        raise refused(f"proposal {proposal.proposal_id} was decided by someone else meanwhile")
     word = "would be closed (dry-run)" if run.command.dry_run else "closed"
+    if not run.command.dry_run:
+        run.decisions.append(_decision(run, proposal, "rejected", run.command.reason))
+        run.undecided = run.build(OutcomeStatus.SKIPPED, _decided_meanwhile(proposal), target=proposal.target)
     return run.outcome(OutcomeStatus.DRY_RUN if run.command.dry_run else OutcomeStatus.APPLIED,
                        f"proposal {proposal.proposal_id} ({proposal.action} on {proposal.target}) {word} by "
                        f"{run.command.requested_by} without applying it: {run.command.reason}",
                        target=proposal.target)
+
+
+def _decided_meanwhile(proposal: ProposalRecord) -> str:
+    return (f"proposal {proposal.proposal_id} was decided by someone else meanwhile: this reject closed nothing "
+            "(see its state: runwarden command status)")
 
 
 def _open_proposal(run: CommandRun) -> ProposalRecord:

@@ -75,9 +75,14 @@ class CommandRun:
     held: Holder | None = None   # `holder`
     claimed: ClaimRecord | None = None   # the command's record (its claim on the command_id) as this delivery took it
     reused_id: bool = False      # the id's earlier write was another command's (recovery._reused_id): no record kept
-    # Writes the answer stands on (an approve's refusal of its proposal), made by the very commit that
-    # completes the command's record and keeps its answer (answers.complete), never one without the other.
+    # Writes the answer stands on (an approve's or a reject's decision on its proposal), made by the very
+    # commit that completes the command's record and keeps its answer (answers.complete), never one
+    # without the other.
     decisions: list[RecordWrite] = field(default_factory=list)
+    # The answer instead, if a decision's expectation no longer holds at that commit (another command
+    # decided the proposal meanwhile) and the answer as made would then be false (a reject's "closed").
+    # None: the answer stands, its notes saying the decision is not recorded (an approve's refusal).
+    undecided: Outcome | None = None
 
     @property
     def command_id(self) -> str | None:

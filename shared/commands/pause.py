@@ -44,6 +44,10 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
         # Never paused: a misspelt target, most likely, while the one meant stays paused. Say so.
         held = _paused(run)
         reason += f" (no pause of it was ever held{f'; paused now: {held}' if held else ''})"
+    elif previous.get("command_id") == run.command_id:
+        # This very command's flag, written by an earlier attempt that raised before answering (the write
+        # landed with its answer lost): not "already", which would read as someone else's.
+        reason += " (written by an earlier attempt at this command, whose answer was lost)"
     elif bool(previous.get("engaged")) == engaged:
         reason += " (it already was)"
     if not engaged and target is None:

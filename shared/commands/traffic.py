@@ -12,6 +12,7 @@ from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
+from shared.errors import TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams
@@ -56,7 +57,17 @@ def restore(run: CommandRun) -> Outcome:
                                       keep_tags=tagged_targets(service))
     outcome = through_gate(run, "restore_traffic", params, traffic_state(service), service_name)
     if outcome.status is OutcomeStatus.APPLIED:
-        _released(run, service_name, None if p.to_latest else p.action_id)
+        try:
+            _released(run, service_name, None if p.to_latest else p.action_id)
+        except TransientError as exc:
+            # The restore is written: raising now would lose its answer (a command dead-lettered is never
+            # answered), and a resend would only find the gate's claim completed (a duplicate) and record
+            # nothing more. So it is answered, saying what is not recorded and what that leaves.
+            run.timeline.step("unrecorded", f"the pin's release after the restore could not be recorded: {exc}",
+                              severity="WARNING")
+            outcome.notes.append(f"The restore is written, but the pin's release could not be recorded ({exc}): the "
+                                 f"sweep may still remind of the pin of {service_name}, and the rollback it "
+                                 "undid is still open to the sweep's judgement; a person must check them")
     return outcome
 
 

@@ -524,7 +524,8 @@ def approvals_hold_their_world(run: Run) -> list[str]:
       and its answer says why: refused because the world changed (its check), escalated with the
       proposal closed superseded (the gate's read), or, for a resend after an attempt that left
       its intent open, escalated as in doubt with what the connector shows;
-    - a proposal closed `superseded` or `refused` was answered so: a published outcome says it."""
+    - a proposal closed `superseded`, `refused`, `rejected` or `failed` was answered so: a published
+      outcome says it (the command's decision is written with its answer kept, or not at all)."""
     problems, made = [], _proposal_steps(run)
     resent = not run.dead_lettered
     answered: dict[str, int] = Counter()
@@ -572,13 +573,27 @@ def approvals_hold_their_world(run: Run) -> list[str]:
                  + run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[1]))
     problems += _decisions_stand(run, proposals)
     for proposal in proposals:
-        word = {"superseded": "closed as superseded", "refused": "the world changed since the proposal"}.get(
-            proposal.get("state"))
-        pid = proposal.get("proposal_id")
-        if word and not any(word in o.reason or any(word in n for n in o.notes) for o in outcomes
-                            if o.action is None or o.action.proposal_id in (None, pid)):
-            problems.append(f"proposal {pid} ended {proposal.get('state')}, but no answer said so")
+        if proposal.get("state") in _ANSWERED_ENDS and not _end_said(proposal, outcomes):
+            problems.append(f"proposal {proposal.get('proposal_id')} ended {proposal.get('state')}, but no answer "
+                            "said so")
     return problems
+
+
+# A proposal's ends that only the deciding command's answer tells a person of (the sweep's judgement of
+# an applied write says the rest), each with the words that say it.
+_ANSWERED_ENDS = {"superseded": "closed as superseded", "refused": "the world changed since the proposal",
+                  "rejected": "without applying it", "failed": "failed"}
+
+
+def _end_said(proposal: dict[str, Any], outcomes: list[Any]) -> bool:
+    """A published answer says the proposal's end: its words, in an outcome about no action or about this
+    proposal (`failed`: an outcome failed, of the command that decided it)."""
+    state, pid = proposal.get("state"), proposal.get("proposal_id")
+    if state == "failed":
+        return any(o.status.value == "failed" and o.command_id == proposal.get("command_id") for o in outcomes)
+    word = _ANSWERED_ENDS[state]
+    return any(word in o.reason or any(word in n for n in o.notes) for o in outcomes
+               if o.action is None or o.action.proposal_id in (None, pid))
 
 
 def _no_write_claimed(run: Run) -> list[str]:

@@ -320,3 +320,80 @@ def test_a_refusal_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_ag
         assert proposal["state"] == "refused" and [o.status.value for o in answers] == ["skipped"], \
             explain(run, [o.reason for o in answers])
         assert "the world changed since the proposal" in answers[0].reason
+
+
+@pytest.mark.parametrize("publish_fails", [False, True])
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+def test_a_rejection_whose_commit_lost_its_answer_is_heard_once(ending: str, publish_fails: bool) -> None:
+    """A reject's decision (the proposal closed `rejected`) was written on its own, before the command's
+    answer was kept: landing with its answer lost, the handler raised, and a command never delivered again
+    (dead-lettered) left the proposal rejected with no one told. Now it is a write of the commit that
+    completes the command's record and keeps its answer (answers.complete); that commit's answer lost, the
+    handler raises without answering "closed" (the commit may not have landed), and the answer kept is
+    published once: by the resend (the same outcome), or by the sweep. Fails on the code before
+    (dead-lettered)."""
+    from shared.remediation.records import PROPOSALS
+
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
+                              "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), StoreFault("write", 1, "UNAVAILABLE", True),
+                     *([PublishFault(1)] if publish_fails else []), Reject(0, 0)]:
+            run.step(step)
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        run.step(Sweep(70))
+        problems = check_all(run) + every_command_answered(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
+        answers = [o for o in run.returned_outcomes() if o.command_id == "reject-0"]
+        assert proposal["state"] == "rejected" and len({o.outcome_id for o in answers}) == 1, \
+            explain(run, [o.reason for o in answers])
+        assert {o.status.value for o in answers} == {"applied"} and "without applying it" in answers[0].reason
+
+
+# How an approve's gate answer ends the proposal without an outcome of the sweep's to tell of it: a person
+# changes the connector at the gate's claim (the target changed under the decision: escalated, nothing
+# written, `superseded`), or the patch is denied (`failed`).
+_GATE_ENDS = {"superseded": (Approve(0, 0, person=0), "escalated", "closed as superseded"),
+              "failed": (Approve(0, 0), "failed", "PERMISSION_DENIED")}
+
+
+@pytest.mark.parametrize("publish_fails", [False, True])
+@pytest.mark.parametrize("end", sorted(_GATE_ENDS))
+def test_a_proposal_the_gate_closed_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_again(
+        end: str, publish_fails: bool) -> None:
+    """An approve whose gate answered without a write to verify (escalated, nothing written: the target
+    changed under the decision; or failed) closed its proposal (`superseded`, `failed`) by an update of
+    its own, after the gate answered and before the answer was kept: landing with its answer lost, the
+    handler raised, and dead-lettered, the proposal showed closed with no one told. Now that move is a
+    write of the commit that keeps the answer (the gate's claim and intent were given back and voided
+    before, as they still are): the answer is published, or kept and published by the sweep; nothing is
+    written. Fails on the code before."""
+    import dataclasses
+
+    from shared.remediation.records import PROPOSALS
+    from tests.property.harness import Fault
+    from tests.unit.fakes import LosesProposalMove
+
+    approve, status, words = _GATE_ENDS[end]
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
+                              "proposal_ttl_seconds": 300}) as run:
+        run.step(Open(0, 0))
+        lost = LosesProposalMove(run.world.adapters.state, end)
+        run.world.adapters = dataclasses.replace(run.world.adapters, state=lost)
+        for step in [*([Fault("vpcaccess", "PatchConnector")] if end == "failed" else []),
+                     *([PublishFault(1)] if publish_fails else []), approve]:
+            run.step(step)
+        run.dead_letter()
+        run.step(Sweep(70))
+        assert lost.fired
+        problems = check_all(run) + every_command_answered(run) + every_write_known(run) + proposal_written_once(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
+        answers = [o for o in run.returned_outcomes() if o.command_id == "approve-0"]
+        assert proposal["state"] == end and [o.status.value for o in answers] == [status], \
+            explain(run, [o.reason for o in answers])
+        assert words in " ".join([answers[0].reason, *answers[0].notes]), answers[0]
+        assert not run.action_records()
+

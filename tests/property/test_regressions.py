@@ -174,3 +174,60 @@ def test_an_unrecorded_rollback_a_person_changed_since_is_recorded_closed_and_sa
         assert record["state"] == "escalated" and "superseded" in record["note"], record
         reports = [o for o in run.returned_outcomes() if o.action is not None and "taken the target over" in o.reason]
         assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()
+
+
+def test_a_rejection_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_again(
+        firestore_emulator, pubsub_emulator, project_id):
+    """The reject's decision was written on its own before its answer was kept: landing with its answer
+    lost, the handler raised, and dead-lettered, the proposal showed `rejected` with no one told. Here on
+    the Firestore and Pub/Sub emulators: the rejection is one of the writes of the Firestore commit that
+    completes the command's record and keeps its answer (rejected and answered, or neither)."""
+    from shared.remediation.records import PROPOSALS
+    from tests.property.harness import Reject
+    from tests.property.invariants import every_command_answered
+
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), StoreFault("write", 1, "UNAVAILABLE", True), PublishFault(1), Reject(0, 0)]:
+            run.step(step)
+        run.dead_letter()
+        run.step(Sweep(70))
+        problems = check_all(run) + every_write_known(run) + every_command_answered(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", "0.alpha")
+        answers = [o for o in run.returned_outcomes() if o.command_id == "reject-0"]
+        assert proposal["state"] == "rejected" and [o.status.value for o in answers] == ["applied"], run.describe()
+        assert "without applying it" in answers[0].reason
+
+
+def test_a_superseded_proposal_whose_commit_lost_its_answer_is_heard_when_nothing_is_sent_again(
+        firestore_emulator, pubsub_emulator, project_id):
+    """The approve's gate found the connector changed under the decision (a person's change at its claim)
+    and wrote nothing; the approve then closed the proposal `superseded` by an update of its own, after
+    the gate answered and before its answer was kept. Landing with its answer lost, dead-lettered, it was
+    told to no one. Here on the emulators: the move is a write of the commit that keeps the answer, and
+    the gate's claim and intent are given back and voided before it, as ever."""
+    import dataclasses
+
+    from shared.remediation.records import PROPOSALS
+    from tests.property.invariants import every_command_answered, proposal_written_once
+    from tests.unit.fakes import LosesProposalMove
+
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "proposal_ttl_seconds": 300}) as run:
+        run.step(Open(0, 0))
+        lost = LosesProposalMove(run.world.adapters.state, "superseded")
+        run.world.adapters = dataclasses.replace(run.world.adapters, state=lost)
+        for step in [PublishFault(1), Approve(0, 0, person=0)]:
+            run.step(step)
+        run.dead_letter()
+        run.step(Sweep(70))
+        assert lost.fired
+        problems = check_all(run) + every_write_known(run) + every_command_answered(run) + proposal_written_once(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", "0.alpha")
+        answers = [o for o in run.returned_outcomes() if o.command_id == "approve-0"]
+        assert proposal["state"] == "superseded" and [o.status.value for o in answers] == ["escalated"], \
+            run.describe()
+        assert any("closed as superseded" in n for n in answers[0].notes)
+        assert run.standins.vpcaccess.count("PatchConnector") == 0      # (the person's change is not a patch call)

@@ -13,7 +13,7 @@ from shared.diagnosis.evidence import Service, TrafficTarget
 from shared.gcp.firestore import plain_record, record_matches
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
 from shared.remediation.guardrails import CLAIMS as GATE_CLAIMS
-from shared.remediation.records import COMMANDS
+from shared.remediation.records import COMMANDS, PROPOSALS
 
 
 class MemoryStateStore:
@@ -373,6 +373,35 @@ class FaultyStateStore:
 
     def __getattr__(self, name: str) -> Any:   # anything else the store has (warm, ...), unchanged
         return getattr(self.inner, name)
+
+
+class LosesProposalMove:
+    """A state store (a FaultyStateStore, say) where the first write carrying a proposal's move to `state`
+    lands and its answer is lost (DEADLINE_EXCEEDED after the commit took), whichever call makes it: an
+    update of its own, or the commit that completes a command's record and keeps its answer."""
+
+    def __init__(self, inner: Any, state: str) -> None:
+        self.inner, self.state, self.fired = inner, state, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _carries(self, kind: str, data: dict[str, Any]) -> bool:
+        return not self.fired and kind == PROPOSALS and data.get("state") == self.state
+
+    def _lost(self) -> Any:
+        self.fired = True
+        raise transient_error("DEADLINE_EXCEEDED", f"the commit moving a proposal to {self.state}")
+
+    def update_record(self, kind: str, key: str, data: dict[str, Any], *args: Any, **kwargs: Any) -> bool:
+        carries = self._carries(kind, data)
+        written = self.inner.update_record(kind, key, data, *args, **kwargs)
+        return self._lost() if carries and written else written
+
+    def record_all(self, writes: Any, completing: Any = None) -> bool:
+        carries = any(self._carries(w.kind, w.data) for w in writes)
+        written = self.inner.record_all(writes, completing)
+        return self._lost() if carries and written else written
 
 
 class FaultyPublisher:

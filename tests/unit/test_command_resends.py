@@ -10,7 +10,10 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from sandbox.standins.run import TrafficSeed
+from shared.errors import TransientError
 from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
 from shared.remediation.records import ACTIONS, COMMANDS, INTENTS, PROPOSALS, command_intent_key
@@ -400,17 +403,18 @@ def test_a_command_id_reused_after_its_record_and_intent_are_gone_is_rejected_on
 
 
 class RejectedMeanwhile:
-    """The world's store, where another command rejects the proposal just before the approve's commit."""
+    """The world's store, where another command decides the proposal (rejects it, by default) just before
+    the commit that would write this command's decision."""
 
-    def __init__(self, inner: Any, proposal_id: str) -> None:
-        self.inner, self.proposal_id = inner, proposal_id
+    def __init__(self, inner: Any, proposal_id: str, state: str = "rejected", command_id: str = "rej-1") -> None:
+        self.inner, self.proposal_id, self.decided = inner, proposal_id, {"state": state, "command_id": command_id}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def record_all(self, writes: Any, completing: Any = None) -> bool:
         if any(w.kind == PROPOSALS for w in writes):
-            self.inner.update_record(PROPOSALS, self.proposal_id, {"state": "rejected", "command_id": "rej-1"})
+            self.inner.update_record(PROPOSALS, self.proposal_id, self.decided)
         return self.inner.record_all(writes, completing)
 
 
@@ -429,3 +433,137 @@ def test_a_refusal_written_with_the_answer_says_so_when_another_command_decided_
     proposal = w.state.get_record(PROPOSALS, proposal_id)
     assert proposal["state"] == "rejected" and proposal["command_id"] == "rej-1", proposal
     assert w.state.get(COMMANDS, "appr-5").result["notes"] == refused.notes
+
+
+# --- a reject's and an approve's decision, written with the answer ------------------------------------
+
+
+def test_a_reject_another_command_overtook_closes_nothing_and_says_so():
+    """The reject's decision is written by the commit that completes its record and keeps its answer
+    (answers.complete). An approve that lands between the reject's read and that commit keeps its
+    decision; the reject is answered `skipped`, closing nothing, not `applied` ("closed"), and that
+    is the answer its record keeps."""
+    import dataclasses
+
+    w, proposal_id = proposed()
+    w.adapters = dataclasses.replace(w.adapters, state=RejectedMeanwhile(w.adapters.state, proposal_id,
+                                                                         "approved", "appr-9"))
+    answer = send(w, "reject", "rej-2", params={"proposal_id": proposal_id})
+    assert answer.status is OutcomeStatus.SKIPPED and "decided by someone else meanwhile" in answer.reason, answer
+    proposal = w.state.get_record(PROPOSALS, proposal_id)
+    assert proposal["state"] == "approved" and proposal["command_id"] == "appr-9", proposal
+    assert w.state.get(COMMANDS, "rej-2").result["outcome_id"] == answer.outcome_id
+
+
+def lost_publish(w: FastWorld, name: str, command_id: str, **fields: Any) -> None:
+    """The command is handled, and its answer's publish fails: the handler raises (Pub/Sub would send it
+    again) and nothing is published."""
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        send(w, name, command_id, **fields)
+
+
+def test_a_rejects_resend_after_its_answer_was_lost_publishes_that_very_answer():
+    """The rejection and the answer are one commit; the publish failed. The resend (same command_id)
+    publishes the answer kept with the record, the same outcome_id, rather than deciding again or
+    answering a duplicate of an answer no one received."""
+    w, proposal_id = proposed()
+    lost_publish(w, "reject", "rej-3", params={"proposal_id": proposal_id})
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "rejected"
+    kept = w.state.get(COMMANDS, "rej-3").result
+
+    again = send(w, "reject", "rej-3", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.APPLIED and "without applying it" in again.reason, again.reason
+    assert again.outcome_id == kept["outcome_id"]
+    assert [o["outcome_id"] for o in w.published() if o.get("command_id") == "rej-3"] == [kept["outcome_id"]]
+
+
+def approve_superseded(w: FastWorld, proposal_id: str, command_id: str):
+    """An approve whose gate finds the connector changed under the decision (a person's change landing at
+    the gate's claim, after the approve's own check): escalated, nothing written, `superseded`."""
+    w.adapters.state.after_next_claim(
+        lambda: w.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=6))
+    return send(w, "approve", command_id, params={"proposal_id": proposal_id})
+
+
+def test_a_superseded_approves_resend_after_its_answer_was_lost_publishes_that_very_answer():
+    """The proposal's close (`superseded`) and the answer are one commit; the publish failed. The resend
+    publishes the answer kept, the same outcome_id; nothing is written."""
+    w, proposal_id = proposed()
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        approve_superseded(w, proposal_id, "appr-10")
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "superseded"
+    kept = w.state.get(COMMANDS, "appr-10").result
+
+    again = send(w, "approve", "appr-10", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == kept["outcome_id"], again.reason
+    assert any("closed as superseded" in n for n in again.notes), again.notes
+    assert w.standins.vpcaccess.count("PatchConnector") == 1     # the person's change alone
+
+
+def test_a_superseded_approve_whose_commit_failed_leaves_its_proposal_approved_and_nothing_acts():
+    """The commit that would close the proposal `superseded` with the answer fails outright: the answer
+    is published saying its record is missing, and the proposal stays `approved` by this command, the
+    gate's claim and intent given back and voided as before. The resend, once the command's claim
+    lapses, carries the approval on and re-checks: the connector changed, so it refuses, and writes
+    nothing."""
+    w, proposal_id = proposed()
+    w.adapters.state.fail_next("write", 1, method="complete")   # the command's commit, with its decision
+    first = approve_superseded(w, proposal_id, "appr-11")
+    assert first.status is OutcomeStatus.ESCALATED and "could not be completed" in " ".join(first.notes), first
+    proposal = w.state.get_record(PROPOSALS, proposal_id)
+    assert proposal["state"] == "approved" and proposal["command_id"] == "appr-11", proposal
+    assert w.state.get_record(INTENTS, command_intent_key("appr-11"))["state"] == "void"
+    w.at(2 + 20)                       # the command's claim lease (10 min + 5 min skew) has lapsed
+
+    again = send(w, "approve", "appr-11", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.SKIPPED and "world changed" in again.reason, again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "refused"
+    assert w.standins.vpcaccess.count("PatchConnector") == 1     # the person's change alone
+
+
+def test_a_reject_whose_commit_failed_is_not_answered_closed_and_is_decided_by_its_redelivery():
+    """The commit that would close the proposal with the reject's answer fails outright: answered
+    "closed" (with a note that its record is missing), the proposal would still be open, and an
+    approve could apply what the person rejected. So the handler raises instead, answering nothing;
+    once the command's claim lapses, its redelivery rejects the proposal and answers that."""
+    w, proposal_id = proposed()
+    w.adapters.state.fail_next("write", 1, method="complete")   # the command's commit, with its decision
+    with pytest.raises(TransientError):
+        send(w, "reject", "rej-4", params={"proposal_id": proposal_id})
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+    assert not [o for o in w.published() if o.get("command_id") == "rej-4"]
+    w.at(2 + 20)                       # the command's claim lease (10 min + 5 min skew) has lapsed
+
+    again = send(w, "reject", "rej-4", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.APPLIED and "without applying it" in again.reason, again.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "rejected"
+
+
+def test_a_restore_whose_pin_release_failed_is_answered_not_raised():
+    """restore_traffic wrote (the gate's corrective write), then recording the pin's release failed. It
+    raised, after the write: a command never delivered again was never answered, and a resend found the
+    gate's claim completed (a duplicate) and recorded nothing more either. Now it is answered `applied`,
+    kept with its record, saying the pin's release is not recorded."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, method="update_record")   # the pin's release
+    restored = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
+    assert restored.status is OutcomeStatus.APPLIED, restored.reason
+    assert any("pin's release could not be recorded" in n for n in restored.notes), restored.notes
+    assert w.state.get(COMMANDS, "rest-1").result["outcome_id"] == restored.outcome_id
+    assert updates(w) == 2
+
+
+def test_a_pauses_resend_after_its_flag_landed_unanswered_does_not_say_it_already_was():
+    """The pause's flag is written before the command's answer is kept (the brake first, docs/behaviour.md);
+    its write landed with its answer lost, so the handler raised. The resend writes it again and answered
+    "(it already was)", as if someone else had paused it. Now it says the flag is this command's own."""
+    w = world()
+    w.adapters.state.fail_next("write", 1, lost=True, method="put_record")
+    with pytest.raises(TransientError):
+        send(w, "pause", "pause-1", target=SERVICE)
+    again = send(w, "pause", "pause-1", target=SERVICE)
+    assert again.status is OutcomeStatus.APPLIED and "already was" not in again.reason, again.reason
+    assert "earlier attempt at this command" in again.reason
