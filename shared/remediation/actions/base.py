@@ -67,6 +67,13 @@ class Action(ABC, Generic[P]):
         Match.CHANGED). False: the target keeps no such record (a connector), so it cannot tell."""
         return False
 
+    def may_have_landed(self, after: dict[str, Any], live: dict[str, Any]) -> bool:
+        """For a target that keeps no record of its changes (changed_since_write is always False): True
+        if `live`, showing neither the state before nor the planned change `after`, is still one the
+        plan's write could have led to, with another change after it (intents.py, Match.UNCONFIRMED).
+        Nothing proves the write landed; False rules it out."""
+        return False
+
     def notes(self, params: P) -> list[str]:
         """What an operator must know once this has run (e.g. traffic is now pinned)."""
         return []
