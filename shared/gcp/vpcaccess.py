@@ -5,7 +5,9 @@ AuthorizedSession (see endpoints.vpcaccess_session). Reads retry briefly on tran
 The patch is not idempotent while the connector is UPDATING (a second one is refused), so it
 is re-sent only when the failure proves it was never applied (connection never made, 503,
 429); a timeout or another 5xx after sending leaves the outcome unknown and raises
-OutcomeUnknownError, so the gate keeps its claim and records the action for the sweep.
+OutcomeUnknownError, so the gate keeps its claim and records the action for the sweep. A read-back
+after an error-free operation that does not show the patch is an unknown outcome too
+(NotShownAfterWriteError, `read_back`), never a permanent failure.
 """
 from __future__ import annotations
 

@@ -20,6 +20,8 @@ read) and, unless the action record exists, decides here what the earlier attemp
 |   (the attempt ended)                            | the plan's before| none: act as usual (no write)   |
 |                                                  | changed again    | record it closed (escalated):   |
 |                                                  |   after the write|   superseded, a person took over|
+|                                                  | may have had it, | record it closed (escalated):   |
+|                                                  |   changed since  |   the outcome unknown           |
 |                                                  | neither / unread | escalate with the evidence      |
 
 "record" writes the action record the earlier attempt could not (so the sweep verifies it, and a
@@ -30,7 +32,11 @@ or more past the plan's read, showing neither the split before nor the rollback'
 happened, so it is recorded all the same (the timeline, a later alert's duplicate check, the incident's
 history), but closed `escalated` at once, with no pin: the sweep never verifies or undoes it, since
 the later change wins, and the answer says a person has taken the target over. A target that keeps
-no such record (a connector) showing neither is escalated, as before: nothing proves the write.
+no such record (a connector) showing neither is judged by what the write could have led to
+(Action.may_have_landed: a connector's instance counts only go up, so at the planned counts or more
+it may have had the write, then another change): recorded closed `escalated` the same way, the answer
+saying the outcome is unknown (Match.UNCONFIRMED); fewer than planned, nothing of Runwarden's landed,
+and it is escalated with the evidence. Nothing proves the write either way.
 
 Why a claim still held by this message's earlier attempt always waits, even when the planned change
 is already in place: that attempt may still be running. A target shows the change before the write
@@ -57,6 +63,7 @@ the message (it may have been dead-lettered while the claim was held):
 |                                                   |                  |   reports `escalated`, once      |
 |                                                   | changed again    | records it closed `escalated`    |
 |                                                   |   after the write|   (superseded) and reports it    |
+|                                                   | may have had it  | likewise, the outcome unknown    |
 |                                                   | the plan's before| closes it: `void`, nothing written|
 |                                                   | neither / unread | reports `escalated` once, marks  |
 |                                                   |                  |   it `escalated`                 |
