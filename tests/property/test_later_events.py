@@ -330,7 +330,7 @@ MAX_ONLY_PROPOSED = {"bounds": {"connectors": [{**MAX_ONLY["bounds"]["connectors
 
 
 @pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
-@pytest.mark.parametrize("writer", ["alert", "approve"])
+@pytest.mark.parametrize("writer", ["alert", "approve", "command"])
 def test_a_connector_scale_a_person_changed_right_after_its_operation_is_recorded_not_failed(writer: str,
                                                                                              ending: str) -> None:
     """The patch raising max instances (2-3 -> 2-4) takes, its operation ends without an error, and a
@@ -339,11 +339,14 @@ def test_a_connector_scale_a_person_changed_right_after_its_operation_is_recorde
     Recorded as this incident's action, closed `escalated` at once (never verified, never written
     again), and the answer says what the connector shows and that a person may have changed it.
     Fails if the read-back mismatch is a permanent failure (`failed` [VERIFICATION_FAILED], the claim
-    and the intent given back, no action record: `before_states_recorded`)."""
+    and the intent given back, no action record: `before_states_recorded`). The writer: the alert (one-way
+    allowed), an approve of its proposal, or an operator's scale command after the proposal (the soak's
+    shrunk `open; person_connector(machine, right after a patch's operation); scale_command(#0, max 4)`,
+    batch seed 7003 on the code before)."""
     policy = MAX_ONLY if writer == "alert" else MAX_ONLY_PROPOSED
     with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR], **policy) as run:
         program = [PersonConnector(1, False, after_patch=True), Open(0, 0)]
-        program += [Approve(0, 0)] if writer == "approve" else []
+        program += {"approve": [Approve(0, 0)], "command": [OperatorScale(0, 4)]}.get(writer, [])
         for step in program:
             run.step(step)
         run.step(Sweep(16))
