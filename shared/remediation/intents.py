@@ -359,7 +359,8 @@ def _unconfirmed(found: Found, intent: IntentRecord, action: Action, gate: Any, 
               "target: what it shows now may be a person's change")
     note = (f"outcome unknown: {intent.target} showed neither the state before nor the plan when found ({found.live}); "
             "never verified or undone")
-    result = gate.adopt_write(intent, action, intent.after, reason,
+    # No `after`: what the write left is not known (as the gate records a write whose completion is unknown).
+    result = gate.adopt_write(intent, action, {}, reason,
                               report=pending(reason, report, []) if pending is not None else None, superseded=note)
     return Answer(result.status, result.reason, report, result.notes)
 
