@@ -389,3 +389,26 @@ def test_an_unrecorded_connector_scale_a_person_changed_since_is_recorded_closed
         assert [o.status.value for o in reports] == ["escalated"], explain(run, [o.reason for o in reports])
         assert not [o for o in later.outcomes if o.action is not None and o.action.action_id == record["key"]]
         assert sum(o.vpc_writes for o in run.trace) == 1 and sum(o.person_connector for o in run.trace) == 1
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+@pytest.mark.parametrize("publish_fails", [False, True])
+def test_a_connector_scale_whose_read_back_and_record_both_failed_is_recorded_by_the_judge_past_the_lease(
+        publish_fails: bool, ending: str) -> None:
+    """Both cases at once: a person's e2-standard-4 lands as the patch's operation ends (an unknown
+    outcome), and the commit that would record it fails (and, with `publish_fails`, the answer saying
+    so). The gate answers that it could not be recorded; the judge past the lease (the redelivery, or
+    the sweep) finds the connector at the planned sizes with another machine type and records it
+    closed `escalated`. No write on no record, none written twice."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR], **MAX_ONLY) as run:
+        program = [StoreFault("write", 1, method="record_all"), *([PublishFault(1)] if publish_fails else []),
+                   PersonConnector(1, False, after_patch=True), Open(0, 0)]
+        for step in program:
+            run.step(step)
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        run.step(Sweep(30))
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
+        assert sum(o.vpc_writes for o in run.trace) == 1
