@@ -322,8 +322,9 @@ def read_back(connector: Connector, min_instances: int, max_instances: int, mach
     ended: a person's `gcloud ... connectors update` (refused while the connector is UPDATING, so the
     end of Runwarden's operation is the first moment it can land), Terraform putting the machine type
     back, the connector recreated. The v1 Connector keeps no generation, etag or update time (its
-    fields: the VPC Access v1 REST reference, projects.locations.connectors), so nothing read tells
-    the two apart. Answered as a permanent failure (UPDATE_NOT_APPLIED, as it once was), the gate gave
+    fields, VPC Access v1 REST reference, projects.locations.connectors: name, network, ipCidrRange,
+    state, min/maxThroughput, connectedProjects, subnet, machineType, min/maxInstances; v1beta1 adds
+    createTime and lastRestartTime, neither moved by an update), so nothing read tells the two apart. Answered as a permanent failure (UPDATE_NOT_APPLIED, as it once was), the gate gave
     the claim and the intent back and answered `failed`: a write that took, on no record. As an
     unknown outcome it is recorded, closed `escalated`, and a person is told what the connector shows
     (shared/remediation/guardrails.py, `_unknown`; docs/behaviour.md, "A write someone changed since")."""
