@@ -108,9 +108,13 @@ class Points:
 
     def __init__(self, series: MetricSeries) -> None:
         self.series = series
-        self.ends = series.end_us
+        self.ordered = ascending(series.end_us)
+        # Bisected as a plain tuple: a tuple subclass (OldestFirst) has no C-level item access,
+        # so each probe of a bisection became a Python-level __getitem__ call (about 1.6 against
+        # 0.3 us a bisection here). `[:]` of a subclass is a plain tuple, copied in C (about 3 us
+        # for a day of minutes); of a plain tuple, the tuple itself.
+        self.ends = series.end_us[:]
         self.values = series.values
-        self.ordered = ascending(self.ends)
         self.floats = type(self.values) is Floats
         self._labels: dict[str, str] = {}
 
