@@ -48,8 +48,11 @@ def micros(at: datetime) -> int:
 
 
 def at_micros(us: int) -> datetime:
-    """The UTC datetime `us` microseconds after the Unix epoch (the inverse of `micros`)."""
-    return _EPOCH + timedelta(microseconds=us)
+    """The UTC datetime `us` microseconds after the Unix epoch (the inverse of `micros`). A
+    timedelta times an int is exact integer arithmetic, as `timedelta(microseconds=us)` is, at a
+    sixth of its cost (about 0.25 against 1.5 us here: the keyword form goes through Python-level
+    number objects); a diagnosis turns some 130 minutes back into datetimes."""
+    return _EPOCH + _MICROSECOND * us
 
 
 def ascending(end_us: tuple[int, ...] | list[int]) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, signals_in
-from shared.diagnosis.facts import Facts, hms, refused_series
+from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.rules.base import pct
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -169,7 +169,7 @@ def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
 
 def _onset(facts: Facts) -> str:
     """The first minute whose 5xx + 429 share reached status_ratio."""
-    for at, total, bad in facts.per_minute_where(facts.incident, refused_series):
+    for at, total, bad in facts.refused_minutes:
         if total and bad / total >= facts.s.status_ratio:
             return f"in the minute to {hms(at)}"
     return ""

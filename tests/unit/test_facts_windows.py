@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, LogRecord, LogResult, MetricPoint, MetricResult, MetricSeries
-from shared.diagnosis.facts import Facts, Window
+from shared.diagnosis.facts import Facts, Window, refused_series
 from shared.diagnosis.log_signals import LogSignal, signals_in
 
 from tests.unit.builders import SQL, Evidence, T0, at
@@ -102,6 +102,10 @@ def check_every_fact(b: EvidenceBundle, window: Window) -> None:
     for code in ("503", "429", "200", "999"):
         assert facts.per_minute(window, code) == scan_per_minute(b, window, code)
     assert facts.p99_seconds(window) == scan_p99(b, window)
+    assert [p99 for _, p99 in facts.p99_by_minute(window)] == scan_p99(b, window)
+    assert facts.p99_by_minute(window) is facts.p99_by_minute(window)   # computed once per window
+    down = facts.sql_down(window)
+    assert facts.sql_down(window) is down and down == Facts(b, DiagnosisSettings())._sql_down_in(window)
     assert facts.minutes_with_requests(window) == len({p.end for s in _series(b.requests) for p in s.points
                                                         if window.holds(p.end)})
     assert facts.revision_names_with_requests(window) == sorted(
@@ -116,6 +120,9 @@ def check_every_fact(b: EvidenceBundle, window: Window) -> None:
     assert facts.sql_up_values(window) == {s.label("resource.labels.database_id"): [
         float(p.value) for p in s.points if window.holds(p.end)] for s in _series(b.sql_up)}
     assert facts.data_until == b.requests.latest
+    assert facts.refused_minutes == facts.per_minute_where(facts.incident, refused_series)
+    for revision in b.revisions:   # kept by creation time: the answer for any revision created then
+        assert facts.replaced(revision) == Facts(b, DiagnosisSettings())._replacing(revision)
 
 
 BUSY = _busy()
