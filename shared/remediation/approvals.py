@@ -18,7 +18,8 @@ record at the proposal's claim key, and decides (`ending`, pure):
 
 | the command's record     | its action record (the proposal's key) | its intent      | the sweep                      |
 |--------------------------|----------------------------------------|-----------------|--------------------------------|
-| held, unexpired          | (not read)                             | (not read)      | nothing: it may still write    |
+| held, unexpired; or the  | (not read)                             | (not read)      | nothing: it may still write, or|
+|   approval within a lease|                                        |                 |   a redelivery carry it on     |
 | completed (answered)     | (not read)                             | (not read)      | nothing: its answer said why   |
 | lapsed or gone           | this command's, pending or undoing     | (any)           | `applied` (`in_doubt` with no  |
 |                          |                                        |                 |   after-state), as the commit  |
@@ -79,17 +80,30 @@ class Ending(str, Enum):
     ABANDONED = "abandoned"    # nothing was written: closed and answered
 
 
-def command_standing(claim: ClaimRecord | None, now: datetime) -> Ending | None:
-    """WAIT or ANSWERED; None when the command's record has lapsed (or is gone) and the sweep may take
-    it. A lapsed claim is left a margin more (intents.SWEEP_MARGIN), as an intent is: its attempt has
-    surely ended (a function runs at most its timeout, shorter than the lease)."""
-    if claim is None:
-        return None
-    if claim.status is ClaimStatus.COMPLETED and not claim.expired(now):
+def command_standing(claim: ClaimRecord | None, approved_at: datetime | None, lease: timedelta,
+                     now: datetime) -> Ending | None:
+    """WAIT or ANSWERED; None when the sweep may take the command's record. It waits while the record is
+    held unexpired, and until the approval (`approved_at`, written by the attempt that approved, and
+    again by a resend carrying it on) is older than a lease: an attempt that raised gave its record back
+    at once for the platform's redelivery, which should carry the approval on, not find it closed. Both
+    are left a margin more (intents.SWEEP_MARGIN), as an intent is: by then the attempt has surely ended
+    (a function runs at most its timeout, shorter than the lease)."""
+    if claim is not None and claim.status is ClaimStatus.COMPLETED and not claim.expired(now):
         return Ending.ANSWERED
-    if claim.expires_at + SWEEP_MARGIN <= now:
+    if approved_at is not None and approved_at + lease + SWEEP_MARGIN > now:
+        return Ending.WAIT
+    if claim is None or claim.expires_at + SWEEP_MARGIN <= now:
         return None
     return Ending.WAIT
+
+
+def settles_after(claim: ClaimRecord | None, approved_at: datetime | None, lease: timedelta) -> datetime | None:
+    """From when `command_standing` lets the sweep settle the proposal (None: the command is answered)."""
+    if claim is not None and claim.status is ClaimStatus.COMPLETED:
+        return None
+    times = [t + SWEEP_MARGIN for t in (claim.expires_at if claim is not None else None,
+                                        approved_at + lease if approved_at is not None else None) if t is not None]
+    return max(times) if times else None
 
 
 def ending(record: ActionRecord | None, intent: IntentRecord | None, command_id: str) -> Ending:
@@ -109,9 +123,9 @@ def ending(record: ActionRecord | None, intent: IntentRecord | None, command_id:
 
 
 def decide(claim: ClaimRecord | None, record: ActionRecord | None, intent: IntentRecord | None, command_id: str,
-           now: datetime) -> Ending:
-    """The whole table, for a proposal `approved` by `command_id`."""
-    return command_standing(claim, now) or ending(record, intent, command_id)
+           approved_at: datetime | None, lease: timedelta, now: datetime) -> Ending:
+    """The whole table, for a proposal `approved` by `command_id` at `approved_at`."""
+    return command_standing(claim, approved_at, lease, now) or ending(record, intent, command_id)
 
 
 class Approvals:
@@ -151,7 +165,7 @@ class Approvals:
     def _settle(self, proposal: ProposalRecord) -> Outcome | None:
         command_id = proposal.command_id
         held = self.state.get(COMMANDS, command_id)
-        if command_standing(held, self.now) is not None:
+        if command_standing(held, proposal.decided_at, self.sweep.lease, self.now) is not None:
             return None
         taken = self.state.claim(COMMANDS, command_id, self.owner, self.sweep.lease, self.now)
         if not taken.acquired:
