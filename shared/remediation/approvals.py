@@ -46,21 +46,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pydantic import ValidationError
 
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite
+from shared.config import Config
 from shared.remediation.intents import SWEEP_MARGIN
+from shared.remediation.kept_reports import KeptReports
 from shared.remediation.records import (ACTIONS, ANSWERS, COMMAND_RETENTION, COMMANDS, INTENTS, PROPOSALS,
                                         ActionRecord, ActionState, CommandAnswer, IntentRecord, IntentState,
                                         ProposalRecord, command_intent_key)
 from shared.timeline.writer import Timeline
-
-if TYPE_CHECKING:
-    from shared.remediation.verification import Sweep
 
 APPROVED = "approved"
 ABANDONED = "abandoned"
@@ -133,11 +132,10 @@ class Approvals:
     MAX_APPROVED_PER_SWEEP; a proposal whose reads or writes meet a transient fault waits for the next
     sweep. Its `abandoned` answers are kept in the commands' answers and published by the sweep."""
 
-    def __init__(self, sweep: Sweep) -> None:
-        self.sweep = sweep
-        self.state = sweep.state
-        self.now = sweep.now
-        self.owner = sweep.owner
+    def __init__(self, config: Config, state: Any, now: datetime, owner: str, lease: timedelta,
+                 kept: KeptReports) -> None:
+        """`owner`, `lease` and `kept`: the sweep's (verification.Sweep), which publishes what `kept` holds."""
+        self.config, self.state, self.now, self.owner, self.lease, self.kept = config, state, now, owner, lease, kept
 
     def run(self) -> list[Outcome]:
         outcomes = []
@@ -165,9 +163,9 @@ class Approvals:
     def _settle(self, proposal: ProposalRecord) -> Outcome | None:
         command_id = proposal.command_id
         held = self.state.get(COMMANDS, command_id)
-        if command_standing(held, proposal.decided_at, self.sweep.lease, self.now) is not None:
+        if command_standing(held, proposal.decided_at, self.lease, self.now) is not None:
             return None
-        taken = self.state.claim(COMMANDS, command_id, self.owner, self.sweep.lease, self.now)
+        taken = self.state.claim(COMMANDS, command_id, self.owner, self.lease, self.now)
         if not taken.acquired:
             return None     # a resend took it first: it carries the approval on, or answers
         try:
@@ -223,7 +221,7 @@ class Approvals:
         the command, or the command's record no longer the one taken (nothing written; given back)."""
         command = proposal.command_id
         outcome = _abandoned_outcome(proposal, self.now)
-        kept = self.sweep.kept
+        kept = self.kept
         answer = CommandAnswer(command_id=command, command="approve", requested_by=proposal.decided_by,
                                incident_id=proposal.incident_id, target=proposal.target,
                                status=outcome.status.value, answered_at=self.now)
@@ -234,7 +232,7 @@ class Approvals:
                   "notes": list(outcome.notes)}
         if intent is not None and intent.command_digest:
             result["digest"] = intent.command_digest   # what the command asked: a reused id is told apart
-        retain = max(timedelta(seconds=self.sweep.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
+        retain = max(timedelta(seconds=self.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
         try:
             written = self.state.record_all(writes, Completion(COMMANDS, command, taken, retain, self.now, result))
         except TransientError:

@@ -101,7 +101,8 @@ class Sweep:
         outcomes += self._unrecorded_intents()
         # After the intents: an approve's write its attempt left unrecorded is judged first, so that its
         # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
-        outcomes += self._step("approved proposals", Approvals(self).run)
+        approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
+        outcomes += self._step("approved proposals", approvals.run)
         return outcomes
 
     def _step(self, what: str, step: Callable[[], list[Outcome]]) -> list[Outcome]:
