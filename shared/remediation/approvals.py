@@ -11,10 +11,10 @@ proposal `approved` for good: nothing expires an approved proposal, and no outco
 was applied.
 
 So the verification sweep reads the proposals still `approved` (`Approvals.run`), and for each one
-whose approving command's record has lapsed (its claim neither completed nor held: `command_standing`)
-takes that record itself, so that no resend of the command runs meanwhile (it waits,
+whose approving command has ended (its record neither completed nor held, and the approval a lease old:
+`command_standing`) takes that command's record itself, so that no resend of the command runs meanwhile (it waits,
 CommandInProgress), reads the command's intent (the gate stores it before any write) and the action
-record at the proposal's claim key, and decides (`ending`, pure):
+record at the proposal's claim key, and decides (`decide`, pure):
 
 | the command's record     | its action record (the proposal's key) | its intent      | the sweep                      |
 |--------------------------|----------------------------------------|-----------------|--------------------------------|
@@ -50,10 +50,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite
-from shared.config import Config
 from shared.remediation.intents import SWEEP_MARGIN
 from shared.remediation.kept_reports import KeptReports
 from shared.remediation.records import (ACTIONS, ANSWERS, COMMAND_RETENTION, COMMANDS, INTENTS, PROPOSALS,
@@ -240,8 +240,12 @@ class Approvals:
             # next sweep to publish, and the command's record is left as it is (completed, or lapsing).
             kept.give_back(command, ANSWERS)
             raise
-        if not written:
+        if not written:     # decided meanwhile, or an answer already kept under that id: left as it is
             self._give_back(command)
+            Timeline(proposal.incident_id, "command").step(
+                "approval_not_closed", f"{proposal.proposal_id}: not closed {ABANDONED}: it is no longer approved by "
+                f"command {command} as read, or an answer to that command is already kept", severity="WARNING",
+                proposal_id=proposal.proposal_id, command_id=command)
             return None
         kept.hold(outcome, ANSWERS, command)
         Timeline(proposal.incident_id, "command").step("abandoned", outcome.reason, severity="WARNING",

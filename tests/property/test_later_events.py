@@ -406,8 +406,8 @@ def test_a_proposal_the_gate_closed_whose_commit_lost_its_answer_is_heard_when_n
 _STRANDED = {
     "approved, answer lost": ([StoreFault("write", 1, "UNAVAILABLE", True)], 1),
     "final commit failed": ([Fault("vpcaccess", "PatchConnector"), StoreFault("write", 1, method="complete")], 0),
-    "final commit and publish failed": ([Fault("vpcaccess", "PatchConnector"), StoreFault("write", 1, method="complete"),
-                                         PublishFault(1)], 1),
+    "final commit and publish failed": ([Fault("vpcaccess", "PatchConnector"),
+                                         StoreFault("write", 1, method="complete"), PublishFault(1)], 1),
 }
 
 
