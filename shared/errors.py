@@ -34,6 +34,15 @@ class ChangedAroundWriteError(OutcomeUnknownError):
     and escalated as a write whose completion is in doubt, never repeated."""
 
 
+class NotShownAfterWriteError(OutcomeUnknownError):
+    """A write whose operation finished without an error, while the target read back right after does
+    not show it, on a target that keeps no record of its changes (a VPC Access connector: no
+    generation, etag or update time). Another hand's change landing as the operation ended (a
+    person, Terraform) and a write that did not take read the same way, so the outcome is unknown:
+    the gate records the write closed `escalated` at once (never verified, undone or written again)
+    and tells a person what the target shows."""
+
+
 class PermanentError(RunwardenError):
     """A fault a retry will not fix (PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT).
 

@@ -5,7 +5,9 @@ AuthorizedSession (see endpoints.vpcaccess_session). Reads retry briefly on tran
 The patch is not idempotent while the connector is UPDATING (a second one is refused), so it
 is re-sent only when the failure proves it was never applied (connection never made, 503,
 429); a timeout or another 5xx after sending leaves the outcome unknown and raises
-OutcomeUnknownError, so the gate keeps its claim and records the action for the sweep.
+OutcomeUnknownError, so the gate keeps its claim and records the action for the sweep. A read-back
+after an error-free operation that does not show the patch is an unknown outcome too
+(NotShownAfterWriteError, `read_back`), never a permanent failure.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from shared.errors import OutcomeUnknownError, PermanentError, TransientError
+from shared.errors import NotShownAfterWriteError, OutcomeUnknownError, PermanentError, TransientError
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
 
@@ -201,8 +203,7 @@ class VpcAccessAdapter(VpcAccessReader):
             raise
         except (TransientError, PermanentError) as exc:  # accepted; following it failed (a denied poll too)
             raise OutcomeUnknownError(f"PatchConnector {name}: accepted, but could not be followed: {exc}") from exc
-        _check_applied(connector, min_instances, max_instances, machine_type)
-        return connector
+        return read_back(connector, min_instances, max_instances, machine_type)
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -214,11 +215,8 @@ class VpcAccessAdapter(VpcAccessReader):
         transient, so the event comes back when that change is over (and is diagnosed afresh).
         In any other state the refusal is permanent. Never re-sent here."""
         connector = self.get_connector(name)
-        try:
-            _check_applied(connector, min_instances, max_instances, machine_type)
+        if not short_of(connector, min_instances, max_instances, machine_type):
             return connector
-        except PermanentError:
-            pass
         message = (f"PatchConnector {name}: refused while the connector is {connector.state} ({refusal}); "
                    "nothing was changed by this request")
         if connector.state == "UPDATING":
@@ -306,15 +304,38 @@ def _raise_operation_error(operation: dict[str, Any], target: str) -> None:
                          f"{error.get('message', '')}", code=name)
 
 
-def _check_applied(connector: Connector, min_instances: int, max_instances: int, machine_type: str | None) -> None:
-    # "At least": someone may have scaled further meanwhile, which still satisfies the request.
-    short = (connector.min_instances < min_instances or connector.max_instances < max_instances
-             or (machine_type is not None and connector.machine_type != machine_type))
-    if short:
-        raise PermanentError(
-            f"PatchConnector {connector.name}: after the update it has min {connector.min_instances}, "
-            f"max {connector.max_instances}, {connector.machine_type}; asked for min {min_instances}, "
-            f"max {max_instances}{', ' + machine_type if machine_type else ''}", code="UPDATE_NOT_APPLIED")
+def short_of(connector: Connector, min_instances: int, max_instances: int, machine_type: str | None) -> bool:
+    """Whether `connector` lacks what a patch asked. "At least" for instances: someone scaling it
+    further meanwhile still satisfies the request; the machine type only when the patch named one."""
+    return (connector.min_instances < min_instances or connector.max_instances < max_instances
+            or (machine_type is not None and connector.machine_type != machine_type))
+
+
+def read_back(connector: Connector, min_instances: int, max_instances: int, machine_type: str | None) -> Connector:
+    """The connector read right after the patch's operation finished without an error: returned if it
+    has what was asked, else NotShownAfterWriteError, never a permanent failure.
+
+    An operation that is `done` with no `error` has its "normal, successful response"
+    (google.longrunning.Operation: "If true, the operation is completed, and either error or response
+    is available"), so the patch took, unless the API finished it without applying it (not seen, not
+    ruled out). What the read-back shows instead can be another hand's change landing as the operation
+    ended: a person's `gcloud ... connectors update` (refused while the connector is UPDATING, so the
+    end of Runwarden's operation is the first moment it can land), Terraform putting the machine type
+    back, the connector recreated. The v1 Connector keeps no generation, etag or update time (its
+    fields, VPC Access v1 REST reference, projects.locations.connectors: name, network, ipCidrRange,
+    state, min/maxThroughput, connectedProjects, subnet, machineType, min/maxInstances; v1beta1 adds
+    createTime and lastRestartTime, neither moved by an update), so nothing read tells the two apart. Answered as a permanent failure (UPDATE_NOT_APPLIED, as it once was), the gate gave
+    the claim and the intent back and answered `failed`: a write that took, on no record. As an
+    unknown outcome it is recorded, closed `escalated`, and a person is told what the connector shows
+    (shared/remediation/guardrails.py, `_unknown`; docs/behaviour.md, "A write someone changed since")."""
+    if not short_of(connector, min_instances, max_instances, machine_type):
+        return connector
+    asked = f"min {min_instances}, max {max_instances}" + (f", {machine_type}" if machine_type else "")
+    raise NotShownAfterWriteError(
+        f"PatchConnector {connector.name}: its operation finished without an error, but the connector read back "
+        f"right after shows min {connector.min_instances}, max {connector.max_instances}, {connector.machine_type} "
+        f"({connector.state}), not the {asked} asked: another hand (a person, Terraform) may have changed it as the "
+        "operation ended, or the patch did not take; the connector keeps no record that tells which")
 
 
 def _code_of(exc: BaseException) -> str:

@@ -30,8 +30,8 @@ from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
 from shared.config import Config
 from shared.diagnosis.evidence import AlertContext
-from shared.errors import (AttemptInProgress, ChangedAroundWriteError, OutcomeUnknownError, PermanentError,
-                           RunwardenError, StaleEvidenceError, TransientError)
+from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
+                           PermanentError, RunwardenError, StaleEvidenceError, TransientError)
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
@@ -568,13 +568,23 @@ class Gate:
                  manual: Manual | None = None) -> GateResult:
         """The API may have applied the write. Acting again could act twice, so nothing is given
         back: the claim completes, the cooldown and budget stay taken, and the action is recorded
-        so the sweep verifies it (or undoes or escalates it) like any other."""
+        so the sweep verifies it (or undoes or escalates it) like any other. A write whose target,
+        read back after an error-free operation, does not show it (NotShownAfterWriteError: a
+        connector, which keeps no record to tell another hand's change from a write that did not
+        take) is recorded closed `escalated` at once: nothing is verified or undone over a person."""
         result.status = OutcomeStatus.ESCALATED
         result.written = True   # it may have taken: recorded as a write
         # A corrective action (an undo, a pin's release) has no action record: nothing verifies it later.
         kept = ("Not written again (it puts back Runwarden's own change: no record for the verification sweep)"
                 if action.corrective else "Recorded for the verification sweep, not written again")
-        if isinstance(exc, ChangedAroundWriteError):
+        closed = ""
+        if isinstance(exc, NotShownAfterWriteError) and not action.corrective:
+            closed = f"outcome unknown: {exc}; never verified or undone"
+            result.reason = (f"{action.name} was sent and may have taken: {exc}. Recorded as this incident's action "
+                             f"and closed as escalated: the verification sweep will not verify it, and it is not "
+                             f"written again. A person must check {params.target}: what it shows now may be a "
+                             "person's change")
+        elif isinstance(exc, ChangedAroundWriteError):
             result.reason = (f"{action.name} applied, with another change around it: {exc}. {kept}; a person must "
                              f"check {params.target} and make the other change again if it was lost")
         else:
@@ -583,7 +593,7 @@ class Gate:
         result.after = None
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
-                         manual)
+                         manual, superseded=closed)
         except TransientError as stored:
             result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}), and it "
                              f"could not be recorded: {stored}. {_UNTIL_SWEPT[held.intent is not None]}: a person "

@@ -20,6 +20,8 @@ read) and, unless the action record exists, decides here what the earlier attemp
 |   (the attempt ended)                            | the plan's before| none: act as usual (no write)   |
 |                                                  | changed again    | record it closed (escalated):   |
 |                                                  |   after the write|   superseded, a person took over|
+|                                                  | may have had it, | record it closed (escalated):   |
+|                                                  |   changed since  |   the outcome unknown           |
 |                                                  | neither / unread | escalate with the evidence      |
 
 "record" writes the action record the earlier attempt could not (so the sweep verifies it, and a
@@ -30,7 +32,11 @@ or more past the plan's read, showing neither the split before nor the rollback'
 happened, so it is recorded all the same (the timeline, a later alert's duplicate check, the incident's
 history), but closed `escalated` at once, with no pin: the sweep never verifies or undoes it, since
 the later change wins, and the answer says a person has taken the target over. A target that keeps
-no such record (a connector) showing neither is escalated, as before: nothing proves the write.
+no such record (a connector) showing neither is judged by what the write could have led to
+(Action.may_have_landed: a connector's instance counts only go up, so at the planned counts or more
+it may have had the write, then another change): recorded closed `escalated` the same way, the answer
+saying the outcome is unknown (Match.UNCONFIRMED); fewer than planned, nothing of Runwarden's landed,
+and it is escalated with the evidence. Nothing proves the write either way.
 
 Why a claim still held by this message's earlier attempt always waits, even when the planned change
 is already in place: that attempt may still be running. A target shows the change before the write
@@ -57,6 +63,7 @@ the message (it may have been dead-lettered while the claim was held):
 |                                                   |                  |   reports `escalated`, once      |
 |                                                   | changed again    | records it closed `escalated`    |
 |                                                   |   after the write|   (superseded) and reports it    |
+|                                                   | may have had it  | likewise, the outcome unknown    |
 |                                                   | the plan's before| closes it: `void`, nothing written|
 |                                                   | neither / unread | reports `escalated` once, marks  |
 |                                                   |                  |   it `escalated`                 |
@@ -115,6 +122,8 @@ class Match(str, Enum):
     AFTER = "after"         # the planned change is in place
     BEFORE = "before"       # as it was when planned: the write did not take
     CHANGED = "changed"     # the write took, and the target was changed again since (Action.changed_since_write)
+    UNCONFIRMED = "unconfirmed"   # it may have taken and been changed since: the target cannot tell (a connector,
+                                  # Action.may_have_landed)
     NEITHER = "neither"     # something else changed it
     UNKNOWN = "unknown"     # the action cannot observe its target, or the read was refused
 
@@ -123,7 +132,7 @@ class Verdict(str, Enum):
     NONE = "none"           # handle the delivery as usual
     WAIT = "wait"           # raise InProgress: Pub/Sub delivers again, by when the attempt ended
     RECORD = "record"       # the earlier attempt's write took: record it, report it, write nothing
-    SUPERSEDED = "superseded"   # it took and was changed since: record it closed (escalated), report it
+    SUPERSEDED = "superseded"   # it took (or may have) and was changed since: record it closed (escalated), report it
     ESCALATE = "escalate"   # a person must check the target
 
 
@@ -145,16 +154,21 @@ def standing(recorded: bool, claim: ClaimRecord | None, message_id: str, now: da
     return Standing.HELD
 
 
-def match(shows_after: bool | None, shows_before: bool | None, changed_since: bool = False) -> Match:
+def match(shows_after: bool | None, shows_before: bool | None, changed_since: bool = False,
+          may_have_landed: bool = False) -> Match:
     """None for either: the live state could not be read or compared. `changed_since`: the target's own
-    record proves the write landed and was changed again after it (Action.changed_since_write)."""
+    record proves the write landed and was changed again after it (Action.changed_since_write).
+    `may_have_landed`: a target with no such record shows a state the write could have led to, with
+    another change after it (Action.may_have_landed)."""
     if shows_after is None or shows_before is None:
         return Match.UNKNOWN
     if shows_before:
         return Match.BEFORE         # a plan that changes nothing shows both: nothing to record
     if shows_after:
         return Match.AFTER
-    return Match.CHANGED if changed_since else Match.NEITHER
+    if changed_since:
+        return Match.CHANGED
+    return Match.UNCONFIRMED if may_have_landed else Match.NEITHER
 
 
 def verdict(where: Standing, live: Match | None) -> Verdict:
@@ -165,7 +179,7 @@ def verdict(where: Standing, live: Match | None) -> Verdict:
         return Verdict.WAIT         # the attempt may still run, even with its change in place
     if live is Match.AFTER:
         return Verdict.RECORD
-    if live is Match.CHANGED:
+    if live in (Match.CHANGED, Match.UNCONFIRMED):
         return Verdict.SUPERSEDED
     if live is Match.BEFORE:
         return Verdict.NONE
@@ -254,7 +268,7 @@ def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any
     if live is None:
         return Found(verdict(where, Match.UNKNOWN), where, Match.UNKNOWN)
     seen = match(action.shows(intent.after, live), action.shows(intent.before, live),
-                 action.changed_since_write(intent.before, live))
+                 action.changed_since_write(intent.before, live), action.may_have_landed(intent.after, live))
     return Found(verdict(where, seen), where, seen, live)
 
 
@@ -312,6 +326,8 @@ def _superseded(found: Found, intent: IntentRecord, action: Action, gate: Any, p
     write happened, so it is recorded (the timeline, a later alert's duplicate check and the incident's
     history need it), closed `escalated` at once: the sweep never verifies or undoes it, since the later
     change (a person's, a deploy's) wins; and a person is told that the target was taken over."""
+    if found.match is Match.UNCONFIRMED:
+        return _unconfirmed(found, intent, action, gate, planned, earlier, failed, report, pending)
     before, live = intent.before.get("generation"), (found.live or {}).get("generation")
     reason = (f"{planned} was applied by {earlier}, which {failed}, and {intent.target} was changed again since "
               f"by someone else (a person, a deploy): generation {before} when planned, {live} now (the write, sent on "
@@ -322,6 +338,29 @@ def _superseded(found: Found, intent: IntentRecord, action: Action, gate: Any, p
     note = (f"superseded: {intent.target} was changed again after this write (generation {before} when planned, "
             f"{live} when found); never verified or undone")
     result = gate.adopt_write(intent, action, intent.after, reason,
+                              report=pending(reason, report, []) if pending is not None else None, superseded=note)
+    return Answer(result.status, result.reason, report, result.notes)
+
+
+def _unconfirmed(found: Found, intent: IntentRecord, action: Action, gate: Any, planned: str, earlier: str,
+                 failed: str, report: ActionReport, pending: Pending | None) -> Answer:
+    """UNCONFIRMED: the target (a connector) shows neither the state before nor the plan, but a state the
+    write could have led to, with another change after it; it keeps no record to tell that from another
+    hand's change alone. Recorded as SUPERSEDED is, closed `escalated` at once: Runwarden's write may
+    have happened, so a later alert of the incident must find it acted on (a duplicate), not act again
+    on top of the person's change; and the person is told the outcome is unknown. The same decision as
+    the gate's when the read-back after an error-free operation does not show its write
+    (shared/errors.NotShownAfterWriteError)."""
+    reason = (f"{planned} may have been written by {earlier}, which {failed}: {intent.target} shows neither the "
+              f"state before ({intent.before}) nor the planned change ({intent.after}), but a state that write could "
+              f"have led to, changed again since (a person, Terraform): now {found.live}. The connector keeps no record "
+              "that tells whether the write took before that change. Recorded as this incident's action and closed as "
+              "escalated: the verification sweep will not verify it, and nothing is written. A person must check the "
+              "target: what it shows now may be a person's change")
+    note = (f"outcome unknown: {intent.target} showed neither the state before nor the plan when found ({found.live}); "
+            "never verified or undone")
+    # No `after`: what the write left is not known (as the gate records a write whose completion is unknown).
+    result = gate.adopt_write(intent, action, {}, reason,
                               report=pending(reason, report, []) if pending is not None else None, superseded=note)
     return Answer(result.status, result.reason, report, result.notes)
 

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from sandbox.standins.vpcaccess import VpcAccessStandIn
-from shared.errors import PermanentError, TransientError
+from shared.errors import NotShownAfterWriteError, OutcomeUnknownError, PermanentError, TransientError
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy, vpcaccess_session
 from shared.gcp.vpcaccess import (ConnectorBusyError, VpcAccessAdapter, VpcAccessReader, connector_from_json,
@@ -157,6 +157,42 @@ def test_operation_error_is_permanent_with_its_code(adapter, vpc_standin):
     with pytest.raises(PermanentError, match="subnet has no free addresses") as caught:
         adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
     assert caught.value.code == "FAILED_PRECONDITION"
+
+
+def _changed_as_the_operation_ends(vpc_standin: VpcAccessStandIn, **fields) -> list[int]:
+    """A person's `gcloud ... connectors update` landing as the stand-in answers the first GetOperation
+    that finds the patch's operation done without an error: before the adapter reads the connector back
+    (a person's update is refused while the connector is UPDATING, so this is the first moment it can land)."""
+    handle, fired = vpc_standin.handle, []
+
+    def hooked(request):
+        status, body = handle(request)
+        if not fired and "/operations/" in request.path and body.get("done") and "error" not in body:
+            fired.append(1)
+            vpc_standin.set_connector(CONNECTOR, **fields)
+        return status, body
+
+    vpc_standin.handle = hooked
+    return fired
+
+
+@pytest.mark.parametrize("patch, person", [
+    # The machine type put back by hand (or by Terraform) as the patch that set it ended.
+    (dict(max_instances=3, machine_type="e2-standard-4"), dict(machineType="e2-micro")),
+    # Another machine type than the one asked.
+    (dict(max_instances=4, machine_type="e2-standard-4"), dict(machineType="f1-micro")),
+])
+def test_a_patch_whose_read_back_another_hand_changed_has_an_unknown_outcome(adapter, vpc_standin, patch, person):
+    """The operation finished without an error and the connector read back does not show the patch:
+    a person's change, or a patch that did not take, with nothing in the connector to tell which. An
+    unknown outcome (the gate records it, closed escalated), never the permanent UPDATE_NOT_APPLIED
+    the gate answered `failed` and gave back unrecorded. Sent once."""
+    fired = _changed_as_the_operation_ends(vpc_standin, **person)
+    with pytest.raises(NotShownAfterWriteError, match=f"shows min 2, max {patch['max_instances']}, "
+                                                      f"{person['machineType']}") as caught:
+        adapter.update_connector(CONNECTOR, min_instances=2, **patch)
+    assert fired and isinstance(caught.value, OutcomeUnknownError)
+    assert vpc_standin.count("PatchConnector") == 1
 
 
 def test_operation_poll_survives_a_503(adapter, vpc_standin):

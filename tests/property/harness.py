@@ -275,14 +275,18 @@ PERSON_DURING_APPROVAL = (*PERSON_CONNECTOR_CHANGES, "traffic 90/10", "traffic 5
 class PersonConnector:
     """A person changes the connector outside Runwarden (`change` indexes PERSON_CONNECTOR_CHANGES):
     now, or (`at_claim`) landing just after the gate's next claim commit, from here: after an
-    approval's check (or an alert's evidence) and before the gate's check right before its write.
+    approval's check (or an alert's evidence) and before the gate's check right before its write;
+    or (`after_patch`) landing as the next patch's operation is answered done without an error, from
+    here: between the end of Runwarden's patch and its read-back of the connector (a person's
+    update is refused while the connector is UPDATING, so this is the first moment one can land).
     The v1 Connector has no etag, so the gate sees the change only by reading the connector."""
     change: int
     at_claim: bool
+    after_patch: bool = False
 
     def __str__(self) -> str:
-        return (f"person_connector({PERSON_CONNECTOR_CHANGES[self.change]}"
-                f"{', at the gate claim' if self.at_claim else ''})")
+        when = ", right after a patch's operation" if self.after_patch else ", at the gate claim" if self.at_claim else ""
+        return f"person_connector({PERSON_CONNECTOR_CHANGES[self.change]}{when})"
 
 
 @dataclass(frozen=True)
@@ -440,6 +444,7 @@ class Run:
     # (machine type, min, max instances).
     patched_on: list[tuple[str, int, int]] = field(default_factory=list)
     _person_armed: PersonTraffic | None = None   # a person's change to land after a later GetService
+    _connector_armed: PersonConnector | None = None   # a person's connector change to land after a patch
     _person_reads: int = 0                        # GetService answers until it lands
     _current: Observation | None = None         # the step being run
 
@@ -579,7 +584,9 @@ class Run:
         elif isinstance(step, Jump):
             world.clock.advance(-step.minutes * 60)
         elif isinstance(step, PersonConnector):
-            if step.at_claim:
+            if step.after_patch:
+                self._after_next_patch(step)
+            elif step.at_claim:
                 self.step_within(step)
             else:
                 self._connector_change(step, obs)
@@ -655,6 +662,29 @@ class Run:
             self.world.adapters.state.after_next_claim(lambda: self._connector_change(step, self._current))
         else:
             self._connector_change(step, self._current)
+
+    def _after_next_patch(self, step: PersonConnector) -> None:
+        """Arms a person's connector change to land as the VPC Access stand-in answers the next
+        GetOperation that finds a patch's operation done without an error, before Runwarden's
+        read-back of the connector. The stand-in's `handle` (the one entry of its HTTP server and of
+        the in-process transport) is wrapped once; not within settle_operations, which is Google
+        finishing an operation nobody is waiting on."""
+        vpc = self.standins.vpcaccess
+        self._connector_armed = step
+        if getattr(vpc, "_person_hook", False):
+            return
+        handle = vpc.handle
+
+        def hooked(request: RestRequest) -> tuple[int, dict[str, Any]]:
+            status, body = handle(request)
+            armed = self._connector_armed
+            if (armed is not None and status == 200 and body.get("done") and "error" not in body
+                    and "/operations/" in request.path and not isinstance(self._current.step, Settle)):
+                self._connector_armed = None
+                self._connector_change(armed, self._current)
+            return status, body
+
+        vpc.handle, vpc._person_hook = hooked, True
 
     def _connector_change(self, step: PersonConnector, obs: Observation) -> None:
         """The person's update written straight into the VPC Access stand-in (as a finished

@@ -111,9 +111,10 @@ def approvals(incidents: int) -> list[tuple[int, st.SearchStrategy]]:
     three (a repeated id is a duplicated command; a new one after a decision approves a proposal
     already decided or superseded), one in three a dry run; approvals sent just before or after the
     proposal's expiry; two or three approvals at once, under one command id or several, beside an
-    alert of the same incident; a rejection; and a person changing the connector by hand, at once
-    or just after the gate's next claim, or within an approval: between its check and the gate's
-    read right before the write (where `superseded` is drawn); and a person changing the service's
+    alert of the same incident; a rejection; and a person changing the connector by hand, at once,
+    just after the gate's next claim, as the next patch's operation ends (before its read-back: an
+    outcome Runwarden cannot know, recorded and escalated), or within an approval: between its check
+    and the gate's read right before the write (where `superseded` is drawn); and a person changing the service's
     traffic by hand, within an approval (at its gate claim) or on its own."""
     incident, command = range(incidents), range(3)
     return [
@@ -128,6 +129,8 @@ def approvals(incidents: int) -> list[tuple[int, st.SearchStrategy]]:
                     for alert in (True, False)])),
         (1, _table([Reject(i, c) for i in incident for c in (0, 1)])),
         (2, _table([PersonConnector(change, at_claim) for change in (0, 1) for at_claim in (True, True, False)])),
+        # A person's change landing as Runwarden's next patch's operation ends, before its read-back.
+        (1, _table([PersonConnector(change, False, after_patch=True) for change in (0, 1)])),
     ]
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from tests.property.fast import fast_run
 from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, Close, Fault, Open, OperatorScale,
-                                    PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable)
+                                    PersonConnector, PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep,
+                                    Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
                                        one_judgement_per_action, one_write_per_incident, proposal_written_once,
                                        undo_keeps_person_change)
@@ -445,3 +446,95 @@ def test_an_approval_whose_attempt_ended_without_writing_is_closed_and_answered_
             assert [o.status.value for o in resent] == ["escalated"], explain(run, [o.reason for o in resent])
         assert not run.action_records() and not sum(o.vpc_writes for o in run.trace), run.describe()
         _checked(run)
+
+
+# One-way changes allowed, one machine type: the alert's plan raises max instances only (2-3 -> 2-4).
+MAX_ONLY = {"bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 10,
+                                       "max_instances_step": 1, "allowed_machine_types": ["e2-micro"]}]}}
+# The same connector, proposed for a person to approve.
+MAX_ONLY_PROPOSED = {"bounds": {"connectors": [{**MAX_ONLY["bounds"]["connectors"][0], "allow_one_way": False}]}}
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+@pytest.mark.parametrize("writer", ["alert", "approve", "command"])
+def test_a_connector_scale_a_person_changed_right_after_its_operation_is_recorded_not_failed(writer: str,
+                                                                                             ending: str) -> None:
+    """The patch raising max instances (2-3 -> 2-4) takes, its operation ends without an error, and a
+    person moves the connector to e2-standard-4 before the read-back. The connector keeps no
+    generation, so nothing tells that change from a patch that did not take: the outcome is unknown.
+    Recorded as this incident's action, closed `escalated` at once (never verified, never written
+    again), and the answer says what the connector shows and that a person may have changed it.
+    Fails if the read-back mismatch is a permanent failure (`failed` [VERIFICATION_FAILED], the claim
+    and the intent given back, no action record: `before_states_recorded`). The writer: the alert (one-way
+    allowed), an approve of its proposal, or an operator's scale command after the proposal (the soak's
+    shrunk `open; person_connector(machine, right after a patch's operation); scale_command(#0, max 4)`,
+    batch seed 7003 on the code before)."""
+    policy = MAX_ONLY if writer == "alert" else MAX_ONLY_PROPOSED
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR], **policy) as run:
+        program = [PersonConnector(1, False, after_patch=True), Open(0, 0)]
+        program += {"approve": [Approve(0, 0)], "command": [OperatorScale(0, 4)]}.get(writer, [])
+        for step in program:
+            run.step(step)
+        run.step(Sweep(16))
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        wrote = run.trace[len(program) - 1]
+        assert wrote.vpc_writes == 1 and wrote.person_connector == 1, run.describe()
+        outcomes = [o for o in wrote.outcomes if o.action is not None]
+        assert [o.status.value for o in outcomes] == ["escalated"], explain(run, [o.reason for o in wrote.outcomes])
+        assert "e2-standard-4" in outcomes[0].reason and "a person" in outcomes[0].reason, outcomes[0].reason
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and record["action"] == "scale_connector", record
+        assert sum(o.vpc_writes for o in run.trace) == 1
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+@pytest.mark.parametrize("change", [0, 1])   # PERSON_CONNECTOR_CHANGES: one more max instance, e2-standard-4
+def test_an_unrecorded_connector_scale_a_person_changed_since_is_recorded_closed(change: int, ending: str) -> None:
+    """The connector's counterpart of the rollback above: the patch (2-3 -> 2-4) took, its record failed, its
+    escalation's publish failed, and a person then changed the connector by hand. The judge past the lease
+    (the redelivery, or with none the sweep) found neither the state before nor the plan and escalated,
+    recording nothing: a write that took, on no record (`before_states_recorded`). A connector keeps no
+    generation to prove the write, but its instances only go up: at the planned sizes or more, the write
+    may have landed before the person's change. Recorded, closed `escalated` (the outcome unknown; never
+    verified, never written again), and a person told. Fails on the code before (no action record)."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR], **MAX_ONLY,
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        program = [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0), PersonConnector(change, False)]
+        for step in program:
+            run.step(step)
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
+        assert not record["after"]   # what the write left is not known
+        reports = [o for o in run.returned_outcomes() if o.action is not None and "may have been written" in o.reason]
+        assert [o.status.value for o in reports] == ["escalated"], explain(run, [o.reason for o in reports])
+        assert not [o for o in later.outcomes if o.action is not None and o.action.action_id == record["key"]]
+        assert sum(o.vpc_writes for o in run.trace) == 1 and sum(o.person_connector for o in run.trace) == 1
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+@pytest.mark.parametrize("publish_fails", [False, True])
+def test_a_connector_scale_whose_read_back_and_record_both_failed_is_recorded_by_the_judge_past_the_lease(
+        publish_fails: bool, ending: str) -> None:
+    """Both cases at once: a person's e2-standard-4 lands as the patch's operation ends (an unknown
+    outcome), and the commit that would record it fails (and, with `publish_fails`, the answer saying
+    so). The gate answers that it could not be recorded; the judge past the lease (the redelivery, or
+    the sweep) finds the connector at the planned sizes with another machine type and records it
+    closed `escalated`. No write on no record, none written twice."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR], **MAX_ONLY) as run:
+        program = [StoreFault("write", 1, method="record_all"), *([PublishFault(1)] if publish_fails else []),
+                   PersonConnector(1, False, after_patch=True), Open(0, 0)]
+        for step in program:
+            run.step(step)
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        run.step(Sweep(30))
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
+        assert sum(o.vpc_writes for o in run.trace) == 1

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Close, Fault, Open, OperatorRollback, PersonTraffic,
-                                    PublishFault, Renotify, StoreFault, Sweep, fresh_run)
+from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Close, Fault, Open, OperatorRollback, PersonConnector,
+                                    PersonTraffic, PublishFault, Renotify, StoreFault, Sweep, fresh_run)
 from tests.property.invariants import check_all, every_write_known, explain
 
 pytestmark = pytest.mark.emulator
@@ -260,3 +260,50 @@ def test_an_approval_whose_attempt_ended_without_writing_is_closed_and_answered_
         assert run.world.state.get(COMMANDS, "approve-0").result["outcome_id"] == answers[0].outcome_id
         assert not [o for o in later.outcomes if o.command_id == "approve-0"]
         assert run.standins.vpcaccess.count("PatchConnector") == 0
+
+
+# One-way changes allowed, one machine type: the alert's plan raises max instances only (2-3 -> 2-4).
+MAX_ONLY = {"operators": [OPERATOR], "guardrails": {"cooldown_seconds": 0},
+            "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 10,
+                                       "max_instances_step": 1, "allowed_machine_types": ["e2-micro"]}]}}
+
+
+def test_a_connector_scale_a_person_changed_right_after_its_operation_is_recorded_not_failed(
+        firestore_emulator, pubsub_emulator, project_id):
+    """The connector's neighbour of the rollback a person changed right after its write, on the emulators
+    and the VPC Access stand-in over HTTP: the patch's operation ended without an error and a person's
+    e2-standard-4 landed before the read-back. Before the fix: `failed` [VERIFICATION_FAILED], the claim
+    and intent given back, no action record. Now recorded, closed escalated, the answer naming what the
+    connector shows; a redelivery of the message is a duplicate."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   **MAX_ONLY) as run:
+        run.execute([PersonConnector(1, False, after_patch=True), Open(0, 0), Open(0, 0)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert [o.status.value for o in run.trace[1].outcomes] == ["escalated"], run.describe()
+        assert "may be a person's change" in run.trace[1].outcomes[0].reason
+        assert [o.status.value for o in run.trace[2].outcomes] == ["skipped"], run.describe()
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_unrecorded_connector_scale_a_person_changed_since_is_recorded_closed(
+        firestore_emulator, pubsub_emulator, project_id):
+    """The connector's counterpart of the test above it, nothing delivered again: the patch took, its
+    record and its escalation's publish failed, and a person then raised max instances by hand. Before
+    the fix the sweep past the lease escalated and recorded nothing; now the connector, at the planned
+    sizes or more, may have had the write: recorded closed escalated, reported once."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   **MAX_ONLY) as run:
+        for step in [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0),
+                     PersonConnector(0, False)]:
+            run.step(step)
+        run.dead_letter()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
+        reports = [o for o in run.returned_outcomes() if o.action is not None and "may have been written" in o.reason]
+        assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()

@@ -73,6 +73,41 @@ def test_a_rollback_changed_since_its_write_is_read_from_the_generation(then, no
     assert get_action("scale_connector").changed_since_write({"generation": then}, {"generation": now}) is False
 
 
+@pytest.mark.parametrize("after, before, changed, landed, expected", [
+    (False, False, False, True, Match.UNCONFIRMED),   # a connector the write could have led to, changed since
+    (False, False, False, False, Match.NEITHER),      # one the write cannot have led to
+    (False, False, True, True, Match.CHANGED),        # a proof wins over a possibility
+    (True, False, False, True, Match.AFTER), (False, True, False, True, Match.BEFORE),
+    (None, False, False, True, Match.UNKNOWN),
+])
+def test_a_target_without_a_record_that_may_have_had_the_write(after, before, changed, landed, expected):
+    assert match(after, before, changed, landed) is expected
+
+
+def _sizes(machine: str, low: int, high: int) -> dict:
+    return {"connector": {"machine_type": machine, "min_instances": low, "max_instances": high}}
+
+
+@pytest.mark.parametrize("planned, live, expected", [
+    # Planned 2-3 -> 2-4 on e2-micro.
+    (_sizes("e2-micro", 2, 4), _sizes("e2-standard-4", 2, 4), True),    # then a machine type by hand
+    (_sizes("e2-micro", 2, 4), _sizes("e2-micro", 2, 5), True),         # then one more instance by hand
+    (_sizes("e2-micro", 2, 4), _sizes("e2-standard-4", 2, 3), False),   # max 3 < 4: the patch never landed
+    (_sizes("e2-micro", 2, 4), _sizes("e2-micro", 2, 3), False),        # (the state before: BEFORE first)
+    # Planned e2-micro -> e2-standard-4 at 2-3: any machine type with 2-3 or more could follow it.
+    (_sizes("e2-standard-4", 2, 3), _sizes("f1-micro", 2, 3), True),
+    (_sizes("e2-standard-4", 2, 3), _sizes("e2-standard-4", 3, 4), True),
+    ({}, _sizes("e2-micro", 2, 4), False), (_sizes("e2-micro", 2, 4), {}, False),
+])
+def test_a_connector_may_have_had_the_write_only_at_the_planned_sizes_or_more(planned, live, expected):
+    """Min and max instances only go up (the gcloud `connectors update` reference): fewer than planned rules
+    the patch out; as many or more cannot tell a patch changed since from a person's change alone."""
+    from shared.remediation.actions import get_action
+
+    assert get_action("scale_connector").may_have_landed(planned, live) is expected
+    assert get_action("rollback_traffic").may_have_landed(planned, live) is False   # its generation decides
+
+
 @pytest.mark.parametrize("where, live, expected", [
     (Standing.RESOLVED, None, Verdict.NONE),
     (Standing.HELD, None, Verdict.WAIT),                # not read: the attempt may still be running
@@ -86,6 +121,8 @@ def test_a_rollback_changed_since_its_write_is_read_from_the_generation(then, no
     (Standing.LAPSED, Match.UNKNOWN, Verdict.ESCALATE),
     (Standing.HELD, Match.CHANGED, Verdict.WAIT),
     (Standing.LAPSED, Match.CHANGED, Verdict.SUPERSEDED),   # recorded, closed escalated: a person took it over
+    (Standing.HELD, Match.UNCONFIRMED, Verdict.WAIT),
+    (Standing.LAPSED, Match.UNCONFIRMED, Verdict.SUPERSEDED),   # recorded, closed escalated: the outcome unknown
 ])
 def test_the_verdict(where, live, expected):
     assert verdict(where, live) is expected

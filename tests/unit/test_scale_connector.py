@@ -7,7 +7,7 @@ from shared.remediation.actions import get_action
 from shared.remediation.actions.scale_connector import MACHINE_RANK, ScaleConnectorParams, connector_state, gcloud_command
 from shared.config import MACHINE_TYPES, Bounds, ConnectorPolicy, DiagnosisSettings, parse_config
 from shared.diagnosis.diagnose import diagnose
-from shared.errors import PermanentError, StaleEvidenceError
+from shared.errors import NotShownAfterWriteError, StaleEvidenceError
 from shared.diagnosis.evidence import Connector
 from shared.remediation.planning import plan
 from shared.diagnosis.signatures import Signature
@@ -160,11 +160,19 @@ def test_apply_leaves_a_busy_connector_to_the_patch():
     assert len(vpc.calls) == 1
 
 
-def test_apply_that_did_not_take_is_a_verification_failure():
-    unchanged = Connector(name=CONNECTOR, state="READY", min_instances=2, max_instances=3)
-    with pytest.raises(PermanentError, match="has 2-3 instances, not 2-5") as caught:
-        ACTION.apply(params(), Adapters(FakeVpcAccess(unchanged)))
-    assert caught.value.code == "VERIFICATION_FAILED"
+@pytest.mark.parametrize("after, shown", [
+    (Connector(name=CONNECTOR, state="READY", min_instances=2, max_instances=3), "has 2-3 instances, not 2-5"),
+    # A machine type the patch's mask left alone: another hand's, landing as the update ended.
+    (Connector(name=CONNECTOR, state="READY", min_instances=2, max_instances=5, machine_type="e2-standard-4"),
+     "is e2-standard-4, not e2-micro"),
+    (Connector(name=CONNECTOR, state="ERROR", min_instances=2, max_instances=5), "is in state ERROR"),
+])
+def test_an_update_whose_read_back_does_not_show_it_has_an_unknown_outcome_not_a_failure(after, shown):
+    """Not a PermanentError (the gate would give the claim back and answer `failed`, leaving a write
+    that may have taken on no record): NotShownAfterWriteError, which the gate records and escalates."""
+    with pytest.raises(NotShownAfterWriteError, match=shown) as caught:
+        ACTION.apply(params(), Adapters(FakeVpcAccess(after)))
+    assert "another hand" in str(caught.value)
 
 
 COMMAND = "gcloud compute networks vpc-access connectors update backend-conn --region=us-central1"

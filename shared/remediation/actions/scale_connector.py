@@ -14,7 +14,7 @@ from typing import Any
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
-from shared.errors import PermanentError, StaleEvidenceError
+from shared.errors import NotShownAfterWriteError, StaleEvidenceError
 from shared.diagnosis.evidence import Connector, short_name
 
 # The API's own ranges (gcloud `connectors update`): min 2-9, max 3-10, min < max.
@@ -118,8 +118,15 @@ class ScaleConnector(Action[ScaleConnectorParams]):
             machine_type=params.machine_type if params.machine_type_changes else None)
         problem = _verification_problem(after, params)
         if problem:
-            raise PermanentError(f"update finished but {short_name(params.target)} {problem}",
-                                 code="VERIFICATION_FAILED")
+            # The patch's operation finished without an error, or the connector already had what was
+            # asked: what the read-back shows instead (a machine type the mask left alone, ERROR) may be
+            # another hand's change as the operation ended. Not a failure to give back: an unknown
+            # outcome, recorded and escalated (the adapter's `read_back` says why).
+            raise NotShownAfterWriteError(
+                f"the update finished, but {short_name(params.target)} read back right after {problem} "
+                f"(now {after.machine_type}, {after.min_instances}-{after.max_instances} instances, {after.state}): "
+                "another hand (a person, Terraform) may have changed it as the update ended, or the update did "
+                "not take; the connector keeps no record that tells which")
         return connector_state(after)
 
     def observe(self, params: ScaleConnectorParams, adapters: Any) -> dict[str, Any] | None:
@@ -130,6 +137,19 @@ class ScaleConnector(Action[ScaleConnectorParams]):
         fields = ("machine_type", "min_instances", "max_instances")
         want, now = state.get("connector") or {}, live.get("connector") or {}
         return bool(want) and all(want.get(f) == now.get(f) for f in fields)
+
+    def may_have_landed(self, after: dict[str, Any], live: dict[str, Any]) -> bool:
+        """Min and max instances can only be raised ("≥ the currently set" minimum and maximum: the
+        gcloud `connectors update` reference; the API refuses less, sandbox/standins/vpcaccess.py). So a
+        connector with fewer instances than the plan's never had the patch (short of being deleted and
+        created again); one with at least as many may have had it, and then another change (a machine
+        type, a further raise), or a person's change alone may have reached those sizes. The machine
+        type can be set either way, so it tells nothing. The connector keeps no generation, etag or
+        update time to decide it (its v1 fields, projects.locations.connectors)."""
+        want, now = after.get("connector") or {}, live.get("connector") or {}
+        sizes = ("min_instances", "max_instances")
+        return bool(want) and all(isinstance(now.get(f), int) and isinstance(want.get(f), int)
+                                  and now[f] >= want[f] for f in sizes)
 
     def notes(self, params: ScaleConnectorParams) -> list[str]:
         one_way = (f"Scaling {short_name(params.target)} is one-way: the API only raises min and max instances, "
