@@ -151,7 +151,9 @@ class Approvals:
                 continue    # approved by no command this version can name: nothing to look up
             try:
                 outcome = self._settle(proposal)
-            except (TransientError, PermanentError) as exc:   # the next sweep looks again
+            except (TransientError, PermanentError, ValidationError) as exc:   # the next sweep looks again
+                # (A ValidationError: its intent or action record stored by a version this one cannot read;
+                # said at ERROR each sweep, never closed as unwritten.)
                 Timeline(proposal.incident_id, "command").step(
                     "approval_deferred", f"{proposal.proposal_id} (approved by command {proposal.command_id}): {exc}",
                     severity="WARNING" if isinstance(exc, TransientError) else "ERROR")

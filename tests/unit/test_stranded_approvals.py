@@ -182,3 +182,16 @@ def test_an_approve_whose_write_is_escalated_from_its_intent_is_left_in_doubt_no
     proposal = w.state.get_record(PROPOSALS, proposal_id)
     assert proposal["state"] == "in_doubt" and "strand-5" in proposal["note"], proposal
     assert w.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_an_intent_this_version_cannot_read_leaves_the_proposal_approved_and_the_sweep_goes_on() -> None:
+    """The command's intent does not fit this version's model: whether its write happened is not known, so
+    the proposal is left `approved` (said at ERROR), the command's record given back, and the sweep's
+    other outcomes are still made."""
+    w, proposal_id = proposed()
+    _stranded(w, proposal_id, "strand-6")
+    w.state.put_record(INTENTS, command_intent_key("strand-6"), {"command_id": "strand-6", "state": "open"})
+    w.at(2 + 17)
+    w.command({"command": "sweep"}, message_id="s-6")
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.state.get(COMMANDS, "strand-6") is None
