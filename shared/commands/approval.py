@@ -18,6 +18,7 @@ from shared.errors import TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
 from shared.remediation.actions import get_action
+from shared.remediation.approvals import ABANDONED
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, end_approval_applied
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord
@@ -79,7 +80,8 @@ def _world_changed_reason(proposal: ProposalRecord, changed: str) -> str:
 
 def _decided_by_this_command(run: CommandRun, proposal: ProposalRecord) -> Refused | None:
     """The answer again, with its reason, when an earlier attempt at this very command refused the
-    approval (the world changed) or closed the proposal superseded, and raised before answering
+    approval (the world changed) or closed the proposal superseded (or the sweep closed it abandoned,
+    the attempt having ended without writing), and raised before answering
     (the proposal's update landed, its answer was lost): otherwise the resend would answer only
     "already refused", and nobody would hear why nothing was applied, nor what to do."""
     if not run.command_id or proposal.command_id != run.command_id:
@@ -89,6 +91,11 @@ def _decided_by_this_command(run: CommandRun, proposal: ProposalRecord) -> Refus
     if proposal.state == "superseded":
         return Refused(OutcomeStatus.ESCALATED, f"{proposal.action} not written: {proposal.note}. "
                        + _superseded_note(proposal))
+    if proposal.state == ABANDONED:
+        # Closed by the sweep once this command's attempt had ended without writing (shared/remediation/
+        # approvals.py), its record completed with that answer: a resend meets it only once that record is gone.
+        return Refused(OutcomeStatus.ESCALATED, f"{proposal.action} not written: {proposal.note}. "
+                       + _superseded_note(proposal).replace("superseded", ABANDONED))
     return None
 
 

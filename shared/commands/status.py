@@ -1,20 +1,24 @@
 """status: a snapshot of what Runwarden holds, published as the outcome's `snapshot`:
 the kill switch and per-target pauses, pending verifications, open proposals with their expiry,
-proposals approved whose write is in doubt (until the sweep judges it), cooldowns and budgets in use,
-and pinned services with the age of each pin. Reads state only."""
+proposals approved and not yet settled (the write under way, or its approve's attempt ended: the
+sweep settles them once that command's record lapses), proposals approved whose write is in doubt
+(until the sweep judges it), cooldowns and budgets in use, and pinned services with the age of each
+pin. Reads state only."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from shared.commands.context import CommandRun
+from shared.clock import skew_safe_lease
 from shared.commands.inventory import in_inventory
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord
+from shared.remediation.approvals import settles_after
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate, slot_keys
-from shared.remediation.records import (ACTIONS, FLAGS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
+from shared.remediation.records import (ACTIONS, COMMANDS, FLAGS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
                                         ProposalRecord)
 
 LIMIT = 100
@@ -26,6 +30,9 @@ class Snapshot(BaseModel):
     paused: list[dict[str, Any]] = []
     pending_verifications: list[dict[str, Any]] = []
     open_proposals: list[dict[str, Any]] = []
+    # Approved and not yet settled: the approve's write under way, or its attempt ended before settling it
+    # (shared/remediation/approvals.py: the sweep settles or closes it once the command's record lapses).
+    approved_proposals: list[dict[str, Any]] = []
     # Approved, and the write in doubt (shared/commands/approval.py): until the sweep judges that write.
     proposals_in_doubt: list[dict[str, Any]] = []
     cooldowns: list[dict[str, Any]] = []
@@ -40,6 +47,7 @@ def handle(run: CommandRun) -> Outcome:
     summary = _unmanaged(run) + (f"kill switch {'ENGAGED (' + snap.kill_switch + ')' if snap.kill_switch else 'off'}; "
                f"{len(snap.paused)} paused, {len(snap.pending_verifications)} pending verification(s), "
                f"{len(snap.open_proposals)} open proposal(s), "
+               + (f"{len(snap.approved_proposals)} approved and not yet applied, " if snap.approved_proposals else "")
                + (f"{len(snap.proposals_in_doubt)} approved with the write in doubt, " if snap.proposals_in_doubt else "")
                + f"{len(snap.cooldowns)} cooldown(s), "
                f"{len(snap.pinned)} pinned service(s)")
@@ -61,12 +69,14 @@ def _unmanaged(run: CommandRun) -> str:
 
 def snapshot(run: CommandRun) -> Snapshot:
     state, now, config = run.adapters.state, run.now, run.config
+    lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
     gate = Gate(config, state, run.adapters.clock, owner="status")
     paused = [{"target": f.get("target"), "by": f.get("by"), "reason": f.get("reason"), "at": f.get("at")}
               for f in state.find_records(FLAGS, "kind", "pause", LIMIT) if f.get("engaged")]
     pending = [ActionRecord.model_validate(d) for d in state.find_records(ACTIONS, "state", ActionState.PENDING.value,
                                                                           LIMIT)]
     proposals = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "open", LIMIT)]
+    approved = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "approved", LIMIT)]
     in_doubt = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "in_doubt", LIMIT)]
     pins = [PinRecord.model_validate(d) for d in state.find_records(PINS, "pinned", True, LIMIT)]
     targets = sorted({s.name for s in config.services} | {c.name for c in config.bounds.connectors}
@@ -79,6 +89,9 @@ def snapshot(run: CommandRun) -> Snapshot:
         open_proposals=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
                          "proposed_at": p.proposed_at, "expires_at": p.expires_at,
                          "expired": now >= p.expires_at, "reason": p.reason} for p in proposals],
+        approved_proposals=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
+                             "decided_by": p.decided_by, "decided_at": p.decided_at, "command_id": p.command_id,
+                             "settled_by_sweep_after": _settled_after(state, p, lease)} for p in approved],
         proposals_in_doubt=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
                              "decided_by": p.decided_by, "decided_at": p.decided_at, "command_id": p.command_id,
                              "note": p.note} for p in in_doubt],
@@ -87,6 +100,14 @@ def snapshot(run: CommandRun) -> Snapshot:
         pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
                  "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id} for p in pins],
     )
+
+
+def _settled_after(state: Any, proposal: ProposalRecord, lease: timedelta) -> datetime | None:
+    """From when the sweep settles an approved proposal (shared/remediation/approvals.py): a lease past
+    the approval and past its command's record, and a margin. None if that command is answered (its
+    answer said what happened, and the sweep leaves it)."""
+    claim = state.get(COMMANDS, proposal.command_id) if proposal.command_id else None
+    return settles_after(claim, proposal.decided_at, lease)
 
 
 def _cooldowns(state: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
@@ -119,5 +140,6 @@ def _only(snap: Snapshot, target: str) -> Snapshot:
         return target in (item.get("target"), item.get("service"), item.get("scope", "").partition("|")[2])
 
     return snap.model_copy(update={name: [i for i in getattr(snap, name) if mine(i)] for name in
-                                   ("paused", "pending_verifications", "open_proposals", "proposals_in_doubt",
+                                   ("paused", "pending_verifications", "open_proposals", "approved_proposals",
+                                    "proposals_in_doubt",
                                     "cooldowns", "budgets", "pinned")})

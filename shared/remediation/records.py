@@ -268,7 +268,8 @@ class ProposalRecord(BaseModel):
     proposed_at: datetime
     expires_at: datetime
     # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
-    # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal)
+    # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal); or
+    # abandoned: its approve's attempt ended without writing, closed by the sweep (shared/remediation/approvals.py)
     state: str = "open"
     decided_by: str = ""
     decided_at: datetime | None = None

@@ -16,7 +16,9 @@ For each pending action, once its settle time has passed, judged on live evidenc
   kept `undoing` and still retried;
 - otherwise it waits for the next sweep.
 Each transition is a guarded update of the action record, so two sweeps never both act on one. An
-approved proposal whose write is judged ends with that judgement (`_end_proposal`).
+approved proposal whose write is judged ends with that judgement (`_end_proposal`); one left `approved`
+by an approve whose attempt ended (its command's record lapsed) is settled or closed `abandoned`, and
+answered, by shared/remediation/approvals.py.
 Log-based incidents (which never send CLOSED) are closed here, after verification or a timeout.
 A service pinned by a rollback for longer than pin_reminder_seconds while a newer Ready revision
 exists gets a `reminder` outcome (again every pin_reminder_seconds until the pin is released).
@@ -47,6 +49,7 @@ from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget
 from shared.ports import ClaimRecord
 from shared.remediation import intents, judging
+from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
@@ -96,6 +99,10 @@ class Sweep:
         outcomes += self._step("log-based incidents", self._close_log_incidents)
         outcomes += self._step("pins", self._pin_reminders)
         outcomes += self._unrecorded_intents()
+        # After the intents: an approve's write its attempt left unrecorded is judged first, so that its
+        # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
+        approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
+        outcomes += self._step("approved proposals", approvals.run)
         return outcomes
 
     def _step(self, what: str, step: Callable[[], list[Outcome]]) -> list[Outcome]:

@@ -459,8 +459,8 @@ def one_judgement_per_action(run: Run) -> list[str]:
 
 def proposal_written_once(run: Run) -> list[str]:
     """A proposal is never approved into two writes (approves under new command ids, resends, dry
-    runs between them); a dry-run approve writes nothing; a proposal closed `superseded` had nothing
-    written by any approve."""
+    runs between them); a dry-run approve writes nothing; a proposal closed `superseded` or `abandoned`
+    had nothing written by any approve."""
     problems, written = [], Counter()
     for obs in run.trace:
         incident = INCIDENTS[obs.step.incident] if isinstance(obs.step, ApproveRace) else _approved_incident(obs)
@@ -470,10 +470,10 @@ def proposal_written_once(run: Run) -> list[str]:
             problems.append(f"step #{obs.index} {obs.step}: a dry-run approve made {obs.write_calls} write call(s)")
         written[incident] += obs.vpc_writes + obs.run_writes
     problems += [f"{incident}'s proposal: approved into {n} writes" for incident, n in written.items() if n > 1]
-    for proposal in run.world.state.find_records(PROPOSALS, "state", "superseded"):
-        incident = proposal.get("incident_id")
-        if written.get(incident):
-            problems.append(f"proposal {proposal.get('proposal_id')} closed superseded, yet an approve of it wrote")
+    for state in ("superseded", "abandoned"):
+        for proposal in run.world.state.find_records(PROPOSALS, "state", state):
+            if written.get(proposal.get("incident_id")):
+                problems.append(f"proposal {proposal.get('proposal_id')} closed {state}, yet an approve of it wrote")
     return problems
 
 
@@ -524,8 +524,11 @@ def approvals_hold_their_world(run: Run) -> list[str]:
       and its answer says why: refused because the world changed (its check), escalated with the
       proposal closed superseded (the gate's read), or, for a resend after an attempt that left
       its intent open, escalated as in doubt with what the connector shows;
-    - a proposal closed `superseded`, `refused`, `rejected` or `failed` was answered so: a published
-      outcome says it (the command's decision is written with its answer kept, or not at all)."""
+    - a proposal closed `superseded`, `refused`, `rejected`, `failed` or `abandoned` was answered so: a
+      published outcome says it (the command's decision is written with its answer kept, or not at all;
+      the sweep's `abandoned` with the answer it keeps);
+    - after a dead-lettered run's sweep past every lease, no proposal is left `approved`: an approve whose
+      attempt ended before settling it is settled by that sweep (shared/remediation/approvals.py)."""
     problems, made = [], _proposal_steps(run)
     resent = not run.dead_lettered
     answered: dict[str, int] = Counter()
@@ -576,13 +579,16 @@ def approvals_hold_their_world(run: Run) -> list[str]:
         if proposal.get("state") in _ANSWERED_ENDS and not _end_said(proposal, outcomes):
             problems.append(f"proposal {proposal.get('proposal_id')} ended {proposal.get('state')}, but no answer "
                             "said so")
+        if run.dead_lettered and proposal.get("state") == "approved":
+            problems.append(f"proposal {proposal.get('proposal_id')} is still approved by command "
+                            f"{proposal.get('command_id')} after a sweep past every lease: nothing settles it")
     return problems
 
 
 # A proposal's ends that only the deciding command's answer tells a person of (the sweep's judgement of
 # an applied write says the rest), each with the words that say it.
 _ANSWERED_ENDS = {"superseded": "closed as superseded", "refused": "the world changed since the proposal",
-                  "rejected": "without applying it", "failed": "failed"}
+                  "rejected": "without applying it", "failed": "failed", "abandoned": "nothing was applied"}
 
 
 def _end_said(proposal: dict[str, Any], outcomes: list[Any]) -> bool:
@@ -610,7 +616,7 @@ def _no_write_claimed(run: Run) -> list[str]:
             if "applied by an earlier attempt" in o.reason and not patched[a.incident]]
 
 
-_FINAL = frozenset({"superseded", "refused", "rejected", "expired"})
+_FINAL = frozenset({"superseded", "refused", "rejected", "expired", "abandoned"})
 
 
 def _decisions_stand(run: Run, proposals: list[dict[str, Any]]) -> list[str]:

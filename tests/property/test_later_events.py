@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.property.fast import fast_run
-from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, Close, Open, OperatorScale, PersonConnector,
-                                    PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable)
+from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, Close, Fault, Open, OperatorScale,
+                                    PersonConnector, PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep,
+                                    Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
                                        one_judgement_per_action, one_write_per_incident, proposal_written_once,
                                        undo_keeps_person_change)
@@ -397,6 +398,54 @@ def test_a_proposal_the_gate_closed_whose_commit_lost_its_answer_is_heard_when_n
         assert words in " ".join([answers[0].reason, *answers[0].notes]), answers[0]
         assert not run.action_records()
 
+
+
+# An approve whose attempt ended between its proposal's move to `approved` and the commit that settles it, and
+# which nothing delivered again: the move landed with its answer lost (the handler raised before the gate), or
+# the gate refused the write (PERMISSION_DENIED: nothing written) and the commit that completes the command's
+# record failed outright (with the answer's publish failing too, or not).
+_STRANDED = {
+    "approved, answer lost": ([StoreFault("write", 1, "UNAVAILABLE", True)], 1),
+    "final commit failed": ([Fault("vpcaccess", "PatchConnector"), StoreFault("write", 1, method="complete")], 0),
+    "final commit and publish failed": ([Fault("vpcaccess", "PatchConnector"),
+                                         StoreFault("write", 1, method="complete"), PublishFault(1)], 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_STRANDED))
+def test_an_approval_whose_attempt_ended_without_writing_is_closed_and_answered_by_the_sweep(case: str) -> None:
+    """The proposal was left `approved` by a command that was never delivered again: nothing expired it,
+    `status` did not list it, and no outcome said that nothing was applied. The sweep past the command's
+    lease finds no write of it (no action record, its intent void or never stored) and closes it
+    `abandoned`, answering the command `escalated` once; a later sweep says nothing more, and a late resend
+    of the command writes nothing. Fails on the code before (the proposal stays `approved`)."""
+    from shared.remediation.records import PROPOSALS
+    from tests.property.harness import _Resend
+
+    faults, raised = _STRANDED[case]
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        for step in [Open(0, 0), *faults, Approve(0, 0)]:
+            run.step(step)
+        assert run.trace[-1].transient == raised, run.describe()
+        (body,) = run.failed_commands or [None]
+        [before] = run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
+        assert before["state"] == "approved", before
+        run.dead_letter()
+        problems = check_all(run) + every_write_known(run) + every_command_answered(run) + proposal_written_once(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", INCIDENTS[0])
+        assert proposal["state"] == "abandoned" and "approve-0" in proposal["note"], proposal
+        [answer] = [o for o in run.trace[-1].outcomes if o.command_id == "approve-0"]
+        assert answer.status.value == "escalated" and "nothing was applied" in answer.reason, answer.reason
+        assert any("runwarden command scale_connector" in n for n in answer.notes), answer.notes
+        later = run.step(Sweep(10))
+        assert not [o for o in later.outcomes if o.command_id == "approve-0"], run.describe()
+        if body is not None:    # the command, delivered after all: a duplicate of that answer, nothing written
+            resent = run.step(_Resend(body)).outcomes
+            assert [o.status.value for o in resent] == ["escalated"], explain(run, [o.reason for o in resent])
+        assert not run.action_records() and not sum(o.vpc_writes for o in run.trace), run.describe()
+        _checked(run)
 
 
 # One-way changes allowed, one machine type: the alert's plan raises max instances only (2-3 -> 2-4).

@@ -233,6 +233,35 @@ def test_a_superseded_proposal_whose_commit_lost_its_answer_is_heard_when_nothin
         assert run.standins.vpcaccess.count("PatchConnector") == 0      # (the person's change is not a patch call)
 
 
+def test_an_approval_whose_attempt_ended_without_writing_is_closed_and_answered_by_the_sweep(
+        firestore_emulator, pubsub_emulator, project_id):
+    """The approve's move of its proposal to `approved` landed with its answer lost: the handler raised
+    before the gate, and the command was dead-lettered. Before the fix nothing ever settled the proposal:
+    it stayed `approved` for good, and no outcome said that nothing was applied. Here on the Firestore and
+    Pub/Sub emulators: the sweep past the command's lease takes its record, finds no write planned (no
+    intent, no action record) and, in one commit, closes the proposal `abandoned`, completes the command's
+    record and keeps its `escalated` answer, published once."""
+    from shared.remediation.records import COMMANDS, PROPOSALS
+    from tests.property.invariants import every_command_answered, proposal_written_once
+
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), StoreFault("write", 1, "UNAVAILABLE", True), Approve(0, 0)]:
+            run.step(step)
+        assert run.trace[-1].transient == 1 and not run.trace[-1].outcomes, run.describe()
+        run.dead_letter()
+        later = run.step(Sweep(10))
+        problems = check_all(run) + every_write_known(run) + every_command_answered(run) + proposal_written_once(run)
+        assert not problems, explain(run, problems)
+        [proposal] = run.world.state.find_records(PROPOSALS, "incident_id", "0.alpha")
+        answers = [o for o in run.returned_outcomes() if o.command_id == "approve-0"]
+        assert proposal["state"] == "abandoned" and [o.status.value for o in answers] == ["escalated"], run.describe()
+        assert "nothing was applied" in answers[0].reason
+        assert run.world.state.get(COMMANDS, "approve-0").result["outcome_id"] == answers[0].outcome_id
+        assert not [o for o in later.outcomes if o.command_id == "approve-0"]
+        assert run.standins.vpcaccess.count("PatchConnector") == 0
+
+
 # One-way changes allowed, one machine type: the alert's plan raises max instances only (2-3 -> 2-4).
 MAX_ONLY = {"operators": [OPERATOR], "guardrails": {"cooldown_seconds": 0},
             "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 10,
