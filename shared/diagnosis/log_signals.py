@@ -153,6 +153,21 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
                 "psycopg.OperationalError: the connection is closed", "psycopg's message"),
+    # psycopg 3 (and Django over it, which re-raises the driver's message as its own
+    # OperationalError): a connect that outlasts connect_timeout with no answer from the server.
+    DbErrorText("psycopg 3 (connect timeout)", r"(?:ConnectionTimeout|OperationalError): connection timeout expired",
+                "psycopg.errors.ConnectionTimeout: connection timeout expired",
+                "psycopg/psycopg generators.py _connect: raise e.ConnectionTimeout(\"connection timeout expired\") "
+                "(find_string id 856819062)"),
+    # Prisma's query engine names its own errors (P1001, P1002) whatever the driver said beneath.
+    DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`]*`:`\d+`",
+                "PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "
+                "sure your database server is running at `10.40.0.7`:`5432`.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (DatabaseNotReachable, P1001); "
+                "prisma/orm issue #1508 (Cloud Run to Cloud SQL)"),
+    DbErrorText("Prisma (P1002, database timed out)", r"The database server at `[^`]*`:`\d+` was reached but timed out",
+                "Error: P1002: The database server at `10.40.0.7`:`5432` was reached but timed out.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (DatabaseTimeout, P1002)"),
     DbErrorText("PyMySQL / mysqlclient", r"Can't connect to MySQL server on",
                 "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' "
                 "(timed out)\")", "MySQL client error 2003 (CR_CONN_HOST_ERROR)"),
@@ -220,6 +235,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
                 Refusal.IAM_USER),
+    # Prisma's P1000, whatever the driver beneath said; newer engines leave the host out.
+    DbErrorText("Prisma (P1000, authentication)", r"Authentication failed against database server(?: at `[^`]*`)?, "
+                r"the provided database credentials for `[^`]*` are not valid",
+                "PrismaClientInitializationError: Authentication failed against database server at `10.40.0.7`, the "
+                "provided database credentials for `checkout` are not valid.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (IncorrectDatabaseCredentials, P1000)",
+                Refusal.CREDENTIALS),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
@@ -345,6 +367,24 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
                 "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
                 "knex client.acquireConnection (KnexTimeoutError); UNCONFIRMED in a Cloud SQL thread"),
+    # Prisma's query engine, P2024: no connection of its pool (connection_limit) came free within
+    # pool_timeout; an engine that cannot reach the database says P1001 instead.
+    DbErrorText("Node: Prisma (P2024)", r"Timed out fetching a new connection from the connection pool",
+                "PrismaClientKnownRequestError: Timed out fetching a new connection from the connection pool. More "
+                "info: http://pris.ly/d/connection-pool (Current connection pool timeout: 10, connection limit: 9)",
+                "prisma/prisma-engines libs/user-facing-errors/src/query_engine/mod.rs (PoolTimeout, P2024)"),
+    # ActiveRecord's ConnectionPool::Queue#wait_poll: every pooled connection was in use for the
+    # whole checkout_timeout.
+    DbErrorText("Ruby: Rails ActiveRecord", r"could not obtain a connection from the pool within [\d.]+ seconds",
+                "ActiveRecord::ConnectionTimeoutError: could not obtain a connection from the pool within 5.000 "
+                "seconds (waited 5.001 seconds); all pooled connections were in use",
+                "rails/rails activerecord/lib/active_record/connection_adapters/abstract/connection_pool/queue.rb "
+                "(wait_poll, ConnectionTimeoutError)"),
+    # psycopg_pool's WaitingClient.wait: no connection handed over within the getconn timeout (a slot,
+    # or a connection the pool was still opening).
+    DbErrorText("Python: psycopg_pool", r"couldn't get a connection after [\d.]+ sec",
+                "psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec",
+                "psycopg/psycopg psycopg_pool/pool.py WaitingClient.wait (PoolTimeout; find_string id 22134248090)"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
