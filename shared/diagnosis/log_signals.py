@@ -70,8 +70,7 @@ class Refusal:
 REFUSAL_ADVICE = {
     Refusal.CONNECTION_LIMIT: "the instance's max_connections (MySQL: also the user's max_user_connections) "
                               "against every client's pool size x max instances "
-                              "(a deploy that raised either, a job holding sessions); scaling the connector "
-                              "would only bring more connections",
+                              "(a deploy that raised either, a job holding sessions)",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
     # "OAuth 2.0 access tokens are short lived and are only valid for one hour. Any new connections
