@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, query_of
+from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -33,6 +35,9 @@ def evaluate(facts: Facts) -> Finding:
     stressed = _stress(facts, c)
     if not stressed and (connector.state in _BROKEN_STATES or _unowned_update(facts)):
         return _broken(facts, c)
+    own = None if stressed else _own_update_before_failures(facts)
+    if own is not None:
+        return _own_update_competes(facts, c, own)
     if not stressed and _unread(facts):
         # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
         # identity must read as the gap it is (its metrics are in the connector's project).
@@ -89,6 +94,46 @@ def _unowned_update(facts: Facts) -> bool:
     known to own is neither: its path is as much in doubt as a broken one's."""
     audit = facts.b.connector_audit
     return facts.b.connector.state == "UPDATING" and (audit is None or not audit.entries)
+
+
+def _own_update_before_failures(facts: Facts) -> LogRecord | None:
+    """Runwarden's own update of the connector (UPDATING, its newest Admin Activity entry on the
+    connector under one of `self_principals`) when it began after the newest serving revision's
+    deploy (within deploy_window_seconds) and no later than the end of the first failing minute;
+    else None. Whether a change of machine type or instances disturbs the traffic through a
+    connector while it runs is not documented (UNCONFIRMED), and every revision on the connector
+    crosses it alike: failures that began with it are as much its as the deploy's. An update begun
+    before the deploy, under which the revision before served cleanly until the deploy (bad_revision
+    checks those minutes), or after the failures began (an answer to them), is neither."""
+    b = facts.b
+    deploy = facts.recent_deploy()
+    if b.connector.state != "UPDATING" or b.connector_audit is None or deploy is None or facts.failing_since is None:
+        return None
+    own = [e for e in b.connector_audit.entries if e.principal in facts.s.self_principals]
+    if not own:
+        return None
+    began = max(own, key=lambda e: e.timestamp)
+    if deploy[0].create_time < began.timestamp <= facts.failing_since + timedelta(seconds=60):
+        return began
+    return None
+
+
+def _own_update_competes(facts: Facts, c: Citation, began: LogRecord) -> Finding:
+    """Runwarden's own update, begun between the deploy and the failures (`_own_update_before_failures`),
+    not saturated, not ruled out: it competes with the deploy, so neither acts alone."""
+    connector, suspect = facts.b.connector, facts.newest_serving
+    c.cite("log", facts.b.connector_audit.query,
+           f"{began.method_name} by {began.principal} at {hms(began.timestamp)} (Runwarden's own); connector "
+           f"{connector.short_name} UPDATING; {suspect.short_name} deployed at {hms(suspect.create_time)}; the first "
+           f"failing minute began at {hms(facts.failing_since)}",
+           "a change to the connector begun after the deploy and by the first failing minute competes with it",
+           True, role="context")
+    return c.doubt(f"connector {connector.short_name} is UPDATING: Runwarden's own change began at "
+                   f"{hms(began.timestamp)}, after {suspect.short_name}'s deploy and by the time the failures began "
+                   f"({hms(facts.failing_since)}); whether an update disturbs the traffic through a connector is not "
+                   "known, and the revision before the deploy routes through the same connector",
+                   f"let the update of connector {connector.short_name} finish and see whether the failures stop; "
+                   "send traffic back by hand only if they go on and the deploy is the cause")
 
 
 def _broken(facts: Facts, c: Citation) -> Finding:
