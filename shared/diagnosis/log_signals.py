@@ -62,6 +62,8 @@ class Refusal:
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
     NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
+    NO_SUCH_INSTANCE = ("the Cloud SQL instance the connection name names does not exist (deleted, or renamed "
+                        "under the clients)")
     NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
                      "turned off, or the client asks for the wrong type)")
 
@@ -96,6 +98,9 @@ REFUSAL_ADVICE = {
     Refusal.NO_SUCH_HOST: "the DNS record of the database's host name (a Cloud DNS private zone's record set, "
                           "and the networks the zone is visible to) and who changed it, and whether the "
                           "revision's database host setting changed",
+    Refusal.NO_SUCH_INSTANCE: "the connection name every revision uses against the project's instances (gcloud sql "
+                              "instances list) and who deleted or renamed the instance (its operations, the Admin "
+                              "Activity audit log)",
     # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
     # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
     # every new connection of a client that was never told, on every revision alike.
@@ -250,6 +255,25 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
                 '"p:r:i"): googleapi: Error 403: The client is not authorized to make this request., notAuthorized',
                 "GoogleCloudPlatform/cloud-sql-proxy issues #1651 (v2), #37 and #115 (v1)", Refusal.NOT_AUTHORIZED),
+    # The same refusal as the Admin API words it when the account lacks cloudsql.instances.get
+    # (roles/cloudsql.client gone), in the Auth Proxy v2's refresh error.
+    DbErrorText("Cloud SQL Admin API via the Auth Proxy v2 (403, permission missing)",
+                r"Error 403: boss::NOT_AUTHORIZED: Not authorized to access resource",
+                '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
+                'metadata (connection name = "p:r:i"): googleapi: Error 403: boss::NOT_AUTHORIZED: Not authorized to '
+                "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i., "
+                "forbidden", "a public Cloud SQL Auth Proxy v2 log (find_string id 52482524131)",
+                Refusal.NOT_AUTHORIZED),
+    # The connection name names no instance (deleted, or renamed under the clients): the Admin API's
+    # 404, in the Auth Proxy's and the Go connector's refresh error, or the proxy v1's config error.
+    DbErrorText("Cloud SQL Admin API via the Auth Proxy / Go connector (404)",
+                r"Error 404: The Cloud SQL instance does not exist\., instanceDoesNotExist",
+                '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
+                'metadata (connection name = "p:r:i"): googleapi: Error 404: The Cloud SQL instance does not exist., '
+                "instanceDoesNotExist", "the Admin API's 404 as public notes quote the Auth Proxy after an instance "
+                "was renamed (find_string id 58947982369: \"Cloud SQL Proxy process died ... Error 404: The Cloud SQL "
+                "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording UNCONFIRMED",
+                Refusal.NO_SUCH_INSTANCE),
     DbErrorText("Cloud SQL Python connector (403)",
                 r"Authenticated IAM principal does not see+m authorized to make API request",
                 "aiohttp.client_exceptions.ClientResponseError: 403, message=\"Forbidden: Authenticated IAM principal "
