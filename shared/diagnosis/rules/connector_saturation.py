@@ -61,6 +61,9 @@ def evaluate(facts: Facts) -> Finding:
     high_water, look = _high_water_mark_alone(facts, c, stressed)
     if high_water:
         return c.doubt(high_water, look)
+    at_once = _answered_at_once(facts, c, stressed)
+    if at_once:
+        return c.doubt(at_once, OWN_503S)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -213,6 +216,42 @@ def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> tu
     return (f"requests hang at a client timeout, and connector {facts.b.connector.short_name} shows only its "
             f"instance count at max ({stressed[0]}; CPU p99 max {max(cpu):.0%}, {mbps:.0f} of {ceiling:.0f} Mbps): "
             "a high-water mark, not saturation; the hang may be any dependency's"), HANG_ELSEWHERE
+
+
+# A request whose packets a saturated connector drops waits: TCP retransmits an unanswered SYN after
+# its initial retransmission timeout of 1 s (RFC 6298, 2.1), and a dial or read timeout is longer.
+# Failing minutes whose p99 stayed under this waited on nothing.
+ANSWERED_AT_ONCE_SECONDS = 1.0
+
+
+def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "": the failures are 503s answered at once
+    (every failing minute's p99 under ANSWERED_AT_ONCE_SECONDS), with no hang, fewer than
+    db_error_logs_min errors of reaching the database and no refusal, whatever the connector shows
+    (its CPU or throughput too, not only its instance count: `_high_water_mark_alone`). A connector
+    passes packets and answers nothing; one saturated drops them, and the requests that cross it
+    wait (retransmits, dial and read timeouts: "causing timeouts", Cloud Run's VPC connector page).
+    503s answered at once are the application's own (a readiness or overload handler), and another
+    service's traffic on a shared connector (a batch job) can saturate it in the same minutes: a
+    bigger connector changes none of these 503s. Not ruled out (it competes), not acted on alone."""
+    s = facts.s
+    if facts.requests(facts.incident).share(code="503") < s.status_ratio or facts.failing_window is None:
+        return ""
+    if _hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts):
+        return ""
+    failing = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
+    if not failing or max(failing) >= ANSWERED_AT_ONCE_SECONDS:
+        return ""
+    c.cite("metric", facts.latencies_query,
+           f"p99 max {max(failing) * 1000:.0f} ms in the {len(failing)} failing minutes, no hang, "
+           f"{_unreached(facts)} errors of reaching the database; the connector shows {', '.join(stressed)}",
+           f"a wait (p99 >= {ANSWERED_AT_ONCE_SECONDS:g} s, a hang, or >= {s.db_error_logs_min} errors of reaching "
+           "the database) for 503s to be the connector's", False, role="context")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
+            f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and nothing shows a request "
+            "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
+            "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
+            "service's job on a shared one)")
 
 
 def _unreached(facts: Facts) -> int:
