@@ -163,6 +163,12 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "psycopg.errors.ConnectionTimeout: connection timeout expired",
                 "psycopg/psycopg generators.py _connect: raise e.ConnectionTimeout(\"connection timeout expired\") "
                 "(find_string id 856819062)"),
+    # Go's database/sql: a driver's connection "in a bad state (such as the server having earlier
+    # closed the connection)", after database/sql's own retries on new connections failed too.
+    DbErrorText("Go database/sql (any driver)", r"\bdriver: bad connection\b",
+                "query orders: driver: bad connection",
+                "golang/go database/sql/driver: ErrBadConn = errors.New(\"driver: bad connection\") and its doc "
+                "comment (find_string id 42469082360)"),
     # Prisma's query engine names its own errors (P1001, P1002) whatever the driver said beneath.
     DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`]*`:`\d+`",
                 "PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "

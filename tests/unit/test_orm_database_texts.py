@@ -1,6 +1,6 @@
 """What ORMs and pools log when the database cannot be reached, or their own pool runs dry: Prisma's
-engine errors (P1000, P1001, P1002, P2024), psycopg 3's connect timeout, psycopg_pool's and Rails
-ActiveRecord's pool timeouts. An error of reaching the database on the new revision right after a
+engine errors (P1000, P1001, P1002, P2024), Go database/sql's ErrBadConn, psycopg 3's connect timeout,
+psycopg_pool's and Rails ActiveRecord's pool timeouts. An error of reaching the database on the new revision right after a
 deploy leaves the database in the running beside the deploy (no rollback alone: the revision before
 reaches the same database); a wait for the application's own pool does not (log_signals)."""
 from __future__ import annotations
@@ -33,6 +33,7 @@ TEXTS = {
                                  REFUSED),
     "Prisma P1000 (no host)": ("Authentication failed against database server, the provided database credentials for "
                                "`checkout` are not valid.", REFUSED),
+    "Go database/sql ErrBadConn": ("2026/11/26 11:54:07 list orders: query orders: driver: bad connection", REACH),
     "psycopg 3 connect timeout": ("psycopg.errors.ConnectionTimeout: connection timeout expired", REACH),
     "psycopg 3 under Django": ("django.db.utils.OperationalError: connection timeout expired", REACH),
     "Prisma P2024": ("PrismaClientKnownRequestError: Timed out fetching a new connection from the connection pool. "
