@@ -98,7 +98,8 @@ def record(scenario, settings, wire: dict | None = None):
         os.environ.update(standins.env())
         adapters = _adapters()
         try:
-            bundle = collect(service, T0, Readers(*adapters), settings, COLLECTED, sql_instances=sql, alert=alert)
+            bundle = collect(service, T0, Readers(*adapters), settings, T0 + scenario.delivered, sql_instances=sql,
+                             alert=alert)
         finally:
             for adapter in adapters:
                 adapter.close()
@@ -107,7 +108,7 @@ def record(scenario, settings, wire: dict | None = None):
 
             readers = Readers(InProcessRun(standins.run), InProcessMonitoring(standins.monitoring, memo=wire),
                               InProcessLogging(standins.logging, memo=wire), InProcessVpcAccess(standins.vpcaccess))
-            collect(service, T0, readers, settings, COLLECTED, sql_instances=sql, alert=alert)
+            collect(service, T0, readers, settings, T0 + scenario.delivered, sql_instances=sql, alert=alert)
         return bundle
 
 

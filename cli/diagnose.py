@@ -11,14 +11,12 @@ not checked). Exit 0 when the alert was routed; 2 for bad input; 1 for the envir
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import click
 
 from cli._inputs import EXIT_ENVIRONMENT, environment, fail, load_alert, load_config, load_scenario
 
-DIAGNOSIS_DELAY = timedelta(minutes=2)  # "now" is T0 + this, as in replay
 
 
 @click.command("diagnose")
@@ -70,7 +68,7 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
 
     config = config or parse_config(scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes"),
                                     source=f"scenario {scenario.name}")
-    now = alert.started_at + DIAGNOSIS_DELAY
+    now = alert.started_at + scenario.delivered   # T0 + 2 min unless the scenario says
     with start_seeded(scenario, anchor=alert.started_at) as standins, environment(standins.env()):
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(),
                           logging=CloudLoggingAdapter(), vpcaccess=VpcAccessAdapter())

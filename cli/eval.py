@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 EXIT_BAR_MISSED = 3
 ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)   # T0 for every scenario: results never depend on today
-DELAY = timedelta(minutes=2)                                    # "now" is T0 + this, as in replay and diagnose
 _TOPIC = "projects/{project}/topics/runwarden-outcomes"
 # How far an outcome goes towards the fix: the evidence to a person, the exact change proposed to
 # a person, the change made. An action's status below the expected one is a missed fix; above it,
@@ -123,7 +122,7 @@ def evaluate(scenario: Scenario) -> Row:
     with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                           vpcaccess=VpcAccessAdapter())
-        verdict = diagnose_alert(incident, config, readers, ANCHOR + DELAY)
+        verdict = diagnose_alert(incident, config, readers, ANCHOR + scenario.delivered)
     diagnosis = verdict.diagnosis
     action = target = revision = status = None
     reason = verdict.skip
@@ -136,7 +135,7 @@ def evaluate(scenario: Scenario) -> Row:
                 target = proposal.targets[0] if proposal.targets else None
                 revision = getattr(proposal.params, "to_revision", None)
                 refusal = plan_refusal(config, get_action(action), proposal.params, proposal.before,
-                                       proposal.targets, ANCHOR + DELAY)
+                                       proposal.targets, ANCHOR + scenario.delivered)
                 status = refusal.status.value if refusal else "applied"
                 reason = refusal.reason if refusal else reason
     return Row(scenario=scenario.name, expected=expect.signature,

@@ -449,6 +449,10 @@ class Materialized:
     series: tuple[SeriesSeed, ...]
 
 
+# The default "now" of a diagnosis on a scenario: T0 + two minutes (Scenario.delivered).
+DELIVERED = timedelta(minutes=2)
+
+
 class Scenario(_Spec):
     name: str
     description: str = ""
@@ -468,6 +472,16 @@ class Scenario(_Spec):
     # Runwarden config overrides for this scenario (merged over the generated config), e.g.
     # {bounds: {connectors: [...]}} or {diagnosis: {self_principals: [...]}}.
     config: dict[str, Any] = Field(default_factory=dict)
+    # When Runwarden reads the evidence and diagnoses: T0 + this. Two minutes, as an alert delivered
+    # at once meets data Monitoring has ingested; later for a delivery that came late (a redelivery
+    # after a transient fault waits up to 600 s between attempts, Pub/Sub's backoff).
+    delivered: Offset = DELIVERED
+
+    @model_validator(mode="after")
+    def _check_delivered(self) -> Scenario:
+        if not timedelta(0) < self.delivered <= timedelta(hours=1):
+            raise ValueError(f"delivered must be after T0 and at most +1h, got {self.delivered}")
+        return self
 
     def config_data(self, outcomes_topic: str, mode: str = "enforce", project: str | None = None) -> dict[str, Any]:
         """The Runwarden config this scenario is meant to run under: its managed services (with their

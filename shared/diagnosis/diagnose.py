@@ -12,7 +12,7 @@ In order:
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
 from shared.config import DiagnosisSettings
@@ -67,6 +67,20 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
                          stand_down=stand_down, api_calls=bundle.api_calls,
                          recommendation="a person must choose: " + " / ".join(f.recommendation for f in matched))
     found = matched[0]
+    stopped = _stopped_since(facts, found) if found.signature in _ACTED_ON else None
+    if stopped is not None:
+        # Failures that stopped before this diagnosis are no longer there to fix (a late delivery, a
+        # long alignment period keeping the alert open): never acted on, never called healthy either.
+        item, since = stopped
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"{found.signature.value} matched the incident's failures ({found.summary}), but "
+                                 f"they stopped: the service has served cleanly in its newest {_HEALTHY_MIN_MINUTES} "
+                                 f"minutes (since {hms(since)}); not judged healthy, since the minutes since the "
+                                 "incident started still hold failures, and nothing is done about failures that "
+                                 "have stopped",
+                         evidence=evidence + found.evidence + (item,), stand_down=stand_down,
+                         api_calls=bundle.api_calls,
+                         recommendation=f"watch the service: if the failures come back, {found.recommendation}")
     return Diagnosis(signature=found.signature, confidence=found.confidence, rule=f"{RULE_SET}: {found.signature.value}",
                      summary=found.summary, evidence=evidence + found.evidence, subject=found.subject,
                      suspect_revision=found.suspect_revision, known_good_revision=found.known_good_revision,
@@ -173,6 +187,54 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
                      summary=f"the service is healthy on live data since the incident started ({window})",
                      evidence=tuple(context + items), api_calls=b.api_calls)
+
+
+# The signatures whose finding leads to a write (a rollback, a connector scale-up).
+_ACTED_ON = frozenset({Signature.BAD_REVISION, Signature.CONNECTOR_SATURATION})
+
+
+def _stopped_since(facts: Facts, found: Finding) -> tuple[EvidenceItem, datetime] | None:
+    """(the evidence, when they stopped) when the failures stopped before the newest data: the
+    service failed earlier in the incident (Facts.failing_since; a canary's failures may never
+    reach the service's bar, and the rule's own match says they were there), and each of its newest
+    _HEALTHY_MIN_MINUTES minutes with requests is clean and fast at the alert's own bar (health_bar),
+    with at least min_requests requests between them, and so are the requests of the revision the
+    finding and the alert name, if any (a canary failing at 1% of the traffic is clean by the
+    service's count); else None. The recent window `healthy` reads
+    is cut at the incident's start, so an incident delivered late, or kept open by a long alignment
+    period after the service recovered, still holds failing minutes there: the rules match on
+    them, and acting would roll back or scale for failures that are no longer happening (a field
+    lesson: an automation that killed a pod that had just recovered)."""
+    s, b = facts.s, facts.b
+    if facts.data_until is None:
+        return None
+    bar = health_bar(b.alert, s)
+    minutes = [at for at, total, _ in facts.per_minute_where(facts.incident, refused_series) if total]
+    newest = minutes[-_HEALTHY_MIN_MINUTES:]
+    if len(newest) < _HEALTHY_MIN_MINUTES:
+        return None
+    window = Window(newest[0] - timedelta(seconds=60), newest[-1])
+    if facts.failing_since is not None and window.start < facts.failing_since:
+        return None
+    shares = [bad / total for _, total, bad in facts.per_minute_where(window, refused_series) if total]
+    p99 = facts.p99_seconds(window)
+    counts = facts.requests(window)
+    refused = counts.by_class.get("5xx", 0) + counts.by_code.get("429", 0)
+    named = {r for r in (found.suspect_revision, b.alert.revision if b.alert else "") if r}
+    clean = (counts.total >= s.min_requests and all(share <= bar.error_ratio for share in shares)
+             and (bar.error_count is None or refused <= bar.error_count)
+             and bool(p99) and max(p99) < bar.p99_seconds
+             and all(facts.requests(window, r).refused_ratio <= bar.error_ratio for r in named))
+    if not clean:
+        return None
+    item = EvidenceItem(source="metric", query=b.requests.query,
+                        observed=f"{counts.total:.0f} requests in the newest {len(newest)} minutes {window}, "
+                                 f"{refused:.0f} 5xx or 429, p99 max {max(p99):.1f} s"
+                                 + (f"; failing since {hms(facts.failing_since)}" if facts.failing_since else ""),
+                        threshold=f"each of the newest {_HEALTHY_MIN_MINUTES} minutes <= {bar.error_ratio:.1%} 5xx or "
+                                  f"429 and p99 < {bar.p99_seconds:g} s ({bar.source}): the failures stopped; no action",
+                        passed=True, role="context", about=Signature.INCONCLUSIVE.value)
+    return item, window.start
 
 
 def _named_revision_failing(facts: Facts, window: Window, bar: HealthBar) -> str:

@@ -359,12 +359,13 @@ class Facts:
         """From shortly before the first failing minute (FAILING_LEAD) to the incident window's end:
         the minutes a cause must hold in to explain the failures (a connector's saturation sign, a
         database down). None when no minute failed. Read by more than one rule: computed once."""
-        since = self._failing_since()
+        since = self.failing_since
         if since is None:
             return None
         return Window(max(since - FAILING_LEAD, self.incident.start), self.incident.end)
 
-    def _failing_since(self) -> datetime | None:
+    @cached_property
+    def failing_since(self) -> datetime | None:
         """The start of the first minute the service failed in: a 5xx + 429 share at status_ratio, or a
         p99 at hang_latency_seconds or more. None when no minute did."""
         s = self.s

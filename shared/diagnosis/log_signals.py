@@ -62,6 +62,8 @@ class Refusal:
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
     NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
+    NO_SUCH_INSTANCE = ("the Cloud SQL instance the connection name names does not exist (deleted, or renamed "
+                        "under the clients)")
     NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
                      "turned off, or the client asks for the wrong type)")
 
@@ -70,8 +72,7 @@ class Refusal:
 REFUSAL_ADVICE = {
     Refusal.CONNECTION_LIMIT: "the instance's max_connections (MySQL: also the user's max_user_connections) "
                               "against every client's pool size x max instances "
-                              "(a deploy that raised either, a job holding sessions); scaling the connector "
-                              "would only bring more connections",
+                              "(a deploy that raised either, a job holding sessions)",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
     # "OAuth 2.0 access tokens are short lived and are only valid for one hour. Any new connections
@@ -97,6 +98,9 @@ REFUSAL_ADVICE = {
     Refusal.NO_SUCH_HOST: "the DNS record of the database's host name (a Cloud DNS private zone's record set, "
                           "and the networks the zone is visible to) and who changed it, and whether the "
                           "revision's database host setting changed",
+    Refusal.NO_SUCH_INSTANCE: "the connection name every revision uses against the project's instances (gcloud sql "
+                              "instances list) and who deleted or renamed the instance (its operations, the Admin "
+                              "Activity audit log)",
     # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
     # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
     # every new connection of a client that was never told, on every revision alike.
@@ -153,6 +157,27 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
                 "psycopg.OperationalError: the connection is closed", "psycopg's message"),
+    # psycopg 3 (and Django over it, which re-raises the driver's message as its own
+    # OperationalError): a connect that outlasts connect_timeout with no answer from the server.
+    DbErrorText("psycopg 3 (connect timeout)", r"(?:ConnectionTimeout|OperationalError): connection timeout expired",
+                "psycopg.errors.ConnectionTimeout: connection timeout expired",
+                "psycopg/psycopg generators.py _connect: raise e.ConnectionTimeout(\"connection timeout expired\") "
+                "(find_string id 856819062)"),
+    # Go's database/sql: a driver's connection "in a bad state (such as the server having earlier
+    # closed the connection)", after database/sql's own retries on new connections failed too.
+    DbErrorText("Go database/sql (any driver)", r"\bdriver: bad connection\b",
+                "query orders: driver: bad connection",
+                "golang/go database/sql/driver: ErrBadConn = errors.New(\"driver: bad connection\") and its doc "
+                "comment (find_string id 42469082360)"),
+    # Prisma's query engine names its own errors (P1001, P1002) whatever the driver said beneath.
+    DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`]*`:`\d+`",
+                "PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "
+                "sure your database server is running at `10.40.0.7`:`5432`.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (DatabaseNotReachable, P1001); "
+                "prisma/orm issue #1508 (Cloud Run to Cloud SQL)"),
+    DbErrorText("Prisma (P1002, database timed out)", r"The database server at `[^`]*`:`\d+` was reached but timed out",
+                "Error: P1002: The database server at `10.40.0.7`:`5432` was reached but timed out.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (DatabaseTimeout, P1002)"),
     DbErrorText("PyMySQL / mysqlclient", r"Can't connect to MySQL server on",
                 "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' "
                 "(timed out)\")", "MySQL client error 2003 (CR_CONN_HOST_ERROR)"),
@@ -220,6 +245,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
                 Refusal.IAM_USER),
+    # Prisma's P1000, whatever the driver beneath said; newer engines leave the host out.
+    DbErrorText("Prisma (P1000, authentication)", r"Authentication failed against database server(?: at `[^`]*`)?, "
+                r"the provided database credentials for `[^`]*` are not valid",
+                "PrismaClientInitializationError: Authentication failed against database server at `10.40.0.7`, the "
+                "provided database credentials for `checkout` are not valid.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (IncorrectDatabaseCredentials, P1000)",
+                Refusal.CREDENTIALS),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
@@ -229,6 +261,25 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
                 '"p:r:i"): googleapi: Error 403: The client is not authorized to make this request., notAuthorized',
                 "GoogleCloudPlatform/cloud-sql-proxy issues #1651 (v2), #37 and #115 (v1)", Refusal.NOT_AUTHORIZED),
+    # The same refusal as the Admin API words it when the account lacks cloudsql.instances.get
+    # (roles/cloudsql.client gone), in the Auth Proxy v2's refresh error.
+    DbErrorText("Cloud SQL Admin API via the Auth Proxy v2 (403, permission missing)",
+                r"Error 403: boss::NOT_AUTHORIZED: Not authorized to access resource",
+                '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
+                'metadata (connection name = "p:r:i"): googleapi: Error 403: boss::NOT_AUTHORIZED: Not authorized to '
+                "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i., "
+                "forbidden", "a public Cloud SQL Auth Proxy v2 log (find_string id 52482524131)",
+                Refusal.NOT_AUTHORIZED),
+    # The connection name names no instance (deleted, or renamed under the clients): the Admin API's
+    # 404, in the Auth Proxy's and the Go connector's refresh error, or the proxy v1's config error.
+    DbErrorText("Cloud SQL Admin API via the Auth Proxy / Go connector (404)",
+                r"Error 404: The Cloud SQL instance does not exist\., instanceDoesNotExist",
+                '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
+                'metadata (connection name = "p:r:i"): googleapi: Error 404: The Cloud SQL instance does not exist., '
+                "instanceDoesNotExist", "the Admin API's 404 as public notes quote the Auth Proxy after an instance "
+                "was renamed (find_string id 58947982369: \"Cloud SQL Proxy process died ... Error 404: The Cloud SQL "
+                "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording UNCONFIRMED",
+                Refusal.NO_SUCH_INSTANCE),
     DbErrorText("Cloud SQL Python connector (403)",
                 r"Authenticated IAM principal does not see+m authorized to make API request",
                 "aiohttp.client_exceptions.ClientResponseError: 403, message=\"Forbidden: Authenticated IAM principal "
@@ -345,6 +396,24 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Node: knex pool", r"Knex: Timeout acquiring a connection",
                 "KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full.",
                 "knex client.acquireConnection (KnexTimeoutError); UNCONFIRMED in a Cloud SQL thread"),
+    # Prisma's query engine, P2024: no connection of its pool (connection_limit) came free within
+    # pool_timeout; an engine that cannot reach the database says P1001 instead.
+    DbErrorText("Node: Prisma (P2024)", r"Timed out fetching a new connection from the connection pool",
+                "PrismaClientKnownRequestError: Timed out fetching a new connection from the connection pool. More "
+                "info: http://pris.ly/d/connection-pool (Current connection pool timeout: 10, connection limit: 9)",
+                "prisma/prisma-engines libs/user-facing-errors/src/query_engine/mod.rs (PoolTimeout, P2024)"),
+    # ActiveRecord's ConnectionPool::Queue#wait_poll: every pooled connection was in use for the
+    # whole checkout_timeout.
+    DbErrorText("Ruby: Rails ActiveRecord", r"could not obtain a connection from the pool within [\d.]+ seconds",
+                "ActiveRecord::ConnectionTimeoutError: could not obtain a connection from the pool within 5.000 "
+                "seconds (waited 5.001 seconds); all pooled connections were in use",
+                "rails/rails activerecord/lib/active_record/connection_adapters/abstract/connection_pool/queue.rb "
+                "(wait_poll, ConnectionTimeoutError)"),
+    # psycopg_pool's WaitingClient.wait: no connection handed over within the getconn timeout (a slot,
+    # or a connection the pool was still opening).
+    DbErrorText("Python: psycopg_pool", r"couldn't get a connection after [\d.]+ sec",
+                "psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec",
+                "psycopg/psycopg psycopg_pool/pool.py WaitingClient.wait (PoolTimeout; find_string id 22134248090)"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",

@@ -53,6 +53,7 @@ class World:
         world = cls(standins, pubsub, project_id, anchor, mode=mode, services=(), **overrides)
         world.config = world.config.model_copy(update={"services": parse_config(
             {**data, "outcomes_topic": world.outcomes_topic}).services})
+        world.clock.set(anchor + scenario.delivered)   # when the scenario's alert is delivered (T0 + 2 min by default)
         return world
 
     def writes(self) -> int:

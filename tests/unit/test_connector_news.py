@@ -52,7 +52,7 @@ def test_a_connector_that_reached_its_max_with_the_failures_is_still_saturated()
 
 
 def test_new_cpu_saturation_counts_while_the_chronic_max_is_left_out():
-    e = (_failing_503(Evidence()).connector_metric("instances", -90, 5, 3)
+    e = (_failing_503(Evidence(), dials=10).connector_metric("instances", -90, 5, 3)
          .connector_metric("cpu", -90, -15, 0.4).connector_metric("cpu", -15, 5, 0.95))
 
     result = diagnose(e.bundle(), S)

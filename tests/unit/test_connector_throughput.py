@@ -23,10 +23,12 @@ BUSY, QUIET = 35e6, 1e6          # bytes/s: 280 Mbps against an e2-micro x 3 cei
 
 
 def _bandwidth_bound(busy: str, quiet: str | None) -> Evidence:
-    """503s since -15 min on a connector at its max of 3 instances since then, CPU p99 at 40 %, one
-    byte counter carrying BUSY since -15 min (QUIET before), the other QUIET throughout (or not read)."""
+    """503s since -15 min, waiting 10 s on the saturated path (a dial timeout), on a connector at its
+    max of 3 instances since then, CPU p99 at 40 %, one byte counter carrying BUSY since -15 min
+    (QUIET before), the other QUIET throughout (or not read)."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
-         .requests(OLD, -15, 5, 20, code="503").latency(OLD, -90, 5, 0.3).sql_up(-90, 5, 1)
+         .requests(OLD, -15, 5, 20, code="503").latency(OLD, -90, -15, 0.3).latency(OLD, -15, 5, 10.0)
+         .sql_up(-90, 5, 1)
          .connector(max_instances=3).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
          .connector_metric("cpu", -90, 5, 0.4)
          .connector_metric(busy, -90, -15, QUIET).connector_metric(busy, -15, 5, BUSY))

@@ -39,9 +39,9 @@ CASES = {
     "public dials under PRIVATE_RANGES_ONLY: the path does not cross the connector": dict(
         build=lambda e: failing(e).log(-6, PUBLIC, OLD, count=30),
         said=("does not cross the connector",), advised=(), not_said="firewall rules"),
-    "no connector on the path: nothing of a connector is said": dict(
+    "no VPC access on the path: nothing of a connector is said, nor that the path looks healthy": dict(
         build=lambda e: failing(e, connector=False).log(-6, PGX, OLD, count=30),
-        said=("looks healthy",), advised=(), not_said="connector"),
+        said=("Cloud Run's own egress",), advised=(), not_said="connector"),
 }
 
 

@@ -195,7 +195,7 @@ def test_the_refusal_is_evidence_against_the_connector():
     result = diagnose(bundle, S)
     cited = [e for e in result.evidence if e.about == "database_unreachable" and "refusal" in e.threshold]
     assert cited and cited[0].passed and "25x connection limit" in cited[0].observed
-    assert "scaling the connector would only bring more connections" in result.recommendation
+    assert "scaling connector backend-conn would only bring more connections" in result.recommendation
 
 
 # --- who connects: a deploy that changed the service account, or a role taken from a shared one ------

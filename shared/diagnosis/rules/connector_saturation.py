@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, query_of
+from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -33,6 +35,9 @@ def evaluate(facts: Facts) -> Finding:
     stressed = _stress(facts, c)
     if not stressed and (connector.state in _BROKEN_STATES or _unowned_update(facts)):
         return _broken(facts, c)
+    own = None if stressed else _own_update_before_failures(facts)
+    if own is not None:
+        return _own_update_competes(facts, c, own)
     if not stressed and _unread(facts):
         # Unknown is not "no saturation": a Shared VPC host project's metrics denied to Runwarden's
         # identity must read as the gap it is (its metrics are in the connector's project).
@@ -56,6 +61,9 @@ def evaluate(facts: Facts) -> Finding:
     high_water, look = _high_water_mark_alone(facts, c, stressed)
     if high_water:
         return c.doubt(high_water, look)
+    at_once = _answered_at_once(facts, c, stressed)
+    if at_once:
+        return c.doubt(at_once, OWN_503S)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -89,6 +97,46 @@ def _unowned_update(facts: Facts) -> bool:
     known to own is neither: its path is as much in doubt as a broken one's."""
     audit = facts.b.connector_audit
     return facts.b.connector.state == "UPDATING" and (audit is None or not audit.entries)
+
+
+def _own_update_before_failures(facts: Facts) -> LogRecord | None:
+    """Runwarden's own update of the connector (UPDATING, its newest Admin Activity entry on the
+    connector under one of `self_principals`) when it began after the newest serving revision's
+    deploy (within deploy_window_seconds) and no later than the end of the first failing minute;
+    else None. Whether a change of machine type or instances disturbs the traffic through a
+    connector while it runs is not documented (UNCONFIRMED), and every revision on the connector
+    crosses it alike: failures that began with it are as much its as the deploy's. An update begun
+    before the deploy, under which the revision before served cleanly until the deploy (bad_revision
+    checks those minutes), or after the failures began (an answer to them), is neither."""
+    b = facts.b
+    deploy = facts.recent_deploy()
+    if b.connector.state != "UPDATING" or b.connector_audit is None or deploy is None or facts.failing_since is None:
+        return None
+    own = [e for e in b.connector_audit.entries if e.principal in facts.s.self_principals]
+    if not own:
+        return None
+    began = max(own, key=lambda e: e.timestamp)
+    if deploy[0].create_time < began.timestamp <= facts.failing_since + timedelta(seconds=60):
+        return began
+    return None
+
+
+def _own_update_competes(facts: Facts, c: Citation, began: LogRecord) -> Finding:
+    """Runwarden's own update, begun between the deploy and the failures (`_own_update_before_failures`),
+    not saturated, not ruled out: it competes with the deploy, so neither acts alone."""
+    connector, suspect = facts.b.connector, facts.newest_serving
+    c.cite("log", facts.b.connector_audit.query,
+           f"{began.method_name} by {began.principal} at {hms(began.timestamp)} (Runwarden's own); connector "
+           f"{connector.short_name} UPDATING; {suspect.short_name} deployed at {hms(suspect.create_time)}; the first "
+           f"failing minute began at {hms(facts.failing_since)}",
+           "a change to the connector begun after the deploy and by the first failing minute competes with it",
+           True, role="context")
+    return c.doubt(f"connector {connector.short_name} is UPDATING: Runwarden's own change began at "
+                   f"{hms(began.timestamp)}, after {suspect.short_name}'s deploy and by the time the failures began "
+                   f"({hms(facts.failing_since)}); whether an update disturbs the traffic through a connector is not "
+                   "known, and the revision before the deploy routes through the same connector",
+                   f"let the update of connector {connector.short_name} finish and see whether the failures stop; "
+                   "send traffic back by hand only if they go on and the deploy is the cause")
 
 
 def _broken(facts: Facts, c: Citation) -> Finding:
@@ -168,6 +216,42 @@ def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> tu
     return (f"requests hang at a client timeout, and connector {facts.b.connector.short_name} shows only its "
             f"instance count at max ({stressed[0]}; CPU p99 max {max(cpu):.0%}, {mbps:.0f} of {ceiling:.0f} Mbps): "
             "a high-water mark, not saturation; the hang may be any dependency's"), HANG_ELSEWHERE
+
+
+# A request whose packets a saturated connector drops waits: TCP retransmits an unanswered SYN after
+# its initial retransmission timeout of 1 s (RFC 6298, 2.1), and a dial or read timeout is longer.
+# Failing minutes whose p99 stayed under this waited on nothing.
+ANSWERED_AT_ONCE_SECONDS = 1.0
+
+
+def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "": the failures are 503s answered at once
+    (every failing minute's p99 under ANSWERED_AT_ONCE_SECONDS), with no hang, fewer than
+    db_error_logs_min errors of reaching the database and no refusal, whatever the connector shows
+    (its CPU or throughput too, not only its instance count: `_high_water_mark_alone`). A connector
+    passes packets and answers nothing; one saturated drops them, and the requests that cross it
+    wait (retransmits, dial and read timeouts: "causing timeouts", Cloud Run's VPC connector page).
+    503s answered at once are the application's own (a readiness or overload handler), and another
+    service's traffic on a shared connector (a batch job) can saturate it in the same minutes: a
+    bigger connector changes none of these 503s. Not ruled out (it competes), not acted on alone."""
+    s = facts.s
+    if facts.requests(facts.incident).share(code="503") < s.status_ratio or facts.failing_window is None:
+        return ""
+    if _hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts):
+        return ""
+    failing = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
+    if not failing or max(failing) >= ANSWERED_AT_ONCE_SECONDS:
+        return ""
+    c.cite("metric", facts.latencies_query,
+           f"p99 max {max(failing) * 1000:.0f} ms in the {len(failing)} failing minutes, no hang, "
+           f"{_unreached(facts)} errors of reaching the database; the connector shows {', '.join(stressed)}",
+           f"a wait (p99 >= {ANSWERED_AT_ONCE_SECONDS:g} s, a hang, or >= {s.db_error_logs_min} errors of reaching "
+           "the database) for 503s to be the connector's", False, role="context")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
+            f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and nothing shows a request "
+            "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
+            "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
+            "service's job on a shared one)")
 
 
 def _unreached(facts: Facts) -> int:

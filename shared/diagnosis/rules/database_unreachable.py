@@ -4,7 +4,7 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
-from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
@@ -60,7 +60,7 @@ def evaluate(facts: Facts) -> Finding:
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
                      + (f"; {raised}" if raised else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
-                                    + "; and ".join(REFUSAL_ADVICE[kind] for kind, _ in named))
+                                    + "; and ".join(_refusal_advice(facts, kind) for kind, _ in named))
     healthy = _connector_healthy(facts, c)
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
@@ -72,16 +72,55 @@ def evaluate(facts: Facts) -> Finding:
     confidence = 0.8 if healthy else 0.6
     connector = facts.b.connector
     around = dials_around_connector(facts)
+    direct = _direct_egress(facts) if healthy and connector is None else ""
     path = ("on a path that does not cross the connector (a public address, egress PRIVATE_RANGES_ONLY)" if around
             else _beyond_the_connector(connector) if healthy and connector is not None else
-            "while the path to it looks healthy" if healthy else
+            _beyond_direct_egress(direct) if direct else
+            "over Cloud Run's own egress (the revision has no VPC access), a path Runwarden reads no metric of"
+            if healthy else
             f"while the health of connector {connector.short_name} on its path is unknown (neither "
             "its instance count nor its CPU has a point in the window)" if connector else "while the path to it is unknown")
     return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) {path}",
                  recommendation=(_PAST_THE_CONNECTOR.format(connector=connector.short_name,
                                                             range=_range(connector))
-                                 if healthy and connector is not None and not around else "")
+                                 if healthy and connector is not None and not around else
+                                 _PAST_DIRECT_EGRESS.format(egress=direct) if direct else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _refusal_advice(facts: Facts, kind: str) -> str:
+    """What a person checks for a refusal (REFUSAL_ADVICE), naming only what the service has: at
+    the connection limit, the connector its serving revisions route through (scaling it would only
+    bring more connections), never one a service on Direct VPC egress or with no VPC access lacks."""
+    advice = REFUSAL_ADVICE[kind]
+    connectors = list(dict.fromkeys(short_name(r.vpc_connector) for r in facts.serving if r.vpc_connector))
+    if kind == Refusal.CONNECTION_LIMIT and connectors:
+        advice += f"; scaling connector {', '.join(connectors)} would only bring more connections"
+    return advice
+
+
+def _direct_egress(facts: Facts) -> str:
+    """The newest serving revision's Direct VPC egress network interfaces ("network/subnet"), in
+    words, when it reaches its VPC that way (no connector); "" otherwise."""
+    revision = facts.newest_serving
+    if revision is None or revision.vpc_connector or not revision.vpc_network_interfaces:
+        return ""
+    return ", ".join(revision.vpc_network_interfaces)
+
+
+def _beyond_direct_egress(egress: str) -> str:
+    """The summary's path on Direct VPC egress: Runwarden reads no metric of it, so never "healthy"."""
+    return (f"over Direct VPC egress ({egress}), a path Runwarden reads no metric of: they fail between the "
+            "service's subnet and the database (a firewall rule, a route, or the database)")
+
+
+# Direct VPC egress: the instances take addresses in the named subnet and carry the service's network
+# tags (Cloud Run Admin v2 VpcAccess.NetworkInterface: network, subnetwork, tags), so the VPC's
+# firewall rules and routes for that subnet decide what reaches the database.
+_PAST_DIRECT_EGRESS = ("check the path from the service's Direct VPC egress ({egress}) to the database's address and "
+                       "port: VPC firewall rules (an ingress rule that admits the subnet's range or the service's "
+                       "network tags, an egress deny), routes and peering, and who changed them (the Admin Activity "
+                       "audit log); then ")
 
 
 def pool_waits(facts: Facts, c: Citation) -> int:

@@ -50,10 +50,41 @@ def evaluate(facts: Facts) -> Finding:
     if lowered:
         return c.no(lowered)
     confidence = 0.85 if at_timeout and texts else 0.8
+    starts = _instance_starts(facts, window)
+    if starts:
+        c.cite("log", f"run.googleapis.com/varlog/system: {_INSTANCE_START!r}",
+               f"{len(starts)} instances started in {window}, e.g. {starts[0].text[:140]!r}", "context", None,
+               role="context")
     return c.yes(confidence, f"requests run into the {timeout:.0f} s request timeout ({pct(share)} 504 since "
                              f"{hms(window.start)})", subject=revision.short_name if revision else None,
-                 recommendation="the application is slow: profile the slow handler or its dependency; "
-                                "raising the timeout only hides it")
+                 recommendation=_advice(timeout, len(starts)))
+
+
+# Cloud Run's system log line when it starts an instance: "Starting new instance. Reason: AUTOSCALING -
+# Instance started due to configured scaling factors (e.g. CPU utilization, request throughput, etc.)
+# or no existing capacity for current traffic." (public logs, find_string ids 6708286680, 58832531070:
+# a request that waited 28 s for a start of ~29 s). A request that arrives with no instance free waits
+# for one to start, and the request timeout counts that wait.
+_INSTANCE_START = "Starting new instance"
+_SYSTEM_LOG = "run.googleapis.com/varlog/system"
+
+
+def _instance_starts(facts: Facts, window: Window) -> list:
+    """Cloud Run's instance starts in `window` (its system log), newest first as read."""
+    return [e for e in facts.logs.entries
+            if e.log_id == _SYSTEM_LOG and e.text.startswith(_INSTANCE_START) and window.holds(e.timestamp)]
+
+
+def _advice(timeout: float, starts: int) -> str:
+    """What a person does about 504s at the timeout: with instances starting in the same minutes, a
+    start slower than the timeout is as likely as a slow handler (min instances 0, a scale from zero,
+    a start that does heavy work before listening); which one the evidence does not tell."""
+    slow = "profile the slow handler or its dependency; raising the timeout only hides it"
+    if not starts:
+        return "the application is slow: " + slow
+    return (f"{starts} instances started in the same minutes: if the 504s are requests waiting for an instance "
+            f"to start longer than the {timeout:.0f} s timeout, shorten the start (the work done before listening, "
+            "the startup probe) or keep instances warm (min instances); otherwise the application is slow: " + slow)
 
 
 def share_bar(facts: Facts) -> tuple[float, str]:

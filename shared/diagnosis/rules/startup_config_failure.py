@@ -36,7 +36,7 @@ def evaluate(facts: Facts) -> Finding:
         reason = failed[0]
         return c.yes(0.9, f"{newest.short_name} cannot start: {reason.reason} ({reason.message[:200]})",
                      subject=newest.short_name, suspect_revision=newest.short_name,
-                     recommendation="fix the revision's configuration (secret, image, IAM); "
+                     recommendation=f"fix {_REASON_ADVICE.get(reason.reason, 'the revision configuration')}; "
                                     "traffic stays on the last Ready revision meanwhile")
     if len(secrets) >= s.startup_failure_logs_min:
         changed = _deploy_changed_reader(facts, secrets)
@@ -47,9 +47,36 @@ def evaluate(facts: Facts) -> Finding:
         revision = secrets[0].resource_labels.get("revision_name") or newest.short_name
         return c.yes(0.8, f"{revision} cannot read a secret ({len(secrets)} log entries)", subject=revision,
                      suspect_revision=revision,
-                     recommendation="restore the secret or grant roles/secretmanager.secretAccessor to the "
-                                    "revision's service account")
+                     recommendation=_secret_advice(secrets))
     return c.no("no configuration failure in the revision's conditions or logs")
+
+
+# What each condition reason names (Cloud Run Admin v2 Condition reasons; the encryption key is the
+# revision's customer-managed key, Revision.encryption_key).
+_REASON_ADVICE = {
+    "SECRETS_ACCESS_CHECK_FAILED": "the revision's access to its secrets (the secret, its version, and "
+                                   "roles/secretmanager.secretAccessor for the revision's service account)",
+    "CONTAINER_MISSING": "the revision's container image (its name and tag or digest, and that it still exists)",
+    "CONTAINER_PERMISSION_DENIED": "the permission to pull the revision's image (the Cloud Run service agent's "
+                                   "read access to the repository)",
+    "ENCRYPTION_KEY_PERMISSION_DENIED": "the permission on the revision's customer-managed encryption key (the Cloud "
+                                        "Run service agent's roles/cloudkms.cryptoKeyEncrypterDecrypter)",
+    "ENCRYPTION_KEY_CHECK_FAILED": "the revision's customer-managed encryption key (its state: enabled, not "
+                                   "destroyed)",
+}
+
+
+def _secret_advice(secrets: list[LogRecord]) -> str:
+    """What a person does about the secret failures, by what they say: IAM refusing the caller (a
+    role to grant), or a version disabled, destroyed or missing (refused to every account alike, so
+    no role helps)."""
+    denied = [bool(_DENIED.search(e.text)) for e in secrets]
+    if all(denied):
+        return "grant roles/secretmanager.secretAccessor on the secret to the revision's service account"
+    if not any(denied):
+        return ("enable the secret version the revision reads again (or restore the secret), or pin a version "
+                "that is enabled: a version disabled, destroyed or missing is refused to every account alike")
+    return "restore the secret or grant roles/secretmanager.secretAccessor to the revision's service account"
 
 
 # IAM refusing the caller's service account a secret: Cloud Run's own startup check, and the

@@ -1,0 +1,109 @@
+"""Failures that stopped before the diagnosis are not acted on: an alert delivered late (a
+redelivery after a transient fault), or kept open by a long alignment period after the service
+recovered, still holds failing minutes since the incident started, so it is not `healthy`, and the
+rules match on those minutes; but a rollback or a connector scale-up for failures no longer
+happening is a wrong action. When the newest minutes (as many as `healthy` needs) are clean and
+fast at the alert's bar, for the service and for the revision the finding names, the verdict is
+`inconclusive`, with the finding and the clean minutes as evidence, and nothing is written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.scenarios import ScenarioError, load_scenario
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
+
+S = DiagnosisSettings()
+
+
+def deploy_failing_until(until: float, now: float = 6, canary: bool = False) -> Evidence:
+    """NEW deployed at -20m, 60% 500 from -19m until `until`, clean after; data until `now`."""
+    e = Evidence(now=now).revision(OLD, -180, sql=(SQL,)).revision(NEW, -20, sql=(SQL,))
+    if canary:
+        # NEW takes a small share: the service's count stays under 1 % while NEW fails 40 %.
+        e = (e.traffic(**{OLD: 97, NEW: 3}).requests(OLD, -90, now, 400).requests(NEW, -20, now, 6)
+             .requests(NEW, -19, until, 4, code="500").latency(OLD, -90, now, 0.2))
+    else:
+        e = e.traffic(**{NEW: 100}).requests(OLD, -90, -20, 40).requests(NEW, -20, now, 40)
+        e = e.requests(NEW, -19, until, 60, code="500").latency(OLD, -90, -20, 0.2)
+    return quiet_connector(e.latency(NEW, -20, now, 0.3))
+
+
+def burst_until(until: float, now: float = 6) -> Evidence:
+    """A connector saturated from -13m (at max, CPU 95%), 503s at ~31 s until `until`, calm after."""
+    e = (Evidence(now=now).revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, now, 40)
+         .requests(OLD, -12, until, 20, code="503").latency(OLD, -90, -12, 0.2).latency(OLD, -12, until, 31)
+         .latency(OLD, until, now, 0.2).connector(max_instances=3)
+         .connector_metric("instances", -90, -13, 2).connector_metric("instances", -13, now, 3)
+         .connector_metric("cpu", -90, -13, 0.3).connector_metric("cpu", -13, until, 0.95)
+         .connector_metric("cpu", until, now, 0.3).connector_metric("bytes", -90, now, 2e6).sql_up(-90, now, 1))
+    return e
+
+
+# situation -> the verdict, and the action planned
+CASES = {
+    "a deploy's failures stopped 3 minutes before the data ends: no rollback": (
+        lambda: deploy_failing_until(3), Signature.INCONCLUSIVE, None),
+    "a connector burst that ended 3 minutes before the data ends: no scale-up": (
+        lambda: burst_until(3), Signature.INCONCLUSIVE, None),
+    "a deploy still failing in its newest minutes: rolled back (unchanged)": (
+        lambda: deploy_failing_until(6), Signature.BAD_REVISION, "rollback_traffic"),
+    "a deploy clean for only its newest minute: rolled back (unchanged)": (
+        lambda: deploy_failing_until(5), Signature.BAD_REVISION, "rollback_traffic"),
+    "a connector still saturated in its newest minutes: scaled (unchanged)": (
+        lambda: burst_until(6), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "a canary still failing at 3 % of the traffic, the service clean by its count: rolled back": (
+        lambda: deploy_failing_until(6, canary=True), Signature.BAD_REVISION, "rollback_traffic"),
+    "a canary whose failures stopped 3 minutes before the data ends: no rollback": (
+        lambda: deploy_failing_until(3, canary=True), Signature.INCONCLUSIVE, None),
+}
+
+# A 5xx ratio policy grouped by revision, firing on the canary (the alert names it).
+ON_THE_CANARY = AlertContext(policy="5xx ratio by revision", metric_type="run.googleapis.com/request_count",
+                             resource_type="cloud_run_revision", threshold=0.05, ratio=True,
+                             metric_labels={"response_code_class": "5xx"}, revision=NEW)
+
+
+@pytest.mark.parametrize("build, signature, action", CASES.values(), ids=CASES.keys())
+def test_failures_that_stopped_are_not_acted_on(build, signature, action):
+    bundle = build().bundle().model_copy(update={"alert": ON_THE_CANARY})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is signature, result.summary
+    assert plan(result, bundle, S).action == action, result.summary
+    if signature is Signature.INCONCLUSIVE:
+        assert "they stopped" in result.summary, result.summary
+        assert "if the failures come back" in result.recommendation, result.recommendation
+
+
+MINIMAL = """
+name: tiny
+project: p
+region: us-central1
+services:
+  - name: api
+    revisions:
+      - {name: api-00001-aaa, created: -1h}
+"""
+
+
+@pytest.mark.parametrize("delivered, ok", [(None, True), ("+7m", True), ("0", False), ("-1m", False),
+                                           ("+2h", False)])
+def test_a_scenario_says_when_it_is_delivered(tmp_path: Path, delivered, ok):
+    path = tmp_path / "scenario.yaml"
+    path.write_text(MINIMAL + (f"delivered: {delivered!r}\n" if delivered else ""))
+    if not ok:
+        with pytest.raises(ScenarioError, match="delivered"):
+            load_scenario(path)
+        return
+    expected = {None: 2, "+7m": 7}[delivered]
+    assert load_scenario(path).delivered.total_seconds() == expected * 60

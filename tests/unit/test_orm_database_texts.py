@@ -1,0 +1,71 @@
+"""What ORMs and pools log when the database cannot be reached, or their own pool runs dry: Prisma's
+engine errors (P1000, P1001, P1002, P2024), Go database/sql's ErrBadConn, psycopg 3's connect timeout,
+psycopg_pool's and Rails ActiveRecord's pool timeouts. An error of reaching the database on the new revision right after a
+deploy leaves the database in the running beside the deploy (no rollback alone: the revision before
+reaches the same database); a wait for the application's own pool does not (log_signals)."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.log_signals import LogSignal, classify
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import Evidence
+from tests.unit.test_diagnosis import NEW, deployed, quiet_connector
+
+S = DiagnosisSettings()
+REACH = {LogSignal.DB_CONNECTION}
+REFUSED = {LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED}
+WAIT = {LogSignal.DB_POOL_WAIT}
+
+# (text as the application logs it, the signals it carries)
+TEXTS = {
+    "Prisma P1001": ("PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "
+                     "sure your database server is running at `10.40.0.7`:`5432`.", REACH),
+    "Prisma P1001, Cloud SQL socket host": ("Error: P1001: Can't reach database server at "
+                                            "`/cloudsql/shop-prod:us-east1:orders-db`:`5432`", REACH),
+    "Prisma P1002": ("Error: P1002: The database server at `10.40.0.7`:`5432` was reached but timed out.", REACH),
+    "Prisma P1000 (with host)": ("PrismaClientInitializationError: Authentication failed against database server at "
+                                 "`10.40.0.7`, the provided database credentials for `checkout` are not valid.",
+                                 REFUSED),
+    "Prisma P1000 (no host)": ("Authentication failed against database server, the provided database credentials for "
+                               "`checkout` are not valid.", REFUSED),
+    "Go database/sql ErrBadConn": ("2026/11/26 11:54:07 list orders: query orders: driver: bad connection", REACH),
+    "psycopg 3 connect timeout": ("psycopg.errors.ConnectionTimeout: connection timeout expired", REACH),
+    "psycopg 3 under Django": ("django.db.utils.OperationalError: connection timeout expired", REACH),
+    "Prisma P2024": ("PrismaClientKnownRequestError: Timed out fetching a new connection from the connection pool. "
+                     "More info: http://pris.ly/d/connection-pool (Current connection pool timeout: 10, connection "
+                     "limit: 9)", WAIT),
+    "Rails ActiveRecord": ("ActiveRecord::ConnectionTimeoutError: could not obtain a connection from the pool within "
+                           "5.000 seconds (waited 5.002 seconds); all pooled connections were in use", WAIT),
+    "psycopg_pool": ("psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec", WAIT),
+    # Not the database's: an HTTP client's own timeout words are no connect timeout of psycopg's.
+    "an HTTP client's timeout": ("httpx.ConnectTimeout: connection timeout expired while dialing api.example.com",
+                                 set()),
+}
+
+
+@pytest.mark.parametrize("text, signals", TEXTS.values(), ids=TEXTS.keys())
+def test_each_orm_text_carries_its_signal(text, signals):
+    assert classify(text) == signals
+
+
+@pytest.mark.parametrize("text, signals", TEXTS.values(), ids=TEXTS.keys())
+def test_after_a_deploy_only_errors_of_reaching_the_database_keep_it_in_the_running(text, signals):
+    """The deploy at -10m, then the text on the new revision from -9m: an error of reaching the
+    database (or its refusal) makes database_unreachable compete, so nothing is rolled back; a pool
+    wait is the revision's own (bad_revision alone, rolled back as before)."""
+    e = quiet_connector(deployed(Evidence()).log(-9, text, NEW, count=20))
+    bundle = e.bundle()
+
+    result = diagnose(bundle, S)
+
+    if LogSignal.DB_CONNECTION in signals:
+        assert result.signature is Signature.INCONCLUSIVE, result.summary
+        assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
+        assert plan(result, bundle, S).action is None
+    else:
+        assert result.signature is Signature.BAD_REVISION, result.summary
