@@ -47,6 +47,13 @@ NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=a
                 "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
 STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
 LOCK_WAIT = "MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')"
+# A server certificate the client no longer trusts (a rotated server CA, the old one pinned in sslrootcert):
+# libpq's and MySQL client error 2026's own words (docs/signatures.md).
+CERT_LIBPQ = ('sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "10.20.0.3", '
+              "port 5432 failed: SSL error: certificate verify failed")
+CERT_MYSQL = ("ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed")
+SUPER_READ_ONLY = ("pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only "
+                   "option so it cannot execute this statement')")
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -147,6 +154,19 @@ CASES = {
     "the application's own Secret Manager read refused just after a deploy: configuration, not a rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, SECRET_DENIED, NEW, count=6),
         expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    "the server's certificate not trusted (libpq) while the connector is newly saturated: the database answered, "
+    "no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, CERT_LIBPQ, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="server ca"),
+    "the server's certificate not trusted (MySQL 2026) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, CERT_MYSQL, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="certificate"),
+    "the server CA rotated just after a deploy: every revision pins the same CA, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, CERT_LIBPQ, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="certificate"),
+    "MySQL's --super-read-only (a replica) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SUPER_READ_ONLY, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="read-only"),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),
