@@ -83,6 +83,19 @@ def deployed(e: Evidence, at: float = -6, code: str = "500") -> Evidence:
             .requests(NEW, at, 5, 20, code=code).latency(NEW, at, 5, 0.5))
 
 
+OTHER_CONNECTOR = "projects/demo/locations/us-central1/connectors/legacy-conn"
+PROXY_DIAL = ('failed to connect to instance: Dial error: failed to dial (connection name = "demo:us-central1:main-db"): '
+              "dial tcp 10.20.0.3:3307: i/o timeout")
+
+
+def moved(e: Evidence, old: dict, new: dict, at: float = -6) -> Evidence:
+    """As `deployed`, but OLD and NEW reach their VPC as `old` and `new` say (connector, egress,
+    network_interfaces): a deploy that changed the network path."""
+    return (e.revision(OLD, -300, sql=(SQL,), **old).revision(NEW, at, sql=(SQL,), **new).traffic(**{NEW: 100})
+            .requests(OLD, -90, at, 40).latency(OLD, -90, at, 0.2).requests(NEW, at, 5, 14)
+            .requests(NEW, at, 5, 20, code="503").latency(NEW, at, 5, 10))
+
+
 CASES = {
     "connection limit while the connector is newly saturated: the database answered, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, TOO_MANY, OLD, count=25),
@@ -167,6 +180,24 @@ CASES = {
     "MySQL's --super-read-only (a replica) while the connector is newly saturated: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SUPER_READ_ONLY, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="read-only"),
+    "a deploy moved the service onto another connector and only it cannot reach the database: roll back": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy moved the service from a connector to Direct VPC egress and only it cannot reach the database": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("default/run-direct",))))
+        .log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy switched egress to all traffic and only it cannot reach the database: roll back": dict(
+        build=lambda e: quiet(moved(e, dict(egress="PRIVATE_RANGES_ONLY"), dict(egress="ALL_TRAFFIC")))
+        .log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "egress unset and PRIVATE_RANGES_ONLY are one path: the deploy changed nothing on it, both compete": dict(
+        build=lambda e: quiet(moved(e, dict(egress=None), dict(egress="PRIVATE_RANGES_ONLY")))
+        .log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a deploy on the same path beside dial timeouts: the database competes": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),

@@ -61,6 +61,17 @@ def evaluate(facts: Facts) -> Finding:
                      + (f"; {raised}" if raised else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
                                     + "; and ".join(_refusal_advice(facts, kind) for kind, _ in named))
+    moved = facts.deploy_changed_path(errors)
+    if moved is not None:
+        # The path itself is the deploy's: the revision before reached the database on its own path
+        # until the deploy, and sending traffic back restores it (bad_revision judges the deploy).
+        suspect, previous, changed = moved
+        c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
+               f"{suspect.short_name} changed the path to its VPC {changed} (against {previous.short_name}); "
+               f"every one of the {len(errors)} errors is {suspect.short_name}'s",
+               "errors of reaching the database only from a new revision that reaches its VPC another way", False)
+        return c.no(f"the errors of reaching the database all come from {suspect.short_name}, whose deploy changed "
+                    f"its path to the VPC {changed}: they are the new revision's own (bad_revision)")
     healthy = _connector_healthy(facts, c)
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
