@@ -54,6 +54,8 @@ CERT_LIBPQ = ('sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) conn
 CERT_MYSQL = ("ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed")
 SUPER_READ_ONLY = ("pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only "
                    "option so it cannot execute this statement')")
+ROLE_LIMIT = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
+              'connections for role "app"')
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -198,6 +200,9 @@ CASES = {
     "a deploy on the same path beside dial timeouts: the database competes": dict(
         build=lambda e: quiet(moved(e, {}, {})).log(-5, PROXY_DIAL, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "PostgreSQL's per-role CONNECTION LIMIT while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, ROLE_LIMIT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="connection limit"),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),

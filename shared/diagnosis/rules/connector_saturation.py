@@ -64,6 +64,9 @@ def evaluate(facts: Facts) -> Finding:
     at_once = _answered_at_once(facts, c, stressed)
     if at_once:
         return c.doubt(at_once, OWN_503S)
+    peer = _clean_peer(facts, c, stressed)
+    if peer:
+        return c.doubt(peer, CLEAN_PEER)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -252,6 +255,58 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
             "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
             "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
             "service's job on a shared one)")
+
+
+# What a person checks when one revision fails and another serves cleanly through the same connector.
+CLEAN_PEER = ("compare what the failing revision does that the clean one does not (its code paths, its pool and "
+              "timeouts, its instances' memory); raise the connector's max instances only if the revision that "
+              "serves cleanly starts failing too")
+
+
+def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "": another serving revision that routes
+    through the same connector served cleanly in the failing minutes, at least min_requests requests
+    with a 5xx-and-429 share at most healthy_error_ratio and its p99 under hang_latency_seconds in
+    every minute, while the failures are another revision's. A saturated connector (CPU-bound, at its
+    throughput) delays or drops the packets of every revision that crosses it alike: a revision it
+    carries cleanly in the same minutes says the failures are the failing revision's own (a traffic
+    split: a canary, a gradual rollout). Not ruled out (it competes), not acted on alone."""
+    s, window = facts.s, facts.failing_window
+    connector = facts.b.connector.name
+    on_it = [r for r in facts.serving if r.vpc_connector == connector]
+    if window is None or len(on_it) < 2:
+        return ""
+    clean, failing = [], []
+    for revision in on_it:
+        counts = facts.requests(window, revision.short_name)
+        p99 = _revision_p99(facts, window, revision.short_name)
+        if counts.total < s.min_requests:
+            continue
+        refused = counts.refused_ratio
+        if refused <= s.healthy_error_ratio and p99 and max(p99) < s.hang_latency_seconds:
+            clean.append((revision.short_name, counts, max(p99)))
+        elif refused >= s.status_ratio or (p99 and max(p99) >= s.hang_latency_seconds):
+            failing.append((revision.short_name, counts, max(p99, default=0.0)))
+    if not clean or not failing:
+        return ""
+    (name, counts, p99), (bad, bad_counts, bad_p99) = clean[0], failing[0]
+    c.cite("metric", f"{facts.requests_query}; {facts.latencies_query}",
+           f"{name} (same connector) served {counts.total:.0f} requests, {pct(counts.refused_ratio)} 5xx or 429, p99 "
+           f"max {p99:.1f} s; {bad} {pct(bad_counts.refused_ratio)} 5xx or 429, p99 max {bad_p99:.1f} s, in {window}",
+           f"every serving revision on the connector failing (a revision with >= {s.min_requests} requests at most "
+           f"{s.healthy_error_ratio:.0%} 5xx or 429 and p99 under {s.hang_latency_seconds:g} s rules it out)", False,
+           role="refutes")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {name} served "
+            f"{counts.total:.0f} requests through it cleanly in the failing minutes ({pct(counts.refused_ratio)} 5xx "
+            f"or 429, p99 max {p99:.1f} s) while {bad} failed: a saturated connector fails every revision that "
+            f"crosses it alike, so the failures are {bad}'s own")
+
+
+def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
+    """One revision's p99 latency per minute of the window, in seconds (request_latencies grouped by
+    revision, as the latency query reads it)."""
+    return [v / 1000.0 for points in facts.points(facts.b.latencies)
+            if points.label("resource.labels.revision_name") == revision for v in points.values_in(window)]
 
 
 def _unreached(facts: Facts) -> int:
