@@ -19,11 +19,16 @@ S = DiagnosisSettings()
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
 
 
-def split(new_per_minute: float, new_p99: float = 0.2, new_failing: float = 0, old_p99: float = 31) -> Evidence:
+OTHER_CONNECTOR = "projects/demo/locations/us-central1/connectors/legacy-conn"
+
+
+def split(new_per_minute: float, new_p99: float = 0.2, new_failing: float = 0, old_p99: float = 31,
+          old_connector: str | None = None) -> Evidence:
     """NEW deployed at -25m takes 20 % (`new_per_minute` requests a minute, `new_failing` of them 503,
     p99 `new_p99` s); OLD keeps 80 % and from -8m hangs at `old_p99` s with a third of its requests
     503; both route through the one connector, newly at max instances with CPU 95 %; Cloud SQL up."""
-    e = (Evidence().revision(OLD, -300, sql=(SQL,)).revision(NEW, -25, sql=(SQL,)).traffic(**{OLD: 80, NEW: 20})
+    where = {"connector": old_connector} if old_connector else {}
+    e = (Evidence().revision(OLD, -300, sql=(SQL,), **where).revision(NEW, -25, sql=(SQL,)).traffic(**{OLD: 80, NEW: 20})
          .requests(OLD, -90, 5, 40).latency(OLD, -90, -8, 0.2).requests(OLD, -8, 5, 20, code="503")
          .latency(OLD, -8, 5, old_p99).requests(NEW, -25, 5, new_per_minute).latency(NEW, -25, 5, new_p99)
          .sql_up(-90, 5, 1).connector(max_instances=3).connector_metric("instances", -90, -9, 2)
@@ -36,6 +41,8 @@ def split(new_per_minute: float, new_p99: float = 0.2, new_failing: float = 0, o
 CASES = {
     "the old revision hangs while the canary on the same connector serves cleanly: not scaled": (
         dict(new_per_minute=12), Signature.INCONCLUSIVE, None),
+    "the old revision hangs on another connector; the canary's connector is busy but carries it cleanly: not scaled": (
+        dict(new_per_minute=12, old_connector=OTHER_CONNECTOR), Signature.INCONCLUSIVE, None),
     "the canary serves too few requests to say anything: the connector (unchanged)": (
         dict(new_per_minute=0.5), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "the canary hangs too: the connector (unchanged)": (

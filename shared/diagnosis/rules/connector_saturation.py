@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from typing import Callable, Iterator
 
-from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
@@ -264,42 +264,49 @@ CLEAN_PEER = ("compare what the failing revision does that the clean one does no
 
 
 def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why the connector is not shown to be the cause, or "": another serving revision that routes
-    through the same connector served cleanly in the failing minutes, at least min_requests requests
-    with a 5xx-and-429 share at most healthy_error_ratio and its p99 under hang_latency_seconds in
-    every minute, while the failures are another revision's. A saturated connector (CPU-bound, at its
-    throughput) delays or drops the packets of every revision that crosses it alike: a revision it
-    carries cleanly in the same minutes says the failures are the failing revision's own (a traffic
-    split: a canary, a gradual rollout). Not ruled out (it competes), not acted on alone."""
+    """Why the connector is not shown to be the cause, or "", when the serving revisions split the
+    traffic (a canary, a gradual rollout) and the failing ones are not all it carries alike: another
+    serving revision that routes through the same connector served cleanly in the failing minutes
+    (at least min_requests requests, a 5xx-and-429 share at most healthy_error_ratio, its p99 under
+    hang_latency_seconds in every minute) while another failed, or no failing revision routes through
+    it at all (the connector read is the newest serving revision's; an older one may route through
+    another). A saturated connector (CPU-bound, at its throughput) delays or drops the packets of
+    every revision that crosses it alike: a revision it carries cleanly in the same minutes says the
+    failures are the failing revision's own. Not ruled out (it competes), not acted on alone."""
     s, window = facts.s, facts.failing_window
     connector = facts.b.connector.name
-    on_it = [r for r in facts.serving if r.vpc_connector == connector]
-    if window is None or len(on_it) < 2:
+    if window is None or len(facts.serving) < 2:
         return ""
     clean, failing = [], []
-    for revision in on_it:
+    for revision in facts.serving:
         counts = facts.requests(window, revision.short_name)
-        p99 = _revision_p99(facts, window, revision.short_name)
+        p99 = max(_revision_p99(facts, window, revision.short_name), default=None)
         if counts.total < s.min_requests:
             continue
-        refused = counts.refused_ratio
-        if refused <= s.healthy_error_ratio and p99 and max(p99) < s.hang_latency_seconds:
-            clean.append((revision.short_name, counts, max(p99)))
-        elif refused >= s.status_ratio or (p99 and max(p99) >= s.hang_latency_seconds):
-            failing.append((revision.short_name, counts, max(p99, default=0.0)))
+        judged = (revision, counts, p99 or 0.0)
+        if counts.refused_ratio <= s.healthy_error_ratio and p99 is not None and p99 < s.hang_latency_seconds:
+            clean.append(judged)
+        elif counts.refused_ratio >= s.status_ratio or (p99 is not None and p99 >= s.hang_latency_seconds):
+            failing.append(judged)
+    clean = [j for j in clean if j[0].vpc_connector == connector]
     if not clean or not failing:
         return ""
-    (name, counts, p99), (bad, bad_counts, bad_p99) = clean[0], failing[0]
+    (peer, counts, p99), (bad, bad_counts, bad_p99) = clean[0], failing[0]
+    elsewhere = all(j[0].vpc_connector != connector for j in failing)
     c.cite("metric", f"{facts.requests_query}; {facts.latencies_query}",
-           f"{name} (same connector) served {counts.total:.0f} requests, {pct(counts.refused_ratio)} 5xx or 429, p99 "
-           f"max {p99:.1f} s; {bad} {pct(bad_counts.refused_ratio)} 5xx or 429, p99 max {bad_p99:.1f} s, in {window}",
+           f"{peer.short_name} (through {facts.b.connector.short_name}) served {counts.total:.0f} requests, "
+           f"{pct(counts.refused_ratio)} 5xx or 429, p99 max {p99:.1f} s; {bad.short_name} (through "
+           f"{short_name(bad.vpc_connector) if bad.vpc_connector else 'no connector'}) "
+           f"{pct(bad_counts.refused_ratio)} 5xx or 429, p99 max {bad_p99:.1f} s, in {window}",
            f"every serving revision on the connector failing (a revision with >= {s.min_requests} requests at most "
            f"{s.healthy_error_ratio:.0%} 5xx or 429 and p99 under {s.hang_latency_seconds:g} s rules it out)", False,
            role="refutes")
-    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {name} served "
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {peer.short_name} served "
             f"{counts.total:.0f} requests through it cleanly in the failing minutes ({pct(counts.refused_ratio)} 5xx "
-            f"or 429, p99 max {p99:.1f} s) while {bad} failed: a saturated connector fails every revision that "
-            f"crosses it alike, so the failures are {bad}'s own")
+            f"or 429, p99 max {p99:.1f} s) while {bad.short_name} failed"
+            + (", and no failing revision routes through it" if elsewhere else
+               ": a saturated connector fails every revision that crosses it alike")
+            + f", so the failures are {bad.short_name}'s own")
 
 
 def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
