@@ -62,3 +62,44 @@ def test_a_revision_clean_through_the_same_connector(shape, signature, action):
     assert plan(result, bundle, S).action == action, result.summary
     if signature is Signature.INCONCLUSIVE:
         assert f"{NEW} served" in result.summary, result.summary
+
+
+# --- a deploy that changed the path onto the connector ------------------------------------------
+
+
+def deployed_onto(old: dict, new: dict) -> Evidence:
+    """NEW, deployed at -10m with all traffic, reaches its VPC as `new` says, OLD (clean until then)
+    as `old` says; from -9m the connector NEW routes through is at max instances with CPU 95 % and
+    NEW hangs at 31 s with 40 % 503s."""
+    return (Evidence().revision(OLD, -300, sql=(SQL,), **old).revision(NEW, -10, sql=(SQL,), **new)
+            .traffic(**{NEW: 100}).requests(OLD, -90, -10, 40).latency(OLD, -90, -10, 0.2).requests(NEW, -10, 5, 30)
+            .requests(NEW, -10, 5, 12, code="503").latency(NEW, -10, 5, 31).sql_up(-90, 5, 1)
+            .connector(max_instances=3).connector_metric("instances", -90, -9, 2).connector_metric("instances", -9, 5, 3)
+            .connector_metric("cpu", -90, -9, 0.3).connector_metric("cpu", -9, 5, 0.95)
+            .connector_metric("bytes", -90, 5, 2e6))
+
+
+DEPLOYS = {
+    "a deploy moved the service onto a busy connector: the deploy's own, rolled back": dict(
+        old=dict(connector=OTHER_CONNECTOR), new={}, signature=Signature.BAD_REVISION, action="rollback_traffic",
+        names="from connector legacy-conn to connector backend-conn"),
+    "a deploy moved the service from Direct VPC egress onto a busy connector: rolled back": dict(
+        old=dict(connector=None, network_interfaces=("default/run-direct",)), new={},
+        signature=Signature.BAD_REVISION, action="rollback_traffic", names="direct vpc egress"),
+    "a deploy switched egress to all traffic through the same connector: both compete, the change named": dict(
+        old=dict(egress="PRIVATE_RANGES_ONLY"), new=dict(egress="ALL_TRAFFIC"), signature=Signature.INCONCLUSIVE,
+        action=None, names="egress from private_ranges_only to all_traffic"),
+    "a deploy on the same path beside a saturated connector: both compete (unchanged)": dict(
+        old={}, new={}, signature=Signature.INCONCLUSIVE, action=None, names="connector_saturation"),
+}
+
+
+@pytest.mark.parametrize("case", DEPLOYS.values(), ids=DEPLOYS.keys())
+def test_a_deploy_that_changed_the_path_onto_the_connector(case):
+    bundle = deployed_onto(case["old"], case["new"]).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is case["signature"], result.summary
+    assert plan(result, bundle, S).action == case["action"], result.summary
+    assert case["names"] in result.summary.lower(), result.summary

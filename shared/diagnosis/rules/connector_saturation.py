@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Callable, Iterator
 
 from shared.diagnosis.evidence import LogRecord, short_name
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, query_of
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, path_changed, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -67,6 +67,9 @@ def evaluate(facts: Facts) -> Finding:
     peer = _clean_peer(facts, c, stressed)
     if peer:
         return c.doubt(peer, CLEAN_PEER)
+    moved = _deploy_moved_onto(facts, c)
+    if moved:
+        return c.no(moved)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -307,6 +310,29 @@ def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
             + (", and no failing revision routes through it" if elsewhere else
                ": a saturated connector fails every revision that crosses it alike")
             + f", so the failures are {bad.short_name}'s own")
+
+
+def _deploy_moved_onto(facts: Facts, c: Citation) -> str:
+    """Why the connector's saturation is the deploy's own, or "": the newest serving revision,
+    deployed within deploy_window_seconds, routes through this connector while the Ready revision
+    before it reached its VPC another way (another connector, Direct VPC egress, none). The path is
+    the revision's own (vpc_access), so sending traffic back leaves this connector and restores the
+    path that served before the deploy (bad_revision judges the deploy), as for a broken connector
+    (`_broken`). An egress change on the same connector is not this: the revision before crosses it
+    too, so the two compete."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if previous.vpc_connector == suspect.vpc_connector:
+        return ""
+    changed = path_changed(previous, suspect)
+    c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
+           f"{suspect.short_name} changed the path to its VPC {changed} (against {previous.short_name})",
+           "a connector the revision before the deploy did not route through", False)
+    return (f"connector {facts.b.connector.short_name} is saturated, but {suspect.short_name}'s deploy moved the "
+            f"service onto it ({changed}): sending traffic back to {previous.short_name} leaves it, so the "
+            "saturation is the deploy's own (bad_revision)")
 
 
 def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
