@@ -59,6 +59,8 @@ class Refusal:
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
+    NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf: an unencrypted connection while "
+                    "the instance requires SSL/TLS, or the client's host or user not admitted)")
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
@@ -99,6 +101,13 @@ REFUSAL_ADVICE = {
                          "operations: a rotateServerCa) and who rotated it, against the CA file the application "
                          "verifies with (sslrootcert, ssl-ca) and its sslmode; the Cloud SQL connectors and the Auth "
                          "Proxy fetch the CA themselves",
+    # Cloud SQL's IpConfiguration.sslMode ENCRYPTED_ONLY "Only allow connections encrypted with SSL/TLS"
+    # (Cloud SQL Admin API v1 reference); "A change to SSL mode configuration applies only to new
+    # connections" (Cloud SQL docs, "Configure SSL/TLS certificates"), so pools fail as they reconnect.
+    Refusal.NOT_ADMITTED: "the instance's SSL mode (gcloud sql instances describe: settings.ipConfiguration.sslMode "
+                          "ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED, the legacy requireSsl) and who "
+                          "changed it, against the client's sslmode (the Cloud SQL connectors and the Auth Proxy always "
+                          "encrypt); and the address the connections come from",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
@@ -316,6 +325,14 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "so it cannot execute this statement')", "MySQL server error 1290 with super_read_only set (a "
                 "replica), as PyMySQL raises it (find_string id 5745088501); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.READ_ONLY),
+    # The server refused the connection by its pg_hba.conf rules: no entry for the client's host, user,
+    # database and encryption (an unencrypted connection to an instance that requires SSL/TLS).
+    DbErrorText("PostgreSQL server (pg_hba.conf)", r"no pg_hba\.conf entry for host|pg_hba\.conf rejects connection",
+                'psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  no pg_hba.conf '
+                'entry for host "10.8.0.5", user "app", database "orders", no encryption',
+                "PostgreSQL's auth.c ClientAuthentication (errmsg \"no pg_hba.conf entry for host \\\"%s\\\", user ..., %s\", "
+                "SSL on / SSL off, find_string id 300448634; \"no encryption\" in newer servers, ids 23202437054, "
+                "8858198759); that Cloud SQL's SSL mode answers with it is UNCONFIRMED", Refusal.NOT_ADMITTED),
     # The server presented a certificate the client does not trust: the TLS handshake reached the
     # server, so the path to it works. Only the drivers' own words for a database connection: a bare
     # "certificate verify failed" is any HTTPS client's (Python's ssl, requests) and says nothing

@@ -56,6 +56,10 @@ SUPER_READ_ONLY = ("pymysql.err.OperationalError: (1290, 'The MySQL server is ru
                    "option so it cannot execute this statement')")
 ROLE_LIMIT = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
               'connections for role "app"')
+NO_ENCRYPTION = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  no '
+                 'pg_hba.conf entry for host "10.8.0.5", user "app", database "orders", no encryption')
+SSL_OFF = ('org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry for host "10.8.0.5", user "app", database '
+           '"orders", SSL off')
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -203,6 +207,12 @@ CASES = {
     "PostgreSQL's per-role CONNECTION LIMIT while the connector is newly saturated: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, ROLE_LIMIT, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="connection limit"),
+    "SSL enforced on the instance (no encryption) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_ENCRYPTION, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="settings.ipconfiguration.sslmode"),
+    "SSL enforced on the instance (pgjdbc, SSL off) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SSL_OFF, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="pg_hba.conf"),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),
