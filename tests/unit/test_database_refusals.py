@@ -201,6 +201,13 @@ CASES = {
         build=lambda e: quiet(moved(e, dict(egress=None), dict(egress="PRIVATE_RANGES_ONLY")))
         .log(-5, PROXY_DIAL, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a deploy moved the service to Direct VPC egress in a network the private zone is not visible to: roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
+        .log(-5, NO_SUCH_HOST, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a connection limit from a new revision on a new path is not the path's: the database competes": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, TOO_MANY, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "a deploy on the same path beside dial timeouts: the database competes": dict(
         build=lambda e: quiet(moved(e, {}, {})).log(-5, PROXY_DIAL, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
