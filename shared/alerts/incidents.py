@@ -694,7 +694,27 @@ def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) ->
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")
-    return _to_incident(_validate(_NotificationWire, doc))
+    return _consistent(_to_incident(_validate(_NotificationWire, doc)))
+
+
+def _consistent(incident: Incident) -> Incident:
+    """The incident, unless it is open and ended at once: IncidentParseError naming
+    `incident.ended_at`. Monitoring sends `ended_at: null` while an incident is open and the end
+    once it closed (gcp-facts.md §1; every sample): an open one with an end came through something
+    else (a relay, a hand-written payload), and which state holds is unknown. Only an open incident
+    may lead to an action, so it is not guessed open. (A closed one is taken as it says, whatever
+    its times: a close only ever holds actions back.) The console's test notification says
+    `"ended_at": 0` while OPEN: its placeholder, not an end."""
+    ended = incident.ended_at
+    if ended is not None and incident.is_open and not incident.is_test:
+        raise IncidentParseError("incident.ended_at", (
+            f"the incident is 'open' but ended at {ended} ({_utc(ended)}): an open incident has no end, so which of "
+            "the two holds is unknown; nothing is acted on"))
+    return incident
+
+
+def _utc(seconds: int) -> str:
+    return f"{datetime.fromtimestamp(seconds, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
@@ -710,7 +730,10 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
     except UnicodeDecodeError as e:
         raise IncidentParseError(where, f"not UTF-8 text (byte {e.start})") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        raise IncidentParseError(where, f"the key {e.key!r} appears twice in one object: which value is meant is "
+                                 "ambiguous, so neither is used") from None
     except json.JSONDecodeError as e:
         raise IncidentParseError(where, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
@@ -718,6 +741,24 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
     if not isinstance(doc, dict):
         raise IncidentParseError(where, f"expected a JSON object, got {_json_kind(doc)}")
     return doc
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python's json keeps the last of a repeated key silently, other readers the first (RFC 8259 4:
+    # names "SHOULD be unique"). Monitoring's serializer writes each field once (every sample in
+    # shared/reference/samples); a notification with `"state": "closed"` and then `"state": "open"`
+    # came through something else, and must not be acted on for whichever came last.
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return data
 
 
 def _b64decode(value: Any, field: str) -> bytes:
