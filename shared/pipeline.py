@@ -176,8 +176,9 @@ class _AlertRun:
         if target.kind is TargetKind.UNROUTABLE:
             # A policy that cannot name its resource is the policy's fault: say how to fix it.
             # Rejected, it also reaches a person (outcomes.notify): the policy keeps alerting while
-            # Runwarden can do nothing with it.
-            status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.SKIPPED
+            # Runwarden can do nothing with it. A resource Runwarden does not read is nobody's fault,
+            # and is escalated: it too reaches a person, whom it may otherwise never reach.
+            status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.ESCALATED
             return self.outcome(status, target.reason + same_name_services(incident, self.config))
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)

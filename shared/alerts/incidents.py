@@ -503,9 +503,14 @@ def alert_target(incident: Incident) -> AlertTarget:
         return AlertTarget(kind=TargetKind.UPTIME, name=host.lower())
     if not kind:
         return _no_resource(incident)
+    # Not the policy's fault (it may rightly alert people on a job or a VM), but Runwarden's own
+    # policies never alert on such a resource (infra/alerts.tf): this one was pointed at Runwarden's
+    # channel, and if that is its only channel nobody else hears of it. So a person is told (escalated).
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
-        f"resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, vpc_access_connector, "
-        "cloudsql_database, uptime_url)"))
+        f"not Runwarden's: resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, "
+        f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; a person must look at "
+        f"it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
+        "is on the policy too, add one"))
 
 
 # Resource labels that name what Runwarden diagnoses, wherever a notification carries them.

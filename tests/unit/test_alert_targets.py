@@ -74,10 +74,17 @@ def test_a_connector_policy_aggregated_across_connectors_says_so_too():
     assert target.kind is TargetKind.UNROUTABLE and "connector_name" in target.reason
 
 
-def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy():
-    target = parse_notification(notification("gce_instance", {"instance_id": "1"})).target
+@pytest.mark.parametrize("resource_type, labels", [
+    ("gce_instance", {"instance_id": "1"}),
+    # A Cloud Run job beside the service of the same name (run.googleapis.com/job/completed_execution_count).
+    ("cloud_run_job", {"project_id": "p", "location": "europe-west1", "job_name": "orders"}),
+    ("k8s_container", {"project_id": "p", "cluster_name": "c", "container_name": "orders"}),
+])
+def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy(resource_type, labels):
+    target = parse_notification(notification(resource_type, labels)).target
     assert target.kind is TargetKind.UNROUTABLE and not target.fix_policy
-    assert "'gce_instance' is not one Runwarden diagnoses" in target.reason
+    assert f"{resource_type!r} is not one Runwarden diagnoses" in target.reason
+    assert "a person must look at it" in target.reason and "'a policy'" in target.reason, target.reason
 
 
 PROMQL = {"conditionPrometheusQueryLanguage": {
