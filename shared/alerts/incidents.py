@@ -743,9 +743,41 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
         raise IncidentParseError(where, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
         raise IncidentParseError(where, "not valid JSON (nested too deeply)") from None
+    except ValueError as e:   # valid by JSON's grammar, but no Python value: a number past 4,300 digits
+        raise IncidentParseError(where, f"not valid JSON ({str(e)[:120]})") from None
     if not isinstance(doc, dict):
         raise IncidentParseError(where, f"expected a JSON object, got {_json_kind(doc)}")
+    if "\\ud" in text or "\\uD" in text:   # a UTF-16 escape: most are whole pairs (an emoji, escaped)
+        lone = _lone_surrogate(doc)
+        if lone is not None:
+            raise IncidentParseError(lone, "not Unicode text: a lone UTF-16 surrogate escape (a character pair cut "
+                                     "in two on the way)")
     return doc
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path of the first string (or key) holding a lone surrogate, which JSON's \\u escapes can
+    write and UTF-8 cannot: kept, it fails wherever the text is encoded again (the Incident model,
+    the outcome, Firestore) as an unexpected error, not as the input's."""
+    if isinstance(value, str):
+        return (path or "notification") if not _encodable(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and not _encodable(key):
+            return where
+        found = _lone_surrogate(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _DuplicateKey(ValueError):

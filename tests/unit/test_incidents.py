@@ -562,6 +562,19 @@ BAD_INPUTS: list[tuple[str, Callable[[Any], Any], Any, str]] = [
     ("a label given twice in message", parse_message_published, published(b64(
         '{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1746178794, "resource": {"type": '
         '"cloud_run_revision", "labels": {"service_name": "a", "service_name": "b"}}}}')), "message.data"),
+    # Valid JSON by its grammar that no reader here can hold: a number past Python's 4,300 digits
+    # (ValueError), a lone UTF-16 surrogate (not Unicode text). Each raised an unexpected error,
+    # redelivered until given up, instead of a rejection naming it.
+    ("a number of 5,000 digits", parse_notification,
+     b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1' + b"0" * 5000 + b"}}", "notification"),
+    ("a number of 5,000 digits in message", parse_message_published,
+     published(b64(b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1' + b"0" * 5000 + b"}}")),
+     "message.data"),
+    ("incident_id a lone surrogate", parse_notification,
+     b'{"incident": {"incident_id": "0.\\ud800x", "state": "open", "started_at": 1746178794}}', "incident.incident_id"),
+    ("policy_name a lone surrogate", parse_notification,
+     b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1746178794, "policy_name": "a\\udc00"}}',
+     "incident.policy_name"),
     ("resource labels nested", parse_notification,
      minimal(resource={"type": "gce_instance", "labels": {"zone": {"name": "us-central1-c"}}}),
      "incident.resource.labels.zone"),
@@ -719,3 +732,10 @@ def test_a_close_is_taken_as_it_says_whatever_its_times():
     """A close only ever holds actions back: one ending before its start (a relay's clock) is still a close."""
     incident = parse_notification(minimal(state="closed", ended_at=1746178794 - 60))
     assert not incident.is_open and incident.ended_at == 1746178794 - 60
+
+
+def test_an_escaped_character_pair_is_text_as_any_other():
+    """JSON writers that escape non-ASCII write an emoji as a surrogate pair: whole, it is read."""
+    incident = parse_notification(b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1746178794, '
+                                  b'"policy_name": "checkout \\ud83d\\udd25", "summary": "caf\\u00e9"}}')
+    assert incident.policy_name == "checkout \U0001f525" and incident.summary == "caf\u00e9"
