@@ -628,7 +628,9 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
                       severity="WARNING", message_id=outcome.message_id)
         return publish_outcome(outcome, config, adapters, timeline)
     if not taken.acquired:
-        return publish_outcome(_told_before(outcome, taken.record), config, adapters, timeline)
+        told = _told_before(outcome, taken.record)
+        timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
+        return publish_outcome(told, config, adapters, timeline)
     try:
         published = publish_outcome(outcome, config, adapters, timeline)
     except BaseException:
