@@ -543,10 +543,17 @@ class _AlertRun:
         if self._holder is None:
             # What it tells a person about the alert (rejected, escalated without a write, proposed),
             # told once per message; a report about a write keeps its own once-only records.
-            if self.page_key is not None and (outcome.action is None or outcome.status is OutcomeStatus.PROPOSED):
+            tells = not _reports_a_write(outcome) or outcome.status is OutcomeStatus.PROPOSED
+            if self.page_key is not None and tells:
                 return publish_once(outcome, self.page_key, self.config, self.adapters, self.timeline)
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
+
+
+def _reports_a_write(outcome: Outcome) -> bool:
+    """Whether the outcome is about a change sent or recorded (its claim key, or the state after it),
+    not only one planned and refused (a bound, a changed target: no claim, nothing after)."""
+    return outcome.action is not None and bool(outcome.action.action_id or outcome.action.after)
 
 
 def same_name_services(incident: Incident, config: Config) -> str:
@@ -637,8 +644,9 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
         _quietly(lambda: adapters.state.release(CLAIMS, claim_key, owner))   # the redelivery sends it
         raise
     try:
-        adapters.state.complete(CLAIMS, claim_key, owner, timedelta(seconds=config.guardrails.claim_retention_seconds),
-                                adapters.clock.now(), {"outcome_id": outcome.outcome_id, "status": outcome.status.value})
+        retain = timedelta(seconds=config.guardrails.claim_retention_seconds)
+        adapters.state.complete(CLAIMS, claim_key, owner, retain, adapters.clock.now(),
+                                {"outcome_id": outcome.outcome_id, "status": outcome.status.value})
     except (TransientError, PermanentError) as exc:
         timeline.step("page_unrecorded", f"{outcome.status.value} outcome sent, but not recorded as sent ({exc}): a "
                       "delivery of this message after the claim's lease may send it again", severity="WARNING",

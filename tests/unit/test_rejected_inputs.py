@@ -190,7 +190,8 @@ def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
 
 
 @pytest.mark.parametrize("resource", [
-    {"type": "cloud_run_job", "labels": {"project_id": "demo-project", "location": "us-central1", "job_name": "backend"}},
+    {"type": "cloud_run_job",
+     "labels": {"project_id": "demo-project", "location": "us-central1", "job_name": "backend"}},
     {"type": "gce_instance", "labels": {"project_id": "demo-project", "zone": "us-central1-a", "instance_id": "1"}},
 ])
 def test_an_alert_on_a_resource_runwarden_does_not_read_reaches_a_person(resource):
