@@ -117,8 +117,7 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
                   f"{incident.policy_name!r}", message_id=message.message_id, policy=incident.policy_name,
                   condition=incident.condition_name, resource=incident.resource_labels,
                   state=incident.state.value, started_at=incident.started_at, ended_at=incident.ended_at)
-    alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at,
-                      page_key=message_key(event_data))
+    alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at, event_data=event_data)
     try:
         outcome = alert.decide()
     except Exception:
@@ -149,9 +148,9 @@ class _AlertRun:
     """The state of handling one parsed alert."""
 
     def __init__(self, incident: Incident, message_id: str | None, config: Config, adapters: Adapters,
-                 timeline: Timeline, received_at: datetime, page_key: str | None = None) -> None:
+                 timeline: Timeline, received_at: datetime, event_data: Any = None) -> None:
         self.incident = incident
-        self.page_key = page_key   # this Pub/Sub message, for `publish_once`
+        self.event_data = event_data   # the delivery as it came: its message's key, for `publish_once`
         self.message_id = message_id
         self.config = config
         self.adapters = adapters
@@ -544,8 +543,8 @@ class _AlertRun:
             # What it tells a person about the alert (rejected, escalated without a write, proposed),
             # told once per message; a report about a write keeps its own once-only records.
             tells = not _reports_a_write(outcome) or outcome.status is OutcomeStatus.PROPOSED
-            if self.page_key is not None and tells:
-                return publish_once(outcome, self.page_key, self.config, self.adapters, self.timeline)
+            if self.event_data is not None and tells and notify_severity(outcome) is not None:
+                return publish_once(outcome, message_key(self.event_data), self.config, self.adapters, self.timeline)
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
 
