@@ -660,10 +660,14 @@ def _told_before(outcome: Outcome, record: ClaimRecord) -> Outcome:
     when = f"at {record.claimed_at:%H:%M:%S}"
     told = (f"an earlier delivery answered it {outcome.status.value} {when} (outcome {first}) and a person was told"
             if first else f"another delivery of it is sending the same {outcome.status.value} outcome (since {when})")
+    # What this delivery found is kept on the outcome (its reason and diagnosis), only not paged again:
+    # a redelivery minutes later may see more than the first did.
     return Outcome(incident_id=outcome.incident_id, trigger=outcome.trigger, command_id=outcome.command_id,
                    target=outcome.target, status=OutcomeStatus.SKIPPED, message_id=outcome.message_id,
+                   diagnosis=outcome.diagnosis,
                    reason=f"message {outcome.message_id or '(no id)'} delivered again (Pub/Sub delivers at least "
-                          f"once): {told}; not sent to a person again",
+                          f"once): {told}; not sent to a person again. This delivery's answer: "
+                          f"{outcome.status.value}: {outcome.reason}",
                    timestamps=outcome.timestamps)
 
 

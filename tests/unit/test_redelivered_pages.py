@@ -83,6 +83,9 @@ def test_a_message_delivered_again_after_its_answer_pages_once(scenario, message
     assert first.status is status and len(notified(logged_first)) == 1
     assert again.status is OutcomeStatus.SKIPPED and notified(logged_again) == [], again.reason
     assert "delivered again" in again.reason and first.outcome_id in again.reason, again.reason
+    # What the redelivery found is kept, only not paged: its own answer, and its diagnosis.
+    assert f"This delivery's answer: {status.value}: " in again.reason
+    assert again.diagnosis == first.diagnosis
     assert [o["status"] for o in w.published()] == [status.value, "skipped"]
     assert w.writes() == 0
 
