@@ -458,9 +458,14 @@ def _aggregated(incident: Incident, missing: list[str], fields: list[str], what:
     named = next((f for f in fields if f.endswith("_name")), "") if alone else ""
     value = incident.resource_labels.get(named) if named else None
     name = f" names {named} {value!r} but" if value else ""
+    # The missing label among the metric's own labels (a policy grouped by metric.label.service_name):
+    # named, so the person sees it was seen, never read as the resource's (a metric label may name anything).
+    carried = {k: incident.metric_labels[k] for k in missing if incident.metric_labels.get(k)}
+    seen = (f" (its metric labels carry {', '.join(f'{k}={v!r}' for k, v in carried.items())}, not read as the "
+            "resource's: a metric label may name anything)") if carried else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {across}: the notification"
-        f"{name} has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
+        f"{name} has no {' or '.join(missing)} label{seen}, so Runwarden cannot tell which {what} alerted; {fix}"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:

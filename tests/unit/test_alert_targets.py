@@ -42,6 +42,19 @@ def test_a_policy_aggregated_across_services_says_how_to_fix_it():
     assert "not a Cloud Run revision" not in target.reason
 
 
+def test_a_service_name_among_the_metric_labels_is_named_never_read_as_the_resource():
+    """A policy grouped by metric.label.service_name (a log-based metric's label, say) keeps the name
+    among the metric's labels, not the resource's: the person fixing it is told what was seen."""
+    target = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "location": "us-east1"}, policy_name="project 5xx",
+        metric={"type": "logging.googleapis.com/user/errors", "labels": {"service_name": "orders"}},
+        resource_display_name="orders")).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy and not target.name
+    assert "its metric labels carry service_name='orders', not read as the resource's" in target.reason, \
+        target.reason
+
+
 def test_a_policy_grouped_by_service_name_alone_says_it_sums_over_locations():
     target = parse_notification(notification("cloud_run_revision", {"project_id": "p", "service_name": "checkout"},
                                               policy_name="checkout 5xx")).target
