@@ -36,9 +36,8 @@ from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
-from shared.alerts.delivery import DeliveryCounter
+from shared.alerts.delivery import DeliveryCounter, message_key
 from shared.alerts.received import received
-from shared.alerts.delivery import message_key
 from shared.pipeline import (Adapters, deliver_bounded, message_id_of, publish_once, publish_outcome,
                              retry_or_give_up)
 from shared.ports import ClaimRecord
