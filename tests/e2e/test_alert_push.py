@@ -100,7 +100,9 @@ def test_a_poison_message_delivered_again_after_its_2xx_pages_once(sandbox):
 
     [again] = sandbox.wait_outcomes(1, timeout=30)
     assert first.body["status"] == "rejected" and again.body["status"] == "skipped"
-    assert first.body["outcome_id"] in again.body["reason"], again.body["reason"]
+    # The first delivery's claim is completed just after its publish: the second may find it either
+    # way ("answered it rejected ... (outcome ID)", or "another delivery of it is sending"), never paged.
+    assert "not sent to a person again" in again.body["reason"], again.body["reason"]
     pages = [line for line in _timeline(sandbox, until="never", timeout=2) if line["runwarden"]["step"] == "notify"]
     assert len(pages) == 1
 
