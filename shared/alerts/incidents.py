@@ -546,6 +546,20 @@ def _no_resource(incident: Incident) -> AlertTarget:
         "to a person's channel"))
 
 
+def _condition_bar(condition: _Condition) -> float | None:
+    """The condition's own thresholdValue. A threshold condition without one is at 0: the condition
+    is AlertPolicy.Condition in ProtoJSON ("thresholdValue": 0.9, "duration": "0s" in the documented
+    notification), where a plain proto3 double at its default is omitted ("If a field has the default
+    value ... it is omitted", protobuf "ProtoJSON Format"), and MetricThreshold.threshold_value is one
+    (google/monitoring/v3/alert.proto). An "any 5xx" policy's bar read as none was judged at the
+    settings' share instead. That Monitoring's serializer omits it is UNCONFIRMED (no sample with a 0
+    bar); 0 is the stricter reading either way: it never clears what a higher bar would not."""
+    if condition.condition_threshold is not None:
+        value = condition.condition_threshold.threshold_value
+        return 0.0 if value is None else value
+    return condition.body.threshold_value if condition.body is not None else None
+
+
 def _first_aggregation(body: _ConditionBody | None) -> _Aggregation:
     return body.aggregations[0] if body is not None and body.aggregations else _Aggregation()
 
@@ -576,7 +590,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         ended_at=i.ended_at,
         observed_value=i.observed_value,
         threshold_value=i.threshold_value,
-        condition_threshold=i.condition.body.threshold_value if i.condition.body else None,
+        condition_threshold=_condition_bar(i.condition),
         documentation=i.documentation,
         policy_user_labels=i.policy_user_labels,
         summary=i.summary,

@@ -311,3 +311,31 @@ def test_a_ratio_policy_without_threshold_value_is_judged_at_its_conditions_bar(
                                           "comparison": "COMPARISON_GT", "thresholdValue": 0.005}}))
     bar = health_bar(alert_context(incident), DiagnosisSettings())
     assert bar.judged and bar.error_ratio == 0.005 and "0.005" in bar.source
+
+
+@pytest.mark.parametrize("condition, threshold", [
+    # ProtoJSON omits a field at its default ("thresholdValue": 0.9 in the documented notification is
+    # MetricThreshold.threshold_value, a plain proto3 double): "any 5xx" (0) arrives without it.
+    ({"conditionThreshold": {"filter": 'metric.type="run.googleapis.com/request_count"', "comparison": "COMPARISON_GT",
+                             "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_DELTA"}]}}, 0.0),
+    ({"conditionThreshold": {"filter": "f", "thresholdValue": 0.5}}, 0.5),
+    # No threshold condition: no bar at all (an absence, a log match, a query).
+    ({"conditionAbsent": {"filter": "f"}}, None),
+    ({"conditionPrometheusQueryLanguage": {"query": "x > 1"}}, None),
+    ({}, None),
+])
+def test_a_threshold_condition_without_its_value_is_at_zero_as_protojson_omits_it(condition, threshold):
+    """Without `threshold_value`, an "any 5xx" policy's bar was read as none, and judged at the
+    settings' share instead: a service still answering 510 5xx in 102,170 requests (0.5 %) was
+    called healthy under a condition that fires on one."""
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.health_bar import health_bar
+
+    incident = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "europe-west1"},
+        metric={"type": "run.googleapis.com/request_count", "labels": {"response_code_class": "5xx"}},
+        condition=condition))
+    assert incident.threshold == threshold
+    if threshold == 0.0:
+        bar = health_bar(alert_context(incident), DiagnosisSettings())
+        assert bar.judged and bar.error_count == 0, bar

@@ -715,7 +715,7 @@ def test_a_threshold_is_a_finite_number_or_none(value: str, expected: float | No
 @pytest.mark.parametrize("threshold_value, condition, expected", [
     (..., {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.005),   # the bar, from the policy
     ("0.05", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.05),  # the incident's own wins
-    (..., {"conditionThreshold": {"filter": "f"}}, None),
+    (..., {"conditionThreshold": {"filter": "f"}}, 0.0),   # ProtoJSON omits a 0 bar ("any 5xx")
     ("about 5", {"conditionThreshold": {"filter": "f", "thresholdValue": 5}}, None),   # prose: no bar, no guess
 ])
 def test_a_notification_without_threshold_value_keeps_its_conditions_bar(threshold_value, condition, expected) -> None:
