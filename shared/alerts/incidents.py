@@ -549,8 +549,9 @@ def _no_resource(incident: Incident) -> AlertTarget:
 def _condition_bar(condition: _Condition) -> float | None:
     """The condition's own thresholdValue. A threshold condition without one is at 0: the condition
     is AlertPolicy.Condition in ProtoJSON ("thresholdValue": 0.9, "duration": "0s" in the documented
-    notification), where a plain proto3 double at its default is omitted ("If a field has the default
-    value ... it is omitted", protobuf "ProtoJSON Format"), and MetricThreshold.threshold_value is one
+    notification), where a plain proto3 double at its default is omitted ("Fields with default values
+    are omitted by default in proto3 JSON output", the proto3 language guide's JSON options, quoted in
+    protocolbuffers/protobuf#6035), and MetricThreshold.threshold_value is one
     (google/monitoring/v3/alert.proto). An "any 5xx" policy's bar read as none was judged at the
     settings' share instead. That Monitoring's serializer omits it is UNCONFIRMED (no sample with a 0
     bar); 0 is the stricter reading either way: it never clears what a higher bar would not."""
