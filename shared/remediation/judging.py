@@ -29,6 +29,7 @@ Two questions, in order:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -135,28 +136,50 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
 
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
     """Why clean requests since the action settled do not show recovery, because most of the service's
-    traffic is gone ("" if it kept at least `ratio` of it, or there is nothing to compare with). Measured
-    against the service's own rate in the lookback before the action (its incident's minutes included:
-    request_count counts every answered request, 5xx and 429 too, so failing minutes still show the
-    callers' demand). Both rates are per minute with requests (Cloud Run writes no point for a minute
-    without any, and the sweep's query may start inside the earlier window), so an idle minute lowers
-    neither; an emptier `after` only reads higher, never lower, than it was. 25 clean requests a minute
-    after 1,000 a minute before is not a recovery shown: the callers may have stopped, backed off or
-    gone elsewhere (another region, a fallback), and the few left may not be the ones that failed."""
+    traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own rate in the
+    lookback before the action (its incident's minutes included: request_count counts every answered
+    request, 5xx and 429 too, so failing minutes still show the callers' demand).
+    The rate before is per minute with requests: the sweep's query may start inside that window, so a
+    minute without a point there may be one not read, and an idle minute lowers nothing. The rate since
+    is per minute of the window judged, with or without requests (`_minutes_spanned`): that window ends
+    at the newest point and lies inside the query, and Cloud Run writes no request_count point for a
+    minute without requests (gcp-facts.md §4), so a minute there without a point is a minute nobody was
+    answered (cloud-run-release-manager PR #64, GoogleCloudPlatform: no request in an interval, no
+    data). Per minute with requests, 25 requests in each of 2 of 5 minutes read as 25 a minute when
+    the service answered 10: callers that gave up and retry now and then looked like a service that
+    kept its traffic. With no request before the action in the evidence read (a sweep so late that its
+    query starts after the action), there is nothing to compare with: not shown, so unclear.
+    25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
+    stopped, backed off or gone elsewhere (another region, a fallback), and the few left may not be the
+    ones that failed."""
     if ratio <= 0:
         return ""
     window = facts.recent_since_incident
     before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
     minutes_before, minutes_after = facts.minutes_with_requests(before), facts.minutes_with_requests(window)
-    if not minutes_before or not minutes_after:
+    if not minutes_after:
         return ""
+    if not minutes_before:
+        return (f"the evidence read holds no request from before the action ({before}), so whether the service "
+                "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
-    rate_after = facts.requests(window).total / minutes_after
+    spanned = max(minutes_after, _minutes_spanned(window))
+    rate_after = facts.requests(window).total / spanned
     if rate_after >= ratio * rate_before:
         return ""
-    return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}, against "
+    idle = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
+            if spanned > minutes_after else "")
+    return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle}, against "
             f"{rate_before:.0f} a minute in {before} before the action (under {ratio:.0%} of it kept): whether "
             "the action helped or the callers went away cannot be told")
+
+
+def _minutes_spanned(window: Window) -> int:
+    """The per-minute points `window` can hold: request_count is read aligned to 60 s (collection.py),
+    so its points end a whole minute apart, and the window ends at one of them (Facts.recent: the
+    newest point)."""
+    seconds = (window.end - window.start).total_seconds()
+    return max(1, math.ceil(seconds / 60))
 
 
 def _unclear_data(facts: Facts, record: ActionRecord) -> str:
