@@ -36,7 +36,7 @@ from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
-from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.facts import Facts, Window, hms, refused_series
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
@@ -125,6 +125,10 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
+        recovered = recovered_first(facts, record, window)
+        if recovered:
+            return Health(HealthKind.UNCLEAR, f"failing again since the action settled ({measured}), but {recovered}"
+                          + closed)
         return Health(HealthKind.FAILING, f"still failing since the action settled: {measured} (a failing revision: "
                                           f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
                                           f"{settings.hang_latency_seconds:g} s in >= "
@@ -132,6 +136,48 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                                           f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why failures in `window` do not show that the action failed, because the service recovered after
+    it and only then failed again ("" if it did not): at least _MIN_MINUTES minutes in a row after the
+    action was applied (each with requests, at least `min_requests` together, none above
+    `healthy_error_ratio` 5xx or 429, p99 under the hang bar), before the first failing minute of
+    `window`. The action then did what it was for, and what fails now began after it: another deploy,
+    a person's change, a dependency, a load the fixed revision cannot carry. Undoing a rollback then
+    sends the traffic back to the revision that failed first, into a failure that is not the one it
+    fixed; the evidence does not say whose failure it is, so a person judges it. Minutes are read as
+    Cloud Run's points show them: one per minute with requests, each ending on a minute boundary and
+    counting the minute before it, so the minute holding `applied_at` (partly before the action) is
+    left out, and an action applied mid-minute is judged from the first whole minute after it."""
+    s = facts.s
+    since_action = Window(record.applied_at + timedelta(seconds=60), window.end)
+    p99 = dict(facts.p99_by_minute(since_action))
+    minutes = facts.per_minute_where(since_action, refused_series)
+    failing_at = next((at for at, total, refused in minutes if at > window.start and total
+                       and (refused / total >= s.bad_error_ratio or p99.get(at, 0.0) >= s.hang_latency_seconds)), None)
+    if failing_at is None:
+        return ""
+    run: list[tuple[datetime, float]] = []
+    for at, total, refused in minutes:
+        if at >= failing_at:
+            break
+        clean = (total and refused / total <= s.healthy_error_ratio and at in p99
+                 and p99[at] < s.hang_latency_seconds)
+        if not clean or (run and at - run[-1][0] != timedelta(seconds=60)):
+            run = []
+        if clean:
+            run.append((at, total))
+            if len(run) >= _MIN_MINUTES and sum(n for _, n in run) >= s.min_requests:
+                start = run[0][0] - timedelta(seconds=60)
+                return (f"it recovered after the action first: clean in ({hms(start)}, {hms(run[-1][0])}] "
+                        f"({sum(n for _, n in run):.0f} requests, none of the minutes above "
+                        f"{s.healthy_error_ratio:.0%} 5xx or 429, p99 under {s.hang_latency_seconds:g} s), then "
+                        f"failing from the minute to {hms(failing_at)}: a failure that began after the action "
+                        "worked is not the action's failing, and undoing it would send the traffic back to what "
+                        "failed first; whose failure it is (another deploy, a person's change, a dependency) the "
+                        "evidence does not say")
+    return ""
 
 
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:

@@ -414,6 +414,36 @@ def test_clean_requests_after_most_of_the_traffic_vanished_do_not_verify_a_rollb
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
 
+def test_a_failure_that_began_after_the_rollback_worked_does_not_undo_it(rolled_back):
+    """The known-good revision serves cleanly for six minutes after the rollback (+2m), then half its
+    requests fail from +10m: a failure that began after the fix worked (another deploy, a person's
+    change, a dependency). Before, the sweep at the deadline read only its last minutes, called the
+    rollback failing and undid it, sending the traffic back to the revision that failed first."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 5xx, response_code: "503"}}
+    points: [{{from: +10m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""")
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "recovered after the action first" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
+
+
 def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):
     still_failing(rolled_back)
     rolled_back.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance"})

@@ -282,3 +282,43 @@ def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
     bundle = evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at})
     health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is HealthKind.UNCLEAR and "no request from before the action" in health.why, health.why
+
+
+def _relapse(clean_until: float, failing_from: float, *, now: float = 11, p99_after: float = 0.12,
+             code: str = "503") -> Evidence:
+    """The rolled-back-to revision serving 40 clean requests a minute from the rollback (-5), then from
+    `failing_from` answering 40 more a minute with `code` (or, with p99_after, hanging)."""
+    e = served(now, ok=40, until=clean_until)
+    if failing_from < now:
+        if code:
+            e.requests(OLD, failing_from, now, 40).requests(OLD, failing_from, now, 40, code)
+        else:
+            e.requests(OLD, failing_from, now, 40)
+        e.latency(OLD, failing_from, now, p99_after)
+    return e
+
+
+RELAPSES = [
+    # name, evidence, health, step
+    ("clean for 5 minutes after the rollback, then 50 % 503 from +1: not undone",
+     _relapse(1, 1), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("clean for 2 minutes after the rollback, then 50 % 503: not undone",
+     _relapse(-2, -2), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("clean for the 2 minutes after settling, then hanging at the client timeout: not undone",
+     _relapse(2, 2, p99_after=30.0, code=""), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("one clean minute only, then 50 % 503: still the rollback's failing",
+     _relapse(-3, -3), HealthKind.FAILING, StepKind.UNDO),
+    ("failing from the rollback on: undone, as before",
+     served(11, ok=20, errors=20), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", RELAPSES, ids=[r[0] for r in RELAPSES])
+def test_a_failure_that_began_after_the_action_worked_is_not_undone(name, evidence, health, step):
+    """A rollback whose revision served cleanly for minutes, then failed again: the failure began after
+    the fix worked (another deploy, a person's change, a dependency), and undoing it sends the traffic
+    back to the revision that failed first. Before, the window judged at the deadline was all the sweep
+    read: 50 % 503 there was `failing`, and the rollback was undone."""
+    judged, then = verdict(rollback(), evidence)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert ("recovered after the action first" in judged.why) is (health is HealthKind.UNCLEAR), judged.why
