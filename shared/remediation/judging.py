@@ -7,10 +7,13 @@ Two questions, in order:
      health is no longer the action's doing, so it is neither verified nor undone;
    - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
      `verification.min_traffic_ratio` of the service's own request rate before the action kept
-     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`);
+     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), and, after an
+     alert whose condition the check does not read, its incident CLOSED since the action
+     (`unread_condition`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
-     minutes): the action did not help;
+     minutes), with no recovery after the action before them (`recovered_first`: a failure that
+     began after the action worked is `unclear`): the action did not help;
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
@@ -77,11 +80,29 @@ def alert_bar(alert: AlertContext | None, settings: DiagnosisSettings) -> AlertC
     check judges its condition (health_bar.py: a 5xx or 429 share or count, a p99 above a threshold),
     so a fix is not called healthy at a looser bar than the alert that paged (0.5 % 5xx, 2 s p99).
     Otherwise (no alert, or one the check cannot judge: memory, a log match, a query, an uptime check)
-    None: the settings' defaults, as for a diagnosis with no alert."""
+    None: the settings' defaults, as for a diagnosis with no alert; clean requests at those alone then
+    verify only an action with no alert, or after an uptime check (`unread_condition`)."""
     if alert is None:
         return None
     bar = health_bar(alert, settings)
     return alert if bar.judged and not bar.saw_failure_needed else None
+
+
+def unread_condition(alert: AlertContext | None, settings: DiagnosisSettings) -> str:
+    """Why clean requests alone do not show the alert's own condition cleared ("" if they can): the alert
+    that led to the action measures what the health check does not read (health_bar.py: memory or CPU, a
+    log match, a query, an SLO's burn, 4xx, a volume, a mean latency, a metric's absence, a forecast).
+    Judged at the settings' defaults, a rollback after a mean-latency alert at 1 s was verified at a p99
+    of 12 s, and one after a 4xx alert with 40 % of its requests still 404. So such an action is verified
+    only once the incident's CLOSED notification came since it (Monitoring's own evaluation of its
+    condition, at its own aggregation and threshold) while the requests are clean and kept: a closing for
+    want of data is ruled out by the requests still coming, and one by hand is a person's judgement. An
+    uptime check is judged on the requests as before (alert_bar): its failure led to an action only
+    through the service's own failures."""
+    if alert is None:
+        return ""
+    bar = health_bar(alert, settings)
+    return "" if bar.judged else bar.why_not
 
 
 def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
@@ -105,8 +126,15 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
         lost = traffic_lost(Facts(bundle, settings), record, min_traffic_ratio)
         if lost:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {lost}" + closed)
+        unread = unread_condition(record.alert, settings)
+        if unread and closed_at is None:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and no CLOSED "
+                                              "notification of its incident came since the action: whether the "
+                                              "alert's own condition still holds is not known")
         return Health(HealthKind.HEALTHY, f"healthy on live data since the action settled: {cited}"
-                      + (f"; the incident closed at {hms(closed_at)}" if closed_at else ""))
+                      + (f"; the incident closed at {hms(closed_at)}" if closed_at else "")
+                      + (" (the alert's own condition is not read here: Monitoring's closing of it, with the "
+                         "requests still coming, says it stopped holding)" if unread else ""))
     facts = Facts(bundle, settings)
     stale = _unclear_data(facts, record)
     if stale:
