@@ -229,6 +229,62 @@ def test_a_rollback_is_verified_at_the_bar_of_the_alert_that_led_to_it(world):
     assert world.serving() == {OLD: 100}
 
 
+def _mean_latency_alert(world: World, message_id: str = "1", **args) -> dict:
+    """bad_revision's incident as a policy on the mean of request_latencies above 1 s (ALIGN_MEAN), a
+    condition the health check does not judge: a p99 read does not bound a mean (health_bar.py)."""
+    from sandbox.scenarios import resolve_scenario
+    from tests.integration.world import event
+
+    notification = resolve_scenario("bad_revision").notification(world.anchor, **args)
+    incident = notification["incident"]
+    incident["metric"] = {"type": "run.googleapis.com/request_latencies", "displayName": "Request Latencies",
+                          "labels": {}}
+    incident["condition"]["conditionThreshold"].update({
+        "filter": 'metric.type="run.googleapis.com/request_latencies" AND resource.type="cloud_run_revision" '
+                  'AND resource.labels.service_name="backend"',
+        "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_MEAN"}], "thresholdValue": 1000})
+    incident.update({"threshold_value": "1000", "observed_value": "8000.000"})
+    return event(json.dumps(notification).encode(), message_id)
+
+
+def test_a_rollback_after_an_alert_the_check_does_not_read_is_not_verified_by_clean_requests_alone(world):
+    """A mean-latency policy at 1 s led to the rollback; after it, no 5xx but a p99 of 12 s. Before, the
+    sweep judged at the settings' defaults (p99 under 25 s) and said `verified` while the policy's own
+    condition most likely still held. Now, without its incident's CLOSED, it is kept and escalated."""
+    world.seed("bad_revision")
+    assert world.handle(_mean_latency_alert(world)).status.value == "applied"
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +2m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +2m, to: +18m, every: 60s, value: {{samples: [[12000, 40]]}}}}]
+""")
+    world.at(12)
+    assert world.command({"command": "sweep"}) == []        # clean, but the alert's condition is not read: waits
+    world.at(18)
+    [outcome] = world.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "escalated" and "could not be verified" in outcome.reason, outcome.reason
+    assert "ALIGN_MEAN" in outcome.reason and "no CLOSED notification" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100} and world.standins.run.count("UpdateService") == 1
+
+
+def test_a_rollback_after_an_alert_the_check_does_not_read_is_verified_once_its_incident_closed(world):
+    world.seed("bad_revision")
+    assert world.handle(_mean_latency_alert(world)).status.value == "applied"
+    recovery(world)
+    world.at(9)
+    closed = world.handle(_mean_latency_alert(world, "2", state="closed", ended_at=world.anchor.replace(minute=9)))
+    assert closed.status.value == "resolved"
+    world.at(12)
+    [outcome] = world.command({"command": "sweep"})
+    assert outcome.status.value == "verified" and "incident closed" in outcome.reason, outcome.reason
+
+
 def test_an_unfinished_undo_is_not_finished_over_a_persons_change(rolled_back):
     """A sweep moved the rollback to `undoing` and died before the write; meanwhile a person sent half
     the traffic to a fixed revision. Before, the next sweep finished the undo over their change."""
