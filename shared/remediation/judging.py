@@ -13,7 +13,8 @@ Two questions, in order:
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
      minutes), with no recovery after the action before them (`recovered_first`: a failure that
-     began after the action worked is `unclear`): the action did not help;
+     began after the action worked is `unclear`) and not clearly fewer than just before it
+     (`helped_partly`: better but not clean is `unclear`): the action did not help;
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
@@ -47,6 +48,9 @@ from shared.remediation.records import ActionRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
+# A share of 5xx and 429 since the action at or under this part of the share just before it is better
+# than before (`helped_partly`): an undo would bring back a worse failure.
+_HELPED = 0.75
 
 
 class HealthKind(str, Enum):
@@ -153,9 +157,9 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
-        recovered = recovered_first(facts, record, window)
+        recovered = recovered_first(facts, record, window) or helped_partly(facts, record, window)
         if recovered:
-            return Health(HealthKind.UNCLEAR, f"failing again since the action settled ({measured}), but {recovered}"
+            return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)
         return Health(HealthKind.FAILING, f"still failing since the action settled: {measured} (a failing revision: "
                                           f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
@@ -206,6 +210,28 @@ def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
                         "failed first; whose failure it is (another deploy, a person's change, a dependency) the "
                         "evidence does not say")
     return ""
+
+
+def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why failures in `window` do not show that the action did not help, because they are clearly fewer
+    than just before it ("" if not): a share of 5xx and 429 at or under _HELPED of the share in the
+    `recent_seconds` before `applied_at` (the minutes the alert fired on and the diagnosis read, at least
+    `min_requests` requests), with no more minutes hanging than then. An undo puts back the split from
+    before the action, and with it the worse failure: a rollback that cut 55 % 5xx to 25 % was undone,
+    and the service went back to 55 %. Better but not clean is for a person to judge, as below
+    `bad_error_ratio` already was."""
+    s = facts.s
+    before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
+    then, now = facts.requests(before), facts.requests(window)
+    if then.total < s.min_requests or now.refused_ratio > _HELPED * then.refused_ratio:
+        return ""
+    hung_before = [v >= s.hang_latency_seconds for v in facts.p99_seconds(before)]
+    hung_now = [v >= s.hang_latency_seconds for v in facts.p99_seconds(window)]
+    if hung_now and sum(hung_now) / len(hung_now) > (sum(hung_before) / len(hung_before) if hung_before else 0.0):
+        return ""
+    return (f"it is better than just before the action: {now.refused_ratio:.1%} 5xx or 429 since, against "
+            f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before} (at or under {_HELPED:.0%} of it): "
+            "an undo would bring back the worse failure; what still fails is for a person to judge")
 
 
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:

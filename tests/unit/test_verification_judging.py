@@ -363,3 +363,28 @@ def test_an_alert_whose_condition_the_check_does_not_read_is_not_verified_by_cle
     judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
     then = next_step(record, judged, at(evidence.now), TIMES)
     assert (judged.kind, then.kind) == (health, step), judged.why
+
+
+PARTLY = [
+    # name, evidence (before the rollback: 20 ok and 25 5xx a minute, 55.6 %), health, step
+    ("55.6 % 5xx before, 25 % since: better, not undone", served(11, ok=30, errors=10), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("55.6 % before, 40 % since (72 % of it): not undone", served(11, ok=24, errors=16), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("55.6 % before, 50 % since: no better, undone", served(11, ok=20, errors=20), HealthKind.FAILING,
+     StepKind.UNDO),
+    ("55.6 % before, 75 % since: worse, undone", served(11, ok=10, errors=30), HealthKind.FAILING, StepKind.UNDO),
+    ("fewer 5xx since, but hanging where it did not: undone", served(11, ok=30, errors=10, p99=30.0),
+     HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", PARTLY, ids=[p[0] for p in PARTLY])
+def test_a_rollback_that_cut_the_failures_is_not_undone_into_the_worse_failure(name, evidence, health, step):
+    """An undo puts back the split from before the rollback, and with it the failure it had. A rollback
+    that cut 55.6 % 5xx to 25 % still failed `bad_error_ratio` (20 %) and was undone: the service went
+    back to 55.6 %. A share at or under three quarters of the one just before the action is better:
+    escalated, kept."""
+    judged, then = verdict(rollback(), evidence)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert ("better than just before the action" in judged.why) is (health is HealthKind.UNCLEAR), judged.why
