@@ -14,7 +14,8 @@ Two questions, in order:
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
      minutes), with no recovery after the action before them (`recovered_first`: a failure that
      began after the action worked is `unclear`) and not clearly fewer than just before it
-     (`helped_partly`: better but not clean is `unclear`): the action did not help;
+     (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
+     rollback (`changed_since`: its generation): the action did not help;
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
@@ -157,7 +158,8 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
-        recovered = recovered_first(facts, record, window) or helped_partly(facts, record, window)
+        recovered = (recovered_first(facts, record, window) or helped_partly(facts, record, window)
+                     or changed_since(record, bundle.service))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)
@@ -232,6 +234,27 @@ def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
     return (f"it is better than just before the action: {now.refused_ratio:.1%} 5xx or 429 since, against "
             f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before} (at or under {_HELPED:.0%} of it): "
             "an undo would bring back the worse failure; what still fails is for a person to judge")
+
+
+def changed_since(record: ActionRecord, service: Service) -> str:
+    """Why a rollback's service failing now does not show the rollback failed, because its desired state
+    was changed since ("" if not, or not known): its `generation` past the one the rollback left
+    (`ActionRecord.after`, read from the write's answer). The Service's generation "monotonically
+    increases every time the user modifies the desired state" (run_v2.types.Service), so a higher one is
+    a change by someone since: a deploy (pinned, its revision gets no traffic, but a person or a pipeline
+    is at work), a service-level setting (max instances, ingress, the invoker) that applies to every
+    revision at once. Whose failure it is the evidence does not say, and an undo would write over a
+    service someone is changing: as the diagnosis stands down for a person's recent change, so does the
+    undo. A traffic change since is `changed` already (`traffic_moved`)."""
+    if record.action != "rollback_traffic":
+        return ""
+    then = record.after.get("generation")
+    if not isinstance(then, int) or service.generation <= then:
+        return ""
+    return (f"{service.short_name} was changed since the rollback: its generation is {service.generation}, "
+            f"{service.generation - then} past the {then} the rollback left (a deploy, a service-level setting: "
+            "someone is at work on it), so whose failure this is cannot be told, and an undo would write over "
+            "their change")
 
 
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:

@@ -500,6 +500,22 @@ def test_a_failure_that_began_after_the_rollback_worked_does_not_undo_it(rolled_
     assert action_state(rolled_back) == "escalated"
 
 
+def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(rolled_back):
+    """A person lowers the service-level max instances after the rollback (no new revision, the split
+    untouched), and the service fails from then on: its generation is past the one the rollback left.
+    Before, the sweep compared the traffic split only, called the rollback failing and undid it, writing
+    over a service someone was changing."""
+    still_failing(rolled_back)
+    rolled_back.standins.run.set_service_max_instances(SERVICE, 2)
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "was changed since the rollback" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
 def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):
     still_failing(rolled_back)
     rolled_back.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance"})

@@ -388,3 +388,20 @@ def test_a_rollback_that_cut_the_failures_is_not_undone_into_the_worse_failure(n
     judged, then = verdict(rollback(), evidence)
     assert (judged.kind, then.kind) == (health, step), judged.why
     assert ("better than just before the action" in judged.why) is (health is HealthKind.UNCLEAR), judged.why
+
+
+@pytest.mark.parametrize("generation_after, kind, step", [
+    (3, HealthKind.FAILING, StepKind.UNDO),      # as the rollback left it (the evidence's service is at 3)
+    (2, HealthKind.UNCLEAR, StepKind.ESCALATE),  # one change since: a deploy, a service-level setting
+    (None, HealthKind.FAILING, StepKind.UNDO),   # an earlier record without the generation: not known
+])
+def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(generation_after, kind, step):
+    """The service's generation moves with every change of its desired state: a deploy (pinned, its
+    revision serves nothing, but someone is at work on it), a service-level max instances, ingress. A
+    failure after such a change is not shown to be the rollback's, and an undo would write over it.
+    Before, the traffic split was all the sweep compared: it undid the rollback."""
+    record = rollback().model_copy(update={"after": {} if generation_after is None else {
+        "generation": generation_after, "traffic": [{"revision": OLD, "percent": 100}]}})
+    judged, then = verdict(record, served(11, ok=20, errors=20))
+    assert (judged.kind, then.kind) == (kind, step), judged.why
+    assert ("was changed since the rollback" in judged.why) is (kind is HealthKind.UNCLEAR), judged.why
