@@ -52,6 +52,8 @@ _MIN_MINUTES = 2
 # A share of 5xx and 429 since the action at or under this part of the share just before it is better
 # than before (`helped_partly`): an undo would bring back a worse failure.
 _HELPED = 0.75
+# A connector alert's monitored resource type (shared/alerts/incidents.py reads it from the notification).
+_CONNECTOR_RESOURCE = "vpc_access_connector"
 
 
 class HealthKind(str, Enum):
@@ -103,9 +105,17 @@ def unread_condition(alert: AlertContext | None, settings: DiagnosisSettings) ->
     condition, at its own aggregation and threshold) while the requests are clean and kept: a closing for
     want of data is ruled out by the requests still coming, and one by hand is a person's judgement. An
     uptime check is judged on the requests as before (alert_bar): its failure led to an action only
-    through the service's own failures."""
+    through the service's own failures. An alert on a connector (resource vpc_access_connector: its CPU,
+    its instances, its throughput) measures the connector itself, which health_bar judges on its users'
+    requests for the alert's diagnosis (a busy connector whose services serve cleanly needs no action);
+    after a scale-up, though, it is the change's own purpose: a connector still at 97 % CPU against its
+    policy's 70 % serves cleanly until the next burst, and was verified. So its CLOSED is needed too."""
     if alert is None:
         return ""
+    if alert.resource_type == _CONNECTOR_RESOURCE:
+        return (f"the alert is on the connector itself ({alert.metric_type or 'a condition with no metric type'}, "
+                f"policy {alert.policy!r}): its services' clean requests do not show that condition cleared (a "
+                "connector still over its policy's bar serves cleanly until the next burst)")
     bar = health_bar(alert, settings)
     return "" if bar.judged else bar.why_not
 

@@ -913,7 +913,8 @@ timeseries:
 def test_a_shared_connectors_change_is_verified_only_when_every_service_behind_it_recovered(
         standin_env, firestore, pubsub, project_id, anchor, still_failing_service):
     """Before, the sweep judged the one service that stood for the connector: with the other still
-    answering 30 % 503, it said `verified`."""
+    answering 30 % 503, it said `verified`. The alert is on the connector itself, so with every service
+    recovered the change is verified once that alert's incident closed (judging.unread_condition)."""
     from sandbox.scenarios import resolve_scenario
 
     shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
@@ -930,7 +931,12 @@ def test_a_shared_connectors_change_is_verified_only_when_every_service_behind_i
     outcomes = world.command({"command": "sweep"})
 
     if still_failing_service is None:
-        [outcome] = outcomes
+        assert outcomes == [], outcomes[0].reason      # the connector's own condition not shown cleared: waits
+        closed = world.handle(world.alert("connector_alert_shared", message_id="2", state="closed",
+                                          ended_at=world.anchor.replace(minute=12)))
+        assert closed.status.value == "resolved"
+        world.at(13)
+        [outcome] = world.command({"command": "sweep"}, message_id="c2")
         assert outcome.status.value == "verified" and "every service behind the connector" in outcome.reason
     else:
         assert outcomes == [], outcomes[0].reason      # not verified: waits for the deadline

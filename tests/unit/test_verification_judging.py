@@ -405,3 +405,20 @@ def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(gene
     judged, then = verdict(record, served(11, ok=20, errors=20))
     assert (judged.kind, then.kind) == (kind, step), judged.why
     assert ("was changed since the rollback" in judged.why) is (kind is HealthKind.UNCLEAR), judged.why
+
+
+CONNECTOR_CPU = AlertContext(policy="connector cpu", metric_type="vpcaccess.googleapis.com/connector/cpu/utilizations",
+                             resource_type="vpc_access_connector", comparison="COMPARISON_GT", threshold=0.7,
+                             condition_kind="threshold")
+
+
+@pytest.mark.parametrize("closed, kind", [(None, HealthKind.UNCLEAR), (4, HealthKind.HEALTHY)])
+def test_a_scale_up_after_a_connector_alert_is_verified_only_once_that_alert_closed(closed, kind):
+    """The policy pages on the connector's CPU over 70 %; after the scale-up its users serve cleanly while
+    the connector stays at 97 %. Before, that was `verified` on the users' requests alone."""
+    record = scale_up().model_copy(update={"alert": CONNECTOR_CPU})
+    evidence = served(6).connector("e2-standard-4", 2, 4).connector_metric("cpu", -5, 6, 0.97)
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert ("the connector itself" in judged.why) is (kind is HealthKind.UNCLEAR), judged.why
