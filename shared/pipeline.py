@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from shared.remediation.actions import get_action
@@ -18,7 +18,7 @@ from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import (alert_context, combine, diagnose_service, service_for_host, unserved_host,
                                    users)
 from shared.config import Config, DiagnosisSettings
-from shared.alerts.delivery import DeliveryCounter, GuardedState
+from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
@@ -42,6 +42,7 @@ from shared.outcomes import (
     OutcomeStatus,
     Timestamps,
     notify,
+    notify_severity,
 )
 from shared.remediation.planning import Plan, plan
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
@@ -52,6 +53,7 @@ from shared.diagnosis.facts import Facts
 from shared.diagnosis.health_bar import health_bar
 from shared.ports import (
     ClaimRecord,
+    ClaimStatus,
     LoggingPort,
     MonitoringPort,
     PublisherPort,
@@ -115,7 +117,7 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
                   f"{incident.policy_name!r}", message_id=message.message_id, policy=incident.policy_name,
                   condition=incident.condition_name, resource=incident.resource_labels,
                   state=incident.state.value, started_at=incident.started_at, ended_at=incident.ended_at)
-    alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at)
+    alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at, event_data=event_data)
     try:
         outcome = alert.decide()
     except Exception:
@@ -146,8 +148,9 @@ class _AlertRun:
     """The state of handling one parsed alert."""
 
     def __init__(self, incident: Incident, message_id: str | None, config: Config, adapters: Adapters,
-                 timeline: Timeline, received_at: datetime) -> None:
+                 timeline: Timeline, received_at: datetime, event_data: Any = None) -> None:
         self.incident = incident
+        self.event_data = event_data   # the delivery as it came: its message's key, for `publish_once`
         self.message_id = message_id
         self.config = config
         self.adapters = adapters
@@ -172,8 +175,9 @@ class _AlertRun:
         if target.kind is TargetKind.UNROUTABLE:
             # A policy that cannot name its resource is the policy's fault: say how to fix it.
             # Rejected, it also reaches a person (outcomes.notify): the policy keeps alerting while
-            # Runwarden can do nothing with it.
-            status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.SKIPPED
+            # Runwarden can do nothing with it. A resource Runwarden does not read is nobody's fault,
+            # and is escalated: it too reaches a person, whom it may otherwise never reach.
+            status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.ESCALATED
             return self.outcome(status, target.reason + same_name_services(incident, self.config))
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)
@@ -536,8 +540,19 @@ class _AlertRun:
     def publish(self, outcome: Outcome) -> Outcome:
         publish = lambda o: publish_outcome(o, self.config, self.adapters, self.timeline)  # noqa: E731
         if self._holder is None:
+            # What it tells a person about the alert (rejected, escalated without a write, proposed),
+            # told once per message; a report about a write keeps its own once-only records.
+            tells = not _reports_a_write(outcome) or outcome.status is OutcomeStatus.PROPOSED
+            if self.event_data is not None and tells and notify_severity(outcome) is not None:
+                return publish_once(outcome, message_key(self.event_data), self.config, self.adapters, self.timeline)
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
+
+
+def _reports_a_write(outcome: Outcome) -> bool:
+    """Whether the outcome is about a change sent or recorded (its claim key, or the state after it),
+    not only one planned and refused (a bound, a changed target: no claim, nothing after)."""
+    return outcome.action is not None and bool(outcome.action.action_id or outcome.action.after)
 
 
 def same_name_services(incident: Incident, config: Config) -> str:
@@ -583,7 +598,77 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}", message_id=message_id,
                       received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
-    return publish_outcome(outcome, config, adapters, timeline)
+    return publish_once(outcome, message_key(event_data), config, adapters, timeline)
+
+
+# --- what a message tells a person, told once --------------------------------------------------------------------
+
+# Pub/Sub may deliver a message again after it was answered 2xx: "Push and export subscriptions
+# don't support exactly-once delivery" (Pub/Sub, "Exactly-once delivery"), and "with best-efforts
+# subscriptions, the service may redeliver the message, even after a successful ack"
+# (google-cloud-cpp pubsub, PullResponse). A message Runwarden cannot act on is answered the same
+# way each time, and each answer wrote a `notify` line: one malformed alert paged twice. The page
+# is claimed per message and status in the claims collection (its TTL field, `expires_at`, as every
+# claim), the claim completed once the outcome is published.
+_PAGES = "page"
+
+
+def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters, timeline: Any) -> Outcome:
+    """Publishes `outcome`, unless it would tell a person (a `notify` line) what an earlier delivery
+    of the same message (`key`: `message_key`) already told with the same status: then a `skipped`
+    outcome naming that one is published instead. Never at the cost of the page: a state store that
+    cannot say is passed by (the page is sent, saying a person may hear of it twice), a publish that
+    fails gives the claim back for the redelivery, and a completion that fails leaves the claim to
+    lapse after its lease."""
+    if notify_severity(outcome) is None:
+        return publish_outcome(outcome, config, adapters, timeline)
+    proposal = outcome.action.proposal_id if outcome.action is not None and outcome.action.proposal_id else ""
+    claim_key = "/".join(part for part in (_PAGES, outcome.status.value, proposal, key) if part)
+    owner, now = _attempt_owner(outcome.message_id), adapters.clock.now()
+    try:
+        taken = adapters.state.claim(CLAIMS, claim_key, owner,
+                                     skew_safe_lease(config.guardrails.claim_ttl_seconds), now)
+    except (TransientError, PermanentError) as exc:
+        timeline.step("page_unchecked", f"could not check whether an earlier delivery of this message already sent "
+                      f"this {outcome.status.value} outcome ({exc}); sent: a person may hear of this message twice",
+                      severity="WARNING", message_id=outcome.message_id)
+        return publish_outcome(outcome, config, adapters, timeline)
+    if not taken.acquired:
+        told = _told_before(outcome, taken.record)
+        timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
+        return publish_outcome(told, config, adapters, timeline)
+    try:
+        published = publish_outcome(outcome, config, adapters, timeline)
+    except BaseException:
+        _quietly(lambda: adapters.state.release(CLAIMS, claim_key, owner))   # the redelivery sends it
+        raise
+    try:
+        retain = timedelta(seconds=config.guardrails.claim_retention_seconds)
+        adapters.state.complete(CLAIMS, claim_key, owner, retain, adapters.clock.now(),
+                                {"outcome_id": outcome.outcome_id, "status": outcome.status.value})
+    except (TransientError, PermanentError) as exc:
+        timeline.step("page_unrecorded", f"{outcome.status.value} outcome sent, but not recorded as sent ({exc}): a "
+                      "delivery of this message after the claim's lease may send it again", severity="WARNING",
+                      message_id=outcome.message_id)
+    return published
+
+
+def _told_before(outcome: Outcome, record: ClaimRecord) -> Outcome:
+    """The `skipped` answer of a delivery whose page an earlier delivery of the message sent (or is
+    sending now: if its publish fails, it gives the claim back and its own redelivery sends it)."""
+    first = record.result.get("outcome_id") if record.status is ClaimStatus.COMPLETED else None
+    when = f"at {record.claimed_at:%H:%M:%S}"
+    told = (f"an earlier delivery answered it {outcome.status.value} {when} (outcome {first}) and a person was told"
+            if first else f"another delivery of it is sending the same {outcome.status.value} outcome (since {when})")
+    # What this delivery found is kept on the outcome (its reason and diagnosis), only not paged again:
+    # a redelivery minutes later may see more than the first did.
+    return Outcome(incident_id=outcome.incident_id, trigger=outcome.trigger, command_id=outcome.command_id,
+                   target=outcome.target, status=OutcomeStatus.SKIPPED, message_id=outcome.message_id,
+                   diagnosis=outcome.diagnosis,
+                   reason=f"message {outcome.message_id or '(no id)'} delivered again (Pub/Sub delivers at least "
+                          f"once): {told}; not sent to a person again. This delivery's answer: "
+                          f"{outcome.status.value}: {outcome.reason}",
+                   timestamps=outcome.timestamps)
 
 
 # What Runwarden's own connector update explains while it settles: its users' saturation, hangs and
@@ -819,7 +904,11 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
                       timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
     timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
                   transient=transient)
-    return publish_outcome(outcome, config, adapters, timeline)
+    # Answered 2xx, the message may still come again past the limit, and give up again: one page.
+    key = message_key(event_data) if event_data is not None else message_id
+    if key is None:
+        return publish_outcome(outcome, config, adapters, timeline)
+    return publish_once(outcome, key, config, adapters, timeline)
 
 
 def _incident_id(event_data: Any) -> str | None:

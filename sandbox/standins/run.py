@@ -358,6 +358,23 @@ class RunStandIn(StandIn):
             self._require_service(service)
             return self._apply_traffic(service, self._validated_traffic(service, targets))
 
+    def set_service_max_instances(self, service: str, max_instance_count: int) -> run_v2.Service:
+        """An out-of-band change of the service-level max instances (Service.scaling.max_instance_count),
+        as a person's update would make it: the desired state changes without a new revision or a
+        traffic change, so generation and etag move on ("generation ... monotonically increases every
+        time the user modifies the desired state", Service docstring, google-cloud-run), reconciled at
+        once."""
+        if max_instance_count < 1:
+            raise ValueError(f"max_instance_count must be at least 1, got {max_instance_count}")
+        with self.lock:
+            stored = self._require_service(service)
+            stored.scaling = run_v2.ServiceScaling(max_instance_count=max_instance_count)
+            stored.generation += 1
+            stored.observed_generation = stored.generation
+            stored.etag = _new_etag()
+            stored.update_time = _now()
+            return _copy(stored)
+
     def touch_status(self, service: str) -> None:
         """A change to the service's status alone, with the etag moved and the generation kept: the
         reading under which a status change (reconciliation finishing) moves the etag. Whether it

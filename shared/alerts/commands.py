@@ -268,7 +268,9 @@ def parse_command(body: bytes | str) -> AnyCommand:
     except _DuplicateKey as exc:
         raise CommandError("message.data", f"the key {exc.key!r} appears twice in one object: which value is "
                            "meant is ambiguous, so neither is used") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except RecursionError:
+        raise CommandError("message.data", "not JSON: nested too deeply") from None
+    except ValueError as exc:   # UnicodeDecodeError, JSONDecodeError, or a number past 4,300 digits
         raise CommandError("message.data", f"not JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")

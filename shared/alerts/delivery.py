@@ -14,8 +14,11 @@ deliveries of one message:
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from shared.errors import PermanentError, TransientError
@@ -85,3 +88,19 @@ def push_delivery_attempt(body: Any) -> int | None:
     """`deliveryAttempt` of a Pub/Sub push body, if it carries a positive one."""
     value = body.get("deliveryAttempt") if isinstance(body, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def message_key(event_data: Any) -> str:
+    """One Pub/Sub message however often it is delivered: its message id, and a digest of what it
+    carries (data, attributes, ordering key), so that a message without an id (an envelope that
+    lost it) is still known by its content. Every delivery of a message carries the same message:
+    "a Pub/Sub-defined unique message ID" (Pub/Sub "Exactly-once delivery"); the push request's own
+    fields (`deliveryAttempt`, the subscription) are not part of it."""
+    message = event_data.get("message") if isinstance(event_data, Mapping) else None
+    if isinstance(message, Mapping):
+        ident = message.get("messageId", message.get("message_id"))
+        carried = {k: message.get(k) for k in ("data", "attributes", "orderingKey", "ordering_key")}
+    else:
+        ident, carried = None, {"event": event_data}
+    digest = hashlib.sha256(json.dumps(carried, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return f"{ident}:{digest}" if isinstance(ident, (str, int)) and str(ident) else digest

@@ -458,9 +458,14 @@ def _aggregated(incident: Incident, missing: list[str], fields: list[str], what:
     named = next((f for f in fields if f.endswith("_name")), "") if alone else ""
     value = incident.resource_labels.get(named) if named else None
     name = f" names {named} {value!r} but" if value else ""
+    # The missing label among the metric's own labels (a policy grouped by metric.label.service_name):
+    # named, so the person sees it was seen, never read as the resource's (a metric label may name anything).
+    carried = {k: incident.metric_labels[k] for k in missing if incident.metric_labels.get(k)}
+    seen = (f" (its metric labels carry {', '.join(f'{k}={v!r}' for k, v in carried.items())}, not read as the "
+            "resource's: a metric label may name anything)") if carried else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {across}: the notification"
-        f"{name} has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted; {fix}"))
+        f"{name} has no {' or '.join(missing)} label{seen}, so Runwarden cannot tell which {what} alerted; {fix}"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:
@@ -503,9 +508,14 @@ def alert_target(incident: Incident) -> AlertTarget:
         return AlertTarget(kind=TargetKind.UPTIME, name=host.lower())
     if not kind:
         return _no_resource(incident)
+    # Not the policy's fault (it may rightly alert people on a job or a VM), but Runwarden's own
+    # policies never alert on such a resource (infra/alerts.tf): this one was pointed at Runwarden's
+    # channel, and if that is its only channel nobody else hears of it. So a person is told (escalated).
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
-        f"resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, vpc_access_connector, "
-        "cloudsql_database, uptime_url)"))
+        f"not Runwarden's: resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, "
+        f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; a person must look at "
+        f"it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
+        "is on the policy too, add one"))
 
 
 # Resource labels that name what Runwarden diagnoses, wherever a notification carries them.
@@ -534,6 +544,21 @@ def _no_resource(incident: Incident) -> AlertTarget:
         "with a metric condition on the resource (cloud_run_revision grouped by resource.label.project_id, "
         "location and service_name; vpc_access_connector; cloudsql_database; uptime_url), or route this policy "
         "to a person's channel"))
+
+
+def _condition_bar(condition: _Condition) -> float | None:
+    """The condition's own thresholdValue. A threshold condition without one is at 0: the condition
+    is AlertPolicy.Condition in ProtoJSON ("thresholdValue": 0.9, "duration": "0s" in the documented
+    notification), where a plain proto3 double at its default is omitted ("Fields with default values
+    are omitted by default in proto3 JSON output", the proto3 language guide's JSON options, quoted in
+    protocolbuffers/protobuf#6035), and MetricThreshold.threshold_value is one
+    (google/monitoring/v3/alert.proto). An "any 5xx" policy's bar read as none was judged at the
+    settings' share instead. That Monitoring's serializer omits it is UNCONFIRMED (no sample with a 0
+    bar); 0 is the stricter reading either way: it never clears what a higher bar would not."""
+    if condition.condition_threshold is not None:
+        value = condition.condition_threshold.threshold_value
+        return 0.0 if value is None else value
+    return condition.body.threshold_value if condition.body is not None else None
 
 
 def _first_aggregation(body: _ConditionBody | None) -> _Aggregation:
@@ -566,7 +591,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         ended_at=i.ended_at,
         observed_value=i.observed_value,
         threshold_value=i.threshold_value,
-        condition_threshold=i.condition.body.threshold_value if i.condition.body else None,
+        condition_threshold=_condition_bar(i.condition),
         documentation=i.documentation,
         policy_user_labels=i.policy_user_labels,
         summary=i.summary,
@@ -694,7 +719,27 @@ def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) ->
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")
-    return _to_incident(_validate(_NotificationWire, doc))
+    return _consistent(_to_incident(_validate(_NotificationWire, doc)))
+
+
+def _consistent(incident: Incident) -> Incident:
+    """The incident, unless it is open and ended at once: IncidentParseError naming
+    `incident.ended_at`. Monitoring sends `ended_at: null` while an incident is open and the end
+    once it closed (gcp-facts.md §1; every sample): an open one with an end came through something
+    else (a relay, a hand-written payload), and which state holds is unknown. Only an open incident
+    may lead to an action, so it is not guessed open. (A closed one is taken as it says, whatever
+    its times: a close only ever holds actions back.) The console's test notification says
+    `"ended_at": 0` while OPEN: its placeholder, not an end."""
+    ended = incident.ended_at
+    if ended is not None and incident.is_open and not incident.is_test:
+        raise IncidentParseError("incident.ended_at", (
+            f"the incident is 'open' but ended at {ended} ({_utc(ended)}): an open incident has no end, so which of "
+            "the two holds is unknown; nothing is acted on"))
+    return incident
+
+
+def _utc(seconds: int) -> str:
+    return f"{datetime.fromtimestamp(seconds, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
@@ -710,14 +755,67 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
     except UnicodeDecodeError as e:
         raise IncidentParseError(where, f"not UTF-8 text (byte {e.start})") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        raise IncidentParseError(where, f"the key {e.key!r} appears twice in one object: which value is meant is "
+                                 "ambiguous, so neither is used") from None
     except json.JSONDecodeError as e:
         raise IncidentParseError(where, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
         raise IncidentParseError(where, "not valid JSON (nested too deeply)") from None
+    except ValueError as e:   # valid by JSON's grammar, but no Python value: a number past 4,300 digits
+        raise IncidentParseError(where, f"not valid JSON ({str(e)[:120]})") from None
     if not isinstance(doc, dict):
         raise IncidentParseError(where, f"expected a JSON object, got {_json_kind(doc)}")
+    if "\\ud" in text or "\\uD" in text:   # a UTF-16 escape: most are whole pairs (an emoji, escaped)
+        lone = _lone_surrogate(doc)
+        if lone is not None:
+            raise IncidentParseError(lone, "not Unicode text: a lone UTF-16 surrogate escape (a character pair cut "
+                                     "in two on the way)")
     return doc
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path of the first string (or key) holding a lone surrogate, which JSON's \\u escapes can
+    write and UTF-8 cannot: kept, it fails wherever the text is encoded again (the Incident model,
+    the outcome, Firestore) as an unexpected error, not as the input's."""
+    if isinstance(value, str):
+        return (path or "notification") if not _encodable(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and not _encodable(key):
+            return where
+        found = _lone_surrogate(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python's json keeps the last of a repeated key silently, other readers the first (RFC 8259 4:
+    # names "SHOULD be unique"). Monitoring's serializer writes each field once (every sample in
+    # shared/reference/samples); a notification with `"state": "closed"` and then `"state": "open"`
+    # came through something else, and must not be acted on for whichever came last.
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return data
 
 
 def _b64decode(value: Any, field: str) -> bytes:

@@ -36,9 +36,10 @@ from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
-from shared.alerts.delivery import DeliveryCounter
+from shared.alerts.delivery import DeliveryCounter, message_key
 from shared.alerts.received import received
-from shared.pipeline import Adapters, deliver_bounded, message_id_of, publish_outcome, retry_or_give_up
+from shared.pipeline import (Adapters, deliver_bounded, message_id_of, publish_once, publish_outcome,
+                             retry_or_give_up)
 from shared.ports import ClaimRecord
 from shared.remediation.records import COMMAND_RETENTION, COMMANDS
 
@@ -308,7 +309,7 @@ def _reject_misrouted(error: MisroutedAlert, event_data: Any, config: Config, ad
                       reason=f"misrouted alert: {error.reason}", message_id=message_id_of(event_data),
                       received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
-    return publish_outcome(outcome, config, adapters, timeline)
+    return publish_once(outcome, message_key(event_data), config, adapters, timeline)   # it pages: once a message
 
 
 def _command_id_of(event_data: Any) -> str | None:

@@ -17,6 +17,8 @@ from itertools import accumulate, compress, repeat
 from typing import Iterable, NamedTuple
 from urllib.parse import quote as _url_quote
 
+import ahocorasick
+
 from shared.diagnosis.evidence import LogRecord
 
 
@@ -697,12 +699,16 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # fast path for a case-insensitive alternation), about 40 alternatives x 100 characters per line.
 # But every alternative holds a run of literal characters (its anchor) that any line it matches
 # must contain, case aside. So the distinct texts are lower-cased and joined into one string, and
-# each anchor is looked for in it with `str.find` (C's string search, which skips ahead as it
-# goes): about 40 scans in C over all the text, instead of 40 Python-level substring tests per
-# line. Each hit is mapped back to its line by bisection on the lines' start offsets; the search
-# for that anchor then resumes at the next line. The regex runs only to confirm a line whose
-# anchor is there, and not at all for an alternative that is nothing but its anchor. Anchors are
-# read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
+# every anchor is looked for in it at once, in one pass in C: an Aho-Corasick automaton of all the
+# anchors (pyahocorasick), built once, reports each occurrence of each anchor, overlapping ones and
+# one inside another included, in the order they end. One `str.find` scan per anchor (about 70
+# scans over all the text, and one more call per hit) cost about 0.5 ms more on a 1,000-entry read
+# (docs/performance.md); one `re` alternation of the anchors, far more (Python's engine tries each
+# position in turn). Each hit is mapped back to its line by bisection on the lines' start offsets;
+# only an anchor's first hit in a line is confirmed, as a scan that resumed at the next line did.
+# The regex runs only to confirm a line whose anchor is there, and not at all for an alternative
+# that is nothing but its anchor. Anchors are read from the patterns themselves, so a pattern
+# added to _PATTERNS is covered without more work.
 #
 # Exactness: for ASCII text lower-casing is exactly what IGNORECASE compares (non-ASCII text takes
 # `signals_by_pattern`), and lower-casing ASCII keeps every offset. No anchor holds the separator,
@@ -803,30 +809,9 @@ _BY_BITS = tuple(_shared(frozenset(signal for signal, bit in _BITS.items() if bi
                  for bits in range(1 << len(_BITS)))
 SIGNAL_COMBINATIONS: tuple[frozenset[LogSignal], ...] = _BY_BITS   # every set of signals a text can carry
 _ANCHORS = _anchored()
+_AUTOMATON: list = [None, None]   # [the anchors it was built of, _built(them)]
 
 
-def _gated() -> dict[int, str]:
-    """For a signal whose anchors (two or more) all hold one run of at least 5 characters, the
-    longest such run (its gate): a read without it holds none of them, so their scans are skipped,
-    one scan instead of several. Secrets' four anchors all hold "secret", which most reads lack."""
-    by_bit: dict[int, list[str]] = {}
-    for anchor in _ANCHORS:
-        for bit in _BITS.values():
-            if anchor.bit & bit:
-                by_bit.setdefault(bit, []).append(anchor.text)
-    gates = {}
-    for bit, anchors in by_bit.items():
-        if len(anchors) < 2 or not all(anchors):
-            continue
-        first = min(anchors, key=len)
-        runs = (first[i:j] for i in range(len(first)) for j in range(i + 5, len(first) + 1))
-        common = max((run for run in runs if all(run in anchor for anchor in anchors)), key=len, default="")
-        if common:
-            gates[bit] = common
-    return gates
-
-
-_GATES = _gated()
 # Each refusal kind's anchors, as (text, whole, leads, its pattern) from _ANCHORS: a text none of
 # them is in matches none of the kind's patterns (refusal_of, refusals_of).
 _REFUSAL_ANCHORS = tuple(
@@ -843,21 +828,27 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     lowered = _SEPARATOR.join(texts).lower()
     # Where each line starts in `lowered`, and one past the end: each line and its separator (in C).
     starts = list(accumulate(map(_AND_SEPARATOR, map(len, texts)), initial=0))
-    find = lowered.find
     # Each line's signals so far as bits (_BITS, and its refusal kinds above them): ints, which the
     # garbage collector does not track.
     found = [0] * len(texts)
-    absent = sum(bit for bit, gate in _GATES.items() if gate not in lowered)
-    for anchor, bit, pattern, whole, leads in _ANCHORS:
-        if bit & absent:
+    automaton, count, unanchored = _automaton()
+    # For each anchor text, the line of its last hit: a later hit in the same line says nothing
+    # more (a regex searched from the first hit, or from the line's start, already saw it).
+    last = [-1] * count
+    for end, (number, back, anchors) in automaton.iter(lowered):
+        at = end - back   # `end` is the anchor's last character
+        line = bisect_right(starts, at) - 1
+        if last[number] == line:
             continue
-        at = find(anchor)
-        while at >= 0:
-            line = bisect_right(starts, at) - 1
+        last[number] = line
+        for bit, pattern, whole, leads in anchors:
             signals = found[line]
             if signals & bit != bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
                 found[line] = signals | bit
-            at = find(anchor, starts[line + 1])   # past the end for the last line: -1
+    for bit, pattern in unanchored:   # an alternative with no literal run: every line is searched
+        for line, text in enumerate(texts):
+            if found[line] & bit != bit and pattern.search(text):
+                found[line] |= bit
     # A refused line names the first of its kinds in _REFUSALS' order (its lowest kind bit), as
     # refusal_of does; the others say nothing here (DB_REFUSED is set only with a kind).
     for line in compress(range(len(texts)), map(_REFUSED_BIT.__and__, found)):
@@ -866,7 +857,33 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     return dict(zip(texts, map(_BY_BITS.__getitem__, map(_SIGNAL_BITS.__and__, found))))
 
 
+def _automaton() -> tuple[ahocorasick.Automaton, int, tuple[tuple[int, re.Pattern[str]], ...]]:
+    """The automaton of `_ANCHORS` (built at import, and again only if `_ANCHORS` is another tuple:
+    tests replace it), how many distinct texts it holds, and (bit, pattern) of each anchor with no
+    text, which the automaton cannot report."""
+    anchors, built = _AUTOMATON
+    if anchors is not _ANCHORS:
+        built = _built(_ANCHORS)
+        _AUTOMATON[:] = [_ANCHORS, built]
+    return built
+
+
+def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick.Automaton, int, tuple[tuple[int, re.Pattern[str]], ...]]:
+    """Each anchor text's value is (its number, its length less one, and (bit, pattern, whole,
+    leads) of each anchor it is the text of): two patterns may share an anchor, and one hit serves both."""
+    by_text: dict[str, list[tuple[int, re.Pattern[str], bool, bool]]] = {}
+    for anchor in anchors:
+        by_text.setdefault(anchor.text, []).append((anchor.bit, anchor.pattern, anchor.whole, anchor.leads))
+    unanchored = tuple((bit, pattern) for bit, pattern, _, _ in by_text.pop("", ()))
+    automaton = ahocorasick.Automaton()
+    for number, (text, shared) in enumerate(by_text.items()):
+        automaton.add_word(text, (number, len(text) - 1, tuple(shared)))
+    automaton.make_automaton()
+    return automaton, len(by_text), unanchored
+
+
 _REFUSED_BIT = _BITS[LogSignal.DB_REFUSED]
+_automaton()   # at import: the first read pays nothing for it
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,

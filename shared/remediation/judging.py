@@ -7,10 +7,15 @@ Two questions, in order:
      health is no longer the action's doing, so it is neither verified nor undone;
    - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
      `verification.min_traffic_ratio` of the service's own request rate before the action kept
-     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`);
+     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), and, after an
+     alert whose condition the check does not read, its incident CLOSED since the action
+     (`unread_condition`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
-     minutes): the action did not help;
+     minutes), with no recovery after the action before them (`recovered_first`: a failure that
+     began after the action worked is `unclear`) and not clearly fewer than just before it
+     (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
+     rollback (`changed_since`: its generation): the action did not help;
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
@@ -29,13 +34,14 @@ Two questions, in order:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
-from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.facts import Facts, Window, hms, refused_series
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
@@ -43,6 +49,11 @@ from shared.remediation.records import ActionRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
+# A share of 5xx and 429 since the action at or under this part of the share just before it is better
+# than before (`helped_partly`): an undo would bring back a worse failure.
+_HELPED = 0.75
+# A connector alert's monitored resource type (shared/alerts/incidents.py reads it from the notification).
+_CONNECTOR_RESOURCE = "vpc_access_connector"
 
 
 class HealthKind(str, Enum):
@@ -76,11 +87,37 @@ def alert_bar(alert: AlertContext | None, settings: DiagnosisSettings) -> AlertC
     check judges its condition (health_bar.py: a 5xx or 429 share or count, a p99 above a threshold),
     so a fix is not called healthy at a looser bar than the alert that paged (0.5 % 5xx, 2 s p99).
     Otherwise (no alert, or one the check cannot judge: memory, a log match, a query, an uptime check)
-    None: the settings' defaults, as for a diagnosis with no alert."""
+    None: the settings' defaults, as for a diagnosis with no alert; clean requests at those alone then
+    verify only an action with no alert, or after an uptime check (`unread_condition`)."""
     if alert is None:
         return None
     bar = health_bar(alert, settings)
     return alert if bar.judged and not bar.saw_failure_needed else None
+
+
+def unread_condition(alert: AlertContext | None, settings: DiagnosisSettings) -> str:
+    """Why clean requests alone do not show the alert's own condition cleared ("" if they can): the alert
+    that led to the action measures what the health check does not read (health_bar.py: memory or CPU, a
+    log match, a query, an SLO's burn, 4xx, a volume, a mean latency, a metric's absence, a forecast).
+    Judged at the settings' defaults, a rollback after a mean-latency alert at 1 s was verified at a p99
+    of 12 s, and one after a 4xx alert with 40 % of its requests still 404. So such an action is verified
+    only once the incident's CLOSED notification came since it (Monitoring's own evaluation of its
+    condition, at its own aggregation and threshold) while the requests are clean and kept: a closing for
+    want of data is ruled out by the requests still coming, and one by hand is a person's judgement. An
+    uptime check is judged on the requests as before (alert_bar): its failure led to an action only
+    through the service's own failures. An alert on a connector (resource vpc_access_connector: its CPU,
+    its instances, its throughput) measures the connector itself, which health_bar judges on its users'
+    requests for the alert's diagnosis (a busy connector whose services serve cleanly needs no action);
+    after a scale-up, though, it is the change's own purpose: a connector still at 97 % CPU against its
+    policy's 70 % serves cleanly until the next burst, and was verified. So its CLOSED is needed too."""
+    if alert is None:
+        return ""
+    if alert.resource_type == _CONNECTOR_RESOURCE:
+        return (f"the alert is on the connector itself ({alert.metric_type or 'a condition with no metric type'}, "
+                f"policy {alert.policy!r}): its services' clean requests do not show that condition cleared (a "
+                "connector still over its policy's bar serves cleanly until the next burst)")
+    bar = health_bar(alert, settings)
+    return "" if bar.judged else bar.why_not
 
 
 def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
@@ -104,8 +141,15 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
         lost = traffic_lost(Facts(bundle, settings), record, min_traffic_ratio)
         if lost:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {lost}" + closed)
+        unread = unread_condition(record.alert, settings)
+        if unread and closed_at is None:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and no CLOSED "
+                                              "notification of its incident came since the action: whether the "
+                                              "alert's own condition still holds is not known")
         return Health(HealthKind.HEALTHY, f"healthy on live data since the action settled: {cited}"
-                      + (f"; the incident closed at {hms(closed_at)}" if closed_at else ""))
+                      + (f"; the incident closed at {hms(closed_at)}" if closed_at else "")
+                      + (" (the alert's own condition is not read here: Monitoring's closing of it, with the "
+                         "requests still coming, says it stopped holding)" if unread else ""))
     facts = Facts(bundle, settings)
     stale = _unclear_data(facts, record)
     if stale:
@@ -124,6 +168,11 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
+        recovered = (recovered_first(facts, record, window) or helped_partly(facts, record, window)
+                     or changed_since(record, bundle.service))
+        if recovered:
+            return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
+                          + closed)
         return Health(HealthKind.FAILING, f"still failing since the action settled: {measured} (a failing revision: "
                                           f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
                                           f"{settings.hang_latency_seconds:g} s in >= "
@@ -133,30 +182,137 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                                       f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
 
 
+def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why failures in `window` do not show that the action failed, because the service recovered after
+    it and only then failed again ("" if it did not): at least _MIN_MINUTES minutes in a row after the
+    action was applied (each with requests, at least `min_requests` together, none above
+    `healthy_error_ratio` 5xx or 429, p99 under the hang bar), before the first failing minute of
+    `window`. The action then did what it was for, and what fails now began after it: another deploy,
+    a person's change, a dependency, a load the fixed revision cannot carry. Undoing a rollback then
+    sends the traffic back to the revision that failed first, into a failure that is not the one it
+    fixed; the evidence does not say whose failure it is, so a person judges it. Minutes are read as
+    Cloud Run's points show them: one per minute with requests, each ending on a minute boundary and
+    counting the minute before it, so the minute holding `applied_at` (partly before the action) is
+    left out, and an action applied mid-minute is judged from the first whole minute after it."""
+    s = facts.s
+    since_action = Window(record.applied_at + timedelta(seconds=60), window.end)
+    p99 = dict(facts.p99_by_minute(since_action))
+    minutes = facts.per_minute_where(since_action, refused_series)
+    failing_at = next((at for at, total, refused in minutes if at > window.start and total
+                       and (refused / total >= s.bad_error_ratio or p99.get(at, 0.0) >= s.hang_latency_seconds)), None)
+    if failing_at is None:
+        return ""
+    run: list[tuple[datetime, float]] = []
+    for at, total, refused in minutes:
+        if at >= failing_at:
+            break
+        clean = (total and refused / total <= s.healthy_error_ratio and at in p99
+                 and p99[at] < s.hang_latency_seconds)
+        if not clean or (run and at - run[-1][0] != timedelta(seconds=60)):
+            run = []
+        if clean:
+            run.append((at, total))
+            if len(run) >= _MIN_MINUTES and sum(n for _, n in run) >= s.min_requests:
+                start = run[0][0] - timedelta(seconds=60)
+                return (f"it recovered after the action first: clean in ({hms(start)}, {hms(run[-1][0])}] "
+                        f"({sum(n for _, n in run):.0f} requests, none of the minutes above "
+                        f"{s.healthy_error_ratio:.0%} 5xx or 429, p99 under {s.hang_latency_seconds:g} s), then "
+                        f"failing from the minute to {hms(failing_at)}: a failure that began after the action "
+                        "worked is not the action's failing, and undoing it would send the traffic back to what "
+                        "failed first; whose failure it is (another deploy, a person's change, a dependency) the "
+                        "evidence does not say")
+    return ""
+
+
+def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why failures in `window` do not show that the action did not help, because they are clearly fewer
+    than just before it ("" if not): a share of 5xx and 429 at or under _HELPED of the share in the
+    `recent_seconds` before `applied_at` (the minutes the alert fired on and the diagnosis read, at least
+    `min_requests` requests), with no more minutes hanging than then. An undo puts back the split from
+    before the action, and with it the worse failure: a rollback that cut 55 % 5xx to 25 % was undone,
+    and the service went back to 55 %. Better but not clean is for a person to judge, as below
+    `bad_error_ratio` already was."""
+    s = facts.s
+    before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
+    then, now = facts.requests(before), facts.requests(window)
+    if then.total < s.min_requests or now.refused_ratio > _HELPED * then.refused_ratio:
+        return ""
+    hung_before = [v >= s.hang_latency_seconds for v in facts.p99_seconds(before)]
+    hung_now = [v >= s.hang_latency_seconds for v in facts.p99_seconds(window)]
+    if hung_now and sum(hung_now) / len(hung_now) > (sum(hung_before) / len(hung_before) if hung_before else 0.0):
+        return ""
+    return (f"it is better than just before the action: {now.refused_ratio:.1%} 5xx or 429 since, against "
+            f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before} (at or under {_HELPED:.0%} of it): "
+            "an undo would bring back the worse failure; what still fails is for a person to judge")
+
+
+def changed_since(record: ActionRecord, service: Service) -> str:
+    """Why a rollback's service failing now does not show the rollback failed, because its desired state
+    was changed since ("" if not, or not known): its `generation` past the one the rollback left
+    (`ActionRecord.after`, read from the write's answer). The Service's generation "monotonically
+    increases every time the user modifies the desired state" (run_v2.types.Service), so a higher one is
+    a change by someone since: a deploy (pinned, its revision gets no traffic, but a person or a pipeline
+    is at work), a service-level setting (max instances, ingress, the invoker) that applies to every
+    revision at once. Whose failure it is the evidence does not say, and an undo would write over a
+    service someone is changing: as the diagnosis stands down for a person's recent change, so does the
+    undo. A traffic change since is `changed` already (`traffic_moved`)."""
+    if record.action != "rollback_traffic":
+        return ""
+    then = record.after.get("generation")
+    if not isinstance(then, int) or service.generation <= then:
+        return ""
+    return (f"{service.short_name} was changed since the rollback: its generation is {service.generation}, "
+            f"{service.generation - then} past the {then} the rollback left (a deploy, a service-level setting: "
+            "someone is at work on it), so whose failure this is cannot be told, and an undo would write over "
+            "their change")
+
+
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
     """Why clean requests since the action settled do not show recovery, because most of the service's
-    traffic is gone ("" if it kept at least `ratio` of it, or there is nothing to compare with). Measured
-    against the service's own rate in the lookback before the action (its incident's minutes included:
-    request_count counts every answered request, 5xx and 429 too, so failing minutes still show the
-    callers' demand). Both rates are per minute with requests (Cloud Run writes no point for a minute
-    without any, and the sweep's query may start inside the earlier window), so an idle minute lowers
-    neither; an emptier `after` only reads higher, never lower, than it was. 25 clean requests a minute
-    after 1,000 a minute before is not a recovery shown: the callers may have stopped, backed off or
-    gone elsewhere (another region, a fallback), and the few left may not be the ones that failed."""
+    traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own rate in the
+    lookback before the action (its incident's minutes included: request_count counts every answered
+    request, 5xx and 429 too, so failing minutes still show the callers' demand).
+    The rate before is per minute with requests: the sweep's query may start inside that window, so a
+    minute without a point there may be one not read, and an idle minute lowers nothing. The rate since
+    is per minute of the window judged, with or without requests (`_minutes_spanned`): that window ends
+    at the newest point and lies inside the query, and Cloud Run writes no request_count point for a
+    minute without requests (gcp-facts.md §4), so a minute there without a point is a minute nobody was
+    answered (cloud-run-release-manager PR #64, GoogleCloudPlatform: no request in an interval, no
+    data). Per minute with requests, 25 requests in each of 2 of 5 minutes read as 25 a minute when
+    the service answered 10: callers that gave up and retry now and then looked like a service that
+    kept its traffic. With no request before the action in the evidence read (a sweep so late that its
+    query starts after the action), there is nothing to compare with: not shown, so unclear.
+    25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
+    stopped, backed off or gone elsewhere (another region, a fallback), and the few left may not be the
+    ones that failed."""
     if ratio <= 0:
         return ""
     window = facts.recent_since_incident
     before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
     minutes_before, minutes_after = facts.minutes_with_requests(before), facts.minutes_with_requests(window)
-    if not minutes_before or not minutes_after:
+    if not minutes_after:
         return ""
+    if not minutes_before:
+        return (f"the evidence read holds no request from before the action ({before}), so whether the service "
+                "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
-    rate_after = facts.requests(window).total / minutes_after
+    spanned = max(minutes_after, _minutes_spanned(window))
+    rate_after = facts.requests(window).total / spanned
     if rate_after >= ratio * rate_before:
         return ""
-    return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}, against "
+    idle = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
+            if spanned > minutes_after else "")
+    return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle}, against "
             f"{rate_before:.0f} a minute in {before} before the action (under {ratio:.0%} of it kept): whether "
             "the action helped or the callers went away cannot be told")
+
+
+def _minutes_spanned(window: Window) -> int:
+    """The per-minute points `window` can hold: request_count is read aligned to 60 s (collection.py),
+    so its points end a whole minute apart, and the window ends at one of them (Facts.recent: the
+    newest point)."""
+    seconds = (window.end - window.start).total_seconds()
+    return max(1, math.ceil(seconds / 60))
 
 
 def _unclear_data(facts: Facts, record: ActionRecord) -> str:

@@ -4,8 +4,11 @@ For each pending action, once its settle time has passed, judged on live evidenc
 (shared/remediation/judging.py, pure):
 - the target no longer shows the action's change -> escalated, nothing written;
 - healthy on live data, at the bar of the alert that led to it -> verified (a CLOSED notification
-  alone is not enough);
-- failing by the deadline -> a traffic rollback is undone through the gate (restore_traffic puts
+  alone is not enough; after an alert whose condition the health check does not read, it is needed
+  too);
+- failing by the deadline, with no recovery since the action before it, no clearly smaller share than
+  just before the action, and no change of the service since the rollback (anything else is not
+  verifiable) -> a traffic rollback is undone through the gate (restore_traffic puts
   back the recorded split, written on the read the undo checked: its etag sent) and escalated, by a
   sweep on time; anything else is escalated;
 - not verifiable by the deadline -> escalated, nothing undone;

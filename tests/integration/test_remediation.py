@@ -229,6 +229,62 @@ def test_a_rollback_is_verified_at_the_bar_of_the_alert_that_led_to_it(world):
     assert world.serving() == {OLD: 100}
 
 
+def _mean_latency_alert(world: World, message_id: str = "1", **args) -> dict:
+    """bad_revision's incident as a policy on the mean of request_latencies above 1 s (ALIGN_MEAN), a
+    condition the health check does not judge: a p99 read does not bound a mean (health_bar.py)."""
+    from sandbox.scenarios import resolve_scenario
+    from tests.integration.world import event
+
+    notification = resolve_scenario("bad_revision").notification(world.anchor, **args)
+    incident = notification["incident"]
+    incident["metric"] = {"type": "run.googleapis.com/request_latencies", "displayName": "Request Latencies",
+                          "labels": {}}
+    incident["condition"]["conditionThreshold"].update({
+        "filter": 'metric.type="run.googleapis.com/request_latencies" AND resource.type="cloud_run_revision" '
+                  'AND resource.labels.service_name="backend"',
+        "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_MEAN"}], "thresholdValue": 1000})
+    incident.update({"threshold_value": "1000", "observed_value": "8000.000"})
+    return event(json.dumps(notification).encode(), message_id)
+
+
+def test_a_rollback_after_an_alert_the_check_does_not_read_is_not_verified_by_clean_requests_alone(world):
+    """A mean-latency policy at 1 s led to the rollback; after it, no 5xx but a p99 of 12 s. Before, the
+    sweep judged at the settings' defaults (p99 under 25 s) and said `verified` while the policy's own
+    condition most likely still held. Now, without its incident's CLOSED, it is kept and escalated."""
+    world.seed("bad_revision")
+    assert world.handle(_mean_latency_alert(world)).status.value == "applied"
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +2m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +2m, to: +18m, every: 60s, value: {{samples: [[12000, 40]]}}}}]
+""")
+    world.at(12)
+    assert world.command({"command": "sweep"}) == []        # clean, but the alert's condition is not read: waits
+    world.at(18)
+    [outcome] = world.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "escalated" and "could not be verified" in outcome.reason, outcome.reason
+    assert "ALIGN_MEAN" in outcome.reason and "no CLOSED notification" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100} and world.standins.run.count("UpdateService") == 1
+
+
+def test_a_rollback_after_an_alert_the_check_does_not_read_is_verified_once_its_incident_closed(world):
+    world.seed("bad_revision")
+    assert world.handle(_mean_latency_alert(world)).status.value == "applied"
+    recovery(world)
+    world.at(9)
+    closed = world.handle(_mean_latency_alert(world, "2", state="closed", ended_at=world.anchor.replace(minute=9)))
+    assert closed.status.value == "resolved"
+    world.at(12)
+    [outcome] = world.command({"command": "sweep"})
+    assert outcome.status.value == "verified" and "incident closed" in outcome.reason, outcome.reason
+
+
 def test_an_unfinished_undo_is_not_finished_over_a_persons_change(rolled_back):
     """A sweep moved the rollback to `undoing` and died before the write; meanwhile a person sent half
     the traffic to a fixed revision. Before, the next sweep finished the undo over their change."""
@@ -411,6 +467,52 @@ def test_clean_requests_after_most_of_the_traffic_vanished_do_not_verify_a_rollb
 
     assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
     assert "traffic is mostly gone" in outcome.reason and "25 requests a minute" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
+def test_a_failure_that_began_after_the_rollback_worked_does_not_undo_it(rolled_back):
+    """The known-good revision serves cleanly for six minutes after the rollback (+2m), then half its
+    requests fail from +10m: a failure that began after the fix worked (another deploy, a person's
+    change, a dependency). Before, the sweep at the deadline read only its last minutes, called the
+    rollback failing and undid it, sending the traffic back to the revision that failed first."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 5xx, response_code: "503"}}
+    points: [{{from: +10m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""")
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "recovered after the action first" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
+
+
+def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(rolled_back):
+    """A person lowers the service-level max instances after the rollback (no new revision, the split
+    untouched), and the service fails from then on: its generation is past the one the rollback left.
+    Before, the sweep compared the traffic split only, called the rollback failing and undid it, writing
+    over a service someone was changing."""
+    still_failing(rolled_back)
+    rolled_back.standins.run.set_service_max_instances(SERVICE, 2)
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "was changed since the rollback" in outcome.reason, outcome.reason
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
 
@@ -811,7 +913,8 @@ timeseries:
 def test_a_shared_connectors_change_is_verified_only_when_every_service_behind_it_recovered(
         standin_env, firestore, pubsub, project_id, anchor, still_failing_service):
     """Before, the sweep judged the one service that stood for the connector: with the other still
-    answering 30 % 503, it said `verified`."""
+    answering 30 % 503, it said `verified`. The alert is on the connector itself, so with every service
+    recovered the change is verified once that alert's incident closed (judging.unread_condition)."""
     from sandbox.scenarios import resolve_scenario
 
     shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
@@ -828,7 +931,12 @@ def test_a_shared_connectors_change_is_verified_only_when_every_service_behind_i
     outcomes = world.command({"command": "sweep"})
 
     if still_failing_service is None:
-        [outcome] = outcomes
+        assert outcomes == [], outcomes[0].reason      # the connector's own condition not shown cleared: waits
+        closed = world.handle(world.alert("connector_alert_shared", message_id="2", state="closed",
+                                          ended_at=world.anchor.replace(minute=12)))
+        assert closed.status.value == "resolved"
+        world.at(13)
+        [outcome] = world.command({"command": "sweep"}, message_id="c2")
         assert outcome.status.value == "verified" and "every service behind the connector" in outcome.reason
     else:
         assert outcomes == [], outcomes[0].reason      # not verified: waits for the deadline

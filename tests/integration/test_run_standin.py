@@ -61,6 +61,17 @@ def test_get_service_reports_seeded_state(services, seeded):
     assert service.etag
 
 
+def test_a_service_level_change_out_of_band_moves_generation_and_etag_not_the_split(services, standins, seeded):
+    """A person's update of the service-level max instances: the desired state changed (generation, etag),
+    no revision made, the traffic as it was."""
+    before = services.get_service(name=SERVICE)
+    standins.run.set_service_max_instances(SERVICE, 2)
+    after = services.get_service(name=SERVICE)
+    assert after.generation == before.generation + 1 and after.etag != before.etag
+    assert after.scaling.max_instance_count == 2
+    assert list(after.traffic) == list(before.traffic) and after.latest_created_revision == before.latest_created_revision
+
+
 def test_unknown_service_and_revision_are_not_found(services, revisions, seeded):
     with pytest.raises(exceptions.NotFound):
         services.get_service(name=SERVICE.replace("backend", "frontend"))

@@ -42,6 +42,19 @@ def test_a_policy_aggregated_across_services_says_how_to_fix_it():
     assert "not a Cloud Run revision" not in target.reason
 
 
+def test_a_service_name_among_the_metric_labels_is_named_never_read_as_the_resource():
+    """A policy grouped by metric.label.service_name (a log-based metric's label, say) keeps the name
+    among the metric's labels, not the resource's: the person fixing it is told what was seen."""
+    target = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "location": "us-east1"}, policy_name="project 5xx",
+        metric={"type": "logging.googleapis.com/user/errors", "labels": {"service_name": "orders"}},
+        resource_display_name="orders")).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy and not target.name
+    assert "its metric labels carry service_name='orders', not read as the resource's" in target.reason, \
+        target.reason
+
+
 def test_a_policy_grouped_by_service_name_alone_says_it_sums_over_locations():
     target = parse_notification(notification("cloud_run_revision", {"project_id": "p", "service_name": "checkout"},
                                               policy_name="checkout 5xx")).target
@@ -74,10 +87,17 @@ def test_a_connector_policy_aggregated_across_connectors_says_so_too():
     assert target.kind is TargetKind.UNROUTABLE and "connector_name" in target.reason
 
 
-def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy():
-    target = parse_notification(notification("gce_instance", {"instance_id": "1"})).target
+@pytest.mark.parametrize("resource_type, labels", [
+    ("gce_instance", {"instance_id": "1"}),
+    # A Cloud Run job beside the service of the same name (run.googleapis.com/job/completed_execution_count).
+    ("cloud_run_job", {"project_id": "p", "location": "europe-west1", "job_name": "orders"}),
+    ("k8s_container", {"project_id": "p", "cluster_name": "c", "container_name": "orders"}),
+])
+def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy(resource_type, labels):
+    target = parse_notification(notification(resource_type, labels)).target
     assert target.kind is TargetKind.UNROUTABLE and not target.fix_policy
-    assert "'gce_instance' is not one Runwarden diagnoses" in target.reason
+    assert f"{resource_type!r} is not one Runwarden diagnoses" in target.reason
+    assert "a person must look at it" in target.reason and "'a policy'" in target.reason, target.reason
 
 
 PROMQL = {"conditionPrometheusQueryLanguage": {
@@ -291,3 +311,31 @@ def test_a_ratio_policy_without_threshold_value_is_judged_at_its_conditions_bar(
                                           "comparison": "COMPARISON_GT", "thresholdValue": 0.005}}))
     bar = health_bar(alert_context(incident), DiagnosisSettings())
     assert bar.judged and bar.error_ratio == 0.005 and "0.005" in bar.source
+
+
+@pytest.mark.parametrize("condition, threshold", [
+    # ProtoJSON omits a field at its default ("thresholdValue": 0.9 in the documented notification is
+    # MetricThreshold.threshold_value, a plain proto3 double): "any 5xx" (0) arrives without it.
+    ({"conditionThreshold": {"filter": 'metric.type="run.googleapis.com/request_count"', "comparison": "COMPARISON_GT",
+                             "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_DELTA"}]}}, 0.0),
+    ({"conditionThreshold": {"filter": "f", "thresholdValue": 0.5}}, 0.5),
+    # No threshold condition: no bar at all (an absence, a log match, a query).
+    ({"conditionAbsent": {"filter": "f"}}, None),
+    ({"conditionPrometheusQueryLanguage": {"query": "x > 1"}}, None),
+    ({}, None),
+])
+def test_a_threshold_condition_without_its_value_is_at_zero_as_protojson_omits_it(condition, threshold):
+    """Without `threshold_value`, an "any 5xx" policy's bar was read as none, and judged at the
+    settings' share instead: a service still answering 510 5xx in 102,170 requests (0.5 %) was
+    called healthy under a condition that fires on one."""
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.health_bar import health_bar
+
+    incident = parse_notification(notification(
+        "cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "europe-west1"},
+        metric={"type": "run.googleapis.com/request_count", "labels": {"response_code_class": "5xx"}},
+        condition=condition))
+    assert incident.threshold == threshold
+    if threshold == 0.0:
+        bar = health_bar(alert_context(incident), DiagnosisSettings())
+        assert bar.judged and bar.error_count == 0, bar

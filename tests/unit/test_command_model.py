@@ -119,6 +119,18 @@ def test_a_key_given_twice_is_refused_not_resolved_by_order(data, key):
     assert caught.value.field == "message.data" and f"{key!r} appears twice" in caught.value.reason
 
 
+@pytest.mark.parametrize("data, words", [
+    # Valid JSON by its grammar that Python's json will not turn into a number (sys.int_info's
+    # default_max_str_digits, 4300): it raised ValueError, an unexpected error redelivered until given up.
+    (b'{"command":"status","command_id":"x","requested_by":"a","n":1' + b"0" * 5000 + b"}", "not JSON"),
+    (b'[' * 30_000 + b']' * 30_000, "nested too deeply"),
+])
+def test_json_no_parser_can_hold_is_refused_naming_the_data(data, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(data)
+    assert caught.value.field == "message.data" and words in caught.value.reason, caught.value.reason
+
+
 @pytest.mark.parametrize("fields, words", [
     ({"command": "rollback_traffic", "target": "backend"}, "'backend' is not a full service name, projects/"),
     ({"command": "rollback_traffic", "target": "https://backend-abc-uc.a.run.app"}, "(not a short name or a URL)"),

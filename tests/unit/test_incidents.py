@@ -549,6 +549,32 @@ BAD_INPUTS: list[tuple[str, Callable[[Any], Any], Any, str]] = [
     ("started_at in milliseconds", parse_notification, minimal(started_at=1746178794123), "incident.started_at"),
     ("started_at negative", parse_notification, minimal(started_at=-5), "incident.started_at"),
     ("ended_at in milliseconds", parse_notification, minimal(ended_at="1746178794123"), "incident.ended_at"),
+    # Open and ended at once: which state holds is unknown, and only an open incident may lead to an
+    # action (the test notification's `"ended_at": 0` is its placeholder).
+    ("open with ended_at", parse_notification, minimal(ended_at=1746178854), "incident.ended_at"),
+    ("open with ended_at in message", parse_message_published,
+     published(b64(json.dumps(minimal(ended_at=1746178854)))), "incident.ended_at"),
+    # A key given twice: Python keeps the last, other readers the first (RFC 8259 4: names "SHOULD be
+    # unique"); {"state": "closed", ..., "state": "open"} must not act on whichever came last.
+    ("state given twice", parse_notification,
+     b'{"incident": {"incident_id": "0.x", "state": "closed", "started_at": 1746178794, "state": "open"}}',
+     "notification"),
+    ("a label given twice in message", parse_message_published, published(b64(
+        '{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1746178794, "resource": {"type": '
+        '"cloud_run_revision", "labels": {"service_name": "a", "service_name": "b"}}}}')), "message.data"),
+    # Valid JSON by its grammar that no reader here can hold: a number past Python's 4,300 digits
+    # (ValueError), a lone UTF-16 surrogate (not Unicode text). Each raised an unexpected error,
+    # redelivered until given up, instead of a rejection naming it.
+    ("a number of 5,000 digits", parse_notification,
+     b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1' + b"0" * 5000 + b"}}", "notification"),
+    ("a number of 5,000 digits in message", parse_message_published,
+     published(b64(b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1' + b"0" * 5000 + b"}}")),
+     "message.data"),
+    ("incident_id a lone surrogate", parse_notification,
+     b'{"incident": {"incident_id": "0.\\ud800x", "state": "open", "started_at": 1746178794}}', "incident.incident_id"),
+    ("policy_name a lone surrogate", parse_notification,
+     b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1746178794, "policy_name": "a\\udc00"}}',
+     "incident.policy_name"),
     ("resource labels nested", parse_notification,
      minimal(resource={"type": "gce_instance", "labels": {"zone": {"name": "us-central1-c"}}}),
      "incident.resource.labels.zone"),
@@ -597,6 +623,10 @@ def test_bad_input_names_the_field(parser: Callable[[Any], Any], payload: Any, f
     (minimal(started_at=1746178794123),
      "expected epoch seconds from 1970 to 2100, got 1746178794123 (epoch milliseconds?)"),
     (minimal(incident_id=...), "is required"),
+    (minimal(ended_at=1746178854), "the incident is 'open' but ended at 1746178854 (2025-05-02T09:40:54Z): an open "
+                                   "incident has no end, so which of the two holds is unknown; nothing is acted on"),
+    (b'{"incident": {"incident_id": "0.x", "state": "open", "state": "closed"}}',
+     "the key 'state' appears twice in one object: which value is meant is ambiguous, so neither is used"),
     (minimal(resource={"labels": {"zone": {}}}), "expected a string label value, got object"),
     (minimal(incident_id="0." + "a" * 1600), "1602 bytes is longer than any Monitoring incident id (at most 128; "
                                               "they look like '0.nrwotmyokd9n'), and Runwarden keys its records by it"),
@@ -653,7 +683,8 @@ def _notifications() -> list[dict[str, Any]]:
         nulls = copy.deepcopy(notification)
         nulls["incident"].update({"documentation": None, "observed_value": None, "summary": None, "condition": None})
         numbers = copy.deepcopy(notification)
-        numbers["incident"].update({"incident_id": 123, "threshold_value": 0.5, "started_at": "1700000000"})
+        numbers["incident"].update({"incident_id": 123, "threshold_value": 0.5,    # started_at as a string
+                                    "started_at": str(notification["incident"]["started_at"])})
         varied += [nulls, numbers]
     return found + varied
 
@@ -684,7 +715,7 @@ def test_a_threshold_is_a_finite_number_or_none(value: str, expected: float | No
 @pytest.mark.parametrize("threshold_value, condition, expected", [
     (..., {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.005),   # the bar, from the policy
     ("0.05", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.05),  # the incident's own wins
-    (..., {"conditionThreshold": {"filter": "f"}}, None),
+    (..., {"conditionThreshold": {"filter": "f"}}, 0.0),   # ProtoJSON omits a 0 bar ("any 5xx")
     ("about 5", {"conditionThreshold": {"filter": "f", "thresholdValue": 5}}, None),   # prose: no bar, no guess
 ])
 def test_a_notification_without_threshold_value_keeps_its_conditions_bar(threshold_value, condition, expected) -> None:
@@ -695,3 +726,16 @@ def test_a_notification_without_threshold_value_keeps_its_conditions_bar(thresho
     if threshold_value is ...:
         del document["incident"]["threshold_value"]
     assert parse_notification(document).threshold == expected
+
+
+def test_a_close_is_taken_as_it_says_whatever_its_times():
+    """A close only ever holds actions back: one ending before its start (a relay's clock) is still a close."""
+    incident = parse_notification(minimal(state="closed", ended_at=1746178794 - 60))
+    assert not incident.is_open and incident.ended_at == 1746178794 - 60
+
+
+def test_an_escaped_character_pair_is_text_as_any_other():
+    """JSON writers that escape non-ASCII write an emoji as a surrogate pair: whole, it is read."""
+    incident = parse_notification(b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1746178794, '
+                                  b'"policy_name": "checkout \\ud83d\\udd25", "summary": "caf\\u00e9"}}')
+    assert incident.policy_name == "checkout \U0001f525" and incident.summary == "caf\u00e9"

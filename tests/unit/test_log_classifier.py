@@ -214,6 +214,11 @@ EDGES = [
     ["STARTUP tcp probe failed, STARTUP UDP probe failed", "STARTUP UDP probe failed, STARTUP tcp probe failed"],
     ["dial tcp 10.0.0.1:443: i/o timeout then dial tcp 10.0.0.1:5432: i/o timeout"],   # the second occurrence
     ["", "", "Too many connections"],
+    # Anchors that overlap: " probe failed" and "failed to connect to instance: dial error" share
+    # "failed"; " authentication failed for user" ends where "password authentication failed for
+    # user" does. Every one is reported, not only the longest or the first.
+    ["STARTUP TCP probe failed to connect to instance: Dial error: x"],
+    ["FATAL: password authentication failed for user \"app\""],
     [],
 ]
 
@@ -228,6 +233,7 @@ def test_edge_rows_state_what_they_find():
     assert signals_by_pattern("upstream said:\ndial tcp 10.20.0.3:3307: i/o timeout") == {DB}
     assert signals_by_pattern(EDGES[9][0]) == {STARTUP, SECRET, DB, C503, NO_INSTANCE, TIMEOUT}
     assert signals_by_pattern(EDGES[11][0]) == {DB}
+    assert signals_by_pattern(EDGES[13][0]) == {STARTUP, DB}
 
 
 def _anchors_with(change, monkeypatch) -> None:
@@ -262,25 +268,6 @@ def test_a_search_from_the_anchor_only_where_it_leads(monkeypatch):
     _anchors_with(lambda a: a._replace(leads=True) if a.text == " probe failed" else a, monkeypatch)
     text = "Default STARTUP TCP probe failed 1 time consecutively"
     assert signals_by_pattern(text) == {STARTUP}
-    assert _fresh([text])[text] != signals_by_pattern(text)
-
-
-def test_a_gate_is_held_by_every_anchor_of_its_signal():
-    """A read without a signal's gate skips that signal's scans: exact only if every one of its
-    anchors holds the gate (secrets' four do; no other signal's anchors share a run of 5)."""
-    assert log_signals._GATES == {log_signals._BITS[SECRET]: "secret"}
-    for bit, gate in log_signals._GATES.items():
-        assert all(gate in a.text for a in log_signals._ANCHORS if a.bit == bit)
-    texts = ["Permission denied on secret 'db-pass'", "no secrets here", "plain line"]
-    assert _fresh(texts) == {t: signals_by_pattern(t) for t in texts}
-    assert _fresh(texts[1:]) == {t: signals_by_pattern(t) for t in texts[1:]}
-
-
-def test_a_gate_an_anchor_lacks_is_caught(monkeypatch):
-    """The comparison can fail: with a gate one anchor does not hold, a read holding that anchor
-    but not the gate loses the signal."""
-    monkeypatch.setattr(log_signals, "_GATES", {log_signals._BITS[SECRET]: "secretmanager"})
-    text = "Permission denied on secret projects/p/secrets/db-pass"
     assert _fresh([text])[text] != signals_by_pattern(text)
 
 
@@ -412,6 +399,19 @@ def test_one_anchor_in_two_alternatives(monkeypatch, pattern, text):
     assert len(log_signals._ANCHORS) == 1
     assert _fresh([text])[text] == signals_by_pattern(text)
 
+
+
+def test_an_alternative_without_a_literal_run_searches_every_line(monkeypatch):
+    """An alternative with no literal run has no anchor for the automaton to report: its pattern is
+    searched on every line, so a line it alone matches still carries the signal."""
+    pattern = r"[0-9]{3}|dial error"
+    monkeypatch.setattr(log_signals, "_PATTERNS", {DB: (pattern,)})
+    monkeypatch.setattr(log_signals, "_COMPILED", {DB: re.compile(pattern, re.IGNORECASE)})
+    monkeypatch.setattr(log_signals, "_ANCHORS", log_signals._anchored())
+    assert "" in {a.text for a in log_signals._ANCHORS}
+    texts = ["got 503", "a dial error", "nothing here"]
+    assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts} == {
+        "got 503": {DB}, "a dial error": {DB}, "nothing here": set()}
 
 # --- the largest groups alone (top error texts) ---------------------------------------------------
 

@@ -187,3 +187,25 @@ def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
     assert "this is a Runwarden command ('pause'), not a Monitoring notification; publish it to the commands " \
            "topic" in outcome.reason, outcome.reason
     assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+
+
+@pytest.mark.parametrize("resource", [
+    {"type": "cloud_run_job",
+     "labels": {"project_id": "demo-project", "location": "us-central1", "job_name": "backend"}},
+    {"type": "gce_instance", "labels": {"project_id": "demo-project", "zone": "us-central1-a", "instance_id": "1"}},
+])
+def test_an_alert_on_a_resource_runwarden_does_not_read_reaches_a_person(resource):
+    """Runwarden's own policies never alert on such a resource (infra/alerts.tf): a policy someone
+    pointed at its channel did, and Runwarden can never handle it. Answered `skipped`, it wrote no
+    `notify` line, and an alert sent only to Runwarden was heard by nobody."""
+    from tests.property.fast import scenario_model
+
+    notification = scenario_model("bad_revision").notification(ANCHOR)
+    notification["incident"].update(resource=resource)
+    w = world()
+    outcome, logged = lines(lambda: w.handle(event(json.dumps(notification).encode(), "m-11")))
+
+    assert outcome.status is OutcomeStatus.ESCALATED and "is not one Runwarden diagnoses" in outcome.reason
+    [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert resource["type"] in notify["message"]
+    assert w.standins.run.calls == [] and w.standins.monitoring.calls == []

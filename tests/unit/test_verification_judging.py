@@ -153,7 +153,8 @@ BARS = [
     ("0.8 % 5xx, no alert kept: the default 1 %", None, served(6, ok=496, errors=4), StepKind.VERIFY),
     ("0.8 % 5xx at the deadline after a 0.5 % alert: kept, not undone", RATIO_HALF_PERCENT,
      served(11, ok=496, errors=4), StepKind.ESCALATE),
-    ("a memory alert the check cannot judge: the default bar", MEMORY, served(6), StepKind.VERIFY),
+    ("a memory alert the check cannot judge: clean requests alone do not verify it", MEMORY, served(6),
+     StepKind.WAIT),
 ]
 
 
@@ -238,3 +239,186 @@ def test_clean_requests_are_healthy_only_while_the_service_kept_its_own_traffic(
     health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is kind, health.why
     assert ("traffic is mostly gone" in health.why) is (kind is HealthKind.UNCLEAR)
+
+
+def _sparse(now: float, minutes_after: list[int], per_minute: float, before: float = 200) -> Evidence:
+    """`before` requests a minute until the rollback (a quarter of them 5xx), then the rolled-back-to
+    revision answering `per_minute` clean requests in each of `minutes_after` only: Cloud Run writes
+    no point for a minute without requests."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -20, -5, before * 0.75).requests(NEW, -20, -5, before * 0.25, "500").latency(NEW, -20, -5, 0.2)
+    for minute in minutes_after:
+        e.requests(OLD, minute - 1, minute, per_minute).latency(OLD, minute - 1, minute, 0.1)
+    return e
+
+
+SPARSE = [
+    # name, evidence, health
+    ("25 requests in each of 2 of 5 minutes after 200 a minute: 10 a minute, 5 %", _sparse(6, [3, 5], 25),
+     HealthKind.UNCLEAR),
+    ("the same 50 requests spread over every minute: 10 a minute, 5 %", _sparse(6, [1, 2, 3, 4, 5], 10),
+     HealthKind.UNCLEAR),
+    ("25 in each of 5 minutes: 12.5 %, a quiet hour", _sparse(6, [1, 2, 3, 4, 5], 25), HealthKind.HEALTHY),
+    ("30 in each of 4 of 5 minutes: 24 a minute, 12 %", _sparse(6, [1, 2, 4, 5], 30), HealthKind.HEALTHY),
+]
+
+
+@pytest.mark.parametrize("name,evidence,kind", SPARSE, ids=[s[0] for s in SPARSE])
+def test_minutes_without_a_request_since_the_action_count_against_its_traffic(name, evidence, kind):
+    """The rate since the action settled is per minute of the window judged: a minute there without a
+    point is a minute nobody was answered (callers that gave up and retry now and then), not a minute
+    to leave out. Per minute with requests, the first row read as 25 a minute (12.5 %) and was verified."""
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at})
+    health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is kind, health.why
+    assert ("traffic is mostly gone" in health.why) is (kind is HealthKind.UNCLEAR), health.why
+
+
+def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
+    """A sweep so late that its query starts after the action reads no rate to compare with: clean
+    requests since then do not show the callers stayed. Before, nothing to compare with passed."""
+    evidence = _sparse(6, [1, 2, 3, 4, 5], 25)
+    evidence.req = {k: {m: v for m, v in points.items() if m > -5} for k, points in evidence.req.items()}
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at})
+    health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "no request from before the action" in health.why, health.why
+
+
+def _relapse(clean_until: float, failing_from: float, *, now: float = 11, p99_after: float = 0.12,
+             code: str = "503") -> Evidence:
+    """The rolled-back-to revision serving 40 clean requests a minute from the rollback (-5), then from
+    `failing_from` answering 40 more a minute with `code` (or, with p99_after, hanging)."""
+    e = served(now, ok=40, until=clean_until)
+    if failing_from < now:
+        if code:
+            e.requests(OLD, failing_from, now, 40).requests(OLD, failing_from, now, 40, code)
+        else:
+            e.requests(OLD, failing_from, now, 40)
+        e.latency(OLD, failing_from, now, p99_after)
+    return e
+
+
+RELAPSES = [
+    # name, evidence, health, step
+    ("clean for 5 minutes after the rollback, then 50 % 503 from +1: not undone",
+     _relapse(1, 1), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("clean for 2 minutes after the rollback, then 50 % 503: not undone",
+     _relapse(-2, -2), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("clean for the 2 minutes after settling, then hanging at the client timeout: not undone",
+     _relapse(2, 2, p99_after=30.0, code=""), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("one clean minute only, then 50 % 503: still the rollback's failing",
+     _relapse(-3, -3), HealthKind.FAILING, StepKind.UNDO),
+    ("failing from the rollback on: undone, as before",
+     served(11, ok=20, errors=20), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", RELAPSES, ids=[r[0] for r in RELAPSES])
+def test_a_failure_that_began_after_the_action_worked_is_not_undone(name, evidence, health, step):
+    """A rollback whose revision served cleanly for minutes, then failed again: the failure began after
+    the fix worked (another deploy, a person's change, a dependency), and undoing it sends the traffic
+    back to the revision that failed first. Before, the window judged at the deadline was all the sweep
+    read: 50 % 503 there was `failing`, and the rollback was undone."""
+    judged, then = verdict(rollback(), evidence)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert ("recovered after the action first" in judged.why) is (health is HealthKind.UNCLEAR), judged.why
+
+
+MEAN_LATENCY_1S = _alert("run.googleapis.com/request_latencies", 1000, aligner="ALIGN_MEAN")
+CLIENT_ERRORS = _alert("run.googleapis.com/request_count", 0.1, ratio=True, metric_labels={"response_code_class": "4xx"})
+LOG_MATCH = AlertContext(policy="p", resource_type="cloud_run_revision", condition_kind="log_match",
+                         log_filter='textPayload:"connection refused"')
+
+UNREAD = [
+    # name, the action's alert, evidence, CLOSED at (minute), health, step
+    ("p99 12 s after a mean-latency alert at 1 s: not verified", MEAN_LATENCY_1S, served(6, p99=12.0), None,
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the same at the deadline: escalated, kept", MEAN_LATENCY_1S, served(11, p99=12.0), None,
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("40 % 404 after a 4xx-ratio alert: not verified", CLIENT_ERRORS,
+     served(6, ok=30).requests(OLD, -5, 6, 20, "404"), None, HealthKind.UNCLEAR, StepKind.WAIT),
+    ("a log-match alert, requests clean: not verified", LOG_MATCH, served(6), None, HealthKind.UNCLEAR,
+     StepKind.WAIT),
+    ("a memory alert whose incident closed after the action, requests clean and kept: verified", MEMORY,
+     served(6), 3, HealthKind.HEALTHY, StepKind.VERIFY),
+    ("a mean-latency alert closed after the action, p99 0.3 s: verified", MEAN_LATENCY_1S, served(6, p99=0.3), 4,
+     HealthKind.HEALTHY, StepKind.VERIFY),
+    ("closed, but most of the traffic gone: not verified", MEMORY, _sparse(6, [1, 2, 3, 4, 5], 10), 3,
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("no alert kept (an operator's command): the defaults, as before", None, served(6, p99=12.0), None,
+     HealthKind.HEALTHY, StepKind.VERIFY),
+]
+
+
+@pytest.mark.parametrize("name,alert,evidence,closed,health,step", UNREAD, ids=[u[0] for u in UNREAD])
+def test_an_alert_whose_condition_the_check_does_not_read_is_not_verified_by_clean_requests_alone(
+        name, alert, evidence, closed, health, step):
+    """The alert that led to the action measures what the health check does not read (a mean latency,
+    4xx, a log match, memory): clean requests at the settings' defaults do not show its condition
+    cleared. Before, each of the first four was `verified` (p99 12 s against a 25 s default bar; 404s not
+    read at all). Monitoring's own CLOSED since the action, with the requests still coming, does."""
+    record = rollback().model_copy(update={"alert": alert})
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
+    then = next_step(record, judged, at(evidence.now), TIMES)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+
+
+PARTLY = [
+    # name, evidence (before the rollback: 20 ok and 25 5xx a minute, 55.6 %), health, step
+    ("55.6 % 5xx before, 25 % since: better, not undone", served(11, ok=30, errors=10), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("55.6 % before, 40 % since (72 % of it): not undone", served(11, ok=24, errors=16), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("55.6 % before, 50 % since: no better, undone", served(11, ok=20, errors=20), HealthKind.FAILING,
+     StepKind.UNDO),
+    ("55.6 % before, 75 % since: worse, undone", served(11, ok=10, errors=30), HealthKind.FAILING, StepKind.UNDO),
+    ("fewer 5xx since, but hanging where it did not: undone", served(11, ok=30, errors=10, p99=30.0),
+     HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", PARTLY, ids=[p[0] for p in PARTLY])
+def test_a_rollback_that_cut_the_failures_is_not_undone_into_the_worse_failure(name, evidence, health, step):
+    """An undo puts back the split from before the rollback, and with it the failure it had. A rollback
+    that cut 55.6 % 5xx to 25 % still failed `bad_error_ratio` (20 %) and was undone: the service went
+    back to 55.6 %. A share at or under three quarters of the one just before the action is better:
+    escalated, kept."""
+    judged, then = verdict(rollback(), evidence)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert ("better than just before the action" in judged.why) is (health is HealthKind.UNCLEAR), judged.why
+
+
+@pytest.mark.parametrize("generation_after, kind, step", [
+    (3, HealthKind.FAILING, StepKind.UNDO),      # as the rollback left it (the evidence's service is at 3)
+    (2, HealthKind.UNCLEAR, StepKind.ESCALATE),  # one change since: a deploy, a service-level setting
+    (None, HealthKind.FAILING, StepKind.UNDO),   # an earlier record without the generation: not known
+])
+def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(generation_after, kind, step):
+    """The service's generation moves with every change of its desired state: a deploy (pinned, its
+    revision serves nothing, but someone is at work on it), a service-level max instances, ingress. A
+    failure after such a change is not shown to be the rollback's, and an undo would write over it.
+    Before, the traffic split was all the sweep compared: it undid the rollback."""
+    record = rollback().model_copy(update={"after": {} if generation_after is None else {
+        "generation": generation_after, "traffic": [{"revision": OLD, "percent": 100}]}})
+    judged, then = verdict(record, served(11, ok=20, errors=20))
+    assert (judged.kind, then.kind) == (kind, step), judged.why
+    assert ("was changed since the rollback" in judged.why) is (kind is HealthKind.UNCLEAR), judged.why
+
+
+CONNECTOR_CPU = AlertContext(policy="connector cpu", metric_type="vpcaccess.googleapis.com/connector/cpu/utilizations",
+                             resource_type="vpc_access_connector", comparison="COMPARISON_GT", threshold=0.7,
+                             condition_kind="threshold")
+
+
+@pytest.mark.parametrize("closed, kind", [(None, HealthKind.UNCLEAR), (4, HealthKind.HEALTHY)])
+def test_a_scale_up_after_a_connector_alert_is_verified_only_once_that_alert_closed(closed, kind):
+    """The policy pages on the connector's CPU over 70 %; after the scale-up its users serve cleanly while
+    the connector stays at 97 %. Before, that was `verified` on the users' requests alone."""
+    record = scale_up().model_copy(update={"alert": CONNECTOR_CPU})
+    evidence = served(6).connector("e2-standard-4", 2, 4).connector_metric("cpu", -5, 6, 0.97)
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert ("the connector itself" in judged.why) is (kind is HealthKind.UNCLEAR), judged.why
