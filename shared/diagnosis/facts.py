@@ -312,6 +312,22 @@ class Facts:
             return None
         return suspect, previous
 
+    def deploy_changed_path(self, entries: Iterable[LogRecord]) -> tuple[Revision, Revision, str] | None:
+        """(the new revision, the one before it, what changed in words) when every entry came from a
+        revision deployed within deploy_window_seconds (`recent_deploy`) that reaches its VPC another
+        way than the Ready revision before it: another connector, another egress setting, Direct VPC
+        egress instead of a connector (or the reverse). The path is the revision's own (Revision
+        `vpc_access`: connector, egress, network_interfaces; google/cloud/run/v2/vendor_settings.proto),
+        so sending traffic back restores the path that served before the deploy. None otherwise."""
+        deploy = self.recent_deploy()
+        if deploy is None:
+            return None
+        suspect, previous, _ = deploy
+        changed = path_changed(previous, suspect)
+        if not changed or any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+            return None
+        return suspect, previous, changed
+
     @property
     def request_timeout_seconds(self) -> float:
         """The newest serving revision's request timeout: where a 504 cuts a request off."""
@@ -593,6 +609,31 @@ class Facts:
         if revision is None:
             return list(found)
         return [e for e in found if e.resource_labels.get("revision_name") == revision]
+
+
+def _path(revision: Revision) -> tuple[str, str, tuple[str, ...]]:
+    """How a revision reaches its VPC: its connector, its egress, its Direct VPC egress interfaces.
+    Egress left unset is read as PRIVATE_RANGES_ONLY: gcloud run deploy's --vpc-egress names
+    private-ranges-only its default, while the proto (VpcAccess.VpcEgress) says only "Unspecified"
+    (that an unspecified value behaves as PRIVATE_RANGES_ONLY is UNCONFIRMED). With no VPC access the
+    egress setting means nothing."""
+    vpc = revision.vpc_connector or revision.vpc_network_interfaces
+    egress = (revision.vpc_egress or "PRIVATE_RANGES_ONLY") if vpc else ""
+    return revision.vpc_connector or "", egress, tuple(revision.vpc_network_interfaces)
+
+
+def path_changed(before: Revision, after: Revision) -> str:
+    """What `after` changed in how it reaches its VPC against `before`, in words; "" when nothing."""
+    (c0, e0, n0), (c1, e1, n1) = _path(before), _path(after)
+    def way(connector: str, interfaces: tuple[str, ...]) -> str:
+        return (f"connector {connector.rsplit('/', 1)[-1]}" if connector else
+                f"Direct VPC egress ({', '.join(interfaces)})" if interfaces else "no VPC access")
+    changed = []
+    if (c0, n0) != (c1, n1):
+        changed.append(f"from {way(c0, n0)} to {way(c1, n1)}")
+    if e0 and e1 and e0 != e1:
+        changed.append(f"egress from {e0} to {e1}")
+    return ", ".join(changed)
 
 
 def refused_series(series) -> bool:

@@ -61,6 +61,10 @@ class Refusal:
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
+    NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf: an unencrypted connection while "
+                    "the instance requires SSL/TLS, or the client's host or user not admitted)")
+    CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
+                   "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
     NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
@@ -90,6 +94,22 @@ REFUSAL_ADVICE = {
                             "on the instance's project, and the connection name",
     Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
                        "application points at a read replica",
+    # instances.rotateServerCa "Rotates the server certificate to one signed by the Certificate
+    # Authority (CA) version previously added with the addServerCA method" (Cloud SQL Admin API
+    # reference): a client that verifies against the old CA (sslrootcert / ssl-ca, sslmode verify-ca
+    # or verify-full) refuses the new certificate on every new connection, on every revision that
+    # ships the same CA file. The Cloud SQL connectors and the Auth Proxy fetch the CA themselves.
+    Refusal.CERTIFICATE: "the instance's server CA and certificate (gcloud sql ssl server-ca-certs list, its "
+                         "operations: a rotateServerCa) and who rotated it, against the CA file the application "
+                         "verifies with (sslrootcert, ssl-ca) and its sslmode; the Cloud SQL connectors and the Auth "
+                         "Proxy fetch the CA themselves",
+    # Cloud SQL's IpConfiguration.sslMode ENCRYPTED_ONLY "Only allow connections encrypted with SSL/TLS"
+    # (Cloud SQL Admin API v1 reference); "A change to SSL mode configuration applies only to new
+    # connections" (Cloud SQL docs, "Configure SSL/TLS certificates"), so pools fail as they reconnect.
+    Refusal.NOT_ADMITTED: "the instance's SSL mode (gcloud sql instances describe: settings.ipConfiguration.sslMode "
+                          "ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED, the legacy requireSsl) and who "
+                          "changed it, against the client's sslmode (the Cloud SQL connectors and the Auth Proxy always "
+                          "encrypt); and the address the connections come from",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
@@ -298,10 +318,40 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
                 "PostgreSQL's 25006 read_only_sql_transaction (a read-only instance or a replica); UNCONFIRMED in "
                 "a Cloud SQL thread", Refusal.READ_ONLY),
-    DbErrorText("MySQL server (read-only)", r"running with the --read-only option",
+    DbErrorText("MySQL server (read-only)", r"running with the --(?:super-)?read-only option",
                 "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
                 "this statement", "MySQL server error 1290 (ER_OPTION_PREVENTS_STATEMENT); UNCONFIRMED in a Cloud "
                 "SQL thread", Refusal.READ_ONLY),
+    DbErrorText("MySQL server (super read-only)", r"running with the --(?:super-)?read-only option",
+                "pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only option "
+                "so it cannot execute this statement')", "MySQL server error 1290 with super_read_only set (a "
+                "replica), as PyMySQL raises it (find_string id 5745088501); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.READ_ONLY),
+    # The server refused the connection by its pg_hba.conf rules: no entry for the client's host, user,
+    # database and encryption (an unencrypted connection to an instance that requires SSL/TLS).
+    DbErrorText("PostgreSQL server (pg_hba.conf)", r"no pg_hba\.conf entry for host|pg_hba\.conf rejects connection",
+                'psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  no pg_hba.conf '
+                'entry for host "10.8.0.5", user "app", database "orders", no encryption',
+                "PostgreSQL's auth.c ClientAuthentication (errmsg \"no pg_hba.conf entry for host \\\"%s\\\", user ..., %s\", "
+                "SSL on / SSL off, find_string id 300448634; \"no encryption\" in newer servers, ids 23202437054, "
+                "8858198759); that Cloud SQL's SSL mode answers with it is UNCONFIRMED", Refusal.NOT_ADMITTED),
+    # The server presented a certificate the client does not trust: the TLS handshake reached the
+    # server, so the path to it works. Only the drivers' own words for a database connection: a bare
+    # "certificate verify failed" is any HTTPS client's (Python's ssl, requests) and says nothing
+    # about the database.
+    DbErrorText("libpq (server certificate not trusted)",
+                r"(?:failed|OperationalError\)?):\s+SSL error: certificate verify failed",
+                'sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "10.20.0.3", '
+                "port 5432 failed: SSL error: certificate verify failed",
+                "libpq's \"SSL error: %s\" with OpenSSL's reason (a public note quoting pg_basebackup: \"connection to "
+                "server at ..., port 5432 failed: SSL error: certificate verify failed\", find_string id 68646202423; "
+                "psycopg2's form, ids 57174934362, 70908028422); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.CERTIFICATE),
+    DbErrorText("MySQL client (server certificate not trusted)",
+                r"SSL connection error: [^\n]*certificate verify failed",
+                "ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed",
+                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason (find_string ids "
+                "58189163589, 2555536415); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
     # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
     # requests about it with 400 "Invalid request: Invalid request since instance is not running."
     # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/

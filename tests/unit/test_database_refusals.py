@@ -47,6 +47,19 @@ NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=a
                 "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
 STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
 LOCK_WAIT = "MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')"
+# A server certificate the client no longer trusts (a rotated server CA, the old one pinned in sslrootcert):
+# libpq's and MySQL client error 2026's own words (docs/signatures.md).
+CERT_LIBPQ = ('sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "10.20.0.3", '
+              "port 5432 failed: SSL error: certificate verify failed")
+CERT_MYSQL = ("ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed")
+SUPER_READ_ONLY = ("pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only "
+                   "option so it cannot execute this statement')")
+ROLE_LIMIT = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
+              'connections for role "app"')
+NO_ENCRYPTION = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  no '
+                 'pg_hba.conf entry for host "10.8.0.5", user "app", database "orders", no encryption')
+SSL_OFF = ('org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry for host "10.8.0.5", user "app", database '
+           '"orders", SSL off')
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -74,6 +87,19 @@ def deployed(e: Evidence, at: float = -6, code: str = "500") -> Evidence:
     return (e.revision(OLD, -300, sql=(SQL,)).revision(NEW, at, sql=(SQL,)).traffic(**{NEW: 100})
             .requests(OLD, -90, at, 40).latency(OLD, -90, at, 0.2).requests(NEW, at, 5, 14)
             .requests(NEW, at, 5, 20, code=code).latency(NEW, at, 5, 0.5))
+
+
+OTHER_CONNECTOR = "projects/demo/locations/us-central1/connectors/legacy-conn"
+PROXY_DIAL = ('failed to connect to instance: Dial error: failed to dial (connection name = "demo:us-central1:main-db"): '
+              "dial tcp 10.20.0.3:3307: i/o timeout")
+
+
+def moved(e: Evidence, old: dict, new: dict, at: float = -6) -> Evidence:
+    """As `deployed`, but OLD and NEW reach their VPC as `old` and `new` say (connector, egress,
+    network_interfaces): a deploy that changed the network path."""
+    return (e.revision(OLD, -300, sql=(SQL,), **old).revision(NEW, at, sql=(SQL,), **new).traffic(**{NEW: 100})
+            .requests(OLD, -90, at, 40).latency(OLD, -90, at, 0.2).requests(NEW, at, 5, 14)
+            .requests(NEW, at, 5, 20, code="503").latency(NEW, at, 5, 10))
 
 
 CASES = {
@@ -147,6 +173,53 @@ CASES = {
     "the application's own Secret Manager read refused just after a deploy: configuration, not a rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, SECRET_DENIED, NEW, count=6),
         expect=Signature.STARTUP_CONFIG_FAILURE, names="secret"),
+    "the server's certificate not trusted (libpq) while the connector is newly saturated: the database answered, "
+    "no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, CERT_LIBPQ, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="server ca"),
+    "the server's certificate not trusted (MySQL 2026) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, CERT_MYSQL, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="certificate"),
+    "the server CA rotated just after a deploy: every revision pins the same CA, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, CERT_LIBPQ, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="certificate"),
+    "MySQL's --super-read-only (a replica) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SUPER_READ_ONLY, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="read-only"),
+    "a deploy moved the service onto another connector and only it cannot reach the database: roll back": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy moved the service from a connector to Direct VPC egress and only it cannot reach the database": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("default/run-direct",))))
+        .log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy switched egress to all traffic and only it cannot reach the database: roll back": dict(
+        build=lambda e: quiet(moved(e, dict(egress="PRIVATE_RANGES_ONLY"), dict(egress="ALL_TRAFFIC")))
+        .log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "egress unset and PRIVATE_RANGES_ONLY are one path: the deploy changed nothing on it, both compete": dict(
+        build=lambda e: quiet(moved(e, dict(egress=None), dict(egress="PRIVATE_RANGES_ONLY")))
+        .log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a deploy moved the service to Direct VPC egress in a network the private zone is not visible to: roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
+        .log(-5, NO_SUCH_HOST, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a connection limit from a new revision on a new path is not the path's: the database competes": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, TOO_MANY, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a deploy on the same path beside dial timeouts: the database competes": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(-5, PROXY_DIAL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "PostgreSQL's per-role CONNECTION LIMIT while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, ROLE_LIMIT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="connection limit"),
+    "SSL enforced on the instance (no encryption) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_ENCRYPTION, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="settings.ipconfiguration.sslmode"),
+    "SSL enforced on the instance (pgjdbc, SSL off) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SSL_OFF, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="pg_hba.conf"),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),

@@ -143,6 +143,10 @@ def test_each_database_error_text_is_in_the_documented_table(text):
     "Error: connect ECONNREFUSED 10.20.0.7:6379",               # Redis
     "upstream request timeout",
     "HTTPSConnectionPool(host='api.example.com', port=443): Read timed out.",
+    # Any HTTPS client's certificate failure (Python's ssl via requests) is not the database's.
+    "requests.exceptions.SSLError: HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded with "
+    "url: / (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+    "failed: unable to get local issuer certificate (_ssl.c:1006)')))",
 ])
 def test_timeouts_and_refusals_on_other_ports_are_not_database_errors(text):
     assert LogSignal.DB_CONNECTION not in signals_in(_record(text))

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from datetime import timedelta
 
-from shared.diagnosis.facts import Facts, Requests, Window, hms
+from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
@@ -74,9 +74,12 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     (or, with none, the Ready revision before it), cited, as a clause for the summary; "" if none."""
     against = good or (facts.replaced(suspect) or (None, 0))[0]
     changed = settings_changed(against, suspect) if against is not None else []
+    path = path_changed(against, suspect) if against is not None else ""
+    changed += [f"path to its VPC {path}"] if path else []
     if not changed:
         return ""
-    c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources",
+    c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources"
+           + (", vpc_access" if path else ""),
            f"{suspect.short_name} changed {', '.join(changed)} (against {against.short_name})", "context", None,
            role="context")
     return f"; its deploy changed the {', the '.join(changed)} (against {against.short_name})"

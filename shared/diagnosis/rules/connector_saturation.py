@@ -8,8 +8,8 @@ import re
 from datetime import timedelta
 from typing import Callable, Iterator
 
-from shared.diagnosis.evidence import LogRecord
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, query_of
+from shared.diagnosis.evidence import LogRecord, short_name
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, path_changed, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -64,6 +64,12 @@ def evaluate(facts: Facts) -> Finding:
     at_once = _answered_at_once(facts, c, stressed)
     if at_once:
         return c.doubt(at_once, OWN_503S)
+    peer = _clean_peer(facts, c, stressed)
+    if peer:
+        return c.doubt(peer, CLEAN_PEER)
+    moved = _deploy_moved_onto(facts, c)
+    if moved:
+        return c.no(moved)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -252,6 +258,88 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
             "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
             "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
             "service's job on a shared one)")
+
+
+# What a person checks when one revision fails and another serves cleanly through the same connector.
+CLEAN_PEER = ("compare what the failing revision does that the clean one does not (its code paths, its pool and "
+              "timeouts, its instances' memory); raise the connector's max instances only if the revision that "
+              "serves cleanly starts failing too")
+
+
+def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "", when the serving revisions split the
+    traffic (a canary, a gradual rollout) and the failing ones are not all it carries alike: another
+    serving revision that routes through the same connector served cleanly in the failing minutes
+    (at least min_requests requests, a 5xx-and-429 share at most healthy_error_ratio, its p99 under
+    hang_latency_seconds in every minute) while another failed, or no failing revision routes through
+    it at all (the connector read is the newest serving revision's; an older one may route through
+    another). A saturated connector (CPU-bound, at its throughput) delays or drops the packets of
+    every revision that crosses it alike: a revision it carries cleanly in the same minutes says the
+    failures are the failing revision's own. Not ruled out (it competes), not acted on alone."""
+    s, window = facts.s, facts.failing_window
+    connector = facts.b.connector.name
+    if window is None or len(facts.serving) < 2:
+        return ""
+    clean, failing = [], []
+    for revision in facts.serving:
+        counts = facts.requests(window, revision.short_name)
+        p99 = max(_revision_p99(facts, window, revision.short_name), default=None)
+        if counts.total < s.min_requests:
+            continue
+        judged = (revision, counts, p99 or 0.0)
+        if counts.refused_ratio <= s.healthy_error_ratio and p99 is not None and p99 < s.hang_latency_seconds:
+            clean.append(judged)
+        elif counts.refused_ratio >= s.status_ratio or (p99 is not None and p99 >= s.hang_latency_seconds):
+            failing.append(judged)
+    clean = [j for j in clean if j[0].vpc_connector == connector]
+    if not clean or not failing:
+        return ""
+    (peer, counts, p99), (bad, bad_counts, bad_p99) = clean[0], failing[0]
+    elsewhere = all(j[0].vpc_connector != connector for j in failing)
+    c.cite("metric", f"{facts.requests_query}; {facts.latencies_query}",
+           f"{peer.short_name} (through {facts.b.connector.short_name}) served {counts.total:.0f} requests, "
+           f"{pct(counts.refused_ratio)} 5xx or 429, p99 max {p99:.1f} s; {bad.short_name} (through "
+           f"{short_name(bad.vpc_connector) if bad.vpc_connector else 'no connector'}) "
+           f"{pct(bad_counts.refused_ratio)} 5xx or 429, p99 max {bad_p99:.1f} s, in {window}",
+           f"every serving revision on the connector failing (a revision with >= {s.min_requests} requests at most "
+           f"{s.healthy_error_ratio:.0%} 5xx or 429 and p99 under {s.hang_latency_seconds:g} s rules it out)", False,
+           role="refutes")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {peer.short_name} served "
+            f"{counts.total:.0f} requests through it cleanly in the failing minutes ({pct(counts.refused_ratio)} 5xx "
+            f"or 429, p99 max {p99:.1f} s) while {bad.short_name} failed"
+            + (", and no failing revision routes through it" if elsewhere else
+               ": a saturated connector fails every revision that crosses it alike")
+            + f", so the failures are {bad.short_name}'s own")
+
+
+def _deploy_moved_onto(facts: Facts, c: Citation) -> str:
+    """Why the connector's saturation is the deploy's own, or "": the newest serving revision,
+    deployed within deploy_window_seconds, routes through this connector while the Ready revision
+    before it reached its VPC another way (another connector, Direct VPC egress, none). The path is
+    the revision's own (vpc_access), so sending traffic back leaves this connector and restores the
+    path that served before the deploy (bad_revision judges the deploy), as for a broken connector
+    (`_broken`). An egress change on the same connector is not this: the revision before crosses it
+    too, so the two compete."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if previous.vpc_connector == suspect.vpc_connector:
+        return ""
+    changed = path_changed(previous, suspect)
+    c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
+           f"{suspect.short_name} changed the path to its VPC {changed} (against {previous.short_name})",
+           "a connector the revision before the deploy did not route through", False)
+    return (f"connector {facts.b.connector.short_name} is saturated, but {suspect.short_name}'s deploy moved the "
+            f"service onto it ({changed}): sending traffic back to {previous.short_name} leaves it, so the "
+            "saturation is the deploy's own (bad_revision)")
+
+
+def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
+    """One revision's p99 latency per minute of the window, in seconds (request_latencies grouped by
+    revision, as the latency query reads it)."""
+    return [v / 1000.0 for points in facts.points(facts.b.latencies)
+            if points.label("resource.labels.revision_name") == revision for v in points.values_in(window)]
 
 
 def _unreached(facts: Facts) -> int:

@@ -51,6 +51,11 @@ def evaluate(facts: Facts) -> Finding:
                    "refusals of the caller's identity only from a new revision that runs as another service account",
                    False)
             return c.no(changed)
+        unresolved = _resolved_elsewhere(facts, refused)
+        if unresolved:
+            c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)", unresolved,
+                   "a host name unresolved only from a new revision that reaches its VPC another way", False)
+            return c.no(unresolved)
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
@@ -61,6 +66,17 @@ def evaluate(facts: Facts) -> Finding:
                      + (f"; {raised}" if raised else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
                                     + "; and ".join(_refusal_advice(facts, kind) for kind, _ in named))
+    moved = facts.deploy_changed_path(errors)
+    if moved is not None:
+        # The path itself is the deploy's: the revision before reached the database on its own path
+        # until the deploy, and sending traffic back restores it (bad_revision judges the deploy).
+        suspect, previous, changed = moved
+        c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
+               f"{suspect.short_name} changed the path to its VPC {changed} (against {previous.short_name}); "
+               f"every one of the {len(errors)} errors is {suspect.short_name}'s",
+               "errors of reaching the database only from a new revision that reaches its VPC another way", False)
+        return c.no(f"the errors of reaching the database all come from {suspect.short_name}, whose deploy changed "
+                    f"its path to the VPC {changed}: they are the new revision's own (bad_revision)")
     healthy = _connector_healthy(facts, c)
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
@@ -221,6 +237,26 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
             "holds its own connection pool")
     c.cite("api", "run.revisions.list: scaling.max_instance_count", said, "context", None, role="context")
     return said
+
+
+def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the resolver's "no such host" answers are the new revision's own, or "": every refusal is
+    one, every one came from the newest serving revision, deployed within deploy_window_seconds, and
+    it reaches its VPC another way than the Ready revision before it (Facts.deploy_changed_path). A
+    Cloud DNS private zone answers only the networks in its visibility list (Cloud DNS API v2
+    ManagedZonePrivateVisibilityConfig.networks: "The list of VPC networks that can see this zone"),
+    so a revision on another path (Direct VPC egress in another network) may be told the name does
+    not exist where the one before resolved it; sending traffic back restores that path
+    (bad_revision). The same path on both (a record deleted) competes instead."""
+    if not refused.keys() <= _RESOLVER:
+        return ""
+    moved = facts.deploy_changed_path(e for es in refused.values() for e in es)
+    if moved is None:
+        return ""
+    suspect, previous, changed = moved
+    return (f"the database's host name does not resolve only from {suspect.short_name}, whose deploy changed its path "
+            f"to the VPC {changed} (against {previous.short_name}): a private zone answers only the networks it is "
+            "visible to, so the answers are the new revision's own (bad_revision)")
 
 
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it
