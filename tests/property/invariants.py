@@ -447,6 +447,10 @@ def one_judgement_per_action(run: Run) -> list[str]:
                 continue
             if "ended without recording" in o.reason:   # the backstop's report of an intent, not a judgement
                 continue
+            if o.message_id is not None:
+                # A report an alert's or a command's handling kept (its publish failed), published by the
+                # sweep as it was: that handling's answer, not a verdict. A sweep's verdicts name no message.
+                continue
             judged[key].append(o.status.value)
             if unread[key] and o.status.value == "undone":
                 problems.append(f"step #{obs.index}: {key} undone after it was escalated as unreadable")

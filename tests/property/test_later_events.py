@@ -538,3 +538,22 @@ def test_a_connector_scale_whose_read_back_and_record_both_failed_is_recorded_by
         [record] = run.action_records()
         assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
         assert sum(o.vpc_writes for o in run.trace) == 1
+
+
+def test_a_commands_kept_answer_published_by_the_sweep_is_not_counted_as_its_verdict() -> None:
+    """Found by a 10-minute `make soak` (batch seed 2253124704): an approve's patch accepted and not
+    followed (outcome unknown) answers `escalated`; that answer's publish fails and nothing is
+    delivered again. The sweep publishes the kept answer as it was (the command's message) and then
+    its one verdict on the action: two escalated outcomes, one judgement. Fails if
+    `one_judgement_per_action` takes the kept answer for a second verdict."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR]) as run:
+        run.step(Open(0, 0))
+        run.step(Fault("vpcaccess", "GetOperation", 3))
+        run.step(PublishFault(1))
+        run.step(Approve(0, 0))
+        run.dead_letter()
+        swept = [o for obs in run.trace if isinstance(obs.step, Sweep) for o in obs.outcomes if o.action is not None]
+        assert [o.status.value for o in swept] == ["escalated", "escalated"], explain(run, [])
+        assert [o.message_id is not None for o in swept] == [True, False], explain(run, [])   # the answer, the verdict
+        assert not one_judgement_per_action(run), explain(run, one_judgement_per_action(run))
+        _checked(run)
