@@ -153,7 +153,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     minutes = facts.minutes_with_requests(window)
     recent = facts.requests(window)
     p99 = facts.p99_seconds(window)
-    refused = recent.by_class.get("5xx", 0) + recent.by_code.get("429", 0)
+    refused = recent.refused
     clean = (recent.total >= s.min_requests and recent.refused_ratio <= bar.error_ratio
              and (bar.error_count is None or refused <= bar.error_count))
     fast = bool(p99) and max(p99) < bar.p99_seconds
@@ -219,7 +219,7 @@ def _stopped_since(facts: Facts, found: Finding) -> tuple[EvidenceItem, datetime
     shares = [bad / total for _, total, bad in facts.per_minute_where(window, refused_series) if total]
     p99 = facts.p99_seconds(window)
     counts = facts.requests(window)
-    refused = counts.by_class.get("5xx", 0) + counts.by_code.get("429", 0)
+    refused = counts.refused
     named = {r for r in (found.suspect_revision, b.alert.revision if b.alert else "") if r}
     clean = (counts.total >= s.min_requests and all(share <= bar.error_ratio for share in shares)
              and (bar.error_count is None or refused <= bar.error_count)
@@ -247,7 +247,7 @@ def _named_revision_failing(facts: Facts, window: Window, bar: HealthBar) -> str
     if not revision:
         return ""
     own = facts.requests(window, revision)
-    refused = own.by_class.get("5xx", 0) + own.by_code.get("429", 0)
+    refused = own.refused
     if not own.total or (own.refused_ratio <= bar.error_ratio
                          and (bar.error_count is None or refused <= bar.error_count)):
         return ""

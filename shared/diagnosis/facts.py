@@ -89,6 +89,11 @@ class Requests:
         return self.share(code_class="5xx")
 
     @property
+    def refused(self) -> float:
+        """How many answers were 5xx or 429 (`refused_ratio`'s count)."""
+        return self.by_class.get("5xx", 0) + self.by_code.get("429", 0)
+
+    @property
     def refused_ratio(self) -> float:
         """5xx and 429: every answer that is the service failing its caller."""
         return self.error_ratio + self.share(code="429")
