@@ -184,9 +184,22 @@ def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
     outcome, logged = lines(lambda: w.handle(event(json.dumps(body).encode(), "m-10")))
 
     assert outcome.status is OutcomeStatus.REJECTED
-    assert "this is a Runwarden command ('pause'), not a Monitoring notification; publish it to the commands " \
-           "topic" in outcome.reason, outcome.reason
+    assert "this is a Runwarden command ('pause'), not a Monitoring notification; it was not run: publish it to " \
+           "the commands topic" in outcome.reason, outcome.reason
     assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+    # Its sender may be waiting on its command_id (the CLI listens for that attribute): the rejection
+    # carries it, so the sender hears that it was not run instead of waiting for an answer that never comes.
+    assert outcome.command_id == "p-1" and w.published()[0]["command_id"] == "p-1"
+    assert w.publisher.messages[0][2].get("command_id") == "p-1"
+
+
+@pytest.mark.parametrize("command_id", ["bad id", "p-1\n", "", 7, None, "x" * 200])
+def test_a_command_on_the_alerts_topic_with_no_usable_command_id_is_rejected_without_one(command_id):
+    w = world()
+    body = {"command": "pause", "requested_by": "alice@example.com", "reason": "x",
+            **({} if command_id is None else {"command_id": command_id})}
+    outcome = w.handle(event(json.dumps(body).encode(), "m-11"))
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id is None, outcome
 
 
 @pytest.mark.parametrize("resource", [
