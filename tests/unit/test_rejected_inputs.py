@@ -63,6 +63,31 @@ def test_a_message_too_large_to_carry_whole_is_cut_and_says_so():
     assert len(excerpt["data"]) == 100 and "the whole is on the outcome" in excerpt["data_cut"]
 
 
+# Pub/Sub refuses a publish request over 10,000,000 bytes (google-cloud-pubsub's
+# _SERVER_PUBLISH_MAX_BYTES, "max accepted size of PublishRequest", publisher/_batch/thread.py).
+PUBLISH_MAX_BYTES = 10 * 1000 * 1000
+
+
+@pytest.mark.parametrize("char", ["x", "\x01", "é", "€", "\U0001F600"])
+def test_a_rejected_message_near_pubsubs_limit_leaves_an_outcome_pubsub_takes(char):
+    """A message of up to 10 MB, every character of one kind: the outcome that carries it is JSON with
+    non-ASCII and control characters escaped (an emoji is 4 bytes received, 12 on the outcome), so the
+    bound on what is kept is on what the outcome holds, not on characters; past Pub/Sub's limit the
+    outcome (the only answer, the message being acknowledged) could never be published."""
+    from shared.outcomes import Outcome, Timestamps
+
+    data = (char * (9_900_000 // len(char.encode()))).encode()
+    content = received(envelope({"data": b64(data), "messageId": "46"}))
+    outcome = Outcome(status=OutcomeStatus.REJECTED, reason="malformed command: message.data: too large",
+                      received=content, timestamps=Timestamps(received_at=ANCHOR))
+    from shared.alerts.received import MAX_KEPT_BYTES
+
+    assert len(outcome.to_json()) < PUBLISH_MAX_BYTES     # an emoji's was 12 MB: never published
+    assert len(outcome.to_json()) <= MAX_KEPT_BYTES + 1024, len(outcome.to_json())
+    assert content.data_bytes == len(data) and content.data.endswith(f"[cut: {len(data)} bytes in all]")
+    assert content.data.startswith(char * 1000)
+
+
 def world() -> FastWorld:
     return FastWorld(seeded_copy("bad_revision", None), ANCHOR)
 
