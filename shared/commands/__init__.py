@@ -338,7 +338,7 @@ def _command_id_of(event_data: Any) -> str | None:
         value = body.get("command_id")
     except Exception:  # noqa: BLE001 - any malformed shape simply has no readable id
         return None
-    return value if isinstance(value, str) and re.match(COMMAND_ID_PATTERN, value) else None
+    return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
 
 
 __all__ = ["handle_command", "HANDLERS"]

@@ -127,6 +127,16 @@ def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
     assert rejected["runwarden"]["received"]["data"] == body.decode()
 
 
+@pytest.mark.parametrize("command_id", ["rb-1\n", "rb 1", "-rb", "x" * 129])
+def test_a_malformed_command_s_id_that_no_command_may_carry_is_not_put_on_its_answer(command_id):
+    """The id of a rejected command travels on its answer (and as the outcome's attribute) only when it
+    is one a command may carry: exactly the schema's pattern, not a prefix of it ("rb-1\\n")."""
+    w = world()
+    body = json.dumps({"command": "status", "command_id": command_id, "requested_by": "a@example.com"}).encode()
+    outcome = handle_command(event(body, "c-10"), w.config, w.adapters)[0]
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id is None, outcome.command_id
+
+
 def test_an_alert_naming_no_resource_pages_a_person_and_reads_nothing():
     """A PromQL policy whose result keeps the service's labels but no monitored resource: answered
     `skipped`, it wrote no `notify` line, and its policy kept firing unheard."""
