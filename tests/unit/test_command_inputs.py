@@ -222,3 +222,20 @@ def test_a_restore_naming_no_recorded_action_lists_the_services_rollbacks():
     assert f"(the service's recorded rollbacks, newest first: {rolled.action.action_id} (pending" in answer.reason, \
         answer.reason
     assert w.standins.run.count("UpdateService") == 1
+
+
+def test_a_restore_of_a_split_naming_a_revision_deleted_since_is_rejected_before_any_write():
+    """The split recorded before a rollback named backend-00002-xyz, deleted since (or no longer Ready). Sent
+    to Cloud Run, the update's operation failed and left the service's desired traffic set to that failed
+    split (`failed`, after a write): the restore is refused naming the revision and the ways on, as a
+    rollback to a missing revision is, and nothing is written."""
+    new = "backend-00002-xyz"
+    w = world()
+    rolled = send(w, "rollback_traffic", "rb-2", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    w.standins.run.delete_revision(SERVICE, new)
+    answer = send(w, "restore_traffic", "rs-2", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert answer.status is OutcomeStatus.REJECTED, answer.reason
+    assert answer.reason.startswith("params.action_id: ") and new in answer.reason, answer.reason
+    assert "to_latest: true" in answer.reason, answer.reason
+    assert w.standins.run.count("UpdateService") == 1
