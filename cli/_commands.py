@@ -477,7 +477,8 @@ def render_snapshot(snap: dict[str, Any]) -> list[str]:
     lines = [f"  kill switch: {snap.get('kill_switch') or 'off'}"]
     for name, key, detail in SNAPSHOT_SECTIONS:
         items = snap.get(name) or []
-        lines.append(f"  {name.replace('_', ' ')}: {len(items)}")
+        cut = " (more exist: only these are listed)" if name in (snap.get("more_than_shown") or []) else ""
+        lines.append(f"  {name.replace('_', ' ')}: {len(items)}{cut}")
         for item in items:
             extra = item.get(detail)
             if name == "open_proposals" and item.get("expired"):

@@ -68,6 +68,7 @@ def test_every_list_a_status_snapshot_holds_is_shown():
     from shared.commands.status import Snapshot
 
     lists = [name for name, field in Snapshot.model_fields.items() if field.annotation == list[dict[str, Any]]]
+    assert "approved_proposals" in lists and "more_than_shown" not in lists
     item = {"proposal_id": "p-0123456789ab", "target": SERVICE, "service": SERVICE, "action_id": "a-1",
             "scope": f"target|{SERVICE}", "revision": "backend-00001-abc", "age_seconds": 60}
     text = render({"status": "reported", "reason": "r", "snapshot": {name: [item] for name in lists}})
@@ -82,6 +83,13 @@ def test_a_status_shows_when_the_sweep_settles_an_approved_proposal_and_an_open_
         "open_proposals": [{"proposal_id": "p-ba9876543210", "expires_at": "2026-11-30T12:00:00Z", "expired": True}]}})
     assert "p-0123456789ab" in text and "2026-11-30T12:16:00Z" in text, text
     assert "p-ba9876543210" in text and "EXPIRED" in text, text
+
+
+def test_a_status_list_cut_at_its_limit_says_so():
+    text = render({"status": "reported", "reason": "r", "snapshot": {
+        "pinned": [{"service": SERVICE, "revision": "backend-00001-abc", "age_seconds": 60}],
+        "more_than_shown": ["pinned"]}})
+    assert "  pinned: 1 (more exist: only these are listed)" in text, text
 
 
 # --- inputs refused before anything is published ------------------------------------------------------

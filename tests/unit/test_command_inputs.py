@@ -239,3 +239,18 @@ def test_a_restore_of_a_split_naming_a_revision_deleted_since_is_rejected_before
     assert answer.reason.startswith("params.action_id: ") and new in answer.reason, answer.reason
     assert "to_latest: true" in answer.reason, answer.reason
     assert w.standins.run.count("UpdateService") == 1
+
+
+def test_a_status_whose_lists_hold_more_than_it_reads_says_so(monkeypatch):
+    """status reads each list up to a limit: "2 paused" when more are paused must not read as all."""
+    from shared.commands import status
+    from shared.remediation.records import FLAGS
+
+    monkeypatch.setattr(status, "LIMIT", 2)
+    w = world()
+    for i in range(3):
+        w.state.put_record(FLAGS, f"pause|t{i}", {"kind": "pause", "target": f"t{i}", "engaged": True, "by": OPERATOR,
+                                                   "reason": "r", "at": w.clock.now(), "command_id": f"c{i}"})
+    answer = send(w, "status", "st-1")
+    assert answer.status is OutcomeStatus.REPORTED and answer.snapshot["more_than_shown"] == ["paused"], answer
+    assert len(answer.snapshot["paused"]) == 2 and "more than 2 records each in paused" in answer.reason, answer.reason
