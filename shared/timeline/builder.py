@@ -183,8 +183,11 @@ class _Build:
             return (f"; {what} has steps under incident {shown} (an approve's or a reject's steps carry its "
                     f"proposal's incident): runwarden timeline {next(iter(incidents))} --project {self.project}")
         if matched:
-            return (f"; {what} has steps, under no incident (only rollback_traffic, restore_traffic and "
-                    f"scale_connector carry command:{command_id}): gcloud logging read "
+            # A manual action rejected before it planned its change (a missing revision, a target not in
+            # the inventory) wrote its lines before it took command:ID, as every other command does.
+            return (f"; {what} has steps, under no incident (a manual action's carry command:{command_id} only "
+                    "once it plans its change; a refused one, and a pause, a status or a diagnose, carry none): "
+                    "gcloud logging read "
                     f"'jsonPayload.runwarden.command_id=\"{command_id}\"' --project {self.project} "
                     f"--freshness={self.limits.lookback.days}d")
         return ""

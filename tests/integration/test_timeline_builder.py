@@ -471,6 +471,15 @@ def test_a_command_whose_steps_carry_no_incident_is_not_found_but_says_how_to_re
     message = str(raised.value)
     assert "command pz-1 (pause) has steps, under no incident" in message, message
     assert f"gcloud logging read 'jsonPayload.runwarden.command_id=\"pz-1\"' --project {PROJECT}" in message, message
+    # A manual rollback refused before it planned its change (no such revision): no incident either.
+    step(standin, T0, "received", "command rollback_traffic from alice@example.com", incident=None,
+         trigger="command", function=ON_COMMAND, command_id="rb-9", command="rollback_traffic")
+    step(standin, T0 + timedelta(seconds=1), "rejected", "params.revision: backend-00009-zzz is not a revision",
+         incident=None, trigger="command", function=ON_COMMAND, command_id="rb-9", status="rejected")
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:rb-9", PROJECT, logs, NOW)
+    assert "command rb-9 (rollback_traffic) has steps, under no incident (a manual action's carry command:rb-9 only " \
+           "once it plans its change" in str(raised.value), raised.value
     # A command of which nothing was logged is still plainly unknown.
     with pytest.raises(UnknownIncident) as raised:
         build_timeline("command:nothing-1", PROJECT, logs, NOW)
