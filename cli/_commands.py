@@ -464,23 +464,35 @@ def render(outcome: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Each list of a status snapshot (shared/commands/status.py Snapshot), in the order shown: the key that
+# names an item and the detail shown beside it. tests/unit/test_cli_commands.py holds it to the model's lists.
+SNAPSHOT_SECTIONS = (("paused", "target", "reason"), ("pending_verifications", "action_id", "deadline_at"),
+                     ("open_proposals", "proposal_id", "expires_at"),
+                     ("approved_proposals", "proposal_id", "settled_by_sweep_after"),
+                     ("proposals_in_doubt", "proposal_id", "decided_by"), ("cooldowns", "target", "until"),
+                     ("budgets", "scope", "used"), ("pinned", "service", "age_seconds"))
+
+
 def render_snapshot(snap: dict[str, Any]) -> list[str]:
     lines = [f"  kill switch: {snap.get('kill_switch') or 'off'}"]
-    sections = (("paused", "target", "reason"), ("pending_verifications", "action_id", "deadline_at"),
-                ("open_proposals", "proposal_id", "expires_at"), ("proposals_in_doubt", "proposal_id", "decided_by"),
-                ("cooldowns", "target", "until"),
-                ("budgets", "scope", "used"), ("pinned", "service", "age_seconds"))
-    for name, key, detail in sections:
+    for name, key, detail in SNAPSHOT_SECTIONS:
         items = snap.get(name) or []
-        lines.append(f"  {name.replace('_', ' ')}: {len(items)}")
+        cut = " (more exist: only these are listed)" if name in (snap.get("more_than_shown") or []) else ""
+        lines.append(f"  {name.replace('_', ' ')}: {len(items)}{cut}")
         for item in items:
             extra = item.get(detail)
-            if name == "pinned":
+            if name == "open_proposals" and item.get("expired"):
+                extra = f"{extra}, EXPIRED: an approve is refused; a new alert makes a new proposal"
+            elif name == "approved_proposals":
+                extra = (f"settled by the sweep after {extra}" if extra else
+                         f"settled by its approve, command {item.get('command_id')}") + \
+                    f"; approved by {item.get('decided_by')}"
+            elif name == "pinned":
                 extra = f"{item.get('revision')}, pinned {int(extra or 0) // 3600} h {int(extra or 0) % 3600 // 60} min"
             elif name == "budgets":
                 extra = f"{extra}/{item.get('capacity')} in {item.get('bucket')}"
             lines.append(f"    {item.get(key)}  ({detail.replace('_', ' ')}: {extra})" if name not in
-                         ("pinned", "budgets") else f"    {item.get(key)}  ({extra})")
+                         ("pinned", "budgets", "approved_proposals") else f"    {item.get(key)}  ({extra})")
     return lines
 
 

@@ -6,6 +6,7 @@ a poison message forever; transient faults are raised, so the platform retries.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -596,9 +597,21 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     timeline.step("rejected", f"malformed alert rejected: {error}", severity="ERROR",
                   field=error.field, message_id=message_id, received=content.excerpt())
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}", message_id=message_id,
-                      received=content,
+                      received=content, command_id=_misrouted_command_id(error),
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_once(outcome, message_key(event_data), config, adapters, timeline)
+
+
+def _misrouted_command_id(error: IncidentParseError) -> str | None:
+    """The command_id of an operator's command sent to the alerts topic, when it is one a command may
+    carry: its rejection then carries it (and so the outcome's `command_id` attribute), and a sender
+    waiting on that id hears that the command was not run, instead of timing out on an answer that
+    never comes and being told the command is running."""
+    from shared.alerts.commands import COMMAND_ID_PATTERN
+    from shared.alerts.incidents import MisroutedCommand
+
+    value = error.command_id if isinstance(error, MisroutedCommand) else None
+    return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
 
 
 # --- what a message tells a person, told once --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
                       model_validator)
 
-from shared.alerts.incidents import IncidentParseError, PubSubMessage, decode_message_published
+from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
 
 SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
@@ -263,6 +263,15 @@ def parse_command(body: bytes | str) -> AnyCommand:
     """A command from the message body. Raises CommandError naming the field; nothing else."""
     if len(body) > MAX_COMMAND_BYTES:
         raise CommandError("message.data", f"{len(body)} bytes, more than {MAX_COMMAND_BYTES}")
+    if isinstance(body, (bytes, bytearray)):
+        # UTF-8, as JSON between systems must be (RFC 8259 §8.1), a byte order mark read past (which
+        # RFC 8259 lets a parser ignore). Handed bytes, Python's json guesses UTF-16 and UTF-32 too: a
+        # file saved as UTF-16 ran, and bytes that were neither were answered with a codec's internals.
+        try:
+            body = bytes(body).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CommandError("message.data", f"not UTF-8 text (byte {exc.start}, {body[exc.start:exc.start + 1]!r}): "
+                               "a command is JSON in UTF-8") from None
     try:
         data = json.loads(body, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
@@ -276,6 +285,13 @@ def parse_command(body: bytes | str) -> AnyCommand:
         raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")
     if "command" not in data and isinstance(data.get("incident"), dict):
         raise MisroutedAlert(data["incident"])
+    if "\\ud" in body.lower():   # a UTF-16 escape: most are whole pairs (an emoji, escaped)
+        lone = _lone_surrogate(data)
+        if lone is not None:
+            # Valid JSON and no Unicode text (a character pair cut in two on the way): kept, it failed as
+            # "Invalid JSON" naming no field of the sender's.
+            raise CommandError(_field(tuple(lone.split("."))), "not Unicode text: a lone UTF-16 surrogate escape (a "
+                               "character pair cut in two on the way)")
     try:
         # Strict, from JSON: "yes" is not a boolean and "3" is not a number; ISO 8601 strings
         # are how JSON carries datetimes.

@@ -46,6 +46,18 @@ class IncidentParseError(PermanentError, ValueError):
         self.reason = reason
 
 
+class MisroutedCommand(IncidentParseError):
+    """An operator's command (`{"command": ..., "command_id": ...}`) on the alerts topic: a sender with
+    the topics swapped. Its sender may be waiting on its `command_id` (the CLI listens on the outcomes
+    topic for that attribute), so the rejection carries the id as the sender wrote it; the pipeline
+    checks it before using it (shared/pipeline.py `_reject`)."""
+
+    def __init__(self, command: str, command_id: object) -> None:
+        super().__init__("incident", f"is required: this is a Runwarden command ({command[:40]!r}), not a Monitoring "
+                                     "notification; it was not run: publish it to the commands topic")
+        self.command_id = command_id
+
+
 # --- Value types ------------------------------------------------------------------------
 
 
@@ -714,8 +726,7 @@ def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) ->
     if "incident" not in doc:
         if isinstance(doc.get("command"), str):
             # An operator's command published to the alerts topic: say where it belongs.
-            raise IncidentParseError("incident", f"is required: this is a Runwarden command ({doc['command'][:40]!r}), "
-                                     "not a Monitoring notification; publish it to the commands topic")
+            raise MisroutedCommand(doc["command"], doc.get("command_id"))
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")

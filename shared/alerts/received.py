@@ -8,7 +8,8 @@ no I/O.
 The whole is carried: a notification is at most 256 KiB and a command 64 KiB before it is refused
 (shared/alerts/incidents.py, shared/alerts/commands.py), and an outcome may be up to Pub/Sub's
 10 MB message limit (gcp-facts.md §7, UNCONFIRMED in retrieved text); the push envelope Runwarden
-accepts is bounded by the push request itself. A larger data is cut at `MAX_KEPT_BYTES`, said so.
+accepts is bounded by the push request itself. A larger data is cut to what takes `MAX_KEPT_BYTES` on
+the outcome (JSON, non-ASCII escaped), said so.
 """
 from __future__ import annotations
 
@@ -58,9 +59,29 @@ def _event(event_data: Any) -> Received:
 
 def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
     size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
-    if len(text) > MAX_KEPT_BYTES:
-        text = text[:MAX_KEPT_BYTES] + f"... [cut: {size} bytes in all]"
+    if _on_outcome(text) > MAX_KEPT_BYTES:
+        text = text[:_fitting(text)] + f"... [cut: {size} bytes in all]"
     return {"data_form": form, "data": text, "data_bytes": size}
+
+
+def _on_outcome(text: str) -> int:
+    """The bytes `text` takes on the outcome, which is JSON with every non-ASCII and control character
+    escaped (shared/outcomes.py, json.dumps's ensure_ascii): an emoji received as 4 bytes takes 12
+    (`\\ud83d\\ude00`), a control character 6. Bounded in characters, a message of emoji cut at
+    MAX_KEPT_BYTES characters made a 12 MB outcome, past Pub/Sub's 10 MB: never published."""
+    return len(json.dumps(text))
+
+
+def _fitting(text: str) -> int:
+    """The longest prefix of `text`, in characters, that takes at most MAX_KEPT_BYTES on the outcome."""
+    low, high = 0, min(len(text), MAX_KEPT_BYTES)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _on_outcome(text[:middle]) <= MAX_KEPT_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _attributes(raw: Any) -> dict[str, str]:

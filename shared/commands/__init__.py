@@ -1,9 +1,10 @@
 """Operators' commands and the scheduled sweep (`runwarden.command/v1` on the commands topic).
 
-One path for every command: parse -> expired? -> claim on command_id -> a change an earlier attempt
-at the command made and could not record is recorded and reported, not made again (recovery.py) ->
-else a repeat publishes the first answer if it was never published (answers.py), or is `skipped`,
-carrying the first result (`escalated` again if that was), and a new command goes to its handler ->
+One path for every command: parse -> claim on command_id -> a change an earlier attempt at the
+command made and could not record is recorded and reported, not made again (recovery.py) -> else a
+repeat publishes the first answer if it was never published (answers.py), or is `skipped`, carrying
+the first result (`escalated` again if that was), and a new command is refused if it arrived after its
+`expires_at`, or else goes to its handler ->
 one published outcome (the sweep publishes one per verdict). The first answer completes the command's
 record and is kept with it until its publish succeeds; if the command is never delivered again, the
 sweep publishes it (answers.py). Each
@@ -117,10 +118,8 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
 
 def _run(run: CommandRun) -> Outcome:
     command = run.command
-    if command.expired(run.received_at):
-        return run.outcome(OutcomeStatus.REJECTED, f"expires_at: the command expired at "
-                           f"{command.expires_at.isoformat()} and arrived at {run.received_at.isoformat()}; "
-                           "nothing done", target=command.target)
+    if command.command_id is None and command.expired(run.received_at):
+        return _expired(run)     # a scheduler's sweep: no id, so no earlier answer to find
     too_late = _beyond_record(run)
     if too_late is not None:
         return too_late
@@ -170,7 +169,20 @@ def _first(run: CommandRun) -> Outcome:
         return found.answer
     if found.recorded is not None:
         return recovery.recorded_duplicate(run, found.recorded)
+    if run.command.expired(run.received_at):
+        # Checked only now, with the command's claim held and no earlier attempt's write found:
+        # expires_at holds back a command that arrives late, never the answer to one that ran. A
+        # resend or a redelivery after the expiry of a command already handled is its duplicate
+        # (or, its answer lost, that answer itself), not "expired ... nothing done" beside its write.
+        return _expired(run)
     return _dispatch(run)
+
+
+def _expired(run: CommandRun) -> Outcome:
+    command = run.command
+    return run.outcome(OutcomeStatus.REJECTED, f"expires_at: the command expired at "
+                       f"{command.expires_at.isoformat()} and arrived at {run.received_at.isoformat()}; "
+                       "nothing done", target=command.target)
 
 
 def _beyond_record(run: CommandRun) -> Outcome | None:
@@ -326,7 +338,7 @@ def _command_id_of(event_data: Any) -> str | None:
         value = body.get("command_id")
     except Exception:  # noqa: BLE001 - any malformed shape simply has no readable id
         return None
-    return value if isinstance(value, str) and re.match(COMMAND_ID_PATTERN, value) else None
+    return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
 
 
 __all__ = ["handle_command", "HANDLERS"]

@@ -38,6 +38,9 @@ class Snapshot(BaseModel):
     cooldowns: list[dict[str, Any]] = []
     budgets: list[dict[str, Any]] = []
     pinned: list[dict[str, Any]] = []
+    # The lists read up to LIMIT records and holding more: shown cut, so that "100 pending" is never
+    # taken for all of them.
+    more_than_shown: list[str] = []
 
 
 def handle(run: CommandRun) -> Outcome:
@@ -51,6 +54,9 @@ def handle(run: CommandRun) -> Outcome:
                + (f"{len(snap.proposals_in_doubt)} approved with the write in doubt, " if snap.proposals_in_doubt else "")
                + f"{len(snap.cooldowns)} cooldown(s), "
                f"{len(snap.pinned)} pinned service(s)")
+    if snap.more_than_shown:
+        summary += (f"; more than {LIMIT} records each in {', '.join(snap.more_than_shown)}: only the first {LIMIT} "
+                    "are listed and counted")
     return run.outcome(OutcomeStatus.REPORTED, summary, target=run.command.target,
                        snapshot=snap.model_dump(mode="json"))
 
@@ -71,14 +77,23 @@ def snapshot(run: CommandRun) -> Snapshot:
     state, now, config = run.adapters.state, run.now, run.config
     lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
     gate = Gate(config, state, run.adapters.clock, owner="status")
+    more: list[str] = []
+
+    def found(name: str, kind: str, field: str, value: Any) -> list[dict[str, Any]]:
+        # One more than shown is read, so that a list cut at LIMIT says so.
+        records = state.find_records(kind, field, value, LIMIT + 1)
+        if len(records) > LIMIT:
+            more.append(name)
+        return records[:LIMIT]
+
     paused = [{"target": f.get("target"), "by": f.get("by"), "reason": f.get("reason"), "at": f.get("at")}
-              for f in state.find_records(FLAGS, "kind", "pause", LIMIT) if f.get("engaged")]
-    pending = [ActionRecord.model_validate(d) for d in state.find_records(ACTIONS, "state", ActionState.PENDING.value,
-                                                                          LIMIT)]
-    proposals = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "open", LIMIT)]
-    approved = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "approved", LIMIT)]
-    in_doubt = [ProposalRecord.model_validate(d) for d in state.find_records(PROPOSALS, "state", "in_doubt", LIMIT)]
-    pins = [PinRecord.model_validate(d) for d in state.find_records(PINS, "pinned", True, LIMIT)]
+              for f in found("paused", FLAGS, "kind", "pause") if f.get("engaged")]
+    pending = [ActionRecord.model_validate(d) for d in found("pending_verifications", ACTIONS, "state",
+                                                             ActionState.PENDING.value)]
+    proposals = [ProposalRecord.model_validate(d) for d in found("open_proposals", PROPOSALS, "state", "open")]
+    approved = [ProposalRecord.model_validate(d) for d in found("approved_proposals", PROPOSALS, "state", "approved")]
+    in_doubt = [ProposalRecord.model_validate(d) for d in found("proposals_in_doubt", PROPOSALS, "state", "in_doubt")]
+    pins = [PinRecord.model_validate(d) for d in found("pinned", PINS, "pinned", True)]
     targets = sorted({s.name for s in config.services} | {c.name for c in config.bounds.connectors}
                      | {r.target for r in pending})
     return Snapshot(
@@ -99,6 +114,7 @@ def snapshot(run: CommandRun) -> Snapshot:
         budgets=_budgets(state, config, targets, now),
         pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
                  "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id} for p in pins],
+        more_than_shown=more,
     )
 
 

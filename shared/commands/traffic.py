@@ -53,6 +53,7 @@ def restore(run: CommandRun) -> Outcome:
         traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
         if not traffic:
             raise rejected("params.action_id", f"{p.action_id} recorded no traffic split to put back")
+        _still_servable(run, p.action_id, service, traffic)
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service))
     outcome = through_gate(run, "restore_traffic", params, traffic_state(service), service_name)
@@ -69,6 +70,28 @@ def restore(run: CommandRun) -> Outcome:
                                  f"sweep may still remind of the pin of {service_name}, and the rollback it "
                                  "undid is still open to the sweep's judgement; a person must check them")
     return outcome
+
+
+def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
+    """The recorded split names only revisions that still exist, and those with a share are Ready, as a
+    rollback's named revision must (`_named_revision`). A revision deleted since (or failed) is not
+    refused by the update's call but by its operation (code 13, "Revision '…' does not exist or is
+    deleted", as users report it on create: terraform-google-modules/terraform-docs-samples #269; the
+    same on update is UNCONFIRMED), and the service's desired traffic is left at the split that failed:
+    refused here, naming the revision, and nothing is written."""
+    revisions = {r.short_name: r for r in run.adapters.run.list_revisions(service.name)}
+    wanted = [t for t in traffic if t.type is TrafficType.REVISION and t.revision]
+    gone = sorted({t.revision for t in wanted if t.revision not in revisions})
+    unready = sorted({t.revision for t in wanted if t.revision in revisions and t.percent
+                      and not revisions[t.revision].ready})
+    why = ([f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}"] if gone else []) + \
+        ([f"{', '.join(unready)} {'is' if len(unready) == 1 else 'are'} not Ready"] if unready else [])
+    if not why:
+        return
+    why = "; ".join(why)
+    raise rejected("params.action_id", f"the split recorded before {action_id} cannot be put back: {why} in "
+                   f"{service.short_name}; nothing written. Send to_latest: true to release the pin, or "
+                   "rollback_traffic with a Ready revision")
 
 
 def through_gate(run: CommandRun, name: str, params: Any, before: dict[str, Any], service: str) -> Outcome:

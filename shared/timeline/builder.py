@@ -22,9 +22,10 @@ from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRI
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
-from shared.timeline.queries import (BadInput, audit_filter, check_incident_id, check_project, entry_link,
-                                     explorer_link, is_location, is_service_id, request_errors_filter,
+from shared.timeline.queries import (BadInput, audit_filter, check_incident_id, check_project, command_steps_filter,
+                                     entry_link, explorer_link, is_location, is_service_id, request_errors_filter,
                                      runwarden_filter)
+from shared.timeline.writer import INCIDENT_LABEL
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
 ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
@@ -99,7 +100,7 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
                                "still gave a page token. Nothing says the incident is unknown; try again")
     if not build.steps:
         raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
-                              f"in the last {limits.lookback.days} days")
+                              f"in the last {limits.lookback.days} days" + build.command_elsewhere())
     build.depend_on(depends_on(build.service_name()) if callable(depends_on) else depends_on)
     build.frame()
     build.read_changes()
@@ -148,6 +149,48 @@ class _Build:
             self._learn(step)
 
         self.reads.append(self._read("runwarden", query, keep, refusable=False))
+
+    def command_elsewhere(self) -> str:
+        """For `command:ID` with no line of its own: where that command's steps are. Only a manual action
+        (rollback_traffic, restore_traffic, scale_connector) carries the incident `command:ID`; an
+        approve's or a reject's steps carry their proposal's incident, and the other commands' none.
+        Said, with the command to run, rather than a bare "no entry", which reads as "no such command".
+        One page, on the not-found path only; a read that fails leaves the answer as it was."""
+        if not self.incident_id.startswith("command:"):
+            return ""
+        command_id = self.incident_id.removeprefix("command:")
+        query = command_steps_filter(command_id, self.now - self.limits.lookback, self.now)
+        try:
+            page = self.logs.read_page(self.project, query, page_size=self.limits.page_size)
+        except RunwardenError:
+            return ""
+        incidents: dict[str, None] = {}
+        names: dict[str, None] = {}
+        matched = False
+        for entry in page.entries:
+            details = (entry.json_payload or {}).get("runwarden")
+            # Filter comparisons are not case sensitive (Logging query language page): matched again.
+            if not isinstance(details, dict) or details.get("command_id") != command_id:
+                continue
+            matched = True
+            if details.get("command"):
+                names[str(details["command"])] = None
+            if entry.labels.get(INCIDENT_LABEL):
+                incidents[entry.labels[INCIDENT_LABEL]] = None
+        what = f"command {command_id}" + (f" ({', '.join(names)})" if names else "")
+        if incidents:
+            shown = ", ".join(incidents)
+            return (f"; {what} has steps under incident {shown} (an approve's or a reject's steps carry its "
+                    f"proposal's incident): runwarden timeline {next(iter(incidents))} --project {self.project}")
+        if matched:
+            # A manual action rejected before it planned its change (a missing revision, a target not in
+            # the inventory) wrote its lines before it took command:ID, as every other command does.
+            return (f"; {what} has steps, under no incident (a manual action's carry command:{command_id} only "
+                    "once it plans its change; a refused one, and a pause, a status or a diagnose, carry none): "
+                    "gcloud logging read "
+                    f"'jsonPayload.runwarden.command_id=\"{command_id}\"' --project {self.project} "
+                    f"--freshness={self.limits.lookback.days}d")
+        return ""
 
     def _learn(self, step: Step) -> None:
         """The service and what it depends on, from what Runwarden wrote about them."""

@@ -89,6 +89,13 @@ def runwarden_filter(incident_id: str, start: datetime, end: datetime) -> str:
     return f"labels.{INCIDENT_LABEL}={quote(incident_id)} AND {window(start, end)}"
 
 
+def command_steps_filter(command_id: str, start: datetime, end: datetime) -> str:
+    """Every step line of one operator's command, whatever incident label it carries (an approve's
+    steps carry its proposal's incident; a pause's or a status's carry none: docs/commands.md, "In the
+    timeline")."""
+    return f"jsonPayload.runwarden.command_id={quote(command_id)} AND {window(start, end)}"
+
+
 def audit_filter(project: str, start: datetime, end: datetime, service: str, *, connectors: Iterable[str] = (),
                  sql_instances: Iterable[str] = (), secrets: Iterable[str] = (), with_service: bool = True) -> str:
     """Admin Activity entries that may be changes to the service or to what it depends on. The

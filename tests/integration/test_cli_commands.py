@@ -20,7 +20,7 @@ from cli._commands import (EXIT_DONE, EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_HELD_B
 from cli.main import runwarden
 from shared.config import Mode
 from sandbox.stack import REPO_ROOT
-from tests.integration.world import SERVICE, World
+from tests.integration.world import SERVICE, World, event
 
 OLD = "backend-00001-abc"
 OPERATOR = "alice@example.com"
@@ -32,10 +32,13 @@ class Function:
     """on_command, minus the push: each command on the commands topic goes to the real handler, with
     its Pub/Sub message id, one at a time, while `running` is set."""
 
-    def __init__(self, world: World, pubsub) -> None:
+    def __init__(self, world: World, pubsub, topic: str = "commands") -> None:
         self.world, self.pubsub = world, pubsub
-        self.topic = pubsub.topic("commands")
-        self.subscription = pubsub.pull_subscription(self.topic, "on-command")
+        self.topic = pubsub.topic(topic)
+        self.subscription = pubsub.pull_subscription(self.topic, f"on-{topic}")
+        # What the function behind that topic does with a message: on_command's handler, or on_alert's.
+        self.handle = world.command if topic == "commands" else \
+            (lambda body, message_id: world.handle(event(json.dumps(body).encode(), message_id)))
         self.running = threading.Event()
         self.on_receipt = lambda body: None      # what else happens when a command arrives
         self.received: list[dict] = []
@@ -51,7 +54,7 @@ class Function:
                 body = json.loads(message.data)
                 self.received.append(body)
                 self.on_receipt(body)
-                self.world.command(body, message_id=message.message_id)
+                self.handle(body, message_id=message.message_id)
 
     def stop(self) -> None:
         self._stop.set()
@@ -246,3 +249,20 @@ def test_a_sweep_verdict_on_the_same_command_is_not_taken_for_its_answer(functio
     function.on_receipt = the_sweep_speaks_first
     result = cli(function, *rollback())
     assert "APPLIED" in result.stdout and "UNDONE" not in result.stdout and result.exit_code == EXIT_DONE
+
+
+def test_a_command_sent_to_the_alerts_topic_is_answered_not_run_instead_of_timing_out(world, pubsub):
+    """The commands topic mistaken for the alerts topic (`--topic`, or $RUNWARDEN_COMMANDS_TOPIC, set to
+    it): on_alert rejects the message as no notification. The sender waiting on the command_id hears that
+    rejection, exit 3, saying the command was not run; not a timeout saying "on_command runs it whether or
+    not anyone waits", which would leave the person believing a rollback is on its way."""
+    alerts = Function(world, pubsub, topic="alerts")
+    alerts.running.set()
+    try:
+        result = cli(alerts, *rollback(), "--wait", "30")
+    finally:
+        alerts.stop()
+    assert result.exit_code == EXIT_REJECTED, (result.exit_code, result.stdout, result.stderr)
+    assert "it was not run: publish it to the commands topic" in result.stdout, result.stdout
+    assert "WAS published" not in result.stderr and world.writes() == 0
+

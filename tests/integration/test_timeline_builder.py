@@ -435,3 +435,52 @@ def test_a_connector_in_a_host_project_is_read_there(standin, logs):
     extra = next(r for r in timeline.reads if r.name == f"audit {host}")
     assert f"projects/{host}/logs/" in extra.filter and "run.googleapis.com" not in extra.filter
     assert "cloudsql" not in extra.filter            # the database is in the service's own project
+
+
+def test_a_command_whose_steps_carry_another_incident_is_not_found_but_pointed_to(standin, logs):
+    """`runwarden timeline command:ID` reads a manual action's lines. An approve's lines carry its
+    proposal's incident, so `command:ap-1` finds none of its own; the answer names the incident they
+    carry and the command to read it, rather than a bare "no entry", which reads as "no such command".
+    A command id that differs only in case (Logging's comparisons are not case sensitive) is not it."""
+    from tests.integration.timeline_world import ON_COMMAND
+
+    step(standin, T0, "received", "command approve from alice@example.com", incident=None, trigger="command",
+         function=ON_COMMAND, command_id="ap-1", command="approve", requested_by="alice@example.com")
+    step(standin, T0 + timedelta(seconds=1), "approved", "approved p-0123456789ab", trigger="command",
+         function=ON_COMMAND, command_id="ap-1", proposal_id="p-0123456789ab")
+    step(standin, T0 + timedelta(seconds=2), "applied", "scale_connector applied", incident="0.other",
+         trigger="command", function=ON_COMMAND, command_id="AP-1")
+
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:ap-1", PROJECT, logs, NOW)
+    message = str(raised.value)
+    assert f"command ap-1 (approve) has steps under incident {INCIDENT}" in message, message
+    assert f"runwarden timeline {INCIDENT} --project {PROJECT}" in message and "0.other" not in message, message
+
+
+def test_a_command_whose_steps_carry_no_incident_is_not_found_but_says_how_to_read_them(standin, logs):
+    from tests.integration.timeline_world import ON_COMMAND
+
+    step(standin, T0, "received", "command pause from alice@example.com", incident=None, trigger="command",
+         function=ON_COMMAND, command_id="pz-1", command="pause", requested_by="alice@example.com")
+    step(standin, T0 + timedelta(seconds=1), "kill_switch", "kill switch engaged", incident=None, trigger="command",
+         function=ON_COMMAND, command_id="pz-1")
+
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:pz-1", PROJECT, logs, NOW)
+    message = str(raised.value)
+    assert "command pz-1 (pause) has steps, under no incident" in message, message
+    assert f"gcloud logging read 'jsonPayload.runwarden.command_id=\"pz-1\"' --project {PROJECT}" in message, message
+    # A manual rollback refused before it planned its change (no such revision): no incident either.
+    step(standin, T0, "received", "command rollback_traffic from alice@example.com", incident=None,
+         trigger="command", function=ON_COMMAND, command_id="rb-9", command="rollback_traffic")
+    step(standin, T0 + timedelta(seconds=1), "rejected", "params.revision: backend-00009-zzz is not a revision",
+         incident=None, trigger="command", function=ON_COMMAND, command_id="rb-9", status="rejected")
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:rb-9", PROJECT, logs, NOW)
+    assert "command rb-9 (rollback_traffic) has steps, under no incident (a manual action's carry command:rb-9 only " \
+           "once it plans its change" in str(raised.value), raised.value
+    # A command of which nothing was logged is still plainly unknown.
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:nothing-1", PROJECT, logs, NOW)
+    assert str(raised.value).endswith("in the last 30 days"), raised.value

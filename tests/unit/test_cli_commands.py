@@ -1,6 +1,8 @@
 """The command-sending CLI without a network: input checks, params, help, check-config."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from click.testing import CliRunner
 
@@ -58,6 +60,36 @@ def test_rendering_a_status_snapshot():
         "open_proposals": [{"proposal_id": "p-0123456789ab", "expires_at": "2026-11-30T12:00:00Z"}]}})
     assert "pinned: 1" in text and "backend-00001-abc, pinned 2 h 1 min" in text and "p-0123456789ab" in text
     assert "reported" in DONE and "rejected" not in DONE
+
+
+def test_every_list_a_status_snapshot_holds_is_shown():
+    """`runwarden status` prints each list the snapshot holds: one left out (approved proposals not yet
+    settled) read as none, while the summary line counted them."""
+    from shared.commands.status import Snapshot
+
+    lists = [name for name, field in Snapshot.model_fields.items() if field.annotation == list[dict[str, Any]]]
+    assert "approved_proposals" in lists and "more_than_shown" not in lists
+    item = {"proposal_id": "p-0123456789ab", "target": SERVICE, "service": SERVICE, "action_id": "a-1",
+            "scope": f"target|{SERVICE}", "revision": "backend-00001-abc", "age_seconds": 60}
+    text = render({"status": "reported", "reason": "r", "snapshot": {name: [item] for name in lists}})
+    for name in lists:
+        assert f"  {name.replace('_', ' ')}: 1" in text, (name, text)
+
+
+def test_a_status_shows_when_the_sweep_settles_an_approved_proposal_and_an_open_one_expired():
+    text = render({"status": "reported", "reason": "r", "snapshot": {
+        "approved_proposals": [{"proposal_id": "p-0123456789ab", "decided_by": "alice@example.com",
+                                "settled_by_sweep_after": "2026-11-30T12:16:00Z"}],
+        "open_proposals": [{"proposal_id": "p-ba9876543210", "expires_at": "2026-11-30T12:00:00Z", "expired": True}]}})
+    assert "p-0123456789ab" in text and "2026-11-30T12:16:00Z" in text, text
+    assert "p-ba9876543210" in text and "EXPIRED" in text, text
+
+
+def test_a_status_list_cut_at_its_limit_says_so():
+    text = render({"status": "reported", "reason": "r", "snapshot": {
+        "pinned": [{"service": SERVICE, "revision": "backend-00001-abc", "age_seconds": 60}],
+        "more_than_shown": ["pinned"]}})
+    assert "  pinned: 1 (more exist: only these are listed)" in text, text
 
 
 # --- inputs refused before anything is published ------------------------------------------------------

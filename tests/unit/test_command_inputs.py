@@ -222,3 +222,35 @@ def test_a_restore_naming_no_recorded_action_lists_the_services_rollbacks():
     assert f"(the service's recorded rollbacks, newest first: {rolled.action.action_id} (pending" in answer.reason, \
         answer.reason
     assert w.standins.run.count("UpdateService") == 1
+
+
+def test_a_restore_of_a_split_naming_a_revision_deleted_since_is_rejected_before_any_write():
+    """The split recorded before a rollback named backend-00002-xyz, deleted since (or no longer Ready). Sent
+    to Cloud Run, the update's operation failed and left the service's desired traffic set to that failed
+    split (`failed`, after a write): the restore is refused naming the revision and the ways on, as a
+    rollback to a missing revision is, and nothing is written."""
+    new = "backend-00002-xyz"
+    w = world()
+    rolled = send(w, "rollback_traffic", "rb-2", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    w.standins.run.delete_revision(SERVICE, new)
+    answer = send(w, "restore_traffic", "rs-2", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert answer.status is OutcomeStatus.REJECTED, answer.reason
+    assert answer.reason.startswith("params.action_id: ") and new in answer.reason, answer.reason
+    assert "to_latest: true" in answer.reason, answer.reason
+    assert w.standins.run.count("UpdateService") == 1
+
+
+def test_a_status_whose_lists_hold_more_than_it_reads_says_so(monkeypatch):
+    """status reads each list up to a limit: "2 paused" when more are paused must not read as all."""
+    from shared.commands import status
+    from shared.remediation.records import FLAGS
+
+    monkeypatch.setattr(status, "LIMIT", 2)
+    w = world()
+    for i in range(3):
+        w.state.put_record(FLAGS, f"pause|t{i}", {"kind": "pause", "target": f"t{i}", "engaged": True, "by": OPERATOR,
+                                                   "reason": "r", "at": w.clock.now(), "command_id": f"c{i}"})
+    answer = send(w, "status", "st-1")
+    assert answer.status is OutcomeStatus.REPORTED and answer.snapshot["more_than_shown"] == ["paused"], answer
+    assert len(answer.snapshot["paused"]) == 2 and "more than 2 records each in paused" in answer.reason, answer.reason

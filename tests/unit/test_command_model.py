@@ -183,3 +183,36 @@ def test_a_name_the_schema_does_not_know_is_answered_with_the_one_meant(fields, 
     with pytest.raises(CommandError) as caught:
         parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
     assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+
+
+STATUS = {"command": "status", "command_id": "x", "requested_by": "a"}
+
+
+@pytest.mark.parametrize("data, words", [
+    # Latin-1 from a terminal: the byte is named, not a codec's internals.
+    (json.dumps({**STATUS, "requested_by": "josé"}, ensure_ascii=False).encode("latin-1"),
+     "not UTF-8 text (byte 61,"),
+    # A file saved as UTF-16 (PowerShell's `>`): JSON between systems MUST be UTF-8 (RFC 8259 §8.1); read
+    # as it came, Python's json guessed UTF-16 and ran it, or, cut short, said "'utf-16-le' codec can't decode".
+    (json.dumps(STATUS).encode("utf-16"), "not UTF-8 text (byte 0,"),
+    (b"\xff\xfe{", "not UTF-8 text (byte 0,"),
+    (json.dumps(STATUS).encode("utf-32"), "not UTF-8 text"),
+])
+def test_data_that_is_not_utf8_is_refused_saying_so(data, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(data)
+    assert caught.value.field == "message.data" and words in caught.value.reason, caught.value.reason
+    assert "codec" not in caught.value.reason, caught.value.reason
+
+
+def test_a_lone_surrogate_escape_is_refused_naming_its_field():
+    """`\\ud83d` without its pair (an emoji cut in two on the way) is valid JSON and no Unicode text: it
+    was refused as `command: Invalid JSON: unexpected end of hex escape`, naming no field of the sender's."""
+    data = b'{"command":"pause","command_id":"x","requested_by":"a","reason":"cut \\ud83d here"}'
+    with pytest.raises(CommandError) as caught:
+        parse_command(data)
+    assert caught.value.field == "command.reason" and "lone UTF-16 surrogate" in caught.value.reason, caught.value
+
+
+def test_a_utf8_byte_order_mark_is_read_past():
+    assert parse_command(b"\xef\xbb\xbf" + json.dumps(STATUS).encode()).command == "status"

@@ -567,3 +567,45 @@ def test_a_pauses_resend_after_its_flag_landed_unanswered_does_not_say_it_alread
     again = send(w, "pause", "pause-1", target=SERVICE)
     assert again.status is OutcomeStatus.APPLIED and "already was" not in again.reason, again.reason
     assert "earlier attempt at this command" in again.reason
+
+
+# --- a resend after the command's expires_at -----------------------------------------------------------
+
+
+def test_a_resend_after_expires_at_of_a_command_that_ran_quotes_its_first_answer_not_nothing_done():
+    """`expires_at` holds back a command that arrives late, never one that already ran: the same message
+    sent again after its expiry (a resend to hear a lost answer, as docs/commands.md says to do) is the
+    duplicate of what the first delivery did, not `rejected ... nothing done` beside a write it made."""
+    w = world()
+    expires = (w.clock.now() + timedelta(minutes=10)).isoformat()
+    first = rollback_with(w, "exp-1", expires_at=expires)
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    w.at(2 + 30)                       # past expires_at
+    again = rollback_with(w, "exp-1", expires_at=expires)
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command exp-1"), again.reason
+    assert "applied" in again.reason and "nothing done" not in again.reason and updates(w) == 1
+
+
+def test_a_redelivery_after_expires_at_of_a_command_whose_answer_was_lost_publishes_that_answer():
+    """The rollback wrote and its answer's publish failed; Pub/Sub delivers the message again after its
+    expires_at. That delivery publishes the answer kept (`applied`, the same outcome_id), never a second
+    answer saying the command expired and nothing was done."""
+    w = world()
+    expires = (w.clock.now() + timedelta(minutes=10)).isoformat()
+    lost_publish(w, "rollback_traffic", "exp-2", target=SERVICE, params={"revision": OLD}, expires_at=expires)
+    kept = w.state.get(COMMANDS, "exp-2").result
+    w.at(2 + 30)
+    again = rollback_with(w, "exp-2", expires_at=expires)
+    assert again.status is OutcomeStatus.APPLIED and again.outcome_id == kept["outcome_id"], again.reason
+    assert [o["status"] for o in w.published() if o.get("command_id") == "exp-2"] == ["applied"]
+    assert updates(w) == 1
+
+
+def test_an_expired_command_is_still_rejected_and_its_resend_repeats_that():
+    w = world()
+    expires = (w.clock.now() - timedelta(minutes=1)).isoformat()
+    first = rollback_with(w, "exp-3", expires_at=expires)
+    assert first.status is OutcomeStatus.REJECTED and first.reason.startswith("expires_at:"), first.reason
+    again = rollback_with(w, "exp-3", expires_at=expires)
+    assert again.status in (OutcomeStatus.REJECTED, OutcomeStatus.SKIPPED) and "expire" in again.reason, again.reason
+    assert updates(w) == 0

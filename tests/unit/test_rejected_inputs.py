@@ -63,6 +63,31 @@ def test_a_message_too_large_to_carry_whole_is_cut_and_says_so():
     assert len(excerpt["data"]) == 100 and "the whole is on the outcome" in excerpt["data_cut"]
 
 
+# Pub/Sub refuses a publish request over 10,000,000 bytes (google-cloud-pubsub's
+# _SERVER_PUBLISH_MAX_BYTES, "max accepted size of PublishRequest", publisher/_batch/thread.py).
+PUBLISH_MAX_BYTES = 10 * 1000 * 1000
+
+
+@pytest.mark.parametrize("char", ["x", "\x01", "é", "€", "\U0001F600"])
+def test_a_rejected_message_near_pubsubs_limit_leaves_an_outcome_pubsub_takes(char):
+    """A message of up to 10 MB, every character of one kind: the outcome that carries it is JSON with
+    non-ASCII and control characters escaped (an emoji is 4 bytes received, 12 on the outcome), so the
+    bound on what is kept is on what the outcome holds, not on characters; past Pub/Sub's limit the
+    outcome (the only answer, the message being acknowledged) could never be published."""
+    from shared.outcomes import Outcome, Timestamps
+
+    data = (char * (9_900_000 // len(char.encode()))).encode()
+    content = received(envelope({"data": b64(data), "messageId": "46"}))
+    outcome = Outcome(status=OutcomeStatus.REJECTED, reason="malformed command: message.data: too large",
+                      received=content, timestamps=Timestamps(received_at=ANCHOR))
+    from shared.alerts.received import MAX_KEPT_BYTES
+
+    assert len(outcome.to_json()) < PUBLISH_MAX_BYTES     # an emoji's was 12 MB: never published
+    assert len(outcome.to_json()) <= MAX_KEPT_BYTES + 1024, len(outcome.to_json())
+    assert content.data_bytes == len(data) and content.data.endswith(f"[cut: {len(data)} bytes in all]")
+    assert content.data.startswith(char * 1000)
+
+
 def world() -> FastWorld:
     return FastWorld(seeded_copy("bad_revision", None), ANCHOR)
 
@@ -100,6 +125,16 @@ def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
     assert published["received"]["data"] == body.decode() and published["received"]["message_id"] == "c-9"
     [rejected] = [line for line in logged if line["runwarden"]["step"] == "rejected"]
     assert rejected["runwarden"]["received"]["data"] == body.decode()
+
+
+@pytest.mark.parametrize("command_id", ["rb-1\n", "rb 1", "-rb", "x" * 129])
+def test_a_malformed_command_s_id_that_no_command_may_carry_is_not_put_on_its_answer(command_id):
+    """The id of a rejected command travels on its answer (and as the outcome's attribute) only when it
+    is one a command may carry: exactly the schema's pattern, not a prefix of it ("rb-1\\n")."""
+    w = world()
+    body = json.dumps({"command": "status", "command_id": command_id, "requested_by": "a@example.com"}).encode()
+    outcome = handle_command(event(body, "c-10"), w.config, w.adapters)[0]
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id is None, outcome.command_id
 
 
 def test_an_alert_naming_no_resource_pages_a_person_and_reads_nothing():
@@ -184,9 +219,22 @@ def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
     outcome, logged = lines(lambda: w.handle(event(json.dumps(body).encode(), "m-10")))
 
     assert outcome.status is OutcomeStatus.REJECTED
-    assert "this is a Runwarden command ('pause'), not a Monitoring notification; publish it to the commands " \
-           "topic" in outcome.reason, outcome.reason
+    assert "this is a Runwarden command ('pause'), not a Monitoring notification; it was not run: publish it to " \
+           "the commands topic" in outcome.reason, outcome.reason
     assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+    # Its sender may be waiting on its command_id (the CLI listens for that attribute): the rejection
+    # carries it, so the sender hears that it was not run instead of waiting for an answer that never comes.
+    assert outcome.command_id == "p-1" and w.published()[0]["command_id"] == "p-1"
+    assert w.publisher.messages[0][2].get("command_id") == "p-1"
+
+
+@pytest.mark.parametrize("command_id", ["bad id", "p-1\n", "", 7, None, "x" * 200])
+def test_a_command_on_the_alerts_topic_with_no_usable_command_id_is_rejected_without_one(command_id):
+    w = world()
+    body = {"command": "pause", "requested_by": "alice@example.com", "reason": "x",
+            **({} if command_id is None else {"command_id": command_id})}
+    outcome = w.handle(event(json.dumps(body).encode(), "m-11"))
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id is None, outcome
 
 
 @pytest.mark.parametrize("resource", [
