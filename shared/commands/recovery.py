@@ -99,9 +99,11 @@ def earlier(run: CommandRun, with_answer: bool = False) -> Earlier:
 
 def _earlier(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None,
              claim: ClaimRecord | None) -> Earlier:
-    # The command's own record lost (this delivery took its claim): its digest is the intent's or the
-    # record's. With the record kept, the resend is answered from it (shared/commands _duplicate).
-    reused = _reused_id(run, intent, record) if run.claimed is not None else None
+    # Another command under the id is told apart before anything the id's first command left is answered
+    # or recorded as this one's: on the digest kept with its intent or action record, on every path (the
+    # command's own record, kept, is compared first: shared/commands _claim; records written before it
+    # carried a digest carry none).
+    reused = _reused_id(run, intent, record)
     if reused is not None:
         return Earlier(answer=reused)
     if intent is None:

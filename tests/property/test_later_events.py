@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.property.fast import fast_run
-from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, Close, Fault, Open, OperatorScale,
+from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, ApproveRace, Close, Fault, Open, OperatorScale,
                                     PersonConnector, PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep,
                                     Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
@@ -557,3 +557,41 @@ def test_a_commands_kept_answer_published_by_the_sweep_is_not_counted_as_its_ver
         assert [o.message_id is not None for o in swept] == [True, False], explain(run, [])   # the answer, the verdict
         assert not one_judgement_per_action(run), explain(run, one_judgement_per_action(run))
         _checked(run)
+
+
+# An approve's patch took and its record failed (its intent left open), then an approve of the other incident's
+# proposal under the same pooled command id: alone, or in a race of approvals beside that incident's alert (the
+# program `make soak` found, batch seed 2253124683).
+_REUSED_AFTER_OPEN_INTENT = {
+    "alone": [Open(1, 0), Approve(1, 0)],
+    "race": [ApproveRace(1, 2, False, True)],
+}
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+@pytest.mark.parametrize("case", sorted(_REUSED_AFTER_OPEN_INTENT))
+def test_a_command_id_reused_after_its_write_went_unrecorded_is_not_answered_from_that_write(case: str,
+                                                                                           ending: str) -> None:
+    """Found by `make soak` (batch seed 2253124683): `approve-0` approved 0.alpha's proposal, its patch took
+    and the commit recording it failed (`escalated`, its intent open). `approve-0` again, now carrying
+    0.bravo's proposal id (another command: `command_digest` differs), was answered from the first one's
+    intent: the write recorded as its own, "applied by an earlier attempt at this command, which could not
+    record it", naming 0.alpha. A reused id with another body is told apart before anything an earlier
+    attempt left is read: answered as a reused id, nothing recorded or written for it; the first approve's
+    write is left to its own resend or the sweep. Fails on the code before."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
+                              "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), StoreFault("write", 1, method="record_all"), Approve(0, 0),
+                     *_REUSED_AFTER_OPEN_INTENT[case]]:
+            run.step(step)
+        assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"], run.describe()
+        reused = [o for a in run.trace[-1].approvals if a.command_id == "approve-0" for o in a.outcomes]
+        assert len(reused) == 1, run.describe()
+        assert "for a different command" in reused[0].reason and "earlier attempt" not in reused[0].reason, \
+            reused[0].reason
+        assert reused[0].action is None, reused[0]
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        assert sum(o.vpc_writes for o in run.trace) == 1, run.describe()

@@ -307,3 +307,24 @@ def test_an_unrecorded_connector_scale_a_person_changed_since_is_recorded_closed
         assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
         reports = [o for o in run.returned_outcomes() if o.action is not None and "may have been written" in o.reason]
         assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()
+
+
+def test_a_command_id_reused_after_its_write_went_unrecorded_is_not_answered_from_that_write(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by `make soak` (batch seed 2253124683), here on the Firestore and Pub/Sub emulators: `approve-0`
+    approved 0.alpha's proposal, its patch took and the commit recording it failed (its intent open); then
+    `approve-0` again, carrying 0.bravo's proposal id (another command). Before the fix it was answered from
+    the first command's intent, "applied by an earlier attempt at this command", naming 0.alpha. Now it is
+    answered as a reused command id, and the first approve's write is left to the sweep, which records it."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
+                                                     "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), StoreFault("write", 1, method="record_all"), Approve(0, 0), Open(1, 0),
+                     Approve(1, 0)]:
+            run.step(step)
+        [reused] = run.trace[-1].outcomes
+        assert "for a different command" in reused.reason and "earlier attempt" not in reused.reason, reused.reason
+        run.dead_letter()
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
