@@ -52,8 +52,11 @@ def approve(run: CommandRun) -> Outcome:
     run.timeline.step("approved", f"{proposal.proposal_id} ({proposal.action} on {proposal.target}) approved by "
                       f"{run.command.requested_by}: {run.command.reason}", proposal_id=proposal.proposal_id,
                       **({"override": True} if run.command.override_limits else {}))
+    # The command's digest is kept with its intent and action record, as any command's (CommandRun.manual):
+    # without it, a command reusing this id once its record is lost would be taken for this approve.
     manual = Manual(command_id=run.command_id, requested_by=run.command.requested_by,
-                    override_limits=run.command.override_limits, dry_run=dry_run, approved=proposal.proposal_id)
+                    override_limits=run.command.override_limits, dry_run=dry_run, approved=proposal.proposal_id,
+                    digest=command_digest(run.command))
     try:
         result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
                                     service=proposal.service, signature=proposal.signature, manual=manual)

@@ -131,11 +131,14 @@ def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecor
     different command (other command, target, params, override or requester: `command_digest`), as a
     resend with a completed record of its own is answered (`_duplicate`): once that record is gone,
     a command reusing the id must neither run nor be answered as the first one's duplicate. Records
-    written before the digest was kept carry none: read as this command's."""
+    written before the digest was kept carry none: read as this command's, unless an approve's intent
+    names another proposal (an approve's intent and record carried no digest before this version)."""
     digest = command_digest(run.command)
     for earlier_write in (intent, record):
-        if (earlier_write is None or earlier_write.command_id != run.command_id or not earlier_write.command_digest
-                or earlier_write.command_digest == digest):
+        if earlier_write is None or earlier_write.command_id != run.command_id:
+            continue
+        if not (earlier_write.command_digest != digest if earlier_write.command_digest
+                else _another_proposal(run, earlier_write)):
             continue
         if isinstance(earlier_write, IntentRecord):
             when, what = earlier_write.noted_at, f"{earlier_write.action} on {earlier_write.target} (planned)"
@@ -146,6 +149,14 @@ def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecor
                            f"{when:%Y-%m-%d %H:%M:%S} for a different command, {what}; this {run.command.command} "
                            "was not run, nothing written: send it with a new command_id", target=run.command.target)
     return None
+
+
+def _another_proposal(run: CommandRun, earlier_write: IntentRecord | ActionRecord) -> bool:
+    """A plan stored with no digest that an approve of another proposal left (one naming no proposal is
+    read as this command's, as any record without a digest)."""
+    if run.command.command != "approve" or not isinstance(earlier_write, IntentRecord):
+        return False
+    return bool(earlier_write.proposal_id) and earlier_write.proposal_id != run.command.params.proposal_id
 
 
 def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
