@@ -539,8 +539,11 @@ class Gate:
             return result
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
-        # has only confirmed the change took.
-        result.reason = f"{action.name} applied: the API confirmed the change; the sweep verifies its effect"
+        # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
+        # record (`_settle`): nothing verifies it later, and its answer must not say so.
+        result.reason = f"{action.name} applied: the API confirmed the change; " + (
+            "it undoes a change of Runwarden's and is not verified later" if action.corrective
+            else "the sweep verifies its effect")
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual)
