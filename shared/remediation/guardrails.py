@@ -547,12 +547,14 @@ class Gate:
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual)
-        except TransientError as exc:
+        except (TransientError, PermanentError) as exc:
+            # A permanent refusal of the commit (PERMISSION_DENIED, INVALID_ARGUMENT) leaves the write as
+            # unrecorded as a transient one: escaping the gate, it was answered `failed` for a change that took.
             return self._unrecorded(action, params, result, exc, held.intent is not None)
         return result
 
     @staticmethod
-    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError,
+    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError | PermanentError,
                     noted: bool = False) -> GateResult:
         """The write took, but the state store failed before it was recorded. Raising would have
         Pub/Sub redeliver into a claim still held, and a person would never hear of the change;
