@@ -225,19 +225,21 @@ def _claim(run: CommandRun) -> Outcome | None:
         run.timeline.step("in_progress", f"command {command.command_id} is being handled by another delivery "
                           f"since {claim.record.claimed_at:%H:%M:%S}; retry later", severity="NOTICE")
         raise CommandInProgress(f"command {command.command_id} is being handled by another delivery")
+    if not _same_command(run, first):
+        # Another command under the id: told so before anything the first one's attempts left is read. Its
+        # open intent, its action record and its kept answer are the first command's, to be reported to its
+        # own resend or by the sweep, never answered (or recorded) as this one's (_duplicate says why).
+        return _duplicate(run, claim.record)
     found = recovery.earlier(run, with_answer=True)
     if found.answer is not None:
         return found.answer
     if found.recorded is not None:
         recovery.end_recorded_approval(run, found.recorded)
     # The first answer, kept and never published (its publish failed): published now as it was, rather
-    # than a duplicate quoting it, so that one answer reaches a person, once (answers.py). Only to a
-    # resend of that very command: another command under the same id is refused (_duplicate), and the
-    # first one's answer is left for the sweep, never published as this one's.
-    if _same_command(run, first):
-        kept = answers.retake(run, found.kept, found.kept_read)
-        if kept is not None:
-            return run.stepped(kept)
+    # than a duplicate quoting it, so that one answer reaches a person, once (answers.py).
+    kept = answers.retake(run, found.kept, found.kept_read)
+    if kept is not None:
+        return run.stepped(kept)
     return _duplicate(run, claim.record)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared.alerts.commands import command_digest
 from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
@@ -51,8 +52,11 @@ def approve(run: CommandRun) -> Outcome:
     run.timeline.step("approved", f"{proposal.proposal_id} ({proposal.action} on {proposal.target}) approved by "
                       f"{run.command.requested_by}: {run.command.reason}", proposal_id=proposal.proposal_id,
                       **({"override": True} if run.command.override_limits else {}))
+    # The command's digest is kept with its intent and action record, as any command's (CommandRun.manual):
+    # without it, a command reusing this id once its record is lost would be taken for this approve.
     manual = Manual(command_id=run.command_id, requested_by=run.command.requested_by,
-                    override_limits=run.command.override_limits, dry_run=dry_run, approved=proposal.proposal_id)
+                    override_limits=run.command.override_limits, dry_run=dry_run, approved=proposal.proposal_id,
+                    digest=command_digest(run.command))
     try:
         result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
                                     service=proposal.service, signature=proposal.signature, manual=manual)
@@ -84,7 +88,7 @@ def _decided_by_this_command(run: CommandRun, proposal: ProposalRecord) -> Refus
     the attempt having ended without writing), and raised before answering
     (the proposal's update landed, its answer was lost): otherwise the resend would answer only
     "already refused", and nobody would hear why nothing was applied, nor what to do."""
-    if not run.command_id or proposal.command_id != run.command_id:
+    if not _by_this_command(run, proposal):
         return None
     if proposal.state == "refused":
         return refused(_world_changed_reason(proposal, proposal.note))
@@ -249,7 +253,17 @@ def _approved_by_this_command(run: CommandRun, proposal: ProposalRecord) -> bool
     """An earlier attempt at this very command approved it and wrote nothing (it died before the
     write, or the write never took: shared/commands/recovery.py found the target as it was): this
     attempt carries the approval on, rather than rejecting its own command as "already approved"."""
-    return proposal.state == "approved" and bool(run.command_id) and proposal.command_id == run.command_id
+    return proposal.state == "approved" and _by_this_command(run, proposal)
+
+
+def _by_this_command(run: CommandRun, proposal: ProposalRecord) -> bool:
+    """Whether this command decided the proposal: its command_id, and what it asked (`command_digest`, kept
+    with the decision), so that another command sent under the same id (a reject under an approve's id, an
+    approve of the same proposal by someone else) is neither answered with that decision nor carries it on.
+    Decisions written before the digest was kept carry none: the command_id alone decides."""
+    if not run.command_id or proposal.command_id != run.command_id:
+        return False
+    return not proposal.command_digest or proposal.command_digest == command_digest(run.command)
 
 
 def _decision(run: CommandRun, proposal: ProposalRecord, state: str, note: str) -> RecordWrite:
@@ -257,7 +271,8 @@ def _decision(run: CommandRun, proposal: ProposalRecord, state: str, note: str) 
               else {"state": "open"})
     return RecordWrite(PROPOSALS, proposal.proposal_id,
                        {"state": state, "decided_by": run.command.requested_by, "decided_at": run.now,
-                        "command_id": run.command_id, "note": note}, merge=True, expect=expect)
+                        "command_id": run.command_id, "command_digest": command_digest(run.command), "note": note},
+                       merge=True, expect=expect)
 
 
 def _decide(run: CommandRun, proposal: ProposalRecord, state: str, note: str = "") -> bool:

@@ -99,9 +99,11 @@ def earlier(run: CommandRun, with_answer: bool = False) -> Earlier:
 
 def _earlier(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None,
              claim: ClaimRecord | None) -> Earlier:
-    # The command's own record lost (this delivery took its claim): its digest is the intent's or the
-    # record's. With the record kept, the resend is answered from it (shared/commands _duplicate).
-    reused = _reused_id(run, intent, record) if run.claimed is not None else None
+    # Another command under the id is told apart before anything the id's first command left is answered
+    # or recorded as this one's: on the digest kept with its intent or action record, on every path (the
+    # command's own record, kept, is compared first: shared/commands _claim; records written before it
+    # carried a digest carry none).
+    reused = _reused_id(run, intent, record)
     if reused is not None:
         return Earlier(answer=reused)
     if intent is None:
@@ -129,11 +131,14 @@ def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecor
     different command (other command, target, params, override or requester: `command_digest`), as a
     resend with a completed record of its own is answered (`_duplicate`): once that record is gone,
     a command reusing the id must neither run nor be answered as the first one's duplicate. Records
-    written before the digest was kept carry none: read as this command's."""
+    written before the digest was kept carry none: read as this command's, unless an approve's intent
+    names another proposal (an approve's intent and record carried no digest before this version)."""
     digest = command_digest(run.command)
     for earlier_write in (intent, record):
-        if (earlier_write is None or earlier_write.command_id != run.command_id or not earlier_write.command_digest
-                or earlier_write.command_digest == digest):
+        if earlier_write is None or earlier_write.command_id != run.command_id:
+            continue
+        if not (earlier_write.command_digest != digest if earlier_write.command_digest
+                else _another_proposal(run, earlier_write)):
             continue
         if isinstance(earlier_write, IntentRecord):
             when, what = earlier_write.noted_at, f"{earlier_write.action} on {earlier_write.target} (planned)"
@@ -144,6 +149,14 @@ def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecor
                            f"{when:%Y-%m-%d %H:%M:%S} for a different command, {what}; this {run.command.command} "
                            "was not run, nothing written: send it with a new command_id", target=run.command.target)
     return None
+
+
+def _another_proposal(run: CommandRun, earlier_write: IntentRecord | ActionRecord) -> bool:
+    """A plan stored with no digest that an approve of another proposal left (one naming no proposal is
+    read as this command's, as any record without a digest)."""
+    if run.command.command != "approve" or not isinstance(earlier_write, IntentRecord):
+        return False
+    return bool(earlier_write.proposal_id) and earlier_write.proposal_id != run.command.params.proposal_id
 
 
 def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:

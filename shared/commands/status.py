@@ -31,7 +31,8 @@ class Snapshot(BaseModel):
     pending_verifications: list[dict[str, Any]] = []
     open_proposals: list[dict[str, Any]] = []
     # Approved and not yet settled: the approve's write under way, or its attempt ended before settling it
-    # (shared/remediation/approvals.py: the sweep settles or closes it once the command's record lapses).
+    # (shared/remediation/approvals.py: the sweep settles or closes it once the command's record lapses, or
+    # is completed with an answer that left it approved).
     approved_proposals: list[dict[str, Any]] = []
     # Approved, and the write in doubt (shared/commands/approval.py): until the sweep judges that write.
     proposals_in_doubt: list[dict[str, Any]] = []
@@ -120,8 +121,8 @@ def snapshot(run: CommandRun) -> Snapshot:
 
 def _settled_after(state: Any, proposal: ProposalRecord, lease: timedelta) -> datetime | None:
     """From when the sweep settles an approved proposal (shared/remediation/approvals.py): a lease past
-    the approval and past its command's record, and a margin. None if that command is answered (its
-    answer said what happened, and the sweep leaves it)."""
+    the approval and past its command's record, and a margin; at the next sweep if that command is
+    answered (its record completed: a permanent error escaped the gate)."""
     claim = state.get(COMMANDS, proposal.command_id) if proposal.command_id else None
     return settles_after(claim, proposal.decided_at, lease)
 

@@ -20,7 +20,10 @@ record at the proposal's claim key, and decides (`decide`, pure):
 |--------------------------|----------------------------------------|-----------------|--------------------------------|
 | held, unexpired; or the  | (not read)                             | (not read)      | nothing: it may still write, or|
 |   approval within a lease|                                        |                 |   a redelivery carry it on     |
-| completed (answered)     | (not read)                             | (not read)      | nothing: its answer said why   |
+| completed (answered)     | as for a lapsed record below, but where that closes it `abandoned`, it ends as the      |
+|                          | answer said, with no answer of its own: `failed` (a permanent error escaped the gate:   |
+|                          | the handler answered `failed`), or else `abandoned`; nothing when the record is another |
+|                          | command's under the same id (its digest is not the approval's)                          |
 | lapsed or gone           | this command's, pending or undoing     | (any)           | `applied` (`in_doubt` with no  |
 |                          |                                        |                 |   after-state), as the commit  |
 |                          |                                        |                 |   would have; the sweep's      |
@@ -31,6 +34,17 @@ record at the proposal's claim key, and decides (`decide`, pure):
 |                          | none                                   | escalated, or   | `in_doubt`: the write may have |
 |                          |                                        |   recorded      |   happened; a person was told  |
 |                          | none                                   | void, or none   | closed `abandoned`, answered   |
+
+A completed record with the proposal still `approved` by its command: the attempt answered without
+settling the proposal, because an error the approve does not expect escaped the gate (a state-store
+PermissionDenied or InvalidArgument: the handler answers `failed`, and that answer completes the record
+and is published). Left so, the proposal stayed `approved`, listed by `status`, until the command's
+record lapsed (30 days). The answer was given, so the sweep only moves the proposal to where the
+records show it, as the commit that completes the record would have: its write's record decides, an
+open intent is the backstop's first, and with nothing written it ends as the answer said.
+
+The command's intent counts only if it was stored for this proposal (`proposal_id`): under a reused
+command id it may be another approval's.
 
 `abandoned` is the one end that acts: no write was planned (no intent), or the plan was given back
 (void), so nothing was written. The proposal is closed, not opened again: the approval was made on the
@@ -71,7 +85,7 @@ class Ending(str, Enum):
     """What the sweep does with a proposal left `approved` (the module's table)."""
 
     WAIT = "wait"              # the command's record is held: its attempt (or a resend) may still write
-    ANSWERED = "answered"      # the command's record is completed: its answer said what happened
+    ANSWERED = "answered"      # the command's record is completed and nothing was written: ended as its answer said
     APPLIED = "applied"        # its write is recorded and awaits the sweep's verdict
     IN_DOUBT = "in_doubt"      # its write may have happened, and nothing says it applied
     JUDGED = "judged"          # its write is recorded and judged: ended with that judgement
@@ -97,21 +111,25 @@ def command_standing(claim: ClaimRecord | None, approved_at: datetime | None, le
 
 
 def settles_after(claim: ClaimRecord | None, approved_at: datetime | None, lease: timedelta) -> datetime | None:
-    """From when `command_standing` lets the sweep settle the proposal (None: the command is answered)."""
+    """From when `command_standing` lets the sweep settle the proposal (a command answered: at once, the
+    next sweep)."""
     if claim is not None and claim.status is ClaimStatus.COMPLETED:
-        return None
+        return claim.claimed_at
     times = [t + SWEEP_MARGIN for t in (claim.expires_at if claim is not None else None,
                                         approved_at + lease if approved_at is not None else None) if t is not None]
     return max(times) if times else None
 
 
-def ending(record: ActionRecord | None, intent: IntentRecord | None, command_id: str) -> Ending:
+def ending(record: ActionRecord | None, intent: IntentRecord | None, command_id: str, proposal_id: str = "") -> Ending:
     """Once the command's record has lapsed: `record`, the action record at the proposal's claim key (it
-    counts only if the command wrote it); `intent`, the command's (the gate stores it before any write)."""
+    counts only if the command wrote it); `intent`, the command's (the gate stores it before any write; it
+    counts only if stored for this proposal, `proposal_id`: under a reused command id it may be another's)."""
     if record is not None and record.command_id == command_id:
         if record.state in (ActionState.PENDING, ActionState.UNDOING):
             return Ending.APPLIED if record.after else Ending.IN_DOUBT
         return Ending.JUDGED
+    if intent is not None and proposal_id and intent.proposal_id and intent.proposal_id != proposal_id:
+        intent = None
     if intent is None or intent.state is IntentState.VOID:
         return Ending.ABANDONED
     if intent.state in (IntentState.OPEN, None):
@@ -122,9 +140,34 @@ def ending(record: ActionRecord | None, intent: IntentRecord | None, command_id:
 
 
 def decide(claim: ClaimRecord | None, record: ActionRecord | None, intent: IntentRecord | None, command_id: str,
-           approved_at: datetime | None, lease: timedelta, now: datetime) -> Ending:
-    """The whole table, for a proposal `approved` by `command_id` at `approved_at`."""
-    return command_standing(claim, approved_at, lease, now) or ending(record, intent, command_id)
+           approved_at: datetime | None, lease: timedelta, now: datetime, proposal_id: str = "") -> Ending:
+    """The whole table, for a proposal `approved` by `command_id` at `approved_at` (whether a completed
+    record is that approval's own is `answers_approval`'s, which reads the proposal's digest)."""
+    standing = command_standing(claim, approved_at, lease, now)
+    if standing is Ending.WAIT:
+        return standing
+    found = ending(record, intent, command_id, proposal_id)
+    if standing is Ending.ANSWERED and found is Ending.ABANDONED:
+        return Ending.ANSWERED   # nothing written, and the command answered: no second answer
+    return found
+
+
+def answers_approval(claim: ClaimRecord, proposal: ProposalRecord) -> bool:
+    """Whether the command's completed record is the answer to the approve that approved `proposal`, not to
+    another command sent under its id (`command_digest`, kept with both; either written before it was
+    kept carries none: taken as the same)."""
+    digest = claim.result.get("digest")
+    return not digest or not proposal.command_digest or digest == proposal.command_digest
+
+
+def answered_end(claim: ClaimRecord, command_id: str) -> tuple[str, str]:
+    """The proposal's end, with nothing written, as its command's answer said: `failed` when it answered
+    `failed` (a permanent error escaped the gate), else `abandoned`; the note quotes that answer."""
+    status, reason = claim.result.get("status") or "", claim.result.get("reason") or ""
+    state = "failed" if status == OutcomeStatus.FAILED.value else ABANDONED
+    return state, (f"approved by command {command_id}, which was answered {status or 'without a status'} and wrote "
+                   f"nothing, without ending this proposal; ended {state} by the verification sweep. That answer: "
+                   f"{reason}")
 
 
 class Approvals:
@@ -165,20 +208,21 @@ class Approvals:
     def _settle(self, proposal: ProposalRecord) -> Outcome | None:
         command_id = proposal.command_id
         held = self.state.get(COMMANDS, command_id)
-        if command_standing(held, proposal.decided_at, self.lease, self.now) is not None:
+        standing = command_standing(held, proposal.decided_at, self.lease, self.now)
+        if standing is Ending.ANSWERED:
+            self._settle_answered(proposal, held)
+            return None
+        if standing is not None:
             return None
         taken = self.state.claim(COMMANDS, command_id, self.owner, self.lease, self.now)
         if not taken.acquired:
             return None     # a resend took it first: it carries the approval on, or answers
         try:
-            intent_data, record_data = self.state.get_many([(INTENTS, command_intent_key(command_id)),
-                                                            (ACTIONS, proposal.key)])
-            intent = IntentRecord.model_validate(intent_data) if intent_data else None
-            record = ActionRecord.model_validate(record_data) if record_data else None
+            intent, record = self._reads(proposal)
         except BaseException:
             self._give_back(command_id)
             raise
-        found = ending(record, intent, command_id)
+        found = ending(record, intent, command_id, proposal.proposal_id)
         if found is Ending.ABANDONED:
             return self._abandon(proposal, taken.record, intent)    # completes the record, or gives it back
         try:
@@ -186,6 +230,31 @@ class Approvals:
         finally:
             self._give_back(command_id)
         return None
+
+    def _settle_answered(self, proposal: ProposalRecord, held: ClaimRecord) -> None:
+        """The command answered and left its proposal `approved` (the module's table): moved to where its
+        records show it, with no answer of its own (the command's was given). Its record is not taken: a
+        resend meanwhile is answered from it as a duplicate, and every move here is guarded on the proposal
+        still `approved` by the command."""
+        if not answers_approval(held, proposal):
+            Timeline(proposal.incident_id, "command").step(
+                "approval_not_closed", f"{proposal.proposal_id}: approved by command {proposal.command_id}, whose "
+                "record now holds another command's answer under that id: left approved until that record lapses",
+                severity="WARNING", proposal_id=proposal.proposal_id, command_id=proposal.command_id)
+            return
+        intent, record = self._reads(proposal)
+        found = ending(record, intent, proposal.command_id, proposal.proposal_id)
+        if found is not Ending.ABANDONED:
+            self._move(proposal, found, record, intent)
+            return
+        state, note = answered_end(held, proposal.command_id)
+        self._end(proposal, state, note)
+
+    def _reads(self, proposal: ProposalRecord) -> tuple[IntentRecord | None, ActionRecord | None]:
+        intent_data, record_data = self.state.get_many([(INTENTS, command_intent_key(proposal.command_id)),
+                                                        (ACTIONS, proposal.key)])
+        return (IntentRecord.model_validate(intent_data) if intent_data else None,
+                ActionRecord.model_validate(record_data) if record_data else None)
 
     def _give_back(self, command_id: str) -> None:
         """The command's record, taken only to read and decide, given back (as it was: lapsed, for the
@@ -211,6 +280,11 @@ class Approvals:
             state, note = "in_doubt", _in_doubt_note(command, record, intent)
         else:
             return
+        self._end(proposal, state, note)
+
+    def _end(self, proposal: ProposalRecord, state: str, note: str) -> None:
+        """The proposal moved to `state`, only if still `approved` by its command."""
+        command = proposal.command_id
         if self.state.update_record(PROPOSALS, proposal.proposal_id, {"state": state, "note": note[:1500]},
                                     expect={"state": APPROVED, "command_id": command}):
             Timeline(proposal.incident_id, "command").step(

@@ -539,17 +539,22 @@ class Gate:
             return result
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
-        # has only confirmed the change took.
-        result.reason = f"{action.name} applied: the API confirmed the change; the sweep verifies its effect"
+        # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
+        # record (`_settle`): nothing verifies it later, and its answer must not say so.
+        result.reason = f"{action.name} applied: the API confirmed the change; " + (
+            "it undoes a change of Runwarden's and is not verified later" if action.corrective
+            else "the sweep verifies its effect")
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual)
-        except TransientError as exc:
+        except (TransientError, PermanentError) as exc:
+            # A permanent refusal of the commit (PERMISSION_DENIED, INVALID_ARGUMENT) leaves the write as
+            # unrecorded as a transient one: escaping the gate, it was answered `failed` for a change that took.
             return self._unrecorded(action, params, result, exc, held.intent is not None)
         return result
 
     @staticmethod
-    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError,
+    def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError | PermanentError,
                     noted: bool = False) -> GateResult:
         """The write took, but the state store failed before it was recorded. Raising would have
         Pub/Sub redeliver into a claim still held, and a person would never hear of the change;

@@ -274,6 +274,9 @@ class ProposalRecord(BaseModel):
     decided_by: str = ""
     decided_at: datetime | None = None
     command_id: str = ""
+    # What the deciding command asked (alerts.commands.command_digest): its record is told apart from another
+    # command's under the same id (approvals.answers_approval). Proposals decided before it was kept: "".
+    command_digest: str = ""
     note: str = ""
 
 

@@ -216,6 +216,22 @@ class OperatorScale:
 
 
 @dataclass(frozen=True)
+class OperatorRestore:
+    """An operator's restore_traffic command (ids from a small pool: a repeated id is a resend): `to_latest`,
+    100% to the latest Ready revision, which releases a rollback's pin; or the split recorded before incident
+    `of`'s rollback (its action id, `claim_key(incident, service, rollback_traffic)`: rejected when there is
+    no such record). A corrective write: not held back by cooldown or budgets, and recorded by no action
+    record (docs/actions.md)."""
+    command: int
+    to_latest: bool
+    of: int = 0
+
+    def __str__(self) -> str:
+        what = "to latest" if self.to_latest else f"before {INCIDENTS[self.of]}'s rollback"
+        return f"restore_command(#{self.command}, {what})"
+
+
+@dataclass(frozen=True)
 class Approve:
     """An operator approves the incident's proposed connector change (by its proposal id); with
     `dry_run`, asks what would be done, under a command id of its own (a new one each pool entry).
@@ -337,7 +353,8 @@ SWEEP_EVERY = 10
 
 
 Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
-        | Skewed | Jump | Pause | OperatorRollback | OperatorScale | Approve | Reject | ApproveRace | Renotify
+        | Skewed | Jump | Pause | OperatorRollback | OperatorScale | OperatorRestore | Approve | Reject | ApproveRace
+        | Renotify
         | PersonTraffic | PersonConnector | Unreadable)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
@@ -593,7 +610,7 @@ class Run:
         elif isinstance(step, ApproveRace):
             obs.incident = INCIDENTS[step.incident]
             self._approve_race(obs, step)
-        elif isinstance(step, (Pause, OperatorRollback, OperatorScale, Approve, Reject, _Resend)):
+        elif isinstance(step, (Pause, OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, _Resend)):
             self._operator(obs, step)
         elif isinstance(step, (Open, Close, _Redeliver)):
             closed = isinstance(step, Close) or (isinstance(step, _Redeliver) and step.closed)
@@ -858,6 +875,12 @@ class Run:
             command_id = f"op-scale-{step.command}"
             return common | {"command": "scale_connector", "target": CONNECTOR, "command_id": command_id,
                              "params": {"max_instances": step.max_instances}, "_claims": command_incident(command_id)}
+        if isinstance(step, OperatorRestore):
+            command_id = f"op-restore-{step.command}"
+            params = ({"to_latest": True} if step.to_latest
+                      else {"action_id": claim_key(INCIDENTS[step.of], SERVICE, "rollback_traffic")})
+            return common | {"command": "restore_traffic", "target": SERVICE, "command_id": command_id,
+                             "params": params, "_claims": command_incident(command_id)}
         if isinstance(step, Reject):
             proposal = proposal_id_for(claim_key(INCIDENTS[step.incident], CONNECTOR, "scale_connector"))
             return common | {"command": "reject", "command_id": f"reject-{step.command}",
@@ -1039,6 +1062,13 @@ class _Resend:
 
     def __str__(self) -> str:
         return f"resend({self.body.get('command')} {self.body.get('command_id')})"
+
+
+def is_restore(step: Any) -> bool:
+    """An operator's restore_traffic command, or the platform's resend of one: a corrective write of the
+    service's traffic (no cooldown, no budget slot, no action record)."""
+    return isinstance(step, OperatorRestore) or (isinstance(step, _Resend)
+                                                 and step.body.get("command") == "restore_traffic")
 
 
 def _oldest_revision(scenario: str) -> str:

@@ -15,13 +15,13 @@ from shared.remediation.actions import all_actions
 from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
 from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, ApprovalTry, Approve, ApproveRace, Close,
-                                    Concurrent, Observation, Open, OperatorRollback, OperatorScale, PersonTraffic,
-                                    Reject, Renotify, Run, Skewed, Sweep, Unreadable, _oldest_revision, _Redeliver,
-                                    _Resend, minutes)
+                                    Concurrent, Observation, Open, OperatorRestore, OperatorRollback, OperatorScale,
+                                    PersonTraffic, Reject, Renotify, Run, Skewed, Sweep, Unreadable, _oldest_revision,
+                                    _Redeliver, _Resend, is_restore, minutes)
 
 DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify)
 SWEEPS = (Sweep, Unreadable)
-COMMANDS = (OperatorRollback, OperatorScale, Approve, Reject, _Resend)
+COMMANDS = (OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, _Resend)
 
 API_MAX_INSTANCES = 10
 
@@ -74,8 +74,8 @@ def within_ceilings(run: Run) -> list[str]:
 
 def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> list[str]:
     """Every traffic split written names only existing revisions and sums to 100; and it is either a
-    rollback (100% to a revision older than the one that served), a recorded before-state, or what an
-    operator's rollback command named (100% to that revision: a person's decision, even when the
+    rollback (100% to a revision older than the one that served), a recorded before-state, an operator's
+    restore to the latest revision (100% to LATEST), or what an operator's rollback command named (100% to that revision: a person's decision, even when the
     revision already serves, as through LATEST on a one-revision service after a person's split)."""
     service = _scenario_service(run)
     created = {r.name: r.created for r in service.revisions}
@@ -85,6 +85,9 @@ def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> l
                 (run.action_records() if records is None else records)]
     named = {_oldest_revision(run.scenario) for obs in run.trace
              if isinstance(obs.step, OperatorRollback) and obs.step.named}
+    # An operator's restore_traffic: to_latest asks for all of it on LATEST (tags kept at 0%), releasing a pin
+    # (with an action_id, the recorded before-state). Requests are checked, refused ones too.
+    to_latest = any(is_restore(obs.step) and obs.update_calls for obs in run.trace)
     problems = []
     for request in run.standins.run.requests("UpdateService"):
         split = {(t.revision or LATEST): t.percent for t in request.service.traffic}
@@ -93,7 +96,8 @@ def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> l
             continue
         [only] = split if len(split) == 1 else [None]
         rollback = only in created and serving and all(created[only] < created[s] for s in serving)
-        if not rollback and split not in recorded and not (only is not None and only in named):
+        latest = to_latest and {rev: pct for rev, pct in split.items() if pct} == {LATEST: 100}
+        if not rollback and split not in recorded and not (only is not None and only in named) and not latest:
             problems.append(f"UpdateService wrote {split}: neither a rollback to an older revision nor a "
                             f"recorded before-state {recorded}")
     return problems
@@ -133,7 +137,7 @@ def _action_writes(run: Run) -> dict[str, list]:
     offset in seconds); undos (sweeps) left out."""
     writes: dict[str, list] = defaultdict(list)
     for obs in run.trace:
-        if isinstance(obs.step, SWEEPS):
+        if isinstance(obs.step, SWEEPS) or is_restore(obs.step):   # corrective: no cooldown, no budget slot
             continue
         writes[SERVICE] += [(obs.at, obs.skew)] * obs.run_writes
         writes[CONNECTOR] += [(obs.at, obs.skew)] * obs.vpc_writes
@@ -155,7 +159,8 @@ def once_per_claim(run: Run) -> list[str]:
                 per_key[f"{obs.restored[0]} (restore)"] += obs.run_writes
             continue
         if isinstance(obs.step, COMMANDS) and obs.claim_incident:   # an operator's: claimed on its command
-            per_key[f"{obs.claim_incident}|{SERVICE}|rollback_traffic"] += obs.run_writes
+            traffic = "restore_traffic" if is_restore(obs.step) else "rollback_traffic"
+            per_key[f"{obs.claim_incident}|{SERVICE}|{traffic}"] += obs.run_writes
             per_key[f"{obs.claim_incident}|{CONNECTOR}|scale_connector"] += obs.vpc_writes
             continue
         if obs.incident is None:
@@ -204,8 +209,9 @@ def no_writes_when_off(run: Run) -> list[str]:
         problems.append(f"kill switch in config, yet {update} UpdateService and {patch} PatchConnector call(s)")
     if config.action_dry_run("scale_connector") and patch:
         problems.append(f"scale_connector in shadow mode, yet {patch} PatchConnector call(s)")
-    if config.action_dry_run("rollback_traffic") and update:
-        problems.append(f"rollback_traffic in shadow mode, yet {update} UpdateService call(s)")
+    rollbacks = sum(o.update_calls for o in run.trace if not is_restore(o.step) and not isinstance(o.step, SWEEPS))
+    if config.action_dry_run("rollback_traffic") and rollbacks:
+        problems.append(f"rollback_traffic in shadow mode, yet {rollbacks} UpdateService call(s)")
     for obs in run.trace:
         if obs.kill_switch_on and obs.write_calls:
             problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) with the kill switch on")
@@ -235,7 +241,8 @@ def before_states_recorded(run: Run, records: list[dict[str, Any]] | None = None
     problems = [f"action record {r['key']} has no before-state" for r in records if not r.get("before")]
     problems += _returned_applied_carry_before(run.returned_outcomes())
     actions = Counter(r["action"] for r in records)
-    took_effect = {"rollback_traffic": sum(o.run_writes for o in run.trace if not isinstance(o.step, SWEEPS)),
+    took_effect = {"rollback_traffic": sum(o.run_writes for o in run.trace
+                                           if not isinstance(o.step, SWEEPS) and not is_restore(o.step)),
                    "scale_connector": sum(o.vpc_writes for o in run.trace)}
     unrecorded = Counter(o.action.name for obs in run.trace if obs.store_faults for o in obs.outcomes
                          if _unrecorded(o))
@@ -407,6 +414,8 @@ def undo_keeps_person_change(run: Run) -> list[str]:
             if person_since and obs.run_writes:
                 problems.append(f"step #{obs.index} {obs.step}: the sweep wrote the service's traffic over a change "
                                 "a person made after the rollback")
+            continue
+        if is_restore(obs.step):   # an operator's restore, through Runwarden: neither a rollback nor a hand change
             continue
         if obs.run_writes:
             rolled_back, person_since = True, False
@@ -715,7 +724,9 @@ def every_write_known(run: Run) -> list[str]:
     state = run.world.state
     problems = [f"intent {i['claim_key']} by {i['owner']} still open after the sweep"
                 for i in state.find_records(INTENTS, "state", "open")]
-    writes = sum(o.run_writes + o.vpc_writes for o in run.trace if not isinstance(o.step, SWEEPS))
+    # (An operator's restore is corrective: its answer names it, and no record is kept for the sweep.)
+    writes = sum(o.run_writes + o.vpc_writes for o in run.trace
+                 if not isinstance(o.step, SWEEPS) and not is_restore(o.step))
     recorded = len(run.action_records())
     escalated = len(state.find_records(INTENTS, "state", "escalated"))
     if writes > recorded + escalated:

@@ -7,7 +7,7 @@ whose clock is ±2 min off), time passing and the clock stepping back, faults at
 (UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED), the state store failing (reads, the claim's
 commit, later writes, a commit whose answer is lost) and the outcome publish failing, the scheduler's sweep, Google finishing
 operations, and operators' commands (kill switch, pause/resume of one target, rollback_traffic,
-scale_connector, approve). Strategies are built once per (scenario, incidents): hypothesis would
+scale_connector, restore_traffic, approve). Strategies are built once per (scenario, incidents): hypothesis would
 otherwise rebuild them for every example.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from functools import lru_cache
 from hypothesis import strategies as st
 
 from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Fault,
-                                    Jump, KillSwitch, Open, OperatorRollback, OperatorScale, Pause, PersonConnector,
-                                    PersonTraffic, PublishFault, Reject, Renotify, Settle, Skewed, StoreFault, Sweep,
-                                    Unreadable)
+                                    Jump, KillSwitch, Open, OperatorRestore, OperatorRollback, OperatorScale, Pause,
+                                    PersonConnector, PersonTraffic, PublishFault, Reject, Renotify, Settle, Skewed,
+                                    StoreFault, Sweep, Unreadable)
 
 SCENARIOS = ("bad_revision", "connector_saturation")
 RUN_READS = [("run", "GetService"), ("run", "ListRevisions"), ("run", "GetOperation"),
@@ -84,6 +84,10 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, _table([Pause(target, on) for target in ("service", "connector") for on in (False, True)])),
         (1, _table([OperatorRollback(c, named) for c in command for named in (False, True)])),
         (1, _table([OperatorScale(c, n) for c in command for n in (4, 5, 8, 10)])),
+        # An operator's restore_traffic: releasing a rollback's pin (to_latest), or putting back the split
+        # recorded before an incident's rollback (rejected when none is recorded).
+        (1, _table([OperatorRestore(c, True) for c in command],
+                   [OperatorRestore(c, False, i) for c in command for i in incident])),
         # Approvals (below, where proposals are made); elsewhere an approval finds no proposal.
         (1, _table([Approve(i, c, dry) for i in incident for c in command for dry in (False, False, True)])),
         # Cloud Monitoring re-notifying an incident still open, from 20 minutes (past the shortest claim

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from shared.remediation.records import PROPOSALS
 from tests.property.fast import fast_run, run_sample
 from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, ApprovalTry, Approve, Close, Concurrent, Fault,
-                                    Observation, Open, OperatorRollback, OperatorScale, Pause, PersonConnector,
+                                    Observation, Open, OperatorRestore, OperatorRollback, OperatorScale, Pause,
+                                    PersonConnector,
                                     PublishFault, Renotify, Skewed, StoreFault, Sweep)
 from tests.property.invariants import (approvals_hold_their_world, check_all, explain, once_per_claim,
                                        outcomes_agree, paused_targets_untouched)
@@ -100,6 +101,28 @@ def test_a_paused_service_is_not_written_and_an_operator_rollback_acts_once() ->
         statuses = [o.status.value for obs in run.trace for o in obs.outcomes]
         assert statuses[:3] == ["applied", "skipped", "applied"], statuses   # pause, the alert held back, resume
         assert run.standins.run.count("UpdateService") == 1
+
+
+def test_an_operators_restore_releases_the_pin_once_and_is_counted_per_claim() -> None:
+    """restore_traffic in the soak's mix: an operator's to_latest after the rollback releases the pin
+    (one UpdateService), its resend is a duplicate, and a restore naming a rollback no incident made is
+    rejected. Its answer does not say the sweep verifies it: a corrective write keeps no action record. The
+    invariants count its write on its own claim, and see a second one."""
+    from shared.remediation.records import PINS
+
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Open(0, 0), OperatorRestore(0, True), OperatorRestore(0, True), OperatorRestore(1, False, 1),
+                     Sweep(16)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        statuses = [o.status.value for obs in run.trace[:4] for o in obs.outcomes]
+        assert statuses == ["applied", "applied", "skipped", "rejected"], statuses
+        restored = run.trace[1].outcomes[0]
+        assert "verifies" not in restored.reason and "not verified later" in restored.reason, restored.reason
+        assert run.standins.run.count("UpdateService") == 2
+        assert run.world.state.get_record(PINS, SERVICE)["pinned"] is False
+        _observation(run, 2, run_writes=1)   # as if the resend had written again
+        assert once_per_claim(run) == [f"command:op-restore-0|{SERVICE}|restore_traffic acted 2 times"]
 
 
 # --- the invariants can fail ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.property.fast import fast_run
-from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, Close, Fault, Open, OperatorScale,
+from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, ApproveRace, Close, Fault, Open, OperatorScale,
                                     PersonConnector, PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep,
                                     Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
@@ -557,3 +557,48 @@ def test_a_commands_kept_answer_published_by_the_sweep_is_not_counted_as_its_ver
         assert [o.message_id is not None for o in swept] == [True, False], explain(run, [])   # the answer, the verdict
         assert not one_judgement_per_action(run), explain(run, one_judgement_per_action(run))
         _checked(run)
+
+
+# An approve's patch took and its record failed (its intent left open), then an approve of the other incident's
+# proposal under the same pooled command id: alone, or in a race of approvals beside that incident's alert (the
+# program `make soak` found, batch seed 2253124683). With the approve's own record failing too (`record_all` ×2:
+# the gate's commit, then the command's), the reuse waits out the first attempt's claim and is answered on its
+# resend, once the command's record is lost: there only the intent's digest tells the two apart.
+_REUSED_AFTER_OPEN_INTENT = {
+    "alone": (1, [Open(1, 0), Approve(1, 0)]),
+    "race": (1, [ApproveRace(1, 2, False, True)]),
+    "alone, its record lost too": (2, [Open(1, 0), Approve(1, 0)]),
+    "race, its record lost too": (2, [ApproveRace(1, 2, False, True)]),
+}
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+@pytest.mark.parametrize("case", sorted(_REUSED_AFTER_OPEN_INTENT))
+def test_a_command_id_reused_after_its_write_went_unrecorded_is_not_answered_from_that_write(case: str,
+                                                                                           ending: str) -> None:
+    """Found by `make soak` (batch seed 2253124683): `approve-0` approved 0.alpha's proposal, its patch took
+    and the commit recording it failed (`escalated`, its intent open). `approve-0` again, now carrying
+    0.bravo's proposal id (another command: `command_digest` differs), was answered from the first one's
+    intent: the write recorded as its own, "applied by an earlier attempt at this command, which could not
+    record it", naming 0.alpha. A reused id with another body is told apart before anything an earlier
+    attempt left is read: answered as a reused id, nothing recorded or written for it; the first approve's
+    write is left to its own resend or the sweep. With the first approve's record lost too, the intent is
+    all that tells them apart, and an approve's intent carried no digest. Fails on the code before."""
+    faults, steps = _REUSED_AFTER_OPEN_INTENT[case]
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
+                              "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), StoreFault("write", faults, method="record_all"), Approve(0, 0), *steps]:
+            run.step(step)
+        assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"], run.describe()
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        reused = [o for obs in run.trace for a in obs.approvals if a.command_id == "approve-0"
+                  and a.incident == INCIDENTS[1] for o in a.outcomes]
+        assert not [o for o in reused if "earlier attempt" in o.reason or o.action is not None], \
+            explain(run, [o.reason for o in reused])
+        answered = faults == 1 or ending == "redelivered"   # else dead-lettered while the first attempt held the id
+        assert len(reused) == answered and all("for a different command" in o.reason for o in reused), \
+            explain(run, [o.reason for o in reused])
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        assert sum(o.vpc_writes for o in run.trace) == 1, run.describe()

@@ -307,3 +307,31 @@ def test_an_unrecorded_connector_scale_a_person_changed_since_is_recorded_closed
         assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
         reports = [o for o in run.returned_outcomes() if o.action is not None and "may have been written" in o.reason]
         assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()
+
+
+@pytest.mark.parametrize("faults", [1, 2], ids=["its write unrecorded", "its command's record lost too"])
+def test_a_command_id_reused_after_its_write_went_unrecorded_is_not_answered_from_that_write(
+        firestore_emulator, pubsub_emulator, project_id, faults):
+    """Found by `make soak` (batch seed 2253124683), here on the Firestore and Pub/Sub emulators: `approve-0`
+    approved 0.alpha's proposal, its patch took and the commit recording it failed (its intent open); then
+    `approve-0` again, carrying 0.bravo's proposal id (another command). Before the fix it was answered from
+    the first command's intent, "applied by an earlier attempt at this command", naming 0.alpha. Now it is
+    answered as a reused command id, and the first approve's write is left to the sweep, which records it.
+    With the first approve's own record lost too (the second fault), the reuse is answered on its resend once
+    that attempt's claim lapsed, by the digest its intent now keeps."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600,
+                                                     "proposal_ttl_seconds": 300}) as run:
+        for step in [Open(0, 0), StoreFault("write", faults, method="record_all"), Approve(0, 0), Open(1, 0),
+                     Approve(1, 0)]:
+            run.step(step)
+        run.finish()
+        reused = [o for obs in run.trace for a in obs.approvals if a.command_id == "approve-0"
+                  and a.incident == "0.bravo" for o in a.outcomes]
+        assert len(reused) == 1, run.describe()
+        assert "for a different command" in reused[0].reason and "earlier attempt" not in reused[0].reason, \
+            reused[0].reason
+        run.step(Sweep(70))
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 1

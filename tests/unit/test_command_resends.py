@@ -402,6 +402,25 @@ def test_a_command_id_reused_after_its_record_and_intent_are_gone_is_rejected_on
     assert updates(w) == 1
 
 
+def test_an_approve_id_reused_for_another_proposal_is_rejected_on_an_intent_stored_without_a_digest():
+    """An approve's intent stored by an earlier version carries no digest (its gate's Manual was built without
+    one): read as any command's under the id, it let an approve of another proposal under that id, once the
+    first approve's record was lost, be answered from the first one's write. The proposal the intent names
+    tells them apart; the same approve again is still recovered from it."""
+    w, proposal_id = proposed()
+    w.adapters.state.fail_next("write", 2, method="record_all")   # the gate's commit, then the command's own
+    first = send(w, "approve", "appr-old", params={"proposal_id": proposal_id})
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    w.state.update_record(INTENTS, command_intent_key("appr-old"), {"command_digest": ""})   # as stored before
+    w.at(2 + 20)                       # the first attempt's claim on the command id has lapsed
+
+    other = send(w, "approve", "appr-old", params={"proposal_id": "p-0123456789ab"})
+    assert other.status is OutcomeStatus.REJECTED and "different command" in other.reason, other.reason
+    again = send(w, "approve", "appr-old", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.ESCALATED and "applied by an earlier attempt" in again.reason, again.reason
+    assert w.standins.vpcaccess.count("PatchConnector") == 1
+
+
 class RejectedMeanwhile:
     """The world's store, where another command decides the proposal (rejects it, by default) just before
     the commit that would write this command's decision."""

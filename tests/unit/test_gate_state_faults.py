@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import TransientError
+from shared.errors import PermanentError, TransientError
 from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import BUDGETS, CLAIMS, COOLDOWNS, claim_key
 from shared.remediation.records import ACTIONS
@@ -21,9 +21,10 @@ class FailingStore(MemoryStateStore):
     """Fails the n-th call of `method` (counting from 1) with a transient error, after or before
     doing it: `landed=True` is a commit whose answer was lost (DEADLINE_EXCEEDED on a write that took)."""
 
-    def __init__(self, method: str, nth: int = 1, *, landed: bool, match: str = "") -> None:
+    def __init__(self, method: str, nth: int = 1, *, landed: bool, match: str = "", permanent: bool = False) -> None:
         super().__init__()
         self._method, self._nth, self._landed, self._match = method, nth, landed, match
+        self._permanent = permanent   # Firestore's PERMISSION_DENIED instead: a retry will not help
         self.calls = 0
 
     def __getattribute__(self, name: str) -> Any:
@@ -39,6 +40,8 @@ class FailingStore(MemoryStateStore):
                 return value(*args, **kwargs)
             if self._landed:
                 value(*args, **kwargs)
+            if self._permanent:
+                raise PermanentError(f"{name}: PermissionDenied: 403 (injected)", code="PERMISSION_DENIED")
             raise TransientError(f"{name}: DeadlineExceeded: 504 Deadline Exceeded (injected)")
         return call
 
@@ -87,8 +90,12 @@ def test_a_fault_between_the_claim_and_the_write_gives_everything_back(kind):
     assert again.status is OutcomeStatus.APPLIED and len(run.writes) == 1
 
 
-def test_a_fault_recording_a_write_that_took_escalates_with_the_change():
-    state = FailingStore("record_all", landed=False)   # the one commit: completion, action record, pin
+@pytest.mark.parametrize("permanent", [False, True], ids=["transient", "permanent"])
+def test_a_fault_recording_a_write_that_took_escalates_with_the_change(permanent):
+    """A permanent refusal of that commit (PERMISSION_DENIED, INVALID_ARGUMENT) escaped the gate, and the
+    caller answered `failed` for a write that took (an approve's proposal left `approved`): escalated as
+    unrecorded now, as a transient one is."""
+    state = FailingStore("record_all", landed=False, permanent=permanent)   # the one commit: completion, record, pin
     result, state, run = run_gate(config(), state=state)
 
     assert len(run.writes) == 1

@@ -52,7 +52,21 @@ CASES: dict[str, tuple[Any, ...]] = {
     "gone, approved a lease and the margin ago": (None, None, None, Ending.ABANDONED, NOW - LEASE - SWEEP_MARGIN),
     "held, its write recorded": (_claim(ClaimStatus.CLAIMED, timedelta(minutes=5)), _record(ActionState.PENDING),
                                  None, Ending.WAIT),
+    # Answered (a permanent error escaped the gate: `failed`) and left `approved`: settled from the records at once.
     "answered": (_claim(ClaimStatus.COMPLETED, timedelta(days=30)), None, None, Ending.ANSWERED),
+    "answered, intent void": (_claim(ClaimStatus.COMPLETED, timedelta(days=30)), None, _intent(IntentState.VOID),
+                              Ending.ANSWERED),
+    "answered, intent open": (_claim(ClaimStatus.COMPLETED, timedelta(days=30)), None, _intent(IntentState.OPEN),
+                              Ending.INTENT),
+    "answered, recorded, pending": (_claim(ClaimStatus.COMPLETED, timedelta(days=30)), _record(ActionState.PENDING),
+                                    _intent(IntentState.RECORDED), Ending.APPLIED),
+    "answered, intent escalated": (_claim(ClaimStatus.COMPLETED, timedelta(days=30)), None,
+                                   _intent(IntentState.ESCALATED), Ending.IN_DOUBT),
+    "answered within a lease of the approval": (_claim(ClaimStatus.COMPLETED, timedelta(days=30)), None, None,
+                                                Ending.ANSWERED, NOW - LEASE / 2),
+    # Under a reused command id, the intent stored there may be another approval's: not this proposal's write.
+    "lapsed, another proposal's intent open": (LAPSED, None, _intent(IntentState.OPEN).model_copy(
+        update={"proposal_id": "p-2"}), Ending.ABANDONED),
     "answered long ago, record expired": (_claim(ClaimStatus.COMPLETED, -SWEEP_MARGIN), None, None, Ending.ABANDONED),
     "lapsed, no intent": (LAPSED, None, None, Ending.ABANDONED),
     "gone, no intent": (None, None, None, Ending.ABANDONED),
@@ -78,7 +92,7 @@ CASES: dict[str, tuple[Any, ...]] = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_what_the_sweep_does_with_a_proposal_left_approved(case: str) -> None:
     claim, record, intent, expected, *approved_at = CASES[case]
-    assert decide(claim, record, intent, COMMAND, (approved_at or [APPROVED_AT])[0], LEASE, NOW) is expected
+    assert decide(claim, record, intent, COMMAND, (approved_at or [APPROVED_AT])[0], LEASE, NOW, "p-1") is expected
 
 
 def _stranded(w: Any, proposal_id: str, command_id: str) -> None:
@@ -171,7 +185,7 @@ def test_an_approve_whose_write_is_escalated_from_its_intent_is_left_in_doubt_no
     # the connector reads now: neither the state the plan was made on nor the plan.
     proposal = w.state.get_record(PROPOSALS, proposal_id)
     plan = _intent(IntentState.OPEN).model_copy(update={
-        "command_id": "strand-5", "claim_key": proposal["key"], "target": proposal["target"],
+        "command_id": "strand-5", "proposal_id": proposal_id, "claim_key": proposal["key"], "target": proposal["target"],
         "noted_at": w.clock.now(), "params": proposal["params"],
         "before": {"connector": {"machine_type": "e2-micro", "min_instances": 2, "max_instances": 7}},
         "after": {"connector": {"machine_type": "e2-micro", "min_instances": 2, "max_instances": 8}}})
@@ -195,3 +209,68 @@ def test_an_intent_this_version_cannot_read_leaves_the_proposal_approved_and_the
     w.command({"command": "sweep"}, message_id="s-6")
     assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
     assert w.state.get(COMMANDS, "strand-6") is None
+
+
+class _RefusesOnce:
+    """The world's state store, whose next `method` call raises a permanent error (Firestore's
+    PERMISSION_DENIED: a role removed while the approve runs), before anything is written."""
+
+    def __init__(self, inner: Any, method: str) -> None:
+        self.inner, self.method, self.fired = inner, method, False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name != self.method or self.fired:
+            return attr
+
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            from shared.errors import PermanentError
+
+            self.fired = True
+            raise PermanentError(f"403 {name}: the caller does not have permission", code="PERMISSION_DENIED")
+        return refused
+
+
+def test_an_approve_answered_failed_by_a_permanent_error_escaping_the_gate_ends_its_proposal_failed() -> None:
+    """The gate's one commit (claim, cooldown, budget slots) is refused for good: the error escapes the gate,
+    the approve's handler answers `failed`, and that answer completes the command's record. The proposal was
+    left `approved`: `status` listed it as "approved and not yet applied", and the sweep left it ("its answer
+    said why") until the command's record lapsed, 30 days later. Now the sweep reads where the records show
+    it: nothing written (the gate voided its intent), so it ends `failed`, as the answer said, with no second
+    answer; a resend is still the first answer's duplicate. Fails on the code before (still `approved`)."""
+    import dataclasses
+
+    w, proposal_id = proposed()
+    refusing = _RefusesOnce(w.adapters.state, "claim_all")
+    w.adapters = dataclasses.replace(w.adapters, state=refusing)
+    first = send(w, "approve", "perm-1", params={"proposal_id": proposal_id})
+    assert refusing.fired and first.status is OutcomeStatus.FAILED and "PERMISSION_DENIED" in first.reason, first
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
+    assert w.state.get(COMMANDS, "perm-1").status is ClaimStatus.COMPLETED
+    listed = send(w, "status", "perm-status").snapshot["approved_proposals"]
+    assert [p["proposal_id"] for p in listed] == [proposal_id]
+    assert datetime.fromisoformat(listed[0]["settled_by_sweep_after"]) <= w.clock.now(), listed
+
+    swept = w.command({"command": "sweep"}, message_id="s-perm")
+    assert not [o for o in swept if o.command_id == "perm-1"], swept   # answered once, by the approve
+    proposal = w.state.get_record(PROPOSALS, proposal_id)
+    assert proposal["state"] == "failed" and "perm-1" in proposal["note"] and "PERMISSION_DENIED" in proposal["note"]
+    assert not send(w, "status", "perm-status-2").snapshot["approved_proposals"]
+    resent = send(w, "approve", "perm-1", params={"proposal_id": proposal_id})
+    assert resent.status is OutcomeStatus.SKIPPED and resent.reason.startswith("duplicate"), resent.reason
+    assert w.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_an_approval_whose_command_id_another_command_answered_is_left_for_that_record_to_lapse() -> None:
+    """The proposal's approve raised before the gate (its move to `approved` landed, its answer lost), and
+    another command then ran under the same command_id (a reject of the proposal, refused: it is not open)
+    and completed that id's record. That record is not the approval's answer (its digest differs), so the
+    sweep neither ends the proposal by it nor answers for it."""
+    w, proposal_id = proposed()
+    _stranded(w, proposal_id, "strand-7")
+    other = send(w, "reject", "strand-7", params={"proposal_id": proposal_id})
+    assert other.status is OutcomeStatus.REJECTED, other.reason
+    assert w.state.get(COMMANDS, "strand-7").status is ClaimStatus.COMPLETED
+    w.at(2 + 17)
+    assert not [o for o in w.command({"command": "sweep"}, message_id="s-7") if o.command_id == "strand-7"]
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "approved"
