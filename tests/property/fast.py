@@ -26,7 +26,7 @@ from sandbox.scenarios import Scenario, resolve_scenario, seed
 from sandbox.standins.faults import Faults
 from sandbox.standins.server import StandIns
 from shared.clock import FixedClock
-from shared.config import parse_config
+from shared.config import Config, parse_config
 from shared.pipeline import Adapters
 from tests.integration.world import SERVICE, World, event
 from tests.property.harness import ANCHOR, Run, sustained, with_port_faults
@@ -44,8 +44,7 @@ class FastWorld(World):
         self.standins = standins
         self.anchor = anchor
         self.outcomes_topic = OUTCOMES_TOPIC
-        self.config = parse_config({"project": PROJECT, "mode": mode, "outcomes_topic": OUTCOMES_TOPIC,
-                                    "services": [{"name": s} for s in services], **config})
+        self.config = _config(mode, tuple(services), config)
         self.state = MemoryStateStore()
         self.clock = FixedClock(anchor + timedelta(minutes=2))
         self.publisher = InProcessPublisher()
@@ -61,6 +60,23 @@ class FastWorld(World):
 
     def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
         return event(_notification(name, self.anchor, tuple(sorted(notification_args.items()))), message_id)
+
+
+_CONFIGS: dict[str, Config] = {}
+
+
+def _config(mode: str, services: tuple[str, ...], config: dict[str, Any]) -> Config:
+    """The world's parsed config, once per distinct config (a program's config is drawn from a few
+    values; a Config is frozen, so every world with the same one may share it)."""
+    data = {"project": PROJECT, "mode": mode, "outcomes_topic": OUTCOMES_TOPIC,
+            "services": [{"name": s} for s in services], **config}
+    key = json.dumps(data, sort_keys=True, default=repr)
+    found = _CONFIGS.get(key)
+    if found is None:
+        if len(_CONFIGS) >= 4096:   # the tables give far fewer; a bound all the same
+            _CONFIGS.clear()
+        found = _CONFIGS[key] = parse_config(data)
+    return found
 
 
 _NOTIFICATIONS: dict[tuple, bytes] = {}
