@@ -395,16 +395,13 @@ class Incident(BaseModel):
 
     @property
     def threshold(self) -> float | None:
-        """threshold_value as a number; without it, the condition's own thresholdValue (the same bar,
-        as the policy holds it); else None (absent, prose, or not finite: float() reads "NaN" and
-        "inf", and an infinite count bar would clear any number of 5xx as healthy)."""
-        value = self.condition_threshold
-        if self.threshold_value is not None:
-            try:
-                value = float(self.threshold_value)
-            except ValueError:
-                return None
-        return value if value is not None and math.isfinite(value) else None
+        """threshold_value as a finite number; without one (absent, text no number reads: units such
+        as "0.1 %" or "2 s", prose; or not finite: float() reads "NaN" and "inf", and an infinite count
+        bar would clear any number of 5xx as healthy), the condition's own thresholdValue, the same bar
+        as the policy holds it; else None. A threshold_value that was no number once discarded the
+        condition's bar too, and a 5xx ratio alert was judged at the settings' looser one."""
+        value = _number(self.threshold_value)
+        return value if value is not None else _number(self.condition_threshold)
 
     @property
     def target(self) -> AlertTarget:
@@ -416,6 +413,15 @@ class Incident(BaseModel):
         """`projects/P/locations/L/services/S` for a Cloud Run revision alert, else None."""
         target = self.target
         return target.name if target.kind is TargetKind.SERVICE else None
+
+
+def _number(value: str | float | None) -> float | None:
+    """`value` as a finite number, else None."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 class TargetKind(str, Enum):

@@ -414,3 +414,59 @@ def test_a_renotification_after_the_claims_retention_never_acts_on_the_incident_
     assert again.status.value == "skipped" and again.reason.startswith("duplicate"), again.reason
     assert first.action.action_id in again.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def _five_xx_lingering(tmp_path):
+    """healthy, at 400 requests a minute, whose burst of 500s left 2 a minute behind (0.5 %): clean at
+    the settings' 1 %, failing at a policy's own 0.1 %."""
+    import yaml
+
+    from sandbox.scenarios import bundled_scenario_path, load_scenario
+
+    data = yaml.safe_load(bundled_scenario_path("healthy").read_text())
+    for series in data["timeseries"]:
+        if series["metric"] == "run.googleapis.com/request_count":
+            code = series["labels"]["response_code"]
+            series["points"] = ([{"from": "-3h", "to": "+5m", "every": "60s", "value": 400}] if code == "200" else
+                                [*series["points"], {"from": "-8m", "to": "+5m", "every": "60s", "value": 2}])
+    path = tmp_path / "five_xx_lingering.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
+
+
+def test_a_threshold_value_with_units_is_judged_at_the_conditions_own_bar(world, tmp_path):
+    """A 5xx ratio policy at 0.1 % whose notification says its threshold with units ("0.1 %"): read as
+    no threshold, the alert was judged at the settings' 1 % and skipped as healthy while 0.5 % of
+    requests still failed. The condition's own thresholdValue is the same bar, as a number."""
+    from sandbox.scenarios import seed
+
+    seed(world.standins, _five_xx_lingering(tmp_path), world.anchor)
+    notification = resolve_scenario("healthy").notification(world.anchor)
+    body = notification["incident"]["condition"]["conditionThreshold"]
+    body.update(thresholdValue=0.001, denominatorFilter='metric.type="run.googleapis.com/request_count"')
+    notification["incident"].update(threshold_value="0.1 %", observed_value="0.5 %")
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.diagnosis.signature != "healthy", outcome.reason
+    assert outcome.status.value == "escalated", outcome.reason
+    assert world.writes() == 0
+
+
+def test_a_notification_without_its_condition_is_escalated_not_cleared_as_healthy(world, capsys):
+    """A notification that lost its `condition` (schema 1.2's fields may be absent): whether its policy
+    fires above or below its threshold, on which responses, is unstated (an availability policy's 0.99
+    reads as a 5xx share). Clean 5xx and p99 were called healthy and the alert skipped: it is escalated,
+    saying so, and reaches a person."""
+    world.seed("healthy")
+    notification = resolve_scenario("healthy").notification(world.anchor)
+    del notification["incident"]["condition"]
+    notification["incident"].update(policy_name="backend availability", threshold_value="0.99",
+                                    observed_value="0.93", metric={"type": "run.googleapis.com/request_count"})
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "the notification carries no condition (policy 'backend availability')" in outcome.reason, outcome.reason
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())

@@ -339,3 +339,28 @@ def test_a_threshold_condition_without_its_value_is_at_zero_as_protojson_omits_i
     if threshold == 0.0:
         bar = health_bar(alert_context(incident), DiagnosisSettings())
         assert bar.judged and bar.error_count == 0, bar
+
+
+@pytest.mark.parametrize("condition, kind", [
+    (..., "unstated"),                                                  # none at all
+    ({"name": "projects/p/alertPolicies/1/conditions/2", "displayName": "availability"}, "unstated"),  # no test
+    ({"conditionThreshold": {"filter": "f", "comparison": "COMPARISON_LT", "thresholdValue": 0.99}}, "threshold"),
+])
+def test_a_notification_without_its_condition_is_never_cleared_as_healthy(condition, kind):
+    """An availability policy (2xx share below 0.99) whose notification lost its `condition`: read as a
+    5xx share of 0.99 above, clean 5xx called it healthy while 5 % of requests answered 401. Whether it
+    fires above or below, and on what, is unstated: not judged, saying so."""
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.health_bar import health_bar
+
+    document = notification("cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "l"},
+                            metric={"type": "run.googleapis.com/request_count", "labels": {}}, threshold_value="0.99")
+    if condition is ...:
+        document["incident"].pop("condition", None)
+    else:
+        document["incident"]["condition"] = condition
+    alert = alert_context(parse_notification(document))
+    bar = health_bar(alert, DiagnosisSettings())
+
+    assert alert.condition_kind == kind and not bar.judged
+    assert ("carries no condition" in bar.why_not) is (kind == "unstated"), bar.why_not
