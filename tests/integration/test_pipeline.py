@@ -470,3 +470,19 @@ def test_a_notification_without_its_condition_is_escalated_not_cleared_as_health
     assert "the notification carries no condition (policy 'backend availability')" in outcome.reason, outcome.reason
     assert world.writes() == 0
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_rejected_alert_carries_no_credential_its_documentation_held(world, capsys):
+    """A malformed notification (its start in milliseconds) whose policy documentation holds a runbook's
+    bearer token: the outcome and the lines a person reads carry what it said, not the token."""
+    token = "c2VjcmV0LXdlYmhvb2stdG9rZW4"
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"]["started_at"] *= 1000
+    notification["incident"]["documentation"]["content"] = f'curl -H "Authorization: Bearer {token}" https://hooks'
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    published = world.published()[0]
+    assert token not in json.dumps(published) and token not in capsys.readouterr().out
+    assert "Bearer [redacted credential] https://hooks" in published["received"]["data"]
