@@ -182,9 +182,15 @@ class _AlertRun:
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)
             if service is None:
-                return self.outcome(OutcomeStatus.SKIPPED, f"uptime check host {target.name} is neither a managed "
-                                    "service's run.app host nor a custom domain listed in the config "
-                                    "(services[].domains)", target=target.name)
+                # Runwarden's own policies never alert on an uptime check (infra/alerts.tf): a person
+                # pointed this one at its channel, perhaps alone, so it is escalated, as a resource
+                # Runwarden does not read is: skipped, a failing check nobody else hears of was dropped.
+                return self.outcome(OutcomeStatus.ESCALATED, (
+                    f"not Runwarden's: uptime check host {target.name} is neither a managed service's run.app host "
+                    "nor a custom domain listed in the config (services[].domains), so nothing was read or done; a "
+                    f"person must look at it. Policy {incident.policy_name!r} sends it to Runwarden's notification "
+                    "channel: if the host is a managed service's domain, list it under that service's domains; if "
+                    "no person's channel is on the policy, add one"), target=target.name)
             return self.for_service(service)
         if target.kind is TargetKind.SERVICE:
             return self.for_service(target.name)

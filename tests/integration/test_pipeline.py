@@ -486,3 +486,19 @@ def test_a_rejected_alert_carries_no_credential_its_documentation_held(world, ca
     published = world.published()[0]
     assert token not in json.dumps(published) and token not in capsys.readouterr().out
     assert "Bearer [redacted credential] https://hooks" in published["received"]["data"]
+
+
+def test_an_uptime_check_on_a_host_runwarden_does_not_manage_reaches_a_person(world, capsys):
+    """Runwarden's own policies never alert on an uptime check (infra/alerts.tf): one on a host no
+    managed service serves (a status page, a custom domain the config does not list) was pointed at
+    its channel by a person, perhaps alone. It was skipped, and a failing check nobody else heard of
+    was dropped: it is escalated, naming the policy and what to fix, with nothing read."""
+    world.seed("uptime_unknown_host")
+
+    outcome = world.handle(world.alert("uptime_unknown_host"))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert outcome.reason.startswith("not Runwarden's: uptime check host status.example.org"), outcome.reason
+    assert "Policy 'status page uptime'" in outcome.reason and "services[].domains" in outcome.reason
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+    assert world.reads() == 0 and world.writes() == 0
