@@ -446,6 +446,13 @@ class AlertTarget(BaseModel):
 _AGGREGATION_FIX = ("group the condition's aggregation by {fields} (crossSeriesReducer with "
                     "groupByFields: [{paths}]), so each notification names one {what}")
 
+# A query condition (PromQL, MQL) has no aggregation to group: its query keeps the labels or drops
+# them. MQL names a resource label `resource.L` in `group_by` (Monitoring Query Language reference);
+# PromQL keeps a monitored resource's labels under their own names (Cloud Monitoring, "PromQL for
+# Cloud Monitoring metrics": UNCONFIRMED for labels a metric label of the same name shadows).
+_QUERY_FIX = ("keep {fields} in the query's result (PromQL: sum by ({labels}) (...); MQL: group_by "
+              "[{resource}]), so each notification names one {what}")
+
 # What a notification summed over is, by the one identifying label it lacks.
 _ACROSS = {"location": "locations (regions)",
            "project_id": "projects (every project in its metrics scope)"}
@@ -454,7 +461,9 @@ _ACROSS = {"location": "locations (regions)",
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     named_fields = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
-    fix = _AGGREGATION_FIX.format(fields=named_fields, paths=paths, what=what)
+    fix = (_QUERY_FIX if incident.condition_kind == "other" else _AGGREGATION_FIX).format(
+        fields=named_fields, paths=paths, what=what, labels=", ".join(fields),
+        resource=", ".join(f"resource.{f}" for f in fields))
     # Grouped by the name alone (a common policy: group by service_name), the series is summed over
     # locations: the same name may run in several regions, and the sum over them alerted. Grouped
     # without project_id, it is summed over the projects of the policy's metrics scope (Cloud

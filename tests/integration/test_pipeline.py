@@ -502,3 +502,20 @@ def test_an_uptime_check_on_a_host_runwarden_does_not_manage_reaches_a_person(wo
     assert "Policy 'status page uptime'" in outcome.reason and "services[].domains" in outcome.reason
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
     assert world.reads() == 0 and world.writes() == 0
+
+
+def test_a_promql_policy_that_sums_over_regions_is_told_to_fix_its_query(world):
+    """A PromQL condition has no aggregation to group: its rejection says to keep the labels in the
+    query's result (`sum by`), not to set a crossSeriesReducer it does not have."""
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    del notification["incident"]["resource"]["labels"]["location"]
+    notification["incident"]["condition"] = {"displayName": "5xx rate", "conditionPrometheusQueryLanguage": {
+        "query": 'sum by (project_id, service_name) (rate(run_googleapis_com:request_count{response_code_class="5xx"}'
+                 "[5m])) > 1", "duration": "60s"}}
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    assert "in the query's result (PromQL: sum by (project_id, service_name, location) (...)" in outcome.reason
+    assert "crossSeriesReducer" not in outcome.reason and world.writes() == 0 and world.reads() == 0

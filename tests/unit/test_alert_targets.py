@@ -55,6 +55,27 @@ def test_a_service_name_among_the_metric_labels_is_named_never_read_as_the_resou
         target.reason
 
 
+@pytest.mark.parametrize("condition", [
+    {"displayName": "5xx", "conditionPrometheusQueryLanguage": {
+        "query": 'sum by (service_name) (rate(run_googleapis_com:request_count{response_code_class="5xx"}[5m]))'
+                 " > 1", "duration": "60s"}},
+    {"displayName": "5xx", "conditionMonitoringQueryLanguage": {
+        "query": "fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | group_by [resource.service_name]"
+                 " | condition val() > 1", "duration": "60s"}},
+])
+def test_a_query_that_drops_the_resources_labels_is_told_to_keep_them_in_its_result(condition):
+    """A PromQL or MQL condition has no aggregation to group by: the fix for its summed result is in
+    the query (PromQL `sum by`, MQL `group_by`), not a crossSeriesReducer it does not have."""
+    target = parse_notification(notification("cloud_run_revision", {"service_name": "checkout"},
+                                              policy_name="checkout 5xx", condition=condition)).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
+    assert "keep project_id, service_name and location in the query's result (PromQL: sum by (project_id, " \
+           "service_name, location) (...); MQL: group_by [resource.project_id, resource.service_name, " \
+           "resource.location])" in target.reason, target.reason
+    assert "crossSeriesReducer" not in target.reason
+
+
 def test_a_policy_grouped_by_service_name_alone_says_it_sums_over_locations():
     target = parse_notification(notification("cloud_run_revision", {"project_id": "p", "service_name": "checkout"},
                                               policy_name="checkout 5xx")).target
