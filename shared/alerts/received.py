@@ -34,11 +34,12 @@ from shared.outcomes import Received
 MAX_KEPT_BYTES = 1024 * 1024
 
 # The shapes of credentials: OAuth 2.0 access tokens (Google's begin "ya29."), the value of a bearer
-# Authorization header (RFC 6750's b64token; 16 characters at least, so that prose about a "bearer
-# instrument" is kept), a PEM private key up to its END line (or the end of the JSON string it is in).
-_CREDENTIAL = re.compile(r"ya29\.[\w-]+|(?<=Bearer)\s+[\w.~+/-]{16,}=*|"
+# Authorization header (RFC 6750's b64token after the scheme as HTTP clients write it, "Bearer": prose
+# about a "bearer instrument" is kept), a PEM private key up to its END line (or the end of the JSON
+# string it is in). The same shapes tests/e2e/test_no_secrets.py holds everything Runwarden writes to.
+_CREDENTIAL = re.compile(r"ya29\.[\w-]+|(?<=Bearer)\s+[\w.~+/-]{8,}=*|"
                          r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)",
-                         re.IGNORECASE | re.DOTALL)
+                         re.DOTALL)
 REDACTED = "[redacted credential]"
 
 

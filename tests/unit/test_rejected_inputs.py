@@ -223,6 +223,7 @@ KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END P
     (json.dumps({"key": KEY[:60]}), '{"key": "[redacted credential]"}'),   # cut before its END line
     ("Bearer owner; a bearer bond", "Bearer owner; a bearer bond"),   # no credential: kept as it is
     ("the bearer instruments, bearer tokens", "the bearer instruments, bearer tokens"),
+    ("Authorization: Bearer 8chars-x", "Authorization: Bearer [redacted credential]"),
 ])
 def test_credentials_are_not_kept_from_a_rejected_message(text, kept):
     content = received(envelope({"data": b64(text.encode()), "messageId": "46", "attributes": {"auth": text}}))
