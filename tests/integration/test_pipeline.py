@@ -485,7 +485,8 @@ def test_a_rejected_alert_carries_no_credential_its_documentation_held(world, ca
     assert outcome.status.value == "rejected", outcome.reason
     published = world.published()[0]
     assert token not in json.dumps(published) and token not in capsys.readouterr().out
-    assert "Bearer [redacted credential] https://hooks" in published["received"]["data"]
+    kept = json.loads(published["received"]["data"])["incident"]["documentation"]["content"]
+    assert kept == 'curl -H "Authorization: Bearer [redacted credential]" https://hooks', kept
 
 
 def test_an_uptime_check_on_a_host_runwarden_does_not_manage_reaches_a_person(world, capsys):
