@@ -337,9 +337,13 @@ class _AlertRun:
                  if self.incident.target.kind is TargetKind.UPTIME else "")
         if other:
             # Another project's or region's service of that name: nothing is diagnosed or written on
-            # this one. Unknown (no URL listed): a person looks.
-            status = OutcomeStatus.SKIPPED if bundle.service.urls else OutcomeStatus.ESCALATED
-            return self.outcome(status, other, target=service)
+            # this one. Unknown (no URL listed): a person looks. Either way a person looks: Runwarden's
+            # own policies never alert on an uptime check, so a person pointed this one at its channel,
+            # perhaps alone (as for a host no managed service serves, `decide`).
+            return self.outcome(OutcomeStatus.ESCALATED, (
+                f"not Runwarden's: {other}; nothing was diagnosed or written. Policy {self.incident.policy_name!r} "
+                "sends it to Runwarden's notification channel: if no person's channel is on the policy, add one"),
+                target=service)
         report = self.diagnosed(diagnosis)
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
