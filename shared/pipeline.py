@@ -183,9 +183,15 @@ class _AlertRun:
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)
             if service is None:
-                return self.outcome(OutcomeStatus.SKIPPED, f"uptime check host {target.name} is neither a managed "
-                                    "service's run.app host nor a custom domain listed in the config "
-                                    "(services[].domains)", target=target.name)
+                # Runwarden's own policies never alert on an uptime check (infra/alerts.tf): a person
+                # pointed this one at its channel, perhaps alone, so it is escalated, as a resource
+                # Runwarden does not read is: skipped, a failing check nobody else hears of was dropped.
+                return self.outcome(OutcomeStatus.ESCALATED, (
+                    f"not Runwarden's: uptime check host {target.name} is neither a managed service's run.app host "
+                    "nor a custom domain listed in the config (services[].domains), so nothing was read or done; a "
+                    f"person must look at it. Policy {incident.policy_name!r} sends it to Runwarden's notification "
+                    "channel: if the host is a managed service's domain, list it under that service's domains; if "
+                    "no person's channel is on the policy, add one"), target=target.name)
             return self.for_service(service)
         if target.kind is TargetKind.SERVICE:
             return self.for_service(target.name)
@@ -332,9 +338,13 @@ class _AlertRun:
                  if self.incident.target.kind is TargetKind.UPTIME else "")
         if other:
             # Another project's or region's service of that name: nothing is diagnosed or written on
-            # this one. Unknown (no URL listed): a person looks.
-            status = OutcomeStatus.SKIPPED if bundle.service.urls else OutcomeStatus.ESCALATED
-            return self.outcome(status, other, target=service)
+            # this one. Unknown (no URL listed): a person looks. Either way a person looks: Runwarden's
+            # own policies never alert on an uptime check, so a person pointed this one at its channel,
+            # perhaps alone (as for a host no managed service serves, `decide`).
+            return self.outcome(OutcomeStatus.ESCALATED, (
+                f"not Runwarden's: {other}; nothing was diagnosed or written. Policy {self.incident.policy_name!r} "
+                "sends it to Runwarden's notification channel: if no person's channel is on the policy, add one"),
+                target=service)
         report = self.diagnosed(diagnosis)
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)

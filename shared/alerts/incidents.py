@@ -407,16 +407,13 @@ class Incident(BaseModel):
 
     @property
     def threshold(self) -> float | None:
-        """threshold_value as a number; without it, the condition's own thresholdValue (the same bar,
-        as the policy holds it); else None (absent, prose, or not finite: float() reads "NaN" and
-        "inf", and an infinite count bar would clear any number of 5xx as healthy)."""
-        value = self.condition_threshold
-        if self.threshold_value is not None:
-            try:
-                value = float(self.threshold_value)
-            except ValueError:
-                return None
-        return value if value is not None and math.isfinite(value) else None
+        """threshold_value as a finite number; without one (absent, text no number reads: units such
+        as "0.1 %" or "2 s", prose; or not finite: float() reads "NaN" and "inf", and an infinite count
+        bar would clear any number of 5xx as healthy), the condition's own thresholdValue, the same bar
+        as the policy holds it; else None. A threshold_value that was no number once discarded the
+        condition's bar too, and a 5xx ratio alert was judged at the settings' looser one."""
+        value = _number(self.threshold_value)
+        return value if value is not None else _number(self.condition_threshold)
 
     @property
     def target(self) -> AlertTarget:
@@ -428,6 +425,15 @@ class Incident(BaseModel):
         """`projects/P/locations/L/services/S` for a Cloud Run revision alert, else None."""
         target = self.target
         return target.name if target.kind is TargetKind.SERVICE else None
+
+
+def _number(value: str | float | None) -> float | None:
+    """`value` as a finite number, else None."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 class TargetKind(str, Enum):
@@ -452,6 +458,13 @@ class AlertTarget(BaseModel):
 _AGGREGATION_FIX = ("group the condition's aggregation by {fields} (crossSeriesReducer with "
                     "groupByFields: [{paths}]), so each notification names one {what}")
 
+# A query condition (PromQL, MQL) has no aggregation to group: its query keeps the labels or drops
+# them. MQL names a resource label `resource.L` in `group_by` (Monitoring Query Language reference);
+# PromQL keeps a monitored resource's labels under their own names (Cloud Monitoring, "PromQL for
+# Cloud Monitoring metrics": UNCONFIRMED for labels a metric label of the same name shadows).
+_QUERY_FIX = ("keep {fields} in the query's result (PromQL: sum by ({labels}) (...); MQL: group_by "
+              "[{resource}]), so each notification names one {what}")
+
 # What a notification summed over is, by the one identifying label it lacks.
 _ACROSS = {"location": "locations (regions)",
            "project_id": "projects (every project in its metrics scope)"}
@@ -460,7 +473,9 @@ _ACROSS = {"location": "locations (regions)",
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     named_fields = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
-    fix = _AGGREGATION_FIX.format(fields=named_fields, paths=paths, what=what)
+    fix = (_QUERY_FIX if incident.condition_kind == "other" else _AGGREGATION_FIX).format(
+        fields=named_fields, paths=paths, what=what, labels=", ".join(fields),
+        resource=", ".join(f"resource.{f}" for f in fields))
     # Grouped by the name alone (a common policy: group by service_name), the series is summed over
     # locations: the same name may run in several regions, and the sum over them alerted. Grouped
     # without project_id, it is summed over the projects of the policy's metrics scope (Cloud

@@ -5,6 +5,14 @@ it said must travel with the rejection, or it is lost. `received` reads the mess
 as leniently as it can (the very reason it was rejected may be its shape) and never raises. Pure:
 no I/O.
 
+Credentials are not carried: an OAuth access token, a bearer header or a private key in what was
+sent (a policy's documentation holding a runbook's `curl -H "Authorization: Bearer ..."`, a relay's
+attribute) is replaced by `[redacted credential]`, wherever the message is kept (the outcome, the
+`rejected`, `notify` and `failed` lines). Cloud Monitoring warns that "the data sent to channel
+recipients may contain sensitive information" ("Create and manage notification channels"), and
+Runwarden writes no credential (tests/e2e/test_no_secrets.py); the person paged needs what the
+message said, not the secret.
+
 The whole is carried: a notification is at most 256 KiB and a command 64 KiB before it is refused
 (shared/alerts/incidents.py, shared/alerts/commands.py), and an outcome may be up to Pub/Sub's
 10 MB message limit (gcp-facts.md §7, UNCONFIRMED in retrieved text); the push envelope Runwarden
@@ -16,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +33,20 @@ from shared.outcomes import Received
 # Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
 # under Pub/Sub's 10 MB limit for the outcome that carries it.
 MAX_KEPT_BYTES = 1024 * 1024
+
+# The shapes of credentials: OAuth 2.0 access tokens (Google's begin "ya29."), the value of a bearer
+# Authorization header (RFC 6750's b64token after the scheme as HTTP clients write it, "Bearer": prose
+# about a "bearer instrument" is kept), a PEM private key up to its END line (or the end of the JSON
+# string it is in). The same shapes tests/e2e/test_no_secrets.py holds everything Runwarden writes to.
+_CREDENTIAL = re.compile(r"ya29\.[\w-]+|(?<=Bearer)\s+[\w.~+/-]{8,}=*|"
+                         r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)",
+                         re.DOTALL)
+REDACTED = "[redacted credential]"
+
+
+def redacted(text: str) -> str:
+    """`text` with every credential it holds replaced by REDACTED."""
+    return _CREDENTIAL.sub(lambda m: (" " if m.group().startswith((" ", "\t")) else "") + REDACTED, text)
 
 
 def received(event_data: Any) -> Received:
@@ -59,6 +82,7 @@ def _event(event_data: Any) -> Received:
 
 def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
     size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
+    text = redacted(text)
     if _on_outcome(text) > MAX_KEPT_BYTES:
         text = text[:_fitting(text)] + f"... [cut: {size} bytes in all]"
     return {"data_form": form, "data": text, "data_bytes": size}
@@ -87,7 +111,7 @@ def _fitting(text: str) -> int:
 def _attributes(raw: Any) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         return {} if raw is None else {"(attributes)": _text(raw) or ""}
-    return {str(k): v if isinstance(v, str) else json.dumps(v, default=str) for k, v in raw.items()}
+    return {str(k): redacted(v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in raw.items()}
 
 
 def _text(value: Any) -> str | None:

@@ -445,6 +445,10 @@ class Connector(_Model):
 # --- The alert that started it ------------------------------------------------------------------
 
 
+# AlertContext.condition_kind of a notification that carried no `condition`.
+CONDITION_UNSTATED = "unstated"
+
+
 class AlertContext(_Model):
     """What the alert itself says, as far as diagnosis may use it: its threshold and comparison
     (a 504 ratio above 2 % is a different bar from 10 %), and a log-match condition's filter,
@@ -462,7 +466,9 @@ class AlertContext(_Model):
     # what the alert counted (e.g. response_code_class "4xx"), for shared/diagnosis/health_bar.py.
     metric_labels: dict[str, str] = Field(default_factory=dict)
     condition_filter: str = ""
-    # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query), or "" (no condition).
+    # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query); "unstated" when the
+    # notification carried no `condition` at all (its comparison, aggregation and filter unknown:
+    # shared/diagnosis/health_bar.py); "" when no notification said (a table, an older record).
     condition_kind: str = ""
     forecast: bool = False            # a forecast condition (MetricThreshold.forecast_options): about the future
     # The condition's first aggregation (per_series_aligner, cross_series_reducer; "" when the

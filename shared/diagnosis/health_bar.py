@@ -26,6 +26,9 @@ alert's own:
   mean (ALIGN_MEAN) is pulled over its threshold by a tail of less than 1 % that p99 never shows
   (0.5 % of requests at 60 s is a 0.3 s mean under a 0.1 s p99), and a sum across series
   (REDUCE_SUM) exceeds every series' own p99;
+- a notification with no `condition`: not judged (whether it fires above or below its threshold,
+  what its filter counts and how it aggregates are not stated: a success ratio under 0.99 would
+  read as a 5xx share of 0.99);
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - an SLO condition (`select_slo_burn_rate(...)` in its filter): not judged (it measures an error
   budget's burn, whatever metric its notification names);
@@ -60,7 +63,7 @@ import re
 from dataclasses import dataclass
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -106,6 +109,17 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
         return _cloud_sql(alert, s)
     if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
         return default
+    if alert.condition_kind == CONDITION_UNSTATED:
+        # Schema 1.2's fields may be missing from a payload, or empty, "depending on the alert policy's
+        # configuration, the incident's state or the monitored resource" (Cloud Monitoring, "Create and
+        # manage notification channels", its schema 1.2 section; read in a translated copy, the English
+        # wording UNCONFIRMED), and a relay may drop what it does not forward.
+        # Without its `condition`, a notification does not say whether it fires above or below its
+        # threshold (a success ratio falling under 0.99 reads as a share of 0.99), what its filter
+        # counts (4xx, one response code) nor how it aggregates: clean 5xx and p99 answer none of it.
+        return _not_judged(s, f"the notification carries no condition (policy {alert.policy!r}): whether it fires "
+                              f"above or below its threshold ({alert.threshold}), on which responses and at which "
+                              "aggregation is not stated, so clean 5xx and p99 do not show it cleared")
     if alert.condition_kind == "other":
         # MetricThreshold carries `comparison`; an MQL, PromQL or SQL condition has it inside its query
         # (google/monitoring/v3/alert.proto), which the notification quotes but Runwarden does not parse.

@@ -17,7 +17,7 @@ from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.config import Config
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
 from shared.diagnosis.diagnose import RULE_SET, diagnose
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, EvidenceItem, Service, short_name
+from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, Service, short_name
 from shared.diagnosis.signatures import Diagnosis, Signature
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
@@ -37,7 +37,7 @@ def alert_context(incident: Incident) -> AlertContext:
                         threshold=incident.threshold, ratio=bool(incident.denominator_filter),
                         log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
-                        condition_kind=incident.condition_kind, forecast=incident.forecast,
+                        condition_kind=incident.condition_kind or CONDITION_UNSTATED, forecast=incident.forecast,
                         aligner=incident.aligner, reducer=incident.reducer,
                         revision=(incident.resource_labels.get("revision_name", "")
                                   if incident.resource_type == "cloud_run_revision" else ""))

@@ -414,3 +414,109 @@ def test_a_renotification_after_the_claims_retention_never_acts_on_the_incident_
     assert again.status.value == "skipped" and again.reason.startswith("duplicate"), again.reason
     assert first.action.action_id in again.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+def _five_xx_lingering(tmp_path):
+    """healthy, at 400 requests a minute, whose burst of 500s left 2 a minute behind (0.5 %): clean at
+    the settings' 1 %, failing at a policy's own 0.1 %."""
+    import yaml
+
+    from sandbox.scenarios import bundled_scenario_path, load_scenario
+
+    data = yaml.safe_load(bundled_scenario_path("healthy").read_text())
+    for series in data["timeseries"]:
+        if series["metric"] == "run.googleapis.com/request_count":
+            code = series["labels"]["response_code"]
+            series["points"] = ([{"from": "-3h", "to": "+5m", "every": "60s", "value": 400}] if code == "200" else
+                                [*series["points"], {"from": "-8m", "to": "+5m", "every": "60s", "value": 2}])
+    path = tmp_path / "five_xx_lingering.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
+
+
+def test_a_threshold_value_with_units_is_judged_at_the_conditions_own_bar(world, tmp_path):
+    """A 5xx ratio policy at 0.1 % whose notification says its threshold with units ("0.1 %"): read as
+    no threshold, the alert was judged at the settings' 1 % and skipped as healthy while 0.5 % of
+    requests still failed. The condition's own thresholdValue is the same bar, as a number."""
+    from sandbox.scenarios import seed
+
+    seed(world.standins, _five_xx_lingering(tmp_path), world.anchor)
+    notification = resolve_scenario("healthy").notification(world.anchor)
+    body = notification["incident"]["condition"]["conditionThreshold"]
+    body.update(thresholdValue=0.001, denominatorFilter='metric.type="run.googleapis.com/request_count"')
+    notification["incident"].update(threshold_value="0.1 %", observed_value="0.5 %")
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.diagnosis.signature != "healthy", outcome.reason
+    assert outcome.status.value == "escalated", outcome.reason
+    assert world.writes() == 0
+
+
+def test_a_notification_without_its_condition_is_escalated_not_cleared_as_healthy(world, capsys):
+    """A notification that lost its `condition` (schema 1.2's fields may be absent): whether its policy
+    fires above or below its threshold, on which responses, is unstated (an availability policy's 0.99
+    reads as a 5xx share). Clean 5xx and p99 were called healthy and the alert skipped: it is escalated,
+    saying so, and reaches a person."""
+    world.seed("healthy")
+    notification = resolve_scenario("healthy").notification(world.anchor)
+    del notification["incident"]["condition"]
+    notification["incident"].update(policy_name="backend availability", threshold_value="0.99",
+                                    observed_value="0.93", metric={"type": "run.googleapis.com/request_count"})
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "the notification carries no condition (policy 'backend availability')" in outcome.reason, outcome.reason
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_rejected_alert_carries_no_credential_its_documentation_held(world, capsys):
+    """A malformed notification (its start in milliseconds) whose policy documentation holds a runbook's
+    bearer token: the outcome and the lines a person reads carry what it said, not the token."""
+    token = "c2VjcmV0LXdlYmhvb2stdG9rZW4"
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"]["started_at"] *= 1000
+    notification["incident"]["documentation"]["content"] = f'curl -H "Authorization: Bearer {token}" https://hooks'
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    published = world.published()[0]
+    assert token not in json.dumps(published) and token not in capsys.readouterr().out
+    kept = json.loads(published["received"]["data"])["incident"]["documentation"]["content"]
+    assert kept == 'curl -H "Authorization: Bearer [redacted credential]" https://hooks', kept
+
+
+def test_an_uptime_check_on_a_host_runwarden_does_not_manage_reaches_a_person(world, capsys):
+    """Runwarden's own policies never alert on an uptime check (infra/alerts.tf): one on a host no
+    managed service serves (a status page, a custom domain the config does not list) was pointed at
+    its channel by a person, perhaps alone. It was skipped, and a failing check nobody else heard of
+    was dropped: it is escalated, naming the policy and what to fix, with nothing read."""
+    world.seed("uptime_unknown_host")
+
+    outcome = world.handle(world.alert("uptime_unknown_host"))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert outcome.reason.startswith("not Runwarden's: uptime check host status.example.org"), outcome.reason
+    assert "Policy 'status page uptime'" in outcome.reason and "services[].domains" in outcome.reason
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+    assert world.reads() == 0 and world.writes() == 0
+
+
+def test_a_promql_policy_that_sums_over_regions_is_told_to_fix_its_query(world):
+    """A PromQL condition has no aggregation to group: its rejection says to keep the labels in the
+    query's result (`sum by`), not to set a crossSeriesReducer it does not have."""
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    del notification["incident"]["resource"]["labels"]["location"]
+    notification["incident"]["condition"] = {"displayName": "5xx rate", "conditionPrometheusQueryLanguage": {
+        "query": 'sum by (project_id, service_name) (rate(run_googleapis_com:request_count{response_code_class="5xx"}'
+                 "[5m])) > 1", "duration": "60s"}}
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    assert "in the query's result (PromQL: sum by (project_id, service_name, location) (...)" in outcome.reason
+    assert "crossSeriesReducer" not in outcome.reason and world.writes() == 0 and world.reads() == 0

@@ -55,6 +55,27 @@ def test_a_service_name_among_the_metric_labels_is_named_never_read_as_the_resou
         target.reason
 
 
+@pytest.mark.parametrize("condition", [
+    {"displayName": "5xx", "conditionPrometheusQueryLanguage": {
+        "query": 'sum by (service_name) (rate(run_googleapis_com:request_count{response_code_class="5xx"}[5m]))'
+                 " > 1", "duration": "60s"}},
+    {"displayName": "5xx", "conditionMonitoringQueryLanguage": {
+        "query": "fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | group_by [resource.service_name]"
+                 " | condition val() > 1", "duration": "60s"}},
+])
+def test_a_query_that_drops_the_resources_labels_is_told_to_keep_them_in_its_result(condition):
+    """A PromQL or MQL condition has no aggregation to group by: the fix for its summed result is in
+    the query (PromQL `sum by`, MQL `group_by`), not a crossSeriesReducer it does not have."""
+    target = parse_notification(notification("cloud_run_revision", {"service_name": "checkout"},
+                                              policy_name="checkout 5xx", condition=condition)).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
+    assert "keep project_id, service_name and location in the query's result (PromQL: sum by (project_id, " \
+           "service_name, location) (...); MQL: group_by [resource.project_id, resource.service_name, " \
+           "resource.location])" in target.reason, target.reason
+    assert "crossSeriesReducer" not in target.reason
+
+
 def test_a_policy_grouped_by_service_name_alone_says_it_sums_over_locations():
     target = parse_notification(notification("cloud_run_revision", {"project_id": "p", "service_name": "checkout"},
                                               policy_name="checkout 5xx")).target
@@ -339,3 +360,28 @@ def test_a_threshold_condition_without_its_value_is_at_zero_as_protojson_omits_i
     if threshold == 0.0:
         bar = health_bar(alert_context(incident), DiagnosisSettings())
         assert bar.judged and bar.error_count == 0, bar
+
+
+@pytest.mark.parametrize("condition, kind", [
+    (..., "unstated"),                                                  # none at all
+    ({"name": "projects/p/alertPolicies/1/conditions/2", "displayName": "availability"}, "unstated"),  # no test
+    ({"conditionThreshold": {"filter": "f", "comparison": "COMPARISON_LT", "thresholdValue": 0.99}}, "threshold"),
+])
+def test_a_notification_without_its_condition_is_never_cleared_as_healthy(condition, kind):
+    """An availability policy (2xx share below 0.99) whose notification lost its `condition`: read as a
+    5xx share of 0.99 above, clean 5xx called it healthy while 5 % of requests answered 401. Whether it
+    fires above or below, and on what, is unstated: not judged, saying so."""
+    from shared.config import DiagnosisSettings
+    from shared.diagnosis.health_bar import health_bar
+
+    document = notification("cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "l"},
+                            metric={"type": "run.googleapis.com/request_count", "labels": {}}, threshold_value="0.99")
+    if condition is ...:
+        document["incident"].pop("condition", None)
+    else:
+        document["incident"]["condition"] = condition
+    alert = alert_context(parse_notification(document))
+    bar = health_bar(alert, DiagnosisSettings())
+
+    assert alert.condition_kind == kind and not bar.judged
+    assert ("carries no condition" in bar.why_not) is (kind == "unstated"), bar.why_not

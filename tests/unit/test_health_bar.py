@@ -7,7 +7,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
@@ -54,6 +54,8 @@ NOT_JUDGED = {
         resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=10, condition_kind="threshold",
         metric_labels={"response_code_class": "5xx"},
         condition_filter='select_slo_burn_rate("projects/p/services/backend/serviceLevelObjectives/avail", "3600s")'),
+    "availability policy whose notification lost its condition": AlertContext(
+        resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind=CONDITION_UNSTATED),
     "MQL on request_count": AlertContext(resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind="other",
                                          condition_filter="fetch cloud_run_revision | ... | condition val() < 0.99"),
 }

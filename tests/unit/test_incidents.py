@@ -705,18 +705,31 @@ def test_the_incident_is_what_validating_its_fields_again_gives() -> None:
     assert checked > 20
 
 
-@pytest.mark.parametrize("value, expected", [("0.05", 0.05), ("1.234e+00", 1.234), ("NaN", None), ("inf", None),
-                                             ("-Infinity", None), ("1e309", None), ("", None), ("about 5", None)])
-def test_a_threshold_is_a_finite_number_or_none(value: str, expected: float | None) -> None:
-    """float() reads "NaN" and "inf": an infinite bar on a 5xx count would clear any number of 5xx."""
-    assert notification_with(threshold_value=value).threshold == expected
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", "1e309", "", "about 5"])
+@pytest.mark.parametrize("bar, expected", [(2001, 2001.0), ("Infinity", None), (..., None)])
+def test_a_threshold_is_a_finite_number_or_the_conditions_own(value: str, bar, expected: float | None) -> None:
+    """float() reads "NaN" and "inf": an infinite bar on a 5xx count would clear any number of 5xx. A
+    threshold_value that is no finite number is no bar: the condition's own thresholdValue is (the
+    sample's 2001), if finite (ProtoJSON writes an infinite double as "Infinity")."""
+    condition = {"conditionThreshold": {"filter": "f"} | ({} if bar is ... else {"thresholdValue": bar})}
+    document = doc(PUBSUB_OPEN)
+    document["incident"].update(condition=condition if bar is not ... else {"displayName": "c"}, threshold_value=value)
+    assert parse_notification(document).threshold == expected
+    assert parse_notification({**document, "incident": {**document["incident"], "threshold_value": "0.05"}}
+                              ).threshold == 0.05
 
 
 @pytest.mark.parametrize("threshold_value, condition, expected", [
     (..., {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.005),   # the bar, from the policy
     ("0.05", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.05),  # the incident's own wins
     (..., {"conditionThreshold": {"filter": "f"}}, 0.0),   # ProtoJSON omits a 0 bar ("any 5xx")
-    ("about 5", {"conditionThreshold": {"filter": "f", "thresholdValue": 5}}, None),   # prose: no bar, no guess
+    # No number in threshold_value (units, prose): the condition's own bar, never none (then the
+    # settings' looser default judged a 0.1 % policy, and 0.5 % of 5xx was called healthy).
+    ("0.1 %", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.001}}, 0.001),
+    ("2 s", {"conditionThreshold": {"filter": "f", "thresholdValue": 2000}}, 2000.0),
+    ("about 5", {"conditionThreshold": {"filter": "f", "thresholdValue": 5}}, 5.0),
+    ("NaN", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.01}}, 0.01),
+    ("about 5", {"conditionMonitoringQueryLanguage": {"query": "fetch x | condition val() > 5"}}, None),  # no bar
 ])
 def test_a_notification_without_threshold_value_keeps_its_conditions_bar(threshold_value, condition, expected) -> None:
     """Without `threshold_value`, a 0.5 % policy was judged at the settings' 1 %: called healthy at 0.8 %

@@ -257,3 +257,45 @@ def test_an_alert_on_a_resource_runwarden_does_not_read_reaches_a_person(resourc
     [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
     assert resource["type"] in notify["message"]
     assert w.standins.run.calls == [] and w.standins.monitoring.calls == []
+
+
+TOKEN, BEARER = "ya29.a0AfB_byC3xq-9Zt0Lk", "c2VjcmV0LXdlYmhvb2stdG9rZW4"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize("text, kept", [
+    (f'curl -H "Authorization: Bearer {BEARER}" https://hooks.example.com/silence',
+     'curl -H "Authorization: Bearer [redacted credential]" https://hooks.example.com/silence'),
+    (f"token {TOKEN} expires hourly", "token [redacted credential] expires hourly"),
+    (json.dumps({"key": KEY, "next": 1}), json.dumps({"key": "[redacted credential]", "next": 1})),
+    (json.dumps({"key": KEY[:60]}), '{"key": "[redacted credential]"}'),   # cut before its END line
+    ("Bearer owner; a bearer bond", "Bearer owner; a bearer bond"),   # no credential: kept as it is
+    ("the bearer instruments, bearer tokens", "the bearer instruments, bearer tokens"),
+    ("Authorization: Bearer 8chars-x", "Authorization: Bearer [redacted credential]"),
+])
+def test_credentials_are_not_kept_from_a_rejected_message(text, kept):
+    content = received(envelope({"data": b64(text.encode()), "messageId": "46", "attributes": {"auth": text}}))
+    assert content.data == kept and content.attributes == {"auth": kept}
+    assert content.data_bytes == len(text.encode())
+
+
+def test_a_rejected_alert_pages_what_its_documentation_said_without_its_credentials():
+    """A policy's documentation holds a runbook step with a webhook's bearer token and an access token
+    ("the data sent to channel recipients may contain sensitive information", Cloud Monitoring). The
+    notification is rejected (its time in milliseconds): the page and the outcome carry what it said,
+    and neither token (Runwarden writes no credential: tests/e2e/test_no_secrets.py)."""
+    notification = json.loads(json.dumps(MILLIS))
+    notification["incident"]["documentation"] = {
+        "content": f'## Runbook\n1. Silence: `curl -H "Authorization: Bearer {BEARER}" https://hooks.example.com`\n'
+                   f"2. Query with `{TOKEN}`", "mime_type": "text/markdown"}
+    w = world()
+    outcome, logged = lines(lambda: w.handle(envelope({"data": b64(json.dumps(notification).encode()),
+                                                       "messageId": "47"})))
+
+    assert outcome.status is OutcomeStatus.REJECTED
+    [published] = w.published()
+    written = json.dumps(published) + "".join(json.dumps(line) for line in logged)
+    assert BEARER not in written and TOKEN not in written
+    assert "## Runbook" in published["received"]["data"] and "[redacted credential]" in published["received"]["data"]
+    [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert "Bearer [redacted credential]" in notify["runwarden"]["received"]["data"]
