@@ -45,7 +45,7 @@ from enum import Enum
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window, hms, refused_series
-from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
 from shared.remediation.records import ActionRecord
@@ -151,7 +151,7 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                           if e.about == Signature.HEALTHY.value and e.passed)
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
-                 or slower_than_before(facts, record, alert) or requests_unfinished(facts, record))
+                 or slower_than_before(facts, record) or requests_unfinished(facts, record))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -378,19 +378,21 @@ def _client_share(requests) -> float:
     return (requests.by_class.get("4xx", 0) - requests.by_code.get("429", 0)) / requests.total
 
 
-def slower_than_before(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:
+def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     """Why clean requests since the action settled do not show recovery, because they are much slower
-    than the service was before the action ("" if not, or if the alert's own latency bar judged it). After
-    an alert on 5xx (or none) the p99 bar is the hang bar (`hang_latency_seconds`, 25 s by default): a fix
-    that turned fast 503s into 20 s waits was `healthy`. So, where the latency bar is that hang bar, the
+    than the service was before the action ("" if not, or if the alert that led to the action is on
+    latency: its own bar decides, read here at its threshold, or by Monitoring's CLOSED where its
+    aggregation is not read, `unread_condition`). After an alert on 5xx (or none) the p99 bar is the
+    hang bar (`hang_latency_seconds`, 25 s by default): a fix that turned fast 503s into 20 s waits was
+    `healthy`. So, where no latency alert sets the bar, the
     p99 since the action must not exceed `_SLOWER` times the highest per-minute p99 in the lookback
     before the action (the incident's minutes included: the slowest the service was, failures and all),
     and `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
     before the action there is nothing to compare with: not shown (the request rate check says so when
     the requests are missing too)."""
     s = facts.s
-    if health_bar(alert, s).p99_seconds < s.hang_latency_seconds:
-        return ""      # the alert's own latency threshold is the bar: the diagnosis judged it
+    if record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES:
+        return ""      # the alert's own latency condition is the bar
     before = Window(record.applied_at - timedelta(seconds=s.lookback_seconds), record.applied_at)
     then = facts.p99_seconds(before)
     now = facts.p99_seconds(facts.recent_since_incident)

@@ -22,6 +22,10 @@ RATIO_5XX = AlertContext(policy="5xx ratio", metric_type="run.googleapis.com/req
                          resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=0.05,
                          condition_kind="threshold", ratio=True, metric_labels={"response_code_class": "5xx"})
 
+LATENCY_30S = AlertContext(policy="p99", metric_type="run.googleapis.com/request_latencies",
+                           resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=30000,
+                           condition_kind="threshold", aligner="ALIGN_PERCENTILE_99")
+
 
 def judged(record, evidence: Evidence, closed: float | None = None):
     bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
@@ -84,6 +88,8 @@ SLOW = [
     ("the same at the deadline: escalated, kept", RATIO_5XX, slow(11, 20.0), HealthKind.UNCLEAR, StepKind.ESCALATE),
     ("p99 0.4 s since, 0.12 s before: verified", RATIO_5XX, slow(6, 0.4), HealthKind.HEALTHY, StepKind.VERIFY),
     ("a service that was slow before too (6 s, now 8 s): verified", RATIO_5XX, slow(6, 8.0, before_p99=6.0),
+     HealthKind.HEALTHY, StepKind.VERIFY),
+    ("after a p99 alert at 30 s, p99 20 s: the alert's own latency bar decides", LATENCY_30S, slow(6, 20.0),
      HealthKind.HEALTHY, StepKind.VERIFY),
 ]
 
