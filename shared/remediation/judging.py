@@ -15,7 +15,9 @@ Two questions, in order:
      check does not read, its incident CLOSED since the action (`unread_condition`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
-     minutes), with no recovery after the action before them (`recovered_first`: a failure that
+     minutes), on the rollback's own revision too (`others_failing`: another revision's requests
+     ending since are not the rollback failing), with no recovery after the action before them
+     (`recovered_first`: a failure that
      began after the action worked is `unclear`) and not clearly fewer than just before it, in 5xx or in
      minutes hanging (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
      rollback (`changed_since`: its generation): the action did not help;
@@ -181,8 +183,8 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
-        recovered = (recovered_first(facts, record, window) or helped_partly(facts, record, window)
-                     or changed_since(record, bundle.service))
+        recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
+                     or helped_partly(facts, record, window) or changed_since(record, bundle.service))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)
@@ -193,6 +195,36 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                                           f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why the service failing in `window` does not show that a rollback failed, because the revision it
+    sent the traffic to does not fail there ("" if it does, or for any other action): its own requests
+    (request_count and request_latencies by revision_name, as the evidence reads them) at least
+    `min_requests`, with a share of 5xx and 429 at `bad_error_ratio` or more, or its own p99 at the hang
+    bar in `hang_minutes_ratio` of its minutes or more. Else what fails is another revision's: requests
+    the revision rolled back from took before the traffic moved and that end since (Cloud Run lets
+    in-flight requests complete after a traffic change, gcp-facts.md "Rollback"; a request counted once
+    it ends, under a request timeout of 15 minutes, keeps adding that revision's 504s for 15 minutes after
+    the rollback), or a tagged URL's. An undo then sends the traffic back to the revision that fails."""
+    if record.action != "rollback_traffic":
+        return ""
+    to = str(record.params.get("to_revision") or "")
+    if not to:
+        return ""
+    s = facts.s
+    own = facts.requests(window, to)
+    p99 = [v / 1000.0 for points in facts.points(facts.b.latencies)
+           if points.label("resource.labels.revision_name") == to for v in points.values_in(window)]
+    hung = sum(v >= s.hang_latency_seconds for v in p99)
+    if own.total >= s.min_requests and (own.refused_ratio >= s.bad_error_ratio
+                                        or (p99 and hung / len(p99) >= s.hang_minutes_ratio)):
+        return ""
+    return (f"{to}, the revision the rollback sent the traffic to, does not fail as a failing revision does: "
+            f"{own.total:.0f} requests of its own in {window}, {own.refused_ratio:.1%} 5xx or 429"
+            + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes" if p99 else "")
+            + "; what fails is another revision's (requests begun before the traffic moved and ending since, "
+              "or a tagged URL's), and an undo would send the traffic back to it")
 
 
 def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:

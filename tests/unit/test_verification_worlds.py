@@ -216,3 +216,38 @@ ALREADY = [
 def test_worlds_already_read_right(name, evidence, health, step):
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
+
+
+def leftovers(now: float, *, leftover_until: float, to_errors: float = 0, timeout: float = 900) -> Evidence:
+    """Before the rollback the new revision hangs 12 of its 40 requests a minute to its 15-minute request
+    timeout (28 answered 200, 12 cut with 504: 30 %, p99 at the timeout). Requests it took before the traffic
+    moved keep ending, with 504, until `leftover_until`; the rolled-back-to revision answers 40 a minute
+    (`to_errors` of them 503) at p99 0.12 s."""
+    e = Evidence(now=now).revision(OLD, -180, timeout=timeout).revision(NEW, -20, timeout=timeout)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 28).requests(NEW, -30, leftover_until, 12, "504").latency(NEW, -30, leftover_until, 900)
+    e.requests(OLD, -5, now, 40 - to_errors).latency(OLD, -5, now, 0.12)
+    if to_errors:
+        e.requests(OLD, -5, now, to_errors, "503")
+    return e
+
+
+LEFTOVERS = [
+    # name, evidence, health, step
+    ("the revision rolled back from still ending its hung requests with 504, the other clean: not undone",
+     leftovers(11, leftover_until=11), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the revision traffic went back to fails too (50 % 503): undone", leftovers(11, leftover_until=11, to_errors=20),
+     HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", LEFTOVERS, ids=[x[0] for x in LEFTOVERS])
+def test_failures_of_the_revision_rolled_back_from_do_not_undo_the_rollback(name, evidence, health, step):
+    """Cloud Run lets in-flight requests complete after a traffic change; a request is counted once it ends.
+    Under a 15-minute request timeout, the revision rolled back from keeps adding 504s for 15 minutes after
+    the rollback while the revision traffic went back to serves cleanly. Before, the service's share of 5xx
+    (23 %, against 30 % just before) and its p99 (the maximum over revisions, at the timeout) read as the
+    rollback failing, and it was undone into the hangs."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("does not fail as a failing revision does" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
