@@ -251,3 +251,13 @@ def test_failures_of_the_revision_rolled_back_from_do_not_undo_the_rollback(name
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert ("does not fail as a failing revision does" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def test_a_revision_rolled_back_to_with_too_few_requests_of_its_own_is_judged_on_the_service():
+    """Fewer than min_requests of its own in the window: nothing shows it clean, so the service's failing
+    requests decide, as before (undone at the deadline)."""
+    evidence = leftovers(11, leftover_until=11)
+    evidence.req = {k: ({m: v * 0.05 for m, v in points.items()} if k[0] == OLD else points)
+                    for k, points in evidence.req.items()}
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (HealthKind.FAILING, StepKind.UNDO), health_.why
