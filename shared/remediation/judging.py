@@ -446,8 +446,9 @@ def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
     """Why clean requests since the action settled do not show that nothing hangs, because a request
     begun after the action may not have ended yet ("" if every one could have). A request's latency is
     known only once it ends, and whether Cloud Run counts a request in request_count and
-    request_latencies when it ends or when it arrives is UNCONFIRMED (the metric list says "Number of
-    requests reaching the revision" and gives no time of attribution). Under either reading, a request
+    request_latencies when it ends or when it arrives is UNCONFIRMED on Google's own page (a public
+    dashboard's copy of request_count's description ends "Captured at the end of the request
+    lifecycle": the first reading). Under either reading, a request
     that began after the action and hangs until the serving revision's request timeout (Revision.timeout,
     300 s by default; up to 60 minutes) is in no point read before the action plus that timeout, and
     with a timeout past about 5 minutes, the whole verification can pass before the first hang ends.

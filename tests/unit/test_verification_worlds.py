@@ -174,8 +174,9 @@ UNFINISHED = [
 @pytest.mark.parametrize("name,evidence,health,step", UNFINISHED, ids=[u[0] for u in UNFINISHED])
 def test_clean_requests_do_not_show_that_none_hangs_before_the_request_timeout_has_passed(name, evidence, health,
                                                                                          step):
-    """A request is counted once it ends (whether at its end or at its arrival is UNCONFIRMED: under either,
-    its latency is known only once it ends). Under a 60-minute request timeout, requests that hang since the
+    """A request is counted once it ends (whether at its end or at its arrival is UNCONFIRMED on Google's
+    page; a copy of the metric's description says at the end: under either, its latency is known only once
+    it ends). Under a 60-minute request timeout, requests that hang since the
     rollback are in no point read before the deadline: the fast ones alone were `verified`."""
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
