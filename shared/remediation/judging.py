@@ -20,7 +20,9 @@ Two questions, in order:
      (`recovered_first`: a failure that
      began after the action worked is `unclear`) and not clearly fewer than just before it, in 5xx or in
      minutes hanging (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
-     rollback (`changed_since`: its generation): the action did not help;
+     rollback (`changed_since`: its generation), which kept its traffic (`traffic_lost`: the few
+     requests left after the callers went elsewhere do not show the action failed): the action did
+     not help;
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
@@ -184,7 +186,8 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
-                     or helped_partly(facts, record, window) or changed_since(record, bundle.service))
+                     or helped_partly(facts, record, window) or changed_since(record, bundle.service)
+                     or traffic_lost(facts, record, min_traffic_ratio))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)

@@ -262,3 +262,22 @@ def test_a_revision_rolled_back_to_with_too_few_requests_of_its_own_is_judged_on
                     for k, points in evidence.req.items()}
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (HealthKind.FAILING, StepKind.UNDO), health_.why
+
+
+FEW_LEFT = [
+    # name, evidence, health, step
+    ("a load balancer failed over elsewhere: 4 requests a minute left after 45, 3 of them failing: not undone",
+     served(11, ok=1, errors=3), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the traffic kept, failing as much: undone", served(11, ok=10, errors=30), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", FEW_LEFT, ids=[f[0] for f in FEW_LEFT])
+def test_the_few_requests_left_after_the_callers_went_elsewhere_do_not_undo_a_rollback(name, evidence, health, step):
+    """A load balancer fails the callers over to another region after the rollback: 20 requests over the 5
+    minutes judged, against 45 a minute before (9 %, under min_traffic_ratio). Clean, they were already
+    not a recovery; failing, they were the rollback failing, and it was undone. Whether the action failed
+    or the callers left (and the few left are probes or stragglers) the evidence does not say."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("traffic is mostly gone" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
