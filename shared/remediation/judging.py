@@ -187,7 +187,7 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
                      or helped_partly(facts, record, window) or changed_since(record, bundle.service)
-                     or traffic_lost(facts, record, min_traffic_ratio))
+                     or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)
@@ -339,7 +339,7 @@ def changed_since(record: ActionRecord, service: Service) -> str:
             "their change")
 
 
-def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
+def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True) -> str:
     """Why clean requests since the action settled do not show recovery, because most of the service's
     traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own rate in the
     lookback before the action (its incident's minutes included: request_count counts every answered
@@ -356,7 +356,9 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
     query starts after the action), there is nothing to compare with: not shown, so unclear.
     25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
     stopped, backed off or gone elsewhere (another region, a fallback), and the few left may not be the
-    ones that failed."""
+    ones that failed. Nor are a few failing requests left a failure shown; but there, with
+    `unknown_is_lost` False, only a rate shown to have fallen counts: no request before the action in
+    the evidence read (a late sweep) is nothing to compare with, not traffic lost."""
     if ratio <= 0:
         return ""
     window = facts.recent_since_incident
@@ -365,6 +367,8 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
     if not minutes_after:
         return ""
     if not minutes_before:
+        if not unknown_is_lost:
+            return ""
         return (f"the evidence read holds no request from before the action ({before}), so whether the service "
                 "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
