@@ -7,15 +7,22 @@ Two questions, in order:
      health is no longer the action's doing, so it is neither verified nor undone;
    - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
      `verification.min_traffic_ratio` of the service's own request rate before the action kept
-     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), and, after an
-     alert whose condition the check does not read, its incident CLOSED since the action
-     (`unread_condition`);
+     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), with no rise of
+     client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
+     where the alert set no latency bar (`slower_than_before`), once a request begun after the action
+     could have reached its timeout (`requests_unfinished`), on a service that still reaches the
+     connector a connector change scaled (`off_the_connector`), and, after an alert whose condition the
+     check does not read, its incident CLOSED since the action (`unread_condition`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
-     minutes), with no recovery after the action before them (`recovered_first`: a failure that
-     began after the action worked is `unclear`) and not clearly fewer than just before it
-     (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
-     rollback (`changed_since`: its generation): the action did not help;
+     minutes), on the rollback's own revision too (`others_failing`: another revision's requests
+     ending since are not the rollback failing), with no recovery after the action before them
+     (`recovered_first`: a failure that
+     began after the action worked is `unclear`) and not clearly fewer than just before it, in 5xx or in
+     minutes hanging (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
+     rollback (`changed_since`: its generation), which kept its traffic (`traffic_lost`: the few
+     requests left after the callers went elsewhere do not show the action failed): the action did
+     not help;
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
@@ -41,8 +48,8 @@ from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
-from shared.diagnosis.facts import Facts, Window, hms, refused_series
-from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window, hms, refused_series
+from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
 from shared.remediation.records import ActionRecord
@@ -54,6 +61,14 @@ _MIN_MINUTES = 2
 _HELPED = 0.75
 # A connector alert's monitored resource type (shared/alerts/incidents.py reads it from the notification).
 _CONNECTOR_RESOURCE = "vpc_access_connector"
+# A share of 4xx since the action that rose by more than half the share before it (and by more than the
+# share of failures called clean) is a changed mix of answers (`client_errors_rose`).
+_CLIENT_RISE = 0.5
+# A p99 since the action over this many times the highest per-minute p99 in the lookback before it, and
+# over _SLOW_FLOOR_SECONDS, in most minutes, is slower than before (`slower_than_before`). A cold start of
+# the revision traffic went back to lasts a minute or two, before the window judged (it starts at settle).
+_SLOWER = 3.0
+_SLOW_FLOOR_SECONDS = 1.0
 
 
 class HealthKind(str, Enum):
@@ -138,9 +153,11 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     if diagnosis.signature is Signature.HEALTHY:
         cited = "; ".join(f"{e.observed} ({e.threshold})" for e in diagnosis.evidence
                           if e.about == Signature.HEALTHY.value and e.passed)
-        lost = traffic_lost(Facts(bundle, settings), record, min_traffic_ratio)
-        if lost:
-            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {lost}" + closed)
+        facts = Facts(bundle, settings)
+        doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
+                 or slower_than_before(facts, record) or requests_unfinished(facts, record))
+        if doubt:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
         if unread and closed_at is None:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and no CLOSED "
@@ -168,8 +185,9 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
-        recovered = (recovered_first(facts, record, window) or helped_partly(facts, record, window)
-                     or changed_since(record, bundle.service))
+        recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
+                     or helped_partly(facts, record, window) or changed_since(record, bundle.service)
+                     or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)
@@ -180,6 +198,38 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                                           f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why the service failing in `window` does not show that a rollback failed, because the revision it
+    sent the traffic to does not fail there ("" if it does, or for any other action): its own requests
+    (request_count and request_latencies by revision_name, as the evidence reads them) at least
+    `min_requests`, with a share of 5xx and 429 at `bad_error_ratio` or more, or its own p99 at the hang
+    bar in `hang_minutes_ratio` of its minutes or more. With fewer requests of its own than
+    `min_requests`, nothing shows it clean, and the service's requests decide, as before. Else, on at
+    least `min_requests` of its own that do not fail, what fails is another revision's: requests
+    the revision rolled back from took before the traffic moved and that end since (Cloud Run lets
+    in-flight requests complete after a traffic change, gcp-facts.md "Rollback"; a request counted once
+    it ends, under a request timeout of 15 minutes, keeps adding that revision's 504s for 15 minutes after
+    the rollback), or a tagged URL's. An undo then sends the traffic back to the revision that fails."""
+    if record.action != "rollback_traffic":
+        return ""
+    to = str(record.params.get("to_revision") or "")
+    if not to:
+        return ""
+    s = facts.s
+    own = facts.requests(window, to)
+    p99 = [v / 1000.0 for points in facts.points(facts.b.latencies)
+           if points.label("resource.labels.revision_name") == to for v in points.values_in(window)]
+    hung = sum(v >= s.hang_latency_seconds for v in p99)
+    if own.total < s.min_requests or own.refused_ratio >= s.bad_error_ratio \
+            or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
+        return ""
+    return (f"{to}, the revision the rollback sent the traffic to, does not fail as a failing revision does: "
+            f"{own.total:.0f} requests of its own in {window}, {own.refused_ratio:.1%} 5xx or 429"
+            + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes" if p99 else "")
+            + "; what fails is another revision's (requests begun before the traffic moved and ending since, "
+              "or a tagged URL's), and an undo would send the traffic back to it")
 
 
 def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -226,24 +276,46 @@ def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
 
 def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
     """Why failures in `window` do not show that the action did not help, because they are clearly fewer
-    than just before it ("" if not): a share of 5xx and 429 at or under _HELPED of the share in the
-    `recent_seconds` before `applied_at` (the minutes the alert fired on and the diagnosis read, at least
-    `min_requests` requests), with no more minutes hanging than then. An undo puts back the split from
-    before the action, and with it the worse failure: a rollback that cut 55 % 5xx to 25 % was undone,
-    and the service went back to 55 %. Better but not clean is for a person to judge, as below
-    `bad_error_ratio` already was."""
+    than just before it ("" if not), on either of the two ways the service failed, with the other no
+    worse, measured against the `recent_seconds` before `applied_at` (the minutes the alert fired on and
+    the diagnosis read, at least `min_requests` requests):
+    - a share of 5xx and 429 at or under _HELPED of the share then, with no more minutes hanging than
+      then, or hangs that were there then already (hanging in `hang_minutes_ratio` of its minutes or
+      more: they remain, they are not the action's);
+    - hanging then (in `hang_minutes_ratio` of its minutes or more) and in at most _HELPED of that share
+      of minutes since, with a share of 5xx and 429 no higher than then: a rollback that ended the hangs
+      while the 5xx stayed at 25 % still failed `bad_error_ratio`, and was undone into the hangs.
+    An undo puts back the split from before the action, and with it the worse failure: a rollback that
+    cut 55 % 5xx to 25 % was undone, and the service went back to 55 %. Better but not clean is for a
+    person to judge, as below `bad_error_ratio` already was. Fewer 5xx but hanging where it did not hang
+    before is a trade, not shown better: undone, as before."""
     s = facts.s
     before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
     then, now = facts.requests(before), facts.requests(window)
-    if then.total < s.min_requests or now.refused_ratio > _HELPED * then.refused_ratio:
+    if then.total < s.min_requests:
         return ""
-    hung_before = [v >= s.hang_latency_seconds for v in facts.p99_seconds(before)]
-    hung_now = [v >= s.hang_latency_seconds for v in facts.p99_seconds(window)]
-    if hung_now and sum(hung_now) / len(hung_now) > (sum(hung_before) / len(hung_before) if hung_before else 0.0):
-        return ""
-    return (f"it is better than just before the action: {now.refused_ratio:.1%} 5xx or 429 since, against "
-            f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before} (at or under {_HELPED:.0%} of it): "
-            "an undo would bring back the worse failure; what still fails is for a person to judge")
+    hung_before, hung_now = _hung_share(facts, before), _hung_share(facts, window)
+    hanging_then = hung_before is not None and hung_before >= s.hang_minutes_ratio
+    if now.refused_ratio <= _HELPED * then.refused_ratio and (
+            hung_now is None or hung_now <= (hung_before or 0.0) or hanging_then):
+        return (f"it is better than just before the action: {now.refused_ratio:.1%} 5xx or 429 since, against "
+                f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before} (at or under {_HELPED:.0%} of it): "
+                "an undo would bring back the worse failure; what still fails is for a person to judge")
+    if hanging_then and hung_now is not None and hung_now <= _HELPED * hung_before \
+            and now.refused_ratio <= then.refused_ratio:
+        return (f"it is better than just before the action: p99 at or above {s.hang_latency_seconds:g} s in "
+                f"{hung_now:.0%} of the minutes since, against {hung_before:.0%} in {before} (at or under "
+                f"{_HELPED:.0%} of it), with {now.refused_ratio:.1%} 5xx or 429 since against {then.refused_ratio:.1%}: "
+                "an undo would bring back the hangs; what still fails is for a person to judge")
+    return ""
+
+
+def _hung_share(facts: Facts, window: Window) -> float | None:
+    """The share of the window's minutes with a p99 at the hang bar, None with no latency read."""
+    p99 = facts.p99_seconds(window)
+    if not p99:
+        return None
+    return sum(v >= facts.s.hang_latency_seconds for v in p99) / len(p99)
 
 
 def changed_since(record: ActionRecord, service: Service) -> str:
@@ -267,7 +339,7 @@ def changed_since(record: ActionRecord, service: Service) -> str:
             "their change")
 
 
-def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
+def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True) -> str:
     """Why clean requests since the action settled do not show recovery, because most of the service's
     traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own rate in the
     lookback before the action (its incident's minutes included: request_count counts every answered
@@ -284,7 +356,9 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
     query starts after the action), there is nothing to compare with: not shown, so unclear.
     25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
     stopped, backed off or gone elsewhere (another region, a fallback), and the few left may not be the
-    ones that failed."""
+    ones that failed. Nor are a few failing requests left a failure shown; but there, with
+    `unknown_is_lost` False, only a rate shown to have fallen counts: no request before the action in
+    the evidence read (a late sweep) is nothing to compare with, not traffic lost."""
     if ratio <= 0:
         return ""
     window = facts.recent_since_incident
@@ -293,6 +367,8 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
     if not minutes_after:
         return ""
     if not minutes_before:
+        if not unknown_is_lost:
+            return ""
         return (f"the evidence read holds no request from before the action ({before}), so whether the service "
                 "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
@@ -305,6 +381,116 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float) -> str:
     return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle}, against "
             f"{rate_before:.0f} a minute in {before} before the action (under {ratio:.0%} of it kept): whether "
             "the action helped or the callers went away cannot be told")
+
+
+def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:
+    """Why clean requests since the action settled do not show recovery, because the share of client
+    errors (4xx, 429 left out: it is counted with the 5xx as a refusal) rose by more than the share of
+    failures the check calls clean ("" if not). Cloud Run's request_count carries every answered request
+    with its `response_code` and `response_code_class` ("2xx", "4xx", "5xx": the metric's labels, Cloud
+    Monitoring's list of Google Cloud metrics, run.googleapis.com/request_count; gcp-facts.md §4), so the
+    mix of answers is read, not only the 5xx in it. A rollback to a revision that lacks a route the
+    clients call since the deploy turns that route's 5xx into 404s: the 5xx share is clean, the callers
+    still fail. Measured against the service's own share in the lookback before the action (the incident's
+    minutes included, when those calls were answered 5xx). A rise above both the bar's share of 5xx and
+    half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
+    hundred requests, not a new failure) is not recovery shown: `unclear`, never `failing` (4xx are
+    the callers' answers as much as the service's: an undo on them would be a write on doubt)."""
+    window = facts.recent_since_incident
+    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    then, now = facts.requests(before), facts.requests(window)
+    if not then.total or not now.total:
+        return ""
+    share_then, share_now = _client_share(then), _client_share(now)
+    bar = health_bar(alert, facts.s).error_ratio
+    if share_now - share_then <= max(bar, _CLIENT_RISE * share_then):
+        return ""
+    return (f"the mix of answers changed: {share_now:.1%} of its requests are 4xx since (429 left out), against "
+            f"{share_then:.1%} of {then.total:.0f} in {before} before the action (a rise above {bar:.1%}, the share of "
+            "failures called clean, and above half the share before): failures that turned into client errors (a "
+            "route the revision served to lacks, say) are not a recovery; request_count by response_code_class "
+            "shows them")
+
+
+def _client_share(requests) -> float:
+    """The share of 4xx answers other than 429."""
+    if not requests.total:
+        return 0.0
+    return (requests.by_class.get("4xx", 0) - requests.by_code.get("429", 0)) / requests.total
+
+
+def slower_than_before(facts: Facts, record: ActionRecord) -> str:
+    """Why clean requests since the action settled do not show recovery, because they are much slower
+    than the service was before the action ("" if not, or if the alert that led to the action is on
+    latency: its own bar decides, read here at its threshold, or by Monitoring's CLOSED where its
+    aggregation is not read, `unread_condition`). After an alert on 5xx (or none) the p99 bar is the
+    hang bar (`hang_latency_seconds`, 25 s by default): a fix that turned fast 503s into 20 s waits was
+    `healthy`. So, where no latency alert sets the bar, the
+    p99 since the action must not exceed `_SLOWER` times the highest per-minute p99 in the lookback
+    before the action (the incident's minutes included: the slowest the service was, failures and all),
+    and `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
+    before the action there is nothing to compare with: not shown (the request rate check says so when
+    the requests are missing too)."""
+    s = facts.s
+    if record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES:
+        return ""      # the alert's own latency condition is the bar
+    before = Window(record.applied_at - timedelta(seconds=s.lookback_seconds), record.applied_at)
+    then = facts.p99_seconds(before)
+    now = facts.p99_seconds(facts.recent_since_incident)
+    if not then or not now:
+        return ""
+    bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS)
+    slow = [v for v in now if v > bar]
+    if len(slow) / len(now) < s.hang_minutes_ratio:
+        return ""
+    return (f"it is much slower than before the action: p99 over {bar:.1f} s in {len(slow)} of {len(now)} minutes "
+            f"since (max {max(now):.1f} s), against at most {max(then):.1f} s in {before} ({_SLOWER:g} times that, "
+            f"and at least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but fast "
+            "failures turned into slow answers are not a recovery")
+
+
+def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
+    """Why clean requests since the action settled do not show that nothing hangs, because a request
+    begun after the action may not have ended yet ("" if every one could have). A request's latency is
+    known only once it ends, and whether Cloud Run counts a request in request_count and
+    request_latencies when it ends or when it arrives is UNCONFIRMED on Google's own page (a public
+    dashboard's copy of request_count's description ends "Captured at the end of the request
+    lifecycle": the first reading). Under either reading, a request
+    that began after the action and hangs until the serving revision's request timeout (Revision.timeout,
+    300 s by default; up to 60 minutes) is in no point read before the action plus that timeout, and
+    with a timeout past about 5 minutes, the whole verification can pass before the first hang ends.
+    So `healthy` needs the newest point to end at least the longest timeout of the serving revisions
+    plus one minute (a point's length: one minute of requests begun after the action could have ended
+    by then) after `applied_at`; before that, `unclear` (the sweep waits, and at the deadline escalates,
+    the action kept)."""
+    if facts.data_until is None:
+        return ""
+    serving = facts.serving or facts.b.revisions
+    timeout = max((r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in serving),
+                  default=DEFAULT_REQUEST_TIMEOUT_SECONDS)
+    needed = record.applied_at + timedelta(seconds=timeout + 60)
+    if facts.data_until >= needed:
+        return ""
+    return (f"a request begun after the action may still be running: the serving revision's request timeout is "
+            f"{timeout:.0f} s, and the newest point ends at {hms(facts.data_until)}, before {hms(needed)} (the action "
+            f"at {hms(record.applied_at)} plus that timeout and a minute); a request that hangs is counted only once "
+            "it ends, so clean requests so far do not show that none hangs")
+
+
+def off_the_connector(record: ActionRecord, bundle: EvidenceBundle) -> str:
+    """Why the service's health does not show the connector change's effect, because none of its serving
+    revisions reaches the VPC through the connector the action scaled ("" if one does, or the revisions
+    serving cannot be told). Each revision names its own connector (Revision.vpc_access.connector,
+    google/cloud/run/v2/vendor_settings.proto): a deploy since (pinned or not), or a split to a revision
+    on another connector or on Direct VPC egress, takes the service off the connector, and its clean
+    requests are then the other path's doing. A person must judge whether the change helped."""
+    serving = [r for r in bundle.revisions if bundle.service.serving_percent(r.short_name) > 0]
+    if not serving or any(r.vpc_connector == record.target for r in serving):
+        return ""
+    paths = ", ".join(f"{r.short_name}: {short_name(r.vpc_connector) if r.vpc_connector else 'no connector'}"
+                      for r in serving)
+    return (f"{bundle.service.short_name} no longer reaches its VPC through {short_name(record.target)}, the "
+            f"connector the action scaled (serving now: {paths}): its requests since say nothing of the change")
 
 
 def _minutes_spanned(window: Window) -> int:
@@ -332,12 +518,16 @@ def _unclear_data(facts: Facts, record: ActionRecord) -> str:
 
 def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | None:
     """`changed` when the live target no longer shows the action's change; `unclear` while the
-    change is still being made (a connector UPDATING); None when it shows it, or cannot be checked."""
+    change is still being made (a connector UPDATING), or when the service judged no longer reaches
+    the connector the action scaled (`off_the_connector`); None when it shows it, or cannot be checked."""
     if record.action == "rollback_traffic":
         moved = traffic_moved(record, bundle.service)
         if moved:
             return Health(HealthKind.CHANGED, f"{moved}; its health is no longer the rollback's doing")
     if record.action == "scale_connector":
+        off = off_the_connector(record, bundle)
+        if off:
+            return Health(HealthKind.UNCLEAR, off)
         connector = bundle.connector
         if connector is None or connector.name != record.target:
             return None     # not read (a gap the diagnosis names), or the service moved: nothing to compare

@@ -1,0 +1,86 @@
+"""The verification sweep on real parts (stand-ins and emulators, no mocks) in worlds after a fix that
+must not read as a recovery: failures turned into 404s, fast 503s turned into slow answers, a service
+that no longer reaches the connector the fix scaled. Each was `verified` before."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.integration.test_remediation import (CONNECTOR, OLD, action_state, connector_recovery,  # noqa: F401
+                                                more_series, rolled_back, scaled, world)
+from sandbox.standins.run import TrafficSeed
+from tests.integration.world import SERVICE
+
+
+def test_a_rollback_whose_failures_turned_into_404s_is_not_verified(rolled_back):
+    """The revision traffic went back to lacks a route the clients call since the deploy: that route's
+    500s become 404s. The 5xx share is clean; request_count's response_code_class shows a third of the
+    answers 4xx, none before. Escalated at the deadline, kept in place, nothing written."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 30}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 4xx, response_code: "404"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 15}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 45]]}}}}]
+""")
+    rolled_back.at(12)
+    assert rolled_back.command({"command": "sweep"}) == []          # not shown recovered: waits
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "mix of answers changed" in outcome.reason and "33.3% of its requests are 4xx" in outcome.reason, \
+        outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
+
+
+def test_a_rollback_whose_fast_failures_turned_into_slow_answers_is_not_verified(rolled_back):
+    """Before the rollback the new revision answered in 120 ms, 60 % of it 500; since, every request is
+    clean and takes 20 s: under the 25 s hang bar, 160 times slower than before."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[20000, 40]]}}}}]
+""")
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "much slower than before the action" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
+def test_a_scale_up_whose_service_moved_off_the_connector_is_not_verified(scaled):
+    """After the scale-up, a deploy moves the service to Direct VPC egress and takes all its traffic; it
+    serves cleanly, but through another path: the connector's change is not what shows."""
+    connector_recovery(scaled)
+    new = "backend-00003-dve"
+    scaled.standins.run.add_revision(SERVICE, new, scaled.anchor + timedelta(minutes=4),
+                                     network_interfaces=[("default", "default")], vpc_egress="PRIVATE_RANGES_ONLY",
+                                     cloudsql_instances=["demo-project:us-central1:main-db"])
+    scaled.standins.run.set_traffic(SERVICE, [TrafficSeed(percent=100, revision=new)])
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "no longer reaches its VPC through backend-conn" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"

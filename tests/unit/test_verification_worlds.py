@@ -1,0 +1,283 @@
+"""Worlds after a fix that the sweep's judgement must not read as a recovery, or as the fix failing, from
+tables (shared/remediation/judging.py). Pure, no I/O.
+
+Times are minutes from the action's settle time (T0): applied at -5, settled at 0, deadline at +10. Before
+the rollback the new revision answered 20 requests a minute 200 and 25 a minute 500 (55.6 % 5xx), p99
+0.12 s, unless a row says otherwise."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.evidence import AlertContext
+from shared.remediation.judging import HealthKind, StepKind, judge, next_step
+from tests.unit.builders import Evidence, at
+from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served
+
+SETTINGS = DiagnosisSettings()
+TIMES = VerificationSettings()
+OTHER_CONNECTOR = "projects/demo/locations/us-central1/connectors/backend-conn-2"
+
+RATIO_5XX = AlertContext(policy="5xx ratio", metric_type="run.googleapis.com/request_count",
+                         resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=0.05,
+                         condition_kind="threshold", ratio=True, metric_labels={"response_code_class": "5xx"})
+
+LATENCY_30S = AlertContext(policy="p99", metric_type="run.googleapis.com/request_latencies",
+                           resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=30000,
+                           condition_kind="threshold", aligner="ALIGN_PERCENTILE_99")
+
+
+def judged(record, evidence: Evidence, closed: float | None = None):
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    health = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
+    return health, next_step(record, health, at(evidence.now), TIMES)
+
+
+def with_404s(now: float, per_minute: float, *, before: float = 0, ok: float = 40) -> Evidence:
+    """The rolled-back-to revision answering `ok` requests a minute and `per_minute` 404s (a route the
+    clients call since the deploy, which it lacks); `before` 404s a minute on the new revision before."""
+    e = served(now, ok=ok)
+    if per_minute:
+        e.requests(OLD, -5, now, per_minute, "404")
+    if before:
+        e.requests(NEW, -30, -5, before, "404")
+    return e
+
+
+MIX = [
+    # name, the action's alert, evidence, health, step, words
+    ("5xx turned into 404s: 33 % 404 since, none before: not verified", RATIO_5XX, with_404s(6, 20),
+     HealthKind.UNCLEAR, StepKind.WAIT, "mix of answers changed"),
+    ("the same at the deadline: escalated, kept", RATIO_5XX, with_404s(11, 20), HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "not undone"),
+    ("no alert kept: the same", None, with_404s(6, 20), HealthKind.UNCLEAR, StepKind.WAIT, ""),
+    ("404s at the usual share (10 % before, 11 % since): verified", RATIO_5XX, with_404s(6, 5, before=5),
+     HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("a 404 now and then (0.5 % since): verified", RATIO_5XX, with_404s(6, 0.2), HealthKind.HEALTHY,
+     StepKind.VERIFY, ""),
+    ("429s are refusals, not client errors: judged as 5xx (not clean)", RATIO_5XX,
+     served(11, ok=20).requests(OLD, -5, 11, 20, "429"), HealthKind.FAILING, StepKind.UNDO, ""),
+]
+
+
+@pytest.mark.parametrize("name,alert,evidence,health,step,words", MIX, ids=[m[0] for m in MIX])
+def test_failures_that_turned_into_client_errors_are_not_a_recovery(name, alert, evidence, health, step, words):
+    """A rollback to a revision that lacks a route the clients call since the deploy: its 5xx become 404s,
+    and the share of 5xx and 429 is clean. request_count's response_code_class shows the mix. Before,
+    the first three rows were `verified`."""
+    record = rollback().model_copy(update={"alert": alert})
+    health_, step_ = judged(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in step_.why, step_.why
+
+
+def slow(now: float, p99: float, *, before_p99: float = 0.12) -> Evidence:
+    """Fast 503s before the rollback (p99 `before_p99`); the rolled-back-to revision answering 40 clean
+    requests a minute at p99 `p99` since."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "503").latency(NEW, -30, -5, before_p99)
+    e.requests(OLD, -5, now, 40).latency(OLD, -5, now, p99)
+    return e
+
+
+SLOW = [
+    # name, the action's alert, evidence, health, step
+    ("fast 503s turned into 20 s answers after a 5xx alert: not verified", RATIO_5XX, slow(6, 20.0),
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the same at the deadline: escalated, kept", RATIO_5XX, slow(11, 20.0), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("p99 0.4 s since, 0.12 s before: verified", RATIO_5XX, slow(6, 0.4), HealthKind.HEALTHY, StepKind.VERIFY),
+    ("a service that was slow before too (6 s, now 8 s): verified", RATIO_5XX, slow(6, 8.0, before_p99=6.0),
+     HealthKind.HEALTHY, StepKind.VERIFY),
+    ("after a p99 alert at 30 s, p99 20 s: the alert's own latency bar decides", LATENCY_30S, slow(6, 20.0),
+     HealthKind.HEALTHY, StepKind.VERIFY),
+]
+
+
+@pytest.mark.parametrize("name,alert,evidence,health,step", SLOW, ids=[s[0] for s in SLOW])
+def test_fast_failures_turned_into_slow_answers_are_not_a_recovery(name, alert, evidence, health, step):
+    """After a 5xx alert the p99 bar is the 25 s hang bar: a rollback whose revision answers every request
+    in 20 s (its pool waiting on a database the new revision never reached) was `verified`."""
+    record = rollback().model_copy(update={"alert": alert})
+    health_, step_ = judged(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("much slower than before" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def trade(now: float, *, hang_before: int, errors_before: float, hang_after: int, errors_after: float) -> Evidence:
+    """40 requests a minute throughout, `errors_*` of them 503. Before the rollback the new revision hung
+    (p99 30 s) in `hang_before` of its last 5 minutes; since, the rolled-back-to revision hangs in the last
+    `hang_after` minutes before `now`."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 40 - errors_before).requests(NEW, -30, -5, errors_before, "503")
+    e.latency(NEW, -30, -5, 0.2).latency(NEW, -10, -10 + hang_before, 30.0)
+    e.requests(OLD, -5, now, 40 - errors_after).requests(OLD, -5, now, errors_after, "503")
+    e.latency(OLD, -5, now, 0.2)
+    if hang_after:
+        e.latency(OLD, now - hang_after, now, 30.0)
+    return e
+
+
+TRADES = [
+    # name, evidence, health, step
+    ("hangs gone, 25 % 503 as before: not undone", trade(11, hang_before=5, errors_before=10, hang_after=0,
+                                                        errors_after=10), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("hangs in 1 of 5 minutes since against 5 of 5, 25 % 503 as before: not undone",
+     trade(11, hang_before=5, errors_before=10, hang_after=1, errors_after=10), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("503s cut from 55 % to 10 %, the hangs remain (3 of 5 minutes before, 5 of 5 since): not undone",
+     trade(11, hang_before=3, errors_before=22, hang_after=5, errors_after=4), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("hangs gone, but more 503s than before (25 % to 40 %): undone", trade(11, hang_before=5, errors_before=10,
+                                                                         hang_after=0, errors_after=16),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("no better on either: undone", trade(11, hang_before=5, errors_before=10, hang_after=5, errors_after=10),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("fewer 503s, but hanging where it did not (a trade): undone, as before",
+     trade(11, hang_before=0, errors_before=22, hang_after=5, errors_after=4), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", TRADES, ids=[t[0] for t in TRADES])
+def test_a_rollback_that_ended_one_of_two_failures_is_not_undone(name, evidence, health, step):
+    """The service failed two ways before the rollback, hangs and 503s. A rollback that ended the hangs
+    while the 503s stayed at 25 % still failed `bad_error_ratio`, and was undone into the hangs; one that
+    cut the 503s while the hangs it had before remained was undone into the 503s."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("better than just before the action" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def long_timeout(now: float, timeout: float) -> Evidence:
+    e = Evidence(now=now).revision(OLD, -180, timeout=timeout).revision(NEW, -20, timeout=timeout)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, 40).latency(OLD, -5, now, 0.12)
+    return e
+
+
+UNFINISHED = [
+    # name, evidence, health, step
+    ("a 60-minute request timeout: a hang begun after the action has not ended yet", long_timeout(6, 3600),
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the same at the deadline: escalated, kept", long_timeout(11, 3600), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a 15-minute timeout, 14 minutes after the action: not yet", long_timeout(9, 900), HealthKind.UNCLEAR,
+     StepKind.WAIT),
+    ("a 15-minute timeout, 16 minutes after the action: verified", long_timeout(11, 900), HealthKind.HEALTHY,
+     StepKind.VERIFY),
+    ("the default 5-minute timeout, 11 minutes after the action: verified", long_timeout(6, 300),
+     HealthKind.HEALTHY, StepKind.VERIFY),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", UNFINISHED, ids=[u[0] for u in UNFINISHED])
+def test_clean_requests_do_not_show_that_none_hangs_before_the_request_timeout_has_passed(name, evidence, health,
+                                                                                         step):
+    """A request is counted once it ends (whether at its end or at its arrival is UNCONFIRMED on Google's
+    page; a copy of the metric's description says at the end: under either, its latency is known only once
+    it ends). Under a 60-minute request timeout, requests that hang since the
+    rollback are in no point read before the deadline: the fast ones alone were `verified`."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("may still be running" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def on_connector(now: float, connector: str) -> Evidence:
+    e = Evidence(now=now).revision(OLD, -180, connector=connector).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "503").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, 40).latency(OLD, -5, now, 0.12)
+    return e.connector("e2-standard-4", 2, 4)
+
+
+@pytest.mark.parametrize("connector, kind", [
+    ("projects/demo/locations/us-central1/connectors/backend-conn", HealthKind.HEALTHY),
+    (OTHER_CONNECTOR, HealthKind.UNCLEAR),      # its serving revision reaches the VPC another way now
+    (None, HealthKind.UNCLEAR),                 # no connector at all (Direct VPC egress, no VPC access)
+])
+def test_a_connector_change_is_not_verified_by_a_service_that_no_longer_uses_the_connector(connector, kind):
+    """The scale-up took, but the service serves from a revision on another connector (a deploy or a split
+    since): its clean requests are the other path's doing. Before, `verified`."""
+    health_, _ = judged(scale_up(), on_connector(6, connector))
+    assert health_.kind is kind, health_.why
+    assert ("no longer reaches its VPC through" in health_.why) is (kind is HealthKind.UNCLEAR), health_.why
+
+
+ALREADY = [
+    # Worlds the judgement already reads right, kept here so that they stay so.
+    ("a load balancer failed over elsewhere: 3 clean requests a minute after 45", served(11, ok=3),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a load balancer sends a tenth of the traffic back, all of it clean", served(11, ok=4), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", ALREADY, ids=[a[0] for a in ALREADY])
+def test_worlds_already_read_right(name, evidence, health, step):
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+
+
+def leftovers(now: float, *, leftover_until: float, to_errors: float = 0, timeout: float = 900) -> Evidence:
+    """Before the rollback the new revision hangs 12 of its 40 requests a minute to its 15-minute request
+    timeout (28 answered 200, 12 cut with 504: 30 %, p99 at the timeout). Requests it took before the traffic
+    moved keep ending, with 504, until `leftover_until`; the rolled-back-to revision answers 40 a minute
+    (`to_errors` of them 503) at p99 0.12 s."""
+    e = Evidence(now=now).revision(OLD, -180, timeout=timeout).revision(NEW, -20, timeout=timeout)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 28).requests(NEW, -30, leftover_until, 12, "504").latency(NEW, -30, leftover_until, 900)
+    e.requests(OLD, -5, now, 40 - to_errors).latency(OLD, -5, now, 0.12)
+    if to_errors:
+        e.requests(OLD, -5, now, to_errors, "503")
+    return e
+
+
+LEFTOVERS = [
+    # name, evidence, health, step
+    ("the revision rolled back from still ending its hung requests with 504, the other clean: not undone",
+     leftovers(11, leftover_until=11), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the revision traffic went back to fails too (50 % 503): undone", leftovers(11, leftover_until=11, to_errors=20),
+     HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", LEFTOVERS, ids=[x[0] for x in LEFTOVERS])
+def test_failures_of_the_revision_rolled_back_from_do_not_undo_the_rollback(name, evidence, health, step):
+    """Cloud Run lets in-flight requests complete after a traffic change; a request is counted once it ends.
+    Under a 15-minute request timeout, the revision rolled back from keeps adding 504s for 15 minutes after
+    the rollback while the revision traffic went back to serves cleanly. Before, the service's share of 5xx
+    (23 %, against 30 % just before) and its p99 (the maximum over revisions, at the timeout) read as the
+    rollback failing, and it was undone into the hangs."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("does not fail as a failing revision does" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def test_a_revision_rolled_back_to_with_too_few_requests_of_its_own_is_judged_on_the_service():
+    """Fewer than min_requests of its own in the window: nothing shows it clean, so the service's failing
+    requests decide, as before (undone at the deadline)."""
+    evidence = leftovers(11, leftover_until=11)
+    evidence.req = {k: ({m: v * 0.05 for m, v in points.items()} if k[0] == OLD else points)
+                    for k, points in evidence.req.items()}
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (HealthKind.FAILING, StepKind.UNDO), health_.why
+
+
+FEW_LEFT = [
+    # name, evidence, health, step
+    ("a load balancer failed over elsewhere: 4 requests a minute left after 45, 3 of them failing: not undone",
+     served(11, ok=1, errors=3), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the traffic kept, failing as much: undone", served(11, ok=10, errors=30), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", FEW_LEFT, ids=[f[0] for f in FEW_LEFT])
+def test_the_few_requests_left_after_the_callers_went_elsewhere_do_not_undo_a_rollback(name, evidence, health, step):
+    """A load balancer fails the callers over to another region after the rollback: 20 requests over the 5
+    minutes judged, against 45 a minute before (9 %, under min_traffic_ratio). Clean, they were already
+    not a recovery; failing, they were the rollback failing, and it was undone. Whether the action failed
+    or the callers left (and the few left are probes or stragglers) the evidence does not say."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("traffic is mostly gone" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
