@@ -240,6 +240,24 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL client (failover)", r"Lost connection to MySQL server",
                 "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')",
                 "GoogleCloudPlatform/cloud-sql-proxy issue #35 (what a client sees on a Cloud SQL failover)"),
+    # Prisma's query engine, P1017: a connection it held was closed by the server (a failover, a
+    # maintenance restart, a session ended); nothing says the path refused it.
+    DbErrorText("Prisma (P1017, connection closed)", r"\bServer has closed the connection\b",
+                "PrismaClientKnownRequestError: Invalid `prisma.order.findMany()` invocation: Server has closed the "
+                "connection.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (ConnectionClosed, P1017: \"Server has "
+                "closed the connection.\")"),
+    # go-sql-driver/mysql: a read on a connection the server closed (failover, maintenance,
+    # wait_timeout) logs the read error through the driver's own logger ("[mysql] " prefix, date and
+    # time) and returns ErrInvalidConn ("invalid connection"). The bare "invalid connection" names no
+    # database and is any library's words: only the driver's own log line is matched.
+    DbErrorText("Go: go-sql-driver/mysql (connection closed)",
+                r"\[mysql\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\w+\.go:\d+: )?(?:unexpected EOF|read tcp [^\n]*"
+                r"(?:connection reset by peer|i/o timeout))",
+                "[mysql] 2026/12/01 21:40:12 packets.go:37: unexpected EOF",
+                "go-sql-driver/mysql packets.go readPacket (mc.log(err), then return ErrInvalidConn) and errors.go "
+                "(defaultLogger: log.New(os.Stderr, \"[mysql] \", log.Ldate|log.Ltime); older releases add the file "
+                "and line)"),
     DbErrorText("MySQL client", r"MySQL server has gone away",
                 "MySQLdb.OperationalError: (2006, 'MySQL server has gone away')",
                 "MySQL client error 2006 (CR_SERVER_GONE_ERROR); UNCONFIRMED in a Cloud SQL thread"),
@@ -346,6 +364,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "libpq's \"SSL error: %s\" with OpenSSL's reason (a public note quoting pg_basebackup: \"connection to "
                 "server at ..., port 5432 failed: SSL error: certificate verify failed\", find_string id 68646202423; "
                 "psycopg2's form, ids 57174934362, 70908028422); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.CERTIFICATE),
+    # pgx (Go): the server's certificate failed verification in the TLS handshake (sslmode verify-ca
+    # or verify-full). v5's perDialConnectError "ADDR (HOST): tls error: ..." and v4's connectError
+    # "... tls error (...)", with Go's x509 reason; crypto/tls wraps it since Go 1.20 ("tls: failed
+    # to verify certificate: "). Only the x509 verdicts: a "tls error: EOF" or a reset is no answer.
+    DbErrorText("pgx (Go) server certificate not trusted",
+                r"tls error[ :(]+(?:tls: failed to verify certificate: )?x509: (?:certificate signed by unknown "
+                r"authority|certificate is valid for|certificate has expired)",
+                "failed to connect to `user=ledger database=ledger`: 10.40.0.3:5432 (10.40.0.3): tls error: tls: "
+                "failed to verify certificate: x509: certificate signed by unknown authority",
+                "jackc/pgx pgconn/pgconn.go connectOne (newPerDialConnectError(\"tls error\", err)) and "
+                "pgconn/errors.go (ConnectError \"failed to connect to `user=%s database=%s`:\", perDialConnectError "
+                "\"%s (%s): %s\"; v4's connectError, find_string id 9159565307); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.CERTIFICATE),
     DbErrorText("MySQL client (server certificate not trusted)",
                 r"SSL connection error: [^\n]*certificate verify failed",
