@@ -563,6 +563,18 @@ class Facts:
             values.setdefault(db, []).extend(s.values_in(window))
         return values
 
+    def sql_cpu(self, window: Window) -> dict[str, list[float]]:
+        """database/cpu/utilization per minute (the largest in each), per database_id of an instance
+        the service uses (any instance when none is named); empty when unknown."""
+        values: dict[str, list[float]] = {}
+        named = self.sql_named
+        for s in self.points(self.b.sql_cpu):
+            db = s.label("resource.labels.database_id")
+            if named and db not in named:
+                continue   # another instance of the project the query read: not the service's
+            values.setdefault(db, []).extend(s.values_in(window))
+        return {db: vals for db, vals in values.items() if vals}
+
     def sql_unread(self, values: dict[str, list[float]]) -> list[str]:
         """The instances the service uses with no database/up point in `values` (an instance in
         another project than the one read, or a series Monitoring did not return): unknown, never up."""

@@ -122,9 +122,9 @@ def test_an_alert_filter_ending_in_a_comment_keeps_the_query_whole(alert_filter)
     assert app.endswith("\n))")
 
 
-def test_the_call_budget_refuses_a_fourteenth_call():
+def test_the_call_budget_refuses_a_fifteenth_call():
     budget = CallBudget()
-    for i in range(13):
+    for i in range(14):
         budget.call(f"call {i}", lambda: None)
     with pytest.raises(BudgetExceeded):
         budget.call("one more", lambda: None)

@@ -82,6 +82,9 @@ def evaluate(facts: Facts) -> Finding:
                "errors of reaching the database through the connector", False, role="refutes")
         return c.no(f"{around}: connector {connector.short_name}'s saturation does not explain them, and scaling "
                     "it changes nothing on their path")
+    busy = _database_saturated(facts, c)
+    if busy:
+        return c.doubt(busy, SLOW_DATABASE)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
@@ -622,6 +625,43 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
             f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
             f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "
             "failures; look at the instance's CPU, its slow queries and lock waits")
+
+
+# A Cloud SQL instance's CPU at or above this share of its reserved CPU (database/cpu/utilization) in
+# a minute is saturated: its statements queue for CPU.
+SQL_CPU_SATURATION = 0.9
+# What a person checks when the database's own CPU is saturated beside a busy connector.
+SLOW_DATABASE = ("look at the Cloud SQL instance first: its CPU, its slow queries and lock waits (Query Insights, "
+                 "pg_stat_activity or SHOW PROCESSLIST), and what began with them (a runaway query, a batch job, a "
+                 "missing index); raise the connector's max instances only once the instance is no longer saturated "
+                 "and requests still wait")
+
+
+def _database_saturated(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": a Cloud SQL instance the service uses
+    had its CPU at SQL_CPU_SATURATION or more (database/cpu/utilization) in a minute from shortly
+    before the failures began to the end (Facts.failing_window). A saturated instance runs every
+    statement slowly and makes the requests that wait on it hang at their timeouts; and the
+    requests piling up open more connections, which can raise a small connector's CPU and
+    instance count too. Either may be the cause, and a bigger connector changes nothing of the
+    database's: not ruled out (it competes), not acted on alone. An instance whose CPU was not read
+    or holds no point (Cloud SQL's metrics are visible up to minutes late) says nothing either way."""
+    window = facts.failing_window or facts.incident
+    cpu = facts.sql_cpu(window)
+    if not cpu:
+        return ""
+    hot = {db: max(vals) for db, vals in cpu.items() if max(vals) >= SQL_CPU_SATURATION}
+    seen = "; ".join(f"{db}: max {max(vals):.0%}" for db, vals in cpu.items())
+    c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"), f"{seen} in {window}",
+           f"< {SQL_CPU_SATURATION:.0%} while requests failed (a saturated database makes them wait, whatever "
+           "the connector shows)", not hot, role="context" if not hot else "refutes")
+    if not hot:
+        return ""
+    named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())
+    return (f"connector {facts.b.connector.short_name} is busy, but the Cloud SQL instance's own CPU is saturated "
+            f"({named} of its reserved CPU in {window}): a saturated database makes every statement and the requests "
+            "that wait on it slow, and its queued requests open more connections through the connector; a bigger "
+            "connector changes nothing of the database's")
 
 
 def new_stress(facts: Facts) -> list[str]:
