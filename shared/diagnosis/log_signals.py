@@ -34,6 +34,7 @@ class LogSignal(str, Enum):
     MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
     DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
+    UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
 
 
 class DbErrorText(NamedTuple):
@@ -559,6 +560,22 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # Cloud Run logs").
         r"Permission 'secretmanager\.versions\.access' denied",
     ),
+    # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
+    # the request it serves waited on that dependency, not on the database.
+    LogSignal.UPSTREAM_TIMEOUT: (
+        # urllib3 (and Python requests over it): HTTPConnectionPool._raise_timeout raises
+        # ReadTimeoutError(self, url, f"Read timed out. (read timeout={timeout_value})"), shown as
+        # "HTTPSConnectionPool(host='H', port=P): Read timed out. (read timeout=30)"; a connect that
+        # times out ends in "Max retries exceeded with url: ... (Caused by ConnectTimeoutError(...))"
+        # (urllib3 connectionpool.py; find_string ids 145380953, 70996194180).
+        r"HTTPS?ConnectionPool\(host='[^']+', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
+        r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))",
+        # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
+        # (Client.Timeout exceeded while awaiting headers)` (find_string ids 71068396589, 66140147384);
+        # the unquoted URL of Go before 1.14 is not read.
+        r'"https?://[^/"\s]+[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
+        r"\(Client\.Timeout exceeded",
+    ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
@@ -573,6 +590,17 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Lock wait timeout exceeded; try restarting transaction",
     ),
 }
+# The host an UPSTREAM_TIMEOUT line names (urllib3's pool, or Go's URL).
+UPSTREAM_HOST = re.compile(r"HTTPS?ConnectionPool\(host='([^']+)'|\"https?://([^/\":\s]+)[^\"\s]*\": "
+                           r"(?:context deadline exceeded|net/http: request canceled)", re.IGNORECASE)
+
+
+def upstream_host(text: str) -> str:
+    """The host an UPSTREAM_TIMEOUT line names, or ""."""
+    found = UPSTREAM_HOST.search(text)
+    return (found.group(1) or found.group(2) or "") if found else ""
+
+
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
              for signal, patterns in _PATTERNS.items()}
 
