@@ -38,6 +38,11 @@ CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4":
 SQL_SILENT_SECONDS = 300
 
 
+# A Cloud SQL instance whose CPU is at or above this share of its reserved CPU in a minute
+# (cloudsql.googleapis.com/database/cpu/utilization) is saturated: its statements queue for CPU.
+SQL_CPU_SATURATION = 0.9
+
+
 def hms(at: datetime) -> str:
     """`at` as "%H:%M:%S" formats it (its own fields, no time zone conversion), without strftime:
     evidence and summaries cite a dozen times per diagnosis, at about 2 us a strftime."""
@@ -574,6 +579,11 @@ class Facts:
                 continue   # another instance of the project the query read: not the service's
             values.setdefault(db, []).extend(s.values_in(window))
         return {db: vals for db, vals in values.items() if vals}
+
+    def sql_saturated(self, window: Window) -> dict[str, float]:
+        """The instances whose CPU reached SQL_CPU_SATURATION in a minute of `window`, with their
+        largest value; empty when none did or nothing was read."""
+        return {db: max(vals) for db, vals in self.sql_cpu(window).items() if max(vals) >= SQL_CPU_SATURATION}
 
     def sql_unread(self, values: dict[str, list[float]]) -> list[str]:
         """The instances the service uses with no database/up point in `values` (an instance in

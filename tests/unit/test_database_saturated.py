@@ -51,3 +51,43 @@ def test_a_saturated_database_keeps_a_busy_connector_from_being_scaled(case, cpu
     assert "Cloud SQL instance's own CPU is saturated" in result.summary, result.summary
     cited = [i for i in result.evidence if i.about == "connector_saturation" and "cpu/utilization" in i.query]
     assert cited and cited[0].role == "refutes" and "demo:main-db: max" in cited[0].observed
+
+
+# --- a deploy in the same minutes -----------------------------------------------------------------
+
+from tests.unit.test_diagnosis import NEW, deployed, quiet_connector  # noqa: E402
+
+POOL_WAIT = ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, "
+             "timeout 30.00")
+
+
+def _deploy(e: Evidence, *, slow: bool) -> Evidence:
+    """NEW took all traffic at -10 and answers 60% 503; `slow`: its requests hang ~38 s and its pool
+    gives up waiting, as when every statement queues for the database's CPU."""
+    e = quiet_connector(deployed(e, code="503"))
+    return e.latency(NEW, -10, 5, 38).log(-4, POOL_WAIT, NEW, count=20) if slow else e
+
+
+@pytest.mark.parametrize("case, build, expected", [
+    ("saturated since the failures, requests waiting on it",
+     lambda e: _deploy(e, slow=True).sql_cpu(-90, -10, 0.4).sql_cpu(-10, 5, 0.98), "competes"),
+    ("saturated, but the requests fail at once (the deploy's own crash)",
+     lambda e: _deploy(e, slow=False).sql_cpu(-90, -10, 0.4).sql_cpu(-10, 5, 0.98), "rolled back"),
+    ("always as saturated, while the service served cleanly",
+     lambda e: _deploy(e, slow=True).sql_cpu(-90, 5, 0.95), "rolled back"),
+    ("busy, short of saturation", lambda e: _deploy(e, slow=True).sql_cpu(-90, -10, 0.4).sql_cpu(-10, 5, 0.8),
+     "rolled back"),
+    ("not read", lambda e: _deploy(e, slow=True), "rolled back"),
+])
+def test_a_deploy_beside_a_newly_saturated_database_competes_with_it(case, build, expected):
+    bundle = build(Evidence()).bundle()
+
+    result = diagnose(bundle, S)
+    action = plan(result, bundle, S).action
+
+    if expected == "rolled back":
+        assert result.signature is Signature.BAD_REVISION, (case, result.summary)
+        return
+    assert result.signature is Signature.INCONCLUSIVE and action is None, (case, result.summary)
+    assert set(result.competing) == {"bad_revision", "database_unreachable"}, (case, result.competing)
+    assert "the Cloud SQL instance's own CPU is saturated" in result.summary, result.summary

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Callable, Iterator
 
 from shared.diagnosis.evidence import LogRecord, short_name
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, path_changed, query_of
+from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of, upstream_host
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -681,9 +681,6 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
             "failures; look at the instance's CPU, its slow queries and lock waits")
 
 
-# A Cloud SQL instance's CPU at or above this share of its reserved CPU (database/cpu/utilization) in
-# a minute is saturated: its statements queue for CPU.
-SQL_CPU_SATURATION = 0.9
 # What a person checks when the database's own CPU is saturated beside a busy connector.
 SLOW_DATABASE = ("look at the Cloud SQL instance first: its CPU, its slow queries and lock waits (Query Insights, "
                  "pg_stat_activity or SHOW PROCESSLIST), and what began with them (a runaway query, a batch job, a "
@@ -704,7 +701,7 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
     cpu = facts.sql_cpu(window)
     if not cpu:
         return ""
-    hot = {db: max(vals) for db, vals in cpu.items() if max(vals) >= SQL_CPU_SATURATION}
+    hot = facts.sql_saturated(window)
     seen = "; ".join(f"{db}: max {max(vals):.0%}" for db, vals in cpu.items())
     c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"), f"{seen} in {window}",
            f"< {SQL_CPU_SATURATION:.0%} while requests failed (a saturated database makes them wait, whatever "
