@@ -34,6 +34,7 @@ def _hang_on_busy_connector(e: Evidence) -> Evidence:
     ("pinned only in the failing minutes' last ones", lambda e: e.sql_cpu(-90, -2, 0.4).sql_cpu(-2, 5, 0.93), False),
     ("busy, short of saturation", lambda e: e.sql_cpu(-90, -12, 0.4).sql_cpu(-12, 5, 0.7), True),
     ("not read (no point: a lag, or no permission)", lambda e: e, True),
+    ("always as saturated, before the failures too", lambda e: e.sql_cpu(-90, 5, 0.95), True),
     ("another instance of the project saturated, not the service's",
      lambda e: e.sql_cpu(-90, 5, 0.4).sql_cpu(-12, 5, 0.99, db=OTHER_DB), True),
 ])

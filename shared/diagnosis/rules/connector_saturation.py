@@ -695,17 +695,19 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
     statement slowly and makes the requests that wait on it hang at their timeouts; and the
     requests piling up open more connections, which can raise a small connector's CPU and
     instance count too. Either may be the cause, and a bigger connector changes nothing of the
-    database's: not ruled out (it competes), not acted on alone. An instance whose CPU was not read
-    or holds no point (Cloud SQL's metrics are visible up to minutes late) says nothing either way."""
+    database's: not ruled out (it competes), not acted on alone. An instance that always runs that
+    hot (Facts.sql_saturation_news), or whose CPU was not read or holds no point (Cloud SQL's metrics
+    are visible up to minutes late), says nothing either way."""
     window = facts.failing_window or facts.incident
     cpu = facts.sql_cpu(window)
     if not cpu:
         return ""
-    hot = facts.sql_saturated(window)
+    hot = facts.sql_saturation_news(window)
     seen = "; ".join(f"{db}: max {max(vals):.0%}" for db, vals in cpu.items())
     c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"), f"{seen} in {window}",
-           f"< {SQL_CPU_SATURATION:.0%} while requests failed (a saturated database makes them wait, whatever "
-           "the connector shows)", not hot, role="context" if not hot else "refutes")
+           f"< {SQL_CPU_SATURATION:.0%} while requests failed, or as saturated before the failures (a newly "
+           "saturated database makes them wait, whatever the connector shows)", not hot,
+           role="context" if not hot else "refutes")
     if not hot:
         return ""
     named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())

@@ -108,18 +108,12 @@ def evaluate(facts: Facts) -> Finding:
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
 
 
-# The share of the minutes before the incident window in which the instance's CPU was already
-# saturated, while the service served cleanly, that makes its saturation old news.
-_CHRONIC_SHARE = 0.9
-
-
 def _saturated_while_slow(facts: Facts, c: Citation) -> str:
     """Why the database is a cause not ruled out, or "": a Cloud SQL instance the service uses had
     its CPU at SQL_CPU_SATURATION or more (Facts.sql_saturated) from shortly before the failures
     began (Facts.failing_window), the requests waited on it (a p99 at hang_latency_seconds or more in
     a failing minute, or at least db_error_logs_min waits for the application's own pool or
-    statements the database cancelled), and that saturation is news (not in _CHRONIC_SHARE of the
-    minutes before the incident window, while the service served cleanly). Nothing refused and
+    statements the database cancelled), and that saturation is news (Facts.sql_saturation_news). Nothing refused and
     nothing failed to connect: a saturated database runs every statement slowly, whatever revision
     sends it, so a deploy in the same minutes is not shown to be the cause (a new query that pins
     the CPU and another workload look alike here): it competes, and a person chooses. A database
@@ -127,17 +121,12 @@ def _saturated_while_slow(facts: Facts, c: Citation) -> str:
     s, window = facts.s, facts.failing_window
     if window is None:
         return ""
-    hot = facts.sql_saturated(window)
+    hot = facts.sql_saturation_news(window)
     if not hot:
         return ""
     p99 = max(facts.p99_seconds(window), default=0.0)
     waits = len(facts.log_matches(LogSignal.DB_POOL_WAIT)) + len(facts.log_matches(LogSignal.DB_CANCELLED))
     if p99 < s.hang_latency_seconds and waits < s.db_error_logs_min:
-        return ""
-    before = facts.sql_cpu(facts.before)
-    chronic = [db for db in hot if before.get(db)
-               and sum(v >= SQL_CPU_SATURATION for v in before[db]) >= _CHRONIC_SHARE * len(before[db])]
-    if chronic and len(chronic) == len(hot):
         return ""
     named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())
     c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"),
