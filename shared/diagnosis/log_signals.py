@@ -575,6 +575,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # the unquoted URL of Go before 1.14 is not read.
         r'"https?://[^/"\s]+[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
         r"\(Client\.Timeout exceeded",
+        # Node's fetch (undici) at its connect timeout: onConnectTimeout builds "Connect Timeout Error
+        # (attempted address: HOST:PORT, timeout: Nms)", or with autoSelectFamily "(attempted
+        # addresses: IP:PORT, IP:PORT, timeout: Nms)" naming the addresses it resolved (nodejs/undici
+        # lib/core/connect.js; find_string ids 55117991168, 61437493404).
+        r"Connect Timeout Error \(attempted address(?:es)?: [^)]*?, timeout: \d+ms\)",
     ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
@@ -590,15 +595,22 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Lock wait timeout exceeded; try restarting transaction",
     ),
 }
-# The host an UPSTREAM_TIMEOUT line names (urllib3's pool, or Go's URL).
+# The hosts an UPSTREAM_TIMEOUT line names: urllib3's pool, Go's URL, or undici's attempted
+# address(es), each HOST:PORT.
 UPSTREAM_HOST = re.compile(r"HTTPS?ConnectionPool\(host='([^']+)'|\"https?://([^/\":\s]+)[^\"\s]*\": "
-                           r"(?:context deadline exceeded|net/http: request canceled)", re.IGNORECASE)
+                           r"(?:context deadline exceeded|net/http: request canceled)"
+                           r"|Connect Timeout Error \(attempted address(?:es)?: ([^)]*?), timeout: \d+ms\)",
+                           re.IGNORECASE)
 
 
-def upstream_host(text: str) -> str:
-    """The host an UPSTREAM_TIMEOUT line names, or ""."""
+def upstream_hosts(text: str) -> list[str]:
+    """The hosts an UPSTREAM_TIMEOUT line names (without their ports), or []."""
     found = UPSTREAM_HOST.search(text)
-    return (found.group(1) or found.group(2) or "") if found else ""
+    if found is None:
+        return []
+    if found.group(3) is not None:
+        return [address.rsplit(":", 1)[0] for address in found.group(3).split(", ") if address]
+    return [found.group(1) or found.group(2)]
 
 
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)

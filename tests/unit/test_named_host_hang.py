@@ -45,6 +45,12 @@ def _hang_beside_busy_connector(e: Evidence, egress: str, text: str, dials: int 
     ("a public host name (urllib3)", "PRIVATE_RANGES_ONLY", _read_timeout("api.paygate.example"), 0, "competes"),
     ("a public host name (Go net/http)", "PRIVATE_RANGES_ONLY", GO_TIMEOUT, 0, "competes"),
     ("a public address", "PRIVATE_RANGES_ONLY", _read_timeout("34.149.80.10"), 0, "ruled out"),
+    ("the public addresses Node's fetch resolved", "PRIVATE_RANGES_ONLY",
+     "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
+     "104.18.32.7:443, 172.64.155.9:443, timeout: 10000ms)", 0, "ruled out"),
+    ("a public and a private address", "PRIVATE_RANGES_ONLY",
+     "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
+     "104.18.32.7:443, 10.30.0.9:443, timeout: 10000ms)", 0, "scaled"),
     ("a private address: through the connector", "PRIVATE_RANGES_ONLY", _read_timeout("10.30.0.9"), 0, "scaled"),
     ("egress ALL_TRAFFIC: everything crosses it", "ALL_TRAFFIC", _read_timeout("api.paygate.example"), 0, "scaled"),
     ("the database's dials time out too", "PRIVATE_RANGES_ONLY", _read_timeout("api.paygate.example"), 10,

@@ -10,7 +10,7 @@ from typing import Callable, Iterator
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
-from shared.diagnosis.log_signals import LogSignal, pattern_of, upstream_host
+from shared.diagnosis.log_signals import LogSignal, pattern_of, upstream_hosts
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -626,7 +626,7 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
     if len(timeouts) < s.db_error_logs_min or _unreached(facts) >= s.db_error_logs_min:
         return "", False
-    hosts = sorted({upstream_host(e.text) for e in timeouts} - {""})
+    hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
     addresses = [ipaddress.ip_address(h) for h in hosts if _is_address(h)]
     if not hosts or any(not a.is_global for a in addresses):
         return "", False
