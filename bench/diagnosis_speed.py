@@ -27,7 +27,7 @@ started inside it (gc.callbacks): on a shared machine the preempted runs make th
 (docs/performance.md, "diagnose() alone: grouping, allocations and the p99 tail"). The goal's p99
 is read on all runs.
 
-Collection's I/O is not timed: it has its own budget of 13 calls. Every run starts cold: the
+Collection's I/O is not timed: it has its own budget of 14 calls. Every run starts cold: the
 per-text caches of shared/diagnosis and the adapters are cleared first, as a new incident's log
 lines have not been seen before.
 
@@ -127,7 +127,7 @@ def points_of(bundle) -> int:
 
 
 _SERIES_FIELDS = ("requests", "latencies", "instances", "connector_instances", "connector_cpu", "connector_bytes",
-                  "connector_sent_bytes", "sql_up")
+                  "connector_sent_bytes", "sql_up", "sql_cpu")
 
 
 def _series_results(bundle):

@@ -98,6 +98,10 @@ METRICS: dict[str, MetricDescriptor] = {m.type: m for m in (
     # Cloud SQL (metrics_gcp "cloudsql").
     _metric("cloudsql.googleapis.com/database/up", "GAUGE", "INT64", "1", _SQL),
     _metric("cloudsql.googleapis.com/database/state", "GAUGE", "STRING", "", _SQL),
+    # The share of the instance's reserved CPU in use, a fraction (Cloud SQL's metrics reference,
+    # cloud.google.com/sql/docs/postgres/admin-api/metrics: database/cpu/utilization).
+    _metric("cloudsql.googleapis.com/database/cpu/utilization", "GAUGE", "DOUBLE", "10^2.%", _SQL,
+            unconfirmed="kind, value type and unit: third-party tables (dynatrace-gcp-monitor cloudsql_database.yml)"),
     _metric("cloudsql.googleapis.com/database/postgresql/num_backends", "GAUGE", "INT64", "1", _SQL, ("database",)),
 )}
 

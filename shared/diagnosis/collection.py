@@ -1,6 +1,6 @@
 """Gathering evidence from live state. All the I/O of a diagnosis happens here, and only here.
 
-Cost of one collection, at most 13 API calls (CallBudget enforces it):
+Cost of one collection, at most 14 API calls (CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies p99, container/instance_count          3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
@@ -10,7 +10,7 @@ Cost of one collection, at most 13 API calls (CallBudget enforces it):
   Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count,
                sent_bytes_count                                                     4
   if a Cloud SQL instance is known (revision volumes or config):
-  Monitoring:  cloudsql database/up                                                    1
+  Monitoring:  cloudsql database/up, database/cpu/utilization                           2
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
 `gaps`; transient faults propagate, so the platform retries the whole event.
 """
@@ -30,7 +30,7 @@ from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 from shared.workers import Workers
 
 T = TypeVar("T")
-MAX_API_CALLS = 13
+MAX_API_CALLS = 14
 
 
 class BudgetExceeded(RuntimeError):
@@ -185,6 +185,11 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     if sql:
         reads.add("sql_up", "monitoring: cloudsql database/up",
                   lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
+        # A saturated instance makes statements wait (long queries, lock waits) and every request
+        # that reaches it hang, whatever the connector shows: connector_saturation reads it so that a
+        # hang is not put on the connector alone (`_database_saturated`).
+        reads.add("sql_cpu", "monitoring: cloudsql database/cpu/utilization",
+                  lambda: readers.monitoring.query(_sql_cpu_query(scope, sql)))
     found = reads.run()
     if readers.logging is not None:
         if found["logs"] is None and extra and budget.used + 1 <= budget.limit:
@@ -346,6 +351,17 @@ def _sql_up_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
     return scope.metric("cloudsql.googleapis.com/database/up", "cloudsql_database", labels,
                         project=SqlInstance.parse(sql[0]).project, aligner="ALIGN_MIN", reducer="REDUCE_MIN",
                         group_by=("resource.labels.database_id",))
+
+
+def _sql_cpu_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
+    """database/cpu/utilization, the largest per minute, per instance, from one lookback before the
+    window (how busy the instance was before the failures). Cloud SQL's metrics reference
+    (cloud.google.com/sql/docs/postgres/admin-api/metrics) lists it on `cloudsql_database`; that it
+    is a GAUGE of DOUBLE fractions of the reserved CPU is from third-party tables (UNCONFIRMED)."""
+    labels = {"resource.labels.database_id": database_id(sql[0])} if len(sql) == 1 else {}
+    return scope.metric("cloudsql.googleapis.com/database/cpu/utilization", "cloudsql_database", labels,
+                        project=SqlInstance.parse(sql[0]).project, start=scope.before, aligner="ALIGN_MAX",
+                        reducer="REDUCE_MAX", group_by=("resource.labels.database_id",))
 
 
 @dataclass(frozen=True)

@@ -501,6 +501,7 @@ class EvidenceBundle(_Model):
     connector_sent_bytes: MetricResult | None = None # connector/sent_bytes_count, bytes/s per minute
     sql_instances: tuple[str, ...] = ()              # "project:region:instance"
     sql_up: MetricResult | None = None               # cloudsql database/up (min) per minute by database_id
+    sql_cpu: MetricResult | None = None              # cloudsql database/cpu/utilization (max) per minute by database_id
     logs: LogResult | None = None                    # the service's stderr, warnings and system log
     audit: LogResult | None = None                   # Admin Activity audit entries for the service
     connector_audit: LogResult | None = None         # Admin Activity audit entries for its connector

@@ -38,6 +38,14 @@ CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4":
 SQL_SILENT_SECONDS = 300
 
 
+# A Cloud SQL instance whose CPU is at or above this share of its reserved CPU in a minute
+# (cloudsql.googleapis.com/database/cpu/utilization) is saturated: its statements queue for CPU.
+SQL_CPU_SATURATION = 0.9
+# ... and one saturated in at least this share of the minutes before the incident window always runs
+# that hot: busy, not news.
+SQL_CHRONIC_SHARE = 0.9
+
+
 def hms(at: datetime) -> str:
     """`at` as "%H:%M:%S" formats it (its own fields, no time zone conversion), without strftime:
     evidence and summaries cite a dozen times per diagnosis, at about 2 us a strftime."""
@@ -562,6 +570,34 @@ class Facts:
                 continue   # another instance of the project the query read: not the service's
             values.setdefault(db, []).extend(s.values_in(window))
         return values
+
+    def sql_cpu(self, window: Window) -> dict[str, list[float]]:
+        """database/cpu/utilization per minute (the largest in each), per database_id of an instance
+        the service uses (any instance when none is named); empty when unknown."""
+        values: dict[str, list[float]] = {}
+        named = self.sql_named
+        for s in self.points(self.b.sql_cpu):
+            db = s.label("resource.labels.database_id")
+            if named and db not in named:
+                continue   # another instance of the project the query read: not the service's
+            values.setdefault(db, []).extend(s.values_in(window))
+        return {db: vals for db, vals in values.items() if vals}
+
+    def sql_saturated(self, window: Window) -> dict[str, float]:
+        """The instances whose CPU reached SQL_CPU_SATURATION in a minute of `window`, with their
+        largest value; empty when none did or nothing was read."""
+        return {db: max(vals) for db, vals in self.sql_cpu(window).items() if max(vals) >= SQL_CPU_SATURATION}
+
+    def sql_saturation_news(self, window: Window) -> dict[str, float]:
+        """`sql_saturated(window)` without the instances already saturated in SQL_CHRONIC_SHARE of the
+        minutes of the window before the incident (`before`): a database that always runs that hot
+        does not explain failures that began later."""
+        before = self.sql_cpu(self.before)
+
+        def chronic(db: str) -> bool:
+            values = before.get(db, [])
+            return bool(values) and sum(v >= SQL_CPU_SATURATION for v in values) >= SQL_CHRONIC_SHARE * len(values)
+        return {db: value for db, value in self.sql_saturated(window).items() if not chronic(db)}
 
     def sql_unread(self, values: dict[str, list[float]]) -> list[str]:
         """The instances the service uses with no database/up point in `values` (an instance in

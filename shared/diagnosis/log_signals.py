@@ -34,6 +34,7 @@ class LogSignal(str, Enum):
     MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
     DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
+    UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
 
 
 class DbErrorText(NamedTuple):
@@ -240,6 +241,24 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL client (failover)", r"Lost connection to MySQL server",
                 "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')",
                 "GoogleCloudPlatform/cloud-sql-proxy issue #35 (what a client sees on a Cloud SQL failover)"),
+    # Prisma's query engine, P1017: a connection it held was closed by the server (a failover, a
+    # maintenance restart, a session ended); nothing says the path refused it.
+    DbErrorText("Prisma (P1017, connection closed)", r"\bServer has closed the connection\b",
+                "PrismaClientKnownRequestError: Invalid `prisma.order.findMany()` invocation: Server has closed the "
+                "connection.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (ConnectionClosed, P1017: \"Server has "
+                "closed the connection.\")"),
+    # go-sql-driver/mysql: a read on a connection the server closed (failover, maintenance,
+    # wait_timeout) logs the read error through the driver's own logger ("[mysql] " prefix, date and
+    # time) and returns ErrInvalidConn ("invalid connection"). The bare "invalid connection" names no
+    # database and is any library's words: only the driver's own log line is matched.
+    DbErrorText("Go: go-sql-driver/mysql (connection closed)",
+                r"\[mysql\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\w+\.go:\d+: )?(?:unexpected EOF|read tcp [^\n]*"
+                r"(?:connection reset by peer|i/o timeout))",
+                "[mysql] 2026/12/01 21:40:12 packets.go:37: unexpected EOF",
+                "go-sql-driver/mysql packets.go readPacket (mc.log(err), then return ErrInvalidConn) and errors.go "
+                "(defaultLogger: log.New(os.Stderr, \"[mysql] \", log.Ldate|log.Ltime); older releases add the file "
+                "and line)"),
     DbErrorText("MySQL client", r"MySQL server has gone away",
                 "MySQLdb.OperationalError: (2006, 'MySQL server has gone away')",
                 "MySQL client error 2006 (CR_SERVER_GONE_ERROR); UNCONFIRMED in a Cloud SQL thread"),
@@ -346,6 +365,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "libpq's \"SSL error: %s\" with OpenSSL's reason (a public note quoting pg_basebackup: \"connection to "
                 "server at ..., port 5432 failed: SSL error: certificate verify failed\", find_string id 68646202423; "
                 "psycopg2's form, ids 57174934362, 70908028422); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.CERTIFICATE),
+    # pgx (Go): the server's certificate failed verification in the TLS handshake (sslmode verify-ca
+    # or verify-full). v5's perDialConnectError "ADDR (HOST): tls error: ..." and v4's connectError
+    # "... tls error (...)", with Go's x509 reason; crypto/tls wraps it since Go 1.20 ("tls: failed
+    # to verify certificate: "). Only the x509 verdicts: a "tls error: EOF" or a reset is no answer.
+    DbErrorText("pgx (Go) server certificate not trusted",
+                r"tls error[ :(]+(?:tls: failed to verify certificate: )?x509: (?:certificate signed by unknown "
+                r"authority|certificate is valid for|certificate has expired)",
+                "failed to connect to `user=ledger database=ledger`: 10.40.0.3:5432 (10.40.0.3): tls error: tls: "
+                "failed to verify certificate: x509: certificate signed by unknown authority",
+                "jackc/pgx pgconn/pgconn.go connectOne (newPerDialConnectError(\"tls error\", err)) and "
+                "pgconn/errors.go (ConnectError \"failed to connect to `user=%s database=%s`:\", perDialConnectError "
+                "\"%s (%s): %s\"; v4's connectError, find_string id 9159565307); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.CERTIFICATE),
     DbErrorText("MySQL client (server certificate not trusted)",
                 r"SSL connection error: [^\n]*certificate verify failed",
@@ -528,6 +560,27 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # Cloud Run logs").
         r"Permission 'secretmanager\.versions\.access' denied",
     ),
+    # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
+    # the request it serves waited on that dependency, not on the database.
+    LogSignal.UPSTREAM_TIMEOUT: (
+        # urllib3 (and Python requests over it): HTTPConnectionPool._raise_timeout raises
+        # ReadTimeoutError(self, url, f"Read timed out. (read timeout={timeout_value})"), shown as
+        # "HTTPSConnectionPool(host='H', port=P): Read timed out. (read timeout=30)"; a connect that
+        # times out ends in "Max retries exceeded with url: ... (Caused by ConnectTimeoutError(...))"
+        # (urllib3 connectionpool.py; find_string ids 145380953, 70996194180).
+        r"HTTPS?ConnectionPool\(host='[^']+', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
+        r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))",
+        # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
+        # (Client.Timeout exceeded while awaiting headers)` (find_string ids 71068396589, 66140147384);
+        # the unquoted URL of Go before 1.14 is not read.
+        r'"https?://[^/"\s]+[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
+        r"\(Client\.Timeout exceeded",
+        # Node's fetch (undici) at its connect timeout: onConnectTimeout builds "Connect Timeout Error
+        # (attempted address: HOST:PORT, timeout: Nms)", or with autoSelectFamily "(attempted
+        # addresses: IP:PORT, IP:PORT, timeout: Nms)" naming the addresses it resolved (nodejs/undici
+        # lib/core/connect.js; find_string ids 55117991168, 61437493404).
+        r"Connect Timeout Error \(attempted address(?:es)?: [^)]*?, timeout: \d+ms\)",
+    ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
@@ -542,6 +595,24 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Lock wait timeout exceeded; try restarting transaction",
     ),
 }
+# The hosts an UPSTREAM_TIMEOUT line names: urllib3's pool, Go's URL, or undici's attempted
+# address(es), each HOST:PORT.
+UPSTREAM_HOST = re.compile(r"HTTPS?ConnectionPool\(host='([^']+)'|\"https?://([^/\":\s]+)[^\"\s]*\": "
+                           r"(?:context deadline exceeded|net/http: request canceled)"
+                           r"|Connect Timeout Error \(attempted address(?:es)?: ([^)]*?), timeout: \d+ms\)",
+                           re.IGNORECASE)
+
+
+def upstream_hosts(text: str) -> list[str]:
+    """The hosts an UPSTREAM_TIMEOUT line names (without their ports), or []."""
+    found = UPSTREAM_HOST.search(text)
+    if found is None:
+        return []
+    if found.group(3) is not None:
+        return [address.rsplit(":", 1)[0] for address in found.group(3).split(", ") if address]
+    return [found.group(1) or found.group(2)]
+
+
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
              for signal, patterns in _PATTERNS.items()}
 

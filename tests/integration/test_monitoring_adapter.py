@@ -113,6 +113,11 @@ timeseries:
     resource: {type: cloudsql_database, labels: {database_id: "demo-project:orders-db", region: us-central1}}
     labels: {database: orders}
     points: [{from: -10m, to: -5m, value: 40}, {from: -5m, to: 0, value: 97}]
+  - metric: cloudsql.googleapis.com/database/cpu/utilization
+    kind: GAUGE
+    value_type: DOUBLE
+    resource: {type: cloudsql_database, labels: {database_id: "demo-project:orders-db", region: us-central1}}
+    points: [{from: -10m, to: -5m, value: 0.41}, {from: -5m, to: 0, value: 0.98}]
   - metric: custom.googleapis.com/runwarden/probe_ok
     kind: GAUGE
     resource: {type: global}
@@ -269,6 +274,23 @@ def test_cloudsql_up_min_and_state_next_older(adapter, world, anchor):
                    labels=db, minutes=10, alignment_seconds=300, aligner="ALIGN_MAX", reducer="REDUCE_SUM",
                    group_by=("resource.labels.database_id",))
     assert [p.value for p in backends.series[0].points] == [40.0, 97.0]
+
+
+def test_cloudsql_cpu_largest_per_minute_and_empty_without_data(adapter, world, anchor):
+    """database/cpu/utilization as collection reads it (ALIGN_MAX / REDUCE_MAX by database_id); an
+    instance with no series answers an empty list, as Monitoring does, never an error."""
+    cpu = ask(adapter, anchor, "cloudsql.googleapis.com/database/cpu/utilization", "cloudsql_database",
+              labels={"resource.labels.database_id": DB}, minutes=10, alignment_seconds=300, aligner="ALIGN_MAX",
+              reducer="REDUCE_MAX", group_by=("resource.labels.database_id",))
+    assert [p.value for p in cpu.series[0].points] == [pytest.approx(0.41), pytest.approx(0.98)]
+    none = ask(adapter, anchor, "cloudsql.googleapis.com/database/cpu/utilization", "cloudsql_database",
+               labels={"resource.labels.database_id": "demo-project:other-db"}, minutes=10, alignment_seconds=60,
+               aligner="ALIGN_MAX", reducer="REDUCE_MAX", group_by=("resource.labels.database_id",))
+    assert none.series == ()
+    with pytest.raises(PermanentError) as caught:   # the metric is written against cloudsql_database only
+        ask(adapter, anchor, "cloudsql.googleapis.com/database/cpu/utilization", "cloud_run_revision",
+            alignment_seconds=60, aligner="ALIGN_MAX")
+    assert caught.value.code == "INVALID_ARGUMENT"
 
 
 def test_bool_and_raw_points(adapter, world, anchor):

@@ -42,6 +42,7 @@ class Evidence:
         # "bytes": received_bytes_count, "sent_bytes": sent_bytes_count (bytes/s per minute)
         self.conn_series: dict[str, dict[int, float]] = {"instances": {}, "cpu": {}, "bytes": {}, "sent_bytes": {}}
         self.sql: dict[str, dict[int, float]] = {}
+        self.sql_cpu_values: dict[str, dict[int, float]] = {}
         self.logs: list[LogRecord] = []
         self.audits: list[LogRecord] = []
         self.etag = "etag-1"
@@ -103,6 +104,12 @@ class Evidence:
             self.sql.setdefault(db, {})[m] = value
         return self
 
+    def sql_cpu(self, start: float, end: float, value: float, db: str = SQL) -> "Evidence":
+        """database/cpu/utilization (a fraction of the reserved CPU) per minute."""
+        for m in _minutes(start, min(end, self.now)):
+            self.sql_cpu_values.setdefault(db, {})[m] = value
+        return self
+
     def missing(self, *sources: str) -> "Evidence":
         self.collected -= set(sources)
         return self
@@ -144,6 +151,9 @@ class Evidence:
             sql_up=MetricResult(query="cloudsql database/up", series=tuple(
                 MetricSeries(resource_labels={"database_id": db.split(":")[0] + ":" + db.split(":")[2]},
                              points=_points(v)) for db, v in self.sql.items())) if self.sql else None,
+            sql_cpu=MetricResult(query="cloudsql database/cpu/utilization", series=tuple(
+                MetricSeries(resource_labels={"database_id": db.split(":")[0] + ":" + db.split(":")[2]},
+                             points=_points(v)) for db, v in self.sql_cpu_values.items())) if self.sql_cpu_values else None,
             logs=LogResult(query="app logs", entries=tuple(sorted(self.logs, key=lambda e: e.timestamp, reverse=True))),
             audit=LogResult(query="audit", entries=tuple(self.audits)),
             api_calls=9,

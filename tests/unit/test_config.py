@@ -44,7 +44,7 @@ def test_defaults_are_the_safe_ones():
     ({"services": [{"name": "backend"}]}, "services.0.name"),
     ({"guardrails": {"cooldown_seconds": -5}}, "guardrails.cooldown_seconds"),
     ({"guardrails": {"claim_ttl_seconds": 5}}, "guardrails.claim_ttl_seconds"),
-    # shorter than the function's 540 s timeout: a redelivery could take over a running attempt's claim
+    # shorter than the function's 550 s timeout: a redelivery could take over a running attempt's claim
     ({"guardrails": {"claim_ttl_seconds": 300}}, "guardrails.claim_ttl_seconds"),
     ({"bounds": {"rollback": {"max_revision_age_seconds": 0}}}, "bounds.rollback.max_revision_age_seconds"),
     ({"diagnosis": {"healthy_error_ratio": 0.5, "bad_error_ratio": 0.2}}, "diagnosis"),

@@ -111,7 +111,18 @@ NEGATIVE = [
     ("Error: connect ECONNREFUSED 10.20.0.7:6379", set()),          # Redis
     ("dial tcp 10.20.0.3:54321: i/o timeout", set()),               # a port that only begins with 5432
     ("upstream request timeout", set()),
-    ("HTTPSConnectionPool(host='api.example.com', port=443): Read timed out.", set()),
+    # The application's own HTTP call timing out on a named host: not the database's.
+    ("HTTPSConnectionPool(host='api.example.com', port=443): Read timed out.", {LogSignal.UPSTREAM_TIMEOUT}),
+    ("requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='203.0.113.7', port=443): Max retries exceeded "
+     "with url: /v2/charges (Caused by ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f3a>, "
+     "'Connection to 203.0.113.7 timed out. (connect timeout=10)'))", {LogSignal.UPSTREAM_TIMEOUT}),
+    ('Post "https://api.paygate.example/v2/charges": context deadline exceeded (Client.Timeout exceeded while '
+     "awaiting headers)", {LogSignal.UPSTREAM_TIMEOUT}),
+    ("TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted address: "
+     "api.paygate.example:443, timeout: 10000ms)", {LogSignal.UPSTREAM_TIMEOUT}),
+    ("Get https://registry-1.docker.io/v2/: net/http: request canceled while waiting for connection", set()),
+    ("HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded with url: /v2 (Caused by "
+     "NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", set()),
     ('connection to server at "10.20.0.3", port 5432', set()),     # no "failed" after it
     ("Connect call failed ('10.0.0.5', 6379)", set()),               # not a database port
     ("QueuePool limit of size five overflow ten reached", set()),    # \d+ wants digits

@@ -65,6 +65,36 @@ def test_ordinary_lines_give_none(text):
     assert signals_in(LogRecord(timestamp=NOW, log_id="x", text=text)) == set()
 
 
+DB, REFUSED = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED
+
+
+@pytest.mark.parametrize("text, signals", [
+    # pgx v5 (perDialConnectError) and v4 (connectError) when the server's certificate fails
+    # verification: the server answered the handshake, a refusal.
+    ("failed to connect to `user=ledger database=ledger`: 10.40.0.3:5432 (10.40.0.3): tls error: tls: failed to "
+     "verify certificate: x509: certificate signed by unknown authority", {DB, REFUSED}),
+    ("failed to connect to `host=10.40.0.3 user=ledger database=ledger`: tls error (x509: certificate signed by "
+     "unknown authority)", {DB, REFUSED}),
+    ("failed to connect to `user=ledger database=ledger`: orders-db.internal:5432 (10.40.0.3): tls error: tls: "
+     "failed to verify certificate: x509: certificate is valid for 10.40.0.9, not orders-db.internal", {DB, REFUSED}),
+    # ... but a handshake cut short is no answer, and names nothing this table knows.
+    ("failed to connect to `user=ledger database=ledger`: 10.40.0.3:5432 (10.40.0.3): tls error: EOF", set()),
+    # Prisma P1017, and go-sql-driver/mysql's own log line for a connection the server closed.
+    ("PrismaClientKnownRequestError: Invalid `prisma.order.findMany()` invocation: Server has closed the "
+     "connection.", {DB}),
+    ("[mysql] 2026/12/01 21:40:12 packets.go:37: unexpected EOF", {DB}),
+    ("[mysql] 2026/12/01 21:40:12 read tcp 10.8.0.4:51234->10.60.0.3:3306: read: connection reset by peer", {DB}),
+    # The bare error it returns names no database (any library's words), and an HTTPS client's own
+    # certificate failure says nothing about the database.
+    ("get order 42: invalid connection", set()),
+    ("requests.exceptions.SSLError: HTTPSConnectionPool(host='api.partner.example', port=443): Max retries exceeded "
+     "with url: /v2 (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+     "verify failed: unable to get local issuer certificate (_ssl.c:1006)')))", set()),
+])
+def test_more_client_stacks_closed_and_refused_connections(text, signals):
+    assert signals_in(LogRecord(timestamp=NOW, log_id="x", text=text)) == signals
+
+
 def test_filters_are_bounded_in_time_and_parenthesised():
     app = app_log_filter("p", "backend", "us-central1", NOW, NOW)
     audit = audit_filter("p", "backend", "us-central1", NOW, NOW)
@@ -92,9 +122,9 @@ def test_an_alert_filter_ending_in_a_comment_keeps_the_query_whole(alert_filter)
     assert app.endswith("\n))")
 
 
-def test_the_call_budget_refuses_a_fourteenth_call():
+def test_the_call_budget_refuses_a_fifteenth_call():
     budget = CallBudget()
-    for i in range(13):
+    for i in range(14):
         budget.call(f"call {i}", lambda: None)
     with pytest.raises(BudgetExceeded):
         budget.call("one more", lambda: None)

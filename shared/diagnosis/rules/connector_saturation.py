@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Callable, Iterator
 
 from shared.diagnosis.evidence import LogRecord, short_name
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, hms, path_changed, query_of
-from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
+from shared.diagnosis.log_signals import LogSignal, pattern_of, upstream_hosts
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -82,6 +82,12 @@ def evaluate(facts: Facts) -> Finding:
                "errors of reaching the database through the connector", False, role="refutes")
         return c.no(f"{around}: connector {connector.short_name}'s saturation does not explain them, and scaling "
                     "it changes nothing on their path")
+    elsewhere, ruled_out = _waits_on_named_host(facts, c)
+    if elsewhere:
+        return c.no(elsewhere) if ruled_out else c.doubt(elsewhere, NAMED_HOST)
+    busy = _database_saturated(facts, c)
+    if busy:
+        return c.doubt(busy, SLOW_DATABASE)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
@@ -596,6 +602,57 @@ def dials_around_connector(facts: Facts) -> str:
             "through the connector")
 
 
+# What a person checks when the requests wait on an HTTP dependency the application names.
+NAMED_HOST = ("check the host the application's HTTP calls time out on (its status page, its latency from another "
+              "network) and where its name resolves: with egress PRIVATE_RANGES_ONLY only private ranges cross the "
+              "connector; raise the connector's max instances only if that host resolves to a private address and "
+              "the connector's CPU or throughput shows it is the bottleneck")
+
+
+def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
+    """(why the connector is not shown to be the cause, whether that rules it out), or ("", False),
+    when the requests wait on an HTTP dependency the application names: at least db_error_logs_min
+    of its own HTTP calls timed out on a named host (urllib3's "Read timed out", Go's
+    "Client.Timeout exceeded"), fewer than db_error_logs_min errors of reaching the database, and
+    every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are routed
+    through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress). Hosts that are all
+    public addresses never crossed the connector: ruled out. A host name may resolve to a private
+    address (a private zone) or not, which Runwarden cannot tell: not ruled out, it competes, so a
+    connector busy with another service's traffic is never scaled for a dependency that stopped
+    answering. A private address among them crosses the connector: this says nothing ("")."""
+    s, serving = facts.s, facts.serving
+    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+        return "", False
+    timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
+    if len(timeouts) < s.db_error_logs_min or _unreached(facts) >= s.db_error_logs_min:
+        return "", False
+    hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
+    addresses = [ipaddress.ip_address(h) for h in hosts if _is_address(h)]
+    if not hosts or any(not a.is_global for a in addresses):
+        return "", False
+    public = len(addresses) == len(hosts)
+    named = ", ".join(hosts)
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)}",
+           f"{len(timeouts)} of the application's HTTP calls timed out on {named}, e.g. {timeouts[0].text[:160]!r}; "
+           f"{_unreached(facts)} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
+           "requests that wait on a dependency routed through the connector (a private address, or the database)",
+           False, role="refutes" if public else "context")
+    where = ("public addresses, which leave by Cloud Run's internet egress and never cross the connector" if public
+             else "a host name; whether it resolves to a private range, the only traffic the connector carries under "
+                  "PRIVATE_RANGES_ONLY, is not known here")
+    return (f"the requests wait on an HTTP dependency the application names: {len(timeouts)} of its calls to {named} "
+            f"timed out, with {_unreached(facts)} errors of reaching the database; {named} is {where}: connector "
+            f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _valid(address: str) -> bool:
     return all(int(part) <= 255 for part in address.split("."))
 
@@ -622,6 +679,42 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
             f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
             f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "
             "failures; look at the instance's CPU, its slow queries and lock waits")
+
+
+# What a person checks when the database's own CPU is saturated beside a busy connector.
+SLOW_DATABASE = ("look at the Cloud SQL instance first: its CPU, its slow queries and lock waits (Query Insights, "
+                 "pg_stat_activity or SHOW PROCESSLIST), and what began with them (a runaway query, a batch job, a "
+                 "missing index); raise the connector's max instances only once the instance is no longer saturated "
+                 "and requests still wait")
+
+
+def _database_saturated(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": a Cloud SQL instance the service uses
+    had its CPU at SQL_CPU_SATURATION or more (database/cpu/utilization) in a minute from shortly
+    before the failures began to the end (Facts.failing_window). A saturated instance runs every
+    statement slowly and makes the requests that wait on it hang at their timeouts; and the
+    requests piling up open more connections, which can raise a small connector's CPU and
+    instance count too. Either may be the cause, and a bigger connector changes nothing of the
+    database's: not ruled out (it competes), not acted on alone. An instance that always runs that
+    hot (Facts.sql_saturation_news), or whose CPU was not read or holds no point (Cloud SQL's metrics
+    are visible up to minutes late), says nothing either way."""
+    window = facts.failing_window or facts.incident
+    cpu = facts.sql_cpu(window)
+    if not cpu:
+        return ""
+    hot = facts.sql_saturation_news(window)
+    seen = "; ".join(f"{db}: max {max(vals):.0%}" for db, vals in cpu.items())
+    c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"), f"{seen} in {window}",
+           f"< {SQL_CPU_SATURATION:.0%} while requests failed, or as saturated before the failures (a newly "
+           "saturated database makes them wait, whatever the connector shows)", not hot,
+           role="context" if not hot else "refutes")
+    if not hot:
+        return ""
+    named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())
+    return (f"connector {facts.b.connector.short_name} is busy, but the Cloud SQL instance's own CPU is saturated "
+            f"({named} of its reserved CPU in {window}): a saturated database makes every statement and the requests "
+            "that wait on it slow, and its queued requests open more connections through the connector; a bigger "
+            "connector changes nothing of the database's")
 
 
 def new_stress(facts: Facts) -> list[str]:

@@ -5,10 +5,11 @@ path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
 from shared.diagnosis.evidence import LogRecord, short_name
-from shared.diagnosis.facts import Facts
+from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, query_of
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.connector_saturation import dials_around_connector, new_stress, sql_down_while_failing
+from shared.diagnosis.rules.connector_saturation import (SLOW_DATABASE, dials_around_connector, new_stress,
+                                                         sql_down_while_failing)
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -35,6 +36,9 @@ def evaluate(facts: Facts) -> Finding:
            f"{len(errors)} database connection errors" + (f", e.g. {errors[0].text[:160]!r}" if errors else ""),
            f">= {s.db_error_logs_min}", enough)
     if not enough:
+        saturated = _saturated_while_slow(facts, c)
+        if saturated:
+            return c.doubt(saturated, SLOW_DATABASE)
         waits = pool_waits(facts, c)
         return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors"
                     + (f"; it waits for its own connection pool ({waits}x): requests wait on the database path "
@@ -102,6 +106,36 @@ def evaluate(facts: Facts) -> Finding:
                                  if healthy and connector is not None and not around else
                                  _PAST_DIRECT_EGRESS.format(egress=direct) if direct else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _saturated_while_slow(facts: Facts, c: Citation) -> str:
+    """Why the database is a cause not ruled out, or "": a Cloud SQL instance the service uses had
+    its CPU at SQL_CPU_SATURATION or more (Facts.sql_saturated) from shortly before the failures
+    began (Facts.failing_window), the requests waited on it (a p99 at hang_latency_seconds or more in
+    a failing minute, or at least db_error_logs_min waits for the application's own pool or
+    statements the database cancelled), and that saturation is news (Facts.sql_saturation_news). Nothing refused and
+    nothing failed to connect: a saturated database runs every statement slowly, whatever revision
+    sends it, so a deploy in the same minutes is not shown to be the cause (a new query that pins
+    the CPU and another workload look alike here): it competes, and a person chooses. A database
+    that always runs that hot, or whose CPU was not read, claims nothing."""
+    s, window = facts.s, facts.failing_window
+    if window is None:
+        return ""
+    hot = facts.sql_saturation_news(window)
+    if not hot:
+        return ""
+    p99 = max(facts.p99_seconds(window), default=0.0)
+    waits = len(facts.log_matches(LogSignal.DB_POOL_WAIT)) + len(facts.log_matches(LogSignal.DB_CANCELLED))
+    if p99 < s.hang_latency_seconds and waits < s.db_error_logs_min:
+        return ""
+    named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())
+    c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"),
+           f"{named} of the reserved CPU in {window}; p99 max {p99:.1f} s, {waits} pool waits or cancelled statements",
+           f"< {SQL_CPU_SATURATION:.0%} while requests failed, or as saturated before the failures", True,
+           role="supports")
+    return (f"the Cloud SQL instance's own CPU is saturated ({named} in {window}) and requests wait on it (p99 up to "
+            f"{p99:.1f} s, {waits} pool waits or cancelled statements): a saturated database runs every statement "
+            "slowly, whatever revision sends it")
 
 
 def _refusal_advice(facts: Facts, kind: str) -> str:

@@ -1,0 +1,72 @@
+"""Requests that wait on an HTTP dependency the application names, beside a busy shared connector.
+With egress PRIVATE_RANGES_ONLY only private ranges cross the connector ("Only private IP ranges
+are routed through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress): calls that time
+out on public addresses never crossed it (ruled out), and on a host name whose resolution is not
+known here they may not have (it competes). A private address, egress ALL_TRAFFIC, or errors of
+reaching the database keep the connector in the running as before."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_connector_news import DIAL
+from tests.unit.test_diagnosis import OLD
+
+S = DiagnosisSettings()
+
+
+def _read_timeout(host: str) -> str:
+    return (f"requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='{host}', port=443): Read timed out. "
+            "(read timeout=30)")
+
+
+GO_TIMEOUT = ('Post "https://api.paygate.example/v2/charges": context deadline exceeded (Client.Timeout exceeded '
+              "while awaiting headers)")
+
+
+def _hang_beside_busy_connector(e: Evidence, egress: str, text: str, dials: int = 0) -> Evidence:
+    """A long-running revision whose requests answer 502 after ~31 s since -12m, while another
+    service's export takes the shared connector to its max instances and CPU p99 86%."""
+    e = (e.revision(OLD, -300, sql=(SQL,), egress=egress).traffic(**{OLD: 100}).requests(OLD, -90, 5, 60)
+         .requests(OLD, -12, 5, 30, code="502").latency(OLD, -90, -12, 0.4).latency(OLD, -12, 5, 31)
+         .connector(max_instances=3).connector_metric("instances", -90, -12, 2)
+         .connector_metric("instances", -12, 5, 3).connector_metric("cpu", -90, -12, 0.4)
+         .connector_metric("cpu", -12, 5, 0.86).connector_metric("bytes", -90, 5, 2e6).sql_up(-90, 5, 1)
+         .log(-5, text, OLD, count=30))
+    return e.log(-4, DIAL, OLD, count=dials) if dials else e
+
+
+@pytest.mark.parametrize("case, egress, text, dials, expected", [
+    ("a public host name (urllib3)", "PRIVATE_RANGES_ONLY", _read_timeout("api.paygate.example"), 0, "competes"),
+    ("a public host name (Go net/http)", "PRIVATE_RANGES_ONLY", GO_TIMEOUT, 0, "competes"),
+    ("a public address", "PRIVATE_RANGES_ONLY", _read_timeout("34.149.80.10"), 0, "ruled out"),
+    ("the public addresses Node's fetch resolved", "PRIVATE_RANGES_ONLY",
+     "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
+     "104.18.32.7:443, 172.64.155.9:443, timeout: 10000ms)", 0, "ruled out"),
+    ("a public and a private address", "PRIVATE_RANGES_ONLY",
+     "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
+     "104.18.32.7:443, 10.30.0.9:443, timeout: 10000ms)", 0, "scaled"),
+    ("a private address: through the connector", "PRIVATE_RANGES_ONLY", _read_timeout("10.30.0.9"), 0, "scaled"),
+    ("egress ALL_TRAFFIC: everything crosses it", "ALL_TRAFFIC", _read_timeout("api.paygate.example"), 0, "scaled"),
+    ("the database's dials time out too", "PRIVATE_RANGES_ONLY", _read_timeout("api.paygate.example"), 10,
+     "scaled"),
+])
+def test_a_hang_on_a_named_http_dependency_is_not_put_on_the_connector(case, egress, text, dials, expected):
+    bundle = _hang_beside_busy_connector(Evidence(), egress, text, dials).bundle()
+
+    result = diagnose(bundle, S)
+    action = plan(result, bundle, S).action
+
+    if expected == "scaled":
+        assert result.signature is Signature.CONNECTOR_SATURATION, (case, result.summary)
+        return
+    assert result.signature is Signature.INCONCLUSIVE and action is None, (case, result.summary)
+    assert "the requests wait on an HTTP dependency the application names" in result.summary, result.summary
+    cited = [i for i in result.evidence if i.about == "connector_saturation" and "upstream" not in i.query
+             and "HTTP calls timed out" in i.observed]
+    assert cited and cited[0].role == ("refutes" if expected == "ruled out" else "context"), cited
