@@ -885,8 +885,11 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.AhoCorasick, _C
                                                   tuple[tuple[int, re.Pattern[str]], ...]]:
     """Two patterns may share an anchor text: it is one pattern of the automaton, and one hit
     serves both. The automaton is ahocorasick_rs's DFA (the Rust aho-corasick crate's, built once
-    here), asked for overlapping matches: the crate's MatchKind::Standard, the only kind that
-    reports every occurrence of every anchor, one inside another and overlapping ones included."""
+    here), asked for overlapping matches. The crate's docs (enum `MatchKind`): Standard "is the only
+    one that supports overlapping matches", and "when searching for overlapping matches, then all
+    possible matches are reported": every occurrence of every anchor, one inside another and
+    overlapping ones included. ahocorasick_rs returns each as (pattern index, start, end), as
+    character offsets of a str (checked; the same as byte offsets here: the text is ASCII)."""
     by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool]]] = {}
     for a in anchors:
         confirm = None if a.whole else a.pattern.match if a.leads else a.pattern.search
