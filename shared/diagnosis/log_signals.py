@@ -902,7 +902,7 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.AhoCorasick, _C
 
 
 _REFUSED_BIT = _BITS[LogSignal.DB_REFUSED]
-_automaton()   # at import: the first read pays nothing for it
+_automaton()   # at import (the DFA's build, about 1 ms): the first read pays nothing for it
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,
