@@ -839,7 +839,9 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     # For each anchor text, the line of its last hit: a regex searched from the line's start sees
     # the whole line once, so a later hit in the same line needs no second search.
     last = [-1] * len(confirms)
-    for number, at, _ in automaton.find_matches_as_indexes(lowered, overlapping=True):
+    # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
+    # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
+    for number, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
         line = bisect_right(starts, at) - 1
         first = last[number] != line
         last[number] = line
@@ -870,7 +872,7 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
 _Confirms = tuple[tuple[tuple[int, Callable[[str, int], object] | None, bool], ...], ...]
 
 
-def _automaton() -> tuple[ahocorasick_rs.AhoCorasick, _Confirms, tuple[tuple[int, re.Pattern[str]], ...]]:
+def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms, tuple[tuple[int, re.Pattern[str]], ...]]:
     """The automaton of `_ANCHORS` (built at import, and again only if `_ANCHORS` is another tuple:
     tests replace it), each anchor text's confirmations by its number in the automaton, and (bit,
     pattern) of each anchor with no text, which the automaton cannot report."""
@@ -881,23 +883,24 @@ def _automaton() -> tuple[ahocorasick_rs.AhoCorasick, _Confirms, tuple[tuple[int
     return built
 
 
-def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.AhoCorasick, _Confirms,
+def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms,
                                                   tuple[tuple[int, re.Pattern[str]], ...]]:
     """Two patterns may share an anchor text: it is one pattern of the automaton, and one hit
     serves both. The automaton is ahocorasick_rs's DFA (the Rust aho-corasick crate's, built once
     here), asked for overlapping matches. The crate's docs (enum `MatchKind`): Standard "is the only
     one that supports overlapping matches", and "when searching for overlapping matches, then all
     possible matches are reported": every occurrence of every anchor, one inside another and
-    overlapping ones included. ahocorasick_rs returns each as (pattern index, start, end), as
-    character offsets of a str (checked; the same as byte offsets here: the text is ASCII)."""
+    overlapping ones included. ahocorasick_rs returns each as (pattern index, start, end); anchors
+    are ASCII (`_anchor_of`), searched in ASCII text, so the bytes' offsets are the characters'."""
     by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool]]] = {}
     for a in anchors:
         confirm = None if a.whole else a.pattern.match if a.leads else a.pattern.search
         by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole))
     unanchored = tuple((a.bit, a.pattern) for a in anchors if not a.text)
     by_text.pop("", None)
-    automaton = ahocorasick_rs.AhoCorasick(list(by_text), matchkind=ahocorasick_rs.MatchKind.Standard,
-                                           implementation=ahocorasick_rs.Implementation.DFA)
+    automaton = ahocorasick_rs.BytesAhoCorasick([text.encode("ascii") for text in by_text],
+                                                matchkind=ahocorasick_rs.MatchKind.Standard,
+                                                implementation=ahocorasick_rs.Implementation.DFA)
     return automaton, tuple(map(tuple, by_text.values())), unanchored
 
 
