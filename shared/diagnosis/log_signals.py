@@ -705,11 +705,11 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # per anchor (about 70 scans over all the text, and one more call per hit) cost about 0.5 ms more
 # on a 1,000-entry read, pyahocorasick's automaton about 0.25 ms more (its walk follows a node's
 # children and its fail links one by one for each character: some 115 instructions a character
-# against 35; docs/performance.md); one `re` alternation of the anchors, far more (Python's engine
-# tries each position in turn). Each hit is mapped back to its line by bisection on the lines'
-# start offsets. The regex runs only to confirm a line whose anchor is there, and not at all for
-# an alternative that is nothing but its anchor. Anchors are read from the patterns themselves,
-# so a pattern added to _PATTERNS is covered without more work.
+# against 22 here, the text walked as bytes; docs/performance.md); one `re` alternation of the
+# anchors, far more (Python's engine tries each position in turn). Each hit is mapped back to its
+# line by bisection on the lines' start offsets. The regex runs only to confirm a line whose
+# anchor is there, and not at all for an alternative that is nothing but its anchor. Anchors are
+# read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
 #
 # Exactness: for ASCII text lower-casing is exactly what IGNORECASE compares (non-ASCII text takes
 # `signals_by_pattern`), and lower-casing ASCII keeps every offset. No anchor holds the separator,
