@@ -14,10 +14,10 @@ from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from itertools import accumulate, compress, repeat
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 from urllib.parse import quote as _url_quote
 
-import ahocorasick
+import ahocorasick_rs
 
 from shared.diagnosis.evidence import LogRecord
 
@@ -770,23 +770,27 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # fast path for a case-insensitive alternation), about 40 alternatives x 100 characters per line.
 # But every alternative holds a run of literal characters (its anchor) that any line it matches
 # must contain, case aside. So the distinct texts are lower-cased and joined into one string, and
-# every anchor is looked for in it at once, in one pass in C: an Aho-Corasick automaton of all the
-# anchors (pyahocorasick), built once, reports each occurrence of each anchor, overlapping ones and
-# one inside another included, in the order they end. One `str.find` scan per anchor (about 70
-# scans over all the text, and one more call per hit) cost about 0.5 ms more on a 1,000-entry read
-# (docs/performance.md); one `re` alternation of the anchors, far more (Python's engine tries each
-# position in turn). Each hit is mapped back to its line by bisection on the lines' start offsets;
-# only an anchor's first hit in a line is confirmed, as a scan that resumed at the next line did.
-# The regex runs only to confirm a line whose anchor is there, and not at all for an alternative
-# that is nothing but its anchor. Anchors are read from the patterns themselves, so a pattern
-# added to _PATTERNS is covered without more work.
+# every anchor is looked for in it at once, in one pass in compiled code: an Aho-Corasick automaton
+# of all the anchors (ahocorasick_rs, the Rust aho-corasick crate's DFA), built once, reports each
+# occurrence of each anchor, overlapping ones and one inside another included. One `str.find` scan
+# per anchor (about 70 scans over all the text, and one more call per hit) cost about 0.5 ms more
+# on a 1,000-entry read, pyahocorasick's automaton about 0.25 ms more (its walk follows a node's
+# children and its fail links one by one for each character: some 115 instructions a character
+# against 22 here, the text walked as bytes; docs/performance.md); one `re` alternation of the
+# anchors, far more (Python's engine tries each position in turn). Each hit is mapped back to its
+# line by bisection on the lines' start offsets. The regex runs only to confirm a line whose
+# anchor is there, and not at all for an alternative that is nothing but its anchor. Anchors are
+# read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
 #
 # Exactness: for ASCII text lower-casing is exactly what IGNORECASE compares (non-ASCII text takes
 # `signals_by_pattern`), and lower-casing ASCII keeps every offset. No anchor holds the separator,
 # so no hit spans two lines, whatever the lines themselves hold. A line that matches an
-# alternative holds its anchor; where the anchor begins the alternative, every match of it starts
-# at an occurrence of the anchor, so the regex is searched from the line's first one (a search
-# from an offset still sees the characters before it, for \b and look-behinds).
+# alternative holds its anchor. Where the anchor begins the alternative, every match of it starts
+# at an occurrence of the anchor, and every occurrence is a hit: the pattern is matched (`match`,
+# anchored there) at each hit until one matches, instead of searched over the rest of the line
+# (a match from an offset still sees the characters before it, for \b and look-behinds; a match of
+# another alternative there is a match of the pattern too). Otherwise the pattern is searched
+# from the line's start, once, at the anchor's first hit in the line.
 
 _SEPARATOR = "\n"
 _AND_SEPARATOR = (len(_SEPARATOR)).__add__   # a line's length and its separator's
@@ -902,19 +906,25 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     # Each line's signals so far as bits (_BITS, and its refusal kinds above them): ints, which the
     # garbage collector does not track.
     found = [0] * len(texts)
-    automaton, count, unanchored = _automaton()
-    # For each anchor text, the line of its last hit: a later hit in the same line says nothing
-    # more (a regex searched from the first hit, or from the line's start, already saw it).
-    last = [-1] * count
-    for end, (number, back, anchors) in automaton.iter(lowered):
-        at = end - back   # `end` is the anchor's last character
+    automaton, confirms, unanchored = _automaton()
+    # For each anchor text, the line of its last hit: a regex searched from the line's start sees
+    # the whole line once, so a later hit in the same line needs no second search.
+    last = [-1] * len(confirms)
+    # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
+    # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
+    for number, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
         line = bisect_right(starts, at) - 1
-        if last[number] == line:
-            continue
+        first = last[number] != line
         last[number] = line
-        for bit, pattern, whole, leads in anchors:
+        for bit, confirm, leads in confirms[number]:
             signals = found[line]
-            if signals & bit != bit and (whole or pattern.search(texts[line], at - starts[line] if leads else 0)):
+            if signals & bit == bit or not (first or leads):
+                continue
+            # `confirm` is None where the alternative is its anchor alone (a hit is a match); where
+            # the anchor begins the alternative, the pattern's `match` at this hit (every match of
+            # the alternative starts at one of its anchor's hits, and each is tried); else its
+            # `search` from the line's start, once.
+            if confirm is None or confirm(texts[line], at - starts[line] if leads else 0):
                 found[line] = signals | bit
     for bit, pattern in unanchored:   # an alternative with no literal run: every line is searched
         for line, text in enumerate(texts):
@@ -928,10 +938,15 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     return dict(zip(texts, map(_BY_BITS.__getitem__, map(_SIGNAL_BITS.__and__, found))))
 
 
-def _automaton() -> tuple[ahocorasick.Automaton, int, tuple[tuple[int, re.Pattern[str]], ...]]:
+# How a hit of one anchor is confirmed, for each pattern it is an anchor of: (bits, the pattern's
+# `match` or `search` or None, whether the anchor leads its alternative).
+_Confirms = tuple[tuple[tuple[int, Callable[[str, int], object] | None, bool], ...], ...]
+
+
+def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms, tuple[tuple[int, re.Pattern[str]], ...]]:
     """The automaton of `_ANCHORS` (built at import, and again only if `_ANCHORS` is another tuple:
-    tests replace it), how many distinct texts it holds, and (bit, pattern) of each anchor with no
-    text, which the automaton cannot report."""
+    tests replace it), each anchor text's confirmations by its number in the automaton, and (bit,
+    pattern) of each anchor with no text, which the automaton cannot report."""
     anchors, built = _AUTOMATON
     if anchors is not _ANCHORS:
         built = _built(_ANCHORS)
@@ -939,22 +954,29 @@ def _automaton() -> tuple[ahocorasick.Automaton, int, tuple[tuple[int, re.Patter
     return built
 
 
-def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick.Automaton, int, tuple[tuple[int, re.Pattern[str]], ...]]:
-    """Each anchor text's value is (its number, its length less one, and (bit, pattern, whole,
-    leads) of each anchor it is the text of): two patterns may share an anchor, and one hit serves both."""
-    by_text: dict[str, list[tuple[int, re.Pattern[str], bool, bool]]] = {}
-    for anchor in anchors:
-        by_text.setdefault(anchor.text, []).append((anchor.bit, anchor.pattern, anchor.whole, anchor.leads))
-    unanchored = tuple((bit, pattern) for bit, pattern, _, _ in by_text.pop("", ()))
-    automaton = ahocorasick.Automaton()
-    for number, (text, shared) in enumerate(by_text.items()):
-        automaton.add_word(text, (number, len(text) - 1, tuple(shared)))
-    automaton.make_automaton()
-    return automaton, len(by_text), unanchored
+def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms,
+                                                  tuple[tuple[int, re.Pattern[str]], ...]]:
+    """Two patterns may share an anchor text: it is one pattern of the automaton, and one hit
+    serves both. The automaton is ahocorasick_rs's DFA (the Rust aho-corasick crate's, built once
+    here), asked for overlapping matches. The crate's docs (enum `MatchKind`): Standard "is the only
+    one that supports overlapping matches", and "when searching for overlapping matches, then all
+    possible matches are reported": every occurrence of every anchor, one inside another and
+    overlapping ones included. ahocorasick_rs returns each as (pattern index, start, end); anchors
+    are ASCII (`_anchor_of`), searched in ASCII text, so the bytes' offsets are the characters'."""
+    by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool]]] = {}
+    for a in anchors:
+        confirm = None if a.whole else a.pattern.match if a.leads else a.pattern.search
+        by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole))
+    unanchored = tuple((a.bit, a.pattern) for a in anchors if not a.text)
+    by_text.pop("", None)
+    automaton = ahocorasick_rs.BytesAhoCorasick([text.encode("ascii") for text in by_text],
+                                                matchkind=ahocorasick_rs.MatchKind.Standard,
+                                                implementation=ahocorasick_rs.Implementation.DFA)
+    return automaton, tuple(map(tuple, by_text.values())), unanchored
 
 
 _REFUSED_BIT = _BITS[LogSignal.DB_REFUSED]
-_automaton()   # at import: the first read pays nothing for it
+_automaton()   # at import (the DFA's build, about 1 ms): the first read pays nothing for it
 
 
 # A number: a digit that does not follow a letter, digit or underscore (the \b\d of `\b\d[\d.:]*\b`,

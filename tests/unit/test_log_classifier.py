@@ -224,6 +224,8 @@ EDGES = [
      "request timeout"],                                                       # five signals in one line
     ["STARTUP tcp probe failed, STARTUP UDP probe failed", "STARTUP UDP probe failed, STARTUP tcp probe failed"],
     ["dial tcp 10.0.0.1:443: i/o timeout then dial tcp 10.0.0.1:5432: i/o timeout"],   # the second occurrence
+    # A leading anchor's pattern is matched at each hit: the third one matches, the first two not.
+    ["Error: connect ECONNREFUSED 10.0.0.1:6379; connect ETIMEDOUT 10.0.0.2:443; connect ETIMEDOUT 10.0.0.3:3306"],
     ["", "", "Too many connections"],
     # Anchors that overlap: " probe failed" and "failed to connect to instance: dial error" share
     # "failed"; " authentication failed for user" ends where "password authentication failed for
@@ -244,7 +246,8 @@ def test_edge_rows_state_what_they_find():
     assert signals_by_pattern("upstream said:\ndial tcp 10.20.0.3:3307: i/o timeout") == {DB}
     assert signals_by_pattern(EDGES[9][0]) == {STARTUP, SECRET, DB, C503, NO_INSTANCE, TIMEOUT}
     assert signals_by_pattern(EDGES[11][0]) == {DB}
-    assert signals_by_pattern(EDGES[13][0]) == {STARTUP, DB}
+    assert signals_by_pattern(EDGES[12][0]) == {DB}
+    assert signals_by_pattern(EDGES[14][0]) == {STARTUP, DB}
 
 
 def _anchors_with(change, monkeypatch) -> None:
