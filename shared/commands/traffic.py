@@ -15,7 +15,7 @@ from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficT
 from shared.errors import TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation.guardrails import GateResult
@@ -73,25 +73,14 @@ def restore(run: CommandRun) -> Outcome:
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
-    """The recorded split names only revisions that still exist, and those with a share are Ready, as a
-    rollback's named revision must (`_named_revision`). A revision deleted since (or failed) is not
-    refused by the update's call but by its operation (code 13, "Revision '…' does not exist or is
-    deleted", as users report it on create: terraform-google-modules/terraform-docs-samples #269; the
-    same on update is UNCONFIRMED), and the service's desired traffic is left at the split that failed:
-    refused here, naming the revision, and nothing is written."""
-    revisions = {r.short_name: r for r in run.adapters.run.list_revisions(service.name)}
-    wanted = [t for t in traffic if t.type is TrafficType.REVISION and t.revision]
-    gone = sorted({t.revision for t in wanted if t.revision not in revisions})
-    unready = sorted({t.revision for t in wanted if t.revision in revisions and t.percent
-                      and not revisions[t.revision].ready})
-    why = ([f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}"] if gone else []) + \
-        ([f"{', '.join(unready)} {'is' if len(unready) == 1 else 'are'} not Ready"] if unready else [])
-    if not why:
-        return
-    why = "; ".join(why)
-    raise rejected("params.action_id", f"the split recorded before {action_id} cannot be put back: {why} in "
-                   f"{service.short_name}; nothing written. Send to_latest: true to release the pin, or "
-                   "rollback_traffic with a Ready revision")
+    """The recorded split names only revisions that still exist, and those with a share are Ready
+    (`restore_traffic.cannot_serve` says why Cloud Run would fail it after the write): else refused
+    here, naming the revisions, and nothing is written."""
+    why = cannot_serve(traffic, run.adapters.run.list_revisions(service.name))
+    if why:
+        raise rejected("params.action_id", f"the split recorded before {action_id} cannot be put back: {why} in "
+                       f"{service.short_name}; nothing written. Send to_latest: true to release the pin, or "
+                       "rollback_traffic with a Ready revision")
 
 
 def through_gate(run: CommandRun, name: str, params: Any, before: dict[str, Any], service: str) -> Outcome:

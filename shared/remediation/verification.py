@@ -44,12 +44,12 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
 from shared.diagnosis.collection import collect, users_of
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
-from shared.diagnosis.evidence import TrafficTarget
+from shared.diagnosis.evidence import TrafficTarget, short_name
 from shared.ports import ClaimRecord
 from shared.remediation import intents, judging
 from shared.remediation.approvals import Approvals
@@ -303,8 +303,15 @@ class Sweep:
                       "person must judge the service as it is now")
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
-        action = get_action("restore_traffic")
         traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
+        unservable = self._unservable(record, traffic) if service is not None else ""
+        if unservable:  # Cloud Run would fail the write's operation and leave the failed split desired
+            reason = (f"{record.action} did not help ({why}), and it is not undone: {unservable}; nothing written. "
+                      f"A person can send restore_traffic with to_latest: true to release the pin of "
+                      f"{record.service}, or rollback_traffic to a Ready revision")
+            return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                                reason, note=reason)
+        action = get_action("restore_traffic")
         params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key,
                                       expected_etag=service.etag if service is not None else "")
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner,
@@ -319,6 +326,18 @@ class Sweep:
                                                             "released_by": "undo"}, expect={"action_id": record.key})
             return outcome
         return self._undo_not_done(record, why, result)
+
+    def _unservable(self, record: ActionRecord, traffic: tuple[TrafficTarget, ...]) -> str:
+        """Why the recorded split cannot be put back now (restore_traffic.cannot_serve: a revision of it
+        deleted since, or one with a share not Ready), or "". Revisions that cannot be read are a reason
+        too: an undo is a write, and is not sent unchecked. A transient fault is raised (the undo is
+        left unfinished and retried)."""
+        try:
+            revisions = self.adapters.run.list_revisions(record.service)
+        except PermanentError as exc:
+            return f"the revisions of the split recorded before it cannot be checked ({exc})"
+        why = cannot_serve(traffic, revisions)
+        return f"the split recorded before it cannot be put back: {why} in {short_name(record.service)}" if why else ""
 
     def _undo_not_done(self, record: ActionRecord, why: str, result: Any) -> Outcome | None:
         """An undo the gate did not report applied: escalated, and never called undone. Either nothing was
