@@ -19,7 +19,7 @@ from shared.remediation.actions.restore_traffic import RestoreTrafficParams, can
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation.guardrails import GateResult
-from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState
+from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
 
 
 def rollback(run: CommandRun) -> Outcome:
@@ -56,6 +56,8 @@ def restore(run: CommandRun) -> Outcome:
         _still_servable(run, p.action_id, service, traffic)
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service))
+    if not run.command.dry_run:
+        _mark_restoring(run, service_name, params)
     outcome = through_gate(run, "restore_traffic", params, traffic_state(service), service_name)
     if outcome.status is OutcomeStatus.APPLIED:
         try:
@@ -70,6 +72,24 @@ def restore(run: CommandRun) -> Outcome:
                                  f"sweep may still remind of the pin of {service_name}, and the rollback it "
                                  "undid is still open to the sweep's judgement; a person must check them")
     return outcome
+
+
+def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> None:
+    """Noted on the service's pin before the write: the command and the split it writes. A restore
+    keeps no intent (a corrective write), so if its write takes and its record then fails (answered
+    `escalated`, the pin left `pinned`), this is what tells the sweep that the traffic it finds moved
+    off the rollback is Runwarden's own restore, not someone else's change (verification.Sweep
+    ._own_restore). No pin, or one already released: nothing to note (the update matches nothing). A
+    note that cannot be stored holds nothing up: the restore is written all the same, and only the
+    rare restore whose record fails too is then escalated by the sweep as before."""
+    mark = RestoreMark(command_id=run.command_id or "", requested_by=run.command.requested_by,
+                       traffic=[t.model_dump(mode="json") for t in params.desired()], at=run.now)
+    try:
+        run.adapters.state.update_record(PINS, service, {"restoring": mark.model_dump(mode="json")},
+                                         expect={"pinned": True})
+    except TransientError as exc:
+        run.timeline.step("unrecorded", f"the restore's note on the pin of {service} could not be stored ({exc}); "
+                          "restoring all the same", severity="WARNING")
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:

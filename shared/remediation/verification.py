@@ -234,6 +234,12 @@ class Sweep:
             health = self._health(record)
         except TransientError as exc:
             raise EvidenceUnread(str(exc)) from exc
+        if health.kind is judging.HealthKind.CHANGED and record.action == "rollback_traffic":
+            try:
+                if self._own_restore(record):
+                    return None     # the restore's own answer reached a person; the rollback is settled
+            except TransientError as exc:
+                raise EvidenceUnread(str(exc)) from exc
         step = judging.next_step(record, health, self.now, self.config.verification)
         if step.kind is judging.StepKind.VERIFY:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
@@ -283,6 +289,31 @@ class Sweep:
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio)
+
+    def _own_restore(self, record: ActionRecord) -> bool:
+        """The rollback's traffic moved since, by Runwarden's own restore: an operator's restore_traffic
+        whose write took and whose record failed (answered `escalated`, the pin left `pinned`). Its mark
+        on the pin (RestoreMark, noted before the write) names the command and the split it wrote; the
+        service serving exactly that split is that restore's doing, and the rollback is settled as the
+        recorded restore would have settled it (shared/commands/traffic.py `_released`): the record
+        `undone`, the pin released by the restore's sender. Any other split is someone else's change,
+        escalated as before (False)."""
+        data = self.state.get_record(PINS, record.service)
+        pin = PinRecord.model_validate(data) if data else None
+        if pin is None or pin.restoring is None:
+            return False
+        note = judging.restored_by_runwarden(record, pin, self.adapters.run.get_service(record.service))
+        if not note:
+            return False
+        mark = pin.restoring
+        if not self._move(record, ActionState.PENDING, ActionState.UNDONE, note):
+            return True     # another sweep moved it first, and said so
+        self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
+                                                        "released_by": mark.requested_by},
+                                 expect={"action_id": record.key, "pinned": True})
+        Timeline(record.incident_id, "command").step("released", f"{record.key}: {note}", action=record.action,
+                                                     key=record.key)
+        return True
 
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
