@@ -59,6 +59,8 @@ def restore(run: CommandRun) -> Outcome:
     if not run.command.dry_run:
         _mark_restoring(run, service_name, params)
     outcome = through_gate(run, "restore_traffic", params, traffic_state(service), service_name)
+    if outcome.status in (OutcomeStatus.SKIPPED, OutcomeStatus.REJECTED) and not run.command.dry_run:
+        _unmark_restoring(run, service_name)    # nothing written: the split is no restore's of Runwarden's
     if outcome.status is OutcomeStatus.APPLIED:
         try:
             _released(run, service_name, None if p.to_latest else p.action_id)
@@ -90,6 +92,16 @@ def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams)
     except TransientError as exc:
         run.timeline.step("unrecorded", f"the restore's note on the pin of {service} could not be stored ({exc}); "
                           "restoring all the same", severity="WARNING")
+
+
+def _unmark_restoring(run: CommandRun, service: str) -> None:
+    """The note taken back when the gate wrote nothing (the kill switch, a pause, a duplicate, bounds):
+    a person who later sends the service the same split is not taken for this restore. Best effort: a
+    note left behind only matters if a person writes exactly that split while the pin is held."""
+    try:
+        run.adapters.state.update_record(PINS, service, {"restoring": None}, expect={"pinned": True})
+    except TransientError:
+        pass
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
