@@ -15,11 +15,11 @@ from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficT
 from shared.errors import TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation.guardrails import GateResult
-from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState
+from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
 
 
 def rollback(run: CommandRun) -> Outcome:
@@ -56,7 +56,11 @@ def restore(run: CommandRun) -> Outcome:
         _still_servable(run, p.action_id, service, traffic)
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service))
+    if not run.command.dry_run:
+        _mark_restoring(run, service_name, params)
     outcome = through_gate(run, "restore_traffic", params, traffic_state(service), service_name)
+    if outcome.status in (OutcomeStatus.SKIPPED, OutcomeStatus.REJECTED) and not run.command.dry_run:
+        _unmark_restoring(run, service_name)    # nothing written: the split is no restore's of Runwarden's
     if outcome.status is OutcomeStatus.APPLIED:
         try:
             _released(run, service_name, None if p.to_latest else p.action_id)
@@ -72,26 +76,43 @@ def restore(run: CommandRun) -> Outcome:
     return outcome
 
 
+def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> None:
+    """Noted on the service's pin before the write: the command and the split it writes. A restore
+    keeps no intent (a corrective write), so if its write takes and its record then fails (answered
+    `escalated`, the pin left `pinned`), this is what tells the sweep that the traffic it finds moved
+    off the rollback is Runwarden's own restore, not someone else's change (verification.Sweep
+    ._own_restore). No pin, or one already released: nothing to note (the update matches nothing). A
+    note that cannot be stored holds nothing up: the restore is written all the same, and only the
+    rare restore whose record fails too is then escalated by the sweep as before."""
+    mark = RestoreMark(command_id=run.command_id or "", requested_by=run.command.requested_by,
+                       traffic=[t.model_dump(mode="json") for t in params.desired()], at=run.now)
+    try:
+        run.adapters.state.update_record(PINS, service, {"restoring": mark.model_dump(mode="json")},
+                                         expect={"pinned": True})
+    except TransientError as exc:
+        run.timeline.step("unrecorded", f"the restore's note on the pin of {service} could not be stored ({exc}); "
+                          "restoring all the same", severity="WARNING")
+
+
+def _unmark_restoring(run: CommandRun, service: str) -> None:
+    """The note taken back when the gate wrote nothing (the kill switch, a pause, a duplicate, bounds):
+    a person who later sends the service the same split is not taken for this restore. Best effort: a
+    note left behind only matters if a person writes exactly that split while the pin is held."""
+    try:
+        run.adapters.state.update_record(PINS, service, {"restoring": None}, expect={"pinned": True})
+    except TransientError:
+        pass
+
+
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
-    """The recorded split names only revisions that still exist, and those with a share are Ready, as a
-    rollback's named revision must (`_named_revision`). A revision deleted since (or failed) is not
-    refused by the update's call but by its operation (code 13, "Revision '…' does not exist or is
-    deleted", as users report it on create: terraform-google-modules/terraform-docs-samples #269; the
-    same on update is UNCONFIRMED), and the service's desired traffic is left at the split that failed:
-    refused here, naming the revision, and nothing is written."""
-    revisions = {r.short_name: r for r in run.adapters.run.list_revisions(service.name)}
-    wanted = [t for t in traffic if t.type is TrafficType.REVISION and t.revision]
-    gone = sorted({t.revision for t in wanted if t.revision not in revisions})
-    unready = sorted({t.revision for t in wanted if t.revision in revisions and t.percent
-                      and not revisions[t.revision].ready})
-    why = ([f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}"] if gone else []) + \
-        ([f"{', '.join(unready)} {'is' if len(unready) == 1 else 'are'} not Ready"] if unready else [])
-    if not why:
-        return
-    why = "; ".join(why)
-    raise rejected("params.action_id", f"the split recorded before {action_id} cannot be put back: {why} in "
-                   f"{service.short_name}; nothing written. Send to_latest: true to release the pin, or "
-                   "rollback_traffic with a Ready revision")
+    """The recorded split names only revisions that still exist, and those with a share are Ready
+    (`restore_traffic.cannot_serve` says why Cloud Run would fail it after the write): else refused
+    here, naming the revisions, and nothing is written."""
+    why = cannot_serve(traffic, run.adapters.run.list_revisions(service.name))
+    if why:
+        raise rejected("params.action_id", f"the split recorded before {action_id} cannot be put back: {why} in "
+                       f"{service.short_name}; nothing written. Send to_latest: true to release the pin, or "
+                       "rollback_traffic with a Ready revision")
 
 
 def through_gate(run: CommandRun, name: str, params: Any, before: dict[str, Any], service: str) -> Outcome:

@@ -45,14 +45,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Iterable
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, TrafficType, short_name
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window, hms, refused_series
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
-from shared.remediation.records import ActionRecord
+from shared.remediation.records import ActionRecord, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -582,6 +583,34 @@ def undo_overtaken(record: ActionRecord, service: Service, retry: bool) -> str:
     return (f"{service.short_name} serves neither as the rollback left it nor as the undo would restore it "
             f"({', '.join(f'{r} {p}%' for r, p in before)}): its traffic is {_split(service.traffic)} now, a change "
             "made since by someone else")
+
+
+def restored_by_runwarden(record: ActionRecord, pin: PinRecord, service: Service) -> str:
+    """Why the rollback's traffic moved by Runwarden's own restore, or "" (someone else's change, as
+    `traffic_moved` says). An operator's restore_traffic notes itself on the pin before its write
+    (RestoreMark: the command and the split it writes); if its write took and its record failed, the
+    rollback is still `pending` and the pin `pinned`. The service serving exactly that split (shares
+    alike, tags at 0% aside), with the mark made since this rollback on its own pin still held, is that
+    restore's doing. A person's change after it serves another split and stays theirs."""
+    mark = pin.restoring
+    if mark is None or not pin.pinned or pin.action_id != record.key or mark.at < record.applied_at:
+        return ""
+    if shares(service.traffic) != shares(TrafficTarget.model_validate(t) for t in mark.traffic):
+        return ""
+    return (f"traffic restored by {mark.requested_by} (command {mark.command_id}), whose record had failed: "
+            f"{service.short_name} serves its split ({_split(service.traffic)}), found by the sweep from the "
+            "restore's mark on the pin")
+
+
+def shares(targets: Iterable[TrafficTarget]) -> dict[str, int]:
+    """Each revision's share of a split, and LATEST's, summed over its entries; entries at 0% (a tag's
+    own URL) left out: two splits with the same shares send the traffic alike."""
+    out: dict[str, int] = {}
+    for t in targets:
+        if t.percent:
+            key = "LATEST" if t.type is TrafficType.LATEST else (t.revision or "")
+            out[key] = out.get(key, 0) + t.percent
+    return out
 
 
 def _split(traffic: tuple[TrafficTarget, ...]) -> str:

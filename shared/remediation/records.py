@@ -280,6 +280,19 @@ class ProposalRecord(BaseModel):
     note: str = ""
 
 
+class RestoreMark(BaseModel):
+    """An operator's restore_traffic, noted on the pin before its write (shared/commands/traffic.py):
+    the command and the split it writes. If the write takes and its record fails, the sweep tells this
+    split from someone else's change by it (verification.Sweep._own_restore)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    command_id: str
+    requested_by: str
+    traffic: list[dict[str, Any]]     # the split written (RestoreTrafficParams.desired), tags at 0% included
+    at: datetime
+
+
 class PinRecord(KeptReport):
     """A service whose traffic Runwarden pinned to one revision by a rollback. Its KeptReport: the
     latest reminder, stored by the update that moves `reminded_at` (verification.Sweep._remind)."""
@@ -294,6 +307,7 @@ class PinRecord(KeptReport):
     reminded_at: datetime | None = None
     released_at: datetime | None = None
     released_by: str = ""
+    restoring: RestoreMark | None = None   # the last operator's restore sent, written or not
 
     @property
     def key(self) -> str:

@@ -44,12 +44,12 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
 from shared.diagnosis.collection import collect, users_of
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
-from shared.diagnosis.evidence import TrafficTarget
+from shared.diagnosis.evidence import TrafficTarget, short_name
 from shared.ports import ClaimRecord
 from shared.remediation import intents, judging
 from shared.remediation.approvals import Approvals
@@ -234,6 +234,12 @@ class Sweep:
             health = self._health(record)
         except TransientError as exc:
             raise EvidenceUnread(str(exc)) from exc
+        if health.kind is judging.HealthKind.CHANGED and record.action == "rollback_traffic":
+            try:
+                if self._own_restore(record):
+                    return None     # the restore's own answer reached a person; the rollback is settled
+            except TransientError as exc:
+                raise EvidenceUnread(str(exc)) from exc
         step = judging.next_step(record, health, self.now, self.config.verification)
         if step.kind is judging.StepKind.VERIFY:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
@@ -284,6 +290,31 @@ class Sweep:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio)
 
+    def _own_restore(self, record: ActionRecord) -> bool:
+        """The rollback's traffic moved since, by Runwarden's own restore: an operator's restore_traffic
+        whose write took and whose record failed (answered `escalated`, the pin left `pinned`). Its mark
+        on the pin (RestoreMark, noted before the write) names the command and the split it wrote; the
+        service serving exactly that split is that restore's doing, and the rollback is settled as the
+        recorded restore would have settled it (shared/commands/traffic.py `_released`): the record
+        `undone`, the pin released by the restore's sender. Any other split is someone else's change,
+        escalated as before (False)."""
+        data = self.state.get_record(PINS, record.service)
+        pin = PinRecord.model_validate(data) if data else None
+        if pin is None or pin.restoring is None:
+            return False
+        note = judging.restored_by_runwarden(record, pin, self.adapters.run.get_service(record.service))
+        if not note:
+            return False
+        mark = pin.restoring
+        if not self._move(record, ActionState.PENDING, ActionState.UNDONE, note):
+            return True     # another sweep moved it first, and said so
+        self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
+                                                        "released_by": mark.requested_by},
+                                 expect={"action_id": record.key, "pinned": True})
+        Timeline(record.incident_id, "command").step("released", f"{record.key}: {note}", action=record.action,
+                                                     key=record.key)
+        return True
+
     def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
         """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
         it serves as the rollback left it, or, on a retry only, as the undo restores it), then the recorded split written on
@@ -303,8 +334,15 @@ class Sweep:
                       "person must judge the service as it is now")
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
-        action = get_action("restore_traffic")
         traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
+        unservable = self._unservable(record, traffic) if service is not None else ""
+        if unservable:  # Cloud Run would fail the write's operation and leave the failed split desired
+            reason = (f"{record.action} did not help ({why}), and it is not undone: {unservable}; nothing written. "
+                      f"A person can send restore_traffic with to_latest: true to release the pin of "
+                      f"{record.service}, or rollback_traffic to a Ready revision")
+            return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                                reason, note=reason)
+        action = get_action("restore_traffic")
         params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key,
                                       expected_etag=service.etag if service is not None else "")
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner,
@@ -319,6 +357,18 @@ class Sweep:
                                                             "released_by": "undo"}, expect={"action_id": record.key})
             return outcome
         return self._undo_not_done(record, why, result)
+
+    def _unservable(self, record: ActionRecord, traffic: tuple[TrafficTarget, ...]) -> str:
+        """Why the recorded split cannot be put back now (restore_traffic.cannot_serve: a revision of it
+        deleted since, or one with a share not Ready), or "". Revisions that cannot be read are a reason
+        too: an undo is a write, and is not sent unchecked. A transient fault is raised (the undo is
+        left unfinished and retried)."""
+        try:
+            revisions = self.adapters.run.list_revisions(record.service)
+        except PermanentError as exc:
+            return f"the revisions of the split recorded before it cannot be checked ({exc})"
+        why = cannot_serve(traffic, revisions)
+        return f"the split recorded before it cannot be put back: {why} in {short_name(record.service)}" if why else ""
 
     def _undo_not_done(self, record: ActionRecord, why: str, result: Any) -> Outcome | None:
         """An undo the gate did not report applied: escalated, and never called undone. Either nothing was

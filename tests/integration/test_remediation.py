@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sandbox.scenarios import Scenario, seed
-from sandbox.standins.run import TrafficSeed
+from sandbox.standins.run import ConditionSeed, TrafficSeed
 from shared.commands import handle_command
 from shared.config import parse_config
 from shared.errors import TransientError
@@ -514,6 +514,31 @@ def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(roll
     assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
     assert "was changed since the rollback" in outcome.reason, outcome.reason
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("gone", [True, False], ids=["deleted since", "no longer Ready"])
+def test_an_undo_whose_recorded_revision_cannot_serve_is_escalated_not_written(rolled_back, gone):
+    """The rollback did not help, and the revision it rolled back from was deleted since (or stopped
+    being Ready). Written back, Cloud Run's operation fails after the write (the stand-in as Google
+    does: code 13, "Revision '...' does not exist or is deleted") and the service's desired traffic is
+    left at the failed split: the undo checks the split first, as an operator's restore does, and
+    escalates naming the revision and the ways on, nothing written."""
+    still_failing(rolled_back)
+    if gone:
+        rolled_back.standins.run.delete_revision(SERVICE, NEW)
+    else:
+        rolled_back.standins.run.set_conditions(f"{SERVICE}/revisions/{NEW}",
+                                                [ConditionSeed("Ready", "CONDITION_FAILED", "CONTAINER_MISSING", "image gone")])
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "it is not undone" in outcome.reason, outcome.reason
+    assert f"{NEW} {'no longer exists' if gone else 'is not Ready'}" in outcome.reason, outcome.reason
+    assert "to_latest: true" in outcome.reason and "nothing written" in outcome.reason, outcome.reason
+    assert action_state(rolled_back) == "escalated"
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []     # judged once
 
 
 def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from shared.remediation.records import ACTIONS, PINS
 from tests.property.fast import fast_run
-from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, Approve, ApproveRace, Close, Fault, Open, OperatorScale,
-                                    PersonConnector, PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep,
-                                    Unreadable)
+from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, SERVICE, Approve, ApproveRace, Close, Fault, Open,
+                                    OperatorRestore, OperatorScale, PersonConnector, PersonTraffic, PublishFault, Reject,
+                                    Renotify, StoreFault, Sweep, Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
                                        one_judgement_per_action, one_write_per_incident, proposal_written_once,
                                        undo_keeps_person_change)
@@ -602,3 +603,36 @@ def test_a_command_id_reused_after_its_write_went_unrecorded_is_not_answered_fro
         problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
         assert not problems, explain(run, problems)
         assert sum(o.vpc_writes for o in run.trace) == 1, run.describe()
+
+
+_RESTORE_UNRECORDED = [StoreFault("write", 1, "DEADLINE_EXCEEDED", False, "record_all")]
+
+
+@pytest.mark.parametrize("to_latest", [True, False], ids=["to latest", "by action_id"])
+def test_an_operators_restore_whose_record_failed_settles_the_rollback_not_blamed_on_a_person(to_latest: bool) -> None:
+    """The operator's restore_traffic wrote, and its commit failed: answered `escalated`, the pin left
+    `pinned`, the rollback `pending`. The sweep found its traffic moved and escalated it as changed "by
+    someone else" (and reminded of the pin later), although the change was Runwarden's own restore. Its
+    mark on the pin (the command and the split it wrote) settles it: the rollback `undone`, the pin
+    released, no escalation blaming a person. Fails without the sweep's `_own_restore`."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), *_RESTORE_UNRECORDED, OperatorRestore(0, to_latest, 0), Sweep(16), Sweep(40)])
+        _checked(run)
+        assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"]     # the restore's own answer
+        assert [o for t in run.trace[3:] for o in t.outcomes] == [], explain(run, [])
+        state = run.world.adapters.state
+        [action] = state.find_records(ACTIONS, "service", SERVICE)
+        assert action["state"] == "undone" and "op-restore-0" in action["note"], action
+        pin = state.get_record(PINS, SERVICE)
+        assert pin["pinned"] is False and pin["released_by"] == OPERATOR, pin
+
+
+def test_a_persons_change_after_an_unrecorded_restore_is_still_theirs() -> None:
+    """The same restore, and then a person splits the traffic by hand: the service no longer serves the
+    restore's split, so the change is the person's, escalated as before; nothing is settled on their behalf."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), *_RESTORE_UNRECORDED, OperatorRestore(0, True), PersonTraffic(1, 0), Sweep(16)])
+        _checked(run)
+        [outcome] = run.trace[4].outcomes
+        assert outcome.status.value == "escalated" and "by someone else" in outcome.reason, outcome.reason
+        assert run.world.adapters.state.get_record(PINS, SERVICE)["pinned"] is True

@@ -16,7 +16,7 @@ from sandbox.standins.run import TrafficSeed
 from shared.errors import TransientError
 from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
-from shared.remediation.records import ACTIONS, COMMANDS, INTENTS, PROPOSALS, command_intent_key
+from shared.remediation.records import ACTIONS, COMMANDS, INTENTS, PINS, PROPOSALS, command_intent_key
 from tests.property.fast import FastWorld, seeded_copy
 from tests.property.harness import ANCHOR, CONNECTOR
 from tests.integration.world import SERVICE
@@ -567,12 +567,32 @@ def test_a_restore_whose_pin_release_failed_is_answered_not_raised():
     kept with its record, saying the pin's release is not recorded."""
     w = world()
     assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
-    w.adapters.state.fail_next("write", 1, method="update_record")   # the pin's release
+    # The restore's note on the pin (tolerated: the restore goes on), then the pin's release.
+    w.adapters.state.fail_next("write", 2, method="update_record")
     restored = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
     assert restored.status is OutcomeStatus.APPLIED, restored.reason
     assert any("pin's release could not be recorded" in n for n in restored.notes), restored.notes
     assert w.state.get(COMMANDS, "rest-1").result["outcome_id"] == restored.outcome_id
     assert updates(w) == 2
+
+
+def test_a_restores_note_on_the_pin_is_kept_while_it_may_have_written_and_taken_back_when_nothing_was():
+    """A restore notes itself on the pin before its write (the command, its sender, the split), so the
+    sweep can tell its write from a person's if its record fails. Held back by a pause, nothing was
+    written: the note is taken back, or a person later sending the same split would be taken for it."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    assert send(w, "pause", "p-1", target=SERVICE).status is OutcomeStatus.APPLIED
+    held = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
+    assert held.status is OutcomeStatus.SKIPPED, held.reason
+    assert w.state.get_record(PINS, SERVICE).get("restoring") is None
+    assert send(w, "resume", "r-1", target=SERVICE).status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, method="record_all")      # the restore's commit
+    restored = send(w, "restore_traffic", "rest-2", target=SERVICE, params={"to_latest": True})
+    assert restored.status is OutcomeStatus.ESCALATED, restored.reason
+    pin = w.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is True and pin["restoring"]["command_id"] == "rest-2", pin
+    assert pin["restoring"]["traffic"] == [{"type": "LATEST", "revision": None, "percent": 100, "tag": ""}], pin
 
 
 def test_a_pauses_resend_after_its_flag_landed_unanswered_does_not_say_it_already_was():

@@ -68,3 +68,35 @@ def test_an_empty_recorded_split_is_the_apis_default_all_to_latest():
     # (Service.traffic, google/cloud/run/v2/service.proto).
     params = RestoreTrafficParams(target=SERVICE, traffic=(), undoes="k", keep_tags=(t(REV, 0, NEW, "canary"),))
     assert params.desired() == [t(LATEST, 100), t(REV, 0, NEW, "canary")]
+
+
+def _revision(name: str, ready: bool = True):
+    from datetime import datetime, timezone
+
+    from shared.diagnosis.evidence import Condition, Revision
+    state = "CONDITION_SUCCEEDED" if ready else "CONDITION_FAILED"
+    return Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE, create_time=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                    conditions=(Condition(type="Ready", state=state),))
+
+
+SERVABLE = {   # name: (recorded split, revisions now, why it cannot be put back: "" if it can)
+    "every revision there and Ready": ((t(REV, 90, NEW), t(REV, 10, OLD)), (_revision(OLD), _revision(NEW)), ""),
+    "all to LATEST names no revision": ((t(LATEST, 100),), (), ""),
+    "a revision deleted since": ((t(REV, 100, NEW),), (_revision(OLD),), f"{NEW} no longer exists"),
+    "a revision with a share no longer Ready": ((t(REV, 100, NEW),), (_revision(OLD), _revision(NEW, ready=False)),
+                                                f"{NEW} is not Ready"),
+    # A tag at 0% serves only its own URL: not Ready is no failure of the split, gone is (it names it).
+    "a tagged revision at 0% not Ready": ((t(LATEST, 100), t(REV, 0, NEW, "canary")),
+                                          (_revision(OLD), _revision(NEW, ready=False)), ""),
+    "a tagged revision at 0% deleted": ((t(LATEST, 100), t(REV, 0, NEW, "canary")), (_revision(OLD),),
+                                        f"{NEW} no longer exists"),
+    "both, each named": ((t(REV, 50, NEW), t(REV, 50, OLD)), (_revision(OLD, ready=False),),
+                         f"{NEW} no longer exists; {OLD} is not Ready"),
+}
+
+
+@pytest.mark.parametrize("name", SERVABLE)
+def test_a_recorded_split_is_put_back_only_onto_revisions_that_can_serve_it(name):
+    from shared.remediation.actions.restore_traffic import cannot_serve
+    recorded, revisions, why = SERVABLE[name]
+    assert cannot_serve(recorded, revisions) == why

@@ -425,3 +425,42 @@ def test_a_scale_up_after_a_connector_alert_is_verified_only_once_that_alert_clo
     judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
     assert judged.kind is kind, judged.why
     assert ("the connector itself" in judged.why) is (kind is HealthKind.UNCLEAR), judged.why
+
+
+def _pin(mark_at: float = -1, pinned: bool = True, action_id: str = "i|s|rollback_traffic", marked: bool = True,
+         **split: int):
+    from shared.remediation.records import PinRecord, RestoreMark
+    traffic = [{"type": "LATEST" if r == "LATEST" else "REVISION", "revision": None if r == "LATEST" else
+                r.replace("_", "-"), "percent": p, "tag": ""} for r, p in (split or {"LATEST": 100}).items()]
+    mark = RestoreMark(command_id="rs-1", requested_by="alice@example.com", traffic=traffic, at=at(mark_at))
+    return PinRecord(service=SERVICE, revision=OLD, action_id=action_id, pinned_at=at(-5), pinned=pinned,
+                     restoring=mark if marked else None)
+
+
+def _serving(**split: int):
+    from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
+    targets = tuple(TrafficTarget(type=TrafficType.LATEST, percent=p) if r == "LATEST" else
+                    TrafficTarget(type=TrafficType.REVISION, revision=r.replace("_", "-"), percent=p)
+                    for r, p in split.items())
+    return Service(name=SERVICE, generation=5, traffic=targets, traffic_statuses=targets)
+
+
+OWN_RESTORES = [   # (name, pin, service now, Runwarden's own restore)
+    ("serves the restore's split to latest", _pin(), _serving(LATEST=100), True),
+    ("serves the restore's recorded split", _pin(backend_00002_xyz=100), _serving(backend_00002_xyz=100), True),
+    ("a tag at 0% beside it: the same shares", _pin(), _serving(LATEST=100, backend_00001_abc=0), True),
+    ("a person's split after the restore", _pin(), _serving(backend_00001_abc=50, backend_00002_xyz=50), False),
+    ("no restore noted", _pin(marked=False), _serving(LATEST=100), False),
+    ("the pin released already", _pin(pinned=False), _serving(LATEST=100), False),
+    ("the pin of another rollback", _pin(action_id="j|s|rollback_traffic"), _serving(LATEST=100), False),
+    ("a restore noted before this rollback", _pin(mark_at=-6), _serving(LATEST=100), False),
+]
+
+
+@pytest.mark.parametrize("name,pin,service,own", OWN_RESTORES, ids=[c[0] for c in OWN_RESTORES])
+def test_a_rollback_moved_by_runwardens_own_unrecorded_restore_is_told_from_a_persons_change(name, pin, service, own):
+    from shared.remediation.judging import restored_by_runwarden
+    note = restored_by_runwarden(rollback(), pin, service)
+    assert bool(note) is own, note
+    if own:
+        assert "alice@example.com" in note and "rs-1" in note, note

@@ -17,7 +17,7 @@ from shared.remediation.actions.base import Action, ActionParams
 from shared.remediation.actions.rollback_traffic import traffic_state, with_tags
 from shared.config import Config
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import TrafficTarget, TrafficType
+from shared.diagnosis.evidence import Revision, TrafficTarget, TrafficType
 
 LATEST = TrafficTarget(type=TrafficType.LATEST, percent=100)
 
@@ -48,6 +48,25 @@ class RestoreTrafficParams(ActionParams):
         # split of 0%.
         recorded = {t.tag for t in self.traffic if t.tag}
         return with_tags(list(self.traffic) or [LATEST], tuple(t for t in self.keep_tags if t.tag not in recorded))
+
+
+def cannot_serve(traffic: Sequence[TrafficTarget], revisions: Sequence[Revision]) -> str:
+    """Why a recorded split cannot be put back as it is now, or "": it names a revision that no longer
+    exists, or gives a share to one that is not Ready (a rollback's named revision must be Ready too).
+    Such a split is not refused by UpdateService's call but by its long-running operation, after the
+    write: the service's desired traffic is left at the split that failed (Cloud Run v2 Service.traffic
+    and terminal_condition, google/cloud/run/v2/service.proto; the code and text users report are
+    "Error code 13 ... Revision '...' does not exist or is deleted", on create:
+    terraform-google-modules/terraform-docs-samples #269; the same on update is UNCONFIRMED). So it is
+    checked before any write, by an operator's restore (shared/commands/traffic.py) and by the sweep's
+    undo (shared/remediation/verification.py) alike."""
+    found = {r.short_name: r for r in revisions}
+    named = [t for t in traffic if t.type is TrafficType.REVISION and t.revision]
+    gone = sorted({t.revision for t in named if t.revision not in found})
+    unready = sorted({t.revision for t in named if t.revision in found and t.percent and not found[t.revision].ready})
+    why = ([f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}"] if gone else []) + \
+        ([f"{', '.join(unready)} {'is' if len(unready) == 1 else 'are'} not Ready"] if unready else [])
+    return "; ".join(why)
 
 
 def _shares(targets: Sequence[TrafficTarget]) -> dict[str, int]:
