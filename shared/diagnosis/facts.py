@@ -562,26 +562,24 @@ class Facts:
     def sql_up_values(self, window: Window) -> dict[str, list[float]]:
         """database/up per minute, per database_id of an instance the service uses (any instance
         when none is named); empty when unknown."""
+        return self._per_sql_instance(self.b.sql_up, window)
+
+    def sql_cpu(self, window: Window) -> dict[str, list[float]]:
+        """database/cpu/utilization per minute (the largest in each), per database_id of an instance
+        the service uses (any instance when none is named); empty when unknown."""
+        return {db: vals for db, vals in self._per_sql_instance(self.b.sql_cpu, window).items() if vals}
+
+    def _per_sql_instance(self, read: MetricResult | None, window: Window) -> dict[str, list[float]]:
+        """A Cloud SQL metric's values in `window`, per database_id of an instance the service uses
+        (any instance when none is named); an instance whose series holds no point there maps to []."""
         values: dict[str, list[float]] = {}
         named = self.sql_named
-        for s in self.points(self.b.sql_up):
+        for s in self.points(read):
             db = s.label("resource.labels.database_id")
             if named and db not in named:
                 continue   # another instance of the project the query read: not the service's
             values.setdefault(db, []).extend(s.values_in(window))
         return values
-
-    def sql_cpu(self, window: Window) -> dict[str, list[float]]:
-        """database/cpu/utilization per minute (the largest in each), per database_id of an instance
-        the service uses (any instance when none is named); empty when unknown."""
-        values: dict[str, list[float]] = {}
-        named = self.sql_named
-        for s in self.points(self.b.sql_cpu):
-            db = s.label("resource.labels.database_id")
-            if named and db not in named:
-                continue   # another instance of the project the query read: not the service's
-            values.setdefault(db, []).extend(s.values_in(window))
-        return {db: vals for db, vals in values.items() if vals}
 
     def sql_saturated(self, window: Window) -> dict[str, float]:
         """The instances whose CPU reached SQL_CPU_SATURATION in a minute of `window`, with their
