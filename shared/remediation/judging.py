@@ -48,11 +48,12 @@ from enum import Enum
 from typing import Iterable
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, TrafficType, short_name
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window, hms, refused_series
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
+from shared.remediation.actions.restore_traffic import shares
 from shared.remediation.records import ActionRecord, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
@@ -595,22 +596,17 @@ def restored_by_runwarden(record: ActionRecord, pin: PinRecord, service: Service
     mark = pin.restoring
     if mark is None or not pin.pinned or pin.action_id != record.key or mark.at < record.applied_at:
         return ""
-    if shares(service.traffic) != shares(TrafficTarget.model_validate(t) for t in mark.traffic):
+    if _serving_shares(service.traffic) != _serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic):
         return ""
     return (f"traffic restored by {mark.requested_by} (command {mark.command_id}), whose record had failed: "
             f"{service.short_name} serves its split ({_split(service.traffic)}), found by the sweep from the "
             "restore's mark on the pin")
 
 
-def shares(targets: Iterable[TrafficTarget]) -> dict[str, int]:
-    """Each revision's share of a split, and LATEST's, summed over its entries; entries at 0% (a tag's
+def _serving_shares(targets: Iterable[TrafficTarget]) -> dict[str, int]:
+    """Each revision's share of a split, and LATEST's (restore_traffic.shares), the ones at 0% (a tag's
     own URL) left out: two splits with the same shares send the traffic alike."""
-    out: dict[str, int] = {}
-    for t in targets:
-        if t.percent:
-            key = "LATEST" if t.type is TrafficType.LATEST else (t.revision or "")
-            out[key] = out.get(key, 0) + t.percent
-    return out
+    return {key: percent for key, percent in shares(targets).items() if percent}
 
 
 def _split(traffic: tuple[TrafficTarget, ...]) -> str:

@@ -8,7 +8,7 @@ invent a new one. Traffic tags are kept at 0% (see rollback_traffic).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from pydantic import field_validator
 
@@ -69,17 +69,18 @@ def cannot_serve(traffic: Sequence[TrafficTarget], revisions: Sequence[Revision]
     return "; ".join(why)
 
 
-def _shares(targets: Sequence[TrafficTarget]) -> dict[str, int]:
+def shares(targets: Iterable[TrafficTarget]) -> dict[str, int]:
     """Each pinned revision's share, and LATEST's, summed over its entries. One revision may have
     several entries (a percent, and a tag at 0% for its own URL; or a share through LATEST and a
     tag), so an entry alone is not what the revision serves. LATEST is compared as LATEST: its
     status names the revision it resolves to (or not, which is not documented; see
-    shared/gcp/run.py `_resolved`), the recorded split does not."""
-    shares: dict[str, int] = {}
+    shared/gcp/run.py `_resolved`), the recorded split does not. A revision named only by a tag at 0%
+    maps to 0 (the sweep, comparing what serves, leaves those out: judging.restored_by_runwarden)."""
+    out: dict[str, int] = {}
     for t in targets:
         key = "LATEST" if t.type is TrafficType.LATEST else (t.revision or "")
-        shares[key] = shares.get(key, 0) + t.percent
-    return shares
+        out[key] = out.get(key, 0) + t.percent
+    return out
 
 
 @register
@@ -107,7 +108,7 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
                 raise PermanentError(f"restore finished but LATEST has {latest}%, not 100%",
                                      code="VERIFICATION_FAILED")
             return traffic_state(after)
-        wanted, got = _shares(params.desired()), _shares(after.traffic_statuses)
+        wanted, got = shares(params.desired()), shares(after.traffic_statuses)
         for key in sorted(set(wanted) | set(got)):
             if wanted.get(key, 0) != got.get(key, 0):
                 raise PermanentError(f"restore finished but {key} serves {got.get(key, 0)}%, not "
