@@ -6,7 +6,6 @@ a poison message forever; transient faults are raised, so the platform retries.
 """
 from __future__ import annotations
 
-import re
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -617,11 +616,10 @@ def _misrouted_command_id(error: IncidentParseError) -> str | None:
     carry: its rejection then carries it (and so the outcome's `command_id` attribute), and a sender
     waiting on that id hears that the command was not run, instead of timing out on an answer that
     never comes and being told the command is running."""
-    from shared.alerts.commands import COMMAND_ID_PATTERN
+    from shared.alerts.commands import readable_command_id
     from shared.alerts.incidents import MisroutedCommand
 
-    value = error.command_id if isinstance(error, MisroutedCommand) else None
-    return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
+    return readable_command_id(error.command_id) if isinstance(error, MisroutedCommand) else None
 
 
 # --- what a message tells a person, told once --------------------------------------------------------------------

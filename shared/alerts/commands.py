@@ -34,6 +34,13 @@ REVISION_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 PROPOSAL_ID_PATTERN = r"^p-[0-9a-f]{12}$"
 NON_BLANK = r"\S"
 
+
+def readable_command_id(value: object) -> str | None:
+    """`value` if it is an id a command may carry (the whole of it: `re.match` let "rb-1\n" through),
+    else None: what a rejection of a message that failed validation may name, so that a sender
+    waiting on that id hears it (shared/commands `_command_id_of`, shared/pipeline `_misrouted_command_id`)."""
+    return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
+
 CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The idempotency key: the same id "
                                  "again is answered `skipped` with the first result.")]
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,

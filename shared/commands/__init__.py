@@ -331,16 +331,15 @@ def _command_id_of(event_data: Any) -> str | None:
     sender waiting on its id hears the rejection."""
     import base64
     import json
-    import re
 
-    from shared.alerts.commands import COMMAND_ID_PATTERN
+    from shared.alerts.commands import readable_command_id
 
     try:
         body = json.loads(base64.b64decode(event_data["message"]["data"]))
         value = body.get("command_id")
     except Exception:  # noqa: BLE001 - any malformed shape simply has no readable id
         return None
-    return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
+    return readable_command_id(value)
 
 
 __all__ = ["handle_command", "HANDLERS"]
