@@ -9,7 +9,8 @@ import grpc
 import pytest
 
 from sandbox.standins.vpcaccess import VpcAccessStandIn
-from shared.errors import NotShownAfterWriteError, OutcomeUnknownError, PermanentError, TransientError
+from shared.errors import (NotShownAfterWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
+                           TransientError)
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy, vpcaccess_session
 from shared.gcp.vpcaccess import (ConnectorBusyError, VpcAccessAdapter, VpcAccessReader, connector_from_json,
@@ -135,12 +136,55 @@ def test_patch_while_updating_is_busy_whichever_code_says_so(adapter, vpc_standi
 
 
 @pytest.mark.parametrize("busy_code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
-def test_patch_refused_as_busy_but_already_applied_is_success(adapter, vpc_standin, busy_code):
+@pytest.mark.parametrize("over", [False, True])
+def test_a_patch_refused_as_busy_under_another_hands_change_to_the_same_sizes_is_not_this_write(
+        adapter, vpc_standin, busy_code, over):
+    """A person's `connectors update` to max 5 starts after Runwarden's read of the connector (2-3) and
+    before its patch to 2-4: the patch is refused as busy, and the connector read again shows 2-5, during
+    the person's update (`over` False: whether an UPDATING connector shows the new values is not
+    documented) or after it (`over` True: it ended before the re-read). The refusal proves this request
+    changed nothing, so 2-5 is the person's: not this write's success. It was returned as done, and the
+    gate answered `applied` and recorded the person's change as Runwarden's. Now a target changed under
+    the decision (StaleEvidenceError, TARGET_CHANGED: the gate escalates, nothing held)."""
     vpc_standin.busy_code = busy_code
-    adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
-    vpc_standin.set_state(CONNECTOR, "UPDATING")       # e.g. a redelivery racing its own first attempt
-    assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
-    assert vpc_standin.count("PatchConnector") == 2
+    vpc_standin.set_connector(CONNECTOR, maxInstances=3)
+    vpc_standin.set_connector(CONNECTOR, maxInstances=5, state="UPDATING")    # the person's update, running
+    handle = vpc_standin.handle
+
+    def refused_then_over(request):
+        answer = handle(request)
+        if over and request.verb == "PATCH":
+            vpc_standin.set_state(CONNECTOR, "READY")
+        return answer
+
+    vpc_standin.handle = refused_then_over
+    with pytest.raises(StaleEvidenceError, match="another hand made that change") as caught:
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert caught.value.code == "TARGET_CHANGED" and vpc_standin.count("PatchConnector") == 1
+
+
+def test_a_resent_patch_refused_as_busy_with_the_change_in_place_is_done(adapter, vpc_standin):
+    """The patch was resent after an answer taken to prove the first send was not applied (503): if that
+    send landed after all, the resend is refused while its operation runs, and the connector shows the
+    change (under the reading where an UPDATING connector shows its new values). That may be this call's
+    own write: returned as done, as before."""
+    vpc_standin.set_connector(CONNECTOR, maxInstances=3)
+    handle, sends = vpc_standin.handle, []
+
+    def lands_then_503(request):
+        if request.verb == "PATCH":
+            sends.append(request)
+            if len(sends) == 2:        # the first send's operation still runs, its new values shown
+                vpc_standin.set_connector(CONNECTOR, maxInstances=4)
+        answer = handle(request)
+        if request.verb == "PATCH" and len(sends) == 1:
+            # The first send is applied (its operation runs), and its answer is lost to a 503.
+            return 503, {"error": {"code": 503, "message": "backend unavailable", "status": "UNAVAILABLE"}}
+        return answer
+
+    vpc_standin.handle = lands_then_503
+    done = adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert done.max_instances == 4 and vpc_standin.count("PatchConnector") == 2
 
 
 def test_the_reader_cannot_patch(vpc_standin):
