@@ -8,7 +8,7 @@ from typing import Iterator
 import grpc
 import pytest
 
-from sandbox.standins.vpcaccess import VpcAccessStandIn
+from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
 from shared.errors import (NotShownAfterWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
                            TransientError)
 from shared.diagnosis.evidence import Connector
@@ -135,32 +135,52 @@ def test_patch_while_updating_is_busy_whichever_code_says_so(adapter, vpc_standi
     assert vpc_standin.count("PatchConnector") == 1
 
 
+def _persons_update(vpc_standin: VpcAccessStandIn, **fields) -> str:
+    """A person's `gcloud ... connectors update` through the stand-in's own PATCH: a running operation."""
+    mask = ",".join(fields)
+    status, body = vpc_standin.handle(RestRequest("PATCH", f"/v1/{CONNECTOR}", {"updateMask": mask},
+                                                  {"name": CONNECTOR, **fields}))
+    assert status == 200, body
+    return body["name"]
+
+
+def _until_done(vpc_standin: VpcAccessStandIn, operation: str) -> None:
+    while not vpc_standin.handle(RestRequest("GET", f"/v1/{operation}", {}, None))[1].get("done"):
+        pass
+
+
 @pytest.mark.parametrize("busy_code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
-@pytest.mark.parametrize("over", [False, True])
-def test_a_patch_refused_as_busy_under_another_hands_change_to_the_same_sizes_is_not_this_write(
-        adapter, vpc_standin, busy_code, over):
-    """A person's `connectors update` to max 5 starts after Runwarden's read of the connector (2-3) and
-    before its patch to 2-4: the patch is refused as busy, and the connector read again shows 2-5, during
-    the person's update (`over` False: whether an UPDATING connector shows the new values is not
-    documented) or after it (`over` True: it ended before the re-read). The refusal proves this request
-    changed nothing, so 2-5 is the person's: not this write's success. It was returned as done, and the
-    gate answered `applied` and recorded the person's change as Runwarden's. Now a target changed under
-    the decision (StaleEvidenceError, TARGET_CHANGED: the gate escalates, nothing held)."""
+@pytest.mark.parametrize("shows_new", [False, True], ids=["updating shows the values before", "updating shows new"])
+@pytest.mark.parametrize("over", [False, True], ids=["running at the re-read", "over by the re-read"])
+def test_a_patch_refused_as_busy_under_another_hands_change_to_the_sizes_asked_is_not_this_write(
+        adapter, vpc_standin, busy_code, shows_new, over):
+    """A person's update to max 5 starts after Runwarden's read of the connector (2-3) and before its patch to
+    2-4: the patch is refused as busy. The connector read again shows 2-5 while the person's update runs
+    (where an UPDATING connector shows its new values: not documented either way) or once it is over. The
+    refusal proves this request changed nothing, so 2-5 is the person's: it was returned as this write's
+    success, and the gate answered `applied` and recorded the person's change as Runwarden's. Now a target
+    changed under the decision (StaleEvidenceError, TARGET_CHANGED: the gate escalates, nothing held).
+    Still running and showing the values before: busy (transient), as before."""
     vpc_standin.busy_code = busy_code
-    vpc_standin.set_connector(CONNECTOR, maxInstances=3)
-    vpc_standin.set_connector(CONNECTOR, maxInstances=5, state="UPDATING")    # the person's update, running
+    vpc_standin.updating_shows_new_values = shows_new
+    persons = _persons_update(vpc_standin, minInstances=2, maxInstances=5)
     handle = vpc_standin.handle
 
-    def refused_then_over(request):
+    def refused_then(request):
         answer = handle(request)
         if over and request.verb == "PATCH":
-            vpc_standin.set_state(CONNECTOR, "READY")
+            _until_done(vpc_standin, persons)
         return answer
 
-    vpc_standin.handle = refused_then_over
-    with pytest.raises(StaleEvidenceError, match="another hand made that change") as caught:
-        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
-    assert caught.value.code == "TARGET_CHANGED" and vpc_standin.count("PatchConnector") == 1
+    vpc_standin.handle = refused_then
+    if shows_new or over:
+        with pytest.raises(StaleEvidenceError, match="another hand made that change") as caught:
+            adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+        assert caught.value.code == "TARGET_CHANGED"
+    else:
+        with pytest.raises(ConnectorBusyError):
+            adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert vpc_standin.count("PatchConnector") == 2      # the person's, and Runwarden's one refused
 
 
 def test_a_resent_patch_refused_as_busy_with_the_change_in_place_is_done(adapter, vpc_standin):
@@ -168,14 +188,12 @@ def test_a_resent_patch_refused_as_busy_with_the_change_in_place_is_done(adapter
     send landed after all, the resend is refused while its operation runs, and the connector shows the
     change (under the reading where an UPDATING connector shows its new values). That may be this call's
     own write: returned as done, as before."""
-    vpc_standin.set_connector(CONNECTOR, maxInstances=3)
+    vpc_standin.updating_shows_new_values = True      # the first send's operation still runs, its values shown
     handle, sends = vpc_standin.handle, []
 
     def lands_then_503(request):
         if request.verb == "PATCH":
             sends.append(request)
-            if len(sends) == 2:        # the first send's operation still runs, its new values shown
-                vpc_standin.set_connector(CONNECTOR, maxInstances=4)
         answer = handle(request)
         if request.verb == "PATCH" and len(sends) == 1:
             # The first send is applied (its operation runs), and its answer is lost to a 503.
