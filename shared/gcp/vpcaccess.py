@@ -225,8 +225,9 @@ class VpcAccessAdapter(VpcAccessReader):
         call `resent` the patch (after an answer taken to prove the earlier send was not applied: 503,
         429) may the change be that earlier send's, landed after all: then it is returned as done.
         Otherwise, if it is UPDATING, another change is running: ConnectorBusyError, transient, so the
-        event comes back when that change is over (and is diagnosed afresh). In any other state the
-        refusal is permanent. Never re-sent here."""
+        event comes back when that change is over (and is diagnosed afresh); READY, that change ended
+        between the refusal and this read: busy all the same. In any other state (ERROR, CREATING,
+        DELETING) the refusal is permanent. Never re-sent here."""
         connector = self.get_connector(name)
         if not short_of(connector, min_instances, max_instances, machine_type):
             if resent:
@@ -240,6 +241,15 @@ class VpcAccessAdapter(VpcAccessReader):
                    "nothing was changed by this request")
         if connector.state == "UPDATING":
             raise ConnectorBusyError(message) from refusal
+        if connector.state == "READY":
+            # Refused as busy, READY when read again: the update that refused it ended in between, leaving the
+            # connector short of what was asked. Nothing was applied, and the connector may have changed: busy
+            # (transient), so the event comes back and is judged afresh (the gate's read before the patch finds
+            # what that update changed). Answered `failed`, the refusal read as the patch's own fault.
+            raise ConnectorBusyError(
+                f"PatchConnector {name}: refused ({refusal}) while another update ran, which has ended since "
+                f"(now min {connector.min_instances}, max {connector.max_instances}, {connector.machine_type}, READY); "
+                "nothing was changed by this request") from refusal
         raise PermanentError(message, code=getattr(refusal, "code", "") or _code_of(refusal) or "FAILED_PRECONDITION") \
             from refusal
 

@@ -183,6 +183,28 @@ def test_a_patch_refused_as_busy_under_another_hands_change_to_the_sizes_asked_i
     assert vpc_standin.count("PatchConnector") == 2      # the person's, and Runwarden's one refused
 
 
+@pytest.mark.parametrize("busy_code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_a_patch_refused_as_busy_by_an_update_over_by_the_re_read_is_busy_not_failed(adapter, vpc_standin, busy_code):
+    """A person's update of the machine type alone runs when Runwarden's patch to 2-4 arrives, and is over by
+    the re-read: READY, still 2-3. Nothing was applied and the connector changed: busy (transient: the event
+    comes back and the gate's read before the patch finds the change). It was a permanent `failed`, the
+    refusal read as the patch's own fault."""
+    vpc_standin.busy_code = busy_code
+    persons = _persons_update(vpc_standin, machineType="e2-standard-4")
+    handle = vpc_standin.handle
+
+    def refused_then_over(request):
+        answer = handle(request)
+        if request.verb == "PATCH":
+            _until_done(vpc_standin, persons)
+        return answer
+
+    vpc_standin.handle = refused_then_over
+    with pytest.raises(ConnectorBusyError, match="which has ended since"):
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert vpc_standin.count("PatchConnector") == 2
+
+
 def test_a_resent_patch_refused_as_busy_with_the_change_in_place_is_done(adapter, vpc_standin):
     """The patch was resent after an answer taken to prove the first send was not applied (503): if that
     send landed after all, the resend is refused while its operation runs, and the connector shows the
