@@ -175,12 +175,13 @@ SCHEMA_VERSION = "1.2"
 TEST_VERSION = "test"
 
 # MetricThreshold.comparison (google/monitoring/v3/common.proto, ComparisonType): the condition holds
-# when `value <op> threshold`. Its negation is the side a value is on when the condition stopped
-# holding. COMPARISON_EQ and COMPARISON_NE have no side to be on, so they show nothing.
+# when `value <op> threshold`, so a value strictly on the other side of the bar shows it stopped
+# holding. A value at the bar shows nothing: Monitoring writes the value rounded ("7679.000", "0.835"),
+# and one just over a bar of 0.9 reads "0.900". COMPARISON_EQ and COMPARISON_NE have no side to be on.
 _CLEAR_SIDE = {
-    "COMPARISON_GT": (lambda value, bar: value <= bar, "at or below"),
+    "COMPARISON_GT": (lambda value, bar: value < bar, "below"),
     "COMPARISON_GE": (lambda value, bar: value < bar, "below"),
-    "COMPARISON_LT": (lambda value, bar: value >= bar, "at or above"),
+    "COMPARISON_LT": (lambda value, bar: value > bar, "above"),
     "COMPARISON_LE": (lambda value, bar: value > bar, "above"),
 }
 

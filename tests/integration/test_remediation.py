@@ -284,7 +284,7 @@ def test_a_rollback_after_an_alert_the_check_does_not_read_is_verified_once_its_
     world.at(12)
     [outcome] = world.command({"command": "sweep"})
     assert outcome.status.value == "verified" and "incident closed" in outcome.reason, outcome.reason
-    assert "a value of 420, at or below the condition's bar of 1000" in outcome.reason, outcome.reason
+    assert "a value of 420, below the condition's bar of 1000" in outcome.reason, outcome.reason
 
 
 def test_a_rollback_after_an_alert_the_check_does_not_read_is_not_verified_by_a_closing_alone(world):

@@ -74,7 +74,9 @@ SHOWS = [
     ("closed with prose that is no number", closed(observed_value="No data"), False),
     ("closed with a value that is not finite", closed(observed_value="NaN"), False),
     ("the real open one's shape, closed at its firing value", closed(PUBSUB_OPEN), False),
-    ("COMPARISON_GT, value at the bar: clear", with_comparison("COMPARISON_GT", "0.9", "0.9"), True),
+    ("COMPARISON_GT, value at the bar: shows nothing (a rounded value may be just over)",
+     with_comparison("COMPARISON_GT", "0.900", "0.9"), False),
+    ("COMPARISON_GT, value under the bar", with_comparison("COMPARISON_GT", "0.899", "0.9"), True),
     ("COMPARISON_GE, value at the bar: still holding", with_comparison("COMPARISON_GE", "0.9", "0.9"), False),
     ("COMPARISON_LT (a drop), value back above the bar", with_comparison("COMPARISON_LT", "120", "100"), True),
     ("COMPARISON_LT, value still below the bar", with_comparison("COMPARISON_LT", "40", "100"), False),
@@ -95,7 +97,7 @@ def test_a_closed_shows_recovery_only_by_a_value_on_the_clear_side_of_its_bar(na
 
 def test_the_documented_closed_one_says_what_it_showed():
     assert parse_notification(closed()).recovery_shown == (
-        "Monitoring closed it with a value of 0.835, at or below the condition's bar of 0.9 (COMPARISON_GT)")
+        "Monitoring closed it with a value of 0.835, below the condition's bar of 0.9 (COMPARISON_GT)")
 
 
 def test_an_open_notification_shows_no_recovery():
@@ -115,7 +117,7 @@ def _with_action(incident_id: str) -> MemoryStateStore:
 
 
 @pytest.mark.parametrize("notification, recovery", [
-    (closed(), "Monitoring closed it with a value of 0.835, at or below the condition's bar of 0.9 (COMPARISON_GT)"),
+    (closed(), "Monitoring closed it with a value of 0.835, below the condition's bar of 0.9 (COMPARISON_GT)"),
     (closed(observed_value="0.95"), ""),
 ])
 def test_the_incidents_actions_keep_what_its_closed_showed(notification, recovery):

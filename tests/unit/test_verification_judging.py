@@ -334,7 +334,7 @@ LOG_MATCH = AlertContext(policy="p", resource_type="cloud_run_revision", conditi
                          log_filter='textPayload:"connection refused"')
 
 # What a CLOSED showed of recovery (Incident.recovery_shown), as the documented closed notification shows it.
-SHOWN = "Monitoring closed it with a value of 0.52, at or below the condition's bar of 0.8 (COMPARISON_GT)"
+SHOWN = "Monitoring closed it with a value of 0.52, below the condition's bar of 0.8 (COMPARISON_GT)"
 
 UNREAD = [
     # name, the action's alert, evidence, CLOSED at (minute) and what it showed, health, step
@@ -433,7 +433,7 @@ CONNECTOR_CPU = AlertContext(policy="connector cpu", metric_type="vpcaccess.goog
 @pytest.mark.parametrize("closed, shown, kind", [
     (None, "", HealthKind.UNCLEAR),
     (4, "", HealthKind.UNCLEAR),   # closed by a snooze on the policy, with the connector still at 97 %
-    (4, "Monitoring closed it with a value of 0.41, at or below the condition's bar of 0.7 (COMPARISON_GT)",
+    (4, "Monitoring closed it with a value of 0.41, below the condition's bar of 0.7 (COMPARISON_GT)",
      HealthKind.HEALTHY),
 ])
 def test_a_scale_up_after_a_connector_alert_is_verified_only_once_that_alert_closed(closed, shown, kind):
