@@ -169,7 +169,7 @@ CANCELLED_TEXT = "incident cancelled because"
 # shared/reference/samples), and "test", the console's test notification (cloudforet-io/tsc#8).
 # What earlier versions (1.0, 1.1) held, and what a later one will, is UNCONFIRMED: the copies of
 # Google's page found show only 1.2, and no sample of another version is stored. A payload with another version
-# (or none: Monitoring always sends one) is read field by field as 1.2 is, so a person can be shown
+# (or none: every sample carries one) is read field by field as 1.2 is, so a person can be shown
 # it, but nothing is acted on: the same key may mean something else in another schema.
 SCHEMA_VERSION = "1.2"
 TEST_VERSION = "test"
