@@ -42,6 +42,8 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         **incident.model_dump(mode="json"),
         "is_open": incident.is_open,
         "is_test": incident.is_test,
+        "schema_known": incident.schema_known,        # false: escalated, never acted on (version not 1.2)
+        "recovery_shown": incident.recovery_shown,    # a CLOSED's value on the clear side of its bar, or ""
         "is_log_match": incident.is_log_match,
         "cloud_run_service": incident.cloud_run_service,
         "target": incident.target.model_dump(mode="json"),   # what the alert is about, or why nothing

@@ -587,14 +587,22 @@ class Scenario(_Spec):
         return {**defaults, **resource.labels}
 
     def notification(self, anchor: datetime, incident_id: str | None = None, *,
-                     state: Literal["open", "closed"] = "open", ended_at: datetime | None = None) -> dict:
-        """A schema-1.2 Monitoring notification for the scenario's alert, started at `anchor`."""
+                     state: Literal["open", "closed"] = "open", ended_at: datetime | None = None,
+                     closed_value: str | None = None) -> dict:
+        """A schema-1.2 Monitoring notification for the scenario's alert, started at `anchor`.
+
+        A CLOSED says "returned to normal with a value of X", as the documented closed notification
+        does (shared/reference/samples); X is `closed_value`, the value Monitoring measured when the
+        condition stopped holding, or, without one, the value the alert fired at: a closing that shows
+        no recovery (a snooze on the policy, data that stopped arriving, a close by hand; which value
+        such a CLOSED carries is unconfirmed)."""
         if self.alert is None:
             raise ValueError(f"scenario {self.name} has no `alert` section")
         if anchor.tzinfo is None:
             raise ValueError("anchor must be timezone-aware (UTC)")
         incident_id = incident_id or _incident_id(self.name, anchor)
-        return {"incident": _incident(self, self.alert, anchor, incident_id, state, ended_at), "version": "1.2"}
+        incident = _incident(self, self.alert, anchor, incident_id, state, ended_at, closed_value)
+        return {"incident": incident, "version": "1.2"}
 
 
 _REGIONAL_RESOURCES = frozenset({"cloud_run_revision", "vpc_access_connector"})
@@ -629,7 +637,7 @@ def _label_text(labels: dict[str, str]) -> str:
 
 
 def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_id: str,
-              state: str, ended_at: datetime | None) -> dict:
+              state: str, ended_at: datetime | None, closed_value: str | None = None) -> dict:
     project = scenario.project
     labels = scenario.resource_labels(alert.resource)
     resource_display = _RESOURCE_DISPLAY.get(alert.resource.type, alert.resource.type)
@@ -684,13 +692,16 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
         body["denominatorFilter"] = alert.denominator_filter
         body["denominatorAggregations"] = body["aggregations"]
     word = "below" if alert.comparison == "below" else "above"
+    value = closed_value if state == "closed" and closed_value is not None else alert.observed_value
+    # Monitoring's summary templates (the real open sample; the documented closed one).
+    said = (f"returned to normal with a value of {value}." if state == "closed" else
+            f"is {word} the threshold of {alert.threshold_value} with a value of {value}.")
     return {**incident,
             "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
-                        f"labels {_label_text(alert.metric_labels)} is {word} the threshold of {alert.threshold_value} "
-                        f"with a value of {alert.observed_value}."),
+                        f"labels {_label_text(alert.metric_labels)} {said}"),
             "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},
             "condition": {**condition, "conditionThreshold": body},
-            "observed_value": alert.observed_value, "threshold_value": alert.threshold_value}
+            "observed_value": value, "threshold_value": alert.threshold_value}
 
 
 # --- loading and seeding -----------------------------------------------------------------------

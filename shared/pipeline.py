@@ -33,8 +33,8 @@ from shared.remediation.history import (
     recent_verified_fix,
     service_actions,
 )
-from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, TargetKind, check_not_ahead,
-                                    parse_message_published)
+from shared.alerts.incidents import (SCHEMA_VERSION, AlertTarget, Incident, IncidentParseError, TargetKind,
+                                    check_not_ahead, parse_message_published)
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -126,6 +126,35 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     return alert.publish(outcome)
 
 
+def _closed_reason(incident: Incident) -> str:
+    """The `resolved` outcome's reason for a CLOSED: recorded, and whether it showed recovery."""
+    if incident.is_cancelled:
+        return ("incident cancelled (its policy's condition was deleted or modified while it was open); recorded, no "
+                "action taken; not taken as recovery: an action of it is still verified on live data")
+    shown = incident.recovery_shown
+    if shown:
+        return f"incident closed; recorded, no action taken ({shown})"
+    value = f"observed_value {_clipped(incident.observed_value)}" if incident.observed_value else "no observed_value"
+    return ("incident closed; recorded, no action taken; not taken as recovery: it carries " + value + " and no "
+            "value on the clear side of the condition's bar (a snooze on the policy, data that stopped arriving or a "
+            "close by hand close an incident too), so an action of it is still verified on live data")
+
+
+def _unknown_schema(incident: Incident) -> str:
+    """Why a notification of another schema version than 1.2 is escalated, with what it said."""
+    version = f"version {_clipped(incident.version)}" if incident.version else "no version"
+    about = incident.cloud_run_service or incident.target.name or incident.resource_type or "no named resource"
+    summary = f"; its summary: {_clipped(incident.summary, 240)}" if incident.summary.strip() else ""
+    return (f"notification schema {version}, not {SCHEMA_VERSION}, the only one Runwarden reads: its fields may mean "
+            f"something else, so nothing was read or done; a person must look at it. Policy "
+            f"{incident.policy_name!r}, about {about} (resource type {incident.resource_type or 'none'!r}){summary}")
+
+
+def _clipped(text: str | None, limit: int = 60) -> str:
+    text = text or ""
+    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
+
+
 @dataclass(frozen=True)
 class _Prior:
     """The incident's state, read before diagnosis (see `_AlertRun.prior`)."""
@@ -165,13 +194,14 @@ class _AlertRun:
         if not incident.is_open:
             note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
-            closed = ("incident cancelled (its policy's condition was deleted or modified while it was open); "
-                      "recorded, no action taken; not taken as recovery: an action of it is still verified on "
-                      "live data" if incident.is_cancelled else "incident closed; recorded, no action taken")
-            return self.outcome(OutcomeStatus.RESOLVED, closed,
+            return self.outcome(OutcomeStatus.RESOLVED, _closed_reason(incident),
                                 step="resolved", target=incident.cloud_run_service or target.name or None)
         if incident.is_test:
             return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
+        if not incident.schema_known:
+            # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
+            return self.outcome(OutcomeStatus.ESCALATED, _unknown_schema(incident),
+                                target=incident.cloud_run_service or target.name or None)
         if target.kind is TargetKind.UNROUTABLE:
             # A policy that cannot name its resource is the policy's fault: say how to fix it.
             # Rejected, it also reaches a person (outcomes.notify): the policy keeps alerting while

@@ -164,6 +164,27 @@ ConditionKind = Literal["threshold", "log_match", "absent", "other", ""]
 # flanksource.json; gcp-facts.md §1). Compared lower-case.
 CANCELLED_TEXT = "incident cancelled because"
 
+# The notification schema Runwarden reads: "1.2", the version of every real sample and of the
+# documented example (cloud.google.com/monitoring/support/notification-options#webhooks, copied in
+# shared/reference/samples), and "test", the console's test notification (cloudforet-io/tsc#8).
+# What earlier versions (1.0, 1.1) held, and what a later one will, is UNCONFIRMED: the copies of
+# Google's page found show only 1.2, and no sample of another version is stored. A payload with another version
+# (or none: every sample carries one) is read field by field as 1.2 is, so a person can be shown
+# it, but nothing is acted on: the same key may mean something else in another schema.
+SCHEMA_VERSION = "1.2"
+TEST_VERSION = "test"
+
+# MetricThreshold.comparison (google/monitoring/v3/common.proto, ComparisonType): the condition holds
+# when `value <op> threshold`, so a value strictly on the other side of the bar shows it stopped
+# holding. A value at the bar shows nothing: Monitoring writes the value rounded ("7679.000", "0.835"),
+# and one just over a bar of 0.9 reads "0.900". COMPARISON_EQ and COMPARISON_NE have no side to be on.
+_CLEAR_SIDE = {
+    "COMPARISON_GT": (lambda value, bar: value < bar, "below"),
+    "COMPARISON_GE": (lambda value, bar: value < bar, "below"),
+    "COMPARISON_LT": (lambda value, bar: value > bar, "above"),
+    "COMPARISON_LE": (lambda value, bar: value > bar, "above"),
+}
+
 
 # --- The notification as Monitoring sends it ----------------------------------------------
 
@@ -388,7 +409,44 @@ class Incident(BaseModel):
 
     @property
     def is_test(self) -> bool:
-        return self.version == "test"
+        return self.version == TEST_VERSION
+
+    @property
+    def schema_known(self) -> bool:
+        """The notification says it is of the schema Runwarden reads (SCHEMA_VERSION), or a test one."""
+        return self.version in (SCHEMA_VERSION, TEST_VERSION)
+
+    @property
+    def recovery_shown(self) -> str:
+        """What in a CLOSED notification shows its condition stopped holding, or "" when nothing does.
+
+        A CLOSED alone is not recovery: Monitoring also closes an incident when a snooze is applied to
+        its policy ("When you apply a snooze to a metric-based or SQL-based alerting policy, Monitoring
+        also closes all alerts related to the alerting policy", Cloud Monitoring, "Snoozes"; "A Snooze
+        will prevent any alerts from being opened, and close any that are already open", the Snooze
+        resource, projects.snoozes), when its data stops ("If an alert policy that was active has no
+        data for this long, any open incidents will close", AlertStrategy.auto_close), when its policy
+        is edited or deleted (cancelled, `is_cancelled`), or by hand. Whether those closings send a
+        CLOSED notification, and which `observed_value` it carries, is UNCONFIRMED; the summary does
+        not tell them apart (the real cancelled sample says "returned to normal with a value of
+        Incident cancelled ..."). So a CLOSED shows recovery only by Monitoring's own measurement: a
+        schema-1.2 threshold condition (not a forecast, whose value is a prediction) whose
+        `observed_value` is a finite number on the clear side of its bar, as in the documented closed
+        notification ("returned to normal with a value of 0.835", bar 0.9, COMPARISON_GT). A closing
+        that carries the value it fired at, prose, or no value shows nothing, whichever of those
+        caused it."""
+        if self.is_open or self.version != SCHEMA_VERSION or self.is_cancelled:
+            return ""
+        if self.condition_kind != "threshold" or self.forecast or self.comparison not in _CLEAR_SIDE:
+            return ""
+        value, bar = _number(self.observed_value), self.threshold
+        if value is None or bar is None:
+            return ""
+        clear, words = _CLEAR_SIDE[self.comparison]
+        if not clear(value, bar):
+            return ""
+        return (f"Monitoring closed it with a value of {value:g}, {words} the condition's bar of {bar:g} "
+                f"({self.comparison})")
 
     @property
     def is_cancelled(self) -> bool:

@@ -38,10 +38,11 @@ def note_opened(state: StateStore, incident: Incident, service: str | None, now:
 
 
 def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = "notification") -> None:
-    """Closed wins over any later (reordered or redelivered) OPEN of the same incident. A closed
-    notification is evidence of recovery for the incident's actions (the sweep takes it as
-    verification), except a cancelled one (`Incident.is_cancelled`: the policy was edited or
-    deleted), which closes the incident but leaves its actions to be judged on live data."""
+    """Closed wins over any later (reordered or redelivered) OPEN of the same incident. The incident's
+    actions are marked with when it closed and what the CLOSED showed of recovery
+    (`Incident.recovery_shown`, "" for none), which the sweep cites and never takes as recovery alone
+    (shared/remediation/judging.py); a cancelled one (`Incident.is_cancelled`: the policy was edited
+    or deleted) closes the incident and leaves its actions unmarked."""
     cancelled = incident.is_cancelled
     existing = state.get_record(INCIDENTS, incident.incident_id)
     record = IncidentRecord.model_validate(existing) if existing else IncidentRecord(
@@ -55,7 +56,8 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
         return
     for data in state.find_records(ACTIONS, "incident_id", incident.incident_id):
         if data.get("incident_closed_at") is None:
-            state.update_record(ACTIONS, data["key"], {"incident_closed_at": now})
+            state.update_record(ACTIONS, data["key"], {"incident_closed_at": now,
+                                                       "incident_recovery": incident.recovery_shown})
 
 
 def recent_verified_fix(state: StateStore, service: str, action: str, now: datetime,

@@ -12,7 +12,8 @@ Two questions, in order:
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
      could have reached its timeout (`requests_unfinished`), on a service that still reaches the
      connector a connector change scaled (`off_the_connector`), and, after an alert whose condition the
-     check does not read, its incident CLOSED since the action (`unread_condition`);
+     check does not read, its incident CLOSED since the action showing the condition's value on the
+     clear side of its bar (`unread_condition`, `recovery`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
      minutes), on the rollback's own revision too (`others_failing`: another revision's requests
@@ -31,7 +32,11 @@ Two questions, in order:
      active has no data for this long, any open incidents will close", AlertPolicy.AlertStrategy
      auto_close, google/monitoring/v3/alert.proto; a condition with EVALUATION_MISSING_DATA_INACTIVE
      is "evaluate[d] ... as false" with no data, AlertPolicy.Condition.EvaluationMissingData), and a
-     person may close it by hand (Cloud Monitoring, "Incidents for metric-based alerting policies").
+     person may close it by hand (Cloud Monitoring, "Incidents for metric-based alerting policies"),
+     and a snooze on its policy closes it too (Cloud Monitoring, "Snoozes"). After an alert whose
+     condition the health check does not read, a CLOSED counts only with what it showed of the
+     condition's recovery (`recovery`: Monitoring's value on the clear side of its bar,
+     Incident.recovery_shown), never for its closing alone.
 2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
    the deadline wait; at the deadline undo only a reversible action whose service is `failing`, and
    only in a sweep on time (no later than one verification period after the deadline: a later
@@ -126,7 +131,8 @@ def unread_condition(alert: AlertContext | None, settings: DiagnosisSettings) ->
     its instances, its throughput) measures the connector itself, which health_bar judges on its users'
     requests for the alert's diagnosis (a busy connector whose services serve cleanly needs no action);
     after a scale-up, though, it is the change's own purpose: a connector still at 97 % CPU against its
-    policy's 70 % serves cleanly until the next burst, and was verified. So its CLOSED is needed too."""
+    policy's 70 % serves cleanly until the next burst, and was verified. So its CLOSED is needed too,
+    showing the connector's value under its bar (a snooze's closing shows nothing)."""
     if alert is None:
         return ""
     if alert.resource_type == _CONNECTOR_RESOURCE:
@@ -138,11 +144,13 @@ def unread_condition(alert: AlertContext | None, settings: DiagnosisSettings) ->
 
 
 def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
-          closed_at: datetime | None = None, min_traffic_ratio: float = 0.0) -> Health:
+          closed_at: datetime | None = None, min_traffic_ratio: float = 0.0, recovery: str = "") -> Health:
     """The action's standing on one evidence bundle collected since it settled (with no alert: the
     action's own is put in here, `alert_bar`), diagnosed here. `closed_at`: when the incident's CLOSED
-    notification came, if one did (cited, never enough alone). `min_traffic_ratio`: a healthy service
-    that kept less than this share of its traffic is unclear, not healthy (`traffic_lost`)."""
+    notification came, if one did (cited, never enough alone); `recovery`: what that CLOSED showed of
+    the condition's recovery ("" for nothing: a snooze, data that stopped or a close by hand may have
+    closed it). `min_traffic_ratio`: a healthy service that kept less than this share of its traffic
+    is unclear, not healthy (`traffic_lost`)."""
     changed = target_changed(record, bundle)
     if changed is not None:
         return changed
@@ -161,14 +169,18 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
-        if unread and closed_at is None:
-            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and no CLOSED "
-                                              "notification of its incident came since the action: whether the "
-                                              "alert's own condition still holds is not known")
+        shown = recovery if closed_at is not None else ""
+        if unread and not shown:
+            why = ("no CLOSED notification of its incident came since the action" if closed_at is None else
+                   f"its incident closed at {hms(closed_at)} with no value on the clear side of the condition's bar "
+                   "(a snooze on the policy, data that stopped arriving, or a close by hand closes an incident "
+                   "too), which is no recovery")
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and {why}: "
+                                              "whether the alert's own condition still holds is not known")
         return Health(HealthKind.HEALTHY, f"healthy on live data since the action settled: {cited}"
                       + (f"; the incident closed at {hms(closed_at)}" if closed_at else "")
-                      + (" (the alert's own condition is not read here: Monitoring's closing of it, with the "
-                         "requests still coming, says it stopped holding)" if unread else ""))
+                      + (f" (the alert's own condition is not read here: {shown}, with the requests still "
+                         "coming)" if unread else ""))
     facts = Facts(bundle, settings)
     stale = _unclear_data(facts, record)
     if stale:

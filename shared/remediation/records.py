@@ -88,6 +88,10 @@ class ActionRecord(KeptReport):
     deadline_at: datetime
     resolved_at: datetime | None = None     # when it left PENDING
     incident_closed_at: datetime | None = None   # the CLOSED notification, if one came
+    # What that CLOSED showed of the condition's recovery (Incident.recovery_shown: Monitoring's value on
+    # the clear side of its bar), "" when it showed none (a snooze, data that stopped, a close by hand
+    # close an incident too) or was recorded before this field: then the closing is cited, never proof.
+    incident_recovery: str = ""
     # The alert that led to it (None: an operator's command, an approved proposal, a write the sweep
     # adopted from its intent, or a record from an earlier version): the sweep judges `healthy` at the
     # alert's own bar (shared/diagnosis/health_bar.py), as the alert's diagnosis did.

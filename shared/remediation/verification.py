@@ -277,18 +277,21 @@ class Sweep:
                 caveat = f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else ""
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
-        judged = [(service, self._health_of(record, service, readers, closed)) for service in services]
+        recovery = record.incident_recovery if closed else ""
+        judged = [(service, self._health_of(record, service, readers, closed, recovery)) for service in services]
         if not judged and not unread:   # never "every service is healthy" of no service at all
             return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
                                   "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
         return judging.combine(judged + unread, caveat)
 
-    def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None) -> judging.Health:
+    def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None,
+                   recovery: str = "") -> judging.Health:
         try:
             bundle = collect(service, record.settle_at, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
-        return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio)
+        return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
+                             recovery)
 
     def _own_restore(self, record: ActionRecord) -> bool:
         """The rollback's traffic moved since, by Runwarden's own restore: an operator's restore_traffic

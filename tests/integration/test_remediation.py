@@ -229,7 +229,7 @@ def test_a_rollback_is_verified_at_the_bar_of_the_alert_that_led_to_it(world):
     assert world.serving() == {OLD: 100}
 
 
-def _mean_latency_alert(world: World, message_id: str = "1", **args) -> dict:
+def _mean_latency_alert(world: World, message_id: str = "1", observed: str = "8000.000", **args) -> dict:
     """bad_revision's incident as a policy on the mean of request_latencies above 1 s (ALIGN_MEAN), a
     condition the health check does not judge: a p99 read does not bound a mean (health_bar.py)."""
     from sandbox.scenarios import resolve_scenario
@@ -243,7 +243,7 @@ def _mean_latency_alert(world: World, message_id: str = "1", **args) -> dict:
         "filter": 'metric.type="run.googleapis.com/request_latencies" AND resource.type="cloud_run_revision" '
                   'AND resource.labels.service_name="backend"',
         "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_MEAN"}], "thresholdValue": 1000})
-    incident.update({"threshold_value": "1000", "observed_value": "8000.000"})
+    incident.update({"threshold_value": "1000", "observed_value": observed})
     return event(json.dumps(notification).encode(), message_id)
 
 
@@ -278,11 +278,32 @@ def test_a_rollback_after_an_alert_the_check_does_not_read_is_verified_once_its_
     assert world.handle(_mean_latency_alert(world)).status.value == "applied"
     recovery(world)
     world.at(9)
-    closed = world.handle(_mean_latency_alert(world, "2", state="closed", ended_at=world.anchor.replace(minute=9)))
+    closed = world.handle(_mean_latency_alert(world, "2", "420.000", state="closed",
+                                              ended_at=world.anchor.replace(minute=9)))
     assert closed.status.value == "resolved"
     world.at(12)
     [outcome] = world.command({"command": "sweep"})
     assert outcome.status.value == "verified" and "incident closed" in outcome.reason, outcome.reason
+    assert "a value of 420, below the condition's bar of 1000" in outcome.reason, outcome.reason
+
+
+def test_a_rollback_after_an_alert_the_check_does_not_read_is_not_verified_by_a_closing_alone(world):
+    """The same, closed with the value it fired at: a snooze a person set during the outage, data that
+    stopped arriving, a close by hand. Nothing in it shows the mean latency under its bar. Before, the
+    closing alone verified the rollback; now it is cited, and the rollback escalated at its deadline,
+    kept in place."""
+    world.seed("bad_revision")
+    assert world.handle(_mean_latency_alert(world)).status.value == "applied"
+    recovery(world, until="+18m")
+    world.at(9)
+    closed = world.handle(_mean_latency_alert(world, "2", state="closed", ended_at=world.anchor.replace(minute=9)))
+    assert closed.status.value == "resolved" and "not taken as recovery" in closed.reason, closed.reason
+    world.at(12)
+    assert world.command({"command": "sweep"}) == []        # waits: nothing shows the condition cleared
+    world.at(18)
+    [outcome] = world.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "escalated" and "no value on the clear side" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100} and world.standins.run.count("UpdateService") == 1
 
 
 def test_an_unfinished_undo_is_not_finished_over_a_persons_change(rolled_back):
@@ -958,7 +979,7 @@ def test_a_shared_connectors_change_is_verified_only_when_every_service_behind_i
     if still_failing_service is None:
         assert outcomes == [], outcomes[0].reason      # the connector's own condition not shown cleared: waits
         closed = world.handle(world.alert("connector_alert_shared", message_id="2", state="closed",
-                                          ended_at=world.anchor.replace(minute=12)))
+                                          ended_at=world.anchor.replace(minute=12), closed_value="0.41"))
         assert closed.status.value == "resolved"
         world.at(13)
         [outcome] = world.command({"command": "sweep"}, message_id="c2")

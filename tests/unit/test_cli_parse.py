@@ -45,6 +45,7 @@ def test_parse_prints_the_incident_as_json(runner: CliRunner, sample: Path, inci
     assert out["incident_id"] == incident_id
     assert (out["is_open"], out["is_log_match"], out["is_test"]) == (is_open, is_log_match, False)
     assert out["cloud_run_service"] is None
+    assert out["schema_known"] is True and out["recovery_shown"] == ""   # the closed one is cancelled
     assert result.stderr == ""
 
 

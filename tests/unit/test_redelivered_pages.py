@@ -34,6 +34,11 @@ def notification(scenario: str = "bad_revision", **incident: Any) -> bytes:
     return json.dumps(n).encode()
 
 
+def _versioned(version: str) -> bytes:
+    n = scenario_model("bad_revision").notification(ANCHOR)
+    return json.dumps({**n, "version": version}).encode()
+
+
 def deliver(w: FastWorld, data: dict, topic: str = "alerts", attempt: int | None = None) -> tuple[Any, list[dict]]:
     """One delivery through the function's own entry (bounded redelivery, guarded state)."""
     out = io.StringIO()
@@ -62,6 +67,8 @@ CASES: dict[str, tuple[str, Callable[[], dict], str, OutcomeStatus]] = {
                               "alerts", OutcomeStatus.REJECTED),
     "escalated (too little traffic)": ("low_traffic", lambda: event(notification("low_traffic"), "r-5"), "alerts",
                                        OutcomeStatus.ESCALATED),
+    "escalated (another schema version)": ("bad_revision", lambda: event(_versioned("2.0"), "r-14"), "alerts",
+                                           OutcomeStatus.ESCALATED),
     "an alert on the commands topic": ("bad_revision", lambda: event(notification(), "r-6"), "commands",
                                        OutcomeStatus.REJECTED),
     # A rollback planned and refused by its bounds (two revisions back): an action report, no write.

@@ -333,8 +333,11 @@ CLIENT_ERRORS = _alert("run.googleapis.com/request_count", 0.1, ratio=True, metr
 LOG_MATCH = AlertContext(policy="p", resource_type="cloud_run_revision", condition_kind="log_match",
                          log_filter='textPayload:"connection refused"')
 
+# What a CLOSED showed of recovery (Incident.recovery_shown), as the documented closed notification shows it.
+SHOWN = "Monitoring closed it with a value of 0.52, below the condition's bar of 0.8 (COMPARISON_GT)"
+
 UNREAD = [
-    # name, the action's alert, evidence, CLOSED at (minute), health, step
+    # name, the action's alert, evidence, CLOSED at (minute) and what it showed, health, step
     ("p99 12 s after a mean-latency alert at 1 s: not verified", MEAN_LATENCY_1S, served(6, p99=12.0), None,
      HealthKind.UNCLEAR, StepKind.WAIT),
     ("the same at the deadline: escalated, kept", MEAN_LATENCY_1S, served(11, p99=12.0), None,
@@ -344,10 +347,18 @@ UNREAD = [
     ("a log-match alert, requests clean: not verified", LOG_MATCH, served(6), None, HealthKind.UNCLEAR,
      StepKind.WAIT),
     ("a memory alert whose incident closed after the action, requests clean and kept: verified", MEMORY,
-     served(6), 3, HealthKind.HEALTHY, StepKind.VERIFY),
-    ("a mean-latency alert closed after the action, p99 0.3 s: verified", MEAN_LATENCY_1S, served(6, p99=0.3), 4,
-     HealthKind.HEALTHY, StepKind.VERIFY),
-    ("closed, but most of the traffic gone: not verified", MEMORY, _sparse(6, [1, 2, 3, 4, 5], 10), 3,
+     served(6), (3, SHOWN), HealthKind.HEALTHY, StepKind.VERIFY),
+    ("a mean-latency alert closed after the action, p99 0.3 s: verified", MEAN_LATENCY_1S, served(6, p99=0.3),
+     (4, SHOWN), HealthKind.HEALTHY, StepKind.VERIFY),
+    ("closed, but most of the traffic gone: not verified", MEMORY, _sparse(6, [1, 2, 3, 4, 5], 10), (3, SHOWN),
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    # A snooze on the policy, data that stopped, a close by hand: closed, with nothing showing the condition
+    # cleared. Before, the closing alone verified the action.
+    ("a memory alert closed with no value on the clear side (a snooze): not verified", MEMORY, served(6), (3, ""),
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the same at the deadline: escalated, kept", MEMORY, served(11), (3, ""), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("a mean-latency alert closed with nothing shown: not verified", MEAN_LATENCY_1S, served(6, p99=0.3), (4, ""),
      HealthKind.UNCLEAR, StepKind.WAIT),
     ("no alert kept (an operator's command): the defaults, as before", None, served(6, p99=0.5), None,
      HealthKind.HEALTHY, StepKind.VERIFY),
@@ -360,10 +371,14 @@ def test_an_alert_whose_condition_the_check_does_not_read_is_not_verified_by_cle
     """The alert that led to the action measures what the health check does not read (a mean latency,
     4xx, a log match, memory): clean requests at the settings' defaults do not show its condition
     cleared. Before, each of the first four was `verified` (p99 12 s against a 25 s default bar; 404s not
-    read at all). Monitoring's own CLOSED since the action, with the requests still coming, does."""
+    read at all). Monitoring's own CLOSED since the action, with the requests still coming, does, when it
+    shows the condition's value on the clear side of its bar; a closing alone (a snooze, data that stopped,
+    a close by hand) does not."""
     record = rollback().model_copy(update={"alert": alert})
     bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
-    judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
+    minute, shown = closed if closed is not None else (None, "")
+    judged = judge(record, bundle, SETTINGS, at(minute) if minute is not None else None, TIMES.min_traffic_ratio,
+                   shown)
     then = next_step(record, judged, at(evidence.now), TIMES)
     assert (judged.kind, then.kind) == (health, step), judged.why
 
@@ -415,14 +430,21 @@ CONNECTOR_CPU = AlertContext(policy="connector cpu", metric_type="vpcaccess.goog
                              condition_kind="threshold")
 
 
-@pytest.mark.parametrize("closed, kind", [(None, HealthKind.UNCLEAR), (4, HealthKind.HEALTHY)])
-def test_a_scale_up_after_a_connector_alert_is_verified_only_once_that_alert_closed(closed, kind):
+@pytest.mark.parametrize("closed, shown, kind", [
+    (None, "", HealthKind.UNCLEAR),
+    (4, "", HealthKind.UNCLEAR),   # closed by a snooze on the policy, with the connector still at 97 %
+    (4, "Monitoring closed it with a value of 0.41, below the condition's bar of 0.7 (COMPARISON_GT)",
+     HealthKind.HEALTHY),
+])
+def test_a_scale_up_after_a_connector_alert_is_verified_only_once_that_alert_closed(closed, shown, kind):
     """The policy pages on the connector's CPU over 70 %; after the scale-up its users serve cleanly while
-    the connector stays at 97 %. Before, that was `verified` on the users' requests alone."""
+    the connector stays at 97 %. Before, that was `verified` on the users' requests alone, and then on
+    any CLOSED of the incident, a snooze's included."""
     record = scale_up().model_copy(update={"alert": CONNECTOR_CPU})
     evidence = served(6).connector("e2-standard-4", 2, 4).connector_metric("cpu", -5, 6, 0.97)
     bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
-    judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
+    judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio,
+                   shown)
     assert judged.kind is kind, judged.why
     assert ("the connector itself" in judged.why) is (kind is HealthKind.UNCLEAR), judged.why
 
