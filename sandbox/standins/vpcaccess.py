@@ -156,6 +156,7 @@ class _Operation:
     polls_left: int
     changes: dict[str, Any]         # camelCase field -> new value, applied when the operation ends
     error: dict[str, Any] | None = None
+    previous: dict[str, Any] | None = None   # the values before, when shown at once (updating_shows_new_values)
     end_time: str = ""
     done: bool = False
 
@@ -179,6 +180,10 @@ class VpcAccessStandIn(StandIn):
         # How a PATCH without updateMask is read ("all modifiable fields are updated"): the fields
         # the body sets (False) or every updatable field, absent ones reset (True). See _changes.
         self.empty_mask_updates_all = False
+        # What a GET of an UPDATING connector shows: the values before the running update (False) or its
+        # new values at once (True). Not documented either way (Connector: state UPDATING, "Connector is
+        # being updated"); the product must be right under both.
+        self.updating_shows_new_values = False
         self._connectors: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
@@ -347,6 +352,9 @@ class VpcAccessStandIn(StandIn):
         _check_scale_up(changes, stored)
         stored["state"] = "UPDATING"
         answer = self._start_operation(name, changes)
+        if self.updating_shows_new_values:
+            self._operations[answer["name"]].previous = {field: stored.get(field) for field in changes}
+            stored.update(changes)
         if self._audit is not None:
             self._audit.started(self._operations[answer["name"]], request.body)
         return answer
@@ -378,6 +386,8 @@ class VpcAccessStandIn(StandIn):
         connector = self._connectors[operation.target]
         if operation.error is None:
             connector.update(operation.changes)
+        elif operation.previous is not None:   # shown at once, and the update failed: back as it was
+            connector.update(operation.previous)
         connector["state"] = "READY"
         operation.done, operation.end_time = True, _timestamp()
         if self._audit is not None:

@@ -44,7 +44,9 @@ The traffic write (docs/api-contracts.md has the request and its sources):
 - Afterwards `traffic_statuses` (what really serves) must match the request; `traffic` alone is
   only the desired split (Service.reconciling docstring). They are read from the operation's
   response when that Service shows its reconciliation over and succeeded for its generation
-  (`_reconciled`) and shows the request, otherwise from the service read again.
+  (`_reconciled`) and shows the request, otherwise from the service read again. A service read
+  again, reconciled, that does not serve the request after an error-free operation is an unknown
+  outcome (NotServingAfterWriteError), not a failure: its desired traffic is this write's.
 - Whether a server that does not check the etag exists is UNCONFIRMED: the REST discovery clients
   call Service.etag "Output only" (google-apis-run_v2 GoogleCloudRunV2Service#etag), and AIP-203
   has a service ignore such a field in a request. Under that reading another change made between
@@ -123,6 +125,13 @@ def _status_only(read: Any, fresh: Any) -> bool:
     traffic. A person's or a deploy's change moves the generation, and is never written over."""
     return (bool(read.generation) and fresh.generation == read.generation
             and _traffic_key(fresh.traffic) == _traffic_key(read.traffic))
+
+
+class NotServingAfterWriteError(OutcomeUnknownError):
+    """An update whose operation finished without an error (or whose lost answer the service, read
+    again, showed landed), while the service read afterwards, no longer reconciling, does not serve
+    (or no longer desires) the split sent: the write took in the desired state, and what serves is in
+    doubt. An unknown outcome: the gate records it and tells a person, never gives it back."""
 
 
 class OperationFailedError(PermanentError):
@@ -333,7 +342,20 @@ class CloudRunAdapter(CloudRunReader):
         # given back unrecorded: a change of Runwarden's nobody verifies or undoes.
         _changed_around(service_name, current, service)
         result = service_from_proto(service)
-        self._verify_traffic(result, traffic)
+        try:
+            self._verify_traffic(result, traffic)
+        except PermanentError as exc:
+            # Not a failure to give back: the operation finished without an error (or the service was
+            # read showing the request after a lost answer), so the desired traffic is now this write's,
+            # whatever serves. Whether an UpdateService whose reconciliation fails ends its operation
+            # with an error is not documented (Service.reconciling: "Additional information on the
+            # failure can be found in terminal_condition and conditions"); answered `failed` with the
+            # claim given back, the split would stay desired on no record (no pin, nothing undoing it,
+            # the next deploy inheriting it), and a redelivery would be free to write again.
+            raise NotServingAfterWriteError(
+                f"{exc} [{exc.code}]; the update's operation finished without an error, so the service's desired "
+                f"traffic may now be this write's (desired {_split_of(result.traffic)}) while what serves is not "
+                "settled on it") from exc
         return result
 
     def _after_refusal(self, service_name: str, request: Any, read: Any, exc: Exception, *,
@@ -513,6 +535,10 @@ def _traffic_from_proto(target: Any) -> TrafficTarget:
     return TrafficTarget(type=TrafficType.LATEST if is_latest else TrafficType.REVISION,
                          revision=short_name(target.revision) or None, percent=target.percent, tag=target.tag,
                          uri=getattr(target, "uri", ""))   # a status's (TrafficTargetStatus.uri); a spec has none
+
+
+def _split_of(targets: Sequence[TrafficTarget]) -> str:
+    return ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" + (f" (tag {t.tag})" if t.tag else "") for t in targets)
 
 
 def _traffic_key(targets: Any) -> list[tuple]:

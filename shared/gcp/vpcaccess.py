@@ -15,7 +15,8 @@ import threading
 import time
 from typing import Any
 
-from shared.errors import NotShownAfterWriteError, OutcomeUnknownError, PermanentError, TransientError
+from shared.errors import (NotShownAfterWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
+                           TransientError)
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
 
@@ -174,15 +175,21 @@ class VpcAccessAdapter(VpcAccessReader):
                          machine_type: str | None = None) -> Connector:
         body, mask = patch_request(name, min_instances=min_instances, max_instances=max_instances,
                                    machine_type=machine_type)
+        sent = 0
+
+        def send() -> dict[str, Any]:
+            nonlocal sent
+            sent += 1
+            return self._send("PATCH", name, params={"updateMask": mask}, json=body)
+
         try:
-            operation = call_with_retry(
-                lambda: self._send("PATCH", name, params={"updateMask": mask}, json=body),
-                what=f"PatchConnector {name}", policy=self._policy, retry_codes=PATCH_RETRY_CODES)
+            operation = call_with_retry(send, what=f"PatchConnector {name}", policy=self._policy,
+                                        retry_codes=PATCH_RETRY_CODES)
         except TransientError as exc:
             if isinstance(exc.__cause__, OutcomeUnknown):  # sent, no answer: it may have been applied
                 raise OutcomeUnknownError(str(exc)) from exc
             if _code_of(exc) in BUSY_CODES:
-                return self._when_busy(name, exc, min_instances, max_instances, machine_type)
+                return self._when_busy(name, exc, min_instances, max_instances, machine_type, resent=sent > 1)
             if _code_of(exc) not in PATCH_RETRY_CODES:
                 # A 504, 500 or unnamed 5xx answer to a sent PATCH: the server may have applied it
                 # ("For operations that change the state of the system, this error may be returned
@@ -192,7 +199,7 @@ class VpcAccessAdapter(VpcAccessReader):
             raise
         except PermanentError as exc:
             if exc.code in BUSY_CODES:
-                return self._when_busy(name, exc, min_instances, max_instances, machine_type)
+                return self._when_busy(name, exc, min_instances, max_instances, machine_type, resent=sent > 1)
             raise
         try:
             self._wait(operation, name)
@@ -208,19 +215,41 @@ class VpcAccessAdapter(VpcAccessReader):
     # --- helpers ---------------------------------------------------------------------------------
 
     def _when_busy(self, name: str, refusal: Exception, min_instances: int, max_instances: int,
-                   machine_type: str | None) -> Connector:
-        """The patch was refused (ABORTED or FAILED_PRECONDITION: the same handling for either).
-        If the connector already has what was asked (an earlier attempt landed), that is success.
-        If it is UPDATING, nothing was applied and another change is running: ConnectorBusyError,
-        transient, so the event comes back when that change is over (and is diagnosed afresh).
-        In any other state the refusal is permanent. Never re-sent here."""
+                   machine_type: str | None, *, resent: bool = False) -> Connector:
+        """The patch was refused (ABORTED or FAILED_PRECONDITION: the same handling for either), so this
+        request changed nothing. A connector that already has what was asked was changed by another hand:
+        a person's `gcloud ... connectors update` (or Terraform) that started after the caller's read and
+        is running or over (its values shown during UPDATING or once READY: which, is not documented).
+        That is not this write: StaleEvidenceError (TARGET_CHANGED), so the gate escalates with nothing
+        held instead of answering `applied` and recording another's change as its own. Only when this
+        call `resent` the patch (after an answer taken to prove the earlier send was not applied: 503,
+        429) may the change be that earlier send's, landed after all: then it is returned as done.
+        Otherwise, if it is UPDATING, another change is running: ConnectorBusyError, transient, so the
+        event comes back when that change is over (and is diagnosed afresh); READY, that change ended
+        between the refusal and this read: busy all the same. In any other state (ERROR, CREATING,
+        DELETING) the refusal is permanent. Never re-sent here."""
         connector = self.get_connector(name)
         if not short_of(connector, min_instances, max_instances, machine_type):
-            return connector
+            if resent:
+                return connector
+            raise StaleEvidenceError(
+                f"PatchConnector {name}: refused ({_code_of(refusal) or getattr(refusal, 'code', '')}) while "
+                f"another update ran, and the connector now shows min {connector.min_instances}, max "
+                f"{connector.max_instances}, {connector.machine_type} ({connector.state}): another hand made that "
+                "change after it was read; nothing was changed by this request", code="TARGET_CHANGED") from refusal
         message = (f"PatchConnector {name}: refused while the connector is {connector.state} ({refusal}); "
                    "nothing was changed by this request")
         if connector.state == "UPDATING":
             raise ConnectorBusyError(message) from refusal
+        if connector.state == "READY":
+            # Refused as busy, READY when read again: the update that refused it ended in between, leaving the
+            # connector short of what was asked. Nothing was applied, and the connector may have changed: busy
+            # (transient), so the event comes back and is judged afresh (the gate's read before the patch finds
+            # what that update changed). Answered `failed`, the refusal read as the patch's own fault.
+            raise ConnectorBusyError(
+                f"PatchConnector {name}: refused ({refusal}) while another update ran, which has ended since "
+                f"(now min {connector.min_instances}, max {connector.max_instances}, {connector.machine_type}, READY); "
+                "nothing was changed by this request") from refusal
         raise PermanentError(message, code=getattr(refusal, "code", "") or _code_of(refusal) or "FAILED_PRECONDITION") \
             from refusal
 

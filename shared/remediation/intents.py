@@ -24,6 +24,12 @@ read) and, unless the action record exists, decides here what the earlier attemp
 |                                                  |   changed since  |   the outcome unknown           |
 |                                                  | neither / unread | escalate with the evidence      |
 
+"The plan's before" is the state before with nothing to say it was written and put back: a service at the
+plan's generation or one past it, a connector whose planned sizes were above its sizes before. A target
+showing the state before again that the write could have led to (a service two generations or more past
+the plan's read; a connector patch that only changed the machine type) is read as "changed again after
+the write" or "may have had it": a person may have put it back, and acting as usual would write again.
+
 "record" writes the action record the earlier attempt could not (so the sweep verifies it, and a
 later delivery is a duplicate of it) and answers `escalated`, naming the change: nothing is written
 to the target again. "Changed again after the write" is a target whose own record proves the write
@@ -159,16 +165,24 @@ def match(shows_after: bool | None, shows_before: bool | None, changed_since: bo
     """None for either: the live state could not be read or compared. `changed_since`: the target's own
     record proves the write landed and was changed again after it (Action.changed_since_write).
     `may_have_landed`: a target with no such record shows a state the write could have led to, with
-    another change after it (Action.may_have_landed)."""
+    another change after it (Action.may_have_landed). Either also holds for a target showing the state
+    before again: a person's change back after the write (a rollback's service two generations past the
+    plan's read; a connector patch that changed only the machine type, put back by hand or by
+    Terraform) is not "the write never took", and acting as usual would write a second time over it."""
     if shows_after is None or shows_before is None:
         return Match.UNKNOWN
-    if shows_before:
+    if shows_before and shows_after:
         return Match.BEFORE         # a plan that changes nothing shows both: nothing to record
     if shows_after:
         return Match.AFTER
+    # The state before, shown again, proves nothing by itself: a person may have put the target back
+    # after the write (`gcloud run services update-traffic`, Terraform applying a connector's machine
+    # type). The same proof or possibility as for a target showing neither decides it.
     if changed_since:
         return Match.CHANGED
-    return Match.UNCONFIRMED if may_have_landed else Match.NEITHER
+    if may_have_landed:
+        return Match.UNCONFIRMED
+    return Match.BEFORE if shows_before else Match.NEITHER
 
 
 def verdict(where: Standing, live: Match | None) -> Verdict:
@@ -331,8 +345,8 @@ def _superseded(found: Found, intent: IntentRecord, action: Action, gate: Any, p
     before, live = intent.before.get("generation"), (found.live or {}).get("generation")
     reason = (f"{planned} was applied by {earlier}, which {failed}, and {intent.target} was changed again since "
               f"by someone else (a person, a deploy): generation {before} when planned, {live} now (the write, sent on "
-              f"generation {before}, can only have been the first of those changes); it shows neither the state before "
-              f"({intent.before}) nor the planned change ({intent.after}): now {found.live}. Recorded as this "
+              f"generation {before}, can only have been the first of those changes); it {_shown(found, intent, action)}: "
+              f"now {found.live}. Recorded as this "
               "incident's action and closed as escalated: the verification sweep will not verify or undo it (the "
               "later change wins), and nothing is written. A person has taken the target over and must check it")
     note = (f"superseded: {intent.target} was changed again after this write (generation {before} when planned, "
@@ -345,24 +359,35 @@ def _superseded(found: Found, intent: IntentRecord, action: Action, gate: Any, p
 def _unconfirmed(found: Found, intent: IntentRecord, action: Action, gate: Any, planned: str, earlier: str,
                  failed: str, report: ActionReport, pending: Pending | None) -> Answer:
     """UNCONFIRMED: the target (a connector) shows neither the state before nor the plan, but a state the
-    write could have led to, with another change after it; it keeps no record to tell that from another
+    write could have led to, with another change after it (or the state before again, when the write
+    changed only what a person can set back, the machine type); it keeps no record to tell that from another
     hand's change alone. Recorded as SUPERSEDED is, closed `escalated` at once: Runwarden's write may
     have happened, so a later alert of the incident must find it acted on (a duplicate), not act again
     on top of the person's change; and the person is told the outcome is unknown. The same decision as
     the gate's when the read-back after an error-free operation does not show its write
     (shared/errors.NotShownAfterWriteError)."""
-    reason = (f"{planned} may have been written by {earlier}, which {failed}: {intent.target} shows neither the "
-              f"state before ({intent.before}) nor the planned change ({intent.after}), but a state that write could "
-              f"have led to, changed again since (a person, Terraform): now {found.live}. The connector keeps no record "
+    reason = (f"{planned} may have been written by {earlier}, which {failed}: {intent.target} "
+              f"{_shown(found, intent, action, 'but a state that write could have led to, changed again since')} "
+              f"(a person, Terraform): now {found.live}. The connector keeps no record "
               "that tells whether the write took before that change. Recorded as this incident's action and closed as "
               "escalated: the verification sweep will not verify it, and nothing is written. A person must check the "
               "target: what it shows now may be a person's change")
-    note = (f"outcome unknown: {intent.target} showed neither the state before nor the plan when found ({found.live}); "
-            "never verified or undone")
+    back = found.live is not None and action.shows(intent.before, found.live)
+    note = (f"outcome unknown: {intent.target} showed {'the state before again' if back else 'neither the state before nor the plan'} "
+            f"when found ({found.live}); never verified or undone")
     # No `after`: what the write left is not known (as the gate records a write whose completion is unknown).
     result = gate.adopt_write(intent, action, {}, reason,
                               report=pending(reason, report, []) if pending is not None else None, superseded=note)
     return Answer(result.status, result.reason, report, result.notes)
+
+
+def _shown(found: Found, intent: IntentRecord, action: Action, otherwise: str = "") -> str:
+    """What the target shows against the plan, for a write recorded as changed since (SUPERSEDED)."""
+    if found.live is not None and action.shows(intent.before, found.live):
+        return (f"shows the state before again ({intent.before}), not the planned change ({intent.after}): "
+                "put back since")
+    return (f"shows neither the state before ({intent.before}) nor the planned change ({intent.after})"
+            + (f", {otherwise}" if otherwise else ""))
 
 
 def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionReport, reason: str,

@@ -1189,3 +1189,28 @@ def test_a_verdict_read_before_an_escalation_as_unreadable_never_lands_over_its_
     assert b._judge(read_by_b) is None
     [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
     assert record["state"] == "pending" and json.loads(record["report"])["outcome_id"] == escalation.outcome_id
+
+
+def test_a_rollback_whose_operation_ended_without_an_error_but_does_not_serve_is_recorded_not_failed(
+        world, monkeypatch):
+    """The update is accepted, its operation ends without an error, and the service read afterwards, no
+    longer reconciling, desires the rollback's split while still serving the bad revision (whether a failed
+    reconciliation fails the operation is not documented). It was answered `failed` [TRAFFIC_NOT_SERVING]
+    with the claim, the cooldown and the intent given back: the rollback's split stayed desired on no record
+    (no pin, nothing to undo it, the next deploy inheriting it), and a redelivery could write it again. Now
+    an unknown outcome: recorded (the sweep judges it), escalated to a person, never written again."""
+    from sandbox.standins import run as run_standin
+
+    world.seed("bad_revision")
+    reconcile = run_standin.RunStandIn._reconcile
+    monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", lambda self, name: setattr(
+        self._services[name], "reconciling", False))     # the operation ends; serving left as it was
+    first = world.handle(world.alert())
+    monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", reconcile)
+    assert first.status.value == "escalated", first.reason
+    assert "TRAFFIC_NOT_SERVING" in first.reason and "not written again" in first.reason, first.reason
+    assert world.serving() == {NEW: 100}
+    [record] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["state"] == "pending"
+    again = world.handle(world.alert(message_id="2"))           # a redelivery of the same incident
+    assert again.status.value == "skipped" and world.standins.run.count("UpdateService") == 1, again.reason

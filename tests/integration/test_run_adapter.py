@@ -257,14 +257,20 @@ def test_operation_failed_on_a_revision_that_is_not_ready_cites_terminal_conditi
 
 
 def test_traffic_statuses_decide_not_the_desired_split(adapter, standins, monkeypatch):
-    """A service that reports the desired split but serves elsewhere is not a success."""
+    """A service that reports the desired split but serves elsewhere is not a success, nor a failure to
+    give back: the operation ended without an error (whether a failed reconciliation fails the operation
+    is not documented), so the desired traffic is now the write's. An unknown outcome, so the gate
+    records it, and never `failed` with the split left desired on no record."""
     from sandbox.standins import run as run_standin
+    from shared.gcp.run import NotServingAfterWriteError
 
     monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", lambda self, name: setattr(
         self._services[name], "reconciling", False))    # accepted and 'done', serving left as it was
-    with pytest.raises(PermanentError, match="serving after the update") as caught:
+    with pytest.raises(NotServingAfterWriteError, match=r"serving after the update.*TRAFFIC_NOT_SERVING") as caught:
         adapter.set_traffic(SERVICE, [to(OLD)], adapter.get_service(SERVICE).etag)
-    assert caught.value.code == "TRAFFIC_NOT_SERVING"
+    assert isinstance(caught.value, OutcomeUnknownError) and not isinstance(caught.value, PermanentError)
+    assert standins.run.count("UpdateService") == 1
+    assert adapter.get_service(SERVICE).traffic == (to(OLD),)      # desired: the write's
 
 
 def test_poll_survives_a_transient_get_operation_fault(adapter, standins):

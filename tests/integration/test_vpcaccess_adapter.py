@@ -8,8 +8,9 @@ from typing import Iterator
 import grpc
 import pytest
 
-from sandbox.standins.vpcaccess import VpcAccessStandIn
-from shared.errors import NotShownAfterWriteError, OutcomeUnknownError, PermanentError, TransientError
+from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
+from shared.errors import (NotShownAfterWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
+                           TransientError)
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy, vpcaccess_session
 from shared.gcp.vpcaccess import (ConnectorBusyError, VpcAccessAdapter, VpcAccessReader, connector_from_json,
@@ -134,13 +135,96 @@ def test_patch_while_updating_is_busy_whichever_code_says_so(adapter, vpc_standi
     assert vpc_standin.count("PatchConnector") == 1
 
 
+def _persons_update(vpc_standin: VpcAccessStandIn, **fields) -> str:
+    """A person's `gcloud ... connectors update` through the stand-in's own PATCH: a running operation."""
+    mask = ",".join(fields)
+    status, body = vpc_standin.handle(RestRequest("PATCH", f"/v1/{CONNECTOR}", {"updateMask": mask},
+                                                  {"name": CONNECTOR, **fields}))
+    assert status == 200, body
+    return body["name"]
+
+
+def _until_done(vpc_standin: VpcAccessStandIn, operation: str) -> None:
+    while not vpc_standin.handle(RestRequest("GET", f"/v1/{operation}", {}, None))[1].get("done"):
+        pass
+
+
 @pytest.mark.parametrize("busy_code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
-def test_patch_refused_as_busy_but_already_applied_is_success(adapter, vpc_standin, busy_code):
+@pytest.mark.parametrize("shows_new", [False, True], ids=["updating shows the values before", "updating shows new"])
+@pytest.mark.parametrize("over", [False, True], ids=["running at the re-read", "over by the re-read"])
+def test_a_patch_refused_as_busy_under_another_hands_change_to_the_sizes_asked_is_not_this_write(
+        adapter, vpc_standin, busy_code, shows_new, over):
+    """A person's update to max 5 starts after Runwarden's read of the connector (2-3) and before its patch to
+    2-4: the patch is refused as busy. The connector read again shows 2-5 while the person's update runs
+    (where an UPDATING connector shows its new values: not documented either way) or once it is over. The
+    refusal proves this request changed nothing, so 2-5 is the person's: it was returned as this write's
+    success, and the gate answered `applied` and recorded the person's change as Runwarden's. Now a target
+    changed under the decision (StaleEvidenceError, TARGET_CHANGED: the gate escalates, nothing held).
+    Still running and showing the values before: busy (transient), as before."""
     vpc_standin.busy_code = busy_code
-    adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
-    vpc_standin.set_state(CONNECTOR, "UPDATING")       # e.g. a redelivery racing its own first attempt
-    assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
+    vpc_standin.updating_shows_new_values = shows_new
+    persons = _persons_update(vpc_standin, minInstances=2, maxInstances=5)
+    handle = vpc_standin.handle
+
+    def refused_then(request):
+        answer = handle(request)
+        if over and request.verb == "PATCH":
+            _until_done(vpc_standin, persons)
+        return answer
+
+    vpc_standin.handle = refused_then
+    if shows_new or over:
+        with pytest.raises(StaleEvidenceError, match="another hand made that change") as caught:
+            adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+        assert caught.value.code == "TARGET_CHANGED"
+    else:
+        with pytest.raises(ConnectorBusyError):
+            adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert vpc_standin.count("PatchConnector") == 2      # the person's, and Runwarden's one refused
+
+
+@pytest.mark.parametrize("busy_code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_a_patch_refused_as_busy_by_an_update_over_by_the_re_read_is_busy_not_failed(adapter, vpc_standin, busy_code):
+    """A person's update of the machine type alone runs when Runwarden's patch to 2-4 arrives, and is over by
+    the re-read: READY, still 2-3. Nothing was applied and the connector changed: busy (transient: the event
+    comes back and the gate's read before the patch finds the change). It was a permanent `failed`, the
+    refusal read as the patch's own fault."""
+    vpc_standin.busy_code = busy_code
+    persons = _persons_update(vpc_standin, machineType="e2-standard-4")
+    handle = vpc_standin.handle
+
+    def refused_then_over(request):
+        answer = handle(request)
+        if request.verb == "PATCH":
+            _until_done(vpc_standin, persons)
+        return answer
+
+    vpc_standin.handle = refused_then_over
+    with pytest.raises(ConnectorBusyError, match="which has ended since"):
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
     assert vpc_standin.count("PatchConnector") == 2
+
+
+def test_a_resent_patch_refused_as_busy_with_the_change_in_place_is_done(adapter, vpc_standin):
+    """The patch was resent after an answer taken to prove the first send was not applied (503): if that
+    send landed after all, the resend is refused while its operation runs, and the connector shows the
+    change (under the reading where an UPDATING connector shows its new values). That may be this call's
+    own write: returned as done, as before."""
+    vpc_standin.updating_shows_new_values = True      # the first send's operation still runs, its values shown
+    handle, sends = vpc_standin.handle, []
+
+    def lands_then_503(request):
+        if request.verb == "PATCH":
+            sends.append(request)
+        answer = handle(request)
+        if request.verb == "PATCH" and len(sends) == 1:
+            # The first send is applied (its operation runs), and its answer is lost to a 503.
+            return 503, {"error": {"code": 503, "message": "backend unavailable", "status": "UNAVAILABLE"}}
+        return answer
+
+    vpc_standin.handle = lands_then_503
+    done = adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert done.max_instances == 4 and vpc_standin.count("PatchConnector") == 2
 
 
 def test_the_reader_cannot_patch(vpc_standin):

@@ -112,6 +112,22 @@ def test_patch_returns_an_operation_done_after_n_polls(api, standin):
     assert (patch.verb, patch.update_mask, patch.body) == ("PATCH", MASK, {"minInstances": 2, "maxInstances": 5})
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_an_updating_connector_may_show_its_new_values_at_once(api, standin, fails):
+    """The other reading of what an UPDATING connector's GET shows (`updating_shows_new_values`): the running
+    update's values at once; a failed update puts them back as they were."""
+    standin.updating_shows_new_values = True
+    if fails:
+        standin.fail_next_operation()
+    operation = api.patch(CONNECTOR, {"minInstances": 2, "maxInstances": 5}).json()
+    shown = api.get(CONNECTOR).json()
+    assert (shown["state"], shown["maxInstances"]) == ("UPDATING", 5)
+    while not api.get(operation["name"]).json().get("done"):
+        pass
+    ended = api.get(CONNECTOR).json()
+    assert (ended["state"], ended["maxInstances"]) == ("READY", 3 if fails else 5)
+
+
 def test_machine_type_change_and_snake_case_mask(api, standin):
     body = {"minInstances": 3, "maxInstances": 4, "machineType": "e2-standard-4"}
     operation = api.patch(CONNECTOR, body, mask="min_instances,max_instances,machine_type").json()

@@ -282,6 +282,9 @@ class ApproveRace:
 # What a person changes on the connector by hand (gcloud ... connectors update): one more instance
 # at most, or the larger machine type. Both are scale-ups, as the API allows.
 PERSON_CONNECTOR_CHANGES = ("max+1", "machine")
+# Beyond the drawn ones (directed programs only): the machine type put back to e2-micro, as Terraform
+# applying its own `machine_type` (the provider's default is e2-micro) does after a scale-up by another hand.
+CONNECTOR_CHANGE_NAMES = (*PERSON_CONNECTOR_CHANGES, "machine back to e2-micro")
 # What a person changes within an approval (Approve.person): the connector (PERSON_CONNECTOR_CHANGES), or
 # the service's traffic (PERSON_SPLITS), landing at the approval's gate claim.
 PERSON_DURING_APPROVAL = (*PERSON_CONNECTOR_CHANGES, "traffic 90/10", "traffic 50/50")
@@ -302,7 +305,7 @@ class PersonConnector:
 
     def __str__(self) -> str:
         when = ", right after a patch's operation" if self.after_patch else ", at the gate claim" if self.at_claim else ""
-        return f"person_connector({PERSON_CONNECTOR_CHANGES[self.change]}{when})"
+        return f"person_connector({CONNECTOR_CHANGE_NAMES[self.change]}{when})"
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,9 @@ class Renotify:
 # What a person writes to the service's traffic by hand (gcloud, the console): a split that is
 # neither the rollback's (100 % to the known-good revision) nor the recorded before-state.
 PERSON_SPLITS = ((90, 10), (50, 50))
+# Beyond the drawn ones (directed programs only): 100% back to the newest revision, which on bad_revision
+# is the split before the rollback (a person undoing it by hand). A share of 0 is left out of the split.
+PERSON_SPLITS_BACK = (*PERSON_SPLITS, (0, 100))
 
 
 @dataclass(frozen=True)
@@ -334,7 +340,7 @@ class PersonTraffic:
     after_reads: int
 
     def __str__(self) -> str:
-        good, newest = PERSON_SPLITS[self.split]
+        good, newest = PERSON_SPLITS_BACK[self.split]
         return f"person_traffic({good}/{newest}{f', after read {self.after_reads}' if self.after_reads else ''})"
 
 
@@ -658,11 +664,11 @@ class Run:
         and etag move), between the known-good revision and the newest one."""
         from sandbox.standins.run import TrafficSeed
 
-        good, newest = PERSON_SPLITS[step.split]
+        good, newest = PERSON_SPLITS_BACK[step.split]
         known_good, latest = _person_revisions(self.scenario)
         # One revision only (connector_saturation): its share split with LATEST, the same revision.
-        self.standins.run.set_traffic(SERVICE, [TrafficSeed(good, known_good),
-                                                TrafficSeed(newest, latest if latest != known_good else None)])
+        split = [TrafficSeed(good, known_good), TrafficSeed(newest, latest if latest != known_good else None)]
+        self.standins.run.set_traffic(SERVICE, [seed for seed in split if seed.percent])
         obs.person_writes += 1
         obs.person_generation = self._run_generation()
 
@@ -708,8 +714,13 @@ class Run:
         `gcloud ... connectors update`): one more max instance (up to the API's 10), or e2-standard-4."""
         vpc = self.standins.vpcaccess
         stored = vpc.connector(CONNECTOR)
-        if PERSON_CONNECTOR_CHANGES[step.change] == "machine" and stored.get("machineType") != "e2-standard-4":
+        change = CONNECTOR_CHANGE_NAMES[step.change]
+        if change == "machine" and stored.get("machineType") != "e2-standard-4":
             vpc.set_connector(CONNECTOR, machineType="e2-standard-4")
+        elif change.startswith("machine back"):
+            if stored.get("machineType") == "e2-micro":
+                return
+            vpc.set_connector(CONNECTOR, machineType="e2-micro")
         elif int(stored.get("maxInstances", 10)) < 10:
             vpc.set_connector(CONNECTOR, maxInstances=int(stored["maxInstances"]) + 1)
         else:

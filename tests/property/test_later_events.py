@@ -641,3 +641,63 @@ def test_a_persons_change_after_an_unrecorded_restore_is_still_theirs() -> None:
         [outcome] = run.trace[4].outcomes
         assert outcome.status.value == "escalated" and "by someone else" in outcome.reason, outcome.reason
         assert run.world.adapters.state.get_record(PINS, SERVICE)["pinned"] is True
+
+
+# The connector as bad_revision and connector_saturation seed it moves from e2-micro to e2-standard-4.
+MACHINE = {"bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 3,
+                                      "max_instances_step": 1, "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+def test_an_unrecorded_rollback_a_person_put_back_is_recorded_closed_not_written_again(ending: str) -> None:
+    """The rollback took, its record failed, its escalation's publish failed, and a person then put the
+    traffic back to the split before it (100% to the newest revision) by hand. The judge past the lease
+    found the state before and read it as "the write never took": the intent voided, the write on no
+    record (`before_states_recorded`), and a redelivery free to act on the incident again, over the
+    person's change. The service is two generations past the plan's read (the rollback, sent on that
+    read's etag, then the person's change back), as when a person changes it to anything else: recorded,
+    closed `escalated`, never written again."""
+    with fast_run("bad_revision", "enforce", None, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        program = [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0), PersonTraffic(2, 0)]
+        for step in program:
+            run.step(step)
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and "superseded" in record["note"], record
+        assert run.world.state.get_record(PINS, record["service"]) is None
+        reports = [o for o in run.returned_outcomes() if o.action is not None and "state before again" in o.reason]
+        assert [o.status.value for o in reports] == ["escalated"], explain(run, [o.reason for o in run.returned_outcomes()])
+        assert not [o for o in later.outcomes if o.action is not None and o.action.action_id == record["key"]]
+        assert sum(o.run_writes for o in run.trace) == 1 and sum(o.person_writes for o in run.trace) == 1
+
+
+@pytest.mark.parametrize("ending", ["redelivered", "dead_lettered"])
+def test_an_unrecorded_machine_type_change_a_person_put_back_is_recorded_closed_not_written_again(ending: str) -> None:
+    """The connector's counterpart, left open before: the patch (e2-micro -> e2-standard-4 at 2-3, at the
+    policy's ceiling) took, its record and its escalation's publish failed, and the machine type was then
+    put back to e2-micro (by hand, or by Terraform applying its own). The connector shows the state before;
+    it keeps no record of the patch, and a machine type can be set either way, so that state does not rule
+    the write out (instance counts only go up, so a plan that raised them is ruled out by the counts).
+    It was read as "never took": the write on no record, and the incident free to be acted on again. Now
+    recorded, closed `escalated` (the outcome unknown; never verified, never written again)."""
+    with fast_run("connector_saturation", "enforce", None, operators=[OPERATOR], **MACHINE,
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        program = [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0), PersonConnector(2, False)]
+        for step in program:
+            run.step(step)
+        assert run.trace[2].vpc_writes == 1, run.describe()
+        assert run.standins.vpcaccess.connector(CONNECTOR)["machineType"] == "e2-micro", run.describe()
+        run.dead_letter() if ending == "dead_lettered" else run.finish()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + (every_write_known(run) if ending == "dead_lettered" else [])
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated" and record["note"].startswith("outcome unknown"), record
+        reports = [o for o in run.returned_outcomes() if o.action is not None and "may have been written" in o.reason]
+        assert [o.status.value for o in reports] == ["escalated"], explain(run, [o.reason for o in run.returned_outcomes()])
+        assert not [o for o in later.outcomes if o.action is not None and o.action.action_id == record["key"]]
+        assert sum(o.vpc_writes for o in run.trace) == 1 and sum(o.person_connector for o in run.trace) == 1

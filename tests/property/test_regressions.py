@@ -309,6 +309,37 @@ def test_an_unrecorded_connector_scale_a_person_changed_since_is_recorded_closed
         assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()
 
 
+MACHINE = {"bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 3,
+                                      "max_instances_step": 1, "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
+
+
+@pytest.mark.parametrize("target", ["rollback", "machine type"])
+def test_an_unrecorded_write_a_person_put_back_is_recorded_closed(firestore_emulator, pubsub_emulator, project_id,
+                                                                  target):
+    """On the emulators, nothing delivered again: the write took (a rollback; a connector's e2-micro ->
+    e2-standard-4 at its ceiling), its record and its escalation's publish failed, and a person then put the
+    target back to the state before. Before the fix the sweep past the lease read the state before as "the
+    write never took", closed the intent void and recorded nothing; now it is recorded closed escalated,
+    reported once (superseded, by the service's generation; the outcome unknown, for the connector)."""
+    scenario, person, config = (("bad_revision", PersonTraffic(2, 0), {"guardrails": {"cooldown_seconds": 0}})
+                                if target == "rollback" else
+                                ("connector_saturation", PersonConnector(2, False), MACHINE))
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, scenario, "enforce", operators=[OPERATOR],
+                   **config) as run:
+        for step in [StoreFault("write", 1, method="record_all"), PublishFault(1), Open(0, 0), person]:
+            run.step(step)
+        run.dead_letter()
+        later = run.step(Sweep(30))
+        problems = check_all(run) + every_write_known(run)
+        assert not problems, explain(run, problems)
+        [record] = run.action_records()
+        assert record["state"] == "escalated", record
+        assert ("superseded" in record["note"] if target == "rollback" else record["note"].startswith("outcome unknown"))
+        reports = [o for o in run.returned_outcomes() if o.action is not None and o.status.value == "escalated"
+                   and ("state before again" in o.reason)]
+        assert len(reports) == 1 and not [o for o in later.outcomes if o.action is not None], run.describe()
+
+
 @pytest.mark.parametrize("faults", [1, 2], ids=["its write unrecorded", "its command's record lost too"])
 def test_a_command_id_reused_after_its_write_went_unrecorded_is_not_answered_from_that_write(
         firestore_emulator, pubsub_emulator, project_id, faults):

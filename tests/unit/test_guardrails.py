@@ -304,3 +304,29 @@ def test_the_gate_says_whether_its_write_may_have_taken(fault, status, written):
     result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(Faulty(b.service)))
 
     assert (result.status, result.written) == (status, written), result.reason
+
+
+class _NotServing(RecordingRun):
+    """UpdateService's answer as a port that does not check what serves would give it: the desired split is
+    the write's, what serves is still the bad revision."""
+
+    def set_traffic(self, service_name, traffic, etag):
+        before = self.service.traffic_statuses
+        written = super().set_traffic(service_name, traffic, etag)
+        self.service = written.model_copy(update={"traffic_statuses": before})
+        return self.service
+
+
+def test_a_rollback_the_service_does_not_serve_after_its_write_is_recorded_in_doubt_not_failed():
+    """The write was answered, and the service it returned does not serve the rollback's revision: the
+    action's own check (VERIFICATION_FAILED) was a permanent failure, so the gate answered `failed` and gave
+    the claim, the cooldown and the intent back, with the split the write set left desired on no record.
+    Now an unknown outcome: recorded, escalated, never sent again."""
+    from shared.remediation.records import ACTIONS
+
+    proposal, b = bad_revision_plan()
+    result, state, run = run_gate(config(), run=_NotServing(b.service))
+    assert result.status is OutcomeStatus.ESCALATED and "backend-00001-abc serves 0%" in result.reason, result.reason
+    assert len(run.writes) == 1
+    assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic")).status.value == "completed"
+    assert state.get_record(ACTIONS, claim_key("inc-1", SERVICE, "rollback_traffic")) is not None

@@ -62,16 +62,17 @@ class Action(ABC, Generic[P]):
         return False
 
     def changed_since_write(self, before: dict[str, Any], live: dict[str, Any]) -> bool:
-        """True if `live`, showing neither `before` nor the planned change, proves by the target's own
-        record that the plan's write landed and the target was changed again after it (intents.py,
-        Match.CHANGED). False: the target keeps no such record (a connector), so it cannot tell (see
+        """True if `live`, showing neither `before` nor the planned change (or `before` again), proves by
+        the target's own record that the plan's write landed and the target was changed again after it
+        (intents.py, Match.CHANGED). False: the target keeps no such record (a connector), so it cannot tell (see
         may_have_landed)."""
         return False
 
     def may_have_landed(self, after: dict[str, Any], live: dict[str, Any]) -> bool:
         """For a target that keeps no record of its changes (changed_since_write is always False): True
-        if `live`, showing neither the state before nor the planned change `after`, is still one the
-        plan's write could have led to, with another change after it (intents.py, Match.UNCONFIRMED).
+        if `live`, showing neither the state before nor the planned change `after` (or the state before
+        again), is still one the plan's write could have led to, with another change after it (intents.py,
+        Match.UNCONFIRMED).
         Nothing proves the write landed; False rules it out."""
         return False
 

@@ -16,7 +16,7 @@ from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.remediation.actions.rollback_traffic import traffic_state, with_tags
 from shared.config import Config
-from shared.errors import PermanentError
+from shared.errors import OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, TrafficTarget, TrafficType
 
 LATEST = TrafficTarget(type=TrafficType.LATEST, percent=100)
@@ -104,15 +104,14 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
         after = adapters.run.set_traffic(params.target, params.desired(), params.expected_etag)
         if params.to_latest:
             latest = sum(t.percent for t in after.traffic if t.type is TrafficType.LATEST)
-            if latest != 100:
-                raise PermanentError(f"restore finished but LATEST has {latest}%, not 100%",
-                                     code="VERIFICATION_FAILED")
+            if latest != 100:   # answered: desired now, whatever it shows (see rollback_traffic.apply)
+                raise OutcomeUnknownError(f"restore finished but LATEST has {latest}%, not 100% [VERIFICATION_FAILED]")
             return traffic_state(after)
         wanted, got = shares(params.desired()), shares(after.traffic_statuses)
         for key in sorted(set(wanted) | set(got)):
             if wanted.get(key, 0) != got.get(key, 0):
-                raise PermanentError(f"restore finished but {key} serves {got.get(key, 0)}%, not "
-                                     f"{wanted.get(key, 0)}%", code="VERIFICATION_FAILED")
+                raise OutcomeUnknownError(f"restore finished but {key} serves {got.get(key, 0)}%, not "
+                                          f"{wanted.get(key, 0)}% [VERIFICATION_FAILED]")
         return traffic_state(after)
 
     def notes(self, params: RestoreTrafficParams) -> list[str]:

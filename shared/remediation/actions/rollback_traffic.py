@@ -14,7 +14,7 @@ from typing import Any
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
-from shared.errors import PermanentError
+from shared.errors import OutcomeUnknownError
 from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
 
 # Automation goes back one revision at most; anything further is a person's call.
@@ -128,9 +128,11 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
     def apply(self, params: RollbackTrafficParams, adapters: Any) -> dict[str, Any]:
         after = adapters.run.set_traffic(params.target, self.desired_traffic(params), params.expected_etag)
         if after.serving_percent(params.to_revision) != 100:
-            raise PermanentError(
-                f"update finished but {params.to_revision} serves {after.serving_percent(params.to_revision)}%, not 100%",
-                code="VERIFICATION_FAILED")
+            # The update was answered: its split is desired now, whatever serves. An unknown outcome, so the
+            # gate records it, never a failure that gives the claim back with the split left on no record.
+            raise OutcomeUnknownError(
+                f"update finished but {params.to_revision} serves {after.serving_percent(params.to_revision)}%, "
+                "not 100% [VERIFICATION_FAILED]")
         return traffic_state(after)
 
     def observe(self, params: RollbackTrafficParams, adapters: Any) -> dict[str, Any] | None:
