@@ -107,6 +107,59 @@ def test_restore_to_latest_after_a_rollback_releases_the_pin(world):
     assert again.status.value == "skipped" and "no pin" in again.reason
 
 
+def test_a_restore_cloud_run_refused_takes_its_note_on_the_pin_back(world):
+    """The restore notes itself on the pin before its write (RestoreMark), for the sweep to tell its
+    write from a person's if its record fails. Cloud Run refused the write (`failed`): nothing was
+    written, so the note is taken back; left, a person's later change to exactly that split would be
+    taken by the sweep for this restore (the rollback settled `undone` in the sender's name, the pin
+    released by them)."""
+    import grpc
+
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value == \
+        "applied"
+    world.standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="UpdateService")
+
+    refused = command(world, "restore_traffic", target=SERVICE, params={"to_latest": True}, reason="fixed")
+
+    assert refused.status.value == "failed", refused.reason
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is True and pin.get("restoring") is None, pin
+
+
+def test_a_restore_notes_itself_on_the_pin_with_a_timestamp_and_takes_back_only_its_own_note(world, monkeypatch):
+    """The note's time is a Firestore timestamp, not text. A restore that wrote nothing takes back
+    its own note only: another restore that noted itself in between (and may be writing now) keeps
+    its note, or its write, if its record then failed, would be escalated as a person's change."""
+    import grpc
+    from datetime import datetime
+
+    from shared.remediation.records import RestoreMark
+
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value == \
+        "applied"
+    other = RestoreMark(command_id="rest-other", requested_by="bob@example.com",
+                        traffic=[{"type": "LATEST", "revision": None, "percent": 100, "tag": ""}], at=world.clock.now())
+    store, update = world.state, world.state.update_record
+
+    def then_another_restore_notes_itself(kind, key, changes, expect=None):
+        done = update(kind, key, changes, expect)
+        if kind == PINS and (changes.get("restoring") or {}).get("command_id") == "rest-mine":
+            mine = store.get_record(PINS, SERVICE)["restoring"]
+            assert isinstance(mine["at"], datetime), mine     # a timestamp, not ISO text
+            update(PINS, SERVICE, {"restoring": other.stored()}, expect={"pinned": True})
+        return done
+
+    monkeypatch.setattr(store, "update_record", then_another_restore_notes_itself)
+    world.standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="UpdateService")
+
+    mine = command(world, "restore_traffic", command_id="rest-mine", target=SERVICE, params={"to_latest": True},
+                   reason="fixed")
+
+    assert mine.status.value == "failed", mine.reason
+    kept = store.get_record(PINS, SERVICE)["restoring"]
+    assert RestoreMark.model_validate(kept) == other, kept
+
+
 def test_restore_by_action_id_puts_back_the_recorded_split(world):
     rolled = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
     restored = command(world, "restore_traffic", target=SERVICE, params={"action_id": rolled.action.action_id},
