@@ -6,6 +6,8 @@ not hold back, or nothing could ever release it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from shared.commands.context import CommandRun, rejected
 from shared.commands.inventory import any_target, has_policy
 from shared.errors import PermanentError, TransientError
@@ -85,9 +87,20 @@ def _still_paused(run: CommandRun) -> str:
 
 def _paused(run: CommandRun) -> str:
     """The targets paused one by one, listed (at most _LISTED), or ""."""
-    held = sorted(f.get("target") or "?" for f in run.adapters.state.find_records(FLAGS, "kind", "pause", _LISTED + 1)
-                  if f.get("engaged"))
-    return ", ".join(held[:_LISTED]) + (", …" if len(held) > _LISTED else "")
+    held, more = engaged_pauses(run.adapters.state, _LISTED)
+    return ", ".join(sorted(f.get("target") or "?" for f in held)) + (", …" if more else "")
+
+
+def engaged_pauses(state: Any, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """The pauses of single targets now engaged (at most `limit`), and whether there are more. Read by
+    `engaged`, never by kind: a resume keeps its flag (`engaged: false`, who released it and why), so
+    released pauses pile up over the months, and a page of every pause record could hold none of the
+    engaged ones, which are the safety fact. The kill switch's flag is the one other engaged record
+    (one key, KILL_SWITCH), so `limit` + 2 records tell whether any pause lies past the limit. A
+    single-field equality: Firestore's automatic single-field index serves it, no composite index."""
+    found = state.find_records(FLAGS, "engaged", True, limit + 2)
+    pauses = [f for f in found if f.get("kind") == "pause"]
+    return pauses[:limit], len(pauses) > limit
 
 
 _LISTED = 20

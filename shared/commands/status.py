@@ -14,11 +14,12 @@ from pydantic import BaseModel
 from shared.commands.context import CommandRun
 from shared.clock import skew_safe_lease
 from shared.commands.inventory import in_inventory
+from shared.commands.pause import engaged_pauses
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord
 from shared.remediation.approvals import settles_after
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate, slot_keys
-from shared.remediation.records import (ACTIONS, COMMANDS, FLAGS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
+from shared.remediation.records import (ACTIONS, COMMANDS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
                                         ProposalRecord)
 
 LIMIT = 100
@@ -87,8 +88,11 @@ def snapshot(run: CommandRun) -> Snapshot:
             more.append(name)
         return records[:LIMIT]
 
+    engaged, more_paused = engaged_pauses(state, LIMIT)
+    if more_paused:
+        more.append("paused")
     paused = [{"target": f.get("target"), "by": f.get("by"), "reason": f.get("reason"), "at": f.get("at")}
-              for f in found("paused", FLAGS, "kind", "pause") if f.get("engaged")]
+              for f in engaged]
     pending = [ActionRecord.model_validate(d) for d in found("pending_verifications", ACTIONS, "state",
                                                              ActionState.PENDING.value)]
     proposals = [ProposalRecord.model_validate(d) for d in found("open_proposals", PROPOSALS, "state", "open")]

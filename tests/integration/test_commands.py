@@ -710,3 +710,29 @@ def test_an_id_longer_than_firestore_keys_or_query_values_take_is_rejected_namin
     outcome = command(world, name, **fields)
     assert outcome.status.value == "rejected" and outcome.reason.startswith(field), outcome.reason
     assert writes(world) == 0
+
+
+def test_an_engaged_pause_past_a_hundred_released_ones_is_in_the_status_and_in_the_resumes_answer(world):
+    """A resume keeps its flag (`engaged: false`), so released pauses pile up. Read by kind, a page of
+    them held none of the engaged one that sorts after them: status said "0 paused" (the list merely
+    flagged `more_than_shown`), and a resume of the kill switch said nothing was still paused. An
+    engaged pause is a safety fact: it is read by `engaged`, so every one is found."""
+    from shared.remediation.guardrails import pause_key
+    from shared.remediation.records import FLAGS
+
+    def flag(target, engaged):
+        world.state.put_record(FLAGS, pause_key(target), {"kind": "pause", "target": target, "engaged": engaged,
+                                                          "by": "alice@example.com", "reason": "window",
+                                                          "at": world.clock.now(), "command_id": f"p-{target[-3:]}"})
+
+    for i in range(120):
+        flag(f"projects/a-project/locations/us-central1/services/s{i:03}", False)
+    late = "projects/z-project/locations/us-central1/services/zzz"
+    flag(late, True)
+
+    answer = command(world, "status")
+    assert [p["target"] for p in answer.snapshot["paused"]] == [late], answer.snapshot["paused"]
+    assert answer.snapshot["more_than_shown"] == [] and "1 paused" in answer.reason, answer.reason
+    resumed = command(world, "resume", reason="review done")
+    assert resumed.status.value == "applied" and f"still paused, each until resumed by its target: {late}" in \
+        resumed.reason, resumed.reason
