@@ -42,6 +42,8 @@ def approve(run: CommandRun) -> Outcome:
     proposal = _open_proposal(run)
     changed = _world_changed(run, proposal)
     if changed:
+        if run.command.dry_run:     # a dry run decides nothing: the real approve refuses and closes it
+            raise refused(_world_changed_reason(proposal, changed) + "; dry-run: the proposal is left open")
         _decide_with_answer(run, proposal, "refused", note=changed)
         raise refused(_world_changed_reason(proposal, changed))
     action = get_action(proposal.action)
@@ -192,7 +194,8 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
         raise rejected("params.proposal_id", f"{proposal_id} is already {proposal.state}"
                                              + (f" by {proposal.decided_by}" if proposal.decided_by else ""))
     if run.now >= proposal.expires_at:
-        run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "expired"}, expect={"state": "open"})
+        if not run.command.dry_run:     # a dry run writes no state (docs/commands.md, "Dry run")
+            run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "expired"}, expect={"state": "open"})
         raise rejected("params.proposal_id", f"{proposal_id} expired at {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
                                              "a new alert makes a new proposal")
     return proposal

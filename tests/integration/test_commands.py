@@ -377,6 +377,30 @@ def test_an_expired_proposal_cannot_be_approved(proposed):
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
+@pytest.mark.parametrize("name", ["approve", "reject"])
+def test_a_dry_run_decision_on_an_expired_proposal_writes_nothing(proposed, name):
+    """A command's own dry run writes no state: answered as the real one would be (`rejected`:
+    expired), the proposal left as it was. Before, it was marked `expired` by the dry run."""
+    world, proposal_id = proposed
+    world.at(2 + 4 * 60 + 1)
+    outcome = command(world, name, params={"proposal_id": proposal_id}, reason="ok", dry_run=True)
+    assert outcome.status.value == "rejected" and "expired" in outcome.reason, outcome.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+
+
+def test_a_dry_run_approve_after_the_world_changed_says_so_and_decides_nothing(proposed):
+    """The real approve would close the proposal `refused`; its dry run answers the same refusal
+    and leaves the proposal open, for the real approve to find and refuse (and close) itself."""
+    world, proposal_id = proposed
+    world.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=6)  # someone ran gcloud
+    dry = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok", dry_run=True)
+    assert dry.status.value == "skipped" and "world changed" in dry.reason and "dry-run" in dry.reason, dry.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+    real = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert real.status.value == "skipped" and "world changed" in real.reason, real.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "refused"
+
+
 def test_reject_closes_a_proposal(proposed):
     world, proposal_id = proposed
     assert command(world, "reject", params={"proposal_id": proposal_id}, reason="not now").status.value == "applied"
