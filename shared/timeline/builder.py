@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from shared.errors import PermanentError, RunwardenError
+from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
 from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
@@ -61,6 +61,11 @@ class Limits:
     # stay under ListLogEntries' 60 requests a minute per project (Cloud Logging quotas page;
     # UNCONFIRMED that the figure is still current).
     max_error_pages: int = 30
+    # Every read of one timeline shares this many ListLogEntries calls, so that the reads a service's
+    # dependencies in other projects add (one audit read each) never take it past that quota: a read
+    # past it was answered RESOURCE_EXHAUSTED, and the same reads a minute later were refused again.
+    # Ten calls stay free for a retry, the not-found read and another reader in the same minute.
+    max_calls: int = 50
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
     # Rows shown at most (a page, a postmortem): 10 pages of a bot's changes would be 10,000 rows
@@ -121,6 +126,7 @@ class _Build:
         self.elsewhere: dict[str, dict[str, set[str]]] = {}
         self.start = self.end = now
         self.errors = ErrorSeries()
+        self.calls_left = limits.max_calls
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -473,22 +479,31 @@ class _Build:
     def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
               max_pages: int | None = None, *, project: str = "", refusable: bool = True) -> ReadReport:
         """Pages through one query in time order (in `project`, by default Runwarden's own);
-        stops after max_pages and says so. `refusable`: a read Cloud Logging refuses (PERMISSION_DENIED
-        in a watched project Runwarden may not read, INVALID_ARGUMENT) ends as a read cut short, in
-        words, and the timeline goes on with what the other reads found; Runwarden's own lines are
-        not refusable (without them there is no timeline)."""
-        max_pages = max_pages or self.limits.max_pages
+        stops after max_pages, or when the timeline's calls (`Limits.max_calls`) are spent, and says
+        so. `refusable`: a read Cloud Logging refuses (PERMISSION_DENIED in a watched project
+        Runwarden may not read, INVALID_ARGUMENT) or cannot answer after the adapter's retries (its
+        per-minute quota used up, RESOURCE_EXHAUSTED; UNAVAILABLE) ends as a read cut short, in
+        words, and the timeline goes on with what the other reads found: raised, it failed the whole
+        timeline and threw away what was read, and the quota a retry needs again was spent on it.
+        Runwarden's own lines are not refusable (without them there is no timeline)."""
+        own = max_pages or self.limits.max_pages
+        max_pages = min(own, self.calls_left)
         token, pages, entries = "", 0, 0
+        if max_pages <= 0:
+            return ReadReport(name=name, filter=query, cut_short=True,
+                              why=f"stopped after 0 pages: not read, the timeline's {self.limits.max_calls} "
+                                  "ListLogEntries calls (under Cloud Logging's per-minute read quota) were spent")
         while True:
             try:
+                self.calls_left -= 1
                 page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
                                            page_token=token)
-            except PermanentError as exc:
+            except RunwardenError as exc:
                 if not refusable:
                     raise
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
-                                  why=f"stopped after {pages} pages ({entries} entries): Cloud Logging refused the "
-                                      f"read in project {project or self.project} ({exc.code or 'error'}): {exc}")
+                                  why=f"stopped after {pages} pages ({entries} entries): " + _unread(exc, project
+                                                                                                    or self.project))
             pages += 1
             for entry in page.entries:
                 handle(entry)
@@ -499,9 +514,21 @@ class _Build:
             if pages >= max_pages:
                 # A token says more entries may match, or that the search has not finished; not that
                 # more matched (ListLogEntriesResponse.next_page_token).
+                spent = (f"; the timeline's {self.limits.max_calls} ListLogEntries calls (under Cloud Logging's "
+                         "per-minute read quota) were spent" if max_pages < own else "")
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries) with the search not "
-                                      "finished: later entries may match and were not read")
+                                      f"finished: later entries may match and were not read{spent}")
+
+
+def _unread(exc: RunwardenError, project: str) -> str:
+    """Why a read ended early, in words: a refusal names its code; a used-up quota says to try again."""
+    if isinstance(exc, PermanentError):
+        return f"Cloud Logging refused the read in project {project} ({exc.code or 'error'}): {exc}"
+    if cause_status(exc) == "RESOURCE_EXHAUSTED":
+        return (f"Cloud Logging's read quota (ListLogEntries per minute) was used up; build the timeline again in "
+                f"a minute to read the rest: {exc}")
+    return f"Cloud Logging did not answer the read in project {project}; build the timeline again to read the rest: {exc}"
 
 
 # At one instant: what the service showed, then the alert, then the changes, then Runwarden's steps.
