@@ -15,7 +15,7 @@ from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficT
 from shared.errors import AttemptInProgress, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, shares
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation.guardrails import GateResult
@@ -56,6 +56,12 @@ def restore(run: CommandRun) -> Outcome:
         _still_servable(run, p.action_id, service, traffic)
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service))
+        if _serving(service.traffic) == _serving(params.desired()):
+            # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
+            # would be a second write of the same undo, as to_latest with nothing pinned is refused above.
+            raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
+                          f"({', '.join(f'{k} {v}%' for k, v in sorted(_serving(service.traffic).items()))}): "
+                          "nothing to do, nothing written")
     action = checked(run, "restore_traffic", params)     # bounds and override refused before any note
     before = traffic_state(service)
     mark = None if _dry_run(run, action.name) else _mark_restoring(run, service_name, params)
@@ -82,6 +88,11 @@ def restore(run: CommandRun) -> Outcome:
                                  f"sweep may still remind of the pin of {service_name}, and the rollback it "
                                  "undid is still open to the sweep's judgement; a person must check them")
     return outcome
+
+
+def _serving(targets: Any) -> dict[str, int]:
+    """Each revision's share, and LATEST's (restore_traffic.shares), the ones at 0% (a tag's own URL) left out."""
+    return {key: percent for key, percent in shares(targets).items() if percent}
 
 
 def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> RestoreMark | None:

@@ -663,3 +663,21 @@ def test_an_expired_command_is_still_rejected_and_its_resend_repeats_that():
     again = rollback_with(w, "exp-3", expires_at=expires)
     assert again.status in (OutcomeStatus.REJECTED, OutcomeStatus.SKIPPED) and "expire" in again.reason, again.reason
     assert updates(w) == 0
+
+
+def test_a_restore_by_action_id_of_a_split_already_serving_writes_nothing():
+    """The sweep undid the rollback (or a person put the split back) before the operator's restore
+    of it arrived: the service already serves the split recorded before the rollback. Before, the
+    restore wrote it again (a second UpdateService of the same undo); now it is `skipped`, as
+    `to_latest` is when nothing is pinned, and nothing is written."""
+    w = world()
+    rolled = rollback(w, "pin-1")
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    first = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert first.status is OutcomeStatus.APPLIED and updates(w) == 2, first.reason
+
+    again = send(w, "restore_traffic", "rest-2", target=SERVICE, params={"action_id": rolled.action.action_id})
+
+    assert again.status is OutcomeStatus.SKIPPED and "already serves the split recorded before" in again.reason, \
+        again.reason
+    assert updates(w) == 2
