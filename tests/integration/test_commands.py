@@ -760,3 +760,29 @@ def test_an_engaged_pause_past_a_hundred_released_ones_is_in_the_status_and_in_t
     resumed = command(world, "resume", reason="review done")
     assert resumed.status.value == "applied" and f"still paused, each until resumed by its target: {late}" in \
         resumed.reason, resumed.reason
+
+
+def test_a_live_proposal_past_a_hundred_expired_open_ones_is_in_the_status(world):
+    """A proposal nobody decided stays `open` after its expiry, so they pile up. Read as a page of
+    `open` records in id order, the live one whose id sorts after a hundred expired ones was left
+    out (flagged only as `more_than_shown`): the one proposal a person could still approve. Live
+    ones are read by their expiry, so every one is listed, first."""
+    from shared.remediation.records import ProposalRecord
+
+    now = world.clock.now()
+
+    def proposal(proposal_id, expires_in):
+        world.state.put_record(PROPOSALS, proposal_id, ProposalRecord(
+            proposal_id=proposal_id, key=f"0.i|{CONNECTOR}|scale_connector", incident_id="0.i", target=CONNECTOR,
+            service=SERVICE, action="scale_connector", proposed_at=now - timedelta(hours=4),
+            expires_at=now + expires_in).model_dump(mode="python"))
+
+    for i in range(105):
+        proposal(f"p-{i:012x}", -timedelta(days=1 + i))
+    proposal("p-ffffffffffff", timedelta(hours=1))
+
+    answer = command(world, "status")
+
+    listed = answer.snapshot["open_proposals"]
+    assert listed[0]["proposal_id"] == "p-ffffffffffff" and listed[0]["expired"] is False, listed[:2]
+    assert "open_proposals" not in answer.snapshot["more_than_shown"], answer.snapshot["more_than_shown"]
