@@ -12,7 +12,7 @@ from shared.commands.context import CommandRun, rejected
 from shared.commands.inventory import any_target, has_policy
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
-from shared.remediation.guardrails import pause_key
+from shared.remediation.guardrails import Gate, pause_key
 from shared.remediation.records import FLAGS, KILL_SWITCH
 
 
@@ -54,6 +54,8 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
         reason += " (it already was)"
     if not engaged and target is None:
         reason += _still_paused(run)
+    if not engaged:
+        reason += _still_off(run, target)
     run.timeline.step("kill_switch", reason, severity="WARNING" if engaged else "NOTICE", target=target,
                       engaged=engaged)
     return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)
@@ -76,6 +78,19 @@ def _connector_exists(run: CommandRun, target: str) -> None:
                            "its name (a connector is named projects/PROJECT/locations/REGION/connectors/NAME)") from None
     except TransientError:
         return
+
+
+def _still_off(run: CommandRun, target: str | None) -> str:
+    """What still holds every write back after this resume, said: "writes allowed again" alone would
+    be false while the kill switch stays engaged (a target's resume under it) or the config's own
+    `guardrails.kill_switch` is set (which no command releases)."""
+    if run.config.guardrails.kill_switch:
+        return "; but writes are still off: the config sets guardrails.kill_switch: true (change the config to allow them)"
+    if target is None:
+        return ""
+    held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()
+    return (f"; but writes to it are still off: the kill switch is engaged ({held}); runwarden resume without a "
+            "target releases it") if held else ""
 
 
 def _still_paused(run: CommandRun) -> str:

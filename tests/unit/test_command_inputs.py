@@ -254,3 +254,21 @@ def test_a_status_whose_lists_hold_more_than_it_reads_says_so(monkeypatch):
     answer = send(w, "status", "st-1")
     assert answer.status is OutcomeStatus.REPORTED and answer.snapshot["more_than_shown"] == ["paused"], answer
     assert len(answer.snapshot["paused"]) == 2 and "more than 2 records each in paused" in answer.reason, answer.reason
+
+
+def test_a_resume_says_when_writes_stay_off():
+    """A target resumed while the kill switch is engaged, or the kill switch released while the config
+    sets its own: "writes allowed again" was said, and the operator waited for automation that could
+    not act. The answer now names what still holds writes back."""
+    w = world()
+    target = "projects/demo-project/locations/us-central1/services/backend"
+    assert send(w, "pause", "p-all").status is OutcomeStatus.APPLIED
+    assert send(w, "pause", "p-one", target=target).status is OutcomeStatus.APPLIED
+    one = send(w, "resume", "r-one", target=target)
+    assert one.status is OutcomeStatus.APPLIED and "still off: the kill switch is engaged" in one.reason, one.reason
+    released = send(w, "resume", "r-all")
+    assert "still off" not in released.reason, released.reason
+
+    configured = world(guardrails={"kill_switch": True})
+    released = send(configured, "resume", "r-all")
+    assert "still off: the config sets guardrails.kill_switch: true" in released.reason, released.reason
