@@ -33,6 +33,11 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     word = "paused: no writes until resumed" if engaged else ("resumed: writes allowed again" if target else
                                                              "released: writes allowed again")
     reason = f"{scope} {word} (by {run.command.requested_by}: {run.command.reason})"
+    if engaged and target and "/services/" in target:
+        # The gate holds back writes to the paused target itself: a scale of the connector the service's
+        # own alert asks for is a write to the connector, which this pause does not cover.
+        reason += ("; writes to this service only: a connector it uses is not paused (pause it by its own name, "
+                   "or pause everything)")
     report = ActionReport(name=run.command.command, params={"target": target, "engaged": engaged})
     if run.command.dry_run:
         return run.outcome(OutcomeStatus.DRY_RUN, f"dry-run, nothing written: {reason}", target=target,

@@ -272,3 +272,16 @@ def test_a_resume_says_when_writes_stay_off():
     configured = world(guardrails={"kill_switch": True})
     released = send(configured, "resume", "r-all")
     assert "still off: the config sets guardrails.kill_switch: true" in released.reason, released.reason
+
+
+def test_a_pause_of_a_service_says_that_its_connector_is_not_paused():
+    """The gate holds back writes to the paused target itself: the service's own alert may still
+    scale the connector it uses (here: approved and applied). The pause's answer said only "no writes
+    until resumed", which reads as "hands off this service". It now says what it does not cover."""
+    w, proposal_id = proposed()
+    service = "projects/demo-project/locations/us-central1/services/backend"
+    paused = send(w, "pause", "p-svc", target=service)
+    assert paused.status is OutcomeStatus.APPLIED and "a connector it uses is not paused" in paused.reason, \
+        paused.reason
+    approved = send(w, "approve", "ap-1", params={"proposal_id": proposal_id})
+    assert approved.status is OutcomeStatus.APPLIED and patches(w) == 1, approved.reason
