@@ -555,12 +555,25 @@ def _bounded(rows: list[TimelineEntry], limit: int) -> tuple[list[TimelineEntry]
     marked = set(must)
     rest = [i for i in range(len(rows)) if i not in marked]
     room = max(0, limit - len(must))
-    kept = set(must[:limit]) | set(rest[:room // 2]) | set(rest[len(rest) - (room - room // 2):] if room else [])
+    # More of those than fit (notifications that kept coming, each answered by a row of its own): the
+    # earliest and the latest of them, so that the decision that ended the incident is never the one cut.
+    kept = set(_ends(must, limit)) | set(_ends(rest, room))
     left_out = [rows[i] for i in range(len(rows)) if i not in kept]
+    shown = ("the alert, Runwarden's decisions and writes, and the first and last rows are" if len(must) <= limit
+             else f"not all of Runwarden's decisions are: {len(must) - limit} of its {len(must)} decision and marked "
+                  "rows are among them; the earliest and the latest are shown")
     words = (f"the timeline was cut short to {len(kept)} of {len(rows)} rows: {len(left_out)} rows from "
-             f"{left_out[0].at:%H:%M:%S}Z to {left_out[-1].at:%H:%M:%S}Z are not shown (the alert, Runwarden's "
-             "decisions and writes, and the first and last rows are)")
+             f"{left_out[0].at:%H:%M:%S}Z to {left_out[-1].at:%H:%M:%S}Z are not shown ({shown})")
     return [rows[i] for i in sorted(kept)], words
+
+
+def _ends(indexes: list[int], room: int) -> list[int]:
+    """The first and the last of `indexes`, `room` in all (the earlier half first)."""
+    if room <= 0:
+        return []
+    if len(indexes) <= room:
+        return indexes
+    return indexes[:room // 2] + indexes[len(indexes) - (room - room // 2):]
 
 
 def _evidence(diagnosed: Step | None) -> list[EvidenceRow]:
