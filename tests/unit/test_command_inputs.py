@@ -285,3 +285,16 @@ def test_a_pause_of_a_service_says_that_its_connector_is_not_paused():
         paused.reason
     approved = send(w, "approve", "ap-1", params={"proposal_id": proposal_id})
     assert approved.status is OutcomeStatus.APPLIED and patches(w) == 1, approved.reason
+
+
+def test_a_diagnose_says_when_what_runwarden_would_do_is_held_back_now():
+    """`diagnose` answered "Runwarden would roll back …" while the kill switch (or a pause of the
+    service) would hold that write back: a person read it as what would happen. It now says so."""
+    w = world()
+    service = "projects/demo-project/locations/us-central1/services/backend"
+    plain = send(w, "diagnose", "d-1", target=service)
+    assert plain.status is OutcomeStatus.REPORTED and "Runwarden would" in plain.reason, plain.reason
+    assert "would not write" not in plain.reason
+    assert send(w, "pause", "p-1", target=service).status is OutcomeStatus.APPLIED
+    held = send(w, "diagnose", "d-2", target=service)
+    assert "but it would not write now: kill switch engaged" in held.reason and "paused" in held.reason, held.reason
