@@ -22,7 +22,7 @@ from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRI
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
-from shared.timeline.queries import (BadInput, audit_filter, check_incident_id, check_project, command_steps_filter,
+from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
                                      entry_link, explorer_link, is_location, is_service_id, request_errors_filter,
                                      runwarden_filter)
 from shared.timeline.writer import INCIDENT_LABEL
@@ -290,9 +290,11 @@ class _Build:
             return keep
 
         r = self.related
-        query = audit_filter(r.project, self.start, self.end, r.service, connectors=r.connectors,
-                             sql_instances=r.sql_instances, secrets=r.secrets)
-        self.reads.append(self._read("audit", query, keep_in(r.project), project=r.project))
+        queries = audit_filters(r.project, self.start, self.end, r.service, connectors=r.connectors,
+                                sql_instances=r.sql_instances, secrets=r.secrets)
+        for part, query in enumerate(queries, 1):   # more than one only past Logging's filter length
+            self.reads.append(self._read("audit" + (f" (part {part})" if part > 1 else ""), query,
+                                         keep_in(r.project), project=r.project))
         for project, found in sorted(self.elsewhere.items()):
             try:
                 check_project(project)
@@ -300,9 +302,11 @@ class _Build:
                 self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
                                   "are not read")
                 continue
-            query = audit_filter(project, self.start, self.end, r.service, connectors=found["connectors"],
-                                 sql_instances=found["sql"], with_service=False)
-            self.reads.append(self._read(f"audit {project}", query, keep_in(project), project=project))
+            queries = audit_filters(project, self.start, self.end, r.service, connectors=found["connectors"],
+                                    sql_instances=found["sql"], with_service=False)
+            for part, query in enumerate(queries, 1):
+                self.reads.append(self._read(f"audit {project}" + (f" (part {part})" if part > 1 else ""), query,
+                                             keep_in(project), project=project))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
         own = self._runwarden_write_near(change)

@@ -545,3 +545,27 @@ def test_reads_in_other_projects_never_take_a_timeline_past_the_read_quota(stand
     assert errors_read.cut_short and "calls (under Cloud Logging's per-minute read quota) were spent" in \
         errors_read.why, errors_read.why
     assert timeline.milestones.recovery is None
+
+
+def test_a_service_with_many_secrets_still_shows_its_changes(standin, logs):
+    """Its revisions reference 120 secrets with long names: one audit filter naming them all passed
+    Logging's 20,000 characters and was refused (INVALID_ARGUMENT), so no change at all was shown, the
+    person's deploy included. The names are split over filters within the limit, each read."""
+    from tests.integration.timeline_world import audit
+
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                    "service_name": "backend"})
+    audit(standin, T0 - timedelta(minutes=4), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          "alice@example.com", request={"template": {"containers": [{"image": "gcr.io/p/backend:v2"}]}})
+    secrets = {f"projects/{PROJECT}/secrets/{'payments-provider-credential-' * 6}{i:03}" for i in range(120)}
+    last = sorted(s.rsplit("/", 1)[-1] for s in secrets)[-1]
+    audit(standin, T0 - timedelta(minutes=3), "google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion",
+          f"projects/{PROJECT}/secrets/{last}", "bob@example.com", service="secretmanager.googleapis.com")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(secrets=secrets))
+
+    audits = [r for r in timeline.reads if r.name.startswith("audit")]
+    assert len(audits) > 1 and not any(r.cut_short for r in audits), [(r.name, r.why) for r in audits]
+    assert all(len(r.filter) <= 20_000 for r in audits)
+    assert {"alice@example.com", "bob@example.com"} <= set(timeline.people), timeline.people
