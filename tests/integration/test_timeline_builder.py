@@ -569,3 +569,20 @@ def test_a_service_with_many_secrets_still_shows_its_changes(standin, logs):
     assert len(audits) > 1 and not any(r.cut_short for r in audits), [(r.name, r.why) for r in audits]
     assert all(len(r.filter) <= 20_000 for r in audits)
     assert {"alice@example.com", "bob@example.com"} <= set(timeline.people), timeline.people
+
+
+def test_a_pin_released_by_a_person_after_the_rollback_is_not_said_to_hold(world, logs):
+    """The seeded rollback pinned backend-00001-abc; later a person sent the traffic back to LATEST by
+    hand. The follow-up still said "Traffic is pinned … until someone releases the pin", a false
+    statement in a postmortem. It now says the service was changed since, by whom, and to check."""
+    from tests.integration.timeline_world import audit
+
+    audit(world, T0 + timedelta(minutes=9), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          "dave@example.com", request={"service": {"name": SERVICE_NAME, "traffic": [
+              {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]}, "updateMask": "traffic"})
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    pin = next(f for f in timeline.follow_ups if "pinned to backend-00001-abc" in f.text)
+    assert not pin.text.startswith("Traffic is pinned"), pin.text
+    assert "dave@example.com" in pin.text and "check whether the pin still holds" in pin.text, pin.text
