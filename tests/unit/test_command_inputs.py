@@ -298,3 +298,15 @@ def test_a_diagnose_says_when_what_runwarden_would_do_is_held_back_now():
     assert send(w, "pause", "p-1", target=service).status is OutcomeStatus.APPLIED
     held = send(w, "diagnose", "d-2", target=service)
     assert "but it would not write now: kill switch engaged" in held.reason and "paused" in held.reason, held.reason
+
+
+def test_a_reject_while_another_operators_approve_is_under_way_says_how_to_hold_it_back():
+    """Bob's approve has moved the proposal to `approved` and is on its way to the write; Alice's reject
+    was answered only "already approved by bob", though a pause of the target still stops that write
+    (the gate checks the switches right before it writes). The answer now says so."""
+    w, proposal_id = proposed()
+    assert w.state.update_record(PROPOSALS, proposal_id, {"state": "approved", "decided_by": "bob@example.com",
+                                                          "command_id": "ap-bob"}, expect={"state": "open"})
+    answer = send(w, "reject", "rj-1", params={"proposal_id": proposal_id})
+    assert answer.status is OutcomeStatus.REJECTED and "already approved by bob@example.com" in answer.reason
+    assert f"runwarden pause --target {CONNECTOR}" in answer.reason, answer.reason
