@@ -15,7 +15,7 @@ from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficT
 from shared.errors import AttemptInProgress, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, shares
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation.guardrails import GateResult
@@ -56,24 +56,15 @@ def restore(run: CommandRun) -> Outcome:
         _still_servable(run, p.action_id, service, traffic)
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service))
-        if _serving(service.traffic) == _serving(params.desired()):
+        if serving_shares(service.traffic) == serving_shares(params.desired()):
             # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
             # would be a second write of the same undo, as to_latest with nothing pinned is refused above.
             raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
-                          f"({', '.join(f'{k} {v}%' for k, v in sorted(_serving(service.traffic).items()))}): "
+                          f"({', '.join(f'{k} {v}%' for k, v in sorted(serving_shares(service.traffic).items()))}): "
                           "nothing to do, nothing written")
     action = checked(run, "restore_traffic", params)     # bounds and override refused before any note
     before = traffic_state(service)
-    mark = None if _dry_run(run, action.name) else _mark_restoring(run, service_name, params)
-    try:
-        result = gated(run, action, params, before, service_name)
-    except AttemptInProgress:
-        raise                   # another attempt at this command is at work: its note may be this one
-    except RunwardenError:
-        _unmark_restoring(run, service_name, mark)   # the gate raises with nothing written (all given back)
-        raise
-    if not result.written:
-        _unmark_restoring(run, service_name, mark)   # skipped, failed, rejected, escalated unsent: nothing written
+    result = _noted_and_gated(run, action, params, before, service_name)
     outcome = action_outcome(run, action, params, before, result, service_name)
     if outcome.status is OutcomeStatus.APPLIED:
         try:
@@ -90,9 +81,21 @@ def restore(run: CommandRun) -> Outcome:
     return outcome
 
 
-def _serving(targets: Any) -> dict[str, int]:
-    """Each revision's share, and LATEST's (restore_traffic.shares), the ones at 0% (a tag's own URL) left out."""
-    return {key: percent for key, percent in shares(targets).items() if percent}
+def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams, before: dict[str, Any],
+                     service: str) -> GateResult:
+    """The gate's answer, the restore's note on the pin (`_mark_restoring`) kept only while its write
+    may have taken: none for a dry run, and taken back after an answer that wrote nothing."""
+    mark = None if _dry_run(run, action.name) else _mark_restoring(run, service, params)
+    try:
+        result = gated(run, action, params, before, service)
+    except AttemptInProgress:
+        raise                   # another attempt at this command is at work: its note may be this one
+    except RunwardenError:
+        _unmark_restoring(run, service, mark)   # the gate raises with nothing written (all given back)
+        raise
+    if not result.written:
+        _unmark_restoring(run, service, mark)   # skipped, failed, rejected, escalated unsent: nothing written
+    return result
 
 
 def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> RestoreMark | None:
