@@ -92,6 +92,13 @@ def classify(exc: BaseException) -> RunwardenError:
     return PermanentError(message, code=name)
 
 
+def cause_status(exc: BaseException) -> str:
+    """The gRPC status name of the Google error a RunwardenError was raised from ("RESOURCE_EXHAUSTED"),
+    or "": a TransientError keeps no code of its own."""
+    cause = exc.__cause__
+    return (_status_name(cause) or "") if cause is not None else ""
+
+
 def _status_name(exc: BaseException) -> str | None:
     code = getattr(exc, "grpc_status_code", None)
     if code is None:

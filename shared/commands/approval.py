@@ -42,6 +42,8 @@ def approve(run: CommandRun) -> Outcome:
     proposal = _open_proposal(run)
     changed = _world_changed(run, proposal)
     if changed:
+        if run.command.dry_run:     # a dry run decides nothing: the real approve refuses and closes it
+            raise refused(_world_changed_reason(proposal, changed) + "; dry-run: the proposal is left open")
         _decide_with_answer(run, proposal, "refused", note=changed)
         raise refused(_world_changed_reason(proposal, changed))
     action = get_action(proposal.action)
@@ -190,12 +192,24 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
                                              "it judges that write; nothing written")
     if proposal.state != "open" and not _approved_by_this_command(run, proposal):
         raise rejected("params.proposal_id", f"{proposal_id} is already {proposal.state}"
-                                             + (f" by {proposal.decided_by}" if proposal.decided_by else ""))
+                                             + (f" by {proposal.decided_by}" if proposal.decided_by else "")
+                                             + _how_to_stop(run, proposal))
     if run.now >= proposal.expires_at:
-        run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "expired"}, expect={"state": "open"})
+        if not run.command.dry_run:     # a dry run writes no state (docs/commands.md, "Dry run")
+            run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "expired"}, expect={"state": "open"})
         raise rejected("params.proposal_id", f"{proposal_id} expired at {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
                                              "a new alert makes a new proposal")
     return proposal
+
+
+def _how_to_stop(run: CommandRun, proposal: ProposalRecord) -> str:
+    """A reject that comes while another operator's approve of the proposal is under way cannot close
+    it: said so, with the one thing that still holds the write back (the gate checks the switches right
+    before it writes)."""
+    if run.command.command != "reject" or proposal.state != "approved":
+        return ""
+    return (f": its write may be under way; nothing can close it now, but a pause still holds it back before "
+            f"the write: runwarden pause --target {proposal.target} --reason '...'")
 
 
 def _world_changed(run: CommandRun, proposal: ProposalRecord) -> str:

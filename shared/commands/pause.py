@@ -6,11 +6,13 @@ not hold back, or nothing could ever release it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from shared.commands.context import CommandRun, rejected
 from shared.commands.inventory import any_target, has_policy
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
-from shared.remediation.guardrails import pause_key
+from shared.remediation.guardrails import Gate, pause_key
 from shared.remediation.records import FLAGS, KILL_SWITCH
 
 
@@ -31,6 +33,11 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     word = "paused: no writes until resumed" if engaged else ("resumed: writes allowed again" if target else
                                                              "released: writes allowed again")
     reason = f"{scope} {word} (by {run.command.requested_by}: {run.command.reason})"
+    if engaged and target and "/services/" in target:
+        # The gate holds back writes to the paused target itself: a scale of the connector the service's
+        # own alert asks for is a write to the connector, which this pause does not cover.
+        reason += ("; writes to this service only: a connector it uses is not paused (pause it by its own name, "
+                   "or pause everything)")
     report = ActionReport(name=run.command.command, params={"target": target, "engaged": engaged})
     if run.command.dry_run:
         return run.outcome(OutcomeStatus.DRY_RUN, f"dry-run, nothing written: {reason}", target=target,
@@ -52,6 +59,8 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
         reason += " (it already was)"
     if not engaged and target is None:
         reason += _still_paused(run)
+    if not engaged:
+        reason += _still_off(run, target)
     run.timeline.step("kill_switch", reason, severity="WARNING" if engaged else "NOTICE", target=target,
                       engaged=engaged)
     return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)
@@ -76,6 +85,19 @@ def _connector_exists(run: CommandRun, target: str) -> None:
         return
 
 
+def _still_off(run: CommandRun, target: str | None) -> str:
+    """What still holds every write back after this resume, said: "writes allowed again" alone would
+    be false while the kill switch stays engaged (a target's resume under it) or the config's own
+    `guardrails.kill_switch` is set (which no command releases)."""
+    if run.config.guardrails.kill_switch:
+        return "; but writes are still off: the config sets guardrails.kill_switch: true (change the config to allow them)"
+    if target is None:
+        return ""
+    held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()
+    return (f"; but writes to it are still off: the kill switch is engaged ({held}); runwarden resume without a "
+            "target releases it") if held else ""
+
+
 def _still_paused(run: CommandRun) -> str:
     """A resume without a target releases the kill switch only: pauses of single targets stay, and
     an answer that said "writes allowed again" and no more would let the operator believe them gone."""
@@ -85,9 +107,20 @@ def _still_paused(run: CommandRun) -> str:
 
 def _paused(run: CommandRun) -> str:
     """The targets paused one by one, listed (at most _LISTED), or ""."""
-    held = sorted(f.get("target") or "?" for f in run.adapters.state.find_records(FLAGS, "kind", "pause", _LISTED + 1)
-                  if f.get("engaged"))
-    return ", ".join(held[:_LISTED]) + (", …" if len(held) > _LISTED else "")
+    held, more = engaged_pauses(run.adapters.state, _LISTED)
+    return ", ".join(sorted(f.get("target") or "?" for f in held)) + (", …" if more else "")
+
+
+def engaged_pauses(state: Any, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """The pauses of single targets now engaged (at most `limit`), and whether there are more. Read by
+    `engaged`, never by kind: a resume keeps its flag (`engaged: false`, who released it and why), so
+    released pauses pile up over the months, and a page of every pause record could hold none of the
+    engaged ones, which are the safety fact. The kill switch's flag is the one other engaged record
+    (one key, KILL_SWITCH), so `limit` + 2 records tell whether any pause lies past the limit. A
+    single-field equality: Firestore's automatic single-field index serves it, no composite index."""
+    found = state.find_records(FLAGS, "engaged", True, limit + 2)
+    pauses = [f for f in found if f.get("kind") == "pause"]
+    return pauses[:limit], len(pauses) > limit
 
 
 _LISTED = 20

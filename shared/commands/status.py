@@ -14,11 +14,12 @@ from pydantic import BaseModel
 from shared.commands.context import CommandRun
 from shared.clock import skew_safe_lease
 from shared.commands.inventory import in_inventory
+from shared.commands.pause import engaged_pauses
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord
 from shared.remediation.approvals import settles_after
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate, slot_keys
-from shared.remediation.records import (ACTIONS, COMMANDS, FLAGS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
+from shared.remediation.records import (ACTIONS, COMMANDS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
                                         ProposalRecord)
 
 LIMIT = 100
@@ -87,11 +88,14 @@ def snapshot(run: CommandRun) -> Snapshot:
             more.append(name)
         return records[:LIMIT]
 
+    engaged, more_paused = engaged_pauses(state, LIMIT)
+    if more_paused:
+        more.append("paused")
     paused = [{"target": f.get("target"), "by": f.get("by"), "reason": f.get("reason"), "at": f.get("at")}
-              for f in found("paused", FLAGS, "kind", "pause") if f.get("engaged")]
+              for f in engaged]
     pending = [ActionRecord.model_validate(d) for d in found("pending_verifications", ACTIONS, "state",
                                                              ActionState.PENDING.value)]
-    proposals = [ProposalRecord.model_validate(d) for d in found("open_proposals", PROPOSALS, "state", "open")]
+    proposals = _open_proposals(state, now, more)
     approved = [ProposalRecord.model_validate(d) for d in found("approved_proposals", PROPOSALS, "state", "approved")]
     in_doubt = [ProposalRecord.model_validate(d) for d in found("proposals_in_doubt", PROPOSALS, "state", "in_doubt")]
     pins = [PinRecord.model_validate(d) for d in found("pinned", PINS, "pinned", True)]
@@ -117,6 +121,29 @@ def snapshot(run: CommandRun) -> Snapshot:
                  "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id} for p in pins],
         more_than_shown=more,
     )
+
+
+def _open_proposals(state: Any, now: datetime, more: list[str]) -> list[ProposalRecord]:
+    """Every open proposal a person can still decide, then those past their expiry. An open
+    proposal nobody decided stays `open` after it expires (only an approve or a reject of it marks
+    it `expired`), so over the months they pile up, and a page of every `open` record, in the
+    order of their ids, could hold none of the live ones. Those not yet expired are read apart,
+    by `expires_at` (a range on one field: no composite index), and listed first; a page of the
+    `open` ones adds those past their expiry (flagged `expired`)."""
+    unexpired = state.find_between(PROPOSALS, "expires_at", now, now + _FAR, LIMIT + 1)
+    live = [ProposalRecord.model_validate(d) for d in unexpired if d.get("state") == "open"]
+    if len(unexpired) > LIMIT:
+        more.append("open_proposals")
+    ids = {p.proposal_id for p in live}
+    opened = state.find_records(PROPOSALS, "state", "open", LIMIT + 1)
+    stale = [p for p in map(ProposalRecord.model_validate, opened) if p.proposal_id not in ids and now >= p.expires_at]
+    if len(opened) > LIMIT:
+        more.append("open_proposals past their expiry")
+    return (live + stale)[:LIMIT]
+
+
+# Later than any proposal's expiry (guardrails.proposal_ttl_seconds is hours): the read's upper bound.
+_FAR = timedelta(days=3650)
 
 
 def _settled_after(state: Any, proposal: ProposalRecord, lease: timedelta) -> datetime | None:

@@ -12,10 +12,10 @@ from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
-from shared.errors import TransientError
+from shared.errors import AttemptInProgress, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation.guardrails import GateResult
@@ -56,11 +56,16 @@ def restore(run: CommandRun) -> Outcome:
         _still_servable(run, p.action_id, service, traffic)
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service))
-    if not run.command.dry_run:
-        _mark_restoring(run, service_name, params)
-    outcome = through_gate(run, "restore_traffic", params, traffic_state(service), service_name)
-    if outcome.status in (OutcomeStatus.SKIPPED, OutcomeStatus.REJECTED) and not run.command.dry_run:
-        _unmark_restoring(run, service_name)    # nothing written: the split is no restore's of Runwarden's
+        if serving_shares(service.traffic) == serving_shares(params.desired()):
+            # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
+            # would be a second write of the same undo, as to_latest with nothing pinned is refused above.
+            raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
+                          f"({', '.join(f'{k} {v}%' for k, v in sorted(serving_shares(service.traffic).items()))}): "
+                          "nothing to do, nothing written")
+    action = checked(run, "restore_traffic", params)     # bounds and override refused before any note
+    before = traffic_state(service)
+    result = _noted_and_gated(run, action, params, before, service_name)
+    outcome = action_outcome(run, action, params, before, result, service_name)
     if outcome.status is OutcomeStatus.APPLIED:
         try:
             _released(run, service_name, None if p.to_latest else p.action_id)
@@ -76,32 +81,60 @@ def restore(run: CommandRun) -> Outcome:
     return outcome
 
 
-def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> None:
+def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams, before: dict[str, Any],
+                     service: str) -> GateResult:
+    """The gate's answer, the restore's note on the pin (`_mark_restoring`) kept only while its write
+    may have taken: none for a dry run, and taken back after an answer that wrote nothing."""
+    mark = None if _dry_run(run, action.name) else _mark_restoring(run, service, params)
+    try:
+        result = gated(run, action, params, before, service)
+    except AttemptInProgress:
+        raise                   # another attempt at this command is at work: its note may be this one
+    except RunwardenError:
+        _unmark_restoring(run, service, mark)   # the gate raises with nothing written (all given back)
+        raise
+    if not result.written:
+        _unmark_restoring(run, service, mark)   # skipped, failed, rejected, escalated unsent: nothing written
+    return result
+
+
+def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> RestoreMark | None:
     """Noted on the service's pin before the write: the command and the split it writes. A restore
     keeps no intent (a corrective write), so if its write takes and its record then fails (answered
     `escalated`, the pin left `pinned`), this is what tells the sweep that the traffic it finds moved
     off the rollback is Runwarden's own restore, not someone else's change (verification.Sweep
-    ._own_restore). No pin, or one already released: nothing to note (the update matches nothing). A
-    note that cannot be stored holds nothing up: the restore is written all the same, and only the
-    rare restore whose record fails too is then escalated by the sweep as before."""
+    ._own_restore). Answers the note stored, or None: no pin, or one already released (nothing to
+    note), or a note that could not be stored, which holds nothing up: the restore is written all the
+    same, and only the rare restore whose record fails too is then escalated by the sweep as before."""
     mark = RestoreMark(command_id=run.command_id or "", requested_by=run.command.requested_by,
                        traffic=[t.model_dump(mode="json") for t in params.desired()], at=run.now)
     try:
-        run.adapters.state.update_record(PINS, service, {"restoring": mark.model_dump(mode="json")},
-                                         expect={"pinned": True})
+        if run.adapters.state.update_record(PINS, service, {"restoring": mark.stored()}, expect={"pinned": True}):
+            return mark
     except TransientError as exc:
         run.timeline.step("unrecorded", f"the restore's note on the pin of {service} could not be stored ({exc}); "
                           "restoring all the same", severity="WARNING")
+    return None
 
 
-def _unmark_restoring(run: CommandRun, service: str) -> None:
-    """The note taken back when the gate wrote nothing (the kill switch, a pause, a duplicate, bounds):
-    a person who later sends the service the same split is not taken for this restore. Best effort: a
-    note left behind only matters if a person writes exactly that split while the pin is held."""
+def _unmark_restoring(run: CommandRun, service: str, mark: RestoreMark | None) -> None:
+    """The note taken back when the gate wrote nothing (the kill switch, a pause, a duplicate, bounds,
+    a write the API refused): a person who later sends the service the same split is not taken for
+    this restore. Only this very note: guarded on the pin still holding it, so a note another restore
+    stored since (which may be about to write) is left alone. Best effort: a note left behind only
+    matters if a person writes exactly that split while the pin is held."""
+    if mark is None:
+        return
     try:
-        run.adapters.state.update_record(PINS, service, {"restoring": None}, expect={"pinned": True})
+        run.adapters.state.update_record(PINS, service, {"restoring": None}, expect={"restoring": mark.stored()})
     except TransientError:
         pass
+
+
+def _dry_run(run: CommandRun, action: str) -> bool:
+    """The gate runs this command's action as a dry run (the command's own flag, the config's mode or
+    the action's shadow mode): it writes nothing, so nothing is noted for it either."""
+    return bool(run.command.dry_run) or run.config.action_dry_run(action)
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
@@ -116,17 +149,28 @@ def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: 
 
 
 def through_gate(run: CommandRun, name: str, params: Any, before: dict[str, Any], service: str) -> Outcome:
+    action = checked(run, name, params)
+    result = gated(run, action, params, before, service)
+    return action_outcome(run, action, params, before, result, service)
+
+
+def checked(run: CommandRun, name: str, params: Any) -> Any:
+    """The action, once the command's params are within its bounds and an override is an operator's:
+    else `rejected`, before anything is written."""
     action = get_action(name)
     violations = action.bounds_violations(params, run.config, run.now)
     if violations:
         raise rejected("params", "outside bounds: " + "; ".join(violations))
     _check_override(run)
+    return action
+
+
+def gated(run: CommandRun, action: Any, params: Any, before: dict[str, Any], service: str) -> GateResult:
     incident = run.own_incident()
-    run.timeline.step("planned", f"{name} by {run.command.requested_by}: {run.command.reason}", action=name,
-                      params=params.model_dump(mode="json"))
-    result = run.gate().execute(action, params, before, incident, run.adapters, service=service,
-                                signature="manual", manual=run.manual())
-    return action_outcome(run, action, params, before, result, service)
+    run.timeline.step("planned", f"{action.name} by {run.command.requested_by}: {run.command.reason}",
+                      action=action.name, params=params.model_dump(mode="json"))
+    return run.gate().execute(action, params, before, incident, run.adapters, service=service,
+                              signature="manual", manual=run.manual())
 
 
 def _check_override(run: CommandRun) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from shared.diagnosis.evidence import AlertContext
 
@@ -294,7 +294,13 @@ class RestoreMark(BaseModel):
     command_id: str
     requested_by: str
     traffic: list[dict[str, Any]]     # the split written (RestoreTrafficParams.desired), tags at 0% included
-    at: datetime
+    # When it was noted: stored as a Firestore timestamp (`stored`). Notes stored before held the ISO
+    # text instead (`model_dump(mode="json")`), which pydantic reads into the same instant.
+    at: AwareDatetime
+
+    def stored(self) -> dict[str, Any]:
+        """The note as the pin holds it: `at` a timestamp, the split as plain values."""
+        return self.model_dump(mode="python")
 
 
 class PinRecord(KeptReport):

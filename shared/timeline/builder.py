@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from shared.errors import PermanentError, RunwardenError
+from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
 from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
@@ -22,7 +22,7 @@ from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRI
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
-from shared.timeline.queries import (BadInput, audit_filter, check_incident_id, check_project, command_steps_filter,
+from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
                                      entry_link, explorer_link, is_location, is_service_id, request_errors_filter,
                                      runwarden_filter)
 from shared.timeline.writer import INCIDENT_LABEL
@@ -61,6 +61,11 @@ class Limits:
     # stay under ListLogEntries' 60 requests a minute per project (Cloud Logging quotas page;
     # UNCONFIRMED that the figure is still current).
     max_error_pages: int = 30
+    # Every read of one timeline shares this many ListLogEntries calls, so that the reads a service's
+    # dependencies in other projects add (one audit read each) never take it past that quota: a read
+    # past it was answered RESOURCE_EXHAUSTED, and the same reads a minute later were refused again.
+    # Ten calls stay free for a retry, the not-found read and another reader in the same minute.
+    max_calls: int = 50
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
     # Rows shown at most (a page, a postmortem): 10 pages of a bot's changes would be 10,000 rows
@@ -121,6 +126,7 @@ class _Build:
         self.elsewhere: dict[str, dict[str, set[str]]] = {}
         self.start = self.end = now
         self.errors = ErrorSeries()
+        self.calls_left = limits.max_calls
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -284,9 +290,11 @@ class _Build:
             return keep
 
         r = self.related
-        query = audit_filter(r.project, self.start, self.end, r.service, connectors=r.connectors,
-                             sql_instances=r.sql_instances, secrets=r.secrets)
-        self.reads.append(self._read("audit", query, keep_in(r.project), project=r.project))
+        queries = audit_filters(r.project, self.start, self.end, r.service, connectors=r.connectors,
+                                sql_instances=r.sql_instances, secrets=r.secrets)
+        for part, query in enumerate(queries, 1):   # more than one only past Logging's filter length
+            self.reads.append(self._read("audit" + (f" (part {part})" if part > 1 else ""), query,
+                                         keep_in(r.project), project=r.project))
         for project, found in sorted(self.elsewhere.items()):
             try:
                 check_project(project)
@@ -294,9 +302,11 @@ class _Build:
                 self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
                                   "are not read")
                 continue
-            query = audit_filter(project, self.start, self.end, r.service, connectors=found["connectors"],
-                                 sql_instances=found["sql"], with_service=False)
-            self.reads.append(self._read(f"audit {project}", query, keep_in(project), project=project))
+            queries = audit_filters(project, self.start, self.end, r.service, connectors=found["connectors"],
+                                    sql_instances=found["sql"], with_service=False)
+            for part, query in enumerate(queries, 1):
+                self.reads.append(self._read(f"audit {project}" + (f" (part {part})" if part > 1 else ""), query,
+                                             keep_in(project), project=project))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
         own = self._runwarden_write_near(change)
@@ -473,22 +483,31 @@ class _Build:
     def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
               max_pages: int | None = None, *, project: str = "", refusable: bool = True) -> ReadReport:
         """Pages through one query in time order (in `project`, by default Runwarden's own);
-        stops after max_pages and says so. `refusable`: a read Cloud Logging refuses (PERMISSION_DENIED
-        in a watched project Runwarden may not read, INVALID_ARGUMENT) ends as a read cut short, in
-        words, and the timeline goes on with what the other reads found; Runwarden's own lines are
-        not refusable (without them there is no timeline)."""
-        max_pages = max_pages or self.limits.max_pages
+        stops after max_pages, or when the timeline's calls (`Limits.max_calls`) are spent, and says
+        so. `refusable`: a read Cloud Logging refuses (PERMISSION_DENIED in a watched project
+        Runwarden may not read, INVALID_ARGUMENT) or cannot answer after the adapter's retries (its
+        per-minute quota used up, RESOURCE_EXHAUSTED; UNAVAILABLE) ends as a read cut short, in
+        words, and the timeline goes on with what the other reads found: raised, it failed the whole
+        timeline and threw away what was read, and the quota a retry needs again was spent on it.
+        Runwarden's own lines are not refusable (without them there is no timeline)."""
+        own = max_pages or self.limits.max_pages
+        max_pages = min(own, self.calls_left)
         token, pages, entries = "", 0, 0
+        if max_pages <= 0:
+            return ReadReport(name=name, filter=query, cut_short=True,
+                              why=f"stopped after 0 pages: not read, the timeline's {self.limits.max_calls} "
+                                  "ListLogEntries calls (under Cloud Logging's per-minute read quota) were spent")
         while True:
             try:
+                self.calls_left -= 1
                 page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
                                            page_token=token)
-            except PermanentError as exc:
+            except RunwardenError as exc:
                 if not refusable:
                     raise
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
-                                  why=f"stopped after {pages} pages ({entries} entries): Cloud Logging refused the "
-                                      f"read in project {project or self.project} ({exc.code or 'error'}): {exc}")
+                                  why=f"stopped after {pages} pages ({entries} entries): " + _unread(exc, project
+                                                                                                    or self.project))
             pages += 1
             for entry in page.entries:
                 handle(entry)
@@ -499,9 +518,21 @@ class _Build:
             if pages >= max_pages:
                 # A token says more entries may match, or that the search has not finished; not that
                 # more matched (ListLogEntriesResponse.next_page_token).
+                spent = (f"; the timeline's {self.limits.max_calls} ListLogEntries calls (under Cloud Logging's "
+                         "per-minute read quota) were spent" if max_pages < own else "")
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries) with the search not "
-                                      "finished: later entries may match and were not read")
+                                      f"finished: later entries may match and were not read{spent}")
+
+
+def _unread(exc: RunwardenError, project: str) -> str:
+    """Why a read ended early, in words: a refusal names its code; a used-up quota says to try again."""
+    if isinstance(exc, PermanentError):
+        return f"Cloud Logging refused the read in project {project} ({exc.code or 'error'}): {exc}"
+    if cause_status(exc) == "RESOURCE_EXHAUSTED":
+        return (f"Cloud Logging's read quota (ListLogEntries per minute) was used up; build the timeline again in "
+                f"a minute to read the rest: {exc}")
+    return f"Cloud Logging did not answer the read in project {project}; build the timeline again to read the rest: {exc}"
 
 
 # At one instant: what the service showed, then the alert, then the changes, then Runwarden's steps.
@@ -528,12 +559,25 @@ def _bounded(rows: list[TimelineEntry], limit: int) -> tuple[list[TimelineEntry]
     marked = set(must)
     rest = [i for i in range(len(rows)) if i not in marked]
     room = max(0, limit - len(must))
-    kept = set(must[:limit]) | set(rest[:room // 2]) | set(rest[len(rest) - (room - room // 2):] if room else [])
+    # More of those than fit (notifications that kept coming, each answered by a row of its own): the
+    # earliest and the latest of them, so that the decision that ended the incident is never the one cut.
+    kept = set(_ends(must, limit)) | set(_ends(rest, room))
     left_out = [rows[i] for i in range(len(rows)) if i not in kept]
+    shown = ("the alert, Runwarden's decisions and writes, and the first and last rows are" if len(must) <= limit
+             else f"not all of Runwarden's decisions are: {len(must) - limit} of its {len(must)} decision and marked "
+                  "rows are among them; the earliest and the latest are shown")
     words = (f"the timeline was cut short to {len(kept)} of {len(rows)} rows: {len(left_out)} rows from "
-             f"{left_out[0].at:%H:%M:%S}Z to {left_out[-1].at:%H:%M:%S}Z are not shown (the alert, Runwarden's "
-             "decisions and writes, and the first and last rows are)")
+             f"{left_out[0].at:%H:%M:%S}Z to {left_out[-1].at:%H:%M:%S}Z are not shown ({shown})")
     return [rows[i] for i in sorted(kept)], words
+
+
+def _ends(indexes: list[int], room: int) -> list[int]:
+    """The first and the last of `indexes`, `room` in all (the earlier half first)."""
+    if room <= 0:
+        return []
+    if len(indexes) <= room:
+        return indexes
+    return indexes[:room // 2] + indexes[len(indexes) - (room - room // 2):]
 
 
 def _evidence(diagnosed: Step | None) -> list[EvidenceRow]:

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.timeline.classify import DECISION_STEPS, Step
-from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, Milestone, Milestones,
+from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, Milestone, Milestones, Source,
                                    TimelineEntry)
 
 HEALTHY_MINUTES = 3                  # errors at zero this many minutes in a row: a healthy window
@@ -145,13 +145,18 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[Fol
     approved, escalations, failures. Log text stays in the words; only Runwarden's own commands are
     code."""
     out: list[FollowUp] = []
-    pinned, service = _pinned_revision(steps)
+    pinned, service, pinned_at = _pinned_revision(steps)
     if pinned:
         gcloud, runwarden = release_commands(service) if service else (
             "gcloud run services update-traffic SERVICE --to-latest --region=REGION --project=PROJECT",
             "runwarden command restore_traffic --target SERVICE --param to_latest=true --reason …")
-        out.append(FollowUp(text=f"Traffic is pinned to {pinned}: new deploys get no traffic until someone "
-                                 "releases the pin, with either command:", commands=[gcloud, runwarden]))
+        moved = _traffic_moved_since(rows, pinned_at)
+        text = (f"Traffic is pinned to {pinned}: new deploys get no traffic until someone releases the pin, with "
+                "either command:" if moved is None else
+                f"Traffic was pinned to {pinned} at {pinned_at:%H:%M:%S}Z, and the service was changed since "
+                f"({moved.at:%H:%M:%S}Z, {moved.actor.name}: {moved.summary}), which may have released it: check "
+                "whether the pin still holds before releasing it, with either command:")
+        out.append(FollowUp(text=text, commands=[gcloud, runwarden]))
     applied_later = any(s.step == "applied" for s in steps)
     for s in steps:
         if s.step == "proposed" and not applied_later:
@@ -181,9 +186,11 @@ def _unfinished(steps: Sequence[Step]) -> Step | None:
     return last
 
 
-def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str]:
-    """(the revision a rollback pinned traffic to, the service), unless it was undone since."""
+def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None]:
+    """(the revision a rollback pinned traffic to, the service, when), unless it was undone or its
+    pin released since (the sweep's `released`: an operator's restore it recognised)."""
     planned = pinned = service = ""
+    at = None
     for s in steps:
         params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
         if s.step == "planned":
@@ -191,10 +198,21 @@ def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str]:
             planned = str(params.get("to_revision") or "") if is_rollback else ""
             service = str(params.get("target") or "") if is_rollback else service
         elif s.step == "applied" and planned:
-            pinned = planned
-        elif s.step == "undone":
+            pinned, at = planned, s.at
+        elif s.step in ("undone", "released"):
             pinned = ""
-    return pinned, service
+    return pinned, service, at
+
+
+def _traffic_moved_since(rows: Sequence[TimelineEntry], since: datetime | None) -> TimelineEntry | None:
+    """The first change to the service's traffic (or a change of it the audit log does not detail) after
+    the pin, by anyone but Runwarden's own write: a person's `gcloud run services update-traffic`, or an
+    operator's restore_traffic (its steps carry an incident of their own, `command:ID`, so only its write
+    in the audit log shows here). A deploy alone does not move a pinned split."""
+    if since is None:
+        return None
+    return next((r for r in rows if r.source is Source.AUDIT and r.actor.kind is not ActorKind.RUNWARDEN
+                 and r.kind in ("traffic_change", "service_change") and r.at > since), None)
 
 
 def _minute(at: datetime) -> datetime:

@@ -96,36 +96,69 @@ def command_steps_filter(command_id: str, start: datetime, end: datetime) -> str
     return f"jsonPayload.runwarden.command_id={quote(command_id)} AND {window(start, end)}"
 
 
+# "Length of a Logging query language query: 20,000 characters" (Cloud Logging "Quotas and limits"); a
+# longer one is refused (INVALID_ARGUMENT), as the stand-in refuses it.
+MAX_FILTER_CHARS = 20_000
+
+
 def audit_filter(project: str, start: datetime, end: datetime, service: str, *, connectors: Iterable[str] = (),
                  sql_instances: Iterable[str] = (), secrets: Iterable[str] = (), with_service: bool = True) -> str:
+    """Admin Activity entries that may be changes to the service or to what it depends on, as one
+    filter (`audit_filters` splits one that would be too long)."""
+    return "\n".join(audit_filters(project, start, end, service, connectors=connectors, sql_instances=sql_instances,
+                                   secrets=secrets, with_service=with_service, limit=None))
+
+
+def audit_filters(project: str, start: datetime, end: datetime, service: str, *, connectors: Iterable[str] = (),
+                  sql_instances: Iterable[str] = (), secrets: Iterable[str] = (), with_service: bool = True,
+                  limit: int | None = MAX_FILTER_CHARS) -> list[str]:
     """Admin Activity entries that may be changes to the service or to what it depends on. The
     filter narrows the read (a busy project logs many); the builder then keeps exactly the right
     resources and methods. Each group is parenthesised: in the Logging query language OR binds
     tighter than AND, so `a AND b OR c` would mean `a AND (b OR c)`. `with_service=False` leaves
     the service itself out: a read in another project than the service's, where a same-named
-    service is a different one."""
-    def has(field: str, values: Iterable[str]) -> str:
-        return "(" + " OR ".join(f"{field}:{quote(v)}" for v in sorted(values)) + ")"
+    service is a different one. A service whose revisions reference many secrets (or connectors,
+    instances) made one filter past Logging's 20,000 characters: refused, and no change at all was
+    shown, the deploy's included. Past `limit`, the names are split over several filters, the
+    service's own group first, each read on its own."""
+    def atom(field: str, value: str) -> str:
+        return f"{field}:{quote(value)}"
 
-    groups = []
+    field = "protoPayload.resourceName"
+    families = []   # (before the names, the names, after them)
     if with_service:
-        groups.append('(protoPayload.serviceName="run.googleapis.com" AND '
-                      f'{has("protoPayload.resourceName", [f"services/{service}"])})')
+        families.append(('(protoPayload.serviceName="run.googleapis.com" AND (', [f"services/{service}"], "))"))
     if connectors:
-        groups.append('(protoPayload.serviceName="vpcaccess.googleapis.com" AND '
-                      f'{has("protoPayload.resourceName", [f"connectors/{c}" for c in connectors])})')
+        families.append(('(protoPayload.serviceName="vpcaccess.googleapis.com" AND (',
+                         [f"connectors/{c}" for c in sorted(connectors)], "))"))
     if sql_instances:
-        groups.append('(protoPayload.serviceName="cloudsql.googleapis.com" AND '
-                      f'{has("protoPayload.resourceName", sql_instances)} AND '
-                      'NOT protoPayload.methodName="cloudsql.instances.connect" AND '
-                      'NOT protoPayload.methodName="cloudsql.instances.generateEphemeralCert")')
+        families.append(('(protoPayload.serviceName="cloudsql.googleapis.com" AND (', sorted(sql_instances),
+                         ') AND NOT protoPayload.methodName="cloudsql.instances.connect" AND '
+                         'NOT protoPayload.methodName="cloudsql.instances.generateEphemeralCert")'))
     if secrets:
-        groups.append('(protoPayload.serviceName="secretmanager.googleapis.com" AND '
-                      f'{has("protoPayload.resourceName", [f"secrets/{s}" for s in secrets])})')
-    if not groups:
+        families.append(('(protoPayload.serviceName="secretmanager.googleapis.com" AND (',
+                         [f"secrets/{s}" for s in sorted(secrets)], "))"))
+    if not families:
         raise ValueError("audit_filter needs the service or something it depends on")
-    return (f"logName={quote(log_name(project, AUDIT_ACTIVITY_LOG))} AND {window(start, end)} "
-            f"AND ({' OR '.join(groups)})")
+    head = f"logName={quote(log_name(project, AUDIT_ACTIVITY_LOG))} AND {window(start, end)} AND ("
+    filters: list[list[str]] = [[]]     # the groups of each filter
+
+    def length(groups: list[str]) -> int:
+        return len(head) + len(" OR ".join(groups)) + 1
+
+    for before, names, after in families:
+        group: list[str] = []
+        for name in names:
+            trial = before + " OR ".join([*group, atom(field, name)]) + after
+            if group and limit is not None and length([*filters[-1], trial]) > limit:
+                filters[-1].append(before + " OR ".join(group) + after)
+                filters.append([])
+                group = []
+            group.append(atom(field, name))
+        if limit is not None and filters[-1] and length([*filters[-1], before + " OR ".join(group) + after]) > limit:
+            filters.append([])
+        filters[-1].append(before + " OR ".join(group) + after)
+    return [f"{head}{' OR '.join(groups)})" for groups in filters if groups]
 
 
 def request_errors_filter(project: str, service: str, start: datetime, end: datetime) -> str:

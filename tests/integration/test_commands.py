@@ -107,6 +107,59 @@ def test_restore_to_latest_after_a_rollback_releases_the_pin(world):
     assert again.status.value == "skipped" and "no pin" in again.reason
 
 
+def test_a_restore_cloud_run_refused_takes_its_note_on_the_pin_back(world):
+    """The restore notes itself on the pin before its write (RestoreMark), for the sweep to tell its
+    write from a person's if its record fails. Cloud Run refused the write (`failed`): nothing was
+    written, so the note is taken back; left, a person's later change to exactly that split would be
+    taken by the sweep for this restore (the rollback settled `undone` in the sender's name, the pin
+    released by them)."""
+    import grpc
+
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value == \
+        "applied"
+    world.standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="UpdateService")
+
+    refused = command(world, "restore_traffic", target=SERVICE, params={"to_latest": True}, reason="fixed")
+
+    assert refused.status.value == "failed", refused.reason
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is True and pin.get("restoring") is None, pin
+
+
+def test_a_restore_notes_itself_on_the_pin_with_a_timestamp_and_takes_back_only_its_own_note(world, monkeypatch):
+    """The note's time is a Firestore timestamp, not text. A restore that wrote nothing takes back
+    its own note only: another restore that noted itself in between (and may be writing now) keeps
+    its note, or its write, if its record then failed, would be escalated as a person's change."""
+    import grpc
+    from datetime import datetime
+
+    from shared.remediation.records import RestoreMark
+
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value == \
+        "applied"
+    other = RestoreMark(command_id="rest-other", requested_by="bob@example.com",
+                        traffic=[{"type": "LATEST", "revision": None, "percent": 100, "tag": ""}], at=world.clock.now())
+    store, update = world.state, world.state.update_record
+
+    def then_another_restore_notes_itself(kind, key, changes, expect=None):
+        done = update(kind, key, changes, expect)
+        if kind == PINS and (changes.get("restoring") or {}).get("command_id") == "rest-mine":
+            mine = store.get_record(PINS, SERVICE)["restoring"]
+            assert isinstance(mine["at"], datetime), mine     # a timestamp, not ISO text
+            update(PINS, SERVICE, {"restoring": other.stored()}, expect={"pinned": True})
+        return done
+
+    monkeypatch.setattr(store, "update_record", then_another_restore_notes_itself)
+    world.standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="UpdateService")
+
+    mine = command(world, "restore_traffic", command_id="rest-mine", target=SERVICE, params={"to_latest": True},
+                   reason="fixed")
+
+    assert mine.status.value == "failed", mine.reason
+    kept = store.get_record(PINS, SERVICE)["restoring"]
+    assert RestoreMark.model_validate(kept) == other, kept
+
+
 def test_restore_by_action_id_puts_back_the_recorded_split(world):
     rolled = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
     restored = command(world, "restore_traffic", target=SERVICE, params={"action_id": rolled.action.action_id},
@@ -322,6 +375,30 @@ def test_an_expired_proposal_cannot_be_approved(proposed):
     outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
     assert outcome.status.value == "rejected" and "expired" in outcome.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+@pytest.mark.parametrize("name", ["approve", "reject"])
+def test_a_dry_run_decision_on_an_expired_proposal_writes_nothing(proposed, name):
+    """A command's own dry run writes no state: answered as the real one would be (`rejected`:
+    expired), the proposal left as it was. Before, it was marked `expired` by the dry run."""
+    world, proposal_id = proposed
+    world.at(2 + 4 * 60 + 1)
+    outcome = command(world, name, params={"proposal_id": proposal_id}, reason="ok", dry_run=True)
+    assert outcome.status.value == "rejected" and "expired" in outcome.reason, outcome.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+
+
+def test_a_dry_run_approve_after_the_world_changed_says_so_and_decides_nothing(proposed):
+    """The real approve would close the proposal `refused`; its dry run answers the same refusal
+    and leaves the proposal open, for the real approve to find and refuse (and close) itself."""
+    world, proposal_id = proposed
+    world.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=6)  # someone ran gcloud
+    dry = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok", dry_run=True)
+    assert dry.status.value == "skipped" and "world changed" in dry.reason and "dry-run" in dry.reason, dry.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+    real = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert real.status.value == "skipped" and "world changed" in real.reason, real.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "refused"
 
 
 def test_reject_closes_a_proposal(proposed):
@@ -657,3 +734,55 @@ def test_an_id_longer_than_firestore_keys_or_query_values_take_is_rejected_namin
     outcome = command(world, name, **fields)
     assert outcome.status.value == "rejected" and outcome.reason.startswith(field), outcome.reason
     assert writes(world) == 0
+
+
+def test_an_engaged_pause_past_a_hundred_released_ones_is_in_the_status_and_in_the_resumes_answer(world):
+    """A resume keeps its flag (`engaged: false`), so released pauses pile up. Read by kind, a page of
+    them held none of the engaged one that sorts after them: status said "0 paused" (the list merely
+    flagged `more_than_shown`), and a resume of the kill switch said nothing was still paused. An
+    engaged pause is a safety fact: it is read by `engaged`, so every one is found."""
+    from shared.remediation.guardrails import pause_key
+    from shared.remediation.records import FLAGS
+
+    def flag(target, engaged):
+        world.state.put_record(FLAGS, pause_key(target), {"kind": "pause", "target": target, "engaged": engaged,
+                                                          "by": "alice@example.com", "reason": "window",
+                                                          "at": world.clock.now(), "command_id": f"p-{target[-3:]}"})
+
+    for i in range(120):
+        flag(f"projects/a-project/locations/us-central1/services/s{i:03}", False)
+    late = "projects/z-project/locations/us-central1/services/zzz"
+    flag(late, True)
+
+    answer = command(world, "status")
+    assert [p["target"] for p in answer.snapshot["paused"]] == [late], answer.snapshot["paused"]
+    assert answer.snapshot["more_than_shown"] == [] and "1 paused" in answer.reason, answer.reason
+    resumed = command(world, "resume", reason="review done")
+    assert resumed.status.value == "applied" and f"still paused, each until resumed by its target: {late}" in \
+        resumed.reason, resumed.reason
+
+
+def test_a_live_proposal_past_a_hundred_expired_open_ones_is_in_the_status(world):
+    """A proposal nobody decided stays `open` after its expiry, so they pile up. Read as a page of
+    `open` records in id order, the live one whose id sorts after a hundred expired ones was left
+    out (flagged only as `more_than_shown`): the one proposal a person could still approve. Live
+    ones are read by their expiry, so every one is listed, first."""
+    from shared.remediation.records import ProposalRecord
+
+    now = world.clock.now()
+
+    def proposal(proposal_id, expires_in):
+        world.state.put_record(PROPOSALS, proposal_id, ProposalRecord(
+            proposal_id=proposal_id, key=f"0.i|{CONNECTOR}|scale_connector", incident_id="0.i", target=CONNECTOR,
+            service=SERVICE, action="scale_connector", proposed_at=now - timedelta(hours=4),
+            expires_at=now + expires_in).model_dump(mode="python"))
+
+    for i in range(105):
+        proposal(f"p-{i:012x}", -timedelta(days=1 + i))
+    proposal("p-ffffffffffff", timedelta(hours=1))
+
+    answer = command(world, "status")
+
+    listed = answer.snapshot["open_proposals"]
+    assert listed[0]["proposal_id"] == "p-ffffffffffff" and listed[0]["expired"] is False, listed[:2]
+    assert "open_proposals" not in answer.snapshot["more_than_shown"], answer.snapshot["more_than_shown"]

@@ -484,3 +484,105 @@ def test_a_command_whose_steps_carry_no_incident_is_not_found_but_says_how_to_re
     with pytest.raises(UnknownIncident) as raised:
         build_timeline("command:nothing-1", PROJECT, logs, NOW)
     assert str(raised.value).endswith("in the last 30 days"), raised.value
+
+
+def _alerted_and_rolled_back(standin: LoggingStandIn) -> None:
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                    "service_name": "backend"})
+    step(standin, T0 + timedelta(minutes=1.5), "applied", "rollback_traffic applied", status="applied")
+
+
+def test_a_read_quota_used_up_mid_timeline_leaves_the_timeline_with_that_read_cut_short(standin, logs):
+    """ListLogEntries' per-minute quota runs out while the request log is read (another reader took
+    its share this minute): RESOURCE_EXHAUSTED after the adapter's retries. Before, the whole timeline
+    failed (503, "try again in a minute") and what was read was thrown away; the same reads then met
+    the same quota. Now that read is cut short, saying why, and the timeline claims nothing past it."""
+    from tests.integration.timeline_world import request_errors
+
+    _alerted_and_rolled_back(standin)
+    request_errors(standin, T0 - timedelta(minutes=3), 30, 100)
+    standin.read_quota = 10
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, limits=Limits(page_size=100))
+
+    errors_read = next(r for r in timeline.reads if r.name == "request_errors")
+    assert errors_read.cut_short and 0 < errors_read.pages < 30 and "read quota" in errors_read.why, errors_read.why
+    assert timeline.cut_short and timeline.milestones.recovery is None and timeline.durations.ttr_seconds is None
+    assert {"alert_opened", "applied", "errors_started"} <= {e.kind for e in timeline.entries}
+    assert any("read quota" in f.text for f in timeline.follow_ups)
+
+
+def test_reads_in_other_projects_never_take_a_timeline_past_the_read_quota(standin, logs):
+    """A service whose connectors sit in two other projects (Shared VPC hosts) adds an audit read in
+    each: 10 pages each, on top of 10 + 10 + 30. Past ListLogEntries' 60 calls a minute, the request
+    log's read was refused and the whole timeline failed, and failed again a minute later. The reads
+    now share one budget of calls (Limits.max_calls) under the quota; the last is cut short, saying so."""
+    from tests.integration.timeline_world import audit, request_errors
+    from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+
+    _alerted_and_rolled_back(standin)
+    for i in range(12):
+        audit(standin, T0 - timedelta(minutes=5, seconds=i), "google.cloud.run.v2.Services.UpdateService",
+              SERVICE_NAME, "bob@example.com")
+    hosts = ("net-host-a", "net-host-b")
+    for host in hosts:
+        for i in range(12):
+            standin.add_entry(EntrySeed(
+                log_name=log_name_for(host, "cloudaudit.googleapis.com/activity"),
+                timestamp=T0 - timedelta(minutes=4, seconds=i), resource_type="audited_resource", severity="NOTICE",
+                audit=AuditSeed(method_name="google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
+                                resource_name=f"projects/{host}/locations/us-central1/connectors/conn",
+                                principal_email="ned@example.com", service_name="vpcaccess.googleapis.com")))
+    request_errors(standin, T0 - timedelta(minutes=3), 10, 5)
+    standin.read_quota = 60
+    deps = Dependencies(connectors={f"projects/{h}/locations/us-central1/connectors/conn" for h in hosts})
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=deps, limits=Limits(page_size=1))
+
+    assert standin.count("ListLogEntries") <= Limits().max_calls
+    errors_read = next(r for r in timeline.reads if r.name == "request_errors")
+    assert errors_read.cut_short and "calls (under Cloud Logging's per-minute read quota) were spent" in \
+        errors_read.why, errors_read.why
+    assert timeline.milestones.recovery is None
+
+
+def test_a_service_with_many_secrets_still_shows_its_changes(standin, logs):
+    """Its revisions reference 120 secrets with long names: one audit filter naming them all passed
+    Logging's 20,000 characters and was refused (INVALID_ARGUMENT), so no change at all was shown, the
+    person's deploy included. The names are split over filters within the limit, each read."""
+    from tests.integration.timeline_world import audit
+
+    step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                    "service_name": "backend"})
+    audit(standin, T0 - timedelta(minutes=4), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          "alice@example.com", request={"template": {"containers": [{"image": "gcr.io/p/backend:v2"}]}})
+    secrets = {f"projects/{PROJECT}/secrets/{'payments-provider-credential-' * 6}{i:03}" for i in range(120)}
+    last = sorted(s.rsplit("/", 1)[-1] for s in secrets)[-1]
+    audit(standin, T0 - timedelta(minutes=3), "google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion",
+          f"projects/{PROJECT}/secrets/{last}", "bob@example.com", service="secretmanager.googleapis.com")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(secrets=secrets))
+
+    audits = [r for r in timeline.reads if r.name.startswith("audit")]
+    assert len(audits) > 1 and not any(r.cut_short for r in audits), [(r.name, r.why) for r in audits]
+    assert all(len(r.filter) <= 20_000 for r in audits)
+    assert {"alice@example.com", "bob@example.com"} <= set(timeline.people), timeline.people
+
+
+def test_a_pin_released_by_a_person_after_the_rollback_is_not_said_to_hold(world, logs):
+    """The seeded rollback pinned backend-00001-abc; later a person sent the traffic back to LATEST by
+    hand. The follow-up still said "Traffic is pinned … until someone releases the pin", a false
+    statement in a postmortem. It now says the service was changed since, by whom, and to check."""
+    from tests.integration.timeline_world import audit
+
+    audit(world, T0 + timedelta(minutes=9), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          "dave@example.com", request={"service": {"name": SERVICE_NAME, "traffic": [
+              {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]}, "updateMask": "traffic"})
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    pin = next(f for f in timeline.follow_ups if "pinned to backend-00001-abc" in f.text)
+    assert not pin.text.startswith("Traffic is pinned"), pin.text
+    assert "dave@example.com" in pin.text and "check whether the pin still holds" in pin.text, pin.text

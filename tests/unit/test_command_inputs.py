@@ -254,3 +254,59 @@ def test_a_status_whose_lists_hold_more_than_it_reads_says_so(monkeypatch):
     answer = send(w, "status", "st-1")
     assert answer.status is OutcomeStatus.REPORTED and answer.snapshot["more_than_shown"] == ["paused"], answer
     assert len(answer.snapshot["paused"]) == 2 and "more than 2 records each in paused" in answer.reason, answer.reason
+
+
+def test_a_resume_says_when_writes_stay_off():
+    """A target resumed while the kill switch is engaged, or the kill switch released while the config
+    sets its own: "writes allowed again" was said, and the operator waited for automation that could
+    not act. The answer now names what still holds writes back."""
+    w = world()
+    target = "projects/demo-project/locations/us-central1/services/backend"
+    assert send(w, "pause", "p-all").status is OutcomeStatus.APPLIED
+    assert send(w, "pause", "p-one", target=target).status is OutcomeStatus.APPLIED
+    one = send(w, "resume", "r-one", target=target)
+    assert one.status is OutcomeStatus.APPLIED and "still off: the kill switch is engaged" in one.reason, one.reason
+    released = send(w, "resume", "r-all")
+    assert "still off" not in released.reason, released.reason
+
+    configured = world(guardrails={"kill_switch": True})
+    released = send(configured, "resume", "r-all")
+    assert "still off: the config sets guardrails.kill_switch: true" in released.reason, released.reason
+
+
+def test_a_pause_of_a_service_says_that_its_connector_is_not_paused():
+    """The gate holds back writes to the paused target itself: the service's own alert may still
+    scale the connector it uses (here: approved and applied). The pause's answer said only "no writes
+    until resumed", which reads as "hands off this service". It now says what it does not cover."""
+    w, proposal_id = proposed()
+    service = "projects/demo-project/locations/us-central1/services/backend"
+    paused = send(w, "pause", "p-svc", target=service)
+    assert paused.status is OutcomeStatus.APPLIED and "a connector it uses is not paused" in paused.reason, \
+        paused.reason
+    approved = send(w, "approve", "ap-1", params={"proposal_id": proposal_id})
+    assert approved.status is OutcomeStatus.APPLIED and patches(w) == 1, approved.reason
+
+
+def test_a_diagnose_says_when_what_runwarden_would_do_is_held_back_now():
+    """`diagnose` answered "Runwarden would roll back …" while the kill switch (or a pause of the
+    service) would hold that write back: a person read it as what would happen. It now says so."""
+    w = world()
+    service = "projects/demo-project/locations/us-central1/services/backend"
+    plain = send(w, "diagnose", "d-1", target=service)
+    assert plain.status is OutcomeStatus.REPORTED and "Runwarden would" in plain.reason, plain.reason
+    assert "would not write" not in plain.reason
+    assert send(w, "pause", "p-1", target=service).status is OutcomeStatus.APPLIED
+    held = send(w, "diagnose", "d-2", target=service)
+    assert "but it would not write now: kill switch engaged" in held.reason and "paused" in held.reason, held.reason
+
+
+def test_a_reject_while_another_operators_approve_is_under_way_says_how_to_hold_it_back():
+    """Bob's approve has moved the proposal to `approved` and is on its way to the write; Alice's reject
+    was answered only "already approved by bob", though a pause of the target still stops that write
+    (the gate checks the switches right before it writes). The answer now says so."""
+    w, proposal_id = proposed()
+    assert w.state.update_record(PROPOSALS, proposal_id, {"state": "approved", "decided_by": "bob@example.com",
+                                                          "command_id": "ap-bob"}, expect={"state": "open"})
+    answer = send(w, "reject", "rj-1", params={"proposal_id": proposal_id})
+    assert answer.status is OutcomeStatus.REJECTED and "already approved by bob@example.com" in answer.reason
+    assert f"runwarden pause --target {CONNECTOR}" in answer.reason, answer.reason

@@ -595,6 +595,21 @@ def test_a_restores_note_on_the_pin_is_kept_while_it_may_have_written_and_taken_
     assert pin["restoring"]["traffic"] == [{"type": "LATEST", "revision": None, "percent": 100, "tag": ""}], pin
 
 
+@pytest.mark.parametrize("case", ["override by a non-operator", "shadow mode"])
+def test_a_restore_that_can_write_nothing_leaves_no_note_on_the_pin(case):
+    """Refused before the gate (an override from someone not in `operators`) or run as a dry run by
+    the config (the action's shadow mode): no write can follow, so no note is stored. Left behind, a
+    person's later change to exactly that split would be taken by the sweep for this restore."""
+    shadow = {"actions": {"restore_traffic": {"mode": "dry_run"}}} if case == "shadow mode" else {}
+    w = world(**shadow)
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    fields = ({"requested_by": "mallory@example.com", "override_limits": True} if case != "shadow mode" else {})
+    outcome = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True}, **fields)
+    assert outcome.status in (OutcomeStatus.REJECTED, OutcomeStatus.DRY_RUN), outcome.reason
+    assert w.state.get_record(PINS, SERVICE).get("restoring") is None
+    assert updates(w) == 1
+
+
 def test_a_pauses_resend_after_its_flag_landed_unanswered_does_not_say_it_already_was():
     """The pause's flag is written before the command's answer is kept (the brake first, docs/behaviour.md);
     its write landed with its answer lost, so the handler raised. The resend writes it again and answered
@@ -648,3 +663,21 @@ def test_an_expired_command_is_still_rejected_and_its_resend_repeats_that():
     again = rollback_with(w, "exp-3", expires_at=expires)
     assert again.status in (OutcomeStatus.REJECTED, OutcomeStatus.SKIPPED) and "expire" in again.reason, again.reason
     assert updates(w) == 0
+
+
+def test_a_restore_by_action_id_of_a_split_already_serving_writes_nothing():
+    """The sweep undid the rollback (or a person put the split back) before the operator's restore
+    of it arrived: the service already serves the split recorded before the rollback. Before, the
+    restore wrote it again (a second UpdateService of the same undo); now it is `skipped`, as
+    `to_latest` is when nothing is pinned, and nothing is written."""
+    w = world()
+    rolled = rollback(w, "pin-1")
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    first = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert first.status is OutcomeStatus.APPLIED and updates(w) == 2, first.reason
+
+    again = send(w, "restore_traffic", "rest-2", target=SERVICE, params={"action_id": rolled.action.action_id})
+
+    assert again.status is OutcomeStatus.SKIPPED and "already serves the split recorded before" in again.reason, \
+        again.reason
+    assert updates(w) == 2

@@ -101,3 +101,18 @@ def test_a_recorded_split_is_put_back_only_onto_revisions_that_can_serve_it(name
     from shared.remediation.actions.restore_traffic import cannot_serve
     recorded, revisions, why = SERVABLE[name]
     assert cannot_serve(recorded, revisions) == why
+
+
+def test_a_restores_note_stored_as_text_by_an_earlier_version_reads_as_the_same_instant():
+    """RestoreMark.at is a timestamp now (RestoreMark.stored); notes stored before held ISO text."""
+    from datetime import datetime, timezone
+
+    from shared.remediation.records import PinRecord
+
+    pin = PinRecord.model_validate({
+        "service": "projects/p/locations/r/services/s", "revision": "s-00001-abc", "action_id": "a",
+        "pinned_at": datetime(2026, 11, 26, 12, tzinfo=timezone.utc),
+        "restoring": {"command_id": "rs-1", "requested_by": "alice@example.com", "at": "2026-11-26T12:02:00Z",
+                      "traffic": [{"type": "LATEST", "revision": None, "percent": 100, "tag": ""}]}})
+    assert pin.restoring.at == datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc)
+    assert pin.restoring.stored()["at"] == pin.restoring.at

@@ -381,3 +381,20 @@ def test_the_follow_ups_commands_render_as_code_and_the_logs_backticks_stay_text
     page = render(sample(follow_ups=follow_ups), "html")
     assert f"<code>{gcloud}</code>" in page and "`gcloud" not in page
     assert render(sample(follow_ups=follow_ups), "json").count('"commands"') == 2
+
+
+def test_rows_bounded_with_more_decisions_than_fit_keep_the_last_decision_and_say_so():
+    """An incident whose notifications kept coming (each a message of its own: a `skipped` row each)
+    can hold more decision rows than `max_rows`. Only the first ones were kept, so the last decision
+    (the write that ended it) was left out, while the words said "Runwarden's decisions and writes …
+    are" shown. The earliest and the latest are kept, and the words say decisions were left out."""
+    from shared.timeline.builder import _bounded
+
+    t = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
+    rows = [_row(t + timedelta(minutes=i), Source.RUNWARDEN, "skipped") for i in range(20)]
+    rows.append(_row(t + timedelta(minutes=30), Source.RUNWARDEN, "applied"))
+
+    kept, words = _bounded(rows, 10)
+
+    assert len(kept) == 10 and kept[-1].kind == "applied" and kept[0].at == t
+    assert "decisions" in words and "not all of Runwarden's decisions" in words, words

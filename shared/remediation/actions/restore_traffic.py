@@ -83,6 +83,12 @@ def shares(targets: Iterable[TrafficTarget]) -> dict[str, int]:
     return out
 
 
+def serving_shares(targets: Iterable[TrafficTarget]) -> dict[str, int]:
+    """`shares`, the ones at 0% (a tag's own URL) left out: two splits with these alike send the traffic
+    alike (an operator's restore of a split already serving: shared/commands/traffic.py)."""
+    return {key: percent for key, percent in shares(targets).items() if percent}
+
+
 @register
 class RestoreTraffic(Action[RestoreTrafficParams]):
     name = "restore_traffic"
