@@ -105,6 +105,8 @@ class Faults:
 
     def _take_latency(self, method: str) -> float:
         with self._lock:
+            if not self._latencies:   # as almost always: no generator to build
+                return 0.0
             return sum(rule.seconds for rule in self._latencies if _applies(rule.method, method))
 
     def _take_fault(self, method: str) -> InjectedFault | None:

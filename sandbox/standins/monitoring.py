@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence, Union
 
 from google.api import distribution_pb2, metric_pb2
@@ -90,6 +90,13 @@ class SeriesSeed:
         order), and their ends: computed once (the series is frozen), for bisecting a period's points."""
         pairs = sorted(((p.end, p.value) for p in self.points), key=lambda item: item[0])
         return [end for end, _ in pairs], pairs
+
+    @cached_property
+    def aligned_periods(self) -> dict[tuple, tuple[Value, str] | None]:
+        """`_align_value`'s answers for this series, by (aligner, period, lower bound, period end):
+        a pure function of the frozen points. Queries a minute apart share all their periods but
+        one, and every stand-in copying a seeded state shares its series (docs/testing.md)."""
+        return {}
 
 
 # --- distributions ---------------------------------------------------------------------------
@@ -534,13 +541,19 @@ def _align(series: SeriesSeed, agg: _Aggregation, start: datetime | None, end: d
     values: dict[datetime, Value] = {}
     out_type = _aligned_value_type(agg.aligner, series.value_type)
     ends, by_end = series.by_end
+    known = series.aligned_periods
     for period_end in _period_ends(start, end, agg.period):
         lower = period_end - agg.period if start is None else max(period_end - agg.period, start)
-        # The points with lower < end <= period_end, oldest first (points with one end in their order).
-        in_period = by_end[bisect.bisect_right(ends, lower):bisect.bisect_right(ends, period_end)]
-        if in_period:  # the API leaves periods without data out
-            values[period_end], out_type = _align_value(agg.aligner, in_period, agg.period.total_seconds(),
-                                                        series.value_type)
+        key = (agg.aligner, agg.period, lower, period_end)
+        if key in known:
+            found = known[key]
+        else:
+            # The points with lower < end <= period_end, oldest first (points with one end in their order).
+            in_period = by_end[bisect.bisect_right(ends, lower):bisect.bisect_right(ends, period_end)]
+            found = known[key] = (_align_value(agg.aligner, in_period, agg.period.total_seconds(), series.value_type)
+                                  if in_period else None)
+        if found is not None:  # the API leaves periods without data out
+            values[period_end], out_type = found
     kind = "DELTA" if agg.aligner in (_Aligner.ALIGN_DELTA, _Aligner.ALIGN_SUM) and series.kind == "DELTA" else "GAUGE"
     return _Aligned(series, values, kind, out_type)
 
@@ -590,8 +603,23 @@ def _set_typed_value(target: object, value: Value, value_type: str) -> None:
 _MARSHAL = monitoring_v3.TimeSeries.meta.marshal
 
 
+_TIMESTAMPS: dict[tuple[type, datetime, int], timestamp_pb2.Timestamp] = {}
+
+
 def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    return _MARSHAL.to_proto(timestamp_pb2.Timestamp, value)
+    """The Timestamp proto-plus's rule makes of `value`, kept per UTC instant (an answer's points
+    fall on a few thousand minutes; the rule builds a message each time), by type and nanosecond
+    too (proto-plus's DatetimeWithNanoseconds, which `_parse_interval` gives, has its own rule). Its
+    callers only copy from it (CopyFrom), never change it."""
+    if not isinstance(value, datetime) or value.tzinfo is not timezone.utc:
+        return _MARSHAL.to_proto(timestamp_pb2.Timestamp, value)
+    key = (type(value), value, getattr(value, "nanosecond", 0))
+    found = _TIMESTAMPS.get(key)
+    if found is None:
+        if len(_TIMESTAMPS) >= 100_000:
+            _TIMESTAMPS.clear()
+        found = _TIMESTAMPS[key] = _MARSHAL.to_proto(timestamp_pb2.Timestamp, value)
+    return found
 
 
 def _to_proto(series: SeriesSeed, kind: str, value_type: str, points: list[tuple[datetime | None, datetime, Value]],

@@ -711,15 +711,27 @@ def record_matches(record: Mapping[str, Any], expect: Mapping[str, Any]) -> bool
 
 
 def _plain_map(data: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
+    # A dict first: `isinstance(x, Mapping)` goes through ABCMeta.__instancecheck__ (a Python call).
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise TypeError(f"a record must be a mapping, not {type(data).__name__}")
     for name in data:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"field names must be non-empty strings: {name!r}")
+        if type(name) is not str or not name:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"field names must be non-empty strings: {name!r}")
     return {name: _plain_value(value) for name, value in data.items()}
 
 
+# Leaves stored as they are, by exact type: no Enum member has one of these as its type (a member's
+# type is its enum class), so checking them first changes nothing, and most of a record's values are these.
+_EXACT_LEAVES = frozenset({type(None), bool, int, float, str, bytes})
+
+
 def _plain_value(value: Any, in_array: bool = False) -> Any:
+    kind = type(value)
+    if kind in _EXACT_LEAVES:
+        return value
+    if kind is dict:
+        return _plain_map(value)
     if isinstance(value, Enum):  # before str/int: a str-Enum is a str, but stored as its value
         return _plain_value(value.value, in_array)
     if value is None or isinstance(value, (bool, int, float, str, bytes)):

@@ -158,20 +158,37 @@ def _copy_standin(template: Any, deep: bool = True) -> Any:
     taken once per template and loaded per copy: the same fresh objects as copy.deepcopy of each
     attribute gives (no sharing between attributes), at about a third of its cost."""
     clone = type(template).__new__(type(template))
-    blobs = _pickled(template) if deep else {}
-    for name, value in vars(template).items():
-        if isinstance(value, _LOCK):
-            value = threading.Lock()
-        elif isinstance(value, _RLOCK):
-            value = threading.RLock()
-        elif isinstance(value, Faults):
-            value = type(value)()
-        elif name == "_calls":
-            value = []
-        elif name in blobs:
-            value = pickle.loads(blobs[name])
-        setattr(clone, name, value)
+    for name, value, make in _plan(template, deep):
+        setattr(clone, name, value if make is None else make(value))
     return clone
+
+
+_PLANS: dict[tuple[int, bool], tuple[Any, list[tuple[str, Any, Any]]]] = {}
+
+
+def _plan(template: Any, deep: bool) -> list[tuple[str, Any, Any]]:
+    """Per attribute of the template: its name, and the value a copy gets (`make(value)` when
+    `make` is set): a new lock, new fault rules, an empty call log, the pickle loaded, or the
+    template's own value. Worked out once per template (a template is never changed)."""
+    found = _PLANS.get((id(template), deep))
+    if found is None or found[0] is not template:
+        blobs = _pickled(template) if deep else {}
+        plan: list[tuple[str, Any, Any]] = []
+        for name, value in vars(template).items():
+            if isinstance(value, _LOCK):
+                plan.append((name, None, lambda _: threading.Lock()))
+            elif isinstance(value, _RLOCK):
+                plan.append((name, None, lambda _: threading.RLock()))
+            elif isinstance(value, Faults):
+                plan.append((name, type(value), lambda kind: kind()))
+            elif name == "_calls":
+                plan.append((name, None, lambda _: []))
+            elif name in blobs:
+                plan.append((name, blobs[name], pickle.loads))
+            else:
+                plan.append((name, value, None))
+        found = _PLANS[(id(template), deep)] = (template, plan)
+    return found[1]
 
 
 _PICKLED: dict[int, tuple[Any, dict[str, bytes]]] = {}

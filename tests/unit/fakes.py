@@ -183,11 +183,17 @@ def _copy_plain(value: Any) -> Any:
     """A copy of a stored plain record (or None): `plain_record` leaves only dicts and lists to copy;
     the leaves (None, bool, int, float, str, bytes, UTC datetimes) are immutable. Much cheaper
     than copy.deepcopy, which the fast tier's 10^5 programs would otherwise spend much time in."""
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind in _PLAIN_LEAVES:   # most values; checked by exact type, the cheapest test
+        return value
+    if kind is dict or isinstance(value, dict):
         return {name: _copy_plain(item) for name, item in value.items()}
-    if isinstance(value, list):
+    if kind is list or isinstance(value, list):
         return [_copy_plain(item) for item in value]
     return value
+
+
+_PLAIN_LEAVES = frozenset({type(None), bool, int, float, str, bytes, datetime})
 
 
 def _require_aware(now: datetime) -> None:
@@ -308,7 +314,7 @@ class FaultyStateStore:
         with self._lock:
             queue = self._pending[group]
             at = next((i for i, queued in enumerate(queue) if queued[2] in ("", method) or (also and queued[2] == also)),
-                      None)
+                      None) if queue else None
             fault = queue.pop(at)[:2] if at is not None else None
             if fault is not None:
                 self.injected.append((method, *fault))

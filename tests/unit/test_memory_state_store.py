@@ -125,6 +125,10 @@ class RecordStoreContract:
         ({"": 1}, ValueError),
         ({"when": T0.date()}, TypeError),
         ({"tags": {"a", "b"}}, TypeError),
+        ({7: "x"}, ValueError),                                 # field names are strings
+        ({"inner": {"": 1}}, ValueError),                       # in a map too
+        ({"inner": {"at": datetime(2026, 1, 1)}}, ValueError),
+        ({"rows": [{"at": datetime(2026, 1, 1)}]}, ValueError),
     ])
     def test_unstorable_data_is_refused(self, store: Any, data: dict, error: type[Exception]) -> None:
         with pytest.raises(error):

@@ -1,12 +1,13 @@
 """The Monitoring stand-in's answers are the same bytes as its plain definitions give.
 
-`_align` finds a period's points by bisecting the series' points ordered by end, percentiles take a
-layout's bucket bounds computed once, and `_to_proto` builds the answer on the raw protobuf. Here
+`_align` finds a period's points by bisecting the series' points ordered by end and keeps each
+period's value on the series, percentiles take a layout's bucket bounds computed once, and
+`_to_proto` builds the answer on the raw protobuf with timestamps kept per instant. Here
 the same requests are answered a second time with the plain definitions put back (every point
 filtered per period, the bounds computed per call, the answer built with proto-plus's constructors)
 and the two answers compared byte for byte, errors included: every aligner and reducer the stand-in
 implements, over every metric the scenarios seed, for windows that start and end on, between and
-around the points.
+around the points; then the same requests once more, in the other order, from what was kept.
 """
 from __future__ import annotations
 
@@ -98,6 +99,8 @@ def test_the_answers_are_those_of_the_plain_definitions(monkeypatch, scenario):
     standin = standins.monitoring
     requests = list(_requests(standin))
     fast = [_answer(standin, request) for request in requests]
+    # Again in the other order, every period now answered from what the series kept.
+    assert [_answer(standin, request) for request in reversed(requests)] == fast[::-1]
     monkeypatch.setattr(m, "_align", _plain_align)
     monkeypatch.setattr(m, "_to_proto", _plain_to_proto)
     monkeypatch.setattr(m, "_layout_bounds", m.bucket_bounds)
