@@ -48,8 +48,10 @@ from enum import Enum
 from typing import Iterable
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
-from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window, hms, refused_series
+from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, MetricResult, Service, TrafficTarget, micros,
+                                       short_name)
+from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms,
+                                    refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
@@ -146,6 +148,7 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     changed = target_changed(record, bundle)
     if changed is not None:
         return changed
+    bundle = settled(bundle)
     alert = alert_bar(record.alert, settings)
     if alert is not None:
         bundle = bundle.model_copy(update={"alert": alert})
@@ -200,6 +203,32 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                                           f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def settled(bundle: EvidenceBundle) -> EvidenceBundle:
+    """The bundle with Cloud Run's request metrics (request_count, request_latencies) cut at the points
+    that are surely whole: those ending at least INGEST_LAG before the read. Each series is ingested on
+    its own, up to ~180 s after its minute (facts.INGEST_LAG), so a newer minute may hold its 200s and
+    not yet its 500s (read as clean: a wrong `verified`), or its 500s and not yet its 200s (read as
+    failing: a wrong undo), or no point at all of a failure that began in it. Which, the answer does
+    not say. The sweep has the time to wait for them: its verdict is due at the deadline, ten minutes
+    after the settle time with the defaults, so its judgement reads only minutes old enough to be
+    whole, and `healthy` or `failing` comes a sweep later at most. (The alert path cannot wait: its
+    `healthy` reads the newest minutes as far as no series is missing from them,
+    Facts.complete_until.)"""
+    until = micros(bundle.collected_at - INGEST_LAG)
+
+    def cut(result: MetricResult | None) -> MetricResult | None:
+        if result is None:
+            return None
+        return result.model_copy(update={"series": tuple(
+            series.model_validate({"metric_labels": series.metric_labels, "resource_labels": series.resource_labels,
+                                   "end_us": tuple(end for end in series.end_us if end <= until),
+                                   "values": tuple(v for end, v in zip(series.end_us, series.values)
+                                                   if end <= until)})
+            for series in result.series)})
+
+    return bundle.model_copy(update={"requests": cut(bundle.requests), "latencies": cut(bundle.latencies)})
 
 
 def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -465,16 +494,17 @@ def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
     plus one minute (a point's length: one minute of requests begun after the action could have ended
     by then) after `applied_at`; before that, `unclear` (the sweep waits, and at the deadline escalates,
     the action kept)."""
-    if facts.data_until is None:
+    until = facts.complete_until    # the window judged ends there (Facts.recent)
+    if until is None:
         return ""
     serving = facts.serving or facts.b.revisions
     timeout = max((r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in serving),
                   default=DEFAULT_REQUEST_TIMEOUT_SECONDS)
     needed = record.applied_at + timedelta(seconds=timeout + 60)
-    if facts.data_until >= needed:
+    if until >= needed:
         return ""
     return (f"a request begun after the action may still be running: the serving revision's request timeout is "
-            f"{timeout:.0f} s, and the newest point ends at {hms(facts.data_until)}, before {hms(needed)} (the action "
+            f"{timeout:.0f} s, and the newest point read ends at {hms(until)}, before {hms(needed)} (the action "
             f"at {hms(record.applied_at)} plus that timeout and a minute); a request that hangs is counted only once "
             "it ends, so clean requests so far do not show that none hangs")
 

@@ -12,7 +12,7 @@ from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
-from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served
+from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
 
 SETTINGS = DiagnosisSettings()
 TIMES = VerificationSettings()
@@ -28,9 +28,9 @@ LATENCY_30S = AlertContext(policy="p99", metric_type="run.googleapis.com/request
 
 
 def judged(record, evidence: Evidence, closed: float | None = None):
-    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
     health = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
-    return health, next_step(record, health, at(evidence.now), TIMES)
+    return health, next_step(record, health, sweep_at(evidence), TIMES)
 
 
 def with_404s(now: float, per_minute: float, *, before: float = 0, ok: float = 40) -> Evidence:
@@ -162,7 +162,7 @@ UNFINISHED = [
     ("a 60-minute request timeout: a hang begun after the action has not ended yet", long_timeout(6, 3600),
      HealthKind.UNCLEAR, StepKind.WAIT),
     ("the same at the deadline: escalated, kept", long_timeout(11, 3600), HealthKind.UNCLEAR, StepKind.ESCALATE),
-    ("a 15-minute timeout, 14 minutes after the action: not yet", long_timeout(9, 900), HealthKind.UNCLEAR,
+    ("a 15-minute timeout, data to 11 minutes after the action: not yet", long_timeout(6, 900), HealthKind.UNCLEAR,
      StepKind.WAIT),
     ("a 15-minute timeout, 16 minutes after the action: verified", long_timeout(11, 900), HealthKind.HEALTHY,
      StepKind.VERIFY),
@@ -281,3 +281,50 @@ def test_the_few_requests_left_after_the_callers_went_elsewhere_do_not_undo_a_ro
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert ("traffic is mostly gone" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def read_at_newest(evidence: Evidence):
+    """The evidence read the moment its newest minute became visible (collected at `evidence.now`), as the
+    sweep could before it judged only whole minutes."""
+    return evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at,
+                                                "collected_at": at(evidence.now)})
+
+
+def still_failing_a_little(now: float, *, visible_until: float) -> Evidence:
+    """The revision traffic went back to answers 80 requests a minute, 1 of them 500 (1.2 %, over the 1 %
+    bar); the 500 series is visible only up to `visible_until`, the 200s up to now."""
+    e = served(now, ok=80)
+    return e.requests(OLD, -5, visible_until, 1, "500")
+
+
+def still_failing_partly(now: float, *, ok_visible_until: float) -> Evidence:
+    """Before the rollback the new revision answered 35 requests a minute 200 and 15 500 (30 %); since,
+    the revision traffic went back to answers 40 a minute 200 and 8 503 (16.7 %: better, under
+    bad_error_ratio); its 200 series is visible only up to `ok_visible_until`, the 503s up to now."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 35).requests(NEW, -30, -5, 15, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, ok_visible_until, 40).requests(OLD, -5, now, 8, "503").latency(OLD, -5, now, 0.12)
+    return e
+
+
+def test_a_minute_whose_500s_have_not_arrived_is_not_read_as_clean():
+    """Read at +6, the 500 series showed up to +4 only: the window (+1, +6] held 3 500s in 403 requests
+    (0.7 %), and the rollback was `verified` while the revision still failed 1.2 %. The sweep now judges
+    only points at least facts.INGEST_LAG old: (0, +3], 3 in 243 (1.2 %), not healthy."""
+    record = rollback()
+    health = judge(record, read_at_newest(still_failing_a_little(6, visible_until=4)), SETTINGS, None,
+                   TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR, health.why
+
+
+def test_a_minute_whose_200s_have_not_arrived_is_not_read_as_failing():
+    """Read at the deadline (+11), the 200 series showed up to +9 only: the window (+6, +11] held 40 503s in
+    160 requests (25 %, over bad_error_ratio and over three quarters of the 30 % before), and the rollback
+    was undone while its revision answered 16.7 % 503. Judged on whole minutes, (+3, +8]: 16.7 %, not
+    failing as a failing revision does: escalated, kept."""
+    record = rollback()
+    health = judge(record, read_at_newest(still_failing_partly(11, ok_visible_until=9)), SETTINGS, None,
+                   TIMES.min_traffic_ratio)
+    step = next_step(record, health, at(11), TIMES)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
