@@ -328,3 +328,58 @@ def test_a_minute_whose_200s_have_not_arrived_is_not_read_as_failing():
                    TIMES.min_traffic_ratio)
     step = next_step(record, health, at(11), TIMES)
     assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
+
+
+NO_INSTANCE = "The request was aborted because there was no available instance."
+
+
+def at_its_limit(now: float, *, max_instances: int | None = 4, active: float = 4, refused: int = 0,
+                 once: bool = False, service_max: int | None = None):
+    """The revision traffic went back to answers 40 requests a minute, all 200, on `active` instances of its
+    `max_instances` (after a deploy that lowered it, say). Under the reading where request_count leaves out
+    Cloud Run's own refusals at max instances, the callers it turns away are not in it: `refused` request-log
+    lines a minute say so (`once`: in one minute only), when the request log is kept at all."""
+    e = Evidence(now=now).revision(OLD, -180, max_instances=max_instances).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, 40).latency(OLD, -5, now, 0.12).instances(OLD, -5, now, active)
+    for minute in [2] if once else range(-4, int(now) + 1):
+        e.log(minute - 0.5, NO_INSTANCE, OLD, count=refused, log_id="run.googleapis.com/requests", severity="WARNING")
+    bundle = swept(e).model_copy(update={"incident_started_at": rollback().settle_at})
+    if service_max:
+        bundle = bundle.model_copy(update={"service": bundle.service.model_copy(
+            update={"max_instance_count": service_max})})
+    return bundle
+
+
+LIMITS = [
+    # name, bundle, health
+    ("at its 4 max instances, 20 callers a minute turned away and logged: not verified",
+     at_its_limit(6, refused=20), HealthKind.UNCLEAR),
+    ("at its 4 max instances, the request log excluded (nothing logged): not verified",
+     at_its_limit(6), HealthKind.UNCLEAR),
+    ("no max set, at Cloud Run's default of 100: not verified", at_its_limit(6, max_instances=None, active=100),
+     HealthKind.UNCLEAR),
+    ("at the service-level max of 6 instances: not verified", at_its_limit(6, max_instances=None, active=6,
+                                                                           service_max=6), HealthKind.UNCLEAR),
+    ("below its limit, 20 refusals a minute logged (a burst it cannot scale for): not verified",
+     at_its_limit(6, active=3, refused=20), HealthKind.UNCLEAR),
+    ("below its limit, one refusal in the window (0.8 %): verified", at_its_limit(6, active=3, refused=1, once=True),
+     HealthKind.HEALTHY),
+    ("below its limit, nothing refused: verified", at_its_limit(6, active=3), HealthKind.HEALTHY),
+]
+
+
+@pytest.mark.parametrize("name,bundle,health", LIMITS, ids=[x[0] for x in LIMITS])
+def test_callers_turned_away_at_max_instances_are_not_a_recovery(name, bundle, health):
+    """Whether request_count counts the 429s Cloud Run answers at max instances is unconfirmed; if it does
+    not, a rollback onto a revision that turns a third of its callers away reads as clean. Before, the
+    first five rows were `verified`: the 429s, in the log or not, were nowhere in the judgement."""
+    health_ = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health_.kind is health, health_.why
+
+
+def test_an_instance_count_not_read_does_not_show_a_revision_below_its_limit():
+    bundle = at_its_limit(6, active=3).model_copy(update={"instances": None})
+    health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "instance count" in health.why, health.why
