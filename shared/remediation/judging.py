@@ -240,8 +240,10 @@ def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
     (request_count and request_latencies by revision_name, as the evidence reads them) at least
     `min_requests`, with a share of 5xx and 429 at `bad_error_ratio` or more, or its own p99 at the hang
     bar in `hang_minutes_ratio` of its minutes or more. With fewer requests of its own than
-    `min_requests`, nothing shows it clean, and the service's requests decide, as before. Else, on at
-    least `min_requests` of its own that do not fail, what fails is another revision's: requests
+    `min_requests`, nothing shows it failing either: a quiet service's leftovers (the revision rolled
+    back from ending what it took before the traffic moved) can outnumber its own few requests, and
+    its failing share is theirs; the undo would send the traffic back to the revision that fails.
+    Else, on at least `min_requests` of its own that do not fail, what fails is another revision's: requests
     the revision rolled back from took before the traffic moved and that end since (Cloud Run lets
     in-flight requests complete after a traffic change, gcp-facts.md "Rollback"; a request counted once
     it ends, under a request timeout of 15 minutes, keeps adding that revision's 504s for 15 minutes after
@@ -256,8 +258,12 @@ def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
     p99 = [v / 1000.0 for points in facts.points(facts.b.latencies)
            if points.label("resource.labels.revision_name") == to for v in points.values_in(window)]
     hung = sum(v >= s.hang_latency_seconds for v in p99)
-    if own.total < s.min_requests or own.refused_ratio >= s.bad_error_ratio \
-            or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
+    if own.total < s.min_requests:
+        return (f"{to}, the revision the rollback sent the traffic to, has too few requests of its own to show it "
+                f"failing: {own.total:.0f} in {window} (at least {s.min_requests} needed); what fails is the service's "
+                "other requests (another revision's, ending since: the one rolled back from, or a tagged URL's), and "
+                "an undo would send the traffic back to it")
+    if own.refused_ratio >= s.bad_error_ratio or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
         return ""
     return (f"{to}, the revision the rollback sent the traffic to, does not fail as a failing revision does: "
             f"{own.total:.0f} requests of its own in {window}, {own.refused_ratio:.1%} 5xx or 429"

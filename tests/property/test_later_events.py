@@ -641,3 +641,17 @@ def test_a_persons_change_after_an_unrecorded_restore_is_still_theirs() -> None:
         [outcome] = run.trace[4].outcomes
         assert outcome.status.value == "escalated" and "by someone else" in outcome.reason, outcome.reason
         assert run.world.adapters.state.get_record(PINS, SERVICE)["pinned"] is True
+
+
+def test_a_rollback_onto_a_revision_that_fails_as_well_is_undone_on_its_own_requests() -> None:
+    """The sustained world answers the rollback's traffic from the revision it went back to, failing as
+    the one rolled back from does (harness `_follow_rollback`): the sweep's undo path runs on the
+    revision's own requests. Fails if the world keeps that revision silent after the rollback (the
+    revision rolled back from alone failing is no rollback failing: judging.others_failing), or if the
+    undo is judged on the service's requests alone."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), Sweep(4), Sweep(16)])
+        _checked(run)
+        assert run.rolled_back_from is not None
+        [undone] = run.trace[2].outcomes
+        assert undone.status.value == "undone" and "still failing" in undone.reason, undone.reason
