@@ -10,13 +10,16 @@ Two questions, in order:
      (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), with no rise of
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
-     could have reached its timeout (`requests_unfinished`), on a service that still reaches the
-     connector a connector change scaled (`off_the_connector`), and, after an alert whose condition the
-     check does not read, its incident CLOSED since the action (`unread_condition`);
+     could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
+     away for want of an instance, which request_count may not count (`refusals_uncounted`), on a
+     service that still reaches the connector a connector change scaled (`off_the_connector`), and,
+     after an alert whose condition the check does not read, its incident CLOSED since the action
+     (`unread_condition`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
-     minutes), on the rollback's own revision too (`others_failing`: another revision's requests
-     ending since are not the rollback failing), with no recovery after the action before them
+     minutes), on the rollback's own revision too, on at least `min_requests` of its own requests
+     (`others_failing`: another revision's requests ending since are not the rollback failing), with
+     no recovery after the action before them
      (`recovered_first`: a failure that
      began after the action worked is `unclear`) and not clearly fewer than just before it, in 5xx or in
      minutes hanging (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
@@ -32,6 +35,8 @@ Two questions, in order:
      auto_close, google/monitoring/v3/alert.proto; a condition with EVALUATION_MISSING_DATA_INACTIVE
      is "evaluate[d] ... as false" with no data, AlertPolicy.Condition.EvaluationMissingData), and a
      person may close it by hand (Cloud Monitoring, "Incidents for metric-based alerting policies").
+Both are read on whole minutes only (`settled`): each series of the request metrics arrives on its
+own, up to ~180 s after its minute, so newer minutes are left for a later sweep.
 2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
    the deadline wait; at the deadline undo only a reversible action whose service is `failing`, and
    only in a sweep on time (no later than one verification period after the deadline: a later
