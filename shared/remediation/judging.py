@@ -36,7 +36,8 @@ Two questions, in order:
      is "evaluate[d] ... as false" with no data, AlertPolicy.Condition.EvaluationMissingData), and a
      person may close it by hand (Cloud Monitoring, "Incidents for metric-based alerting policies").
 Both are read on whole minutes only (`settled`): each series of the request metrics arrives on its
-own, up to ~180 s after its minute, so newer minutes are left for a later sweep.
+own, up to ~180 s after its minute, so newer minutes are left for a later sweep; as read, they can
+unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
 2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
    the deadline wait; at the deadline undo only a reversible action whose service is `failing`, and
    only in a sweep on time (no later than one verification period after the deadline: a later
@@ -155,7 +156,52 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     changed = target_changed(record, bundle)
     if changed is not None:
         return changed
-    bundle = settled(bundle)
+    health = _standing(record, settled(bundle), settings, closed_at, min_traffic_ratio)
+    newest = newest_minutes_disagree(health, bundle, settings, alert_bar(record.alert, settings))
+    if newest:
+        return Health(HealthKind.UNCLEAR, f"{health.why}; but {newest}")
+    return health
+
+
+def newest_minutes_disagree(health: Health, bundle: EvidenceBundle, settings: DiagnosisSettings,
+                            alert: AlertContext | None) -> str:
+    """Why a verdict on the whole minutes (`settled`) does not stand, because the newer minutes, as read,
+    say otherwise ("" if they do not, or hold no request). They are not whole, so they never make a
+    verdict, but they can unmake one: a visible 5xx point is a failure, whatever may still be missing
+    beside it, and a clean newest minute may be a recovery the whole minutes do not show yet. So
+    `healthy` needs them no worse than the bar (5xx and 429 share, p99), and `failing`, which leads to
+    an undo (a write), needs them failing too: a rollback failing 40 % until three minutes ago and
+    serving cleanly since was undone on the whole minutes alone, while the service had recovered."""
+    if health.kind not in (HealthKind.HEALTHY, HealthKind.FAILING) or bundle.requests is None:
+        return ""
+    facts = Facts(bundle, settings)
+    start = bundle.collected_at - INGEST_LAG
+    if facts.data_until is None or facts.data_until <= start:
+        return ""
+    window = Window(start, facts.data_until)
+    newest = facts.requests(window)
+    if not newest.total:
+        return ""
+    p99 = facts.p99_seconds(window)
+    s = facts.s
+    seen = (f"{newest.total:.0f} requests in {window}, {newest.refused_ratio:.1%} 5xx or 429"
+            + (f", p99 max {max(p99):.1f} s" if p99 else ""))
+    if health.kind is HealthKind.HEALTHY:
+        bar = health_bar(alert, s)
+        if newest.refused_ratio > bar.error_ratio or (p99 and max(p99) >= bar.p99_seconds):
+            return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
+                    f"after its minute), show failures already: {seen}")
+        return ""
+    hung = sum(v >= s.hang_latency_seconds for v in p99)
+    if newest.refused_ratio >= s.bad_error_ratio or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
+        return ""
+    return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s after "
+            f"its minute), do not show it failing: {seen}; an undo needs the service failing now")
+
+
+def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
+              closed_at: datetime | None, min_traffic_ratio: float) -> Health:
+    """`judge` on one reading of the request metrics (`settled`, or as read)."""
     alert = alert_bar(record.alert, settings)
     if alert is not None:
         bundle = bundle.model_copy(update={"alert": alert})

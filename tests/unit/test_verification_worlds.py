@@ -387,3 +387,36 @@ def test_an_instance_count_not_read_does_not_show_a_revision_below_its_limit():
     bundle = at_its_limit(6, active=3).model_copy(update={"instances": None})
     health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is HealthKind.UNCLEAR and "instance count" in health.why, health.why
+
+
+def recovered_lately(now: float) -> Evidence:
+    """Before the rollback the new revision answered 35 requests a minute 200 and 15 500 (30 %); the
+    revision traffic went back to fails as much until +7 (30 a minute 200, 20 503: 40 %), then serves
+    cleanly (a dependency both share came back, say): 50 a minute, all 200."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 35).requests(NEW, -30, -5, 15, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, 7, 30).requests(OLD, -5, 7, 20, "503").requests(OLD, 7, now, 50)
+    return e.latency(OLD, -5, now, 0.12)
+
+
+def test_an_undo_needs_its_newest_minutes_failing_too():
+    """Read at the deadline (+10), the whole minutes (0, +7] fail 40 %; the three newest, not yet whole,
+    serve cleanly. Judged on the whole minutes alone, the rollback was undone while the service had
+    recovered, and the traffic sent back to the revision that failed first. An undo needs the service
+    failing read both ways: unclear, escalated, kept."""
+    record = rollback()
+    health = judge(record, read_at_newest(recovered_lately(10)), SETTINGS, None, TIMES.min_traffic_ratio)
+    step = next_step(record, health, at(10), TIMES)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
+    assert "not yet whole" in health.why, health.why
+
+
+def test_a_verdict_needs_its_newest_minutes_no_worse_than_the_bar():
+    """Read at +10, the whole minutes (+2, +7] serve cleanly; the three newest, not yet whole, already hold
+    a third of their requests 503 (whatever 200s may still be missing beside them, those 503s happened).
+    Judged on the whole minutes alone, `verified`; now unclear until they are whole."""
+    e = served(10, ok=40, until=7)
+    e.requests(OLD, 7, 10, 26).requests(OLD, 7, 10, 14, "503").latency(OLD, 7, 10, 0.12)
+    health = judge(rollback(), read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "show failures already" in health.why, health.why
