@@ -157,21 +157,23 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     if changed is not None:
         return changed
     health = _standing(record, settled(bundle), settings, closed_at, min_traffic_ratio)
-    newest = newest_minutes_disagree(health, bundle, settings, alert_bar(record.alert, settings))
+    newest = newest_minutes_disagree(health, record, bundle, settings, alert_bar(record.alert, settings))
     if newest:
         return Health(HealthKind.UNCLEAR, f"{health.why}; but {newest}")
     return health
 
 
-def newest_minutes_disagree(health: Health, bundle: EvidenceBundle, settings: DiagnosisSettings,
-                            alert: AlertContext | None) -> str:
+def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: EvidenceBundle,
+                            settings: DiagnosisSettings, alert: AlertContext | None) -> str:
     """Why a verdict on the whole minutes (`settled`) does not stand, because the newer minutes, as read,
     say otherwise ("" if they do not, or hold no request). They are not whole, so they never make a
     verdict, but they can unmake one: a visible 5xx point is a failure, whatever may still be missing
     beside it, and a clean newest minute may be a recovery the whole minutes do not show yet. So
     `healthy` needs them no worse than the bar (5xx and 429 share, p99), and `failing`, which leads to
     an undo (a write), needs them failing too: a rollback failing 40 % until three minutes ago and
-    serving cleanly since was undone on the whole minutes alone, while the service had recovered."""
+    serving cleanly since was undone on the whole minutes alone, while the service had recovered. For a
+    rollback, `failing` is read on the requests of the revision it sent the traffic to, where it has
+    any (`others_failing`: the leftovers of the revision rolled back from are not the rollback failing)."""
     if health.kind not in (HealthKind.HEALTHY, HealthKind.FAILING) or bundle.requests is None:
         return ""
     facts = Facts(bundle, settings)
@@ -179,11 +181,17 @@ def newest_minutes_disagree(health: Health, bundle: EvidenceBundle, settings: Di
     if facts.data_until is None or facts.data_until <= start:
         return ""
     window = Window(start, facts.data_until)
-    newest = facts.requests(window)
+    s = facts.s
+    to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
+    if health.kind is HealthKind.FAILING and to and facts.requests(window, to).total:
+        newest = facts.requests(window, to)
+        p99 = [v / 1000.0 for points in facts.points(facts.b.latencies)
+               if points.label("resource.labels.revision_name") == to for v in points.values_in(window)]
+    else:
+        newest = facts.requests(window)
+        p99 = facts.p99_seconds(window)
     if not newest.total:
         return ""
-    p99 = facts.p99_seconds(window)
-    s = facts.s
     seen = (f"{newest.total:.0f} requests in {window}, {newest.refused_ratio:.1%} 5xx or 429"
             + (f", p99 max {max(p99):.1f} s" if p99 else ""))
     if health.kind is HealthKind.HEALTHY:

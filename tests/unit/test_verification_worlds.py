@@ -420,3 +420,14 @@ def test_a_verdict_needs_its_newest_minutes_no_worse_than_the_bar():
     e.requests(OLD, 7, 10, 26).requests(OLD, 7, 10, 14, "503").latency(OLD, 7, 10, 0.12)
     health = judge(rollback(), read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is HealthKind.UNCLEAR and "show failures already" in health.why, health.why
+
+
+def test_an_undo_needs_the_rollbacks_own_revision_failing_in_its_newest_minutes():
+    """As above, but the revision rolled back from still ends hung requests with 504 in the newest
+    minutes (a 15-minute request timeout): the service's newest minutes fail, the rollback's revision's
+    own do not. Read on the service, the undo went ahead."""
+    e = recovered_lately(10)
+    e.requests(NEW, -5, 10, 30, "504")
+    record = rollback()
+    health = judge(record, read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "not yet whole" in health.why, health.why
