@@ -184,9 +184,7 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
     s = facts.s
     to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
     if health.kind is HealthKind.FAILING and to and facts.requests(window, to).total:
-        newest = facts.requests(window, to)
-        p99 = [v / 1000.0 for points in facts.points(facts.b.latencies)
-               if points.label("resource.labels.revision_name") == to for v in points.values_in(window)]
+        newest, p99 = facts.requests(window, to), _own_p99(facts, window, to)
     else:
         newest = facts.requests(window)
         p99 = facts.p99_seconds(window)
@@ -209,7 +207,7 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
 
 def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
               closed_at: datetime | None, min_traffic_ratio: float) -> Health:
-    """`judge` on one reading of the request metrics (`settled`, or as read)."""
+    """`judge` on the whole minutes of the request metrics (`settled`)."""
     alert = alert_bar(record.alert, settings)
     if alert is not None:
         bundle = bundle.model_copy(update={"alert": alert})
@@ -314,8 +312,7 @@ def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
         return ""
     s = facts.s
     own = facts.requests(window, to)
-    p99 = [v / 1000.0 for points in facts.points(facts.b.latencies)
-           if points.label("resource.labels.revision_name") == to for v in points.values_in(window)]
+    p99 = _own_p99(facts, window, to)
     hung = sum(v >= s.hang_latency_seconds for v in p99)
     if own.total < s.min_requests:
         return (f"{to}, the revision the rollback sent the traffic to, has too few requests of its own to show it "
@@ -329,6 +326,12 @@ def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
             + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes" if p99 else "")
             + "; what fails is another revision's (requests begun before the traffic moved and ending since, "
               "or a tagged URL's), and an undo would send the traffic back to it")
+
+
+def _own_p99(facts: Facts, window: Window, revision: str) -> list[float]:
+    """The revision's own p99 per minute of the window, in seconds (request_latencies by revision_name)."""
+    return [v / 1000.0 for points in facts.points(facts.b.latencies)
+            if points.label("resource.labels.revision_name") == revision for v in points.values_in(window)]
 
 
 def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
