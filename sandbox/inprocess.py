@@ -110,6 +110,10 @@ class Transport:
         return answer(response)
 
 
+    def forget_answers(self) -> None:
+        """No more answers from, or into, the memo (shared with other copies of the same seeded state)."""
+        self._memo = None
+
     def _parsed(self, rpc: Rpc, method: str, data: bytes) -> Any:
         """The request as the server hands it to the handler (and its call log). With a memo the
         parse is kept too: one message per distinct request, never changed by the handler or by
@@ -235,6 +239,11 @@ class InProcessMonitoring(CloudMonitoringAdapter):
 
     def close(self) -> None:
         pass
+
+    def forget_answers(self) -> None:
+        """Answers are no longer kept by request (the stand-in's series changed, so an answer is no longer
+        a function of the request alone); the call log and faults apply as before."""
+        self._transport.forget_answers()
 
     def query(self, query: MetricQuery) -> MetricResult:
         """CloudMonitoringAdapter.query, with `result_from_series` applied once per distinct answer

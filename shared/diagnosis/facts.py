@@ -32,6 +32,13 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
 
 
+# Cloud Run's request metrics are sampled every 60 s and become visible up to ~180 s later (gcp-facts.md
+# §4, "Ingest delay ~180 s"; Cloud Monitoring, "Retention and latency of metric data": "Sampled every 60
+# seconds. After sampling, data is not visible for up to 240 seconds", the figure varying by metric). A
+# point ending within this long before the read may not be visible yet (Facts.complete_until).
+INGEST_LAG = timedelta(seconds=180)
+
+
 # database/up is sampled every 60 s and visible up to 210 s later (gcp-facts.md §5, "Ingest delay
 # ~210 s"); the window ends at the newest request_count point, which lags too. A series with no point
 # in its last 5 minutes has stopped reporting, not merely lagged.
@@ -241,6 +248,27 @@ class Facts:
         return self.b.collected_at - self.data_until if self.data_until else None
 
     @cached_property
+    def complete_until(self) -> datetime | None:
+        """The end of the newest minute the request data can be read as whole up to: `data_until`, or
+        earlier where a series may still be arriving. Each series (request_count by revision, class
+        and code; request_latencies by revision) is ingested on its own, so the newest minutes can
+        hold the 200s of a minute whose 500s, or whose p99, are not visible yet (INGEST_LAG): read
+        as they stand, such a minute is clean. A series whose newest point is before `data_until`
+        stopped there, or is late: it stopped for sure only if the point after it (ending a minute
+        later) would be visible by now (no later than `collected_at` - INGEST_LAG). Otherwise the
+        minutes after its newest point are not known to be whole, and the data is read up to that
+        point only: a 5xx series that did stop there costs a minute or two of waiting, one that is
+        late is never read as zero errors. (A point of one series whose value is still partial, its
+        underlying series reduced in part, cannot be told from the answer; with request_count grouped
+        by revision, class and code each group is one series of Cloud Run's.)"""
+        if self.data_until is None:
+            return None
+        settled = self.b.collected_at - INGEST_LAG - timedelta(seconds=60)
+        late = [points.latest for points in self.points(self.b.requests) + self.points(self.b.latencies)
+                if points.ends and settled < points.latest < self.data_until]
+        return min(late, default=self.data_until)
+
+    @cached_property
     def incident(self) -> Window:
         # From the start, or, for an incident open long (a re-notification), from its last minutes.
         return Window(self.b.judged_since - timedelta(seconds=self.s.lookback_seconds),
@@ -254,7 +282,8 @@ class Facts:
 
     @cached_property
     def recent(self) -> Window:
-        end = self.data_until or self.b.collected_at
+        """The newest `recent_seconds` of whole data (`complete_until`): what `healthy` is judged on."""
+        end = self.complete_until or self.b.collected_at
         return Window(end - timedelta(seconds=self.s.recent_seconds), end)
 
     @cached_property

@@ -10,14 +10,16 @@ Two questions, in order:
      (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), with no rise of
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
-     could have reached its timeout (`requests_unfinished`), on a service that still reaches the
-     connector a connector change scaled (`off_the_connector`), and, after an alert whose condition the
-     check does not read, its incident CLOSED since the action showing the condition's value on the
-     clear side of its bar (`unread_condition`, `recovery`);
+     could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
+     away for want of an instance, which request_count may not count (`refusals_uncounted`), on a
+     service that still reaches the connector a connector change scaled (`off_the_connector`), and,
+     after an alert whose condition the check does not read, its incident CLOSED since the action
+     showing the condition's value on the clear side of its bar (`unread_condition`, `recovery`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
      revision does (5xx or 429 share at or above `bad_error_ratio`, or p99 at the hang bar in most
-     minutes), on the rollback's own revision too (`others_failing`: another revision's requests
-     ending since are not the rollback failing), with no recovery after the action before them
+     minutes), on the rollback's own revision too, on at least `min_requests` of its own requests
+     (`others_failing`: another revision's requests ending since are not the rollback failing), with
+     no recovery after the action before them
      (`recovered_first`: a failure that
      began after the action worked is `unclear`) and not clearly fewer than just before it, in 5xx or in
      minutes hanging (`helped_partly`: better but not clean is `unclear`), on a service nobody changed since the
@@ -37,6 +39,9 @@ Two questions, in order:
      condition the health check does not read, a CLOSED counts only with what it showed of the
      condition's recovery (`recovery`: Monitoring's value on the clear side of its bar,
      Incident.recovery_shown), never for its closing alone.
+Both are read on whole minutes only (`settled`): each series of the request metrics arrives on its
+own, up to ~180 s after its minute, so newer minutes are left for a later sweep; as read, they can
+unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
 2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
    the deadline wait; at the deadline undo only a reversible action whose service is `failing`, and
    only in a sweep on time (no later than one verification period after the deadline: a later
@@ -53,10 +58,14 @@ from enum import Enum
 from typing import Iterable
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, Service, TrafficTarget, short_name
-from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window, hms, refused_series
+from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, MetricResult, Service, TrafficTarget, micros,
+                                       short_name)
+from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms,
+                                    refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.log_signals import LogSignal
+from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 from shared.diagnosis.signatures import Signature
 from shared.remediation.actions.restore_traffic import shares
 from shared.remediation.records import ActionRecord, PinRecord
@@ -154,6 +163,58 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     changed = target_changed(record, bundle)
     if changed is not None:
         return changed
+    health = _standing(record, settled(bundle), settings, closed_at, min_traffic_ratio, recovery)
+    newest = newest_minutes_disagree(health, record, bundle, settings, alert_bar(record.alert, settings))
+    if newest:
+        return Health(HealthKind.UNCLEAR, f"{health.why}; but {newest}")
+    return health
+
+
+def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: EvidenceBundle,
+                            settings: DiagnosisSettings, alert: AlertContext | None) -> str:
+    """Why a verdict on the whole minutes (`settled`) does not stand, because the newer minutes, as read,
+    say otherwise ("" if they do not, or hold no request). They are not whole, so they never make a
+    verdict, but they can unmake one: a visible 5xx point is a failure, whatever may still be missing
+    beside it, and a clean newest minute may be a recovery the whole minutes do not show yet. So
+    `healthy` needs them no worse than the bar (5xx and 429 share, p99), and `failing`, which leads to
+    an undo (a write), needs them failing too: a rollback failing 40 % until three minutes ago and
+    serving cleanly since was undone on the whole minutes alone, while the service had recovered. For a
+    rollback, `failing` is read on the requests of the revision it sent the traffic to, where it has
+    any (`others_failing`: the leftovers of the revision rolled back from are not the rollback failing)."""
+    if health.kind not in (HealthKind.HEALTHY, HealthKind.FAILING) or bundle.requests is None:
+        return ""
+    facts = Facts(bundle, settings)
+    start = bundle.collected_at - INGEST_LAG
+    if facts.data_until is None or facts.data_until <= start:
+        return ""
+    window = Window(start, facts.data_until)
+    s = facts.s
+    to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
+    if health.kind is HealthKind.FAILING and to and facts.requests(window, to).total:
+        newest, p99 = facts.requests(window, to), _own_p99(facts, window, to)
+    else:
+        newest = facts.requests(window)
+        p99 = facts.p99_seconds(window)
+    if not newest.total:
+        return ""
+    seen = (f"{newest.total:.0f} requests in {window}, {newest.refused_ratio:.1%} 5xx or 429"
+            + (f", p99 max {max(p99):.1f} s" if p99 else ""))
+    if health.kind is HealthKind.HEALTHY:
+        bar = health_bar(alert, s)
+        if newest.refused_ratio > bar.error_ratio or (p99 and max(p99) >= bar.p99_seconds):
+            return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
+                    f"after its minute), show failures already: {seen}")
+        return ""
+    hung = sum(v >= s.hang_latency_seconds for v in p99)
+    if newest.refused_ratio >= s.bad_error_ratio or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
+        return ""
+    return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s after "
+            f"its minute), do not show it failing: {seen}; an undo needs the service failing now")
+
+
+def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
+              closed_at: datetime | None, min_traffic_ratio: float, recovery: str) -> Health:
+    """`judge` on the whole minutes of the request metrics (`settled`)."""
     alert = alert_bar(record.alert, settings)
     if alert is not None:
         bundle = bundle.model_copy(update={"alert": alert})
@@ -165,7 +226,8 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                           if e.about == Signature.HEALTHY.value and e.passed)
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
-                 or slower_than_before(facts, record) or requests_unfinished(facts, record))
+                 or slower_than_before(facts, record) or requests_unfinished(facts, record)
+                 or refusals_uncounted(facts, alert))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -214,14 +276,42 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
                                       f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
 
 
+def settled(bundle: EvidenceBundle) -> EvidenceBundle:
+    """The bundle with Cloud Run's request metrics (request_count, request_latencies) cut at the points
+    that are surely whole: those ending at least INGEST_LAG before the read. Each series is ingested on
+    its own, up to ~180 s after its minute (facts.INGEST_LAG), so a newer minute may hold its 200s and
+    not yet its 500s (read as clean: a wrong `verified`), or its 500s and not yet its 200s (read as
+    failing: a wrong undo), or no point at all of a failure that began in it. Which, the answer does
+    not say. The sweep has the time to wait for them: its verdict is due at the deadline, ten minutes
+    after the settle time with the defaults, so its judgement reads only minutes old enough to be
+    whole, and `healthy` or `failing` comes a sweep later at most. (The alert path cannot wait: its
+    `healthy` reads the newest minutes as far as no series is missing from them,
+    Facts.complete_until.)"""
+    until = micros(bundle.collected_at - INGEST_LAG)
+
+    def cut(result: MetricResult | None) -> MetricResult | None:
+        if result is None:
+            return None
+        return result.model_copy(update={"series": tuple(
+            series.model_validate({"metric_labels": series.metric_labels, "resource_labels": series.resource_labels,
+                                   "end_us": tuple(end for end in series.end_us if end <= until),
+                                   "values": tuple(v for end, v in zip(series.end_us, series.values)
+                                                   if end <= until)})
+            for series in result.series)})
+
+    return bundle.model_copy(update={"requests": cut(bundle.requests), "latencies": cut(bundle.latencies)})
+
+
 def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
     """Why the service failing in `window` does not show that a rollback failed, because the revision it
     sent the traffic to does not fail there ("" if it does, or for any other action): its own requests
     (request_count and request_latencies by revision_name, as the evidence reads them) at least
     `min_requests`, with a share of 5xx and 429 at `bad_error_ratio` or more, or its own p99 at the hang
     bar in `hang_minutes_ratio` of its minutes or more. With fewer requests of its own than
-    `min_requests`, nothing shows it clean, and the service's requests decide, as before. Else, on at
-    least `min_requests` of its own that do not fail, what fails is another revision's: requests
+    `min_requests`, nothing shows it failing either: a quiet service's leftovers (the revision rolled
+    back from ending what it took before the traffic moved) can outnumber its own few requests, and
+    its failing share is theirs; the undo would send the traffic back to the revision that fails.
+    Else, on at least `min_requests` of its own that do not fail, what fails is another revision's: requests
     the revision rolled back from took before the traffic moved and that end since (Cloud Run lets
     in-flight requests complete after a traffic change, gcp-facts.md "Rollback"; a request counted once
     it ends, under a request timeout of 15 minutes, keeps adding that revision's 504s for 15 minutes after
@@ -233,17 +323,26 @@ def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
         return ""
     s = facts.s
     own = facts.requests(window, to)
-    p99 = [v / 1000.0 for points in facts.points(facts.b.latencies)
-           if points.label("resource.labels.revision_name") == to for v in points.values_in(window)]
+    p99 = _own_p99(facts, window, to)
     hung = sum(v >= s.hang_latency_seconds for v in p99)
-    if own.total < s.min_requests or own.refused_ratio >= s.bad_error_ratio \
-            or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
+    if own.total < s.min_requests:
+        return (f"{to}, the revision the rollback sent the traffic to, has too few requests of its own to show it "
+                f"failing: {own.total:.0f} in {window} (at least {s.min_requests} needed); what fails is the service's "
+                "other requests (another revision's, ending since: the one rolled back from, or a tagged URL's), and "
+                "an undo would send the traffic back to it")
+    if own.refused_ratio >= s.bad_error_ratio or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
         return ""
     return (f"{to}, the revision the rollback sent the traffic to, does not fail as a failing revision does: "
             f"{own.total:.0f} requests of its own in {window}, {own.refused_ratio:.1%} 5xx or 429"
             + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes" if p99 else "")
             + "; what fails is another revision's (requests begun before the traffic moved and ending since, "
               "or a tagged URL's), and an undo would send the traffic back to it")
+
+
+def _own_p99(facts: Facts, window: Window, revision: str) -> list[float]:
+    """The revision's own p99 per minute of the window, in seconds (request_latencies by revision_name)."""
+    return [v / 1000.0 for points in facts.points(facts.b.latencies)
+            if points.label("resource.labels.revision_name") == revision for v in points.values_in(window)]
 
 
 def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -477,18 +576,72 @@ def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
     plus one minute (a point's length: one minute of requests begun after the action could have ended
     by then) after `applied_at`; before that, `unclear` (the sweep waits, and at the deadline escalates,
     the action kept)."""
-    if facts.data_until is None:
+    until = facts.complete_until    # the window judged ends there (Facts.recent)
+    if until is None:
         return ""
     serving = facts.serving or facts.b.revisions
     timeout = max((r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in serving),
                   default=DEFAULT_REQUEST_TIMEOUT_SECONDS)
     needed = record.applied_at + timedelta(seconds=timeout + 60)
-    if facts.data_until >= needed:
+    if until >= needed:
         return ""
     return (f"a request begun after the action may still be running: the serving revision's request timeout is "
-            f"{timeout:.0f} s, and the newest point ends at {hms(facts.data_until)}, before {hms(needed)} (the action "
+            f"{timeout:.0f} s, and the newest point read ends at {hms(until)}, before {hms(needed)} (the action "
             f"at {hms(record.applied_at)} plus that timeout and a minute); a request that hangs is counted only once "
             "it ends, so clean requests so far do not show that none hangs")
+
+
+def refusals_uncounted(facts: Facts, alert: AlertContext | None) -> str:
+    """Why clean requests since the action settled do not show its callers served, because Cloud Run may
+    have turned some away for want of an instance ("" if nothing says so). Whether request_count counts
+    the 429s (and 500s) Cloud Run answers itself when a revision is at its max instances is UNCONFIRMED
+    (docs/signatures.md, "Are Cloud Run's own 429s in `request_count`?": a copy of the metric's
+    description says it excludes requests "when maximum number of instances is reached"). If it
+    excludes them, a rollback onto a revision that turns a third of its callers away reads as clean.
+    Right under both readings, from what the judgement reads anyway (no call more):
+    - the request log's "no available instance" lines since the action settled (Cloud Run's own
+      refusal, logged at WARNING for a 429, ERROR for a 500: gcp-facts.md §4; read with the
+      evidence, log_signals.PLATFORM_REQUEST_TEXTS), counted as refusals the metric may not hold: over
+      the share called clean of the requests and them together (if the metric does count them, the
+      share read already held them, and this adds nothing);
+    - a serving revision whose active instances (container/instance_count, the most in a minute)
+      reached its max_instance_count (unset: Cloud Run's default of 100 a revision), or serving
+      revisions together at the service-level max (Service.scaling.max_instance_count), in the window
+      judged: at its limit, what it refuses need not show in the metric, and the request log may not
+      show it either (an exclusion filter may drop the request log; a read holds the newest entries
+      only). Under the reading where the metric counts them, a revision at its limit that refused
+      nobody is escalated too: the cost of being right under both;
+    - the instance count not read at all: nothing shows it below its limit."""
+    window = facts.recent_since_incident
+    lines = [e for e in facts.log_matches(LogSignal.NO_INSTANCE) if window.holds(e.timestamp)]
+    total = facts.requests(window).total
+    bar = health_bar(alert, facts.s).error_ratio
+    if lines and len(lines) / (total + len(lines)) > bar:
+        return (f"Cloud Run turned callers away for want of an instance: {len(lines)} \"no available instance\" "
+                f"request-log lines in {window} against {total:.0f} requests counted ({len(lines) / (total + len(lines)):.1%}, "
+                f"over the {bar:.1%} called clean); whether request_count counts those refusals is unconfirmed, so its "
+                "clean share does not show the callers served")
+    if facts.b.instances is None:
+        return ("the instance count (container/instance_count) was not read: whether a serving revision ran at its "
+                "max instances, where Cloud Run's own refusals may be missing from request_count (unconfirmed), is "
+                "not known")
+    for revision in facts.serving:
+        limit = revision.max_instance_count or DEFAULT_MAX_INSTANCES
+        seen = facts.max_instances_seen(window, revision.short_name)
+        if seen is not None and seen >= limit:
+            return (f"{revision.short_name} ran at its max instances in {window} ({seen:.0f} active of "
+                    f"{limit}{'' if revision.max_instance_count else ', the default'}): Cloud Run refuses what it "
+                    "cannot place there, and whether request_count counts those refusals is unconfirmed, so clean "
+                    "requests do not show the callers served")
+    limit = facts.b.service.max_instance_count
+    if limit:
+        seen = facts.max_total_instances_seen(window, (r.short_name for r in facts.serving))
+        if seen is not None and seen >= limit:
+            return (f"{facts.b.service.short_name}'s serving revisions ran at the service-level max instances in "
+                    f"{window} ({seen:.0f} active of {limit}): Cloud Run refuses what it cannot place there, and "
+                    "whether request_count counts those refusals is unconfirmed, so clean requests do not show the "
+                    "callers served")
+    return ""
 
 
 def off_the_connector(record: ActionRecord, bundle: EvidenceBundle) -> str:

@@ -1,10 +1,15 @@
 """The verification sweep on real parts (stand-ins and emulators, no mocks) in worlds after a fix that
 must not read as a recovery: failures turned into 404s, fast 503s turned into slow answers, a service
-that no longer reaches the connector the fix scaled. Each was `verified` before."""
+that no longer reaches the connector the fix scaled, callers turned away at max instances. Each was
+`verified` before."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import yaml
+
+from sandbox.scenario_logs import seed_logs
+from sandbox.scenarios import Scenario, bundled_scenario_path
 from tests.integration.test_remediation import (CONNECTOR, OLD, action_state, connector_recovery,  # noqa: F401
                                                 more_series, rolled_back, scaled, world)
 from sandbox.standins.run import TrafficSeed
@@ -84,3 +89,42 @@ def test_a_scale_up_whose_service_moved_off_the_connector_is_not_verified(scaled
     assert outcome.status.value == "escalated", outcome.reason
     assert "no longer reaches its VPC through backend-conn" in outcome.reason, outcome.reason
     assert action_state(scaled) == "escalated"
+
+
+def test_a_rollback_onto_a_revision_turning_callers_away_at_max_instances_is_not_verified(rolled_back):
+    """The revision traffic went back to runs at its 10 max instances and Cloud Run turns a third of the
+    callers away ("no available instance", 429, in the request log). Under the reading where request_count
+    leaves those refusals out (unconfirmed; docs/signatures.md), the requests it counts are all clean: the
+    rollback was `verified`. Escalated at the deadline, kept in place, nothing written."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+  - metric: run.googleapis.com/container/instance_count
+    kind: GAUGE
+    value_type: INT64
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{state: active}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 10}}]
+""")
+    refusals = yaml.safe_load(f"""
+- {{at: {{from: +3m, to: +18m, every: 1m}}, log: requests, service: backend, revision: {OLD}, status: 429,
+   latency: 0.01s, count: 20}}
+""")
+    scenario = Scenario.model_validate(yaml.safe_load(bundled_scenario_path("bad_revision").read_text()) |
+                                       {"logs": refusals})
+    seed_logs(rolled_back.standins.logging, scenario.project, scenario.region, scenario.logs, (), rolled_back.anchor)
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "for want of an instance" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"

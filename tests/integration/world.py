@@ -86,6 +86,10 @@ class World:
         parts = (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess)
         return sum(len(part.calls) for part in parts)
 
+    def add_series(self, series: Any) -> None:
+        """A series more in Monitoring (a SeriesSeed), as if Cloud Run had written it."""
+        self.standins.monitoring.add_series(series)
+
     def serving(self, service: str = SERVICE) -> dict[str, int]:
         return {t.revision: t.percent for t in self.standins.run.service(service).traffic_statuses}
 

@@ -54,6 +54,17 @@ class FastWorld(World):
                                  vpcaccess=InProcessVpcAccess(standins.vpcaccess))
         with_port_faults(self)
 
+    def add_series(self, series: Any) -> None:
+        """A series more in this copy's Monitoring stand-in only: its series list, shared with the seeded
+        template and every other copy (`seeded_copy`), is copied first, and the answers kept by request
+        (the memo, shared by every copy of the template) are no longer used: they are no longer a
+        function of the request alone."""
+        monitoring = self.standins.monitoring
+        with monitoring.lock:
+            monitoring._series = list(monitoring._series)
+        monitoring.add_series(series)
+        self.adapters.monitoring.forget_answers()
+
     def published(self, count: int = 1) -> list[dict]:
         """Every outcome published so far (the in-process publisher loses nothing; `count` is ignored)."""
         return [json.loads(data) for _, data, _ in self.publisher.messages]

@@ -470,6 +470,8 @@ class Run:
     _connector_armed: PersonConnector | None = None   # a person's connector change to land after a patch
     _person_reads: int = 0                        # GetService answers until it lands
     _current: Observation | None = None         # the step being run
+    # When the world began to answer the rollback's traffic (`_follow_rollback`): T0 + minutes, or None.
+    rolled_back_from: int | None = None
 
     def __post_init__(self) -> None:
         self._note_patches()
@@ -656,8 +658,32 @@ class Run:
         obs.run_writes, obs.vpc_writes = after[2] - before[2] - obs.person_writes, after[3] - before[3]
         obs.final_generation = after[2]
         obs.store_faults = self._store_faults() - faults_before
+        self._follow_rollback()
         self.trace.append(obs)
         return obs
+
+    def _follow_rollback(self) -> None:
+        """In a sustained bad_revision world, once the service serves all its traffic from the revision a
+        rollback goes back to (Runwarden's rollback, an operator's, a person's), that revision answers it
+        from the next minute on, and fails as the revision rolled back from does: a cause both share (a
+        schema migration the deploy ran, say). So the sweep's undo is judged on the revision's own
+        requests, as it must be (judging.others_failing: a rollback is shown failing only by the
+        requests of the revision it sent the traffic to); a world in which that revision served nothing
+        after the rollback while the other kept failing was no rollback failing at all. The revision
+        rolled back from keeps answering as before (the leftovers of a long request timeout, or its
+        tagged URL). Checked after every step: the minute is the step's, within one step of the write."""
+        sustain = self.settings.get("sustain")
+        if self.rolled_back_from is not None or self.scenario != "bad_revision" or not sustain:
+            return
+        target = _oldest_revision(self.scenario)
+        if self.world.serving() != {target: 100}:
+            return
+        since = int((self.world.clock.now() - ANCHOR) / timedelta(minutes=1)) + 1
+        if since >= sustain:
+            return
+        self.rolled_back_from = since
+        for series in rolled_back_series(self.scenario, target, since, sustain):
+            self.world.add_series(series)
 
     def _person_change(self, step: PersonTraffic, obs: Observation) -> None:
         """The person's split written straight into the Run stand-in (as gcloud would: generation
@@ -1167,6 +1193,31 @@ def sustained(name: str, until_minutes: int) -> Any:
         if points.get("to") == "+5m":
             points["to"] = f"+{until_minutes}m"
     return Scenario.model_validate(data)
+
+
+def rolled_back_series(name: str, target: str, since: int, until: int) -> tuple[Any, ...]:
+    """`target`'s request_count and request_latencies series from T0 + `since` to T0 + `until` minutes,
+    each answering as the scenario's newest revision does then (`_follow_rollback`), materialized."""
+    import copy
+
+    import yaml
+
+    from sandbox.scenario_fields import parse_offset
+    from sandbox.scenarios import Scenario, bundled_scenario_path
+
+    data = yaml.safe_load(bundled_scenario_path(name).read_text(encoding="utf-8"))
+    [service] = data["services"]
+    newest = max(service["revisions"], key=lambda r: parse_offset(r["created"]))["name"]
+    copies = []
+    for series in data.get("timeseries", []):
+        labels = series["resource"]["labels"]
+        if labels.get("revision_name") != newest or not series["metric"].startswith("run.googleapis.com/request_"):
+            continue
+        moved = copy.deepcopy(series)
+        moved["resource"]["labels"]["revision_name"] = target
+        moved["points"] = [{**points, "from": f"+{since}m", "to": f"+{until}m"} for points in series["points"]]
+        copies.append(moved)
+    return Scenario.model_validate({**data, "timeseries": copies, "sql_instances": []}).materialize(ANCHOR).series
 
 
 @contextmanager

@@ -701,3 +701,17 @@ def test_an_unrecorded_machine_type_change_a_person_put_back_is_recorded_closed_
         assert [o.status.value for o in reports] == ["escalated"], explain(run, [o.reason for o in run.returned_outcomes()])
         assert not [o for o in later.outcomes if o.action is not None and o.action.action_id == record["key"]]
         assert sum(o.vpc_writes for o in run.trace) == 1 and sum(o.person_connector for o in run.trace) == 1
+
+
+def test_a_rollback_onto_a_revision_that_fails_as_well_is_undone_on_its_own_requests() -> None:
+    """The sustained world answers the rollback's traffic from the revision it went back to, failing as
+    the one rolled back from does (harness `_follow_rollback`): the sweep's undo path runs on the
+    revision's own requests. Fails if the world keeps that revision silent after the rollback (the
+    revision rolled back from alone failing is no rollback failing: judging.others_failing), or if the
+    undo is judged on the service's requests alone."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), Sweep(4), Sweep(16)])
+        _checked(run)
+        assert run.rolled_back_from is not None
+        [undone] = run.trace[2].outcomes
+        assert undone.status.value == "undone" and "still failing" in undone.reason, undone.reason

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle
+from shared.diagnosis.facts import INGEST_LAG
 from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step
 from shared.remediation.records import ActionRecord
 from tests.unit.builders import CONNECTOR, SERVICE, Evidence, at
@@ -49,10 +50,21 @@ def served(now: float, *, ok: float = 40, errors: float = 0, code: str = "500", 
     return e
 
 
+def sweep_at(evidence: Evidence):
+    """When a sweep reads `evidence`: Monitoring's points up to `evidence.now` are whole by then (a point is
+    visible up to ~180 s after its minute, facts.INGEST_LAG; the sweep judges only points that old)."""
+    return at(evidence.now) + INGEST_LAG
+
+
+def swept(evidence: Evidence) -> EvidenceBundle:
+    """The evidence as a sweep reads it, at `sweep_at`."""
+    return evidence.bundle().model_copy(update={"collected_at": sweep_at(evidence)})
+
+
 def verdict(record: ActionRecord, evidence: Evidence, closed_minute: float | None = None):
-    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
     health = judge(record, bundle, SETTINGS, at(closed_minute) if closed_minute is not None else None)
-    return health, next_step(record, health, at(evidence.now), TIMES)
+    return health, next_step(record, health, sweep_at(evidence), TIMES)
 
 
 CASES = [
@@ -72,7 +84,7 @@ CASES = [
      StepKind.WAIT, ""),
     ("still failing at the deadline", rollback(), served(11, ok=20, errors=20), None, HealthKind.FAILING,
      StepKind.UNDO, "still failing"),
-    ("still failing, a sweep a few minutes late", rollback(), served(18, ok=20, errors=20), None,
+    ("still failing, a sweep a few minutes late", rollback(), served(16, ok=20, errors=20), None,
      HealthKind.FAILING, StepKind.UNDO, ""),
     ("still failing, a sweep hours late", rollback(), served(190, ok=20, errors=20), None, HealthKind.FAILING,
      StepKind.ESCALATE, "after the deadline"),
@@ -126,7 +138,7 @@ def test_late_is_one_verification_period_after_the_deadline():
     record = rollback()
     period = record.deadline_at - record.settle_at
     failing = served(11, ok=20, errors=20)
-    bundle = failing.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    bundle = swept(failing).model_copy(update={"incident_started_at": record.settle_at})
     health = judge(record, bundle, SETTINGS)
     assert next_step(record, health, record.deadline_at + period, TIMES).kind is StepKind.UNDO
     assert next_step(record, health, record.deadline_at + period + timedelta(seconds=1), TIMES).kind \
@@ -197,7 +209,7 @@ def test_a_pin_released_to_latest_since_is_a_change_even_when_the_status_names_n
     from shared.diagnosis.evidence import TrafficTarget, TrafficType
 
     latest = (TrafficTarget(type=TrafficType.LATEST, percent=100),)
-    bundle = served(6).bundle()
+    bundle = swept(served(6))
     bundle = bundle.model_copy(update={"incident_started_at": at(0), "service": bundle.service.model_copy(
         update={"traffic": latest, "traffic_statuses": latest})})
     health = judge(rollback(), bundle, SETTINGS)
@@ -238,7 +250,7 @@ def test_an_undo_is_written_only_over_runwardens_own_state(name, service, retry,
 def test_clean_requests_are_healthy_only_while_the_service_kept_its_own_traffic(ok, kind):
     """min_traffic_ratio (10 %): the rate since the action settled against the service's own rate in the
     lookback before the action, both per minute with requests."""
-    bundle = served(6, ok=ok).bundle().model_copy(update={"incident_started_at": rollback().settle_at})
+    bundle = swept(served(6, ok=ok)).model_copy(update={"incident_started_at": rollback().settle_at})
     health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is kind, health.why
     assert ("traffic is mostly gone" in health.why) is (kind is HealthKind.UNCLEAR)
@@ -272,7 +284,7 @@ def test_minutes_without_a_request_since_the_action_count_against_its_traffic(na
     """The rate since the action settled is per minute of the window judged: a minute there without a
     point is a minute nobody was answered (callers that gave up and retry now and then), not a minute
     to leave out. Per minute with requests, the first row read as 25 a minute (12.5 %) and was verified."""
-    bundle = evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": rollback().settle_at})
     health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is kind, health.why
     assert ("traffic is mostly gone" in health.why) is (kind is HealthKind.UNCLEAR), health.why
@@ -283,7 +295,7 @@ def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
     requests since then do not show the callers stayed. Before, nothing to compare with passed."""
     evidence = _sparse(6, [1, 2, 3, 4, 5], 25)
     evidence.req = {k: {m: v for m, v in points.items() if m > -5} for k, points in evidence.req.items()}
-    bundle = evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": rollback().settle_at})
     health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is HealthKind.UNCLEAR and "no request from before the action" in health.why, health.why
 
@@ -375,11 +387,11 @@ def test_an_alert_whose_condition_the_check_does_not_read_is_not_verified_by_cle
     shows the condition's value on the clear side of its bar; a closing alone (a snooze, data that stopped,
     a close by hand) does not."""
     record = rollback().model_copy(update={"alert": alert})
-    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
     minute, shown = closed if closed is not None else (None, "")
     judged = judge(record, bundle, SETTINGS, at(minute) if minute is not None else None, TIMES.min_traffic_ratio,
                    shown)
-    then = next_step(record, judged, at(evidence.now), TIMES)
+    then = next_step(record, judged, sweep_at(evidence), TIMES)
     assert (judged.kind, then.kind) == (health, step), judged.why
 
 
@@ -442,7 +454,7 @@ def test_a_scale_up_after_a_connector_alert_is_verified_only_once_that_alert_clo
     any CLOSED of the incident, a snooze's included."""
     record = scale_up().model_copy(update={"alert": CONNECTOR_CPU})
     evidence = served(6).connector("e2-standard-4", 2, 4).connector_metric("cpu", -5, 6, 0.97)
-    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
     judged = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio,
                    shown)
     assert judged.kind is kind, judged.why

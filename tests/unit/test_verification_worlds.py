@@ -12,7 +12,7 @@ from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
-from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served
+from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
 
 SETTINGS = DiagnosisSettings()
 TIMES = VerificationSettings()
@@ -28,9 +28,9 @@ LATENCY_30S = AlertContext(policy="p99", metric_type="run.googleapis.com/request
 
 
 def judged(record, evidence: Evidence, closed: float | None = None):
-    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
     health = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio)
-    return health, next_step(record, health, at(evidence.now), TIMES)
+    return health, next_step(record, health, sweep_at(evidence), TIMES)
 
 
 def with_404s(now: float, per_minute: float, *, before: float = 0, ok: float = 40) -> Evidence:
@@ -162,7 +162,7 @@ UNFINISHED = [
     ("a 60-minute request timeout: a hang begun after the action has not ended yet", long_timeout(6, 3600),
      HealthKind.UNCLEAR, StepKind.WAIT),
     ("the same at the deadline: escalated, kept", long_timeout(11, 3600), HealthKind.UNCLEAR, StepKind.ESCALATE),
-    ("a 15-minute timeout, 14 minutes after the action: not yet", long_timeout(9, 900), HealthKind.UNCLEAR,
+    ("a 15-minute timeout, data to 11 minutes after the action: not yet", long_timeout(6, 900), HealthKind.UNCLEAR,
      StepKind.WAIT),
     ("a 15-minute timeout, 16 minutes after the action: verified", long_timeout(11, 900), HealthKind.HEALTHY,
      StepKind.VERIFY),
@@ -254,14 +254,18 @@ def test_failures_of_the_revision_rolled_back_from_do_not_undo_the_rollback(name
     assert ("does not fail as a failing revision does" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
 
 
-def test_a_revision_rolled_back_to_with_too_few_requests_of_its_own_is_judged_on_the_service():
-    """Fewer than min_requests of its own in the window: nothing shows it clean, so the service's failing
-    requests decide, as before (undone at the deadline)."""
+def test_a_revision_rolled_back_to_with_too_few_requests_of_its_own_is_not_shown_failing():
+    """A quiet service: the revision traffic went back to answers 2 requests a minute cleanly (10 in the
+    window, under min_requests), while the revision rolled back from still ends 12 hung requests a minute
+    with 504. The service fails 86 %, all of it the leftovers'. Before, the service's requests decided
+    with fewer than min_requests of the revision's own, and the rollback was undone into the hangs; now
+    nothing shows the revision it sent the traffic to failing: escalated, kept."""
     evidence = leftovers(11, leftover_until=11)
     evidence.req = {k: ({m: v * 0.05 for m, v in points.items()} if k[0] == OLD else points)
                     for k, points in evidence.req.items()}
     health_, step_ = judged(rollback(), evidence)
-    assert (health_.kind, step_.kind) == (HealthKind.FAILING, StepKind.UNDO), health_.why
+    assert (health_.kind, step_.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health_.why
+    assert "too few requests of its own" in health_.why, health_.why
 
 
 FEW_LEFT = [
@@ -281,3 +285,149 @@ def test_the_few_requests_left_after_the_callers_went_elsewhere_do_not_undo_a_ro
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert ("traffic is mostly gone" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def read_at_newest(evidence: Evidence):
+    """The evidence read the moment its newest minute became visible (collected at `evidence.now`), as the
+    sweep could before it judged only whole minutes."""
+    return evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at,
+                                                "collected_at": at(evidence.now)})
+
+
+def still_failing_a_little(now: float, *, visible_until: float) -> Evidence:
+    """The revision traffic went back to answers 80 requests a minute, 1 of them 500 (1.2 %, over the 1 %
+    bar); the 500 series is visible only up to `visible_until`, the 200s up to now."""
+    e = served(now, ok=80)
+    return e.requests(OLD, -5, visible_until, 1, "500")
+
+
+def still_failing_partly(now: float, *, ok_visible_until: float) -> Evidence:
+    """Before the rollback the new revision answered 35 requests a minute 200 and 15 500 (30 %); since,
+    the revision traffic went back to answers 40 a minute 200 and 8 503 (16.7 %: better, under
+    bad_error_ratio); its 200 series is visible only up to `ok_visible_until`, the 503s up to now."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 35).requests(NEW, -30, -5, 15, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, ok_visible_until, 40).requests(OLD, -5, now, 8, "503").latency(OLD, -5, now, 0.12)
+    return e
+
+
+def test_a_minute_whose_500s_have_not_arrived_is_not_read_as_clean():
+    """Read at +6, the 500 series showed up to +4 only: the window (+1, +6] held 3 500s in 403 requests
+    (0.7 %), and the rollback was `verified` while the revision still failed 1.2 %. The sweep now judges
+    only points at least facts.INGEST_LAG old: (0, +3], 3 in 243 (1.2 %), not healthy."""
+    record = rollback()
+    health = judge(record, read_at_newest(still_failing_a_little(6, visible_until=4)), SETTINGS, None,
+                   TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR, health.why
+
+
+def test_a_minute_whose_200s_have_not_arrived_is_not_read_as_failing():
+    """Read at the deadline (+11), the 200 series showed up to +9 only: the window (+6, +11] held 40 503s in
+    160 requests (25 %, over bad_error_ratio and over three quarters of the 30 % before), and the rollback
+    was undone while its revision answered 16.7 % 503. Judged on whole minutes, (+3, +8]: 16.7 %, not
+    failing as a failing revision does: escalated, kept."""
+    record = rollback()
+    health = judge(record, read_at_newest(still_failing_partly(11, ok_visible_until=9)), SETTINGS, None,
+                   TIMES.min_traffic_ratio)
+    step = next_step(record, health, at(11), TIMES)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
+
+
+NO_INSTANCE = "The request was aborted because there was no available instance."
+
+
+def at_its_limit(now: float, *, max_instances: int | None = 4, active: float = 4, refused: int = 0,
+                 once: bool = False, service_max: int | None = None):
+    """The revision traffic went back to answers 40 requests a minute, all 200, on `active` instances of its
+    `max_instances` (after a deploy that lowered it, say). Under the reading where request_count leaves out
+    Cloud Run's own refusals at max instances, the callers it turns away are not in it: `refused` request-log
+    lines a minute say so (`once`: in one minute only), when the request log is kept at all."""
+    e = Evidence(now=now).revision(OLD, -180, max_instances=max_instances).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, 40).latency(OLD, -5, now, 0.12).instances(OLD, -5, now, active)
+    for minute in [2] if once else range(-4, int(now) + 1):
+        e.log(minute - 0.5, NO_INSTANCE, OLD, count=refused, log_id="run.googleapis.com/requests", severity="WARNING")
+    bundle = swept(e).model_copy(update={"incident_started_at": rollback().settle_at})
+    if service_max:
+        bundle = bundle.model_copy(update={"service": bundle.service.model_copy(
+            update={"max_instance_count": service_max})})
+    return bundle
+
+
+LIMITS = [
+    # name, bundle, health
+    ("at its 4 max instances, 20 callers a minute turned away and logged: not verified",
+     at_its_limit(6, refused=20), HealthKind.UNCLEAR),
+    ("at its 4 max instances, the request log excluded (nothing logged): not verified",
+     at_its_limit(6), HealthKind.UNCLEAR),
+    ("no max set, at Cloud Run's default of 100: not verified", at_its_limit(6, max_instances=None, active=100),
+     HealthKind.UNCLEAR),
+    ("at the service-level max of 6 instances: not verified", at_its_limit(6, max_instances=None, active=6,
+                                                                           service_max=6), HealthKind.UNCLEAR),
+    ("below its limit, 20 refusals a minute logged (a burst it cannot scale for): not verified",
+     at_its_limit(6, active=3, refused=20), HealthKind.UNCLEAR),
+    ("below its limit, one refusal in the window (0.8 %): verified", at_its_limit(6, active=3, refused=1, once=True),
+     HealthKind.HEALTHY),
+    ("below its limit, nothing refused: verified", at_its_limit(6, active=3), HealthKind.HEALTHY),
+]
+
+
+@pytest.mark.parametrize("name,bundle,health", LIMITS, ids=[x[0] for x in LIMITS])
+def test_callers_turned_away_at_max_instances_are_not_a_recovery(name, bundle, health):
+    """Whether request_count counts the 429s Cloud Run answers at max instances is unconfirmed; if it does
+    not, a rollback onto a revision that turns a third of its callers away reads as clean. Before, the
+    first five rows were `verified`: the 429s, in the log or not, were nowhere in the judgement."""
+    health_ = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health_.kind is health, health_.why
+
+
+def test_an_instance_count_not_read_does_not_show_a_revision_below_its_limit():
+    bundle = at_its_limit(6, active=3).model_copy(update={"instances": None})
+    health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "instance count" in health.why, health.why
+
+
+def recovered_lately(now: float) -> Evidence:
+    """Before the rollback the new revision answered 35 requests a minute 200 and 15 500 (30 %); the
+    revision traffic went back to fails as much until +7 (30 a minute 200, 20 503: 40 %), then serves
+    cleanly (a dependency both share came back, say): 50 a minute, all 200."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 35).requests(NEW, -30, -5, 15, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, 7, 30).requests(OLD, -5, 7, 20, "503").requests(OLD, 7, now, 50)
+    return e.latency(OLD, -5, now, 0.12)
+
+
+def test_an_undo_needs_its_newest_minutes_failing_too():
+    """Read at the deadline (+10), the whole minutes (0, +7] fail 40 %; the three newest, not yet whole,
+    serve cleanly. Judged on the whole minutes alone, the rollback was undone while the service had
+    recovered, and the traffic sent back to the revision that failed first. An undo needs the service
+    failing read both ways: unclear, escalated, kept."""
+    record = rollback()
+    health = judge(record, read_at_newest(recovered_lately(10)), SETTINGS, None, TIMES.min_traffic_ratio)
+    step = next_step(record, health, at(10), TIMES)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
+    assert "not yet whole" in health.why, health.why
+
+
+def test_a_verdict_needs_its_newest_minutes_no_worse_than_the_bar():
+    """Read at +10, the whole minutes (+2, +7] serve cleanly; the three newest, not yet whole, already hold
+    a third of their requests 503 (whatever 200s may still be missing beside them, those 503s happened).
+    Judged on the whole minutes alone, `verified`; now unclear until they are whole."""
+    e = served(10, ok=40, until=7)
+    e.requests(OLD, 7, 10, 26).requests(OLD, 7, 10, 14, "503").latency(OLD, 7, 10, 0.12)
+    health = judge(rollback(), read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "show failures already" in health.why, health.why
+
+
+def test_an_undo_needs_the_rollbacks_own_revision_failing_in_its_newest_minutes():
+    """As above, but the revision rolled back from still ends hung requests with 504 in the newest
+    minutes (a 15-minute request timeout): the service's newest minutes fail, the rollback's revision's
+    own do not. Read on the service, the undo went ahead."""
+    e = recovered_lately(10)
+    e.requests(NEW, -5, 10, 30, "504")
+    record = rollback()
+    health = judge(record, read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "not yet whole" in health.why, health.why
