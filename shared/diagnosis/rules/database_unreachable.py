@@ -8,8 +8,8 @@ from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, query_of
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.connector_saturation import (SLOW_DATABASE, dials_around_connector, new_stress,
-                                                         sql_down_while_failing)
+from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
+from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -224,7 +224,7 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
     if not instances and not cpu:
         return None
     # The connector rule's own judgement: a sign that already held before the failures, while the
-    # service served cleanly, is not news and explains nothing (connector_saturation._stress).
+    # service served cleanly, is not news and explains nothing (connector_signs.stress).
     stress = new_stress(facts)
     healthy = not stress and connector.state == "READY"
     c.cite("metric", "connector/instances, connector/cpu/utilizations, received_bytes_count, sent_bytes_count",
