@@ -73,6 +73,8 @@ class Refusal:
                         "under the clients)")
     NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
                      "turned off, or the client asks for the wrong type)")
+    PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
+                   "the instance, without dialing)")
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -127,6 +129,14 @@ REFUSAL_ADVICE = {
     # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
     # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
     # every new connection of a client that was never told, on every revision alike.
+    # The proxy counts the connections open through it and closes the client's socket over the limit
+    # before any dial (cloud-sql-proxy internal/proxy/proxy.go, Client.serveSocketMount): the limit
+    # is per proxy, so per instance for a sidecar, and a pool that may open more connections per
+    # instance than it allows is refused at every burst, whatever the connector and the database do.
+    Refusal.PROXY_LIMIT: "the Auth Proxy's --max-connections against the connections one instance's pool may open (pool "
+                         "size plus overflow, times the processes per instance); raise the limit or shrink the pool: "
+                         "the connections it refuses never leave the instance, so scaling the connector changes "
+                         "nothing",
     Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
                            "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
                            "operations, the Admin Activity audit log), against the IP type the client asks for (the "
@@ -432,6 +442,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "cloud-sql-jdbc-socket-factory's CloudSqlInstance.getPreferredIp (find_string id 37409967787); the "
                 "Python connector's CloudSQLIPTypeError \"... matching preference: PRIMARY\" (find_string id "
                 "70140322306), UNCONFIRMED against its source", Refusal.NO_IP_OF_TYPE),
+    # The Auth Proxy v2 at its own --max-connections: Client.serveSocketMount logs
+    # c.logger.Infof("max connections (%v) exceeded, refusing new connection", c.conf.MaxConnections) and
+    # closes the client's socket before dialing (cloud-sql-proxy internal/proxy/proxy.go). Infof goes to
+    # stdout, plain ("2026/12/01 21:51:04 ..." from log.LstdFlags) or, with --structured-logs, zap's JSON at
+    # severity INFO (internal/log/log.go): the log read asks for this text on stdout below WARNING
+    # (STDOUT_INFO_TEXTS). Not the database's answer: given inside the instance, before any packet
+    # crosses the connector; the client sees its socket closed ("server closed the connection
+    # unexpectedly", "Lost connection to MySQL server").
+    DbErrorText("Cloud SQL Auth Proxy v2 (its own --max-connections)",
+                r"max connections \(\d+\) exceeded, refusing new connection",
+                "2026/12/01 21:51:04 max connections (10) exceeded, refusing new connection",
+                "GoogleCloudPlatform/cloud-sql-proxy internal/proxy/proxy.go (Client.serveSocketMount) and "
+                "internal/log/log.go (StdLogger, StructuredLogger: Infof to stdout)", Refusal.PROXY_LIMIT),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
@@ -1138,6 +1161,13 @@ def _rfc3339(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Lines read from stdout below WARNING: the service's stdout is read at WARNING and above only (an
+# application's INFO lines would crowd the rest out of the newest-first page), but a few texts that
+# matter are written at INFO by design. Each is matched in the filter by a substring (the `:` operator)
+# of textPayload or of a structured entry's jsonPayload.message, so the read grows only by those lines.
+# The Cloud SQL Auth Proxy v2's refusal at its own --max-connections (DB_ERROR_TEXTS, Refusal.PROXY_LIMIT).
+STDOUT_INFO_TEXTS = ("exceeded, refusing new connection",)
+
 # Cloud Run's own words on requests it failed itself (request log textPayload, from Cloud Run's troubleshooting page).
 PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum request timeout",
                           "no available instance")
@@ -1145,7 +1175,8 @@ PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum re
 
 def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime,
                    alert_filter: str = "") -> str:
-    """The service's own voice and the platform's: stderr, warnings on stdout, the system log, and
+    """The service's own voice and the platform's: stderr, warnings on stdout (and the few INFO texts
+    that matter, STDOUT_INFO_TEXTS), the system log, and
     the request log entries that carry Cloud Run's own failure texts (not every 5xx: those are
     counted by request_count, and would crowd the rest out of the newest-first page).
 
@@ -1162,10 +1193,11 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
     system = log_name(project, "run.googleapis.com/varlog/system")
     requests = log_name(project, "run.googleapis.com/requests")
     texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
+    info = " OR ".join(f"textPayload:{quote(t)} OR jsonPayload.message:{quote(t)}" for t in STDOUT_INFO_TEXTS)
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
-            f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}" '
+            f'AND (logName="{stderr}" OR (logName="{stdout}" AND (severity>=WARNING OR {info})) OR logName="{system}" '
             f'OR (logName="{requests}" AND ({texts}))'
             + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
-from shared.diagnosis.log_signals import LogSignal, pattern_of, upstream_hosts
+from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, upstream_hosts
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -447,9 +447,18 @@ def _database_answers(facts: Facts, c: Citation) -> str:
            not alone, role="refutes" if alone else "context")
     if not alone:
         return ""
+    if refused.keys() <= _BEFORE_THE_CONNECTOR:
+        return (f"the application's connections are refused before they cross connector "
+                f"{facts.b.connector.short_name} ({', '.join(refused)}): its stress does not explain the failures, "
+                "and scaling it changes none of them")
     return (f"the database answers the application and refuses it ({', '.join(refused)}): the path through "
             f"connector {facts.b.connector.short_name} works, so its stress does not explain the failures; "
             "scaling it would only bring more connections")
+
+
+# Refusals given inside the service's instance, before anything crosses the connector: the Auth
+# Proxy's own connection limit (log_signals, Refusal.PROXY_LIMIT).
+_BEFORE_THE_CONNECTOR = frozenset({Refusal.PROXY_LIMIT})
 
 
 # What a person checks when the requests wait on an HTTP dependency the application names.

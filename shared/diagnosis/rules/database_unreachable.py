@@ -239,14 +239,22 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
 # name. Counted with the refusals (an answer proves the path works), but not said to be the
 # database's.
 _RESOLVER = frozenset({Refusal.NO_SUCH_HOST})
+# ... and the Cloud SQL Auth Proxy's own limit, inside the service's instance: not the database's either.
+_PROXY = frozenset({Refusal.PROXY_LIMIT})
 
 
 def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
-    """The summary's lead: who refused. The database, unless DNS answered for its host name."""
+    """The summary's lead: who refused. The database, unless DNS answered for its host name or the
+    Auth Proxy beside the application refused at its own limit."""
     if refused.keys() <= _RESOLVER:
         return "the database's host name does not resolve, so the application never reaches it"
-    if refused.keys() & _RESOLVER:
-        return "the database, or DNS for its host name, refuses the application"
+    if refused.keys() <= _PROXY:
+        return ("the Cloud SQL Auth Proxy in the service's instances refuses the application's connections at its "
+                "own limit, so they never reach the database")
+    others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"), (_PROXY, "the Cloud SQL Auth Proxy's own "
+                                                                                  "limit")) if refused.keys() & kinds]
+    if others:
+        return f"the database, or {' or '.join(others)}, refuses the application"
     return "the database refuses the application"
 
 
