@@ -186,6 +186,33 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("asyncpg / asyncio (Python connector, async)", rf"Connect call failed \(.*, {_DB_PORT}\)",
                 "ConnectionRefusedError: [Errno 111] Connect call failed ('10.20.0.3', 5432)",
                 "asyncio's create_connection error text"),
+    # asyncpg's connect timeout: a bare TimeoutError, its message empty, which names no database on
+    # its own line. Read only from a traceback logged as one entry (a structured handler's
+    # jsonPayload.message, Error Reporting's form) whose frames are asyncpg's connect and whose
+    # exception line is TimeoutError; a traceback Cloud Run split into lines is not read (its last
+    # line alone says nothing of what timed out). asyncpg >= 0.28 bounds connect with `async with
+    # compat.timeout(timeout)` (asyncpg/connection.py, connect), asyncio.timeout on Python 3.11+,
+    # whose __aexit__ raises `TimeoutError from exc_val`; older asyncpg awaited asyncio.wait_for in
+    # connect_utils._connect_addr and raised `asyncio.TimeoutError` (asyncio.exceptions.TimeoutError
+    # before Python 3.11). SQLAlchemy's asyncpg dialect passes it on unwrapped (not a DBAPI error; as public
+    # tracebacks show it, UNCONFIRMED against SQLAlchemy's source).
+    DbErrorText("asyncpg connect timeout (Python 3.11+, asyncpg >= 0.28)",
+                r'asyncpg[/\\]connection\.py", line \d+, in connect\n[ \t]+async with compat\.timeout\(timeout\):'
+                r"(?:\n[ \t]+[^\n]*)*\n(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.12/site-packages/asyncpg/connection.py", '
+                'line 2328, in connect\n    async with compat.timeout(timeout):\n  File "/usr/local/lib/python3.12/asyncio/'
+                'timeouts.py", line 115, in __aexit__\n    raise TimeoutError from exc_val\nTimeoutError',
+                "MagicStack/asyncpg asyncpg/connection.py connect (`async with compat.timeout(timeout)`); public "
+                "tracebacks ending so (find_string ids 60382089801, 21139959931, 68391458177)"),
+    DbErrorText("asyncpg connect timeout (asyncpg <= 0.27)",
+                r'asyncpg[/\\]connect_utils\.py", line \d+, in _?_connect_addr(?:\n[ \t]+[^\n]*)*\n'
+                r"(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.10/site-packages/asyncpg/connect_utils.py", '
+                'line 691, in _connect_addr\n    tr, pr = await asyncio.wait_for(\n  File "/usr/local/lib/python3.10/asyncio/'
+                'tasks.py", line 458, in wait_for\n    raise exceptions.TimeoutError() from exc\n'
+                "asyncio.exceptions.TimeoutError",
+                "MagicStack/asyncpg asyncpg/connect_utils.py _connect_addr (`await asyncio.wait_for(connector, "
+                "timeout=timeout)`, re-raised by _connect as last_error); UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
