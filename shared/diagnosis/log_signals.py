@@ -67,6 +67,8 @@ class Refusal:
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+    CRASHED = ("a database server process crashed and the database ended every session to recover (PostgreSQL's "
+               "crash_shutdown; most often a process killed for memory)")
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
     NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
     NO_SUCH_INSTANCE = ("the Cloud SQL instance the connection name names does not exist (deleted, or renamed "
@@ -115,6 +117,13 @@ REFUSAL_ADVICE = {
                           "encrypt); and the address the connections come from",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
+    # The postmaster ends every session when one server process dies abnormally (an out-of-memory
+    # kill, a crash) and recovers; the connections come back in seconds, and end again at the next
+    # kill. Runwarden does not read the instance's memory (docs/signatures.md, "What is not read").
+    Refusal.CRASHED: "the instance's memory (Cloud SQL database/memory/utilization and components) and its error log "
+                     "(\"server process ... was terminated by signal 9: Killed\": out of memory), and what began to use "
+                     "more memory (a new query, work_mem times connections, more connections); a tier with more "
+                     "memory, or fewer connections and smaller work_mem",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
@@ -310,6 +319,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
                 "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
                 "admin_shutdown, sent to every session as an instance stops", Refusal.RESTARTING),
+    # A server process died abnormally (most often killed for memory): the postmaster sends every other
+    # session 57P02 crash_shutdown and resets (postgres.c quickdie: errmsg("terminating connection because
+    # of crash of another server process")). An answer: the database ended the connections itself.
+    DbErrorText("PostgreSQL server (another server process crashed)",
+                r"terminating connection because of crash of another server process",
+                "psycopg2.OperationalError: terminating connection because of crash of another server process",
+                "PostgreSQL's quickdie (ERRCODE_CRASH_SHUTDOWN, 57P02), as server logs and clients quote it "
+                "(find_string ids 6756359316, 49696231911, 67240135940); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.CRASHED),
     DbErrorText("PostgreSQL server (starting or stopping)",
                 r"the database system is (?:starting up|shutting down|in recovery mode)",
                 "FATAL:  the database system is starting up", "PostgreSQL's 57P03 cannot_connect_now, answered "
