@@ -67,6 +67,8 @@ class Refusal:
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+    HOST_BLOCKED = ("the database blocks the connections' source address after too many interrupted connections "
+                    "(MySQL max_connect_errors)")
     CRASHED = ("a database server process crashed and the database ended every session to recover (PostgreSQL's "
                "crash_shutdown; most often a process killed for memory)")
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
@@ -124,6 +126,14 @@ REFUSAL_ADVICE = {
                      "(\"server process ... was terminated by signal 9: Killed\": out of memory), and what began to use "
                      "more memory (a new query, work_mem times connections, more connections); a tier with more "
                      "memory, or fewer connections and smaller work_mem",
+    # MySQL counts connections from one host that break off before the handshake ends and, past
+    # max_connect_errors, refuses every new one from it until the host cache is flushed. Through a
+    # connector every instance of every revision connects from the connector's few addresses: one
+    # block refuses them all, and sending traffic back changes nothing.
+    Refusal.HOST_BLOCKED: "the instance's host cache: FLUSH HOSTS (or TRUNCATE performance_schema.host_cache) lifts "
+                          "the block, and the max_connect_errors flag how soon it comes back; and what broke off the "
+                          "connections first (a connect timeout shorter than the handshake, a burst of new instances, a "
+                          "network change); through a connector every revision connects from the same addresses",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
@@ -348,6 +358,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "provided database credentials for `checkout` are not valid.",
                 "prisma/prisma-engines libs/user-facing-errors/src/common.rs (IncorrectDatabaseCredentials, P1000)",
                 Refusal.CREDENTIALS),
+    DbErrorText("MySQL server (host blocked)", r"Host '[^']*' is blocked because of many connection errors",
+                "pymysql.err.OperationalError: (1129, \"Host '10.8.0.2' is blocked because of many connection errors; "
+                "unblock with 'mysqladmin flush-hosts'\")",
+                "MySQL server error 1129 (ER_HOST_IS_BLOCKED) at max_connect_errors, as clients log it (find_string "
+                "ids 382102870, 27905811296, 44677318135); UNCONFIRMED in a Cloud SQL thread", Refusal.HOST_BLOCKED),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",

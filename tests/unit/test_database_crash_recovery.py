@@ -48,3 +48,34 @@ def test_a_busy_connector_is_not_scaled_for_sessions_the_database_ended(text):
     assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
     assert plan(result, bundle, S).action is None
     assert "memory" in result.recommendation
+
+
+# MySQL error 1129 at max_connect_errors: the database answered, blocking the source address, which
+# through a connector is every revision's.
+BLOCKED = ("pymysql.err.OperationalError: (1129, \"Host '10.8.0.2' is blocked because of many connection errors; "
+           "unblock with 'mysqladmin flush-hosts'\")")
+BLOCKED_TEXTS = {
+    "PyMySQL, mysqladmin flush-hosts": BLOCKED,
+    "PDO, MySQL 8's FLUSH HOSTS wording": ("PDOException: SQLSTATE[HY000] [1129] Host '10.8.0.3' is blocked because of "
+                                          "many connection errors; unblock with 'FLUSH HOSTS'"),
+}
+
+
+@pytest.mark.parametrize("text", BLOCKED_TEXTS.values(), ids=BLOCKED_TEXTS.keys())
+def test_a_blocked_host_is_the_databases_answer(text):
+    assert classify(text) == {LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED}
+    assert refusal_of(text) == Refusal.HOST_BLOCKED
+
+
+def test_a_deploy_is_not_rolled_back_alone_while_the_database_blocks_the_connectors_address():
+    from tests.unit.builders import Evidence
+    from tests.unit.test_diagnosis import NEW, deployed, quiet_connector
+
+    bundle = quiet_connector(deployed(Evidence()).log(-9, BLOCKED, NEW, count=20)).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
+    assert plan(result, bundle, S).action is None
+    assert "FLUSH HOSTS" in result.recommendation
