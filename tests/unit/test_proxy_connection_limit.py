@@ -17,7 +17,7 @@ from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, Evidence
-from tests.unit.test_diagnosis import OLD
+from tests.unit.test_diagnosis import NEW, OLD
 
 S = DiagnosisSettings()
 PLAIN = "2026/12/01 21:51:04 max connections (10) exceeded, refusing new connection"
@@ -89,3 +89,37 @@ def test_a_busy_connector_is_not_scaled_for_the_proxys_own_limit(logs, signature
     if signature is Signature.DATABASE_UNREACHABLE:
         assert result.summary.startswith("the Cloud SQL Auth Proxy in the service's instances refuses"), result.summary
         assert "--max-connections" in result.recommendation
+
+
+def deploy_with(old_concurrency: int | None, new_concurrency: int | None) -> Evidence:
+    """OLD served cleanly until NEW (deployed at -10m) took all traffic; from -9m NEW's Auth Proxy
+    sidecar refuses at its own limit and its requests fail; the connector quiet."""
+    return (Evidence().revision(OLD, -180, sql=(SQL,), concurrency=old_concurrency)
+            .revision(NEW, -10, sql=(SQL,), concurrency=new_concurrency).traffic(**{NEW: 100})
+            .requests(OLD, -90, -10, 40).requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="503")
+            .latency(OLD, -20, -10, 0.2).latency(NEW, -10, 5, 0.4)
+            .connector(max_instances=3).connector_metric("instances", -20, 5, 2)
+            .connector_metric("cpu", -20, 5, 0.3).connector_metric("bytes", -20, 5, 2e6).sql_up(-20, 5, 1)
+            .log(-9, PLAIN, NEW, count=20))
+
+
+# (concurrency before, after) -> (signature, the planned action): the proxy is a container of the
+# revision, and its limit is per instance; a deploy that made each instance run more requests at
+# once brought the connections over it, and sending traffic back undoes that.
+DEPLOYS = {
+    "concurrency raised 20 -> 80": ((20, 80), Signature.BAD_REVISION, "rollback_traffic"),
+    "concurrency unchanged": ((80, 80), Signature.INCONCLUSIVE, None),
+    "concurrency lowered": ((80, 40), Signature.INCONCLUSIVE, None),
+    "concurrency not read on one side": ((None, 80), Signature.INCONCLUSIVE, None),
+}
+
+
+@pytest.mark.parametrize("concurrency, signature, action", DEPLOYS.values(), ids=DEPLOYS.keys())
+def test_the_proxys_limit_after_a_deploy_that_raised_concurrency_is_the_deploys_own(concurrency, signature, action):
+    bundle = deploy_with(*concurrency).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is signature, result.summary
+    planned = plan(result, bundle, S).action
+    assert planned == action, result.summary

@@ -60,6 +60,12 @@ def evaluate(facts: Facts) -> Finding:
             c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)", unresolved,
                    "a host name unresolved only from a new revision that reaches its VPC another way", False)
             return c.no(unresolved)
+        busier = _busier_instances(facts, refused)
+        if busier:
+            c.cite("api", "run.revisions.list: max_instance_request_concurrency", busier,
+                   "refusals at the Auth Proxy's own limit only from a new revision that runs more requests at once "
+                   "in each instance", False)
+            return c.no(busier)
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
@@ -299,6 +305,33 @@ def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> st
     return (f"the database's host name does not resolve only from {suspect.short_name}, whose deploy changed its path "
             f"to the VPC {changed} (against {previous.short_name}): a private zone answers only the networks it is "
             "visible to, so the answers are the new revision's own (bad_revision)")
+
+
+def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the Auth Proxy's refusals at its own --max-connections are the new revision's own, or "":
+    every refusal is one, every one came from the newest serving revision, deployed within
+    deploy_window_seconds, and it runs more requests at once in each instance than the Ready
+    revision before it (max_instance_request_concurrency, both read). The proxy the refusals come
+    from runs in the revision's own instances (its lines are in the revision's stdout: a sidecar),
+    and its limit is per instance; more requests at once in each instance hold more connections
+    through it, and sending traffic back restores the concurrency that fit (bad_revision judges the
+    deploy). The same concurrency on both (a burst of load, a larger pool the revision's settings
+    do not show) competes instead."""
+    if not refused.keys() <= _PROXY:
+        return ""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if (suspect.container_concurrency is None or previous.container_concurrency is None
+            or suspect.container_concurrency <= previous.container_concurrency):
+        return ""
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
+        return ""
+    return (f"the Auth Proxy's refusals at its own limit all come from {suspect.short_name}, whose deploy raised the "
+            f"requests each instance runs at once from {previous.container_concurrency} ({previous.short_name}) to "
+            f"{suspect.container_concurrency}: the proxy runs in each instance, so they are the new revision's own "
+            "(bad_revision)")
 
 
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it
