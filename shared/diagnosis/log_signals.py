@@ -232,6 +232,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "asyncio.exceptions.TimeoutError",
                 "MagicStack/asyncpg asyncpg/connect_utils.py _connect_addr (`await asyncio.wait_for(connector, "
                 "timeout=timeout)`, re-raised by _connect as last_error); UNCONFIRMED in a Cloud SQL thread"),
+    # Node's MySQL drivers at their own connectTimeout (mysql2 default 10 s): `new Error('connect
+    # ETIMEDOUT')` with no address (mysql2 lib/connection.js _handleTimeoutError; mysqljs/mysql
+    # Connection._handleConnectTimeout), unlike Node's net error, which names HOST:PORT. Read only
+    # with the driver's frame in the same entry (console.error of the Error prints its stack).
+    DbErrorText("Node: mysql2 / mysql connect timeout",
+                r"connect ETIMEDOUT\s+at [\w.]*_handle(?:TimeoutError|ConnectTimeout) \([^)\n]*node_modules[/\\]"
+                r"mysql2?[/\\]lib[/\\]",
+                "Error: connect ETIMEDOUT\n    at Connection._handleTimeoutError (/app/node_modules/mysql2/lib/"
+                "connection.js:205:17)\n    at listOnTimeout (node:internal/timers:573:17)",
+                "sidorares/node-mysql2 lib/connection.js _handleTimeoutError (`new Error('connect ETIMEDOUT')`, "
+                "errorno, code ETIMEDOUT, syscall connect) and mysqljs/mysql lib/Connection.js _handleConnectTimeout "
+                "(find_string id 367382908); public logs of it (find_string ids 34915735959, 2736551711); UNCONFIRMED "
+                "in a Cloud SQL thread"),
     DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",

@@ -1,5 +1,8 @@
-"""asyncpg's connect timeout is a bare TimeoutError, its message empty: on its own line it names
-nothing. Read from a traceback logged as one entry, whose frames are asyncpg's connect and whose
+"""Drivers whose connect timeout names no address: asyncpg's bare TimeoutError (its message empty)
+and Node's mysql2 / mysql "connect ETIMEDOUT" (Node's own net error names HOST:PORT). On its own line
+such a text names nothing; each is read only with the driver's frames in the same entry.
+
+asyncpg's: Read from a traceback logged as one entry, whose frames are asyncpg's connect and whose
 exception line is TimeoutError (asyncpg >= 0.28: `async with compat.timeout(timeout)` in
 connection.connect, asyncio.timeout's `raise TimeoutError from exc_val`; older: asyncio.wait_for in
 connect_utils._connect_addr). After a deploy, such timeouts on the new revision keep the database
@@ -55,6 +58,20 @@ TEXTS = {
     "an httpx timeout": ("Traceback (most recent call last):\n"
                          f'  File "{SITE}/httpx/_client.py", line 1617, in send\n    response = await self._send()\n'
                          + AEXIT + "TimeoutError", set()),
+    # Node's MySQL drivers at their own connectTimeout: `new Error('connect ETIMEDOUT')`, no address.
+    "mysql2, console.error of the Error": (
+        "Error: connect ETIMEDOUT\n    at Connection._handleTimeoutError (/app/node_modules/mysql2/lib/connection.js:"
+        "205:17)\n    at listOnTimeout (node:internal/timers:573:17)\n    at process.processTimers (node:internal/"
+        "timers:514:7) {\n  errorno: 'ETIMEDOUT',\n  code: 'ETIMEDOUT',\n  syscall: 'connect',\n  fatal: true\n}", REACH),
+    "mysql2 3.x, a pool's connection": (
+        "Error: connect ETIMEDOUT\n    at PoolConnection._handleTimeoutError (/srv/node_modules/mysql2/lib/base/"
+        "connection.js:221:17)", REACH),
+    "mysqljs/mysql": ("Error: connect ETIMEDOUT\n    at Connection._handleConnectTimeout (/app/node_modules/mysql/lib/"
+                      "Connection.js:409:13)", REACH),
+    "connect ETIMEDOUT alone": ("Error: connect ETIMEDOUT", set()),
+    # Node's net error names its address: a database port is read by its own row, any other is not.
+    "Node net, an HTTPS dependency": ("Error: connect ETIMEDOUT 34.120.4.7:443\n    at TCPConnectWrap.afterConnect "
+                                      "[as oncomplete] (node:net:1555:16)", set()),
     # SQLAlchemy's own pool wait is its own signal, not this one.
     "SQLAlchemy QueuePool": ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection "
                              "timed out, timeout 30.00", {LogSignal.DB_POOL_WAIT}),
@@ -62,7 +79,7 @@ TEXTS = {
 
 
 @pytest.mark.parametrize("text, signals", TEXTS.values(), ids=TEXTS.keys())
-def test_asyncpgs_connect_timeout_is_read_only_with_its_frames(text, signals):
+def test_a_bare_connect_timeout_is_read_only_with_the_drivers_frames(text, signals):
     if signals is None:   # a refusal the row for its own text reads; this row adds nothing of its own
         assert LogSignal.DB_REFUSED in classify(text)
         return
@@ -71,7 +88,7 @@ def test_asyncpgs_connect_timeout_is_read_only_with_its_frames(text, signals):
 
 @pytest.mark.parametrize("text", [t for t, signals in TEXTS.values() if signals == REACH],
                          ids=[k for k, (t, signals) in TEXTS.items() if signals == REACH])
-def test_after_a_deploy_asyncpg_connect_timeouts_keep_the_database_in_the_running(text):
+def test_after_a_deploy_bare_connect_timeouts_keep_the_database_in_the_running(text):
     """The deploy at -10m, then 20 connect timeouts on the new revision from -9m: database_unreachable
     competes with the deploy, so nothing is rolled back."""
     bundle = quiet_connector(deployed(Evidence()).log(-9, text, NEW, count=20)).bundle()
