@@ -211,8 +211,9 @@ class Facts:
         # window's p99 four times, the database's state on two windows twice each): computed once.
         self._p99s: dict[Window, tuple[tuple[datetime, float], ...]] = {}
         self._sql_down: dict[Window, tuple[list[str], str] | None] = {}
+        self._sql_cpu: dict[Window, dict[str, list[float]]] = {}
         self._replaced: dict[datetime, tuple[Revision, float] | None] = {}
-        # The connector's saturation signs that are news (connector_saturation._stress), once known:
+        # The connector's saturation signs that are news (connector_signs.stress), once known:
         # database_unreachable asks for them again.
         self.connector_news: list[str] | None = None
         # The database's refusals in the logs by what it said (rules/refusals.py), once known: both
@@ -595,8 +596,12 @@ class Facts:
 
     def sql_cpu(self, window: Window) -> dict[str, list[float]]:
         """database/cpu/utilization per minute (the largest in each), per database_id of an instance
-        the service uses (any instance when none is named); empty when unknown."""
-        return {db: vals for db, vals in self._per_sql_instance(self.b.sql_cpu, window).items() if vals}
+        the service uses (any instance when none is named); empty when unknown. Computed once per
+        window: connector_saturation cites it and then asks `sql_saturation_news`, which reads it too."""
+        if window not in self._sql_cpu:
+            self._sql_cpu[window] = {db: vals for db, vals in self._per_sql_instance(self.b.sql_cpu, window).items()
+                                     if vals}
+        return self._sql_cpu[window]
 
     def _per_sql_instance(self, read: MetricResult | None, window: Window) -> dict[str, list[float]]:
         """A Cloud SQL metric's values in `window`, per database_id of an instance the service uses

@@ -67,12 +67,18 @@ class Refusal:
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+    HOST_BLOCKED = ("the database blocks the connections' source address after too many interrupted connections "
+                    "(MySQL max_connect_errors)")
+    CRASHED = ("a database server process crashed and the database ended every session to recover (PostgreSQL's "
+               "crash_shutdown; most often a process killed for memory)")
     NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
     NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
     NO_SUCH_INSTANCE = ("the Cloud SQL instance the connection name names does not exist (deleted, or renamed "
                         "under the clients)")
     NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
                      "turned off, or the client asks for the wrong type)")
+    PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
+                   "the instance, without dialing)")
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -113,6 +119,21 @@ REFUSAL_ADVICE = {
                           "encrypt); and the address the connections come from",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
+    # The postmaster ends every session when one server process dies abnormally (an out-of-memory
+    # kill, a crash) and recovers; the connections come back in seconds, and end again at the next
+    # kill. Runwarden does not read the instance's memory (docs/signatures.md, "What is not read").
+    Refusal.CRASHED: "the instance's memory (Cloud SQL database/memory/utilization and components) and its error log "
+                     "(\"server process ... was terminated by signal 9: Killed\": out of memory), and what began to use "
+                     "more memory (a new query, work_mem times connections, more connections); a tier with more "
+                     "memory, or fewer connections and smaller work_mem",
+    # MySQL counts connections from one host that break off before the handshake ends and, past
+    # max_connect_errors, refuses every new one from it until the host cache is flushed. Through a
+    # connector every instance of every revision connects from the connector's few addresses: one
+    # block refuses them all, and sending traffic back changes nothing.
+    Refusal.HOST_BLOCKED: "the instance's host cache: FLUSH HOSTS (or TRUNCATE performance_schema.host_cache) lifts "
+                          "the block, and the max_connect_errors flag how soon it comes back; and what broke off the "
+                          "connections first (a connect timeout shorter than the handshake, a burst of new instances, a "
+                          "network change); through a connector every revision connects from the same addresses",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
@@ -127,6 +148,14 @@ REFUSAL_ADVICE = {
     # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
     # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
     # every new connection of a client that was never told, on every revision alike.
+    # The proxy counts the connections open through it and closes the client's socket over the limit
+    # before any dial (cloud-sql-proxy internal/proxy/proxy.go, Client.serveSocketMount): the limit
+    # is per proxy, so per instance for a sidecar, and a pool that may open more connections per
+    # instance than it allows is refused at every burst, whatever the connector and the database do.
+    Refusal.PROXY_LIMIT: "the Auth Proxy's --max-connections against the connections one instance's pool may open (pool "
+                         "size plus overflow, times the processes per instance); raise the limit or shrink the pool: "
+                         "the connections it refuses never leave the instance, so scaling the connector changes "
+                         "nothing",
     Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
                            "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
                            "operations, the Admin Activity audit log), against the IP type the client asks for (the "
@@ -176,6 +205,46 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("asyncpg / asyncio (Python connector, async)", rf"Connect call failed \(.*, {_DB_PORT}\)",
                 "ConnectionRefusedError: [Errno 111] Connect call failed ('10.20.0.3', 5432)",
                 "asyncio's create_connection error text"),
+    # asyncpg's connect timeout: a bare TimeoutError, its message empty, which names no database on
+    # its own line. Read only from a traceback logged as one entry (a structured handler's
+    # jsonPayload.message, Error Reporting's form) whose frames are asyncpg's connect and whose
+    # exception line is TimeoutError; a traceback Cloud Run split into lines is not read (its last
+    # line alone says nothing of what timed out). asyncpg >= 0.28 bounds connect with `async with
+    # compat.timeout(timeout)` (asyncpg/connection.py, connect), asyncio.timeout on Python 3.11+,
+    # whose __aexit__ raises `TimeoutError from exc_val`; older asyncpg awaited asyncio.wait_for in
+    # connect_utils._connect_addr and raised `asyncio.TimeoutError` (asyncio.exceptions.TimeoutError
+    # before Python 3.11). SQLAlchemy's asyncpg dialect passes it on unwrapped (not a DBAPI error; as public
+    # tracebacks show it, UNCONFIRMED against SQLAlchemy's source).
+    DbErrorText("asyncpg connect timeout (Python 3.11+, asyncpg >= 0.28)",
+                r'asyncpg[/\\]connection\.py", line \d+, in connect\n[ \t]+async with compat\.timeout\(timeout\):'
+                r"(?:\n[ \t]+[^\n]*)*\n(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.12/site-packages/asyncpg/connection.py", '
+                'line 2328, in connect\n    async with compat.timeout(timeout):\n  File "/usr/local/lib/python3.12/asyncio/'
+                'timeouts.py", line 115, in __aexit__\n    raise TimeoutError from exc_val\nTimeoutError',
+                "MagicStack/asyncpg asyncpg/connection.py connect (`async with compat.timeout(timeout)`); public "
+                "tracebacks ending so (find_string ids 60382089801, 21139959931, 68391458177)"),
+    DbErrorText("asyncpg connect timeout (asyncpg <= 0.27)",
+                r'asyncpg[/\\]connect_utils\.py", line \d+, in _?_connect_addr(?:\n[ \t]+[^\n]*)*\n'
+                r"(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.10/site-packages/asyncpg/connect_utils.py", '
+                'line 691, in _connect_addr\n    tr, pr = await asyncio.wait_for(\n  File "/usr/local/lib/python3.10/asyncio/'
+                'tasks.py", line 458, in wait_for\n    raise exceptions.TimeoutError() from exc\n'
+                "asyncio.exceptions.TimeoutError",
+                "MagicStack/asyncpg asyncpg/connect_utils.py _connect_addr (`await asyncio.wait_for(connector, "
+                "timeout=timeout)`, re-raised by _connect as last_error); UNCONFIRMED in a Cloud SQL thread"),
+    # Node's MySQL drivers at their own connectTimeout (mysql2 default 10 s): `new Error('connect
+    # ETIMEDOUT')` with no address (mysql2 lib/connection.js _handleTimeoutError; mysqljs/mysql
+    # Connection._handleConnectTimeout), unlike Node's net error, which names HOST:PORT. Read only
+    # with the driver's frame in the same entry (console.error of the Error prints its stack).
+    DbErrorText("Node: mysql2 / mysql connect timeout",
+                r"connect ETIMEDOUT\s+at [\w.]*_handle(?:TimeoutError|ConnectTimeout) \([^)\n]*node_modules[/\\]"
+                r"mysql2?[/\\]lib[/\\]",
+                "Error: connect ETIMEDOUT\n    at Connection._handleTimeoutError (/app/node_modules/mysql2/lib/"
+                "connection.js:205:17)\n    at listOnTimeout (node:internal/timers:573:17)",
+                "sidorares/node-mysql2 lib/connection.js _handleTimeoutError (`new Error('connect ETIMEDOUT')`, "
+                "errorno, code ETIMEDOUT, syscall connect) and mysqljs/mysql lib/Connection.js _handleConnectTimeout "
+                "(find_string id 367382908); public logs of it (find_string ids 34915735959, 2736551711); UNCONFIRMED "
+                "in a Cloud SQL thread"),
     DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
@@ -273,6 +342,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
                 "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
                 "admin_shutdown, sent to every session as an instance stops", Refusal.RESTARTING),
+    # A server process died abnormally (most often killed for memory): the postmaster sends every other
+    # session 57P02 crash_shutdown and resets (postgres.c quickdie: errmsg("terminating connection because
+    # of crash of another server process")). An answer: the database ended the connections itself.
+    DbErrorText("PostgreSQL server (another server process crashed)",
+                r"terminating connection because of crash of another server process",
+                "psycopg2.OperationalError: terminating connection because of crash of another server process",
+                "PostgreSQL's quickdie (ERRCODE_CRASH_SHUTDOWN, 57P02), as server logs and clients quote it "
+                "(find_string ids 6756359316, 49696231911, 67240135940); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.CRASHED),
     DbErrorText("PostgreSQL server (starting or stopping)",
                 r"the database system is (?:starting up|shutting down|in recovery mode)",
                 "FATAL:  the database system is starting up", "PostgreSQL's 57P03 cannot_connect_now, answered "
@@ -293,6 +371,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "provided database credentials for `checkout` are not valid.",
                 "prisma/prisma-engines libs/user-facing-errors/src/common.rs (IncorrectDatabaseCredentials, P1000)",
                 Refusal.CREDENTIALS),
+    DbErrorText("MySQL server (host blocked)", r"Host '[^']*' is blocked because of many connection errors",
+                "pymysql.err.OperationalError: (1129, \"Host '10.8.0.2' is blocked because of many connection errors; "
+                "unblock with 'mysqladmin flush-hosts'\")",
+                "MySQL server error 1129 (ER_HOST_IS_BLOCKED) at max_connect_errors, as clients log it (find_string "
+                "ids 382102870, 27905811296, 44677318135); UNCONFIRMED in a Cloud SQL thread", Refusal.HOST_BLOCKED),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
@@ -432,6 +515,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "cloud-sql-jdbc-socket-factory's CloudSqlInstance.getPreferredIp (find_string id 37409967787); the "
                 "Python connector's CloudSQLIPTypeError \"... matching preference: PRIMARY\" (find_string id "
                 "70140322306), UNCONFIRMED against its source", Refusal.NO_IP_OF_TYPE),
+    # The Auth Proxy v2 at its own --max-connections: Client.serveSocketMount logs
+    # c.logger.Infof("max connections (%v) exceeded, refusing new connection", c.conf.MaxConnections) and
+    # closes the client's socket before dialing (cloud-sql-proxy internal/proxy/proxy.go). Infof goes to
+    # stdout, plain ("2026/12/01 21:51:04 ..." from log.LstdFlags) or, with --structured-logs, zap's JSON at
+    # severity INFO (internal/log/log.go): the log read asks for this text on stdout below WARNING
+    # (STDOUT_INFO_TEXTS). Not the database's answer: given inside the instance, before any packet
+    # crosses the connector; the client sees its socket closed ("server closed the connection
+    # unexpectedly", "Lost connection to MySQL server").
+    DbErrorText("Cloud SQL Auth Proxy v2 (its own --max-connections)",
+                r"max connections \(\d+\) exceeded, refusing new connection",
+                "2026/12/01 21:51:04 max connections (10) exceeded, refusing new connection",
+                "GoogleCloudPlatform/cloud-sql-proxy internal/proxy/proxy.go (Client.serveSocketMount) and "
+                "internal/log/log.go (StdLogger, StructuredLogger: Infof to stdout)", Refusal.PROXY_LIMIT),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
@@ -1138,6 +1234,13 @@ def _rfc3339(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Lines read from stdout below WARNING: the service's stdout is read at WARNING and above only (an
+# application's INFO lines would crowd the rest out of the newest-first page), but a few texts that
+# matter are written at INFO by design. Each is matched in the filter by a substring (the `:` operator)
+# of textPayload or of a structured entry's jsonPayload.message, so the read grows only by those lines.
+# The Cloud SQL Auth Proxy v2's refusal at its own --max-connections (DB_ERROR_TEXTS, Refusal.PROXY_LIMIT).
+STDOUT_INFO_TEXTS = ("exceeded, refusing new connection",)
+
 # Cloud Run's own words on requests it failed itself (request log textPayload, from Cloud Run's troubleshooting page).
 PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum request timeout",
                           "no available instance")
@@ -1145,7 +1248,8 @@ PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum re
 
 def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime,
                    alert_filter: str = "") -> str:
-    """The service's own voice and the platform's: stderr, warnings on stdout, the system log, and
+    """The service's own voice and the platform's: stderr, warnings on stdout (and the few INFO texts
+    that matter, STDOUT_INFO_TEXTS), the system log, and
     the request log entries that carry Cloud Run's own failure texts (not every 5xx: those are
     counted by request_count, and would crowd the rest out of the newest-first page).
 
@@ -1162,10 +1266,11 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
     system = log_name(project, "run.googleapis.com/varlog/system")
     requests = log_name(project, "run.googleapis.com/requests")
     texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
+    info = " OR ".join(f"textPayload:{quote(t)} OR jsonPayload.message:{quote(t)}" for t in STDOUT_INFO_TEXTS)
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
-            f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}" '
+            f'AND (logName="{stderr}" OR (logName="{stdout}" AND (severity>=WARNING OR {info})) OR logName="{system}" '
             f'OR (logName="{requests}" AND ({texts}))'
             + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
 

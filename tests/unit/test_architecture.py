@@ -154,3 +154,13 @@ def test_resource_names_are_shortened_by_the_one_helper():
 
 def test_the_copy_finder_finds_a_copy():
     assert _short_name_copies(ast.parse('def _short(name):\n    return name.rsplit("/", 1)[-1]\n')) == ["_short"]
+
+
+def test_no_signature_rule_imports_another():
+    """Each rule judges its own signature; what two rules both judge (the connector's signs, the
+    database's state, the refusals) lives in a neutral module beside them, so a change to one rule's
+    decision never moves another's through an import."""
+    graph = _graph()
+    rules = {dep for dep in graph["shared.diagnosis.rules"] if dep.startswith("shared.diagnosis.rules.")}
+    assert "shared.diagnosis.rules.connector_saturation" in rules   # the set is read, not empty
+    assert sorted(f"{rule} -> {dep}" for rule in rules for dep in graph[rule] if dep in rules) == []

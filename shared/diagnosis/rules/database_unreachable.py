@@ -8,8 +8,8 @@ from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, query_of
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.connector_saturation import (SLOW_DATABASE, dials_around_connector, new_stress,
-                                                         sql_down_while_failing)
+from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
+from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -60,6 +60,12 @@ def evaluate(facts: Facts) -> Finding:
             c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)", unresolved,
                    "a host name unresolved only from a new revision that reaches its VPC another way", False)
             return c.no(unresolved)
+        busier = _busier_instances(facts, refused)
+        if busier:
+            c.cite("api", "run.revisions.list: max_instance_request_concurrency", busier,
+                   "refusals at the Auth Proxy's own limit only from a new revision that runs more requests at once "
+                   "in each instance", False)
+            return c.no(busier)
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
@@ -224,7 +230,7 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
     if not instances and not cpu:
         return None
     # The connector rule's own judgement: a sign that already held before the failures, while the
-    # service served cleanly, is not news and explains nothing (connector_saturation._stress).
+    # service served cleanly, is not news and explains nothing (connector_signs.stress).
     stress = new_stress(facts)
     healthy = not stress and connector.state == "READY"
     c.cite("metric", "connector/instances, connector/cpu/utilizations, received_bytes_count, sent_bytes_count",
@@ -239,14 +245,22 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
 # name. Counted with the refusals (an answer proves the path works), but not said to be the
 # database's.
 _RESOLVER = frozenset({Refusal.NO_SUCH_HOST})
+# ... and the Cloud SQL Auth Proxy's own limit, inside the service's instance: not the database's either.
+_PROXY = frozenset({Refusal.PROXY_LIMIT})
 
 
 def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
-    """The summary's lead: who refused. The database, unless DNS answered for its host name."""
+    """The summary's lead: who refused. The database, unless DNS answered for its host name or the
+    Auth Proxy beside the application refused at its own limit."""
     if refused.keys() <= _RESOLVER:
         return "the database's host name does not resolve, so the application never reaches it"
-    if refused.keys() & _RESOLVER:
-        return "the database, or DNS for its host name, refuses the application"
+    if refused.keys() <= _PROXY:
+        return ("the Cloud SQL Auth Proxy in the service's instances refuses the application's connections at its "
+                "own limit, so they never reach the database")
+    others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"), (_PROXY, "the Cloud SQL Auth Proxy's own "
+                                                                                  "limit")) if refused.keys() & kinds]
+    if others:
+        return f"the database, or {' or '.join(others)}, refuses the application"
     return "the database refuses the application"
 
 
@@ -291,6 +305,33 @@ def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> st
     return (f"the database's host name does not resolve only from {suspect.short_name}, whose deploy changed its path "
             f"to the VPC {changed} (against {previous.short_name}): a private zone answers only the networks it is "
             "visible to, so the answers are the new revision's own (bad_revision)")
+
+
+def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the Auth Proxy's refusals at its own --max-connections are the new revision's own, or "":
+    every refusal is one, every one came from the newest serving revision, deployed within
+    deploy_window_seconds, and it runs more requests at once in each instance than the Ready
+    revision before it (max_instance_request_concurrency, both read). The proxy the refusals come
+    from runs in the revision's own instances (its lines are in the revision's stdout: a sidecar),
+    and its limit is per instance; more requests at once in each instance hold more connections
+    through it, and sending traffic back restores the concurrency that fit (bad_revision judges the
+    deploy). The same concurrency on both (a burst of load, a larger pool the revision's settings
+    do not show) competes instead."""
+    if not refused.keys() <= _PROXY:
+        return ""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if (suspect.container_concurrency is None or previous.container_concurrency is None
+            or suspect.container_concurrency <= previous.container_concurrency):
+        return ""
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
+        return ""
+    return (f"the Auth Proxy's refusals at its own limit all come from {suspect.short_name}, whose deploy raised the "
+            f"requests each instance runs at once from {previous.container_concurrency} ({previous.short_name}) to "
+            f"{suspect.container_concurrency}: the proxy runs in each instance, so they are the new revision's own "
+            "(bad_revision)")
 
 
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it

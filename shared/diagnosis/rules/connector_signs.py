@@ -1,0 +1,256 @@
+"""What the service's VPC connector shows while requests fail, and whether it is news: the saturation
+signs (instances at max, CPU, throughput) left out when they held before the failures while the
+service served cleanly, ended before the failures began, or are a high-water mark of load that has
+gone; the hang band of the requests; and whether the failed dials to the database crossed the
+connector at all. connector_saturation judges the connector as a cause with these, and
+database_unreachable whether the path through it is healthy: neither rule imports the other."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Callable, Iterator
+
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, query_of
+from shared.diagnosis.log_signals import LogSignal
+from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.signatures import Signature
+
+
+def hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
+    """(p99 per minute, those in the hang band, whether enough were and that is news): the band is
+    above hang_latency_seconds and below 0.9 x the request timeout. A band the p99 held just as
+    much before the incident window, while the service served cleanly, is how the service always
+    runs (`usual_hang`), not a hang that began with the failures."""
+    p99, in_band, held = _in_band(facts, facts.incident)
+    return p99, in_band, held and not usual_hang(facts)
+
+
+def _in_band(facts: Facts, window: Window) -> tuple[list[float], list[float], bool]:
+    s = facts.s
+    p99 = facts.p99_seconds(window)
+    in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * facts.request_timeout_seconds]
+    return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
+
+
+def usual_hang(facts: Facts) -> str:
+    """'n of m' when the p99 held in the hang band in enough minutes of the window before the
+    incident, while the service served cleanly there (`clean_before`); else "". Long requests
+    that are the service's own (WebSockets, server-sent events, long polling: "WebSockets
+    requests are treated as long-running HTTP requests in Cloud Run", subject to the request
+    timeout of up to 60 minutes; Cloud Run docs, "Using WebSockets") keep the p99 there every
+    minute, failures or not."""
+    if clean_before(facts) is None:
+        return ""
+    p99, in_band, held = _in_band(facts, facts.before)
+    return f"{len(in_band)} of {len(p99)}" if held else ""
+
+
+# A sign that held in at least this share of the minutes before the incident window (and in at least
+# this many of them), while the service served cleanly, was already there before the failures: not news.
+_CHRONIC_SHARE = 0.9
+_CHRONIC_MIN_MINUTES = 5
+
+
+def stress(facts: Facts, c: Citation) -> list[str]:
+    """Which of the three saturation signs the connector shows, leaving out one that already held
+    before the failures began while the service served cleanly (`_chronic`): a connector at its
+    max instances every evening is busy, and busy alone does not explain a new failure."""
+    signs = _held_while_failing(facts, c, _stale_max_left_out(facts, c, _signs(facts, c)))
+    clean = clean_before(facts)
+    if clean is None:
+        facts.connector_news = signs
+        return signs
+    kept: list[str] = []
+    for sign, query, before, held in _series_of(facts, signs, facts.before):
+        chronic = _chronic(facts, before, held)
+        if chronic is None:
+            kept.append(sign)
+            continue
+        # The sign's own check held, but it supports nothing now: context, as planning reads it.
+        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+                   for i in c.items]
+        c.cite("metric", query, f"{sign} already in {chronic} of the minutes of {facts.before}, "
+               f"while requests were clean ({clean})", f"new: held in < {_CHRONIC_SHARE:.0%} of the minutes before "
+               "the incident window while the service served cleanly", False, role="context")
+    facts.connector_news = kept
+    return kept
+
+
+def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
+    """`signs` without one that held in no minute from shortly before the failures began
+    (`Facts.failing_window`) to the end: a CPU spike or a burst that ended minutes
+    before the requests began to fail (another service's job on a shared connector, a backup)
+    explains none of them. The incident window reaches lookback_seconds before the incident's
+    start, so without this a two-minute spike ten minutes before the failures counted as
+    saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
+    failing = facts.failing_window
+    if failing is None or not signs:
+        return signs
+    kept: list[str] = []
+    for sign, query, values, held in _series_of(facts, signs, failing):
+        if not values or any(held(v) for v in values):
+            kept.append(sign)
+            continue
+        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+                   for i in c.items]
+        c.cite("metric", query, f"{sign} only before the failures began: in none of the {len(values)} minutes of "
+               f"{failing}", "held while requests failed (from the first failing minute, less "
+               f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+    return kept
+
+
+# At most this share of the load the connector carried before the incident window: the load that
+# scaled it out has gone.
+_STALE_SHARE = 0.5
+
+
+def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
+    """`signs` without "at max instances" when it is the only sign and the load that scaled the
+    connector out has gone: "Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access,
+    Scaling), so the instance count is a high-water mark of past load, not a measure of the present
+    one. Stale when, in the incident window, CPU p99 and throughput (Facts.connector_bytes) both stayed
+    at or below `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
+    Requests hanging at a client timeout keep it too: that is the connector's own symptom, and a
+    shared-core connector that spent its CPU credits in the burst also shows less CPU and traffic
+    ("High packet rates can exhaust shared CPU credits ... causing timeouts", Cloud Run's VPC
+    connector page)."""
+    if len(signs) != 1 or not signs[0].startswith("at max") or hang_minutes(facts)[2]:
+        return signs
+    b = facts.b
+    now_cpu, then_cpu = facts.connector_cpu(facts.incident), facts.connector_cpu(facts.before)
+    now_bytes = facts.connector_bytes(facts.incident)
+    then_bytes = facts.connector_bytes(facts.before)
+    if not (now_cpu and then_cpu and now_bytes and then_bytes):
+        return signs
+    fell = (max(now_cpu) <= _STALE_SHARE * max(then_cpu) and max(now_bytes) <= _STALE_SHARE * max(then_bytes))
+    if not fell:
+        return signs
+    query = query_of(b.connector_instances, "connector/instances")
+    c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
+               for i in c.items]
+    c.cite("metric", query, f"{signs[0]} since load that has gone (connectors don't scale in): CPU p99 max "
+           f"{max(now_cpu):.0%} and {max(now_bytes) * 8 / 1e6:.0f} Mbps in {facts.incident}, against "
+           f"{max(then_cpu):.0%} and {max(then_bytes) * 8 / 1e6:.0f} Mbps in {facts.before}",
+           f"at max counts while the load stays above {_STALE_SHARE:.0%} of the load before", False, role="context")
+    return []
+
+
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+
+def dials_around_connector(facts: Facts) -> str:
+    """What shows the application's failed connections to its database never crossed the connector,
+    or "": every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are routed
+    through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress; "only for private IP space
+    from RFC1918", Cloud Functions VpcConnectorEgressSettings), and at least db_error_logs_min
+    errors of reaching the database each name an address and every address they name (the local
+    link-local end left out) is public (a Cloud SQL public IP, which the Auth Proxy and the Go
+    connector dial by default). Such traffic leaves by Cloud Run's own internet egress. An error
+    that names no address (a unix socket, a sidecar on 127.0.0.1, a host name) leaves it unknown:
+    then "". Whether privately used public ranges are sent through the connector under
+    PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's, never such a range."""
+    serving = facts.serving
+    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+        return ""
+    errors = facts.log_matches(LogSignal.DB_CONNECTION)
+    if len(errors) < facts.s.db_error_logs_min:
+        return ""
+    public: set[str] = set()
+    for entry in errors:
+        named = [ipaddress.ip_address(a) for a in _IPV4.findall(entry.text) if _valid(a)]
+        named = [a for a in named if not a.is_link_local]
+        if not named or not all(a.is_global for a in named):
+            return ""
+        public.update(str(a) for a in named)
+    return (f"all {len(errors)} errors of reaching the database dial a public address ({', '.join(sorted(public))}) "
+            "and egress is PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
+            "through the connector")
+
+
+def _valid(address: str) -> bool:
+    return all(int(part) <= 255 for part in address.split("."))
+
+
+def new_stress(facts: Facts) -> list[str]:
+    """The saturation signs the connector shows that are news (`stress`), without citing them: what
+    another rule asks when it must know whether the connector explains a failure."""
+    if facts.connector_news is None:
+        stress(facts, Citation(Signature.CONNECTOR_SATURATION))
+    return list(facts.connector_news or ())
+
+
+def _series_of(facts: Facts, signs: list[str], window: Window
+               ) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
+    """Each sign found, with the query its citation names, its values per minute in `window`, and
+    the test a minute's value passes when the sign holds."""
+    b, s, connector = facts.b, facts.s, facts.b.connector
+    ceiling = facts.connector_ceiling_mbps() or 0.0
+    for sign in signs:
+        if sign.startswith("at max"):
+            yield (sign, query_of(b.connector_instances, sign),
+                   facts.connector_values(b.connector_instances, window), lambda v: v >= connector.max_instances)
+        elif sign.startswith("CPU"):
+            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, window),
+                   lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation)
+        else:
+            yield (sign, query_of(facts.connector_bytes_source(facts.incident)[0], sign),
+                   facts.connector_bytes(window),
+                   lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
+
+
+def clean_before(facts: Facts) -> str | None:
+    """What the requests were before the incident window, if the service served cleanly then."""
+    s = facts.s
+    before = facts.requests(facts.before)
+    if before.total < s.min_requests or before.refused_ratio > s.healthy_error_ratio:
+        return None
+    return f"{before.total:.0f} requests, {pct(before.refused_ratio)} 5xx or 429"
+
+
+def _chronic(facts: Facts, values: list[float], held: Callable[[float], bool]) -> str | None:
+    """'n of m' when the sign held in enough of `values`, the minutes before the incident window, else None."""
+    hits = sum(1 for v in values if held(v))
+    minutes = facts.s.lookback_seconds // 60
+    if hits >= _CHRONIC_MIN_MINUTES and hits >= _CHRONIC_SHARE * minutes:
+        return f"{hits} of {minutes}"
+    return None
+
+
+def _signs(facts: Facts, c: Citation) -> list[str]:
+    """Which of the three saturation signs the connector shows in the incident window."""
+    s, connector, window = facts.s, facts.b.connector, facts.incident
+    signs = []
+    instances = facts.connector_values(facts.b.connector_instances, window)
+    at_max = bool(instances) and max(instances) >= connector.max_instances
+    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
+           f"max {max(instances):.0f} instances" if instances else "no data",
+           f">= max_instances {connector.max_instances}", at_max, role=either(at_max))
+    if at_max:
+        signs.append(f"at max instances ({connector.max_instances})")
+    cpu = facts.connector_cpu(window)
+    hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
+    c.cite("metric", query_of(facts.b.connector_cpu, "connector/cpu/utilizations"),
+           f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot,
+           role=either(hot))
+    if hot:
+        signs.append(f"CPU p99 {max(cpu):.0%}")
+    ceiling = facts.connector_ceiling_mbps()
+    rates = facts.connector_bytes(window)
+    mbps = max(rates) * 8 / 1e6 if rates else None
+    near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
+    source, direction = facts.connector_bytes_source(window)
+    c.cite("metric", query_of(source, f"connector/{direction}_bytes_count"),
+           f"{mbps:.0f} Mbps on {direction}_bytes_count, the larger of received and sent" if mbps is not None
+           else "no data",
+           f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near,
+           role=either(near))
+    if near:
+        signs.append(f"throughput {mbps:.0f} of {ceiling:.0f} Mbps")
+    if connector.state != "READY":
+        c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state, "READY", False)
+    return signs
+
+
+def either(met: bool) -> str:
+    """One of several alternative signs: met, it supports the claim; unmet, it refutes nothing."""
+    return "supports" if met else "context"

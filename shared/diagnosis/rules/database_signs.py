@@ -1,0 +1,32 @@
+"""What the Cloud SQL instances the service uses show while requests fail, as connector_saturation and
+database_unreachable both judge it: whether one went down in the failing minutes, and what a person
+checks when one is saturated. Neither rule imports the other."""
+from __future__ import annotations
+
+from shared.diagnosis.facts import FAILING_LEAD, Facts
+from shared.diagnosis.rules.base import Citation
+
+# What a person checks when the database's own CPU is saturated beside a busy connector.
+SLOW_DATABASE = ("look at the Cloud SQL instance first: its CPU, its slow queries and lock waits (Query Insights, "
+                 "pg_stat_activity or SHOW PROCESSLIST), and what began with them (a runaway query, a batch job, a "
+                 "missing index); raise the connector's max instances only once the instance is no longer saturated "
+                 "and requests still wait")
+
+
+def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] | None:
+    """Facts.sql_down over the failing minutes (Facts.failing_window), or over the incident window when
+    none failed (a database/up alert while requests are clean). A maintenance restart or a failover
+    is a blip of a minute or so ("certain system updates require a brief service interruption", Cloud
+    SQL docs, "About maintenance on Cloud SQL instances"): one that ended before the failures began
+    explains none of them, and is cited as context, never as the cause."""
+    failing = facts.failing_window
+    if failing is None or failing.start <= facts.incident.start:
+        return facts.sql_down(facts.incident)
+    sql = facts.sql_down(failing)
+    earlier = facts.sql_down(facts.incident)
+    if sql is not None and earlier is not None and not sql[0] and earlier[0]:
+        c.cite("metric", facts.b.sql_up.query, f"{', '.join(earlier[0])} down only before the failures began "
+               f"({earlier[1]} over {facts.incident}); up throughout {failing}",
+               "down while requests failed (from the first failing minute, less "
+               f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
+    return sql
