@@ -680,8 +680,12 @@ def _refusals_searched(distinct: list[str]) -> dict[str, str]:
 
 def refusal_quote(text: str, limit: int = 160) -> str:
     """The part of `text` that says the refusal (from a little before it), at most `limit`
-    characters: a long driver line keeps the server's words past its first 120 characters."""
-    found = next((m for m in (p.search(text) for p in _REFUSALS.values()) if m), None)
+    characters: a long driver line keeps the server's words past its first 120 characters. The
+    match is the first kind's (in `_REFUSALS`' order) whose pattern matches, which is what
+    `refusal_of` names: named by the one search when it classified the text (`refusals_of`), only
+    that kind's pattern is searched, not each kind's before it."""
+    kind = refusals_of((text,))[text]
+    found = _REFUSALS[kind].search(text) if kind else None
     start = max(0, found.start() - 40) if found else 0
     return ("..." if start else "") + text[start:start + limit]
 
@@ -807,11 +811,33 @@ class _Anchor(NamedTuple):
 
 def _alternatives(pattern: str) -> list[list[tuple[object, object]]]:
     """The top-level alternatives of `pattern`, as the `re` module's own parser reads them."""
+    return _alternatives_of(_parsed(pattern))
+
+
+def _parsed(pattern: str) -> list[tuple[object, object]]:
     from re import _parser as sre_parse   # the parser the re module itself compiles with
+
+    return list(sre_parse.parse(pattern, re.IGNORECASE))
+
+
+def _alternatives_of(items: list[tuple[object, object]]) -> list[list[tuple[object, object]]]:
     from re._constants import BRANCH
 
-    items = list(sre_parse.parse(pattern, re.IGNORECASE))
     return items[0][1][1] if len(items) == 1 and items[0][0] is BRANCH else [items]
+
+
+def _ascii_alike(source: str) -> bool:
+    """Whether the pattern `source` matches ASCII text alike with re.ASCII as without. On ASCII text
+    the flag changes only what \\s and \\S hold (Unicode's whitespace holds \\x1c-\\x1f, ASCII's
+    does not) and a non-ASCII character's case folding (the Kelvin sign folds to "k"); \\w, \\d and
+    \\b hold the same ASCII characters either way (the `re` module's docs, "Regular Expression
+    Syntax"). So a source written in ASCII with no \\s, \\S and no escape that names a character by
+    its code (\\x, \\u, \\U, \\N, an octal or a group's number) is such: read from the source text,
+    over-cautiously (an escaped backslash before an "s" counts as \\s)."""
+    return source.isascii() and _CODED_OR_SPACE.search(source) is None
+
+
+_CODED_OR_SPACE = re.compile(r"\\[sSxuUN0-9]")
 
 
 def _literal_runs(alternative: list[tuple[object, object]]) -> tuple[str, str]:
@@ -852,8 +878,13 @@ def _anchored() -> tuple[_Anchor, ...]:
     found: dict[tuple[str, str], _Anchor] = {}
     for signal, patterns in _PATTERNS.items():
         for source in patterns:
-            pattern = re.compile(source, re.IGNORECASE)
-            for alternative in _alternatives(source):
+            # Applied only to ASCII text (non-ASCII text takes `signals_by_pattern` and `_REFUSALS`),
+            # where re.ASCII changes nothing for such a pattern and makes matching cheaper: a letter
+            # is case-folded by a table, not Unicode's (about a quarter of the confirming regexes'
+            # instructions).
+            items = _parsed(source)
+            pattern = re.compile(source, re.IGNORECASE | (re.ASCII if _ascii_alike(source) else 0))
+            for alternative in _alternatives_of(items):
                 anchor, whole, leads = _anchor_of(alternative)
                 if _SEPARATOR in anchor:
                     raise ValueError(f"{source!r}: an anchor may not hold the separator {_SEPARATOR!r}")
