@@ -321,6 +321,36 @@ def test_a_search_from_the_anchor_only_where_it_leads(monkeypatch):
     assert _fresh([text])[text] != signals_by_pattern(text)
 
 
+@pytest.mark.parametrize("pattern, reach", [
+    (r"\bToo many connections\b", 0),                                  # \b matches no character
+    (r"couldn.t connect to \"[^\"]+\": dial tcp", 7),                      # "couldn" and any one
+    (r"HTTPS?ConnectionPool\(host='[^']+'", 5),                          # "HTTP" and an optional "S"
+    (r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance", 46),
+    (r"STARTUP (TCP|HTTP|GRPC) probe failed", 12),
+    (r"(?<=x)ab\d{2,3}[.:]?cdefghijk", 6),                               # a look-behind is no width
+    (r"could not extend file .*No space left on device", None),          # unbounded
+    (r"a(b)\1 and then a long literal run", None),                       # a group's reference: not measured
+])
+def test_how_far_before_its_anchor_a_match_may_begin(pattern, reach):
+    [alternative] = log_signals._alternatives(pattern)
+    anchor = log_signals._anchor_of(alternative)[0]
+    assert log_signals._reach(alternative, anchor) == reach
+
+
+def test_a_search_from_too_close_to_the_anchor_is_caught(monkeypatch):
+    """Searched from less far before the hit than a match may begin, the regex misses the "Failed to"
+    that the Cloud SQL connector's line begins with, a few words before its anchor."""
+    text = "2026/11/26 11:52:35 Failed to create ephemeral certificate for the Cloud SQL instance p:r:i"
+    assert signals_by_pattern(text) and _fresh([text])[text] == signals_by_pattern(text)
+    _anchors_with(lambda a: a._replace(reach=a.reach - 1) if a.text == " cloud sql instance" else a, monkeypatch)
+    assert _fresh([text])[text] != signals_by_pattern(text)
+    monkeypatch.undo()
+    # The search starts before the hit: from the hit itself, it would not see the match.
+    at = text.lower().index(" cloud sql instance")
+    pattern = next(a.pattern for a in log_signals._ANCHORS if a.text == " cloud sql instance")
+    assert pattern.search(text, at) is None and pattern.search(text, at - 46)
+
+
 def test_texts_are_remembered_and_the_memory_is_bounded(monkeypatch):
     monkeypatch.setattr(log_signals, "_KNOWN_LIMIT", 3)
     _fresh(["a", "b", "c", "d"])
