@@ -805,7 +805,9 @@ class _Anchor(NamedTuple):
     text: str                  # lower-cased; "" when the alternative has no literal run
     bit: int                   # the bits (_BITS) of every signal its pattern belongs to, and of its
                                # refusal kind (_KIND_BITS) if it is a refusal's
-    pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive
+    pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive, and
+                               # applied to ASCII text only: compiled with re.ASCII where that changes
+                               # nothing there (`_ascii_alike`)
     whole: bool                # the alternative is its anchor and nothing else: a hit is a match
     leads: bool                # the alternative begins with its anchor
     reach: int | None = None   # how far before its anchor a match of the alternative may begin (the
@@ -910,7 +912,7 @@ def _anchored() -> tuple[_Anchor, ...]:
             pattern = re.compile(source, re.IGNORECASE | (re.ASCII if _ascii_alike(source) else 0))
             for alternative in _alternatives_of(items):
                 anchor, whole, leads = _anchor_of(alternative)
-                reach = 0 if leads or not anchor else _reach(alternative, anchor)
+                reach = 0 if leads else _reach(alternative, anchor) if anchor else None
                 if _SEPARATOR in anchor:
                     raise ValueError(f"{source!r}: an anchor may not hold the separator {_SEPARATOR!r}")
                 key = (anchor, source)
