@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
+import sys
 from bisect import bisect_right
 from collections import Counter
 from datetime import datetime
@@ -776,8 +777,12 @@ def _refusals_searched(distinct: list[str]) -> dict[str, str]:
 
 def refusal_quote(text: str, limit: int = 160) -> str:
     """The part of `text` that says the refusal (from a little before it), at most `limit`
-    characters: a long driver line keeps the server's words past its first 120 characters."""
-    found = next((m for m in (p.search(text) for p in _REFUSALS.values()) if m), None)
+    characters: a long driver line keeps the server's words past its first 120 characters. The
+    match is the first kind's (in `_REFUSALS`' order) whose pattern matches, which is what
+    `refusal_of` names: named by the one search when it classified the text (`refusals_of`), only
+    that kind's pattern is searched, not each kind's before it."""
+    kind = refusals_of((text,))[text]
+    found = _REFUSALS[kind].search(text) if kind else None
     start = max(0, found.start() - 40) if found else 0
     return ("..." if start else "") + text[start:start + limit]
 
@@ -896,18 +901,44 @@ class _Anchor(NamedTuple):
     text: str                  # lower-cased; "" when the alternative has no literal run
     bit: int                   # the bits (_BITS) of every signal its pattern belongs to, and of its
                                # refusal kind (_KIND_BITS) if it is a refusal's
-    pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive
+    pattern: re.Pattern[str]   # the whole pattern the alternative belongs to, case-insensitive, and
+                               # applied to ASCII text only: compiled with re.ASCII where that changes
+                               # nothing there (`_ascii_alike`)
     whole: bool                # the alternative is its anchor and nothing else: a hit is a match
     leads: bool                # the alternative begins with its anchor
+    reach: int | None = None   # how far before its anchor a match of the alternative may begin (the
+                               # widest its part before the anchor matches); None: unbounded
 
 
 def _alternatives(pattern: str) -> list[list[tuple[object, object]]]:
     """The top-level alternatives of `pattern`, as the `re` module's own parser reads them."""
+    return _alternatives_of(_parsed(pattern))
+
+
+def _parsed(pattern: str) -> list[tuple[object, object]]:
     from re import _parser as sre_parse   # the parser the re module itself compiles with
+
+    return list(sre_parse.parse(pattern, re.IGNORECASE))
+
+
+def _alternatives_of(items: list[tuple[object, object]]) -> list[list[tuple[object, object]]]:
     from re._constants import BRANCH
 
-    items = list(sre_parse.parse(pattern, re.IGNORECASE))
     return items[0][1][1] if len(items) == 1 and items[0][0] is BRANCH else [items]
+
+
+def _ascii_alike(source: str) -> bool:
+    """Whether the pattern `source` matches ASCII text alike with re.ASCII as without. On ASCII text
+    the flag changes only what \\s and \\S hold (Unicode's whitespace holds \\x1c-\\x1f, ASCII's
+    does not) and a non-ASCII character's case folding (the Kelvin sign folds to "k"); \\w, \\d and
+    \\b hold the same ASCII characters either way (the `re` module's docs, "Regular Expression
+    Syntax"). So a source written in ASCII with no \\s, \\S and no escape that names a character by
+    its code (\\x, \\u, \\U, \\N, an octal or a group's number) is such: read from the source text,
+    over-cautiously (an escaped backslash before an "s" counts as \\s)."""
+    return source.isascii() and _CODED_OR_SPACE.search(source) is None
+
+
+_CODED_OR_SPACE = re.compile(r"\\[sSxuUN0-9]")
 
 
 def _literal_runs(alternative: list[tuple[object, object]]) -> tuple[str, str]:
@@ -941,6 +972,27 @@ def _anchor_of(alternative: list[tuple[object, object]]) -> tuple[str, bool, boo
     return anchor, bool(anchor) and len(best) == len(alternative), bool(anchor) and lead == best
 
 
+def _reach(alternative: list[tuple[object, object]], anchor: str) -> int | None:
+    """How far before its `anchor` (its first longest literal run, `_literal_runs`) a match of the
+    alternative may begin: the widest the items before that run match, as the `re` module's own
+    parser measures it (`SubPattern.getwidth`); None when unbounded (a `*`, a `+`, a `{n,}`) or not
+    measurable (a group reference)."""
+    from re import _parser as sre_parse
+    from re._constants import LITERAL, MAXREPEAT
+
+    run = start = 0
+    for i, (op, _) in enumerate(alternative):   # the first run as long as the anchor is the anchor
+        run = run + 1 if op is LITERAL else 0
+        if run == len(anchor):
+            start = i + 1 - run
+            break
+    try:
+        widest = sre_parse.SubPattern(sre_parse.State(), list(alternative[:start])).getwidth()[1]
+    except Exception:   # a group reference's width is not known from the items before it alone
+        return None
+    return widest if widest < MAXREPEAT else None
+
+
 def _anchored() -> tuple[_Anchor, ...]:
     """Each anchor of each pattern once, with the bits of every signal the pattern belongs to: a
     pattern in two signals (a database's refusal is DB_CONNECTION and DB_REFUSED) is scanned for and
@@ -948,9 +1000,15 @@ def _anchored() -> tuple[_Anchor, ...]:
     found: dict[tuple[str, str], _Anchor] = {}
     for signal, patterns in _PATTERNS.items():
         for source in patterns:
-            pattern = re.compile(source, re.IGNORECASE)
-            for alternative in _alternatives(source):
+            # Applied only to ASCII text (non-ASCII text takes `signals_by_pattern` and `_REFUSALS`),
+            # where re.ASCII changes nothing for such a pattern and makes matching cheaper: a letter
+            # is case-folded by a table, not Unicode's (about a quarter of the confirming regexes'
+            # instructions).
+            items = _parsed(source)
+            pattern = re.compile(source, re.IGNORECASE | (re.ASCII if _ascii_alike(source) else 0))
+            for alternative in _alternatives_of(items):
                 anchor, whole, leads = _anchor_of(alternative)
+                reach = 0 if leads else _reach(alternative, anchor) if anchor else None
                 if _SEPARATOR in anchor:
                     raise ValueError(f"{source!r}: an anchor may not hold the separator {_SEPARATOR!r}")
                 key = (anchor, source)
@@ -959,10 +1017,13 @@ def _anchored() -> tuple[_Anchor, ...]:
                     found[key] = known._replace(bit=known.bit | _BITS[signal])
                     continue
                 # The same anchor in two alternatives of one pattern: a hit is a match if either is
-                # nothing but it, and the search may start from it only if both begin with it.
+                # nothing but it, the search may start from it only if both begin with it, and from
+                # as far before it as either may begin.
+                if known is not None:
+                    reach = None if reach is None or known.reach is None else max(reach, known.reach)
                 found[key] = _Anchor(anchor, _BITS[signal] | _KIND_BITS.get(source, 0), pattern,
                                      whole or (known is not None and known.whole),
-                                     leads and (known is None or known.leads))
+                                     leads and (known is None or known.leads), reach)
     return tuple(found.values())
 
 
@@ -1003,8 +1064,8 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     # garbage collector does not track.
     found = [0] * len(texts)
     automaton, confirms, unanchored = _automaton()
-    # For each anchor text, the line of its last hit: a regex searched from the line's start sees
-    # the whole line once, so a later hit in the same line needs no second search.
+    # For each anchor text, the line of its last hit: a regex searched from the line's first hit (less
+    # its reach) sees every later hit in the line, so a later hit needs no second search.
     last = [-1] * len(confirms)
     # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
     # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
@@ -1012,15 +1073,18 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
         line = bisect_right(starts, at) - 1
         first = last[number] != line
         last[number] = line
-        for bit, confirm, leads in confirms[number]:
+        for bit, confirm, leads, reach in confirms[number]:
             signals = found[line]
             if signals & bit == bit or not (first or leads):
                 continue
             # `confirm` is None where the alternative is its anchor alone (a hit is a match); where
-            # the anchor begins the alternative, the pattern's `match` at this hit (every match of
-            # the alternative starts at one of its anchor's hits, and each is tried); else its
-            # `search` from the line's start, once.
-            if confirm is None or confirm(texts[line], at - starts[line] if leads else 0):
+            # the anchor begins the alternative (`reach` 0), the pattern's `match` at this hit
+            # (every match of the alternative starts at one of its anchor's hits, and each is
+            # tried); else its `search`, once, from `reach` characters before the line's first hit
+            # (a match's anchor is at or after that hit, and the match begins at most `reach`
+            # characters before its anchor), or from the line's start (`reach` unbounded).
+            offset = at - starts[line] - reach
+            if confirm is None or confirm(texts[line], offset if offset > 0 else 0):
                 found[line] = signals | bit
     for bit, pattern in unanchored:   # an alternative with no literal run: every line is searched
         for line, text in enumerate(texts):
@@ -1035,8 +1099,10 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
 
 
 # How a hit of one anchor is confirmed, for each pattern it is an anchor of: (bits, the pattern's
-# `match` or `search` or None, whether the anchor leads its alternative).
-_Confirms = tuple[tuple[tuple[int, Callable[[str, int], object] | None, bool], ...], ...]
+# `match` or `search` or None, whether the anchor leads its alternative, how far before the hit the
+# regex starts: 0 where it leads, the line's start where its reach is unbounded).
+_Confirms = tuple[tuple[tuple[int, Callable[[str, int], object] | None, bool, int], ...], ...]
+_UNBOUNDED = sys.maxsize   # a reach that always starts the search at the line's start
 
 
 def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms, tuple[tuple[int, re.Pattern[str]], ...]]:
@@ -1059,10 +1125,11 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasic
     possible matches are reported": every occurrence of every anchor, one inside another and
     overlapping ones included. ahocorasick_rs returns each as (pattern index, start, end); anchors
     are ASCII (`_anchor_of`), searched in ASCII text, so the bytes' offsets are the characters'."""
-    by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool]]] = {}
+    by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool, int]]] = {}
     for a in anchors:
         confirm = None if a.whole else a.pattern.match if a.leads else a.pattern.search
-        by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole))
+        reach = 0 if a.leads else _UNBOUNDED if a.reach is None else a.reach
+        by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole, reach))
     unanchored = tuple((a.bit, a.pattern) for a in anchors if not a.text)
     by_text.pop("", None)
     automaton = ahocorasick_rs.BytesAhoCorasick([text.encode("ascii") for text in by_text],

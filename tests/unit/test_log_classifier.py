@@ -232,6 +232,9 @@ EDGES = [
     # user" does. Every one is reported, not only the longest or the first.
     ["STARTUP TCP probe failed to connect to instance: Dial error: x"],
     ["FATAL: password authentication failed for user \"app\""],
+    # Unicode's \s holds \x1c-\x1f, ASCII's does not: a pattern with \s is matched without re.ASCII.
+    ["OperationalError:\x1cSSL error: certificate verify failed",
+     "503 Server Error: Service Unavailable for url: https://api\x1c.run.app/x"],
     [],
 ]
 
@@ -248,6 +251,39 @@ def test_edge_rows_state_what_they_find():
     assert signals_by_pattern(EDGES[11][0]) == {DB}
     assert signals_by_pattern(EDGES[12][0]) == {DB}
     assert signals_by_pattern(EDGES[14][0]) == {STARTUP, DB}
+
+
+@pytest.mark.parametrize("source, alike", [
+    (r"dial tcp [\d.]+:(?:5432|3306): i/o timeout", True),
+    (r"\bToo many connections\b", True),
+    (r"couldn.t connect to \"[^\"]+\": [^\n]*\w+", True),
+    (r"failed:\s+SSL error", False),                 # \s: Unicode's holds \x1c-\x1f
+    (r"[^/\S]+", False),
+    (r"\x6b", False), (r"\u212a", False), (r"\N{KELVIN SIGN}", False), (r"\153", False), (r"(a)\1", False),
+    ("\u212a", False),                                # the Kelvin sign itself folds to "k"
+    (r"a\\s", False),                                 # an escaped backslash: over-cautious, never wrong
+])
+def test_a_pattern_matched_as_ascii_only_where_that_changes_nothing(source, alike):
+    assert log_signals._ascii_alike(source) is alike
+
+
+def test_most_patterns_are_matched_as_ascii():
+    """Where the one search confirms a hit (ASCII text only), a pattern is compiled with re.ASCII unless
+    that could change what it matches."""
+    flags = {a.pattern.pattern: a.pattern.flags for a in log_signals._ANCHORS}
+    assert all(f & re.IGNORECASE for f in flags.values())
+    assert {p for p, f in flags.items() if not f & re.ASCII} == {p for p in flags if not log_signals._ascii_alike(p)}
+    assert sum(1 for f in flags.values() if f & re.ASCII) >= 0.9 * len(flags)
+
+
+def test_a_whitespace_class_matched_as_ascii_is_caught(monkeypatch):
+    """The comparison can fail: compiled with re.ASCII, a \\s or [^\\s] pattern reads \\x1c otherwise."""
+    texts = EDGES[-2]
+    assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts}
+    monkeypatch.setattr(log_signals, "_ascii_alike", lambda source: True)
+    monkeypatch.setattr(log_signals, "_ANCHORS", log_signals._anchored())
+    found = _fresh(texts)
+    assert [found[t] != signals_by_pattern(t) for t in texts] == [True, True]
 
 
 def _anchors_with(change, monkeypatch) -> None:
@@ -283,6 +319,36 @@ def test_a_search_from_the_anchor_only_where_it_leads(monkeypatch):
     text = "Default STARTUP TCP probe failed 1 time consecutively"
     assert signals_by_pattern(text) == {STARTUP}
     assert _fresh([text])[text] != signals_by_pattern(text)
+
+
+@pytest.mark.parametrize("pattern, reach", [
+    (r"\bToo many connections\b", 0),                                  # \b matches no character
+    (r"couldn.t connect to \"[^\"]+\": dial tcp", 7),                      # "couldn" and any one
+    (r"HTTPS?ConnectionPool\(host='[^']+'", 5),                          # "HTTP" and an optional "S"
+    (r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance", 46),
+    (r"STARTUP (TCP|HTTP|GRPC) probe failed", 12),
+    (r"(?<=x)ab\d{2,3}[.:]?cdefghijk", 6),                               # a look-behind is no width
+    (r"could not extend file .*No space left on device", None),          # unbounded
+    (r"a(b)\1 and then a long literal run", None),                       # a group's reference: not measured
+])
+def test_how_far_before_its_anchor_a_match_may_begin(pattern, reach):
+    [alternative] = log_signals._alternatives(pattern)
+    anchor = log_signals._anchor_of(alternative)[0]
+    assert log_signals._reach(alternative, anchor) == reach
+
+
+def test_a_search_from_too_close_to_the_anchor_is_caught(monkeypatch):
+    """Searched from less far before the hit than a match may begin, the regex misses the "Failed to"
+    that the Cloud SQL connector's line begins with, a few words before its anchor."""
+    text = "2026/11/26 11:52:35 Failed to create ephemeral certificate for the Cloud SQL instance p:r:i"
+    assert signals_by_pattern(text) and _fresh([text])[text] == signals_by_pattern(text)
+    _anchors_with(lambda a: a._replace(reach=a.reach - 1) if a.text == " cloud sql instance" else a, monkeypatch)
+    assert _fresh([text])[text] != signals_by_pattern(text)
+    monkeypatch.undo()
+    # The search starts before the hit: from the hit itself, it would not see the match.
+    at = text.lower().index(" cloud sql instance")
+    pattern = next(a.pattern for a in log_signals._ANCHORS if a.text == " cloud sql instance")
+    assert pattern.search(text, at) is None and pattern.search(text, at - 46)
 
 
 def test_texts_are_remembered_and_the_memory_is_bounded(monkeypatch):
@@ -547,7 +613,7 @@ def test_the_largest_groups_agree_on_random_texts_long_and_short(pairs, limit):
 
 # --- naming a refusal: all the texts in one search, exactly what each alone says -----------------
 
-from shared.diagnosis.log_signals import Refusal, refusal_of, refusals_of   # noqa: E402
+from shared.diagnosis.log_signals import Refusal, refusal_of, refusal_quote, refusals_of   # noqa: E402
 
 REFUSAL_ROWS = [(t.example, t.refusal) for t in DB_ERROR_TEXTS] + [
     ("FATAL:  the database system is shutting down", Refusal.RESTARTING),
@@ -608,3 +674,42 @@ def test_a_kind_bit_left_off_its_pattern_is_caught(monkeypatch):
 def test_refusals_named_by_the_search_agree_on_random_reads(texts):
     _fresh(texts)
     assert refusals_of(texts) == {text: refusal_of(text) for text in dict.fromkeys(texts)}
+
+
+def _quote_plainly(text: str, limit: int = 160) -> str:
+    """refusal_quote as first written: each kind's pattern searched in order, the first match quoted."""
+    found = next((m for m in (p.search(text) for p in log_signals._REFUSALS.values()) if m), None)
+    start = max(0, found.start() - 40) if found else 0
+    return ("..." if start else "") + text[start:start + limit]
+
+
+_LONG_PREFIX = "2026/11/26 11:52:35.629821 req=f85949e9cba4 handler=/checkout attempt=3 pool=primary " * 2
+
+
+@pytest.mark.parametrize("classified", [True, False], ids=["classified", "not classified"])
+def test_a_refusal_is_quoted_from_the_first_kind_that_matches(classified):
+    """refusal_quote searches only the kind refusal_of names (the one search's, when it classified the
+    text): the same match as trying each kind in turn, on every refusal, a line two kinds match, a
+    refusal past the first 120 characters, non-ASCII text and texts with no refusal."""
+    texts = [text for text, _ in REFUSAL_ROWS] + [_LONG_PREFIX + text for text, _ in REFUSAL_ROWS]
+    classify_all.cache_clear()
+    if classified:
+        classify_all(texts)
+    assert [refusal_quote(text) for text in texts] == [_quote_plainly(text) for text in texts]
+    assert any(quote.startswith("...") for quote in map(refusal_quote, texts))
+
+
+def test_a_refusal_quoted_by_the_wrong_kind_is_caught():
+    """The quote relies on the kind being refusal_of's: a wrong name quotes from elsewhere or not at all."""
+    text = _LONG_PREFIX + "FATAL:  sorry, too many clients already"
+    _fresh([text])
+    assert refusal_quote(text) == _quote_plainly(text)
+    log_signals._NAMED[text] = next(k for k in log_signals._KINDS if k != refusal_of(text))
+    assert refusal_quote(text) != _quote_plainly(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_lines(), max_size=12))
+def test_refusals_quoted_agree_on_random_reads(texts):
+    _fresh(texts)
+    assert [refusal_quote(text) for text in texts] == [_quote_plainly(text) for text in texts]
