@@ -1088,3 +1088,43 @@ def test_a_sweep_verdict_names_the_action_record_it_is_about(status):
     outcome = Sweep(config(), _Adapters(state, None, LATER))._outcome(record, status, "judged")
     assert outcome.action.action_id == KEY == record.key
     assert json.loads(outcome.model_dump_json(by_alias=True))["action"]["action_id"] == KEY
+
+
+@pytest.mark.parametrize("race", ["claimed by another message", "held back by another incident's cooldown",
+                                  "the claim after it fails"])
+def test_an_attempt_that_loses_its_one_commit_voids_its_intent_whose_store_lost_its_answer(race):
+    """Found by `make soak` (batch seed 13: three deliveries of one incident under distinct message ids, at
+    once, the state store's writes landing with their answers lost). Y stored its intent ahead of its one
+    commit; the store landed, but its answer was lost (it raised), and X's commit took what Y's wanted
+    (the incident's claim, or the target's cooldown) between Y's read and Y's commit. Y wrote nothing, yet
+    it voided its intent only if the store had answered: the plan stayed open, and once the lease lapsed
+    the sweep judged it as a write that may have been made, once per such loser (two `escalated` outcomes
+    for one incident's rollback after an operator made the same change). Fails if the void waits for the
+    store's answer."""
+    from shared.remediation.records import intent_key as key_of
+    from tests.unit.fakes import Adapters
+
+    state = FaultyStateStore(MemoryStateStore())
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    incident = "inc-1" if race == "claimed by another message" else "inc-y"
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    reads = y.read_ahead(SERVICE, NOW)
+    x = Gate(config(), state, FixedClock(NOW), owner="m-x:a", message_id="m-x")
+    assert x.execute(ACTION, proposal.params, proposal.before, "inc-1" if incident == "inc-1" else "inc-x",
+                     Adapters(run), service=SERVICE).status is OutcomeStatus.APPLIED
+    state.fail_next("write", 1, lost=True, method="create_record")   # Y's intent: it lands, its answer is lost
+    if race == "the claim after it fails":
+        state.fail_next("claim", 1, method="claim")                  # the one-at-a-time claim, after the commit
+    attempt = lambda: y.execute(ACTION, proposal.params, proposal.before, incident, Adapters(run), service=SERVICE,
+                                reads=reads)
+    if race == "the claim after it fails":
+        with pytest.raises(TransientError):
+            attempt()
+    else:
+        result = attempt()
+        assert result.status is OutcomeStatus.SKIPPED, result.reason
+        assert result.reason.startswith("duplicate" if incident == "inc-1" else "cooldown"), result.reason
+    assert ("create_record", "UNAVAILABLE", True) in state.injected and len(run.writes) == 1
+    intent = state.get_record(INTENTS, key_of(incident, "m-y"))
+    assert intent is not None and intent["state"] == "void", intent
