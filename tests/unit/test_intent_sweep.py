@@ -1128,3 +1128,57 @@ def test_an_attempt_that_loses_its_one_commit_voids_its_intent_whose_store_lost_
     assert ("create_record", "UNAVAILABLE", True) in state.injected and len(run.writes) == 1
     intent = state.get_record(INTENTS, key_of(incident, "m-y"))
     assert intent is not None and intent["state"] == "void", intent
+
+
+def _twin(state, message: str, noted_at=NOW) -> IntentRecord:
+    """Another message's plan of the very same change on the very same state (a delivery of the same
+    incident planned at once), left open: it lost the race for the claim and its void did not land."""
+    mine = IntentRecord.model_validate(_intent(state))
+    twin = mine.model_copy(update={"message_id": message, "owner": f"{message}:a", "noted_at": noted_at})
+    state.put_record(INTENTS, twin.key, twin.model_dump(mode="python") | {"state": "open"})
+    return twin
+
+
+def test_the_sweep_reports_open_twin_plans_of_one_claim_once():
+    """Deliveries of one incident under distinct message ids plan the same change at once; one holds the
+    claim, the others lose the race, and a loser whose void did not land leaves its plan open. Past the
+    lease, each plan was judged on its own, and a target showing neither was escalated once per plan:
+    one claim, at most one write, two reports (`make soak`, batch seed 13, where an operator's rollback
+    made the change they planned). Now the first escalation closes its twins in the same commit. Fails
+    if each plan of the claim is escalated on its own."""
+    state, run = _crashed_after_the_write()
+    twin = _twin(state, "m-2")
+    run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and "shows neither" in outcome.reason
+    assert _intent(state)["state"] == "escalated" and state.get_record(INTENTS, twin.key)["state"] == "escalated"
+    assert state.get_record(ACTIONS, KEY) is None
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_of_two_judges_of_twin_plans_at_once_one_reports():
+    """Two judges (a sweep and a redelivery, or two sweeps) each read one of two twin plans open, and both
+    escalate: the one whose commit lands first closes both; the other's plan is closed by then, and it
+    reports nothing."""
+    state, _ = _crashed_after_the_write()
+    mine, twin = IntentRecord.model_validate(_intent(state)), _twin(state, "m-2")
+    assert intents.claim_escalation(state, twin, "sweep:other", LATER, "shows neither", lease=LEASE)
+    assert not intents.claim_escalation(state, mine, "sweep:one", LATER, "shows neither", lease=LEASE)
+    assert _intent(state)["closed_by"] == "sweep:other" and "reported once" in _intent(state)["note"]
+
+
+@pytest.mark.parametrize("other", ["its attempt may still run", "another plan", "closed already"])
+def test_an_escalation_leaves_every_plan_but_its_twins_to_be_judged_on_its_own(other):
+    """Not a twin: a plan stored less than a lease ago (its attempt may still write and record it), a plan
+    of another change (its own judgement may differ), a plan already closed (it was reported, or given
+    back: nothing to close)."""
+    state, _ = _crashed_after_the_write()
+    mine = IntentRecord.model_validate(_intent(state))
+    twin = _twin(state, "m-2", noted_at=LATER - timedelta(seconds=30) if other == "its attempt may still run" else NOW)
+    if other == "another plan":
+        state.update_record(INTENTS, twin.key, {"params": {**twin.params, "to_revision": "backend-00000-old"}})
+    if other == "closed already":
+        state.update_record(INTENTS, twin.key, {"state": "void"})
+    before = state.get_record(INTENTS, twin.key)["state"]
+    assert intents.claim_escalation(state, mine, "sweep:one", LATER, "shows neither", lease=LEASE)
+    assert state.get_record(INTENTS, twin.key)["state"] == before
