@@ -86,7 +86,10 @@ creates the action record only if there is none and closes the intent only if st
 as read, in one commit (`Gate.adopt_write`, `RecordWrite.expect`), and an escalation first moves the
 intent from open to `escalated` by a guarded update (`claim_escalation`). So even two judges that read
 the target a moment apart and disagree (one records, the other escalates) report it once: the one
-that loses answers a `skipped` duplicate, or, in the sweep, nothing.
+that loses answers a `skipped` duplicate, or, in the sweep, nothing. Twin plans (the same incident's
+plans of the very same change on the very same state, from other messages: deliveries planned at
+once, whose losers' voids did not land) are one claim, so at most one write: the escalation closes
+them with it, in one guarded commit (`twins`), and they are reported once.
 """
 from __future__ import annotations
 
