@@ -135,6 +135,9 @@ def _closed_reason(incident: Incident) -> str:
     if shown:
         return f"incident closed; recorded, no action taken ({shown})"
     value = f"observed_value {_clipped(incident.observed_value)}" if incident.observed_value else "no observed_value"
+    if incident.condition_doubt:
+        return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.condition_doubt}, so "
+                f"its {value} is measured against no known bar; an action of it is still verified on live data")
     return ("incident closed; recorded, no action taken; not taken as recovery: it carries " + value + " and no "
             "value on the clear side of the condition's bar (a snooze on the policy, data that stopped arriving or a "
             "close by hand close an incident too), so an action of it is still verified on live data")
@@ -148,6 +151,25 @@ def _unknown_schema(incident: Incident) -> str:
     return (f"notification schema {version}, not {SCHEMA_VERSION}, the only one Runwarden reads: its fields may mean "
             f"something else, so nothing was read or done; a person must look at it. Policy "
             f"{incident.policy_name!r}, about {about} (resource type {incident.resource_type or 'none'!r}){summary}")
+
+
+def _unknown_start(incident: Incident, about: str) -> str:
+    """Why an open incident whose `started_at` is 0 is escalated undiagnosed. Monitoring sends the
+    incident's start in epoch seconds (gcp-facts.md §1; every real sample), and 0 only in the
+    console's test notification (`version: "test"`, cloudforet-io/tsc#8), where it is a placeholder;
+    in a 1.2 notification it is no time (a relay or a serializer that wrote an unset field as 0:
+    ProtoJSON omits a zero int64 rather than writing it). Taken as a time, the incident was "open
+    since 00:00:00" on 1970-01-01: every revision of the service was "deployed before the incident",
+    and the evidence window silently became the last `max_incident_window_seconds`. Nor is the
+    notification's arrival its start: an incident is notified again while open (renotifyInterval)
+    and Pub/Sub redelivers for a day. The deploy that preceded it, and so a rollback, cannot be told
+    without it, so nothing is read or done."""
+    summary = f"; its summary: {_clipped(incident.summary, 240)}" if incident.summary.strip() else ""
+    return (f"the notification gives no start for incident {incident.incident_id} (started_at is 0, which Monitoring "
+            "sends only in a test notification): when it began, and so which deploy or change preceded it, is "
+            "unknown, and no time was guessed for it; nothing was diagnosed or done; a person must look at it "
+            f"(`runwarden command diagnose --target {about}` reads the live evidence now). Policy "
+            f"{incident.policy_name!r}{summary}")
 
 
 def _clipped(text: str | None, limit: int = 60) -> str:
@@ -356,6 +378,8 @@ class _AlertRun:
         duplicate = self.duplicate(gate, service, prior=prior)
         if duplicate is not None:
             return duplicate
+        if not self.incident.started_at:
+            return self.outcome(OutcomeStatus.ESCALATED, _unknown_start(self.incident, service), target=service)
         now = self.adapters.clock.now()
         ahead = _ReadAhead(self.adapters.state, gate, service, now)   # state the write needs, read meanwhile
         try:
@@ -410,6 +434,9 @@ class _AlertRun:
         duplicate = self.duplicate(gate, target.name, prior=prior)
         if duplicate is not None:
             return duplicate
+        if not self.incident.started_at:
+            return self.outcome(OutcomeStatus.ESCALATED, _unknown_start(self.incident, target.name),
+                                target=target.name)
         readers = self.adapters.readers()
         try:
             found = users(target, self.config, readers)
