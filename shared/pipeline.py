@@ -153,6 +153,26 @@ def _unknown_schema(incident: Incident) -> str:
             f"{incident.policy_name!r}, about {about} (resource type {incident.resource_type or 'none'!r}){summary}")
 
 
+# IncidentRecord.closed_by of a log-based incident the sweep closed (shared/remediation/verification.py
+# `_close_log_incident`): Runwarden's inference, where "notification" is Monitoring's own CLOSED.
+_OWN_CLOSINGS = ("verification", "timeout")
+
+
+def _notified_after_own_close(incident: Incident, closed: Any) -> str:
+    """Why an OPEN of a log-based incident Runwarden closed itself is escalated. Log-based policies
+    notify only on opening (AlertStrategy, "For log-based alert policies, the notification prompts is
+    always [OPENED]"), at most once per `notification_rate_limit` period (alert.proto), and the incident
+    stays open in Monitoring until its autoClose: that a later matching entry notifies the same
+    incident_id is UNCONFIRMED (no sample), and a new message of it can mean nothing else than that
+    Monitoring holds it open. It is not acted on again (the earlier diagnosis and action stand for it);
+    a person hears that the entries are back."""
+    why = "its action was verified" if closed.closed_by == "verification" else "its timeout passed"
+    return (f"log-based incident {incident.incident_id} was notified again after Runwarden closed it at "
+            f"{closed.closed_at:%Y-%m-%d %H:%M:%S} ({why}; log-based policies never send CLOSED): Monitoring holds it "
+            f"open, and entries matching policy {incident.policy_name!r} may be back; nothing was diagnosed or done "
+            "again; a person must look at it")
+
+
 def _unknown_start(incident: Incident, about: str) -> str:
     """Why an open incident whose `started_at` is 0 is escalated undiagnosed. Monitoring sends the
     incident's start in epoch seconds (gcp-facts.md §1; every real sample), and 0 only in the
@@ -366,6 +386,11 @@ class _AlertRun:
         closed = closed_incident(prior.incident)
         if closed is None:
             return None
+        if closed.closed_by in _OWN_CLOSINGS:
+            # Closed by Runwarden's own sweep, not by Monitoring: a log-based incident, which never sends
+            # CLOSED (gcp-facts.md §1). A new notification of it says Monitoring holds it open and its
+            # entries matched again (after a verified fix, too): dropped as closed, nobody heard of it.
+            return self.outcome(OutcomeStatus.ESCALATED, _notified_after_own_close(self.incident, closed), target=target)
         # A CLOSED that overtook this OPEN: the incident is over.
         return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
                             f"({closed.closed_by}); no action on a closed incident", target=target)
