@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from shared.remediation.actions import get_action
@@ -174,7 +174,7 @@ def _notified_after_own_close(incident: Incident, closed: Any) -> str:
 
 
 def _unknown_start(incident: Incident, about: str) -> str:
-    """Why an open incident whose `started_at` is 0 is escalated undiagnosed. Monitoring sends the
+    """Why an open incident whose `started_at` is 0 (or before 2015: Incident.start_unknown) is escalated undiagnosed. Monitoring sends the
     incident's start in epoch seconds (gcp-facts.md §1; every real sample), and 0 only in the
     console's test notification (`version: "test"`, cloudforet-io/tsc#8), where it is a placeholder;
     in a 1.2 notification it is no time (a relay or a serializer that wrote an unset field as 0:
@@ -185,8 +185,10 @@ def _unknown_start(incident: Incident, about: str) -> str:
     and Pub/Sub redelivers for a day. The deploy that preceded it, and so a rollback, cannot be told
     without it, so nothing is read or done."""
     summary = f"; its summary: {_clipped(incident.summary, 240)}" if incident.summary.strip() else ""
-    return (f"the notification gives no start for incident {incident.incident_id} (started_at is 0, which Monitoring "
-            "sends only in a test notification): when it began, and so which deploy or change preceded it, is "
+    given = ("started_at is 0, which Monitoring sends only in a test notification" if not incident.started_at else
+             f"started_at {incident.started_at} is {datetime.fromtimestamp(incident.started_at, timezone.utc):%Y-%m-%d}, "
+             "before any incident of this schema")
+    return (f"the notification gives no start for incident {incident.incident_id} ({given}): when it began, and so which deploy or change preceded it, is "
             "unknown, and no time was guessed for it; nothing was diagnosed or done; a person must look at it "
             f"(`runwarden command diagnose --target {about}` reads the live evidence now). Policy "
             f"{incident.policy_name!r}{summary}")
@@ -403,7 +405,7 @@ class _AlertRun:
         duplicate = self.duplicate(gate, service, prior=prior)
         if duplicate is not None:
             return duplicate
-        if not self.incident.started_at:
+        if self.incident.start_unknown:
             return self.outcome(OutcomeStatus.ESCALATED, _unknown_start(self.incident, service), target=service)
         now = self.adapters.clock.now()
         ahead = _ReadAhead(self.adapters.state, gate, service, now)   # state the write needs, read meanwhile
@@ -459,7 +461,7 @@ class _AlertRun:
         duplicate = self.duplicate(gate, target.name, prior=prior)
         if duplicate is not None:
             return duplicate
-        if not self.incident.started_at:
+        if self.incident.start_unknown:
             return self.outcome(OutcomeStatus.ESCALATED, _unknown_start(self.incident, target.name),
                                 target=target.name)
         readers = self.adapters.readers()

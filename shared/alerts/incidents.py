@@ -85,6 +85,12 @@ def _json_kind(value: Any) -> str:
 # fail every later step that turns it into a date. The console's test notification sends 0.
 _LATEST_EPOCH_SECONDS = 4_102_444_800
 
+# A start before 2015-01-01T00:00:00Z is no 1.2 incident's: the earliest sample starts at 1577840461
+# (2020-01-01, Google's documented example), and Monitoring's v3 alerting, whose schema this is, is
+# younger than that floor (its date UNCONFIRMED; the floor is set years before any sample). 0 is the
+# test notification's placeholder; a small number is a relay's default or a count of something else.
+_EARLIEST_START = 1_420_070_400
+
 
 def _epoch_seconds(value: Any) -> int:
     seconds = _integer_seconds(value)
@@ -425,6 +431,11 @@ class Incident(BaseModel):
     def schema_known(self) -> bool:
         """The notification says it is of the schema Runwarden reads (SCHEMA_VERSION), or a test one."""
         return self.version in (SCHEMA_VERSION, TEST_VERSION)
+
+    @property
+    def start_unknown(self) -> bool:
+        """`started_at` is no time an incident of schema 1.2 began (0, or before 2015): see _EARLIEST_START."""
+        return self.started_at < _EARLIEST_START
 
     @property
     def condition_doubt(self) -> str:

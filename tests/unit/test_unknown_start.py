@@ -40,7 +40,7 @@ def writes(w: FastWorld) -> int:
     ("bad_revision", "projects/demo-project/locations/us-central1/services/backend"),
     ("connector_alert_shared", "connectors/"),
 ])
-@pytest.mark.parametrize("started_at", [0, "0", 0.0])
+@pytest.mark.parametrize("started_at", [0, "0", 0.0, 86_400, 1_420_070_399])
 def test_a_zero_start_is_escalated_and_nothing_is_written(scenario, about, started_at):
     w = world(scenario)
     document = notification(scenario, started_at=started_at)
@@ -49,6 +49,7 @@ def test_a_zero_start_is_escalated_and_nothing_is_written(scenario, about, start
     assert writes(w) == 0 and outcome.action is None
     assert outcome.diagnosis is None, "nothing is diagnosed from a start of 1970"
     assert "gives no start for incident" in outcome.reason and "no time was guessed" in outcome.reason
+    assert ("started_at is 0" if not float(started_at) else "before any incident of this schema") in outcome.reason
     assert about in outcome.reason and repr(document["incident"]["policy_name"]) in outcome.reason, outcome.reason
 
 
