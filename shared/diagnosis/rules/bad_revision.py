@@ -175,6 +175,8 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
         return ""
     if _killed_for_memory_the_deploy_took(facts, c, suspect):
         return ""
+    if _fewer_requests_per_instance_under_the_same_load(facts, c, suspect):
+        return ""
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.NO_INSTANCE)}",
            f"{len(refusals)} requests to {suspect.short_name} refused by Cloud Run for want of an instance, "
            f"e.g. {refusals[0].text[:120]!r}; no startup failure",
@@ -242,6 +244,49 @@ def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revis
            f"{previous.short_name}", f">= {s.startup_failure_logs_min}, and a deploy that lowered the memory or "
            "raised the requests sharing it: Cloud Run's refusals follow the revision's own failures", bool(tighter))
     return bool(tighter)
+
+
+# The most the service's request rate since the deploy may exceed its rate in the minutes before it
+# (LOAD_SHARE_MINUTES) for the load to count as unchanged: a larger rise is a burst, which any
+# revision meets with refusals while Cloud Run scales (cold_start_burst_after_deploy).
+SAME_LOAD_MAX_RISE = 1.5
+
+
+def _fewer_requests_per_instance_under_the_same_load(facts: Facts, c: Citation, suspect: Revision) -> bool:
+    """Whether the suspect's deploy lowered the requests each instance takes
+    (max_instance_request_concurrency, unset is Cloud Run's 80) against the revision it replaced
+    (Facts.replaced), while the service's request rate stayed within SAME_LOAD_MAX_RISE of its rate
+    just before the deploy. The setting "specifies the maximum number of requests that can be
+    processed simultaneously by a given instance", and each revision "is automatically scaled to
+    the number of instances needed to handle all incoming requests" (docs "About concurrency"):
+    the same load needs up to old/new times the instances, and Cloud Run's refusals while it starts
+    them ("no available instance", a 500 when it cannot scale fast enough) are the deploy's;
+    sending traffic back restores the concurrency. Under a burst, or with the minutes before the
+    deploy too quiet to compare, they stay in doubt."""
+    s = facts.s
+    deploy = facts.replaced(suspect)
+    if deploy is None:
+        return False
+    previous, _ = deploy
+    before_conc = previous.container_concurrency or DEFAULT_CONCURRENCY
+    after_conc = suspect.container_concurrency or DEFAULT_CONCURRENCY
+    if after_conc >= before_conc:
+        return False
+    before = Window(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), suspect.create_time)
+    after = facts.since_deploy(suspect)
+    before_total, after_total = facts.requests(before).total, facts.requests(after).total
+    if before_total < s.min_requests or after_total < s.min_requests:
+        return False
+    rate_before = before_total / max((before.end - before.start).total_seconds() / 60, 1)
+    rate_after = after_total / max((after.end - after.start).total_seconds() / 60, 1)
+    same_load = rate_after <= SAME_LOAD_MAX_RISE * rate_before
+    c.cite("metric", facts.requests_query + "; run.revisions.list: max_instance_request_concurrency",
+           f"{suspect.short_name} takes {after_conc} requests per instance against {before_conc} on "
+           f"{previous.short_name}; the service's requests {rate_after:.0f}/min since the deploy {after}, "
+           f"{rate_before:.0f}/min in the {LOAD_SHARE_MINUTES} minutes before it {before}",
+           f"fewer requests per instance and <= {SAME_LOAD_MAX_RISE:g}x the request rate before the deploy: "
+           "Cloud Run's refusals are the deploy's", same_load)
+    return same_load
 
 
 def _memory_tightened(before: Revision, after: Revision) -> str:

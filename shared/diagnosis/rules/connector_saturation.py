@@ -13,6 +13,7 @@ from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -68,6 +69,9 @@ def evaluate(facts: Facts) -> Finding:
     peer = _clean_peer(facts, c, stressed)
     if peer:
         return c.doubt(peer, CLEAN_PEER)
+    queued = _waiting_for_an_instance(facts, c)
+    if queued:
+        return c.doubt(queued, WAITING_FOR_AN_INSTANCE)
     moved = _deploy_moved_onto(facts, c)
     if moved:
         return c.no(moved)
@@ -265,6 +269,49 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
             "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
             "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
             "service's job on a shared one)")
+
+
+# What a person checks when the serving revision was at its max instances while its requests hung.
+WAITING_FOR_AN_INSTANCE = ("compare the revision's request latency with its instances against max instances and "
+                           "its requests per instance: requests queued for a free instance need more instances "
+                           "(or more requests per instance); raise the connector only if its own signs persist "
+                           "with instances to spare")
+
+
+def _waiting_for_an_instance(facts: Facts, c: Citation) -> str:
+    """Why the hang is not shown to be the connector's, or "": the symptom is a hang alone (no 503
+    share at status_ratio), and the newest serving revision was at its max instances in the incident
+    window (its own max_instance_count, or the service-level one reached by the serving revisions
+    together, as capacity reads them). There, requests wait in Cloud Run for a free instance
+    ("each revision is automatically scaled to the number of instances needed to handle all
+    incoming requests", up to its max instances; docs "About concurrency", "Configure maximum
+    instances"), and their latency includes the wait: with one request per instance, every
+    request in flight holds an instance. A slow connector keeps instances busy longer too, so
+    either can be the cause; scaling the connector alone is a guess, and a person decides."""
+    s, b = facts.s, facts.b
+    requests = facts.requests(facts.incident)
+    if requests.total >= s.min_requests and requests.share(code="503") >= s.status_ratio:
+        return ""
+    revision = facts.newest_serving
+    if revision is None:
+        return ""
+    serving = [r.short_name for r in facts.serving]
+    if revision.max_instance_count:
+        limit, seen = revision.max_instance_count, facts.max_instances_seen(facts.incident, revision.short_name)
+        what = f"{revision.short_name}'s max_instance_count {limit}"
+    elif b.service.max_instance_count:
+        limit, seen = b.service.max_instance_count, facts.max_total_instances_seen(facts.incident, serving)
+        what = f"the service-level max_instance_count {limit} (Service.scaling)"
+    else:
+        return ""
+    if seen is None or seen < limit:
+        return ""   # instances to spare (or none read): judged as before, nothing added to cite
+    c.cite("metric", query_of(b.instances, "container/instance_count"), f"max {seen:.0f} instances {facts.incident}",
+           f"< {what}: instances to spare, so requests are not shown waiting for one", False)
+    per_instance = revision.container_concurrency or DEFAULT_CONCURRENCY
+    return (f"{revision.short_name} was at its max instances ({seen:.0f} of {limit}, {per_instance} requests per "
+            "instance) while its requests hung: they may be waiting in Cloud Run for a free instance, which a "
+            "busy connector does not explain alone")
 
 
 # What a person checks when one revision fails and another serves cleanly through the same connector.
