@@ -312,10 +312,10 @@ class Gate:
             key = claim_key(command_incident(manual.command_id), params.target, action.name)
         intent = None if dry_run else self._intent(action, params, before, key, incident_id, service, signature,
                                                    manual, now)
-        noted = False
+        noted = sent = False
         if found is not None:
-            held, stop, noted = self._take_all_and_check(action, params.target, key, incident_id, now, found, intent,
-                                                         paused)
+            held, stop, noted, sent = self._take_all_and_check(action, params.target, key, incident_id, now, found,
+                                                               intent, paused)
             if held is not None:
                 held.intent = intent if noted else None
                 self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
@@ -329,21 +329,24 @@ class Gate:
         try:
             claim = self._claim(kind, key, skew_safe_lease(guard.claim_ttl_seconds), now)
         except TransientError:
-            if noted:
-                self._void_intent(intent)   # stored by the one commit that failed; nothing written
+            if sent:
+                self._void_intent(intent)   # stored (maybe) beside the one commit that failed; nothing written
             raise
         if not claim.acquired:
-            if noted:
+            if sent:
                 # Another message (or an earlier attempt at this one) claimed the incident between this
                 # attempt's read and its one commit, which stored this attempt's intent ahead: nothing
                 # will be written by it. Left open, the sweep would report it as a write that may have
-                # happened, once per such attempt.
+                # happened, once per such attempt. Voided whether or not its store answered: one that
+                # raised may have landed with its answer lost (the void is guarded on this attempt's own
+                # open plan, so a plan that never landed, or another attempt's, is left as it is).
                 self._void_intent(intent)
             self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record)
-        # An intent the one commit stored ahead is this attempt's now: held back (cooldown, budget) or
-        # stopped, it is voided with the rest, or the sweep would judge a target someone else changed.
-        held = _Held(claim=(kind, key), record=claim.record, intent=intent if noted else None)
+        # An intent the one commit stored ahead (or sent, its answer lost) is this attempt's now: held back
+        # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
+        # someone else changed. One whose store raised is stored again before the write (`_write`).
+        held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
         if unjudged is not None:
@@ -439,7 +442,7 @@ class Gate:
     def _take_all_and_check(self, action: Action, target: str, key: str, incident_id: str, now: datetime,
                             found: Mapping[tuple[str, str], dict[str, Any] | None],
                             intent: IntentRecord | None = None, paused: tuple[str, ...] = ()
-                            ) -> tuple[_Held | None, str, bool]:
+                            ) -> tuple[_Held | None, str, bool, bool]:
         """`_take_all`, with the check right before the write (switches, incident still open) read
         at the same time, on a thread of its own: both finish before the write is sent, so the
         check is as close to the write as when it followed the commit, one round trip sooner. If
@@ -449,7 +452,8 @@ class Gate:
         `intent` (the plan, intents.py) is stored at the same time, on a thread of its own:
         the write waits for it, but for no extra round trip: one commit beside the claim's (created
         only if there is none at its key, read only if there is: `_note_intent`). The third value
-        says it was stored."""
+        says it was stored; the fourth that its store was sent: stored, or maybe stored with its
+        answer lost (it raised), which an attempt that writes nothing must void all the same."""
         check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, paused or (target,))
         notes: list[Future] = []
         try:
@@ -477,7 +481,7 @@ class Gate:
             raise
         if note is not None and held is None:
             wait([note])                # the one-at-a-time path stores it again if this failed
-        return held, stop, note is not None and note.done() and note.exception() is None
+        return held, stop, note is not None and note.done() and note.exception() is None, note is not None
 
     def _take_all(self, action: Action, target: str, key: str, now: datetime,
                   found: Mapping[tuple[str, str], dict[str, Any] | None], intent: IntentRecord | None = None,

@@ -86,7 +86,10 @@ creates the action record only if there is none and closes the intent only if st
 as read, in one commit (`Gate.adopt_write`, `RecordWrite.expect`), and an escalation first moves the
 intent from open to `escalated` by a guarded update (`claim_escalation`). So even two judges that read
 the target a moment apart and disagree (one records, the other escalates) report it once: the one
-that loses answers a `skipped` duplicate, or, in the sweep, nothing.
+that loses answers a `skipped` duplicate, or, in the sweep, nothing. Twin plans (the same incident's
+plans of the very same change on the very same state, from other messages: deliveries planned at
+once, whose losers' voids did not land) are one claim, so at most one write: the escalation closes
+them with it, in one guarded commit (`twins`), and they are reported once.
 """
 from __future__ import annotations
 
@@ -96,9 +99,9 @@ from enum import Enum
 from typing import Any, Callable
 
 from shared.clock import skew_safe_lease
-from shared.errors import PermanentError
+from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, OutcomeStatus
-from shared.ports import ClaimRecord, ClaimStatus
+from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
 from shared.remediation.actions.base import Action
 from shared.remediation.guardrails import COOLDOWNS
 from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
@@ -108,6 +111,8 @@ from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT
 # How much longer than its claim's lease an intent is left to its attempt and its redeliveries
 # before the sweep judges it.
 SWEEP_MARGIN = timedelta(minutes=1)
+# Tries at escalating a plan with its twins (`claim_escalation`) while another of them keeps changing.
+_ESCALATION_ATTEMPTS = 5
 # The target's action records read to find another record of the same change (`owned_elsewhere`): more
 # than the default budgets allow in the records' retention (4 a day for 30 days). A full page cannot
 # rule one out, and says so.
@@ -394,7 +399,8 @@ def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionRepo
                pending: Pending | None = None) -> Answer:
     """ESCALATED for the one judge that moves the intent to `escalated`; a `skipped` duplicate for the rest."""
     extra = pending(reason, report, []) if pending is not None else None
-    if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason, extra):
+    if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason, extra,
+                            lease=skew_safe_lease(gate.config.guardrails.claim_ttl_seconds)):
         return Answer(OutcomeStatus.SKIPPED, (
             f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
             "(by another delivery or the sweep); not acting"), report, [])
@@ -461,12 +467,57 @@ def _same_change(record: ActionRecord, intent: IntentRecord, action: Action) -> 
 
 
 def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str,
-                     extra: dict[str, Any] | None = None) -> bool:
+                     extra: dict[str, Any] | None = None, lease: timedelta | None = None) -> bool:
     """Moves the intent, still open as read, to `escalated` (a guarded update): True for the one
     caller that may report it, False if another already did (or closed it, or a later attempt at
     the same message stored a plan of its own). The caller has just read it: it outlives any
-    redelivery (records.INTENT_RETENTION). `extra`: more fields in the same update (a pending report)."""
-    return close(state, intent, IntentState.ESCALATED, by, now, reason, extra)
+    redelivery (records.INTENT_RETENTION). `extra`: more fields in the same update (a pending report).
+
+    With `lease` (the claim's), its twins (`twins`: the same incident's other plans of the very same
+    change on the very same state, from other messages, whose attempts have ended) are closed
+    `escalated` in the same commit, each guarded on being open as read: one claim, so at most one of
+    them can have written, and any judge of a twin reads the same target and decides the same. Each
+    one left open (a lost race whose void did not land) was otherwise escalated on its own: one
+    possible write, a report per plan. A twin closed or judged between the read and the commit fails
+    the commit, and the plans are read again."""
+    if intent.state not in (IntentState.OPEN, None):
+        return False
+    record_all = getattr(state, "record_all", None)
+    for _ in range(_ESCALATION_ATTEMPTS):
+        found = twins(state, intent, now, lease) if lease is not None and callable(record_all) else []
+        if not found:
+            return close(state, intent, IntentState.ESCALATED, by, now, reason, extra)
+        note = f"escalated with {intent.key}, the same plan ({intent.owner}), reported once: {reason}"
+        writes = [RecordWrite(INTENTS, intent.key, closing(IntentState.ESCALATED, by, now, reason) | (extra or {}),
+                              merge=True, expect=intent.unchanged())]
+        writes += [RecordWrite(INTENTS, twin.key, closing(IntentState.ESCALATED, by, now, note), merge=True,
+                               expect=twin.unchanged()) for twin in found]
+        if record_all(writes):
+            return True
+        now_stored = state.get_record(INTENTS, intent.key)
+        if now_stored is None or {k: now_stored.get(k) for k in intent.unchanged()} != intent.unchanged():
+            return False    # this very plan was judged or closed meanwhile
+    raise TransientError(f"{intent.key}: the plans of {intent.claim_key} kept changing under "
+                         f"{_ESCALATION_ATTEMPTS} attempts at escalating them")
+
+
+def twins(state: Any, intent: IntentRecord, now: datetime, lease: timedelta) -> list[IntentRecord]:
+    """The incident's other plans for `intent`'s claim that are still open, plan the very same change
+    on the very same state (the same parameters and state before: deliveries of one incident under
+    distinct message ids, planned at once), and whose attempts have ended (stored before the sweep's
+    `cutoff`: a plan whose attempt may still run, or be about to write, is never closed for it). One
+    equality query on `claim_key` (a single-field index), made only on the way to an escalation."""
+    found = []
+    for data in state.find_records(INTENTS, "claim_key", intent.claim_key):
+        try:
+            plan = IntentRecord.model_validate(data)
+        except ValueError:
+            continue    # a plan this version cannot read is the sweep's to escalate on its own
+        if (plan.key != intent.key and plan.state in (IntentState.OPEN, None) and plan.action == intent.action
+                and plan.params == intent.params and plan.before == intent.before
+                and plan.noted_at < cutoff(now, lease)):
+            found.append(plan)
+    return found
 
 
 def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "",

@@ -11,8 +11,8 @@ import pytest
 from shared.remediation.records import ACTIONS, PINS
 from tests.property.fast import fast_run
 from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, SERVICE, Approve, ApproveRace, Close, Fault, Open,
-                                    OperatorRestore, OperatorScale, PersonConnector, PersonTraffic, PublishFault, Reject,
-                                    Renotify, StoreFault, Sweep, Unreadable)
+                                    OperatorRestore, OperatorRollback, OperatorScale, PersonConnector, PersonTraffic,
+                                    PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
                                        one_judgement_per_action, one_write_per_incident, proposal_written_once,
                                        undo_keeps_person_change)
@@ -715,3 +715,54 @@ def test_a_rollback_onto_a_revision_that_fails_as_well_is_undone_on_its_own_requ
         assert run.rolled_back_from is not None
         [undone] = run.trace[2].outcomes
         assert undone.status.value == "undone" and "still failing" in undone.reason, undone.reason
+
+
+@pytest.mark.parametrize("void", ["lands", "fails too"])
+def test_deliveries_that_lose_the_claim_race_with_their_intents_answers_lost_are_judged_once(void: str) -> None:
+    """Found by `make soak` (batch seed 13, on the threads of `concurrent×3(0.alpha, distinct msgs)` under
+    `store_fault(write ×3, answer lost)`): each losing delivery stored its intent ahead of its one commit,
+    the store landed with its answer lost, and another delivery's commit took the incident's claim
+    between the loser's read and its commit. The losers answered `skipped` (a duplicate) and wrote
+    nothing, but left their intents open; the winner gave everything back, and an operator's rollback
+    made the very change they had planned. Past the lease, the sweep judged each loser's intent and
+    escalated each ("not known to be this plan's write"): two verdicts on 0.alpha's rollback
+    (`one_judgement_per_action`). Here the race is directed, with no threads: the winner's claim lands
+    right before each loser's commit. Each loser now voids its plan; if that void fails too, the two
+    plans are twins (one claim, one change, one state before) and are escalated once, together. Fails
+    (void lands) if a loser voids its intent only when its store answered; (void fails too) if each twin
+    plan is escalated on its own."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import CLAIMS, claim_key
+    from shared.remediation.records import INTENTS
+
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR],
+                  guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        store, port = run.world.state, run.world.adapters.state
+        key, winner = claim_key(INCIDENTS[0], SERVICE, "rollback_traffic"), f"{INCIDENTS[0]}-open-9:winner"
+        commit = port.claim_all
+
+        def claimed_meanwhile(*args, **kwargs):
+            store.claim(CLAIMS, key, winner, timedelta(minutes=15), run.world.clock.now())
+            return commit(*args, **kwargs)
+
+        port.claim_all = claimed_meanwhile
+        for message in (1, 2):
+            run.step(StoreFault("write", 1, lost=True, method="create_record"))
+            if void == "fails too":
+                run.step(StoreFault("write", 1, method="update_record"))
+            run.step(Open(0, message))
+            store.release(CLAIMS, key, winner)   # the winner wrote nothing and gave everything back
+        del port.claim_all
+        assert [o.status.value for obs in run.trace for o in obs.outcomes] == ["skipped", "skipped"], explain(run, [])
+        run.step(OperatorRollback(0, True))
+        swept = run.step(Sweep(30))
+        assert not one_judgement_per_action(run), explain(run, one_judgement_per_action(run))
+        _checked(run)
+        plans = store.find_records(INTENTS, "claim_key", key)
+        ours = [o for o in swept.outcomes if o.incident_id == INCIDENTS[0]]
+        if void == "lands":
+            assert [plan["state"] for plan in plans] == ["void", "void"] and ours == [], plans
+        else:
+            assert [plan["state"] for plan in plans] == ["escalated", "escalated"], plans
+            assert [o.status.value for o in ours] == ["escalated"], explain(run, [])

@@ -366,3 +366,46 @@ def test_a_command_id_reused_after_its_write_went_unrecorded_is_not_answered_fro
         problems = check_all(run)
         assert not problems, explain(run, problems)
         assert run.standins.vpcaccess.count("PatchConnector") == 1
+
+
+@pytest.mark.parametrize("void", ["lands", "fails too"])
+def test_deliveries_that_lose_the_claim_race_with_their_intents_answers_lost_are_judged_once(
+        firestore_emulator, pubsub_emulator, project_id, void):
+    """Found by `make soak` (batch seed 13), here on the Firestore and Pub/Sub emulators, the race directed
+    as in test_later_events.py: two deliveries of 0.alpha each store their intent (landed, its answer lost)
+    and lose their one commit to a claim taken right before it; the claim's holder gives it back, and an
+    operator's rollback makes the change they planned. Before the fix each loser's plan stayed open and
+    the sweep escalated each: 0.alpha's rollback judged twice. Now each loser voids its plan; with that
+    void failing too, the twin plans are escalated once, in one commit guarded on both."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import CLAIMS, claim_key
+    from shared.remediation.records import INTENTS
+    from tests.property.harness import INCIDENTS, SERVICE
+
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce", 90,
+                   operators=[OPERATOR], guardrails={"cooldown_seconds": 0, "claim_retention_seconds": 600}) as run:
+        store, port = run.world.state, run.world.adapters.state
+        key, winner = claim_key(INCIDENTS[0], SERVICE, "rollback_traffic"), f"{INCIDENTS[0]}-open-9:winner"
+        commit = port.claim_all
+
+        def claimed_meanwhile(*args, **kwargs):
+            store.claim(CLAIMS, key, winner, timedelta(minutes=15), run.world.clock.now())
+            return commit(*args, **kwargs)
+
+        port.claim_all = claimed_meanwhile
+        for message in (1, 2):
+            run.step(StoreFault("write", 1, lost=True, method="create_record"))
+            if void == "fails too":
+                run.step(StoreFault("write", 1, method="update_record"))
+            run.step(Open(0, message))
+            store.release(CLAIMS, key, winner)
+        del port.claim_all
+        run.step(OperatorRollback(0, True))
+        swept = run.step(Sweep(30))
+        problems = check_all(run)   # one_judgement_per_action among them
+        assert not problems, explain(run, problems)
+        states = sorted(plan["state"] for plan in store.find_records(INTENTS, "claim_key", key))
+        ours = [o.status.value for o in swept.outcomes if o.incident_id == INCIDENTS[0]]
+        expected = (["void", "void"], []) if void == "lands" else (["escalated", "escalated"], ["escalated"])
+        assert (states, ours) == expected, explain(run, [])

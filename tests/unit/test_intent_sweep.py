@@ -1088,3 +1088,97 @@ def test_a_sweep_verdict_names_the_action_record_it_is_about(status):
     outcome = Sweep(config(), _Adapters(state, None, LATER))._outcome(record, status, "judged")
     assert outcome.action.action_id == KEY == record.key
     assert json.loads(outcome.model_dump_json(by_alias=True))["action"]["action_id"] == KEY
+
+
+@pytest.mark.parametrize("race", ["claimed by another message", "held back by another incident's cooldown",
+                                  "the claim after it fails"])
+def test_an_attempt_that_loses_its_one_commit_voids_its_intent_whose_store_lost_its_answer(race):
+    """Found by `make soak` (batch seed 13: three deliveries of one incident under distinct message ids, at
+    once, the state store's writes landing with their answers lost). Y stored its intent ahead of its one
+    commit; the store landed, but its answer was lost (it raised), and X's commit took what Y's wanted
+    (the incident's claim, or the target's cooldown) between Y's read and Y's commit. Y wrote nothing, yet
+    it voided its intent only if the store had answered: the plan stayed open, and once the lease lapsed
+    the sweep judged it as a write that may have been made, once per such loser (two `escalated` outcomes
+    for one incident's rollback after an operator made the same change). Fails if the void waits for the
+    store's answer."""
+    from shared.remediation.records import intent_key as key_of
+    from tests.unit.fakes import Adapters
+
+    state = FaultyStateStore(MemoryStateStore())
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    incident = "inc-1" if race == "claimed by another message" else "inc-y"
+    y = Gate(config(), state, FixedClock(NOW), owner="m-y:a", message_id="m-y")
+    reads = y.read_ahead(SERVICE, NOW)
+    x = Gate(config(), state, FixedClock(NOW), owner="m-x:a", message_id="m-x")
+    assert x.execute(ACTION, proposal.params, proposal.before, "inc-1" if incident == "inc-1" else "inc-x",
+                     Adapters(run), service=SERVICE).status is OutcomeStatus.APPLIED
+    state.fail_next("write", 1, lost=True, method="create_record")   # Y's intent: it lands, its answer is lost
+    if race == "the claim after it fails":
+        state.fail_next("claim", 1, method="claim")                  # the one-at-a-time claim, after the commit
+    attempt = lambda: y.execute(ACTION, proposal.params, proposal.before, incident, Adapters(run), service=SERVICE,
+                                reads=reads)
+    if race == "the claim after it fails":
+        with pytest.raises(TransientError):
+            attempt()
+    else:
+        result = attempt()
+        assert result.status is OutcomeStatus.SKIPPED, result.reason
+        assert result.reason.startswith("duplicate" if incident == "inc-1" else "cooldown"), result.reason
+    assert ("create_record", "UNAVAILABLE", True) in state.injected and len(run.writes) == 1
+    intent = state.get_record(INTENTS, key_of(incident, "m-y"))
+    assert intent is not None and intent["state"] == "void", intent
+
+
+def _twin(state, message: str, noted_at=NOW) -> IntentRecord:
+    """Another message's plan of the very same change on the very same state (a delivery of the same
+    incident planned at once), left open: it lost the race for the claim and its void did not land."""
+    mine = IntentRecord.model_validate(_intent(state))
+    twin = mine.model_copy(update={"message_id": message, "owner": f"{message}:a", "noted_at": noted_at})
+    state.put_record(INTENTS, twin.key, twin.model_dump(mode="python") | {"state": "open"})
+    return twin
+
+
+def test_the_sweep_reports_open_twin_plans_of_one_claim_once():
+    """Deliveries of one incident under distinct message ids plan the same change at once; one holds the
+    claim, the others lose the race, and a loser whose void did not land leaves its plan open. Past the
+    lease, each plan was judged on its own, and a target showing neither was escalated once per plan:
+    one claim, at most one write, two reports (`make soak`, batch seed 13, where an operator's rollback
+    made the change they planned). Now the first escalation closes its twins in the same commit. Fails
+    if each plan of the claim is escalated on its own."""
+    state, run = _crashed_after_the_write()
+    twin = _twin(state, "m-2")
+    run.service = run.service.model_copy(update={"traffic": (), "traffic_statuses": ()})
+    [outcome] = _sweep(state, run, LATER)
+    assert outcome.status is OutcomeStatus.ESCALATED and "shows neither" in outcome.reason
+    assert _intent(state)["state"] == "escalated" and state.get_record(INTENTS, twin.key)["state"] == "escalated"
+    assert state.get_record(ACTIONS, KEY) is None
+    assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
+
+
+def test_of_two_judges_of_twin_plans_at_once_one_reports():
+    """Two judges (a sweep and a redelivery, or two sweeps) each read one of two twin plans open, and both
+    escalate: the one whose commit lands first closes both; the other's plan is closed by then, and it
+    reports nothing."""
+    state, _ = _crashed_after_the_write()
+    mine, twin = IntentRecord.model_validate(_intent(state)), _twin(state, "m-2")
+    assert intents.claim_escalation(state, twin, "sweep:other", LATER, "shows neither", lease=LEASE)
+    assert not intents.claim_escalation(state, mine, "sweep:one", LATER, "shows neither", lease=LEASE)
+    assert _intent(state)["closed_by"] == "sweep:other" and "reported once" in _intent(state)["note"]
+
+
+@pytest.mark.parametrize("other", ["its attempt may still run", "another plan", "closed already"])
+def test_an_escalation_leaves_every_plan_but_its_twins_to_be_judged_on_its_own(other):
+    """Not a twin: a plan stored less than a lease ago (its attempt may still write and record it), a plan
+    of another change (its own judgement may differ), a plan already closed (it was reported, or given
+    back: nothing to close)."""
+    state, _ = _crashed_after_the_write()
+    mine = IntentRecord.model_validate(_intent(state))
+    twin = _twin(state, "m-2", noted_at=LATER - timedelta(seconds=30) if other == "its attempt may still run" else NOW)
+    if other == "another plan":
+        state.update_record(INTENTS, twin.key, {"params": {**twin.params, "to_revision": "backend-00000-old"}})
+    if other == "closed already":
+        state.update_record(INTENTS, twin.key, {"state": "void"})
+    before = state.get_record(INTENTS, twin.key)["state"]
+    assert intents.claim_escalation(state, mine, "sweep:one", LATER, "shows neither", lease=LEASE)
+    assert state.get_record(INTENTS, twin.key)["state"] == before
