@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from enum import Enum
@@ -83,6 +84,12 @@ def _json_kind(value: Any) -> str:
 # likely epoch milliseconds from a relay, which would put the incident in the year ~58,000 and
 # fail every later step that turns it into a date. The console's test notification sends 0.
 _LATEST_EPOCH_SECONDS = 4_102_444_800
+
+# A start before 2015-01-01T00:00:00Z is no 1.2 incident's: the earliest sample starts at 1577840461
+# (2020-01-01, Google's documented example), and Monitoring's v3 alerting, whose schema this is, is
+# younger than that floor (its date UNCONFIRMED; the floor is set years before any sample). 0 is the
+# test notification's placeholder; a small number is a relay's default or a count of something else.
+_EARLIEST_START = 1_420_070_400
 
 
 def _epoch_seconds(value: Any) -> int:
@@ -184,6 +191,12 @@ _CLEAR_SIDE = {
     "COMPARISON_LT": (lambda value, bar: value > bar, "above"),
     "COMPARISON_LE": (lambda value, bar: value > bar, "above"),
 }
+
+
+# A condition's filter names its metric as `metric.type = "TYPE"` (Cloud Monitoring, "Monitoring
+# filters"; `metric.type="compute.googleapis.com/instance/cpu/utilization"` and `metric.type =
+# "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
+_FILTER_METRIC_TYPE = re.compile(r'\bmetric\.type\s*=\s*"([^"]+)"')
 
 
 # --- The notification as Monitoring sends it ----------------------------------------------
@@ -378,6 +391,9 @@ class Incident(BaseModel):
     version: str = ""                 # "1.2"; "test" for the console's test notification
     policy_name: str = ""             # the policy's display name, not its resource name
     condition_name: str = ""
+    # The `condition` object's own displayName ("" when it carries none): in every sample the same as
+    # `condition_name`; see `condition_doubt`.
+    condition_display_name: str = ""
     condition_filter: str = ""
     condition_kind: ConditionKind = ""
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
@@ -417,6 +433,37 @@ class Incident(BaseModel):
         return self.version in (SCHEMA_VERSION, TEST_VERSION)
 
     @property
+    def start_unknown(self) -> bool:
+        """`started_at` is no time an incident of schema 1.2 began (0, or before 2015): see _EARLIEST_START."""
+        return self.started_at < _EARLIEST_START
+
+    @property
+    def condition_doubt(self) -> str:
+        """Why the notification's parts may describe different conditions of its policy, or "" when they
+        agree. A policy has one to six conditions, combined by AND (all met, "even if they are met on
+        completely different resources"), OR or AND_WITH_MATCHING_RESOURCE (AlertPolicy.conditions and
+        ConditionCombinerType, google/monitoring/v3/alert.proto), and a notification carries one
+        `condition`, one `condition_name`, one `metric` and one `observed_value`/`threshold_value`.
+        Which condition those name in a policy of several, and whether all of them name the same one, is
+        UNCONFIRMED: no sample comes from such a policy, and the payload has no combiner nor count of
+        conditions (shared/reference/samples). In every sample they agree: `condition_name` is the
+        condition's displayName, and the notification's metric is the one its filter names. When they
+        do not, the bar, the comparison and the value may each be another condition's: a request_count
+        metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the condition
+        is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
+        named, shown = self.condition_name.strip(), self.condition_display_name.strip()
+        if named and shown and named != shown:
+            return (f"the notification names condition {_quoted(named)} but carries condition {_quoted(shown)}: "
+                    "its policy may have several conditions, and which one its bar and value are is unknown")
+        named_types = set(_FILTER_METRIC_TYPE.findall(self.condition_filter)) | set(
+            _FILTER_METRIC_TYPE.findall(self.denominator_filter))
+        if self.metric_type and named_types and self.metric_type not in named_types:
+            return (f"the notification's metric {self.metric_type} is not the one its condition "
+                    f"{_quoted(shown or named)} filters on ({', '.join(sorted(named_types))}): its policy may have "
+                    "several conditions, and which one its bar and value are is unknown")
+        return ""
+
+    @property
     def recovery_shown(self) -> str:
         """What in a CLOSED notification shows its condition stopped holding, or "" when nothing does.
 
@@ -438,6 +485,8 @@ class Incident(BaseModel):
         if self.is_open or self.version != SCHEMA_VERSION or self.is_cancelled:
             return ""
         if self.condition_kind != "threshold" or self.forecast or self.comparison not in _CLEAR_SIDE:
+            return ""
+        if self.condition_doubt:   # the value may be one condition's, the bar another's
             return ""
         value, bar = _number(self.observed_value), self.threshold
         if value is None or bar is None:
@@ -483,6 +532,10 @@ class Incident(BaseModel):
         """`projects/P/locations/L/services/S` for a Cloud Run revision alert, else None."""
         target = self.target
         return target.name if target.kind is TargetKind.SERVICE else None
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
 
 
 def _number(value: str | float | None) -> float | None:
@@ -660,6 +713,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         version=wire.version,
         policy_name=i.policy_name,
         condition_name=i.condition_name or i.condition.display_name,
+        condition_display_name=i.condition.display_name,
         condition_filter=i.condition.filter,
         condition_kind=i.condition.kind,
         comparison=i.condition.body.comparison if i.condition.body else "",

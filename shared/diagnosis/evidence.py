@@ -478,6 +478,9 @@ class AlertContext(_Model):
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
     # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
     revision: str = ""
+    # Why the notification's parts may be different conditions of a policy of several ("" when they
+    # agree: shared/alerts/incidents.Incident.condition_doubt): its condition is then not judged.
+    condition_doubt: str = ""
 
 
 # --- Everything one diagnosis may look at ---------------------------------------------------

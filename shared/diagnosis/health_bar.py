@@ -29,6 +29,9 @@ alert's own:
 - a notification with no `condition`: not judged (whether it fires above or below its threshold,
   what its filter counts and how it aggregates are not stated: a success ratio under 0.99 would
   read as a 5xx share of 0.99);
+- a notification whose parts name different conditions (`condition_name` not its `condition`'s
+  displayName, or a `metric` its condition's filter does not name: Incident.condition_doubt): not
+  judged (in a policy of several conditions its bar and value may each be another condition's);
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - an SLO condition (`select_slo_burn_rate(...)` in its filter): not judged (it measures an error
   budget's burn, whatever metric its notification names);
@@ -109,6 +112,11 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
         return _cloud_sql(alert, s)
     if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
         return default
+    if alert.condition_doubt:
+        # Its bar, comparison and value may each be another condition's of the same policy (an AND
+        # policy's notification names one condition while all of them held): none of them is the bar.
+        return _not_judged(s, f"{alert.condition_doubt} (policy {alert.policy!r}), so clean 5xx and p99 do not "
+                              "show its condition cleared")
     if alert.condition_kind == CONDITION_UNSTATED:
         # Schema 1.2's fields may be missing from a payload, or empty, "depending on the alert policy's
         # configuration, the incident's state or the monitored resource" (Cloud Monitoring, "Create and

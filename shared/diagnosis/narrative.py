@@ -4,6 +4,7 @@ where to look next. Pure: facts in, words and evidence items out."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, signals_in
@@ -84,6 +85,15 @@ def path_notes(facts: Facts) -> PathNotes:
 # --- what an inconclusive diagnosis saw -------------------------------------------------------------
 
 
+def _since(started: datetime, collected: datetime) -> str:
+    """The incident's start as the narrative cites it: its time of day when it began on the day the
+    evidence was collected, else its date too. An incident re-notified days after it opened
+    (renotifyInterval) read "open since 12:00:00", today's noon to whoever reads it."""
+    if started.date() == collected.date():
+        return hms(started)
+    return f"{started.year:04d}-{started.month:02d}-{started.day:02d} {hms(started)}"
+
+
 def what_was_seen(facts: Facts) -> str:
     """The 5xx / 504 / 429 split, the onset, and the top error texts with their counts."""
     window = facts.incident
@@ -92,7 +102,7 @@ def what_was_seen(facts: Facts) -> str:
     b = facts.b
     if b.judged_from is not None:
         # A re-notification (or a late delivery) of an incident open long: what follows is its last minutes.
-        parts.append(f"the incident is open since {hms(b.incident_started_at)}; only its last "
+        parts.append(f"the incident is open since {_since(b.incident_started_at, b.collected_at)}; only its last "
                      f"{facts.s.max_incident_window_seconds // 60} min are judged as its current state")
     if r.total:
         other_5xx = r.by_class.get("5xx", 0) - r.by_code.get("503", 0) - r.by_code.get("504", 0)

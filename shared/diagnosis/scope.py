@@ -32,9 +32,14 @@ _RUN_APP_LEGACY = re.compile(rf"^{_TAG}(?P<service>[a-z][-a-z0-9]*)-[a-z0-9]{{10
 
 def alert_context(incident: Incident) -> AlertContext:
     doc = incident.documentation.content if incident.documentation else ""
+    # Parts that may be different conditions' (Incident.condition_doubt): no bar, comparison or ratio of
+    # it is lent to a rule (a lower bar of another condition's makes a rule act on less), and the
+    # health check says why it does not judge.
+    doubt = incident.condition_doubt
     return AlertContext(policy=incident.policy_name, metric_type=incident.metric_type,
-                        resource_type=incident.resource_type, comparison=incident.comparison,
-                        threshold=incident.threshold, ratio=bool(incident.denominator_filter),
+                        resource_type=incident.resource_type, comparison="" if doubt else incident.comparison,
+                        threshold=None if doubt else incident.threshold,
+                        ratio=bool(incident.denominator_filter) and not doubt, condition_doubt=doubt,
                         log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
                         condition_kind=incident.condition_kind or CONDITION_UNSTATED, forecast=incident.forecast,

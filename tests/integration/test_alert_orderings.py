@@ -35,9 +35,14 @@ def latency(world, message_id, incident_id=LATENCY, started=None, **args) -> dic
                                     threshold_value="2000",
                                     observed_value="2400",
                                     metric={"type": "run.googleapis.com/request_latencies", "labels": {}})
-    # A latency policy's own aggregation: a percentile of the distribution (not the 5xx policy's ALIGN_RATE).
-    notification["incident"]["condition"]["conditionThreshold"]["aggregations"] = [
-        {"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_PERCENTILE_99"}]
+    # A latency policy's own condition (its name, filter and bar) and aggregation: a percentile of the
+    # distribution (not the 5xx policy's ALIGN_RATE).
+    condition = notification["incident"]["condition"]
+    condition["displayName"] = "p99 latency above 2 s"
+    condition["conditionThreshold"].update(
+        filter=condition["conditionThreshold"]["filter"].replace("run.googleapis.com/request_count",
+                                                                 "run.googleapis.com/request_latencies"),
+        thresholdValue=2000, aggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_PERCENTILE_99"}])
     return event(json.dumps(notification).encode(), message_id)
 
 

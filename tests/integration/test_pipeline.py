@@ -150,8 +150,12 @@ def test_a_second_policy_on_a_failure_runwarden_rolled_back_is_its_symptom_when_
     # Each policy's own aggregation: a percentile of the latency distribution (ALIGN_RATE, the 5xx
     # policy's, is not valid for a DISTRIBUTION metric), the mean of memory utilization.
     aligner = "ALIGN_PERCENTILE_99" if metric.endswith("request_latencies") else "ALIGN_MEAN"
-    second["incident"]["condition"]["conditionThreshold"]["aggregations"] = [
-        {"alignmentPeriod": "60s", "perSeriesAligner": aligner}]
+    # And its own condition: named as the notification names it, filtering on its metric.
+    condition = second["incident"]["condition"]
+    second["incident"]["condition_name"] = condition["displayName"] = f"{metric.rsplit('/', 1)[-1]} above 2000"
+    condition["conditionThreshold"].update(
+        filter=condition["conditionThreshold"]["filter"].replace("run.googleapis.com/request_count", metric),
+        thresholdValue=2000, aggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": aligner}])
 
     outcome = world.handle(event(json.dumps(second).encode(), message_id="2"))
 

@@ -1,0 +1,102 @@
+"""A notification whose parts name different conditions of its policy lends none of them as the bar.
+
+A policy has one to six conditions, combined by AND ("satisfied if all conditions are met, even if
+they are met on completely different resources"), OR or AND_WITH_MATCHING_RESOURCE
+(ConditionCombinerType, google/monitoring/v3/alert.proto); a notification carries one `condition`,
+one `condition_name`, one `metric` and one value. Which condition each names in a policy of several
+is unconfirmed (no sample comes from one, and the payload carries no combiner). In every sample they
+agree (shared/reference/samples). Before, a notification whose `metric` was request_count 5xx and
+whose `condition` a latency condition at 500 (ms) was judged `healthy` with up to 500 5xx in the
+window ("a number of 5xx"), and a CLOSED whose `condition_name` was not its condition's showed
+recovery by another condition's bar. Now such a notification is never judged healthy nor shows
+recovery, and the reason names both conditions."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from shared.alerts.incidents import parse_notification
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.scope import alert_context
+from shared.diagnosis.signatures import Signature
+
+from tests.property.fast import scenario_model
+from tests.property.harness import ANCHOR
+from tests.unit.builders import Evidence
+from tests.unit.test_diagnosis import OLD
+
+S = DiagnosisSettings()
+LATENCY_FILTER = ('metric.type="run.googleapis.com/request_latencies" AND resource.type="cloud_run_revision" '
+                  'AND resource.labels.service_name="backend"')
+
+
+def notification(**incident: Any) -> dict[str, Any]:
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    document["incident"].update(incident)
+    return document
+
+
+def condition(document: dict[str, Any]) -> dict[str, Any]:
+    return document["incident"]["condition"]
+
+
+def latency_condition_with_count_metric() -> dict[str, Any]:
+    """The request_count 5xx metric of one condition, the latency condition (p99 above 500 ms) of another."""
+    document = notification(threshold_value="500", observed_value="12")
+    condition(document)["conditionThreshold"].update(filter=LATENCY_FILTER, thresholdValue=500)
+    return document
+
+
+def other_condition_name() -> dict[str, Any]:
+    document = notification(condition_name="p99 latency above 2 s")
+    return document
+
+
+def test_the_samples_and_the_scenarios_notification_raise_no_doubt():
+    assert parse_notification(notification()).condition_doubt == ""
+
+
+@pytest.mark.parametrize("document, words", [
+    (latency_condition_with_count_metric(), "metric run.googleapis.com/request_count is not the one its condition"),
+    (other_condition_name(), "names condition 'p99 latency above 2 s' but carries condition '5xx ratio above 5%'"),
+], ids=["metric-not-in-filter", "condition-name-not-its-condition"])
+def test_parts_of_different_conditions_are_not_judged_healthy(document, words):
+    incident = parse_notification(document)
+    assert words in incident.condition_doubt, incident.condition_doubt
+    alert = alert_context(incident)
+    bar = health_bar(alert, S)
+    assert not bar.judged
+    assert words in bar.why_not and "'backend 5xx ratio'" in bar.why_not, bar.why_not
+    # No bar of it is lent to a rule either.
+    assert alert.threshold is None and alert.comparison == "" and not alert.ratio
+
+
+def test_a_service_serving_5xx_is_not_healthy_at_another_conditions_bar():
+    """Five 500s a minute out of 40: clean by a count bar of 500, which is the latency condition's."""
+    e = Evidence()
+    e.now = 3
+    e.revision(OLD, -300).traffic(**{OLD: 100}).requests(OLD, -90, 3, 40).latency(OLD, -90, 3, 0.2)
+    e.requests(OLD, -15, 3, 5, code="500")
+    alert = alert_context(parse_notification(latency_condition_with_count_metric()))
+    verdict = diagnose(e.bundle().model_copy(update={"alert": alert}), S)
+    assert verdict.signature is not Signature.HEALTHY, verdict.summary
+
+
+def test_a_closed_naming_another_condition_shows_no_recovery():
+    closed = other_condition_name()
+    closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="0.01")
+    assert parse_notification(closed).recovery_shown == ""
+    agreeing = notification(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="0.01")
+    assert parse_notification(agreeing).recovery_shown != ""
+
+
+def test_the_resolved_reason_names_the_two_conditions():
+    from shared.pipeline import _closed_reason
+    closed = other_condition_name()
+    closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="0.01")
+    reason = _closed_reason(parse_notification(closed))
+    assert "not taken as recovery: the notification names condition 'p99 latency above 2 s'" in reason, reason
