@@ -10,7 +10,7 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
@@ -493,7 +493,8 @@ class _AlertRun:
         if self.config.guardrails.require_label and primary.bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{primary.service} does not carry the label "
                                 "runwarden=enabled (guardrails.require_label)", target=target.name, diagnosis=report)
-        return self.act(gate, primary.service, proposal, diagnosis, report, now)
+        # The write is made on behalf of every service behind the resource: a pause of any of them holds it back.
+        return self.act(gate, primary.service, proposal, diagnosis, report, now, on_behalf=found.services)
 
     def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
@@ -507,8 +508,9 @@ class _AlertRun:
         return self.outcome(status, proposal.reason, target=target, diagnosis=report)
 
     def act(self, gate: Gate, service: str, proposal: Plan, diagnosis: Diagnosis, report: DiagnosisReport,
-            now: datetime, ahead: "_ReadAhead | None" = None) -> Outcome:
-        """The planned action, unless its signature came back after a verified fix; through the gate."""
+            now: datetime, ahead: "_ReadAhead | None" = None, on_behalf: Sequence[str] = ()) -> Outcome:
+        """The planned action, unless its signature came back after a verified fix; through the gate.
+        `on_behalf`: the services it is made for, whose pauses hold it back (`service` when empty)."""
         action = get_action(proposal.action)
         # The service's action records, read once for both checks below (ahead of time, if it was).
         records = ahead.service_actions() if ahead else None
@@ -535,7 +537,8 @@ class _AlertRun:
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
                               service=service, signature=diagnosis.signature.value, targets=proposal.targets,
-                              reads=ahead.gate_reads() if ahead else None, own_changes=proposal.own_changes)
+                              reads=ahead.gate_reads() if ahead else None, own_changes=proposal.own_changes,
+                              on_behalf=(service, *on_behalf))
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after,
                                      action_id=result.claim_key,

@@ -49,17 +49,19 @@ def handle(run: CommandRun) -> Outcome:
                          reversible=action.reversible, before=proposal.before,
                          proposed_change=action.preview(proposal.params, proposal.before))
     return run.outcome(OutcomeStatus.REPORTED, f"diagnosis only, nothing written: Runwarden would "
-                       f"{proposal.reason}{_held_back(run, action.name, proposal.params.target)}", target=service,
+                       f"{proposal.reason}{_held_back(run, action.name, proposal.params.target, service)}",
+                       target=service,
                        diagnosis=report_of(diagnosis), action=would)
 
 
-def _held_back(run: CommandRun, action: str, target: str) -> str:
+def _held_back(run: CommandRun, action: str, target: str, service: str) -> str:
     """What would hold that write back now, said beside "Runwarden would …": the kill switch, a pause of
-    the target, the config's dry-run or shadow mode (one batched read of the switches; cooldown and
-    budgets are the gate's to judge at the time)."""
+    the target or of the service it is made for, the config's dry-run or shadow mode (one batched read
+    of the switches; cooldown and budgets are the gate's to judge at the time)."""
     from shared.remediation.guardrails import Gate
 
-    switch = Gate(run.config, run.adapters.state, run.adapters.clock, owner="diagnose").kill_switch(target)
+    gate = Gate(run.config, run.adapters.state, run.adapters.clock, owner="diagnose")
+    switch = gate.kill_switch(target, on_behalf=[service])
     if switch:
         return f"; but it would not write now: kill switch engaged ({switch})"
     if run.config.action_dry_run(action):

@@ -34,10 +34,11 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
                                                              "released: writes allowed again")
     reason = f"{scope} {word} (by {run.command.requested_by}: {run.command.reason})"
     if engaged and target and "/services/" in target:
-        # The gate holds back writes to the paused target itself: a scale of the connector the service's
-        # own alert asks for is a write to the connector, which this pause does not cover.
-        reason += ("; writes to this service only: a connector it uses is not paused (pause it by its own name, "
-                   "or pause everything)")
+        # The gate holds back every write made for the paused service (guardrails.held_by): a scale of the
+        # connector its alert, or an alert on that connector, asks for too. The connector itself is not
+        # paused: another service's alert, or an operator's command, can still scale it.
+        reason += ("; and every write made for its alerts, a scale of the connector it uses included (the "
+                   "connector stays writable for other services: pause it by its own name to hold it)")
     report = ActionReport(name=run.command.command, params={"target": target, "engaged": engaged})
     if run.command.dry_run:
         return run.outcome(OutcomeStatus.DRY_RUN, f"dry-run, nothing written: {reason}", target=target,

@@ -5,7 +5,8 @@ In order:
   2. bounds: the action's own limits (ceilings, age, steps) -> escalated;
   3. approval: a one-way action the policy does not allow alone -> proposed, with the exact change
      and a proposal record (id, expiry) that an operator's `approve` or `reject` names;
-  4. kill switch (config, the Firestore flag, or a pause of this target) -> skipped;
+  4. kill switch (config, the Firestore flag, a pause of this target, or of a service the write is
+     made for: `held_by`) -> skipped;
   5. idempotency claim on incident + target + action (atomic create) -> duplicate; an operator's
      command claims on its command_id instead of an incident;
   6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped,
@@ -24,7 +25,7 @@ import hashlib
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
@@ -120,18 +121,32 @@ def _stored(note: Future) -> bool:
     return note.done() and not note.cancelled() and note.exception() is None
 
 
-def _switch_reads(target: str | None) -> list[tuple[str, str]]:
-    return [(FLAGS, KILL_SWITCH), *([(FLAGS, pause_key(target))] if target else [])]
+def held_by(target: str | None, on_behalf: Sequence[str] = ()) -> tuple[str, ...]:
+    """Whose pause holds back a write to `target`: the target's own, then that of each service the
+    write is made for (whose alert or diagnosis led to it: a connector scaled for a service's alert,
+    or for a connector alert, every managed service behind the connector, the write being made on
+    their behalf). An operator who pauses a service expects nothing done because of its alerts."""
+    return tuple(dict.fromkeys(name for name in (target, *on_behalf) if name))
 
 
-def _switch_reason(target: str | None, found: Mapping[tuple[str, str], dict[str, Any] | None]) -> str:
+def _switch_reads(paused: Sequence[str]) -> list[tuple[str, str]]:
+    return [(FLAGS, KILL_SWITCH), *((FLAGS, pause_key(name)) for name in paused)]
+
+
+def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[str, Any] | None]) -> str:
+    """Why the switches read in `found` hold the write back, or "". `paused`: `held_by(...)`, the
+    write's target first."""
     flag = found.get((FLAGS, KILL_SWITCH))
     if flag and flag.get("engaged"):
         return f"set by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
-    paused = found.get((FLAGS, pause_key(target))) if target else None
-    if paused and paused.get("engaged"):
-        return (f"{target} paused by {paused.get('by') or 'an operator'}: "
-                f"{paused.get('reason') or 'no reason given'}")
+    for name in paused:
+        flag = found.get((FLAGS, pause_key(name)))
+        if flag and flag.get("engaged"):
+            why = f"{name} paused by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
+            if name != paused[0]:
+                why += (f"; the write to {paused[0]} is made for its alert, and a pause of a service holds back "
+                        "every write made for it")
+            return why
     return ""
 
 
@@ -221,8 +236,9 @@ def plan_refusal(config: Config, action: Action, params: Any, before: dict[str, 
 
 @dataclass(frozen=True)
 class GateReads:
-    """What the gate reads before it takes anything, for one target at one time: the kill switch
-    and the target's pause, its cooldown, and every slot of its budgets. One batched read, which
+    """What the gate reads before it takes anything, for one target at one time: the kill switch,
+    the pauses that hold a write to it back (`held_by`: its own, and those of the services it is
+    made for), its cooldown, and every slot of its budgets. One batched read, which
     the pipeline makes while the evidence is being read (`Gate.read_ahead`).
 
     Reading early is safe because nothing here is trusted for the write: the switches are read
@@ -232,9 +248,10 @@ class GateReads:
     target: str
     buckets: tuple[tuple[str, str, int], ...]        # budget_buckets(...) when read
     found: Mapping[tuple[str, str], dict[str, Any] | None]
+    paused: tuple[str, ...] = ()                     # held_by(...): whose pauses were read
 
-    def serves(self, target: str, buckets: list[tuple[str, str, int]]) -> bool:
-        return self.target == target and list(self.buckets) == buckets
+    def serves(self, target: str, buckets: list[tuple[str, str, int]], paused: Sequence[str] = ()) -> bool:
+        return self.target == target and list(self.buckets) == buckets and set(paused) <= set(self.paused)
 
 
 class Gate:
@@ -257,16 +274,18 @@ class Gate:
     def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any, *,
                 service: str | None = None, signature: str = "", targets: list[str] | None = None,
                 manual: Manual | None = None, reads: GateReads | None = None,
-                own_changes: tuple[OwnChange, ...] = ()) -> GateResult:
+                own_changes: tuple[OwnChange, ...] = (), on_behalf: Sequence[str] | None = None) -> GateResult:
         """`reads`: the gate's reads made ahead (`read_ahead`). Used when they are for this target
         and this hour's buckets; otherwise the gate makes them itself, in one batched read.
+        `on_behalf`: the services the write is made for (`held_by`); `service` when not given.
         `own_changes`: Runwarden's own changes of the target in the platform's audit log (the
         plan's); one its state has no record of holds the action back (`_unrecorded_change`)."""
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
         dry_run = self.config.action_dry_run(action.name) or bool(manual and manual.dry_run)
         at_once = self._at_once(action, dry_run, manual)
-        refusal, found = self._refusal(action, params, before, targets, now, manual, at_once, reads)
+        paused = held_by(params.target, on_behalf if on_behalf is not None else [service] if service else [])
+        refusal, found = self._refusal(action, params, before, targets, now, manual, at_once, reads, paused)
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
                 refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now)
@@ -296,14 +315,14 @@ class Gate:
         noted = sent = False
         if found is not None:
             held, stop, noted, sent = self._take_all_and_check(action, params.target, key, incident_id, now, found,
-                                                               intent)
+                                                               intent, paused)
             if held is not None:
                 held.intent = intent if noted else None
                 self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
                           + " and a slot of each budget, in one commit")
                 return self._write(action, params, before, incident_id, adapters, held,
                                    GateResult(OutcomeStatus.SKIPPED, "", claim_key=key), service, signature, manual,
-                                   stop=stop, intent=None if noted else intent)
+                                   stop=stop, intent=None if noted else intent, paused=paused)
             # Something to take already exists: one at a time, which says exactly what and why.
         guard = self.config.guardrails
         # The TTL holds in real time for instances whose clocks disagree (shared/clock.py).
@@ -335,7 +354,7 @@ class Gate:
             return GateResult(OutcomeStatus.ESCALATED, _unjudged_reason(action.name, unjudged), claim_key=key)
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
-                                 signature, manual, intent)
+                                 signature, manual, intent, paused)
         except TransientError:
             # The state store failed between the claim and the write (the write itself gives back
             # on its own faults). A claim left behind would make every redelivery a "duplicate"
@@ -345,7 +364,8 @@ class Gate:
 
     def _claimed(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                  held: _Held, key: str, now: datetime, dry_run: bool, service: str | None, signature: str,
-                 manual: Manual | None, intent: IntentRecord | None = None) -> GateResult:
+                 manual: Manual | None, intent: IntentRecord | None = None, paused: tuple[str, ...] = ()
+                 ) -> GateResult:
         kind = held.claim[0]
         result = GateResult(OutcomeStatus.SKIPPED, "", claim_key=key)
 
@@ -368,10 +388,10 @@ class Gate:
             self._complete(kind, key, result)
             return result
         return self._write(action, params, before, incident_id, adapters, held, result, service, signature, manual,
-                           intent=intent)
+                           intent=intent, paused=paused)
 
     def _refusal(self, action: Action, params: Any, before: dict[str, Any], targets: list[str], now: datetime,
-                 manual: Manual | None, at_once: bool, reads: GateReads | None
+                 manual: Manual | None, at_once: bool, reads: GateReads | None, paused: tuple[str, ...]
                  ) -> tuple[GateResult | None, Mapping[tuple[str, str], dict[str, Any] | None] | None]:
         """Why not to go on, if anything; else, for an all-at-once action, the gate's reads (`reads`
         if they serve this target and hour, or read here). The plan's own limits come first, so a
@@ -381,9 +401,10 @@ class Gate:
             return refusal, None
         found = None
         if at_once and not self.config.guardrails.kill_switch:
-            fresh = reads is None or not reads.serves(params.target, budget_buckets(self.config, params.target, now))
-            found = self.read_ahead(params.target, now).found if fresh else reads.found
-        switch = self.kill_switch(params.target, found)
+            fresh = reads is None or not reads.serves(params.target, budget_buckets(self.config, params.target, now),
+                                                      paused)
+            found = self.read_ahead(params.target, now, paused).found if fresh else reads.found
+        switch = self.kill_switch(params.target, found, paused)
         if switch:
             return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})"), None
         return None, found
@@ -420,7 +441,8 @@ class Gate:
 
     def _take_all_and_check(self, action: Action, target: str, key: str, incident_id: str, now: datetime,
                             found: Mapping[tuple[str, str], dict[str, Any] | None],
-                            intent: IntentRecord | None = None) -> tuple[_Held | None, str, bool, bool]:
+                            intent: IntentRecord | None = None, paused: tuple[str, ...] = ()
+                            ) -> tuple[_Held | None, str, bool, bool]:
         """`_take_all`, with the check right before the write (switches, incident still open) read
         at the same time, on a thread of its own: both finish before the write is sent, so the
         check is as close to the write as when it followed the commit, one round trip sooner. If
@@ -432,7 +454,7 @@ class Gate:
         only if there is none at its key, read only if there is: `_note_intent`). The third value
         says it was stored; the fourth that its store was sent: stored, or maybe stored with its
         answer lost (it raised), which an attempt that writes nothing must void all the same."""
-        check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, target)
+        check: Future = _GATE_CHECK.submit(self._stop_before_write, incident_id, paused or (target,))
         notes: list[Future] = []
         try:
             held = self._take_all(action, target, key, now, found, intent, notes)
@@ -505,10 +527,11 @@ class Gate:
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
                held: _Held, result: GateResult, service: str | None, signature: str,
                manual: Manual | None = None, stop: str | None = None,
-               intent: IntentRecord | None = None) -> GateResult:
+               intent: IntentRecord | None = None, paused: tuple[str, ...] = ()) -> GateResult:
         """`stop`: the check right before the write, if already made (see `_take_all_and_check`).
-        `intent`: the plan still to be stored before the write (the one-at-a-time path)."""
-        stop = self._stop_before_write(incident_id, params.target) if stop is None else stop
+        `intent`: the plan still to be stored before the write (the one-at-a-time path).
+        `paused`: whose pauses hold the write back (`held_by`); the target's alone when not given."""
+        stop = self._stop_before_write(incident_id, paused or (params.target,)) if stop is None else stop
         if stop:
             self._give_back(held)
             result.reason = stop
@@ -613,38 +636,42 @@ class Gate:
     # --- checks ---------------------------------------------------------------------------------
 
     def kill_switch(self, target: str | None = None,
-                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None) -> str:
+                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None,
+                    on_behalf: Sequence[str] = ()) -> str:
         """Why writes are off ("" when they are not): the config's switch, the operator's flag, or
-        (given a target) a pause of that target. One batched read, unless `found` already holds
-        the flags."""
+        (given a target) a pause of that target or of a service the write is made for (`held_by`).
+        One batched read, unless `found` already holds the flags."""
         if self.config.guardrails.kill_switch:
             return "set in config"
+        paused = held_by(target, on_behalf)
         if found is None:
-            reads = _switch_reads(target)
+            reads = _switch_reads(paused)
             found = dict(zip(reads, self.state.get_many(reads)))
-        return _switch_reason(target, found)
+        return _switch_reason(paused, found)
 
-    def gate_reads(self, target: str, now: datetime) -> list[tuple[str, str]]:
-        """Everything the gate reads before taking a claim on `target` at `now`: the switches, the
-        target's cooldown and every slot of its budgets."""
+    def gate_reads(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> list[tuple[str, str]]:
+        """Everything the gate reads before taking a claim on `target` at `now`: the switches (the
+        pauses of the target and of each service in `on_behalf` among them), the target's cooldown
+        and every slot of its budgets."""
         slots = [(BUDGETS, key) for scope, bucket, capacity in budget_buckets(self.config, target, now)
                  for key in slot_keys(f"{scope}|{bucket}", capacity)]
-        return [*_switch_reads(target), (COOLDOWNS, target), *slots]
+        return [*_switch_reads(held_by(target, on_behalf)), (COOLDOWNS, target), *slots]
 
-    def read_ahead(self, target: str, now: datetime) -> GateReads:
+    def read_ahead(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> GateReads:
         """`gate_reads` in one batched read, to hand to `execute` later (see GateReads)."""
-        reads = self.gate_reads(target, now)
+        reads = self.gate_reads(target, now, on_behalf)
         return GateReads(target, tuple(budget_buckets(self.config, target, now)),
-                         dict(zip(reads, self.state.get_many(reads))))
+                         dict(zip(reads, self.state.get_many(reads))), held_by(target, on_behalf))
 
-    def _stop_before_write(self, incident_id: str, target: str | None = None) -> str:
-        """Checked immediately before the write: the kill switch, and whether the incident closed.
-        Both in one batched read, so the check adds one round trip to the write, not three."""
+    def _stop_before_write(self, incident_id: str, paused: Sequence[str] = ()) -> str:
+        """Checked immediately before the write: the kill switch and the pauses (`held_by`), and
+        whether the incident closed. All in one batched read, so the check adds one round trip to
+        the write, not three."""
         if self.config.guardrails.kill_switch:
             return "kill switch engaged: no writes (set in config)"
-        reads = [*_switch_reads(target), (INCIDENTS, incident_id)]
+        reads = [*_switch_reads(paused), (INCIDENTS, incident_id)]
         found = dict(zip(reads, self.state.get_many(reads)))
-        switch = _switch_reason(target, found)
+        switch = _switch_reason(paused, found)
         if switch:
             return f"kill switch engaged: no writes ({switch})"
         closed = closed_incident(found[(INCIDENTS, incident_id)])

@@ -55,7 +55,6 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Iterable
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, MetricResult, Service, TrafficTarget, micros,
@@ -67,7 +66,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 from shared.diagnosis.signatures import Signature
-from shared.remediation.actions.restore_traffic import shares
+from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.records import ActionRecord, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
@@ -726,8 +725,25 @@ def traffic_moved(record: ActionRecord, service: Service) -> str:
                  and service.serving_percent(to) != 100))
     if not to or not moved:
         return ""
+    if desired_not_served(to, service):
+        return (f"{service.short_name} does not serve the rollback's split ({to} 100%): it is desired (the "
+                f"service's traffic is {_split(service.traffic)}) but not served (its traffic_statuses show "
+                f"{_split(service.traffic_statuses)}); the split written is not in effect, which no one changed "
+                "since: Cloud Run did not route it (still reconciling, or its rollout failed)")
     return (f"{service.short_name} no longer serves as the rollback left it ({to} 100%): its traffic is "
             f"{_split(service.traffic)} now, a change made since by someone else")
+
+
+def desired_not_served(to: str, service: Service) -> bool:
+    """The service desires the rollback's split (its `traffic`, the spec: all to `to`) while its status
+    (`traffic_statuses`, what serves) does not serve it: the write took as the desired state and Cloud
+    Run has not, or could not, put it into effect. google/cloud/run/v2/service.proto: `traffic` is the
+    desired split, `traffic_statuses` the status of each target; after a failed reconcile the statuses
+    keep the last serving revision (reference: gcp-facts.md, "Traffic to a revision that is not Ready").
+    Not a change by someone else: the spec is the one the rollback wrote."""
+    return (serving_shares(service.traffic) == {to: 100}
+            and any(t.revision and t.percent for t in service.traffic_statuses)
+            and service.serving_percent(to) != 100)
 
 
 def undo_overtaken(record: ActionRecord, service: Service, retry: bool) -> str:
@@ -740,6 +756,8 @@ def undo_overtaken(record: ActionRecord, service: Service, retry: bool) -> str:
     moved = traffic_moved(record, service)
     if not moved:
         return ""
+    if desired_not_served(str(record.params.get("to_revision") or ""), service):
+        return moved    # the rollback's split still desired, not served: no one else's change, said so
     before = sorted((t.get("revision") or "LATEST", t.get("percent", 0))
                     for t in record.before.get("traffic", []) if t.get("percent"))
     now = sorted((t.revision or "LATEST", t.percent) for t in service.traffic if t.percent)
@@ -761,17 +779,11 @@ def restored_by_runwarden(record: ActionRecord, pin: PinRecord, service: Service
     mark = pin.restoring
     if mark is None or not pin.pinned or pin.action_id != record.key or mark.at < record.applied_at:
         return ""
-    if _serving_shares(service.traffic) != _serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic):
+    if serving_shares(service.traffic) != serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic):
         return ""
     return (f"traffic restored by {mark.requested_by} (command {mark.command_id}), whose record had failed: "
             f"{service.short_name} serves its split ({_split(service.traffic)}), found by the sweep from the "
             "restore's mark on the pin")
-
-
-def _serving_shares(targets: Iterable[TrafficTarget]) -> dict[str, int]:
-    """Each revision's share of a split, and LATEST's (restore_traffic.shares), the ones at 0% (a tag's
-    own URL) left out: two splits with the same shares send the traffic alike."""
-    return {key: percent for key, percent in shares(targets).items() if percent}
 
 
 def _split(traffic: tuple[TrafficTarget, ...]) -> str:

@@ -930,6 +930,52 @@ def test_a_connector_alert_acts_once_on_the_connector_for_all_its_services(stand
     assert world.standins.run.count("UpdateService") == 0
 
 
+def test_a_paused_services_own_alert_does_not_scale_its_connector(standin_env, firestore, pubsub, project_id,
+                                                                  anchor):
+    """The gate held back only writes whose target was paused: with the service paused for maintenance,
+    its own alert still scaled the connector it uses. A pause of a service now holds back every write
+    made for its alerts; the connector scale goes through again once the service is resumed."""
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True)
+    paused = world.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance",
+                            "target": SERVICE})
+    assert paused[0].status.value == "applied" and "every write made for its alerts" in paused[0].reason
+
+    held = world.handle(world.alert("connector_saturation"))
+
+    assert held.status.value == "skipped" and held.target == CONNECTOR, held.reason
+    assert f"{SERVICE} paused by alice: maintenance" in held.reason and f"the write to {CONNECTOR}" in held.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+    world.command({"command": "resume", "command_id": "r1", "requested_by": "alice", "reason": "done",
+                   "target": SERVICE})
+    assert world.handle(world.alert("connector_saturation", message_id="2")).status.value == "applied"
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+@pytest.mark.parametrize("paused", ["orders", "payments"])
+def test_a_connector_alert_is_held_back_when_any_service_behind_it_is_paused(standin_env, firestore, pubsub,
+                                                                             project_id, anchor, paused):
+    """A connector alert's scale is made on behalf of every managed service behind the connector: a
+    pause of any of them (the one that stands for the connector or another) holds it back."""
+    from sandbox.scenarios import resolve_scenario
+
+    shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
+    service = f"projects/shop-prod/locations/europe-west1/services/{paused}"
+    world = World.for_scenario(resolve_scenario("connector_alert_shared"), standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"bounds": parse_config({
+        "project": project_id, "outcomes_topic": world.outcomes_topic,
+        "bounds": {"connectors": [{"name": shared, "allow_one_way": True}]}}).bounds})
+    world.seed("connector_alert_shared")
+    world.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance",
+                   "target": service})
+
+    held = world.handle(world.alert("connector_alert_shared"))
+
+    assert held.status.value == "skipped" and held.target == shared, held.reason
+    assert f"{service} paused by alice: maintenance" in held.reason, held.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
 def _serves(world: World, service: str, revision: str, ok: int, failing: int) -> None:
     """From +3m on, `service` answers `ok` requests a minute cleanly and fast, and `failing` with 503."""
     extra = yaml.safe_load(f"""

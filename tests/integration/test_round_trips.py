@@ -63,6 +63,19 @@ def test_a_duplicate_after_a_connector_write_is_one_round_trip_too(world, counte
     assert counter.by_method() == {"BatchGetDocuments": 1}
 
 
+def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_its_switches(world, counter):
+    """The write's target is the connector, the alert the service's: the gate reads the service's pause
+    (a pause of a service holds back every write made for it) in the batched reads it already makes,
+    the switches, cooldown and budgets before the claim and the check right before the write. It costs
+    what the connector's first write cost before the service's pause was read."""
+    world.seed("connector_saturation")
+
+    first = world.handle(world.alert("connector_saturation", message_id="1"))
+
+    assert first.status.value == "applied", first.reason
+    assert counter.by_method() == {"BatchGetDocuments": 4, "RunQuery": 3, "Commit": 3}, counter.by_method()
+
+
 def _forget_settled(world) -> None:
     """State as a version before the SETTLED entries left it: every incident's record of them deleted."""
     from shared.gcp.firestore import FirestoreStateStore

@@ -220,7 +220,9 @@ def no_writes_when_off(run: Run) -> list[str]:
 
 def paused_targets_untouched(run: Run) -> list[str]:
     """While an operator has paused a target, nothing writes to it: not an alert, not a sweep's undo,
-    not another operator's command."""
+    not another operator's command. And while the service is paused, nothing is written for it: its
+    alerts' scale of the connector (or an approve of one) is held back too. Only an operator's own
+    scale_connector command, made for no alert, may still write to the connector."""
     problems = []
     for obs in run.trace:
         if SERVICE in obs.paused and obs.update_calls:
@@ -229,6 +231,9 @@ def paused_targets_untouched(run: Run) -> list[str]:
         if CONNECTOR in obs.paused and obs.patch_calls:
             problems.append(f"step #{obs.index} {obs.step}: {obs.patch_calls} PatchConnector call(s) while the "
                             "connector was paused")
+        elif SERVICE in obs.paused and obs.patch_calls and not isinstance(obs.step, OperatorScale):
+            problems.append(f"step #{obs.index} {obs.step}: {obs.patch_calls} PatchConnector call(s) for the "
+                            "service's alerts while the service was paused")
     return problems
 
 

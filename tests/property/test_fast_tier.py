@@ -103,6 +103,22 @@ def test_a_paused_service_is_not_written_and_an_operator_rollback_acts_once() ->
         assert run.standins.run.count("UpdateService") == 1
 
 
+def test_a_paused_services_alert_does_not_scale_its_connector_and_an_operators_scale_does() -> None:
+    """A pause of the service holds back every write made for its alerts: the connector scale its alert
+    asks for is skipped. An operator's own scale_connector command is made for no alert: it writes. The
+    invariant sees a connector write by the service's alert while it is paused."""
+    with fast_run("connector_saturation", "enforce", **POLICY) as run:
+        run.execute([Pause("service", True), Open(0, 0), OperatorScale(0, 4)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        statuses = [o.status.value for obs in run.trace for o in obs.outcomes]
+        assert statuses == ["applied", "skipped", "applied"], statuses
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
+        _observation(run, 1, patch_calls=1, vpc_writes=1)   # as if the paused service's alert had scaled it
+        assert paused_targets_untouched(run) == [f"step #1 {run.trace[1].step}: 1 PatchConnector call(s) for the "
+                                                 "service's alerts while the service was paused"]
+
+
 def test_an_operators_restore_releases_the_pin_once_and_is_counted_per_claim() -> None:
     """restore_traffic in the soak's mix: an operator's to_latest after the rollback releases the pin
     (one UpdateService), its resend is a duplicate, and a restore naming a rollback no incident made is

@@ -274,16 +274,22 @@ def test_a_resume_says_when_writes_stay_off():
     assert "still off: the config sets guardrails.kill_switch: true" in released.reason, released.reason
 
 
-def test_a_pause_of_a_service_says_that_its_connector_is_not_paused():
-    """The gate holds back writes to the paused target itself: the service's own alert may still
-    scale the connector it uses (here: approved and applied). The pause's answer said only "no writes
-    until resumed", which reads as "hands off this service". It now says what it does not cover."""
+def test_a_pause_of_a_service_holds_back_the_connector_scale_proposed_for_its_alert():
+    """The gate held back only writes to the paused target itself: the service's own alert could still
+    scale the connector it uses (here: approved and applied while the service was paused), and the
+    pause's answer had to warn of it. An operator who pauses a service expects nothing done because of
+    its alerts: the approve is held back now, its proposal left open for after the resume."""
     w, proposal_id = proposed()
     service = "projects/demo-project/locations/us-central1/services/backend"
     paused = send(w, "pause", "p-svc", target=service)
-    assert paused.status is OutcomeStatus.APPLIED and "a connector it uses is not paused" in paused.reason, \
+    assert paused.status is OutcomeStatus.APPLIED and "every write made for its alerts" in paused.reason, \
         paused.reason
-    approved = send(w, "approve", "ap-1", params={"proposal_id": proposal_id})
+    held = send(w, "approve", "ap-1", params={"proposal_id": proposal_id})
+    assert held.status is OutcomeStatus.SKIPPED and patches(w) == 0, held.reason
+    assert f"{service} paused by {OPERATOR}" in held.reason and f"the write to {CONNECTOR}" in held.reason, \
+        held.reason
+    assert send(w, "resume", "r-svc", target=service).status is OutcomeStatus.APPLIED
+    approved = send(w, "approve", "ap-2", params={"proposal_id": proposal_id})
     assert approved.status is OutcomeStatus.APPLIED and patches(w) == 1, approved.reason
 
 

@@ -216,6 +216,30 @@ def test_a_pin_released_to_latest_since_is_a_change_even_when_the_status_names_n
     assert health.kind is HealthKind.CHANGED and "LATEST 100%" in health.why
 
 
+def test_a_rollback_desired_but_not_served_is_said_so_not_blamed_on_someone_else():
+    """A rollback whose answer was lost (in doubt): the service's spec holds its split (`traffic`: the
+    old revision 100%) while what serves (`traffic_statuses`) is still the new revision, as after a
+    rollout Cloud Run did not put into effect. The sweep escalated it as "a change made since by someone
+    else", which the evidence does not show: the split written is desired, not served. The undo's check
+    says the same."""
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+    from shared.remediation.judging import undo_overtaken
+
+    desired = (TrafficTarget(type=TrafficType.REVISION, revision=OLD, percent=100),)
+    serving = (TrafficTarget(type=TrafficType.REVISION, revision=NEW, percent=100),)
+    bundle = swept(served(6))
+    service = bundle.service.model_copy(update={"traffic": desired, "traffic_statuses": serving})
+    bundle = bundle.model_copy(update={"incident_started_at": at(0), "service": service})
+    health = judge(rollback(), bundle, SETTINGS)
+    assert health.kind is HealthKind.CHANGED, health.why
+    assert "someone else" not in health.why, health.why
+    assert f"desired (the service's traffic is {OLD} 100%) but not served (its traffic_statuses show {NEW} 100%)" \
+        in health.why, health.why
+    for retry in (False, True):
+        overtaken = undo_overtaken(rollback(), service, retry)
+        assert "not served" in overtaken and "someone else" not in overtaken, overtaken
+
+
 def _service(**split: int):
     from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
     targets = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r.replace("_", "-"), percent=p)

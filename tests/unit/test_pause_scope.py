@@ -1,0 +1,104 @@
+"""A pause of a service holds back every write made for it, not only writes whose target it is.
+
+The gate held back a write when its target was paused: a service's own alert (or an alert on the
+connector behind it) could still scale the connector while the service was paused for maintenance.
+The pauses that hold a write back are now the target's and those of the services it is made for
+(`held_by`), read in the same batched read as the kill switch."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.clock import FixedClock
+from shared.remediation.guardrails import Gate, held_by, pause_key
+from shared.outcomes import OutcomeStatus
+
+from tests.unit.builders import CONNECTOR, SERVICE, T0
+from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun
+from tests.unit.test_guardrails import ACTION, bad_revision_plan, config
+
+OTHER = SERVICE.replace("/backend", "/billing")
+
+
+def pause(state: MemoryStateStore, target: str, engaged: bool = True) -> None:
+    state.put_record("flags", pause_key(target), {"kind": "pause", "target": target, "engaged": engaged,
+                                                 "by": "alice", "reason": "maintenance"})
+
+
+@pytest.mark.parametrize("paused, target, on_behalf, held", [
+    # a connector scaled for a paused service's alert: held back
+    ([SERVICE], CONNECTOR, [SERVICE], SERVICE),
+    # a connector alert with two services behind the connector, one of them paused: held back
+    ([OTHER], CONNECTOR, [SERVICE, OTHER], OTHER),
+    # the connector itself paused: its own pause is named first
+    ([CONNECTOR, SERVICE], CONNECTOR, [SERVICE], CONNECTOR),
+    # the service paused, the write its own
+    ([SERVICE], SERVICE, [SERVICE], SERVICE),
+    # an operator's scale of the connector (made for nobody's alert): the service's pause does not cover it
+    ([SERVICE], CONNECTOR, [], None),
+    # another service paused, the write made for this one
+    ([OTHER], CONNECTOR, [SERVICE], None),
+    # nothing paused
+    ([], CONNECTOR, [SERVICE, OTHER], None),
+])
+def test_whose_pause_holds_a_write_back(paused, target, on_behalf, held):
+    state = MemoryStateStore()
+    for name in paused:
+        pause(state, name)
+    gate = Gate(config(), state, FixedClock(T0), owner="attempt-1")
+    reason = gate.kill_switch(target, on_behalf=on_behalf)
+    if held is None:
+        assert reason == ""
+    else:
+        assert reason.startswith(f"{held} paused by alice: maintenance"), reason
+        assert (f"the write to {target} is made for its alert" in reason) is (held != target), reason
+
+
+def test_a_released_pause_of_the_service_holds_nothing_back():
+    state = MemoryStateStore()
+    pause(state, SERVICE, engaged=False)
+    assert Gate(config(), state, FixedClock(T0), owner="a").kill_switch(CONNECTOR, on_behalf=[SERVICE]) == ""
+
+
+def test_the_target_comes_first_and_each_name_once():
+    assert held_by(CONNECTOR, [SERVICE, OTHER, SERVICE]) == (CONNECTOR, SERVICE, OTHER)
+    assert held_by(SERVICE, [SERVICE]) == (SERVICE,)
+    assert held_by(None) == ()
+
+
+def test_the_pauses_are_read_with_the_switches_cooldown_and_budgets():
+    """One batched read: the pause documents join the gate's reads, no read of their own."""
+    gate = Gate(config(), MemoryStateStore(), FixedClock(T0), owner="a")
+    reads = gate.gate_reads(CONNECTOR, T0, [SERVICE, OTHER])
+    assert [r for r in reads if r[0] == "flags"] == [("flags", "kill_switch"), ("flags", pause_key(CONNECTOR)),
+                                                    ("flags", pause_key(SERVICE)), ("flags", pause_key(OTHER))]
+    assert ("cooldowns", CONNECTOR) in reads
+
+
+def test_reads_ahead_that_did_not_read_a_services_pause_are_not_used():
+    """Reads made ahead for the target alone leave out the pause of another service the write is made for:
+    the gate reads again rather than miss it."""
+    proposal, b = bad_revision_plan()
+    state, run = MemoryStateStore(), RecordingRun(b.service)
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+    ahead = gate.read_ahead(SERVICE, T0 + timedelta(minutes=2))
+    pause(state, OTHER)
+    result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), service=SERVICE,
+                          reads=ahead, on_behalf=[SERVICE, OTHER])
+    assert result.status is OutcomeStatus.SKIPPED and f"{OTHER} paused by alice" in result.reason, result.reason
+    assert run.writes == []
+
+
+def test_the_check_right_before_the_write_reads_the_services_pause_too():
+    """A pause of the service that lands after the gate's first read, before the write: the check made
+    right before it holds the write back (here the read ahead is taken, then the service paused)."""
+    proposal, b = bad_revision_plan()
+    state, run = MemoryStateStore(), RecordingRun(b.service)
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+    ahead = gate.read_ahead(SERVICE, T0 + timedelta(minutes=2), [OTHER])
+    pause(state, OTHER)
+    result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), service=SERVICE,
+                          reads=ahead, on_behalf=[SERVICE, OTHER])
+    assert result.status is OutcomeStatus.SKIPPED and f"{OTHER} paused by alice" in result.reason, result.reason
+    assert run.writes == []
