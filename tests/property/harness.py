@@ -1101,6 +1101,13 @@ class _Resend:
         return f"resend({self.body.get('command')} {self.body.get('command_id')})"
 
 
+def is_operator_scale(step: Any) -> bool:
+    """An operator's scale_connector command, or the platform's resend of one: made for no alert, so a
+    pause of the service does not hold it back (only a pause of the connector does)."""
+    return isinstance(step, OperatorScale) or (isinstance(step, _Resend)
+                                               and step.body.get("command") == "scale_connector")
+
+
 def is_restore(step: Any) -> bool:
     """An operator's restore_traffic command, or the platform's resend of one: a corrective write of the
     service's traffic (no cooldown, no budget slot, no action record)."""

@@ -119,6 +119,23 @@ def test_a_paused_services_alert_does_not_scale_its_connector_and_an_operators_s
                                                  "service's alerts while the service was paused"]
 
 
+def test_an_operators_scale_resent_after_a_fault_while_the_service_is_paused_is_the_operators_own() -> None:
+    """The soak's counterexample (seed 1773847833): an operator's scale_connector met a state-store fault
+    and was resent by the platform after the service was paused. The resend is the operator's own command,
+    made for no alert, so the service's pause does not hold it back (only the connector's would); the
+    invariant had taken the resend for a write made for the service's alert."""
+    proposing = {"guardrails": {"cooldown_seconds": 0}, "operators": [OPERATOR],   # the alert only proposes
+                 "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": False, "max_instances_ceiling": 4}]}}
+    with fast_run("connector_saturation", "enforce", **proposing) as run:
+        run.execute([StoreFault("read", 1), OperatorScale(0, 4), Open(0, 0), Pause("service", True)])
+        run.finish()
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        resent = [obs for obs in run.trace if str(obs.step).startswith("resend(scale_connector")]
+        assert [obs.patch_calls for obs in resent] == [1], run.describe()
+        assert run.standins.vpcaccess.count("PatchConnector") == 1
+
+
 def test_an_operators_restore_releases_the_pin_once_and_is_counted_per_claim() -> None:
     """restore_traffic in the soak's mix: an operator's to_latest after the rollback releases the pin
     (one UpdateService), its resend is a duplicate, and a restore naming a rollback no incident made is
