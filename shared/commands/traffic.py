@@ -18,7 +18,7 @@ from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
-from shared.remediation.guardrails import GateResult
+from shared.remediation.guardrails import GateResult, runs_dry
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
 
 
@@ -85,7 +85,7 @@ def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams,
                      service: str) -> GateResult:
     """The gate's answer, the restore's note on the pin (`_mark_restoring`) kept only while its write
     may have taken: none for a dry run, and taken back after an answer that wrote nothing."""
-    mark = None if _dry_run(run, action.name) else _mark_restoring(run, service, params)
+    mark = None if runs_dry(run.config, action.name, run.manual()) else _mark_restoring(run, service, params)
     try:
         result = gated(run, action, params, before, service)
     except AttemptInProgress:
@@ -129,12 +129,6 @@ def _unmark_restoring(run: CommandRun, service: str, mark: RestoreMark | None) -
         run.adapters.state.update_record(PINS, service, {"restoring": None}, expect={"restoring": mark.stored()})
     except TransientError:
         pass
-
-
-def _dry_run(run: CommandRun, action: str) -> bool:
-    """The gate runs this command's action as a dry run (the command's own flag, the config's mode or
-    the action's shadow mode): it writes nothing, so nothing is noted for it either."""
-    return bool(run.command.dry_run) or run.config.action_dry_run(action)
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:

@@ -121,6 +121,12 @@ def _stored(note: Future) -> bool:
     return note.done() and not note.cancelled() and note.exception() is None
 
 
+def runs_dry(config: Config, action: str, manual: Manual | None = None) -> bool:
+    """Whether the gate runs `action` as a dry run, writing nothing to the target: the config's mode,
+    the action's shadow mode, or the command's own `dry_run`."""
+    return config.action_dry_run(action) or bool(manual and manual.dry_run)
+
+
 def held_by(target: str | None, on_behalf: Sequence[str] = ()) -> tuple[str, ...]:
     """Whose pause holds back a write to `target`: the target's own, then that of each service the
     write is made for (whose alert or diagnosis led to it: a connector scaled for a service's alert,
@@ -282,7 +288,7 @@ class Gate:
         plan's); one its state has no record of holds the action back (`_unrecorded_change`)."""
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
-        dry_run = self.config.action_dry_run(action.name) or bool(manual and manual.dry_run)
+        dry_run = runs_dry(self.config, action.name, manual)
         at_once = self._at_once(action, dry_run, manual)
         paused = held_by(params.target, on_behalf if on_behalf is not None else [service] if service else [])
         refusal, found = self._refusal(action, params, before, targets, now, manual, at_once, reads, paused)
