@@ -50,7 +50,7 @@ def restore(run: CommandRun) -> Outcome:
         params = RestoreTrafficParams(target=service_name, to_latest=True, keep_tags=tagged_targets(service))
     else:
         record = _recorded_action(run, p.action_id, service_name)
-        traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
+        traffic = record.traffic_before
         if not traffic:
             raise rejected("params.action_id", f"{p.action_id} recorded no traffic split to put back")
         _still_servable(run, p.action_id, service, traffic)

@@ -758,8 +758,7 @@ def undo_overtaken(record: ActionRecord, service: Service, retry: bool) -> str:
         return ""
     if desired_not_served(str(record.params.get("to_revision") or ""), service):
         return moved    # the rollback's split still desired, not served: no one else's change, said so
-    before = sorted((t.get("revision") or "LATEST", t.get("percent", 0))
-                    for t in record.before.get("traffic", []) if t.get("percent"))
+    before = sorted((t.revision or "LATEST", t.percent) for t in record.traffic_before if t.percent)
     now = sorted((t.revision or "LATEST", t.percent) for t in service.traffic if t.percent)
     if now == before:
         return "" if retry else (f"{moved}; it serves as the split recorded before the rollback already, and "
