@@ -27,6 +27,8 @@ resource "google_cloud_scheduler_job" "sweep" {
   pubsub_target {
     topic_name = google_pubsub_topic.topics["commands"].id
     data       = base64encode(jsonencode({ command = "sweep" }))
+    # For people only: Runwarden reads no attribute (shared/alerts/commands.py), but a sweep pulled
+    # from the dead-letter hold then says it came from this job, not from an operator's publish.
     attributes = { origin = "cloud-scheduler" }
   }
 
