@@ -64,9 +64,16 @@ def test_the_ack_deadline_is_above_the_function_timeout() -> None:
 
 
 def test_a_redelivery_after_a_timeout_still_finds_the_claim() -> None:
-    # A function cut off at its timeout leaves its claim; the redelivery must see it held.
+    # A function cut off at its timeout leaves its claim; the redelivery must see it held: the
+    # default and the least the config accepts (Guardrails.claim_ttl_seconds' `ge`, written as a
+    # number in shared/config.py) both outlive the deployed timeout, whichever of the two moves.
+    import annotated_types
+
     timeout = evaluate(load_module().locals["function_timeout_seconds"])
     assert Guardrails().claim_ttl_seconds >= timeout
+    floor = next(m.ge for m in Guardrails.model_fields["claim_ttl_seconds"].metadata
+                 if isinstance(m, annotated_types.Ge))
+    assert floor >= timeout, f"a config may set claim_ttl_seconds: {floor}, under the {timeout} s function timeout"
 
 
 def test_every_pubsub_function_has_retry_and_a_dead_letter_policy() -> None:
