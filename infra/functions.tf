@@ -89,6 +89,11 @@ module "config_check" {
 }
 
 locals {
+  # BuildConfig.service_account: "projects/{projectId}/serviceAccounts/{serviceAccountEmail}" (Cloud
+  # Functions v2 API, BuildConfig); the project is the one the email names.
+  build_service_account = (var.build_service_account == null ? null :
+  "projects/${regex("@([a-z0-9-]+)\\.iam\\.gserviceaccount\\.com$", var.build_service_account)[0]}/serviceAccounts/${var.build_service_account}")
+
   environment = {
     # gen2 functions run from /workspace, where the source is unpacked.
     RUNWARDEN_CONFIG = "/workspace/${var.config_file}"
@@ -108,8 +113,9 @@ resource "google_cloudfunctions2_function" "pubsub" {
   labels      = local.labels
 
   build_config {
-    runtime     = "python312"
-    entry_point = each.value.entry_point
+    runtime         = "python312"
+    entry_point     = each.value.entry_point
+    service_account = local.build_service_account # null: the platform's default build account
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -145,8 +151,9 @@ resource "google_cloudfunctions2_function" "timeline" {
   labels      = local.labels
 
   build_config {
-    runtime     = "python312"
-    entry_point = "incident_timeline"
+    runtime         = "python312"
+    entry_point     = "incident_timeline"
+    service_account = local.build_service_account
     source {
       storage_source {
         bucket = google_storage_bucket.source.name

@@ -69,6 +69,17 @@ variable "max_instances" {
   }
 }
 
+variable "build_service_account" {
+  description = "Email of a user-managed service account (NAME@PROJECT.iam.gserviceaccount.com) that Cloud Build runs the functions' builds as, where the project's default build account is disabled or has no roles (docs/deploy.md, Prerequisites). null: the platform's default."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.build_service_account == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com$", var.build_service_account))
+    error_message = "build_service_account must be a user-managed service account's email, NAME@PROJECT.iam.gserviceaccount.com, or null."
+  }
+}
+
 variable "function_memory" {
   description = "Memory of each function (Cloud Run syntax, e.g. 512Mi)."
   type        = string
