@@ -109,7 +109,7 @@ variable "max_delivery_attempts" {
 }
 
 variable "sweep_interval_minutes" {
-  description = "Minutes between verification sweeps published by Cloud Scheduler; the heartbeat alert fires after 3 missed sweeps."
+  description = "Minutes between verification sweeps published by Cloud Scheduler; the heartbeat alert fires after 3 missed sweeps. Must be shorter than the config's verification period (deadline_seconds - settle_seconds; checked at plan)."
   type        = number
   default     = 5
 
