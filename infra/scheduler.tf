@@ -16,7 +16,8 @@ resource "google_cloud_scheduler_job" "sweep" {
   # whole sweep period of verification. The retries end 35 s after the attempt, inside the shortest
   # interval sweep_interval_minutes allows (1 minute), since "the next scheduled execution time might
   # be skipped if the retries continue through that time" (same page). A second delivery of one
-  # sweep is harmless: two sweeps judge an action once (docs/behaviour.md).
+  # sweep is harmless: two sweeps judge an action once (docs/behaviour.md). The page does not limit
+  # retries to HTTP targets; that a Pub/Sub target's failed publish is retried alike is UNCONFIRMED.
   retry_config {
     retry_count          = 3
     min_backoff_duration = "5s"
