@@ -24,13 +24,36 @@ resource "google_service_account" "push" {
   depends_on = [google_project_service.apis]
 }
 
-# The source: the repository root minus what .gcloudignore also leaves out, so that
-# `terraform apply` and `gcloud functions deploy` upload the same files.
+# The source: the deployed layout and the config, named one by one (an allow-list, as .gcloudignore
+# is for `gcloud functions deploy`), so that nothing else a checkout holds (a downloaded key, a .env,
+# an IDE's files, a build's output) reaches the bucket or the image. Bytecode is left out: the
+# runtime compiles for its own Python. tests/infra/test_upload.py plans this block on a checkout
+# full of such files and compares it with .gcloudignore.
+locals {
+  source_roots = ["main.py", "requirements.txt", "LICENSE"]
+  source_trees = ["functions", "shared"]
+  source_files = toset([
+    for f in setunion(
+      fileset(var.source_dir, "{${join(",", local.source_roots)}}"),
+      fileset(var.source_dir, var.config_file),
+      [for tree in local.source_trees : fileset(var.source_dir, "${tree}/**")]...
+    ) : f if !can(regex("(^|/)__pycache__/|\\.pyc$", f))
+  ])
+}
+
 data "archive_file" "source" {
   type        = "zip"
-  source_dir  = var.source_dir
-  excludes    = var.source_excludes
   output_path = "${path.root}/.terraform/runwarden-source.zip"
+
+  # Text files only (file() reads UTF-8): a binary file under functions/ or shared/ stops the plan,
+  # naming it, rather than being shipped.
+  dynamic "source" {
+    for_each = local.source_files
+    content {
+      content  = file("${var.source_dir}/${source.value}")
+      filename = source.value
+    }
+  }
 }
 
 resource "google_storage_bucket" "source" {

@@ -24,21 +24,8 @@ variable "name_prefix" {
 }
 
 variable "source_dir" {
-  description = "Path to the Runwarden repository root: zipped (minus source_excludes) as the functions' source."
+  description = "Path to the Runwarden repository root: main.py, requirements.txt, LICENSE, functions/, shared/ and the config are zipped from it as the functions' source, nothing else."
   type        = string
-}
-
-variable "source_excludes" {
-  description = "Paths under source_dir left out of the function source; mirrors .gcloudignore (tests/infra checks both)."
-  type        = list(string)
-  default = [
-    ".gcloudignore", ".git", ".gitignore", "**/.venv", "**/.venv-checkov", "**/.ci", "**/.hypothesis",
-    "**/.pytest_cache", "**/.terraform", "**/__pycache__", "**/*.pyc", "**/*.egg-info", "**/build", "**/dist",
-    "**/sandbox", "**/cli", "runwarden", "**/tests", "**/bench", "**/docs", "**/infra",
-    "Makefile", "requirements-dev.txt", "requirements-checkov.txt", "cloudbuild.yaml", "pyproject.toml",
-    "setup.py",
-    "runwarden.example.yaml", "README.md", "CHANGELOG.md",
-  ]
 }
 
 variable "config_file" {
