@@ -156,8 +156,12 @@ resource "google_cloudfunctions2_function" "pubsub" {
     min_instance_count               = each.value.min
     max_instance_count               = var.max_instances
     max_instance_request_concurrency = 1
-    environment_variables            = local.environment
-    all_traffic_on_latest_revision   = true
+    # The timeout, told to the code too: the sweep starts no step it could not finish before it
+    # (shared/remediation/sweep_budget.py).
+    environment_variables = merge(local.environment, {
+      RUNWARDEN_FUNCTION_TIMEOUT_SECONDS = tostring(local.function_timeout_seconds)
+    })
+    all_traffic_on_latest_revision = true
     # Internal only: Cloud Run counts Pub/Sub push from the same project as internal
     # (Cloud Run "Restricting ingress", Internal), and every push carries an identity token
     # checked against run.invoker (iam.tf).

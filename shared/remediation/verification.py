@@ -34,6 +34,10 @@ Every outcome the sweep makes is kept in the record whose guarded write made it 
 publish succeeds (shared/remediation/kept_reports.py), so a failed publish, or a sweep that dies
 before publishing, is published by a later sweep, once, as the same outcome; a later judgement of
 the same record is kept behind it, never over it (`KeptReports.carried`).
+The sweep's time is bounded (shared/remediation/sweep_budget.py): it starts no record's judgement,
+log-based incident's closing, pin reminder or intent's judgement once less than the longest single step
+is left before its function's timeout. A step in progress finishes; what is left waits for the next
+sweep, which judges the actions left first (ACTIONS_LEFT), and the log says how many were left and why.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
+from shared.remediation.sweep_budget import SweepBudget, function_timeout, order_due
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPOSALS, REPORT_PENDING, SWEEP_MARKS,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord,
@@ -71,6 +76,7 @@ MAX_INTENTS_PER_SWEEP = 20
 # version's): one query of at most this many, whatever their state; the rest wait for the next sweep.
 MAX_STATELESS_PER_SWEEP = 100
 STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far that walk has gone
+ACTIONS_LEFT = "actions_left"   # the SWEEP_MARKS record of the due actions the last cut sweep left (judged first)
 _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
 
 
@@ -86,11 +92,13 @@ class UndoUnfinished(TransientError):
 
 
 class Sweep:
-    def __init__(self, config: Config, adapters: Any) -> None:
+    def __init__(self, config: Config, adapters: Any, budget: SweepBudget | None = None) -> None:
         self.config = config
         self.adapters = adapters
         self.state = adapters.state
         self.now = adapters.clock.now()
+        # When to stop starting steps: the deployed function timeout less the longest step.
+        self.budget = budget if budget is not None else SweepBudget(adapters.clock, function_timeout())
         self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
         self.lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
         # The outcomes it makes, kept in their records until published (shared/remediation/kept_reports.py).
@@ -106,6 +114,9 @@ class Sweep:
         # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
         approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
         outcomes += self._step("approved proposals", approvals.run)
+        if self.budget.summary():
+            Timeline(None, "command").step("sweep_cut", self.budget.summary(), severity="WARNING",
+                                           left=dict(self.budget.left))
         return outcomes
 
     def _step(self, what: str, step: Callable[[], list[Outcome]]) -> list[Outcome]:
@@ -124,7 +135,12 @@ class Sweep:
 
     def _verifications(self) -> list[Outcome]:
         outcomes = []
-        for record in self._due():
+        due, left_before = self._due()
+        left: list[str] = []
+        for record in due:
+            if not self.budget.allows("action(s)"):
+                left.append(record.key)
+                continue
             try:
                 outcome = self._judge(record)
             except TransientError as exc:  # the next scheduled sweep tries again
@@ -134,7 +150,27 @@ class Sweep:
                            self._unfinished(record, exc) if isinstance(exc, UndoUnfinished) else None)
             if outcome is not None:
                 outcomes.append(outcome)
+        if left or left_before:
+            self._mark_left(left)
         return outcomes
+
+    def _left_before(self) -> list[str]:
+        """The keys of the due actions the last sweep cut by its budget left unjudged; [] if none or if
+        the mark cannot be read now (only the order depends on it)."""
+        try:
+            keys = (self.state.get_record(SWEEP_MARKS, ACTIONS_LEFT) or {}).get("keys")
+        except TransientError:
+            return []
+        return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+    def _mark_left(self, keys: list[str]) -> None:
+        """The actions this sweep left (none: the mark cleared), for the next sweep to judge first. Best
+        effort: without it the next sweep still judges them, oldest deadline first."""
+        try:
+            self.state.put_record(SWEEP_MARKS, ACTIONS_LEFT, {"keys": keys, "by": self.owner, "at": self.now})
+        except TransientError as exc:
+            Timeline(None, "command").step("sweep_mark_deferred", f"the actions left not marked: {exc}",
+                                           severity="WARNING")
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -204,15 +240,19 @@ class Sweep:
                                                      key=record.key)
         return outcome
 
-    def _due(self) -> list[ActionRecord]:
+    def _due(self) -> tuple[list[ActionRecord], list[str]]:
+        """The actions to judge, in the order to judge them (`order_due`: those the last cut sweep left
+        first, then oldest deadline first), and the keys that sweep left."""
         pending = [ActionRecord.model_validate(d) for d in
                    self.state.find_records(ACTIONS, "state", ActionState.PENDING.value, MAX_PER_SWEEP)]
         # Another sweep's undo is judged stale by this instance's clock: the lease allows for skew.
         stale = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         undoing = [ActionRecord.model_validate(d) for d in
                    self.state.find_records(ACTIONS, "state", ActionState.UNDOING.value, MAX_PER_SWEEP)]
-        return [r for r in pending if self.now >= r.settle_at] + \
-               [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
+        due = [r for r in pending if self.now >= r.settle_at] + \
+              [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
+        left_before = self._left_before()
+        return order_due(due, lambda r: r.key, lambda r: r.deadline_at, left_before), left_before
 
     def _judge(self, record: ActionRecord) -> Outcome | None:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says. Not
@@ -472,6 +512,8 @@ class Sweep:
             incident = IncidentRecord.model_validate(data)
             if not incident.log_based:
                 continue
+            if not self.budget.allows("log-based incident(s)"):
+                continue
             try:
                 outcome = self._close_log_incident(incident)
             except TransientError as exc:   # the next sweep looks again; the outcomes before it are kept
@@ -516,6 +558,8 @@ class Sweep:
             pin = PinRecord.model_validate(data)
             last = pin.reminded_at or pin.pinned_at
             if self.now - pin.pinned_at < every or self.now - last < every:
+                continue
+            if not self.budget.allows("pin reminder(s)"):
                 continue
             try:
                 outcome = self._remind(pin)
@@ -574,6 +618,8 @@ class Sweep:
             # still building, access denied) is reported; a transient one waits for the next sweep.
             return outcomes + self._intents_unread(exc)
         for data in page:
+            if not self.budget.allows("intent(s)"):
+                continue
             try:
                 outcome = self._judge_stored(data)
             except (TransientError, PermanentError) as exc:   # the next sweep looks again, as for pins

@@ -13,6 +13,7 @@ from shared.gcp.endpoints import CallPolicy
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import VpcAccessAdapter
+from shared.remediation.sweep_budget import DEFAULT_FUNCTION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_ENV, LONGEST_STEP_SECONDS
 from tests.infra.terraform import ROOT, evaluate, load_module, single
 
 PUBSUB_MAX_ACK_DEADLINE = 600      # Pub/Sub Subscription reference: ackDeadlineSeconds, at most 600
@@ -52,6 +53,33 @@ def test_the_functions_use_that_timeout() -> None:
     config = load_module()
     service = single(config.resource("google_cloudfunctions2_function", "pubsub")["service_config"])
     assert service["timeout_seconds"] == "${local.function_timeout_seconds}"
+
+
+def sweep_step_budget() -> float:
+    """The longest one step of the sweep may take once started: a rollback's judgement (its evidence
+    reads), then its undo (the service and its revisions read, the write, Cloud Run's operation wait,
+    the read-back), and one outcome publish after the last step."""
+    policy = CallPolicy()
+    return (MAX_API_CALLS * policy.call_timeout + 2 * one_call_with_retries() + one_call_with_retries()
+            + _default(CloudRunAdapter, "operation_timeout") + one_call_with_retries()
+            + _default(PubSubPublisher, "timeout"))
+
+
+def test_the_sweep_knows_the_deployed_function_timeout() -> None:
+    # The sweep stops starting steps before the timeout (sweep_budget.py): told it by the functions'
+    # environment, from the same local as their timeout_seconds; its default is the same number.
+    config = load_module()
+    service = single(config.resource("google_cloudfunctions2_function", "pubsub")["service_config"])
+    env = service["environment_variables"]
+    assert f"{FUNCTION_TIMEOUT_ENV} = tostring(local.function_timeout_seconds)" in env
+    assert DEFAULT_FUNCTION_TIMEOUT_SECONDS == evaluate(config.locals["function_timeout_seconds"])
+
+
+def test_the_sweeps_margin_covers_its_longest_step_and_leaves_it_time() -> None:
+    timeout = evaluate(load_module().locals["function_timeout_seconds"])
+    assert LONGEST_STEP_SECONDS >= sweep_step_budget(), \
+        f"a sweep step may take {sweep_step_budget()} s, over the {LONGEST_STEP_SECONDS} s margin"
+    assert timeout - LONGEST_STEP_SECONDS >= 60, "a sweep would have almost no time to start steps in"
 
 
 def test_the_ack_deadline_is_above_the_function_timeout() -> None:

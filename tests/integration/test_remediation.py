@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass, fields
+from typing import Any
 
 import grpc
 import pytest
@@ -14,6 +16,8 @@ from sandbox.standins.run import ConditionSeed, TrafficSeed
 from shared.commands import handle_command
 from shared.config import parse_config
 from shared.errors import TransientError
+from shared.pipeline import Adapters
+from shared.remediation.sweep_budget import FUNCTION_TIMEOUT_ENV, LONGEST_STEP_SECONDS
 from shared.remediation.records import ACTIONS, INCIDENTS
 from tests.integration.world import SERVICE, World, concurrently, event
 
@@ -1261,3 +1265,45 @@ def test_a_rollback_whose_operation_ended_without_an_error_but_does_not_serve_is
     assert record["state"] == "pending"
     again = world.handle(world.alert(message_id="2"))           # a redelivery of the same incident
     assert again.status.value == "skipped" and world.standins.run.count("UpdateService") == 1, again.reason
+
+
+@dataclass
+class _SlowReads(Adapters):
+    """The world's adapters, where reading one action's evidence takes `seconds` of the pinned clock
+    (as reads at their timeout, or a slow undo's operation wait, take a sweep's time)."""
+
+    seconds: float = 0.0
+
+    def readers(self) -> Any:
+        self.clock.advance(self.seconds)
+        return super().readers()
+
+
+def test_a_sweep_past_its_time_budget_leaves_the_rest_to_the_next_sweep_each_judged_once(rolled_back, monkeypatch):
+    """Several actions due at once (the rollback, and two more records as other incidents' rollbacks of
+    the same service would be stored), each judgement taking 60 s, and 100 s to start steps in before the
+    function's timeout less the longest step. Before, the sweep went on whatever the time (on Cloud Run,
+    cut off mid-sweep at the timeout); now it stops between judgements, and the next sweep finishes."""
+    recovery(rolled_back)
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    keys = [record["key"]]
+    for n in (2, 3):
+        key = record["key"].replace(record["incident_id"], f"{record['incident_id']}-{n}", 1)
+        rolled_back.state.put_record(ACTIONS, key, {**record, "key": key, "incident_id": f"{record['incident_id']}-{n}"})
+        keys.append(key)
+    rolled_back.adapters = _SlowReads(**{f.name: getattr(rolled_back.adapters, f.name) for f in fields(Adapters)},
+                                      seconds=60)
+    monkeypatch.setenv(FUNCTION_TIMEOUT_ENV, str(LONGEST_STEP_SECONDS + 100))
+    rolled_back.at(12)
+
+    first = rolled_back.command({"command": "sweep"})
+
+    assert [o.status.value for o in first] == ["verified", "verified"]     # judged at 0 s and 60 s; not at 120 s
+    [left] = [k for k in keys if rolled_back.state.get_record(ACTIONS, k)["state"] == "pending"]
+    rolled_back.at(17)      # the next scheduled sweep
+    second = rolled_back.command({"command": "sweep"}, message_id="c2")
+    assert [(o.status.value, o.action.action_id) for o in second] == [("verified", left)]
+    assert rolled_back.command({"command": "sweep"}, message_id="c3") == []
+    judged = [o.action.action_id for o in first + second]
+    assert sorted(judged) == sorted(keys)       # every one judged, none twice
+    assert sorted(p["action"]["action_id"] for p in rolled_back.published(3)) == sorted(keys)

@@ -1,0 +1,98 @@
+"""How long a sweep may go on starting work: its function's timeout, less the longest single step.
+
+The sweep runs in on_command, which the platform cuts off at the function's timeout (550 s,
+infra/locals.tf `function_timeout_seconds`; Cloud Run functions "Configure function timeout"). A cut
+mid-sweep loses what it did after the last record's guarded move (its outcomes unpublished until their
+hold lapses) and gets the message redelivered with the same slow work first in line. So the sweep
+starts no new step (a record's judgement, a pin reminder, an intent's judgement) once less than the
+longest single step is left before the timeout: a step in progress always finishes, the cut is only
+between steps, and what is left waits for the next sweep, which starts with it (`order_due`).
+
+Pure: the clock is the only input that moves (shared/clock.py), so tests pin it.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Callable, Sequence, TypeVar
+
+from shared.clock import Clock
+
+# Set by infra/functions.tf from the same local as the function's `timeout_seconds`, so the code
+# knows the deployed timeout; tests/infra/test_settings.py checks both.
+FUNCTION_TIMEOUT_ENV = "RUNWARDEN_FUNCTION_TIMEOUT_SECONDS"
+# Where the variable is not set (the sandbox, a local run): the deployed default.
+DEFAULT_FUNCTION_TIMEOUT_SECONDS = 550.0
+# The longest one step of the sweep may take once started, at every call's timeout (read from the code,
+# not measured; tests/infra/test_settings.py recomputes it): a rollback's judgement reads its evidence
+# (diagnosis.collection.MAX_API_CALLS x CallPolicy.call_timeout = 140 s), then its undo reads the service
+# and its revisions (40 s each: CallPolicy.total_timeout + call_timeout), writes (40 s), waits on Cloud
+# Run's operation (CloudRunAdapter.operation_timeout, 120 s) and may read the service back (40 s): 420 s;
+# plus one outcome publish (PubSubPublisher.timeout, 30 s) for the publishing after the last step.
+LONGEST_STEP_SECONDS = 450.0
+
+T = TypeVar("T")
+
+
+def function_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """The deployed function timeout in seconds, from FUNCTION_TIMEOUT_ENV, or the default if unset.
+    A value that is not a positive number is a deployment mistake, said by name (ValueError)."""
+    environ = os.environ if environ is None else environ
+    text = environ.get(FUNCTION_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_FUNCTION_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(f"{FUNCTION_TIMEOUT_ENV}={text!r}: the function timeout must be a positive number of "
+                         "seconds (infra/functions.tf sets it from function_timeout_seconds)")
+    return seconds
+
+
+class SweepBudget:
+    """The time a sweep may start steps in: from its start until the timeout less `step_seconds`.
+    Each loop asks `allows(kind)` before a step; once refused (time only moves on), every later step
+    is refused too and counted in `left`, by kind, for the log line that says what was left and why."""
+
+    def __init__(self, clock: Clock, timeout_seconds: float = DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+                 step_seconds: float = LONGEST_STEP_SECONDS) -> None:
+        self.clock = clock
+        self.started_at: datetime = clock.now()
+        self.timeout_seconds = timeout_seconds
+        self.step_seconds = step_seconds
+        self.until: datetime = self.started_at + timedelta(seconds=max(0.0, timeout_seconds - step_seconds))
+        self.left: dict[str, int] = {}
+        self.spent_at: datetime | None = None
+
+    def allows(self, kind: str) -> bool:
+        """Whether a step of `kind` may start now; if not, counted as left for the next sweep."""
+        if self.spent_at is None:
+            now = self.clock.now()
+            if now < self.until:
+                return True
+            self.spent_at = now
+        self.left[kind] = self.left.get(kind, 0) + 1
+        return False
+
+    def summary(self) -> str:
+        """What was left and why, for the log; "" if nothing was."""
+        if not self.left or self.spent_at is None:
+            return ""
+        counts = ", ".join(f"{n} {kind}" for kind, n in self.left.items())
+        return (f"left for the next sweep: {counts}. The sweep starts no step after "
+                f"{(self.until - self.started_at).total_seconds():.0f} s (at {self.spent_at:%H:%M:%S}, "
+                f"{(self.spent_at - self.started_at).total_seconds():.0f} s in): its function is cut off at "
+                f"{self.timeout_seconds:.0f} s and one step may take {self.step_seconds:.0f} s")
+
+
+def order_due(due: Sequence[T], key: Callable[[T], str], deadline: Callable[[T], datetime],
+              left_before: Sequence[str]) -> list[T]:
+    """The due records in the order a sweep judges them: those the previous sweep left when its budget
+    ran out first (resuming where it stopped, so a record that takes a whole budget each time, say one
+    whose evidence reads keep timing out, never holds the others back for good), then the rest; each
+    part oldest deadline first."""
+    left = set(left_before)
+    return sorted(due, key=lambda r: (key(r) not in left, deadline(r), key(r)))
