@@ -632,3 +632,40 @@ def test_runwardens_lines_read_from_both_ends_say_which_were_not_read(standin, l
     first = next(r for r in timeline.reads if r.name == "runwarden")
     assert first.cut_short and "were not read" in first.why and "12:02:05" in first.why, first.why
     assert timeline.cut_short and any("runwarden" in f.text and "cut short" in f.text for f in timeline.follow_ups)
+
+
+def test_an_instance_whose_clock_is_minutes_off_is_read_on_loggings_clock(standin, logs):
+    """on_alert ran on an instance whose clock was 3 minutes behind: its lines carry times 3 minutes
+    early. Its rollback (12:01:30 by Cloud Run's audit log) was shown as a person's change, 3 minutes
+    after Runwarden's `applied`, and the sweep's lines from a sound instance fell among the alert's.
+    Cloud Logging stamps each entry with its own receipt time (LogEntry.receive_timestamp): the lines
+    of that writer are read at its clock's offset from it, and the timeline says so."""
+    from tests.integration.timeline_world import audit
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    behind = timedelta(minutes=3)
+
+    def slow(real, name, message, **details):     # written by the instance whose clock is behind
+        step(standin, real - behind, name, message, writer="slow0instance", received=real + timedelta(seconds=1),
+             **details)
+
+    slow(T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+    slow(T0 + timedelta(seconds=70), "planned", "roll back", action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
+    slow(T0 + timedelta(seconds=75), "claimed", "claimed")
+    audit(standin, T0 + timedelta(seconds=90), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          RUNWARDEN_SA, request={"service": {"traffic": [{"revision": "backend-00001-abc", "percent": 100}]}})
+    slow(T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", status="applied")
+    # A redelivery of the same alert, on a sound instance, while the first attempt worked
+    step(standin, T0 + timedelta(seconds=80), "in_progress", "an earlier attempt at this message is in progress",
+         writer="sound0instance", message_id="17")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    change = next(e for e in timeline.entries if e.source.value == "audit")
+    assert change.actor.kind.value == "runwarden", change
+    assert [e.kind for e in timeline.entries if e.source.value == "runwarden"] == [
+        "planned", "claimed", "in_progress", "applied"], kinds(timeline)
+    applied = next(e for e in timeline.entries if e.kind == "applied")
+    assert applied.at == T0 + timedelta(seconds=96)            # Logging's receipt, as its clock would have said
+    assert not timeline.people and any("clock" in n and "3 min" in n for n in timeline.notes), timeline.notes
