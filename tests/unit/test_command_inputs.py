@@ -316,3 +316,39 @@ def test_a_reject_while_another_operators_approve_is_under_way_says_how_to_hold_
     answer = send(w, "reject", "rj-1", params={"proposal_id": proposal_id})
     assert answer.status is OutcomeStatus.REJECTED and "already approved by bob@example.com" in answer.reason
     assert f"runwarden pause --target {CONNECTOR}" in answer.reason, answer.reason
+
+
+def in_flight(w: FastWorld, target: str = SERVICE, service: str = SERVICE, minutes_ago: float = 0.5) -> None:
+    """An alert's rollback past the gate's last check: its plan stored (open), its write under way."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import INTENTS, IntentRecord, IntentState
+    intent = IntentRecord(incident_id="0.inflight", message_id="17", owner="17:a", action="rollback_traffic",
+                          claim_key=claim_key("0.inflight", target, "rollback_traffic"), target=target,
+                          service=service, noted_at=w.clock.now() - timedelta(minutes=minutes_ago),
+                          state=IntentState.OPEN)
+    w.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+
+
+@pytest.mark.parametrize("target", [None, SERVICE])
+def test_a_pause_says_which_writes_it_cannot_stop_already_under_way(target):
+    """A write past the gate's last check when the pause lands is sent all the same (a rollback waits
+    on Cloud Run's operation for seconds): the answer said "no writes until resumed", and the operator
+    who paused to stop it read that nothing more would change. The answer names the writes under way."""
+    w = world()
+    in_flight(w)
+    fields = {"target": target} if target else {}
+    paused = send(w, "pause", "pz-1", **fields)
+    assert paused.status is OutcomeStatus.APPLIED, paused.reason
+    assert "already under way" in paused.reason and "rollback_traffic" in paused.reason, paused.reason
+    assert "0.inflight" in paused.reason
+
+
+def test_a_pause_of_another_target_or_after_the_write_ended_names_no_write_under_way():
+    w = world()
+    in_flight(w, target=CONNECTOR, service=CONNECTOR)
+    in_flight_old = world()
+    in_flight(in_flight_old, minutes_ago=60)       # past every lease: the sweep's, not under way
+    assert "under way" not in send(w, "pause", "pz-2", target=SERVICE).reason
+    assert "under way" not in send(in_flight_old, "pause", "pz-3").reason
