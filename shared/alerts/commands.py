@@ -355,7 +355,34 @@ def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Any
         given = f" (the message has only attributes, {', '.join(sorted(message.attributes))[:200]}, which are not " \
                 "read: put the command in the message body)" if message.attributes else ""
         raise CommandError("message.data", f"is required: a JSON command{given}")
-    return message, parse_command(message.data)
+    command = parse_command(message.data)
+    _attributes_agree(message.attributes, json.loads(message.data.decode("utf-8-sig")))
+    return message, command
+
+
+# A command's fields: the body's keys any command may carry.
+_COMMAND_FIELDS = ("schema", "command", "command_id", "requested_by", "reason", "target", "params", "dry_run",
+                   "expires_at", "override_limits")
+
+
+def _attributes_agree(attributes: Mapping[str, str], body: Mapping[str, Any]) -> None:
+    """Attributes are not read: the command is the body. One naming a command's field that the body
+    does not say the same way (`--attribute target=…` beside a body with none, `--attribute
+    dry_run=true`) is what the sender meant as much as the body is: ignored, a `resume` meant for one
+    target released the kill switch itself, and a dry run meant by its attribute wrote. Ambiguous, so
+    refused, naming the attribute, as a key given twice in the body is. Other attributes (Cloud
+    Scheduler's `origin`) are not a command's and are left alone."""
+    for key in _COMMAND_FIELDS:
+        if key not in attributes:
+            continue
+        value = body.get(key)
+        said = ("true" if value else "false") if isinstance(value, bool) else \
+            value if isinstance(value, str) else json.dumps(value, sort_keys=True) if value is not None else None
+        if attributes[key] != said:
+            body_says = f"the body's is {str(said)[:120]!r}" if said is not None else "the body has none"
+            raise CommandError(f"message.attributes.{key}", (
+                f"{attributes[key][:120]!r}, and {body_says}: attributes are not read, and which is meant is "
+                "ambiguous, so the command was not run: send it in the message body alone"))
 
 
 class _DuplicateKey(Exception):

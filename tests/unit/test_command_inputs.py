@@ -352,3 +352,34 @@ def test_a_pause_of_another_target_or_after_the_write_ended_names_no_write_under
     in_flight(in_flight_old, minutes_ago=60)       # past every lease: the sweep's, not under way
     assert "under way" not in send(w, "pause", "pz-2", target=SERVICE).reason
     assert "under way" not in send(in_flight_old, "pause", "pz-3").reason
+
+
+@pytest.mark.parametrize("attributes, field", [
+    ({"target": SERVICE}, "target"),                 # the body releases the kill switch, not one target
+    ({"command": "pause"}, "command"),
+    ({"dry_run": "true"}, "dry_run"),
+    ({"command_id": "rs-other"}, "command_id"),
+])
+def test_a_command_field_in_the_attributes_that_the_body_does_not_say_is_rejected_not_ignored(attributes, field):
+    """`gcloud pubsub topics publish --message '{"command":"resume",...}' --attribute target=...`: the
+    attributes are not read, so the resume released the kill switch itself rather than the one target
+    the sender named (or ran for real a command whose attribute said dry_run). A field named in the
+    attributes that the body does not say the same way is ambiguous: rejected, naming it, nothing run."""
+    w = world()
+    assert send(w, "pause", "pz-1").status is OutcomeStatus.APPLIED
+    data = event(json.dumps({"command": "resume", "command_id": "rs-1", "requested_by": OPERATOR,
+                             "reason": "r"}).encode(), "m-both")
+    data["message"]["attributes"] = {"origin": "script", **attributes}
+    [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert f"message.attributes.{field}" in outcome.reason and "not read" in outcome.reason, outcome.reason
+    assert "kill switch engaged" in send(w, "rollback_traffic", "rb-1", target=SERVICE,
+                                         params={"revision": OLD}).reason      # still engaged
+
+
+def test_attributes_that_repeat_the_body_or_name_no_command_field_are_fine():
+    w = world()
+    data = event(json.dumps({"command": "status", "command_id": "st-1", "requested_by": OPERATOR}).encode(), "m-ok")
+    data["message"]["attributes"] = {"origin": "cloud-scheduler", "command": "status", "command_id": "st-1"}
+    [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.REPORTED, outcome.reason
