@@ -356,33 +356,59 @@ def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Any
                 "read: put the command in the message body)" if message.attributes else ""
         raise CommandError("message.data", f"is required: a JSON command{given}")
     command = parse_command(message.data)
-    _attributes_agree(message.attributes, json.loads(message.data.decode("utf-8-sig")))
+    _attributes_agree(message.attributes, command)
     return message, command
 
 
-# A command's fields: the body's keys any command may carry.
-_COMMAND_FIELDS = ("schema", "command", "command_id", "requested_by", "reason", "target", "params", "dry_run",
-                   "expires_at", "override_limits")
+# A command's fields, as the body names them, and the attribute of the model that holds each.
+_COMMAND_FIELDS = {"schema": "schema_", "command": "command", "command_id": "command_id",
+                   "requested_by": "requested_by", "reason": "reason", "target": "target", "params": "params",
+                   "dry_run": "dry_run", "expires_at": "expires_at", "override_limits": "override_limits"}
 
 
-def _attributes_agree(attributes: Mapping[str, str], body: Mapping[str, Any]) -> None:
+def _attributes_agree(attributes: Mapping[str, str], command: AnyCommand) -> None:
     """Attributes are not read: the command is the body. One naming a command's field that the body
     does not say the same way (`--attribute target=…` beside a body with none, `--attribute
     dry_run=true`) is what the sender meant as much as the body is: ignored, a `resume` meant for one
     target released the kill switch itself, and a dry run meant by its attribute wrote. Ambiguous, so
-    refused, naming the attribute, as a key given twice in the body is. Other attributes (Cloud
-    Scheduler's `origin`) are not a command's and are left alone."""
-    for key in _COMMAND_FIELDS:
+    refused, naming the attribute, as a key given twice in the body is. An attribute that says what
+    the command holds (its defaults included: `schema`, `dry_run=false`), and any other attribute
+    (Cloud Scheduler's `origin`), are left alone."""
+    for key, name in _COMMAND_FIELDS.items():
         if key not in attributes:
             continue
-        value = body.get(key)
-        said = ("true" if value else "false") if isinstance(value, bool) else \
-            value if isinstance(value, str) else json.dumps(value, sort_keys=True) if value is not None else None
-        if attributes[key] != said:
-            body_says = f"the body's is {str(said)[:120]!r}" if said is not None else "the body has none"
-            raise CommandError(f"message.attributes.{key}", (
-                f"{attributes[key][:120]!r}, and {body_says}: attributes are not read, and which is meant is "
-                "ambiguous, so the command was not run: send it in the message body alone"))
+        value = getattr(command, name, None)
+        if _says(attributes[key], value):
+            continue
+        body_says = "the body has none" if value is None else f"the command's is {_said(value)[:120]!r}"
+        raise CommandError(f"message.attributes.{key}", (
+            f"{attributes[key][:120]!r}, and {body_says}: attributes are not read, and which is meant is "
+            "ambiguous, so the command was not run: send it in the message body alone"))
+
+
+def _said(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, BaseModel):
+        return json.dumps(value.model_dump(mode="json", exclude_defaults=True), sort_keys=True)
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _says(attribute: str, value: Any) -> bool:
+    """The attribute's text says `value` (a time in any RFC 3339 spelling of the same instant)."""
+    if value is None:
+        return False
+    if isinstance(value, datetime):
+        try:
+            return datetime.fromisoformat(attribute.replace("Z", "+00:00")) == value
+        except ValueError:
+            return False
+    if isinstance(value, BaseModel):
+        try:
+            return json.loads(attribute) == value.model_dump(mode="json", exclude_defaults=True)
+        except ValueError:
+            return False
+    return attribute == _said(value)
 
 
 class _DuplicateKey(Exception):

@@ -383,3 +383,14 @@ def test_attributes_that_repeat_the_body_or_name_no_command_field_are_fine():
     data["message"]["attributes"] = {"origin": "cloud-scheduler", "command": "status", "command_id": "st-1"}
     [outcome] = handle_command(data, w.config, w.adapters)
     assert outcome.status is OutcomeStatus.REPORTED, outcome.reason
+
+
+def test_attributes_that_say_the_commands_defaults_or_the_same_time_are_fine():
+    w = world()
+    body = {"command": "pause", "command_id": "pz-9", "requested_by": OPERATOR, "reason": "r",
+            "expires_at": "2026-11-26T13:00:00Z"}
+    data = event(json.dumps(body).encode(), "m-defaults")
+    data["message"]["attributes"] = {"schema": "runwarden.command/v1", "dry_run": "false",
+                                     "expires_at": "2026-11-26T13:00:00+00:00", "params": "{}"}
+    [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.APPLIED, outcome.reason
