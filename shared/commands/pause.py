@@ -97,7 +97,8 @@ def _under_way(run: CommandRun, target: str | None) -> str:
     nothing more would change. Every write stores its plan (an open intent) before it is sent; those
     noted within a claim's lease (with the clock-skew allowance) may still be under way, for the pause's
     scope (every target, or the target and the writes made for it, as `guardrails.held_by` holds them).
-    Each ends as it ends and is answered. A read that fails is said, never taken for none."""
+    Each ends as it ends and is answered. A read that fails is said, never taken for none. A corrective
+    restore (an operator's restore_traffic, the sweep's undo) stores no plan, so it is not named."""
     try:
         found = run.adapters.state.find_records(INTENTS, "state", IntentState.OPEN.value, _LISTED + 1)
     except TransientError as exc:
