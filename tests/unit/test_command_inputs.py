@@ -394,3 +394,19 @@ def test_attributes_that_say_the_commands_defaults_or_the_same_time_are_fine():
                                      "expires_at": "2026-11-26T13:00:00+00:00", "params": "{}"}
     [outcome] = handle_command(data, w.config, w.adapters)
     assert outcome.status is OutcomeStatus.APPLIED, outcome.reason
+
+
+@pytest.mark.parametrize("params", [{"max_instances": 3}, {"machine_type": "e2-micro"},
+                                    {"max_instances": 3, "machine_type": "e2-micro"}])
+def test_a_scale_to_what_the_connector_already_is_is_nothing_to_do_not_a_refusal(params):
+    """A scale asking for exactly the connector as it is (e2-micro, 2-3: the same command sent again
+    under a new id after its answer was lost, or by a second operator) was `rejected` as "outside
+    bounds", exit 3 "the command itself was refused", while a rollback to the revision already serving
+    and a restore of the split already serving are `skipped`, nothing to do (exit 5). Now the same."""
+    w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]})
+    outcome = send(w, "scale_connector", "sc-same", target=CONNECTOR, params=params)
+    assert outcome.status is OutcomeStatus.SKIPPED, outcome.reason
+    assert "nothing to do" in outcome.reason and "e2-micro, 2-3 instances" in outcome.reason, outcome.reason
+    assert patches(w) == 0
+    lower = send(w, "scale_connector", "sc-low", target=CONNECTOR, params={"machine_type": "f1-micro"})
+    assert lower.status is OutcomeStatus.REJECTED and "outside bounds" in lower.reason, lower.reason
