@@ -446,6 +446,8 @@ def _outcome(data: bytes) -> dict[str, Any] | None:
 
 def render(outcome: dict[str, Any]) -> str:
     """The outcome for a person: status and reason first, then what to do next."""
+    from shared.timeline.words import visible
+
     lines = [f"{outcome.get('status', '?').upper()}: {outcome.get('reason', '')}"]
     if outcome.get("target"):
         lines.append(f"  target: {outcome['target']}")
@@ -461,7 +463,10 @@ def render(outcome: dict[str, Any]) -> str:
     lines += [f"  - {note}" for note in outcome.get("notes", [])]
     if outcome.get("snapshot"):
         lines += render_snapshot(outcome["snapshot"])
-    return "\n".join(lines)
+    # Its text is input (a pause's reason and requester, from whoever published; a diagnosis from logs):
+    # every control and bidi character shown as its escape, never sent to the terminal, which acts on
+    # ESC sequences (clear the screen, retitle the window, OSC 52 writes the clipboard).
+    return "\n".join(visible(line) for line in lines)
 
 
 # Each list of a status snapshot (shared/commands/status.py Snapshot), in the order shown: the key that

@@ -718,7 +718,7 @@ class LoggingStandIn(StandIn):
         protos = [_raw_entry(e) for e in entries]
         with self.lock:
             try:
-                prepared = [self._prepare(p, f"entries[{i}]") for i, p in enumerate(protos)]
+                prepared = [self._prepare(p, f"entries[{i}]", seeded=True) for i, p in enumerate(protos)]
             except ApiError as err:
                 raise ValueError(err.message) from None
             return [self._store(p) for p in prepared]
@@ -756,8 +756,10 @@ class LoggingStandIn(StandIn):
             raise invalid("some entries were not written: " + "; ".join(errors))
         return _WriteResponsePb()
 
-    def _prepare(self, entry: Any, where: str) -> Any:
-        """A validated copy with the server-set fields filled in (timestamp, insert_id, receive time)."""
+    def _prepare(self, entry: Any, where: str, seeded: bool = False) -> Any:
+        """A validated copy with the server-set fields filled in (timestamp, insert_id, receive time).
+        `seeded`: an entry a test puts in as already received (add_entries) keeps the receive time it
+        carries, if any; a write's is always the server's own ("Output only", LogEntry.receive_timestamp)."""
         entry = _copy(entry)
         match = _LOG_NAME.match(entry.log_name)
         if not match:
@@ -773,7 +775,8 @@ class LoggingStandIn(StandIn):
         now = self.clock()
         if not entry.HasField("timestamp"):
             entry.timestamp.FromDatetime(now)
-        entry.receive_timestamp.FromDatetime(now)
+        if not (seeded and entry.HasField("receive_timestamp")):
+            entry.receive_timestamp.FromDatetime(now)
         return entry
 
     def _store(self, entry: Any) -> str:

@@ -18,7 +18,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 
-from pydantic import (AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
                       model_validator)
 
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
@@ -41,13 +41,37 @@ def readable_command_id(value: object) -> str | None:
     waiting on that id hears it (shared/commands `_command_id_of`, shared/pipeline `_misrouted_command_id`)."""
     return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
 
+# Characters a terminal or a page acts on instead of showing (C0 and C1 controls: ESC starts a terminal's
+# escape sequences) and the bidirectional overrides and isolates, which reorder what is shown around them
+# (Unicode Bidirectional Algorithm, UAX #9); shared/timeline/words.py shows the same set as escapes. Who
+# asks and why are recorded everywhere and shown to other operators (a pause's reason in every status):
+# neither may hold one. A reason may span lines (tab, line feed, carriage return).
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_IN_PRINCIPAL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_IN_REASON = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
+
+
+def _no_control(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found:
+            raise ValueError(f"holds the control character {found.group()!r} (character {found.start() + 1}), "
+                             f"which a terminal or a page acts on instead of showing: {what}")
+        return value
+    return AfterValidator(check)
+
+
+_PLAIN_PRINCIPAL = _no_control(_IN_PRINCIPAL, "send the principal as plain text, such as alice@example.com")
+_PLAIN_REASON = _no_control(_IN_REASON, "send the reason as plain text (it may span lines)")
+
 CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The idempotency key: the same id "
                                  "again is answered `skipped` with the first result.")]
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
-                                             "may publish).")]
+                                             "may publish)."), _PLAIN_PRINCIPAL]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
-                              description="Why: required for every command that writes.")]
+                              description="Why: required for every command that writes."), _PLAIN_REASON]
+OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
 
 
 class _Model(BaseModel):
@@ -104,7 +128,7 @@ class _Command(_Model):
     schema_: Literal["runwarden.command/v1"] = Field(default=SCHEMA, alias="schema")
     command_id: CommandId
     requested_by: Principal
-    reason: str = Field(default="", max_length=1000)
+    reason: OptionalReason = ""
     dry_run: bool = Field(default=False, description="Everything but the write.")
     expires_at: AwareDatetime | None = Field(default=None, description="Arriving after this, the command is "
                                              "rejected: a backlog of stale commands never runs. At most 30 days "
@@ -204,8 +228,8 @@ class Sweep(_Model):
     schema_: Literal["runwarden.command/v1"] = Field(default=SCHEMA, alias="schema")
     command: Literal["sweep"]
     command_id: CommandId | None = None
-    requested_by: str = Field(default="scheduler", max_length=254)
-    reason: str = Field(default="", max_length=1000)
+    requested_by: Annotated[str, Field(default="scheduler", max_length=254), _PLAIN_PRINCIPAL] = "scheduler"
+    reason: OptionalReason = ""
     expires_at: AwareDatetime | None = None
     params: NoParams = NoParams()
 
@@ -331,7 +355,60 @@ def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Any
         given = f" (the message has only attributes, {', '.join(sorted(message.attributes))[:200]}, which are not " \
                 "read: put the command in the message body)" if message.attributes else ""
         raise CommandError("message.data", f"is required: a JSON command{given}")
-    return message, parse_command(message.data)
+    command = parse_command(message.data)
+    _attributes_agree(message.attributes, command)
+    return message, command
+
+
+# A command's fields, as the body names them, and the attribute of the model that holds each.
+_COMMAND_FIELDS = {"schema": "schema_", "command": "command", "command_id": "command_id",
+                   "requested_by": "requested_by", "reason": "reason", "target": "target", "params": "params",
+                   "dry_run": "dry_run", "expires_at": "expires_at", "override_limits": "override_limits"}
+
+
+def _attributes_agree(attributes: Mapping[str, str], command: AnyCommand) -> None:
+    """Attributes are not read: the command is the body. One naming a command's field that the body
+    does not say the same way (`--attribute target=…` beside a body with none, `--attribute
+    dry_run=true`) is what the sender meant as much as the body is: ignored, a `resume` meant for one
+    target released the kill switch itself, and a dry run meant by its attribute wrote. Ambiguous, so
+    refused, naming the attribute, as a key given twice in the body is. An attribute that says what
+    the command holds (its defaults included: `schema`, `dry_run=false`), and any other attribute
+    (Cloud Scheduler's `origin`), are left alone."""
+    for key, name in _COMMAND_FIELDS.items():
+        if key not in attributes:
+            continue
+        value = getattr(command, name, None)
+        if _says(attributes[key], value):
+            continue
+        body_says = "the body has none" if value is None else f"the command's is {_said(value)[:120]!r}"
+        raise CommandError(f"message.attributes.{key}", (
+            f"{attributes[key][:120]!r}, and {body_says}: attributes are not read, and which is meant is "
+            "ambiguous, so the command was not run: send it in the message body alone"))
+
+
+def _said(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, BaseModel):
+        return json.dumps(value.model_dump(mode="json", exclude_defaults=True), sort_keys=True)
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _says(attribute: str, value: Any) -> bool:
+    """The attribute's text says `value` (a time in any RFC 3339 spelling of the same instant)."""
+    if value is None:
+        return False
+    if isinstance(value, datetime):
+        try:
+            return datetime.fromisoformat(attribute.replace("Z", "+00:00")) == value
+        except ValueError:
+            return False
+    if isinstance(value, BaseModel):
+        try:
+            return json.loads(attribute) == value.model_dump(mode="json", exclude_defaults=True)
+        except ValueError:
+            return False
+    return attribute == _said(value)
 
 
 class _DuplicateKey(Exception):
@@ -412,6 +489,8 @@ def _closest(given: str, known: Any) -> str:
 
 
 def _message(error: Any) -> str:
+    if error["type"] == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")    # the model's own words (`_no_control`)
     if error["type"].startswith("datetime") or error["type"] == "timezone_aware":
         # Epoch milliseconds, a date alone, a time without its zone: say what is read.
         return f"{error['msg']}: send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z"

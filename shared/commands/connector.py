@@ -22,4 +22,9 @@ def handle(run: CommandRun) -> Outcome:
         from_machine_type=connector.machine_type, min_instances=connector.min_instances,
         max_instances=p.max_instances if p.max_instances is not None else connector.max_instances,
         machine_type=p.machine_type or connector.machine_type, reason=f"operator: {run.command.reason}"[:200])
+    if not params.changes_anything:
+        # Exactly the connector as it is (the same command again under a new id, a second operator): nothing
+        # to do, as a rollback to the revision already serving is, not a command refused as out of bounds.
+        raise refused(f"{connector.short_name} is already {connector.machine_type}, {connector.min_instances}-"
+                      f"{connector.max_instances} instances: nothing to do, nothing written")
     return through_gate(run, "scale_connector", params, connector_state(connector), name)

@@ -6,6 +6,7 @@ not hold back, or nothing could ever release it.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from shared.commands.context import CommandRun, rejected
@@ -13,7 +14,8 @@ from shared.commands.inventory import any_target, has_policy
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.guardrails import Gate, pause_key
-from shared.remediation.records import FLAGS, KILL_SWITCH
+from shared.clock import CLOCK_SKEW_ALLOWANCE
+from shared.remediation.records import FLAGS, INTENTS, KILL_SWITCH, IntentRecord, IntentState
 
 
 def pause(run: CommandRun) -> Outcome:
@@ -58,6 +60,8 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
         reason += " (written by an earlier attempt at this command, whose answer was lost)"
     elif bool(previous.get("engaged")) == engaged:
         reason += " (it already was)"
+    if engaged:
+        reason += _under_way(run, target)
     if not engaged and target is None:
         reason += _still_paused(run)
     if not engaged:
@@ -84,6 +88,37 @@ def _connector_exists(run: CommandRun, target: str) -> None:
                            "its name (a connector is named projects/PROJECT/locations/REGION/connectors/NAME)") from None
     except TransientError:
         return
+
+
+def _under_way(run: CommandRun, target: str | None) -> str:
+    """The writes a pause cannot stop, said: one already past the gate's last check when the flag
+    landed is sent all the same (a rollback waits on Cloud Run's operation, a connector's patch on VPC
+    Access's), and "no writes until resumed" alone would tell the operator who paused to stop it that
+    nothing more would change. Every write stores its plan (an open intent) before it is sent; those
+    noted within a claim's lease (with the clock-skew allowance) may still be under way, for the pause's
+    scope (every target, or the target and the writes made for it, as `guardrails.held_by` holds them).
+    Each ends as it ends and is answered. A read that fails is said, never taken for none. A corrective
+    restore (an operator's restore_traffic, the sweep's undo) stores no plan, so it is not named."""
+    try:
+        found = run.adapters.state.find_records(INTENTS, "state", IntentState.OPEN.value, _LISTED + 1)
+    except TransientError as exc:
+        return f"; whether a write was already under way could not be read ({exc}): one sent before it is not stopped"
+    lease = timedelta(seconds=run.config.guardrails.claim_ttl_seconds) + CLOCK_SKEW_ALLOWANCE
+    plans = []
+    for data in found:
+        try:
+            plan = IntentRecord.model_validate(data)
+        except ValueError:
+            continue
+        if plan.noted_at >= run.now - lease and target in (None, plan.target, plan.service):
+            plans.append(plan)
+    if not plans:
+        return ""
+    listed = "; ".join(f"{p.action} on {p.target} (incident {p.incident_id}"
+                       + (f", command {p.command_id} by {p.requested_by}" if p.command_id else "")
+                       + f", planned at {p.noted_at:%H:%M:%S}Z)" for p in sorted(plans, key=lambda p: p.noted_at))
+    return (f"; {len(plans)} write(s) already under way when it landed are not stopped by it (sent, or past the "
+            f"gate's last check): {listed}; each is answered as it ends")
 
 
 def _still_off(run: CommandRun, target: str | None) -> str:

@@ -6,6 +6,7 @@ restore_traffic: the split recorded before a given action, or to_latest, which r
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from shared.commands.context import CommandRun, refused, rejected
@@ -88,11 +89,18 @@ def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams,
                      service: str) -> GateResult:
     """The gate's answer, the restore's note on the pin (`_mark_restoring`) kept only while its write
     may have taken: none for a dry run, and taken back after an answer that wrote nothing."""
-    mark = None if runs_dry(run.config, action.name, run.manual()) else _mark_restoring(run, service, params)
+    noted = None if runs_dry(run.config, action.name, run.manual()) else _mark_restoring(run, service, params)
+    mark = noted.mark if noted else None
     try:
         result = gated(run, action, params, before, service)
     except AttemptInProgress:
-        raise                   # another attempt at this command is at work: its note may be this one
+        # An earlier attempt at this command holds the gate's claim: this one writes nothing. A note it
+        # found there is that attempt's (whose write may have taken): kept. One it stored itself is taken
+        # back, or, this command dead-lettered while the claim is held, it would stay for good and a
+        # person's later change to exactly this split would be taken for a restore never written.
+        if noted is not None and not noted.found:
+            _unmark_restoring(run, service, mark)
+        raise
     except RunwardenError:
         _unmark_restoring(run, service, mark)   # the gate raises with nothing written (all given back)
         raise
@@ -101,23 +109,55 @@ def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams,
     return result
 
 
-def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> RestoreMark | None:
+@dataclass(frozen=True)
+class _Noted:
+    """The note on the pin this attempt goes on with, and whether an earlier attempt at the same
+    command stored it (`found`) rather than this one."""
+
+    mark: RestoreMark
+    found: bool
+
+
+def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams) -> _Noted | None:
     """Noted on the service's pin before the write: the command and the split it writes. A restore
     keeps no intent (a corrective write), so if its write takes and its record then fails (answered
     `escalated`, the pin left `pinned`), this is what tells the sweep that the traffic it finds moved
     off the rollback is Runwarden's own restore, not someone else's change (verification.Sweep
     ._own_restore). Answers the note stored, or None: no pin, or one already released (nothing to
     note), or a note that could not be stored, which holds nothing up: the restore is written all the
-    same, and only the rare restore whose record fails too is then escalated by the sweep as before."""
+    same, and only the rare restore whose record fails too is then escalated by the sweep as before.
+
+    The note is the command's, not one attempt's: a note an earlier attempt at the same command left
+    for the same split is gone on with as it is (`found`), never replaced by this attempt's own, so the
+    attempt that holds the gate's claim can still take back the note it stored (its update is guarded on
+    that very note) and a later attempt keeps a note whose write may have taken."""
     mark = RestoreMark(command_id=run.command_id or "", requested_by=run.command.requested_by,
                        traffic=[t.model_dump(mode="json") for t in params.desired()], at=run.now)
     try:
-        if run.adapters.state.update_record(PINS, service, {"restoring": mark.stored()}, expect={"pinned": True}):
-            return mark
+        pin = run.adapters.state.get_record(PINS, service)
+        if not pin or pin.get("pinned") is not True:
+            return None
+        held = pin.get("restoring")
+        if held and _same_restore(held, mark):
+            return _Noted(RestoreMark.model_validate(held), found=True)
+        if run.adapters.state.update_record(PINS, service, {"restoring": mark.stored()},
+                                            expect={"pinned": True, "restoring": held}):
+            return _Noted(mark, found=False)
     except TransientError as exc:
         run.timeline.step("unrecorded", f"the restore's note on the pin of {service} could not be stored ({exc}); "
                           "restoring all the same", severity="WARNING")
     return None
+
+
+def _same_restore(held: dict[str, Any], mark: RestoreMark) -> bool:
+    """The note an earlier attempt at this command stored, for the split this attempt writes."""
+    try:
+        found = RestoreMark.model_validate(held)
+    except ValueError:
+        return False
+    return found.command_id == mark.command_id and serving_shares(
+        TrafficTarget.model_validate(t) for t in found.traffic) == serving_shares(
+        TrafficTarget.model_validate(t) for t in mark.traffic)
 
 
 def _unmark_restoring(run: CommandRun, service: str, mark: RestoreMark | None) -> None:

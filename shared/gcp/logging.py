@@ -349,6 +349,8 @@ def logged_entry(raw: Any) -> Any:
     # would double the cost of a 20,000-entry read.
     return LoggedEntry.model_construct(
         insert_id=raw.insert_id, timestamp=raw.timestamp.ToDatetime(tzinfo=timezone.utc),
+        receive_timestamp=(raw.receive_timestamp.ToDatetime(tzinfo=timezone.utc)
+                           if raw.HasField("receive_timestamp") else None),
         log_id=_cached_log_id(raw.log_name), severity=_cached_severity(raw.severity), resource_type=raw.resource.type,
         resource_labels=dict(raw.resource.labels), labels=dict(raw.labels), json_payload=json_payload, text=text,
         http_status=(raw.http_request.status or None) if raw.HasField("http_request") else None,

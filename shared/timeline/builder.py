@@ -10,6 +10,7 @@ Memory holds one page, the kept rows and one counter per minute, whatever the vo
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
@@ -57,9 +58,17 @@ class Limits:
     max_span: timedelta = timedelta(hours=24)
     page_size: int = 1000                        # ListLogEntries refuses more
     max_pages: int = 10                          # per query; an incident's own steps need one
+    # Runwarden's own lines past max_pages (a storm of redeliveries): this many pages more of the
+    # newest, read newest first, so the incident's end (the write, the verification, the close) shows.
+    max_newest_pages: int = 5
+    # A writer whose lines reach Cloud Logging this much later (or earlier) than their own times, at
+    # the least, has a clock that far off: its lines are read on Logging's clock. Under it, the gap is
+    # taken as the logging agent's delivery delay.
+    clock_tolerance: timedelta = timedelta(seconds=30)
     # The request log can hold a failed request per line: read further there. 10 + 10 + 30 calls
-    # stay under ListLogEntries' 60 requests a minute per project (Cloud Logging quotas page;
-    # UNCONFIRMED that the figure is still current).
+    # stay under ListLogEntries' 60 requests a minute per project ("Quotas and limits",
+    # docs.cloud.google.com/logging/quotas, as a digest of the current page quotes it; the page's own
+    # row is UNCONFIRMED: docs/timeline.md, "Bounds").
     max_error_pages: int = 30
     # Every read of one timeline shares this many ListLogEntries calls, so that the reads a service's
     # dependencies in other projects add (one audit read each) never take it past that quota: a read
@@ -98,8 +107,8 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
     check_project(project)
     build = _Build(incident_id, project, logs, now, limits)
     build.read_steps()
-    if not build.steps and build.reads[-1].cut_short:
-        read = build.reads[-1]
+    if not build.steps and build.reads[0].cut_short:
+        read = build.reads[0]
         raise SearchIncomplete(f"Cloud Logging did not finish searching for incident {incident_id}'s entries in "
                                f"project {project}: {read.pages} pages read, none of its entries found, and the API "
                                "still gave a page token. Nothing says the incident is unknown; try again")
@@ -131,30 +140,101 @@ class _Build:
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
     def read_steps(self) -> None:
-        query = runwarden_filter(self.incident_id, self.now - self.limits.lookback, self.now)
+        """Runwarden's own lines of the incident, in time order. A read stopped after its pages (a
+        storm of redeliveries writes thousands of lines) kept the incident's start and lost its end:
+        the write, the verification, the alert's close. So the newest lines are then read too, newest
+        first, back to where the first read stopped (`_read_newest`). Every line is kept as a Step
+        first (with the position it was read at), then read on Cloud Logging's clock where its
+        writer's was minutes off (`_on_loggings_clock`), and only then made into rows, in time order."""
         seen: set[tuple[str, str]] = set()
+        read_at: list[datetime] = []         # the times of the entries read, earliest and latest
+        placed: list[tuple[Step, int]] = []  # each step and where it was read: ties keep the written order
+        position = [0, 1]                    # the next position, and its direction (-1: newest first)
 
         def keep(entry: LoggedEntry) -> None:
+            read_at[:] = [min(read_at[0], entry.timestamp), max(read_at[1], entry.timestamp)] if read_at \
+                else [entry.timestamp, entry.timestamp]
             step = step_of(entry, self.incident_id)
             if step is None or (entry.log_id, entry.insert_id) in seen:
                 return
             seen.add((entry.log_id, entry.insert_id))
-            self.steps.append(step)
-            if step.alert_state is not None:
-                row = alert_row(step, self.project)
-                self._add(alert_key(step, row), row)
-            else:
-                key = step_key(step)
-                # A repeat (a storm of redeliveries writes thousands) is counted on the row kept;
-                # its own row, and its Logs Explorer link, are never built.
-                kept = self.rows.get(key)
-                if kept is None:
-                    self.rows[key] = row_of_step(step, self.project)
-                else:
-                    self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
+            placed.append((step, position[0]))
+            position[0] += position[1]
             self._learn(step)
 
-        self.reads.append(self._read("runwarden", query, keep, refusable=False))
+        query = runwarden_filter(self.incident_id, self.now - self.limits.lookback, self.now)
+        first = self._read("runwarden", query, keep, refusable=False)
+        self.reads.append(first)
+        if first.cut_short and read_at:
+            position[:] = [10 ** 9, -1]      # newest first: equal instants come back in reverse
+            self._read_newest(first, read_at[1], keep, read_at)
+        steps = self._on_loggings_clock([step for step, _ in placed])
+        for step, _ in sorted(zip(steps, (p for _, p in placed)), key=lambda sp: (sp[0].at, sp[1])):
+            self._add_step(step)
+
+    def _add_step(self, step: Step) -> None:
+        self.steps.append(step)
+        if step.alert_state is not None:
+            row = alert_row(step, self.project)
+            self._add(alert_key(step, row), row)
+            return
+        key = step_key(step)
+        # A repeat (a storm of redeliveries writes thousands) is counted on the row kept; its own row,
+        # and its Logs Explorer link, are never built.
+        kept = self.rows.get(key)
+        if kept is None:
+            self.rows[key] = row_of_step(step, self.project)
+        else:
+            self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
+
+    def _on_loggings_clock(self, steps: list[Step]) -> list[Step]:
+        """The steps, those of a writer whose clock was off read at Cloud Logging's time.
+
+        A line's `timestamp` is its writer's clock (writer.line_time); Cloud Logging also stamps each
+        entry with its own receipt time ("Output only. The time the log entry was received by
+        Logging", LogEntry.receive_timestamp, google/logging/v2/log_entry.proto). Lines of instances
+        whose clocks were minutes apart read out of order, and a write was set minutes away from its
+        own audit entry (stamped by Google), so Runwarden's own write read as a person's. A writer's
+        offset is the least (receipt - timestamp) over its lines: its clock's error plus the shortest
+        delivery delay, which the agent keeps to seconds. Within `Limits.clock_tolerance` it is taken
+        as delivery, and nothing moves; beyond it, every line of that writer is moved by the offset
+        (their order among themselves kept) and a note says so. Lines of no known writer (earlier
+        versions) or with no receipt time are taken as written."""
+        offsets: dict[str, timedelta] = {}
+        for step in steps:
+            if step.writer and step.received_at is not None:
+                gap = step.received_at - step.at
+                offsets[step.writer] = min(offsets.get(step.writer, gap), gap)
+        off = {w: o for w, o in offsets.items() if abs(o) > self.limits.clock_tolerance}
+        for writer, offset in sorted(off.items()):
+            functions = sorted({s.function for s in steps if s.writer == writer and s.function})
+            self.notes.append(
+                f"Runwarden's lines written by {', '.join(functions) or 'one instance'} (writer {writer}) carry a "
+                f"clock {_duration(abs(offset))} {'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
+                "Logging's receipt times: they are shown at Logging's time, as received")
+        return [dataclasses.replace(s, at=s.at + off[s.writer]) if s.writer in off else s for s in steps]
+
+    def _read_newest(self, first: ReadReport, stopped_at: datetime, keep: Callable[[LoggedEntry], None],
+                     read_at: list[datetime]) -> None:
+        """The newest of Runwarden's lines, newest first, down to `stopped_at` (the last line the first
+        read reached: from that instant on, so a line sharing it is not lost; one read twice is kept
+        once). Reaching it, every line was read and neither read is cut short; otherwise the first
+        read says which lines were not read, between which times."""
+        read_at[:] = []
+        query = runwarden_filter(self.incident_id, stopped_at, self.now)
+        newest = self._read("runwarden (newest first)", query, keep, self.limits.max_newest_pages,
+                            refusable=False, order_by="timestamp desc")
+        index = self.reads.index(first)
+        if not newest.cut_short:
+            self.reads[index] = first.model_copy(update={"cut_short": False, "why": ""})
+            self.reads.append(newest)
+            return
+        gap_end = read_at[0] if read_at else self.now
+        self.reads[index] = first.model_copy(update={"why": (
+            f"{first.why}; the newest {newest.entries} lines were read too ({newest.pages} pages, newest first): "
+            f"Runwarden's lines from {stopped_at:%Y-%m-%d %H:%M:%S}Z to {gap_end:%Y-%m-%d %H:%M:%S}Z were not "
+            "read (a step written then is not shown, and a repeated step's count leaves them out)")})
+        self.reads.append(newest.model_copy(update={"cut_short": False, "why": ""}))
 
     def command_elsewhere(self) -> str:
         """For `command:ID` with no line of its own: where that command's steps are. Only a manual action
@@ -481,7 +561,8 @@ class _Build:
         kept.at, kept.last_at = min(kept.at, at), max(kept.last_at or kept.at, at)
 
     def _read(self, name: str, query: str, handle: Callable[[LoggedEntry], None],
-              max_pages: int | None = None, *, project: str = "", refusable: bool = True) -> ReadReport:
+              max_pages: int | None = None, *, project: str = "", refusable: bool = True,
+              order_by: str = "timestamp asc") -> ReadReport:
         """Pages through one query in time order (in `project`, by default Runwarden's own);
         stops after max_pages, or when the timeline's calls (`Limits.max_calls`) are spent, and says
         so. `refusable`: a read Cloud Logging refuses (PERMISSION_DENIED in a watched project
@@ -501,7 +582,7 @@ class _Build:
             try:
                 self.calls_left -= 1
                 page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
-                                           page_token=token)
+                                           page_token=token, order_by=order_by)
             except RunwardenError as exc:
                 if not refusable:
                     raise
@@ -523,6 +604,11 @@ class _Build:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries) with the search not "
                                       f"finished: later entries may match and were not read{spent}")
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _unread(exc: RunwardenError, project: str) -> str:

@@ -35,6 +35,8 @@ class Step:
     details: dict[str, Any]
     function: str
     insert_id: str
+    writer: str = ""                       # the process that wrote it (writer.WRITER); "" before it was written
+    received_at: datetime | None = None    # Cloud Logging's receipt time (LogEntry.receive_timestamp)
 
     @property
     def status(self) -> str:
@@ -64,8 +66,9 @@ def step_of(entry: LoggedEntry, incident_id: str) -> Step | None:
     function = entry.resource_labels.get("service_name") or entry.resource_labels.get("function_name") or ""
     return Step(at=entry.timestamp, step=step, trigger=entry.labels.get("runwarden_trigger", ""),
                 message=entry.text or str(payload.get("message", "")), severity=entry.severity,
-                details={k: v for k, v in details.items() if k not in ("step", "incident_id")},
-                function=function, insert_id=entry.insert_id)
+                details={k: v for k, v in details.items() if k not in ("step", "incident_id", "writer")},
+                function=function, insert_id=entry.insert_id, writer=str(details.get("writer") or ""),
+                received_at=entry.receive_timestamp)
 
 
 def runwarden_actor(step: Step) -> Actor:

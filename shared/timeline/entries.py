@@ -42,6 +42,10 @@ class LoggedEntry(_Model):
 
     insert_id: str = ""
     timestamp: datetime
+    # When Cloud Logging received it, on Logging's own clock ("Output only. The time the log entry was
+    # received by Logging", LogEntry.receive_timestamp, google/logging/v2/log_entry.proto); `timestamp`
+    # is the writer's clock. None when the answer carries none.
+    receive_timestamp: datetime | None = None
     log_id: str                           # decoded, e.g. run.googleapis.com/stdout
     severity: str = "DEFAULT"
     resource_type: str = ""

@@ -141,24 +141,61 @@ def audit_filters(project: str, start: datetime, end: datetime, service: str, *,
     if not families:
         raise ValueError("audit_filter needs the service or something it depends on")
     head = f"logName={quote(log_name(project, AUDIT_ACTIVITY_LOG))} AND {window(start, end)} AND ("
-    filters: list[list[str]] = [[]]     # the groups of each filter
-
-    def length(groups: list[str]) -> int:
-        return len(head) + len(" OR ".join(groups)) + 1
-
+    packer = _Packer(len(head) + 1, limit)
     for before, names, after in families:
+        packer.family(before, [atom(field, name) for name in names], after)
+    return [f"{head}{_OR.join(groups)})" for groups in packer.filters if groups]
+
+
+_OR = " OR "
+
+
+class _Packer:
+    """Groups of `OR`ed atoms packed into filters of at most `limit` characters, each filter's and
+    each group's length kept as a running count: every atom is measured once, and each group and
+    filter joined once, so the work grows with the names (a join per name re-read every name before
+    it: quadratic). `fixed`: the characters of a filter around its groups."""
+
+    def __init__(self, fixed: int, limit: int | None) -> None:
+        self.fixed, self.limit = fixed, limit
+        self.filters: list[list[str]] = [[]]
+        self.used = 0       # len(_OR.join(self.filters[-1]))
+
+    def _fits(self, group_chars: int) -> bool:
+        """The current filter with one more group of `group_chars` characters is within the limit."""
+        joined = self.used + (len(_OR) if self.filters[-1] else 0) + group_chars
+        return self.limit is None or self.fixed + joined <= self.limit
+
+    def _add(self, group: str) -> None:
+        self.used += (len(_OR) if self.filters[-1] else 0) + len(group)
+        self.filters[-1].append(group)
+
+    def _next_filter(self) -> None:
+        self.filters.append([])
+        self.used = 0
+
+    def family(self, before: str, atoms: list[str], after: str) -> None:
+        """One family's atoms as `before (a OR b ...) after` groups: a group is closed, and the next
+        filter begun, before the atom that would take the current filter past the limit (a group
+        never empty: an atom too long alone still goes in, and the API names it)."""
         group: list[str] = []
-        for name in names:
-            trial = before + " OR ".join([*group, atom(field, name)]) + after
-            if group and limit is not None and length([*filters[-1], trial]) > limit:
-                filters[-1].append(before + " OR ".join(group) + after)
-                filters.append([])
-                group = []
-            group.append(atom(field, name))
-        if limit is not None and filters[-1] and length([*filters[-1], before + " OR ".join(group) + after]) > limit:
-            filters.append([])
-        filters[-1].append(before + " OR ".join(group) + after)
-    return [f"{head}{' OR '.join(groups)})" for groups in filters if groups]
+        chars = len(before) + len(after)     # the group's length with the atoms in `group`
+
+        def closed() -> str:
+            return before + _OR.join(group) + after
+
+        for atom in atoms:
+            trial = chars + (len(_OR) if group else 0) + len(atom)
+            if group and not self._fits(trial):
+                self._add(closed())
+                self._next_filter()
+                group, chars = [], len(before) + len(after)
+                trial = chars + len(atom)
+            group.append(atom)
+            chars = trial
+        if self.filters[-1] and not self._fits(chars):
+            self._next_filter()
+        self._add(closed())
 
 
 def request_errors_filter(project: str, service: str, start: datetime, end: datetime) -> str:

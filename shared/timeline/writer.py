@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import uuid
 from datetime import datetime, timedelta, timezone
 from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any, Callable, TextIO
@@ -47,6 +48,11 @@ _LINE = sorted_json(default=str)
 # order written, for the timeline and the Logs Explorer alike. A clock stepped back by more than
 # _STEP_BACK is taken as it is, so that a large correction never holds the times ahead for long.
 _TICK = timedelta(microseconds=1)
+# This process's lines, told apart from other instances' (`runwarden.writer`): every line of one writer
+# was timed by one clock, so the timeline can read them at that clock's offset from Cloud Logging's
+# receipt times when it is minutes off (shared/timeline/builder.py, `_on_loggings_clock`). Made at
+# import: workers forked after it share it, and they share the machine's clock too.
+WRITER = uuid.uuid4().hex[:12]
 _STEP_BACK = timedelta(seconds=1)
 _last: datetime | None = None     # the time of the last line this process wrote
 _last_lock = threading.Lock()
@@ -80,7 +86,7 @@ class Timeline:
             "message": message,
             "time": line_time().isoformat(),
             "logging.googleapis.com/labels": labels,
-            "runwarden": {"step": step, "incident_id": self.incident_id, **details},
+            "runwarden": {"step": step, "incident_id": self.incident_id, "writer": WRITER, **details},
         }
         stream = self._stream or sys.stdout
         stream.write(_LINE(line) + "\n")

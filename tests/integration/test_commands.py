@@ -160,6 +160,52 @@ def test_a_restore_notes_itself_on_the_pin_with_a_timestamp_and_takes_back_only_
     assert RestoreMark.model_validate(kept) == other, kept
 
 
+def test_a_restore_whose_gate_met_an_earlier_attempts_claim_takes_back_only_the_note_it_stored(world):
+    """An earlier attempt at the same restore left the gate's claim held (its give-back failed): the
+    next attempt's gate raises AttemptInProgress and writes nothing. Its own note on the pin is taken
+    back (dead-lettered, it stayed for good, and a person's later change to that split read as this
+    restore); an earlier attempt's note for the same split is kept, never replaced."""
+    from shared.commands.context import command_owner
+    from shared.errors import TransientError
+    from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
+    from shared.remediation.records import RestoreMark
+
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value == \
+        "applied"
+    key = claim_key(command_incident("rest-held"), SERVICE, "restore_traffic")
+    world.state.claim(CLAIMS, key, command_owner("rest-held", "m-earlier"), timedelta(minutes=10), world.clock.now())
+    body = {"command": "restore_traffic", "command_id": "rest-held", "requested_by": "alice@example.com",
+            "target": SERVICE, "params": {"to_latest": True}, "reason": "fixed"}
+    with pytest.raises(TransientError):
+        world.command(body, message_id="m-later")
+    assert world.state.get_record(PINS, SERVICE).get("restoring") is None
+
+    earlier = RestoreMark(command_id="rest-held", requested_by="alice@example.com", at=world.clock.now(),
+                          traffic=[{"type": "LATEST", "revision": None, "percent": 100, "tag": ""}])
+    assert world.state.update_record(PINS, SERVICE, {"restoring": earlier.stored()}, expect={"pinned": True})
+    with pytest.raises(TransientError):
+        world.command(body, message_id="m-later-2")
+    assert RestoreMark.model_validate(world.state.get_record(PINS, SERVICE)["restoring"]) == earlier
+    assert writes(world) == 1
+
+
+def test_a_pause_names_a_write_already_under_way_that_it_cannot_stop(world):
+    """A write past the gate's last check (its plan stored, open) is sent whatever the pause says:
+    the answer names it, read from Firestore's open intents, rather than "no writes until resumed"."""
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import INTENTS, IntentRecord, IntentState
+
+    plan = IntentRecord(incident_id="0.inflight", message_id="17", owner="17:a", action="rollback_traffic",
+                        claim_key=claim_key("0.inflight", SERVICE, "rollback_traffic"), target=SERVICE,
+                        service=SERVICE, noted_at=world.clock.now() - timedelta(seconds=20), state=IntentState.OPEN)
+    world.state.put_record(INTENTS, plan.key, plan.model_dump(mode="python"))
+
+    paused = command(world, "pause", target=SERVICE, reason="stop it")
+
+    assert paused.status.value == "applied", paused.reason
+    assert "1 write(s) already under way" in paused.reason and "incident 0.inflight" in paused.reason, paused.reason
+
+
 def test_restore_by_action_id_puts_back_the_recorded_split(world):
     rolled = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
     restored = command(world, "restore_traffic", target=SERVICE, params={"action_id": rolled.action.action_id},

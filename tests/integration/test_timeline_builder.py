@@ -13,7 +13,7 @@ from shared.gcp.logging import CloudLogPagesAdapter
 from shared.timeline.builder import Dependencies, Limits, SearchIncomplete, UnknownIncident, build_timeline
 from shared.timeline.queries import BadInput, runwarden_filter
 from shared.timeline.render import render
-from tests.integration.timeline_world import (AUDIT_LOG, INCIDENT, NOW, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0,
+from tests.integration.timeline_world import (AUDIT_LOG, INCIDENT, NOW, ON_COMMAND, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0,
                                               seed_incident, step)
 
 QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
@@ -586,3 +586,86 @@ def test_a_pin_released_by_a_person_after_the_rollback_is_not_said_to_hold(world
     pin = next(f for f in timeline.follow_ups if "pinned to backend-00001-abc" in f.text)
     assert not pin.text.startswith("Traffic is pinned"), pin.text
     assert "dave@example.com" in pin.text and "check whether the pin still holds" in pin.text, pin.text
+
+
+def storm_then_end(standin, deliveries: int) -> None:
+    """An alert redelivered `deliveries` times while its first attempt runs (two lines each), then the
+    rollback applied, the sweep's verification and the alert's close: the end of the incident comes
+    after every line of the storm."""
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    for n in range(1, deliveries + 1):
+        at = T0 + timedelta(seconds=n / 4)
+        step(standin, at, "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17", state="open",
+             started_at=int(T0.timestamp()), resource=resource)
+        step(standin, at + timedelta(milliseconds=5), "deferred", f"delivery {n} of at most 5: an earlier attempt is in progress",
+             severity="WARNING", message_id="17", attempt=n, transient=True)
+    end = T0 + timedelta(seconds=deliveries / 4 + 60)
+    step(standin, end, "applied", "rollback_traffic applied", status="applied", action="rollback_traffic")
+    step(standin, end + timedelta(minutes=6), "verified", "rollback_traffic verified: healthy", trigger="command",
+         function=ON_COMMAND, action="rollback_traffic", key="k")
+    step(standin, end + timedelta(minutes=7), "received", f"alert {INCIDENT} (closed) from policy 'p'",
+         message_id="31", resource=resource, state="closed", started_at=int(T0.timestamp()),
+         ended_at=int((end + timedelta(minutes=6, seconds=30)).timestamp()))
+
+
+def test_more_of_runwardens_own_lines_than_one_read_holds_still_shows_how_the_incident_ended(standin, logs):
+    """Read in time order and stopped after its pages (10,000 lines by default), the read of Runwarden's
+    own lines kept the storm's start and lost its end: no write, no verification, no close, no recovery.
+    The newest lines are now read too, newest first, down to where the first read stopped."""
+    storm_then_end(standin, 600)          # 1,200 lines of storm, then 3 more; 10 pages of 100 read 1,000
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=1), limits=Limits(page_size=100))
+
+    assert {"applied", "verified", "alert_closed"} <= {e.kind for e in timeline.entries}, kinds(timeline)
+    assert timeline.milestones.recovery is not None and timeline.milestones.mitigation is not None
+    deferred = next(e for e in timeline.entries if e.kind == "deferred")
+    assert deferred.count == 600 and "delivery 600" in deferred.summary      # every line was read, once
+    assert not timeline.cut_short, timeline.notes
+
+
+def test_runwardens_lines_read_from_both_ends_say_which_were_not_read(standin, logs):
+    storm_then_end(standin, 1000)         # 2,000 lines of storm: 1,000 from the start, 500 from the end
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=1), limits=Limits(page_size=100))
+
+    assert {"applied", "verified", "alert_closed"} <= {e.kind for e in timeline.entries}, kinds(timeline)
+    first = next(r for r in timeline.reads if r.name == "runwarden")
+    assert first.cut_short and "were not read" in first.why and "12:02:05" in first.why, first.why
+    assert timeline.cut_short and any("runwarden" in f.text and "cut short" in f.text for f in timeline.follow_ups)
+
+
+def test_an_instance_whose_clock_is_minutes_off_is_read_on_loggings_clock(standin, logs):
+    """on_alert ran on an instance whose clock was 3 minutes behind: its lines carry times 3 minutes
+    early. Its rollback (12:01:30 by Cloud Run's audit log) was shown as a person's change, 3 minutes
+    after Runwarden's `applied`, and the sweep's lines from a sound instance fell among the alert's.
+    Cloud Logging stamps each entry with its own receipt time (LogEntry.receive_timestamp): the lines
+    of that writer are read at its clock's offset from it, and the timeline says so."""
+    from tests.integration.timeline_world import audit
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    behind = timedelta(minutes=3)
+
+    def slow(real, name, message, **details):     # written by the instance whose clock is behind
+        step(standin, real - behind, name, message, writer="slow0instance", received=real + timedelta(seconds=1),
+             **details)
+
+    slow(T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+    slow(T0 + timedelta(seconds=70), "planned", "roll back", action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
+    slow(T0 + timedelta(seconds=75), "claimed", "claimed")
+    audit(standin, T0 + timedelta(seconds=90), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          RUNWARDEN_SA, request={"service": {"traffic": [{"revision": "backend-00001-abc", "percent": 100}]}})
+    slow(T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", status="applied")
+    # A redelivery of the same alert, on a sound instance, while the first attempt worked
+    step(standin, T0 + timedelta(seconds=80), "in_progress", "an earlier attempt at this message is in progress",
+         writer="sound0instance", message_id="17")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    change = next(e for e in timeline.entries if e.source.value == "audit")
+    assert change.actor.kind.value == "runwarden", change
+    assert [e.kind for e in timeline.entries if e.source.value == "runwarden"] == [
+        "planned", "claimed", "in_progress", "applied"], kinds(timeline)
+    applied = next(e for e in timeline.entries if e.kind == "applied")
+    assert applied.at == T0 + timedelta(seconds=96)            # Logging's receipt, as its clock would have said
+    assert not timeline.people and any("clock" in n and "3 min" in n for n in timeline.notes), timeline.notes

@@ -24,13 +24,20 @@ REQUESTS_LOG = log_name_for(PROJECT, "run.googleapis.com/requests")
 
 
 def step(standin: LoggingStandIn, at: datetime, name: str, message: str, *, incident: str = INCIDENT,
-         trigger: str = "alert", function: FunctionResource = ON_ALERT, severity: str = "INFO", **details: Any) -> None:
-    """One step line as the writer prints it, with its `time` set to `at`, through the agent."""
+         trigger: str = "alert", function: FunctionResource = ON_ALERT, severity: str = "INFO",
+         writer: str = "", received: datetime | None = None, **details: Any) -> None:
+    """One step line as the writer prints it, with its `time` set to `at`, through the agent, and
+    received by Logging at `received` (by default as written). `writer`: another process's id (an
+    instance whose clock may differ) instead of this one's."""
     out = io.StringIO()
     Timeline(incident, trigger, stream=out).step(name, message, severity=severity, **details)
     line = json.loads(out.getvalue())
     line["time"] = at.isoformat()
-    standin.add_entry(entry_for_line(json.dumps(line), function, lambda: at))
+    if writer:
+        line["runwarden"]["writer"] = writer
+    entry = entry_for_line(json.dumps(line), function, lambda: at)
+    entry.receive_timestamp.FromDatetime(received or at)
+    standin.add_entry(entry)
 
 
 def audit(standin: LoggingStandIn, at: datetime, method: str, resource: str, principal: str, *,

@@ -170,3 +170,21 @@ def test_a_refusal_names_the_permission_the_call_needs():
 def test_a_blank_reason_is_said_plainly():
     result = invoke("pause", "--reason", "   ", "--as", "alice", *TOPICS)
     assert result.exit_code == 2 and "command.reason: '   ' is blank" in result.output and "not not" not in result.output
+
+
+def test_an_outcome_shown_in_a_terminal_sends_no_control_character():
+    """An outcome's text comes from whoever published a command (a pause's reason and requester, shown
+    by every later `runwarden status`) and from logs and alerts (a diagnosis, a policy's name). It was
+    printed as it came: an ESC sequence in a pause's reason cleared another operator's screen, retitled
+    the window or wrote their clipboard (OSC 52), and a bidi override reordered who paused what. Each
+    control and bidi character is shown as its escape, as the timeline's text output does."""
+    def shown(hostile: str) -> str:
+        return render({"status": "applied", "reason": f"every target paused (by mallory: {hostile})",
+                       "target": SERVICE, "notes": [hostile],
+                       "diagnosis": {"signature": "bad_revision", "confidence": 0.9, "summary": hostile},
+                       "snapshot": {"paused": [{"target": SERVICE, "reason": hostile}]}})
+
+    text = shown("\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\u202eevil\rover")
+    assert not any(c in text for c in "\x1b\x07\u202e\r"), text
+    assert "\\x1b]52;c;" in text and "\\u202e" in text and "\\r" in text
+    assert len(text.splitlines()) == len(shown("plain").splitlines())

@@ -316,3 +316,97 @@ def test_a_reject_while_another_operators_approve_is_under_way_says_how_to_hold_
     answer = send(w, "reject", "rj-1", params={"proposal_id": proposal_id})
     assert answer.status is OutcomeStatus.REJECTED and "already approved by bob@example.com" in answer.reason
     assert f"runwarden pause --target {CONNECTOR}" in answer.reason, answer.reason
+
+
+def in_flight(w: FastWorld, target: str = SERVICE, service: str = SERVICE, minutes_ago: float = 0.5) -> None:
+    """An alert's rollback past the gate's last check: its plan stored (open), its write under way."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import INTENTS, IntentRecord, IntentState
+    intent = IntentRecord(incident_id="0.inflight", message_id="17", owner="17:a", action="rollback_traffic",
+                          claim_key=claim_key("0.inflight", target, "rollback_traffic"), target=target,
+                          service=service, noted_at=w.clock.now() - timedelta(minutes=minutes_ago),
+                          state=IntentState.OPEN)
+    w.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+
+
+@pytest.mark.parametrize("target", [None, SERVICE])
+def test_a_pause_says_which_writes_it_cannot_stop_already_under_way(target):
+    """A write past the gate's last check when the pause lands is sent all the same (a rollback waits
+    on Cloud Run's operation for seconds): the answer said "no writes until resumed", and the operator
+    who paused to stop it read that nothing more would change. The answer names the writes under way."""
+    w = world()
+    in_flight(w)
+    fields = {"target": target} if target else {}
+    paused = send(w, "pause", "pz-1", **fields)
+    assert paused.status is OutcomeStatus.APPLIED, paused.reason
+    assert "already under way" in paused.reason and "rollback_traffic" in paused.reason, paused.reason
+    assert "0.inflight" in paused.reason
+
+
+def test_a_pause_of_another_target_or_after_the_write_ended_names_no_write_under_way():
+    w = world()
+    in_flight(w, target=CONNECTOR, service=CONNECTOR)
+    in_flight_old = world()
+    in_flight(in_flight_old, minutes_ago=60)       # past every lease: the sweep's, not under way
+    assert "under way" not in send(w, "pause", "pz-2", target=SERVICE).reason
+    assert "under way" not in send(in_flight_old, "pause", "pz-3").reason
+
+
+@pytest.mark.parametrize("attributes, field", [
+    ({"target": SERVICE}, "target"),                 # the body releases the kill switch, not one target
+    ({"command": "pause"}, "command"),
+    ({"dry_run": "true"}, "dry_run"),
+    ({"command_id": "rs-other"}, "command_id"),
+])
+def test_a_command_field_in_the_attributes_that_the_body_does_not_say_is_rejected_not_ignored(attributes, field):
+    """`gcloud pubsub topics publish --message '{"command":"resume",...}' --attribute target=...`: the
+    attributes are not read, so the resume released the kill switch itself rather than the one target
+    the sender named (or ran for real a command whose attribute said dry_run). A field named in the
+    attributes that the body does not say the same way is ambiguous: rejected, naming it, nothing run."""
+    w = world()
+    assert send(w, "pause", "pz-1").status is OutcomeStatus.APPLIED
+    data = event(json.dumps({"command": "resume", "command_id": "rs-1", "requested_by": OPERATOR,
+                             "reason": "r"}).encode(), "m-both")
+    data["message"]["attributes"] = {"origin": "script", **attributes}
+    [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert f"message.attributes.{field}" in outcome.reason and "not read" in outcome.reason, outcome.reason
+    assert "kill switch engaged" in send(w, "rollback_traffic", "rb-1", target=SERVICE,
+                                         params={"revision": OLD}).reason      # still engaged
+
+
+def test_attributes_that_repeat_the_body_or_name_no_command_field_are_fine():
+    w = world()
+    data = event(json.dumps({"command": "status", "command_id": "st-1", "requested_by": OPERATOR}).encode(), "m-ok")
+    data["message"]["attributes"] = {"origin": "cloud-scheduler", "command": "status", "command_id": "st-1"}
+    [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.REPORTED, outcome.reason
+
+
+def test_attributes_that_say_the_commands_defaults_or_the_same_time_are_fine():
+    w = world()
+    body = {"command": "pause", "command_id": "pz-9", "requested_by": OPERATOR, "reason": "r",
+            "expires_at": "2026-11-26T13:00:00Z"}
+    data = event(json.dumps(body).encode(), "m-defaults")
+    data["message"]["attributes"] = {"schema": "runwarden.command/v1", "dry_run": "false",
+                                     "expires_at": "2026-11-26T13:00:00+00:00", "params": "{}"}
+    [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.APPLIED, outcome.reason
+
+
+@pytest.mark.parametrize("params", [{"max_instances": 3}, {"machine_type": "e2-micro"},
+                                    {"max_instances": 3, "machine_type": "e2-micro"}])
+def test_a_scale_to_what_the_connector_already_is_is_nothing_to_do_not_a_refusal(params):
+    """A scale asking for exactly the connector as it is (e2-micro, 2-3: the same command sent again
+    under a new id after its answer was lost, or by a second operator) was `rejected` as "outside
+    bounds", exit 3 "the command itself was refused", while a rollback to the revision already serving
+    and a restore of the split already serving are `skipped`, nothing to do (exit 5). Now the same."""
+    w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]})
+    outcome = send(w, "scale_connector", "sc-same", target=CONNECTOR, params=params)
+    assert outcome.status is OutcomeStatus.SKIPPED, outcome.reason
+    assert "nothing to do" in outcome.reason and "e2-micro, 2-3 instances" in outcome.reason, outcome.reason
+    assert patches(w) == 0
+    lower = send(w, "scale_connector", "sc-low", target=CONNECTOR, params={"machine_type": "f1-micro"})
+    assert lower.status is OutcomeStatus.REJECTED and "outside bounds" in lower.reason, lower.reason

@@ -216,3 +216,28 @@ def test_a_lone_surrogate_escape_is_refused_naming_its_field():
 
 def test_a_utf8_byte_order_mark_is_read_past():
     assert parse_command(b"\xef\xbb\xbf" + json.dumps(STATUS).encode()).command == "status"
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"command": "status", "command_id": "x", "requested_by": "alice@example.com\x1b[2J"}, "command.requested_by"),
+    ({"command": "status", "command_id": "x", "requested_by": "\u202emoc.elpmaxe@ecila"}, "command.requested_by"),
+    ({"command": "status", "command_id": "x", "requested_by": "alice\n@example.com"}, "command.requested_by"),
+    ({"command": "pause", "command_id": "x", "requested_by": "a", "reason": "window\x1b]52;c;cm0=\x07"},
+     "command.reason"),
+    ({"command": "pause", "command_id": "x", "requested_by": "a", "reason": "INC-7\r\x1b[1A fixed"},
+     "command.reason"),
+])
+def test_control_characters_in_who_and_why_are_refused_naming_the_field(fields, field):
+    """`requested_by` and `reason` are recorded everywhere and shown to other operators (a pause's
+    reason in every status). A control or bidi character there was taken: an ESC sequence rode into
+    terminals and logs, a right-to-left override showed a requester's name reversed, a newline split a
+    principal in two. Refused, naming the field and the character; a reason may still span lines."""
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps(fields))
+    assert caught.value.field == field and "character" in caught.value.reason, caught.value.reason
+
+
+def test_a_reason_may_span_lines():
+    command = parse_command(json.dumps({"command": "pause", "command_id": "x", "requested_by": "a",
+                                        "reason": "INC-7:\n\tmigration window"}))
+    assert command.reason == "INC-7:\n\tmigration window"

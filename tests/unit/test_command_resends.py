@@ -706,3 +706,41 @@ def test_a_restore_of_a_split_desired_but_not_yet_serving_is_written_not_refused
     restored = send(w, "restore_traffic", "rest-3", target=SERVICE, params={"action_id": rolled.action.action_id})
 
     assert restored.status is OutcomeStatus.APPLIED and updates(w) == 2, restored.reason
+
+
+def held_restore_claim(w: FastWorld, command_id: str) -> None:
+    """The gate's claim of `command_id`'s restore, left held by an earlier attempt at it (its give-back
+    failed): the next attempt's gate raises AttemptInProgress until the claim's lease lapses."""
+    from shared.commands.context import command_owner
+    key = claim_key(command_incident(command_id), SERVICE, "restore_traffic")
+    w.state.claim(CLAIMS, key, command_owner(command_id, "m-earlier"), timedelta(minutes=10), w.clock.now())
+
+
+def test_a_restore_whose_gate_met_an_earlier_attempts_claim_takes_back_the_note_it_stored():
+    """The earlier attempt wrote nothing and took its note back; its claim is still held. This attempt
+    noted itself on the pin, then the gate raised AttemptInProgress: it cannot write, so its note was
+    kept, and the command dead-lettered left it for good; a person later sending exactly that split
+    was taken by the sweep for this restore. Now a note this attempt stored is taken back."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    held_restore_claim(w, "rest-1")
+    with pytest.raises(TransientError):
+        send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
+    assert w.state.get_record(PINS, SERVICE).get("restoring") is None
+    assert updates(w) == 1
+
+
+def test_a_restore_whose_gate_met_an_earlier_attempts_claim_keeps_that_attempts_note():
+    """The earlier attempt's note is there (its write may have taken and its record failed): this
+    attempt neither replaces it (its unmark, guarded on its own note, would then miss it) nor takes
+    it back."""
+    from shared.remediation.records import RestoreMark
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    earlier = RestoreMark(command_id="rest-1", requested_by=OPERATOR, at=w.clock.now() - timedelta(seconds=30),
+                          traffic=[{"type": "LATEST", "revision": None, "percent": 100, "tag": ""}]).stored()
+    assert w.state.update_record(PINS, SERVICE, {"restoring": earlier})
+    held_restore_claim(w, "rest-1")
+    with pytest.raises(TransientError):
+        send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
+    assert w.state.get_record(PINS, SERVICE)["restoring"] == earlier
