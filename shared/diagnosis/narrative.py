@@ -130,9 +130,7 @@ def look_next(facts: Facts) -> str:
     if r.share(code="503") >= facts.s.healthy_error_ratio:
         # A connector is a place to look only when a serving revision routes through one (not on
         # Direct VPC egress or with no VPC access at all).
-        connectors = _serving_connectors(facts)
-        hints.append(f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
-                     if connectors else "the request log's 503 texts (503s)")
+        hints.append(_where_503s_come_from(facts))
     if r.share(code="429") >= facts.s.healthy_error_ratio:
         hints.append(_where_429s_come_from(facts))
     if len(facts.log_matches(LogSignal.DB_POOL_WAIT)) >= facts.s.db_error_logs_min:
@@ -144,6 +142,23 @@ def look_next(facts: Facts) -> str:
         hints.append("the top error texts above in the service's stderr")
     hints.append("recent changes to " + _what_it_uses(facts))
     return "look next at " + ", ".join(hints)
+
+
+def _where_503s_come_from(facts: Facts) -> str:
+    """Where to look for the 503s. Cloud Run's system log saying it ended instances over their
+    memory limit (LogSignal.MEMORY_LIMIT: the requests in flight on them end as 503s) names the
+    instances' memory, not a connector a person would otherwise be sent to; without it, a
+    connector is a place to look only when a serving revision routes through one (not on Direct
+    VPC egress or with no VPC access at all)."""
+    killed = facts.log_matches(LogSignal.MEMORY_LIMIT)
+    if killed:
+        # The line does not say which container went over (a sidecar's own limit counts too).
+        return (f"the instances' memory (Cloud Run ended instances over a memory limit: {len(killed)} 'Memory "
+                f"limit ... exceeded' entries in its system log; their requests in flight end as 503s): each "
+                f"container's memory limit against what it holds, and the request log's 503 texts (503s)")
+    connectors = _serving_connectors(facts)
+    return (f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
+            if connectors else "the request log's 503 texts (503s)")
 
 
 def _where_429s_come_from(facts: Facts) -> str:

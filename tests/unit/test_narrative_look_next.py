@@ -106,3 +106,26 @@ def test_look_next_says_whose_429s_they_are(seen, limit, logged, truncated, name
         assert words in advice, (words, advice)
     for words in unnamed:
         assert words not in advice, (words, advice)
+
+
+MEMORY = ("Memory limit of 512 MiB exceeded with 530 MiB used. Consider increasing the memory limit, see "
+          "https://cloud.google.com/run/docs/configuring/memory-limits")
+
+
+@pytest.mark.parametrize("killed, named, unnamed", [
+    # Cloud Run ended instances over their memory limit: the 503s are theirs, not the connector's to look at.
+    (True, ["the instances' memory", "3 'Memory limit ... exceeded' entries", "the request log's 503 texts"],
+     ["metrics of connector"]),
+    (False, ["the request log's 503 texts and the metrics of connector backend-conn"], ["the instances' memory"]),
+], ids=["memory kills", "no memory kills"])
+def test_look_next_on_503s_names_the_memory_kills_cloud_run_logged(killed, named, unnamed):
+    e = _inconclusive_503s("connector", sql=False)
+    if killed:
+        e = e.log(-5, MEMORY, OLD, count=3, log_id="run.googleapis.com/varlog/system")
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    for words in named:
+        assert words in result.recommendation, (words, result.recommendation)
+    for words in unnamed:
+        assert words not in result.recommendation, (words, result.recommendation)
