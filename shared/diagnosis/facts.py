@@ -677,6 +677,27 @@ class Facts:
     def logs(self) -> "LogIndex":
         return LogIndex(self.b.logs.entries if self.b.logs else ())
 
+    def logged_enough(self, count: int) -> bool:
+        """Whether `count` entries of a signal in the log read say it was logged at least
+        db_error_logs_min times over the incident window. The read is one page of the newest
+        max_log_entries entries; a page cut short (LogResult.truncated) covers only the window's last
+        stretch, crowded by whatever else was logged (a traceback written one entry per line, a
+        sidecar's chatter), so its count is scaled by the share of the window the page spans: one
+        entry in a page spanning the last 20 s of a 17-minute window stands for about 50. Only for
+        signals that hold an action back (a refusal proves the path works): a count that supports
+        an action is never scaled up."""
+        needed = self.s.db_error_logs_min
+        if count >= needed:
+            return True
+        logs = self.b.logs
+        if not count or logs is None or not logs.truncated or not logs.entries:
+            return False
+        window = self.incident
+        oldest = min(logs.entries[0].timestamp, logs.entries[-1].timestamp)   # newest first
+        spanned = (window.end - max(oldest, window.start)).total_seconds()
+        whole = (window.end - window.start).total_seconds()
+        return 0 < spanned < whole and count * whole / spanned >= needed
+
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:
         found = self.logs.by_signal.get(signal, ())
         if revision is None:
