@@ -677,16 +677,17 @@ class Facts:
     def logs(self) -> "LogIndex":
         return LogIndex(self.b.logs.entries if self.b.logs else ())
 
-    def logged_enough(self, count: int) -> bool:
+    def logged_enough(self, count: int, needed: int | None = None) -> bool:
         """Whether `count` entries of a signal in the log read say it was logged at least
         db_error_logs_min times over the incident window. The read is one page of the newest
         max_log_entries entries; a page cut short (LogResult.truncated) covers only the window's last
         stretch, crowded by whatever else was logged (a traceback written one entry per line, a
         sidecar's chatter), so its count is scaled by the share of the window the page spans: one
         entry in a page spanning the last 20 s of a 17-minute window stands for about 50. Only for
-        signals that hold an action back (a refusal proves the path works): a count that supports
-        an action is never scaled up."""
-        needed = self.s.db_error_logs_min
+        signals that hold an action back (a refusal proves the path works, a timeout on a public
+        host never crossed the connector): a count that supports an action is never scaled up.
+        `needed`: the bar, db_error_logs_min unless given."""
+        needed = self.s.db_error_logs_min if needed is None else needed
         if count >= needed:
             return True
         logs = self.b.logs

@@ -17,8 +17,11 @@ from shared.diagnosis.facts import Facts
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import Evidence, at
-from tests.unit.test_diagnosis import OLD
+from tests.unit.builders import SQL, Evidence, at
+from tests.unit.test_bad_revision_downstream import CALL
+from tests.unit.test_database_refusals import newly_saturated, serving
+from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
+from tests.unit.test_named_host_hang import _hang_beside_busy_connector
 from tests.unit.test_proxy_connection_limit import CLOSED, PLAIN, busy_connector_and
 
 S = DiagnosisSettings()
@@ -32,14 +35,15 @@ def _cut_short(bundle: EvidenceBundle, truncated: bool = True) -> EvidenceBundle
                                                                           "truncated": truncated})})
 
 
-def interleaved(evidence: Evidence, start: float, end: float, *logs: tuple[str, int]) -> Evidence:
+def interleaved(evidence: Evidence, start: float, end: float, *logs: tuple[str, int], revision: str = OLD) -> Evidence:
     """Each (text, count) logged evenly from minute `start` to `end`, the texts interleaved, as lines
     of concurrent requests are."""
     for text, count in logs:
         step = (end - start) * 60 / count
         evidence.logs.extend(LogRecord(timestamp=at(start) + timedelta(seconds=i * step), severity="DEFAULT",
                                        log_id="run.googleapis.com/stderr", resource_type="cloud_run_revision",
-                                       resource_labels={"service_name": "backend", "revision_name": OLD}, text=text)
+                                       resource_labels={"service_name": "backend", "revision_name": revision},
+                                       text=text)
                              for i in range(count))
     return evidence
 
@@ -94,3 +98,52 @@ def test_a_count_that_supports_an_action_is_not_scaled_up():
     result = diagnose(bundle, S)
 
     assert "database_unreachable" not in (result.signature.value, *result.competing), result.summary
+
+
+def _cancelled_beside_busy_connector() -> Evidence:
+    return newly_saturated(serving(Evidence(), code="503", latency=30.1))
+
+
+def _public_host_hang_beside_busy_connector() -> Evidence:
+    evidence = _hang_beside_busy_connector(Evidence(), "PRIVATE_RANGES_ONLY", "", 0)
+    evidence.logs.clear()
+    return evidence
+
+
+STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
+PUBLIC_TIMEOUT = ("requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='34.149.80.10', port=443): Read timed "
+                  "out. (read timeout=30)")
+
+
+# Each sign that holds a connector move back, crowded in the page by traceback lines (a few of it
+# left in the newest 300 entries): still read, so the busy connector is not scaled.
+@pytest.mark.parametrize("build, text, says", [
+    (_cancelled_beside_busy_connector, STATEMENT_TIMEOUT, "cancels them at its own timeout"),
+    (_public_host_hang_beside_busy_connector, PUBLIC_TIMEOUT, "the requests wait on an HTTP dependency"),
+], ids=["statements the database cancelled", "timeouts on a public address"])
+def test_every_sign_that_holds_a_connector_move_back_is_read_over_the_window(build, text, says):
+    bundle = _cut_short(interleaved(build(), -10, 2, (FRAME, 24000), (text, 160)).bundle())
+    assert 0 < sum(text in e.text for e in bundle.logs.entries) < S.db_error_logs_min
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
+    assert plan(result, bundle, S).action is None
+    assert says in result.summary, result.summary
+
+
+def test_calls_another_service_answered_with_a_5xx_are_read_over_the_window():
+    """A deploy whose failures are another Cloud Run service's 503s passed on, each logged with a
+    traceback one entry a line: the page holds 2 of the calls, under startup_failure_logs_min,
+    and before, the deploy was rolled back although sending traffic back changes nothing."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).revision(NEW, -10, sql=(SQL,)).traffic(**{NEW: 100})
+         .requests(OLD, -90, -10, 40).requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="502")
+         .latency(OLD, -90, -10, 0.2).latency(NEW, -10, 5, 0.4))
+    e = interleaved(quiet_connector(e), -9, 2, (FRAME, 24000), (CALL.format(7), 160), revision=NEW)
+    bundle = _cut_short(e.bundle())
+    assert 0 < sum("Server Error" in x.text for x in bundle.logs.entries) < S.startup_failure_logs_min
+
+    result = diagnose(bundle, S)
+
+    assert plan(result, bundle, S).action is None, result.summary
+    assert "another Cloud Run service" in result.summary, result.summary
