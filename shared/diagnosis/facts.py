@@ -693,10 +693,12 @@ class Facts:
         logs = self.b.logs
         if not count or logs is None or not logs.truncated or not logs.entries:
             return False
-        window = self.incident
+        # The log read's own window: from the incident window's start to the collection (the
+        # metrics end minutes earlier, Monitoring's ingestion lag; the logs run to the read).
+        start, end = self.incident.start, max(self.b.collected_at, self.incident.end)
         oldest = min(logs.entries[0].timestamp, logs.entries[-1].timestamp)   # newest first
-        spanned = (window.end - max(oldest, window.start)).total_seconds()
-        whole = (window.end - window.start).total_seconds()
+        spanned = (end - max(oldest, start)).total_seconds()
+        whole = (end - start).total_seconds()
         return 0 < spanned < whole and count * whole / spanned >= needed
 
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:

@@ -147,3 +147,16 @@ def test_calls_another_service_answered_with_a_5xx_are_read_over_the_window():
 
     assert plan(result, bundle, S).action is None, result.summary
     assert "another Cloud Run service" in result.summary, result.summary
+
+
+def test_a_page_newer_than_the_metrics_is_read_over_the_log_reads_own_window():
+    """Monitoring's points end minutes before the read (its ingestion lag), the logs run to it: a
+    page spanning only the last 30 s before the read lies wholly after the metrics' last minute,
+    and its one refusal still stands for many over the window the logs were read in."""
+    e = (Evidence(now=5).revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 2, 40)
+         .requests(OLD, -7, 2, 20, code="503").latency(OLD, -90, 2, 1.2).sql_up(-90, 2, 1))
+    e = interleaved(e, 4.5, 5, (FRAME, 400), (PLAIN, 1))
+    facts = Facts(_cut_short(e.bundle()), S)
+    assert facts.incident.end < min(x.timestamp for x in facts.b.logs.entries)
+
+    assert facts.logged_enough(1)
