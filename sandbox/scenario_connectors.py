@@ -3,8 +3,8 @@
     connectors:
       - {name: backend-conn, machine_type: e2-micro, min_instances: 2, max_instances: 3, state: READY}
 
-`name` is the short connector id; the full name is built from the scenario's project and
-region. Values are checked against what the API can hold (the VPC Access v1 reference and gcloud's `connectors update`), so a scenario cannot
+`name` is the short connector id; the full name is built from the scenario's project (or the
+connector's own `project`, a Shared VPC host project) and region. Values are checked against what the API can hold (the VPC Access v1 reference and gcloud's `connectors update`), so a scenario cannot
 seed a connector the real service would never show. Wire it into `Scenario` as
 `connectors: ConnectorSection = ()` and call `seed_connectors` from `seed`.
 """
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 # The API's connector id: lowercase letters, digits and hyphens, 1-25 characters.
 _CONNECTOR_ID = re.compile(r"^[a-z][-a-z0-9]{0,23}[a-z0-9]$")
+# A project id: 6-30 lowercase letters, digits and hyphens, starting with a letter, not ending in a
+# hyphen (Resource Manager, "Creating and managing projects").
+_PROJECT_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 
 MachineType = Literal["e2-micro", "f1-micro", "e2-standard-4"]
 ConnectorState = Literal["READY", "CREATING", "DELETING", "ERROR", "UPDATING"]
@@ -32,6 +35,10 @@ class ConnectorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str                                   # short id, e.g. backend-conn
+    # The project the connector lives in, when not the scenario's own: a Shared VPC host project
+    # ("Connect to a Shared VPC network", Cloud Run docs: the connector is created in the host project
+    # and the service names it as projects/HOST_PROJECT_ID/locations/REGION/connectors/CONNECTOR).
+    project: str | None = None
     machine_type: MachineType = "e2-micro"
     min_instances: int = Field(default=2, ge=2, le=9)
     max_instances: int = Field(default=10, ge=3, le=10)
@@ -46,6 +53,8 @@ class ConnectorSpec(BaseModel):
         if not _CONNECTOR_ID.match(self.name):
             raise ValueError(f"name {self.name!r} is not a connector id (1-25 of a-z, 0-9, '-'; "
                              f"starts with a letter; the short id, not projects/...)")
+        if self.project is not None and not _PROJECT_ID.match(self.project):
+            raise ValueError(f"project {self.project!r} is not a project id")
         if self.min_instances >= self.max_instances:
             raise ValueError(f"min_instances ({self.min_instances}) must be lower than "
                              f"max_instances ({self.max_instances})")
@@ -66,7 +75,7 @@ def _check_cidr(value: str) -> None:
 
 
 def _unique_names(specs: tuple[ConnectorSpec, ...]) -> tuple[ConnectorSpec, ...]:
-    names = [s.name for s in specs]
+    names = [(s.project, s.name) for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"connector names repeat: {names}")
     return specs
@@ -85,7 +94,7 @@ def seed_connectors(vpcaccess_standin: VpcAccessStandIn, project: str, region: s
     """Adds each connector to the stand-in; returns their full names, in order."""
     names = []
     for spec in specs:
-        name = connector_name(project, region, spec.name)
+        name = connector_name(spec.project or project, region, spec.name)
         vpcaccess_standin.add_connector(
             name, machine_type=spec.machine_type, min_instances=spec.min_instances,
             max_instances=spec.max_instances, state=spec.state, network=spec.network,

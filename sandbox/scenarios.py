@@ -32,7 +32,12 @@ from shared.gcp.identifiers import SqlInstance, is_connection_name
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
 _SERVICE_ID = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_CONNECTOR = re.compile(r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$")
+# A connector by its full name, or by its bare id: `gcloud run deploy --vpc-connector CONNECTOR_NAME`
+# takes the bare id for a connector in the service's own project and region (Cloud Run docs,
+# "Connect to a VPC network" with a connector), and the Run API may keep that form: a service
+# Terraform set to the full name read back as the bare id (GoogleCloudPlatform/magic-modules #10332).
+# Whether Cloud Run always returns the form it was given is UNCONFIRMED.
+_CONNECTOR = re.compile(r"^(projects/[^/]+/locations/[^/]+/connectors/[^/]+|[a-z][-a-z0-9]{0,23}[a-z0-9])$")
 _CLOUDSQL_INSTANCE = re.compile(r"^(?:[^:\s/]+:)?[^:\s/]+:[^:\s/]+:[^:\s/]+$")
 
 
@@ -131,7 +136,7 @@ class RevisionSpec(_Spec):
         if self.service_account and "@" not in self.service_account:
             raise ValueError(f"service_account {self.service_account!r} must be an email address")
         if self.vpc_connector and not _CONNECTOR.match(self.vpc_connector):
-            raise ValueError("vpc_connector must be projects/P/locations/L/connectors/C")
+            raise ValueError("vpc_connector must be projects/P/locations/L/connectors/C, or a bare connector id")
         for instance in self.cloudsql_instances:
             if not _CLOUDSQL_INSTANCE.match(instance):
                 raise ValueError(f"cloudsql_instances: {instance!r} is not project:region:instance")

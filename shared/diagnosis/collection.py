@@ -209,12 +209,14 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
 
 
 def connectors_by_id(service: Service, revisions: Sequence[Revision]) -> tuple[Revision, ...]:
-    """The revisions, each naming its connector by the service's project id where it named it by the
-    number of that same project (Service.own_project_form): one connector, one name, whatever form the
-    revision was deployed with, so it matches the alert's, the config's and the records'. A number
-    that is not known to be this project's (another project's, or no deterministic URL to tell) is
-    left as it is, and matches nothing named by id."""
-    return tuple(r if r.vpc_connector == (named := service.own_project_form(r.vpc_connector))
+    """The revisions, each naming its connector by its full name and the project's id: a bare
+    connector id (`--vpc-connector NAME`) as the service's own project's and region's, and a name by
+    the number of that same project by its id (Service.connector_by_id): one connector, one name,
+    whatever form the revision was deployed with, so it matches the alert's, the config's and the
+    records', and its metrics are read by project and location. A number that is not known to be
+    this project's (another project's, or no deterministic URL to tell) is left as it is, and
+    matches nothing named by id."""
+    return tuple(r if r.vpc_connector == (named := service.connector_by_id(r.vpc_connector))
                  else r.model_copy(update={"vpc_connector": named}) for r in revisions)
 
 

@@ -85,7 +85,7 @@ class Revision(_Model):
     service: str                    # full resource name of the owning service
     create_time: datetime
     conditions: tuple[Condition, ...] = ()
-    vpc_connector: str | None = None  # full connector name from the revision's vpc_access
+    vpc_connector: str | None = None  # the revision's vpc_access.connector (collection: by full name, by id)
     vpc_egress: str | None = None     # ALL_TRAFFIC | PRIVATE_RANGES_ONLY
     # Direct VPC egress: vpc_access.network_interfaces as "network/subnetwork" (never with a connector:
     # the API wants exactly one of the two, gcp-facts.md §8).
@@ -174,6 +174,21 @@ class Service(_Model):
                    if url.rstrip("/").startswith(prefix) and url.rstrip("/").endswith(suffix)}
         numbers = {n for n in numbers if n.isdigit()}
         return numbers.pop() if len(numbers) == 1 else None
+
+    def connector_by_id(self, connector: str | None) -> str | None:
+        """The revision's connector as projects/ID/locations/L/connectors/C. A bare connector id is one
+        in the service's own project and region: `gcloud run deploy --vpc-connector CONNECTOR_NAME`
+        takes it so (Cloud Run docs, "Connect to a VPC network": the full name only for another
+        project's connector, "Connect to a Shared VPC network"), and the Run API may return that
+        form (a service Terraform set by full name read back as the bare id: GoogleCloudPlatform/
+        magic-modules #10332; whether it always keeps the form it was given is UNCONFIRMED). A name by
+        project number is written by id when the number is this project's (own_project_form)."""
+        if connector and "/" not in connector:
+            parts = self.name.split("/")   # projects/P/locations/L/services/S
+            if len(parts) == 6:
+                return f"projects/{parts[1]}/locations/{parts[3]}/connectors/{connector}"
+            return connector
+        return self.own_project_form(connector)
 
     def own_project_form(self, resource: str | None) -> str | None:
         """`resource` (projects/P/...) with P written as this service's project id, when P is the

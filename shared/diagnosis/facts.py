@@ -677,6 +677,30 @@ class Facts:
     def logs(self) -> "LogIndex":
         return LogIndex(self.b.logs.entries if self.b.logs else ())
 
+    def logged_enough(self, count: int, needed: int | None = None) -> bool:
+        """Whether `count` entries of a signal in the log read say it was logged at least
+        db_error_logs_min times over the incident window. The read is one page of the newest
+        max_log_entries entries; a page cut short (LogResult.truncated) covers only the window's last
+        stretch, crowded by whatever else was logged (a traceback written one entry per line, a
+        sidecar's chatter), so its count is scaled by the share of the window the page spans: one
+        entry in a page spanning the last 20 s of a 17-minute window stands for about 50. Only for
+        signals that hold an action back (a refusal proves the path works, a timeout on a public
+        host never crossed the connector): a count that supports an action is never scaled up.
+        `needed`: the bar, db_error_logs_min unless given."""
+        needed = self.s.db_error_logs_min if needed is None else needed
+        if count >= needed:
+            return True
+        logs = self.b.logs
+        if not count or logs is None or not logs.truncated or not logs.entries:
+            return False
+        # The log read's own window: from the incident window's start to the collection (the
+        # metrics end minutes earlier, Monitoring's ingestion lag; the logs run to the read).
+        start, end = self.incident.start, max(self.b.collected_at, self.incident.end)
+        oldest = min(logs.entries[0].timestamp, logs.entries[-1].timestamp)   # newest first
+        spanned = (end - max(oldest, start)).total_seconds()
+        whole = (end - start).total_seconds()
+        return 0 < spanned < whole and count * whole / spanned >= needed
+
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:
         found = self.logs.by_signal.get(signal, ())
         if revision is None:

@@ -10,6 +10,7 @@ from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, signals_in
 from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.rules.base import pct
+from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
 _CONNECTOR_STATE_MEANING = {
@@ -129,11 +130,9 @@ def look_next(facts: Facts) -> str:
     if r.share(code="503") >= facts.s.healthy_error_ratio:
         # A connector is a place to look only when a serving revision routes through one (not on
         # Direct VPC egress or with no VPC access at all).
-        connectors = _serving_connectors(facts)
-        hints.append(f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
-                     if connectors else "the request log's 503 texts (503s)")
+        hints.append(_where_503s_come_from(facts))
     if r.share(code="429") >= facts.s.healthy_error_ratio:
-        hints.append("instance counts against max instances (429s)")
+        hints.append(_where_429s_come_from(facts))
     if len(facts.log_matches(LogSignal.DB_POOL_WAIT)) >= facts.s.db_error_logs_min:
         # The application waited for its own pool (log_signals.POOL_WAIT_TEXTS): slow database work
         # holding the connections, or a pool too small for what an instance runs at once.
@@ -143,6 +142,65 @@ def look_next(facts: Facts) -> str:
         hints.append("the top error texts above in the service's stderr")
     hints.append("recent changes to " + _what_it_uses(facts))
     return "look next at " + ", ".join(hints)
+
+
+def _where_503s_come_from(facts: Facts) -> str:
+    """Where to look for the 503s. Cloud Run's system log saying it ended instances over their
+    memory limit (LogSignal.MEMORY_LIMIT: the requests in flight on them end as 503s) names the
+    instances' memory, not a connector a person would otherwise be sent to; without it, a
+    connector is a place to look only when a serving revision routes through one (not on Direct
+    VPC egress or with no VPC access at all)."""
+    killed = facts.log_matches(LogSignal.MEMORY_LIMIT)
+    if killed:
+        # The line does not say which container went over (a sidecar's own limit counts too).
+        return (f"the instances' memory (Cloud Run ended instances over a memory limit: {len(killed)} 'Memory "
+                f"limit ... exceeded' entries in its system log; their requests in flight end as 503s): each "
+                f"container's memory limit against what it holds, and the request log's 503 texts (503s)")
+    connectors = _serving_connectors(facts)
+    return (f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
+            if connectors else "the request log's 503 texts (503s)")
+
+
+def _where_429s_come_from(facts: Facts) -> str:
+    """Where to look for the 429s: Cloud Run's refusals at max instances, or the application's own.
+
+    Cloud Run refuses with 429 "The request was aborted because there was no available instance"
+    (Cloud Run troubleshooting; LogSignal.NO_INSTANCE, read from the request log); an application's
+    own limiter answers 429 too, and then instance counts against max instances point a person the
+    wrong way. The 429s are said to be the application's own only when the log was read whole (not a
+    page cut short) with no such refusal and every serving revision's active instances were read and
+    stayed below its max (and the service-level max, if set); otherwise both are named."""
+    if facts.log_matches(LogSignal.NO_INSTANCE):
+        return "instance counts against max instances (Cloud Run's 'no available instance' 429s)"
+    below = _below_max_instances(facts)
+    logs = facts.b.logs
+    if below and logs is not None and not logs.truncated:
+        return (f"the application's own rate limiter or quotas and the callers they refuse (the 429s are not "
+                f"Cloud Run's: it logged no 'no available instance' refusal, and {below})")
+    return ("whether the 429s are Cloud Run's ('no available instance' in the request log, instance counts "
+            "against max instances) or the application's own (its rate limiter or quotas)")
+
+
+def _below_max_instances(facts: Facts) -> str:
+    """In words, how far below its max instances each serving revision stayed in the incident
+    window (active instances, the most in one minute), or "" when one reached it or was not read.
+    A revision without max_instance_count has Cloud Run's default (deploy_changes.DEFAULT_MAX_INSTANCES)."""
+    if facts.b.instances is None or not facts.serving:
+        return ""
+    said = []
+    for revision in facts.serving:
+        limit = revision.max_instance_count or DEFAULT_MAX_INSTANCES
+        seen = facts.max_total_instances_seen(facts.incident, [revision.short_name])
+        if seen is None or seen >= limit:
+            return ""
+        said.append(f"{revision.short_name} ran at most {seen:.0f} of its {limit} max instances")
+    limit = facts.b.service.max_instance_count
+    if limit:
+        seen = facts.max_total_instances_seen(facts.incident, [r.short_name for r in facts.serving])
+        if seen is None or seen >= limit:
+            return ""
+        said.append(f"the service at most {seen:.0f} of its service-level {limit}")
+    return ", ".join(said)
 
 
 def _serving_connectors(facts: Facts) -> list[str]:

@@ -60,6 +60,9 @@ COMMANDS: dict[str, dict[str, bool]] = {
     "beta services identity create": {"--service": True},
     # iam/list-testable-permissions: FULL_RESOURCE_NAME plus the list flags.
     "iam list-testable-permissions": dict(LISTING),
+    # run/deploy: [SERVICE] [--image=IMAGE] [--region=REGION] [--vpc-connector=VPC_CONNECTOR]
+    # [--vpc-egress=VPC_EGRESS] (among many).
+    "run deploy": {"--image": True, "--region": True, "--vpc-connector": True, "--vpc-egress": True},
     # run/services/update: [--[no-]cpu-boost] [--region=REGION] (among many).
     "run services update": {"--cpu-boost": False, "--no-cpu-boost": False, "--region": True},
     # run/services/update-traffic: [--to-latest] [--to-revisions=[REVISION=PERCENTAGE,...]] [--region=REGION].

@@ -58,6 +58,15 @@ def test_each_scenario_reaches_its_expected_outcome(standin_env, firestore, pubs
                   if t.get("percent")}
         assert before != {expect.to_revision: 100}, before
         assert any("pinned" in note for note in published["notes"])
+    elif expect.action == "scale_connector" and expect.status == "applied":
+        # One patch, on the connector the failing revision names (a Shared VPC host project's too),
+        # and that connector now has the sizes the action wrote.
+        assert writes == 0
+        patches = world.standins.vpcaccess.requests("PatchConnector")
+        assert [p.path.split("?")[0].removeprefix("/v1/") for p in patches] == [published["target"]], patches
+        assert not expect.target or published["target"] == expect.target
+        stored = world.standins.vpcaccess.connector(published["target"])
+        assert {k: stored.get(k) for k in patches[0].body} == patches[0].body, (stored, patches[0].body)
     else:
         assert writes == 0
         if published["status"] != "applied":

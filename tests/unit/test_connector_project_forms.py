@@ -55,3 +55,24 @@ def test_the_revisions_name_their_connector_by_id_and_nothing_else_changes():
     assert [r.model_copy(update={"vpc_connector": None}) for r in named] == \
         [r.model_copy(update={"vpc_connector": None}) for r in revisions]
     assert named[1] is revisions[1]    # left as read when nothing changes
+
+
+# A bare connector id (`gcloud run deploy --vpc-connector NAME`) names a connector in the service's own
+# project and region; the Run API may return that form (GoogleCloudPlatform/magic-modules #10332).
+@pytest.mark.parametrize("urls, connector, expected", [
+    ((OWN_URL,), "shared-conn", BY_ID),
+    ((), "shared-conn", BY_ID),                                     # needs no URL: the service's own name says it
+    ((OWN_URL,), BY_NUMBER, BY_ID),
+    ((), "projects/net-host/locations/europe-west1/connectors/shared-conn",
+     "projects/net-host/locations/europe-west1/connectors/shared-conn"),   # a Shared VPC host's: as it is
+    ((), None, None),
+], ids=["bare id", "bare id, no urls", "own number", "another project", "no connector"])
+def test_a_bare_connector_id_is_the_services_own_projects_and_regions(urls, connector, expected):
+    assert _service(*urls).connector_by_id(connector) == expected
+
+
+def test_the_revisions_name_a_bare_connector_id_in_full():
+    revisions = [Revision(name=f"{SERVICE}/revisions/orders-00041-mup", service=SERVICE, create_time=at(-60),
+                          vpc_connector="shared-conn")]
+
+    assert [r.vpc_connector for r in connectors_by_id(_service(), revisions)] == [BY_ID]

@@ -60,3 +60,72 @@ def test_look_next_names_no_part_when_no_serving_revision_was_read():
 
     assert "its network path and database are unknown" in advice, advice
     assert "connector" not in advice.replace("network path", ""), advice
+
+
+NO_INSTANCE = "The request was aborted because there was no available instance."
+
+
+def _inconclusive_429s(*, seen: float | None, limit: int | None, refusal_logged: bool, truncated: bool = False):
+    """A revision of days ago answering a third of its requests 429 (no deploy: nothing to roll back)."""
+    e = Evidence().revision(OLD, -3000, connector=None, max_instances=limit).traffic(**{OLD: 100})
+    e = e.requests(OLD, -120, 5, 200).requests(OLD, -11, 5, 100, code="429").latency(OLD, -120, 5, 0.1)
+    if seen is not None:
+        e = e.instances(OLD, -120, 5, seen)
+    if refusal_logged:
+        e = e.log(-5, NO_INSTANCE, OLD, count=5, log_id="run.googleapis.com/requests", severity="WARNING")
+    bundle = e.bundle()
+    if truncated:
+        bundle = bundle.model_copy(update={"logs": bundle.logs.model_copy(update={"truncated": True})})
+    return bundle
+
+
+# (active instances seen, max instances, Cloud Run's refusal logged, log page cut short) -> what the
+# advice on the 429s must say, and must not.
+CASES_429 = [
+    # The application's own limiter: well below the max, no refusal text, the whole log read.
+    (6, 20, False, False, ["the application's own rate limiter", "ran at most 6 of its 20 max instances"],
+     ["instance counts against max instances"]),
+    (6, None, False, False, ["the application's own rate limiter", "ran at most 6 of its 100 max instances"],
+     ["instance counts against max instances"]),
+    # Cloud Run's refusal text: its own 429s, whatever the instance counts show.
+    (6, 20, True, False, ["Cloud Run's 'no available instance' 429s"], ["the application's own rate limiter"]),
+    # (At the max, the verdict is capacity, not a look next.) Instances unread, or the log page cut
+    # short: either may be, both are named.
+    (None, 20, False, False, ["whether the 429s are Cloud Run's"], ["the application's own rate limiter"]),
+    (6, 20, False, True, ["whether the 429s are Cloud Run's"], ["the application's own rate limiter"]),
+]
+
+
+@pytest.mark.parametrize("seen, limit, logged, truncated, named, unnamed", CASES_429)
+def test_look_next_says_whose_429s_they_are(seen, limit, logged, truncated, named, unnamed):
+    result = diagnose(_inconclusive_429s(seen=seen, limit=limit, refusal_logged=logged, truncated=truncated), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    advice = result.recommendation
+    for words in named:
+        assert words in advice, (words, advice)
+    for words in unnamed:
+        assert words not in advice, (words, advice)
+
+
+MEMORY = ("Memory limit of 512 MiB exceeded with 530 MiB used. Consider increasing the memory limit, see "
+          "https://cloud.google.com/run/docs/configuring/memory-limits")
+
+
+@pytest.mark.parametrize("killed, named, unnamed", [
+    # Cloud Run ended instances over their memory limit: the 503s are theirs, not the connector's to look at.
+    (True, ["the instances' memory", "3 'Memory limit ... exceeded' entries", "the request log's 503 texts"],
+     ["metrics of connector"]),
+    (False, ["the request log's 503 texts and the metrics of connector backend-conn"], ["the instances' memory"]),
+], ids=["memory kills", "no memory kills"])
+def test_look_next_on_503s_names_the_memory_kills_cloud_run_logged(killed, named, unnamed):
+    e = _inconclusive_503s("connector", sql=False)
+    if killed:
+        e = e.log(-5, MEMORY, OLD, count=3, log_id="run.googleapis.com/varlog/system")
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    for words in named:
+        assert words in result.recommendation, (words, result.recommendation)
+    for words in unnamed:
+        assert words not in result.recommendation, (words, result.recommendation)

@@ -54,6 +54,8 @@ def test_defaults_are_gclouds():
     ({"ip_cidr_range": "not-a-range"}, "not a CIDR"),
     ({"min_throughput": 500, "max_throughput": 300}, "min_throughput"),
     ({"colour": "red"}, "colour"),
+    ({"project": "Net_Host"}, "not a project id"),
+    ({"project": "projects/net-host-prod"}, "not a project id"),
 ])
 def test_invalid_specs_are_refused(fields, words):
     with pytest.raises(ValidationError, match=words):
@@ -75,3 +77,15 @@ def test_seed_connectors_builds_full_names_and_seeds_the_standin():
         "name": names[0], "network": "default", "ipCidrRange": "10.8.0.0/28", "state": "READY",
         "minInstances": 2, "maxInstances": 3, "machineType": "e2-micro"}
     assert standin.connector(names[1])["state"] == "UPDATING"
+
+
+def test_a_connector_in_a_shared_vpc_host_project_is_seeded_there():
+    """The connector lives in the host project ("Connect to a Shared VPC network"): its full name
+    names that project, not the scenario's; the same short id may exist in both."""
+    standin = VpcAccessStandIn()
+    specs = Section.model_validate({"connectors": [{"name": "shop-conn", "project": "net-host-prod"},
+                                                   {"name": "shop-conn"}]}).connectors
+    names = seed_connectors(standin, "shop-prod", "us-central1", specs)
+    assert names == ("projects/net-host-prod/locations/us-central1/connectors/shop-conn",
+                     "projects/shop-prod/locations/us-central1/connectors/shop-conn")
+    assert standin.connector(names[0])["name"] == names[0]

@@ -201,7 +201,8 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     its own, which Runwarden does not read), and sending this one's traffic back leaves it as it
     is. Whether this deploy changed its calls is not shown either: a person looks."""
     calls = facts.log_matches(LogSignal.DOWNSTREAM_5XX, suspect.short_name)
-    if len(calls) < facts.s.startup_failure_logs_min:
+    # Read over the window (Facts.logged_enough): the calls hold a rollback back.
+    if not facts.logged_enough(len(calls), facts.s.startup_failure_logs_min):
         return ""
     failures = len(calls) + sum(
         1 for e in facts.logs.entries

@@ -530,7 +530,8 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
         return "", False
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
-    if len(timeouts) < s.db_error_logs_min or _unreached(facts) >= s.db_error_logs_min:
+    # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
+    if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
         return "", False
     hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
     addresses = [ipaddress.ip_address(h) for h in hosts if _is_address(h)]
@@ -566,7 +567,7 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
     blocked (a runaway query, locks), and the statements crossed the connector both ways. "" otherwise."""
     s = facts.s
     cancelled = facts.log_matches(LogSignal.DB_CANCELLED)
-    if len(cancelled) < s.db_error_logs_min:
+    if not facts.logged_enough(len(cancelled)):   # read over the window: they hold a connector move back
         return ""
     unreached = _unreached(facts)
     alone = unreached < s.db_error_logs_min
