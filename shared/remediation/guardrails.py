@@ -38,8 +38,8 @@ from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, Stat
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
-                                        ActionRecord, ActionState, IntentRecord, IntentState, ProposalRecord, SettledEntry,
-                                        settled_field)
+                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
+                                        ProposalRecord, SettledEntry, settled_field)
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
@@ -258,6 +258,31 @@ class GateReads:
 
     def serves(self, target: str, buckets: list[tuple[str, str, int]], paused: Sequence[str] = ()) -> bool:
         return self.target == target and list(self.buckets) == buckets and set(paused) <= set(self.paused)
+
+
+class Unrecovered(str):
+    """A reason to stop right before the write that a person must hear of: the write is held back
+    (`escalated`, not `skipped`) because the incident closed with nothing showing it recovered."""
+
+
+def closed_before_write(closed: IncidentRecord) -> str:
+    """Why a write is not sent because its incident closed since the diagnosis. Closed with Monitoring's
+    own measurement on the clear side of the bar (IncidentRecord.recovery), the failure is over: nothing
+    to tell. Closed with nothing that shows recovery (a snooze on the policy: "When you apply a snooze to
+    a metric-based ... alerting policy, Monitoring also closes all alerts related to the alerting policy",
+    Cloud Monitoring, "Snoozes"; data that stopped, AlertStrategy.auto_close; a close by hand; the policy
+    edited), the failure Runwarden diagnosed and was about to fix may still be going on, and a snooze
+    silences Monitoring's own notifications of it: skipped, nobody heard that the fix was held back. So it
+    is escalated (Unrecovered), naming the closing; a person decides. Nothing is written either way."""
+    when = f"{closed.closed_at:%Y-%m-%d %H:%M:%S} UTC" if closed.closed_at else "an unknown time"
+    if closed.recovery:
+        return (f"incident {closed.incident_id} closed ({closed.closed_by}) at {when}, before the write, showing "
+                f"recovery ({closed.recovery}); nothing written")
+    return Unrecovered(
+        f"incident {closed.incident_id} closed ({closed.closed_by}) at {when}, before the write, with nothing that "
+        "shows it recovered (a snooze on the policy, data that stopped arriving, a close by hand or an edit of the "
+        "policy close an incident too): the fix was not sent, and the failure diagnosed may still be going on; a "
+        "person must look")
 
 
 class Gate:
@@ -541,6 +566,8 @@ class Gate:
         if stop:
             self._give_back(held)
             result.reason = stop
+            if isinstance(stop, Unrecovered):
+                result.status = OutcomeStatus.ESCALATED
             return result
         if intent is not None:
             try:
@@ -682,7 +709,7 @@ class Gate:
             return f"kill switch engaged: no writes ({switch})"
         closed = closed_incident(found[(INCIDENTS, incident_id)])
         if closed is not None:
-            return f"incident {incident_id} closed ({closed.closed_by}) before the write"
+            return closed_before_write(closed)
         return ""
 
     def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:

@@ -50,7 +50,8 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
         opened_at=now)
     if record.state != "closed":
         record = record.model_copy(update={"state": "closed", "closed_at": now,
-                                           "closed_by": "cancelled" if cancelled else by})
+                                           "closed_by": "cancelled" if cancelled else by,
+                                           "recovery": incident.recovery_shown})
         state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
     if cancelled:
         return
