@@ -193,6 +193,11 @@ _CLEAR_SIDE = {
 }
 
 
+# AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE, by name (ProtoJSON) or
+# number (google-cloud-monitoring, types/alert.py: EVALUATION_MISSING_DATA_INACTIVE = 1).
+_MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
+
+
 # A condition's filter names its metric as `metric.type = "TYPE"` (Cloud Monitoring, "Monitoring
 # filters"; `metric.type="compute.googleapis.com/instance/cpu/utilization"` and `metric.type =
 # "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
@@ -271,6 +276,10 @@ class _ConditionBody(_Wire):
     # the documented 1.2 sample, shared/reference/samples). A latency policy's value is a percentile,
     # a mean or a sum depending on them (shared/diagnosis/health_bar.py).
     aggregations: list[_Aggregation] = Field(default_factory=list)
+    # MetricThreshold.evaluation_missing_data: "A condition control that determines how metric-threshold
+    # conditions are evaluated when data stops arriving" (google-cloud-monitoring, types/alert.py): see
+    # Incident.recovery_doubt. An enum: its name in ProtoJSON, its number in other writers.
+    evaluation_missing_data: str = ""
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -402,6 +411,7 @@ class Incident(BaseModel):
     # The condition's first aggregation ("" when it carries none): ALIGN_PERCENTILE_99, ALIGN_MEAN, ...
     aligner: str = ""
     reducer: str = ""
+    evaluation_missing_data: str = ""   # the condition's EvaluationMissingData ("" when it carries none)
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -486,7 +496,7 @@ class Incident(BaseModel):
             return ""
         if self.condition_kind != "threshold" or self.forecast or self.comparison not in _CLEAR_SIDE:
             return ""
-        if self.condition_doubt:   # the value may be one condition's, the bar another's
+        if self.recovery_doubt:
             return ""
         value, bar = _number(self.observed_value), self.threshold
         if value is None or bar is None:
@@ -496,6 +506,32 @@ class Incident(BaseModel):
             return ""
         return (f"Monitoring closed it with a value of {value:g}, {words} the condition's bar of {bar:g} "
                 f"({self.comparison})")
+
+    @property
+    def recovery_doubt(self) -> str:
+        """Why a value on the clear side of the bar in this CLOSED would show nothing of recovery, or "":
+        - its parts may name different conditions (`condition_doubt`): the value one's, the bar another's;
+        - it ended before it started: no closing of this incident Monitoring measured, but a payload
+          that came through something else (a relay, a hand-written one);
+        - its condition evaluates missing data as not met (evaluationMissingData
+          EVALUATION_MISSING_DATA_INACTIVE: "If there is no data to evaluate the condition, then evaluate
+          the condition as false", google-cloud-monitoring, types/alert.py, Condition.EvaluationMissingData):
+          it closes when its data stops, as it does when the condition clears, and which `observed_value`
+          such a CLOSED carries (the last value, none, or the clear-side value a missing point is taken
+          for) is UNCONFIRMED: no sample. Read either way, it shows no recovery.
+        A closing for want of data under the policy's autoClose (not in the notification) is the same
+        case and cannot be told apart here: the sweep never takes a CLOSED alone as recovery, and judges
+        a service's own requests on live data (shared/remediation/judging.py)."""
+        if self.condition_doubt:
+            return self.condition_doubt
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            return (f"it ended at {self.ended_at} ({_utc(self.ended_at)}), before it started at {self.started_at} "
+                    f"({_utc(self.started_at)}): no closing Monitoring measured")
+        if self.evaluation_missing_data.strip() in _MISSING_DATA_INACTIVE:
+            return ("its condition evaluates missing data as not met (evaluationMissingData "
+                    "EVALUATION_MISSING_DATA_INACTIVE), so it also closes when its data stops arriving, with a value "
+                    "that is not known to be measured")
+        return ""
 
     @property
     def is_cancelled(self) -> bool:
@@ -721,6 +757,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
         aligner=_first_aggregation(i.condition.body).per_series_aligner,
         reducer=_first_aggregation(i.condition.body).cross_series_reducer,
+        evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,
