@@ -653,6 +653,9 @@ def alert_target(incident: Incident) -> AlertTarget:
     # docs/deploy.md); a notification without project_id was summed over them, and the scoping
     # project is then merely where the policy lives, not where the resource is.
     project = labels.get("project_id", "")
+    malformed = _malformed(incident)
+    if malformed is not None:
+        return malformed
     if kind == "cloud_run_revision":
         fields = ["project_id", "service_name", "location"]
         missing = [k for k in fields if not labels.get(k)]
@@ -669,8 +672,8 @@ def alert_target(incident: Incident) -> AlertTarget:
             f"projects/{project}/locations/{labels['location']}/connectors/{labels['connector_name']}"))
     if kind == "cloudsql_database":
         database_id, region = labels.get("database_id", ""), labels.get("region", "")
-        if ":" not in database_id or not region:
-            return _aggregated(incident, [k for k in ("database_id", "region") if not labels.get(k)] or ["database_id"],
+        if not database_id or not region:
+            return _aggregated(incident, [k for k in ("database_id", "region") if not labels.get(k)],
                                ["database_id", "region"], "instance")
         # database_id is "project:instance"; a domain-scoped project has a colon of its own.
         sql_project, instance = database_id.rsplit(":", 1)
@@ -690,6 +693,48 @@ def alert_target(incident: Incident) -> AlertTarget:
         f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; a person must look at "
         f"it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
         "is on the policy too, add one"))
+
+
+# The resource labels each monitored-resource type Runwarden reads builds its target's name from.
+_NAME_LABELS = {"cloud_run_revision": ("project_id", "location", "service_name"),
+                "vpc_access_connector": ("project_id", "location", "connector_name"),
+                "cloudsql_database": ("database_id", "region"),
+                "uptime_url": ("host",)}
+
+# What those labels can hold when Monitoring sends them for a real resource: Google Cloud resource ids
+# (project ids, a domain-scoped one's "example.com:p", regions, Cloud Run service and connector names,
+# Cloud SQL's "project:instance") and host names are ASCII letters, digits, '-', '.', ':' and '_', and
+# none is longer than a DNS name's 253 characters (each type's own naming rules are stricter, and are
+# not all confirmed here). Anything else came from something other than the resource: a log entry's
+# writer sets its entry's resource labels (LogEntry.resource), and a relay may rewrite them. Built into
+# a resource name, a '/' reads as another path segment and a long or non-ASCII name as a service of
+# that name, answered `skipped` ("not a managed service") where nobody hears of it.
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,252}")
+_INSTANCE_ID = re.compile(r"(?P<project>[^:]+(?::[^:]+)?):(?P<instance>[^:]+)")
+
+
+def _malformed(incident: Incident) -> AlertTarget | None:
+    """A target that says why the notification's identifying labels name no resource of its type, or None
+    when they are well formed (or missing: `_aggregated` says that). Rejected and paged, as a policy to
+    fix: its notifications keep coming to Runwarden's channel."""
+    labels = incident.resource_labels
+    for field in _NAME_LABELS.get(incident.resource_type, ()):
+        value = labels.get(field, "")
+        if not value:
+            continue
+        problem = ""
+        if not _RESOURCE_ID.fullmatch(value):
+            problem = "is no Google Cloud resource id (ASCII letters, digits, '-', '.', ':' or '_', at most 253)"
+        elif field == "database_id" and not _INSTANCE_ID.fullmatch(value):
+            problem = "is not Cloud SQL's 'project:instance'"
+        if problem:
+            return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+                f"policy {_quoted(incident.policy_name)}: the notification's {incident.resource_type} label {field} "
+                f"{_quoted(value)} ({len(value)} characters) {problem}, so it names no {incident.resource_type} "
+                "Runwarden can read, and nothing was read or done; its labels were not written by Monitoring for a "
+                "real resource (a log entry's writer sets its entry's resource labels; a relay may rewrite them): fix "
+                "what writes them, or route this policy to a person's channel"))
+    return None
 
 
 # Resource labels that name what Runwarden diagnoses, wherever a notification carries them.

@@ -19,7 +19,7 @@ import pytest
 from sandbox.inprocess import InProcessPublisher
 from shared.alerts.incidents import MAX_NOTIFICATION_BYTES
 from shared.errors import PermanentError
-from shared.outcomes import MAX_ATTRIBUTE_VALUE_BYTES, Outcome, OutcomeStatus, Timestamps
+from shared.outcomes import MAX_ATTRIBUTE_VALUE_BYTES, Outcome, OutcomeStatus, Timestamps, notify_severity
 from shared.pipeline import handle_alert
 from shared.timeline.writer import MAX_LINE_BYTES, Timeline
 from tests.integration.world import event
@@ -53,9 +53,11 @@ def test_the_in_process_publisher_refuses_what_pubsub_refuses():
     assert publisher.publish("t", b"{}", {"service": "x" * MAX_ATTRIBUTE_VALUE_BYTES}) == "1"
 
 
-@pytest.mark.parametrize("name", [LONG_NAMES["ascii, 2,000 characters"], LONG_NAMES["emoji, 4 bytes each"]],
-                         ids=["ascii", "emoji"])
-def test_an_alert_naming_a_service_longer_than_an_attribute_is_answered(name):
+@pytest.mark.parametrize("name", [LONG_NAMES["ascii, 2,000 characters"], LONG_NAMES["emoji, 4 bytes each"], "a/b"],
+                         ids=["ascii", "emoji", "a slash"])
+def test_an_alert_whose_service_name_is_no_resource_id_is_rejected_and_paged(name):
+    """Before, it was `skipped` as "not a managed service" (nobody hears of a skip), and a name longer
+    than an attribute was not even that: its outcome was refused by Pub/Sub."""
     world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
     document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
     document["incident"]["resource"]["labels"]["service_name"] = name
@@ -63,10 +65,12 @@ def test_an_alert_naming_a_service_longer_than_an_attribute_is_answered(name):
 
     outcome = handle_alert(event(json.dumps(document).encode(), "1"), world.config, world.adapters)
 
-    assert outcome.status is OutcomeStatus.SKIPPED and "is not a managed service" in outcome.reason, outcome.reason
+    assert outcome.status is OutcomeStatus.REJECTED and notify_severity(outcome) is not None, outcome.reason
+    assert "label service_name" in outcome.reason and "is no Google Cloud resource id" in outcome.reason
+    assert len(outcome.reason) < 1000, outcome.reason    # the names quoted, cut
     [(_, data, attributes)] = world.publisher.messages
-    assert json.loads(data)["target"].endswith(name)   # the whole name stays in the body
-    assert len(attributes["service"].encode()) <= MAX_ATTRIBUTE_VALUE_BYTES
+    assert json.loads(data)["status"] == "rejected"
+    assert all(len(v.encode()) <= MAX_ATTRIBUTE_VALUE_BYTES for v in attributes.values())
 
 
 # --- a timeline line stays one Cloud Logging entry ------------------------------------------------------
@@ -100,12 +104,11 @@ def test_a_step_within_the_limit_is_written_as_it_was():
 
 
 def test_a_notification_of_long_non_ascii_labels_writes_every_line_within_a_log_entry(capsys):
-    """A policy aggregated across services whose labels fill the notification (under its 256 KiB): the
-    rejection pages a person (a `notify` line), which must stay one log entry to do so."""
+    """Labels that fill the notification (under its 256 KiB): the `received` step carries them, and the
+    rejection pages a person (a `notify` line); each must stay one log entry."""
     world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
     document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
     labels = document["incident"]["resource"]["labels"]
-    del labels["location"]                                    # aggregated across regions: rejected, paged
     labels["service_name"] = "服务" * 30_000                   # 180,000 bytes of UTF-8, 360,000 escaped
     document["incident"]["policy_name"] = "🚨" * 2_000
 
@@ -114,7 +117,7 @@ def test_a_notification_of_long_non_ascii_labels_writes_every_line_within_a_log_
 
     outcome = handle_alert(event(data, "1"), world.config, world.adapters)
 
-    assert outcome.status is OutcomeStatus.REJECTED and "aggregates cloud_run_revision" in outcome.reason, outcome.reason
+    assert outcome.status is OutcomeStatus.REJECTED and "is no Google Cloud resource id" in outcome.reason, outcome.reason
     written = capsys.readouterr().out
     assert all(len(line.encode()) <= MAX_LINE_BYTES for line in written.splitlines())
     steps = [line["runwarden"]["step"] for line in _lines(written)]
