@@ -328,7 +328,8 @@ class _AlertRun:
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
-                    timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident))
+                    timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident),
+                    policy=self.incident.policy_resource)
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
         duplicate = self.duplicate(gate, service, prior=prior)
@@ -529,7 +530,8 @@ class _AlertRun:
         return self.answer_duplicate(settled)
 
     def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
-        result = duplicate_result(settled.action, settled.target, settled.key, settled.record)
+        result = duplicate_result(settled.action, settled.target, settled.key, settled.record,
+                                  self.incident.policy_resource)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 

@@ -193,6 +193,11 @@ _CLEAR_SIDE = {
 }
 
 
+# AlertPolicy.Condition.name: "projects/[PROJECT_ID_OR_NUMBER]/alertPolicies/[POLICY_ID]/conditions/
+# [CONDITION_ID]" (google/monitoring/v3/alert.proto).
+_POLICY_OF_CONDITION = re.compile(r"(projects/[^/]+/alertPolicies/[^/]+)/conditions/[^/]+")
+
+
 # AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE, by name (ProtoJSON) or
 # number (google-cloud-monitoring, types/alert.py: EVALUATION_MISSING_DATA_INACTIVE = 1).
 _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
@@ -403,6 +408,9 @@ class Incident(BaseModel):
     # The `condition` object's own displayName ("" when it carries none): in every sample the same as
     # `condition_name`; see `condition_doubt`.
     condition_display_name: str = ""
+    # The `condition` object's resource name, "projects/P/alertPolicies/ID/conditions/ID" ("" when it
+    # carries none): see `policy_resource`.
+    condition_resource_name: str = ""
     condition_filter: str = ""
     condition_kind: ConditionKind = ""
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
@@ -441,6 +449,16 @@ class Incident(BaseModel):
     def schema_known(self) -> bool:
         """The notification says it is of the schema Runwarden reads (SCHEMA_VERSION), or a test one."""
         return self.version in (SCHEMA_VERSION, TEST_VERSION)
+
+    @property
+    def policy_resource(self) -> str:
+        """The alert policy's resource name, "projects/P/alertPolicies/ID", from its condition's
+        ("projects/P/alertPolicies/ID/conditions/ID" in every sample; AlertPolicy.Condition.name,
+        google/monitoring/v3/alert.proto), or "" when the notification carries none. Unlike
+        `policy_name` (a display name, which a person may edit while an incident is open) it names one
+        policy for good."""
+        found = _POLICY_OF_CONDITION.fullmatch(self.condition_resource_name.strip())
+        return found.group(1) if found else ""
 
     @property
     def start_unknown(self) -> bool:
@@ -795,6 +813,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         policy_name=i.policy_name,
         condition_name=i.condition_name or i.condition.display_name,
         condition_display_name=i.condition.display_name,
+        condition_resource_name=i.condition.name,
         condition_filter=i.condition.filter,
         condition_kind=i.condition.kind,
         comparison=i.condition.body.comparison if i.condition.body else "",
