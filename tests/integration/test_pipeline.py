@@ -554,3 +554,21 @@ def test_an_incident_closed_before_the_write_reaches_a_person_unless_it_recovere
     paged = [json.loads(line) for line in capsys.readouterr().out.splitlines()
              if '"runwarden_step": "notify"' in line]
     assert bool(paged) is (status == "escalated"), paged
+
+
+def test_an_alert_whose_series_carries_a_reserved_label_key_is_recorded_with_its_action(world):
+    """A PromQL condition's series may carry `__name__`; the alert's labels are stored with its action,
+    and Firestore refuses a field name matching __.*__: the rollback was written and its record refused
+    (tests/unit/test_label_keys_kept.py)."""
+    from shared.remediation.records import ACTIONS
+
+    world.seed("bad_revision")
+    document = resolve_scenario("bad_revision").notification(world.anchor)
+    document["incident"]["metric"]["labels"]["__name__"] = "run_googleapis_com:request_count"
+
+    outcome = world.handle(event(json.dumps(document).encode(), message_id="1"))
+
+    assert outcome.status.value == "applied", outcome.reason
+    [record] = world.state.find_records(ACTIONS, "incident_id", document["incident"]["incident_id"])
+    assert record["alert"]["metric_labels"]["label:__name__"] == "run_googleapis_com:request_count"
+    assert world.standins.run.count("UpdateService") == 1
