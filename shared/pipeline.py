@@ -322,6 +322,14 @@ class _AlertRun:
             # CLOSED (gcp-facts.md §1). A new notification of it says Monitoring holds it open and its
             # entries matched again (after a verified fix, too): dropped as closed, nobody heard of it.
             return self.outcome(OutcomeStatus.ESCALATED, notified_after_own_close(self.incident, closed), target=target)
+        policy = self.incident.policy_resource
+        if policy and closed.policy and closed.policy != policy:
+            # Another policy's CLOSED under this id (guardrails.other_policy): not this incident's closing.
+            return self.outcome(OutcomeStatus.ESCALATED, (
+                f"this incident id was closed at {closed.closed_at:%H:%M:%S} by a notification of alert policy "
+                f"{closed.policy}, and this notification is from alert policy {policy}: two policies under one "
+                "incident id are not one incident (a relay that reuses ids?); nothing was diagnosed or written for "
+                "it: a person must look"), target=target)
         # A CLOSED that overtook this OPEN: the incident is over.
         return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
                             f"({closed.closed_by}); no action on a closed incident", target=target)

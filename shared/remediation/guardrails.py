@@ -292,7 +292,7 @@ class Unrecovered(str):
     (`escalated`, not `skipped`) because the incident closed with nothing showing it recovered."""
 
 
-def closed_before_write(closed: IncidentRecord) -> str:
+def closed_before_write(closed: IncidentRecord, policy: str = "") -> str:
     """Why a write is not sent because its incident closed since the diagnosis. Closed with Monitoring's
     own measurement on the clear side of the bar (IncidentRecord.recovery), the failure is over: nothing
     to tell. Closed with nothing that shows recovery (a snooze on the policy: "When you apply a snooze to
@@ -302,6 +302,12 @@ def closed_before_write(closed: IncidentRecord) -> str:
     silences Monitoring's own notifications of it: skipped, nobody heard that the fix was held back. So it
     is escalated (Unrecovered), naming the closing; a person decides. Nothing is written either way."""
     when = f"{closed.closed_at:%Y-%m-%d %H:%M:%S} UTC" if closed.closed_at else "an unknown time"
+    if policy and closed.policy and closed.policy != policy:
+        # Another policy's CLOSED under the same incident id (`other_policy`): not this incident's closing.
+        return Unrecovered(
+            f"incident {closed.incident_id} was closed at {when}, before the write, by a notification of alert policy "
+            f"{closed.policy}, and this alert is from alert policy {policy}: two policies under one incident id are "
+            "not one incident (a relay that reuses ids?); the fix was not sent; a person must look")
     if closed.recovery:
         return (f"incident {closed.incident_id} closed ({closed.closed_by}) at {when}, before the write, showing "
                 f"recovery ({closed.recovery}); nothing written")
@@ -743,7 +749,7 @@ class Gate:
             return f"kill switch engaged: no writes ({switch})"
         closed = closed_incident(found[(INCIDENTS, incident_id)])
         if closed is not None:
-            return closed_before_write(closed)
+            return closed_before_write(closed, self.policy)
         return ""
 
     def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:

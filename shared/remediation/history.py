@@ -51,7 +51,8 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
     if record.state != "closed":
         record = record.model_copy(update={"state": "closed", "closed_at": now,
                                            "closed_by": "cancelled" if cancelled else by,
-                                           "recovery": incident.recovery_shown})
+                                           "recovery": incident.recovery_shown,
+                                           "policy": incident.policy_resource})
         state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
     if cancelled:
         return

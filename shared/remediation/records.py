@@ -340,6 +340,9 @@ class IncidentRecord(KeptReport):
     # What Monitoring's CLOSED showed of the condition's recovery (Incident.recovery_shown), "" for
     # nothing: a snooze, data that stopped, a close by hand; and Runwarden's own closings.
     recovery: str = ""
+    # The alert policy whose CLOSED closed it (Incident.policy_resource), "" when unknown: another
+    # policy's notification under the same id is not this incident's (guardrails.other_policy).
+    policy: str = ""
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
 
     @property

@@ -67,3 +67,29 @@ def test_an_incident_closed_before_the_write_is_escalated_unless_it_showed_recov
         assert "the fix was not sent" in outcome.reason and "a person must look" in outcome.reason
     else:
         assert "showing recovery (Monitoring closed it with a value of 0.001" in outcome.reason, outcome.reason
+
+
+def test_a_closing_of_another_policy_under_the_same_id_before_the_write_is_escalated():
+    """Even one that shows recovery: it is another policy's incident (tests/unit/test_one_incident_id_two_policies.py)."""
+    import copy
+    import json
+
+    from tests.integration.world import event
+    from tests.property.fast import scenario_model
+
+    world = FastWorld(seeded_copy(SCENARIO, None), ANCHOR)
+    document = copy.deepcopy(scenario_model(SCENARIO).notification(ANCHOR, state="closed", closed_value="0.001"))
+    document["incident"]["condition"]["name"] = "projects/demo-project/alertPolicies/999/conditions/1"
+    read, done = world.state.get_many, []
+
+    def get_many(keys):
+        if any(kind == INCIDENTS for kind, _ in keys) and not any(kind == SETTLED for kind, _ in keys) and not done:
+            done.append(handle_alert(event(json.dumps(document).encode(), "closed"), world.config, world.adapters))
+        return read(keys)
+
+    world.state.get_many = get_many
+    outcome = handle_alert(world.alert(SCENARIO, message_id="1"), world.config, world.adapters)
+
+    assert [o.status for o in done] == [OutcomeStatus.RESOLVED]
+    assert world.standins.run.count("UpdateService") == 0
+    assert outcome.status is OutcomeStatus.ESCALATED and "alertPolicies/999" in outcome.reason, outcome.reason

@@ -60,3 +60,22 @@ def test_a_second_policys_notification_under_an_id_acted_on_reaches_a_person(sec
         assert "nothing was diagnosed or written" in again.reason, again.reason
     else:
         assert again.reason.startswith("duplicate"), again.reason
+
+
+@pytest.mark.parametrize("second, status", CASES.values(), ids=CASES.keys())
+def test_an_open_of_a_second_policy_after_a_closed_under_its_id_reaches_a_person(second, status):
+    """The first policy's CLOSED came first (it closes the incident's record): the second policy's OPEN
+    under the same id is no reordered OPEN of a closed incident."""
+    world = FastWorld(seeded_copy(SCENARIO, None), ANCHOR)
+    closing = world.alert(SCENARIO, message_id="c", state="closed")
+    assert handle_alert(closing, world.config, world.adapters).status is OutcomeStatus.RESOLVED
+
+    late = handle_alert(event(notification(**second), "2"), world.config, world.adapters)
+
+    assert world.standins.run.count("UpdateService") == 0
+    assert late.status is status, late.reason
+    if status is OutcomeStatus.ESCALATED:
+        assert notify_severity(late) is not None
+        assert "alertPolicies/4021480765164349360" in late.reason and "alertPolicies/999" in late.reason
+    else:
+        assert "already closed" in late.reason, late.reason
