@@ -455,6 +455,9 @@ class AlertContext(_Model):
     whose entries are read with the service's own logs so their text can name a cause."""
 
     policy: str = ""
+    # The policy's resource name, "projects/P/alertPolicies/ID" (Incident.policy_resource; "" when the
+    # notification names none): `policy` is its display name, which a person may edit.
+    policy_resource: str = ""
     metric_type: str = ""
     resource_type: str = ""
     comparison: str = ""              # COMPARISON_GT | COMPARISON_LT | ...

@@ -79,3 +79,34 @@ def test_an_open_of_a_second_policy_after_a_closed_under_its_id_reaches_a_person
         assert "alertPolicies/4021480765164349360" in late.reason and "alertPolicies/999" in late.reason
     else:
         assert "already closed" in late.reason, late.reason
+
+
+def test_a_closed_of_another_policy_under_the_id_does_not_mark_the_first_policys_action():
+    """Its recovery is another condition's: the action keeps no closing of it (the sweep would cite it,
+    and, for a condition the health check cannot read, take it as the action's recovery)."""
+    from shared.remediation.records import ACTIONS
+
+    world = FastWorld(seeded_copy(SCENARIO, None), ANCHOR)
+    first = handle_alert(event(notification(), "1"), world.config, world.adapters)
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    closed = json.loads(notification(condition_resource=OTHER_POLICY))
+    closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 60, observed_value="0.001")
+
+    answer = handle_alert(event(json.dumps(closed).encode(), "c"), world.config, world.adapters)
+
+    assert answer.status is OutcomeStatus.RESOLVED, answer.reason
+    [record] = world.state.find_records(ACTIONS, "incident_id", first.incident_id)
+    assert record["incident_closed_at"] is None and record["incident_recovery"] == "", record
+    assert record["alert"]["policy_resource"] == "projects/demo-project/alertPolicies/4021480765164349360"
+
+
+def test_a_closed_of_the_same_policy_marks_its_action():
+    from shared.remediation.records import ACTIONS
+
+    world = FastWorld(seeded_copy(SCENARIO, None), ANCHOR)
+    first = handle_alert(event(notification(), "1"), world.config, world.adapters)
+    handle_alert(world.alert(SCENARIO, message_id="c", state="closed", closed_value="0.001"), world.config,
+                 world.adapters)
+
+    [record] = world.state.find_records(ACTIONS, "incident_id", first.incident_id)
+    assert record["incident_closed_at"] is not None and "0.001" in record["incident_recovery"], record
