@@ -35,6 +35,8 @@ from shared.gcp.monitoring import (CloudMonitoringAdapter, IncompleteAnswerError
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
+from shared.errors import PermanentError
+from shared.outcomes import MAX_ATTRIBUTE_KEY_BYTES, MAX_ATTRIBUTE_VALUE_BYTES, MAX_ATTRIBUTES
 from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, resource_of
 from sandbox.standins.server import StandIns
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
@@ -390,9 +392,32 @@ class InProcessPublisher:
         self._lock = threading.Lock()
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
+        refused = over_limits(data, attributes)
+        if refused:   # as Pub/Sub refuses it (the emulator checks none of these)
+            raise PermanentError(refused, code="INVALID_ARGUMENT")
         with self._lock:
             self.messages.append((topic, bytes(data), dict(attributes)))
             return str(len(self.messages))
+
+
+# Pub/Sub's "Message size (the data field): 10MB" (Pub/Sub, "Quotas and limits"; UNCONFIRMED in retrieved
+# text, gcp-facts.md §7); the attribute limits are shared/outcomes.py's.
+MAX_MESSAGE_BYTES = 10 * 1000 * 1000
+
+
+def over_limits(data: bytes, attributes: dict[str, str]) -> str:
+    """Why Pub/Sub refuses a message of `data` and `attributes` ("" when it takes it)."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        return f"message data of {len(data)} bytes is over Pub/Sub's {MAX_MESSAGE_BYTES}-byte limit"
+    if len(attributes) > MAX_ATTRIBUTES:
+        return f"{len(attributes)} attributes, over Pub/Sub's {MAX_ATTRIBUTES}"
+    for key, value in attributes.items():
+        if len(key.encode()) > MAX_ATTRIBUTE_KEY_BYTES:
+            return f"attribute key {key[:40]!r}... is over Pub/Sub's {MAX_ATTRIBUTE_KEY_BYTES}-byte limit"
+        if len(value.encode()) > MAX_ATTRIBUTE_VALUE_BYTES:
+            return (f"attribute {key!r}: a value of {len(value.encode())} bytes is over Pub/Sub's "
+                    f"{MAX_ATTRIBUTE_VALUE_BYTES}-byte limit")
+    return ""
 
 
 def unstarted_standins(*, lro_polls_before_done: int = 2) -> StandIns:

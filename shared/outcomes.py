@@ -70,6 +70,27 @@ class ActionReport(BaseModel):
     overrides: list[str] = Field(default_factory=list)   # limits an operator's override_limits skipped
 
 
+# Pub/Sub's limits on a message's attributes: "Attributes per message: 100", "Attribute key size: 256
+# bytes", "Attribute value size: 1024 bytes" (Pub/Sub, "Quotas and limits", resource limits; the numbers
+# UNCONFIRMED in retrieved text, gcp-facts.md §7; the limits themselves are named by the API's own
+# IngestionFailureEvent.ApiViolationReason: "the API message limits ... Other attribute limits"). A
+# publish over them is refused (INVALID_ARGUMENT) by Pub/Sub; the emulator does not check them.
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_KEY_BYTES = 256
+MAX_ATTRIBUTE_VALUE_BYTES = 1024
+_CUT_MARK = "..."
+
+
+def attribute_value(value: str) -> str:
+    """`value` within MAX_ATTRIBUTE_VALUE_BYTES of UTF-8, cut at a character and marked "..." when
+    longer. The whole value stays in the outcome's body; a filter on a cut value matches nothing."""
+    data = value.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_ATTRIBUTE_VALUE_BYTES:
+        return value
+    kept = data[:MAX_ATTRIBUTE_VALUE_BYTES - len(_CUT_MARK)].decode("utf-8", "ignore")
+    return kept + _CUT_MARK
+
+
 class Received(BaseModel):
     """A rejected message as it arrived, so that rejecting it loses nothing: its content reaches a
     person on the outcome (whole) and in the timeline (an excerpt). Built by
@@ -132,7 +153,9 @@ class Outcome(BaseModel):
         return _JSON(self.model_dump(mode="json", by_alias=True)).encode()
 
     def attributes(self) -> dict[str, str]:
-        """Pub/Sub attributes, for subscription filters."""
+        """Pub/Sub attributes, for subscription filters, each value within Pub/Sub's limit
+        (`attribute_value`): the target comes from the alert's resource labels, which a log entry's
+        writer may set to anything, and one attribute over the limit refuses the whole outcome."""
         attrs = {"status": self.status.value, "schema": SCHEMA}
         if self.diagnosis:
             attrs["signature"] = self.diagnosis.signature
@@ -142,7 +165,7 @@ class Outcome(BaseModel):
             attrs["service"] = self.target.rsplit("/", 1)[-1]
         if self.command_id:
             attrs["command_id"] = self.command_id
-        return attrs
+        return {key: attribute_value(value) for key, value in attrs.items()}
 
     @property
     def ordering_key(self) -> str:

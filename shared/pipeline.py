@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
 from shared.remediation.actions import get_action
@@ -19,6 +19,8 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
                                    users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
+from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, unknown_schema,
+                                   unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
@@ -33,7 +35,7 @@ from shared.remediation.history import (
     recent_verified_fix,
     service_actions,
 )
-from shared.alerts.incidents import (SCHEMA_VERSION, AlertTarget, Incident, IncidentParseError, TargetKind,
+from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, TargetKind,
                                     check_not_ahead, parse_message_published)
 from shared.outcomes import (
     ActionReport,
@@ -126,79 +128,6 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     return alert.publish(outcome)
 
 
-def _closed_reason(incident: Incident) -> str:
-    """The `resolved` outcome's reason for a CLOSED: recorded, and whether it showed recovery."""
-    if incident.is_cancelled:
-        return ("incident cancelled (its policy's condition was deleted or modified while it was open); recorded, no "
-                "action taken; not taken as recovery: an action of it is still verified on live data")
-    shown = incident.recovery_shown
-    if shown:
-        return f"incident closed; recorded, no action taken ({shown})"
-    value = f"observed_value {_clipped(incident.observed_value)}" if incident.observed_value else "no observed_value"
-    if incident.condition_doubt:
-        return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.condition_doubt}, so "
-                f"its {value} is measured against no known bar; an action of it is still verified on live data")
-    return ("incident closed; recorded, no action taken; not taken as recovery: it carries " + value + " and no "
-            "value on the clear side of the condition's bar (a snooze on the policy, data that stopped arriving or a "
-            "close by hand close an incident too), so an action of it is still verified on live data")
-
-
-def _unknown_schema(incident: Incident) -> str:
-    """Why a notification of another schema version than 1.2 is escalated, with what it said."""
-    version = f"version {_clipped(incident.version)}" if incident.version else "no version"
-    about = incident.cloud_run_service or incident.target.name or incident.resource_type or "no named resource"
-    summary = f"; its summary: {_clipped(incident.summary, 240)}" if incident.summary.strip() else ""
-    return (f"notification schema {version}, not {SCHEMA_VERSION}, the only one Runwarden reads: its fields may mean "
-            f"something else, so nothing was read or done; a person must look at it. Policy "
-            f"{incident.policy_name!r}, about {about} (resource type {incident.resource_type or 'none'!r}){summary}")
-
-
-# IncidentRecord.closed_by of a log-based incident the sweep closed (shared/remediation/verification.py
-# `_close_log_incident`): Runwarden's inference, where "notification" is Monitoring's own CLOSED.
-_OWN_CLOSINGS = ("verification", "timeout")
-
-
-def _notified_after_own_close(incident: Incident, closed: Any) -> str:
-    """Why an OPEN of a log-based incident Runwarden closed itself is escalated. Log-based policies
-    notify only on opening (AlertStrategy, "For log-based alert policies, the notification prompts is
-    always [OPENED]"), at most once per `notification_rate_limit` period (alert.proto), and the incident
-    stays open in Monitoring until its autoClose: that a later matching entry notifies the same
-    incident_id is UNCONFIRMED (no sample), and a new message of it can mean nothing else than that
-    Monitoring holds it open. It is not acted on again (the earlier diagnosis and action stand for it);
-    a person hears that the entries are back."""
-    why = "its action was verified" if closed.closed_by == "verification" else "its timeout passed"
-    return (f"log-based incident {incident.incident_id} was notified again after Runwarden closed it at "
-            f"{closed.closed_at:%Y-%m-%d %H:%M:%S} ({why}; log-based policies never send CLOSED): Monitoring holds it "
-            f"open, and entries matching policy {incident.policy_name!r} may be back; nothing was diagnosed or done "
-            "again; a person must look at it")
-
-
-def _unknown_start(incident: Incident, about: str) -> str:
-    """Why an open incident whose `started_at` is 0 (or before 2015: Incident.start_unknown) is escalated undiagnosed. Monitoring sends the
-    incident's start in epoch seconds (gcp-facts.md §1; every real sample), and 0 only in the
-    console's test notification (`version: "test"`, cloudforet-io/tsc#8), where it is a placeholder;
-    in a 1.2 notification it is no time (a relay or a serializer that wrote an unset field as 0:
-    ProtoJSON omits a zero int64 rather than writing it). Taken as a time, the incident was "open
-    since 00:00:00" on 1970-01-01: every revision of the service was "deployed before the incident",
-    and the evidence window silently became the last `max_incident_window_seconds`. Nor is the
-    notification's arrival its start: an incident is notified again while open (renotifyInterval)
-    and Pub/Sub redelivers for a day. The deploy that preceded it, and so a rollback, cannot be told
-    without it, so nothing is read or done."""
-    summary = f"; its summary: {_clipped(incident.summary, 240)}" if incident.summary.strip() else ""
-    given = ("started_at is 0, which Monitoring sends only in a test notification" if not incident.started_at else
-             f"started_at {incident.started_at} is {datetime.fromtimestamp(incident.started_at, timezone.utc):%Y-%m-%d}, "
-             "before any incident of this schema")
-    return (f"the notification gives no start for incident {incident.incident_id} ({given}): when it began, and so which deploy or change preceded it, is "
-            "unknown, and no time was guessed for it; nothing was diagnosed or done; a person must look at it "
-            f"(`runwarden command diagnose --target {about}` reads the live evidence now). Policy "
-            f"{incident.policy_name!r}{summary}")
-
-
-def _clipped(text: str | None, limit: int = 60) -> str:
-    text = text or ""
-    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
-
-
 @dataclass(frozen=True)
 class _Prior:
     """The incident's state, read before diagnosis (see `_AlertRun.prior`)."""
@@ -238,13 +167,13 @@ class _AlertRun:
         if not incident.is_open:
             note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
-            return self.outcome(OutcomeStatus.RESOLVED, _closed_reason(incident),
+            return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident),
                                 step="resolved", target=incident.cloud_run_service or target.name or None)
         if incident.is_test:
             return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
         if not incident.schema_known:
             # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
-            return self.outcome(OutcomeStatus.ESCALATED, _unknown_schema(incident),
+            return self.outcome(OutcomeStatus.ESCALATED, unknown_schema(incident),
                                 target=incident.cloud_run_service or target.name or None)
         if target.kind is TargetKind.UNROUTABLE:
             # A policy that cannot name its resource is the policy's fault: say how to fix it.
@@ -388,25 +317,34 @@ class _AlertRun:
         closed = closed_incident(prior.incident)
         if closed is None:
             return None
-        if closed.closed_by in _OWN_CLOSINGS:
+        if closed.closed_by in OWN_CLOSINGS:
             # Closed by Runwarden's own sweep, not by Monitoring: a log-based incident, which never sends
             # CLOSED (gcp-facts.md §1). A new notification of it says Monitoring holds it open and its
             # entries matched again (after a verified fix, too): dropped as closed, nobody heard of it.
-            return self.outcome(OutcomeStatus.ESCALATED, _notified_after_own_close(self.incident, closed), target=target)
+            return self.outcome(OutcomeStatus.ESCALATED, notified_after_own_close(self.incident, closed), target=target)
+        policy = self.incident.policy_resource
+        if policy and closed.policy and closed.policy != policy:
+            # Another policy's CLOSED under this id (guardrails.other_policy): not this incident's closing.
+            return self.outcome(OutcomeStatus.ESCALATED, (
+                f"this incident id was closed at {closed.closed_at:%H:%M:%S} by a notification of alert policy "
+                f"{closed.policy}, and this notification is from alert policy {policy}: two policies under one "
+                "incident id are not one incident (a relay that reuses ids?); nothing was diagnosed or written for "
+                "it: a person must look"), target=target)
         # A CLOSED that overtook this OPEN: the incident is over.
         return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
                             f"({closed.closed_by}); no action on a closed incident", target=target)
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
-                    timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident))
+                    timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident),
+                    policy=self.incident.policy_resource)
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
         duplicate = self.duplicate(gate, service, prior=prior)
         if duplicate is not None:
             return duplicate
         if self.incident.start_unknown:
-            return self.outcome(OutcomeStatus.ESCALATED, _unknown_start(self.incident, service), target=service)
+            return self.outcome(OutcomeStatus.ESCALATED, unknown_start(self.incident, service), target=service)
         now = self.adapters.clock.now()
         ahead = _ReadAhead(self.adapters.state, gate, service, now)   # state the write needs, read meanwhile
         try:
@@ -462,7 +400,7 @@ class _AlertRun:
         if duplicate is not None:
             return duplicate
         if self.incident.start_unknown:
-            return self.outcome(OutcomeStatus.ESCALATED, _unknown_start(self.incident, target.name),
+            return self.outcome(OutcomeStatus.ESCALATED, unknown_start(self.incident, target.name),
                                 target=target.name)
         readers = self.adapters.readers()
         try:
@@ -600,7 +538,8 @@ class _AlertRun:
         return self.answer_duplicate(settled)
 
     def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
-        result = duplicate_result(settled.action, settled.target, settled.key, settled.record)
+        result = duplicate_result(settled.action, settled.target, settled.key, settled.record,
+                                  self.incident.policy_resource)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 

@@ -193,6 +193,16 @@ _CLEAR_SIDE = {
 }
 
 
+# AlertPolicy.Condition.name: "projects/[PROJECT_ID_OR_NUMBER]/alertPolicies/[POLICY_ID]/conditions/
+# [CONDITION_ID]" (google/monitoring/v3/alert.proto).
+_POLICY_OF_CONDITION = re.compile(r"(projects/[^/]+/alertPolicies/[^/]+)/conditions/[^/]+")
+
+
+# AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE, by name (ProtoJSON) or
+# number (google-cloud-monitoring, types/alert.py: EVALUATION_MISSING_DATA_INACTIVE = 1).
+_MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
+
+
 # A condition's filter names its metric as `metric.type = "TYPE"` (Cloud Monitoring, "Monitoring
 # filters"; `metric.type="compute.googleapis.com/instance/cpu/utilization"` and `metric.type =
 # "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
@@ -271,6 +281,10 @@ class _ConditionBody(_Wire):
     # the documented 1.2 sample, shared/reference/samples). A latency policy's value is a percentile,
     # a mean or a sum depending on them (shared/diagnosis/health_bar.py).
     aggregations: list[_Aggregation] = Field(default_factory=list)
+    # MetricThreshold.evaluation_missing_data: "A condition control that determines how metric-threshold
+    # conditions are evaluated when data stops arriving" (google-cloud-monitoring, types/alert.py): see
+    # Incident.recovery_doubt. An enum: its name in ProtoJSON, its number in other writers.
+    evaluation_missing_data: str = ""
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -394,6 +408,9 @@ class Incident(BaseModel):
     # The `condition` object's own displayName ("" when it carries none): in every sample the same as
     # `condition_name`; see `condition_doubt`.
     condition_display_name: str = ""
+    # The `condition` object's resource name, "projects/P/alertPolicies/ID/conditions/ID" ("" when it
+    # carries none): see `policy_resource`.
+    condition_resource_name: str = ""
     condition_filter: str = ""
     condition_kind: ConditionKind = ""
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
@@ -402,6 +419,7 @@ class Incident(BaseModel):
     # The condition's first aggregation ("" when it carries none): ALIGN_PERCENTILE_99, ALIGN_MEAN, ...
     aligner: str = ""
     reducer: str = ""
+    evaluation_missing_data: str = ""   # the condition's EvaluationMissingData ("" when it carries none)
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -431,6 +449,16 @@ class Incident(BaseModel):
     def schema_known(self) -> bool:
         """The notification says it is of the schema Runwarden reads (SCHEMA_VERSION), or a test one."""
         return self.version in (SCHEMA_VERSION, TEST_VERSION)
+
+    @property
+    def policy_resource(self) -> str:
+        """The alert policy's resource name, "projects/P/alertPolicies/ID", from its condition's
+        ("projects/P/alertPolicies/ID/conditions/ID" in every sample; AlertPolicy.Condition.name,
+        google/monitoring/v3/alert.proto), or "" when the notification carries none. Unlike
+        `policy_name` (a display name, which a person may edit while an incident is open) it names one
+        policy for good."""
+        found = _POLICY_OF_CONDITION.fullmatch(self.condition_resource_name.strip())
+        return found.group(1) if found else ""
 
     @property
     def start_unknown(self) -> bool:
@@ -486,7 +514,7 @@ class Incident(BaseModel):
             return ""
         if self.condition_kind != "threshold" or self.forecast or self.comparison not in _CLEAR_SIDE:
             return ""
-        if self.condition_doubt:   # the value may be one condition's, the bar another's
+        if self.recovery_doubt:
             return ""
         value, bar = _number(self.observed_value), self.threshold
         if value is None or bar is None:
@@ -496,6 +524,32 @@ class Incident(BaseModel):
             return ""
         return (f"Monitoring closed it with a value of {value:g}, {words} the condition's bar of {bar:g} "
                 f"({self.comparison})")
+
+    @property
+    def recovery_doubt(self) -> str:
+        """Why a value on the clear side of the bar in this CLOSED would show nothing of recovery, or "":
+        - its parts may name different conditions (`condition_doubt`): the value one's, the bar another's;
+        - it ended before it started: no closing of this incident Monitoring measured, but a payload
+          that came through something else (a relay, a hand-written one);
+        - its condition evaluates missing data as not met (evaluationMissingData
+          EVALUATION_MISSING_DATA_INACTIVE: "If there is no data to evaluate the condition, then evaluate
+          the condition as false", google-cloud-monitoring, types/alert.py, Condition.EvaluationMissingData):
+          it closes when its data stops, as it does when the condition clears, and which `observed_value`
+          such a CLOSED carries (the last value, none, or the clear-side value a missing point is taken
+          for) is UNCONFIRMED: no sample. Read either way, it shows no recovery.
+        A closing for want of data under the policy's autoClose (not in the notification) is the same
+        case and cannot be told apart here: the sweep never takes a CLOSED alone as recovery, and judges
+        a service's own requests on live data (shared/remediation/judging.py)."""
+        if self.condition_doubt:
+            return self.condition_doubt
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            return (f"it ended at {self.ended_at} ({_utc(self.ended_at)}), before it started at {self.started_at} "
+                    f"({_utc(self.started_at)}): no closing Monitoring measured")
+        if self.evaluation_missing_data.strip() in _MISSING_DATA_INACTIVE:
+            return ("its condition evaluates missing data as not met (evaluationMissingData "
+                    "EVALUATION_MISSING_DATA_INACTIVE), so it also closes when its data stops arriving, with a value "
+                    "that is not known to be measured")
+        return ""
 
     @property
     def is_cancelled(self) -> bool:
@@ -617,6 +671,9 @@ def alert_target(incident: Incident) -> AlertTarget:
     # docs/deploy.md); a notification without project_id was summed over them, and the scoping
     # project is then merely where the policy lives, not where the resource is.
     project = labels.get("project_id", "")
+    malformed = _malformed(incident)
+    if malformed is not None:
+        return malformed
     if kind == "cloud_run_revision":
         fields = ["project_id", "service_name", "location"]
         missing = [k for k in fields if not labels.get(k)]
@@ -633,8 +690,8 @@ def alert_target(incident: Incident) -> AlertTarget:
             f"projects/{project}/locations/{labels['location']}/connectors/{labels['connector_name']}"))
     if kind == "cloudsql_database":
         database_id, region = labels.get("database_id", ""), labels.get("region", "")
-        if ":" not in database_id or not region:
-            return _aggregated(incident, [k for k in ("database_id", "region") if not labels.get(k)] or ["database_id"],
+        if not database_id or not region:
+            return _aggregated(incident, [k for k in ("database_id", "region") if not labels.get(k)],
                                ["database_id", "region"], "instance")
         # database_id is "project:instance"; a domain-scoped project has a colon of its own.
         sql_project, instance = database_id.rsplit(":", 1)
@@ -654,6 +711,48 @@ def alert_target(incident: Incident) -> AlertTarget:
         f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; a person must look at "
         f"it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
         "is on the policy too, add one"))
+
+
+# The resource labels each monitored-resource type Runwarden reads builds its target's name from.
+_NAME_LABELS = {"cloud_run_revision": ("project_id", "location", "service_name"),
+                "vpc_access_connector": ("project_id", "location", "connector_name"),
+                "cloudsql_database": ("database_id", "region"),
+                "uptime_url": ("host",)}
+
+# What those labels can hold when Monitoring sends them for a real resource: Google Cloud resource ids
+# (project ids, a domain-scoped one's "example.com:p", regions, Cloud Run service and connector names,
+# Cloud SQL's "project:instance") and host names are ASCII letters, digits, '-', '.', ':' and '_', and
+# none is longer than a DNS name's 253 characters (each type's own naming rules are stricter, and are
+# not all confirmed here). Anything else came from something other than the resource: a log entry's
+# writer sets its entry's resource labels (LogEntry.resource), and a relay may rewrite them. Built into
+# a resource name, a '/' reads as another path segment and a long or non-ASCII name as a service of
+# that name, answered `skipped` ("not a managed service") where nobody hears of it.
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,252}")
+_INSTANCE_ID = re.compile(r"(?P<project>[^:]+(?::[^:]+)?):(?P<instance>[^:]+)")
+
+
+def _malformed(incident: Incident) -> AlertTarget | None:
+    """A target that says why the notification's identifying labels name no resource of its type, or None
+    when they are well formed (or missing: `_aggregated` says that). Rejected and paged, as a policy to
+    fix: its notifications keep coming to Runwarden's channel."""
+    labels = incident.resource_labels
+    for field in _NAME_LABELS.get(incident.resource_type, ()):
+        value = labels.get(field, "")
+        if not value:
+            continue
+        problem = ""
+        if not _RESOURCE_ID.fullmatch(value):
+            problem = "is no Google Cloud resource id (ASCII letters, digits, '-', '.', ':' or '_', at most 253)"
+        elif field == "database_id" and not _INSTANCE_ID.fullmatch(value):
+            problem = "is not Cloud SQL's 'project:instance'"
+        if problem:
+            return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+                f"policy {_quoted(incident.policy_name)}: the notification's {incident.resource_type} label {field} "
+                f"{_quoted(value)} ({len(value)} characters) {problem}, so it names no {incident.resource_type} "
+                "Runwarden can read, and nothing was read or done; its labels were not written by Monitoring for a "
+                "real resource (a log entry's writer sets its entry's resource labels; a relay may rewrite them): fix "
+                "what writes them, or route this policy to a person's channel"))
+    return None
 
 
 # Resource labels that name what Runwarden diagnoses, wherever a notification carries them.
@@ -714,6 +813,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         policy_name=i.policy_name,
         condition_name=i.condition_name or i.condition.display_name,
         condition_display_name=i.condition.display_name,
+        condition_resource_name=i.condition.name,
         condition_filter=i.condition.filter,
         condition_kind=i.condition.kind,
         comparison=i.condition.body.comparison if i.condition.body else "",
@@ -721,6 +821,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
         aligner=_first_aggregation(i.condition.body).per_series_aligner,
         reducer=_first_aggregation(i.condition.body).cross_series_reducer,
+        evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,

@@ -478,6 +478,9 @@ class AlertContext(_Model):
     whose entries are read with the service's own logs so their text can name a cause."""
 
     policy: str = ""
+    # The policy's resource name, "projects/P/alertPolicies/ID" (Incident.policy_resource; "" when the
+    # notification names none): `policy` is its display name, which a person may edit.
+    policy_resource: str = ""
     metric_type: str = ""
     resource_type: str = ""
     comparison: str = ""              # COMPARISON_GT | COMPARISON_LT | ...
@@ -504,6 +507,37 @@ class AlertContext(_Model):
     # Why the notification's parts may be different conditions of a policy of several ("" when they
     # agree: shared/alerts/incidents.Incident.condition_doubt): its condition is then not judged.
     condition_doubt: str = ""
+
+    @field_validator("metric_labels", mode="after")
+    @classmethod
+    def _keepable_labels(cls, labels: dict[str, str]) -> dict[str, str]:
+        """The labels as an action record can keep them: the context is stored with the action (its
+        keys become field names of a Firestore map), and Firestore refuses a field name that matches
+        `__.*__` ("field name '__name__' is reserved", the emulator's answer), an empty one, or one over
+        1,500 bytes. A PromQL condition's series may carry `__name__` (Prometheus's label for the
+        metric's name; whether Monitoring's notification keeps it is UNCONFIRMED); refused, the record
+        of a rollback already made was never written. Such a key is kept as `label:KEY` (a long one
+        cut); no key the health check reads (shared/diagnosis/health_bar.py) is one of them."""
+        if all(_keepable_key(key) for key in labels):
+            return labels
+        return {(key if _keepable_key(key) else _kept_key(key)): value for key, value in labels.items()}
+
+
+# Firestore's limit for a field name (shared/gcp/firestore.py, MAX_FIELD_NAME_BYTES), kept apart: the
+# domain does not import an adapter.
+_MAX_LABEL_KEY_BYTES = 1500
+
+
+def _keepable_key(key: str) -> bool:
+    return bool(key) and not (key[:2] == "__" and key[-2:] == "__" and len(key) >= 4) and (
+        len(key) <= _MAX_LABEL_KEY_BYTES // 4 or len(key.encode("utf-8", "surrogatepass")) <= _MAX_LABEL_KEY_BYTES)
+
+
+def _kept_key(key: str) -> str:
+    kept = f"label:{key}"
+    if len(kept.encode("utf-8", "surrogatepass")) <= _MAX_LABEL_KEY_BYTES:
+        return kept
+    return kept.encode("utf-8", "surrogatepass")[:_MAX_LABEL_KEY_BYTES - 3].decode("utf-8", "ignore") + "..."
 
 
 # --- Everything one diagnosis may look at ---------------------------------------------------

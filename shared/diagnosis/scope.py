@@ -36,7 +36,8 @@ def alert_context(incident: Incident) -> AlertContext:
     # it is lent to a rule (a lower bar of another condition's makes a rule act on less), and the
     # health check says why it does not judge.
     doubt = incident.condition_doubt
-    return AlertContext(policy=incident.policy_name, metric_type=incident.metric_type,
+    return AlertContext(policy=incident.policy_name, policy_resource=incident.policy_resource,
+                        metric_type=incident.metric_type,
                         resource_type=incident.resource_type, comparison="" if doubt else incident.comparison,
                         threshold=None if doubt else incident.threshold,
                         ratio=bool(incident.denominator_filter) and not doubt, condition_doubt=doubt,

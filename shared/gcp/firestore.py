@@ -32,6 +32,10 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_ID_BYTES = 1500        # Firestore's limit for a document id
+# Firestore's limit for a field name, a map's keys included ("Maximum size of a field name: 1,500 bytes",
+# Firestore "Quotas and limits", UNCONFIRMED in retrieved text; the emulator refuses a 1,600-byte map key:
+# "Property ... contains an invalid nested entity").
+MAX_FIELD_NAME_BYTES = 1500
 HASHED_ID_PREFIX = 1400    # room left for the hash marker and a sha256 hex digest
 RACE_ATTEMPTS = 5          # re-reads after a lost precondition race before giving up
 READ_ATTEMPTS = 3          # tries of a read (idempotent) that meets transient faults
@@ -718,6 +722,11 @@ def _plain_map(data: Mapping[str, Any]) -> dict[str, Any]:
         if type(name) is not str or not name:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"field names must be non-empty strings: {name!r}")
+        if name[:2] == "__" and name[-2:] == "__" and len(name) >= 4:
+            # Firestore: field names must not match __.*__ (the emulator: "field name '__name__' is reserved.")
+            raise ValueError(f"field name {name!r} is reserved (Firestore refuses names matching __.*__)")
+        if len(name) > MAX_FIELD_NAME_BYTES // 4 and len(name.encode("utf-8", "surrogatepass")) > MAX_FIELD_NAME_BYTES:
+            raise ValueError(f"field name {name[:40]!r}... is over Firestore's {MAX_FIELD_NAME_BYTES} bytes")
     return {name: _plain_value(value) for name, value in data.items()}
 
 

@@ -38,8 +38,8 @@ from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, Stat
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
-                                        ActionRecord, ActionState, IntentRecord, IntentState, ProposalRecord, SettledEntry,
-                                        settled_field)
+                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
+                                        ProposalRecord, SettledEntry, settled_field)
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
@@ -156,16 +156,43 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
     return ""
 
 
-def duplicate_result(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
+def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, policy: str = "") -> GateResult:
     """The gate's answer when `held` already claims this action on this target for the incident.
     (An unfinished claim of an earlier attempt at the same message is not a duplicate: InProgress.)
 
     The first result's status is named: when the first attempt's own outcome could not be
-    published (it raised, and this is the redelivery), this outcome is the one that reports it."""
+    published (it raised, and this is the redelivery), this outcome is the one that reports it.
+
+    `policy`: the alert policy (its resource name, Incident.policy_resource) of the notification
+    answered now. A claim completed for another policy's notification under the same incident id is
+    no duplicate of it: see `other_policy`."""
+    other = other_policy(action, target, held, policy)
+    if other is not None:
+        return other
     first = held.result.get("status")
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
     return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
+
+
+def other_policy(action: str, target: str, held: ClaimRecord, policy: str) -> GateResult | None:
+    """`escalated` when `held` was completed for a notification of another alert policy than `policy`
+    under the same incident id, else None. Monitoring gives each incident its own id, and an incident
+    belongs to one policy (its notifications carry the policy's condition); two policies under one id
+    came through something that reuses ids (a relay, a hand-written payload). Answered as a duplicate,
+    the second policy's alert, perhaps on another resource, was dropped where nobody hears of it; it is
+    not diagnosed either (its id's records are the first policy's), so a person is told. A claim that
+    names no policy (completed before claims kept it, or for a notification without a condition name)
+    is taken as the same policy's."""
+    first = held.result.get("policy")
+    if not policy or not isinstance(first, str) or not first or first == policy:
+        return None
+    return GateResult(OutcomeStatus.ESCALATED, (
+        f"this incident id was already acted on for alert policy {first} ({action} on {target}, "
+        f"{held.result.get('status') or held.status.value} since {held.claimed_at.isoformat()}), and this "
+        f"notification is from alert policy {policy}: two policies under one incident id are not one incident (a "
+        "relay that reuses ids?); nothing was diagnosed or written for it: a person must look"),
+        after=held.result.get("after"), claim_key=held.key)
 
 
 def _still(record: Mapping[str, Any] | None, expect: Mapping[str, Any]) -> bool:
@@ -260,10 +287,41 @@ class GateReads:
         return self.target == target and list(self.buckets) == buckets and set(paused) <= set(self.paused)
 
 
+class Unrecovered(str):
+    """A reason to stop right before the write that a person must hear of: the write is held back
+    (`escalated`, not `skipped`) because the incident closed with nothing showing it recovered."""
+
+
+def closed_before_write(closed: IncidentRecord, policy: str = "") -> str:
+    """Why a write is not sent because its incident closed since the diagnosis. Closed with Monitoring's
+    own measurement on the clear side of the bar (IncidentRecord.recovery), the failure is over: nothing
+    to tell. Closed with nothing that shows recovery (a snooze on the policy: "When you apply a snooze to
+    a metric-based ... alerting policy, Monitoring also closes all alerts related to the alerting policy",
+    Cloud Monitoring, "Snoozes"; data that stopped, AlertStrategy.auto_close; a close by hand; the policy
+    edited), the failure Runwarden diagnosed and was about to fix may still be going on, and a snooze
+    silences Monitoring's own notifications of it: skipped, nobody heard that the fix was held back. So it
+    is escalated (Unrecovered), naming the closing; a person decides. Nothing is written either way."""
+    when = f"{closed.closed_at:%Y-%m-%d %H:%M:%S} UTC" if closed.closed_at else "an unknown time"
+    if policy and closed.policy and closed.policy != policy:
+        # Another policy's CLOSED under the same incident id (`other_policy`): not this incident's closing.
+        return Unrecovered(
+            f"incident {closed.incident_id} was closed at {when}, before the write, by a notification of alert policy "
+            f"{closed.policy}, and this alert is from alert policy {policy}: two policies under one incident id are "
+            "not one incident (a relay that reuses ids?); the fix was not sent; a person must look")
+    if closed.recovery:
+        return (f"incident {closed.incident_id} closed ({closed.closed_by}) at {when}, before the write, showing "
+                f"recovery ({closed.recovery}); nothing written")
+    return Unrecovered(
+        f"incident {closed.incident_id} closed ({closed.closed_by}) at {when}, before the write, with nothing that "
+        "shows it recovered (a snooze on the policy, data that stopped arriving, a close by hand or an edit of the "
+        "policy close an incident too): the fix was not sent, and the failure diagnosed may still be going on; a "
+        "person must look")
+
+
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
                  timeline: Timeline | None = None, message_id: str | None = None,
-                 alert: AlertContext | None = None) -> None:
+                 alert: AlertContext | None = None, policy: str = "") -> None:
         self.config = config
         self.state = state
         self.clock = clock
@@ -274,6 +332,13 @@ class Gate:
         self.message_id = message_id
         # The alert this attempt handles, kept in the action record: the sweep verifies at its bar.
         self.alert = alert
+        # Its alert policy's resource name (Incident.policy_resource), kept in the claims it completes:
+        # another policy's notification under the same incident id is no duplicate (`other_policy`).
+        self.policy = policy
+
+    def _completion(self, status: OutcomeStatus, after: Any) -> dict[str, Any]:
+        """What a completed claim keeps: the result, and the alert policy it was taken for."""
+        return {"status": status.value, "after": after, **({"policy": self.policy} if self.policy else {})}
 
     # --- the one way to write -------------------------------------------------------------------
 
@@ -348,7 +413,7 @@ class Gate:
                 # open plan, so a plan that never landed, or another attempt's, is left as it is).
                 self._void_intent(intent)
             self._raise_if_own_message_in_progress(key, claim.record)
-            return duplicate_result(action.name, params.target, key, claim.record)
+            return duplicate_result(action.name, params.target, key, claim.record, self.policy)
         # An intent the one commit stored ahead (or sent, its answer lost) is this attempt's now: held back
         # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
         # someone else changed. One whose store raised is stored again before the write (`_write`).
@@ -541,6 +606,8 @@ class Gate:
         if stop:
             self._give_back(held)
             result.reason = stop
+            if isinstance(stop, Unrecovered):
+                result.status = OutcomeStatus.ESCALATED
             return result
         if intent is not None:
             try:
@@ -682,7 +749,7 @@ class Gate:
             return f"kill switch engaged: no writes ({switch})"
         closed = closed_incident(found[(INCIDENTS, incident_id)])
         if closed is not None:
-            return f"incident {incident_id} closed ({closed.closed_by}) before the write"
+            return closed_before_write(closed, self.policy)
         return ""
 
     def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
@@ -766,7 +833,7 @@ class Gate:
         if held is None:
             return None
         name, _, key, record = held
-        return name, duplicate_result(name, target, key, record)
+        return name, duplicate_result(name, target, key, record, self.policy)
 
     def held_claim(self, incident_id: str, target: str,
                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None
@@ -820,7 +887,7 @@ class Gate:
         now = self.clock.now()
         kind, key = held.claim
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
-        outcome = {"status": result.status.value, "after": result.after}
+        outcome = self._completion(result.status, result.after)
         records = [] if action.corrective else self._records(action, params, before, result, incident_id, service,
                                                              signature, manual, now, superseded)
         if records and held.intent is not None:
@@ -949,7 +1016,7 @@ class Gate:
     def _complete(self, kind: str, key: str, result: GateResult) -> None:
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         self.state.complete(kind, key, self.owner, retain, self.clock.now(),
-                            {"status": result.status.value, "after": result.after})
+                            self._completion(result.status, result.after))
 
     def _claim(self, kind: str, key: str, ttl: timedelta, now: datetime) -> Any:
         """state.claim; if it fails transiently, the create may have landed with its answer lost
@@ -1138,7 +1205,7 @@ class Gate:
         if claim.acquired:
             retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
             self.state.complete(CLAIMS, intent.claim_key, self.owner, retain, self.clock.now(),
-                                {"status": OutcomeStatus.ESCALATED.value, "after": result.after})
+                                self._completion(OutcomeStatus.ESCALATED, result.after))
         reason = (f"duplicate: {intent.action} on {intent.target}, written by {intent.owner} and not recorded by it, "
                   "was recorded or escalated meanwhile by another delivery or the sweep, which reports it; "
                   "nothing written")

@@ -50,14 +50,26 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
         opened_at=now)
     if record.state != "closed":
         record = record.model_copy(update={"state": "closed", "closed_at": now,
-                                           "closed_by": "cancelled" if cancelled else by})
+                                           "closed_by": "cancelled" if cancelled else by,
+                                           "recovery": incident.recovery_shown,
+                                           "policy": incident.policy_resource})
         state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
     if cancelled:
         return
     for data in state.find_records(ACTIONS, "incident_id", incident.incident_id):
-        if data.get("incident_closed_at") is None:
+        if data.get("incident_closed_at") is None and _same_policy(data, incident):
             state.update_record(ACTIONS, data["key"], {"incident_closed_at": now,
                                                        "incident_recovery": incident.recovery_shown})
+
+
+def _same_policy(action: Mapping[str, Any], incident: Incident) -> bool:
+    """Whether the action was taken for the policy whose CLOSED this is: another policy's notification
+    under the same incident id (guardrails.other_policy) shows nothing of the action's own condition.
+    Unknown (an action of an operator's command or of an older record, a notification without a
+    condition name) counts as the same."""
+    alert = action.get("alert") or {}
+    first = alert.get("policy_resource") if isinstance(alert, Mapping) else None
+    return not first or not incident.policy_resource or first == incident.policy_resource
 
 
 def recent_verified_fix(state: StateStore, service: str, action: str, now: datetime,

@@ -343,7 +343,13 @@ class IncidentRecord(KeptReport):
     opened_at: datetime
     state: str = "open"        # open | closed
     closed_at: datetime | None = None
-    closed_by: str = ""        # "notification", "verification" or "timeout"
+    closed_by: str = ""        # "notification", "cancelled", "verification" or "timeout"
+    # What Monitoring's CLOSED showed of the condition's recovery (Incident.recovery_shown), "" for
+    # nothing: a snooze, data that stopped, a close by hand; and Runwarden's own closings.
+    recovery: str = ""
+    # The alert policy whose CLOSED closed it (Incident.policy_resource), "" when unknown: another
+    # policy's notification under the same id is not this incident's (guardrails.other_policy).
+    policy: str = ""
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
 
     @property

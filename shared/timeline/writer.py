@@ -88,6 +88,43 @@ class Timeline:
             "logging.googleapis.com/labels": labels,
             "runwarden": {"step": step, "incident_id": self.incident_id, "writer": WRITER, **details},
         }
+        text = _LINE(line)
+        if len(text) > MAX_LINE_BYTES:
+            text = _LINE(_cut(line, len(text)))
         stream = self._stream or sys.stdout
-        stream.write(_LINE(line) + "\n")
+        stream.write(text + "\n")
         stream.flush()
+
+
+# Cloud Logging keeps a log entry of at most 256 KB ("Size of a LogEntry: 256 KB", Cloud Logging, "Quotas
+# and limits"); what the runtime's agent does with a longer stdout line (drops it, cuts it, or splits it
+# into lines that no longer parse as JSON) is UNCONFIRMED, and any of them loses a `notify` line, so a page.
+# A line's text is ASCII (non-ASCII escaped), so its length is its size; the budget leaves room for what
+# the agent adds (the resource, the labels it sets, the timestamps).
+MAX_LINE_BYTES = 200 * 1024
+_KEPT_MESSAGE = 16 * 1024    # bytes of the message kept on a line that was too long
+_KEPT_DETAILS = 64 * 1024    # bytes of the details, as JSON text, kept on it
+
+
+def _cut(line: dict[str, Any], size: int) -> dict[str, Any]:
+    """`line` within MAX_LINE_BYTES: its severity, time, labels, step and incident whole (the timeline's
+    filters read them), its message and details cut, saying so and how long they were. What a line
+    holds that a person needs reaches them whole elsewhere (the outcome's `reason` and `received`)."""
+    details = _LINE({k: v for k, v in line["runwarden"].items() if k not in ("step", "incident_id")})
+    return {**line, "message": _fitted(line["message"], _KEPT_MESSAGE),
+            "runwarden": {"step": line["runwarden"]["step"], "incident_id": line["runwarden"]["incident_id"],
+                          "line_cut": f"the line took {size} bytes, over the {MAX_LINE_BYTES} a log entry is kept at",
+                          "details": _fitted(details, _KEPT_DETAILS)}}
+
+
+def _fitted(text: str, budget: int) -> str:
+    """`text`, or its longest prefix that takes at most `budget` bytes on a line (escaped as the line
+    escapes it: an emoji takes 12), marked with its whole length."""
+    size = lambda part: len(_LINE(part))   # noqa: E731
+    if size(text) <= budget:
+        return text
+    low, high = 0, min(len(text), budget)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if size(text[:middle]) <= budget else (low, middle - 1)
+    return f"{text[:low]}... [cut: {len(text)} characters in all]"

@@ -533,3 +533,51 @@ def test_a_promql_policy_that_sums_over_regions_is_told_to_fix_its_query(world):
     assert outcome.status.value == "rejected", outcome.reason
     assert "in the query's result (PromQL: sum by (project_id, service_name, location) (...)" in outcome.reason
     assert "crossSeriesReducer" not in outcome.reason and world.writes() == 0 and world.reads() == 0
+
+
+@pytest.mark.parametrize("closed_value, status", [(None, "escalated"), ("0.001", "skipped")],
+                         ids=["closed showing no recovery (a snooze)", "closed showing recovery"])
+def test_an_incident_closed_before_the_write_reaches_a_person_unless_it_recovered(world, capsys, closed_value,
+                                                                                     status):
+    """The CLOSED is handled, on Firestore, the moment the gate reads the incident right before the write
+    (that read asks for the incident without its settled entries); what it showed of recovery is kept on
+    the incident's record and read back there (tests/unit/test_closed_before_the_write.py)."""
+    from shared.remediation.records import INCIDENTS, SETTLED
+
+    world.seed("bad_revision")
+    read, done = world.state.get_many, []
+    closing = world.alert(message_id="closed", state="closed", ended_at=world.anchor + timedelta(minutes=5),
+                          **({} if closed_value is None else {"closed_value": closed_value}))
+
+    def get_many(keys):
+        if any(kind == INCIDENTS for kind, _ in keys) and not any(kind == SETTLED for kind, _ in keys) and not done:
+            done.append(world.handle(closing))
+        return read(keys)
+
+    world.state.get_many = get_many
+    outcome = world.handle(world.alert(message_id="1"))
+
+    assert [o.status.value for o in done] == ["resolved"]
+    assert outcome.status.value == status and "before the write" in outcome.reason, outcome.reason
+    assert world.standins.run.count("UpdateService") == 0
+    paged = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if '"runwarden_step": "notify"' in line]
+    assert bool(paged) is (status == "escalated"), paged
+
+
+def test_an_alert_whose_series_carries_a_reserved_label_key_is_recorded_with_its_action(world):
+    """A PromQL condition's series may carry `__name__`; the alert's labels are stored with its action,
+    and Firestore refuses a field name matching __.*__: the rollback was written and its record refused
+    (tests/unit/test_label_keys_kept.py)."""
+    from shared.remediation.records import ACTIONS
+
+    world.seed("bad_revision")
+    document = resolve_scenario("bad_revision").notification(world.anchor)
+    document["incident"]["metric"]["labels"]["__name__"] = "run_googleapis_com:request_count"
+
+    outcome = world.handle(event(json.dumps(document).encode(), message_id="1"))
+
+    assert outcome.status.value == "applied", outcome.reason
+    [record] = world.state.find_records(ACTIONS, "incident_id", document["incident"]["incident_id"])
+    assert record["alert"]["metric_labels"]["label:__name__"] == "run_googleapis_com:request_count"
+    assert world.standins.run.count("UpdateService") == 1

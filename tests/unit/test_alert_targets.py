@@ -385,3 +385,40 @@ def test_a_notification_without_its_condition_is_never_cleared_as_healthy(condit
 
     assert alert.condition_kind == kind and not bar.judged
     assert ("carries no condition" in bar.why_not) is (kind == "unstated"), bar.why_not
+
+
+# Identifying labels that no resource of the type can have: a log entry's writer sets its entry's resource
+# labels (LogEntry.resource), a relay may rewrite them. Before, they were built into a resource name as
+# they came ("connectors/a/b", "services/服务"), answered `skipped` as not managed where nobody hears of
+# it, and a database_id without its project was said to be missing.
+MALFORMED = {
+    "a slash in a connector name": ("vpc_access_connector",
+                                    {"project_id": "p", "connector_name": "a/b", "location": "europe-west1"},
+                                    "label connector_name 'a/b'", "no Google Cloud resource id"),
+    "a non-ASCII service name": ("cloud_run_revision",
+                                 {"project_id": "p", "service_name": "заказы", "location": "europe-west1"},
+                                 "label service_name 'заказы'", "no Google Cloud resource id"),
+    "a space in a project id": ("cloud_run_revision",
+                                {"project_id": "p q", "service_name": "orders", "location": "europe-west1"},
+                                "label project_id 'p q'", "no Google Cloud resource id"),
+    "a service name of 300 characters": ("cloud_run_revision",
+                                         {"project_id": "p", "service_name": "s" * 300, "location": "europe-west1"},
+                                         "label service_name 'sss", "no Google Cloud resource id"),
+    "a database_id without its project": ("cloudsql_database",
+                                          {"project_id": "p", "database_id": "shop-pg", "region": "europe-west1"},
+                                          "label database_id 'shop-pg'", "is not Cloud SQL's 'project:instance'"),
+    "a database_id without its instance": ("cloudsql_database",
+                                           {"project_id": "p", "database_id": "p:", "region": "europe-west1"},
+                                           "label database_id 'p:'", "is not Cloud SQL's 'project:instance'"),
+    "an uptime host with a path": ("uptime_url", {"project_id": "p", "host": "api.example.com/health"},
+                                   "label host 'api.example.com/health'", "no Google Cloud resource id"),
+}
+
+
+@pytest.mark.parametrize("resource_type, labels, named, why", MALFORMED.values(), ids=MALFORMED.keys())
+def test_an_identifying_label_no_resource_can_have_is_a_policy_to_fix(resource_type, labels, named, why):
+    target = parse_notification(notification(resource_type, labels)).target
+
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target   # rejected, and paged
+    assert named in target.reason and why in target.reason, target.reason
+    assert "no service_name label" not in target.reason and "has no database_id" not in target.reason

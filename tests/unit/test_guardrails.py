@@ -182,14 +182,19 @@ def test_a_switch_engaged_after_the_reads_ahead_still_stops_the_write():
     assert _nothing_held(state), state.records   # the claim, the cooldown and the slots are given back
 
 
-def test_an_incident_closed_after_the_reads_ahead_stops_the_write():
+@pytest.mark.parametrize("recovery, status", [
+    ("", OutcomeStatus.ESCALATED),   # a snooze, data that stopped, a close by hand: a person hears the fix was held
+    ("Monitoring closed it with a value of 0.01, below the condition's bar of 0.05 (COMPARISON_GT)",
+     OutcomeStatus.SKIPPED),
+], ids=["no recovery shown", "recovery shown"])
+def test_an_incident_closed_after_the_reads_ahead_stops_the_write(recovery, status):
     from shared.remediation.records import INCIDENTS
 
     result, state, run = _stale_reads_then(
-        lambda s: s.put_record(INCIDENTS, "inc-1", {"incident_id": "inc-1", "state": "closed",
+        lambda s: s.put_record(INCIDENTS, "inc-1", {"incident_id": "inc-1", "state": "closed", "recovery": recovery,
                                                     "closed_at": T0, "closed_by": "notification", "opened_at": T0}))
 
-    assert result.status is OutcomeStatus.SKIPPED and "closed" in result.reason, result.reason
+    assert result.status is status and "closed (notification)" in result.reason, result.reason
     assert run.writes == [] and _nothing_held(state), state.records
 
 

@@ -95,7 +95,7 @@ def test_a_closed_naming_another_condition_shows_no_recovery():
 
 
 def test_the_resolved_reason_names_the_two_conditions():
-    from shared.pipeline import _closed_reason
+    from shared.alerts.reasons import closed_reason as _closed_reason
     closed = other_condition_name()
     closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="0.01")
     reason = _closed_reason(parse_notification(closed))

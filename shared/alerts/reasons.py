@@ -1,0 +1,87 @@
+"""The words of the answers to a notification that is recorded or escalated without a diagnosis: a
+CLOSED (and whether it showed recovery), another schema version, a start it does not give, a
+log-based incident notified again after Runwarden closed it. Beside the notification's own model
+(incidents.py), whose properties they quote. Pure: no I/O.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.alerts.incidents import SCHEMA_VERSION, Incident
+
+
+def closed_reason(incident: Incident) -> str:
+    """The `resolved` outcome's reason for a CLOSED: recorded, and whether it showed recovery."""
+    if incident.is_cancelled:
+        return ("incident cancelled (its policy's condition was deleted or modified while it was open); recorded, no "
+                "action taken; not taken as recovery: an action of it is still verified on live data")
+    shown = incident.recovery_shown
+    if shown:
+        return f"incident closed; recorded, no action taken ({shown})"
+    value = f"observed_value {clipped(incident.observed_value)}" if incident.observed_value else "no observed_value"
+    if incident.condition_doubt:
+        return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.condition_doubt}, so "
+                f"its {value} is measured against no known bar; an action of it is still verified on live data")
+    if incident.recovery_doubt:
+        return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.recovery_doubt}, so "
+                f"its {value} shows nothing; an action of it is still verified on live data")
+    return ("incident closed; recorded, no action taken; not taken as recovery: it carries " + value + " and no "
+            "value on the clear side of the condition's bar (a snooze on the policy, data that stopped arriving or a "
+            "close by hand close an incident too), so an action of it is still verified on live data")
+
+
+def unknown_schema(incident: Incident) -> str:
+    """Why a notification of another schema version than 1.2 is escalated, with what it said."""
+    version = f"version {clipped(incident.version)}" if incident.version else "no version"
+    about = incident.cloud_run_service or incident.target.name or incident.resource_type or "no named resource"
+    summary = f"; its summary: {clipped(incident.summary, 240)}" if incident.summary.strip() else ""
+    return (f"notification schema {version}, not {SCHEMA_VERSION}, the only one Runwarden reads: its fields may mean "
+            f"something else, so nothing was read or done; a person must look at it. Policy "
+            f"{incident.policy_name!r}, about {about} (resource type {incident.resource_type or 'none'!r}){summary}")
+
+
+# IncidentRecord.closed_by of a log-based incident the sweep closed (shared/remediation/verification.py
+# `_close_log_incident`): Runwarden's inference, where "notification" is Monitoring's own CLOSED.
+OWN_CLOSINGS = ("verification", "timeout")
+
+
+def notified_after_own_close(incident: Incident, closed: Any) -> str:
+    """Why an OPEN of a log-based incident Runwarden closed itself is escalated. Log-based policies
+    notify only on opening (AlertStrategy, "For log-based alert policies, the notification prompts is
+    always [OPENED]"), at most once per `notification_rate_limit` period (alert.proto), and the incident
+    stays open in Monitoring until its autoClose: that a later matching entry notifies the same
+    incident_id is UNCONFIRMED (no sample), and a new message of it can mean nothing else than that
+    Monitoring holds it open. It is not acted on again (the earlier diagnosis and action stand for it);
+    a person hears that the entries are back."""
+    why = "its action was verified" if closed.closed_by == "verification" else "its timeout passed"
+    return (f"log-based incident {incident.incident_id} was notified again after Runwarden closed it at "
+            f"{closed.closed_at:%Y-%m-%d %H:%M:%S} ({why}; log-based policies never send CLOSED): Monitoring holds it "
+            f"open, and entries matching policy {incident.policy_name!r} may be back; nothing was diagnosed or done "
+            "again; a person must look at it")
+
+
+def unknown_start(incident: Incident, about: str) -> str:
+    """Why an open incident whose `started_at` is 0 (or before 2015: Incident.start_unknown) is escalated undiagnosed. Monitoring sends the
+    incident's start in epoch seconds (gcp-facts.md §1; every real sample), and 0 only in the
+    console's test notification (`version: "test"`, cloudforet-io/tsc#8), where it is a placeholder;
+    in a 1.2 notification it is no time (a relay or a serializer that wrote an unset field as 0:
+    ProtoJSON omits a zero int64 rather than writing it). Taken as a time, the incident was "open
+    since 00:00:00" on 1970-01-01: every revision of the service was "deployed before the incident",
+    and the evidence window silently became the last `max_incident_window_seconds`. Nor is the
+    notification's arrival its start: an incident is notified again while open (renotifyInterval)
+    and Pub/Sub redelivers for a day. The deploy that preceded it, and so a rollback, cannot be told
+    without it, so nothing is read or done."""
+    summary = f"; its summary: {clipped(incident.summary, 240)}" if incident.summary.strip() else ""
+    given = ("started_at is 0, which Monitoring sends only in a test notification" if not incident.started_at else
+             f"started_at {incident.started_at} is {datetime.fromtimestamp(incident.started_at, timezone.utc):%Y-%m-%d}, "
+             "before any incident of this schema")
+    return (f"the notification gives no start for incident {incident.incident_id} ({given}): when it began, and so which deploy or change preceded it, is "
+            "unknown, and no time was guessed for it; nothing was diagnosed or done; a person must look at it "
+            f"(`runwarden command diagnose --target {about}` reads the live evidence now). Policy "
+            f"{incident.policy_name!r}{summary}")
+
+
+def clipped(text: str | None, limit: int = 60) -> str:
+    text = text or ""
+    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
