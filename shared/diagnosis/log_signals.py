@@ -1164,12 +1164,14 @@ def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
     Counted by exact text first (in C); then only a text that may share its group with another is
     masked. Masking takes out numbers, each a run of digits, dots and colons, and puts an "N" in its
     place; so two texts with the same mask are still equal once every digit, dot, colon and "N" is
-    deleted from both (their *form*, `_MASK_CHARS` deleted by a C-level translate). A text alone in
-    its form is alone in its group, counted exactly, and is not masked: in a log read most lines
-    carry an id or a time that makes them distinct. A form's groups count at most the form's texts:
-    forms are masked from the most counted down, and no further once `limit` groups are known that
-    each count more than the next form. A mask cut at 200 characters or of non-ASCII text is
-    computed, and its own deleted form is the text's form."""
+    deleted from both (their *form*, `_MASK_CHARS` deleted by a C-level translate), and so is the
+    form's beginning: texts are compared by their form's first `_KEY_LENGTH` characters (its *key*).
+    A text alone in its key is alone in its group, counted exactly, and is not masked: in a log read
+    most lines carry an id or a time that makes them distinct. A key's groups count at most the
+    key's texts: keys are masked from the most counted down, and no further once `limit` groups are
+    known that each count more than the next key. A mask cut at 200 characters or of non-ASCII text
+    is the text's own: its form is its mask's (`_forms_at_once` tells when a long text's key is
+    known without masking it)."""
     return top_counted(Counter(texts), limit)
 
 
@@ -1180,6 +1182,7 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
     distinct, ns = list(counts), list(counts.values())
     at_once = _forms_at_once(distinct)
     forms, long = at_once or (_forms_one_by_one(distinct), frozenset())
+    forms = [form[:_KEY_LENGTH] for form in forms]   # the keys
     shared = Counter(forms)
     sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, forms)))   # in a form with others
     members: dict[bytes, list[int]] = {}
@@ -1239,10 +1242,17 @@ def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | None:
-    """Each text's form, made by one translate of all the texts joined, and the texts longer than
-    200 characters stripped, whose forms are their masks' (masked alone); None unless every text is
-    ASCII and free of the separator. A read's long texts (tracebacks, driver errors with their
-    URLs) do not send every text to `_forms_one_by_one`."""
+    """Each text's form, exact in its first `_KEY_LENGTH` characters (its key), made by one
+    translate of all the texts joined, and the texts longer than 200 characters stripped; None
+    unless every text is ASCII and free of the separator. A read's long texts (tracebacks, driver
+    errors with their URLs) do not send every text to `_forms_one_by_one`.
+
+    A long text's mask is cut at 200 characters, and its form is the cut mask's: the beginning of
+    the whole text's form (masking only puts an "N" in place of digits, dots and colons, all of
+    which the form deletes), as long as the cut mask holds characters the form keeps. It holds at
+    least those of the text's first 200 characters (each is in the mask at or before its place in
+    the text): where they are `_KEY_LENGTH` or more, the whole text's form has the right key, and
+    the text is not masked; else its mask is computed, as for any long text before."""
     stripped = list(map(str.strip, distinct))
     joined = "\0".join(stripped)
     if not joined.isascii():
@@ -1252,8 +1262,10 @@ def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | 
     if len(forms) != len(stripped):
         return None
     long = frozenset(compress(range(len(stripped)), map(_MASKED_LENGTH.__lt__, map(len, stripped))))
-    for i in long:   # an ASCII text's mask is ASCII: its form is its mask's, deleted as the others are
-        forms[i] = masked(distinct[i]).encode("ascii").translate(None, _MASK_CHARS)
+    for i in long:
+        head = stripped[i][:_MASKED_LENGTH].encode("ascii").translate(None, _MASK_CHARS)
+        if len(head) < _KEY_LENGTH:   # an ASCII text's mask is ASCII: its form deleted as the others are
+            forms[i] = masked(distinct[i]).encode("ascii").translate(None, _MASK_CHARS)
     return forms, long
 
 
@@ -1277,6 +1289,10 @@ def _forms_one_by_one(distinct: list[str]) -> list[bytes]:
 
 
 _MASKED_LENGTH = 200
+# How much of a form texts are compared by (top_counted): under the 200 characters a mask is cut at,
+# so that a long text's key is known without masking it where its first 200 characters hold this
+# many the form keeps (_forms_at_once); long enough that texts rarely share a key with no group.
+_KEY_LENGTH = 120
 _MASK_CHARS = b"0123456789.:N"
 _DELETE_MASK_CHARS = str.maketrans("", "", "0123456789.:N")
 

@@ -611,6 +611,39 @@ def test_the_largest_groups_agree_on_random_texts_long_and_short(pairs, limit):
     assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
 
 
+def test_a_long_text_is_masked_only_when_its_first_200_characters_may_not_give_its_key(monkeypatch):
+    """Texts are compared by their form's first 120 characters. A long text whose first 200
+    characters hold that many characters the form keeps has the key of its whole text's form, and
+    is not masked unless it shares that key; one whose first 200 hold fewer (numbers crowd them) is
+    masked, its mask cut at 200 characters, and groups with the texts its cut mask is equal to."""
+    alone = []
+    mask = log_signals.masked
+    monkeypatch.setattr(log_signals, "masked", lambda text: alone.append(text) or mask(text))
+    spelled = " failed to get instance metadata (connection name = \"p:r:i\"): Refresh error" * 4
+    crowded = ["1 " * 100 + "x" * 50, "1 " * 100 + "y" * 50]   # one cut mask: "N N ... N "
+    texts = ["a" + spelled, "b" + spelled, *crowded, "x 1", "x 2"]
+
+    assert top_grouped(texts, 6) == _top_plainly(texts, 6)
+    assert ("1 " * 100 + "x" * 50, 2) in top_grouped(texts, 6)
+    assert set(alone) == set(crowded)
+    # The crowded texts' whole forms differ in their first 120 characters: only their masks group them.
+    forms = [t.encode().translate(None, log_signals._MASK_CHARS)[:120] for t in crowded]
+    assert forms[0] != forms[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "1 " * 100, "z" * 119 + "1" * 81, "z" * 120 + "1" * 80,
+                                           "z" * 60 + "1." * 70, "z" * 130]),
+                          st.text(alphabet=st.sampled_from(list("aN_ .:12")), max_size=8)),
+                max_size=10),
+       st.integers(min_value=0, max_value=5))
+def test_the_largest_groups_agree_on_random_texts_about_the_key(pairs, limit):
+    """Long texts on both sides of the 120 characters a key needs in a text's first 200."""
+    texts = [head + tail for head, tail in pairs]
+    assert top_grouped(texts, limit) == _top_plainly(texts, limit)
+    assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
+
+
 # --- naming a refusal: all the texts in one search, exactly what each alone says -----------------
 
 from shared.diagnosis.log_signals import Refusal, refusal_of, refusal_quote, refusals_of   # noqa: E402
