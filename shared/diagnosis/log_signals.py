@@ -757,7 +757,7 @@ def _refusals_searched(distinct: list[str]) -> dict[str, str]:
     named = {text: refusal_of(text) for text in distinct if not text.isascii()}
     if plain:
         lowered = _SEPARATOR.join(plain).lower()
-        starts = list(accumulate(map(_AND_SEPARATOR, map(len, plain)), initial=0))
+        starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
         kinds: list[str] = [""] * len(plain)
         for refusal, anchors in _REFUSAL_ANCHORS:
             # Each of the kind's patterns from its own anchor, as _search confirms it: a search
@@ -894,7 +894,6 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # from the line's start, once, at the anchor's first hit in the line.
 
 _SEPARATOR = "\n"
-_AND_SEPARATOR = (len(_SEPARATOR)).__add__   # a line's length and its separator's
 
 
 class _Anchor(NamedTuple):
@@ -1058,8 +1057,10 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     if not texts:
         return {}
     lowered = _SEPARATOR.join(texts).lower()
-    # Where each line starts in `lowered`, and one past the end: each line and its separator (in C).
-    starts = list(accumulate(map(_AND_SEPARATOR, map(len, texts)), initial=0))
+    # Where each line starts in `lowered`, and one past the end: each line and its separator (in C;
+    # operator's functions, not bound methods of an int such as `(1).__add__`, whose every call
+    # builds a tuple of its arguments: some 700 instructions a call, 542 lines here).
+    starts = list(accumulate(map(operator.add, map(len, texts), repeat(len(_SEPARATOR))), initial=0))
     # Each line's signals so far as bits (_BITS, and its refusal kinds above them): ints, which the
     # garbage collector does not track.
     found = [0] * len(texts)
@@ -1069,8 +1070,16 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     last = [-1] * len(confirms)
     # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
     # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
+    line = 0
     for number, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
-        line = bisect_right(starts, at) - 1
+        # The hit's line: the automaton reports hits as it reaches their ends, so a hit's line is its
+        # predecessor's or a later one, reached by stepping over the lines between (542 steps in
+        # all here, against a bisection of the line starts per hit); a hit before its predecessor's
+        # line, in any other order, is bisected.
+        if at < starts[line]:
+            line = bisect_right(starts, at) - 1
+        while at >= starts[line + 1]:
+            line += 1
         first = last[number] != line
         last[number] = line
         for bit, confirm, leads, reach in confirms[number]:
@@ -1092,10 +1101,10 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
                 found[line] |= bit
     # A refused line names the first of its kinds in _REFUSALS' order (its lowest kind bit), as
     # refusal_of does; the others say nothing here (DB_REFUSED is set only with a kind).
-    for line in compress(range(len(texts)), map(_REFUSED_BIT.__and__, found)):
+    for line in compress(range(len(texts)), map(operator.and_, found, repeat(_REFUSED_BIT))):
         kinds = found[line] >> len(_BITS)
         _NAMED[texts[line]] = _KINDS[(kinds & -kinds).bit_length() - 1]
-    return dict(zip(texts, map(_BY_BITS.__getitem__, map(_SIGNAL_BITS.__and__, found))))
+    return dict(zip(texts, map(_BY_BITS.__getitem__, map(operator.and_, found, repeat(_SIGNAL_BITS)))))
 
 
 # How a hit of one anchor is confirmed, for each pattern it is an anchor of: (bits, the pattern's
@@ -1232,7 +1241,7 @@ def _plain(stripped: list[str]) -> list[bool]:
     ASCII, at most 200 characters (so its mask is never cut) and free of the separator "\0"
     (tested in C, text by text)."""
     return list(map(operator.and_, map(operator.and_, map(str.isascii, stripped),
-                                       map(_MASKED_LENGTH.__ge__, map(len, stripped))),
+                                       map(operator.le, map(len, stripped), repeat(_MASKED_LENGTH))),
                     map(operator.not_, map(operator.contains, stripped, repeat("\0")))))
 
 
@@ -1261,7 +1270,7 @@ def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | 
     # One more piece than texts for each separator a text holds (translate keeps them): then text by text.
     if len(forms) != len(stripped):
         return None
-    long = frozenset(compress(range(len(stripped)), map(_MASKED_LENGTH.__lt__, map(len, stripped))))
+    long = frozenset(compress(range(len(stripped)), map(operator.gt, map(len, stripped), repeat(_MASKED_LENGTH))))
     for i in long:
         head = stripped[i][:_MASKED_LENGTH].encode("ascii").translate(None, _MASK_CHARS)
         if len(head) < _KEY_LENGTH:   # an ASCII text's mask is ASCII: its form deleted as the others are

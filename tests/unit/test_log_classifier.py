@@ -392,6 +392,44 @@ def test_the_search_agrees_with_the_reference_on_random_reads(texts):
     assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts}
 
 
+_STEPPED = ["nothing here", "dial tcp 10.0.0.1:5432: i/o timeout", "", "still nothing",
+            "connect ECONNREFUSED 10.0.0.2:5432 and dial tcp 10.0.0.3:3306: i/o timeout",
+            "The request failed because either the HTTP response was malformed or connection to the instance "
+            "had an error.", "dial tcp 10.0.0.4:443: i/o timeout"]
+
+
+def test_hits_find_their_lines_by_stepping_not_bisecting(monkeypatch):
+    """The automaton reports hits as it reaches their ends: each hit's line is found by stepping on
+    from its predecessor's, over lines with no hit too, without a bisection of the line starts per hit."""
+    import bisect
+    calls = []
+    monkeypatch.setattr(log_signals, "bisect_right", lambda *a: calls.append(a) or bisect.bisect_right(*a))
+    found = _fresh(_STEPPED)
+    assert found == {text: signals_by_pattern(text) for text in _STEPPED}
+    assert found[_STEPPED[4]] == {DB} and found[_STEPPED[5]] == {LogSignal.CONNECTOR_503}
+    assert calls == []
+
+
+class _LinesInReverse:
+    """The automaton's hits line by line from the last line to the first, each line's own in order."""
+
+    def __init__(self, automaton) -> None:
+        self.automaton = automaton
+
+    def find_matches_as_indexes(self, haystack, overlapping):
+        hits = self.automaton.find_matches_as_indexes(haystack, overlapping=overlapping)
+        return sorted(hits, key=lambda hit: -haystack.count(b"\n", 0, hit[1]))   # stable within a line
+
+
+def test_hits_before_their_predecessors_line_are_bisected(monkeypatch):
+    """A hit in an earlier line than the hit before it (an order the automaton does not report) is
+    bisected to its line: stepping alone would leave it in the later line and lose its signals."""
+    automaton, confirms, unanchored = log_signals._automaton()
+    monkeypatch.setattr(log_signals, "_AUTOMATON",
+                        [log_signals._ANCHORS, (_LinesInReverse(automaton), confirms, unanchored)])
+    assert _fresh(_STEPPED) == {text: signals_by_pattern(text) for text in _STEPPED}
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(_lines(), max_size=12))
 def test_a_count_of_the_texts_is_classified_as_the_texts(texts):
