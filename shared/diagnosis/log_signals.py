@@ -879,9 +879,10 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # children and its fail links one by one for each character: some 115 instructions a character
 # against 22 here, the text walked as bytes; docs/performance.md); one `re` alternation of the
 # anchors, far more (Python's engine tries each position in turn). Each hit is mapped back to its
-# line by bisection on the lines' start offsets. The regex runs only to confirm a line whose
-# anchor is there, and not at all for an alternative that is nothing but its anchor. Anchors are
-# read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
+# line by the lines' start offsets (stepping on from the hit before: the hits come in order). The
+# regex runs only to confirm a line whose anchor is there, and not at all for an alternative that
+# is nothing but its anchor. Anchors are read from the patterns themselves, so a pattern added to
+# _PATTERNS is covered without more work.
 #
 # Exactness: for ASCII text lower-casing is exactly what IGNORECASE compares (non-ASCII text takes
 # `signals_by_pattern`), and lower-casing ASCII keeps every offset. No anchor holds the separator,
@@ -1072,10 +1073,12 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
     line = 0
     for number, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
-        # The hit's line: the automaton reports hits as it reaches their ends, so a hit's line is its
-        # predecessor's or a later one, reached by stepping over the lines between (542 steps in
-        # all here, against a bisection of the line starts per hit); a hit before its predecessor's
-        # line, in any other order, is bisected.
+        # The hit's line. An overlapping search's state "will advance through the haystack itself"
+        # (the crate's docs, `automaton::OverlappingState`): a hit is reported when the walk reaches
+        # its end, so its line is its predecessor's or a later one (that they come by their ends is
+        # read from that, not stated: UNCONFIRMED), reached by stepping over the lines between (542
+        # steps in all here, against a bisection of the line starts per hit). A hit before its
+        # predecessor's line, in any other order, is bisected.
         if at < starts[line]:
             line = bisect_right(starts, at) - 1
         while at >= starts[line + 1]:
@@ -1191,15 +1194,15 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
     distinct, ns = list(counts), list(counts.values())
     at_once = _forms_at_once(distinct)
     forms, long = at_once or (_forms_one_by_one(distinct), frozenset())
-    forms = [form[:_KEY_LENGTH] for form in forms]   # the keys
-    shared = Counter(forms)
-    sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, forms)))   # in a form with others
+    keys = [form[:_KEY_LENGTH] for form in forms]
+    shared = Counter(keys)
+    sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, keys)))   # in a key with others
     members: dict[bytes, list[int]] = {}
-    for i in compress(range(len(forms)), sharing):
-        members.setdefault(forms[i], []).append(i)
-    # The groups known exactly, as (count, first appearance): the largest texts alone in their forms
+    for i in compress(range(len(keys)), sharing):
+        members.setdefault(keys[i], []).append(i)
+    # The groups known exactly, as (count, first appearance): the largest texts alone in their keys
     # (sorted is stable: a tie keeps the first appearance first).
-    alone = compress(range(len(forms)), map(operator.not_, sharing))
+    alone = compress(range(len(keys)), map(operator.not_, sharing))
     known = [(ns[i], i) for i in sorted(alone, key=ns.__getitem__, reverse=True)[:limit]]
     for total, indices in sorted(((sum(map(ns.__getitem__, m)), m) for m in members.values()),
                                  key=operator.itemgetter(0), reverse=True):
@@ -1256,12 +1259,12 @@ def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | 
     unless every text is ASCII and free of the separator. A read's long texts (tracebacks, driver
     errors with their URLs) do not send every text to `_forms_one_by_one`.
 
-    A long text's mask is cut at 200 characters, and its form is the cut mask's: the beginning of
-    the whole text's form (masking only puts an "N" in place of digits, dots and colons, all of
-    which the form deletes), as long as the cut mask holds characters the form keeps. It holds at
-    least those of the text's first 200 characters (each is in the mask at or before its place in
-    the text): where they are `_KEY_LENGTH` or more, the whole text's form has the right key, and
-    the text is not masked; else its mask is computed, as for any long text before."""
+    A long text's mask is cut at 200 characters, and its form is the cut mask's: a beginning of the
+    whole text's form (masking only puts an "N" in place of digits, dots and colons, all of which
+    the form deletes), as long as the characters of the cut mask the form keeps. The cut mask holds
+    every such character of the text's first 200 (each at or before its place in the text): where
+    they are `_KEY_LENGTH` or more, the whole text's form has the right key, and the text is not
+    masked; else its mask is computed, as for any long text before."""
     stripped = list(map(str.strip, distinct))
     joined = "\0".join(stripped)
     if not joined.isascii():
@@ -1270,7 +1273,8 @@ def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | 
     # One more piece than texts for each separator a text holds (translate keeps them): then text by text.
     if len(forms) != len(stripped):
         return None
-    long = frozenset(compress(range(len(stripped)), map(operator.gt, map(len, stripped), repeat(_MASKED_LENGTH))))
+    long = frozenset(compress(range(len(stripped)),
+                              map(operator.gt, map(len, stripped), repeat(_MASKED_LENGTH))))
     for i in long:
         head = stripped[i][:_MASKED_LENGTH].encode("ascii").translate(None, _MASK_CHARS)
         if len(head) < _KEY_LENGTH:   # an ASCII text's mask is ASCII: its form deleted as the others are
