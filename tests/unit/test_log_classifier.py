@@ -624,7 +624,7 @@ def test_a_long_or_non_ascii_text_takes_the_text_by_text_path_alone(monkeypatch)
 
 def test_long_ascii_texts_keep_the_read_on_the_one_translate(monkeypatch):
     """Long ASCII texts (a traceback, a driver error with its URL) do not send the read's other texts
-    to the text-by-text forms: each long one's form is its mask's, the others are translated together,
+    to the text-by-text forms: each long one's key is its cut mask's, the others are translated together,
     and a group without a long text is masked in the one substitution."""
     monkeypatch.setattr(log_signals, "_forms_one_by_one", lambda texts: pytest.fail("text by text"))
     masks = log_signals._masks
