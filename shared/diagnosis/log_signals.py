@@ -757,7 +757,7 @@ def _refusals_searched(distinct: list[str]) -> dict[str, str]:
     named = {text: refusal_of(text) for text in distinct if not text.isascii()}
     if plain:
         lowered = _SEPARATOR.join(plain).lower()
-        starts = list(accumulate(map(_AND_SEPARATOR, map(len, plain)), initial=0))
+        starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
         kinds: list[str] = [""] * len(plain)
         for refusal, anchors in _REFUSAL_ANCHORS:
             # Each of the kind's patterns from its own anchor, as _search confirms it: a search
@@ -879,9 +879,10 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # children and its fail links one by one for each character: some 115 instructions a character
 # against 22 here, the text walked as bytes; docs/performance.md); one `re` alternation of the
 # anchors, far more (Python's engine tries each position in turn). Each hit is mapped back to its
-# line by bisection on the lines' start offsets. The regex runs only to confirm a line whose
-# anchor is there, and not at all for an alternative that is nothing but its anchor. Anchors are
-# read from the patterns themselves, so a pattern added to _PATTERNS is covered without more work.
+# line by the lines' start offsets (stepping on from the hit before: the hits come in order). The
+# regex runs only to confirm a line whose anchor is there, and not at all for an alternative that
+# is nothing but its anchor. Anchors are read from the patterns themselves, so a pattern added to
+# _PATTERNS is covered without more work.
 #
 # Exactness: for ASCII text lower-casing is exactly what IGNORECASE compares (non-ASCII text takes
 # `signals_by_pattern`), and lower-casing ASCII keeps every offset. No anchor holds the separator,
@@ -894,7 +895,6 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # from the line's start, once, at the anchor's first hit in the line.
 
 _SEPARATOR = "\n"
-_AND_SEPARATOR = (len(_SEPARATOR)).__add__   # a line's length and its separator's
 
 
 class _Anchor(NamedTuple):
@@ -1058,8 +1058,10 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     if not texts:
         return {}
     lowered = _SEPARATOR.join(texts).lower()
-    # Where each line starts in `lowered`, and one past the end: each line and its separator (in C).
-    starts = list(accumulate(map(_AND_SEPARATOR, map(len, texts)), initial=0))
+    # Where each line starts in `lowered`, and one past the end: each line and its separator (in C;
+    # operator's functions, not bound methods of an int such as `(1).__add__`, whose every call
+    # builds a tuple of its arguments: some 700 instructions a call, 542 lines here).
+    starts = list(accumulate(map(operator.add, map(len, texts), repeat(len(_SEPARATOR))), initial=0))
     # Each line's signals so far as bits (_BITS, and its refusal kinds above them): ints, which the
     # garbage collector does not track.
     found = [0] * len(texts)
@@ -1069,8 +1071,18 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     last = [-1] * len(confirms)
     # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
     # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
+    line = 0
     for number, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
-        line = bisect_right(starts, at) - 1
+        # The hit's line. An overlapping search's state "will advance through the haystack itself"
+        # (the crate's docs, `automaton::OverlappingState`): a hit is reported when the walk reaches
+        # its end, so its line is its predecessor's or a later one (that they come by their ends is
+        # read from that, not stated: UNCONFIRMED), reached by stepping over the lines between (542
+        # steps in all here, against a bisection of the line starts per hit). A hit before its
+        # predecessor's line, in any other order, is bisected.
+        if at < starts[line]:
+            line = bisect_right(starts, at) - 1
+        while at >= starts[line + 1]:
+            line += 1
         first = last[number] != line
         last[number] = line
         for bit, confirm, leads, reach in confirms[number]:
@@ -1092,10 +1104,10 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
                 found[line] |= bit
     # A refused line names the first of its kinds in _REFUSALS' order (its lowest kind bit), as
     # refusal_of does; the others say nothing here (DB_REFUSED is set only with a kind).
-    for line in compress(range(len(texts)), map(_REFUSED_BIT.__and__, found)):
+    for line in compress(range(len(texts)), map(operator.and_, found, repeat(_REFUSED_BIT))):
         kinds = found[line] >> len(_BITS)
         _NAMED[texts[line]] = _KINDS[(kinds & -kinds).bit_length() - 1]
-    return dict(zip(texts, map(_BY_BITS.__getitem__, map(_SIGNAL_BITS.__and__, found))))
+    return dict(zip(texts, map(_BY_BITS.__getitem__, map(operator.and_, found, repeat(_SIGNAL_BITS)))))
 
 
 # How a hit of one anchor is confirmed, for each pattern it is an anchor of: (bits, the pattern's
@@ -1164,12 +1176,14 @@ def top_grouped(texts: Iterable[str], limit: int) -> list[tuple[str, int]]:
     Counted by exact text first (in C); then only a text that may share its group with another is
     masked. Masking takes out numbers, each a run of digits, dots and colons, and puts an "N" in its
     place; so two texts with the same mask are still equal once every digit, dot, colon and "N" is
-    deleted from both (their *form*, `_MASK_CHARS` deleted by a C-level translate). A text alone in
-    its form is alone in its group, counted exactly, and is not masked: in a log read most lines
-    carry an id or a time that makes them distinct. A form's groups count at most the form's texts:
-    forms are masked from the most counted down, and no further once `limit` groups are known that
-    each count more than the next form. A mask cut at 200 characters or of non-ASCII text is
-    computed, and its own deleted form is the text's form."""
+    deleted from both (their *form*, `_MASK_CHARS` deleted by a C-level translate), and so is the
+    form's beginning: texts are compared by their form's first `_KEY_LENGTH` characters (its *key*).
+    A text alone in its key is alone in its group, counted exactly, and is not masked: in a log read
+    most lines carry an id or a time that makes them distinct. A key's groups count at most the
+    key's texts: keys are masked from the most counted down, and no further once `limit` groups are
+    known that each count more than the next key. A mask cut at 200 characters or of non-ASCII text
+    is the text's own: its form is its mask's (`_forms_at_once` tells when a long text's key is
+    known without masking it)."""
     return top_counted(Counter(texts), limit)
 
 
@@ -1180,14 +1194,15 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
     distinct, ns = list(counts), list(counts.values())
     at_once = _forms_at_once(distinct)
     forms, long = at_once or (_forms_one_by_one(distinct), frozenset())
-    shared = Counter(forms)
-    sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, forms)))   # in a form with others
+    keys = [form[:_KEY_LENGTH] for form in forms]
+    shared = Counter(keys)
+    sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, keys)))   # in a key with others
     members: dict[bytes, list[int]] = {}
-    for i in compress(range(len(forms)), sharing):
-        members.setdefault(forms[i], []).append(i)
-    # The groups known exactly, as (count, first appearance): the largest texts alone in their forms
+    for i in compress(range(len(keys)), sharing):
+        members.setdefault(keys[i], []).append(i)
+    # The groups known exactly, as (count, first appearance): the largest texts alone in their keys
     # (sorted is stable: a tie keeps the first appearance first).
-    alone = compress(range(len(forms)), map(operator.not_, sharing))
+    alone = compress(range(len(keys)), map(operator.not_, sharing))
     known = [(ns[i], i) for i in sorted(alone, key=ns.__getitem__, reverse=True)[:limit]]
     for total, indices in sorted(((sum(map(ns.__getitem__, m)), m) for m in members.values()),
                                  key=operator.itemgetter(0), reverse=True):
@@ -1229,7 +1244,7 @@ def _plain(stripped: list[str]) -> list[bool]:
     ASCII, at most 200 characters (so its mask is never cut) and free of the separator "\0"
     (tested in C, text by text)."""
     return list(map(operator.and_, map(operator.and_, map(str.isascii, stripped),
-                                       map(_MASKED_LENGTH.__ge__, map(len, stripped))),
+                                       map(operator.le, map(len, stripped), repeat(_MASKED_LENGTH))),
                     map(operator.not_, map(operator.contains, stripped, repeat("\0")))))
 
 
@@ -1239,10 +1254,17 @@ def _ranked(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | None:
-    """Each text's form, made by one translate of all the texts joined, and the texts longer than
-    200 characters stripped, whose forms are their masks' (masked alone); None unless every text is
-    ASCII and free of the separator. A read's long texts (tracebacks, driver errors with their
-    URLs) do not send every text to `_forms_one_by_one`."""
+    """Each text's form, exact in its first `_KEY_LENGTH` characters (its key), made by one
+    translate of all the texts joined, and the texts longer than 200 characters stripped; None
+    unless every text is ASCII and free of the separator. A read's long texts (tracebacks, driver
+    errors with their URLs) do not send every text to `_forms_one_by_one`.
+
+    A long text's mask is cut at 200 characters, and its form is the cut mask's: a beginning of the
+    whole text's form (masking only puts an "N" in place of digits, dots and colons, all of which
+    the form deletes), as long as the characters of the cut mask the form keeps. The cut mask holds
+    every such character of the text's first 200 (each at or before its place in the text): where
+    they are `_KEY_LENGTH` or more, the whole text's form has the right key, and the text is not
+    masked; else its mask is computed, as for any long text before."""
     stripped = list(map(str.strip, distinct))
     joined = "\0".join(stripped)
     if not joined.isascii():
@@ -1251,9 +1273,12 @@ def _forms_at_once(distinct: list[str]) -> tuple[list[bytes], frozenset[int]] | 
     # One more piece than texts for each separator a text holds (translate keeps them): then text by text.
     if len(forms) != len(stripped):
         return None
-    long = frozenset(compress(range(len(stripped)), map(_MASKED_LENGTH.__lt__, map(len, stripped))))
-    for i in long:   # an ASCII text's mask is ASCII: its form is its mask's, deleted as the others are
-        forms[i] = masked(distinct[i]).encode("ascii").translate(None, _MASK_CHARS)
+    long = frozenset(compress(range(len(stripped)),
+                              map(operator.gt, map(len, stripped), repeat(_MASKED_LENGTH))))
+    for i in long:
+        head = stripped[i][:_MASKED_LENGTH].encode("ascii").translate(None, _MASK_CHARS)
+        if len(head) < _KEY_LENGTH:   # an ASCII text's mask is ASCII: its form deleted as the others are
+            forms[i] = masked(distinct[i]).encode("ascii").translate(None, _MASK_CHARS)
     return forms, long
 
 
@@ -1277,6 +1302,10 @@ def _forms_one_by_one(distinct: list[str]) -> list[bytes]:
 
 
 _MASKED_LENGTH = 200
+# How much of a form texts are compared by (top_counted): under the 200 characters a mask is cut at,
+# so that a long text's key is known without masking it where its first 200 characters hold this
+# many the form keeps (_forms_at_once); long enough that texts rarely share a key with no group.
+_KEY_LENGTH = 120
 _MASK_CHARS = b"0123456789.:N"
 _DELETE_MASK_CHARS = str.maketrans("", "", "0123456789.:N")
 

@@ -392,6 +392,44 @@ def test_the_search_agrees_with_the_reference_on_random_reads(texts):
     assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts}
 
 
+_STEPPED = ["nothing here", "dial tcp 10.0.0.1:5432: i/o timeout", "", "still nothing",
+            "connect ECONNREFUSED 10.0.0.2:5432 and dial tcp 10.0.0.3:3306: i/o timeout",
+            "The request failed because either the HTTP response was malformed or connection to the instance "
+            "had an error.", "dial tcp 10.0.0.4:443: i/o timeout"]
+
+
+def test_hits_find_their_lines_by_stepping_not_bisecting(monkeypatch):
+    """The automaton reports hits as it reaches their ends: each hit's line is found by stepping on
+    from its predecessor's, over lines with no hit too, without a bisection of the line starts per hit."""
+    import bisect
+    calls = []
+    monkeypatch.setattr(log_signals, "bisect_right", lambda *a: calls.append(a) or bisect.bisect_right(*a))
+    found = _fresh(_STEPPED)
+    assert found == {text: signals_by_pattern(text) for text in _STEPPED}
+    assert found[_STEPPED[4]] == {DB} and found[_STEPPED[5]] == {LogSignal.CONNECTOR_503}
+    assert calls == []
+
+
+class _LinesInReverse:
+    """The automaton's hits line by line from the last line to the first, each line's own in order."""
+
+    def __init__(self, automaton) -> None:
+        self.automaton = automaton
+
+    def find_matches_as_indexes(self, haystack, overlapping):
+        hits = self.automaton.find_matches_as_indexes(haystack, overlapping=overlapping)
+        return sorted(hits, key=lambda hit: -haystack.count(b"\n", 0, hit[1]))   # stable within a line
+
+
+def test_hits_before_their_predecessors_line_are_bisected(monkeypatch):
+    """A hit in an earlier line than the hit before it (an order the automaton does not report) is
+    bisected to its line: stepping alone would leave it in the later line and lose its signals."""
+    automaton, confirms, unanchored = log_signals._automaton()
+    monkeypatch.setattr(log_signals, "_AUTOMATON",
+                        [log_signals._ANCHORS, (_LinesInReverse(automaton), confirms, unanchored)])
+    assert _fresh(_STEPPED) == {text: signals_by_pattern(text) for text in _STEPPED}
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(_lines(), max_size=12))
 def test_a_count_of_the_texts_is_classified_as_the_texts(texts):
@@ -586,7 +624,7 @@ def test_a_long_or_non_ascii_text_takes_the_text_by_text_path_alone(monkeypatch)
 
 def test_long_ascii_texts_keep_the_read_on_the_one_translate(monkeypatch):
     """Long ASCII texts (a traceback, a driver error with its URL) do not send the read's other texts
-    to the text-by-text forms: each long one's form is its mask's, the others are translated together,
+    to the text-by-text forms: each long one's key is its cut mask's, the others are translated together,
     and a group without a long text is masked in the one substitution."""
     monkeypatch.setattr(log_signals, "_forms_one_by_one", lambda texts: pytest.fail("text by text"))
     masks = log_signals._masks
@@ -606,6 +644,39 @@ def test_long_ascii_texts_keep_the_read_on_the_one_translate(monkeypatch):
                 max_size=12),
        st.integers(min_value=0, max_value=5))
 def test_the_largest_groups_agree_on_random_texts_long_and_short(pairs, limit):
+    texts = [head + tail for head, tail in pairs]
+    assert top_grouped(texts, limit) == _top_plainly(texts, limit)
+    assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
+
+
+def test_a_long_text_is_masked_only_when_its_first_200_characters_may_not_give_its_key(monkeypatch):
+    """Texts are compared by their form's first 120 characters. A long text whose first 200
+    characters hold that many characters the form keeps has the key of its whole text's form, and
+    is not masked unless it shares that key; one whose first 200 hold fewer (numbers crowd them) is
+    masked, its mask cut at 200 characters, and groups with the texts its cut mask is equal to."""
+    alone = []
+    mask = log_signals.masked
+    monkeypatch.setattr(log_signals, "masked", lambda text: alone.append(text) or mask(text))
+    spelled = " failed to get instance metadata (connection name = \"p:r:i\"): Refresh error" * 4
+    crowded = ["1 " * 100 + "x" * 50, "1 " * 100 + "y" * 50]   # one cut mask: "N N ... N "
+    texts = ["a" + spelled, "b" + spelled, *crowded, "x 1", "x 2"]
+
+    assert top_grouped(texts, 6) == _top_plainly(texts, 6)
+    assert ("1 " * 100 + "x" * 50, 2) in top_grouped(texts, 6)
+    assert set(alone) == set(crowded)
+    # The crowded texts' whole forms differ in their first 120 characters: only their masks group them.
+    forms = [t.encode().translate(None, log_signals._MASK_CHARS)[:120] for t in crowded]
+    assert forms[0] != forms[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "1 " * 100, "z" * 119 + "1" * 81, "z" * 120 + "1" * 80,
+                                           "z" * 60 + "1." * 70, "z" * 130]),
+                          st.text(alphabet=st.sampled_from(list("aN_ .:12")), max_size=8)),
+                max_size=10),
+       st.integers(min_value=0, max_value=5))
+def test_the_largest_groups_agree_on_random_texts_about_the_key(pairs, limit):
+    """Long texts on both sides of the 120 characters a key needs in a text's first 200."""
     texts = [head + tail for head, tail in pairs]
     assert top_grouped(texts, limit) == _top_plainly(texts, limit)
     assert top_grouped(texts, len(texts) + 1) == _top_plainly(texts, len(texts) + 1)
