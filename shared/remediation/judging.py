@@ -11,7 +11,9 @@ Two questions, in order:
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
      could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
-     away for want of an instance, which request_count may not count (`refusals_uncounted`), on a
+     away for want of an instance, which request_count may not count (`refusals_uncounted`), with no
+     one else's change since the action that the recovery may owe to (a deploy serving, the service's
+     generation, a person's audit entry on the service or its connector: `changed_by_others`), on a
      service that still reaches the connector a connector change scaled (`off_the_connector`), and,
      after an alert whose condition the check does not read, its incident CLOSED since the action
      showing the condition's value on the clear side of its bar (`unread_condition`, `recovery`);
@@ -226,7 +228,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
-                 or refusals_uncounted(facts, alert))
+                 or refusals_uncounted(facts, alert) or changed_by_others(facts, record))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -440,6 +442,14 @@ def changed_since(record: ActionRecord, service: Service) -> str:
     revision at once. Whose failure it is the evidence does not say, and an undo would write over a
     service someone is changing: as the diagnosis stands down for a person's recent change, so does the
     undo. A traffic change since is `changed` already (`traffic_moved`)."""
+    moved = _generation_moved(record, service)
+    return (f"{moved}, so whose failure this is cannot be told, and an undo would write over their change"
+            if moved else "")
+
+
+def _generation_moved(record: ActionRecord, service: Service) -> str:
+    """The rollback's service changed since it (its generation past the one the rollback left), in words;
+    "" if not, not known, or for another action."""
     if record.action != "rollback_traffic":
         return ""
     then = record.after.get("generation")
@@ -447,8 +457,46 @@ def changed_since(record: ActionRecord, service: Service) -> str:
         return ""
     return (f"{service.short_name} was changed since the rollback: its generation is {service.generation}, "
             f"{service.generation - then} past the {then} the rollback left (a deploy, a service-level setting: "
-            "someone is at work on it), so whose failure this is cannot be told, and an undo would write over "
-            "their change")
+            "someone is at work on it)")
+
+
+def changed_by_others(facts: Facts, record: ActionRecord) -> str:
+    """Why clean requests since the action settled do not show the action's effect, because someone else
+    changed what serves, or the service, or the connector, since the action ("" if nothing shows it): the
+    recovery may be that change's doing. A person's deploy during the verification (a fix of the code,
+    fewer requests per instance, a larger pool) that serves cleanly was credited to a connector scale-up;
+    a service-level setting raised after a rollback (max instances, the invoker) to the rollback. Read
+    from what the judgement reads anyway:
+    - a serving revision created after the action (Revision.create_time): a deploy since that takes
+      traffic (after a rollback, any split off its revision is `changed` already, `traffic_moved`);
+    - after a rollback, the service's generation past the one the rollback left (`changed_since`: it
+      "monotonically increases every time the user modifies the desired state", run_v2.types.Service);
+    - an Admin Activity audit entry on the service, or on the connector its serving revision uses, since
+      the action, by a principal that is not one of Runwarden's own (`self_principals`), whose status is
+      not an error (a refused change changed nothing; AuditLog.status, google.rpc.Code 0 is OK). An
+      operation's two entries are one, at its first (collection.merge_operation_entries), so the action's
+      own operation, begun before `applied_at`, is never read as a change since it.
+    `unclear`, never `failing`: whose recovery it is the evidence does not say, and a person judges it."""
+    after = record.applied_at
+    deployed = [r for r in facts.serving if r.create_time > after]
+    if deployed:
+        named = ", ".join(f"{r.short_name} (created {hms(r.create_time)})" for r in deployed)
+        return (f"a revision deployed after the action serves now: {named}, after the action at {hms(after)}; the "
+                "recovery may be that deploy's doing, not the action's")
+    moved = _generation_moved(record, facts.b.service)
+    if moved:
+        return f"{moved}, so whose recovery this is cannot be told"
+    audits = [e for read in (facts.b.audit, facts.b.connector_audit) if read is not None for e in read.entries]
+    own = {p.strip().lower() for p in facts.s.self_principals}
+    others = sorted((e for e in audits if e.timestamp > after and (e.principal or "").lower() not in own
+                     and not e.status_code), key=lambda e: e.timestamp)
+    if not others:
+        return ""
+    shown = "; ".join(f"{e.method_name or e.text or 'a change'} on {short_name(e.resource_name or '') or 'the service'} "
+                      f"by {e.principal or 'an unnamed principal'} at {hms(e.timestamp)}" for e in others[:3])
+    return (f"someone else changed it after the action at {hms(after)} (Admin Activity audit log: {shown}"
+            + (f"; {len(others) - 3} more" if len(others) > 3 else "") + "): the recovery may be that change's "
+            "doing, not the action's")
 
 
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True) -> str:

@@ -1,7 +1,7 @@
 """The verification sweep on real parts (stand-ins and emulators, no mocks) in worlds after a fix that
 must not read as a recovery: failures turned into 404s, fast 503s turned into slow answers, a service
-that no longer reaches the connector the fix scaled, callers turned away at max instances. Each was
-`verified` before."""
+that no longer reaches the connector the fix scaled, callers turned away at max instances, a recovery a
+person's deploy during the verification made. Each was `verified` before."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -128,3 +128,34 @@ def test_a_rollback_onto_a_revision_turning_callers_away_at_max_instances_is_not
     assert "for want of an instance" in outcome.reason, outcome.reason
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
     assert action_state(rolled_back) == "escalated"
+
+
+def test_a_scale_up_whose_recovery_came_with_a_persons_deploy_is_not_verified(scaled):
+    """After the scale-up, a person deploys a fix (the same connector, fewer requests waiting on it) and
+    sends it all the traffic; it serves cleanly. The connector still shows the scale-up and the service
+    still reaches it, so the clean requests read as the scale-up's doing: `verified`. Whose recovery it
+    is the evidence does not say: escalated at the deadline, kept, nothing written."""
+    fix = "backend-00003-fix"
+    scaled.standins.run.add_revision(SERVICE, fix, scaled.anchor + timedelta(minutes=5), vpc_connector=CONNECTOR,
+                                     cloudsql_instances=["demo-project:us-central1:main-db"])
+    scaled.standins.run.set_traffic(SERVICE, [TrafficSeed(percent=100, revision=fix)])
+    more_series(scaled, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {fix}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: 30}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {fix}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: {{samples: [[120, 30]]}}}}]
+""")
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"a revision deployed after the action serves now: {fix}" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"

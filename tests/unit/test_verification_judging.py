@@ -522,3 +522,69 @@ def test_a_rollback_moved_by_runwardens_own_unrecorded_restore_is_told_from_a_pe
     assert bool(note) is own, note
     if own:
         assert "alice@example.com" in note and "rs-1" in note, note
+
+
+def _by(principal: str, minute: float, resource: str = SERVICE, status: int | None = None, op: str = ""):
+    from shared.diagnosis.evidence import LogRecord
+    return LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
+                     text="UpdateService", method_name="google.cloud.run.v2.Services.UpdateService",
+                     resource_name=resource, principal=principal, status_code=status, operation_id=op)
+
+
+RUNWARDEN = "runwarden@demo.iam.gserviceaccount.com"
+OWN = DiagnosisSettings(self_principals=(RUNWARDEN,))
+
+
+def _with_audit(evidence: Evidence, *entries) -> EvidenceBundle:
+    from shared.diagnosis.evidence import LogResult
+    bundle = swept(evidence)
+    service = tuple(e for e in entries if "/connectors/" not in e.resource_name)
+    connector = tuple(e for e in entries if "/connectors/" in e.resource_name)
+    return bundle.model_copy(update={"audit": LogResult(query="audit", entries=service),
+                                     "connector_audit": LogResult(query="audit", entries=connector)})
+
+
+def _deployed_fix() -> Evidence:
+    """The service recovered after the scale-up, on a revision a person deployed at +1 (same connector)."""
+    fix = "backend-00003-fix"
+    e = Evidence(now=8).revision(OLD, -180).revision(NEW, -20).revision(fix, 1)
+    e.traffic(**{fix.replace("-", "_"): 100})
+    e.requests(NEW, -30, 1, 20).requests(NEW, -30, 1, 25, "503").latency(NEW, -30, 1, 0.12)
+    return e.requests(fix, 1, 8, 45).latency(fix, 1, 8, 0.12).connector("e2-standard-4", 2, 4)
+
+
+CONCURRENT = [
+    # name, record, bundle, health, words
+    ("a scale-up, its services recovered, nobody else at work: verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4)), HealthKind.HEALTHY, "healthy"),
+    ("a scale-up whose recovery came with a person's deploy serving since: not verified", scale_up(),
+     _with_audit(_deployed_fix()), HealthKind.UNCLEAR, "a revision deployed after the action serves now"),
+    ("a scale-up, then a person's change of the service (audit) since: not verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", 1)), HealthKind.UNCLEAR,
+     "alice@example.com"),
+    ("a rollback, then a person's change of the connector (audit) since: not verified", rollback(),
+     _with_audit(served(6), _by("alice@example.com", 2, CONNECTOR)), HealthKind.UNCLEAR, "backend-conn by alice"),
+    ("Runwarden's own change since (self_principals): verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by(RUNWARDEN, 1, CONNECTOR)), HealthKind.HEALTHY, ""),
+    ("a person's change refused (status PERMISSION_DENIED): nothing changed, verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", 1, status=7)),
+     HealthKind.HEALTHY, ""),
+    ("a person's change before the action: the diagnosis's business, verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", -6)), HealthKind.HEALTHY, ""),
+    ("a rollback whose service changed since (its generation): not verified",
+     rollback().model_copy(update={"after": {"generation": 2}}), _with_audit(served(6)), HealthKind.UNCLEAR,
+     "was changed since the rollback"),
+    ("a rollback whose service is at the generation it left: verified",
+     rollback().model_copy(update={"after": {"generation": 3}}), _with_audit(served(6)), HealthKind.HEALTHY, ""),
+]
+
+
+@pytest.mark.parametrize("name,record,bundle,kind,words", CONCURRENT, ids=[c[0] for c in CONCURRENT])
+def test_a_recovery_someone_else_may_have_made_is_not_credited_to_the_action(name, record, bundle, kind, words):
+    """A person's deploy (or another change of the service or its connector) during the verification that
+    serves cleanly: the recovery may be theirs. Before, the sweep verified the action on the clean requests
+    alone (a connector scale-up after which a person deployed a fix was `verified`)."""
+    bundle = bundle.model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, OWN, None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
