@@ -22,6 +22,7 @@ from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
+from shared.diagnosis.uncounted import refusals_uncounted
 
 RULE_SET = "runwarden rules v1 (docs/signatures.md)"
 # A deploy is the audit entry within this long of a revision's create_time.
@@ -164,6 +165,14 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     if failing:
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=failing,
                                     threshold=f"the revision the alert names <= {bar.error_ratio:.1%} 5xx or 429",
+                                    passed=False, role="context", about=about))
+        return None
+    # Callers Cloud Run turned away at max instances may be missing from request_count (unconfirmed):
+    # clean requests alone do not show them served (shared/diagnosis/uncounted.py).
+    turned_away = refusals_uncounted(facts, window, bar.error_ratio)
+    if turned_away:
+        context.append(EvidenceItem(source="metric", query=b.instances.query if b.instances else b.requests.query,
+                                    observed=turned_away, threshold=f"not judged healthy: {turned_away}",
                                     passed=False, role="context", about=about))
         return None
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "

@@ -11,7 +11,8 @@ Two questions, in order:
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
      could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
-     away for want of an instance, which request_count may not count (`refusals_uncounted`), with no
+     away for want of an instance, which request_count may not count (the diagnosis's own `healthy`
+     asks it: shared/diagnosis/uncounted.py), with no
      one else's change since the action that the recovery may owe to (a deploy serving, the service's
      generation, a person's audit entry on the service or its connector: `changed_by_others`), on a
      service that still reaches the connector a connector change scaled (`off_the_connector`), and,
@@ -65,8 +66,6 @@ from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.log_signals import LogSignal
-from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 from shared.diagnosis.signatures import Signature
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.records import ActionRecord, PinRecord
@@ -228,7 +227,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
-                 or refusals_uncounted(facts, alert) or changed_by_others(facts, record))
+                 or changed_by_others(facts, record))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -636,59 +635,6 @@ def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
             f"{timeout:.0f} s, and the newest point read ends at {hms(until)}, before {hms(needed)} (the action "
             f"at {hms(record.applied_at)} plus that timeout and a minute); a request that hangs is counted only once "
             "it ends, so clean requests so far do not show that none hangs")
-
-
-def refusals_uncounted(facts: Facts, alert: AlertContext | None) -> str:
-    """Why clean requests since the action settled do not show its callers served, because Cloud Run may
-    have turned some away for want of an instance ("" if nothing says so). Whether request_count counts
-    the 429s (and 500s) Cloud Run answers itself when a revision is at its max instances is UNCONFIRMED
-    (docs/signatures.md, "Are Cloud Run's own 429s in `request_count`?": a copy of the metric's
-    description says it excludes requests "when maximum number of instances is reached"). If it
-    excludes them, a rollback onto a revision that turns a third of its callers away reads as clean.
-    Right under both readings, from what the judgement reads anyway (no call more):
-    - the request log's "no available instance" lines since the action settled (Cloud Run's own
-      refusal, logged at WARNING for a 429, ERROR for a 500: gcp-facts.md §4; read with the
-      evidence, log_signals.PLATFORM_REQUEST_TEXTS), counted as refusals the metric may not hold: over
-      the share called clean of the requests and them together (if the metric does count them, the
-      share read already held them, and this adds nothing);
-    - a serving revision whose active instances (container/instance_count, the most in a minute)
-      reached its max_instance_count (unset: Cloud Run's default of 100 a revision), or serving
-      revisions together at the service-level max (Service.scaling.max_instance_count), in the window
-      judged: at its limit, what it refuses need not show in the metric, and the request log may not
-      show it either (an exclusion filter may drop the request log; a read holds the newest entries
-      only). Under the reading where the metric counts them, a revision at its limit that refused
-      nobody is escalated too: the cost of being right under both;
-    - the instance count not read at all: nothing shows it below its limit."""
-    window = facts.recent_since_incident
-    lines = [e for e in facts.log_matches(LogSignal.NO_INSTANCE) if window.holds(e.timestamp)]
-    total = facts.requests(window).total
-    bar = health_bar(alert, facts.s).error_ratio
-    if lines and len(lines) / (total + len(lines)) > bar:
-        return (f"Cloud Run turned callers away for want of an instance: {len(lines)} \"no available instance\" "
-                f"request-log lines in {window} against {total:.0f} requests counted ({len(lines) / (total + len(lines)):.1%}, "
-                f"over the {bar:.1%} called clean); whether request_count counts those refusals is unconfirmed, so its "
-                "clean share does not show the callers served")
-    if facts.b.instances is None:
-        return ("the instance count (container/instance_count) was not read: whether a serving revision ran at its "
-                "max instances, where Cloud Run's own refusals may be missing from request_count (unconfirmed), is "
-                "not known")
-    for revision in facts.serving:
-        limit = revision.max_instance_count or DEFAULT_MAX_INSTANCES
-        seen = facts.max_instances_seen(window, revision.short_name)
-        if seen is not None and seen >= limit:
-            return (f"{revision.short_name} ran at its max instances in {window} ({seen:.0f} active of "
-                    f"{limit}{'' if revision.max_instance_count else ', the default'}): Cloud Run refuses what it "
-                    "cannot place there, and whether request_count counts those refusals is unconfirmed, so clean "
-                    "requests do not show the callers served")
-    limit = facts.b.service.max_instance_count
-    if limit:
-        seen = facts.max_total_instances_seen(window, (r.short_name for r in facts.serving))
-        if seen is not None and seen >= limit:
-            return (f"{facts.b.service.short_name}'s serving revisions ran at the service-level max instances in "
-                    f"{window} ({seen:.0f} active of {limit}): Cloud Run refuses what it cannot place there, and "
-                    "whether request_count counts those refusals is unconfirmed, so clean requests do not show the "
-                    "callers served")
-    return ""
 
 
 def off_the_connector(record: ActionRecord, bundle: EvidenceBundle) -> str:
