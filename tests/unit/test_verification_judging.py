@@ -588,3 +588,31 @@ def test_a_recovery_someone_else_may_have_made_is_not_credited_to_the_action(nam
     judged = judge(record, bundle, OWN, None, TIMES.min_traffic_ratio)
     assert judged.kind is kind, judged.why
     assert words in judged.why, judged.why
+
+
+TAGGED = [
+    # name, evidence, health, words
+    ("the rolled-back-to revision clean, a tag URL clean too: verified",
+     served(6).tag(NEW, "candidate").requests(NEW, -5, 6, 400).latency(NEW, -5, 6, 0.1), HealthKind.HEALTHY, ""),
+    ("the rolled-back-to revision failing half its requests, a tag URL's load test clean: not verified",
+     served(6, ok=20, errors=20).tag(NEW, "candidate").requests(NEW, -5, 6, 4000).latency(NEW, -5, 6, 0.1),
+     HealthKind.UNCLEAR, "fail on their own requests"),
+    ("the rolled-back-to revision hanging, a tag URL clean and fast: not verified",
+     served(6, p99=20.0).tag(NEW, "candidate").requests(NEW, -5, 6, 4000).latency(NEW, -5, 6, 0.1),
+     HealthKind.UNCLEAR, "p99 max 20.0 s"),
+    ("the rolled-back-to revision answering 2 requests, a tag URL 400: not verified",
+     served(6, ok=0).requests(OLD, 4, 6, 1).latency(OLD, 4, 6, 0.1).tag(NEW, "candidate")
+     .requests(NEW, -5, 6, 400).latency(NEW, -5, 6, 0.1), HealthKind.UNCLEAR, "under the 20 needed"),
+    ("a tag URL failing while the rolled-back-to revision serves cleanly: not verified either (the service's share)",
+     served(6).tag(NEW, "candidate").requests(NEW, -5, 6, 20, "500"), HealthKind.UNCLEAR, ""),
+]
+
+
+@pytest.mark.parametrize("name,evidence,kind,words", TAGGED, ids=[t[0] for t in TAGGED])
+def test_a_tag_urls_requests_do_not_stand_for_the_services_callers(name, evidence, kind, words):
+    """A tag at 0% has its own URL, and its requests are counted under its own revision: a load test on a
+    tagged revision made a rollback whose revision failed half its requests read 0.5 % 5xx, `verified`."""
+    bundle = swept(evidence).model_copy(update={"incident_started_at": rollback().settle_at})
+    judged = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
