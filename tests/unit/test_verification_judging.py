@@ -616,3 +616,39 @@ def test_a_tag_urls_requests_do_not_stand_for_the_services_callers(name, evidenc
     judged = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert judged.kind is kind, judged.why
     assert words in judged.why, judged.why
+
+
+def _without_revision_label(evidence: Evidence, revision: str) -> EvidenceBundle:
+    """The evidence with `revision`'s request_count series carrying no revision_name label."""
+    bundle = swept(evidence)
+    series = tuple(s.model_copy(update={"resource_labels": {}}) if s.resource_labels.get("revision_name") == revision
+                   else s for s in bundle.requests.series)
+    return bundle.model_copy(update={"requests": bundle.requests.model_copy(update={"series": series})})
+
+
+SHAPES = [
+    # name, bundle as the sweep reads it, health, step: shapes of Monitoring's answers, never a wrong verdict
+    ("a very quiet service (1 request a minute), clean: too few to judge", swept(served(11, ok=1)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a very quiet service, its 1 request a minute failing: too few to undo on", swept(served(11, ok=0, errors=1)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("scaled to zero since +2 (no request_count point for a minute without requests)", swept(served(11, until=2)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the revision label absent from the rolled-back-to revision's series, clean: whose is not known",
+     _without_revision_label(served(6), OLD), HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the revision label absent, failing: not shown to be the rollback's own, no undo",
+     _without_revision_label(served(11, ok=20, errors=20), OLD), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("request_latencies not read (a read refused, bucket options Monitoring would not merge): never healthy",
+     swept(served(6).missing("latencies")), HealthKind.UNCLEAR, StepKind.WAIT),
+    ("request_latencies not read, 50 % 5xx at the deadline: the 5xx share alone still shows it failing",
+     swept(served(11, ok=20, errors=20).missing("latencies")), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,bundle,kind,step", SHAPES, ids=[s[0] for s in SHAPES])
+def test_shapes_of_monitorings_answers_never_make_a_wrong_verdict(name, bundle, kind, step):
+    record = rollback()
+    bundle = bundle.model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(record, judged, bundle.collected_at, TIMES)
+    assert (judged.kind, then.kind) == (kind, step), judged.why
