@@ -1,7 +1,8 @@
 """The verification sweep on real parts (stand-ins and emulators, no mocks) in worlds after a fix that
 must not read as a recovery: failures turned into 404s, fast 503s turned into slow answers, a service
 that no longer reaches the connector the fix scaled, callers turned away at max instances, a recovery a
-person's deploy during the verification made, a tag URL's clean load beside a failing rollback. Each was `verified` before."""
+person's deploy or a person's change of the service during the verification made, a tag URL's clean
+load beside a failing rollback. Each was `verified` before."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -209,3 +210,29 @@ def test_a_rollback_failing_beside_a_tag_urls_clean_load_is_not_verified(world):
     assert f"its serving revisions ({OLD}) fail on their own requests" in outcome.reason, outcome.reason
     assert world.serving() == {OLD: 100, NEW: 0} and world.standins.run.count("UpdateService") == 1
     assert action_state(world) == "escalated"
+
+
+def test_a_scale_up_after_which_a_person_raised_the_services_max_instances_is_not_verified(scaled):
+    """After the scale-up, a person raises the service-level max instances (a change of the service
+    that makes no revision and moves no traffic) and the service serves cleanly. The connector still
+    shows the scale-up and the service still reaches it: `verified`. The Admin Activity audit log holds
+    the person's UpdateService since the action: whose recovery it is the evidence does not say, so it
+    is escalated at the deadline, kept, nothing written."""
+    from sandbox.scenario_logs import AuditLogSpec
+
+    connector_recovery(scaled)
+    scaled.standins.run.set_service_max_instances(SERVICE, 40)
+    person = AuditLogSpec.model_validate({"at": "+6m", "done": "+7m", "service": "backend",
+                                          "principal": "alice@example.com",
+                                          "method": "google.cloud.run.v2.Services.UpdateService"})
+    seed_logs(scaled.standins.logging, "demo-project", "us-central1", (), (person,), scaled.anchor)
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "someone else changed it after the action" in outcome.reason, outcome.reason
+    assert "by alice@example.com at 12:06:00" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
