@@ -559,7 +559,9 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     query starts after the action), there is nothing to compare with: not shown, so unclear.
     25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
     stopped, backed off or gone elsewhere (another region, a fallback), and the few left may not be the
-    ones that failed. Nor are a few failing requests left a failure shown; but there, with
+    ones that failed. The rate since is of the serving revisions' own requests where they are known: a
+    load test on a tag URL at 4,000 requests a minute is not the callers coming back. Nor are a few
+    failing requests left a failure shown; but there, with
     `unknown_is_lost` False, only a rate shown to have fallen counts: no request before the action in
     the evidence read (a late sweep) is nothing to compare with, not traffic lost."""
     if ratio <= 0:
@@ -576,7 +578,11 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
                 "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
     spanned = max(minutes_after, _minutes_spanned(window))
-    rate_after = facts.requests(window).total / spanned
+    # The serving revisions' own requests (those with a share of the split, what the service's URL
+    # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).
+    serving = [r.short_name for r in facts.serving]
+    after = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
+    rate_after = after / spanned
     if rate_after >= ratio * rate_before:
         return ""
     idle = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
