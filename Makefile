@@ -7,7 +7,10 @@ CHECKOV := .venv-checkov/bin/checkov
 
 .PHONY: test demo bench clean checkov
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# Every file pip reads for the install, so that a change to any of them installs again.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml setup.py
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "make: '$(PYTHON)' is not Python 3.11 or later (README, 'Two commands'): run make PYTHON=python3.11 (or later)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

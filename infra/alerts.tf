@@ -19,8 +19,11 @@ resource "google_monitoring_notification_channel" "runwarden" {
 
 # The alert policies live in Runwarden's project and see a watched project's metrics only when
 # that project is in this project's metrics scope (Cloud Monitoring, "Metrics scopes"; the
-# provider's monitoring_monitored_project). Needs Monitoring Admin on project_id; a platform team
-# that manages the scope itself turns it off.
+# provider's monitoring_monitored_project). The person applying needs monitoring.metricsScopes.link
+# on project_id AND on each watched project (Monitoring API locations.global.metricsScopes.projects.create,
+# "IAM Permissions": on the name and on the parent; "Configure a metrics scope by using the API":
+# Monitoring Admin on the scoping project and on each project added); a platform team that manages
+# the scope itself turns it off.
 resource "google_monitoring_monitored_project" "watched" {
   for_each = var.add_watched_projects_to_metrics_scope ? toset(var.watched_projects) : toset([])
 

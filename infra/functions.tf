@@ -24,13 +24,37 @@ resource "google_service_account" "push" {
   depends_on = [google_project_service.apis]
 }
 
-# The source: the repository root minus what .gcloudignore also leaves out, so that
-# `terraform apply` and `gcloud functions deploy` upload the same files.
+# The source: the deployed layout and the config, named one by one (an allow-list, as .gcloudignore
+# is for `gcloud functions deploy`), so that nothing else a checkout holds (a downloaded key, a .env,
+# an IDE's files, a build's output) reaches the bucket or the image. Bytecode is left out: the
+# runtime compiles for its own Python. tests/infra/test_upload.py plans this block on a checkout
+# full of such files and compares it with .gcloudignore.
+locals {
+  source_roots = ["main.py", "requirements.txt", "LICENSE"]
+  source_trees = ["functions", "shared"]
+  source_files = toset([
+    for f in setunion(
+      fileset(var.source_dir, "{${join(",", local.source_roots)}}"),
+      fileset(var.source_dir, var.config_file),
+      [for tree in local.source_trees : fileset(var.source_dir, "${tree}/**")]...
+    ) : f if !can(regex("(^|/)__pycache__/|\\.pyc$", f))
+  ])
+}
+
 data "archive_file" "source" {
   type        = "zip"
-  source_dir  = var.source_dir
-  excludes    = var.source_excludes
   output_path = "${path.root}/.terraform/runwarden-source.zip"
+
+  # Text files only (file() reads UTF-8): a binary file under functions/ or shared/ stops the plan,
+  # naming it, rather than being shipped. The price: the state keeps this data source's contents,
+  # about 1.5 MB of source text, as it keeps every data source's attributes.
+  dynamic "source" {
+    for_each = local.source_files
+    content {
+      content  = file("${var.source_dir}/${source.value}")
+      filename = source.value
+    }
+  }
 }
 
 resource "google_storage_bucket" "source" {
@@ -77,17 +101,23 @@ resource "google_storage_bucket_object" "source" {
 module "config_check" {
   source = "./config_check"
 
-  config_path           = "${var.source_dir}/${var.config_file}"
-  project_id            = var.project_id
-  firestore_database    = var.firestore_database
-  collection_prefix     = var.collection_prefix
-  outcomes_topic        = "projects/${var.project_id}/topics/${var.name_prefix}-outcomes"
-  commands_topic        = "projects/${var.project_id}/topics/${var.name_prefix}-commands"
-  max_delivery_attempts = var.max_delivery_attempts
-  watched_projects      = var.watched_projects
+  config_path            = "${var.source_dir}/${var.config_file}"
+  project_id             = var.project_id
+  firestore_database     = var.firestore_database
+  collection_prefix      = var.collection_prefix
+  outcomes_topic         = "projects/${var.project_id}/topics/${var.name_prefix}-outcomes"
+  commands_topic         = "projects/${var.project_id}/topics/${var.name_prefix}-commands"
+  max_delivery_attempts  = var.max_delivery_attempts
+  sweep_interval_seconds = var.sweep_interval_minutes * 60
+  watched_projects       = var.watched_projects
 }
 
 locals {
+  # BuildConfig.service_account: "projects/{projectId}/serviceAccounts/{serviceAccountEmail}" (Cloud
+  # Functions v2 API, BuildConfig); the project is the one the email names.
+  build_service_account = (var.build_service_account == null ? null :
+  "projects/${regex("@([a-z0-9-]+)\\.iam\\.gserviceaccount\\.com$", var.build_service_account)[0]}/serviceAccounts/${var.build_service_account}")
+
   environment = {
     # gen2 functions run from /workspace, where the source is unpacked.
     RUNWARDEN_CONFIG = "/workspace/${var.config_file}"
@@ -107,8 +137,9 @@ resource "google_cloudfunctions2_function" "pubsub" {
   labels      = local.labels
 
   build_config {
-    runtime     = "python312"
-    entry_point = each.value.entry_point
+    runtime         = "python312"
+    entry_point     = each.value.entry_point
+    service_account = local.build_service_account # null: the platform's default build account
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -144,8 +175,9 @@ resource "google_cloudfunctions2_function" "timeline" {
   labels      = local.labels
 
   build_config {
-    runtime     = "python312"
-    entry_point = "incident_timeline"
+    runtime         = "python312"
+    entry_point     = "incident_timeline"
+    service_account = local.build_service_account
     source {
       storage_source {
         bucket = google_storage_bucket.source.name

@@ -9,9 +9,27 @@ resource "google_cloud_scheduler_job" "sweep" {
   schedule    = "*/${var.sweep_interval_minutes} * * * *"
   time_zone   = "Etc/UTC"
 
+  # A failed attempt (the publish not acknowledged: a Pub/Sub outage, a grant not yet propagated)
+  # is retried at 5, 10 and 20 s. Without retry_config, retry_count is 0 and "a job attempt won't
+  # be retried if it fails. Instead, Cloud Scheduler will wait for the next scheduled execution
+  # time" (Cloud Scheduler "Retry jobs"; RetryConfig reference): one transient fault would cost a
+  # whole sweep period of verification. The retries end 35 s after the attempt, inside the shortest
+  # interval sweep_interval_minutes allows (1 minute), since "the next scheduled execution time might
+  # be skipped if the retries continue through that time" (same page). A second delivery of one
+  # sweep is harmless: two sweeps judge an action once (docs/behaviour.md). The page does not limit
+  # retries to HTTP targets; that a Pub/Sub target's failed publish is retried alike is UNCONFIRMED.
+  retry_config {
+    retry_count          = 3
+    min_backoff_duration = "5s"
+    max_backoff_duration = "20s"
+    max_doublings        = 2
+  }
+
   pubsub_target {
     topic_name = google_pubsub_topic.topics["commands"].id
     data       = base64encode(jsonencode({ command = "sweep" }))
+    # For people only: Runwarden reads no attribute (shared/alerts/commands.py), but a sweep pulled
+    # from the dead-letter hold then says it came from this job, not from an operator's publish.
     attributes = { origin = "cloud-scheduler" }
   }
 

@@ -24,21 +24,8 @@ variable "name_prefix" {
 }
 
 variable "source_dir" {
-  description = "Path to the Runwarden repository root: zipped (minus source_excludes) as the functions' source."
+  description = "Path to the Runwarden repository root: main.py, requirements.txt, LICENSE, functions/, shared/ and the config are zipped from it as the functions' source, nothing else."
   type        = string
-}
-
-variable "source_excludes" {
-  description = "Paths under source_dir left out of the function source; mirrors .gcloudignore (tests/infra checks both)."
-  type        = list(string)
-  default = [
-    ".gcloudignore", ".git", ".gitignore", "**/.venv", "**/.venv-checkov", "**/.ci", "**/.hypothesis",
-    "**/.pytest_cache", "**/.terraform", "**/__pycache__", "**/*.pyc", "**/*.egg-info", "**/build", "**/dist",
-    "**/sandbox", "**/cli", "runwarden", "**/tests", "**/bench", "**/docs", "**/infra",
-    "Makefile", "requirements-dev.txt", "requirements-checkov.txt", "cloudbuild.yaml", "pyproject.toml",
-    "setup.py",
-    "runwarden.example.yaml", "README.md", "CHANGELOG.md",
-  ]
 }
 
 variable "config_file" {
@@ -66,6 +53,17 @@ variable "max_instances" {
   validation {
     condition     = var.max_instances >= 1 && var.max_instances <= 100
     error_message = "max_instances must be between 1 and 100."
+  }
+}
+
+variable "build_service_account" {
+  description = "Email of a user-managed service account (NAME@PROJECT.iam.gserviceaccount.com) that Cloud Build runs the functions' builds as, where the project's default build account is disabled or has no roles (docs/deploy.md, Prerequisites). null: the platform's default."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.build_service_account == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com$", var.build_service_account))
+    error_message = "build_service_account must be a user-managed service account's email, NAME@PROJECT.iam.gserviceaccount.com, or null."
   }
 }
 
@@ -98,7 +96,7 @@ variable "max_delivery_attempts" {
 }
 
 variable "sweep_interval_minutes" {
-  description = "Minutes between verification sweeps published by Cloud Scheduler; the heartbeat alert fires after 3 missed sweeps."
+  description = "Minutes between verification sweeps published by Cloud Scheduler; the heartbeat alert fires after 3 missed sweeps. Must be shorter than the config's verification period (deadline_seconds - settle_seconds; checked at plan)."
   type        = number
   default     = 5
 

@@ -1,16 +1,17 @@
 # The config shipped with the functions against what the module deploys, at plan time.
 #
-# Runwarden reads its Firestore database, collections, outcomes topic and delivery limit from its
-# YAML config (shared/config.py), while Terraform creates them from its own inputs: nothing joins
-# the two but this check. A mismatch passes every emulator test (the Firestore emulator serves any
-# database name) and breaks only in production: with `state.database` left at its default
-# "(default)", every Firestore call fails NOT_FOUND, or lands in another workload's database with
-# none of the TTL policies, the sweep's composite index or the exemptions of firestore.tf. So the
-# plan stops here instead, naming the field. No provider: tests/infra/test_config_check.py runs
-# this module with `terraform plan`.
+# Runwarden reads its Firestore database, collections, outcomes topic, delivery limit and
+# verification period from its YAML config (shared/config.py), while Terraform creates them (and
+# the sweep's schedule) from its own inputs: nothing joins the two but this check. A mismatch
+# passes every emulator test (the Firestore emulator serves any database name) and breaks only in
+# production: with `state.database` left at its default "(default)", every Firestore call fails
+# NOT_FOUND, or lands in another workload's database with none of the TTL policies, the sweep's
+# composite index or the exemptions of firestore.tf. So the plan stops here instead, naming the
+# field. No provider: tests/infra/test_config_check.py runs this module with `terraform plan`.
 #
-# The defaults below are shared/config.py's (StateSettings, DeliverySettings), which apply when the
-# config leaves a field out; tests/infra/test_config_check.py holds them to the code.
+# The defaults below are shared/config.py's (StateSettings, DeliverySettings,
+# VerificationSettings), which apply when the config leaves a field out;
+# tests/infra/test_config_check.py holds them to the code.
 
 terraform {
   required_version = ">= 1.5.0, < 2.0.0"
@@ -57,6 +58,11 @@ variable "max_delivery_attempts" {
   type        = number
 }
 
+variable "sweep_interval_seconds" {
+  description = "Seconds between the sweeps Cloud Scheduler publishes (sweep_interval_minutes x 60): shorter than the config's verification period."
+  type        = number
+}
+
 locals {
   raw    = fileexists(var.config_path) ? file(var.config_path) : ""
   config = try(yamldecode(local.raw), null)
@@ -67,6 +73,8 @@ locals {
     database          = "(default)"
     collection_prefix = "runwarden"
     max_attempts      = 10
+    settle_seconds    = 300
+    deadline_seconds  = 900
   }
   found = {
     project           = try(tostring(local.config.project), "")
@@ -75,7 +83,15 @@ locals {
     outcomes_topic    = try(tostring(local.config.outcomes_topic), "")
     commands_topic    = try(tostring(local.config.commands_topic), "")
     max_attempts      = try(tonumber(local.config.delivery.max_attempts), local.defaults.max_attempts)
+    settle_seconds    = try(tonumber(local.config.verification.settle_seconds), local.defaults.settle_seconds)
+    deadline_seconds  = try(tonumber(local.config.verification.deadline_seconds), local.defaults.deadline_seconds)
   }
+  # A sweep more than one verification period (deadline - settle) after an action's deadline judges
+  # the service as it is then and never undoes (shared/remediation/judging.py, next_step: `late`).
+  # The first sweep after a deadline comes up to one interval later, plus its own delivery's delay:
+  # with an interval as long as the period or longer, a failing rollback may be escalated instead of
+  # undone, on every action whose deadline falls late in an interval.
+  verification_period = local.found.deadline_seconds - local.found.settle_seconds
 
   # The projects the config names Google Cloud resources in: each managed service's
   # (projects/P/locations/L/services/S), each bounded connector's (projects/P/.../connectors/C) and
@@ -123,6 +139,10 @@ output "checked" {
   precondition {
     condition     = !local.readable || length(local.unreachable) == 0
     error_message = "${var.config_path} names services, connectors or Cloud SQL instances in ${join(", ", local.unreachable)}, which is neither project_id nor in watched_projects: the functions would have no role there (docs/deploy.md, 'Watching services in other projects'). Add it to watched_projects."
+  }
+  precondition {
+    condition     = !local.readable || var.sweep_interval_seconds < local.verification_period
+    error_message = "${var.config_path}: verification.deadline_seconds - settle_seconds is ${local.verification_period} s but the sweep runs every ${var.sweep_interval_seconds} s (sweep_interval_minutes): a sweep may then come more than that period after an action's deadline, and a failing rollback is escalated instead of undone (docs/behaviour.md, 'On time'). Raise deadline_seconds above ${local.found.settle_seconds + var.sweep_interval_seconds}, or lower sweep_interval_minutes."
   }
   precondition {
     condition     = !local.readable || local.found.max_attempts == var.max_delivery_attempts

@@ -50,17 +50,20 @@ def restore(run: CommandRun) -> Outcome:
         params = RestoreTrafficParams(target=service_name, to_latest=True, keep_tags=tagged_targets(service))
     else:
         record = _recorded_action(run, p.action_id, service_name)
-        traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
+        traffic = record.traffic_before
         if not traffic:
             raise rejected("params.action_id", f"{p.action_id} recorded no traffic split to put back")
         _still_servable(run, p.action_id, service, traffic)
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service))
-        if serving_shares(service.traffic) == serving_shares(params.desired()):
+        serving = serving_shares(service.traffic_statuses)
+        if serving == serving_shares(params.desired()):
             # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
             # would be a second write of the same undo, as to_latest with nothing pinned is refused above.
+            # Read on what serves (traffic_statuses), as the restore verifies its write: a split only
+            # desired (`traffic`, still reconciling) does not serve yet, and is written and verified.
             raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
-                          f"({', '.join(f'{k} {v}%' for k, v in sorted(serving_shares(service.traffic).items()))}): "
+                          f"({', '.join(f'{k} {v}%' for k, v in sorted(serving.items()))}): "
                           "nothing to do, nothing written")
     action = checked(run, "restore_traffic", params)     # bounds and override refused before any note
     before = traffic_state(service)

@@ -9,7 +9,7 @@ import operator
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from itertools import repeat
-from typing import Any, Literal, TypeVar
+from typing import Any, Iterable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -125,6 +125,14 @@ class TrafficTarget(_Model):
     # v2/traffic_target.proto): a tagged target's https://TAG---… host. Output only, so never part of a
     # snapshot or a written split.
     uri: str = Field(default="", exclude=True)
+
+
+def split_text(targets: Iterable[TrafficTarget]) -> str:
+    """A traffic split as a person reads it: each target that carries traffic, `REVISION N%` (LATEST for
+    the latest Ready revision), with its tag if it has one. Targets at 0% (kept only for a tag's own
+    URL) carry none and are left out."""
+    return ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" + (f" (tag {t.tag})" if t.tag else "")
+                     for t in targets if t.percent)
 
 
 class Service(_Model):

@@ -84,7 +84,8 @@ class CloudLoggingAdapter(_LoggingClient):
     """LoggingPort over Cloud Logging v2 (or its stand-in, via LOGGING_EMULATOR_HOST)."""
 
     # ListLogEntries; Admin Activity audit logs need nothing more, Data Access logs would need
-    # logging.privateLogEntries.list (Cloud Logging access control guide).
+    # logging.privateLogEntries.list (Cloud Logging access control guide; docs/deploy.md, "Each call
+    # and the permission Google checks", cites the entries.list reference).
     iam_permissions = {"list_entries": ("logging.logEntries.list",), "list_payloads": ("logging.logEntries.list",)}
 
     def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:

@@ -104,7 +104,8 @@ def describe_query(query: MetricQuery) -> str:
 class CloudMonitoringAdapter:
     """MonitoringPort over Cloud Monitoring v3 (or its stand-in, via MONITORING_EMULATOR_HOST)."""
 
-    # query is one ListTimeSeries call.
+    # query is one ListTimeSeries call (its permission and source: docs/deploy.md, "Each call and
+    # the permission Google checks", held to this map by tests/infra/test_iam.py).
     iam_permissions = {"query": ("monitoring.timeSeries.list",)}
 
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:

@@ -69,7 +69,7 @@ from typing import Any, Sequence
 from shared.errors import (ChangedAroundWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
                            TransientError, classify)
 from shared.diagnosis.evidence import (Condition, Revision, Service, TrafficTarget, TrafficType, decoded,
-                                      short_name)
+                                      short_name, split_text)
 from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
                                   status_code)
 
@@ -354,7 +354,7 @@ class CloudRunAdapter(CloudRunReader):
             # the next deploy inheriting it), and a redelivery would be free to write again.
             raise NotServingAfterWriteError(
                 f"{exc} [{exc.code}]; the update's operation finished without an error, so the service's desired "
-                f"traffic may now be this write's (desired {_split_of(result.traffic)}) while what serves is not "
+                f"traffic may now be this write's (desired {split_text(result.traffic)}) while what serves is not "
                 "settled on it") from exc
         return result
 
@@ -535,10 +535,6 @@ def _traffic_from_proto(target: Any) -> TrafficTarget:
     return TrafficTarget(type=TrafficType.LATEST if is_latest else TrafficType.REVISION,
                          revision=short_name(target.revision) or None, percent=target.percent, tag=target.tag,
                          uri=getattr(target, "uri", ""))   # a status's (TrafficTargetStatus.uri); a spec has none
-
-
-def _split_of(targets: Sequence[TrafficTarget]) -> str:
-    return ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" + (f" (tag {t.tag})" if t.tag else "") for t in targets)
 
 
 def _traffic_key(targets: Any) -> list[tuple]:

@@ -63,7 +63,7 @@ from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, MetricResult, Service, TrafficTarget, micros,
-                                       short_name)
+                                       short_name, split_text)
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
@@ -771,11 +771,11 @@ def traffic_moved(record: ActionRecord, service: Service) -> str:
         return ""
     if desired_not_served(to, service):
         return (f"{service.short_name} does not serve the rollback's split ({to} 100%): it is desired (the "
-                f"service's traffic is {_split(service.traffic)}) but not served (its traffic_statuses show "
-                f"{_split(service.traffic_statuses)}); the split written is not in effect, which no one changed "
+                f"service's traffic is {split_text(service.traffic)}) but not served (its traffic_statuses show "
+                f"{split_text(service.traffic_statuses)}); the split written is not in effect, which no one changed "
                 "since: Cloud Run did not route it (still reconciling, or its rollout failed)")
     return (f"{service.short_name} no longer serves as the rollback left it ({to} 100%): its traffic is "
-            f"{_split(service.traffic)} now, a change made since by someone else")
+            f"{split_text(service.traffic)} now, a change made since by someone else")
 
 
 def desired_not_served(to: str, service: Service) -> bool:
@@ -802,14 +802,13 @@ def undo_overtaken(record: ActionRecord, service: Service, retry: bool) -> str:
         return ""
     if desired_not_served(str(record.params.get("to_revision") or ""), service):
         return moved    # the rollback's split still desired, not served: no one else's change, said so
-    before = sorted((t.get("revision") or "LATEST", t.get("percent", 0))
-                    for t in record.before.get("traffic", []) if t.get("percent"))
+    before = sorted((t.revision or "LATEST", t.percent) for t in record.traffic_before if t.percent)
     now = sorted((t.revision or "LATEST", t.percent) for t in service.traffic if t.percent)
     if now == before:
         return "" if retry else (f"{moved}; it serves as the split recorded before the rollback already, and "
                                  "no undo was sent: a person put it back")
     return (f"{service.short_name} serves neither as the rollback left it nor as the undo would restore it "
-            f"({', '.join(f'{r} {p}%' for r, p in before)}): its traffic is {_split(service.traffic)} now, a change "
+            f"({', '.join(f'{r} {p}%' for r, p in before)}): its traffic is {split_text(service.traffic)} now, a change "
             "made since by someone else")
 
 
@@ -826,12 +825,8 @@ def restored_by_runwarden(record: ActionRecord, pin: PinRecord, service: Service
     if serving_shares(service.traffic) != serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic):
         return ""
     return (f"traffic restored by {mark.requested_by} (command {mark.command_id}), whose record had failed: "
-            f"{service.short_name} serves its split ({_split(service.traffic)}), found by the sweep from the "
+            f"{service.short_name} serves its split ({split_text(service.traffic)}), found by the sweep from the "
             "restore's mark on the pin")
-
-
-def _split(traffic: tuple[TrafficTarget, ...]) -> str:
-    return ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" for t in traffic if t.percent)
 
 
 def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:

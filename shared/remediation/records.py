@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
-from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.evidence import AlertContext, TrafficTarget
 
 ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim key
 INCIDENTS = "incidents"    # StateStore kind of IncidentRecord, keyed by the incident id
@@ -114,6 +114,13 @@ class ActionRecord(KeptReport):
         if self.expires_at is None:
             self.expires_at = self.applied_at + RECORD_RETENTION
         return self
+
+    @property
+    def traffic_before(self) -> tuple[TrafficTarget, ...]:
+        """The traffic split recorded before the action (`before["traffic"]`, as rollback_traffic
+        .traffic_state keeps it): what an undo or a restore puts back. () when none was recorded (a
+        connector's action)."""
+        return tuple(TrafficTarget.model_validate(t) for t in self.before.get("traffic", []))
 
 
 # As long as a message can still be redelivered: a subscription keeps an unacknowledged message at

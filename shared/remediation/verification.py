@@ -49,7 +49,7 @@ from shared.diagnosis.collection import collect, users_of
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
-from shared.diagnosis.evidence import TrafficTarget, short_name
+from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
 from shared.remediation import intents, judging
 from shared.remediation.approvals import Approvals
@@ -174,8 +174,7 @@ class Sweep:
         period = record.deadline_at - record.settle_at
         if self.now - record.resolved_at <= period:
             return None
-        before = ", ".join(f"{t.get('revision') or 'LATEST'} {t.get('percent', 0)}%"
-                           for t in record.before.get("traffic", []) if t.get("percent")) or "the recorded split"
+        before = split_text(record.traffic_before) or "the recorded split"
         reason = (f"the undo of {record.action} on {record.target} (putting back {before}) is unfinished since "
                   f"{record.resolved_at:%H:%M:%S}, {_minutes(self.now - record.resolved_at)} ago (more than the "
                   f"verification period of {_minutes(period)}): no sweep since could finish it. The last attempt "
@@ -337,7 +336,7 @@ class Sweep:
                       "person must judge the service as it is now")
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
-        traffic = tuple(TrafficTarget.model_validate(t) for t in record.before.get("traffic", []))
+        traffic = record.traffic_before
         unservable = self._unservable(record, traffic) if service is not None else ""
         if unservable:  # Cloud Run would fail the write's operation and leave the failed split desired
             reason = (f"{record.action} did not help ({why}), and it is not undone: {unservable}; nothing written. "

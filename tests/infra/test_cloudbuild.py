@@ -50,3 +50,21 @@ def test_every_substitution_is_declared() -> None:
     text = (ROOT / "cloudbuild.yaml").read_text()
     used = set(re.findall(r"\$\{(\w+)\}", text)) - BUILT_IN
     assert used <= set(BUILD["substitutions"]), used - set(BUILD["substitutions"])
+
+
+def test_ci_stops_at_once_without_terraform(tmp_path) -> None:
+    """.ci/run under CI=true on a machine without terraform: one clear line before anything runs,
+    not infra test failures after the whole suite. The PATH holds only what the check itself uses
+    (no make, no apt-get), so nothing else can start."""
+    import os
+    import shutil
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "id"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    done = subprocess.run([str(bin_dir / "bash"), str(ROOT / ".ci" / "run")], env={"PATH": str(bin_dir), "CI": "true"},
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "CI=true and terraform (1.5 or later) is not on the PATH" in done.stderr, done.stderr

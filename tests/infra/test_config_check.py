@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from shared.config import DeliverySettings, StateSettings, load_config
+from shared.config import DeliverySettings, StateSettings, VerificationSettings, load_config
 from tests.infra.terraform import INFRA, ROOT, load_file, load_module, require_tool
 
 CHECK = INFRA / "config_check"
@@ -41,6 +41,10 @@ def planner(tmp_path_factory) -> Iterator:
 variable "config_path" {{
   type = string
 }}
+variable "sweep_interval_seconds" {{
+  type    = number
+  default = 300
+}}
 module "check" {{
   source                = "{CHECK}"
   config_path           = var.config_path
@@ -50,6 +54,7 @@ module "check" {{
   outcomes_topic        = "projects/{PROJECT}/topics/runwarden-outcomes"
   commands_topic        = "projects/{PROJECT}/topics/runwarden-commands"
   max_delivery_attempts = 10
+  sweep_interval_seconds = var.sweep_interval_seconds
   watched_projects      = ["shop-prod", "example.com:shop-db"]
 }}
 """)
@@ -58,14 +63,14 @@ module "check" {{
                           capture_output=True, text=True, timeout=120, check=False)
     assert init.returncode == 0, init.stdout + init.stderr
 
-    def plan(config_text: str | None) -> subprocess.CompletedProcess[str]:
+    def plan(config_text: str | None, sweep_interval_seconds: int = 300) -> subprocess.CompletedProcess[str]:
         path = root / "runwarden.yaml"
         path.unlink(missing_ok=True)
         if config_text is not None:
             path.write_text(config_text)
         return subprocess.run([terraform, "plan", "-input=false", "-lock=false", "-no-color",
-                               f"-var=config_path={path}"], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
+                               f"-var=config_path={path}", f"-var=sweep_interval_seconds={sweep_interval_seconds}"],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
 
     yield plan
 
@@ -104,6 +109,9 @@ MISMATCHES = [
     ("a delivery limit other than the subscriptions'", GOOD + "delivery:\n  max_attempts: 5\n",
      "delivery.max_attempts is 5 but the push subscriptions dead-letter after max_delivery_attempts = 10"),
     ("not YAML", "project: [unclosed\n", "is not valid YAML"),
+    ("a verification period no longer than the sweep interval",
+     GOOD + "verification:\n  settle_seconds: 300\n  deadline_seconds: 600\n",
+     "verification.deadline_seconds - settle_seconds is 300 s but the sweep runs every 300 s"),
     ("a service in a project the functions have no role in",
      GOOD.replace("  - name: projects/my-project/", "  - name: projects/other-team/"),
      "names services, connectors or Cloud SQL instances in other-team"),
@@ -121,6 +129,45 @@ def test_a_config_that_does_not_match_stops_the_plan_naming_the_field(planner, w
     result = planner(config_text)
     assert result.returncode != 0, f"{what}: the plan went through"
     assert expected in _error(result), _error(result)
+
+
+@pytest.mark.parametrize("minutes", [10, 15, 30])
+def test_a_sweep_interval_as_long_as_the_default_verification_period_stops_the_plan(planner, minutes) -> None:
+    """The defaults' period is 10 minutes (deadline 900 s - settle 300 s): a sweep every 10 minutes or
+    more may come more than a period after a deadline, when judging.next_step no longer undoes."""
+    result = planner(GOOD, sweep_interval_seconds=minutes * 60)
+    assert result.returncode != 0, f"a sweep every {minutes} minutes planned"
+    assert f"is 600 s but the sweep runs every {minutes * 60} s" in _error(result), _error(result)
+    assert f"Raise deadline_seconds above {300 + minutes * 60}" in _error(result), _error(result)
+
+
+def test_a_sweep_interval_shorter_than_the_configs_period_plans(planner) -> None:
+    longer = GOOD + "verification:\n  settle_seconds: 300\n  deadline_seconds: 2101\n"
+    result = planner(longer, sweep_interval_seconds=30 * 60)
+    assert result.returncode == 0, _error(result)
+
+
+def test_the_sweep_check_is_the_judges_rule() -> None:
+    """What the precondition protects: judging.next_step undoes a failing rollback only while the
+    sweep is at most one period (deadline - settle) past the deadline."""
+    from datetime import datetime, timedelta, timezone
+
+    from shared.remediation.judging import Health, HealthKind, StepKind, next_step
+    from shared.remediation.records import ActionRecord
+
+    settings = VerificationSettings()
+    applied = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    record = ActionRecord.model_validate({
+        "key": "k", "incident_id": "i", "action": "rollback_traffic", "target": "projects/p/locations/l/services/s",
+        "service": "projects/p/locations/l/services/s",
+        "signature": "bad_revision", "params": {}, "reversible": True, "applied_at": applied,
+        "settle_at": applied + timedelta(seconds=settings.settle_seconds),
+        "deadline_at": applied + timedelta(seconds=settings.deadline_seconds)})
+    failing = Health(HealthKind.FAILING, "5xx")
+    period = timedelta(seconds=settings.deadline_seconds - settings.settle_seconds)
+    assert next_step(record, failing, record.deadline_at + period, settings).kind is StepKind.UNDO
+    assert next_step(record, failing, record.deadline_at + period + timedelta(seconds=1), settings).kind \
+        is StepKind.ESCALATE
 
 
 def test_the_example_config_plans(planner) -> None:
@@ -159,7 +206,9 @@ def test_the_good_config_is_one_runwarden_loads(tmp_path: Path) -> None:
 def test_the_defaults_are_the_codes() -> None:
     defaults = load_file(CHECK / "main.tf")["locals"][0]["defaults"]
     assert defaults == {"database": StateSettings().database, "collection_prefix": StateSettings().collection_prefix,
-                        "max_attempts": DeliverySettings().max_attempts}
+                        "max_attempts": DeliverySettings().max_attempts,
+                        "settle_seconds": VerificationSettings().settle_seconds,
+                        "deadline_seconds": VerificationSettings().deadline_seconds}
 
 
 def test_the_module_passes_what_it_deploys() -> None:
@@ -170,6 +219,10 @@ def test_the_module_passes_what_it_deploys() -> None:
     assert (call["project_id"], call["firestore_database"], call["collection_prefix"], call["max_delivery_attempts"],
             call["watched_projects"]) == ("${var.project_id}", "${var.firestore_database}", "${var.collection_prefix}",
                                           "${var.max_delivery_attempts}", "${var.watched_projects}")
+    # The interval the Scheduler job runs at (scheduler.tf: "*/${var.sweep_interval_minutes} * * * *").
+    assert call["sweep_interval_seconds"] == "${var.sweep_interval_minutes * 60}"
+    schedule = config.resource("google_cloud_scheduler_job", "sweep")["schedule"]
+    assert schedule == "*/${var.sweep_interval_minutes} * * * *"
     # The topics as pubsub.tf names them ("${var.name_prefix}-${each.value}" in var.project_id).
     topics = config.resource("google_pubsub_topic", "topics")
     assert topics["name"] == "${var.name_prefix}-${each.value}" and topics["project"] == "${var.project_id}"

@@ -275,3 +275,43 @@ def test_the_cli_names_the_permissions_a_refused_call_needs() -> None:
             call = "pull"      # said as the pull's: one consume permission for both
         for permission in set().union(*where.values()) if where else ():
             assert permission in NEEDS[call], (call, permission)
+
+
+# --- the deploy guide's table of calls and permissions -------------------------------------------
+
+
+def _guide_rows(text: str) -> dict[tuple[str, str], set[str]]:
+    """docs/deploy.md, "Each call and the permission Google checks": {(class, method): permissions}.
+    A method written `.name` belongs to the class named last in its cell."""
+    section = text[text.index("### Each call and the permission Google checks"):]
+    section = section[:section.index("\n\n", section.index("| adapter methods |"))]
+    rows: dict[tuple[str, str], set[str]] = {}
+    for line in section.splitlines()[2:]:
+        if not line.startswith("| `"):
+            continue
+        methods, _calls, permissions, _source = [c.strip() for c in line.strip("|").split("|")][:4]
+        owner = ""
+        for cls, name in re.findall(r"`(\w*)\.(\w+)`", methods):
+            owner = cls or owner
+            assert (owner, name) not in rows, f"{owner}.{name} is listed twice"
+            rows[(owner, name)] = set(re.findall(r"`([a-z]+\.[A-Za-z]+\.[A-Za-z]+)`", permissions))
+    return rows
+
+
+def test_the_deploy_guide_cites_every_adapter_methods_permissions_as_declared() -> None:
+    """A method the code adds or a permission it changes without the guide's row (and its source)
+    fails here: the table is where an SRE checks the role against Google's references."""
+    rows = _guide_rows((ROOT / "docs" / "deploy.md").read_text())
+    declared = {(cls.__name__, method): set(permissions)
+                for cls in _adapter_classes().values() for method, permissions in cls.iam_permissions.items()}
+    assert set(rows) == set(declared), (sorted(set(declared) - set(rows)), sorted(set(rows) - set(declared)))
+    for key, permissions in declared.items():
+        assert rows[key] == permissions, f"{key}: the guide says {sorted(rows[key])}, the code {sorted(permissions)}"
+
+
+def test_the_guides_table_check_can_fail() -> None:
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    changed = text.replace("| `CloudMonitoringAdapter.query` | Monitoring v3 `ListTimeSeries` | `monitoring.timeSeries.list` |",
+                           "| `CloudMonitoringAdapter.query` | Monitoring v3 `ListTimeSeries` | `monitoring.timeSeries.get` |")
+    assert changed != text
+    assert _guide_rows(changed)[("CloudMonitoringAdapter", "query")] == {"monitoring.timeSeries.get"}

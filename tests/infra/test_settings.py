@@ -64,9 +64,16 @@ def test_the_ack_deadline_is_above_the_function_timeout() -> None:
 
 
 def test_a_redelivery_after_a_timeout_still_finds_the_claim() -> None:
-    # A function cut off at its timeout leaves its claim; the redelivery must see it held.
+    # A function cut off at its timeout leaves its claim; the redelivery must see it held: the
+    # default and the least the config accepts (Guardrails.claim_ttl_seconds' `ge`, written as a
+    # number in shared/config.py) both outlive the deployed timeout, whichever of the two moves.
+    import annotated_types
+
     timeout = evaluate(load_module().locals["function_timeout_seconds"])
     assert Guardrails().claim_ttl_seconds >= timeout
+    floor = next(m.ge for m in Guardrails.model_fields["claim_ttl_seconds"].metadata
+                 if isinstance(m, annotated_types.Ge))
+    assert floor >= timeout, f"a config may set claim_ttl_seconds: {floor}, under the {timeout} s function timeout"
 
 
 def test_every_pubsub_function_has_retry_and_a_dead_letter_policy() -> None:
@@ -188,3 +195,40 @@ def test_the_scheduler_publishes_a_sweep_on_the_commands_topic_that_on_command_p
     # An HCL object of `key = "string"` pairs, as jsonencode renders it.
     body = dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', literal.group(1)))
     assert body and isinstance(parse_command(json.dumps(body).encode()), Sweep), body
+
+
+SCHEDULER_MAX_RETRY_COUNT = 5   # Cloud Scheduler RetryConfig.retryCount: "Values greater than 5 and negative values are not allowed"
+
+
+def scheduler_retry_waits(retry: dict) -> list[float]:
+    """The waits before each retry, as Cloud Scheduler's RetryConfig describes them: the interval
+    starts at min_backoff_duration, doubles max_doublings times, then grows linearly by
+    2^max_doublings x min_backoff_duration, capped at max_backoff_duration ("Retry jobs"; the
+    reference's example: 10s, 300s, 3 doublings -> 10, 20, 40, 80, 160, 240, 300, 300 s)."""
+    low = float(evaluate(retry["min_backoff_duration"]).rstrip("s"))
+    high = float(evaluate(retry["max_backoff_duration"]).rstrip("s"))
+    doublings = int(evaluate(retry["max_doublings"]))
+    waits, wait = [], low
+    for attempt in range(int(evaluate(retry["retry_count"]))):
+        waits.append(min(wait, high))
+        wait = wait * 2 if attempt < doublings else wait + low * 2 ** doublings
+    return waits
+
+
+def test_scheduler_retry_waits_follow_the_references_example() -> None:
+    example = {"min_backoff_duration": "10s", "max_backoff_duration": "300s", "max_doublings": 3, "retry_count": 8}
+    assert scheduler_retry_waits(example) == [10, 20, 40, 80, 160, 240, 300, 300]
+
+
+def test_a_failed_sweep_publish_is_retried_within_the_shortest_interval() -> None:
+    """Without retry_config Cloud Scheduler retries nothing ("If retryCount is 0 ... a job attempt
+    won't be retried if it fails"), so one failed publish costs a sweep period. The retries must end
+    before the next scheduled run, which they may otherwise skip ("Retry jobs")."""
+    config = load_module()
+    job = config.resource("google_cloud_scheduler_job", "sweep")
+    assert "retry_config" in job, "the sweep's Scheduler job retries nothing"
+    retry = single(job["retry_config"])
+    assert 1 <= int(evaluate(retry["retry_count"])) <= SCHEDULER_MAX_RETRY_COUNT
+    allowed = config.variables["sweep_interval_minutes"]["validation"][0]["condition"]
+    shortest = min(int(m) for m in allowed.split("[", 1)[1].split("]", 1)[0].split(","))
+    assert sum(scheduler_retry_waits(retry)) < shortest * 60

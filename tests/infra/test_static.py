@@ -3,6 +3,7 @@ documentation, and the example's call of the module."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -181,3 +182,48 @@ def test_every_local_module_call_passes_exactly_its_variables() -> None:
             assert required <= arguments, f"{name}: missing required {sorted(required - arguments)}"
             calls += 1
     assert calls >= 2, "no local module call found: the check proves nothing"
+
+
+def test_every_function_is_built_as_the_build_service_account_given() -> None:
+    """docs/deploy.md's prerequisites let an SRE choose the account Cloud Build runs the builds as
+    (needed where the default one is disabled or has no roles): the module passes it to all three
+    functions, and leaves the platform's default when none is given."""
+    module = load_module(MODULE)
+    assert module.variables["build_service_account"]["default"] is None
+    for name in ("pubsub", "timeline"):
+        build = module.resource("google_cloudfunctions2_function", name)["build_config"]
+        build = build[0] if isinstance(build, list) else build
+        assert build.get("service_account") == "${local.build_service_account}", name
+
+
+@pytest.fixture(scope="module")
+def build_account_planner(tmp_path_factory):
+    """The module's own variable block and local, planned by terraform (no provider needed)."""
+    terraform = require_tool("terraform", "terraform is not on the PATH: the build account's name is not checked")
+    variables = (MODULE / "variables.tf").read_text()
+    block = re.search(r'^variable "build_service_account" \{.*?^\}\n', variables, flags=re.M | re.S).group(0)
+    functions = (MODULE / "functions.tf").read_text()
+    local = re.search(r"^  build_service_account = \(.*?\)\n", functions, flags=re.M | re.S).group(0)
+    root = tmp_path_factory.mktemp("build_account")
+    (root / "main.tf").write_text(f'{block}\nlocals {{\n{local}}}\noutput "name" {{\n  value = local.build_service_account\n}}\n')
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    init = subprocess.run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert init.returncode == 0, init.stdout + init.stderr
+
+    def plan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([terraform, "plan", "-input=false", "-lock=false", "-no-color", *args], cwd=root,
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+    return plan
+
+
+def test_the_build_account_is_named_as_the_functions_api_wants_it(build_account_planner) -> None:
+    # BuildConfig.service_account: "projects/{projectId}/serviceAccounts/{serviceAccountEmail}".
+    done = build_account_planner("-var=build_service_account=rw-builder@shop-ci-1.iam.gserviceaccount.com")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'name = "projects/shop-ci-1/serviceAccounts/rw-builder@shop-ci-1.iam.gserviceaccount.com"' in done.stdout
+    default = build_account_planner()
+    assert default.returncode == 0 and "name =" not in default.stdout, default.stdout + default.stderr
+    for wrong in ("rw-builder", "123456789-compute@developer.gserviceaccount.com"):
+        refused = build_account_planner(f"-var=build_service_account={wrong}")
+        assert refused.returncode != 0 and "NAME@PROJECT.iam.gserviceaccount.com" in refused.stdout + refused.stderr

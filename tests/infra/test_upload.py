@@ -1,21 +1,24 @@
 """What the functions' source upload holds: the deployed layout and the config, nothing else.
 
 Two paths upload it: `gcloud functions deploy` reads .gcloudignore (gitignore syntax, gcloud
-`topic gcloudignore`), and Terraform zips source_dir minus `source_excludes` (the archive
-provider's excludes: paths relative to source_dir, glob patterns with `**`, a matching
-directory skipped whole). Both are computed here over the working tree and over a tree that
-holds what a developer's checkout accumulates, and must agree.
+`topic gcloudignore`), and Terraform zips the files infra/functions.tf names (`local.source_files`,
+evaluated here by terraform itself). Both are allow-lists: computed over the working tree and over a
+tree that holds what a developer's checkout accumulates (a downloaded key, a .env, an IDE's files,
+a build's output), they must hold the deployed layout only, and the same files.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 from pathlib import Path
+from typing import Callable
 
 import pathspec
 import pytest
 
-from tests.infra.terraform import ROOT, load_module
+from tests.infra.terraform import MODULE, ROOT, require_tool
 
 DEPLOYED = ("main.py", "requirements.txt", "LICENSE", "runwarden.yaml")
 NEVER = (".hypothesis/", "tests/", "sandbox/", "cli/", ".venv/", ".git/", "infra/", "bench/", "docs/",
@@ -35,35 +38,35 @@ def gcloud_upload(root: Path) -> set[str]:
     return found
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out + r"\Z")
+def _source_block() -> str:
+    """functions.tf's `locals` block that names the uploaded files, as written."""
+    text = (MODULE / "functions.tf").read_text()
+    found = re.search(r"^locals \{\n  source_roots .*?^\}\n", text, flags=re.M | re.S)
+    assert found, "functions.tf has no locals block starting with source_roots"
+    return found.group(0)
 
 
-def terraform_upload(root: Path) -> set[str]:
-    default = load_module().variables["source_excludes"]["default"]
-    patterns = [_glob(p) for p in default]
+@pytest.fixture(scope="module")
+def terraform_upload(tmp_path_factory) -> Callable[[Path], set[str]]:
+    """local.source_files for a source_dir, as terraform evaluates it (no provider needed)."""
+    terraform = require_tool("terraform", "terraform is not on the PATH: Terraform's upload is not computed")
+    root = tmp_path_factory.mktemp("upload_root")
+    (root / "main.tf").write_text('variable "source_dir" {\n  type = string\n}\n'
+                                  'variable "config_file" {\n  type    = string\n  default = "runwarden.yaml"\n}\n'
+                                  + _source_block())
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    init = subprocess.run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert init.returncode == 0, init.stdout + init.stderr
 
-    def excluded(rel: str) -> bool:
-        return any(p.match(rel) for p in patterns)
-
-    found = set()
-    for directory, dirs, files in os.walk(root):
-        rel_dir = Path(directory).relative_to(root)
-        dirs[:] = [d for d in dirs if not excluded((rel_dir / d).as_posix())]
-        found.update(rel for rel in ((rel_dir / f).as_posix() for f in files) if not excluded(rel))
-    return found
+    def upload(source_dir: Path, config_file: str = "runwarden.yaml") -> set[str]:
+        done = subprocess.run([terraform, "console", "-no-color", f"-var=source_dir={source_dir}",
+                               f"-var=config_file={config_file}"], cwd=root,
+                              env=env, input="jsonencode(local.source_files)\n", capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return set(json.loads(json.loads(done.stdout.strip())))
+    return upload
 
 
 @pytest.fixture
@@ -77,24 +80,39 @@ def checkout(tmp_path: Path) -> Path:
                 "sandbox/demo.py", "sandbox/scenarios/bad_revision.yaml", "cli/main.py", "tests/unit/test_x.py",
                 ".hypothesis/examples/abc", ".pytest_cache/v/cache", ".venv/bin/python", ".venv-checkov/bin/checkov",
                 ".git/HEAD", "infra/main.tf", "infra/examples/basic/.terraform/runwarden-source.zip",
-                "bench/import_time.py", "docs/deploy.md", ".ci/run", "runwarden.egg-info/PKG-INFO"):
+                "bench/import_time.py", "docs/deploy.md", ".ci/run", "runwarden.egg-info/PKG-INFO",
+                # What no deny-list named: secrets and a person's own files, at the root and in folders.
+                ".env", ".env.production", "deployer-key.json", "terraform.tfvars", "terraform.tfstate",
+                "notes.md", ".idea/workspace.xml", ".vscode/settings.json", "secrets/prod/db.json",
+                "build/test-artifacts/timeline.png", "dist/runwarden-0.2.0.whl", ".terraform/terraform.tfstate"):
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
     return tmp_path
 
 
+LAYOUT = {"main.py", "requirements.txt", "LICENSE", "runwarden.yaml",
+          "functions/__init__.py", "functions/alerts.py", "shared/__init__.py", "shared/gcp/run.py"}
+
+
 def test_the_upload_holds_the_deployed_layout_only(checkout: Path) -> None:
-    uploaded = gcloud_upload(checkout)
-    assert uploaded == {"main.py", "requirements.txt", "LICENSE", "runwarden.yaml",
-                        "functions/__init__.py", "functions/alerts.py", "shared/__init__.py", "shared/gcp/run.py"}
+    assert gcloud_upload(checkout) == LAYOUT
 
 
-def test_terraform_uploads_the_same_files(checkout: Path) -> None:
-    assert terraform_upload(checkout) == gcloud_upload(checkout)
+def test_terraform_uploads_the_same_files(checkout: Path, terraform_upload) -> None:
+    assert terraform_upload(checkout) == LAYOUT
 
 
-def test_the_working_tree_upload() -> None:
+def test_terraform_ships_the_config_config_file_names_and_no_neighbour(checkout: Path, terraform_upload) -> None:
+    # config_file (RUNWARDEN_CONFIG) may name another file, in a folder: that file alone is shipped.
+    for rel in ("config/prod.yaml", "config/staging.yaml", "config/credentials.json"):
+        (checkout / rel).parent.mkdir(exist_ok=True)
+        (checkout / rel).write_text("x")
+    uploaded = terraform_upload(checkout, "config/prod.yaml")
+    assert uploaded == LAYOUT - {"runwarden.yaml"} | {"config/prod.yaml"}
+
+
+def test_the_working_tree_upload(terraform_upload) -> None:
     uploaded = gcloud_upload(ROOT)
     print("would upload:", *sorted(uploaded), sep="\n  ")
     for rel in uploaded:

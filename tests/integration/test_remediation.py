@@ -352,6 +352,7 @@ def test_an_unfinished_undo_whose_service_stays_unreadable_is_escalated_once_and
 
     assert outcome.status.value == "escalated", outcome.reason
     assert "undo" in outcome.reason and "unfinished since" in outcome.reason, outcome.reason
+    assert f"(putting back {NEW} 100%)" in outcome.reason, outcome.reason      # the split recorded before it
     assert "GetService" in outcome.reason and "UNAVAILABLE" in outcome.reason, outcome.reason
     assert outcome.action.action_id == record["key"]
     assert action_state(rolled_back) == "undoing"

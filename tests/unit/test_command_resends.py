@@ -681,3 +681,28 @@ def test_a_restore_by_action_id_of_a_split_already_serving_writes_nothing():
     assert again.status is OutcomeStatus.SKIPPED and "already serves the split recorded before" in again.reason, \
         again.reason
     assert updates(w) == 2
+
+
+def test_a_restore_of_a_split_desired_but_not_yet_serving_is_written_not_refused(monkeypatch):
+    """A person sent the split recorded before the rollback back with gcloud, and Cloud Run is still
+    reconciling it (Service.traffic is the desired split, traffic_statuses what serves: still the
+    rollback's revision) when the operator's restore arrives. The restore action verifies what serves,
+    so the refusal reads what serves too: nothing serves that split yet, so the restore is written (the
+    same split again, an absolute write) and verified, not `skipped` as "already serves"."""
+    from sandbox.standins import run as run_standin
+
+    w = world()
+    rolled = rollback(w, "pin-2")
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    recorded = [TrafficSeed(t["percent"], t.get("revision"), t.get("tag") or "")
+                for t in rolled.action.before["traffic"]]
+    reconcile = run_standin.RunStandIn._reconcile
+    monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", lambda self, name: None)   # accepted, still reconciling
+    w.standins.run.set_traffic(SERVICE, recorded)
+    monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", reconcile)
+    service = w.standins.run.service(SERVICE)
+    assert service.reconciling and [s.revision for s in service.traffic_statuses if s.percent] == [OLD]
+
+    restored = send(w, "restore_traffic", "rest-3", target=SERVICE, params={"action_id": rolled.action.action_id})
+
+    assert restored.status is OutcomeStatus.APPLIED and updates(w) == 2, restored.reason

@@ -33,6 +33,7 @@ module "runwarden" {
   operators_group                  = var.operators_group
   human_notification_channels      = [google_monitoring_notification_channel.oncall.name]
   runbook_url                      = var.runbook_url
+  build_service_account            = var.build_service_account
 }
 
 # The people who watch Runwarden: an e-mail channel here; PagerDuty or Slack work the same.

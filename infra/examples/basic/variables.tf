@@ -43,3 +43,9 @@ variable "runbook_url" {
   type        = string
   default     = "docs/deploy.md"
 }
+
+variable "build_service_account" {
+  description = "Account Cloud Build runs the functions' builds as (NAME@PROJECT.iam.gserviceaccount.com), where the project's default build account is disabled or holds no role; null for the default."
+  type        = string
+  default     = null
+}

@@ -4,7 +4,7 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
-from shared.diagnosis.evidence import LogRecord, short_name
+from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, query_of
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
@@ -273,18 +273,26 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
     deploy_window_seconds, raised max instances over the Ready revision before it: every instance
     holds its own pool, so the deploy may have brought the connections (a person weighs it; the
     deploy competes as bad_revision when its failures began with it)."""
-    deploy = facts.recent_deploy()
+    deploy = _deploy_raised(facts, "max_instance_count")
     if deploy is None:
         return ""
     suspect, previous, lead = deploy
-    if (suspect.max_instance_count is None or previous.max_instance_count is None
-            or suspect.max_instance_count <= previous.max_instance_count):
-        return ""
     said = (f"{suspect.short_name}, deployed {int(lead // 60)} min before the incident, raised max instances from "
             f"{previous.max_instance_count} ({previous.short_name}) to {suspect.max_instance_count}: each instance "
             "holds its own connection pool")
     c.cite("api", "run.revisions.list: scaling.max_instance_count", said, "context", None, role="context")
     return said
+
+
+def _deploy_raised(facts: Facts, setting: str) -> tuple[Revision, Revision, float] | None:
+    """The recent deploy (`Facts.recent_deploy`: the newest serving revision, the Ready revision before
+    it, the seconds from its creation to the incident) when it raised `setting`, a Revision field read
+    on both (an unset one is not guessed); else None."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return None
+    new, old = (getattr(revision, setting) for revision in deploy[:2])
+    return deploy if new is not None and old is not None and new > old else None
 
 
 def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
@@ -319,13 +327,10 @@ def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     do not show) competes instead."""
     if not refused.keys() <= _PROXY:
         return ""
-    deploy = facts.recent_deploy()
+    deploy = _deploy_raised(facts, "container_concurrency")
     if deploy is None:
         return ""
     suspect, previous, _ = deploy
-    if (suspect.container_concurrency is None or previous.container_concurrency is None
-            or suspect.container_concurrency <= previous.container_concurrency):
-        return ""
     if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
         return ""
     return (f"the Auth Proxy's refusals at its own limit all come from {suspect.short_name}, whose deploy raised the "
