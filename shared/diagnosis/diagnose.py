@@ -12,16 +12,18 @@ In order:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
-from shared.diagnosis.facts import Facts, Window, hms, refused_series
+from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
+from shared.diagnosis.uncounted import refusals_uncounted
 
 RULE_SET = "runwarden rules v1 (docs/signatures.md)"
 # A deploy is the audit entry within this long of a revision's create_time.
@@ -71,14 +73,19 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     if stopped is not None:
         # Failures that stopped before this diagnosis are no longer there to fix (a late delivery, a
         # long alignment period keeping the alert open): never acted on, never called healthy either.
-        item, since = stopped
+        since = hms(stopped.since)
+        seen = (f"they stopped: the service has served cleanly in its newest {_HEALTHY_MIN_MINUTES} minutes (since "
+                f"{since}); not judged healthy, since the minutes since the incident started still hold failures, "
+                "and nothing is done about failures that have stopped" if stopped.whole else
+                f"they may have stopped: its newest {_HEALTHY_MIN_MINUTES} minutes (since {since}) look clean, but "
+                f"they are not whole yet (a series' newest point is {hms(facts.complete_until)}; a point is visible "
+                f"up to {INGEST_LAG.total_seconds():.0f} s after its minute, and the minutes after it may still hold "
+                "failures), while the whole minutes still fail; whether they stopped is not known, and nothing is "
+                "done about failures that may have stopped")
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
                          summary=f"{found.signature.value} matched the incident's failures ({found.summary}), but "
-                                 f"they stopped: the service has served cleanly in its newest {_HEALTHY_MIN_MINUTES} "
-                                 f"minutes (since {hms(since)}); not judged healthy, since the minutes since the "
-                                 "incident started still hold failures, and nothing is done about failures that "
-                                 "have stopped",
-                         evidence=evidence + found.evidence + (item,), stand_down=stand_down,
+                                 + seen,
+                         evidence=evidence + found.evidence + (stopped.item,), stand_down=stand_down,
                          api_calls=bundle.api_calls,
                          recommendation=f"watch the service: if the failures come back, {found.recommendation}")
     return Diagnosis(signature=found.signature, confidence=found.confidence, rule=f"{RULE_SET}: {found.signature.value}",
@@ -166,6 +173,14 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
                                     threshold=f"the revision the alert names <= {bar.error_ratio:.1%} 5xx or 429",
                                     passed=False, role="context", about=about))
         return None
+    # Callers Cloud Run turned away at max instances may be missing from request_count (unconfirmed):
+    # clean requests alone do not show them served (shared/diagnosis/uncounted.py).
+    turned_away = refusals_uncounted(facts, window, bar.error_ratio)
+    if turned_away:
+        context.append(EvidenceItem(source="metric", query=b.instances.query if b.instances else b.requests.query,
+                                    observed=turned_away, threshold=f"not judged healthy: {turned_away}",
+                                    passed=False, role="context", about=about))
+        return None
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                 f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {max(p99):.1f} s")
     if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar))
@@ -193,23 +208,51 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
 _ACTED_ON = frozenset({Signature.BAD_REVISION, Signature.CONNECTOR_SATURATION})
 
 
-def _stopped_since(facts: Facts, found: Finding) -> tuple[EvidenceItem, datetime] | None:
-    """(the evidence, when they stopped) when the failures stopped before the newest data: the
-    service failed earlier in the incident (Facts.failing_since; a canary's failures may never
-    reach the service's bar, and the rule's own match says they were there), and each of its newest
-    _HEALTHY_MIN_MINUTES minutes with requests is clean and fast at the alert's own bar (health_bar),
-    with at least min_requests requests between them, and so are the requests of the revision the
-    finding and the alert name, if any (a canary failing at 1% of the traffic is clean by the
-    service's count); else None. The recent window `healthy` reads
-    is cut at the incident's start, so an incident delivered late, or kept open by a long alignment
-    period after the service recovered, still holds failing minutes there: the rules match on
-    them, and acting would roll back or scale for failures that are no longer happening (a field
-    lesson: an automation that killed a pod that had just recovered)."""
-    s, b = facts.s, facts.b
-    if facts.data_until is None:
+@dataclass(frozen=True)
+class _Stopped:
+    """The failures stopped (`whole`), or may have (the newest minutes look clean but are not whole yet)."""
+
+    item: EvidenceItem
+    since: datetime
+    whole: bool
+
+
+def _stopped_since(facts: Facts, found: Finding) -> _Stopped | None:
+    """When the failures stopped before the newest data: the service failed earlier in the incident
+    (Facts.failing_since; a canary's failures may never reach the service's bar, and the rule's own
+    match says they were there), and each of its newest _HEALTHY_MIN_MINUTES minutes with requests is
+    clean and fast at the alert's own bar (health_bar), with at least min_requests requests between
+    them, and so are the requests of the revision the finding and the alert name, if any (a canary
+    failing at 1% of the traffic is clean by the service's count); else None. The recent window
+    `healthy` reads is cut at the incident's start, so an incident delivered late, or kept open by a
+    long alignment period after the service recovered, still holds failing minutes there: the rules
+    match on them, and acting would roll back or scale for failures that are no longer happening (a
+    field lesson: an automation that killed a pod that had just recovered).
+    The newest minutes are read as far as every series is whole (Facts.complete_until), as `healthy`
+    reads them: a minute whose 200s are visible and whose 500s, or whose p99, are not yet reads as
+    clean, and "they stopped" was said of failures still going on. Where the whole minutes still fail
+    and the newer ones, as read, are clean, whether the failures stopped is not settled (`whole`
+    False): nothing is done either (acting could be for failures that stopped), and the summary says
+    it is not known, not that they stopped."""
+    if facts.data_until is None or facts.complete_until is None:
         return None
+    item = _clean_newest(facts, found, facts.complete_until)
+    if item is not None:
+        return _Stopped(*item, whole=True)
+    if facts.complete_until < facts.data_until:
+        item = _clean_newest(facts, found, facts.data_until)
+        if item is not None:
+            return _Stopped(*item, whole=False)
+    return None
+
+
+def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[EvidenceItem, datetime] | None:
+    """(the evidence, when they stopped) when the newest minutes up to `until` are clean after the
+    failures (`_stopped_since`), else None."""
+    s, b = facts.s, facts.b
     bar = health_bar(b.alert, s)
-    minutes = [at for at, total, _ in facts.per_minute_where(facts.incident, refused_series) if total]
+    minutes = [at for at, total, _ in facts.per_minute_where(Window(facts.incident.start, until), refused_series)
+               if total]
     newest = minutes[-_HEALTHY_MIN_MINUTES:]
     if len(newest) < _HEALTHY_MIN_MINUTES:
         return None
@@ -227,12 +270,18 @@ def _stopped_since(facts: Facts, found: Finding) -> tuple[EvidenceItem, datetime
              and all(facts.requests(window, r).refused_ratio <= bar.error_ratio for r in named))
     if not clean:
         return None
+    whole = until <= facts.complete_until
     item = EvidenceItem(source="metric", query=b.requests.query,
                         observed=f"{counts.total:.0f} requests in the newest {len(newest)} minutes {window}, "
                                  f"{refused:.0f} 5xx or 429, p99 max {max(p99):.1f} s"
-                                 + (f"; failing since {hms(facts.failing_since)}" if facts.failing_since else ""),
+                                 + (f"; failing since {hms(facts.failing_since)}" if facts.failing_since else "")
+                                 + ("" if whole else f"; not whole yet: a series' newest point is "
+                                                     f"{hms(facts.complete_until)}, and the minutes after it may "
+                                                     "still be arriving"),
                         threshold=f"each of the newest {_HEALTHY_MIN_MINUTES} minutes <= {bar.error_ratio:.1%} 5xx or "
-                                  f"429 and p99 < {bar.p99_seconds:g} s ({bar.source}): the failures stopped; no action",
+                                  f"429 and p99 < {bar.p99_seconds:g} s ({bar.source}): the failures stopped; no action"
+                                  + ("" if whole else " (read on minutes not yet whole: whether they stopped is not "
+                                                      "known; no action either)"),
                         passed=True, role="context", about=Signature.INCONCLUSIVE.value)
     return item, window.start
 

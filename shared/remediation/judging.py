@@ -11,7 +11,12 @@ Two questions, in order:
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
      could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
-     away for want of an instance, which request_count may not count (`refusals_uncounted`), on a
+     away for want of an instance, which request_count may not count (the diagnosis's own `healthy`
+     asks it: shared/diagnosis/uncounted.py), with no
+     one else's change since the action that the recovery may owe to (a deploy serving, the service's
+     generation, a person's audit entry on the service or its connector: `changed_by_others`), with
+     the serving revisions' own requests clean, not only the service's with a tag URL's in it
+     (`served_elsewhere`), on a
      service that still reaches the connector a connector change scaled (`off_the_connector`), and,
      after an alert whose condition the check does not read, its incident CLOSED since the action
      showing the condition's value on the clear side of its bar (`unread_condition`, `recovery`);
@@ -63,8 +68,6 @@ from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.log_signals import LogSignal
-from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 from shared.diagnosis.signatures import Signature
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.records import ActionRecord, PinRecord
@@ -226,7 +229,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
-                 or refusals_uncounted(facts, alert))
+                 or changed_by_others(facts, record) or served_elsewhere(facts, alert))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -271,8 +274,14 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                                           f"{settings.hang_latency_seconds:g} s in >= "
                                           f"{settings.hang_minutes_ratio:.0%} of minutes); "
                                           f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+    # Why the diagnosis did not call the clean requests healthy (diagnose._healthy: callers turned away at
+    # max instances, a revision the alert names still failing), said first: the summary may not say it.
+    unjudged = next((e.threshold for e in diagnosis.evidence
+                     if e.about == Signature.HEALTHY.value and e.passed is False and e.threshold not in diagnosis.summary),
+                    "")
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
-                                      f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+                                      + (f"{unjudged}; " if unjudged else "")
+                                      + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
 
 
 def settled(bundle: EvidenceBundle) -> EvidenceBundle:
@@ -440,6 +449,14 @@ def changed_since(record: ActionRecord, service: Service) -> str:
     revision at once. Whose failure it is the evidence does not say, and an undo would write over a
     service someone is changing: as the diagnosis stands down for a person's recent change, so does the
     undo. A traffic change since is `changed` already (`traffic_moved`)."""
+    moved = _generation_moved(record, service)
+    return (f"{moved}, so whose failure this is cannot be told, and an undo would write over their change"
+            if moved else "")
+
+
+def _generation_moved(record: ActionRecord, service: Service) -> str:
+    """The rollback's service changed since it (its generation past the one the rollback left), in words;
+    "" if not, not known, or for another action."""
     if record.action != "rollback_traffic":
         return ""
     then = record.after.get("generation")
@@ -447,8 +464,82 @@ def changed_since(record: ActionRecord, service: Service) -> str:
         return ""
     return (f"{service.short_name} was changed since the rollback: its generation is {service.generation}, "
             f"{service.generation - then} past the {then} the rollback left (a deploy, a service-level setting: "
-            "someone is at work on it), so whose failure this is cannot be told, and an undo would write over "
-            "their change")
+            "someone is at work on it)")
+
+
+def served_elsewhere(facts: Facts, alert: AlertContext | None) -> str:
+    """Why clean requests since the action settled do not show the service's callers served, because the
+    requests its serving revisions answered (those with a share of the split: what the service's URL
+    reaches) are too few or fail at the bar, and the service's share is clean only with requests of
+    revisions outside the split ("" if not, or if every request was a serving revision's). A tag at 0%
+    has its own URL (TrafficTarget.tag, google/cloud/run/v2/traffic_target.proto), and its requests are
+    counted under its own revision_name: a load test or a probe on a tag URL at 4,000 clean requests a
+    minute made a rollback whose revision failed half of its 40 a minute read 0.5 % 5xx, `healthy`.
+    Requests the revision rolled back from took before the traffic moved, ending since, are outside the
+    split too; clean, they change nothing here."""
+    window = facts.recent_since_incident
+    serving = [r.short_name for r in facts.serving]
+    if not serving:
+        return ""
+    everything = facts.requests(window)
+    own = [facts.requests(window, r) for r in serving]
+    total, refused = sum(r.total for r in own), sum(r.refused for r in own)
+    elsewhere = everything.total - total
+    if elsewhere <= 0:
+        return ""
+    s, bar = facts.s, health_bar(alert, facts.s)
+    names = ", ".join(serving)
+    if total < s.min_requests:
+        return (f"its serving revisions ({names}) answered {total:.0f} requests in {window}, under the "
+                f"{s.min_requests} needed, and the other {elsewhere:.0f} were answered by revisions outside the "
+                "split (a tag's URL, requests begun before the traffic moved): the service's own callers are not "
+                "shown served")
+    p99 = [v for r in serving for v in _own_p99(facts, window, r)]
+    if refused / total > bar.error_ratio or (p99 and max(p99) >= bar.p99_seconds):
+        return (f"its serving revisions ({names}) fail on their own requests in {window}: {refused:.0f} of "
+                f"{total:.0f} 5xx or 429 ({refused / total:.1%})" + (f", p99 max {max(p99):.1f} s" if p99 else "")
+                + f", over the bar ({bar.error_ratio:.1%}, p99 under {bar.p99_seconds:g} s); the service's share is "
+                f"clean only with {elsewhere:.0f} requests of revisions outside the split (a tag's URL)")
+    return ""
+
+
+def changed_by_others(facts: Facts, record: ActionRecord) -> str:
+    """Why clean requests since the action settled do not show the action's effect, because someone else
+    changed what serves, or the service, or the connector, since the action ("" if nothing shows it): the
+    recovery may be that change's doing. A person's deploy during the verification (a fix of the code,
+    fewer requests per instance, a larger pool) that serves cleanly was credited to a connector scale-up;
+    a service-level setting raised after a rollback (max instances, the invoker) to the rollback. Read
+    from what the judgement reads anyway:
+    - a serving revision created after the action (Revision.create_time): a deploy since that takes
+      traffic (after a rollback, any split off its revision is `changed` already, `traffic_moved`);
+    - after a rollback, the service's generation past the one the rollback left (`changed_since`: it
+      "monotonically increases every time the user modifies the desired state", run_v2.types.Service);
+    - an Admin Activity audit entry on the service, or on the connector its serving revision uses, since
+      the action, by a principal that is not one of Runwarden's own (`self_principals`), whose status is
+      not an error (a refused change changed nothing; AuditLog.status, google.rpc.Code 0 is OK). An
+      operation's two entries are one, at its first (collection.merge_operation_entries), so the action's
+      own operation, begun before `applied_at`, is never read as a change since it.
+    `unclear`, never `failing`: whose recovery it is the evidence does not say, and a person judges it."""
+    after = record.applied_at
+    deployed = [r for r in facts.serving if r.create_time > after]
+    if deployed:
+        named = ", ".join(f"{r.short_name} (created {hms(r.create_time)})" for r in deployed)
+        return (f"a revision deployed after the action serves now: {named}, after the action at {hms(after)}; the "
+                "recovery may be that deploy's doing, not the action's")
+    moved = _generation_moved(record, facts.b.service)
+    if moved:
+        return f"{moved}, so whose recovery this is cannot be told"
+    audits = [e for read in (facts.b.audit, facts.b.connector_audit) if read is not None for e in read.entries]
+    own = {p.strip().lower() for p in facts.s.self_principals}
+    others = sorted((e for e in audits if e.timestamp > after and (e.principal or "").lower() not in own
+                     and not e.status_code), key=lambda e: e.timestamp)
+    if not others:
+        return ""
+    shown = "; ".join(f"{e.method_name or e.text or 'a change'} on {short_name(e.resource_name or '') or 'the service'} "
+                      f"by {e.principal or 'an unnamed principal'} at {hms(e.timestamp)}" for e in others[:3])
+    return (f"someone else changed it after the action at {hms(after)} (Admin Activity audit log: {shown}"
+            + (f"; {len(others) - 3} more" if len(others) > 3 else "") + "): the recovery may be that change's "
+            "doing, not the action's")
 
 
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True) -> str:
@@ -468,7 +559,9 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     query starts after the action), there is nothing to compare with: not shown, so unclear.
     25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
     stopped, backed off or gone elsewhere (another region, a fallback), and the few left may not be the
-    ones that failed. Nor are a few failing requests left a failure shown; but there, with
+    ones that failed. The rate since is of the serving revisions' own requests where they are known: a
+    load test on a tag URL at 4,000 requests a minute is not the callers coming back. Nor are a few
+    failing requests left a failure shown; but there, with
     `unknown_is_lost` False, only a rate shown to have fallen counts: no request before the action in
     the evidence read (a late sweep) is nothing to compare with, not traffic lost."""
     if ratio <= 0:
@@ -485,7 +578,11 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
                 "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
     spanned = max(minutes_after, _minutes_spanned(window))
-    rate_after = facts.requests(window).total / spanned
+    # The serving revisions' own requests (those with a share of the split, what the service's URL
+    # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).
+    serving = [r.short_name for r in facts.serving]
+    after = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
+    rate_after = after / spanned
     if rate_after >= ratio * rate_before:
         return ""
     idle = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
@@ -588,59 +685,6 @@ def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
             f"{timeout:.0f} s, and the newest point read ends at {hms(until)}, before {hms(needed)} (the action "
             f"at {hms(record.applied_at)} plus that timeout and a minute); a request that hangs is counted only once "
             "it ends, so clean requests so far do not show that none hangs")
-
-
-def refusals_uncounted(facts: Facts, alert: AlertContext | None) -> str:
-    """Why clean requests since the action settled do not show its callers served, because Cloud Run may
-    have turned some away for want of an instance ("" if nothing says so). Whether request_count counts
-    the 429s (and 500s) Cloud Run answers itself when a revision is at its max instances is UNCONFIRMED
-    (docs/signatures.md, "Are Cloud Run's own 429s in `request_count`?": a copy of the metric's
-    description says it excludes requests "when maximum number of instances is reached"). If it
-    excludes them, a rollback onto a revision that turns a third of its callers away reads as clean.
-    Right under both readings, from what the judgement reads anyway (no call more):
-    - the request log's "no available instance" lines since the action settled (Cloud Run's own
-      refusal, logged at WARNING for a 429, ERROR for a 500: gcp-facts.md §4; read with the
-      evidence, log_signals.PLATFORM_REQUEST_TEXTS), counted as refusals the metric may not hold: over
-      the share called clean of the requests and them together (if the metric does count them, the
-      share read already held them, and this adds nothing);
-    - a serving revision whose active instances (container/instance_count, the most in a minute)
-      reached its max_instance_count (unset: Cloud Run's default of 100 a revision), or serving
-      revisions together at the service-level max (Service.scaling.max_instance_count), in the window
-      judged: at its limit, what it refuses need not show in the metric, and the request log may not
-      show it either (an exclusion filter may drop the request log; a read holds the newest entries
-      only). Under the reading where the metric counts them, a revision at its limit that refused
-      nobody is escalated too: the cost of being right under both;
-    - the instance count not read at all: nothing shows it below its limit."""
-    window = facts.recent_since_incident
-    lines = [e for e in facts.log_matches(LogSignal.NO_INSTANCE) if window.holds(e.timestamp)]
-    total = facts.requests(window).total
-    bar = health_bar(alert, facts.s).error_ratio
-    if lines and len(lines) / (total + len(lines)) > bar:
-        return (f"Cloud Run turned callers away for want of an instance: {len(lines)} \"no available instance\" "
-                f"request-log lines in {window} against {total:.0f} requests counted ({len(lines) / (total + len(lines)):.1%}, "
-                f"over the {bar:.1%} called clean); whether request_count counts those refusals is unconfirmed, so its "
-                "clean share does not show the callers served")
-    if facts.b.instances is None:
-        return ("the instance count (container/instance_count) was not read: whether a serving revision ran at its "
-                "max instances, where Cloud Run's own refusals may be missing from request_count (unconfirmed), is "
-                "not known")
-    for revision in facts.serving:
-        limit = revision.max_instance_count or DEFAULT_MAX_INSTANCES
-        seen = facts.max_instances_seen(window, revision.short_name)
-        if seen is not None and seen >= limit:
-            return (f"{revision.short_name} ran at its max instances in {window} ({seen:.0f} active of "
-                    f"{limit}{'' if revision.max_instance_count else ', the default'}): Cloud Run refuses what it "
-                    "cannot place there, and whether request_count counts those refusals is unconfirmed, so clean "
-                    "requests do not show the callers served")
-    limit = facts.b.service.max_instance_count
-    if limit:
-        seen = facts.max_total_instances_seen(window, (r.short_name for r in facts.serving))
-        if seen is not None and seen >= limit:
-            return (f"{facts.b.service.short_name}'s serving revisions ran at the service-level max instances in "
-                    f"{window} ({seen:.0f} active of {limit}): Cloud Run refuses what it cannot place there, and "
-                    "whether request_count counts those refusals is unconfirmed, so clean requests do not show the "
-                    "callers served")
-    return ""
 
 
 def off_the_connector(record: ActionRecord, bundle: EvidenceBundle) -> str:

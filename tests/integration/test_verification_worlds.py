@@ -1,7 +1,8 @@
 """The verification sweep on real parts (stand-ins and emulators, no mocks) in worlds after a fix that
 must not read as a recovery: failures turned into 404s, fast 503s turned into slow answers, a service
-that no longer reaches the connector the fix scaled, callers turned away at max instances. Each was
-`verified` before."""
+that no longer reaches the connector the fix scaled, callers turned away at max instances, a recovery a
+person's deploy or a person's change of the service during the verification made, a tag URL's clean
+load beside a failing rollback. Each was `verified` before."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,7 +11,7 @@ import yaml
 
 from sandbox.scenario_logs import seed_logs
 from sandbox.scenarios import Scenario, bundled_scenario_path
-from tests.integration.test_remediation import (CONNECTOR, OLD, action_state, connector_recovery,  # noqa: F401
+from tests.integration.test_remediation import (CONNECTOR, NEW, OLD, action_state, connector_recovery,  # noqa: F401
                                                 more_series, rolled_back, scaled, world)
 from sandbox.standins.run import TrafficSeed
 from tests.integration.world import SERVICE
@@ -128,3 +129,110 @@ def test_a_rollback_onto_a_revision_turning_callers_away_at_max_instances_is_not
     assert "for want of an instance" in outcome.reason, outcome.reason
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
     assert action_state(rolled_back) == "escalated"
+
+
+def test_a_scale_up_whose_recovery_came_with_a_persons_deploy_is_not_verified(scaled):
+    """After the scale-up, a person deploys a fix (the same connector, fewer requests waiting on it) and
+    sends it all the traffic; it serves cleanly. The connector still shows the scale-up and the service
+    still reaches it, so the clean requests read as the scale-up's doing: `verified`. Whose recovery it
+    is the evidence does not say: escalated at the deadline, kept, nothing written."""
+    fix = "backend-00003-fix"
+    scaled.standins.run.add_revision(SERVICE, fix, scaled.anchor + timedelta(minutes=5), vpc_connector=CONNECTOR,
+                                     cloudsql_instances=["demo-project:us-central1:main-db"])
+    scaled.standins.run.set_traffic(SERVICE, [TrafficSeed(percent=100, revision=fix)])
+    more_series(scaled, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {fix}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: 30}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {fix}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: {{samples: [[120, 30]]}}}}]
+""")
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"a revision deployed after the action serves now: {fix}" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
+
+
+def test_a_rollback_failing_beside_a_tag_urls_clean_load_is_not_verified(world):
+    """The deployed revision keeps a tag (`candidate`, 0%: its own URL), which an operator's rollback keeps.
+    After the rollback a load test hits the tag's URL at 4,000 clean requests a minute while the revision traffic
+    went back to fails half of its 40 a minute: the service's share is 0.5 % 5xx, under the 1 % bar, and
+    the rollback was `verified`. Request_count by revision_name shows the serving revision's own requests
+    failing: escalated at the deadline, kept in place, nothing written (an undo needs the service's share
+    failing too)."""
+    world.seed("bad_revision")
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(percent=100, revision=NEW),
+                                             TrafficSeed(percent=0, revision=NEW, tag="candidate")])
+    # An operator's rollback (no alert: judged at the settings' defaults, a 1 % share of 5xx).
+    [applied] = world.command({"command": "rollback_traffic", "command_id": "rb-1", "requested_by": "alice@example.com",
+                               "target": SERVICE, "params": {"revision": OLD}, "reason": "bad deploy"}, "m-1")
+    assert applied.status.value == "applied", applied.reason
+    assert world.serving() == {OLD: 100, NEW: 0}      # the tag kept at 0%
+    world.published()
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 5xx, response_code: "500"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 4000}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[90, 4000]]}}}}]
+""")
+    world.at(18)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert f"its serving revisions ({OLD}) fail on their own requests" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100, NEW: 0} and world.standins.run.count("UpdateService") == 1
+    assert action_state(world) == "escalated"
+
+
+def test_a_scale_up_after_which_a_person_raised_the_services_max_instances_is_not_verified(scaled):
+    """After the scale-up, a person raises the service-level max instances (a change of the service
+    that makes no revision and moves no traffic) and the service serves cleanly. The connector still
+    shows the scale-up and the service still reaches it: `verified`. The Admin Activity audit log holds
+    the person's UpdateService since the action: whose recovery it is the evidence does not say, so it
+    is escalated at the deadline, kept, nothing written."""
+    from sandbox.scenario_logs import AuditLogSpec
+
+    connector_recovery(scaled)
+    scaled.standins.run.set_service_max_instances(SERVICE, 40)
+    person = AuditLogSpec.model_validate({"at": "+6m", "done": "+7m", "service": "backend",
+                                          "principal": "alice@example.com",
+                                          "method": "google.cloud.run.v2.Services.UpdateService"})
+    seed_logs(scaled.standins.logging, "demo-project", "us-central1", (), (person,), scaled.anchor)
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "someone else changed it after the action" in outcome.reason, outcome.reason
+    assert "by alice@example.com at 12:06:00" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"

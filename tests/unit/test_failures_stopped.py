@@ -107,3 +107,28 @@ def test_a_scenario_says_when_it_is_delivered(tmp_path: Path, delivered, ok):
         return
     expected = {None: 2, "+7m": 7}[delivered]
     assert load_scenario(path).delivered.total_seconds() == expected * 60
+
+
+@pytest.mark.parametrize("read_after, stopped", [
+    (0, False),     # read as the data ends: the 500 series' newest point (+3) may be late, not stopped
+    (3, True),      # read 3 minutes later (facts.INGEST_LAG): a point at +4 would be visible, so it stopped
+])
+def test_failures_are_said_to_have_stopped_only_on_whole_minutes(read_after, stopped):
+    """A deploy failing 60 % until +3, its 200s and its p99 visible up to +6, its 500s up to +3: each
+    series is ingested on its own, up to ~180 s after its minute, so read at +6 the 500s of +4..+6 may
+    not be visible yet. The newest minutes, read as they stood, were clean, and the diagnosis said "they
+    stopped: the service has served cleanly in its newest 2 minutes" of failures that may still be going
+    on. Read on whole minutes (Facts.complete_until) that is not known: nothing is done (the failures may
+    have stopped), and the summary says so. Read once the minutes are whole, they stopped."""
+    from datetime import timedelta
+    e = deploy_failing_until(3)
+    bundle = e.bundle()
+    bundle = bundle.model_copy(update={"alert": ON_THE_CANARY,
+                                       "collected_at": bundle.collected_at + timedelta(minutes=read_after)})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.INCONCLUSIVE and plan(result, bundle, S).action is None, result.summary
+    assert ("the service has served cleanly in its newest 2 minutes" in result.summary) is stopped, result.summary
+    assert ("they may have stopped" in result.summary) is not stopped, result.summary
+    assert ("not whole yet" in result.summary) is not stopped, result.summary

@@ -522,3 +522,136 @@ def test_a_rollback_moved_by_runwardens_own_unrecorded_restore_is_told_from_a_pe
     assert bool(note) is own, note
     if own:
         assert "alice@example.com" in note and "rs-1" in note, note
+
+
+def _by(principal: str, minute: float, resource: str = SERVICE, status: int | None = None, op: str = ""):
+    from shared.diagnosis.evidence import LogRecord
+    return LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
+                     text="UpdateService", method_name="google.cloud.run.v2.Services.UpdateService",
+                     resource_name=resource, principal=principal, status_code=status, operation_id=op)
+
+
+RUNWARDEN = "runwarden@demo.iam.gserviceaccount.com"
+OWN = DiagnosisSettings(self_principals=(RUNWARDEN,))
+
+
+def _with_audit(evidence: Evidence, *entries) -> EvidenceBundle:
+    from shared.diagnosis.evidence import LogResult
+    bundle = swept(evidence)
+    service = tuple(e for e in entries if "/connectors/" not in e.resource_name)
+    connector = tuple(e for e in entries if "/connectors/" in e.resource_name)
+    return bundle.model_copy(update={"audit": LogResult(query="audit", entries=service),
+                                     "connector_audit": LogResult(query="audit", entries=connector)})
+
+
+def _deployed_fix() -> Evidence:
+    """The service recovered after the scale-up, on a revision a person deployed at +1 (same connector)."""
+    fix = "backend-00003-fix"
+    e = Evidence(now=8).revision(OLD, -180).revision(NEW, -20).revision(fix, 1)
+    e.traffic(**{fix.replace("-", "_"): 100})
+    e.requests(NEW, -30, 1, 20).requests(NEW, -30, 1, 25, "503").latency(NEW, -30, 1, 0.12)
+    return e.requests(fix, 1, 8, 45).latency(fix, 1, 8, 0.12).connector("e2-standard-4", 2, 4)
+
+
+CONCURRENT = [
+    # name, record, bundle, health, words
+    ("a scale-up, its services recovered, nobody else at work: verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4)), HealthKind.HEALTHY, "healthy"),
+    ("a scale-up whose recovery came with a person's deploy serving since: not verified", scale_up(),
+     _with_audit(_deployed_fix()), HealthKind.UNCLEAR, "a revision deployed after the action serves now"),
+    ("a scale-up, then a person's change of the service (audit) since: not verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", 1)), HealthKind.UNCLEAR,
+     "alice@example.com"),
+    ("a rollback, then a person's change of the connector (audit) since: not verified", rollback(),
+     _with_audit(served(6), _by("alice@example.com", 2, CONNECTOR)), HealthKind.UNCLEAR, "backend-conn by alice"),
+    ("Runwarden's own change since (self_principals): verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by(RUNWARDEN, 1, CONNECTOR)), HealthKind.HEALTHY, ""),
+    ("a person's change refused (status PERMISSION_DENIED): nothing changed, verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", 1, status=7)),
+     HealthKind.HEALTHY, ""),
+    ("a person's change before the action: the diagnosis's business, verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", -6)), HealthKind.HEALTHY, ""),
+    ("a rollback whose service changed since (its generation): not verified",
+     rollback().model_copy(update={"after": {"generation": 2}}), _with_audit(served(6)), HealthKind.UNCLEAR,
+     "was changed since the rollback"),
+    ("a rollback whose service is at the generation it left: verified",
+     rollback().model_copy(update={"after": {"generation": 3}}), _with_audit(served(6)), HealthKind.HEALTHY, ""),
+]
+
+
+@pytest.mark.parametrize("name,record,bundle,kind,words", CONCURRENT, ids=[c[0] for c in CONCURRENT])
+def test_a_recovery_someone_else_may_have_made_is_not_credited_to_the_action(name, record, bundle, kind, words):
+    """A person's deploy (or another change of the service or its connector) during the verification that
+    serves cleanly: the recovery may be theirs. Before, the sweep verified the action on the clean requests
+    alone (a connector scale-up after which a person deployed a fix was `verified`)."""
+    bundle = bundle.model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, OWN, None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
+
+
+TAGGED = [
+    # name, evidence, health, words
+    ("the rolled-back-to revision clean, a tag URL clean too: verified",
+     served(6).tag(NEW, "candidate").requests(NEW, -5, 6, 400).latency(NEW, -5, 6, 0.1), HealthKind.HEALTHY, ""),
+    ("the rolled-back-to revision failing half its requests, a tag URL's load test clean: not verified",
+     served(6, ok=20, errors=20).tag(NEW, "candidate").requests(NEW, -5, 6, 4000).latency(NEW, -5, 6, 0.1),
+     HealthKind.UNCLEAR, "fail on their own requests"),
+    ("the rolled-back-to revision hanging, a tag URL clean and fast: not verified",
+     served(6, p99=20.0).tag(NEW, "candidate").requests(NEW, -5, 6, 4000).latency(NEW, -5, 6, 0.1),
+     HealthKind.UNCLEAR, "p99 max 20.0 s"),
+    ("the rolled-back-to revision answering 2 requests, a tag URL 400: not verified",
+     served(6, ok=0).requests(OLD, 4, 6, 1).latency(OLD, 4, 6, 0.1).tag(NEW, "candidate")
+     .requests(NEW, -5, 6, 400).latency(NEW, -5, 6, 0.1), HealthKind.UNCLEAR, "traffic is mostly gone"),
+    ("the callers mostly gone (4 a minute after 45), a tag URL's load test clean: not verified",
+     served(6, ok=4).tag(NEW, "candidate").requests(NEW, -5, 6, 4000).latency(NEW, -5, 6, 0.1), HealthKind.UNCLEAR,
+     "traffic is mostly gone"),
+    ("a tag URL failing while the rolled-back-to revision serves cleanly: not verified either (the service's share)",
+     served(6).tag(NEW, "candidate").requests(NEW, -5, 6, 20, "500"), HealthKind.UNCLEAR, ""),
+]
+
+
+@pytest.mark.parametrize("name,evidence,kind,words", TAGGED, ids=[t[0] for t in TAGGED])
+def test_a_tag_urls_requests_do_not_stand_for_the_services_callers(name, evidence, kind, words):
+    """A tag at 0% has its own URL, and its requests are counted under its own revision: a load test on a
+    tagged revision made a rollback whose revision failed half its requests read 0.5 % 5xx, `verified`."""
+    bundle = swept(evidence).model_copy(update={"incident_started_at": rollback().settle_at})
+    judged = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
+
+
+def _without_revision_label(evidence: Evidence, revision: str) -> EvidenceBundle:
+    """The evidence with `revision`'s request_count series carrying no revision_name label."""
+    bundle = swept(evidence)
+    series = tuple(s.model_copy(update={"resource_labels": {}}) if s.resource_labels.get("revision_name") == revision
+                   else s for s in bundle.requests.series)
+    return bundle.model_copy(update={"requests": bundle.requests.model_copy(update={"series": series})})
+
+
+SHAPES = [
+    # name, bundle as the sweep reads it, health, step: shapes of Monitoring's answers, never a wrong verdict
+    ("a very quiet service (1 request a minute), clean: too few to judge", swept(served(11, ok=1)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a very quiet service, its 1 request a minute failing: too few to undo on", swept(served(11, ok=0, errors=1)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("scaled to zero since +2 (no request_count point for a minute without requests)", swept(served(11, until=2)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the revision label absent from the rolled-back-to revision's series, clean: whose is not known",
+     _without_revision_label(served(6), OLD), HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the revision label absent, failing: not shown to be the rollback's own, no undo",
+     _without_revision_label(served(11, ok=20, errors=20), OLD), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("request_latencies not read (a read refused, bucket options Monitoring would not merge): never healthy",
+     swept(served(6).missing("latencies")), HealthKind.UNCLEAR, StepKind.WAIT),
+    ("request_latencies not read, 50 % 5xx at the deadline: the 5xx share alone still shows it failing",
+     swept(served(11, ok=20, errors=20).missing("latencies")), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,bundle,kind,step", SHAPES, ids=[s[0] for s in SHAPES])
+def test_shapes_of_monitorings_answers_never_make_a_wrong_verdict(name, bundle, kind, step):
+    record = rollback()
+    bundle = bundle.model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(record, judged, bundle.collected_at, TIMES)
+    assert (judged.kind, then.kind) == (kind, step), judged.why
