@@ -355,6 +355,8 @@ class Gate:
         held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
+        if unjudged is not None and unjudged.state is IntentState.ESCALATED:
+            return self._held_for_escalated(action.name, key, held, unjudged)
         if unjudged is not None:
             self._give_back(held)
             return GateResult(OutcomeStatus.ESCALATED, _unjudged_reason(action.name, unjudged), claim_key=key)
@@ -946,8 +948,8 @@ class Gate:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
 
-    def _complete(self, kind: str, key: str, result: GateResult) -> None:
-        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+    def _complete(self, kind: str, key: str, result: GateResult, retain: timedelta | None = None) -> None:
+        retain = retain if retain is not None else timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         self.state.complete(kind, key, self.owner, retain, self.clock.now(),
                             {"status": result.status.value, "after": result.after})
 
@@ -975,15 +977,80 @@ class Gate:
         have written, and did not record it (its record failed, or it died), and the claim it held
         has lapsed since. Until the sweep (or that message's redelivery) judges it, the target may
         already carry that change, unrecorded: a new write on top would act twice on one incident.
+        Or, with none open, one judged `escalated`: the target showed neither the state before nor
+        the plan, or could not be read, and a person was told that the write may have been made.
+        Nothing settles that but the person (who acts by command, on a claim of its own), so it holds
+        this incident's automatic write on the target for as long as the plan is kept
+        (records.INTENT_RETENTION), as an action record holds it for 30 days (`_held_for_escalated`).
+        A plan closed `void` (nothing was written) or `recorded` (its action record answers) holds nothing.
         Read only when an expired claim is taken over, so the common path makes no extra call."""
+        escalated = None
         for data in self.state.find_records(INTENTS, "claim_key", key):
             try:
                 plan = IntentRecord.model_validate(data)
             except ValueError:
                 continue   # a plan this version cannot read is the sweep's to escalate
-            if plan.state is IntentState.OPEN and (intent is None or plan.key != intent.key):
+            if intent is not None and plan.key == intent.key:
+                continue
+            if plan.state is IntentState.OPEN:
                 return plan
-        return None
+            if plan.state is IntentState.ESCALATED and escalated is None and not self._plan_over(plan):
+                escalated = plan
+        return escalated
+
+    def _held_for_escalated(self, action: str, key: str, held: _Held, plan: IntentRecord) -> GateResult:
+        """The claim just taken over, completed `escalated` as this answer and kept until the escalated
+        plan expires (`hold_escalated`): the person was told of that plan once, and is told once more
+        here why this notification does nothing; every later one of the incident is a duplicate of this
+        answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written)."""
+        result = GateResult(OutcomeStatus.ESCALATED, _escalated_reason(action, plan), claim_key=key)
+        try:
+            self._complete(held.claim[0], key, result, retain=self._plan_hold(plan))
+        except TransientError:
+            self._give_back_quietly(held)
+            raise
+        if held.intent is not None:
+            self._void_intent(held.intent)
+        self._log("held_by_escalated_plan", result.reason)
+        return result
+
+    def _plan_over(self, plan: IntentRecord) -> bool:
+        """A plan past its retention: Firestore's TTL deletes it within a day or so after, and it holds
+        nothing meanwhile."""
+        return plan.expires_at is not None and plan.expires_at <= self.clock.now()
+
+    def _plan_hold(self, plan: IntentRecord) -> timedelta:
+        """How long a claim held for an escalated plan is kept: until the plan itself expires, and at
+        least the claim retention the config sets."""
+        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+        expires = plan.expires_at or plan.noted_at
+        return max(retain, expires - self.clock.now())
+
+    def hold_escalated(self, plan: IntentRecord, reason: str) -> bool:
+        """After a judge escalated `plan` (an alert's, whose write may have been made; intents.answer):
+        its claim, lapsed, taken over and completed `escalated`, kept until the plan expires. Later
+        notifications of the incident are then `skipped` duplicates of that escalation, not a fresh
+        decision that could write the same change a second time on top of one that may have landed,
+        however long the incident stays open and whether or not Firestore's TTL has deleted the lapsed
+        claim meanwhile (a fresh claim is no takeover, so `_unjudged_plan` would not be read). Best
+        effort: a claim someone holds now is left alone (its holder, a re-notification taking it over,
+        reads the plan, `_unjudged_plan`); a fault is logged, and the takeover's read still holds the
+        write. True if held."""
+        if plan.command_id:
+            return False    # an operator's command: its resend is answered from its intent; a new one is a person's
+        now = self.clock.now()
+        try:
+            taken = self.state.claim(CLAIMS, plan.claim_key, self.owner,
+                                     skew_safe_lease(self.config.guardrails.claim_ttl_seconds), now)
+            if not taken.acquired:
+                return False
+            self._complete(CLAIMS, plan.claim_key, GateResult(OutcomeStatus.ESCALATED, reason),
+                           retain=self._plan_hold(plan))
+        except RunwardenError as exc:
+            self._log("escalated_unheld", f"could not hold {plan.claim_key} for its escalated plan ({exc}); a "
+                                          "re-notification that takes the lapsed claim over still reads the plan")
+            return False
+        return True
 
     def _give_back(self, held: _Held) -> None:
         if held.claim:
@@ -1167,3 +1234,14 @@ def _unjudged_reason(action: str, plan: IntentRecord) -> str:
             "target may already carry that change. Acting again would act twice on this incident; the "
             "verification sweep records or reports that plan (intent "
             f"{plan.key}); a person must check {plan.target}")
+
+
+def _escalated_reason(action: str, plan: IntentRecord) -> str:
+    return (f"{action} not written: an earlier attempt (message {plan.message_id}) planned {plan.action} on "
+            f"{plan.target} at {plan.noted_at:%Y-%m-%d %H:%M:%S} UTC; its write was never recorded and it was "
+            f"escalated to a person"
+            + (f" at {plan.closed_at:%Y-%m-%d %H:%M:%S} UTC" if plan.closed_at else "")
+            + f" (intent {plan.key}): the target may carry that change. Acting again could act twice on this "
+            f"incident, so its automatic writes on {plan.target} are held until "
+            f"{(plan.expires_at or plan.noted_at):%Y-%m-%d %H:%M:%S} UTC; later notifications of it are duplicates "
+            "of this answer. A person must check the target and act by command if more is needed")

@@ -404,6 +404,11 @@ def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionRepo
         return Answer(OutcomeStatus.SKIPPED, (
             f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
             "(by another delivery or the sweep); not acting"), report, [])
+    # The write may have been made: no later notification of the incident writes on top of it
+    # (Gate.hold_escalated; the gate's takeover reads the plan too, Gate._unjudged_plan).
+    hold = getattr(gate, "hold_escalated", None)
+    if callable(hold):
+        hold(intent, reason)
     return Answer(OutcomeStatus.ESCALATED, reason, report, [])
 
 

@@ -1,0 +1,30 @@
+"""Gaps in the gate's two writes, on in-process parts (the fast tier's harness)."""
+from __future__ import annotations
+
+from tests.property.fast import fast_run
+from tests.property.harness import CONNECTOR, OPERATOR, Fault, Open, Renotify, StoreFault, Sweep
+from tests.property.invariants import check_all, explain
+
+ONE_WAY = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,
+                          "max_actions_per_target_per_day": 2, "claim_retention_seconds": 600},
+           "operators": [OPERATOR],
+           "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 4,
+                                      "max_instances_step": 1,
+                                      "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
+
+
+def test_a_write_of_unknown_outcome_escalated_by_the_sweep_is_not_made_again_by_a_renotification() -> None:
+    """The first attempt's patch took and its record failed; by the sweep the connector cannot be read,
+    so the plan is escalated to a person (a write of unknown outcome). The incident is notified again
+    past the claim's lease: a new message, no action record, no open plan, so it patched the connector
+    a second time for one incident. Now the escalation holds the incident's claim until the plan
+    expires (Gate.hold_escalated), and a later notification is a duplicate of it."""
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True), Renotify(0, 20), Renotify(0, 20)])
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        assert not check_all(run), explain(run, check_all(run))
+        assert [o.status.value for o in run.trace[3].outcomes] == ["escalated"], run.describe()
+        for renotified in run.trace[5:7]:
+            [outcome] = renotified.outcomes
+            assert outcome.status.value == "skipped" and outcome.reason.startswith("duplicate"), outcome.reason
