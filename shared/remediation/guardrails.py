@@ -165,6 +165,9 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord) -> G
     first = held.result.get("status")
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
+    if first == OutcomeStatus.FAILED.value and held.result.get("reason"):
+        # A refusal kept for the cooldown (Gate._refused): what it said, and until when it holds.
+        reason += f"; it was answered: {held.result['reason']}"
     return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
 
 
@@ -569,10 +572,9 @@ class Gate:
                              f"read before that change, so it does not stand; a person must check {params.target}")
             return result
         except PermanentError as exc:
-            self._give_back(held)
             result.status = OutcomeStatus.FAILED
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
-            return result
+            return self._refused(held, result, manual)
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
         # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
@@ -587,6 +589,34 @@ class Gate:
             # A permanent refusal of the commit (PERMISSION_DENIED, INVALID_ARGUMENT) leaves the write as
             # unrecorded as a transient one: escaping the gate, it was answered `failed` for a change that took.
             return self._unrecorded(action, params, result, exc, held.intent is not None)
+        return result
+
+    def _refused(self, held: _Held, result: GateResult, manual: Manual | None) -> GateResult:
+        """The API refused the write for good (PERMISSION_DENIED, INVALID_ARGUMENT...): nothing was
+        written, so the cooldown, the budget slots and the plan are given back. An alert's claim is
+        not: it is completed `failed`, with the API's reason, and kept for the target's cooldown (the
+        claim's lease when there is none), so that the incident's later notifications, which would be
+        refused the same way, are duplicates of this one `failed` instead of a `failed` each. Once it
+        lapses, the incident acts again (a permission fixed since then lets it), and an operator's
+        command, claimed on its own command_id, can act at once. An operator's own command gives its
+        claim back as before: its resend is answered from the command's record. If the claim cannot be
+        completed, it is given back, as before."""
+        if manual is not None or held.claim is None or held.claim[0] != CLAIMS:
+            self._give_back(held)
+            return result
+        self._give_back_quietly(replace(held, claim=None))   # what cannot be released expires with its TTL
+        guard = self.config.guardrails
+        hold = skew_safe_lease(guard.cooldown_seconds or guard.claim_ttl_seconds)
+        until = self.clock.now() + hold
+        result.reason += (f". Not tried again for this incident before {until:%Y-%m-%d %H:%M:%S} UTC (its later "
+                          "notifications are duplicates of this answer); a person must fix the cause, and may act "
+                          "at once by command")
+        try:
+            self.state.complete(CLAIMS, held.claim[1], self.owner, hold, self.clock.now(),
+                                {"status": result.status.value, "after": None, "reason": result.reason})
+        except RunwardenError as exc:
+            self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); given back")
+            self._give_back_quietly(_Held(claim=held.claim))
         return result
 
     @staticmethod

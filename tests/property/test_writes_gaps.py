@@ -28,3 +28,21 @@ def test_a_write_of_unknown_outcome_escalated_by_the_sweep_is_not_made_again_by_
         for renotified in run.trace[5:7]:
             [outcome] = renotified.outcomes
             assert outcome.status.value == "skipped" and outcome.reason.startswith("duplicate"), outcome.reason
+
+
+REFUSING = {"guardrails": {"cooldown_seconds": 1800}, "operators": [OPERATOR],
+            "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 5}]}}
+
+
+def test_a_refused_write_is_reported_once_then_tried_again_after_the_cooldown() -> None:
+    """PERMISSION_DENIED on the patch: `failed` once, with the API's reason. Each re-notification of the
+    incident tried the patch again and answered `failed` again; now they are duplicates of that answer
+    until the cooldown has passed, when (the permission fixed) the incident acts."""
+    with fast_run("connector_saturation", "enforce", sustain=120, **REFUSING) as run:
+        run.execute([Fault("vpcaccess", "PatchConnector", 0), Open(0, 0), Renotify(0, 10), Renotify(0, 10),
+                     Fault("vpcaccess", "", clear=True), Renotify(0, 20)])
+        assert not check_all(run), explain(run, check_all(run))
+        statuses = [[o.status.value for o in run.trace[i].outcomes] for i in (1, 2, 3, 5)]
+        assert statuses == [["failed"], ["skipped"], ["skipped"], ["applied"]], run.describe()
+        assert "PERMISSION_DENIED" in run.trace[2].outcomes[0].reason
+        assert run.standins.vpcaccess.count("PatchConnector") == 2, run.describe()   # the refused one, the later one
