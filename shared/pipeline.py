@@ -493,8 +493,10 @@ class _AlertRun:
         if self.config.guardrails.require_label and primary.bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{primary.service} does not carry the label "
                                 "runwarden=enabled (guardrails.require_label)", target=target.name, diagnosis=report)
-        # The write is made on behalf of every service behind the resource: a pause of any of them holds it back.
-        return self.act(gate, primary.service, proposal, diagnosis, report, now, on_behalf=found.services)
+        # The write is made on behalf of every service behind the resource: a pause of any of them holds it
+        # back, and of any that could not be read (it may be behind it: unread is not "not behind").
+        return self.act(gate, primary.service, proposal, diagnosis, report, now,
+                        on_behalf=(*found.services, *found.maybe))
 
     def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "

@@ -297,7 +297,8 @@ class Gate:
         refusal, found = self._refusal(action, params, before, targets, now, manual, at_once, reads, paused)
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
-                refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now)
+                refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now,
+                                                 paused)
                 p = refusal.proposal
                 if p.state != "open":
                     return GateResult(OutcomeStatus.SKIPPED, f"proposal {p.proposal_id} for this "
@@ -943,9 +944,10 @@ class Gate:
     # --- proposals and overrides --------------------------------------------------------------------
 
     def _propose(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                 service: str | None, signature: str, now: datetime) -> ProposalRecord:
+                 service: str | None, signature: str, now: datetime, paused: Sequence[str] = ()) -> ProposalRecord:
         """The proposal record an operator approves or rejects by its id. A redelivered alert finds
-        the open proposal it made before, rather than making another."""
+        the open proposal it made before, rather than making another. `paused`: whose pauses hold the
+        write back (`held_by`); kept, so that the approve is held back by the same pauses."""
         key = claim_key(incident_id, params.target, action.name)
         proposal_id = proposal_id_for(key)
         existing = self.state.get_record(PROPOSALS, proposal_id)
@@ -959,6 +961,7 @@ class Gate:
             service=service or params.target, action=action.name, signature=signature,
             params=params.model_dump(mode="json"), before=before, proposed_change=result.after or {},
             reason=result.reason, proposed_at=now,
+            on_behalf=[name for name in paused if name not in (params.target, service or params.target)],
             expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record
