@@ -37,6 +37,7 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
+from shared.remediation.plans import Siblings, guard, siblings
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
                                         ActionRecord, ActionState, IntentRecord, IntentState, ProposalRecord, SettledEntry,
                                         settled_field)
@@ -212,6 +213,7 @@ class _Held:
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
     report: dict[str, Any] | None = None  # merged into the intent as it is closed (adopt_write: the sweep's report)
+    guards: list[RecordWrite] = field(default_factory=list)  # adopt_write: other plans that must still be open
 
 
 # What a person is told of a write its attempt could not record: whether the sweep's backstop
@@ -862,6 +864,7 @@ class Gate:
             records.append(self._closing(held.intent, IntentState.RECORDED, now, guarded=adopted, extra=held.report))
         if adopted:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
+            records += held.guards if records else []
         record_all = getattr(self.state, "record_all", None)
         if not callable(record_all):
             # Best effort, not atomic: a create whose document exists is another adopter's record, an
@@ -1207,11 +1210,17 @@ class Gate:
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
                             notes=[] if superseded else action.notes(params), written=True)
         ttl = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
+        # The claim's other plans: one of the same change escalated already (a judge of a twin read the
+        # target a moment apart and found neither) has told a person of this claim's write.
+        near = siblings(self.state, intent) if callable(getattr(self.state, "record_all", None)) else Siblings()
+        if near.reported is not None and near.recorded is None:
+            return self._reported_with_twin(intent, near.reported, result)
         claim = self._claim(CLAIMS, intent.claim_key, ttl, now)
         # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim
-        # someone else holds is left alone, and the records are still written.
+        # someone else holds is left alone, and the records are still written. Every other open plan of
+        # the claim must still be open as read (`plans.guard`): one escalated meanwhile fails the commit.
         held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None, intent=intent,
-                     report=report)
+                     report=report, guards=[guard(plan) for plan in near.watched])
         manual = Manual(intent.command_id, intent.requested_by, digest=intent.command_digest) if intent.command_id else None
         if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
                             intent.signature, held, manual, adopted=True, superseded=superseded):
@@ -1220,6 +1229,22 @@ class Gate:
         if intent.proposal_id and not superseded:
             self._end_approved(intent)
         return result
+
+    def _reported_with_twin(self, intent: IntentRecord, twin: IntentRecord, result: GateResult) -> GateResult:
+        """`intent`'s claim was escalated with `twin`, a plan of the very same change: a person was told of
+        its write once. Closed with it (guarded on being open as read), nothing recorded, a `skipped` duplicate."""
+        try:
+            self.state.update_record(INTENTS, intent.key, {
+                "state": IntentState.ESCALATED.value, "closed_at": self.clock.now(), "closed_by": self.owner,
+                "note": f"escalated with {twin.key}, the same plan ({twin.owner}), reported once"},
+                expect=intent.unchanged())
+        except RunwardenError as exc:
+            self._log("intent_open", f"could not close {intent.key} with its twin ({exc}); the sweep closes it")
+        reason = (f"duplicate: {intent.action} on {intent.target}, planned by {intent.owner} and not recorded, was "
+                  f"escalated to a person with {twin.key}, a plan of the very same change (one claim, one possible "
+                  "write), which reported it; nothing recorded or written")
+        self._log("adopted_elsewhere", reason)
+        return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)
 
     def _end_approved(self, intent: IntentRecord) -> None:
         """The proposal an adopted write applies (an approve's), ended `applied` as a completed
