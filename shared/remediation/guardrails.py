@@ -1074,7 +1074,7 @@ class Gate:
         write. True if held."""
         if plan.command_id:
             return False    # an operator's command: its resend is answered from its intent; a new one is a person's
-        now = self.clock.now()
+        now, taken = self.clock.now(), None
         try:
             taken = self.state.claim(CLAIMS, plan.claim_key, self.owner,
                                      skew_safe_lease(self.config.guardrails.claim_ttl_seconds), now)
@@ -1085,6 +1085,8 @@ class Gate:
         except RunwardenError as exc:
             self._log("escalated_unheld", f"could not hold {plan.claim_key} for its escalated plan ({exc}); a "
                                           "re-notification that takes the lapsed claim over still reads the plan")
+            if taken is not None and taken.acquired:
+                self._give_back_quietly(_Held(claim=(CLAIMS, plan.claim_key)))   # not left held unfinished
             return False
         return True
 

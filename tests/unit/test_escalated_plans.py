@@ -78,3 +78,16 @@ def test_the_hold_ends_with_the_plan() -> None:
     # Past its expiry, the plan holds nothing, whether or not Firestore's TTL has deleted it yet.
     result, run = _renotified(state, 41, owner="m-4:1")
     assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1, result.reason
+
+
+def test_a_hold_that_cannot_be_completed_is_given_back_not_left_claimed() -> None:
+    """The judge escalated the plan and took the lapsed claim to hold it, and the completion failed: left
+    claimed, every delivery of that message would wait for it as an attempt in progress."""
+    from tests.unit.fakes import FaultyStateStore
+
+    state = FaultyStateStore(MemoryStateStore())
+    plan = _earlier_plan(state, IntentState.OPEN)
+    state.fail_next("write", 1, method="complete")
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="m-1:2", message_id="m-1")
+    assert not gate.hold_escalated(plan, "shows neither")
+    assert state.get(CLAIMS, KEY) is None or state.get(CLAIMS, KEY).owner != "m-1:2"
