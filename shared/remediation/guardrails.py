@@ -8,15 +8,18 @@ In order:
   4. kill switch (config, the Firestore flag, a pause of this target, or of a service the write is
      made for: `held_by`) -> skipped;
   5. idempotency claim on incident + target + action (atomic create) -> duplicate; an operator's
-     command claims on its command_id instead of an incident;
+     command claims on its command_id instead of an incident; an expired claim taken over whose
+     incident has another message's plan open or escalated -> escalated (`_unjudged_plan`);
   6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped,
      unless an operator's command carries override_limits (named in the result and the timeline);
   7. dry-run (global, shadow for this action, or the command's dry_run) -> everything but the write;
      its claim is of its own kind (DRY_RUN_CLAIMS), and an operator's dry run claims on its own
      command_id (an approve's too), so no dry run ever holds back a real write;
   8. right before the write: the kill switch again, and the incident must still be open;
-  9. the write; on success the action is recorded for verification, on failure every claim,
-     cooldown and budget slot it took is released so a retry can proceed.
+  9. the write; on success the action is recorded for verification; on a transient failure every
+     claim, cooldown and budget slot it took is released so a retry can proceed; on a permanent
+     refusal the cooldown and slots are released and an alert's claim is kept `failed` for the
+     cooldown (`_refused`: one report, not one per notification).
 Nothing else in Runwarden calls an action's `apply`.
 """
 from __future__ import annotations
