@@ -580,7 +580,7 @@ class Gate:
         except PermanentError as exc:
             result.status = OutcomeStatus.FAILED
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
-            return self._refused(held, result, manual)
+            return self._refused(action, held, result, manual)
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
         # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
@@ -597,7 +597,7 @@ class Gate:
             return self._unrecorded(action, params, result, exc, held.intent is not None)
         return result
 
-    def _refused(self, held: _Held, result: GateResult, manual: Manual | None) -> GateResult:
+    def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None) -> GateResult:
         """The API refused the write for good (PERMISSION_DENIED, INVALID_ARGUMENT...): nothing was
         written, so the cooldown, the budget slots and the plan are given back. An alert's claim is
         not: it is completed `failed`, with the API's reason, and kept for the target's cooldown (the
@@ -605,9 +605,11 @@ class Gate:
         refused the same way, are duplicates of this one `failed` instead of a `failed` each. Once it
         lapses, the incident acts again (a permission fixed since then lets it), and an operator's
         command, claimed on its own command_id, can act at once. An operator's own command gives its
-        claim back as before: its resend is answered from the command's record. If the claim cannot be
-        completed, it is given back, as before."""
-        if manual is not None or held.claim is None or held.claim[0] != CLAIMS:
+        claim back as before: its resend is answered from the command's record; so does a corrective
+        action (the sweep's undo): the sweep reads a `duplicate` of its undo as the undo done, and it
+        moves the action record on with the refusal anyway, so it never tries per notification. If the
+        claim cannot be completed, it is given back, as before."""
+        if manual is not None or action.corrective or held.claim is None or held.claim[0] != CLAIMS:
             self._give_back(held)
             return result
         self._give_back_quietly(replace(held, claim=None))   # what cannot be released expires with its TTL

@@ -355,3 +355,25 @@ def test_a_rollback_the_service_does_not_serve_after_its_write_is_recorded_in_do
     assert len(run.writes) == 1
     assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic")).status.value == "completed"
     assert state.get_record(ACTIONS, claim_key("inc-1", SERVICE, "rollback_traffic")) is not None
+
+
+def test_a_refused_undo_gives_its_claim_back():
+    """The sweep's undo (restore_traffic, a corrective write) refused for good: its claim is given back,
+    never kept `failed`. The sweep reads a `duplicate` answer to its undo as the undo done: kept, a retry
+    of the undo (its action record still `undoing`) would have been told the rollback was undone."""
+    from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+
+    _, b = bad_revision_plan()
+    params = RestoreTrafficParams(target=SERVICE, traffic=(TrafficTarget(type=TrafficType.REVISION, percent=100,
+                                                                         revision="backend-00002-xyz"),),
+                                  undoes="inc-1|x|rollback_traffic")
+    state = MemoryStateStore()
+    run = RecordingRun(b.service, fail_with=PermanentError("denied", code="PERMISSION_DENIED"))
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=40)), owner="sweep-1")
+    result = gate.execute(get_action("restore_traffic"), params, {}, "inc-1", Adapters(run))
+    assert result.status is OutcomeStatus.FAILED, result.reason
+    assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "restore_traffic")) is None
+    again = Gate(config(), state, FixedClock(T0 + timedelta(minutes=45)), owner="sweep-2").execute(
+        get_action("restore_traffic"), params, {}, "inc-1", Adapters(RecordingRun(b.service)))
+    assert not again.reason.startswith("duplicate"), again.reason
