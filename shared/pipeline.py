@@ -602,7 +602,7 @@ class _AlertRun:
         return self.answer_duplicate(settled)
 
     def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
-        result = duplicate_result(settled.action, settled.target, settled.key, settled.record)
+        result = duplicate_result(settled.action, settled.target, settled.key, settled.record, self.message_id)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 

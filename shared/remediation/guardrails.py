@@ -160,7 +160,8 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
     return ""
 
 
-def duplicate_result(action: str, target: str, key: str, held: ClaimRecord) -> GateResult:
+def duplicate_result(action: str, target: str, key: str, held: ClaimRecord,
+                     message_id: str | None = None) -> GateResult:
     """The gate's answer when `held` already claims this action on this target for the incident.
     (An unfinished claim of an earlier attempt at the same message is not a duplicate: InProgress.)
 
@@ -171,6 +172,10 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord) -> G
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
     if first == OutcomeStatus.FAILED.value and held.result.get("reason"):
         # A refusal kept for the cooldown (Gate._refused): what it said, and until when it holds.
+        if message_id and _message_of(held.owner) == message_id:
+            # The very message redelivered: its attempt raised after the refusal (its answer's publish
+            # failed), so this answer is the one that reaches a person, `failed` as it was.
+            return GateResult(OutcomeStatus.FAILED, str(held.result["reason"]), claim_key=key)
         reason += f"; it was answered: {held.result['reason']}"
     return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
 
@@ -357,7 +362,7 @@ class Gate:
                 # open plan, so a plan that never landed, or another attempt's, is left as it is).
                 self._void_intent(intent)
             self._raise_if_own_message_in_progress(key, claim.record)
-            return duplicate_result(action.name, params.target, key, claim.record)
+            return duplicate_result(action.name, params.target, key, claim.record, self.message_id)
         # An intent the one commit stored ahead (or sent, its answer lost) is this attempt's now: held back
         # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
         # someone else changed. One whose store raised is stored again before the write (`_write`).
@@ -806,7 +811,7 @@ class Gate:
         if held is None:
             return None
         name, _, key, record = held
-        return name, duplicate_result(name, target, key, record)
+        return name, duplicate_result(name, target, key, record, self.message_id)
 
     def held_claim(self, incident_id: str, target: str,
                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None

@@ -275,6 +275,13 @@ def look_ended(intent: IntentRecord, action: Action, adapters: Any) -> Found:
 
 
 def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any) -> Found:
+    if intent.state is IntentState.VOID:
+        # Given back by its own attempt, which wrote nothing (a refusal, a target changed under it, a
+        # fault before the write), or closed so by the sweep: nothing to recover, whatever the target
+        # shows now. Judged by the target, a connector showing the state before again after a plan of
+        # a machine type read as "may have been written" (Match.UNCONFIRMED), and a write the API had
+        # refused was recorded and reported as one of unknown outcome.
+        return Found(Verdict.NONE, where, None, None, "given back: nothing written")
     if intent.state is IntentState.ESCALATED:
         # A person was told already (by the sweep, or another delivery): whatever the target shows
         # now, it is theirs to judge. ESCALATE, unread, answers a duplicate (`claim_escalation`

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.property.fast import fast_run
-from tests.property.harness import CONNECTOR, OPERATOR, Fault, Open, Renotify, StoreFault, Sweep
+from tests.property.harness import CONNECTOR, OPERATOR, Fault, Open, PublishFault, Renotify, StoreFault, Sweep
 from tests.property.invariants import check_all, explain
 
 ONE_WAY = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,
@@ -46,3 +46,21 @@ def test_a_refused_write_is_reported_once_then_tried_again_after_the_cooldown() 
         assert statuses == [["failed"], ["skipped"], ["skipped"], ["applied"]], run.describe()
         assert "PERMISSION_DENIED" in run.trace[2].outcomes[0].reason
         assert run.standins.vpcaccess.count("PatchConnector") == 2, run.describe()   # the refused one, the later one
+
+
+def test_the_redelivery_of_a_refused_write_whose_answer_was_lost_answers_failed_and_records_nothing() -> None:
+    """The patch was refused (PERMISSION_DENIED), its plan given back (`void`), and the `failed` answer's
+    publish failed, so the message came again. The redelivery judged the void plan by the target: the
+    connector showing the state before again after a machine-type plan read as "may have been written",
+    and a write the API had refused was recorded as this incident's action and reported `escalated`.
+    Now a void plan is nothing to recover, and the redelivery answers the refusal again, `failed`."""
+    from shared.remediation.records import ACTIONS
+
+    with fast_run("connector_saturation", "enforce", sustain=120, **REFUSING) as run:
+        run.execute([Fault("vpcaccess", "PatchConnector", 0), PublishFault(1), Open(0, 0),
+                     Fault("vpcaccess", "", clear=True)])
+        assert not check_all(run), explain(run, check_all(run))
+        [answer] = [o for obs in run.trace for o in obs.outcomes]
+        assert answer.status.value == "failed" and "PERMISSION_DENIED" in answer.reason, answer.reason
+        assert run.world.state.find_records(ACTIONS, "incident_id", answer.incident_id) == []
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()

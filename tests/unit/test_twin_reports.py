@@ -69,3 +69,27 @@ def test_an_adoption_whose_commit_follows_an_escalation_of_the_plan_it_watched_r
     # Its plan, left open by the commit that failed, is closed with the escalated twin by its next judge.
     again = _adopter(state, owner="m-2:c").adopt_write(twin, ACTION, run.service.model_dump(mode="json"), "again")
     assert again.status is OutcomeStatus.SKIPPED and state.get_record(INTENTS, twin.key)["state"] == "escalated"
+
+
+def test_a_plan_its_own_attempt_gave_back_is_nothing_to_recover_whatever_the_target_shows() -> None:
+    """A `void` plan (its attempt wrote nothing: a refusal, a target changed under it) was judged by the
+    target on the redelivery of its message: a connector showing the state before again after a
+    machine-type plan reads as "may have been written", and a refused write was recorded and reported.
+    Now it is handled as usual, the target not even read."""
+    import pytest
+
+    from shared.remediation.intents import Verdict, look
+    from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun
+    from tests.unit.test_guardrails import PermanentError, bad_revision_plan
+    from tests.unit.test_intents import NOW, _execute, _gate
+
+    state = MemoryStateStore()
+    _, b = bad_revision_plan()
+    assert _execute(_gate(state), RecordingRun(b.service, fail_with=PermanentError("denied", code="PERMISSION_DENIED"))
+                    ).status is OutcomeStatus.FAILED
+    plan = IntentRecord.model_validate(_intent(state))
+    assert plan.state.value == "void"
+    run = RecordingRun(b.service)
+    run.get_service = lambda name: pytest.fail(f"read {name} for a plan given back")
+    found = look(plan, False, None, ACTION, Adapters(run), NOW + timedelta(hours=1))
+    assert found.verdict is Verdict.NONE
