@@ -431,8 +431,10 @@ class _AlertRun:
         if self.config.guardrails.require_label and primary.bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{primary.service} does not carry the label "
                                 "runwarden=enabled (guardrails.require_label)", target=target.name, diagnosis=report)
-        # The write is made on behalf of every service behind the resource: a pause of any of them holds it back.
-        return self.act(gate, primary.service, proposal, diagnosis, report, now, on_behalf=found.services)
+        # The write is made on behalf of every service behind the resource: a pause of any of them holds it
+        # back, and of any that could not be read (it may be behind it: unread is not "not behind").
+        return self.act(gate, primary.service, proposal, diagnosis, report, now,
+                        on_behalf=(*found.services, *found.maybe))
 
     def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
@@ -539,7 +541,7 @@ class _AlertRun:
 
     def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
         result = duplicate_result(settled.action, settled.target, settled.key, settled.record,
-                                  self.incident.policy_resource)
+                                  self.incident.policy_resource, self.message_id)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 

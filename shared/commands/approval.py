@@ -60,8 +60,11 @@ def approve(run: CommandRun) -> Outcome:
                     override_limits=run.command.override_limits, dry_run=dry_run, approved=proposal.proposal_id,
                     digest=command_digest(run.command))
     try:
+        # Held back by the pauses that held back the alert's write: the proposal's service and every
+        # service it was made for (a connector alert's: each managed service behind the connector).
         result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
-                                    service=proposal.service, signature=proposal.signature, manual=manual)
+                                    service=proposal.service, signature=proposal.signature, manual=manual,
+                                    on_behalf=[proposal.service, *proposal.on_behalf])
     except TransientError:
         _reopen(run, proposal)
         raise

@@ -257,6 +257,10 @@ class Users:
     unreadable: tuple[str, ...] = ()    # services that could not be read (and why)
     api_calls: int = 0
     not_looked_at: int = 0              # managed services beyond MAX_FAN_OUT_SERVICES
+    # The managed services that may use the resource and could not be told apart: unreadable, or
+    # beyond MAX_FAN_OUT_SERVICES. A write made for the resource's alert is held back by their pauses
+    # too (precision: a paused service is never written for by omission).
+    maybe: tuple[str, ...] = ()
 
     @property
     def caveat(self) -> str:
@@ -275,7 +279,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     A service uses the connector when a revision with traffic names it in vpc_access.connector;
     it uses the instance when a serving revision mounts it, or when the config names it (a private
     IP connection through the connector has no Cloud SQL volume)."""
-    users, unreadable, looked = [], [], []
+    users, unreadable, looked, maybe = [], [], [], []
     managed = list(managed)
     for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
         looked.append(name)
@@ -284,6 +288,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
             revisions = readers.run.list_revisions(name)
         except PermanentError as exc:
             unreadable.append(f"{name}: {exc}")
+            maybe.append(name)
             continue
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         if connector and any(r.vpc_connector == connector for r in serving):
@@ -291,8 +296,9 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
         elif sql_instance and (sql_instance in configured
                                or any(sql_instance in r.cloudsql_instances for r in serving)):
             users.append(name)
+    maybe += [name for name, _ in managed[MAX_FAN_OUT_SERVICES:]]
     return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
-                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES))
+                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe))
 
 
 def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> None:

@@ -8,15 +8,18 @@ In order:
   4. kill switch (config, the Firestore flag, a pause of this target, or of a service the write is
      made for: `held_by`) -> skipped;
   5. idempotency claim on incident + target + action (atomic create) -> duplicate; an operator's
-     command claims on its command_id instead of an incident;
+     command claims on its command_id instead of an incident; an expired claim taken over whose
+     incident has another message's plan open or escalated -> escalated (`_unjudged_plan`);
   6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped,
      unless an operator's command carries override_limits (named in the result and the timeline);
   7. dry-run (global, shadow for this action, or the command's dry_run) -> everything but the write;
      its claim is of its own kind (DRY_RUN_CLAIMS), and an operator's dry run claims on its own
      command_id (an approve's too), so no dry run ever holds back a real write;
   8. right before the write: the kill switch again, and the incident must still be open;
-  9. the write; on success the action is recorded for verification, on failure every claim,
-     cooldown and budget slot it took is released so a retry can proceed.
+  9. the write; on success the action is recorded for verification; on a transient failure every
+     claim, cooldown and budget slot it took is released so a retry can proceed; on a permanent
+     refusal the cooldown and slots are released and an alert's claim is kept `failed` for the
+     cooldown (`_refused`: one report, not one per notification).
 Nothing else in Runwarden calls an action's `apply`.
 """
 from __future__ import annotations
@@ -37,6 +40,7 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
+from shared.remediation.plans import Siblings, guard, siblings
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
                                         ProposalRecord, SettledEntry, settled_field)
@@ -156,7 +160,8 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
     return ""
 
 
-def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, policy: str = "") -> GateResult:
+def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, policy: str = "",
+                     message_id: str | None = None) -> GateResult:
     """The gate's answer when `held` already claims this action on this target for the incident.
     (An unfinished claim of an earlier attempt at the same message is not a duplicate: InProgress.)
 
@@ -172,6 +177,13 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, poli
     first = held.result.get("status")
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
+    if first == OutcomeStatus.FAILED.value and held.result.get("reason"):
+        # A refusal kept for the cooldown (Gate._refused): what it said, and until when it holds.
+        if message_id and _message_of(held.owner) == message_id:
+            # The very message redelivered: its attempt raised after the refusal (its answer's publish
+            # failed), so this answer is the one that reaches a person, `failed` as it was.
+            return GateResult(OutcomeStatus.FAILED, str(held.result["reason"]), claim_key=key)
+        reason += f"; it was answered: {held.result['reason']}"
     return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
 
 
@@ -236,6 +248,7 @@ class _Held:
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
     report: dict[str, Any] | None = None  # merged into the intent as it is closed (adopt_write: the sweep's report)
+    guards: list[RecordWrite] = field(default_factory=list)  # adopt_write: other plans that must still be open
 
 
 # What a person is told of a write its attempt could not record: whether the sweep's backstop
@@ -359,7 +372,8 @@ class Gate:
         refusal, found = self._refusal(action, params, before, targets, now, manual, at_once, reads, paused)
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
-                refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now)
+                refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now,
+                                                 paused)
                 p = refusal.proposal
                 if p.state != "open":
                     return GateResult(OutcomeStatus.SKIPPED, f"proposal {p.proposal_id} for this "
@@ -413,13 +427,15 @@ class Gate:
                 # open plan, so a plan that never landed, or another attempt's, is left as it is).
                 self._void_intent(intent)
             self._raise_if_own_message_in_progress(key, claim.record)
-            return duplicate_result(action.name, params.target, key, claim.record, self.policy)
+            return duplicate_result(action.name, params.target, key, claim.record, self.policy, self.message_id)
         # An intent the one commit stored ahead (or sent, its answer lost) is this attempt's now: held back
         # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
         # someone else changed. One whose store raised is stored again before the write (`_write`).
         held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
+        if unjudged is not None and unjudged.state is IntentState.ESCALATED:
+            return self._held_for_escalated(action.name, key, held, unjudged)
         if unjudged is not None:
             self._give_back(held)
             return GateResult(OutcomeStatus.ESCALATED, _unjudged_reason(action.name, unjudged), claim_key=key)
@@ -634,10 +650,9 @@ class Gate:
                              f"read before that change, so it does not stand; a person must check {params.target}")
             return result
         except PermanentError as exc:
-            self._give_back(held)
             result.status = OutcomeStatus.FAILED
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
-            return result
+            return self._refused(action, held, result, manual)
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
         # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
@@ -652,6 +667,36 @@ class Gate:
             # A permanent refusal of the commit (PERMISSION_DENIED, INVALID_ARGUMENT) leaves the write as
             # unrecorded as a transient one: escaping the gate, it was answered `failed` for a change that took.
             return self._unrecorded(action, params, result, exc, held.intent is not None)
+        return result
+
+    def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None) -> GateResult:
+        """The API refused the write for good (PERMISSION_DENIED, INVALID_ARGUMENT...): nothing was
+        written, so the cooldown, the budget slots and the plan are given back. An alert's claim is
+        not: it is completed `failed`, with the API's reason, and kept for the target's cooldown (the
+        claim's lease when there is none), so that the incident's later notifications, which would be
+        refused the same way, are duplicates of this one `failed` instead of a `failed` each. Once it
+        lapses, the incident acts again (a permission fixed since then lets it), and an operator's
+        command, claimed on its own command_id, can act at once. An operator's own command gives its
+        claim back as before: its resend is answered from the command's record; so does a corrective
+        action (the sweep's undo): the sweep reads a `duplicate` of its undo as the undo done, and it
+        moves the action record on with the refusal anyway, so it never tries per notification. If the
+        claim cannot be completed, it is given back, as before."""
+        if manual is not None or action.corrective or held.claim is None or held.claim[0] != CLAIMS:
+            self._give_back(held)
+            return result
+        self._give_back_quietly(replace(held, claim=None))   # what cannot be released expires with its TTL
+        guard = self.config.guardrails
+        hold = skew_safe_lease(guard.cooldown_seconds or guard.claim_ttl_seconds)
+        until = self.clock.now() + hold
+        result.reason += (f". Not tried again for this incident before {until:%Y-%m-%d %H:%M:%S} UTC (its later "
+                          "notifications are duplicates of this answer); a person must fix the cause, and may act "
+                          "at once by command")
+        try:
+            self.state.complete(CLAIMS, held.claim[1], self.owner, hold, self.clock.now(),
+                                {**self._completion(result.status, None), "reason": result.reason})
+        except RunwardenError as exc:
+            self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); given back")
+            self._give_back_quietly(_Held(claim=held.claim))
         return result
 
     @staticmethod
@@ -833,7 +878,7 @@ class Gate:
         if held is None:
             return None
         name, _, key, record = held
-        return name, duplicate_result(name, target, key, record, self.policy)
+        return name, duplicate_result(name, target, key, record, self.policy, self.message_id)
 
     def held_claim(self, incident_id: str, target: str,
                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None
@@ -896,6 +941,7 @@ class Gate:
             records.append(self._closing(held.intent, IntentState.RECORDED, now, guarded=adopted, extra=held.report))
         if adopted:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
+            records += held.guards if records else []
         record_all = getattr(self.state, "record_all", None)
         if not callable(record_all):
             # Best effort, not atomic: a create whose document exists is another adopter's record, an
@@ -978,9 +1024,10 @@ class Gate:
     # --- proposals and overrides --------------------------------------------------------------------
 
     def _propose(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                 service: str | None, signature: str, now: datetime) -> ProposalRecord:
+                 service: str | None, signature: str, now: datetime, paused: Sequence[str] = ()) -> ProposalRecord:
         """The proposal record an operator approves or rejects by its id. A redelivered alert finds
-        the open proposal it made before, rather than making another."""
+        the open proposal it made before, rather than making another. `paused`: whose pauses hold the
+        write back (`held_by`); kept, so that the approve is held back by the same pauses."""
         key = claim_key(incident_id, params.target, action.name)
         proposal_id = proposal_id_for(key)
         existing = self.state.get_record(PROPOSALS, proposal_id)
@@ -994,6 +1041,7 @@ class Gate:
             service=service or params.target, action=action.name, signature=signature,
             params=params.model_dump(mode="json"), before=before, proposed_change=result.after or {},
             reason=result.reason, proposed_at=now,
+            on_behalf=[name for name in paused if name not in (params.target, service or params.target)],
             expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record
@@ -1013,8 +1061,8 @@ class Gate:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
 
-    def _complete(self, kind: str, key: str, result: GateResult) -> None:
-        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+    def _complete(self, kind: str, key: str, result: GateResult, retain: timedelta | None = None) -> None:
+        retain = retain if retain is not None else timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         self.state.complete(kind, key, self.owner, retain, self.clock.now(),
                             self._completion(result.status, result.after))
 
@@ -1042,15 +1090,82 @@ class Gate:
         have written, and did not record it (its record failed, or it died), and the claim it held
         has lapsed since. Until the sweep (or that message's redelivery) judges it, the target may
         already carry that change, unrecorded: a new write on top would act twice on one incident.
+        Or, with none open, one judged `escalated`: the target showed neither the state before nor
+        the plan, or could not be read, and a person was told that the write may have been made.
+        Nothing settles that but the person (who acts by command, on a claim of its own), so it holds
+        this incident's automatic write on the target for as long as the plan is kept
+        (records.INTENT_RETENTION), as an action record holds it for 30 days (`_held_for_escalated`).
+        A plan closed `void` (nothing was written) or `recorded` (its action record answers) holds nothing.
         Read only when an expired claim is taken over, so the common path makes no extra call."""
+        escalated = None
         for data in self.state.find_records(INTENTS, "claim_key", key):
             try:
                 plan = IntentRecord.model_validate(data)
             except ValueError:
                 continue   # a plan this version cannot read is the sweep's to escalate
-            if plan.state is IntentState.OPEN and (intent is None or plan.key != intent.key):
+            if intent is not None and plan.key == intent.key:
+                continue
+            if plan.state is IntentState.OPEN:
                 return plan
-        return None
+            if plan.state is IntentState.ESCALATED and escalated is None and not self._plan_over(plan):
+                escalated = plan
+        return escalated
+
+    def _held_for_escalated(self, action: str, key: str, held: _Held, plan: IntentRecord) -> GateResult:
+        """The claim just taken over, completed `escalated` as this answer and kept until the escalated
+        plan expires (`hold_escalated`): the person was told of that plan once, and is told once more
+        here why this notification does nothing; every later one of the incident is a duplicate of this
+        answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written)."""
+        result = GateResult(OutcomeStatus.ESCALATED, _escalated_reason(action, plan), claim_key=key)
+        try:
+            self._complete(held.claim[0], key, result, retain=self._plan_hold(plan))
+        except TransientError:
+            self._give_back_quietly(held)
+            raise
+        if held.intent is not None:
+            self._void_intent(held.intent)
+        self._log("held_by_escalated_plan", result.reason)
+        return result
+
+    def _plan_over(self, plan: IntentRecord) -> bool:
+        """A plan past its retention: Firestore's TTL deletes it within a day or so after, and it holds
+        nothing meanwhile."""
+        return plan.expires_at is not None and plan.expires_at <= self.clock.now()
+
+    def _plan_hold(self, plan: IntentRecord) -> timedelta:
+        """How long a claim held for an escalated plan is kept: until the plan itself expires, and at
+        least the claim retention the config sets."""
+        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+        expires = plan.expires_at or plan.noted_at
+        return max(retain, expires - self.clock.now())
+
+    def hold_escalated(self, plan: IntentRecord, reason: str) -> bool:
+        """After a judge escalated `plan` (an alert's, whose write may have been made; intents.answer):
+        its claim, lapsed, taken over and completed `escalated`, kept until the plan expires. Later
+        notifications of the incident are then `skipped` duplicates of that escalation, not a fresh
+        decision that could write the same change a second time on top of one that may have landed,
+        however long the incident stays open and whether or not Firestore's TTL has deleted the lapsed
+        claim meanwhile (a fresh claim is no takeover, so `_unjudged_plan` would not be read). Best
+        effort: a claim someone holds now is left alone (its holder, a re-notification taking it over,
+        reads the plan, `_unjudged_plan`); a fault is logged, and the takeover's read still holds the
+        write. True if held."""
+        if plan.command_id:
+            return False    # an operator's command: its resend is answered from its intent; a new one is a person's
+        now, taken = self.clock.now(), None
+        try:
+            taken = self.state.claim(CLAIMS, plan.claim_key, self.owner,
+                                     skew_safe_lease(self.config.guardrails.claim_ttl_seconds), now)
+            if not taken.acquired:
+                return False
+            self._complete(CLAIMS, plan.claim_key, GateResult(OutcomeStatus.ESCALATED, reason),
+                           retain=self._plan_hold(plan))
+        except RunwardenError as exc:
+            self._log("escalated_unheld", f"could not hold {plan.claim_key} for its escalated plan ({exc}); a "
+                                          "re-notification that takes the lapsed claim over still reads the plan")
+            if taken is not None and taken.acquired:
+                self._give_back_quietly(_Held(claim=(CLAIMS, plan.claim_key)))   # not left held unfinished
+            return False
+        return True
 
     def _give_back(self, held: _Held) -> None:
         if held.claim:
@@ -1174,11 +1289,17 @@ class Gate:
         result = GateResult(OutcomeStatus.ESCALATED, reason, after=after, claim_key=intent.claim_key,
                             notes=[] if superseded else action.notes(params), written=True)
         ttl = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
+        # The claim's other plans: one of the same change escalated already (a judge of a twin read the
+        # target a moment apart and found neither) has told a person of this claim's write.
+        near = siblings(self.state, intent) if callable(getattr(self.state, "record_all", None)) else Siblings()
+        if near.reported is not None and near.recorded is None:
+            return self._reported_with_twin(intent, near.reported, result)
         claim = self._claim(CLAIMS, intent.claim_key, ttl, now)
         # Completed (later deliveries are duplicates of it) with the records, in one commit; a claim
-        # someone else holds is left alone, and the records are still written.
+        # someone else holds is left alone, and the records are still written. Every other open plan of
+        # the claim must still be open as read (`plans.guard`): one escalated meanwhile fails the commit.
         held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None, intent=intent,
-                     report=report)
+                     report=report, guards=[guard(plan) for plan in near.watched])
         manual = Manual(intent.command_id, intent.requested_by, digest=intent.command_digest) if intent.command_id else None
         if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
                             intent.signature, held, manual, adopted=True, superseded=superseded):
@@ -1187,6 +1308,22 @@ class Gate:
         if intent.proposal_id and not superseded:
             self._end_approved(intent)
         return result
+
+    def _reported_with_twin(self, intent: IntentRecord, twin: IntentRecord, result: GateResult) -> GateResult:
+        """`intent`'s claim was escalated with `twin`, a plan of the very same change: a person was told of
+        its write once. Closed with it (guarded on being open as read), nothing recorded, a `skipped` duplicate."""
+        try:
+            self.state.update_record(INTENTS, intent.key, {
+                "state": IntentState.ESCALATED.value, "closed_at": self.clock.now(), "closed_by": self.owner,
+                "note": f"escalated with {twin.key}, the same plan ({twin.owner}), reported once"},
+                expect=intent.unchanged())
+        except RunwardenError as exc:
+            self._log("intent_open", f"could not close {intent.key} with its twin ({exc}); the sweep closes it")
+        reason = (f"duplicate: {intent.action} on {intent.target}, planned by {intent.owner} and not recorded, was "
+                  f"escalated to a person with {twin.key}, a plan of the very same change (one claim, one possible "
+                  "write), which reported it; nothing recorded or written")
+        self._log("adopted_elsewhere", reason)
+        return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)
 
     def _end_approved(self, intent: IntentRecord) -> None:
         """The proposal an adopted write applies (an approve's), ended `applied` as a completed
@@ -1234,3 +1371,14 @@ def _unjudged_reason(action: str, plan: IntentRecord) -> str:
             "target may already carry that change. Acting again would act twice on this incident; the "
             "verification sweep records or reports that plan (intent "
             f"{plan.key}); a person must check {plan.target}")
+
+
+def _escalated_reason(action: str, plan: IntentRecord) -> str:
+    return (f"{action} not written: an earlier attempt (message {plan.message_id}) planned {plan.action} on "
+            f"{plan.target} at {plan.noted_at:%Y-%m-%d %H:%M:%S} UTC; its write was never recorded and it was "
+            f"escalated to a person"
+            + (f" at {plan.closed_at:%Y-%m-%d %H:%M:%S} UTC" if plan.closed_at else "")
+            + f" (intent {plan.key}): the target may carry that change. Acting again could act twice on this "
+            f"incident, so its automatic writes on {plan.target} are held until "
+            f"{(plan.expires_at or plan.noted_at):%Y-%m-%d %H:%M:%S} UTC; later notifications of it are duplicates "
+            "of this answer. A person must check the target and act by command if more is needed")

@@ -102,6 +102,7 @@ from shared.clock import skew_safe_lease
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
+from shared.remediation import plans
 from shared.remediation.actions.base import Action
 from shared.remediation.guardrails import COOLDOWNS
 from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
@@ -274,6 +275,13 @@ def look_ended(intent: IntentRecord, action: Action, adapters: Any) -> Found:
 
 
 def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any) -> Found:
+    if intent.state is IntentState.VOID:
+        # Given back by its own attempt, which wrote nothing (a refusal, a target changed under it, a
+        # fault before the write), or closed so by the sweep: nothing to recover, whatever the target
+        # shows now. Judged by the target, a connector showing the state before again after a plan of
+        # a machine type read as "may have been written" (Match.UNCONFIRMED), and a write the API had
+        # refused was recorded and reported as one of unknown outcome.
+        return Found(Verdict.NONE, where, None, None, "given back: nothing written")
     if intent.state is IntentState.ESCALATED:
         # A person was told already (by the sweep, or another delivery): whatever the target shows
         # now, it is theirs to judge. ESCALATE, unread, answers a duplicate (`claim_escalation`
@@ -404,6 +412,11 @@ def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionRepo
         return Answer(OutcomeStatus.SKIPPED, (
             f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
             "(by another delivery or the sweep); not acting"), report, [])
+    # The write may have been made: no later notification of the incident writes on top of it
+    # (Gate.hold_escalated; the gate's takeover reads the plan too, Gate._unjudged_plan).
+    hold = getattr(gate, "hold_escalated", None)
+    if callable(hold):
+        hold(intent, reason)
     return Answer(OutcomeStatus.ESCALATED, reason, report, [])
 
 
@@ -484,14 +497,23 @@ def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, r
         return False
     record_all = getattr(state, "record_all", None)
     for _ in range(_ESCALATION_ATTEMPTS):
-        found = twins(state, intent, now, lease) if lease is not None and callable(record_all) else []
-        if not found:
+        near = plans.siblings(state, intent, cutoff(now, lease)) if lease is not None and callable(record_all) \
+            else plans.Siblings()
+        if near.settled_by is not None:
+            # The claim is reported already: recorded under another plan (its action record exists), or
+            # escalated with a twin of the same change. Closed with it, reported once.
+            _close_with(state, intent, near, by, now)
+            return False
+        if not near.twins and not near.watched:
             return close(state, intent, IntentState.ESCALATED, by, now, reason, extra)
         note = f"escalated with {intent.key}, the same plan ({intent.owner}), reported once: {reason}"
         writes = [RecordWrite(INTENTS, intent.key, closing(IntentState.ESCALATED, by, now, reason) | (extra or {}),
                               merge=True, expect=intent.unchanged())]
         writes += [RecordWrite(INTENTS, twin.key, closing(IntentState.ESCALATED, by, now, note), merge=True,
-                               expect=twin.unchanged()) for twin in found]
+                               expect=twin.unchanged()) for twin in near.twins]
+        # Every other open plan of the claim, left open, must still be open as read: one recorded meanwhile
+        # (an adopter reading the target a moment apart) fails this commit, and the plans are read again.
+        writes += [plans.guard(plan) for plan in near.watched]
         if record_all(writes):
             return True
         now_stored = state.get_record(INTENTS, intent.key)
@@ -499,6 +521,18 @@ def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, r
             return False    # this very plan was judged or closed meanwhile
     raise TransientError(f"{intent.key}: the plans of {intent.claim_key} kept changing under "
                          f"{_ESCALATION_ATTEMPTS} attempts at escalating them")
+
+
+def _close_with(state: Any, intent: IntentRecord, near: plans.Siblings, by: str, now: datetime) -> None:
+    """`intent` closed with the plan that reported its claim (`near.settled_by`), saying nothing more:
+    `recorded` under another plan's record, or `escalated` with a twin (guarded: a plan judged
+    meanwhile is left as it is)."""
+    if near.recorded is not None:
+        close(state, intent, IntentState.RECORDED, by, now,
+              f"its claim's write is recorded under {near.recorded.key} ({near.recorded.owner})")
+    else:
+        close(state, intent, IntentState.ESCALATED, by, now,
+              f"escalated with {near.reported.key}, the same plan ({near.reported.owner}), reported once")
 
 
 def twins(state: Any, intent: IntentRecord, now: datetime, lease: timedelta) -> list[IntentRecord]:

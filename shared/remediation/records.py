@@ -278,6 +278,10 @@ class ProposalRecord(BaseModel):
     reason: str = ""
     proposed_at: datetime
     expires_at: datetime
+    # The services the write is made for beyond `service` (Gate.execute's `on_behalf`: for a connector
+    # alert, every managed service behind the connector, or that could not be read): an approve is held
+    # back by a pause of any of them, as the alert's own write was. Empty in proposals made before it was kept.
+    on_behalf: list[str] = []
     # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal); or
     # abandoned: its approve's attempt ended without writing, closed by the sweep (shared/remediation/approvals.py)

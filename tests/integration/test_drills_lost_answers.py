@@ -15,7 +15,7 @@ import pytest
 from sandbox.lost_answers import LostAnswers, request_pb, state_store_losing_answers, writes_to
 from shared.alerts.delivery import DeliveryCounter, StateStoreUnavailable
 from shared.commands import handle_command_delivery
-from shared.remediation.guardrails import CLAIMS, claim_key
+from shared.remediation.guardrails import CLAIMS, COOLDOWNS, claim_key
 from shared.remediation.records import ACTIONS, INTENTS
 from tests.integration.test_drills_faults import (CONNECTOR, Delivered, connector_shape, connector_world, deliver,
                                                   desired_traffic, records, resolve_incident, rollback_world)
@@ -127,16 +127,16 @@ def test_the_action_record_lands_but_its_answer_is_lost(standin_env, firestore, 
 @pytest.mark.parametrize("code", CODES)
 def test_a_give_back_whose_delete_lands_but_whose_answer_is_lost(standin_env, firestore, pubsub, project_id, anchor,
                                                                  code):
-    """The write is refused for good (PERMISSION_DENIED), so the gate gives back the claim, the
-    cooldown and the budget slots: deletes guarded by each record's update time. The claim's delete
-    lands and its answer is lost: the outcome is still the one `failed` with the API's error, and
-    nothing stays held, so a later alert may act."""
+    """The write is refused for good (PERMISSION_DENIED), so the gate gives back the cooldown and the
+    budget slots (deletes guarded by each record's update time) and keeps the incident's claim `failed`
+    for the cooldown (Gate._refused). The cooldown's delete lands and its answer is lost: the outcome is
+    still the one `failed` with the API's error, and nothing else stays held, so another incident may act."""
     world, scenario, target = _world("connector", standin_env, pubsub, project_id, anchor)
     faults = _losing(world, project_id)
     incident_id = resolve_incident(world, scenario)
     world.standins.vpcaccess.faults.deny(method="PatchConnector")
     faults.lose(code, when=lambda request: any(
-        write.delete and "/runwarden_claims/" in write.delete for write in request_pb(request).writes))
+        write.delete and "/runwarden_cooldowns/" in write.delete for write in request_pb(request).writes))
     counter = DeliveryCounter()
 
     first = deliver(world, scenario, counter)
@@ -144,7 +144,9 @@ def test_a_give_back_whose_delete_lands_but_whose_answer_is_lost(standin_env, fi
     assert [lost.code for lost in faults.lost] == [code]
     assert first.result == "failed", first.raised or first.outcome.reason
     assert "PERMISSION_DENIED" in first.outcome.reason or "denied" in first.outcome.reason.lower()
-    assert world.state.get(CLAIMS, claim_key(incident_id, target, "scale_connector")) is None
+    held = world.state.get(CLAIMS, claim_key(incident_id, target, "scale_connector"))
+    assert held.status.value == "completed" and held.result["status"] == "failed"
+    assert world.state.get(COOLDOWNS, target) is None
     assert records(world, incident_id) == []
 
 

@@ -407,3 +407,49 @@ def test_a_plan_stored_on_firestore_is_never_replaced_while_its_attempt_may_run(
             gate._note_intent(mine)
     stored = IntentRecord.model_validate(world.state.get_record(INTENTS, earlier.key))
     assert stored == (mine if replaced else earlier)
+
+
+def _twin(world: World, incident_id: str, message: str, noted_at: Any) -> IntentRecord:
+    """Another message's plan of the very same change on the very same state, left open (it lost the race
+    for the claim and its void did not land)."""
+    mine = IntentRecord.model_validate(world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE)))
+    twin = mine.model_copy(update={"message_id": message, "owner": f"{message}:a", "noted_at": noted_at})
+    world.state.put_record(INTENTS, twin.key, twin.model_dump(mode="python") | {"state": "open"})
+    return IntentRecord.model_validate(world.state.get_record(INTENTS, twin.key))
+
+
+def test_an_escalation_of_one_twin_landing_before_the_adoption_of_another_commits_is_the_one_report(world,
+                                                                                                   monkeypatch):
+    """One judge records a plan (the target showed the change) while another escalates its twin (it read
+    the target a moment before, neither): the twin was stored less than a lease ago, so the escalation does
+    not close it. The adoption, committed after the escalation, recorded the claim's write and reported it
+    a second time. Its commit is guarded now on the other open plans of the claim, on the emulator's
+    update-time precondition: nothing written, and the next judge closes its plan with the escalated one."""
+    from shared.remediation import intents
+    from shared.remediation.actions import get_action
+
+    incident_id = _died_after_its_write(world)
+    _lapsed(world)
+    mine = IntentRecord.model_validate(world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE)))
+    twin = _twin(world, incident_id, "m-twin", world.clock.now() - timedelta(seconds=30))
+    store, commit, escalated = world.state, world.state._commit_checked, []
+
+    def escalated_first(writes):
+        if not escalated:       # once, before the adopter's first commit (the escalation's own goes through)
+            escalated.append(None)
+            escalated[0] = intents.claim_escalation(store, mine, "sweep:other", world.clock.now(), "shows neither",
+                                                    lease=skew_safe_lease(world.config.guardrails.claim_ttl_seconds))
+        return commit(writes)
+
+    monkeypatch.setattr(store, "_commit_checked", escalated_first)
+    gate = Gate(world.config, store, world.clock, "m-twin:b", message_id="m-twin")
+    result = gate.adopt_write(twin, get_action("rollback_traffic"), {}, "shows the change")
+    monkeypatch.undo()
+
+    assert escalated == [True] and result.status.value == "skipped", result.reason
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+    assert world.state.get_record(ACTIONS, key) is None
+    again = Gate(world.config, store, world.clock, "m-twin:c", message_id="m-twin").adopt_write(
+        twin, get_action("rollback_traffic"), {}, "shows the change")
+    assert again.status.value == "skipped" and world.state.get_record(INTENTS, twin.key)["state"] == "escalated"
+    assert world.state.get_record(ACTIONS, key) is None and world.standins.run.count("UpdateService") == 1

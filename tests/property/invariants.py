@@ -11,6 +11,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from shared.clock import skew_safe_lease
 from shared.remediation.actions import all_actions
 from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
@@ -34,7 +35,7 @@ def check_all(run: Run) -> list[str]:
                   nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched,
                   one_way_needs_policy, outcomes_agree, one_write_per_incident, undo_keeps_person_change,
                   one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
-                  connector_written_on_its_world, every_command_answered):
+                  connector_written_on_its_world, every_command_answered, refusals_reported_once):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -129,6 +130,34 @@ def cooldown_and_budgets(run: Run) -> list[str]:
         for day, n in per_day.items():
             if n > guard.max_actions_per_target_per_day:
                 problems.append(f"{n} actions on {target} on {day}, day budget {guard.max_actions_per_target_per_day}")
+    return problems
+
+
+def refusals_reported_once(run: Run) -> list[str]:
+    """A write the API refused for good (`ACTION failed: …`, PERMISSION_DENIED) is answered `failed` once
+    per incident for the claim's hold (the target's cooldown, or the claim's lease when there is none):
+    a later notification of the incident within it is a duplicate of that answer, not another try and
+    another `failed` (Gate._refused). An instance whose clock is off sees the hold end early or late
+    by the difference, as for the cooldown."""
+    guard = run.world.config.guardrails
+    hold = skew_safe_lease(guard.cooldown_seconds or guard.claim_ttl_seconds)
+    last: dict[tuple[str, str], tuple[Any, float]] = {}
+    problems = []
+    for obs in run.trace:
+        if not isinstance(obs.step, DELIVERIES):
+            continue
+        for outcome in obs.outcomes:
+            action = outcome.action.name if outcome.action is not None else ""
+            if outcome.status.value != "failed" or not action or not outcome.reason.startswith(f"{action} failed:"):
+                continue
+            key = (outcome.incident_id or "", action)
+            if key in last:
+                at, skew = last[key]
+                if obs.at - at < hold - timedelta(seconds=abs(skew - obs.skew)):
+                    problems.append(f"step #{obs.index}: {action} for incident {key[0]} refused and answered "
+                                    f"`failed` again at T0+{minutes(obs.at):g}m, within the hold of the refusal "
+                                    f"at T0+{minutes(at):g}m")
+            last[key] = (obs.at, obs.skew)
     return problems
 
 

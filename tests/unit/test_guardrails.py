@@ -123,13 +123,38 @@ def test_more_than_one_step_back_is_escalated():
     assert run.writes == []
 
 
-def test_permanent_failure_is_reported_and_frees_the_claim():
+def test_a_permanent_refusal_is_reported_once_and_held_for_the_cooldown_not_tried_per_notification():
+    """PERMISSION_DENIED on the write gave the claim back, so every notification of the incident tried
+    the write again and answered `failed` again. Now the claim is kept `failed` for the cooldown: later
+    notifications are duplicates naming the refusal; once it lapses (the permission fixed meanwhile),
+    the incident acts. Nothing was written, so the cooldown and the budget slots are given back."""
     proposal, b = bad_revision_plan()
+    cfg = config(guardrails__cooldown_seconds=600)
     run = RecordingRun(b.service, fail_with=PermanentError("denied", code="PERMISSION_DENIED"))
-    result, state, _ = run_gate(config(), run=run)
+    result, state, _ = run_gate(cfg, run=run)
     assert result.status is OutcomeStatus.FAILED and "PERMISSION_DENIED" in result.reason
-    assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic")) is None
+    assert "Not tried again for this incident before" in result.reason
+    held = state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic"))
+    assert held.status.value == "completed" and held.result["status"] == "failed"
     assert state.get(COOLDOWNS, SERVICE) is None
+    assert not any(kind == "budgets" for kind, _ in state.records)
+    acted = T0 + timedelta(minutes=2)
+    within = FixedClock(acted + timedelta(minutes=10) + CLOCK_SKEW_ALLOWANCE - timedelta(seconds=1))
+    again, _, run = run_gate(cfg, state=state, clock=within, owner="attempt-2",
+                             run=RecordingRun(b.service, fail_with=PermanentError("denied", code="PERMISSION_DENIED")))
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate"), again.reason
+    assert "PERMISSION_DENIED" in again.reason and run.writes == []
+    fixed = FixedClock(acted + timedelta(minutes=10) + CLOCK_SKEW_ALLOWANCE)
+    later, _, run = run_gate(cfg, state=state, clock=fixed, owner="attempt-3")
+    assert later.status is OutcomeStatus.APPLIED and len(run.writes) == 1, later.reason
+
+
+def test_another_incident_is_not_held_by_a_refusal():
+    _, b = bad_revision_plan()
+    _, state, _ = run_gate(config(), run=RecordingRun(b.service, fail_with=PermanentError("denied",
+                                                                                       code="PERMISSION_DENIED")))
+    other, _, run = run_gate(config(), state=state, incident="inc-2", owner="attempt-2")
+    assert other.status is OutcomeStatus.APPLIED and len(run.writes) == 1, other.reason
 
 
 def test_transient_failure_raises_for_a_retry_and_frees_the_claim():
@@ -335,3 +360,25 @@ def test_a_rollback_the_service_does_not_serve_after_its_write_is_recorded_in_do
     assert len(run.writes) == 1
     assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "rollback_traffic")).status.value == "completed"
     assert state.get_record(ACTIONS, claim_key("inc-1", SERVICE, "rollback_traffic")) is not None
+
+
+def test_a_refused_undo_gives_its_claim_back():
+    """The sweep's undo (restore_traffic, a corrective write) refused for good: its claim is given back,
+    never kept `failed`. The sweep reads a `duplicate` answer to its undo as the undo done: kept, a retry
+    of the undo (its action record still `undoing`) would have been told the rollback was undone."""
+    from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+
+    _, b = bad_revision_plan()
+    params = RestoreTrafficParams(target=SERVICE, traffic=(TrafficTarget(type=TrafficType.REVISION, percent=100,
+                                                                         revision="backend-00002-xyz"),),
+                                  undoes="inc-1|x|rollback_traffic")
+    state = MemoryStateStore()
+    run = RecordingRun(b.service, fail_with=PermanentError("denied", code="PERMISSION_DENIED"))
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=40)), owner="sweep-1")
+    result = gate.execute(get_action("restore_traffic"), params, {}, "inc-1", Adapters(run))
+    assert result.status is OutcomeStatus.FAILED, result.reason
+    assert state.get(CLAIMS, claim_key("inc-1", SERVICE, "restore_traffic")) is None
+    again = Gate(config(), state, FixedClock(T0 + timedelta(minutes=45)), owner="sweep-2").execute(
+        get_action("restore_traffic"), params, {}, "inc-1", Adapters(RecordingRun(b.service)))
+    assert not again.reason.startswith("duplicate"), again.reason

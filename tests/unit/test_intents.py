@@ -13,7 +13,7 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.guardrails import BUDGETS, CLAIMS, COOLDOWNS, Gate, claim_key
 from shared.remediation.intents import Match, Standing, Verdict, look, match, standing, verdict
-from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, intent_key
+from shared.remediation.records import ACTIONS, INTENTS, IntentRecord, IntentState, intent_key
 
 from tests.unit.builders import SERVICE, T0
 from tests.unit.fakes import Adapters, FaultyStateStore, MemoryStateStore, RecordingRun
@@ -264,6 +264,10 @@ def test_a_write_that_never_took_lets_the_redelivery_act_as_usual():
     intent = IntentRecord.model_validate(state.get_record(INTENTS, intent_key("inc-1", MESSAGE)))
     run.fail_with = None
     found = look(intent, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW)
+    # Its plan was given back (`void`): nothing to recover, the target not even read.
+    assert (found.standing, found.match, found.verdict) == (Standing.LAPSED, None, Verdict.NONE)
+    open_again = intent.model_copy(update={"state": IntentState.OPEN})   # as if the void had not landed
+    found = look(open_again, False, state.get(CLAIMS, KEY), ACTION, Adapters(run), NOW)
     assert (found.standing, found.match, found.verdict) == (Standing.LAPSED, Match.BEFORE, Verdict.NONE)
 
 

@@ -1,0 +1,93 @@
+"""An escalated plan (a write of unknown outcome a person was told of) holds the incident's next
+automatic write on the same target: nothing acts twice on one incident (docs/behaviour.md, "Another
+message's plan left unrecorded")."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.clock import FixedClock
+from shared.outcomes import OutcomeStatus
+from shared.ports import ClaimStatus
+from shared.remediation.guardrails import CLAIMS, Gate, claim_key
+from shared.remediation.records import INTENT_RETENTION, INTENTS, IntentRecord, IntentState
+
+from tests.unit.builders import SERVICE, T0
+from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun
+from tests.unit.test_guardrails import ACTION, bad_revision_plan, config
+
+KEY = claim_key("inc-1", SERVICE, "rollback_traffic")
+
+
+# The plan was stored long ago (its retention ends 40 minutes after T0), so that the rollback's own
+# bound (the revision deployed at most an hour ago) still holds when the hold ends.
+NOTED = T0 - timedelta(days=7) + timedelta(minutes=40)
+
+
+def _earlier_plan(state: MemoryStateStore, plan_state: IntentState) -> IntentRecord:
+    """An earlier message's plan for the claim, stored at NOTED, its claim left to lapse, then judged."""
+    proposal, _ = bad_revision_plan()
+    plan = IntentRecord(incident_id="inc-1", message_id="m-1", owner="m-1:1", claim_key=KEY, action=ACTION.name,
+                        target=SERVICE, service=SERVICE, params=proposal.params.model_dump(mode="json"),
+                        before=proposal.before, after=ACTION.preview(proposal.params, proposal.before),
+                        noted_at=NOTED, state=plan_state, closed_at=NOTED + timedelta(minutes=20),
+                        note="neither: its state could not be read")
+    state.put_record(INTENTS, plan.key, plan.model_dump(mode="python"))
+    state.claim(CLAIMS, KEY, "m-1:1", timedelta(seconds=600), NOTED)
+    return plan
+
+
+def _renotified(state: MemoryStateStore, minutes: int, owner: str = "m-2:1"):
+    proposal, b = bad_revision_plan()
+    run = RecordingRun(b.service)
+    gate = Gate(config(guardrails__claim_retention_seconds=600), state, FixedClock(T0 + timedelta(minutes=minutes)), owner=owner, message_id=owner[:3])
+    return gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run)), run
+
+
+def test_a_renotification_taking_over_the_claim_of_an_escalated_plan_writes_nothing_and_says_why() -> None:
+    state = MemoryStateStore()
+    plan = _earlier_plan(state, IntentState.ESCALATED)
+    result, run = _renotified(state, 2)
+    assert run.writes == []
+    assert result.status is OutcomeStatus.ESCALATED, result.reason
+    assert "escalated to a person" in result.reason and plan.key in result.reason
+    # Held as this answer until the plan expires: the next notification is a duplicate, not a page.
+    held = state.get(CLAIMS, KEY)
+    assert held.status is ClaimStatus.COMPLETED and held.result["status"] == "escalated"
+    assert held.expires_at == plan.expires_at
+    again, run = _renotified(state, 39, owner="m-3:1")
+    assert run.writes == [] and again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate")
+
+
+@pytest.mark.parametrize("closed", [IntentState.VOID, IntentState.RECORDED])
+def test_a_plan_closed_void_or_recorded_holds_nothing_back(closed: IntentState) -> None:
+    state = MemoryStateStore()
+    _earlier_plan(state, closed)
+    result, run = _renotified(state, 2)
+    assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1, result.reason
+
+
+def test_the_hold_ends_with_the_plan() -> None:
+    """Not forever: once the plan's retention is over (records.INTENT_RETENTION), the claim it held
+    lapses and the incident's next notification is decided afresh."""
+    state = MemoryStateStore()
+    plan = _earlier_plan(state, IntentState.ESCALATED)
+    assert plan.expires_at == NOTED + INTENT_RETENTION
+    assert _renotified(state, 2)[0].status is OutcomeStatus.ESCALATED
+    # Past its expiry, the plan holds nothing, whether or not Firestore's TTL has deleted it yet.
+    result, run = _renotified(state, 41, owner="m-4:1")
+    assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1, result.reason
+
+
+def test_a_hold_that_cannot_be_completed_is_given_back_not_left_claimed() -> None:
+    """The judge escalated the plan and took the lapsed claim to hold it, and the completion failed: left
+    claimed, every delivery of that message would wait for it as an attempt in progress."""
+    from tests.unit.fakes import FaultyStateStore
+
+    state = FaultyStateStore(MemoryStateStore())
+    plan = _earlier_plan(state, IntentState.OPEN)
+    state.fail_next("write", 1, method="complete")
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="m-1:2", message_id="m-1")
+    assert not gate.hold_escalated(plan, "shows neither")
+    assert state.get(CLAIMS, KEY) is None or state.get(CLAIMS, KEY).owner != "m-1:2"
