@@ -107,14 +107,19 @@ _KEPT_DETAILS = 64 * 1024    # bytes of the details, as JSON text, kept on it
 
 
 def _cut(line: dict[str, Any], size: int) -> dict[str, Any]:
-    """`line` within MAX_LINE_BYTES: its severity, time, labels, step and incident whole (the timeline's
-    filters read them), its message and details cut, saying so and how long they were. What a line
-    holds that a person needs reaches them whole elsewhere (the outcome's `reason` and `received`)."""
-    details = _LINE({k: v for k, v in line["runwarden"].items() if k not in ("step", "incident_id")})
+    """`line` within MAX_LINE_BYTES: its severity, time, labels, step, incident and writer whole (the
+    timeline's filters read them, and its clock check groups lines by writer), its message and details
+    cut, saying so and how long they were. What a line holds that a person needs reaches them whole
+    elsewhere (the outcome's `reason` and `received`)."""
+    kept = {k: line["runwarden"][k] for k in _KEPT_WHOLE if k in line["runwarden"]}
+    details = _LINE({k: v for k, v in line["runwarden"].items() if k not in _KEPT_WHOLE})
     return {**line, "message": _fitted(line["message"], _KEPT_MESSAGE),
-            "runwarden": {"step": line["runwarden"]["step"], "incident_id": line["runwarden"]["incident_id"],
+            "runwarden": {**kept,
                           "line_cut": f"the line took {size} bytes, over the {MAX_LINE_BYTES} a log entry is kept at",
                           "details": _fitted(details, _KEPT_DETAILS)}}
+
+
+_KEPT_WHOLE = ("step", "incident_id", "writer")
 
 
 def _fitted(text: str, budget: int) -> str:

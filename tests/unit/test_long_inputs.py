@@ -21,7 +21,7 @@ from shared.alerts.incidents import MAX_NOTIFICATION_BYTES
 from shared.errors import PermanentError
 from shared.outcomes import MAX_ATTRIBUTE_VALUE_BYTES, Outcome, OutcomeStatus, Timestamps, notify_severity
 from shared.pipeline import handle_alert
-from shared.timeline.writer import MAX_LINE_BYTES, Timeline
+from shared.timeline.writer import MAX_LINE_BYTES, WRITER, Timeline
 from tests.integration.world import event
 from tests.property.fast import FastWorld, scenario_model, seeded_copy
 from tests.property.harness import ANCHOR
@@ -92,6 +92,7 @@ def test_a_step_too_long_for_a_log_entry_is_cut_and_keeps_what_its_filters_read(
         "runwarden_step": "notify", "runwarden_trigger": "alert", "runwarden_status": "rejected",
         "runwarden_incident": "0.abc"}
     assert line["runwarden"]["step"] == "notify" and line["runwarden"]["incident_id"] == "0.abc"
+    assert line["runwarden"]["writer"] == WRITER   # the timeline groups a writer's lines to check its clock
     assert line["message"].startswith("policy " + filler) and "[cut: 60007 characters in all]" in line["message"]
     assert "over the" in line["runwarden"]["line_cut"] and "[cut:" in line["runwarden"]["details"]
 
@@ -99,7 +100,7 @@ def test_a_step_too_long_for_a_log_entry_is_cut_and_keeps_what_its_filters_read(
 def test_a_step_within_the_limit_is_written_as_it_was():
     stream = io.StringIO()
     Timeline("0.abc", stream=stream).step("received", "alert", resource={"service_name": "api"})
-    assert json.loads(stream.getvalue())["runwarden"] == {"step": "received", "incident_id": "0.abc",
+    assert json.loads(stream.getvalue())["runwarden"] == {"step": "received", "incident_id": "0.abc", "writer": WRITER,
                                                           "resource": {"service_name": "api"}}
 
 
