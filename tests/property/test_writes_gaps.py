@@ -4,13 +4,7 @@ from __future__ import annotations
 from tests.property.fast import fast_run
 from tests.property.harness import CONNECTOR, OPERATOR, Fault, Open, PublishFault, Renotify, StoreFault, Sweep
 from tests.property.invariants import check_all, explain
-
-ONE_WAY = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,
-                          "max_actions_per_target_per_day": 2, "claim_retention_seconds": 600},
-           "operators": [OPERATOR],
-           "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 4,
-                                      "max_instances_step": 1,
-                                      "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
+from tests.property.test_fast_tier import ONE_WAY
 
 
 def test_a_write_of_unknown_outcome_escalated_by_the_sweep_is_not_made_again_by_a_renotification() -> None:
