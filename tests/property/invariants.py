@@ -138,10 +138,14 @@ def refusals_reported_once(run: Run) -> list[str]:
     per incident for the claim's hold (the target's cooldown, or the claim's lease when there is none):
     a later notification of the incident within it is a duplicate of that answer, not another try and
     another `failed` (Gate._refused). An instance whose clock is off sees the hold end early or late
-    by the difference, as for the cooldown."""
+    by the difference, as for the cooldown.
+    The refused message itself, delivered again (a redelivery, or two deliveries of it at once), is
+    answered `failed` again, as it was (guardrails.duplicate_result): its first answer's publish may
+    have failed, and nothing tells the two apart; it is the same answer to the same message, not
+    another try."""
     guard = run.world.config.guardrails
     hold = skew_safe_lease(guard.cooldown_seconds or guard.claim_ttl_seconds)
-    last: dict[tuple[str, str], tuple[Any, float]] = {}
+    last: dict[tuple[str, str], tuple[Any, float, str | None]] = {}
     problems = []
     for obs in run.trace:
         if not isinstance(obs.step, DELIVERIES):
@@ -152,12 +156,14 @@ def refusals_reported_once(run: Run) -> list[str]:
                 continue
             key = (outcome.incident_id or "", action)
             if key in last:
-                at, skew = last[key]
+                at, skew, message = last[key]
+                if message is not None and outcome.message_id == message:
+                    continue   # the refused message answered again, as it was
                 if obs.at - at < hold - timedelta(seconds=abs(skew - obs.skew)):
                     problems.append(f"step #{obs.index}: {action} for incident {key[0]} refused and answered "
                                     f"`failed` again at T0+{minutes(obs.at):g}m, within the hold of the refusal "
                                     f"at T0+{minutes(at):g}m")
-            last[key] = (obs.at, obs.skew)
+            last[key] = (obs.at, obs.skew, outcome.message_id)
     return problems
 
 
