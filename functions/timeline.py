@@ -21,8 +21,11 @@ PARAMETERS = ("incident_id", "format")
 ROOT_PATHS = ("", "incident_timeline")
 CONTENT_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8",
                  "html": "text/html; charset=utf-8"}
-# Every answer names a person's incident data: never stored by a cache, never sniffed as another type.
-COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+# Every answer names a person's incident data: never stored by a cache, never sniffed as another
+# type, and, should a browser ever show the JSON or Markdown as a document, nothing in it runs or
+# loads and no other site frames it (the page's own headers, html_headers, replace this policy).
+COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
 
 
 @functions_framework.http

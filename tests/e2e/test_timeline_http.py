@@ -100,6 +100,8 @@ def test_every_answer_is_neither_cached_nor_sniffed(client, query):
 
     assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Content-Type-Options"] == "nosniff"
     assert "charset=utf-8" in response.headers["Content-Type"] or response.content_type == "application/json"
+    policy = response.headers["Content-Security-Policy"]        # shown as a document, nothing runs or frames it
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
 
 
 @pytest.mark.parametrize("query, status, field", [
