@@ -61,8 +61,9 @@ STYLE_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).dec
 PAGE_POLICY = f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; base-uri 'none'; form-action 'none'"
 FRAME_POLICY = "frame-ancestors 'none'"
 # One value from the logs shows at most this many characters: a row's summary is already cut to
-# 240, but a diagnosis, evidence, note or actor name is not, and a 256 KB log line in each of
-# them would make a page no browser lays out well. The JSON keeps every character.
+# 240, but a diagnosis, evidence, note or actor name is not, and a log entry may hold about 256 KB
+# ("Size of a LogEntry: 256 KB", Cloud Logging "Quotas and limits", cloud.google.com/logging/quotas):
+# one in each of them would make a page of megabytes. The JSON keeps every character.
 MAX_SHOWN = 2000
 
 
