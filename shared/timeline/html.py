@@ -77,6 +77,13 @@ def escape(value: object, quote: bool = True, limit: int = MAX_SHOWN) -> str:
     return _html_escape(text, quote)
 
 
+def isolated(value: object) -> str:
+    """`value` escaped, in its own bidirectional isolate: right-to-left letters in one name (no
+    override needed) would otherwise reorder the commas and names around it in running text, so
+    "A, B" could read as "B, A" (<bdi>, HTML Living Standard; Unicode Bidirectional Algorithm)."""
+    return f"<bdi>{escape(value)}</bdi>"
+
+
 def to_html(t: IncidentTimeline) -> str:
     title = f"Incident {t.incident_id} — {t.service_short or 'unknown service'}"
     parts = [
@@ -96,7 +103,7 @@ def to_html(t: IncidentTimeline) -> str:
                  f"<span>TTD {escape(duration(d.ttd_seconds))}</span><span>TTM {escape(duration(d.ttm_seconds))}</span>"
                  f"<span>TTR {escape(duration(d.ttr_seconds))}</span></p>")
     if t.signature:
-        parts.append(f"<p>Diagnosis: <strong>{escape(t.signature)}</strong> — {escape(t.diagnosis)}</p>")
+        parts.append(f"<p>Diagnosis: <strong>{isolated(t.signature)}</strong> — {isolated(t.diagnosis)}</p>")
     parts += ["<h2>Errors per minute</h2>", _chart(t), _legend()]
     parts += ["<h2>Milestones</h2>", _milestones(t)]
     parts += ["<h2>Timeline</h2>", _table(t.entries)]
@@ -108,8 +115,8 @@ def to_html(t: IncidentTimeline) -> str:
         parts.append("<h2>Evidence</h2>" + _evidence(t))
     if t.notes:
         parts.append('<h2>Notes</h2><ul id="notes">' + "".join(f"<li>{escape(n)}</li>" for n in t.notes) + "</ul>")
-    people = ", ".join(t.people) or none_found(t, "audit", "changes")
-    parts.append(f"<p>People who acted: {escape(people)}"
+    people = ", ".join(isolated(p) for p in t.people) or escape(none_found(t, "audit", "changes"))
+    parts.append(f"<p>People who acted: {people}"
                  + (" — <strong>people acted before Runwarden</strong>" if t.people_acted_first else "") + "</p>")
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"

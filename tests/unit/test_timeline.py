@@ -259,6 +259,17 @@ def test_an_invisible_character_is_shown_as_its_escape(fmt, char):
     assert char.encode("unicode_escape").decode("ascii") in out
 
 
+def test_names_in_running_text_are_each_isolated():
+    # Two right-to-left names (no override character at all): without an isolate each, the
+    # browser's bidi algorithm shows "A, B" as "B, A" and the comma between them moves.
+    page = render(sample(people=["\u05d0\u05d1", "\u05d2\u05d3", "bob@example.com"], signature="\u05d4",
+                         diagnosis="\u05d5 <b>"), "html")
+
+    assert ("People who acted: <bdi>\u05d0\u05d1</bdi>, <bdi>\u05d2\u05d3</bdi>, <bdi>bob@example.com</bdi>"
+            in page)
+    assert "Diagnosis: <strong><bdi>\u05d4</bdi></strong> — <bdi>\u05d5 &lt;b&gt;</bdi>" in page
+
+
 def test_a_huge_value_from_the_logs_is_cut_on_the_page():
     # Only a row's summary was cut (240); a 300,000-character diagnosis, evidence, note or actor
     # name made a page of megabytes. Each is shown up to MAX_SHOWN, saying how much more there was.
