@@ -21,8 +21,11 @@ PARAMETERS = ("incident_id", "format")
 ROOT_PATHS = ("", "incident_timeline")
 CONTENT_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8",
                  "html": "text/html; charset=utf-8"}
-# The page has no script and loads nothing: forbid both, allow its own inline style.
-HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+# Every answer names a person's incident data: never stored by a cache, never sniffed as another
+# type, and, should a browser ever show the JSON or Markdown as a document, nothing in it runs or
+# loads and no other site frames it (the page's own headers, html_headers, replace this policy).
+COMMON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
 
 
 @functions_framework.http
@@ -69,13 +72,22 @@ def _answer(incident_id: str, fmt: str) -> tuple[str, int, dict[str, str]]:
         failure = logging_failure(exc)
         wait = {"Retry-After": str(failure.retry_after)} if failure.retry_after else None
         return _error(failure.status, "cloud_logging", failure.message, wait)
-    headers = {"Content-Type": CONTENT_TYPES[fmt], "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    headers = {"Content-Type": CONTENT_TYPES[fmt], **COMMON_HEADERS}
     if fmt == "html":
-        headers["Content-Security-Policy"] = HTML_POLICY
+        headers.update(html_headers())
     return render(timeline, fmt), 200, headers
+
+
+def html_headers() -> dict[str, str]:
+    """The page's own policy (no script, nothing loaded, only its hashed style) and, which a <meta>
+    policy cannot say, that no other site may frame it (clickjacking): frame-ancestors for
+    browsers that read CSP, X-Frame-Options (RFC 7034) for those that do not."""
+    from shared.timeline.html import FRAME_POLICY, PAGE_POLICY
+
+    return {"Content-Security-Policy": f"{PAGE_POLICY}; {FRAME_POLICY}", "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer"}
 
 
 def _error(status: int, field: str, message: str, extra: dict[str, str] | None = None) -> tuple[str, int, dict[str, Any]]:
     body = json.dumps({"error": message, "field": field, "status": status})
-    return body, status, {"Content-Type": "application/json", "Cache-Control": "no-store",
-                          "X-Content-Type-Options": "nosniff", **(extra or {})}
+    return body, status, {"Content-Type": "application/json", **COMMON_HEADERS, **(extra or {})}

@@ -3,14 +3,18 @@
 An inline SVG chart of errors per minute, marked where the alert opened and closed, where each
 action and each person's change happened, and where the service recovered; then the milestones
 and the table, which reflows into cards on a phone-sized screen. Every value from the logs is
-HTML-escaped: log text is input, not markup.
+HTML-escaped and cut to MAX_SHOWN characters: log text is input, not markup. The page carries its
+own Content-Security-Policy (PAGE_POLICY): no script runs and no style applies but its own.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from html import escape as _html_escape
 
 from shared.timeline.model import IncidentTimeline, TimelineEntry
+from shared.timeline.queries import MAX_FILTER_CHARS
 from shared.timeline.words import clock, duration, entry_when, milestone_lines, none_found, visible
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
@@ -33,6 +37,8 @@ svg .bar{fill:var(--bar)}svg .axis{stroke:var(--line)}svg text{fill:var(--muted)
 .marker-human line{stroke:#d1242f}.marker-recovery line{stroke:#1a7f37}
 .legend{display:flex;flex-wrap:wrap;gap:.3em 1.2em;font-size:.85rem;margin:.4em 0;padding:0;list-style:none}
 .legend span{display:inline-block;width:14px;height:3px;vertical-align:middle;margin-right:.35em}
+.legend .alert_open{background:#bf8700}.legend .alert_close{background:#8250df}.legend .action{background:#0969da}
+.legend .human{background:#d1242f}.legend .recovery{background:#1a7f37}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.35em .5em;
 border-bottom:1px solid var(--line)}th{font-size:.85rem;color:var(--muted)}
 td,h1,p,li,code{overflow-wrap:anywhere}a{color:#0969da}
@@ -45,16 +51,45 @@ td,h1,p,li,code{overflow-wrap:anywhere}a{color:#0969da}
 """
 
 
-def escape(value: object, quote: bool = True) -> str:
-    """HTML-escaped, with control and bidi characters shown as their escapes (a right-to-left
-    override in a log line would otherwise reorder the text after it on the page)."""
-    return _html_escape(visible(value), quote)
+# The page's own Content-Security-Policy, in a <meta> so that it holds wherever the page is opened
+# (a file the CLI wrote, an attachment), not only when the HTTP function serves it. No script at
+# all, nothing loaded, and only this one <style> block, by its hash: markup that ever slipped past
+# the escaping could neither run (an onerror handler, a <script>) nor restyle the page (a style
+# attribute, a <style>). Content Security Policy Level 3 (W3C): a <meta> policy cannot carry
+# frame-ancestors, so the HTTP function adds it in its header (FRAME_POLICY).
+STYLE_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+PAGE_POLICY = f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; base-uri 'none'; form-action 'none'"
+FRAME_POLICY = "frame-ancestors 'none'"
+# One value from the logs shows at most this many characters: a row's summary is already cut to
+# 240, but a diagnosis, evidence, note or actor name is not, and a log entry may hold about 256 KB
+# ("Size of a LogEntry: 256 KB", Cloud Logging "Quotas and limits", cloud.google.com/logging/quotas):
+# one in each of them would make a page of megabytes. The JSON keeps every character.
+MAX_SHOWN = 2000
+
+
+def escape(value: object, quote: bool = True, limit: int = MAX_SHOWN) -> str:
+    """HTML-escaped, with control, bidi and invisible characters shown as their escapes (a
+    right-to-left override in a log line would otherwise reorder the text after it on the page),
+    and cut to `limit` characters, saying how many more there were."""
+    text = visible(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
+    return _html_escape(text, quote)
+
+
+def isolated(value: object) -> str:
+    """`value` escaped, in its own bidirectional isolate: right-to-left letters in one name (no
+    override needed) would otherwise reorder the commas and names around it in running text, so
+    "A, B" could read as "B, A" (<bdi>, HTML Living Standard; Unicode Bidirectional Algorithm)."""
+    return f"<bdi>{escape(value)}</bdi>"
 
 
 def to_html(t: IncidentTimeline) -> str:
     title = f"Incident {t.incident_id} — {t.service_short or 'unknown service'}"
     parts = [
         "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_POLICY}">',
+        '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
         f"<h1>{escape(title)}</h1>",
@@ -68,7 +103,7 @@ def to_html(t: IncidentTimeline) -> str:
                  f"<span>TTD {escape(duration(d.ttd_seconds))}</span><span>TTM {escape(duration(d.ttm_seconds))}</span>"
                  f"<span>TTR {escape(duration(d.ttr_seconds))}</span></p>")
     if t.signature:
-        parts.append(f"<p>Diagnosis: <strong>{escape(t.signature)}</strong> — {escape(t.diagnosis)}</p>")
+        parts.append(f"<p>Diagnosis: <strong>{isolated(t.signature)}</strong> — {isolated(t.diagnosis)}</p>")
     parts += ["<h2>Errors per minute</h2>", _chart(t), _legend()]
     parts += ["<h2>Milestones</h2>", _milestones(t)]
     parts += ["<h2>Timeline</h2>", _table(t.entries)]
@@ -80,8 +115,8 @@ def to_html(t: IncidentTimeline) -> str:
         parts.append("<h2>Evidence</h2>" + _evidence(t))
     if t.notes:
         parts.append('<h2>Notes</h2><ul id="notes">' + "".join(f"<li>{escape(n)}</li>" for n in t.notes) + "</ul>")
-    people = ", ".join(t.people) or none_found(t, "audit", "changes")
-    parts.append(f"<p>People who acted: {escape(people)}"
+    people = ", ".join(isolated(p) for p in t.people) or escape(none_found(t, "audit", "changes"))
+    parts.append(f"<p>People who acted: {people}"
                  + (" — <strong>people acted before Runwarden</strong>" if t.people_acted_first else "") + "</p>")
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
@@ -122,16 +157,15 @@ def _chart(t: IncidentTimeline) -> str:
     if t.errors.source:
         origin, _, query = t.errors.source.partition(": ")
         out.append(f'<figcaption class="muted">{escape(t.errors.metric)}, from {escape(origin)} '
-                   f"<details><summary>query</summary><code>{escape(query)}</code></details></figcaption>")
+                   f"<details><summary>query</summary><code>{escape(query, limit=MAX_FILTER_CHARS)}</code></details></figcaption>")
     out.append("</figure>")
     return "".join(out)
 
 
 def _legend() -> str:
-    colours = {"alert_open": "#bf8700", "alert_close": "#8250df", "action": "#0969da", "human": "#d1242f",
-               "recovery": "#1a7f37"}
+    # Colours by class, not a style attribute: the policy allows only the hashed <style> block.
     return '<ul class="legend">' + "".join(
-        f'<li><span style="background:{colours[k]}"></span>{escape(v)}</li>' for k, v in MARKER_LABELS.items()) + "</ul>"
+        f'<li><span class="{k}"></span>{escape(v)}</li>' for k, v in MARKER_LABELS.items()) + "</ul>"
 
 
 def _milestones(t: IncidentTimeline) -> str:
@@ -168,6 +202,7 @@ def _evidence(t: IncidentTimeline) -> str:
 
 
 def _link(url: str) -> str:
-    if not url.startswith("https://console.cloud.google.com/"):
+    # The builder percent-encodes every part; anything unprintable or a space is not its link.
+    if not url.startswith("https://console.cloud.google.com/") or not url.isprintable() or " " in url:
         return ""
-    return f'<a href="{escape(url, quote=True)}" rel="noreferrer">Logs Explorer</a>'
+    return f'<a href="{escape(url, quote=True, limit=len(url))}" rel="noreferrer">Logs Explorer</a>'

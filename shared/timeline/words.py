@@ -45,8 +45,14 @@ def entry_when(e: TimelineEntry) -> str:
 # Characters a terminal or a page acts on instead of showing: C0 and C1 controls (ESC starts the
 # terminal's escape sequences: colours, the window title, OSC 8 links) and the bidirectional
 # overrides and isolates, which reorder what is shown around them (Unicode Bidirectional
-# Algorithm, UAX #9). Log text is input: each is shown as its escape (\x1b, \u202e) instead.
-_UNSHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Algorithm, UAX #9). Also the characters that show as nothing at all (zero-width spaces and
+# joiners, the soft hyphen, word joiners, the byte-order mark, Hangul fillers, the line and paragraph
+# separators, and the invisible "tag" characters U+E0000..E007F): "alice\u200b@example.com" would read
+# as alice@example.com in "who acted", and tag characters can carry a hidden message. Log text is
+# input: each is shown as its escape (\x1b, \u202e, \u200b) instead.
+_UNSHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+                      "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
+                      "\U000e0000-\U000e007f]")
 _SPACE = re.compile(r"[\t\n\r ]+")
 
 

@@ -81,9 +81,27 @@ def test_html_loads_nothing_and_runs_nothing(client):
     response = client.get(f"/?incident_id={INCIDENT}&format=html")
 
     assert response.status_code == 200 and response.content_type.startswith("text/html")
-    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy and "img-src" not in policy
+    assert "frame-ancestors 'none'" in policy and response.headers["X-Frame-Options"] == "DENY"   # no clickjacking
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Content-Type-Options"] == "nosniff"
     page = response.get_data(as_text=True)
     assert "<svg" in page and "<script" not in page.lower()
+    # The header's policy is the page's own, plus what a <meta> policy cannot say.
+    meta = page.split('<meta http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
+    assert policy == meta + "; frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize("query", [f"?incident_id={INCIDENT}", f"?incident_id={INCIDENT}&format=markdown",
+                                   "?incident_id=0.unknown", "?format=pdf", f"?incident_id={INCIDENT}&x=1"])
+def test_every_answer_is_neither_cached_nor_sniffed(client, query):
+    response = client.get("/" + query)
+
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "charset=utf-8" in response.headers["Content-Type"] or response.content_type == "application/json"
+    policy = response.headers["Content-Security-Policy"]        # shown as a document, nothing runs or frames it
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
 
 
 @pytest.mark.parametrize("query, status, field", [

@@ -241,6 +241,82 @@ def test_html_shows_control_and_bidi_characters_as_escapes():
     assert "<script" not in page and "&lt;script&gt;" in page
 
 
+# Characters that show as nothing: a zero-width space, joiner and non-joiner, a word joiner, the
+# byte-order mark, a soft hyphen, the line separator, a Hangul filler and the invisible tag characters.
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u2028", "\u3164", "\U000e0041"]
+
+
+@pytest.mark.parametrize("fmt", ["html", "text", "markdown"])
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_an_invisible_character_is_shown_as_its_escape(fmt, char):
+    # "alice<U+200B>@example.com" would read as alice@example.com in "who acted".
+    name = f"alice{char}@example.com"
+    entries = sample().entries
+    entries[0].actor, entries[0].summary = Actor(kind=ActorKind.PERSON, name=name), f"by {name}"
+    out = render(sample(entries=entries, people=[name], diagnosis=name), fmt)
+
+    assert char not in out
+    assert char.encode("unicode_escape").decode("ascii") in out
+
+
+def test_names_in_running_text_are_each_isolated():
+    # Two right-to-left names (no override character at all): without an isolate each, the
+    # browser's bidi algorithm shows "A, B" as "B, A" and the comma between them moves.
+    page = render(sample(people=["\u05d0\u05d1", "\u05d2\u05d3", "bob@example.com"], signature="\u05d4",
+                         diagnosis="\u05d5 <b>"), "html")
+
+    assert ("People who acted: <bdi>\u05d0\u05d1</bdi>, <bdi>\u05d2\u05d3</bdi>, <bdi>bob@example.com</bdi>"
+            in page)
+    assert "Diagnosis: <strong><bdi>\u05d4</bdi></strong> — <bdi>\u05d5 &lt;b&gt;</bdi>" in page
+
+
+def test_a_huge_value_from_the_logs_is_cut_on_the_page():
+    # Only a row's summary was cut (240); a 300,000-character diagnosis, evidence, note or actor
+    # name made a page of megabytes. Each is shown up to MAX_SHOWN, saying how much more there was.
+    from shared.timeline.html import MAX_SHOWN
+
+    huge = "y" * 300_000
+    entries = sample().entries
+    entries[0].actor = Actor(kind=ActorKind.PERSON, name=huge)
+    page = render(sample(entries=entries, signature="s", diagnosis=huge, notes=[huge], people=[huge],
+                         evidence=[EvidenceRow(source=huge, query="q", observed=huge, threshold=huge)]), "html")
+
+    assert len(page) < 20 * MAX_SHOWN + 40_000
+    assert "y" * MAX_SHOWN + "… (298,000 more characters not shown)" in page
+    assert "y" * (MAX_SHOWN + 1) not in page
+    assert len(render(sample(diagnosis=huge, signature="s"), "json")) > 300_000      # machines get it all
+
+
+def test_the_page_carries_its_own_policy_and_its_style_is_the_one_it_hashes():
+    import base64
+    import hashlib
+
+    page = render(hostile(), "html")
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page).group(1)
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+
+    assert page.index("Content-Security-Policy") < page.index("<style>")      # before anything it governs
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy and "script-src" not in policy
+    assert f"style-src 'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'" in policy
+    assert "style=" not in page and page.count("<style") == 1                  # nothing else the policy must allow
+    assert '<meta name="referrer" content="no-referrer">' in page
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+                                 "https://evil.example/https://console.cloud.google.com/",
+                                 "https://console.cloud.google.com.evil.example/", "//evil.example/",
+                                 "https://console.cloud.google.com/a b", "https://console.cloud.google.com/\u202etxt.exe",
+                                 "https://console.cloud.google.com/\n"])
+def test_only_a_logs_explorer_link_is_a_link(url):
+    entries = sample().entries
+    entries[0].link = url
+    page = render(sample(entries=entries), "html")
+
+    assert "<a " not in page.split("<h2>Timeline</h2>")[1]
+    entries[0].link = "https://console.cloud.google.com/logs/query;query=x"
+    assert '<a href="https://console.cloud.google.com/logs/query;query=x"' in render(sample(entries=entries), "html")
+
+
 def test_a_read_cut_short_never_reads_as_nothing_happened():
     # Runwarden's lines and the audit log were read only in part: "took no action", "no change by
     # a person" and "people who acted: none" would be claims the entries read cannot make.
