@@ -187,8 +187,16 @@ variable "runbook_url" {
   default     = "docs/deploy.md"
 }
 
-variable "connector_instances_alert" {
-  description = "Connector instance count that counts as 'at the ceiling' for the connector alert (the API's own maximum is 10)."
-  type        = number
-  default     = 10
+variable "connector_max_instances" {
+  description = "Each watched VPC connector's own max instances (its maxInstances), by full name projects/P/locations/L/connectors/C: one alert per connector fires when connector/instances reaches it. Every connector in the config's bounds.connectors must be listed (checked at plan); update it after a connector is scaled."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    # VPC Access v1 Connector.maxInstances, "Maximum value of instances in autoscaling group
+    # underlying the connector"; gcloud takes --max-instances 3-10, above --min-instances (2 at least).
+    condition = alltrue([for name, max in var.connector_max_instances :
+    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && floor(max) == max])
+    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number of at least 3."
+  }
 }

@@ -15,7 +15,10 @@ from tests.infra.terraform import ROOT, evaluate, load_module, render, single
 # (notification_channels are resolved ids, checked separately).
 TERRAFORM_ONLY = {"project", "notification_channels", "user_labels", "for_each", "count", "depends_on", "lifecycle"}
 POLICIES = load_module().of_type("google_monitoring_alert_policy")
-WATCHED = ("error_ratio", "request_timeout", "connector", "database")
+WATCHED = ("error_ratio", "request_timeout", "connector", "connector_ceiling", "database")
+# A policy made once per item of its for_each is read for one item: these are the `each.value` fields
+# it is read with (local.connector_ceilings: a connector whose own max instances is 4).
+EACH = {"connector_ceiling": {"project": "rw-project", "location": "us-central1", "connector": "conn", "max_instances": 4}}
 WATCHDOG = ("dead_letter", "function_errors", "config_error", "heartbeat", "notify")
 
 
@@ -42,9 +45,33 @@ def to_proto_dict(body: dict[str, Any], descriptor: Any, where: str) -> dict[str
     return out
 
 
-def parse(name: str) -> monitoring_v3.AlertPolicy:
+def bind_each(value: Any, each: dict[str, Any]) -> Any:
+    """`each.value.FIELD` replaced by its value: a whole `${each.value.FIELD}` template by the text,
+    inside arithmetic by the number (so `evaluate` computes it)."""
+    if isinstance(value, list):
+        return [bind_each(v, each) for v in value]
+    if isinstance(value, dict):
+        return {k: bind_each(v, each) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+    for key, item in each.items():
+        if value == "${each.value." + key + "}":
+            return item
+        value = value.replace("${each.value." + key + "}", str(item))
+        value = re.sub(rf"\beach\.value\.{key}\b", repr(item), value)
+    return value
+
+
+def body_of(name: str, each: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = POLICIES[name]
+    if "for_each" in body:
+        body = bind_each(body, each if each is not None else EACH[name])
+    return body
+
+
+def parse(name: str, each: dict[str, Any] | None = None) -> monitoring_v3.AlertPolicy:
     descriptor = monitoring_v3.AlertPolicy.pb().DESCRIPTOR
-    data = to_proto_dict(POLICIES[name], descriptor, name)
+    data = to_proto_dict(body_of(name, each), descriptor, name)
     message = monitoring_v3.AlertPolicy.pb()()
     json_format.ParseDict(data, message)   # raises on an unknown field, a bad enum or a bad duration
     return monitoring_v3.AlertPolicy.wrap(message)
@@ -172,7 +199,7 @@ def test_every_condition_of_a_watched_policy_notifies_a_target_runwarden_can_rou
         metric_type = re.search(r'metric\.type = "([^"]+)"', threshold.filter).group(1)
         notification = {"version": "1.2", "incident": {
             "incident_id": "0.abc", "state": "open", "started_at": 1764590400, "ended_at": None,
-            "policy_name": evaluate(POLICIES[name]["display_name"]), "condition_name": condition.display_name,
+            "policy_name": evaluate(body_of(name)["display_name"]), "condition_name": condition.display_name,
             "scoping_project_id": "rw-project",
             "resource": {"type": resource_type, "labels": labels},
             "metric": {"type": metric_type, "labels": {}},
@@ -184,3 +211,59 @@ def test_every_condition_of_a_watched_policy_notifies_a_target_runwarden_can_rou
         target = alert_target(parse_notification(notification))
         assert target.kind.value == _EXPECTED_TARGET[resource_type], (
             f"{name} / {condition.display_name}: {target.kind.value}: {target.reason}")
+
+
+# --- thresholds that are a setting of each resource ---------------------------------------------
+
+_CONNECTOR_INSTANCES = "vpcaccess.googleapis.com/connector/instances"
+
+
+def _holds(comparison: int, value: float, threshold: float) -> bool:
+    name = monitoring_v3.ComparisonType(comparison).name
+    return {"COMPARISON_GT": value > threshold, "COMPARISON_LT": value < threshold}[name]
+
+
+def test_every_connector_instances_condition_is_per_connector() -> None:
+    """A connector's max instances is its own (VPC Access v1 Connector.maxInstances; gcloud takes
+    3-10): a condition on connector/instances with one bar for every connector never fires for a
+    connector whose max is under it. Each such condition must be one connector's, at its own max."""
+    found = []
+    for name, body in sorted(POLICIES.items()):
+        text = repr(body)
+        if _CONNECTOR_INSTANCES not in text:
+            continue
+        found.append(name)
+        assert body.get("for_each") == "${local.connector_ceilings}", (
+            f"{name}: a condition on {_CONNECTOR_INSTANCES} is not made per connector")
+        assert "each.value.max_instances" in repr(single(body["conditions"])["condition_threshold"]), (
+            f"{name}: the bar is not the connector's own max instances")
+    assert found == ["connector_ceiling"], found
+
+
+@pytest.mark.parametrize("max_instances", [3, 4, 7, 10])
+def test_the_connector_ceiling_fires_at_each_connectors_own_max(max_instances: int) -> None:
+    each = dict(EACH["connector_ceiling"], max_instances=max_instances)
+    condition = single(list(parse("connector_ceiling", each).conditions))
+    threshold = condition.condition_threshold
+    assert _holds(threshold.comparison, max_instances, threshold.threshold_value), (
+        f"a connector at its max of {max_instances} does not alert (threshold {threshold.threshold_value})")
+    assert not _holds(threshold.comparison, max_instances - 1, threshold.threshold_value), (
+        f"a connector one under its max of {max_instances} alerts")
+    assert threshold.aggregations[0].per_series_aligner == monitoring_v3.Aggregation.Aligner.ALIGN_MAX
+
+
+def test_the_connector_ceiling_filter_names_only_its_connector() -> None:
+    each = {"project": "net-host", "location": "europe-west1", "connector": "shop-conn", "max_instances": 5}
+    text = parse("connector_ceiling", each).conditions[0].condition_threshold.filter
+    for label, value in (("project_id", "net-host"), ("location", "europe-west1"), ("connector_name", "shop-conn")):
+        assert f'resource.label.{label} = "{value}"' in text, text
+    assert 'resource.type = "vpc_access_connector"' in text
+
+
+def test_the_connector_ceilings_come_from_each_connectors_full_name() -> None:
+    # local.connector_ceilings splits projects/P/locations/L/connectors/C into the resource's labels.
+    ceilings = load_module().locals["connector_ceilings"]
+    assert "var.connector_max_instances" in ceilings
+    for field, index in (("project", 1), ("location", 3), ("connector", 5)):
+        assert re.search(rf'\b{field}\s*=\s*split\("/", name\)\[{index}\]', ceilings), ceilings
+    assert "connector_instances_alert" not in load_module().variables

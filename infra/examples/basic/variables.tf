@@ -49,3 +49,9 @@ variable "build_service_account" {
   type        = string
   default     = null
 }
+
+variable "connector_max_instances" {
+  description = "Each watched VPC connector's own max instances, by full name (projects/P/locations/L/connectors/C); every connector in the config's bounds.connectors must be listed."
+  type        = map(number)
+  default     = {}
+}
