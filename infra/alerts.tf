@@ -38,7 +38,6 @@ locals {
   revision_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.service_name", "resource.label.revision_name"]
   run_requests      = "metric.type = \"run.googleapis.com/request_count\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
   service_channels  = concat([google_monitoring_notification_channel.runwarden.name], var.human_notification_channels)
-  latency_threshold = var.request_timeout_seconds * 1000 * 0.9
 
   connector_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.connector_name"]
   # connector_max_instances by full name, split into the vpc_access_connector labels (project_id,
@@ -99,7 +98,7 @@ resource "google_monitoring_alert_policy" "error_ratio" {
 
 resource "google_monitoring_alert_policy" "request_timeout" {
   project      = var.project_id
-  display_name = "Runwarden: 504s and latency at the request timeout"
+  display_name = "Runwarden: 504s at the request timeout"
   combiner     = "OR"
   severity     = "ERROR"
   user_labels  = local.labels
@@ -130,12 +129,44 @@ resource "google_monitoring_alert_policy" "request_timeout" {
     }
   }
 
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "Requests time out on $${resource.label.service_name}"
+    mime_type = "text/markdown"
+    content   = "A watched Cloud Run service answers 504s, requests cut at its request timeout: requests hang on something slow, often a saturated VPC connector or an unreachable database. Runwarden diagnoses it and may scale the connector. Runbook: ${local.runbook}#runbook-request-timeout"
+  }
+
+  notification_channels = local.service_channels
+}
+
+# p99 latency at 90% of the request timeout: each service's own timeout (latency_conditions/main.tf
+# says why), one policy per distinct timeout, so the bar is always under what p99 can reach.
+module "latency_conditions" {
+  source = "./latency_conditions"
+
+  watched_services         = var.watched_services
+  request_timeout_seconds  = var.request_timeout_seconds
+  service_request_timeouts = var.service_request_timeouts
+}
+
+resource "google_monitoring_alert_policy" "latency" {
+  for_each = module.latency_conditions.conditions
+
+  project      = var.project_id
+  display_name = "Runwarden: latency at the request timeout (${each.value.timeout_seconds} s)"
+  combiner     = "OR"
+  severity     = "ERROR"
+  user_labels  = local.labels
+
   conditions {
-    display_name = "p99 latency at 90% of the request timeout for 5 minutes"
+    display_name = "p99 latency at 90% of the request timeout (${each.value.timeout_seconds} s) for 5 minutes"
     condition_threshold {
-      filter          = "metric.type = \"run.googleapis.com/request_latencies\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
+      filter          = each.value.filter
       comparison      = "COMPARISON_GT"
-      threshold_value = local.latency_threshold
+      threshold_value = each.value.threshold_ms
       duration        = "300s"
       aggregations {
         alignment_period     = "60s"
@@ -154,9 +185,9 @@ resource "google_monitoring_alert_policy" "request_timeout" {
   }
 
   documentation {
-    subject   = "Requests time out on $${resource.label.service_name}"
+    subject   = "Requests near the request timeout on $${resource.label.service_name}"
     mime_type = "text/markdown"
-    content   = "A watched Cloud Run service answers 504 or its p99 latency reaches the request timeout: requests hang on something slow, often a saturated VPC connector or an unreachable database. Runwarden diagnoses it and may scale the connector. Runbook: ${local.runbook}#runbook-request-timeout"
+    content   = "A watched Cloud Run service's p99 latency reaches 90% of its request timeout (${each.value.timeout_seconds} s): requests hang on something slow, often a saturated VPC connector or an unreachable database. Runwarden diagnoses it and may scale the connector. Runbook: ${local.runbook}#runbook-request-timeout"
   }
 
   notification_channels = local.service_channels

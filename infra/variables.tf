@@ -148,9 +148,21 @@ variable "watched_services" {
 }
 
 variable "request_timeout_seconds" {
-  description = "The watched services' request timeout: the latency alert fires when p99 latency nears it (Cloud Run's default is 300)."
+  description = "The request timeout of the watched services not in service_request_timeouts: their latency alert fires when p99 latency reaches 90% of it (Cloud Run's default is 300)."
   type        = number
   default     = 300
+}
+
+variable "service_request_timeouts" {
+  description = "Request timeout, in seconds, of each watched service whose timeout is not request_timeout_seconds, by short name: its latency alert fires at 90% of its own timeout (p99 never passes a service's timeout). Only watched services count (watched_services, when not empty)."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    # RevisionTemplate.timeout: up to 60 minutes (Cloud Run Admin API v2).
+    condition     = alltrue([for s, t in var.service_request_timeouts : t >= 1 && t <= 3600])
+    error_message = "service_request_timeouts takes timeouts from 1 to 3600 seconds (Cloud Run's maximum request timeout is 60 minutes)."
+  }
 }
 
 variable "operators_group" {

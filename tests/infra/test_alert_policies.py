@@ -15,10 +15,14 @@ from tests.infra.terraform import ROOT, evaluate, load_module, render, single
 # (notification_channels are resolved ids, checked separately).
 TERRAFORM_ONLY = {"project", "notification_channels", "user_labels", "for_each", "count", "depends_on", "lifecycle"}
 POLICIES = load_module().of_type("google_monitoring_alert_policy")
-WATCHED = ("error_ratio", "request_timeout", "connector", "connector_ceiling", "database")
+WATCHED = ("error_ratio", "request_timeout", "latency", "connector", "connector_ceiling", "database")
 # A policy made once per item of its for_each is read for one item: these are the `each.value` fields
 # it is read with (local.connector_ceilings: a connector whose own max instances is 4).
-EACH = {"connector_ceiling": {"project": "rw-project", "location": "us-central1", "connector": "conn", "max_instances": 4}}
+EACH = {"connector_ceiling": {"project": "rw-project", "location": "us-central1", "connector": "conn", "max_instances": 4},
+        # module.latency_conditions.conditions: the services with a 300 s timeout (tests/infra/
+        # test_latency_conditions.py runs that module).
+        "latency": {"timeout_seconds": 300, "threshold_ms": 270000.0,
+                    "filter": 'metric.type = "run.googleapis.com/request_latencies" AND resource.type = "cloud_run_revision"'}}
 WATCHDOG = ("dead_letter", "function_errors", "config_error", "heartbeat", "notify")
 
 
@@ -100,7 +104,7 @@ def test_a_bad_enum_does_not_parse() -> None:
                               monitoring_v3.AlertPolicy.pb()())
 
 
-@pytest.mark.parametrize("name", ["error_ratio", "request_timeout"])
+@pytest.mark.parametrize("name", ["error_ratio", "request_timeout", "latency"])
 def test_service_policies_are_grouped_so_the_notification_names_the_service(name: str) -> None:
     for condition in parse(name).conditions:
         for aggregation in condition.condition_threshold.aggregations:
@@ -109,10 +113,29 @@ def test_service_policies_are_grouped_so_the_notification_names_the_service(name
         assert 'resource.type = "cloud_run_revision"' in condition.condition_threshold.filter
 
 
+def test_every_latency_condition_is_per_request_timeout() -> None:
+    """A service's request timeout is its own, and p99 never passes it: a latency condition at one
+    bar for every service never fires for a service with a shorter timeout. Each condition on
+    request_latencies must be one of module.latency_conditions' (one per timeout), at its bar."""
+    found = []
+    for name, body in sorted(POLICIES.items()):
+        if "request_latencies" not in repr(body) and "each.value.threshold_ms" not in repr(body):
+            continue
+        found.append(name)
+        assert body.get("for_each") == "${module.latency_conditions.conditions}", name
+        threshold = single(single(body["conditions"])["condition_threshold"])
+        assert threshold["threshold_value"] == "${each.value.threshold_ms}", name
+        assert threshold["filter"] == "${each.value.filter}", name
+    assert found == ["latency"], found
+    module = load_module().modules["latency_conditions"]
+    assert module["service_request_timeouts"] == "${var.service_request_timeouts}"
+    assert module["watched_services"] == "${var.watched_services}"
+
+
 def test_the_latency_condition_sits_below_the_request_timeout() -> None:
-    timeout_ms = evaluate("${var.request_timeout_seconds}") * 1000
-    latency = [c for c in parse("request_timeout").conditions if "request_latencies" in c.condition_threshold.filter]
-    assert latency and 0.5 * timeout_ms < latency[0].condition_threshold.threshold_value < timeout_ms
+    each = EACH["latency"]
+    threshold = parse("latency").conditions[0].condition_threshold.threshold_value
+    assert 0.5 * each["timeout_seconds"] * 1000 < threshold < each["timeout_seconds"] * 1000
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))

@@ -55,3 +55,9 @@ variable "connector_max_instances" {
   type        = map(number)
   default     = {}
 }
+
+variable "service_request_timeouts" {
+  description = "Request timeout, in seconds, of each watched service whose timeout is not Cloud Run's default 300 s, by short name: its latency alert fires at 90% of it."
+  type        = map(number)
+  default     = {}
+}
