@@ -58,12 +58,12 @@ resource "google_monitoring_alert_policy" "error_ratio" {
   user_labels  = local.labels
 
   conditions {
-    display_name = "5xx share of requests above 20% for 2 minutes, per revision"
+    display_name = "5xx share of requests above the diagnosis's bad_error_ratio (${module.config_check.diagnosis.bad_error_ratio}) for 2 minutes, per revision"
     condition_threshold {
       filter             = "${local.run_requests} AND metric.label.response_code_class = \"5xx\""
       denominator_filter = local.run_requests
       comparison         = "COMPARISON_GT"
-      threshold_value    = 0.2
+      threshold_value    = module.config_check.diagnosis.bad_error_ratio
       duration           = "120s"
       aggregations {
         alignment_period     = "60s"
@@ -90,7 +90,7 @@ resource "google_monitoring_alert_policy" "error_ratio" {
   documentation {
     subject   = "5xx ratio on $${resource.label.service_name} ($${resource.label.revision_name})"
     mime_type = "text/markdown"
-    content   = "A revision of a watched Cloud Run service answers more than 20% of requests with 5xx. Runwarden diagnoses it (bad revision, startup or configuration failure, database unreachable, capacity) and may roll traffic back. Runbook: ${local.runbook}#runbook-5xx-ratio"
+    content   = "A revision of a watched Cloud Run service answers more than ${module.config_check.diagnosis.bad_error_ratio} of its requests with 5xx (the diagnosis's bad_error_ratio). Runwarden diagnoses it (bad revision, startup or configuration failure, database unreachable, capacity) and may roll traffic back. Runbook: ${local.runbook}#runbook-5xx-ratio"
   }
 
   notification_channels = local.service_channels
@@ -193,8 +193,8 @@ resource "google_monitoring_alert_policy" "latency" {
   notification_channels = local.service_channels
 }
 
-# A connector's CPU: the same bar for every connector (a share of its CPU), at the diagnosis's
-# connector_cpu_saturation default (0.8, runwarden.example.yaml).
+# A connector's CPU: the same bar for every connector (a share of its CPU), the diagnosis's
+# connector_cpu_saturation as the config sets it (config_check/main.tf, output diagnosis).
 resource "google_monitoring_alert_policy" "connector" {
   project      = var.project_id
   display_name = "Runwarden: VPC connector CPU"
@@ -203,11 +203,11 @@ resource "google_monitoring_alert_policy" "connector" {
   user_labels  = local.labels
 
   conditions {
-    display_name = "Connector CPU p99 above 80% for 5 minutes"
+    display_name = "Connector CPU p99 above the diagnosis's connector_cpu_saturation (${module.config_check.diagnosis.connector_cpu_saturation}) for 5 minutes"
     condition_threshold {
       filter          = "metric.type = \"vpcaccess.googleapis.com/connector/cpu/utilizations\" AND resource.type = \"vpc_access_connector\""
       comparison      = "COMPARISON_GT"
-      threshold_value = 0.8
+      threshold_value = module.config_check.diagnosis.connector_cpu_saturation
       duration        = "300s"
       aggregations {
         alignment_period     = "60s"

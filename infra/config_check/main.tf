@@ -81,6 +81,9 @@ locals {
     max_attempts      = 10
     settle_seconds    = 300
     deadline_seconds  = 900
+    # DiagnosisSettings: the bars the alert policies share with the diagnosis (alerts.tf).
+    bad_error_ratio          = 0.2
+    connector_cpu_saturation = 0.8
   }
   found = {
     project           = try(tostring(local.config.project), "")
@@ -91,6 +94,14 @@ locals {
     max_attempts      = try(tonumber(local.config.delivery.max_attempts), local.defaults.max_attempts)
     settle_seconds    = try(tonumber(local.config.verification.settle_seconds), local.defaults.settle_seconds)
     deadline_seconds  = try(tonumber(local.config.verification.deadline_seconds), local.defaults.deadline_seconds)
+  }
+  # The diagnosis's own bars for what two alert policies measure: a revision failing at
+  # bad_error_ratio 5xx, a connector CPU-saturated at connector_cpu_saturation (p99). The policies
+  # fire at them, so an alert is never raised at a bar the diagnosis then calls normal, nor missed
+  # where it would call it failing.
+  diagnosis = {
+    bad_error_ratio          = try(tonumber(local.config.diagnosis.bad_error_ratio), local.defaults.bad_error_ratio)
+    connector_cpu_saturation = try(tonumber(local.config.diagnosis.connector_cpu_saturation), local.defaults.connector_cpu_saturation)
   }
   # A sweep more than one verification period (deadline - settle) after an action's deadline judges
   # the service as it is then and never undoes (shared/remediation/judging.py, next_step: `late`).
@@ -120,6 +131,11 @@ locals {
   # at its ceiling.
   bounded_connectors     = try([for c in local.config.bounds.connectors : tostring(c.name)], [])
   connectors_without_max = [for c in local.bounded_connectors : c if !contains(keys(var.connector_max_instances), c)]
+}
+
+output "diagnosis" {
+  description = "The config's diagnosis bars the alert policies fire at (bad_error_ratio, connector_cpu_saturation; the code's defaults where the config leaves them out)."
+  value       = local.diagnosis
 }
 
 output "checked" {

@@ -9,6 +9,7 @@ import pytest
 from google.cloud import monitoring_v3
 from google.protobuf import json_format
 
+from shared.config import DiagnosisSettings
 from tests.infra.terraform import ROOT, evaluate, load_module, render, single
 
 # Terraform arguments with no AlertPolicy field: where the policy lives and what it notifies
@@ -49,25 +50,31 @@ def to_proto_dict(body: dict[str, Any], descriptor: Any, where: str) -> dict[str
     return out
 
 
-def bind_each(value: Any, each: dict[str, Any]) -> Any:
-    """`each.value.FIELD` replaced by its value: a whole `${each.value.FIELD}` template by the text,
-    inside arithmetic by the number (so `evaluate` computes it)."""
+def bind_each(value: Any, each: dict[str, Any], prefix: str = "each.value") -> Any:
+    """`PREFIX.FIELD` replaced by its value: a whole `${PREFIX.FIELD}` template by the value, inside
+    a template by its text, inside arithmetic by the number (so `evaluate` computes it)."""
     if isinstance(value, list):
-        return [bind_each(v, each) for v in value]
+        return [bind_each(v, each, prefix) for v in value]
     if isinstance(value, dict):
-        return {k: bind_each(v, each) for k, v in value.items()}
+        return {k: bind_each(v, each, prefix) for k, v in value.items()}
     if not isinstance(value, str):
         return value
     for key, item in each.items():
-        if value == "${each.value." + key + "}":
+        if value == "${" + prefix + "." + key + "}":
             return item
-        value = value.replace("${each.value." + key + "}", str(item))
-        value = re.sub(rf"\beach\.value\.{key}\b", repr(item), value)
+        value = value.replace("${" + prefix + "." + key + "}", str(item))
+        value = re.sub(rf"\b{re.escape(prefix)}\.{key}\b", repr(item), value)
     return value
 
 
+# module.config_check.diagnosis: the config's diagnosis bars, at the code's defaults (the config
+# check's own defaults are held to these by tests/infra/test_config_check.py).
+DIAGNOSIS = {"bad_error_ratio": DiagnosisSettings().bad_error_ratio,
+             "connector_cpu_saturation": DiagnosisSettings().connector_cpu_saturation}
+
+
 def body_of(name: str, each: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = POLICIES[name]
+    body = bind_each(POLICIES[name], DIAGNOSIS, "module.config_check.diagnosis")
     if "for_each" in body:
         body = bind_each(body, each if each is not None else EACH[name])
     return body
@@ -290,3 +297,16 @@ def test_the_connector_ceilings_come_from_each_connectors_full_name() -> None:
     for field, index in (("project", 1), ("location", 3), ("connector", 5)):
         assert re.search(rf'\b{field}\s*=\s*split\("/", name\)\[{index}\]', ceilings), ceilings
     assert "connector_instances_alert" not in load_module().variables
+
+
+# --- thresholds the diagnosis holds too ----------------------------------------------------------
+
+@pytest.mark.parametrize("name,setting", [("error_ratio", "bad_error_ratio"), ("connector", "connector_cpu_saturation")])
+def test_a_bar_the_diagnosis_holds_is_the_configs(name: str, setting: str) -> None:
+    """The policy fires at the diagnosis's own bar, as the shipped config sets it (config_check
+    reads it; the code's default otherwise): at a fixed 0.2 or 0.8, a config that lowers the bar
+    misses the failures the diagnosis would act on, and one that raises it pages for what the
+    diagnosis then calls normal."""
+    threshold = single(single(POLICIES[name]["conditions"])["condition_threshold"])["threshold_value"]
+    assert threshold == "${module.config_check.diagnosis." + setting + "}", f"{name}: {threshold}"
+    assert parse(name).conditions[0].condition_threshold.threshold_value == getattr(DiagnosisSettings(), setting)

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from shared.config import DeliverySettings, StateSettings, VerificationSettings, load_config
+from shared.config import DeliverySettings, DiagnosisSettings, StateSettings, VerificationSettings, load_config
 from tests.infra.terraform import INFRA, ROOT, load_file, load_module, require_tool
 
 CHECK = INFRA / "config_check"
@@ -62,6 +62,9 @@ module "check" {{
   sweep_interval_seconds = var.sweep_interval_seconds
   watched_projects      = ["shop-prod", "example.com:shop-db"]
   connector_max_instances = var.connector_max_instances
+}}
+output "diagnosis" {{
+  value = module.check.diagnosis
 }}
 """)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
@@ -218,7 +221,9 @@ def test_the_defaults_are_the_codes() -> None:
     assert defaults == {"database": StateSettings().database, "collection_prefix": StateSettings().collection_prefix,
                         "max_attempts": DeliverySettings().max_attempts,
                         "settle_seconds": VerificationSettings().settle_seconds,
-                        "deadline_seconds": VerificationSettings().deadline_seconds}
+                        "deadline_seconds": VerificationSettings().deadline_seconds,
+                        "bad_error_ratio": DiagnosisSettings().bad_error_ratio,
+                        "connector_cpu_saturation": DiagnosisSettings().connector_cpu_saturation}
 
 
 def test_the_module_passes_what_it_deploys() -> None:
@@ -279,3 +284,12 @@ def test_a_bounded_connector_without_its_max_instances_stops_the_plan(planner) -
 def test_a_bounded_connector_with_its_max_instances_plans(planner) -> None:
     result = planner(WITH_CONNECTOR, connector_max_instances={BOUNDED: 4})
     assert result.returncode == 0, _error(result)
+
+
+def test_the_alerts_diagnosis_bars_are_read_from_the_config(planner) -> None:
+    result = planner(GOOD + "diagnosis:\n  connector_cpu_saturation: 0.7\n  bad_error_ratio: 0.3\n")
+    assert result.returncode == 0, _error(result)
+    shown = _error(result)
+    assert "connector_cpu_saturation = 0.7" in shown and "bad_error_ratio = 0.3" in shown, shown
+    defaults = _error(planner(GOOD))
+    assert "connector_cpu_saturation = 0.8" in defaults and "bad_error_ratio = 0.2" in defaults, defaults
