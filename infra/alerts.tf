@@ -38,7 +38,16 @@ locals {
   revision_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.service_name", "resource.label.revision_name"]
   run_requests      = "metric.type = \"run.googleapis.com/request_count\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
   service_channels  = concat([google_monitoring_notification_channel.runwarden.name], var.human_notification_channels)
-  latency_threshold = var.request_timeout_seconds * 1000 * 0.9
+
+  connector_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.connector_name"]
+  # connector_max_instances by full name, split into the vpc_access_connector labels (project_id,
+  # location, connector_name: Cloud Monitoring's monitored resource list).
+  connector_ceilings = { for name, max in var.connector_max_instances : name => {
+    project       = split("/", name)[1]
+    location      = split("/", name)[3]
+    connector     = split("/", name)[5]
+    max_instances = max
+  } }
 }
 
 resource "google_monitoring_alert_policy" "error_ratio" {
@@ -49,12 +58,12 @@ resource "google_monitoring_alert_policy" "error_ratio" {
   user_labels  = local.labels
 
   conditions {
-    display_name = "5xx share of requests above 20% for 2 minutes, per revision"
+    display_name = "5xx share of requests above the diagnosis's bad_error_ratio (${module.config_check.diagnosis.bad_error_ratio}) for 2 minutes, per revision"
     condition_threshold {
       filter             = "${local.run_requests} AND metric.label.response_code_class = \"5xx\""
       denominator_filter = local.run_requests
       comparison         = "COMPARISON_GT"
-      threshold_value    = 0.2
+      threshold_value    = module.config_check.diagnosis.bad_error_ratio
       duration           = "120s"
       aggregations {
         alignment_period     = "60s"
@@ -81,7 +90,7 @@ resource "google_monitoring_alert_policy" "error_ratio" {
   documentation {
     subject   = "5xx ratio on $${resource.label.service_name} ($${resource.label.revision_name})"
     mime_type = "text/markdown"
-    content   = "A revision of a watched Cloud Run service answers more than 20% of requests with 5xx. Runwarden diagnoses it (bad revision, startup or configuration failure, database unreachable, capacity) and may roll traffic back. Runbook: ${local.runbook}#runbook-5xx-ratio"
+    content   = "A revision of a watched Cloud Run service answers more than ${module.config_check.diagnosis.bad_error_ratio} of its requests with 5xx (the diagnosis's bad_error_ratio). Runwarden diagnoses it (bad revision, startup or configuration failure, database unreachable, capacity) and may roll traffic back. Runbook: ${local.runbook}#runbook-5xx-ratio"
   }
 
   notification_channels = local.service_channels
@@ -89,7 +98,7 @@ resource "google_monitoring_alert_policy" "error_ratio" {
 
 resource "google_monitoring_alert_policy" "request_timeout" {
   project      = var.project_id
-  display_name = "Runwarden: 504s and latency at the request timeout"
+  display_name = "Runwarden: 504s at the request timeout"
   combiner     = "OR"
   severity     = "ERROR"
   user_labels  = local.labels
@@ -120,12 +129,44 @@ resource "google_monitoring_alert_policy" "request_timeout" {
     }
   }
 
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "Requests time out on $${resource.label.service_name}"
+    mime_type = "text/markdown"
+    content   = "A watched Cloud Run service answers 504s, requests cut at its request timeout: requests hang on something slow, often a saturated VPC connector or an unreachable database. Runwarden diagnoses it and may scale the connector. Runbook: ${local.runbook}#runbook-request-timeout"
+  }
+
+  notification_channels = local.service_channels
+}
+
+# p99 latency at 90% of the request timeout: each service's own timeout (latency_conditions/main.tf
+# says why), one policy per distinct timeout, so the bar is always under what p99 can reach.
+module "latency_conditions" {
+  source = "./latency_conditions"
+
+  watched_services         = var.watched_services
+  request_timeout_seconds  = var.request_timeout_seconds
+  service_request_timeouts = var.service_request_timeouts
+}
+
+resource "google_monitoring_alert_policy" "latency" {
+  for_each = module.latency_conditions.conditions
+
+  project      = var.project_id
+  display_name = "Runwarden: latency at the request timeout (${each.value.timeout_seconds} s)"
+  combiner     = "OR"
+  severity     = "ERROR"
+  user_labels  = local.labels
+
   conditions {
-    display_name = "p99 latency at 90% of the request timeout for 5 minutes"
+    display_name = "p99 latency at 90% of the request timeout (${each.value.timeout_seconds} s) for 5 minutes"
     condition_threshold {
-      filter          = "metric.type = \"run.googleapis.com/request_latencies\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
+      filter          = each.value.filter
       comparison      = "COMPARISON_GT"
-      threshold_value = local.latency_threshold
+      threshold_value = each.value.threshold_ms
       duration        = "300s"
       aggregations {
         alignment_period     = "60s"
@@ -144,52 +185,35 @@ resource "google_monitoring_alert_policy" "request_timeout" {
   }
 
   documentation {
-    subject   = "Requests time out on $${resource.label.service_name}"
+    subject   = "Requests near the request timeout on $${resource.label.service_name}"
     mime_type = "text/markdown"
-    content   = "A watched Cloud Run service answers 504 or its p99 latency reaches the request timeout: requests hang on something slow, often a saturated VPC connector or an unreachable database. Runwarden diagnoses it and may scale the connector. Runbook: ${local.runbook}#runbook-request-timeout"
+    content   = "A watched Cloud Run service's p99 latency reaches 90% of its request timeout (${each.value.timeout_seconds} s): requests hang on something slow, often a saturated VPC connector or an unreachable database. Runwarden diagnoses it and may scale the connector. Runbook: ${local.runbook}#runbook-request-timeout"
   }
 
   notification_channels = local.service_channels
 }
 
+# A connector's CPU: the same bar for every connector (a share of its CPU), the diagnosis's
+# connector_cpu_saturation as the config sets it (config_check/main.tf, output diagnosis).
 resource "google_monitoring_alert_policy" "connector" {
   project      = var.project_id
-  display_name = "Runwarden: VPC connector CPU and instances"
+  display_name = "Runwarden: VPC connector CPU"
   combiner     = "OR"
   severity     = "WARNING"
   user_labels  = local.labels
 
   conditions {
-    display_name = "Connector CPU p99 above 80% for 5 minutes"
+    display_name = "Connector CPU p99 above the diagnosis's connector_cpu_saturation (${module.config_check.diagnosis.connector_cpu_saturation}) for 5 minutes"
     condition_threshold {
       filter          = "metric.type = \"vpcaccess.googleapis.com/connector/cpu/utilizations\" AND resource.type = \"vpc_access_connector\""
       comparison      = "COMPARISON_GT"
-      threshold_value = 0.8
+      threshold_value = module.config_check.diagnosis.connector_cpu_saturation
       duration        = "300s"
       aggregations {
         alignment_period     = "60s"
         per_series_aligner   = "ALIGN_PERCENTILE_99"
         cross_series_reducer = "REDUCE_MAX"
-        group_by_fields      = ["resource.label.project_id", "resource.label.location", "resource.label.connector_name"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  conditions {
-    display_name = "Connector at its instance ceiling for 5 minutes"
-    condition_threshold {
-      filter          = "metric.type = \"vpcaccess.googleapis.com/connector/instances\" AND resource.type = \"vpc_access_connector\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.connector_instances_alert - 1
-      duration        = "300s"
-      aggregations {
-        alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_MAX"
-        cross_series_reducer = "REDUCE_MAX"
-        group_by_fields      = ["resource.label.project_id", "resource.label.location", "resource.label.connector_name"]
+        group_by_fields      = local.connector_group_by
       }
       trigger {
         count = 1
@@ -202,9 +226,60 @@ resource "google_monitoring_alert_policy" "connector" {
   }
 
   documentation {
-    subject   = "VPC connector $${resource.label.connector_name} is saturated"
+    subject   = "VPC connector $${resource.label.connector_name} is CPU-bound"
     mime_type = "text/markdown"
-    content   = "A Serverless VPC Access connector is CPU-bound or at its instance ceiling; services behind it see 504s and hangs. This notification names the connector, not a service: Runwarden acts on the services' own 504 and latency alerts and reads this connector as evidence. Runbook: ${local.runbook}#runbook-connector"
+    content   = "A Serverless VPC Access connector is CPU-bound; services behind it see 503s, 504s and hangs. The notification names the connector: Runwarden diagnoses every managed service whose serving revision routes through it, combines their verdicts, and scales the connector at most once. Runbook: ${local.runbook}#runbook-connector"
+  }
+
+  notification_channels = local.service_channels
+}
+
+# "At its instance ceiling" is each connector's own max instances: Connector.maxInstances, set per
+# connector (VPC Access v1 REST reference, projects.locations.connectors: "Maximum value of instances
+# in autoscaling group underlying the connector"; gcloud's --max-instances takes 3-10,
+# gcp-facts.md section 3), and what the diagnosis compares connector/instances with ("reaches the
+# connector's max_instances", docs/signatures.md, connector_saturation). One bar for all would
+# never fire for a connector whose max is under it. No metric carries a connector's max, so the
+# threshold comes from connector_max_instances, one policy per connector (a policy holds at most
+# six conditions). The count is a whole number; the bar sits half an instance under the max, so
+# the condition holds at the max whatever the aligner's rounding (MetricThreshold takes only
+# COMPARISON_GT and COMPARISON_LT).
+resource "google_monitoring_alert_policy" "connector_ceiling" {
+  for_each = local.connector_ceilings
+
+  project      = var.project_id
+  display_name = "Runwarden: VPC connector ${each.value.connector} at its max instances"
+  combiner     = "OR"
+  severity     = "WARNING"
+  user_labels  = local.labels
+
+  conditions {
+    display_name = "Connector ${each.value.connector} at its max instances (${each.value.max_instances}) for 5 minutes"
+    condition_threshold {
+      filter          = "metric.type = \"vpcaccess.googleapis.com/connector/instances\" AND resource.type = \"vpc_access_connector\" AND resource.label.project_id = \"${each.value.project}\" AND resource.label.location = \"${each.value.location}\" AND resource.label.connector_name = \"${each.value.connector}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = each.value.max_instances - 0.5
+      duration        = "300s"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_MAX"
+        cross_series_reducer = "REDUCE_MAX"
+        group_by_fields      = local.connector_group_by
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    subject   = "VPC connector $${resource.label.connector_name} is at its max instances (${each.value.max_instances})"
+    mime_type = "text/markdown"
+    content   = "A Serverless VPC Access connector has reached its own max instances (${each.value.max_instances}) and cannot scale out further; services behind it see 503s, 504s and hangs. The notification names the connector: Runwarden diagnoses every managed service whose serving revision routes through it, combines their verdicts, and scales the connector at most once. Connectors do not scale in, so the count stays at the max after a burst. Runbook: ${local.runbook}#runbook-connector"
   }
 
   notification_channels = local.service_channels

@@ -101,15 +101,16 @@ resource "google_storage_bucket_object" "source" {
 module "config_check" {
   source = "./config_check"
 
-  config_path            = "${var.source_dir}/${var.config_file}"
-  project_id             = var.project_id
-  firestore_database     = var.firestore_database
-  collection_prefix      = var.collection_prefix
-  outcomes_topic         = "projects/${var.project_id}/topics/${var.name_prefix}-outcomes"
-  commands_topic         = "projects/${var.project_id}/topics/${var.name_prefix}-commands"
-  max_delivery_attempts  = var.max_delivery_attempts
-  sweep_interval_seconds = var.sweep_interval_minutes * 60
-  watched_projects       = var.watched_projects
+  config_path             = "${var.source_dir}/${var.config_file}"
+  project_id              = var.project_id
+  firestore_database      = var.firestore_database
+  collection_prefix       = var.collection_prefix
+  outcomes_topic          = "projects/${var.project_id}/topics/${var.name_prefix}-outcomes"
+  commands_topic          = "projects/${var.project_id}/topics/${var.name_prefix}-commands"
+  max_delivery_attempts   = var.max_delivery_attempts
+  sweep_interval_seconds  = var.sweep_interval_minutes * 60
+  watched_projects        = var.watched_projects
+  connector_max_instances = var.connector_max_instances
 }
 
 locals {

@@ -148,9 +148,21 @@ variable "watched_services" {
 }
 
 variable "request_timeout_seconds" {
-  description = "The watched services' request timeout: the latency alert fires when p99 latency nears it (Cloud Run's default is 300)."
+  description = "The request timeout of the watched services not in service_request_timeouts: their latency alert fires when p99 latency reaches 90% of it (Cloud Run's default is 300)."
   type        = number
   default     = 300
+}
+
+variable "service_request_timeouts" {
+  description = "Request timeout, in seconds, of each watched service whose timeout is not request_timeout_seconds, by short name: its latency alert fires at 90% of its own timeout (p99 never passes a service's timeout). Only watched services count (watched_services, when not empty)."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    # RevisionTemplate.timeout: up to 60 minutes (Cloud Run Admin API v2).
+    condition     = alltrue([for s, t in var.service_request_timeouts : t >= 1 && t <= 3600])
+    error_message = "service_request_timeouts takes timeouts from 1 to 3600 seconds (Cloud Run's maximum request timeout is 60 minutes)."
+  }
 }
 
 variable "operators_group" {
@@ -187,8 +199,16 @@ variable "runbook_url" {
   default     = "docs/deploy.md"
 }
 
-variable "connector_instances_alert" {
-  description = "Connector instance count that counts as 'at the ceiling' for the connector alert (the API's own maximum is 10)."
-  type        = number
-  default     = 10
+variable "connector_max_instances" {
+  description = "Each watched VPC connector's own max instances (its maxInstances), by full name projects/P/locations/L/connectors/C: one alert per connector fires when connector/instances reaches it. Every connector in the config's bounds.connectors must be listed (checked at plan); update it after a connector is scaled."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    # VPC Access v1 Connector.maxInstances, "Maximum value of instances in autoscaling group
+    # underlying the connector"; gcloud takes --max-instances 3-10, above --min-instances (2 at least).
+    condition = alltrue([for name, max in var.connector_max_instances :
+    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && floor(max) == max])
+    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number of at least 3."
+  }
 }

@@ -58,6 +58,12 @@ variable "max_delivery_attempts" {
   type        = number
 }
 
+variable "connector_max_instances" {
+  description = "Each connector's own max instances, by full name, that the at-ceiling alerts are built from (the module's connector_max_instances): every connector in the config's bounds.connectors needs one."
+  type        = map(number)
+  default     = {}
+}
+
 variable "sweep_interval_seconds" {
   description = "Seconds between the sweeps Cloud Scheduler publishes (sweep_interval_minutes x 60): shorter than the config's verification period."
   type        = number
@@ -75,6 +81,9 @@ locals {
     max_attempts      = 10
     settle_seconds    = 300
     deadline_seconds  = 900
+    # DiagnosisSettings: the bars the alert policies share with the diagnosis (alerts.tf).
+    bad_error_ratio          = 0.2
+    connector_cpu_saturation = 0.8
   }
   found = {
     project           = try(tostring(local.config.project), "")
@@ -85,6 +94,14 @@ locals {
     max_attempts      = try(tonumber(local.config.delivery.max_attempts), local.defaults.max_attempts)
     settle_seconds    = try(tonumber(local.config.verification.settle_seconds), local.defaults.settle_seconds)
     deadline_seconds  = try(tonumber(local.config.verification.deadline_seconds), local.defaults.deadline_seconds)
+  }
+  # The diagnosis's own bars for what two alert policies measure: a revision failing at
+  # bad_error_ratio 5xx, a connector CPU-saturated at connector_cpu_saturation (p99). The policies
+  # fire at them, so an alert is never raised at a bar the diagnosis then calls normal, nor missed
+  # where it would call it failing.
+  diagnosis = {
+    bad_error_ratio          = try(tonumber(local.config.diagnosis.bad_error_ratio), local.defaults.bad_error_ratio)
+    connector_cpu_saturation = try(tonumber(local.config.diagnosis.connector_cpu_saturation), local.defaults.connector_cpu_saturation)
   }
   # A sweep more than one verification period (deadline - settle) after an action's deadline judges
   # the service as it is then and never undoes (shared/remediation/judging.py, next_step: `late`).
@@ -106,6 +123,19 @@ locals {
     ]]), []),
   ))
   unreachable = [for p in local.named_projects : p if !contains(concat([var.project_id], var.watched_projects), p)]
+
+  # The connectors Runwarden may scale (bounds.connectors). Each needs its own at-ceiling alert, and
+  # that alert's threshold is the connector's own max instances, which the config does not hold
+  # (max_instances_ceiling is how far automation may raise it, not where it is now): the module
+  # takes it from connector_max_instances, so a bounded connector missing there would never alert
+  # at its ceiling.
+  bounded_connectors     = try([for c in local.config.bounds.connectors : tostring(c.name)], [])
+  connectors_without_max = [for c in local.bounded_connectors : c if !contains(keys(var.connector_max_instances), c)]
+}
+
+output "diagnosis" {
+  description = "The config's diagnosis bars the alert policies fire at (bad_error_ratio, connector_cpu_saturation; the code's defaults where the config leaves them out)."
+  value       = local.diagnosis
 }
 
 output "checked" {
@@ -139,6 +169,10 @@ output "checked" {
   precondition {
     condition     = !local.readable || length(local.unreachable) == 0
     error_message = "${var.config_path} names services, connectors or Cloud SQL instances in ${join(", ", local.unreachable)}, which is neither project_id nor in watched_projects: the functions would have no role there (docs/deploy.md, 'Watching services in other projects'). Add it to watched_projects."
+  }
+  precondition {
+    condition     = !local.readable || length(local.connectors_without_max) == 0
+    error_message = "${var.config_path}: bounds.connectors names ${join(", ", local.connectors_without_max)}, which connector_max_instances does not list: its \"at its max instances\" alert needs the connector's own max instances (gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)'; docs/deploy.md, 'Connector alerts')."
   }
   precondition {
     condition     = !local.readable || var.sweep_interval_seconds < local.verification_period

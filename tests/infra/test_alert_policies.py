@@ -9,13 +9,21 @@ import pytest
 from google.cloud import monitoring_v3
 from google.protobuf import json_format
 
+from shared.config import DiagnosisSettings
 from tests.infra.terraform import ROOT, evaluate, load_module, render, single
 
 # Terraform arguments with no AlertPolicy field: where the policy lives and what it notifies
 # (notification_channels are resolved ids, checked separately).
 TERRAFORM_ONLY = {"project", "notification_channels", "user_labels", "for_each", "count", "depends_on", "lifecycle"}
 POLICIES = load_module().of_type("google_monitoring_alert_policy")
-WATCHED = ("error_ratio", "request_timeout", "connector", "database")
+WATCHED = ("error_ratio", "request_timeout", "latency", "connector", "connector_ceiling", "database")
+# A policy made once per item of its for_each is read for one item: these are the `each.value` fields
+# it is read with (local.connector_ceilings: a connector whose own max instances is 4).
+EACH = {"connector_ceiling": {"project": "rw-project", "location": "us-central1", "connector": "conn", "max_instances": 4},
+        # module.latency_conditions.conditions: the services with a 300 s timeout (tests/infra/
+        # test_latency_conditions.py runs that module).
+        "latency": {"timeout_seconds": 300, "threshold_ms": 270000.0,
+                    "filter": 'metric.type = "run.googleapis.com/request_latencies" AND resource.type = "cloud_run_revision"'}}
 WATCHDOG = ("dead_letter", "function_errors", "config_error", "heartbeat", "notify")
 
 
@@ -42,9 +50,39 @@ def to_proto_dict(body: dict[str, Any], descriptor: Any, where: str) -> dict[str
     return out
 
 
-def parse(name: str) -> monitoring_v3.AlertPolicy:
+def bind_each(value: Any, each: dict[str, Any], prefix: str = "each.value") -> Any:
+    """`PREFIX.FIELD` replaced by its value: a whole `${PREFIX.FIELD}` template by the value, inside
+    a template by its text, inside arithmetic by the number (so `evaluate` computes it)."""
+    if isinstance(value, list):
+        return [bind_each(v, each, prefix) for v in value]
+    if isinstance(value, dict):
+        return {k: bind_each(v, each, prefix) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+    for key, item in each.items():
+        if value == "${" + prefix + "." + key + "}":
+            return item
+        value = value.replace("${" + prefix + "." + key + "}", str(item))
+        value = re.sub(rf"\b{re.escape(prefix)}\.{key}\b", repr(item), value)
+    return value
+
+
+# module.config_check.diagnosis: the config's diagnosis bars, at the code's defaults (the config
+# check's own defaults are held to these by tests/infra/test_config_check.py).
+DIAGNOSIS = {"bad_error_ratio": DiagnosisSettings().bad_error_ratio,
+             "connector_cpu_saturation": DiagnosisSettings().connector_cpu_saturation}
+
+
+def body_of(name: str, each: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = bind_each(POLICIES[name], DIAGNOSIS, "module.config_check.diagnosis")
+    if "for_each" in body:
+        body = bind_each(body, each if each is not None else EACH[name])
+    return body
+
+
+def parse(name: str, each: dict[str, Any] | None = None) -> monitoring_v3.AlertPolicy:
     descriptor = monitoring_v3.AlertPolicy.pb().DESCRIPTOR
-    data = to_proto_dict(POLICIES[name], descriptor, name)
+    data = to_proto_dict(body_of(name, each), descriptor, name)
     message = monitoring_v3.AlertPolicy.pb()()
     json_format.ParseDict(data, message)   # raises on an unknown field, a bad enum or a bad duration
     return monitoring_v3.AlertPolicy.wrap(message)
@@ -73,7 +111,7 @@ def test_a_bad_enum_does_not_parse() -> None:
                               monitoring_v3.AlertPolicy.pb()())
 
 
-@pytest.mark.parametrize("name", ["error_ratio", "request_timeout"])
+@pytest.mark.parametrize("name", ["error_ratio", "request_timeout", "latency"])
 def test_service_policies_are_grouped_so_the_notification_names_the_service(name: str) -> None:
     for condition in parse(name).conditions:
         for aggregation in condition.condition_threshold.aggregations:
@@ -82,10 +120,29 @@ def test_service_policies_are_grouped_so_the_notification_names_the_service(name
         assert 'resource.type = "cloud_run_revision"' in condition.condition_threshold.filter
 
 
+def test_every_latency_condition_is_per_request_timeout() -> None:
+    """A service's request timeout is its own, and p99 never passes it: a latency condition at one
+    bar for every service never fires for a service with a shorter timeout. Each condition on
+    request_latencies must be one of module.latency_conditions' (one per timeout), at its bar."""
+    found = []
+    for name, body in sorted(POLICIES.items()):
+        if "request_latencies" not in repr(body) and "each.value.threshold_ms" not in repr(body):
+            continue
+        found.append(name)
+        assert body.get("for_each") == "${module.latency_conditions.conditions}", name
+        threshold = single(single(body["conditions"])["condition_threshold"])
+        assert threshold["threshold_value"] == "${each.value.threshold_ms}", name
+        assert threshold["filter"] == "${each.value.filter}", name
+    assert found == ["latency"], found
+    module = load_module().modules["latency_conditions"]
+    assert module["service_request_timeouts"] == "${var.service_request_timeouts}"
+    assert module["watched_services"] == "${var.watched_services}"
+
+
 def test_the_latency_condition_sits_below_the_request_timeout() -> None:
-    timeout_ms = evaluate("${var.request_timeout_seconds}") * 1000
-    latency = [c for c in parse("request_timeout").conditions if "request_latencies" in c.condition_threshold.filter]
-    assert latency and 0.5 * timeout_ms < latency[0].condition_threshold.threshold_value < timeout_ms
+    each = EACH["latency"]
+    threshold = parse("latency").conditions[0].condition_threshold.threshold_value
+    assert 0.5 * each["timeout_seconds"] * 1000 < threshold < each["timeout_seconds"] * 1000
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))
@@ -172,7 +229,7 @@ def test_every_condition_of_a_watched_policy_notifies_a_target_runwarden_can_rou
         metric_type = re.search(r'metric\.type = "([^"]+)"', threshold.filter).group(1)
         notification = {"version": "1.2", "incident": {
             "incident_id": "0.abc", "state": "open", "started_at": 1764590400, "ended_at": None,
-            "policy_name": evaluate(POLICIES[name]["display_name"]), "condition_name": condition.display_name,
+            "policy_name": evaluate(body_of(name)["display_name"]), "condition_name": condition.display_name,
             "scoping_project_id": "rw-project",
             "resource": {"type": resource_type, "labels": labels},
             "metric": {"type": metric_type, "labels": {}},
@@ -184,3 +241,72 @@ def test_every_condition_of_a_watched_policy_notifies_a_target_runwarden_can_rou
         target = alert_target(parse_notification(notification))
         assert target.kind.value == _EXPECTED_TARGET[resource_type], (
             f"{name} / {condition.display_name}: {target.kind.value}: {target.reason}")
+
+
+# --- thresholds that are a setting of each resource ---------------------------------------------
+
+_CONNECTOR_INSTANCES = "vpcaccess.googleapis.com/connector/instances"
+
+
+def _holds(comparison: int, value: float, threshold: float) -> bool:
+    name = monitoring_v3.ComparisonType(comparison).name
+    return {"COMPARISON_GT": value > threshold, "COMPARISON_LT": value < threshold}[name]
+
+
+def test_every_connector_instances_condition_is_per_connector() -> None:
+    """A connector's max instances is its own (VPC Access v1 Connector.maxInstances; gcloud takes
+    3-10): a condition on connector/instances with one bar for every connector never fires for a
+    connector whose max is under it. Each such condition must be one connector's, at its own max."""
+    found = []
+    for name, body in sorted(POLICIES.items()):
+        text = repr(body)
+        if _CONNECTOR_INSTANCES not in text:
+            continue
+        found.append(name)
+        assert body.get("for_each") == "${local.connector_ceilings}", (
+            f"{name}: a condition on {_CONNECTOR_INSTANCES} is not made per connector")
+        assert "each.value.max_instances" in repr(single(body["conditions"])["condition_threshold"]), (
+            f"{name}: the bar is not the connector's own max instances")
+    assert found == ["connector_ceiling"], found
+
+
+@pytest.mark.parametrize("max_instances", [3, 4, 7, 10])
+def test_the_connector_ceiling_fires_at_each_connectors_own_max(max_instances: int) -> None:
+    each = dict(EACH["connector_ceiling"], max_instances=max_instances)
+    condition = single(list(parse("connector_ceiling", each).conditions))
+    threshold = condition.condition_threshold
+    assert _holds(threshold.comparison, max_instances, threshold.threshold_value), (
+        f"a connector at its max of {max_instances} does not alert (threshold {threshold.threshold_value})")
+    assert not _holds(threshold.comparison, max_instances - 1, threshold.threshold_value), (
+        f"a connector one under its max of {max_instances} alerts")
+    assert threshold.aggregations[0].per_series_aligner == monitoring_v3.Aggregation.Aligner.ALIGN_MAX
+
+
+def test_the_connector_ceiling_filter_names_only_its_connector() -> None:
+    each = {"project": "net-host", "location": "europe-west1", "connector": "shop-conn", "max_instances": 5}
+    text = parse("connector_ceiling", each).conditions[0].condition_threshold.filter
+    for label, value in (("project_id", "net-host"), ("location", "europe-west1"), ("connector_name", "shop-conn")):
+        assert f'resource.label.{label} = "{value}"' in text, text
+    assert 'resource.type = "vpc_access_connector"' in text
+
+
+def test_the_connector_ceilings_come_from_each_connectors_full_name() -> None:
+    # local.connector_ceilings splits projects/P/locations/L/connectors/C into the resource's labels.
+    ceilings = load_module().locals["connector_ceilings"]
+    assert "var.connector_max_instances" in ceilings
+    for field, index in (("project", 1), ("location", 3), ("connector", 5)):
+        assert re.search(rf'\b{field}\s*=\s*split\("/", name\)\[{index}\]', ceilings), ceilings
+    assert "connector_instances_alert" not in load_module().variables
+
+
+# --- thresholds the diagnosis holds too ----------------------------------------------------------
+
+@pytest.mark.parametrize("name,setting", [("error_ratio", "bad_error_ratio"), ("connector", "connector_cpu_saturation")])
+def test_a_bar_the_diagnosis_holds_is_the_configs(name: str, setting: str) -> None:
+    """The policy fires at the diagnosis's own bar, as the shipped config sets it (config_check
+    reads it; the code's default otherwise): at a fixed 0.2 or 0.8, a config that lowers the bar
+    misses the failures the diagnosis would act on, and one that raises it pages for what the
+    diagnosis then calls normal."""
+    threshold = single(single(POLICIES[name]["conditions"])["condition_threshold"])["threshold_value"]
+    assert threshold == "${module.config_check.diagnosis." + setting + "}", f"{name}: {threshold}"
+    assert parse(name).conditions[0].condition_threshold.threshold_value == getattr(DiagnosisSettings(), setting)

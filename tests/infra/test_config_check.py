@@ -6,6 +6,7 @@ tests cannot see these mismatches: the Firestore emulator serves any database na
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from shared.config import DeliverySettings, StateSettings, VerificationSettings, load_config
+from shared.config import DeliverySettings, DiagnosisSettings, StateSettings, VerificationSettings, load_config
 from tests.infra.terraform import INFRA, ROOT, load_file, load_module, require_tool
 
 CHECK = INFRA / "config_check"
@@ -45,6 +46,10 @@ variable "sweep_interval_seconds" {{
   type    = number
   default = 300
 }}
+variable "connector_max_instances" {{
+  type    = map(number)
+  default = {{}}
+}}
 module "check" {{
   source                = "{CHECK}"
   config_path           = var.config_path
@@ -56,6 +61,10 @@ module "check" {{
   max_delivery_attempts = 10
   sweep_interval_seconds = var.sweep_interval_seconds
   watched_projects      = ["shop-prod", "example.com:shop-db"]
+  connector_max_instances = var.connector_max_instances
+}}
+output "diagnosis" {{
+  value = module.check.diagnosis
 }}
 """)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
@@ -63,13 +72,15 @@ module "check" {{
                           capture_output=True, text=True, timeout=120, check=False)
     assert init.returncode == 0, init.stdout + init.stderr
 
-    def plan(config_text: str | None, sweep_interval_seconds: int = 300) -> subprocess.CompletedProcess[str]:
+    def plan(config_text: str | None, sweep_interval_seconds: int = 300,
+             connector_max_instances: dict[str, int] | None = None) -> subprocess.CompletedProcess[str]:
         path = root / "runwarden.yaml"
         path.unlink(missing_ok=True)
         if config_text is not None:
             path.write_text(config_text)
         return subprocess.run([terraform, "plan", "-input=false", "-lock=false", "-no-color",
-                               f"-var=config_path={path}", f"-var=sweep_interval_seconds={sweep_interval_seconds}"],
+                               f"-var=config_path={path}", f"-var=sweep_interval_seconds={sweep_interval_seconds}",
+                               f"-var=connector_max_instances={json.dumps(connector_max_instances or {})}"],
                               cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
 
     yield plan
@@ -172,7 +183,9 @@ def test_the_sweep_check_is_the_judges_rule() -> None:
 
 def test_the_example_config_plans(planner) -> None:
     # docs/deploy.md: "Start from runwarden.example.yaml".
-    result = planner((ROOT / "runwarden.example.yaml").read_text())
+    # Its connector's max instances given as connector_max_instances (docs/deploy.md, "Connector alerts").
+    result = planner((ROOT / "runwarden.example.yaml").read_text(),
+                     connector_max_instances={"projects/my-project/locations/us-central1/connectors/backend-conn": 4})
     assert result.returncode == 0, _error(result)
 
 
@@ -181,7 +194,7 @@ def test_services_connectors_and_databases_in_watched_projects_plan(planner) -> 
                    "    cloudsql_instances: [example.com:shop-db:europe-west1:orders]\n"
                    "bounds:\n  connectors:\n"
                    "    - {name: projects/shop-prod/locations/europe-west1/connectors/shop-conn, allow_one_way: true}\n")
-    result = planner(text)
+    result = planner(text, connector_max_instances={"projects/shop-prod/locations/europe-west1/connectors/shop-conn": 10})
     assert result.returncode == 0, _error(result)
 
 
@@ -208,7 +221,9 @@ def test_the_defaults_are_the_codes() -> None:
     assert defaults == {"database": StateSettings().database, "collection_prefix": StateSettings().collection_prefix,
                         "max_attempts": DeliverySettings().max_attempts,
                         "settle_seconds": VerificationSettings().settle_seconds,
-                        "deadline_seconds": VerificationSettings().deadline_seconds}
+                        "deadline_seconds": VerificationSettings().deadline_seconds,
+                        "bad_error_ratio": DiagnosisSettings().bad_error_ratio,
+                        "connector_cpu_saturation": DiagnosisSettings().connector_cpu_saturation}
 
 
 def test_the_module_passes_what_it_deploys() -> None:
@@ -249,3 +264,32 @@ def test_the_configs_delivery_range_is_the_modules() -> None:
     for refused in (low - 1, high + 1):
         with pytest.raises(ValidationError, match=f"{refused} is outside {low}-{high}"):
             DeliverySettings(max_attempts=refused)
+
+
+BOUNDED = "projects/shop-prod/locations/us-central1/connectors/shop-conn"
+WITH_CONNECTOR = GOOD + f"bounds:\n  connectors:\n    - {{name: {BOUNDED}, max_instances_ceiling: 6}}\n"
+
+
+def test_a_bounded_connector_without_its_max_instances_stops_the_plan(planner) -> None:
+    """Runwarden may scale every connector in bounds.connectors, and its "at its max instances"
+    alert (infra/alerts.tf, connector_ceiling) is made from connector_max_instances: a connector
+    missing there would never alert at its ceiling. max_instances_ceiling is how far automation may
+    raise it, not where it is, so it cannot stand in."""
+    result = planner(WITH_CONNECTOR)
+    assert result.returncode != 0, "a bounded connector without its max instances planned"
+    assert f"bounds.connectors names {BOUNDED}, which connector_max_instances does not list" in _error(result), \
+        _error(result)
+
+
+def test_a_bounded_connector_with_its_max_instances_plans(planner) -> None:
+    result = planner(WITH_CONNECTOR, connector_max_instances={BOUNDED: 4})
+    assert result.returncode == 0, _error(result)
+
+
+def test_the_alerts_diagnosis_bars_are_read_from_the_config(planner) -> None:
+    result = planner(GOOD + "diagnosis:\n  connector_cpu_saturation: 0.7\n  bad_error_ratio: 0.3\n")
+    assert result.returncode == 0, _error(result)
+    shown = _error(result)
+    assert "connector_cpu_saturation = 0.7" in shown and "bad_error_ratio = 0.3" in shown, shown
+    defaults = _error(planner(GOOD))
+    assert "connector_cpu_saturation = 0.8" in defaults and "bad_error_ratio = 0.2" in defaults, defaults

@@ -68,6 +68,10 @@ COMMANDS: dict[str, dict[str, bool]] = {
     # run/services/update-traffic: [--to-latest] [--to-revisions=[REVISION=PERCENTAGE,...]] [--region=REGION].
     "run services update-traffic": {"--to-latest": False, "--to-revisions": True, "--to-tags": True,
                                     "--region": True, "--async": False},
+    # run/services/describe: SERVICE [--region=REGION].
+    "run services describe": {"--region": True},
+    # compute/networks/vpc-access/connectors/describe: (CONNECTOR : --region=REGION).
+    "compute networks vpc-access connectors describe": {"--region": True},
     # compute/networks/vpc-access/connectors/update: --region, --min-instances, --max-instances, --machine-type.
     "compute networks vpc-access connectors update": {"--region": True, "--min-instances": True,
                                                       "--max-instances": True, "--machine-type": True,

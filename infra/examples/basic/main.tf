@@ -34,6 +34,8 @@ module "runwarden" {
   human_notification_channels      = [google_monitoring_notification_channel.oncall.name]
   runbook_url                      = var.runbook_url
   build_service_account            = var.build_service_account
+  connector_max_instances          = var.connector_max_instances
+  service_request_timeouts         = var.service_request_timeouts
 }
 
 # The people who watch Runwarden: an e-mail channel here; PagerDuty or Slack work the same.

@@ -49,3 +49,15 @@ variable "build_service_account" {
   type        = string
   default     = null
 }
+
+variable "connector_max_instances" {
+  description = "Each watched VPC connector's own max instances, by full name (projects/P/locations/L/connectors/C); every connector in the config's bounds.connectors must be listed."
+  type        = map(number)
+  default     = {}
+}
+
+variable "service_request_timeouts" {
+  description = "Request timeout, in seconds, of each watched service whose timeout is not Cloud Run's default 300 s, by short name: its latency alert fires at 90% of it."
+  type        = map(number)
+  default     = {}
+}
