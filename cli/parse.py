@@ -5,13 +5,13 @@ structured CloudEvent; `-` reads stdin. Exit code 0 on success, 2 if it cannot b
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
+from cli._shown import json_text
 from shared.alerts.incidents import Incident, IncidentParseError, load_any
 
 EXIT_UNPARSABLE = 2
@@ -33,7 +33,7 @@ def command(file: str) -> None:
         incident = load_any(raw)
     except IncidentParseError as e:
         _fail(f"cannot parse {file}: {e}")
-    click.echo(json.dumps(incident_json(incident), indent=2, ensure_ascii=False))
+    click.echo(json_text(incident_json(incident), indent=2, ensure_ascii=False))
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
