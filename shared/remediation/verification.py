@@ -105,19 +105,27 @@ class Sweep:
         self.kept = KeptReports(self.state, self.owner, self.now, self.lease)
 
     def run(self) -> list[Outcome]:
-        outcomes: list[Outcome] = self._unsent_outcomes()
-        outcomes += self._step("actions", self._verifications)
-        outcomes += self._step("log-based incidents", self._close_log_incidents)
-        outcomes += self._step("pins", self._pin_reminders)
-        outcomes += self._unrecorded_intents()
-        # After the intents: an approve's write its attempt left unrecorded is judged first, so that its
-        # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
-        approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
-        outcomes += self._step("approved proposals", approvals.run)
-        if self.budget.summary():
-            Timeline(None, "command").step("sweep_cut", self.budget.summary(), severity="WARNING",
-                                           left=dict(self.budget.left))
+        try:
+            outcomes: list[Outcome] = self._unsent_outcomes()
+            outcomes += self._step("actions", self._verifications)
+            outcomes += self._step("log-based incidents", self._close_log_incidents)
+            outcomes += self._step("pins", self._pin_reminders)
+            outcomes += self._unrecorded_intents()
+            # After the intents: an approve's write its attempt left unrecorded is judged first, so that its
+            # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
+            approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
+            outcomes += self._step("approved proposals", approvals.run)
+        finally:
+            # Also when a later step raised a permanent fault: what the time cut left is said either way.
+            if self.budget.summary():
+                Timeline(None, "command").step("sweep_cut", self.budget.summary(), severity="WARNING",
+                                               left=dict(self.budget.left))
         return outcomes
+
+    @property
+    def left(self) -> dict[str, int]:
+        """The due items, by kind, this sweep's time cut left for the next one (empty if none)."""
+        return dict(self.budget.left) if self.budget.left_said() else {}
 
     def _step(self, what: str, step: Callable[[], list[Outcome]]) -> list[Outcome]:
         """One step of the sweep whose query met a transient fault waits for the next scheduled sweep:

@@ -197,3 +197,31 @@ def test_a_pin_reminder_past_the_budget_is_left_and_the_log_says_so(monkeypatch)
     assert budget.left == {"pin reminder(s)": 1}
     [(_, said)] = [s for s in steps if s[0] == "sweep_cut"]
     assert "1 pin reminder(s)" in said
+
+
+def test_the_cut_line_is_written_even_when_a_later_step_raises_a_permanent_fault(monkeypatch):
+    """The time cut left a pin reminder, then a later step (the intents' query) met a permanent fault,
+    which raises to reach a person: the line saying what the cut left must be written all the same."""
+    from shared.errors import PermanentError
+    from shared.remediation import verification
+    from shared.remediation.records import PINS, PinRecord
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    pin = PinRecord(service=SERVICE, revision="r-1", action_id="a-1", pinned=True,
+                    pinned_at=START - timedelta(days=3))
+    state.put_record(PINS, SERVICE, pin.model_dump(mode="python"))
+    budget = SweepBudget(clock, 550, 450)
+    clock.advance(100)
+    sweep = Sweep(_config(), _Adapters(state, clock), budget)
+
+    def refused() -> list:
+        raise PermanentError("the index is missing", code="FAILED_PRECONDITION")
+
+    monkeypatch.setattr(sweep, "_unrecorded_intents", refused)
+    steps: list[tuple[str, str]] = []
+    monkeypatch.setattr(verification.Timeline, "step", lambda self, name, message, **_: steps.append((name, message)))
+    with pytest.raises(PermanentError):
+        sweep.run()
+    [(_, said)] = [s for s in steps if s[0] == "sweep_cut"]
+    assert "1 pin reminder(s)" in said
+    assert sweep.left == {"pin reminder(s)": 1}
