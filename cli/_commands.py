@@ -505,5 +505,7 @@ def render_snapshot(snap: dict[str, Any]) -> list[str]:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"runwarden: {message}", err=True)
+    from shared.timeline.words import visible
+
+    click.echo(f"runwarden: {visible(message)}", err=True)    # it may quote the input: shown, never acted on
     raise SystemExit(code)

@@ -57,6 +57,9 @@ def _read(file: str) -> bytes:
 
 
 def _fail(message: str) -> NoReturn:
-    # One line, so it reads well in a terminal and greps well in CI logs.
-    click.echo(f"runwarden: {' '.join(message.split())}", err=True)
+    # One line, so it reads well in a terminal and greps well in CI logs; what it quotes of the input (a
+    # file's name, a field's value) with every control and bidi character as its escape.
+    from shared.timeline.words import one_line
+
+    click.echo(f"runwarden: {one_line(message)}", err=True)
     sys.exit(EXIT_UNPARSABLE)

@@ -100,3 +100,16 @@ def test_shown_leaves_nothing_a_terminal_acts_on(value):
 
     text = json.dumps(shown(value), ensure_ascii=False)
     assert "\x1b" not in text and "\u202e" not in text
+
+
+@pytest.mark.parametrize("args", [
+    ("parse", "alert-\x1b]0;owned\x07.json"),
+    ("diagnose", "alert-\x1b]0;owned\x07.json", "--scenario", "connector_saturation"),
+    ("command", "rollback_traffic", "--target", SERVICE, "--param", "revision=\x1b[2J", "--reason", "r",
+     "--as", "alice", "--topic", "projects/p/topics/commands", "--no-wait"),
+], ids=["parse", "diagnose", "command"])
+def test_an_error_that_quotes_the_input_shows_its_control_characters_as_escapes(args):
+    result = CliRunner().invoke(runwarden, list(args), env={"RUNWARDEN_CONFIG": ""})
+    assert result.exit_code != 0 and "runwarden:" in result.output, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output, result.output
+    assert "\\x1b" in result.output, result.output
