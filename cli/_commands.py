@@ -213,8 +213,11 @@ def build(name: str, *, target: str | None, params: dict[str, Any] | None, reaso
     return body
 
 
-def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """`k=v` pairs; each value is read as JSON when it is JSON (true, 10), else as a string."""
+def parse_params(pairs: tuple[str, ...], command: str) -> dict[str, Any]:
+    """`k=v` pairs; each value typed as `command`'s params model declares it (a string param stays a
+    string even when it is all digits or `true`; max_instances=6 is a number, to_latest=true a boolean)."""
+    from shared.alerts.commands import CommandError, param_from_text
+
     params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -224,9 +227,9 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
             # As in the message itself, a key given twice is ambiguous: neither value is used.
             _fail(f"--param {key} is given twice: which value is meant is ambiguous, give it once", EXIT_BAD_INPUT)
         try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
+            params[key] = param_from_text(command, key, value)
+        except CommandError as exc:
+            _fail(f"not a valid command: {exc}", EXIT_BAD_INPUT)
     return params
 
 
@@ -502,5 +505,7 @@ def render_snapshot(snap: dict[str, Any]) -> list[str]:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"runwarden: {message}", err=True)
+    from shared.timeline.words import visible
+
+    click.echo(f"runwarden: {visible(message)}", err=True)    # it may quote the input: shown, never acted on
     raise SystemExit(code)

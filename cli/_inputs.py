@@ -56,8 +56,11 @@ def load_config(path: str) -> Config:
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    # One line, so it reads well in a terminal and greps well in CI logs.
-    click.echo(f"runwarden: {' '.join(message.split())}", err=True)
+    # One line, so it reads well in a terminal and greps well in CI logs; what it quotes of the input (a
+    # file's name, a field's value) with every control and bidi character as its escape.
+    from shared.timeline.words import one_line
+
+    click.echo(f"runwarden: {one_line(message)}", err=True)
     sys.exit(code)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cli._inputs import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, fail, load_alert, load_config
+from cli._shown import markup, shown
 
 if TYPE_CHECKING:
     from shared.config import Config
@@ -47,7 +48,7 @@ def run_live(target: str, config_file: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
     else:
-        _show(report)
+        _show(shown(report))
 
 
 def _no_credentials(error: BaseException) -> bool:
@@ -87,13 +88,13 @@ def _show(report: dict[str, Any]) -> None:
 
     console = make_console()
     d = report["diagnosis"]
-    console.print(f"[bold]live, read-only[/]: {report['service']} ({report['source']}"
-                  f"{', incident ' + report['incident_id'] if report['incident_id'] else ''})")
+    console.print(f"[bold]live, read-only[/]: {markup(report['service'])} ({markup(report['source'])}"
+                  f"{', incident ' + markup(report['incident_id']) if report['incident_id'] else ''})")
     for note in report["notes"]:
-        console.print(f"  note: {note}")
-    console.print(f"[bold]{d['signature']}[/] (confidence {d['confidence']:.2f})")
+        console.print(f"  note: {note}", markup=False)
+    console.print(f"[bold]{markup(d['signature'])}[/] (confidence {d['confidence']:.2f})")
     print_diagnosis_body(console, d)
     would = report["would"]
-    console.print(f"[bold]Runwarden would[/] {'run ' + would['action'] if would['action'] else 'not act'}: "
-                  f"{would['reason']}")
+    console.print(f"[bold]Runwarden would[/] {'run ' + markup(would['action']) if would['action'] else 'not act'}: "
+                  f"{markup(would['reason'])}")
     console.print("Nothing was written: live mode has no write side.")

@@ -33,5 +33,5 @@ Exit codes: 0 done, 3 rejected, 4 timed out (the command WAS published), 5 held 
 def command(name: str, target: str | None, params: tuple[str, ...], reason: str | None, override_limits: bool,
             **options) -> None:
     """Publish an operator command on the commands topic, wait for its outcome and print it."""
-    send(name, target=target, params=parse_params(params), reason=reason,
+    send(name, target=target, params=parse_params(params, name), reason=reason,
          extra={"override_limits": True} if override_limits else None, **options)

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from cli._inputs import EXIT_ENVIRONMENT, environment, fail, load_alert, load_config, load_scenario
+from cli._shown import markup, shown
 
 
 
@@ -49,7 +50,7 @@ def command(alert_file: str, scenario_ref: str | None, config_file: str | None, 
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
     else:
-        _show(report)
+        _show(shown(report))
 
 
 def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
@@ -136,19 +137,19 @@ def _show(report: dict[str, Any]) -> None:
     d = report["diagnosis"]
     where = report["target"] + (f" (evidence from {report['service']})" if report.get("service")
                                 and report["service"] != report["target"] else "")
-    console.print(f"[bold]{d['signature']}[/] (confidence {d['confidence']:.2f}) for {where}")
+    console.print(f"[bold]{markup(d['signature'])}[/] (confidence {d['confidence']:.2f}) for {markup(where)}")
     print_diagnosis_body(console, d)
     would = report["would"]
-    console.print(f"[bold]Runwarden would[/] {'run ' + would['action'] if would['action'] else 'not act'}: "
-                  f"{would['reason']}")
+    console.print(f"[bold]Runwarden would[/] {'run ' + markup(would['action']) if would['action'] else 'not act'}: "
+                  f"{markup(would['reason'])}")
     if would.get("before") and would.get("params"):
         for line in change_lines(would["before"], report["gate"] or {}):
-            console.print(f"  {line}")
+            console.print(f"  {line}", markup=False)
     gate = report.get("gate")
     if gate:
-        console.print(f"[bold]The gate would decide[/] {gate['decision']}: {gate['reason']}")
+        console.print(f"[bold]The gate would decide[/] {markup(gate['decision'])}: {markup(gate['reason'])}")
         if gate.get("unchecked"):
-            console.print(f"  [dim]{gate['unchecked']}[/]")
+            console.print(f"  [dim]{markup(gate['unchecked'])}[/]")
 
 
 def change_lines(before: dict[str, Any], gate: dict[str, Any]) -> list[str]:

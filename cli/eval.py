@@ -213,9 +213,11 @@ def _show(rows: list[Row], summary: dict) -> None:
     console.print(f"[bold]signature accuracy[/] {summary['accuracy']:.1%} over {summary['scenarios']} scenarios; "
                   f"[bold]wrong actions[/] {summary['wrong_actions']}; [bold]missed actions[/] "
                   f"{summary['missed_actions']}")
+    from shared.timeline.words import visible
+
     for r in rows:
         for line in problems(r):
-            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+            console.print(f"  {visible(line)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def expected(r: Row) -> str:

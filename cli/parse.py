@@ -5,13 +5,13 @@ structured CloudEvent; `-` reads stdin. Exit code 0 on success, 2 if it cannot b
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
+from cli._shown import json_text
 from shared.alerts.incidents import Incident, IncidentParseError, load_any
 
 EXIT_UNPARSABLE = 2
@@ -33,7 +33,7 @@ def command(file: str) -> None:
         incident = load_any(raw)
     except IncidentParseError as e:
         _fail(f"cannot parse {file}: {e}")
-    click.echo(json.dumps(incident_json(incident), indent=2, ensure_ascii=False))
+    click.echo(json_text(incident_json(incident), indent=2, ensure_ascii=False))
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -57,6 +57,9 @@ def _read(file: str) -> bytes:
 
 
 def _fail(message: str) -> NoReturn:
-    # One line, so it reads well in a terminal and greps well in CI logs.
-    click.echo(f"runwarden: {' '.join(message.split())}", err=True)
+    # One line, so it reads well in a terminal and greps well in CI logs; what it quotes of the input (a
+    # file's name, a field's value) with every control and bidi character as its escape.
+    from shared.timeline.words import one_line
+
+    click.echo(f"runwarden: {one_line(message)}", err=True)
     sys.exit(EXIT_UNPARSABLE)

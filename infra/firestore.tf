@@ -53,6 +53,27 @@ resource "google_firestore_index" "open_intents" {
   }
 }
 
+# The sweep's query of pending actions (shared/remediation/verification.py, Sweep._pending_actions): state ==
+# "pending" AND deadline_at < (the last timestamp) ORDER BY deadline_at LIMIT 50, so that with more than
+# 50 pending the earliest deadlines are judged first (an equality alone returns document order). An
+# equality and a range on different fields need a composite index, as for the intents above.
+resource "google_firestore_index" "pending_actions" {
+  project     = var.project_id
+  database    = google_firestore_database.runwarden.name
+  collection  = "${var.collection_prefix}_actions"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "deadline_at"
+    order      = "ASCENDING"
+  }
+}
+
 # The sweep's reports kept until they are published (records.KeptReport): in an intent, an action
 # record (the verification outcomes), a log-based incident (its `resolved`), a pin (its reminder) and
 # an operator command's answer (records.CommandAnswer).

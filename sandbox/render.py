@@ -350,13 +350,13 @@ def print_diagnosis_body(console: Console, diagnosis: Mapping[str, Any]) -> None
     """A diagnosis report's summary, competing causes, stand-down, recommendation and evidence,
     as `runwarden diagnose` prints them, live or on a scenario."""
     d = diagnosis
-    console.print(f"  {d['summary']}")
+    console.print(f"  {d['summary']}", markup=False)
     if d["competing"]:
-        console.print(f"  competing: {', '.join(d['competing'])}")
+        console.print(f"  competing: {', '.join(d['competing'])}", markup=False)
     if d["stand_down"]:
-        console.print(f"  stand down: {d['stand_down']}")
+        console.print(f"  stand down: {d['stand_down']}", markup=False)
     if d["recommendation"]:
-        console.print(f"  recommended: {d['recommendation']}")
+        console.print(f"  recommended: {d['recommendation']}", markup=False)
     console.print(f"  evidence from {d['api_calls']} API calls:")
     console.print(evidence_table(d["evidence"]))
 

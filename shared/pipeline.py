@@ -23,7 +23,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_o
                                    unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError
-from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, duplicate_result
+from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, MaybeBehind, duplicate_result
 from shared.remediation import intents
 from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
@@ -434,7 +434,7 @@ class _AlertRun:
         # The write is made on behalf of every service behind the resource: a pause of any of them holds it
         # back, and of any that could not be read (it may be behind it: unread is not "not behind").
         return self.act(gate, primary.service, proposal, diagnosis, report, now,
-                        on_behalf=(*found.services, *found.maybe))
+                        on_behalf=(*found.services, *map(MaybeBehind, found.maybe)))
 
     def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "

@@ -538,3 +538,33 @@ def first_status(reason: str, command_id: str) -> str | None:
     if found is None or found["id"] != command_id:
         return None
     return "applied" if found["made"] else found["status"]
+
+
+# --- a param given as text (the CLI's --param KEY=VALUE) ---------------------------------------------
+# Read as JSON, a revision or action_id made only of digits became a number, and `true`/`null` a
+# boolean or nothing, which the schema then refused: the text is typed by what the command's own
+# params model declares for that key, so a string param stays a string whatever it spells.
+
+def param_from_text(command: str, key: str, text: str) -> Any:
+    """`text` as the JSON type `command`'s params model declares for `key`: a string param as it is,
+    an integer from its digits, a boolean from true/false. Raises CommandError naming the param when
+    the text cannot be that type. A key the command does not take is returned as text: the schema's
+    check then names the params it takes."""
+    model = _MODELS.get(command)
+    params = model.model_fields.get("params") if model else None
+    annotation = params.annotation if params else None
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return text
+    declared = annotation.model_json_schema().get("properties", {}).get(key)
+    if declared is None:
+        return text
+    types = {d.get("type") for d in (declared, *declared.get("anyOf", ()))} - {None, "null"}
+    if "string" in types:
+        return text
+    if "integer" in types and re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+        return int(text)
+    if "boolean" in types and text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
+    wanted = " or ".join(sorted({"integer": "a whole number", "boolean": "true or false"}.get(t, str(t))
+                                for t in types))
+    raise CommandError(f"command.params.{key}", f"{text[:120]!r} is not {wanted}, as {command}'s {key} must be")

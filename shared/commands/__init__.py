@@ -90,15 +90,16 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
                   command=command.command, requested_by=command.requested_by, target=command.target,
                   dry_run=command.dry_run)
     if isinstance(command, Sweep) and not command.expired(received_at):
-        outcomes = sweep.handle_and_publish(
+        outcomes, left = sweep.handle_and_publish(
             config, adapters, lambda o: publish_outcome(o, config, adapters, CommandTimeline(o.incident_id,
                                                                                              command.command_id)),
-            lambda outcomes: timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)",
-                                           statuses=[o.status.value for o in outcomes]))
+            lambda outcomes, left: timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)"
+                                                 f"{sweep.left_said(left)}",
+                                                 statuses=[o.status.value for o in outcomes], left=left))
         if command.command_id is None:   # Cloud Scheduler's: the `swept` step is its heartbeat
             return outcomes
-        return [*outcomes, _sweep_answer(command, outcomes, message.message_id, received_at, config, adapters,
-                                         timeline)]
+        return [*outcomes, _sweep_answer(command, outcomes, left, message.message_id, received_at, config,
+                                         adapters, timeline)]
     run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
                      owner=command_owner(command.command_id, message.message_id))
     try:
@@ -277,14 +278,15 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
                        notes=[*notes, f"first outcome: {first.get('outcome_id')}"])
 
 
-def _sweep_answer(command: Sweep, outcomes: list[Outcome], message_id: str | None, received_at: Any,
-                  config: Config, adapters: Adapters, timeline: CommandTimeline) -> Outcome:
+def _sweep_answer(command: Sweep, outcomes: list[Outcome], left: dict[str, int], message_id: str | None,
+                  received_at: Any, config: Config, adapters: Adapters, timeline: CommandTimeline) -> Outcome:
     """A sweep a person sent, with a command_id to wait on, is answered: its verdicts are outcomes of
     their own (carrying no command_id), and with nothing to verify it publishes none, so the sender
     would otherwise wait and time out."""
-    statuses = ", ".join(f"{o.status.value} {o.target or ''}".strip() for o in outcomes) or "nothing to verify"
+    statuses = ", ".join(f"{o.status.value} {o.target or ''}".strip() for o in outcomes) or \
+        ("none" if left else "nothing to verify")
     outcome = Outcome(trigger="command", status=OutcomeStatus.REPORTED,
-                      reason=f"sweep done: {len(outcomes)} outcome(s) published: {statuses}",
+                      reason=f"sweep done: {len(outcomes)} outcome(s) published: {statuses}{sweep.left_said(left)}",
                       message_id=message_id, command_id=command.command_id, requested_by=command.requested_by,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)

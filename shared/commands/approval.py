@@ -20,7 +20,7 @@ from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
 from shared.remediation.actions import get_action
 from shared.remediation.approvals import ABANDONED
-from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, end_approval_applied
+from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, MaybeBehind, end_approval_applied
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord
 
@@ -64,7 +64,8 @@ def approve(run: CommandRun) -> Outcome:
         # service it was made for (a connector alert's: each managed service behind the connector).
         result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
                                     service=proposal.service, signature=proposal.signature, manual=manual,
-                                    on_behalf=[proposal.service, *proposal.on_behalf])
+                                    on_behalf=[proposal.service, *(MaybeBehind(name) if name in proposal.maybe_behind
+                                                                   else name for name in proposal.on_behalf)])
     except TransientError:
         _reopen(run, proposal)
         raise

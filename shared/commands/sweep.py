@@ -15,10 +15,21 @@ def handle(config: Config, adapters: Any) -> list[Outcome]:
 
 
 def handle_and_publish(config: Config, adapters: Any, publish: Callable[[Outcome], Outcome],
-                       done: Callable[[list[Outcome]], None] = lambda outcomes: None) -> list[Outcome]:
+                       done: Callable[[list[Outcome], dict[str, int]], None] = lambda outcomes, left: None
+                       ) -> tuple[list[Outcome], dict[str, int]]:
     """The sweep, then every outcome published (`Sweep.publish`: a report kept in its intent is marked
-    sent only once its publish succeeded). `done` is told the outcomes before they are published."""
+    sent only once its publish succeeded). `done` is told the outcomes before they are published, and
+    what a time cut left for the next sweep (`Sweep.left`: by kind; empty if nothing), which is returned
+    with the published outcomes."""
     run = Sweep(config, adapters)
     outcomes = run.run()
-    done(outcomes)
-    return run.publish(outcomes, publish)
+    done(outcomes, run.left)
+    return run.publish(outcomes, publish), run.left
+
+
+def left_said(left: dict[str, int]) -> str:
+    """What a time cut left, for the heartbeat and a manual sweep's answer; "" if nothing."""
+    if not left:
+        return ""
+    counts = ", ".join(f"{n} {kind}" for kind, n in left.items())
+    return f"; left for the next sweep (its time ran out): {counts}"

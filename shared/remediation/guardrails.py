@@ -131,6 +131,13 @@ def runs_dry(config: Config, action: str, manual: Manual | None = None) -> bool:
     return config.action_dry_run(action) or bool(manual and manual.dry_run)
 
 
+class MaybeBehind(str):
+    """A service the write may be made for, not one it is: during an alert on a connector or a Cloud
+    SQL instance, a managed service that could not be read (or was beyond the services read), so it
+    may be behind the resource (collection.Users.maybe). Its pause holds the write back all the same
+    (precision), and the answer says it only may be behind it."""
+
+
 def held_by(target: str | None, on_behalf: Sequence[str] = ()) -> tuple[str, ...]:
     """Whose pause holds back a write to `target`: the target's own, then that of each service the
     write is made for (whose alert or diagnosis led to it: a connector scaled for a service's alert,
@@ -153,7 +160,11 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
         flag = found.get((FLAGS, pause_key(name)))
         if flag and flag.get("engaged"):
             why = f"{name} paused by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
-            if name != paused[0]:
+            if isinstance(name, MaybeBehind):
+                why += (f"; {name} could not be read during the alert, so it may be behind {paused[0]} (or may "
+                        f"not): the write to {paused[0]} may be made for its alert, and a pause of a service holds "
+                        "back every write that may be made for it")
+            elif name != paused[0]:
                 why += (f"; the write to {paused[0]} is made for its alert, and a pause of a service holds back "
                         "every write made for it")
             return why
@@ -1041,7 +1052,8 @@ class Gate:
             service=service or params.target, action=action.name, signature=signature,
             params=params.model_dump(mode="json"), before=before, proposed_change=result.after or {},
             reason=result.reason, proposed_at=now,
-            on_behalf=[name for name in paused if name not in (params.target, service or params.target)],
+            on_behalf=[str(name) for name in paused if name not in (params.target, service or params.target)],
+            maybe_behind=[str(name) for name in paused if isinstance(name, MaybeBehind)],
             expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record

@@ -282,6 +282,9 @@ class ProposalRecord(BaseModel):
     # alert, every managed service behind the connector, or that could not be read): an approve is held
     # back by a pause of any of them, as the alert's own write was. Empty in proposals made before it was kept.
     on_behalf: list[str] = []
+    # Those of `on_behalf` only maybe behind the resource (guardrails.MaybeBehind: not readable during the
+    # alert), so that an approve held back by one's pause says so as the alert's answer did. Empty before kept.
+    maybe_behind: list[str] = []
     # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal); or
     # abandoned: its approve's attempt ended without writing, closed by the sweep (shared/remediation/approvals.py)

@@ -77,11 +77,18 @@ class SweepBudget:
         self.left[kind] = self.left.get(kind, 0) + 1
         return False
 
-    def summary(self) -> str:
-        """What was left and why, for the log; "" if nothing was."""
+    def left_said(self) -> str:
+        """The due items a time-cut sweep left for the next one, by kind ("4 action(s), 1 pin
+        reminder(s)"), for the heartbeat and a manual sweep's answer; "" if it left none."""
         if not self.left or self.spent_at is None:
             return ""
-        counts = ", ".join(f"{n} {kind}" for kind, n in self.left.items())
+        return ", ".join(f"{n} {kind}" for kind, n in self.left.items())
+
+    def summary(self) -> str:
+        """What was left and why, for the log; "" if nothing was."""
+        counts = self.left_said()
+        if not counts:
+            return ""
         return (f"left for the next sweep: {counts}. The sweep starts no step after "
                 f"{(self.until - self.started_at).total_seconds():.0f} s (at {self.spent_at:%H:%M:%S}, "
                 f"{(self.spent_at - self.started_at).total_seconds():.0f} s in): its function is cut off at "

@@ -77,7 +77,11 @@ MAX_INTENTS_PER_SWEEP = 20
 MAX_STATELESS_PER_SWEEP = 100
 STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far that walk has gone
 ACTIONS_LEFT = "actions_left"   # the SWEEP_MARKS record of the due actions the last cut sweep left (judged first)
-_WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
+_WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# The bound of the pending actions' query by deadline: the last second a timestamp holds ("Range is from
+# 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z", google/protobuf/timestamp.proto, the type a
+# Firestore timestampValue is), so no deadline is cut.
+_NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
 
 
 class EvidenceUnread(TransientError):
@@ -105,19 +109,27 @@ class Sweep:
         self.kept = KeptReports(self.state, self.owner, self.now, self.lease)
 
     def run(self) -> list[Outcome]:
-        outcomes: list[Outcome] = self._unsent_outcomes()
-        outcomes += self._step("actions", self._verifications)
-        outcomes += self._step("log-based incidents", self._close_log_incidents)
-        outcomes += self._step("pins", self._pin_reminders)
-        outcomes += self._unrecorded_intents()
-        # After the intents: an approve's write its attempt left unrecorded is judged first, so that its
-        # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
-        approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
-        outcomes += self._step("approved proposals", approvals.run)
-        if self.budget.summary():
-            Timeline(None, "command").step("sweep_cut", self.budget.summary(), severity="WARNING",
-                                           left=dict(self.budget.left))
+        try:
+            outcomes: list[Outcome] = self._unsent_outcomes()
+            outcomes += self._step("actions", self._verifications)
+            outcomes += self._step("log-based incidents", self._close_log_incidents)
+            outcomes += self._step("pins", self._pin_reminders)
+            outcomes += self._unrecorded_intents()
+            # After the intents: an approve's write its attempt left unrecorded is judged first, so that its
+            # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
+            approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
+            outcomes += self._step("approved proposals", approvals.run)
+        finally:
+            # Also when a later step raised a permanent fault: what the time cut left is said either way.
+            if self.budget.summary():
+                Timeline(None, "command").step("sweep_cut", self.budget.summary(), severity="WARNING",
+                                               left=dict(self.budget.left))
         return outcomes
+
+    @property
+    def left(self) -> dict[str, int]:
+        """The due items, by kind, this sweep's time cut left for the next one (empty if none)."""
+        return dict(self.budget.left) if self.budget.left_said() else {}
 
     def _step(self, what: str, step: Callable[[], list[Outcome]]) -> list[Outcome]:
         """One step of the sweep whose query met a transient fault waits for the next scheduled sweep:
@@ -243,8 +255,7 @@ class Sweep:
     def _due(self) -> tuple[list[ActionRecord], list[str]]:
         """The actions to judge, in the order to judge them (`order_due`: those the last cut sweep left
         first, then oldest deadline first), and the keys that sweep left."""
-        pending = [ActionRecord.model_validate(d) for d in
-                   self.state.find_records(ACTIONS, "state", ActionState.PENDING.value, MAX_PER_SWEEP)]
+        pending = [ActionRecord.model_validate(d) for d in self._pending_actions()]
         # Another sweep's undo is judged stale by this instance's clock: the lease allows for skew.
         stale = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         undoing = [ActionRecord.model_validate(d) for d in
@@ -253,6 +264,24 @@ class Sweep:
               [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
         left_before = self._left_before()
         return order_due(due, lambda r: r.key, lambda r: r.deadline_at, left_before), left_before
+
+    def _pending_actions(self) -> list[dict[str, Any]]:
+        """At most MAX_PER_SWEEP pending actions, earliest deadline first: `state == pending ORDER BY
+        deadline_at` (FirestoreStateStore.find_before, with the composite index infra/firestore.tf
+        declares, `pending_actions`). An equality query alone returns them in document order, so with
+        more than MAX_PER_SWEEP pending the same ones came back each sweep and the rest could wait many
+        sweeps. Every pending action has a deadline, so the bound (the last time Firestore holds) cuts
+        none. Where the ordered query is refused (its index missing or still building after a deploy:
+        a permanent fault) the sweep says so and reads them in document order, rather than verify none."""
+        find = getattr(self.state, "find_before", None)
+        if callable(find):
+            try:
+                return find(ACTIONS, "state", ActionState.PENDING.value, "deadline_at", _NO_LATER, MAX_PER_SWEEP)
+            except PermanentError as exc:
+                Timeline(None, "command").step("sweep_unordered", f"pending actions not read by deadline ({exc}): "
+                                               f"read in document order, at most {MAX_PER_SWEEP}; check the "
+                                               "pending_actions index (infra/firestore.tf)", severity="ERROR")
+        return self.state.find_records(ACTIONS, "state", ActionState.PENDING.value, MAX_PER_SWEEP)
 
     def _judge(self, record: ActionRecord) -> Outcome | None:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says. Not

@@ -184,6 +184,22 @@ def test_the_sweeps_query_of_open_intents_has_its_composite_index() -> None:
     assert fields == [("state", "ASCENDING"), ("noted_at", "ASCENDING")]
 
 
+def test_the_sweeps_query_of_pending_actions_by_deadline_has_its_composite_index() -> None:
+    """Sweep._pending_actions's find_before(ACTIONS, "state", "pending", "deadline_at", ...): equality on
+    `state`, then the range and the order on `deadline_at`, both ascending."""
+    import inspect
+
+    from shared.remediation import verification
+    from shared.remediation.records import ACTIONS
+
+    source = inspect.getsource(verification.Sweep._pending_actions)
+    assert 'find(ACTIONS, "state", ActionState.PENDING.value, "deadline_at"' in source
+    index = load_module().resource("google_firestore_index", "pending_actions")
+    assert index["collection"] == "${var.collection_prefix}_" + ACTIONS and index["query_scope"] == "COLLECTION"
+    fields = [(f["field_path"], f["order"]) for f in index["fields"]]
+    assert fields == [("state", "ASCENDING"), ("deadline_at", "ASCENDING")]
+
+
 def test_the_sweeps_kept_reports_are_never_indexed_and_their_state_is() -> None:
     """Every record the sweep keeps an outcome in (records.KeptReport: the report, an outcome's JSON,
     kept until published) has the report's single-field indexes disabled; the sweep finds the pending

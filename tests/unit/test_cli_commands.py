@@ -22,9 +22,47 @@ def test_every_command_has_an_example_in_its_help(name):
     assert result.exit_code == 0 and "Example" in result.output and "runwarden" in result.output
 
 
-def test_params_are_json_when_they_can_be():
-    assert parse_params(("to_latest=true", "max_instances=6", "revision=backend-00001-abc")) == \
-        {"to_latest": True, "max_instances": 6, "revision": "backend-00001-abc"}
+def test_params_are_typed_by_the_commands_own_params_model():
+    assert parse_params(("max_instances=6", "machine_type=e2-micro"), "scale_connector") == \
+        {"max_instances": 6, "machine_type": "e2-micro"}
+    assert parse_params(("to_latest=true",), "restore_traffic") == {"to_latest": True}
+    assert parse_params(("revision=backend-00001-abc",), "rollback_traffic") == {"revision": "backend-00001-abc"}
+
+
+@pytest.mark.parametrize("name, pair, value", [
+    # A string param stays a string whatever it spells: read as JSON, these became a number, a
+    # boolean or nothing, and the command's schema refused them.
+    ("restore_traffic", "action_id=1234567890", "1234567890"),
+    ("restore_traffic", "action_id=true", "true"),
+    ("restore_traffic", "action_id=null", "null"),
+    ("restore_traffic", 'action_id="quoted"', '"quoted"'),
+    ("rollback_traffic", "revision=12", "12"),
+    ("approve", "proposal_id=null", "null"),
+    # A key the command does not take stays text: the schema's check names the params it takes.
+    ("status", "anything=3", "3"),
+])
+def test_a_string_param_stays_a_string(name, pair, value):
+    assert parse_params((pair,), name) == {pair.partition("=")[0]: value}
+
+
+def test_a_digits_only_action_id_passes_the_commands_schema():
+    from cli._commands import build
+
+    body = build("restore_traffic", target=SERVICE, params=parse_params(("action_id=1234567890",), "restore_traffic"),
+                 reason="r", extra=None, requested_by="alice", dry_run=False, expires_in=None, command_id="rt-1")
+    assert body["params"] == {"action_id": "1234567890"}
+
+
+@pytest.mark.parametrize("name, pair, message", [
+    ("scale_connector", "max_instances=six", "command.params.max_instances: 'six' is not a whole number"),
+    ("scale_connector", "max_instances=6.5", "'6.5' is not a whole number"),
+    ("restore_traffic", "to_latest=yes", "command.params.to_latest: 'yes' is not true or false"),
+])
+def test_a_param_that_cannot_be_its_declared_type_is_a_clear_error(name, pair, message):
+    target = "projects/p/locations/l/connectors/c" if name == "scale_connector" else SERVICE
+    result = invoke("command", name, "--target", target, "--param", pair, "--reason", "r", "--as", "alice",
+                    "--topic", "projects/p/topics/c", "--no-wait")
+    assert result.exit_code == 2 and message in result.output, result.output
 
 
 def test_an_invalid_command_is_refused_before_anything_is_published():

@@ -410,3 +410,29 @@ def test_a_scale_to_what_the_connector_already_is_is_nothing_to_do_not_a_refusal
     assert patches(w) == 0
     lower = send(w, "scale_connector", "sc-low", target=CONNECTOR, params={"machine_type": "f1-micro"})
     assert lower.status is OutcomeStatus.REJECTED and "outside bounds" in lower.reason, lower.reason
+
+
+def test_a_time_cut_sweep_says_what_it_left_in_its_heartbeat_and_in_a_manual_sweeps_answer(monkeypatch, capsys):
+    """A sweep whose time ran out leaves the due items for the next one: the `swept` heartbeat and the
+    answer to a person's sweep say how many, not only the `sweep_cut` line."""
+    from datetime import timedelta
+
+    from shared.remediation.sweep_budget import FUNCTION_TIMEOUT_ENV
+
+    w = world()
+    applied = w.handle(w.alert("bad_revision"))
+    assert applied.status is OutcomeStatus.APPLIED, applied.reason
+    w.clock.advance(timedelta(hours=2).total_seconds())     # its verification is due
+    monkeypatch.setenv(FUNCTION_TIMEOUT_ENV, "1")            # shorter than one step: nothing may start
+    capsys.readouterr()
+    [answer] = handle_command(event(json.dumps({"command": "sweep", "command_id": "sw-cut", "requested_by": OPERATOR})
+                                    .encode(), "m-sweep-cut"), w.config, w.adapters)
+    assert answer.status is OutcomeStatus.REPORTED, answer
+    assert "left for the next sweep (its time ran out): 1 action(s)" in answer.reason, answer.reason
+    assert handle_command(event(b'{"command": "sweep"}', "m-cron-cut"), w.config, w.adapters) == []
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    swept = [line for line in lines if line["runwarden"]["step"] == "swept"]
+    assert len(swept) == 2, swept
+    for line in swept:
+        assert "left for the next sweep (its time ran out): 1 action(s)" in line["message"], line
+        assert line["runwarden"]["left"] == {"action(s)": 1}, line

@@ -311,13 +311,15 @@ def test_a_transient_fault_leaves_the_intent_for_the_next_sweep():
 
 
 def _page_sizes(state, query: str) -> list[int]:
-    """The number of records each call of the store's `query` answers, from now on."""
+    """The number of intents each call of the store's `query` answers, from now on (the sweep's
+    queries of other records, its pending actions', are not counted)."""
     sizes: list[int] = []
     original = getattr(state, query)
 
     def counted(*args, **kwargs):
         found = original(*args, **kwargs)
-        sizes.append(len(found))
+        if (args[0] if args else kwargs.get("kind")) == INTENTS:
+            sizes.append(len(found))
         return found
     setattr(state, query, counted)
     return sizes
@@ -526,8 +528,12 @@ def test_a_failed_query_of_open_intents_never_loses_the_sweeps_other_outcomes(fa
                         settle_at=NOW, deadline_at=LATER)
     state.put_record(ACTIONS, done.key, done.model_dump(mode="python") | {"state": "pending"})
 
-    def find_before(*args, **kwargs):
-        raise fault
+    original = state.find_before
+
+    def find_before(kind, *args, **kwargs):
+        if kind == INTENTS:     # the intents' query fails; the pending actions' is read
+            raise fault
+        return original(kind, *args, **kwargs)
     state.find_before = find_before
 
     class _Unreadable(_Adapters):    # the action's evidence cannot be read: escalated at its deadline

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from shared.clock import FixedClock
-from shared.remediation.guardrails import Gate, held_by, pause_key
+from shared.remediation.guardrails import Gate, MaybeBehind, held_by, pause_key
 from shared.outcomes import OutcomeStatus
 
 from tests.unit.builders import CONNECTOR, SERVICE, T0
@@ -53,6 +53,23 @@ def test_whose_pause_holds_a_write_back(paused, target, on_behalf, held):
     else:
         assert reason.startswith(f"{held} paused by alice: maintenance"), reason
         assert (f"the write to {target} is made for its alert" in reason) is (held != target), reason
+
+
+def test_a_pause_of_a_service_only_maybe_behind_the_connector_says_so():
+    """During a connector alert, a managed service that could not be read may be behind the connector
+    (collection.Users.maybe): its pause holds the write back, and the answer says it may be behind it,
+    not that the write is made for its alert."""
+    state = MemoryStateStore()
+    pause(state, OTHER)
+    gate = Gate(config(), state, FixedClock(T0), owner="attempt-1")
+    reason = gate.kill_switch(CONNECTOR, on_behalf=[SERVICE, MaybeBehind(OTHER)])
+    assert reason.startswith(f"{OTHER} paused by alice: maintenance"), reason
+    assert "is made for its alert" not in reason, reason
+    assert f"{OTHER} could not be read during the alert, so it may be behind {CONNECTOR}" in reason, reason
+    # One both read behind it and listed as maybe: it is behind it.
+    pause(state, SERVICE)
+    reason = gate.kill_switch(CONNECTOR, on_behalf=[SERVICE, MaybeBehind(SERVICE)])
+    assert f"the write to {CONNECTOR} is made for its alert" in reason and "may be behind" not in reason, reason
 
 
 def test_a_released_pause_of_the_service_holds_nothing_back():
@@ -102,3 +119,20 @@ def test_the_check_right_before_the_write_reads_the_services_pause_too():
                           reads=ahead, on_behalf=[SERVICE, OTHER])
     assert result.status is OutcomeStatus.SKIPPED and f"{OTHER} paused by alice" in result.reason, result.reason
     assert run.writes == []
+
+
+def test_the_gate_says_a_service_only_maybe_behind_it_may_be_behind_it_before_and_right_before_the_write():
+    proposal, b = bad_revision_plan()
+    for late in (False, True):
+        state, run = MemoryStateStore(), RecordingRun(b.service)
+        gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+        if not late:
+            pause(state, OTHER)
+        ahead = gate.read_ahead(SERVICE, T0 + timedelta(minutes=2), [MaybeBehind(OTHER)])
+        if late:
+            pause(state, OTHER)
+        result = gate.execute(ACTION, proposal.params, proposal.before, "inc-1", Adapters(run), service=SERVICE,
+                              reads=ahead, on_behalf=[SERVICE, MaybeBehind(OTHER)])
+        assert result.status is OutcomeStatus.SKIPPED and f"{OTHER} paused by alice" in result.reason, result.reason
+        assert "may be behind" in result.reason and "is made for its alert" not in result.reason, result.reason
+        assert run.writes == []

@@ -197,3 +197,63 @@ def test_a_pin_reminder_past_the_budget_is_left_and_the_log_says_so(monkeypatch)
     assert budget.left == {"pin reminder(s)": 1}
     [(_, said)] = [s for s in steps if s[0] == "sweep_cut"]
     assert "1 pin reminder(s)" in said
+
+
+def test_the_cut_line_is_written_even_when_a_later_step_raises_a_permanent_fault(monkeypatch):
+    """The time cut left a pin reminder, then a later step (the intents' query) met a permanent fault,
+    which raises to reach a person: the line saying what the cut left must be written all the same."""
+    from shared.errors import PermanentError
+    from shared.remediation import verification
+    from shared.remediation.records import PINS, PinRecord
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    pin = PinRecord(service=SERVICE, revision="r-1", action_id="a-1", pinned=True,
+                    pinned_at=START - timedelta(days=3))
+    state.put_record(PINS, SERVICE, pin.model_dump(mode="python"))
+    budget = SweepBudget(clock, 550, 450)
+    clock.advance(100)
+    sweep = Sweep(_config(), _Adapters(state, clock), budget)
+
+    def refused() -> list:
+        raise PermanentError("the index is missing", code="FAILED_PRECONDITION")
+
+    monkeypatch.setattr(sweep, "_unrecorded_intents", refused)
+    steps: list[tuple[str, str]] = []
+    monkeypatch.setattr(verification.Timeline, "step", lambda self, name, message, **_: steps.append((name, message)))
+    with pytest.raises(PermanentError):
+        sweep.run()
+    [(_, said)] = [s for s in steps if s[0] == "sweep_cut"]
+    assert "1 pin reminder(s)" in said
+    assert sweep.left == {"pin reminder(s)": 1}
+
+
+def test_with_more_pending_than_one_sweep_reads_the_earliest_deadlines_are_read_first():
+    """The pending actions' query returned at most MAX_PER_SWEEP in document order: those stored first
+    came back every sweep, and an action with an earlier deadline stored later could wait many sweeps."""
+    from shared.remediation.verification import MAX_PER_SWEEP
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    keys = _due_actions(state, MAX_PER_SWEEP + 10)       # deadlines rise with the order they are stored in
+    late = keys[:10]
+    for key in late:                                      # the first stored: the latest deadlines
+        state.update_record(ACTIONS, key, {"deadline_at": START + timedelta(hours=1)})
+    due, _ = _sweep(state, clock, 550, 0)._due()
+    assert len(due) == MAX_PER_SWEEP
+    assert {r.key for r in due} == set(keys[10:]), "the earliest deadlines first"
+    assert [r.deadline_at for r in due] == sorted(r.deadline_at for r in due)
+
+
+def test_a_refused_ordered_query_still_reads_the_pending_in_document_order(monkeypatch):
+    """The index missing or still building after a deploy (a permanent fault of the ordered query):
+    the sweep says so and verifies from the unordered query rather than verify nothing."""
+    from shared.errors import PermanentError
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    keys = _due_actions(state, 2)
+
+    def refused(*_a: Any, **_k: Any) -> list:
+        raise PermanentError("The query requires an index", code="FAILED_PRECONDITION")
+
+    monkeypatch.setattr(state, "find_before", refused)
+    due, _ = _sweep(state, clock, 550, 0)._due()
+    assert [r.key for r in due] == keys
