@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -23,6 +23,23 @@ ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 MODULE = INFRA
 EXAMPLES = INFRA / "examples"
+
+
+Terraform = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def terraform_in(terraform: str, root: Path) -> Terraform:
+    """`run(*args, input=None)`: `terraform ARGS` in `root`, offline (no home config, no version
+    check), after a `terraform init` there that must succeed. The caller checks each result."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+
+    def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([terraform, *args], cwd=root, env=env, input=input, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    init = run("init", "-input=false", "-backend=false", "-no-color")
+    assert init.returncode == 0, init.stdout + init.stderr
+    return run
 
 
 def on_ci() -> bool:

@@ -10,12 +10,11 @@ test applies a root that calls it (outputs only) and reads its output.
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Iterator
 
 import pytest
 
-from tests.infra.terraform import INFRA, load_module, require_tool
+from tests.infra.terraform import INFRA, load_module, require_tool, terraform_in
 
 MODULE_DIR = INFRA / "account_projects"
 NUMBERS = {"123456789012": "shop-prod", "210987654321": "network-host"}
@@ -45,15 +44,13 @@ output "projects" {{
   value = module.m.projects
 }}
 """)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    terraform_run = terraform_in(terraform, root)
 
     def run(*args: str) -> str:
-        done = subprocess.run([terraform, *args], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
+        done = terraform_run(*args)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
-    run("init", "-input=false", "-backend=false", "-no-color")
     run("apply", "-input=false", "-auto-approve", "-lock=false", "-no-color")
     yield json.loads(run("output", "-json", "projects"))
 

@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 
 from shared.config import DeliverySettings, DiagnosisSettings, StateSettings, VerificationSettings, load_config
-from tests.infra.terraform import INFRA, ROOT, load_file, load_module, require_tool
+from tests.infra.terraform import INFRA, ROOT, load_file, load_module, require_tool, terraform_in
 
 CHECK = INFRA / "config_check"
 PROJECT = "my-project"
@@ -67,10 +67,7 @@ output "diagnosis" {{
   value = module.check.diagnosis
 }}
 """)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    init = subprocess.run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert init.returncode == 0, init.stdout + init.stderr
+    terraform_run = terraform_in(terraform, root)
 
     def plan(config_text: str | None, sweep_interval_seconds: int = 300,
              connector_max_instances: dict[str, int] | None = None) -> subprocess.CompletedProcess[str]:
@@ -78,10 +75,9 @@ output "diagnosis" {{
         path.unlink(missing_ok=True)
         if config_text is not None:
             path.write_text(config_text)
-        return subprocess.run([terraform, "plan", "-input=false", "-lock=false", "-no-color",
-                               f"-var=config_path={path}", f"-var=sweep_interval_seconds={sweep_interval_seconds}",
-                               f"-var=connector_max_instances={json.dumps(connector_max_instances or {})}"],
-                              cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
+        return terraform_run("plan", "-input=false", "-lock=false", "-no-color",
+                             f"-var=config_path={path}", f"-var=sweep_interval_seconds={sweep_interval_seconds}",
+                             f"-var=connector_max_instances={json.dumps(connector_max_instances or {})}")
 
     yield plan
 

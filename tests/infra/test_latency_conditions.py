@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from tests.infra.terraform import INFRA, require_tool
+from tests.infra.terraform import INFRA, require_tool, terraform_in
 
 MODULE_DIR = INFRA / "latency_conditions"
 
@@ -40,15 +39,13 @@ output "conditions" {{
   value = module.m.conditions
 }}
 """)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    terraform_run = terraform_in(terraform, root)
 
     def run(*args: str) -> str:
-        done = subprocess.run([terraform, *args], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
+        done = terraform_run(*args)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
-    run("init", "-input=false", "-backend=false", "-no-color")
 
     def apply(watched: list[str], timeouts: dict[str, int]) -> dict[str, Any]:
         run("apply", "-input=false", "-auto-approve", "-lock=false", "-no-color",

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.infra.terraform import (INFRA, MODULE, Config, all_module_dirs, load_file, load_module,
-                                   require_tool, terraform_fmt_check, tf_files)
+                                   require_tool, terraform_fmt_check, terraform_in, tf_files)
 
 ALL_TF = sorted(INFRA.rglob("*.tf"))
 # Names Terraform itself provides inside expressions.
@@ -206,14 +206,10 @@ def build_account_planner(tmp_path_factory):
     local = re.search(r"^  build_service_account = \(.*?\)\n", functions, flags=re.M | re.S).group(0)
     root = tmp_path_factory.mktemp("build_account")
     (root / "main.tf").write_text(f'{block}\nlocals {{\n{local}}}\noutput "name" {{\n  value = local.build_service_account\n}}\n')
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    init = subprocess.run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert init.returncode == 0, init.stdout + init.stderr
+    terraform_run = terraform_in(terraform, root)
 
     def plan(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([terraform, "plan", "-input=false", "-lock=false", "-no-color", *args], cwd=root,
-                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        return terraform_run("plan", "-input=false", "-lock=false", "-no-color", *args)
     return plan
 
 

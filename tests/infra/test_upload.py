@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Callable
 
 import pathspec
 import pytest
 
-from tests.infra.terraform import MODULE, ROOT, require_tool
+from tests.infra.terraform import MODULE, ROOT, require_tool, terraform_in
 
 DEPLOYED = ("main.py", "requirements.txt", "LICENSE", "runwarden.yaml")
 NEVER = (".hypothesis/", "tests/", "sandbox/", "cli/", ".venv/", ".git/", "infra/", "bench/", "docs/",
@@ -54,16 +53,11 @@ def terraform_upload(tmp_path_factory) -> Callable[[Path], set[str]]:
     (root / "main.tf").write_text('variable "source_dir" {\n  type = string\n}\n'
                                   'variable "config_file" {\n  type    = string\n  default = "runwarden.yaml"\n}\n'
                                   + _source_block())
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    init = subprocess.run([terraform, "init", "-input=false", "-backend=false", "-no-color"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert init.returncode == 0, init.stdout + init.stderr
+    terraform_run = terraform_in(terraform, root)
 
     def upload(source_dir: Path, config_file: str = "runwarden.yaml") -> set[str]:
-        done = subprocess.run([terraform, "console", "-no-color", f"-var=source_dir={source_dir}",
-                               f"-var=config_file={config_file}"], cwd=root,
-                              env=env, input="jsonencode(local.source_files)\n", capture_output=True, text=True,
-                              timeout=120, check=False)
+        done = terraform_run("console", "-no-color", f"-var=source_dir={source_dir}", f"-var=config_file={config_file}",
+                             input="jsonencode(local.source_files)\n")
         assert done.returncode == 0, done.stdout + done.stderr
         return set(json.loads(json.loads(done.stdout.strip())))
     return upload
