@@ -77,11 +77,11 @@ MAX_INTENTS_PER_SWEEP = 20
 MAX_STATELESS_PER_SWEEP = 100
 STATELESS_CURSOR = "stateless_intents"   # the SWEEP_MARKS record of how far that walk has gone
 ACTIONS_LEFT = "actions_left"   # the SWEEP_MARKS record of the due actions the last cut sweep left (judged first)
-_WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
 # The bound of the pending actions' query by deadline: the last second a timestamp holds ("Range is from
 # 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z", google/protobuf/timestamp.proto, the type a
 # Firestore timestampValue is), so no deadline is cut.
-_NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)   # before any intent: the first walk reads them all
+_NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 
 
 class EvidenceUnread(TransientError):
