@@ -89,7 +89,7 @@ the target a moment apart and disagree (one records, the other escalates) report
 that loses answers a `skipped` duplicate, or, in the sweep, nothing. Twin plans (the same incident's
 plans of the very same change on the very same state, from other messages: deliveries planned at
 once, whose losers' voids did not land) are one claim, so at most one write: the escalation closes
-them with it, in one guarded commit (`twins`), and they are reported once.
+them with it, in one guarded commit (`plans.siblings`), and they are reported once.
 """
 from __future__ import annotations
 
@@ -486,7 +486,7 @@ def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, r
     the same message stored a plan of its own). The caller has just read it: it outlives any
     redelivery (records.INTENT_RETENTION). `extra`: more fields in the same update (a pending report).
 
-    With `lease` (the claim's), its twins (`twins`: the same incident's other plans of the very same
+    With `lease` (the claim's), its twins (`plans.siblings`: the same incident's other plans of the very same
     change on the very same state, from other messages, whose attempts have ended) are closed
     `escalated` in the same commit, each guarded on being open as read: one claim, so at most one of
     them can have written, and any judge of a twin reads the same target and decides the same. Each
@@ -533,25 +533,6 @@ def _close_with(state: Any, intent: IntentRecord, near: plans.Siblings, by: str,
     else:
         close(state, intent, IntentState.ESCALATED, by, now,
               f"escalated with {near.reported.key}, the same plan ({near.reported.owner}), reported once")
-
-
-def twins(state: Any, intent: IntentRecord, now: datetime, lease: timedelta) -> list[IntentRecord]:
-    """The incident's other plans for `intent`'s claim that are still open, plan the very same change
-    on the very same state (the same parameters and state before: deliveries of one incident under
-    distinct message ids, planned at once), and whose attempts have ended (stored before the sweep's
-    `cutoff`: a plan whose attempt may still run, or be about to write, is never closed for it). One
-    equality query on `claim_key` (a single-field index), made only on the way to an escalation."""
-    found = []
-    for data in state.find_records(INTENTS, "claim_key", intent.claim_key):
-        try:
-            plan = IntentRecord.model_validate(data)
-        except ValueError:
-            continue    # a plan this version cannot read is the sweep's to escalate on its own
-        if (plan.key != intent.key and plan.state in (IntentState.OPEN, None) and plan.action == intent.action
-                and plan.params == intent.params and plan.before == intent.before
-                and plan.noted_at < cutoff(now, lease)):
-            found.append(plan)
-    return found
 
 
 def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "",
