@@ -70,6 +70,24 @@ class ActionReport(BaseModel):
     overrides: list[str] = Field(default_factory=list)   # limits an operator's override_limits skipped
 
 
+# Characters that are input but must not act when a person is shown them: one list for what a command
+# refuses (shared/alerts/commands.py) and what every output shows as its escape
+# (shared/timeline/words.py). Each is a regex character-class body.
+#
+# C1 controls and DEL. With the C0 controls (U+0000-U+001F; each user says which of tab, line feed and
+# carriage return it keeps) these are what a terminal acts on: ESC starts its escape sequences (colours,
+# the window title, OSC 8 links, OSC 52 writes the clipboard).
+C1 = "\x7f-\x9f"
+# The bidirectional marks, embeddings, overrides and isolates, which reorder what is shown around them
+# (Unicode Bidirectional Algorithm, UAX #9).
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# What shows as nothing at all: zero-width spaces and joiners, the soft hyphen, word joiners, the
+# byte-order mark, Hangul fillers, the line and paragraph separators, and the invisible "tag" characters
+# U+E0000..E007F ("alice\u200b@example.com" reads as alice@example.com; tags can carry a hidden message).
+INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2028\u2029\u2060-\u2065\u206a-\u206f"
+             "\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f")
+
+
 # Pub/Sub's limits on a message's attributes: "Attributes per message: 100", "Attribute key size: 256
 # bytes", "Attribute value size: 1024 bytes" (Pub/Sub, "Quotas and limits", resource limits; the numbers
 # UNCONFIRMED in retrieved text, gcp-facts.md §7; the limits themselves are named by the API's own

@@ -22,6 +22,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
                       model_validator)
 
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
+from shared.outcomes import BIDI, C1
 
 SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
@@ -43,12 +44,11 @@ def readable_command_id(value: object) -> str | None:
 
 # Characters a terminal or a page acts on instead of showing (C0 and C1 controls: ESC starts a terminal's
 # escape sequences) and the bidirectional overrides and isolates, which reorder what is shown around them
-# (Unicode Bidirectional Algorithm, UAX #9); shared/timeline/words.py shows the same set as escapes. Who
+# (shared/outcomes.py; shared/timeline/words.py shows these, and the invisible ones, as escapes). Who
 # asks and why are recorded everywhere and shown to other operators (a pause's reason in every status):
 # neither may hold one. A reason may span lines (tab, line feed, carriage return).
-_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_IN_PRINCIPAL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_IN_REASON = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
+_IN_PRINCIPAL = re.compile(f"[\x00-\x1f{C1}{BIDI}]")
+_IN_REASON = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{C1}{BIDI}]")
 
 
 def _no_control(pattern: re.Pattern[str], what: str) -> AfterValidator:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from shared.outcomes import BIDI, C1, INVISIBLE
 from shared.timeline.model import IncidentTimeline, Milestone, TimelineEntry
 
 
@@ -42,17 +43,10 @@ def entry_when(e: TimelineEntry) -> str:
     return when
 
 
-# Characters a terminal or a page acts on instead of showing: C0 and C1 controls (ESC starts the
-# terminal's escape sequences: colours, the window title, OSC 8 links) and the bidirectional
-# overrides and isolates, which reorder what is shown around them (Unicode Bidirectional
-# Algorithm, UAX #9). Also the characters that show as nothing at all (zero-width spaces and
-# joiners, the soft hyphen, word joiners, the byte-order mark, Hangul fillers, the line and paragraph
-# separators, and the invisible "tag" characters U+E0000..E007F): "alice\u200b@example.com" would read
-# as alice@example.com in "who acted", and tag characters can carry a hidden message. Log text is
-# input: each is shown as its escape (\x1b, \u202e, \u200b) instead.
-_UNSHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
-                      "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
-                      "\U000e0000-\U000e007f]")
+# Characters a terminal or a page acts on instead of showing (C0 and C1 controls, the bidirectional
+# overrides and isolates), and those that show as nothing at all (shared/outcomes.py). Log text is
+# input: each is shown as its escape (\x1b, \u202e, \u200b) instead. Tab and line feed are kept.
+_UNSHOWN = re.compile(f"[\x00-\x08\x0b-\x1f{C1}{BIDI}{INVISIBLE}]")
 _SPACE = re.compile(r"[\t\n\r ]+")
 
 
