@@ -481,13 +481,13 @@ class Incident(BaseModel):
         is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
         named, shown = self.condition_name.strip(), self.condition_display_name.strip()
         if named and shown and named != shown:
-            return (f"the notification names condition {_quoted(named)} but carries condition {_quoted(shown)}: "
+            return (f"the notification names condition {quoted(named)} but carries condition {quoted(shown)}: "
                     "its policy may have several conditions, and which one its bar and value are is unknown")
         named_types = set(_FILTER_METRIC_TYPE.findall(self.condition_filter)) | set(
             _FILTER_METRIC_TYPE.findall(self.denominator_filter))
         if self.metric_type and named_types and self.metric_type not in named_types:
             return (f"the notification's metric {self.metric_type} is not the one its condition "
-                    f"{_quoted(shown or named)} filters on ({', '.join(sorted(named_types))}): its policy may have "
+                    f"{quoted(shown or named)} filters on ({', '.join(sorted(named_types))}): its policy may have "
                     "several conditions, and which one its bar and value are is unknown")
         return ""
 
@@ -588,7 +588,9 @@ class Incident(BaseModel):
         return target.name if target.kind is TargetKind.SERVICE else None
 
 
-def _quoted(text: str, limit: int = 80) -> str:
+def quoted(text: str, limit: int = 80) -> str:
+    """`text` as a quoted literal, cut to `limit` characters with "..." when longer: outside text in
+    an answer, its escapes visible and its length bounded."""
     return repr(text if len(text) <= limit else text[:limit - 3] + "...")
 
 
@@ -747,8 +749,8 @@ def _malformed(incident: Incident) -> AlertTarget | None:
             problem = "is not Cloud SQL's 'project:instance'"
         if problem:
             return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
-                f"policy {_quoted(incident.policy_name)}: the notification's {incident.resource_type} label {field} "
-                f"{_quoted(value)} ({len(value)} characters) {problem}, so it names no {incident.resource_type} "
+                f"policy {quoted(incident.policy_name)}: the notification's {incident.resource_type} label {field} "
+                f"{quoted(value)} ({len(value)} characters) {problem}, so it names no {incident.resource_type} "
                 "Runwarden can read, and nothing was read or done; its labels were not written by Monitoring for a "
                 "real resource (a log entry's writer sets its entry's resource labels; a relay may rewrite them): fix "
                 "what writes them, or route this policy to a person's channel"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from shared.alerts.incidents import SCHEMA_VERSION, Incident
+from shared.alerts.incidents import SCHEMA_VERSION, Incident, quoted
 
 
 def closed_reason(incident: Incident) -> str:
@@ -19,7 +19,7 @@ def closed_reason(incident: Incident) -> str:
     shown = incident.recovery_shown
     if shown:
         return f"incident closed; recorded, no action taken ({shown})"
-    value = f"observed_value {clipped(incident.observed_value)}" if incident.observed_value else "no observed_value"
+    value = f"observed_value {quoted(incident.observed_value, 60)}" if incident.observed_value else "no observed_value"
     if incident.condition_doubt:
         return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.condition_doubt}, so "
                 f"its {value} is measured against no known bar; an action of it is still verified on live data")
@@ -33,9 +33,9 @@ def closed_reason(incident: Incident) -> str:
 
 def unknown_schema(incident: Incident) -> str:
     """Why a notification of another schema version than 1.2 is escalated, with what it said."""
-    version = f"version {clipped(incident.version)}" if incident.version else "no version"
+    version = f"version {quoted(incident.version, 60)}" if incident.version else "no version"
     about = incident.cloud_run_service or incident.target.name or incident.resource_type or "no named resource"
-    summary = f"; its summary: {clipped(incident.summary, 240)}" if incident.summary.strip() else ""
+    summary = f"; its summary: {quoted(incident.summary, 240)}" if incident.summary.strip() else ""
     return (f"notification schema {version}, not {SCHEMA_VERSION}, the only one Runwarden reads: its fields may mean "
             f"something else, so nothing was read or done; a person must look at it. Policy "
             f"{incident.policy_name!r}, about {about} (resource type {incident.resource_type or 'none'!r}){summary}")
@@ -72,7 +72,7 @@ def unknown_start(incident: Incident, about: str) -> str:
     notification's arrival its start: an incident is notified again while open (renotifyInterval)
     and Pub/Sub redelivers for a day. The deploy that preceded it, and so a rollback, cannot be told
     without it, so nothing is read or done."""
-    summary = f"; its summary: {clipped(incident.summary, 240)}" if incident.summary.strip() else ""
+    summary = f"; its summary: {quoted(incident.summary, 240)}" if incident.summary.strip() else ""
     given = ("started_at is 0, which Monitoring sends only in a test notification" if not incident.started_at else
              f"started_at {incident.started_at} is {datetime.fromtimestamp(incident.started_at, timezone.utc):%Y-%m-%d}, "
              "before any incident of this schema")
@@ -80,8 +80,3 @@ def unknown_start(incident: Incident, about: str) -> str:
             "unknown, and no time was guessed for it; nothing was diagnosed or done; a person must look at it "
             f"(`runwarden command diagnose --target {about}` reads the live evidence now). Policy "
             f"{incident.policy_name!r}{summary}")
-
-
-def clipped(text: str | None, limit: int = 60) -> str:
-    text = text or ""
-    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
