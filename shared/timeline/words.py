@@ -1,4 +1,5 @@
-"""How the renderers word times, durations and milestones (shared by text, Markdown and HTML)."""
+"""How the renderers word times, durations and milestones (shared by text, Markdown and HTML; the gate's
+answers word a duration with it too), and how much of a value from the logs they show."""
 from __future__ import annotations
 
 import re
