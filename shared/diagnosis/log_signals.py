@@ -602,6 +602,28 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "Pool.connect (the queued request's timeout)"),
 )
 
+# The application's own HTTP client giving up on a named host, each pattern as (before the host, the
+# host, after it): UPSTREAM_TIMEOUT matches them whole, UPSTREAM_HOST reads the host out of the same text.
+_UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
+    # urllib3 (and Python requests over it): HTTPConnectionPool._raise_timeout raises
+    # ReadTimeoutError(self, url, f"Read timed out. (read timeout={timeout_value})"), shown as
+    # "HTTPSConnectionPool(host='H', port=P): Read timed out. (read timeout=30)"; a connect that
+    # times out ends in "Max retries exceeded with url: ... (Caused by ConnectTimeoutError(...))"
+    # (urllib3 connectionpool.py; find_string ids 145380953, 70996194180).
+    (r"HTTPS?ConnectionPool\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
+                                                r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))"),
+    # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
+    # (Client.Timeout exceeded while awaiting headers)` (find_string ids 71068396589, 66140147384);
+    # the unquoted URL of Go before 1.14 is not read. The host is the URL's authority, port and all.
+    (r'"https?://', r'[^/"\s]+', r'[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
+                                 r"\(Client\.Timeout exceeded"),
+    # Node's fetch (undici) at its connect timeout: onConnectTimeout builds "Connect Timeout Error
+    # (attempted address: HOST:PORT, timeout: Nms)", or with autoSelectFamily "(attempted
+    # addresses: IP:PORT, IP:PORT, timeout: Nms)" naming the addresses it resolved (nodejs/undici
+    # lib/core/connect.js; find_string ids 55117991168, 61437493404).
+    (r"Connect Timeout Error \(attempted address(?:es)?: ", r"[^)]*?", r", timeout: \d+ms\)"),
+)
+
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
     LogSignal.DB_REFUSED: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS if t.refusal)),
@@ -659,25 +681,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     ),
     # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
     # the request it serves waited on that dependency, not on the database.
-    LogSignal.UPSTREAM_TIMEOUT: (
-        # urllib3 (and Python requests over it): HTTPConnectionPool._raise_timeout raises
-        # ReadTimeoutError(self, url, f"Read timed out. (read timeout={timeout_value})"), shown as
-        # "HTTPSConnectionPool(host='H', port=P): Read timed out. (read timeout=30)"; a connect that
-        # times out ends in "Max retries exceeded with url: ... (Caused by ConnectTimeoutError(...))"
-        # (urllib3 connectionpool.py; find_string ids 145380953, 70996194180).
-        r"HTTPS?ConnectionPool\(host='[^']+', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
-        r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))",
-        # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
-        # (Client.Timeout exceeded while awaiting headers)` (find_string ids 71068396589, 66140147384);
-        # the unquoted URL of Go before 1.14 is not read.
-        r'"https?://[^/"\s]+[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
-        r"\(Client\.Timeout exceeded",
-        # Node's fetch (undici) at its connect timeout: onConnectTimeout builds "Connect Timeout Error
-        # (attempted address: HOST:PORT, timeout: Nms)", or with autoSelectFamily "(attempted
-        # addresses: IP:PORT, IP:PORT, timeout: Nms)" naming the addresses it resolved (nodejs/undici
-        # lib/core/connect.js; find_string ids 55117991168, 61437493404).
-        r"Connect Timeout Error \(attempted address(?:es)?: [^)]*?, timeout: \d+ms\)",
-    ),
+    LogSignal.UPSTREAM_TIMEOUT: tuple(before + host + after for before, host, after in _UPSTREAM_TIMEOUTS),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
@@ -692,11 +696,8 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Lock wait timeout exceeded; try restarting transaction",
     ),
 }
-# The hosts an UPSTREAM_TIMEOUT line names: urllib3's pool, Go's URL, or undici's attempted
-# address(es), each HOST:PORT.
-UPSTREAM_HOST = re.compile(r"HTTPS?ConnectionPool\(host='([^']+)'|\"https?://([^/\":\s]+)[^\"\s]*\": "
-                           r"(?:context deadline exceeded|net/http: request canceled)"
-                           r"|Connect Timeout Error \(attempted address(?:es)?: ([^)]*?), timeout: \d+ms\)",
+# The hosts an UPSTREAM_TIMEOUT line names: the same patterns, each with its host captured.
+UPSTREAM_HOST = re.compile("|".join(f"{before}({host}){after}" for before, host, after in _UPSTREAM_TIMEOUTS),
                            re.IGNORECASE)
 
 
@@ -705,9 +706,10 @@ def upstream_hosts(text: str) -> list[str]:
     found = UPSTREAM_HOST.search(text)
     if found is None:
         return []
-    if found.group(3) is not None:
-        return [address.rsplit(":", 1)[0] for address in found.group(3).split(", ") if address]
-    return [found.group(1) or found.group(2)]
+    pool, url, attempted = found.groups()
+    if attempted is not None:
+        return [address.rsplit(":", 1)[0] for address in attempted.split(", ") if address]
+    return [pool if url is None else url.split(":", 1)[0]]
 
 
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)

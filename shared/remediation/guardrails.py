@@ -44,6 +44,7 @@ from shared.remediation.plans import Siblings, guard, siblings
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
                                         ProposalRecord, SettledEntry, settled_field)
+from shared.timeline.words import duration
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
@@ -221,11 +222,6 @@ def other_policy(action: str, target: str, held: ClaimRecord, policy: str) -> Ga
 def _still(record: Mapping[str, Any] | None, expect: Mapping[str, Any]) -> bool:
     """A record read back still holds every `expect` field (a missing field counts as None)."""
     return record is not None and all(record.get(name) == value for name, value in expect.items())
-
-
-def _ago(now: datetime, then: datetime) -> str:
-    seconds = max(0, int((now - then).total_seconds()))
-    return f"{seconds // 60} min {seconds % 60} s"
 
 
 def _message_of(owner: str) -> str:
@@ -522,7 +518,7 @@ class Gate:
         change = unrecorded_own_change(changes, cooldown, now, window)
         if change is None:
             return None
-        reason = (f"{action.name} held back: Runwarden itself changed {target} {_ago(now, change.at)} ago "
+        reason = (f"{action.name} held back: Runwarden itself changed {target} {duration(max(0.0, (now - change.at).total_seconds()))} ago "
                   f"({change.describe()}, Admin Activity audit log), within its cooldown of "
                   f"{int(window.total_seconds())} s, but its state holds no record of that change (no cooldown "
                   "for the target): its state may have been lost or restored. Acting again could act twice; a "

@@ -26,6 +26,7 @@ from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, Err
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
                                      entry_link, explorer_link, is_location, is_service_id, request_errors_filter,
                                      runwarden_filter)
+from shared.timeline.words import duration
 from shared.timeline.writer import INCIDENT_LABEL
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
@@ -210,7 +211,7 @@ class _Build:
             functions = sorted({s.function for s in steps if s.writer == writer and s.function})
             self.notes.append(
                 f"Runwarden's lines written by {', '.join(functions) or 'one instance'} (writer {writer}) carry a "
-                f"clock {_duration(abs(offset))} {'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
+                f"clock {duration(abs(offset).total_seconds())} {'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
                 "Logging's receipt times: they are shown at Logging's time, as received")
         return [dataclasses.replace(s, at=s.at + off[s.writer]) if s.writer in off else s for s in steps]
 
@@ -604,11 +605,6 @@ class _Build:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries) with the search not "
                                       f"finished: later entries may match and were not read{spent}")
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _unread(exc: RunwardenError, project: str) -> str:

@@ -15,7 +15,7 @@ from html import escape as _html_escape
 
 from shared.timeline.model import IncidentTimeline, TimelineEntry
 from shared.timeline.queries import MAX_FILTER_CHARS
-from shared.timeline.words import clock, duration, entry_when, milestone_lines, none_found, visible
+from shared.timeline.words import MAX_SHOWN, clock, cut, duration, entry_when, milestone_lines, none_found, visible
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
 MARKER_LABELS = {"alert_open": "alert opened", "alert_close": "alert closed", "action": "Runwarden's action",
@@ -60,21 +60,13 @@ td,h1,p,li,code{overflow-wrap:anywhere}a{color:#0969da}
 STYLE_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
 PAGE_POLICY = f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; base-uri 'none'; form-action 'none'"
 FRAME_POLICY = "frame-ancestors 'none'"
-# One value from the logs shows at most this many characters: a row's summary is already cut to
-# 240, but a diagnosis, evidence, note or actor name is not, and a log entry may hold about 256 KB
-# ("Size of a LogEntry: 256 KB", Cloud Logging "Quotas and limits", cloud.google.com/logging/quotas):
-# one in each of them would make a page of megabytes. The JSON keeps every character.
-MAX_SHOWN = 2000
 
 
 def escape(value: object, quote: bool = True, limit: int = MAX_SHOWN) -> str:
     """HTML-escaped, with control, bidi and invisible characters shown as their escapes (a
     right-to-left override in a log line would otherwise reorder the text after it on the page),
-    and cut to `limit` characters, saying how many more there were."""
-    text = visible(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
-    return _html_escape(text, quote)
+    and cut to `limit` characters first, saying how many more there were."""
+    return _html_escape(visible(cut(value, limit)), quote)
 
 
 def isolated(value: object) -> str:

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from shared.timeline.html import to_html
 from shared.timeline.model import IncidentTimeline
-from shared.timeline.words import (clock, duration, entry_when, markdown_code, markdown_text, measures,
+from shared.timeline.queries import MAX_FILTER_CHARS
+from shared.timeline.words import (MAX_SHOWN, clock, duration, entry_when, markdown_code, markdown_text, measures,
                                   milestone_lines, none_found, one_line)
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -33,34 +34,39 @@ def to_json(timeline: IncidentTimeline) -> str:
 # --- text ---------------------------------------------------------------------------------------------
 
 
+def _line(text: object) -> str:
+    """A value from the logs on one line, cut to MAX_SHOWN like the page's and the Markdown's."""
+    return one_line(text, MAX_SHOWN)
+
+
 def to_text(t: IncidentTimeline) -> str:
     """For a terminal: every value from the logs on one line, its control characters shown, never
     acted on (an ESC in a log line would otherwise recolour, retitle or clear the terminal)."""
-    lines = [f"Incident {t.incident_id} — {one_line(t.service_short or 'service unknown')} ({t.project})",
+    lines = [f"Incident {t.incident_id} — {_line(t.service_short or 'service unknown')} ({t.project})",
              f"Window {clock(t.window_start)} .. {clock(t.window_end)}",
              measures(t)]
     for name, m in milestone_lines(t):
-        lines.append(f"  {name:<10} {clock(m.at) if m else 'unknown':<21} {one_line(m.what) if m else ''}"
-                     + (f" [{one_line(m.by)}]" if m and m.by else ""))
+        lines.append(f"  {name:<10} {clock(m.at) if m else 'unknown':<21} {_line(m.what) if m else ''}"
+                     + (f" [{_line(m.by)}]" if m and m.by else ""))
     if t.signature:
-        lines.append(f"Diagnosis: {one_line(t.diagnosis)}")
-    lines.append(f"People who acted: {one_line(', '.join(t.people)) or none_found(t, 'audit', 'changes')}"
+        lines.append(f"Diagnosis: {_line(t.diagnosis)}")
+    lines.append(f"People who acted: {', '.join(_line(p) for p in t.people) or none_found(t, 'audit', 'changes')}"
                  + (" — people acted before Runwarden" if t.people_acted_first else ""))
     lines.append("")
     width = max((len(entry_when(e)) for e in t.entries), default=8)
     for e in t.entries:
-        lines.append(f"{entry_when(e):<{width}}  {e.source.value:<9} {one_line(e.actor.name)[:32]:<32} "
-                     f"{one_line(e.kind):<16} {one_line(e.summary)}")
+        lines.append(f"{entry_when(e):<{width}}  {e.source.value:<9} {_line(e.actor.name)[:32]:<32} "
+                     f"{_line(e.kind):<16} {_line(e.summary)}")
     if t.errors.minutes:
         lines.append("")
         lines.append(f"Errors per minute (peak {t.errors.peak}): {_sparkline(t)}")
     for note in t.follow_ups:
-        lines.append(f"Follow-up: {one_line(note.text)}")
-        lines += [f"  {one_line(command)}" for command in note.commands]
+        lines.append(f"Follow-up: {_line(note.text)}")
+        lines += [f"  {_line(command)}" for command in note.commands]
     for note in t.notes:
-        lines.append(f"Note: {one_line(note)}")
+        lines.append(f"Note: {_line(note)}")
     if t.cut_short:
-        lines.append("THE TIMELINE IS INCOMPLETE: " + one_line(t.incomplete))
+        lines.append("THE TIMELINE IS INCOMPLETE: " + _line(t.incomplete))
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +137,7 @@ def to_markdown(t: IncidentTimeline) -> str:
     out += ["", "## Lessons learned", "", "- What went well: _to fill in_", "- What went wrong: _to fill in_",
             "- Where we got lucky: _to fill in_", "", "## Sources", ""]
     out += [f"- {markdown_code(r.name)}: {r.pages} page(s), {r.entries} entries{' (cut short)' if r.cut_short else ''}: "
-            f"{markdown_code(r.filter)}" for r in t.reads]
+            f"{markdown_code(r.filter, MAX_FILTER_CHARS)}" for r in t.reads]
     return "\n".join(out) + "\n"
 
 

@@ -1,4 +1,5 @@
-"""How the renderers word times, durations and milestones (shared by text, Markdown and HTML)."""
+"""How the renderers word times, durations and milestones (shared by text, Markdown and HTML; the gate's
+answers word a duration with it too), and how much of a value from the logs they show."""
 from __future__ import annotations
 
 import re
@@ -6,6 +7,23 @@ from datetime import datetime
 
 from shared.outcomes import BIDI, C1, INVISIBLE
 from shared.timeline.model import IncidentTimeline, Milestone, TimelineEntry
+
+
+# One value from the logs shows at most this many characters in the text, the Markdown and the
+# page: a row's summary is already cut to 240, but a diagnosis, evidence, note or actor name is not,
+# and a log entry may hold about 256 KB ("Size of a LogEntry: 256 KB", Cloud Logging "Quotas and
+# limits", cloud.google.com/logging/quotas): one in each of them would make an output of megabytes.
+# The JSON keeps every character.
+MAX_SHOWN = 2000
+
+
+def cut(text: object, limit: int = MAX_SHOWN) -> str:
+    """`text` cut to `limit` characters, saying how many more there were. Cut before any escaping
+    (a control character's, HTML's, Markdown's), so the cut never ends inside an escape."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
 
 
 def duration(seconds: float | None) -> str:
@@ -55,9 +73,11 @@ def visible(text: object) -> str:
     return _UNSHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
-def one_line(text: object) -> str:
-    """`text` on one line (runs of whitespace as one space), every control character shown."""
-    return visible(_SPACE.sub(" ", str(text)).strip())
+def one_line(text: object, limit: int | None = None) -> str:
+    """`text` on one line (runs of whitespace as one space), every control character shown; with a
+    `limit`, cut to it first."""
+    text = str(text) if limit is None else cut(text, limit)
+    return visible(_SPACE.sub(" ", text).strip())
 
 
 # Backslash-escaped, these ASCII punctuation characters are shown as themselves in CommonMark
@@ -66,17 +86,18 @@ def one_line(text: object) -> str:
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!])")
 
 
-def markdown_text(text: object) -> str:
+def markdown_text(text: object, limit: int = MAX_SHOWN) -> str:
     """Log text as inline Markdown that reads as written: one line, no link, image, raw HTML,
-    code span or emphasis it did not mean, and no `|` that would end a table cell."""
-    return _MARKDOWN.sub(r"\\\1", one_line(text))
+    code span or emphasis it did not mean, and no `|` that would end a table cell; cut to `limit`."""
+    return _MARKDOWN.sub(r"\\\1", one_line(text, limit))
 
 
-def markdown_code(text: object) -> str:
+def markdown_code(text: object, limit: int = MAX_SHOWN) -> str:
     """`text` as one inline code span, whatever backticks it holds: the fence is one backtick longer
     than its longest run (CommonMark, "Code spans"), padded with a space when it starts or ends
-    with one. Backslashes are not escapes inside a code span, so nothing else is escaped."""
-    line = one_line(text)
+    with one. Backslashes are not escapes inside a code span, so nothing else is escaped. Cut to
+    `limit`."""
+    line = one_line(text, limit)
     fence = "`" * (max((len(run) for run in re.findall(r"`+", line)), default=0) + 1)
     pad = " " if line.startswith("`") or line.endswith("`") else ""
     return f"{fence}{pad}{line}{pad}{fence}"

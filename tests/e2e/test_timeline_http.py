@@ -93,6 +93,26 @@ def test_html_loads_nothing_and_runs_nothing(client):
     assert policy == meta + "; frame-ancestors 'none'"
 
 
+@pytest.mark.parametrize("path, status", [
+    ("//", 200), ("///", 200), ("//incident_timeline", 200), ("/incident_timeline//", 200),   # the root
+    ("//0.other", 400),                                                                      # another incident
+])
+def test_a_root_written_with_more_slashes_is_the_root_and_gets_the_same_page(client, path, status):
+    """`//?incident_id=ID` reaches the function as gunicorn and werkzeug's server pass it
+    (PATH_INFO "//"; the request-target's path is origin-form, RFC 9112 section 3.2.1) and gets the page
+    `/` gets, never a redirect. Given to werkzeug's test client as a URL, `//?…` reads as an empty
+    authority and an empty path (a network-path reference, RFC 3986 section 4.2), which werkzeug's
+    routing redirects (308) to `/`: PATH_INFO is set here, as a server sets it."""
+    response = client.get("/", query_string={"incident_id": INCIDENT}, environ_overrides={"PATH_INFO": path})
+
+    assert response.status_code == status and "Location" not in response.headers
+    if status == 200:
+        root = client.get(f"/?incident_id={INCIDENT}").get_json()
+        assert response.get_json()["entries"] == root["entries"] and root["incident_id"] == INCIDENT
+    else:
+        assert response.get_json()["field"] == "path"
+
+
 @pytest.mark.parametrize("query", [f"?incident_id={INCIDENT}", f"?incident_id={INCIDENT}&format=markdown",
                                    "?incident_id=0.unknown", "?format=pdf", f"?incident_id={INCIDENT}&x=1"])
 def test_every_answer_is_neither_cached_nor_sniffed(client, query):

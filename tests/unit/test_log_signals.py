@@ -195,3 +195,31 @@ _OTHER = [(signal, pattern) for signal, patterns in _PATTERNS.items()
 def test_each_other_signal_pattern_is_in_the_documented_table(signal, pattern):
     row = f"| `{signal.value}` | `{pattern.replace('|', chr(92) + '|')}` |"
     assert row in _DOCS.read_text(), f"docs/signatures.md lacks the row {row!r}"
+
+
+from shared.diagnosis.log_signals import upstream_hosts
+
+
+@pytest.mark.parametrize("text, hosts", [
+    ("requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.paygate.example', port=443): Read timed "
+     "out. (read timeout=30)", ["api.paygate.example"]),
+    ("HTTPConnectionPool(host='10.30.0.9', port=8080): Max retries exceeded with url: /v1 (Caused by "
+     "ConnectTimeoutError(<urllib3.connection.HTTPConnection object>, 'Connection timed out'))", ["10.30.0.9"]),
+    ('Post "https://api.paygate.example/v2/charges": context deadline exceeded (Client.Timeout exceeded while '
+     "awaiting headers)", ["api.paygate.example"]),
+    ('Get "http://10.30.0.9:8080/v1": net/http: request canceled (Client.Timeout exceeded while awaiting '
+     "headers)", ["10.30.0.9"]),
+    ("Connect Timeout Error (attempted address: api.paygate.example:443, timeout: 10000ms)", ["api.paygate.example"]),
+    ("Connect Timeout Error (attempted addresses: 104.18.32.7:443, 172.64.155.9:443, timeout: 10000ms)",
+     ["104.18.32.7", "172.64.155.9"]),
+    # A pool that failed otherwise, then a timeout on another host: the host that timed out.
+    ("HTTPSConnectionPool(host='first.example', port=443): Max retries exceeded with url: / (Caused by "
+     "NewConnectionError('Failed to establish a new connection')); retrying HTTPSConnectionPool("
+     "host='second.example', port=443): Read timed out.", ["second.example"]),
+    ("GET https://api.paygate.example/v2 took 31 s", []),
+])
+def test_the_hosts_an_upstream_timeout_names(text, hosts):
+    """upstream_hosts reads the host out of the very pattern UPSTREAM_TIMEOUT matches."""
+    signals = signals_in(LogRecord(timestamp=NOW, log_id="x", text=text))
+    assert (LogSignal.UPSTREAM_TIMEOUT in signals) == bool(hosts), (text, signals)
+    assert upstream_hosts(text) == hosts

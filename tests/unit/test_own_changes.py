@@ -111,7 +111,7 @@ def test_the_gate_escalates_an_own_change_its_state_has_no_record_of_and_takes_n
     result, run, state = gate_with((own(4),))
     assert result.status is OutcomeStatus.ESCALATED
     assert "Runwarden itself changed" in result.reason and "no record of that change" in result.reason
-    assert ME in result.reason and "4 min 0 s ago" in result.reason
+    assert ME in result.reason and "4 min 00 s ago" in result.reason
     assert run.writes == []
     assert state.get(COOLDOWNS, SERVICE) is None     # nothing taken
 

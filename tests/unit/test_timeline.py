@@ -287,6 +287,41 @@ def test_a_huge_value_from_the_logs_is_cut_on_the_page():
     assert len(render(sample(diagnosis=huge, signature="s"), "json")) > 300_000      # machines get it all
 
 
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_huge_value_from_the_logs_is_cut_in_the_text_and_the_markdown_as_on_the_page(fmt):
+    # The page cut a value at MAX_SHOWN; the text and the Markdown showed all 300,000 characters.
+    from shared.timeline.words import MAX_SHOWN
+
+    huge = "y" * 300_000
+    out = render(sample(signature="s", diagnosis=huge, notes=[huge]), fmt)
+
+    assert "y" * MAX_SHOWN + "… (298,000 more characters not shown)" in out
+    assert "y" * (MAX_SHOWN + 1) not in out
+    assert len(out) < 3 * MAX_SHOWN + 10_000
+
+
+# A value whose 2,000th character is one each output escapes: HTML's `&` (&amp;), Markdown's `|`
+# (\|), and an ESC, which every output shows as `\x1b`. The cut comes before any escaping, so each
+# is shown whole and the count is of the value's own characters.
+CUT_AT_AN_ESCAPE = [
+    ("html", "&", "&amp;"),
+    ("markdown", "|", "\\|"),
+    ("html", "\x1b", "\\x1b"),
+    ("markdown", "\x1b", "\\\\x1b"),          # the escape, its backslash escaped in turn
+    ("text", "\x1b", "\\x1b"),
+]
+
+
+@pytest.mark.parametrize("fmt, char, shown", CUT_AT_AN_ESCAPE)
+def test_a_value_cut_at_max_shown_never_ends_inside_an_escape(fmt, char, shown):
+    from shared.timeline.words import MAX_SHOWN
+
+    value = "y" * (MAX_SHOWN - 1) + char + "z" * 10
+    out = render(sample(signature="s", diagnosis=value), fmt)
+
+    assert "y" * (MAX_SHOWN - 1) + shown + "… (10 more characters not shown)" in out, out[-4000:]
+
+
 def test_the_page_carries_its_own_policy_and_its_style_is_the_one_it_hashes():
     import base64
     import hashlib

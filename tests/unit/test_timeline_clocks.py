@@ -72,4 +72,4 @@ def test_two_instances_minutes_apart_read_in_the_order_logging_received_them():
                          line("in_progress", T0 + 80 * S, T0 + 80 * S, writer="w2")])
     assert [k for k, _ in rows] == ["claimed", "in_progress", "applied"], rows
     clocks = [n for n in notes if "clock" in n]
-    assert len(clocks) == 1 and "3 min 0 s behind" in clocks[0], notes
+    assert len(clocks) == 1 and "3 min 00 s behind" in clocks[0], notes
