@@ -294,9 +294,10 @@ class Sweep:
         return order_due(due, lambda r: r.key, lambda r: r.deadline_at, left_before) + _least_tried(stuck), left_before
 
     def _undo_stale(self, record: ActionRecord, stale: timedelta) -> bool:
-        """An undo no sweep may still be attempting: decided, and last tried, more than a lease ago."""
-        last = max((t for t in (record.resolved_at, record.tried_at) if t is not None), default=None)
-        return last is not None and self.now - last >= stale
+        """An undo whose sweep (the one that decided it) has surely ended: decided more than a lease ago.
+        A later sweep's retry may still run when the next one retries it too: the gate's claim on the undo
+        lets only one write it."""
+        return record.resolved_at is not None and self.now - record.resolved_at >= stale
 
     def _actions(self, state: ActionState) -> tuple[list[ActionRecord], list[ActionRecord]]:
         """The actions in `state`, earliest deadline first, as (the others, the stuck ones): at most
