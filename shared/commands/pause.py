@@ -119,8 +119,8 @@ def _under_way(run: CommandRun, target: str | None) -> str:
             continue
         found += writes
         if more:
-            unsaid.append(f"more than {_LISTED} {kind} may be under way: only {_LISTED} were read, so one under way "
-                          "may not be named")
+            unsaid.append(f"more than {_LISTED} {kind} are open: only {_LISTED} were read, so one under way may "
+                          "not be named")
     said = ""
     if found:
         listed = "; ".join(text for _, text in sorted(found))
@@ -136,6 +136,8 @@ def _in_scope(target: str | None, *names: str) -> bool:
 
 
 def _planned(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
+    """The open plans noted since `since` in the pause's scope, each (when, how it is named), and whether
+    more were open than read."""
     found, more = _open_plans(run.adapters.state, since)
     plans = []
     for data in found:
@@ -168,6 +170,8 @@ def _open_plans(state: Any, since: datetime) -> tuple[list[dict[str, Any]], bool
 
 
 def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
+    """The sweep's undos decided or last tried since `since` in the pause's scope (their action records
+    `undoing`: one equality, at most _LISTED + 1), and whether more were unfinished than read."""
     found = run.adapters.state.find_records(ACTIONS, "state", ActionState.UNDOING.value, _LISTED + 1)
     undos = []
     for data in found[:_LISTED]:
@@ -183,6 +187,8 @@ def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[t
 
 
 def _restores(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
+    """The operators' restores noted on a pin since `since` in the pause's scope (the pins held: one
+    equality, at most _LISTED + 1), and whether more pins were held than read."""
     found = run.adapters.state.find_records(PINS, "pinned", True, _LISTED + 1)
     restores = []
     for data in found[:_LISTED]:

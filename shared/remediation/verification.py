@@ -13,7 +13,9 @@ For each pending action, once its settle time has passed, judged on live evidenc
   sweep on time; anything else is escalated;
 - not verifiable by the deadline -> escalated, nothing undone;
 - its evidence unreadable (transient faults) past the deadline by more than a verification period ->
-  escalated once, kept pending as it is, and judged by a later sweep that can read it;
+  escalated once, kept pending as it is, and judged by a later sweep that can read it; such stuck
+  actions (and undos escalated as unfinished) are read past and tried after the others, a few a sweep
+  in turn (`Sweep._actions`, MAX_STUCK_PER_SWEEP), so they never crowd the others out;
 - an undo left unfinished (its sweep died, or a transient fault stopped it) -> retried once the lease
   of the sweep that began it lapsed; unfinished for more than a verification period, escalated once,
   kept `undoing` and still retried;
@@ -38,6 +40,8 @@ The sweep's time is bounded (shared/remediation/sweep_budget.py): it starts no r
 log-based incident's closing, pin reminder or intent's judgement once less than the longest single step
 is left before its function's timeout. A step in progress finishes; what is left waits for the next
 sweep, which judges the actions left first (ACTIONS_LEFT), and the log says how many were left and why.
+A connector change's judgement, which reads every managed service behind the connector, starts no read
+that could end past one step's time (sweep_budget.StepTime): the services not read leave it unclear.
 """
 from __future__ import annotations
 

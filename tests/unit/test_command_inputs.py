@@ -415,7 +415,7 @@ def test_a_pause_says_when_more_plans_are_open_than_it_read():
         in_flight(w, incident=f"0.inflight-{i}")
     paused = send(w, "pause", "pz-m").reason
     assert "20 write(s) already under way" in paused, paused
-    assert "more than 20 writes with a plan may be under way" in paused and "may not be named" in paused, paused
+    assert "more than 20 writes with a plan are open" in paused and "may not be named" in paused, paused
 
 
 @pytest.mark.parametrize("attributes, field", [
