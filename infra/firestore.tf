@@ -32,7 +32,9 @@ resource "google_firestore_field" "ttl" {
 }
 
 # The sweep's query of intents no attempt recorded (shared/remediation/verification.py,
-# FirestoreStateStore.find_before): state == "open" AND noted_at < cutoff ORDER BY noted_at. An
+# FirestoreStateStore.find_before): state == "open" AND noted_at < cutoff ORDER BY noted_at; and a pause's
+# of the plans that may be under way (shared/commands/pause.py): state == "open" AND noted_at >= (now less
+# a lease) ORDER BY noted_at, the same fields in the same order. An
 # equality and a range filter on different fields need a composite index ("If you attempt a compound
 # query with a range clause that doesn't map to an existing index, you receive an error", Firestore
 # "Index types"). Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/firestore_index.
@@ -53,10 +55,16 @@ resource "google_firestore_index" "open_intents" {
   }
 }
 
-# The sweep's query of pending actions (shared/remediation/verification.py, Sweep._pending_actions): state ==
-# "pending" AND deadline_at < (the last timestamp) ORDER BY deadline_at LIMIT 50, so that with more than
-# 50 pending the earliest deadlines are judged first (an equality alone returns document order). An
-# equality and a range on different fields need a composite index, as for the intents above.
+# The sweep's queries of actions (shared/remediation/verification.py, Sweep._page): state == "pending",
+# and state == "undoing", each AND deadline_at < (the last timestamp) [AND deadline_at >= (the last
+# deadline of the page before), to read past the stuck ones] ORDER BY deadline_at LIMIT 50, so that with
+# more than 50 the earliest deadlines are judged first (an equality alone returns document order). An
+# equality and a range on different fields need a composite index, as for the intents above; one index
+# serves every value of the equality, and both range filters are on the field the query orders by ("the
+# ORDER BY clause of a query determines which indexes can be used to serve the query", Firestore "Query
+# with range and inequality filters on multiple fields overview"; not checked against a real database,
+# the emulator needing no index: UNCONFIRMED). The name stays `pending_actions`: renaming it would
+# replace the deployed index.
 resource "google_firestore_index" "pending_actions" {
   project     = var.project_id
   database    = google_firestore_database.runwarden.name

@@ -228,10 +228,11 @@ class StateStore(Protocol):
         ...
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100) -> list[dict[str, Any]]:
+                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
         """Records whose top-level `field` equals `value` and whose `time_field` (a timestamp) is
-        earlier than `before`, oldest first, at most `limit`: a page of what is overdue. A record
-        without either field never matches. An addition: the sweep of intents needs it."""
+        earlier than `before` (and at or after `since`, if given: the next page of a walk), oldest
+        first, at most `limit`: a page of what is overdue. A record without either field never
+        matches. An addition: the sweep of intents needs it."""
         ...
 
     def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,

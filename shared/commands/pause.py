@@ -6,7 +6,7 @@ not hold back, or nothing could ever release it.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.commands.context import CommandRun, rejected
@@ -15,7 +15,8 @@ from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.guardrails import Gate, pause_key
 from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.remediation.records import FLAGS, INTENTS, KILL_SWITCH, IntentRecord, IntentState
+from shared.remediation.records import (ACTIONS, FLAGS, INTENTS, KILL_SWITCH, PINS, ActionRecord, ActionState,
+                                        IntentRecord, IntentState, PinRecord)
 
 
 def pause(run: CommandRun) -> Outcome:
@@ -94,31 +95,112 @@ def _under_way(run: CommandRun, target: str | None) -> str:
     """The writes a pause cannot stop, said: one already past the gate's last check when the flag
     landed is sent all the same (a rollback waits on Cloud Run's operation, a connector's patch on VPC
     Access's), and "no writes until resumed" alone would tell the operator who paused to stop it that
-    nothing more would change. Every write stores its plan (an open intent) before it is sent; those
-    noted within a claim's lease (with the clock-skew allowance) may still be under way, for the pause's
-    scope (every target, or the target and the writes made for it, as `guardrails.held_by` holds them).
-    Each ends as it ends and is answered. A read that fails is said, never taken for none. A corrective
-    restore (an operator's restore_traffic, the sweep's undo) stores no plan, so it is not named."""
-    try:
-        found = run.adapters.state.find_records(INTENTS, "state", IntentState.OPEN.value, _LISTED + 1)
-    except TransientError as exc:
-        return f"; whether a write was already under way could not be read ({exc}): one sent before it is not stopped"
+    nothing more would change. Every write leaves a note before it is sent, and those noted within a
+    claim's lease (with the clock-skew allowance) may still be under way, for the pause's scope (every
+    target, or the target and the writes made for it, as `guardrails.held_by` holds them):
+    - a write with a plan (an alert's, an operator's rollback or scale, an approve): its open intent;
+    - a corrective restore, which stores no plan (a plan left open reads as a write that may need
+      recording, intents.py, not as an undo): the sweep's undo, by its action record `undoing` since
+      its decision or its last try (`tried_at`); an operator's restore_traffic, by its note on the pin
+      (records.RestoreMark). A to_latest restore of a service Runwarden holds no pin of leaves no note,
+      and is not named.
+    Each ends as it ends and is answered. Each kind is read at most _LISTED + 1 at a time; more than
+    that, or a read that fails, is said, never taken for none."""
     lease = timedelta(seconds=run.config.guardrails.claim_ttl_seconds) + CLOCK_SKEW_ALLOWANCE
+    since = run.now - lease
+    found: list[tuple[datetime, str]] = []
+    unsaid: list[str] = []
+    for kind, read in (("writes with a plan", _planned), ("undos by the sweep", _undos),
+                       ("restores by an operator", _restores)):
+        try:
+            writes, more = read(run, target, since)
+        except TransientError as exc:
+            unsaid.append(f"whether one of the {kind} was already under way could not be read ({exc})")
+            continue
+        found += writes
+        if more:
+            unsaid.append(f"more than {_LISTED} {kind} are open: only {_LISTED} were read, so one under way may "
+                          "not be named")
+    said = ""
+    if found:
+        listed = "; ".join(text for _, text in sorted(found))
+        said = (f"; {len(found)} write(s) already under way when it landed are not stopped by it (sent, or past the "
+                f"gate's last check): {listed}; each is answered as it ends")
+    if unsaid:
+        said += "; " + "; ".join(unsaid) + ": one sent before it is not stopped"
+    return said
+
+
+def _in_scope(target: str | None, *names: str) -> bool:
+    return target is None or target in names
+
+
+def _planned(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
+    """The open plans noted since `since` in the pause's scope, each (when, how it is named), and whether
+    more were open than read."""
+    found, more = _open_plans(run.adapters.state, since)
     plans = []
     for data in found:
         try:
             plan = IntentRecord.model_validate(data)
         except ValueError:
             continue
-        if plan.noted_at >= run.now - lease and target in (None, plan.target, plan.service):
-            plans.append(plan)
-    if not plans:
-        return ""
-    listed = "; ".join(f"{p.action} on {p.target} (incident {p.incident_id}"
-                       + (f", command {p.command_id} by {p.requested_by}" if p.command_id else "")
-                       + f", planned at {p.noted_at:%H:%M:%S}Z)" for p in sorted(plans, key=lambda p: p.noted_at))
-    return (f"; {len(plans)} write(s) already under way when it landed are not stopped by it (sent, or past the "
-            f"gate's last check): {listed}; each is answered as it ends")
+        if plan.noted_at >= since and _in_scope(target, plan.target, plan.service):
+            plans.append((plan.noted_at, f"{plan.action} on {plan.target} (incident {plan.incident_id}"
+                          + (f", command {plan.command_id} by {plan.requested_by}" if plan.command_id else "")
+                          + f", planned at {plan.noted_at:%H:%M:%S}Z)"))
+    return plans, more
+
+
+def _open_plans(state: Any, since: datetime) -> tuple[list[dict[str, Any]], bool]:
+    """The open plans noted since `since`, oldest first, at most _LISTED (and whether there are more):
+    `state == open AND noted_at >= since` (FirestoreStateStore.find_before, served by the sweep's
+    `open_intents` index, infra/firestore.tf), so plans left open long ago (the sweep's to judge) take
+    no place. Where that query is refused (the index missing), one page of open plans in document
+    order, as before."""
+    find = getattr(state, "find_before", None)
+    if callable(find):
+        try:
+            found = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", _NO_LATER, _LISTED + 1, since=since)
+            return found[:_LISTED], len(found) > _LISTED
+        except PermanentError:
+            pass
+    found = state.find_records(INTENTS, "state", IntentState.OPEN.value, _LISTED + 1)
+    return found[:_LISTED], len(found) > _LISTED
+
+
+def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
+    """The sweep's undos decided or last tried since `since` in the pause's scope (their action records
+    `undoing`: one equality, at most _LISTED + 1), and whether more were unfinished than read."""
+    found = run.adapters.state.find_records(ACTIONS, "state", ActionState.UNDOING.value, _LISTED + 1)
+    undos = []
+    for data in found[:_LISTED]:
+        try:
+            record = ActionRecord.model_validate(data)
+        except ValueError:
+            continue
+        last = max((t for t in (record.resolved_at, record.tried_at) if t is not None), default=None)
+        if last is not None and last >= since and _in_scope(target, record.target, record.service):
+            undos.append((last, f"restore_traffic on {record.target} (the sweep's undo of {record.action} "
+                                f"{record.key}, incident {record.incident_id}, tried at {last:%H:%M:%S}Z)"))
+    return undos, len(found) > _LISTED
+
+
+def _restores(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
+    """The operators' restores noted on a pin since `since` in the pause's scope (the pins held: one
+    equality, at most _LISTED + 1), and whether more pins were held than read."""
+    found = run.adapters.state.find_records(PINS, "pinned", True, _LISTED + 1)
+    restores = []
+    for data in found[:_LISTED]:
+        try:
+            pin = PinRecord.model_validate(data)
+        except ValueError:
+            continue
+        mark = pin.restoring
+        if mark is not None and mark.at >= since and _in_scope(target, pin.service):
+            restores.append((mark.at, f"restore_traffic on {pin.service} (command {mark.command_id} by "
+                                      f"{mark.requested_by}, sent at {mark.at:%H:%M:%S}Z)"))
+    return restores, len(found) > _LISTED
 
 
 def _still_off(run: CommandRun, target: str | None) -> str:
@@ -160,3 +242,6 @@ def engaged_pauses(state: Any, limit: int) -> tuple[list[dict[str, Any]], bool]:
 
 
 _LISTED = 20
+# The bound of the open plans' query by `noted_at`: the last second a timestamp holds
+# (google/protobuf/timestamp.proto, as verification._NO_LATER).
+_NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)

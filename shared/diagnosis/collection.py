@@ -261,6 +261,9 @@ class Users:
     # beyond MAX_FAN_OUT_SERVICES. A write made for the resource's alert is held back by their pauses
     # too (precision: a paused service is never written for by omission).
     maybe: tuple[str, ...] = ()
+    # The managed services within the fan-out not read because the caller's `stop` said so (its time
+    # ran out): whether they use the resource is not known.
+    cut: tuple[str, ...] = ()
 
     @property
     def caveat(self) -> str:
@@ -273,15 +276,20 @@ class Users:
 
 
 def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *, connector: str | None = None,
-             sql_instance: str | None = None) -> Users:
+             sql_instance: str | None = None, stop: Callable[[], bool] | None = None) -> Users:
     """`managed` is (service name, Cloud SQL instances from the config) per managed service.
 
     A service uses the connector when a revision with traffic names it in vpc_access.connector;
     it uses the instance when a serving revision mounts it, or when the config names it (a private
-    IP connection through the connector has no Cloud SQL volume)."""
-    users, unreadable, looked, maybe = [], [], [], []
+    IP connection through the connector has no Cloud SQL volume). `stop`, asked before each service:
+    once it says so, the services left are not read (`Users.cut`, and `maybe`)."""
+    users, unreadable, looked, maybe, cut = [], [], [], [], []
     managed = list(managed)
     for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
+        if cut or (stop is not None and stop()):
+            cut.append(name)
+            maybe.append(name)
+            continue
         looked.append(name)
         try:
             service = readers.run.get_service(name)
@@ -298,7 +306,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
             users.append(name)
     maybe += [name for name, _ in managed[MAX_FAN_OUT_SERVICES:]]
     return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
-                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe))
+                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe), cut=tuple(cut))
 
 
 def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> None:

@@ -457,8 +457,10 @@ class FirestoreStateStore:
         return [_visible(snapshot.to_dict()) for snapshot in snapshots]
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100) -> list[dict[str, Any]]:
-        """One RunQuery: `field == value AND time_field < before ORDER BY time_field LIMIT limit`,
+                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
+        """One RunQuery: `field == value AND time_field < before ORDER BY time_field LIMIT limit`
+        (with `AND time_field >= since` when `since` is given: the next page of a walk by `time_field`;
+        two range filters on the one field the order is on, so the same composite index serves it),
         through the client library's query (only the sweep makes it, a few times an hour, so the
         hot path's raw calls, firestore_wire.py, are not needed). An equality and a range filter on
         different fields need a composite index ("If you attempt a compound query with a range
@@ -471,13 +473,17 @@ class FirestoreStateStore:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         _require_aware(before)
+        if since is not None:
+            _require_aware(since)
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
         wanted, bound = plain_record({field: value, time_field: before}).values()
         collection = self._firestore().collection(self._collection_id(kind))
         equal, earlier = _field_path(field), _field_path(time_field)
-        query = (collection.where(filter=FieldFilter(equal, "==", wanted))
-                 .where(filter=FieldFilter(earlier, "<", bound)).order_by(earlier).limit(limit))
+        query = collection.where(filter=FieldFilter(equal, "==", wanted)).where(filter=FieldFilter(earlier, "<", bound))
+        if since is not None:
+            query = query.where(filter=FieldFilter(earlier, ">=", plain_record({"since": since})["since"]))
+        query = query.order_by(earlier).limit(limit)
         snapshots = _retry_transient(lambda: _call(lambda: list(query.stream(timeout=self.timeout))))
         return [_visible(snapshot.to_dict()) for snapshot in snapshots]
 

@@ -106,6 +106,10 @@ class ActionRecord(KeptReport):
     # undo stayed unfinished for more than a verification period (Sweep._unfinished): escalated so once,
     # and a later judgement says it follows that escalation.
     unread_escalated_at: datetime | None = None
+    # When a sweep last began to try it once escalated so, or began to retry its unfinished undo
+    # (verification.Sweep._tried): the stuck ones are tried in turn, the least recently tried first, and
+    # a pause names an undo tried within a lease as possibly in flight (shared/commands/pause.py).
+    tried_at: datetime | None = None
     # Its KeptReport: the verification sweep's outcome about it (verified, undone, escalated), stored
     # by the very update that moves its state (verification.Sweep._report).
 

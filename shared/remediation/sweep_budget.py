@@ -31,6 +31,17 @@ DEFAULT_FUNCTION_TIMEOUT_SECONDS = 550.0
 # Run's operation (CloudRunAdapter.operation_timeout, 120 s) and may read the service back (40 s): 420 s;
 # plus one outcome publish (PubSubPublisher.timeout, 30 s) for the publishing after the last step.
 LONGEST_STEP_SECONDS = 450.0
+# What one step may spend on reads: the longest step less the outcome publish after it
+# (PubSubPublisher.timeout, 30 s). A connector change's judgement, which has no undo, reads the evidence
+# of every managed service behind the connector; it starts no read that could end past this
+# (`StepTime`), so however many services there are, the step stays within LONGEST_STEP_SECONDS.
+STEP_READS_SECONDS = LONGEST_STEP_SECONDS - 30.0
+# One service's evidence at every call's timeout (diagnosis.collection.collect: MAX_API_CALLS x
+# CallPolicy.call_timeout), and one service looked up to find whether it uses the connector
+# (collection.users_of: GetService and ListRevisions, each CallPolicy.total_timeout + call_timeout).
+# Read from the code, not measured; tests/infra/test_settings.py recomputes them.
+COLLECT_SECONDS = 140.0
+LOOKUP_SECONDS = 80.0
 
 T = TypeVar("T")
 
@@ -93,6 +104,19 @@ class SweepBudget:
                 f"{(self.until - self.started_at).total_seconds():.0f} s (at {self.spent_at:%H:%M:%S}, "
                 f"{(self.spent_at - self.started_at).total_seconds():.0f} s in): its function is cut off at "
                 f"{self.timeout_seconds:.0f} s and one step may take {self.step_seconds:.0f} s")
+
+
+class StepTime:
+    """The time one step may spend on reads, from its start: a read whose longest run (`fits(seconds)`)
+    would end past it is not started. Cut between reads only, as the sweep's budget cuts between steps."""
+
+    def __init__(self, clock: Clock, seconds: float = STEP_READS_SECONDS) -> None:
+        self.clock = clock
+        self.seconds = seconds
+        self.until: datetime = clock.now() + timedelta(seconds=seconds)
+
+    def fits(self, seconds: float) -> bool:
+        return self.clock.now() + timedelta(seconds=seconds) <= self.until
 
 
 def order_due(due: Sequence[T], key: Callable[[T], str], deadline: Callable[[T], datetime],

@@ -13,7 +13,9 @@ For each pending action, once its settle time has passed, judged on live evidenc
   sweep on time; anything else is escalated;
 - not verifiable by the deadline -> escalated, nothing undone;
 - its evidence unreadable (transient faults) past the deadline by more than a verification period ->
-  escalated once, kept pending as it is, and judged by a later sweep that can read it;
+  escalated once, kept pending as it is, and judged by a later sweep that can read it; such stuck
+  actions (and undos escalated as unfinished) are read past and tried after the others, a few a sweep
+  in turn (`Sweep._actions`, MAX_STUCK_PER_SWEEP), so they never crowd the others out;
 - an undo left unfinished (its sweep died, or a transient fault stopped it) -> retried once the lease
   of the sweep that began it lapsed; unfinished for more than a verification period, escalated once,
   kept `undoing` and still retried;
@@ -38,6 +40,8 @@ The sweep's time is bounded (shared/remediation/sweep_budget.py): it starts no r
 log-based incident's closing, pin reminder or intent's judgement once less than the longest single step
 is left before its function's timeout. A step in progress finishes; what is left waits for the next
 sweep, which judges the actions left first (ACTIONS_LEFT), and the log says how many were left and why.
+A connector change's judgement, which reads every managed service behind the connector, starts no read
+that could end past one step's time (sweep_budget.StepTime): the services not read leave it unclear.
 """
 from __future__ import annotations
 
@@ -61,7 +65,8 @@ from shared.remediation.guardrails import CLAIMS, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
-from shared.remediation.sweep_budget import SweepBudget, function_timeout, order_due
+from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, StepTime, SweepBudget, function_timeout,
+                                             order_due)
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPOSALS, REPORT_PENDING, SWEEP_MARKS,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord,
@@ -69,6 +74,11 @@ from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPO
 from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
+# Pages of MAX_PER_SWEEP actions (of one state) read per sweep past the stuck ones (`_stuck`), and the stuck
+# ones tried per sweep, the least recently tried first: a few that cannot be judged neither take the
+# others' places nor their time, and each is still tried every few sweeps.
+MAX_PAGES = 4
+MAX_STUCK_PER_SWEEP = 5
 # Open intents judged per sweep, oldest first: each may cost a live read of its target. The rest wait
 # for the next sweep.
 MAX_INTENTS_PER_SWEEP = 20
@@ -82,6 +92,8 @@ _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: t
 # 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z", google/protobuf/timestamp.proto, the type a
 # Firestore timestampValue is), so no deadline is cut.
 _NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+# Why a service behind a connector change was not read (Sweep._health): its reads would not fit in one step.
+_NOT_IN_TIME = "not read in this sweep's time for one judgement"
 
 
 class EvidenceUnread(TransientError):
@@ -151,9 +163,11 @@ class Sweep:
         left: list[str] = []
         for record in due:
             if not self.budget.allows("action(s)"):
-                left.append(record.key)
+                if not _stuck(record):     # the stuck ones are tried in turn, never ahead of the others
+                    left.append(record.key)
                 continue
             try:
+                record = self._tried(record)
                 outcome = self._judge(record)
             except TransientError as exc:  # the next scheduled sweep tries again
                 Timeline(record.incident_id, "command").step("verify_deferred", f"{record.key}: {exc}",
@@ -165,6 +179,23 @@ class Sweep:
         if left or left_before:
             self._mark_left(left)
         return outcomes
+
+    def _tried(self, record: ActionRecord) -> ActionRecord:
+        """The try recorded (`tried_at`) before a stuck action is tried again or an unfinished undo is
+        retried: the stuck ones are then tried in turn (`_least_tried`), and a pause names the undo as
+        possibly in flight. Guarded on the state and the escalation as read, which it leaves as they are;
+        best effort (the order and the pause's naming depend on it, not the judgement): a try not
+        recorded still goes on."""
+        if not _stuck(record) and record.state is not ActionState.UNDOING:
+            return record
+        try:
+            self.state.update_record(ACTIONS, record.key, {"tried_at": self.now}, expect={
+                "state": record.state.value, "unread_escalated_at": record.unread_escalated_at})
+        except TransientError as exc:
+            Timeline(record.incident_id, "command").step("try_unrecorded", f"{record.key}: the try not recorded: "
+                                                         f"{exc}", severity="WARNING")
+            return record
+        return record.model_copy(update={"tried_at": self.now})
 
     def _left_before(self) -> list[str]:
         """The keys of the due actions the last sweep cut by its budget left unjudged; [] if none or if
@@ -253,35 +284,74 @@ class Sweep:
         return outcome
 
     def _due(self) -> tuple[list[ActionRecord], list[str]]:
-        """The actions to judge, in the order to judge them (`order_due`: those the last cut sweep left
-        first, then oldest deadline first), and the keys that sweep left."""
-        pending = [ActionRecord.model_validate(d) for d in self._pending_actions()]
+        """The actions to judge, in the order to judge them: those the last cut sweep left first, then
+        oldest deadline first (`order_due`), then at most MAX_STUCK_PER_SWEEP of the stuck ones (`_stuck`),
+        the least recently tried first; and the keys that sweep left."""
+        pending, stuck_pending = self._actions(ActionState.PENDING)
+        undoing, stuck_undoing = self._actions(ActionState.UNDOING)
         # Another sweep's undo is judged stale by this instance's clock: the lease allows for skew.
         stale = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
-        undoing = [ActionRecord.model_validate(d) for d in
-                   self.state.find_records(ACTIONS, "state", ActionState.UNDOING.value, MAX_PER_SWEEP)]
-        due = [r for r in pending if self.now >= r.settle_at] + \
-              [r for r in undoing if r.resolved_at and self.now - r.resolved_at >= stale]
+        due = [r for r in pending if self.now >= r.settle_at] + [r for r in undoing if self._undo_stale(r, stale)]
+        stuck = [r for r in stuck_pending if self.now >= r.settle_at] + \
+                [r for r in stuck_undoing if self._undo_stale(r, stale)]
         left_before = self._left_before()
-        return order_due(due, lambda r: r.key, lambda r: r.deadline_at, left_before), left_before
+        return order_due(due, lambda r: r.key, lambda r: r.deadline_at, left_before) + _least_tried(stuck), left_before
 
-    def _pending_actions(self) -> list[dict[str, Any]]:
-        """At most MAX_PER_SWEEP pending actions, earliest deadline first: `state == pending ORDER BY
-        deadline_at` (FirestoreStateStore.find_before, with the composite index infra/firestore.tf
-        declares, `pending_actions`). An equality query alone returns them in document order, so with
-        more than MAX_PER_SWEEP pending the same ones came back each sweep and the rest could wait many
-        sweeps. Every pending action has a deadline, so the bound (the last time Firestore holds) cuts
-        none. Where the ordered query is refused (its index missing or still building after a deploy:
-        a permanent fault) the sweep says so and reads them in document order, rather than verify none."""
+    def _undo_stale(self, record: ActionRecord, stale: timedelta) -> bool:
+        """An undo whose sweep (the one that decided it) has surely ended: decided more than a lease ago.
+        A later sweep's retry may still run when the next one retries it too: the gate's claim on the undo
+        lets only one write it."""
+        return record.resolved_at is not None and self.now - record.resolved_at >= stale
+
+    def _actions(self, state: ActionState) -> tuple[list[ActionRecord], list[ActionRecord]]:
+        """The actions in `state`, earliest deadline first, as (the others, the stuck ones): at most
+        MAX_PER_SWEEP others, read page by page past the stuck ones (escalated as unreadable or
+        unfinished and kept as they are, `_stuck`), which have the oldest deadlines and so fill the first
+        pages. At most MAX_PAGES pages: past that, the others left unread are said at ERROR
+        (`sweep_crowded`), so a person hears that stuck actions crowd the sweep. Where the ordered query is
+        refused (its index missing), one page in document order (`_page`)."""
+        others: list[ActionRecord] = []
+        stuck: list[ActionRecord] = []
+        seen: set[str] = set()
+        since: datetime | None = None
+        for _ in range(MAX_PAGES):
+            page, ordered = self._page(state, since)
+            fresh = [ActionRecord.model_validate(d) for d in page if d.get("key") not in seen]
+            seen.update(r.key for r in fresh)
+            others += [r for r in fresh if not _stuck(r)]
+            stuck += [r for r in fresh if _stuck(r)]
+            if not ordered or len(page) < MAX_PER_SWEEP or len(others) >= MAX_PER_SWEEP:
+                return others[:MAX_PER_SWEEP], stuck
+            last = page[-1]["deadline_at"]
+            # The next page starts at the last deadline read (read again, known by key); a page all of one
+            # instant would never move, so it moves a microsecond past it.
+            since = last if since is None or last > since else since + timedelta(microseconds=1)
+        Timeline(None, "command").step(
+            "sweep_crowded", f"{len(stuck)} {state.value} action(s) kept as they are after an escalation (their "
+            f"evidence unreadable or their undo unfinished) fill the first {MAX_PAGES} pages of {MAX_PER_SWEEP} by "
+            f"deadline; {len(others)} other(s) read, those with a deadline after {since:%Y-%m-%d %H:%M:%S}Z wait "
+            "for a later sweep: a person must look at why the stuck ones cannot be judged", severity="ERROR",
+            stuck=len(stuck))
+        return others, stuck
+
+    def _page(self, state: ActionState, since: datetime | None) -> tuple[list[dict[str, Any]], bool]:
+        """One page of at most MAX_PER_SWEEP actions in `state`, earliest deadline first (from `since`):
+        `state == S ORDER BY deadline_at` (FirestoreStateStore.find_before, with the composite index
+        infra/firestore.tf declares, `pending_actions`, which serves every state). An equality query alone
+        returns them in document order, so with more than MAX_PER_SWEEP the same ones came back each sweep
+        and the rest could wait many sweeps. Every action has a deadline, so the bound (the last time
+        Firestore holds) cuts none. Where the ordered query is refused (its index missing or still building
+        after a deploy: a permanent fault) the sweep says so and reads one page in document order, rather
+        than verify none; the second value says whether the page is ordered."""
         find = getattr(self.state, "find_before", None)
         if callable(find):
             try:
-                return find(ACTIONS, "state", ActionState.PENDING.value, "deadline_at", _NO_LATER, MAX_PER_SWEEP)
+                return find(ACTIONS, "state", state.value, "deadline_at", _NO_LATER, MAX_PER_SWEEP, since=since), True
             except PermanentError as exc:
-                Timeline(None, "command").step("sweep_unordered", f"pending actions not read by deadline ({exc}): "
-                                               f"read in document order, at most {MAX_PER_SWEEP}; check the "
+                Timeline(None, "command").step("sweep_unordered", f"{state.value} actions not read by deadline "
+                                               f"({exc}): read in document order, at most {MAX_PER_SWEEP}; check the "
                                                "pending_actions index (infra/firestore.tf)", severity="ERROR")
-        return self.state.find_records(ACTIONS, "state", ActionState.PENDING.value, MAX_PER_SWEEP)
+        return self.state.find_records(ACTIONS, "state", state.value, MAX_PER_SWEEP), False
 
     def _judge(self, record: ActionRecord) -> Outcome | None:
         """One action, judged on live evidence (judging.judge) and moved as judging.next_step says. Not
@@ -326,9 +396,16 @@ class Sweep:
         """The action's standing on evidence collected since it settled: of its service, and for a
         connector change of every managed service whose serving revision uses the connector now
         (judging.combine). A closed incident is cited, never taken as recovery alone
-        (shared/remediation/judging.py says why)."""
+        (shared/remediation/judging.py says why).
+
+        A connector change's reads are bounded in time (sweep_budget.StepTime): a service is looked up, or
+        its evidence read, only while that read at its longest still ends within the step's reads, so many
+        services never carry the step past the sweep's margin. One not read so is unclear ("not read in
+        this sweep's time"): before the deadline the change waits for a later sweep (which reads again,
+        the services in the same order), and by it, it is escalated as not verifiable, naming them."""
         closed = record.incident_closed_at if record.incident_closed_at and \
             record.incident_closed_at >= record.applied_at else None
+        step = StepTime(self.adapters.clock)
         try:
             readers = self.adapters.readers()
             # An operator's connector change names the connector as its `service` (a command names no
@@ -338,15 +415,28 @@ class Sweep:
             caveat = ""
             if record.action == "scale_connector":
                 found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
-                                 connector=record.target)
+                                 connector=record.target, stop=lambda: not step.fits(LOOKUP_SECONDS))
                 services += [s for s in found.services if s != record.service]
                 unread = [(name, judging.Health(judging.HealthKind.UNCLEAR, "cannot be read, so whether it uses the "
                                                 "connector is not known")) for name in found.unreadable]
+                unread += [(name, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the "
+                                                 "connector is not known")) for name in found.cut if name != record.service]
                 caveat = f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else ""
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         recovery = record.incident_recovery if closed else ""
-        judged = [(service, self._health_of(record, service, readers, closed, recovery)) for service in services]
+        judged = []
+        for service in services:
+            if record.action == "scale_connector" and not step.fits(COLLECT_SECONDS):
+                judged.append((service, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME)))
+                continue
+            judged.append((service, self._health_of(record, service, readers, closed, recovery)))
+        cut = [short_name(s) for s, h in judged + unread if h.why.startswith(_NOT_IN_TIME)]
+        if cut:
+            Timeline(record.incident_id, "command").step(
+                "verify_cut", f"{record.key}: {len(cut)} service(s) behind {record.target} not read ({', '.join(cut)}): "
+                f"one judgement reads for at most {step.seconds:.0f} s; unclear until a sweep reads them all",
+                severity="WARNING", key=record.key)
         if not judged and not unread:   # never "every service is healthy" of no service at all
             return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
                                   "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
@@ -839,6 +929,20 @@ def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) ->
         return cutoff
     last = page[-1]["noted_at"]
     return last if last > since else since + timedelta(microseconds=1)
+
+
+def _stuck(record: ActionRecord) -> bool:
+    """Escalated and kept as it is (`Sweep._unreadable`, `Sweep._unfinished`): a person was told, and
+    every sweep since has failed to judge it or to finish its undo."""
+    return record.unread_escalated_at is not None
+
+
+def _least_tried(stuck: list[ActionRecord]) -> list[ActionRecord]:
+    """At most MAX_STUCK_PER_SWEEP stuck actions, the least recently tried first (`tried_at`, recorded
+    before each try; before any, the escalation's time), so that every one is tried in turn."""
+    def last(r: ActionRecord) -> tuple[datetime, datetime, str]:
+        return (r.tried_at or r.unread_escalated_at or r.deadline_at, r.deadline_at, r.key)
+    return sorted(stuck, key=last)[:MAX_STUCK_PER_SWEEP]
 
 
 def _minutes(delta: timedelta) -> str:

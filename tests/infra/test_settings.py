@@ -82,6 +82,18 @@ def test_the_sweeps_margin_covers_its_longest_step_and_leaves_it_time() -> None:
     assert timeout - LONGEST_STEP_SECONDS >= 60, "a sweep would have almost no time to start steps in"
 
 
+def test_a_connector_changes_reads_are_bounded_by_the_longest_one_of_each() -> None:
+    """sweep_budget's read bounds, recomputed from the code: one service's evidence at every call's
+    timeout, one service's lookup (two calls with their retries), and the step's reads (the longest step
+    less the publish after it)."""
+    from shared.remediation.sweep_budget import COLLECT_SECONDS, LOOKUP_SECONDS, STEP_READS_SECONDS
+
+    assert COLLECT_SECONDS >= MAX_API_CALLS * CallPolicy().call_timeout
+    assert LOOKUP_SECONDS >= 2 * one_call_with_retries()
+    assert STEP_READS_SECONDS + _default(PubSubPublisher, "timeout") <= LONGEST_STEP_SECONDS
+    assert STEP_READS_SECONDS >= COLLECT_SECONDS + LOOKUP_SECONDS, "a judgement must read at least one service"
+
+
 def test_the_ack_deadline_is_above_the_function_timeout() -> None:
     config = load_module()
     ack = evaluate(config.locals["ack_deadline_seconds"])
@@ -184,16 +196,19 @@ def test_the_sweeps_query_of_open_intents_has_its_composite_index() -> None:
     assert fields == [("state", "ASCENDING"), ("noted_at", "ASCENDING")]
 
 
-def test_the_sweeps_query_of_pending_actions_by_deadline_has_its_composite_index() -> None:
-    """Sweep._pending_actions's find_before(ACTIONS, "state", "pending", "deadline_at", ...): equality on
-    `state`, then the range and the order on `deadline_at`, both ascending."""
+def test_the_sweeps_query_of_actions_by_deadline_has_its_composite_index() -> None:
+    """Sweep._page's find_before(ACTIONS, "state", <pending or undoing>, "deadline_at", ..., since=...):
+    equality on `state`, then the ranges and the order on `deadline_at`, both ascending. One index serves
+    every value of the equality, so the pending and the undoing actions both read by it."""
     import inspect
 
     from shared.remediation import verification
     from shared.remediation.records import ACTIONS
 
-    source = inspect.getsource(verification.Sweep._pending_actions)
-    assert 'find(ACTIONS, "state", ActionState.PENDING.value, "deadline_at"' in source
+    source = inspect.getsource(verification.Sweep._page)
+    assert 'find(ACTIONS, "state", state.value, "deadline_at"' in source
+    due = inspect.getsource(verification.Sweep._due)
+    assert "self._actions(ActionState.PENDING)" in due and "self._actions(ActionState.UNDOING)" in due
     index = load_module().resource("google_firestore_index", "pending_actions")
     assert index["collection"] == "${var.collection_prefix}_" + ACTIONS and index["query_scope"] == "COLLECTION"
     fields = [(f["field_path"], f["order"]) for f in index["fields"]]

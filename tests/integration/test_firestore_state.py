@@ -211,3 +211,36 @@ def test_a_guarded_commit_that_landed_with_its_answer_lost_is_recognised(store: 
     monkeypatch.undo()
     assert store.get_record("intents", "i") == {"state": "recorded", "owner": "a"}
     assert store.get_record(ACTIONS, "adopted") == {"by": "me"}
+
+
+@pytest.mark.emulator
+def test_the_sweep_reads_past_stuck_actions_on_firestore(store: FirestoreStateStore) -> None:
+    """The sweep's pages of actions by deadline (Sweep._actions, `find_before(..., since=...)`) on the
+    emulator: 55 actions escalated as unreadable and kept `pending` have the oldest deadlines and fill
+    the first page of 50; the 5 others behind them are read all the same, and judged before a few of
+    the stuck ones."""
+    from shared.clock import FixedClock
+    from shared.config import parse_config
+    from shared.remediation.records import ActionRecord
+    from shared.remediation.verification import Sweep
+
+    service = "projects/demo/locations/us-central1/services/backend"
+    keys = []
+    for i in range(60):
+        record = ActionRecord(key=f"inc-{i}|{service}|rollback_traffic", incident_id=f"inc-{i}", target=service,
+                              service=service, action="rollback_traffic", signature="bad_revision", reversible=True,
+                              applied_at=NOW - timedelta(hours=2), settle_at=NOW - timedelta(hours=2),
+                              deadline_at=NOW - timedelta(hours=1) + timedelta(seconds=i),
+                              unread_escalated_at=NOW - timedelta(minutes=5) if i < 55 else None)
+        store.put_record(ACTIONS, record.key, record.model_dump(mode="python"))
+        keys.append(record.key)
+
+    class Adapters:
+        state, clock = store, FixedClock(NOW)
+
+    config = parse_config({"project": "demo", "outcomes_topic": "projects/demo/topics/outcomes",
+                           "services": [{"name": service}]})
+    due, _ = Sweep(config, Adapters())._due()
+    assert [r.key for r in due][:5] == keys[55:], "the others first, every one of them"
+    from shared.remediation.verification import MAX_STUCK_PER_SWEEP
+    assert [r.key for r in due][5:] == keys[:MAX_STUCK_PER_SWEEP], "then a few stuck ones, oldest first"

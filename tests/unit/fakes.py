@@ -152,16 +152,19 @@ class MemoryStateStore:
             return _copy_plain(found[:limit])
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100) -> list[dict[str, Any]]:
+                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
         wanted, bound = plain_record({field: value, time_field: before}).values()
+        low = plain_record({"since": since})["since"] if since is not None else None
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
         with self._lock:
-            # As the Firestore query: equality on `field`, `time_field` a timestamp before the bound,
-            # ordered by it (a record whose `time_field` is missing or not a timestamp never matches).
+            # As the Firestore query: equality on `field`, `time_field` a timestamp before the bound (and
+            # at or after `since`), ordered by it (a record whose `time_field` is missing or not a
+            # timestamp never matches).
             found = [record for (k, _), record in self.documents.items()
                      if k == kind and field in record and record[field] == wanted
-                     and isinstance(record.get(time_field), datetime) and record[time_field] < bound]
+                     and isinstance(record.get(time_field), datetime) and record[time_field] < bound
+                     and (low is None or record[time_field] >= low)]
             found.sort(key=lambda record: record[time_field])
             return _copy_plain(found[:limit])
 

@@ -318,14 +318,15 @@ def test_a_reject_while_another_operators_approve_is_under_way_says_how_to_hold_
     assert f"runwarden pause --target {CONNECTOR}" in answer.reason, answer.reason
 
 
-def in_flight(w: FastWorld, target: str = SERVICE, service: str = SERVICE, minutes_ago: float = 0.5) -> None:
+def in_flight(w: FastWorld, target: str = SERVICE, service: str = SERVICE, minutes_ago: float = 0.5,
+              incident: str = "0.inflight") -> None:
     """An alert's rollback past the gate's last check: its plan stored (open), its write under way."""
     from datetime import timedelta
 
     from shared.remediation.guardrails import claim_key
     from shared.remediation.records import INTENTS, IntentRecord, IntentState
-    intent = IntentRecord(incident_id="0.inflight", message_id="17", owner="17:a", action="rollback_traffic",
-                          claim_key=claim_key("0.inflight", target, "rollback_traffic"), target=target,
+    intent = IntentRecord(incident_id=incident, message_id="17", owner="17:a", action="rollback_traffic",
+                          claim_key=claim_key(incident, target, "rollback_traffic"), target=target,
                           service=service, noted_at=w.clock.now() - timedelta(minutes=minutes_ago),
                           state=IntentState.OPEN)
     w.state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
@@ -352,6 +353,69 @@ def test_a_pause_of_another_target_or_after_the_write_ended_names_no_write_under
     in_flight(in_flight_old, minutes_ago=60)       # past every lease: the sweep's, not under way
     assert "under way" not in send(w, "pause", "pz-2", target=SERVICE).reason
     assert "under way" not in send(in_flight_old, "pause", "pz-3").reason
+
+
+def undo_in_flight(w: FastWorld, minutes_ago: float = 0.5) -> str:
+    """The sweep's undo of a rollback: its action record `undoing` since its decision, its write under way."""
+    from datetime import timedelta
+
+    from shared.remediation.records import ACTIONS, ActionRecord, ActionState
+    now = w.clock.now()
+    record = ActionRecord(key=f"0.undo|{SERVICE}|rollback_traffic", incident_id="0.undo", target=SERVICE,
+                          service=SERVICE, action="rollback_traffic", signature="bad_revision", reversible=True,
+                          state=ActionState.UNDOING, applied_at=now - timedelta(minutes=30),
+                          settle_at=now - timedelta(minutes=25), deadline_at=now - timedelta(minutes=5),
+                          resolved_at=now - timedelta(minutes=minutes_ago))
+    w.state.put_record(ACTIONS, record.key, record.model_dump(mode="python"))
+    return record.key
+
+
+def restore_in_flight(w: FastWorld, minutes_ago: float = 0.5) -> None:
+    """An operator's restore_traffic: its note on the pin stored before its write, the write under way."""
+    from datetime import timedelta
+
+    from shared.remediation.records import PINS, PinRecord, RestoreMark
+    now = w.clock.now()
+    mark = RestoreMark(command_id="rt-9", requested_by="carol@example.com", at=now - timedelta(minutes=minutes_ago),
+                       traffic=[{"revision": "backend-00001", "percent": 100}])
+    pin = PinRecord(service=SERVICE, revision="backend-00001", action_id="a-1", pinned_at=now - timedelta(hours=1))
+    w.state.put_record(PINS, SERVICE, pin.model_dump(mode="python") | {"restoring": mark.stored()})
+
+
+@pytest.mark.parametrize("target", [None, SERVICE])
+def test_a_pause_names_a_corrective_restore_under_way(target):
+    """A corrective restore_traffic (the sweep's undo, an operator's restore) stores no plan, so a pause
+    that landed while one was being written answered as if no write were under way."""
+    fields = {"target": target} if target else {}
+    w = world()
+    key = undo_in_flight(w)
+    paused = send(w, "pause", "pz-u", **fields).reason
+    assert "1 write(s) already under way" in paused and "the sweep's undo" in paused and key in paused, paused
+    w = world()
+    restore_in_flight(w)
+    paused = send(w, "pause", "pz-r", **fields).reason
+    assert "1 write(s) already under way" in paused and "command rt-9 by carol@example.com" in paused, paused
+
+
+def test_a_pause_names_no_restore_that_ended_or_is_of_another_target():
+    w = world()
+    undo_in_flight(w, minutes_ago=60)
+    restore_in_flight(w, minutes_ago=60)
+    assert "under way" not in send(w, "pause", "pz-o").reason
+    w = world()
+    undo_in_flight(w)
+    restore_in_flight(w)
+    assert "under way" not in send(w, "pause", "pz-c", target=CONNECTOR).reason
+
+
+def test_a_pause_says_when_more_plans_are_open_than_it_read():
+    """It read at most 21 open plans, and a write under way past them went unnamed without a word."""
+    w = world()
+    for i in range(25):
+        in_flight(w, incident=f"0.inflight-{i}")
+    paused = send(w, "pause", "pz-m").reason
+    assert "20 write(s) already under way" in paused, paused
+    assert "more than 20 writes with a plan are open" in paused and "may not be named" in paused, paused
 
 
 @pytest.mark.parametrize("attributes, field", [

@@ -241,6 +241,20 @@ class RecordStoreContract:
         with pytest.raises(ValueError):
             store.find_before("intents", "state", "open", "noted_at", datetime(2026, 1, 1))   # naive
 
+    def test_find_before_since_pages_on_from_a_time_inclusive(self, store: Any) -> None:
+        """The next page of a walk by `time_field`: `since` is in the range (the last record read comes
+        back, known by key), the equality still holds, and a naive `since` is refused."""
+        ages = {"a": 50, "b": 10, "c": 30, "d": 70}   # minutes before T0
+        for name, minutes in ages.items():
+            store.put_record("actions", f"inc|{name}", {"n": name, "state": "pending", "deadline_at": T0 - timedelta(minutes=minutes)})
+        store.put_record("actions", "inc|done", {"n": "done", "state": "verified", "deadline_at": T0 - timedelta(minutes=40)})
+        since = (T0 - timedelta(minutes=50)).astimezone(CET)
+        found = store.find_before("actions", "state", "pending", "deadline_at", T0, since=since)
+        assert [r["n"] for r in found] == ["a", "c", "b"]
+        assert [r["n"] for r in store.find_before("actions", "state", "pending", "deadline_at", T0, 1, since=since)] == ["a"]
+        with pytest.raises(ValueError):
+            store.find_before("actions", "state", "pending", "deadline_at", T0, since=datetime(2026, 1, 1))   # naive
+
     # ------------------------------------------------------------------ find_between
 
     def test_find_between_pages_every_record_with_the_time_field_oldest_first(self, store: Any) -> None:

@@ -257,3 +257,171 @@ def test_a_refused_ordered_query_still_reads_the_pending_in_document_order(monke
     monkeypatch.setattr(state, "find_before", refused)
     due, _ = _sweep(state, clock, 550, 0)._due()
     assert [r.key for r in due] == keys
+
+
+def test_with_more_undoing_than_one_sweep_reads_the_earliest_deadlines_are_read_first():
+    """The unfinished undos' query returned at most MAX_PER_SWEEP in document order: those stored first
+    came back every sweep, and an undo with an earlier deadline stored later could wait for good."""
+    from shared.remediation.verification import MAX_PER_SWEEP
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    keys = _due_actions(state, MAX_PER_SWEEP + 10)
+    for i, key in enumerate(keys):          # undos decided long ago; the first stored, the latest deadlines
+        state.update_record(ACTIONS, key, {"state": "undoing", "resolved_at": START - timedelta(hours=1)} |
+                            ({"deadline_at": START + timedelta(hours=1)} if i < 10 else {}))
+    due, _ = _sweep(state, clock, 550, 0)._due()
+    assert {r.key for r in due} == set(keys[10:]), "the earliest deadlines first"
+    assert [r.deadline_at for r in due] == sorted(r.deadline_at for r in due)
+
+
+def test_a_refused_ordered_query_still_reads_the_undoing_in_document_order(monkeypatch):
+    from shared.errors import PermanentError
+    from shared.remediation import verification
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    keys = _due_actions(state, 2)
+    for key in keys:
+        state.update_record(ACTIONS, key, {"state": "undoing", "resolved_at": START - timedelta(hours=1)})
+
+    def refused(*_a: Any, **_k: Any) -> list:
+        raise PermanentError("The query requires an index", code="FAILED_PRECONDITION")
+
+    monkeypatch.setattr(state, "find_before", refused)
+    steps: list[str] = []
+    monkeypatch.setattr(verification.Timeline, "step", lambda self, name, message, **_: steps.append(name))
+    due, _ = _sweep(state, clock, 550, 0)._due()
+    assert [r.key for r in due] == keys
+    assert steps.count("sweep_unordered") == 2      # pending and undoing: each said
+
+
+def _escalated_as_unreadable(state: MemoryStateStore, keys: list[str]) -> None:
+    for key in keys:
+        state.update_record(ACTIONS, key, {"unread_escalated_at": START - timedelta(minutes=1)})
+
+
+def test_stuck_actions_take_no_place_of_the_others_and_are_tried_in_turn_after_them():
+    """Actions escalated as unreadable and kept `pending` have the oldest deadlines: they filled the
+    first page of MAX_PER_SWEEP every sweep, and the others behind them were never judged."""
+    from shared.remediation.verification import MAX_PER_SWEEP, MAX_STUCK_PER_SWEEP
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    keys = _due_actions(state, MAX_PER_SWEEP + 10)
+    stuck, others = keys[:MAX_PER_SWEEP + 5], keys[MAX_PER_SWEEP + 5:]
+    _escalated_as_unreadable(state, stuck)
+    due, _ = _sweep(state, clock, 550, 0)._due()
+    assert [r.key for r in due[:len(others)]] == others, "the others first, every one of them"
+    assert [r.key for r in due[len(others):]] == stuck[:MAX_STUCK_PER_SWEEP], "then a few stuck ones"
+
+    class Unreadable(_SlowSweep):       # every stuck one still cannot be judged
+        def _judge(self, record: ActionRecord) -> Outcome | None:
+            self.judged.append(record.key)
+            return None
+
+    tried: list[str] = []
+    for _ in range(3):
+        clock.advance(300)
+        sweep = Unreadable(_config(), _Adapters(state, clock), SweepBudget(clock, 550, 450), seconds=0)
+        sweep._verifications()
+        tried += [k for k in sweep.judged if k in stuck]
+        assert set(sweep.judged) >= set(others)
+    assert tried == stuck[:3 * MAX_STUCK_PER_SWEEP], "each stuck one in turn, the least recently tried first"
+    assert state.get_record(ACTIONS, stuck[0])["tried_at"] == START + timedelta(seconds=300)
+
+
+def test_stuck_actions_past_the_pages_read_are_said_to_a_person(monkeypatch):
+    from shared.remediation import verification
+    from shared.remediation.verification import MAX_PAGES, MAX_PER_SWEEP
+
+    state, clock = MemoryStateStore(), FixedClock(START)
+    keys = _due_actions(state, MAX_PAGES * MAX_PER_SWEEP + 3)
+    _escalated_as_unreadable(state, keys[:MAX_PAGES * MAX_PER_SWEEP])
+    steps: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(verification.Timeline, "step",
+                        lambda self, name, message, severity="INFO", **_: steps.append((name, message, severity)))
+    _sweep(state, clock, 550, 0)._due()
+    [(_, said, severity)] = [s for s in steps if s[0] == "sweep_crowded"]
+    assert severity == "ERROR" and " pending action(s) kept as they are" in said and "wait for a later sweep" in said
+
+
+def test_a_stuck_action_left_by_the_time_cut_does_not_go_first_next_time():
+    state, clock = MemoryStateStore(), FixedClock(START)
+    keys = _due_actions(state, 3)
+    _escalated_as_unreadable(state, keys[:1])
+    sweep = _sweep(state, clock, 550, 120)      # one judgement fits: the others', never the stuck one
+    sweep._verifications()
+    assert sweep.judged == keys[1:2]
+    assert state.get_record(SWEEP_MARKS, ACTIONS_LEFT)["keys"] == keys[2:]
+
+
+# --- a connector change's judgement, bounded in time ------------------------------------------------------
+
+CONNECTOR = "projects/demo/locations/us-central1/connectors/shared"
+
+
+def _connector_change(services: list[str]) -> tuple[Any, ActionRecord, FixedClock]:
+    config = parse_config({"project": "demo", "outcomes_topic": "projects/demo/topics/outcomes",
+                           "services": [{"name": s} for s in services]})
+    record = ActionRecord(key=f"inc-1|{CONNECTOR}|scale_connector", incident_id="inc-1", target=CONNECTOR,
+                          service=services[0], action="scale_connector", signature="connector_saturation",
+                          reversible=False, applied_at=START - timedelta(minutes=20),
+                          settle_at=START - timedelta(minutes=15), deadline_at=START - timedelta(minutes=5))
+    return config, record, FixedClock(START)
+
+
+def test_a_connector_changes_judgement_reads_no_service_past_one_steps_time(monkeypatch):
+    """Every managed service behind the connector was read, one after the other, whatever their number:
+    with each read at its longest (140 s), six services took 840 s, past the sweep's 450 s margin, and
+    the platform cut the sweep off mid-step. Now a read that would end past the step's reads is not
+    started; the services not read leave the change unclear, said by name, and escalated by the deadline."""
+    from shared.diagnosis.collection import Users
+    from shared.remediation import judging, verification
+
+    services = [f"projects/demo/locations/us-central1/services/s{i}" for i in range(6)]
+    config, record, clock = _connector_change(services)
+    monkeypatch.setattr(verification, "users_of", lambda *_a, **_k: Users(tuple(services), tuple(services)))
+    read: list[str] = []
+
+    def health_of(self, record, service, *_a, **_k):
+        read.append(service)
+        clock.advance(140)       # each at its longest (MAX_API_CALLS x CallPolicy.call_timeout)
+        return judging.Health(judging.HealthKind.HEALTHY, "healthy")
+
+    monkeypatch.setattr(verification.Sweep, "_health_of", health_of)
+    steps: list[tuple[str, str]] = []
+    monkeypatch.setattr(verification.Timeline, "step", lambda self, name, message, **_: steps.append((name, message)))
+
+    class _Readers(_Adapters):
+        def readers(self) -> Any:
+            return None
+
+    sweep = Sweep(config, _Readers(MemoryStateStore(), clock), SweepBudget(clock, 550, 450))
+    health = sweep._health(record)
+    assert clock.now() - START <= timedelta(seconds=450 - 30), "within the margin, less the publish after it"
+    assert read == services[:3]
+    assert health.kind is judging.HealthKind.UNCLEAR and "not read in this sweep's time" in health.why
+    assert all(s.rsplit("/", 1)[1] in health.why for s in services[3:])
+    [(_, said)] = [s for s in steps if s[0] == "verify_cut"]
+    assert "3 service(s)" in said
+    step = judging.next_step(record, health, START, config.verification)
+    assert step.kind is judging.StepKind.ESCALATE and "could not be verified by the deadline" in step.why
+
+
+def test_the_lookup_of_a_connectors_users_stops_when_told_and_names_those_not_read():
+    from shared.diagnosis.collection import users_of
+    from shared.errors import PermanentError
+
+    asked: list[str] = []
+
+    class _Run:
+        def get_service(self, name: str) -> Any:
+            asked.append(name)
+            raise PermanentError("denied", code="PERMISSION_DENIED")
+
+    class _Readers:
+        run = _Run()
+
+    managed = [(f"s{i}", ()) for i in range(5)]
+    found = users_of(_Readers(), managed, connector=CONNECTOR, stop=lambda: len(asked) >= 2)
+    assert asked == ["s0", "s1"] and found.looked_at == ("s0", "s1")
+    assert found.cut == ("s2", "s3", "s4") and set(found.cut) <= set(found.maybe)
+    assert users_of(_Readers(), managed, connector=CONNECTOR).cut == ()
