@@ -234,6 +234,15 @@ CASES = {
     "SSL enforced on the instance (pgjdbc, SSL off) while the connector is newly saturated: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SSL_OFF, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="pg_hba.conf"),
+    # Errors that ended before the failures began explain none of them, as database/up's blip does:
+    # a restart (Enterprise Plus maintenance keeps database/up at 1) ends every pooled connection.
+    "a restart ended every pooled connection 8 minutes before a deploy's failures: the deploy is rolled back": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-14, ADMIN_SHUTDOWN, OLD, count=40)
+        .log(-14, CLOSED, OLD, count=9),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the same restart in the deploy's first failing minute: the database competes": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-5, ADMIN_SHUTDOWN, NEW, count=40),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     # redis-py's own pool at max_connections speaks MySQL 1040's words: not the database's refusal.
     "redis-py's MaxConnectionsError at a newly saturated connector, requests hanging: the connector's": dict(
         build=lambda e: newly_saturated(serving(e, latency=30.1)).log(-5, REDIS_POOL, OLD, count=40),

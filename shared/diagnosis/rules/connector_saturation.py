@@ -400,7 +400,7 @@ def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
 def _unreached(facts: Facts) -> int:
     """Errors of reaching the database in the logs (a dial timeout, a reset, a pool wait): every
     refusal is also a connection error (its pattern is in both signals), the rest failed to reach it."""
-    return len(facts.log_matches(LogSignal.DB_CONNECTION)) - sum(map(len, refusals(facts).values()))
+    return len(facts.database_lines(LogSignal.DB_CONNECTION)) - sum(map(len, refusals(facts).values()))
 
 
 def _unread(facts: Facts) -> list[str]:
