@@ -707,6 +707,28 @@ class Facts:
             return list(found)
         return [e for e in found if e.resource_labels.get("revision_name") == revision]
 
+    def database_lines(self, signal: LogSignal) -> list[LogRecord]:
+        """The entries of a database signal (errors of reaching it, its refusals) logged while requests
+        failed: from the failing window's start (shortly before the first failing minute) on, or every
+        one when no minute failed or the failures began with the window. As for database/up's blip
+        (rules/database_signs.py), errors that stopped before the failures began explain none of them:
+        a maintenance restart or failover ends every pooled connection of every instance at once, each
+        logged (57P01 "terminating connection due to administrator command", resets), and those lines
+        stay in the incident window for minutes after the database came back."""
+        found = self.log_matches(signal)
+        failing = self.failing_window
+        if failing is None or failing.start <= self.incident.start:
+            return found
+        return [e for e in found if e.timestamp >= failing.start]
+
+    def database_lines_before(self, signal: LogSignal) -> list[LogRecord]:
+        """The entries of a database signal logged only before the failing window (`database_lines`
+        leaves them out): context, never a cause."""
+        failing = self.failing_window
+        if failing is None or failing.start <= self.incident.start:
+            return []
+        return [e for e in self.log_matches(signal) if e.timestamp < failing.start]
+
 
 def _path(revision: Revision) -> tuple[str, str, tuple[str, ...]]:
     """How a revision reaches its VPC: its connector, its egress, its Direct VPC egress interfaces.

@@ -279,7 +279,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "org.postgresql.util.PSQLException: FATAL: remaining connection slots are reserved for "
                 "non-replication superuser connections", "the PostgreSQL server's own message at max_connections "
                 "(before PostgreSQL 16)", Refusal.CONNECTION_LIMIT),
-    DbErrorText("MySQL server (connection limit)", r"\bToo many connections\b",
+    # MySQL's 1040 (several clients print the server's words bare: Connector/J 8, mysql2, Ruby's
+    # mysql2). Not redis-py's own pool at its max_connections, which raises the same words,
+    # `MaxConnectionsError("Too many connections")` (a ConnectionError before redis-py 6; redis/
+    # connection.py ConnectionPool.make_connection: "This indicates pool exhaustion rather than an
+    # actual connection failure", redis/exceptions.py): a client limit of the application's own,
+    # on its Redis, never the database's answer. Its traceback's exception line and its repr are
+    # left out; the bare str() of either is the same text and is still read as MySQL's.
+    DbErrorText("MySQL server (connection limit)",
+                r"(?<!redis\.exceptions\.ConnectionError: )(?<!MaxConnectionsError: )(?<!Error\(['\"])"
+                r"\bToo many connections\b",
                 "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)",
                 Refusal.CONNECTION_LIMIT),
     # The per-account limits: max_user_connections, or the account's MAX_USER_CONNECTIONS resource.
@@ -297,6 +306,60 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
                 "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
                 "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
+    # MySQL Connector/J's CommunicationsException when it can name no better reason (no packet from
+    # the server, or the connection lost): ExceptionFactory.createLinkFailureMessageBasedOnHeuristics
+    # falls back to Messages "CommunicationsException.20=Communications link failure"
+    # (mysql/mysql-connector-j src/main/resources/com/mysql/cj/LocalizedErrorMessages.properties).
+    # Nothing answered: a dial that timed out or was refused, or a connection cut (a failover).
+    DbErrorText("Java: MySQL Connector/J", r"CommunicationsException: Communications link failure",
+                "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure",
+                "mysql/mysql-connector-j LocalizedErrorMessages.properties (CommunicationsException.20) and "
+                "ExceptionFactory.createLinkFailureMessageBasedOnHeuristics; UNCONFIRMED in a Cloud SQL thread"),
+    # PHP's PDO over mysqlnd: a connect that failed at the socket, CR_CONNECTION_ERROR (2002) with the
+    # system's own words, in PDO's "SQLSTATE[%s] [%d] %s" (Laravel's QueryException keeps the text
+    # and adds "(Connection: mysql, SQL: ...)"). Only a timeout or a refusal of the dial: "No such file
+    # or directory" (a unix socket path) and getaddrinfo's words are another matter.
+    DbErrorText("PHP: PDO MySQL (mysqlnd) / Laravel", r"SQLSTATE\[HY000\] \[2002\] Connection (?:timed out|refused)",
+                "SQLSTATE[HY000] [2002] Connection timed out (Connection: mysql, SQL: select * from orders where "
+                "id = 42 limit 1)",
+                "PDO's \"SQLSTATE[%s] [%d] %s\" with mysqlnd's CR_CONNECTION_ERROR (2002); Laravel's "
+                "DetectsLostConnections lists both texts (copies of its list: find_string ids 8035702883, 47199363175); "
+                "UNCONFIRMED in a Cloud SQL thread"),
+    # node-postgres: a NEW client whose connect outlasted connectionTimeoutMillis (pg-pool newClient
+    # destroys its stream and raises this, brianc/node-postgres packages/pg-pool/index.js): the
+    # dial or the startup got no answer in time. Not a wait for a pool slot ("timeout exceeded when
+    # trying to connect", POOL_WAIT_TEXTS).
+    DbErrorText("Node: node-postgres (connect timeout)", r"Connection terminated due to connection timeout",
+                "Error: Connection terminated due to connection timeout",
+                "brianc/node-postgres packages/pg-pool/index.js (Pool.newClient: new Error('Connection terminated due "
+                "to connection timeout', { cause: err }) when connectionTimeoutMillis passed); UNCONFIRMED in a Cloud "
+                "SQL thread"),
+    # Sequelize's own class for a connect that got no answer in time: the PostgreSQL dialect rejects
+    # with it when the client's connection ended before connect() answered (packages/postgres/src/
+    # connection-manager.ts: new ConnectionTimedOutError(new Error('Connection timed out'))), the
+    # Oracle dialect on its connect timeout; the name is set in packages/core/src/errors/connection/
+    # connection-timed-out-error.ts.
+    DbErrorText("Node: Sequelize (connect timeout)", r"\bSequelizeConnectionTimedOutError\b",
+                "SequelizeConnectionTimedOutError: Connection timed out",
+                "sequelize/sequelize packages/postgres/src/connection-manager.ts and packages/core/src/errors/"
+                "connection/connection-timed-out-error.ts; UNCONFIRMED in a Cloud SQL thread"),
+    # Npgsql (.NET): the socket connect to the last endpoint failed (a SocketException or "Timeout
+    # during connection attempt" as its inner exception): NpgsqlConnector.Connect / ConnectAsync throw
+    # `new NpgsqlException($"Failed to connect to {endpoint}", e)`. Only an endpoint on a database port.
+    DbErrorText("Npgsql (.NET) connect failure", rf"NpgsqlException[^\n]*: Failed to connect to [\d.]+:{_DB_PORT}\b",
+                "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.3:5432",
+                "npgsql/npgsql src/Npgsql/Internal/NpgsqlConnector.cs (Connect, ConnectAsync); UNCONFIRMED in a Cloud "
+                "SQL thread"),
+    # SQL Server's client networking (SqlClient's SNI): the server was not found or not reached (a
+    # TCP connect that failed or timed out, a name not resolved); no answer from SQL Server.
+    DbErrorText("SQL Server: Microsoft.Data.SqlClient / System.Data.SqlClient",
+                r"A network-related or instance-specific error occurred while establishing a connection to SQL Server",
+                "Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error "
+                "occurred while establishing a connection to SQL Server. The server was not found or was not accessible. "
+                "Verify that the instance name is correct and that SQL Server is configured to allow remote connections. "
+                "(provider: TCP Provider, error: 40 - Could not open a connection to SQL Server)",
+                "SqlClient's SNI connection error, as Microsoft's \"Troubleshoot connecting to the SQL Server Database "
+                "Engine\" quotes it (find_string ids 18638825908, 70778323138); UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("Node: net (the Node connector's TLS dial to 3307, pg, mysql2)", rf"connect (?:ETIMEDOUT|ECONNREFUSED) [\d.]+:{_DB_PORT}",
                 "Error: connect ECONNREFUSED 127.0.0.1:5432", "GoogleCloudPlatform/nodejs-docs-samples issue #523; "
                 "nodejs-getting-started issue #104"),
@@ -381,6 +444,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
                 Refusal.CREDENTIALS),
+    # SQL Server's error 18456: the server answered the login and refused it (a wrong password, a login
+    # disabled or dropped). Its message never says which; the client gets the same words whatever the
+    # reason, on purpose.
+    DbErrorText("SQL Server (authentication)", r"Login failed for user '[^']*'",
+                "Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'sqlserver'.",
+                "SQL Server error 18456, as clients quote it (find_string ids 36713508448, 66697417273); UNCONFIRMED "
+                "in a Cloud SQL thread", Refusal.CREDENTIALS),
     DbErrorText("Cloud SQL Admin API via the Auth Proxy / Go connector (403)",
                 r"Error 403: The client is not authorized to make this request",
                 'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
@@ -595,6 +665,32 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Python: psycopg_pool", r"couldn't get a connection after [\d.]+ sec",
                 "psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec",
                 "psycopg/psycopg psycopg_pool/pool.py WaitingClient.wait (PoolTimeout; find_string id 22134248090)"),
+    # sqlx (Rust): Pool::acquire outlasted acquire_timeout, "due to connections not becoming available
+    # or because another task encountered too many errors while trying to open a new connection"
+    # (sqlx-core/src/error.rs, Error::PoolTimedOut): a slot, or connections being opened.
+    DbErrorText("Rust: sqlx pool", r"pool timed out while waiting for an open connection",
+                "error returned from database: pool timed out while waiting for an open connection",
+                "launchbadge/sqlx sqlx-core/src/error.rs (Error::PoolTimedOut) and sqlx-core/src/pool/inner.rs "
+                "(acquire)"),
+    # Npgsql's pool: no connector came free within the connection string's Timeout (PoolingDataSource.Get).
+    DbErrorText("Npgsql (.NET) pool", r"The connection pool has been exhausted, either raise 'Max Pool Size'",
+                "Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise 'Max Pool "
+                "Size' (currently 20) or 'Timeout' (currently 15 seconds) in your connection string.",
+                "npgsql/npgsql src/Npgsql/PoolingDataSource.cs (Get: the pool's timeout)"),
+    # SqlClient's pool: no pooled connection came free within the Connect Timeout (its resource
+    # ADP_PooledOpenTimeout).
+    DbErrorText("SQL Server: SqlClient pool",
+                r"The timeout period elapsed prior to obtaining a connection from the pool",
+                "System.InvalidOperationException: Timeout expired.  The timeout period elapsed prior to obtaining a "
+                "connection from the pool.  This may have occurred because all pooled connections were in use and max "
+                "pool size was reached.",
+                "SqlClient's ADP_PooledOpenTimeout message; UNCONFIRMED in a Cloud SQL thread"),
+    # Sequelize's pool (sequelize-pool): acquire outlasted pool.acquire, a slot or a connection being
+    # opened (packages/core/src/sequelize-typescript.ts: timeoutErrorClass ConnectionAcquireTimeoutError).
+    DbErrorText("Node: Sequelize pool", r"\bSequelizeConnectionAcquireTimeoutError\b",
+                "SequelizeConnectionAcquireTimeoutError: Operation timeout",
+                "sequelize/sequelize packages/core/src/sequelize-typescript.ts (the pool's timeoutErrorClass) and "
+                "packages/core/src/errors/connection/connection-acquire-timeout-error.ts"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
@@ -623,6 +719,9 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # lib/core/connect.js; find_string ids 55117991168, 61437493404).
     (r"Connect Timeout Error \(attempted address(?:es)?: ", r"[^)]*?", r", timeout: \d+ms\)"),
 )
+
+# The one DB_CANCELLED text a read replica gives (above): its advice is the replica's, not a slow query's.
+REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
 
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
@@ -694,6 +793,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"maximum statement execution time exceeded",
         # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout (find_string ids 21151102586, 38045815466).
         r"Lock wait timeout exceeded; try restarting transaction",
+        # A PostgreSQL read replica (hot standby) cancels a query that holds back the replay of the
+        # primary's changes past max_standby_streaming_delay (40001, "User query might have needed to see
+        # row versions that must be removed"; find_string ids 44643867702, 23276553343, 59941177378): the
+        # replica answered, so the statement crossed the path. REPLICA_CONFLICT names it in the advice.
+        REPLICA_CONFLICT,
     ),
 }
 # The hosts an UPSTREAM_TIMEOUT line names: the same patterns, each with its host captured.

@@ -46,6 +46,8 @@ NO_PUBLIC_IP_JAVA = ("java.lang.IllegalArgumentException: [demo:us-central1:main
 NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
                 "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
 STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
+REPLICA_CONFLICT = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.SerializationFailure) canceling statement due "
+                    "to conflict with recovery")
 LOCK_WAIT = "MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')"
 # A server certificate the client no longer trusts (a rotated server CA, the old one pinned in sslrootcert):
 # libpq's and MySQL client error 2026's own words (docs/signatures.md).
@@ -60,6 +62,14 @@ NO_ENCRYPTION = ('psycopg2.OperationalError: connection to server at "10.20.0.3"
                  'pg_hba.conf entry for host "10.8.0.5", user "app", database "orders", no encryption')
 SSL_OFF = ('org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry for host "10.8.0.5", user "app", database '
            '"orders", SSL off')
+ADMIN_SHUTDOWN = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
+                  "administrator command")
+CLOSED = "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) server closed the connection unexpectedly"
+REDIS_POOL = "redis.exceptions.MaxConnectionsError: Too many connections"
+LINK_FAILURE = "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure"
+SQLSERVER_LOGIN = "Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'sqlserver'."
+NPGSQL_POOL = ("Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise 'Max Pool "
+               "Size' (currently 20) or 'Timeout' (currently 15 seconds) in your connection string.")
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -166,6 +176,10 @@ CASES = {
     "the database's CPU pegged: statements cancelled at its timeout while the connector is newly at max: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, STATEMENT_TIMEOUT, OLD, count=25),
         expect=Signature.INCONCLUSIVE, names="cancels them at its own timeout"),
+    "a read replica cancelling reads that conflict with recovery while the connector is newly at max: no scale-up, "
+    "the replica named": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, REPLICA_CONFLICT, OLD, count=25),
+        expect=Signature.INCONCLUSIVE, names="max_standby_streaming_delay"),
     "lock waits beside dial timeouts at a saturated connector: the connector stays the cause": dict(
         build=lambda e: (newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20)
                          .log(-4, LOCK_WAIT, OLD, count=20)),
@@ -220,6 +234,29 @@ CASES = {
     "SSL enforced on the instance (pgjdbc, SSL off) while the connector is newly saturated: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SSL_OFF, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="pg_hba.conf"),
+    # Errors that ended before the failures began explain none of them, as database/up's blip does:
+    # a restart (Enterprise Plus maintenance keeps database/up at 1) ends every pooled connection.
+    "a restart ended every pooled connection 8 minutes before a deploy's failures: the deploy is rolled back": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-14, ADMIN_SHUTDOWN, OLD, count=40)
+        .log(-14, CLOSED, OLD, count=9),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the same restart in the deploy's first failing minute: the database competes": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-5, ADMIN_SHUTDOWN, NEW, count=40),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # redis-py's own pool at max_connections speaks MySQL 1040's words: not the database's refusal.
+    "redis-py's MaxConnectionsError at a newly saturated connector, requests hanging: the connector's": dict(
+        build=lambda e: newly_saturated(serving(e, latency=30.1)).log(-5, REDIS_POOL, OLD, count=40),
+        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+    # Stacks read since: Java's MySQL driver, SQL Server, .NET's pool.
+    "Connector/J's communications link failure with a quiet connector: the path past it": dict(
+        build=lambda e: quiet(serving(e, latency=10)).log(-5, LINK_FAILURE, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="fail between the connector and the database"),
+    "SQL Server refusing the login while the connector is newly saturated: the database answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SQLSERVER_LOGIN, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="credentials refused"),
+    "Npgsql's pool exhausted, nothing else: a wait for its own pool, not the database unreachable": dict(
+        build=lambda e: quiet(serving(e, latency=15)).log(-5, NPGSQL_POOL, OLD, count=25),
+        expect=Signature.INCONCLUSIVE),
     # The connector's own case stays its own: dial timeouts, nothing answered.
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),

@@ -65,6 +65,16 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("Error: connect ETIMEDOUT 10.20.0.3:1433", {DB}),
     ("FATAL: sorry, too many clients already", {DB, REFUSED}),
     ("ERROR 1040 (HY000): Too many connections", {DB, REFUSED}),
+    ("java.sql.SQLNonTransientConnectionException: Too many connections", {DB, REFUSED}),    # Connector/J 8
+    ("Mysql2::Error::ConnectionError: Too many connections", {DB, REFUSED}),                  # Ruby's mysql2
+    ('FATAL:  too many connections for role "app"', {DB, REFUSED}),                           # PostgreSQL 53300
+    # redis-py's own pool at its max_connections: the application's limit on its Redis, not MySQL's 1040.
+    ("redis.exceptions.MaxConnectionsError: Too many connections", set()),
+    ("redis.exceptions.ConnectionError: Too many connections", set()),
+    ("MaxConnectionsError('Too many connections')", set()),
+    ("SQLSTATE[HY000] [2002] Connection refused", {DB}),
+    ("SQLSTATE[HY000] [2002] No such file or directory", set()),       # a socket path, not read
+    ("Error: Connection terminated due to connection timeout\n    at /app/node_modules/pg-pool/index.js:45:11", {DB}),
     ("FATAL:  the database system is starting up", {DB, REFUSED}),
     ("FATAL:  the database system is shutting down", {DB, REFUSED}),
     ("FATAL:  the database system is in recovery mode", {DB, REFUSED}),
@@ -92,6 +102,9 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
      {LogSignal.DB_CANCELLED}),
     ("MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')",
      {LogSignal.DB_CANCELLED}),
+    # A read replica cancelling a query that holds back the primary's changes: the replica answered.
+    ("sqlalchemy.exc.OperationalError: (psycopg2.errors.SerializationFailure) canceling statement due to conflict "
+     "with recovery", {LogSignal.DB_CANCELLED}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
 ]

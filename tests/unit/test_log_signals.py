@@ -171,6 +171,12 @@ def test_each_database_error_text_is_in_the_documented_table(text):
 @pytest.mark.parametrize("text", [
     "dial tcp 10.20.0.9:443: i/o timeout",                      # an HTTPS dependency, not the database
     "Error: connect ECONNREFUSED 10.20.0.7:6379",               # Redis
+    # redis-py's own pool at its max_connections (MaxConnectionsError, a ConnectionError before
+    # redis-py 6): the application's client limit on its Redis, in MySQL 1040's words.
+    "redis.exceptions.MaxConnectionsError: Too many connections",
+    "redis.exceptions.ConnectionError: Too many connections",
+    "raise MaxConnectionsError('Too many connections')",
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.7:6379",   # Npgsql's words, Redis's port
     "upstream request timeout",
     "HTTPSConnectionPool(host='api.example.com', port=443): Read timed out.",
     # Any HTTPS client's certificate failure (Python's ssl via requests) is not the database's.

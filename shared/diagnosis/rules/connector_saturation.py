@@ -4,11 +4,12 @@ and Cloud SQL itself is up. The connector is the serving revision's, never the c
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
-from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, upstream_hosts
+from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, upstream_hosts
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -399,7 +400,7 @@ def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
 def _unreached(facts: Facts) -> int:
     """Errors of reaching the database in the logs (a dial timeout, a reset, a pool wait): every
     refusal is also a connection error (its pattern is in both signals), the rest failed to reach it."""
-    return len(facts.log_matches(LogSignal.DB_CONNECTION)) - sum(map(len, refusals(facts).values()))
+    return len(facts.database_lines(LogSignal.DB_CONNECTION)) - sum(map(len, refusals(facts).values()))
 
 
 def _unread(facts: Facts) -> list[str]:
@@ -560,6 +561,9 @@ def _is_address(host: str) -> bool:
     return True
 
 
+_REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)
+
+
 def _statements_cancelled(facts: Facts, c: Citation) -> str:
     """Why the connector explains nothing when the database ran the application's statements and
     cancelled them at a timeout of its own (PostgreSQL's statement or lock timeout, MySQL's
@@ -578,10 +582,14 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
            not alone, role="refutes" if alone else "context")
     if not alone:
         return ""
+    replica = any(_REPLICA_CONFLICT.search(e.text) for e in cancelled)
     return (f"the database runs the application's statements and cancels them at its own timeout ({len(cancelled)}x, "
             f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
             f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "
-            "failures; look at the instance's CPU, its slow queries and lock waits")
+            "failures; look at the instance's CPU, its slow queries and lock waits"
+            + ("; a read replica cancels the queries that hold back the replay of the primary's changes (\"conflict "
+               "with recovery\"): look at the replica the application reads from, its lag, max_standby_streaming_delay "
+               "and hot_standby_feedback" if replica else ""))
 
 
 def _database_saturated(facts: Facts, c: Citation) -> str:

@@ -152,7 +152,7 @@ def dials_around_connector(facts: Facts) -> str:
     serving = facts.serving
     if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
         return ""
-    errors = facts.log_matches(LogSignal.DB_CONNECTION)
+    errors = facts.database_lines(LogSignal.DB_CONNECTION)
     if len(errors) < facts.s.db_error_logs_min:
         return ""
     public: set[str] = set()

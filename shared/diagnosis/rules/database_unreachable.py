@@ -5,7 +5,7 @@ path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
-from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, query_of
+from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
@@ -30,11 +30,19 @@ def evaluate(facts: Facts) -> Finding:
                      recommendation="check the Cloud SQL instance (its state and activation policy, its operations: "
                                     "maintenance, failover, a stop or restart, a crash); no automatic action")
 
-    errors = facts.log_matches(LogSignal.DB_CONNECTION)
+    errors = facts.database_lines(LogSignal.DB_CONNECTION)
     enough = len(errors) >= s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
            f"{len(errors)} database connection errors" + (f", e.g. {errors[0].text[:160]!r}" if errors else ""),
            f">= {s.db_error_logs_min}", enough)
+    earlier = facts.database_lines_before(LogSignal.DB_CONNECTION)
+    if len(earlier) >= s.db_error_logs_min and facts.failing_window is not None:
+        # A restart or failover that ended before the failures began (as database/up's blip).
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
+               f"{len(earlier)} more only before the failures began (before {hms(facts.failing_window.start)}), "
+               f"e.g. {earlier[0].text[:160]!r}",
+               "logged while requests failed (from the first failing minute, less "
+               f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
     if not enough:
         saturated = _saturated_while_slow(facts, c)
         if saturated:
