@@ -208,6 +208,11 @@ _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
 # "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
 _FILTER_METRIC_TYPE = re.compile(r'\bmetric\.type\s*=\s*"([^"]+)"')
 
+# ... and its monitored resource as `resource.type = "TYPE"` (`resource.type="gce_instance"` and
+# `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
+# whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
+_FILTER_RESOURCE_TYPE = re.compile(r'\bresource\.type\s*=\s*"([^"]+)"')
+
 
 # --- The notification as Monitoring sends it ----------------------------------------------
 
@@ -475,7 +480,8 @@ class Incident(BaseModel):
         Which condition those name in a policy of several, and whether all of them name the same one, is
         UNCONFIRMED: no sample comes from such a policy, and the payload has no combiner nor count of
         conditions (shared/reference/samples). In every sample they agree: `condition_name` is the
-        condition's displayName, and the notification's metric is the one its filter names. When they
+        condition's displayName, and the notification's metric and resource type are the ones its filter
+        names. When they
         do not, the bar, the comparison and the value may each be another condition's: a request_count
         metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the condition
         is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
@@ -489,6 +495,13 @@ class Incident(BaseModel):
             return (f"the notification's metric {self.metric_type} is not the one its condition "
                     f"{quoted(shown or named)} filters on ({', '.join(sorted(named_types))}): its policy may have "
                     "several conditions, and which one its bar and value are is unknown")
+        resource_types = set(_FILTER_RESOURCE_TYPE.findall(self.condition_filter)) | set(
+            _FILTER_RESOURCE_TYPE.findall(self.denominator_filter))
+        if self.resource_type and resource_types and self.resource_type not in resource_types:
+            return (f"the notification's resource is a {self.resource_type}, not the "
+                    f"{' or '.join(sorted(resource_types))} its condition {quoted(shown or named)} filters on: its "
+                    "policy may have several conditions (an AND policy's are met \"even if they are met on completely "
+                    "different resources\"), and which one its resource, bar and value are is unknown")
         return ""
 
     @property
