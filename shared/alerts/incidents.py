@@ -206,12 +206,21 @@ _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
 # A condition's filter names its metric as `metric.type = "TYPE"` (Cloud Monitoring, "Monitoring
 # filters"; `metric.type="compute.googleapis.com/instance/cpu/utilization"` and `metric.type =
 # "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
-_FILTER_METRIC_TYPE = re.compile(r'\bmetric\.type\s*=\s*"([^"]+)"')
+# A comparison negated by the `NOT` before it (Monitoring filters and the Logging query language) or
+# the `-` (Logging's short form) selects every type but that one: its group(1) is set.
+_FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)"')
 
 # ... and its monitored resource as `resource.type = "TYPE"` (`resource.type="gce_instance"` and
 # `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
 # whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
-_FILTER_RESOURCE_TYPE = re.compile(r'\bresource\.type\s*=\s*"([^"]+)"')
+_FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^"]+)"')
+
+
+def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
+    """The types `filters` select by name, leaving out a negated one: `NOT resource.type="k8s_container"`
+    selects no k8s_container. A negation of a parenthesised group is not read through: its types count
+    as selected, so a doubt may be raised where none is due (never the other way round)."""
+    return {found.group(2) for text in filters for found in pattern.finditer(text) if not found.group(1)}
 
 
 # --- The notification as Monitoring sends it ----------------------------------------------
@@ -489,14 +498,12 @@ class Incident(BaseModel):
         if named and shown and named != shown:
             return (f"the notification names condition {quoted(named)} but carries condition {quoted(shown)}: "
                     "its policy may have several conditions, and which one its bar and value are is unknown")
-        named_types = set(_FILTER_METRIC_TYPE.findall(self.condition_filter)) | set(
-            _FILTER_METRIC_TYPE.findall(self.denominator_filter))
+        named_types = _selected_types(_FILTER_METRIC_TYPE, self.condition_filter, self.denominator_filter)
         if self.metric_type and named_types and self.metric_type not in named_types:
             return (f"the notification's metric {self.metric_type} is not the one its condition "
                     f"{quoted(shown or named)} filters on ({', '.join(sorted(named_types))}): its policy may have "
                     "several conditions, and which one its bar and value are is unknown")
-        resource_types = set(_FILTER_RESOURCE_TYPE.findall(self.condition_filter)) | set(
-            _FILTER_RESOURCE_TYPE.findall(self.denominator_filter))
+        resource_types = _selected_types(_FILTER_RESOURCE_TYPE, self.condition_filter, self.denominator_filter)
         if self.resource_type and resource_types and self.resource_type not in resource_types:
             return (f"the notification's resource is a {self.resource_type}, not the "
                     f"{' or '.join(sorted(resource_types))} its condition {quoted(shown or named)} filters on: its "

@@ -138,7 +138,9 @@ def test_a_closed_whose_resource_is_not_its_conditions_shows_no_recovery():
     ('resource.type="cloud_run_revision" OR resource.type="cloud_run_job"', "cloud_run_revision"),
     ('resource.type != "cloud_run_job" AND metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
     ('metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
-], ids=["spaced", "either-of-two", "not-equal", "no-resource-type"])
+    ('NOT resource.type="cloud_run_job" AND metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
+    ('-resource.type="cloud_run_job" metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
+], ids=["spaced", "either-of-two", "not-equal", "no-resource-type", "negated-by-not", "negated-by-minus"])
 def test_a_filter_naming_the_notifications_resource_type_or_none_raises_no_doubt(filter_, resource_type):
     document = notification()
     condition(document)["conditionThreshold"]["filter"] = filter_
