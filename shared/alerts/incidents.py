@@ -530,11 +530,7 @@ class Incident(BaseModel):
         notification ("returned to normal with a value of 0.835", bar 0.9, COMPARISON_GT). A closing
         that carries the value it fired at, prose, or no value shows nothing, whichever of those
         caused it."""
-        if self.is_open or self.version != SCHEMA_VERSION or self.is_cancelled:
-            return ""
-        if self.condition_kind != "threshold" or self.forecast or self.comparison not in _CLEAR_SIDE:
-            return ""
-        if self.recovery_doubt:
+        if self.is_open or self.is_cancelled or self.recovery_unread or self.recovery_doubt:
             return ""
         value, bar = _number(self.observed_value), self.threshold
         if value is None or bar is None:
@@ -544,6 +540,34 @@ class Incident(BaseModel):
             return ""
         return (f"Monitoring closed it with a value of {value:g}, {words} the condition's bar of {bar:g} "
                 f"({self.comparison})")
+
+    @property
+    def recovery_unread(self) -> str:
+        """Why no `observed_value` of this notification can show its condition stopped holding, whatever
+        the value, or "" when one can (`recovery_shown` then reads it against the bar): only a schema-1.2
+        threshold condition that is no forecast, with a comparison that has a side to be clear on, says
+        what its value measures and where its bar is. Named in the CLOSED's reason (reasons.closed_reason),
+        which otherwise says the value was not on the clear side of the bar, untrue of a forecast's 0.01
+        under a bar of 0.05."""
+        if self.version != SCHEMA_VERSION:
+            shown = f"version {quoted(self.version, 60)}" if self.version else "no version"
+            return f"the notification is of schema {shown}, not {SCHEMA_VERSION}: its values may mean something else"
+        if not self.condition_kind:
+            return "the notification carries no condition: which side of which bar its value should be on is unstated"
+        if self.condition_kind == "absent":
+            return "its condition is a metric-absence condition, which has no bar: it fires when data stops"
+        if self.condition_kind == "log_match":
+            return "its condition is a log match, which has no value nor bar"
+        if self.condition_kind == "other":
+            return ("its condition is a query (MQL, PromQL or SQL), whose comparison is inside the query, not "
+                    "stated by the notification")
+        if self.forecast:
+            return ("its condition is a forecast (forecastOptions): its value is a prediction of the metric, not "
+                    "the metric measured")
+        if self.comparison not in _CLEAR_SIDE:
+            shown = self.comparison or "no comparison"
+            return f"its condition's comparison ({shown}) has no side of its bar to be clear on"
+        return ""
 
     @property
     def recovery_doubt(self) -> str:

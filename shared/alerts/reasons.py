@@ -23,9 +23,11 @@ def closed_reason(incident: Incident) -> str:
     if incident.condition_doubt:
         return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.condition_doubt}, so "
                 f"its {value} is measured against no known bar; an action of it is still verified on live data")
-    if incident.recovery_doubt:
-        return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.recovery_doubt}, so "
-                f"its {value} shows nothing; an action of it is still verified on live data")
+    unread = incident.recovery_unread or incident.recovery_doubt
+    if unread:
+        shows = f"so its {value} shows nothing" if incident.observed_value else "and it carries no observed_value"
+        return (f"incident closed; recorded, no action taken; not taken as recovery: {unread}, {shows}; an action of "
+                "it is still verified on live data")
     return ("incident closed; recorded, no action taken; not taken as recovery: it carries " + value + " and no "
             "value on the clear side of the condition's bar (a snooze on the policy, data that stopped arriving or a "
             "close by hand close an incident too), so an action of it is still verified on live data")
