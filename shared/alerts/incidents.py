@@ -710,7 +710,8 @@ def alert_target(incident: Incident) -> AlertTarget:
     """Resource labels per monitored-resource type (Cloud Monitoring's monitored resource list):
     cloud_run_revision {project_id, service_name, revision_name, location, configuration_name},
     vpc_access_connector {project_id, location, connector_name}, cloudsql_database
-    {project_id, database_id ("project:instance"), region}, uptime_url {project_id, host}."""
+    {project_id, database_id ("project:instance"), region}, uptime_url {project_id, host}. A Cloud SQL
+    target is "project:region:instance", or "project:instance" when the notification keeps no region."""
     labels, kind = incident.resource_labels, incident.resource_type
     # The resource's own project only: never the scoping project. A policy lives in the scoping
     # project and sees every project of its metrics scope (Runwarden's own policies are made so,
@@ -736,9 +737,15 @@ def alert_target(incident: Incident) -> AlertTarget:
             f"projects/{project}/locations/{labels['location']}/connectors/{labels['connector_name']}"))
     if kind == "cloudsql_database":
         database_id, region = labels.get("database_id", ""), labels.get("region", "")
-        if not database_id or not region:
+        if not database_id:
             return _aggregated(incident, [k for k in ("database_id", "region") if not labels.get(k)],
                                ["database_id", "region"], "instance")
+        if not region:
+            # Grouped by database_id alone, the series is still one instance's: the Cloud SQL Admin API
+            # names an instance by its project and id, no region (instances.get and instances.delete,
+            # `projects/{project}/instances/{instance}`), so "project:instance" names it whole. It is
+            # matched to its users by that (shared/gcp/identifiers.py `names_sql_instance`).
+            return AlertTarget(kind=TargetKind.CLOUDSQL, name=database_id)
         # database_id is "project:instance"; a domain-scoped project has a colon of its own.
         sql_project, instance = database_id.rsplit(":", 1)
         return AlertTarget(kind=TargetKind.CLOUDSQL, name=f"{sql_project}:{region}:{instance}")
