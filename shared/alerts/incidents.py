@@ -490,10 +490,9 @@ class Incident(BaseModel):
         UNCONFIRMED: no sample comes from such a policy, and the payload has no combiner nor count of
         conditions (shared/reference/samples). In every sample they agree: `condition_name` is the
         condition's displayName, and the notification's metric and resource type are the ones its filter
-        names. When they
-        do not, the bar, the comparison and the value may each be another condition's: a request_count
-        metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the condition
-        is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
+        names. When they do not, the bar, the comparison and the value may each be another condition's: a
+        request_count metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the
+        condition is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
         named, shown = self.condition_name.strip(), self.condition_display_name.strip()
         if named and shown and named != shown:
             return (f"the notification names condition {quoted(named)} but carries condition {quoted(shown)}: "

@@ -31,8 +31,8 @@ alert's own:
   read as a 5xx share of 0.99);
 - a notification whose parts name different conditions (`condition_name` not its `condition`'s
   displayName, a `metric` or a resource type its condition's filter does not name:
-  Incident.condition_doubt): not
-  judged (in a policy of several conditions its bar and value may each be another condition's);
+  Incident.condition_doubt): not judged (in a policy of several conditions its bar and value may
+  each be another condition's);
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - an SLO condition (`select_slo_burn_rate(...)` in its filter): not judged (it measures an error
   budget's burn, whatever metric its notification names);
