@@ -19,8 +19,8 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
                                    users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
-from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, unknown_schema,
-                                   unknown_start)
+from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, opened_after_close,
+                                   unknown_schema, unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, MaybeBehind, duplicate_result
@@ -330,6 +330,10 @@ class _AlertRun:
                 f"{closed.policy}, and this notification is from alert policy {policy}: two policies under one "
                 "incident id are not one incident (a relay that reuses ids?); nothing was diagnosed or written for "
                 "it: a person must look"), target=target)
+        if closed.ended_at is not None and self.incident.started_at > closed.ended_at:
+            # Started after the close ended it: no OPEN that the CLOSED overtook (reasons.opened_after_close).
+            return self.outcome(OutcomeStatus.ESCALATED, opened_after_close(self.incident, closed, target),
+                                target=target)
         # A CLOSED that overtook this OPEN: the incident is over.
         return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
                             f"({closed.closed_by}); no action on a closed incident", target=target)

@@ -206,7 +206,21 @@ _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
 # A condition's filter names its metric as `metric.type = "TYPE"` (Cloud Monitoring, "Monitoring
 # filters"; `metric.type="compute.googleapis.com/instance/cpu/utilization"` and `metric.type =
 # "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
-_FILTER_METRIC_TYPE = re.compile(r'\bmetric\.type\s*=\s*"([^"]+)"')
+# A comparison negated by the `NOT` before it (Monitoring filters and the Logging query language) or
+# the `-` (Logging's short form) selects every type but that one: its group(1) is set.
+_FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)"')
+
+# ... and its monitored resource as `resource.type = "TYPE"` (`resource.type="gce_instance"` and
+# `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
+# whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
+_FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^"]+)"')
+
+
+def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
+    """The types `filters` select by name, leaving out a negated one: `NOT resource.type="k8s_container"`
+    selects no k8s_container. A negation of a parenthesised group is not read through: its types count
+    as selected, so a doubt may be raised where none is due (never the other way round)."""
+    return {found.group(2) for text in filters for found in pattern.finditer(text) if not found.group(1)}
 
 
 # --- The notification as Monitoring sends it ----------------------------------------------
@@ -475,20 +489,25 @@ class Incident(BaseModel):
         Which condition those name in a policy of several, and whether all of them name the same one, is
         UNCONFIRMED: no sample comes from such a policy, and the payload has no combiner nor count of
         conditions (shared/reference/samples). In every sample they agree: `condition_name` is the
-        condition's displayName, and the notification's metric is the one its filter names. When they
-        do not, the bar, the comparison and the value may each be another condition's: a request_count
-        metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the condition
-        is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
+        condition's displayName, and the notification's metric and resource type are the ones its filter
+        names. When they do not, the bar, the comparison and the value may each be another condition's: a
+        request_count metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the
+        condition is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
         named, shown = self.condition_name.strip(), self.condition_display_name.strip()
         if named and shown and named != shown:
             return (f"the notification names condition {quoted(named)} but carries condition {quoted(shown)}: "
                     "its policy may have several conditions, and which one its bar and value are is unknown")
-        named_types = set(_FILTER_METRIC_TYPE.findall(self.condition_filter)) | set(
-            _FILTER_METRIC_TYPE.findall(self.denominator_filter))
+        named_types = _selected_types(_FILTER_METRIC_TYPE, self.condition_filter, self.denominator_filter)
         if self.metric_type and named_types and self.metric_type not in named_types:
             return (f"the notification's metric {self.metric_type} is not the one its condition "
                     f"{quoted(shown or named)} filters on ({', '.join(sorted(named_types))}): its policy may have "
                     "several conditions, and which one its bar and value are is unknown")
+        resource_types = _selected_types(_FILTER_RESOURCE_TYPE, self.condition_filter, self.denominator_filter)
+        if self.resource_type and resource_types and self.resource_type not in resource_types:
+            return (f"the notification's resource is a {self.resource_type}, not the "
+                    f"{' or '.join(sorted(resource_types))} its condition {quoted(shown or named)} filters on: its "
+                    "policy may have several conditions (an AND policy's are met \"even if they are met on completely "
+                    "different resources\"), and which one its resource, bar and value are is unknown")
         return ""
 
     @property
@@ -510,11 +529,7 @@ class Incident(BaseModel):
         notification ("returned to normal with a value of 0.835", bar 0.9, COMPARISON_GT). A closing
         that carries the value it fired at, prose, or no value shows nothing, whichever of those
         caused it."""
-        if self.is_open or self.version != SCHEMA_VERSION or self.is_cancelled:
-            return ""
-        if self.condition_kind != "threshold" or self.forecast or self.comparison not in _CLEAR_SIDE:
-            return ""
-        if self.recovery_doubt:
+        if self.is_open or self.is_cancelled or self.recovery_unread or self.recovery_doubt:
             return ""
         value, bar = _number(self.observed_value), self.threshold
         if value is None or bar is None:
@@ -524,6 +539,34 @@ class Incident(BaseModel):
             return ""
         return (f"Monitoring closed it with a value of {value:g}, {words} the condition's bar of {bar:g} "
                 f"({self.comparison})")
+
+    @property
+    def recovery_unread(self) -> str:
+        """Why no `observed_value` of this notification can show its condition stopped holding, whatever
+        the value, or "" when one can (`recovery_shown` then reads it against the bar): only a schema-1.2
+        threshold condition that is no forecast, with a comparison that has a side to be clear on, says
+        what its value measures and where its bar is. Named in the CLOSED's reason (reasons.closed_reason),
+        which otherwise says the value was not on the clear side of the bar, untrue of a forecast's 0.01
+        under a bar of 0.05."""
+        if self.version != SCHEMA_VERSION:
+            shown = f"version {quoted(self.version, 60)}" if self.version else "no version"
+            return f"the notification is of schema {shown}, not {SCHEMA_VERSION}: its values may mean something else"
+        if not self.condition_kind:
+            return "the notification carries no condition: which side of which bar its value should be on is unstated"
+        if self.condition_kind == "absent":
+            return "its condition is a metric-absence condition, which has no bar: it fires when data stops"
+        if self.condition_kind == "log_match":
+            return "its condition is a log match, which has no value nor bar"
+        if self.condition_kind == "other":
+            return ("its condition is a query (MQL, PromQL or SQL), whose comparison is inside the query, not "
+                    "stated by the notification")
+        if self.forecast:
+            return ("its condition is a forecast (forecastOptions): its value is a prediction of the metric, not "
+                    "the metric measured")
+        if self.comparison not in _CLEAR_SIDE:
+            shown = self.comparison or "no comparison"
+            return f"its condition's comparison ({shown}) has no side of its bar to be clear on"
+        return ""
 
     @property
     def recovery_doubt(self) -> str:
@@ -666,7 +709,8 @@ def alert_target(incident: Incident) -> AlertTarget:
     """Resource labels per monitored-resource type (Cloud Monitoring's monitored resource list):
     cloud_run_revision {project_id, service_name, revision_name, location, configuration_name},
     vpc_access_connector {project_id, location, connector_name}, cloudsql_database
-    {project_id, database_id ("project:instance"), region}, uptime_url {project_id, host}."""
+    {project_id, database_id ("project:instance"), region}, uptime_url {project_id, host}. A Cloud SQL
+    target is "project:region:instance", or "project:instance" when the notification keeps no region."""
     labels, kind = incident.resource_labels, incident.resource_type
     # The resource's own project only: never the scoping project. A policy lives in the scoping
     # project and sees every project of its metrics scope (Runwarden's own policies are made so,
@@ -692,9 +736,15 @@ def alert_target(incident: Incident) -> AlertTarget:
             f"projects/{project}/locations/{labels['location']}/connectors/{labels['connector_name']}"))
     if kind == "cloudsql_database":
         database_id, region = labels.get("database_id", ""), labels.get("region", "")
-        if not database_id or not region:
+        if not database_id:
             return _aggregated(incident, [k for k in ("database_id", "region") if not labels.get(k)],
                                ["database_id", "region"], "instance")
+        if not region:
+            # Grouped by database_id alone, the series is still one instance's: the Cloud SQL Admin API
+            # names an instance by its project and id, no region (instances.get and instances.delete,
+            # `projects/{project}/instances/{instance}`), so "project:instance" names it whole. It is
+            # matched to its users by that (shared/gcp/identifiers.py `names_sql_instance`).
+            return AlertTarget(kind=TargetKind.CLOUDSQL, name=database_id)
         # database_id is "project:instance"; a domain-scoped project has a colon of its own.
         sql_project, instance = database_id.rsplit(":", 1)
         return AlertTarget(kind=TargetKind.CLOUDSQL, name=f"{sql_project}:{region}:{instance}")

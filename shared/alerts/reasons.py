@@ -23,9 +23,11 @@ def closed_reason(incident: Incident) -> str:
     if incident.condition_doubt:
         return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.condition_doubt}, so "
                 f"its {value} is measured against no known bar; an action of it is still verified on live data")
-    if incident.recovery_doubt:
-        return (f"incident closed; recorded, no action taken; not taken as recovery: {incident.recovery_doubt}, so "
-                f"its {value} shows nothing; an action of it is still verified on live data")
+    unread = incident.recovery_unread or incident.recovery_doubt
+    if unread:
+        shows = f"so its {value} shows nothing" if incident.observed_value else "and it carries no observed_value"
+        return (f"incident closed; recorded, no action taken; not taken as recovery: {unread}, {shows}; an action of "
+                "it is still verified on live data")
     return ("incident closed; recorded, no action taken; not taken as recovery: it carries " + value + " and no "
             "value on the clear side of the condition's bar (a snooze on the policy, data that stopped arriving or a "
             "close by hand close an incident too), so an action of it is still verified on live data")
@@ -59,6 +61,31 @@ def notified_after_own_close(incident: Incident, closed: Any) -> str:
             f"{closed.closed_at:%Y-%m-%d %H:%M:%S} ({why}; log-based policies never send CLOSED): Monitoring holds it "
             f"open, and entries matching policy {incident.policy_name!r} may be back; nothing was diagnosed or done "
             "again; a person must look at it")
+
+
+def opened_after_close(incident: Incident, closed: Any, about: str) -> str:
+    """Why an OPEN that started after its incident's CLOSED ended is escalated undiagnosed. Every
+    notification of one incident carries its one start (`started_at`, gcp-facts.md §1), and an incident
+    ends after it starts: an OPEN delivered after the CLOSED that overtook it (Pub/Sub does not order
+    them) starts before that end, and is rightly dropped as closed. One that starts after the end is no
+    such OPEN: an incident opened again under the same id. Monitoring gives each incident its own id
+    (a condition met again opens a new incident: tests/integration/test_alert_orderings.py); whether it
+    ever reopens one under its id is UNCONFIRMED (no sample, no page found), and a relay or a hand-written
+    payload may reuse ids. Dropped as closed, a failure that came back after the close reached nobody
+    through Runwarden; acted on, it would be acted on under the closed incident's claims and actions.
+    So nothing is diagnosed or done, and a person hears of it."""
+    ended = closed.ended_at
+    summary = f"; its summary: {quoted(incident.summary, 240)}" if incident.summary.strip() else ""
+    return (f"incident {incident.incident_id} was closed at {closed.closed_at:%Y-%m-%d %H:%M:%S} (Monitoring's CLOSED "
+            f"ended it at {_utc(ended)}), and this OPEN says it started at {_utc(incident.started_at)}, after that "
+            "end: not an earlier notification of it delivered late, but an incident opened again under the same id; "
+            "nothing was diagnosed or done under the closed incident's id; a person must look at it "
+            f"(`runwarden command diagnose --target {about}` reads the live evidence now). Policy "
+            f"{incident.policy_name!r}{summary}")
+
+
+def _utc(seconds: int) -> str:
+    return f"{datetime.fromtimestamp(seconds, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def unknown_start(incident: Incident, about: str) -> str:

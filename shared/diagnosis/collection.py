@@ -24,7 +24,7 @@ from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service
 from shared.diagnosis.log_signals import app_log_filter, audit_filter
-from shared.gcp.identifiers import SqlInstance, is_connection_name
+from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 from shared.workers import Workers
@@ -301,8 +301,8 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         if connector and any(r.vpc_connector == connector for r in serving):
             users.append(name)
-        elif sql_instance and (sql_instance in configured
-                               or any(sql_instance in r.cloudsql_instances for r in serving)):
+        elif sql_instance and any(names_sql_instance(sql_instance, used) for used in
+                                  (*configured, *(i for r in serving for i in r.cloudsql_instances))):
             users.append(name)
     maybe += [name for name, _ in managed[MAX_FAN_OUT_SERVICES:]]
     return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),

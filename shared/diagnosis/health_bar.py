@@ -30,8 +30,9 @@ alert's own:
   what its filter counts and how it aggregates are not stated: a success ratio under 0.99 would
   read as a 5xx share of 0.99);
 - a notification whose parts name different conditions (`condition_name` not its `condition`'s
-  displayName, or a `metric` its condition's filter does not name: Incident.condition_doubt): not
-  judged (in a policy of several conditions its bar and value may each be another condition's);
+  displayName, a `metric` or a resource type its condition's filter does not name:
+  Incident.condition_doubt): not judged (in a policy of several conditions its bar and value may
+  each be another condition's);
 - an MQL, PromQL or SQL condition: not judged (its comparison is inside the query);
 - an SLO condition (`select_slo_burn_rate(...)` in its filter): not judged (it measures an error
   budget's burn, whatever metric its notification names);
@@ -41,7 +42,8 @@ alert's own:
 - a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
 - any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
 Alerts on a connector are judged on their users' requests as before: that verdict is about the
-users, and says so (scope.combine); a busy connector whose services serve cleanly needs nothing.
+users, and says so (scope.combine); a busy connector whose services serve cleanly needs nothing. A
+forecast is not judged on any resource: a connector predicted to saturate is not busy yet.
 An alert on a Cloud SQL instance measures the instance, which its users' clean requests do not
 show (a cache, a path that seldom reads, a quiet hour): `database/up` is judged only when that
 series (which the evidence reads) stayed at 1 over the minutes judged, besides the users' requests
@@ -103,6 +105,13 @@ class HealthBar:
 
 def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     default = HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds)
+    if alert is not None and alert.forecast:
+        # Whatever it is on: a connector's users serving cleanly now (the bar a connector alert is judged
+        # by, below) do not show its predicted saturation wrong either. Judged so, a forecast on a
+        # connector's instances was `healthy`, skipped silently: the warning it was made to give, lost.
+        return _not_judged(s, f"the alert is a forecast condition (policy {alert.policy!r}): it fires when "
+                              f"{alert.metric_type or 'its metric'} is predicted to cross its threshold, and clean "
+                              "requests now do not show the prediction wrong")
     if alert is not None and alert.resource_type == UPTIME_RESOURCE:
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True, why_not=(
             f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
@@ -146,10 +155,6 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
         return _not_judged(s, f"the alert is a metric-absence condition (policy {alert.policy!r}): it fires when "
                               f"{alert.metric_type or 'its metric'} stops reporting, and clean requests do not show "
                               "that what stopped has come back")
-    if alert.forecast:
-        return _not_judged(s, f"the alert is a forecast condition (policy {alert.policy!r}): it fires when "
-                              f"{alert.metric_type or 'its metric'} is predicted to cross its threshold, and clean "
-                              "requests now do not show the prediction wrong")
     if alert.log_filter:
         return _not_judged(s, f"the alert is a log-match condition (policy {alert.policy!r}): it fires on log "
                               "entries, and clean requests do not show that those entries stopped")

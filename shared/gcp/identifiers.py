@@ -49,6 +49,19 @@ class SqlInstance:
         return f"{self.project}:{self.instance}"
 
 
+def names_sql_instance(named: str, connection_name: str) -> bool:
+    """Whether `named` (a Cloud SQL alert's target: a connection name, or "project:instance" when the
+    alert kept no region) is the instance `connection_name` names. An instance id is unique in its
+    project: the Admin API names an instance `projects/{project}/instances/{instance}`, no region
+    (instances.get, instances.delete)."""
+    if named == connection_name:
+        return True
+    try:
+        return named == SqlInstance.parse(connection_name).database_id
+    except ValueError:
+        return False
+
+
 def is_connection_name(value: str) -> bool:
     return _CONNECTION.match(value) is not None
 

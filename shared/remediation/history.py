@@ -52,7 +52,8 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
         record = record.model_copy(update={"state": "closed", "closed_at": now,
                                            "closed_by": "cancelled" if cancelled else by,
                                            "recovery": incident.recovery_shown,
-                                           "policy": incident.policy_resource})
+                                           "policy": incident.policy_resource,
+                                           "ended_at": _measured_end(incident)})
         state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
     if cancelled:
         return
@@ -60,6 +61,13 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
         if data.get("incident_closed_at") is None and _same_policy(data, incident):
             state.update_record(ACTIONS, data["key"], {"incident_closed_at": now,
                                                        "incident_recovery": incident.recovery_shown})
+
+
+def _measured_end(incident: Incident) -> int | None:
+    """The CLOSED's `ended_at`, unless it is before the incident's start: no end Monitoring measured
+    (`Incident.recovery_doubt`), and a late OPEN of the incident would read as started after it."""
+    ended = incident.ended_at
+    return ended if ended is not None and ended >= incident.started_at else None
 
 
 def _same_policy(action: Mapping[str, Any], incident: Incident) -> bool:

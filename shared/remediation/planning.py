@@ -1,6 +1,8 @@
 """Planning: a pure function from a diagnosis to the one action it calls for, or to none."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -198,25 +200,36 @@ def _scale_plan(connector: Connector, stress: str, *, how: str, machine_type: st
                 reason=f"connector {connector.short_name} is saturated ({stress}): {how}")
 
 
+# The stress signs as connector_saturation writes them in its summary (rules/connector_signs.py `_signs`):
+# "at max instances (N)", "CPU p99 N%", "throughput N of M Mbps". Read by their whole shape, never by a
+# word: the summary also names the connector and the services, and a connector or service name may hold
+# "throughput" (names are lowercase letters, digits and hyphens, so none holds a sign's spaces and digits):
+# a connector named "throughput-conn" at its ceiling was moved to another machine type for a sign it
+# never showed.
+_AT_MAX_SIGN = re.compile(r"\bat max instances \(\d+\)")
+_CPU_SIGN = re.compile(r"\bCPU p99 \d+%")
+_THROUGHPUT_SIGN = re.compile(r"\bthroughput \d+ of \d+ Mbps")
+
+
 def _cpu_bound(diagnosis: Diagnosis) -> bool:
     """CPU is among the stress signs: in the summary the rule wrote, or a CPU check that passed and
     supports the finding (a CPU that was as hot before the failures, while requests were clean, is
     cited as context by connector_saturation, and is not the stress the plan answers)."""
-    return "CPU" in diagnosis.summary or any(
+    return bool(_CPU_SIGN.search(diagnosis.summary)) or any(
         item.passed and item.role == "supports" and "CPU" in item.observed for item in diagnosis.evidence)
 
 
 def _throughput_bound(diagnosis: Diagnosis) -> bool:
     """Throughput near the ceiling is among the stress signs the rule wrote in its summary."""
-    return "throughput" in diagnosis.summary
+    return bool(_THROUGHPUT_SIGN.search(diagnosis.summary))
 
 
 def _stress_reason(diagnosis: Diagnosis, connector: Connector, cpu_bound: bool) -> str:
-    if "at max instances" in diagnosis.summary:
+    if _AT_MAX_SIGN.search(diagnosis.summary):
         return f"at max instances ({connector.max_instances})"
     if cpu_bound:
         return f"CPU-bound {connector.machine_type}"
-    if "throughput" in diagnosis.summary:
+    if _throughput_bound(diagnosis):
         return "near its throughput ceiling"
     return "saturated"
 

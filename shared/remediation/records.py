@@ -361,6 +361,10 @@ class IncidentRecord(KeptReport):
     # The alert policy whose CLOSED closed it (Incident.policy_resource), "" when unknown: another
     # policy's notification under the same id is not this incident's (guardrails.other_policy).
     policy: str = ""
+    # The incident's own end as Monitoring's CLOSED gave it (`ended_at`, epoch seconds by Monitoring's
+    # clock; None when it gave none, or the sweep closed it): an OPEN that started after it is no
+    # earlier notification of this incident delivered late (shared/alerts/reasons.py `opened_after_close`).
+    ended_at: int | None = None
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
 
     @property

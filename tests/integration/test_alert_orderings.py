@@ -1,7 +1,8 @@
 """Realistic orderings and repeats of Cloud Monitoring notifications around an action Runwarden took,
 on real parts (the stand-ins over gRPC, the Firestore and Pub/Sub emulators): two policies on one
 failure in either order, a late alert whose window predates the rollback, and an incident that closes
-and reopens under a new incident_id after a rollback that did not hold. (A CLOSED that overtook its
+and reopens under a new incident_id after a rollback that did not hold, and one opened again under its
+closed id. (A CLOSED that overtook its
 OPEN: tests/integration/test_round_trips.py and test_remediation.py.)"""
 from __future__ import annotations
 
@@ -112,6 +113,24 @@ def test_a_reopened_incident_after_a_rollback_that_did_not_hold_reaches_a_person
     assert again.status.value == "escalated", again.reason
     assert world.standins.run.count("UpdateService") == 1
     assert world.serving() == {OLD: 100}
+
+
+def test_an_incident_opened_again_under_its_closed_id_reaches_a_person_and_nothing_is_written_again(world):
+    # Open (rolled back), closed, then an OPEN under the same incident_id that started after the CLOSED
+    # ended it: no OPEN the CLOSED overtook (that one, redelivered, is still dropped as closed), but an
+    # incident opened again under the id. The incident's record in Firestore keeps the CLOSED's own end.
+    world.at(2)
+    assert world.handle(five_xx(world, "m1")).status.value == "applied"
+    world.at(6)
+    world.handle(five_xx(world, "m2", state="closed", ended_at=world.anchor + timedelta(minutes=5)))
+    world.at(9)
+    late = world.handle(five_xx(world, "m1"))
+    again = world.handle(five_xx(world, "m3", started=world.anchor + timedelta(minutes=8)))
+
+    assert late.status.value == "skipped" and "incident already closed" in late.reason, late.reason
+    assert again.status.value == "escalated", again.reason
+    assert "an incident opened again under the same id" in again.reason, again.reason
+    assert world.standins.run.count("UpdateService") == 1
 
 
 def test_a_rollback_undone_because_its_revision_failed_too_is_never_made_again_for_another_alert(

@@ -89,8 +89,8 @@ class Evidence:
         return self
 
     def connector(self, machine_type: str = "e2-micro", min_instances: int = 2, max_instances: int = 3,
-                  state: str = "READY", ip_cidr_range: str = "") -> "Evidence":
-        self.conn = Connector(name=CONNECTOR, state=state, machine_type=machine_type, min_instances=min_instances,
+                  state: str = "READY", ip_cidr_range: str = "", name: str = CONNECTOR) -> "Evidence":
+        self.conn = Connector(name=name, state=state, machine_type=machine_type, min_instances=min_instances,
                               max_instances=max_instances, ip_cidr_range=ip_cidr_range)
         return self
 

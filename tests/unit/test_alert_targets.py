@@ -25,6 +25,9 @@ def notification(resource_type: str, labels: dict, **incident) -> dict:
     # A domain-scoped project keeps its own colon in the connection name.
     ("cloudsql_database", {"project_id": "example.com:p", "database_id": "example.com:p:db", "region": "us-east1"},
      TargetKind.CLOUDSQL, "example.com:p:us-east1:db"),
+    # Grouped by database_id alone (no region kept): the instance all the same, by its project and id.
+    ("cloudsql_database", {"project_id": "p", "database_id": "p:shop-pg"}, TargetKind.CLOUDSQL, "p:shop-pg"),
+    ("cloudsql_database", {"database_id": "example.com:p:db"}, TargetKind.CLOUDSQL, "example.com:p:db"),
     ("uptime_url", {"project_id": "p", "host": "API.example.com"}, TargetKind.UPTIME, "api.example.com"),
 ])
 def test_each_alert_shape_names_what_it_is_about(resource_type, labels, kind, name):
@@ -422,3 +425,42 @@ def test_an_identifying_label_no_resource_can_have_is_a_policy_to_fix(resource_t
     assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target   # rejected, and paged
     assert named in target.reason and why in target.reason, target.reason
     assert "no service_name label" not in target.reason and "has no database_id" not in target.reason
+
+
+@pytest.mark.parametrize("named, connection_name, same", [
+    ("shop-prod:europe-west1:shop-pg", "shop-prod:europe-west1:shop-pg", True),
+    ("shop-prod:shop-pg", "shop-prod:europe-west1:shop-pg", True),             # an alert that kept no region
+    ("shop-prod:shop-pg", "shop-prod:europe-west1:shop-pg-replica", False),
+    ("shop-test:shop-pg", "shop-prod:europe-west1:shop-pg", False),            # another project's of that id
+    ("example.com:shop-prod:db", "example.com:shop-prod:us-east1:db", True),
+    ("shop-prod:db", "example.com:shop-prod:us-east1:db", False),
+    ("shop-prod:shop-pg", "not a connection name", False),
+])
+def test_a_cloud_sql_target_names_the_instance_of_its_users_connection_name(named, connection_name, same):
+    from shared.gcp.identifiers import names_sql_instance
+    assert names_sql_instance(named, connection_name) is same
+
+
+@pytest.mark.parametrize("labels, status", [
+    ({"database_id": "fin-core:ledger-db", "region": "us-central1"}, "escalated"),
+    ({"database_id": "fin-core:ledger-db"}, "escalated"),
+], ids=["with-region", "database-id-alone"])
+def test_a_cloud_sql_alert_grouped_by_database_id_alone_reaches_the_instances_users(labels, status):
+    """Before, a database/up alert grouped by database_id alone (no region label) was rejected as a policy
+    aggregated across instances, "cannot tell which instance alerted", though its database_id names one."""
+    import json
+
+    from shared.pipeline import handle_alert
+    from tests.integration.world import event
+    from tests.property.fast import FastWorld, scenario_model, seeded_copy
+    from tests.property.harness import ANCHOR
+
+    scenario = "cloudsql_down_shared"
+    w = FastWorld(seeded_copy(scenario, None), ANCHOR,
+                  services=tuple(f"projects/fin-core/locations/us-central1/services/{s}" for s in ("ledger", "statements")))
+    document = scenario_model(scenario).notification(ANCHOR)
+    document["incident"]["resource"]["labels"] = {"project_id": "fin-core", **labels}
+    outcome = handle_alert(event(json.dumps(document).encode(), "sql-1"), w.config, w.adapters)
+    assert outcome.status.value == status, outcome.reason
+    assert "is used by 1 managed service(s) (ledger)" in outcome.reason, outcome.reason
+    assert "database_unreachable" in outcome.reason, outcome.reason

@@ -132,3 +132,42 @@ def test_the_incidents_actions_keep_what_its_closed_showed(notification, recover
     record = ActionRecord.model_validate(action)
     assert record.incident_closed_at == NOW
     assert record.incident_recovery == recovery
+
+
+def query_condition() -> dict[str, Any]:
+    document = closed()
+    condition = document["incident"]["condition"]
+    condition.pop("conditionThreshold")
+    condition["conditionMonitoringQueryLanguage"] = {
+        "query": "fetch gce_instance | metric 'compute.googleapis.com/instance/cpu/utilization' "
+                 "| group_by 2m, [value_utilization_min: min(value.utilization)] | condition val() > 0.9",
+        "duration": "0s"}
+    return document
+
+
+REASONS = [
+    # name, notification, what the resolved reason says (a value 0.835 under a bar of 0.9 in every one)
+    ("a forecast", forecast(), "its condition is a forecast (forecastOptions): its value is a prediction"),
+    ("a metric-absence condition", absent(), "its condition is a metric-absence condition, which has no bar"),
+    ("an MQL condition", query_condition(), "its condition is a query (MQL, PromQL or SQL)"),
+    ("COMPARISON_NE", with_comparison("COMPARISON_NE", "0.835", "0.9"),
+     "its condition's comparison (COMPARISON_NE) has no side of its bar to be clear on"),
+    ("no condition", closed(condition=None), "the notification carries no condition"),
+    ("another schema version", closed(version="1.1"), "the notification is of schema version '1.1', not 1.2"),
+]
+
+
+@pytest.mark.parametrize("name, notification, words", REASONS, ids=[r[0] for r in REASONS])
+def test_the_resolved_reason_says_why_a_value_under_the_bar_shows_nothing(name, notification, words):
+    """Not "no value on the clear side of the condition's bar": its value is there, and why it shows
+    nothing is what the condition is."""
+    from shared.alerts.reasons import closed_reason
+    reason = closed_reason(parse_notification(notification))
+    assert words in reason and "so its observed_value '0.835' shows nothing" in reason, reason
+    assert "no value on the clear side" not in reason, reason
+
+
+def test_a_value_on_the_wrong_side_is_still_said_to_be_so():
+    from shared.alerts.reasons import closed_reason
+    reason = closed_reason(parse_notification(closed(observed_value="0.95")))
+    assert "it carries observed_value '0.95' and no value on the clear side of the condition's bar" in reason, reason

@@ -50,6 +50,11 @@ NOT_JUDGED = {
     "5xx ratio forecast to cross": AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT",
                                                 threshold=0.05, condition_kind="threshold", forecast=True,
                                                 metric_labels={"response_code_class": "5xx"}),
+    # A forecast on a connector's instances: its users serving cleanly now is how a connector alert is
+    # judged (below), and shows nothing of a saturation predicted for later.
+    "connector instances forecast to reach their max": AlertContext(
+        resource_type="vpc_access_connector", metric_type="vpcaccess.googleapis.com/connector/instances",
+        comparison="COMPARISON_GT", threshold=2.5, condition_kind="threshold", forecast=True),
     "SLO burn rate naming the SLI's 5xx": AlertContext(
         resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=10, condition_kind="threshold",
         metric_labels={"response_code_class": "5xx"},
@@ -268,3 +273,27 @@ def test_minutes_whose_500s_have_not_arrived_yet_are_not_read_as_clean(visible_u
     holds 2 in 162 (1.2 %). With every series up to +4, 4 in 324: not healthy either."""
     result = _diagnose(_late_500s(visible_until), None)
     assert (result.signature is Signature.HEALTHY) is healthy, result.summary
+
+
+@pytest.mark.parametrize("forecast, status", [(False, "skipped"), (True, "escalated")], ids=["current", "forecast"])
+def test_a_connector_forecast_whose_users_serve_cleanly_reaches_a_person(forecast, status):
+    """Through the pipeline: the connector alert whose one user serves cleanly is `healthy` (skipped) when
+    its instances are at their max now, and reaches a person when they are predicted to be."""
+    import json
+
+    from shared.pipeline import handle_alert
+    from tests.integration.world import event
+    from tests.property.fast import FastWorld, scenario_model, seeded_copy
+    from tests.property.harness import ANCHOR
+
+    scenario = "connector_alert_services_fine"
+    w = FastWorld(seeded_copy(scenario, None), ANCHOR,
+                  services=("projects/retail-platform/locations/us-east1/services/catalog",))
+    document = scenario_model(scenario).notification(ANCHOR)
+    if forecast:
+        document["incident"]["condition"]["conditionThreshold"]["forecastOptions"] = {"forecastHorizon": "3600s"}
+    outcome = handle_alert(event(json.dumps(document).encode(), "f-1"), w.config, w.adapters)
+    assert outcome.status.value == status, outcome.reason
+    assert w.standins.vpcaccess.count("PatchConnector") == 0
+    if forecast:
+        assert "forecast condition" in outcome.reason, outcome.reason

@@ -51,6 +51,22 @@ def latency_condition_with_count_metric() -> dict[str, Any]:
     return document
 
 
+DATABASE_UP_FILTER = 'metric.type="cloudsql.googleapis.com/database/up" AND resource.type="cloudsql_database"'
+
+
+def database_condition_on_the_services_resource() -> dict[str, Any]:
+    """An AND policy of a 5xx condition on the service and a database/up condition on its Cloud SQL
+    instance ("met even if they are met on completely different resources"): the service's revision as
+    the resource, the database condition (and its metric, which its filter names) as the condition."""
+    document = notification(condition_name="database down", threshold_value="0.5", observed_value="0",
+                            metric={"type": "cloudsql.googleapis.com/database/up", "displayName": "Server up",
+                                    "labels": {}})
+    condition(document)["displayName"] = "database down"
+    condition(document)["conditionThreshold"].update(filter=DATABASE_UP_FILTER, comparison="COMPARISON_LT",
+                                                     thresholdValue=0.5)
+    return document
+
+
 def other_condition_name() -> dict[str, Any]:
     document = notification(condition_name="p99 latency above 2 s")
     return document
@@ -63,7 +79,10 @@ def test_the_samples_and_the_scenarios_notification_raise_no_doubt():
 @pytest.mark.parametrize("document, words", [
     (latency_condition_with_count_metric(), "metric run.googleapis.com/request_count is not the one its condition"),
     (other_condition_name(), "names condition 'p99 latency above 2 s' but carries condition '5xx ratio above 5%'"),
-], ids=["metric-not-in-filter", "condition-name-not-its-condition"])
+    (database_condition_on_the_services_resource(),
+     "the notification's resource is a cloud_run_revision, not the cloudsql_database its condition 'database down' "
+     "filters on"),
+], ids=["metric-not-in-filter", "condition-name-not-its-condition", "resource-not-in-filter"])
 def test_parts_of_different_conditions_are_not_judged_healthy(document, words):
     incident = parse_notification(document)
     assert words in incident.condition_doubt, incident.condition_doubt
@@ -100,3 +119,29 @@ def test_the_resolved_reason_names_the_two_conditions():
     closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="0.01")
     reason = _closed_reason(parse_notification(closed))
     assert "not taken as recovery: the notification names condition 'p99 latency above 2 s'" in reason, reason
+
+
+def test_a_closed_whose_resource_is_not_its_conditions_shows_no_recovery():
+    """The database condition's value clear of its bar says nothing of the service the notification names."""
+    closed = database_condition_on_the_services_resource()
+    closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="1")
+    assert parse_notification(closed).recovery_shown == ""
+    own = copy.deepcopy(closed)
+    own["incident"]["resource"] = {"type": "cloudsql_database",
+                                   "labels": {"project_id": "demo-project", "database_id": "demo-project:main",
+                                              "region": "us-central1"}}
+    assert parse_notification(own).recovery_shown != ""
+
+
+@pytest.mark.parametrize("filter_, resource_type", [
+    ('resource.type = "cloud_run_revision" AND metric.type = "run.googleapis.com/request_count"', "cloud_run_revision"),
+    ('resource.type="cloud_run_revision" OR resource.type="cloud_run_job"', "cloud_run_revision"),
+    ('resource.type != "cloud_run_job" AND metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
+    ('metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
+    ('NOT resource.type="cloud_run_job" AND metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
+    ('-resource.type="cloud_run_job" metric.type="run.googleapis.com/request_count"', "cloud_run_revision"),
+], ids=["spaced", "either-of-two", "not-equal", "no-resource-type", "negated-by-not", "negated-by-minus"])
+def test_a_filter_naming_the_notifications_resource_type_or_none_raises_no_doubt(filter_, resource_type):
+    document = notification()
+    condition(document)["conditionThreshold"]["filter"] = filter_
+    assert parse_notification(document).condition_doubt == ""

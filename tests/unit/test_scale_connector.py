@@ -198,11 +198,11 @@ def test_notes_say_the_change_is_one_way():
 
 
 def saturated(machine_type="e2-micro", max_instances=3, cpu=0.95, state="READY", sql=True,
-              bytes_per_second=2e6) -> Evidence:
+              bytes_per_second=2e6, name=CONNECTOR) -> Evidence:
     """One long-running revision answering 503s and hanging at 31 s; the connector at its max."""
-    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
+    e = (Evidence().revision(OLD, -300, sql=(SQL,), connector=name).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
          .requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 31)
-         .connector(machine_type=machine_type, max_instances=max_instances, state=state)
+         .connector(machine_type=machine_type, max_instances=max_instances, state=state, name=name)
          .connector_metric("instances", -20, 5, max_instances).connector_metric("cpu", -20, 5, cpu)
          .connector_metric("bytes", -20, 5, bytes_per_second))
     return e.sql_up(-20, 5, 1) if sql else e
@@ -215,7 +215,12 @@ def planned(evidence: Evidence, **policy):
     b = evidence.bundle()
     diagnosis = diagnose(b, S)
     assert diagnosis.signature is Signature.CONNECTOR_SATURATION, diagnosis.summary
-    return plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **policy),)))
+    return plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=evidence.conn.name, **policy),)))
+
+
+# A connector name may hold the words of a stress sign (names are lowercase letters, digits and hyphens:
+# gcloud's "connectors create"), and the diagnosis's summary names the connector.
+THROUGHPUT_NAMED = CONNECTOR.replace("backend-conn", "throughput-conn")
 
 
 PLANS = {
@@ -225,6 +230,8 @@ PLANS = {
         e=saturated(machine_type="f1-micro"), expect=("e2-standard-4", 2, 3), reason="CPU-bound f1-micro"),
     "at max without CPU stress raises max by the step": dict(
         e=saturated(cpu=0.3), expect=("e2-micro", 2, 5), reason="at max instances (3)"),
+    "a connector named for throughput, at max without CPU stress, is at max instances": dict(
+        e=saturated(cpu=0.3, name=THROUGHPUT_NAMED), expect=("e2-micro", 2, 5), reason="at max instances (3)"),
     "CPU-bound, but the policy does not allow e2-standard-4: raise max": dict(
         e=saturated(), policy=dict(allowed_machine_types=("e2-micro",)), expect=("e2-micro", 2, 5)),
     "already e2-standard-4: raise max": dict(
@@ -252,7 +259,7 @@ def test_planning_chooses_the_change(case):
     assert (p.machine_type, p.min_instances, p.max_instances) == case["expect"]
     assert (p.from_machine_type, p.from_min_instances) == (case["e"].conn.machine_type, 2)
     assert proposal.before == connector_state(case["e"].conn)
-    assert proposal.targets == [CONNECTOR]
+    assert proposal.targets == [case["e"].conn.name]
     if "reason" in case:
         assert p.reason == case["reason"]
     assert ACTION.bounds_violations(p, config(**case.get("policy", {})), T0) == []  # plans stay inside bounds
@@ -271,6 +278,9 @@ NO_PLANS = {
     "CPU-bound e2-micro at the ceiling, e2-standard-4 not allowed": dict(
         e=saturated(max_instances=10), policy=dict(allowed_machine_types=("e2-micro",)),
         why=["does not allow e2-standard-4"]),
+    "a connector named for throughput at the policy's ceiling, neither CPU nor throughput the bottleneck": dict(
+        e=saturated(cpu=0.3, max_instances=6, name=THROUGHPUT_NAMED), policy=dict(max_instances_ceiling=6),
+        why=["ceiling of 6", "neither CPU nor throughput is the bottleneck", "a person must decide"]),
     "the connector is mid-update": dict(e=saturated(state="UPDATING"), why=["is UPDATING"]),
     "a ceiling below what the connector already has is named as such, never as reached": dict(
         e=saturated(cpu=0.3, max_instances=8), policy=dict(max_instances_ceiling=6),
