@@ -40,7 +40,7 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.plans import Siblings, guard, siblings
+from shared.remediation.plans import Siblings, guard, siblings, unjudged
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
                                         ProposalRecord, SettledEntry, settled_field)
@@ -1109,19 +1109,7 @@ class Gate:
         (records.INTENT_RETENTION), as an action record holds it for 30 days (`_held_for_escalated`).
         A plan closed `void` (nothing was written) or `recorded` (its action record answers) holds nothing.
         Read only when an expired claim is taken over, so the common path makes no extra call."""
-        escalated = None
-        for data in self.state.find_records(INTENTS, "claim_key", key):
-            try:
-                plan = IntentRecord.model_validate(data)
-            except ValueError:
-                continue   # a plan this version cannot read is the sweep's to escalate
-            if intent is not None and plan.key == intent.key:
-                continue
-            if plan.state is IntentState.OPEN:
-                return plan
-            if plan.state is IntentState.ESCALATED and escalated is None and not self._plan_over(plan):
-                escalated = plan
-        return escalated
+        return unjudged(self.state, key, intent, self.clock.now())
 
     def _held_for_escalated(self, action: str, key: str, held: _Held, plan: IntentRecord) -> GateResult:
         """The claim just taken over, completed `escalated` as this answer and kept until the escalated
@@ -1138,11 +1126,6 @@ class Gate:
             self._void_intent(held.intent)
         self._log("held_by_escalated_plan", result.reason)
         return result
-
-    def _plan_over(self, plan: IntentRecord) -> bool:
-        """A plan past its retention: Firestore's TTL deletes it within a day or so after, and it holds
-        nothing meanwhile."""
-        return plan.expires_at is not None and plan.expires_at <= self.clock.now()
 
     def _plan_hold(self, plan: IntentRecord) -> timedelta:
         """How long a claim held for an escalated plan is kept: until the plan itself expires, and at
