@@ -144,6 +144,9 @@ class _Prior:
     partial: bool = False
     read: Mapping[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)   # as read
     actions: tuple[dict[str, Any], ...] = ()              # its action records, when the query was made (`full`)
+    # The incident's claims held with no action record (a refusal or an escalation kept: SettledEntry.held),
+    # from its SETTLED entries: the query finds no record of them, so `full` keeps them.
+    held: SettledState = SettledState()
 
 
 class _AlertRun:
@@ -234,7 +237,7 @@ class _AlertRun:
         found_intent = read.pop(intent[0]) if intent else None
         prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],
                        found=settled.claims() | read, recorded=settled.recorded,
-                       intent=found_intent, partial=True, read=read)
+                       intent=found_intent, partial=True, read=read, held=settled.held())
         if prior.intent is not None and str(prior.intent.get("claim_key")) not in prior.recorded:
             return self.full(gate, prior)
         return prior
@@ -242,17 +245,19 @@ class _AlertRun:
     def full(self, gate: Gate, prior: _Prior) -> _Prior:
         """`prior` completed as the query finds it: the targets the incident's action records name
         and their keys, and the claims on those targets that the batched read did not cover (one
-        more round trip, only when a record names another target)."""
+        more round trip, only when a record names another target). The claims held with no action
+        record (`_Prior.held`) stay, as their entries' copies: no record names their targets."""
         incident_id, target = self.incident.incident_id, prior.targets[0]
         actions = self.adapters.state.find_records(ACTIONS, "incident_id", incident_id)
-        targets = list(dict.fromkeys([target, *(str(r["target"]) for r in actions if r.get("target"))]))
-        found = dict(prior.read)
+        targets = list(dict.fromkeys([target, *(str(r["target"]) for r in actions if r.get("target")),
+                                      *prior.held.targets()]))
+        found = prior.held.claims() | dict(prior.read)
         missing = [read for t in targets[1:] for read in gate.claim_reads(incident_id, t) if read not in found]
         if missing:
             found.update(zip(missing, self.adapters.state.get_many(missing)))
         return _Prior(incident=prior.incident, targets=targets, found=found,
                       recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found,
-                      actions=tuple(actions))
+                      actions=tuple(actions), held=prior.held)
 
     def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """An earlier attempt at this message that may have written and not recorded it (its intent

@@ -663,7 +663,7 @@ class Gate:
         except PermanentError as exc:
             result.status = OutcomeStatus.FAILED
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
-            return self._refused(action, held, result, manual)
+            return self._refused(action, held, result, manual, params.target, incident_id)
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
         # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
@@ -680,7 +680,8 @@ class Gate:
             return self._unrecorded(action, params, result, exc, held.intent is not None)
         return result
 
-    def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None) -> GateResult:
+    def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None, target: str,
+                 incident_id: str) -> GateResult:
         """The API refused the write for good (PERMISSION_DENIED, INVALID_ARGUMENT...): nothing was
         written, so the cooldown, the budget slots and the plan are given back. An alert's claim is
         not: it is completed `failed`, with the API's reason, and kept for the target's cooldown (the
@@ -691,7 +692,8 @@ class Gate:
         claim back as before: its resend is answered from the command's record; so does a corrective
         action (the sweep's undo): the sweep reads a `duplicate` of its undo as the undo done, and it
         moves the action record on with the refusal anyway, so it never tries per notification. If the
-        claim cannot be completed, it is given back, as before."""
+        claim cannot be completed, it is given back, as before. Its SETTLED entry is written with the
+        completion (`_complete_held`), so a later notification is answered before any evidence is read."""
         if manual is not None or action.corrective or held.claim is None or held.claim[0] != CLAIMS:
             self._give_back(held)
             return result
@@ -703,8 +705,8 @@ class Gate:
                           "notifications are duplicates of this answer); a person must fix the cause, and may act "
                           "at once by command")
         try:
-            self.state.complete(CLAIMS, held.claim[1], self.owner, hold, self.clock.now(),
-                                {**self._completion(result.status, None), "reason": result.reason})
+            self._complete_held(held.claim[1], held.record, target, action.name, incident_id,
+                                {**self._completion(result.status, None), "reason": result.reason}, hold)
         except RunwardenError as exc:
             self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); given back")
             self._give_back_quietly(_Held(claim=held.claim))
@@ -1078,6 +1080,29 @@ class Gate:
         self.state.complete(kind, key, self.owner, retain, self.clock.now(),
                             self._completion(result.status, result.after))
 
+    def _complete_held(self, key: str, claim: ClaimRecord | None, target: str, action: str, incident_id: str,
+                       result: dict[str, Any], retain: timedelta) -> None:
+        """The claim `key` (CLAIMS, as taken: `claim`) completed as an answer that holds the incident's automatic
+        write on `target` with no action record (a refusal kept for the cooldown, an escalation kept for its
+        plan), and its SETTLED entry (`held`) merged in the same commit: a later notification then finds it in
+        the one batched read the alert path makes before anything else (shared.pipeline `_AlertRun.prior`),
+        where a claim on another target than the alert's own (a connector scaled for a service's alert) was
+        found only at the gate, after all the evidence was read. One commit, as `complete`'s (the claim's
+        update is guarded by its update time either way); a claim no longer as taken is left alone, as
+        `complete` leaves one it does not own. A store without `record_all`, or a claim not known as taken,
+        is completed alone, as before."""
+        now = self.clock.now()
+        record_all = getattr(self.state, "record_all", None)
+        if claim is None or not callable(record_all):
+            self.state.complete(CLAIMS, key, self.owner, retain, now, result)
+            return
+        completing = Completion(CLAIMS, key, claim, retain, now, result)
+        done = completing.done()
+        entry = SettledEntry(key=key, kind=CLAIMS, target=target, action=action, recorded=False, held=True,
+                             claim=done.model_dump(mode="python"))
+        if not record_all([self._settled(incident_id, entry, done.expires_at)], completing):
+            self._log("not_completed", f"{key} is no longer the claim this attempt took: left as it is")
+
     def _claim(self, kind: str, key: str, ttl: timedelta, now: datetime) -> Any:
         """state.claim; if it fails transiently, the create may have landed with its answer lost
         (DEADLINE_EXCEEDED on a commit that took). Such a claim would be held by an attempt that
@@ -1118,7 +1143,8 @@ class Gate:
         answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written)."""
         result = GateResult(OutcomeStatus.ESCALATED, _escalated_reason(action, plan), claim_key=key)
         try:
-            self._complete(held.claim[0], key, result, retain=self._plan_hold(plan))
+            self._complete_held(key, held.record, plan.target, plan.action, plan.incident_id,
+                                self._completion(result.status, result.after), self._plan_hold(plan))
         except TransientError:
             self._give_back_quietly(held)
             raise
@@ -1152,8 +1178,8 @@ class Gate:
                                      skew_safe_lease(self.config.guardrails.claim_ttl_seconds), now)
             if not taken.acquired:
                 return False
-            self._complete(CLAIMS, plan.claim_key, GateResult(OutcomeStatus.ESCALATED, reason),
-                           retain=self._plan_hold(plan))
+            self._complete_held(plan.claim_key, taken.record, plan.target, plan.action, plan.incident_id,
+                                self._completion(OutcomeStatus.ESCALATED, None), self._plan_hold(plan))
         except RunwardenError as exc:
             self._log("escalated_unheld", f"could not hold {plan.claim_key} for its escalated plan ({exc}); a "
                                           "re-notification that takes the lapsed claim over still reads the plan")

@@ -383,6 +383,10 @@ class SettledEntry(BaseModel):
     target: str
     action: str
     recorded: bool             # the action record `key` was written in the same commit
+    # The claim answers for the incident on `target` with no action record: a refusal kept for the cooldown
+    # (Gate._refused) or an escalation kept for its plan (Gate._held_for_escalated, Gate.hold_escalated).
+    # A later notification is answered from it in the read the alert path makes anyway (settled.py).
+    held: bool = False
     claim: dict[str, Any] | None = None   # the claim exactly as that commit completed it; None if the
                                           # attempt no longer held it (it expired and was taken over)
 

@@ -58,3 +58,48 @@ def test_the_redelivery_of_a_refused_write_whose_answer_was_lost_answers_failed_
         assert answer.status.value == "failed" and "PERMISSION_DENIED" in answer.reason, answer.reason
         assert run.world.state.find_records(ACTIONS, "incident_id", answer.incident_id) == []
         assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+
+
+def _evidence_reads(run) -> int:
+    """Every call the API stand-ins answered: what reading the evidence (and any write) cost."""
+    parts = (run.standins.run, run.standins.monitoring, run.standins.logging, run.standins.vpcaccess)
+    return sum(len(part.calls) for part in parts)
+
+
+def test_a_refusal_held_on_the_connector_answers_later_notifications_before_any_evidence_is_read() -> None:
+    """The refusal is kept on the connector's claim (a service's alert scales its connector): the alert path's
+    one read covered only the service's own claims and the recorded actions' targets, so each later
+    notification read all the evidence (about 14 calls) before the gate answered the same duplicate. The
+    claim's SETTLED entry, written with its completion, answers it from that read."""
+    with fast_run("connector_saturation", "enforce", sustain=120, **REFUSING) as run:
+        for step in (Fault("vpcaccess", "PatchConnector", 0), Open(0, 0)):
+            run.step(step)
+        reads = _evidence_reads(run)
+        for step in (Renotify(0, 10), Renotify(0, 10)):
+            run.step(step)
+        assert _evidence_reads(run) == reads, run.describe()
+        run.finish()
+        assert not check_all(run), explain(run, check_all(run))
+        for renotified in run.trace[2:4]:
+            [outcome] = renotified.outcomes
+            assert outcome.status.value == "skipped" and outcome.reason.startswith("duplicate"), outcome.reason
+            assert "PERMISSION_DENIED" in outcome.reason and outcome.target == CONNECTOR, outcome.reason
+
+
+def test_an_escalated_plan_held_on_the_connector_answers_later_notifications_before_any_evidence_is_read() -> None:
+    """The sweep escalated a plan of unknown outcome and held its claim (Gate.hold_escalated); the claim is
+    the connector's, so later notifications of the service's alert found it only at the gate."""
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        for step in (StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True)):
+            run.step(step)
+        reads = _evidence_reads(run)
+        for step in (Renotify(0, 20), Renotify(0, 20)):
+            run.step(step)
+        assert _evidence_reads(run) == reads, run.describe()
+        run.finish()
+        assert not check_all(run), explain(run, check_all(run))
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        for renotified in run.trace[5:7]:
+            [outcome] = renotified.outcomes
+            assert outcome.status.value == "skipped" and outcome.reason.startswith("duplicate"), outcome.reason

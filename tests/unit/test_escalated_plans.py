@@ -87,7 +87,7 @@ def test_a_hold_that_cannot_be_completed_is_given_back_not_left_claimed() -> Non
 
     state = FaultyStateStore(MemoryStateStore())
     plan = _earlier_plan(state, IntentState.OPEN)
-    state.fail_next("write", 1, method="complete")
+    state.fail_next("write", 1, method="record_all")
     gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="m-1:2", message_id="m-1")
     assert not gate.hold_escalated(plan, "shows neither")
     assert state.get(CLAIMS, KEY) is None or state.get(CLAIMS, KEY).owner != "m-1:2"
