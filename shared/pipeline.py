@@ -439,7 +439,8 @@ class _AlertRun:
         # The write is made on behalf of every service behind the resource: a pause of any of them holds it
         # back, and of any that could not be read (it may be behind it: unread is not "not behind").
         return self.act(gate, primary.service, proposal, diagnosis, report, now,
-                        on_behalf=(*found.services, *map(MaybeBehind, found.maybe)))
+                        on_behalf=(*found.services, *map(MaybeBehind, found.maybe)),
+                        users_of=target.name if target.kind is TargetKind.CONNECTOR else "")
 
     def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
@@ -453,7 +454,8 @@ class _AlertRun:
         return self.outcome(status, proposal.reason, target=target, diagnosis=report)
 
     def act(self, gate: Gate, service: str, proposal: Plan, diagnosis: Diagnosis, report: DiagnosisReport,
-            now: datetime, ahead: "_ReadAhead | None" = None, on_behalf: Sequence[str] = ()) -> Outcome:
+            now: datetime, ahead: "_ReadAhead | None" = None, on_behalf: Sequence[str] = (),
+            users_of: str = "") -> Outcome:
         """The planned action, unless its signature came back after a verified fix; through the gate.
         `on_behalf`: the services it is made for, whose pauses hold it back (`service` when empty)."""
         action = get_action(proposal.action)
@@ -483,7 +485,7 @@ class _AlertRun:
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
                               service=service, signature=diagnosis.signature.value, targets=proposal.targets,
                               reads=ahead.gate_reads() if ahead else None, own_changes=proposal.own_changes,
-                              on_behalf=(service, *on_behalf))
+                              on_behalf=(service, *on_behalf), users_of=users_of)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after,
                                      action_id=result.claim_key,

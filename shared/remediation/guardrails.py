@@ -369,12 +369,15 @@ class Gate:
     def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any, *,
                 service: str | None = None, signature: str = "", targets: list[str] | None = None,
                 manual: Manual | None = None, reads: GateReads | None = None,
-                own_changes: tuple[OwnChange, ...] = (), on_behalf: Sequence[str] | None = None) -> GateResult:
+                own_changes: tuple[OwnChange, ...] = (), on_behalf: Sequence[str] | None = None,
+                users_of: str = "") -> GateResult:
         """`reads`: the gate's reads made ahead (`read_ahead`). Used when they are for this target
         and this hour's buckets; otherwise the gate makes them itself, in one batched read.
         `on_behalf`: the services the write is made for (`held_by`); `service` when not given.
         `own_changes`: Runwarden's own changes of the target in the platform's audit log (the
-        plan's); one its state has no record of holds the action back (`_unrecorded_change`)."""
+        plan's); one its state has no record of holds the action back (`_unrecorded_change`).
+        `users_of`: the connector whose managed users the write is made for (a connector alert's), kept
+        in a proposal so that its approve re-reads who is behind it (ProposalRecord.users_of)."""
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
         dry_run = runs_dry(self.config, action.name, manual)
@@ -384,7 +387,7 @@ class Gate:
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
                 refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now,
-                                                 paused)
+                                                 paused, users_of)
                 p = refusal.proposal
                 if p.state != "open":
                     return GateResult(OutcomeStatus.SKIPPED, f"proposal {p.proposal_id} for this "
@@ -1037,7 +1040,8 @@ class Gate:
     # --- proposals and overrides --------------------------------------------------------------------
 
     def _propose(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                 service: str | None, signature: str, now: datetime, paused: Sequence[str] = ()) -> ProposalRecord:
+                 service: str | None, signature: str, now: datetime, paused: Sequence[str] = (),
+                 users_of: str = "") -> ProposalRecord:
         """The proposal record an operator approves or rejects by its id. A redelivered alert finds
         the open proposal it made before, rather than making another. `paused`: whose pauses hold the
         write back (`held_by`); kept, so that the approve is held back by the same pauses."""
@@ -1055,7 +1059,7 @@ class Gate:
             params=params.model_dump(mode="json"), before=before, proposed_change=result.after or {},
             reason=result.reason, proposed_at=now,
             on_behalf=[str(name) for name in paused if name not in (params.target, service or params.target)],
-            maybe_behind=[str(name) for name in paused if isinstance(name, MaybeBehind)],
+            maybe_behind=[str(name) for name in paused if isinstance(name, MaybeBehind)], users_of=users_of,
             expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record

@@ -285,6 +285,11 @@ class ProposalRecord(BaseModel):
     # Those of `on_behalf` only maybe behind the resource (guardrails.MaybeBehind: not readable during the
     # alert), so that an approve held back by one's pause says so as the alert's answer did. Empty before kept.
     maybe_behind: list[str] = []
+    # The connector whose managed users the write was made for (a connector alert's proposal), "" for a
+    # service's own alert: an approve re-reads who is behind it now and refuses if a managed service moved
+    # onto it since, whose state the decision never weighed (shared/commands/approval.py). "" in proposals
+    # made before it was kept (a non-empty `on_behalf` then marks a connector alert's).
+    users_of: str = ""
     # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal); or
     # abandoned: its approve's attempt ended without writing, closed by the sweep (shared/remediation/approvals.py)
