@@ -40,7 +40,7 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.plans import Siblings, guard, siblings, unjudged
+from shared.remediation.plans import Siblings, guard, release_hint, siblings, unjudged
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
                                         ProposalRecord, SettledEntry, settled_field)
@@ -1406,4 +1406,5 @@ def _escalated_reason(action: str, plan: IntentRecord) -> str:
             + f" (intent {plan.key}): the target may carry that change. Acting again could act twice on this "
             f"incident, so its automatic writes on {plan.target} are held until "
             f"{(plan.expires_at or plan.noted_at):%Y-%m-%d %H:%M:%S} UTC; later notifications of it are duplicates "
-            "of this answer. A person must check the target and act by command if more is needed")
+            "of this answer. A person must check the target and act by command if more is needed. "
+            + release_hint(plan))

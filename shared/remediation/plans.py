@@ -92,6 +92,18 @@ def unjudged(state: Any, claim_key: str, own: IntentRecord | None, now: datetime
     return escalated
 
 
+def release_hint(plan: IntentRecord) -> str:
+    """What a person is told of an escalated alert plan's hold: until when it holds the incident's automatic
+    writes, and the one command that releases it (shared/commands/hold.py). Nothing Runwarden reads releases
+    it on its own: a person's later change shows that someone took the target over, not that the write never
+    landed."""
+    until = plan.expires_at or plan.noted_at
+    return (f"Until {until:%Y-%m-%d %H:%M:%S} UTC this incident's automatic writes of {plan.action} on {plan.target} "
+            "are held (the write may have landed; a later change of the target does not show that it did not). A "
+            "person who has checked that it did not land releases the hold: runwarden command release --target "
+            f"{plan.target} --param 'intent={plan.key}' --reason '...'")
+
+
 def over(plan: IntentRecord, now: datetime) -> bool:
     """A plan past its retention: Firestore's TTL deletes it within a day or so after, and it holds
     nothing meanwhile."""

@@ -103,3 +103,50 @@ def test_an_escalated_plan_held_on_the_connector_answers_later_notifications_bef
         for renotified in run.trace[5:7]:
             [outcome] = renotified.outcomes
             assert outcome.status.value == "skipped" and outcome.reason.startswith("duplicate"), outcome.reason
+
+
+def _command(run, body: dict, message_id: str):
+    import json
+
+    from shared.commands import handle_command
+    from tests.integration.world import event
+
+    [outcome] = handle_command(event(json.dumps(body).encode(), message_id), run.world.config, run.world.adapters)
+    return outcome
+
+
+def test_an_escalated_plans_hold_is_released_by_the_command_its_answer_names_and_by_nothing_else() -> None:
+    """The hold of an escalated plan (its write may have landed) lasts until the plan expires: a later change
+    of the target shows someone took it over, not that the write never landed. A person who checked releases
+    it with the command the escalation names; the incident's next notification is then diagnosed afresh."""
+    from shared.remediation.records import INTENTS
+
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        for step in (StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True), Renotify(0, 20)):
+            run.step(step)
+        [escalation] = run.trace[3].outcomes
+        [plan] = [p for p in run.world.state.find_records(INTENTS, "claim_key", escalation.action.action_id)
+                  if p.get("state") == "escalated"] or [None]
+        key = f"{plan['incident_id']}|{plan['message_id']}"
+        command = f"runwarden command release --target {CONNECTOR} --param 'intent={key}'"
+        assert command in escalation.reason, escalation.reason
+        body = {"command": "release", "command_id": "rel-1", "target": CONNECTOR, "params": {"intent": key},
+                "requested_by": "someone@example.com", "reason": "checked: the patch never landed"}
+        refused = _command(run, body, "c-0")
+        assert refused.status.value == "rejected" and "operators" in refused.reason, refused.reason
+        # Another plan of the claim escalated too: released alone, the claim given back would hold nothing.
+        twin = {**plan, "message_id": "m-twin", "owner": "m-twin:1"}
+        run.world.state.put_record(INTENTS, f"{plan['incident_id']}|m-twin", twin)
+        both = _command(run, {**body, "command_id": "rel-0", "requested_by": OPERATOR}, "c-00")
+        assert both.status.value == "rejected" and "m-twin" in both.reason, both.reason
+        run.world.state.update_record(INTENTS, f"{plan['incident_id']}|m-twin", {"state": "void"})
+        released = _command(run, {**body, "command_id": "rel-2", "requested_by": OPERATOR}, "c-1")
+        assert released.status.value == "applied", released.reason
+        assert run.world.state.get_record(INTENTS, key)["state"] == "void"
+        again = _command(run, {**body, "command_id": "rel-3", "requested_by": OPERATOR}, "c-2")
+        assert again.status.value == "rejected" and "not escalated" in again.reason, again.reason
+        run.step(Renotify(0, 5))
+        [after] = run.trace[-1].outcomes
+        assert after.status.value == "applied", after.reason
+        assert run.standins.vpcaccess.count("PatchConnector") == 2, run.describe()
