@@ -188,6 +188,12 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, poli
     first = held.result.get("status")
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
+    if first == OutcomeStatus.ESCALATED.value and held.result.get("reason") and message_id \
+            and _message_of(held.owner) == message_id:
+        # The hold of an escalated plan, answered by the very message redelivered (Gate._held_for_escalated):
+        # its attempt raised after completing the claim (its answer's publish failed), so this answer is
+        # the one that reaches a person. A `skipped` duplicate here lost the escalation.
+        return GateResult(OutcomeStatus.ESCALATED, str(held.result["reason"]), claim_key=key)
     if first == OutcomeStatus.FAILED.value and held.result.get("reason"):
         # A refusal kept for the cooldown (Gate._refused): what it said, and until when it holds.
         if message_id and _message_of(held.owner) == message_id:
@@ -1147,8 +1153,10 @@ class Gate:
         answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written)."""
         result = GateResult(OutcomeStatus.ESCALATED, _escalated_reason(action, plan), claim_key=key)
         try:
+            # Its reason kept, so that this message's redelivery answers it again (`duplicate_result`).
             self._complete_held(key, held.record, plan.target, plan.action, plan.incident_id,
-                                self._completion(result.status, result.after), self._plan_hold(plan))
+                                {**self._completion(result.status, result.after), "reason": result.reason},
+                                self._plan_hold(plan))
         except TransientError:
             self._give_back_quietly(held)
             raise
