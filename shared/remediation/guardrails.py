@@ -454,11 +454,8 @@ class Gate:
         held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
-        if unjudged is not None and unjudged.state is IntentState.ESCALATED:
-            return self._held_for_escalated(action.name, key, held, unjudged)
         if unjudged is not None:
-            self._give_back(held)
-            return GateResult(OutcomeStatus.ESCALATED, _unjudged_reason(action.name, unjudged), claim_key=key)
+            return self._held_for_escalated(action.name, key, held, unjudged)
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
                                  signature, manual, intent, paused)
@@ -1150,13 +1147,21 @@ class Gate:
         """The claim just taken over, completed `escalated` as this answer and kept until the escalated
         plan expires (`hold_escalated`): the person was told of that plan once, and is told once more
         here why this notification does nothing; every later one of the incident is a duplicate of this
-        answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written)."""
-        result = GateResult(OutcomeStatus.ESCALATED, _escalated_reason(action, plan), claim_key=key)
+        answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written).
+
+        A plan still open (not judged yet: its attempt may have written) holds it for a claim's lease, by
+        when its judge (the sweep, past the lease plus a minute) has recorded or escalated it; a takeover
+        after that reads it again. Given back instead, the claim was gone: the next notification claimed
+        afresh, a fresh claim is no takeover and reads no plan, and with no cooldown in the way it wrote the
+        same change a second time on one that may have landed."""
+        escalated = plan.state is IntentState.ESCALATED
+        reason = _escalated_reason(action, plan) if escalated else _unjudged_reason(action, plan)
+        result = GateResult(OutcomeStatus.ESCALATED, reason, claim_key=key)
+        hold = self._plan_hold(plan) if escalated else skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         try:
             # Its reason kept, so that this message's redelivery answers it again (`duplicate_result`).
             self._complete_held(key, held.record, plan.target, plan.action, plan.incident_id,
-                                {**self._completion(result.status, result.after), "reason": result.reason},
-                                self._plan_hold(plan))
+                                {**self._completion(result.status, result.after), "reason": result.reason}, hold)
         except TransientError:
             self._give_back_quietly(held)
             raise

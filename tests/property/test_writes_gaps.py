@@ -150,3 +150,20 @@ def test_an_escalated_plans_hold_is_released_by_the_command_its_answer_names_and
         [after] = run.trace[-1].outcomes
         assert after.status.value == "applied", after.reason
         assert run.standins.vpcaccess.count("PatchConnector") == 2, run.describe()
+
+
+def test_a_takeover_escalated_for_another_messages_open_plan_keeps_the_claim_until_that_plan_is_judged() -> None:
+    """The first attempt patched the connector and could not record it; past its lease a re-notification
+    took the claim over, found that plan open (unjudged: the sweep had not come yet) and escalated, giving
+    the claim back. The next notification then claimed afresh, and a fresh claim is no takeover, so no plan
+    was read: with no cooldown in the way, it patched the connector a second time for one incident. Now
+    the takeover keeps the claim, completed as its escalation, for a lease: the plan's judge comes first."""
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0), Renotify(0, 16), Renotify(0, 1),
+                     Sweep(10), Renotify(0, 1)])
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        assert not check_all(run), explain(run, check_all(run))
+        [held] = run.trace[2].outcomes
+        assert held.status.value == "escalated" and "never recorded" in held.reason, held.reason
+        [later] = run.trace[3].outcomes
+        assert later.status.value == "skipped" and later.reason.startswith("duplicate"), later.reason
