@@ -698,7 +698,7 @@ class Gate:
         claim back as before: its resend is answered from the command's record; so does a corrective
         action (the sweep's undo): the sweep reads a `duplicate` of its undo as the undo done, and it
         moves the action record on with the refusal anyway, so it never tries per notification. If the
-        claim cannot be completed, it is given back, as before. Its SETTLED entry is written with the
+        claim cannot be completed, it is left claimed until its lease (a hold all the same). Its SETTLED entry is written with the
         completion (`_complete_held`), so a later notification is answered before any evidence is read."""
         if manual is not None or action.corrective or held.claim is None or held.claim[0] != CLAIMS:
             self._give_back(held)
@@ -714,8 +714,12 @@ class Gate:
             self._complete_held(held.claim[1], held.record, target, action.name, incident_id,
                                 {**self._completion(result.status, None), "reason": result.reason}, hold)
         except RunwardenError as exc:
-            self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); given back")
-            self._give_back_quietly(_Held(claim=held.claim))
+            # Left claimed, not given back: it holds the incident until its lease (a shorter hold than the
+            # cooldown, but a hold), where a claim given back let every other notification arriving
+            # meanwhile try the refused write again and answer `failed` again. This message's redelivery
+            # waits it out (InProgress) and then decides afresh.
+            self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); it stays "
+                                        "claimed until its lease")
         return result
 
     @staticmethod
