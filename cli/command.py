@@ -23,8 +23,8 @@ Exit codes: 0 done, 3 rejected, 4 timed out (the command WAS published), 5 held 
 
 @click.command("command", epilog=EXAMPLE)
 @click.argument("name", metavar="COMMAND", type=click.Choice(
-    ["diagnose", "rollback_traffic", "restore_traffic", "scale_connector", "approve", "reject", "pause", "resume",
-     "status", "sweep"]))
+    ["diagnose", "rollback_traffic", "restore_traffic", "scale_connector", "approve", "reject", "release", "pause",
+     "resume", "status", "sweep"]))
 @click.option("--target", metavar="RESOURCE", help="Full resource name of the service or connector.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (repeatable).")
 @click.option("--reason", help="Why; required for every command that writes.")

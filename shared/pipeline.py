@@ -144,6 +144,9 @@ class _Prior:
     partial: bool = False
     read: Mapping[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)   # as read
     actions: tuple[dict[str, Any], ...] = ()              # its action records, when the query was made (`full`)
+    # The incident's claims held with no action record (a refusal or an escalation kept: SettledEntry.held),
+    # from its SETTLED entries: the query finds no record of them, so `full` keeps them.
+    held: SettledState = SettledState()
 
 
 class _AlertRun:
@@ -234,7 +237,7 @@ class _AlertRun:
         found_intent = read.pop(intent[0]) if intent else None
         prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],
                        found=settled.claims() | read, recorded=settled.recorded,
-                       intent=found_intent, partial=True, read=read)
+                       intent=found_intent, partial=True, read=read, held=settled.held())
         if prior.intent is not None and str(prior.intent.get("claim_key")) not in prior.recorded:
             return self.full(gate, prior)
         return prior
@@ -242,17 +245,19 @@ class _AlertRun:
     def full(self, gate: Gate, prior: _Prior) -> _Prior:
         """`prior` completed as the query finds it: the targets the incident's action records name
         and their keys, and the claims on those targets that the batched read did not cover (one
-        more round trip, only when a record names another target)."""
+        more round trip, only when a record names another target). The claims held with no action
+        record (`_Prior.held`) stay, as their entries' copies: no record names their targets."""
         incident_id, target = self.incident.incident_id, prior.targets[0]
         actions = self.adapters.state.find_records(ACTIONS, "incident_id", incident_id)
-        targets = list(dict.fromkeys([target, *(str(r["target"]) for r in actions if r.get("target"))]))
-        found = dict(prior.read)
+        targets = list(dict.fromkeys([target, *(str(r["target"]) for r in actions if r.get("target")),
+                                      *prior.held.targets()]))
+        found = prior.held.claims() | dict(prior.read)
         missing = [read for t in targets[1:] for read in gate.claim_reads(incident_id, t) if read not in found]
         if missing:
             found.update(zip(missing, self.adapters.state.get_many(missing)))
         return _Prior(incident=prior.incident, targets=targets, found=found,
                       recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found,
-                      actions=tuple(actions))
+                      actions=tuple(actions), held=prior.held)
 
     def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """An earlier attempt at this message that may have written and not recorded it (its intent
@@ -438,7 +443,8 @@ class _AlertRun:
         # The write is made on behalf of every service behind the resource: a pause of any of them holds it
         # back, and of any that could not be read (it may be behind it: unread is not "not behind").
         return self.act(gate, primary.service, proposal, diagnosis, report, now,
-                        on_behalf=(*found.services, *map(MaybeBehind, found.maybe)))
+                        on_behalf=(*found.services, *map(MaybeBehind, found.maybe)),
+                        users_of=target.name if target.kind is TargetKind.CONNECTOR else "")
 
     def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
@@ -452,7 +458,8 @@ class _AlertRun:
         return self.outcome(status, proposal.reason, target=target, diagnosis=report)
 
     def act(self, gate: Gate, service: str, proposal: Plan, diagnosis: Diagnosis, report: DiagnosisReport,
-            now: datetime, ahead: "_ReadAhead | None" = None, on_behalf: Sequence[str] = ()) -> Outcome:
+            now: datetime, ahead: "_ReadAhead | None" = None, on_behalf: Sequence[str] = (),
+            users_of: str = "") -> Outcome:
         """The planned action, unless its signature came back after a verified fix; through the gate.
         `on_behalf`: the services it is made for, whose pauses hold it back (`service` when empty)."""
         action = get_action(proposal.action)
@@ -482,7 +489,7 @@ class _AlertRun:
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
                               service=service, signature=diagnosis.signature.value, targets=proposal.targets,
                               reads=ahead.gate_reads() if ahead else None, own_changes=proposal.own_changes,
-                              on_behalf=(service, *on_behalf))
+                              on_behalf=(service, *on_behalf), users_of=users_of)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after,
                                      action_id=result.claim_key,

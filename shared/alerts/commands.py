@@ -121,6 +121,11 @@ class ProposalParams(_Model):
     proposal_id: str = Field(pattern=PROPOSAL_ID_PATTERN, description="The id a `proposed` outcome shows.")
 
 
+class ReleaseParams(_Model):
+    intent: str = Field(min_length=3, max_length=1500, pattern=r"^[^|]+\|[^|]+$",
+                        description="The escalated plan an `escalated` outcome names (`intent INCIDENT|MESSAGE`).")
+
+
 # --- the commands ----------------------------------------------------------------------------------
 
 
@@ -197,6 +202,15 @@ class Reject(_Writing):
     params: ProposalParams
 
 
+class Release(_Writing):
+    """Release the hold an escalated plan keeps on its incident's automatic writes to the target, once a
+    person has checked that its write did not land. Only for `operators`."""
+
+    command: Literal["release"]
+    target: str = Field(pattern=TARGET_PATTERN)
+    params: ReleaseParams
+
+
 class Pause(_Writing):
     """Stop every write (no target) or every write to one target."""
 
@@ -241,8 +255,8 @@ class Sweep(_Model):
         return self.expires_at is not None and now >= self.expires_at
 
 
-AnyCommand = Union[Diagnose, RollbackTraffic, RestoreTraffic, ScaleConnector, Approve, Reject, Pause, Resume,
-                   Status, Sweep]
+AnyCommand = Union[Diagnose, RollbackTraffic, RestoreTraffic, ScaleConnector, Approve, Reject, Release, Pause,
+                   Resume, Status, Sweep]
 Command = Annotated[AnyCommand, Field(discriminator="command")]
 _COMMAND: TypeAdapter[Any] = TypeAdapter(Command)
 COMMAND_NAMES = tuple(m.model_fields["command"].annotation.__args__[0] for m in AnyCommand.__args__)

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sweep, command_digest, duplicate_reason,
                                     parse_command_published)
-from shared.commands import answers, approval, connector, diagnose, pause, recovery, status, sweep, traffic
+from shared.commands import answers, approval, connector, diagnose, hold, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
 from shared.clock import skew_safe_lease
 from shared.config import Config
@@ -52,6 +52,7 @@ HANDLERS: dict[str, Handler] = {
     "scale_connector": connector.handle,
     "approve": approval.approve,
     "reject": approval.reject,
+    "release": hold.release,
     "pause": pause.pause,
     "resume": pause.resume,
     "status": status.handle,

@@ -15,6 +15,7 @@ from shared.alerts.commands import command_digest
 from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
+from shared.diagnosis.collection import Users, users_of
 from shared.errors import TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
@@ -40,7 +41,8 @@ IN_DOUBT = PROPOSAL_IN_DOUBT
 def approve(run: CommandRun) -> Outcome:
     run.require_operator("approve a proposal")
     proposal = _open_proposal(run)
-    changed = _world_changed(run, proposal)
+    behind = _behind_now(run, proposal)
+    changed = _world_changed(run, proposal, behind)
     if changed:
         if run.command.dry_run:     # a dry run decides nothing: the real approve refuses and closes it
             raise refused(_world_changed_reason(proposal, changed) + "; dry-run: the proposal is left open")
@@ -65,7 +67,8 @@ def approve(run: CommandRun) -> Outcome:
         result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
                                     service=proposal.service, signature=proposal.signature, manual=manual,
                                     on_behalf=[proposal.service, *(MaybeBehind(name) if name in proposal.maybe_behind
-                                                                   else name for name in proposal.on_behalf)])
+                                                                   else name for name in proposal.on_behalf),
+                                               *_unread_now(proposal, behind)])
     except TransientError:
         _reopen(run, proposal)
         raise
@@ -216,19 +219,70 @@ def _how_to_stop(run: CommandRun, proposal: ProposalRecord) -> str:
             f"the write: runwarden pause --target {proposal.target} --reason '...'")
 
 
-def _world_changed(run: CommandRun, proposal: ProposalRecord) -> str:
-    """Why the proposal no longer fits the live state, or ""."""
+def _world_changed(run: CommandRun, proposal: ProposalRecord, behind: Users | None = None) -> str:
+    """Why the proposal no longer fits the live state, or "". `behind`: the managed services behind the
+    connector now, for a connector alert's proposal (`_behind_now`)."""
     closed = incident_closed(run.adapters.state, proposal.incident_id)
     if closed is not None:
         return f"incident {proposal.incident_id} closed at {closed.closed_at:%H:%M:%S} ({closed.closed_by})"
     if proposal.action == "scale_connector":
-        changed = _connector_changed(run, proposal.params)
+        changed = _connector_changed(run, proposal.params) or _moved_onto(proposal, behind)
         if changed:
             return changed
     if proposal.service and "/services/" in proposal.service:
         return (_newer_revision_serving(run, proposal.service, proposal.proposed_at)
                 or _diagnosis_changed(run, proposal))
     return ""
+
+
+def _users_of(proposal: ProposalRecord) -> str:
+    """The connector whose managed users a proposal's write was made for (a connector alert's), or "". A
+    proposal made before `users_of` was kept is a connector alert's when it names services beyond its own
+    (only a connector alert's write is made on behalf of others)."""
+    if proposal.action != "scale_connector":
+        return ""
+    return proposal.users_of or (proposal.target if proposal.on_behalf else "")
+
+
+def _behind_now(run: CommandRun, proposal: ProposalRecord) -> Users | None:
+    """Who is behind the connector at approval, read as the connector alert read it (collection.users_of: a
+    managed service whose serving revision names the connector; one that cannot be read is only maybe behind
+    it), for a connector alert's proposal; None for any other (a service's own alert writes for that service
+    alone, whoever else uses its connector). Two Cloud Run reads per managed service, on the approve only."""
+    connector = _users_of(proposal)
+    if not connector:
+        return None
+    managed = [(m.name, m.cloudsql_instances) for m in run.config.services]
+    return users_of(run.adapters.readers(), managed, connector=connector)
+
+
+def _moved_onto(proposal: ProposalRecord, behind: Users | None) -> str:
+    """A managed service behind the connector now whose state the proposal was not decided on: it moved onto
+    the connector since (a deploy), or could not be read when the alert came. The proposal's decision is the
+    combined verdict of the services behind the connector then; scaling it now changes the path of a service
+    never diagnosed for it, whose own failure (a bad revision, its database) the scale would not fix and might
+    hide. So the approval is refused (closed `refused`) with the reason; a person decides afresh."""
+    if behind is None:
+        return ""
+    weighed = {proposal.service, *proposal.on_behalf} - set(proposal.maybe_behind)
+    moved = [name for name in behind.services if name not in weighed]
+    if not moved:
+        return ""
+    named = ", ".join(moved)
+    return (f"{named} now {'uses' if len(moved) == 1 else 'use'} {proposal.target} (a serving revision names it), "
+            f"and {'its' if len(moved) == 1 else 'their'} state was not part of the decision: the proposal was "
+            f"made for {', '.join(sorted(weighed))} alone. See it first: runwarden command diagnose --target "
+            f"{moved[0]}; to scale the connector all the same, send it as a command of its own: runwarden command "
+            f"scale_connector --target {proposal.target} --param ... --reason '...'")
+
+
+def _unread_now(proposal: ProposalRecord, behind: Users | None) -> list[str]:
+    """The managed services that could not be read at approval and were not weighed as behind the connector:
+    maybe behind it now, so their pauses hold the write back as the alert's own did (MaybeBehind)."""
+    if behind is None:
+        return []
+    known = {proposal.service, *proposal.on_behalf}
+    return [MaybeBehind(name) for name in behind.maybe if name not in known]
 
 
 def _diagnosis_changed(run: CommandRun, proposal: ProposalRecord) -> str:

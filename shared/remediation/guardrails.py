@@ -40,7 +40,7 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.plans import Siblings, guard, siblings
+from shared.remediation.plans import Siblings, guard, release_hint, siblings, unjudged
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
                                         ProposalRecord, SettledEntry, settled_field)
@@ -189,6 +189,12 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, poli
     first = held.result.get("status")
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
+    if first == OutcomeStatus.ESCALATED.value and held.result.get("reason") and message_id \
+            and _message_of(held.owner) == message_id:
+        # The hold of an escalated plan, answered by the very message redelivered (Gate._held_for_escalated):
+        # its attempt raised after completing the claim (its answer's publish failed), so this answer is
+        # the one that reaches a person. A `skipped` duplicate here lost the escalation.
+        return GateResult(OutcomeStatus.ESCALATED, str(held.result["reason"]), claim_key=key)
     if first == OutcomeStatus.FAILED.value and held.result.get("reason"):
         # A refusal kept for the cooldown (Gate._refused): what it said, and until when it holds.
         if message_id and _message_of(held.owner) == message_id:
@@ -365,12 +371,15 @@ class Gate:
     def execute(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any, *,
                 service: str | None = None, signature: str = "", targets: list[str] | None = None,
                 manual: Manual | None = None, reads: GateReads | None = None,
-                own_changes: tuple[OwnChange, ...] = (), on_behalf: Sequence[str] | None = None) -> GateResult:
+                own_changes: tuple[OwnChange, ...] = (), on_behalf: Sequence[str] | None = None,
+                users_of: str = "") -> GateResult:
         """`reads`: the gate's reads made ahead (`read_ahead`). Used when they are for this target
         and this hour's buckets; otherwise the gate makes them itself, in one batched read.
         `on_behalf`: the services the write is made for (`held_by`); `service` when not given.
         `own_changes`: Runwarden's own changes of the target in the platform's audit log (the
-        plan's); one its state has no record of holds the action back (`_unrecorded_change`)."""
+        plan's); one its state has no record of holds the action back (`_unrecorded_change`).
+        `users_of`: the connector whose managed users the write is made for (a connector alert's), kept
+        in a proposal so that its approve re-reads who is behind it (ProposalRecord.users_of)."""
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
         dry_run = runs_dry(self.config, action.name, manual)
@@ -380,7 +389,7 @@ class Gate:
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
                 refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now,
-                                                 paused)
+                                                 paused, users_of)
                 p = refusal.proposal
                 if p.state != "open":
                     return GateResult(OutcomeStatus.SKIPPED, f"proposal {p.proposal_id} for this "
@@ -441,11 +450,8 @@ class Gate:
         held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
-        if unjudged is not None and unjudged.state is IntentState.ESCALATED:
-            return self._held_for_escalated(action.name, key, held, unjudged)
         if unjudged is not None:
-            self._give_back(held)
-            return GateResult(OutcomeStatus.ESCALATED, _unjudged_reason(action.name, unjudged), claim_key=key)
+            return self._held_for_escalated(action.name, key, held, unjudged)
         try:
             return self._claimed(action, params, before, incident_id, adapters, held, key, now, dry_run, service,
                                  signature, manual, intent, paused)
@@ -659,7 +665,7 @@ class Gate:
         except PermanentError as exc:
             result.status = OutcomeStatus.FAILED
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
-            return self._refused(action, held, result, manual)
+            return self._refused(action, held, result, manual, params.target, incident_id)
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
         # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
@@ -676,7 +682,8 @@ class Gate:
             return self._unrecorded(action, params, result, exc, held.intent is not None)
         return result
 
-    def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None) -> GateResult:
+    def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None, target: str,
+                 incident_id: str) -> GateResult:
         """The API refused the write for good (PERMISSION_DENIED, INVALID_ARGUMENT...): nothing was
         written, so the cooldown, the budget slots and the plan are given back. An alert's claim is
         not: it is completed `failed`, with the API's reason, and kept for the target's cooldown (the
@@ -687,7 +694,8 @@ class Gate:
         claim back as before: its resend is answered from the command's record; so does a corrective
         action (the sweep's undo): the sweep reads a `duplicate` of its undo as the undo done, and it
         moves the action record on with the refusal anyway, so it never tries per notification. If the
-        claim cannot be completed, it is given back, as before."""
+        claim cannot be completed, it is left claimed until its lease (a hold all the same). Its SETTLED entry is written with the
+        completion (`_complete_held`), so a later notification is answered before any evidence is read."""
         if manual is not None or action.corrective or held.claim is None or held.claim[0] != CLAIMS:
             self._give_back(held)
             return result
@@ -699,11 +707,15 @@ class Gate:
                           "notifications are duplicates of this answer); a person must fix the cause, and may act "
                           "at once by command")
         try:
-            self.state.complete(CLAIMS, held.claim[1], self.owner, hold, self.clock.now(),
-                                {**self._completion(result.status, None), "reason": result.reason})
+            self._complete_held(held.claim[1], held.record, target, action.name, incident_id,
+                                {**self._completion(result.status, None), "reason": result.reason}, hold)
         except RunwardenError as exc:
-            self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); given back")
-            self._give_back_quietly(_Held(claim=held.claim))
+            # Left claimed, not given back: it holds the incident until its lease (a shorter hold than the
+            # cooldown, but a hold), where a claim given back let every other notification arriving
+            # meanwhile try the refused write again and answer `failed` again. This message's redelivery
+            # waits it out (InProgress) and then decides afresh.
+            self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); it stays "
+                                        "claimed until its lease")
         return result
 
     @staticmethod
@@ -1031,7 +1043,8 @@ class Gate:
     # --- proposals and overrides --------------------------------------------------------------------
 
     def _propose(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
-                 service: str | None, signature: str, now: datetime, paused: Sequence[str] = ()) -> ProposalRecord:
+                 service: str | None, signature: str, now: datetime, paused: Sequence[str] = (),
+                 users_of: str = "") -> ProposalRecord:
         """The proposal record an operator approves or rejects by its id. A redelivered alert finds
         the open proposal it made before, rather than making another. `paused`: whose pauses hold the
         write back (`held_by`); kept, so that the approve is held back by the same pauses."""
@@ -1049,7 +1062,7 @@ class Gate:
             params=params.model_dump(mode="json"), before=before, proposed_change=result.after or {},
             reason=result.reason, proposed_at=now,
             on_behalf=[str(name) for name in paused if name not in (params.target, service or params.target)],
-            maybe_behind=[str(name) for name in paused if isinstance(name, MaybeBehind)],
+            maybe_behind=[str(name) for name in paused if isinstance(name, MaybeBehind)], users_of=users_of,
             expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record
@@ -1073,6 +1086,29 @@ class Gate:
         retain = retain if retain is not None else timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         self.state.complete(kind, key, self.owner, retain, self.clock.now(),
                             self._completion(result.status, result.after))
+
+    def _complete_held(self, key: str, claim: ClaimRecord | None, target: str, action: str, incident_id: str,
+                       result: dict[str, Any], retain: timedelta) -> None:
+        """The claim `key` (CLAIMS, as taken: `claim`) completed as an answer that holds the incident's automatic
+        write on `target` with no action record (a refusal kept for the cooldown, an escalation kept for its
+        plan), and its SETTLED entry (`held`) merged in the same commit: a later notification then finds it in
+        the one batched read the alert path makes before anything else (shared.pipeline `_AlertRun.prior`),
+        where a claim on another target than the alert's own (a connector scaled for a service's alert) was
+        found only at the gate, after all the evidence was read. One commit, as `complete`'s (the claim's
+        update is guarded by its update time either way); a claim no longer as taken is left alone, as
+        `complete` leaves one it does not own. A store without `record_all`, or a claim not known as taken,
+        is completed alone, as before."""
+        now = self.clock.now()
+        record_all = getattr(self.state, "record_all", None)
+        if claim is None or not callable(record_all):
+            self.state.complete(CLAIMS, key, self.owner, retain, now, result)
+            return
+        completing = Completion(CLAIMS, key, claim, retain, now, result)
+        done = completing.done()
+        entry = SettledEntry(key=key, kind=CLAIMS, target=target, action=action, recorded=False, held=True,
+                             claim=done.model_dump(mode="python"))
+        if not record_all([self._settled(incident_id, entry, done.expires_at)], completing):
+            self._log("not_completed", f"{key} is no longer the claim this attempt took: left as it is")
 
     def _claim(self, kind: str, key: str, ttl: timedelta, now: datetime) -> Any:
         """state.claim; if it fails transiently, the create may have landed with its answer lost
@@ -1105,28 +1141,27 @@ class Gate:
         (records.INTENT_RETENTION), as an action record holds it for 30 days (`_held_for_escalated`).
         A plan closed `void` (nothing was written) or `recorded` (its action record answers) holds nothing.
         Read only when an expired claim is taken over, so the common path makes no extra call."""
-        escalated = None
-        for data in self.state.find_records(INTENTS, "claim_key", key):
-            try:
-                plan = IntentRecord.model_validate(data)
-            except ValueError:
-                continue   # a plan this version cannot read is the sweep's to escalate
-            if intent is not None and plan.key == intent.key:
-                continue
-            if plan.state is IntentState.OPEN:
-                return plan
-            if plan.state is IntentState.ESCALATED and escalated is None and not self._plan_over(plan):
-                escalated = plan
-        return escalated
+        return unjudged(self.state, key, intent, self.clock.now())
 
     def _held_for_escalated(self, action: str, key: str, held: _Held, plan: IntentRecord) -> GateResult:
         """The claim just taken over, completed `escalated` as this answer and kept until the escalated
         plan expires (`hold_escalated`): the person was told of that plan once, and is told once more
         here why this notification does nothing; every later one of the incident is a duplicate of this
-        answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written)."""
-        result = GateResult(OutcomeStatus.ESCALATED, _escalated_reason(action, plan), claim_key=key)
+        answer, not another page. This attempt's own plan, if stored ahead, is voided (nothing written).
+
+        A plan still open (not judged yet: its attempt may have written) holds it for a claim's lease, by
+        when its judge (the sweep, past the lease plus a minute) has recorded or escalated it; a takeover
+        after that reads it again. Given back instead, the claim was gone: the next notification claimed
+        afresh, a fresh claim is no takeover and reads no plan, and with no cooldown in the way it wrote the
+        same change a second time on one that may have landed."""
+        escalated = plan.state is IntentState.ESCALATED
+        reason = _escalated_reason(action, plan) if escalated else _unjudged_reason(action, plan)
+        result = GateResult(OutcomeStatus.ESCALATED, reason, claim_key=key)
+        hold = self._plan_hold(plan) if escalated else skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         try:
-            self._complete(held.claim[0], key, result, retain=self._plan_hold(plan))
+            # Its reason kept, so that this message's redelivery answers it again (`duplicate_result`).
+            self._complete_held(key, held.record, plan.target, plan.action, plan.incident_id,
+                                {**self._completion(result.status, result.after), "reason": result.reason}, hold)
         except TransientError:
             self._give_back_quietly(held)
             raise
@@ -1134,11 +1169,6 @@ class Gate:
             self._void_intent(held.intent)
         self._log("held_by_escalated_plan", result.reason)
         return result
-
-    def _plan_over(self, plan: IntentRecord) -> bool:
-        """A plan past its retention: Firestore's TTL deletes it within a day or so after, and it holds
-        nothing meanwhile."""
-        return plan.expires_at is not None and plan.expires_at <= self.clock.now()
 
     def _plan_hold(self, plan: IntentRecord) -> timedelta:
         """How long a claim held for an escalated plan is kept: until the plan itself expires, and at
@@ -1165,8 +1195,8 @@ class Gate:
                                      skew_safe_lease(self.config.guardrails.claim_ttl_seconds), now)
             if not taken.acquired:
                 return False
-            self._complete(CLAIMS, plan.claim_key, GateResult(OutcomeStatus.ESCALATED, reason),
-                           retain=self._plan_hold(plan))
+            self._complete_held(plan.claim_key, taken.record, plan.target, plan.action, plan.incident_id,
+                                self._completion(OutcomeStatus.ESCALATED, None), self._plan_hold(plan))
         except RunwardenError as exc:
             self._log("escalated_unheld", f"could not hold {plan.claim_key} for its escalated plan ({exc}); a "
                                           "re-notification that takes the lapsed claim over still reads the plan")
@@ -1389,4 +1419,5 @@ def _escalated_reason(action: str, plan: IntentRecord) -> str:
             + f" (intent {plan.key}): the target may carry that change. Acting again could act twice on this "
             f"incident, so its automatic writes on {plan.target} are held until "
             f"{(plan.expires_at or plan.noted_at):%Y-%m-%d %H:%M:%S} UTC; later notifications of it are duplicates "
-            "of this answer. A person must check the target and act by command if more is needed")
+            "of this answer. A person must check the target and act by command if more is needed. "
+            + release_hint(plan))

@@ -405,7 +405,11 @@ def _shown(found: Found, intent: IntentRecord, action: Action, otherwise: str = 
 
 def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionReport, reason: str,
                pending: Pending | None = None) -> Answer:
-    """ESCALATED for the one judge that moves the intent to `escalated`; a `skipped` duplicate for the rest."""
+    """ESCALATED for the one judge that moves the intent to `escalated`; a `skipped` duplicate for the rest.
+    An alert's plan escalated holds its incident's automatic writes until it expires (Gate.hold_escalated):
+    the answer says until when, and the command that releases it (`plans.release_hint`)."""
+    if not intent.command_id:
+        reason = f"{reason}. {plans.release_hint(intent)}"
     extra = pending(reason, report, []) if pending is not None else None
     if not claim_escalation(gate.state, intent, gate.owner, gate.clock.now(), reason, extra,
                             lease=skew_safe_lease(gate.config.guardrails.claim_ttl_seconds)):

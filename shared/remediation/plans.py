@@ -8,7 +8,11 @@ moment apart and disagree; each then guards its commit on the other plans it rea
 whichever commits second fails and reads them again, and finds the claim reported: recorded under a
 twin (its action record exists: nothing more to say), or escalated with a twin of the same change (a
 person was told of it). One equality query on `claim_key` (a single-field index), made only on these
-rare paths."""
+rare paths.
+
+The gate reads the same plans when it takes over a lapsed claim (`unjudged`): another message's plan of the
+claim still open, or escalated and not expired, holds this incident's automatic write. Both read them through
+`of_claim`, the one reader of a claim's plans."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,17 +41,26 @@ def same_change(plan: IntentRecord, intent: IntentRecord) -> bool:
     return plan.action == intent.action and plan.params == intent.params and plan.before == intent.before
 
 
+def of_claim(state: Any, claim_key: str, but: str | None = None) -> list[IntentRecord]:
+    """Every plan stored for the claim `claim_key` that this version can read, in the store's order, but the
+    one keyed `but` (the reader's own). One equality query on `claim_key`. A plan this version cannot read is
+    left out: the sweep escalates it on its own."""
+    found = []
+    for data in state.find_records(INTENTS, "claim_key", claim_key):
+        try:
+            plan = IntentRecord.model_validate(data)
+        except ValueError:
+            continue
+        if plan.key != but:
+            found.append(plan)
+    return found
+
+
 def siblings(state: Any, intent: IntentRecord, cutoff: datetime | None = None) -> Siblings:
     """`intent`'s sibling plans. `cutoff`: a twin's attempt has ended if it stored its plan before it
     (None: no plan is closed as a twin, every open one is watched)."""
     found = Siblings()
-    for data in state.find_records(INTENTS, "claim_key", intent.claim_key):
-        try:
-            plan = IntentRecord.model_validate(data)
-        except ValueError:
-            continue    # a plan this version cannot read is the sweep's to escalate on its own
-        if plan.key == intent.key:
-            continue
+    for plan in of_claim(state, intent.claim_key, but=intent.key):
         if plan.state is IntentState.RECORDED:
             found = Siblings(found.twins, found.watched, found.recorded or plan, found.reported)
         elif plan.state is IntentState.ESCALATED and same_change(plan, intent):
@@ -62,6 +75,39 @@ def siblings(state: Any, intent: IntentRecord, cutoff: datetime | None = None) -
             if cutoff is not None and same_change(plan, intent) and plan.noted_at < cutoff:
                 found.twins.append(plan)
     return found
+
+
+def unjudged(state: Any, claim_key: str, own: IntentRecord | None, now: datetime) -> IntentRecord | None:
+    """Another plan of the claim that holds its automatic write (Gate._unjudged_plan): the first still open,
+    of any change (its attempt may have written and not recorded it); else the first escalated of any change
+    and not past its retention (a person was told that its write may have been made). Plans closed `void` or
+    `recorded`, and plans stored before intents had a state, hold nothing here. `own`: the taker's own plan,
+    if it stored one, left out; it may have none (an attempt with no message)."""
+    escalated = None
+    for plan in of_claim(state, claim_key, but=own.key if own is not None else None):
+        if plan.state is IntentState.OPEN:
+            return plan
+        if plan.state is IntentState.ESCALATED and escalated is None and not over(plan, now):
+            escalated = plan
+    return escalated
+
+
+def release_hint(plan: IntentRecord) -> str:
+    """What a person is told of an escalated alert plan's hold: until when it holds the incident's automatic
+    writes, and the one command that releases it (shared/commands/hold.py). Nothing Runwarden reads releases
+    it on its own: a person's later change shows that someone took the target over, not that the write never
+    landed."""
+    until = plan.expires_at or plan.noted_at
+    return (f"Until {until:%Y-%m-%d %H:%M:%S} UTC this incident's automatic writes of {plan.action} on {plan.target} "
+            "are held (the write may have landed; a later change of the target does not show that it did not). A "
+            "person who has checked that it did not land releases the hold: runwarden command release --target "
+            f"{plan.target} --param 'intent={plan.key}' --reason '...'")
+
+
+def over(plan: IntentRecord, now: datetime) -> bool:
+    """A plan past its retention: Firestore's TTL deletes it within a day or so after, and it holds
+    nothing meanwhile."""
+    return plan.expires_at is not None and plan.expires_at <= now
 
 
 def guard(plan: IntentRecord) -> RecordWrite:

@@ -289,6 +289,11 @@ class ProposalRecord(BaseModel):
     # Those of `on_behalf` only maybe behind the resource (guardrails.MaybeBehind: not readable during the
     # alert), so that an approve held back by one's pause says so as the alert's answer did. Empty before kept.
     maybe_behind: list[str] = []
+    # The connector whose managed users the write was made for (a connector alert's proposal), "" for a
+    # service's own alert: an approve re-reads who is behind it now and refuses if a managed service moved
+    # onto it since, whose state the decision never weighed (shared/commands/approval.py). "" in proposals
+    # made before it was kept (a non-empty `on_behalf` then marks a connector alert's).
+    users_of: str = ""
     # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal); or
     # abandoned: its approve's attempt ended without writing, closed by the sweep (shared/remediation/approvals.py)
@@ -391,6 +396,10 @@ class SettledEntry(BaseModel):
     target: str
     action: str
     recorded: bool             # the action record `key` was written in the same commit
+    # The claim answers for the incident on `target` with no action record: a refusal kept for the cooldown
+    # (Gate._refused) or an escalation kept for its plan (Gate._held_for_escalated, Gate.hold_escalated).
+    # A later notification is answered from it in the read the alert path makes anyway (settled.py).
+    held: bool = False
     claim: dict[str, Any] | None = None   # the claim exactly as that commit completed it; None if the
                                           # attempt no longer held it (it expired and was taken over)
 

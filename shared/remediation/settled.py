@@ -15,6 +15,13 @@ duplicate no longer needs the query for the targets the incident's actions wrote
 - an entry's `recorded` is what the query's action records said: the record was written in the
   same commit (this message's intent is resolved by it, as by the record).
 
+- an entry `held` stands for a claim that answers with no action record on another target: a refusal
+  kept for the cooldown (`Gate._refused`) or an escalation kept until its plan expires
+  (`Gate._held_for_escalated`, `Gate.hold_escalated`), written by the commit that completes that claim.
+  Without it, such a claim on a connector scaled for a service's alert was found only at the gate, and
+  every later notification of the incident read all the evidence (about 14 calls) before answering the
+  same `skipped` duplicate.
+
 Whenever that one read cannot answer (no entry, an entry whose claim has expired, an intent whose
 claim has no recorded entry, or simply no duplicate: every first delivery), the query and the rest
 of the reads are made as before, so state written before the entries existed is handled as
@@ -155,8 +162,14 @@ class SettledState:
         return frozenset(entry.key for entry in self.entries if entry.recorded)
 
     def targets(self) -> list[str]:
-        """The targets recorded actions wrote to, as the query for the incident's action records finds them."""
-        return list(dict.fromkeys(entry.target for entry in self.entries if entry.recorded))
+        """The targets recorded actions wrote to, as the query for the incident's action records finds them,
+        and those a claim holds with no action record (`held`: a refusal or an escalation kept)."""
+        return list(dict.fromkeys(entry.target for entry in self.entries if entry.recorded or entry.held))
+
+    def held(self) -> "SettledState":
+        """Only the entries of claims held with no action record, which the query for the incident's action
+        records never finds: the path that reads in full keeps them (shared.pipeline `_AlertRun.full`)."""
+        return SettledState(tuple(entry for entry in self.entries if entry.held))
 
     def claims(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Each entry's claim, as its completion left it, by (kind, key), as a batched read returns it."""

@@ -832,3 +832,35 @@ def test_a_live_proposal_past_a_hundred_expired_open_ones_is_in_the_status(world
     listed = answer.snapshot["open_proposals"]
     assert listed[0]["proposal_id"] == "p-ffffffffffff" and listed[0]["expired"] is False, listed[:2]
     assert "open_proposals" not in answer.snapshot["more_than_shown"], answer.snapshot["more_than_shown"]
+
+
+def test_an_approve_of_a_connector_alerts_proposal_is_refused_when_a_service_moved_onto_the_connector(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """The approve checked only the services kept with the proposal: a managed service deployed onto the
+    connector after it was neither diagnosed nor held back by its pause, and the connector was scaled. Now
+    the approve re-reads who is behind the connector (the real Run adapter on the stand-in) and refuses."""
+    from datetime import timedelta
+
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.config import parse_config
+
+    scenario = resolve_scenario("connector_alert_shared")
+    prefix = "projects/shop-prod/locations/europe-west1"
+    shared, ledger = f"{prefix}/connectors/shared-conn", f"{prefix}/services/ledger"
+    data = scenario.config_data("projects/x/topics/x", "enforce")
+    w = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    w.config = parse_config({**data, "outcomes_topic": w.outcomes_topic, "operators": ["alice@example.com"],
+                             "services": [*data["services"], {"name": ledger}],
+                             "bounds": {"connectors": [{"name": shared, "allow_one_way": False}]}})
+    seed(standin_env, scenario, anchor)
+    standin_env.run.add_service(ledger)
+    standin_env.run.add_revision(ledger, "ledger-00001-aaa", anchor - timedelta(hours=1))   # no connector
+    proposed = w.handle(w.alert("connector_alert_shared"))
+    assert proposed.status.value == "proposed", proposed.reason
+    standin_env.run.add_revision(ledger, "ledger-00002-bbb", anchor + timedelta(minutes=1), vpc_connector=shared)
+
+    refused = command(w, "approve", params={"proposal_id": proposed.action.proposal_id}, reason="scale it")
+
+    assert refused.status.value == "skipped" and f"{ledger} now uses {shared}" in refused.reason, refused.reason
+    assert standin_env.vpcaccess.count("PatchConnector") == 0
+    assert w.state.get_record(PROPOSALS, proposed.action.proposal_id)["state"] == "refused"

@@ -63,6 +63,28 @@ def test_a_duplicate_after_a_connector_write_is_one_round_trip_too(world, counte
     assert counter.by_method() == {"BatchGetDocuments": 1}
 
 
+def test_a_refusal_held_on_the_connector_answers_a_later_notification_in_one_round_trip(world, counter):
+    """The patch refused for good: the connector's claim is kept `failed` for the cooldown, a target only
+    the gate's claim names (no action record). Its SETTLED entry, written by the commit that completes the
+    claim, answers the incident's next notification from the one batched read, with no evidence read; it
+    was found only at the gate, after all the evidence."""
+    import grpc
+
+    world.seed("connector_saturation")
+    world.standins.vpcaccess.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="PatchConnector")
+    first = world.handle(world.alert("connector_saturation", message_id="1"))
+    assert first.status.value == "failed", first.reason
+    counter.reset()
+    reads_before = world.reads()
+
+    second = world.handle(world.alert("connector_saturation", message_id="2"))   # Monitoring notifies again
+
+    assert second.status.value == "skipped" and second.reason.startswith("duplicate"), second.reason
+    assert "PERMISSION_DENIED" in second.reason and second.target == first.target, second.reason
+    assert counter.by_method() == {"BatchGetDocuments": 1}
+    assert world.reads() == reads_before
+
+
 def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_its_switches(world, counter):
     """The write's target is the connector, the alert the service's: the gate reads the service's pause
     (a pause of a service holds back every write made for it) in the batched reads it already makes,

@@ -409,3 +409,54 @@ def test_deliveries_that_lose_the_claim_race_with_their_intents_answers_lost_are
         ours = [o.status.value for o in swept.outcomes if o.incident_id == INCIDENTS[0]]
         expected = (["void", "void"], []) if void == "lands" else (["escalated", "escalated"], ["escalated"])
         assert (states, ours) == expected, explain(run, [])
+
+
+ONE_WAY_NO_COOLDOWN = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 2,
+                                      "max_actions_per_target_per_day": 2, "claim_retention_seconds": 600},
+                       "operators": [OPERATOR],
+                       "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 4,
+                                                  "max_instances_step": 1,
+                                                  "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}
+
+
+def test_the_notification_after_a_takeover_held_for_an_open_plan_does_not_write_again(
+        firestore_emulator, pubsub_emulator, project_id):
+    """On the Firestore emulator (tests/property/test_writes_gaps.py has the fast tier's): the takeover found
+    another message's plan open and gave the claim back; the next notification claimed afresh, read no plan
+    and, with no cooldown, patched the connector a second time."""
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   sustain=90, **ONE_WAY_NO_COOLDOWN) as run:
+        run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0), Renotify(0, 16), Renotify(0, 1)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        assert [o.status.value for o in run.trace[3].outcomes] == ["skipped"], run.describe()
+
+
+def test_release_lifts_an_escalated_plans_hold_on_the_firestore_emulator(firestore_emulator, pubsub_emulator,
+                                                                          project_id):
+    """The hold of a plan escalated as of unknown outcome lasts until it expires; the operator's `release` the
+    escalation names gives its claim back and voids the plan (guarded, in the commit that keeps its answer),
+    and the incident's next notification acts."""
+    import json
+
+    from shared.commands import handle_command
+    from shared.remediation.records import INTENTS
+    from tests.integration.world import event
+
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "connector_saturation", "enforce",
+                   sustain=90, **ONE_WAY_NO_COOLDOWN) as run:
+        for step in (StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True), Renotify(0, 20)):
+            run.step(step)
+        assert [o.status.value for o in run.trace[-1].outcomes] == ["skipped"], run.describe()
+        [plan] = [p for p in run.world.state.find_records(INTENTS, "target", CONNECTOR) if p.get("state") == "escalated"]
+        key = f"{plan['incident_id']}|{plan['message_id']}"
+        body = {"command": "release", "command_id": "rel-1", "target": CONNECTOR, "params": {"intent": key},
+                "requested_by": OPERATOR, "reason": "checked: the patch never landed"}
+        [released] = handle_command(event(json.dumps(body).encode(), "c-1"), run.world.config, run.world.adapters)
+        assert released.status.value == "applied", released.reason
+        assert run.world.state.get_record(INTENTS, key)["state"] == "void"
+        run.step(Renotify(0, 5))
+        assert [o.status.value for o in run.trace[-1].outcomes] == ["applied"], run.describe()
+        assert run.standins.vpcaccess.count("PatchConnector") == 2

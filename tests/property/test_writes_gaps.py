@@ -58,3 +58,112 @@ def test_the_redelivery_of_a_refused_write_whose_answer_was_lost_answers_failed_
         assert answer.status.value == "failed" and "PERMISSION_DENIED" in answer.reason, answer.reason
         assert run.world.state.find_records(ACTIONS, "incident_id", answer.incident_id) == []
         assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+
+
+def _evidence_reads(run) -> int:
+    """Every call the API stand-ins answered: what reading the evidence (and any write) cost."""
+    parts = (run.standins.run, run.standins.monitoring, run.standins.logging, run.standins.vpcaccess)
+    return sum(len(part.calls) for part in parts)
+
+
+def test_a_refusal_held_on_the_connector_answers_later_notifications_before_any_evidence_is_read() -> None:
+    """The refusal is kept on the connector's claim (a service's alert scales its connector): the alert path's
+    one read covered only the service's own claims and the recorded actions' targets, so each later
+    notification read all the evidence (about 14 calls) before the gate answered the same duplicate. The
+    claim's SETTLED entry, written with its completion, answers it from that read."""
+    with fast_run("connector_saturation", "enforce", sustain=120, **REFUSING) as run:
+        for step in (Fault("vpcaccess", "PatchConnector", 0), Open(0, 0)):
+            run.step(step)
+        reads = _evidence_reads(run)
+        for step in (Renotify(0, 10), Renotify(0, 10)):
+            run.step(step)
+        assert _evidence_reads(run) == reads, run.describe()
+        run.finish()
+        assert not check_all(run), explain(run, check_all(run))
+        for renotified in run.trace[2:4]:
+            [outcome] = renotified.outcomes
+            assert outcome.status.value == "skipped" and outcome.reason.startswith("duplicate"), outcome.reason
+            assert "PERMISSION_DENIED" in outcome.reason and outcome.target == CONNECTOR, outcome.reason
+
+
+def test_an_escalated_plan_held_on_the_connector_answers_later_notifications_before_any_evidence_is_read() -> None:
+    """The sweep escalated a plan of unknown outcome and held its claim (Gate.hold_escalated); the claim is
+    the connector's, so later notifications of the service's alert found it only at the gate."""
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        for step in (StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True)):
+            run.step(step)
+        reads = _evidence_reads(run)
+        for step in (Renotify(0, 20), Renotify(0, 20)):
+            run.step(step)
+        assert _evidence_reads(run) == reads, run.describe()
+        run.finish()
+        assert not check_all(run), explain(run, check_all(run))
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        for renotified in run.trace[5:7]:
+            [outcome] = renotified.outcomes
+            assert outcome.status.value == "skipped" and outcome.reason.startswith("duplicate"), outcome.reason
+
+
+def _command(run, body: dict, message_id: str):
+    import json
+
+    from shared.commands import handle_command
+    from tests.integration.world import event
+
+    [outcome] = handle_command(event(json.dumps(body).encode(), message_id), run.world.config, run.world.adapters)
+    return outcome
+
+
+def test_an_escalated_plans_hold_is_released_by_the_command_its_answer_names_and_by_nothing_else() -> None:
+    """The hold of an escalated plan (its write may have landed) lasts until the plan expires: a later change
+    of the target shows someone took it over, not that the write never landed. A person who checked releases
+    it with the command the escalation names; the incident's next notification is then diagnosed afresh."""
+    from shared.remediation.records import INTENTS
+
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        for step in (StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True), Renotify(0, 20)):
+            run.step(step)
+        [escalation] = run.trace[3].outcomes
+        [plan] = [p for p in run.world.state.find_records(INTENTS, "claim_key", escalation.action.action_id)
+                  if p.get("state") == "escalated"] or [None]
+        key = f"{plan['incident_id']}|{plan['message_id']}"
+        command = f"runwarden command release --target {CONNECTOR} --param 'intent={key}'"
+        assert command in escalation.reason, escalation.reason
+        body = {"command": "release", "command_id": "rel-1", "target": CONNECTOR, "params": {"intent": key},
+                "requested_by": "someone@example.com", "reason": "checked: the patch never landed"}
+        refused = _command(run, body, "c-0")
+        assert refused.status.value == "rejected" and "operators" in refused.reason, refused.reason
+        # Another plan of the claim escalated too: released alone, the claim given back would hold nothing.
+        twin = {**plan, "message_id": "m-twin", "owner": "m-twin:1"}
+        run.world.state.put_record(INTENTS, f"{plan['incident_id']}|m-twin", twin)
+        both = _command(run, {**body, "command_id": "rel-0", "requested_by": OPERATOR}, "c-00")
+        assert both.status.value == "rejected" and "m-twin" in both.reason, both.reason
+        run.world.state.update_record(INTENTS, f"{plan['incident_id']}|m-twin", {"state": "void"})
+        released = _command(run, {**body, "command_id": "rel-2", "requested_by": OPERATOR}, "c-1")
+        assert released.status.value == "applied", released.reason
+        assert run.world.state.get_record(INTENTS, key)["state"] == "void"
+        again = _command(run, {**body, "command_id": "rel-3", "requested_by": OPERATOR}, "c-2")
+        assert again.status.value == "rejected" and "not escalated" in again.reason, again.reason
+        run.step(Renotify(0, 5))
+        [after] = run.trace[-1].outcomes
+        assert after.status.value == "applied", after.reason
+        assert run.standins.vpcaccess.count("PatchConnector") == 2, run.describe()
+
+
+def test_a_takeover_escalated_for_another_messages_open_plan_keeps_the_claim_until_that_plan_is_judged() -> None:
+    """The first attempt patched the connector and could not record it; past its lease a re-notification
+    took the claim over, found that plan open (unjudged: the sweep had not come yet) and escalated, giving
+    the claim back. The next notification then claimed afresh, and a fresh claim is no takeover, so no plan
+    was read: with no cooldown in the way, it patched the connector a second time for one incident. Now
+    the takeover keeps the claim, completed as its escalation, for a lease: the plan's judge comes first."""
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        run.execute([StoreFault("write", 1, method="record_all"), Open(0, 0), Renotify(0, 16), Renotify(0, 1),
+                     Sweep(10), Renotify(0, 1)])
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        assert not check_all(run), explain(run, check_all(run))
+        [held] = run.trace[2].outcomes
+        assert held.status.value == "escalated" and "never recorded" in held.reason, held.reason
+        [later] = run.trace[3].outcomes
+        assert later.status.value == "skipped" and later.reason.startswith("duplicate"), later.reason

@@ -28,7 +28,7 @@ def test_the_checked_in_schema_is_the_models_schema():
 def test_the_schema_names_every_command_and_requires_the_id_and_requester():
     schema = command_json_schema()
     names = {d["properties"]["command"]["const"] for d in schema["$defs"].values() if "command" in d.get("properties", {})}
-    assert names == {"diagnose", "rollback_traffic", "restore_traffic", "scale_connector", "approve", "reject",
+    assert names == {"diagnose", "rollback_traffic", "restore_traffic", "scale_connector", "approve", "reject", "release",
                      "pause", "resume", "status", "sweep"}
     rollback = schema["$defs"]["RollbackTraffic"]
     assert {"command_id", "requested_by", "reason", "target", "command"} <= set(rollback["required"])

@@ -76,3 +76,39 @@ def test_a_managed_service_that_could_not_be_read_holds_a_connector_alerts_write
     assert send(w, "resume", "r-1", target=LEDGER).status is OutcomeStatus.APPLIED
     applied = w.handle(w.alert(SCENARIO, message_id="2"))
     assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason
+
+
+def _deploy(w: FastWorld, service: str, revision: str, minutes: int, connector: str | None) -> None:
+    """A revision of `service` deployed `minutes` after the anchor, serving all its traffic (LATEST)."""
+    from datetime import timedelta
+
+    w.standins.run.add_revision(service, revision, ANCHOR + timedelta(minutes=minutes), vpc_connector=connector)
+
+
+def test_an_approve_is_refused_when_a_managed_service_moved_onto_the_connector_since_the_proposal() -> None:
+    """The approve checked the services stored with the proposal: `ledger`, deployed onto the connector after
+    the proposal, was neither diagnosed nor held back by its pause; the connector was scaled on a decision
+    that never weighed it. Now the approve re-reads who is behind the connector and refuses, naming it."""
+    w = world(LEDGER)
+    w.standins.run.add_service(LEDGER)
+    _deploy(w, LEDGER, "ledger-00001-aaa", -60, None)    # not behind the connector when the alert comes
+    proposed = w.handle(w.alert(SCENARIO))
+    assert proposed.status is OutcomeStatus.PROPOSED, proposed.reason
+    proposal = w.state.get_record(PROPOSALS, proposed.action.proposal_id)
+    assert LEDGER not in proposal["on_behalf"]
+    _deploy(w, LEDGER, "ledger-00002-bbb", 1, SHARED)      # moved onto it since
+    refused = send(w, "approve", "a-1", params={"proposal_id": proposal["proposal_id"]})
+    assert refused.status is OutcomeStatus.SKIPPED, refused.reason
+    assert patches(w) == 0, refused.reason
+    assert f"{LEDGER} now uses {SHARED}" in refused.reason, refused.reason
+    assert w.state.get_record(PROPOSALS, proposal["proposal_id"])["state"] == "refused"
+
+
+def test_an_approve_with_the_same_services_behind_the_connector_still_applies() -> None:
+    w = world(LEDGER, one_way=False)
+    w.standins.run.add_service(LEDGER)
+    _deploy(w, LEDGER, "ledger-00001-aaa", -60, None)
+    proposed = w.handle(w.alert(SCENARIO))
+    assert proposed.status is OutcomeStatus.PROPOSED, proposed.reason
+    applied = send(w, "approve", "a-1", params={"proposal_id": proposed.action.proposal_id})
+    assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason

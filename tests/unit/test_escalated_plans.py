@@ -87,7 +87,21 @@ def test_a_hold_that_cannot_be_completed_is_given_back_not_left_claimed() -> Non
 
     state = FaultyStateStore(MemoryStateStore())
     plan = _earlier_plan(state, IntentState.OPEN)
-    state.fail_next("write", 1, method="complete")
+    state.fail_next("write", 1, method="record_all")
     gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="m-1:2", message_id="m-1")
     assert not gate.hold_escalated(plan, "shows neither")
     assert state.get(CLAIMS, KEY) is None or state.get(CLAIMS, KEY).owner != "m-1:2"
+
+
+def test_the_redelivery_of_the_message_held_by_an_escalated_plan_answers_the_escalation_again() -> None:
+    """The takeover answered `escalated` (held for the plan) and its publish failed, so the message came
+    again: it found the claim completed and answered a `skipped` duplicate, and the escalation never
+    reached a person. The very message's redelivery now answers it again; another message is a duplicate."""
+    state = MemoryStateStore()
+    _earlier_plan(state, IntentState.ESCALATED)
+    first, _ = _renotified(state, 2)
+    assert first.status is OutcomeStatus.ESCALATED, first.reason
+    again, run = _renotified(state, 3, owner="m-2:2")     # the same message, a new attempt
+    assert run.writes == [] and (again.status, again.reason) == (first.status, first.reason)
+    other, run = _renotified(state, 4, owner="m-3:1")
+    assert run.writes == [] and other.status is OutcomeStatus.SKIPPED and other.reason.startswith("duplicate")

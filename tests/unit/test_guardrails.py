@@ -382,3 +382,22 @@ def test_a_refused_undo_gives_its_claim_back():
     again = Gate(config(), state, FixedClock(T0 + timedelta(minutes=45)), owner="sweep-2").execute(
         get_action("restore_traffic"), params, {}, "inc-1", Adapters(RecordingRun(b.service)))
     assert not again.reason.startswith("duplicate"), again.reason
+
+
+def test_a_refusal_whose_hold_cannot_be_stored_still_holds_the_incident_until_the_claims_lease():
+    """The state store failed completing the refused write's claim (its hold, with its SETTLED entry): the
+    claim was given back, and another notification arriving meanwhile tried the refused write again and
+    answered `failed` again (`make soak`: three notifications at once, one store fault). Now the claim is
+    left claimed: the incident is held until its lease, a shorter hold than the cooldown but a hold."""
+    from tests.unit.fakes import FaultyStateStore
+
+    proposal, b = bad_revision_plan()
+    cfg = config(guardrails__cooldown_seconds=600)
+    state = FaultyStateStore(MemoryStateStore())
+    state.fail_next("write", 1, method="record_all")
+    denied = PermanentError("denied", code="PERMISSION_DENIED")
+    first, _, run = run_gate(cfg, state=state, run=RecordingRun(b.service, fail_with=denied))
+    assert first.status is OutcomeStatus.FAILED and len(run.writes) == 1, first.reason
+    again, _, run = run_gate(cfg, state=state, owner="attempt-2", run=RecordingRun(b.service, fail_with=denied))
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate"), again.reason
+    assert run.writes == []

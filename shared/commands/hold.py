@@ -1,0 +1,85 @@
+"""release: a person lifts the hold an escalated plan keeps on its incident's automatic writes.
+
+A plan escalated as of unknown outcome (its write may have landed: the target showed neither the state
+before nor the plan, or could not be read) holds that incident's automatic write of its action on its
+target until the plan expires (7 days: Gate.hold_escalated, Gate._held_for_escalated), so that nothing is
+written twice where the first write may have landed. No evidence Runwarden reads releases it on its own:
+a person's later change of the target shows that someone took it over, not that the write never landed
+(it may have landed and been changed over: docs/behaviour.md, "A write someone changed since"), and a
+connector keeps no generation or etag to tell. Only a person who has checked the target can say so:
+`release` closes the plan `void` with their name and reason and gives the held claim back, so that the
+incident's next notification is diagnosed afresh and may act. Operators only; a state write, nothing
+written to Google Cloud.
+"""
+from __future__ import annotations
+
+from shared.commands.context import CommandRun, rejected
+from shared.outcomes import ActionReport, Outcome, OutcomeStatus
+from shared.ports import ClaimStatus, RecordWrite
+from shared.remediation import plans
+from shared.remediation.guardrails import CLAIMS
+from shared.remediation.records import ACTIONS, INTENTS, SETTLED, IntentRecord, IntentState, settled_field
+
+
+def release(run: CommandRun) -> Outcome:
+    run.require_operator("release an escalated plan's hold")
+    plan = _held_plan(run)
+    run.use_incident(plan.incident_id)
+    report = ActionReport(name="release", params={"intent": plan.key, "claim": plan.claim_key})
+    what = (f"the hold of escalated plan {plan.key} ({plan.action} on {plan.target}, planned at "
+            f"{plan.noted_at:%Y-%m-%d %H:%M:%S} UTC) on incident {plan.incident_id}'s automatic writes")
+    if run.command.dry_run:
+        return run.outcome(OutcomeStatus.DRY_RUN, f"dry-run, nothing written: {what} would be released",
+                           target=plan.target, action=report)
+    state = run.adapters.state
+    claim = state.get(CLAIMS, plan.claim_key)
+    if (claim is not None and claim.status is ClaimStatus.COMPLETED
+            and claim.result.get("status") == OutcomeStatus.ESCALATED.value
+            and state.get_record(ACTIONS, plan.claim_key) is None):
+        # The claim held for the plan (completed `escalated`, no action record): given back first, so that a
+        # decision landing without it never reads as released while the incident is still held.
+        state.release(CLAIMS, plan.claim_key, claim.owner)
+    note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
+    # The plan closed `void` (it holds nothing: Gate._unjudged_plan), and the claim's SETTLED entry cleared
+    # (its copy of the held claim would answer a notification as a duplicate): with the command's answer.
+    run.decisions += [
+        RecordWrite(INTENTS, plan.key, {"state": IntentState.VOID.value, "closed_at": run.now,
+                                        "closed_by": run.command.requested_by, "note": note},
+                    merge=True, expect=plan.unchanged()),
+        RecordWrite(SETTLED, plan.incident_id, {settled_field(plan.claim_key): None}, merge=True)]
+    run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
+                              "another command): this release closed nothing", target=plan.target)
+    return run.outcome(OutcomeStatus.APPLIED, (
+        f"released {what}, by {run.command.requested_by}: {run.command.reason}. Its next notification is "
+        f"diagnosed afresh and may write to {plan.target} again; nothing was written now"), target=plan.target,
+        action=report)
+
+
+def _held_plan(run: CommandRun) -> IntentRecord:
+    """The escalated plan the command names, still holding: rejected, naming the field, otherwise."""
+    key = run.command.params.intent
+    data = run.adapters.state.get_record(INTENTS, key)
+    if not data:
+        raise rejected("params.intent", f"no plan {key} (the key an `escalated` outcome names as `intent ...`)")
+    try:
+        plan = IntentRecord.model_validate(data)
+    except ValueError as exc:
+        raise rejected("params.intent", f"{key} cannot be read by this version: {exc}") from None
+    if plan.target != run.command.target:
+        raise rejected("target", f"{key} is about {plan.target}, not {run.command.target}")
+    if plan.command_id:
+        raise rejected("params.intent", f"{key} is command {plan.command_id}'s plan: it holds no automatic write")
+    if plan.state is not IntentState.ESCALATED:
+        state = plan.state.value if plan.state is not None else "not yet judged"
+        raise rejected("params.intent", f"{key} is {state}, not escalated: it holds nothing to release")
+    if plan.expires_at is not None and plan.expires_at <= run.now:
+        raise rejected("params.intent", f"{key} expired at {plan.expires_at:%Y-%m-%d %H:%M:%S} UTC: it holds nothing")
+    other = plans.unjudged(run.adapters.state, plan.claim_key, plan, run.now)
+    if other is not None:
+        # With its claim given back, the next notification claims afresh (no takeover, so the gate reads no
+        # plan): another plan of the claim still open or escalated would no longer hold it.
+        raise rejected("params.intent", f"{other.key}, another plan of the same claim ({other.action} on "
+                                        f"{other.target}, planned at {other.noted_at:%Y-%m-%d %H:%M:%S} UTC), is "
+                                        f"{other.state.value if other.state else 'open'} and holds it too: "
+                                        "release that one first (an open one is the sweep's to judge)")
+    return plan
