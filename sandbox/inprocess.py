@@ -247,6 +247,14 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         a function of the request alone); the call log and faults apply as before."""
         self._transport.forget_answers()
 
+    def use_answers(self, memo: dict[tuple[str, bytes], bytes]) -> None:
+        """Answers kept in `memo` from now on, instead of the one given at construction: the stand-in's
+        series changed to a state other copies share, whose answers `memo` keeps (a function of the
+        request again)."""
+        self._transport._memo = memo
+        self._requests = memo.setdefault("requests", {})
+        self._converted = memo.setdefault("series", {})
+
     def query(self, query: MetricQuery) -> MetricResult:
         """CloudMonitoringAdapter.query, with `result_from_series` applied once per distinct answer
         (a pure function of the answer's bytes; proto-plus makes it the dearest step here)."""

@@ -90,6 +90,12 @@ class World:
         """A series more in Monitoring (a SeriesSeed), as if Cloud Run had written it."""
         self.standins.monitoring.add_series(series)
 
+    def add_series_group(self, key: Any, series: Any) -> None:
+        """Series more in Monitoring, `key` naming the group: the same key always names the same series
+        (the fast tier keeps what a group leaves in Monitoring by it)."""
+        for one in series:
+            self.add_series(one)
+
     def serving(self, service: str = SERVICE) -> dict[str, int]:
         return {t.revision: t.percent for t in self.standins.run.service(service).traffic_statuses}
 

@@ -227,11 +227,20 @@ def _day_budget(hour: int, extra: int | None) -> int:
 _SCENARIO = st.sampled_from(SCENARIOS)
 
 
+@lru_cache(maxsize=None)
+def _scenario_strategies(scenario: str) -> tuple[st.SearchStrategy, st.SearchStrategy]:
+    """`configs(scenario)` and `programs(scenario)`, built once: a composite's call is a new strategy,
+    which hypothesis validates (and checks for emptiness, through every strategy under it) the first
+    time it is drawn from, so building them in `scenario_programs` did that twice per program drawn."""
+    return configs(scenario), programs(scenario)
+
+
 @st.composite
 def scenario_programs(draw) -> tuple[str, dict, list]:
     """(scenario, config, program): the soak's one strategy over both scenarios."""
     scenario = draw(_SCENARIO)
-    config, program = draw(configs(scenario)), draw(programs(scenario))
+    config_of, program_of = _scenario_strategies(scenario)
+    config, program = draw(config_of), draw(program_of)
     if scenario == "connector_saturation" and _proposes(config) and draw(_ALERT_FIRST):
         program = [Open(0, 0), *program]
     return scenario, config, program

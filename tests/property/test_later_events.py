@@ -766,3 +766,42 @@ def test_deliveries_that_lose_the_claim_race_with_their_intents_answers_lost_are
         else:
             assert [plan["state"] for plan in plans] == ["escalated", "escalated"], plans
             assert [o.status.value for o in ours] == ["escalated"], explain(run, [])
+
+
+def test_worlds_that_follow_one_rollback_share_monitorings_answers_byte_for_byte() -> None:
+    """The fast tier keeps what Monitoring holds once a rollback's series were added, and its answers by
+    request, per seeded state and group (`FastWorld.add_series_group`): every world that rolls back at
+    the same minute shares them. Each answer kept must be the bytes a stand-in given the same series one
+    by one gives, and a world that shares them must answer the program as one that shares nothing. Fails
+    if the answers after the rollback are kept with the seeded state's (those before it), or not kept."""
+    from sandbox.standins.monitoring import MonitoringStandIn
+    from tests.property import fast
+    from tests.property.harness import _oldest_revision, rolled_back_series
+
+    program = [Open(0, 0), Sweep(4), Sweep(16)]
+
+    def answered(run) -> list[tuple[str, str]]:
+        return [(o.status.value, o.reason) for o in run.returned_outcomes()]
+
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.world.seeded_as = None   # shares nothing: the group's series are added one by one
+        run.execute(program)
+        alone = answered(run)
+        since = run.rolled_back_from
+    assert since is not None
+    for _ in range(2):
+        with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+            run.execute(program)
+            assert answered(run) == alone
+            state = run.world.seeded_as
+    assert state[:2] == ("bad_revision", 90) and state[2][3] == since, state
+    fresh = fast.seeded_copy("bad_revision", 90).monitoring
+    fresh._series = list(fresh._series)
+    for series in rolled_back_series("bad_revision", _oldest_revision("bad_revision"), since, 90):
+        MonitoringStandIn.add_series(fresh, series)
+    [rpc] = [rpc for rpc in fresh.rpcs() if rpc.method == "ListTimeSeries"]
+    kept = {key[1]: answer for key, answer in fast._MEMOS[state].items()
+            if isinstance(key, tuple) and key[0] == "ListTimeSeries"}
+    assert kept
+    for request, answer in kept.items():
+        assert rpc.serialize(rpc.handler(rpc.deserialize(request))) == answer
