@@ -1,0 +1,173 @@
+"""Instructions a cold LARGE diagnosis executes, counted by valgrind: the whole of it, or only what
+runs inside named functions.
+
+On a machine shared with other work, CPU time moves with the neighbours; the number of instructions
+a diagnosis executes does not (docs/performance.md, "Diagnosis"). The LARGE evidence is recorded
+once through the real adapters and the stand-ins (bench/diagnosis_speed.py), then diagnosed in a
+worker process run under valgrind, each diagnosis cold (the per-text caches cleared first, as a new
+incident's lines are new), after one warm-up diagnosis.
+
+- With no function named: cachegrind counts a worker making 20 cold diagnoses and the same worker
+  only clearing the caches 20 times; the difference over 20 is one cold diagnosis.
+- Given functions ("module:qualified.name", e.g. shared.diagnosis.facts:LogIndex.__init__ or
+  shared.diagnosis.rules.connector_signs:stress), one callgrind run each, collecting only while
+  that function runs (every reference to it in shared.diagnosis patched, the rules' tuple too;
+  calls nested inside it are counted once): its instructions per cold diagnosis, callees included.
+  The switch is callgrind's client request CALLGRIND_TOGGLE_COLLECT, compiled into a small shared
+  library from valgrind's own header (valgrind/callgrind.h; needs a C compiler).
+
+    .venv/bin/python bench/diagnosis_instructions.py
+    .venv/bin/python bench/diagnosis_instructions.py shared.diagnosis.facts:LogIndex.top_error_texts
+
+The hash seed is fixed (PYTHONHASHSEED=0): with another seed a count moves by up to 0.1 million.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 20          # cold diagnoses counted by cachegrind
+PART_RUNS = 10     # ... and by callgrind, inside the named functions
+_TOGGLE_C = "#include <valgrind/callgrind.h>\nvoid toggle(void) { CALLGRIND_TOGGLE_COLLECT; }\n"
+
+
+def worker(evidence: str, runs: int, diagnose_too: bool, targets: list[str], toggle: str) -> None:
+    """One warm diagnosis, then `runs` cold ones (or only the clearing, without `diagnose_too`)."""
+    sys.path.insert(0, str(ROOT))
+    import shared.gcp.logging  # noqa: F401  the modules the product process holds too
+    import shared.gcp.monitoring  # noqa: F401
+    from bench.diagnosis_speed import forget
+    from shared.diagnosis.evidence import EvidenceBundle
+
+    bundle = EvidenceBundle.model_validate_json(Path(evidence).read_text())
+    settings = _large()
+    collecting = _collect_inside(targets, toggle) if targets else None
+    import shared.diagnosis.diagnose as diagnosis   # read after the patching: RULES may be another tuple
+
+    forget()
+    diagnosis.diagnose(bundle, settings)
+    if collecting is not None:
+        collecting[0] = True
+    for _ in range(runs):
+        forget()
+        if diagnose_too:
+            diagnosis.diagnose(bundle, settings)
+
+
+def _large():
+    from shared.config import DiagnosisSettings
+    return DiagnosisSettings(baseline_seconds=24 * 3600, max_log_entries=1000)
+
+
+def _collect_inside(targets: list[str], toggle: str) -> list[bool]:
+    """Wraps each target so that callgrind collects only while one of them runs (once the returned
+    flag is set): the outermost call switches collection on and back off."""
+    import ctypes
+    import functools
+    import importlib
+
+    import shared.diagnosis.diagnose as diagnosis
+    import shared.diagnosis.rules as rules
+
+    switch = ctypes.CDLL(toggle).toggle
+    on, depth = [False], [0]
+
+    def wrapped(fn):
+        @functools.wraps(fn)
+        def inside(*args, **kwargs):
+            outermost = on[0] and not depth[0]
+            depth[0] += 1
+            if outermost:
+                switch()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                if outermost:
+                    switch()
+                depth[0] -= 1
+        return inside
+
+    for target in targets:
+        module_name, qualified = target.split(":")
+        owner = importlib.import_module(module_name)
+        *path, name = qualified.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if isinstance(owner, type):   # a method or a cached_property of a class
+            found = owner.__dict__[name]
+            if isinstance(found, functools.cached_property):
+                found.func = wrapped(found.func)
+            else:
+                setattr(owner, name, wrapped(found))
+            continue
+        original = getattr(owner, name)
+        replacement = wrapped(original)
+        for loaded, module in list(sys.modules.items()):
+            if loaded.startswith("shared.diagnosis") and module is not None:
+                for key, value in list(vars(module).items()):
+                    if value is original:
+                        setattr(module, key, replacement)
+        rules.RULES = tuple(replacement if r is original else r for r in rules.RULES)
+    diagnosis.RULES = rules.RULES
+    return on
+
+
+def _valgrind(tool: list[str], args: list[str]) -> str:
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    done = subprocess.run(["valgrind", *tool, sys.executable, __file__, *args], env=env, capture_output=True,
+                          text=True, check=True)
+    return done.stderr
+
+
+def _count(stderr: str, label: str) -> int:
+    found = re.search(rf"{label}\s*:\s*([\d,]+)", stderr)
+    if found is None:
+        raise RuntimeError(f"no {label!r} in valgrind's output:\n{stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="module:qualified.name of functions to count inside")
+    parser.add_argument("--worker", nargs=4, metavar=("EVIDENCE", "RUNS", "DIAGNOSE", "TOGGLE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        evidence, runs, diagnose_too, toggle = args.worker
+        worker(evidence, int(runs), diagnose_too == "1", args.targets, toggle)
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    from bench.diagnosis_speed import large_settings, record
+    from bench.diagnosis_world import large_scenario_data
+    from sandbox.scenarios import Scenario
+
+    with tempfile.TemporaryDirectory(prefix="runwarden-instructions-") as tmp:
+        evidence = Path(tmp) / "large.json"
+        bundle = record(Scenario.model_validate(large_scenario_data()), large_settings()[0])
+        evidence.write_text(bundle.model_dump_json())
+        if not args.targets:
+            quiet = ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+            both = _count(_valgrind(quiet, ["--worker", str(evidence), str(RUNS), "1", "-"]), "I\\s+refs")
+            clearing = _count(_valgrind(quiet, ["--worker", str(evidence), str(RUNS), "0", "-"]), "I\\s+refs")
+            print(f"a cold LARGE diagnosis: {(both - clearing) / RUNS / 1e6:.2f} million instructions")
+            return 0
+        toggle = Path(tmp) / "toggle.so"
+        source = Path(tmp) / "toggle.c"
+        source.write_text(_TOGGLE_C)
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(toggle), str(source)], check=True)
+        for target in args.targets:
+            stderr = _valgrind(["--tool=callgrind", "--collect-atstart=no", "--callgrind-out-file=/dev/null"],
+                               ["--worker", str(evidence), str(PART_RUNS), "1", str(toggle), target])
+            print(f"{target}: {_count(stderr, 'Collected') / PART_RUNS / 1e6:.2f} million instructions "
+                  "a cold LARGE diagnosis")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
