@@ -45,6 +45,10 @@ escalates it), and later resends are duplicates of it; an approve's proposal is 
 sweep's backstop, which judges the same intent once its claim's lease has lapsed
 (shared/remediation/intents.py); whichever of the two comes first reports it, the other answers a
 duplicate.
+
+restore_traffic stores no intent (a corrective action): `unfinished_write` reads its gate claim
+instead, and never lets a send of the same command_id write again after an earlier attempt took that
+claim and did not give it back.
 """
 from __future__ import annotations
 
