@@ -165,12 +165,18 @@ def _run(run: CommandRun) -> Outcome:
 def _first(run: CommandRun) -> Outcome:
     """The answer of the delivery that holds the command's claim: a change an earlier attempt made
     and could not record is recorded and reported, not made again; a write an earlier attempt
-    recorded (the command's own record lost) is a duplicate of it; else the handler runs."""
+    recorded (the command's own record lost) is a duplicate of it; a restore an earlier attempt may
+    have written (its gate claim left unfinished or completed) is never written again; else the
+    handler runs."""
     found = recovery.earlier(run)
     if found.answer is not None:
         return found.answer
     if found.recorded is not None:
         return recovery.recorded_duplicate(run, found.recorded)
+    # A restore keeps no intent: its gate claim alone says whether an earlier attempt wrote (or may have).
+    unfinished = recovery.unfinished_write(run)
+    if unfinished is not None:
+        return unfinished
     if run.command.expired(run.received_at):
         # Checked only now, with the command's claim held and no earlier attempt's write found:
         # expires_at holds back a command that arrives late, never the answer to one that ran. A

@@ -45,6 +45,10 @@ escalates it), and later resends are duplicates of it; an approve's proposal is 
 sweep's backstop, which judges the same intent once its claim's lease has lapsed
 (shared/remediation/intents.py); whichever of the two comes first reports it, the other answers a
 duplicate.
+
+restore_traffic stores no intent (a corrective action): `unfinished_write` reads its gate claim
+instead, and never lets a send of the same command_id write again after an earlier attempt took that
+claim and did not give it back.
 """
 from __future__ import annotations
 
@@ -67,6 +71,9 @@ from shared.remediation.records import (ACTIONS, ANSWERS, INTENTS, REPORT_PENDIN
 # have left a change behind. (restore_traffic writes too, but as a corrective action it stores no
 # intent: Gate._intent.)
 WRITING = frozenset({"rollback_traffic", "scale_connector", "approve"})
+# A writing command that stores no intent: what an earlier attempt at it left is read at its gate claim
+# (`unfinished_write`).
+CLAIM_ONLY = frozenset({"restore_traffic"})
 # The commands whose gate claim key follows from the command alone (`claim_key(command_incident(id),
 # target, command)`, shared/commands/traffic.through_gate), so that it is read with the intent. An
 # approve's is its proposal's incident's, known only from the intent.
@@ -124,6 +131,60 @@ def _earlier(run: CommandRun, intent: IntentRecord | None, record: ActionRecord 
     if intent.state is IntentState.RECORDED or _held_by_another(claim, run):
         return Earlier()
     return Earlier(answer=_recover(run, intent))
+
+
+def unfinished_write(run: CommandRun) -> Outcome | None:
+    """For a writing command that stores no intent (`CLAIM_ONLY`: restore_traffic, a corrective action,
+    Gate._intent), what an earlier attempt at the same command_id left at the gate's claim, read before
+    the command runs (its own record is not completed: lost, or never written). Only the claim tells: the
+    target as it is now cannot, since anyone (an alert's rollback, a person) may have changed it since,
+    and a restore written again over that change is a second write under one command_id.
+
+    - no claim (never taken, or given back: nothing written), or one held unexpired by another attempt
+      (the gate waits it out, InProgress): None, the command runs as usual;
+    - completed (the gate finished the earlier attempt's write, and the command's record was lost): a
+      duplicate naming the gate's result, `escalated` if that was; nothing written;
+    - held unfinished, its lease lapsed, by an earlier attempt at this command (it died, or the commit
+      recording its write failed): its write may have taken, and nothing recorded it: `escalated`, naming
+      the claim; nothing written, whatever the target shows now. (A give-back that failed, with nothing
+      written, leaves the same claim: it cannot be told apart, so it is escalated too.)
+    A claim Firestore's TTL has deleted since its lease lapsed cannot be read: docs/behaviour.md says
+    what that leaves."""
+    command = run.command
+    if command.command not in CLAIM_ONLY or command.dry_run or not run.command_id or not command.target:
+        return None
+    key = claim_key(command_incident(run.command_id), command.target, command.command)
+    [data] = run.adapters.state.get_many([(CLAIMS, key)])
+    if not data:
+        return None
+    claim = ClaimRecord.model_validate(data)
+    ours = intents.message_of(claim.owner) == command_attempts(run.command_id)
+    if claim.status is ClaimStatus.COMPLETED:
+        return _completed_write(run, claim)
+    if not ours or not claim.expired(run.now) or claim.owner == run.owner:
+        return None
+    run.use_incident(command_incident(run.command_id))
+    reason = (f"{command.command} on {command.target} not run: an earlier attempt at command {run.command_id} "
+              f"took the gate's claim {key} at {claim.claimed_at:%Y-%m-%d %H:%M:%S} and never finished it (its "
+              "record of the write is missing: the commit after it failed, or the attempt died), so its write may "
+              "have taken; nothing written again, whatever the target shows now. A person must check "
+              f"{command.target} and, to run the command again, send it with a new command_id")
+    run.timeline.step("unrecorded", reason, severity="WARNING")
+    return run.outcome(OutcomeStatus.ESCALATED, reason, target=command.target)
+
+
+def _completed_write(run: CommandRun, claim: ClaimRecord) -> Outcome:
+    """A resend whose gate claim the earlier attempt completed (its write done and answered) while the
+    command's own record was lost: a duplicate of that result, never a second run."""
+    command, result = run.command, claim.result
+    first = str(result.get("status") or "completed")
+    run.use_incident(command_incident(run.command_id or ""))
+    reason = recorded_duplicate_reason(
+        run.command_id or "", f"{command.command} on {command.target}, {first} at "
+        f"{claim.claimed_at:%Y-%m-%d %H:%M:%S} (the gate's claim {claim.key}); this command's record of its "
+        "first answer is gone; nothing written")
+    status = OutcomeStatus.ESCALATED if first == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
+    return run.outcome(status, reason, target=command.target)
 
 
 def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None) -> Outcome | None:

@@ -158,6 +158,55 @@ def test_an_operators_restore_releases_the_pin_once_and_is_counted_per_claim() -
         assert once_per_claim(run) == [f"command:op-restore-0|{SERVICE}|restore_traffic acted 2 times"]
 
 
+# The soak's worlds (tests/property/programs.py) run with cooldown 0: the alert's rollback may land between
+# a restore and its resend.
+NO_COOLDOWN = {**POLICY, "guardrails": {"cooldown_seconds": 0}}
+
+
+@pytest.mark.parametrize("program", [
+    # batch seed 3604066801: the very same command sent again
+    [StoreFault("write", 2), OperatorRestore(0, True), OperatorRestore(0, True), Open(0, 0)],
+    # batch seed 1576518323: another restore under the same command_id
+    [Concurrent(1, 0, 2, True), StoreFault("write", 3), OperatorRestore(0, True), OperatorRestore(0, False, 1)],
+], ids=["same-body", "other-body"])
+def test_a_restore_whose_records_failed_is_never_written_again_after_the_service_changed(program) -> None:
+    """The soak's counterexample (docs/testing.md): the restore wrote, the commit recording it failed and so
+    did the command's own record (answered `escalated`, "could not be recorded"); a second send under the
+    same command_id waited on the first's claim, an alert rolled the service back meanwhile, and the resend
+    past the claim's lease restored again: two writes under one command_id. A restore keeps no intent, so
+    nothing told the resend the first attempt had written; the rollback made the restore look undone. Now
+    the gate claim the first attempt left unfinished holds it back: `escalated`, nothing written."""
+    with fast_run("bad_revision", "enforce", **NO_COOLDOWN) as run:
+        run.execute(program)
+        run.finish()
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        restores = [obs for obs in run.trace if "restore" in str(obs.step)]
+        assert sum(obs.run_writes for obs in restores) == 1, run.describe()
+        answered = [o for obs in restores for o in obs.outcomes]
+        assert [o.status.value for o in answered] == ["escalated"] * 3, run.describe()
+        assert "never finished it" in answered[1].reason and "nothing written again" in answered[1].reason, \
+            answered[1].reason
+
+
+def test_a_restore_whose_command_record_failed_is_a_duplicate_after_the_service_changed() -> None:
+    """The same with the gate's claim completed (the restore recorded as done) and only the command's own
+    record lost: the resend past its claim's lease is a duplicate of the gate's `applied`, not a second
+    restore over the alert's rollback made since."""
+    with fast_run("bad_revision", "enforce", **NO_COOLDOWN) as run:
+        run.execute([StoreFault("write", 1, method="complete"), OperatorRestore(0, True), OperatorRestore(0, True),
+                     Open(0, 0)])
+        run.finish()
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        restores = [obs for obs in run.trace if "restore" in str(obs.step)]
+        assert sum(obs.run_writes for obs in restores) == 1, run.describe()
+        answered = [o for obs in restores for o in obs.outcomes]
+        assert [o.status.value for o in answered] == ["applied", "skipped", "skipped"], run.describe()
+        assert "already made its change" in answered[1].reason and "applied at" in answered[1].reason, \
+            answered[1].reason
+
+
 # --- the invariants can fail ------------------------------------------------------------------------
 
 

@@ -10,9 +10,11 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+import grpc
 import pytest
 
 from sandbox.standins.run import TrafficSeed
+from shared.commands import CommandInProgress
 from shared.errors import TransientError
 from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
@@ -744,3 +746,48 @@ def test_a_restore_whose_gate_met_an_earlier_attempts_claim_keeps_that_attempts_
     with pytest.raises(TransientError):
         send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
     assert w.state.get_record(PINS, SERVICE)["restoring"] == earlier
+
+
+def restore(w: FastWorld, command_id: str):
+    return send(w, "restore_traffic", command_id, target=SERVICE, params={"to_latest": True})
+
+
+def test_a_restore_whose_first_attempt_may_have_written_is_never_written_again_whatever_the_service_shows():
+    """The restore wrote; the commit recording it and the command's own record both failed, so its gate
+    claim and the command's claim stay held, unfinished. A restore keeps no intent, and the service, pinned
+    again by a rollback meanwhile, looks as if it had never been restored: the resend past the lease must
+    answer from the gate claim the first attempt left, not restore a second time."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, method="record_all")   # the restore's commit
+    w.adapters.state.fail_next("write", 1, method="complete")     # the command's own record
+    first = restore(w, "rest-9")
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    with pytest.raises(CommandInProgress):
+        restore(w, "rest-9")                        # the first attempt's claim still holds it off
+    assert rollback(w, "pin-2").status is OutcomeStatus.APPLIED   # pinned again since
+    written = updates(w)
+    w.at(2 + 20)                                    # every claim's lease (10 min + 5 min skew) has lapsed
+
+    again = restore(w, "rest-9")
+    assert again.status is OutcomeStatus.ESCALATED and "never finished it" in again.reason, again.reason
+    assert "nothing written again" in again.reason and updates(w) == written
+    later = restore(w, "rest-9")                    # the escalation is the command's first answer now
+    assert later.status is OutcomeStatus.ESCALATED and later.reason.startswith("duplicate: command rest-9")
+    assert updates(w) == written
+
+
+def test_a_restore_whose_write_failed_before_it_took_is_retried_and_written_once():
+    """A transient fault of the write itself gives everything back (the gate's claim too): the redelivery is
+    no resend of a write that may have taken, and restores, once."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.standins.run.faults.fail_next(10, grpc.StatusCode.UNAVAILABLE, method="UpdateService")
+    with pytest.raises(TransientError):
+        restore(w, "rest-8")
+    assert w.state.get(CLAIMS, claim_key(command_incident("rest-8"), SERVICE, "restore_traffic")) is None
+    w.standins.run.faults.clear()
+
+    again = restore(w, "rest-8")
+    assert again.status is OutcomeStatus.APPLIED, again.reason
+    assert w.state.get_record(PINS, SERVICE)["pinned"] is False
