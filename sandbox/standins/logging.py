@@ -574,7 +574,10 @@ class _Parser:
         return False
 
     def _error(self, message: str) -> ApiError:
-        return invalid(f"filter: {message} (at character {self.pos + 1} of {self.text!r})")
+        # The filter around the position, not the whole of it: a status message travels in gRPC
+        # metadata (grpc-message), and a client refuses metadata past its limit (8 KiB by default).
+        near = self.text[max(0, self.pos - 60):self.pos + 60]
+        return invalid(f"filter: {message} (at character {self.pos + 1} of {len(self.text)}, near {near!r})")
 
 
 def _word_char(char: str) -> bool:
