@@ -591,7 +591,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # closes the client's socket before dialing (cloud-sql-proxy internal/proxy/proxy.go). Infof goes to
     # stdout, plain ("2026/12/01 21:51:04 ..." from log.LstdFlags) or, with --structured-logs, zap's JSON at
     # severity INFO (internal/log/log.go): the log read asks for this text on stdout below WARNING
-    # (STDOUT_INFO_TEXTS). Not the database's answer: given inside the instance, before any packet
+    # (stdout_text_filter). Not the database's answer: given inside the instance, before any packet
     # crosses the connector; the client sees its socket closed ("server closed the connection
     # unexpectedly", "Lost connection to MySQL server").
     DbErrorText("Cloud SQL Auth Proxy v2 (its own --max-connections)",
