@@ -1482,8 +1482,10 @@ def needle_regex(needles: Iterable[str]) -> str:
     return "(?i)" + "|".join(_METACHARACTERS.sub(".", needle) for needle in needles)
 
 
+@lru_cache(maxsize=1)
 def stdout_text_filter() -> str:
-    """The stdout entries whose text holds a needle: one case-insensitive regex of plain literals per field."""
+    """The stdout entries whose text holds a needle: one case-insensitive regex of plain literals per
+    field. Built once: the patterns are fixed, and every diagnosis's query holds it."""
     regex = needle_regex(stdout_needles())
     return " OR ".join(f"{field}=~{quote(regex)}" for field in STDOUT_TEXT_FIELDS)
 
