@@ -8,6 +8,7 @@ scenario syntax (`-2m`, `+30s`, `-1.5h`; see docs/scenarios.md).
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Mapping
 
@@ -73,6 +74,10 @@ class LogSpec(Spec):
     severity: str | None = None              # default: from status for requests, DEFAULT otherwise
     text: str | None = None                  # textPayload; "" for none (requests default from status)
     json_: dict[str, Any] | None = Field(default=None, alias="json")   # jsonPayload
+    # The line as the container writes it to stdout or stderr, stored as Cloud Run's agent stores it
+    # (`agent_entry`): a JSON object becomes jsonPayload, its `severity` the entry's; anything else is
+    # textPayload at DEFAULT. How pino, zap, slog or a plain console logger write their lines.
+    line: str | None = None
     status: int | None = Field(default=None, ge=100, le=599)           # requests only; default 200
     latency: Duration | None = None          # requests only, e.g. 30.2s
     count: int = Field(default=1, ge=1, le=100_000)
@@ -94,6 +99,13 @@ class LogSpec(Spec):
             raise ValueError(f"revision {self.revision!r} must start with '{self.service}-'")
         if self.text and self.json_ is not None:
             raise ValueError("give `text` or `json`, not both (an entry has one payload)")
+        if self.line is not None:
+            if self.text is not None or self.json_ is not None or self.severity is not None:
+                raise ValueError("`line` is the whole line as written: give no `text`, `json` or `severity` with it "
+                                 "(Cloud Run's agent sets them from the line)")
+            if self.log not in ("stdout", "stderr"):
+                raise ValueError("`line` is written to stdout or stderr")
+            agent_entry(self.line)   # a JSON line's severity must be one Logging knows
         if not self.is_requests and (self.status is not None or self.latency is not None):
             raise ValueError("`status` and `latency` belong to the requests log")
         return self
@@ -202,14 +214,39 @@ def _revision_resource(project: str, region: str, service: str, revision: str) -
             "configuration_name": service}
 
 
+def agent_entry(line: str) -> tuple[str, str | None, dict[str, Any] | None]:
+    """(severity, textPayload, jsonPayload) of a line a container writes, as Cloud Run's agent stores
+    it. A JSON object is a structured log: its `severity` becomes the entry's ("special JSON fields",
+    Cloud Logging's "Structured logging" page; the agent "attempts to match a variety of common
+    severity strings": only LogSeverity's own names are taken here, any other is refused as
+    UNCONFIRMED) and every other key stays in jsonPayload as written, `message` included (whether
+    Cloud Run makes a lone `message` the textPayload is UNCONFIRMED; readers take either). Any other
+    line is textPayload with no severity: "Logs written directly to stdout or stderr ... do not have
+    an associated log level" (Cloud Run functions' "View and write logs" page)."""
+    text = line[:-1] if line.endswith("\n") else line
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        return "DEFAULT", text, None
+    severity = parsed.pop("severity", "DEFAULT")
+    if not isinstance(severity, str) or severity.upper() not in _SEVERITIES:
+        raise ValueError(f"line's severity {severity!r} is not a LogSeverity name (which others Cloud Run's agent "
+                         "reads is unconfirmed)")
+    return severity.upper(), None, parsed
+
+
 def _log_seeds(project: str, region: str, spec: LogSpec, anchor: datetime) -> list[EntrySeed]:
     resource = _revision_resource(project, region, spec.service, spec.revision)
     status = (spec.status or 200) if spec.is_requests else None
     severity = spec.severity or (_request_severity(status) if status is not None else "DEFAULT")
-    text = _request_text(spec, status)
+    text, payload = _request_text(spec, status), spec.json_
+    if spec.line is not None:
+        severity, text, payload = agent_entry(spec.line)
     return [EntrySeed(log_name=log_name_for(project, spec.log_id), timestamp=anchor + offset,
                       resource_type="cloud_run_revision", resource_labels=resource, severity=severity,
-                      text=text, json=spec.json_, http_status=status, http_latency=spec.latency,
+                      text=text, json=payload, http_status=status, http_latency=spec.latency,
                       labels=dict(spec.labels))
             for offset in spec.offsets()]
 

@@ -297,6 +297,11 @@ class _Comparison:
             return False
         if self.value is _ANY:
             return True
+        if isinstance(actual, (dict, list)):
+            # Only a scalar compares, with every operator: what Logging does with a regex or a `:` on
+            # a JSON object or list (its serialised form? any value inside it?) is UNCONFIRMED, and the
+            # product never asks it; Python's repr of one would be no answer Logging gives.
+            return False
         if self.regex is not None:
             return (self.regex.search(_as_text(actual)) is not None) == (self.op == "=~")
         if self.op == ":":
@@ -569,7 +574,10 @@ class _Parser:
         return False
 
     def _error(self, message: str) -> ApiError:
-        return invalid(f"filter: {message} (at character {self.pos + 1} of {self.text!r})")
+        # The filter around the position, not the whole of it: a status message travels in gRPC
+        # metadata (grpc-message), and a client refuses metadata past its limit (8 KiB by default).
+        near = self.text[max(0, self.pos - 60):self.pos + 60]
+        return invalid(f"filter: {message} (at character {self.pos + 1} of {len(self.text)}, near {near!r})")
 
 
 def _word_char(char: str) -> bool:

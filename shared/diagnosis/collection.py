@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service
-from shared.diagnosis.log_signals import app_log_filter, audit_filter
+from shared.diagnosis.log_signals import MAX_FILTER_CHARS, app_log_filter, audit_filter
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
@@ -168,6 +168,12 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         reads.note(f"cloudsql {name!r}: not a connection name ([domain:]project:region:instance)")
     sql = tuple(name for name in sql if name not in unreadable)
     extra = alert.log_filter if alert else ""
+    if extra and len(app_log_filter(scope.project, scope.service, scope.location, scope.start, now,
+                                    extra)) > MAX_FILTER_CHARS:
+        # Logging would refuse the whole query: the service's own logs are read without it.
+        reads.note(f"logging: the alert's own filter left out of the log read: with it the query passes Logging's "
+                   f"{MAX_FILTER_CHARS:,} characters")
+        extra = ""
 
     def logs(with_alert: str) -> Callable[[], Any]:
         return lambda: readers.logging.list_entries(scope.project, app_log_filter(

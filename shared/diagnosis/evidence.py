@@ -384,6 +384,51 @@ class MetricResult(_Model):
 # --- Cloud Logging --------------------------------------------------------------------------
 
 
+# How a container's JSON line is read: Cloud Run's logging agent takes a JSON line's `severity` and
+# `message` as the entry's own ("special JSON fields": Cloud Logging's "Structured logging" page; the
+# agent "attempts to match a variety of common severity strings"); every other key stays in
+# jsonPayload as written, and a line with no `severity` is DEFAULT (LogEntry.severity: "The default
+# value is LogSeverity.DEFAULT"). Loggers that name the text or the level otherwise keep them there:
+# pino's, bunyan's, zap's, logrus's and Go slog's `msg`, the .NET JSON console formatter's `Message`;
+# zap's and logrus's error in `error` (zap.Error, logrus.WithError), slog's as the caller names it,
+# most often `err` or `error` (its JSONHandler writes an error as its Error() text). An entry's text
+# is the first of textPayload and TEXT_KEYS that is a string, then each DETAIL_KEYS string it does not
+# already hold, on a line of its own (docs/signatures.md, "How a line reaches the diagnosis").
+TEXT_KEYS = ("message", "msg", "Message")
+DETAIL_KEYS = ("error", "err")
+# A level a logger writes in its own key, read only where Logging gave the entry none (DEFAULT) and
+# the value says one thing: pino's and bunyan's numbers (10 trace, 20 debug, 30 info, 40 warn, 50
+# error, 60 fatal: pino's `levels.values`, bunyan's level constants), only beside their `msg`; the
+# level words of zap (debug, info, warn, error, dpanic, panic, fatal), logrus (warning, ...), slog
+# (DEBUG, INFO, WARN, ERROR) and .NET's LogLevel (Trace, Debug, Information, Warning, Error,
+# Critical). Anything else (a custom level, slog's "ERROR+2") leaves the entry at DEFAULT.
+LEVEL_KEYS = ("level", "LogLevel")
+_NUMBERED_LEVELS = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}
+_LEVEL_WORDS = {"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "information": "INFO", "warn": "WARNING",
+                "warning": "WARNING", "error": "ERROR", "dpanic": "CRITICAL", "panic": "CRITICAL",
+                "fatal": "CRITICAL", "critical": "CRITICAL"}
+
+
+def payload_text(get: Any) -> str:
+    """The text of a JSON payload, `get(key)` giving each top-level key's value (None when absent)."""
+    text = next((v for v in map(get, TEXT_KEYS) if isinstance(v, str) and v), "")
+    for detail in map(get, DETAIL_KEYS):
+        if isinstance(detail, str) and detail and detail not in text:
+            text = f"{text}\n{detail}" if text else detail
+    return text
+
+
+def payload_severity(get: Any) -> str | None:
+    """The severity a JSON payload's own level key says, when it says one thing (LEVEL_KEYS); None otherwise."""
+    for key in LEVEL_KEYS:
+        level = get(key)
+        if isinstance(level, str):
+            return _LEVEL_WORDS.get(level.lower())
+        if isinstance(level, (int, float)) and not isinstance(level, bool):
+            return _NUMBERED_LEVELS.get(int(level)) if level == int(level) and get("msg") is not None else None
+    return None
+
+
 class LogRecord(_Model):
     """One log entry, reduced to what diagnosis reads."""
 
@@ -392,7 +437,7 @@ class LogRecord(_Model):
     severity: str = "DEFAULT"             # DEFAULT | DEBUG | INFO | NOTICE | WARNING | ERROR | CRITICAL | ALERT | EMERGENCY
     resource_type: str = ""
     resource_labels: dict[str, str] = Field(default_factory=dict)
-    text: str = ""                        # textPayload, or jsonPayload.message, or the audit methodName
+    text: str = ""                        # textPayload, or a JSON payload's (payload_text), or the audit methodName
     http_status: int | None = None        # httpRequest.status
     http_latency_seconds: float | None = None  # httpRequest.latency
     # Audit logs (protoPayload of type google.cloud.audit.AuditLog):

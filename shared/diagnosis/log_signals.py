@@ -20,7 +20,7 @@ from urllib.parse import quote as _url_quote
 
 import ahocorasick_rs
 
-from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.evidence import DETAIL_KEYS, TEXT_KEYS, LogRecord
 
 
 class LogSignal(str, Enum):
@@ -591,7 +591,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # closes the client's socket before dialing (cloud-sql-proxy internal/proxy/proxy.go). Infof goes to
     # stdout, plain ("2026/12/01 21:51:04 ..." from log.LstdFlags) or, with --structured-logs, zap's JSON at
     # severity INFO (internal/log/log.go): the log read asks for this text on stdout below WARNING
-    # (STDOUT_INFO_TEXTS). Not the database's answer: given inside the instance, before any packet
+    # (stdout_text_filter). Not the database's answer: given inside the instance, before any packet
     # crosses the connector; the client sees its socket closed ("server closed the connection
     # unexpectedly", "Lost connection to MySQL server").
     DbErrorText("Cloud SQL Auth Proxy v2 (its own --max-connections)",
@@ -1436,12 +1436,63 @@ def _rfc3339(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# Lines read from stdout below WARNING: the service's stdout is read at WARNING and above only (an
-# application's INFO lines would crowd the rest out of the newest-first page), but a few texts that
-# matter are written at INFO by design. Each is matched in the filter by a substring (the `:` operator)
-# of textPayload or of a structured entry's jsonPayload.message, so the read grows only by those lines.
-# The Cloud SQL Auth Proxy v2's refusal at its own --max-connections (DB_ERROR_TEXTS, Refusal.PROXY_LIMIT).
-STDOUT_INFO_TEXTS = ("exceeded, refusing new connection",)
+# The service's stdout is read at WARNING and above, and, at any severity, the entries whose text
+# holds one of these signals' texts: a plain line on stdout has no severity (DEFAULT: "Logs written
+# directly to stdout or stderr ... do not have an associated log level", Cloud Run functions' "View
+# and write logs" page), a JSON line whose logger names its level in a key of its own (pino's, zap's
+# `level`) is DEFAULT too, and the Auth Proxy v2 writes its refusal at its own --max-connections at
+# INFO. Reading every stdout line would let an application's INFO lines crowd the rest out of the
+# newest-first page of max_log_entries; asking Logging for these texts server side grows the read
+# only by the lines that matter to the database's rules and connector_saturation's check 5.
+STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_CANCELLED, LogSignal.UPSTREAM_TIMEOUT)
+# Where an entry's text may be (evidence.payload_text): textPayload, and the JSON keys the loggers write it in.
+STDOUT_TEXT_FIELDS = ("textPayload", *(f"jsonPayload.{key}" for key in TEXT_KEYS + DETAIL_KEYS))
+# The characters a needle never holds as themselves: RE2's (and Python's) metacharacters, and the
+# query language's string quote and backslash. Each is sent as `.` (any character but a newline, which
+# no anchor holds), so a needle is plain literals and dots: the same regex in RE2 and in Python's `re`
+# (Logging query language: "=~" takes a regular expression in RE2 syntax; `(?i)` makes it
+# case-insensitive, as the client-side patterns are). No lookaround, class or escape is ever sent:
+# the server returns a superset, and the client-side patterns decide.
+_METACHARACTERS = re.compile(r'[\\.+*?()|\[\]{}^$"]')
+_NEEDLE_LENGTH = 24
+
+
+def stdout_needles() -> tuple[str, ...]:
+    """For each alternative of each pattern of STDOUT_SIGNALS, the start of its literal anchor (a line
+    the alternative matches contains its anchor, so it contains the start), at most _NEEDLE_LENGTH
+    characters, lower-cased. A needle another needle holds is left out: the shorter finds every line
+    the longer does. So every line a client-side pattern matches is one the server-side filter returns."""
+    pieces = set()
+    for signal in STDOUT_SIGNALS:
+        for pattern in _PATTERNS[signal]:
+            for anchor in _anchors(pattern):
+                piece = anchor.strip()[:_NEEDLE_LENGTH].strip()
+                if len(piece) < 5:
+                    raise ValueError(f"{pattern!r}: no literal text of 5 characters to ask Logging for ({anchor!r})")
+                pieces.add(piece)
+    kept: list[str] = []
+    for piece in sorted(pieces, key=lambda p: (len(p), p)):
+        if not any(shorter in piece for shorter in kept):
+            kept.append(piece)
+    return tuple(sorted(kept))
+
+
+def needle_regex(needles: Iterable[str]) -> str:
+    """One case-insensitive RE2 regex finding any of `needles`: literals, `.` for a metacharacter, and `|`."""
+    return "(?i)" + "|".join(_METACHARACTERS.sub(".", needle) for needle in needles)
+
+
+@lru_cache(maxsize=1)
+def stdout_text_filter() -> str:
+    """The stdout entries whose text holds a needle: one case-insensitive regex of plain literals per
+    field. Built once: the patterns are fixed, and every diagnosis's query holds it."""
+    regex = needle_regex(stdout_needles())
+    return " OR ".join(f"{field}=~{quote(regex)}" for field in STDOUT_TEXT_FIELDS)
+
+
+# "Length of a Logging query language query: 20,000 characters" (Cloud Logging "Quotas and limits"; the
+# Logging query language page: a query may be at most 20,000 characters); a longer one is refused whole.
+MAX_FILTER_CHARS = 20_000
 
 # Cloud Run's own words on requests it failed itself (request log textPayload, from Cloud Run's troubleshooting page).
 PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum request timeout",
@@ -1450,8 +1501,8 @@ PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum re
 
 def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime,
                    alert_filter: str = "") -> str:
-    """The service's own voice and the platform's: stderr, warnings on stdout (and the few INFO texts
-    that matter, STDOUT_INFO_TEXTS), the system log, and
+    """The service's own voice and the platform's: stderr, warnings on stdout (and, at any severity,
+    the stdout entries holding a database, pool-wait or upstream text: stdout_text_filter), the system log, and
     the request log entries that carry Cloud Run's own failure texts (not every 5xx: those are
     counted by request_count, and would crowd the rest out of the newest-first page).
 
@@ -1468,7 +1519,7 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
     system = log_name(project, "run.googleapis.com/varlog/system")
     requests = log_name(project, "run.googleapis.com/requests")
     texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
-    info = " OR ".join(f"textPayload:{quote(t)} OR jsonPayload.message:{quote(t)}" for t in STDOUT_INFO_TEXTS)
+    info = stdout_text_filter()
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '

@@ -16,7 +16,7 @@ from urllib.parse import quote as _url_quote
 from urllib.parse import unquote
 
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import LogRecord, LogResult, decoded
+from shared.diagnosis.evidence import LogRecord, LogResult, decoded, payload_severity, payload_text
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
@@ -178,7 +178,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         # Timestamp.ToDatetime(tzinfo=utc)'s value, without its cost.
         "timestamp": _EPOCH + timedelta(seconds=stamp.seconds, microseconds=_micros_of(stamp.nanos)),
         "log_id": _cached_log_id(raw.log_name),
-        "severity": _cached_severity(raw.severity),
+        "severity": _severity_of(raw, payload),
         "resource_type": resource.type,
         "resource_labels": _resource_labels(resource),
         "text": _text(raw, payload, audit),
@@ -242,9 +242,30 @@ def _text(raw: Any, payload: str | None, audit: Any) -> str:
     if payload == "text_payload":
         return raw.text_payload
     if payload == "json_payload":
-        message = raw.json_payload.fields.get("message")
-        return message.string_value if message is not None and message.HasField("string_value") else ""
+        return payload_text(_scalars(raw.json_payload.fields))
     return audit.method_name if audit is not None else ""
+
+
+def _severity_of(raw: Any, payload: str | None) -> str:
+    """The entry's severity; for a JSON line Logging left at DEFAULT (no `severity` key), the level
+    its logger wrote in a key of its own, when that says one thing (evidence.payload_severity)."""
+    if raw.severity == 0 and payload == "json_payload":
+        own = payload_severity(_scalars(raw.json_payload.fields))
+        if own is not None:
+            return own
+    return _cached_severity(raw.severity)
+
+
+def _scalars(fields: Any) -> Any:
+    """`get(key)` over a protobuf Struct's fields: a string or number value as Python's, else None.
+    Most keys asked are absent: the map's own `in` answers those without building a Value."""
+    def get(key: str) -> str | float | None:
+        if key not in fields:
+            return None
+        value = fields[key]
+        kind = value.WhichOneof("kind")
+        return value.string_value if kind == "string_value" else value.number_value if kind == "number_value" else None
+    return get
 
 
 # Entries of one service repeat a handful of monitored resources. Reading a protobuf map into a

@@ -315,6 +315,26 @@ def test_a_log_match_filter_that_logging_refuses_still_leaves_the_services_logs(
     assert outcome.diagnosis.api_calls == world.reads() <= MAX_API_CALLS
 
 
+def test_a_log_match_filter_too_long_to_join_is_left_out_before_asking(standin_env, firestore, pubsub, project_id,
+                                                                      anchor):
+    """The service's query and a long alert filter together would pass Logging's 20,000 characters:
+    the whole query would be refused, so the service's logs are read without the alert's filter
+    at once, with a note, and no call is spent on a refusal."""
+    service = "projects/fin-core/locations/us-central1/services/invoices"
+    world = World(standin_env, pubsub, project_id, anchor, services=(service,))
+    scenario = world.seed("logmatch_proxy_dial_errors")
+    notification = scenario.notification(anchor)
+    long_filter = " OR ".join(f'textPayload:"dial error {i:04d}"' for i in range(400))
+    notification["incident"]["condition"]["conditionMatchedLog"]["filter"] = long_filter
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    first = outcome.diagnosis.evidence[0]
+    assert "alert's own filter left out" in first.observed
+    app = [r.filter for r in world.standins.logging.requests("ListLogEntries") if "cloudaudit" not in r.filter]
+    assert len(app) == 1 and "dial error 0000" not in app[0]
+
+
 @pytest.mark.parametrize("dropped, where", [
     ("location", "in a region"),      # groupByFields: [project_id, service_name]: summed over regions
     # groupByFields: [service_name, location], in a policy whose metrics scope holds several projects:

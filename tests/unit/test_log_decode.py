@@ -12,8 +12,10 @@ from google.cloud.audit import audit_log_pb2
 from google.cloud.logging_v2.types import LogEntry
 from google.logging.type import log_severity_pb2
 from google.protobuf import struct_pb2
+from google.protobuf.json_format import MessageToDict
 
-from shared.diagnosis.evidence import LogRecord, MetricPoint, MetricSeries, decoded
+from shared.diagnosis.evidence import (LogRecord, MetricPoint, MetricSeries, decoded, payload_severity,
+                                     payload_text)
 from shared.gcp import logging as adapter
 from shared.gcp.logging import AUDIT_LOG_TYPE, log_id_of, record_from_entry
 
@@ -30,14 +32,15 @@ def reference(raw) -> LogRecord:
     if payload == "text_payload":
         text = raw.text_payload
     elif payload == "json_payload":
-        message = raw.json_payload.fields.get("message")
-        text = message.string_value if message is not None and message.HasField("string_value") else ""
+        text = payload_text(MessageToDict(raw.json_payload).get)
     else:
         text = audit.method_name if audit is not None else ""
     try:
         severity = log_severity_pb2.LogSeverity.Name(raw.severity)
     except ValueError:
         severity = str(raw.severity)
+    if payload == "json_payload" and raw.severity == 0:
+        severity = payload_severity(MessageToDict(raw.json_payload).get) or severity
     http = raw.http_request if raw.HasField("http_request") else None
     fields = dict(
         timestamp=raw.timestamp.ToDatetime(tzinfo=timezone.utc), log_id=log_id_of(raw.log_name), severity=severity,
@@ -106,6 +109,10 @@ SHAPES = {
     "request log, status 0": entry(status=0, latency=(0, 5_000)),
     "json message": entry(json=_json(message="Connect call failed ('10.0.0.3', 5432)", level="error")),
     "json without a message": entry(json=_json(msg="elsewhere")),
+    "json, no text key": entry(json=_json(other="elsewhere")),
+    "pino: level number, msg": entry(severity=0, json=_json(level=50, msg="sorry, too many clients already")),
+    "zap: level word, msg, error": entry(severity=0, json=_json(level="error", msg="acquire", error="dial tcp")),
+    "slog: ERROR+2 stays DEFAULT": entry(severity=0, json=_json(level="ERROR+2", msg="x", err="y")),
     "json, message not a string": entry(json=_json(message=3)),
     "no payload": entry(),
     "severity between names": entry(severity=450),

@@ -168,3 +168,32 @@ def test_cross_check_against_scenario_services():
 def test_anchor_must_be_aware():
     with pytest.raises(ValueError, match="timezone-aware"):
         materialize_logs("p", "r", [log()], [], datetime(2026, 11, 26, 12, 0))
+
+
+# --- `line`: the line as the container writes it, stored as Cloud Run's agent stores it -------------
+
+PINO = '{"level":50,"time":1764662400123,"pid":1,"hostname":"h","msg":"sorry, too many clients already"}'
+
+
+@pytest.mark.parametrize("line, severity, text, payload", [
+    ("fail: Microsoft.EntityFrameworkCore.Database.Connection[20004]", "DEFAULT",
+     "fail: Microsoft.EntityFrameworkCore.Database.Connection[20004]", None),
+    (PINO + "\n", "DEFAULT", None, {"level": 50, "time": 1764662400123, "pid": 1, "hostname": "h",
+                                    "msg": "sorry, too many clients already"}),
+    ('{"severity":"error","message":"x","route":"/a"}', "ERROR", None, {"message": "x", "route": "/a"}),
+    ('["not", "an", "object"]', "DEFAULT", '["not", "an", "object"]', None),
+], ids=["plain", "pino", "severity key", "JSON array"])
+def test_a_line_is_stored_as_cloud_runs_agent_stores_it(line, severity, text, payload):
+    [seed] = seeds([log(log="stdout", line=line)])
+    assert (seed.severity, seed.text, seed.json) == (severity, text, payload)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"line": PINO, "severity": "ERROR"}, "give no `text`, `json` or `severity`"),
+    ({"line": PINO, "text": "x"}, "give no `text`, `json` or `severity`"),
+    ({"line": PINO, "log": "requests"}, "stdout or stderr"),
+    ({"line": '{"severity":"FATAL","message":"x"}'}, "not a LogSeverity name"),
+])
+def test_a_line_the_agent_would_not_store_so_is_refused(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        log(**{"log": "stdout", **fields})

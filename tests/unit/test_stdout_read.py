@@ -1,0 +1,126 @@
+"""What of a service's stdout reaches the diagnosis: a database line written as the common loggers
+write it (a plain line with no severity, pino's and zap's and slog's `msg`, .NET's `Message`, an error
+in its own key) is asked for server side and read with its text and level; a chatty INFO line is not.
+Judged by the Logging stand-in's parser of the query language, on entries as Cloud Run stores them."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from sandbox.standins.logging import EntrySeed, _flatten, entry_from_seed, log_name_for, parse_filter
+from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, MAX_FILTER_CHARS, POOL_WAIT_TEXTS, STDOUT_SIGNALS,
+                                          LogSignal, app_log_filter, classify, needle_regex, stdout_needles)
+from shared.gcp.logging import record_from_entry
+
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+PG_REFUSAL = "sorry, too many clients already"
+PGX_DIAL = ("failed to connect to `user=app database=orders`: 10.40.0.3:5432 (10.40.0.3): dial error: timeout: "
+            "context deadline exceeded")
+
+
+def stored(log: str = "stdout", severity: str = "DEFAULT", text: str | None = None, payload: dict | None = None):
+    return entry_from_seed(EntrySeed(
+        log_name=log_name_for("p", f"run.googleapis.com/{log}"), timestamp=NOW - timedelta(minutes=1),
+        resource_type="cloud_run_revision", resource_labels={"service_name": "orders", "location": "us-central1"},
+        severity=severity, text=text, json=payload))
+
+
+def read(entry) -> bool:
+    query = parse_filter(app_log_filter("p", "orders", "us-central1", NOW - timedelta(minutes=30), NOW))
+    return query.matches(_flatten(entry, "p"))
+
+
+# How each logger writes one line to stdout, and so what Cloud Run stores (docs/signatures.md, "How a
+# line reaches the diagnosis"): {name: (textPayload, jsonPayload)} for a line holding `text`.
+def written(text: str) -> dict[str, tuple[str | None, dict | None]]:
+    return {
+        "plain line (ASP.NET Core console, Rails)": (f"      {text}", None),
+        "pino (numeric level, msg)": (None, {"level": 50, "time": 1764662400000, "pid": 1, "hostname": "h",
+                                             "msg": text}),
+        "zap (level word, msg, error)": (None, {"level": "error", "ts": 1764662400.5, "caller": "db/pool.go:41",
+                                                "msg": "connecting to the database", "error": text}),
+        "slog (level, msg, err)": (None, {"time": "2026-12-02T07:59:00Z", "level": "ERROR", "msg": "db connect",
+                                          "err": text}),
+        ".NET JSON console (Message, LogLevel)": (None, {"EventId": 0, "LogLevel": "Error", "Category": "Orders",
+                                                         "Message": text}),
+        "Google style (severity, message) at INFO": (None, {"message": text}),
+    }
+
+
+def test_every_needle_sent_is_plain_re2():
+    """Literals, `.` and `|` after `(?i)`: no lookaround, class, escape or repetition, so RE2 and
+    Python's `re` read the regex alike."""
+    regex = needle_regex(stdout_needles())
+    assert re.fullmatch(r"\(\?i\)[^\\()\[\]{}*+?^$|\"]+(?:\|[^\\()\[\]{}*+?^$|\"]+)*", regex), regex
+
+
+@pytest.mark.parametrize("row", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda r: r.stack)
+def test_every_database_text_is_asked_for_on_stdout_at_any_severity(row):
+    """The superset: each real message the client-side patterns match is returned by the filter, in
+    every form a logger writes it, with no severity Logging knows of."""
+    for form, (text, payload) in written(row.example).items():
+        assert read(stored(text=text, payload=payload)), form
+
+
+def test_the_filter_asks_for_every_pattern_of_the_signals_it_serves():
+    """Each alternative of each pattern has its needle: a line the pattern matches holds it."""
+    lowered = [n.lower() for n in stdout_needles()]
+    from shared.diagnosis.log_signals import _PATTERNS, _anchors
+    for signal in STDOUT_SIGNALS:
+        for pattern in _PATTERNS[signal]:
+            for anchor in _anchors(pattern):
+                assert any(n in anchor for n in lowered), (signal, pattern)
+
+
+@pytest.mark.parametrize("text, payload", [
+    ("GET /cart 200 12ms", None),
+    (None, {"level": 30, "msg": "request completed", "responseTime": 12}),
+    (None, {"level": "info", "msg": "served", "path": "/cart"}),
+    (None, {"LogLevel": "Information", "Message": "Request finished HTTP/1.1 GET /cart - 200"}),
+    # An object's text is not searched: the product asks only scalars (pino's err object).
+    (None, {"level": 50, "msg": "query failed", "err": {"message": PG_REFUSAL}}),
+], ids=["plain", "pino info", "zap info", ".NET info", "pino err object"])
+def test_a_chatty_line_below_warning_is_not_read(text, payload):
+    assert not read(stored(severity="DEFAULT", text=text, payload=payload))
+
+
+def test_the_service_log_query_leaves_room_for_an_alerts_filter():
+    """At its longest (a 30-character project, a 63-character service, a long region) the query
+    leaves a quarter of Logging's limit to a log-match alert's own filter."""
+    longest = app_log_filter("p" * 30, "s" * 63, "northamerica-northeast2", NOW, NOW)
+    assert len(longest) <= MAX_FILTER_CHARS * 3 // 4, len(longest)
+    parse_filter(longest)
+
+
+# --- the entry's text and level, as the adapter reads them ------------------------------------------
+
+@pytest.mark.parametrize("payload, text, severity", [
+    ({"level": 50, "msg": PG_REFUSAL}, PG_REFUSAL, "ERROR"),
+    ({"level": 40, "msg": "slow"}, "slow", "WARNING"),
+    ({"level": "error", "msg": "connecting to the database", "error": PGX_DIAL},
+     f"connecting to the database\n{PGX_DIAL}", "ERROR"),
+    ({"level": "ERROR", "msg": "db connect", "err": PGX_DIAL}, f"db connect\n{PGX_DIAL}", "ERROR"),
+    ({"LogLevel": "Critical", "Message": PG_REFUSAL}, PG_REFUSAL, "CRITICAL"),
+    ({"level": "warning", "msg": PG_REFUSAL, "error": PG_REFUSAL}, PG_REFUSAL, "WARNING"),   # said once
+    # Levels that do not say one thing leave the entry as Logging gave it.
+    ({"level": "ERROR+2", "msg": "x"}, "x", "DEFAULT"),     # slog's level above ERROR
+    ({"level": 35, "msg": "x"}, "x", "DEFAULT"),            # a custom pino level
+    ({"level": 50, "message": "x"}, "x", "DEFAULT"),        # a number without pino's msg beside it
+    ({"level": "notice", "msg": "x"}, "x", "DEFAULT"),
+], ids=["pino error", "pino warn", "zap error key", "slog err key", ".NET", "detail not repeated", "slog ERROR+2",
+        "pino custom level", "number, no msg", "unknown word"])
+def test_the_adapter_reads_the_loggers_own_text_and_level(payload, text, severity):
+    record = record_from_entry(stored(payload=payload))
+    assert (record.text, record.severity) == (text, severity)
+
+
+def test_a_severity_logging_gave_wins_over_the_loggers_level():
+    record = record_from_entry(stored(severity="WARNING", payload={"severity": "WARNING", "level": 50, "msg": "x"}))
+    assert record.severity == "WARNING"
+
+
+def test_a_pino_refusal_is_a_refusal_once_read():
+    record = record_from_entry(stored(payload={"level": 50, "msg": f"error: {PG_REFUSAL}"}))
+    assert classify(record.text) >= {LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED}
