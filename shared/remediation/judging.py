@@ -87,6 +87,9 @@ _CLIENT_RISE = 0.5
 # the revision traffic went back to lasts a minute or two, before the window judged (it starts at settle).
 _SLOWER = 3.0
 _SLOW_FLOOR_SECONDS = 1.0
+# A way of failing (429, 504, another 5xx) at or above this share of the failures just before a rollback
+# was seen before it (`failure_moved`): failing since in ways not seen is the failure moved.
+_SEEN_KIND = 0.1
 
 
 class HealthKind(str, Enum):
@@ -264,7 +267,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
-                     or helped_partly(facts, record, window) or changed_since(record, bundle.service)
+                     or helped_partly(facts, record, window) or failure_moved(facts, record, window)
+                     or changed_since(record, bundle.service)
                      or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
@@ -429,6 +433,53 @@ def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
                 f"{_HELPED:.0%} of it), with {now.refused_ratio:.1%} 5xx or 429 since against {then.refused_ratio:.1%}: "
                 "an undo would bring back the hangs; what still fails is for a person to judge")
     return ""
+
+
+def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why a rollback's service failing in `window` does not show that the rollback did not help, because
+    it fails there only in a way it did not fail just before it ("" if not, for another action, or with
+    fewer than `min_requests` requests in the `recent_seconds` before `applied_at` to compare with): the
+    failure moved. Cloud Run's own answers tell the ways apart (gcp-facts.md, "Request-log error
+    strings"): 429 "no available instance" at max instances (About maximum instances), 504 at the
+    request timeout ("If a response isn't returned within the time specified, the request ends and an
+    error 504 is returned": Set request timeout for services), any other 5xx, and hanging (p99 at the
+    hang bar). A rollback whose 500s stopped while its revision, scaled to a lower max instances, turns
+    a third of its callers away with 429 (or times them out with 504), or hangs where the revision rolled
+    back from answered fast 500s, still failed `bad_error_ratio` and was undone: the traffic went back to
+    the 500s. The rollback changed the failure, and which is worse the evidence does not rank; an undo
+    brings back the known one, so a person judges it. The service failing as before too (its failures of
+    a kind seen before at `bad_error_ratio` or more, or hanging then and now) is not moved: undone."""
+    if record.action != "rollback_traffic":
+        return ""
+    s = facts.s
+    before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
+    then, now = facts.requests(before), facts.requests(window)
+    if then.total < s.min_requests or not now.total:
+        return ""
+    kinds_then, kinds_now = _failure_kinds(then), _failure_kinds(now)
+    seen = {k for k, n in kinds_then.items() if then.refused and n / then.refused >= _SEEN_KIND}
+    hung_before, hung_now = _hung_share(facts, before), _hung_share(facts, window)
+    hanging_then = hung_before is not None and hung_before >= s.hang_minutes_ratio
+    hanging_now = hung_now is not None and hung_now >= s.hang_minutes_ratio
+    as_before = sum(n for k, n in kinds_now.items() if k in seen) / now.total
+    if as_before >= s.bad_error_ratio or (hanging_now and hanging_then):
+        return ""
+    then_text = ", ".join(f"{k} {n / then.total:.1%}" for k, n in kinds_then.items() if n) or "no 5xx or 429"
+    now_text = ", ".join(f"{k} {n / now.total:.1%}" for k, n in kinds_now.items() if n) or "no 5xx or 429"
+    return (f"the failure moved: since, {now_text}" + (f", p99 at or above {s.hang_latency_seconds:g} s in "
+                                                        f"{hung_now:.0%} of minutes" if hanging_now else "")
+            + f"; just before the action, in {before}, {then_text} of {then.total:.0f} requests"
+            + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung_before:.0%} of minutes" if hanging_then else "")
+            + ": it fails in another way than before (429: turned away at max instances; 504: the request "
+              "timeout; hanging), not as it did, and an undo would bring back the failure it had; which is worse "
+              "is for a person to judge")
+
+
+def _failure_kinds(requests) -> dict[str, float]:
+    """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): 429, 504, and
+    any other 5xx."""
+    timeouts, refused = requests.by_code.get("504", 0), requests.by_code.get("429", 0)
+    return {"429": refused, "504": timeouts, "other 5xx": requests.by_class.get("5xx", 0) - timeouts}
 
 
 def _hung_share(facts: Facts, window: Window) -> float | None:

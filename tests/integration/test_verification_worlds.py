@@ -236,3 +236,33 @@ def test_a_scale_up_after_which_a_person_raised_the_services_max_instances_is_no
     assert "someone else changed it after the action" in outcome.reason, outcome.reason
     assert "by alice@example.com at 12:06:00" in outcome.reason, outcome.reason
     assert action_state(scaled) == "escalated"
+
+
+def test_a_rollback_whose_500s_turned_into_429s_is_not_undone(rolled_back):
+    """The revision traffic went back to stops the new revision's 500s, but at its max instances Cloud Run
+    turns half of the callers away with 429 ("no available instance"). That still failed `bad_error_ratio`,
+    and the sweep undid the rollback into the 500s. The failure moved: escalated at the deadline, kept,
+    nothing written."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 4xx, response_code: "429"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 20]]}}}}]
+""")
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "the failure moved" in outcome.reason and "429 50.0%" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"

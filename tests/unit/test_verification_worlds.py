@@ -55,8 +55,9 @@ MIX = [
      HealthKind.HEALTHY, StepKind.VERIFY, ""),
     ("a 404 now and then (0.5 % since): verified", RATIO_5XX, with_404s(6, 0.2), HealthKind.HEALTHY,
      StepKind.VERIFY, ""),
-    ("429s are refusals, not client errors: judged as 5xx (not clean)", RATIO_5XX,
-     served(11, ok=20).requests(OLD, -5, 11, 20, "429"), HealthKind.FAILING, StepKind.UNDO, ""),
+    ("429s are refusals, not client errors: judged as 5xx (not clean; a failure moved from 500s, not undone)",
+     RATIO_5XX, served(11, ok=20).requests(OLD, -5, 11, 20, "429"), HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "failure moved"),
 ]
 
 
@@ -134,8 +135,6 @@ TRADES = [
      HealthKind.FAILING, StepKind.UNDO),
     ("no better on either: undone", trade(11, hang_before=5, errors_before=10, hang_after=5, errors_after=10),
      HealthKind.FAILING, StepKind.UNDO),
-    ("fewer 503s, but hanging where it did not (a trade): undone, as before",
-     trade(11, hang_before=0, errors_before=22, hang_after=5, errors_after=4), HealthKind.FAILING, StepKind.UNDO),
 ]
 
 
@@ -431,3 +430,50 @@ def test_an_undo_needs_the_rollbacks_own_revision_failing_in_its_newest_minutes(
     record = rollback()
     health = judge(record, read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is HealthKind.UNCLEAR and "not yet whole" in health.why, health.why
+
+
+def moved(now: float, since: dict[str, float], *, before: dict[str, float] | None = None, ok: float = 20) -> Evidence:
+    """Before the rollback the new revision answered 20 requests a minute 200 and, a minute, the failures
+    `before` by code (default 25 500s); since, the rolled-back-to revision answers `ok` 200s a minute and
+    the failures `since` by code."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).latency(NEW, -30, -5, 0.12)
+    for code, n in (before or {"500": 25}).items():
+        e.requests(NEW, -30, -5, n, code)
+    e.requests(OLD, -5, now, ok).latency(OLD, -5, now, 0.2)
+    for code, n in since.items():
+        e.requests(OLD, -5, now, n, code)
+    return e
+
+
+MOVED = [
+    # name, action, evidence, health, step
+    ("500s stopped, 429s at max instances (50 %): the failure moved, not undone", rollback(),
+     moved(11, {"429": 20}), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("500s stopped, 504s at the request timeout (50 %): not undone", rollback(), moved(11, {"504": 20}),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the same before the deadline: waits", rollback(), moved(6, {"429": 20}), HealthKind.UNCLEAR, StepKind.WAIT),
+    ("500s as before (40 %), 429s beside them: undone", rollback(), moved(11, {"500": 20, "429": 10}, ok=20),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("429s before, 429s since: undone", rollback(), moved(11, {"429": 20}, before={"429": 25}),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("500s and some 504s before (20 % of failures), 504s since: failing as before, undone", rollback(),
+     moved(11, {"504": 20}, before={"500": 20, "504": 5}), HealthKind.FAILING, StepKind.UNDO),
+    ("500s turned into 503s: another 5xx, failing as before, undone", rollback(), moved(11, {"503": 20}),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("fewer 503s, but hanging where it did not (a trade the evidence does not rank): not undone", rollback(),
+     trade(11, hang_before=0, errors_before=22, hang_after=5, errors_after=4), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a connector change (never undone): 500s into 429s still says failing", scale_up(), moved(11, {"429": 20}),
+     HealthKind.FAILING, StepKind.ESCALATE),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step", MOVED, ids=[m[0] for m in MOVED])
+def test_a_failure_that_moved_is_not_undone(name, record, evidence, health, step):
+    """A rollback onto a revision whose max instances turn callers away (429), or whose requests reach the
+    request timeout (504), stops the 500s and fails in another way: it still failed `bad_error_ratio` and was
+    undone back into the 500s. Which failure is worse the evidence does not rank: escalated, kept."""
+    health_, step_ = judged(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("failure moved" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
