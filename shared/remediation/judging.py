@@ -237,6 +237,10 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
         shown = recovery if closed_at is not None else ""
+        again = refired(record) if unread else ""
+        if unread and again:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and {again}"
+                          + closed)
         if unread and not shown:
             why = ("no CLOSED notification of its incident came since the action" if closed_at is None else
                    f"its incident closed at {hms(closed_at)} with no value on the clear side of the condition's bar "
@@ -286,6 +290,25 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       + (f"{unjudged}; " if unjudged else "")
                                       + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def refired(record: ActionRecord) -> str:
+    """Why a CLOSED of the action's incident does not show the alert's condition cleared, because its
+    policy fired again on the action's target while the action was pending ("" if it did not): another
+    incident of the same policy opened (history.note_refired). Monitoring opens one when the condition is
+    met again after the first incident closed ("An incident is a record of when the condition of an
+    alerting policy is met": Cloud Monitoring, "Incidents for metric-based alerting policies"), or, it is
+    read here (UNCONFIRMED), on another of the policy's time series while it is open: either way the condition
+    held after the action, whatever the first incident's CLOSED showed of its own series. A connector
+    whose CPU fell under its policy's 70 % for a minute (the CLOSED "returned to normal") and rose over it
+    again (a new incident) was verified on the first closing and its services' clean requests. Read only
+    where the CLOSED is the evidence (`unread_condition`): elsewhere the live requests are judged at the
+    alert's own bar."""
+    if record.refired_at is None:
+        return ""
+    return (f"its alert policy fired again while it was verified: incident {record.refired_incident or '?'} opened "
+            f"(noted at {hms(record.refired_at)}), so the condition held again after the action, and no CLOSED of "
+            "the first incident shows it cleared")
 
 
 def settled(bundle: EvidenceBundle) -> EvidenceBundle:

@@ -12,7 +12,8 @@ from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
-from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
+from tests.unit.test_verification_judging import (CONNECTOR_CPU, MEMORY, NEW, OLD, rollback, scale_up, served, sweep_at,
+                                                  swept)
 
 SETTINGS = DiagnosisSettings()
 TIMES = VerificationSettings()
@@ -477,3 +478,47 @@ def test_a_failure_that_moved_is_not_undone(name, record, evidence, health, step
     health_, step_ = judged(record, evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert ("failure moved" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+RECOVERED = "Monitoring closed it with a value of 0.41, below the condition's bar of 0.7 (COMPARISON_GT)"
+MEMORY_SHOWN = "Monitoring closed it with a value of 0.52, below the condition's bar of 0.8 (COMPARISON_GT)"
+
+
+def _refired(record, minute: float | None):
+    if minute is None:
+        return record
+    return record.model_copy(update={"refired_at": at(minute), "refired_incident": "0.second"})
+
+
+REFIRED = [
+    # name, action, alert, evidence, CLOSED at (minute), re-fired at (minute), health, step
+    ("a connector CPU alert closed under its bar, then fired again: not verified", scale_up(), CONNECTOR_CPU,
+     served(6).connector("e2-standard-4", 2, 4), 3, 5, HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the same at the deadline: escalated", scale_up(), CONNECTOR_CPU, served(11).connector("e2-standard-4", 2, 4),
+     3, 5, HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("another series of the policy opened before the first closed: not verified", scale_up(), CONNECTOR_CPU,
+     served(6).connector("e2-standard-4", 2, 4), 3, 1, HealthKind.UNCLEAR, StepKind.WAIT),
+    ("closed under its bar and never fired again: verified, as before", scale_up(), CONNECTOR_CPU,
+     served(6).connector("e2-standard-4", 2, 4), 3, None, HealthKind.HEALTHY, StepKind.VERIFY),
+    ("a memory alert closed under its bar, then fired again: not verified", rollback(), MEMORY, served(6), 3, 4,
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("a 5xx-ratio alert fired again, the requests clean at its bar: the requests decide, verified", rollback(),
+     RATIO_5XX, served(6), None, 2, HealthKind.HEALTHY, StepKind.VERIFY),
+]
+
+
+@pytest.mark.parametrize("name,record,alert,evidence,closed,again,health,step", REFIRED, ids=[r[0] for r in REFIRED])
+def test_a_closed_incident_whose_policy_fired_again_does_not_verify(name, record, alert, evidence, closed, again,
+                                                                    health, step):
+    """After an alert whose condition the health check does not read, the incident's CLOSED showing the
+    value under the bar is the evidence the condition cleared. A new incident of the same policy opened
+    during the verification (the connector's CPU back over 70 % a minute later) shows it held again: the
+    action was `verified` on the first closing."""
+    record = _refired(record.model_copy(update={"alert": alert}), again)
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
+    shown = RECOVERED if alert is CONNECTOR_CPU else MEMORY_SHOWN
+    health_ = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio,
+                    shown if closed is not None else "")
+    step_ = next_step(record, health_, sweep_at(evidence), TIMES)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("fired again" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
