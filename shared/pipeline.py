@@ -408,7 +408,8 @@ class _AlertRun:
         if self.incident.start_unknown:
             return self.outcome(OutcomeStatus.ESCALATED, unknown_start(self.incident, target.name),
                                 target=target.name)
-        note_refired(self.adapters.state, self.incident, now, "target", target.name)
+        if target.kind is TargetKind.CONNECTOR:   # Runwarden writes to connectors, never to Cloud SQL
+            note_refired(self.adapters.state, self.incident, now, "target", target.name)
         readers = self.adapters.readers()
         try:
             found = users(target, self.config, readers)
