@@ -476,12 +476,18 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
         return ""
     s = facts.s
     before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
-    then, now = facts.requests(before), facts.requests(window)
+    # Since: the revision the rollback sent the traffic to, on its own requests where it has any (the
+    # leftovers of the revision rolled back from, ending since, fail as before: `others_failing`).
+    to = str(record.params.get("to_revision") or "")
+    own = facts.requests(window, to) if to else None
+    then, now = facts.requests(before), own if own is not None and own.total else facts.requests(window)
     if then.total < s.min_requests or not now.total:
         return ""
     kinds_then, kinds_now = _failure_kinds(then), _failure_kinds(now)
     seen = {k for k, n in kinds_then.items() if then.refused and n / then.refused >= _SEEN_KIND}
-    hung_before, hung_now = _hung_share(facts, before), _hung_share(facts, window)
+    p99_now = _own_p99(facts, window, to) if own is not None and own.total else facts.p99_seconds(window)
+    hung_before = _hung_share(facts, before)
+    hung_now = sum(v >= s.hang_latency_seconds for v in p99_now) / len(p99_now) if p99_now else None
     hanging_then = hung_before is not None and hung_before >= s.hang_minutes_ratio
     hanging_now = hung_now is not None and hung_now >= s.hang_minutes_ratio
     as_before = sum(n for k, n in kinds_now.items() if k in seen) / now.total

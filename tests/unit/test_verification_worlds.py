@@ -219,17 +219,18 @@ def test_worlds_already_read_right(name, evidence, health, step):
     assert (health_.kind, step_.kind) == (health, step), health_.why
 
 
-def leftovers(now: float, *, leftover_until: float, to_errors: float = 0, timeout: float = 900) -> Evidence:
+def leftovers(now: float, *, leftover_until: float, to_errors: float = 0, timeout: float = 900,
+              to_code: str = "503") -> Evidence:
     """Before the rollback the new revision hangs 12 of its 40 requests a minute to its 15-minute request
     timeout (28 answered 200, 12 cut with 504: 30 %, p99 at the timeout). Requests it took before the traffic
     moved keep ending, with 504, until `leftover_until`; the rolled-back-to revision answers 40 a minute
-    (`to_errors` of them 503) at p99 0.12 s."""
+    (`to_errors` of them `to_code`) at p99 0.12 s."""
     e = Evidence(now=now).revision(OLD, -180, timeout=timeout).revision(NEW, -20, timeout=timeout)
     e.traffic(**{OLD.replace("-", "_"): 100})
     e.requests(NEW, -30, -5, 28).requests(NEW, -30, leftover_until, 12, "504").latency(NEW, -30, leftover_until, 900)
     e.requests(OLD, -5, now, 40 - to_errors).latency(OLD, -5, now, 0.12)
     if to_errors:
-        e.requests(OLD, -5, now, to_errors, "503")
+        e.requests(OLD, -5, now, to_errors, to_code)
     return e
 
 
@@ -237,8 +238,9 @@ LEFTOVERS = [
     # name, evidence, health, step
     ("the revision rolled back from still ending its hung requests with 504, the other clean: not undone",
      leftovers(11, leftover_until=11), HealthKind.UNCLEAR, StepKind.ESCALATE),
-    ("the revision traffic went back to fails too (50 % 503): undone", leftovers(11, leftover_until=11, to_errors=20),
-     HealthKind.FAILING, StepKind.UNDO),
+    ("the revision traffic went back to fails too, as before (50 % 504): undone",
+     leftovers(11, leftover_until=11, to_errors=20, to_code="504").latency(OLD, -5, 11, 900), HealthKind.FAILING,
+     StepKind.UNDO),
 ]
 
 
@@ -465,6 +467,9 @@ MOVED = [
      HealthKind.FAILING, StepKind.UNDO),
     ("fewer 503s, but hanging where it did not (a trade the evidence does not rank): not undone", rollback(),
      trade(11, hang_before=0, errors_before=22, hang_after=5, errors_after=4), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the revision rolled back from ending its 504s, the one traffic went back to failing 50 % 503 where it "
+     "answered 504 before: not undone", rollback(), leftovers(11, leftover_until=11, to_errors=20), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
     ("a connector change (never undone): 500s into 429s still says failing", scale_up(), moved(11, {"429": 20}),
      HealthKind.FAILING, StepKind.ESCALATE),
 ]
@@ -522,3 +527,13 @@ def test_a_closed_incident_whose_policy_fired_again_does_not_verify(name, record
     step_ = next_step(record, health_, sweep_at(evidence), TIMES)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert ("fired again" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def test_a_moved_failure_is_read_on_the_rollbacks_own_revision():
+    """The revision rolled back from keeps ending requests it took before the traffic moved (its 500s,
+    under a long request timeout), while the revision traffic went back to turns half of its own callers
+    away with 429: the service's mix holds 500s as before, its own requests do not. Not undone."""
+    evidence = moved(11, {"429": 20}).requests(NEW, -5, 11, 15, "500")
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health_.why
+    assert "failure moved" in health_.why, health_.why
