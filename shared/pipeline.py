@@ -31,6 +31,7 @@ from shared.remediation.history import (
     closed_incident,
     note_closed,
     note_opened,
+    note_refired,
     recent_undone_action,
     recent_verified_fix,
     service_actions,
@@ -373,6 +374,7 @@ class _AlertRun:
                 "sends it to Runwarden's notification channel: if no person's channel is on the policy, add one"),
                 target=service)
         report = self.diagnosed(diagnosis)
+        note_refired(self.adapters.state, self.incident, now, "service", service, ahead.service_actions())
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
         if own is None and diagnosis.signature is Signature.INCONCLUSIVE:
@@ -411,6 +413,8 @@ class _AlertRun:
         if self.incident.start_unknown:
             return self.outcome(OutcomeStatus.ESCALATED, unknown_start(self.incident, target.name),
                                 target=target.name)
+        if target.kind is TargetKind.CONNECTOR:   # Runwarden writes to connectors, never to Cloud SQL
+            note_refired(self.adapters.state, self.incident, now, "target", target.name)
         readers = self.adapters.readers()
         try:
             found = users(target, self.config, readers)

@@ -63,6 +63,29 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
                                                        "incident_recovery": incident.recovery_shown})
 
 
+def note_refired(state: StateStore, incident: Incident, now: datetime, field: str, value: str,
+                 actions: list[dict[str, Any]] | None = None) -> None:
+    """An OPEN of alert policy P on a target with a pending action taken for another incident of P: the
+    policy fired again during the action's verification ("An incident is a record of when the condition of
+    an alerting policy is met": Cloud Monitoring, "Incidents for metric-based alerting policies"; a new
+    one, with its own id, when the condition is met again after the first closed, or on another time
+    series of the policy while it is open; the second is UNCONFIRMED here). Noted on the action
+    (`refired_at`, `refired_incident`), once: the sweep then takes no CLOSED of the first incident as the
+    condition cleared (judging.refired). The actions are those whose `field` ("service" for a service's
+    alert, "target" for a connector's) is `value`: `actions` as read, or read here (None). An action of an unknown
+    policy (an operator's command, an older record) or a notification without a condition name counts
+    as the same policy, as for a CLOSED (`_same_policy`)."""
+    if not incident.is_open or incident.is_test:
+        return
+    if actions is None:
+        actions = state.find_records(ACTIONS, field, value)
+    for data in actions:
+        if (data.get("state") != ActionState.PENDING.value or data.get("incident_id") == incident.incident_id
+                or data.get("refired_at") is not None or not _same_policy(data, incident)):
+            continue
+        state.update_record(ACTIONS, data["key"], {"refired_at": now, "refired_incident": incident.incident_id})
+
+
 def _measured_end(incident: Incident) -> int | None:
     """The CLOSED's `ended_at`, unless it is before the incident's start: no end Monitoring measured
     (`Incident.recovery_doubt`), and a late OPEN of the incident would read as started after it."""

@@ -87,6 +87,9 @@ _CLIENT_RISE = 0.5
 # the revision traffic went back to lasts a minute or two, before the window judged (it starts at settle).
 _SLOWER = 3.0
 _SLOW_FLOOR_SECONDS = 1.0
+# A way of failing (429, 504, another 5xx) at or above this share of the failures just before a rollback
+# was seen before it (`failure_moved`): failing since in ways not seen is the failure moved.
+_SEEN_KIND = 0.1
 
 
 class HealthKind(str, Enum):
@@ -234,6 +237,10 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
         shown = recovery if closed_at is not None else ""
+        again = refired(record) if unread else ""
+        if unread and again:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and {again}"
+                          + closed)
         if unread and not shown:
             why = ("no CLOSED notification of its incident came since the action" if closed_at is None else
                    f"its incident closed at {hms(closed_at)} with no value on the clear side of the condition's bar "
@@ -264,7 +271,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
-                     or helped_partly(facts, record, window) or changed_since(record, bundle.service)
+                     or helped_partly(facts, record, window) or failure_moved(facts, record, window)
+                     or changed_since(record, bundle.service)
                      or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
@@ -282,6 +290,25 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       + (f"{unjudged}; " if unjudged else "")
                                       + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def refired(record: ActionRecord) -> str:
+    """Why a CLOSED of the action's incident does not show the alert's condition cleared, because its
+    policy fired again on the action's target while the action was pending ("" if it did not): another
+    incident of the same policy opened (history.note_refired). Monitoring opens one when the condition is
+    met again after the first incident closed ("An incident is a record of when the condition of an
+    alerting policy is met": Cloud Monitoring, "Incidents for metric-based alerting policies"), or, it is
+    read here (UNCONFIRMED), on another of the policy's time series while it is open: either way the condition
+    held after the action, whatever the first incident's CLOSED showed of its own series. A connector
+    whose CPU fell under its policy's 70 % for a minute (the CLOSED "returned to normal") and rose over it
+    again (a new incident) was verified on the first closing and its services' clean requests. Read only
+    where the CLOSED is the evidence (`unread_condition`): elsewhere the live requests are judged at the
+    alert's own bar."""
+    if record.refired_at is None:
+        return ""
+    return (f"its alert policy fired again while it was verified: incident {record.refired_incident or '?'} opened "
+            f"(noted at {hms(record.refired_at)}), so the condition held again after the action, and no CLOSED of "
+            "the first incident shows it cleared")
 
 
 def settled(bundle: EvidenceBundle) -> EvidenceBundle:
@@ -429,6 +456,59 @@ def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
                 f"{_HELPED:.0%} of it), with {now.refused_ratio:.1%} 5xx or 429 since against {then.refused_ratio:.1%}: "
                 "an undo would bring back the hangs; what still fails is for a person to judge")
     return ""
+
+
+def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why a rollback's service failing in `window` does not show that the rollback did not help, because
+    it fails there only in a way it did not fail just before it ("" if not, for another action, or with
+    fewer than `min_requests` requests in the `recent_seconds` before `applied_at` to compare with): the
+    failure moved. Cloud Run's own answers tell the ways apart (gcp-facts.md, "Request-log error
+    strings"): 429 "no available instance" at max instances (About maximum instances), 504 at the
+    request timeout ("If a response isn't returned within the time specified, the request ends and an
+    error 504 is returned": Set request timeout for services), any other 5xx, and hanging (p99 at the
+    hang bar). A rollback whose 500s stopped while its revision, scaled to a lower max instances, turns
+    a third of its callers away with 429 (or times them out with 504), or hangs where the revision rolled
+    back from answered fast 500s, still failed `bad_error_ratio` and was undone: the traffic went back to
+    the 500s. The rollback changed the failure, and which is worse the evidence does not rank; an undo
+    brings back the known one, so a person judges it. The service failing as before too (its failures of
+    a kind seen before at `bad_error_ratio` or more, or hanging then and now) is not moved: undone."""
+    if record.action != "rollback_traffic":
+        return ""
+    s = facts.s
+    before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
+    # Since: the revision the rollback sent the traffic to, on its own requests where it has any (the
+    # leftovers of the revision rolled back from, ending since, fail as before: `others_failing`).
+    to = str(record.params.get("to_revision") or "")
+    own = facts.requests(window, to) if to else None
+    then, now = facts.requests(before), own if own is not None and own.total else facts.requests(window)
+    if then.total < s.min_requests or not now.total:
+        return ""
+    kinds_then, kinds_now = _failure_kinds(then), _failure_kinds(now)
+    seen = {k for k, n in kinds_then.items() if then.refused and n / then.refused >= _SEEN_KIND}
+    p99_now = _own_p99(facts, window, to) if own is not None and own.total else facts.p99_seconds(window)
+    hung_before = _hung_share(facts, before)
+    hung_now = sum(v >= s.hang_latency_seconds for v in p99_now) / len(p99_now) if p99_now else None
+    hanging_then = hung_before is not None and hung_before >= s.hang_minutes_ratio
+    hanging_now = hung_now is not None and hung_now >= s.hang_minutes_ratio
+    as_before = sum(n for k, n in kinds_now.items() if k in seen) / now.total
+    if as_before >= s.bad_error_ratio or (hanging_now and hanging_then):
+        return ""
+    then_text = ", ".join(f"{k} {n / then.total:.1%}" for k, n in kinds_then.items() if n) or "no 5xx or 429"
+    now_text = ", ".join(f"{k} {n / now.total:.1%}" for k, n in kinds_now.items() if n) or "no 5xx or 429"
+    return (f"the failure moved: since, {now_text}" + (f", p99 at or above {s.hang_latency_seconds:g} s in "
+                                                        f"{hung_now:.0%} of minutes" if hanging_now else "")
+            + f"; just before the action, in {before}, {then_text} of {then.total:.0f} requests"
+            + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung_before:.0%} of minutes" if hanging_then else "")
+            + ": it fails in another way than before (429: turned away at max instances; 504: the request "
+              "timeout; hanging), not as it did, and an undo would bring back the failure it had; which is worse "
+              "is for a person to judge")
+
+
+def _failure_kinds(requests) -> dict[str, float]:
+    """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): 429, 504, and
+    any other 5xx."""
+    timeouts, refused = requests.by_code.get("504", 0), requests.by_code.get("429", 0)
+    return {"429": refused, "504": timeouts, "other 5xx": requests.by_class.get("5xx", 0) - timeouts}
 
 
 def _hung_share(facts: Facts, window: Window) -> float | None:

@@ -92,6 +92,11 @@ class ActionRecord(KeptReport):
     # the clear side of its bar), "" when it showed none (a snooze, data that stopped, a close by hand
     # close an incident too) or was recorded before this field: then the closing is cited, never proof.
     incident_recovery: str = ""
+    # Another incident of the same alert policy on the action's target, opened while the action was
+    # pending (history.note_refired): the policy's condition holds again (or still, on another series),
+    # so its first incident's CLOSED no longer shows it cleared. When it was noted, and its id.
+    refired_at: datetime | None = None
+    refired_incident: str = ""
     # The alert that led to it (None: an operator's command, an approved proposal, a write the sweep
     # adopted from its intent, or a record from an earlier version): the sweep judges `healthy` at the
     # alert's own bar (shared/diagnosis/health_bar.py), as the alert's diagnosis did.

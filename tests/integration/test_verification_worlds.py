@@ -5,16 +5,17 @@ person's deploy or a person's change of the service during the verification made
 load beside a failing rollback. Each was `verified` before."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import yaml
 
 from sandbox.scenario_logs import seed_logs
 from sandbox.scenarios import Scenario, bundled_scenario_path
-from tests.integration.test_remediation import (CONNECTOR, NEW, OLD, action_state, connector_recovery,  # noqa: F401
-                                                more_series, rolled_back, scaled, world)
+from tests.integration.test_remediation import (CONNECTOR, NEW, OLD, _serves, action_state,  # noqa: F401
+                                                connector_recovery, more_series, rolled_back, scaled, world)
 from sandbox.standins.run import TrafficSeed
-from tests.integration.world import SERVICE
+from tests.integration.world import SERVICE, World, event
 
 
 def test_a_rollback_whose_failures_turned_into_404s_is_not_verified(rolled_back):
@@ -236,3 +237,70 @@ def test_a_scale_up_after_which_a_person_raised_the_services_max_instances_is_no
     assert "someone else changed it after the action" in outcome.reason, outcome.reason
     assert "by alice@example.com at 12:06:00" in outcome.reason, outcome.reason
     assert action_state(scaled) == "escalated"
+
+
+def test_a_rollback_whose_500s_turned_into_429s_is_not_undone(rolled_back):
+    """The revision traffic went back to stops the new revision's 500s, but at its max instances Cloud Run
+    turns half of the callers away with 429 ("no available instance"). That still failed `bad_error_ratio`,
+    and the sweep undid the rollback into the 500s. The failure moved: escalated at the deadline, kept,
+    nothing written."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 4xx, response_code: "429"}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 20]]}}}}]
+""")
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "the failure moved" in outcome.reason and "429 50.0%" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
+
+
+def test_a_connector_alert_that_fired_again_during_verification_is_not_verified(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """The policy pages on the shared connector's CPU; after the scale-up its users serve cleanly, and the
+    incident closes "returned to normal with a value of 0.41" against 0.7. A minute later the CPU is over
+    70 % again and Monitoring opens a new incident of the same policy, with its own id. The sweep verified
+    the scale-up on the first closing. Now it waits, and at the deadline escalates, naming the new
+    incident; nothing written."""
+    from shared.config import parse_config
+    from sandbox.scenarios import resolve_scenario
+
+    shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
+    scenario = resolve_scenario("connector_alert_shared")
+    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"bounds": parse_config({
+        "project": project_id, "outcomes_topic": world.outcomes_topic,
+        "bounds": {"connectors": [{"name": shared, "allow_one_way": True}]}}).bounds})
+    world.seed("connector_alert_shared")
+    assert world.handle(world.alert("connector_alert_shared")).status.value == "applied"
+    for service, revision, ok in (("orders", "orders-00041-mup", 200), ("payments", "payments-00017-vaz", 60)):
+        _serves(world, service, revision, ok, 0)
+    world.at(12)
+    closed = world.handle(world.alert("connector_alert_shared", message_id="2", state="closed",
+                                      ended_at=world.anchor.replace(minute=12), closed_value="0.41"))
+    assert closed.status.value == "resolved"
+    world.at(13)
+    again = scenario.notification(world.anchor + timedelta(minutes=13), incident_id="0.refired")
+    refired = world.handle(event(json.dumps(again).encode(), "3"))
+    assert refired.status.value != "applied", refired.reason
+
+    assert world.command({"command": "sweep"}, message_id="c2") == []     # not verified: waits
+    world.at(18)
+    [outcome] = world.command({"command": "sweep"}, message_id="c3")
+
+    assert outcome.status.value == "escalated" and "fired again" in outcome.reason, outcome.reason
+    assert "0.refired" in outcome.reason, outcome.reason

@@ -12,7 +12,8 @@ from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
-from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
+from tests.unit.test_verification_judging import (CONNECTOR_CPU, MEMORY, NEW, OLD, rollback, scale_up, served, sweep_at,
+                                                  swept)
 
 SETTINGS = DiagnosisSettings()
 TIMES = VerificationSettings()
@@ -55,8 +56,9 @@ MIX = [
      HealthKind.HEALTHY, StepKind.VERIFY, ""),
     ("a 404 now and then (0.5 % since): verified", RATIO_5XX, with_404s(6, 0.2), HealthKind.HEALTHY,
      StepKind.VERIFY, ""),
-    ("429s are refusals, not client errors: judged as 5xx (not clean)", RATIO_5XX,
-     served(11, ok=20).requests(OLD, -5, 11, 20, "429"), HealthKind.FAILING, StepKind.UNDO, ""),
+    ("429s are refusals, not client errors: judged as 5xx (not clean; a failure moved from 500s, not undone)",
+     RATIO_5XX, served(11, ok=20).requests(OLD, -5, 11, 20, "429"), HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "failure moved"),
 ]
 
 
@@ -134,8 +136,6 @@ TRADES = [
      HealthKind.FAILING, StepKind.UNDO),
     ("no better on either: undone", trade(11, hang_before=5, errors_before=10, hang_after=5, errors_after=10),
      HealthKind.FAILING, StepKind.UNDO),
-    ("fewer 503s, but hanging where it did not (a trade): undone, as before",
-     trade(11, hang_before=0, errors_before=22, hang_after=5, errors_after=4), HealthKind.FAILING, StepKind.UNDO),
 ]
 
 
@@ -219,17 +219,18 @@ def test_worlds_already_read_right(name, evidence, health, step):
     assert (health_.kind, step_.kind) == (health, step), health_.why
 
 
-def leftovers(now: float, *, leftover_until: float, to_errors: float = 0, timeout: float = 900) -> Evidence:
+def leftovers(now: float, *, leftover_until: float, to_errors: float = 0, timeout: float = 900,
+              to_code: str = "503") -> Evidence:
     """Before the rollback the new revision hangs 12 of its 40 requests a minute to its 15-minute request
     timeout (28 answered 200, 12 cut with 504: 30 %, p99 at the timeout). Requests it took before the traffic
     moved keep ending, with 504, until `leftover_until`; the rolled-back-to revision answers 40 a minute
-    (`to_errors` of them 503) at p99 0.12 s."""
+    (`to_errors` of them `to_code`) at p99 0.12 s."""
     e = Evidence(now=now).revision(OLD, -180, timeout=timeout).revision(NEW, -20, timeout=timeout)
     e.traffic(**{OLD.replace("-", "_"): 100})
     e.requests(NEW, -30, -5, 28).requests(NEW, -30, leftover_until, 12, "504").latency(NEW, -30, leftover_until, 900)
     e.requests(OLD, -5, now, 40 - to_errors).latency(OLD, -5, now, 0.12)
     if to_errors:
-        e.requests(OLD, -5, now, to_errors, "503")
+        e.requests(OLD, -5, now, to_errors, to_code)
     return e
 
 
@@ -237,8 +238,9 @@ LEFTOVERS = [
     # name, evidence, health, step
     ("the revision rolled back from still ending its hung requests with 504, the other clean: not undone",
      leftovers(11, leftover_until=11), HealthKind.UNCLEAR, StepKind.ESCALATE),
-    ("the revision traffic went back to fails too (50 % 503): undone", leftovers(11, leftover_until=11, to_errors=20),
-     HealthKind.FAILING, StepKind.UNDO),
+    ("the revision traffic went back to fails too, as before (50 % 504): undone",
+     leftovers(11, leftover_until=11, to_errors=20, to_code="504").latency(OLD, -5, 11, 900), HealthKind.FAILING,
+     StepKind.UNDO),
 ]
 
 
@@ -431,3 +433,107 @@ def test_an_undo_needs_the_rollbacks_own_revision_failing_in_its_newest_minutes(
     record = rollback()
     health = judge(record, read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
     assert health.kind is HealthKind.UNCLEAR and "not yet whole" in health.why, health.why
+
+
+def moved(now: float, since: dict[str, float], *, before: dict[str, float] | None = None, ok: float = 20) -> Evidence:
+    """Before the rollback the new revision answered 20 requests a minute 200 and, a minute, the failures
+    `before` by code (default 25 500s); since, the rolled-back-to revision answers `ok` 200s a minute and
+    the failures `since` by code."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).latency(NEW, -30, -5, 0.12)
+    for code, n in (before or {"500": 25}).items():
+        e.requests(NEW, -30, -5, n, code)
+    e.requests(OLD, -5, now, ok).latency(OLD, -5, now, 0.2)
+    for code, n in since.items():
+        e.requests(OLD, -5, now, n, code)
+    return e
+
+
+MOVED = [
+    # name, action, evidence, health, step
+    ("500s stopped, 429s at max instances (50 %): the failure moved, not undone", rollback(),
+     moved(11, {"429": 20}), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("500s stopped, 504s at the request timeout (50 %): not undone", rollback(), moved(11, {"504": 20}),
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the same before the deadline: waits", rollback(), moved(6, {"429": 20}), HealthKind.UNCLEAR, StepKind.WAIT),
+    ("500s as before (40 %), 429s beside them: undone", rollback(), moved(11, {"500": 20, "429": 10}, ok=20),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("429s before, 429s since: undone", rollback(), moved(11, {"429": 20}, before={"429": 25}),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("500s and some 504s before (20 % of failures), 504s since: failing as before, undone", rollback(),
+     moved(11, {"504": 20}, before={"500": 20, "504": 5}), HealthKind.FAILING, StepKind.UNDO),
+    ("500s turned into 503s: another 5xx, failing as before, undone", rollback(), moved(11, {"503": 20}),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("fewer 503s, but hanging where it did not (a trade the evidence does not rank): not undone", rollback(),
+     trade(11, hang_before=0, errors_before=22, hang_after=5, errors_after=4), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the revision rolled back from ending its 504s, the one traffic went back to failing 50 % 503 where it "
+     "answered 504 before: not undone", rollback(), leftovers(11, leftover_until=11, to_errors=20), HealthKind.UNCLEAR,
+     StepKind.ESCALATE),
+    ("a connector change (never undone): 500s into 429s still says failing", scale_up(), moved(11, {"429": 20}),
+     HealthKind.FAILING, StepKind.ESCALATE),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step", MOVED, ids=[m[0] for m in MOVED])
+def test_a_failure_that_moved_is_not_undone(name, record, evidence, health, step):
+    """A rollback onto a revision whose max instances turn callers away (429), or whose requests reach the
+    request timeout (504), stops the 500s and fails in another way: it still failed `bad_error_ratio` and was
+    undone back into the 500s. Which failure is worse the evidence does not rank: escalated, kept."""
+    health_, step_ = judged(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("failure moved" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+RECOVERED = "Monitoring closed it with a value of 0.41, below the condition's bar of 0.7 (COMPARISON_GT)"
+MEMORY_SHOWN = "Monitoring closed it with a value of 0.52, below the condition's bar of 0.8 (COMPARISON_GT)"
+
+
+def _refired(record, minute: float | None):
+    if minute is None:
+        return record
+    return record.model_copy(update={"refired_at": at(minute), "refired_incident": "0.second"})
+
+
+REFIRED = [
+    # name, action, alert, evidence, CLOSED at (minute), re-fired at (minute), health, step
+    ("a connector CPU alert closed under its bar, then fired again: not verified", scale_up(), CONNECTOR_CPU,
+     served(6).connector("e2-standard-4", 2, 4), 3, 5, HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the same at the deadline: escalated", scale_up(), CONNECTOR_CPU, served(11).connector("e2-standard-4", 2, 4),
+     3, 5, HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("another series of the policy opened before the first closed: not verified", scale_up(), CONNECTOR_CPU,
+     served(6).connector("e2-standard-4", 2, 4), 3, 1, HealthKind.UNCLEAR, StepKind.WAIT),
+    ("closed under its bar and never fired again: verified, as before", scale_up(), CONNECTOR_CPU,
+     served(6).connector("e2-standard-4", 2, 4), 3, None, HealthKind.HEALTHY, StepKind.VERIFY),
+    ("a memory alert closed under its bar, then fired again: not verified", rollback(), MEMORY, served(6), 3, 4,
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("a 5xx-ratio alert fired again, the requests clean at its bar: the requests decide, verified", rollback(),
+     RATIO_5XX, served(6), None, 2, HealthKind.HEALTHY, StepKind.VERIFY),
+]
+
+
+@pytest.mark.parametrize("name,record,alert,evidence,closed,again,health,step", REFIRED, ids=[r[0] for r in REFIRED])
+def test_a_closed_incident_whose_policy_fired_again_does_not_verify(name, record, alert, evidence, closed, again,
+                                                                    health, step):
+    """After an alert whose condition the health check does not read, the incident's CLOSED showing the
+    value under the bar is the evidence the condition cleared. A new incident of the same policy opened
+    during the verification (the connector's CPU back over 70 % a minute later) shows it held again: the
+    action was `verified` on the first closing."""
+    record = _refired(record.model_copy(update={"alert": alert}), again)
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
+    shown = RECOVERED if alert is CONNECTOR_CPU else MEMORY_SHOWN
+    health_ = judge(record, bundle, SETTINGS, at(closed) if closed is not None else None, TIMES.min_traffic_ratio,
+                    shown if closed is not None else "")
+    step_ = next_step(record, health_, sweep_at(evidence), TIMES)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("fired again" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def test_a_moved_failure_is_read_on_the_rollbacks_own_revision():
+    """The revision rolled back from keeps ending requests it took before the traffic moved (its 500s,
+    under a long request timeout), while the revision traffic went back to turns half of its own callers
+    away with 429: the service's mix holds 500s as before, its own requests do not. Not undone."""
+    evidence = moved(11, {"429": 20}).requests(NEW, -5, 11, 15, "500")
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health_.why
+    assert "failure moved" in health_.why, health_.why

@@ -1,0 +1,68 @@
+"""An OPEN of an alert policy on a target with a pending action of another incident of that policy:
+the policy fired again during the verification (shared/remediation/history.py `note_refired`). Noted on
+the action, once, so that the sweep takes no CLOSED of the first incident as the condition cleared
+(judging.refired; tests/unit/test_verification_worlds.py judges it)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.alerts.incidents import parse_notification
+from shared.diagnosis.evidence import AlertContext
+from shared.remediation.history import note_refired
+from shared.remediation.records import ACTIONS, ActionRecord, ActionState
+from tests.unit.test_closed_without_recovery import NOW, SERVICE, closed
+
+
+def opened(incident_id: str, **incident):
+    document = closed(**incident)
+    document["incident"].update(state="open", ended_at=None, incident_id=incident_id)
+    return parse_notification(document)
+
+
+SECOND = opened("0.second")
+POLICY = SECOND.policy_resource
+
+
+def _state(policy: str | None = POLICY, state: ActionState = ActionState.PENDING, incident_id: str = "0.first"):
+    from tests.unit.fakes import MemoryStateStore
+    store = MemoryStateStore()
+    alert = AlertContext(policy="p", policy_resource=policy) if policy is not None else None
+    record = ActionRecord(key=f"{incident_id}|{SERVICE}|rollback_traffic", incident_id=incident_id, target=SERVICE,
+                          service=SERVICE, action="rollback_traffic", signature="bad_revision", reversible=True,
+                          state=state, applied_at=NOW - timedelta(minutes=5), settle_at=NOW,
+                          deadline_at=NOW + timedelta(minutes=10), alert=alert)
+    store.put_record(ACTIONS, record.key, record.model_dump(mode="python"))
+    return store
+
+
+@pytest.mark.parametrize("name,store,incident,noted", [
+    ("another incident of the same policy: noted", _state(), SECOND, True),
+    ("the action's own incident again (a re-notification): not", _state(incident_id="0.second"), SECOND, False),
+    ("another policy's incident: not", _state(policy="projects/p/alertPolicies/other"), SECOND, False),
+    ("an action of an unknown policy (an operator's command): the same, noted", _state(policy=None), SECOND, True),
+    ("an action no longer pending: not", _state(state=ActionState.VERIFIED), SECOND, False),
+])
+def test_another_incident_of_the_policy_is_noted_on_the_pending_action(name, store, incident, noted):
+    assert POLICY
+    note_refired(store, incident, NOW, "service", SERVICE)
+    [data] = store.find_records(ACTIONS, "service", SERVICE)
+    record = ActionRecord.model_validate(data)
+    assert (record.refired_at is not None) is noted, name
+    assert record.refired_incident == ("0.second" if noted else "")
+
+
+def test_the_first_refiring_is_kept():
+    store = _state()
+    note_refired(store, SECOND, NOW, "service", SERVICE)
+    note_refired(store, opened("0.third"), NOW + timedelta(minutes=1), "service", SERVICE)
+    [data] = store.find_records(ACTIONS, "service", SERVICE)
+    assert (data["refired_incident"], data["refired_at"]) == ("0.second", NOW)
+
+
+def test_a_closed_notification_is_no_refiring():
+    store = _state()
+    note_refired(store, parse_notification(closed(incident_id="0.second")), NOW, "service", SERVICE)
+    [data] = store.find_records(ACTIONS, "service", SERVICE)
+    assert data.get("refired_at") is None
