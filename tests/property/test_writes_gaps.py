@@ -135,15 +135,28 @@ def test_an_escalated_plans_hold_is_released_by_the_command_its_answer_names_and
                 "requested_by": "someone@example.com", "reason": "checked: the patch never landed"}
         refused = _command(run, body, "c-0")
         assert refused.status.value == "rejected" and "operators" in refused.reason, refused.reason
-        # Another plan of the claim escalated too: released alone, the claim given back would hold nothing.
-        twin = {**plan, "message_id": "m-twin", "owner": "m-twin:1"}
-        run.world.state.put_record(INTENTS, f"{plan['incident_id']}|m-twin", twin)
-        both = _command(run, {**body, "command_id": "rel-0", "requested_by": OPERATOR}, "c-00")
-        assert both.status.value == "rejected" and "m-twin" in both.reason, both.reason
-        run.world.state.update_record(INTENTS, f"{plan['incident_id']}|m-twin", {"state": "void"})
-        released = _command(run, {**body, "command_id": "rel-2", "requested_by": OPERATOR}, "c-1")
-        assert released.status.value == "applied", released.reason
+        # Another plan of the claim escalated too, of another change: each release named the other as holding
+        # the claim and refused, so neither could ever be released. The named one is released; the claim
+        # stays held for the other until it is released in turn.
+        other_key = f"{plan['incident_id']}|m-other"
+        other = {**plan, "message_id": "m-other", "owner": "m-other:1", "params": {**plan["params"], "x": 1}}
+        run.world.state.put_record(INTENTS, other_key, other)
+        first = _command(run, {**body, "command_id": "rel-0", "requested_by": OPERATOR}, "c-00")
+        assert first.status.value == "applied" and "stay held by" in first.reason and "m-other" in first.reason, \
+            first.reason
         assert run.world.state.get_record(INTENTS, key)["state"] == "void"
+        run.step(Renotify(0, 5))
+        [still] = run.trace[-1].outcomes
+        assert still.status.value == "skipped" and still.reason.startswith("duplicate"), still.reason
+        # A twin (the same change, another message's plan, escalated with it) is released with it.
+        run.world.state.update_record(INTENTS, key, {"state": "escalated"})
+        twin_key = f"{plan['incident_id']}|m-twin"
+        run.world.state.put_record(INTENTS, twin_key, {**plan, "message_id": "m-twin", "owner": "m-twin:1"})
+        other_body = {**body, "params": {"intent": other_key}, "requested_by": OPERATOR}
+        assert _command(run, {**other_body, "command_id": "rel-4"}, "c-01").status.value == "applied"
+        released = _command(run, {**body, "command_id": "rel-2", "requested_by": OPERATOR}, "c-1")
+        assert released.status.value == "applied" and "m-twin" in released.reason, released.reason
+        assert {run.world.state.get_record(INTENTS, k)["state"] for k in (key, twin_key, other_key)} == {"void"}
         again = _command(run, {**body, "command_id": "rel-3", "requested_by": OPERATOR}, "c-2")
         assert again.status.value == "rejected" and "not escalated" in again.reason, again.reason
         run.step(Renotify(0, 5))
