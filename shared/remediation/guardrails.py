@@ -1186,11 +1186,13 @@ class Gate:
         return result
 
     def _plan_hold(self, plan: IntentRecord) -> timedelta:
-        """How long a claim held for an escalated plan is kept: until the plan itself expires, and at
-        least the claim retention the config sets."""
-        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+        """How long a claim held for an escalated plan is kept: until the plan itself expires (as its answer
+        says), and at least a claim's lease. Never the config's claim retention when that is longer (a day
+        by default, up to 30): the hold then outlived the plan, `release` refused the expired plan as
+        holding nothing (and found none once Firestore's TTL deleted it), and every notification was still
+        a duplicate of the hold, which nothing but time could lift."""
         expires = plan.expires_at or plan.noted_at
-        return max(retain, expires - self.clock.now())
+        return max(skew_safe_lease(self.config.guardrails.claim_ttl_seconds), expires - self.clock.now())
 
     def hold_escalated(self, plan: IntentRecord, reason: str) -> bool:
         """After a judge escalated `plan` (an alert's, whose write may have been made; intents.answer):

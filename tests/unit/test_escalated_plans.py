@@ -141,3 +141,26 @@ def test_a_plan_released_while_a_takeover_holds_it_leaves_no_seven_day_hold() ->
     assert held is None or held.status is not ClaimStatus.COMPLETED, held
     result, run = _renotified(state, 30, owner="m-3:1")
     assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1, result.reason
+
+
+def test_the_hold_never_outlives_the_plan_whatever_the_claim_retention() -> None:
+    """The hold was kept for at least the config's claim retention (a day by default, up to 30): taken late
+    in the plan's life (or with a retention past 7 days), it outlived the plan, and past the plan's expiry
+    `release` refused it as "expired: it holds nothing" (and past Firestore's TTL found no plan at all)
+    while every notification was still its duplicate. It ends with the plan, as the answer says."""
+    state = MemoryStateStore()
+    plan = _earlier_plan(state, IntentState.ESCALATED)
+    proposal, b = bad_revision_plan()
+    gate = Gate(config(guardrails__claim_retention_seconds=30 * 86400), state,
+                FixedClock(T0 + timedelta(minutes=2)), owner="m-2:1", message_id="m-2")
+    assert gate.execute(ACTION, proposal.params, proposal.before, "inc-1",
+                        Adapters(RecordingRun(b.service))).status is OutcomeStatus.ESCALATED
+    assert state.get(CLAIMS, KEY).expires_at == plan.expires_at
+    # The sweep's hold (Gate.hold_escalated) ends with the plan too.
+    fresh = MemoryStateStore()
+    plan = _earlier_plan(fresh, IntentState.OPEN)
+    fresh.update_record(INTENTS, plan.key, {"state": IntentState.ESCALATED.value})
+    sweep = Gate(config(guardrails__claim_retention_seconds=30 * 86400), fresh,
+                 FixedClock(T0 + timedelta(minutes=2)), owner="sweep:1", message_id="")
+    assert sweep.hold_escalated(plan, "shows neither")
+    assert fresh.get(CLAIMS, KEY).expires_at == plan.expires_at
