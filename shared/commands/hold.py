@@ -13,9 +13,11 @@ written to Google Cloud.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from shared.commands.context import CommandRun, rejected
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
-from shared.ports import ClaimStatus, RecordWrite
+from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
 from shared.remediation import plans
 from shared.remediation.guardrails import CLAIMS
 from shared.remediation.records import ACTIONS, INTENTS, SETTLED, IntentRecord, IntentState, settled_field
@@ -35,23 +37,43 @@ def release(run: CommandRun) -> Outcome:
     if others:
         return _released_alone(run, plan, twins, others, what, report)
     claim = state.get(CLAIMS, plan.claim_key)
+    recorded = state.get_record(ACTIONS, plan.claim_key)
     if (claim is not None and claim.status is ClaimStatus.COMPLETED
-            and claim.result.get("status") == OutcomeStatus.ESCALATED.value
-            and state.get_record(ACTIONS, plan.claim_key) is None):
+            and claim.result.get("status") == OutcomeStatus.ESCALATED.value and recorded is None):
         # The claim held for the plan (completed `escalated`, no action record): given back first, so that a
         # decision landing without it never reads as released while the incident is still held.
         state.release(CLAIMS, plan.claim_key, claim.owner)
+        claim = None
+    stays = _still_answered(claim, recorded, run.now)
     note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
     # The plan closed `void` (it holds nothing: Gate._unjudged_plan), and the claim's SETTLED entry cleared
     # (its copy of the held claim would answer a notification as a duplicate): with the command's answer.
-    run.decisions += [*_voided(run, [plan, *twins], note),
-                      RecordWrite(SETTLED, plan.incident_id, {settled_field(plan.claim_key): None}, merge=True)]
+    # An entry of a claim that still answers (`stays`) is left: it answers as the claim does.
+    run.decisions += _voided(run, [plan, *twins], note)
+    if not stays:
+        run.decisions.append(RecordWrite(SETTLED, plan.incident_id, {settled_field(plan.claim_key): None}, merge=True))
     run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
                               "another command): this release closed nothing", target=plan.target)
+    after = (f"The incident's notifications stay duplicates of {stays}: nothing more is written for it "
+             "automatically" if stays else
+             f"Its next notification is diagnosed afresh and may write to {plan.target} again")
     return run.outcome(OutcomeStatus.APPLIED, (
-        f"released {what}{_with(twins)}, by {run.command.requested_by}: {run.command.reason}. Its next notification is "
-        f"diagnosed afresh and may write to {plan.target} again; nothing was written now"), target=plan.target,
-        action=report)
+        f"released {what}{_with(twins)}, by {run.command.requested_by}: {run.command.reason}. {after}; nothing was "
+        "written now"), target=plan.target, action=report)
+
+
+def _still_answered(claim: ClaimRecord | None, recorded: dict | None, now: datetime) -> str:
+    """What still answers the incident's notifications on the claim once the plan is released, or "": its
+    action record (a write of the claim was recorded: one incident is acted on once, pipeline `acted_before`),
+    or its claim completed as another answer (a write, a refusal kept for the cooldown) and not expired. Said
+    instead of "diagnosed afresh and may write", which the release's answer said whatever held the claim."""
+    if recorded is not None:
+        return (f"action {recorded.get('key')} ({recorded.get('action')} on {recorded.get('target')}, recorded "
+                f"{recorded.get('state')}): a write of this claim was recorded")
+    if claim is not None and claim.status is ClaimStatus.COMPLETED and not claim.expired(now):
+        return (f"its claim, completed {claim.result.get('status') or 'as another answer'} until "
+                f"{claim.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    return ""
 
 
 def _voided(run: CommandRun, closing: list[IntentRecord], note: str) -> list[RecordWrite]:

@@ -180,3 +180,37 @@ def test_a_takeover_escalated_for_another_messages_open_plan_keeps_the_claim_unt
         assert held.status.value == "escalated" and "never recorded" in held.reason, held.reason
         [later] = run.trace[3].outcomes
         assert later.status.value == "skipped" and later.reason.startswith("duplicate"), later.reason
+
+
+def test_a_release_where_the_claims_write_was_recorded_says_what_still_answers_the_incident() -> None:
+    """The escalated plan's claim has an action record (its write was recorded, under another plan of the
+    claim): the release closed the plan and answered that the next notification "is diagnosed afresh and
+    may write", while the record (and the claim) kept answering every notification as a duplicate. The
+    answer says what still answers it."""
+    from datetime import timedelta
+
+    from shared.remediation.records import ACTIONS, INTENTS, ActionRecord
+
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        for step in (StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True)):
+            run.step(step)
+        [escalation] = run.trace[3].outcomes
+        claim = escalation.action.action_id
+        [plan] = [p for p in run.world.state.find_records(INTENTS, "claim_key", claim) if p.get("state") == "escalated"]
+        record = ActionRecord(key=claim, incident_id=plan["incident_id"], target=plan["target"],
+                              service=plan["service"], action=plan["action"], params=plan["params"], signature=plan.get("signature") or "connector_saturation",
+                              before=plan["before"], after=plan["after"], reversible=False,
+                              applied_at=plan["noted_at"], settle_at=plan["noted_at"] + timedelta(minutes=5),
+                              deadline_at=plan["noted_at"] + timedelta(minutes=30))
+        run.world.state.put_record(ACTIONS, claim, record.model_dump(mode="python"))
+        key = f"{plan['incident_id']}|{plan['message_id']}"
+        body = {"command": "release", "command_id": "rel-1", "target": CONNECTOR, "params": {"intent": key},
+                "requested_by": OPERATOR, "reason": "checked"}
+        released = _command(run, body, "c-1")
+        assert released.status.value == "applied", released.reason
+        assert "stay duplicates of action" in released.reason and "afresh" not in released.reason, released.reason
+        run.step(Renotify(0, 5))
+        [after] = run.trace[-1].outcomes
+        assert after.status.value == "skipped" and after.reason.startswith("duplicate"), after.reason
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
