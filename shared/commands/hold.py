@@ -13,9 +13,11 @@ written to Google Cloud.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from shared.commands.context import CommandRun, rejected
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
-from shared.ports import ClaimStatus, RecordWrite
+from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
 from shared.remediation import plans
 from shared.remediation.guardrails import CLAIMS
 from shared.remediation.records import ACTIONS, INTENTS, SETTLED, IntentRecord, IntentState, settled_field
@@ -23,7 +25,7 @@ from shared.remediation.records import ACTIONS, INTENTS, SETTLED, IntentRecord, 
 
 def release(run: CommandRun) -> Outcome:
     run.require_operator("release an escalated plan's hold")
-    plan = _held_plan(run)
+    plan, twins, others = _held_plan(run)
     run.use_incident(plan.incident_id)
     report = ActionReport(name="release", params={"intent": plan.key, "claim": plan.claim_key})
     what = (f"the hold of escalated plan {plan.key} ({plan.action} on {plan.target}, planned at "
@@ -32,31 +34,85 @@ def release(run: CommandRun) -> Outcome:
         return run.outcome(OutcomeStatus.DRY_RUN, f"dry-run, nothing written: {what} would be released",
                            target=plan.target, action=report)
     state = run.adapters.state
+    if others:
+        return _released_alone(run, plan, twins, others, what, report)
     claim = state.get(CLAIMS, plan.claim_key)
+    recorded = state.get_record(ACTIONS, plan.claim_key)
     if (claim is not None and claim.status is ClaimStatus.COMPLETED
-            and claim.result.get("status") == OutcomeStatus.ESCALATED.value
-            and state.get_record(ACTIONS, plan.claim_key) is None):
+            and claim.result.get("status") == OutcomeStatus.ESCALATED.value and recorded is None):
         # The claim held for the plan (completed `escalated`, no action record): given back first, so that a
         # decision landing without it never reads as released while the incident is still held.
         state.release(CLAIMS, plan.claim_key, claim.owner)
+        claim = None
+    stays = _still_answered(claim, recorded, run.now)
     note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
     # The plan closed `void` (it holds nothing: Gate._unjudged_plan), and the claim's SETTLED entry cleared
     # (its copy of the held claim would answer a notification as a duplicate): with the command's answer.
-    run.decisions += [
-        RecordWrite(INTENTS, plan.key, {"state": IntentState.VOID.value, "closed_at": run.now,
-                                        "closed_by": run.command.requested_by, "note": note},
-                    merge=True, expect=plan.unchanged()),
-        RecordWrite(SETTLED, plan.incident_id, {settled_field(plan.claim_key): None}, merge=True)]
+    # An entry of a claim that still answers (`stays`) is left: it answers as the claim does.
+    run.decisions += _voided(run, [plan, *twins], note)
+    if not stays:
+        run.decisions.append(RecordWrite(SETTLED, plan.incident_id, {settled_field(plan.claim_key): None}, merge=True))
     run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
                               "another command): this release closed nothing", target=plan.target)
+    after = (f"The incident's notifications stay duplicates of {stays}: nothing more is written for it "
+             "automatically" if stays else
+             f"Its next notification is diagnosed afresh and may write to {plan.target} again")
     return run.outcome(OutcomeStatus.APPLIED, (
-        f"released {what}, by {run.command.requested_by}: {run.command.reason}. Its next notification is "
-        f"diagnosed afresh and may write to {plan.target} again; nothing was written now"), target=plan.target,
+        f"released {what}{_with(twins)}, by {run.command.requested_by}: {run.command.reason}. {after}; nothing was "
+        "written now"), target=plan.target, action=report)
+
+
+def _still_answered(claim: ClaimRecord | None, recorded: dict | None, now: datetime) -> str:
+    """What still answers the incident's notifications on the claim once the plan is released, or "": its
+    action record (a write of the claim was recorded: one incident is acted on once, pipeline `acted_before`),
+    or its claim completed as another answer (a write, a refusal kept for the cooldown) and not expired. Said
+    instead of "diagnosed afresh and may write", which the release's answer said whatever held the claim."""
+    if recorded is not None:
+        return (f"action {recorded.get('key')} ({recorded.get('action')} on {recorded.get('target')}, recorded "
+                f"{recorded.get('state')}): a write of this claim was recorded")
+    if claim is not None and claim.status is ClaimStatus.COMPLETED and not claim.expired(now):
+        return (f"its claim, completed {claim.result.get('status') or 'as another answer'} until "
+                f"{claim.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    return ""
+
+
+def _voided(run: CommandRun, closing: list[IntentRecord], note: str) -> list[RecordWrite]:
+    """Each plan closed `void` with the person's name and note, guarded on being as read: one changed
+    meanwhile (judged or released by another command) fails the whole decision."""
+    return [RecordWrite(INTENTS, each.key, {"state": IntentState.VOID.value, "closed_at": run.now,
+                                            "closed_by": run.command.requested_by,
+                                            "note": note if each is closing[0] else f"{note} (with {closing[0].key}, "
+                                                                                     "the same change)"},
+                        merge=True, expect=each.unchanged()) for each in closing]
+
+
+def _with(twins: list[IntentRecord]) -> str:
+    return (f" and of {', '.join(t.key for t in twins)}, escalated with it as the same change (one claim: at most "
+            "one of them wrote)") if twins else ""
+
+
+def _released_alone(run: CommandRun, plan: IntentRecord, twins: list[IntentRecord], others: list[IntentRecord],
+                    what: str, report: ActionReport) -> Outcome:
+    """Another escalated plan of the claim, of another change, holds it too: the named plan (and its twins) is
+    closed `void`, and the claim is kept for the others, each a person's to check and release in turn. Refused
+    instead, as before, two such plans could never be released: each release named the other as holding."""
+    note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
+    run.decisions += _voided(run, [plan, *twins], note)
+    run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
+                              "another command): this release closed nothing", target=plan.target)
+    held_by = "; ".join(f"{o.key} ({o.action} on {o.target}, planned at {o.noted_at:%Y-%m-%d %H:%M:%S} UTC)"
+                        for o in others)
+    return run.outcome(OutcomeStatus.APPLIED, (
+        f"released {what}{_with(twins)}, by {run.command.requested_by}: {run.command.reason}. The incident's "
+        f"automatic writes stay held by {held_by}, escalated as another change that may have landed: release "
+        f"{'it' if len(others) == 1 else 'each'} once checked; nothing was written now"), target=plan.target,
         action=report)
 
 
-def _held_plan(run: CommandRun) -> IntentRecord:
-    """The escalated plan the command names, still holding: rejected, naming the field, otherwise."""
+def _held_plan(run: CommandRun) -> tuple[IntentRecord, list[IntentRecord], list[IntentRecord]]:
+    """The escalated plan the command names, still holding, with the other escalated plans of its claim still
+    holding it: those of the same change (its twins, released with it) and the others. Rejected, naming the
+    field, otherwise."""
     key = run.command.params.intent
     data = run.adapters.state.get_record(INTENTS, key)
     if not data:
@@ -75,11 +131,14 @@ def _held_plan(run: CommandRun) -> IntentRecord:
     if plan.expires_at is not None and plan.expires_at <= run.now:
         raise rejected("params.intent", f"{key} expired at {plan.expires_at:%Y-%m-%d %H:%M:%S} UTC: it holds nothing")
     other = plans.unjudged(run.adapters.state, plan.claim_key, plan, run.now)
-    if other is not None:
+    if other is not None and other.state is IntentState.OPEN:
         # With its claim given back, the next notification claims afresh (no takeover, so the gate reads no
         # plan): another plan of the claim still open or escalated would no longer hold it.
         raise rejected("params.intent", f"{other.key}, another plan of the same claim ({other.action} on "
                                         f"{other.target}, planned at {other.noted_at:%Y-%m-%d %H:%M:%S} UTC), is "
                                         f"{other.state.value if other.state else 'open'} and holds it too: "
-                                        "release that one first (an open one is the sweep's to judge)")
-    return plan
+                                        "its sweep's judgement comes first")
+    held = [p for p in plans.of_claim(run.adapters.state, plan.claim_key, but=plan.key)
+            if p.state is IntentState.ESCALATED and not plans.over(p, run.now)]
+    twins = [p for p in held if plans.same_change(p, plan)]
+    return plan, twins, [p for p in held if not plans.same_change(p, plan)]

@@ -40,7 +40,7 @@ from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.plans import Siblings, guard, release_hint, siblings, unjudged
+from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
                                         ProposalRecord, SettledEntry, settled_field)
@@ -1088,7 +1088,8 @@ class Gate:
                             self._completion(result.status, result.after))
 
     def _complete_held(self, key: str, claim: ClaimRecord | None, target: str, action: str, incident_id: str,
-                       result: dict[str, Any], retain: timedelta) -> None:
+                       result: dict[str, Any], retain: timedelta,
+                       plan: tuple[IntentRecord, IntentState] | None = None) -> bool:
         """The claim `key` (CLAIMS, as taken: `claim`) completed as an answer that holds the incident's automatic
         write on `target` with no action record (a refusal kept for the cooldown, an escalation kept for its
         plan), and its SETTLED entry (`held`) merged in the same commit: a later notification then finds it in
@@ -1097,18 +1098,28 @@ class Gate:
         found only at the gate, after all the evidence was read. One commit, as `complete`'s (the claim's
         update is guarded by its update time either way); a claim no longer as taken is left alone, as
         `complete` leaves one it does not own. A store without `record_all`, or a claim not known as taken,
-        is completed alone, as before."""
+        is completed alone, as before.
+
+        `plan`: the plan the claim is held for, and the state it must still be in. The commit is guarded on it
+        (`plans.held_as`): a plan released meanwhile (`release` closed it `void` between this attempt's read of
+        it and this commit) or judged since fails the commit, and the claim is not kept for a plan that holds
+        nothing (no `release` could lift that hold: the plan is no longer escalated). False if not completed."""
         now = self.clock.now()
         record_all = getattr(self.state, "record_all", None)
         if claim is None or not callable(record_all):
             self.state.complete(CLAIMS, key, self.owner, retain, now, result)
-            return
+            return True
         completing = Completion(CLAIMS, key, claim, retain, now, result)
         done = completing.done()
         entry = SettledEntry(key=key, kind=CLAIMS, target=target, action=action, recorded=False, held=True,
                              claim=done.model_dump(mode="python"))
-        if not record_all([self._settled(incident_id, entry, done.expires_at)], completing):
-            self._log("not_completed", f"{key} is no longer the claim this attempt took: left as it is")
+        guards = [held_as(*plan)] if plan is not None else []
+        if not record_all([self._settled(incident_id, entry, done.expires_at), *guards], completing):
+            self._log("not_completed", f"{key} is no longer the claim this attempt took"
+                      + (f", or {plan[0].key} is no longer {plan[0].state.value if plan[0].state else 'open'}"
+                         if plan is not None else "") + ": left as it is")
+            return False
+        return True
 
     def _claim(self, kind: str, key: str, ttl: timedelta, now: datetime) -> Any:
         """state.claim; if it fails transiently, the create may have landed with its answer lost
@@ -1160,8 +1171,12 @@ class Gate:
         hold = self._plan_hold(plan) if escalated else skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         try:
             # Its reason kept, so that this message's redelivery answers it again (`duplicate_result`).
+            # Guarded on the plan as read: one released or judged meanwhile fails the commit, and the claim is
+            # left claimed until its lease (never given back: a fresh claim reads no plan); the takeover past
+            # it reads the plan again.
             self._complete_held(key, held.record, plan.target, plan.action, plan.incident_id,
-                                {**self._completion(result.status, result.after), "reason": result.reason}, hold)
+                                {**self._completion(result.status, result.after), "reason": result.reason}, hold,
+                                plan=(plan, plan.state or IntentState.OPEN))
         except TransientError:
             self._give_back_quietly(held)
             raise
@@ -1171,11 +1186,13 @@ class Gate:
         return result
 
     def _plan_hold(self, plan: IntentRecord) -> timedelta:
-        """How long a claim held for an escalated plan is kept: until the plan itself expires, and at
-        least the claim retention the config sets."""
-        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+        """How long a claim held for an escalated plan is kept: until the plan itself expires (as its answer
+        says), and at least a claim's lease. Never the config's claim retention when that is longer (a day
+        by default, up to 30): the hold then outlived the plan, `release` refused the expired plan as
+        holding nothing (and found none once Firestore's TTL deleted it), and every notification was still
+        a duplicate of the hold, which nothing but time could lift."""
         expires = plan.expires_at or plan.noted_at
-        return max(retain, expires - self.clock.now())
+        return max(skew_safe_lease(self.config.guardrails.claim_ttl_seconds), expires - self.clock.now())
 
     def hold_escalated(self, plan: IntentRecord, reason: str) -> bool:
         """After a judge escalated `plan` (an alert's, whose write may have been made; intents.answer):
@@ -1195,8 +1212,13 @@ class Gate:
                                      skew_safe_lease(self.config.guardrails.claim_ttl_seconds), now)
             if not taken.acquired:
                 return False
-            self._complete_held(plan.claim_key, taken.record, plan.target, plan.action, plan.incident_id,
-                                self._completion(OutcomeStatus.ESCALATED, None), self._plan_hold(plan))
+            if not self._complete_held(plan.claim_key, taken.record, plan.target, plan.action, plan.incident_id,
+                                       self._completion(OutcomeStatus.ESCALATED, None), self._plan_hold(plan),
+                                       plan=(plan, IntentState.ESCALATED)):
+                # Released (closed `void`) between its escalation and this hold: the claim is given back, as
+                # the release gave it back; kept, it would hold for 7 days a plan no command can release.
+                self._give_back_quietly(_Held(claim=(CLAIMS, plan.claim_key)))
+                return False
         except RunwardenError as exc:
             self._log("escalated_unheld", f"could not hold {plan.claim_key} for its escalated plan ({exc}); a "
                                           "re-notification that takes the lapsed claim over still reads the plan")

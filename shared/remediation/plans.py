@@ -110,6 +110,15 @@ def over(plan: IntentRecord, now: datetime) -> bool:
     return plan.expires_at is not None and plan.expires_at <= now
 
 
+def held_as(plan: IntentRecord, state: IntentState) -> RecordWrite:
+    """A write that changes nothing of `plan` and lands only while it is still `state` (and the very plan, by
+    its owner): in the commit that completes a claim held for it (Gate._complete_held), it fails the commit if
+    the plan was released (closed `void`, shared/commands/hold.py) or judged since it was read, so that no
+    claim is kept for a plan that no longer holds anything: nothing could release it then."""
+    return RecordWrite(INTENTS, plan.key, {"state": state.value}, merge=True,
+                       expect={"owner": plan.owner, "state": state.value})
+
+
 def guard(plan: IntentRecord) -> RecordWrite:
     """A write that changes nothing of `plan` (its state written as it is) and lands only while it is still
     as read: in a commit, it fails the commit if the plan was judged since."""

@@ -135,15 +135,28 @@ def test_an_escalated_plans_hold_is_released_by_the_command_its_answer_names_and
                 "requested_by": "someone@example.com", "reason": "checked: the patch never landed"}
         refused = _command(run, body, "c-0")
         assert refused.status.value == "rejected" and "operators" in refused.reason, refused.reason
-        # Another plan of the claim escalated too: released alone, the claim given back would hold nothing.
-        twin = {**plan, "message_id": "m-twin", "owner": "m-twin:1"}
-        run.world.state.put_record(INTENTS, f"{plan['incident_id']}|m-twin", twin)
-        both = _command(run, {**body, "command_id": "rel-0", "requested_by": OPERATOR}, "c-00")
-        assert both.status.value == "rejected" and "m-twin" in both.reason, both.reason
-        run.world.state.update_record(INTENTS, f"{plan['incident_id']}|m-twin", {"state": "void"})
-        released = _command(run, {**body, "command_id": "rel-2", "requested_by": OPERATOR}, "c-1")
-        assert released.status.value == "applied", released.reason
+        # Another plan of the claim escalated too, of another change: each release named the other as holding
+        # the claim and refused, so neither could ever be released. The named one is released; the claim
+        # stays held for the other until it is released in turn.
+        other_key = f"{plan['incident_id']}|m-other"
+        other = {**plan, "message_id": "m-other", "owner": "m-other:1", "params": {**plan["params"], "x": 1}}
+        run.world.state.put_record(INTENTS, other_key, other)
+        first = _command(run, {**body, "command_id": "rel-0", "requested_by": OPERATOR}, "c-00")
+        assert first.status.value == "applied" and "stay held by" in first.reason and "m-other" in first.reason, \
+            first.reason
         assert run.world.state.get_record(INTENTS, key)["state"] == "void"
+        run.step(Renotify(0, 5))
+        [still] = run.trace[-1].outcomes
+        assert still.status.value == "skipped" and still.reason.startswith("duplicate"), still.reason
+        # A twin (the same change, another message's plan, escalated with it) is released with it.
+        run.world.state.update_record(INTENTS, key, {"state": "escalated"})
+        twin_key = f"{plan['incident_id']}|m-twin"
+        run.world.state.put_record(INTENTS, twin_key, {**plan, "message_id": "m-twin", "owner": "m-twin:1"})
+        other_body = {**body, "params": {"intent": other_key}, "requested_by": OPERATOR}
+        assert _command(run, {**other_body, "command_id": "rel-4"}, "c-01").status.value == "applied"
+        released = _command(run, {**body, "command_id": "rel-2", "requested_by": OPERATOR}, "c-1")
+        assert released.status.value == "applied" and "m-twin" in released.reason, released.reason
+        assert {run.world.state.get_record(INTENTS, k)["state"] for k in (key, twin_key, other_key)} == {"void"}
         again = _command(run, {**body, "command_id": "rel-3", "requested_by": OPERATOR}, "c-2")
         assert again.status.value == "rejected" and "not escalated" in again.reason, again.reason
         run.step(Renotify(0, 5))
@@ -167,3 +180,37 @@ def test_a_takeover_escalated_for_another_messages_open_plan_keeps_the_claim_unt
         assert held.status.value == "escalated" and "never recorded" in held.reason, held.reason
         [later] = run.trace[3].outcomes
         assert later.status.value == "skipped" and later.reason.startswith("duplicate"), later.reason
+
+
+def test_a_release_where_the_claims_write_was_recorded_says_what_still_answers_the_incident() -> None:
+    """The escalated plan's claim has an action record (its write was recorded, under another plan of the
+    claim): the release closed the plan and answered that the next notification "is diagnosed afresh and
+    may write", while the record (and the claim) kept answering every notification as a duplicate. The
+    answer says what still answers it."""
+    from datetime import timedelta
+
+    from shared.remediation.records import ACTIONS, INTENTS, ActionRecord
+
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        for step in (StoreFault("write", 1, method="record_all"), Open(0, 0), Fault("vpcaccess", "GetConnector", 0),
+                     Sweep(25), Fault("vpcaccess", "", clear=True)):
+            run.step(step)
+        [escalation] = run.trace[3].outcomes
+        claim = escalation.action.action_id
+        [plan] = [p for p in run.world.state.find_records(INTENTS, "claim_key", claim) if p.get("state") == "escalated"]
+        record = ActionRecord(key=claim, incident_id=plan["incident_id"], target=plan["target"],
+                              service=plan["service"], action=plan["action"], params=plan["params"], signature=plan.get("signature") or "connector_saturation",
+                              before=plan["before"], after=plan["after"], reversible=False,
+                              applied_at=plan["noted_at"], settle_at=plan["noted_at"] + timedelta(minutes=5),
+                              deadline_at=plan["noted_at"] + timedelta(minutes=30))
+        run.world.state.put_record(ACTIONS, claim, record.model_dump(mode="python"))
+        key = f"{plan['incident_id']}|{plan['message_id']}"
+        body = {"command": "release", "command_id": "rel-1", "target": CONNECTOR, "params": {"intent": key},
+                "requested_by": OPERATOR, "reason": "checked"}
+        released = _command(run, body, "c-1")
+        assert released.status.value == "applied", released.reason
+        assert "stay duplicates of action" in released.reason and "afresh" not in released.reason, released.reason
+        run.step(Renotify(0, 5))
+        [after] = run.trace[-1].outcomes
+        assert after.status.value == "skipped" and after.reason.startswith("duplicate"), after.reason
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()

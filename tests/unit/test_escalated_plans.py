@@ -105,3 +105,62 @@ def test_the_redelivery_of_the_message_held_by_an_escalated_plan_answers_the_esc
     assert run.writes == [] and (again.status, again.reason) == (first.status, first.reason)
     other, run = _renotified(state, 4, owner="m-3:1")
     assert run.writes == [] and other.status is OutcomeStatus.SKIPPED and other.reason.startswith("duplicate")
+
+
+def test_a_plan_released_before_the_judge_holds_its_claim_is_not_held() -> None:
+    """The sweep escalated the plan, and a person released it (closed `void`) before the sweep took the
+    lapsed claim to hold it: the hold was completed all the same, for 7 days, for a plan no longer escalated,
+    which no `release` could lift (it refuses a plan that is not escalated). The hold is guarded on the plan."""
+    state = MemoryStateStore()
+    plan = _earlier_plan(state, IntentState.OPEN)
+    state.update_record(INTENTS, plan.key, {"state": IntentState.VOID.value})    # escalated, then released
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="sweep:1", message_id="")
+    assert not gate.hold_escalated(plan, "shows neither")
+    assert state.get(CLAIMS, KEY) is None, state.get(CLAIMS, KEY)
+    result, run = _renotified(state, 3, owner="m-3:1")
+    assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1, result.reason
+
+
+def test_a_plan_released_while_a_takeover_holds_it_leaves_no_seven_day_hold() -> None:
+    """A re-notification took the lapsed claim over and read the plan escalated; the release landed between
+    that read and the commit that completes the claim as held: kept until the plan's expiry, nothing could
+    release it. The commit fails on the plan's guard; the claim lapses with its lease, and the next
+    notification past it is decided afresh."""
+    state = MemoryStateStore()
+    plan = _earlier_plan(state, IntentState.ESCALATED)
+    commit = state.record_all
+
+    def released_first(writes, completing=None):
+        state.update_record(INTENTS, plan.key, {"state": IntentState.VOID.value})
+        return commit(writes, completing)
+
+    state.record_all = released_first
+    first, _ = _renotified(state, 2)
+    state.record_all = commit
+    held = state.get(CLAIMS, KEY)
+    assert held is None or held.status is not ClaimStatus.COMPLETED, held
+    result, run = _renotified(state, 30, owner="m-3:1")
+    assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1, result.reason
+
+
+def test_the_hold_never_outlives_the_plan_whatever_the_claim_retention() -> None:
+    """The hold was kept for at least the config's claim retention (a day by default, up to 30): taken late
+    in the plan's life (or with a retention past 7 days), it outlived the plan, and past the plan's expiry
+    `release` refused it as "expired: it holds nothing" (and past Firestore's TTL found no plan at all)
+    while every notification was still its duplicate. It ends with the plan, as the answer says."""
+    state = MemoryStateStore()
+    plan = _earlier_plan(state, IntentState.ESCALATED)
+    proposal, b = bad_revision_plan()
+    gate = Gate(config(guardrails__claim_retention_seconds=30 * 86400), state,
+                FixedClock(T0 + timedelta(minutes=2)), owner="m-2:1", message_id="m-2")
+    assert gate.execute(ACTION, proposal.params, proposal.before, "inc-1",
+                        Adapters(RecordingRun(b.service))).status is OutcomeStatus.ESCALATED
+    assert state.get(CLAIMS, KEY).expires_at == plan.expires_at
+    # The sweep's hold (Gate.hold_escalated) ends with the plan too.
+    fresh = MemoryStateStore()
+    plan = _earlier_plan(fresh, IntentState.OPEN)
+    fresh.update_record(INTENTS, plan.key, {"state": IntentState.ESCALATED.value})
+    sweep = Gate(config(guardrails__claim_retention_seconds=30 * 86400), fresh,
+                 FixedClock(T0 + timedelta(minutes=2)), owner="sweep:1", message_id="")
+    assert sweep.hold_escalated(plan, "shows neither")
+    assert fresh.get(CLAIMS, KEY).expires_at == plan.expires_at
