@@ -45,15 +45,12 @@ def release(run: CommandRun) -> Outcome:
         state.release(CLAIMS, plan.claim_key, claim.owner)
         claim = None
     stays = _still_answered(claim, recorded, run.now)
-    note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
     # The plan closed `void` (it holds nothing: Gate._unjudged_plan), and the claim's SETTLED entry cleared
     # (its copy of the held claim would answer a notification as a duplicate): with the command's answer.
     # An entry of a claim that still answers (`stays`) is left: it answers as the claim does.
-    run.decisions += _voided(run, [plan, *twins], note)
+    _close(run, plan, twins)
     if not stays:
         run.decisions.append(RecordWrite(SETTLED, plan.incident_id, {settled_field(plan.claim_key): None}, merge=True))
-    run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
-                              "another command): this release closed nothing", target=plan.target)
     after = (f"The incident's notifications stay duplicates of {stays}: nothing more is written for it "
              "automatically" if stays else
              f"Its next notification is diagnosed afresh and may write to {plan.target} again")
@@ -76,6 +73,15 @@ def _still_answered(claim: ClaimRecord | None, recorded: dict | None, now: datet
     return ""
 
 
+def _close(run: CommandRun, plan: IntentRecord, twins: list[IntentRecord]) -> None:
+    """The command's decision: `plan` and its twins closed `void` (`_voided`), and the answer given if one of
+    them changed meanwhile and the decision fails."""
+    note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
+    run.decisions += _voided(run, [plan, *twins], note)
+    run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
+                              "another command): this release closed nothing", target=plan.target)
+
+
 def _voided(run: CommandRun, closing: list[IntentRecord], note: str) -> list[RecordWrite]:
     """Each plan closed `void` with the person's name and note, guarded on being as read: one changed
     meanwhile (judged or released by another command) fails the whole decision."""
@@ -96,10 +102,7 @@ def _released_alone(run: CommandRun, plan: IntentRecord, twins: list[IntentRecor
     """Another escalated plan of the claim, of another change, holds it too: the named plan (and its twins) is
     closed `void`, and the claim is kept for the others, each a person's to check and release in turn. Refused
     instead, as before, two such plans could never be released: each release named the other as holding."""
-    note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
-    run.decisions += _voided(run, [plan, *twins], note)
-    run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
-                              "another command): this release closed nothing", target=plan.target)
+    _close(run, plan, twins)
     held_by = "; ".join(f"{o.key} ({o.action} on {o.target}, planned at {o.noted_at:%Y-%m-%d %H:%M:%S} UTC)"
                         for o in others)
     return run.outcome(OutcomeStatus.APPLIED, (
@@ -128,17 +131,19 @@ def _held_plan(run: CommandRun) -> tuple[IntentRecord, list[IntentRecord], list[
     if plan.state is not IntentState.ESCALATED:
         state = plan.state.value if plan.state is not None else "not yet judged"
         raise rejected("params.intent", f"{key} is {state}, not escalated: it holds nothing to release")
-    if plan.expires_at is not None and plan.expires_at <= run.now:
+    if plans.over(plan, run.now):
         raise rejected("params.intent", f"{key} expired at {plan.expires_at:%Y-%m-%d %H:%M:%S} UTC: it holds nothing")
-    other = plans.unjudged(run.adapters.state, plan.claim_key, plan, run.now)
-    if other is not None and other.state is IntentState.OPEN:
+    # The claim's other plans, read once: an open one first (what plans.unjudged would name), then the escalated.
+    claims_plans = plans.of_claim(run.adapters.state, plan.claim_key, but=plan.key)
+    other = next((p for p in claims_plans if p.state is IntentState.OPEN), None)
+    if other is not None:
         # With its claim given back, the next notification claims afresh (no takeover, so the gate reads no
         # plan): another plan of the claim still open or escalated would no longer hold it.
         raise rejected("params.intent", f"{other.key}, another plan of the same claim ({other.action} on "
                                         f"{other.target}, planned at {other.noted_at:%Y-%m-%d %H:%M:%S} UTC), is "
                                         f"{other.state.value if other.state else 'open'} and holds it too: "
                                         "its sweep's judgement comes first")
-    held = [p for p in plans.of_claim(run.adapters.state, plan.claim_key, but=plan.key)
+    held = [p for p in claims_plans
             if p.state is IntentState.ESCALATED and not plans.over(p, run.now)]
     twins = [p for p in held if plans.same_change(p, plan)]
     return plan, twins, [p for p in held if not plans.same_change(p, plan)]
