@@ -1056,8 +1056,15 @@ def _consistent(incident: Incident) -> Incident:
     else (a relay, a hand-written payload), and which state holds is unknown. Only an open incident
     may lead to an action, so it is not guessed open. (A closed one is taken as it says, whatever
     its times: a close only ever holds actions back.) The console's test notification says
-    `"ended_at": 0` while OPEN: its placeholder, not an end."""
+    `"ended_at": 0` while OPEN: its placeholder, not an end. So does a relay that writes an unset end as
+    its type's zero (proto3's JSON printer with default values emitted, a Go struct's int64): 0 is the
+    default of an integer field ("Fields with default values are omitted by default in proto3 JSON
+    output", the proto3 language guide's JSON options), and no end of a schema-1.2 incident (before
+    _EARLIEST_START). An OPEN with `ended_at` 0 was rejected, and its failure never diagnosed; it is read
+    as having no end. (A CLOSED keeps its 0: an end before its start shows no recovery, recovery_doubt.)"""
     ended = incident.ended_at
+    if ended == 0 and incident.is_open and not incident.is_test:
+        return incident.model_copy(update={"ended_at": None})
     if ended is not None and incident.is_open and not incident.is_test:
         raise IncidentParseError("incident.ended_at", (
             f"the incident is 'open' but ended at {ended} ({_utc(ended)}): an open incident has no end, so which of "
