@@ -68,3 +68,23 @@ def test_an_open_with_another_start_under_an_id_acted_on_reaches_a_person(shift,
         assert "nothing was diagnosed or written" in again.reason, again.reason
     else:
         assert again.reason.startswith("duplicate"), again.reason
+
+
+@pytest.mark.parametrize("shift, marked", [(0, True), (50, False)], ids=["the same start", "another start"])
+def test_a_closed_that_says_another_start_does_not_mark_the_action(shift, marked):
+    """Its recovery would be another episode's: the sweep cites a closing kept on the action, and takes
+    it as recovery where the health check cannot read the condition."""
+    from shared.remediation.records import ACTIONS
+
+    world = FastWorld(seeded_copy(SCENARIO, None), ANCHOR)
+    first = handle_alert(event(notification(), "1"), world.config, world.adapters)
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    closed = json.loads(notification(shift))
+    closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 60, observed_value="0.001")
+
+    answer = handle_alert(event(json.dumps(closed).encode(), "c"), world.config, world.adapters)
+
+    assert answer.status is OutcomeStatus.RESOLVED, answer.reason
+    [record] = world.state.find_records(ACTIONS, "incident_id", first.incident_id)
+    assert (record["incident_closed_at"] is not None) is marked, record
+    assert ("0.001" in record["incident_recovery"]) is marked, record
