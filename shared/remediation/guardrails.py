@@ -251,7 +251,7 @@ def restarted(acted: str, first: int, started_at: int) -> str:
     a payload written by hand) or the CLOSED between two episodes was lost, this OPEN is a new failure
     after the first one's fix, and a `skipped` duplicate dropped it where nobody hears of it. So a person
     is told, with both starts."""
-    return (f"this incident id was already acted on ({acted}) for a notification saying it started at {first} "
+    return (f"this incident id was already answered ({acted}) for a notification saying it started at {first} "
             f"({_utc(first)}), and this notification says it started at {started_at} ({_utc(started_at)}): "
             "Monitoring repeats an incident's start in every notification of it, so this may be a new episode "
             "under a reused id, or one whose closing was lost; nothing was diagnosed or written for it (one "
