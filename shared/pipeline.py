@@ -23,7 +23,8 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_o
                                    unknown_schema, unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError
-from shared.remediation.guardrails import CLAIMS, Gate, GateReads, InProgress, MaybeBehind, duplicate_result
+from shared.remediation.guardrails import (CLAIMS, Gate, GateReads, InProgress, MaybeBehind, duplicate_result,
+                                          restarted)
 from shared.remediation import intents
 from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
@@ -347,7 +348,7 @@ class _AlertRun:
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
                     timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident),
-                    policy=self.incident.policy_resource)
+                    policy=self.incident.policy_resource, started_at=self.incident.started_at)
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
         duplicate = self.duplicate(gate, service, prior=prior)
@@ -526,6 +527,13 @@ class _AlertRun:
         if not prior.actions:
             return None
         record = ActionRecord.model_validate(max(prior.actions, key=lambda r: r.get("applied_at")))
+        first, now_start = record.incident_started_at, self.incident.started_at
+        if first is not None and first != now_start:
+            # Acted on for a notification that said another start: perhaps a new episode (restarted).
+            return self.outcome(OutcomeStatus.ESCALATED, restarted(
+                f"{record.action} on {record.target} at {record.applied_at:%Y-%m-%d %H:%M:%S} UTC, action {record.key}, "
+                f"now {record.state.value}", first, now_start), target=record.target, diagnosis=report,
+                action=ActionReport(name=record.action, action_id=record.key, after=record.after or None))
         reason = (f"duplicate: {record.action} on {record.target} for this incident was applied at "
                   f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC (action {record.key}, now {record.state.value}); "
                   "its claim's retention has lapsed, but one incident is acted on once: nothing written. The "
@@ -556,7 +564,7 @@ class _AlertRun:
 
     def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
         result = duplicate_result(settled.action, settled.target, settled.key, settled.record,
-                                  self.incident.policy_resource, self.message_id)
+                                  self.incident.policy_resource, self.message_id, self.incident.started_at)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 

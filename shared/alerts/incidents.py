@@ -216,6 +216,30 @@ _FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)
 _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^"]+)"')
 
 
+# A query condition that is a ratio of requests, in the forms Runwarden recognises; any other query's
+# threshold is of a unit the notification does not state (a rate, a count, a ratio, a percentage).
+# - MQL: the `ratio` table operation ("Computes the ratio of value columns of two aligned input
+#   tables", Monitoring Query Language reference, `ratio`), compared upward by its last `condition`
+#   (`| condition val() > 0.02 '1'`). MQL writes a bar's unit after it: `'%'` makes 2 a percentage,
+#   not a share of 2, so only a bar with no unit or the unit `'1'` is read.
+# - PromQL: a quotient of two sums of the request count, compared upward (`sum(rate(
+#   run_googleapis_com:request_count{response_code_class="5xx"}[5m])) / sum(rate(
+#   run_googleapis_com:request_count[5m])) > 0.02`: Cloud Monitoring, "PromQL for Cloud Monitoring
+#   metrics", names `run.googleapis.com/request_count` `run_googleapis_com:request_count`).
+# Which unit Monitoring writes in `threshold_value` for a query condition is UNCONFIRMED (no sample):
+# the bar is the query's own number either way.
+_MQL_RATIO = re.compile(r"\|\s*ratio\b.*\|\s*condition\s+val\(\)\s*>=?\s*[\d.]+(?:\s*'1')?\s*$", re.DOTALL)
+_PROMQL_RATIO = re.compile(r"request_count\b.*\)\s*/\s*\(?\s*sum\b.*request_count\b.*\)\s*>=?\s*[\d.]+\s*$",
+                           re.DOTALL)
+
+
+def ratio_query(query: str) -> bool:
+    """Whether a query condition's text is a ratio of requests Runwarden recognises (`_MQL_RATIO`,
+    `_PROMQL_RATIO`), so its threshold is a share of requests."""
+    text = query.strip()
+    return bool(_MQL_RATIO.search(text) or _PROMQL_RATIO.search(text))
+
+
 def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
     """The types `filters` select by name, leaving out a negated one: `NOT resource.type="k8s_container"`
     selects no k8s_container. A negation of a parenthesised group is not read through: its types count
@@ -473,6 +497,18 @@ class Incident(BaseModel):
         policy for good."""
         found = _POLICY_OF_CONDITION.fullmatch(self.condition_resource_name.strip())
         return found.group(1) if found else ""
+
+    @property
+    def is_ratio(self) -> bool:
+        """The condition's value is a share of requests: a threshold condition with a
+        denominatorFilter (MetricThreshold.denominator_filter, "the threshold is applied to the ratio
+        of the numerator to the denominator", google/monitoring/v3/alert.proto), or a query condition
+        of a ratio form Runwarden recognises (`ratio_query`). Nothing else is read as one: a fractional
+        threshold without a denominator is a rate or a count (0.5 5xx a second), whose unit the
+        notification does not state when it carries no aggregation."""
+        if self.denominator_filter.strip():
+            return True
+        return self.condition_kind == "other" and ratio_query(self.condition_filter)
 
     @property
     def start_unknown(self) -> bool:
@@ -1020,8 +1056,15 @@ def _consistent(incident: Incident) -> Incident:
     else (a relay, a hand-written payload), and which state holds is unknown. Only an open incident
     may lead to an action, so it is not guessed open. (A closed one is taken as it says, whatever
     its times: a close only ever holds actions back.) The console's test notification says
-    `"ended_at": 0` while OPEN: its placeholder, not an end."""
+    `"ended_at": 0` while OPEN: its placeholder, not an end. So does a relay that writes an unset end as
+    its type's zero (proto3's JSON printer with default values emitted, a Go struct's int64): 0 is the
+    default of an integer field ("Fields with default values are omitted by default in proto3 JSON
+    output", the proto3 language guide's JSON options), and no end of a schema-1.2 incident (before
+    _EARLIEST_START). An OPEN with `ended_at` 0 was rejected, and its failure never diagnosed; it is read
+    as having no end. (A CLOSED keeps its 0: an end before its start shows no recovery, recovery_doubt.)"""
     ended = incident.ended_at
+    if ended == 0 and incident.is_open and not incident.is_test:
+        return incident.model_copy(update={"ended_at": None})
     if ended is not None and incident.is_open and not incident.is_test:
         raise IncidentParseError("incident.ended_at", (
             f"the incident is 'open' but ended at {ended} ({_utc(ended)}): an open incident has no end, so which of "

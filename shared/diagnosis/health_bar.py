@@ -5,7 +5,8 @@ The health check reads the service's request_count (5xx and 429 share) and reque
 (p99). "Healthy" means the alert's condition no longer holds on live data, so it may be said only
 when the alert's condition is about those two things, and only at a bar no looser than the
 alert's own:
-- a request_count alert on the share of failures (a ratio policy, or a threshold below 1): judged;
+- a request_count alert on the share of failures (a ratio condition: a denominatorFilter, or a
+  recognised MQL or PromQL ratio, Incident.is_ratio): judged;
   a ratio threshold below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said
   0.5 % matters);
 - a request_count alert on a number of 5xx (a threshold of 1 or more: a rate per second or a count
@@ -16,7 +17,8 @@ alert's own:
   with no denominator is a number too when the condition names its aligner (0.1 5xx a second under
   ALIGN_RATE is 0.5 % of 6,000 requests a minute, under the share called clean; 0 is "any 5xx"):
   the window's 5xx and 429 must not exceed 60 times a rate (ALIGN_RATE) or the count (any other);
-  only with no aggregation in the notification is such a threshold read as a share, as before;
+  with no aggregation in the notification such a threshold is not judged: a share, a rate or a
+  count, its unit is not stated (a share only from a ratio condition: AlertContext.ratio);
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
   client errors are not what the check reads);
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
@@ -194,7 +196,15 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         per = " a second" if count != threshold else ""
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
                          f"the alert's own threshold of {threshold:g} 5xx{per}", error_count=count)
-    if threshold is not None and 0 < threshold < s.healthy_error_ratio and (alert.ratio or threshold < 1):
+    if threshold is not None and 0 <= threshold < 1 and not alert.ratio:
+        # Below 1, with no denominator and no aggregation (the branch above read an aligner's): a share,
+        # a rate a second or a count, which the notification does not say. Read as a share, a policy
+        # at 0.5 5xx a second was cleared at the settings' 1 % while 30 5xx a minute went on. Its
+        # condition's unit is unknown, so its bar is: not judged.
+        return _not_judged(s, f"the alert's threshold {threshold:g} is below 1 with no denominator (not a ratio "
+                              "condition) and no aggregation: whether it is a share, a rate a second or a count is "
+                              "not stated, so clean 5xx and p99 do not show its condition cleared")
+    if threshold is not None and 0 < threshold < s.healthy_error_ratio and alert.ratio:
         return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     return default
 

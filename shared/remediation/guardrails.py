@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from shared.remediation.actions import Action, all_actions
@@ -173,7 +173,7 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
 
 
 def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, policy: str = "",
-                     message_id: str | None = None) -> GateResult:
+                     message_id: str | None = None, started_at: int | None = None) -> GateResult:
     """The gate's answer when `held` already claims this action on this target for the incident.
     (An unfinished claim of an earlier attempt at the same message is not a duplicate: InProgress.)
 
@@ -182,8 +182,10 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, poli
 
     `policy`: the alert policy (its resource name, Incident.policy_resource) of the notification
     answered now. A claim completed for another policy's notification under the same incident id is
-    no duplicate of it: see `other_policy`."""
-    other = other_policy(action, target, held, policy)
+    no duplicate of it: see `other_policy`. `started_at`: the incident's start as this notification
+    says it; a claim completed for a notification that said another start is no duplicate of it either:
+    see `other_start`."""
+    other = other_policy(action, target, held, policy) or other_start(action, target, held, started_at)
     if other is not None:
         return other
     first = held.result.get("status")
@@ -223,6 +225,41 @@ def other_policy(action: str, target: str, held: ClaimRecord, policy: str) -> Ga
         f"notification is from alert policy {policy}: two policies under one incident id are not one incident (a "
         "relay that reuses ids?); nothing was diagnosed or written for it: a person must look"),
         after=held.result.get("after"), claim_key=held.key)
+
+
+def other_start(action: str, target: str, held: ClaimRecord, started_at: int | None) -> GateResult | None:
+    """`escalated` when `held` was completed for a notification of this incident id that said it started
+    at another time than `started_at`, else None (either unknown: a claim completed before claims kept
+    the start, an operator's command). See `restarted`."""
+    first = held.result.get("started_at")
+    if started_at is None or not isinstance(first, int) or isinstance(first, bool) or first == started_at:
+        return None
+    return GateResult(OutcomeStatus.ESCALATED, restarted(
+        f"{action} on {target}, {held.result.get('status') or held.status.value} since {held.claimed_at.isoformat()}",
+        first, started_at), after=held.result.get("after"), claim_key=held.key)
+
+
+def restarted(acted: str, first: int, started_at: int) -> str:
+    """Why an OPEN whose incident id was already acted on, but whose `started_at` is not the one it was
+    acted on for, is escalated, not answered as a duplicate. Monitoring opens an incident "when the
+    condition of an alerting policy is met", and a new one, with its own id, when it is met again
+    (Cloud Monitoring, "Incidents for metric-based alerting policies"); every re-notification of an open
+    incident (renotifyInterval) and every redelivery repeats its start (gcp-facts.md §1: `incident_id`
+    "stays the same across the open and closed notifications of one incident"). Whether Monitoring ever
+    restates an incident's start under its id is UNCONFIRMED: no doc nor sample says so. Under either
+    reading nothing is written again (one incident is acted on once); but if the id was reused (a relay,
+    a payload written by hand) or the CLOSED between two episodes was lost, this OPEN is a new failure
+    after the first one's fix, and a `skipped` duplicate dropped it where nobody hears of it. So a person
+    is told, with both starts."""
+    return (f"this incident id was already answered ({acted}) for a notification saying it started at {first} "
+            f"({_utc(first)}), and this notification says it started at {started_at} ({_utc(started_at)}): "
+            "Monitoring repeats an incident's start in every notification of it, so this may be a new episode "
+            "under a reused id, or one whose closing was lost; nothing was diagnosed or written for it (one "
+            "incident is acted on once): a person must look whether the service is failing again")
+
+
+def _utc(seconds: int) -> str:
+    return f"{datetime.fromtimestamp(seconds, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _still(record: Mapping[str, Any] | None, expect: Mapping[str, Any]) -> bool:
@@ -347,7 +384,7 @@ def closed_before_write(closed: IncidentRecord, policy: str = "") -> str:
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
                  timeline: Timeline | None = None, message_id: str | None = None,
-                 alert: AlertContext | None = None, policy: str = "") -> None:
+                 alert: AlertContext | None = None, policy: str = "", started_at: int | None = None) -> None:
         self.config = config
         self.state = state
         self.clock = clock
@@ -361,10 +398,14 @@ class Gate:
         # Its alert policy's resource name (Incident.policy_resource), kept in the claims it completes:
         # another policy's notification under the same incident id is no duplicate (`other_policy`).
         self.policy = policy
+        # Its incident's start (Incident.started_at), kept in the claims it completes and in its action
+        # record: an OPEN of the same id that says another start is no duplicate (`other_start`).
+        self.started_at = started_at
 
     def _completion(self, status: OutcomeStatus, after: Any) -> dict[str, Any]:
-        """What a completed claim keeps: the result, and the alert policy it was taken for."""
-        return {"status": status.value, "after": after, **({"policy": self.policy} if self.policy else {})}
+        """What a completed claim keeps: the result, and the alert policy and start it was taken for."""
+        return {"status": status.value, "after": after, **({"policy": self.policy} if self.policy else {}),
+                **({"started_at": self.started_at} if self.started_at is not None else {})}
 
     # --- the one way to write -------------------------------------------------------------------
 
@@ -443,7 +484,8 @@ class Gate:
                 # open plan, so a plan that never landed, or another attempt's, is left as it is).
                 self._void_intent(intent)
             self._raise_if_own_message_in_progress(key, claim.record)
-            return duplicate_result(action.name, params.target, key, claim.record, self.policy, self.message_id)
+            return duplicate_result(action.name, params.target, key, claim.record, self.policy, self.message_id,
+                                    self.started_at)
         # An intent the one commit stored ahead (or sent, its answer lost) is this attempt's now: held back
         # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
         # someone else changed. One whose store raised is stored again before the write (`_write`).
@@ -897,7 +939,7 @@ class Gate:
         if held is None:
             return None
         name, _, key, record = held
-        return name, duplicate_result(name, target, key, record, self.policy, self.message_id)
+        return name, duplicate_result(name, target, key, record, self.policy, self.message_id, self.started_at)
 
     def held_claim(self, incident_id: str, target: str,
                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None
@@ -1027,6 +1069,7 @@ class Gate:
                               command_id=manual.command_id if manual else "",
                               requested_by=manual.requested_by if manual else "",
                               command_digest=manual.digest if manual else "",
+                              incident_started_at=None if manual else self.started_at,
                               # Its bar is all the sweep reads: not the documentation (up to 8 KB).
                               alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None)
         if superseded:

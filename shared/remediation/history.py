@@ -42,7 +42,8 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
     actions are marked with when it closed and what the CLOSED showed of recovery
     (`Incident.recovery_shown`, "" for none), which the sweep cites and never takes as recovery alone
     (shared/remediation/judging.py); a cancelled one (`Incident.is_cancelled`: the policy was edited
-    or deleted) closes the incident and leaves its actions unmarked."""
+    or deleted) closes the incident and leaves its actions unmarked, as does one of another policy
+    (`_same_policy`) or that says another start (`_same_start`)."""
     cancelled = incident.is_cancelled
     existing = state.get_record(INCIDENTS, incident.incident_id)
     record = IncidentRecord.model_validate(existing) if existing else IncidentRecord(
@@ -58,7 +59,7 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
     if cancelled:
         return
     for data in state.find_records(ACTIONS, "incident_id", incident.incident_id):
-        if data.get("incident_closed_at") is None and _same_policy(data, incident):
+        if data.get("incident_closed_at") is None and _same_policy(data, incident) and _same_start(data, incident):
             state.update_record(ACTIONS, data["key"], {"incident_closed_at": now,
                                                        "incident_recovery": incident.recovery_shown})
 
@@ -101,6 +102,18 @@ def _same_policy(action: Mapping[str, Any], incident: Incident) -> bool:
     alert = action.get("alert") or {}
     first = alert.get("policy_resource") if isinstance(alert, Mapping) else None
     return not first or not incident.policy_resource or first == incident.policy_resource
+
+
+def _same_start(action: Mapping[str, Any], incident: Incident) -> bool:
+    """Whether the action was taken for the episode whose CLOSED this is: a CLOSED under the same id that
+    says another start (guardrails.restarted: an id reused, an episode whose OPEN came and went unseen)
+    shows nothing of the action's own condition, and its recovery, taken as the action's, could verify a
+    fix that did not hold. That Monitoring's CLOSED repeats its OPEN's `started_at` is UNCONFIRMED (no
+    sample pairs an incident's two notifications); read the other way, the action is merely judged on
+    live data alone, never verified by the CLOSED. Unknown (an operator's command, an older record)
+    counts as the same."""
+    first = action.get("incident_started_at")
+    return first is None or first == incident.started_at
 
 
 def recent_verified_fix(state: StateStore, service: str, action: str, now: datetime,

@@ -105,6 +105,10 @@ class ActionRecord(KeptReport):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     command_digest: str = ""   # what that command asked (alerts.commands.command_digest): a reused id is told apart
+    # The incident's start (Incident.started_at, epoch seconds) as the notification it was taken for said
+    # it; None for an operator's command or a record from an earlier version. An OPEN of the same id that
+    # says another start is escalated, not answered as a duplicate (guardrails.restarted).
+    incident_started_at: int | None = None
     expires_at: datetime | None = None      # Firestore's TTL deletes the record after this
     # When the sweep escalated it, kept as it is: `pending`, because its evidence stayed unreadable past
     # the deadline and a verification period (verification.Sweep._unreadable), or `undoing`, because its

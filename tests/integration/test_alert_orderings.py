@@ -1,8 +1,8 @@
 """Realistic orderings and repeats of Cloud Monitoring notifications around an action Runwarden took,
 on real parts (the stand-ins over gRPC, the Firestore and Pub/Sub emulators): two policies on one
 failure in either order, a late alert whose window predates the rollback, and an incident that closes
-and reopens under a new incident_id after a rollback that did not hold, and one opened again under its
-closed id. (A CLOSED that overtook its
+and reopens under a new incident_id after a rollback that did not hold, one opened again under its
+closed id, and one that says another start under the id acted on. (A CLOSED that overtook its
 OPEN: tests/integration/test_round_trips.py and test_remediation.py.)"""
 from __future__ import annotations
 
@@ -169,3 +169,26 @@ def test_a_rollback_undone_because_its_revision_failed_too_is_never_made_again_f
     assert "undone" in again.reason, again.reason
     assert world.standins.run.count("UpdateService") == 2, world.serving()   # the rollback and its undo
     assert world.serving() == {NEW: 100}
+
+
+@pytest.mark.parametrize("another_instance", [False, True])
+def test_an_open_with_another_start_under_the_acted_on_id_reaches_a_person(world, another_instance):
+    """An OPEN under the id acted on that says another start (an id reused by a relay, or a second episode
+    whose CLOSED was lost) is escalated with both starts, not dropped as a duplicate, and nothing is
+    written again; a re-notification with the same start stays a duplicate. From this instance's memory
+    and, on another instance, from the claim the Firestore emulator kept."""
+    from shared.remediation.settled import SettledIncidents
+
+    world.at(2)
+    assert world.handle(five_xx(world, "m1")).status.value == "applied"
+    if another_instance:
+        world.adapters.settled = SettledIncidents()
+    world.at(20)
+    again = world.handle(five_xx(world, "m2"))
+    restarted = world.handle(five_xx(world, "m3", started=world.anchor + timedelta(minutes=15)))
+
+    assert again.status.value == "skipped" and again.reason.startswith("duplicate"), again.reason
+    assert restarted.status.value == "escalated", restarted.reason
+    first, second = (int((world.anchor + timedelta(minutes=m)).timestamp()) for m in (0, 15))
+    assert f"started at {first} " in restarted.reason and f"started at {second} " in restarted.reason
+    assert world.standins.run.count("UpdateService") == 1

@@ -80,7 +80,7 @@ def test_clean_requests_do_not_clear_an_alert_the_health_check_cannot_see(name):
 
 def test_the_same_clean_requests_clear_a_5xx_alert_and_a_bundle_without_an_alert():
     five_xx = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.05,
-                           metric_labels={"response_code_class": "5xx"})
+                           metric_labels={"response_code_class": "5xx"}, ratio=True)
     assert _diagnose(_serving(Evidence()), five_xx).signature is Signature.HEALTHY
     assert _diagnose(_serving(Evidence()), None).signature is Signature.HEALTHY
 

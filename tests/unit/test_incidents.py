@@ -383,6 +383,21 @@ def test_ended_at_placeholders_mean_not_ended(ended_at: Any) -> None:
     assert notification_with(ended_at=ended_at).ended_at is None
 
 
+@pytest.mark.parametrize("ended_at", [0, "0", 0.0])
+def test_an_open_incidents_zero_end_is_no_end(ended_at: Any) -> None:
+    """0 is an integer's unset value (proto3 JSON with defaults emitted, a relay's Go int64), and no end
+    of a schema-1.2 incident: the OPEN is read, not rejected as open and ended at once."""
+    incident = parse_notification(minimal(ended_at=ended_at))
+    assert incident.is_open and incident.ended_at is None
+
+
+def test_a_closed_incidents_zero_end_is_kept_and_shows_no_recovery() -> None:
+    closed = minimal(state="closed", ended_at=0, observed_value="0.001", threshold_value="0.05",
+                     condition={"conditionThreshold": {"comparison": "COMPARISON_GT", "thresholdValue": 0.05}})
+    incident = parse_notification(closed)
+    assert incident.ended_at == 0 and incident.recovery_shown == "" and "before it started" in incident.recovery_doubt
+
+
 @pytest.mark.parametrize("started_at, expected", [(1746178794, 1746178794), ("1746178794", 1746178794),
                                                   (1746178794.0, 1746178794)])
 def test_started_at_accepts_integers_and_numeric_strings(started_at: Any, expected: int) -> None:

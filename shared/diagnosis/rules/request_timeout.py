@@ -2,8 +2,9 @@
 the application itself is slow.
 
 504s are judged over their episode, from its onset to the end of the data, not diluted over the
-quiet minutes of the lookback before it. The bar is the alert's own threshold when the alert is a
-ratio of requests (a policy that pages at 2 % of 504s has said 2 % matters), capped at
+quiet minutes of the lookback before it. The bar is the alert's own threshold when the alert's
+condition is a ratio of requests (a denominatorFilter, or a recognised MQL or PromQL ratio; a
+fractional threshold alone may be a rate) (a policy that pages at 2 % of 504s has said 2 % matters), capped at
 `status_ratio`; a p99 pinned at the request timeout is timeout evidence in its own right.
 """
 from __future__ import annotations
@@ -90,11 +91,10 @@ def _advice(timeout: float, starts: int) -> str:
 def share_bar(facts: Facts) -> tuple[float, str]:
     """The share of 504s that matters, and where that bar comes from."""
     s, alert = facts.s, facts.b.alert
+    # A share only from a ratio condition (AlertContext.ratio: a denominatorFilter, or an MQL or PromQL
+    # ratio Incident.is_ratio recognises). A fractional threshold alone is no share: a policy on 5xx a
+    # second (ALIGN_RATE) at 0.02 is about one 5xx a minute, and read as 2 % it lowered the 504 bar.
     if alert is not None and alert.threshold is not None and alert.ratio and 0 < alert.threshold < s.status_ratio:
-        return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
-    if (alert is not None and alert.threshold is not None and 0 < alert.threshold < s.status_ratio
-            and alert.metric_type == "run.googleapis.com/request_count" and alert.threshold < 1):
-        # A request_count alert with a fractional threshold is a ratio policy (MQL or a ratio filter).
         return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
     return s.status_ratio, "status_ratio"
 

@@ -1,0 +1,127 @@
+"""A condition's threshold is a share of requests only when its condition is a ratio.
+
+MetricThreshold's threshold "is applied to the ratio of the numerator to the denominator" only with a
+`denominator_filter` (google/monitoring/v3/alert.proto); an MQL `ratio` or a PromQL quotient of two
+request counts is one too. A fractional threshold alone is no share: a policy on 5xx a second
+(ALIGN_RATE) at 0.02 pages at about one 5xx a minute. Before, `request_timeout.share_bar` read any
+fractional request_count threshold as a share (a 0.02 rate lowered the 504 bar from 10 % to 2 %),
+and the health check read one without aggregation as a share (a 0.5-a-second policy was cleared at
+the settings' 1 %). Now the 504 bar comes from a ratio condition only, and a fractional threshold
+whose unit is not stated is not judged healthy."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from shared.alerts.incidents import parse_notification
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.scope import alert_context
+from shared.diagnosis.signatures import Signature
+
+from tests.property.fast import scenario_model
+from tests.property.harness import ANCHOR
+from tests.unit.builders import Evidence
+from tests.unit.test_honest_verdicts import _timeouts
+
+S = DiagnosisSettings()
+COUNT = "run.googleapis.com/request_count"
+FIVE_XX = ('metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND '
+           'metric.labels.response_code_class="5xx"')
+ALL = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"'
+MQL_RATIO = ("fetch cloud_run_revision::run.googleapis.com/request_count | {filter metric.response_code_class == "
+             "'5xx' ; ident} | group_by [resource.project_id, resource.location, resource.service_name], "
+             "sum(val()) | ratio | every 1m | condition val() > 0.02 '1'")
+MQL_RATE = ("fetch cloud_run_revision::run.googleapis.com/request_count | filter metric.response_code_class == "
+            "'5xx' | align rate(1m) | every 1m | condition val() > 0.02")
+MQL_PERCENT = ("fetch cloud_run_revision::run.googleapis.com/request_count | {filter metric.response_code_class "
+               "== '5xx' ; ident} | ratio | every 1m | condition val() > 2 '%'")
+PROMQL_RATIO = ('sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count'
+                '{response_code_class="5xx"}[5m])) / sum by (project_id, location, service_name) '
+                '(rate(run_googleapis_com:request_count[5m])) > 0.02')
+PROMQL_RATE = ('sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count'
+               '{response_code_class="5xx"}[5m])) > 0.02')
+
+
+def notification(condition: dict[str, Any], threshold: str = "0.02") -> dict[str, Any]:
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    incident = document["incident"]
+    incident["condition"] = {"name": incident["condition"]["name"], "displayName": incident["condition_name"],
+                             **condition}
+    incident.update(threshold_value=threshold, observed_value="0.04")
+    return document
+
+
+def threshold(aligner: str | None = "ALIGN_RATE", denominator: str = "", bar: float = 0.02) -> dict[str, Any]:
+    body: dict[str, Any] = {"filter": FIVE_XX, "comparison": "COMPARISON_GT", "thresholdValue": bar,
+                            "duration": "60s"}
+    if aligner:
+        body["aggregations"] = [{"alignmentPeriod": "60s", "perSeriesAligner": aligner}]
+    if denominator:
+        body["denominatorFilter"] = denominator
+        body["denominatorAggregations"] = body.get("aggregations", [])
+    return {"conditionThreshold": body}
+
+
+# name: (condition, is it a ratio of requests)
+CONDITIONS = {
+    "5xx a second (ALIGN_RATE), no denominator": (threshold("ALIGN_RATE"), False),
+    "5xx a minute (ALIGN_DELTA), no denominator": (threshold("ALIGN_DELTA"), False),
+    "fractional, no aggregation, no denominator": (threshold(None), False),
+    "5xx over all requests (denominatorFilter)": (threshold("ALIGN_RATE", ALL), True),
+    "MQL ratio": ({"conditionMonitoringQueryLanguage": {"query": MQL_RATIO, "duration": "60s"}}, True),
+    "MQL rate": ({"conditionMonitoringQueryLanguage": {"query": MQL_RATE, "duration": "60s"}}, False),
+    "MQL ratio with a bar in percent": ({"conditionMonitoringQueryLanguage": {"query": MQL_PERCENT}}, False),
+    "PromQL quotient of request counts": ({"conditionPrometheusQueryLanguage": {"query": PROMQL_RATIO}}, True),
+    "PromQL rate": ({"conditionPrometheusQueryLanguage": {"query": PROMQL_RATE}}, False),
+}
+
+
+@pytest.mark.parametrize("name", CONDITIONS)
+def test_a_share_of_requests_only_from_a_ratio_condition(name):
+    condition, ratio = CONDITIONS[name]
+    incident = parse_notification(notification(condition))
+
+    assert incident.is_ratio is ratio
+    assert alert_context(incident).ratio is ratio
+
+
+@pytest.mark.parametrize("name", CONDITIONS)
+def test_the_504_bar_is_the_alerts_threshold_only_for_a_ratio(name):
+    """4 % of requests 504 at the 30 s timeout: a request timeout at a 2 % ratio policy's bar, under the
+    settings' 10 % for any other condition at 0.02 (a rate of 0.02 5xx a second is about one a minute)."""
+    condition, ratio = CONDITIONS[name]
+    alert = alert_context(parse_notification(notification(condition)))
+    bundle = _timeouts(Evidence(), 500, 0.04, onset=-20, timeout=30).bundle()
+
+    result = diagnose(bundle.model_copy(update={"alert": alert}), S)
+
+    assert (result.signature is Signature.REQUEST_TIMEOUT) is ratio, result.summary
+
+
+def _serving(e: Evidence, errors_per_minute: float) -> Evidence:
+    e.now = 3
+    e.revision("backend-00001-abc", -300).traffic(**{"backend-00001-abc": 100})
+    e.requests("backend-00001-abc", -90, 3, 3000).latency("backend-00001-abc", -90, 3, 0.2)
+    return e.requests("backend-00001-abc", -15, 3, errors_per_minute, code="500")
+
+
+def test_a_fractional_threshold_of_unstated_unit_is_not_judged_healthy():
+    """A policy at 0.5 5xx (a second, as its author meant) whose notification carries no aggregation:
+    30 500s a minute of 3,000 requests is 1 %, at the settings' healthy share, and far over 0.5 a second."""
+    alert = alert_context(parse_notification(notification(threshold(None, bar=0.5), threshold="0.5")))
+    bar = health_bar(alert, S)
+
+    result = diagnose(_serving(Evidence(), 30).bundle().model_copy(update={"alert": alert}), S)
+
+    assert not bar.judged and "whether it is a share, a rate a second or a count is not stated" in bar.why_not
+    assert result.signature is not Signature.HEALTHY, result.summary
+
+
+def test_a_ratio_condition_is_still_judged_at_its_own_bar():
+    alert = alert_context(parse_notification(notification(threshold("ALIGN_RATE", ALL, bar=0.005), "0.005")))
+
+    assert health_bar(alert, S).judged and health_bar(alert, S).error_ratio == 0.005
