@@ -28,7 +28,7 @@ import hashlib
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
@@ -347,7 +347,7 @@ def closed_before_write(closed: IncidentRecord, policy: str = "") -> str:
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
                  timeline: Timeline | None = None, message_id: str | None = None,
-                 alert: AlertContext | None = None, policy: str = "") -> None:
+                 alert: AlertContext | Callable[[], AlertContext] | None = None, policy: str = "") -> None:
         self.config = config
         self.state = state
         self.clock = clock
@@ -357,10 +357,18 @@ class Gate:
         # the same message is not a duplicate but that message in progress (InProgress).
         self.message_id = message_id
         # The alert this attempt handles, kept in the action record: the sweep verifies at its bar.
-        self.alert = alert
+        # Given as a function, it is built when first read: only a write's record reads it, and a
+        # duplicate, answered before any write, never does (docs/performance.md).
+        self._alert = alert
         # Its alert policy's resource name (Incident.policy_resource), kept in the claims it completes:
         # another policy's notification under the same incident id is no duplicate (`other_policy`).
         self.policy = policy
+
+    @property
+    def alert(self) -> AlertContext | None:
+        if callable(self._alert):
+            self._alert = self._alert()
+        return self._alert
 
     def _completion(self, status: OutcomeStatus, after: Any) -> dict[str, Any]:
         """What a completed claim keeps: the result, and the alert policy it was taken for."""
