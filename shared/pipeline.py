@@ -6,7 +6,8 @@ a poison message forever; transient faults are raised, so the platform retries.
 """
 from __future__ import annotations
 
-import uuid
+import functools
+import os
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -347,7 +348,8 @@ class _AlertRun:
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
-                    timeline=self.timeline, message_id=self.message_id, alert=alert_context(self.incident),
+                    timeline=self.timeline, message_id=self.message_id,
+                    alert=functools.partial(alert_context, self.incident),
                     policy=self.incident.policy_resource, started_at=self.incident.started_at)
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
@@ -876,7 +878,9 @@ def _undone_change(record: ActionRecord) -> str:
 
 def _attempt_owner(message_id: str | None) -> str:
     # Unique per attempt: a redelivery of the same message must not release another attempt's claim.
-    return f"{message_id or 'unknown'}:{uuid.uuid4().hex[:12]}"
+    # 48 random bits, as the first 12 hex digits of a uuid4 were (its version digit is the 13th),
+    # without building the UUID around them.
+    return f"{message_id or 'unknown'}:{os.urandom(6).hex()}"
 
 
 def message_id_of(event_data: Any) -> str | None:

@@ -54,12 +54,27 @@ _UNMET = "unmet"   # a RecordWrite's `expect` no longer holds: nothing written
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$")
 
 
-# `urllib.parse.quote(key, safe="")` for an ASCII key, as one C-level `str.translate`: quote encodes
-# the text as UTF-8 and replaces every byte but "Letters, digits, and the characters '_.-~'" with
-# %XX in upper case hex (urllib.parse.quote, Python docs), one Python call per byte. An ASCII
-# character is its own UTF-8 byte; any other key is quoted by quote itself.
-_QUOTED = {code: chr(code) if chr(code).isascii() and (chr(code).isalnum() or chr(code) in "_.-~")
-           else f"%{code:02X}" for code in range(128)}
+# `urllib.parse.quote(key, safe="")` for an ASCII key: quote encodes the text as UTF-8 and replaces
+# every byte but "Letters, digits, and the characters '_.-~'" with %XX in upper case hex
+# (urllib.parse.quote, Python docs), one Python call per byte. An ASCII character is its own UTF-8
+# byte, so each unsafe character of the key is replaced by its escape with one `str.replace`, "%"
+# first: the escapes hold only "%" and hex digits, so no later replacement meets one. (A
+# `str.translate` with a table of the escapes did the same one character at a time, about 12,000
+# instructions for a claim's key: docs/performance.md.) Any other key is quoted by quote itself.
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_ESCAPES = {chr(code): f"%{code:02X}" for code in range(128) if chr(code) not in _SAFE}
+
+
+def _quoted_ascii(key: str) -> str:
+    unsafe = set(key).difference(_SAFE)
+    if not unsafe:
+        return key
+    if "%" in unsafe:
+        key = key.replace("%", "%25")
+        unsafe.discard("%")
+    for character in unsafe:
+        key = key.replace(character, _ESCAPES[character])
+    return key
 
 
 @functools.lru_cache(maxsize=8192)
@@ -70,7 +85,7 @@ def document_id(key: str) -> str:
     escaped, which plain quoting never does; over-long ids keep a readable prefix and end in
     '%~' + sha256, a sequence quoting never produces.
     """
-    encoded = key.translate(_QUOTED) if key.isascii() else urllib.parse.quote(key, safe="")
+    encoded = _quoted_ascii(key) if key.isascii() else urllib.parse.quote(key, safe="")
     if _RESERVED_ID.match(encoded):
         encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
     if len(encoded) > MAX_ID_BYTES:

@@ -28,7 +28,7 @@ import hashlib
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from shared.remediation.actions import Action, all_actions
 from shared.clock import Clock, skew_safe_lease
@@ -384,7 +384,8 @@ def closed_before_write(closed: IncidentRecord, policy: str = "") -> str:
 class Gate:
     def __init__(self, config: Config, state: StateStore, clock: Clock, owner: str,
                  timeline: Timeline | None = None, message_id: str | None = None,
-                 alert: AlertContext | None = None, policy: str = "", started_at: int | None = None) -> None:
+                 alert: AlertContext | Callable[[], AlertContext] | None = None, policy: str = "",
+                 started_at: int | None = None) -> None:
         self.config = config
         self.state = state
         self.clock = clock
@@ -394,13 +395,21 @@ class Gate:
         # the same message is not a duplicate but that message in progress (InProgress).
         self.message_id = message_id
         # The alert this attempt handles, kept in the action record: the sweep verifies at its bar.
-        self.alert = alert
+        # Given as a function, it is built when first read: only a write's record reads it, and a
+        # duplicate, answered before any write, never does (docs/performance.md).
+        self._alert = alert
         # Its alert policy's resource name (Incident.policy_resource), kept in the claims it completes:
         # another policy's notification under the same incident id is no duplicate (`other_policy`).
         self.policy = policy
         # Its incident's start (Incident.started_at), kept in the claims it completes and in its action
         # record: an OPEN of the same id that says another start is no duplicate (`other_start`).
         self.started_at = started_at
+
+    @property
+    def alert(self) -> AlertContext | None:
+        if callable(self._alert):
+            self._alert = self._alert()
+        return self._alert
 
     def _completion(self, status: OutcomeStatus, after: Any) -> dict[str, Any]:
         """What a completed claim keeps: the result, and the alert policy and start it was taken for."""
