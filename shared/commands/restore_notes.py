@@ -12,6 +12,7 @@ afterwards is best effort: a note left `sending` only makes a later send of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from shared.commands.context import CommandRun
 from shared.errors import TransientError
@@ -39,17 +40,26 @@ def store(run: CommandRun, service: str, params: RestoreTrafficParams) -> Noted:
     one (that attempt wrote nothing) is replaced. Raises TransientError, nothing written, if it cannot
     be stored."""
     key = note_key(run.command_id or "", service)
-    note = RestoreNote(key=key, command_id=run.command_id or "", service=service,
+    note = RestoreNote(key=key, command_id=run.command_id or "", service=service, owner=run.owner,
                        requested_by=run.command.requested_by, noted_at=run.now,
                        traffic=[t.model_dump(mode="json") for t in params.desired()])
     state = run.adapters.state
-    if state.create_record(RESTORES, key, note.model_dump(mode="python")):
+    try:
+        created = state.create_record(RESTORES, key, note.model_dump(mode="python"))
+    except TransientError:
+        # The create may have landed with its answer lost: a note left `sending` would make the redelivery
+        # answer "its write may have taken" for a restore that never went to the gate. Taken back (best
+        # effort: only a note still `sending`), then raised: nothing was written, the command is retried.
+        _void(state, key, run.owner)
+        raise
+    if created:
         return Noted(note, found=False)
     held = state.get_record(RESTORES, key)
     if held and held.get("state") != RestoreNoteState.VOID.value:
         return Noted(RestoreNote.model_validate(held), found=True)
     # Void (or deleted since): replaced, guarded on what was read, so an attempt that noted meanwhile keeps its note.
-    if held and state.update_record(RESTORES, key, note.model_dump(mode="python"), expect={"state": held.get("state")}):
+    if held and state.update_record(RESTORES, key, note.model_dump(mode="python"),
+                                    expect={"state": held.get("state"), "owner": held.get("owner")}):
         return Noted(note, found=False)
     if not held and state.create_record(RESTORES, key, note.model_dump(mode="python")):
         return Noted(note, found=False)
@@ -65,7 +75,16 @@ def settle(run: CommandRun, noted: Noted | None, written: bool, status: str) -> 
                else {"state": RestoreNoteState.VOID.value})
     try:
         run.adapters.state.update_record(RESTORES, noted.note.key, changes,
-                                         expect={"state": RestoreNoteState.SENDING.value})
+                                         expect={"state": RestoreNoteState.SENDING.value, "owner": noted.note.owner})
     except TransientError as exc:
         run.timeline.step("unrecorded", f"the restore's note {noted.note.key} could not be settled ({exc}): a later "
                           "send of this command_id is answered as one whose write may have taken", severity="WARNING")
+
+
+def _void(state: Any, key: str, owner: str) -> None:
+    """This attempt's note (by its owner), if it landed and is still `sending`, voided."""
+    try:
+        state.update_record(RESTORES, key, {"state": RestoreNoteState.VOID.value},
+                            expect={"state": RestoreNoteState.SENDING.value, "owner": owner})
+    except TransientError:
+        pass

@@ -354,6 +354,7 @@ class RestoreNote(BaseModel):
     key: str
     command_id: str
     service: str
+    owner: str                        # the attempt that stored it: only it settles or takes it back
     requested_by: str
     traffic: list[dict[str, Any]]     # the split written (RestoreTrafficParams.desired), tags at 0% included
     noted_at: AwareDatetime

@@ -882,3 +882,19 @@ def test_a_pause_names_a_to_latest_restore_under_way_of_a_service_with_no_pin():
     assert restored.status is OutcomeStatus.APPLIED, restored.reason
     [pause] = paused
     assert "1 write(s) already under way" in pause.reason and "command rest-6 by" in pause.reason, pause.reason
+
+
+def test_a_restore_whose_notes_create_lost_its_answer_runs_on_its_redelivery():
+    """The note's create landed and its answer was lost: the restore raised before the gate (nothing
+    written) and Pub/Sub delivers it again. The note is taken back before raising, or the redelivery would
+    find it `sending` with no gate claim and answer "its write may have taken" for a restore never sent."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, lost=True, method="create_record")
+    body = {"command": "restore_traffic", "command_id": "rest-5", "requested_by": OPERATOR, "reason": "r",
+            "target": SERVICE, "params": {"to_latest": True}}
+    with pytest.raises(TransientError):
+        w.command(body, message_id="m-rest-5")
+    assert updates(w) == 1
+    [again] = w.command(body, message_id="m-rest-5")
+    assert again.status is OutcomeStatus.APPLIED and updates(w) == 2, again.reason
