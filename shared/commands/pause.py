@@ -15,8 +15,9 @@ from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.guardrails import Gate, pause_key
 from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.remediation.records import (ACTIONS, FLAGS, INTENTS, KILL_SWITCH, PINS, ActionRecord, ActionState,
-                                        IntentRecord, IntentState, PinRecord)
+from shared.remediation.records import (ACTIONS, FLAGS, INTENTS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
+                                        ActionState, IntentRecord, IntentState, PinRecord, RestoreNote,
+                                        RestoreNoteState)
 
 
 def pause(run: CommandRun) -> Outcome:
@@ -102,8 +103,8 @@ def _under_way(run: CommandRun, target: str | None) -> str:
     - a corrective restore, which stores no plan (a plan left open reads as a write that may need
       recording, intents.py, not as an undo): the sweep's undo, by its action record `undoing` since
       its decision or its last try (`tried_at`); an operator's restore_traffic, by its note on the pin
-      (records.RestoreMark). A to_latest restore of a service Runwarden holds no pin of leaves no note,
-      and is not named.
+      (records.RestoreMark), and its note kept by the command (records.RestoreNote), which a to_latest
+      restore of a service Runwarden holds no pin of leaves too.
     Each ends as it ends and is answered. Each kind is read at most _LISTED + 1 at a time; more than
     that, or a read that fails, is said, never taken for none."""
     lease = timedelta(seconds=run.config.guardrails.claim_ttl_seconds) + CLOCK_SKEW_ALLOWANCE
@@ -187,20 +188,36 @@ def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[t
 
 
 def _restores(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
-    """The operators' restores noted on a pin since `since` in the pause's scope (the pins held: one
-    equality, at most _LISTED + 1), and whether more pins were held than read."""
-    found = run.adapters.state.find_records(PINS, "pinned", True, _LISTED + 1)
-    restores = []
-    for data in found[:_LISTED]:
+    """The operators' restores noted since `since` in the pause's scope, and whether more were open than
+    read: the notes still `sending` (records.RestoreNote: every restore's, pinned service or not, a
+    `to_latest` of a service Runwarden holds no pin of included; one equality, at most _LISTED + 1), and
+    the notes on the pins held (one equality, at most _LISTED + 1), which restores sent before the notes
+    existed left; one restore named once, by its command."""
+    notes = run.adapters.state.find_records(RESTORES, "state", RestoreNoteState.SENDING.value, _LISTED + 1)
+    pins = run.adapters.state.find_records(PINS, "pinned", True, _LISTED + 1)
+    restores: dict[str, tuple[datetime, str]] = {}
+    for data in notes[:_LISTED]:
+        try:
+            note = RestoreNote.model_validate(data)
+        except ValueError:
+            continue
+        if note.noted_at >= since and _in_scope(target, note.service):
+            restores[note.command_id] = (note.noted_at, _restore_named(note.service, note.command_id,
+                                                                       note.requested_by, note.noted_at))
+    for data in pins[:_LISTED]:
         try:
             pin = PinRecord.model_validate(data)
         except ValueError:
             continue
         mark = pin.restoring
         if mark is not None and mark.at >= since and _in_scope(target, pin.service):
-            restores.append((mark.at, f"restore_traffic on {pin.service} (command {mark.command_id} by "
-                                      f"{mark.requested_by}, sent at {mark.at:%H:%M:%S}Z)"))
-    return restores, len(found) > _LISTED
+            restores.setdefault(mark.command_id, (mark.at, _restore_named(pin.service, mark.command_id,
+                                                                          mark.requested_by, mark.at)))
+    return list(restores.values()), len(notes) > _LISTED or len(pins) > _LISTED
+
+
+def _restore_named(service: str, command_id: str, requested_by: str, at: datetime) -> str:
+    return f"restore_traffic on {service} (command {command_id} by {requested_by}, sent at {at:%H:%M:%S}Z)"
 
 
 def _still_off(run: CommandRun, target: str | None) -> str:

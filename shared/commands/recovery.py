@@ -46,9 +46,10 @@ sweep's backstop, which judges the same intent once its claim's lease has lapsed
 (shared/remediation/intents.py); whichever of the two comes first reports it, the other answers a
 duplicate.
 
-restore_traffic stores no intent (a corrective action): `unfinished_write` reads its gate claim
-instead, and never lets a send of the same command_id write again after an earlier attempt took that
-claim and did not give it back.
+restore_traffic stores no intent (a corrective action): `unfinished_write` reads its gate claim and
+its note (restore_notes.py) instead, and never lets a send of the same command_id write again after an
+earlier attempt took that claim and did not give it back, nor once the claim is gone while the note
+says an attempt went to the gate.
 """
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ from shared.remediation.actions import get_action
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
 from shared.remediation import intents
 from shared.remediation.intents import Verdict, look_ended
-from shared.remediation.records import (ACTIONS, ANSWERS, INTENTS, REPORT_PENDING, ActionRecord, ActionState,
-                                        IntentRecord, IntentState, command_intent_key)
+from shared.remediation.records import (ACTIONS, ANSWERS, INTENTS, REPORT_PENDING, RESTORES, ActionRecord,
+                                        ActionState, IntentRecord, IntentState, RestoreNote, RestoreNoteState,
+                                        command_intent_key)
 
 # The commands whose handler can write through the gate and store an intent first: only these can
 # have left a change behind. (restore_traffic writes too, but as a corrective action it stores no
@@ -148,15 +150,16 @@ def unfinished_write(run: CommandRun) -> Outcome | None:
       recording its write failed): its write may have taken, and nothing recorded it: `escalated`, naming
       the claim; nothing written, whatever the target shows now. (A give-back that failed, with nothing
       written, leaves the same claim: it cannot be told apart, so it is escalated too.)
-    A claim Firestore's TTL has deleted since its lease lapsed cannot be read: docs/behaviour.md says
-    what that leaves."""
+    A claim Firestore's TTL has deleted since its lease lapsed (or a completed one past its retention)
+    cannot be read: the restore's note (records.RestoreNote, kept 30 days, read in the same batch) answers
+    then (`_noted_write`)."""
     command = run.command
     if command.command not in CLAIM_ONLY or command.dry_run or not run.command_id or not command.target:
         return None
     key = claim_key(command_incident(run.command_id), command.target, command.command)
-    [data] = run.adapters.state.get_many([(CLAIMS, key)])
+    data, note = run.adapters.state.get_many([(CLAIMS, key), (RESTORES, key)])
     if not data:
-        return None
+        return _noted_write(run, RestoreNote.model_validate(note)) if note else None
     claim = ClaimRecord.model_validate(data)
     ours = intents.message_of(claim.owner) == command_attempts(run.command_id)
     if claim.status is ClaimStatus.COMPLETED:
@@ -169,6 +172,32 @@ def unfinished_write(run: CommandRun) -> Outcome | None:
               "record of the write is missing: the commit after it failed, or the attempt died), so its write may "
               "have taken; nothing written again, whatever the target shows now. A person must check "
               f"{command.target} and, to run the command again, send it with a new command_id")
+    run.timeline.step("unrecorded", reason, severity="WARNING")
+    return run.outcome(OutcomeStatus.ESCALATED, reason, target=command.target)
+
+
+def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
+    """A resend whose gate claim is gone (never taken, given back, or deleted by Firestore's TTL some time
+    after its lease) but whose restore note (records.RestoreNote, kept 30 days) says an earlier attempt at
+    this command went to the gate: `written` is a duplicate of that answer; `sending` (the attempt died, or
+    every record after its write failed) may have written, and is escalated; nothing is written again. A
+    `void` note (nothing written) lets the command run."""
+    command = run.command
+    if note.state is RestoreNoteState.VOID:
+        return None
+    run.use_incident(command_incident(run.command_id or ""))
+    if note.state is RestoreNoteState.WRITTEN:
+        reason = recorded_duplicate_reason(
+            run.command_id or "", f"{command.command} on {command.target}, {note.status or 'written'} at "
+            f"{note.noted_at:%Y-%m-%d %H:%M:%S} (its note {note.key}); this command's record of its first answer "
+            "and the gate's claim are gone; nothing written")
+        status = OutcomeStatus.ESCALATED if note.status == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
+        return run.outcome(status, reason, target=command.target)
+    reason = (f"{command.command} on {command.target} not run: an earlier attempt at command {run.command_id} noted "
+              f"this restore at {note.noted_at:%Y-%m-%d %H:%M:%S} and went to the gate, and no record of its answer "
+              "is left (the gate's claim and this command's record are gone: Firestore deletes a lapsed claim some "
+              "time after its lease), so its write may have taken; nothing written again, whatever the target shows "
+              f"now. A person must check {command.target} and, to run the command again, send it with a new command_id")
     run.timeline.step("unrecorded", reason, severity="WARNING")
     return run.outcome(OutcomeStatus.ESCALATED, reason, target=command.target)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.commands import restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
@@ -89,7 +90,10 @@ def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams,
                      service: str) -> GateResult:
     """The gate's answer, the restore's note on the pin (`_mark_restoring`) kept only while its write
     may have taken: none for a dry run, and taken back after an answer that wrote nothing."""
-    noted = None if runs_dry(run.config, action.name, run.manual()) else _mark_restoring(run, service, params)
+    dry = runs_dry(run.config, action.name, run.manual())
+    # The durable note first (restore_notes.py): stored before anything else, or the command is retried.
+    kept = None if dry or not run.command_id else restore_notes.store(run, service, params)
+    noted = None if dry else _mark_restoring(run, service, params)
     mark = noted.mark if noted else None
     try:
         result = gated(run, action, params, before, service)
@@ -100,12 +104,15 @@ def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams,
         # person's later change to exactly this split would be taken for a restore never written.
         if noted is not None and not noted.found:
             _unmark_restoring(run, service, mark)
+        restore_notes.settle(run, kept, written=False, status="")
         raise
     except RunwardenError:
         _unmark_restoring(run, service, mark)   # the gate raises with nothing written (all given back)
+        restore_notes.settle(run, kept, written=False, status="")
         raise
     if not result.written:
         _unmark_restoring(run, service, mark)   # skipped, failed, rejected, escalated unsent: nothing written
+    restore_notes.settle(run, kept, written=result.written, status=result.status.value)
     return result
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 from shared.remediation.actions import Action, all_actions
-from shared.clock import Clock, skew_safe_lease
+from shared.clock import CLOCK_SKEW_ALLOWANCE, Clock, skew_safe_lease
 from shared.config import Config
 from shared.diagnosis.evidence import AlertContext
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
@@ -41,9 +41,9 @@ from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, Stat
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
-from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENTS, KILL_SWITCH, PINS, PROPOSALS, SETTLED,
-                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState,
-                                        ProposalRecord, SettledEntry, settled_field)
+from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
+                                        PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
+                                        IntentState, ProposalRecord, SettledEntry, settled_field)
 from shared.timeline.words import duration
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
@@ -1055,12 +1055,19 @@ class Gate:
                                                  "expires_at": intent.expires_at, **(extra or {})}, merge=True,
                            expect=intent.unchanged() if guarded else None)
 
-    @staticmethod
-    def _settled(incident_id: str, entry: SettledEntry, expires_at: datetime) -> RecordWrite:
-        """A merge into the incident's SETTLED record: this entry, beside any others. It expires with
-        the last claim completed (the TTL policy on `expires_at`); a missing record only costs a read."""
+    def _settled(self, incident_id: str, entry: SettledEntry, expires_at: datetime) -> RecordWrite:
+        """A merge into the incident's SETTLED record: this entry, beside any others. The record has one
+        `expires_at` (the TTL policy's field, infra/firestore.tf) and a merge replaces it, so it is never
+        set to the entry's own expiry alone: a later, shorter-lived entry (a refusal kept for the cooldown,
+        a claim kept for `claim_retention_seconds`) merged after an escalated plan's 7-day `held` entry
+        would have let the TTL delete that entry with the record, and with it the only thing that held the
+        incident's writes on another target than the alert's own (shared.pipeline `_AlertRun.prior`). It is
+        set at least `settled_horizon` ahead, which no entry's claim outlives; each entry is still used only
+        while its own claim copy has not expired (settled.py), so the longer life costs only storage."""
+        horizon = self.clock.now() + settled_horizon(self.config.guardrails.claim_retention_seconds)
         return RecordWrite(SETTLED, incident_id, {settled_field(entry.key): entry.model_dump(mode="python"),
-                                                  "incident_id": incident_id, "expires_at": expires_at}, merge=True)
+                                                  "incident_id": incident_id,
+                                                  "expires_at": max(expires_at, horizon)}, merge=True)
 
     def _records(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
                  service: str, signature: str, manual: Manual | None, now: datetime,
@@ -1495,3 +1502,11 @@ def _escalated_reason(action: str, plan: IntentRecord) -> str:
             f"{(plan.expires_at or plan.noted_at):%Y-%m-%d %H:%M:%S} UTC; later notifications of it are duplicates "
             "of this answer. A person must check the target and act by command if more is needed. "
             + release_hint(plan))
+
+
+def settled_horizon(claim_retention_seconds: int) -> timedelta:
+    """How far ahead every merge sets an incident's SETTLED record to expire: past the longest life any entry's
+    claim can have from now. A completed claim is kept `claim_retention_seconds`; a claim held for an escalated
+    plan until the plan expires, at most INTENT_RETENTION after it was noted (`Gate._plan_hold`), by an
+    instance whose clock may run up to CLOCK_SKEW_ALLOWANCE ahead of this one's (shared/clock.py)."""
+    return max(timedelta(seconds=claim_retention_seconds), INTENT_RETENTION) + CLOCK_SKEW_ALLOWANCE

@@ -21,6 +21,7 @@ COMMANDS = "commands"      # StateStore claim kind: one claim per operator comma
 INTENTS = "intents"        # StateStore kind of IntentRecord, keyed by incident|message (intent_key)
 SWEEP_MARKS = "sweep_marks"  # StateStore kind of the sweep's own bookmarks (verification.py), never expiring
 ANSWERS = "answers"        # StateStore kind of CommandAnswer, keyed by the command_id: a command's answer until published
+RESTORES = "restores"      # StateStore kind of RestoreNote, keyed by the restore's gate claim key
 SETTLED = "settled"        # StateStore kind of what settled an incident's actions (SettledEntry fields), keyed
                            # by the incident id: shared/remediation/settled.py
 # How long a record is kept after it was opened or applied: longer than any window that reads it
@@ -333,6 +334,43 @@ class RestoreMark(BaseModel):
     def stored(self) -> dict[str, Any]:
         """The note as the pin holds it: `at` a timestamp, the split as plain values."""
         return self.model_dump(mode="python")
+
+
+class RestoreNoteState(str, Enum):
+    SENDING = "sending"   # noted before the gate: its write may be under way, or may have taken
+    WRITTEN = "written"   # the gate answered that it wrote (its answer's status kept in `status`)
+    VOID = "void"         # the gate wrote nothing (gave everything back, refused, a duplicate)
+
+
+class RestoreNote(BaseModel):
+    """An operator's restore_traffic, noted before its write (shared/commands/traffic.py), keyed by the
+    restore's gate claim key (`command:<command_id>|<service>|restore_traffic`). A restore is a corrective
+    action and stores no intent (Gate._intent); its gate claim and its command's record say whether an
+    earlier attempt wrote, but both are claims, which Firestore's TTL deletes some time after their lease
+    when the attempt never completed them. This note is kept as long as the command's own record would be
+    (COMMAND_RETENTION, 30 days; the subscriptions keep an unacked message 7 days, infra/pubsub.tf
+    `message_retention_duration`), so a send of the same command_id after both claims are gone still finds
+    that an earlier attempt may have written (recovery.unfinished_write). A pause names one `sending` within
+    a claim's lease as a write under way, pinned service or not (pause._restores)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: str
+    command_id: str
+    service: str
+    owner: str                        # the attempt that stored it: only it settles or takes it back
+    requested_by: str
+    traffic: list[dict[str, Any]]     # the split written (RestoreTrafficParams.desired), tags at 0% included
+    noted_at: AwareDatetime
+    state: RestoreNoteState = RestoreNoteState.SENDING
+    status: str = ""                  # the gate's answer, once `written`
+    expires_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _expiry(self) -> "RestoreNote":
+        if self.expires_at is None:
+            self.expires_at = self.noted_at + COMMAND_RETENTION
+        return self
 
 
 class PinRecord(KeptReport):

@@ -164,16 +164,17 @@ def test_ttl_covers_every_collection_with_an_expiry() -> None:
     from shared.config import StateSettings
     from shared.ports import ClaimRecord
     from shared.remediation import guardrails
-    from shared.remediation.records import (ACTIONS, ANSWERS, COMMANDS, FLAGS, INCIDENTS, INTENTS, PINS, SETTLED,
-                                            ActionRecord, CommandAnswer, IncidentRecord, IntentRecord)
+    from shared.remediation.records import (ACTIONS, ANSWERS, COMMANDS, FLAGS, INCIDENTS, INTENTS, PINS, RESTORES,
+                                            SETTLED, ActionRecord, CommandAnswer, IncidentRecord, IntentRecord,
+                                            RestoreNote)
 
     config = load_module()
     expiring = {guardrails.CLAIMS, guardrails.DRY_RUN_CLAIMS, guardrails.COOLDOWNS, guardrails.BUDGETS,
-                ACTIONS, INCIDENTS, COMMANDS, ANSWERS, INTENTS, SETTLED}
+                ACTIONS, INCIDENTS, COMMANDS, ANSWERS, INTENTS, SETTLED, RESTORES}
     assert set(config.locals["ttl_collections"]) == expiring
     assert FLAGS not in config.locals["ttl_collections"]        # the kill switch must never expire
     assert PINS not in config.locals["ttl_collections"]         # a pin stays until someone releases it
-    for model in (ClaimRecord, ActionRecord, IncidentRecord, IntentRecord, CommandAnswer):
+    for model in (ClaimRecord, ActionRecord, IncidentRecord, IntentRecord, CommandAnswer, RestoreNote):
         assert "expires_at" in model.model_fields, model.__name__
     ttl = config.resource("google_firestore_field", "ttl")
     assert ttl["field"] == "expires_at" and ttl["collection"] == "${var.collection_prefix}_${each.value}"

@@ -18,9 +18,13 @@ POLICY = {"guardrails": {"cooldown_seconds": 0}, "operators": [OPERATOR],
           "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 5}]}}
 
 
+# The faults name the writes they hit (the restore stores its own note first: tests/property/test_fast_tier.py).
 @pytest.mark.parametrize("program", [
-    [StoreFault("write", 2), OperatorRestore(0, True), OperatorRestore(0, True), Open(0, 0)],
-    [Concurrent(1, 0, 2, True), StoreFault("write", 3), OperatorRestore(0, True), OperatorRestore(0, False, 1)],
+    [StoreFault("write", 1, method="record_all"), StoreFault("write", 1, method="complete"),
+     OperatorRestore(0, True), OperatorRestore(0, True), Open(0, 0)],
+    [Concurrent(1, 0, 2, True), StoreFault("write", 1, method="update_record"),
+     StoreFault("write", 1, method="record_all"), StoreFault("write", 1, method="complete"),
+     OperatorRestore(0, True), OperatorRestore(0, False, 1)],
 ], ids=["same-body", "other-body"])
 def test_a_restore_whose_records_failed_is_never_written_again_after_the_service_changed(
         firestore_emulator, pubsub_emulator, project_id, program):

@@ -864,3 +864,37 @@ def test_an_approve_of_a_connector_alerts_proposal_is_refused_when_a_service_mov
     assert refused.status.value == "skipped" and f"{ledger} now uses {shared}" in refused.reason, refused.reason
     assert standin_env.vpcaccess.count("PatchConnector") == 0
     assert w.state.get_record(PROPOSALS, proposed.action.proposal_id)["state"] == "refused"
+
+
+def test_a_restore_resent_after_the_ttl_deleted_its_claims_writes_nothing_again(world):
+    """On Firestore: the restore wrote, the gate's commit and the command's own record failed, and both claims
+    were deleted as the TTL policy deletes them. The restore's note (records.RestoreNote), read with the gate's
+    claim in one BatchGetDocuments, holds the resend back over the rollback made since: nothing written again."""
+    import dataclasses
+
+    from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
+    from shared.remediation.records import COMMANDS, RESTORES
+    from tests.unit.fakes import FaultyStateStore
+
+    assert command(world, "rollback_traffic", command_id="pin-1", target=SERVICE, params={"revision": OLD},
+                   reason="bad deploy").status.value == "applied"
+    faulty = FaultyStateStore(world.state)
+    world.adapters = dataclasses.replace(world.adapters, state=faulty)
+    faulty.fail_next("write", 1, method="record_all")   # the gate's one commit after the write
+    faulty.fail_next("write", 1, method="complete")     # the command's own record
+    first = command(world, "restore_traffic", command_id="rest-1", target=SERVICE, params={"to_latest": True},
+                    reason="release the pin")
+    assert first.status.value == "escalated" and "could not be recorded" in first.reason, first.reason
+    key = claim_key(command_incident("rest-1"), SERVICE, "restore_traffic")
+    for kind, name in ((CLAIMS, key), (COMMANDS, "rest-1")):
+        world.state.release(kind, name, world.state.get(kind, name).owner)   # as the TTL policy deletes them
+    world.at(2 + 60 * 24)
+    assert command(world, "rollback_traffic", command_id="pin-2", target=SERVICE, params={"revision": OLD},
+                   reason="bad deploy again").status.value == "applied"
+    writes = world.standins.run.count("UpdateService")
+
+    again = command(world, "restore_traffic", command_id="rest-1", target=SERVICE, params={"to_latest": True},
+                    reason="release the pin")
+    assert again.status.value == "escalated" and "nothing written" in again.reason, again.reason
+    assert world.standins.run.count("UpdateService") == writes
+    assert world.state.get_record(RESTORES, key)["state"] == "written"

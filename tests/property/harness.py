@@ -265,6 +265,21 @@ class Reject:
 
 
 @dataclass(frozen=True)
+class Release:
+    """An operator releases the hold an escalated plan of the incident keeps on its automatic writes
+    (`release`, operators only; ids from a small pool: a repeated id is a resend): the incident's
+    escalated alert plan found in state, or, with none, the plan its first message would have stored
+    (rejected: no such plan). A state write, nothing written to Google Cloud; once it applies, the
+    incident's next notification is diagnosed afresh and may write again (invariants.once_per_claim
+    counts its writes afresh from there)."""
+    incident: int
+    command: int
+
+    def __str__(self) -> str:
+        return f"release({INCIDENTS[self.incident]} escalated plan, #{self.command})"
+
+
+@dataclass(frozen=True)
 class ApproveRace:
     """Approvals of the incident's proposal sent at once on threads: `approvals` of them (each under
     its own command id from the pool, or all under one: a duplicated command), beside an alert of
@@ -361,7 +376,7 @@ SWEEP_EVERY = 10
 
 Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
         | Skewed | Jump | Pause | OperatorRollback | OperatorScale | OperatorRestore | Approve | Reject | ApproveRace
-        | Renotify
+        | Renotify | Release
         | PersonTraffic | PersonConnector | Unreadable)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
@@ -619,7 +634,8 @@ class Run:
         elif isinstance(step, ApproveRace):
             obs.incident = INCIDENTS[step.incident]
             self._approve_race(obs, step)
-        elif isinstance(step, (Pause, OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, _Resend)):
+        elif isinstance(step, (Pause, OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, Release,
+                               _Resend)):
             self._operator(obs, step)
         elif isinstance(step, (Open, Close, _Redeliver)):
             closed = isinstance(step, Close) or (isinstance(step, _Redeliver) and step.closed)
@@ -923,7 +939,24 @@ class Run:
             proposal = proposal_id_for(claim_key(INCIDENTS[step.incident], CONNECTOR, "scale_connector"))
             return common | {"command": "reject", "command_id": f"reject-{step.command}",
                              "params": {"proposal_id": proposal}}
+        if isinstance(step, Release):
+            return self._release_body(step, common)
         return self._approve_body(step)
+
+    def _release_body(self, step: Release, common: dict[str, Any]) -> dict[str, Any]:
+        """The incident's escalated alert plan, as a person finds it in the escalation's answer (its intent
+        key and target); with none, the plan its first message would have stored, on the scenario's target."""
+        from shared.remediation.records import INTENTS, intent_key
+
+        incident = INCIDENTS[step.incident]
+        plans = [p for p in self.world.state.find_records(INTENTS, "incident_id", incident)
+                 if p.get("state") == "escalated" and not p.get("command_id")]
+        plan = max(plans, key=lambda p: str(p.get("noted_at")), default=None)
+        key = (intent_key(incident, str(plan["message_id"])) if plan
+               else intent_key(incident, _message_id(Open(step.incident, 0), False)))
+        target = str(plan["target"]) if plan else (CONNECTOR if self.scenario == "connector_saturation" else SERVICE)
+        return common | {"command": "release", "command_id": f"release-{step.command}", "target": target,
+                         "params": {"intent": key}}
 
     def _approve_body(self, step: Approve) -> dict[str, Any]:
         from shared.remediation.guardrails import claim_key, proposal_id_for
@@ -1107,6 +1140,11 @@ def is_operator_scale(step: Any) -> bool:
     pause of the service does not hold it back (only a pause of the connector does)."""
     return isinstance(step, OperatorScale) or (isinstance(step, _Resend)
                                                and step.body.get("command") == "scale_connector")
+
+
+def is_release(step: Any) -> bool:
+    """An operator's release of an escalated plan's hold, or the platform's resend of one."""
+    return isinstance(step, Release) or (isinstance(step, _Resend) and step.body.get("command") == "release")
 
 
 def is_restore(step: Any) -> bool:

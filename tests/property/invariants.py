@@ -17,12 +17,13 @@ from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
 from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, ApprovalTry, Approve, ApproveRace, Close,
                                     Concurrent, Observation, Open, OperatorRestore, OperatorRollback, OperatorScale,
-                                    PersonTraffic, Reject, Renotify, Run, Skewed, Sweep, Unreadable, _oldest_revision,
-                                    _Redeliver, _Resend, is_operator_scale, is_restore, minutes)
+                                    PersonTraffic, Reject, Release, Renotify, Run, Skewed, Sweep, Unreadable,
+                                    _oldest_revision, _Redeliver, _Resend, is_operator_scale, is_release, is_restore,
+                                    minutes)
 
 DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify)
 SWEEPS = (Sweep, Unreadable)
-COMMANDS = (OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, _Resend)
+COMMANDS = (OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, Release, _Resend)
 
 API_MAX_INSTANCES = 10
 
@@ -179,11 +180,31 @@ def _action_writes(run: Run) -> dict[str, list]:
     return writes
 
 
+def released_by(obs: Observation) -> set[str]:
+    """The incidents whose escalated plan's hold an operator's `release` lifted at this step: a person checked
+    the target, so the incident's next notification may write again (docs/behaviour.md, "A plan escalated as
+    of unknown outcome"); the invariants that count an incident's writes count afresh from there."""
+    if not is_release(obs.step):
+        return set()
+    return {o.incident_id for o in obs.outcomes if o.status.value == "applied" and o.incident_id}
+
+
 def once_per_claim(run: Run) -> list[str]:
-    """incident + target + action acts at most once, whatever the duplicates and retries."""
+    """incident + target + action acts at most once, whatever the duplicates and retries; except that once an
+    operator's `release` of an escalated plan's hold applied (a person checked the target: docs/behaviour.md,
+    "A plan escalated as of unknown outcome"), the incident's writes are counted afresh."""
     per_key: Counter[str] = Counter()
     problems = []
     for obs in run.trace:
+        if is_release(obs.step):
+            if obs.run_writes or obs.vpc_writes:
+                problems.append(f"step #{obs.index} {obs.step}: a release wrote to Google Cloud")
+            released = released_by(obs)
+            problems += [f"{key} acted {n} times" for key, n in per_key.items()
+                         if n > 1 and key.split("|")[0] in released]
+            for key in [k for k in per_key if k.split("|")[0] in released]:
+                del per_key[key]
+            continue
         if isinstance(obs.step, SWEEPS):
             if obs.vpc_writes:
                 problems.append(f"step #{obs.index}: a sweep patched the connector")
@@ -405,6 +426,11 @@ def outcomes_agree(run: Run) -> list[str]:
     applied: Counter[tuple[str, str]] = Counter()
     done: set[str] = set()
     for obs in run.trace:
+        for incident in released_by(obs):
+            problems += [f"{i}: {n} applied outcomes for {action}" for (i, action), n in applied.items()
+                         if n > 1 and i == incident]
+            applied = Counter({k: n for k, n in applied.items() if k[0] != incident})
+            done.discard(incident)
         if isinstance(obs.step, DELIVERIES):
             expected = (obs.step.threads if isinstance(obs.step, Concurrent) else 1) - obs.transient - len(obs.errors)
             if len(obs.outcomes) != expected:
@@ -433,14 +459,20 @@ def outcomes_agree(run: Run) -> list[str]:
 def one_write_per_incident(run: Run) -> list[str]:
     """An incident's alerts (the first, duplicates, redeliveries, and Cloud Monitoring's
     re-notifications hours later, past the completed claim's retention) and its approvals together
-    write at most once, whichever target."""
+    write at most once, whichever target; counted afresh once an operator's release applied (released_by)."""
     writes: Counter[str] = Counter()
+    before: list[str] = []   # counts of incidents released since (released_by)
     for obs in run.trace:
+        for released in released_by(obs):
+            if writes.get(released, 0) > 1:
+                before.append(f"incident {released}: {writes[released]} writes took effect across its notifications "
+                              "and approvals")
+            writes.pop(released, None)
         incident = obs.incident if isinstance(obs.step, DELIVERIES + (ApproveRace,)) else _approved_incident(obs)
         if incident is not None:
             writes[incident] += obs.run_writes + obs.vpc_writes
-    return [f"incident {incident}: {n} writes took effect across its notifications and approvals"
-            for incident, n in writes.items() if n > 1]
+    return before + [f"incident {incident}: {n} writes took effect across its notifications and approvals"
+                     for incident, n in writes.items() if n > 1]
 
 
 def undo_keeps_person_change(run: Run) -> list[str]:

@@ -214,3 +214,27 @@ def test_a_release_where_the_claims_write_was_recorded_says_what_still_answers_t
         [after] = run.trace[-1].outcomes
         assert after.status.value == "skipped" and after.reason.startswith("duplicate"), after.reason
         assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+
+
+def test_the_generated_release_lifts_an_escalated_hold_and_the_invariants_count_the_incident_afresh() -> None:
+    """The soak's `Release` step (programs.steps): the operator releases the incident's escalated plan found in
+    state, as its answer names it. Before it, the re-notification is the hold's duplicate; after it, the
+    incident's next notification is diagnosed afresh and patches again, which `once_per_claim` counts afresh
+    (a person checked the connector), while a release that finds no plan is rejected and lifts nothing."""
+    from tests.property.harness import Release
+    from tests.property.invariants import once_per_claim
+
+    with fast_run("connector_saturation", "enforce", sustain=180, **ONE_WAY) as run:
+        for step in (Release(1, 1), StoreFault("write", 1, method="record_all"), Open(0, 0),
+                     Fault("vpcaccess", "GetConnector", 0), Sweep(25), Fault("vpcaccess", "", clear=True),
+                     Renotify(0, 20), Release(0, 0), Release(0, 0), Renotify(0, 20)):
+            run.step(step)
+        run.finish()
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        statuses = [[o.status.value for o in obs.outcomes] for obs in run.trace]
+        assert statuses[0] == ["rejected"] and statuses[6] == ["skipped"], run.describe()
+        assert statuses[7] == ["applied"] and statuses[8] == ["skipped"], run.describe()   # the resend: a duplicate
+        assert run.trace[9].vpc_writes == 1 and run.standins.vpcaccess.count("PatchConnector") == 2, run.describe()
+        run.trace[7].step = run.trace[6].step   # as if no release had come between: a second patch of the incident
+        assert once_per_claim(run) == [f"{run.trace[2].incident}|{CONNECTOR}|scale_connector acted 2 times"]

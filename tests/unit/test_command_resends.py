@@ -569,8 +569,9 @@ def test_a_restore_whose_pin_release_failed_is_answered_not_raised():
     kept with its record, saying the pin's release is not recorded."""
     w = world()
     assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
-    # The restore's note on the pin (tolerated: the restore goes on), then the pin's release.
-    w.adapters.state.fail_next("write", 2, method="update_record")
+    # The restore's note on the pin (tolerated: the restore goes on), the settling of its own note (best
+    # effort), then the pin's release.
+    w.adapters.state.fail_next("write", 3, method="update_record")
     restored = send(w, "restore_traffic", "rest-1", target=SERVICE, params={"to_latest": True})
     assert restored.status is OutcomeStatus.APPLIED, restored.reason
     assert any("pin's release could not be recorded" in n for n in restored.notes), restored.notes
@@ -791,3 +792,109 @@ def test_a_restore_whose_write_failed_before_it_took_is_retried_and_written_once
     again = restore(w, "rest-8")
     assert again.status is OutcomeStatus.APPLIED, again.reason
     assert w.state.get_record(PINS, SERVICE)["pinned"] is False
+
+
+def restore_key(command_id: str) -> str:
+    return claim_key(command_incident(command_id), SERVICE, "restore_traffic")
+
+
+@pytest.mark.parametrize("note_settled", [True, False], ids=["note-written", "note-left-sending"])
+def test_a_restore_resent_after_the_ttl_deleted_every_claim_of_its_unrecorded_write_writes_nothing_again(note_settled):
+    """The restore wrote, then the gate's commit recording it failed (its claim left unfinished) and so did
+    the command's own record (its claim left unfinished too). Both are claims, and Firestore's TTL deletes a
+    lapsed claim some time after its lease: a send of the same command_id after that found nothing and ran
+    as a new command, over the rollback made since: two writes under one command_id. The restore's note,
+    kept as long as a command's record (records.RestoreNote), holds it back: `escalated`, nothing written,
+    whether the note was settled with the gate's answer or left `sending` (its update failed too, or the
+    attempt died: its write may have taken)."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, method="record_all")    # the gate's commit after the restore's write
+    w.adapters.state.fail_next("write", 1, method="complete")      # the command's own record
+    if not note_settled:
+        # The note on the pin (tolerated), then the settling of the restore's own note.
+        w.adapters.state.fail_next("write", 2, method="update_record")
+    first = send(w, "restore_traffic", "rest-9", target=SERVICE, params={"to_latest": True})
+    assert first.status is OutcomeStatus.ESCALATED and "could not be recorded" in first.reason, first.reason
+    assert updates(w) == 2
+    w.at(2 + 60 * 24)                                                # a day on: both leases long lapsed
+    w.state.records.pop((CLAIMS, restore_key("rest-9")))          # Firestore's TTL deleted both claims
+    w.state.records.pop((COMMANDS, "rest-9"))
+    deploy_newer(w, 60 * 24)
+    assert rollback(w, "pin-2").status is OutcomeStatus.APPLIED       # the service pinned again since
+    assert updates(w) == 3
+
+    again = send(w, "restore_traffic", "rest-9", target=SERVICE, params={"to_latest": True})
+    assert again.status is OutcomeStatus.ESCALATED, again.reason
+    said = ("already made its change" if note_settled else "may have taken") + ", nothing written"
+    assert said.split(",")[0] in again.reason and "nothing written" in again.reason, again.reason
+    assert updates(w) == 3
+
+
+def test_a_restore_resent_after_its_claims_are_gone_is_a_duplicate_when_its_note_says_it_was_written():
+    """The gate recorded the restore (its claim completed, kept `claim_retention_seconds`) and only the
+    command's record failed: past both claims' life, the note kept with the gate's answer makes the resend a
+    duplicate of it. A restore that wrote nothing (held back by a pause) leaves its note `void`: the command
+    runs on its resend."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, method="complete")
+    first = send(w, "restore_traffic", "rest-8", target=SERVICE, params={"to_latest": True})
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    w.at(2 + 60 * 24)
+    w.state.records.pop((CLAIMS, restore_key("rest-8")), None)
+    w.state.records.pop((COMMANDS, "rest-8"))
+    deploy_newer(w, 60 * 24)
+    assert rollback(w, "pin-2").status is OutcomeStatus.APPLIED
+    again = send(w, "restore_traffic", "rest-8", target=SERVICE, params={"to_latest": True})
+    assert again.status is OutcomeStatus.SKIPPED and "already made its change" in again.reason, again.reason
+    assert updates(w) == 3
+
+    assert send(w, "pause", "p-8", target=SERVICE).status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, method="complete")
+    held = send(w, "restore_traffic", "rest-7", target=SERVICE, params={"to_latest": True})
+    assert held.status is OutcomeStatus.SKIPPED and updates(w) == 3, held.reason
+    assert send(w, "resume", "r-8", target=SERVICE).status is OutcomeStatus.APPLIED
+    w.at(2 + 60 * 24 + 30)
+    w.state.records.pop((CLAIMS, restore_key("rest-7")), None)
+    w.state.records.pop((COMMANDS, "rest-7"))
+    ran = send(w, "restore_traffic", "rest-7", target=SERVICE, params={"to_latest": True})
+    assert ran.status is OutcomeStatus.APPLIED and updates(w) == 4, ran.reason
+
+
+def test_a_pause_names_a_to_latest_restore_under_way_of_a_service_with_no_pin():
+    """A person pinned the service by hand (no pin of Runwarden's), and an operator's `to_latest` restore is
+    being written when another operator's pause lands. The restore left its note only on a pin, so the
+    pause answered as if nothing were under way; its note kept by the command now names it."""
+    w = world()
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD)])
+    paused = []
+    transport = w.adapters.run._transport
+    call = transport.call
+
+    def pause_as_it_is_sent(method, request, answer):   # the pause lands as Cloud Run takes the write
+        if method == "UpdateService" and not paused:
+            paused.append(send(w, "pause", "p-9", target=SERVICE))
+        return call(method, request, answer)
+
+    transport.call = pause_as_it_is_sent
+    restored = send(w, "restore_traffic", "rest-6", target=SERVICE, params={"to_latest": True})
+    assert restored.status is OutcomeStatus.APPLIED, restored.reason
+    [pause] = paused
+    assert "1 write(s) already under way" in pause.reason and "command rest-6 by" in pause.reason, pause.reason
+
+
+def test_a_restore_whose_notes_create_lost_its_answer_runs_on_its_redelivery():
+    """The note's create landed and its answer was lost: the restore raised before the gate (nothing
+    written) and Pub/Sub delivers it again. The note is taken back before raising, or the redelivery would
+    find it `sending` with no gate claim and answer "its write may have taken" for a restore never sent."""
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    w.adapters.state.fail_next("write", 1, lost=True, method="create_record")
+    body = {"command": "restore_traffic", "command_id": "rest-5", "requested_by": OPERATOR, "reason": "r",
+            "target": SERVICE, "params": {"to_latest": True}}
+    with pytest.raises(TransientError):
+        w.command(body, message_id="m-rest-5")
+    assert updates(w) == 1
+    [again] = w.command(body, message_id="m-rest-5")
+    assert again.status is OutcomeStatus.APPLIED and updates(w) == 2, again.reason

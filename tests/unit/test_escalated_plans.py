@@ -164,3 +164,40 @@ def test_the_hold_never_outlives_the_plan_whatever_the_claim_retention() -> None
                  FixedClock(T0 + timedelta(minutes=2)), owner="sweep:1", message_id="")
     assert sweep.hold_escalated(plan, "shows neither")
     assert fresh.get(CLAIMS, KEY).expires_at == plan.expires_at
+
+
+def test_a_shorter_lived_entry_merged_later_does_not_shorten_the_hold_in_the_settled_record() -> None:
+    """An escalated connector plan of the incident holds its claim for 7 days, and its SETTLED entry (`held`)
+    is what holds the incident's later notifications before any evidence is read, whatever they are now
+    diagnosed as: a rollback of the service included (shared.pipeline `_AlertRun.prior`; no action record
+    names the connector). The record has one `expires_at`, Firestore's TTL field, and each merge set it to
+    the entry merged last: a claim of the same incident completed after the hold with a 600 s retention (a
+    delivery that had read the state before the hold landed) made the record expire 10 minutes later, and
+    the TTL could delete the hold's entry with it, days before its claim expired."""
+    from shared.remediation.records import SETTLED
+    from shared.remediation.settled import SettledState
+    from tests.unit.builders import CONNECTOR
+
+    state = MemoryStateStore()
+    connector_key = claim_key("inc-1", CONNECTOR, "scale_connector")
+    noted = T0 - timedelta(minutes=30)
+    plan = IntentRecord(incident_id="inc-1", message_id="m-1", owner="m-1:1", claim_key=connector_key,
+                        action="scale_connector", target=CONNECTOR, service=SERVICE,
+                        params={"target": CONNECTOR, "max_instances": 6}, before={"max_instances": 3},
+                        after={"max_instances": 6}, noted_at=noted, state=IntentState.ESCALATED,
+                        closed_at=noted + timedelta(minutes=20), note="neither: its state could not be read")
+    state.put_record(INTENTS, plan.key, plan.model_dump(mode="python"))
+    state.claim(CLAIMS, connector_key, "m-1:1", timedelta(seconds=600), noted)
+    sweep = Gate(config(guardrails__claim_retention_seconds=600), state, FixedClock(T0), owner="sweep:1",
+                 message_id="")
+    assert sweep.hold_escalated(plan, "shows neither")
+    hold_ends = state.get(CLAIMS, connector_key).expires_at
+    assert hold_ends == plan.expires_at
+
+    result, _ = _renotified(state, 2)      # the incident's rollback, claimed on the service, kept 600 s
+    assert result.status is OutcomeStatus.APPLIED, result.reason
+
+    record = state.get_record(SETTLED, "inc-1")
+    assert record["expires_at"] >= hold_ends, "the TTL may delete the hold's entry before its claim expires"
+    held = SettledState.parse(record).held()
+    assert [entry.key for entry in held.entries] == [connector_key]
