@@ -70,6 +70,7 @@ from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
 from shared.remediation.actions.restore_traffic import serving_shares
+from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
@@ -232,7 +233,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
-                 or changed_by_others(facts, record) or served_elsewhere(facts, alert))
+                 or changed_by_others(facts, record) or served_elsewhere(facts, alert)
+                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -273,7 +275,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
                      or helped_partly(facts, record, window) or failure_moved(facts, record, window)
                      or changed_since(record, bundle.service)
-                     or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False))
+                     or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False)
+                     or _callers(facts, record, min_traffic_ratio, 1.0, unknown_is_lost=False))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)
@@ -670,6 +673,19 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle}, against "
             f"{rate_before:.0f} a minute in {before} before the action (under {ratio:.0%} of it kept): whether "
             "the action helped or the callers went away cannot be told")
+
+
+def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
+             unknown_is_lost: bool = True) -> str:
+    """`callers.callers_not_shown` on the window judged, against the service's rate before the action as
+    `traffic_lost` measures it (uptime checks before it included: a higher bar, never a lower one); ""
+    where that rate is not known (`traffic_lost` says so, or, for a failing service, it says nothing)."""
+    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    minutes_before = facts.minutes_with_requests(before)
+    if not minutes_before:
+        return ""
+    rate_before = facts.requests(before).total / minutes_before
+    return callers_not_shown(facts, facts.recent_since_incident, rate_before, ratio, error_ratio, unknown_is_lost)
 
 
 def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:

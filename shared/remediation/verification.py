@@ -53,7 +53,7 @@ from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
-from shared.diagnosis.collection import collect, users_of
+from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
@@ -448,6 +448,11 @@ class Sweep:
             bundle = collect(service, record.settle_at, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        if readers.logging is not None:
+            # Who sent the requests judged: request_count does not say (shared/remediation/callers.py).
+            lines, gap = request_lines(readers.logging, bundle, record.settle_at, self.config.diagnosis)
+            bundle = bundle.model_copy(update={"request_lines": lines, "gaps": bundle.gaps + ((gap,) if gap else ()),
+                                               "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
                              recovery)
 

@@ -11,6 +11,7 @@ import grpc
 import pytest
 import yaml
 
+from sandbox.scenario_logs import LogSpec, seed_logs
 from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from shared.commands import handle_command
@@ -30,8 +31,22 @@ def more_series(world: World, timeseries: str) -> None:
     seed(world.standins, Scenario.model_validate(extra), world.anchor)
 
 
+def request_lines(world: World, revision: str, start: str, end: str, per_minute: int, *, status: int = 200,
+                  agent: str | None = None, service: str = "backend", project: str = "demo-project",
+                  region: str = "us-central1") -> None:
+    """Cloud Run's request log for requests Monitoring counts: `per_minute` lines a minute of `revision`
+    from `start` to `end` (`agent`: "uptime" for Cloud Monitoring's uptime checker, else a caller's), answered
+    by the application itself (no Cloud Run text)."""
+    line = {"at": {"from": start, "to": end, "every": "1m"}, "log": "requests", "service": service,
+            "revision": revision, "status": status, "latency": "0.12s", "count": per_minute, "text": "",
+            "user_agent": agent or "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}
+    seed_logs(world.standins.logging, project, region, [LogSpec.model_validate(line)], [], world.anchor)
+
+
 def recovery(world: World, until: str = "+12m") -> None:
-    """After the rollback, the known-good revision serves cleanly again (as Monitoring will show)."""
+    """After the rollback, the known-good revision serves cleanly again (as Monitoring and its request
+    log will show)."""
+    request_lines(world, OLD, "+2m", until, 40)
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
@@ -257,6 +272,7 @@ def test_a_rollback_after_an_alert_the_check_does_not_read_is_not_verified_by_cl
     condition most likely still held. Now, without its incident's CLOSED, it is kept and escalated."""
     world.seed("bad_revision")
     assert world.handle(_mean_latency_alert(world)).status.value == "applied"
+    request_lines(world, OLD, "+2m", "+18m", 40)
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
@@ -770,6 +786,7 @@ def test_a_connector_change_that_did_not_help_is_escalated_not_undone(standin_en
 
 def connector_recovery(world: World) -> None:
     """After the scale-up, the service behind the connector serves cleanly and fast again."""
+    request_lines(world, OLD, "+6m", "+20m", 30)
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
@@ -983,6 +1000,10 @@ def test_a_connector_alert_is_held_back_when_any_service_behind_it_is_paused(sta
 
 def _serves(world: World, service: str, revision: str, ok: int, failing: int) -> None:
     """From +3m on, `service` answers `ok` requests a minute cleanly and fast, and `failing` with 503."""
+    for status, count in ((200, ok), (503, failing)):
+        if count:
+            request_lines(world, revision, "+3m", "+14m", count, status=status, service=service, project="shop-prod",
+                          region="europe-west1")
     extra = yaml.safe_load(f"""
 name: later
 project: shop-prod

@@ -56,9 +56,11 @@ def sweep_at(evidence: Evidence):
     return at(evidence.now) + INGEST_LAG
 
 
-def swept(evidence: Evidence) -> EvidenceBundle:
-    """The evidence as a sweep reads it, at `sweep_at`."""
-    return evidence.bundle().model_copy(update={"collected_at": sweep_at(evidence)})
+def swept(evidence: Evidence, **request_log) -> EvidenceBundle:
+    """The evidence as a sweep reads it, at `sweep_at`, with the request log of the minutes since the
+    action (`request_log`: Evidence.request_log's switches)."""
+    return evidence.bundle().model_copy(update={"collected_at": sweep_at(evidence),
+                                                "request_lines": evidence.request_log(-6, **request_log)})
 
 
 def verdict(record: ActionRecord, evidence: Evidence, closed_minute: float | None = None):

@@ -293,7 +293,8 @@ def read_at_newest(evidence: Evidence):
     """The evidence read the moment its newest minute became visible (collected at `evidence.now`), as the
     sweep could before it judged only whole minutes."""
     return evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at,
-                                                "collected_at": at(evidence.now)})
+                                                "collected_at": at(evidence.now),
+                                                "request_lines": evidence.request_log(-6)})
 
 
 def still_failing_a_little(now: float, *, visible_until: float) -> Evidence:
@@ -537,3 +538,65 @@ def test_a_moved_failure_is_read_on_the_rollbacks_own_revision():
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health_.why
     assert "failure moved" in health_.why, health_.why
+
+
+def checked(now: float, *, callers: float, failing: float = 0, checks: float = 6, check_code: str = "200",
+            code: str = "503") -> Evidence:
+    """Before the action the new revision answered 45 requests a minute (20 200, 25 500); since, the
+    revision traffic went back to answers `callers` of its callers' requests a minute (`failing` of them
+    `code`) and `checks` a minute of Cloud Monitoring's uptime checks (one check, 6 checker locations, a
+    60 s period), answered `check_code`."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    if callers - failing:
+        e.requests(OLD, -5, now, callers - failing)
+    if failing:
+        e.requests(OLD, -5, now, failing, code)
+    if checks:
+        e.uptime(OLD, -5, now, checks, check_code)
+    return e.latency(OLD, -5, now, 0.12)
+
+
+UPTIME = [
+    # name, action, the action's alert, evidence, the request log's switches, health, step, words
+    ("only uptime checks left (6 a minute against 45): not verified", rollback(), None, checked(6, callers=0), {},
+     HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
+    ("the same at the deadline: escalated, kept", rollback(), None, checked(11, callers=0), {}, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "callers are mostly gone"),
+    ("the same after a scale-up", scale_up(), None, checked(6, callers=0).connector("e2-standard-4", 2, 4), {},
+     HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
+    ("2 callers a minute and the checks: not verified", rollback(), None, checked(6, callers=2), {},
+     HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
+    ("callers kept (40 a minute) beside the checks: verified", rollback(), None, checked(6, callers=40), {},
+     HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("the uptime checks' lines excluded, the callers' whole: verified", rollback(), None, checked(6, callers=40),
+     {"uptime_kept": 0}, HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("the request log not kept: who sent the requests is not known", rollback(), None, checked(6, callers=40),
+     {"callers_kept": 0, "uptime_kept": 0}, HealthKind.UNCLEAR, StepKind.WAIT, "not shown kept"),
+    ("the request log sampled to 5 %: too few callers' lines to show them kept", rollback(), None,
+     checked(6, callers=40), {"callers_kept": 0.05, "uptime_kept": 0.05}, HealthKind.UNCLEAR, StepKind.WAIT,
+     "not shown kept"),
+    ("callers failing 2 %, two checks' clean answers make it 0.9 %: not verified", rollback(), RATIO_5XX,
+     checked(6, callers=10, failing=0.2, checks=12), {}, HealthKind.UNCLEAR, StepKind.WAIT,
+     "callers' own requests still fail"),
+    ("only failing uptime checks left at the deadline: not undone", rollback(), None,
+     checked(11, callers=0, check_code="503"), {}, HealthKind.UNCLEAR, StepKind.ESCALATE, "callers are mostly gone"),
+    ("callers failing as before beside the checks: undone", rollback(), None,
+     checked(11, callers=40, failing=20, check_code="503"), {}, HealthKind.FAILING, StepKind.UNDO, ""),
+]
+
+
+@pytest.mark.parametrize("name,record,alert,evidence,log,health,step,words", UPTIME, ids=[u[0] for u in UPTIME])
+def test_uptime_checks_are_not_the_services_callers(name, record, alert, evidence, log, health, step, words):
+    """request_count does not say who sent a request; Cloud Monitoring's uptime checks reach the service
+    wherever its callers went, and answer clean from a health path. After the callers left, 6 uptime checks a
+    minute against 45 requests before kept over 10 % of the traffic, and the action was `verified` (a
+    failing one `undone`); beside a few failing callers, their clean answers made the share clean. The
+    request log's User-Agent tells them apart; a log not kept, or sampled, shows too few callers: unclear."""
+    record = record.model_copy(update={"alert": alert})
+    bundle = swept(evidence, **log).model_copy(update={"incident_started_at": record.settle_at})
+    health_ = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    step_ = next_step(record, health_, sweep_at(evidence), TIMES)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in health_.why, health_.why
