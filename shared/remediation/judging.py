@@ -68,6 +68,7 @@ from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.callers import callers_not_shown
@@ -486,7 +487,8 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
     then, now = facts.requests(before), own if own is not None and own.total else facts.requests(window)
     if then.total < s.min_requests or not now.total:
         return ""
-    kinds_then, kinds_now = _failure_kinds(then), _failure_kinds(now)
+    kinds_then = _failure_kinds(then, _no_instance_500s(facts, before, None))
+    kinds_now = _failure_kinds(now, _no_instance_500s(facts, window, to if own is not None and own.total else None))
     seen = {k for k, n in kinds_then.items() if then.refused and n / then.refused >= _SEEN_KIND}
     p99_now = _own_p99(facts, window, to) if own is not None and own.total else facts.p99_seconds(window)
     hung_before = _hung_share(facts, before)
@@ -502,16 +504,32 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
                                                         f"{hung_now:.0%} of minutes" if hanging_now else "")
             + f"; just before the action, in {before}, {then_text} of {then.total:.0f} requests"
             + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung_before:.0%} of minutes" if hanging_then else "")
-            + ": it fails in another way than before (429: turned away at max instances; 504: the request "
-              "timeout; hanging), not as it did, and an undo would bring back the failure it had; which is worse "
+            + ": it fails in another way than before (429 or 500 no available instance: Cloud Run's own capacity, "
+              "turned away at max instances or while it scales; 504: the request timeout; hanging), not as it did, and an undo would bring back the failure it had; which is worse "
               "is for a person to judge")
 
 
-def _failure_kinds(requests) -> dict[str, float]:
-    """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): 429, 504, and
-    any other 5xx."""
+def _failure_kinds(requests, no_instance_500s: int = 0) -> dict[str, float]:
+    """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): Cloud Run's
+    own capacity refusals (429 at max instances, and its 500 "no available instance" when it cannot
+    scale fast enough: gcp-facts.md §4, "Request and system log signatures", from Cloud Run's
+    troubleshooting page), 504, and any other 5xx. request_count's 500s do not say whose they are: the
+    request log's "no available instance" lines at 500 (`no_instance_500s`, at most the 500s counted) are
+    Cloud Run's, the rest the application's. A rollback to a revision idle for hours scales from zero, and
+    Cloud Run's 500s while it does were read as the application's 500s seen before it: `failing as
+    before`, undone back into the bad revision."""
     timeouts, refused = requests.by_code.get("504", 0), requests.by_code.get("429", 0)
-    return {"429": refused, "504": timeouts, "other 5xx": requests.by_class.get("5xx", 0) - timeouts}
+    platform = min(no_instance_500s, requests.by_code.get("500", 0))
+    return {"429 or 500 no available instance": refused + platform, "504": timeouts,
+            "other 5xx": requests.by_class.get("5xx", 0) - timeouts - platform}
+
+
+def _no_instance_500s(facts: Facts, window: Window, revision: str | None) -> int:
+    """Cloud Run's 500 "no available instance" request-log lines whose requests the points of `window`
+    count (a point counts the minute before its end), of `revision` (None: any)."""
+    span = Window(window.start - timedelta(seconds=60), window.end)
+    return sum(1 for e in facts.log_matches(LogSignal.NO_INSTANCE, revision)
+               if e.http_status == 500 and span.holds(e.timestamp))
 
 
 def _hung_share(facts: Facts, window: Window) -> float | None:

@@ -158,12 +158,13 @@ class Evidence:
 
     # --- Logging -------------------------------------------------------------------------
     def log(self, minute: float, text: str, revision: str = "", count: int = 1,
-            log_id: str = "run.googleapis.com/stderr", severity: str = "ERROR") -> "Evidence":
+            log_id: str = "run.googleapis.com/stderr", severity: str = "ERROR",
+            status: int | None = None) -> "Evidence":
         for i in range(count):
             self.logs.append(LogRecord(timestamp=at(minute) + timedelta(seconds=i), log_id=log_id, severity=severity,
                                        resource_type="cloud_run_revision",
                                        resource_labels={"service_name": "backend", "revision_name": revision},
-                                       text=text))
+                                       text=text, http_status=status))
         return self
 
     def audit(self, minute: float, principal: str, method: str = "google.cloud.run.v2.Services.UpdateService"):

@@ -600,3 +600,40 @@ def test_uptime_checks_are_not_the_services_callers(name, record, alert, evidenc
     step_ = next_step(record, health_, sweep_at(evidence), TIMES)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert words in health_.why, health_.why
+
+
+def scaling_from_zero(now: float, *, platform: bool, before_platform: bool = False) -> Evidence:
+    """The rollback sends all traffic to a revision idle for hours: Cloud Run scales it from zero and, until
+    its instances are up, answers 20 of its 40 requests a minute 500 itself ("no available instance",
+    ERROR, in the request log: `platform`), where the new revision failed 25 of 45 with its own 500s
+    (`before_platform`: Cloud Run's as well)."""
+    e = moved(now, {"500": 20})
+    for minute in range(-4, int(now) + 1):
+        if platform:
+            e.log(minute - 0.5, NO_INSTANCE, OLD, count=20, log_id="run.googleapis.com/requests", status=500)
+    if before_platform:
+        for minute in range(-29, -4):
+            e.log(minute - 0.5, NO_INSTANCE, NEW, count=25, log_id="run.googleapis.com/requests", status=500)
+    return e
+
+
+NO_INSTANCE_500S = [
+    # name, evidence, health, step
+    ("the application's 500s stopped, Cloud Run's 'no available instance' 500s while it scales: not undone",
+     scaling_from_zero(11, platform=True), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the application's 500s as before (no such lines): undone", scaling_from_zero(11, platform=False),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("Cloud Run's 500s before and since: failing as before, undone",
+     scaling_from_zero(11, platform=True, before_platform=True), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", NO_INSTANCE_500S, ids=[n[0] for n in NO_INSTANCE_500S])
+def test_cloud_runs_no_available_instance_500s_are_its_capacity_not_the_applications(name, evidence, health, step):
+    """request_count's 500s do not say whose they are. Cloud Run answers 500 "no available instance" when it
+    cannot scale fast enough (its troubleshooting page; 429 at max instances): its capacity, as its 429s are.
+    Counted with the application's 500s, a rollback onto a revision scaling from zero was read as failing as
+    the bad revision did, and undone back into it."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("failure moved" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
