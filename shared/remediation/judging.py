@@ -62,8 +62,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, MetricResult, Service, TrafficTarget, micros,
-                                       short_name, split_text)
+from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
+                                       micros, short_name, split_text)
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
@@ -858,18 +858,53 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
         if connector.state == "UPDATING":
             return Health(HealthKind.UNCLEAR, f"{connector.short_name} is still being updated (state UPDATING): "
                                               "the change has not finished")
-        wanted = {"min_instances": record.params.get("min_instances"),
-                  "max_instances": record.params.get("max_instances"),
-                  "machine_type": record.params.get("machine_type")}
-        shown = {"min_instances": connector.min_instances, "max_instances": connector.max_instances,
-                 "machine_type": connector.machine_type}
-        differ = [f"{k} {shown[k]} (the action set {v})" for k, v in wanted.items() if v is not None and shown[k] != v]
+        differ = _differ(record, connector)
         if connector.state != "READY" or differ:
             return Health(HealthKind.CHANGED, f"{connector.short_name} no longer shows the action's change: state "
                                               f"{connector.state}" + (", " + ", ".join(differ) if differ else "")
                           + "; changed since (a person, Terraform) or its update failed, so the services' health is "
                             "no longer the action's doing")
+        if judged_from(record) is None:
+            return Health(HealthKind.UNCLEAR, f"{connector.short_name} is READY with the change now, but its update "
+                                              "outlived the write's wait (it was recorded before it ended), so when "
+                                              "it took is not known: its minutes are judged from now on, by a later "
+                                              "sweep")
     return None
+
+
+def _differ(record: ActionRecord, connector: Connector) -> list[str]:
+    """The settings the connector change wrote that the connector does not show, in words."""
+    wanted = {"min_instances": record.params.get("min_instances"), "max_instances": record.params.get("max_instances"),
+              "machine_type": record.params.get("machine_type")}
+    shown = {"min_instances": connector.min_instances, "max_instances": connector.max_instances,
+             "machine_type": connector.machine_type}
+    return [f"{k} {shown[k]} (the action set {v})" for k, v in wanted.items() if v is not None and shown[k] != v]
+
+
+def judged_from(record: ActionRecord) -> datetime | None:
+    """Where the minutes that judge the action start: its settle time, or, for a connector change, when
+    the change took, if known (None: not yet). A connector serves with its new instances only once its
+    update is over: Connector.state UPDATING is "The connector is being updated", READY "Connector is
+    deployed and ready to receive traffic" (Serverless VPC Access v1 REST reference, Connector.State). An
+    update that outlived the write's wait (300 s: vpcaccess.VpcAccessAdapter.operation_timeout) was
+    recorded with the connector still UPDATING, and its clean minutes while the old instances alone carried
+    the traffic verified the change. So such a change is judged from the first sweep that read it READY
+    with the change (`took_at`, at or after the true end, which no read gives: the operation's end time is
+    not kept); one whose write read it back READY, from its settle time."""
+    if record.action != "scale_connector":
+        return record.settle_at
+    if record.took_at is not None:
+        return max(record.settle_at, record.took_at)
+    state = ((record.after or {}).get("connector") or {}).get("state")
+    return record.settle_at if state == "READY" else None
+
+
+def took_now(record: ActionRecord, bundle: EvidenceBundle) -> bool:
+    """The connector change's `took_at` is to be noted now: not known yet, and the connector read READY
+    with the change (target_changed's test) in this evidence."""
+    connector = bundle.connector
+    return (record.action == "scale_connector" and judged_from(record) is None and connector is not None
+            and connector.name == record.target and connector.state == "READY" and not _differ(record, connector))
 
 
 def traffic_moved(record: ActionRecord, service: Service) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -839,6 +840,33 @@ def test_a_connector_still_updating_is_not_verified_until_its_update_ends(scaled
     scaled.standins.vpcaccess.set_state(CONNECTOR, "READY")
     [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
     assert outcome.status.value == "verified", outcome.reason
+
+
+def test_a_connector_update_that_outlived_the_writes_wait_is_judged_from_when_it_took(scaled):
+    """The connector's update outlived the write's 300 s wait: the change was recorded with the connector
+    still UPDATING (a write adopted from its intent records it so). Its clean minutes while the old
+    instances alone carried the traffic verified it the moment a sweep read it READY. Now that sweep notes
+    when it took, and only minutes after it judge the change: verified by a later sweep."""
+    record = scaled.state.find_records(ACTIONS, "service", SERVICE)[0]
+    after = {"connector": {**record["after"]["connector"], "state": "UPDATING"}}
+    scaled.state.update_record(ACTIONS, record["key"], {"after": after})
+    connector_recovery(scaled)
+    scaled.standins.vpcaccess.set_state(CONNECTOR, "UPDATING")
+    scaled.at(12)
+    assert scaled.command({"command": "sweep"}) == []
+
+    scaled.standins.vpcaccess.set_state(CONNECTOR, "READY")
+    assert scaled.command({"command": "sweep"}, message_id="c2") == []    # READY: when it took is noted
+    [took] = [r["took_at"] for r in scaled.state.find_records(ACTIONS, "service", SERVICE)]
+    assert took == scaled.anchor + timedelta(minutes=12), took
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}, message_id="c3") == []    # no whole minute since it yet
+    scaled.at(17)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c4")
+
+    assert outcome.status.value == "verified", outcome.reason
+    assert "in (12:12:00, 12:14:00]" in outcome.reason, outcome.reason     # judged from when it took
 
 
 def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsub, project_id, anchor):

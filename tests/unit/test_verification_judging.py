@@ -31,6 +31,9 @@ def scale_up() -> ActionRecord:
     return ActionRecord(key="i|c|scale_connector", incident_id="i", target=CONNECTOR, service=SERVICE,
                         action="scale_connector", signature="connector_saturation", reversible=False,
                         params={"min_instances": 2, "max_instances": 4, "machine_type": "e2-standard-4"},
+                        # The write's read-back: its update over, the connector READY with the change.
+                        after={"connector": {"name": CONNECTOR, "state": "READY", "machine_type": "e2-standard-4",
+                                             "min_instances": 2, "max_instances": 4}},
                         applied_at=at(-5), settle_at=at(0), deadline_at=at(10))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
-from shared.remediation.judging import HealthKind, StepKind, judge, next_step
+from shared.remediation.judging import HealthKind, StepKind, judge, judged_from, next_step
 from tests.unit.builders import Evidence, at
 from tests.unit.test_verification_judging import (CONNECTOR_CPU, MEMORY, NEW, OLD, rollback, scale_up, served, sweep_at,
                                                   swept)
@@ -637,3 +637,43 @@ def test_cloud_runs_no_available_instance_500s_are_its_capacity_not_the_applicat
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert ("failure moved" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def outlived(took: float | None) -> "ActionRecord":
+    """A scale-up whose update outlived the write's 300 s wait: recorded (adopted from its intent) with the
+    connector still UPDATING; `took`: when a sweep first read it READY with the change, if one did."""
+    record = scale_up()
+    after = {"connector": {**record.after["connector"], "state": "UPDATING"}}
+    return record.model_copy(update={"after": after, "took_at": at(took) if took is not None else None})
+
+
+def judged_since_took(record, evidence: Evidence):
+    """As the sweep judges it: its evidence read from judging.judged_from (the settle time if not known)."""
+    since = judged_from(record) or record.settle_at
+    bundle = swept(evidence).model_copy(update={"incident_started_at": since})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    return health, next_step(record, health, sweep_at(evidence), TIMES)
+
+
+TOOK = [
+    # name, record, evidence, health, step, words
+    ("READY now, its update outlived the wait, when it took not known: not verified", outlived(None),
+     served(6).connector("e2-standard-4", 2, 4), HealthKind.UNCLEAR, StepKind.WAIT, "outlived the write's wait"),
+    ("the same at the deadline: escalated", outlived(None), served(11).connector("e2-standard-4", 2, 4),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "outlived the write's wait"),
+    ("took at +1, clean since: verified", outlived(1), served(6).connector("e2-standard-4", 2, 4), HealthKind.HEALTHY,
+     StepKind.VERIFY, ""),
+    ("took at +6, clean since but one whole minute by the deadline: the minutes while UPDATING do not count",
+     outlived(6), served(7).connector("e2-standard-4", 2, 4), HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "too little traffic"),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step,words", TOOK, ids=[t[0] for t in TOOK])
+def test_a_connector_change_is_judged_from_when_its_update_took(name, record, evidence, health, step, words):
+    """A connector update that outlived the write's 300 s wait was recorded with the connector still UPDATING;
+    its minutes were judged from the settle time, so clean minutes while the old instances alone carried the
+    traffic verified it. Now they are judged from the first sweep that read it READY with the change."""
+    health_, step_ = judged_since_took(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in health_.why, health_.why
