@@ -17,7 +17,11 @@ Two questions, in order:
      generation, a person's audit entry on the service or its connector: `changed_by_others`), with
      the serving revisions' own requests clean, not only the service's with a tag URL's in it
      (`served_elsewhere`), on a
-     service that still reaches the connector a connector change scaled (`off_the_connector`), and,
+     service that still reaches the connector a connector change scaled (`off_the_connector`), with its
+     callers shown kept and served by the request log's lines other than Cloud Monitoring's uptime
+     checks' (`_callers`, shared/remediation/callers.py: request_count does not say who sent a request),
+     on minutes since the change took (`judged_from`: a connector update that outlived the write's wait
+     is judged from the first sweep that read it READY with the change), and,
      after an alert whose condition the check does not read, its incident CLOSED since the action
      showing the condition's value on the clear side of its bar (`unread_condition`, `recovery`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
