@@ -61,7 +61,10 @@ class Callers:
 
 def count(read: LogResult, window: Window, serving: tuple[str, ...]) -> Callers:
     """The lines of `read` whose request the points of `window` count (timestamps in the window's first
-    point's minute up to its end), on the serving revisions (their URL's callers: a tag's are not)."""
+    point's minute up to its end), on the serving revisions (their URL's callers: a tag's are not).
+    Whether a request line's timestamp is when the request came or when it ended is UNCONFIRMED (request
+    _count counts it at its end, gcp-facts.md §4): a slow request at the window's edge may be counted a
+    minute apart from its line, a few lines either way."""
     span = Window(window.start - _POINT, window.end)
     lines = [e for e in read.entries if span.holds(e.timestamp)
              and (not serving or e.resource_labels.get("revision_name") in serving)]
