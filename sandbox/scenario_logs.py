@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from sandbox.standins.logging import LoggingStandIn
 
 RUN_LOGS = {"requests", "stderr", "stdout", "varlog/system"}   # shorthands for run.googleapis.com/...
+# The User-Agent Cloud Monitoring's uptime checks send, as a Cloud Run request log shows it in
+# httpRequest.userAgent (Cloud Monitoring, "List uptime-check server IP addresses": how to identify the
+# uptime-check servers' traffic in your logs; the exact string is UNCONFIRMED in the text retrieved).
+UPTIME_AGENT = "GoogleStackdriverMonitoring-UptimeChecks(https://cloud.google.com/monitoring)"
 AUDIT_LOG_ID = "cloudaudit.googleapis.com/activity"
 
 # Cloud Run's own words on platform-generated failures (Cloud Run's troubleshooting page).
@@ -80,6 +84,9 @@ class LogSpec(Spec):
     line: str | None = None
     status: int | None = Field(default=None, ge=100, le=599)           # requests only; default 200
     latency: Duration | None = None          # requests only, e.g. 30.2s
+    # requests only: the caller's httpRequest.userAgent; `uptime` is Cloud Monitoring's uptime checker's
+    # (UPTIME_AGENT), a request sent by an uptime check rather than by one of the service's callers.
+    user_agent: str | None = None
     count: int = Field(default=1, ge=1, le=100_000)
     labels: dict[str, str] = Field(default_factory=dict)
 
@@ -106,8 +113,9 @@ class LogSpec(Spec):
             if self.log not in ("stdout", "stderr"):
                 raise ValueError("`line` is written to stdout or stderr")
             agent_entry(self.line)   # a JSON line's severity must be one Logging knows
-        if not self.is_requests and (self.status is not None or self.latency is not None):
-            raise ValueError("`status` and `latency` belong to the requests log")
+        if not self.is_requests and (self.status is not None or self.latency is not None
+                                     or self.user_agent is not None):
+            raise ValueError("`status`, `latency` and `user_agent` belong to the requests log")
         return self
 
     @property
@@ -247,6 +255,7 @@ def _log_seeds(project: str, region: str, spec: LogSpec, anchor: datetime) -> li
     return [EntrySeed(log_name=log_name_for(project, spec.log_id), timestamp=anchor + offset,
                       resource_type="cloud_run_revision", resource_labels=resource, severity=severity,
                       text=text, json=payload, http_status=status, http_latency=spec.latency,
+                      http_user_agent=UPTIME_AGENT if spec.user_agent == "uptime" else spec.user_agent,
                       labels=dict(spec.labels))
             for offset in spec.offsets()]
 

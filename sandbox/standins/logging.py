@@ -114,6 +114,7 @@ class EntrySeed:
     audit: AuditSeed | None = None        # protoPayload
     http_status: int | None = None        # httpRequest.status
     http_latency: timedelta | None = None  # httpRequest.latency
+    http_user_agent: str | None = None    # httpRequest.userAgent
     labels: Mapping[str, str] = field(default_factory=dict)
     insert_id: str = ""                   # assigned when empty
     operation: OperationSeed | None = None
@@ -139,8 +140,10 @@ def entry_from_seed(seed: EntrySeed) -> Any:
     if seed.operation is not None:
         entry.operation.id, entry.operation.producer = seed.operation.id, seed.operation.producer
         entry.operation.first, entry.operation.last = seed.operation.first, seed.operation.last
-    if seed.http_status is not None or seed.http_latency is not None:
+    if seed.http_status is not None or seed.http_latency is not None or seed.http_user_agent:
         entry.http_request.status = seed.http_status or 0
+        if seed.http_user_agent:
+            entry.http_request.user_agent = seed.http_user_agent
         if seed.http_latency is not None:
             entry.http_request.latency.FromTimedelta(seed.http_latency)
     return entry
@@ -229,6 +232,8 @@ def _flatten(entry: Any, project: str) -> _Stored:
             values[("httpRequest", "status")] = entry.http_request.status
         if entry.http_request.HasField("latency"):
             values[("httpRequest", "latency")] = entry.http_request.latency.ToTimedelta().total_seconds()
+        if entry.http_request.user_agent:
+            values[("httpRequest", "userAgent")] = entry.http_request.user_agent
     if payload == "proto_payload" and entry.proto_payload.Is(audit_log_pb2.AuditLog.DESCRIPTOR):
         audit = audit_log_pb2.AuditLog()
         entry.proto_payload.Unpack(audit)
@@ -263,7 +268,7 @@ _NUMBER, _DURATION, _JSON = "number", "duration", "json"
 _FIXED_FIELDS: dict[tuple[str, ...], str] = {
     ("logName",): _STRING, ("resource", "type"): _STRING, ("insertId",): _STRING, ("textPayload",): _STRING,
     ("severity",): _SEVERITY, ("timestamp",): _TIMESTAMP,
-    ("httpRequest", "status"): _NUMBER, ("httpRequest", "latency"): _DURATION,
+    ("httpRequest", "status"): _NUMBER, ("httpRequest", "latency"): _DURATION, ("httpRequest", "userAgent"): _STRING,
     ("protoPayload", "methodName"): _STRING, ("protoPayload", "serviceName"): _STRING,
     ("protoPayload", "resourceName"): _STRING, ("protoPayload", "authenticationInfo", "principalEmail"): _STRING,
     ("operation", "id"): _STRING, ("operation", "producer"): _STRING, ("operation", "first"): _STRING,
@@ -593,7 +598,7 @@ def _field_kind(path: tuple[str, ...], name: str) -> str:
         return _JSON
     raise invalid(f"filter: unsupported field {name!r}; the stand-in supports logName, resource.type, "
                   "resource.labels.KEY, severity, timestamp, textPayload, jsonPayload.KEY[.KEY], httpRequest.status, "
-                  "httpRequest.latency, labels.KEY, insertId, protoPayload.methodName, protoPayload.serviceName, "
+                  "httpRequest.latency, httpRequest.userAgent, labels.KEY, insertId, protoPayload.methodName, protoPayload.serviceName, "
                   "protoPayload.resourceName, protoPayload.authenticationInfo.principalEmail, operation.id, "
                   "operation.producer, operation.first, operation.last")
 

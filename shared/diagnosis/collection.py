@@ -23,7 +23,8 @@ from typing import Any, Callable, Sequence, TypeVar
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service
-from shared.diagnosis.log_signals import MAX_FILTER_CHARS, app_log_filter, audit_filter
+from shared.diagnosis.facts import INGEST_LAG
+from shared.diagnosis.log_signals import MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
@@ -31,6 +32,11 @@ from shared.workers import Workers
 
 T = TypeVar("T")
 MAX_API_CALLS = 14
+# The verification sweep's reads beside a collection: its request log (`request_lines`).
+SWEEP_READS = 1
+# The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
+# value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto; gcp-facts.md §9).
+REQUEST_LINES = 1000
 
 
 class BudgetExceeded(RuntimeError):
@@ -212,6 +218,26 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           **found)
+
+
+def request_lines(logging: LoggingPort, bundle: EvidenceBundle, since: datetime,
+                  settings: DiagnosisSettings) -> tuple[LogResult | None, str]:
+    """The verification sweep's read of the service's request log beside its evidence (`bundle`): every
+    line of its serving revisions (or, none known, of all) from a minute before the minutes it judges
+    (a point counts the minute before its end) to the newest whole one (judging.settled: INGEST_LAG),
+    the newest REQUEST_LINES of them. (the read, "") or, refused for good (the request log not readable
+    by the sweep's account, say), (None, the gap): the callers are then not known, never assumed. A
+    transient fault raises, as the evidence's own reads do."""
+    parts = bundle.service.name.split("/")  # projects/P/locations/L/services/S
+    end = bundle.collected_at - INGEST_LAG
+    start = max(since, end - timedelta(seconds=settings.recent_seconds)) - timedelta(seconds=60)
+    serving = [r.short_name for r in bundle.revisions if bundle.service.serving_percent(r.short_name) > 0]
+    what = "logging: request log (its callers and uptime checks)"
+    try:
+        return logging.list_entries(parts[1], request_log_filter(parts[1], parts[5], parts[3], serving, start, end),
+                                    REQUEST_LINES), ""
+    except PermanentError as exc:
+        return None, f"{what}: {exc}"
 
 
 def connectors_by_id(service: Service, revisions: Sequence[Revision]) -> tuple[Revision, ...]:

@@ -440,6 +440,7 @@ class LogRecord(_Model):
     text: str = ""                        # textPayload, or a JSON payload's (payload_text), or the audit methodName
     http_status: int | None = None        # httpRequest.status
     http_latency_seconds: float | None = None  # httpRequest.latency
+    user_agent: str | None = None         # httpRequest.userAgent (a request log's caller)
     # Audit logs (protoPayload of type google.cloud.audit.AuditLog):
     method_name: str | None = None
     resource_name: str | None = None
@@ -610,6 +611,9 @@ class EvidenceBundle(_Model):
     logs: LogResult | None = None                    # the service's stderr, warnings and system log
     audit: LogResult | None = None                   # Admin Activity audit entries for the service
     connector_audit: LogResult | None = None         # Admin Activity audit entries for its connector
+    # The service's request log (every line, of any caller) over the minutes judged since an action: read
+    # by the verification sweep only (shared/remediation/callers.py); None when not read.
+    request_lines: LogResult | None = None
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from itertools import accumulate, compress, repeat
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple, Sequence
 from urllib.parse import quote as _url_quote
 
 import ahocorasick_rs
@@ -1526,6 +1526,21 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             f'AND (logName="{stderr}" OR (logName="{stdout}" AND (severity>=WARNING OR {info})) OR logName="{system}" '
             f'OR (logName="{requests}" AND ({texts}))'
             + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
+
+
+def request_log_filter(project: str, service: str, location: str, revisions: Sequence[str], start: datetime,
+                       end: datetime) -> str:
+    """Every line of the service's request log (run.googleapis.com/requests: one a request Cloud Run
+    served) of `revisions` in [start, end], whoever sent it: the verification sweep tells its callers
+    from Cloud Monitoring's uptime checks by httpRequest.userAgent (shared/remediation/callers.py). No
+    agent in the filter: a line is read whatever its agent, so the lines of callers are counted, never
+    inferred from the uptime checker's lines missing."""
+    requests = log_name(project, "run.googleapis.com/requests")
+    which = " OR ".join(f"resource.labels.revision_name={quote(r)}" for r in revisions)
+    return (f'logName="{requests}" AND resource.type="cloud_run_revision" '
+            f'AND resource.labels.service_name={quote(service)} AND resource.labels.location={quote(location)} '
+            + (f"AND ({which}) " if which else "")
+            + f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}"')
 
 
 # v1 (gcloud's historical path) and v2 method names: "google.cloud.run.v1.Services.ReplaceService",

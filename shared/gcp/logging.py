@@ -184,6 +184,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         "text": _text(raw, payload, audit),
         "http_status": status,
         "http_latency_seconds": latency,
+        "user_agent": (raw.http_request.user_agent or None) if raw.HasField("http_request") else None,
         "method_name": (audit.method_name or None) if audit is not None else None,
         "resource_name": (audit.resource_name or None) if audit is not None else None,
         "principal": (audit.authentication_info.principal_email or None) if audit is not None else None,

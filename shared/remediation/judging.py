@@ -17,7 +17,11 @@ Two questions, in order:
      generation, a person's audit entry on the service or its connector: `changed_by_others`), with
      the serving revisions' own requests clean, not only the service's with a tag URL's in it
      (`served_elsewhere`), on a
-     service that still reaches the connector a connector change scaled (`off_the_connector`), and,
+     service that still reaches the connector a connector change scaled (`off_the_connector`), with its
+     callers shown kept and served by the request log's lines other than Cloud Monitoring's uptime
+     checks' (`_callers`, shared/remediation/callers.py: request_count does not say who sent a request),
+     on minutes since the change took (`judged_from`: a connector update that outlived the write's wait
+     is judged from the first sweep that read it READY with the change), and,
      after an alert whose condition the check does not read, its incident CLOSED since the action
      showing the condition's value on the clear side of its bar (`unread_condition`, `recovery`);
    - `failing`: enough fresh requests since the action settled, and they fail as a failing
@@ -62,14 +66,16 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, MetricResult, Service, TrafficTarget, micros,
-                                       short_name, split_text)
+from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
+                                       micros, short_name, split_text)
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.remediation.actions.restore_traffic import serving_shares
+from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
@@ -232,7 +238,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
-                 or changed_by_others(facts, record) or served_elsewhere(facts, alert))
+                 or changed_by_others(facts, record) or served_elsewhere(facts, alert)
+                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -273,7 +280,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
                      or helped_partly(facts, record, window) or failure_moved(facts, record, window)
                      or changed_since(record, bundle.service)
-                     or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False))
+                     or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False)
+                     or _callers(facts, record, min_traffic_ratio, 1.0, unknown_is_lost=False))
         if recovered:
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
                           + closed)
@@ -483,7 +491,8 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
     then, now = facts.requests(before), own if own is not None and own.total else facts.requests(window)
     if then.total < s.min_requests or not now.total:
         return ""
-    kinds_then, kinds_now = _failure_kinds(then), _failure_kinds(now)
+    kinds_then = _failure_kinds(then, _no_instance_500s(facts, before, None))
+    kinds_now = _failure_kinds(now, _no_instance_500s(facts, window, to if own is not None and own.total else None))
     seen = {k for k, n in kinds_then.items() if then.refused and n / then.refused >= _SEEN_KIND}
     p99_now = _own_p99(facts, window, to) if own is not None and own.total else facts.p99_seconds(window)
     hung_before = _hung_share(facts, before)
@@ -499,16 +508,32 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
                                                         f"{hung_now:.0%} of minutes" if hanging_now else "")
             + f"; just before the action, in {before}, {then_text} of {then.total:.0f} requests"
             + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung_before:.0%} of minutes" if hanging_then else "")
-            + ": it fails in another way than before (429: turned away at max instances; 504: the request "
-              "timeout; hanging), not as it did, and an undo would bring back the failure it had; which is worse "
+            + ": it fails in another way than before (429 or 500 no available instance: Cloud Run's own capacity, "
+              "turned away at max instances or while it scales; 504: the request timeout; hanging), not as it did, and an undo would bring back the failure it had; which is worse "
               "is for a person to judge")
 
 
-def _failure_kinds(requests) -> dict[str, float]:
-    """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): 429, 504, and
-    any other 5xx."""
+def _failure_kinds(requests, no_instance_500s: int = 0) -> dict[str, float]:
+    """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): Cloud Run's
+    own capacity refusals (429 at max instances, and its 500 "no available instance" when it cannot
+    scale fast enough: gcp-facts.md §4, "Request and system log signatures", from Cloud Run's
+    troubleshooting page), 504, and any other 5xx. request_count's 500s do not say whose they are: the
+    request log's "no available instance" lines at 500 (`no_instance_500s`, at most the 500s counted) are
+    Cloud Run's, the rest the application's. A rollback to a revision idle for hours scales from zero, and
+    Cloud Run's 500s while it does were read as the application's 500s seen before it: `failing as
+    before`, undone back into the bad revision."""
     timeouts, refused = requests.by_code.get("504", 0), requests.by_code.get("429", 0)
-    return {"429": refused, "504": timeouts, "other 5xx": requests.by_class.get("5xx", 0) - timeouts}
+    platform = min(no_instance_500s, requests.by_code.get("500", 0))
+    return {"429 or 500 no available instance": refused + platform, "504": timeouts,
+            "other 5xx": requests.by_class.get("5xx", 0) - timeouts - platform}
+
+
+def _no_instance_500s(facts: Facts, window: Window, revision: str | None) -> int:
+    """Cloud Run's 500 "no available instance" request-log lines whose requests the points of `window`
+    count (a point counts the minute before its end), of `revision` (None: any)."""
+    span = Window(window.start - timedelta(seconds=60), window.end)
+    return sum(1 for e in facts.log_matches(LogSignal.NO_INSTANCE, revision)
+               if e.http_status == 500 and span.holds(e.timestamp))
 
 
 def _hung_share(facts: Facts, window: Window) -> float | None:
@@ -672,6 +697,19 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
             "the action helped or the callers went away cannot be told")
 
 
+def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
+             unknown_is_lost: bool = True) -> str:
+    """`callers.callers_not_shown` on the window judged, against the service's rate before the action as
+    `traffic_lost` measures it (uptime checks before it included: a higher bar, never a lower one); ""
+    where that rate is not known (`traffic_lost` says so, or, for a failing service, it says nothing)."""
+    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    minutes_before = facts.minutes_with_requests(before)
+    if not minutes_before:
+        return ""
+    rate_before = facts.requests(before).total / minutes_before
+    return callers_not_shown(facts, facts.recent_since_incident, rate_before, ratio, error_ratio, unknown_is_lost)
+
+
 def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:
     """Why clean requests since the action settled do not show recovery, because the share of client
     errors (4xx, 429 left out: it is counted with the 5xx as a refusal) rose by more than the share of
@@ -824,18 +862,53 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
         if connector.state == "UPDATING":
             return Health(HealthKind.UNCLEAR, f"{connector.short_name} is still being updated (state UPDATING): "
                                               "the change has not finished")
-        wanted = {"min_instances": record.params.get("min_instances"),
-                  "max_instances": record.params.get("max_instances"),
-                  "machine_type": record.params.get("machine_type")}
-        shown = {"min_instances": connector.min_instances, "max_instances": connector.max_instances,
-                 "machine_type": connector.machine_type}
-        differ = [f"{k} {shown[k]} (the action set {v})" for k, v in wanted.items() if v is not None and shown[k] != v]
+        differ = _differ(record, connector)
         if connector.state != "READY" or differ:
             return Health(HealthKind.CHANGED, f"{connector.short_name} no longer shows the action's change: state "
                                               f"{connector.state}" + (", " + ", ".join(differ) if differ else "")
                           + "; changed since (a person, Terraform) or its update failed, so the services' health is "
                             "no longer the action's doing")
+        if judged_from(record) is None:
+            return Health(HealthKind.UNCLEAR, f"{connector.short_name} is READY with the change now, but its update "
+                                              "outlived the write's wait (it was recorded before it ended), so when "
+                                              "it took is not known: its minutes are judged from now on, by a later "
+                                              "sweep")
     return None
+
+
+def _differ(record: ActionRecord, connector: Connector) -> list[str]:
+    """The settings the connector change wrote that the connector does not show, in words."""
+    wanted = {"min_instances": record.params.get("min_instances"), "max_instances": record.params.get("max_instances"),
+              "machine_type": record.params.get("machine_type")}
+    shown = {"min_instances": connector.min_instances, "max_instances": connector.max_instances,
+             "machine_type": connector.machine_type}
+    return [f"{k} {shown[k]} (the action set {v})" for k, v in wanted.items() if v is not None and shown[k] != v]
+
+
+def judged_from(record: ActionRecord) -> datetime | None:
+    """Where the minutes that judge the action start: its settle time, or, for a connector change, when
+    the change took, if known (None: not yet). A connector serves with its new instances only once its
+    update is over: Connector.state UPDATING is "The connector is being updated", READY "Connector is
+    deployed and ready to receive traffic" (Serverless VPC Access v1 REST reference, Connector.State). An
+    update that outlived the write's wait (300 s: vpcaccess.VpcAccessAdapter.operation_timeout) was
+    recorded with the connector still UPDATING, and its clean minutes while the old instances alone carried
+    the traffic verified the change. So such a change is judged from the first sweep that read it READY
+    with the change (`took_at`, at or after the true end, which no read gives: the operation's end time is
+    not kept); one whose write read it back READY, from its settle time."""
+    if record.action != "scale_connector":
+        return record.settle_at
+    if record.took_at is not None:
+        return max(record.settle_at, record.took_at)
+    state = ((record.after or {}).get("connector") or {}).get("state")
+    return record.settle_at if state == "READY" else None
+
+
+def took_now(record: ActionRecord, bundle: EvidenceBundle) -> bool:
+    """The connector change's `took_at` is to be noted now: not known yet, and the connector read READY
+    with the change (target_changed's test) in this evidence."""
+    connector = bundle.connector
+    return (record.action == "scale_connector" and judged_from(record) is None and connector is not None
+            and connector.name == record.target and connector.state == "READY" and not _differ(record, connector))
 
 
 def traffic_moved(record: ActionRecord, service: Service) -> str:

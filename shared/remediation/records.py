@@ -98,6 +98,10 @@ class ActionRecord(KeptReport):
     # so its first incident's CLOSED no longer shows it cleared. When it was noted, and its id.
     refired_at: datetime | None = None
     refired_incident: str = ""
+    # A connector change recorded before its update was seen over (its `after` not READY: the update
+    # outlived the write's wait): when a sweep first read it READY with the change (verification
+    # Sweep._note_took). Its minutes are judged from then (judging.judged_from), never from the settle time.
+    took_at: datetime | None = None
     # The alert that led to it (None: an operator's command, an approved proposal, a write the sweep
     # adopted from its intent, or a record from an earlier version): the sweep judges `healthy` at the
     # alert's own bar (shared/diagnosis/health_bar.py), as the alert's diagnosis did.

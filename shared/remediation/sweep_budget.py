@@ -26,21 +26,21 @@ FUNCTION_TIMEOUT_ENV = "RUNWARDEN_FUNCTION_TIMEOUT_SECONDS"
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 550.0
 # The longest one step of the sweep may take once started, at every call's timeout (read from the code,
 # not measured; tests/infra/test_settings.py recomputes it): a rollback's judgement reads its evidence
-# (diagnosis.collection.MAX_API_CALLS x CallPolicy.call_timeout = 140 s), then its undo reads the service
+# and its request log (diagnosis.collection.MAX_API_CALLS + SWEEP_READS x CallPolicy.call_timeout = 150 s), then its undo reads the service
 # and its revisions (40 s each: CallPolicy.total_timeout + call_timeout), writes (40 s), waits on Cloud
-# Run's operation (CloudRunAdapter.operation_timeout, 120 s) and may read the service back (40 s): 420 s;
+# Run's operation (CloudRunAdapter.operation_timeout, 120 s) and may read the service back (40 s): 430 s;
 # plus one outcome publish (PubSubPublisher.timeout, 30 s) for the publishing after the last step.
-LONGEST_STEP_SECONDS = 450.0
+LONGEST_STEP_SECONDS = 460.0
 # What one step may spend on reads: the longest step less the outcome publish after it
 # (PubSubPublisher.timeout, 30 s). A connector change's judgement, which has no undo, reads the evidence
 # of every managed service behind the connector; it starts no read that could end past this
 # (`StepTime`), so however many services there are, the step stays within LONGEST_STEP_SECONDS.
 STEP_READS_SECONDS = LONGEST_STEP_SECONDS - 30.0
-# One service's evidence at every call's timeout (diagnosis.collection.collect: MAX_API_CALLS x
-# CallPolicy.call_timeout), and one service looked up to find whether it uses the connector
+# One service's evidence at every call's timeout (diagnosis.collection.collect and the sweep's request-log
+# read: (MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout), and one service looked up to find whether it uses the connector
 # (collection.users_of: GetService and ListRevisions, each CallPolicy.total_timeout + call_timeout).
 # Read from the code, not measured; tests/infra/test_settings.py recomputes them.
-COLLECT_SECONDS = 140.0
+COLLECT_SECONDS = 150.0
 LOOKUP_SECONDS = 80.0
 
 T = TypeVar("T")

@@ -53,7 +53,7 @@ from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
-from shared.diagnosis.collection import collect, users_of
+from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
@@ -445,11 +445,36 @@ class Sweep:
     def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None,
                    recovery: str = "") -> judging.Health:
         try:
-            bundle = collect(service, record.settle_at, readers, self.config.diagnosis, self.now)
+            # From when the change took (judging.judged_from), or, not known yet, the settle time.
+            since = judging.judged_from(record) or record.settle_at
+            bundle = collect(service, since, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        if judging.took_now(record, bundle):
+            self._note_took(record)
+        if readers.logging is not None:
+            # Who sent the requests judged: request_count does not say (shared/remediation/callers.py).
+            lines, gap = request_lines(readers.logging, bundle, record.settle_at, self.config.diagnosis)
+            bundle = bundle.model_copy(update={"request_lines": lines, "gaps": bundle.gaps + ((gap,) if gap else ()),
+                                               "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
                              recovery)
+
+    def _note_took(self, record: ActionRecord) -> None:
+        """Notes on a connector change recorded before its update ended when a sweep first read the
+        connector READY with the change (`took_at`): later sweeps judge its minutes from then
+        (judging.judged_from). Guarded on its state and on no such note before, so of two sweeps the first
+        stands; best effort: one not stored is noted by a later sweep, later still (never earlier)."""
+        try:
+            if self.state.update_record(ACTIONS, record.key, {"took_at": self.now},
+                                        expect={"state": ActionState.PENDING.value, "took_at": None}):
+                Timeline(record.incident_id, "command").step(
+                    "change_took", f"{record.key}: {short_name(record.target)} read READY with the change at "
+                    f"{self.now:%H:%M:%S}; its update outlived the write's wait, so its minutes are judged from then",
+                    key=record.key)
+        except TransientError as exc:
+            Timeline(record.incident_id, "command").step("took_unnoted", f"{record.key}: when the change took not "
+                                                         f"noted: {exc}", severity="WARNING", key=record.key)
 
     def _own_restore(self, record: ActionRecord) -> bool:
         """The rollback's traffic moved since, by Runwarden's own restore: an operator's restore_traffic

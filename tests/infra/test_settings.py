@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 
 from shared.config import Guardrails
-from shared.diagnosis.collection import MAX_API_CALLS
+from shared.diagnosis.collection import MAX_API_CALLS, SWEEP_READS
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
@@ -60,7 +60,7 @@ def sweep_step_budget() -> float:
     reads), then its undo (the service and its revisions read, the write, Cloud Run's operation wait,
     the read-back), and one outcome publish after the last step."""
     policy = CallPolicy()
-    return (MAX_API_CALLS * policy.call_timeout + 2 * one_call_with_retries() + one_call_with_retries()
+    return ((MAX_API_CALLS + SWEEP_READS) * policy.call_timeout + 2 * one_call_with_retries() + one_call_with_retries()
             + _default(CloudRunAdapter, "operation_timeout") + one_call_with_retries()
             + _default(PubSubPublisher, "timeout"))
 
@@ -88,7 +88,7 @@ def test_a_connector_changes_reads_are_bounded_by_the_longest_one_of_each() -> N
     less the publish after it)."""
     from shared.remediation.sweep_budget import COLLECT_SECONDS, LOOKUP_SECONDS, STEP_READS_SECONDS
 
-    assert COLLECT_SECONDS >= MAX_API_CALLS * CallPolicy().call_timeout
+    assert COLLECT_SECONDS >= (MAX_API_CALLS + SWEEP_READS) * CallPolicy().call_timeout
     assert LOOKUP_SECONDS >= 2 * one_call_with_retries()
     assert STEP_READS_SECONDS + _default(PubSubPublisher, "timeout") <= LONGEST_STEP_SECONDS
     assert STEP_READS_SECONDS >= COLLECT_SECONDS + LOOKUP_SECONDS, "a judgement must read at least one service"

@@ -11,7 +11,8 @@ from sandbox.scenario_logs import AuditLogSpec, LogSpec, seed_logs
 from sandbox.standins.logging import EntrySeed, LoggingStandIn, log_name_for
 from shared.errors import PermanentError, TransientError
 from shared.gcp.endpoints import CallPolicy
-from shared.diagnosis.log_signals import audit_filter
+from shared.diagnosis.log_signals import audit_filter, request_log_filter
+from shared.remediation.callers import is_uptime_check
 from shared.gcp.logging import CloudLoggingAdapter, log_name, merge_operation_entries, quote
 
 PROJECT, REGION = "demo-project", "us-central1"
@@ -60,6 +61,27 @@ def test_requests_entry_becomes_a_record(adapter, logging_standin):
     assert record.method_name is record.resource_name is record.principal is None
     assert record.insert_id
     assert result.query == f"{WINDOW} AND httpRequest.status>=500" and not result.truncated
+
+
+def test_the_request_logs_user_agent_is_read_and_filtered_on(adapter, logging_standin):
+    """The verification sweep reads the request log of the serving revisions (request_log_filter) and
+    tells Cloud Monitoring's uptime checker from callers by httpRequest.userAgent."""
+    seed(logging_standin, [
+        {"at": {"from": "-5m", "to": "0m", "every": "1m"}, "log": "requests", "service": "backend",
+         "revision": NEW, "count": 6, "user_agent": "uptime"},
+        {"at": {"from": "-5m", "to": "0m", "every": "1m"}, "log": "requests", "service": "backend",
+         "revision": NEW, "count": 2, "user_agent": "curl/8.5.0"},
+        {"at": "-1m", "log": "requests", "service": "backend", "revision": "backend-00001-abc", "count": 3}])
+
+    read = adapter.list_entries(PROJECT, request_log_filter(PROJECT, "backend", REGION, [NEW], T0 - timedelta(
+        minutes=10), T0), 1000)
+    checker = adapter.list_entries(PROJECT, f'{WINDOW} AND httpRequest.userAgent:"GoogleStackdriverMonitoring"', 100)
+
+    assert len(read.entries) == 40 and not read.truncated          # the serving revision's only, every agent
+    assert sum(is_uptime_check(e) for e in read.entries) == 30
+    assert {e.user_agent for e in read.entries if not is_uptime_check(e)} == {"curl/8.5.0"}
+    assert len(checker.entries) == 30 and all(e.user_agent.startswith("GoogleStackdriverMonitoring-UptimeChecks(")
+                                              for e in checker.entries)
 
 
 def test_stderr_json_and_system_entries(adapter, logging_standin):

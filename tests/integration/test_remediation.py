@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from typing import Any
 
 import grpc
 import pytest
 import yaml
 
+from sandbox.scenario_logs import LogSpec, seed_logs
 from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from shared.commands import handle_command
@@ -30,8 +32,22 @@ def more_series(world: World, timeseries: str) -> None:
     seed(world.standins, Scenario.model_validate(extra), world.anchor)
 
 
+def request_lines(world: World, revision: str, start: str, end: str, per_minute: int, *, status: int = 200,
+                  agent: str | None = None, service: str = "backend", project: str = "demo-project",
+                  region: str = "us-central1") -> None:
+    """Cloud Run's request log for requests Monitoring counts: `per_minute` lines a minute of `revision`
+    from `start` to `end` (`agent`: "uptime" for Cloud Monitoring's uptime checker, else a caller's), answered
+    by the application itself (no Cloud Run text)."""
+    line = {"at": {"from": start, "to": end, "every": "1m"}, "log": "requests", "service": service,
+            "revision": revision, "status": status, "latency": "0.12s", "count": per_minute, "text": "",
+            "user_agent": agent or "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}
+    seed_logs(world.standins.logging, project, region, [LogSpec.model_validate(line)], [], world.anchor)
+
+
 def recovery(world: World, until: str = "+12m") -> None:
-    """After the rollback, the known-good revision serves cleanly again (as Monitoring will show)."""
+    """After the rollback, the known-good revision serves cleanly again (as Monitoring and its request
+    log will show)."""
+    request_lines(world, OLD, "+2m", until, 40)
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
@@ -257,6 +273,7 @@ def test_a_rollback_after_an_alert_the_check_does_not_read_is_not_verified_by_cl
     condition most likely still held. Now, without its incident's CLOSED, it is kept and escalated."""
     world.seed("bad_revision")
     assert world.handle(_mean_latency_alert(world)).status.value == "applied"
+    request_lines(world, OLD, "+2m", "+18m", 40)
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
@@ -770,6 +787,7 @@ def test_a_connector_change_that_did_not_help_is_escalated_not_undone(standin_en
 
 def connector_recovery(world: World) -> None:
     """After the scale-up, the service behind the connector serves cleanly and fast again."""
+    request_lines(world, OLD, "+6m", "+20m", 30)
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
@@ -822,6 +840,33 @@ def test_a_connector_still_updating_is_not_verified_until_its_update_ends(scaled
     scaled.standins.vpcaccess.set_state(CONNECTOR, "READY")
     [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
     assert outcome.status.value == "verified", outcome.reason
+
+
+def test_a_connector_update_that_outlived_the_writes_wait_is_judged_from_when_it_took(scaled):
+    """The connector's update outlived the write's 300 s wait: the change was recorded with the connector
+    still UPDATING (a write adopted from its intent records it so). Its clean minutes while the old
+    instances alone carried the traffic verified it the moment a sweep read it READY. Now that sweep notes
+    when it took, and only minutes after it judge the change: verified by a later sweep."""
+    record = scaled.state.find_records(ACTIONS, "service", SERVICE)[0]
+    after = {"connector": {**record["after"]["connector"], "state": "UPDATING"}}
+    scaled.state.update_record(ACTIONS, record["key"], {"after": after})
+    connector_recovery(scaled)
+    scaled.standins.vpcaccess.set_state(CONNECTOR, "UPDATING")
+    scaled.at(12)
+    assert scaled.command({"command": "sweep"}) == []
+
+    scaled.standins.vpcaccess.set_state(CONNECTOR, "READY")
+    assert scaled.command({"command": "sweep"}, message_id="c2") == []    # READY: when it took is noted
+    [took] = [r["took_at"] for r in scaled.state.find_records(ACTIONS, "service", SERVICE)]
+    assert took == scaled.anchor + timedelta(minutes=12), took
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}, message_id="c3") == []    # no whole minute since it yet
+    scaled.at(17)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c4")
+
+    assert outcome.status.value == "verified", outcome.reason
+    assert "in (12:12:00, 12:14:00]" in outcome.reason, outcome.reason     # judged from when it took
 
 
 def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsub, project_id, anchor):
@@ -983,6 +1028,10 @@ def test_a_connector_alert_is_held_back_when_any_service_behind_it_is_paused(sta
 
 def _serves(world: World, service: str, revision: str, ok: int, failing: int) -> None:
     """From +3m on, `service` answers `ok` requests a minute cleanly and fast, and `failing` with 503."""
+    for status, count in ((200, ok), (503, failing)):
+        if count:
+            request_lines(world, revision, "+3m", "+14m", count, status=status, service=service, project="shop-prod",
+                          region="europe-west1")
     extra = yaml.safe_load(f"""
 name: later
 project: shop-prod

@@ -12,6 +12,9 @@ from shared.diagnosis.evidence import (Condition, Connector, EvidenceBundle, Log
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 PROJECT = "demo"
 SERVICE = f"projects/{PROJECT}/locations/us-central1/services/backend"
+# httpRequest.userAgent of a request-log line: Cloud Monitoring's uptime checker's, and a caller's.
+UPTIME = "GoogleStackdriverMonitoring-UptimeChecks(https://cloud.google.com/monitoring)"
+CALLER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
 CONNECTOR = f"projects/{PROJECT}/locations/us-central1/connectors/backend-conn"
 SQL = f"{PROJECT}:us-central1:main-db"
 READY = (Condition(type="Ready", state="CONDITION_SUCCEEDED"),)
@@ -36,6 +39,7 @@ class Evidence:
         self.split: dict[str, int] = {}
         self.tags: list[tuple[str, str]] = []
         self.req: dict[tuple[str, str], dict[int, float]] = {}
+        self.uptime_req: dict[tuple[str, str], dict[int, float]] = {}   # the part of `req` uptime checks sent
         self.lat: dict[str, dict[int, float]] = {}
         self.inst: dict[str, dict[int, float]] = {}
         self.conn: Connector | None = None
@@ -78,6 +82,44 @@ class Evidence:
             points[m] = points.get(m, 0) + per_minute
         return self
 
+    def uptime(self, revision: str, start: float, end: float, per_minute: float, code: str = "200") -> "Evidence":
+        """Cloud Monitoring's uptime checks on the service's URL: `per_minute` requests a minute in
+        request_count (which does not say who sent them) and, in the request log, lines with the
+        checker's User-Agent."""
+        self.requests(revision, start, end, per_minute, code)
+        points = self.uptime_req.setdefault((revision, code), {})
+        for m in _minutes(start, min(end, self.now)):
+            points[m] = points.get(m, 0) + per_minute
+        return self
+
+    def request_log(self, since: float, *, callers_kept: float = 1.0, uptime_kept: float = 1.0,
+                    page: int = 1000) -> LogResult:
+        """The request log of the minutes after `since`, newest first, as the sweep reads it (at most
+        `page` lines, `truncated` past them): a line per request counted (Cloud Run logs every request),
+        the uptime checks' with their agent; `callers_kept`/`uptime_kept`: the share of each an exclusion
+        filter leaves (0: the log not kept)."""
+        lines: list[LogRecord] = []
+        for (rev, code), points in self.req.items():
+            uptime = self.uptime_req.get((rev, code), {})
+            owed = {UPTIME: 0.0, CALLER: 0.0}     # a fraction a minute: its lines fall in the minutes it adds up in
+            for m, n in sorted(points.items()):
+                if m <= since:
+                    continue
+                checks = uptime.get(m, 0)
+                for agent, share in ((UPTIME, checks * uptime_kept), (CALLER, (n - checks) * callers_kept)):
+                    owed[agent] += share
+                    count = int(owed[agent] + 1e-9)
+                    owed[agent] -= count
+                    for i in range(count):
+                        lines.append(LogRecord(
+                            timestamp=at(m) - timedelta(seconds=59.0 * (i + 1) / (count + 1)),
+                            log_id="run.googleapis.com/requests", severity="ERROR" if code >= "500" else "INFO",
+                            resource_type="cloud_run_revision",
+                            resource_labels={"service_name": "backend", "revision_name": rev},
+                            http_status=int(code), user_agent=agent))
+        lines.sort(key=lambda e: e.timestamp, reverse=True)
+        return LogResult(query="request log", entries=tuple(lines[:page]), truncated=len(lines) > page)
+
     def latency(self, revision: str, start: float, end: float, p99_seconds: float) -> "Evidence":
         for m in _minutes(start, min(end, self.now)):
             self.lat.setdefault(revision, {})[m] = p99_seconds * 1000
@@ -116,12 +158,13 @@ class Evidence:
 
     # --- Logging -------------------------------------------------------------------------
     def log(self, minute: float, text: str, revision: str = "", count: int = 1,
-            log_id: str = "run.googleapis.com/stderr", severity: str = "ERROR") -> "Evidence":
+            log_id: str = "run.googleapis.com/stderr", severity: str = "ERROR",
+            status: int | None = None) -> "Evidence":
         for i in range(count):
             self.logs.append(LogRecord(timestamp=at(minute) + timedelta(seconds=i), log_id=log_id, severity=severity,
                                        resource_type="cloud_run_revision",
                                        resource_labels={"service_name": "backend", "revision_name": revision},
-                                       text=text))
+                                       text=text, http_status=status))
         return self
 
     def audit(self, minute: float, principal: str, method: str = "google.cloud.run.v2.Services.UpdateService"):

@@ -31,6 +31,9 @@ def scale_up() -> ActionRecord:
     return ActionRecord(key="i|c|scale_connector", incident_id="i", target=CONNECTOR, service=SERVICE,
                         action="scale_connector", signature="connector_saturation", reversible=False,
                         params={"min_instances": 2, "max_instances": 4, "machine_type": "e2-standard-4"},
+                        # The write's read-back: its update over, the connector READY with the change.
+                        after={"connector": {"name": CONNECTOR, "state": "READY", "machine_type": "e2-standard-4",
+                                             "min_instances": 2, "max_instances": 4}},
                         applied_at=at(-5), settle_at=at(0), deadline_at=at(10))
 
 
@@ -56,9 +59,11 @@ def sweep_at(evidence: Evidence):
     return at(evidence.now) + INGEST_LAG
 
 
-def swept(evidence: Evidence) -> EvidenceBundle:
-    """The evidence as a sweep reads it, at `sweep_at`."""
-    return evidence.bundle().model_copy(update={"collected_at": sweep_at(evidence)})
+def swept(evidence: Evidence, **request_log) -> EvidenceBundle:
+    """The evidence as a sweep reads it, at `sweep_at`, with the request log of the minutes since the
+    action (`request_log`: Evidence.request_log's switches)."""
+    return evidence.bundle().model_copy(update={"collected_at": sweep_at(evidence),
+                                                "request_lines": evidence.request_log(-6, **request_log)})
 
 
 def verdict(record: ActionRecord, evidence: Evidence, closed_minute: float | None = None):

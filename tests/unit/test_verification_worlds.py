@@ -10,7 +10,7 @@ import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
-from shared.remediation.judging import HealthKind, StepKind, judge, next_step
+from shared.remediation.judging import HealthKind, StepKind, judge, judged_from, next_step
 from tests.unit.builders import Evidence, at
 from tests.unit.test_verification_judging import (CONNECTOR_CPU, MEMORY, NEW, OLD, rollback, scale_up, served, sweep_at,
                                                   swept)
@@ -293,7 +293,8 @@ def read_at_newest(evidence: Evidence):
     """The evidence read the moment its newest minute became visible (collected at `evidence.now`), as the
     sweep could before it judged only whole minutes."""
     return evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at,
-                                                "collected_at": at(evidence.now)})
+                                                "collected_at": at(evidence.now),
+                                                "request_lines": evidence.request_log(-6)})
 
 
 def still_failing_a_little(now: float, *, visible_until: float) -> Evidence:
@@ -537,3 +538,142 @@ def test_a_moved_failure_is_read_on_the_rollbacks_own_revision():
     health_, step_ = judged(rollback(), evidence)
     assert (health_.kind, step_.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health_.why
     assert "failure moved" in health_.why, health_.why
+
+
+def checked(now: float, *, callers: float, failing: float = 0, checks: float = 6, check_code: str = "200",
+            code: str = "503") -> Evidence:
+    """Before the action the new revision answered 45 requests a minute (20 200, 25 500); since, the
+    revision traffic went back to answers `callers` of its callers' requests a minute (`failing` of them
+    `code`) and `checks` a minute of Cloud Monitoring's uptime checks (one check, 6 checker locations, a
+    60 s period), answered `check_code`."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    if callers - failing:
+        e.requests(OLD, -5, now, callers - failing)
+    if failing:
+        e.requests(OLD, -5, now, failing, code)
+    if checks:
+        e.uptime(OLD, -5, now, checks, check_code)
+    return e.latency(OLD, -5, now, 0.12)
+
+
+UPTIME = [
+    # name, action, the action's alert, evidence, the request log's switches, health, step, words
+    ("only uptime checks left (6 a minute against 45): not verified", rollback(), None, checked(6, callers=0), {},
+     HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
+    ("the same at the deadline: escalated, kept", rollback(), None, checked(11, callers=0), {}, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "callers are mostly gone"),
+    ("the same after a scale-up", scale_up(), None, checked(6, callers=0).connector("e2-standard-4", 2, 4), {},
+     HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
+    ("2 callers a minute and the checks: not verified", rollback(), None, checked(6, callers=2), {},
+     HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
+    ("callers kept (40 a minute) beside the checks: verified", rollback(), None, checked(6, callers=40), {},
+     HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("the uptime checks' lines excluded, the callers' whole: verified", rollback(), None, checked(6, callers=40),
+     {"uptime_kept": 0}, HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("the request log not kept: who sent the requests is not known", rollback(), None, checked(6, callers=40),
+     {"callers_kept": 0, "uptime_kept": 0}, HealthKind.UNCLEAR, StepKind.WAIT, "not shown kept"),
+    ("the request log sampled to 5 %: too few callers' lines to show them kept", rollback(), None,
+     checked(6, callers=40), {"callers_kept": 0.05, "uptime_kept": 0.05}, HealthKind.UNCLEAR, StepKind.WAIT,
+     "not shown kept"),
+    ("callers failing 2 %, two checks' clean answers make it 0.9 %: not verified", rollback(), RATIO_5XX,
+     checked(6, callers=10, failing=0.2, checks=12), {}, HealthKind.UNCLEAR, StepKind.WAIT,
+     "callers' own requests still fail"),
+    ("only failing uptime checks left at the deadline: not undone", rollback(), None,
+     checked(11, callers=0, check_code="503"), {}, HealthKind.UNCLEAR, StepKind.ESCALATE, "callers are mostly gone"),
+    ("callers failing as before beside the checks: undone", rollback(), None,
+     checked(11, callers=40, failing=20, check_code="503"), {}, HealthKind.FAILING, StepKind.UNDO, ""),
+]
+
+
+@pytest.mark.parametrize("name,record,alert,evidence,log,health,step,words", UPTIME, ids=[u[0] for u in UPTIME])
+def test_uptime_checks_are_not_the_services_callers(name, record, alert, evidence, log, health, step, words):
+    """request_count does not say who sent a request; Cloud Monitoring's uptime checks reach the service
+    wherever its callers went, and answer clean from a health path. After the callers left, 6 uptime checks a
+    minute against 45 requests before kept over 10 % of the traffic, and the action was `verified` (a
+    failing one `undone`); beside a few failing callers, their clean answers made the share clean. The
+    request log's User-Agent tells them apart; a log not kept, or sampled, shows too few callers: unclear."""
+    record = record.model_copy(update={"alert": alert})
+    bundle = swept(evidence, **log).model_copy(update={"incident_started_at": record.settle_at})
+    health_ = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    step_ = next_step(record, health_, sweep_at(evidence), TIMES)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in health_.why, health_.why
+
+
+def scaling_from_zero(now: float, *, platform: bool, before_platform: bool = False) -> Evidence:
+    """The rollback sends all traffic to a revision idle for hours: Cloud Run scales it from zero and, until
+    its instances are up, answers 20 of its 40 requests a minute 500 itself ("no available instance",
+    ERROR, in the request log: `platform`), where the new revision failed 25 of 45 with its own 500s
+    (`before_platform`: Cloud Run's as well)."""
+    e = moved(now, {"500": 20})
+    for minute in range(-4, int(now) + 1):
+        if platform:
+            e.log(minute - 0.5, NO_INSTANCE, OLD, count=20, log_id="run.googleapis.com/requests", status=500)
+    if before_platform:
+        for minute in range(-29, -4):
+            e.log(minute - 0.5, NO_INSTANCE, NEW, count=25, log_id="run.googleapis.com/requests", status=500)
+    return e
+
+
+NO_INSTANCE_500S = [
+    # name, evidence, health, step
+    ("the application's 500s stopped, Cloud Run's 'no available instance' 500s while it scales: not undone",
+     scaling_from_zero(11, platform=True), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the application's 500s as before (no such lines): undone", scaling_from_zero(11, platform=False),
+     HealthKind.FAILING, StepKind.UNDO),
+    ("Cloud Run's 500s before and since: failing as before, undone",
+     scaling_from_zero(11, platform=True, before_platform=True), HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step", NO_INSTANCE_500S, ids=[n[0] for n in NO_INSTANCE_500S])
+def test_cloud_runs_no_available_instance_500s_are_its_capacity_not_the_applications(name, evidence, health, step):
+    """request_count's 500s do not say whose they are. Cloud Run answers 500 "no available instance" when it
+    cannot scale fast enough (its troubleshooting page; 429 at max instances): its capacity, as its 429s are.
+    Counted with the application's 500s, a rollback onto a revision scaling from zero was read as failing as
+    the bad revision did, and undone back into it."""
+    health_, step_ = judged(rollback(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("failure moved" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
+
+
+def outlived(took: float | None) -> "ActionRecord":
+    """A scale-up whose update outlived the write's 300 s wait: recorded (adopted from its intent) with the
+    connector still UPDATING; `took`: when a sweep first read it READY with the change, if one did."""
+    record = scale_up()
+    after = {"connector": {**record.after["connector"], "state": "UPDATING"}}
+    return record.model_copy(update={"after": after, "took_at": at(took) if took is not None else None})
+
+
+def judged_since_took(record, evidence: Evidence):
+    """As the sweep judges it: its evidence read from judging.judged_from (the settle time if not known)."""
+    since = judged_from(record) or record.settle_at
+    bundle = swept(evidence).model_copy(update={"incident_started_at": since})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    return health, next_step(record, health, sweep_at(evidence), TIMES)
+
+
+TOOK = [
+    # name, record, evidence, health, step, words
+    ("READY now, its update outlived the wait, when it took not known: not verified", outlived(None),
+     served(6).connector("e2-standard-4", 2, 4), HealthKind.UNCLEAR, StepKind.WAIT, "outlived the write's wait"),
+    ("the same at the deadline: escalated", outlived(None), served(11).connector("e2-standard-4", 2, 4),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "outlived the write's wait"),
+    ("took at +1, clean since: verified", outlived(1), served(6).connector("e2-standard-4", 2, 4), HealthKind.HEALTHY,
+     StepKind.VERIFY, ""),
+    ("took at +6, clean since but one whole minute by the deadline: the minutes while UPDATING do not count",
+     outlived(6), served(7).connector("e2-standard-4", 2, 4), HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "too little traffic"),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step,words", TOOK, ids=[t[0] for t in TOOK])
+def test_a_connector_change_is_judged_from_when_its_update_took(name, record, evidence, health, step, words):
+    """A connector update that outlived the write's 300 s wait was recorded with the connector still UPDATING;
+    its minutes were judged from the settle time, so clean minutes while the old instances alone carried the
+    traffic verified it. Now they are judged from the first sweep that read it READY with the change."""
+    health_, step_ = judged_since_took(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in health_.why, health_.why
