@@ -306,6 +306,30 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
                 "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
                 "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
+    # pgjdbc when the connect to the server's address is refused (nothing listens there: an instance
+    # restarting, an HA failover moving the address to the standby): ConnectionFactoryImpl throws
+    # PSQLException(GT.tr("Connection to {0} refused. Check that the hostname and port are correct and
+    # that the postmaster is accepting TCP/IP connections.", hostSpec), CONNECTION_UNABLE_TO_CONNECT)
+    # (find_string id 4843607459); drivers before 9.4 said "Connection refused. Check that ..." without
+    # the address (ids 22673739974, 11183613270). Not the database's answer: a refused dial says
+    # nothing answered on the port, and whether a connector under load could refuse one is not
+    # documented (UNCONFIRMED), so it is read as the dial errors are, never as a refusal.
+    DbErrorText("Java: pgjdbc (connection refused)",
+                r"Connection (?:to \S+ )?refused\. Check that the hostname and port are correct and that the "
+                r"postmaster is accepting TCP/IP connections",
+                "org.postgresql.util.PSQLException: Connection to 10.40.0.7:5432 refused. Check that the hostname "
+                "and port are correct and that the postmaster is accepting TCP/IP connections.",
+                "pgjdbc core/v3/ConnectionFactoryImpl.java (find_string id 4843607459); UNCONFIRMED in a Cloud SQL "
+                "thread"),
+    # pgjdbc when the socket of an open connection fails under a statement (reset by a failover or a
+    # restart, cut on the path, or its socketTimeout passed): QueryExecutorImpl wraps the IOException
+    # as PSQLException(GT.tr("An I/O error occurred while sending to the backend."), CONNECTION_FAILURE)
+    # (find_string ids 18071103566, 65767739457; the socketTimeout form, 08006 with "Read timed out" as
+    # the cause, id 70335197562). Nothing answered: not a refusal.
+    DbErrorText("Java: pgjdbc (connection broken)", r"An I/O error occurred while sending to the backend",
+                "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.",
+                "pgjdbc core/v3/QueryExecutorImpl.java (find_string id 18071103566); UNCONFIRMED in a Cloud SQL "
+                "thread"),
     # MySQL Connector/J's CommunicationsException when it can name no better reason (no packet from
     # the server, or the connection lost): ExceptionFactory.createLinkFailureMessageBasedOnHeuristics
     # falls back to Messages "CommunicationsException.20=Communications link failure"
@@ -419,6 +443,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"the database system is (?:starting up|shutting down|in recovery mode)",
                 "FATAL:  the database system is starting up", "PostgreSQL's 57P03 cannot_connect_now, answered "
                 "while an instance starts or stops; UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
+    # PostgreSQL 14+ while recovery runs and has not reached a consistent state (crash recovery after
+    # a failover or a crash restart, a replica starting): the same 57P03 in other words, "the database
+    # system is not yet accepting connections" (DETAIL "Consistent recovery state has not been yet
+    # reached.") or, with hot standby off, "... is not accepting connections" (DETAIL "Hot standby mode
+    # is disabled."). Public server logs show it right after "redo starts" (find_string ids
+    # 58735900052, 55889630297). An answer: the server is there and refuses for now.
+    DbErrorText("PostgreSQL server (recovering, 14+)", r"the database system is not (?:yet )?accepting connections",
+                'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the '
+                "database system is not yet accepting connections",
+                "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as public server logs "
+                "print it (find_string ids 58735900052, 55889630297); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.RESTARTING),
     DbErrorText("PostgreSQL server (authentication)", r"password authentication failed for user",
                 'psycopg2.OperationalError: connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: '
                 'FATAL:  password authentication failed for user "superset"',

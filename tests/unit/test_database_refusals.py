@@ -70,6 +70,14 @@ LINK_FAILURE = "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communicat
 SQLSERVER_LOGIN = "Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'sqlserver'."
 NPGSQL_POOL = ("Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise 'Max Pool "
                "Size' (currently 20) or 'Timeout' (currently 15 seconds) in your connection string.")
+# pgjdbc's own words when the server's address refuses the connect, and when an open connection's
+# socket breaks under a statement (an HA failover, a restart): nothing answered, not a refusal.
+PGJDBC_REFUSED = ("org.postgresql.util.PSQLException: Connection to 10.40.0.7:5432 refused. Check that the hostname "
+                  "and port are correct and that the postmaster is accepting TCP/IP connections.")
+PGJDBC_IO = "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend."
+# PostgreSQL 14+ while recovery runs (a failover, a crash restart): the server answers 57P03 in these words.
+RECOVERING = ('psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the database '
+              "system is not yet accepting connections\nDETAIL:  Consistent recovery state has not been yet reached.")
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -242,6 +250,21 @@ CASES = {
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "the same restart in the deploy's first failing minute: the database competes": dict(
         build=lambda e: quiet(deployed(e, at=-6)).log(-5, ADMIN_SHUTDOWN, NEW, count=40),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "PostgreSQL 14+ recovering after a failover while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, RECOVERING, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="restarting"),
+    "the same recovery with hot standby off, requests hanging at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(
+            -5, "FATAL:  the database system is not accepting connections\nDETAIL:  Hot standby mode is disabled.", OLD,
+            count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="restarting"),
+    # An HA failover under a deploy, as pgjdbc words it: the revision before dials the same address.
+    "pgjdbc's refused connects and broken sockets in the deploy's first failing minute: the database competes": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-5, PGJDBC_REFUSED, NEW, count=20).log(-5, PGJDBC_IO, NEW, count=12),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "pgjdbc's broken sockets alone under a deploy: the database competes": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-5, PGJDBC_IO, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     # redis-py's own pool at max_connections speaks MySQL 1040's words: not the database's refusal.
     "redis-py's MaxConnectionsError at a newly saturated connector, requests hanging: the connector's": dict(

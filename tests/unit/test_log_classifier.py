@@ -73,11 +73,19 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("redis.exceptions.ConnectionError: Too many connections", set()),
     ("MaxConnectionsError('Too many connections')", set()),
     ("SQLSTATE[HY000] [2002] Connection refused", {DB}),
+    # pgjdbc: a refused connect (with the address since 9.4, without it before) and a broken socket.
+    ("org.postgresql.util.PSQLException: Connection to 10.40.0.7:5432 refused. Check that the hostname and port are "
+     "correct and that the postmaster is accepting TCP/IP connections.", {DB}),
+    ("Could not get JDBC Connection; nested exception is org.postgresql.util.PSQLException: Connection refused. Check "
+     "that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.", {DB}),
+    ("org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.", {DB}),
     ("SQLSTATE[HY000] [2002] No such file or directory", set()),       # a socket path, not read
     ("Error: Connection terminated due to connection timeout\n    at /app/node_modules/pg-pool/index.js:45:11", {DB}),
     ("FATAL:  the database system is starting up", {DB, REFUSED}),
     ("FATAL:  the database system is shutting down", {DB, REFUSED}),
     ("FATAL:  the database system is in recovery mode", {DB, REFUSED}),
+    ("FATAL:  the database system is not yet accepting connections", {DB, REFUSED}),        # PostgreSQL 14+
+    ("FATAL:  the database system is not accepting connections", {DB, REFUSED}),            # hot standby off
     ('couldn\'t connect to "p:r:i": ensure that the account has access to "p:r:i" (and make sure there\'s no typo '
      "in that name). Error during createEphemeral for p:r:i: googleapi: Error 403: The client is not authorized "
      "to make this request., notAuthorized", {DB, REFUSED}),
@@ -122,6 +130,8 @@ NEGATIVE = [
     ("Listening on port 8080", set()),
     ("dial tcp 10.20.0.9:443: i/o timeout", set()),                 # an HTTPS dependency
     ("Error: connect ECONNREFUSED 10.20.0.7:6379", set()),          # Redis
+    ("Connection refused. Check the service is running", set()),    # pgjdbc's words, not all of them
+    ("the worker is not yet accepting connections", set()),         # not the database system's words
     ("dial tcp 10.20.0.3:54321: i/o timeout", set()),               # a port that only begins with 5432
     ("upstream request timeout", set()),
     # The application's own HTTP call timing out on a named host: not the database's.
