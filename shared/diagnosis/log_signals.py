@@ -63,8 +63,9 @@ class Refusal:
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
-    NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf: an unencrypted connection while "
-                    "the instance requires SSL/TLS, or the client's host or user not admitted)")
+    NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf, or MySQL's require_secure_transport: "
+                    "an unencrypted connection while the instance requires SSL/TLS, or the client's host or user not "
+                    "admitted)")
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
@@ -115,8 +116,9 @@ REFUSAL_ADVICE = {
     # (Cloud SQL Admin API v1 reference); "A change to SSL mode configuration applies only to new
     # connections" (Cloud SQL docs, "Configure SSL/TLS certificates"), so pools fail as they reconnect.
     Refusal.NOT_ADMITTED: "the instance's SSL mode (gcloud sql instances describe: settings.ipConfiguration.sslMode "
-                          "ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED, the legacy requireSsl) and who "
-                          "changed it, against the client's sslmode (the Cloud SQL connectors and the Auth Proxy always "
+                          "ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED, the legacy requireSsl; MySQL: also the "
+                          "require_secure_transport flag) and who changed it, against the client's sslmode or TLS "
+                          "setting (the Cloud SQL connectors and the Auth Proxy always "
                           "encrypt); and the address the connections come from",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
@@ -544,6 +546,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "PostgreSQL's auth.c ClientAuthentication (errmsg \"no pg_hba.conf entry for host \\\"%s\\\", user ..., %s\", "
                 "SSL on / SSL off, find_string id 300448634; \"no encryption\" in newer servers, ids 23202437054, "
                 "8858198759); that Cloud SQL's SSL mode answers with it is UNCONFIRMED", Refusal.NOT_ADMITTED),
+    # MySQL's counterpart: with require_secure_transport ON the server ends an unencrypted connection
+    # after the handshake with ER_SECURE_TRANSPORT_REQUIRED (3159) (MySQL WL#7709: "non-SSL connection
+    # attempts will be terminated by the server"; its words as clients print them, find_string ids
+    # 13267855943, 66329320778, 39743690771). That Cloud SQL for MySQL enforces SSL mode ENCRYPTED_ONLY
+    # this way is UNCONFIRMED; the flag set by hand gives the same answer. Either way the server answered.
+    DbErrorText("MySQL server (secure transport required)",
+                r"Connections using insecure transport are prohibited while --require_secure_transport=ON",
+                "Error 3159 (HY000): Connections using insecure transport are prohibited while "
+                "--require_secure_transport=ON.",
+                "MySQL server error 3159 (ER_SECURE_TRANSPORT_REQUIRED), as clients print it (find_string ids "
+                "13267855943, 66329320778); UNCONFIRMED in a Cloud SQL thread", Refusal.NOT_ADMITTED),
     # The server presented a certificate the client does not trust: the TLS handshake reached the
     # server, so the path to it works. Only the drivers' own words for a database connection: a bare
     # "certificate verify failed" is any HTTPS client's (Python's ssl, requests) and says nothing

@@ -78,6 +78,9 @@ PGJDBC_IO = "org.postgresql.util.PSQLException: An I/O error occurred while send
 # PostgreSQL 14+ while recovery runs (a failover, a crash restart): the server answers 57P03 in these words.
 RECOVERING = ('psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the database '
               "system is not yet accepting connections\nDETAIL:  Consistent recovery state has not been yet reached.")
+# MySQL's own refusal of an unencrypted connection (3159, require_secure_transport ON), as go-sql-driver/mysql prints it.
+INSECURE_TRANSPORT = ("Error 3159 (HY000): Connections using insecure transport are prohibited while "
+                      "--require_secure_transport=ON.")
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -259,6 +262,12 @@ CASES = {
             -5, "FATAL:  the database system is not accepting connections\nDETAIL:  Hot standby mode is disabled.", OLD,
             count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="restarting"),
+    "MySQL refusing unencrypted connections while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, INSECURE_TRANSPORT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="require_secure_transport"),
+    "the same, requests waiting out the application's connect retries at the saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, INSECURE_TRANSPORT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="sslmode"),
     # An HA failover under a deploy, as pgjdbc words it: the revision before dials the same address.
     "pgjdbc's refused connects and broken sockets in the deploy's first failing minute: the database competes": dict(
         build=lambda e: quiet(deployed(e, at=-6)).log(-5, PGJDBC_REFUSED, NEW, count=20).log(-5, PGJDBC_IO, NEW, count=12),

@@ -85,6 +85,8 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("FATAL:  the database system is shutting down", {DB, REFUSED}),
     ("FATAL:  the database system is in recovery mode", {DB, REFUSED}),
     ("FATAL:  the database system is not yet accepting connections", {DB, REFUSED}),        # PostgreSQL 14+
+    ("pymysql.err.OperationalError: (3159, 'Connections using insecure transport are prohibited while "
+     "--require_secure_transport=ON.')", {DB, REFUSED}),
     ("FATAL:  the database system is not accepting connections", {DB, REFUSED}),            # hot standby off
     ('couldn\'t connect to "p:r:i": ensure that the account has access to "p:r:i" (and make sure there\'s no typo '
      "in that name). Error during createEphemeral for p:r:i: googleapi: Error 403: The client is not authorized "
