@@ -81,6 +81,8 @@ class Refusal:
                      "turned off, or the client asks for the wrong type)")
     PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
                    "the instance, without dialing)")
+    SERVER_FATAL = ("the PostgreSQL server ended the connection with an error of its own (a FATAL it sent: a database "
+                    "or role missing or not permitted to connect, the server short of memory, a limit of its own)")
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -159,6 +161,11 @@ REFUSAL_ADVICE = {
                          "size plus overflow, times the processes per instance); raise the limit or shrink the pool: "
                          "the connections it refuses never leave the instance, so scaling the connector changes "
                          "nothing",
+    # Any other FATAL the server sent: its words say what; its own log says since when and why.
+    Refusal.SERVER_FATAL: "the server's own words quoted here, and the instance's PostgreSQL log for the same minutes "
+                          "(Cloud Logging, cloudsql.googleapis.com/postgres.log): what it refuses and what changed (a "
+                          "database or role dropped or renamed, a REVOKE of CONNECT or LOGIN, a flag, the instance "
+                          "short of memory)",
     Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
                            "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
                            "operations, the Admin Activity audit log), against the IP type the client asks for (the "
@@ -657,6 +664,24 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pymysql.err.OperationalError: (1114, \"The table 'orders' is full\")",
                 "MySQL server error 1114 (ER_RECORD_FILE_FULL), also raised when the disk is full; UNCONFIRMED in "
                 "a Cloud SQL thread", Refusal.READ_ONLY),
+    # Any other error the PostgreSQL server sent at FATAL severity, in the drivers' own frames: libpq
+    # (PostgreSQL 14+) puts the server's severity after 'connection to server at "H" (IP), port P
+    # failed: ' (and before 14 'FATAL:  ...' bare, not read: an application's own logger may say
+    # FATAL too); pgx v5's perDialConnectError wraps a PgError as "server error: FATAL: MSG (SQLSTATE
+    # CODE)" (jackc/pgx pgconn/errors.go, PgError.Error: Severity + ": " + Message + " (SQLSTATE " + Code
+    # + ")"); pgjdbc's ServerErrorMessage as "PSQLException: FATAL: MSG". The client writes FATAL only for
+    # an ErrorResponse the server sent, never for its own dial or read errors: whatever it says, the
+    # server answered, so the path to it works. Last in the table: a specific row above names the
+    # same line first (refusal_of takes the first kind that matches).
+    DbErrorText("PostgreSQL server (any other FATAL, libpq 14+ / pgx / pgjdbc)",
+                r"(?:\bfailed: |\bserver error: |PSQLException: )FATAL:\s",
+                'failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: '
+                'permission denied for database "orders" (SQLSTATE 42501)',
+                "the drivers' frames around the server's ErrorResponse: libpq's \"connection to server at ... failed: \" "
+                "(PostgreSQL 14+), jackc/pgx pgconn/errors.go (perDialConnectError \"server error\", PgError.Error), "
+                "pgjdbc ServerErrorMessage; PostgreSQL's 42501 \"permission denied for database\" with DETAIL \"User "
+                "does not have CONNECT privilege.\" (postinit.c CheckMyDatabase); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.SERVER_FATAL),
 )
 
 

@@ -81,6 +81,11 @@ RECOVERING = ('psycopg2.OperationalError: connection to server at "10.40.0.7", p
 # MySQL's own refusal of an unencrypted connection (3159, require_secure_transport ON), as go-sql-driver/mysql prints it.
 INSECURE_TRANSPORT = ("Error 3159 (HY000): Connections using insecure transport are prohibited while "
                       "--require_secure_transport=ON.")
+# Any other FATAL the server sent, in pgx's and libpq's frames: the server answered.
+CONNECT_REVOKED = ("failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: "
+                   'permission denied for database "orders" (SQLSTATE 42501)')
+NO_DATABASE = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  database '
+               '"orders" does not exist')
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -268,6 +273,12 @@ CASES = {
     "the same, requests waiting out the application's connect retries at the saturated connector: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, INSECURE_TRANSPORT, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="sslmode"),
+    "CONNECT revoked from the role just after a deploy (pgx): every revision connects as it, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, CONNECT_REVOKED, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="postgres.log"),
+    "a database missing (libpq's FATAL) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_DATABASE, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names='database "orders" does not exist'),
     # An HA failover under a deploy, as pgjdbc words it: the revision before dials the same address.
     "pgjdbc's refused connects and broken sockets in the deploy's first failing minute: the database competes": dict(
         build=lambda e: quiet(deployed(e, at=-6)).log(-5, PGJDBC_REFUSED, NEW, count=20).log(-5, PGJDBC_IO, NEW, count=12),

@@ -85,6 +85,12 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("FATAL:  the database system is shutting down", {DB, REFUSED}),
     ("FATAL:  the database system is in recovery mode", {DB, REFUSED}),
     ("FATAL:  the database system is not yet accepting connections", {DB, REFUSED}),        # PostgreSQL 14+
+    # Any other FATAL the server sent, in a driver's frame (libpq 14+, pgx, pgjdbc): an answer.
+    ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  role "orders" is not '
+     "permitted to log in", {DB, REFUSED}),
+    ("failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: database "
+     '"orders" does not exist (SQLSTATE 3D000)', {DB, REFUSED}),
+    ('org.postgresql.util.PSQLException: FATAL: permission denied for database "orders"', {DB, REFUSED}),
     ("pymysql.err.OperationalError: (3159, 'Connections using insecure transport are prohibited while "
      "--require_secure_transport=ON.')", {DB, REFUSED}),
     ("FATAL:  the database system is not accepting connections", {DB, REFUSED}),            # hot standby off
@@ -134,6 +140,8 @@ NEGATIVE = [
     ("Error: connect ECONNREFUSED 10.20.0.7:6379", set()),          # Redis
     ("Connection refused. Check the service is running", set()),    # pgjdbc's words, not all of them
     ("the worker is not yet accepting connections", set()),         # not the database system's words
+    ('level=FATAL msg="config file missing"', set()),                # an application's own FATAL
+    ("FATAL: could not load settings: open /etc/app.yaml: no such file", set()),
     ("dial tcp 10.20.0.3:54321: i/o timeout", set()),               # a port that only begins with 5432
     ("upstream request timeout", set()),
     # The application's own HTTP call timing out on a named host: not the database's.
