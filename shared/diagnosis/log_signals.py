@@ -672,9 +672,12 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # + ")"); pgjdbc's ServerErrorMessage as "PSQLException: FATAL: MSG". The client writes FATAL only for
     # an ErrorResponse the server sent, never for its own dial or read errors: whatever it says, the
     # server answered, so the path to it works. Last in the table: a specific row above names the
-    # same line first (refusal_of takes the first kind that matches).
+    # same line first (refusal_of takes the first kind that matches). Each frame is the driver's own
+    # (the port or socket libpq names, pgx's SQLSTATE, pgjdbc's class): matching is case-insensitive,
+    # and another tool's "failed: fatal: ..." (git's) is not the database's.
     DbErrorText("PostgreSQL server (any other FATAL, libpq 14+ / pgx / pgjdbc)",
-                r"(?:\bfailed: |\bserver error: |PSQLException: )FATAL:\s",
+                r"(?:port \d+|\.s\.PGSQL\.\d+\") failed: FATAL:\s|\bserver error: FATAL: [^\n]*\(SQLSTATE [0-9A-Z]{5}\)"
+                r"|PSQLException: FATAL:\s",
                 'failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: '
                 'permission denied for database "orders" (SQLSTATE 42501)',
                 "the drivers' frames around the server's ErrorResponse: libpq's \"connection to server at ... failed: \" "

@@ -91,6 +91,8 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: database "
      '"orders" does not exist (SQLSTATE 3D000)', {DB, REFUSED}),
     ('org.postgresql.util.PSQLException: FATAL: permission denied for database "orders"', {DB, REFUSED}),
+    ('connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: FATAL:  role "orders" does not exist',
+     {DB, REFUSED}),
     ("pymysql.err.OperationalError: (3159, 'Connections using insecure transport are prohibited while "
      "--require_secure_transport=ON.')", {DB, REFUSED}),
     ("FATAL:  the database system is not accepting connections", {DB, REFUSED}),            # hot standby off
@@ -142,6 +144,8 @@ NEGATIVE = [
     ("the worker is not yet accepting connections", set()),         # not the database system's words
     ('level=FATAL msg="config file missing"', set()),                # an application's own FATAL
     ("FATAL: could not load settings: open /etc/app.yaml: no such file", set()),
+    ("git fetch failed: fatal: could not read Username for 'https://github.com'", set()),   # git's own fatal
+    ("upstream server error: FATAL: queue full", set()),             # no SQLSTATE: not pgx's frame
     ("dial tcp 10.20.0.3:54321: i/o timeout", set()),               # a port that only begins with 5432
     ("upstream request timeout", set()),
     # The application's own HTTP call timing out on a named host: not the database's.
