@@ -63,8 +63,9 @@ class Refusal:
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
-    NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf: an unencrypted connection while "
-                    "the instance requires SSL/TLS, or the client's host or user not admitted)")
+    NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf, or MySQL's require_secure_transport: "
+                    "an unencrypted connection while the instance requires SSL/TLS, or the client's host or user not "
+                    "admitted)")
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
@@ -80,6 +81,8 @@ class Refusal:
                      "turned off, or the client asks for the wrong type)")
     PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
                    "the instance, without dialing)")
+    SERVER_FATAL = ("the PostgreSQL server ended the connection with an error of its own (a FATAL it sent: a database "
+                    "or role missing or not permitted to connect, the server short of memory, a limit of its own)")
 
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
@@ -115,8 +118,9 @@ REFUSAL_ADVICE = {
     # (Cloud SQL Admin API v1 reference); "A change to SSL mode configuration applies only to new
     # connections" (Cloud SQL docs, "Configure SSL/TLS certificates"), so pools fail as they reconnect.
     Refusal.NOT_ADMITTED: "the instance's SSL mode (gcloud sql instances describe: settings.ipConfiguration.sslMode "
-                          "ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED, the legacy requireSsl) and who "
-                          "changed it, against the client's sslmode (the Cloud SQL connectors and the Auth Proxy always "
+                          "ENCRYPTED_ONLY or TRUSTED_CLIENT_CERTIFICATE_REQUIRED, the legacy requireSsl; MySQL: also the "
+                          "require_secure_transport flag) and who changed it, against the client's sslmode or TLS "
+                          "setting (the Cloud SQL connectors and the Auth Proxy always "
                           "encrypt); and the address the connections come from",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
@@ -157,6 +161,11 @@ REFUSAL_ADVICE = {
                          "size plus overflow, times the processes per instance); raise the limit or shrink the pool: "
                          "the connections it refuses never leave the instance, so scaling the connector changes "
                          "nothing",
+    # Any other FATAL the server sent: its words say what; its own log says since when and why.
+    Refusal.SERVER_FATAL: "the server's own words quoted here, and the instance's PostgreSQL log for the same minutes "
+                          "(Cloud Logging, cloudsql.googleapis.com/postgres.log): what it refuses and what changed (a "
+                          "database or role dropped or renamed, a REVOKE of CONNECT or LOGIN, a flag, the instance "
+                          "short of memory)",
     Refusal.NO_IP_OF_TYPE: "the instance's IP configuration (gcloud sql instances describe: ipAddresses, "
                            "settings.ipConfiguration.ipv4Enabled and privateNetwork) and who changed it (its "
                            "operations, the Admin Activity audit log), against the IP type the client asks for (the "
@@ -306,6 +315,30 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
                 "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
                 "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
+    # pgjdbc when the connect to the server's address is refused (nothing listens there: an instance
+    # restarting, an HA failover moving the address to the standby): ConnectionFactoryImpl throws
+    # PSQLException(GT.tr("Connection to {0} refused. Check that the hostname and port are correct and
+    # that the postmaster is accepting TCP/IP connections.", hostSpec), CONNECTION_UNABLE_TO_CONNECT)
+    # (find_string id 4843607459); drivers before 9.4 said "Connection refused. Check that ..." without
+    # the address (ids 22673739974, 11183613270). Not the database's answer: a refused dial says
+    # nothing answered on the port, and whether a connector under load could refuse one is not
+    # documented (UNCONFIRMED), so it is read as the dial errors are, never as a refusal.
+    DbErrorText("Java: pgjdbc (connection refused)",
+                r"Connection (?:to \S+ )?refused\. Check that the hostname and port are correct and that the "
+                r"postmaster is accepting TCP/IP connections",
+                "org.postgresql.util.PSQLException: Connection to 10.40.0.7:5432 refused. Check that the hostname "
+                "and port are correct and that the postmaster is accepting TCP/IP connections.",
+                "pgjdbc core/v3/ConnectionFactoryImpl.java (find_string id 4843607459); UNCONFIRMED in a Cloud SQL "
+                "thread"),
+    # pgjdbc when the socket of an open connection fails under a statement (reset by a failover or a
+    # restart, cut on the path, or its socketTimeout passed): QueryExecutorImpl wraps the IOException
+    # as PSQLException(GT.tr("An I/O error occurred while sending to the backend."), CONNECTION_FAILURE)
+    # (find_string ids 18071103566, 65767739457; the socketTimeout form, 08006 with "Read timed out" as
+    # the cause, id 70335197562). Nothing answered: not a refusal.
+    DbErrorText("Java: pgjdbc (connection broken)", r"An I/O error occurred while sending to the backend",
+                "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.",
+                "pgjdbc core/v3/QueryExecutorImpl.java (find_string id 18071103566); UNCONFIRMED in a Cloud SQL "
+                "thread"),
     # MySQL Connector/J's CommunicationsException when it can name no better reason (no packet from
     # the server, or the connection lost): ExceptionFactory.createLinkFailureMessageBasedOnHeuristics
     # falls back to Messages "CommunicationsException.20=Communications link failure"
@@ -419,6 +452,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"the database system is (?:starting up|shutting down|in recovery mode)",
                 "FATAL:  the database system is starting up", "PostgreSQL's 57P03 cannot_connect_now, answered "
                 "while an instance starts or stops; UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
+    # PostgreSQL 14+ while recovery runs and has not reached a consistent state (crash recovery after
+    # a failover or a crash restart, a replica starting): the same 57P03 in other words, "the database
+    # system is not yet accepting connections" (DETAIL "Consistent recovery state has not been yet
+    # reached.") or, with hot standby off, "... is not accepting connections" (DETAIL "Hot standby mode
+    # is disabled."). Public server logs show it right after "redo starts" (find_string ids
+    # 58735900052, 55889630297). An answer: the server is there and refuses for now.
+    DbErrorText("PostgreSQL server (recovering, 14+)", r"the database system is not (?:yet )?accepting connections",
+                'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the '
+                "database system is not yet accepting connections",
+                "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as public server logs "
+                "print it (find_string ids 58735900052, 55889630297); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.RESTARTING),
     DbErrorText("PostgreSQL server (authentication)", r"password authentication failed for user",
                 'psycopg2.OperationalError: connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: '
                 'FATAL:  password authentication failed for user "superset"',
@@ -508,6 +553,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "PostgreSQL's auth.c ClientAuthentication (errmsg \"no pg_hba.conf entry for host \\\"%s\\\", user ..., %s\", "
                 "SSL on / SSL off, find_string id 300448634; \"no encryption\" in newer servers, ids 23202437054, "
                 "8858198759); that Cloud SQL's SSL mode answers with it is UNCONFIRMED", Refusal.NOT_ADMITTED),
+    # MySQL's counterpart: with require_secure_transport ON the server ends an unencrypted connection
+    # after the handshake with ER_SECURE_TRANSPORT_REQUIRED (3159) (MySQL WL#7709: "non-SSL connection
+    # attempts will be terminated by the server"; its words as clients print them, find_string ids
+    # 13267855943, 66329320778, 39743690771). That Cloud SQL for MySQL enforces SSL mode ENCRYPTED_ONLY
+    # this way is UNCONFIRMED; the flag set by hand gives the same answer. Either way the server answered.
+    DbErrorText("MySQL server (secure transport required)",
+                r"Connections using insecure transport are prohibited while --require_secure_transport=ON",
+                "Error 3159 (HY000): Connections using insecure transport are prohibited while "
+                "--require_secure_transport=ON.",
+                "MySQL server error 3159 (ER_SECURE_TRANSPORT_REQUIRED), as clients print it (find_string ids "
+                "13267855943, 66329320778); UNCONFIRMED in a Cloud SQL thread", Refusal.NOT_ADMITTED),
     # The server presented a certificate the client does not trust: the TLS handshake reached the
     # server, so the path to it works. Only the drivers' own words for a database connection: a bare
     # "certificate verify failed" is any HTTPS client's (Python's ssl, requests) and says nothing
@@ -608,6 +664,27 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pymysql.err.OperationalError: (1114, \"The table 'orders' is full\")",
                 "MySQL server error 1114 (ER_RECORD_FILE_FULL), also raised when the disk is full; UNCONFIRMED in "
                 "a Cloud SQL thread", Refusal.READ_ONLY),
+    # Any other error the PostgreSQL server sent at FATAL severity, in the drivers' own frames: libpq
+    # (PostgreSQL 14+) puts the server's severity after 'connection to server at "H" (IP), port P
+    # failed: ' (and before 14 'FATAL:  ...' bare, not read: an application's own logger may say
+    # FATAL too); pgx v5's perDialConnectError wraps a PgError as "server error: FATAL: MSG (SQLSTATE
+    # CODE)" (jackc/pgx pgconn/errors.go, PgError.Error: Severity + ": " + Message + " (SQLSTATE " + Code
+    # + ")"); pgjdbc's ServerErrorMessage as "PSQLException: FATAL: MSG". The client writes FATAL only for
+    # an ErrorResponse the server sent, never for its own dial or read errors: whatever it says, the
+    # server answered, so the path to it works. Last in the table: a specific row above names the
+    # same line first (refusal_of takes the first kind that matches). Each frame is the driver's own
+    # (the port or socket libpq names, pgx's SQLSTATE, pgjdbc's class): matching is case-insensitive,
+    # and another tool's "failed: fatal: ..." (git's) is not the database's.
+    DbErrorText("PostgreSQL server (any other FATAL, libpq 14+ / pgx / pgjdbc)",
+                r"(?:port \d+|\.s\.PGSQL\.\d+\") failed: FATAL:\s|\bserver error: FATAL: [^\n]*\(SQLSTATE [0-9A-Z]{5}\)"
+                r"|PSQLException: FATAL:\s",
+                'failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: '
+                'permission denied for database "orders" (SQLSTATE 42501)',
+                "the drivers' frames around the server's ErrorResponse: libpq's \"connection to server at ... failed: \" "
+                "(PostgreSQL 14+), jackc/pgx pgconn/errors.go (perDialConnectError \"server error\", PgError.Error), "
+                "pgjdbc ServerErrorMessage; PostgreSQL's 42501 \"permission denied for database\" with DETAIL \"User "
+                "does not have CONNECT privilege.\" (postinit.c CheckMyDatabase); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.SERVER_FATAL),
 )
 
 

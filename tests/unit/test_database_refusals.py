@@ -70,6 +70,22 @@ LINK_FAILURE = "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communicat
 SQLSERVER_LOGIN = "Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'sqlserver'."
 NPGSQL_POOL = ("Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise 'Max Pool "
                "Size' (currently 20) or 'Timeout' (currently 15 seconds) in your connection string.")
+# pgjdbc's own words when the server's address refuses the connect, and when an open connection's
+# socket breaks under a statement (an HA failover, a restart): nothing answered, not a refusal.
+PGJDBC_REFUSED = ("org.postgresql.util.PSQLException: Connection to 10.40.0.7:5432 refused. Check that the hostname "
+                  "and port are correct and that the postmaster is accepting TCP/IP connections.")
+PGJDBC_IO = "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend."
+# PostgreSQL 14+ while recovery runs (a failover, a crash restart): the server answers 57P03 in these words.
+RECOVERING = ('psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the database '
+              "system is not yet accepting connections\nDETAIL:  Consistent recovery state has not been yet reached.")
+# MySQL's own refusal of an unencrypted connection (3159, require_secure_transport ON), as go-sql-driver/mysql prints it.
+INSECURE_TRANSPORT = ("Error 3159 (HY000): Connections using insecure transport are prohibited while "
+                      "--require_secure_transport=ON.")
+# Any other FATAL the server sent, in pgx's and libpq's frames: the server answered.
+CONNECT_REVOKED = ("failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: "
+                   'permission denied for database "orders" (SQLSTATE 42501)')
+NO_DATABASE = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  database '
+               '"orders" does not exist')
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -242,6 +258,33 @@ CASES = {
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "the same restart in the deploy's first failing minute: the database competes": dict(
         build=lambda e: quiet(deployed(e, at=-6)).log(-5, ADMIN_SHUTDOWN, NEW, count=40),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "PostgreSQL 14+ recovering after a failover while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, RECOVERING, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="restarting"),
+    "the same recovery with hot standby off, requests hanging at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(
+            -5, "FATAL:  the database system is not accepting connections\nDETAIL:  Hot standby mode is disabled.", OLD,
+            count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="restarting"),
+    "MySQL refusing unencrypted connections while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, INSECURE_TRANSPORT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="require_secure_transport"),
+    "the same, requests waiting out the application's connect retries at the saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, INSECURE_TRANSPORT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="sslmode"),
+    "CONNECT revoked from the role just after a deploy (pgx): every revision connects as it, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, CONNECT_REVOKED, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="postgres.log"),
+    "a database missing (libpq's FATAL) while the connector is newly saturated: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, NO_DATABASE, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names='database "orders" does not exist'),
+    # An HA failover under a deploy, as pgjdbc words it: the revision before dials the same address.
+    "pgjdbc's refused connects and broken sockets in the deploy's first failing minute: the database competes": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-5, PGJDBC_REFUSED, NEW, count=20).log(-5, PGJDBC_IO, NEW, count=12),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "pgjdbc's broken sockets alone under a deploy: the database competes": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-5, PGJDBC_IO, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     # redis-py's own pool at max_connections speaks MySQL 1040's words: not the database's refusal.
     "redis-py's MaxConnectionsError at a newly saturated connector, requests hanging: the connector's": dict(

@@ -73,11 +73,29 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("redis.exceptions.ConnectionError: Too many connections", set()),
     ("MaxConnectionsError('Too many connections')", set()),
     ("SQLSTATE[HY000] [2002] Connection refused", {DB}),
+    # pgjdbc: a refused connect (with the address since 9.4, without it before) and a broken socket.
+    ("org.postgresql.util.PSQLException: Connection to 10.40.0.7:5432 refused. Check that the hostname and port are "
+     "correct and that the postmaster is accepting TCP/IP connections.", {DB}),
+    ("Could not get JDBC Connection; nested exception is org.postgresql.util.PSQLException: Connection refused. Check "
+     "that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.", {DB}),
+    ("org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.", {DB}),
     ("SQLSTATE[HY000] [2002] No such file or directory", set()),       # a socket path, not read
     ("Error: Connection terminated due to connection timeout\n    at /app/node_modules/pg-pool/index.js:45:11", {DB}),
     ("FATAL:  the database system is starting up", {DB, REFUSED}),
     ("FATAL:  the database system is shutting down", {DB, REFUSED}),
     ("FATAL:  the database system is in recovery mode", {DB, REFUSED}),
+    ("FATAL:  the database system is not yet accepting connections", {DB, REFUSED}),        # PostgreSQL 14+
+    # Any other FATAL the server sent, in a driver's frame (libpq 14+, pgx, pgjdbc): an answer.
+    ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  role "orders" is not '
+     "permitted to log in", {DB, REFUSED}),
+    ("failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: database "
+     '"orders" does not exist (SQLSTATE 3D000)', {DB, REFUSED}),
+    ('org.postgresql.util.PSQLException: FATAL: permission denied for database "orders"', {DB, REFUSED}),
+    ('connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: FATAL:  role "orders" does not exist',
+     {DB, REFUSED}),
+    ("pymysql.err.OperationalError: (3159, 'Connections using insecure transport are prohibited while "
+     "--require_secure_transport=ON.')", {DB, REFUSED}),
+    ("FATAL:  the database system is not accepting connections", {DB, REFUSED}),            # hot standby off
     ('couldn\'t connect to "p:r:i": ensure that the account has access to "p:r:i" (and make sure there\'s no typo '
      "in that name). Error during createEphemeral for p:r:i: googleapi: Error 403: The client is not authorized "
      "to make this request., notAuthorized", {DB, REFUSED}),
@@ -122,6 +140,12 @@ NEGATIVE = [
     ("Listening on port 8080", set()),
     ("dial tcp 10.20.0.9:443: i/o timeout", set()),                 # an HTTPS dependency
     ("Error: connect ECONNREFUSED 10.20.0.7:6379", set()),          # Redis
+    ("Connection refused. Check the service is running", set()),    # pgjdbc's words, not all of them
+    ("the worker is not yet accepting connections", set()),         # not the database system's words
+    ('level=FATAL msg="config file missing"', set()),                # an application's own FATAL
+    ("FATAL: could not load settings: open /etc/app.yaml: no such file", set()),
+    ("git fetch failed: fatal: could not read Username for 'https://github.com'", set()),   # git's own fatal
+    ("upstream server error: FATAL: queue full", set()),             # no SQLSTATE: not pgx's frame
     ("dial tcp 10.20.0.3:54321: i/o timeout", set()),               # a port that only begins with 5432
     ("upstream request timeout", set()),
     # The application's own HTTP call timing out on a named host: not the database's.
