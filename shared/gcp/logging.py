@@ -257,14 +257,19 @@ def _severity_of(raw: Any, payload: str | None) -> str:
 
 
 def _scalars(fields: Any) -> Any:
-    """`get(key)` over a protobuf Struct's fields: a string or number value as Python's, else None.
-    Most keys asked are absent: the map's own `in` answers those without building a Value."""
-    def get(key: str) -> str | float | None:
+    """`get(key)` over a protobuf Struct's fields: a string or number value as Python's, an object as
+    a `get` over its own fields (pino's `err` object: evidence.payload_text), else None. Most keys
+    asked are absent: the map's own `in` answers those without building a Value."""
+    def get(key: str) -> Any:
         if key not in fields:
             return None
         value = fields[key]
         kind = value.WhichOneof("kind")
-        return value.string_value if kind == "string_value" else value.number_value if kind == "number_value" else None
+        if kind == "string_value":
+            return value.string_value
+        if kind == "number_value":
+            return value.number_value
+        return _scalars(value.struct_value.fields) if kind == "struct_value" else None
     return get
 
 

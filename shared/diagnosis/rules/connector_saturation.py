@@ -3,13 +3,13 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
-from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, upstream_hosts
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, host_address, pattern_of,
+                                         upstream_hosts)
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -535,7 +535,7 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
         return "", False
     hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
-    addresses = [ipaddress.ip_address(h) for h in hosts if _is_address(h)]
+    addresses = [a for a in map(host_address, hosts) if a is not None]
     if not hosts or any(not a.is_global for a in addresses):
         return "", False
     public = len(addresses) == len(hosts)
@@ -551,14 +551,6 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     return (f"the requests wait on an HTTP dependency the application names: {len(timeouts)} of its calls to {named} "
             f"timed out, with {_unreached(facts)} errors of reaching the database; {named} is {where}: connector "
             f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 _REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)
