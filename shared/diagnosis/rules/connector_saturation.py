@@ -536,9 +536,13 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
         return "", False
     hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
     addresses = [a for a in map(host_address, hosts) if a is not None]
-    if not hosts or any(not a.is_global for a in addresses):
+    # A private IPv4 address is in the ranges the connector carries: this says nothing. An IPv6 address
+    # that is not global (fd00::/8, say) is private too, but whether a connector carries IPv6 at all is
+    # not said by VpcEgress's docstring nor the connector's docs (UNCONFIRMED): it competes, as a name
+    # does, which holds a connector move back under either reading.
+    if not hosts or any(not a.is_global for a in addresses if a.version == 4):
         return "", False
-    public = len(addresses) == len(hosts)
+    public = len(addresses) == len(hosts) and all(a.is_global for a in addresses)
     named = ", ".join(hosts)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)}",
            f"{len(timeouts)} of the application's HTTP calls timed out on {named}, e.g. {timeouts[0].text[:160]!r}; "
@@ -547,7 +551,9 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
            False, role="refutes" if public else "context")
     where = ("public addresses, which leave by Cloud Run's internet egress and never cross the connector" if public
              else "a host name; whether it resolves to a private range, the only traffic the connector carries under "
-                  "PRIVATE_RANGES_ONLY, is not known here")
+                  "PRIVATE_RANGES_ONLY, is not known here" if len(addresses) < len(hosts)
+             else "an IPv6 address outside the public internet; whether the connector carries IPv6 under "
+                  "PRIVATE_RANGES_ONLY is not known here")
     return (f"the requests wait on an HTTP dependency the application names: {len(timeouts)} of its calls to {named} "
             f"timed out, with {_unreached(facts)} errors of reaching the database; {named} is {where}: connector "
             f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
