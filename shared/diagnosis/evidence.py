@@ -427,6 +427,8 @@ OBJECT_MEMBERS = ("message", "stack", "stack_trace")
 # (logging's DEBUG, INFO, WARNING, ERROR, CRITICAL, when its format names the field). Anything else (a
 # custom level, slog's "ERROR+2") leaves the entry at DEFAULT.
 LEVEL_KEYS = ("level", "LogLevel", "@l", "levelname")
+# Every top-level key payload_text and payload_severity read: an adapter may hand them only these.
+PAYLOAD_KEYS = frozenset(TEXT_KEYS + DETAIL_KEYS + LEVEL_KEYS)
 _NUMBERED_LEVELS = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}
 LEVEL_WORDS = {"trace": "DEBUG", "verbose": "DEBUG", "debug": "DEBUG", "info": "INFO", "information": "INFO",
                 "warn": "WARNING", "warning": "WARNING", "error": "ERROR", "dpanic": "CRITICAL", "panic": "CRITICAL",
