@@ -391,31 +391,69 @@ class MetricResult(_Model):
 # value is LogSeverity.DEFAULT"). Loggers that name the text or the level otherwise keep them there:
 # pino's, bunyan's, zap's, logrus's and Go slog's `msg`, the .NET JSON console formatter's `Message`;
 # zap's and logrus's error in `error` (zap.Error, logrus.WithError), slog's as the caller names it,
-# most often `err` or `error` (its JSONHandler writes an error as its Error() text). An entry's text
-# is the first of textPayload and TEXT_KEYS that is a string, then each DETAIL_KEYS string it does not
-# already hold, on a line of its own (docs/signatures.md, "How a line reaches the diagnosis").
-TEXT_KEYS = ("message", "msg", "Message")
-DETAIL_KEYS = ("error", "err")
+# most often `err` or `error` (its JSONHandler writes an error as its Error() text). Other loggers put
+# the error's own words apart from a generic message ("request failed"), as a string or an object:
+# - pino's and bunyan's `err` object: pino-std-serializers' err serializer writes {type, message,
+#   stack, ...} (pino's `errorKey`, default "err"), bunyan's stdSerializers.err {message, name, stack,
+#   code, signal}; the Elastic Common Schema loggers' `error` object {type, message, stack_trace}
+#   (ECS error fields; ecs-logging-nodejs and -python nest it);
+# - an exception's text in a key of its own: Serilog's compact JSON (CLEF) `@x` ("@x: an exception",
+#   Serilog.Formatting.Compact README), logstash-logback-encoder's `stack_trace` (its README, "Standard
+#   Fields"), the .NET JSON console formatter's `Exception` (JsonConsoleFormatter writes
+#   exception.ToString()), structlog's `exception` (processors.format_exc_info), python-json-logger's
+#   `exc_info` (JsonFormatter.add_fields: the formatted traceback), Winston's `stack`
+#   (format.errors({stack: true})); Cloud Error Reporting reads a JSON entry's stack trace from
+#   `message`, `stack_trace` or `exception` ("Format errors in logs");
+# - a message in another key: CLEF's rendered `@m` or its template `@mt` (README), structlog's
+#   `event` (its JSONRenderer keeps the event dict's key).
+# zap's `errorVerbose` (the error's %+v, beside its `error`) repeats `error` with a stack, and zap's
+# `stacktrace` is the logging call's own stack, not the error's: neither is read.
+# An entry's text is the first of textPayload and TEXT_KEYS that is a string, then each string of
+# DETAIL_KEYS, and of each OBJECT_MEMBERS member of an OBJECT_KEYS object, that it does not already
+# hold, each on a line of its own (docs/signatures.md, "How a line reaches the diagnosis").
+TEXT_KEYS = ("message", "msg", "Message", "@m", "@mt", "event")
+DETAIL_KEYS = ("error", "err", "@x", "stack_trace", "Exception", "exception", "exc_info", "stack")
+OBJECT_KEYS = ("err", "error")
+# An error object's `type` or `name` is not read apart: its stack begins with it (V8's Error.prototype.
+# stack, "Name: message"; Java's Throwable.toString, "class: message", first in printStackTrace).
+OBJECT_MEMBERS = ("message", "stack", "stack_trace")
 # A level a logger writes in its own key, read only where Logging gave the entry none (DEFAULT) and
 # the value says one thing: pino's and bunyan's numbers (10 trace, 20 debug, 30 info, 40 warn, 50
 # error, 60 fatal: pino's `levels.values`, bunyan's level constants), only beside their `msg`; the
 # level words of zap (debug, info, warn, error, dpanic, panic, fatal), logrus (warning, ...), slog
-# (DEBUG, INFO, WARN, ERROR) and .NET's LogLevel (Trace, Debug, Information, Warning, Error,
-# Critical). Anything else (a custom level, slog's "ERROR+2") leaves the entry at DEFAULT.
-LEVEL_KEYS = ("level", "LogLevel")
+# (DEBUG, INFO, WARN, ERROR), structlog (add_log_level: the method's name), .NET's LogLevel (Trace,
+# Debug, Information, Warning, Error, Critical), CLEF's `@l` (Verbose, Debug, Warning, Error, Fatal;
+# absent for Information: Serilog.Formatting.Compact README) and python-json-logger's `levelname`
+# (logging's DEBUG, INFO, WARNING, ERROR, CRITICAL, when its format names the field). Anything else (a
+# custom level, slog's "ERROR+2") leaves the entry at DEFAULT.
+LEVEL_KEYS = ("level", "LogLevel", "@l", "levelname")
+# Every top-level key payload_text and payload_severity read: an adapter may hand them only these.
+PAYLOAD_KEYS = frozenset(TEXT_KEYS + DETAIL_KEYS + LEVEL_KEYS)
 _NUMBERED_LEVELS = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}
-_LEVEL_WORDS = {"trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "information": "INFO", "warn": "WARNING",
-                "warning": "WARNING", "error": "ERROR", "dpanic": "CRITICAL", "panic": "CRITICAL",
+LEVEL_WORDS = {"trace": "DEBUG", "verbose": "DEBUG", "debug": "DEBUG", "info": "INFO", "information": "INFO",
+                "warn": "WARNING", "warning": "WARNING", "error": "ERROR", "dpanic": "CRITICAL", "panic": "CRITICAL",
                 "fatal": "CRITICAL", "critical": "CRITICAL"}
 
 
 def payload_text(get: Any) -> str:
-    """The text of a JSON payload, `get(key)` giving each top-level key's value (None when absent)."""
+    """The text of a JSON payload, `get(key)` giving each top-level key's value (None when absent): a
+    string or a number as itself, an object as a mapping with `.get` or as a getter like `get`."""
     text = next((v for v in map(get, TEXT_KEYS) if isinstance(v, str) and v), "")
-    for detail in map(get, DETAIL_KEYS):
-        if isinstance(detail, str) and detail and detail not in text:
+    for detail in _details(get):
+        if detail and detail not in text:
             text = f"{text}\n{detail}" if text else detail
     return text
+
+
+def _details(get: Any) -> Iterable[Any]:
+    for key in DETAIL_KEYS:
+        value = get(key)
+        if isinstance(value, str):
+            yield value
+        elif key in OBJECT_KEYS and value is not None and not isinstance(value, (int, float)):
+            member = value.get if hasattr(value, "get") else value
+            if callable(member):
+                yield from (v for v in map(member, OBJECT_MEMBERS) if isinstance(v, str))
 
 
 def payload_severity(get: Any) -> str | None:
@@ -423,7 +461,7 @@ def payload_severity(get: Any) -> str | None:
     for key in LEVEL_KEYS:
         level = get(key)
         if isinstance(level, str):
-            return _LEVEL_WORDS.get(level.lower())
+            return LEVEL_WORDS.get(level.lower())
         if isinstance(level, (int, float)) and not isinstance(level, bool):
             return _NUMBERED_LEVELS.get(int(level)) if level == int(level) and get("msg") is not None else None
     return None

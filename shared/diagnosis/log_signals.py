@@ -6,6 +6,7 @@ source of each), matched case-insensitively. Each signal names its kind, so evid
 """
 from __future__ import annotations
 
+import ipaddress
 import operator
 import re
 import sys
@@ -20,7 +21,7 @@ from urllib.parse import quote as _url_quote
 
 import ahocorasick_rs
 
-from shared.diagnosis.evidence import DETAIL_KEYS, TEXT_KEYS, LogRecord
+from shared.diagnosis.evidence import LEVEL_KEYS, LEVEL_WORDS, OBJECT_KEYS, LogRecord
 
 
 class LogSignal(str, Enum):
@@ -889,8 +890,28 @@ def upstream_hosts(text: str) -> list[str]:
         return []
     pool, url, attempted = found.groups()
     if attempted is not None:
-        return [address.rsplit(":", 1)[0] for address in attempted.split(", ") if address]
-    return [pool if url is None else url.split(":", 1)[0]]
+        return [without_port(address) for address in attempted.split(", ") if address]
+    return [pool if url is None else without_port(url)]
+
+
+def without_port(authority: str) -> str:
+    """A URL authority's host: `h:443` -> `h`; an IPv6 literal keeps its brackets whole, `[2001:db8::1]:8080`
+    -> `[2001:db8::1]` (RFC 3986 §3.2.2: "A host identified by an Internet Protocol literal address,
+    version 6 ... is distinguished by enclosing the IP literal within square brackets"). Undici names
+    an address as HOST:PORT with the port last, so an unbracketed IPv6 address loses only its port."""
+    if authority.startswith("["):
+        end = authority.find("]")
+        return authority[:end + 1] if end > 0 else authority
+    host, colon, port = authority.rpartition(":")
+    return host if colon and port.isdigit() else authority
+
+
+def host_address(host: str) -> "ipaddress.IPv4Address | ipaddress.IPv6Address | None":
+    """The IP address a host names (an IPv6 literal with or without its brackets), or None for a name."""
+    try:
+        return ipaddress.ip_address(host[1:-1] if host.startswith("[") and host.endswith("]") else host)
+    except ValueError:
+        return None
 
 
 _COMPILED = {signal: re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
@@ -1522,8 +1543,16 @@ def _rfc3339(at: datetime) -> str:
 # newest-first page of max_log_entries; asking Logging for these texts server side grows the read
 # only by the lines that matter to the database's rules and connector_saturation's check 5.
 STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_CANCELLED, LogSignal.UPSTREAM_TIMEOUT)
-# Where an entry's text may be (evidence.payload_text): textPayload, and the JSON keys the loggers write it in.
-STDOUT_TEXT_FIELDS = ("textPayload", *(f"jsonPayload.{key}" for key in TEXT_KEYS + DETAIL_KEYS))
+# Where an entry's text is searched for the needles server side: textPayload, and the JSON keys most
+# loggers write a line's words or its error's in (evidence.TEXT_KEYS, DETAIL_KEYS: the first three and
+# the first two). A regex clause costs some 2,200 characters of Logging's 20,000, so the keys of
+# rarer loggers, an error object's members and an exception's own key are not searched: their
+# entries are asked for by what they are (stdout_error_filter), and their text read on the client.
+STDOUT_TEXT_FIELDS = ("textPayload", "jsonPayload.message", "jsonPayload.msg", "jsonPayload.Message",
+                      "jsonPayload.error", "jsonPayload.err")
+# The keys that hold an exception's text and nothing else (evidence.DETAIL_KEYS past `error` and
+# `err`): a logger writes them only when it logs an exception. Asked for by presence.
+EXCEPTION_KEYS = ("@x", "stack_trace", "Exception", "exception", "exc_info", "stack")
 # The characters a needle never holds as themselves: RE2's (and Python's) metacharacters, and the
 # query language's string quote and backslash. Each is sent as `.` (any character but a newline, which
 # no anchor holds), so a needle is plain literals and dots: the same regex in RE2 and in Python's `re`
@@ -1562,9 +1591,39 @@ def needle_regex(needles: Iterable[str]) -> str:
 @lru_cache(maxsize=1)
 def stdout_text_filter() -> str:
     """The stdout entries whose text holds a needle: one case-insensitive regex of plain literals per
-    field. Built once: the patterns are fixed, and every diagnosis's query holds it."""
+    field; then the entries that carry an error where no needle is searched (stdout_error_filter).
+    Built once: the patterns are fixed, and every diagnosis's query holds it."""
     regex = needle_regex(stdout_needles())
-    return " OR ".join(f"{field}=~{quote(regex)}" for field in STDOUT_TEXT_FIELDS)
+    return " OR ".join([*(f"{field}=~{quote(regex)}" for field in STDOUT_TEXT_FIELDS), stdout_error_filter()])
+
+
+def _json_field(*keys: str) -> str:
+    """`jsonPayload.KEY[.KEY]`, a key that is not a plain identifier (CLEF's `@x`) quoted: "Field names
+    that contain special characters must be quoted" (Logging query language page, "Path
+    identifiers": `jsonPayload."my.field"`-style paths)."""
+    return ".".join(["jsonPayload", *(k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else quote(k) for k in keys)])
+
+
+def stdout_error_filter() -> str:
+    """The stdout entries that carry an error whose words no needle clause searches (about 600
+    characters instead of a regex clause per key):
+    - the logger's own level says warning or worse (evidence.LEVEL_KEYS, as payload_severity reads
+      it): what `severity>=WARNING` asks of an entry whose level Logging knows. Words compared with
+      `=`, which is case-insensitive for strings ("String comparisons aren't case sensitive", Logging
+      query language page); pino's and bunyan's 40, 50 and 60 as JSON numbers (that `=` with an
+      unquoted number matches a JSON number is UNCONFIRMED; if it does not, the error object's
+      presence below still asks for their errors);
+    - an exception's own key (EXCEPTION_KEYS) or an error object's `message` (pino's and bunyan's
+      `err`, ECS's `error`) is present, at any level: `FIELD:*` is the query language's test that a
+      field has a value (Logging query language page, the has operator `:` with `*`). A string
+      `err` or `error` has no `message` member, and is searched by its needle clause instead."""
+    words = [word for word, severity in LEVEL_WORDS.items() if severity in ("WARNING", "ERROR", "CRITICAL")]
+    said = " OR ".join(quote(word) for word in words)
+    clauses = [f"{_json_field(key)}=({said})" for key in LEVEL_KEYS]
+    clauses.append(f"{_json_field('level')}=(40 OR 50 OR 60)")
+    clauses += [f"{_json_field(key)}:*" for key in EXCEPTION_KEYS]
+    clauses += [f"{_json_field(key, 'message')}:*" for key in OBJECT_KEYS]
+    return " OR ".join(clauses)
 
 
 # "Length of a Logging query language query: 20,000 characters" (Cloud Logging "Quotas and limits"; the

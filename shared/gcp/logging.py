@@ -16,7 +16,7 @@ from urllib.parse import quote as _url_quote
 from urllib.parse import unquote
 
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import LogRecord, LogResult, decoded, payload_severity, payload_text
+from shared.diagnosis.evidence import PAYLOAD_KEYS, LogRecord, LogResult, decoded, payload_severity, payload_text
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
@@ -170,6 +170,7 @@ def record_from_entry(entry: Any) -> LogRecord:
     raw = type(entry).pb(entry) if hasattr(type(entry), "pb") else entry
     payload = raw.WhichOneof("payload")
     audit = _audit(raw) if payload == "proto_payload" else None
+    read = _payload_keys(raw.json_payload.fields).get if payload == "json_payload" else None
     status, latency = _http(raw) if raw.HasField("http_request") else (None, None)
     operation = raw.operation if raw.HasField("operation") else None
     stamp = raw.timestamp
@@ -178,10 +179,10 @@ def record_from_entry(entry: Any) -> LogRecord:
         # Timestamp.ToDatetime(tzinfo=utc)'s value, without its cost.
         "timestamp": _EPOCH + timedelta(seconds=stamp.seconds, microseconds=_micros_of(stamp.nanos)),
         "log_id": _cached_log_id(raw.log_name),
-        "severity": _severity_of(raw, payload),
+        "severity": _severity_of(raw, read),
         "resource_type": resource.type,
         "resource_labels": _resource_labels(resource),
-        "text": _text(raw, payload, audit),
+        "text": _text(raw, payload, read, audit),
         "http_status": status,
         "http_latency_seconds": latency,
         "user_agent": (raw.http_request.user_agent or None) if raw.HasField("http_request") else None,
@@ -239,33 +240,47 @@ def _severity_name(value: int) -> str:
         return str(value)
 
 
-def _text(raw: Any, payload: str | None, audit: Any) -> str:
+def _text(raw: Any, payload: str | None, read: Any, audit: Any) -> str:
     if payload == "text_payload":
         return raw.text_payload
-    if payload == "json_payload":
-        return payload_text(_scalars(raw.json_payload.fields))
+    if read is not None:
+        return payload_text(read)
     return audit.method_name if audit is not None else ""
 
 
-def _severity_of(raw: Any, payload: str | None) -> str:
+def _severity_of(raw: Any, read: Any) -> str:
     """The entry's severity; for a JSON line Logging left at DEFAULT (no `severity` key), the level
     its logger wrote in a key of its own, when that says one thing (evidence.payload_severity)."""
-    if raw.severity == 0 and payload == "json_payload":
-        own = payload_severity(_scalars(raw.json_payload.fields))
+    if raw.severity == 0 and read is not None:
+        own = payload_severity(read)
         if own is not None:
             return own
     return _cached_severity(raw.severity)
 
 
+def _payload_keys(fields: Any) -> dict[str, Any]:
+    """The keys of a JSON payload that payload_text and payload_severity read (evidence.PAYLOAD_KEYS),
+    each value as _value gives it. The struct's keys are walked once, in C, by the set intersection:
+    asking the map for each of the 18 keys read cost about a fifth more per entry."""
+    return {key: _value(fields[key]) for key in PAYLOAD_KEYS.intersection(fields)}
+
+
+def _value(value: Any) -> Any:
+    """A protobuf Value as payload_text reads it: a string or a number as Python's, an object as a
+    `get` over its own fields (pino's `err` object), else None."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        return value.number_value
+    return _scalars(value.struct_value.fields) if kind == "struct_value" else None
+
+
 def _scalars(fields: Any) -> Any:
-    """`get(key)` over a protobuf Struct's fields: a string or number value as Python's, else None.
-    Most keys asked are absent: the map's own `in` answers those without building a Value."""
-    def get(key: str) -> str | float | None:
-        if key not in fields:
-            return None
-        value = fields[key]
-        kind = value.WhichOneof("kind")
-        return value.string_value if kind == "string_value" else value.number_value if kind == "number_value" else None
+    """`get(key)` over a protobuf Struct's fields (_value of each). Most keys asked are absent: the
+    map's own `in` answers those without building a Value."""
+    def get(key: str) -> Any:
+        return _value(fields[key]) if key in fields else None
     return get
 
 

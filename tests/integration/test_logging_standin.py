@@ -208,6 +208,36 @@ def test_filter(client, seeded, filter, expected):
     assert ids(client, filter) == expected
 
 
+@pytest.mark.parametrize(("filter", "expected"), [
+    # A key that is not an identifier, quoted ("@x": Serilog's compact JSON), tested for presence.
+    ('jsonPayload."@x":*', ["clef"]),
+    # A member of an object; a string at that key has no members.
+    ("jsonPayload.err.message:*", ["pino-err"]),
+    ('jsonPayload.err.message:"too many clients"', ["pino-err"]),
+    # `=` compares a JSON number as a number, and a word without case, against each value of a list.
+    ("jsonPayload.level=(40 OR 50 OR 60)", ["pino-err"]),
+    ('jsonPayload.level=("warn" OR "error")', ["zap-err"]),
+    ('jsonPayload."@l"=("Error" OR "Fatal")', ["clef"]),
+    ('jsonPayload."@l"="error"', ["clef"]),
+])
+def test_filter_on_error_objects_and_logger_levels(client, logging_standin, filter, expected):
+    """What stdout_error_filter asks of the entries structured loggers write (docs/signatures.md,
+    "How a line reaches the diagnosis")."""
+    stdout = log_name_for(PROJECT, "run.googleapis.com/stdout")
+    logging_standin.add_entries([
+        EntrySeed(stdout, at(-3), resource_type="cloud_run_revision", resource_labels=BACKEND, insert_id="pino-err",
+                  json={"level": 50, "msg": "request failed", "err": {"type": "Error",
+                                                                      "message": "sorry, too many clients already"}}),
+        EntrySeed(stdout, at(-2), resource_type="cloud_run_revision", resource_labels=BACKEND, insert_id="zap-err",
+                  json={"level": "ERROR", "msg": "db connect", "err": "dial tcp 10.40.0.3:5432: i/o timeout"}),
+        EntrySeed(stdout, at(-1), resource_type="cloud_run_revision", resource_labels=BACKEND, insert_id="clef",
+                  json={"@mt": "Request {Path} failed", "@l": "Error", "@x": "Npgsql.NpgsqlException: x"}),
+        EntrySeed(stdout, at(0), resource_type="cloud_run_revision", resource_labels=BACKEND, insert_id="info",
+                  json={"level": 30, "msg": "request completed"}),
+    ])
+    assert ids(client, filter) == expected
+
+
 def test_or_binds_tighter_than_and(client, seeded):
     # Cloud Logging: a AND b OR c == a AND (b OR c), unlike SQL's (a AND b) OR c.
     filter = 'resource.labels.service_name="frontend" AND httpRequest.status=503 OR httpRequest.status=200'

@@ -223,9 +223,25 @@ from shared.diagnosis.log_signals import upstream_hosts
      "NewConnectionError('Failed to establish a new connection')); retrying HTTPSConnectionPool("
      "host='second.example', port=443): Read timed out.", ["second.example"]),
     ("GET https://api.paygate.example/v2 took 31 s", []),
+    # An IPv6 literal in Go's URL keeps its brackets whole (RFC 3986 §3.2.2), port or none.
+    ('Get "http://[2001:db8::1]:8080/x": context deadline exceeded (Client.Timeout exceeded while awaiting '
+     "headers)", ["[2001:db8::1]"]),
+    ('Get "https://[2606:4700::6810:84e5]/v1": context deadline exceeded (Client.Timeout exceeded while '
+     "awaiting headers)", ["[2606:4700::6810:84e5]"]),
+    ("Connect Timeout Error (attempted addresses: 2606:4700::6810:84e5:443, 104.18.32.7:443, timeout: 10000ms)",
+     ["2606:4700::6810:84e5", "104.18.32.7"]),
 ])
 def test_the_hosts_an_upstream_timeout_names(text, hosts):
     """upstream_hosts reads the host out of the very pattern UPSTREAM_TIMEOUT matches."""
     signals = signals_in(LogRecord(timestamp=NOW, log_id="x", text=text))
     assert (LogSignal.UPSTREAM_TIMEOUT in signals) == bool(hosts), (text, signals)
     assert upstream_hosts(text) == hosts
+
+
+@pytest.mark.parametrize("host, address", [
+    ("[2001:db8::1]", "2001:db8::1"), ("2001:db8::1", "2001:db8::1"), ("10.30.0.9", "10.30.0.9"),
+    ("api.paygate.example", None), ("[2001", None), ("[not-an-address]", None),
+])
+def test_the_address_a_host_names(host, address):
+    from shared.diagnosis.log_signals import host_address
+    assert (str(host_address(host)) if host_address(host) else None) == address

@@ -52,6 +52,17 @@ def _hang_beside_busy_connector(e: Evidence, egress: str, text: str, dials: int 
      "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
      "104.18.32.7:443, 10.30.0.9:443, timeout: 10000ms)", 0, "scaled"),
     ("a private address: through the connector", "PRIVATE_RANGES_ONLY", _read_timeout("10.30.0.9"), 0, "scaled"),
+    # Go names an IPv6 literal in brackets, its port after them (RFC 3986 §3.2.2): the whole address is read.
+    ("a public IPv6 address (Go net/http)", "PRIVATE_RANGES_ONLY",
+     'Get "http://[2606:4700::6810:84e5]:8080/v1": context deadline exceeded (Client.Timeout exceeded while '
+     "awaiting headers)", 0, "ruled out"),
+    # Whether a connector carries IPv6 is not documented: a private IPv6 address competes, as a name does.
+    ("a private IPv6 address (Go net/http)", "PRIVATE_RANGES_ONLY",
+     'Get "http://[fd20:8b1e:b255:8154::5]:8080/v1": context deadline exceeded (Client.Timeout exceeded while '
+     "awaiting headers)", 0, "competes"),
+    ("a private address with its port (Go net/http)", "PRIVATE_RANGES_ONLY",
+     'Get "http://10.30.0.9:8080/v1": context deadline exceeded (Client.Timeout exceeded while awaiting headers)',
+     0, "scaled"),
     ("egress ALL_TRAFFIC: everything crosses it", "ALL_TRAFFIC", _read_timeout("api.paygate.example"), 0, "scaled"),
     ("the database's dials time out too", "PRIVATE_RANGES_ONLY", _read_timeout("api.paygate.example"), 10,
      "scaled"),

@@ -49,6 +49,40 @@ def written(text: str) -> dict[str, tuple[str | None, dict | None]]:
     }
 
 
+# Loggers that keep the error's words apart from a generic message, as their docs and source write them
+# (evidence.py, the comment above TEXT_KEYS): the text is searched by no needle clause, the entry is
+# asked for by its level or by the key that carries the error.
+def written_apart(text: str) -> dict[str, dict]:
+    stack = f"error: {text}\n    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:283:98)"
+    java = f"org.postgresql.util.PSQLException: FATAL: {text}\n\tat org.postgresql.core.v3.ConnectionFactoryImpl"
+    return {
+        "pino err object": {"level": 50, "time": 1764662400000, "pid": 1, "hostname": "h", "msg": "request failed",
+                            "err": {"type": "DatabaseError", "message": text, "stack": stack}},
+        "bunyan err object": {"name": "orders", "hostname": "h", "pid": 1, "level": 50, "msg": "request failed",
+                              "err": {"message": text, "name": "DatabaseError", "stack": stack}, "v": 0},
+        "pino err object at info": {"level": 30, "msg": "retrying", "err": {"type": "Error", "message": text,
+                                                                            "stack": stack}},
+        "ECS error object": {"@timestamp": "2026-12-02T07:59:00Z", "log.level": "error", "message": "request failed",
+                             "error": {"type": "DatabaseError", "message": text, "stack_trace": stack}},
+        "Serilog CLEF @x": {"@t": "2026-12-02T07:59:00Z", "@mt": "Request {Path} failed", "@l": "Error",
+                            "@x": f"Npgsql.PostgresException (0x80004005): 53300: {text}", "Path": "/cart"},
+        "Serilog CLEF @m": {"@t": "2026-12-02T07:59:00Z", "@m": text, "@i": "a1b2c3d4", "@l": "Error"},
+        "logstash-logback-encoder stack_trace": {"@timestamp": "2026-12-02T07:59:00Z", "message": "Request failed",
+                                                 "logger_name": "o.a.c.c.C", "level": "ERROR", "level_value": 40000,
+                                                 "stack_trace": java},
+        ".NET JSON console Exception": {"EventId": 0, "LogLevel": "Error", "Category": "Orders",
+                                        "Message": "Request failed", "Exception": java},
+        "structlog exception": {"event": "request failed", "level": "error", "timestamp": "2026-12-02T07:59:00Z",
+                                "exception": f"Traceback (most recent call last):\nasyncpg.exceptions."
+                                             f"TooManyConnectionsError: {text}"},
+        "structlog event": {"event": text, "level": "error", "timestamp": "2026-12-02T07:59:00Z"},
+        "python-json-logger exc_info": {"asctime": "2026-12-02 07:59:00", "levelname": "ERROR",
+                                        "message": "request failed", "exc_info": f"Traceback (most recent call "
+                                        f"last):\npsycopg2.OperationalError: {text}"},
+        "Winston stack": {"level": "error", "message": "request failed", "stack": stack},
+    }
+
+
 def test_every_needle_sent_is_plain_re2():
     """Literals, `.` and `|` after `(?i)`: no lookaround, class, escape or repetition, so RE2 and
     Python's `re` read the regex alike."""
@@ -62,6 +96,18 @@ def test_every_database_text_is_asked_for_on_stdout_at_any_severity(row):
     every form a logger writes it, with no severity Logging knows of."""
     for form, (text, payload) in written(row.example).items():
         assert read(stored(text=text, payload=payload)), form
+
+
+@pytest.mark.parametrize("row", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda r: r.stack)
+def test_every_database_text_a_logger_keeps_apart_is_read_and_classified(row):
+    """An error object's members, an exception's own key, a message in another logger's key: the
+    entry is asked for at DEFAULT severity (its level, or the key that carries the error), and its
+    text, as the adapter reads it, is classified as the message alone is."""
+    expected = classify(row.example)
+    for form, payload in written_apart(row.example).items():
+        entry = stored(payload=payload)
+        assert read(entry), form
+        assert classify(record_from_entry(entry).text) >= expected, form
 
 
 def test_the_filter_asks_for_every_pattern_of_the_signals_it_serves():
@@ -79,9 +125,13 @@ def test_the_filter_asks_for_every_pattern_of_the_signals_it_serves():
     (None, {"level": 30, "msg": "request completed", "responseTime": 12}),
     (None, {"level": "info", "msg": "served", "path": "/cart"}),
     (None, {"LogLevel": "Information", "Message": "Request finished HTTP/1.1 GET /cart - 200"}),
-    # An object's text is not searched: the product asks only scalars (pino's err object).
-    (None, {"level": 50, "msg": "query failed", "err": {"message": PG_REFUSAL}}),
-], ids=["plain", "pino info", "zap info", ".NET info", "pino err object"])
+    (None, {"@t": "2026-12-02T07:59:00Z", "@mt": "HTTP {Method} {Path} responded {Status}", "Status": 200}),
+    (None, {"event": "request served", "level": "info", "path": "/cart"}),
+    (None, {"levelname": "INFO", "message": "served /cart"}),
+    # An error object's neighbours that are no error: a string `err` is searched by its needles alone.
+    (None, {"level": 30, "msg": "cache miss", "err": "key not found"}),
+], ids=["plain", "pino info", "zap info", ".NET info", "CLEF information", "structlog info", "python-json-logger info",
+        "string err at info"])
 def test_a_chatty_line_below_warning_is_not_read(text, payload):
     assert not read(stored(severity="DEFAULT", text=text, payload=payload))
 
@@ -109,8 +159,18 @@ def test_the_service_log_query_leaves_room_for_an_alerts_filter():
     ({"level": 35, "msg": "x"}, "x", "DEFAULT"),            # a custom pino level
     ({"level": 50, "message": "x"}, "x", "DEFAULT"),        # a number without pino's msg beside it
     ({"level": "notice", "msg": "x"}, "x", "DEFAULT"),
+    ({"level": 50, "msg": "request failed", "err": {"type": "Error", "message": PG_REFUSAL,
+                                                    "stack": f"error: {PG_REFUSAL}\n    at x"}},
+     f"request failed\n{PG_REFUSAL}\nerror: {PG_REFUSAL}\n    at x", "ERROR"),
+    ({"@mt": "Request {Path} failed", "@l": "Warning", "@x": "Npgsql.NpgsqlException: x"},
+     "Request {Path} failed\nNpgsql.NpgsqlException: x", "WARNING"),
+    ({"@m": "Request /cart failed", "@mt": "Request {Path} failed"}, "Request /cart failed", "DEFAULT"),
+    ({"levelname": "CRITICAL", "message": "x", "exc_info": "Traceback"}, "x\nTraceback", "CRITICAL"),
+    ({"@l": "Verbose", "@m": "x"}, "x", "DEBUG"),
+    ({"level": "error", "msg": "x", "err": {"code": 3}}, "x", "ERROR"),   # no string member: nothing added
 ], ids=["pino error", "pino warn", "zap error key", "slog err key", ".NET", "detail not repeated", "slog ERROR+2",
-        "pino custom level", "number, no msg", "unknown word"])
+        "pino custom level", "number, no msg", "unknown word", "pino err object", "CLEF @x and @l", "CLEF @m first",
+        "python-json-logger", "CLEF verbose", "object without text"])
 def test_the_adapter_reads_the_loggers_own_text_and_level(payload, text, severity):
     record = record_from_entry(stored(payload=payload))
     assert (record.text, record.severity) == (text, severity)

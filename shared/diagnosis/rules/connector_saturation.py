@@ -3,13 +3,13 @@ service's VPC connector is at max instances, CPU-saturated or near its throughpu
 and Cloud SQL itself is up. The connector is the serving revision's, never the config's."""
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
-from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, upstream_hosts
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, host_address, pattern_of,
+                                         upstream_hosts)
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -535,10 +535,14 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
         return "", False
     hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
-    addresses = [ipaddress.ip_address(h) for h in hosts if _is_address(h)]
-    if not hosts or any(not a.is_global for a in addresses):
+    addresses = [a for a in map(host_address, hosts) if a is not None]
+    # A private IPv4 address is in the ranges the connector carries: this says nothing. An IPv6 address
+    # that is not global (fd00::/8, say) is private too, but whether a connector carries IPv6 at all is
+    # not said by VpcEgress's docstring nor the connector's docs (UNCONFIRMED): it competes, as a name
+    # does, which holds a connector move back under either reading.
+    if not hosts or any(not a.is_global for a in addresses if a.version == 4):
         return "", False
-    public = len(addresses) == len(hosts)
+    public = len(addresses) == len(hosts) and all(a.is_global for a in addresses)
     named = ", ".join(hosts)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)}",
            f"{len(timeouts)} of the application's HTTP calls timed out on {named}, e.g. {timeouts[0].text[:160]!r}; "
@@ -547,18 +551,12 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
            False, role="refutes" if public else "context")
     where = ("public addresses, which leave by Cloud Run's internet egress and never cross the connector" if public
              else "a host name; whether it resolves to a private range, the only traffic the connector carries under "
-                  "PRIVATE_RANGES_ONLY, is not known here")
+                  "PRIVATE_RANGES_ONLY, is not known here" if len(addresses) < len(hosts)
+             else "an IPv6 address outside the public internet; whether the connector carries IPv6 under "
+                  "PRIVATE_RANGES_ONLY is not known here")
     return (f"the requests wait on an HTTP dependency the application names: {len(timeouts)} of its calls to {named} "
             f"timed out, with {_unreached(facts)} errors of reaching the database; {named} is {where}: connector "
             f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 _REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)
