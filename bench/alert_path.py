@@ -158,6 +158,48 @@ class _FirstWrite:
 _SINK: Any = None
 
 
+
+class RecordedDuplicate:
+    """A fresh duplicate's two calls (the settled read and the outcome's publish), made once for real
+    with their answers kept, so that the same delivery can then run answered from memory: what
+    Runwarden itself spends, without the calls. `fresh` handles the delivery on `adapters` once."""
+
+    def __init__(self, adapters: Any, fresh: Callable[[], Any]) -> None:
+        self.fresh = fresh
+        self.wire = adapters.state._wired()
+        self.publish_wire = adapters.publisher._wire(adapters.publisher._publisher())
+        self.real_read, self.real_publish = self.wire._batch_get, self.publish_wire._stub
+        self.kept: dict[str, Any] = {}
+        self.wire._batch_get, self.publish_wire._stub = self._read_kept, self._publish_kept
+        try:
+            self.real = fresh()
+        finally:
+            self._restore()
+        self.answered = self.from_memory()
+        assert (self.answered.status, self.answered.reason, self.answered.target) == (
+            self.real.status, self.real.reason, self.real.target)
+
+    def _read_kept(self, request: Any, **kwargs: Any) -> Any:
+        self.kept["read"] = (request, list(self.real_read(request, **kwargs)))
+        return iter(self.kept["read"][1])
+
+    def _publish_kept(self, request: Any, **kwargs: Any) -> Any:
+        self.kept["publish"] = (request, self.real_publish(request, **kwargs))
+        return self.kept["publish"][1]
+
+    def _restore(self) -> None:
+        self.wire._batch_get, self.publish_wire._stub = self.real_read, self.real_publish
+
+    def from_memory(self) -> Any:
+        """The delivery again, its two calls answered with the kept answers."""
+        self.wire._batch_get = lambda request, **kwargs: iter(self.kept["read"][1])
+        self.publish_wire._stub = lambda request, **kwargs: self.kept["publish"][1]
+        try:
+            return self.fresh()
+        finally:
+            self._restore()
+
+
 def _quiet(fn: Callable[[], Any]) -> Any:
     """Runs fn with the timeline's stdout lines written to /dev/null (still encoded, written and
     flushed, line by line, as to the function's stdout). The sink is opened once: opening it per
@@ -595,39 +637,15 @@ def _warm_own(handle_alert: Callable[..., Any], alert_event: Callable[[], dict[s
     event = alert_event()
     assert _quiet(lambda: handle_alert(event, config, adapters)).status.value == "applied"
     plain = replace(adapters, state=FirestoreStateStore(project), settled=SettledIncidents())
-    wire = plain.state._wired()
-    publish_wire = plain.publisher._wire(plain.publisher._publisher())
-    real_read, real_publish = wire._batch_get, publish_wire._stub
-    kept: dict[str, Any] = {}
-
-    def read_kept(request: Any, **kwargs: Any) -> Any:
-        kept["read"] = (request, list(real_read(request, **kwargs)))
-        return iter(kept["read"][1])
-
-    def publish_kept(request: Any, **kwargs: Any) -> Any:
-        kept["publish"] = (request, real_publish(request, **kwargs))
-        return kept["publish"][1]
 
     def fresh() -> Any:
         plain.settled = SettledIncidents()
         document_id.cache_clear()
         return _quiet(lambda: handle_alert(event, config, plain))
 
-    def from_memory() -> Any:
-        wire._batch_get = lambda request, **kwargs: iter(kept["read"][1])
-        publish_wire._stub = lambda request, **kwargs: kept["publish"][1]
-        try:
-            return fresh()
-        finally:
-            wire._batch_get, publish_wire._stub = real_read, real_publish
-
-    wire._batch_get, publish_wire._stub = read_kept, publish_kept
-    try:
-        real = fresh()
-    finally:
-        wire._batch_get, publish_wire._stub = real_read, real_publish
-    answered = from_memory()
-    assert (answered.status, answered.reason, answered.target) == (real.status, real.reason, real.target)
+    recorded = RecordedDuplicate(plain, fresh)
+    wire, publish_wire, kept, from_memory = recorded.wire, recorded.publish_wire, recorded.kept, recorded.from_memory
+    real_read, real_publish = recorded.real_read, recorded.real_publish
     bare_read, bare_outcome = kept["read"][0], kept["publish"][0]
     publish_metadata = publish_wire.metadata(bare_outcome.topic)
     kinds: dict[str, Callable[[], Any]] = {

@@ -72,47 +72,23 @@ def worker(event_file: str, project: str, topic: str, service: str, kind: str, t
     """The deliveries of one kind, collected only while each runs (after WARMUP uncounted)."""
     import ctypes
 
-    from bench.alert_path import _quiet
+    from bench.alert_path import RecordedDuplicate, _quiet
     from shared.gcp.firestore import document_id
     from shared.pipeline import handle_delivery
     from shared.remediation.settled import SettledIncidents
 
     event = json.loads(Path(event_file).read_text())
     config, adapters = _adapters(project, topic, service)
-    wire = adapters.state._wired()
-    publish_wire = adapters.publisher._wire(adapters.publisher._publisher())
-    real_read, real_publish = wire._batch_get, publish_wire._stub
-    kept: dict[str, Any] = {}
-
-    def read_kept(request: Any, **kwargs: Any) -> Any:
-        kept["read"] = (request, list(real_read(request, **kwargs)))
-        return iter(kept["read"][1])
-
-    def publish_kept(request: Any, **kwargs: Any) -> Any:
-        kept["publish"] = (request, real_publish(request, **kwargs))
-        return kept["publish"][1]
 
     def fresh() -> Any:
         adapters.settled = SettledIncidents()
         document_id.cache_clear()
         return _quiet(lambda: handle_delivery(event, config, adapters))
 
-    def from_memory() -> Any:
-        wire._batch_get = lambda request, **kwargs: iter(kept["read"][1])
-        publish_wire._stub = lambda request, **kwargs: kept["publish"][1]
-        try:
-            return fresh()
-        finally:
-            wire._batch_get, publish_wire._stub = real_read, real_publish
-
-    wire._batch_get, publish_wire._stub = read_kept, publish_kept
-    try:
-        real = fresh()
-    finally:
-        wire._batch_get, publish_wire._stub = real_read, real_publish
-    answered = from_memory()
-    assert real.status.value == "skipped", (real.status, real.reason)
-    assert (answered.status, answered.reason, answered.target) == (real.status, real.reason, real.target)
+    recorded = RecordedDuplicate(adapters, fresh)
+    wire, publish_wire, kept, from_memory = recorded.wire, recorded.publish_wire, recorded.kept, recorded.from_memory
+    real_read, real_publish = recorded.real_read, recorded.real_publish
+    assert recorded.real.status.value == "skipped", (recorded.real.status, recorded.real.reason)
     metadata = publish_wire.metadata(kept["publish"][0].topic)
 
     def bare() -> None:
