@@ -456,7 +456,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
     # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
     # server or the path closed the socket (a failover, a restart, a reset). Nothing answered.
-    DbErrorText("Node: node-postgres (connection ended)", r"\bConnection terminated unexpectedly\b",
+    # The words after "terminated" are a lookahead so that Logging is asked for "connection
+    # terminated" once, for this row and the connect timeout's (stdout_needles keeps the shorter).
+    DbErrorText("Node: node-postgres (connection ended)", r"\bConnection terminated(?= unexpectedly\b)",
                 "Error: Connection terminated unexpectedly",
                 "brianc/node-postgres packages/pg/lib/client.js (the stream's 'end' handler; find_string id "
                 "482894512); UNCONFIRMED in a Cloud SQL thread"),
