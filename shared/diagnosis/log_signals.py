@@ -58,6 +58,8 @@ class Refusal:
     """What the database answered, in words a person acts on (DbErrorText.refusal)."""
 
     CONNECTION_LIMIT = "connection limit reached (too many clients)"
+    ROLE_LIMIT = ("connection limit of the role or database reached (PostgreSQL's CONNECTION LIMIT of the role or "
+                  "database the application connects as, below max_connections)")
     CREDENTIALS = "credentials refused (password authentication failed)"
     IAM_USER = ("IAM database authentication refused (the service account is not a database user, lacks "
                 "cloudsql.instances.login, or its access token expired)")
@@ -91,6 +93,14 @@ REFUSAL_ADVICE = {
     Refusal.CONNECTION_LIMIT: "the instance's max_connections (MySQL: also the user's max_user_connections) "
                               "against every client's pool size x max instances "
                               "(a deploy that raised either, a job holding sessions)",
+    # PostgreSQL counts a role's (or a database's) sessions against its own CONNECTION LIMIT
+    # (pg_roles.rolconnlimit, pg_database.datconnlimit; CREATE ROLE / ALTER ROLE ... CONNECTION LIMIT,
+    # PostgreSQL docs) and refuses past it while max_connections still has room (postinit.c
+    # InitializeSessionUserId / CheckMyDatabase: "too many connections for role" / "... for database").
+    Refusal.ROLE_LIMIT: "the role's and the database's own CONNECTION LIMIT (SELECT rolconnlimit FROM pg_roles, "
+                        "datconnlimit FROM pg_database; ALTER ROLE ... CONNECTION LIMIT) and who changed it, against "
+                        "the sessions the role holds (pg_stat_activity by usename) and every client's pool size x max "
+                        "instances (a deploy that raised either, a job connecting as the same role)",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
     # "OAuth 2.0 access tokens are short lived and are only valid for one hour. Any new connections
@@ -273,7 +283,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "golang/go database/sql/driver: ErrBadConn = errors.New(\"driver: bad connection\") and its doc "
                 "comment (find_string id 42469082360)"),
     # Prisma's query engine names its own errors (P1001, P1002) whatever the driver said beneath.
-    DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`]*`:`\d+`",
+    # Newer engines put host and port in one pair of backticks ("at `host:5432`"), or name the host
+    # alone; both are P1001's words (public logs, find_string ids 2250811227, 48637214877, 71019824052).
+    DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`\n]*`(?::`\d+`)?",
                 "PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "
                 "sure your database server is running at `10.40.0.7`:`5432`.",
                 "prisma/prisma-engines libs/user-facing-errors/src/common.rs (DatabaseNotReachable, P1001); "
@@ -298,7 +310,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # left out; the bare str() of either is the same text and is still read as MySQL's.
     DbErrorText("MySQL server (connection limit)",
                 r"(?<!redis\.exceptions\.ConnectionError: )(?<!MaxConnectionsError: )(?<!Error\(['\"])"
-                r"\bToo many connections\b",
+                r"\bToo many connections\b(?! for (?:role|database) )",
                 "(1040, 'Too many connections')", "MySQL server error 1040 (ER_CON_COUNT_ERROR)",
                 Refusal.CONNECTION_LIMIT),
     # The per-account limits: max_user_connections, or the account's MAX_USER_CONNECTIONS resource.
@@ -429,6 +441,27 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL client", r"MySQL server has gone away",
                 "MySQLdb.OperationalError: (2006, 'MySQL server has gone away')",
                 "MySQL client error 2006 (CR_SERVER_GONE_ERROR); UNCONFIRMED in a Cloud SQL thread"),
+    # libpq over SSL when the socket ends or breaks under it (the server gone, a reset on the path):
+    # pgtls_read/pgtls_write say "SSL SYSCALL error: EOF detected" for an EOF, or "SSL SYSCALL error:
+    # %s" with the system's words (postgres src/interfaces/libpq/fe-secure-openssl.c). Nothing
+    # answered: a connection broken, as "server closed the connection unexpectedly" is. Only the EOF
+    # and the two socket errors: libpq's other SSL SYSCALL words are not read.
+    DbErrorText("libpq over SSL (connection broken)",
+                r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer|Connection timed out)",
+                "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL SYSCALL error: EOF detected",
+                "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); public logs of it "
+                "(find_string ids 40064244929, 5378307569, 70461308159; PDO pgsql's 'SQLSTATE[HY000]: General "
+                "error: 7 SSL SYSCALL error: EOF detected', id 18458761724); UNCONFIRMED in a Cloud SQL thread"),
+    # node-postgres: the client's stream ended without the client's own end() (pg lib/client.js, the
+    # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
+    # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
+    # server or the path closed the socket (a failover, a restart, a reset). Nothing answered.
+    # The words after "terminated" are a lookahead so that Logging is asked for "connection
+    # terminated" once, for this row and the connect timeout's (stdout_needles keeps the shorter).
+    DbErrorText("Node: node-postgres (connection ended)", r"\bConnection terminated(?= unexpectedly\b)",
+                "Error: Connection terminated unexpectedly",
+                "brianc/node-postgres packages/pg/lib/client.js (the stream's 'end' handler; find_string id "
+                "482894512); UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("libpq (connection ended)", r"server closed the connection unexpectedly",
                 "psycopg2.OperationalError: server closed the connection unexpectedly",
                 "GoogleCloudPlatform/cloud-sql-proxy issue #79"),
@@ -465,6 +498,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as public server logs "
                 "print it (find_string ids 58735900052, 55889630297); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.RESTARTING),
+    # A role's or a database's own CONNECTION LIMIT (postinit.c: ereport(FATAL, ERRCODE_TOO_MANY_CONNECTIONS,
+    # 'too many connections for role "%s"') when CountUserBackends exceeds rolconnlimit; 'too many
+    # connections for database "%s"' past datconnlimit; find_string ids 18483361861, 8562141), printed
+    # bare by lib/pq ("pq: ...") and in libpq's, pgx's and pgjdbc's frames.
+    DbErrorText("PostgreSQL server (role or database connection limit)",
+                r'too many connections for (?:role|database) "',
+                'psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
+                'connections for role "app"',
+                "PostgreSQL postinit.c (InitializeSessionUserId: rolconnlimit; CheckMyDatabase: datconnlimit), "
+                "SQLSTATE 53300; UNCONFIRMED in a Cloud SQL thread", Refusal.ROLE_LIMIT),
     DbErrorText("PostgreSQL server (authentication)", r"password authentication failed for user",
                 'psycopg2.OperationalError: connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: '
                 'FATAL:  password authentication failed for user "superset"',
@@ -665,6 +708,14 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pymysql.err.OperationalError: (1114, \"The table 'orders' is full\")",
                 "MySQL server error 1114 (ER_RECORD_FILE_FULL), also raised when the disk is full; UNCONFIRMED in "
                 "a Cloud SQL thread", Refusal.READ_ONLY),
+    # lib/pq (Go) prints the server's ErrorResponse as "pq: " + its message, with no severity or frame
+    # (lib/pq error.go, Error.Error), so the FATAL row below cannot see it (beside it: the
+    # first kind in the table's order names a line, and the specific kinds above come first): the database or the role
+    # the connection names is missing (3D000 invalid_catalog_name; 28000 for a role), answered at connect.
+    DbErrorText("Go: lib/pq (database or role missing)", r'\bpq: (?:database|role) "[^"]*" does not exist',
+                'pq: database "orders" does not exist',
+                "lib/pq error.go (Error.Error: 'pq: ' + Message); PostgreSQL postinit.c ('database \"%s\" does not "
+                "exist', 'role \"%s\" does not exist'); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
     # Any other error the PostgreSQL server sent at FATAL severity, in the drivers' own frames: libpq
     # (PostgreSQL 14+) puts the server's severity after 'connection to server at "H" (IP), port P
     # failed: ' (and before 14 'FATAL:  ...' bare, not read: an application's own logger may say

@@ -58,6 +58,9 @@ SUPER_READ_ONLY = ("pymysql.err.OperationalError: (1290, 'The MySQL server is ru
                    "option so it cannot execute this statement')")
 ROLE_LIMIT = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
               'connections for role "app"')
+# lib/pq (Go) prints the server's FATAL bare, "pq: " + its message.
+PQ_ROLE_LIMIT = 'pq: too many connections for role "orders"'
+PQ_NO_DATABASE = 'pq: database "orders" does not exist'
 NO_ENCRYPTION = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  no '
                  'pg_hba.conf entry for host "10.8.0.5", user "app", database "orders", no encryption')
 SSL_OFF = ('org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry for host "10.8.0.5", user "app", database '
@@ -297,6 +300,15 @@ CASES = {
     "SQL Server refusing the login while the connector is newly saturated: the database answered, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, SQLSERVER_LOGIN, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="credentials refused"),
+    "PostgreSQL's per-role CONNECTION LIMIT: the role's own limit is named, not max_connections alone": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, ROLE_LIMIT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="rolconnlimit"),
+    "lib/pq's per-role CONNECTION LIMIT, printed bare, at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, PQ_ROLE_LIMIT, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="would only bring more connections"),
+    "lib/pq: the database the service connects to does not exist, at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, PQ_NO_DATABASE, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="database or role dropped or renamed"),
     "Npgsql's pool exhausted, nothing else: a wait for its own pool, not the database unreachable": dict(
         build=lambda e: quiet(serving(e, latency=15)).log(-5, NPGSQL_POOL, OLD, count=25),
         expect=Signature.INCONCLUSIVE),
@@ -445,14 +457,16 @@ def test_an_alert_on_the_instance(case):
         assert case["names"] in result.summary, result.summary
 
 
-def test_a_deploy_that_raised_max_instances_is_named_at_the_connection_limit():
-    """The connection limit right after a deploy that raised max instances from 10 to 40: the deploy
-    and the database compete (no rollback alone), and the database's finding says what the deploy
-    changed, so a person can weigh sending traffic back."""
+@pytest.mark.parametrize("limit", [TOO_MANY, ROLE_LIMIT, PQ_ROLE_LIMIT])
+def test_a_deploy_that_raised_max_instances_is_named_at_the_connection_limit(limit):
+    """The connection limit (max_connections, or a PostgreSQL role's own CONNECTION LIMIT) right after
+    a deploy that raised max instances from 10 to 40: the deploy and the database compete (no rollback
+    alone), and the database's finding says what the deploy changed, so a person can weigh sending
+    traffic back."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,), max_instances=10).revision(NEW, -8, sql=(SQL,), max_instances=40)
          .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
          .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.4))
-    bundle = quiet(e).log(-6, TOO_MANY, NEW, count=20).bundle()
+    bundle = quiet(e).log(-6, limit, NEW, count=20).bundle()
     result = diagnose(bundle, S)
     assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
     assert plan(result, bundle, S).action is None

@@ -68,6 +68,26 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("java.sql.SQLNonTransientConnectionException: Too many connections", {DB, REFUSED}),    # Connector/J 8
     ("Mysql2::Error::ConnectionError: Too many connections", {DB, REFUSED}),                  # Ruby's mysql2
     ('FATAL:  too many connections for role "app"', {DB, REFUSED}),                           # PostgreSQL 53300
+    ('pq: too many connections for role "app"', {DB, REFUSED}),                               # lib/pq, bare
+    ('FATAL:  too many connections for database "orders"', {DB, REFUSED}),                    # datconnlimit
+    # lib/pq prints the server's FATAL bare ("pq: " + message): the database or role is missing.
+    ('pq: database "orders" does not exist', {DB, REFUSED}),
+    ('pq: role "orders" does not exist', {DB, REFUSED}),
+    ('pq: password authentication failed for user "orders"', {DB, REFUSED}),
+    ('relation "orders" does not exist', set()),                                            # a query's own error
+    # Connections broken under a statement or a connect: node-postgres's stream ended, libpq's SSL
+    # socket ended or reset. Nothing answered.
+    ("Error: Connection terminated unexpectedly", {DB}),
+    ("Error: Connection terminated unexpectedly\n    at Connection.<anonymous> (/app/node_modules/pg/lib/client.js:"
+     "132:73)\n    at Object.onceWrapper (node:events:634:26)", {DB}),
+    ("Error: Connection terminated", set()),                      # the client's own end(): not read
+    ("psycopg2.OperationalError: SSL SYSCALL error: EOF detected", {DB}),
+    ("SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF detected", {DB}),
+    ("psycopg2.OperationalError: SSL SYSCALL error: Connection reset by peer", {DB}),
+    ("could not receive data from server: SSL SYSCALL error: Connection timed out", {DB}),
+    # Prisma's P1001 as newer engines write it: host and port in one pair of backticks, or the host alone.
+    ("Error: P1001: Can't reach database server at `10.40.0.7:5432`", {DB}),
+    ("PrismaClientInitializationError: Can't reach database server at `orders-db.internal`", {DB}),
     # redis-py's own pool at its max_connections: the application's limit on its Redis, not MySQL's 1040.
     ("redis.exceptions.MaxConnectionsError: Too many connections", set()),
     ("redis.exceptions.ConnectionError: Too many connections", set()),
@@ -739,6 +759,28 @@ def test_refusals_named_together_as_each_alone():
     assert {text: refusal_of(text) for text in texts} == dict(REFUSAL_ROWS)
     for order in (texts, texts[::-1]):
         assert refusals_of(order) == {text: refusal_of(text) for text in order}
+
+
+@pytest.mark.parametrize("text, refusal", [
+    # A PostgreSQL role's or database's own CONNECTION LIMIT is not max_connections (nor MySQL's 1040,
+    # whose words it holds): its own kind, with its own advice.
+    ('pq: too many connections for role "app"', Refusal.ROLE_LIMIT),
+    ('FATAL:  too many connections for database "orders"', Refusal.ROLE_LIMIT),
+    ('connection to server at "10.0.0.3", port 5432 failed: FATAL:  too many connections for role "app"',
+     Refusal.ROLE_LIMIT),
+    ('ошибка: too many connections for role "app"', Refusal.ROLE_LIMIT),     # non-ASCII: the text alone
+    ("ERROR 1040 (HY000): Too many connections", Refusal.CONNECTION_LIMIT),
+    # lib/pq's bare "pq: " + the server's message: the database or role the connection names is missing.
+    ('pq: database "orders" does not exist', Refusal.SERVER_FATAL),
+    ('pq: role "orders" does not exist', Refusal.SERVER_FATAL),
+    ('pq: password authentication failed for user "orders"', Refusal.CREDENTIALS),
+    # Broken connections are no answer.
+    ("Error: Connection terminated unexpectedly", ""),
+    ("psycopg2.OperationalError: SSL SYSCALL error: EOF detected", ""),
+])
+def test_the_kind_of_refusal_each_driver_text_names(text, refusal):
+    assert refusal_of(text) == refusal
+    assert refusals_of([text]) == {text: refusal}
 
 
 def test_the_one_search_names_the_refusals_it_classified(monkeypatch):

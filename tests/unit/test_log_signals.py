@@ -83,6 +83,17 @@ DB, REFUSED = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED
     ("PrismaClientKnownRequestError: Invalid `prisma.order.findMany()` invocation: Server has closed the "
      "connection.", {DB}),
     ("[mysql] 2026/12/01 21:40:12 packets.go:37: unexpected EOF", {DB}),
+    # node-postgres's stream ended under its queries; libpq's SSL socket ended; asyncpg's connection
+    # closed mid-statement: connections broken, nothing answered.
+    ("Error: Connection terminated unexpectedly", {DB}),
+    ("sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL SYSCALL error: EOF detected\n[SQL: SELECT "
+     "orders.id FROM orders]", {DB}),
+    ("asyncpg.exceptions.ConnectionDoesNotExistError: connection was closed in the middle of operation", {DB}),
+    # lib/pq's bare server answers, and a role's own CONNECTION LIMIT: refusals.
+    ('pq: database "orders" does not exist', {DB, REFUSED}),
+    ('pq: too many connections for role "orders"', {DB, REFUSED}),
+    # Prisma P1001 in newer engines' words.
+    ("Error: P1001: Can't reach database server at `10.40.0.7:5432`", {DB}),
     ("[mysql] 2026/12/01 21:40:12 read tcp 10.8.0.4:51234->10.60.0.3:3306: read: connection reset by peer", {DB}),
     # The bare error it returns names no database (any library's words), and an HTTPS client's own
     # certificate failure says nothing about the database.

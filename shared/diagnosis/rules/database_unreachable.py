@@ -77,7 +77,7 @@ def evaluate(facts: Facts) -> Finding:
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
-        raised = _raised_max_instances(facts, c) if Refusal.CONNECTION_LIMIT in refused else ""
+        raised = _raised_max_instances(facts, c) if refused.keys() & _LIMITS else ""
         return c.yes(0.8, _who_answered(refused) + ": " + "; ".join(
                          f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
@@ -152,13 +152,19 @@ def _saturated_while_slow(facts: Facts, c: Citation) -> str:
             "slowly, whatever revision sends it")
 
 
+# The limits on how many connections the database admits: its max_connections, and a PostgreSQL
+# role's or database's own CONNECTION LIMIT. More connections (a deploy that raised max instances,
+# a larger connector) only bring more refusals at either.
+_LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT})
+
+
 def _refusal_advice(facts: Facts, kind: str) -> str:
     """What a person checks for a refusal (REFUSAL_ADVICE), naming only what the service has: at
     the connection limit, the connector its serving revisions route through (scaling it would only
     bring more connections), never one a service on Direct VPC egress or with no VPC access lacks."""
     advice = REFUSAL_ADVICE[kind]
     connectors = list(dict.fromkeys(short_name(r.vpc_connector) for r in facts.serving if r.vpc_connector))
-    if kind == Refusal.CONNECTION_LIMIT and connectors:
+    if kind in _LIMITS and connectors:
         advice += f"; scaling connector {', '.join(connectors)} would only bring more connections"
     return advice
 
