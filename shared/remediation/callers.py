@@ -37,6 +37,8 @@ UPTIME_AGENT = "GoogleStackdriverMonitoring-UptimeChecks"
 # A request log line's request ends in the point of the minute its metric counts it in: request_count's
 # points are 60 s long (collection.py aligns them to 60 s) and a window holds points by their end time.
 _POINT = timedelta(seconds=60)
+# Less than a log entry's timestamp's precision apart: the oldest line of a cut read is held by its cover.
+_INSTANT = timedelta(microseconds=1)
 
 
 def is_uptime_check(line: LogRecord) -> bool:
@@ -66,16 +68,32 @@ def count(read: LogResult, window: Window, serving: tuple[str, ...]) -> Callers:
     _count counts it at its end, gcp-facts.md §4): a slow request at the window's edge may be counted a
     minute apart from its line, a few lines either way."""
     span = Window(window.start - _POINT, window.end)
-    lines = [e for e in read.entries if span.holds(e.timestamp)
+    covers = span
+    if read.truncated and read.entries:
+        # Newest first: the page holds the newest lines only, down to its oldest one. The read ends at the
+        # newest whole minute's read time (collection.request_lines), the window at the newest point the
+        # metrics hold, up to a minute before it: on a busy service every line of the page may be past the
+        # window. So a cut read is counted over the time its lines cover, either side of the window's end
+        # (the newer lines are the same callers, a few seconds on), never over the window's minutes alone.
+        times = [e.timestamp for e in read.entries]
+        covers = Window(max(span.start, min(times) - _INSTANT), max(window.end, max(times)))
+    lines = [e for e in read.entries if covers.holds(e.timestamp)
              and (not serving or e.resource_labels.get("revision_name") in serving)]
     uptime = [e for e in lines if is_uptime_check(e)]
     callers = [e for e in lines if not is_uptime_check(e)]
     failing = sum(1 for e in callers if (e.http_status or 0) >= 500 or e.http_status == 429)
-    covers = span
-    if read.truncated and read.entries:
-        # Newest first: the page holds the newest lines only, down to its oldest one.
-        covers = Window(min(e.timestamp for e in read.entries), window.end)
     return Callers(len(callers), failing, len(uptime), read.truncated, covers)
+
+
+def _minutes_read(seen: Callers) -> float:
+    """The minutes the callers' lines are counted over: the window's (its span less the minute before it)
+    when the read is whole; when it was cut, the time its lines cover, however short (a busy service's
+    1,000 newest lines may span seconds; taken as a whole minute, 20,000 requests a minute read as 1,000
+    and its callers as gone). At least a second: the rate of a page of lines at one instant is not known."""
+    covered = (seen.covers.end - seen.covers.start).total_seconds()
+    if seen.cut:
+        return max(1.0, covered) / 60
+    return max(1.0, covered / 60 - 1)
 
 
 def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: float, error_ratio: float,
@@ -102,7 +120,7 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
     serving = tuple(r.short_name for r in facts.serving)
     seen = count(read, window, serving)
     counted = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
-    minutes = max(1.0, (seen.covers.end - seen.covers.start).total_seconds() / 60 - (0 if seen.cut else 1))
+    minutes = _minutes_read(seen)
     needed = ratio * rate_before
     said = (f"the request log holds {seen.callers} callers' lines and {seen.uptime} of Cloud Monitoring's uptime "
             f"checks ({UPTIME_AGENT}) in {seen.covers}" + (" (its newest lines only: the read was cut)" if seen.cut

@@ -857,6 +857,12 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
         if off:
             return Health(HealthKind.UNCLEAR, off)
         connector = bundle.connector
+        if connector is None and judged_from(record) is None:
+            # Not read (a permanent refusal, a gap the diagnosis names) while when the update took is not
+            # known: the minutes since the settle time may be the old instances' alone (judged_from).
+            return Health(HealthKind.UNCLEAR, f"{short_name(record.target)} was not read, and its update outlived "
+                                              "the write's wait (it was recorded before it ended), so whether and "
+                                              "when the change took is not known: its minutes are not judged")
         if connector is None or connector.name != record.target:
             return None     # not read (a gap the diagnosis names), or the service moved: nothing to compare
         if connector.state == "UPDATING":
