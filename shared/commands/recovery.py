@@ -167,13 +167,9 @@ def unfinished_write(run: CommandRun) -> Outcome | None:
     if not ours or not claim.expired(run.now) or claim.owner == run.owner:
         return None
     run.use_incident(command_incident(run.command_id))
-    reason = (f"{command.command} on {command.target} not run: an earlier attempt at command {run.command_id} "
-              f"took the gate's claim {key} at {claim.claimed_at:%Y-%m-%d %H:%M:%S} and never finished it (its "
-              "record of the write is missing: the commit after it failed, or the attempt died), so its write may "
-              "have taken; nothing written again, whatever the target shows now. A person must check "
-              f"{command.target} and, to run the command again, send it with a new command_id")
-    run.timeline.step("unrecorded", reason, severity="WARNING")
-    return run.outcome(OutcomeStatus.ESCALATED, reason, target=command.target)
+    return _may_have_written(run, f"took the gate's claim {key} at {claim.claimed_at:%Y-%m-%d %H:%M:%S} and never "
+                                  "finished it (its record of the write is missing: the commit after it failed, or "
+                                  "the attempt died)")
 
 
 def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
@@ -193,11 +189,18 @@ def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
             "and the gate's claim are gone; nothing written")
         status = OutcomeStatus.ESCALATED if note.status == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
         return run.outcome(status, reason, target=command.target)
-    reason = (f"{command.command} on {command.target} not run: an earlier attempt at command {run.command_id} noted "
-              f"this restore at {note.noted_at:%Y-%m-%d %H:%M:%S} and went to the gate, and no record of its answer "
-              "is left (the gate's claim and this command's record are gone: Firestore deletes a lapsed claim some "
-              "time after its lease), so its write may have taken; nothing written again, whatever the target shows "
-              f"now. A person must check {command.target} and, to run the command again, send it with a new command_id")
+    return _may_have_written(run, f"noted this restore at {note.noted_at:%Y-%m-%d %H:%M:%S} and went to the gate, "
+                                  "and no record of its answer is left (the gate's claim and this command's record "
+                                  "are gone: Firestore deletes a lapsed claim some time after its lease)")
+
+
+def _may_have_written(run: CommandRun, earlier: str) -> Outcome:
+    """`escalated`, nothing written: an earlier attempt at this command did `earlier` and left no record of
+    whether its write took, so a person checks the target (`unfinished_write`, `_noted_write`)."""
+    command = run.command
+    reason = (f"{command.command} on {command.target} not run: an earlier attempt at command {run.command_id} "
+              f"{earlier}, so its write may have taken; nothing written again, whatever the target shows now. "
+              f"A person must check {command.target} and, to run the command again, send it with a new command_id")
     run.timeline.step("unrecorded", reason, severity="WARNING")
     return run.outcome(OutcomeStatus.ESCALATED, reason, target=command.target)
 
