@@ -116,6 +116,12 @@ def test_a_connector_policy_aggregated_across_connectors_says_so_too():
     # A Cloud Run job beside the service of the same name (run.googleapis.com/job/completed_execution_count).
     ("cloud_run_job", {"project_id": "p", "location": "europe-west1", "job_name": "orders"}),
     ("k8s_container", {"project_id": "p", "cluster_name": "c", "container_name": "orders"}),
+    # A load balancer in front of a service's serverless NEG (loadbalancing.googleapis.com/https/
+    # request_count on https_lb_rule; l7_lb_rule for the regional one): which backend failed is not named.
+    ("https_lb_rule", {"project_id": "p", "url_map_name": "shop", "backend_target_name": "orders-neg",
+                       "forwarding_rule_name": "shop-fr", "region": "global"}),
+    ("l7_lb_rule", {"project_id": "p", "url_map_name": "shop", "backend_target_name": "orders-neg",
+                    "region": "europe-west1"}),
 ])
 def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy(resource_type, labels):
     target = parse_notification(notification(resource_type, labels)).target
