@@ -758,7 +758,19 @@ _ACROSS = {"location": "locations (regions)",
            "project_id": "projects (every project in its metrics scope)"}
 
 
+# An SLO condition's filter is a time-series selector (select_slo_burn_rate(SLO, LOOKBACK), ...): "Because
+# SLO data is retrieved differently than other time-series data, the only field used in a condition for an
+# SLO is the filter field", and "SLO data isn't stored with metric types and can't be retrieved with the
+# filter that specifies a pair of metric and monitored-resource types" (Cloud Monitoring, "Creating an
+# alerting policy" and "Retrieving SLO data", SLO monitoring API). It has no aggregation to group, and its
+# SLO names a Service Monitoring service (projects/P/services/ID, an opaque id for a Cloud Run service in
+# public policies), not a Cloud Run service.
+_SLO_SELECTOR = re.compile(r'select_slo_\w+\(\s*"?(projects/[^/"]+/services/[^/"]+)')
+
+
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
+    if "select_slo_" in incident.condition_filter:
+        return _slo_unnamed(incident, missing, what)
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     named_fields = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
     fix = (_QUERY_FIX if incident.condition_kind == "other" else _AGGREGATION_FIX).format(
@@ -781,6 +793,19 @@ def _aggregated(incident: Incident, missing: list[str], fields: list[str], what:
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {across}: the notification"
         f"{name} has no {' or '.join(missing)} label{seen}, so Runwarden cannot tell which {what} alerted; {fix}"))
+
+
+def _slo_unnamed(incident: Incident, missing: list[str], what: str) -> AlertTarget:
+    """An SLO condition's notification without the labels that name one resource: no aggregation can be
+    grouped to add them (`_SLO_SELECTOR`), so the advice is never to group it."""
+    found = _SLO_SELECTOR.search(incident.condition_filter)
+    slo = f" (its SLO is of {found.group(1)!r}, a Service Monitoring service, not a Cloud Run one)" if found else ""
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {incident.policy_name!r} is an SLO condition ({quoted(incident.condition_filter, 120)}){slo}: its "
+        f"notification has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted, and an SLO "
+        "condition has no aggregation to group (only its filter is used); route this policy to a person's channel, "
+        "or alert Runwarden with a metric condition on cloud_run_revision grouped by resource.label.project_id, "
+        "location and service_name"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:
