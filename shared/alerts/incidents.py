@@ -675,7 +675,8 @@ class Incident(BaseModel):
         shared/reference/samples). They agree when the string is the number as far as the string's own
         digits go (it may be rounded: "0.835", "7679.000"). When they do not, the notification came through
         something that rewrote one (a relay, a template), or threshold_value is shown in another unit than
-        the condition's (a percentage of a ratio bar: UNCONFIRMED, no sample); either way which one the
+        the condition's (UNCONFIRMED: the documented sample's compute.googleapis.com/instance/cpu/utilization,
+        a metric of unit 10^2.%, carries 0.9 in both, unscaled); either way which one the
         policy compares with is unknown. Read as threshold_value (as it once was), a relay's "5" over a
         0.01 ratio bar cleared 4 % of 5xx as healthy; read as the condition's, a display in percent would
         be the wrong bar the other way. So neither is the bar: the condition is not judged, its CLOSED shows
