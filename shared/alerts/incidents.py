@@ -677,8 +677,8 @@ class Incident(BaseModel):
         something that rewrote one (a relay, a template), or threshold_value is shown in another unit than
         the condition's (UNCONFIRMED: the documented sample's compute.googleapis.com/instance/cpu/utilization,
         a metric of unit 10^2.%, carries 0.9 in both, unscaled); either way which one the
-        policy compares with is unknown. Read as threshold_value (as it once was), a relay's "5" over a
-        0.01 ratio bar cleared 4 % of 5xx as healthy; read as the condition's, a display in percent would
+        policy compares with is unknown. Read as threshold_value (as it once was), a relay's "0.05" over a
+        0.005 ratio bar left the settings' 1 % the bar, and 1 % of 5xx was healthy; read as the condition's, a display in percent would
         be the wrong bar the other way. So neither is the bar: the condition is not judged, its CLOSED shows
         no recovery, and the person sees both."""
         stated = _number(self.threshold_value)
