@@ -425,6 +425,14 @@ class _AlertRun:
         except PermanentError as exc:
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]",
                                 target=target.name)
+        if not results and found.maybe:
+            # A managed service not read (refused, cut, past the fan-out) may be behind the resource: unread
+            # is not "not behind" (the gate holds a write back for it the same way, MaybeBehind). Skipped, a
+            # connector or database alert whose only user Runwarden could not read went unheard.
+            return self.outcome(OutcomeStatus.ESCALATED, (
+                f"no managed service read uses {target.name}, but {len(found.maybe)} managed service(s) could not "
+                f"be read ({found.caveat or ', '.join(found.maybe)}): one of them may be behind it, so nothing was "
+                "diagnosed or done; a person must look at it"), target=target.name)
         if not results:
             caveat = f"; {found.caveat}" if found.caveat else ""
             return self.outcome(OutcomeStatus.SKIPPED, f"no managed service's serving revision uses {target.name} "

@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -468,6 +469,8 @@ class Incident(BaseModel):
     observed_value: str | None = None  # a string; prose on a cancelled incident
     threshold_value: str | None = None
     condition_threshold: float | None = None   # the condition's own thresholdValue, as it carries it
+    # Whether the condition carried that thresholdValue itself (False: absent, read as ProtoJSON's omitted 0).
+    condition_threshold_stated: bool = False
     documentation: Documentation | None = None
     policy_user_labels: dict[str, str] = Field(default_factory=dict)
     summary: str = ""
@@ -544,7 +547,7 @@ class Incident(BaseModel):
                     f"{' or '.join(sorted(resource_types))} its condition {quoted(shown or named)} filters on: its "
                     "policy may have several conditions (an AND policy's are met \"even if they are met on completely "
                     "different resources\"), and which one its resource, bar and value are is unknown")
-        return ""
+        return self.threshold_disagreement
 
     @property
     def recovery_shown(self) -> str:
@@ -651,9 +654,39 @@ class Incident(BaseModel):
         as "0.1 %" or "2 s", prose; or not finite: float() reads "NaN" and "inf", and an infinite count
         bar would clear any number of 5xx as healthy), the condition's own thresholdValue, the same bar
         as the policy holds it; else None. A threshold_value that was no number once discarded the
-        condition's bar too, and a 5xx ratio alert was judged at the settings' looser one."""
+        condition's bar too, and a 5xx ratio alert was judged at the settings' looser one.
+        When both are numbers they must agree (`threshold_disagreement`): then the condition's own, exact
+        where the string is rounded ("0.001" printed for a bar of 0.0005 would be the looser bar); when
+        they do not, None: which one is the bar is unknown."""
         value = _number(self.threshold_value)
-        return value if value is not None else _number(self.condition_threshold)
+        if value is None:
+            return _number(self.condition_threshold)
+        if self.threshold_disagreement:
+            return None
+        stated = _number(self.condition_threshold) if self.condition_threshold_stated else None
+        return stated if stated is not None else value
+
+    @property
+    def threshold_disagreement(self) -> str:
+        """Why the incident's `threshold_value` and its condition's own thresholdValue name different bars,
+        or "" when they agree (or either is no number). Both are the condition's bar: threshold_value a
+        string ("2001", "0.9"), MetricThreshold.threshold_value a number (google/monitoring/v3/alert.proto;
+        "thresholdValue": 2001 with "threshold_value": "2001", and 0.9 with "0.9", in every sample,
+        shared/reference/samples). They agree when the string is the number as far as the string's own
+        digits go (it may be rounded: "0.835", "7679.000"). When they do not, the notification came through
+        something that rewrote one (a relay, a template), or threshold_value is shown in another unit than
+        the condition's (UNCONFIRMED: the documented sample's compute.googleapis.com/instance/cpu/utilization,
+        a metric of unit 10^2.%, carries 0.9 in both, unscaled); either way which one the
+        policy compares with is unknown. Read as threshold_value (as it once was), a relay's "0.05" over a
+        0.005 ratio bar left the settings' 1 % the bar, and 1 % of 5xx was healthy; read as the condition's, a display in percent would
+        be the wrong bar the other way. So neither is the bar: the condition is not judged, its CLOSED shows
+        no recovery, and the person sees both."""
+        stated = _number(self.threshold_value)
+        bar = _number(self.condition_threshold) if self.condition_threshold_stated else None
+        if stated is None or bar is None or abs(stated - bar) <= _printed_precision(self.threshold_value or ""):
+            return ""
+        return (f"the notification's threshold_value {quoted(self.threshold_value or '', 40)} is not its condition's "
+                f"thresholdValue {bar:g}: which one is the policy's bar is unknown")
 
     @property
     def target(self) -> AlertTarget:
@@ -671,6 +704,16 @@ def quoted(text: str, limit: int = 80) -> str:
     """`text` as a quoted literal, cut to `limit` characters with "..." when longer: outside text in
     an answer, its escapes visible and its length bounded."""
     return repr(text if len(text) <= limit else text[:limit - 3] + "...")
+
+
+def _printed_precision(text: str) -> float:
+    """Half the last printed digit of a decimal number ("0.835": 0.0005, "2001": 0.5, "7679.000": 0.0005,
+    "1e-05": 0.000005): how far the number it was rounded from may lie. 0 when it is no decimal."""
+    try:
+        exponent = Decimal(text.strip()).as_tuple().exponent
+    except (InvalidOperation, ValueError):
+        return 0.0
+    return 0.5 * 10.0 ** exponent if isinstance(exponent, int) else 0.0
 
 
 def _number(value: str | float | None) -> float | None:
@@ -716,7 +759,19 @@ _ACROSS = {"location": "locations (regions)",
            "project_id": "projects (every project in its metrics scope)"}
 
 
+# An SLO condition's filter is a time-series selector (select_slo_burn_rate(SLO, LOOKBACK), ...): "Because
+# SLO data is retrieved differently than other time-series data, the only field used in a condition for an
+# SLO is the filter field", and "SLO data isn't stored with metric types and can't be retrieved with the
+# filter that specifies a pair of metric and monitored-resource types" (Cloud Monitoring, "Creating an
+# alerting policy" and "Retrieving SLO data", SLO monitoring API). It has no aggregation to group, and its
+# SLO names a Service Monitoring service (projects/P/services/ID, an opaque id for a Cloud Run service in
+# public policies), not a Cloud Run service.
+_SLO_SELECTOR = re.compile(r'select_slo_\w+\(\s*"?(projects/[^/"]+/services/[^/"]+)')
+
+
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
+    if "select_slo_" in incident.condition_filter:
+        return _slo_unnamed(incident, missing, what)
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     named_fields = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
     fix = (_QUERY_FIX if incident.condition_kind == "other" else _AGGREGATION_FIX).format(
@@ -739,6 +794,19 @@ def _aggregated(incident: Incident, missing: list[str], fields: list[str], what:
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r} aggregates {incident.resource_type} across {across}: the notification"
         f"{name} has no {' or '.join(missing)} label{seen}, so Runwarden cannot tell which {what} alerted; {fix}"))
+
+
+def _slo_unnamed(incident: Incident, missing: list[str], what: str) -> AlertTarget:
+    """An SLO condition's notification without the labels that name one resource: no aggregation can be
+    grouped to add them (`_SLO_SELECTOR`), so the advice is never to group it."""
+    found = _SLO_SELECTOR.search(incident.condition_filter)
+    slo = f" (its SLO is of {found.group(1)!r}, a Service Monitoring service, not a Cloud Run one)" if found else ""
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {incident.policy_name!r} is an SLO condition ({quoted(incident.condition_filter, 120)}){slo}: its "
+        f"notification has no {' or '.join(missing)} label, so Runwarden cannot tell which {what} alerted, and an SLO "
+        "condition has no aggregation to group (only its filter is used); route this policy to a person's channel, "
+        "or alert Runwarden with a metric condition on cloud_run_revision grouped by resource.label.project_id, "
+        "location and service_name"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:
@@ -920,6 +988,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         observed_value=i.observed_value,
         threshold_value=i.threshold_value,
         condition_threshold=_condition_bar(i.condition),
+        condition_threshold_stated=bool(i.condition.body and i.condition.body.threshold_value is not None),
         documentation=i.documentation,
         policy_user_labels=i.policy_user_labels,
         summary=i.summary,

@@ -43,8 +43,14 @@ alert's own:
   predicted to be crossed, not crossed now);
 - a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
 - any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
+The condition's form decides on every resource, not on Cloud Run revisions alone: a forecast, a
+notification with no condition or whose parts name different conditions, a query (MQL, PromQL, SQL),
+an SLO, a metric-absence or a log-match condition is not judged on a connector, an uptime check or a
+Cloud SQL instance either (database/up's absence apart: the evidence reads that series back itself).
 Alerts on a connector are judged on their users' requests as before: that verdict is about the
 users, and says so (scope.combine); a busy connector whose services serve cleanly needs nothing. A
+connector condition that fires below its threshold (throughput or instances fallen: traffic that
+stopped crossing it) is not judged: its users' clean requests do not show it crossing again. A
 forecast is not judged on any resource: a connector predicted to saturate is not busy yet.
 An alert on a Cloud SQL instance measures the instance, which its users' clean requests do not
 show (a cache, a path that seldom reads, a quiet hour): `database/up` is judged only when that
@@ -79,6 +85,7 @@ SQL_RESOURCE = "cloudsql_database"
 # Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
 _SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
 UPTIME_RESOURCE = "uptime_url"
+CONNECTOR_RESOURCE = "vpc_access_connector"
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 # A condition filter that selects server errors: response_code_class "5xx", or a 5xx response_code.
 _SERVER_ERRORS = re.compile(r"response_code_class\W{1,6}5xx|response_code\W{1,6}5\d\d", re.IGNORECASE)
@@ -107,22 +114,47 @@ class HealthBar:
 
 def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     default = HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds)
-    if alert is not None and alert.forecast:
-        # Whatever it is on: a connector's users serving cleanly now (the bar a connector alert is judged
-        # by, below) do not show its predicted saturation wrong either. Judged so, a forecast on a
-        # connector's instances was `healthy`, skipped silently: the warning it was made to give, lost.
-        return _not_judged(s, f"the alert is a forecast condition (policy {alert.policy!r}): it fires when "
-                              f"{alert.metric_type or 'its metric'} is predicted to cross its threshold, and clean "
-                              "requests now do not show the prediction wrong")
-    if alert is not None and alert.resource_type == UPTIME_RESOURCE:
+    if alert is None:
+        return default
+    # The condition's form first, whatever resource it is on: a connector's, an uptime check's or a Cloud
+    # SQL instance's alert is judged on its users' requests (or database/up) only when its condition is a
+    # plain threshold the notification states. Checked for Cloud Run revisions alone, a connector alert
+    # whose metric stopped reporting (metric absence), whose condition was a query, or whose notification
+    # lost its condition or named another condition's parts was `healthy` on clean users, and skipped.
+    unread = _form_not_judged(alert, s)
+    if unread is not None:
+        return unread
+    if alert.resource_type == UPTIME_RESOURCE:
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True, why_not=(
             f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
             "around the incident's start: the check's failure may lie outside the service (DNS, certificate, "
             "domain mapping, the probe's path), and the check's own result is not read"))
-    if alert is not None and alert.resource_type == SQL_RESOURCE:
+    if alert.resource_type == SQL_RESOURCE:
         return _cloud_sql(alert, s)
-    if alert is None or alert.resource_type not in _SERVICE_RESOURCES:
+    if alert.resource_type == CONNECTOR_RESOURCE and alert.comparison in _BELOW:
+        # A connector's throughput or instances falling below a bar: traffic that stopped crossing it (a
+        # route changed, an egress setting, callers gone), which its users' clean requests do not answer.
+        return _not_judged(s, f"the alert fires when the connector's {alert.metric_type or 'metric'} falls below "
+                              f"its threshold ({alert.comparison} {alert.threshold}): its users' clean requests do "
+                              "not show that what stopped crossing it came back")
+    if alert.resource_type not in _SERVICE_RESOURCES:
         return default
+    if alert.metric_type == REQUEST_COUNT:
+        return _request_count(alert, s, default)
+    if alert.metric_type == REQUEST_LATENCIES:
+        return _latencies(alert, s, default)
+    shown = alert.metric_type or "a condition with no metric type (MQL, PromQL or SQL)"
+    return _not_judged(s, f"the alert measures {shown}, which the health check does not read (it reads "
+                          f"{REQUEST_COUNT} and {REQUEST_LATENCIES})")
+
+
+def _form_not_judged(alert: AlertContext, s: DiagnosisSettings) -> HealthBar | None:
+    """Why the alert's condition, by its form, is not judged on any resource, or None when it may be."""
+    if alert.forecast:
+        # A connector's users serving cleanly now do not show its predicted saturation wrong either.
+        return _not_judged(s, f"the alert is a forecast condition (policy {alert.policy!r}): it fires when "
+                              f"{alert.metric_type or 'its metric'} is predicted to cross its threshold, and clean "
+                              "requests now do not show the prediction wrong")
     if alert.condition_doubt:
         # Its bar, comparison and value may each be another condition's of the same policy (an AND
         # policy's notification names one condition while all of them held): none of them is the bar.
@@ -150,23 +182,19 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
         # whatever metric or labels its notification carries (which are UNCONFIRMED: no real sample).
         return _not_judged(s, f"the alert is on a service-level objective ({alert.condition_filter[:120]}): it "
                               "measures the error budget's burn, which the health check does not read")
-    if alert.condition_kind == "absent":
+    if alert.condition_kind == "absent" and not (alert.resource_type == SQL_RESOURCE and alert.metric_type == SQL_UP):
         # MetricAbsence "checks that monitored resources are reporting data" (alert.proto): it fires when
         # the series stops, the far end of a drop in traffic. The requests that are there being clean
-        # does not show that what stopped came back (a route, a response class, most of the callers).
+        # does not show that what stopped came back (a route, a response class, most of the callers;
+        # a connector's own series, which its users' requests are not). Cloud SQL's database/up is the
+        # one series that stopped which the evidence reads back itself (`sql_up_needed`).
         return _not_judged(s, f"the alert is a metric-absence condition (policy {alert.policy!r}): it fires when "
                               f"{alert.metric_type or 'its metric'} stops reporting, and clean requests do not show "
                               "that what stopped has come back")
     if alert.log_filter:
         return _not_judged(s, f"the alert is a log-match condition (policy {alert.policy!r}): it fires on log "
                               "entries, and clean requests do not show that those entries stopped")
-    if alert.metric_type == REQUEST_COUNT:
-        return _request_count(alert, s, default)
-    if alert.metric_type == REQUEST_LATENCIES:
-        return _latencies(alert, s, default)
-    shown = alert.metric_type or "a condition with no metric type (MQL, PromQL or SQL)"
-    return _not_judged(s, f"the alert measures {shown}, which the health check does not read (it reads "
-                          f"{REQUEST_COUNT} and {REQUEST_LATENCIES})")
+    return None
 
 
 def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:

@@ -243,6 +243,9 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
     results = [diagnose_service(s, incident, config, readers, now) for s in found.services]
+    if not results and found.maybe:
+        return AlertVerdict(target, skip=f"no managed service read uses {target.name}, but {len(found.maybe)} could "
+                                         "not be read: one of them may be behind it (the pipeline escalates)")
     if not results:
         return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
     diagnosis, primary = combine(target, results, found.api_calls, found.caveat)

@@ -601,3 +601,45 @@ def test_an_alert_whose_series_carries_a_reserved_label_key_is_recorded_with_its
     [record] = world.state.find_records(ACTIONS, "incident_id", document["incident"]["incident_id"])
     assert record["alert"]["metric_labels"]["label:__name__"] == "run_googleapis_com:request_count"
     assert world.standins.run.count("UpdateService") == 1
+
+
+def _connector_world(standin_env, pubsub, project_id, anchor) -> World:
+    scenario = resolve_scenario("connector_alert_services_fine")
+    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    world.seed("connector_alert_services_fine")
+    return world
+
+
+def test_a_connector_alert_whose_metric_stopped_reporting_reaches_a_person(standin_env, firestore, pubsub,
+                                                                           project_id, anchor, capsys):
+    """A metric-absence condition on the connector's throughput, its one user serving cleanly: clean
+    requests do not show what stopped crossing the connector came back. It was `healthy` and skipped."""
+    world = _connector_world(standin_env, pubsub, project_id, anchor)
+    notification = resolve_scenario("connector_alert_services_fine").notification(world.anchor)
+    condition = notification["incident"]["condition"]
+    body = condition.pop("conditionThreshold")
+    condition["conditionAbsent"] = {
+        "filter": body["filter"].replace("connector/instances", "connector/received_bytes_count"), "duration": "600s"}
+    notification["incident"]["metric"]["type"] = "vpcaccess.googleapis.com/connector/received_bytes_count"
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "metric-absence condition" in outcome.reason, outcome.reason
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+    assert world.writes() == 0
+
+
+def test_a_connector_alert_whose_only_managed_user_cannot_be_read_reaches_a_person(standin_env, firestore, pubsub,
+                                                                                  project_id, anchor, capsys):
+    """Cloud Run refuses `services.get` (PERMISSION_DENIED, ErrorInfo and all): the one managed service may
+    be behind the connector. It was `skipped` as no service's connector, and nobody heard of it."""
+    world = _connector_world(standin_env, pubsub, project_id, anchor)
+    world.standins.run.faults.fail_next(50, grpc.StatusCode.PERMISSION_DENIED, method="GetService")
+
+    outcome = world.handle(world.alert("connector_alert_services_fine"))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "could not be read" in outcome.reason and "services/catalog" in outcome.reason, outcome.reason
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+    assert world.writes() == 0

@@ -116,6 +116,12 @@ def test_a_connector_policy_aggregated_across_connectors_says_so_too():
     # A Cloud Run job beside the service of the same name (run.googleapis.com/job/completed_execution_count).
     ("cloud_run_job", {"project_id": "p", "location": "europe-west1", "job_name": "orders"}),
     ("k8s_container", {"project_id": "p", "cluster_name": "c", "container_name": "orders"}),
+    # A load balancer in front of a service's serverless NEG (loadbalancing.googleapis.com/https/
+    # request_count on https_lb_rule; l7_lb_rule for the regional one): which backend failed is not named.
+    ("https_lb_rule", {"project_id": "p", "url_map_name": "shop", "backend_target_name": "orders-neg",
+                       "forwarding_rule_name": "shop-fr", "region": "global"}),
+    ("l7_lb_rule", {"project_id": "p", "url_map_name": "shop", "backend_target_name": "orders-neg",
+                    "region": "europe-west1"}),
 ])
 def test_an_unknown_resource_type_is_unroutable_without_blaming_the_policy(resource_type, labels):
     target = parse_notification(notification(resource_type, labels)).target
@@ -151,6 +157,30 @@ def test_a_notification_naming_no_resource_is_a_policy_to_fix_never_a_silent_ski
     assert "its summary: 'Burn rate for orders is above 10.'" in target.reason   # shown, never parsed
     assert "names no monitored resource (resource.type is empty)" in target.reason and said in target.reason
     assert incident.cloud_run_service is None
+
+
+@pytest.mark.parametrize("labels, missing", [
+    ({"project_id": "p"}, "no service_name or location label"),
+    ({"project_id": "p", "service_name": "checkout"}, "no location label"),
+])
+def test_an_slo_condition_without_its_services_labels_is_never_told_to_group_its_aggregation(labels, missing):
+    """"the only field used in a condition for an SLO is the filter field" (Cloud Monitoring, SLO alerting
+    policies): the advice to group its aggregation by service_name and location could not be followed."""
+    target = parse_notification(notification("cloud_run_revision", labels, condition=SLO)).target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target
+    assert "is an SLO condition" in target.reason and missing in target.reason, target.reason
+    assert "its SLO is of 'projects/p/services/checkout', a Service Monitoring service" in target.reason
+    assert "groupByFields" not in target.reason and "has no aggregation to group" in target.reason
+    assert "route this policy to a person's channel" in target.reason
+
+
+def test_an_slo_condition_naming_its_service_whole_is_diagnosed_never_judged_healthy():
+    """A notification that does carry the service's labels is routed to it; its condition is never judged
+    healthy (shared/diagnosis/health_bar.py)."""
+    labels = {"project_id": "p", "service_name": "checkout", "location": "europe-west1"}
+    incident = parse_notification(notification("cloud_run_revision", labels, condition=SLO))
+    assert incident.target.kind is TargetKind.SERVICE
+    assert "select_slo_burn_rate" in alert_context(incident).condition_filter
 
 
 def test_an_uptime_check_is_not_a_log_match_alert():

@@ -48,7 +48,8 @@ def threshold_body(document: dict[str, Any]) -> dict[str, Any]:
 
 def with_comparison(comparison: str, observed: str, threshold: str) -> dict[str, Any]:
     document = closed(observed_value=observed, threshold_value=threshold)
-    threshold_body(document)["comparison"] = comparison
+    # The condition's own bar is the same one (Incident.threshold_disagreement: two bars, neither read).
+    threshold_body(document).update(comparison=comparison, thresholdValue=float(threshold))
     return document
 
 

@@ -125,3 +125,43 @@ def test_a_ratio_condition_is_still_judged_at_its_own_bar():
     alert = alert_context(parse_notification(notification(threshold("ALIGN_RATE", ALL, bar=0.005), "0.005")))
 
     assert health_bar(alert, S).judged and health_bar(alert, S).error_ratio == 0.005
+
+
+# threshold_value, the condition's thresholdValue: both the bar, disagreeing.
+DISAGREEING = {
+    "a count policy at 5 a second shown as 50": ("50", threshold("ALIGN_RATE", bar=5)),
+    "a 0.5 % ratio policy shown as 0.5": ("0.5", threshold("ALIGN_RATE", ALL, bar=0.005)),
+    "a 0.5 % ratio policy shown as 0.05": ("0.05", threshold("ALIGN_RATE", ALL, bar=0.005)),
+}
+
+
+@pytest.mark.parametrize("name", DISAGREEING)
+def test_a_notification_whose_two_bars_disagree_is_not_judged_at_either(name):
+    """threshold_value once won: a 0.5 % ratio policy whose notification said "0.05" was judged at the
+    settings' 1 % (its bar read as 5 %), and 30 500s a minute of 3,000 requests (1 %, twice its real bar)
+    were `healthy`. Which one the policy compares with is unknown, so neither is lent to the health check
+    nor to a rule, and the person sees both."""
+    shown, condition = DISAGREEING[name]
+    incident = parse_notification(notification(condition, threshold=shown))
+    alert = alert_context(incident)
+
+    result = diagnose(_serving(Evidence(), 30).bundle().model_copy(update={"alert": alert}), S)
+
+    assert incident.threshold is None and alert.threshold is None and not alert.ratio
+    assert f"threshold_value {shown!r} is not its condition's thresholdValue" in incident.condition_doubt
+    assert not health_bar(alert, S).judged
+    assert result.signature is not Signature.HEALTHY, result.summary
+
+
+def test_a_closed_notification_whose_two_bars_disagree_shows_no_recovery():
+    """A value on the clear side of one bar and not of the other: no recovery either way."""
+    document = notification(threshold("ALIGN_RATE", ALL, bar=0.01), threshold="0.05")
+    document["incident"].update(state="closed", ended_at=document["incident"]["started_at"] + 600,
+                                observed_value="0.03")
+    incident = parse_notification(document)
+    assert incident.recovery_shown == "" and "thresholdValue" in incident.recovery_doubt
+
+
+def test_agreeing_bars_are_read_as_before():
+    incident = parse_notification(notification(threshold("ALIGN_RATE", ALL, bar=0.02), threshold="0.02"))
+    assert incident.threshold == 0.02 and incident.condition_doubt == "" and alert_context(incident).ratio

@@ -17,6 +17,7 @@ from tests.unit.test_diagnosis import OLD
 
 S = DiagnosisSettings()
 RUN = "cloud_run_revision"
+CONNECTOR = "vpc_access_connector"
 COUNT, LATENCIES = "run.googleapis.com/request_count", "run.googleapis.com/request_latencies"
 
 
@@ -63,6 +64,37 @@ NOT_JUDGED = {
         resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind=CONDITION_UNSTATED),
     "MQL on request_count": AlertContext(resource_type=RUN, metric_type=COUNT, threshold=0.99, condition_kind="other",
                                          condition_filter="fetch cloud_run_revision | ... | condition val() < 0.99"),
+    # The condition's form decides on every resource, not on Cloud Run revisions alone: a connector's, an
+    # uptime check's or a Cloud SQL instance's alert is judged on its users only as a stated threshold.
+    "connector traffic stopped reporting (metric absence)": AlertContext(
+        resource_type=CONNECTOR, metric_type="vpcaccess.googleapis.com/connector/received_bytes_count",
+        condition_kind="absent"),
+    "connector throughput fell below its floor": AlertContext(
+        resource_type=CONNECTOR, metric_type="vpcaccess.googleapis.com/connector/received_bytes_count",
+        comparison="COMPARISON_LT", threshold=1000, condition_kind="threshold"),
+    "connector CPU as PromQL": AlertContext(
+        resource_type=CONNECTOR, condition_kind="other",
+        condition_filter="max by (connector_name) (vpcaccess_googleapis_com:connector_cpu_utilizations) > 0.8"),
+    "connector alert whose notification lost its condition": AlertContext(
+        resource_type=CONNECTOR, metric_type="vpcaccess.googleapis.com/connector/cpu/utilizations", threshold=0.8,
+        condition_kind=CONDITION_UNSTATED),
+    "connector alert naming another condition's parts": AlertContext(
+        resource_type=CONNECTOR, metric_type="vpcaccess.googleapis.com/connector/instances", condition_kind="threshold",
+        condition_doubt="the notification names condition 'a' but carries condition 'b'"),
+    "connector log match": AlertContext(resource_type=CONNECTOR, condition_kind="log_match",
+                                        log_filter='resource.type="vpc_access_connector" severity>=ERROR'),
+    "uptime check stopped reporting (metric absence)": AlertContext(
+        resource_type="uptime_url", metric_type="monitoring.googleapis.com/uptime_check/check_passed",
+        condition_kind="absent"),
+    "uptime check naming another condition's parts": AlertContext(
+        resource_type="uptime_url", metric_type="monitoring.googleapis.com/uptime_check/check_passed",
+        condition_kind="threshold", condition_doubt="the notification names condition 'a' but carries condition 'b'"),
+    "database/up as MQL": AlertContext(
+        resource_type="cloudsql_database", metric_type="cloudsql.googleapis.com/database/up", condition_kind="other",
+        condition_filter="fetch cloudsql_database | metric 'cloudsql.googleapis.com/database/up' | condition val() < 1"),
+    "database/up naming another condition's parts": AlertContext(
+        resource_type="cloudsql_database", metric_type="cloudsql.googleapis.com/database/up", condition_kind="threshold",
+        condition_doubt="the notification's metric ... is not the one its condition filters on"),
 }
 
 
@@ -76,6 +108,15 @@ def test_clean_requests_do_not_clear_an_alert_the_health_check_cannot_see(name):
     assert plan(result, _serving(Evidence()).bundle(), S).action is None
     cited = [i for i in result.evidence if i.about == "healthy"]
     assert cited and cited[0].passed is False and cited[0].role == "context"
+
+
+@pytest.mark.parametrize("name", NOT_JUDGED)
+def test_the_bar_of_an_alert_the_health_check_cannot_see_is_not_judged(name):
+    """The bar itself, whatever the evidence: an uptime check or a database/up alert is otherwise judged
+    once its own evidence shows it cleared (a failure seen and gone, database/up read at 1)."""
+    bar = health_bar(NOT_JUDGED[name], S)
+    assert not bar.judged and bar.why_not
+    assert not bar.saw_failure_needed and not bar.sql_up_needed
 
 
 def test_the_same_clean_requests_clear_a_5xx_alert_and_a_bundle_without_an_alert():
@@ -275,6 +316,15 @@ def test_minutes_whose_500s_have_not_arrived_yet_are_not_read_as_clean(visible_u
     assert (result.signature is Signature.HEALTHY) is healthy, result.summary
 
 
+def test_a_database_up_absence_is_judged_on_database_up_read_back():
+    """database/up is the one series that stopped which the evidence reads back itself: its absence clears
+    only when it reads 1 again over the minutes judged (`sql_up_needed`)."""
+    absent = AlertContext(resource_type="cloudsql_database", metric_type="cloudsql.googleapis.com/database/up",
+                          condition_kind="absent")
+    bar = health_bar(absent, S)
+    assert bar.judged and bar.sql_up_needed
+
+
 @pytest.mark.parametrize("forecast, status", [(False, "skipped"), (True, "escalated")], ids=["current", "forecast"])
 def test_a_connector_forecast_whose_users_serve_cleanly_reaches_a_person(forecast, status):
     """Through the pipeline: the connector alert whose one user serves cleanly is `healthy` (skipped) when
@@ -297,3 +347,51 @@ def test_a_connector_forecast_whose_users_serve_cleanly_reaches_a_person(forecas
     assert w.standins.vpcaccess.count("PatchConnector") == 0
     if forecast:
         assert "forecast condition" in outcome.reason, outcome.reason
+
+
+def _absent(condition: dict) -> None:
+    body = condition.pop("conditionThreshold")
+    condition["conditionAbsent"] = {"filter": body["filter"], "aggregations": body.get("aggregations", []),
+                                    "duration": "600s"}
+
+
+def _query(condition: dict) -> None:
+    condition.pop("conditionThreshold")
+    condition["conditionPrometheusQueryLanguage"] = {
+        "query": "max by (connector_name) (vpcaccess_googleapis_com:connector_instances) >= 3", "duration": "600s"}
+
+
+def _below(condition: dict) -> None:
+    condition["conditionThreshold"].update(comparison="COMPARISON_LT", thresholdValue=1)
+
+
+def _lost(condition: dict) -> None:
+    condition.clear()
+
+
+CONNECTOR_FORMS = {"metric absence": _absent, "PromQL": _query, "traffic below its floor": _below,
+                   "no condition": _lost}
+
+
+@pytest.mark.parametrize("form", CONNECTOR_FORMS)
+def test_a_connector_alert_the_health_check_cannot_see_reaches_a_person(form):
+    """Through the pipeline: the connector alert whose one user serves cleanly, with a condition whose form
+    the users' requests do not answer, is escalated with why, never `healthy` and skipped."""
+    import json
+
+    from shared.pipeline import handle_alert
+    from tests.integration.world import event
+    from tests.property.fast import FastWorld, scenario_model, seeded_copy
+    from tests.property.harness import ANCHOR
+
+    scenario = "connector_alert_services_fine"
+    w = FastWorld(seeded_copy(scenario, None), ANCHOR,
+                  services=("projects/retail-platform/locations/us-east1/services/catalog",))
+    document = scenario_model(scenario).notification(ANCHOR)
+    CONNECTOR_FORMS[form](document["incident"]["condition"])
+    if form == "no condition":
+        del document["incident"]["condition"]
+    outcome = handle_alert(event(json.dumps(document).encode(), "f-1"), w.config, w.adapters)
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "not judged healthy" in outcome.reason, outcome.reason
+    assert w.standins.vpcaccess.count("PatchConnector") == 0

@@ -730,13 +730,26 @@ def test_a_threshold_is_a_finite_number_or_the_conditions_own(value: str, bar, e
     document = doc(PUBSUB_OPEN)
     document["incident"].update(condition=condition if bar is not ... else {"displayName": "c"}, threshold_value=value)
     assert parse_notification(document).threshold == expected
-    assert parse_notification({**document, "incident": {**document["incident"], "threshold_value": "0.05"}}
-                              ).threshold == 0.05
+    # A finite threshold_value is read, where the condition's own bar agrees with it or is none.
+    agreeing = "2001.000" if expected is not None else "0.05"
+    assert parse_notification({**document, "incident": {**document["incident"], "threshold_value": agreeing}}
+                              ).threshold == (expected if expected is not None else 0.05)
 
 
 @pytest.mark.parametrize("threshold_value, condition, expected", [
     (..., {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.005),   # the bar, from the policy
-    ("0.05", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.05),  # the incident's own wins
+    # Both numbers, disagreeing: neither is the bar (Incident.threshold_disagreement). The incident's own
+    # once won, and a relay's or a template's number was the bar a policy was judged at.
+    ("0.05", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, None),
+    ("5", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.05}}, None),   # a share shown in percent?
+    ("50", {"conditionThreshold": {"filter": "f", "thresholdValue": 5}}, None),
+    # Agreeing as far as the string's digits go (Monitoring rounds it: "0.835", "7679.000"): the
+    # condition's own, exact (the rounded "0.001" would be the looser bar).
+    ("0.005", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.005}}, 0.005),
+    ("2001.000", {"conditionThreshold": {"filter": "f", "thresholdValue": 2001}}, 2001.0),
+    ("0.001", {"conditionThreshold": {"filter": "f", "thresholdValue": 0.0005}}, 0.0005),
+    ("0", {"conditionThreshold": {"filter": "f"}}, 0.0),   # no thresholdValue: ProtoJSON's omitted 0
+    ("5", {"conditionThreshold": {"filter": "f"}}, 5.0),   # ... which never disagrees: it is only inferred
     (..., {"conditionThreshold": {"filter": "f"}}, 0.0),   # ProtoJSON omits a 0 bar ("any 5xx")
     # No number in threshold_value (units, prose): the condition's own bar, never none (then the
     # settings' looser default judged a 0.1 % policy, and 0.5 % of 5xx was called healthy).
