@@ -26,7 +26,7 @@ back), so the platform redelivers.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sweep, command_digest, duplicate_reason,
@@ -102,7 +102,8 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
         return [*outcomes, _sweep_answer(command, outcomes, left, message.message_id, received_at, config,
                                          adapters, timeline)]
     run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
-                     owner=command_owner(command.command_id, message.message_id))
+                     owner=command_owner(command.command_id, message.message_id),
+                     published_at=_aware(message.publish_time))
     try:
         outcome = _run(run)
     except Exception:
@@ -184,6 +185,12 @@ def _first(run: CommandRun) -> Outcome:
         # (or, its answer lost, that answer itself), not "expired ... nothing done" beside its write.
         return _expired(run)
     return _dispatch(run)
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    """A publish time without a zone read as UTC, as Pub/Sub's RFC 3339 times are (shared.alerts.incidents
+    check_not_ahead reads them so): compared with a zoned time, a naive one would raise."""
+    return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
 
 
 def _expired(run: CommandRun) -> Outcome:

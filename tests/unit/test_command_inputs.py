@@ -500,3 +500,67 @@ def test_a_time_cut_sweep_says_what_it_left_in_its_heartbeat_and_in_a_manual_swe
     for line in swept:
         assert "left for the next sweep (its time ran out): 1 action(s)" in line["message"], line
         assert line["runwarden"]["left"] == {"action(s)": 1}, line
+
+
+def sent_at(w: FastWorld, name: str, command_id: str, published: str, **fields: Any):
+    """A command whose Pub/Sub publish time is `published` (a redelivery keeps its message's)."""
+    body = {"command": name, "command_id": command_id, "requested_by": OPERATOR, "reason": "INC-7", **fields}
+    data = event(json.dumps(body).encode(), f"m-{next(_messages)}")
+    data["message"]["publishTime"] = published
+    [outcome] = handle_command(data, w.config, w.adapters)
+    return outcome
+
+
+@pytest.mark.parametrize("target", [None, SERVICE])
+def test_a_resume_that_arrives_late_never_releases_a_pause_sent_after_it(target):
+    """Pub/Sub delivers a message again after a failed attempt, with backoff and in no set order: a
+    resume sent at 12:00 whose first delivery failed lands at 12:05 on the pause bob sent at 12:02.
+    Written over it, bob's brake went, unseen by anyone who sent a command after it. The pause stands,
+    the resume is `skipped` naming it, and a resume sent after the pause releases it."""
+    w = world()
+    where = {"target": target} if target else {}
+    assert sent_at(w, "pause", "p-bob", "2026-11-26T12:02:00Z", **where).status is OutcomeStatus.APPLIED
+    late = sent_at(w, "resume", "r-alice", "2026-11-26T12:00:00Z", **where)
+    assert late.status is OutcomeStatus.SKIPPED, late.reason
+    assert "not released" in late.reason and "p-bob" in late.reason and "sent before it" in late.reason, late.reason
+    held = send(w, "rollback_traffic", "rb-late", target=SERVICE, params={"revision": OLD})
+    assert held.status is OutcomeStatus.SKIPPED and w.standins.run.count("UpdateService") == 0, held.reason
+    dry = sent_at(w, "resume", "r-dry", "2026-11-26T12:00:30Z", dry_run=True, **where)
+    assert dry.status is OutcomeStatus.SKIPPED and "not released" in dry.reason, dry.reason
+
+    assert sent_at(w, "resume", "r-now", "2026-11-26T12:03:00Z", **where).status is OutcomeStatus.APPLIED
+    assert send(w, "rollback_traffic", "rb-now", target=SERVICE, params={"revision": OLD}).status \
+        is OutcomeStatus.APPLIED
+
+
+def test_a_pause_that_arrives_late_still_lands_after_a_resume_sent_later():
+    """The other order keeps the brake: a pause is never held back by a resume sent after it."""
+    w = world()
+    assert sent_at(w, "resume", "r-1", "2026-11-26T12:02:00Z").status is OutcomeStatus.APPLIED
+    assert sent_at(w, "pause", "p-1", "2026-11-26T12:00:00Z").status is OutcomeStatus.APPLIED
+    held = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert held.status is OutcomeStatus.SKIPPED and "kill switch" in held.reason, held.reason
+
+
+def test_a_pause_landing_between_a_resumes_read_and_its_write_is_judged_not_overwritten(monkeypatch):
+    """The resume's write is guarded on the flag it read: a pause sent after it that lands in between is
+    read again and stands."""
+    from shared.commands import pause as pause_module
+    from shared.remediation.records import FLAGS, KILL_SWITCH
+
+    w = world()
+    assert sent_at(w, "pause", "p-1", "2026-11-26T12:00:00Z").status is OutcomeStatus.APPLIED
+    real = w.state.get_record
+
+    def read_then_bob_pauses(kind, key):
+        found = real(kind, key)
+        if kind == FLAGS and key == KILL_SWITCH and found and found.get("command_id") == "p-1":
+            w.state.put_record(FLAGS, KILL_SWITCH, {**found, "command_id": "p-bob", "by": "bob@example.com",
+                                                    "published_at": pause_module.datetime(2026, 11, 26, 12, 2,
+                                                                                          tzinfo=pause_module.timezone.utc)})
+        return found
+
+    monkeypatch.setattr(w.state, "get_record", read_then_bob_pauses)
+    late = sent_at(w, "resume", "r-1", "2026-11-26T12:01:00Z")
+    assert late.status is OutcomeStatus.SKIPPED and "p-bob" in late.reason, late.reason
+    assert real(FLAGS, KILL_SWITCH)["engaged"] is True
