@@ -564,3 +564,58 @@ def test_a_pause_landing_between_a_resumes_read_and_its_write_is_judged_not_over
     late = sent_at(w, "resume", "r-1", "2026-11-26T12:01:00Z")
     assert late.status is OutcomeStatus.SKIPPED and "p-bob" in late.reason, late.reason
     assert real(FLAGS, KILL_SWITCH)["engaged"] is True
+
+
+@pytest.mark.parametrize("since", [
+    [("backend-00003-fix", 100)],                          # a fix deployed since, all traffic to it
+    [("backend-00003-fix", 10), ("backend-00001-abc", 90)],  # a canary of it beside the rollback's revision
+    [(None, 100)],                                         # the pin released by gcloud --to-latest
+])
+def test_a_restore_by_action_id_after_someone_moved_the_traffic_overwrites_nothing(since):
+    """The rollback took backend off backend-00002-xyz; a person then deployed a fix and moved traffic to
+    it. A restore of the rollback (sent late, or by someone who had not seen the deploy) put back the
+    split from before it: all traffic to the revision rolled back, the fix overwritten, answered
+    "applied: it undoes a change of Runwarden's". Now it is `skipped`, naming the change, nothing written;
+    with the traffic as the rollback left it, the restore still applies."""
+    from sandbox.standins.run import TrafficSeed
+
+    w = world()
+    rolled = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    w.standins.run.add_revision(SERVICE, "backend-00003-fix", w.clock.now())
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(percent, revision) for revision, percent in since])
+    writes = w.standins.run.count("UpdateService")
+
+    late = send(w, "restore_traffic", "rs-1", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert late.status is OutcomeStatus.SKIPPED, late.reason
+    assert "no longer serves as the rollback left it" in late.reason and "would overwrite that change" in \
+        late.reason and "nothing written" in late.reason, late.reason
+    assert w.standins.run.count("UpdateService") == writes
+    assert [(t.revision or None, t.percent) for t in w.standins.run.service(SERVICE).traffic] == since
+
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD)])   # back as the rollback left it
+    undone = send(w, "restore_traffic", "rs-2", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert undone.status is OutcomeStatus.APPLIED, undone.reason
+    assert [(t.revision, t.percent) for t in w.standins.run.service(SERVICE).traffic] == [("backend-00002-xyz", 100)]
+
+
+def test_a_change_landing_between_a_restores_check_and_its_write_is_not_written_over(monkeypatch):
+    """The restore checks the service as the rollback left it, then writes on that read's etag (as the
+    sweep's undo does): a person's change landing in between is refused by Cloud Run, not overwritten."""
+    from sandbox.standins.run import TrafficSeed
+
+    w = world()
+    rolled = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    w.standins.run.add_revision(SERVICE, "backend-00003-fix", w.clock.now())
+    real = w.adapters.run.set_traffic
+
+    def a_deploy_first(service, traffic, etag):
+        w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, "backend-00003-fix")])
+        return real(service, traffic, etag)
+
+    monkeypatch.setattr(w.adapters.run, "set_traffic", a_deploy_first)
+    answer = send(w, "restore_traffic", "rs-1", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert answer.status is OutcomeStatus.ESCALATED and "changed after it was read" in answer.reason \
+        and "nothing written" in answer.reason, answer.reason
+    assert [(t.revision, t.percent) for t in w.standins.run.service(SERVICE).traffic] == [("backend-00003-fix", 100)]
