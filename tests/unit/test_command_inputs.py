@@ -619,3 +619,38 @@ def test_a_change_landing_between_a_restores_check_and_its_write_is_not_written_
     assert answer.status is OutcomeStatus.ESCALATED and "changed after it was read" in answer.reason \
         and "nothing written" in answer.reason, answer.reason
     assert [(t.revision, t.percent) for t in w.standins.run.service(SERVICE).traffic] == [("backend-00003-fix", 100)]
+
+
+def test_a_write_that_arrives_hours_after_it_was_sent_is_rejected_unless_its_sender_bounded_it():
+    """A rollback sent at 10:00 during an incident, held in a backlog (an endpoint failing for hours) and
+    delivered at 12:02, pinned the service over whatever was deployed since. By its publish_time it is now
+    `rejected`, nothing written; an expires_at of the sender's own decides instead, a pause (a brake) is
+    taken however late, and one within the bound runs."""
+    w = world()
+    body = {"target": SERVICE, "params": {"revision": OLD}}
+    late = sent_at(w, "rollback_traffic", "rb-late", "2026-11-26T10:00:00Z", **body)
+    assert late.status is OutcomeStatus.REJECTED, late.reason
+    assert late.reason.startswith("publish_time: the command was sent at 2026-11-26T10:00:00+00:00") and \
+        "2.0 h later" in late.reason and "guardrails.command_max_age_seconds" in late.reason, late.reason
+    assert w.standins.run.count("UpdateService") == 0
+    for name, fields in (("resume", {}), ("restore_traffic", {"target": SERVICE, "params": {"to_latest": True}})):
+        assert sent_at(w, name, f"{name}-late", "2026-11-26T10:00:00Z", **fields).status is OutcomeStatus.REJECTED
+
+    assert sent_at(w, "pause", "p-late", "2026-11-26T10:00:00Z").status is OutcomeStatus.APPLIED
+    assert sent_at(w, "resume", "r-now", "2026-11-26T12:01:00Z").status is OutcomeStatus.APPLIED
+    bounded = sent_at(w, "rollback_traffic", "rb-bounded", "2026-11-26T10:00:00Z",
+                      expires_at="2026-11-26T13:00:00Z", **body)
+    assert bounded.status is OutcomeStatus.APPLIED, bounded.reason
+
+
+def test_a_late_resend_of_a_write_that_ran_is_its_duplicate_not_a_rejection():
+    """The bound holds back a command never handled; one that ran is answered as a duplicate however late."""
+    from datetime import timedelta
+
+    w = world()
+    body = {"target": SERVICE, "params": {"revision": OLD}}
+    first = sent_at(w, "rollback_traffic", "rb-1", "2026-11-26T11:30:00Z", **body)
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    w.clock.set(w.clock.now() + timedelta(hours=1))    # the same message delivered again an hour on
+    again = sent_at(w, "rollback_traffic", "rb-1", "2026-11-26T11:30:00Z", **body)
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command rb-1"), again.reason
