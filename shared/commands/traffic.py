@@ -96,7 +96,8 @@ def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams,
     may have taken: none for a dry run, and taken back after an answer that wrote nothing."""
     dry = runs_dry(run.config, action.name, run.manual())
     # The durable note first (restore_notes.py): stored before anything else, or the command is retried.
-    kept = None if dry or not run.command_id else restore_notes.store(run, service, params)
+    generation = before.get("generation")     # as read before the note: a write since bumps it
+    kept = None if dry or not run.command_id else restore_notes.store(run, service, params, generation)
     noted = None if dry else _mark_restoring(run, service, params)
     mark = noted.mark if noted else None
     try:

@@ -922,3 +922,39 @@ def test_a_restore_resent_after_the_ttl_deleted_its_claims_writes_nothing_again(
     assert again.status.value == "escalated" and "nothing written" in again.reason, again.reason
     assert world.standins.run.count("UpdateService") == writes
     assert world.state.get_record(RESTORES, key)["state"] == "written"
+
+
+class _Killed(BaseException):
+    """The instance stopped mid-attempt (not an Exception: no handler of Runwarden's runs)."""
+
+
+def test_a_restore_that_died_before_the_gate_runs_on_its_resend_its_note_in_firestore_proving_nothing_written(
+        world, monkeypatch):
+    """The restore's note, stored in Firestore `sending` with the service's generation, and its attempt killed
+    before the gate's claim: the resend reads the generation back unchanged, voids the note by its guarded
+    update and writes the restore once."""
+    from shared.remediation import guardrails
+    from shared.remediation.guardrails import claim_key, command_incident
+    from shared.remediation.records import RESTORES
+
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value \
+        == "applied"
+    real = guardrails.Gate.execute
+
+    def killed(*args, **kwargs):
+        raise _Killed()
+
+    monkeypatch.setattr(guardrails.Gate, "execute", killed)
+    with pytest.raises(_Killed):
+        command(world, "restore_traffic", command_id="rest-k", target=SERVICE, params={"to_latest": True}, reason="r")
+    monkeypatch.setattr(guardrails.Gate, "execute", real)
+    key = claim_key(command_incident("rest-k"), SERVICE, "restore_traffic")
+    note = world.state.get_record(RESTORES, key)
+    assert note["state"] == "sending" and note["generation"] == world.standins.run.service(SERVICE).generation
+    before = writes(world)
+    world.at(30)
+
+    again = command(world, "restore_traffic", command_id="rest-k", target=SERVICE, params={"to_latest": True},
+                    reason="r")
+    assert again.status.value == "applied", again.reason
+    assert writes(world) == before + 1 and world.state.get_record(RESTORES, key)["state"] == "written"
