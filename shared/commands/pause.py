@@ -104,7 +104,8 @@ def _not_sent_after(run: CommandRun, scope: str, flag: dict[str, Any]) -> None:
     landed = flag.get("published_at")
     if not flag.get("engaged") or landed is None or run.published_at is None or landed <= run.published_at:
         return
-    raise refused(f"{scope} not released: it was paused by {flag.get('by') or 'someone'} ({flag.get('reason') or 'no reason'}; "
+    by, why = flag.get("by") or "someone", flag.get("reason") or "no reason"
+    raise refused(f"{scope} not released: it was paused by {by} ({why}; "
                   f"command {flag.get('command_id') or '?'}, sent at {landed:%Y-%m-%d %H:%M:%S}Z), after this resume "
                   f"was sent ({run.published_at:%Y-%m-%d %H:%M:%S}Z; it arrived late): a resume releases only a pause "
                   "sent before it; nothing written. To release that pause now, send resume again with a new "

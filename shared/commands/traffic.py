@@ -202,7 +202,8 @@ def _not_overtaken(record: ActionRecord, service: Service) -> None:
         return
     raise refused(f"{moved}: putting back the split recorded before {record.key} "
                   f"({split_text(record.traffic_before)}) would overwrite that change, not undo the rollback; nothing "
-                  f"written. See {service.short_name} as it is now: runwarden command diagnose --target {service.name}; "
+                  f"written. See {service.short_name} as it is now: runwarden command diagnose --target "
+                  f"{service.name}; "
                   "to move its traffic, send restore_traffic with to_latest: true, or rollback_traffic with a Ready "
                   "revision")
 

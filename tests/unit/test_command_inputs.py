@@ -545,7 +545,8 @@ def test_a_pause_that_arrives_late_still_lands_after_a_resume_sent_later():
 def test_a_pause_landing_between_a_resumes_read_and_its_write_is_judged_not_overwritten(monkeypatch):
     """The resume's write is guarded on the flag it read: a pause sent after it that lands in between is
     read again and stands."""
-    from shared.commands import pause as pause_module
+    from datetime import datetime, timezone
+
     from shared.remediation.records import FLAGS, KILL_SWITCH
 
     w = world()
@@ -555,9 +556,9 @@ def test_a_pause_landing_between_a_resumes_read_and_its_write_is_judged_not_over
     def read_then_bob_pauses(kind, key):
         found = real(kind, key)
         if kind == FLAGS and key == KILL_SWITCH and found and found.get("command_id") == "p-1":
+            later = datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc)
             w.state.put_record(FLAGS, KILL_SWITCH, {**found, "command_id": "p-bob", "by": "bob@example.com",
-                                                    "published_at": pause_module.datetime(2026, 11, 26, 12, 2,
-                                                                                          tzinfo=pause_module.timezone.utc)})
+                                                    "published_at": later})
         return found
 
     monkeypatch.setattr(w.state, "get_record", read_then_bob_pauses)
