@@ -222,6 +222,10 @@ class Guardrails(_Section):
     claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
     # A proposed action may be approved this long after it was proposed; later it is expired.
     proposal_ttl_seconds: int = Field(default=4 * 3600, ge=300, le=7 * 86400)
+    # A command that writes, or lets writes happen again (a resume, a release), arriving longer than this
+    # after Pub/Sub took it (its publish_time) and carrying no expires_at of its own, is rejected: the world
+    # it was sent for may have changed since (shared/commands `_too_old`, docs/commands.md).
+    command_max_age_seconds: int = Field(default=3600, ge=300, le=30 * 86400)
 
     @model_validator(mode="after")
     def _day_covers_hour(self) -> "Guardrails":

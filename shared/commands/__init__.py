@@ -26,7 +26,7 @@ back), so the platform redelivers.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sweep, command_digest, duplicate_reason,
@@ -102,7 +102,8 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
         return [*outcomes, _sweep_answer(command, outcomes, left, message.message_id, received_at, config,
                                          adapters, timeline)]
     run = CommandRun(command, config, adapters, timeline, received_at, message.message_id,
-                     owner=command_owner(command.command_id, message.message_id))
+                     owner=command_owner(command.command_id, message.message_id),
+                     published_at=_aware(message.publish_time))
     try:
         outcome = _run(run)
     except Exception:
@@ -183,7 +184,16 @@ def _first(run: CommandRun) -> Outcome:
         # resend or a redelivery after the expiry of a command already handled is its duplicate
         # (or, its answer lost, that answer itself), not "expired ... nothing done" beside its write.
         return _expired(run)
+    too_old = _too_old(run)
+    if too_old is not None:
+        return too_old
     return _dispatch(run)
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    """A publish time without a zone read as UTC, as Pub/Sub's RFC 3339 times are (shared.alerts.incidents
+    check_not_ahead reads them so): compared with a zoned time, a naive one would raise."""
+    return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
 
 
 def _expired(run: CommandRun) -> Outcome:
@@ -191,6 +201,39 @@ def _expired(run: CommandRun) -> Outcome:
     return run.outcome(OutcomeStatus.REJECTED, f"expires_at: the command expired at "
                        f"{command.expires_at.isoformat()} and arrived at {run.received_at.isoformat()}; "
                        "nothing done", target=command.target)
+
+
+# The commands that write to Google Cloud, or let writes happen again: run late, each acts on a world its
+# sender no longer sees. A pause and a reject only hold back, and are taken however late they come.
+_AGE_BOUND = frozenset({"rollback_traffic", "restore_traffic", "scale_connector", "approve", "release", "resume"})
+
+
+def _too_old(run: CommandRun) -> Outcome | None:
+    """`rejected` for a command of _AGE_BOUND without an expires_at that arrives longer than
+    `guardrails.command_max_age_seconds` after it was sent: by its Pub/Sub publish_time ("The time at which
+    the message was published, populated by the server when it receives the Publish call", PubsubMessage,
+    google/pubsub/v1/pubsub.proto), which every redelivery keeps. Such a command comes from a backlog (an
+    endpoint failing for hours, a subscription replayed by seek past unacknowledged messages): a rollback
+    sent during the morning's incident would pin the service over the fix deployed since. Checked, like
+    expires_at, only for a command not handled before: a late resend of one that ran is its duplicate."""
+    command = run.command
+    if command.command not in _AGE_BOUND or command.expires_at is not None or run.published_at is None:
+        return None
+    bound = timedelta(seconds=run.config.guardrails.command_max_age_seconds)
+    age = run.received_at - run.published_at
+    if age <= bound:
+        return None
+    return run.outcome(OutcomeStatus.REJECTED, (
+        f"publish_time: the command was sent at {run.published_at.isoformat()} and arrived at "
+        f"{run.received_at.isoformat()}, {_span(age)} later: a {command.command} that arrives more than "
+        f"{_span(bound)} after it was sent (guardrails.command_max_age_seconds) is not run, since the world it was "
+        "sent for may have changed; nothing done. Send it again if it is still wanted (a new command_id), or "
+        "give it an expires_at of its own"), target=command.target)
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds // 60} min"
 
 
 def _beyond_record(run: CommandRun) -> Outcome | None:

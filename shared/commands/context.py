@@ -70,6 +70,11 @@ class CommandRun:
     received_at: datetime
     message_id: str | None = None
     owner: str = ""
+    # When Pub/Sub took the message (PubsubMessage.publish_time, "The time at which the message was
+    # published, populated by the server when it receives the Publish call", google/pubsub/v1/pubsub.proto):
+    # the same on every redelivery of it, so it orders commands as their senders sent them, not as they
+    # arrived. None when the push carried none.
+    published_at: datetime | None = None
     incident_id: str | None = None   # the incident the command's outcome belongs to, once known
     notes: list[str] = field(default_factory=list)
     held: Holder | None = None   # `holder`

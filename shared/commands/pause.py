@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from shared.commands.context import CommandRun, rejected
+from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.inventory import any_target, has_policy
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
@@ -44,14 +44,19 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
         reason += ("; and every write made for its alerts, a scale of the connector it uses included (the "
                    "connector stays writable for other services: pause it by its own name to hold it)")
     report = ActionReport(name=run.command.command, params={"target": target, "engaged": engaged})
+    previous = run.adapters.state.get_record(FLAGS, key) or {}
+    if not engaged:
+        _not_sent_after(run, scope, previous)
     if run.command.dry_run:
         return run.outcome(OutcomeStatus.DRY_RUN, f"dry-run, nothing written: {reason}", target=target,
                            action=report)
-    previous = run.adapters.state.get_record(FLAGS, key) or {}
-    run.adapters.state.put_record(FLAGS, key, {"kind": "pause" if target else "kill_switch", "target": target,
-                                               "engaged": engaged, "by": run.command.requested_by,
-                                               "reason": run.command.reason, "at": run.now,
-                                               "command_id": run.command_id})
+    flag = {"kind": "pause" if target else "kill_switch", "target": target, "engaged": engaged,
+            "by": run.command.requested_by, "reason": run.command.reason, "at": run.now,
+            "command_id": run.command_id, "published_at": run.published_at}
+    if engaged:
+        run.adapters.state.put_record(FLAGS, key, flag)   # a brake always lands, whatever it lands on
+    else:
+        previous = _release(run, key, scope, flag, previous)
     if not engaged and target is not None and not previous:
         # Never paused: a misspelt target, most likely, while the one meant stays paused. Say so.
         held = _paused(run)
@@ -71,6 +76,40 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     run.timeline.step("kill_switch", reason, severity="WARNING" if engaged else "NOTICE", target=target,
                       engaged=engaged)
     return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)
+
+
+def _release(run: CommandRun, key: str, scope: str, flag: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """The resume's flag written over the flag as read, guarded on it (its `engaged` and the command that
+    wrote it): a pause that lands between the read and the write is never overwritten unread, but read
+    again and judged (`_not_sent_after`). The flag as it was replaced."""
+    state = run.adapters.state
+    for _ in range(_RACE_READS):
+        expect = {"engaged": previous.get("engaged"), "command_id": previous.get("command_id")}
+        if state.update_record(FLAGS, key, flag, expect=expect) if previous else state.create_record(FLAGS, key, flag):
+            return previous
+        previous = state.get_record(FLAGS, key) or {}
+        _not_sent_after(run, scope, previous)
+    raise TransientError(f"{key}: the flag kept changing under {_RACE_READS} reads; the resume is tried again")
+
+
+def _not_sent_after(run: CommandRun, scope: str, flag: dict[str, Any]) -> None:
+    """Raises `skipped` when the pause held now was sent after this resume was: Pub/Sub delivers a message
+    again after a failed attempt (with backoff, for up to max_delivery_attempts) and in no set order, so a
+    resume sent at 10:00 whose first delivery failed could land at 10:05 on a pause another operator sent
+    at 10:02, releasing a brake its sender never saw. A resume releases only what was engaged before it
+    was sent: both times are Pub/Sub's publish_time, the same server's clock (PubsubMessage.publish_time,
+    google/pubsub/v1/pubsub.proto). A pause and a resume published at the same instant cannot be ordered
+    and the resume is taken; so is a pause whose publish time is unknown (none in its push, or engaged
+    before publish times were kept)."""
+    landed = flag.get("published_at")
+    if not flag.get("engaged") or landed is None or run.published_at is None or landed <= run.published_at:
+        return
+    by, why = flag.get("by") or "someone", flag.get("reason") or "no reason"
+    raise refused(f"{scope} not released: it was paused by {by} ({why}; "
+                  f"command {flag.get('command_id') or '?'}, sent at {landed:%Y-%m-%d %H:%M:%S}Z), after this resume "
+                  f"was sent ({run.published_at:%Y-%m-%d %H:%M:%S}Z; it arrived late): a resume releases only a pause "
+                  "sent before it; nothing written. To release that pause now, send resume again with a new "
+                  "command_id")
 
 
 def _connector_exists(run: CommandRun, target: str) -> None:
@@ -259,6 +298,8 @@ def engaged_pauses(state: Any, limit: int) -> tuple[list[dict[str, Any]], bool]:
 
 
 _LISTED = 20
+# Reads of a flag that changed between a resume's read and its guarded write, before it is tried again.
+_RACE_READS = 3
 # The bound of the open plans' query by `noted_at`: the last second a timestamp holds
 # (google/protobuf/timestamp.proto, as verification._NO_LATER).
 _NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)

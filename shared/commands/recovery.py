@@ -60,6 +60,7 @@ from shared.alerts.commands import command_digest, recorded_duplicate_reason
 from shared.commands.approval import end_recovered
 from shared.commands.context import CommandRun, command_attempts
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
+from shared.errors import PermanentError
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions import get_action
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
@@ -181,6 +182,8 @@ def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
     command = run.command
     if note.state is RestoreNoteState.VOID:
         return None
+    if note.state is RestoreNoteState.SENDING and _unwritten_since(run, note):
+        return None     # the attempt died before its write landed: the command runs, its note replaced
     run.use_incident(command_incident(run.command_id or ""))
     if note.state is RestoreNoteState.WRITTEN:
         reason = recorded_duplicate_reason(
@@ -192,6 +195,34 @@ def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
     return _may_have_written(run, f"noted this restore at {note.noted_at:%Y-%m-%d %H:%M:%S} and went to the gate, "
                                   "and no record of its answer is left (the gate's claim and this command's record "
                                   "are gone: Firestore deletes a lapsed claim some time after its lease)")
+
+
+def _unwritten_since(run: CommandRun, note: RestoreNote) -> bool:
+    """Whether the restore an earlier attempt noted `sending` (and whose gate claim is gone) provably never
+    landed: the service's generation is still the one that attempt read before its note. Cloud Run raises
+    it with every change of the desired state (Service.generation, google/cloud/run/v2/service.proto), and
+    the restore's write changes it (a split already desired is refused before the note as nothing to do;
+    were one written, it would change nothing, and neither does writing it again). That attempt is over:
+    this delivery holds the command's claim, taken over only after its lease, which outlives the function's
+    timeout. Then its note is voided (guarded on it still being that attempt's, `sending`) and the command
+    runs. A note from before the generation was kept, a generation moved since (by this restore or anyone),
+    a service that cannot be read, or a note changed meanwhile: False, escalated as before."""
+    if note.generation is None or not run.command.target:
+        return False
+    try:
+        service = run.adapters.run.get_service(run.command.target)
+    except PermanentError:
+        return False
+    if service.generation != note.generation:
+        return False
+    voided = run.adapters.state.update_record(RESTORES, note.key, {"state": RestoreNoteState.VOID.value},
+                                              expect={"state": RestoreNoteState.SENDING.value, "owner": note.owner})
+    if voided:
+        run.timeline.step("recovered", f"an earlier attempt at command {run.command_id} noted this restore at "
+                          f"{note.noted_at:%Y-%m-%d %H:%M:%S} and ended before its write: {service.short_name} is "
+                          f"still at generation {note.generation}, as that attempt read it; running it now",
+                          severity="NOTICE")
+    return voided
 
 
 def _may_have_written(run: CommandRun, earlier: str) -> Outcome:

@@ -7,7 +7,8 @@ One note per restore (its key is the restore's gate claim key): `sending` before
 `written` (with the gate's status) or `void` once the gate has answered. Storing it is part of the
 restore: a store that fails raises before anything is written, and the command is retried. Settling it
 afterwards is best effort: a note left `sending` only makes a later send of the same command_id answer
-`escalated` ("its write may have taken") rather than run, which is precision before recall.
+`escalated` ("its write may have taken") rather than run, which is precision before recall, unless the
+service is still at the generation the note kept (recovery._unwritten_since: no write landed since).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Noted:
     found: bool
 
 
-def store(run: CommandRun, service: str, params: RestoreTrafficParams) -> Noted:
+def store(run: CommandRun, service: str, params: RestoreTrafficParams, generation: int | None = None) -> Noted:
     """The note stored `sending` before the gate, or the one an earlier attempt at this command left
     `sending` or `written` (`found`: its write may have taken, so it is never taken back here). A `void`
     one (that attempt wrote nothing) is replaced. Raises TransientError, nothing written, if it cannot
@@ -42,7 +43,7 @@ def store(run: CommandRun, service: str, params: RestoreTrafficParams) -> Noted:
     key = note_key(run.command_id or "", service)
     note = RestoreNote(key=key, command_id=run.command_id or "", service=service, owner=run.owner,
                        requested_by=run.command.requested_by, noted_at=run.now,
-                       traffic=[t.model_dump(mode="json") for t in params.desired()])
+                       traffic=[t.model_dump(mode="json") for t in params.desired()], generation=generation)
     state = run.adapters.state
     try:
         created = state.create_record(RESTORES, key, note.model_dump(mode="python"))

@@ -13,7 +13,7 @@ from shared.commands import restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
-from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, split_text
 from shared.errors import AttemptInProgress, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
@@ -21,6 +21,7 @@ from shared.remediation.actions.restore_traffic import RestoreTrafficParams, can
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation.guardrails import GateResult, runs_dry
+from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
 
 
@@ -56,8 +57,11 @@ def restore(run: CommandRun) -> Outcome:
         if not traffic:
             raise rejected("params.action_id", f"{p.action_id} recorded no traffic split to put back")
         _still_servable(run, p.action_id, service, traffic)
+        _not_overtaken(record, service)
+        # Sent with the etag of the read `_not_overtaken` checked, as the sweep's undo is: a change landing
+        # between that check and the write is refused by Cloud Run (shared/gcp/run.py), never written over.
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
-                                      keep_tags=tagged_targets(service))
+                                      keep_tags=tagged_targets(service), expected_etag=service.etag)
         serving = serving_shares(service.traffic_statuses)
         if serving == serving_shares(params.desired()):
             # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
@@ -92,7 +96,8 @@ def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams,
     may have taken: none for a dry run, and taken back after an answer that wrote nothing."""
     dry = runs_dry(run.config, action.name, run.manual())
     # The durable note first (restore_notes.py): stored before anything else, or the command is retried.
-    kept = None if dry or not run.command_id else restore_notes.store(run, service, params)
+    generation = before.get("generation")     # as read before the note: a write since bumps it
+    kept = None if dry or not run.command_id else restore_notes.store(run, service, params, generation)
     noted = None if dry else _mark_restoring(run, service, params)
     mark = noted.mark if noted else None
     try:
@@ -179,6 +184,28 @@ def _unmark_restoring(run: CommandRun, service: str, mark: RestoreMark | None) -
         run.adapters.state.update_record(PINS, service, {"restoring": None}, expect={"restoring": mark.stored()})
     except TransientError:
         pass
+
+
+def _not_overtaken(record: ActionRecord, service: Service) -> None:
+    """Refused (`skipped`, nothing written) when the service no longer serves as the rollback left it and
+    not as the recorded split either: someone changed its traffic since (a deploy of a fix, a person's
+    gcloud, another rollback). Putting back the split from before the rollback would then not undo the
+    rollback but overwrite that change, sending traffic back to the revision the rollback took it off.
+    Read as the sweep's undo reads it (judging.traffic_moved): the spec (`traffic`) and what serves
+    (`traffic_statuses`). A rollback whose split is desired and not served (its rollout failed, or is still
+    reconciling) was moved by no one and may be restored; a spec already at the recorded split (an earlier
+    attempt's write, still reconciling) is the split this restore writes."""
+    moved = traffic_moved(record, service)
+    to = str(record.params.get("to_revision") or "")
+    if not moved or desired_not_served(to, service) or \
+            serving_shares(service.traffic) == serving_shares(record.traffic_before):
+        return
+    raise refused(f"{moved}: putting back the split recorded before {record.key} "
+                  f"({split_text(record.traffic_before)}) would overwrite that change, not undo the rollback; nothing "
+                  f"written. See {service.short_name} as it is now: runwarden command diagnose --target "
+                  f"{service.name}; "
+                  "to move its traffic, send restore_traffic with to_latest: true, or rollback_traffic with a Ready "
+                  "revision")
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:

@@ -368,6 +368,11 @@ class RestoreNote(BaseModel):
     noted_at: AwareDatetime
     state: RestoreNoteState = RestoreNoteState.SENDING
     status: str = ""                  # the gate's answer, once `written`
+    # The service's generation as the restore read it before noting itself (Service.generation: "A number
+    # that monotonically increases every time the user modifies the desired state", google/cloud/run/v2/
+    # service.proto). The same generation read later proves no write of the desired state landed since,
+    # this restore's included (recovery._noted_write). None: a note from before it was kept.
+    generation: int | None = None
     expires_at: AwareDatetime | None = None
 
     @model_validator(mode="after")

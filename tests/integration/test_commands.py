@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from sandbox.standins.run import ConditionSeed, TrafficSeed
-from shared.remediation.records import ACTIONS, PINS, PROPOSALS
+from shared.remediation.guardrails import pause_key
+from shared.remediation.records import ACTIONS, FLAGS, PINS, PROPOSALS
 from tests.integration.test_remediation import recovery
 from tests.integration.world import SERVICE, World
 
@@ -250,6 +251,29 @@ def test_a_manual_rollback_takes_the_cooldown_and_only_an_operator_may_override_
     assert by_operator.action.overrides == ["cooldown", "budgets"]
     assert any("override_limits by alice@example.com" in n for n in by_operator.notes)
     assert world.serving() == {NEW: 100}
+
+
+def test_a_resume_delivered_after_a_pause_sent_later_leaves_that_pause_engaged_in_firestore(world):
+    """Pub/Sub's publish_time orders a pause and a resume as they were sent: a resume sent before a pause
+    and delivered after it (its first delivery failed) is `skipped`, naming the pause, and the pause's
+    flag in Firestore stays engaged; a resume sent after the pause releases it."""
+    from shared.commands import handle_command
+    from tests.integration.world import event
+
+    def sent(name: str, command_id: str, published: str):
+        body = {"command": name, "command_id": command_id, "requested_by": "alice@example.com",
+                "reason": "freeze", "target": SERVICE}
+        data = event(json.dumps(body).encode(), command_id)
+        data["message"]["publishTime"] = published
+        [outcome] = handle_command(data, world.config, world.adapters)
+        return outcome
+
+    assert sent("pause", "p-bob", "2026-11-26T12:02:00.250Z").status.value == "applied"
+    late = sent("resume", "r-alice", "2026-11-26T12:02:00.100Z")
+    assert late.status.value == "skipped" and "p-bob" in late.reason, late.reason
+    assert world.state.get_record(FLAGS, pause_key(SERVICE))["engaged"] is True
+    assert sent("resume", "r-after", "2026-11-26T12:02:01Z").status.value == "applied"
+    assert world.state.get_record(FLAGS, pause_key(SERVICE))["engaged"] is False
 
 
 def test_pause_one_target_stops_automation_there_until_resumed(world):
@@ -898,3 +922,39 @@ def test_a_restore_resent_after_the_ttl_deleted_its_claims_writes_nothing_again(
     assert again.status.value == "escalated" and "nothing written" in again.reason, again.reason
     assert world.standins.run.count("UpdateService") == writes
     assert world.state.get_record(RESTORES, key)["state"] == "written"
+
+
+class _Killed(BaseException):
+    """The instance stopped mid-attempt (not an Exception: no handler of Runwarden's runs)."""
+
+
+def test_a_restore_that_died_before_the_gate_runs_on_its_resend_its_note_in_firestore_proving_nothing_written(
+        world, monkeypatch):
+    """The restore's note, stored in Firestore `sending` with the service's generation, and its attempt killed
+    before the gate's claim: the resend reads the generation back unchanged, voids the note by its guarded
+    update and writes the restore once."""
+    from shared.remediation import guardrails
+    from shared.remediation.guardrails import claim_key, command_incident
+    from shared.remediation.records import RESTORES
+
+    assert command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r").status.value \
+        == "applied"
+    real = guardrails.Gate.execute
+
+    def killed(*args, **kwargs):
+        raise _Killed()
+
+    monkeypatch.setattr(guardrails.Gate, "execute", killed)
+    with pytest.raises(_Killed):
+        command(world, "restore_traffic", command_id="rest-k", target=SERVICE, params={"to_latest": True}, reason="r")
+    monkeypatch.setattr(guardrails.Gate, "execute", real)
+    key = claim_key(command_incident("rest-k"), SERVICE, "restore_traffic")
+    note = world.state.get_record(RESTORES, key)
+    assert note["state"] == "sending" and note["generation"] == world.standins.run.service(SERVICE).generation
+    before = writes(world)
+    world.at(30)
+
+    again = command(world, "restore_traffic", command_id="rest-k", target=SERVICE, params={"to_latest": True},
+                    reason="r")
+    assert again.status.value == "applied", again.reason
+    assert writes(world) == before + 1 and world.state.get_record(RESTORES, key)["state"] == "written"

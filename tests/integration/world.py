@@ -72,7 +72,11 @@ class World:
         return handle_alert(data, self.config, self.adapters)
 
     def command(self, body: dict[str, Any], message_id: str = "c1"):
-        return handle_command(event(json.dumps(body).encode(), message_id), self.config, self.adapters)
+        data = event(json.dumps(body).encode(), message_id)
+        # Published as it is sent, just before it arrives: a command's age by its publish time is read
+        # (shared/commands `_too_old`), so it follows the world's clock, not event()'s fixed time.
+        data["message"]["publishTime"] = self.clock.now().isoformat().replace("+00:00", "Z")
+        return handle_command(data, self.config, self.adapters)
 
     def at(self, minutes: float) -> None:
         """Move the pinned clock to T0 + minutes."""

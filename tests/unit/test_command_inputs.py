@@ -500,3 +500,158 @@ def test_a_time_cut_sweep_says_what_it_left_in_its_heartbeat_and_in_a_manual_swe
     for line in swept:
         assert "left for the next sweep (its time ran out): 1 action(s)" in line["message"], line
         assert line["runwarden"]["left"] == {"action(s)": 1}, line
+
+
+def sent_at(w: FastWorld, name: str, command_id: str, published: str, **fields: Any):
+    """A command whose Pub/Sub publish time is `published` (a redelivery keeps its message's)."""
+    body = {"command": name, "command_id": command_id, "requested_by": OPERATOR, "reason": "INC-7", **fields}
+    data = event(json.dumps(body).encode(), f"m-{next(_messages)}")
+    data["message"]["publishTime"] = published
+    [outcome] = handle_command(data, w.config, w.adapters)
+    return outcome
+
+
+@pytest.mark.parametrize("target", [None, SERVICE])
+def test_a_resume_that_arrives_late_never_releases_a_pause_sent_after_it(target):
+    """Pub/Sub delivers a message again after a failed attempt, with backoff and in no set order: a
+    resume sent at 12:00 whose first delivery failed lands at 12:05 on the pause bob sent at 12:02.
+    Written over it, bob's brake went, unseen by anyone who sent a command after it. The pause stands,
+    the resume is `skipped` naming it, and a resume sent after the pause releases it."""
+    w = world()
+    where = {"target": target} if target else {}
+    assert sent_at(w, "pause", "p-bob", "2026-11-26T12:02:00Z", **where).status is OutcomeStatus.APPLIED
+    late = sent_at(w, "resume", "r-alice", "2026-11-26T12:00:00Z", **where)
+    assert late.status is OutcomeStatus.SKIPPED, late.reason
+    assert "not released" in late.reason and "p-bob" in late.reason and "sent before it" in late.reason, late.reason
+    held = send(w, "rollback_traffic", "rb-late", target=SERVICE, params={"revision": OLD})
+    assert held.status is OutcomeStatus.SKIPPED and w.standins.run.count("UpdateService") == 0, held.reason
+    dry = sent_at(w, "resume", "r-dry", "2026-11-26T12:00:30Z", dry_run=True, **where)
+    assert dry.status is OutcomeStatus.SKIPPED and "not released" in dry.reason, dry.reason
+
+    assert sent_at(w, "resume", "r-now", "2026-11-26T12:03:00Z", **where).status is OutcomeStatus.APPLIED
+    assert send(w, "rollback_traffic", "rb-now", target=SERVICE, params={"revision": OLD}).status \
+        is OutcomeStatus.APPLIED
+
+
+def test_a_pause_that_arrives_late_still_lands_after_a_resume_sent_later():
+    """The other order keeps the brake: a pause is never held back by a resume sent after it."""
+    w = world()
+    assert sent_at(w, "resume", "r-1", "2026-11-26T12:02:00Z").status is OutcomeStatus.APPLIED
+    assert sent_at(w, "pause", "p-1", "2026-11-26T12:00:00Z").status is OutcomeStatus.APPLIED
+    held = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert held.status is OutcomeStatus.SKIPPED and "kill switch" in held.reason, held.reason
+
+
+def test_a_pause_landing_between_a_resumes_read_and_its_write_is_judged_not_overwritten(monkeypatch):
+    """The resume's write is guarded on the flag it read: a pause sent after it that lands in between is
+    read again and stands."""
+    from datetime import datetime, timezone
+
+    from shared.remediation.records import FLAGS, KILL_SWITCH
+
+    w = world()
+    assert sent_at(w, "pause", "p-1", "2026-11-26T12:00:00Z").status is OutcomeStatus.APPLIED
+    real = w.state.get_record
+
+    def read_then_bob_pauses(kind, key):
+        found = real(kind, key)
+        if kind == FLAGS and key == KILL_SWITCH and found and found.get("command_id") == "p-1":
+            later = datetime(2026, 11, 26, 12, 2, tzinfo=timezone.utc)
+            w.state.put_record(FLAGS, KILL_SWITCH, {**found, "command_id": "p-bob", "by": "bob@example.com",
+                                                    "published_at": later})
+        return found
+
+    monkeypatch.setattr(w.state, "get_record", read_then_bob_pauses)
+    late = sent_at(w, "resume", "r-1", "2026-11-26T12:01:00Z")
+    assert late.status is OutcomeStatus.SKIPPED and "p-bob" in late.reason, late.reason
+    assert real(FLAGS, KILL_SWITCH)["engaged"] is True
+
+
+@pytest.mark.parametrize("since", [
+    [("backend-00003-fix", 100)],                          # a fix deployed since, all traffic to it
+    [("backend-00003-fix", 10), ("backend-00001-abc", 90)],  # a canary of it beside the rollback's revision
+    [(None, 100)],                                         # the pin released by gcloud --to-latest
+])
+def test_a_restore_by_action_id_after_someone_moved_the_traffic_overwrites_nothing(since):
+    """The rollback took backend off backend-00002-xyz; a person then deployed a fix and moved traffic to
+    it. A restore of the rollback (sent late, or by someone who had not seen the deploy) put back the
+    split from before it: all traffic to the revision rolled back, the fix overwritten, answered
+    "applied: it undoes a change of Runwarden's". Now it is `skipped`, naming the change, nothing written;
+    with the traffic as the rollback left it, the restore still applies."""
+    from sandbox.standins.run import TrafficSeed
+
+    w = world()
+    rolled = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    w.standins.run.add_revision(SERVICE, "backend-00003-fix", w.clock.now())
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(percent, revision) for revision, percent in since])
+    writes = w.standins.run.count("UpdateService")
+
+    late = send(w, "restore_traffic", "rs-1", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert late.status is OutcomeStatus.SKIPPED, late.reason
+    assert "no longer serves as the rollback left it" in late.reason and "would overwrite that change" in \
+        late.reason and "nothing written" in late.reason, late.reason
+    assert w.standins.run.count("UpdateService") == writes
+    assert [(t.revision or None, t.percent) for t in w.standins.run.service(SERVICE).traffic] == since
+
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD)])   # back as the rollback left it
+    undone = send(w, "restore_traffic", "rs-2", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert undone.status is OutcomeStatus.APPLIED, undone.reason
+    assert [(t.revision, t.percent) for t in w.standins.run.service(SERVICE).traffic] == [("backend-00002-xyz", 100)]
+
+
+def test_a_change_landing_between_a_restores_check_and_its_write_is_not_written_over(monkeypatch):
+    """The restore checks the service as the rollback left it, then writes on that read's etag (as the
+    sweep's undo does): a person's change landing in between is refused by Cloud Run, not overwritten."""
+    from sandbox.standins.run import TrafficSeed
+
+    w = world()
+    rolled = send(w, "rollback_traffic", "rb-1", target=SERVICE, params={"revision": OLD})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    w.standins.run.add_revision(SERVICE, "backend-00003-fix", w.clock.now())
+    real = w.adapters.run.set_traffic
+
+    def a_deploy_first(service, traffic, etag):
+        w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, "backend-00003-fix")])
+        return real(service, traffic, etag)
+
+    monkeypatch.setattr(w.adapters.run, "set_traffic", a_deploy_first)
+    answer = send(w, "restore_traffic", "rs-1", target=SERVICE, params={"action_id": rolled.action.action_id})
+    assert answer.status is OutcomeStatus.ESCALATED and "changed after it was read" in answer.reason \
+        and "nothing written" in answer.reason, answer.reason
+    assert [(t.revision, t.percent) for t in w.standins.run.service(SERVICE).traffic] == [("backend-00003-fix", 100)]
+
+
+def test_a_write_that_arrives_hours_after_it_was_sent_is_rejected_unless_its_sender_bounded_it():
+    """A rollback sent at 10:00 during an incident, held in a backlog (an endpoint failing for hours) and
+    delivered at 12:02, pinned the service over whatever was deployed since. By its publish_time it is now
+    `rejected`, nothing written; an expires_at of the sender's own decides instead, a pause (a brake) is
+    taken however late, and one within the bound runs."""
+    w = world()
+    body = {"target": SERVICE, "params": {"revision": OLD}}
+    late = sent_at(w, "rollback_traffic", "rb-late", "2026-11-26T10:00:00Z", **body)
+    assert late.status is OutcomeStatus.REJECTED, late.reason
+    assert late.reason.startswith("publish_time: the command was sent at 2026-11-26T10:00:00+00:00") and \
+        "2.0 h later" in late.reason and "guardrails.command_max_age_seconds" in late.reason, late.reason
+    assert w.standins.run.count("UpdateService") == 0
+    for name, fields in (("resume", {}), ("restore_traffic", {"target": SERVICE, "params": {"to_latest": True}})):
+        assert sent_at(w, name, f"{name}-late", "2026-11-26T10:00:00Z", **fields).status is OutcomeStatus.REJECTED
+
+    assert sent_at(w, "pause", "p-late", "2026-11-26T10:00:00Z").status is OutcomeStatus.APPLIED
+    assert sent_at(w, "resume", "r-now", "2026-11-26T12:01:00Z").status is OutcomeStatus.APPLIED
+    bounded = sent_at(w, "rollback_traffic", "rb-bounded", "2026-11-26T10:00:00Z",
+                      expires_at="2026-11-26T13:00:00Z", **body)
+    assert bounded.status is OutcomeStatus.APPLIED, bounded.reason
+
+
+def test_a_late_resend_of_a_write_that_ran_is_its_duplicate_not_a_rejection():
+    """The bound holds back a command never handled; one that ran is answered as a duplicate however late."""
+    from datetime import timedelta
+
+    w = world()
+    body = {"target": SERVICE, "params": {"revision": OLD}}
+    first = sent_at(w, "rollback_traffic", "rb-1", "2026-11-26T11:30:00Z", **body)
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    w.clock.set(w.clock.now() + timedelta(hours=1))    # the same message delivered again an hour on
+    again = sent_at(w, "rollback_traffic", "rb-1", "2026-11-26T11:30:00Z", **body)
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command rb-1"), again.reason

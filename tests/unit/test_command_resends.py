@@ -898,3 +898,48 @@ def test_a_restore_whose_notes_create_lost_its_answer_runs_on_its_redelivery():
     assert updates(w) == 1
     [again] = w.command(body, message_id="m-rest-5")
     assert again.status is OutcomeStatus.APPLIED and updates(w) == 2, again.reason
+
+
+class _Killed(BaseException):
+    """The instance stopped mid-attempt (no handler of Runwarden's runs: not an Exception)."""
+
+
+@pytest.mark.parametrize("meanwhile", ["nothing", "a deploy"])
+def test_a_restore_whose_attempt_died_between_its_note_and_the_gate_runs_on_its_resend_if_nothing_was_written(
+        monkeypatch, meanwhile):
+    """The attempt stored its note `sending` and died before the gate's claim: nothing was written, yet every
+    resend was escalated, "its write may have taken". The note keeps the service's generation as read before
+    it; Cloud Run raises it with every change of the desired state, so the resend that finds no gate claim
+    and the same generation knows no write landed, voids the note and runs the restore, once. A generation
+    moved since (a deploy, or the restore's own write) is escalated as before, nothing written."""
+    from shared.remediation import guardrails
+    from shared.remediation.records import RESTORES
+
+    w = world()
+    assert rollback(w, "pin-1").status is OutcomeStatus.APPLIED
+    real = guardrails.Gate.execute
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise _Killed()
+
+    monkeypatch.setattr(guardrails.Gate, "execute", killed)
+    with pytest.raises(_Killed):
+        send(w, "restore_traffic", "rest-d", target=SERVICE, params={"to_latest": True})
+    monkeypatch.setattr(guardrails.Gate, "execute", real)
+    key = claim_key(command_incident("rest-d"), SERVICE, "restore_traffic")
+    assert w.state.get_record(RESTORES, key)["state"] == "sending" and w.state.get(CLAIMS, key) is None
+    assert updates(w) == 1
+    if meanwhile == "a deploy":
+        deploy_newer(w, 20)
+    w.at(30)                       # the dead attempt's lease on the command has lapsed
+
+    again = send(w, "restore_traffic", "rest-d", target=SERVICE, params={"to_latest": True})
+    if meanwhile == "nothing":
+        assert again.status is OutcomeStatus.APPLIED, again.reason
+        assert updates(w) == 2 and w.state.get_record(RESTORES, key)["state"] == "written"
+        assert send(w, "restore_traffic", "rest-d", target=SERVICE, params={"to_latest": True}).status \
+            is OutcomeStatus.SKIPPED and updates(w) == 2
+    else:
+        assert again.status is OutcomeStatus.ESCALATED and "may have taken" in again.reason, again.reason
+        assert updates(w) == 1 and [(t.revision, t.percent) for t in w.standins.run.service(SERVICE).traffic] \
+            == [(NEWER, 100)]      # the deploy stands: nothing of the restore's written

@@ -27,9 +27,10 @@ class RestoreTrafficParams(ActionParams):
     undoes: str = ""                         # the claim key of the action being undone
     to_latest: bool = False                  # instead: 100% to LATEST, releasing a pin
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read now, kept at 0%
-    # The service's etag as the caller checked it (the sweep's undo: as the rollback left it, read just
-    # before): the write lands only on that very service, so a change made since is refused, never
-    # written over (shared/gcp/run.py). "" (an operator's restore): over whatever is there.
+    # The service's etag as the caller checked it (the sweep's undo, and an operator's restore by action_id:
+    # as the rollback left it, read just before): the write lands only on that very service, so a change
+    # made since is refused, never written over (shared/gcp/run.py). "" (an operator's to_latest): over
+    # whatever is there.
     expected_etag: str = ""
 
     @field_validator("traffic")
@@ -105,8 +106,8 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
         return {"traffic": [t.model_dump(mode="json") for t in params.desired()]}
 
     def apply(self, params: RestoreTrafficParams, adapters: Any) -> dict[str, Any]:
-        # An operator's restore sends no etag: it is meant to replace whatever serves now. The sweep's
-        # undo sends the etag of the read it checked (expected_etag).
+        # An operator's to_latest sends no etag: it is meant to replace whatever serves now. The sweep's
+        # undo and an operator's restore by action_id send the etag of the read they checked (expected_etag).
         after = adapters.run.set_traffic(params.target, params.desired(), params.expected_etag)
         if params.to_latest:
             latest = sum(t.percent for t in after.traffic if t.type is TrafficType.LATEST)
