@@ -72,6 +72,8 @@ class Refusal:
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+    SOURCE_NOT_ALLOWED = ("the database has no account for the user at the connections' source address (MySQL: the "
+                          "host is not allowed to connect)")
     HOST_BLOCKED = ("the database blocks the connections' source address after too many interrupted connections "
                     "(MySQL max_connect_errors)")
     CRASHED = ("a database server process crashed and the database ended every session to recover (PostgreSQL's "
@@ -150,6 +152,15 @@ REFUSAL_ADVICE = {
                           "the block, and the max_connect_errors flag how soon it comes back; and what broke off the "
                           "connections first (a connect timeout shorter than the handshake, a burst of new instances, a "
                           "network change); through a connector every revision connects from the same addresses",
+    # MySQL checks the connecting address against the accounts' host parts (mysql.user) before any
+    # handshake, and answers 1130 in place of its greeting: the address is the connector's (an address
+    # of its ipCidrRange), the Direct VPC egress subnet's, or cloudsqlproxy~IP through the Auth Proxy
+    # and the Cloud SQL connectors. Which of the two changed is not in the evidence.
+    Refusal.SOURCE_NOT_ALLOWED: "the database user's host part (gcloud sql users list: HOST; SELECT user, host FROM "
+                                "mysql.user) and who changed it, against the address the connections come from: the "
+                                "connector's range (ipCidrRange), the Direct VPC egress subnet's range, or "
+                                "cloudsqlproxy~IP through the Auth Proxy and the Cloud SQL connectors; and whether the "
+                                "revision's path to the VPC (vpc_access) changed",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
@@ -529,6 +540,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "unblock with 'mysqladmin flush-hosts'\")",
                 "MySQL server error 1129 (ER_HOST_IS_BLOCKED) at max_connect_errors, as clients log it (find_string "
                 "ids 382102870, 27905811296, 44677318135); UNCONFIRMED in a Cloud SQL thread", Refusal.HOST_BLOCKED),
+    # MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED): no account of the user matches the host the
+    # connection comes from. The server sends it as an error packet in place of its greeting, before
+    # authentication (a packet dump: find_string id 231781789), so the connection reached the server:
+    # the path (and any connector on it) carried it. MariaDB names itself in the same words.
+    DbErrorText("MySQL server (source host not allowed)",
+                r"Host '[^'\n]*' is not allowed to connect to this (?:MySQL|MariaDB) server",
+                "pymysql.err.OperationalError: (1130, \"Host '10.8.0.3' is not allowed to connect to this MySQL "
+                "server\")",
+                "MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED), \"Host '%s' is not allowed to connect to this MySQL "
+                "server\" (MySQL Server Error Message Reference), as clients print it (find_string ids 42044578894: "
+                "\"ERROR 1130 (HY000): Host '10.1.88.32' ...\", 53386186249: PyMySQL's OperationalError); "
+                "UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",

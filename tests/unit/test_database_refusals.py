@@ -45,6 +45,11 @@ NO_PUBLIC_IP_JAVA = ("java.lang.IllegalArgumentException: [demo:us-central1:main
                      "any IP addresses matching preferences (PUBLIC)")
 NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
                 "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
+# MySQL 1130 (ER_HOST_NOT_PRIVILEGED), the server's error packet in place of its greeting: no account of
+# the user admits the address the connection comes from (go-sql-driver/mysql prints no SQLSTATE then).
+HOST_NOT_ALLOWED = "Error 1130: Host '10.8.0.2' is not allowed to connect to this MySQL server"
+HOST_NOT_ALLOWED_PY = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (1130, \"Host '10.20.0.7' is "
+                       "not allowed to connect to this MySQL server\")")
 STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
 REPLICA_CONFLICT = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.SerializationFailure) canceling statement due "
                     "to conflict with recovery")
@@ -238,6 +243,28 @@ CASES = {
         build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
         .log(-5, NO_SUCH_HOST, NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    # MySQL's 1130 depends on the address connections come from, so on the path as DNS's answer does.
+    "a deploy moved the service to Direct VPC egress, a subnet the MySQL account's host does not admit: roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("default/run-direct",))))
+        .log(-5, HOST_NOT_ALLOWED_PY, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy moved the service onto another connector whose range the MySQL account does not admit: roll back": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, HOST_NOT_ALLOWED, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "both path-dependent answers from a new revision on a new path: roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
+        .log(-5, HOST_NOT_ALLOWED, NEW, count=10).log(-5, NO_SUCH_HOST, NEW, count=10),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the MySQL account's host narrowed just after a deploy on the same path: every revision is refused, no rollback":
+    dict(build=lambda e: quiet(deployed(e, at=-8)).log(-6, HOST_NOT_ALLOWED, NEW, count=20),
+         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="host part"),
+    "the MySQL account's host not admitted, the connector newly saturated: the server answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, HOST_NOT_ALLOWED, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="host part"),
+    "a source host not admitted beside a connection limit from a new path: not all the path's, the database competes":
+    dict(build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, HOST_NOT_ALLOWED, NEW, count=20)
+         .log(-5, MYSQL_TOO_MANY, NEW, count=20),
+         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "a connection limit from a new revision on a new path is not the path's: the database competes": dict(
         build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, TOO_MANY, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
