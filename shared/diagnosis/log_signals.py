@@ -1625,8 +1625,12 @@ STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_
 STDOUT_TEXT_FIELDS = ("textPayload", "jsonPayload.message", "jsonPayload.msg", "jsonPayload.Message",
                       "jsonPayload.error", "jsonPayload.err")
 # The keys that hold an exception's text and nothing else (evidence.DETAIL_KEYS past `error` and
-# `err`): a logger writes them only when it logs an exception. Asked for by presence.
-EXCEPTION_KEYS = ("@x", "stack_trace", "Exception", "exception", "exc_info", "stack")
+# `err`): a logger writes them only when it logs an exception. Asked for by presence. ECS's flattened
+# "error.message" and "error.stack_trace" are one key each, sent quoted (`jsonPayload."error.message"`,
+# _json_field): whether Logging also resolves the unquoted path `jsonPayload.error.message` to such a
+# key is not documented (UNCONFIRMED), so the nested object's clause and the quoted key's are both asked.
+EXCEPTION_KEYS = ("@x", "stack_trace", "Exception", "exception", "exc_info", "stack", "error.message",
+                  "error.stack_trace")
 # The characters a needle never holds as themselves: RE2's (and Python's) metacharacters, and the
 # query language's string quote and backslash. Each is sent as `.` (any character but a newline, which
 # no anchor holds), so a needle is plain literals and dots: the same regex in RE2 and in Python's `re`
@@ -1683,7 +1687,7 @@ def _json_field(*keys: str) -> str:
 
 
 def stdout_error_filter() -> str:
-    """The stdout entries that carry an error whose words no needle clause searches (about 600
+    """The stdout entries that carry an error whose words no needle clause searches (about 840
     characters instead of a regex clause per key):
     - the logger's own level says warning or worse (evidence.LEVEL_KEYS, as payload_severity reads
       it): what `severity>=WARNING` asks of an entry whose level Logging knows. Words compared with
