@@ -86,6 +86,8 @@ class Refusal:
                      "turned off, or the client asks for the wrong type)")
     PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
                    "the instance, without dialing)")
+    POOLER_LIMIT = ("the connection pooler's own client limit reached (PgBouncer's max_client_conn: new clients "
+                    "refused by the pooler, whatever the database's max_connections)")
     SERVER_FATAL = ("the PostgreSQL server ended the connection with an error of its own (a FATAL it sent: a database "
                     "or role missing or not permitted to connect, the server short of memory, a limit of its own)")
 
@@ -183,6 +185,14 @@ REFUSAL_ADVICE = {
                          "size plus overflow, times the processes per instance); raise the limit or shrink the pool: "
                          "the connections it refuses never leave the instance, so scaling the connector changes "
                          "nothing",
+    # PgBouncer counts its clients and closes a new one past max_client_conn before it takes a server
+    # connection (src/client.c): every service and job that connects through it shares the limit, and
+    # the database itself may have room. Every revision connects through the same pooler.
+    Refusal.POOLER_LIMIT: "the pooler's max_client_conn (PgBouncer's SHOW CLIENTS and SHOW POOLS on its admin "
+                          "console; its own max_db_client_connections and max_user_client_connections where set) "
+                          "against every client's pool size x max instances, of every service and job that "
+                          "connects through it (a deploy that raised either, another service grown), and who "
+                          "changed its settings; Cloud SQL's max_connections is not what refused",
     # Any other FATAL the server sent: its words say what; its own log says since when and why.
     Refusal.SERVER_FATAL: "the server's own words quoted here, and the instance's PostgreSQL log for the same minutes "
                           "(Cloud Logging, cloudsql.googleapis.com/postgres.log): what it refuses and what changed (a "
@@ -722,6 +732,21 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "2026/12/01 21:51:04 max connections (10) exceeded, refusing new connection",
                 "GoogleCloudPlatform/cloud-sql-proxy internal/proxy/proxy.go (Client.serveSocketMount) and "
                 "internal/log/log.go (StdLogger, StructuredLogger: Infof to stdout)", Refusal.PROXY_LIMIT),
+    # PgBouncer in front of the database at its own client limit: src/client.c closes a new client with
+    # disconnect_client(client, true, "no more connections allowed (max_client_conn)") (find_string id
+    # 868879707), an ErrorResponse with SQLSTATE 08P01 the client prints in its own frame (psycopg2's
+    # "FATAL: ...", find_string id 68921714826; tokio-postgres' SqlState(E08P01), id 11784181179).
+    # PgBouncer 1.24's per-database and per-user client limits say "client connections exceeded
+    # (max_db_client_connections)" / "(max_user_client_connections)" (their words as a public list of
+    # PgBouncer's errors quotes them, find_string id 58715877639; UNCONFIRMED against its source). The
+    # pooler answered: wherever it runs (a VM in the VPC, a sidecar), a busy connector did not refuse.
+    DbErrorText("PgBouncer (its own client limit)",
+                r"no more connections allowed \(max_client_conn\)"
+                r"|client connections exceeded \(max_(?:db|user)_client_connections\)",
+                "error: no more connections allowed (max_client_conn)",
+                "PgBouncer src/client.c (disconnect_client at max_client_conn, find_string id 868879707); "
+                "node-postgres prints the ErrorResponse's message after \"error: \"; UNCONFIRMED in a Cloud SQL "
+                "thread", Refusal.POOLER_LIMIT),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',

@@ -50,6 +50,9 @@ NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=a
 HOST_NOT_ALLOWED = "Error 1130: Host '10.8.0.2' is not allowed to connect to this MySQL server"
 HOST_NOT_ALLOWED_PY = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (1130, \"Host '10.20.0.7' is "
                        "not allowed to connect to this MySQL server\")")
+# PgBouncer's own client limit (src/client.c), in node-postgres's and pgjdbc's words: the pooler answered.
+POOLER_FULL = "error: no more connections allowed (max_client_conn)"
+POOLER_FULL_JAVA = "org.postgresql.util.PSQLException: FATAL: no more connections allowed (max_client_conn)"
 STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
 REPLICA_CONFLICT = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.SerializationFailure) canceling statement due "
                     "to conflict with recovery")
@@ -265,6 +268,15 @@ CASES = {
     dict(build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, HOST_NOT_ALLOWED, NEW, count=20)
          .log(-5, MYSQL_TOO_MANY, NEW, count=20),
          expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "PgBouncer's max_client_conn while the connector is newly saturated: the pooler answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, POOLER_FULL, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="max_client_conn"),
+    "PgBouncer's max_client_conn (pgjdbc's FATAL frame) is the pooler's, not the server's own FATAL": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, POOLER_FULL_JAVA, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="connection pooler"),
+    "PgBouncer's client limit just after a deploy: every revision connects through the pooler, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, POOLER_FULL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "a connection limit from a new revision on a new path is not the path's: the database competes": dict(
         build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, TOO_MANY, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
@@ -364,6 +376,8 @@ LEADS = {
         texts=(NO_SUCH_HOST,), said="host name does not resolve", not_said="the database refuses"),
     "the database's own refusal: the database refuses": dict(
         texts=(TOO_MANY,), said="the database refuses the application", not_said="does not resolve, so"),
+    "PgBouncer's client limit alone: the pooler refuses, not the database": dict(
+        texts=(POOLER_FULL,), said="refused by the connection pooler", not_said="the database refuses"),
     "both: neither is blamed alone": dict(
         texts=(TOO_MANY, NO_SUCH_HOST), said="the database, or dns for its host name, refuses",
         not_said="the database refuses the application"),

@@ -153,10 +153,11 @@ def _saturated_while_slow(facts: Facts, c: Citation) -> str:
             "slowly, whatever revision sends it")
 
 
-# The limits on how many connections the database admits: its max_connections, and a PostgreSQL
-# role's or database's own CONNECTION LIMIT. More connections (a deploy that raised max instances,
+# The limits on how many connections the database admits: its max_connections, a PostgreSQL
+# role's or database's own CONNECTION LIMIT, and the client limit of a pooler in front of it
+# (PgBouncer's max_client_conn). More connections (a deploy that raised max instances,
 # a larger connector) only bring more refusals at either.
-_LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT})
+_LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.POOLER_LIMIT})
 
 
 def _refusal_advice(facts: Facts, kind: str) -> str:
@@ -272,6 +273,8 @@ _PATH_ANSWERS = {
 _PATH_DEPENDENT = frozenset(_PATH_ANSWERS)
 # ... and the Cloud SQL Auth Proxy's own limit, inside the service's instance: not the database's either.
 _PROXY = frozenset({Refusal.PROXY_LIMIT})
+# ... and a connection pooler's own client limit (PgBouncer's max_client_conn): not the database's.
+_POOLER = frozenset({Refusal.POOLER_LIMIT})
 
 
 def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
@@ -282,8 +285,12 @@ def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
     if refused.keys() <= _PROXY:
         return ("the Cloud SQL Auth Proxy in the service's instances refuses the application's connections at its "
                 "own limit, so they never reach the database")
-    others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"), (_PROXY, "the Cloud SQL Auth Proxy's own "
-                                                                                  "limit")) if refused.keys() & kinds]
+    if refused.keys() <= _POOLER:
+        return ("the application's connections are refused by the connection pooler in front of the database, at "
+                "its own client limit")
+    others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"),
+                                     (_PROXY, "the Cloud SQL Auth Proxy's own limit"),
+                                     (_POOLER, "the connection pooler's own client limit")) if refused.keys() & kinds]
     if others:
         return f"the database, or {' or '.join(others)}, refuses the application"
     return "the database refuses the application"
