@@ -419,6 +419,35 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "SQL thread"),
     # SQL Server's client networking (SqlClient's SNI): the server was not found or not reached (a
     # TCP connect that failed or timed out, a name not resolved); no answer from SQL Server.
+    # The .NET MySQL drivers' one text for a connection that could not be opened, whatever the socket
+    # said (refused, timed out, a name not resolved): MySqlConnector's and Oracle's MySql.Data's
+    # MySqlException "Unable to connect to any of the specified MySQL hosts." (MySql.Data's
+    # NativeDriver.Open in a public stack, find_string id 355750644; MySqlConnector callers match the
+    # same words, ids 41782066554, 26064372054). Nothing answered: a refusal by the server is its own
+    # MySqlException with the server's words (1040, 1045, 1130), read by their rows.
+    DbErrorText(".NET: MySqlConnector / MySql.Data connect failure",
+                r"Unable to connect to any of the specified MySQL hosts",
+                "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts.",
+                "MySqlConnector and MySql.Data MySqlException (MySql.Data NativeDriver.Open, find_string id "
+                "355750644; callers matching it, ids 41782066554, 26064372054); UNCONFIRMED in a Cloud SQL thread"),
+    # Npgsql before 6 wrapped a failed socket connect to the last endpoint (a timeout, a refusal) as
+    # NpgsqlException("Exception while connecting", e) (NpgsqlConnector.Connect, find_string ids
+    # 9726471094, 8006266974); a server's refusal inside it is printed as the inner exception and read
+    # by its own row.
+    DbErrorText("Npgsql (.NET, before 6) connect failure", r"NpgsqlException[^\n]*: Exception while connecting\b",
+                "Npgsql.NpgsqlException (0x80004005): Exception while connecting",
+                "npgsql/npgsql src/Npgsql/NpgsqlConnector.cs before 6 (Connect: throw new NpgsqlException(\"Exception "
+                "while connecting\", e), find_string ids 9726471094, 8006266974); UNCONFIRMED in a Cloud SQL thread"),
+    # sqlx (Rust): an I/O error on the database's socket, sqlx::Error::Io, "error communicating with
+    # database: {0}" (launchbadge/sqlx sqlx-core/src/error.rs, find_string id 66335846310), read only
+    # with a network error's OS code after it (Rust's io::Error shows "(os error N)"): 111 refused,
+    # 110 timed out, 104 reset, 113 no route, 32 broken pipe. Other libraries reuse the words for
+    # other stores (a Redis client's "Error communicating with database: ..."): the OS code ties
+    # them to a socket, and sqlx's own pool timeout is a pool wait (below).
+    DbErrorText("Rust: sqlx I/O error", r"error communicating with database: [^\n]*\(os error (?:32|104|110|111|113)\)",
+                "error communicating with database: Connection refused (os error 111)",
+                "launchbadge/sqlx sqlx-core/src/error.rs (Error::Io, \"error communicating with database: {0}\"; "
+                "find_string id 66335846310) with Rust's io::Error Display; UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("SQL Server: Microsoft.Data.SqlClient / System.Data.SqlClient",
                 r"A network-related or instance-specific error occurred while establishing a connection to SQL Server",
                 "Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error "
@@ -1666,8 +1695,10 @@ _METACHARACTERS = re.compile(r'[\\.+*?()|\[\]{}^$"]')
 # 22, not 24: with the error-object clauses (stdout_error_filter) and the rows since added, 24-character
 # needles took the query to 15,196 characters at its longest, past the 15,000 that leave a quarter of
 # Logging's 20,000 to a log-match alert's own filter. A shorter start of an anchor is still in every
-# line the anchor is: the server's superset grows a little, the client-side patterns decide.
-_NEEDLE_LENGTH = 22
+# line the anchor is: the server's superset grows a little, the client-side patterns decide. 21, not
+# 22: ECS's dotted keys, PgBouncer's client limit and the .NET and Rust drivers' connect failures took
+# the query to 15,194 characters with 22; 21 brings it to 14,522 (each needle is sent once per text field).
+_NEEDLE_LENGTH = 21
 
 
 def stdout_needles() -> tuple[str, ...]:

@@ -53,6 +53,11 @@ HOST_NOT_ALLOWED_PY = ("sqlalchemy.exc.OperationalError: (pymysql.err.Operationa
 # PgBouncer's own client limit (src/client.c), in node-postgres's and pgjdbc's words: the pooler answered.
 POOLER_FULL = "error: no more connections allowed (max_client_conn)"
 POOLER_FULL_JAVA = "org.postgresql.util.PSQLException: FATAL: no more connections allowed (max_client_conn)"
+# Drivers' own words for a connection not opened (nothing answered): MySqlConnector, Npgsql before 6, sqlx.
+MYSQLCONNECTOR = "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts."
+NPGSQL_CONNECTING = ("Npgsql.NpgsqlException (0x80004005): Exception while connecting\n ---> System.TimeoutException: "
+                     "The operation has timed out.")
+SQLX_IO = "error communicating with database: Connection refused (os error 111)"
 STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
 REPLICA_CONFLICT = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.SerializationFailure) canceling statement due "
                     "to conflict with recovery")
@@ -180,6 +185,10 @@ CASES = {
                 "additional details: connection to Cloud SQL instance at 10.20.0.3:3307 failed: timed out after 10s",
             OLD, count=20, log_id=SYSTEM),
         expect=Signature.DATABASE_UNREACHABLE),
+    "a failover a minute after a deploy, in MySqlConnector's, Npgsql's and sqlx's words: no rollback": dict(
+        build=lambda e: (quiet(deployed(e)).log(-4, MYSQLCONNECTOR, NEW, count=8).log(-4, NPGSQL_CONNECTING, NEW, count=6)
+                         .log(-4, SQLX_IO, NEW, count=6)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "the instance's public IP turned off just after a deploy: every revision's connector asks for it, no rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, NO_PUBLIC_IP, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"},
