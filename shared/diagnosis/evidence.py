@@ -406,13 +406,19 @@ class MetricResult(_Model):
 #   `message`, `stack_trace` or `exception` ("Format errors in logs");
 # - a message in another key: CLEF's rendered `@m` or its template `@mt` (README), structlog's
 #   `event` (its JSONRenderer keeps the event dict's key).
+# - the ECS error fields and level as dotted top-level keys, one key each: the ECS logging spec writes
+#   `log.level` so in every ECS logger, and ecs-logging-java's EcsJsonSerializer writes the exception as
+#   "error.type", "error.message" and "error.stack_trace" (find_string ids 12341951867, 19342307265,
+#   and its formatter tests' expected lines, 38749577027); Cloud Run's agent keeps such a key as written.
+#   A nested `error` object (ecs-logging-nodejs, -python) is the OBJECT_KEYS case above.
 # zap's `errorVerbose` (the error's %+v, beside its `error`) repeats `error` with a stack, and zap's
 # `stacktrace` is the logging call's own stack, not the error's: neither is read.
 # An entry's text is the first of textPayload and TEXT_KEYS that is a string, then each string of
 # DETAIL_KEYS, and of each OBJECT_MEMBERS member of an OBJECT_KEYS object, that it does not already
 # hold, each on a line of its own (docs/signatures.md, "How a line reaches the diagnosis").
 TEXT_KEYS = ("message", "msg", "Message", "@m", "@mt", "event")
-DETAIL_KEYS = ("error", "err", "@x", "stack_trace", "Exception", "exception", "exc_info", "stack")
+DETAIL_KEYS = ("error", "err", "@x", "stack_trace", "Exception", "exception", "exc_info", "stack", "error.message",
+               "error.stack_trace")
 OBJECT_KEYS = ("err", "error")
 # An error object's `type` or `name` is not read apart: its stack begins with it (V8's Error.prototype.
 # stack, "Name: message"; Java's Throwable.toString, "class: message", first in printStackTrace).
@@ -424,9 +430,10 @@ OBJECT_MEMBERS = ("message", "stack", "stack_trace")
 # (DEBUG, INFO, WARN, ERROR), structlog (add_log_level: the method's name), .NET's LogLevel (Trace,
 # Debug, Information, Warning, Error, Critical), CLEF's `@l` (Verbose, Debug, Warning, Error, Fatal;
 # absent for Information: Serilog.Formatting.Compact README) and python-json-logger's `levelname`
-# (logging's DEBUG, INFO, WARNING, ERROR, CRITICAL, when its format names the field). Anything else (a
-# custom level, slog's "ERROR+2") leaves the entry at DEFAULT.
-LEVEL_KEYS = ("level", "LogLevel", "@l", "levelname")
+# (logging's DEBUG, INFO, WARNING, ERROR, CRITICAL, when its format names the field) and the ECS
+# loggers' dotted `log.level` (ecs-logging-java writes Java's words, ERROR, WARN, INFO; -python and
+# -nodejs the lower-case ones). Anything else (a custom level, slog's "ERROR+2") leaves the entry at DEFAULT.
+LEVEL_KEYS = ("level", "LogLevel", "@l", "levelname", "log.level")
 # Every top-level key payload_text and payload_severity read: an adapter may hand them only these.
 PAYLOAD_KEYS = frozenset(TEXT_KEYS + DETAIL_KEYS + LEVEL_KEYS)
 _NUMBERED_LEVELS = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}

@@ -72,6 +72,8 @@ class Refusal:
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
+    SOURCE_NOT_ALLOWED = ("the database has no account for the user at the connections' source address (MySQL: the "
+                          "host is not allowed to connect)")
     HOST_BLOCKED = ("the database blocks the connections' source address after too many interrupted connections "
                     "(MySQL max_connect_errors)")
     CRASHED = ("a database server process crashed and the database ended every session to recover (PostgreSQL's "
@@ -84,6 +86,8 @@ class Refusal:
                      "turned off, or the client asks for the wrong type)")
     PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
                    "the instance, without dialing)")
+    POOLER_LIMIT = ("the connection pooler's own client limit reached (PgBouncer's max_client_conn: new clients "
+                    "refused by the pooler, whatever the database's max_connections)")
     SERVER_FATAL = ("the PostgreSQL server ended the connection with an error of its own (a FATAL it sent: a database "
                     "or role missing or not permitted to connect, the server short of memory, a limit of its own)")
 
@@ -150,6 +154,15 @@ REFUSAL_ADVICE = {
                           "the block, and the max_connect_errors flag how soon it comes back; and what broke off the "
                           "connections first (a connect timeout shorter than the handshake, a burst of new instances, a "
                           "network change); through a connector every revision connects from the same addresses",
+    # MySQL checks the connecting address against the accounts' host parts (mysql.user) before any
+    # handshake, and answers 1130 in place of its greeting: the address is the connector's (an address
+    # of its ipCidrRange), the Direct VPC egress subnet's, or cloudsqlproxy~IP through the Auth Proxy
+    # and the Cloud SQL connectors. Which of the two changed is not in the evidence.
+    Refusal.SOURCE_NOT_ALLOWED: "the database user's host part (gcloud sql users list: HOST; SELECT user, host FROM "
+                                "mysql.user) and who changed it, against the address the connections come from: the "
+                                "connector's range (ipCidrRange), the Direct VPC egress subnet's range, or "
+                                "cloudsqlproxy~IP through the Auth Proxy and the Cloud SQL connectors; and whether the "
+                                "revision's path to the VPC (vpc_access) changed",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
@@ -172,6 +185,14 @@ REFUSAL_ADVICE = {
                          "size plus overflow, times the processes per instance); raise the limit or shrink the pool: "
                          "the connections it refuses never leave the instance, so scaling the connector changes "
                          "nothing",
+    # PgBouncer counts its clients and closes a new one past max_client_conn before it takes a server
+    # connection (src/client.c): every service and job that connects through it shares the limit, and
+    # the database itself may have room. Every revision connects through the same pooler.
+    Refusal.POOLER_LIMIT: "the pooler's max_client_conn (PgBouncer's SHOW CLIENTS and SHOW POOLS on its admin "
+                          "console; its own max_db_client_connections and max_user_client_connections where set) "
+                          "against every client's pool size x max instances, of every service and job that "
+                          "connects through it (a deploy that raised either, another service grown), and who "
+                          "changed its settings; Cloud SQL's max_connections is not what refused",
     # Any other FATAL the server sent: its words say what; its own log says since when and why.
     Refusal.SERVER_FATAL: "the server's own words quoted here, and the instance's PostgreSQL log for the same minutes "
                           "(Cloud Logging, cloudsql.googleapis.com/postgres.log): what it refuses and what changed (a "
@@ -398,6 +419,35 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "SQL thread"),
     # SQL Server's client networking (SqlClient's SNI): the server was not found or not reached (a
     # TCP connect that failed or timed out, a name not resolved); no answer from SQL Server.
+    # The .NET MySQL drivers' one text for a connection that could not be opened, whatever the socket
+    # said (refused, timed out, a name not resolved): MySqlConnector's and Oracle's MySql.Data's
+    # MySqlException "Unable to connect to any of the specified MySQL hosts." (MySql.Data's
+    # NativeDriver.Open in a public stack, find_string id 355750644; MySqlConnector callers match the
+    # same words, ids 41782066554, 26064372054). Nothing answered: a refusal by the server is its own
+    # MySqlException with the server's words (1040, 1045, 1130), read by their rows.
+    DbErrorText(".NET: MySqlConnector / MySql.Data connect failure",
+                r"Unable to connect to any of the specified MySQL hosts",
+                "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts.",
+                "MySqlConnector and MySql.Data MySqlException (MySql.Data NativeDriver.Open, find_string id "
+                "355750644; callers matching it, ids 41782066554, 26064372054); UNCONFIRMED in a Cloud SQL thread"),
+    # Npgsql before 6 wrapped a failed socket connect to the last endpoint (a timeout, a refusal) as
+    # NpgsqlException("Exception while connecting", e) (NpgsqlConnector.Connect, find_string ids
+    # 9726471094, 8006266974); a server's refusal inside it is printed as the inner exception and read
+    # by its own row.
+    DbErrorText("Npgsql (.NET, before 6) connect failure", r"NpgsqlException[^\n]*: Exception while connecting\b",
+                "Npgsql.NpgsqlException (0x80004005): Exception while connecting",
+                "npgsql/npgsql src/Npgsql/NpgsqlConnector.cs before 6 (Connect: throw new NpgsqlException(\"Exception "
+                "while connecting\", e), find_string ids 9726471094, 8006266974); UNCONFIRMED in a Cloud SQL thread"),
+    # sqlx (Rust): an I/O error on the database's socket, sqlx::Error::Io, "error communicating with
+    # database: {0}" (launchbadge/sqlx sqlx-core/src/error.rs, find_string id 66335846310), read only
+    # with a network error's OS code after it (Rust's io::Error shows "(os error N)"): 111 refused,
+    # 110 timed out, 104 reset, 113 no route, 32 broken pipe. Other libraries reuse the words for
+    # other stores (a Redis client's "Error communicating with database: ..."): the OS code ties
+    # them to a socket, and sqlx's own pool timeout is a pool wait (below).
+    DbErrorText("Rust: sqlx I/O error", r"error communicating with database: [^\n]*\(os error (?:32|104|110|111|113)\)",
+                "error communicating with database: Connection refused (os error 111)",
+                "launchbadge/sqlx sqlx-core/src/error.rs (Error::Io, \"error communicating with database: {0}\"; "
+                "find_string id 66335846310) with Rust's io::Error Display; UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("SQL Server: Microsoft.Data.SqlClient / System.Data.SqlClient",
                 r"A network-related or instance-specific error occurred while establishing a connection to SQL Server",
                 "Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error "
@@ -529,6 +579,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "unblock with 'mysqladmin flush-hosts'\")",
                 "MySQL server error 1129 (ER_HOST_IS_BLOCKED) at max_connect_errors, as clients log it (find_string "
                 "ids 382102870, 27905811296, 44677318135); UNCONFIRMED in a Cloud SQL thread", Refusal.HOST_BLOCKED),
+    # MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED): no account of the user matches the host the
+    # connection comes from. The server sends it as an error packet in place of its greeting, before
+    # authentication (a packet dump: find_string id 231781789), so the connection reached the server:
+    # the path (and any connector on it) carried it. MariaDB names itself in the same words.
+    DbErrorText("MySQL server (source host not allowed)",
+                r"Host '[^'\n]*' is not allowed to connect to this (?:MySQL|MariaDB) server",
+                "pymysql.err.OperationalError: (1130, \"Host '10.8.0.3' is not allowed to connect to this MySQL "
+                "server\")",
+                "MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED), \"Host '%s' is not allowed to connect to this MySQL "
+                "server\" (MySQL Server Error Message Reference), as clients print it (find_string ids 42044578894: "
+                "\"ERROR 1130 (HY000): Host '10.1.88.32' ...\", 53386186249: PyMySQL's OperationalError); "
+                "UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
@@ -699,6 +761,21 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "2026/12/01 21:51:04 max connections (10) exceeded, refusing new connection",
                 "GoogleCloudPlatform/cloud-sql-proxy internal/proxy/proxy.go (Client.serveSocketMount) and "
                 "internal/log/log.go (StdLogger, StructuredLogger: Infof to stdout)", Refusal.PROXY_LIMIT),
+    # PgBouncer in front of the database at its own client limit: src/client.c closes a new client with
+    # disconnect_client(client, true, "no more connections allowed (max_client_conn)") (find_string id
+    # 868879707), an ErrorResponse with SQLSTATE 08P01 the client prints in its own frame (psycopg2's
+    # "FATAL: ...", find_string id 68921714826; tokio-postgres' SqlState(E08P01), id 11784181179).
+    # PgBouncer 1.24's per-database and per-user client limits say "client connections exceeded
+    # (max_db_client_connections)" / "(max_user_client_connections)" (their words as a public list of
+    # PgBouncer's errors quotes them, find_string id 58715877639; UNCONFIRMED against its source). The
+    # pooler answered: wherever it runs (a VM in the VPC, a sidecar), a busy connector did not refuse.
+    DbErrorText("PgBouncer (its own client limit)",
+                r"no more connections allowed \(max_client_conn\)"
+                r"|client connections exceeded \(max_(?:db|user)_client_connections\)",
+                "error: no more connections allowed (max_client_conn)",
+                "PgBouncer src/client.c (disconnect_client at max_client_conn, find_string id 868879707); "
+                "node-postgres prints the ErrorResponse's message after \"error: \"; UNCONFIRMED in a Cloud SQL "
+                "thread", Refusal.POOLER_LIMIT),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
@@ -1602,8 +1679,12 @@ STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_
 STDOUT_TEXT_FIELDS = ("textPayload", "jsonPayload.message", "jsonPayload.msg", "jsonPayload.Message",
                       "jsonPayload.error", "jsonPayload.err")
 # The keys that hold an exception's text and nothing else (evidence.DETAIL_KEYS past `error` and
-# `err`): a logger writes them only when it logs an exception. Asked for by presence.
-EXCEPTION_KEYS = ("@x", "stack_trace", "Exception", "exception", "exc_info", "stack")
+# `err`): a logger writes them only when it logs an exception. Asked for by presence. ECS's flattened
+# "error.message" and "error.stack_trace" are one key each, sent quoted (`jsonPayload."error.message"`,
+# _json_field): whether Logging also resolves the unquoted path `jsonPayload.error.message` to such a
+# key is not documented (UNCONFIRMED), so the nested object's clause and the quoted key's are both asked.
+EXCEPTION_KEYS = ("@x", "stack_trace", "Exception", "exception", "exc_info", "stack", "error.message",
+                  "error.stack_trace")
 # The characters a needle never holds as themselves: RE2's (and Python's) metacharacters, and the
 # query language's string quote and backslash. Each is sent as `.` (any character but a newline, which
 # no anchor holds), so a needle is plain literals and dots: the same regex in RE2 and in Python's `re`
@@ -1614,8 +1695,10 @@ _METACHARACTERS = re.compile(r'[\\.+*?()|\[\]{}^$"]')
 # 22, not 24: with the error-object clauses (stdout_error_filter) and the rows since added, 24-character
 # needles took the query to 15,196 characters at its longest, past the 15,000 that leave a quarter of
 # Logging's 20,000 to a log-match alert's own filter. A shorter start of an anchor is still in every
-# line the anchor is: the server's superset grows a little, the client-side patterns decide.
-_NEEDLE_LENGTH = 22
+# line the anchor is: the server's superset grows a little, the client-side patterns decide. 21, not
+# 22: ECS's dotted keys, PgBouncer's client limit and the .NET and Rust drivers' connect failures took
+# the query to 15,194 characters with 22; 21 brings it to 14,522 (each needle is sent once per text field).
+_NEEDLE_LENGTH = 21
 
 
 def stdout_needles() -> tuple[str, ...]:
@@ -1660,7 +1743,7 @@ def _json_field(*keys: str) -> str:
 
 
 def stdout_error_filter() -> str:
-    """The stdout entries that carry an error whose words no needle clause searches (about 600
+    """The stdout entries that carry an error whose words no needle clause searches (about 840
     characters instead of a regex clause per key):
     - the logger's own level says warning or worse (evidence.LEVEL_KEYS, as payload_severity reads
       it): what `severity>=WARNING` asks of an entry whose level Logging knows. Words compared with

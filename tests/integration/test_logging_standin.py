@@ -219,6 +219,13 @@ def test_filter(client, seeded, filter, expected):
     ('jsonPayload.level=("warn" OR "error")', ["zap-err"]),
     ('jsonPayload."@l"=("Error" OR "Fatal")', ["clef"]),
     ('jsonPayload."@l"="error"', ["clef"]),
+    # ECS's dotted keys, one key each (ecs-logging-java): asked for quoted. The stand-in reads an
+    # unquoted dotted path as nested members only (whether Logging also finds such a key so is not
+    # documented), so the product sends both clauses.
+    ('jsonPayload."error.message":*', ["ecs"]),
+    ('jsonPayload."error.stack_trace":*', ["ecs"]),
+    ('jsonPayload."log.level"=("warn" OR "error")', ["ecs"]),
+    ("jsonPayload.error.message:*", []),
 ])
 def test_filter_on_error_objects_and_logger_levels(client, logging_standin, filter, expected):
     """What stdout_error_filter asks of the entries structured loggers write (docs/signatures.md,
@@ -234,6 +241,9 @@ def test_filter_on_error_objects_and_logger_levels(client, logging_standin, filt
                   json={"@mt": "Request {Path} failed", "@l": "Error", "@x": "Npgsql.NpgsqlException: x"}),
         EntrySeed(stdout, at(0), resource_type="cloud_run_revision", resource_labels=BACKEND, insert_id="info",
                   json={"level": 30, "msg": "request completed"}),
+        EntrySeed(stdout, at(-4), resource_type="cloud_run_revision", resource_labels=BACKEND, insert_id="ecs",
+                  json={"log.level": "ERROR", "message": "Request failed", "error.type": "java.sql.SQLException",
+                        "error.message": "Too many connections", "error.stack_trace": "java.sql.SQLException: x"}),
     ])
     assert ids(client, filter) == expected
 

@@ -45,6 +45,19 @@ NO_PUBLIC_IP_JAVA = ("java.lang.IllegalArgumentException: [demo:us-central1:main
                      "any IP addresses matching preferences (PUBLIC)")
 NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
                 "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)")
+# MySQL 1130 (ER_HOST_NOT_PRIVILEGED), the server's error packet in place of its greeting: no account of
+# the user admits the address the connection comes from (go-sql-driver/mysql prints no SQLSTATE then).
+HOST_NOT_ALLOWED = "Error 1130: Host '10.8.0.2' is not allowed to connect to this MySQL server"
+HOST_NOT_ALLOWED_PY = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (1130, \"Host '10.20.0.7' is "
+                       "not allowed to connect to this MySQL server\")")
+# PgBouncer's own client limit (src/client.c), in node-postgres's and pgjdbc's words: the pooler answered.
+POOLER_FULL = "error: no more connections allowed (max_client_conn)"
+POOLER_FULL_JAVA = "org.postgresql.util.PSQLException: FATAL: no more connections allowed (max_client_conn)"
+# Drivers' own words for a connection not opened (nothing answered): MySqlConnector, Npgsql before 6, sqlx.
+MYSQLCONNECTOR = "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts."
+NPGSQL_CONNECTING = ("Npgsql.NpgsqlException (0x80004005): Exception while connecting\n ---> System.TimeoutException: "
+                     "The operation has timed out.")
+SQLX_IO = "error communicating with database: Connection refused (os error 111)"
 STATEMENT_TIMEOUT = "psycopg.errors.QueryCanceled: canceling statement due to statement timeout"
 REPLICA_CONFLICT = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.SerializationFailure) canceling statement due "
                     "to conflict with recovery")
@@ -172,6 +185,10 @@ CASES = {
                 "additional details: connection to Cloud SQL instance at 10.20.0.3:3307 failed: timed out after 10s",
             OLD, count=20, log_id=SYSTEM),
         expect=Signature.DATABASE_UNREACHABLE),
+    "a failover a minute after a deploy, in MySqlConnector's, Npgsql's and sqlx's words: no rollback": dict(
+        build=lambda e: (quiet(deployed(e)).log(-4, MYSQLCONNECTOR, NEW, count=8).log(-4, NPGSQL_CONNECTING, NEW, count=6)
+                         .log(-4, SQLX_IO, NEW, count=6)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "the instance's public IP turned off just after a deploy: every revision's connector asks for it, no rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, NO_PUBLIC_IP, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"},
@@ -238,6 +255,37 @@ CASES = {
         build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
         .log(-5, NO_SUCH_HOST, NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    # MySQL's 1130 depends on the address connections come from, so on the path as DNS's answer does.
+    "a deploy moved the service to Direct VPC egress, a subnet the MySQL account's host does not admit: roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("default/run-direct",))))
+        .log(-5, HOST_NOT_ALLOWED_PY, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy moved the service onto another connector whose range the MySQL account does not admit: roll back": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, HOST_NOT_ALLOWED, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "both path-dependent answers from a new revision on a new path: roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
+        .log(-5, HOST_NOT_ALLOWED, NEW, count=10).log(-5, NO_SUCH_HOST, NEW, count=10),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "the MySQL account's host narrowed just after a deploy on the same path: every revision is refused, no rollback":
+    dict(build=lambda e: quiet(deployed(e, at=-8)).log(-6, HOST_NOT_ALLOWED, NEW, count=20),
+         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="host part"),
+    "the MySQL account's host not admitted, the connector newly saturated: the server answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, HOST_NOT_ALLOWED, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="host part"),
+    "a source host not admitted beside a connection limit from a new path: not all the path's, the database competes":
+    dict(build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, HOST_NOT_ALLOWED, NEW, count=20)
+         .log(-5, MYSQL_TOO_MANY, NEW, count=20),
+         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "PgBouncer's max_client_conn while the connector is newly saturated: the pooler answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, POOLER_FULL, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="max_client_conn"),
+    "PgBouncer's max_client_conn (pgjdbc's FATAL frame) is the pooler's, not the server's own FATAL": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, POOLER_FULL_JAVA, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="connection pooler"),
+    "PgBouncer's client limit just after a deploy: every revision connects through the pooler, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, POOLER_FULL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "a connection limit from a new revision on a new path is not the path's: the database competes": dict(
         build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, TOO_MANY, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
@@ -337,6 +385,8 @@ LEADS = {
         texts=(NO_SUCH_HOST,), said="host name does not resolve", not_said="the database refuses"),
     "the database's own refusal: the database refuses": dict(
         texts=(TOO_MANY,), said="the database refuses the application", not_said="does not resolve, so"),
+    "PgBouncer's client limit alone: the pooler refuses, not the database": dict(
+        texts=(POOLER_FULL,), said="refused by the connection pooler", not_said="the database refuses"),
     "both: neither is blamed alone": dict(
         texts=(TOO_MANY, NO_SUCH_HOST), said="the database, or dns for its host name, refuses",
         not_said="the database refuses the application"),

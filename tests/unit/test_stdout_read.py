@@ -80,6 +80,16 @@ def written_apart(text: str) -> dict[str, dict]:
                                         "message": "request failed", "exc_info": f"Traceback (most recent call "
                                         f"last):\npsycopg2.OperationalError: {text}"},
         "Winston stack": {"level": "error", "message": "request failed", "stack": stack},
+        # ecs-logging-java's EcsJsonSerializer: the level and the exception as dotted top-level keys.
+        "ECS flattened error (ecs-logging-java)": {"@timestamp": "2026-12-02T07:59:00Z", "log.level": "ERROR",
+                                                   "message": "Request failed", "ecs.version": "1.2.0",
+                                                   "error.type": "org.postgresql.util.PSQLException",
+                                                   "error.message": f"FATAL: {text}", "error.stack_trace": java},
+        "ECS flattened error at info": {"@timestamp": "2026-12-02T07:59:00Z", "log.level": "INFO",
+                                        "message": "retrying", "error.message": text},
+        "ECS flattened stack trace alone": {"@timestamp": "2026-12-02T07:59:00Z", "log.level": "DEBUG",
+                                            "message": "retrying", "error.type": "java.sql.SQLException",
+                                            "error.stack_trace": java},
     }
 
 
@@ -130,8 +140,10 @@ def test_the_filter_asks_for_every_pattern_of_the_signals_it_serves():
     (None, {"levelname": "INFO", "message": "served /cart"}),
     # An error object's neighbours that are no error: a string `err` is searched by its needles alone.
     (None, {"level": 30, "msg": "cache miss", "err": "key not found"}),
+    (None, {"@timestamp": "2026-12-02T07:59:00Z", "log.level": "INFO", "message": "GET /cart 200 12ms",
+            "ecs.version": "1.2.0", "log.logger": "RequestLog"}),
 ], ids=["plain", "pino info", "zap info", ".NET info", "CLEF information", "structlog info", "python-json-logger info",
-        "string err at info"])
+        "string err at info", "ECS info"])
 def test_a_chatty_line_below_warning_is_not_read(text, payload):
     assert not read(stored(severity="DEFAULT", text=text, payload=payload))
 
@@ -168,9 +180,13 @@ def test_the_service_log_query_leaves_room_for_an_alerts_filter():
     ({"levelname": "CRITICAL", "message": "x", "exc_info": "Traceback"}, "x\nTraceback", "CRITICAL"),
     ({"@l": "Verbose", "@m": "x"}, "x", "DEBUG"),
     ({"level": "error", "msg": "x", "err": {"code": 3}}, "x", "ERROR"),   # no string member: nothing added
+    ({"log.level": "ERROR", "message": "Request failed", "error.type": "java.sql.SQLException",
+      "error.message": PG_REFUSAL, "error.stack_trace": f"java.sql.SQLException: {PG_REFUSAL}\n\tat x"},
+     f"Request failed\n{PG_REFUSAL}\njava.sql.SQLException: {PG_REFUSAL}\n\tat x", "ERROR"),
+    ({"log.level": "warn", "message": "x"}, "x", "WARNING"),
 ], ids=["pino error", "pino warn", "zap error key", "slog err key", ".NET", "detail not repeated", "slog ERROR+2",
         "pino custom level", "number, no msg", "unknown word", "pino err object", "CLEF @x and @l", "CLEF @m first",
-        "python-json-logger", "CLEF verbose", "object without text"])
+        "python-json-logger", "CLEF verbose", "object without text", "ECS flattened error", "ECS log.level"])
 def test_the_adapter_reads_the_loggers_own_text_and_level(payload, text, severity):
     record = record_from_entry(stored(payload=payload))
     assert (record.text, record.severity) == (text, severity)

@@ -499,6 +499,10 @@ def _database_answers(facts: Facts, c: Citation) -> str:
         return (f"the application's connections are refused before they cross connector "
                 f"{facts.b.connector.short_name} ({', '.join(refused)}): its stress does not explain the failures, "
                 "and scaling it changes none of them")
+    if refused.keys() <= _POOLER:
+        return (f"the connection pooler in front of the database answers the application and refuses it at its own "
+                f"client limit ({', '.join(refused)}): connector {facts.b.connector.short_name}'s stress does not "
+                "explain the failures, and scaling it would only bring more clients")
     return (f"the database answers the application and refuses it ({', '.join(refused)}): the path through "
             f"connector {facts.b.connector.short_name} works, so its stress does not explain the failures; "
             "scaling it would only bring more connections")
@@ -507,6 +511,9 @@ def _database_answers(facts: Facts, c: Citation) -> str:
 # Refusals given inside the service's instance, before anything crosses the connector: the Auth
 # Proxy's own connection limit (log_signals, Refusal.PROXY_LIMIT).
 _BEFORE_THE_CONNECTOR = frozenset({Refusal.PROXY_LIMIT})
+# A connection pooler's own client limit (PgBouncer's max_client_conn): given by the pooler, in the
+# instance (a sidecar) or past the connector (a VM), never by the connector.
+_POOLER = frozenset({Refusal.POOLER_LIMIT})
 
 
 # What a person checks when the requests wait on an HTTP dependency the application names.

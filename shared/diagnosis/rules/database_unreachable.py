@@ -66,7 +66,8 @@ def evaluate(facts: Facts) -> Finding:
         unresolved = _resolved_elsewhere(facts, refused)
         if unresolved:
             c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)", unresolved,
-                   "a host name unresolved only from a new revision that reaches its VPC another way", False)
+                   "answers that depend on the path (a host name unresolved, a source host not admitted) only from a "
+                   "new revision that reaches its VPC another way", False)
             return c.no(unresolved)
         busier = _busier_instances(facts, refused)
         if busier:
@@ -152,10 +153,11 @@ def _saturated_while_slow(facts: Facts, c: Citation) -> str:
             "slowly, whatever revision sends it")
 
 
-# The limits on how many connections the database admits: its max_connections, and a PostgreSQL
-# role's or database's own CONNECTION LIMIT. More connections (a deploy that raised max instances,
+# The limits on how many connections the database admits: its max_connections, a PostgreSQL
+# role's or database's own CONNECTION LIMIT, and the client limit of a pooler in front of it
+# (PgBouncer's max_client_conn). More connections (a deploy that raised max instances,
 # a larger connector) only bring more refusals at either.
-_LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT})
+_LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.POOLER_LIMIT})
 
 
 def _refusal_advice(facts: Facts, kind: str) -> str:
@@ -259,8 +261,20 @@ def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
 # name. Counted with the refusals (an answer proves the path works), but not said to be the
 # database's.
 _RESOLVER = frozenset({Refusal.NO_SUCH_HOST})
+# Answers that depend on the path a connection takes to the database (_resolved_elsewhere): what the
+# summary says was answered, and why another path brings that answer.
+_PATH_ANSWERS = {
+    Refusal.NO_SUCH_HOST: ("the database's host name does not resolve",
+                           "a private zone answers only the networks it is visible to"),
+    Refusal.SOURCE_NOT_ALLOWED: ("the database does not admit the connections' source address (MySQL's 1130)",
+                                 "its accounts' host parts admit the addresses connections come from, and another "
+                                 "path brings them from another range"),
+}
+_PATH_DEPENDENT = frozenset(_PATH_ANSWERS)
 # ... and the Cloud SQL Auth Proxy's own limit, inside the service's instance: not the database's either.
 _PROXY = frozenset({Refusal.PROXY_LIMIT})
+# ... and a connection pooler's own client limit (PgBouncer's max_client_conn): not the database's.
+_POOLER = frozenset({Refusal.POOLER_LIMIT})
 
 
 def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
@@ -271,8 +285,12 @@ def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
     if refused.keys() <= _PROXY:
         return ("the Cloud SQL Auth Proxy in the service's instances refuses the application's connections at its "
                 "own limit, so they never reach the database")
-    others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"), (_PROXY, "the Cloud SQL Auth Proxy's own "
-                                                                                  "limit")) if refused.keys() & kinds]
+    if refused.keys() <= _POOLER:
+        return ("the application's connections are refused by the connection pooler in front of the database, at "
+                "its own client limit")
+    others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"),
+                                     (_PROXY, "the Cloud SQL Auth Proxy's own limit"),
+                                     (_POOLER, "the connection pooler's own client limit")) if refused.keys() & kinds]
     if others:
         return f"the database, or {' or '.join(others)}, refuses the application"
     return "the database refuses the application"
@@ -310,23 +328,28 @@ def _deploy_raised(facts: Facts, setting: str) -> tuple[Revision, Revision, floa
 
 
 def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
-    """Why the resolver's "no such host" answers are the new revision's own, or "": every refusal is
-    one, every one came from the newest serving revision, deployed within deploy_window_seconds, and
-    it reaches its VPC another way than the Ready revision before it (Facts.deploy_changed_path). A
-    Cloud DNS private zone answers only the networks in its visibility list (Cloud DNS API v2
-    ManagedZonePrivateVisibilityConfig.networks: "The list of VPC networks that can see this zone"),
-    so a revision on another path (Direct VPC egress in another network) may be told the name does
-    not exist where the one before resolved it; sending traffic back restores that path
-    (bad_revision). The same path on both (a record deleted) competes instead."""
-    if not refused.keys() <= _RESOLVER:
+    """Why answers that depend on the path the connections take are the new revision's own, or "":
+    every refusal is one (_PATH_DEPENDENT), every one came from the newest serving revision, deployed
+    within deploy_window_seconds, and it reaches its VPC another way than the Ready revision before it
+    (Facts.deploy_changed_path). Sending traffic back restores the path that served (bad_revision);
+    the same path on both (a record deleted, an account's host changed) competes instead.
+    - The resolver's "no such host": a Cloud DNS private zone answers only the networks in its
+      visibility list (Cloud DNS API v2 ManagedZonePrivateVisibilityConfig.networks: "The list of VPC
+      networks that can see this zone"), so a revision on another path (Direct VPC egress in another
+      network) may be told the name does not exist where the one before resolved it.
+    - MySQL's 1130, the connection's source host not allowed: the server matches the address a
+      connection comes from against its accounts' host parts, and another path brings the connections
+      from another range (another connector's ipCidrRange, a Direct VPC egress subnet)."""
+    if not refused.keys() <= _PATH_DEPENDENT:
         return ""
     moved = facts.deploy_changed_path(e for es in refused.values() for e in es)
     if moved is None:
         return ""
     suspect, previous, changed = moved
-    return (f"the database's host name does not resolve only from {suspect.short_name}, whose deploy changed its path "
-            f"to the VPC {changed} (against {previous.short_name}): a private zone answers only the networks it is "
-            "visible to, so the answers are the new revision's own (bad_revision)")
+    said = " and ".join(_PATH_ANSWERS[kind][0] for kind in refused)
+    why = "; and ".join(_PATH_ANSWERS[kind][1] for kind in refused)
+    return (f"{said} only from {suspect.short_name}, whose deploy changed its path to the VPC {changed} (against "
+            f"{previous.short_name}): {why}, so the answers are the new revision's own (bad_revision)")
 
 
 def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
