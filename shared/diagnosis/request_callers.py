@@ -87,23 +87,34 @@ def count(read: LogResult, window: Window, serving: tuple[str, ...], before: tim
     return Callers(len(callers), failing, len(uptime), read.truncated, covers, sum(1 for e in uptime if _failing(e)))
 
 
-def callers_share_bound(read: LogResult, window: Window, refused: float) -> tuple[float, Callers]:
+def callers_share_bound(read: LogResult, window: Window, refused: float) -> tuple[float, Callers, float]:
     """The most the service's callers' own share of 5xx and 429 in `window` can be, given the request log's
-    lines there and the `refused` (5xx and 429) request_count counted there, and those lines.
+    lines and the `refused` (5xx and 429) request_count counted there; the lines counted; and the factor
+    they were scaled by to the window (1 unless the read was cut).
 
     Each line is a request counted, and a caller's line is a caller's request (an uptime check's, not a
-    caller's); nothing else is assumed of the log: whole, sampled, cut by an exclusion filter or by the
-    read's page. At worst every refusal counted is a caller's but the uptime checks' own seen failing, and
-    the callers are only those whose lines were read plus their failures the log does not show:
-    f / (callers' lines + f - callers' failing lines), f = max(callers' failing lines, refused - uptime
-    checks' failing lines) (the share grows with f). On a whole log that is the callers' own share; on a
-    log that keeps few callers' lines, up to 1: their share is not shown. Only lines in the window's own
-    minutes count, a cut read's too: lines of the minute before it or newer than it would add callers the
-    window's refusals are not measured against."""
-    inside = count(read.model_copy(update={"truncated": False}), window, (), before=timedelta(0))
-    worst = max(float(inside.failing), refused - inside.uptime_failing)
-    callers = inside.callers + worst - inside.failing
-    return (min(1.0, worst / callers) if callers > 0 else 0.0), inside
+    caller's); nothing else is assumed of the log: whole, sampled, cut by an exclusion filter. At worst
+    every refusal counted is a caller's but the uptime checks' own seen failing, and the callers are only
+    those whose lines were read plus their failures the log does not show: f / (callers' lines + f -
+    callers' failing lines), f = max(callers' failing lines, refused - uptime checks' failing lines) (the
+    share grows with f). On a whole log that is the callers' own share; on a log that keeps few callers'
+    lines, up to 1: their share is not shown. A read whole up to its page counts the window's own minutes
+    only (lines of the minute before it would add callers its refusals are not measured against). A read
+    cut at its page (a busy service: its newest REQUEST_LINES may span seconds) is counted over the time
+    its lines cover, either side of the window's end (`count`), and scaled to the window, as the sweep
+    counts its callers' rate (shared/remediation/callers.py): taken as they are, a thousand lines against
+    a window's refusals counted in full would read a busy service's usual 0.1 % as a share not shown. The
+    scaled lines are an estimate from the newest seconds (traffic moves), the one reading of a cut read the
+    evidence gives."""
+    cut = read.truncated and bool(read.entries)
+    seen = count(read, window, (), before=timedelta(0)) if cut else \
+        count(read.model_copy(update={"truncated": False}), window, (), before=timedelta(0))
+    covered = (seen.covers.end - seen.covers.start).total_seconds()
+    scale = (window.end - window.start).total_seconds() / max(1.0, covered) if cut else 1.0
+    failing, uptime_failing = seen.failing * scale, seen.uptime_failing * scale
+    worst = max(failing, refused - uptime_failing)
+    callers = seen.callers * scale + worst - failing
+    return (min(1.0, worst / callers) if callers > 0 else 0.0), seen, scale
 
 
 def callers_failing(read: LogResult | None, window: Window, refused: float, counted: float, error_ratio: float,
@@ -120,12 +131,14 @@ def callers_failing(read: LogResult | None, window: Window, refused: float, coun
         return (f"the request log was not read ({unread or 'no reader'}), so whether the {refused:.0f} 5xx or 429 "
                 f"counted ({share:.1%} of {counted:.0f} requests) are the callers' and the clean rest Cloud "
                 "Monitoring's uptime checks is not known (request_count does not say who sent a request)")
-    bound, seen = callers_share_bound(read, window, refused)
+    bound, seen, scale = callers_share_bound(read, window, refused)
     if bound <= error_ratio:
         return ""
     lines = (f"the request log holds {seen.callers} callers' lines ({seen.failing} of them 5xx or 429) and "
-             f"{seen.uptime} of Cloud Monitoring's uptime checks ({UPTIME_AGENT}) in {window}, against "
-             f"{counted:.0f} requests counted, {refused:.0f} of them 5xx or 429 ({share:.1%})")
+             f"{seen.uptime} of Cloud Monitoring's uptime checks ({UPTIME_AGENT}) in {seen.covers}"
+             + (f" (its newest lines only: the read was cut; scaled {scale:.1f}x to the window {window})"
+                if scale != 1.0 else "")
+             + f", against {counted:.0f} requests counted, {refused:.0f} of them 5xx or 429 ({share:.1%})")
     if seen.callers and seen.failing / seen.callers > error_ratio:
         return (f"its callers' own requests still fail: {lines}; the callers' own share is "
                 f"{seen.failing / seen.callers:.1%}, over the {error_ratio:.1%} called clean, and the share of all "

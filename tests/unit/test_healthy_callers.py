@@ -43,6 +43,13 @@ def _internal_api(callers: float = 6, checks: float = 24, caller_500: bool | Non
     return e.requests(OLD, 5, 6, 1, code="500") if caller_500 else e.uptime(OLD, 5, 6, 1, code="500")
 
 
+def _busy() -> Evidence:
+    """A busy service after its incident: 3,000 callers' requests a minute, 6 of them 500 (0.2 %, its usual
+    background), and one uptime check's 6: the request log's newest 1,000 lines span the last 20 seconds."""
+    e = _internal_api(callers=3000, checks=6, caller_500=None)
+    return e.requests(OLD, -90, 8, 6, code="500")
+
+
 def _asked(e: Evidence, alert: AlertContext | None, read: Callable[[Evidence], object], gaps=()) -> EvidenceBundle:
     """The bundle the alert path collects: the request log read (or refused) beside the metrics."""
     return e.bundle().model_copy(update={"alert": alert, "request_lines": read(e), "callers_asked": True,
@@ -67,6 +74,11 @@ CASES = {
     # 1 of 151 callers' requests (0.7 %): the callers' own share is under the bar with no check's line.
     "uptime checks excluded, callers' lines whole and clean": (_internal_api(callers=30, checks=6), RATIO,
                                                                 NO_CHECKS, (), True, ""),
+    # The read cut at its page: the callers' lines over the seconds they cover, scaled to the window (as the
+    # sweep counts a cut read), show their own 0.2 %; taken as 1,000 callers against 30 refusals, 3 %.
+    "a busy service, the read cut at its page": (_busy(), RATIO, WHOLE, (), True, ""),
+    "a busy service, the read cut, its callers' lines sampled": (_busy(), RATIO, SAMPLED, (), False,
+                                                                   "not shown under the bar"),
     # No 5xx or 429 counted: no caller's share is above 0, whoever sent the requests.
     "nothing failing, the log not kept": (_internal_api(caller_500=None), RATIO, NOT_KEPT, (), True, ""),
     # A count of 5xx is the same whoever else was answered.
@@ -119,6 +131,6 @@ def test_the_alert_path_reads_the_request_log_only_where_healthy_may_depend_on_i
 ])
 def test_the_callers_share_is_bounded_by_the_lines_read(caller_500, callers_kept, uptime_kept, refused, bound):
     e = _internal_api(caller_500=caller_500)
-    found, _ = callers_share_bound(e.request_log(0, callers_kept=callers_kept, uptime_kept=uptime_kept),
+    found, _, _ = callers_share_bound(e.request_log(0, callers_kept=callers_kept, uptime_kept=uptime_kept),
                                    Window(at(3), at(8)), refused)
     assert found == pytest.approx(bound)
