@@ -1,6 +1,6 @@
 """Gathering evidence from live state. All the I/O of a diagnosis happens here, and only here.
 
-Cost of one collection, at most 14 API calls (CallBudget enforces it):
+Cost of one collection, at most 14 API calls, 15 for an alert (CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies p99, container/instance_count          3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
@@ -11,6 +11,8 @@ Cost of one collection, at most 14 API calls (CallBudget enforces it):
                sent_bytes_count                                                     4
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
+  for an alert whose `healthy` is judged on a share of 5xx and 429 (`callers_may_decide`):
+  Logging:     the service's request log over the minutes judged                        1
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
 `gaps`; transient faults propagate, so the platform retries the whole event.
 """
@@ -24,6 +26,7 @@ from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service
 from shared.diagnosis.facts import INGEST_LAG
+from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
@@ -34,6 +37,9 @@ T = TypeVar("T")
 MAX_API_CALLS = 14
 # The verification sweep's reads beside a collection: its request log (`request_lines`).
 SWEEP_READS = 1
+# The alert path's reads beside the sweep's collection: its request log, when `healthy` may depend on who
+# sent the requests (`callers_may_decide`). The sweep collects with no alert and reads its own.
+ALERT_READS = 1
 # The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
 # value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto; gcp-facts.md §9).
 REQUEST_LINES = 1000
@@ -156,7 +162,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
     at. Only a log read refused with the alert's own filter adds a third, sequential read."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
-    budget = CallBudget()
+    budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0))
     first = _Reads(budget)
     first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
     first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name), optional=False)
@@ -202,6 +208,9 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         # hang is not put on the connector alone (`_database_saturated`).
         reads.add("sql_cpu", "monitoring: cloudsql database/cpu/utilization",
                   lambda: readers.monitoring.query(_sql_cpu_query(scope, sql)))
+    asked = alert is not None and callers_may_decide(alert, settings)
+    if asked:
+        _request_lines(reads, readers.logging, scope, incident_started_at, settings, now)
     found = reads.run()
     if readers.logging is not None:
         if found["logs"] is None and extra and budget.used + 1 <= budget.limit:
@@ -217,7 +226,32 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
-                          **found)
+                          callers_asked=asked, **found)
+
+
+def callers_may_decide(alert: AlertContext, settings: DiagnosisSettings) -> bool:
+    """Whether the alert's `healthy` may depend on who sent the requests: judged, on a share of 5xx and 429
+    (request_count does not say who sent a request, and Cloud Monitoring's uptime checks' clean answers
+    dilute a share: shared/diagnosis/request_callers.py). A count of 5xx (`error_count`) is the same
+    whoever else was answered, and an alert not judged is never `healthy`: neither reads the request log."""
+    bar = health_bar(alert, settings)
+    return bar.judged and bar.error_count is None
+
+
+def _request_lines(reads: "_Reads", logging: LoggingPort | None, scope: "_Scope", started_at: datetime,
+                   settings: DiagnosisSettings, now: datetime) -> None:
+    """The alert path's read of the service's request log, every revision's (request_count's share is the
+    service's), over the minutes `healthy` may judge (the newest `recent_seconds` of whole data since the
+    incident's start: Facts.recent_since_incident, whose end is at most `now`), from a minute before them
+    (a point counts the minute before its end), the newest REQUEST_LINES of them. Refused for good, a gap,
+    and the callers are not known (diagnose._healthy)."""
+    if logging is None:
+        reads.note("logging: request log (its callers and uptime checks): no Logging reader")
+        return
+    start = max(started_at, now - timedelta(seconds=settings.recent_seconds) - INGEST_LAG) - timedelta(seconds=60)
+    reads.add("request_lines", "logging: request log (its callers and uptime checks)",
+              lambda: logging.list_entries(scope.project, request_log_filter(
+                  scope.project, scope.service, scope.location, (), start, now), REQUEST_LINES))
 
 
 def request_lines(logging: LoggingPort, bundle: EvidenceBundle, since: datetime,

@@ -21,6 +21,7 @@ from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, R
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
+from shared.diagnosis.request_callers import callers_failing
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.uncounted import refusals_uncounted
@@ -189,6 +190,12 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
                                     threshold=f"not judged healthy: {bar.why_not}", passed=False,
                                     role="context", about=about))
         return None
+    diluted = _callers_failing(facts, window, bar)
+    if diluted:
+        context.append(EvidenceItem(source="log", query=b.request_lines.query if b.request_lines else b.requests.query,
+                                    observed=observed, threshold=f"not judged healthy: {diluted}", passed=False,
+                                    role="context", about=about))
+        return None
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",
@@ -302,6 +309,20 @@ def _named_revision_failing(facts: Facts, window: Window, bar: HealthBar) -> str
         return ""
     return (f"{revision}, the revision the alert names, still fails: {refused:.0f} of {own.total:.0f} requests "
             f"5xx or 429 ({own.refused_ratio:.1%}) in {window}, while the service as a whole looks clean")
+
+
+def _callers_failing(facts: Facts, window: Window, bar: HealthBar) -> str:
+    """Why the clean share of 5xx and 429 in `window` does not show the service's callers served ("" if it
+    does, or if the request log was not asked for: the sweep asks it on its own, judging.py): request
+    _count counts Cloud Monitoring's uptime checks' clean answers with the callers' requests, and a few
+    failing callers beside them read as a clean share (shared/diagnosis/request_callers.py). A count bar
+    (`error_count`) counts the 5xx whoever else was answered."""
+    b = facts.b
+    if not b.callers_asked or bar.error_count is not None:
+        return ""
+    recent = facts.requests(window)
+    unread = next((gap for gap in b.gaps if gap.startswith("logging: request log")), "")
+    return callers_failing(b.request_lines, window, recent.refused, recent.total, bar.error_ratio, unread)
 
 
 def _sql_stayed_up(facts: Facts, window: Window) -> bool:

@@ -656,9 +656,13 @@ class EvidenceBundle(_Model):
     logs: LogResult | None = None                    # the service's stderr, warnings and system log
     audit: LogResult | None = None                   # Admin Activity audit entries for the service
     connector_audit: LogResult | None = None         # Admin Activity audit entries for its connector
-    # The service's request log (every line, of any caller) over the minutes judged since an action: read
-    # by the verification sweep only (shared/remediation/callers.py); None when not read.
+    # The service's request log (every line, of any caller) over the minutes judged: read by the verification
+    # sweep (shared/remediation/callers.py), and on the alert path when `healthy` may depend on who sent the
+    # requests (`callers_asked`; shared/diagnosis/request_callers.py); None when not read.
     request_lines: LogResult | None = None
+    # The alert path asked for the request log for `healthy` (collection.callers_may_decide): None above
+    # is then a read refused (its gap says why), never a read not needed.
+    callers_asked: bool = False
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0

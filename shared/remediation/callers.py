@@ -1,5 +1,6 @@
 """Whether the requests since an action are the service's callers or Cloud Monitoring's uptime checks:
-pure, no I/O (the sweep reads the request log, shared/diagnosis/collection.request_lines_filter).
+pure, no I/O (the sweep reads the request log, shared/diagnosis/collection.request_lines; its lines are
+told apart and counted by shared/diagnosis/request_callers.py, which the alert path's `healthy` uses too).
 
 Cloud Run's request_count has no label that names who sent a request (its labels are response_code,
 response_code_class and route: Cloud Monitoring's list of Google Cloud metrics, run.googleapis.com/
@@ -26,63 +27,10 @@ not show enough callers, `unclear`: the sweep waits, and by the deadline escalat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-
-from shared.diagnosis.evidence import LogRecord, LogResult
 from shared.diagnosis.facts import Facts, Window
-
-# The stable token of Cloud Monitoring's uptime checker's User-Agent (see above; UNCONFIRMED string).
-UPTIME_AGENT = "GoogleStackdriverMonitoring-UptimeChecks"
-# A request log line's request ends in the point of the minute its metric counts it in: request_count's
-# points are 60 s long (collection.py aligns them to 60 s) and a window holds points by their end time.
-_POINT = timedelta(seconds=60)
-# Less than a log entry's timestamp's precision apart: the oldest line of a cut read is held by its cover.
-_INSTANT = timedelta(microseconds=1)
-
-
-def is_uptime_check(line: LogRecord) -> bool:
-    return UPTIME_AGENT.lower() in (line.user_agent or "").lower()
-
-
-@dataclass(frozen=True)
-class Callers:
-    """The request log's lines over the minutes judged, of the serving revisions: the callers' (any
-    agent but the uptime checker's) and the uptime checker's, and the callers' 5xx and 429."""
-
-    callers: int
-    failing: int
-    uptime: int
-    cut: bool             # the read stopped at its page limit: older lines of the window were not read
-    covers: Window        # the times the lines read cover (the window, or its newest part when cut)
-
-    @property
-    def lines(self) -> int:
-        return self.callers + self.uptime
-
-
-def count(read: LogResult, window: Window, serving: tuple[str, ...]) -> Callers:
-    """The lines of `read` whose request the points of `window` count (timestamps in the window's first
-    point's minute up to its end), on the serving revisions (their URL's callers: a tag's are not).
-    Whether a request line's timestamp is when the request came or when it ended is UNCONFIRMED (request
-    _count counts it at its end, gcp-facts.md §4): a slow request at the window's edge may be counted a
-    minute apart from its line, a few lines either way."""
-    span = Window(window.start - _POINT, window.end)
-    covers = span
-    if read.truncated and read.entries:
-        # Newest first: the page holds the newest lines only, down to its oldest one. The read ends at the
-        # newest whole minute's read time (collection.request_lines), the window at the newest point the
-        # metrics hold, up to a minute before it: on a busy service every line of the page may be past the
-        # window. So a cut read is counted over the time its lines cover, either side of the window's end
-        # (the newer lines are the same callers, a few seconds on), never over the window's minutes alone.
-        times = [e.timestamp for e in read.entries]
-        covers = Window(max(span.start, min(times) - _INSTANT), max(window.end, max(times)))
-    lines = [e for e in read.entries if covers.holds(e.timestamp)
-             and (not serving or e.resource_labels.get("revision_name") in serving)]
-    uptime = [e for e in lines if is_uptime_check(e)]
-    callers = [e for e in lines if not is_uptime_check(e)]
-    failing = sum(1 for e in callers if (e.http_status or 0) >= 500 or e.http_status == 429)
-    return Callers(len(callers), failing, len(uptime), read.truncated, covers)
+# Who sent a request line, and a read's lines counted over the minutes judged: shared with the alert path's
+# `healthy` (shared/diagnosis/request_callers.py), re-exported here for the sweep.
+from shared.diagnosis.request_callers import UPTIME_AGENT, Callers, count, is_uptime_check  # noqa: F401
 
 
 def _minutes_read(seen: Callers) -> float:

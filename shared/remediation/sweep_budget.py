@@ -1,6 +1,6 @@
 """How long a sweep may go on starting work: its function's timeout, less the longest single step.
 
-The sweep runs in on_command, which the platform cuts off at the function's timeout (550 s,
+The sweep runs in on_command, which the platform cuts off at the function's timeout (560 s,
 infra/locals.tf `function_timeout_seconds`; Cloud Run functions "Configure function timeout"). A cut
 mid-sweep loses what it did after the last record's guarded move (its outcomes unpublished until their
 hold lapses) and gets the message redelivered with the same slow work first in line. So the sweep
@@ -23,7 +23,7 @@ from shared.clock import Clock
 # knows the deployed timeout; tests/infra/test_settings.py checks both.
 FUNCTION_TIMEOUT_ENV = "RUNWARDEN_FUNCTION_TIMEOUT_SECONDS"
 # Where the variable is not set (the sandbox, a local run): the deployed default.
-DEFAULT_FUNCTION_TIMEOUT_SECONDS = 550.0
+DEFAULT_FUNCTION_TIMEOUT_SECONDS = 560.0
 # The longest one step of the sweep may take once started, at every call's timeout (read from the code,
 # not measured; tests/infra/test_settings.py recomputes it): a rollback's judgement reads its evidence
 # and its request log (diagnosis.collection.MAX_API_CALLS + SWEEP_READS x CallPolicy.call_timeout = 150 s), then its undo reads the service

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 
 from shared.config import Guardrails
-from shared.diagnosis.collection import MAX_API_CALLS, SWEEP_READS
+from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, SWEEP_READS
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
@@ -35,10 +35,10 @@ def one_call_with_retries() -> float:
 
 
 def alert_budget() -> float:
-    """The slowest on_alert that still finishes: every diagnosis read at one call's timeout,
-    the write and its operation wait, the read-back, and the outcome publish."""
+    """The slowest on_alert that still finishes: every diagnosis read at one call's timeout (its request
+    log's too), the write and its operation wait, the read-back, and the outcome publish."""
     policy = CallPolicy()
-    return (MAX_API_CALLS * policy.call_timeout + one_call_with_retries() + longest_operation_wait()
+    return ((MAX_API_CALLS + ALERT_READS) * policy.call_timeout + one_call_with_retries() + longest_operation_wait()
             + one_call_with_retries() + _default(PubSubPublisher, "timeout"))
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from cli.main import runwarden
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
-from shared.diagnosis.collection import MAX_API_CALLS
+from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -42,9 +42,10 @@ def test_every_scenario_is_diagnosed_as_it_expects(tmp_path, name):
     assert set(report["diagnosis"]["competing"]) == set(expect.competing)
     assert bool(report["diagnosis"]["stand_down"]) == expect.stand_down
     assert report["would"]["action"] == expect.action
-    # At most MAX_API_CALLS per service, and 2 to find a shared resource's users (as test_pipeline).
+    # At most MAX_API_CALLS per service and its request log, and 2 to find a shared resource's users (as
+    # test_pipeline).
     services = max(1, len([s for s in scenario.services if s.managed]))
-    assert report["diagnosis"]["api_calls"] <= (MAX_API_CALLS + 2) * services
+    assert report["diagnosis"]["api_calls"] <= (MAX_API_CALLS + ALERT_READS + 2) * services
 
 
 def test_human_output_shows_the_evidence(tmp_path):

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
-from shared.diagnosis.collection import MAX_API_CALLS
+from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS
 from shared.errors import TransientError
 from shared.remediation.guardrails import CLAIMS, COOLDOWNS
 from tests.integration.world import SERVICE, World, concurrently, event
@@ -43,8 +43,9 @@ def test_each_scenario_reaches_its_expected_outcome(standin_env, firestore, pubs
     assert set(diagnosis["competing"]) == set(expect.competing)
     assert bool(diagnosis["stand_down"]) == expect.stand_down
     services = max(1, len([s for s in scenario.services if s.managed]))
-    # At most MAX_API_CALLS per service, and 2 to find a shared resource's users.
-    assert diagnosis["api_calls"] <= (MAX_API_CALLS + 2) * services
+    # At most MAX_API_CALLS per service and its request log (an alert's `healthy` may need it), and 2 to find
+    # a shared resource's users.
+    assert diagnosis["api_calls"] <= (MAX_API_CALLS + ALERT_READS + 2) * services
     writes = world.standins.run.count("UpdateService")
     # A rollback the gate refuses (past its bounds: two releases back) is published with nothing written.
     if expect.action == "rollback_traffic" and expect.status == "applied":
@@ -643,3 +644,60 @@ def test_a_connector_alert_whose_only_managed_user_cannot_be_read_reaches_a_pers
     assert "could not be read" in outcome.reason and "services/catalog" in outcome.reason, outcome.reason
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
     assert world.writes() == 0
+
+
+def _quiet_api_with_uptime_checks(tmp_path):
+    """healthy, on a quiet internal API: 30 clean requests a minute, of which 24 are its four uptime checks'
+    (six checker locations each, every minute) and 6 its callers', until +9m, and one more request at +7m
+    answered 500. request_count counts 1 in 151 refused over the five minutes judged (0.7 %): clean at the
+    settings' 1 %, whoever sent that 500."""
+    import yaml
+
+    from sandbox.scenarios import bundled_scenario_path, load_scenario
+
+    text = bundled_scenario_path("healthy").read_text().replace("to: +5m", "to: +9m")
+    data = yaml.safe_load(text)
+    for series in data["timeseries"]:
+        if series["metric"] == "run.googleapis.com/request_count" and series["labels"]["response_code"] == "500":
+            series["points"].append({"from": "+6m", "to": "+7m", "every": "60s", "value": 1})
+    path = tmp_path / "quiet_api_with_uptime_checks.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_scenario(path)
+
+
+@pytest.mark.parametrize("kept,whose_500,status", [
+    ("whole", "caller", "escalated"),      # 1 of the callers' 31 requests failed (3.2 %): not healthy
+    ("none", "caller", "escalated"),       # no line kept: who sent the 150 clean requests is not known
+    ("whole", "uptime", "skipped"),        # the 500 was an uptime check's own, and its line shows it
+])
+def test_a_failing_caller_beside_clean_uptime_checks_is_not_healthy(world, tmp_path, kept, whose_500, status):
+    """request_count does not say who sent a request: four uptime checks' clean answers beside a quiet API's
+    callers, one of whose 31 requests still failed, read as 0.7 % 5xx and the alert was skipped as healthy.
+    The alert path reads the request log beside the metrics and judges the callers' own share; where the
+    log does not show it, the alert reaches a person with that evidence, and nothing is written."""
+    from sandbox.scenarios import seed
+    from tests.integration.test_remediation import request_lines
+
+    seed(world.standins, _quiet_api_with_uptime_checks(tmp_path), world.anchor)
+    if kept == "whole":
+        request_lines(world, "backend-00001-abc", "-10m", "+9m", 6)
+        request_lines(world, "backend-00001-abc", "-10m", "+9m", 24, agent="uptime")
+        request_lines(world, "backend-00001-abc", "+6m", "+7m", 1, status=500,
+                      agent="uptime" if whose_500 == "uptime" else None)
+    world.at(9)
+    notification = resolve_scenario("healthy").notification(world.anchor)
+    # A ratio condition (its denominatorFilter): the share of 5xx is the bar, at the settings' 1 %.
+    notification["incident"]["condition"]["conditionThreshold"].update(
+        denominatorFilter='metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"')
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == status, outcome.reason
+    assert world.writes() == 0
+    assert outcome.diagnosis.api_calls == world.reads()   # the request log's read counted in the budget
+    assert world.standins.logging.count("ListLogEntries") == 3   # the service's logs, its audit, its request log
+    if status == "escalated":
+        assert outcome.diagnosis.signature == "inconclusive", outcome.reason
+        said = ("its callers' own requests still fail" if kept == "whole"
+                else "its callers' own share of failures is not shown under the bar")
+        assert said in outcome.reason or any(said in e.threshold for e in outcome.diagnosis.evidence), outcome.reason
