@@ -34,11 +34,41 @@ class _Latency:
 
 
 @dataclass(frozen=True)
+class QuotaRefusal:
+    """A rate-quota refusal as Google's front end answers it: RESOURCE_EXHAUSTED whose status details
+    carry an ErrorInfo with reason RATE_LIMIT_EXCEEDED, domain googleapis.com and the service, quota
+    metric and limit in its metadata (the examples of RATE_LIMIT_EXCEEDED in
+    google/api/error_reason.proto), a QuotaFailure violation naming the same limit
+    (google/rpc/error_details.proto: "Also see RetryInfo and Help types for other details about
+    handling a quota failure"), and, when `retry_delay` is set, a RetryInfo. Whether a given API's
+    quota refusal carries a RetryInfo is not documented per API (UNCONFIRMED): the stand-ins send it
+    only when asked, and the product is tested with and without."""
+
+    service: str
+    quota_metric: str
+    quota_limit: str
+    retry_delay: float | None = None
+
+    @property
+    def message(self) -> str:
+        return (f"Quota exceeded for quota metric '{self.quota_metric}' and limit '{self.quota_limit}' of "
+                f"service '{self.service}' for consumer 'project_number:0'.")
+
+
+@dataclass
+class _RateLimit:
+    until: float                # time.monotonic() until which matching calls are refused
+    method: str | None
+    quota: QuotaRefusal
+
+
+@dataclass(frozen=True)
 class InjectedFault:
     """What a call must fail with."""
 
     code: grpc.StatusCode
     message: str
+    quota: QuotaRefusal | None = None   # set for a quota refusal: the details it carries
 
 
 def _applies(rule_method: str | None, method: str) -> bool:
@@ -54,6 +84,7 @@ class Faults:
         self._latencies: list[_Latency] = []
         self._denied: set[str | None] = set()
         self._lost: list[_LostResponse] = []
+        self._rate_limits: list[_RateLimit] = []
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
                   method: str | None = None) -> None:
@@ -79,6 +110,16 @@ class Faults:
         with self._lock:
             self._lost.append(_LostResponse(n, code, method))
 
+    def rate_limit(self, seconds: float, method: str | None = None, *, service: str,
+                   quota_metric: str = "", quota_limit: str = "ReadRequestsPerMinutePerProject",
+                   retry_delay: float | None = None) -> None:
+        """Matching calls are refused RESOURCE_EXHAUSTED (a QuotaRefusal, its details included) for
+        the next `seconds` of wall time, as a per-minute quota refuses every call until its window
+        passes, retries included; with `retry_delay`, the refusal carries that RetryInfo."""
+        quota = QuotaRefusal(service, quota_metric or f"{service}/read_requests", quota_limit, retry_delay)
+        with self._lock:
+            self._rate_limits.append(_RateLimit(time.monotonic() + seconds, method, quota))
+
     def add_latency(self, seconds: float, method: str | None = None) -> None:
         """Every matching call sleeps `seconds` before it is handled (until clear())."""
         with self._lock:
@@ -95,6 +136,7 @@ class Faults:
             self._latencies.clear()
             self._denied.clear()
             self._lost.clear()
+            self._rate_limits.clear()
 
     def before_call(self, method: str) -> InjectedFault | None:
         """Sleeps for any latency, then returns the fault this call must raise, if any."""
@@ -114,6 +156,10 @@ class Faults:
             if None in self._denied or method in self._denied:
                 return InjectedFault(grpc.StatusCode.PERMISSION_DENIED,
                                      f"Permission denied on {method} (injected by the stand-in)")
+            now = time.monotonic()
+            for limit in self._rate_limits:
+                if now < limit.until and _applies(limit.method, method):
+                    return InjectedFault(grpc.StatusCode.RESOURCE_EXHAUSTED, limit.quota.message, limit.quota)
             for failure in self._failures:
                 if failure.remaining > 0 and _applies(failure.method, method):
                     failure.remaining -= 1

@@ -71,10 +71,13 @@ class _Status:
 class ApiStatusError(Exception):
     """A non-2xx answer from the API, with Google's status name ("INVALID_ARGUMENT")."""
 
-    def __init__(self, http_status: int, status: str, message: str) -> None:
+    def __init__(self, http_status: int, status: str, message: str, details: tuple[Any, ...] = ()) -> None:
         super().__init__(f"HTTP {http_status} {status}: {message}")
         self.http_status = http_status
         self.grpc_status_code = _Status(status)
+        # The error body's `details` (google.rpc.Status.details as JSON: ErrorInfo, QuotaFailure,
+        # RetryInfo ...), read as google-api-core exposes a gRPC error's (`details`).
+        self.details = details
 
 
 class RequestNotSent(ConnectionError):
@@ -309,7 +312,7 @@ THROUGHPUT_PER_INSTANCE = 100
 
 
 def _api_error(response: Any) -> ApiStatusError:
-    """Google's JSON error body `{"error": {"code", "message", "status"}}`, or the bare HTTP status."""
+    """Google's JSON error body `{"error": {"code", "message", "status", "details"}}`, or the bare HTTP status."""
     error: dict[str, Any] = {}
     try:
         payload = response.json()
@@ -319,7 +322,9 @@ def _api_error(response: Any) -> ApiStatusError:
         pass
     status = error.get("status") or _STATUS_FOR_HTTP.get(response.status_code, "UNKNOWN")
     message = error.get("message") or (response.text[:200] if response.text else response.reason)
-    return ApiStatusError(response.status_code, status, message)
+    details = error.get("details")
+    return ApiStatusError(response.status_code, status, message,
+                          tuple(d for d in details if isinstance(d, dict)) if isinstance(details, list) else ())
 
 
 def _raise_operation_error(operation: dict[str, Any], target: str) -> None:

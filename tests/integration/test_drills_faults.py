@@ -117,6 +117,11 @@ def assert_no_unrecorded_write(world: World, changed: bool, incident_id: str, de
 # --- a fault at every step -----------------------------------------------------------------------------
 
 UNAVAILABLE, DEADLINE, DENIED, SLOW = "UNAVAILABLE", "DEADLINE_EXCEEDED", "PERMISSION_DENIED", "slower than the deadline"
+# A rate quota used up: RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMIT_EXCEEDED and QuotaFailure, no
+# RetryInfo, refused until the fault is cleared (sandbox/standins/faults.py, QuotaRefusal).
+QUOTA = "RESOURCE_EXHAUSTED quota"
+API_SERVICE = {"run": "run.googleapis.com", "monitoring": "monitoring.googleapis.com",
+               "logging": "logging.googleapis.com", "vpcaccess": "vpcaccess.googleapis.com"}
 
 
 @dataclass(frozen=True)
@@ -144,28 +149,29 @@ STEPS = [
 # with an action record, so the redelivery is a duplicate.
 EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("run", "GetService"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "failed",
-                            SLOW: "redelivered"},
+                            SLOW: "redelivered", QUOTA: "redelivered"},
     ("run", "ListRevisions"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "failed",
-                               SLOW: "redelivered"},
+                               SLOW: "redelivered", QUOTA: "redelivered"},
     ("monitoring", "ListTimeSeries"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "escalated",
-                                       SLOW: "redelivered"},
+                                       SLOW: "redelivered", QUOTA: "redelivered"},
     ("logging", "ListLogEntries"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "applied",
-                                    SLOW: "redelivered"},
+                                    SLOW: "redelivered", QUOTA: "redelivered"},
+    # A quota refusal of the write wrote nothing: given back and redelivered, as UNAVAILABLE is.
     ("run", "UpdateService"): {UNAVAILABLE: "redelivered", DEADLINE: "escalated", DENIED: "failed",
-                               SLOW: "escalated"},
+                               SLOW: "escalated", QUOTA: "redelivered"},
     # A slow poll is no fault: polling has no per-call deadline, only the operation's timeout.
     ("run", "GetOperation"): {UNAVAILABLE: "escalated", DEADLINE: "escalated", DENIED: "escalated",
-                              SLOW: "applied"},
+                              SLOW: "applied", QUOTA: "escalated"},
     ("vpcaccess", "GetConnector"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "escalated",
-                                    SLOW: "redelivered"},
+                                    SLOW: "redelivered", QUOTA: "redelivered"},
     ("vpcaccess", "PatchConnector"): {UNAVAILABLE: "redelivered", DEADLINE: "escalated", DENIED: "failed",
-                                      SLOW: "escalated"},
+                                      SLOW: "escalated", QUOTA: "redelivered"},
     ("vpcaccess", "GetOperation"): {UNAVAILABLE: "escalated", DEADLINE: "escalated", DENIED: "escalated",
-                                    SLOW: "escalated"},
+                                    SLOW: "escalated", QUOTA: "escalated"},
 }
 
 CASES = [pytest.param(step, fault, id=f"{step.part}.{step.method}-{fault.split()[0]}")
-         for step in STEPS for fault in (UNAVAILABLE, DEADLINE, DENIED, SLOW)]
+         for step in STEPS for fault in (UNAVAILABLE, DEADLINE, DENIED, SLOW, QUOTA)]
 
 
 def inject(world: World, step: Step, fault: str) -> None:
@@ -174,6 +180,8 @@ def inject(world: World, step: Step, fault: str) -> None:
         faults.add_latency(SLOWER_THAN_THE_DEADLINE, method=step.method)
     elif fault == DENIED:
         faults.deny(method=step.method)
+    elif fault == QUOTA:
+        faults.rate_limit(3600, step.method, service=API_SERVICE[step.part])
     else:
         faults.fail_next(10_000, getattr(grpc.StatusCode, fault), method=step.method)
 

@@ -327,3 +327,31 @@ def test_a_stopped_standin_refuses_even_a_kept_alive_session(adapter, vpc_standi
     vpc_standin.stop()
     with pytest.raises(TransientError, match="connection not made"):
         adapter.get_connector(CONNECTOR)
+
+
+WAITS = CallPolicy(call_timeout=2, attempts=3, initial_backoff=0.01, max_backoff=1.0, total_timeout=5)
+
+
+def test_a_429_is_retried_after_the_retry_delay_its_body_asks_for(vpc_standin):
+    """The JSON error body's RetryInfo ("retryDelay": "0.5s") is read as a gRPC error's: before, the
+    body's details were dropped and the retries came 10 and 20 ms later, all refused."""
+    vpc = VpcAccessAdapter(policy=WAITS, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        vpc.get_connector(CONNECTOR)  # the session and its connection made, so the window below is the quota's
+        vpc_standin.reset_calls()
+        vpc_standin.faults.rate_limit(0.3, "GetConnector", service="vpcaccess.googleapis.com", retry_delay=0.5)
+        assert vpc.get_connector(CONNECTOR).state == "READY"
+    finally:
+        vpc.close()
+    assert vpc_standin.count("GetConnector") == 2
+
+
+def test_a_429_asking_for_longer_than_the_retries_wait_is_not_retried(vpc_standin):
+    vpc = VpcAccessAdapter(policy=WAITS, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    vpc_standin.faults.rate_limit(60, "GetConnector", service="vpcaccess.googleapis.com", retry_delay=45)
+    try:
+        with pytest.raises(TransientError, match="asks for no retry before 45s"):
+            vpc.get_connector(CONNECTOR)
+    finally:
+        vpc.close()
+    assert vpc_standin.count("GetConnector") == 1
