@@ -213,7 +213,8 @@ class StandIn:
                 self._calls.append(Call(rpc.method, request))
             fault = self.faults.before_call(rpc.method)
             if fault is not None:
-                if fault.code == grpc.StatusCode.PERMISSION_DENIED and rpc.method in self.permissions:
+                if fault.code == grpc.StatusCode.PERMISSION_DENIED and rpc.method in self.permissions \
+                        and not fault.generic:
                     context.abort_with_status(iam_denial(self.permissions[rpc.method], resource_of(request)))
                 if fault.quota is not None:
                     context.abort_with_status(quota_status(fault.quota))

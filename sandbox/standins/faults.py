@@ -69,6 +69,10 @@ class InjectedFault:
     code: grpc.StatusCode
     message: str
     quota: QuotaRefusal | None = None   # set for a quota refusal: the details it carries
+    generic: bool = False               # a PERMISSION_DENIED that names no permission (Faults.deny)
+
+
+GENERIC_DENIAL = "The caller does not have permission"
 
 
 def _applies(rule_method: str | None, method: str) -> bool:
@@ -85,6 +89,7 @@ class Faults:
         self._denied: set[str | None] = set()
         self._lost: list[_LostResponse] = []
         self._rate_limits: list[_RateLimit] = []
+        self._unnamed: set[str | None] = set()
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
                   method: str | None = None) -> None:
@@ -125,16 +130,22 @@ class Faults:
         with self._lock:
             self._latencies.append(_Latency(seconds, method))
 
-    def deny(self, method: str | None = None) -> None:
-        """Matching calls fail with PERMISSION_DENIED until clear()."""
+    def deny(self, method: str | None = None, *, named: bool = True) -> None:
+        """Matching calls fail with PERMISSION_DENIED until clear(). `named`: as IAM's usual refusal,
+        naming the permission in its message and an ErrorInfo; otherwise the bare "The caller does not
+        have permission", no details (another shape Google's APIs answer with; UNCONFIRMED for a
+        given API, google.rpc.Code fixes no wording)."""
         with self._lock:
             self._denied.add(method)
+            if not named:
+                self._unnamed.add(method)
 
     def clear(self) -> None:
         with self._lock:
             self._failures.clear()
             self._latencies.clear()
             self._denied.clear()
+            self._unnamed.clear()
             self._lost.clear()
             self._rate_limits.clear()
 
@@ -154,6 +165,8 @@ class Faults:
     def _take_fault(self, method: str) -> InjectedFault | None:
         with self._lock:
             if None in self._denied or method in self._denied:
+                if None in self._unnamed or method in self._unnamed:
+                    return InjectedFault(grpc.StatusCode.PERMISSION_DENIED, GENERIC_DENIAL, generic=True)
                 return InjectedFault(grpc.StatusCode.PERMISSION_DENIED,
                                      f"Permission denied on {method} (injected by the stand-in)")
             now = time.monotonic()

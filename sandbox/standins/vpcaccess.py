@@ -349,7 +349,7 @@ class VpcAccessStandIn(StandIn):
         fault = self.faults.before_call(method)
         if fault is None:
             return
-        if fault.code == grpc.StatusCode.PERMISSION_DENIED:  # worded like IAM's real refusal
+        if fault.code == grpc.StatusCode.PERMISSION_DENIED and not fault.generic:  # worded like IAM's refusal
             raise permission_denied(_PERMISSIONS[method], name)
         if fault.quota is not None:
             raise quota_exceeded(fault.quota)

@@ -445,3 +445,36 @@ def test_a_claim_left_by_an_attempt_that_died_is_redelivered_never_acted_on(stan
     assert renotified.outcome.status.value == "skipped" and renotified.outcome.reason.startswith("duplicate")
     assert "earlier delivery" not in renotified.outcome.reason  # another message: a plain duplicate
     assert world.writes() == 0
+
+
+# --- a write refused for a missing permission: the outcome names it -------------------------------------------------
+
+
+@pytest.mark.parametrize("part,method,named,expected", [
+    pytest.param("run", "UpdateService", True, "Runwarden's service account needs run.services.update", id="run-named"),
+    pytest.param("run", "UpdateService", False,
+                 "the API did not name the permission: Runwarden's service account needs every permission "
+                 "rollback_traffic declares: run.services.get, run.services.update, run.revisions.list, "
+                 "run.operations.get, iam.serviceAccounts.actAs", id="run-unnamed"),
+    pytest.param("vpcaccess", "PatchConnector", True, "Runwarden's service account needs vpcaccess.connectors.update",
+                 id="vpc-named"),
+    pytest.param("vpcaccess", "PatchConnector", False,
+                 "the API did not name the permission: Runwarden's service account needs every permission "
+                 "scale_connector declares: vpcaccess.connectors.get, vpcaccess.connectors.update, "
+                 "vpcaccess.operations.get (on the target's project)", id="vpc-unnamed"),
+])
+def test_a_write_refused_for_a_permission_names_the_permission_to_grant(standin_env, firestore, pubsub, project_id,
+                                                                        anchor, part, method, named, expected):
+    """PERMISSION_DENIED on the write: the `failed` outcome ends with the permission to grant, the one
+    the refusal names (its ErrorInfo, or its message), or, when it names none ("The caller does not have
+    permission"), every permission the action declares. Before, a refusal that named none reached the
+    person as a bare "The caller does not have permission"."""
+    rollback = part == "run"
+    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    getattr(world.standins, part).faults.deny(method, named=named)
+
+    first = deliver(world, "bad_revision" if rollback else "connector_saturation", DeliveryCounter())
+
+    assert first.result == "failed", first.raised or first.outcome.reason
+    assert expected in first.outcome.reason, first.outcome.reason
+    assert getattr(world.standins, part).count(method) == 1
