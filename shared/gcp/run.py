@@ -440,7 +440,11 @@ class CloudRunAdapter(CloudRunReader):
             accepted, functools.partial(wire.get_operation, accepted.name, self._operation_timeout),
             _never_cancelled, result_type=wire.Service, metadata_type=wire.Service)
         poll = polling.DEFAULT_POLLING.with_delay(initial=self._poll_initial_delay, maximum=self._poll_max_delay)
-        poll_rpc_retry = retry.Retry(predicate=retry.if_exception_type(exceptions.ServiceUnavailable),
+        # A poll is a read: retried on UNAVAILABLE and on a quota's RESOURCE_EXHAUSTED (refused, served
+        # nothing; a per-minute read quota passes), within the policy's total timeout. Not followed, an
+        # accepted write is escalated as of unknown outcome.
+        poll_rpc_retry = retry.Retry(predicate=retry.if_exception_type(exceptions.ServiceUnavailable,
+                                                                       exceptions.ResourceExhausted),
                                      initial=self._policy.initial_backoff, maximum=self._policy.max_backoff,
                                      timeout=self._policy.total_timeout)
         try:

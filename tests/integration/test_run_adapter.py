@@ -303,6 +303,16 @@ def test_poll_survives_a_transient_get_operation_fault(adapter, standins):
     assert standins.run.count("GetOperation") == 4
 
 
+def test_poll_outlasts_a_quota_refusal_of_get_operation(adapter, standins):
+    """GetOperation refused RESOURCE_EXHAUSTED for a moment (a read quota's window): the poll is a read,
+    retried within the policy's timeout, and the accepted write is followed to its end. Before, the
+    first refusal left the write "could not be followed": escalated, of unknown outcome."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.rate_limit(0.3, "GetOperation", service="run.googleapis.com")
+    assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+    assert standins.run.count("UpdateService") == 1
+
+
 def test_operation_that_never_finishes_is_transient(adapter, standins):
     standins.run.lro_polls_before_done = 10_000
     slow = CloudRunAdapter(policy=QUICK, operation_timeout=0.3, poll_initial_delay=0.01, poll_max_delay=0.05)
