@@ -13,16 +13,17 @@ from typing import Any, Callable, Sequence
 
 import grpc
 
-from sandbox.standins.faults import Faults
+from sandbox.standins.faults import Faults, QuotaRefusal
 
 
 class ApiError(Exception):
     """Raised by a handler to answer with a gRPC status and message."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, *, quota: QuotaRefusal | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.quota = quota   # a quota refusal's details (quota_status), sent in the status trailer
 
 
 def not_found(message: str) -> ApiError:
@@ -110,6 +111,27 @@ def iam_denial(permission: str, resource: str) -> grpc.Status:
                        (("grpc-status-details-bin", status.SerializeToString()),))
 
 
+def quota_status(quota: QuotaRefusal) -> grpc.Status:
+    """RESOURCE_EXHAUSTED with its details in the `grpc-status-details-bin` trailer: ErrorInfo
+    RATE_LIMIT_EXCEEDED, QuotaFailure and (when set) RetryInfo (see QuotaRefusal)."""
+    from google.protobuf import duration_pb2
+    from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=quota.message)
+    status.details.add().Pack(error_details_pb2.ErrorInfo(
+        reason="RATE_LIMIT_EXCEEDED", domain="googleapis.com",
+        metadata={"service": quota.service, "quota_metric": quota.quota_metric, "quota_limit": quota.quota_limit,
+                  "consumer": "projects/0"}))
+    status.details.add().Pack(error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(
+        subject="project:0", description=quota.message)]))
+    if quota.retry_delay is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(quota.retry_delay * 1e9))
+        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    return _RichStatus(grpc.StatusCode.RESOURCE_EXHAUSTED, status.message,
+                       (("grpc-status-details-bin", status.SerializeToString()),))
+
+
 @dataclass(frozen=True)
 class _RichStatus(grpc.Status):
     code: grpc.StatusCode
@@ -191,13 +213,18 @@ class StandIn:
                 self._calls.append(Call(rpc.method, request))
             fault = self.faults.before_call(rpc.method)
             if fault is not None:
-                if fault.code == grpc.StatusCode.PERMISSION_DENIED and rpc.method in self.permissions:
+                if fault.code == grpc.StatusCode.PERMISSION_DENIED and rpc.method in self.permissions \
+                        and not fault.generic:
                     context.abort_with_status(iam_denial(self.permissions[rpc.method], resource_of(request)))
+                if fault.quota is not None:
+                    context.abort_with_status(quota_status(fault.quota))
                 context.abort(fault.code, fault.message)
             try:
                 with self.lock:
                     response = rpc.handler(request)
             except ApiError as err:
+                if err.quota is not None:
+                    context.abort_with_status(quota_status(err.quota))
                 context.abort(err.code, err.message)
             except Exception as exc:  # noqa: BLE001 - a stand-in bug must say what it was
                 context.abort(grpc.StatusCode.INTERNAL, f"stand-in error in {rpc.method}: {exc!r}")

@@ -34,11 +34,45 @@ class _Latency:
 
 
 @dataclass(frozen=True)
+class QuotaRefusal:
+    """A rate-quota refusal as Google's front end answers it: RESOURCE_EXHAUSTED whose status details
+    carry an ErrorInfo with reason RATE_LIMIT_EXCEEDED, domain googleapis.com and the service, quota
+    metric and limit in its metadata (the examples of RATE_LIMIT_EXCEEDED in
+    google/api/error_reason.proto), a QuotaFailure violation naming the same limit
+    (google/rpc/error_details.proto: "Also see RetryInfo and Help types for other details about
+    handling a quota failure"), and, when `retry_delay` is set, a RetryInfo. Whether a given API's
+    quota refusal carries a RetryInfo is not documented per API (UNCONFIRMED): the stand-ins send it
+    only when asked, and the product is tested with and without."""
+
+    service: str
+    quota_metric: str
+    quota_limit: str
+    retry_delay: float | None = None
+
+    @property
+    def message(self) -> str:
+        return (f"Quota exceeded for quota metric '{self.quota_metric}' and limit '{self.quota_limit}' of "
+                f"service '{self.service}' for consumer 'project_number:0'.")
+
+
+@dataclass
+class _RateLimit:
+    until: float                # time.monotonic() until which matching calls are refused
+    method: str | None
+    quota: QuotaRefusal
+
+
+@dataclass(frozen=True)
 class InjectedFault:
     """What a call must fail with."""
 
     code: grpc.StatusCode
     message: str
+    quota: QuotaRefusal | None = None   # set for a quota refusal: the details it carries
+    generic: bool = False               # a PERMISSION_DENIED that names no permission (Faults.deny)
+
+
+GENERIC_DENIAL = "The caller does not have permission"
 
 
 def _applies(rule_method: str | None, method: str) -> bool:
@@ -54,6 +88,8 @@ class Faults:
         self._latencies: list[_Latency] = []
         self._denied: set[str | None] = set()
         self._lost: list[_LostResponse] = []
+        self._rate_limits: list[_RateLimit] = []
+        self._unnamed: set[str | None] = set()
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
                   method: str | None = None) -> None:
@@ -79,22 +115,39 @@ class Faults:
         with self._lock:
             self._lost.append(_LostResponse(n, code, method))
 
+    def rate_limit(self, seconds: float, method: str | None = None, *, service: str,
+                   quota_metric: str = "", quota_limit: str = "ReadRequestsPerMinutePerProject",
+                   retry_delay: float | None = None) -> None:
+        """Matching calls are refused RESOURCE_EXHAUSTED (a QuotaRefusal, its details included) for
+        the next `seconds` of wall time, as a per-minute quota refuses every call until its window
+        passes, retries included; with `retry_delay`, the refusal carries that RetryInfo."""
+        quota = QuotaRefusal(service, quota_metric or f"{service}/read_requests", quota_limit, retry_delay)
+        with self._lock:
+            self._rate_limits.append(_RateLimit(time.monotonic() + seconds, method, quota))
+
     def add_latency(self, seconds: float, method: str | None = None) -> None:
         """Every matching call sleeps `seconds` before it is handled (until clear())."""
         with self._lock:
             self._latencies.append(_Latency(seconds, method))
 
-    def deny(self, method: str | None = None) -> None:
-        """Matching calls fail with PERMISSION_DENIED until clear()."""
+    def deny(self, method: str | None = None, *, named: bool = True) -> None:
+        """Matching calls fail with PERMISSION_DENIED until clear(). `named`: as IAM's usual refusal,
+        naming the permission in its message and an ErrorInfo; otherwise the bare "The caller does not
+        have permission", no details (another shape Google's APIs answer with; UNCONFIRMED for a
+        given API, google.rpc.Code fixes no wording)."""
         with self._lock:
             self._denied.add(method)
+            if not named:
+                self._unnamed.add(method)
 
     def clear(self) -> None:
         with self._lock:
             self._failures.clear()
             self._latencies.clear()
             self._denied.clear()
+            self._unnamed.clear()
             self._lost.clear()
+            self._rate_limits.clear()
 
     def before_call(self, method: str) -> InjectedFault | None:
         """Sleeps for any latency, then returns the fault this call must raise, if any."""
@@ -112,8 +165,14 @@ class Faults:
     def _take_fault(self, method: str) -> InjectedFault | None:
         with self._lock:
             if None in self._denied or method in self._denied:
+                if None in self._unnamed or method in self._unnamed:
+                    return InjectedFault(grpc.StatusCode.PERMISSION_DENIED, GENERIC_DENIAL, generic=True)
                 return InjectedFault(grpc.StatusCode.PERMISSION_DENIED,
                                      f"Permission denied on {method} (injected by the stand-in)")
+            now = time.monotonic()
+            for limit in self._rate_limits:
+                if now < limit.until and _applies(limit.method, method):
+                    return InjectedFault(grpc.StatusCode.RESOURCE_EXHAUSTED, limit.quota.message, limit.quota)
             for failure in self._failures:
                 if failure.remaining > 0 and _applies(failure.method, method):
                     failure.remaining -= 1

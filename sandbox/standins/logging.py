@@ -52,6 +52,7 @@ from google.logging.type import log_severity_pb2
 from google.protobuf import json_format
 
 from sandbox.standins.base import ApiError, Rpc, StandIn, invalid
+from sandbox.standins.faults import QuotaRefusal
 
 LOGGING_SERVICE = "google.logging.v2.LoggingServiceV2"
 
@@ -714,6 +715,9 @@ class LoggingStandIn(StandIn):
         self.default_window: timedelta | None = None
         self.search_budget: int | None = None
         self.read_quota: int | None = None            # ListLogEntries calls a minute (module docstring)
+        # Whether read_quota's refusal carries a RetryInfo (until the minute ends): not documented
+        # for Logging (UNCONFIRMED), so both readings are tested.
+        self.read_quota_retry_info = False
         self._reads_by_minute: dict[datetime, int] = {}
         self._entries: list[_Stored] = []
         self._keys: set[tuple[str, datetime, str]] = set()   # (project, timestamp, insert_id) of each stored entry
@@ -857,9 +861,14 @@ class LoggingStandIn(StandIn):
         minute = self.clock().replace(second=0, microsecond=0)
         used = self._reads_by_minute[minute] = self._reads_by_minute.get(minute, 0) + 1
         if used > self.read_quota:
+            # With the details of a rate-quota refusal (QuotaRefusal: ErrorInfo RATE_LIMIT_EXCEEDED,
+            # QuotaFailure) and, under `read_quota_retry_info`, a RetryInfo for the rest of the minute.
+            left = (minute + timedelta(minutes=1) - self.clock()).total_seconds()
+            quota = QuotaRefusal("logging.googleapis.com", "logging.googleapis.com/read_requests",
+                                 "ReadRequestsPerMinutePerProject",
+                                 left if self.read_quota_retry_info else None)
             raise ApiError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                           "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of "
-                           f"service 'logging.googleapis.com' ({self.read_quota} a minute)")
+                           f"{quota.message} ({self.read_quota} a minute)", quota=quota)
 
     def _search(self, projects: set[str], since: datetime | None, query: Any, newest_first: bool,
                 after: tuple[datetime, str] | None, page_size: int) -> tuple[list[_Stored], tuple[datetime, str] | None]:

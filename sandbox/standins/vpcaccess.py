@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import grpc
 
 from sandbox.standins.base import Call, StandIn
-from sandbox.standins.faults import Faults
+from sandbox.standins.faults import Faults, QuotaRefusal
 
 MACHINE_TYPES = ("e2-micro", "f1-micro", "e2-standard-4")
 STATES = ("READY", "CREATING", "DELETING", "ERROR", "UPDATING")
@@ -120,6 +120,21 @@ def permission_denied(permission: str, resource: str) -> HttpError:
                      "(or it may not exist).",
                      ({"@type": ERROR_INFO_TYPE, "reason": "IAM_PERMISSION_DENIED", "domain": "iam.googleapis.com",
                        "metadata": {"permission": permission, "resource": resource}},))
+
+
+def quota_exceeded(quota: QuotaRefusal) -> HttpError:
+    """A rate-quota refusal in the JSON error body: 429 RESOURCE_EXHAUSTED with the ErrorInfo
+    (RATE_LIMIT_EXCEEDED), QuotaFailure and, when set, RetryInfo of QuotaRefusal, each an Any with its
+    `@type` (proto3 JSON; a Duration is written as seconds with an "s" suffix)."""
+    details: list[dict[str, Any]] = [
+        {"@type": ERROR_INFO_TYPE, "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
+         "metadata": {"service": quota.service, "quota_metric": quota.quota_metric,
+                      "quota_limit": quota.quota_limit, "consumer": "projects/0"}},
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+         "violations": [{"subject": "project:0", "description": quota.message}]}]
+    if quota.retry_delay is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{quota.retry_delay:g}s"})
+    return HttpError(grpc.StatusCode.RESOURCE_EXHAUSTED, quota.message, tuple(details))
 
 
 class HttpFaults(Faults):
@@ -334,8 +349,10 @@ class VpcAccessStandIn(StandIn):
         fault = self.faults.before_call(method)
         if fault is None:
             return
-        if fault.code == grpc.StatusCode.PERMISSION_DENIED:  # worded like IAM's real refusal
+        if fault.code == grpc.StatusCode.PERMISSION_DENIED and not fault.generic:  # worded like IAM's refusal
             raise permission_denied(_PERMISSIONS[method], name)
+        if fault.quota is not None:
+            raise quota_exceeded(fault.quota)
         raise HttpError(fault.code, fault.message)
 
     # --- connectors ------------------------------------------------------------------------------

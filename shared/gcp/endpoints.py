@@ -198,8 +198,57 @@ def call_with_retry(fn: Callable[[], T], *, what: str, policy: CallPolicy,
             if not _retryable(exc, retry_codes) or attempt >= policy.attempts \
                     or time.monotonic() - started >= policy.total_timeout:
                 raise describe_error(exc, what) from exc
-        time.sleep(backoff(attempt, policy))
+            wait = next_wait(attempt, policy, retry_delay(exc))
+            if wait is None:
+                raise describe_error(exc, f"{what} (the API asks for no retry before "
+                                          f"{retry_delay(exc):g}s, past this call's retries)") from exc
+        time.sleep(wait)
         attempt += 1
+
+
+def next_wait(attempt: int, policy: CallPolicy, asked: float | None) -> float | None:
+    """Seconds to wait before attempt `attempt + 1`, or None: no retry within this call.
+
+    `asked` is the API's RetryInfo.retry_delay: "Clients should wait until `retry_delay` amount of
+    time has passed since receiving the error response before retrying" (google/rpc/error_details.proto,
+    RetryInfo); a quota refusal (ErrorInfo reason RATE_LIMIT_EXCEEDED: "The request is denied because
+    there is not enough rate quota", google/api/error_reason.proto) may carry one. Retrying sooner is
+    refused again, and every refused retry counts against the same per-minute quota (the Cloud
+    Logging and Monitoring quota pages count requests, not successes; UNCONFIRMED that refused ones
+    count). So a delay within the policy's longest wait (`max_backoff`) is waited out; a longer one
+    ends the call's retries at once, and the caller's own retry (Pub/Sub's redelivery of the alert,
+    with its backoff) is the later attempt. Without a RetryInfo: the exponential backoff."""
+    if asked is None:
+        return backoff(attempt, policy)
+    if asked > policy.max_backoff:
+        return None
+    return max(asked, backoff(attempt, policy))
+
+
+def retry_delay(exc: BaseException) -> float | None:
+    """RetryInfo.retry_delay, in seconds, in a Google error's details, or None.
+
+    gRPC: google-api-core parses the `grpc-status-details-bin` trailer into the exception's `details`
+    (exceptions.from_grpc_error, `_parse_grpc_error_details`: RetryInfo is one of the types it
+    unpacks). REST: the `details` of the JSON error body, `{"@type": ".../google.rpc.RetryInfo",
+    "retryDelay": "30s"}` (Duration in proto3 JSON: seconds with an "s" suffix)."""
+    for detail in getattr(exc, "details", None) or ():
+        if isinstance(detail, dict):
+            if str(detail.get("@type", "")).endswith("/google.rpc.RetryInfo"):
+                return _json_duration(detail.get("retryDelay"))
+        elif type(detail).__name__ == "RetryInfo":
+            delay = detail.retry_delay
+            return max(0.0, delay.seconds + delay.nanos / 1e9)
+    return None
+
+
+def _json_duration(value: Any) -> float | None:
+    if not isinstance(value, str) or not value.endswith("s"):
+        return None
+    try:
+        return max(0.0, float(value[:-1]))
+    except ValueError:
+        return None
 
 
 def _retryable(exc: BaseException, retry_codes: frozenset[str] | None) -> bool:

@@ -33,7 +33,7 @@ class PubSubPublisher:
         try:
             return self._send(client, path, data, attributes, ordering_key)
         except Exception as exc:  # noqa: BLE001 - every failure leaves as Transient/Permanent
-            raise _classify(exc) from exc
+            raise _named(_classify(exc), path) from exc
 
     def _send(self, client: Any, path: str, data: bytes, attributes: dict[str, str], ordering_key: str) -> str:
         """One Publish call, answered before it returns; `timeout` bounds it and its retries.
@@ -150,6 +150,20 @@ class _PublishWire:
 
     def call(self, request: Any, timeout: float | None) -> Any:
         return unary(self._stub, request, timeout, self.metadata(request.topic))
+
+
+def _named(err: RunwardenError, path: str) -> RunwardenError:
+    """`err` saying which topic the publish was for, and, for a refusal for good, what to fix: the
+    API's own words do not name it ("Topic not found"; PERMISSION_DENIED names no permission in
+    Pub/Sub's "User not authorized to perform this action.", UNCONFIRMED as its only wording), and a
+    publish that fails is reported where a person reads it, the timeline's `error` line."""
+    if type(err) is TransientError:
+        return TransientError(f"Publish {path}: {err}")
+    if type(err) is not PermanentError:
+        return err
+    fix = {"NOT_FOUND": " (the topic does not exist: create it, or correct outcomes_topic)",
+           "PERMISSION_DENIED": " (Runwarden's service account needs pubsub.topics.publish on it)"}.get(err.code, "")
+    return PermanentError(f"Publish {path}: {err}{fix}", code=err.code)
 
 
 def _classify(exc: BaseException) -> RunwardenError:

@@ -75,6 +75,16 @@ from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revi
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
+# Answers that say the write was refused before it was served, so a service not showing it afterwards
+# is one it was never applied to (transient: given back and redelivered, not "outcome unknown"):
+# UNAVAILABLE, and RESOURCE_EXHAUSTED, a quota or rate refusal ("The request is denied because there
+# is not enough rate quota", ErrorInfo reason RATE_LIMIT_EXCEEDED, google/api/error_reason.proto;
+# google.rpc.Code RESOURCE_EXHAUSTED: "Some resource has been exhausted, perhaps a per-user quota").
+# RESOURCE_EXHAUSTED is not re-sent at once (a quota refuses again until its window passes); the
+# redelivery reads the service afresh and writes under its new etag, so even under the reading where
+# such a refusal could still be applied, a write that landed meanwhile is seen or refused by etag
+# (UNCONFIRMED: no Cloud Run page says what a RESOURCE_EXHAUSTED UpdateService applied).
+NOT_APPLIED_CODES = WRITE_RETRY_CODES | {"RESOURCE_EXHAUSTED"}
 # How a stale etag may be refused: ABORTED (AIP-154 today) or FAILED_PRECONDITION (AIP-154 before
 # 2021-03). Either answer is a refusal: nothing was applied.
 REFUSAL_CODES = frozenset({"ABORTED", "FAILED_PRECONDITION"})
@@ -398,19 +408,21 @@ class CloudRunAdapter(CloudRunReader):
         service is read again. If its desired traffic is what was sent, the write landed. If it
         is not, the request may still be in flight: OutcomeUnknownError, so that the gate keeps
         its claim and records the action for the sweep rather than letting a redelivery write a
-        second time. Only UNAVAILABLE, which the retry above already re-sent under the same etag,
-        is left transient when the re-read shows no change."""
+        second time. Only a refusal (NOT_APPLIED_CODES: UNAVAILABLE, which the retry above already
+        re-sent under the same etag, and a quota's RESOURCE_EXHAUSTED) is left transient when the
+        re-read shows no change: held as unknown, a quota refusal kept the incident's claim and
+        blocked its rollback for the cooldown while nothing had been written."""
         code = status_code(exc.__cause__) if exc.__cause__ is not None else ""
         try:
             landed = _traffic_key(self._read_service(service_name).traffic) == _traffic_key(request.service.traffic)
         except TransientError as reread:
-            if code in WRITE_RETRY_CODES:
+            if code in NOT_APPLIED_CODES:
                 raise exc from reread
             raise OutcomeUnknownError(f"{exc}; the service could not be read back to see whether it landed "
                                       f"({reread})") from exc
         if landed:
             return
-        if code in WRITE_RETRY_CODES:
+        if code in NOT_APPLIED_CODES:
             raise exc
         raise OutcomeUnknownError(f"{exc}; the service does not show the change yet, but the request may still "
                                   "be applied") from exc
@@ -428,7 +440,11 @@ class CloudRunAdapter(CloudRunReader):
             accepted, functools.partial(wire.get_operation, accepted.name, self._operation_timeout),
             _never_cancelled, result_type=wire.Service, metadata_type=wire.Service)
         poll = polling.DEFAULT_POLLING.with_delay(initial=self._poll_initial_delay, maximum=self._poll_max_delay)
-        poll_rpc_retry = retry.Retry(predicate=retry.if_exception_type(exceptions.ServiceUnavailable),
+        # A poll is a read: retried on UNAVAILABLE and on a quota's RESOURCE_EXHAUSTED (refused, served
+        # nothing; a per-minute read quota passes), within the policy's total timeout. Not followed, an
+        # accepted write is escalated as of unknown outcome.
+        poll_rpc_retry = retry.Retry(predicate=retry.if_exception_type(exceptions.ServiceUnavailable,
+                                                                       exceptions.ResourceExhausted),
                                      initial=self._policy.initial_backoff, maximum=self._policy.max_backoff,
                                      timeout=self._policy.total_timeout)
         try:

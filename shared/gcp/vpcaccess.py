@@ -71,10 +71,13 @@ class _Status:
 class ApiStatusError(Exception):
     """A non-2xx answer from the API, with Google's status name ("INVALID_ARGUMENT")."""
 
-    def __init__(self, http_status: int, status: str, message: str) -> None:
+    def __init__(self, http_status: int, status: str, message: str, details: tuple[Any, ...] = ()) -> None:
         super().__init__(f"HTTP {http_status} {status}: {message}")
         self.http_status = http_status
         self.grpc_status_code = _Status(status)
+        # The error body's `details` (google.rpc.Status.details as JSON: ErrorInfo, QuotaFailure,
+        # RetryInfo ...), read as google-api-core exposes a gRPC error's (`details`).
+        self.details = details
 
 
 class RequestNotSent(ConnectionError):
@@ -87,6 +90,30 @@ class OutcomeUnknown(Exception):
     """The request may have reached the server, but no answer came back (timeout, reset)."""
 
     grpc_status_code = _Status("UNKNOWN")
+
+
+class CredentialsRefused(Exception):
+    """The credentials' token could not be obtained, and retrying will not get one (google-auth's
+    RefreshError not `retryable`: a revoked grant, a deleted service account). The request was never
+    sent. Read as UNAUTHENTICATED ("The request does not have valid authentication credentials for the
+    operation", google.rpc.Code), permanent."""
+
+    grpc_status_code = _Status("UNAUTHENTICATED")
+
+
+def _credentials_failed(verb: str, resource: str, exc: BaseException) -> Exception:
+    """A google-auth error raised before the request was sent. The token endpoint or metadata server
+    unreachable (TransportError: "an error occurred during an HTTP request") or answering a retryable
+    error (GoogleAuthError.retryable, set by google-auth for a 5xx or a temporarily unavailable token
+    endpoint) is a fault that may pass: RequestNotSent, transient, and a PATCH so refused is known not
+    to have been applied. Anything else: CredentialsRefused."""
+    from google.auth.exceptions import TransportError
+
+    if isinstance(exc, TransportError) or getattr(exc, "retryable", False):
+        return RequestNotSent(f"{verb} {resource}: not sent, the credentials' token could not be refreshed "
+                              f"({type(exc).__name__}: {exc})")
+    return CredentialsRefused(f"{verb} {resource}: not sent, the credentials were refused when refreshing "
+                              f"their token ({type(exc).__name__}: {exc})")
 
 
 class ConnectorOperationFailed(PermanentError):
@@ -141,9 +168,15 @@ class VpcAccessReader:
 
         if verb not in self._VERBS:
             raise PermanentError(f"{type(self).__name__} does not send {verb} (read-only)", code="READ_ONLY")
+        from google.auth.exceptions import GoogleAuthError
+
         session, base_url = self._connection()
         try:
             response = session.request(verb, base_url + resource, timeout=self._policy.call_timeout, **kwargs)
+        except GoogleAuthError as exc:
+            # Raised by the session's credentials refreshing the token before the request is sent
+            # (AuthorizedSession.request calls credentials.before_request first): nothing was sent.
+            raise _credentials_failed(verb, resource, exc) from exc
         except requests.RequestException as exc:
             if _never_sent(exc):
                 raise RequestNotSent(f"{verb} {resource}: connection not made ({exc})") from exc
@@ -309,7 +342,7 @@ THROUGHPUT_PER_INSTANCE = 100
 
 
 def _api_error(response: Any) -> ApiStatusError:
-    """Google's JSON error body `{"error": {"code", "message", "status"}}`, or the bare HTTP status."""
+    """Google's JSON error body `{"error": {"code", "message", "status", "details"}}`, or the bare HTTP status."""
     error: dict[str, Any] = {}
     try:
         payload = response.json()
@@ -319,7 +352,9 @@ def _api_error(response: Any) -> ApiStatusError:
         pass
     status = error.get("status") or _STATUS_FOR_HTTP.get(response.status_code, "UNKNOWN")
     message = error.get("message") or (response.text[:200] if response.text else response.reason)
-    return ApiStatusError(response.status_code, status, message)
+    details = error.get("details")
+    return ApiStatusError(response.status_code, status, message,
+                          tuple(d for d in details if isinstance(d, dict)) if isinstance(details, list) else ())
 
 
 def _raise_operation_error(operation: dict[str, Any], target: str) -> None:

@@ -41,6 +41,7 @@ from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, Stat
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
+from shared.remediation.refusals import denied_permission, permission_advice
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
                                         PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
                                         IntentState, ProposalRecord, SettledEntry, settled_field)
@@ -716,6 +717,8 @@ class Gate:
         except PermanentError as exc:
             result.status = OutcomeStatus.FAILED
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
+            if exc.code == "PERMISSION_DENIED":   # the permission to grant, named (shared/remediation/refusals.py)
+                result.reason += permission_advice(action.name, action.iam_permissions, denied_permission(exc))
             return self._refused(action, held, result, manual, params.target, incident_id)
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API

@@ -278,6 +278,34 @@ def test_a_read_without_start_time_is_refused_and_the_adapter_always_sends_one(s
     assert sent.interval.start_time < sent.interval.end_time
 
 
+@pytest.mark.parametrize("retry_info", [False, True])
+def test_a_read_quota_refusal_carries_the_details_of_a_rate_quota(standin_env, retry_info):
+    """A rate quota used up is RESOURCE_EXHAUSTED with an ErrorInfo {reason RATE_LIMIT_EXCEEDED,
+    domain googleapis.com, metadata service, quota_metric, quota_limit, consumer} ("The request is
+    denied because there is not enough rate quota for the consumer", google/api/error_reason.proto)
+    and a QuotaFailure (google/rpc/error_details.proto), which google-api-core reads into the
+    exception (reason, domain, metadata, details). Whether Logging adds a RetryInfo is not documented:
+    `read_quota_retry_info` plays both readings; with it, the delay is what is left of the minute."""
+    from google.rpc import error_details_pb2
+
+    logging = standin_env.logging
+    logging.read_quota, logging.read_quota_retry_info = 1, retry_info
+    client = logging_client()
+    request = {"resource_names": [f"projects/{PROJECT}"], "filter": _incident_query(_now() - timedelta(hours=1))}
+    try:
+        list(client.list_log_entries(request=request, retry=None).pages)
+        with pytest.raises(exceptions.ResourceExhausted) as refused:
+            list(client.list_log_entries(request=request, retry=None).pages)
+    finally:
+        client.transport.close()
+    error = refused.value
+    assert (error.reason, error.domain) == ("RATE_LIMIT_EXCEEDED", "googleapis.com")
+    assert error.metadata["quota_metric"] == "logging.googleapis.com/read_requests"
+    assert any(isinstance(d, error_details_pb2.QuotaFailure) for d in error.details)
+    delays = [d.retry_delay.ToTimedelta() for d in error.details if isinstance(d, error_details_pb2.RetryInfo)]
+    assert len(delays) == int(retry_info) and all(timedelta(0) < d <= timedelta(minutes=1) for d in delays)
+
+
 # --- IAM refusals and Google's error shapes --------------------------------------------------------
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"

@@ -117,6 +117,11 @@ def assert_no_unrecorded_write(world: World, changed: bool, incident_id: str, de
 # --- a fault at every step -----------------------------------------------------------------------------
 
 UNAVAILABLE, DEADLINE, DENIED, SLOW = "UNAVAILABLE", "DEADLINE_EXCEEDED", "PERMISSION_DENIED", "slower than the deadline"
+# A rate quota used up: RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMIT_EXCEEDED and QuotaFailure, no
+# RetryInfo, refused until the fault is cleared (sandbox/standins/faults.py, QuotaRefusal).
+QUOTA = "RESOURCE_EXHAUSTED quota"
+API_SERVICE = {"run": "run.googleapis.com", "monitoring": "monitoring.googleapis.com",
+               "logging": "logging.googleapis.com", "vpcaccess": "vpcaccess.googleapis.com"}
 
 
 @dataclass(frozen=True)
@@ -144,28 +149,29 @@ STEPS = [
 # with an action record, so the redelivery is a duplicate.
 EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("run", "GetService"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "failed",
-                            SLOW: "redelivered"},
+                            SLOW: "redelivered", QUOTA: "redelivered"},
     ("run", "ListRevisions"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "failed",
-                               SLOW: "redelivered"},
+                               SLOW: "redelivered", QUOTA: "redelivered"},
     ("monitoring", "ListTimeSeries"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "escalated",
-                                       SLOW: "redelivered"},
+                                       SLOW: "redelivered", QUOTA: "redelivered"},
     ("logging", "ListLogEntries"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "applied",
-                                    SLOW: "redelivered"},
+                                    SLOW: "redelivered", QUOTA: "redelivered"},
+    # A quota refusal of the write wrote nothing: given back and redelivered, as UNAVAILABLE is.
     ("run", "UpdateService"): {UNAVAILABLE: "redelivered", DEADLINE: "escalated", DENIED: "failed",
-                               SLOW: "escalated"},
+                               SLOW: "escalated", QUOTA: "redelivered"},
     # A slow poll is no fault: polling has no per-call deadline, only the operation's timeout.
     ("run", "GetOperation"): {UNAVAILABLE: "escalated", DEADLINE: "escalated", DENIED: "escalated",
-                              SLOW: "applied"},
+                              SLOW: "applied", QUOTA: "escalated"},
     ("vpcaccess", "GetConnector"): {UNAVAILABLE: "redelivered", DEADLINE: "redelivered", DENIED: "escalated",
-                                    SLOW: "redelivered"},
+                                    SLOW: "redelivered", QUOTA: "redelivered"},
     ("vpcaccess", "PatchConnector"): {UNAVAILABLE: "redelivered", DEADLINE: "escalated", DENIED: "failed",
-                                      SLOW: "escalated"},
+                                      SLOW: "escalated", QUOTA: "redelivered"},
     ("vpcaccess", "GetOperation"): {UNAVAILABLE: "escalated", DEADLINE: "escalated", DENIED: "escalated",
-                                    SLOW: "escalated"},
+                                    SLOW: "escalated", QUOTA: "escalated"},
 }
 
 CASES = [pytest.param(step, fault, id=f"{step.part}.{step.method}-{fault.split()[0]}")
-         for step in STEPS for fault in (UNAVAILABLE, DEADLINE, DENIED, SLOW)]
+         for step in STEPS for fault in (UNAVAILABLE, DEADLINE, DENIED, SLOW, QUOTA)]
 
 
 def inject(world: World, step: Step, fault: str) -> None:
@@ -174,6 +180,8 @@ def inject(world: World, step: Step, fault: str) -> None:
         faults.add_latency(SLOWER_THAN_THE_DEADLINE, method=step.method)
     elif fault == DENIED:
         faults.deny(method=step.method)
+    elif fault == QUOTA:
+        faults.rate_limit(3600, step.method, service=API_SERVICE[step.part])
     else:
         faults.fail_next(10_000, getattr(grpc.StatusCode, fault), method=step.method)
 
@@ -437,3 +445,36 @@ def test_a_claim_left_by_an_attempt_that_died_is_redelivered_never_acted_on(stan
     assert renotified.outcome.status.value == "skipped" and renotified.outcome.reason.startswith("duplicate")
     assert "earlier delivery" not in renotified.outcome.reason  # another message: a plain duplicate
     assert world.writes() == 0
+
+
+# --- a write refused for a missing permission: the outcome names it -------------------------------------------------
+
+
+@pytest.mark.parametrize("part,method,named,expected", [
+    pytest.param("run", "UpdateService", True, "Runwarden's service account needs run.services.update", id="run-named"),
+    pytest.param("run", "UpdateService", False,
+                 "the API did not name the permission: Runwarden's service account needs every permission "
+                 "rollback_traffic declares: run.services.get, run.services.update, run.revisions.list, "
+                 "run.operations.get, iam.serviceAccounts.actAs", id="run-unnamed"),
+    pytest.param("vpcaccess", "PatchConnector", True, "Runwarden's service account needs vpcaccess.connectors.update",
+                 id="vpc-named"),
+    pytest.param("vpcaccess", "PatchConnector", False,
+                 "the API did not name the permission: Runwarden's service account needs every permission "
+                 "scale_connector declares: vpcaccess.connectors.get, vpcaccess.connectors.update, "
+                 "vpcaccess.operations.get (on the target's project)", id="vpc-unnamed"),
+])
+def test_a_write_refused_for_a_permission_names_the_permission_to_grant(standin_env, firestore, pubsub, project_id,
+                                                                        anchor, part, method, named, expected):
+    """PERMISSION_DENIED on the write: the `failed` outcome ends with the permission to grant, the one
+    the refusal names (its ErrorInfo, or its message), or, when it names none ("The caller does not have
+    permission"), every permission the action declares. Before, a refusal that named none reached the
+    person as a bare "The caller does not have permission"."""
+    rollback = part == "run"
+    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    getattr(world.standins, part).faults.deny(method, named=named)
+
+    first = deliver(world, "bad_revision" if rollback else "connector_saturation", DeliveryCounter())
+
+    assert first.result == "failed", first.raised or first.outcome.reason
+    assert expected in first.outcome.reason, first.outcome.reason
+    assert getattr(world.standins, part).count(method) == 1

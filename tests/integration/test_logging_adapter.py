@@ -254,3 +254,50 @@ def test_operation_fields_filter_like_the_logging_query_language(adapter, loggin
     [last] = adapter.list_entries(PROJECT, f"{_audit('backend')} AND operation.last=true", 10).entries
     assert first.principal == "alice@example.com" and last.operation_last
     assert adapter.list_entries(PROJECT, f'operation.id="{first.operation_id}" AND {WINDOW}', 10).entries
+
+
+# A rate quota used up: RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMIT_EXCEEDED and QuotaFailure, and
+# sometimes a RetryInfo (google/rpc/error_details.proto: "Clients should wait until `retry_delay`
+# amount of time has passed since receiving the error response before retrying").
+WAITS = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=1.0, total_timeout=5)
+
+
+def test_a_quota_refusal_is_retried_after_the_delay_it_asks_for(logging_standin, monkeypatch):
+    """Before, the retry came on the exponential backoff (10 ms, then 20 ms): every attempt fell inside
+    the refused window and the read failed, each refusal one more call counted against the quota."""
+    seed(logging_standin, [{"at": "-1m", "log": "requests", "service": "backend", "revision": NEW}])
+    monkeypatch.setenv("LOGGING_EMULATOR_HOST", logging_standin.address)
+    adapter = CloudLoggingAdapter(policy=WAITS)
+    try:
+        adapter.list_entries(PROJECT, WINDOW, 10)  # the channel connected, so the window below is the quota's
+        logging_standin.reset_calls()
+        logging_standin.faults.rate_limit(0.3, "ListLogEntries", service="logging.googleapis.com", retry_delay=0.5)
+        result = adapter.list_entries(PROJECT, WINDOW, 10)
+    finally:
+        adapter.close()
+
+    assert len(result.entries) == 1
+    assert logging_standin.count("ListLogEntries") == 2
+
+
+def test_a_quota_refusal_asking_for_longer_than_the_retries_wait_is_not_retried(logging_standin, monkeypatch):
+    """A retry sooner than the delay is refused again and spends the quota: the read ends at once,
+    transient (the alert is redelivered later), saying what the API asked."""
+    monkeypatch.setenv("LOGGING_EMULATOR_HOST", logging_standin.address)
+    adapter = CloudLoggingAdapter(policy=WAITS)
+    logging_standin.faults.rate_limit(60, "ListLogEntries", service="logging.googleapis.com", retry_delay=30)
+    try:
+        with pytest.raises(TransientError, match=r"asks for no retry before 30s") as caught:
+            adapter.list_entries(PROJECT, WINDOW, 10)
+    finally:
+        adapter.close()
+
+    assert "Quota exceeded for quota metric 'logging.googleapis.com/read_requests'" in str(caught.value)
+    assert logging_standin.count("ListLogEntries") == 1
+
+
+def test_a_quota_refusal_without_a_retry_info_is_retried_on_the_backoff(adapter, logging_standin):
+    logging_standin.faults.rate_limit(60, "ListLogEntries", service="logging.googleapis.com")
+    with pytest.raises(TransientError, match="RESOURCE_EXHAUSTED|ResourceExhausted"):
+        adapter.list_entries(PROJECT, WINDOW, 10)
+    assert logging_standin.count("ListLogEntries") == QUICK.attempts

@@ -48,6 +48,8 @@ def test_publish_to_a_missing_topic_is_permanent_and_does_not_block_the_key(pubs
     with pytest.raises(PermanentError) as failure:
         publisher.publish(missing, b"x", {"a": "b"}, ordering_key="svc")
     assert failure.value.code == "NOT_FOUND"
+    # The API's words ("Topic not found") name no topic: the error a person reads in the timeline does.
+    assert str(failure.value).startswith(f"Publish {missing}: ") and "correct outcomes_topic" in str(failure.value)
 
     # The failure paused (topic, key); it was resumed, so once the topic exists a later
     # publish on the same key goes out instead of being rejected.
@@ -96,7 +98,7 @@ def test_unreachable_emulator_is_transient(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{port}")
     publisher = PubSubPublisher(timeout=2)
 
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError, match="^Publish projects/p/topics/nowhere: "):
         publisher.publish("projects/p/topics/nowhere", b"x", {}, ordering_key="svc")
 
 

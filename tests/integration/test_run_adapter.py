@@ -226,6 +226,29 @@ def test_other_write_faults_are_not_retried(adapter, standins):
     assert standins.run.count("UpdateService") == 1
 
 
+@pytest.mark.parametrize("retry_delay", [None, 0.01])
+def test_a_write_refused_for_quota_is_transient_not_of_unknown_outcome(adapter, standins, retry_delay):
+    """RESOURCE_EXHAUSTED on UpdateService is a refusal ("The request is denied because there is not
+    enough rate quota", RATE_LIMIT_EXCEEDED in google/api/error_reason.proto): nothing was written.
+    Before, it was read as a write that "may still be applied": the gate kept the incident's claim and
+    its cooldown, so the rollback was never made, and the answer said the change might have landed.
+    Not re-sent at once either (a quota refuses until its window passes): Pub/Sub's redelivery is the
+    later attempt, and it writes under the etag it reads then."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.rate_limit(60, "UpdateService", service="run.googleapis.com",
+                                   quota_metric="run.googleapis.com/write_requests",
+                                   quota_limit="WriteRequestsPerMinutePerProject", retry_delay=retry_delay)
+    with pytest.raises(TransientError) as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert not isinstance(caught.value, OutcomeUnknownError), caught.value
+    assert "Quota exceeded" in str(caught.value)
+    assert standins.run.count("UpdateService") == 1
+    assert [t.revision for t in standins.run.service(SERVICE).traffic] == [NEW]
+
+    standins.run.faults.clear()
+    assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+
+
 def test_rejected_split_is_permanent(adapter, standins):
     etag = adapter.get_service(SERVICE).etag
     with pytest.raises(PermanentError, match="sum to 100") as caught:
@@ -278,6 +301,16 @@ def test_poll_survives_a_transient_get_operation_fault(adapter, standins):
     standins.run.faults.fail_next(1, grpc.StatusCode.UNAVAILABLE, method="GetOperation")
     assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
     assert standins.run.count("GetOperation") == 4
+
+
+def test_poll_outlasts_a_quota_refusal_of_get_operation(adapter, standins):
+    """GetOperation refused RESOURCE_EXHAUSTED for a moment (a read quota's window): the poll is a read,
+    retried within the policy's timeout, and the accepted write is followed to its end. Before, the
+    first refusal left the write "could not be followed": escalated, of unknown outcome."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.rate_limit(0.3, "GetOperation", service="run.googleapis.com")
+    assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+    assert standins.run.count("UpdateService") == 1
 
 
 def test_operation_that_never_finishes_is_transient(adapter, standins):

@@ -327,3 +327,112 @@ def test_a_stopped_standin_refuses_even_a_kept_alive_session(adapter, vpc_standi
     vpc_standin.stop()
     with pytest.raises(TransientError, match="connection not made"):
         adapter.get_connector(CONNECTOR)
+
+
+WAITS = CallPolicy(call_timeout=2, attempts=3, initial_backoff=0.01, max_backoff=1.0, total_timeout=5)
+
+
+def test_a_429_is_retried_after_the_retry_delay_its_body_asks_for(vpc_standin):
+    """The JSON error body's RetryInfo ("retryDelay": "0.5s") is read as a gRPC error's: before, the
+    body's details were dropped and the retries came 10 and 20 ms later, all refused."""
+    vpc = VpcAccessAdapter(policy=WAITS, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        vpc.get_connector(CONNECTOR)  # the session and its connection made, so the window below is the quota's
+        vpc_standin.reset_calls()
+        vpc_standin.faults.rate_limit(0.3, "GetConnector", service="vpcaccess.googleapis.com", retry_delay=0.5)
+        assert vpc.get_connector(CONNECTOR).state == "READY"
+    finally:
+        vpc.close()
+    assert vpc_standin.count("GetConnector") == 2
+
+
+def test_a_429_asking_for_longer_than_the_retries_wait_is_not_retried(vpc_standin):
+    vpc = VpcAccessAdapter(policy=WAITS, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    vpc_standin.faults.rate_limit(60, "GetConnector", service="vpcaccess.googleapis.com", retry_delay=45)
+    try:
+        with pytest.raises(TransientError, match="asks for no retry before 45s"):
+            vpc.get_connector(CONNECTOR)
+    finally:
+        vpc.close()
+    assert vpc_standin.count("GetConnector") == 1
+
+
+# --- the credentials' token cannot be refreshed: the request is never sent ----------------------------------
+
+
+@pytest.fixture
+def token_endpoint() -> Iterator[dict]:
+    """An OAuth token endpoint on loopback that refuses every refresh with the status set in it: 503
+    (google-auth raises RefreshError, `retryable`) or 400 invalid_grant (RefreshError, not retryable)."""
+    import http.server
+    import json
+    import threading
+
+    answer = {"status": 503}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            error = "internal_failure" if answer["status"] >= 500 else "invalid_grant"
+            body = json.dumps({"error": error, "error_description": "refused by the test"}).encode()
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    answer["uri"] = f"http://127.0.0.1:{server.server_address[1]}/token"
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+def _with_expiring_credentials(monkeypatch, vpc_standin, token_uri: str) -> VpcAccessAdapter:
+    """The adapter's session holds real user credentials with no token yet, so its first request
+    refreshes them at `token_uri` (google-auth's AuthorizedSession, as with ADC whose token expired)."""
+    from google.auth.transport.requests import AuthorizedSession
+    from google.oauth2.credentials import Credentials
+
+    import shared.gcp.vpcaccess as module
+
+    credentials = Credentials(token=None, refresh_token="r", client_id="c", client_secret="s", token_uri=token_uri)
+    monkeypatch.setattr(module, "vpcaccess_session",
+                        lambda: (AuthorizedSession(credentials), f"http://{vpc_standin.address}/v1/"))
+    return VpcAccessAdapter(policy=QUICK, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+
+
+def test_a_token_refresh_that_may_pass_is_transient_and_the_patch_known_unsent(monkeypatch, vpc_standin,
+                                                                               token_endpoint):
+    """The token endpoint (the metadata server, for ADC on Cloud Run) answering 503: google-auth's
+    RefreshError, `retryable`. Before, it was read as a permanent failure (UNKNOWN_ERROR): the read was
+    a gap in the evidence, and the patch answered `failed` and held for the cooldown, though a
+    redelivery a moment later would have had a token."""
+    vpc = _with_expiring_credentials(monkeypatch, vpc_standin, token_endpoint["uri"])
+    try:
+        with pytest.raises(TransientError) as read:
+            vpc.get_connector(CONNECTOR)
+        with pytest.raises(TransientError) as patch:
+            vpc.update_connector(CONNECTOR, min_instances=2, max_instances=5)
+    finally:
+        vpc.close()
+    assert not isinstance(patch.value, OutcomeUnknownError), patch.value   # never sent: not "may have applied"
+    assert "token could not be refreshed" in str(read.value) and "token could not be refreshed" in str(patch.value)
+    assert vpc_standin.count("PatchConnector") == 0 and vpc_standin.count("GetConnector") == 0
+
+
+def test_credentials_refused_for_good_are_unauthenticated_and_permanent(monkeypatch, vpc_standin, token_endpoint):
+    token_endpoint["status"] = 400   # invalid_grant: the grant is revoked
+    vpc = _with_expiring_credentials(monkeypatch, vpc_standin, token_endpoint["uri"])
+    try:
+        with pytest.raises(PermanentError) as patch:
+            vpc.update_connector(CONNECTOR, min_instances=2, max_instances=5)
+    finally:
+        vpc.close()
+    assert patch.value.code == "UNAUTHENTICATED" and "invalid_grant" in str(patch.value)
+    assert vpc_standin.count("PatchConnector") == 0

@@ -1,0 +1,73 @@
+"""What a person needs to fix a write refused PERMISSION_DENIED: the permission, named.
+
+Pure: reads the error Runwarden raised (and the Google error it was raised from), imports nothing
+from Google.
+
+Google's APIs usually name the permission: the message reads "Permission 'run.services.update' denied
+on resource ... (or it may not exist)", and the status details carry a google.rpc.ErrorInfo with reason
+IAM_PERMISSION_DENIED and the permission in its metadata (google/rpc/error_details.proto ErrorInfo;
+google-api-core reads a gRPC error's ErrorInfo into the exception's `metadata`,
+exceptions.from_grpc_error; a REST error carries it in the body's `details`). Not every refusal does:
+"The caller does not have permission", with no ErrorInfo, is another shape Google's APIs answer with
+(UNCONFIRMED for Cloud Run and VPC Access; google.rpc.Code PERMISSION_DENIED fixes no wording). Then
+the outcome names what the action declares it needs (`Action.iam_permissions`, from which the
+deployment's roles are derived: functions/permissions.py), so a person is never left with a bare
+"permission denied".
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+_NAMED = re.compile(r"Permission '([a-z][A-Za-z0-9_.]*)' denied")
+# Granted on the managed services' runtime service accounts, not on the project
+# (functions/permissions.py, ON_RUNTIME_SERVICE_ACCOUNTS).
+_ON_SERVICE_ACCOUNTS = frozenset({"iam.serviceAccounts.actAs"})
+
+
+def denied_permission(exc: BaseException) -> str:
+    """The permission a refusal names ("" when it names none): its ErrorInfo's `permission`
+    (a gRPC error's, as google-api-core exposes it; a REST body's `details`), else the message's
+    "Permission '...' denied", searched along the error's causes."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        named = _from_error_info(seen)
+        if named:
+            return named
+        seen = seen.__cause__
+    match = _NAMED.search(_messages(exc))
+    return match.group(1) if match else ""
+
+
+def permission_advice(action: str, declared: Sequence[str], named: str) -> str:
+    """The sentence a PERMISSION_DENIED write's outcome ends with."""
+    if named:
+        where = " (on the service's runtime service account)" if named in _ON_SERVICE_ACCOUNTS else ""
+        return f"; Runwarden's service account needs {named}{where}"
+    places = ("iam.serviceAccounts.actAs on the service's runtime service account, the others on the "
+              "target's project" if _ON_SERVICE_ACCOUNTS & set(declared) else "on the target's project")
+    return (f"; the API did not name the permission: Runwarden's service account needs every permission {action} "
+            f"declares: {', '.join(declared)} ({places})")
+
+
+def _from_error_info(error: BaseException) -> str:
+    metadata = getattr(error, "metadata", None)   # a protobuf map (ErrorInfo.metadata), or None
+    permission = metadata.get("permission") if callable(getattr(metadata, "get", None)) else None
+    if isinstance(permission, str) and permission:
+        return permission
+    details: Any = getattr(error, "details", None)
+    if isinstance(details, (list, tuple)):
+        for detail in details:
+            if isinstance(detail, dict) and detail.get("reason") == "IAM_PERMISSION_DENIED":
+                permission = (detail.get("metadata") or {}).get("permission")
+                if isinstance(permission, str) and permission:
+                    return permission
+    return ""
+
+
+def _messages(exc: BaseException) -> str:
+    parts, seen = [], exc
+    while seen is not None:
+        parts.append(str(seen))
+        seen = seen.__cause__
+    return " ".join(parts)
