@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
 
@@ -215,30 +216,6 @@ _FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)
 # `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
 # whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
 _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^"]+)"')
-
-
-# A query condition that is a ratio of requests, in the forms Runwarden recognises; any other query's
-# threshold is of a unit the notification does not state (a rate, a count, a ratio, a percentage).
-# - MQL: the `ratio` table operation ("Computes the ratio of value columns of two aligned input
-#   tables", Monitoring Query Language reference, `ratio`), compared upward by its last `condition`
-#   (`| condition val() > 0.02 '1'`). MQL writes a bar's unit after it: `'%'` makes 2 a percentage,
-#   not a share of 2, so only a bar with no unit or the unit `'1'` is read.
-# - PromQL: a quotient of two sums of the request count, compared upward (`sum(rate(
-#   run_googleapis_com:request_count{response_code_class="5xx"}[5m])) / sum(rate(
-#   run_googleapis_com:request_count[5m])) > 0.02`: Cloud Monitoring, "PromQL for Cloud Monitoring
-#   metrics", names `run.googleapis.com/request_count` `run_googleapis_com:request_count`).
-# Which unit Monitoring writes in `threshold_value` for a query condition is UNCONFIRMED (no sample):
-# the bar is the query's own number either way.
-_MQL_RATIO = re.compile(r"\|\s*ratio\b.*\|\s*condition\s+val\(\)\s*>=?\s*[\d.]+(?:\s*'1')?\s*$", re.DOTALL)
-_PROMQL_RATIO = re.compile(r"request_count\b.*\)\s*/\s*\(?\s*sum\b.*request_count\b.*\)\s*>=?\s*[\d.]+\s*$",
-                           re.DOTALL)
-
-
-def ratio_query(query: str) -> bool:
-    """Whether a query condition's text is a ratio of requests Runwarden recognises (`_MQL_RATIO`,
-    `_PROMQL_RATIO`), so its threshold is a share of requests."""
-    text = query.strip()
-    return bool(_MQL_RATIO.search(text) or _PROMQL_RATIO.search(text))
 
 
 def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
@@ -506,7 +483,9 @@ class Incident(BaseModel):
         """The condition's value is a share of requests: a threshold condition with a
         denominatorFilter (MetricThreshold.denominator_filter, "the threshold is applied to the ratio
         of the numerator to the denominator", google/monitoring/v3/alert.proto), or a query condition
-        of a ratio form Runwarden recognises (`ratio_query`). Nothing else is read as one: a fractional
+        whose query is the 5xx share of a service's requests (`ratio_query`: the 5xx, or one 5xx code, of
+        request_count over all of the same requests; a 4xx share, another service's or the project's
+        requests under the quotient, a recording rule, a `bool` comparison are not). Nothing else is read as one: a fractional
         threshold without a denominator is a rate or a count (0.5 5xx a second), whose unit the
         notification does not state when it carries no aggregation."""
         if self.denominator_filter.strip():

@@ -6,7 +6,8 @@ The health check reads the service's request_count (5xx and 429 share) and reque
 when the alert's condition is about those two things, and only at a bar no looser than the
 alert's own:
 - a request_count alert on the share of failures (a ratio condition: a denominatorFilter, or a
-  recognised MQL or PromQL ratio, Incident.is_ratio): judged;
+  PromQL or MQL 5xx share of the same requests, Incident.is_ratio; a query condition is not
+  judged, below): judged;
   a ratio threshold below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said
   0.5 % matters);
 - a request_count alert on a number of 5xx (a threshold of 1 or more: a rate per second or a count

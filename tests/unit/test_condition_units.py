@@ -5,6 +5,8 @@ MetricThreshold's threshold "is applied to the ratio of the numerator to the den
 request counts is one too. A fractional threshold alone is no share: a policy on 5xx a second
 (ALIGN_RATE) at 0.02 pages at about one 5xx a minute. Before, `request_timeout.share_bar` read any
 fractional request_count threshold as a share (a 0.02 rate lowered the 504 bar from 10 % to 2 %),
+and any PromQL quotient of request counts (4xx over all, one service's 5xx over another's requests)
+was read as a 5xx share and lowered it too,
 and the health check read one without aggregation as a share (a 0.5-a-second policy was cleared at
 the settings' 1 %). Now the 504 bar comes from a ratio condition only, and a fractional threshold
 whose unit is not stated is not judged healthy."""
@@ -44,6 +46,11 @@ PROMQL_RATIO = ('sum by (project_id, location, service_name) (rate(run_googleapi
                 '(rate(run_googleapis_com:request_count[5m])) > 0.02')
 PROMQL_RATE = ('sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count'
                '{response_code_class="5xx"}[5m])) > 0.02')
+PROMQL_OTHER_SERVICE = ('sum(rate(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}'
+                        '[5m])) / sum(rate(run_googleapis_com:request_count{service_name="frontend"}[5m])) > 0.02')
+MQL_FILTER_RATIO = ("fetch cloud_run_revision::run.googleapis.com/request_count | filter_ratio_by "
+                    "[resource.project_id, resource.location, resource.service_name], metric.response_code_class "
+                    "== '5xx' | every 1m | condition val() > 0.02 '1'")
 
 
 def notification(condition: dict[str, Any], threshold: str = "0.02") -> dict[str, Any]:
@@ -77,6 +84,14 @@ CONDITIONS = {
     "MQL ratio with a bar in percent": ({"conditionMonitoringQueryLanguage": {"query": MQL_PERCENT}}, False),
     "PromQL quotient of request counts": ({"conditionPrometheusQueryLanguage": {"query": PROMQL_RATIO}}, True),
     "PromQL rate": ({"conditionPrometheusQueryLanguage": {"query": PROMQL_RATE}}, False),
+    "PromQL 5xx over all, ignoring the class": (
+        {"conditionPrometheusQueryLanguage": {"query": PROMQL_RATIO.replace(" / ", " / ignoring(response_code_class) ")}},
+        True),
+    "PromQL quotient of 4xx over all": (
+        {"conditionPrometheusQueryLanguage": {"query": PROMQL_RATIO.replace('"5xx"', '"4xx"')}}, False),
+    "PromQL one service's 5xx over another's requests": (
+        {"conditionPrometheusQueryLanguage": {"query": PROMQL_OTHER_SERVICE}}, False),
+    "MQL filter_ratio_by": ({"conditionMonitoringQueryLanguage": {"query": MQL_FILTER_RATIO}}, True),
 }
 
 
