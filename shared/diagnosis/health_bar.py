@@ -216,7 +216,7 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         # No denominator: a number of requests, per second (ALIGN_RATE) or per alignment period
         # (ALIGN_DELTA, ALIGN_SUM, ...), however small: 0.1 5xx a second is 0.5 % of 6,000 requests
         # a minute, under the share called clean while the condition holds; 0 is "any 5xx".
-        if not _server_errors(alert):
+        if not counts_server_errors(alert):
             return _not_judged(s, f"the alert counts requests above {threshold:g} (a volume alert): the health "
                                   "check judges failures and latency, not the volume of requests")
         # A rate below 1 a second bounds each minute's count at 60 times it, which the window's sum
@@ -238,7 +238,8 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     return default
 
 
-def _server_errors(alert: AlertContext) -> bool:
+def counts_server_errors(alert: AlertContext) -> bool:
+    """The condition's numerator selects 5xx: its metric labels or its filter name the 5xx class or a 5xx code."""
     labels = alert.metric_labels
     return (labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
             or bool(_SERVER_ERRORS.search(alert.condition_filter)))

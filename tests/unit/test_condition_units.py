@@ -117,6 +117,41 @@ def test_the_504_bar_is_the_alerts_threshold_only_for_a_ratio(name):
     assert (result.signature is Signature.REQUEST_TIMEOUT) is ratio, result.summary
 
 
+FOUR_XX = FIVE_XX.replace('"5xx"', '"4xx"')
+ONE_5XX_CODE = FIVE_XX.replace('metric.labels.response_code_class="5xx"', 'metric.labels.response_code="504"')
+
+
+def share_of(numerator: str) -> dict[str, Any]:
+    condition = threshold("ALIGN_RATE", ALL)
+    condition["conditionThreshold"]["filter"] = numerator
+    return condition
+
+
+# name: (a denominatorFilter condition, the labels its notification's metric carries, is its threshold the 504 bar)
+SHARES = {
+    "5xx over all": (share_of(FIVE_XX), {"response_code_class": "5xx"}, True),
+    "504s over all": (share_of(ONE_5XX_CODE), {"response_code": "504"}, True),
+    "4xx over all": (share_of(FOUR_XX), {"response_code_class": "4xx"}, False),
+    "all over all, no response class named": (share_of(ALL), {}, False),
+}
+
+
+@pytest.mark.parametrize("name", SHARES)
+def test_the_504_bar_is_a_ratio_conditions_threshold_only_when_it_counts_5xx(name):
+    """A denominatorFilter makes any numerator a share: a 4xx-over-all policy at 2 % lowered the 504 bar
+    from the settings' 10 % to 2 %, and 4 % of requests 504ing read as a request timeout on its bar."""
+    condition, labels, bar = SHARES[name]
+    document = notification(condition)
+    document["incident"]["metric"]["labels"] = labels
+    alert = alert_context(parse_notification(document))
+    bundle = _timeouts(Evidence(), 500, 0.04, onset=-20, timeout=30).bundle()
+
+    result = diagnose(bundle.model_copy(update={"alert": alert}), S)
+
+    assert alert.ratio
+    assert (result.signature is Signature.REQUEST_TIMEOUT) is bar, result.summary
+
+
 def _serving(e: Evidence, errors_per_minute: float) -> Evidence:
     e.now = 3
     e.revision("backend-00001-abc", -300).traffic(**{"backend-00001-abc": 100})
