@@ -2,21 +2,11 @@
 pure, no I/O (the sweep reads the request log, shared/diagnosis/collection.request_lines; its lines are
 told apart and counted by shared/diagnosis/request_callers.py, which the alert path's `healthy` uses too).
 
-Cloud Run's request_count has no label that names who sent a request (its labels are response_code,
-response_code_class and route: Cloud Monitoring's list of Google Cloud metrics, run.googleapis.com/
-request_count; gcp-facts.md §4). An uptime check on the service's URL sends a request from each of its
-checker locations every period (UptimeCheckConfig.period: 60 s, 300 s, 600 s or 900 s;
-UptimeCheckConfig.selected_regions, google/monitoring/v3/uptime.proto), to a health path that answers
-200 by design. After a rollback or a scale-up whose callers went elsewhere, those requests alone kept
-6 a minute against 45 before the action, over `min_traffic_ratio`, and were `verified`; beside a few
-failing callers they make the share of 5xx look clean.
-
-Cloud Run's request log names the caller: each line's httpRequest.userAgent (LogEntry.httpRequest,
-google/logging/type/http_request.proto), and Cloud Monitoring documents identifying its uptime-check
-servers' traffic in logs (Cloud Monitoring, "List uptime-check server IP addresses"). The checker's
-agent is read here as holding `UPTIME_AGENT` ("GoogleStackdriverMonitoring-UptimeChecks(https://
-cloud.google.com/monitoring)" as seen in request logs; the exact string is UNCONFIRMED in the Google text
-retrieved, so the stable token is matched, case-insensitively).
+Why request_count cannot tell them apart, how the request log names the uptime checker, and the
+sources: shared/diagnosis/request_callers.py. After a rollback or a scale-up whose callers went
+elsewhere, the checks' requests alone kept 6 a minute against 45 before the action, over
+`min_traffic_ratio`, and were `verified`; beside a few failing callers they make the share of 5xx
+look clean.
 
 The request log may be whole, sampled (an exclusion filter with sample()), cut to some callers (an
 exclusion of health checks, or of 2xx), or not kept at all. So a line is evidence of its caller, and a
