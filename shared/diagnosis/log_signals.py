@@ -538,9 +538,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # connect or the handshake got no answer in time (ServerSession.ConnectAsync / MySqlConnection
     # .CreateSessionAsync: throw new MySqlException(MySqlErrorCode.UnableToConnectToHost, "Connect Timeout
     # expired.")). Not its pool's form, " All pooled connections are in use." added when the pool was
-    # empty: a wait for the application's own pool (POOL_WAIT_TEXTS). Nothing answered.
+    # empty: a wait for the application's own pool (POOL_WAIT_TEXTS). Nothing answered. The words
+    # after "Connect Timeout e" are a lookahead, in both rows, so that Logging is asked for "connect
+    # timeout e" once, for them and undici's "Connect Timeout Error" (stdout_needles keeps the shorter).
     DbErrorText(".NET: MySqlConnector (connect timeout)",
-                r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? Connect Timeout expired\.(?! All pooled connections are in use)",
+                r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? Connect Timeout e(?=xpired\.(?! All pooled connections are in use))",
                 "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired.",
                 "mysql-net/MySqlConnector src/MySqlConnector/Core/ServerSession.cs (ConnectAsync, find_string id "
                 "59539185708) and MySqlConnection.cs (CreateSessionAsync, the pool's suffix, id 7364270297); "
@@ -566,7 +568,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # The database answered, and refused: the path to it works (DbErrorText.refusal).
     # MySQL 1053 (ER_SERVER_SHUTDOWN), "Server shutdown in progress": the server is stopping (a restart,
     # maintenance, a failover) and says so to the sessions and connects it ends. The server answered.
-    DbErrorText("MySQL server (shutting down)", r"\bServer shutdown in progress\b",
+    DbErrorText("MySQL server (shutting down)", r"\bServer shutdown(?= in progress\b)",
                 "pymysql.err.OperationalError: (1053, 'Server shutdown in progress')",
                 "MySQL server error 1053 (ER_SERVER_SHUTDOWN, SQLSTATE 08S01), as MySQL's error reference and "
                 "Connector/J's MysqlErrorNumbers list it (find_string id 55355946337 lists it among transient "
@@ -891,6 +893,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
 # pooler shared by every revision and service that connects through it, which database_unreachable
 # tells apart from the application's own pool.
 POOLER_WAIT = r"(?<![\w.])query_wait_timeout\b(?!\s*[=:])"
+_POOLER_WAIT_TEXT = re.compile(POOLER_WAIT, re.IGNORECASE)
+
+
+def is_pooler_wait(text: str) -> bool:
+    """Whether a DB_POOL_WAIT text is PgBouncer's query_wait_timeout (the pooler's pool, shared by
+    every revision), not the application's own pool."""
+    return _POOLER_WAIT_TEXT.search(text) is not None
 
 # The application gave up waiting for a connection from its OWN pool: every connection the pool may
 # hold was checked out by its other requests (or, for some pools, still being opened) for as long as
@@ -994,7 +1003,7 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "thread"),
     # MySqlConnector's pool: no session came free within Connect Timeout and the pool was empty (every
     # session checked out): MySqlConnection.CreateSessionAsync adds " All pooled connections are in use."
-    DbErrorText(".NET: MySqlConnector pool", r"Connect Timeout expired\. All pooled connections are in use",
+    DbErrorText(".NET: MySqlConnector pool", r"Connect Timeout e(?=xpired\. All pooled connections are in use)",
                 "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired. All pooled connections are in "
                 "use.", "mysql-net/MySqlConnector src/MySqlConnector/MySqlConnection.cs (CreateSessionAsync: "
                 "messageSuffix when pool.IsEmpty; find_string id 7364270297)"),

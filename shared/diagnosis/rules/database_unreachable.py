@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-import re
-
-from shared.diagnosis.log_signals import POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
+from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait, pattern_of,
+                                          refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -214,7 +213,6 @@ def pool_waits(facts: Facts, c: Citation) -> int:
     return len(waits)
 
 
-_POOLER_WAIT_TEXT = re.compile(POOLER_WAIT, re.IGNORECASE)
 # PgBouncer's SHOW POOLS (cl_waiting, maxwait) and SHOW SERVERS say how long clients wait and on what.
 _POOLER_WAIT_ADVICE = ("look at the connection pooler first (PgBouncer's SHOW POOLS on its admin console: cl_waiting and "
                        "maxwait; SHOW SERVERS): whether its server connections are all busy (slow or blocked queries "
@@ -230,7 +228,7 @@ def _pooler_waits(facts: Facts, c: Citation) -> str:
     waiting (busy server connections, or slow ones to open through the connector when PgBouncer is a
     sidecar) is not in the evidence: a deploy in the same minutes is not shown to be the cause, and
     the connector is not shown to be either; it competes, and a person chooses."""
-    waits = [e for e in facts.database_lines(LogSignal.DB_POOL_WAIT) if _POOLER_WAIT_TEXT.search(e.text)]
+    waits = [e for e in facts.database_lines(LogSignal.DB_POOL_WAIT) if is_pooler_wait(e.text)]
     if len(waits) < facts.s.db_error_logs_min:
         return ""
     c.cite("log", f"stderr / stdout: {POOLER_WAIT}",
