@@ -74,6 +74,8 @@ class Refusal:
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     SOURCE_NOT_ALLOWED = ("the database has no account for the user at the connections' source address (MySQL: the "
                           "host is not allowed to connect)")
+    HBA_NO_ENTRY = ("the database's pg_hba.conf admits no connection from the connections' source address for this user "
+                    "and database, though the connection was encrypted (PostgreSQL: no pg_hba.conf entry for host)")
     HOST_BLOCKED = ("the database blocks the connections' source address after too many interrupted connections "
                     "(MySQL max_connect_errors)")
     CRASHED = ("a database server process crashed and the database ended every session to recover (PostgreSQL's "
@@ -163,6 +165,16 @@ REFUSAL_ADVICE = {
                                 "connector's range (ipCidrRange), the Direct VPC egress subnet's range, or "
                                 "cloudsqlproxy~IP through the Auth Proxy and the Cloud SQL connectors; and whether the "
                                 "revision's path to the VPC (vpc_access) changed",
+    # PostgreSQL matches each connection's address, user, database and encryption against pg_hba.conf
+    # and answers with the address it saw; an encrypted connection refused so was refused for who and
+    # where it came from, not for want of SSL/TLS: the address is the connector's, the Direct VPC egress
+    # subnet's, or the Auth Proxy's. Cloud SQL writes its own pg_hba.conf (not a file users edit); a
+    # PostgreSQL of the project's own (a VM behind the connector) is where entries by range are written.
+    Refusal.HBA_NO_ENTRY: "the address, user and database the refusal names against the server's pg_hba.conf "
+                          "entries (a PostgreSQL of the project's own, as on a VM behind the connector: its host "
+                          "lines' address ranges) and who changed them, against the address the connections come from: the connector's range "
+                          "(ipCidrRange), the Direct VPC egress subnet's range; and whether the revision's path to "
+                          "the VPC (vpc_access) changed",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
@@ -230,7 +242,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Go net (any driver)", rf"dial tcp [\d.]+:{_DB_PORT}: (?:i/o timeout|connect: connection refused"
                 r"|connect: connection timed out|getsockopt: connection timed out)",
                 "dial tcp 10.20.0.3:3307: i/o timeout", "gcp-facts.md §8 (terradart PR #232)"),
-    DbErrorText("libpq (psycopg2 / psycopg 3)", r'connection to server at ".*".*failed',
+    # Not when what failed it is PgBouncer's query_wait_timeout at login (a wait: POOL_WAIT_TEXTS).
+    DbErrorText("libpq (psycopg2 / psycopg 3)", r'connection to server at ".*".*failed(?!: FATAL:\s+query_wait_timeout\b)',
                 'connection to server at "127.0.0.1", port 5432 failed: Connection refused',
                 "GoogleCloudPlatform/cloud-sql-proxy issue #2334; bengen343/superset-on-gcp-cloud-run issue #5"),
     DbErrorText("libpq over the Cloud SQL unix socket", r'connection to server on socket "[^"]*".*failed',
@@ -512,13 +525,54 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "Error: Connection terminated unexpectedly",
                 "brianc/node-postgres packages/pg/lib/client.js (the stream's 'end' handler; find_string id "
                 "482894512); UNCONFIRMED in a Cloud SQL thread"),
-    DbErrorText("libpq (connection ended)", r"server closed the connection unexpectedly",
+    # Not after PgBouncer's query_wait_timeout: the pooler closes a client it kept waiting for a server
+    # connection and libpq reports its FATAL and then the closed socket (psycopg2 strips the severity:
+    # "query_wait_timeout\nserver closed the connection unexpectedly"): a wait, read in POOL_WAIT_TEXTS.
+    DbErrorText("libpq (connection ended)", r"(?<!query_wait_timeout\s)server closed the connection unexpectedly",
                 "psycopg2.OperationalError: server closed the connection unexpectedly",
                 "GoogleCloudPlatform/cloud-sql-proxy issue #79"),
     DbErrorText("Cloud SQL Auth Proxy v2 (connection reset)", r"connection aborted - error reading from instance",
                 "[p:r:i] connection aborted - error reading from instance: read tcp 169.254.8.1:60699->"
                 "10.20.0.3:3307: read: connection reset by peer", "GoogleCloudPlatform/cloud-sql-proxy issue #2453"),
+    # MySqlConnector at its Connect Timeout (default 15 s) while it opened a NEW connection: the TCP
+    # connect or the handshake got no answer in time (ServerSession.ConnectAsync / MySqlConnection
+    # .CreateSessionAsync: throw new MySqlException(MySqlErrorCode.UnableToConnectToHost, "Connect Timeout
+    # expired.")). Not its pool's form, " All pooled connections are in use." added when the pool was
+    # empty: a wait for the application's own pool (POOL_WAIT_TEXTS). Nothing answered. The words
+    # after "Connect Timeout e" are a lookahead, in both rows, so that Logging is asked for "connect
+    # timeout e" once, for them and undici's "Connect Timeout Error" (stdout_needles keeps the shorter).
+    DbErrorText(".NET: MySqlConnector (connect timeout)",
+                r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? Connect Timeout e(?=xpired\.(?! All pooled connections are in use))",
+                "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired.",
+                "mysql-net/MySqlConnector src/MySqlConnector/Core/ServerSession.cs (ConnectAsync, find_string id "
+                "59539185708) and MySqlConnection.cs (CreateSessionAsync, the pool's suffix, id 7364270297); "
+                "UNCONFIRMED in a Cloud SQL thread"),
+    # The Cloud SQL Python connector reaches the Cloud SQL Admin API (sqladmin.googleapis.com, its
+    # connectSettings and generateEphemeralCert calls) with aiohttp before any dial to the instance
+    # (google/cloud/sql/connector/client.py, CloudSQLClient: sqladmin_api_endpoint defaults to
+    # https://sqladmin.googleapis.com); when the call cannot be made, aiohttp's ClientConnectorError
+    # ("Cannot connect to host %s:%d ssl:%s [%s]", aiohttp client_exceptions.py) reaches the application
+    # (aiohttp 3.10's ConnectionTimeoutError, a connect that timed out, is worded otherwise and is not
+    # read: its words are not confirmed here). Nothing answered:
+    # under egress ALL_TRAFFIC the call crosses the connector (and needs Cloud NAT or Private Google
+    # Access past it), so the path may be at fault. A certificate the client does not trust
+    # (ClientConnectorCertificateError, SSLCertVerificationError: a CA bundle of the image) is not read.
+    DbErrorText("Cloud SQL Python connector (Admin API not reached)",
+                r"Cannot connect to host sqladmin\.googleapis\.com:443 ssl:\S+ \[(?!SSLCertVerificationError)",
+                "aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host sqladmin.googleapis.com:443 "
+                "ssl:default [Connect call failed ('199.36.153.8', 443)]",
+                "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/client.py (aiohttp to "
+                "sqladmin.googleapis.com); aio-libs/aiohttp aiohttp/client_exceptions.py (ClientConnectorError."
+                "__str__); the certificate form in "
+                "public notes (find_string id 16486567236); UNCONFIRMED in a Cloud SQL thread"),
     # The database answered, and refused: the path to it works (DbErrorText.refusal).
+    # MySQL 1053 (ER_SERVER_SHUTDOWN), "Server shutdown in progress": the server is stopping (a restart,
+    # maintenance, a failover) and says so to the sessions and connects it ends. The server answered.
+    DbErrorText("MySQL server (shutting down)", r"\bServer shutdown(?= in progress\b)",
+                "pymysql.err.OperationalError: (1053, 'Server shutdown in progress')",
+                "MySQL server error 1053 (ER_SERVER_SHUTDOWN, SQLSTATE 08S01), as MySQL's error reference and "
+                "Connector/J's MysqlErrorNumbers list it (find_string id 55355946337 lists it among transient "
+                "errors); UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
     DbErrorText("PostgreSQL server (restarting)", r"terminating connection due to administrator command",
                 "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
                 "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
@@ -651,6 +705,23 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "so it cannot execute this statement')", "MySQL server error 1290 with super_read_only set (a "
                 "replica), as PyMySQL raises it (find_string id 5745088501); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.READ_ONLY),
+    # The server refused an ENCRYPTED connection by its pg_hba.conf rules (PostgreSQL 12+ ends the message
+    # with "SSL encryption" or "GSS encryption", older servers with "SSL on"; a server built without SSL
+    # says nothing of it): no entry, or a reject entry, for the client's address, user and database. SSL
+    # is not what it wants, so the address (the path) or the user is (HBA_NO_ENTRY, path-dependent as
+    # MySQL's 1130 is). An unencrypted connection refused ("no encryption", "SSL off") is the next row's:
+    # SSL enforced is the likelier reading, and it is the same on every path. Before that row: the first
+    # kind that matches a line names it.
+    DbErrorText("PostgreSQL server (pg_hba.conf, an encrypted connection)",
+                r'no pg_hba\.conf entry for host "[^"\n]*", user "[^"\n]*", database "[^"\n]*"(?!, (?:no encryption|SSL off))'
+                r'|pg_hba\.conf rejects connection for host "[^"\n]*", user "[^"\n]*", database "[^"\n]*"'
+                r'(?!, (?:no encryption|SSL off))',
+                'org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry for host "10.8.0.5", user "app", '
+                'database "orders", SSL encryption',
+                "PostgreSQL's auth.c ClientAuthentication (errmsg \"no pg_hba.conf entry for host \\\"%s\\\", user "
+                "\\\"%s\\\", database \\\"%s\\\", %s\" with the encryption state: \"SSL encryption\", \"GSS "
+                "encryption\", \"no encryption\" since PostgreSQL 12, \"SSL on\" / \"SSL off\" before; find_string "
+                "ids 300448634, 23202437054); UNCONFIRMED in a Cloud SQL thread", Refusal.HBA_NO_ENTRY),
     # The server refused the connection by its pg_hba.conf rules: no entry for the client's host, user,
     # database and encryption (an unencrypted connection to an instance that requires SSL/TLS).
     DbErrorText("PostgreSQL server (pg_hba.conf)", r"no pg_hba\.conf entry for host|pg_hba\.conf rejects connection",
@@ -805,8 +876,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # (the port or socket libpq names, pgx's SQLSTATE, pgjdbc's class): matching is case-insensitive,
     # and another tool's "failed: fatal: ..." (git's) is not the database's.
     DbErrorText("PostgreSQL server (any other FATAL, libpq 14+ / pgx / pgjdbc)",
-                r"(?:port \d+|\.s\.PGSQL\.\d+\") failed: FATAL:\s|\bserver error: FATAL: [^\n]*\(SQLSTATE [0-9A-Z]{5}\)"
-                r"|PSQLException: FATAL:\s",
+                r"(?:port \d+|\.s\.PGSQL\.\d+\") failed: FATAL:\s(?!\s*query_wait_timeout\b)"
+                r"|\bserver error: FATAL: (?!query_wait_timeout\b)[^\n]*\(SQLSTATE [0-9A-Z]{5}\)"
+                r"|PSQLException: FATAL:\s(?!\s*query_wait_timeout\b)",
                 'failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: '
                 'permission denied for database "orders" (SQLSTATE 42501)',
                 "the drivers' frames around the server's ErrorResponse: libpq's \"connection to server at ... failed: \" "
@@ -816,6 +888,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 Refusal.SERVER_FATAL),
 )
 
+
+# PgBouncer's query_wait_timeout, its ErrorResponse's one word (POOL_WAIT_TEXTS below): a wait inside a
+# pooler shared by every revision and service that connects through it, which database_unreachable
+# tells apart from the application's own pool.
+POOLER_WAIT = r"(?<![\w.])query_wait_timeout\b(?!\s*[=:])"
+_POOLER_WAIT_TEXT = re.compile(POOLER_WAIT, re.IGNORECASE)
+
+
+def is_pooler_wait(text: str) -> bool:
+    """Whether a DB_POOL_WAIT text is PgBouncer's query_wait_timeout (the pooler's pool, shared by
+    every revision), not the application's own pool."""
+    return _POOLER_WAIT_TEXT.search(text) is not None
 
 # The application gave up waiting for a connection from its OWN pool: every connection the pool may
 # hold was checked out by its other requests (or, for some pools, still being opened) for as long as
@@ -897,6 +981,32 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "SequelizeConnectionAcquireTimeoutError: Operation timeout",
                 "sequelize/sequelize packages/core/src/sequelize-typescript.ts (the pool's timeoutErrorClass) and "
                 "packages/core/src/errors/connection/connection-acquire-timeout-error.ts"),
+    # PgBouncer's query_wait_timeout: a client waited longer than query_wait_timeout (default 120 s) for a
+    # server connection of its pool, and PgBouncer closed it with that word as its error (src/janitor.c
+    # pool_client_maint: disconnect_client(client, true, "query_wait_timeout"); src/objects.c: notify=true
+    # "send the reason message as an error to the client"; PgBouncer's config docs: "Maximum time queries
+    # are allowed to spend waiting for execution. If the query is not assigned to a server during that
+    # time, the client is disconnected"). pgjdbc prints "FATAL: query_wait_timeout", psycopg2 the word
+    # and then "server closed the connection unexpectedly", node-postgres "error: query_wait_timeout".
+    # The wait is inside the pooler, for the pool's own server connections: every one busy (slow or
+    # blocked queries, a default_pool_size too small for the clients) or slow to open. A sidecar
+    # PgBouncer on Cloud Run opens them through the connector, so a saturated connector can cause it;
+    # one on a VM in the VPC opens them past it, and the connector cannot. Where PgBouncer runs is not
+    # in the evidence: it is read as a pool wait, never a refusal (the pooler answered, but only that it
+    # could not get the database in time) nor an error of reaching the database that a connector scale-up
+    # answers; a person weighs it. A config line naming the setting ("query_wait_timeout = 120") is not it.
+    DbErrorText("PgBouncer (query_wait_timeout)", POOLER_WAIT,
+                "org.postgresql.util.PSQLException: FATAL: query_wait_timeout",
+                "pgbouncer/pgbouncer src/janitor.c (pool_client_maint) and src/objects.c (disconnect_client_sqlstate); "
+                "PgBouncer's configuration docs (query_wait_timeout); public reports of it (find_string id "
+                "55644080631, \"ProtocolViolation: query_wait_timeout\" from asyncpg); UNCONFIRMED in a Cloud SQL "
+                "thread"),
+    # MySqlConnector's pool: no session came free within Connect Timeout and the pool was empty (every
+    # session checked out): MySqlConnection.CreateSessionAsync adds " All pooled connections are in use."
+    DbErrorText(".NET: MySqlConnector pool", r"Connect Timeout e(?=xpired\. All pooled connections are in use)",
+                "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired. All pooled connections are in "
+                "use.", "mysql-net/MySqlConnector src/MySqlConnector/MySqlConnection.cs (CreateSessionAsync: "
+                "messageSuffix when pool.IsEmpty; find_string id 7364270297)"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",

@@ -50,6 +50,26 @@ NO_SUCH_HOST = ("failed to connect to `host=orders-db.db.internal.example user=a
 HOST_NOT_ALLOWED = "Error 1130: Host '10.8.0.2' is not allowed to connect to this MySQL server"
 HOST_NOT_ALLOWED_PY = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (1130, \"Host '10.20.0.7' is "
                        "not allowed to connect to this MySQL server\")")
+# PostgreSQL's pg_hba.conf refusing an ENCRYPTED connection (PostgreSQL 12+ names the encryption; "SSL on"
+# before): the address (or the user) is what is refused, not the want of SSL/TLS.
+HBA_ENCRYPTED = ('org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry for host "10.8.0.5", user "app", '
+                 'database "orders", SSL encryption')
+HBA_SSL_ON = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  no pg_hba.conf '
+              'entry for host "10.124.0.7", user "orders", database "orders", SSL on')
+# PgBouncer's query_wait_timeout (src/janitor.c): a client kept waiting for a server connection of the
+# pooler's pool past the limit, in pgjdbc's, psycopg2's and libpq's (at login) words: a wait, not a refusal.
+QUERY_WAIT_JAVA = "org.postgresql.util.PSQLException: FATAL: query_wait_timeout"
+QUERY_WAIT_PY = ("sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) query_wait_timeout\nserver closed the "
+                 "connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while "
+                 "processing the request.")
+QUERY_WAIT_LOGIN = ('psycopg2.OperationalError: connection to server at "10.40.0.9", port 6432 failed: FATAL:  '
+                    "query_wait_timeout")
+MYSQL_SHUTDOWN = "pymysql.err.OperationalError: (1053, 'Server shutdown in progress')"
+MYSQLCONNECTOR_TIMEOUT = "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired."
+MYSQLCONNECTOR_POOL = ("MySqlConnector.MySqlException (0x80004005): Connect Timeout expired. All pooled connections are "
+                       "in use.")
+ADMIN_API_UNREACHED = ("aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host sqladmin.googleapis.com:443 "
+                       "ssl:default [Connect call failed ('199.36.153.8', 443)]")
 # PgBouncer's own client limit (src/client.c), in node-postgres's and pgjdbc's words: the pooler answered.
 POOLER_FULL = "error: no more connections allowed (max_client_conn)"
 POOLER_FULL_JAVA = "org.postgresql.util.PSQLException: FATAL: no more connections allowed (max_client_conn)"
@@ -277,6 +297,58 @@ CASES = {
     dict(build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, HOST_NOT_ALLOWED, NEW, count=20)
          .log(-5, MYSQL_TOO_MANY, NEW, count=20),
          expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # pg_hba.conf's refusal of an encrypted connection depends on the address, as 1130 does.
+    "a deploy moved the service onto another connector whose range pg_hba.conf does not admit: roll back": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, HBA_ENCRYPTED, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy moved the service to Direct VPC egress, a subnet pg_hba.conf does not admit (SSL on): roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("default/run-direct",))))
+        .log(-5, HBA_SSL_ON, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "pg_hba.conf narrowed just after a deploy on the same path: every revision is refused, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, HBA_ENCRYPTED, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="pg_hba.conf"),
+    "pg_hba.conf refusing encrypted connections at a newly saturated connector: the server answered, no scale-up":
+    dict(build=lambda e: newly_saturated(serving(e, code="503")).log(-5, HBA_ENCRYPTED, OLD, count=20),
+         expect=Signature.DATABASE_UNREACHABLE, names="ipcidrrange"),
+    # An unencrypted connection refused is SSL enforced: the same on every path, so a new path proves nothing.
+    "an unencrypted connection refused by pg_hba.conf from a new revision on a new path: no rollback": dict(
+        build=lambda e: quiet(moved(e, dict(connector=OTHER_CONNECTOR), {})).log(-5, NO_ENCRYPTION, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # PgBouncer's query_wait_timeout is a wait inside the pooler: where it runs (a sidecar dialing through
+    # the connector, or a VM past it) is not in the evidence, so neither a refusal nor the connector's.
+    "PgBouncer's query_wait_timeout (pgjdbc's FATAL) at a newly saturated connector: no scale-up, no verdict": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, QUERY_WAIT_JAVA, OLD, count=25),
+        expect=Signature.INCONCLUSIVE),
+    "PgBouncer's query_wait_timeout (psycopg2's closed connection) at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, QUERY_WAIT_PY, OLD, count=25),
+        expect=Signature.INCONCLUSIVE),
+    "PgBouncer's query_wait_timeout at login (libpq) at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, QUERY_WAIT_LOGIN, OLD, count=25),
+        expect=Signature.INCONCLUSIVE),
+    "PgBouncer's query_wait_timeout just after a deploy: every revision shares the pooler, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, QUERY_WAIT_JAVA, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="show pools"),
+    "the same in psycopg2's words: no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, QUERY_WAIT_PY, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # MySQL 1053: the server shutting down (a restart, maintenance, a failover) answered: not the connector.
+    "MySQL's server shutdown in progress at a newly saturated connector: the server answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, MYSQL_SHUTDOWN, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="restarting"),
+    "MySQL's server shutdown in progress just after a deploy: every revision meets it, no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-6)).log(-5, MYSQL_SHUTDOWN, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # MySqlConnector's pool form of Connect Timeout is a wait for its own pool, not the connector's.
+    "MySqlConnector's pool all in use, nothing else: a wait for its own pool, not the database unreachable": dict(
+        build=lambda e: quiet(serving(e, latency=15)).log(-5, MYSQLCONNECTOR_POOL, OLD, count=25),
+        expect=Signature.INCONCLUSIVE),
+    "MySqlConnector's connect timeout with a quiet connector: the path past it": dict(
+        build=lambda e: quiet(serving(e, latency=16)).log(-5, MYSQLCONNECTOR_TIMEOUT, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="fail between the connector and the database"),
+    "the Python connector cannot reach the Cloud SQL Admin API, the connector quiet: the path past it": dict(
+        build=lambda e: quiet(serving(e, latency=10)).log(-5, ADMIN_API_UNREACHED, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE),
     "PgBouncer's max_client_conn while the connector is newly saturated: the pooler answered, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, POOLER_FULL, OLD, count=20),
         expect=Signature.DATABASE_UNREACHABLE, names="max_client_conn"),

@@ -65,7 +65,7 @@ def test_ordinary_lines_give_none(text):
     assert signals_in(LogRecord(timestamp=NOW, log_id="x", text=text)) == set()
 
 
-DB, REFUSED = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED
+DB, REFUSED, POOL = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED, LogSignal.DB_POOL_WAIT
 
 
 @pytest.mark.parametrize("text, signals", [
@@ -95,6 +95,27 @@ DB, REFUSED = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED
     # Prisma P1001 in newer engines' words.
     ("Error: P1001: Can't reach database server at `10.40.0.7:5432`", {DB}),
     ("[mysql] 2026/12/01 21:40:12 read tcp 10.8.0.4:51234->10.60.0.3:3306: read: connection reset by peer", {DB}),
+    # PgBouncer's query_wait_timeout in pgjdbc's, psycopg2's, libpq's (at login) and node-postgres's words:
+    # a wait for a server connection inside the pooler, the same in every form; never the server's FATAL
+    # nor a broken connection. A configuration line naming the setting is none of it.
+    ("org.postgresql.util.PSQLException: FATAL: query_wait_timeout", {POOL}),
+    ("psycopg2.OperationalError: query_wait_timeout\nserver closed the connection unexpectedly\n\tThis probably "
+     "means the server terminated abnormally", {POOL}),
+    ('psycopg2.OperationalError: connection to server at "10.40.0.9", port 6432 failed: FATAL:  query_wait_timeout',
+     {POOL}),
+    ("error: query_wait_timeout", {POOL}),
+    ("pgbouncer: query_wait_timeout = 120", set()),
+    # pg_hba.conf refusing an encrypted connection, and an unencrypted one: refusals both.
+    ('FATAL:  no pg_hba.conf entry for host "10.8.0.5", user "app", database "orders", SSL encryption', {DB, REFUSED}),
+    # MySQL 1053, a server shutting down: its answer. MySqlConnector's connect timeout, and its pool's.
+    ("Error 1053 (08S01): Server shutdown in progress", {DB, REFUSED}),
+    ("MySqlConnector.MySqlException (0x80004005): Connect Timeout expired.", {DB}),
+    ("MySqlConnector.MySqlException (0x80004005): Connect Timeout expired. All pooled connections are in use.", {POOL}),
+    # The Cloud SQL Python connector's Admin API call not made; a CA bundle that fails it is not the path.
+    ("aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host sqladmin.googleapis.com:443 ssl:default "
+     "[Connect call failed ('199.36.153.8', 443)]", {DB}),
+    ("aiohttp.client_exceptions.ClientConnectorCertificateError: Cannot connect to host sqladmin.googleapis.com:443 "
+     "ssl:True [SSLCertVerificationError: (1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed')]", set()),
     # The bare error it returns names no database (any library's words), and an HTTPS client's own
     # certificate failure says nothing about the database.
     ("get order 42: invalid connection", set()),

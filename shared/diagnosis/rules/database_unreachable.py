@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.log_signals import REFUSAL_ADVICE, LogSignal, Refusal, pattern_of, refusal_quote
+from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait, pattern_of,
+                                          refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -47,6 +48,9 @@ def evaluate(facts: Facts) -> Finding:
         saturated = _saturated_while_slow(facts, c)
         if saturated:
             return c.doubt(saturated, SLOW_DATABASE)
+        pooled = _pooler_waits(facts, c)
+        if pooled:
+            return c.doubt(pooled, _POOLER_WAIT_ADVICE)
         waits = pool_waits(facts, c)
         return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors"
                     + (f"; it waits for its own connection pool ({waits}x): requests wait on the database path "
@@ -209,6 +213,32 @@ def pool_waits(facts: Facts, c: Citation) -> int:
     return len(waits)
 
 
+# PgBouncer's SHOW POOLS (cl_waiting, maxwait) and SHOW SERVERS say how long clients wait and on what.
+_POOLER_WAIT_ADVICE = ("look at the connection pooler first (PgBouncer's SHOW POOLS on its admin console: cl_waiting and "
+                       "maxwait; SHOW SERVERS): whether its server connections are all busy (slow or blocked queries "
+                       "on the database, a default_pool_size too small for every service and job that connects "
+                       "through it) or slow to open; a PgBouncer run beside the application (a sidecar) opens them "
+                       "through the connector, one on a VM in the VPC past it; no automatic action")
+
+
+def _pooler_waits(facts: Facts, c: Citation) -> str:
+    """Why the database path is a cause not ruled out, or "": db_error_logs_min or more clients that
+    PgBouncer closed at its query_wait_timeout (log_signals.POOLER_WAIT), logged while requests failed.
+    Its pool is shared by every revision and service that connects through it, and what kept them
+    waiting (busy server connections, or slow ones to open through the connector when PgBouncer is a
+    sidecar) is not in the evidence: a deploy in the same minutes is not shown to be the cause, and
+    the connector is not shown to be either; it competes, and a person chooses."""
+    waits = [e for e in facts.database_lines(LogSignal.DB_POOL_WAIT) if is_pooler_wait(e.text)]
+    if len(waits) < facts.s.db_error_logs_min:
+        return ""
+    c.cite("log", f"stderr / stdout: {POOLER_WAIT}",
+           f"{len(waits)} clients the pooler closed after waiting for a server connection, e.g. {waits[0].text[:160]!r}",
+           f">= {facts.s.db_error_logs_min}: a wait inside a pooler every revision shares", True)
+    return (f"the connection pooler in front of the database closed {len(waits)} clients it kept waiting for a server "
+            "connection (PgBouncer's query_wait_timeout): its pool is shared by every revision and service that "
+            "connects through it, so neither a deploy in the same minutes nor the connector is shown to be the cause")
+
+
 # A READY connector with no saturation sign forwards the dials; what drops them lies between its
 # range and the database: a VPC firewall rule (ingress on the database's side, or an egress deny),
 # a route or peering change, or the database itself. A person reads those; Runwarden never writes
@@ -269,6 +299,9 @@ _PATH_ANSWERS = {
     Refusal.SOURCE_NOT_ALLOWED: ("the database does not admit the connections' source address (MySQL's 1130)",
                                  "its accounts' host parts admit the addresses connections come from, and another "
                                  "path brings them from another range"),
+    Refusal.HBA_NO_ENTRY: ("the database's pg_hba.conf admits no encrypted connection from the connections' source "
+                           "address", "its host entries admit the address ranges connections come from, and another "
+                           "path brings them from another range"),
 }
 _PATH_DEPENDENT = frozenset(_PATH_ANSWERS)
 # ... and the Cloud SQL Auth Proxy's own limit, inside the service's instance: not the database's either.
@@ -339,7 +372,10 @@ def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> st
       network) may be told the name does not exist where the one before resolved it.
     - MySQL's 1130, the connection's source host not allowed: the server matches the address a
       connection comes from against its accounts' host parts, and another path brings the connections
-      from another range (another connector's ipCidrRange, a Direct VPC egress subnet)."""
+      from another range (another connector's ipCidrRange, a Direct VPC egress subnet).
+    - PostgreSQL's "no pg_hba.conf entry for host" for an encrypted connection (HBA_NO_ENTRY): its
+      host entries match the connection's address the same way (an unencrypted one refused is read
+      as SSL enforced, NOT_ADMITTED, the same on every path, and is not here)."""
     if not refused.keys() <= _PATH_DEPENDENT:
         return ""
     moved = facts.deploy_changed_path(e for es in refused.values() for e in es)
