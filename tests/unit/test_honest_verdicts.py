@@ -132,7 +132,9 @@ def test_the_alerts_own_ratio_threshold_is_the_bar():
     bundle = _timeouts(Evidence(), 500, 0.04, onset=-20, timeout=30).bundle()
     assert diagnose(bundle, S).signature is not Signature.REQUEST_TIMEOUT      # 4 % < the fixed 10 %
 
-    alert = AlertContext(metric_type="run.googleapis.com/request_count", threshold=0.02, ratio=True)
+    # A ratio policy on the share of 5xx (its numerator's class, as its notification's metric labels show).
+    alert = AlertContext(metric_type="run.googleapis.com/request_count", threshold=0.02, ratio=True,
+                         metric_labels={"response_code_class": "5xx"})
     result = diagnose(bundle.model_copy(update={"alert": alert}), S)
 
     assert result.signature is Signature.REQUEST_TIMEOUT, result.summary
