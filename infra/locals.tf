@@ -161,7 +161,11 @@ locals {
     "${pair[0]}/${pair[1]}" => { function = pair[0], account = pair[1] }
   }
 
-  service_filter = (length(var.watched_services) == 0 ? "" :
-  " AND resource.label.service_name = one_of(${join(", ", [for s in var.watched_services : "\"${s}\""])})")
-  runbook = var.runbook_url
+  # The Cloud Run services the alert policies watch: watched_services, or every service in the
+  # metrics scope but Runwarden's own functions (latency_conditions/main.tf, own_services, says why).
+  # A gen2 function runs as the Cloud Run service of its name (the functions' log entries name it as
+  # resource.labels.service_name: watchdog.tf, own_logs).
+  own_services   = ["${var.name_prefix}-on-alert", "${var.name_prefix}-on-command", "${var.name_prefix}-timeline"]
+  service_filter = module.latency_conditions.service_filter
+  runbook        = var.runbook_url
 }

@@ -310,3 +310,29 @@ def test_a_bar_the_diagnosis_holds_is_the_configs(name: str, setting: str) -> No
     threshold = single(single(POLICIES[name]["conditions"])["condition_threshold"])["threshold_value"]
     assert threshold == "${module.config_check.diagnosis." + setting + "}", f"{name}: {threshold}"
     assert parse(name).conditions[0].condition_threshold.threshold_value == getattr(DiagnosisSettings(), setting)
+
+
+# --- Runwarden's own functions are not watched services -------------------------------------------
+
+
+def test_the_watched_service_policies_leave_runwardens_own_functions_out() -> None:
+    """Every Cloud Run condition of a watched-service policy selects its services through the one
+    selection (latency_conditions/main.tf, service_filter and the latency conditions; run for real by
+    tests/infra/test_latency_conditions.py), which is given Runwarden's own functions to leave out."""
+    from tests.infra.terraform import function_names
+
+    config = load_module()
+    assert [evaluate(name) for name in config.locals["own_services"]] == function_names()
+    module = config.modules["latency_conditions"]
+    assert module["own_services"] == "${local.own_services}"
+    assert module["watched_services"] == "${var.watched_services}"
+    assert config.locals["service_filter"] == "${module.latency_conditions.service_filter}"
+    assert "${local.service_filter}" in config.locals["run_requests"]
+    for name in WATCHED:
+        for condition in parse(name).conditions:
+            text = condition.condition_threshold.filter
+            if 'resource.type = "cloud_run_revision"' not in text:
+                continue
+            raw = single(POLICIES[name]["conditions"])["condition_threshold"]
+            raw = single(raw) if isinstance(raw, list) else raw
+            assert ("${local.run_requests}" in raw["filter"] or raw["filter"] == "${each.value.filter}"), (name, raw)
