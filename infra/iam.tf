@@ -54,6 +54,30 @@ resource "google_project_iam_member" "watched" {
   member  = "serviceAccount:${google_service_account.functions[each.value.function].email}"
 }
 
+# Cloud Run's writes (UpdateService, and GetOperation while waiting on it) only in the projects that
+# hold a service the config manages (config_check/main.tf, service_projects): every action on a
+# service refuses one the config does not manage (Config.manages), so a project-wide grant anywhere
+# else (a watched project holding only a connector or a Cloud SQL instance; Runwarden's own project
+# when it watches others, where its own functions are Cloud Run services) served no call.
+# functions/permissions.py derives the set (service_writes); tests/infra/test_iam.py holds the two.
+resource "google_project_iam_custom_role" "service_writes" {
+  for_each = local.service_projects
+
+  project     = each.value
+  role_id     = "${local.role_prefix}_service_writes"
+  title       = "Runwarden: change a managed service's traffic"
+  description = "Update a Cloud Run service's traffic and wait on the operation, in a project holding a service Runwarden's config manages."
+  permissions = local.service_write_permissions
+}
+
+resource "google_project_iam_member" "service_writes" {
+  for_each = local.service_write_pairs
+
+  project = each.value.project
+  role    = google_project_iam_custom_role.service_writes[each.value.project].id
+  member  = "serviceAccount:${google_service_account.functions[each.value.function].email}"
+}
+
 # iam.serviceAccounts.actAs, and nothing else, on the managed services' runtime accounts only
 # (Cloud Run's UpdateService may check it on the service's identity). A custom role can only
 # be granted in the project that defines it, so each project that may hold such an account

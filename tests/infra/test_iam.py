@@ -16,7 +16,7 @@ import pytest
 
 from functions.permissions import (ON_OUTCOMES_TOPIC, ON_RUNTIME_SERVICE_ACCOUNTS, READ_METHODS, _adapter_classes,
                                    function_needs, project_role, required_permissions, resource_grants,
-                                   watched_project_role)
+                                   service_project_role, service_writes, watched_project_role)
 from shared.remediation.actions import all_actions
 from tests.infra.terraform import INFRA, ROOT, load_module
 
@@ -121,6 +121,7 @@ def test_every_permission_is_a_real_one() -> None:
     in_terraform = {p for perms in config.locals["role_permissions"].values() for p in perms}
     in_terraform |= {p for perms in config.locals["watched_role_permissions"].values() for p in perms}
     in_terraform |= set(config.locals["act_as_permissions"]) | set(config.locals["publish_permissions"])
+    in_terraform |= set(config.locals["service_write_permissions"])
     unknown = sorted((declared | in_terraform) - KNOWN_PERMISSIONS)
     assert unknown == [], f"not in {KNOWN.name}: {unknown}"
 
@@ -144,6 +145,37 @@ def test_each_watched_project_role_is_exactly_the_derived_set() -> None:
     derived = {name: set(watched_project_role(needs)) for name, needs in function_needs().items()
                if watched_project_role(needs)}
     assert terraform == derived
+
+
+def test_cloud_runs_writes_are_granted_only_where_a_managed_service_lives() -> None:
+    """UpdateService and the wait on its operation are granted in the projects holding a service the
+    config manages, and in no project-wide role elsewhere: a watched project holding only a connector or
+    a Cloud SQL instance, or Runwarden's own project watching others (its own functions are Cloud Run
+    services there), gave the functions the right to change every service in it, which no call needed."""
+    config = load_module()
+    writes = service_writes()
+    assert writes == {"run.services.update", "run.operations.get"}, writes
+    assert set(config.locals["service_write_permissions"]) == writes
+    for function, needs in function_needs().items():
+        role = set(service_project_role(needs))
+        assert role in (set(), set(writes)), (function, role)
+        granted = set(config.locals["role_permissions"][function]) | set(
+            config.locals["watched_role_permissions"].get(function, ()))
+        assert not granted & writes, f"{function}: a project-wide role grants {sorted(granted & writes)} everywhere"
+    expression = config.locals["service_write_pairs"]
+    listed = expression[expression.index("setproduct([") + len("setproduct(["):]
+    granted_to = {item.strip().strip('"') for item in listed[:listed.index("]")].split(",")}
+    assert granted_to == {name for name, needs in function_needs().items() if service_project_role(needs)}
+    assert "local.service_projects" in expression
+    assert config.locals["service_projects"] == (
+        "${setintersection(toset(module.config_check.service_projects), local.role_projects)}")
+    role = config.resource("google_project_iam_custom_role", "service_writes")
+    assert role["for_each"] == "${local.service_projects}" and role["project"] == "${each.value}"
+    assert role["permissions"] == "${local.service_write_permissions}"
+    binding = config.resource("google_project_iam_member", "service_writes")
+    assert binding["for_each"] == "${local.service_write_pairs}" and binding["project"] == "${each.value.project}"
+    assert binding["role"] == "${google_project_iam_custom_role.service_writes[each.value.project].id}"
+    assert binding["member"] == "serviceAccount:${google_service_account.functions[each.value.function].email}"
 
 
 def test_the_custom_roles_use_those_lists() -> None:
