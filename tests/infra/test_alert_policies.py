@@ -243,6 +243,47 @@ def test_every_condition_of_a_watched_policy_notifies_a_target_runwarden_can_rou
             f"{name} / {condition.display_name}: {target.kind.value}: {target.reason}")
 
 
+# The numerator's metric labels a notification of each ratio policy carries (schema 1.2 `metric.labels`:
+# the series' own labels, the 5xx class or the 504 code its filter selects).
+_RATIO_LABELS = {"error_ratio": {"response_code_class": "5xx"}, "request_timeout": {"response_code": "504"}}
+
+
+@pytest.mark.parametrize("name", WATCHED)
+def test_every_watched_policys_whole_condition_is_read_and_judged(name: str) -> None:
+    """The notification carries the whole condition, as Monitoring sends it (AlertPolicy.Condition in
+    ProtoJSON: aggregations, denominatorFilter, duration, trigger). Read by the intake the functions use,
+    nothing in it may make Runwarden refuse or doubt it: its parts agree, a CLOSED can show recovery,
+    a ratio policy is read as a share with its own bar, and the health check judges it. A policy edited
+    into a form Runwarden does not read (a query condition, a forecast, a bar in another unit) fails here
+    rather than in an incident."""
+    from shared.alerts.incidents import parse_notification
+    from shared.diagnosis.health_bar import health_bar
+    from shared.diagnosis.scope import alert_context
+
+    for condition in parse(name).conditions:
+        threshold = condition.condition_threshold
+        resource_type = re.search(r'resource\.type = "([a-z_]+)"', threshold.filter).group(1)
+        fields = {f.rsplit(".", 1)[-1] for a in threshold.aggregations for f in a.group_by_fields}
+        whole = json_format.MessageToDict(monitoring_v3.AlertPolicy.Condition.pb(condition))
+        for state, ended in (("open", None), ("closed", 1764590700)):
+            incident = parse_notification({"version": "1.2", "incident": {
+                "incident_id": "0.abc", "state": state, "started_at": 1764590400, "ended_at": ended,
+                "policy_name": evaluate(body_of(name)["display_name"]), "condition_name": condition.display_name,
+                "scoping_project_id": "rw-project",
+                "resource": {"type": resource_type, "labels": {f: _LABEL_VALUES[f] for f in fields}},
+                "metric": {"type": re.search(r'metric\.type = "([^"]+)"', threshold.filter).group(1),
+                           "labels": _RATIO_LABELS.get(name, {})},
+                "condition": {"name": "projects/rw-project/alertPolicies/1/conditions/2", **whole},
+                "observed_value": "0", "threshold_value": str(threshold.threshold_value)}})
+            where = f"{name} / {condition.display_name} ({state})"
+            assert incident.condition_doubt == "", where
+            assert incident.recovery_unread == "" and incident.recovery_doubt == "", where
+            assert incident.is_ratio == bool(threshold.denominator_filter), where
+            assert incident.threshold == pytest.approx(threshold.threshold_value), where
+            bar = health_bar(alert_context(incident), DiagnosisSettings())
+            assert bar.judged, f"{where}: {bar.why_not}"
+
+
 # --- thresholds that are a setting of each resource ---------------------------------------------
 
 _CONNECTOR_INSTANCES = "vpcaccess.googleapis.com/connector/instances"
