@@ -1,6 +1,7 @@
 # Least privilege, derived from the code: one custom role per function with exactly the
-# permissions its adapters and actions declare (functions/permissions.py;
-# tests/infra/test_iam.py holds the two to each other).
+# permissions its adapters and actions declare, less those granted only where they apply (Cloud Run's
+# writes where a managed service lives, publish on the outcomes topic, act-as on the managed services'
+# runtime accounts) (functions/permissions.py; tests/infra/test_iam.py holds the two to each other).
 # Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/google_project_iam_custom_role,
 #            .../google_project_iam (google_project_iam_member), .../google_service_account_iam
 #            (google_service_account_iam_member), .../cloud_run_service_iam (google_cloud_run_service_iam_member)
