@@ -12,6 +12,8 @@ The deployment (infra/) grants exactly this, split by where each permission appl
   - on the outcomes topic only: `pubsub.topics.publish`;
   - on the managed services' runtime service accounts only: `iam.serviceAccounts.actAs`;
   - in Runwarden's own project only: Firestore (`datastore.*`);
+  - only in the projects that hold a service the config manages: the Cloud Run writes no read makes
+    (`service_writes`: UpdateService and the wait on its operation);
   - in its own project and in every watched project: the rest.
 tests/infra/test_iam.py holds Terraform's custom roles to these sets, in both directions.
 Never imported by the deployed entry points.
@@ -84,6 +86,20 @@ def function_needs() -> dict[str, FunctionNeeds]:
     }
 
 
+def service_writes() -> frozenset[str]:
+    """The permissions of the Cloud Run adapter's writes that none of its reads needs: granted only in
+    the projects holding a service the config manages (infra/iam.tf, `service_writes`). Every action
+    on a service refuses one the config does not manage (rollback_traffic's and restore_traffic's
+    bounds: `Config.manages`), so nowhere else could such a write be made; a watched project that
+    holds only a connector or a Cloud SQL instance, or Runwarden's own project watching others (its
+    own functions are Cloud Run services there), needs none of them."""
+    run = _adapter_classes()["run"]
+    reads = {p for method in READ_METHODS["run"] for p in run.iam_permissions[method]}
+    writes = {p for method, permissions in run.iam_permissions.items() if method not in READ_METHODS["run"]
+              for p in permissions}
+    return frozenset(writes - reads)
+
+
 def required_permissions(needs: FunctionNeeds) -> frozenset[str]:
     """Every permission the function's code declares, wherever it is granted."""
     found: set[str] = set()
@@ -96,8 +112,14 @@ def required_permissions(needs: FunctionNeeds) -> frozenset[str]:
 
 
 def project_role(needs: FunctionNeeds) -> frozenset[str]:
-    """The custom role in Runwarden's own project: everything not granted on a single resource."""
-    return required_permissions(needs) - ON_OUTCOMES_TOPIC - ON_RUNTIME_SERVICE_ACCOUNTS
+    """The custom role in Runwarden's own project: everything not granted on a single resource, nor
+    only where a managed service lives."""
+    return required_permissions(needs) - ON_OUTCOMES_TOPIC - ON_RUNTIME_SERVICE_ACCOUNTS - service_writes()
+
+
+def service_project_role(needs: FunctionNeeds) -> frozenset[str]:
+    """The custom role in each project that holds a managed service (Runwarden's own or a watched one)."""
+    return required_permissions(needs) & service_writes()
 
 
 def watched_project_role(needs: FunctionNeeds) -> frozenset[str]:

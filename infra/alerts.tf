@@ -148,6 +148,7 @@ module "latency_conditions" {
   source = "./latency_conditions"
 
   watched_services         = var.watched_services
+  own_services             = local.own_services
   request_timeout_seconds  = var.request_timeout_seconds
   service_request_timeouts = var.service_request_timeouts
 }

@@ -1,6 +1,7 @@
 # Least privilege, derived from the code: one custom role per function with exactly the
-# permissions its adapters and actions declare (functions/permissions.py;
-# tests/infra/test_iam.py holds the two to each other).
+# permissions its adapters and actions declare, less those granted only where they apply (Cloud Run's
+# writes where a managed service lives, publish on the outcomes topic, act-as on the managed services'
+# runtime accounts) (functions/permissions.py; tests/infra/test_iam.py holds the two to each other).
 # Reference: registry.terraform.io/providers/hashicorp/google/latest/docs/resources/google_project_iam_custom_role,
 #            .../google_project_iam (google_project_iam_member), .../google_service_account_iam
 #            (google_service_account_iam_member), .../cloud_run_service_iam (google_cloud_run_service_iam_member)
@@ -51,6 +52,30 @@ resource "google_project_iam_member" "watched" {
 
   project = each.value.project
   role    = google_project_iam_custom_role.watched[each.key].id
+  member  = "serviceAccount:${google_service_account.functions[each.value.function].email}"
+}
+
+# Cloud Run's writes (UpdateService, and GetOperation while waiting on it) only in the projects that
+# hold a service the config manages (config_check/main.tf, service_projects): every action on a
+# service refuses one the config does not manage (Config.manages), so a project-wide grant anywhere
+# else (a watched project holding only a connector or a Cloud SQL instance; Runwarden's own project
+# when it watches others, where its own functions are Cloud Run services) served no call.
+# functions/permissions.py derives the set (service_writes); tests/infra/test_iam.py holds the two.
+resource "google_project_iam_custom_role" "service_writes" {
+  for_each = local.service_projects
+
+  project     = each.value
+  role_id     = "${local.role_prefix}_service_writes"
+  title       = "Runwarden: change a managed service's traffic"
+  description = "Update a Cloud Run service's traffic and wait on the operation, in a project holding a service Runwarden's config manages."
+  permissions = local.service_write_permissions
+}
+
+resource "google_project_iam_member" "service_writes" {
+  for_each = local.service_write_pairs
+
+  project = each.value.project
+  role    = google_project_iam_custom_role.service_writes[each.value.project].id
   member  = "serviceAccount:${google_service_account.functions[each.value.function].email}"
 }
 

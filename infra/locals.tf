@@ -63,7 +63,8 @@ locals {
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
   # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:
   # pubsub.topics.publish is granted on the outcomes topic, iam.serviceAccounts.actAs on the
-  # managed services' runtime accounts).
+  # managed services' runtime accounts; and the Cloud Run writes, granted only where a managed
+  # service lives: service_write_permissions below).
   role_permissions = {
     on_alert = [
       "datastore.entities.create",
@@ -73,10 +74,8 @@ locals {
       "datastore.entities.update",
       "logging.logEntries.list",
       "monitoring.timeSeries.list",
-      "run.operations.get",
       "run.revisions.list",
       "run.services.get",
-      "run.services.update",
       "vpcaccess.connectors.get",
       "vpcaccess.connectors.update",
       "vpcaccess.operations.get",
@@ -89,10 +88,8 @@ locals {
       "datastore.entities.update",
       "logging.logEntries.list",
       "monitoring.timeSeries.list",
-      "run.operations.get",
       "run.revisions.list",
       "run.services.get",
-      "run.services.update",
       "vpcaccess.connectors.get",
       "vpcaccess.connectors.update",
       "vpcaccess.operations.get",
@@ -109,10 +106,8 @@ locals {
     on_alert = [
       "logging.logEntries.list",
       "monitoring.timeSeries.list",
-      "run.operations.get",
       "run.revisions.list",
       "run.services.get",
-      "run.services.update",
       "vpcaccess.connectors.get",
       "vpcaccess.connectors.update",
       "vpcaccess.operations.get",
@@ -120,10 +115,8 @@ locals {
     on_command = [
       "logging.logEntries.list",
       "monitoring.timeSeries.list",
-      "run.operations.get",
       "run.revisions.list",
       "run.services.get",
-      "run.services.update",
       "vpcaccess.connectors.get",
       "vpcaccess.connectors.update",
       "vpcaccess.operations.get",
@@ -134,6 +127,16 @@ locals {
       "monitoring.timeSeries.list",
       "run.revisions.list",
     ]
+  }
+
+  # Cloud Run's writes, only in the projects that hold a service the config manages (iam.tf,
+  # service_writes; functions/permissions.py, service_writes): config_check reads those projects
+  # from the config's `services`. Runwarden's own project gets them only when it holds one.
+  service_write_permissions = ["run.operations.get", "run.services.update"]
+  service_projects          = setintersection(toset(module.config_check.service_projects), local.role_projects)
+  service_write_pairs = {
+    for pair in setproduct(["on_alert", "on_command"], local.service_projects) :
+    "${pair[0]}/${pair[1]}" => { function = pair[0], project = pair[1] }
   }
 
   # Granted on single resources, by role (see iam.tf).
@@ -161,7 +164,11 @@ locals {
     "${pair[0]}/${pair[1]}" => { function = pair[0], account = pair[1] }
   }
 
-  service_filter = (length(var.watched_services) == 0 ? "" :
-  " AND resource.label.service_name = one_of(${join(", ", [for s in var.watched_services : "\"${s}\""])})")
-  runbook = var.runbook_url
+  # The Cloud Run services the alert policies watch: watched_services, or every service in the
+  # metrics scope but Runwarden's own functions (latency_conditions/main.tf, own_services, says why).
+  # A gen2 function runs as the Cloud Run service of its name (the functions' log entries name it as
+  # resource.labels.service_name: watchdog.tf, own_logs).
+  own_services   = ["${var.name_prefix}-on-alert", "${var.name_prefix}-on-command", "${var.name_prefix}-timeline"]
+  service_filter = module.latency_conditions.service_filter
+  runbook        = var.runbook_url
 }

@@ -142,7 +142,7 @@ variable "add_watched_projects_to_metrics_scope" {
 }
 
 variable "watched_services" {
-  description = "Short names of the Cloud Run services the alert policies cover; empty covers every service in the metrics scope."
+  description = "Short names of the Cloud Run services the alert policies cover; empty covers every service in the metrics scope but Runwarden's own functions (never watched: listing one stops the plan)."
   type        = list(string)
   default     = []
 }

@@ -123,6 +123,9 @@ locals {
     ]]), []),
   ))
   unreachable = [for p in local.named_projects : p if !contains(concat([var.project_id], var.watched_projects), p)]
+  # The projects of the services the config manages: the only ones where the functions may change a
+  # service (iam.tf, service_writes). Read as the loader reads a name (projects/P/locations/L/services/S).
+  service_projects = try(distinct(compact([for s in local.config.services : try(split("/", tostring(s.name))[1], "")])), [])
 
   # The connectors Runwarden may scale (bounds.connectors). Each needs its own at-ceiling alert, and
   # that alert's threshold is the connector's own max instances, which the config does not hold
@@ -136,6 +139,11 @@ locals {
 output "diagnosis" {
   description = "The config's diagnosis bars the alert policies fire at (bad_error_ratio, connector_cpu_saturation; the code's defaults where the config leaves them out)."
   value       = local.diagnosis
+}
+
+output "service_projects" {
+  description = "The projects of the Cloud Run services the config manages (services[].name): where the functions get Cloud Run's writes."
+  value       = local.service_projects
 }
 
 output "checked" {

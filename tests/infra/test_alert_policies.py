@@ -243,6 +243,47 @@ def test_every_condition_of_a_watched_policy_notifies_a_target_runwarden_can_rou
             f"{name} / {condition.display_name}: {target.kind.value}: {target.reason}")
 
 
+# The numerator's metric labels a notification of each ratio policy carries (schema 1.2 `metric.labels`:
+# the series' own labels, the 5xx class or the 504 code its filter selects).
+_RATIO_LABELS = {"error_ratio": {"response_code_class": "5xx"}, "request_timeout": {"response_code": "504"}}
+
+
+@pytest.mark.parametrize("name", WATCHED)
+def test_every_watched_policys_whole_condition_is_read_and_judged(name: str) -> None:
+    """The notification carries the whole condition, as Monitoring sends it (AlertPolicy.Condition in
+    ProtoJSON: aggregations, denominatorFilter, duration, trigger). Read by the intake the functions use,
+    nothing in it may make Runwarden refuse or doubt it: its parts agree, a CLOSED can show recovery,
+    a ratio policy is read as a share with its own bar, and the health check judges it. A policy edited
+    into a form Runwarden does not read (a query condition, a forecast, a bar in another unit) fails here
+    rather than in an incident."""
+    from shared.alerts.incidents import parse_notification
+    from shared.diagnosis.health_bar import health_bar
+    from shared.diagnosis.scope import alert_context
+
+    for condition in parse(name).conditions:
+        threshold = condition.condition_threshold
+        resource_type = re.search(r'resource\.type = "([a-z_]+)"', threshold.filter).group(1)
+        fields = {f.rsplit(".", 1)[-1] for a in threshold.aggregations for f in a.group_by_fields}
+        whole = json_format.MessageToDict(monitoring_v3.AlertPolicy.Condition.pb(condition))
+        for state, ended in (("open", None), ("closed", 1764590700)):
+            incident = parse_notification({"version": "1.2", "incident": {
+                "incident_id": "0.abc", "state": state, "started_at": 1764590400, "ended_at": ended,
+                "policy_name": evaluate(body_of(name)["display_name"]), "condition_name": condition.display_name,
+                "scoping_project_id": "rw-project",
+                "resource": {"type": resource_type, "labels": {f: _LABEL_VALUES[f] for f in fields}},
+                "metric": {"type": re.search(r'metric\.type = "([^"]+)"', threshold.filter).group(1),
+                           "labels": _RATIO_LABELS.get(name, {})},
+                "condition": {"name": "projects/rw-project/alertPolicies/1/conditions/2", **whole},
+                "observed_value": "0", "threshold_value": str(threshold.threshold_value)}})
+            where = f"{name} / {condition.display_name} ({state})"
+            assert incident.condition_doubt == "", where
+            assert incident.recovery_unread == "" and incident.recovery_doubt == "", where
+            assert incident.is_ratio == bool(threshold.denominator_filter), where
+            assert incident.threshold == pytest.approx(threshold.threshold_value), where
+            bar = health_bar(alert_context(incident), DiagnosisSettings())
+            assert bar.judged, f"{where}: {bar.why_not}"
+
+
 # --- thresholds that are a setting of each resource ---------------------------------------------
 
 _CONNECTOR_INSTANCES = "vpcaccess.googleapis.com/connector/instances"
@@ -310,3 +351,29 @@ def test_a_bar_the_diagnosis_holds_is_the_configs(name: str, setting: str) -> No
     threshold = single(single(POLICIES[name]["conditions"])["condition_threshold"])["threshold_value"]
     assert threshold == "${module.config_check.diagnosis." + setting + "}", f"{name}: {threshold}"
     assert parse(name).conditions[0].condition_threshold.threshold_value == getattr(DiagnosisSettings(), setting)
+
+
+# --- Runwarden's own functions are not watched services -------------------------------------------
+
+
+def test_the_watched_service_policies_leave_runwardens_own_functions_out() -> None:
+    """Every Cloud Run condition of a watched-service policy selects its services through the one
+    selection (latency_conditions/main.tf, service_filter and the latency conditions; run for real by
+    tests/infra/test_latency_conditions.py), which is given Runwarden's own functions to leave out."""
+    from tests.infra.terraform import function_names
+
+    config = load_module()
+    assert [evaluate(name) for name in config.locals["own_services"]] == function_names()
+    module = config.modules["latency_conditions"]
+    assert module["own_services"] == "${local.own_services}"
+    assert module["watched_services"] == "${var.watched_services}"
+    assert config.locals["service_filter"] == "${module.latency_conditions.service_filter}"
+    assert "${local.service_filter}" in config.locals["run_requests"]
+    for name in WATCHED:
+        for condition in parse(name).conditions:
+            text = condition.condition_threshold.filter
+            if 'resource.type = "cloud_run_revision"' not in text:
+                continue
+            raw = single(POLICIES[name]["conditions"])["condition_threshold"]
+            raw = single(raw) if isinstance(raw, list) else raw
+            assert ("${local.run_requests}" in raw["filter"] or raw["filter"] == "${each.value.filter}"), (name, raw)

@@ -66,6 +66,9 @@ module "check" {{
 output "diagnosis" {{
   value = module.check.diagnosis
 }}
+output "service_projects" {{
+  value = module.check.service_projects
+}}
 """)
     terraform_run = terraform_in(terraform, root)
 
@@ -289,3 +292,28 @@ def test_the_alerts_diagnosis_bars_are_read_from_the_config(planner) -> None:
     assert "connector_cpu_saturation = 0.7" in shown and "bad_error_ratio = 0.3" in shown, shown
     defaults = _error(planner(GOOD))
     assert "connector_cpu_saturation = 0.8" in defaults and "bad_error_ratio = 0.2" in defaults, defaults
+
+
+def _shown_list(shown: str, output: str) -> set[str]:
+    """The strings of a list output as `terraform plan` shows it: `+ NAME = [ + "a", + "b", ]`."""
+    found = re.search(rf"\+ {output} = \[(.*?)\]", shown)
+    assert found, shown
+    return set(re.findall(r'"([^"]+)"', found.group(1)))
+
+
+def test_the_projects_where_services_may_be_changed_are_the_managed_services_own(planner) -> None:
+    """Cloud Run's writes are granted only where a managed service lives (infra/iam.tf, service_writes):
+    not in the project of a connector or a Cloud SQL instance alone, not in Runwarden's own project
+    when it manages no service there."""
+    elsewhere = GOOD.replace("projects/my-project/locations/us-central1/services/backend",
+                             "projects/shop-prod/locations/europe-west1/services/shop").replace(
+        "my-project:us-central1:db", "example.com:shop-db:europe-west1:orders")
+    elsewhere += ("  - name: projects/shop-prod/locations/europe-west1/services/cart\n"
+                  "bounds:\n  connectors:\n"
+                  "    - {name: projects/my-project/locations/europe-west1/connectors/shop-conn, allow_one_way: true}\n")
+    result = planner(elsewhere, connector_max_instances={"projects/my-project/locations/europe-west1/connectors/shop-conn": 10})
+    assert result.returncode == 0, _error(result)
+    assert _shown_list(_error(result), "service_projects") == {"shop-prod"}
+    both = planner(GOOD + "  - name: projects/shop-prod/locations/europe-west1/services/shop\n")
+    assert both.returncode == 0, _error(both)
+    assert _shown_list(_error(both), "service_projects") == {PROJECT, "shop-prod"}

@@ -16,9 +16,9 @@ import pytest
 
 from functions.permissions import (ON_OUTCOMES_TOPIC, ON_RUNTIME_SERVICE_ACCOUNTS, READ_METHODS, _adapter_classes,
                                    function_needs, project_role, required_permissions, resource_grants,
-                                   watched_project_role)
+                                   service_project_role, service_writes, watched_project_role)
 from shared.remediation.actions import all_actions
-from tests.infra.terraform import INFRA, ROOT, load_module
+from tests.infra.terraform import INFRA, ROOT, load_module, single
 
 KNOWN = INFRA / "iam" / "permissions.txt"
 
@@ -121,6 +121,7 @@ def test_every_permission_is_a_real_one() -> None:
     in_terraform = {p for perms in config.locals["role_permissions"].values() for p in perms}
     in_terraform |= {p for perms in config.locals["watched_role_permissions"].values() for p in perms}
     in_terraform |= set(config.locals["act_as_permissions"]) | set(config.locals["publish_permissions"])
+    in_terraform |= set(config.locals["service_write_permissions"])
     unknown = sorted((declared | in_terraform) - KNOWN_PERMISSIONS)
     assert unknown == [], f"not in {KNOWN.name}: {unknown}"
 
@@ -144,6 +145,37 @@ def test_each_watched_project_role_is_exactly_the_derived_set() -> None:
     derived = {name: set(watched_project_role(needs)) for name, needs in function_needs().items()
                if watched_project_role(needs)}
     assert terraform == derived
+
+
+def test_cloud_runs_writes_are_granted_only_where_a_managed_service_lives() -> None:
+    """UpdateService and the wait on its operation are granted in the projects holding a service the
+    config manages, and in no project-wide role elsewhere: a watched project holding only a connector or
+    a Cloud SQL instance, or Runwarden's own project watching others (its own functions are Cloud Run
+    services there), gave the functions the right to change every service in it, which no call needed."""
+    config = load_module()
+    writes = service_writes()
+    assert writes == {"run.services.update", "run.operations.get"}, writes
+    assert set(config.locals["service_write_permissions"]) == writes
+    for function, needs in function_needs().items():
+        role = set(service_project_role(needs))
+        assert role in (set(), set(writes)), (function, role)
+        granted = set(config.locals["role_permissions"][function]) | set(
+            config.locals["watched_role_permissions"].get(function, ()))
+        assert not granted & writes, f"{function}: a project-wide role grants {sorted(granted & writes)} everywhere"
+    expression = config.locals["service_write_pairs"]
+    listed = expression[expression.index("setproduct([") + len("setproduct(["):]
+    granted_to = {item.strip().strip('"') for item in listed[:listed.index("]")].split(",")}
+    assert granted_to == {name for name, needs in function_needs().items() if service_project_role(needs)}
+    assert "local.service_projects" in expression
+    assert config.locals["service_projects"] == (
+        "${setintersection(toset(module.config_check.service_projects), local.role_projects)}")
+    role = config.resource("google_project_iam_custom_role", "service_writes")
+    assert role["for_each"] == "${local.service_projects}" and role["project"] == "${each.value}"
+    assert role["permissions"] == "${local.service_write_permissions}"
+    binding = config.resource("google_project_iam_member", "service_writes")
+    assert binding["for_each"] == "${local.service_write_pairs}" and binding["project"] == "${each.value.project}"
+    assert binding["role"] == "${google_project_iam_custom_role.service_writes[each.value.project].id}"
+    assert binding["member"] == "serviceAccount:${google_service_account.functions[each.value.function].email}"
 
 
 def test_the_custom_roles_use_those_lists() -> None:
@@ -315,3 +347,53 @@ def test_the_guides_table_check_can_fail() -> None:
                            "| `CloudMonitoringAdapter.query` | Monitoring v3 `ListTimeSeries` | `monitoring.timeSeries.get` |")
     assert changed != text
     assert _guide_rows(changed)[("CloudMonitoringAdapter", "query")] == {"monitoring.timeSeries.get"}
+
+
+# --- what Google's own agents need for delivery ------------------------------------------------------
+
+
+def test_each_delivery_path_holds_what_its_agent_needs() -> None:
+    """Every hop a message takes is granted to the principal Google makes it as: Monitoring's
+    notification agent publishes on the alerts topic (Cloud Monitoring, "Create and manage notification
+    channels", Pub/Sub: the publisher role for service-PROJECT_NUMBER@gcp-sa-monitoring-notification);
+    Pub/Sub's agent dead-letters, publishing on the dead-letter topic and acknowledging on each push
+    subscription (Pub/Sub "Dead-letter topics": the publisher role on the topic, the subscriber role on
+    the subscription); each push carries the push account's OIDC token, for its own endpoint, and that
+    account may invoke exactly the functions pushed to; Cloud Scheduler's agent publishes the sweep on
+    the commands topic. One grant missing loses every message of its path, and no emulator test sees it."""
+    config = load_module()
+    project_number = "${data.google_project.this.number}"
+    assert config.locals["pubsub_agent"] == f"serviceAccount:service-{project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+    assert config.locals["monitoring_agent"] == (
+        f"serviceAccount:service-{project_number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com")
+    assert config.locals["scheduler_agent"] == (
+        f"serviceAccount:service-{project_number}@gcp-sa-cloudscheduler.iam.gserviceaccount.com")
+    topic_grants = config.of_type("google_pubsub_topic_iam_member")
+
+    def topic_grant(name: str, topic: str, member: str) -> None:
+        grant = topic_grants[name]
+        assert grant["topic"] == f'${{google_pubsub_topic.topics["{topic}"].name}}', name
+        assert grant["member"] == member and PREDEFINED_ROLES[grant["role"]] == {"pubsub.topics.publish"}, name
+
+    channel = config.resource("google_monitoring_notification_channel", "runwarden")
+    assert channel["type"] == "pubsub" and channel["labels"]["topic"] == '${google_pubsub_topic.topics["alerts"].id}'
+    topic_grant("monitoring_publisher", "alerts", "${local.monitoring_agent}")
+    topic_grant("dead_letter_publisher", "dead-letter", "${local.pubsub_agent}")
+    topic_grant("scheduler_publisher", "commands", "${local.scheduler_agent}")
+    subscriber = config.resource("google_pubsub_subscription_iam_member", "dead_letter_subscriber")
+    assert subscriber["for_each"] == "${google_pubsub_subscription.push}"
+    assert subscriber["subscription"] == "${each.value.name}" and subscriber["member"] == "${local.pubsub_agent}"
+    assert subscriber["role"] == "roles/pubsub.subscriber"
+
+    push = config.resource("google_pubsub_subscription", "push")
+    push_config = single(push["push_config"])
+    endpoint = "${google_cloudfunctions2_function.pubsub[each.key].service_config[0].uri}"
+    oidc = single(push_config["oidc_token"])
+    assert push_config["push_endpoint"] == endpoint and oidc["audience"] == endpoint
+    assert oidc["service_account_email"] == "${google_service_account.push.email}"
+    invoker = config.resource("google_cloud_run_service_iam_member", "push_invoker")
+    assert invoker["for_each"] == push["for_each"] == "${local.functions}"
+    assert invoker["service"] == "${google_cloudfunctions2_function.pubsub[each.key].name}"
+    assert invoker["member"] == "serviceAccount:${google_service_account.push.email}"
+    sweep = single(config.resource("google_cloud_scheduler_job", "sweep")["pubsub_target"])
+    assert sweep["topic_name"] == '${google_pubsub_topic.topics["commands"].id}'

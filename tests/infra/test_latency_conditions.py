@@ -1,4 +1,5 @@
-"""The latency conditions, one per request timeout (infra/latency_conditions), run for real.
+"""The latency conditions, one per request timeout (infra/latency_conditions), and the watched
+services' selection every other Cloud Run policy uses, run for real.
 
 A service's request timeout is its own, and the diagnosis reads each revision's: p99 cannot pass
 it, so a single bar of 0.9 x one timeout never fires for a service whose timeout is shorter. The
@@ -29,14 +30,21 @@ variable "watched_services" {{
 variable "service_request_timeouts" {{
   type = map(number)
 }}
+variable "own_services" {{
+  type = list(string)
+}}
 module "m" {{
   source                   = "{MODULE_DIR}"
   watched_services         = var.watched_services
+  own_services             = var.own_services
   request_timeout_seconds  = 300
   service_request_timeouts = var.service_request_timeouts
 }}
 output "conditions" {{
   value = module.m.conditions
+}}
+output "service_filter" {{
+  value = module.m.service_filter
 }}
 """)
     terraform_run = terraform_in(terraform, root)
@@ -47,11 +55,20 @@ output "conditions" {{
         return done.stdout
 
 
-    def apply(watched: list[str], timeouts: dict[str, int]) -> dict[str, Any]:
+    def apply(watched: list[str], timeouts: dict[str, int], own: list[str] = (), output: str = "conditions") -> Any:
         run("apply", "-input=false", "-auto-approve", "-lock=false", "-no-color",
-            f"-var=watched_services={json.dumps(watched)}", f"-var=service_request_timeouts={json.dumps(timeouts)}")
-        return json.loads(run("output", "-json", "conditions"))
+            f"-var=watched_services={json.dumps(watched)}", f"-var=service_request_timeouts={json.dumps(timeouts)}",
+            f"-var=own_services={json.dumps(list(own))}")
+        return json.loads(run("output", "-json", output))
 
+    def refused(watched: list[str], own: list[str]) -> str:
+        done = terraform_run("apply", "-input=false", "-auto-approve", "-lock=false", "-no-color",
+                             f"-var=watched_services={json.dumps(watched)}", "-var=service_request_timeouts={}",
+                             f"-var=own_services={json.dumps(own)}")
+        assert done.returncode != 0, f"applied: {done.stdout}"
+        return done.stdout + done.stderr
+
+    apply.refused = refused
     yield apply
 
 
@@ -65,13 +82,16 @@ def _excluded(filter_text: str) -> set[str]:
     return set(re.findall(r'"([^"]+)"', found.group(1))) if found else set()
 
 
+def _selects(filter_text: str, service: str) -> bool:
+    """Whether a filter's service clause takes `service`: named by its one_of, or, without one, not
+    excluded by its NOT one_of."""
+    named = _services(filter_text)
+    return service in named if named else service not in _excluded(filter_text)
+
+
 def _bar_for(conds: dict[str, Any], service: str, watched: list[str]) -> float:
     """The latency bar (ms) the conditions put on `service`: exactly one condition must select it."""
-    selecting = []
-    for c in conds.values():
-        named, excluded = _services(c["filter"]), _excluded(c["filter"])
-        if service in named or (not named and not watched and service not in excluded):
-            selecting.append(c["threshold_ms"])
+    selecting = [c["threshold_ms"] for c in conds.values() if _selects(c["filter"], service)]
     assert len(selecting) == 1, f"{service}: selected by {len(selecting)} conditions: {conds}"
     return selecting[0]
 
@@ -107,3 +127,34 @@ def test_without_own_timeouts_one_condition_covers_the_watched_services(conditio
 def test_a_timeout_for_an_unwatched_service_watches_nothing_more(conditions) -> None:
     conds = conditions(["a"], {"a": 60, "elsewhere": 30})
     assert sorted(conds) == ["60s"] and _services(conds["60s"]["filter"]) == {"a"}
+
+
+# Runwarden's own functions, as infra/locals.tf names them (own_services) at the default name_prefix.
+OWN = ["runwarden-on-alert", "runwarden-on-command", "runwarden-timeline"]
+
+
+@pytest.mark.parametrize("timeouts", [{}, {"api": 30}], ids=["one timeout", "a timeout of its own"])
+def test_runwardens_own_functions_are_never_watched(conditions, timeouts) -> None:
+    """With every service watched, Runwarden's own functions are not: on_alert waits up to 300 s on a
+    connector update by design and answers 5xx so that Pub/Sub redelivers, which would otherwise fire
+    the latency, 504 and 5xx-ratio policies about Runwarden itself, page people as a watched service's
+    incident and send Runwarden alerts about itself."""
+    conds = conditions([], timeouts, OWN)
+    selection = conditions([], timeouts, OWN, output="service_filter")
+    for service in OWN:
+        assert not any(_selects(c["filter"], service) for c in conds.values()), (service, conds)
+        assert not _selects(selection, service), selection
+    for service in ("backend", *timeouts):
+        assert _selects(selection, service), selection
+        _bar_for(conds, service, [])
+
+
+def test_the_watched_services_selection_names_the_listed_ones(conditions) -> None:
+    selection = conditions(["backend", "api"], {}, OWN, output="service_filter")
+    assert selection == ' AND resource.label.service_name = one_of("backend", "api")'
+    assert conditions([], {}, [], output="service_filter") == ""
+
+
+def test_listing_runwardens_own_function_as_watched_is_refused(conditions) -> None:
+    said = conditions.refused(["backend", "runwarden-on-alert"], OWN)
+    assert "watched_services names Runwarden's own functions (runwarden-on-alert)" in " ".join(said.split())

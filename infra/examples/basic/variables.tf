@@ -27,7 +27,7 @@ variable "managed_runtime_service_accounts" {
 }
 
 variable "watched_services" {
-  description = "Short names of the Cloud Run services the alert policies cover; empty covers all."
+  description = "Short names of the Cloud Run services the alert policies cover; empty covers all but Runwarden's own functions."
   type        = list(string)
   default     = []
 }
