@@ -655,3 +655,55 @@ def test_a_late_resend_of_a_write_that_ran_is_its_duplicate_not_a_rejection():
     w.clock.set(w.clock.now() + timedelta(hours=1))    # the same message delivered again an hour on
     again = sent_at(w, "rollback_traffic", "rb-1", "2026-11-26T11:30:00Z", **body)
     assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command rb-1"), again.reason
+
+
+def _during_first_call(adapter: Any, method: str, send_meanwhile: Any) -> list[Any]:
+    """`send_meanwhile()` run once, as `adapter.method`'s first call is about to be sent: another
+    terminal's command (or an alert) landing while the first write is in flight."""
+    real, box = getattr(adapter, method), []
+
+    def in_flight(*args: Any, **kwargs: Any) -> Any:
+        if not box:
+            box.append(None)
+            box[0] = send_meanwhile()
+        return real(*args, **kwargs)
+
+    setattr(adapter, method, in_flight)
+    return box
+
+
+def test_an_override_never_writes_over_a_scale_still_in_flight():
+    """Two on-call engineers scale the saturated connector within a second, both with override_limits (the
+    cooldown stood in the way). The second's gate ran while the first's PATCH was being sent: the
+    override set the cooldown aside, and VPC Access's update carries no etag, so both were sent, the
+    first answered `failed` ("can only be increased") or, the other way round, written over. Now the
+    second is `skipped`, naming the first (its command and requester), nothing sent; once the first has
+    ended, an override goes ahead as before."""
+    w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]})
+    second = _during_first_call(w.adapters.vpcaccess, "update_connector", lambda: send(
+        w, "scale_connector", "sc-bob", target=CONNECTOR, params={"max_instances": 6}, override_limits=True))
+    first = send(w, "scale_connector", "sc-alice", target=CONNECTOR, params={"max_instances": 5},
+                 override_limits=True)
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    [held] = second
+    assert held.status is OutcomeStatus.SKIPPED, held.reason
+    assert "under way" in held.reason and "command sc-alice" in held.reason and "nothing was written" in held.reason
+    assert patches(w) == 1
+    later = send(w, "scale_connector", "sc-bob-2", target=CONNECTOR, params={"max_instances": 6}, override_limits=True)
+    assert later.status is OutcomeStatus.APPLIED and patches(w) == 2, later.reason
+
+
+def test_an_override_sent_while_an_alerts_rollback_is_in_flight_holds_back_and_the_alert_stands():
+    """An operator's rollback with override_limits lands while the alert's own rollback of the same service
+    is being sent: it was sent too, and Cloud Run refused the alert's (its etag had changed), which was
+    then escalated to a person for a change that was the operator's. Now the override holds back, naming
+    the alert's write, and the alert's rollback is applied, once."""
+    w = world()
+    command = _during_first_call(w.adapters.run, "set_traffic", lambda: send(
+        w, "rollback_traffic", "rb-late", target=SERVICE, params={"revision": OLD}, override_limits=True))
+    alert = w.handle(w.alert("bad_revision"))
+    assert alert.status is OutcomeStatus.APPLIED, alert.reason
+    [held] = command
+    assert held.status is OutcomeStatus.SKIPPED and "under way" in held.reason, held.reason
+    assert f"incident {alert.incident_id}" in held.reason, held.reason
+    assert w.standins.run.count("UpdateService") == 1
