@@ -707,3 +707,32 @@ def test_an_override_sent_while_an_alerts_rollback_is_in_flight_holds_back_and_t
     assert held.status is OutcomeStatus.SKIPPED and "under way" in held.reason, held.reason
     assert f"incident {alert.incident_id}" in held.reason, held.reason
     assert w.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("ahead_seconds, age_seconds, runs", [
+    (270, 60, True),      # sent a minute ago, read 5.5 min old by a clock 4.5 min ahead: within the bound
+    (0, 299, True),       # within the bound by any clock
+    (0, 599, True),       # past it by less than the skew allowance: it may be within it by Pub/Sub's clock
+    (0, 601, False),      # past it by more than the allowance: older than the bound by any clock
+    (-270, 901, False),   # a clock behind reads it younger than it is; still past the bound by more
+])
+def test_the_age_bound_never_rejects_a_command_within_it_by_an_instance_clock_running_ahead(
+        ahead_seconds, age_seconds, runs):
+    """`command_max_age_seconds` compared Pub/Sub's publish_time with this instance's clock: with the
+    bound at its least (300 s) and an instance's clock minutes ahead (the clock-skew drill), a rollback
+    sent a minute ago read as older than the bound and was rejected, and so was every resend of it, on
+    that instance. It is now rejected only when past the bound by more than the skew every lease
+    allows for (shared/clock.py CLOCK_SKEW_ALLOWANCE); one past that is rejected however the clocks
+    stand."""
+    from datetime import timedelta
+
+    w = world(guardrails={"command_max_age_seconds": 300})
+    sent = w.clock.now() - timedelta(seconds=age_seconds)
+    w.clock.set(w.clock.now() + timedelta(seconds=ahead_seconds))
+    answer = sent_at(w, "rollback_traffic", "rb-skew", sent.isoformat().replace("+00:00", "Z"), target=SERVICE,
+                     params={"revision": OLD})
+    if runs:
+        assert answer.status is OutcomeStatus.APPLIED, answer.reason
+    else:
+        assert answer.status is OutcomeStatus.REJECTED and answer.reason.startswith("publish_time:"), answer.reason
+        assert "allowed for clock skew" in answer.reason and w.standins.run.count("UpdateService") == 0
