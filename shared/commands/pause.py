@@ -67,6 +67,8 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
         reason += " (written by an earlier attempt at this command, whose answer was lost)"
     elif bool(previous.get("engaged")) == engaged:
         reason += " (it already was)"
+    elif engaged:
+        reason += _over_later_resume(run, previous)
     if engaged:
         reason += _under_way(run, target)
     if not engaged and target is None:
@@ -90,6 +92,19 @@ def _release(run: CommandRun, key: str, scope: str, flag: dict[str, Any], previo
         previous = state.get_record(FLAGS, key) or {}
         _not_sent_after(run, scope, previous)
     raise TransientError(f"{key}: the flag kept changing under {_RACE_READS} reads; the resume is tried again")
+
+
+def _over_later_resume(run: CommandRun, flag: dict[str, Any]) -> str:
+    """Said when this pause lands on a resume sent after it (the pause delivered late): the brake engages
+    all the same (a pause is never held back by a resume, docs/behaviour.md), and the pause's sender reads
+    that someone released it meanwhile, and the resume's sender's "writes allowed again" no longer holds."""
+    released = flag.get("published_at")
+    if flag.get("engaged") or released is None or run.published_at is None or released <= run.published_at:
+        return ""
+    by, why = flag.get("by") or "someone", flag.get("reason") or "no reason"
+    return (f" (it arrived late, after a resume sent after it had released it: {by}, {why}; command "
+            f"{flag.get('command_id') or '?'}, sent at {released:%Y-%m-%d %H:%M:%S}Z; paused again all the same, "
+            "as a pause is never held back by a resume: resume again to release it)")
 
 
 def _not_sent_after(run: CommandRun, scope: str, flag: dict[str, Any]) -> None:

@@ -736,3 +736,50 @@ def test_the_age_bound_never_rejects_a_command_within_it_by_an_instance_clock_ru
     else:
         assert answer.status is OutcomeStatus.REJECTED and answer.reason.startswith("publish_time:"), answer.reason
         assert "allowed for clock skew" in answer.reason and w.standins.run.count("UpdateService") == 0
+
+
+@pytest.mark.parametrize("published_by", ["resend", "sweep"])
+def test_a_pause_answer_published_late_says_a_resume_released_it_since(published_by):
+    """alice pauses the service; her answer's publish fails, and before it reaches her bob resumes it. The
+    answer kept with her command is published later, by her resend or by the sweep, as made: "paused: no
+    writes until resumed", while writes run. It now carries a note naming bob's resume; the answer itself
+    stays as made (the same outcome_id), and an answer whose flag still stands carries none."""
+    from datetime import timedelta
+
+    from shared.errors import TransientError
+    from shared.remediation.records import COMMANDS
+
+    w = world()
+    body = {"command": "pause", "command_id": "p-alice", "requested_by": OPERATOR, "reason": "migration",
+            "target": SERVICE}
+    message = event(json.dumps(body).encode(), "m-pause-alice")
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        handle_command(message, w.config, w.adapters)
+    resumed = deliver(w, json.dumps({"command": "resume", "command_id": "r-bob", "requested_by": "bob@example.com",
+                                     "reason": "migration done", "target": SERVICE}).encode())
+    assert resumed.status is OutcomeStatus.APPLIED, resumed.reason
+
+    if published_by == "resend":
+        [late] = handle_command(message, w.config, w.adapters)
+    else:
+        w.clock.advance(timedelta(hours=1).total_seconds())     # past the delivery's hold: dead-lettered
+        outcomes = handle_command(event(b'{"command": "sweep"}', "m-sweep-late"), w.config, w.adapters)
+        [late] = [o for o in outcomes if o.command_id == "p-alice"]
+    assert late.status is OutcomeStatus.APPLIED and "no writes until resumed" in late.reason, late.reason
+    assert late.outcome_id == w.state.get(COMMANDS, "p-alice").result["outcome_id"]
+    [note] = [n for n in late.notes if n.startswith("since this answer was made")]
+    assert "resumed by bob@example.com (migration done; command r-bob" in note and "no longer holds" in note, note
+
+
+def test_a_pause_delivered_after_a_resume_sent_after_it_says_so():
+    """A pause sent at 12:00 whose first delivery failed lands at 12:05, after a resume sent at 12:02 released
+    the target. The brake engages all the same; its answer now says that it overrides that later resume."""
+    w = world()
+    assert sent_at(w, "resume", "r-bob", "2026-11-26T12:02:00Z", target=SERVICE).status is OutcomeStatus.APPLIED
+    late = sent_at(w, "pause", "p-alice", "2026-11-26T12:00:00Z", target=SERVICE)
+    assert late.status is OutcomeStatus.APPLIED, late.reason
+    assert "after a resume sent after it had released it" in late.reason and "command r-bob" in late.reason, late.reason
+    assert "resume again to release it" in late.reason
+    on_time = sent_at(w, "pause", "p-carol", "2026-11-26T12:03:00Z", target=SERVICE)
+    assert "after a resume" not in on_time.reason, on_time.reason
