@@ -530,7 +530,8 @@ class Gate:
                              or self._budgets(params.target, now, dry_run, held))
                 if hold_back:
                     self._give_back(held)
-                    result.reason = hold_back
+                    result.reason = hold_back + (self._under_way(params.target, key) if manual is not None
+                                                 and hold_back.startswith("cooldown:") else "")
                     return result
 
         if dry_run:
@@ -1150,6 +1151,19 @@ class Gate:
         if self.timeline is not None:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
+
+    def _under_way(self, target: str, key: str) -> str:
+        """For an operator's command held back by the cooldown: the write that took it, if it may still be
+        under way, named (the same command sent from two terminals within a second: the second's sender
+        reads whose write it is, not only "acted on at"). A read that fails names nothing."""
+        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
+        try:
+            others, _ = in_flight.others_on(self.state, target, since, key)
+        except (TransientError, PermanentError):
+            return ""
+        if not others:
+            return ""
+        return "; under way now: " + "; ".join(in_flight.named(p) for p in sorted(others, key=lambda p: p.noted_at))
 
     def _in_flight(self, target: str, held: _Held) -> str:
         """Why an override must wait, or "": another write to `target` may be under way now (its plan open

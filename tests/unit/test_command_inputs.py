@@ -783,3 +783,34 @@ def test_a_pause_delivered_after_a_resume_sent_after_it_says_so():
     assert "resume again to release it" in late.reason
     on_time = sent_at(w, "pause", "p-carol", "2026-11-26T12:03:00Z", target=SERVICE)
     assert "after a resume" not in on_time.reason, on_time.reason
+
+
+def test_an_approve_with_override_racing_a_scale_in_flight_holds_back_and_its_proposal_stays_open():
+    """An operator approves the proposal with override_limits while another's scale of the same connector is
+    being sent: the approve writes nothing, names that scale, and its proposal stays open for after it."""
+    w, proposal_id = proposed()
+    approve = _during_first_call(w.adapters.vpcaccess, "update_connector", lambda: send(
+        w, "approve", "ap-race", params={"proposal_id": proposal_id}, override_limits=True))
+    scaled = send(w, "scale_connector", "sc-first", target=CONNECTOR, params={"max_instances": 5})
+    assert scaled.status is OutcomeStatus.APPLIED, scaled.reason
+    [held] = approve
+    assert held.status is OutcomeStatus.SKIPPED and "command sc-first" in held.reason, held.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open" and patches(w) == 1
+
+
+def test_the_same_rollback_from_two_terminals_is_written_once_and_the_second_names_the_first():
+    """Two engineers send the same rollback within a second, under two command_ids. The second is held by
+    the cooldown the first took; its answer said only "acted on at …", and its sender could not tell that
+    the write under way was the colleague's same rollback. It now names it (command, requester); one
+    write is made."""
+    w = world()
+    second = _during_first_call(w.adapters.run, "set_traffic", lambda: deliver(w, json.dumps({
+        "command": "rollback_traffic", "command_id": "rb-bob", "requested_by": "bob@example.com", "reason": "INC-7",
+        "target": SERVICE, "params": {"revision": OLD}}).encode()))
+    first = send(w, "rollback_traffic", "rb-alice", target=SERVICE, params={"revision": OLD})
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    [held] = second
+    assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("cooldown:"), held.reason
+    assert "under way now: rollback_traffic on" in held.reason and "command rb-alice by alice@example.com" in \
+        held.reason, held.reason
+    assert w.standins.run.count("UpdateService") == 1
