@@ -42,6 +42,7 @@ from shared.alerts.received import received
 from shared.pipeline import (Adapters, deliver_bounded, message_id_of, publish_once, publish_outcome,
                              retry_or_give_up)
 from shared.ports import ClaimRecord
+from shared.remediation import switch_since
 from shared.remediation.records import COMMAND_RETENTION, COMMANDS
 
 Handler = Callable[[CommandRun], Outcome]
@@ -334,6 +335,11 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
                   f"command_id (the first was answered {first.get('status')}: {first.get('reason')})")
         status = OutcomeStatus.ESCALATED if status is OutcomeStatus.ESCALATED else OutcomeStatus.REJECTED
         notes = []   # the first command's, not this one's
+    if first.get("status") == OutcomeStatus.APPLIED.value and _same_command(run, first):
+        # A resend of a pause or a resume quotes "paused"/"writes allowed again": said if another command
+        # has turned its flag the other way since (switch_since.py).
+        since = switch_since.news(run.adapters.state, command.command, command.command_id, command.target)
+        notes = [*notes, since] if since else notes
     return run.outcome(status, reason, target=command.target,
                        notes=[*notes, f"first outcome: {first.get('outcome_id')}"])
 

@@ -6,7 +6,8 @@ pause's answer says "paused: no writes until resumed"; published after another o
 that very flag, a person reading it would take the target for paused while writes run. Likewise a resume's
 "writes allowed again", published after a pause engaged since. The flag is read when the answer is
 published, and when another command has turned it the other way since, a note says so (who, why, which
-command, when); the answer itself stays as it was made (the same outcome_id), since it was true then.
+command, when); the answer itself stays as it was made (the same outcome_id), since it was true then. A
+resend of the command answered already (a duplicate quoting "paused") carries the same note.
 """
 from __future__ import annotations
 
@@ -26,18 +27,26 @@ def with_news(state: Any, command: str, command_id: str, outcome: Outcome) -> Ou
     """`outcome` (a kept pause's or resume's answer published late) with a note when its flag has since
     been turned the other way by another command; `outcome` itself otherwise (and for any other command,
     any answer that wrote no flag, or a flag that cannot be read: the answer goes out as made)."""
-    if command not in SWITCHES or outcome.action is None or outcome.status.value != "applied":
+    if outcome.action is None or outcome.status.value != "applied":
         return outcome
-    engaged = command == "pause"
     target = outcome.target if outcome.target and outcome.target != KILL_SWITCH_TARGET else None
-    try:
-        flag = state.get_record(FLAGS, pause_key(target) if target else KILL_SWITCH) or {}
-    except Exception:   # noqa: BLE001 - a late answer is never held back for want of this read
-        return outcome
-    note = changed_since(flag, engaged, command_id, target)
+    note = news(state, command, command_id, target)
     if note is None:
         return outcome
     return outcome.model_copy(update={"notes": [*outcome.notes, note]})
+
+
+def news(state: Any, command: str, command_id: str, target: str | None) -> str | None:
+    """The note for a pause or a resume of `target` (None: the kill switch) whose flag another command has
+    turned the other way since, or None (any other command; a flag that cannot be read: the answer goes
+    out as it is)."""
+    if command not in SWITCHES:
+        return None
+    try:
+        flag = state.get_record(FLAGS, pause_key(target) if target else KILL_SWITCH) or {}
+    except Exception:   # noqa: BLE001 - a late answer is never held back for want of this read
+        return None
+    return changed_since(flag, command == "pause", command_id, target)
 
 
 def changed_since(flag: dict[str, Any], engaged: bool, command_id: str, target: str | None) -> str | None:
@@ -52,5 +61,5 @@ def changed_since(flag: dict[str, Any], engaged: bool, command_id: str, target: 
     done = "resumed" if not flag.get("engaged") else "paused again"
     holds = ("this pause no longer holds: writes to it are allowed" if engaged
              else "writes to it are held back again")
-    return (f"since this answer was made (published late), {scope} was {done} by {by} ({why}; command "
-            f"{flag.get('command_id') or '?'}{when}): {holds}")
+    return (f"since this {'pause' if engaged else 'resume'} was answered, {scope} was {done} by {by} ({why}; "
+            f"command {flag.get('command_id') or '?'}{when}): {holds}")

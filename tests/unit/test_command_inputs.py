@@ -768,7 +768,7 @@ def test_a_pause_answer_published_late_says_a_resume_released_it_since(published
         [late] = [o for o in outcomes if o.command_id == "p-alice"]
     assert late.status is OutcomeStatus.APPLIED and "no writes until resumed" in late.reason, late.reason
     assert late.outcome_id == w.state.get(COMMANDS, "p-alice").result["outcome_id"]
-    [note] = [n for n in late.notes if n.startswith("since this answer was made")]
+    [note] = [n for n in late.notes if n.startswith("since this pause was answered")]
     assert "resumed by bob@example.com (migration done; command r-bob" in note and "no longer holds" in note, note
 
 
@@ -814,3 +814,19 @@ def test_the_same_rollback_from_two_terminals_is_written_once_and_the_second_nam
     assert "under way now: rollback_traffic on" in held.reason and "command rb-alice by alice@example.com" in \
         held.reason, held.reason
     assert w.standins.run.count("UpdateService") == 1
+
+
+def test_a_resend_of_a_pause_a_later_resume_released_quotes_it_and_says_so():
+    """alice's pause was answered; bob resumed the service; alice, unsure her pause went through, sends it
+    again with the same command_id. The duplicate quoted "paused: no writes until resumed" and no more;
+    it now says bob's resume released it since. With the pause still standing, no such note."""
+    w = world()
+    assert send(w, "pause", "p-alice", target=SERVICE).status is OutcomeStatus.APPLIED
+    again = send(w, "pause", "p-alice", target=SERVICE)
+    assert again.status is OutcomeStatus.SKIPPED and not [n for n in again.notes if n.startswith("since")], again.notes
+    assert deliver(w, json.dumps({"command": "resume", "command_id": "r-bob", "requested_by": "bob@example.com",
+                                  "reason": "done", "target": SERVICE}).encode()).status is OutcomeStatus.APPLIED
+    late = send(w, "pause", "p-alice", target=SERVICE)
+    assert late.status is OutcomeStatus.SKIPPED and late.reason.startswith("duplicate: command p-alice"), late.reason
+    [note] = [n for n in late.notes if n.startswith("since this pause was answered")]
+    assert "resumed by bob@example.com (done; command r-bob" in note and "no longer holds" in note, note
