@@ -1156,30 +1156,31 @@ class Gate:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be
         under way, named (the same command sent from two terminals within a second: the second's sender
         reads whose write it is, not only "acted on at"). A read that fails names nothing."""
-        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
         try:
-            others, _ = in_flight.others_on(self.state, target, since, key)
+            listed = self._others_listed(target, key)
         except (TransientError, PermanentError):
             return ""
-        if not others:
-            return ""
-        return "; under way now: " + "; ".join(in_flight.named(p) for p in sorted(others, key=lambda p: p.noted_at))
+        return f"; under way now: {listed}" if listed else ""
+
+    def _others_listed(self, target: str, key: str) -> str:
+        """The other writes to `target` that may be under way now (in_flight.py), named, oldest first; or ""."""
+        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
+        others, _ = in_flight.others_on(self.state, target, since, key)
+        return "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
 
     def _in_flight(self, target: str, held: _Held) -> str:
         """Why an override must wait, or "": another write to `target` may be under way now (its plan open
         and noted within a claim's lease, in_flight.py). override_limits sets aside the cooldown and the
         budgets, which space writes out in time; it never sets aside a write still being sent: written
         over, the other's answer ("applied") would stand for a change no longer there, and on a target
-        with no etag (a VPC Access connector: its update is a field-masked PATCH that carries none,
-        Connector in google/cloud/vpcaccess/v1/vpc_access.proto) the later write simply lands over it.
+        with no etag (a VPC Access connector: `PATCH v1/{name}?updateMask=…`, and the v1 Connector has no
+        etag, generation or update time to guard it with: its fields in the vpcaccess.v1 REST discovery
+        document) the later write simply lands over it.
         This plan is stored before the read, so two overrides racing each see the other's: both hold
         back, neither writes (precision before recall; each answer names the other)."""
-        now = self.clock.now()
-        since = in_flight.lease_start(now, self.config.guardrails.claim_ttl_seconds)
-        others, _ = in_flight.others_on(self.state, target, since, held.claim[1])
-        if not others:
+        listed = self._others_listed(target, held.claim[1])
+        if not listed:
             return ""
-        listed = "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
         return (f"another write to {target} is under way: {listed}; override_limits sets aside the cooldown and "
                 "the budgets, never a write still in flight, so nothing was written: its answer says how it ended; "
                 "send this again (a new command_id) once it has, if it is still wanted")
