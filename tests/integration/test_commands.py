@@ -961,16 +961,18 @@ def test_a_restore_that_died_before_the_gate_runs_on_its_resend_its_note_in_fire
 
 
 def test_an_override_sent_while_another_rollback_is_in_flight_writes_nothing_and_names_it(world):
-    """On Firestore: bob's rollback with override_limits lands while alice's rollback of the same service is
-    being sent. It was sent too, and Cloud Run refused alice's (its etag had changed), escalated to a person
-    for bob's change. Now bob's is `skipped`, naming alice's write (read from the open plans by `noted_at`,
-    the query the emulator serves as Firestore does), and alice's is applied, once."""
+    """On Firestore: a rollback with override_limits from a second terminal (rb-bob) lands while the first
+    (rb-alice) is being sent. It was sent too, and Cloud Run refused the first (its etag had changed), which
+    was escalated to a person for the second's change. Now the second is `skipped`, naming the first's write
+    (read from the open plans by `noted_at`, the query the emulator serves as Firestore does), and the first
+    is applied, once."""
     real, box = world.adapters.run.set_traffic, []
 
     def bob_meanwhile(*args, **kwargs):
         if not box:
-            box.append(command(world, "rollback_traffic", requested_by="alice@example.com", command_id="rb-bob",
-                               target=SERVICE, params={"revision": OLD}, reason="INC-9", override_limits=True))
+            box.append(None)    # bob's own write passes here too
+            box[0] = command(world, "rollback_traffic", requested_by="alice@example.com", command_id="rb-bob",
+                             target=SERVICE, params={"revision": OLD}, reason="INC-9", override_limits=True)
         return real(*args, **kwargs)
 
     world.adapters.run.set_traffic = bob_meanwhile
