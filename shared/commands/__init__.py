@@ -33,7 +33,7 @@ from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sw
                                     parse_command_published)
 from shared.commands import answers, approval, connector, diagnose, hold, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
-from shared.clock import skew_safe_lease
+from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
@@ -42,6 +42,7 @@ from shared.alerts.received import received
 from shared.pipeline import (Adapters, deliver_bounded, message_id_of, publish_once, publish_outcome,
                              retry_or_give_up)
 from shared.ports import ClaimRecord
+from shared.remediation import switch_since
 from shared.remediation.records import COMMAND_RETENTION, COMMANDS
 
 Handler = Callable[[CommandRun], Outcome]
@@ -215,18 +216,28 @@ def _too_old(run: CommandRun) -> Outcome | None:
     google/pubsub/v1/pubsub.proto), which every redelivery keeps. Such a command comes from a backlog (an
     endpoint failing for hours, a subscription replayed by seek past unacknowledged messages): a rollback
     sent during the morning's incident would pin the service over the fix deployed since. Checked, like
-    expires_at, only for a command not handled before: a late resend of one that ran is its duplicate."""
+    expires_at, only for a command not handled before: a late resend of one that ran is its duplicate.
+
+    The age is this instance's clock less Pub/Sub's, two clocks: an instance whose clock runs ahead (by up
+    to CLOCK_SKEW_ALLOWANCE, the skew every lease already allows for, shared/clock.py) would read a
+    command sent a moment ago as that much older, and with a short bound (300 s at least) reject every
+    write sent to it, each resend too, in the middle of an incident. So a command is rejected only when
+    it is older than the bound by any clock within that allowance: its age as read here is past the bound
+    by more than the allowance. A command is never rejected while it is within the bound; one accepted
+    is at most the bound and twice the allowance old, and is still judged on live state by the gate
+    like any other (the bound holds back a backlog of hours, not a minute's doubt)."""
     command = run.command
     if command.command not in _AGE_BOUND or command.expires_at is not None or run.published_at is None:
         return None
     bound = timedelta(seconds=run.config.guardrails.command_max_age_seconds)
     age = run.received_at - run.published_at
-    if age <= bound:
+    if age <= bound + CLOCK_SKEW_ALLOWANCE:
         return None
     return run.outcome(OutcomeStatus.REJECTED, (
         f"publish_time: the command was sent at {run.published_at.isoformat()} and arrived at "
         f"{run.received_at.isoformat()}, {_span(age)} later: a {command.command} that arrives more than "
-        f"{_span(bound)} after it was sent (guardrails.command_max_age_seconds) is not run, since the world it was "
+        f"{_span(bound)} after it was sent (guardrails.command_max_age_seconds; {_span(CLOCK_SKEW_ALLOWANCE)} more "
+        "allowed for clock skew) is not run, since the world it was "
         "sent for may have changed; nothing done. Send it again if it is still wanted (a new command_id), or "
         "give it an expires_at of its own"), target=command.target)
 
@@ -324,6 +335,11 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
                   f"command_id (the first was answered {first.get('status')}: {first.get('reason')})")
         status = OutcomeStatus.ESCALATED if status is OutcomeStatus.ESCALATED else OutcomeStatus.REJECTED
         notes = []   # the first command's, not this one's
+    if first.get("status") == OutcomeStatus.APPLIED.value and _same_command(run, first):
+        # A resend of a pause or a resume quotes "paused"/"writes allowed again": said if another command
+        # has turned its flag the other way since (switch_since.py).
+        since = switch_since.news(run.adapters.state, command.command, command.command_id, command.target)
+        notes = [*notes, since] if since else notes
     return run.outcome(status, reason, target=command.target,
                        notes=[*notes, f"first outcome: {first.get('outcome_id')}"])
 

@@ -41,7 +41,7 @@ from shared.alerts.commands import command_digest
 from shared.commands.context import CommandRun
 from shared.outcomes import Outcome
 from shared.ports import Completion, RecordWrite
-from shared.remediation import intents
+from shared.remediation import intents, switch_since
 from shared.remediation.records import ANSWERS, COMMANDS, CommandAnswer
 
 # Commands that only read: their answer is not kept (asked again, they answer afresh).
@@ -122,6 +122,9 @@ def retake(run: CommandRun, data: dict[str, Any] | None = None, read: bool = Fal
     outcome = run.holder().retake(data, run.timeline, ANSWERS)
     if outcome is not None and outcome.incident_id:
         run.use_incident(outcome.incident_id)
+    if outcome is not None:
+        # A pause's or a resume's answer published late: said if its flag was turned the other way since.
+        outcome = switch_since.with_news(run.adapters.state, run.command.command, run.command.command_id or "", outcome)
     return outcome
 
 

@@ -6,17 +6,17 @@ not hold back, or nothing could ever release it.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.inventory import any_target, has_policy
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
+from shared.remediation import in_flight
 from shared.remediation.guardrails import Gate, pause_key
-from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.remediation.records import (ACTIONS, FLAGS, INTENTS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
-                                        ActionState, IntentRecord, IntentState, PinRecord, RestoreNote,
+from shared.remediation.records import (ACTIONS, FLAGS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
+                                        ActionState, IntentRecord, PinRecord, RestoreNote,
                                         RestoreNoteState)
 
 
@@ -67,6 +67,8 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
         reason += " (written by an earlier attempt at this command, whose answer was lost)"
     elif bool(previous.get("engaged")) == engaged:
         reason += " (it already was)"
+    elif engaged:
+        reason += _over_later_resume(run, previous)
     if engaged:
         reason += _under_way(run, target)
     if not engaged and target is None:
@@ -90,6 +92,19 @@ def _release(run: CommandRun, key: str, scope: str, flag: dict[str, Any], previo
         previous = state.get_record(FLAGS, key) or {}
         _not_sent_after(run, scope, previous)
     raise TransientError(f"{key}: the flag kept changing under {_RACE_READS} reads; the resume is tried again")
+
+
+def _over_later_resume(run: CommandRun, flag: dict[str, Any]) -> str:
+    """Said when this pause lands on a resume sent after it (the pause delivered late): the brake engages
+    all the same (a pause is never held back by a resume, docs/behaviour.md), and the pause's sender reads
+    that someone released it meanwhile, and the resume's sender's "writes allowed again" no longer holds."""
+    released = flag.get("published_at")
+    if flag.get("engaged") or released is None or run.published_at is None or released <= run.published_at:
+        return ""
+    by, why = flag.get("by") or "someone", flag.get("reason") or "no reason"
+    return (f" (it arrived late, after a resume sent after it had released it: {by}, {why}; command "
+            f"{flag.get('command_id') or '?'}, sent at {released:%Y-%m-%d %H:%M:%S}Z; paused again all the same, "
+            "as a pause is never held back by a resume: resume again to release it)")
 
 
 def _not_sent_after(run: CommandRun, scope: str, flag: dict[str, Any]) -> None:
@@ -146,8 +161,7 @@ def _under_way(run: CommandRun, target: str | None) -> str:
       restore of a service Runwarden holds no pin of leaves too.
     Each ends as it ends and is answered. Each kind is read at most _LISTED + 1 at a time; more than
     that, or a read that fails, is said, never taken for none."""
-    lease = timedelta(seconds=run.config.guardrails.claim_ttl_seconds) + CLOCK_SKEW_ALLOWANCE
-    since = run.now - lease
+    since = in_flight.lease_start(run.now, run.config.guardrails.claim_ttl_seconds)
     found: list[tuple[datetime, str]] = []
     unsaid: list[str] = []
     for kind, read in (("writes with a plan", _planned), ("undos by the sweep", _undos),
@@ -178,7 +192,7 @@ def _in_scope(target: str | None, *names: str) -> bool:
 def _planned(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
     """The open plans noted since `since` in the pause's scope, each (when, how it is named), and whether
     more were open than read."""
-    found, more = _open_plans(run.adapters.state, since)
+    found, more = in_flight.open_plans(run.adapters.state, since, _LISTED)
     plans = []
     for data in found:
         try:
@@ -186,27 +200,8 @@ def _planned(run: CommandRun, target: str | None, since: datetime) -> tuple[list
         except ValueError:
             continue
         if plan.noted_at >= since and _in_scope(target, plan.target, plan.service):
-            plans.append((plan.noted_at, f"{plan.action} on {plan.target} (incident {plan.incident_id}"
-                          + (f", command {plan.command_id} by {plan.requested_by}" if plan.command_id else "")
-                          + f", planned at {plan.noted_at:%H:%M:%S}Z)"))
+            plans.append((plan.noted_at, in_flight.named(plan)))
     return plans, more
-
-
-def _open_plans(state: Any, since: datetime) -> tuple[list[dict[str, Any]], bool]:
-    """The open plans noted since `since`, oldest first, at most _LISTED (and whether there are more):
-    `state == open AND noted_at >= since` (FirestoreStateStore.find_before, served by the sweep's
-    `open_intents` index, infra/firestore.tf), so plans left open long ago (the sweep's to judge) take
-    no place. Where that query is refused (the index missing), one page of open plans in document
-    order, as before."""
-    find = getattr(state, "find_before", None)
-    if callable(find):
-        try:
-            found = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", _NO_LATER, _LISTED + 1, since=since)
-            return found[:_LISTED], len(found) > _LISTED
-        except PermanentError:
-            pass
-    found = state.find_records(INTENTS, "state", IntentState.OPEN.value, _LISTED + 1)
-    return found[:_LISTED], len(found) > _LISTED
 
 
 def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
@@ -297,9 +292,6 @@ def engaged_pauses(state: Any, limit: int) -> tuple[list[dict[str, Any]], bool]:
     return pauses[:limit], len(pauses) > limit
 
 
-_LISTED = 20
+_LISTED = in_flight.LISTED
 # Reads of a flag that changed between a resume's read and its guarded write, before it is tried again.
 _RACE_READS = 3
-# The bound of the open plans' query by `noted_at`: the last second a timestamp holds
-# (google/protobuf/timestamp.proto, as verification._NO_LATER).
-_NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)

@@ -38,6 +38,7 @@ from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownA
                            PermanentError, RunwardenError, StaleEvidenceError, TransientError)
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
+from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
@@ -529,7 +530,8 @@ class Gate:
                              or self._budgets(params.target, now, dry_run, held))
                 if hold_back:
                     self._give_back(held)
-                    result.reason = hold_back
+                    result.reason = hold_back + (self._under_way(params.target, key) if manual is not None
+                                                 and hold_back.startswith("cooldown:") else "")
                     return result
 
         if dry_run:
@@ -698,6 +700,12 @@ class Gate:
                 self._give_back_quietly(held)   # no write without its intent; the retry is free to act
                 raise
             held.intent = intent
+        if manual is not None and manual.override_limits:
+            busy = self._in_flight(params.target, held)
+            if busy:
+                self._give_back(held)   # its plan voided with the rest: nothing is sent
+                result.reason = busy
+                return result
         try:
             result.after = action.apply(params, adapters)
             result.written = True
@@ -1143,6 +1151,39 @@ class Gate:
         if self.timeline is not None:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
+
+    def _under_way(self, target: str, key: str) -> str:
+        """For an operator's command held back by the cooldown: the write that took it, if it may still be
+        under way, named (the same command sent from two terminals within a second: the second's sender
+        reads whose write it is, not only "acted on at"). A read that fails names nothing."""
+        try:
+            listed = self._others_listed(target, key)
+        except (TransientError, PermanentError):
+            return ""
+        return f"; under way now: {listed}" if listed else ""
+
+    def _others_listed(self, target: str, key: str) -> str:
+        """The other writes to `target` that may be under way now (in_flight.py), named, oldest first; or ""."""
+        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
+        others, _ = in_flight.others_on(self.state, target, since, key)
+        return "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
+
+    def _in_flight(self, target: str, held: _Held) -> str:
+        """Why an override must wait, or "": another write to `target` may be under way now (its plan open
+        and noted within a claim's lease, in_flight.py). override_limits sets aside the cooldown and the
+        budgets, which space writes out in time; it never sets aside a write still being sent: written
+        over, the other's answer ("applied") would stand for a change no longer there, and on a target
+        with no etag (a VPC Access connector: `PATCH v1/{name}?updateMask=…`, and the v1 Connector has no
+        etag, generation or update time to guard it with: its fields in the vpcaccess.v1 REST discovery
+        document) the later write simply lands over it.
+        This plan is stored before the read, so two overrides racing each see the other's: both hold
+        back, neither writes (precision before recall; each answer names the other)."""
+        listed = self._others_listed(target, held.claim[1])
+        if not listed:
+            return ""
+        return (f"another write to {target} is under way: {listed}; override_limits sets aside the cooldown and "
+                "the budgets, never a write still in flight, so nothing was written: its answer says how it ended; "
+                "send this again (a new command_id) once it has, if it is still wanted")
 
     def _complete(self, kind: str, key: str, result: GateResult, retain: timedelta | None = None) -> None:
         retain = retain if retain is not None else timedelta(seconds=self.config.guardrails.claim_retention_seconds)

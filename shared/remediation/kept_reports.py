@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
-from shared.remediation import intents
+from shared.remediation import intents, switch_since
 from shared.remediation.records import (ACTIONS, ANSWERS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING,
                                         REPORT_SENT, ActionRecord, CommandAnswer, IncidentRecord, IntentRecord,
                                         KeptReport, PinRecord, stored_key, text_field)
@@ -232,6 +232,9 @@ class KeptReports:
         except ValidationError as exc:
             replaced = self._unreadable_report(collection, key, record, data, exc)
             return [replaced] if replaced is not None else []
+        if isinstance(record, CommandAnswer):
+            # A pause's or a resume's answer published late: said if its flag was turned the other way since.
+            outcomes = [switch_since.with_news(self.state, record.command, record.command_id, o) for o in outcomes]
         named = _named(record) if record is not None else key
         for outcome, report in zip(outcomes, stored):
             self.hold(outcome, collection, key, report)

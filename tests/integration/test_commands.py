@@ -958,3 +958,28 @@ def test_a_restore_that_died_before_the_gate_runs_on_its_resend_its_note_in_fire
                     reason="r")
     assert again.status.value == "applied", again.reason
     assert writes(world) == before + 1 and world.state.get_record(RESTORES, key)["state"] == "written"
+
+
+def test_an_override_sent_while_another_rollback_is_in_flight_writes_nothing_and_names_it(world):
+    """On Firestore: a rollback with override_limits from a second terminal (rb-bob) lands while the first
+    (rb-alice) is being sent. It was sent too, and Cloud Run refused the first (its etag had changed), which
+    was escalated to a person for the second's change. Now the second is `skipped`, naming the first's write
+    (read from the open plans by `noted_at`, the query the emulator serves as Firestore does), and the first
+    is applied, once."""
+    real, box = world.adapters.run.set_traffic, []
+
+    def bob_meanwhile(*args, **kwargs):
+        if not box:
+            box.append(None)    # bob's own write passes here too
+            box[0] = command(world, "rollback_traffic", requested_by="alice@example.com", command_id="rb-bob",
+                             target=SERVICE, params={"revision": OLD}, reason="INC-9", override_limits=True)
+        return real(*args, **kwargs)
+
+    world.adapters.run.set_traffic = bob_meanwhile
+    first = command(world, "rollback_traffic", command_id="rb-alice", target=SERVICE, params={"revision": OLD},
+                    reason="INC-9", override_limits=True)
+    assert first.status.value == "applied", first.reason
+    [held] = box
+    assert held.status.value == "skipped" and "under way" in held.reason and "command rb-alice" in held.reason, \
+        held.reason
+    assert world.standins.run.count("UpdateService") == 1

@@ -655,3 +655,178 @@ def test_a_late_resend_of_a_write_that_ran_is_its_duplicate_not_a_rejection():
     w.clock.set(w.clock.now() + timedelta(hours=1))    # the same message delivered again an hour on
     again = sent_at(w, "rollback_traffic", "rb-1", "2026-11-26T11:30:00Z", **body)
     assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command rb-1"), again.reason
+
+
+def _during_first_call(adapter: Any, method: str, send_meanwhile: Any) -> list[Any]:
+    """`send_meanwhile()` run once, as `adapter.method`'s first call is about to be sent: another
+    terminal's command (or an alert) landing while the first write is in flight."""
+    real, box = getattr(adapter, method), []
+
+    def in_flight(*args: Any, **kwargs: Any) -> Any:
+        if not box:
+            box.append(None)
+            box[0] = send_meanwhile()
+        return real(*args, **kwargs)
+
+    setattr(adapter, method, in_flight)
+    return box
+
+
+def test_an_override_never_writes_over_a_scale_still_in_flight():
+    """Two on-call engineers scale the saturated connector within a second, both with override_limits (the
+    cooldown stood in the way). The second's gate ran while the first's PATCH was being sent: the
+    override set the cooldown aside, and VPC Access's update carries no etag, so both were sent, the
+    first answered `failed` ("can only be increased") or, the other way round, written over. Now the
+    second is `skipped`, naming the first (its command and requester), nothing sent; once the first has
+    ended, an override goes ahead as before."""
+    w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]})
+    second = _during_first_call(w.adapters.vpcaccess, "update_connector", lambda: send(
+        w, "scale_connector", "sc-bob", target=CONNECTOR, params={"max_instances": 6}, override_limits=True))
+    first = send(w, "scale_connector", "sc-alice", target=CONNECTOR, params={"max_instances": 5},
+                 override_limits=True)
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    [held] = second
+    assert held.status is OutcomeStatus.SKIPPED, held.reason
+    assert "under way" in held.reason and "command sc-alice" in held.reason and "nothing was written" in held.reason
+    assert patches(w) == 1
+    later = send(w, "scale_connector", "sc-bob-2", target=CONNECTOR, params={"max_instances": 6}, override_limits=True)
+    assert later.status is OutcomeStatus.APPLIED and patches(w) == 2, later.reason
+
+
+def test_an_override_sent_while_an_alerts_rollback_is_in_flight_holds_back_and_the_alert_stands():
+    """An operator's rollback with override_limits lands while the alert's own rollback of the same service
+    is being sent: it was sent too, and Cloud Run refused the alert's (its etag had changed), which was
+    then escalated to a person for a change that was the operator's. Now the override holds back, naming
+    the alert's write, and the alert's rollback is applied, once."""
+    w = world()
+    command = _during_first_call(w.adapters.run, "set_traffic", lambda: send(
+        w, "rollback_traffic", "rb-late", target=SERVICE, params={"revision": OLD}, override_limits=True))
+    alert = w.handle(w.alert("bad_revision"))
+    assert alert.status is OutcomeStatus.APPLIED, alert.reason
+    [held] = command
+    assert held.status is OutcomeStatus.SKIPPED and "under way" in held.reason, held.reason
+    assert f"incident {alert.incident_id}" in held.reason, held.reason
+    assert w.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("ahead_seconds, age_seconds, runs", [
+    (270, 60, True),      # sent a minute ago, read 5.5 min old by a clock 4.5 min ahead: within the bound
+    (0, 299, True),       # within the bound by any clock
+    (0, 599, True),       # past it by less than the skew allowance: it may be within it by Pub/Sub's clock
+    (0, 601, False),      # past it by more than the allowance: older than the bound by any clock
+    (-270, 901, False),   # a clock behind reads it younger than it is; still past the bound by more
+])
+def test_the_age_bound_never_rejects_a_command_within_it_by_an_instance_clock_running_ahead(
+        ahead_seconds, age_seconds, runs):
+    """`command_max_age_seconds` compared Pub/Sub's publish_time with this instance's clock: with the
+    bound at its least (300 s) and an instance's clock minutes ahead (the clock-skew drill), a rollback
+    sent a minute ago read as older than the bound and was rejected, and so was every resend of it, on
+    that instance. It is now rejected only when past the bound by more than the skew every lease
+    allows for (shared/clock.py CLOCK_SKEW_ALLOWANCE); one past that is rejected however the clocks
+    stand."""
+    from datetime import timedelta
+
+    w = world(guardrails={"command_max_age_seconds": 300})
+    sent = w.clock.now() - timedelta(seconds=age_seconds)
+    w.clock.set(w.clock.now() + timedelta(seconds=ahead_seconds))
+    answer = sent_at(w, "rollback_traffic", "rb-skew", sent.isoformat().replace("+00:00", "Z"), target=SERVICE,
+                     params={"revision": OLD})
+    if runs:
+        assert answer.status is OutcomeStatus.APPLIED, answer.reason
+    else:
+        assert answer.status is OutcomeStatus.REJECTED and answer.reason.startswith("publish_time:"), answer.reason
+        assert "allowed for clock skew" in answer.reason and w.standins.run.count("UpdateService") == 0
+
+
+@pytest.mark.parametrize("published_by", ["resend", "sweep"])
+def test_a_pause_answer_published_late_says_a_resume_released_it_since(published_by):
+    """alice pauses the service; her answer's publish fails, and before it reaches her bob resumes it. The
+    answer kept with her command is published later, by her resend or by the sweep, as made: "paused: no
+    writes until resumed", while writes run. It now carries a note naming bob's resume; the answer itself
+    stays as made (the same outcome_id), and an answer whose flag still stands carries none."""
+    from datetime import timedelta
+
+    from shared.errors import TransientError
+    from shared.remediation.records import COMMANDS
+
+    w = world()
+    body = {"command": "pause", "command_id": "p-alice", "requested_by": OPERATOR, "reason": "migration",
+            "target": SERVICE}
+    message = event(json.dumps(body).encode(), "m-pause-alice")
+    w.adapters.publisher.fail_next(1)
+    with pytest.raises(TransientError):
+        handle_command(message, w.config, w.adapters)
+    resumed = deliver(w, json.dumps({"command": "resume", "command_id": "r-bob", "requested_by": "bob@example.com",
+                                     "reason": "migration done", "target": SERVICE}).encode())
+    assert resumed.status is OutcomeStatus.APPLIED, resumed.reason
+
+    if published_by == "resend":
+        [late] = handle_command(message, w.config, w.adapters)
+    else:
+        w.clock.advance(timedelta(hours=1).total_seconds())     # past the delivery's hold: dead-lettered
+        outcomes = handle_command(event(b'{"command": "sweep"}', "m-sweep-late"), w.config, w.adapters)
+        [late] = [o for o in outcomes if o.command_id == "p-alice"]
+    assert late.status is OutcomeStatus.APPLIED and "no writes until resumed" in late.reason, late.reason
+    assert late.outcome_id == w.state.get(COMMANDS, "p-alice").result["outcome_id"]
+    [note] = [n for n in late.notes if n.startswith("since this pause was answered")]
+    assert "resumed by bob@example.com (migration done; command r-bob" in note and "no longer holds" in note, note
+
+
+def test_a_pause_delivered_after_a_resume_sent_after_it_says_so():
+    """A pause sent at 12:00 whose first delivery failed lands at 12:05, after a resume sent at 12:02 released
+    the target. The brake engages all the same; its answer now says that it overrides that later resume."""
+    w = world()
+    assert sent_at(w, "resume", "r-bob", "2026-11-26T12:02:00Z", target=SERVICE).status is OutcomeStatus.APPLIED
+    late = sent_at(w, "pause", "p-alice", "2026-11-26T12:00:00Z", target=SERVICE)
+    assert late.status is OutcomeStatus.APPLIED, late.reason
+    assert "after a resume sent after it had released it" in late.reason and "command r-bob" in late.reason, late.reason
+    assert "resume again to release it" in late.reason
+    on_time = sent_at(w, "pause", "p-carol", "2026-11-26T12:03:00Z", target=SERVICE)
+    assert "after a resume" not in on_time.reason, on_time.reason
+
+
+def test_an_approve_with_override_racing_a_scale_in_flight_holds_back_and_its_proposal_stays_open():
+    """An operator approves the proposal with override_limits while another's scale of the same connector is
+    being sent: the approve writes nothing, names that scale, and its proposal stays open for after it."""
+    w, proposal_id = proposed()
+    approve = _during_first_call(w.adapters.vpcaccess, "update_connector", lambda: send(
+        w, "approve", "ap-race", params={"proposal_id": proposal_id}, override_limits=True))
+    scaled = send(w, "scale_connector", "sc-first", target=CONNECTOR, params={"max_instances": 5})
+    assert scaled.status is OutcomeStatus.APPLIED, scaled.reason
+    [held] = approve
+    assert held.status is OutcomeStatus.SKIPPED and "command sc-first" in held.reason, held.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open" and patches(w) == 1
+
+
+def test_the_same_rollback_from_two_terminals_is_written_once_and_the_second_names_the_first():
+    """Two engineers send the same rollback within a second, under two command_ids. The second is held by
+    the cooldown the first took; its answer said only "acted on at …", and its sender could not tell that
+    the write under way was the colleague's same rollback. It now names it (command, requester); one
+    write is made."""
+    w = world()
+    second = _during_first_call(w.adapters.run, "set_traffic", lambda: deliver(w, json.dumps({
+        "command": "rollback_traffic", "command_id": "rb-bob", "requested_by": "bob@example.com", "reason": "INC-7",
+        "target": SERVICE, "params": {"revision": OLD}}).encode()))
+    first = send(w, "rollback_traffic", "rb-alice", target=SERVICE, params={"revision": OLD})
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    [held] = second
+    assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("cooldown:"), held.reason
+    assert "under way now: rollback_traffic on" in held.reason and "command rb-alice by alice@example.com" in \
+        held.reason, held.reason
+    assert w.standins.run.count("UpdateService") == 1
+
+
+def test_a_resend_of_a_pause_a_later_resume_released_quotes_it_and_says_so():
+    """alice's pause was answered; bob resumed the service; alice, unsure her pause went through, sends it
+    again with the same command_id. The duplicate quoted "paused: no writes until resumed" and no more;
+    it now says bob's resume released it since. With the pause still standing, no such note."""
+    w = world()
+    assert send(w, "pause", "p-alice", target=SERVICE).status is OutcomeStatus.APPLIED
+    again = send(w, "pause", "p-alice", target=SERVICE)
+    assert again.status is OutcomeStatus.SKIPPED and not [n for n in again.notes if n.startswith("since")], again.notes
+    assert deliver(w, json.dumps({"command": "resume", "command_id": "r-bob", "requested_by": "bob@example.com",
+                                  "reason": "done", "target": SERVICE}).encode()).status is OutcomeStatus.APPLIED
+    late = send(w, "pause", "p-alice", target=SERVICE)
+    assert late.status is OutcomeStatus.SKIPPED and late.reason.startswith("duplicate: command p-alice"), late.reason
+    [note] = [n for n in late.notes if n.startswith("since this pause was answered")]
+    assert "resumed by bob@example.com (done; command r-bob" in note and "no longer holds" in note, note
