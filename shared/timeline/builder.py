@@ -525,7 +525,7 @@ class _Build:
         acted_first = derive.people_acted_first(rows, milestones)
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
-        notes = list(self.notes)
+        notes = list(self.notes) + derive.unverified_writes(rows)
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(
             incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,

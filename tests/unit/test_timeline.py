@@ -368,18 +368,70 @@ def test_a_read_cut_short_never_reads_as_nothing_happened():
     assert "Runwarden took no action" in to_markdown(whole) and "People who acted: none\n" in render(whole, "text")
 
 
-def test_a_write_the_sweep_undid_is_not_the_mitigation():
-    onset = [ErrorMinute(minute=T, errors=9)]
-    applied = _row(T + timedelta(minutes=2), Source.RUNWARDEN, "applied")
-    undone = _row(T + timedelta(minutes=12), Source.RUNWARDEN, "undone")
-    person = _row(T + timedelta(minutes=15), Source.AUDIT, "traffic_change", ActorKind.PERSON)
-    second = _row(T + timedelta(minutes=20), Source.RUNWARDEN, "applied")
+def _rows(*spec: tuple[float, str]) -> list[TimelineEntry]:
+    """Rows from (minute, kind): `alert_*` from the alert, `person:*` a person's audit entry, the rest Runwarden's."""
+    out = []
+    for minute, kind in spec:
+        at = T + timedelta(minutes=minute)
+        if kind.startswith("alert_"):
+            out.append(_row(at, Source.ALERT, kind, ActorKind.MONITORING))
+        elif kind.startswith("person:"):
+            out.append(_row(at, Source.AUDIT, kind.removeprefix("person:"), ActorKind.PERSON))
+        else:
+            out.append(_row(at, Source.RUNWARDEN, kind))
+    return out
 
-    undid = derive.milestones([applied, undone, person], [], onset, T + timedelta(hours=1))
-    assert undid.mitigation.at == person.at and undid.mitigation.by == "person"
-    kept = derive.milestones([applied, undone, second], [], onset, T + timedelta(hours=1))
-    assert kept.mitigation.at == second.at
-    assert derive.milestones([applied], [], onset, T + timedelta(hours=1)).mitigation.at == applied.at
+
+@pytest.mark.parametrize("spec, mitigated_at", [
+    # the sweep verified the write: it mitigated, at the write
+    ([(2, "applied"), (9, "verified")], 2),
+    # the sweep undid it (not healthy by its deadline): a person's change after it is the mitigation
+    ([(2, "applied"), (12, "undone"), (15, "person:traffic_change")], 15),
+    # undone, then a second write the sweep verified
+    ([(2, "applied"), (12, "undone"), (20, "applied"), (27, "verified")], 20),
+    # not healthy by the deadline and not reversible: the sweep escalated, never verified
+    ([(2, "applied"), (12, "escalated")], None),
+    # no verdict yet (the timeline built while the write settles): not shown as mitigated
+    ([(2, "applied")], None),
+    # the evidence unreadable at first (escalated, state kept), verified by a later sweep
+    ([(2, "applied"), (12, "escalated"), (14, "verified")], 2),
+    # a verification belongs to the write before it, not to an earlier one
+    ([(2, "applied"), (12, "undone"), (20, "applied")], None),
+])
+def test_only_a_write_the_sweep_verified_is_the_mitigation(spec, mitigated_at):
+    onset = [ErrorMinute(minute=T, errors=9)]
+    m = derive.milestones(_rows(*spec), [], onset, T + timedelta(hours=1))
+    assert (m.mitigation.at if m.mitigation else None) == (
+        T + timedelta(minutes=mitigated_at) if mitigated_at is not None else None), m.mitigation
+
+
+def test_a_write_with_no_verification_says_why_it_is_not_the_mitigation():
+    [note] = derive.unverified_writes(_rows((2, "applied"), (12, "escalated")))
+    assert "12:02:00Z" in note and "not counted as the mitigation" in note
+    assert not derive.unverified_writes(_rows((2, "applied"), (9, "verified")))
+
+
+@pytest.mark.parametrize("counts, spec, recovered_at", [
+    # re-opened under the same id: the first close was not the recovery; errors stop at minute 20
+    ([9] * 5 + [0] * 10 + [9] * 5 + [0] * 10,
+     [(0.5, "alert_opened"), (5.2, "alert_closed"), (15.5, "alert_opened"), (21, "alert_closed")], 20),
+    # the same, with the errors series not read: the last close
+    ([], [(0.5, "alert_opened"), (5.2, "alert_closed"), (15.5, "alert_opened"), (21, "alert_closed")], 21),
+    # re-opened and still open, errors still coming: no recovery
+    ([9] * 5 + [0] * 10 + [9] * 15,
+     [(0.5, "alert_opened"), (5.2, "alert_closed"), (15.5, "alert_opened")], None),
+    # errors paused for 5 minutes while the alert stayed open, then came back: recovered when they stopped
+    ([9] * 5 + [0] * 5 + [9] * 5 + [0] * 15, [(0.5, "alert_opened"), (16.5, "alert_closed")], 15),
+    # verified, but the service failed again before the alert closed: recovered when errors stopped
+    ([9] * 3 + [0] * 4 + [9] * 5 + [0] * 15,
+     [(0.5, "alert_opened"), (1, "applied"), (3.5, "verified"), (13.5, "alert_closed")], 12),
+    # a clean recovery: errors at zero from minute 3
+    ([9] * 3 + [0] * 25, [(0.5, "alert_opened"), (1, "applied"), (3.5, "verified"), (8, "alert_closed")], 3),
+])
+def test_a_recovery_is_one_that_held(counts, spec, recovered_at):
+    m = derive.milestones(_rows(*spec), [], minutes(*counts), T + timedelta(hours=2))
+    assert (m.recovery.at if m.recovery else None) == (
+        T + timedelta(minutes=recovered_at) if recovered_at is not None else None), m.recovery
 
 
 def test_times_from_other_zones_are_shown_and_ordered_in_utc():
