@@ -18,8 +18,8 @@ from typing import Callable, Iterable
 from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
-from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
-                                      is_attempt, one_line, row_of_step, step_key, step_of)
+from shared.timeline.classify import (CONNECTOR_UPDATE, DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key,
+                                      alert_row, change_of, is_attempt, one_line, row_of_step, step_key, step_of)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
@@ -30,6 +30,15 @@ from shared.timeline.words import duration
 from shared.timeline.writer import INCIDENT_LABEL
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
+# What each of Runwarden's writes changes, as the audit log records it (shared/remediation/actions/):
+# the service's traffic (Cloud Run's UpdateService), or the connector (VPC Access's UpdateConnector).
+# An action not named here (a line of an earlier version) may have changed either.
+_WRITE_FAMILY = {"rollback_traffic": "run", "restore_traffic": "run", "scale_connector": "connector"}
+# The methods those writes call, as the audit log names them: Cloud Run Admin API v2 UpdateService
+# (shared/gcp/run.py, update_mask ["traffic"]) and VPC Access v1 projects.locations.connectors.patch
+# (shared/gcp/vpcaccess.py), listed as google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector on
+# the "Serverless VPC Access audit logging" page, its other readings UNCONFIRMED (classify.CONNECTOR_UPDATE).
+_RUN_UPDATE = "google.cloud.run.v2.Services.UpdateService"
 ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
 
 
@@ -399,19 +408,30 @@ class _Build:
                              target=change.resource, marker="" if own else "human")
 
     def _runwarden_write_near(self, change: Change) -> bool:
-        """Runwarden's own write, as the audit log records it: a service account's change to the
-        service or its connector made between a claim and the write Runwarden logged after it (the
-        gate claims, writes, then logs `applied`; the LRO's last audit entry may come a little later).
-        A person's change in that interval is still a person's: people are not service accounts."""
+        """Runwarden's own write, as the audit log records it: a service account's change of the kind
+        one of Runwarden's writes makes (the service's UpdateService for a rollback or a restore, the
+        connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that write's
+        claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`; the
+        LRO's last audit entry may come a little later). Anything else is someone else's: people are not
+        service accounts; gcloud's ReplaceService, a creation or a deletion is never Runwarden's write;
+        nor is a change of the connector while Runwarden rolled the service back. Another service
+        account's UpdateService of the same target in that interval cannot be told apart from
+        Runwarden's by the audit entry alone (`diagnosis.self_principals` may list other accounts than
+        Runwarden's, so it cannot rule one out): docs/timeline.md says so."""
         if change.family not in ("run", "connector") or not change.principal.endswith(".gserviceaccount.com"):
             return False
-        slack, claimed_at = self.limits.own_write_slack, None
+        if change.method != _RUN_UPDATE and not CONNECTOR_UPDATE.match(change.method):
+            return False
+        slack, claimed_at, action = self.limits.own_write_slack, None, ""
         for s in sorted(self.steps, key=lambda s: s.at):
-            if s.step == "claimed":
+            if s.step == "planned":
+                action = str(s.details.get("action") or "")
+            elif s.step == "claimed":
                 claimed_at = s.at
             elif s.step in WRITE_STEPS:
+                family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
-                if start <= change.at <= s.at + slack:
+                if family in (None, change.family) and start <= change.at <= s.at + slack:
                     return True
         return False
 

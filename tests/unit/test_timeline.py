@@ -82,6 +82,11 @@ RELATED = Related(project="demo-project", service="backend", location="us-centra
      None, "service_change"),
     ("google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
      "projects/demo-project/locations/us-central1/connectors/backend-conn", None, "connector_change"),
+    # the connector PATCH under its other readings (UNCONFIRMED which one a real entry carries)
+    ("google.cloud.vpcaccess.v1.Connectors.PatchConnector",
+     "projects/demo-project/locations/us-central1/connectors/backend-conn", None, "connector_change"),
+    ("google.cloud.vpcaccess.v1.VpcAccessService.PatchConnector",
+     "projects/demo-project/locations/us-central1/connectors/backend-conn", None, "connector_change"),
     ("cloudsql.instances.restart", "instances/main-db", None, "sql_operation"),
     ("google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion", "projects/demo-project/secrets/db-password",
      None, "secret_version"),
