@@ -206,23 +206,56 @@ class _Build:
         whose clocks were minutes apart read out of order, and a write was set minutes away from its
         own audit entry (stamped by Google), so Runwarden's own write read as a person's. A writer's
         offset is the least (receipt - timestamp) over its lines: its clock's error plus the shortest
-        delivery delay, which the agent keeps to seconds. Within `Limits.clock_tolerance` it is taken
-        as delivery, and nothing moves; beyond it, every line of that writer is moved by the offset
-        (their order among themselves kept) and a note says so. Lines of no known writer (earlier
-        versions) or with no receipt time are taken as written."""
+        delivery delay. Within `Limits.clock_tolerance` it is taken as delivery, and nothing moves.
+        Received before written (beyond it), the clock was ahead; received later while another
+        instance's lines reached Logging at once, the clock was behind: every line of that writer is
+        moved by the offset (their order among themselves kept) and a note says so. Received later with
+        nothing to compare, the lines may have arrived late (an agent's backlog, Logging's own delay) as
+        well as come from a clock behind: moved, a batch delivered late set Runwarden's claim and write
+        minutes after its own audit entry, which then read as a person's. They stay at their own times,
+        `may_be_later` by the offset (which `_runwarden_write_near` allows for), and a note says so.
+        Lines of no known writer (earlier versions) or with no receipt time are taken as written."""
         offsets: dict[str, timedelta] = {}
         for step in steps:
             if step.writer and step.received_at is not None:
                 gap = step.received_at - step.at
                 offsets[step.writer] = min(offsets.get(step.writer, gap), gap)
-        off = {w: o for w, o in offsets.items() if abs(o) > self.limits.clock_tolerance}
-        for writer, offset in sorted(off.items()):
-            functions = sorted({s.function for s in steps if s.writer == writer and s.function})
+        tolerance = self.limits.clock_tolerance
+        prompt = [s.received_at for s in steps if s.received_at is not None and s.writer in offsets
+                  and abs(offsets[s.writer]) <= tolerance]
+        off: dict[str, timedelta] = {}
+        unsure: dict[str, timedelta] = {}
+        for writer, offset in sorted(offsets.items()):
+            if offset < -tolerance or (offset > tolerance and self._received_beside(writer, steps, prompt)):
+                off[writer] = offset
+            elif offset > tolerance:
+                unsure[writer] = offset
+        for writer, offset in off.items():
             self.notes.append(
-                f"Runwarden's lines written by {', '.join(functions) or 'one instance'} (writer {writer}) carry a "
+                f"Runwarden's lines written by {self._functions(writer, steps)} (writer {writer}) carry a "
                 f"clock {duration(abs(offset).total_seconds())} {'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
                 "Logging's receipt times: they are shown at Logging's time, as received")
-        return [dataclasses.replace(s, at=s.at + off[s.writer]) if s.writer in off else s for s in steps]
+        for writer, offset in unsure.items():
+            self.notes.append(
+                f"Runwarden's lines written by {self._functions(writer, steps)} (writer {writer}) reached Cloud "
+                f"Logging {duration(offset.total_seconds())} or more after their own times, with no other instance's "
+                "lines received then to compare: they arrived late, or their clock was that far behind. They are "
+                "shown at their own times, and matched with the audit log's entries under either reading")
+        return [dataclasses.replace(s, at=s.at + off[s.writer]) if s.writer in off
+                else dataclasses.replace(s, may_be_later=unsure[s.writer]) if s.writer in unsure else s for s in steps]
+
+    def _received_beside(self, writer: str, steps: list[Step], prompt: list[datetime]) -> bool:
+        """Another instance's lines reached Cloud Logging at once while this writer's were received: Logging
+        was not late then, so this writer's lag is its clock (behind). Alone, a lag is either: log entries
+        may arrive late ("late arriving log entries", TailLogEntriesRequest.buffer_window,
+        google/logging/v2/logging.proto)."""
+        mine = [s.received_at for s in steps if s.writer == writer and s.received_at is not None]
+        tolerance = self.limits.clock_tolerance
+        return any(min(mine) - tolerance <= at <= max(mine) + tolerance for at in prompt)
+
+    @staticmethod
+    def _functions(writer: str, steps: list[Step]) -> str:
+        return ", ".join(sorted({s.function for s in steps if s.writer == writer and s.function})) or "one instance"
 
     def _read_newest(self, first: ReadReport, stopped_at: datetime, keep: Callable[[LoggedEntry], None],
                      read_at: list[datetime]) -> None:
@@ -431,7 +464,7 @@ class _Build:
             elif s.step in WRITE_STEPS:
                 family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
-                if family in (None, change.family) and start <= change.at <= s.at + slack:
+                if family in (None, change.family) and start <= change.at <= s.at + s.may_be_later + slack:
                     return True
         return False
 

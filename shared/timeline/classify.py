@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.timeline.entries import LoggedEntry
@@ -37,6 +37,9 @@ class Step:
     insert_id: str
     writer: str = ""                       # the process that wrote it (writer.WRITER); "" before it was written
     received_at: datetime | None = None    # Cloud Logging's receipt time (LogEntry.receive_timestamp)
+    # How much later than `at` it may really have been written: its writer's lines all reached Logging
+    # this late, which a late delivery and a clock behind explain alike (builder._on_loggings_clock).
+    may_be_later: timedelta = timedelta(0)
 
     @property
     def status(self) -> str:

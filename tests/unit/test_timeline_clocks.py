@@ -42,19 +42,61 @@ def shown(entries: list[LoggedEntry]) -> tuple[list[tuple[str, datetime]], list[
 S = timedelta(seconds=1)
 
 
-@pytest.mark.parametrize("offset, moved", [
-    (timedelta(0), False),                    # received as written
-    (timedelta(seconds=25), False),           # a slow delivery, within the tolerance: taken as written
-    (timedelta(minutes=2), True),             # a clock 2 minutes behind
-    (-timedelta(minutes=2), True),            # a clock 2 minutes ahead: received before it was "written"
+@pytest.mark.parametrize("offset, prompt_beside, moved, noted", [
+    (timedelta(0), False, False, False),                 # received as written
+    (timedelta(seconds=25), False, False, False),        # a slow delivery, within the tolerance: taken as written
+    (-timedelta(minutes=2), False, True, True),          # a clock 2 minutes ahead: received before it was "written"
+    # 2 minutes late, and no other writer to compare with: a clock 2 minutes behind, or lines that reached
+    # Logging late ("late arriving log entries", TailLogEntriesRequest.buffer_window): shown as written,
+    # and said
+    (timedelta(minutes=2), False, False, True),
+    # 2 minutes late while another instance's lines reached Logging at once: that clock is behind
+    (timedelta(minutes=2), True, True, True),
 ])
-def test_a_writers_lines_move_only_when_its_clock_is_off_beyond_the_tolerance(offset, moved):
+def test_a_writers_lines_move_only_when_its_clock_is_shown_to_be_off(offset, prompt_beside, moved, noted):
     written = [T0 + 10 * S, T0 + 20 * S, T0 + 30 * S]
-    rows, notes = shown([line(step, at, at + offset + delay, n=i) for i, (step, at, delay)
-                         in enumerate(zip(("planned", "claimed", "applied"), written, (S, 3 * S, 2 * S)))])
+    entries = [line(step, at, at + offset + delay, n=i) for i, (step, at, delay)
+               in enumerate(zip(("planned", "claimed", "applied"), written, (S, 3 * S, 2 * S)))]
+    beside = T0 + offset + 25 * S
+    rows, notes = shown(entries + ([line("in_progress", beside, beside, writer="w2")] if prompt_beside else []))
     expected = [at + offset + S for at in written] if moved else written
-    assert rows == list(zip(("planned", "claimed", "applied"), expected)), rows
-    assert any("clock" in n for n in notes) is moved, notes
+    assert [r for r in rows if r[0] != "in_progress"] == list(zip(("planned", "claimed", "applied"), expected)), rows
+    assert any("clock" in n for n in notes) is noted, notes
+
+
+def test_a_batch_that_reached_logging_late_stays_at_its_own_times_and_runwardens_write_stays_its_own():
+    """on_alert wrote its rollback's lines at 12:01:10-12:01:35 on a sound clock; Cloud Logging received
+    them together at 12:06:00. Moved by the delay, the claim and the write were set minutes after
+    Runwarden's own UpdateService (12:01:30 in Cloud Run's audit log, Google's clock), which then read
+    as a person's change, acting before Runwarden."""
+    from shared.timeline.entries import AuditInfo
+
+    late = T0 + timedelta(minutes=6)
+    resource = {"project_id": "demo-project", "location": "us-central1", "service_name": "backend"}
+    steps = [line("received", T0 + 10 * S, late, n=0), line("planned", T0 + 70 * S, late, n=1),
+             line("claimed", T0 + 75 * S, late, n=2), line("applied", T0 + 95 * S, late, n=3)]
+    steps[0].json_payload["runwarden"]["resource"] = resource
+    steps[1].json_payload["runwarden"]["action"] = "rollback_traffic"
+    own = LoggedEntry(insert_id="audit-1", timestamp=T0 + 90 * S, log_id="cloudaudit.googleapis.com/activity",
+                      audit=AuditInfo(service_name="run.googleapis.com",
+                                      method_name="google.cloud.run.v2.Services.UpdateService",
+                                      resource_name="projects/demo-project/locations/us-central1/services/backend",
+                                      principal="runwarden@demo-project.iam.gserviceaccount.com",
+                                      request={"updateMask": "traffic"}))
+
+    class WithAudit(Pages):
+        def read_page(self, project, filter, *, page_size, page_token="", order_by="timestamp asc"):
+            if "cloudaudit" in filter:
+                return EntryPage(entries=(own,))
+            return super().read_page(project, filter, page_size=page_size, order_by=order_by)
+
+    timeline = build_timeline(INCIDENT, "demo-project", WithAudit(steps), T0 + timedelta(hours=1))
+
+    assert [(e.kind, e.at) for e in timeline.entries if e.source.value == "runwarden"] == [
+        ("received", T0 + 10 * S), ("planned", T0 + 70 * S), ("claimed", T0 + 75 * S), ("applied", T0 + 95 * S)]
+    [change] = [e for e in timeline.entries if e.source.value == "audit"]
+    assert change.actor.kind.value == "runwarden" and not timeline.people, change
+    assert any("late" in n and "4 min 25 s" in n for n in timeline.notes), timeline.notes
 
 
 def test_lines_of_no_writer_or_no_receipt_are_taken_as_written():
