@@ -504,7 +504,8 @@ class _Build:
         if known_until is not None:
             self.notes.append(f"errors per minute are known only until {known_until:%H:%M}Z, where the read of the "
                               "request log stopped: the chart ends there and no recovery is read from it")
-        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until))
+        known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
+        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until, known_from))
         self._platform_rows()
 
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
@@ -531,10 +532,29 @@ class _Build:
                                      entries=sum(len(s.points) for s in result.series)))
         return counts, f"Cloud Monitoring: {result.query}"
 
-    def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None) -> list[ErrorMinute]:
+    def _retained_from(self) -> datetime | None:
+        """The first whole minute the request log still holds, when the window begins before it. The
+        request log is in the _Default bucket, which keeps entries 30 days unless configured otherwise
+        (LogBucket.retention_days: "Logs will be retained by default for this amount of time, after which
+        they will automatically be deleted ... the default time of 30 days", google/logging/v2/
+        logging_config.proto; the _Default bucket's own figure is UNCONFIRMED here: `Limits.lookback`). Older
+        minutes are not known, never zero: zeros there would show the errors starting at the retention
+        edge, an onset (and a TTD) that never was. A bucket kept longer loses nothing but those minutes."""
+        edge = self.now - self.limits.lookback
+        if self.start >= edge:
+            return None
+        first = edge.replace(second=0, microsecond=0) + (timedelta(minutes=1) if edge.second or edge.microsecond
+                                                          else timedelta(0))
+        self.notes.append(f"the request log keeps {self.limits.lookback.days} days (the _Default bucket's default "
+                          f"retention): errors before {first:%Y-%m-%d %H:%M}Z are not known, and the chart begins there")
+        return first
+
+    def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None,
+                      known_from: datetime | None = None) -> list[ErrorMinute]:
         """Every minute of the window, zero where nothing failed; only the minutes before
-        `known_until` when the read stopped there."""
-        minute = self.start.replace(second=0, microsecond=0)
+        `known_until` when the read stopped there, and from `known_from` when the log keeps no older."""
+        minute = max(self.start.replace(second=0, microsecond=0), known_from or self.start.replace(second=0,
+                                                                                                 microsecond=0))
         last = min(self.end, self.now).replace(second=0, microsecond=0)
         if known_until is not None:
             last = min(last, known_until - timedelta(minutes=1))
@@ -551,9 +571,12 @@ class _Build:
             return
         query = request_errors_filter(self.related.project, self.related.service, self.start, self.end)
         first = erroring[0]
+        already = first.minute - self.errors.minutes[0].minute <= timedelta(minutes=derive.ONSET_GAP_MINUTES)
         self._add(("platform", "start"), TimelineEntry(
             at=first.minute, source=Source.PLATFORM, actor=PLATFORM, kind="errors_started",
-            summary=f"{first.errors} failed requests (5xx) in the first minute; peak {self.errors.peak} a minute",
+            summary=(f"{first.errors} failed requests (5xx) in the first minute read, already failing where the "
+                     f"errors read begin (they began earlier); peak {self.errors.peak} a minute" if already else
+                     f"{first.errors} failed requests (5xx) in the first minute; peak {self.errors.peak} a minute"),
             link=explorer_link(self.related.project, query, first.minute), severity="ERROR"))
 
     # --- the pieces together ---------------------------------------------------------------------------
@@ -579,6 +602,7 @@ class _Build:
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes) + derive.unverified_writes(rows)
+        notes += [n for n in [derive.onset_note(self.errors.minutes, milestones)] if n]
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(
             incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,

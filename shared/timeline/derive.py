@@ -36,6 +36,27 @@ def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milesto
     return Milestone(at=first.minute, what=f"first minute of errors ({first.errors} 5xx)")
 
 
+def earlier_onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> datetime | None:
+    """Where the series begins, when the run of errors that led to the alert was already under way there
+    (its first minute within a gap of the series' first): the errors began before the minutes read
+    (before the window, or before the request log's retention), so the onset is not known. None when
+    the run began inside the series."""
+    start = onset(minutes, detection)
+    if start is None or not minutes:
+        return None
+    first = minutes[0].minute
+    return first if start.at - first <= timedelta(minutes=ONSET_GAP_MINUTES) else None
+
+
+def onset_note(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
+    """Words for an onset not known (`earlier_onset`), "" otherwise."""
+    begun = earlier_onset(minutes, m.detection.at if m.detection else None)
+    if begun is None:
+        return ""
+    return (f"requests were already failing at {begun:%Y-%m-%d %H:%M}Z, where the errors read begin: the onset of "
+            "impact is earlier and not known, so TTD, TTM and TTR are not given")
+
+
 def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: datetime) -> Milestone | None:
     """The first minute at or after `after` that starts HEALTHY_MINUTES error-free minutes, all of
     them old enough for their data to have arrived."""
@@ -58,12 +79,15 @@ def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Se
     detection_row = next((r for r in rows if r.kind == "alert_opened"), None)
     detection = Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring") if detection_row else None
     start = onset(minutes, detection.at if detection else None)
-    if start is None and detection is not None:
+    begun = earlier_onset(minutes, detection.at if detection else None)
+    if begun is not None:
+        start = None        # not the onset: the errors began before the minutes read (onset_note)
+    elif start is None and detection is not None:
         start = Milestone(at=detection.at, what="the alert's start (no earlier errors in the series)")
     decision_step = next((s for s in steps if s.step in DECISION_STEPS and s.trigger == "alert"), None)
     decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden")
                 if decision_step else None)
-    mitigation = _mitigation(rows, start.at if start else None)
+    mitigation = _mitigation(rows, start.at if start else begun)
     recovery = _recovery(rows, minutes, mitigation or detection or start, built_at)
     return Milestones(onset=start, detection=detection, decision=decision, mitigation=mitigation, recovery=recovery)
 

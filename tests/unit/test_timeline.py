@@ -566,3 +566,19 @@ def test_rows_bounded_with_more_decisions_than_fit_keep_the_last_decision_and_sa
 
     assert len(kept) == 10 and kept[-1].kind == "applied" and kept[0].at == t
     assert "decisions" in words and "not all of Runwarden's decisions" in words, words
+
+
+@pytest.mark.parametrize("counts, detection_minute, onset_minute", [
+    ([0, 0, 0, 0, 0, 9, 9, 9], 6, 5),          # quiet, then errors: the onset is known
+    ([9, 9, 9, 9, 0, 0], 2, None),             # failing from the series' first minute: it began earlier
+    ([0, 9, 9, 9, 0, 0], 2, None),             # within a gap of it: a quiet minute does not end a run
+    ([0, 0, 0, 0, 9, 9, 9], 5, 4),             # a quiet stretch longer than a gap before it
+])
+def test_errors_already_failing_where_the_series_begins_have_no_known_onset(counts, detection_minute, onset_minute):
+    opened = _row(T + timedelta(minutes=detection_minute), Source.ALERT, "alert_opened", ActorKind.MONITORING)
+    m = derive.milestones([opened], [], minutes(*counts), T + timedelta(hours=1))
+    assert (m.onset.at if m.onset else None) == (
+        T + timedelta(minutes=onset_minute) if onset_minute is not None else None), m.onset
+    if onset_minute is None:
+        assert derive.durations(m) == Durations()
+        assert "already failing" in derive.onset_note(minutes(*counts), m)

@@ -1,5 +1,6 @@
-"""Runwarden's lines read on Cloud Logging's clock when their writer's was minutes off
-(shared/timeline/builder.py `_on_loggings_clock`): a table over writers, offsets and receipt times.
+"""Times as Cloud Logging holds them: Runwarden's lines read on Logging's clock when their writer's was
+minutes off (shared/timeline/builder.py `_on_loggings_clock`), a table over writers, offsets and receipt
+times; lines that arrived late; minutes past the request log's retention.
 Pure: the builder reads pages from an in-memory answer, no Logging call."""
 from __future__ import annotations
 
@@ -115,3 +116,32 @@ def test_two_instances_minutes_apart_read_in_the_order_logging_received_them():
     assert [k for k, _ in rows] == ["claimed", "in_progress", "applied"], rows
     clocks = [n for n in notes if "clock" in n]
     assert len(clocks) == 1 and "3 min 00 s behind" in clocks[0], notes
+
+
+def test_minutes_past_the_request_logs_retention_are_not_known_and_the_onset_is_not_claimed():
+    """A postmortem built 30 days after the incident: the request log (the _Default bucket, 30 days by
+    default) has deleted the first minutes of errors. Padded with zeros, the series showed the errors
+    starting where the retention cut them, a TTD of 2 minutes from an onset that was not the onset."""
+    from datetime import timedelta as td
+
+    now = T0 + td(days=30, minutes=5)          # the retention edge is T0 + 5 min
+    edge = now - td(days=30)
+    resource = {"project_id": "demo-project", "location": "us-central1", "service_name": "backend"}
+    opened = line("received", edge + td(minutes=2), None, n=0)
+    opened.json_payload["runwarden"].update(state="open", started_at=(edge + td(minutes=2)).timestamp(),
+                                            resource=resource)
+    failed = [LoggedEntry(insert_id=f"r{i}", timestamp=edge + td(minutes=i // 3, seconds=i % 3),
+                          log_id="run.googleapis.com/requests", resource_type="cloud_run_revision",
+                          resource_labels={"service_name": "backend"}, http_status=503) for i in range(30)]
+
+    class WithRequests(Pages):
+        def read_page(self, project, filter, *, page_size, page_token="", order_by="timestamp asc"):
+            if "httpRequest.status" in filter:
+                return EntryPage(entries=tuple(failed))
+            return super().read_page(project, filter, page_size=page_size, order_by=order_by)
+
+    timeline = build_timeline(INCIDENT, "demo-project", WithRequests([opened]), now)
+
+    assert timeline.errors.minutes[0].minute == edge, timeline.errors.minutes[0]
+    assert timeline.milestones.onset is None and timeline.durations.ttd_seconds is None
+    assert any("30 days" in n and "not known" in n for n in timeline.notes), timeline.notes
