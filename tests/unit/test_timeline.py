@@ -582,3 +582,29 @@ def test_errors_already_failing_where_the_series_begins_have_no_known_onset(coun
     if onset_minute is None:
         assert derive.durations(m) == Durations()
         assert "already failing" in derive.onset_note(minutes(*counts), m)
+
+
+def _over_midnight() -> IncidentTimeline:
+    """An incident from 23:50 to 00:20 the next day (UTC), and a close a day later."""
+    late = datetime(2026, 11, 26, 23, 50, tzinfo=timezone.utc)
+    rows = [_row(late, Source.ALERT, "alert_opened", ActorKind.MONITORING),
+            _row(late + timedelta(minutes=5), Source.RUNWARDEN, "applied"),
+            _row(late + timedelta(minutes=15), Source.AUDIT, "traffic_change", ActorKind.PERSON),
+            _row(late + timedelta(days=1, minutes=5), Source.ALERT, "alert_closed", ActorKind.MONITORING)]
+    rows[1].marker, rows[3].marker = "action", "alert_close"
+    return sample(entries=rows, window_start=late - timedelta(minutes=30), window_end=late + timedelta(hours=24),
+                  actions=[ActionRow(at=rows[1].at, name="rollback_traffic", status="applied", summary="x")])
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_rows_on_more_than_one_day_carry_their_date(fmt):
+    # 23:55 then 00:05 read as time going backwards, and a close a day later as 23:55 again.
+    out = render(_over_midnight(), fmt)
+    assert "2026-11-26 23:55:00" in out and "2026-11-27 00:05:00" in out and "2026-11-27 23:55:00" in out, out
+    assert "2026-11-26 12:01:00" not in render(sample(), fmt)      # rows of one day: the time alone
+
+
+def test_a_marker_outside_the_charts_window_is_not_drawn_at_its_edge():
+    page = render(_over_midnight(), "html")
+    chart = page.split('<svg class="chart"')[1].split("</svg>")[0]
+    assert chart.count('class="marker marker-action"') == 1 and "marker-alert_close" not in chart, chart
