@@ -24,8 +24,8 @@ from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
-                                     entry_link, explorer_link, is_location, is_service_id, request_errors_filter,
-                                     runwarden_filter)
+                                     entry_link, explorer_link, is_location, is_service_id, other_writes_filter,
+                                     request_errors_filter, runwarden_filter)
 from shared.timeline.words import duration
 from shared.timeline.writer import INCIDENT_LABEL
 
@@ -85,6 +85,8 @@ class Limits:
     # past it was answered RESOURCE_EXHAUSTED, and the same reads a minute later were refused again.
     # Ten calls stay free for a retry, the not-found read and another reader in the same minute.
     max_calls: int = 50
+    # Runwarden's write steps under other incidents in the window (_read_other_writes): a few per write.
+    max_other_write_pages: int = 2
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
     # Rows shown at most (a page, a postmortem): 10 pages of a bot's changes would be 10,000 rows
@@ -146,6 +148,7 @@ class _Build:
         self.start = self.end = now
         self.errors = ErrorSeries()
         self.calls_left = limits.max_calls
+        self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -397,6 +400,7 @@ class _Build:
             self.notes.append("Runwarden's steps do not name a Cloud Run service: no audit entries or errors read")
             return
         changes: dict[str, Change] = {}
+        self._read_other_writes()
 
         def keep_in(project: str) -> Callable[[LoggedEntry], None]:
             def keep(entry: LoggedEntry) -> None:
@@ -432,38 +436,73 @@ class _Build:
                                              keep_in(project), project=project))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
-        own = self._runwarden_write_near(change)
-        actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal})") if own
+        incident = self._runwarden_write_near(change)
+        under = "" if incident in (None, self.incident_id) else f", incident {incident}"
+        actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal}{under})") if incident
                  else Actor(kind=ActorKind.PERSON, name=change.principal))
-        summary = change.summary + (" — Runwarden's own write, as the audit log records it" if own else "")
+        summary = change.summary + (f" — Runwarden's own write{' under incident ' + incident if under else ''}, "
+                                    "as the audit log records it" if incident else "")
         return TimelineEntry(at=change.at, source=Source.AUDIT, actor=actor, kind=change.kind, summary=summary,
                              link=entry_link(project, change.insert_id, change.at), severity="NOTICE",
-                             target=change.resource, marker="" if own else "human")
+                             target=change.resource, marker="" if incident else "human")
 
-    def _runwarden_write_near(self, change: Change) -> bool:
-        """Runwarden's own write, as the audit log records it: a service account's change of the kind
+    def _read_other_writes(self) -> None:
+        """Runwarden's writes under other incidents in the window: two policies on one service (its 5xx
+        ratio and its latency) are two incidents, and an operator's manual action is one of its own
+        (`command:ID`). Their audit entries are Runwarden's too; read against this incident's lines
+        alone, one was a person's change by Runwarden's service account, who "acted before Runwarden",
+        and the mitigation. One bounded read (`Limits.max_other_write_pages`) of the lines of Runwarden's
+        writes (planned, claimed, applied, undone) in the window, in Runwarden's own project."""
+        found: dict[str, list[Step]] = {}
+
+        def keep(entry: LoggedEntry) -> None:
+            incident = entry.labels.get(INCIDENT_LABEL) or ""
+            step = step_of(entry, incident) if incident and incident != self.incident_id else None
+            if step is not None:
+                found.setdefault(incident, []).append(step)
+
+        query = other_writes_filter(self.incident_id, self.start, self.end)
+        self.reads.append(self._read("runwarden (other incidents' writes)", query, keep,
+                                     self.limits.max_other_write_pages))
+        self.other_writes = {incident: sorted(steps, key=lambda s: s.at) for incident, steps in found.items()}
+
+    def _runwarden_write_near(self, change: Change) -> str | None:
+        """Runwarden's own write, as the audit log records it, and the incident it was made under (None for
+        anyone else's): a service account's change of the kind
         one of Runwarden's writes makes (the service's UpdateService for a rollback or a restore, the
         connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that write's
         claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`; the
-        LRO's last audit entry may come a little later). Anything else is someone else's: people are not
+        LRO's last audit entry may come a little later), under this incident or, for a write of the same
+        target, another (`_read_other_writes`). Anything else is someone else's: people are not
         service accounts; gcloud's ReplaceService, a creation or a deletion is never Runwarden's write;
         nor is a change of the connector while Runwarden rolled the service back. Another service
         account's UpdateService of the same target in that interval cannot be told apart from
         Runwarden's by the audit entry alone (`diagnosis.self_principals` may list other accounts than
         Runwarden's, so it cannot rule one out): docs/timeline.md says so."""
         if change.family not in ("run", "connector") or not change.principal.endswith(".gserviceaccount.com"):
-            return False
+            return None
         if change.method != _RUN_UPDATE and not CONNECTOR_UPDATE.match(change.method):
-            return False
-        slack, claimed_at, action = self.limits.own_write_slack, None, ""
-        for s in sorted(self.steps, key=lambda s: s.at):
+            return None
+        if self._within_a_write(self.steps, change, same_target=False):
+            return self.incident_id
+        return next((incident for incident, steps in sorted(self.other_writes.items())
+                     if self._within_a_write(steps, change, same_target=True)), None)
+
+    def _within_a_write(self, steps: list[Step], change: Change, *, same_target: bool) -> bool:
+        """`change` made between one of `steps`' claims and two minutes after its write, by an action that
+        changes what `change` changed (and, `same_target`, of the target its plan names)."""
+        slack, claimed_at, action, target = self.limits.own_write_slack, None, "", ""
+        for s in sorted(steps, key=lambda s: s.at):
             if s.step == "planned":
-                action = str(s.details.get("action") or "")
+                params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
+                action, target = str(s.details.get("action") or ""), str(params.get("target") or "")
             elif s.step == "claimed":
                 claimed_at = s.at
             elif s.step in WRITE_STEPS:
                 family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
+                if same_target and target.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
+                    continue
                 if family in (None, change.family) and start <= change.at <= s.at + s.may_be_later + slack:
                     return True
         return False

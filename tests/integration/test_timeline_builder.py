@@ -749,3 +749,34 @@ def test_a_connector_patch_shows_whichever_method_name_the_audit_log_gives_it(st
     [change] = [e for e in timeline.entries if e.source.value == "audit"]
     assert change.kind == "connector_change" and change.actor.kind.value == who, change
     assert timeline.people == ([] if who == "runwarden" else ["dave@example.com"])
+
+
+def test_runwardens_write_under_another_incident_of_the_same_service_is_not_a_persons(standin, logs):
+    """Two policies fired for `backend` (its 5xx ratio, and its latency): the latency incident's handling
+    rolled the service back, and this incident's was skipped (the rollback's cooldown). Read against
+    this incident's lines alone, Runwarden's own UpdateService was a person's change by its service
+    account: "people acted before Runwarden", and the mitigation "a person's change"."""
+    from tests.integration.timeline_world import audit
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    other = "0.latencyincident"
+    step(standin, T0 + timedelta(seconds=50), "received", f"alert {other} (open) from policy 'latency'",
+         incident=other, message_id="16", state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=70), "planned", "roll back", incident=other, action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
+    step(standin, T0 + timedelta(seconds=75), "claimed", "claimed", incident=other)
+    audit(standin, T0 + timedelta(seconds=90), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          RUNWARDEN_SA, request={"service": {"traffic": [{"revision": "backend-00001-abc", "percent": 100}]},
+                                 "updateMask": "traffic"})
+    step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", incident=other,
+         status="applied")
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy '5xx ratio'",
+         message_id="17", state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=100), "skipped", "cooldown: backend was rolled back a minute ago",
+         status="skipped")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    [change] = [e for e in timeline.entries if e.source.value == "audit"]
+    assert change.actor.kind.value == "runwarden" and other in change.actor.name, change
+    assert change.marker == "" and not timeline.people and not timeline.people_acted_first
+    assert timeline.milestones.mitigation is None or "person" not in timeline.milestones.mitigation.what
