@@ -75,6 +75,10 @@ class Limits:
     # the least, has a clock that far off: its lines are read on Logging's clock. Under it, the gap is
     # taken as the logging agent's delivery delay.
     clock_tolerance: timedelta = timedelta(seconds=30)
+    # A writer whose lines all reached Logging late has a clock behind only when another instance's lines
+    # reached it at once this close to them (Logging was not delaying entries then); otherwise they may
+    # have arrived late, and stay at their own times (_on_loggings_clock).
+    prompt_beside: timedelta = timedelta(minutes=5)
     # The request log can hold a failed request per line: read further there. 10 + 10 + 30 calls
     # stay under ListLogEntries' 60 requests a minute per project ("Quotas and limits",
     # docs.cloud.google.com/logging/quotas, as a digest of the current page quotes it; the page's own
@@ -253,8 +257,8 @@ class _Build:
         may arrive late ("late arriving log entries", TailLogEntriesRequest.buffer_window,
         google/logging/v2/logging.proto)."""
         mine = [s.received_at for s in steps if s.writer == writer and s.received_at is not None]
-        tolerance = self.limits.clock_tolerance
-        return any(min(mine) - tolerance <= at <= max(mine) + tolerance for at in prompt)
+        near = self.limits.prompt_beside
+        return any(min(mine) - near <= at <= max(mine) + near for at in prompt)
 
     @staticmethod
     def _functions(writer: str, steps: list[Step]) -> str:

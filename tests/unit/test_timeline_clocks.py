@@ -44,22 +44,26 @@ S = timedelta(seconds=1)
 
 
 @pytest.mark.parametrize("offset, prompt_beside, moved, noted", [
-    (timedelta(0), False, False, False),                 # received as written
-    (timedelta(seconds=25), False, False, False),        # a slow delivery, within the tolerance: taken as written
-    (-timedelta(minutes=2), False, True, True),          # a clock 2 minutes ahead: received before it was "written"
+    (timedelta(0), None, False, False),                 # received as written
+    (timedelta(seconds=25), None, False, False),        # a slow delivery, within the tolerance: taken as written
+    (-timedelta(minutes=2), None, True, True),          # a clock 2 minutes ahead: received before it was "written"
     # 2 minutes late, and no other writer to compare with: a clock 2 minutes behind, or lines that reached
     # Logging late ("late arriving log entries", TailLogEntriesRequest.buffer_window): shown as written,
     # and said
-    (timedelta(minutes=2), False, False, True),
+    (timedelta(minutes=2), None, False, True),
     # 2 minutes late while another instance's lines reached Logging at once: that clock is behind
-    (timedelta(minutes=2), True, True, True),
+    (timedelta(minutes=2), timedelta(seconds=25), True, True),
+    # the other instance's lines 4 minutes after these: Logging was not delaying entries then either
+    (timedelta(minutes=2), timedelta(minutes=4), True, True),
+    # an hour apart: nothing to compare with
+    (timedelta(minutes=2), timedelta(hours=1), False, True),
 ])
 def test_a_writers_lines_move_only_when_its_clock_is_shown_to_be_off(offset, prompt_beside, moved, noted):
     written = [T0 + 10 * S, T0 + 20 * S, T0 + 30 * S]
     entries = [line(step, at, at + offset + delay, n=i) for i, (step, at, delay)
                in enumerate(zip(("planned", "claimed", "applied"), written, (S, 3 * S, 2 * S)))]
-    beside = T0 + offset + 25 * S
-    rows, notes = shown(entries + ([line("in_progress", beside, beside, writer="w2")] if prompt_beside else []))
+    beside = T0 + offset + prompt_beside if prompt_beside else None
+    rows, notes = shown(entries + ([line("in_progress", beside, beside, writer="w2")] if beside else []))
     expected = [at + offset + S for at in written] if moved else written
     assert [r for r in rows if r[0] != "in_progress"] == list(zip(("planned", "claimed", "applied"), expected)), rows
     assert any("clock" in n for n in notes) is noted, notes
