@@ -641,7 +641,9 @@ class _Build:
                     row.marker = "recovery"
                     break
         people = sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON})
-        acted_first = derive.people_acted_first(rows, milestones)
+        detected = milestones.detection.at if milestones.detection else None
+        acted_first = derive.people_acted_first(rows, milestones,
+                                                since=derive.earlier_onset(self.errors.minutes, detected))
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes) + derive.unverified_writes(rows)

@@ -191,13 +191,15 @@ def durations(m: Milestones) -> Durations:
                      ttr_seconds=since_onset(m.recovery))
 
 
-def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones) -> bool:
+def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones, since: datetime | None = None) -> bool:
     """A person changed the service or what it depends on after the onset, before Runwarden's
-    decision (or at all, if Runwarden never decided)."""
-    if m.onset is None:
+    decision (or at all, if Runwarden never decided). With no known onset, after `since`: where the
+    errors read begin, when requests were already failing there (`earlier_onset`)."""
+    start = m.onset.at if m.onset is not None else since
+    if start is None:
         return False
     until = m.decision.at if m.decision else None
-    return any(r.actor.kind is ActorKind.PERSON and r.source.value in ("audit", "runwarden") and r.at >= m.onset.at
+    return any(r.actor.kind is ActorKind.PERSON and r.source.value in ("audit", "runwarden") and r.at >= start
                and (until is None or r.at < until) for r in rows)
 
 

@@ -608,3 +608,17 @@ def test_a_marker_outside_the_charts_window_is_not_drawn_at_its_edge():
     page = render(_over_midnight(), "html")
     chart = page.split('<svg class="chart"')[1].split("</svg>")[0]
     assert chart.count('class="marker marker-action"') == 1 and "marker-alert_close" not in chart, chart
+
+
+def test_people_acted_first_while_requests_were_already_failing_where_the_series_begins():
+    # No known onset (errors from the first minute read): a person's change during the impact, before
+    # Runwarden decided, is still people acting first; one before the minutes read is not.
+    series = minutes(9, 9, 9, 9, 9, 9, 0, 0)
+    rows = _rows((2, "alert_opened"), (3, "person:traffic_change"), (5, "applied"), (9, "verified"))
+    before = _rows((-10, "person:deploy"), (2, "alert_opened"), (5, "applied"))
+    steps = [_step(5, "applied")]
+    m = derive.milestones(rows, steps, series, T + timedelta(hours=1))
+    assert m.onset is None
+    assert derive.people_acted_first(rows, m, since=derive.earlier_onset(series, m.detection.at))
+    m = derive.milestones(before, steps, series, T + timedelta(hours=1))
+    assert not derive.people_acted_first(before, m, since=derive.earlier_onset(series, m.detection.at))
