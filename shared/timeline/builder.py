@@ -392,9 +392,13 @@ class _Build:
         times = [s.at for s in self.steps] + [r.at for r in self.rows.values()]
         start, end = min(times) - self.limits.before, min(self.now, max(times) + self.limits.after)
         if end - start > self.limits.max_span:
-            self.notes.append(f"the incident spans more than {self.limits.max_span}; the window is cut to its "
-                              f"first {self.limits.max_span}")
-            end = start + self.limits.max_span
+            span, cut_at = duration(self.limits.max_span.total_seconds()), start + self.limits.max_span
+            # Said as a cut (a follow-up, like any read cut short): "no change by a person" is then
+            # true of the first 24 hours only.
+            self.notes.append(f"the incident spans more than {span}, and the window was cut short to its first {span}: "
+                              f"changes to the service and what it depends on, and its errors, after "
+                              f"{cut_at:%Y-%m-%d %H:%M}Z were not read (Runwarden's own lines are all shown)")
+            end = cut_at
         self.start, self.end = start, end
 
     # --- 2. changes: audit entries -------------------------------------------------------------------

@@ -149,3 +149,23 @@ def test_minutes_past_the_request_logs_retention_are_not_known_and_the_onset_is_
     assert timeline.errors.minutes[0].minute == edge, timeline.errors.minutes[0]
     assert timeline.milestones.onset is None and timeline.durations.ttd_seconds is None
     assert any("30 days" in n and "not known" in n for n in timeline.notes), timeline.notes
+
+
+def test_an_incident_longer_than_the_window_says_what_was_not_read_as_a_follow_up():
+    """Runwarden's lines span 30 hours (the alert opened, a rollback, the alert closed the next day):
+    people's changes and errors are read over the first 24 hours only. The note named the cut as
+    "1 day, 0:00:00" and was no follow-up, while "no change by a person" read as complete."""
+    from datetime import timedelta as td
+
+    resource = {"project_id": "demo-project", "location": "us-central1", "service_name": "backend"}
+    opened, closed = line("received", T0, None, n=0), line("received", T0 + td(hours=30), None, n=1)
+    opened.json_payload["runwarden"].update(state="open", started_at=T0.timestamp(), resource=resource)
+    closed.json_payload["runwarden"].update(state="closed", ended_at=(T0 + td(hours=30)).timestamp())
+    for entry in (opened, closed):
+        entry.labels["runwarden_trigger"] = "alert"
+
+    timeline = build_timeline(INCIDENT, "demo-project", Pages([opened, closed]), T0 + td(hours=31))
+
+    cut = [f.text for f in timeline.follow_ups if "24 h" in f.text]
+    assert cut and "2026-11-27 11:30" in cut[0] and "not read" in cut[0], timeline.follow_ups
+    assert "day," not in " ".join(timeline.notes)
