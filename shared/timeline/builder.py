@@ -18,18 +18,27 @@ from typing import Callable, Iterable
 from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.timeline import derive
-from shared.timeline.classify import (DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key, alert_row, change_of,
-                                      is_attempt, one_line, row_of_step, step_key, step_of)
+from shared.timeline.classify import (CONNECTOR_UPDATE, DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key,
+                                      alert_row, change_of, is_attempt, one_line, row_of_step, step_key, step_of)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
-                                     entry_link, explorer_link, is_location, is_service_id, request_errors_filter,
-                                     runwarden_filter)
+                                     entry_link, explorer_link, is_location, is_service_id, other_writes_filter,
+                                     request_errors_filter, runwarden_filter)
 from shared.timeline.words import duration
 from shared.timeline.writer import INCIDENT_LABEL
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
+# What each of Runwarden's writes changes, as the audit log records it (shared/remediation/actions/):
+# the service's traffic (Cloud Run's UpdateService), or the connector (VPC Access's UpdateConnector).
+# An action not named here (a line of an earlier version) may have changed either.
+_WRITE_FAMILY = {"rollback_traffic": "run", "restore_traffic": "run", "scale_connector": "connector"}
+# The methods those writes call, as the audit log names them: Cloud Run Admin API v2 UpdateService
+# (shared/gcp/run.py, update_mask ["traffic"]) and VPC Access v1 projects.locations.connectors.patch
+# (shared/gcp/vpcaccess.py), listed as google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector on
+# the "Serverless VPC Access audit logging" page, its other readings UNCONFIRMED (classify.CONNECTOR_UPDATE).
+_RUN_UPDATE = "google.cloud.run.v2.Services.UpdateService"
 ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
 
 
@@ -66,6 +75,10 @@ class Limits:
     # the least, has a clock that far off: its lines are read on Logging's clock. Under it, the gap is
     # taken as the logging agent's delivery delay.
     clock_tolerance: timedelta = timedelta(seconds=30)
+    # A writer whose lines all reached Logging late has a clock behind only when another instance's lines
+    # reached it at once this close to them (Logging was not delaying entries then); otherwise they may
+    # have arrived late, and stay at their own times (_on_loggings_clock).
+    prompt_beside: timedelta = timedelta(minutes=5)
     # The request log can hold a failed request per line: read further there. 10 + 10 + 30 calls
     # stay under ListLogEntries' 60 requests a minute per project ("Quotas and limits",
     # docs.cloud.google.com/logging/quotas, as a digest of the current page quotes it; the page's own
@@ -76,6 +89,8 @@ class Limits:
     # past it was answered RESOURCE_EXHAUSTED, and the same reads a minute later were refused again.
     # Ten calls stay free for a retry, the not-found read and another reader in the same minute.
     max_calls: int = 50
+    # Runwarden's write steps under other incidents in the window (_read_other_writes): a few per write.
+    max_other_write_pages: int = 2
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
     # Rows shown at most (a page, a postmortem): 10 pages of a bot's changes would be 10,000 rows
@@ -137,6 +152,7 @@ class _Build:
         self.start = self.end = now
         self.errors = ErrorSeries()
         self.calls_left = limits.max_calls
+        self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -197,23 +213,56 @@ class _Build:
         whose clocks were minutes apart read out of order, and a write was set minutes away from its
         own audit entry (stamped by Google), so Runwarden's own write read as a person's. A writer's
         offset is the least (receipt - timestamp) over its lines: its clock's error plus the shortest
-        delivery delay, which the agent keeps to seconds. Within `Limits.clock_tolerance` it is taken
-        as delivery, and nothing moves; beyond it, every line of that writer is moved by the offset
-        (their order among themselves kept) and a note says so. Lines of no known writer (earlier
-        versions) or with no receipt time are taken as written."""
+        delivery delay. Within `Limits.clock_tolerance` it is taken as delivery, and nothing moves.
+        Received before written (beyond it), the clock was ahead; received later while another
+        instance's lines reached Logging at once, the clock was behind: every line of that writer is
+        moved by the offset (their order among themselves kept) and a note says so. Received later with
+        nothing to compare, the lines may have arrived late (an agent's backlog, Logging's own delay) as
+        well as come from a clock behind: moved, a batch delivered late set Runwarden's claim and write
+        minutes after its own audit entry, which then read as a person's. They stay at their own times,
+        `may_be_later` by the offset (which `_runwarden_write_near` allows for), and a note says so.
+        Lines of no known writer (earlier versions) or with no receipt time are taken as written."""
         offsets: dict[str, timedelta] = {}
         for step in steps:
             if step.writer and step.received_at is not None:
                 gap = step.received_at - step.at
                 offsets[step.writer] = min(offsets.get(step.writer, gap), gap)
-        off = {w: o for w, o in offsets.items() if abs(o) > self.limits.clock_tolerance}
-        for writer, offset in sorted(off.items()):
-            functions = sorted({s.function for s in steps if s.writer == writer and s.function})
+        tolerance = self.limits.clock_tolerance
+        prompt = [s.received_at for s in steps if s.received_at is not None and s.writer in offsets
+                  and abs(offsets[s.writer]) <= tolerance]
+        off: dict[str, timedelta] = {}
+        unsure: dict[str, timedelta] = {}
+        for writer, offset in sorted(offsets.items()):
+            if offset < -tolerance or (offset > tolerance and self._received_beside(writer, steps, prompt)):
+                off[writer] = offset
+            elif offset > tolerance:
+                unsure[writer] = offset
+        for writer, offset in off.items():
             self.notes.append(
-                f"Runwarden's lines written by {', '.join(functions) or 'one instance'} (writer {writer}) carry a "
+                f"Runwarden's lines written by {self._functions(writer, steps)} (writer {writer}) carry a "
                 f"clock {duration(abs(offset).total_seconds())} {'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
                 "Logging's receipt times: they are shown at Logging's time, as received")
-        return [dataclasses.replace(s, at=s.at + off[s.writer]) if s.writer in off else s for s in steps]
+        for writer, offset in unsure.items():
+            self.notes.append(
+                f"Runwarden's lines written by {self._functions(writer, steps)} (writer {writer}) reached Cloud "
+                f"Logging {duration(offset.total_seconds())} or more after their own times, with no other instance's "
+                "lines received then to compare: they arrived late, or their clock was that far behind. They are "
+                "shown at their own times, and matched with the audit log's entries under either reading")
+        return [dataclasses.replace(s, at=s.at + off[s.writer]) if s.writer in off
+                else dataclasses.replace(s, may_be_later=unsure[s.writer]) if s.writer in unsure else s for s in steps]
+
+    def _received_beside(self, writer: str, steps: list[Step], prompt: list[datetime]) -> bool:
+        """Another instance's lines reached Cloud Logging at once while this writer's were received: Logging
+        was not late then, so this writer's lag is its clock (behind). Alone, a lag is either: log entries
+        may arrive late ("late arriving log entries", TailLogEntriesRequest.buffer_window,
+        google/logging/v2/logging.proto)."""
+        mine = [s.received_at for s in steps if s.writer == writer and s.received_at is not None]
+        near = self.limits.prompt_beside
+        return any(min(mine) - near <= at <= max(mine) + near for at in prompt)
+
+    @staticmethod
+    def _functions(writer: str, steps: list[Step]) -> str:
+        return ", ".join(sorted({s.function for s in steps if s.writer == writer and s.function})) or "one instance"
 
     def _read_newest(self, first: ReadReport, stopped_at: datetime, keep: Callable[[LoggedEntry], None],
                      read_at: list[datetime]) -> None:
@@ -343,9 +392,13 @@ class _Build:
         times = [s.at for s in self.steps] + [r.at for r in self.rows.values()]
         start, end = min(times) - self.limits.before, min(self.now, max(times) + self.limits.after)
         if end - start > self.limits.max_span:
-            self.notes.append(f"the incident spans more than {self.limits.max_span}; the window is cut to its "
-                              f"first {self.limits.max_span}")
-            end = start + self.limits.max_span
+            span, cut_at = duration(self.limits.max_span.total_seconds()), start + self.limits.max_span
+            # Said as a cut (a follow-up, like any read cut short): "no change by a person" is then
+            # true of the first 24 hours only.
+            self.notes.append(f"the incident spans more than {span}, and the window was cut short to its first {span}: "
+                              f"changes to the service and what it depends on, and its errors, after "
+                              f"{cut_at:%Y-%m-%d %H:%M}Z were not read (Runwarden's own lines are all shown)")
+            end = cut_at
         self.start, self.end = start, end
 
     # --- 2. changes: audit entries -------------------------------------------------------------------
@@ -355,6 +408,7 @@ class _Build:
             self.notes.append("Runwarden's steps do not name a Cloud Run service: no audit entries or errors read")
             return
         changes: dict[str, Change] = {}
+        self._read_other_writes()
 
         def keep_in(project: str) -> Callable[[LoggedEntry], None]:
             def keep(entry: LoggedEntry) -> None:
@@ -390,28 +444,74 @@ class _Build:
                                              keep_in(project), project=project))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
-        own = self._runwarden_write_near(change)
-        actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal})") if own
+        incident = self._runwarden_write_near(change)
+        under = "" if incident in (None, self.incident_id) else f", incident {incident}"
+        actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal}{under})") if incident
                  else Actor(kind=ActorKind.PERSON, name=change.principal))
-        summary = change.summary + (" — Runwarden's own write, as the audit log records it" if own else "")
+        summary = change.summary + (f" — Runwarden's own write{' under incident ' + incident if under else ''}, "
+                                    "as the audit log records it" if incident else "")
         return TimelineEntry(at=change.at, source=Source.AUDIT, actor=actor, kind=change.kind, summary=summary,
                              link=entry_link(project, change.insert_id, change.at), severity="NOTICE",
-                             target=change.resource, marker="" if own else "human")
+                             target=change.resource, marker="" if incident else "human")
 
-    def _runwarden_write_near(self, change: Change) -> bool:
-        """Runwarden's own write, as the audit log records it: a service account's change to the
-        service or its connector made between a claim and the write Runwarden logged after it (the
-        gate claims, writes, then logs `applied`; the LRO's last audit entry may come a little later).
-        A person's change in that interval is still a person's: people are not service accounts."""
+    def _read_other_writes(self) -> None:
+        """Runwarden's writes under other incidents in the window: two policies on one service (its 5xx
+        ratio and its latency) are two incidents, and an operator's manual action is one of its own
+        (`command:ID`). Their audit entries are Runwarden's too; read against this incident's lines
+        alone, one was a person's change by Runwarden's service account, who "acted before Runwarden",
+        and the mitigation. One bounded read (`Limits.max_other_write_pages`) of the lines of Runwarden's
+        writes (planned, claimed, applied, undone) in the window, in Runwarden's own project."""
+        found: dict[str, list[Step]] = {}
+
+        def keep(entry: LoggedEntry) -> None:
+            incident = entry.labels.get(INCIDENT_LABEL) or ""
+            step = step_of(entry, incident) if incident and incident != self.incident_id else None
+            if step is not None:
+                found.setdefault(incident, []).append(step)
+
+        query = other_writes_filter(self.incident_id, self.start, self.end)
+        self.reads.append(self._read("runwarden (other incidents' writes)", query, keep,
+                                     self.limits.max_other_write_pages))
+        self.other_writes = {incident: sorted(steps, key=lambda s: s.at) for incident, steps in found.items()}
+
+    def _runwarden_write_near(self, change: Change) -> str | None:
+        """Runwarden's own write, as the audit log records it, and the incident it was made under (None for
+        anyone else's): a service account's change of the kind
+        one of Runwarden's writes makes (the service's UpdateService for a rollback or a restore, the
+        connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that write's
+        claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`; the
+        LRO's last audit entry may come a little later), under this incident or, for a write of the same
+        target, another (`_read_other_writes`). Anything else is someone else's: people are not
+        service accounts; gcloud's ReplaceService, a creation or a deletion is never Runwarden's write;
+        nor is a change of the connector while Runwarden rolled the service back. Another service
+        account's UpdateService of the same target in that interval cannot be told apart from
+        Runwarden's by the audit entry alone (`diagnosis.self_principals` may list other accounts than
+        Runwarden's, so it cannot rule one out): docs/timeline.md says so."""
         if change.family not in ("run", "connector") or not change.principal.endswith(".gserviceaccount.com"):
-            return False
-        slack, claimed_at = self.limits.own_write_slack, None
-        for s in sorted(self.steps, key=lambda s: s.at):
-            if s.step == "claimed":
+            return None
+        if change.method != _RUN_UPDATE and not CONNECTOR_UPDATE.match(change.method):
+            return None
+        if self._within_a_write(self.steps, change, same_target=False):
+            return self.incident_id
+        return next((incident for incident, steps in sorted(self.other_writes.items())
+                     if self._within_a_write(steps, change, same_target=True)), None)
+
+    def _within_a_write(self, steps: list[Step], change: Change, *, same_target: bool) -> bool:
+        """`change` made between one of `steps`' claims and two minutes after its write, by an action that
+        changes what `change` changed (and, `same_target`, of the target its plan names)."""
+        slack, claimed_at, action, target = self.limits.own_write_slack, None, "", ""
+        for s in sorted(steps, key=lambda s: s.at):
+            if s.step == "planned":
+                params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
+                action, target = str(s.details.get("action") or ""), str(params.get("target") or "")
+            elif s.step == "claimed":
                 claimed_at = s.at
             elif s.step in WRITE_STEPS:
+                family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
-                if start <= change.at <= s.at + slack:
+                if same_target and target.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
+                    continue
+                if family in (None, change.family) and start <= change.at <= s.at + s.may_be_later + slack:
                     return True
         return False
 
@@ -451,7 +551,8 @@ class _Build:
         if known_until is not None:
             self.notes.append(f"errors per minute are known only until {known_until:%H:%M}Z, where the read of the "
                               "request log stopped: the chart ends there and no recovery is read from it")
-        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until))
+        known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
+        self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until, known_from))
         self._platform_rows()
 
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
@@ -478,10 +579,29 @@ class _Build:
                                      entries=sum(len(s.points) for s in result.series)))
         return counts, f"Cloud Monitoring: {result.query}"
 
-    def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None) -> list[ErrorMinute]:
+    def _retained_from(self) -> datetime | None:
+        """The first whole minute the request log still holds, when the window begins before it. The
+        request log is in the _Default bucket, which keeps entries 30 days unless configured otherwise
+        (LogBucket.retention_days: "Logs will be retained by default for this amount of time, after which
+        they will automatically be deleted ... the default time of 30 days", google/logging/v2/
+        logging_config.proto; the _Default bucket's own figure is UNCONFIRMED here: `Limits.lookback`). Older
+        minutes are not known, never zero: zeros there would show the errors starting at the retention
+        edge, an onset (and a TTD) that never was. A bucket kept longer loses nothing but those minutes."""
+        edge = self.now - self.limits.lookback
+        if self.start >= edge:
+            return None
+        first = edge.replace(second=0, microsecond=0) + (timedelta(minutes=1) if edge.second or edge.microsecond
+                                                          else timedelta(0))
+        self.notes.append(f"the request log keeps {self.limits.lookback.days} days (the _Default bucket's default "
+                          f"retention): errors before {first:%Y-%m-%d %H:%M}Z are not known, and the chart begins there")
+        return first
+
+    def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None,
+                      known_from: datetime | None = None) -> list[ErrorMinute]:
         """Every minute of the window, zero where nothing failed; only the minutes before
-        `known_until` when the read stopped there."""
-        minute = self.start.replace(second=0, microsecond=0)
+        `known_until` when the read stopped there, and from `known_from` when the log keeps no older."""
+        minute = max(self.start.replace(second=0, microsecond=0), known_from or self.start.replace(second=0,
+                                                                                                 microsecond=0))
         last = min(self.end, self.now).replace(second=0, microsecond=0)
         if known_until is not None:
             last = min(last, known_until - timedelta(minutes=1))
@@ -498,9 +618,12 @@ class _Build:
             return
         query = request_errors_filter(self.related.project, self.related.service, self.start, self.end)
         first = erroring[0]
+        already = first.minute - self.errors.minutes[0].minute <= timedelta(minutes=derive.ONSET_GAP_MINUTES)
         self._add(("platform", "start"), TimelineEntry(
             at=first.minute, source=Source.PLATFORM, actor=PLATFORM, kind="errors_started",
-            summary=f"{first.errors} failed requests (5xx) in the first minute; peak {self.errors.peak} a minute",
+            summary=(f"{first.errors} failed requests (5xx) in the first minute read, already failing where the "
+                     f"errors read begin (they began earlier); peak {self.errors.peak} a minute" if already else
+                     f"{first.errors} failed requests (5xx) in the first minute; peak {self.errors.peak} a minute"),
             link=explorer_link(self.related.project, query, first.minute), severity="ERROR"))
 
     # --- the pieces together ---------------------------------------------------------------------------
@@ -522,10 +645,13 @@ class _Build:
                     row.marker = "recovery"
                     break
         people = sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON})
-        acted_first = derive.people_acted_first(rows, milestones)
+        detected = milestones.detection.at if milestones.detection else None
+        acted_first = derive.people_acted_first(rows, milestones,
+                                                since=derive.earlier_onset(self.errors.minutes, detected))
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
-        notes = list(self.notes)
+        notes = list(self.notes) + derive.unverified_writes(rows)
+        notes += [n for n in [derive.onset_note(self.errors.minutes, milestones)] if n]
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(
             incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,

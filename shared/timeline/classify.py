@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.timeline.entries import LoggedEntry
@@ -37,6 +37,9 @@ class Step:
     insert_id: str
     writer: str = ""                       # the process that wrote it (writer.WRITER); "" before it was written
     received_at: datetime | None = None    # Cloud Logging's receipt time (LogEntry.receive_timestamp)
+    # How much later than `at` it may really have been written: its writer's lines all reached Logging
+    # this late, which a late delivery and a clock behind explain alike (builder._on_loggings_clock).
+    may_be_later: timedelta = timedelta(0)
 
     @property
     def status(self) -> str:
@@ -151,8 +154,16 @@ def _one_line(text: str, limit: int = 240) -> str:
 # v2 API UpdateService.
 
 _RUN = re.compile(r"^google\.cloud\.run\.v[12]\.Services\.(ReplaceService|UpdateService|CreateService|DeleteService)$")
-_VPC = re.compile(r"^google\.cloud\.vpcaccess\.v1(?:beta1)?\.VpcAccessService\.(CreateConnector|UpdateConnector|"
-                  r"DeleteConnector)$")
+# VPC Access: the "Serverless VPC Access audit logging" page lists VpcAccessService.CreateConnector,
+# UpdateConnector and DeleteConnector (v1, v1beta1). The connector PATCH (projects.locations.connectors.
+# patch) has also been read as `Connectors.PatchConnector` (the form of OperationMetadata.method,
+# vpc_access.proto) or `VpcAccessService.PatchConnector`: which one a real entry carries is UNCONFIRMED
+# in Google's words beyond that list (the stand-in writes either), so every form is a change.
+_VPC = re.compile(r"^google\.cloud\.vpcaccess\.v1(?:beta1)?\.(?:VpcAccessService|Connectors)\."
+                  r"(CreateConnector|UpdateConnector|PatchConnector|DeleteConnector)$")
+# The connector's update, under each of those names (Runwarden's own scale is one).
+CONNECTOR_UPDATE = re.compile(r"^google\.cloud\.vpcaccess\.v1\.(?:VpcAccessService|Connectors)\."
+                              r"(?:UpdateConnector|PatchConnector)$")
 # cloudsql.instances.connect and generateEphemeralCert are ADMIN_WRITE too, but every connection
 # writes them: they are not changes.
 _SQL = re.compile(r"^cloudsql\.instances\.(update|patch|restart|failover|restoreBackup|promoteReplica|demoteMaster|"

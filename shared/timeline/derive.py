@@ -36,6 +36,27 @@ def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milesto
     return Milestone(at=first.minute, what=f"first minute of errors ({first.errors} 5xx)")
 
 
+def earlier_onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> datetime | None:
+    """Where the series begins, when the run of errors that led to the alert was already under way there
+    (its first minute within a gap of the series' first): the errors began before the minutes read
+    (before the window, or before the request log's retention), so the onset is not known. None when
+    the run began inside the series."""
+    start = onset(minutes, detection)
+    if start is None or not minutes:
+        return None
+    first = minutes[0].minute
+    return first if start.at - first <= timedelta(minutes=ONSET_GAP_MINUTES) else None
+
+
+def onset_note(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
+    """Words for an onset not known (`earlier_onset`), "" otherwise."""
+    begun = earlier_onset(minutes, m.detection.at if m.detection else None)
+    if begun is None:
+        return ""
+    return (f"requests were already failing at {begun:%Y-%m-%d %H:%M}Z, where the errors read begin: the onset of "
+            "impact is earlier and not known, so TTD, TTM and TTR are not given")
+
+
 def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: datetime) -> Milestone | None:
     """The first minute at or after `after` that starts HEALTHY_MINUTES error-free minutes, all of
     them old enough for their data to have arrived."""
@@ -58,25 +79,30 @@ def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Se
     detection_row = next((r for r in rows if r.kind == "alert_opened"), None)
     detection = Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring") if detection_row else None
     start = onset(minutes, detection.at if detection else None)
-    if start is None and detection is not None:
+    begun = earlier_onset(minutes, detection.at if detection else None)
+    if begun is not None:
+        start = None        # not the onset: the errors began before the minutes read (onset_note)
+    elif start is None and detection is not None:
         start = Milestone(at=detection.at, what="the alert's start (no earlier errors in the series)")
     decision_step = next((s for s in steps if s.step in DECISION_STEPS and s.trigger == "alert"), None)
     decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden")
                 if decision_step else None)
-    mitigation = _mitigation(rows, start.at if start else None)
+    mitigation = _mitigation(rows, start.at if start else begun)
     recovery = _recovery(rows, minutes, mitigation or detection or start, built_at)
     return Milestones(onset=start, detection=detection, decision=decision, mitigation=mitigation, recovery=recovery)
 
 
 def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None) -> Milestone | None:
-    """The first change that could have fixed it: Runwarden's applied write, or a person's change to
-    the service or what it depends on, after the onset. A write the sweep undid before the next
-    write (`undone`: not healthy by its deadline, the before-state restored) mitigated nothing."""
+    """The first change that could have fixed it, after the onset: Runwarden's applied write that its
+    sweep verified, or a person's change to the service or what it depends on. A write the sweep
+    undid (`undone`: not healthy by its deadline, the before-state restored), escalated without a
+    verification, or not judged yet mitigated nothing the timeline can show: only `verified` says
+    the service was healthy after it (shared/remediation/verification.py)."""
     for i, row in enumerate(rows):
         if since is not None and row.at < since:
             continue
         if row.source.value == "runwarden" and row.kind == "applied":
-            if _undone_after(rows[i + 1:]):
+            if _verdict(rows[i + 1:]) != "verified":
                 continue
             return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
         if row.source.value == "audit" and row.actor.kind is ActorKind.PERSON:
@@ -84,32 +110,67 @@ def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None) -> Milest
     return None
 
 
-def _undone_after(later: Sequence[TimelineEntry]) -> bool:
-    """An `undone` among Runwarden's rows before its next `applied`."""
+def _verdict(later: Sequence[TimelineEntry]) -> str:
+    """The sweep's verdict on a write, among Runwarden's rows before its next `applied`: `undone` if it
+    restored the before-state, else `verified` if it found the service healthy after it, else "" (an
+    escalation, or no verdict yet: a write not shown to have mitigated anything)."""
+    verdicts = set()
     for row in later:
         if row.source.value == "runwarden" and row.kind == "applied":
-            return False
-        if row.source.value == "runwarden" and row.kind == "undone":
-            return True
-    return False
+            break
+        if row.source.value == "runwarden" and row.kind in ("undone", "verified"):
+            verdicts.add(row.kind)
+    return "undone" if "undone" in verdicts else "verified" if verdicts else ""
+
+
+def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
+    """Notes for Runwarden's writes not counted as the mitigation for want of a verification."""
+    notes = []
+    for i, row in enumerate(rows):
+        if row.source.value == "runwarden" and row.kind == "applied" and not _verdict(rows[i + 1:]):
+            notes.append(f"Runwarden's write at {row.at:%H:%M:%S}Z ({row.summary}) has no verification in the "
+                         "entries read (not judged yet, or escalated): it is not counted as the mitigation")
+    return notes
 
 
 def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], after: Milestone | None,
               built_at: datetime) -> Milestone | None:
+    """The earliest of: errors at zero for HEALTHY_MINUTES, Runwarden's verification, the alert's
+    close; each one that held. Not one before the alert's last opening (an incident re-opened under
+    the same id did not recover when it first closed), nor one followed by failed requests before
+    the incident ended (the alert's last close; while it is still open, the end of the series): a
+    service that failed again had not recovered."""
     if after is None:
         return None
+    opened = [r.at for r in rows if r.kind == "alert_opened"]
+    since = max([after.at, *opened[-1:]]) if opened else after.at
+    closes = [r.at for r in rows if r.kind == "alert_closed" and (not opened or r.at >= max(opened))]
+    end = max(closes) if closes else None
+
+    def held(at: datetime) -> bool:
+        return not _failing_after(minutes, at) and not _failing_between(minutes, at, end)
+
     candidates = []
-    healthy = healthy_window(minutes, after.at, built_at)
+    healthy = healthy_window(minutes, since, built_at)
+    while healthy is not None and not held(healthy.at - timedelta(minutes=1)):
+        healthy = healthy_window(minutes, healthy.at + timedelta(minutes=1), built_at)
     if healthy is not None:
         candidates.append(healthy)
     for row in rows:
-        if row.at < after.at or _failing_after(minutes, row.at):
+        if row.at < since or not held(row.at):
             continue
         if row.kind == "verified":
             candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden"))
         elif row.kind == "alert_closed":
             candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring"))
     return min(candidates, key=lambda m: m.at) if candidates else None
+
+
+def _failing_between(minutes: Sequence[ErrorMinute], at: datetime, end: datetime | None) -> bool:
+    """Failed requests in a whole minute after `at`, up to the minute of `end` (the alert's last close),
+    or to the end of the series while the alert is open."""
+    start = _minute(at) + timedelta(minutes=1)
+    return any(m.errors and start <= m.minute and (end is None or m.minute < _minute(end)) for m in minutes)
 
 
 def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
@@ -130,13 +191,15 @@ def durations(m: Milestones) -> Durations:
                      ttr_seconds=since_onset(m.recovery))
 
 
-def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones) -> bool:
+def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones, since: datetime | None = None) -> bool:
     """A person changed the service or what it depends on after the onset, before Runwarden's
-    decision (or at all, if Runwarden never decided)."""
-    if m.onset is None:
+    decision (or at all, if Runwarden never decided). With no known onset, after `since`: where the
+    errors read begin, when requests were already failing there (`earlier_onset`)."""
+    start = m.onset.at if m.onset is not None else since
+    if start is None:
         return False
     until = m.decision.at if m.decision else None
-    return any(r.actor.kind is ActorKind.PERSON and r.source.value in ("audit", "runwarden") and r.at >= m.onset.at
+    return any(r.actor.kind is ActorKind.PERSON and r.source.value in ("audit", "runwarden") and r.at >= start
                and (until is None or r.at < until) for r in rows)
 
 

@@ -15,7 +15,8 @@ from html import escape as _html_escape
 
 from shared.timeline.model import IncidentTimeline, TimelineEntry
 from shared.timeline.queries import MAX_FILTER_CHARS
-from shared.timeline.words import MAX_SHOWN, clock, cut, duration, entry_when, milestone_lines, none_found, visible
+from shared.timeline.words import (MAX_SHOWN, clock, cut, dated, duration, entry_when, milestone_lines, none_found,
+                                   visible, when)
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
 MARKER_LABELS = {"alert_open": "alert opened", "alert_close": "alert closed", "action": "Runwarden's action",
@@ -98,7 +99,7 @@ def to_html(t: IncidentTimeline) -> str:
         parts.append(f"<p>Diagnosis: <strong>{isolated(t.signature)}</strong> — {isolated(t.diagnosis)}</p>")
     parts += ["<h2>Errors per minute</h2>", _chart(t), _legend()]
     parts += ["<h2>Milestones</h2>", _milestones(t)]
-    parts += ["<h2>Timeline</h2>", _table(t.entries)]
+    parts += ["<h2>Timeline</h2>", _table(t.entries, dated(t))]
     if t.follow_ups:
         parts.append("<h2>Open follow-ups</h2><ul id=\"follow-ups\">"
                      + "".join(f"<li>{escape(f.text)}" + " or".join(f" <code>{escape(c)}</code>" for c in f.commands)
@@ -136,13 +137,16 @@ def _chart(t: IncidentTimeline) -> str:
                    f'x="{_x(t, m.minute):.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}">'
                    f"<title>{m.minute:%H:%M}Z: {m.errors} errors</title></rect>")
     for e in t.entries:
-        if e.marker:
+        # A row outside the chart's window (an incident longer than the window's 24 hours) is in the
+        # table; drawn, it would sit at the chart's edge, at a time it did not happen.
+        if e.marker and t.window_start <= e.at <= t.window_end:
             x = _x(t, e.at)
-            label = f"{e.at:%H:%M:%S}Z {MARKER_LABELS.get(e.marker, e.marker)}: {e.summary}"
+            label = f"{when(e.at, dated(t))}Z {MARKER_LABELS.get(e.marker, e.marker)}: {e.summary}"
             out.append(f'<g class="marker marker-{escape(e.marker)}" data-kind="{escape(e.marker)}">'
                        f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{base}"/><title>{escape(label)}</title></g>')
-    out.append(f'<text x="{PAD_L}" y="{HEIGHT - 6}">{t.window_start:%H:%M}Z</text>'
-               f'<text x="{WIDTH - 8}" y="{HEIGHT - 6}" text-anchor="end">{t.window_end:%H:%M}Z</text>')
+    ends = "%Y-%m-%d %H:%M" if t.window_start.date() != t.window_end.date() else "%H:%M"
+    out.append(f'<text x="{PAD_L}" y="{HEIGHT - 6}">{t.window_start.strftime(ends)}Z</text>'
+               f'<text x="{WIDTH - 8}" y="{HEIGHT - 6}" text-anchor="end">{t.window_end.strftime(ends)}Z</text>')
     if not t.errors.minutes:
         out.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no error series</text>')
     out.append("</svg>")
@@ -169,12 +173,12 @@ def _milestones(t: IncidentTimeline) -> str:
             f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _table(entries: list[TimelineEntry]) -> str:
+def _table(entries: list[TimelineEntry], with_date: bool) -> str:
     rows = []
     for e in entries:
         rows.append(
             f'<tr class="entry source-{e.source.value}" data-kind="{escape(e.kind)}">'
-            f'<td data-label="time">{escape(entry_when(e))}</td>'
+            f'<td data-label="time">{escape(entry_when(e, with_date))}</td>'
             f'<td data-label="source">{e.source.value}</td>'
             f'<td data-label="actor">{escape(e.actor.name)}</td>'
             f'<td data-label="event">{escape(e.kind)}</td>'

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 from urllib.parse import quote as url_quote
 
-from shared.timeline.writer import INCIDENT_LABEL
+from shared.timeline.writer import INCIDENT_LABEL, STEP_LABEL
 
 # Monitoring incident ids look like "0.nrwotmyokd9n" (the samples in docs/messages.md): letters,
 # digits, dots, dashes and underscores. An operator's manual action carries "command:COMMAND_ID"
@@ -87,6 +87,14 @@ def window(start: datetime, end: datetime) -> str:
 def runwarden_filter(incident_id: str, start: datetime, end: datetime) -> str:
     """Every step line of the incident, from every function: the label the writer puts on each."""
     return f"labels.{INCIDENT_LABEL}={quote(incident_id)} AND {window(start, end)}"
+
+
+def other_writes_filter(incident_id: str, start: datetime, end: datetime) -> str:
+    """The lines of Runwarden's writes (planned, claimed, applied, undone) under every other incident in
+    the window: the labels the writer puts on each."""
+    steps = " OR ".join(f"labels.{STEP_LABEL}={quote(step)}" for step in ("planned", "claimed", "applied", "undone"))
+    return f"({steps}) AND labels.{INCIDENT_LABEL}:* AND NOT labels.{INCIDENT_LABEL}={quote(incident_id)} AND " \
+           f"{window(start, end)}"
 
 
 def command_steps_filter(command_id: str, start: datetime, end: datetime) -> str:

@@ -9,8 +9,8 @@ from datetime import datetime
 from shared.timeline.html import to_html
 from shared.timeline.model import IncidentTimeline
 from shared.timeline.queries import MAX_FILTER_CHARS
-from shared.timeline.words import (MAX_SHOWN, clock, duration, entry_when, markdown_code, markdown_text, measures,
-                                  milestone_lines, none_found, one_line)
+from shared.timeline.words import (MAX_SHOWN, clock, dated, duration, entry_when, markdown_code, markdown_text,
+                                   measures, milestone_lines, none_found, one_line, when)
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -53,9 +53,10 @@ def to_text(t: IncidentTimeline) -> str:
     lines.append(f"People who acted: {', '.join(_line(p) for p in t.people) or none_found(t, 'audit', 'changes')}"
                  + (" — people acted before Runwarden" if t.people_acted_first else ""))
     lines.append("")
-    width = max((len(entry_when(e)) for e in t.entries), default=8)
+    days = dated(t)
+    width = max((len(entry_when(e, days)) for e in t.entries), default=8)
     for e in t.entries:
-        lines.append(f"{entry_when(e):<{width}}  {e.source.value:<9} {_line(e.actor.name)[:32]:<32} "
+        lines.append(f"{entry_when(e, days):<{width}}  {e.source.value:<9} {_line(e.actor.name)[:32]:<32} "
                      f"{_line(e.kind):<16} {_line(e.summary)}")
     if t.errors.minutes:
         lines.append("")
@@ -110,7 +111,7 @@ def to_markdown(t: IncidentTimeline) -> str:
         out.append(f"| {name} | {clock(ms.at) if ms else 'unknown'} | {_cell(ms.what + (f' ({ms.by})' if ms.by else '')) if ms else ''} |")
     out += ["", "## Timeline", "", "| time (UTC) | source | actor | event | summary | log |", "|---|---|---|---|---|---|"]
     for e in t.entries:
-        out.append(f"| {_cell(entry_when(e))} | {e.source.value} | {_cell(e.actor.name)} | {_cell(e.kind)} | "
+        out.append(f"| {_cell(entry_when(e, dated(t)))} | {e.source.value} | {_cell(e.actor.name)} | {_cell(e.kind)} | "
                    f"{_cell(e.summary)} | {_link(e.link)} |")
     out += ["", "## Root cause and evidence", ""]
     if t.evidence:
@@ -121,11 +122,11 @@ def to_markdown(t: IncidentTimeline) -> str:
     else:
         out.append("No evidence was recorded.")
     out += ["", "## Actions and their verification", ""]
-    out += [f"- {a.at:%H:%M:%S}Z {markdown_code(a.name)} **{_cell(a.status)}**: {_cell(a.summary)}"
+    out += [f"- {when(a.at, dated(t))}Z {markdown_code(a.name)} **{_cell(a.status)}**: {_cell(a.summary)}"
             for a in t.actions] or ["- " + _nothing(t, "runwarden", "Runwarden took no action.", "action")]
     out += ["", "## What people did", ""]
     human = [e for e in t.entries if e.actor.kind.value == "person"]
-    out += [f"- {e.at:%H:%M:%S}Z {_cell(e.actor.name)}: {_cell(e.summary)}" for e in human] or [
+    out += [f"- {when(e.at, dated(t))}Z {_cell(e.actor.name)}: {_cell(e.summary)}" for e in human] or [
         "- " + _nothing(t, "audit", "No change by a person was recorded in the window.", "change")]
     if t.people_acted_first:
         out.append("- People acted before Runwarden decided.")

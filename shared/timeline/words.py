@@ -54,11 +54,24 @@ def milestone_lines(t: IncidentTimeline) -> list[tuple[str, Milestone | None]]:
             ("Recovery", m.recovery)]
 
 
-def entry_when(e: TimelineEntry) -> str:
-    when = f"{e.at:%H:%M:%S}"
+def dated(t: IncidentTimeline) -> bool:
+    """The rows fall on more than one UTC day: each time then carries its date (an incident over
+    midnight read 23:55 then 00:05, time going backwards; one over a day showed two events at one time)."""
+    days = {e.at.date() for e in t.entries} | {e.last_at.date() for e in t.entries if e.last_at}
+    days |= {a.at.date() for a in t.actions}
+    return len(days) > 1
+
+
+def when(at: datetime, with_date: bool) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S}" if with_date else f"{at:%H:%M:%S}"
+
+
+def entry_when(e: TimelineEntry, with_date: bool = False) -> str:
+    shown = when(e.at, with_date)
     if e.count > 1:
-        when += f" (×{e.count}" + (f", last {e.last_at:%H:%M:%S})" if e.last_at and e.last_at != e.at else ")")
-    return when
+        shown += f" (×{e.count}" + (f", last {when(e.last_at, with_date)})" if e.last_at and e.last_at != e.at
+                                    else ")")
+    return shown
 
 
 # Characters a terminal or a page acts on instead of showing (C0 and C1 controls, the bidirectional

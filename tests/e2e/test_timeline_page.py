@@ -185,6 +185,27 @@ def test_hostile_log_text_stays_text_in_chromium(tmp_path):
     assert int(phone["data-scroll-width"]) <= int(phone["data-viewport"])
 
 
+def test_dated_rows_of_an_incident_over_midnight_fit_a_phone(tmp_path):
+    # Rows on two UTC days carry their date (and a repeat its last one): the wider time cell still
+    # fits a phone's width, and the marker after the chart's window is not drawn.
+    from datetime import timedelta
+
+    from tests.unit.test_timeline import _over_midnight
+
+    timeline = _over_midnight()
+    timeline.entries[1].count, timeline.entries[1].last_at = 4, timeline.entries[1].at + timedelta(minutes=9)
+    html = measured(to_html(timeline))
+    (tmp_path / "phone.html").write_text(phone_frame(html), encoding="utf-8")
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    binary = chromium()
+
+    dom = Dom(run_chromium(binary, tmp_path / "page.html", DESKTOP, "--dump-dom"))
+    assert len(dom.all("tr", "entry")) == 4 and len(dom.all("g", "marker")) == 1
+    phone = Dom(run_chromium(binary, tmp_path / "phone.html", (500, 900), "--dump-dom")).body()
+    assert int(phone["data-scroll-width"]) <= int(phone["data-viewport"])
+    assert "2026-11-27 00:05:00" in html and "last 2026-11-27 00:04:00" in html
+
+
 # Markup that got past the escaping (a future bug): each would mark the body if it ran or applied.
 INJECTED = ('<img src=x onerror="document.body.dataset.ran=\'img onerror\'">'
             '<script>document.body.dataset.ran = "script"</script>'

@@ -669,3 +669,114 @@ def test_an_instance_whose_clock_is_minutes_off_is_read_on_loggings_clock(standi
     applied = next(e for e in timeline.entries if e.kind == "applied")
     assert applied.at == T0 + timedelta(seconds=96)            # Logging's receipt, as its clock would have said
     assert not timeline.people and any("clock" in n and "3 min" in n for n in timeline.notes), timeline.notes
+
+
+CONNECTOR = f"projects/{PROJECT}/locations/us-central1/connectors/backend-conn"
+DEPLOY_BOT = "deployer@demo-project.iam.gserviceaccount.com"
+TERRAFORM = "terraform@demo-project.iam.gserviceaccount.com"
+
+
+def _rollback_with_others_writing(standin: LoggingStandIn) -> None:
+    """Runwarden rolls `backend` back (claimed 12:01:15, applied 12:01:35) while a deploy bot ships a
+    fix with gcloud and Terraform, also a service account, resizes the service's connector: three
+    service accounts' changes within two minutes of Runwarden's write, only one of them its own."""
+    from tests.integration.timeline_world import audit
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=70), "planned", "roll back", action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
+    step(standin, T0 + timedelta(seconds=75), "claimed", "claimed")
+    audit(standin, T0 + timedelta(seconds=90), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          RUNWARDEN_SA, request={"service": {"traffic": [{"revision": "backend-00001-abc", "percent": 100}]},
+                                 "updateMask": "traffic"})
+    step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", status="applied")
+    audit(standin, T0 + timedelta(seconds=100), "google.cloud.run.v1.Services.ReplaceService",
+          f"namespaces/{PROJECT}/services/backend", DEPLOY_BOT,
+          request={"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v3"}]}}}}})
+    audit(standin, T0 + timedelta(seconds=110), "google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
+          CONNECTOR, TERRAFORM, service="vpcaccess.googleapis.com", operation="operations/tf-1")
+
+
+def test_other_service_accounts_changes_beside_runwardens_write_are_not_its_own(standin, logs):
+    _rollback_with_others_writing(standin)
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(connectors={CONNECTOR}))
+
+    by = {e.actor.name.removeprefix("Runwarden (").rstrip(")"): e for e in timeline.entries if e.source.value == "audit"}
+    assert by[RUNWARDEN_SA].actor.kind.value == "runwarden"
+    assert by[DEPLOY_BOT].actor.kind.value == "person" and by[DEPLOY_BOT].kind == "deploy", by[DEPLOY_BOT]
+    assert by[TERRAFORM].actor.kind.value == "person" and by[TERRAFORM].marker == "human", by[TERRAFORM]
+    assert timeline.people == [DEPLOY_BOT, TERRAFORM]
+
+
+
+@pytest.mark.parametrize("method", ["PATCH_METHOD", "PATCH_METHOD_GRPC"])
+@pytest.mark.parametrize("who", ["person", "runwarden"])
+def test_a_connector_patch_shows_whichever_method_name_the_audit_log_gives_it(standin, logs, monkeypatch, method,
+                                                                             who):
+    """The connector PATCH through the real adapter, its audit entries written by the VPC Access stand-in
+    under either methodName it may carry (`Connectors.PatchConnector`, `VpcAccessService.PatchConnector`;
+    the "Serverless VPC Access audit logging" page lists `VpcAccessService.UpdateConnector`: seeded in
+    the test above). Read only as UpdateConnector, a person's resize of the connector during the
+    incident, and Runwarden's own scale, were left out of the timeline."""
+    from sandbox.standins import vpcaccess
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    vpc = vpcaccess.VpcAccessStandIn(lro_polls_before_done=0)
+    vpc.start()
+    try:
+        monkeypatch.setenv("VPCACCESS_EMULATOR_HOST", vpc.address)
+        vpc.add_connector(CONNECTOR, min_instances=2, max_instances=3)
+        principal = RUNWARDEN_SA if who == "runwarden" else "dave@example.com"
+        at = T0 + timedelta(seconds=90)
+        vpc.audit_into(standin, principal, clock=lambda: at, method=getattr(vpcaccess, method))
+        resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+        step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'",
+             message_id="17", state="open", started_at=int(T0.timestamp()), resource=resource)
+        if who == "runwarden":
+            step(standin, T0 + timedelta(seconds=70), "planned", "scale the connector", action="scale_connector",
+                 params={"target": CONNECTOR, "max_instances": 5})
+            step(standin, T0 + timedelta(seconds=75), "claimed", "claimed")
+        VpcAccessAdapter(poll_initial_delay=0.01, poll_max_delay=0.02).update_connector(
+            CONNECTOR, min_instances=2, max_instances=5)
+        if who == "runwarden":
+            step(standin, T0 + timedelta(seconds=95), "applied", "scale_connector applied", status="applied")
+    finally:
+        vpc.stop()
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW, depends_on=Dependencies(connectors={CONNECTOR}))
+
+    [change] = [e for e in timeline.entries if e.source.value == "audit"]
+    assert change.kind == "connector_change" and change.actor.kind.value == who, change
+    assert timeline.people == ([] if who == "runwarden" else ["dave@example.com"])
+
+
+def test_runwardens_write_under_another_incident_of_the_same_service_is_not_a_persons(standin, logs):
+    """Two policies fired for `backend` (its 5xx ratio, and its latency): the latency incident's handling
+    rolled the service back, and this incident's was skipped (the rollback's cooldown). Read against
+    this incident's lines alone, Runwarden's own UpdateService was a person's change by its service
+    account: "people acted before Runwarden", and the mitigation "a person's change"."""
+    from tests.integration.timeline_world import audit
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    other = "0.latencyincident"
+    step(standin, T0 + timedelta(seconds=50), "received", f"alert {other} (open) from policy 'latency'",
+         incident=other, message_id="16", state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=70), "planned", "roll back", incident=other, action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
+    step(standin, T0 + timedelta(seconds=75), "claimed", "claimed", incident=other)
+    audit(standin, T0 + timedelta(seconds=90), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          RUNWARDEN_SA, request={"service": {"traffic": [{"revision": "backend-00001-abc", "percent": 100}]},
+                                 "updateMask": "traffic"})
+    step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", incident=other,
+         status="applied")
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy '5xx ratio'",
+         message_id="17", state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=100), "skipped", "cooldown: backend was rolled back a minute ago",
+         status="skipped")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    [change] = [e for e in timeline.entries if e.source.value == "audit"]
+    assert change.actor.kind.value == "runwarden" and other in change.actor.name, change
+    assert change.marker == "" and not timeline.people and not timeline.people_acted_first
+    assert timeline.milestones.mitigation is None or "person" not in timeline.milestones.mitigation.what

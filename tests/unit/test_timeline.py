@@ -82,6 +82,11 @@ RELATED = Related(project="demo-project", service="backend", location="us-centra
      None, "service_change"),
     ("google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
      "projects/demo-project/locations/us-central1/connectors/backend-conn", None, "connector_change"),
+    # the connector PATCH under its other readings (UNCONFIRMED which one a real entry carries)
+    ("google.cloud.vpcaccess.v1.Connectors.PatchConnector",
+     "projects/demo-project/locations/us-central1/connectors/backend-conn", None, "connector_change"),
+    ("google.cloud.vpcaccess.v1.VpcAccessService.PatchConnector",
+     "projects/demo-project/locations/us-central1/connectors/backend-conn", None, "connector_change"),
     ("cloudsql.instances.restart", "instances/main-db", None, "sql_operation"),
     ("google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion", "projects/demo-project/secrets/db-password",
      None, "secret_version"),
@@ -368,18 +373,70 @@ def test_a_read_cut_short_never_reads_as_nothing_happened():
     assert "Runwarden took no action" in to_markdown(whole) and "People who acted: none\n" in render(whole, "text")
 
 
-def test_a_write_the_sweep_undid_is_not_the_mitigation():
-    onset = [ErrorMinute(minute=T, errors=9)]
-    applied = _row(T + timedelta(minutes=2), Source.RUNWARDEN, "applied")
-    undone = _row(T + timedelta(minutes=12), Source.RUNWARDEN, "undone")
-    person = _row(T + timedelta(minutes=15), Source.AUDIT, "traffic_change", ActorKind.PERSON)
-    second = _row(T + timedelta(minutes=20), Source.RUNWARDEN, "applied")
+def _rows(*spec: tuple[float, str]) -> list[TimelineEntry]:
+    """Rows from (minute, kind): `alert_*` from the alert, `person:*` a person's audit entry, the rest Runwarden's."""
+    out = []
+    for minute, kind in spec:
+        at = T + timedelta(minutes=minute)
+        if kind.startswith("alert_"):
+            out.append(_row(at, Source.ALERT, kind, ActorKind.MONITORING))
+        elif kind.startswith("person:"):
+            out.append(_row(at, Source.AUDIT, kind.removeprefix("person:"), ActorKind.PERSON))
+        else:
+            out.append(_row(at, Source.RUNWARDEN, kind))
+    return out
 
-    undid = derive.milestones([applied, undone, person], [], onset, T + timedelta(hours=1))
-    assert undid.mitigation.at == person.at and undid.mitigation.by == "person"
-    kept = derive.milestones([applied, undone, second], [], onset, T + timedelta(hours=1))
-    assert kept.mitigation.at == second.at
-    assert derive.milestones([applied], [], onset, T + timedelta(hours=1)).mitigation.at == applied.at
+
+@pytest.mark.parametrize("spec, mitigated_at", [
+    # the sweep verified the write: it mitigated, at the write
+    ([(2, "applied"), (9, "verified")], 2),
+    # the sweep undid it (not healthy by its deadline): a person's change after it is the mitigation
+    ([(2, "applied"), (12, "undone"), (15, "person:traffic_change")], 15),
+    # undone, then a second write the sweep verified
+    ([(2, "applied"), (12, "undone"), (20, "applied"), (27, "verified")], 20),
+    # not healthy by the deadline and not reversible: the sweep escalated, never verified
+    ([(2, "applied"), (12, "escalated")], None),
+    # no verdict yet (the timeline built while the write settles): not shown as mitigated
+    ([(2, "applied")], None),
+    # the evidence unreadable at first (escalated, state kept), verified by a later sweep
+    ([(2, "applied"), (12, "escalated"), (14, "verified")], 2),
+    # a verification belongs to the write before it, not to an earlier one
+    ([(2, "applied"), (12, "undone"), (20, "applied")], None),
+])
+def test_only_a_write_the_sweep_verified_is_the_mitigation(spec, mitigated_at):
+    onset = [ErrorMinute(minute=T, errors=9)]
+    m = derive.milestones(_rows(*spec), [], onset, T + timedelta(hours=1))
+    assert (m.mitigation.at if m.mitigation else None) == (
+        T + timedelta(minutes=mitigated_at) if mitigated_at is not None else None), m.mitigation
+
+
+def test_a_write_with_no_verification_says_why_it_is_not_the_mitigation():
+    [note] = derive.unverified_writes(_rows((2, "applied"), (12, "escalated")))
+    assert "12:02:00Z" in note and "not counted as the mitigation" in note
+    assert not derive.unverified_writes(_rows((2, "applied"), (9, "verified")))
+
+
+@pytest.mark.parametrize("counts, spec, recovered_at", [
+    # re-opened under the same id: the first close was not the recovery; errors stop at minute 20
+    ([9] * 5 + [0] * 10 + [9] * 5 + [0] * 10,
+     [(0.5, "alert_opened"), (5.2, "alert_closed"), (15.5, "alert_opened"), (21, "alert_closed")], 20),
+    # the same, with the errors series not read: the last close
+    ([], [(0.5, "alert_opened"), (5.2, "alert_closed"), (15.5, "alert_opened"), (21, "alert_closed")], 21),
+    # re-opened and still open, errors still coming: no recovery
+    ([9] * 5 + [0] * 10 + [9] * 15,
+     [(0.5, "alert_opened"), (5.2, "alert_closed"), (15.5, "alert_opened")], None),
+    # errors paused for 5 minutes while the alert stayed open, then came back: recovered when they stopped
+    ([9] * 5 + [0] * 5 + [9] * 5 + [0] * 15, [(0.5, "alert_opened"), (16.5, "alert_closed")], 15),
+    # verified, but the service failed again before the alert closed: recovered when errors stopped
+    ([9] * 3 + [0] * 4 + [9] * 5 + [0] * 15,
+     [(0.5, "alert_opened"), (1, "applied"), (3.5, "verified"), (13.5, "alert_closed")], 12),
+    # a clean recovery: errors at zero from minute 3
+    ([9] * 3 + [0] * 25, [(0.5, "alert_opened"), (1, "applied"), (3.5, "verified"), (8, "alert_closed")], 3),
+])
+def test_a_recovery_is_one_that_held(counts, spec, recovered_at):
+    m = derive.milestones(_rows(*spec), [], minutes(*counts), T + timedelta(hours=2))
+    assert (m.recovery.at if m.recovery else None) == (
+        T + timedelta(minutes=recovered_at) if recovered_at is not None else None), m.recovery
 
 
 def test_times_from_other_zones_are_shown_and_ordered_in_utc():
@@ -509,3 +566,59 @@ def test_rows_bounded_with_more_decisions_than_fit_keep_the_last_decision_and_sa
 
     assert len(kept) == 10 and kept[-1].kind == "applied" and kept[0].at == t
     assert "decisions" in words and "not all of Runwarden's decisions" in words, words
+
+
+@pytest.mark.parametrize("counts, detection_minute, onset_minute", [
+    ([0, 0, 0, 0, 0, 9, 9, 9], 6, 5),          # quiet, then errors: the onset is known
+    ([9, 9, 9, 9, 0, 0], 2, None),             # failing from the series' first minute: it began earlier
+    ([0, 9, 9, 9, 0, 0], 2, None),             # within a gap of it: a quiet minute does not end a run
+    ([0, 0, 0, 0, 9, 9, 9], 5, 4),             # a quiet stretch longer than a gap before it
+])
+def test_errors_already_failing_where_the_series_begins_have_no_known_onset(counts, detection_minute, onset_minute):
+    opened = _row(T + timedelta(minutes=detection_minute), Source.ALERT, "alert_opened", ActorKind.MONITORING)
+    m = derive.milestones([opened], [], minutes(*counts), T + timedelta(hours=1))
+    assert (m.onset.at if m.onset else None) == (
+        T + timedelta(minutes=onset_minute) if onset_minute is not None else None), m.onset
+    if onset_minute is None:
+        assert derive.durations(m) == Durations()
+        assert "already failing" in derive.onset_note(minutes(*counts), m)
+
+
+def _over_midnight() -> IncidentTimeline:
+    """An incident from 23:50 to 00:20 the next day (UTC), and a close a day later."""
+    late = datetime(2026, 11, 26, 23, 50, tzinfo=timezone.utc)
+    rows = [_row(late, Source.ALERT, "alert_opened", ActorKind.MONITORING),
+            _row(late + timedelta(minutes=5), Source.RUNWARDEN, "applied"),
+            _row(late + timedelta(minutes=15), Source.AUDIT, "traffic_change", ActorKind.PERSON),
+            _row(late + timedelta(days=1, minutes=5), Source.ALERT, "alert_closed", ActorKind.MONITORING)]
+    rows[1].marker, rows[3].marker = "action", "alert_close"
+    return sample(entries=rows, window_start=late - timedelta(minutes=30), window_end=late + timedelta(hours=24),
+                  actions=[ActionRow(at=rows[1].at, name="rollback_traffic", status="applied", summary="x")])
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_rows_on_more_than_one_day_carry_their_date(fmt):
+    # 23:55 then 00:05 read as time going backwards, and a close a day later as 23:55 again.
+    out = render(_over_midnight(), fmt)
+    assert "2026-11-26 23:55:00" in out and "2026-11-27 00:05:00" in out and "2026-11-27 23:55:00" in out, out
+    assert "2026-11-26 12:01:00" not in render(sample(), fmt)      # rows of one day: the time alone
+
+
+def test_a_marker_outside_the_charts_window_is_not_drawn_at_its_edge():
+    page = render(_over_midnight(), "html")
+    chart = page.split('<svg class="chart"')[1].split("</svg>")[0]
+    assert chart.count('class="marker marker-action"') == 1 and "marker-alert_close" not in chart, chart
+
+
+def test_people_acted_first_while_requests_were_already_failing_where_the_series_begins():
+    # No known onset (errors from the first minute read): a person's change during the impact, before
+    # Runwarden decided, is still people acting first; one before the minutes read is not.
+    series = minutes(9, 9, 9, 9, 9, 9, 0, 0)
+    rows = _rows((2, "alert_opened"), (3, "person:traffic_change"), (5, "applied"), (9, "verified"))
+    before = _rows((-10, "person:deploy"), (2, "alert_opened"), (5, "applied"))
+    steps = [_step(5, "applied")]
+    m = derive.milestones(rows, steps, series, T + timedelta(hours=1))
+    assert m.onset is None
+    assert derive.people_acted_first(rows, m, since=derive.earlier_onset(series, m.detection.at))
+    m = derive.milestones(before, steps, series, T + timedelta(hours=1))
+    assert not derive.people_acted_first(before, m, since=derive.earlier_onset(series, m.detection.at))
