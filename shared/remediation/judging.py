@@ -7,7 +7,9 @@ Two questions, in order:
      health is no longer the action's doing, so it is neither verified nor undone;
    - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
      `verification.min_traffic_ratio` of the service's own request rate before the action kept
-     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), with no rise of
+     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), for a connector
+     change at a load above what the saturated connector answered while it failed (`load_not_carried`),
+     with no rise of
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
      could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
@@ -239,7 +241,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
-                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio))
+                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio)
+                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -697,6 +700,47 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
             "the action helped or the callers went away cannot be told")
 
 
+def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:
+    """Why clean requests since a connector change do not show that it gave the connector the room it
+    lacked, because the load since is no more than the old connector carried while it failed ("" if it
+    is more, for another action, or with no failing minute before the action in the evidence read).
+    A saturated connector answers what it can and fails the rest: in each minute before the action whose
+    share of 5xx and 429 was over `error_ratio` (the alert's bar) or whose p99 reached the hang bar, the
+    requests it answered without a 5xx or 429 are a load it carried, the most of them a minute the
+    most it is shown to carry. A service whose demand fell since to that or less (the night, a client
+    stopped or gone elsewhere, a batch ended) is served cleanly by the old connector as well, so the
+    clean minutes say nothing of the change: a scale-up after 450 requests a minute failing 250 of them
+    was `verified` on 50 a minute, 11 % of the load, over `min_traffic_ratio`'s 10 %. The connector's
+    load is its users' demand, which request_count counts whatever was answered (5xx and 429 too, as
+    `traffic_lost` reads it). The rate since is the serving revisions' own requests per minute of the
+    window judged, as `traffic_lost` counts it. A rollback is not judged so: a failing revision fails at
+    any load. Per service: a connector's other users, which did not fail, have no failing minute here."""
+    if record.action != "scale_connector":
+        return ""
+    s = facts.s
+    before = Window(record.applied_at - timedelta(seconds=s.lookback_seconds), record.applied_at)
+    p99 = dict(facts.p99_by_minute(before))
+    failing = [(at, total - refused) for at, total, refused in facts.per_minute_where(before, refused_series)
+               if total and (refused / total > error_ratio or p99.get(at, 0.0) >= s.hang_latency_seconds)]
+    if not failing:
+        return ""
+    at, carried = max(failing, key=lambda m: m[1])
+    window = facts.recent_since_incident
+    minutes = facts.minutes_with_requests(window)
+    if not minutes:
+        return ""
+    serving = [r.short_name for r in facts.serving]
+    since = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
+    rate = since / max(minutes, _minutes_spanned(window))
+    if rate > carried:
+        return ""
+    return (f"its load fell to what the connector carried before the change: {rate:.0f} requests a minute in "
+            f"{window}, against {carried:.0f} answered without a 5xx or 429 in the minute to {hms(at)} while it "
+            f"failed ({len(failing)} failing minute(s) in {before}); the connector before the change carried that "
+            "much, so clean minutes at this load do not show the change helped (the demand fell: the night, a "
+            "client stopped or went elsewhere); verified only once the load exceeds it")
+
+
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
              unknown_is_lost: bool = True) -> str:
     """`callers.callers_not_shown` on the window judged, against the service's rate before the action as
@@ -880,6 +924,18 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
                                               "it took is not known: its minutes are judged from now on, by a later "
                                               "sweep")
     return None
+
+
+def connector_gone(record: ActionRecord, refusal: str) -> Health:
+    """`changed` for a connector change whose connector the API no longer holds (its GET answered
+    NOT_FOUND: "Some requested entity (e.g., file or directory) was not found", google.rpc.Code): deleted
+    since (a person, Terraform replacing it), so nothing of the change is left to judge, and its services'
+    requests, clean or not, are no longer its doing. Read only when the evidence did not read the
+    connector: a permanent refusal is otherwise a gap, and a gap must not let a change that no longer
+    exists be verified on its services' clean requests."""
+    return Health(HealthKind.CHANGED, f"{short_name(record.target)} no longer exists (its read answered "
+                                      f"NOT_FOUND: {refusal}): deleted since the change, by a person or "
+                                      "Terraform, so the services' health is no longer the action's doing")
 
 
 def _differ(record: ActionRecord, connector: Connector) -> list[str]:

@@ -450,6 +450,9 @@ class Sweep:
             bundle = collect(service, since, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        gone = self._connector_gone(record, bundle, readers)
+        if gone is not None:
+            return gone
         if judging.took_now(record, bundle):
             self._note_took(record)
         if readers.logging is not None:
@@ -459,6 +462,20 @@ class Sweep:
                                                "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
                              recovery)
+
+    @staticmethod
+    def _connector_gone(record: ActionRecord, bundle: Any, readers: Any) -> judging.Health | None:
+        """A connector change whose evidence holds no connector (its read refused for good: a gap) is read
+        once more, by name, to tell a connector deleted since (NOT_FOUND: judging.connector_gone) from one
+        not readable (any other refusal: judged as before, the gap named). None if it was read, exists, or
+        for another action; a transient fault raises (the evidence unread: the next sweep reads again)."""
+        if record.action != "scale_connector" or bundle.connector is not None or readers.vpcaccess is None:
+            return None
+        try:
+            readers.vpcaccess.get_connector(record.target)
+        except PermanentError as exc:
+            return judging.connector_gone(record, str(exc)) if exc.code == "NOT_FOUND" else None
+        return None
 
     def _note_took(self, record: ActionRecord) -> None:
         """Notes on a connector change recorded before its update ended when a sweep first read the
