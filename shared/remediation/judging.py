@@ -70,7 +70,7 @@ from enum import Enum
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        micros, short_name, split_text)
-from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms,
+from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
@@ -197,7 +197,7 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
     if health.kind not in (HealthKind.HEALTHY, HealthKind.FAILING) or bundle.requests is None:
         return ""
     facts = Facts(bundle, settings)
-    start = bundle.collected_at - INGEST_LAG
+    start = whole_until(bundle)
     if facts.data_until is None or facts.data_until <= start:
         return ""
     window = Window(start, facts.data_until)
@@ -330,10 +330,11 @@ def settled(bundle: EvidenceBundle) -> EvidenceBundle:
     failing: a wrong undo), or no point at all of a failure that began in it. Which, the answer does
     not say. The sweep has the time to wait for them: its verdict is due at the deadline, ten minutes
     after the settle time with the defaults, so its judgement reads only minutes old enough to be
-    whole, and `healthy` or `failing` comes a sweep later at most. (The alert path cannot wait: its
+    whole, and `healthy` or `failing` comes a sweep later at most. The cut is by real time
+    (facts.whole_until): a sweeper whose clock is ahead cuts that much earlier. (The alert path cannot wait: its
     `healthy` reads the newest minutes as far as no series is missing from them,
     Facts.complete_until.)"""
-    until = micros(bundle.collected_at - INGEST_LAG)
+    until = micros(whole_until(bundle))
 
     def cut(result: MetricResult | None) -> MetricResult | None:
         if result is None:

@@ -108,11 +108,15 @@ class UndoUnfinished(TransientError):
 
 
 class Sweep:
-    def __init__(self, config: Config, adapters: Any, budget: SweepBudget | None = None) -> None:
+    def __init__(self, config: Config, adapters: Any, budget: SweepBudget | None = None,
+                 clock_ahead: timedelta = timedelta(0)) -> None:
         self.config = config
         self.adapters = adapters
         self.state = adapters.state
         self.now = adapters.clock.now()
+        # How far this instance's clock may be ahead of real time (clock.ahead_of_server, from the sweep's
+        # message): its evidence's whole minutes end that much earlier (facts.whole_until).
+        self.clock_ahead = clock_ahead
         # When to stop starting steps: the deployed function timeout less the longest step.
         self.budget = budget if budget is not None else SweepBudget(adapters.clock, function_timeout())
         self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
@@ -450,6 +454,8 @@ class Sweep:
             bundle = collect(service, since, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        if self.clock_ahead:
+            bundle = bundle.model_copy(update={"clock_ahead": self.clock_ahead})
         gone = self._connector_gone(record, bundle, readers)
         if gone is not None:
             return gone

@@ -774,3 +774,21 @@ def test_a_connector_deleted_since_is_escalated_at_once_not_verified():
     step = next_step(scale_up(), health, sweep_at(served(6)), TIMES)
     assert (health.kind, step.kind) == (HealthKind.CHANGED, StepKind.ESCALATE), health.why
     assert "no longer exists" in step.why and "nothing written" in step.why, step.why
+
+
+def test_a_sweeper_whose_clock_is_ahead_does_not_read_a_minute_not_yet_whole_as_clean():
+    """The clock-skew drill: a sweeper 2 minutes fast. At real +8 the 500 series shows up to +5 only (each
+    series is ingested on its own, up to INGEST_LAG after its minute), the 200s up to +8. Cut at its own
+    time less INGEST_LAG (+7), the window held the minutes +6 and +7 without their 500s: 0.7 %, under the
+    1 % bar, and the rollback was `verified` while its revision still failed 1.2 %. The sweep's message
+    shows the clock ahead (its publish time, clock.ahead_of_server), and the cut moves back by as much."""
+    from datetime import timedelta
+    ahead = timedelta(minutes=2)
+    evidence = still_failing_a_little(8, visible_until=5)
+    read = evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at,
+                                                "collected_at": at(8) + ahead,
+                                                "request_lines": evidence.request_log(-6)})
+    unaware = judge(rollback(), read, SETTINGS, None, TIMES.min_traffic_ratio)
+    aware = judge(rollback(), read.model_copy(update={"clock_ahead": ahead}), SETTINGS, None, TIMES.min_traffic_ratio)
+    assert aware.kind is HealthKind.UNCLEAR, aware.why
+    assert unaware.kind is HealthKind.HEALTHY, unaware.why     # what a cut by the fast clock alone reads
