@@ -703,43 +703,53 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
 
 def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:
     """Why clean requests since a connector change do not show that it gave the connector the room it
-    lacked, because the load since is no more than the old connector carried while it failed ("" if it
-    is more, for another action, or with no failing minute before the action in the evidence read).
-    A saturated connector answers what it can and fails the rest: in each minute before the action whose
-    share of 5xx and 429 was over `error_ratio` (the alert's bar) or whose p99 reached the hang bar, the
-    requests it answered without a 5xx or 429 are a load it carried, the most of them a minute the
-    most it is shown to carry. A service whose demand fell since to that or less (the night, a client
-    stopped or gone elsewhere, a batch ended) is served cleanly by the old connector as well, so the
-    clean minutes say nothing of the change: a scale-up after 450 requests a minute failing 250 of them
-    was `verified` on 50 a minute, 11 % of the load, over `min_traffic_ratio`'s 10 %. The connector's
-    load is its users' demand, which request_count counts whatever was answered (5xx and 429 too, as
-    `traffic_lost` reads it). The rate since is the serving revisions' own requests per minute of the
-    window judged, as `traffic_lost` counts it. A rollback is not judged so: a failing revision fails at
-    any load. Per service: a connector's other users, which did not fail, have no failing minute here."""
+    lacked, because the load since is one the old connector is not shown to fail at ("" if it is, for
+    another action, or with no failing minute before the action in the evidence read). Two ways a minute
+    before the action failed show the old connector's limit:
+    - its share of 5xx and 429 over `error_ratio` (the alert's bar): a saturated connector answers what it
+      can and fails the rest, so the requests it answered without a 5xx or 429 are a load it carried; the
+      most of them in such a minute is the most it is shown to carry, and only more than that shows the
+      change (`refused`);
+    - no such share, but its p99 at the hang bar: it failed at that minute's whole load, so at least the
+      least load it hung at shows the change (`hung`).
+    A service whose demand fell since under both (the night, a client stopped or gone elsewhere, a batch
+    ended) is served cleanly by the old connector as well, so the clean minutes say nothing of the change:
+    a scale-up after 450 requests a minute failing 250 of them was `verified` on 50 a minute, 11 % of the
+    load, over `min_traffic_ratio`'s 10 %. The connector's load is its users' demand, which request_count
+    counts whatever was answered (5xx and 429 too, as `traffic_lost` reads it). The rate since is the
+    serving revisions' own requests per minute of the window judged, as `traffic_lost` counts it. A
+    rollback is not judged so: a failing revision fails at any load. Per service: a connector's other
+    users, which did not fail, have no failing minute here."""
     if record.action != "scale_connector":
         return ""
     s = facts.s
     before = Window(record.applied_at - timedelta(seconds=s.lookback_seconds), record.applied_at)
     p99 = dict(facts.p99_by_minute(before))
-    failing = [(at, total - refused) for at, total, refused in facts.per_minute_where(before, refused_series)
-               if total and (refused / total > error_ratio or p99.get(at, 0.0) >= s.hang_latency_seconds)]
-    if not failing:
-        return ""
-    at, carried = max(failing, key=lambda m: m[1])
+    minutes_before = [(at, total, refused) for at, total, refused in facts.per_minute_where(before, refused_series)
+                      if total]
+    refused = [(at, total - n) for at, total, n in minutes_before if n / total > error_ratio]
+    hung = [(at, total) for at, total, n in minutes_before
+            if n / total <= error_ratio and p99.get(at, 0.0) >= s.hang_latency_seconds]
     window = facts.recent_since_incident
     minutes = facts.minutes_with_requests(window)
-    if not minutes:
+    if not (refused or hung) or not minutes:
         return ""
     serving = [r.short_name for r in facts.serving]
     since = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
     rate = since / max(minutes, _minutes_spanned(window))
-    if rate > carried:
+    carried = max(refused, key=lambda m: m[1]) if refused else None
+    hung_at = min(hung, key=lambda m: m[1]) if hung else None
+    if (carried is not None and rate > carried[1]) or (hung_at is not None and rate >= hung_at[1]):
         return ""
+    shown = "; ".join(
+        ([f"{carried[1]:.0f} answered without a 5xx or 429 in the minute to {hms(carried[0])} while the rest "
+          "failed (more is needed)"] if carried else [])
+        + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
     return (f"its load fell to what the connector carried before the change: {rate:.0f} requests a minute in "
-            f"{window}, against {carried:.0f} answered without a 5xx or 429 in the minute to {hms(at)} while it "
-            f"failed ({len(failing)} failing minute(s) in {before}); the connector before the change carried that "
-            "much, so clean minutes at this load do not show the change helped (the demand fell: the night, a "
-            "client stopped or went elsewhere); verified only once the load exceeds it")
+            f"{window}, against {shown} ({len(refused) + len(hung)} failing minute(s) in {before}); the connector "
+            "before the change is not shown to fail at this load, so clean minutes at it do not show the change "
+            "helped (the demand fell: the night, a client stopped or went elsewhere); verified only once the "
+            "load exceeds it")
 
 
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,

@@ -746,6 +746,8 @@ DEMAND = [
     ("hanging before (p99 30 s), 40 a minute answered then, 20 since: not verified",
      demand(6, before_ok=40, before_failing=0, since=20, before_p99=30.0), HealthKind.UNCLEAR, StepKind.WAIT,
      "its load fell"),
+    ("hanging before at 40 a minute, 40 since answered fast: verified",
+     demand(6, before_ok=40, before_failing=0, since=40, before_p99=30.0), HealthKind.HEALTHY, StepKind.VERIFY, ""),
     ("the load kept (430 a minute, more than the 200 carried): verified",
      demand(6, before_ok=200, before_failing=250, since=430), HealthKind.HEALTHY, StepKind.VERIFY, ""),
     ("a little less than the load it failed under, more than it carried: verified",
