@@ -41,6 +41,20 @@ class FixedClock:
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
 
 
+def ahead_of_server(received_at: datetime, published_at: datetime | None) -> timedelta:
+    """How far this instance's clock may be ahead of real time, as a message's server time shows it: the
+    local time it was received at less the time Pub/Sub took it ("The time at which the message was
+    published, populated by the server when it receives the Publish call", PubsubMessage.publish_time,
+    google/pubsub/v1/pubsub.proto). The message was published before it was received, so real time at
+    receipt was at least `published_at`, and a local clock that read more was ahead by at most the
+    difference (the delivery's own latency counts as ahead too: the bound errs early, never late). At most
+    CLOCK_SKEW_ALLOWANCE, the skew every lease already allows for: more is a late delivery, not a clock.
+    Zero with no publish time, or a local clock behind it."""
+    if published_at is None:
+        return timedelta(0)
+    return min(max(received_at - published_at, timedelta(0)), CLOCK_SKEW_ALLOWANCE)
+
+
 def skew_safe_lease(seconds: float) -> timedelta:
     """A lease of `seconds` that holds in real time between instances whose clocks differ by up
     to CLOCK_SKEW_ALLOWANCE. Zero stays zero: no lease."""

@@ -279,6 +279,13 @@ class VpcAccessStandIn(StandIn):
             self._connectors[name].update(fields)
             return copy.deepcopy(self._connectors[name])
 
+    def delete_connector(self, name: str) -> None:
+        """An out-of-band delete that has already ended (a person's `gcloud compute networks vpc-access
+        connectors delete`, its operation done): the connector is gone, and GET answers NOT_FOUND, as for
+        any name the API does not hold."""
+        with self.lock:
+            del self._connectors[name]
+
     def set_state(self, name: str, state: str) -> None:
         """An out-of-band state change (e.g. someone else's update starts or ends)."""
         if state not in STATES:

@@ -33,7 +33,7 @@ from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sw
                                     parse_command_published)
 from shared.commands import answers, approval, connector, diagnose, hold, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
-from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
+from shared.clock import CLOCK_SKEW_ALLOWANCE, ahead_of_server, skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps
@@ -97,7 +97,8 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
                                                                                              command.command_id)),
             lambda outcomes, left: timeline.step("swept", f"sweep done: {len(outcomes)} outcome(s)"
                                                  f"{sweep.left_said(left)}",
-                                                 statuses=[o.status.value for o in outcomes], left=left))
+                                                 statuses=[o.status.value for o in outcomes], left=left),
+            clock_ahead=ahead_of_server(received_at, _aware(message.publish_time)))
         if command.command_id is None:   # Cloud Scheduler's: the `swept` step is its heartbeat
             return outcomes
         return [*outcomes, _sweep_answer(command, outcomes, left, message.message_id, received_at, config,

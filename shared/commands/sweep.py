@@ -3,6 +3,7 @@ incidents; writes no attempt recorded, from their intents). Cloud Scheduler publ
 itself is in shared/remediation/verification.py."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Callable
 
 from shared.config import Config
@@ -15,13 +16,14 @@ def handle(config: Config, adapters: Any) -> list[Outcome]:
 
 
 def handle_and_publish(config: Config, adapters: Any, publish: Callable[[Outcome], Outcome],
-                       done: Callable[[list[Outcome], dict[str, int]], None] = lambda outcomes, left: None
-                       ) -> tuple[list[Outcome], dict[str, int]]:
+                       done: Callable[[list[Outcome], dict[str, int]], None] = lambda outcomes, left: None,
+                       clock_ahead: timedelta = timedelta(0)) -> tuple[list[Outcome], dict[str, int]]:
     """The sweep, then every outcome published (`Sweep.publish`: a report kept in its intent is marked
     sent only once its publish succeeded). `done` is told the outcomes before they are published, and
     what a time cut left for the next sweep (`Sweep.left`: by kind; empty if nothing), which is returned
-    with the published outcomes."""
-    run = Sweep(config, adapters)
+    with the published outcomes. `clock_ahead`: how far this instance's clock may be ahead of real time,
+    as the sweep's message showed it (clock.ahead_of_server)."""
+    run = Sweep(config, adapters, clock_ahead=clock_ahead)
     outcomes = run.run()
     done(outcomes, run.left)
     return run.publish(outcomes, publish), run.left

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service
-from shared.diagnosis.facts import INGEST_LAG
+from shared.diagnosis.facts import INGEST_LAG, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
@@ -263,7 +263,7 @@ def request_lines(logging: LoggingPort, bundle: EvidenceBundle, since: datetime,
     by the sweep's account, say), (None, the gap): the callers are then not known, never assumed. A
     transient fault raises, as the evidence's own reads do."""
     parts = bundle.service.name.split("/")  # projects/P/locations/L/services/S
-    end = bundle.collected_at - INGEST_LAG
+    end = whole_until(bundle)
     start = max(since, end - timedelta(seconds=settings.recent_seconds)) - timedelta(seconds=60)
     serving = [r.short_name for r in bundle.revisions if bundle.service.serving_percent(r.short_name) > 0]
     what = "logging: request log (its callers and uptime checks)"

@@ -640,6 +640,9 @@ class EvidenceBundle(_Model):
 
     incident_started_at: datetime
     collected_at: datetime
+    # How far the clock `collected_at` was read on may be ahead of real time (clock.ahead_of_server: the
+    # sweep's message's publish time shows it), so that minutes read as whole (facts.whole_until) are.
+    clock_ahead: timedelta = timedelta(0)
     service: Service
     revisions: tuple[Revision, ...]                  # oldest first
     requests: MetricResult | None = None             # request_count per minute by revision, class, code

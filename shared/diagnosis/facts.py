@@ -39,6 +39,14 @@ CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4":
 INGEST_LAG = timedelta(seconds=180)
 
 
+def whole_until(bundle: EvidenceBundle) -> datetime:
+    """The end of the minutes surely whole in `bundle`, by real time: INGEST_LAG before the read, and
+    before that by how far the reading clock may be ahead (EvidenceBundle.clock_ahead). A sweeper whose
+    clock is 2 minutes fast, cutting at its own time less INGEST_LAG, read minutes ending a minute ago
+    as whole: one whose 500s were not yet visible read as clean."""
+    return bundle.collected_at - INGEST_LAG - bundle.clock_ahead
+
+
 # database/up is sampled every 60 s and visible up to 210 s later (gcp-facts.md §5, "Ingest delay
 # ~210 s"); the window ends at the newest request_count point, which lags too. A series with no point
 # in its last 5 minutes has stopped reporting, not merely lagged.

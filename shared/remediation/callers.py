@@ -71,6 +71,8 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
                     "are uptime checks, which reach the service wherever its callers went")
         if not unknown_is_lost:
             return ""
+        if not seen.cut and not seen.lines and counted:
+            return _no_line(said, counted)
         return (f"its callers are not shown kept: {said}; {seen.callers / minutes:.1f} callers' requests a minute "
                 f"shown against {rate_before:.0f} a minute before the action (under {ratio:.0%} of it): the other "
                 "requests may be uptime checks or callers whose lines the log does not keep (an exclusion filter, "
@@ -81,3 +83,24 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
                 f"({share:.1%}, over the {error_ratio:.1%} called clean) in {seen.covers}; the share of all requests "
                 f"counted is clean only with {seen.uptime} uptime checks' answers beside them")
     return ""
+
+
+def _no_line(said: str, counted: float) -> str:
+    """Why, and what a person can do, when the request log holds no line at all of the requests counted.
+    Cloud Run creates a request log entry for each request to a service ("Request logs (services only):
+    logs of requests sent to Cloud Run services. These logs are created automatically": Cloud Run,
+    "Logging and viewing logs"), so none at all is a log not stored where the sweep reads it: an
+    exclusion ("Specifies a set of log entries that are filtered out by a sink", LogExclusion,
+    google/logging/v2/logging_config.proto; its filter "By using the sample function ... can exclude less
+    than 100%"), a sink's exclusion filter, or the _Default sink disabled or routed elsewhere. That holds
+    for every action on the service until it changes, so the answer says so, and what keeps it verifiable."""
+    return (f"its callers are not shown kept: {said}; the request log holds no line at all of the {counted:.0f} "
+            "requests counted: Cloud Run logs every request (run.googleapis.com/requests), so the log is most "
+            "likely not stored where it is read (an exclusion filter on run.googleapis.com/requests, in a "
+            "LogExclusion or the _Default sink's exclusions, or that sink disabled or routed elsewhere), and "
+            "request_count alone cannot tell the callers from Cloud Monitoring's uptime checks. Until the request "
+            "log keeps the callers' lines, no action on this service is verified: each is escalated, kept, at its "
+            "deadline. To judge this one, look at the callers' own side (their error rate, a load balancer's "
+            "logs); to let the sweep verify, exclude only the uptime checker's lines (httpRequest.userAgent "
+            f"containing \"{UPTIME_AGENT}\"), or make the exclusion a sample (sample(insertId, F) excludes the "
+            "fraction F) that keeps well over verification.min_traffic_ratio of the lines")

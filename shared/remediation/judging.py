@@ -7,7 +7,9 @@ Two questions, in order:
      health is no longer the action's doing, so it is neither verified nor undone;
    - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
      `verification.min_traffic_ratio` of the service's own request rate before the action kept
-     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), with no rise of
+     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), for a connector
+     change at a load above what the saturated connector answered while it failed (`load_not_carried`),
+     with no rise of
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
      could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
@@ -68,7 +70,7 @@ from enum import Enum
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        micros, short_name, split_text)
-from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms,
+from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
@@ -195,7 +197,7 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
     if health.kind not in (HealthKind.HEALTHY, HealthKind.FAILING) or bundle.requests is None:
         return ""
     facts = Facts(bundle, settings)
-    start = bundle.collected_at - INGEST_LAG
+    start = whole_until(bundle)
     if facts.data_until is None or facts.data_until <= start:
         return ""
     window = Window(start, facts.data_until)
@@ -239,7 +241,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
-                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio))
+                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio)
+                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -327,10 +330,11 @@ def settled(bundle: EvidenceBundle) -> EvidenceBundle:
     failing: a wrong undo), or no point at all of a failure that began in it. Which, the answer does
     not say. The sweep has the time to wait for them: its verdict is due at the deadline, ten minutes
     after the settle time with the defaults, so its judgement reads only minutes old enough to be
-    whole, and `healthy` or `failing` comes a sweep later at most. (The alert path cannot wait: its
+    whole, and `healthy` or `failing` comes a sweep later at most. The cut is by real time
+    (facts.whole_until): a sweeper whose clock is ahead cuts that much earlier. (The alert path cannot wait: its
     `healthy` reads the newest minutes as far as no series is missing from them,
     Facts.complete_until.)"""
-    until = micros(bundle.collected_at - INGEST_LAG)
+    until = micros(whole_until(bundle))
 
     def cut(result: MetricResult | None) -> MetricResult | None:
         if result is None:
@@ -697,6 +701,57 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
             "the action helped or the callers went away cannot be told")
 
 
+def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:
+    """Why clean requests since a connector change do not show that it gave the connector the room it
+    lacked, because the load since is one the old connector is not shown to fail at ("" if it is, for
+    another action, or with no failing minute before the action in the evidence read). Two ways a minute
+    before the action failed show the old connector's limit:
+    - its share of 5xx and 429 over `error_ratio` (the alert's bar): a saturated connector answers what it
+      can and fails the rest, so the requests it answered without a 5xx or 429 are a load it carried; the
+      most of them in such a minute is the most it is shown to carry, and only more than that shows the
+      change (`refused`);
+    - no such share, but its p99 at the hang bar: it failed at that minute's whole load, so at least the
+      least load it hung at shows the change (`hung`).
+    A service whose demand fell since under both (the night, a client stopped or gone elsewhere, a batch
+    ended) is served cleanly by the old connector as well, so the clean minutes say nothing of the change:
+    a scale-up after 450 requests a minute failing 250 of them was `verified` on 50 a minute, 11 % of the
+    load, over `min_traffic_ratio`'s 10 %. The connector's load is its users' demand, which request_count
+    counts whatever was answered (5xx and 429 too, as `traffic_lost` reads it). The rate since is the
+    serving revisions' own requests per minute of the window judged, as `traffic_lost` counts it. A
+    rollback is not judged so: a failing revision fails at any load. Per service: a connector's other
+    users, which did not fail, have no failing minute here."""
+    if record.action != "scale_connector":
+        return ""
+    s = facts.s
+    before = Window(record.applied_at - timedelta(seconds=s.lookback_seconds), record.applied_at)
+    p99 = dict(facts.p99_by_minute(before))
+    minutes_before = [(at, total, refused) for at, total, refused in facts.per_minute_where(before, refused_series)
+                      if total]
+    refused = [(at, total - n) for at, total, n in minutes_before if n / total > error_ratio]
+    hung = [(at, total) for at, total, n in minutes_before
+            if n / total <= error_ratio and p99.get(at, 0.0) >= s.hang_latency_seconds]
+    window = facts.recent_since_incident
+    minutes = facts.minutes_with_requests(window)
+    if not (refused or hung) or not minutes:
+        return ""
+    serving = [r.short_name for r in facts.serving]
+    since = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
+    rate = since / max(minutes, _minutes_spanned(window))
+    carried = max(refused, key=lambda m: m[1]) if refused else None
+    hung_at = min(hung, key=lambda m: m[1]) if hung else None
+    if (carried is not None and rate > carried[1]) or (hung_at is not None and rate >= hung_at[1]):
+        return ""
+    shown = "; ".join(
+        ([f"{carried[1]:.0f} answered without a 5xx or 429 in the minute to {hms(carried[0])} while the rest "
+          "failed (more is needed)"] if carried else [])
+        + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
+    return (f"its load fell to what the connector carried before the change: {rate:.0f} requests a minute in "
+            f"{window}, against {shown} ({len(refused) + len(hung)} failing minute(s) in {before}); the connector "
+            "before the change is not shown to fail at this load, so clean minutes at it do not show the change "
+            "helped (the demand fell: the night, a client stopped or went elsewhere); verified only once the "
+            "load exceeds it")
+
+
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
              unknown_is_lost: bool = True) -> str:
     """`callers.callers_not_shown` on the window judged, against the service's rate before the action as
@@ -880,6 +935,18 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
                                               "it took is not known: its minutes are judged from now on, by a later "
                                               "sweep")
     return None
+
+
+def connector_gone(record: ActionRecord, refusal: str) -> Health:
+    """`changed` for a connector change whose connector the API no longer holds (its GET answered
+    NOT_FOUND: "Some requested entity (e.g., file or directory) was not found", google.rpc.Code): deleted
+    since (a person, Terraform replacing it), so nothing of the change is left to judge, and its services'
+    requests, clean or not, are no longer its doing. Read only when the evidence did not read the
+    connector: a permanent refusal is otherwise a gap, and a gap must not let a change that no longer
+    exists be verified on its services' clean requests."""
+    return Health(HealthKind.CHANGED, f"{short_name(record.target)} no longer exists (its read answered "
+                                      f"NOT_FOUND: {refusal}): deleted since the change, by a person or "
+                                      "Terraform, so the services' health is no longer the action's doing")
 
 
 def _differ(record: ActionRecord, connector: Connector) -> list[str]:

@@ -108,11 +108,15 @@ class UndoUnfinished(TransientError):
 
 
 class Sweep:
-    def __init__(self, config: Config, adapters: Any, budget: SweepBudget | None = None) -> None:
+    def __init__(self, config: Config, adapters: Any, budget: SweepBudget | None = None,
+                 clock_ahead: timedelta = timedelta(0)) -> None:
         self.config = config
         self.adapters = adapters
         self.state = adapters.state
         self.now = adapters.clock.now()
+        # How far this instance's clock may be ahead of real time (clock.ahead_of_server, from the sweep's
+        # message): its evidence's whole minutes end that much earlier (facts.whole_until).
+        self.clock_ahead = clock_ahead
         # When to stop starting steps: the deployed function timeout less the longest step.
         self.budget = budget if budget is not None else SweepBudget(adapters.clock, function_timeout())
         self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
@@ -450,6 +454,11 @@ class Sweep:
             bundle = collect(service, since, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        if self.clock_ahead:
+            bundle = bundle.model_copy(update={"clock_ahead": self.clock_ahead})
+        gone = self._connector_gone(record, bundle, readers)
+        if gone is not None:
+            return gone
         if judging.took_now(record, bundle):
             self._note_took(record)
         if readers.logging is not None:
@@ -459,6 +468,20 @@ class Sweep:
                                                "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
                              recovery)
+
+    @staticmethod
+    def _connector_gone(record: ActionRecord, bundle: Any, readers: Any) -> judging.Health | None:
+        """A connector change whose evidence holds no connector (its read refused for good: a gap) is read
+        once more, by name, to tell a connector deleted since (NOT_FOUND: judging.connector_gone) from one
+        not readable (any other refusal: judged as before, the gap named). None if it was read, exists, or
+        for another action; a transient fault raises (the evidence unread: the next sweep reads again)."""
+        if record.action != "scale_connector" or bundle.connector is not None or readers.vpcaccess is None:
+            return None
+        try:
+            readers.vpcaccess.get_connector(record.target)
+        except PermanentError as exc:
+            return judging.connector_gone(record, str(exc)) if exc.code == "NOT_FOUND" else None
+        return None
 
     def _note_took(self, record: ActionRecord) -> None:
         """Notes on a connector change recorded before its update ended when a sweep first read the

@@ -785,19 +785,21 @@ def test_a_connector_change_that_did_not_help_is_escalated_not_undone(standin_en
     assert world.standins.vpcaccess.connector(CONNECTOR)["machineType"] == "e2-standard-4"
 
 
-def connector_recovery(world: World) -> None:
-    """After the scale-up, the service behind the connector serves cleanly and fast again."""
-    request_lines(world, OLD, "+6m", "+20m", 30)
+def connector_recovery(world: World, per_minute: int = 45) -> None:
+    """After the scale-up, the service behind the connector serves cleanly and fast again: its callers'
+    demand while it failed (45 a minute: the 30 the saturated connector carried and the 15 it refused),
+    unless `per_minute` says otherwise (a demand that fell since)."""
+    request_lines(world, OLD, "+6m", "+20m", per_minute)
     more_series(world, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
     labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +6m, to: +20m, every: 60s, value: 30}}]
+    points: [{{from: +6m, to: +20m, every: 60s, value: {per_minute}}}]
   - metric: run.googleapis.com/request_latencies
     value_type: DISTRIBUTION
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
     labels: {{response_code_class: 2xx}}
-    points: [{{from: +6m, to: +20m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+    points: [{{from: +6m, to: +20m, every: 60s, value: {{samples: [[120, {per_minute}]]}}}}]
 """)
 
 
@@ -816,6 +818,40 @@ def test_a_scaled_connector_whose_services_recovered_is_verified(scaled):
     [outcome] = scaled.command({"command": "sweep"})
 
     assert outcome.status.value == "verified", outcome.reason
+
+
+def test_a_scaled_connector_whose_demand_fell_to_what_it_carried_is_not_verified(scaled):
+    """The night comes (or a client stops) as the scale-up lands: the service's callers send 20 requests a
+    minute, fewer than the 30 the saturated connector answered while it refused 15 more. They are served
+    cleanly, as the old connector would have served them: the change is not shown. Before, `verified`
+    (20 a minute is over min_traffic_ratio's 10 % of 45). Escalated at the deadline, nothing written."""
+    connector_recovery(scaled, per_minute=20)
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "its load fell to what the connector carried before the change" in outcome.reason, outcome.reason
+    assert "against 30 answered without a 5xx or 429" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
+
+
+def test_a_scaled_connector_deleted_since_is_not_verified(scaled):
+    """A person deletes the connector after the scale-up (to recreate it elsewhere, or by mistake) while
+    the service's requests are still clean. The change is no longer anywhere to be judged: escalated at
+    once, nothing written. Before, the connector's NOT_FOUND was only a gap in the evidence, and the
+    services' clean requests verified the scale-up of a connector that no longer exists."""
+    connector_recovery(scaled)
+    scaled.standins.vpcaccess.delete_connector(CONNECTOR)
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "no longer exists" in outcome.reason and "NOT_FOUND" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
 
 
 def test_a_connector_scaled_back_down_since_is_not_verified(scaled):

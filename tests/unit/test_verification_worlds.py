@@ -587,7 +587,9 @@ UPTIME = [
     ("the uptime checks' lines excluded, the callers' whole: verified", rollback(), None, checked(6, callers=40),
      {"uptime_kept": 0}, HealthKind.HEALTHY, StepKind.VERIFY, ""),
     ("the request log not kept: who sent the requests is not known", rollback(), None, checked(6, callers=40),
-     {"callers_kept": 0, "uptime_kept": 0}, HealthKind.UNCLEAR, StepKind.WAIT, "not shown kept"),
+     {"callers_kept": 0, "uptime_kept": 0}, HealthKind.UNCLEAR, StepKind.WAIT, "holds no line at all of the"),
+    ("the same at the deadline: escalated, kept, saying why and what to do", rollback(), None, checked(11, callers=40),
+     {"callers_kept": 0, "uptime_kept": 0}, HealthKind.UNCLEAR, StepKind.ESCALATE, "exclude only the uptime checker"),
     ("the request log sampled to 5 %: too few callers' lines to show them kept", rollback(), None,
      checked(6, callers=40), {"callers_kept": 0.05, "uptime_kept": 0.05}, HealthKind.UNCLEAR, StepKind.WAIT,
      "not shown kept"),
@@ -713,3 +715,82 @@ def test_a_connector_change_is_judged_from_when_its_update_took(name, record, ev
     health_, step_ = judged_since_took(record, evidence)
     assert (health_.kind, step_.kind) == (health, step), health_.why
     assert words in health_.why, health_.why
+
+
+def demand(now: float, *, before_ok: float, before_failing: float, since: float, before_p99: float = 0.12,
+           since_errors: float = 0) -> Evidence:
+    """A connector scaled up at -5: before it, the service's callers sent `before_ok + before_failing` requests
+    a minute, `before_failing` of them answered 503 (the saturated connector), p99 `before_p99`; since, `since`
+    a minute, `since_errors` of them 503. On the connector as scaled (e2-standard-4, 2-4)."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -30, -5, before_ok).latency(OLD, -30, -5, before_p99)
+    if before_failing:
+        e.requests(OLD, -30, -5, before_failing, "503")
+    e.requests(OLD, -5, now, since - since_errors).latency(OLD, -5, now, 0.12)
+    if since_errors:
+        e.requests(OLD, -5, now, since_errors, "503")
+    return e.connector("e2-standard-4", 2, 4)
+
+
+DEMAND = [
+    # name, evidence, health, step, words
+    ("450 a minute failing 250, 50 a minute clean since (the night): not verified",
+     demand(6, before_ok=200, before_failing=250, since=50), HealthKind.UNCLEAR, StepKind.WAIT,
+     "its load fell to what the connector carried before the change"),
+    ("the same at the deadline: escalated, kept", demand(11, before_ok=200, before_failing=250, since=50),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "50 requests a minute"),
+    ("a client stopped: 180 a minute, under the 200 the old connector answered: not verified",
+     demand(6, before_ok=200, before_failing=250, since=180), HealthKind.UNCLEAR, StepKind.WAIT,
+     "answered without a 5xx or 429"),
+    ("hanging before (p99 30 s), 40 a minute answered then, 20 since: not verified",
+     demand(6, before_ok=40, before_failing=0, since=20, before_p99=30.0), HealthKind.UNCLEAR, StepKind.WAIT,
+     "its load fell"),
+    ("hanging before at 40 a minute, 40 since answered fast: verified",
+     demand(6, before_ok=40, before_failing=0, since=40, before_p99=30.0), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("the load kept (430 a minute, more than the 200 carried): verified",
+     demand(6, before_ok=200, before_failing=250, since=430), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("a little less than the load it failed under, more than it carried: verified",
+     demand(6, before_ok=20, before_failing=25, since=40), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("partial recovery, 30 % 503 to 3 %: not healthy, not failing, escalated at the deadline",
+     demand(11, before_ok=280, before_failing=120, since=400, since_errors=12), HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "not failing as before"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step,words", DEMAND, ids=[d[0] for d in DEMAND])
+def test_a_connector_change_is_not_verified_on_a_load_the_old_connector_carried(name, evidence, health, step, words):
+    """A saturated connector answers what it can and fails the rest; once the demand falls to what it
+    answered (the night, a client stopped), the old connector serves it cleanly too. Before, a scale-up
+    after 450 requests a minute failing 250 was `verified` on 50 a minute, over min_traffic_ratio's 10 %."""
+    health_, step_ = judged(scale_up(), evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in (health_.why + step_.why), health_.why
+
+
+def test_a_connector_deleted_since_is_escalated_at_once_not_verified():
+    """A connector change whose connector answers NOT_FOUND (deleted since): `changed`, so escalated at once
+    with nothing written, however clean its services' requests (judging.connector_gone)."""
+    from shared.remediation.judging import connector_gone
+    health = connector_gone(scale_up(), "GetConnector: 404 NOT_FOUND Connector backend-conn not found")
+    step = next_step(scale_up(), health, sweep_at(served(6)), TIMES)
+    assert (health.kind, step.kind) == (HealthKind.CHANGED, StepKind.ESCALATE), health.why
+    assert "no longer exists" in step.why and "nothing written" in step.why, step.why
+
+
+def test_a_sweeper_whose_clock_is_ahead_does_not_read_a_minute_not_yet_whole_as_clean():
+    """The clock-skew drill: a sweeper 2 minutes fast. At real +8 the 500 series shows up to +5 only (each
+    series is ingested on its own, up to INGEST_LAG after its minute), the 200s up to +8. Cut at its own
+    time less INGEST_LAG (+7), the window held the minutes +6 and +7 without their 500s: 0.7 %, under the
+    1 % bar, and the rollback was `verified` while its revision still failed 1.2 %. The sweep's message
+    shows the clock ahead (its publish time, clock.ahead_of_server), and the cut moves back by as much."""
+    from datetime import timedelta
+    ahead = timedelta(minutes=2)
+    evidence = still_failing_a_little(8, visible_until=5)
+    read = evidence.bundle().model_copy(update={"incident_started_at": rollback().settle_at,
+                                                "collected_at": at(8) + ahead,
+                                                "request_lines": evidence.request_log(-6)})
+    unaware = judge(rollback(), read, SETTINGS, None, TIMES.min_traffic_ratio)
+    aware = judge(rollback(), read.model_copy(update={"clock_ahead": ahead}), SETTINGS, None, TIMES.min_traffic_ratio)
+    assert aware.kind is HealthKind.UNCLEAR, aware.why
+    assert unaware.kind is HealthKind.HEALTHY, unaware.why     # what a cut by the fast clock alone reads
