@@ -1034,7 +1034,17 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # addresses: IP:PORT, IP:PORT, timeout: Nms)" naming the addresses it resolved (nodejs/undici
     # lib/core/connect.js; find_string ids 55117991168, 61437493404).
     (r"Connect Timeout Error \(attempted address(?:es)?: ", r"[^)]*?", r", timeout: \d+ms\)"),
+    # aiohttp's ClientSession._request at its connect timeout (ClientTimeout.connect: the pool wait and
+    # the dial): `raise ConnectionTimeoutError(f"Connection timeout to host {url}")`, the request's whole
+    # URL (aio-libs/aiohttp aiohttp/client.py; ConnectionTimeoutError, a ServerTimeoutError, since 3.10,
+    # ServerTimeoutError with the same words before: aiohttp/client_exceptions.py; as logged, find_string
+    # ids 6137419610, 55702361674). The host is the URL's authority, port and all; an IPv6 literal keeps
+    # its brackets (yarl writes it so). aiohttp's read timeout ("Timeout on reading data from socket")
+    # names no host and is not read.
+    (r"Connection timeout to host https?://", r"""[^/\s?#'"),;]+""", r""),
 )
+# Which of _UPSTREAM_TIMEOUTS names its host as urllib3's pool does (no port), and which lists addresses.
+_POOL_HOST, _ATTEMPTED = 0, 2
 
 # The one DB_CANCELLED text a read replica gives (above): its advice is the replica's, not a slow query's.
 REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
@@ -1126,10 +1136,10 @@ def upstream_hosts(text: str) -> list[str]:
     found = UPSTREAM_HOST.search(text)
     if found is None:
         return []
-    pool, url, attempted = found.groups()
-    if attempted is not None:
-        return [without_port(address) for address in attempted.split(", ") if address]
-    return [pool if url is None else without_port(url)]
+    which, host = next((i, group) for i, group in enumerate(found.groups()) if group is not None)
+    if which == _ATTEMPTED:
+        return [without_port(address) for address in host.split(", ") if address]
+    return [host if which == _POOL_HOST else without_port(host)]
 
 
 def without_port(authority: str) -> str:

@@ -177,6 +177,8 @@ NEGATIVE = [
      "awaiting headers)", {LogSignal.UPSTREAM_TIMEOUT}),
     ("TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted address: "
      "api.paygate.example:443, timeout: 10000ms)", {LogSignal.UPSTREAM_TIMEOUT}),
+    ("aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host https://api.paygate.example/v2",
+     {LogSignal.UPSTREAM_TIMEOUT}),
     ("Get https://registry-1.docker.io/v2/: net/http: request canceled while waiting for connection", set()),
     ("HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded with url: /v2 (Caused by "
      "NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", set()),

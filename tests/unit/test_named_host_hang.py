@@ -48,6 +48,16 @@ def _hang_beside_busy_connector(e: Evidence, egress: str, text: str, dials: int 
     ("the public addresses Node's fetch resolved", "PRIVATE_RANGES_ONLY",
      "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
      "104.18.32.7:443, 172.64.155.9:443, timeout: 10000ms)", 0, "ruled out"),
+    # aiohttp (3.10+ ConnectionTimeoutError, ServerTimeoutError before) names the request's whole URL.
+    ("a public host name (aiohttp)", "PRIVATE_RANGES_ONLY",
+     "aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host "
+     "https://api.paygate.example/v2/charges", 0, "competes"),
+    ("a public address (aiohttp)", "PRIVATE_RANGES_ONLY",
+     "aiohttp.client_exceptions.ServerTimeoutError: Connection timeout to host https://34.149.80.10/v2/charges",
+     0, "ruled out"),
+    ("a private address (aiohttp)", "PRIVATE_RANGES_ONLY",
+     "aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host http://10.30.0.9:8080/v1",
+     0, "scaled"),
     ("a public and a private address", "PRIVATE_RANGES_ONLY",
      "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
      "104.18.32.7:443, 10.30.0.9:443, timeout: 10000ms)", 0, "scaled"),
