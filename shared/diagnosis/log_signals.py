@@ -37,6 +37,7 @@ class LogSignal(str, Enum):
     DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
+    DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
 
 
 class DbErrorText(NamedTuple):
@@ -1107,6 +1108,34 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
     # the request it serves waited on that dependency, not on the database.
     LogSignal.UPSTREAM_TIMEOUT: tuple(before + host + after for before, host, after in _UPSTREAM_TIMEOUTS),
+    # A name lookup failed, in the resolver's or the runtime's own words, whatever the name was for (a
+    # driver's own DNS texts, which say the name is the database's, are DB_ERROR_TEXTS rows): the
+    # resolver did not answer in time (EAI_AGAIN) or answered that the name does not exist (NXDOMAIN).
+    # Nothing was dialled. They prove no cause on their own (which name, whose resolver), and hold a
+    # connector move back (connector_saturation). Not asked for on stdout below WARNING (STDOUT_SIGNALS):
+    # the log query has no room left for their needles.
+    LogSignal.DNS_FAILURE: (
+        # glibc's gai_strerror for EAI_AGAIN and EAI_NONAME, as Python's socket.gaierror ("[Errno -3]
+        # Temporary failure in name resolution", "[Errno -2] Name or service not known"), libpq, curl,
+        # Java's UnknownHostException on Linux and aiohttp's "Cannot connect to host H:443 ssl:default
+        # [Temporary failure in name resolution]" print them (glibc sysdeps/posix/gai_strerror-strs.h).
+        r"Temporary failure in name resolution",
+        r"Name or service not known",
+        # Node's dns.lookup errors: "getaddrinfo EAI_AGAIN host", "getaddrinfo ENOTFOUND host" (Node's
+        # dns module docs, "Error codes": dns.TIMEOUT/ENOTFOUND; lib/internal/errors.js dnsException).
+        r"getaddrinfo (?:EAI_AGAIN|ENOTFOUND|EAI_NONAME)\b",
+        # Go's net.DNSError.Error(): "lookup NAME on SERVER: no such host" / "server misbehaving" /
+        # a timeout (the Go standard library, net/net.go DNSError.Error; errNoSuchHost, errServerMisbehaving).
+        # A name with a dot, as a host's is: "lookup table: i/o timeout" is no lookup of a name.
+        r"\blookup [\w-]+\.[\w.-]+(?: on [\w.:\[\]%-]+)?: (?:no such host|server misbehaving|[^\n]*?i/o timeout)",
+        # Java's java.net.UnknownHostException (InetAddress.getAllByName: the host, then the resolver's
+        # words where the platform gives them).
+        r"java\.net\.UnknownHostException: [\w\[]",
+        # gRPC's c-ares resolver (the Google client libraries' channels): "DNS resolution failed for
+        # NAME: C-ares status is not ARES_SUCCESS ..." (grpc src/core/.../dns_resolver_ares.cc; UNCONFIRMED
+        # in a Cloud Run report).
+        r"DNS resolution failed for [\w\[]",
+    ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
