@@ -433,6 +433,30 @@ CASES = {
         build=lambda e: quiet(serving(e, latency=15)).log(-5, NPGSQL_POOL, OLD, count=25),
         expect=Signature.INCONCLUSIVE),
     # The connector's own case stays its own: dial timeouts, nothing answered.
+    # A name lookup failing in the runtime's own words (no driver's): whatever the name, the revision
+    # before asks the same resolver on the same path, so a deleted record or a resolver that stops
+    # answering fails it too.
+    "a new revision's lookups time out (Node) on the path the revision before used: no rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(-5, "Error: getaddrinfo EAI_AGAIN orders-db.db.internal.example",
+                                                    NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="name lookups fail"),
+    "a new revision's Go lookups find no such host on the same path (go-sql-driver/mysql): no rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(
+            -5, "[mysql] 2026/12/02 09:14:03 connector.go:95: dial tcp: lookup orders-db.db.internal.example on "
+                "169.254.169.254:53: no such host", NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="name lookups fail"),
+    "a new revision's lookups of an API's name fail on the same path (Java): no rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(
+            -5, "java.net.UnknownHostException: api.carrier.example: Name or service not known", NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="name lookups fail"),
+    "a new revision's lookups fail on a path its deploy changed (Direct VPC egress): roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
+        .log(-5, "Error: getaddrinfo ENOTFOUND orders-db.db.internal.example", NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a few failed lookups beside a failing new revision are no reason to hold the rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(-5, "Error: getaddrinfo EAI_AGAIN api.carrier.example", NEW,
+                                                    count=2),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),
         expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
