@@ -151,6 +151,15 @@ def deployed(e: Evidence, at: float = -6, code: str = "500") -> Evidence:
             .requests(NEW, at, 5, 20, code=code).latency(NEW, at, 5, 0.5))
 
 
+def split_lookups(e: Evidence, at: float = -6) -> Evidence:
+    """NEW took 20 % of the traffic at `at` and fails 60 % with failed name lookups; OLD, on the same
+    path, serves the other 80 % cleanly in the same minutes."""
+    return (e.revision(OLD, -300, sql=(SQL,)).revision(NEW, at, sql=(SQL,)).traffic(**{OLD: 80, NEW: 20})
+            .requests(OLD, -90, 5, 40).latency(OLD, -90, 5, 0.2).requests(NEW, at, 5, 6)
+            .requests(NEW, at, 5, 9, code="500").latency(NEW, at, 5, 0.5)
+            .log(-5, "Error: getaddrinfo ENOTFOUND api.carrier-new.example", NEW, count=20))
+
+
 OTHER_CONNECTOR = "projects/demo/locations/us-central1/connectors/legacy-conn"
 PROXY_DIAL = ('failed to connect to instance: Dial error: failed to dial (connection name = "demo:us-central1:main-db"): '
               "dial tcp 10.20.0.3:3307: i/o timeout")
@@ -453,6 +462,8 @@ CASES = {
         build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
         .log(-5, "Error: getaddrinfo ENOTFOUND orders-db.db.internal.example", NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a canary's lookups fail while the revision beside it resolves on the same path: its own names, rolled back": dict(
+        build=lambda e: quiet(split_lookups(e)), expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "a few failed lookups beside a failing new revision are no reason to hold the rollback": dict(
         build=lambda e: quiet(moved(e, {}, {})).log(-5, "Error: getaddrinfo EAI_AGAIN api.carrier.example", NEW,
                                                     count=2),

@@ -366,7 +366,7 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
     if not facts.logged_enough(len(lookups)) or deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
-    if path_changed(previous, suspect):
+    if path_changed(previous, suspect) or _served_beside(facts, suspect):
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DNS_FAILURE)}",
            f"{len(lookups)} failed name lookups on {suspect.short_name}, e.g. {lookups[0].text[:160]!r}; its path to "
@@ -376,6 +376,17 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
             f"path to the VPC as {previous.short_name}, which asks the same resolver: a deleted record or a resolver "
             "that stops answering fails both, and only a host name the deploy changed is cured by sending "
             "traffic back")
+
+
+def _served_beside(facts: Facts, suspect: Revision) -> bool:
+    """Whether another revision served at least min_requests requests since the deploy (a canary's
+    split), cleanly (_errors_concentrated has checked it), with fewer than db_error_logs_min failed
+    lookups of its own: it resolved its names on the same resolver in the same minutes, so the new
+    revision's failed lookups are of names its own deploy brought (a host setting)."""
+    s, window = facts.s, facts.since_deploy(suspect)
+    return any(facts.requests(window, name).total >= s.min_requests
+               and len(facts.log_matches(LogSignal.DNS_FAILURE, name)) < s.db_error_logs_min
+               for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
 
 
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:
