@@ -665,7 +665,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # The same refusal as the Admin API words it when the account lacks cloudsql.instances.get
     # (roles/cloudsql.client gone), in the Auth Proxy v2's refresh error.
     DbErrorText("Cloud SQL Admin API via the Auth Proxy v2 (403, permission missing)",
-                r"Error 403: boss::NOT_AUTHORIZED: Not authorized to access resource",
+                r"boss::NOT_AUTHORIZED: (?:Not authorized to access resource|Possibly missing permission cloudsql\.)",
                 '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
                 'metadata (connection name = "p:r:i"): googleapi: Error 403: boss::NOT_AUTHORIZED: Not authorized to '
                 "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i., "
@@ -681,6 +681,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "was renamed (find_string id 58947982369: \"Cloud SQL Proxy process died ... Error 404: The Cloud SQL "
                 "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording UNCONFIRMED",
                 Refusal.NO_SUCH_INSTANCE),
+    # The Admin API's own words for the same refusal, as any client passes them on: the Python
+    # connector's aiohttp ClientResponseError ("403, message='boss::NOT_AUTHORIZED: ...', url=
+    # 'https://sqladmin.googleapis.com/...'", a public runbook's log, find_string id 13200560332), with
+    # no "Error 403:" before them (googleapi's Go form). "boss::NOT_AUTHORIZED" then the message or its
+    # second sentence, whichever a client kept (find_string ids 58238763440, 52510956757).
+    DbErrorText("Cloud SQL Admin API, any client (403, permission missing)",
+                r"boss::NOT_AUTHORIZED: (?:Not authorized to access resource|Possibly missing permission cloudsql\.)",
+                "aiohttp.client_exceptions.ClientResponseError: 403, message='boss::NOT_AUTHORIZED: Not authorized to "
+                "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i.', "
+                "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
+                "the Cloud SQL Python connector's 403 as a public runbook logs it (find_string id 13200560332); the "
+                "short form in public notes (find_string ids 58238763440, 52510956757)", Refusal.NOT_AUTHORIZED),
     DbErrorText("Cloud SQL Python connector (403)",
                 r"Authenticated IAM principal does not see+m authorized to make API request",
                 "aiohttp.client_exceptions.ClientResponseError: 403, message=\"Forbidden: Authenticated IAM principal "

@@ -534,6 +534,10 @@ def redeployed(e: Evidence, old_account: str, new_account: str) -> Evidence:
             .requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.3))
 
 
+PY_BOSS = ("aiohttp.client_exceptions.ClientResponseError: 403, message='boss::NOT_AUTHORIZED: Not authorized to access "
+           "resource. Possibly missing permission cloudsql.instances.get on resource instances/main-db.', url='https://"
+           "sqladmin.googleapis.com/sql/v1beta4/projects/demo/instances/main-db/connectSettings'")
+
 IDENTITY = {
     "a new revision running as an account without roles/cloudsql.client: the deploy's own, rolled back": dict(
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(
@@ -545,6 +549,18 @@ IDENTITY = {
     "the shared account lost the role just after a deploy: the old revision would fail too": dict(
         build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, NOT_AUTHORIZED, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # The Admin API's own words as the Cloud SQL Python connector passes them on (no "Error 403:").
+    "the shared account lost the role just after a deploy (Python connector, the API's words): no rollback": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, PY_BOSS, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "the shared account lost the role (the short form): no rollback": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(
+            -6, "connect failed: boss::NOT_AUTHORIZED: Possibly missing permission cloudsql.instances.get on resource "
+                "instances/main-db", NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision running as an account without roles/cloudsql.client (Python connector): rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, PY_BOSS, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "a new revision running as an account that may not read the secret it reads itself: rolled back": dict(
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, SECRET_DENIED, NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
