@@ -111,6 +111,14 @@ JAVA_UNKNOWN = "java.net.UnknownHostException: api.paygate.example: Name or serv
     # Whether a lookup's packets cross the connector under ALL_TRAFFIC is not documented: it competes still.
     ("egress ALL_TRAFFIC", "ALL_TRAFFIC", NODE_EAI_AGAIN, 0, "competes"),
     ("the database's dials time out too", "PRIVATE_RANGES_ONLY", NODE_EAI_AGAIN, 10, "scaled"),
+    # A driver's connection error caused by a failed lookup dialled nothing: not an error of the path.
+    ("pgjdbc's connection attempt failed on an unknown host", "PRIVATE_RANGES_ONLY",
+     "org.postgresql.util.PSQLException: The connection attempt failed.\n\tat org.postgresql.core.v3."
+     "ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:354)\nCaused by: java.net."
+     "UnknownHostException: orders-db.db.internal.example", 0, "competes"),
+    ("libpq's lookup timed out", "ALL_TRAFFIC",
+     'psycopg2.OperationalError: could not translate host name "orders-db.db.internal.example" to address: '
+     "Temporary failure in name resolution", 0, "competes"),
 ])
 def test_failed_name_lookups_beside_a_busy_connector_are_not_a_scale_up(case, egress, text, dials, expected):
     bundle = _hang_beside_busy_connector(Evidence(), egress, text, dials).bundle()
