@@ -37,6 +37,7 @@ class LogSignal(str, Enum):
     DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
+    DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
 
 
 class DbErrorText(NamedTuple):
@@ -664,7 +665,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # The same refusal as the Admin API words it when the account lacks cloudsql.instances.get
     # (roles/cloudsql.client gone), in the Auth Proxy v2's refresh error.
     DbErrorText("Cloud SQL Admin API via the Auth Proxy v2 (403, permission missing)",
-                r"Error 403: boss::NOT_AUTHORIZED: Not authorized to access resource",
+                r"boss::NOT_AUTHORIZED: (?:Not authorized to access resource|Possibly missing permission cloudsql\.)",
                 '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
                 'metadata (connection name = "p:r:i"): googleapi: Error 403: boss::NOT_AUTHORIZED: Not authorized to '
                 "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i., "
@@ -680,6 +681,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "was renamed (find_string id 58947982369: \"Cloud SQL Proxy process died ... Error 404: The Cloud SQL "
                 "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording UNCONFIRMED",
                 Refusal.NO_SUCH_INSTANCE),
+    # The Admin API's own words for the same refusal, as any client passes them on: the Python
+    # connector's aiohttp ClientResponseError ("403, message='boss::NOT_AUTHORIZED: ...', url=
+    # 'https://sqladmin.googleapis.com/...'", a public runbook's log, find_string id 13200560332), with
+    # no "Error 403:" before them (googleapi's Go form). "boss::NOT_AUTHORIZED" then the message or its
+    # second sentence, whichever a client kept (find_string ids 58238763440, 52510956757).
+    DbErrorText("Cloud SQL Admin API, any client (403, permission missing)",
+                r"boss::NOT_AUTHORIZED: (?:Not authorized to access resource|Possibly missing permission cloudsql\.)",
+                "aiohttp.client_exceptions.ClientResponseError: 403, message='boss::NOT_AUTHORIZED: Not authorized to "
+                "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i.', "
+                "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
+                "the Cloud SQL Python connector's 403 as a public runbook logs it (find_string id 13200560332); the "
+                "short form in public notes (find_string ids 58238763440, 52510956757)", Refusal.NOT_AUTHORIZED),
     DbErrorText("Cloud SQL Python connector (403)",
                 r"Authenticated IAM principal does not see+m authorized to make API request",
                 "aiohttp.client_exceptions.ClientResponseError: 403, message=\"Forbidden: Authenticated IAM principal "
@@ -1034,7 +1047,17 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # addresses: IP:PORT, IP:PORT, timeout: Nms)" naming the addresses it resolved (nodejs/undici
     # lib/core/connect.js; find_string ids 55117991168, 61437493404).
     (r"Connect Timeout Error \(attempted address(?:es)?: ", r"[^)]*?", r", timeout: \d+ms\)"),
+    # aiohttp's ClientSession._request at its connect timeout (ClientTimeout.connect: the pool wait and
+    # the dial): `raise ConnectionTimeoutError(f"Connection timeout to host {url}")`, the request's whole
+    # URL (aio-libs/aiohttp aiohttp/client.py; ConnectionTimeoutError, a ServerTimeoutError, since 3.10,
+    # ServerTimeoutError with the same words before: aiohttp/client_exceptions.py; as logged, find_string
+    # ids 6137419610, 55702361674). The host is the URL's authority, port and all; an IPv6 literal keeps
+    # its brackets (yarl writes it so). aiohttp's read timeout ("Timeout on reading data from socket")
+    # names no host and is not read.
+    (r"Connection timeout to host https?://", r"""[^/\s?#'"),;]+""", r""),
 )
+# Which of _UPSTREAM_TIMEOUTS names its host as urllib3's pool does (no port), and which lists addresses.
+_POOL_HOST, _ATTEMPTED = 0, 2
 
 # The one DB_CANCELLED text a read replica gives (above): its advice is the replica's, not a slow query's.
 REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
@@ -1097,6 +1120,34 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
     # the request it serves waited on that dependency, not on the database.
     LogSignal.UPSTREAM_TIMEOUT: tuple(before + host + after for before, host, after in _UPSTREAM_TIMEOUTS),
+    # A name lookup failed, in the resolver's or the runtime's own words, whatever the name was for (a
+    # driver's own DNS texts, which say the name is the database's, are DB_ERROR_TEXTS rows): the
+    # resolver did not answer in time (EAI_AGAIN) or answered that the name does not exist (NXDOMAIN).
+    # Nothing was dialled. They prove no cause on their own (which name, whose resolver), and hold a
+    # connector move back (connector_saturation). Not asked for on stdout below WARNING (STDOUT_SIGNALS):
+    # the log query has no room left for their needles.
+    LogSignal.DNS_FAILURE: (
+        # glibc's gai_strerror for EAI_AGAIN and EAI_NONAME, as Python's socket.gaierror ("[Errno -3]
+        # Temporary failure in name resolution", "[Errno -2] Name or service not known"), libpq, curl,
+        # Java's UnknownHostException on Linux and aiohttp's "Cannot connect to host H:443 ssl:default
+        # [Temporary failure in name resolution]" print them (glibc sysdeps/posix/gai_strerror-strs.h).
+        r"Temporary failure in name resolution",
+        r"Name or service not known",
+        # Node's dns.lookup errors: "getaddrinfo EAI_AGAIN host", "getaddrinfo ENOTFOUND host" (Node's
+        # dns module docs, "Error codes": dns.TIMEOUT/ENOTFOUND; lib/internal/errors.js dnsException).
+        r"getaddrinfo (?:EAI_AGAIN|ENOTFOUND|EAI_NONAME)\b",
+        # Go's net.DNSError.Error(): "lookup NAME on SERVER: no such host" / "server misbehaving" /
+        # a timeout (the Go standard library, net/net.go DNSError.Error; errNoSuchHost, errServerMisbehaving).
+        # A name with a dot, as a host's is: "lookup table: i/o timeout" is no lookup of a name.
+        r"\blookup [\w-]+\.[\w.-]+(?: on [\w.:\[\]%-]+)?: (?:no such host|server misbehaving|[^\n]*?i/o timeout)",
+        # Java's java.net.UnknownHostException (InetAddress.getAllByName: the host, then the resolver's
+        # words where the platform gives them).
+        r"java\.net\.UnknownHostException: [\w\[]",
+        # gRPC's c-ares resolver (the Google client libraries' channels): "DNS resolution failed for
+        # NAME: C-ares status is not ARES_SUCCESS ..." (grpc src/core/.../dns_resolver_ares.cc; UNCONFIRMED
+        # in a Cloud Run report).
+        r"DNS resolution failed for [\w\[]",
+    ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
@@ -1126,10 +1177,10 @@ def upstream_hosts(text: str) -> list[str]:
     found = UPSTREAM_HOST.search(text)
     if found is None:
         return []
-    pool, url, attempted = found.groups()
-    if attempted is not None:
-        return [without_port(address) for address in attempted.split(", ") if address]
-    return [pool if url is None else without_port(url)]
+    which, host = next((i, group) for i, group in enumerate(found.groups()) if group is not None)
+    if which == _ATTEMPTED:
+        return [without_port(address) for address in host.split(", ") if address]
+    return [host if which == _POOL_HOST else without_port(host)]
 
 
 def without_port(authority: str) -> str:

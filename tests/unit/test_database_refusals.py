@@ -151,6 +151,15 @@ def deployed(e: Evidence, at: float = -6, code: str = "500") -> Evidence:
             .requests(NEW, at, 5, 20, code=code).latency(NEW, at, 5, 0.5))
 
 
+def split_lookups(e: Evidence, at: float = -6) -> Evidence:
+    """NEW took 20 % of the traffic at `at` and fails 60 % with failed name lookups; OLD, on the same
+    path, serves the other 80 % cleanly in the same minutes."""
+    return (e.revision(OLD, -300, sql=(SQL,)).revision(NEW, at, sql=(SQL,)).traffic(**{OLD: 80, NEW: 20})
+            .requests(OLD, -90, 5, 40).latency(OLD, -90, 5, 0.2).requests(NEW, at, 5, 6)
+            .requests(NEW, at, 5, 9, code="500").latency(NEW, at, 5, 0.5)
+            .log(-5, "Error: getaddrinfo ENOTFOUND api.carrier-new.example", NEW, count=20))
+
+
 OTHER_CONNECTOR = "projects/demo/locations/us-central1/connectors/legacy-conn"
 PROXY_DIAL = ('failed to connect to instance: Dial error: failed to dial (connection name = "demo:us-central1:main-db"): '
               "dial tcp 10.20.0.3:3307: i/o timeout")
@@ -433,6 +442,32 @@ CASES = {
         build=lambda e: quiet(serving(e, latency=15)).log(-5, NPGSQL_POOL, OLD, count=25),
         expect=Signature.INCONCLUSIVE),
     # The connector's own case stays its own: dial timeouts, nothing answered.
+    # A name lookup failing in the runtime's own words (no driver's): whatever the name, the revision
+    # before asks the same resolver on the same path, so a deleted record or a resolver that stops
+    # answering fails it too.
+    "a new revision's lookups time out (Node) on the path the revision before used: no rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(-5, "Error: getaddrinfo EAI_AGAIN orders-db.db.internal.example",
+                                                    NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="name lookups fail"),
+    "a new revision's Go lookups find no such host on the same path (go-sql-driver/mysql): no rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(
+            -5, "[mysql] 2026/12/02 09:14:03 connector.go:95: dial tcp: lookup orders-db.db.internal.example on "
+                "169.254.169.254:53: no such host", NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="name lookups fail"),
+    "a new revision's lookups of an API's name fail on the same path (Java): no rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(
+            -5, "java.net.UnknownHostException: api.carrier.example: Name or service not known", NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="name lookups fail"),
+    "a new revision's lookups fail on a path its deploy changed (Direct VPC egress): roll back": dict(
+        build=lambda e: quiet(moved(e, {}, dict(connector=None, network_interfaces=("apps-vpc/run-direct",))))
+        .log(-5, "Error: getaddrinfo ENOTFOUND orders-db.db.internal.example", NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a canary's lookups fail while the revision beside it resolves on the same path: its own names, rolled back": dict(
+        build=lambda e: quiet(split_lookups(e)), expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a few failed lookups beside a failing new revision are no reason to hold the rollback": dict(
+        build=lambda e: quiet(moved(e, {}, {})).log(-5, "Error: getaddrinfo EAI_AGAIN api.carrier.example", NEW,
+                                                    count=2),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "dial timeouts alone at a newly saturated connector are still the connector's": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20),
         expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
@@ -499,6 +534,10 @@ def redeployed(e: Evidence, old_account: str, new_account: str) -> Evidence:
             .requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.3))
 
 
+PY_BOSS = ("aiohttp.client_exceptions.ClientResponseError: 403, message='boss::NOT_AUTHORIZED: Not authorized to access "
+           "resource. Possibly missing permission cloudsql.instances.get on resource instances/main-db.', url='https://"
+           "sqladmin.googleapis.com/sql/v1beta4/projects/demo/instances/main-db/connectSettings'")
+
 IDENTITY = {
     "a new revision running as an account without roles/cloudsql.client: the deploy's own, rolled back": dict(
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(
@@ -510,6 +549,18 @@ IDENTITY = {
     "the shared account lost the role just after a deploy: the old revision would fail too": dict(
         build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, NOT_AUTHORIZED, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # The Admin API's own words as the Cloud SQL Python connector passes them on (no "Error 403:").
+    "the shared account lost the role just after a deploy (Python connector, the API's words): no rollback": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(-6, PY_BOSS, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "the shared account lost the role (the short form): no rollback": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, SHARED)).log(
+            -6, "connect failed: boss::NOT_AUTHORIZED: Possibly missing permission cloudsql.instances.get on resource "
+                "instances/main-db", NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision running as an account without roles/cloudsql.client (Python connector): rolled back": dict(
+        build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, PY_BOSS, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "a new revision running as an account that may not read the secret it reads itself: rolled back": dict(
         build=lambda e: quiet(redeployed(e, SHARED, OTHER)).log(-6, SECRET_DENIED, NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic"),

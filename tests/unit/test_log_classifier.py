@@ -20,6 +20,7 @@ from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, NUMBERS, POOL_WAIT_TEX
 DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET, REFUSED, POOL = (
     LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
     LogSignal.STARTUP_FAILURE, LogSignal.SECRET_FAILURE, LogSignal.DB_REFUSED, LogSignal.DB_POOL_WAIT)
+DNS = LogSignal.DNS_FAILURE
 
 # Cloud Run's own texts (troubleshooting page) and the startup and secret texts the platform logs.
 PLATFORM = [
@@ -53,7 +54,10 @@ PLATFORM = [
 
 # One row per pattern alternative of every signal, from the examples the table carries.
 # A database's own refusal (DbErrorText.refusal) is also DB_REFUSED: it answered, so the path works.
-DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_TEXTS] + [
+# A driver's own words for a name its resolver does not know are a failed lookup too.
+_DRIVER_LOOKUPS = {"pgx (Go) host name not found", "libpq host name not found"}
+DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.stack in _DRIVER_LOOKUPS else set()))
+            for t in DB_ERROR_TEXTS] + [
     # A wait for the application's own pool is neither an error of reaching the database nor a refusal.
     *((t.example, {POOL}) for t in POOL_WAIT_TEXTS),
     # A pool's timeout logged with the driver's cause in one entry (HikariCP attaches it): both.
@@ -129,9 +133,9 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
     ("CloudSQLIPTypeError: Cloud SQL instance does not have any IP addresses matching preference: PRIMARY",
      {DB, REFUSED}),
     ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
-     "db.internal on 169.254.169.254:53: no such host)", {DB, REFUSED}),
+     "db.internal on 169.254.169.254:53: no such host)", {DB, REFUSED, DNS}),
     ('psycopg2.OperationalError: could not translate host name "db.internal" to address: Name or service not known',
-     {DB, REFUSED}),
+     {DB, REFUSED, DNS}),
     ("MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'db.internal' (-2)\")", {DB, REFUSED}),
     # The database ran the statement and cancelled it at its own timeout: not an error of reaching it.
     ("psycopg.errors.QueryCanceled: canceling statement due to statement timeout", {LogSignal.DB_CANCELLED}),
@@ -145,14 +149,29 @@ DATABASE = [(t.example, {DB, REFUSED} if t.refusal else {DB}) for t in DB_ERROR_
      "with recovery", {LogSignal.DB_CANCELLED}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
+    # A lookup that timed out is no answer (and names no port): not the database's refusal, nor its error;
+    # a failed name lookup, whatever the name was for.
+    ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
+     "db.internal on 169.254.169.254:53: read udp 10.0.0.2:53803->169.254.169.254:53: i/o timeout)", {DNS}),
+    ('could not translate host name "db.internal" to address: Temporary failure in name resolution', {DNS}),
+    ("socket.gaierror: [Errno -3] Temporary failure in name resolution", {DNS}),
+    ("socket.gaierror: [Errno -2] Name or service not known", {DNS}),
+    ("Error: getaddrinfo EAI_AGAIN api.paygate.example", {DNS}),
+    ("Error: getaddrinfo ENOTFOUND api.paygate.example", {DNS}),
+    ('Post "https://api.paygate.example/v2": dial tcp: lookup api.paygate.example on 169.254.169.254:53: '
+     "server misbehaving", {DNS}),
+    ("dial tcp: lookup api.paygate.example: no such host", {DNS}),
+    ("java.net.UnknownHostException: api.paygate.example: Temporary failure in name resolution", {DNS}),
+    ("java.net.UnknownHostException: api.paygate.example", {DNS}),
+    ("14 UNAVAILABLE: DNS resolution failed for firestore.googleapis.com:443: C-ares status is not ARES_SUCCESS "
+     "qtype=A name=firestore.googleapis.com is_balancer=0: Timeout while contacting DNS servers", {DNS}),
 ]
 
 # Near misses: an anchor, or most of a pattern, without the rest of it.
 NEGATIVE = [
-    # A lookup that timed out is no answer (and names no port): not the database's refusal, nor its error.
-    ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "
-     "db.internal on 169.254.169.254:53: read udp 10.0.0.2:53803->169.254.169.254:53: i/o timeout)", set()),
-    ('could not translate host name "db.internal" to address: Temporary failure in name resolution', set()),
+    # Go's words for a word "lookup" that names no host: no name lookup.
+    ("cache lookup table: i/o timeout", set()),
+    ("lookup failed: no such host entry in table", set()),
     ("ERROR:  canceling statement due to user request", set()),   # the client cancelled it, not a timeout
     ("", set()),
     ("GET /healthz 200", set()),
@@ -177,6 +196,8 @@ NEGATIVE = [
      "awaiting headers)", {LogSignal.UPSTREAM_TIMEOUT}),
     ("TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted address: "
      "api.paygate.example:443, timeout: 10000ms)", {LogSignal.UPSTREAM_TIMEOUT}),
+    ("aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host https://api.paygate.example/v2",
+     {LogSignal.UPSTREAM_TIMEOUT}),
     ("Get https://registry-1.docker.io/v2/: net/http: request canceled while waiting for connection", set()),
     ("HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded with url: /v2 (Caused by "
      "NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", set()),

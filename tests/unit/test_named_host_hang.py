@@ -48,6 +48,16 @@ def _hang_beside_busy_connector(e: Evidence, egress: str, text: str, dials: int 
     ("the public addresses Node's fetch resolved", "PRIVATE_RANGES_ONLY",
      "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
      "104.18.32.7:443, 172.64.155.9:443, timeout: 10000ms)", 0, "ruled out"),
+    # aiohttp (3.10+ ConnectionTimeoutError, ServerTimeoutError before) names the request's whole URL.
+    ("a public host name (aiohttp)", "PRIVATE_RANGES_ONLY",
+     "aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host "
+     "https://api.paygate.example/v2/charges", 0, "competes"),
+    ("a public address (aiohttp)", "PRIVATE_RANGES_ONLY",
+     "aiohttp.client_exceptions.ServerTimeoutError: Connection timeout to host https://34.149.80.10/v2/charges",
+     0, "ruled out"),
+    ("a private address (aiohttp)", "PRIVATE_RANGES_ONLY",
+     "aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host http://10.30.0.9:8080/v1",
+     0, "scaled"),
     ("a public and a private address", "PRIVATE_RANGES_ONLY",
      "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted addresses: "
      "104.18.32.7:443, 10.30.0.9:443, timeout: 10000ms)", 0, "scaled"),
@@ -81,3 +91,58 @@ def test_a_hang_on_a_named_http_dependency_is_not_put_on_the_connector(case, egr
     cited = [i for i in result.evidence if i.about == "connector_saturation" and "upstream" not in i.query
              and "HTTP calls timed out" in i.observed]
     assert cited and cited[0].role == ("refutes" if expected == "ruled out" else "context"), cited
+
+
+# Failed name lookups in the runtime's own words, whatever the name was for: a request that cannot
+# resolve its host dials nothing, through the connector or elsewhere.
+NODE_EAI_AGAIN = "Error: getaddrinfo EAI_AGAIN api.paygate.example"
+PY_GAIERROR = ("urllib3.exceptions.NameResolutionError: <urllib3.connection.HTTPSConnection object>: Failed to "
+               "resolve 'api.paygate.example' ([Errno -3] Temporary failure in name resolution)")
+GO_LOOKUP = ('Post "https://api.paygate.example/v2/charges": dial tcp: lookup api.paygate.example on '
+             "169.254.169.254:53: dial udp 169.254.169.254:53: i/o timeout")
+JAVA_UNKNOWN = "java.net.UnknownHostException: api.paygate.example: Name or service not known"
+
+
+@pytest.mark.parametrize("case, egress, text, dials, expected", [
+    ("Node's getaddrinfo EAI_AGAIN", "PRIVATE_RANGES_ONLY", NODE_EAI_AGAIN, 0, "competes"),
+    ("Python's gaierror -3", "PRIVATE_RANGES_ONLY", PY_GAIERROR, 0, "competes"),
+    ("Go's lookup timing out on the metadata server", "PRIVATE_RANGES_ONLY", GO_LOOKUP, 0, "competes"),
+    ("Java's UnknownHostException", "PRIVATE_RANGES_ONLY", JAVA_UNKNOWN, 0, "competes"),
+    # Whether a lookup's packets cross the connector under ALL_TRAFFIC is not documented: it competes still.
+    ("egress ALL_TRAFFIC", "ALL_TRAFFIC", NODE_EAI_AGAIN, 0, "competes"),
+    ("the database's dials time out too", "PRIVATE_RANGES_ONLY", NODE_EAI_AGAIN, 10, "scaled"),
+    # A driver's connection error caused by a failed lookup dialled nothing: not an error of the path.
+    ("pgjdbc's connection attempt failed on an unknown host", "PRIVATE_RANGES_ONLY",
+     "org.postgresql.util.PSQLException: The connection attempt failed.\n\tat org.postgresql.core.v3."
+     "ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:354)\nCaused by: java.net."
+     "UnknownHostException: orders-db.db.internal.example", 0, "competes"),
+    ("libpq's lookup timed out", "ALL_TRAFFIC",
+     'psycopg2.OperationalError: could not translate host name "orders-db.db.internal.example" to address: '
+     "Temporary failure in name resolution", 0, "competes"),
+])
+def test_failed_name_lookups_beside_a_busy_connector_are_not_a_scale_up(case, egress, text, dials, expected):
+    bundle = _hang_beside_busy_connector(Evidence(), egress, text, dials).bundle()
+
+    result = diagnose(bundle, S)
+    action = plan(result, bundle, S).action
+
+    if expected == "scaled":
+        assert result.signature is Signature.CONNECTOR_SATURATION, (case, result.summary)
+        return
+    assert result.signature is Signature.INCONCLUSIVE and action is None, (case, result.summary)
+    assert "the application's name lookups fail" in result.summary, result.summary
+    cited = [i for i in result.evidence if i.about == "connector_saturation" and "name lookups failed" in i.observed]
+    assert cited and cited[0].role == "context", cited
+
+
+def test_failed_name_lookups_alone_are_no_cause():
+    """A long-running revision failing on name lookups with a quiet connector: nothing to act on."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,), egress="PRIVATE_RANGES_ONLY").traffic(**{OLD: 100})
+         .requests(OLD, -90, 5, 60).requests(OLD, -12, 5, 30, code="500").latency(OLD, -90, 5, 0.3)
+         .connector(max_instances=10).connector_metric("instances", -90, 5, 2).connector_metric("cpu", -90, 5, 0.2)
+         .connector_metric("bytes", -90, 5, 2e5).sql_up(-90, 5, 1).log(-5, NODE_EAI_AGAIN, OLD, count=30))
+    bundle = e.bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.INCONCLUSIVE and plan(result, bundle, S).action is None, result.summary

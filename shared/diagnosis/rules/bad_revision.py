@@ -50,6 +50,9 @@ def evaluate(facts: Facts) -> Finding:
         # and no other cause acts alone beside it.
         return c.doubt(late, f"find what changed when the failures began (a dependency, load, or a leak in "
                              f"{suspect.short_name}); send traffic back by hand if the deploy is the cause")
+    unresolved = _names_unresolved_on_the_same_path(facts, c, suspect)
+    if unresolved:
+        return c.doubt(unresolved, NAMES_UNRESOLVED)
     good, steps, why_none = _known_good(facts, c, suspect)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
@@ -337,6 +340,53 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
         return ""
     return (f"{name} served cleanly for {len(before)} minutes after its deploy before failing from {hms(onset)}: "
             "the failures did not begin with the deploy (a dependency, load or a leak may have started them)")
+
+
+# What a person checks when the new revision's name lookups fail on the path the revision before used.
+NAMES_UNRESOLVED = ("find the names that do not resolve and why: a record deleted or changed in a Cloud DNS private "
+                    "zone, the resolver timing out, or a host setting the deploy changed; send traffic back by hand "
+                    "only if the deploy changed the name")
+
+
+def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the deploy is not shown to be the cause, or "": the new revision logged at least
+    db_error_logs_min failed name lookups (signal dns_failure: "getaddrinfo EAI_AGAIN H", "lookup H
+    on 169.254.169.254:53: no such host", "Temporary failure in name resolution"), and reaches its VPC
+    the way the revision it replaced did (path_changed: same connector, egress and network
+    interfaces). A lookup is answered by Cloud Run's resolver, which the revision before asks the
+    same way: a record deleted from a private zone, or a resolver that stops answering, fails it too,
+    and a rollback cures neither; a host setting the deploy changed is cured by it, and Runwarden
+    reads no environment to tell them apart. So the deploy is not ruled out, nor shown (it competes),
+    as the database's "no such host" answer from a driver is (scenario
+    private_dns_record_deleted_after_deploy). A deploy that changed the path (Direct VPC egress on a
+    network the private zone is not visible to) is the lookups' cause, and rolling back restores
+    the path that resolved: this says nothing ("")."""
+    lookups = facts.log_matches(LogSignal.DNS_FAILURE, suspect.short_name)
+    deploy = facts.recent_deploy()
+    if not facts.logged_enough(len(lookups)) or deploy is None or deploy[0].name != suspect.name:
+        return ""
+    previous = deploy[1]
+    if path_changed(previous, suspect) or _served_beside(facts, suspect):
+        return ""
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DNS_FAILURE)}",
+           f"{len(lookups)} failed name lookups on {suspect.short_name}, e.g. {lookups[0].text[:160]!r}; its path to "
+           f"the VPC is {previous.short_name}'s", "failed name lookups on a path the revision before resolves on "
+           "too: a rollback cures a name the deploy changed, not a record or a resolver", False, role="context")
+    return (f"{suspect.short_name}'s name lookups fail ({len(lookups)}x, e.g. {lookups[0].text[:120]!r}) on the same "
+            f"path to the VPC as {previous.short_name}, which asks the same resolver: a deleted record or a resolver "
+            "that stops answering fails both, and only a host name the deploy changed is cured by sending "
+            "traffic back")
+
+
+def _served_beside(facts: Facts, suspect: Revision) -> bool:
+    """Whether another revision served at least min_requests requests since the deploy (a canary's
+    split), cleanly (_errors_concentrated has checked it), with fewer than db_error_logs_min failed
+    lookups of its own: it resolved its names on the same resolver in the same minutes, so the new
+    revision's failed lookups are of names its own deploy brought (a host setting)."""
+    s, window = facts.s, facts.since_deploy(suspect)
+    return any(facts.requests(window, name).total >= s.min_requests
+               and len(facts.log_matches(LogSignal.DNS_FAILURE, name)) < s.db_error_logs_min
+               for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
 
 
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:

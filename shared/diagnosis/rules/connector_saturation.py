@@ -91,6 +91,9 @@ def evaluate(facts: Facts) -> Finding:
     elsewhere, ruled_out = _waits_on_named_host(facts, c)
     if elsewhere:
         return c.no(elsewhere) if ruled_out else c.doubt(elsewhere, NAMED_HOST)
+    unresolved = _names_not_resolved(facts, c)
+    if unresolved:
+        return c.doubt(unresolved, NAMES_NOT_RESOLVED)
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
@@ -399,8 +402,14 @@ def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
 
 def _unreached(facts: Facts) -> int:
     """Errors of reaching the database in the logs (a dial timeout, a reset, a pool wait): every
-    refusal is also a connection error (its pattern is in both signals), the rest failed to reach it."""
-    return len(facts.database_lines(LogSignal.DB_CONNECTION)) - sum(map(len, refusals(facts).values()))
+    refusal is also a connection error (its pattern is in both signals), the rest failed to reach it.
+    A connection error whose text is a failed name lookup (pgjdbc's "Caused by:
+    java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
+    nothing: it is not counted here, and `_names_not_resolved` reads it."""
+    answered = {id(e) for entries in refusals(facts).values() for e in entries}
+    unresolved = {id(e) for e in facts.log_matches(LogSignal.DNS_FAILURE)}
+    return sum(1 for e in facts.database_lines(LogSignal.DB_CONNECTION)
+               if id(e) not in answered and id(e) not in unresolved)
 
 
 def _unread(facts: Facts) -> list[str]:
@@ -564,6 +573,39 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     return (f"the requests wait on an HTTP dependency the application names: {len(timeouts)} of its calls to {named} "
             f"timed out, with {_unreached(facts)} errors of reaching the database; {named} is {where}: connector "
             f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
+
+
+# What a person checks when the application's name lookups fail.
+NAMES_NOT_RESOLVED = ("check the names the application fails to resolve and who answers for them: a Cloud DNS private "
+                      "zone's records and the networks it is visible to, a recent change of a host setting, the "
+                      "resolver's answers from another instance; scale the connector only if its CPU or throughput "
+                      "shows it is the bottleneck once names resolve")
+
+
+def _names_not_resolved(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the
+    application's name lookups failed (signal dns_failure: "getaddrinfo EAI_AGAIN", "Temporary failure
+    in name resolution", Go's "lookup H on 169.254.169.254:53: no such host"), with fewer than
+    db_error_logs_min errors of reaching the database. A lookup is answered by the resolver, not by the
+    connector's instances: Cloud Run's is the metadata server (169.254.169.254, the server Go's lookups
+    name), which a connector lets consult the network's private zones ("internal DNS", Serverless VPC
+    Access docs). Whether a lookup's packets ever cross the connector is not documented (UNCONFIRMED):
+    if they do, a saturated connector could time lookups out, so this does not rule the connector out;
+    it competes, under either egress, and the requests that fail on names are never a scale-up alone.
+    Never a cause on its own either: which name, and whose resolver, the words seldom say."""
+    failed = facts.log_matches(LogSignal.DNS_FAILURE)
+    unreached = _unreached(facts)
+    if not facts.logged_enough(len(failed)) or unreached >= facts.s.db_error_logs_min:
+        return ""
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DNS_FAILURE)}",
+           f"{len(failed)} of the application's name lookups failed, e.g. {failed[0].text[:160]!r}; {unreached} "
+           "errors of reaching the database",
+           f"< {facts.s.db_error_logs_min} failed name lookups: a request that fails on a name never dials through "
+           "the connector", False, role="context")
+    return (f"the application's name lookups fail ({len(failed)}x, e.g. {failed[0].text[:120]!r}), with {unreached} "
+            f"errors of reaching the database: a request that cannot resolve its host dials nothing, through "
+            f"connector {facts.b.connector.short_name} or elsewhere, so its stress is not shown to explain the "
+            "failures")
 
 
 _REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)
