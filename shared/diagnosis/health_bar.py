@@ -76,6 +76,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.alerts.ratio_query import ratio_query_covers_504
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
 
@@ -219,6 +220,8 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         if not counts_server_errors(alert):
             return _not_judged(s, f"the alert counts requests above {threshold:g} (a volume alert): the health "
                                   "check judges failures and latency, not the volume of requests")
+        if not counts_only_server_errors(alert):
+            return _not_judged(s, _OTHER_RESPONSES.format(filter=alert.condition_filter[:160]))
         # A rate below 1 a second bounds each minute's count at 60 times it, which the window's sum
         # (at least any minute's count) must not exceed; a count stays the count (either reading).
         count = threshold * 60 if threshold < 1 and alert.aligner == "ALIGN_RATE" else threshold
@@ -233,9 +236,18 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert's threshold {threshold:g} is below 1 with no denominator (not a ratio "
                               "condition) and no aggregation: whether it is a share, a rate a second or a count is "
                               "not stated, so clean 5xx and p99 do not show its condition cleared")
+    if alert.ratio and not counts_only_server_errors(alert):
+        # A share of non-2xx (`!= "2xx"`, `one_of("4xx", "5xx")`, a negated 2xx) at 1 % held on 5 % of 404s
+        # from a bad deploy while the 5xx and 429 the health check reads were clean: `healthy`.
+        return _not_judged(s, _OTHER_RESPONSES.format(filter=alert.condition_filter[:160]))
     if threshold is not None and 0 < threshold < s.healthy_error_ratio and alert.ratio:
         return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     return default
+
+
+_OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other than the 5xx and 429 the health "
+                    "check reads, or compares their code in a way not read here (a negation, `!=`, a regular "
+                    "expression): clean 5xx and 429 do not show its condition cleared")
 
 
 def counts_server_errors(alert: AlertContext) -> bool:
@@ -243,6 +255,66 @@ def counts_server_errors(alert: AlertContext) -> bool:
     labels = alert.metric_labels
     return (labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
             or bool(_SERVER_ERRORS.search(alert.condition_filter)))
+
+
+# One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
+# `metric.labels.response_code_class = "5xx"`, `metric.label.response_code = one_of("500", "503")`, a
+# `NOT` or `-` before a term negating it), with its operator and value. An operator other than `=`
+# (`!=`, `:` "has", `>`, a regular expression) or a negated term is not read.
+_CODE_TERM = re.compile(
+    r"""(?P<neg>\bNOT\s+|-\s*)?(?:\b[\w.]*\.)?\b(?P<label>response_code(?:_class)?)\b\s*(?P<op>!=|=~|!~|==|=|:|>=|<=|>|<)?"""
+    r"""\s*(?P<value>one_of\s*\([^)]*\)|"[^"]*"|'[^']*'|[\w.]+)?""", re.IGNORECASE)
+_QUOTED = re.compile(r"""["']([^"']*)["']""")
+_SERVER_CODE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
+
+
+def numerator_codes(alert: AlertContext) -> frozenset[str] | None:
+    """The response classes and codes a threshold condition's filter compares its numerator with ("5xx",
+    "503", ...; lower case), empty when it names none; None when a comparison is not read (negated, not
+    an equality, a value of another form). Its terms' AND or OR is not read: callers ask of every value."""
+    values: set[str] = set()
+    for term in _CODE_TERM.finditer(alert.condition_filter):
+        op, value = term.group("op"), term.group("value") or ""
+        if term.group("neg") or op not in ("=", "==") or not value:
+            return None
+        found = _QUOTED.findall(value) if value.lower().startswith("one_of") else [value.strip("\"'")]
+        if not found:
+            return None
+        values.update(v.lower() for v in found)
+    return frozenset(values)
+
+
+def counts_only_server_errors(alert: AlertContext) -> bool:
+    """The condition's numerator counts 5xx or 429 and nothing else, which the health check's share of 5xx
+    and 429 bounds: every response code its filter compares with is one of them, or, its filter naming
+    none, the violating series' labels are (a policy grouped by response class or code). A non-2xx share
+    (`response_code_class != "2xx"`, `one_of("4xx", "5xx")`) counts 4xx the health check does not read."""
+    codes = numerator_codes(alert)
+    if codes is None:
+        return False
+    if codes:
+        return all(_SERVER_CODE.fullmatch(code) for code in codes)
+    labels = alert.metric_labels
+    named = labels.get("response_code_class") or labels.get("response_code") or ""
+    return bool(_SERVER_CODE.fullmatch(named))
+
+
+def counts_504s(alert: AlertContext) -> bool:
+    """A ratio condition's numerator counts every 504, so its threshold is a bar for the share of 504s (a
+    service with that share of 504s alone meets the condition): the 5xx class or the code 504, in every
+    response-code comparison of its filter (an AND of `response_code_class="5xx"` and `response_code="503"`
+    is 503s alone), or of its query (`ratio_query_covers_504`). A share of 503s at 0.5 % says nothing of
+    the share of 504s that matters. A filter naming no code: the violating series' labels (a policy
+    grouped by class or code has a share per class or code, each under the same bar)."""
+    if alert.condition_kind == "other":
+        return ratio_query_covers_504(alert.condition_filter)
+    codes = numerator_codes(alert)
+    if codes is None:
+        return False
+    if codes:
+        return codes <= {"5xx", "504"}
+    labels = alert.metric_labels
+    return labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
 
 
 def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:

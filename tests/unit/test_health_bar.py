@@ -139,7 +139,7 @@ def test_a_latency_alert_below_the_hang_bar_is_cleared_only_under_its_own_thresh
 
 def test_a_ratio_alert_tighter_than_the_healthy_ratio_is_judged_at_its_own_threshold():
     tight = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.005,
-                         ratio=True)
+                         ratio=True, metric_labels={"response_code_class": "5xx"})
     # 0.4 of 40.4 a minute is 1.0 % 500s: under healthy_error_ratio's 1 %, over the alert's 0.5 %.
     persisting = _diagnose(_serving(Evidence(), error_per_minute=0.4), tight)
 
