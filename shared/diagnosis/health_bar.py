@@ -58,7 +58,8 @@ show (a cache, a path that seldom reads, a quiet hour): `database/up` is judged 
 series (which the evidence reads) stayed at 1 over the minutes judged, besides the users' requests
 (`sql_up_needed`); any other Cloud SQL metric (connections, CPU, disk, memory, replication) is not
 read, so its alert is not judged.
-An uptime check (resource `uptime_url`) probes the service from outside, and can fail where the
+An uptime check (resource `uptime_url`, or an uptime check metric on the service's own
+`cloud_run_revision`, a check created on the service) probes the service from outside, and can fail where the
 service never sees it: DNS, the certificate, a domain mapping, a load balancer, a probe path that is
 a small share of the traffic. The check's own result (monitoring.googleapis.com/uptime_check/
 check_passed) is not read. So its alert is judged on the service's requests only when they showed
@@ -87,6 +88,14 @@ SQL_RESOURCE = "cloudsql_database"
 # Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
 _SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
 UPTIME_RESOURCE = "uptime_url"
+# An uptime check's own metrics (check_passed, request_latency, content_mismatch, ...: Cloud Monitoring's
+# metric list, monitoring.googleapis.com/uptime_check/). A check may probe the Cloud Run service itself
+# rather than a URL (UptimeCheckConfig.monitored_resource: "The following monitored resource types are
+# valid for this field: uptime_url, gce_instance, gae_app, aws_ec2_instance, aws_elb_load_balancer
+# k8s_service servicedirectory_service cloud_run_revision", Monitoring v3 REST reference,
+# projects.uptimeCheckConfigs); its series then on cloud_run_revision is UNCONFIRMED (no sample), and
+# either way it is judged as a check on the service's URL is.
+UPTIME_METRICS = "monitoring.googleapis.com/uptime_check/"
 CONNECTOR_RESOURCE = "vpc_access_connector"
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 # A condition filter that selects server errors: response_code_class "5xx", or a 5xx response_code.
@@ -126,7 +135,7 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     unread = _form_not_judged(alert, s)
     if unread is not None:
         return unread
-    if alert.resource_type == UPTIME_RESOURCE:
+    if alert.resource_type == UPTIME_RESOURCE or alert.metric_type.startswith(UPTIME_METRICS):
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True, why_not=(
             f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
             "around the incident's start: the check's failure may lie outside the service (DNS, certificate, "
