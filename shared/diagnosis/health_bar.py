@@ -245,6 +245,11 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert's threshold {threshold:g} is below 1 with no denominator (not a ratio "
                               "condition) and no aggregation: whether it is a share, a rate a second or a count is "
                               "not stated, so clean 5xx and p99 do not show its condition cleared")
+    if alert.ratio and _denominator_narrowed(alert):
+        # 5xx over 2xx at 1 %: 1 % 5xx beside 30 % 4xx is 1.4 % of the 2xx, the condition still met.
+        return _not_judged(s, f"the alert's denominator ({alert.denominator_filter[:160]!r}) {_denominator_narrowed(alert)}: "
+                              "its share is not the share of all requests the health check reads, so a clean share "
+                              "does not show its condition cleared")
     if alert.ratio and not counts_only_server_errors(alert):
         # A share of non-2xx (`!= "2xx"`, `one_of("4xx", "5xx")`, a negated 2xx) at 1 % held on 5 % of 404s
         # from a bad deploy while the 5xx and 429 the health check reads were clean: `healthy`.
@@ -308,6 +313,26 @@ def counts_only_server_errors(alert: AlertContext) -> bool:
     return bool(_SERVER_CODE.fullmatch(named))
 
 
+_METRIC_TYPE = re.compile(r'\bmetric\.type\s*=\s*"([^"]+)"')
+
+
+def _denominator_narrowed(alert: AlertContext) -> str:
+    """How a threshold condition's denominatorFilter is not all of the requests its numerator's are a part
+    of, or "": it compares a response code (5xx over 2xx: a larger share than 5xx over all), or names
+    another metric. A denominator selecting other resource labels than the numerator is not read here: the
+    ratio is taken between series of the same labels after aggregation ("When computing ratios, the
+    aggregations and denominator_aggregations fields must use the same alignment period and produce time
+    series that have the same periodicity and labels", MetricThreshold.denominator_aggregations, Monitoring
+    v3 REST reference), and the notification names one service's series."""
+    text = alert.denominator_filter
+    if _CODE_TERM.search(text):
+        return "selects requests by their response code, not all of them"
+    metrics = set(_METRIC_TYPE.findall(text))
+    if metrics and metrics != {REQUEST_COUNT}:
+        return f"counts {', '.join(sorted(metrics))}, not {REQUEST_COUNT}"
+    return ""
+
+
 def counts_504s(alert: AlertContext) -> bool:
     """A ratio condition's numerator counts every 504, so its threshold is a bar for the share of 504s (a
     service with that share of 504s alone meets the condition): the 5xx class or the code 504, in every
@@ -317,6 +342,8 @@ def counts_504s(alert: AlertContext) -> bool:
     grouped by class or code has a share per class or code, each under the same bar)."""
     if alert.condition_kind == "other":
         return ratio_query_covers_504(alert.condition_filter)
+    if _denominator_narrowed(alert):
+        return False    # 5xx per instance (instance_count under it) is no share of requests at all
     codes = numerator_codes(alert)
     if codes is None:
         return False

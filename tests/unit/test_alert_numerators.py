@@ -65,6 +65,11 @@ SHARES_504 = {
     "500 or 503 (one_of)": (share_of(_numerator('metric.labels.response_code=one_of("500", "503")')), {}, False),
     "5xx but not 504": (share_of(_numerator('metric.labels.response_code_class="5xx" AND '
                                             'NOT metric.labels.response_code="504"')), {}, False),
+    "5xx per instance (instance_count under it)": (
+        {"conditionThreshold": {**share_of(_numerator('metric.labels.response_code_class="5xx"'))["conditionThreshold"],
+                                "denominatorFilter": 'metric.type="run.googleapis.com/container/instance_count" AND '
+                                                     'resource.type="cloud_run_revision"'}},
+        {"response_code_class": "5xx"}, False),
     "PromQL 5xx share": (_promql('response_code_class="5xx"'), {}, True),
     "PromQL 504 share": (_promql('response_code="504"'), {}, True),
     "PromQL 5.. share": (_promql('response_code=~"5.."'), {}, True),
@@ -139,3 +144,36 @@ def test_a_request_count_condition_is_judged_only_when_its_numerator_counts_5xx_
     assert (result.signature is Signature.HEALTHY) is judged, result.summary
     if not judged:
         assert "5xx and 429" in bar.why_not or "volume" in bar.why_not
+
+
+def _over(denominator: str) -> dict[str, Any]:
+    condition = _share('metric.labels.response_code_class="5xx"')
+    condition["conditionThreshold"]["denominatorFilter"] = denominator
+    return condition
+
+
+# name: (a 5xx share's denominatorFilter, is it judged on the share of all requests the check reads)
+DENOMINATORS = {
+    "all requests": (ALL, True),
+    "all requests of the project (grouped by service after)": (
+        'metric.type="run.googleapis.com/request_count"', True),
+    "2xx (5xx over successes)": (f'{RUN} AND metric.labels.response_code_class="2xx"', False),
+    "all but 4xx": (f'{RUN} AND metric.labels.response_code_class!="4xx"', False),
+    "another metric": ('metric.type="run.googleapis.com/container/instance_count" AND '
+                       'resource.type="cloud_run_revision"', False),
+}
+
+
+@pytest.mark.parametrize("name", DENOMINATORS)
+def test_a_share_is_judged_only_over_all_of_its_requests(name):
+    """5xx over 2xx at 0.5 %: 0.5 % 5xx beside 30 % 4xx is 0.7 % of the 2xx, the condition still met
+    while the share of all requests the check reads is at its bar. Before, judged at 0.5 % of all."""
+    denominator, judged = DENOMINATORS[name]
+    document = notification(_over(denominator), threshold="0.005")
+    alert = alert_context(parse_notification(document))
+
+    bar = health_bar(alert, S)
+    result = diagnose(_serving(Evidence(), 0).bundle().model_copy(update={"alert": alert}), S)
+
+    assert bar.judged is judged, bar.why_not
+    assert (result.signature is Signature.HEALTHY) is judged, result.summary
