@@ -21,7 +21,10 @@ alert's own:
   with no aggregation in the notification such a threshold is not judged: a share, a rate or a
   count, its unit is not stated (a share only from a ratio condition: AlertContext.ratio);
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
-  client errors are not what the check reads);
+  client errors are not what the check reads); a share or a count whose numerator counts anything but
+  5xx and 429 (`counts_only_server_errors`: non-2xx, `one_of("4xx", "5xx")`, 3xx, a code compared by a
+  regular expression or negated) is not judged either, nor a share whose denominatorFilter selects by
+  response code (5xx over 2xx is a larger share than over all requests) or counts another metric;
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
   gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
   `hang_latency_seconds`; without a threshold: not judged; and judged only when the condition's
