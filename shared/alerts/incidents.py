@@ -220,9 +220,10 @@ _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^
 
 # ... and which resources by their labels, `resource.labels.service_name = "backend"` (`resource.label.` too;
 # "Monitoring filters": `resource.labels.zone = "us-central1-a"`; a log-match filter's the same way, Cloud
-# Logging's "Logging query language": `resource.labels.service_name="..."`). Only an un-negated equality
+# Logging's "Logging query language": `resource.labels.service_name="..."`; the key quoted,
+# `resource.label."service_name"`, as gcloud and Terraform policies often print it). Only an un-negated equality
 # with a quoted value is read: `!=`, `one_of(...)`, `starts_with(...)`, a regular expression are not.
-_FILTER_RESOURCE_LABEL = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.labels?\.(\w+)\s*=\s*"([^"]*)"')
+_FILTER_RESOURCE_LABEL = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.labels?\."?(\w+)"?\s*=\s*"([^"]*)"')
 
 
 def _selected_labels(text: str) -> dict[str, set[str]]:

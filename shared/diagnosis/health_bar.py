@@ -276,10 +276,11 @@ def counts_server_errors(alert: AlertContext) -> bool:
 
 # One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
 # `metric.labels.response_code_class = "5xx"`, `metric.label.response_code = one_of("500", "503")`, a
-# `NOT` or `-` before a term negating it), with its operator and value. An operator other than `=`
+# `NOT` or `-` before a term negating it; the key quoted, `metric.label."response_code_class"`, as some
+# writers print it), with its operator and value. An operator other than `=`
 # (`!=`, `:` "has", `>`, a regular expression) or a negated term is not read.
 _CODE_TERM = re.compile(
-    r"""(?P<neg>\bNOT\s+|-\s*)?(?:\b[\w.]*\.)?\b(?P<label>response_code(?:_class)?)\b\s*(?P<op>!=|=~|!~|==|=|:|>=|<=|>|<)?"""
+    r"""(?P<neg>\bNOT\s+|-\s*)?(?:\b[\w.]*\.)?"?\b(?P<label>response_code(?:_class)?)\b"?\s*(?P<op>!=|=~|!~|==|=|:|>=|<=|>|<)?"""
     r"""\s*(?P<value>one_of\s*\([^)]*\)|"[^"]*"|'[^']*'|[\w.]+)?""", re.IGNORECASE)
 _QUOTED = re.compile(r"""["']([^"']*)["']""")
 _SERVER_CODE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)

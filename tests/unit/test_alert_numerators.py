@@ -57,6 +57,10 @@ SHARES_504 = {
     "5xx over all, grouped by code (the 503 series fired)": (
         share_of(_numerator('metric.labels.response_code_class="5xx"')),
         {"response_code_class": "5xx", "response_code": "503"}, True),
+    "5xx over all, the label key quoted (as gcloud and Terraform policies print it)": (
+        share_of(_numerator('metric.label."response_code_class"="5xx"')), {"response_code_class": "5xx"}, True),
+    "503s over all, the label key quoted": (share_of(_numerator('metric.label."response_code"="503"')),
+                                            {"response_code": "503"}, False),
     "503s over all": (share_of(_numerator('metric.labels.response_code="503"')), {"response_code": "503"}, False),
     "503s over all, the code unquoted": (share_of(_numerator("metric.labels.response_code = 503")), {}, False),
     "the 5xx class AND the code 503": (
@@ -109,6 +113,7 @@ def _count(terms: str, bar: float = 5) -> dict[str, Any]:
 # name: (condition, its threshold as the notification shows it, is it judged on the 5xx and 429 the check reads)
 NUMERATORS = {
     "share of 5xx": (_share('metric.labels.response_code_class="5xx"'), "0.005", True),
+    "share of 5xx, the label key quoted": (_share('metric.label."response_code_class"="5xx"'), "0.005", True),
     "share of 500 and 503 (one_of)": (_share('metric.labels.response_code=one_of("500","503")'), "0.005", True),
     "share of 429": (_share('metric.labels.response_code="429"'), "0.005", True),
     "share of 5xx or 429": (_share('(metric.labels.response_code_class="5xx" OR metric.labels.response_code="429")'),

@@ -156,9 +156,14 @@ def other_services_condition() -> dict[str, Any]:
     return document
 
 
-def test_a_resource_its_condition_does_not_select_by_label_is_not_judged_healthy():
+@pytest.mark.parametrize("quoted_key", [False, True], ids=["key-plain", "key-quoted"])
+def test_a_resource_its_condition_does_not_select_by_label_is_not_judged_healthy(quoted_key):
     """backend's bar is not frontend's: the resource the notification names is not one its condition selects."""
-    incident = parse_notification(other_services_condition())
+    document = other_services_condition()
+    if quoted_key:
+        body = condition(document)["conditionThreshold"]
+        body["filter"] = body["filter"].replace("resource.labels.service_name", 'resource.label."service_name"')
+    incident = parse_notification(document)
     words = "the notification's resource has service_name 'frontend', not the 'backend' its condition"
     assert words in incident.condition_doubt, incident.condition_doubt
     alert = alert_context(incident)
@@ -175,12 +180,13 @@ def test_a_closed_on_a_resource_its_condition_does_not_select_shows_no_recovery(
 @pytest.mark.parametrize("selection", [
     'resource.labels.service_name="backend"',
     'resource.label.service_name = "backend"',
+    'resource.label."service_name"="backend"',
     '(resource.labels.service_name="frontend" OR resource.labels.service_name="backend")',
     'resource.labels.service_name=one_of("frontend", "backend")',
     'resource.labels.service_name=starts_with("back")',
     'resource.labels.service_name!="frontend"',
     'NOT resource.labels.service_name="frontend"',
-], ids=["equal", "label-singular", "either-of-two", "one-of", "starts-with", "not-equal", "negated"])
+], ids=["equal", "label-singular", "key-quoted", "either-of-two", "one-of", "starts-with", "not-equal", "negated"])
 def test_a_filter_selecting_the_notifications_resource_or_not_read_raises_no_doubt(selection):
     document = notification()
     condition(document)["conditionThreshold"]["filter"] = (
