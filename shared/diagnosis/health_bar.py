@@ -21,7 +21,8 @@ alert's own:
   with no aggregation in the notification such a threshold is not judged: a share, a rate or a
   count, its unit is not stated (a share only from a ratio condition: AlertContext.ratio);
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
-  client errors are not what the check reads); a share or a count whose numerator counts anything but
+  client errors are not what the check reads), nor one under ALIGN_PERCENT_CHANGE (a change between
+  periods: 4 5xx becoming 10 is +150 %, not 150 5xx); a share or a count whose numerator counts anything but
   5xx and 429 (`counts_only_server_errors`: non-2xx, `one_of("4xx", "5xx")`, 3xx, a code compared by a
   regular expression or negated) is not judged either, nor a share whose denominatorFilter selects by
   response code (5xx over 2xx is a larger share than over all requests) or counts another metric;
@@ -218,6 +219,14 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
                               f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
                               "429 and the latency, not the volume of requests nor a success ratio")
+    if alert.aligner in _NOT_A_COUNT_ALIGNERS:
+        # ALIGN_PERCENT_CHANGE, a "rate of change" condition ("Align and convert to a percentage change",
+        # Aggregation.Aligner; the console's name for it UNCONFIRMED): 4 5xx a window becoming 10 is
+        # +150 %, met at a bar of 50 that, read as a count of 50 5xx, was `healthy`. A rise ended is not
+        # what clean requests show.
+        return _not_judged(s, f"the alert compares {alert.aligner} of {REQUEST_COUNT} with its threshold "
+                              f"({alert.threshold}): a change between periods, not a count nor a share, which the "
+                              "health check does not read")
     labels = alert.metric_labels
     client = (labels.get("response_code_class", "").lower() == "4xx"
               or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
@@ -250,8 +259,8 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
                               "not stated, so clean 5xx and p99 do not show its condition cleared")
     if alert.ratio and _denominator_narrowed(alert):
         # 5xx over 2xx at 1 %: 1 % 5xx beside 30 % 4xx is 1.4 % of the 2xx, the condition still met.
-        return _not_judged(s, f"the alert's denominator ({alert.denominator_filter[:160]!r}) {_denominator_narrowed(alert)}: "
-                              "its share is not the share of all requests the health check reads, so a clean share "
+        return _not_judged(s, f"the alert's denominator ({alert.denominator_filter[:160]!r}) "
+                              f"{_denominator_narrowed(alert)}: its share is not the share of all requests the health check reads, so a clean share "
                               "does not show its condition cleared")
     if alert.ratio and not counts_only_server_errors(alert):
         # A share of non-2xx (`!= "2xx"`, `one_of("4xx", "5xx")`, a negated 2xx) at 1 % held on 5 % of 404s
@@ -265,6 +274,14 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
 _OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other than the 5xx and 429 the health "
                     "check reads, or compares their code in a way not read here (a negation, `!=`, a regular "
                     "expression): clean 5xx and 429 do not show its condition cleared")
+
+
+# Aligners whose value is neither a count, a rate nor a share of requests (google-cloud-monitoring,
+# types/common.py, Aggregation.Aligner): ALIGN_PERCENT_CHANGE "returns ((current - previous)/previous) *
+# 100" over a 10-minute moving mean; ALIGN_COUNT_TRUE, ALIGN_COUNT_FALSE and ALIGN_FRACTION_TRUE are for
+# BOOL series, which request_count is not (a policy carrying one is not read either).
+_NOT_A_COUNT_ALIGNERS = frozenset({"ALIGN_PERCENT_CHANGE", "ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE",
+                                   "ALIGN_COUNT_FALSE"})
 
 
 def counts_server_errors(alert: AlertContext) -> bool:

@@ -22,16 +22,18 @@ from tests.unit.test_condition_units import _serving
 
 S = DiagnosisSettings()
 RUN = 'resource.type="cloud_run_revision" AND resource.labels.service_name="backend"'
+COUNT = "run.googleapis.com/request_count"
+FIVE_XX = ' AND metric.labels.response_code_class="5xx"'
 
 
-def _alert(metric: str, aligner: str, bar: float, shown: str, reducer: str = "") -> dict[str, Any]:
+def _alert(metric: str, aligner: str, bar: float, shown: str, reducer: str = "", terms: str = "") -> dict[str, Any]:
     document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
     incident = document["incident"]
     aggregation = {"alignmentPeriod": "60s", "perSeriesAligner": aligner}
     if reducer:
         aggregation.update(crossSeriesReducer=reducer, groupByFields=["resource.label.service_name"])
     incident["condition"]["conditionThreshold"] = {
-        "filter": f'metric.type="{metric}" AND {RUN}', "aggregations": [aggregation],
+        "filter": f'metric.type="{metric}" AND {RUN}{terms}', "aggregations": [aggregation],
         "comparison": "COMPARISON_GT", "thresholdValue": bar, "duration": "300s", "trigger": {"percent": 50}}
     incident.update(metric={"type": metric, "labels": {}}, threshold_value=shown, observed_value="1.2e+02")
     return document
@@ -45,22 +47,28 @@ NOT_READ = {
         _alert("run.googleapis.com/container/max_request_concurrencies", "ALIGN_PERCENTILE_99", 70, "70"), False),
     "CPU utilization p99 above 0.8": (
         _alert("run.googleapis.com/container/cpu/utilizations", "ALIGN_PERCENTILE_99", 0.8, "0.8"), False),
+    # The console's "rate of change" condition: the 5xx count's percent change over the period, above 50 (%).
+    # Read as a count of 50 5xx, 4 5xx a window becoming 10 (+150 %, the condition met) was `healthy`.
+    "5xx rate of change above 50 % (ALIGN_PERCENT_CHANGE)": (
+        _alert(COUNT, "ALIGN_PERCENT_CHANGE", 50, "50", terms=FIVE_XX), False),
+    "5xx count above 5 (ALIGN_DELTA), the row above's counterpart": (
+        _alert(COUNT, "ALIGN_DELTA", 5, "5", terms=FIVE_XX), True),
     "latency p99 above 2 (meant as seconds, read as the metric's ms)": (
         _alert("run.googleapis.com/request_latencies", "ALIGN_PERCENTILE_99", 2, "2"), True),
 }
 
 
 @pytest.mark.parametrize("name", NOT_READ)
-def test_a_condition_on_what_the_check_does_not_read_is_never_healthy_on_clean_requests(name):
-    """Clean requests at a 0.2 s p99: none of these conditions is shown cleared by them (a latency bar of
-    2 is 2 ms, the metric's unit, which a 0.2 s p99 exceeds)."""
+def test_clean_requests_are_healthy_only_for_a_condition_the_check_reads(name):
+    """Clean requests at a 0.2 s p99: only a count of 5xx is shown cleared by them (a latency bar of 2 is
+    2 ms, the metric's unit, which a 0.2 s p99 exceeds)."""
     document, judged = NOT_READ[name]
     alert = alert_context(parse_notification(document))
 
     result = diagnose(_serving(Evidence(), 0).bundle().model_copy(update={"alert": alert}), S)
 
     assert health_bar(alert, S).judged is judged
-    assert result.signature is not Signature.HEALTHY, result.summary
+    assert (result.signature is Signature.HEALTHY) is (judged and alert.metric_type == COUNT), result.summary
 
 
 def test_the_service_read_is_the_resource_labels_whatever_a_person_wrote_elsewhere():
