@@ -218,6 +218,23 @@ _FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)
 _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^"]+)"')
 
 
+# ... and which resources by their labels, `resource.labels.service_name = "backend"` (`resource.label.` too;
+# "Monitoring filters": `resource.labels.zone = "us-central1-a"`; a log-match filter's the same way, Cloud
+# Logging's "Logging query language": `resource.labels.service_name="..."`; the key quoted,
+# `resource.label."service_name"`, as gcloud and Terraform policies often print it). Only an un-negated equality
+# with a quoted value is read: `!=`, `one_of(...)`, `starts_with(...)`, a regular expression are not.
+_FILTER_RESOURCE_LABEL = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.labels?\."?(\w+)"?\s*=\s*"([^"]*)"')
+
+
+def _selected_labels(text: str) -> dict[str, set[str]]:
+    """The resource labels `text` selects by an equality, each with the values it names (several in an OR)."""
+    selected: dict[str, set[str]] = {}
+    for found in _FILTER_RESOURCE_LABEL.finditer(text):
+        if not found.group(1):
+            selected.setdefault(found.group(2), set()).add(found.group(3))
+    return selected
+
+
 def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
     """The types `filters` select by name, leaving out a negated one: `NOT resource.type="k8s_container"`
     selects no k8s_container. A negation of a parenthesised group is not read through: its types count
@@ -526,7 +543,21 @@ class Incident(BaseModel):
                     f"{' or '.join(sorted(resource_types))} its condition {quoted(shown or named)} filters on: its "
                     "policy may have several conditions (an AND policy's are met \"even if they are met on completely "
                     "different resources\"), and which one its resource, bar and value are is unknown")
-        return self.threshold_disagreement
+        return self._resource_label_doubt(shown or named) or self.threshold_disagreement
+
+    def _resource_label_doubt(self, condition: str) -> str:
+        """Why the notification's resource is not one its condition's filter selects by a label (an OR
+        policy of one condition per service, its notification carrying the other service's condition, or
+        a relay that rewrote the labels), or "". Its bar, comparison and value are then another resource's:
+        a `healthy` judged at backend's bar on frontend."""
+        for label, values in _selected_labels(self.condition_filter).items():
+            value = self.resource_labels.get(label, "")
+            if value and value not in values:
+                return (f"the notification's resource has {label} {quoted(value, 60)}, not the "
+                        f"{' or '.join(quoted(v, 60) for v in sorted(values))} its condition {quoted(condition)} "
+                        "filters on: its policy may have several conditions, and which one its bar and value are "
+                        "is unknown")
+        return ""
 
     @property
     def recovery_shown(self) -> str:

@@ -158,26 +158,34 @@ def _matching_keeps_services_apart(on: str | None, labels: str | None, grouping:
 
 def promql_ratio(query: str) -> bool:
     """Whether a PromQL query is the 5xx share of requests compared upward with a plain number."""
+    return bool(_promql_failed(query))
+
+
+def _promql_failed(query: str) -> str:
+    """The numerator's response-code matcher (label, operator and value, as `_Part.codes`) when the PromQL query is the 5xx
+    share of requests compared upward with a plain number, else ""."""
     text = "\n".join(line.split("#", 1)[0] for line in query.splitlines())
     masked = _mask(text)
     compared = _COMPARISON.match(masked) if masked is not None else None
     if not compared or compared.group(3):
-        return False
+        return ""
     expression = _unwrap(text[:compared.end(1)])
     top = _mask(expression) or ""
     if top.count("/") != 1:
-        return False
+        return ""
     cut = top.index("/")
     if _OTHER_OPERATOR.search(top[:cut]) or _OTHER_OPERATOR.search(top[cut + 1:]):
-        return False
+        return ""
     modifier = _MODIFIER.match(expression[cut + 1:])
     numerator, denominator = _part(expression[:cut]), _part(modifier.group(5)) if modifier else None
     if numerator is None or denominator is None or len(numerator.codes) != 1:
-        return False
-    return (bool(_FAILED.fullmatch(next(iter(numerator.codes)))) and not denominator.codes
-            and numerator.others == denominator.others and numerator.grouping == denominator.grouping
-            and (numerator.function, numerator.window) == (denominator.function, denominator.window)
-            and _matching_keeps_services_apart(modifier.group(1), modifier.group(2), numerator.grouping))
+        return ""
+    code = next(iter(numerator.codes))
+    share = (bool(_FAILED.fullmatch(code)) and not denominator.codes
+             and numerator.others == denominator.others and numerator.grouping == denominator.grouping
+             and (numerator.function, numerator.window) == (denominator.function, denominator.window)
+             and _matching_keeps_services_apart(modifier.group(1), modifier.group(2), numerator.grouping))
+    return code if share else ""
 
 
 # --- MQL ------------------------------------------------------------------------------------
@@ -237,6 +245,20 @@ def mql_ratio(query: str) -> bool:
         return False
     outside = text[:text.index("{")] + text[text.index("}") + 1:]
     return "response_code" not in outside and _arms_are_5xx_over_all(*arms)
+
+
+def ratio_query_covers_504(query: str) -> bool:
+    """Whether a query read as a share (`ratio_query`) counts every 504 in its numerator: the 5xx
+    class (`response_code_class="5xx"`, `response_code=~"5.."`) or the one code 504. A share of 503s
+    alone at 2 % says nothing of what share of 504s matters (a 504 share of 5 % leaves it at 0)."""
+    failed = _promql_failed(query)
+    if failed:
+        value = failed.split("\x00")[2]
+        return value in ("5xx", "5..", "504")
+    if not mql_ratio(query):
+        return False
+    codes = re.findall(r"metric\.response_code(_class)?\s*==\s*['\"]?(\w+)", query)
+    return bool(codes) and all(value in ("5xx", "504") for _, value in codes)
 
 
 def ratio_query(query: str) -> bool:

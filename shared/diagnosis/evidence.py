@@ -583,6 +583,8 @@ class AlertContext(_Model):
     # what the alert counted (e.g. response_code_class "4xx"), for shared/diagnosis/health_bar.py.
     metric_labels: dict[str, str] = Field(default_factory=dict)
     condition_filter: str = ""
+    # A ratio condition's denominatorFilter ("" otherwise): what the share is of (health_bar.py).
+    denominator_filter: str = ""
     # "threshold", "absent", "log_match", "other" (an MQL, PromQL or SQL query); "unstated" when the
     # notification carried no `condition` at all (its comparison, aggregation and filter unknown:
     # shared/diagnosis/health_bar.py); "" when no notification said (a table, an older record).

@@ -21,7 +21,11 @@ alert's own:
   with no aggregation in the notification such a threshold is not judged: a share, a rate or a
   count, its unit is not stated (a share only from a ratio condition: AlertContext.ratio);
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
-  client errors are not what the check reads);
+  client errors are not what the check reads), nor one under ALIGN_PERCENT_CHANGE (a change between
+  periods: 4 5xx becoming 10 is +150 %, not 150 5xx); a share or a count whose numerator counts anything but
+  5xx and 429 (`counts_only_server_errors`: non-2xx, `one_of("4xx", "5xx")`, 3xx, a code compared by a
+  regular expression or negated) is not judged either, nor a share whose denominatorFilter selects by
+  response code (5xx over 2xx is a larger share than over all requests) or counts another metric;
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
   gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
   `hang_latency_seconds`; without a threshold: not judged; and judged only when the condition's
@@ -58,7 +62,8 @@ show (a cache, a path that seldom reads, a quiet hour): `database/up` is judged 
 series (which the evidence reads) stayed at 1 over the minutes judged, besides the users' requests
 (`sql_up_needed`); any other Cloud SQL metric (connections, CPU, disk, memory, replication) is not
 read, so its alert is not judged.
-An uptime check (resource `uptime_url`) probes the service from outside, and can fail where the
+An uptime check (resource `uptime_url`, or an uptime check metric on the service's own
+`cloud_run_revision`, a check created on the service) probes the service from outside, and can fail where the
 service never sees it: DNS, the certificate, a domain mapping, a load balancer, a probe path that is
 a small share of the traffic. The check's own result (monitoring.googleapis.com/uptime_check/
 check_passed) is not read. So its alert is judged on the service's requests only when they showed
@@ -76,6 +81,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.alerts.ratio_query import ratio_query_covers_504
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
 
@@ -86,6 +92,14 @@ SQL_RESOURCE = "cloudsql_database"
 # Resource types whose alerts are about the service itself (Cloud Monitoring's monitored resource list).
 _SERVICE_RESOURCES = frozenset({"cloud_run_revision"})
 UPTIME_RESOURCE = "uptime_url"
+# An uptime check's own metrics (check_passed, request_latency, content_mismatch, ...: Cloud Monitoring's
+# metric list, monitoring.googleapis.com/uptime_check/). A check may probe the Cloud Run service itself
+# rather than a URL (UptimeCheckConfig.monitored_resource: "The following monitored resource types are
+# valid for this field: uptime_url, gce_instance, gae_app, aws_ec2_instance, aws_elb_load_balancer
+# k8s_service servicedirectory_service cloud_run_revision", Monitoring v3 REST reference,
+# projects.uptimeCheckConfigs); its series then on cloud_run_revision is UNCONFIRMED (no sample), and
+# either way it is judged as a check on the service's URL is.
+UPTIME_METRICS = "monitoring.googleapis.com/uptime_check/"
 CONNECTOR_RESOURCE = "vpc_access_connector"
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 # A condition filter that selects server errors: response_code_class "5xx", or a 5xx response_code.
@@ -125,7 +139,7 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     unread = _form_not_judged(alert, s)
     if unread is not None:
         return unread
-    if alert.resource_type == UPTIME_RESOURCE:
+    if alert.resource_type == UPTIME_RESOURCE or alert.metric_type.startswith(UPTIME_METRICS):
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True, why_not=(
             f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
             "around the incident's start: the check's failure may lie outside the service (DNS, certificate, "
@@ -205,6 +219,14 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
                               f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
                               "429 and the latency, not the volume of requests nor a success ratio")
+    if alert.aligner in _NOT_A_COUNT_ALIGNERS:
+        # ALIGN_PERCENT_CHANGE, a "rate of change" condition ("Align and convert to a percentage change",
+        # Aggregation.Aligner; the console's name for it UNCONFIRMED): 4 5xx a window becoming 10 is
+        # +150 %, met at a bar of 50 that, read as a count of 50 5xx, was `healthy`. A rise ended is not
+        # what clean requests show.
+        return _not_judged(s, f"the alert compares {alert.aligner} of {REQUEST_COUNT} with its threshold "
+                              f"({alert.threshold}): a change between periods, not a count nor a share, which the "
+                              "health check does not read")
     labels = alert.metric_labels
     client = (labels.get("response_code_class", "").lower() == "4xx"
               or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
@@ -219,6 +241,8 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         if not counts_server_errors(alert):
             return _not_judged(s, f"the alert counts requests above {threshold:g} (a volume alert): the health "
                                   "check judges failures and latency, not the volume of requests")
+        if not counts_only_server_errors(alert):
+            return _not_judged(s, _OTHER_RESPONSES.format(filter=alert.condition_filter[:160]))
         # A rate below 1 a second bounds each minute's count at 60 times it, which the window's sum
         # (at least any minute's count) must not exceed; a count stays the count (either reading).
         count = threshold * 60 if threshold < 1 and alert.aligner == "ALIGN_RATE" else threshold
@@ -233,9 +257,31 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert's threshold {threshold:g} is below 1 with no denominator (not a ratio "
                               "condition) and no aggregation: whether it is a share, a rate a second or a count is "
                               "not stated, so clean 5xx and p99 do not show its condition cleared")
+    if alert.ratio and _denominator_narrowed(alert):
+        # 5xx over 2xx at 1 %: 1 % 5xx beside 30 % 4xx is 1.4 % of the 2xx, the condition still met.
+        return _not_judged(s, f"the alert's denominator ({alert.denominator_filter[:160]!r}) "
+                              f"{_denominator_narrowed(alert)}: its share is not the share of all requests the health check reads, so a clean share "
+                              "does not show its condition cleared")
+    if alert.ratio and not counts_only_server_errors(alert):
+        # A share of non-2xx (`!= "2xx"`, `one_of("4xx", "5xx")`, a negated 2xx) at 1 % held on 5 % of 404s
+        # from a bad deploy while the 5xx and 429 the health check reads were clean: `healthy`.
+        return _not_judged(s, _OTHER_RESPONSES.format(filter=alert.condition_filter[:160]))
     if threshold is not None and 0 < threshold < s.healthy_error_ratio and alert.ratio:
         return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     return default
+
+
+_OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other than the 5xx and 429 the health "
+                    "check reads, or compares their code in a way not read here (a negation, `!=`, a regular "
+                    "expression): clean 5xx and 429 do not show its condition cleared")
+
+
+# Aligners whose value is neither a count, a rate nor a share of requests (google-cloud-monitoring,
+# types/common.py, Aggregation.Aligner): ALIGN_PERCENT_CHANGE "returns ((current - previous)/previous) *
+# 100" over a 10-minute moving mean; ALIGN_COUNT_TRUE, ALIGN_COUNT_FALSE and ALIGN_FRACTION_TRUE are for
+# BOOL series, which request_count is not (a policy carrying one is not read either).
+_NOT_A_COUNT_ALIGNERS = frozenset({"ALIGN_PERCENT_CHANGE", "ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE",
+                                   "ALIGN_COUNT_FALSE"})
 
 
 def counts_server_errors(alert: AlertContext) -> bool:
@@ -243,6 +289,89 @@ def counts_server_errors(alert: AlertContext) -> bool:
     labels = alert.metric_labels
     return (labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
             or bool(_SERVER_ERRORS.search(alert.condition_filter)))
+
+
+# One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
+# `metric.labels.response_code_class = "5xx"`, `metric.label.response_code = one_of("500", "503")`, a
+# `NOT` or `-` before a term negating it; the key quoted, `metric.label."response_code_class"`, as some
+# writers print it), with its operator and value. An operator other than `=`
+# (`!=`, `:` "has", `>`, a regular expression) or a negated term is not read.
+_CODE_TERM = re.compile(
+    r"""(?P<neg>\bNOT\s+|-\s*)?(?:\b[\w.]*\.)?"?\b(?P<label>response_code(?:_class)?)\b"?\s*(?P<op>!=|=~|!~|==|=|:|>=|<=|>|<)?"""
+    r"""\s*(?P<value>one_of\s*\([^)]*\)|"[^"]*"|'[^']*'|[\w.]+)?""", re.IGNORECASE)
+_QUOTED = re.compile(r"""["']([^"']*)["']""")
+_SERVER_CODE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
+
+
+def numerator_codes(alert: AlertContext) -> frozenset[str] | None:
+    """The response classes and codes a threshold condition's filter compares its numerator with ("5xx",
+    "503", ...; lower case), empty when it names none; None when a comparison is not read (negated, not
+    an equality, a value of another form). Its terms' AND or OR is not read: callers ask of every value."""
+    values: set[str] = set()
+    for term in _CODE_TERM.finditer(alert.condition_filter):
+        op, value = term.group("op"), term.group("value") or ""
+        if term.group("neg") or op not in ("=", "==") or not value:
+            return None
+        found = _QUOTED.findall(value) if value.lower().startswith("one_of") else [value.strip("\"'")]
+        if not found:
+            return None
+        values.update(v.lower() for v in found)
+    return frozenset(values)
+
+
+def counts_only_server_errors(alert: AlertContext) -> bool:
+    """The condition's numerator counts 5xx or 429 and nothing else, which the health check's share of 5xx
+    and 429 bounds: every response code its filter compares with is one of them, or, its filter naming
+    none, the violating series' labels are (a policy grouped by response class or code). A non-2xx share
+    (`response_code_class != "2xx"`, `one_of("4xx", "5xx")`) counts 4xx the health check does not read."""
+    codes = numerator_codes(alert)
+    if codes is None:
+        return False
+    if codes:
+        return all(_SERVER_CODE.fullmatch(code) for code in codes)
+    labels = alert.metric_labels
+    named = labels.get("response_code_class") or labels.get("response_code") or ""
+    return bool(_SERVER_CODE.fullmatch(named))
+
+
+_METRIC_TYPE = re.compile(r'\bmetric\.type\s*=\s*"([^"]+)"')
+
+
+def _denominator_narrowed(alert: AlertContext) -> str:
+    """How a threshold condition's denominatorFilter is not all of the requests its numerator's are a part
+    of, or "": it compares a response code (5xx over 2xx: a larger share than 5xx over all), or names
+    another metric. A denominator selecting other resource labels than the numerator is not read here: the
+    ratio is taken between series of the same labels after aggregation ("When computing ratios, the
+    aggregations and denominator_aggregations fields must use the same alignment period and produce time
+    series that have the same periodicity and labels", MetricThreshold.denominator_aggregations, Monitoring
+    v3 REST reference), and the notification names one service's series."""
+    text = alert.denominator_filter
+    if _CODE_TERM.search(text):
+        return "selects requests by their response code, not all of them"
+    metrics = set(_METRIC_TYPE.findall(text))
+    if metrics and metrics != {REQUEST_COUNT}:
+        return f"counts {', '.join(sorted(metrics))}, not {REQUEST_COUNT}"
+    return ""
+
+
+def counts_504s(alert: AlertContext) -> bool:
+    """A ratio condition's numerator counts every 504, so its threshold is a bar for the share of 504s (a
+    service with that share of 504s alone meets the condition): the 5xx class or the code 504, in every
+    response-code comparison of its filter (an AND of `response_code_class="5xx"` and `response_code="503"`
+    is 503s alone), or of its query (`ratio_query_covers_504`). A share of 503s at 0.5 % says nothing of
+    the share of 504s that matters. A filter naming no code: the violating series' labels (a policy
+    grouped by class or code has a share per class or code, each under the same bar)."""
+    if alert.condition_kind == "other":
+        return ratio_query_covers_504(alert.condition_filter)
+    if _denominator_narrowed(alert):
+        return False    # 5xx per instance (instance_count under it) is no share of requests at all
+    codes = numerator_codes(alert)
+    if codes is None:
+        return False
+    if codes:
+        return codes <= {"5xx", "504"}
+    labels = alert.metric_labels
+    return labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
 
 
 def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:

@@ -43,6 +43,7 @@ def alert_context(incident: Incident) -> AlertContext:
                         ratio=incident.is_ratio and not doubt, condition_doubt=doubt,
                         log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
+                        denominator_filter=incident.denominator_filter,
                         condition_kind=incident.condition_kind or CONDITION_UNSTATED, forecast=incident.forecast,
                         aligner=incident.aligner, reducer=incident.reducer,
                         revision=(incident.resource_labels.get("revision_name", "")

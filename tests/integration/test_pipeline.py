@@ -506,6 +506,26 @@ def test_a_notification_without_its_condition_is_escalated_not_cleared_as_health
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
 
 
+def test_a_share_of_non_2xx_on_clean_5xx_is_escalated_not_cleared_as_healthy(world, capsys):
+    """A policy on the share of responses that are not 2xx (`response_code_class != "2xx"`, 4xx included)
+    at 1 %: clean 5xx and 429 do not show it cleared (404s from a bad route go on), and it was skipped as
+    healthy where nobody heard of it. It is escalated, saying why, and reaches a person."""
+    world.seed("healthy")
+    notification = resolve_scenario("healthy").notification(world.anchor)
+    body = notification["incident"]["condition"]["conditionThreshold"]
+    body.update(filter=body["filter"] + ' AND metric.labels.response_code_class!="2xx"', thresholdValue=0.01,
+                denominatorFilter='metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"')
+    notification["incident"].update(threshold_value="0.01", observed_value="0.06",
+                                    metric={"type": "run.googleapis.com/request_count", "labels": {}})
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "counts responses other than the 5xx and 429 the health check reads" in outcome.reason, outcome.reason
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
 def test_a_rejected_alert_carries_no_credential_its_documentation_held(world, capsys):
     """A malformed notification (its start in milliseconds) whose policy documentation holds a runbook's
     bearer token: the outcome and the lines a person reads carry what it said, not the token."""

@@ -145,3 +145,50 @@ def test_a_filter_naming_the_notifications_resource_type_or_none_raises_no_doubt
     document = notification()
     condition(document)["conditionThreshold"]["filter"] = filter_
     assert parse_notification(document).condition_doubt == ""
+
+
+def other_services_condition() -> dict[str, Any]:
+    """An OR policy of one 5xx condition per service, frontend's series firing, the notification carrying
+    backend's condition (its filter names service_name "backend"; which condition a notification of such a
+    policy carries is unconfirmed)."""
+    document = notification()
+    document["incident"]["resource"]["labels"]["service_name"] = "frontend"
+    return document
+
+
+@pytest.mark.parametrize("quoted_key", [False, True], ids=["key-plain", "key-quoted"])
+def test_a_resource_its_condition_does_not_select_by_label_is_not_judged_healthy(quoted_key):
+    """backend's bar is not frontend's: the resource the notification names is not one its condition selects."""
+    document = other_services_condition()
+    if quoted_key:
+        body = condition(document)["conditionThreshold"]
+        body["filter"] = body["filter"].replace("resource.labels.service_name", 'resource.label."service_name"')
+    incident = parse_notification(document)
+    words = "the notification's resource has service_name 'frontend', not the 'backend' its condition"
+    assert words in incident.condition_doubt, incident.condition_doubt
+    alert = alert_context(incident)
+    assert not health_bar(alert, S).judged and alert.threshold is None and not alert.ratio
+    assert incident.target.name.endswith("/services/frontend")   # the violating series' resource, as ever
+
+
+def test_a_closed_on_a_resource_its_condition_does_not_select_shows_no_recovery():
+    closed = other_services_condition()
+    closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="0.01")
+    assert parse_notification(closed).recovery_shown == ""
+
+
+@pytest.mark.parametrize("selection", [
+    'resource.labels.service_name="backend"',
+    'resource.label.service_name = "backend"',
+    'resource.label."service_name"="backend"',
+    '(resource.labels.service_name="frontend" OR resource.labels.service_name="backend")',
+    'resource.labels.service_name=one_of("frontend", "backend")',
+    'resource.labels.service_name=starts_with("back")',
+    'resource.labels.service_name!="frontend"',
+    'NOT resource.labels.service_name="frontend"',
+], ids=["equal", "label-singular", "key-quoted", "either-of-two", "one-of", "starts-with", "not-equal", "negated"])
+def test_a_filter_selecting_the_notifications_resource_or_not_read_raises_no_doubt(selection):
+    document = notification()
+    condition(document)["conditionThreshold"]["filter"] = (
+        f'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND {selection}')
+    assert parse_notification(document).condition_doubt == ""

@@ -82,6 +82,23 @@ QUERIES = {
     "success share is 1 minus": (f"1 - {promql(FIVE.replace('5xx', '2xx'), ALL, tail='')} > 0.02", False),
     "sum without": (promql(f'sum without (response_code_class) (rate({M}{{response_code_class="5xx"}}[5m]))',
                            f"sum without (response_code_class) (rate({M}[5m]))"), False),
+    # PromQL forms teams write that are not read: never a share (the 504 bar stays the settings', and a
+    # query condition is never judged `healthy` whatever it is): a guard against a zero denominator, a
+    # zero when no 5xx series exists, a shifted window, a traffic floor joined by `and`, per-second
+    # rates of the last two points, averages and maxima of series, a regular expression over codes.
+    "clamp_min denominator": (promql(FIVE, f"clamp_min({ALL}, 1)"), False),
+    "or vector(0) numerator": (promql(f"({FIVE} or vector(0))", ALL), False),
+    "offset on both sides": (promql(f'{BY} (rate({M}{{response_code_class="5xx"}}[5m] offset 5m))',
+                                    f"{BY} (rate({M}[5m] offset 5m))"), False),
+    "a traffic floor joined by and": (promql(FIVE, ALL, tail=f" > 0.02 and {ALL} > 1"), False),
+    "the bar on the left": (f"0.02 < {promql(FIVE, ALL, tail='')}", False),
+    "irate": (promql(f'{BY} (irate({M}{{response_code_class="5xx"}}[5m]))', f"{BY} (irate({M}[5m]))"), False),
+    "avg by": (promql(f'avg by (service_name) (rate({M}{{response_code_class="5xx"}}[5m]))',
+                      f"avg by (service_name) (rate({M}[5m]))"), False),
+    "5xx or 4xx by regular expression": (promql(f'{BY} (rate({M}{{response_code_class=~"5xx|4xx"}}[5m]))', ALL),
+                                         False),
+    "50[234] by regular expression": (promql(f'{BY} (rate({M}{{response_code=~"50[234]"}}[5m]))', ALL), False),
+    "the bar in scientific notation": (promql(FIVE, ALL, tail=" > 2e-2"), True),
     # MQL, shares
     "MQL ratio with ident": (f"{FETCH} | {{filter metric.response_code_class == '5xx' ; ident}} | {GROUP} | ratio | "
                              f"{COND}", True),

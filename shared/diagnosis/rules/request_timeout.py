@@ -10,7 +10,7 @@ fractional threshold alone may be a rate) (a policy that pages at 2 % of 504s ha
 from __future__ import annotations
 
 from shared.diagnosis.facts import Facts, Window, hms
-from shared.diagnosis.health_bar import counts_server_errors
+from shared.diagnosis.health_bar import counts_504s
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.deploy_changes import timeout_seconds
@@ -97,9 +97,12 @@ def share_bar(facts: Facts) -> tuple[float, str]:
     # second (ALIGN_RATE) at 0.02 is about one 5xx a minute, and read as 2 % it lowered the 504 bar.
     # And a share of 5xx only: a threshold condition's denominatorFilter makes any numerator a share
     # (4xx over all at 2 % lowered the 504 bar as a 5xx share would), so its filter must select 5xx; a
-    # query condition is a ratio only as the 5xx share of its requests already (`ratio_query`).
+    # query condition is a ratio only as the 5xx share of its requests already (`ratio_query`). And a
+    # share that counts every 504 (`counts_504s`): a policy on the share of 503s alone at 0.5 % lowered
+    # the 504 bar to 0.5 %, and a service whose 1 % of requests cut at the timeout (under the 10 % that
+    # matters by default) read as a request timeout on another policy's bar.
     if (alert is not None and alert.threshold is not None and alert.ratio and 0 < alert.threshold < s.status_ratio
-            and (alert.condition_kind == "other" or counts_server_errors(alert))):
+            and counts_504s(alert)):
         return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
     return s.status_ratio, "status_ratio"
 
