@@ -1177,8 +1177,16 @@ class Gate:
         etag, generation or update time to guard it with: its fields in the vpcaccess.v1 REST discovery
         document) the later write simply lands over it.
         This plan is stored before the read, so two overrides racing each see the other's: both hold
-        back, neither writes (precision before recall; each answer names the other)."""
-        listed = self._others_listed(target, held.claim[1])
+        back, neither writes (precision before recall; each answer names the other). More plans open
+        within the lease than one read lists (in_flight.LISTED) may hide one on `target`: that holds back
+        too, saying so, rather than write over a plan not read."""
+        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
+        others, more = in_flight.others_on(self.state, target, since, held.claim[1])
+        listed = "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
+        if more and not listed:
+            return (f"more than {in_flight.LISTED} writes are under way within a claim's lease, more than one read "
+                    f"lists, so one to {target} may be among them; override_limits never writes over a write still "
+                    "in flight, so nothing was written: send this again (a new command_id) once they have ended")
         if not listed:
             return ""
         return (f"another write to {target} is under way: {listed}; override_limits sets aside the cooldown and "
