@@ -16,7 +16,7 @@ from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation import in_flight
 from shared.remediation.guardrails import Gate, pause_key
 from shared.remediation.records import (ACTIONS, FLAGS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
-                                        ActionState, IntentRecord, PinRecord, RestoreNote,
+                                        ActionState, PinRecord, RestoreNote,
                                         RestoreNoteState)
 
 
@@ -192,16 +192,9 @@ def _in_scope(target: str | None, *names: str) -> bool:
 def _planned(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
     """The open plans noted since `since` in the pause's scope, each (when, how it is named), and whether
     more were open than read."""
-    found, more = in_flight.open_plans(run.adapters.state, since, _LISTED)
-    plans = []
-    for data in found:
-        try:
-            plan = IntentRecord.model_validate(data)
-        except ValueError:
-            continue
-        if plan.noted_at >= since and _in_scope(target, plan.target, plan.service):
-            plans.append((plan.noted_at, in_flight.named(plan)))
-    return plans, more
+    found, more = in_flight.plans_since(run.adapters.state, since, _LISTED)
+    return [(plan.noted_at, in_flight.named(plan)) for plan in found
+            if _in_scope(target, plan.target, plan.service)], more
 
 
 def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:

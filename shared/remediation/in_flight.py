@@ -43,19 +43,26 @@ def open_plans(state: Any, since: datetime, limit: int = LISTED) -> tuple[list[d
     return found[:limit], len(found) > limit
 
 
-def others_on(state: Any, target: str, since: datetime, own_key: str) -> tuple[list[IntentRecord], bool]:
-    """The open plans noted since `since` that write `target` under another claim than `own_key` (and
-    whether more plans were open than read, so that one may have been missed)."""
-    found, more = open_plans(state, since)
+def plans_since(state: Any, since: datetime, limit: int = LISTED) -> tuple[list[IntentRecord], bool]:
+    """The open plans noted since `since` as records (one that does not read as a plan is passed over),
+    and whether more were open than read."""
+    found, more = open_plans(state, since, limit)
     plans = []
     for data in found:
         try:
             plan = IntentRecord.model_validate(data)
         except ValueError:
             continue
-        if plan.target == target and plan.claim_key != own_key and plan.noted_at >= since:
+        if plan.noted_at >= since:
             plans.append(plan)
     return plans, more
+
+
+def others_on(state: Any, target: str, since: datetime, own_key: str) -> tuple[list[IntentRecord], bool]:
+    """The open plans noted since `since` that write `target` under another claim than `own_key` (and
+    whether more plans were open than read, so that one may have been missed)."""
+    plans, more = plans_since(state, since)
+    return [plan for plan in plans if plan.target == target and plan.claim_key != own_key], more
 
 
 def named(plan: IntentRecord) -> str:
