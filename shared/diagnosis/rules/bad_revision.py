@@ -356,8 +356,9 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
     the way the revision it replaced did (path_changed: same connector, egress and network
     interfaces). A lookup is answered by Cloud Run's resolver, which the revision before asks the
     same way: a record deleted from a private zone, or a resolver that stops answering, fails it too,
-    and a rollback cures neither; a host setting the deploy changed is cured by it, and Runwarden
-    reads no environment to tell them apart. So the deploy is not ruled out, nor shown (it competes),
+    and a rollback cures neither; a host setting the deploy changed is cured by it, and only a
+    host the new revision's env names and the one before's does not shows that
+    (_deploy_named_the_hosts). Otherwise the deploy is not ruled out, nor shown (it competes),
     as the database's "no such host" answer from a driver is (scenario
     private_dns_record_deleted_after_deploy). A deploy that changed the path (Direct VPC egress on a
     network the private zone is not visible to) is the lookups' cause, and rolling back restores
