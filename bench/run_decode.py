@@ -94,7 +94,9 @@ def plain_revision(proto: Any) -> Any:
         service_account=proto.service_account, cloudsql_instances=tuple(instances),
         max_instance_count=proto.scaling.max_instance_count or None,
         timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
-        container_concurrency=proto.max_instance_request_concurrency or None, **_resources(proto.containers))
+        container_concurrency=proto.max_instance_request_concurrency or None, **_resources(proto.containers),
+        env_values=tuple(e.value for c in proto.containers for e in c.env
+                         if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value))
 
 
 def _resources(containers: Any) -> dict[str, Any]:

@@ -101,6 +101,11 @@ class Revision(_Model):
     memory_mib: float | None = None
     cpu_limit: float | None = None
     cpu_idle: bool | None = None
+    # Every container's plain env values (Container.env[].value, google/cloud/run/v2/k8s_min.proto
+    # EnvVar: "value" or "value_source"; a secret_key_ref's value is never in the revision). Only
+    # compared (shared/diagnosis/env_hosts.py), never printed: a value may hold a password. Left out
+    # of dumps and reprs. (): none read.
+    env_values: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
 
     @property
     def short_name(self) -> str:

@@ -1183,6 +1183,30 @@ def upstream_hosts(text: str) -> list[str]:
     return [host if which == _POOL_HOST else without_port(host)]
 
 
+# The host a DNS_FAILURE line names, where its words name one (each from the same source as its
+# DNS_FAILURE pattern above; glibc's bare gai_strerror text names none): Node's "getaddrinfo
+# ENOTFOUND H", Go's "lookup H on S: ...", Java's "UnknownHostException: H", gRPC's "DNS resolution
+# failed for H", and the texts that carry a resolver's words after the host: libpq's "could not
+# translate host name "H" to address", aiohttp's "Cannot connect to host H:443".
+_LOOKUP_HOST = re.compile(
+    r"getaddrinfo (?:EAI_AGAIN|ENOTFOUND|EAI_NONAME) ([\w.-]+)"
+    r"|\blookup ([\w-]+\.[\w.-]+)(?: on [\w.:\[\]%-]+)?: "
+    r"|java\.net\.UnknownHostException: ([\w.-]+)"
+    r"|DNS resolution failed for (?:dns:(?:///)?)?([\w.-]+)"
+    r'|could not translate host name "([\w.-]+)" to address'
+    r"|Cannot connect to host ([\w.-]+):\d+", re.IGNORECASE)
+
+
+def lookup_host(text: str) -> str:
+    """The host name a failed lookup's line names (lower case, without a trailing dot or a port), or
+    "" when its words name none."""
+    found = _LOOKUP_HOST.search(text)
+    if found is None:
+        return ""
+    host = next(group for group in found.groups() if group is not None)
+    return host.rstrip(".").lower()
+
+
 def without_port(authority: str) -> str:
     """A URL authority's host: `h:443` -> `h`; an IPv6 literal keeps its brackets whole, `[2001:db8::1]:8080`
     -> `[2001:db8::1]` (RFC 3986 §3.2.2: "A host identified by an Internet Protocol literal address,

@@ -638,7 +638,15 @@ def revision_from_proto(proto: Any) -> Revision:
         "timeout_seconds": timeout,
         "container_concurrency": proto.max_instance_request_concurrency or None,  # 0 = unset
         **_resources(proto.containers),
+        "env_values": _plain_env_values(proto.containers),
     }, _REVISION_FIELDS)
+
+
+def _plain_env_values(containers: Any) -> tuple[str, ...]:
+    """Every container's plain env values, in order (revision.proto Revision.containers, k8s_min.proto
+    Container.env: EnvVar's `value` or its `value_source.secret_key_ref`; the oneof `values`, so a
+    secret's variable has no value here). Empty values are left out."""
+    return tuple(e.value for c in containers for e in c.env if e.WhichOneof("values") == "value" and e.value)
 
 
 def _resources(containers: Any) -> dict[str, Any]:

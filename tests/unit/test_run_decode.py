@@ -72,6 +72,12 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
             limits=limits, cpu_idle=rng.random() < 0.5))
         if rng.random() < 0.5:
             container.ports = [run_v2.ContainerPort(container_port=8080)]
+        # Plain values, empty ones, and a secret's reference (EnvVar's oneof `values`).
+        for n in range(rng.randrange(3)):
+            container.env.append(run_v2.EnvVar(name=f"V{n}", value=rng.choice(["", "db.example", f"v{k}{n}"])))
+        if rng.random() < 0.5:
+            container.env.append(run_v2.EnvVar(name="DB_PASSWORD", value_source=run_v2.EnvVarSource(
+                secret_key_ref=run_v2.SecretKeySelector(secret="db-password", version="3"))))
         proto.containers.append(container)
     return proto
 
@@ -149,3 +155,18 @@ def test_the_ingress_containers_limits_are_read_beside_a_sidecar():
     revision = revision_from_proto(proto)
 
     assert (revision.memory_mib, revision.cpu_limit, revision.cpu_idle) == (1024.0, 2.0, True)
+
+
+def test_plain_env_values_are_read_from_every_container_and_a_secrets_never():
+    """Container.env[]: EnvVar's `value` or `value_source.secret_key_ref` (google/cloud/run/v2/k8s_min.proto)."""
+    secret = run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(secret="db-password", version="latest"))
+    proto = run_v2.Revision(name=f"{SERVICE}/revisions/r", containers=[
+        run_v2.Container(name="app", env=[run_v2.EnvVar(name="DB_HOST", value="db.example"),
+                                          run_v2.EnvVar(name="DB_PASSWORD", value_source=secret),
+                                          run_v2.EnvVar(name="EMPTY", value="")]),
+        run_v2.Container(name="proxy", env=[run_v2.EnvVar(name="UPSTREAM", value="http://api.example:8080")])])
+
+    revision = revision_from_proto(proto)
+
+    assert revision.env_values == ("db.example", "http://api.example:8080")
+    assert "db.example" not in repr(revision) and "env_values" not in revision.model_dump()

@@ -7,8 +7,9 @@ from collections import Counter
 from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
-from shared.diagnosis.evidence import Revision
-from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.env_hosts import deploy_brought
+from shared.diagnosis.evidence import LogRecord, Revision
+from shared.diagnosis.log_signals import LogSignal, lookup_host, pattern_of
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, settings_changed
 from shared.diagnosis.signatures import Finding, Signature
@@ -355,8 +356,9 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
     the way the revision it replaced did (path_changed: same connector, egress and network
     interfaces). A lookup is answered by Cloud Run's resolver, which the revision before asks the
     same way: a record deleted from a private zone, or a resolver that stops answering, fails it too,
-    and a rollback cures neither; a host setting the deploy changed is cured by it, and Runwarden
-    reads no environment to tell them apart. So the deploy is not ruled out, nor shown (it competes),
+    and a rollback cures neither; a host setting the deploy changed is cured by it, and only a
+    host the new revision's env names and the one before's does not shows that
+    (_deploy_named_the_hosts). Otherwise the deploy is not ruled out, nor shown (it competes),
     as the database's "no such host" answer from a driver is (scenario
     private_dns_record_deleted_after_deploy). A deploy that changed the path (Direct VPC egress on a
     network the private zone is not visible to) is the lookups' cause, and rolling back restores
@@ -368,6 +370,8 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
     previous = deploy[1]
     if path_changed(previous, suspect) or _served_beside(facts, suspect):
         return ""
+    if _deploy_named_the_hosts(c, lookups, suspect, previous):
+        return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DNS_FAILURE)}",
            f"{len(lookups)} failed name lookups on {suspect.short_name}, e.g. {lookups[0].text[:160]!r}; its path to "
            f"the VPC is {previous.short_name}'s", "failed name lookups on a path the revision before resolves on "
@@ -376,6 +380,26 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
             f"path to the VPC as {previous.short_name}, which asks the same resolver: a deleted record or a resolver "
             "that stops answering fails both, and only a host name the deploy changed is cured by sending "
             "traffic back")
+
+
+def _deploy_named_the_hosts(c: Citation, lookups: list[LogRecord], suspect: Revision, previous: Revision) -> bool:
+    """Whether the deploy brought the names that fail: every failed lookup names a host (Node's
+    "getaddrinfo ENOTFOUND H", Go's "lookup H on ...", Java's "UnknownHostException: H"), and each is
+    named by a plain env value of the new revision (the whole value, a URL's or DSN's host) and by
+    none of the revision it replaced, whose plain env values were read (Cloud Run Admin v2
+    Revision.containers[].env[].value, k8s_min.proto EnvVar). A record deleted or a resolver down
+    would fail the host the revision before names too; a name only the new revision's settings hold
+    (a typo in DB_HOST) is cured by sending traffic back. Env from secrets alone, env not read, a line
+    that names no host: not shown, and the deploy keeps competing. The evidence names the hosts (the
+    log lines printed them), never an env value."""
+    hosts = {lookup_host(e.text) for e in lookups}
+    brought = deploy_brought(hosts, suspect.env_values, previous.env_values)
+    if brought:
+        named = ", ".join(sorted(hosts))
+        c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
+               f"{suspect.short_name}'s env names host {named}; {previous.short_name}'s does not",
+               "a host the failed lookups name, set only by the deploy", True)
+    return brought
 
 
 def _served_beside(facts: Facts, suspect: Revision) -> bool:
