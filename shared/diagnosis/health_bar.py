@@ -411,7 +411,7 @@ def latency_codes(alert: AlertContext) -> frozenset[str] | None:
     """The response classes and codes a request_latencies condition's value is the latency of (lower case),
     empty for all requests, None when its filter compares a code in a way not read (`!=`, a regular
     expression, a negation: `numerator_codes`). request_latencies carries the labels response_code and
-    response_code_class (gcp-facts.md §4; Cloud Monitoring's "Google Cloud metrics" list, run), so a
+    response_code_class (gcp-facts.md §4, from dynatrace-gcp-monitor cloud_run_revision.yml), so a
     filter on them selects those responses' latency alone; and a filter naming none may still measure one
     class or code: the violating series' labels name it when the condition groups by it or does not
     reduce across series (google-cloud-monitoring, types/common.py, Aggregation.group_by_fields: "Fields
