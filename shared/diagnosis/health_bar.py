@@ -32,7 +32,11 @@ alert's own:
   value is a percentile of the 99th or below (`_percentile_value`), which the p99 read bounds: a
   mean (ALIGN_MEAN) is pulled over its threshold by a tail of less than 1 % that p99 never shows
   (0.5 % of requests at 60 s is a 0.3 s mean under a 0.1 s p99), and a sum across series
-  (REDUCE_SUM) exceeds every series' own p99;
+  (REDUCE_SUM) exceeds every series' own p99; and judged on the p99 of all requests only when the
+  condition measures all of them (`latency_codes`): one whose filter or violating series selects a
+  response class or code (2xx, 200, `!= "5xx"`, a regular expression) is not judged, as fast answers
+  of other classes hold the p99 of all under its bar while its own stay slow; one on 5xx (or 429)
+  alone is judged only with none of them left in the window (`error_count` 0);
 - a notification with no `condition`: not judged (whether it fires above or below its threshold,
   what its filter counts and how it aggregates are not stated: a success ratio under 0.99 would
   read as a 5xx share of 0.99);
@@ -79,7 +83,7 @@ bar here is the same, the series it applies to is the revision's as well as the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.alerts.ratio_query import ratio_query_covers_504
 from shared.config import DiagnosisSettings
@@ -383,10 +387,48 @@ def _latencies(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) ->
         return _not_judged(s, f"the alert on {REQUEST_LATENCIES} compares {alert.aligner or 'no aligner'}"
                               f"{' and ' + alert.reducer if alert.reducer else ''} with its threshold, not a percentile "
                               "the p99 read bounds: a mean or a sum can stay over the threshold while p99 is under it")
+    codes = latency_codes(alert)
+    if codes is None or (codes and not all(_SERVER_CODE.fullmatch(code) for code in codes)):
+        return _not_judged(s, _LATENCY_OF_SOME.format(shown=_shown_codes(alert, codes)))
     seconds = alert.threshold / 1000.0   # request_latencies is in milliseconds
-    if seconds >= s.hang_latency_seconds:
-        return default
-    return HealthBar(True, s.healthy_error_ratio, seconds, f"the alert's own latency threshold {alert.threshold:g} ms")
+    bar = default if seconds >= s.hang_latency_seconds else HealthBar(
+        True, s.healthy_error_ratio, seconds, f"the alert's own latency threshold {alert.threshold:g} ms")
+    if not codes:
+        return bar
+    # The latency of 5xx (or 429) alone: the p99 of all requests does not bound it (0.5 % of 504s at 60 s
+    # hold a 5xx p99 of 60 s under an all-requests p99 of 0.2 s and a share under the bar). With none of
+    # them in the window its series holds no point, so the condition cannot hold on live data.
+    alone = f"the alert measures the latency of {', '.join(sorted(codes))} responses alone, so none may remain"
+    return replace(bar, error_count=0, source=alone if bar is default else f"{bar.source}; {alone}")
+
+
+_LATENCY_OF_SOME = (f"the alert on {REQUEST_LATENCIES} measures the latency of {{shown}}, not of all requests: the "
+                    "health check reads the p99 of all requests, which fast answers of other classes (503s refused "
+                    "at once) hold under the bar while the responses the condition measures stay slow")
+
+
+def latency_codes(alert: AlertContext) -> frozenset[str] | None:
+    """The response classes and codes a request_latencies condition's value is the latency of (lower case),
+    empty for all requests, None when its filter compares a code in a way not read (`!=`, a regular
+    expression, a negation: `numerator_codes`). request_latencies carries the labels response_code and
+    response_code_class (gcp-facts.md §4, from dynatrace-gcp-monitor cloud_run_revision.yml), so a
+    filter on them selects those responses' latency alone; and a filter naming none may still measure one
+    class or code: the violating series' labels name it when the condition groups by it or does not
+    reduce across series (google-cloud-monitoring, types/common.py, Aggregation.group_by_fields: "Fields
+    not specified in group_by_fields are aggregated away", "If cross_series_reducer is not defined, this
+    field is ignored": each code's own series is then compared with the threshold; that a notification
+    names the labels of the series that fired is UNCONFIRMED: read either way, a code label names it)."""
+    codes = numerator_codes(alert)
+    if codes is None or codes:
+        return codes
+    labels = alert.metric_labels
+    return frozenset(labels[key].lower() for key in ("response_code_class", "response_code") if labels.get(key))
+
+
+def _shown_codes(alert: AlertContext, codes: frozenset[str] | None) -> str:
+    if codes is None:
+        return f"the responses its filter selects ({alert.condition_filter[:160]!r})"
+    return f"{', '.join(sorted(codes))} responses alone"
 
 
 # Aggregation (google/monitoring/v3/common.proto): ALIGN_PERCENTILE_N "the Nth percentile of the

@@ -214,7 +214,10 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
             + (f", p99 max {max(p99):.1f} s" if p99 else ""))
     if health.kind is HealthKind.HEALTHY:
         bar = health_bar(alert, s)
-        if newest.refused_ratio > bar.error_ratio or (p99 and max(p99) >= bar.p99_seconds):
+        # A count bar (a count of 5xx, or none left after a latency alert on 5xx alone: health_bar.py) is
+        # unmade by the newest minutes' own 5xx and 429 over it: they come on top of the whole minutes'.
+        over_count = bar.error_count is not None and newest.refused > bar.error_count
+        if newest.refused_ratio > bar.error_ratio or over_count or (p99 and max(p99) >= bar.p99_seconds):
             return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
                     f"after its minute), show failures already: {seen}")
         return ""

@@ -406,3 +406,52 @@ def test_a_connector_alert_the_health_check_cannot_see_reaches_a_person(form):
     assert outcome.status.value == "escalated", outcome.reason
     assert "not judged healthy" in outcome.reason, outcome.reason
     assert w.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def _class_latency_alert(select: str = "", labels: dict[str, str] | None = None) -> AlertContext:
+    """A p99 latency policy at 2 s, its filter selecting `select` (a response-code term) or no code."""
+    filter_ = f'metric.type="{LATENCIES}" AND resource.type="cloud_run_revision"' + (f" AND {select}" if select else "")
+    return AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=2000,
+                        condition_kind="threshold", aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX",
+                        condition_filter=filter_, metric_labels=labels or {})
+
+
+# A latency policy's response-code selection (request_latencies carries response_code and
+# response_code_class: gcp-facts.md §4), against requests whose p99 of ALL requests is 0.2 s (under
+# the 2 s bar) and which hold `500s` 500s a minute of 40 (0.4 of 40.4 is 1.0 %, clean by the share).
+# The p99 of all requests does not bound one class's: 2xx slow at 30 s behind fast 503s, or 504s at
+# 60 s rarer than 1 %, both read 0.2 s. (name: (alert, 500s a minute, judged, healthy))
+LATENCY_SELECTIONS = {
+    "no code selected (all requests)": (_class_latency_alert(), 0, True, True),
+    "no code selected, a few 500s under the share": (_class_latency_alert(), 0.4, True, True),
+    "2xx by filter": (_class_latency_alert('metric.label.response_code_class="2xx"'), 0, False, False),
+    "not 5xx (!=) by filter": (_class_latency_alert('metric.label.response_code_class!="5xx"'), 0, False, False),
+    "200 by filter": (_class_latency_alert('metric.label.response_code="200"'), 0, False, False),
+    "2xx or 3xx (one_of)": (_class_latency_alert('metric.label.response_code_class=one_of("2xx", "3xx")'), 0, False,
+                            False),
+    "by a regular expression": (_class_latency_alert('metric.label.response_code=monitoring.regex.full_match("2..")'),
+                                0, False, False),
+    "2xx by the series' label (grouped by class)": (_class_latency_alert(labels={"response_code_class": "2xx"}), 0,
+                                                    False, False),
+    "200 by the series' label": (_class_latency_alert(labels={"response_code": "200"}), 0, False, False),
+    "5xx by filter, none left": (_class_latency_alert('metric.label.response_code_class="5xx"'), 0, True, True),
+    "5xx by filter, a few 500s under the share": (_class_latency_alert('metric.label.response_code_class="5xx"'), 0.4,
+                                                  True, False),
+    "5xx by the series' label, a few 500s": (_class_latency_alert(labels={"response_code_class": "5xx"}), 0.4, True,
+                                             False),
+    "500 or 503 (one_of), a few 500s": (_class_latency_alert('metric.label.response_code=one_of("500", "503")'), 0.4,
+                                        True, False),
+}
+
+
+@pytest.mark.parametrize("name", LATENCY_SELECTIONS)
+def test_a_latency_alert_on_one_response_class_is_not_judged_on_the_p99_of_all(name):
+    alert, errors, judged, healthy = LATENCY_SELECTIONS[name]
+
+    bar = health_bar(alert, S)
+    result = _diagnose(_serving(Evidence(), error_per_minute=errors), alert)
+
+    assert bar.judged is judged, bar.why_not
+    assert (result.signature is Signature.HEALTHY) is healthy, result.summary
+    if not judged:
+        assert "not of all requests" in bar.why_not and "not judged healthy" in str(result.evidence)

@@ -373,6 +373,11 @@ def test_a_failure_that_began_after_the_action_worked_is_not_undone(name, eviden
 
 MEAN_LATENCY_1S = _alert("run.googleapis.com/request_latencies", 1000, aligner="ALIGN_MEAN")
 CLIENT_ERRORS = _alert("run.googleapis.com/request_count", 0.1, ratio=True, metric_labels={"response_code_class": "4xx"})
+# A p99 latency alert on 2xx alone (request_latencies' response_code_class): fast 503s hold the p99 of all
+# requests under its bar while the 2xx it measures stay slow.
+LATENCY_2XX_2S = _alert("run.googleapis.com/request_latencies", 2000,
+                        condition_filter='metric.type="run.googleapis.com/request_latencies" AND '
+                                         'metric.label.response_code_class="2xx"')
 LOG_MATCH = AlertContext(policy="p", resource_type="cloud_run_revision", condition_kind="log_match",
                          log_filter='textPayload:"connection refused"')
 
@@ -403,6 +408,10 @@ UNREAD = [
      StepKind.ESCALATE),
     ("a mean-latency alert closed with nothing shown: not verified", MEAN_LATENCY_1S, served(6, p99=0.3), (4, ""),
      HealthKind.UNCLEAR, StepKind.WAIT),
+    ("p99 of all 0.3 s after a 2xx-latency alert at 2 s: not verified", LATENCY_2XX_2S, served(6, p99=0.3), None,
+     HealthKind.UNCLEAR, StepKind.WAIT),
+    ("a 2xx-latency alert closed after the action with its value under the bar: verified", LATENCY_2XX_2S,
+     served(6, p99=0.3), (4, SHOWN), HealthKind.HEALTHY, StepKind.VERIFY),
     ("no alert kept (an operator's command): the defaults, as before", None, served(6, p99=0.5), None,
      HealthKind.HEALTHY, StepKind.VERIFY),
 ]

@@ -425,6 +425,22 @@ def test_a_verdict_needs_its_newest_minutes_no_worse_than_the_bar():
     assert health.kind is HealthKind.UNCLEAR and "show failures already" in health.why, health.why
 
 
+def test_a_verdict_after_a_5xx_latency_alert_needs_no_5xx_in_its_newest_minutes_either():
+    """A rollback after a p99 policy on the latency of 5xx alone (health_bar.latency_codes: judged only with
+    no 5xx or 429 left, its series then empty). The whole minutes (+2, +7] serve cleanly; the three newest,
+    not yet whole, hold one 504 a minute among 121 (0.8 %, under the share's 1 % bar). Judged on the share
+    alone, `verified`; a 5xx left is a point of the condition's own series (504s at 60 s): unclear."""
+    alert = AlertContext(policy="p", metric_type="run.googleapis.com/request_latencies",
+                         resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=5000,
+                         condition_kind="threshold", condition_filter='metric.type="run.googleapis.com/request_'
+                         'latencies" AND metric.label.response_code_class="5xx"')
+    e = served(10, ok=120, until=7)
+    e.requests(OLD, 7, 10, 120).requests(OLD, 7, 10, 1, "504").latency(OLD, 7, 10, 0.12)
+    health = judge(rollback().model_copy(update={"alert": alert}), read_at_newest(e), SETTINGS, None,
+                   TIMES.min_traffic_ratio)
+    assert health.kind is HealthKind.UNCLEAR and "show failures already" in health.why, health.why
+
+
 def test_an_undo_needs_the_rollbacks_own_revision_failing_in_its_newest_minutes():
     """As above, but the revision rolled back from still ends hung requests with 504 in the newest
     minutes (a 15-minute request timeout): the service's newest minutes fail, the rollback's revision's
