@@ -1187,14 +1187,19 @@ def upstream_hosts(text: str) -> list[str]:
 # DNS_FAILURE pattern above; glibc's bare gai_strerror text names none): Node's "getaddrinfo
 # ENOTFOUND H", Go's "lookup H on S: ...", Java's "UnknownHostException: H", gRPC's "DNS resolution
 # failed for H", and the texts that carry a resolver's words after the host: libpq's "could not
-# translate host name "H" to address", aiohttp's "Cannot connect to host H:443".
+# translate host name "H" to address", aiohttp's "Cannot connect to host H:443". The database
+# drivers' own words for an unknown host (DB_ERROR_TEXTS, Refusal.NO_SUCH_HOST) name it too: pgx's
+# "lookup H ...: no such host" is Go's text above; MySQL's client error 2005 CR_UNKNOWN_HOST is
+# "Unknown MySQL server host '%-.100s' (%d)" (MySQL Error Message Reference, "Client Error Message
+# Reference": Error number 2005; the number after the host is the resolver's own code).
 _LOOKUP_HOST = re.compile(
     r"getaddrinfo (?:EAI_AGAIN|ENOTFOUND|EAI_NONAME) ([\w.-]+)"
     r"|\blookup ([\w-]+\.[\w.-]+)(?: on [\w.:\[\]%-]+)?: "
     r"|java\.net\.UnknownHostException: ([\w.-]+)"
     r"|DNS resolution failed for (?:dns:(?:///)?)?([\w.-]+)"
     r'|could not translate host name "([\w.-]+)" to address'
-    r"|Cannot connect to host ([\w.-]+):\d+", re.IGNORECASE)
+    r"|Cannot connect to host ([\w.-]+):\d+"
+    r"|Unknown MySQL server host '([\w.-]+)'", re.IGNORECASE)
 
 
 def lookup_host(text: str) -> str:

@@ -22,6 +22,11 @@ NODE = f"Error: getaddrinfo ENOTFOUND {TYPO}\n    at GetAddrInfoReqWrap.onlookup
 GO = f"dial tcp: lookup {TYPO} on 169.254.169.254:53: no such host"
 JAVA = f"java.net.UnknownHostException: {TYPO}: Name or service not known"
 BARE = "socket.gaierror: [Errno -2] Name or service not known"
+# The database drivers' own words for the same unknown host (read as the database side's "no such host").
+LIBPQ = f'psycopg2.OperationalError: could not translate host name "{TYPO}" to address: Name or service not known'
+PGX = (f"failed to connect to `host={TYPO} user=app database=orders`: hostname resolving error (lookup {TYPO} on "
+       "169.254.169.254:53: no such host)")
+MYSQL = f"MySQLdb.OperationalError: (2005, \"Unknown MySQL server host '{TYPO}' (-2)\")"
 PASSWORD = "s3cr3t-Pa55w0rd"
 
 
@@ -52,6 +57,17 @@ CASES = {
     "the new revision's env not read": ((GOOD,), (), NODE, ESCALATE),
     "the lookups name no host": ((GOOD,), (TYPO,), BARE, ESCALATE),
     "the host only a part of a longer name in the revision before": ((f"replica.{TYPO}",), (TYPO,), NODE, ROLLBACK),
+    "DB_HOST typo, libpq's own words (psycopg2)": ((GOOD,), (TYPO,), LIBPQ, ROLLBACK),
+    "DB_HOST typo, pgx's own words": ((GOOD,), (TYPO,), PGX, ROLLBACK),
+    "DB_HOST typo, MySQL's 2005": ((GOOD,), (TYPO,), MYSQL, ROLLBACK),
+    "DSN's host mistyped, libpq's own words": ((f"postgresql://app:{PASSWORD}@{GOOD}:5432/orders",),
+                                               (f"postgresql://app:{PASSWORD}@{TYPO}:5432/orders",), LIBPQ, ROLLBACK),
+    "a record deleted, libpq's own words: both revisions name the host": ((TYPO,), (TYPO,), LIBPQ, ESCALATE),
+    "a record deleted, pgx's own words": ((TYPO,), (TYPO,), PGX, ESCALATE),
+    "a record deleted, MySQL's 2005": ((TYPO,), (TYPO,), MYSQL, ESCALATE),
+    "libpq's own words, the revision before's env from secrets only": ((), (TYPO,), LIBPQ, ESCALATE),
+    "MySQL's 2005, the new revision's env not read": ((GOOD,), (), MYSQL, ESCALATE),
+    "MySQL's 2005, the host in neither revision's env": ((GOOD,), (GOOD,), MYSQL, ESCALATE),
 }
 
 
@@ -62,9 +78,10 @@ def test_a_name_the_deploy_brought_is_rolled_back(old_env, new_env, text, expect
     assert (result.signature, plan(result, bundle, S).action) == expected, result.summary
 
 
-def test_the_evidence_names_the_host_never_an_env_value():
+@pytest.mark.parametrize("text", [JAVA, LIBPQ, MYSQL])
+def test_the_evidence_names_the_host_never_an_env_value(text):
     bundle = deployed((f"postgresql://app:{PASSWORD}@{GOOD}:5432/orders",),
-                      (f"postgresql://app:{PASSWORD}@{TYPO}:5432/orders",), JAVA).bundle()
+                      (f"postgresql://app:{PASSWORD}@{TYPO}:5432/orders",), text).bundle()
     result = diagnose(bundle, S)
     said = result.model_dump_json()
     assert f"env names host {TYPO}" in said
@@ -79,6 +96,8 @@ LINES = {
     "resolution": "db.example",
     "Cannot connect to host api.example:443 ssl:default [Temporary failure in name resolution]": "api.example",
     "DNS resolution failed for pubsub.googleapis.com:443: C-ares status is not ARES_SUCCESS": "pubsub.googleapis.com",
+    LIBPQ: TYPO, PGX: TYPO, MYSQL: TYPO,
+    "ERROR 2005 (HY000): Unknown MySQL server host 'Orders-DB.example' (-3)": "orders-db.example",
 }
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import LogRecord, Revision
-from shared.diagnosis.log_signals import LogSignal, lookup_host, pattern_of
+from shared.diagnosis.log_signals import LogSignal, Refusal, lookup_host, pattern_of, refusal_of
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, settings_changed
 from shared.diagnosis.signatures import Finding, Signature
@@ -351,19 +351,19 @@ NAMES_UNRESOLVED = ("find the names that do not resolve and why: a record delete
 
 def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -> str:
     """Why the deploy is not shown to be the cause, or "": the new revision logged at least
-    db_error_logs_min failed name lookups (signal dns_failure: "getaddrinfo EAI_AGAIN H", "lookup H
-    on 169.254.169.254:53: no such host", "Temporary failure in name resolution"), and reaches its VPC
+    db_error_logs_min failed name lookups (_failed_lookups: signal dns_failure, "getaddrinfo EAI_AGAIN
+    H", "lookup H on 169.254.169.254:53: no such host", "Temporary failure in name resolution", and a
+    database driver's own "no such host" words), and reaches its VPC
     the way the revision it replaced did (path_changed: same connector, egress and network
     interfaces). A lookup is answered by Cloud Run's resolver, which the revision before asks the
     same way: a record deleted from a private zone, or a resolver that stops answering, fails it too,
     and a rollback cures neither; a host setting the deploy changed is cured by it, and only a
     host the new revision's env names and the one before's does not shows that
     (_deploy_named_the_hosts). Otherwise the deploy is not ruled out, nor shown (it competes),
-    as the database's "no such host" answer from a driver is (scenario
-    private_dns_record_deleted_after_deploy). A deploy that changed the path (Direct VPC egress on a
+    as database_unreachable's "no such host" is (scenario private_dns_record_deleted_after_deploy). A deploy that changed the path (Direct VPC egress on a
     network the private zone is not visible to) is the lookups' cause, and rolling back restores
     the path that resolved: this says nothing ("")."""
-    lookups = facts.log_matches(LogSignal.DNS_FAILURE, suspect.short_name)
+    lookups = _failed_lookups(facts, suspect.short_name)
     deploy = facts.recent_deploy()
     if not facts.logged_enough(len(lookups)) or deploy is None or deploy[0].name != suspect.name:
         return ""
@@ -382,9 +382,23 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
             "traffic back")
 
 
+def _failed_lookups(facts: Facts, revision: str) -> list[LogRecord]:
+    """The revision's failed name lookups: the resolver's and runtimes' words (signal dns_failure) and
+    the database drivers' own words for a host that does not exist (Refusal.NO_SUCH_HOST: libpq's
+    "could not translate host name "H" to address: Name or service not known", pgx's "hostname
+    resolving error (lookup H ...: no such host)", MySQL's 2005 "Unknown MySQL server host 'H'"),
+    each line once. The drivers' texts are the same failed lookup of the database's name."""
+    lookups = facts.log_matches(LogSignal.DNS_FAILURE, revision)
+    seen = {id(e) for e in lookups}
+    return lookups + [e for e in facts.log_matches(LogSignal.DB_REFUSED, revision)
+                      if id(e) not in seen and refusal_of(e.text) == Refusal.NO_SUCH_HOST]
+
+
 def _deploy_named_the_hosts(c: Citation, lookups: list[LogRecord], suspect: Revision, previous: Revision) -> bool:
     """Whether the deploy brought the names that fail: every failed lookup names a host (Node's
-    "getaddrinfo ENOTFOUND H", Go's "lookup H on ...", Java's "UnknownHostException: H"), and each is
+    "getaddrinfo ENOTFOUND H", Go's "lookup H on ...", Java's "UnknownHostException: H", the
+    database drivers' own: libpq's "could not translate host name "H"", MySQL's "Unknown MySQL server
+    host 'H'"), and each is
     named by a plain env value of the new revision (the whole value, a URL's or DSN's host) and by
     none of the revision it replaced, whose plain env values were read (Cloud Run Admin v2
     Revision.containers[].env[].value, k8s_min.proto EnvVar). A record deleted or a resolver down
@@ -409,7 +423,7 @@ def _served_beside(facts: Facts, suspect: Revision) -> bool:
     revision's failed lookups are of names its own deploy brought (a host setting)."""
     s, window = facts.s, facts.since_deploy(suspect)
     return any(facts.requests(window, name).total >= s.min_requests
-               and len(facts.log_matches(LogSignal.DNS_FAILURE, name)) < s.db_error_logs_min
+               and len(_failed_lookups(facts, name)) < s.db_error_logs_min
                for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
 
 

@@ -4,10 +4,11 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
+from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait, pattern_of,
-                                          refusal_quote)
+from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait,
+                                          lookup_host, pattern_of, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -73,6 +74,9 @@ def evaluate(facts: Facts) -> Finding:
                    "answers that depend on the path (a host name unresolved, a source host not admitted) only from a "
                    "new revision that reaches its VPC another way", False)
             return c.no(unresolved)
+        renamed = _deploy_named_the_host(facts, c, refused)
+        if renamed:
+            return c.no(renamed)
         busier = _busier_instances(facts, refused)
         if busier:
             c.cite("api", "run.revisions.list: max_instance_request_concurrency", busier,
@@ -386,6 +390,39 @@ def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> st
     why = "; and ".join(_PATH_ANSWERS[kind][1] for kind in refused)
     return (f"{said} only from {suspect.short_name}, whose deploy changed its path to the VPC {changed} (against "
             f"{previous.short_name}): {why}, so the answers are the new revision's own (bad_revision)")
+
+
+def _deploy_named_the_host(facts: Facts, c: Citation, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the drivers' "no such host" answers are the new revision's own, or "": every refusal is one
+    (_RESOLVER: libpq's "could not translate host name "H" to address: Name or service not known",
+    pgx's "hostname resolving error (lookup H ...: no such host)", MySQL's 2005 "Unknown MySQL server
+    host 'H'"), every one came from the newest serving revision, deployed within
+    deploy_window_seconds, and each host they name is named by a plain env value of that revision
+    and by none of the Ready revision before it, whose plain env was read (env_hosts.deploy_brought;
+    Cloud Run Admin v2 Revision.containers[].env[].value). A record deleted from a zone fails the
+    host the revision before names too (both revisions hold it: this says nothing, and the database
+    side competes); a name only the deploy's settings hold (a typo in DB_HOST) is cured by sending
+    traffic back (bad_revision). The evidence names the host, which the driver printed, never an
+    env value."""
+    if not refused.keys() <= _RESOLVER:
+        return ""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    entries = [e for es in refused.values() for e in es]
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+        return ""
+    hosts = {lookup_host(e.text) for e in entries}
+    if not deploy_brought(hosts, suspect.env_values, previous.env_values):
+        return ""
+    named = ", ".join(sorted(hosts))
+    c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
+           f"{suspect.short_name}'s env names host {named}; {previous.short_name}'s does not",
+           "a host name that does not resolve, held by the revision before as much as by the new one", False)
+    return (f"the database's host name {named} does not resolve only from {suspect.short_name}, whose env names it "
+            f"and {previous.short_name}'s does not: the deploy brought the name, so the answers are the new "
+            "revision's own (bad_revision)")
 
 
 def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
