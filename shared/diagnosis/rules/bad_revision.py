@@ -7,11 +7,11 @@ from collections import Counter
 from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
-from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import LogRecord, Revision
-from shared.diagnosis.log_signals import LogSignal, Refusal, lookup_host, pattern_of, refusal_of
+from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, refusal_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, settings_changed
+from shared.diagnosis.rules.deploy_changes import (DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, cite_hosts_brought,
+                                                  settings_changed)
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -406,14 +406,8 @@ def _deploy_named_the_hosts(c: Citation, lookups: list[LogRecord], suspect: Revi
     (a typo in DB_HOST) is cured by sending traffic back. Env from secrets alone, env not read, a line
     that names no host: not shown, and the deploy keeps competing. The evidence names the hosts (the
     log lines printed them), never an env value."""
-    hosts = {lookup_host(e.text) for e in lookups}
-    brought = deploy_brought(hosts, suspect.env_values, previous.env_values)
-    if brought:
-        named = ", ".join(sorted(hosts))
-        c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
-               f"{suspect.short_name}'s env names host {named}; {previous.short_name}'s does not",
-               "a host the failed lookups name, set only by the deploy", True)
-    return brought
+    return bool(cite_hosts_brought(c, lookups, suspect, previous,
+                                   "a host the failed lookups name, set only by the deploy", True))
 
 
 def _served_beside(facts: Facts, suspect: Revision) -> bool:

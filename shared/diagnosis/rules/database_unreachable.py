@@ -4,14 +4,14 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
-from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait,
-                                          lookup_host, pattern_of, refusal_quote)
+from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait, pattern_of,
+                                          refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
+from shared.diagnosis.rules.deploy_changes import cite_hosts_brought
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -413,13 +413,11 @@ def _deploy_named_the_host(facts: Facts, c: Citation, refused: dict[str, list[Lo
     entries = [e for es in refused.values() for e in es]
     if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
         return ""
-    hosts = {lookup_host(e.text) for e in entries}
-    if not deploy_brought(hosts, suspect.env_values, previous.env_values):
+    named = cite_hosts_brought(c, entries, suspect, previous,
+                               "a host name that does not resolve, held by the revision before as much as by the "
+                               "new one", False)
+    if not named:
         return ""
-    named = ", ".join(sorted(hosts))
-    c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
-           f"{suspect.short_name}'s env names host {named}; {previous.short_name}'s does not",
-           "a host name that does not resolve, held by the revision before as much as by the new one", False)
     return (f"the database's host name {named} does not resolve only from {suspect.short_name}, whose env names it "
             f"and {previous.short_name}'s does not: the deploy brought the name, so the answers are the new "
             "revision's own (bad_revision)")

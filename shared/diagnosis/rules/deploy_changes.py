@@ -6,8 +6,13 @@ settings back with it. Unset settings are read as Cloud Run's defaults.
 """
 from __future__ import annotations
 
-from shared.diagnosis.evidence import Revision
+from collections.abc import Iterable
+
+from shared.diagnosis.env_hosts import deploy_brought
+from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
+from shared.diagnosis.log_signals import lookup_host
+from shared.diagnosis.rules.base import Citation
 
 
 def timeout_seconds(revision: Revision) -> float:
@@ -45,3 +50,19 @@ def resources_changed(before: Revision, after: Revision) -> list[str]:
         changed.append("CPU allocation from " + " to ".join(
             "only during requests" if idle else "always allocated" for idle in (before.cpu_idle, after.cpu_idle)))
     return changed
+
+
+def cite_hosts_brought(c: Citation, lookups: Iterable[LogRecord], new: Revision, before: Revision,
+                       threshold: str, passed: bool) -> str:
+    """The hosts the failed lookups name ("a, b"), cited with `threshold` and `passed` as the calling rule
+    reads them, when the deploy brought every one: each named by a plain env value of `new` and by none of
+    `before`, whose plain env was read (env_hosts.deploy_brought; Cloud Run Admin v2
+    Revision.containers[].env[].value, k8s_min.proto EnvVar); or "" (nothing cited). The evidence names
+    the hosts, which the log lines printed, never an env value."""
+    hosts = {lookup_host(e.text) for e in lookups}
+    if not deploy_brought(hosts, new.env_values, before.env_values):
+        return ""
+    named = ", ".join(sorted(hosts))
+    c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[]",
+           f"{new.short_name}'s env names host {named}; {before.short_name}'s does not", threshold, passed)
+    return named
