@@ -1157,16 +1157,17 @@ class Gate:
         under way, named (the same command sent from two terminals within a second: the second's sender
         reads whose write it is, not only "acted on at"). A read that fails names nothing."""
         try:
-            listed = self._others_listed(target, key)
+            listed, _ = self._others_listed(target, key)
         except (TransientError, PermanentError):
             return ""
         return f"; under way now: {listed}" if listed else ""
 
-    def _others_listed(self, target: str, key: str) -> str:
-        """The other writes to `target` that may be under way now (in_flight.py), named, oldest first; or ""."""
+    def _others_listed(self, target: str, key: str) -> tuple[str, bool]:
+        """The other writes to `target` that may be under way now (in_flight.py), named, oldest first, or "";
+        and whether more plans were open than one read lists (one to `target` may be among those not read)."""
         since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
-        others, _ = in_flight.others_on(self.state, target, since, key)
-        return "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
+        others, more = in_flight.others_on(self.state, target, since, key)
+        return "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at)), more
 
     def _in_flight(self, target: str, held: _Held) -> str:
         """Why an override must wait, or "": another write to `target` may be under way now (its plan open
@@ -1180,9 +1181,7 @@ class Gate:
         back, neither writes (precision before recall; each answer names the other). More plans open
         within the lease than one read lists (in_flight.LISTED) may hide one on `target`: that holds back
         too, saying so, rather than write over a plan not read."""
-        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
-        others, more = in_flight.others_on(self.state, target, since, held.claim[1])
-        listed = "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
+        listed, more = self._others_listed(target, held.claim[1])
         if more and not listed:
             return (f"more than {in_flight.LISTED} writes are under way within a claim's lease, more than one read "
                     f"lists, so one to {target} may be among them; override_limits never writes over a write still "
