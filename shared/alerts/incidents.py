@@ -200,8 +200,9 @@ _CLEAR_SIDE = {
 _POLICY_OF_CONDITION = re.compile(r"(projects/[^/]+/alertPolicies/[^/]+)/conditions/[^/]+")
 
 
-# AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE, by name (ProtoJSON) or
-# number (google-cloud-monitoring, types/alert.py: EVALUATION_MISSING_DATA_INACTIVE = 1).
+# AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE, by name (ProtoJSON; a number
+# in the payload is read as its name, `_enum_named`) or number (google-cloud-monitoring, types/alert.py:
+# EVALUATION_MISSING_DATA_INACTIVE = 1), for an Incident made otherwise.
 _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
 
 
@@ -288,10 +289,50 @@ class Documentation(_Wire):
         return {"content": data} if isinstance(data, str) else data
 
 
+# The condition's enums by number, as google-cloud-monitoring numbers them (types/common.py: ComparisonType,
+# Aggregation.Aligner, Aggregation.Reducer; types/alert.py: AlertPolicy.Condition.EvaluationMissingData).
+# ProtoJSON writes an enum by its name ("comparison": "COMPARISON_GT" in every sample), but proto-plus, the
+# message layer of Google's Python clients, writes numbers by default (Message.to_dict and to_json:
+# "use_integers_for_enums ... Default is True"): a condition copied into a payload through it, by a relay
+# that adds the policy's condition to what it forwards, reads `"comparison": 3`, `"perSeriesAligner": 23`.
+# That Monitoring itself ever sends a number is UNCONFIRMED (no sample does). Read as text, 3 (COMPARISON_LT)
+# was no "below", and 23 (ALIGN_PERCENT_CHANGE) no change between periods: a connector's traffic that
+# stopped crossing it was judged on its users' clean requests, and a 5xx rise of +50 % read as 50 5xx.
+# A number is read as its name here; an unknown one stays a number, which no decision takes for a name.
+_COMPARISONS = {0: "COMPARISON_UNSPECIFIED", 1: "COMPARISON_GT", 2: "COMPARISON_GE", 3: "COMPARISON_LT",
+                4: "COMPARISON_LE", 5: "COMPARISON_EQ", 6: "COMPARISON_NE"}
+_ALIGNERS = {0: "ALIGN_NONE", 1: "ALIGN_DELTA", 2: "ALIGN_RATE", 3: "ALIGN_INTERPOLATE", 4: "ALIGN_NEXT_OLDER",
+             10: "ALIGN_MIN", 11: "ALIGN_MAX", 12: "ALIGN_MEAN", 13: "ALIGN_COUNT", 14: "ALIGN_SUM", 15: "ALIGN_STDDEV",
+             16: "ALIGN_COUNT_TRUE", 24: "ALIGN_COUNT_FALSE", 17: "ALIGN_FRACTION_TRUE", 18: "ALIGN_PERCENTILE_99",
+             19: "ALIGN_PERCENTILE_95", 20: "ALIGN_PERCENTILE_50", 21: "ALIGN_PERCENTILE_05", 23: "ALIGN_PERCENT_CHANGE"}
+_REDUCERS = {0: "REDUCE_NONE", 1: "REDUCE_MEAN", 2: "REDUCE_MIN", 3: "REDUCE_MAX", 4: "REDUCE_SUM", 5: "REDUCE_STDDEV",
+             6: "REDUCE_COUNT", 7: "REDUCE_COUNT_TRUE", 15: "REDUCE_COUNT_FALSE", 8: "REDUCE_FRACTION_TRUE",
+             9: "REDUCE_PERCENTILE_99", 10: "REDUCE_PERCENTILE_95", 11: "REDUCE_PERCENTILE_50", 12: "REDUCE_PERCENTILE_05"}
+_MISSING_DATA = {0: "EVALUATION_MISSING_DATA_UNSPECIFIED", 1: "EVALUATION_MISSING_DATA_INACTIVE",
+                 2: "EVALUATION_MISSING_DATA_ACTIVE", 3: "EVALUATION_MISSING_DATA_NO_OP"}
+
+
+def _enum_named(names: Mapping[int, str]) -> Any:
+    """A BeforeValidator reading an enum by its name or its number (`names`), the name as written
+    (stripped): ProtoJSON's names are upper case, and a name in another case is no name of the enum."""
+    def read(value: Any) -> Any:
+        if isinstance(value, bool):
+            return value            # no enum: the field's own check reports it
+        number = value if isinstance(value, int) else None
+        if isinstance(value, float) and value.is_integer():
+            number = int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            number = int(value.strip())
+        if number is not None:
+            return names.get(number, str(number))
+        return value.strip() if isinstance(value, str) else value
+    return BeforeValidator(read)
+
+
 class _Aggregation(_Wire):
     # google/monitoring/v3/common.proto, Aggregation: per_series_aligner and cross_series_reducer.
-    per_series_aligner: str = ""
-    cross_series_reducer: str = ""
+    per_series_aligner: Annotated[str, _enum_named(_ALIGNERS)] = ""
+    cross_series_reducer: Annotated[str, _enum_named(_REDUCERS)] = ""
 
 
 class _ConditionBody(_Wire):
@@ -299,7 +340,7 @@ class _ConditionBody(_Wire):
     query: str = ""  # MQL, PromQL and SQL conditions carry a query instead of a filter
     # MetricThreshold.comparison (COMPARISON_GT, COMPARISON_LT, ...) and denominator_filter, for a
     # ratio policy (google/monitoring/v3/alert.proto).
-    comparison: str = ""
+    comparison: Annotated[str, _enum_named(_COMPARISONS)] = ""
     denominator_filter: str = ""
     # MetricThreshold.threshold_value, a number ("thresholdValue": 0.9 in the documented example,
     # shared/reference/samples): the bar itself, when the incident's `threshold_value` string is absent.
@@ -317,7 +358,7 @@ class _ConditionBody(_Wire):
     # MetricThreshold.evaluation_missing_data: "A condition control that determines how metric-threshold
     # conditions are evaluated when data stops arriving" (google-cloud-monitoring, types/alert.py): see
     # Incident.recovery_doubt. An enum: its name in ProtoJSON, its number in other writers.
-    evaluation_missing_data: str = ""
+    evaluation_missing_data: Annotated[str, _enum_named(_MISSING_DATA)] = ""
 
 
 _KNOWN_CONDITION_KEYS = {
