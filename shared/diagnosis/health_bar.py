@@ -37,6 +37,10 @@ alert's own:
   response class or code (2xx, 200, `!= "5xx"`, a regular expression) is not judged, as fast answers
   of other classes hold the p99 of all under its bar while its own stay slow; one on 5xx (or 429)
   alone is judged only with none of them left in the window (`error_count` 0);
+- a threshold condition whose comparison says no side of its threshold (none, COMPARISON_EQ, _NE,
+  _UNSPECIFIED, a number of no ComparisonType): not judged; a `request_count` aligner that is no
+  Aggregation.Aligner: not judged either (a condition's enums written by number, as Google's Python
+  clients write them, are read as their names when the notification is parsed: incidents._enum_named);
 - a notification with no `condition`: not judged (whether it fires above or below its threshold,
   what its filter counts and how it aggregates are not stated: a success ratio under 0.99 would
   read as a 5xx share of 0.99);
