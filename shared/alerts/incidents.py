@@ -490,7 +490,7 @@ class Incident(BaseModel):
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
     denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
     forecast: bool = False            # a forecast condition: the threshold is predicted to be crossed, not crossed
-    # The condition's first aggregation ("" when it carries none): ALIGN_PERCENTILE_99, ALIGN_MEAN, ...
+    # The condition's aggregation, its steps chained (`_chained`; "" when it carries none): ALIGN_PERCENTILE_99, ...
     aligner: str = ""
     reducer: str = ""
     evaluation_missing_data: str = ""   # the condition's EvaluationMissingData ("" when it carries none)
@@ -1005,8 +1005,25 @@ def _condition_bar(condition: _Condition) -> float | None:
     return condition.body.threshold_value if condition.body is not None else None
 
 
-def _first_aggregation(body: _ConditionBody | None) -> _Aggregation:
-    return body.aggregations[0] if body is not None and body.aggregations else _Aggregation()
+_NO_STEP = frozenset({"", "ALIGN_NONE", "REDUCE_NONE"})
+
+
+def _chained(body: _ConditionBody | None) -> _Aggregation:
+    """The aggregation the condition's `aggregations` make together: "Multiple aggregations are applied in
+    the order specified" (MetricThreshold.aggregations, google-cloud-monitoring types/alert.py). The usual
+    split, the aligner in the first and one cross-series reducer in a later one (two `aggregations`
+    blocks in Terraform), is that aligner and that reducer. A later aligner (one applied to series already
+    aligned) or a second reducer makes a value no single aggregation names: they are kept in order
+    ("ALIGN_PERCENTILE_99, then ALIGN_MEAN"), a name no decision reads as an aligner or a reducer. Read
+    from the first step alone, a sum of p99s (ALIGN_PERCENTILE_99, then REDUCE_SUM) was judged as a p99."""
+    steps = body.aggregations if body is not None else []
+    if len(steps) <= 1:
+        return steps[0] if steps else _Aggregation()
+    aligners = [steps[0].per_series_aligner] + [s.per_series_aligner for s in steps[1:]
+                                                if s.per_series_aligner not in _NO_STEP]
+    reducers = [s.cross_series_reducer for s in steps if s.cross_series_reducer not in _NO_STEP]
+    return _Aggregation(per_series_aligner=", then ".join(a or "ALIGN_NONE" for a in aligners)
+                        if len(aligners) > 1 else aligners[0], cross_series_reducer=", then ".join(reducers))
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:
@@ -1026,8 +1043,8 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         comparison=i.condition.body.comparison if i.condition.body else "",
         denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
         forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
-        aligner=_first_aggregation(i.condition.body).per_series_aligner,
-        reducer=_first_aggregation(i.condition.body).cross_series_reducer,
+        aligner=_chained(i.condition.body).per_series_aligner,
+        reducer=_chained(i.condition.body).cross_series_reducer,
         evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,

@@ -236,7 +236,12 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
                               f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
                               "429 and the latency, not the volume of requests nor a success ratio")
-    if alert.aligner in _NOT_A_COUNT_ALIGNERS or (alert.aligner and alert.aligner not in _COUNT_ALIGNERS):
+    if alert.aligner and alert.aligner not in _COUNT_ALIGNERS and alert.aligner not in _NOT_A_COUNT_ALIGNERS:
+        # A chain of aligners (incidents._chained) or a name outside Aggregation.Aligner: what it makes of
+        # the counts is not read.
+        return _not_judged(s, f"the alert compares {alert.aligner} of {REQUEST_COUNT} with its threshold "
+                              f"({alert.threshold}), an aggregation not read as a count, a rate or a share")
+    if alert.aligner in _NOT_A_COUNT_ALIGNERS:
         # ALIGN_PERCENT_CHANGE, a "rate of change" condition ("Align and convert to a percentage change",
         # Aggregation.Aligner; the console's name for it UNCONFIRMED): 4 5xx a window becoming 10 is
         # +150 %, met at a bar of 50 that, read as a count of 50 5xx, was `healthy`. A rise ended is not
