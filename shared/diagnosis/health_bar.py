@@ -41,6 +41,8 @@ alert's own:
   _UNSPECIFIED, a number of no ComparisonType): not judged; a `request_count` aligner that is no
   Aggregation.Aligner: not judged either (a condition's enums written by number, as Google's Python
   clients write them, are read as their names when the notification is parsed: incidents._enum_named);
+  a condition's aggregations are read as the chain they make (incidents._chained): an aligner, then a
+  reducer, is that pair; a later aligner or a second reducer is no aligner or reducer read here;
 - a notification with no `condition`: not judged (whether it fires above or below its threshold,
   what its filter counts and how it aggregates are not stated: a success ratio under 0.99 would
   read as a 5xx share of 0.99);
