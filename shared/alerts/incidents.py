@@ -1015,7 +1015,12 @@ def _chained(body: _ConditionBody | None) -> _Aggregation:
     blocks in Terraform), is that aligner and that reducer. A later aligner (one applied to series already
     aligned) or a second reducer makes a value no single aggregation names: they are kept in order
     ("ALIGN_PERCENTILE_99, then ALIGN_MEAN"), a name no decision reads as an aligner or a reducer. Read
-    from the first step alone, a sum of p99s (ALIGN_PERCENTILE_99, then REDUCE_SUM) was judged as a p99."""
+    from the first step alone, a sum of p99s (ALIGN_PERCENTILE_99, then REDUCE_SUM) was judged as a p99.
+    Whether a later step may carry a reducer without an aligner of its own is UNCONFIRMED: a single
+    Aggregation may not ("If cross_series_reducer is specified, then per_series_aligner must be specified,
+    and must not be ALIGN_NONE", Aggregation, types/common.py). If later steps need one, every chain
+    carries a later aligner and is not judged; if not, the split is read as its pair. Either way no chain
+    is judged as a value it does not compare."""
     steps = body.aggregations if body is not None else []
     if len(steps) <= 1:
         return steps[0] if steps else _Aggregation()
