@@ -823,6 +823,8 @@ _SLO_SELECTOR = re.compile(r'select_slo_\w+\(\s*"?(projects/[^/"]+/services/[^/"
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
     if "select_slo_" in incident.condition_filter:
         return _slo_unnamed(incident, missing, what)
+    if incident.condition_kind == "log_match":
+        return _entry_unnamed(incident, missing, what)
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     named_fields = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
     fix = (_QUERY_FIX if incident.condition_kind == "other" else _AGGREGATION_FIX).format(
@@ -858,6 +860,22 @@ def _slo_unnamed(incident: Incident, missing: list[str], what: str) -> AlertTarg
         "condition has no aggregation to group (only its filter is used); route this policy to a person's channel, "
         "or alert Runwarden with a metric condition on cloud_run_revision grouped by resource.label.project_id, "
         "location and service_name"))
+
+
+def _entry_unnamed(incident: Incident, missing: list[str], what: str) -> AlertTarget:
+    """A log-match notification without the labels that name one resource. A LogMatch condition has a
+    filter and label extractors, no aggregation (AlertPolicy.Condition.LogMatch, google/monitoring/v3/
+    alert.proto): its notification names the matched entry's monitored resource, whose labels the entry's
+    writer set (LogEntry.resource, "The monitored resource that produced this log entry", Cloud Logging
+    v2), so the advice is never to group an aggregation. Which writer left a label out is not known here
+    (an application writing entries through the Logging API with a resource of its own making, say: that
+    Cloud Run's own request and container logs always carry every cloud_run_revision label is UNCONFIRMED)."""
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {quoted(incident.policy_name)} is a log-match condition ({quoted(incident.condition_filter, 120)}): the "
+        f"entry it matched names a {incident.resource_type} with no {' or '.join(missing)} label, so Runwarden cannot "
+        f"tell which {what} alerted; whatever wrote the matched entry set its resource labels: have it set every "
+        f"{incident.resource_type} label, or narrow the filter to entries that carry them, or route this policy to a "
+        "person's channel"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:
