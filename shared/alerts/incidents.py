@@ -200,8 +200,9 @@ _CLEAR_SIDE = {
 _POLICY_OF_CONDITION = re.compile(r"(projects/[^/]+/alertPolicies/[^/]+)/conditions/[^/]+")
 
 
-# AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE, by name (ProtoJSON) or
-# number (google-cloud-monitoring, types/alert.py: EVALUATION_MISSING_DATA_INACTIVE = 1).
+# AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE, by name (ProtoJSON; a number
+# in the payload is read as its name, `_enum_named`) or number (google-cloud-monitoring, types/alert.py:
+# EVALUATION_MISSING_DATA_INACTIVE = 1), for an Incident made otherwise.
 _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
 
 
@@ -288,10 +289,50 @@ class Documentation(_Wire):
         return {"content": data} if isinstance(data, str) else data
 
 
+# The condition's enums by number, as google-cloud-monitoring numbers them (types/common.py: ComparisonType,
+# Aggregation.Aligner, Aggregation.Reducer; types/alert.py: AlertPolicy.Condition.EvaluationMissingData).
+# ProtoJSON writes an enum by its name ("comparison": "COMPARISON_GT" in every sample), but proto-plus, the
+# message layer of Google's Python clients, writes numbers by default (Message.to_dict and to_json:
+# "use_integers_for_enums ... Default is True"): a condition copied into a payload through it, by a relay
+# that adds the policy's condition to what it forwards, reads `"comparison": 3`, `"perSeriesAligner": 23`.
+# That Monitoring itself ever sends a number is UNCONFIRMED (no sample does). Read as text, 3 (COMPARISON_LT)
+# was no "below", and 23 (ALIGN_PERCENT_CHANGE) no change between periods: a connector's traffic that
+# stopped crossing it was judged on its users' clean requests, and a 5xx rise of +50 % read as 50 5xx.
+# A number is read as its name here; an unknown one stays a number, which no decision takes for a name.
+_COMPARISONS = {0: "COMPARISON_UNSPECIFIED", 1: "COMPARISON_GT", 2: "COMPARISON_GE", 3: "COMPARISON_LT",
+                4: "COMPARISON_LE", 5: "COMPARISON_EQ", 6: "COMPARISON_NE"}
+_ALIGNERS = {0: "ALIGN_NONE", 1: "ALIGN_DELTA", 2: "ALIGN_RATE", 3: "ALIGN_INTERPOLATE", 4: "ALIGN_NEXT_OLDER",
+             10: "ALIGN_MIN", 11: "ALIGN_MAX", 12: "ALIGN_MEAN", 13: "ALIGN_COUNT", 14: "ALIGN_SUM", 15: "ALIGN_STDDEV",
+             16: "ALIGN_COUNT_TRUE", 24: "ALIGN_COUNT_FALSE", 17: "ALIGN_FRACTION_TRUE", 18: "ALIGN_PERCENTILE_99",
+             19: "ALIGN_PERCENTILE_95", 20: "ALIGN_PERCENTILE_50", 21: "ALIGN_PERCENTILE_05", 23: "ALIGN_PERCENT_CHANGE"}
+_REDUCERS = {0: "REDUCE_NONE", 1: "REDUCE_MEAN", 2: "REDUCE_MIN", 3: "REDUCE_MAX", 4: "REDUCE_SUM", 5: "REDUCE_STDDEV",
+             6: "REDUCE_COUNT", 7: "REDUCE_COUNT_TRUE", 15: "REDUCE_COUNT_FALSE", 8: "REDUCE_FRACTION_TRUE",
+             9: "REDUCE_PERCENTILE_99", 10: "REDUCE_PERCENTILE_95", 11: "REDUCE_PERCENTILE_50", 12: "REDUCE_PERCENTILE_05"}
+_MISSING_DATA = {0: "EVALUATION_MISSING_DATA_UNSPECIFIED", 1: "EVALUATION_MISSING_DATA_INACTIVE",
+                 2: "EVALUATION_MISSING_DATA_ACTIVE", 3: "EVALUATION_MISSING_DATA_NO_OP"}
+
+
+def _enum_named(names: Mapping[int, str]) -> Any:
+    """A BeforeValidator reading an enum by its name or its number (`names`), the name as written
+    (stripped): ProtoJSON's names are upper case, and a name in another case is no name of the enum."""
+    def read(value: Any) -> Any:
+        if isinstance(value, bool):
+            return value            # no enum: the field's own check reports it
+        number = value if isinstance(value, int) else None
+        if isinstance(value, float) and value.is_integer():
+            number = int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            number = int(value.strip())
+        if number is not None:
+            return names.get(number, str(number))
+        return value.strip() if isinstance(value, str) else value
+    return BeforeValidator(read)
+
+
 class _Aggregation(_Wire):
     # google/monitoring/v3/common.proto, Aggregation: per_series_aligner and cross_series_reducer.
-    per_series_aligner: str = ""
-    cross_series_reducer: str = ""
+    per_series_aligner: Annotated[str, _enum_named(_ALIGNERS)] = ""
+    cross_series_reducer: Annotated[str, _enum_named(_REDUCERS)] = ""
 
 
 class _ConditionBody(_Wire):
@@ -299,7 +340,7 @@ class _ConditionBody(_Wire):
     query: str = ""  # MQL, PromQL and SQL conditions carry a query instead of a filter
     # MetricThreshold.comparison (COMPARISON_GT, COMPARISON_LT, ...) and denominator_filter, for a
     # ratio policy (google/monitoring/v3/alert.proto).
-    comparison: str = ""
+    comparison: Annotated[str, _enum_named(_COMPARISONS)] = ""
     denominator_filter: str = ""
     # MetricThreshold.threshold_value, a number ("thresholdValue": 0.9 in the documented example,
     # shared/reference/samples): the bar itself, when the incident's `threshold_value` string is absent.
@@ -317,7 +358,7 @@ class _ConditionBody(_Wire):
     # MetricThreshold.evaluation_missing_data: "A condition control that determines how metric-threshold
     # conditions are evaluated when data stops arriving" (google-cloud-monitoring, types/alert.py): see
     # Incident.recovery_doubt. An enum: its name in ProtoJSON, its number in other writers.
-    evaluation_missing_data: str = ""
+    evaluation_missing_data: Annotated[str, _enum_named(_MISSING_DATA)] = ""
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -449,7 +490,7 @@ class Incident(BaseModel):
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
     denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
     forecast: bool = False            # a forecast condition: the threshold is predicted to be crossed, not crossed
-    # The condition's first aggregation ("" when it carries none): ALIGN_PERCENTILE_99, ALIGN_MEAN, ...
+    # The condition's aggregation, its steps chained (`_chained`; "" when it carries none): ALIGN_PERCENTILE_99, ...
     aligner: str = ""
     reducer: str = ""
     evaluation_missing_data: str = ""   # the condition's EvaluationMissingData ("" when it carries none)
@@ -782,6 +823,8 @@ _SLO_SELECTOR = re.compile(r'select_slo_\w+\(\s*"?(projects/[^/"]+/services/[^/"
 def _aggregated(incident: Incident, missing: list[str], fields: list[str], what: str) -> AlertTarget:
     if "select_slo_" in incident.condition_filter:
         return _slo_unnamed(incident, missing, what)
+    if incident.condition_kind == "log_match":
+        return _entry_unnamed(incident, missing, what)
     paths = ", ".join(f"resource.label.{f}" for f in fields)
     named_fields = ", ".join(fields[:-1]) + " and " + fields[-1] if len(fields) > 1 else fields[0]
     fix = (_QUERY_FIX if incident.condition_kind == "other" else _AGGREGATION_FIX).format(
@@ -817,6 +860,22 @@ def _slo_unnamed(incident: Incident, missing: list[str], what: str) -> AlertTarg
         "condition has no aggregation to group (only its filter is used); route this policy to a person's channel, "
         "or alert Runwarden with a metric condition on cloud_run_revision grouped by resource.label.project_id, "
         "location and service_name"))
+
+
+def _entry_unnamed(incident: Incident, missing: list[str], what: str) -> AlertTarget:
+    """A log-match notification without the labels that name one resource. A LogMatch condition has a
+    filter and label extractors, no aggregation (AlertPolicy.Condition.LogMatch, google/monitoring/v3/
+    alert.proto): its notification names the matched entry's monitored resource, whose labels the entry's
+    writer set (LogEntry.resource, "The monitored resource that produced this log entry", Cloud Logging
+    v2), so the advice is never to group an aggregation. Which writer left a label out is not known here
+    (an application writing entries through the Logging API with a resource of its own making, say: that
+    Cloud Run's own request and container logs always carry every cloud_run_revision label is UNCONFIRMED)."""
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {quoted(incident.policy_name)} is a log-match condition ({quoted(incident.condition_filter, 120)}): the "
+        f"entry it matched names a {incident.resource_type} with no {' or '.join(missing)} label, so Runwarden cannot "
+        f"tell which {what} alerted; whatever wrote the matched entry set its resource labels: have it set every "
+        f"{incident.resource_type} label, or narrow the filter to entries that carry them, or route this policy to a "
+        "person's channel"))
 
 
 def alert_target(incident: Incident) -> AlertTarget:
@@ -964,8 +1023,30 @@ def _condition_bar(condition: _Condition) -> float | None:
     return condition.body.threshold_value if condition.body is not None else None
 
 
-def _first_aggregation(body: _ConditionBody | None) -> _Aggregation:
-    return body.aggregations[0] if body is not None and body.aggregations else _Aggregation()
+_NO_STEP = frozenset({"", "ALIGN_NONE", "REDUCE_NONE"})
+
+
+def _chained(body: _ConditionBody | None) -> _Aggregation:
+    """The aggregation the condition's `aggregations` make together: "Multiple aggregations are applied in
+    the order specified" (MetricThreshold.aggregations, google-cloud-monitoring types/alert.py). The usual
+    split, the aligner in the first and one cross-series reducer in a later one (two `aggregations`
+    blocks in Terraform), is that aligner and that reducer. A later aligner (one applied to series already
+    aligned) or a second reducer makes a value no single aggregation names: they are kept in order
+    ("ALIGN_PERCENTILE_99, then ALIGN_MEAN"), a name no decision reads as an aligner or a reducer. Read
+    from the first step alone, a sum of p99s (ALIGN_PERCENTILE_99, then REDUCE_SUM) was judged as a p99.
+    Whether a later step may carry a reducer without an aligner of its own is UNCONFIRMED: a single
+    Aggregation may not ("If cross_series_reducer is specified, then per_series_aligner must be specified,
+    and must not be ALIGN_NONE", Aggregation, types/common.py). If later steps need one, every chain
+    carries a later aligner and is not judged; if not, the split is read as its pair. Either way no chain
+    is judged as a value it does not compare."""
+    steps = body.aggregations if body is not None else []
+    if len(steps) <= 1:
+        return steps[0] if steps else _Aggregation()
+    aligners = [steps[0].per_series_aligner] + [s.per_series_aligner for s in steps[1:]
+                                                if s.per_series_aligner not in _NO_STEP]
+    reducers = [s.cross_series_reducer for s in steps if s.cross_series_reducer not in _NO_STEP]
+    return _Aggregation(per_series_aligner=", then ".join(a or "ALIGN_NONE" for a in aligners)
+                        if len(aligners) > 1 else aligners[0], cross_series_reducer=", then ".join(reducers))
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:
@@ -985,8 +1066,8 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         comparison=i.condition.body.comparison if i.condition.body else "",
         denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
         forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
-        aligner=_first_aggregation(i.condition.body).per_series_aligner,
-        reducer=_first_aggregation(i.condition.body).cross_series_reducer,
+        aligner=_chained(i.condition.body).per_series_aligner,
+        reducer=_chained(i.condition.body).cross_series_reducer,
         evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,

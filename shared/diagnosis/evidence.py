@@ -595,8 +595,9 @@ class AlertContext(_Model):
     # shared/diagnosis/health_bar.py); "" when no notification said (a table, an older record).
     condition_kind: str = ""
     forecast: bool = False            # a forecast condition (MetricThreshold.forecast_options): about the future
-    # The condition's first aggregation (per_series_aligner, cross_series_reducer; "" when the
-    # notification carries none): a latency policy's value is a percentile, a mean or a sum by them.
+    # The condition's aggregation, its steps chained (shared/alerts/incidents._chained: per_series_aligner,
+    # cross_series_reducer; "" when the notification carries none): a latency policy's value is a
+    # percentile, a mean or a sum by them.
     aligner: str = ""
     reducer: str = ""
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision

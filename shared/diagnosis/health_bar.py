@@ -37,6 +37,12 @@ alert's own:
   response class or code (2xx, 200, `!= "5xx"`, a regular expression) is not judged, as fast answers
   of other classes hold the p99 of all under its bar while its own stay slow; one on 5xx (or 429)
   alone is judged only with none of them left in the window (`error_count` 0);
+- a threshold condition whose comparison says no side of its threshold (none, COMPARISON_EQ, _NE,
+  _UNSPECIFIED, a number of no ComparisonType): not judged; a `request_count` aligner that is no
+  Aggregation.Aligner: not judged either (a condition's enums written by number, as Google's Python
+  clients write them, are read as their names when the notification is parsed: incidents._enum_named);
+  a condition's aggregations are read as the chain they make (incidents._chained): an aligner, then a
+  reducer, is that pair; a later aligner or a second reducer is no aligner or reducer read here;
 - a notification with no `condition`: not judged (whether it fires above or below its threshold,
   what its filter counts and how it aggregates are not stated: a success ratio under 0.99 would
   read as a 5xx share of 0.99);
@@ -106,6 +112,7 @@ UPTIME_RESOURCE = "uptime_url"
 UPTIME_METRICS = "monitoring.googleapis.com/uptime_check/"
 CONNECTOR_RESOURCE = "vpc_access_connector"
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+_SIDED = _BELOW | {"COMPARISON_GT", "COMPARISON_GE"}
 # A condition filter that selects server errors: response_code_class "5xx", or a 5xx response_code.
 _SERVER_ERRORS = re.compile(r"response_code_class\W{1,6}5xx|response_code\W{1,6}5\d\d", re.IGNORECASE)
 # A condition filter that selects client errors: `metric.label.response_code_class="4xx"` (or
@@ -195,6 +202,14 @@ def _form_not_judged(alert: AlertContext, s: DiagnosisSettings) -> HealthBar | N
         # (google/monitoring/v3/alert.proto), which the notification quotes but Runwarden does not parse.
         return _not_judged(s, "the alert's condition is a query (MQL, PromQL or SQL) whose comparison and "
                               "numerator the notification does not state: Runwarden cannot tell what it measures")
+    if alert.condition_kind == "threshold" and alert.comparison not in _SIDED:
+        # MetricThreshold.comparison: "Only COMPARISON_LT and COMPARISON_GT are supported currently"
+        # (google-cloud-monitoring, types/alert.py); GE and LE are read as those are. Any other (none, a
+        # number of no ComparisonType, EQ, NE, UNSPECIFIED) does not say on which side of its threshold the
+        # condition holds: a connector's traffic that fell under its floor read as a CPU over its bar.
+        shown = alert.comparison or "none"
+        return _not_judged(s, f"the alert's comparison ({shown}) does not say whether it fires above or below its "
+                              f"threshold ({alert.threshold}), so clean 5xx and p99 do not show its condition cleared")
     if "select_slo_" in alert.condition_filter:
         # An SLO condition (select_slo_burn_rate, select_slo_health, ...: Cloud Monitoring's "Alerting on
         # your burn rate") measures a service-level objective's error budget, not the share of 5xx now,
@@ -223,6 +238,11 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
                               f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
                               "429 and the latency, not the volume of requests nor a success ratio")
+    if alert.aligner and alert.aligner not in _COUNT_ALIGNERS and alert.aligner not in _NOT_A_COUNT_ALIGNERS:
+        # A chain of aligners (incidents._chained) or a name outside Aggregation.Aligner: what it makes of
+        # the counts is not read.
+        return _not_judged(s, f"the alert compares {alert.aligner} of {REQUEST_COUNT} with its threshold "
+                              f"({alert.threshold}), an aggregation not read as a count, a rate or a share")
     if alert.aligner in _NOT_A_COUNT_ALIGNERS:
         # ALIGN_PERCENT_CHANGE, a "rate of change" condition ("Align and convert to a percentage change",
         # Aggregation.Aligner; the console's name for it UNCONFIRMED): 4 5xx a window becoming 10 is
@@ -286,6 +306,13 @@ _OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other t
 # BOOL series, which request_count is not (a policy carrying one is not read either).
 _NOT_A_COUNT_ALIGNERS = frozenset({"ALIGN_PERCENT_CHANGE", "ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE",
                                    "ALIGN_COUNT_FALSE"})
+# Every other Aligner of that enum: a count, a rate or a statistic of counts. A name outside the enum (a
+# number of no Aligner, which the notification's parse keeps as a number; a name of a later version) is
+# no known value: not read as a count either.
+_COUNT_ALIGNERS = frozenset({"ALIGN_NONE", "ALIGN_DELTA", "ALIGN_RATE", "ALIGN_INTERPOLATE", "ALIGN_NEXT_OLDER",
+                             "ALIGN_MIN", "ALIGN_MAX", "ALIGN_MEAN", "ALIGN_COUNT", "ALIGN_SUM", "ALIGN_STDDEV",
+                             "ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50",
+                             "ALIGN_PERCENTILE_05"})
 
 
 def counts_server_errors(alert: AlertContext) -> bool:

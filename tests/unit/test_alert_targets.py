@@ -494,3 +494,26 @@ def test_a_cloud_sql_alert_grouped_by_database_id_alone_reaches_the_instances_us
     assert outcome.status.value == status, outcome.reason
     assert "is used by 1 managed service(s) (ledger)" in outcome.reason, outcome.reason
     assert "database_unreachable" in outcome.reason, outcome.reason
+
+
+LOG_MATCH = {"conditionMatchedLog": {
+    "filter": 'resource.type="cloud_run_revision" AND textPayload:"there was no available instance"'}}
+
+
+@pytest.mark.parametrize("labels, missing", [
+    ({"project_id": "p", "service_name": "checkout"}, "no location label"),
+    ({"project_id": "p", "location": "europe-west1"}, "no service_name label"),
+])
+def test_a_log_match_alert_whose_entry_lacks_a_label_is_never_told_to_group_its_aggregation(labels, missing):
+    """A log-match condition has a filter and label extractors, no aggregation (AlertPolicy.Condition.LogMatch,
+    google/monitoring/v3/alert.proto): its notification names the matched entry's resource, whose labels the
+    entry's writer set (LogEntry.resource). Told to group an aggregation it does not have, the person paged
+    could not follow the advice."""
+    incident = parse_notification(notification("cloud_run_revision", labels, metric={"type": "", "labels": {}},
+                                                condition=LOG_MATCH))
+    target = incident.target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target
+    assert missing in target.reason, target.reason
+    assert "groupByFields" not in target.reason and "aggregat" not in target.reason, target.reason
+    assert "log-match condition" in target.reason and "wrote the matched entry" in target.reason
+    assert "route this policy to a person's channel" in target.reason

@@ -373,15 +373,27 @@ def _query(condition: dict) -> None:
 
 
 def _below(condition: dict) -> None:
-    condition["conditionThreshold"].update(comparison="COMPARISON_LT", thresholdValue=1)
+    # The notification's threshold_value (2.5) is the bar: no disagreement of the two to hide behind.
+    condition["conditionThreshold"].update(comparison="COMPARISON_LT", thresholdValue=2.5)
 
 
 def _lost(condition: dict) -> None:
     condition.clear()
 
 
+def _below_by_number(condition: dict) -> None:
+    # ComparisonType.COMPARISON_LT by its number, as proto-plus writes a condition (Message.to_json's
+    # use_integers_for_enums defaults to True): a relay that forwards the policy's condition so.
+    condition["conditionThreshold"].update(comparison=3, thresholdValue=2.5)
+
+
+def _no_comparison(condition: dict) -> None:
+    condition["conditionThreshold"].pop("comparison")
+
+
 CONNECTOR_FORMS = {"metric absence": _absent, "PromQL": _query, "traffic below its floor": _below,
-                   "no condition": _lost}
+                   "no condition": _lost, "traffic below its floor, the comparison by its number": _below_by_number,
+                   "a threshold with no comparison": _no_comparison}
 
 
 @pytest.mark.parametrize("form", CONNECTOR_FORMS)
