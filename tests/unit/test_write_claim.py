@@ -109,3 +109,61 @@ def test_a_write_claim_left_by_an_instance_that_died_lapses_with_its_lease(overr
                    override_limits=override)
     assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason
     assert w.state.get(WRITING, CONNECTOR) is None
+
+
+def _undo(state: Any, owner: str, run: Any) -> Any:
+    """The sweep's undo of a rollback (restore_traffic, a corrective write) through the gate, cooldown 0."""
+    from shared.clock import FixedClock
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+    from shared.remediation.actions import get_action
+    from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+    from shared.remediation.guardrails import Gate
+    from tests.unit.builders import SERVICE, T0
+    from tests.unit.fakes import Adapters
+    from tests.unit.test_guardrails import config
+
+    params = RestoreTrafficParams(target=SERVICE, traffic=(TrafficTarget(type=TrafficType.REVISION, percent=100,
+                                                                         revision="backend-00002-xyz"),),
+                                  undoes="inc-1|x|rollback_traffic")
+    gate = Gate(config(guardrails__cooldown_seconds=0), state, FixedClock(T0 + timedelta(minutes=40)), owner=owner)
+    return gate.execute(get_action("restore_traffic"), params, {}, "inc-1", Adapters(run))
+
+
+def test_the_sweeps_undo_waits_for_a_write_in_flight_on_its_service_and_holds_nothing():
+    """The sweep's undo is corrective: no cooldown, no budget held it back, and at cooldown 0 nothing at all
+    did, so it was sent beside another write of its service (an operator's rollback). Now it raises
+    WriteInFlight (the sweep tries it again, its record still `undoing`) with nothing sent and its claim
+    given back; once the other write has ended, the next sweep's undo is written."""
+    from tests.unit.builders import SERVICE, T0
+    from tests.unit.fakes import MemoryStateStore, RecordingRun
+    from tests.unit.test_guardrails import bad_revision_plan
+
+    _, b = bad_revision_plan()
+    state, run = MemoryStateStore(), RecordingRun(b.service)
+    state.claim(WRITING, SERVICE, "command-rb:1", timedelta(minutes=10), T0 + timedelta(minutes=39))
+    with pytest.raises(WriteInFlight, match="in flight"):
+        _undo(state, "sweep-1", run)
+    assert run.writes == [] and state.get(WRITING, SERVICE).owner == "command-rb:1"
+    state.release(WRITING, SERVICE, "command-rb:1")        # the other write has ended
+    again = _undo(state, "sweep-2", run)
+    assert again.status is OutcomeStatus.APPLIED and len(run.writes) == 1, again.reason
+    assert state.get(WRITING, SERVICE) is None
+
+
+def test_a_write_whose_outcome_is_unknown_keeps_the_targets_write_claim_until_its_lease():
+    """A write sent with no answer may still be landing: its write claim is not given back, and the next
+    write to the target waits until its lease (a refusal given back frees the target at once)."""
+    from shared.errors import OutcomeUnknownError, PermanentError
+    from tests.unit.builders import SERVICE
+    from tests.unit.fakes import MemoryStateStore, RecordingRun
+    from tests.unit.test_guardrails import bad_revision_plan
+
+    _, b = bad_revision_plan()
+    state = MemoryStateStore()
+    unknown = _undo(state, "sweep-1", RecordingRun(b.service, fail_with=OutcomeUnknownError("deadline exceeded")))
+    assert unknown.status is OutcomeStatus.ESCALATED and unknown.written, unknown.reason
+    assert state.get(WRITING, SERVICE).owner == "sweep-1"
+    refused_state = MemoryStateStore()
+    refused = _undo(refused_state, "sweep-1", RecordingRun(b.service, fail_with=PermanentError("denied",
+                                                                                             code="PERMISSION_DENIED")))
+    assert refused.status is OutcomeStatus.FAILED and refused_state.get(WRITING, SERVICE) is None
