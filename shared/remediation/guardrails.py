@@ -349,7 +349,7 @@ def plan_refusal(config: Config, action: Action, params: Any, before: dict[str, 
 class GateReads:
     """What the gate reads before it takes anything, for one target at one time: the kill switch,
     the pauses that hold a write to it back (`held_by`: its own, and those of the services it is
-    made for), its cooldown, and every slot of its budgets. One batched read, which
+    made for), its cooldown, its write claim, and every slot of its budgets. One batched read, which
     the pipeline makes while the evidence is being read (`Gate.read_ahead`).
 
     Reading early is safe because nothing here is trusted for the write: the switches are read
