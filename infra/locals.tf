@@ -58,7 +58,7 @@ locals {
   # Each listed collection gets a TTL policy.
   # The records that keep a report until it is published (firestore.tf, google_firestore_field.report).
   report_collections = ["intents", "actions", "incidents", "pins", "answers"]
-  ttl_collections    = ["claims", "dry_run_claims", "cooldowns", "budgets", "actions", "incidents", "commands", "answers", "intents", "settled", "restores"]
+  ttl_collections    = ["claims", "dry_run_claims", "cooldowns", "writing", "budgets", "actions", "incidents", "commands", "answers", "intents", "settled", "restores"]
 
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
   # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:

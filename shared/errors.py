@@ -22,6 +22,15 @@ class AttemptInProgress(TransientError):
     contradict the outcome the first attempt may yet publish."""
 
 
+class WriteInFlight(AttemptInProgress):
+    """Another write to the same target is being sent now (the gate's per-target write claim,
+    shared/remediation/guardrails.py `WRITING`): this one is not sent beside it, on a state read
+    before it. Raised, with everything this attempt took given back, so that Pub/Sub delivers the
+    message again (or the sweep tries its undo again) and the next attempt decides on the target as
+    that write left it. Waited out like an attempt in progress: the other write's claim is given back
+    when it ends, and lapses with its lease if its instance dies, so the lease bounds the wait."""
+
+
 class OutcomeUnknownError(TransientError):
     """A write the API may have applied: it was accepted (or sent), but its completion could not be
     followed. Unlike other transient faults, it must not be blindly repeated: the gate keeps its

@@ -213,6 +213,14 @@ class FirestoreStateStore:
 
     def release(self, kind: str, key: str, owner: str) -> None:
         name = self._name(kind, key)
+        created_at = self._created_for(name, owner)
+        if created_at is not None:
+            # Created by this store for `owner`: deleted with no read first, guarded by the update time its
+            # create left (`_note_created`); changed since (taken over, completed), it is read as below.
+            # A delete whose answer was lost has done what was asked if the record is gone.
+            if self._landed(lambda: self._if_unchanged([self._wired().delete_write(name, created_at)]),
+                            lambda: not self._snapshot(name).exists):
+                return
         for _ in range(RACE_ATTEMPTS):
             snapshot = self._snapshot(name)
             if not self._owned_by(snapshot, owner, f"release {kind}/{key}"):
@@ -566,6 +574,18 @@ class FirestoreStateStore:
             created = self._created.pop(name, None)
         if created is None or created[0] != record:
             return None
+        from shared.gcp.firestore_wire import timestamp
+
+        return timestamp(created[1])
+
+    def _created_for(self, name: str, owner: str) -> Any | None:
+        """The update time the create of `name` by `owner` left, if this store made it (and once only:
+        forgotten as it is used). One created for another owner is left remembered for it."""
+        with self._lock:
+            created = self._created.get(name)
+            if created is None or created[0].owner != owner:
+                return None
+            del self._created[name]
         from shared.gcp.firestore_wire import timestamp
 
         return timestamp(created[1])

@@ -12,6 +12,9 @@ In order:
      incident has another message's plan open or escalated -> escalated (`_unjudged_plan`);
   6. per-target cooldown, then budgets (per target per hour and day, global per hour) -> skipped,
      unless an operator's command carries override_limits (named in the result and the timeline);
+     then the target's write claim (WRITING), which every write takes, cooldown or none, override or
+     none, corrective or not: another write to the target in flight -> an operator's command is
+     skipped naming it, an alert or the sweep's undo raises WriteInFlight (delivered again later);
   7. dry-run (global, shadow for this action, or the command's dry_run) -> everything but the write;
      its claim is of its own kind (DRY_RUN_CLAIMS), and an operator's dry run claims on its own
      command_id (an approve's too), so no dry run ever holds back a real write;
@@ -19,7 +22,8 @@ In order:
   9. the write; on success the action is recorded for verification; on a transient failure every
      claim, cooldown and budget slot it took is released so a retry can proceed; on a permanent
      refusal the cooldown and slots are released and an alert's claim is kept `failed` for the
-     cooldown (`_refused`: one report, not one per notification).
+     cooldown (`_refused`: one report, not one per notification). The target's write claim is given
+     back once the write has ended (kept until its lease when its outcome is unknown).
 Nothing else in Runwarden calls an action's `apply`.
 """
 from __future__ import annotations
@@ -35,7 +39,7 @@ from shared.clock import CLOCK_SKEW_ALLOWANCE, Clock, skew_safe_lease
 from shared.config import Config
 from shared.diagnosis.evidence import AlertContext
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
-                           PermanentError, RunwardenError, StaleEvidenceError, TransientError)
+                           PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation import in_flight
@@ -53,6 +57,14 @@ from shared.workers import Workers
 CLAIMS = "claims"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run
 COOLDOWNS = "cooldowns"
+# One write to a target at a time: a claim keyed by the target, taken by every write (in the commit of
+# its claim on the alert path: no round trip of its own) and given back when the write has ended, so
+# that two writes never go out at once on one state, with a cooldown of 0 too (where COOLDOWNS takes
+# nothing). The APIs cannot refuse the second: a VPC Access connector carries no etag (the Connector
+# message of google/cloud/vpcaccess/v1/vpc_access.proto has none, and its REST patch,
+# `PATCH v1/{name}?updateMask=…`, takes no precondition: the vpcaccess.v1 discovery document), and
+# whether Cloud Run enforces the etag sent on UpdateService is UNCONFIRMED (docs/behaviour.md).
+WRITING = "writing"
 BUDGETS = "budgets"
 _SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it counts
 # The check right before the write, made while the gate commits (`_take_all_and_check`), on threads
@@ -296,6 +308,7 @@ class _Held:
 
     claim: tuple[str, str] | None = None
     cooldown: str | None = None
+    writing: str | None = None            # the target whose write claim (WRITING) this attempt holds
     slots: list[str] = field(default_factory=list)
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
@@ -336,7 +349,7 @@ def plan_refusal(config: Config, action: Action, params: Any, before: dict[str, 
 class GateReads:
     """What the gate reads before it takes anything, for one target at one time: the kill switch,
     the pauses that hold a write to it back (`held_by`: its own, and those of the services it is
-    made for), its cooldown, and every slot of its budgets. One batched read, which
+    made for), its cooldown, its write claim, and every slot of its budgets. One batched read, which
     the pipeline makes while the evidence is being read (`Gate.read_ahead`).
 
     Reading early is safe because nothing here is trusted for the write: the switches are read
@@ -472,7 +485,7 @@ class Gate:
             if held is not None:
                 held.intent = intent if noted else None
                 self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
-                          + " and a slot of each budget, in one commit")
+                          + ", the target's write claim and a slot of each budget, in one commit")
                 return self._write(action, params, before, incident_id, adapters, held,
                                    GateResult(OutcomeStatus.SKIPPED, "", claim_key=key), service, signature, manual,
                                    stop=stop, intent=None if noted else intent, paused=paused)
@@ -647,7 +660,10 @@ class Gate:
         slots of a budget of N: a slot document is created once, by one of them."""
         guard = self.config.guardrails
         # Leases hold in real time for instances whose clocks disagree (shared/clock.py).
-        wanted = [(CLAIMS, key, skew_safe_lease(guard.claim_ttl_seconds))]
+        lease = skew_safe_lease(guard.claim_ttl_seconds)
+        if found.get((WRITING, target)) is not None:
+            return None   # another write's claim, or one left to lapse: taken (or refused) one at a time
+        wanted = [(CLAIMS, key, lease), (WRITING, target, lease)]
         cooldown = skew_safe_lease(guard.cooldown_seconds)
         if cooldown:
             if found.get((COOLDOWNS, target)) is not None:
@@ -661,7 +677,7 @@ class Gate:
                 return None
             slots.append(slot)
         wanted += [(BUDGETS, slot, _SLOT_RETENTION) for slot in slots]
-        held = _Held(claim=(CLAIMS, key), cooldown=target if cooldown else None, slots=slots)
+        held = _Held(claim=(CLAIMS, key), cooldown=target if cooldown else None, writing=target, slots=slots)
         note = self._note_ahead(intent)   # stored while the commit is made (`_take_all_and_check`)
         if note is not None and notes is not None:
             notes.append(note)
@@ -685,6 +701,11 @@ class Gate:
         """`stop`: the check right before the write, if already made (see `_take_all_and_check`).
         `intent`: the plan still to be stored before the write (the one-at-a-time path).
         `paused`: whose pauses hold the write back (`held_by`); the target's alone when not given."""
+        if held.writing is None:
+            busy = self._take_writing(params.target, held, manual)
+            if busy:
+                result.reason = busy
+                return result
         stop = self._stop_before_write(incident_id, paused or (params.target,)) if stop is None else stop
         if stop:
             self._give_back(held)
@@ -700,12 +721,6 @@ class Gate:
                 self._give_back_quietly(held)   # no write without its intent; the retry is free to act
                 raise
             held.intent = intent
-        if manual is not None and manual.override_limits:
-            busy = self._in_flight(params.target, held)
-            if busy:
-                self._give_back(held)   # its plan voided with the rest: nothing is sent
-                result.reason = busy
-                return result
         try:
             result.after = action.apply(params, adapters)
             result.written = True
@@ -735,6 +750,8 @@ class Gate:
         result.reason = f"{action.name} applied: the API confirmed the change; " + (
             "it undoes a change of Runwarden's and is not verified later" if action.corrective
             else "the sweep verifies its effect")
+        # The write has ended: its target's write claim is given back beside the commit that records it.
+        given_back = _GATE_CHECK.submit(self._end_writing, held)
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual)
@@ -742,6 +759,8 @@ class Gate:
             # A permanent refusal of the commit (PERMISSION_DENIED, INVALID_ARGUMENT) leaves the write as
             # unrecorded as a transient one: escaping the gate, it was answered `failed` for a change that took.
             return self._unrecorded(action, params, result, exc, held.intent is not None)
+        finally:
+            wait([given_back])
         return result
 
     def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None, target: str,
@@ -799,13 +818,18 @@ class Gate:
                  result: GateResult, service: str | None, signature: str, exc: Exception,
                  manual: Manual | None = None) -> GateResult:
         """The API may have applied the write. Acting again could act twice, so nothing is given
-        back: the claim completes, the cooldown and budget stay taken, and the action is recorded
+        back: the claim completes, the cooldown and budget (and, while it may still be landing, the
+        target's write claim) stay taken, and the action is recorded
         so the sweep verifies it (or undoes or escalates it) like any other. A write whose target,
         read back after an error-free operation, does not show it (NotShownAfterWriteError: a
         connector, which keeps no record to tell another hand's change from a write that did not
         take) is recorded closed `escalated` at once: nothing is verified or undone over a person."""
         result.status = OutcomeStatus.ESCALATED
         result.written = True   # it may have taken: recorded as a write
+        if isinstance(exc, (ChangedAroundWriteError, NotShownAfterWriteError)):
+            # Its operation finished (only what it left is in doubt): the write has ended. Any other unknown
+            # outcome may still be landing, and keeps the target's write claim until its lease.
+            self._end_writing(held)
         # A corrective action (an undo, a pin's release) has no action record: nothing verifies it later.
         kept = ("Not written again (it puts back Runwarden's own change: no record for the verification sweep)"
                 if action.corrective else "Recorded for the verification sweep, not written again")
@@ -850,11 +874,11 @@ class Gate:
 
     def gate_reads(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> list[tuple[str, str]]:
         """Everything the gate reads before taking a claim on `target` at `now`: the switches (the
-        pauses of the target and of each service in `on_behalf` among them), the target's cooldown
-        and every slot of its budgets."""
+        pauses of the target and of each service in `on_behalf` among them), the target's cooldown,
+        its write claim and every slot of its budgets."""
         slots = [(BUDGETS, key) for scope, bucket, capacity in budget_buckets(self.config, target, now)
                  for key in slot_keys(f"{scope}|{bucket}", capacity)]
-        return [*_switch_reads(held_by(target, on_behalf)), (COOLDOWNS, target), *slots]
+        return [*_switch_reads(held_by(target, on_behalf)), (COOLDOWNS, target), (WRITING, target), *slots]
 
     def read_ahead(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> GateReads:
         """`gate_reads` in one batched read, to hand to `execute` later (see GateReads)."""
@@ -1169,28 +1193,48 @@ class Gate:
         others, more = in_flight.others_on(self.state, target, since, key)
         return "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at)), more
 
-    def _in_flight(self, target: str, held: _Held) -> str:
-        """Why an override must wait, or "": another write to `target` may be under way now (its plan open
-        and noted within a claim's lease, in_flight.py). override_limits sets aside the cooldown and the
-        budgets, which space writes out in time; it never sets aside a write still being sent: written
-        over, the other's answer ("applied") would stand for a change no longer there, and on a target
-        with no etag (a VPC Access connector: `PATCH v1/{name}?updateMask=…`, and the v1 Connector has no
-        etag, generation or update time to guard it with: its fields in the vpcaccess.v1 REST discovery
-        document) the later write simply lands over it.
-        This plan is stored before the read, so two overrides racing each see the other's: both hold
-        back, neither writes (precision before recall; each answer names the other). More plans open
-        within the lease than one read lists (in_flight.LISTED) may hide one on `target`: that holds back
-        too, saying so, rather than write over a plan not read."""
-        listed, more = self._others_listed(target, held.claim[1])
-        if more and not listed:
-            return (f"more than {in_flight.LISTED} writes are under way within a claim's lease, more than one read "
-                    f"lists, so one to {target} may be among them; override_limits never writes over a write still "
-                    "in flight, so nothing was written: send this again (a new command_id) once they have ended")
-        if not listed:
+    def _take_writing(self, target: str, held: _Held, manual: Manual | None) -> str:
+        """The target's write claim (WRITING), taken right before the write where the one commit of the alert
+        path did not take it (`_take_all`): "" once held. Another write to `target` holding it (not lapsed)
+        is in flight: everything this attempt took is given back and nothing is sent. An operator's command
+        is answered `skipped`, naming that write (its sender decides whether to send it again); an alert, or
+        the sweep's undo, raises WriteInFlight, and its next delivery (or sweep) decides on the target as that
+        write left it. override_limits sets aside the cooldown and the budgets, which space writes out in
+        time, never a write still being sent: written over, the other's answer ("applied") would stand for a
+        change no longer there. A claim left to lapse (its instance died mid-write) is taken over."""
+        taken = self._claim(WRITING, target, skew_safe_lease(self.config.guardrails.claim_ttl_seconds),
+                            self.clock.now())
+        if taken.acquired:
+            held.writing = target
+            if taken.took_over:
+                self._log("write_claim_taken_over", f"the write claim on {target} of {taken.record.owner} had "
+                                                    "lapsed; taken over")
             return ""
-        return (f"another write to {target} is under way: {listed}; override_limits sets aside the cooldown and "
-                "the budgets, never a write still in flight, so nothing was written: its answer says how it ended; "
-                "send this again (a new command_id) once it has, if it is still wanted")
+        self._give_back(held)   # its plan voided with the rest: nothing is sent
+        other = taken.record
+        busy = (f"another write to {target} is in flight (its write claim held by {other.owner} since "
+                f"{other.claimed_at:%H:%M:%S}Z, until {other.expires_at:%H:%M:%S}Z at the latest"
+                f"{self._under_way(target, held.claim[1] if held.claim else '')})")
+        if manual is None:
+            raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended")
+        return (f"{busy}; two writes to one target are never sent at once"
+                + (" (override_limits sets aside the cooldown and the budgets, never a write in flight)"
+                   if manual.override_limits else "")
+                + ", so nothing was written: its answer says how it ended; send this again (a new command_id) "
+                  "once it has, if it is still wanted")
+
+    def _end_writing(self, held: _Held) -> None:
+        """The target's write claim given back once the write has ended (best effort: one that cannot be
+        released lapses with its lease). Not after an unknown outcome (`_unknown`): that write may still be
+        landing, and its claim holds the target until its lease."""
+        if not held.writing:
+            return
+        try:
+            self.state.release(WRITING, held.writing, self.owner)
+            held.writing = None
+        except RunwardenError as exc:
+            self._log("write_claim_kept", f"could not give back the write claim on {held.writing} ({exc}); it "
+                                          "lapses with its lease")
 
     def _complete(self, kind: str, key: str, result: GateResult, retain: timedelta | None = None) -> None:
         retain = retain if retain is not None else timedelta(seconds=self.config.guardrails.claim_retention_seconds)
@@ -1342,6 +1386,8 @@ class Gate:
             self.state.release(*held.claim, self.owner)
         if held.cooldown:
             self.state.release(COOLDOWNS, held.cooldown, self.owner)
+        if held.writing:
+            self.state.release(WRITING, held.writing, self.owner)
         for slot in held.slots:
             self.state.release(BUDGETS, slot, self.owner)
         if held.intent is not None:

@@ -3,8 +3,11 @@ within a claim's lease. Every write the gate makes stores its plan before it is 
 recorded, so an open plan noted less than a lease ago (the claim's TTL with the clock-skew allowance,
 shared/clock.py) is a write another attempt may be sending right now; one older is the sweep's to judge.
 
-Read by a pause, to name the writes it cannot stop (shared/commands/pause.py), and by the gate, so that
-an operator's `override_limits` never writes over a write still in flight (guardrails.Gate._write).
+Read by a pause, to name the writes it cannot stop (shared/commands/pause.py), and by the gate, to name
+the write that holds an operator's command back (guardrails.Gate._under_way). What keeps two writes to one
+target apart is not this read (a plan stored beside its claim's commit may land after another attempt's
+read of the plans) but the target's write claim (guardrails.WRITING), which every write holds while it is
+sent.
 """
 from __future__ import annotations
 

@@ -169,8 +169,8 @@ def test_ttl_covers_every_collection_with_an_expiry() -> None:
                                             RestoreNote)
 
     config = load_module()
-    expiring = {guardrails.CLAIMS, guardrails.DRY_RUN_CLAIMS, guardrails.COOLDOWNS, guardrails.BUDGETS,
-                ACTIONS, INCIDENTS, COMMANDS, ANSWERS, INTENTS, SETTLED, RESTORES}
+    expiring = {guardrails.CLAIMS, guardrails.DRY_RUN_CLAIMS, guardrails.COOLDOWNS, guardrails.WRITING,
+                guardrails.BUDGETS, ACTIONS, INCIDENTS, COMMANDS, ANSWERS, INTENTS, SETTLED, RESTORES}
     assert set(config.locals["ttl_collections"]) == expiring
     assert FLAGS not in config.locals["ttl_collections"]        # the kill switch must never expire
     assert PINS not in config.locals["ttl_collections"]         # a pin stays until someone releases it

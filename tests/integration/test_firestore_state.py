@@ -54,6 +54,34 @@ def test_racing_claims_on_one_key_acquire_exactly_once(firestore: FirestoreEmula
     assert FirestoreStateStore(project_id).get(KIND, KEY).owner == winners[0]
 
 
+@pytest.mark.emulator
+def test_a_release_by_the_store_that_created_the_claim_deletes_it_in_one_commit_and_no_read(
+        firestore: FirestoreEmulator, project_id: str) -> None:
+    """The write claim is given back after every write (Gate._end_writing): the store that created it
+    deletes it guarded by the update time its create answered with, one Commit and no read first."""
+    from sandbox.rpc_count import CountingStateStore, RpcCounter
+
+    counter = RpcCounter()
+    store = CountingStateStore(counter, project_id)
+    assert store.claim_all([("writing", "svc", TTL)], "run-1", NOW) is not None
+    counter.reset()
+    store.release("writing", "svc", "run-1")
+    assert counter.by_method() == {"Commit": 1}
+    assert store.get("writing", "svc") is None
+
+
+@pytest.mark.emulator
+def test_a_release_of_a_claim_taken_over_since_leaves_the_new_holders(firestore: FirestoreEmulator,
+                                                                     project_id: str) -> None:
+    """The claim this store created lapsed and another instance took it over: the delete guarded by the
+    create's update time fails, the claim is read, and, no longer this owner's, it is left as it is."""
+    store, other = FirestoreStateStore(project_id), FirestoreStateStore(project_id)
+    assert store.claim_all([("writing", "svc", TTL)], "run-1", NOW) is not None
+    assert other.claim("writing", "svc", "run-2", TTL, NOW + TTL + timedelta(seconds=1)).took_over
+    store.release("writing", "svc", "run-1")
+    assert store.get("writing", "svc").owner == "run-2"
+
+
 # --------------------------------------------------------------------------- keys
 
 

@@ -95,7 +95,8 @@ def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_it
     first = world.handle(world.alert("connector_saturation", message_id="1"))
 
     assert first.status.value == "applied", first.reason
-    assert counter.by_method() == {"BatchGetDocuments": 4, "RunQuery": 3, "Commit": 3}, counter.by_method()
+    # The three commits of the first write, and one more after it: its write claim given back (`_end_writing`).
+    assert counter.by_method() == {"BatchGetDocuments": 4, "RunQuery": 3, "Commit": 4}, counter.by_method()
 
 
 def _forget_settled(world) -> None:
@@ -155,8 +156,8 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # intent and the claims on the service (no entry answers a first delivery), then the query for
     # the incident's action records. While the evidence is read, on a thread of its own: the service's action
     # records (a query) and the gate's reads (switches, cooldown, every budget slot: one batched
-    # read). Then one commit creates the claim, the cooldown and a slot of each of the three
-    # budgets while, at the same time, one batched read checks the switches and the incident and,
+    # read). Then one commit creates the claim, the cooldown, the target's write claim and a slot of
+    # each of the three budgets while, at the same time, one batched read checks the switches and the incident and,
     # on a third thread, one commit creates the intent (what is about to be written: intents.py)
     # only if there is none at its key: another attempt's plan that may still be live is never
     # replaced (Gate._note_intent), and it is read only when the create finds one.
@@ -167,8 +168,12 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # So the handler itself waits for three round trips, one after another: the batched read, the
     # query, then the gate's commit (the intent's commit and the check run beside it).
     # After it, one commit and no read: the claim completed (an update guarded by the update time its
-    # create answered with), the action record, the pin and what settled the incident.
-    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 3}
+    # create answered with), the action record, the pin and what settled the incident; beside it, on
+    # a thread of its own, one commit and no read: the target's write claim given back (a delete
+    # guarded by the update time its create answered with).
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 4}
+    from shared.remediation.guardrails import WRITING
+    assert world.state.get(WRITING, "projects/demo-project/locations/us-central1/services/backend") is None
 
 
 def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, counter):

@@ -8,7 +8,10 @@ partly taken already, live or expired. Whatever the interleaving:
 - no budget admits more actions than its free slots;
 - every slot document is held by one owner, and a racer's slots are held only if it acted (what
   a refused racer took is given back);
-- one write per applied action.
+- one write per applied action;
+- never two writes to the target at once (its write claim, guardrails.WRITING: the cooldown is off,
+  so nothing else keeps them apart); a racer that meets a write in flight raises WriteInFlight (its
+  alert is delivered again) having taken nothing.
 
 The fast tier runs on the in-memory store; the emulator tier on Firestore, with fewer examples.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -24,11 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.clock import FixedClock
+from shared.errors import WriteInFlight
 from shared.gcp.firestore import FirestoreStateStore
 from shared.outcomes import OutcomeStatus
 from shared.ports import ClaimRecord
 from shared.remediation.actions import get_action
-from shared.remediation.guardrails import BUDGETS, Gate, budget_buckets, slot_keys
+from shared.remediation.guardrails import BUDGETS, WRITING, Gate, budget_buckets, slot_keys
 from tests.unit.builders import SERVICE, T0
 from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun
 from tests.unit.test_guardrails import bad_revision_plan, config
@@ -86,10 +91,30 @@ def _prepare(store: Any, race: dict[str, Any]) -> dict[str, int]:
     return free
 
 
+class OverlapRun(RecordingRun):
+    """RecordingRun that counts the writes in flight at once; each write takes a moment, as Cloud Run's
+    operation does, so that a second write let through while the first is sent is seen."""
+
+    def __init__(self, service: Any) -> None:
+        super().__init__(service)
+        self._lock, self._now, self.most = threading.Lock(), 0, 0
+
+    def set_traffic(self, service_name: str, traffic: Any, etag: str) -> Any:
+        with self._lock:
+            self._now += 1
+            self.most = max(self.most, self._now)
+        try:
+            time.sleep(0.002)
+            return super().set_traffic(service_name, traffic, etag)
+        finally:
+            with self._lock:
+                self._now -= 1
+
+
 def _race(stores: list[Any], race: dict[str, Any]) -> list[tuple[str, Any]]:
     cfg = _config(race["caps"])
     proposal, bundle = bad_revision_plan()
-    run = RecordingRun(bundle.service)
+    run = OverlapRun(bundle.service)
     barrier = threading.Barrier(len(stores))
     results: list[tuple[str, Any] | None] = [None] * len(stores)
 
@@ -97,7 +122,10 @@ def _race(stores: list[Any], race: dict[str, Any]) -> list[tuple[str, Any]]:
         owner = f"racer-{i}"
         gate = Gate(cfg, stores[i], FixedClock(NOW), owner=owner)
         barrier.wait()
-        results[i] = (owner, gate.execute(ACTION, proposal.params, proposal.before, f"0.race{i}", Adapters(run)))
+        try:
+            results[i] = (owner, gate.execute(ACTION, proposal.params, proposal.before, f"0.race{i}", Adapters(run)))
+        except WriteInFlight as exc:   # another racer's write in flight: delivered again, nothing taken
+            results[i] = (owner, exc)
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(stores))]
     for t in threads:
@@ -105,14 +133,19 @@ def _race(stores: list[Any], race: dict[str, Any]) -> list[tuple[str, Any]]:
     for t in threads:
         t.join()
     assert all(r is not None for r in results), "a racer raised"
-    assert len(run.writes) == sum(1 for _, r in results if r.status is OutcomeStatus.APPLIED)
+    assert len(run.writes) == sum(1 for _, r in results if _applied(r))
+    assert run.most <= 1, f"{run.most} writes to the target at once"
     return results
+
+
+def _applied(result: Any) -> bool:
+    return not isinstance(result, WriteInFlight) and result.status is OutcomeStatus.APPLIED
 
 
 def _check(store: Any, race: dict[str, Any], free: dict[str, int], results: list[tuple[str, Any]]) -> None:
     cfg = _config(race["caps"])
-    applied = {owner for owner, r in results if r.status is OutcomeStatus.APPLIED}
-    refused = [r.reason for _, r in results if r.status is not OutcomeStatus.APPLIED]
+    applied = {owner for owner, r in results if _applied(r)}
+    refused = [r.reason for _, r in results if not _applied(r) and not isinstance(r, WriteInFlight)]
     assert all(reason.startswith("budget exhausted") for reason in refused), refused
     for scope, bucket, capacity in budget_buckets(cfg, SERVICE, NOW):
         name = f"{scope}|{bucket}"
@@ -123,6 +156,7 @@ def _check(store: Any, race: dict[str, Any], free: dict[str, int], results: list
         # A racer holds a slot of every budget if it acted, and none if it was refused.
         assert sorted(racers) == sorted(applied), (name, holders, applied)
         assert len(holders) <= capacity
+    assert store.get(WRITING, SERVICE) is None   # every write ended: its write claim given back
 
 
 def _settings(examples: int) -> settings:

@@ -1,0 +1,169 @@
+"""The target's write claim (shared/remediation/guardrails.py `WRITING`): one write to a target at a time,
+with a cooldown of 0 too, where the cooldown's claim takes nothing. In-process parts (the stand-ins, the
+in-memory state store); the same races on the emulators: tests/integration/test_write_claim_races.py."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.errors import WriteInFlight
+from shared.outcomes import OutcomeStatus
+from shared.remediation.guardrails import WRITING
+from tests.property.harness import CONNECTOR
+from tests.unit.test_command_inputs import OLD, _during_first_call, patches, send, world
+
+NO_COOLDOWN = {"guardrails": {"cooldown_seconds": 0}}
+SCALABLE = {"connectors": [{"name": CONNECTOR}]}
+
+
+def _no_cooldown_connector() -> Any:
+    return world("connector_saturation", bounds=SCALABLE, **NO_COOLDOWN)
+
+
+def test_at_cooldown_0_two_scales_of_one_connector_are_never_sent_at_once():
+    """Two operators scale the saturated connector within a second, neither with override_limits, under a
+    cooldown of 0. Nothing kept them apart: both read the connector as 2-3 instances, both PATCHes were
+    sent (VPC Access takes no etag), and the first's, sent last, asked for less than the second had left
+    (the API refuses a lower count: `failed`), or, the other way round, the second's answer stood for a
+    size no longer there. Now the second is `skipped`, naming the first, and nothing of it is sent; once
+    the first has ended the target is free again."""
+    w = _no_cooldown_connector()
+    second = _during_first_call(w.adapters.vpcaccess, "update_connector", lambda: send(
+        w, "scale_connector", "sc-bob", target=CONNECTOR, params={"max_instances": 6}))
+    first = send(w, "scale_connector", "sc-alice", target=CONNECTOR, params={"max_instances": 5})
+    assert first.status is OutcomeStatus.APPLIED, first.reason
+    [held] = second
+    assert held.status is OutcomeStatus.SKIPPED, held.reason
+    assert "in flight" in held.reason and "command sc-alice" in held.reason and "nothing was written" in held.reason
+    assert patches(w) == 1
+    assert w.state.get(WRITING, CONNECTOR) is None       # given back once the write ended
+    later = send(w, "scale_connector", "sc-bob-2", target=CONNECTOR, params={"max_instances": 6})
+    assert later.status is OutcomeStatus.APPLIED and patches(w) == 2, later.reason
+
+
+def test_at_cooldown_0_an_alert_arriving_while_a_rollback_is_sent_waits_for_it():
+    """An operator's rollback of the service is being sent when the alert's own rollback reaches the gate,
+    under a cooldown of 0: the alert's was sent too, on the split read before the operator's. Now the
+    alert's delivery raises WriteInFlight (Pub/Sub delivers it again), having sent nothing and held
+    nothing; its next delivery decides on the service as the operator's rollback left it."""
+    w = world(**NO_COOLDOWN)
+    raised: list[BaseException] = []
+
+    def alert() -> None:
+        try:
+            w.handle(w.alert("bad_revision"))
+        except WriteInFlight as exc:
+            raised.append(exc)
+
+    _during_first_call(w.adapters.run, "set_traffic", alert)
+    command = send(w, "rollback_traffic", "rb-alice", target=w.config.services[0].name, params={"revision": OLD})
+    assert command.status is OutcomeStatus.APPLIED, command.reason
+    assert len(raised) == 1 and "in flight" in str(raised[0]) and "command rb-alice" in str(raised[0]), raised
+    assert w.standins.run.count("UpdateService") == 1
+    again = w.handle(w.alert("bad_revision"))      # its redelivery: the service already rolled back
+    assert again.status is not OutcomeStatus.APPLIED, again.reason
+    assert w.standins.run.count("UpdateService") == 1
+
+
+def test_an_override_is_held_back_by_a_write_whose_plan_is_not_stored_yet():
+    """Another write to the connector has taken its claims (its write claim with them, in one commit) and is
+    about to send its PATCH, its plan still on its way to the store (stored beside the commit, it can land
+    later than a read of the plans). The override read the plans, found none, and wrote beside it. Now it
+    is held back by that write's claim, whatever the plans say."""
+    w = world("connector_saturation", bounds=SCALABLE)
+    now = w.clock.now()
+    w.state.claim(WRITING, CONNECTOR, "17:a", timedelta(minutes=10), now)
+    held = send(w, "scale_connector", "sc-over", target=CONNECTOR, params={"max_instances": 5}, override_limits=True)
+    assert held.status is OutcomeStatus.SKIPPED, held.reason
+    assert "in flight" in held.reason and "17:a" in held.reason and "override_limits" in held.reason, held.reason
+    assert patches(w) == 0
+    assert w.state.get(WRITING, CONNECTOR).owner == "17:a"     # the other write's claim is left as it is
+
+
+def test_an_override_is_not_held_back_by_plans_open_on_other_targets_however_many():
+    """The override's check read at most in_flight.LISTED open plans, and with more open (a storm of alerts
+    on other targets) it held back, as one on this target might not have been read. The write claim is
+    the target's own: plans on other targets, however many, hold nothing back."""
+    from shared.remediation.in_flight import LISTED
+    from tests.unit.test_command_inputs import SERVICE, in_flight
+
+    w = world("connector_saturation", bounds=SCALABLE)
+    for n in range(LISTED + 1):
+        in_flight(w, target=f"{SERVICE}-other-{n}", service=f"{SERVICE}-other-{n}", incident=f"0.storm{n}")
+    applied = send(w, "scale_connector", "sc-many", target=CONNECTOR, params={"max_instances": 5},
+                   override_limits=True)
+    assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason
+
+
+@pytest.mark.parametrize("override", [False, True])
+def test_a_write_claim_left_by_an_instance_that_died_lapses_with_its_lease(override):
+    """A write claim whose instance died mid-write is not given back: it holds the target until its lease
+    (the claim's TTL with the skew allowance), then the next write takes it over."""
+    w = _no_cooldown_connector()
+    now = w.clock.now()
+    lease = timedelta(seconds=w.config.guardrails.claim_ttl_seconds)
+    w.state.claim(WRITING, CONNECTOR, "dead:a", lease, now - lease - timedelta(seconds=1))
+    applied = send(w, "scale_connector", "sc-after", target=CONNECTOR, params={"max_instances": 5},
+                   override_limits=override)
+    assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason
+    assert w.state.get(WRITING, CONNECTOR) is None
+
+
+def _undo(state: Any, owner: str, run: Any) -> Any:
+    """The sweep's undo of a rollback (restore_traffic, a corrective write) through the gate, cooldown 0."""
+    from shared.clock import FixedClock
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+    from shared.remediation.actions import get_action
+    from shared.remediation.actions.restore_traffic import RestoreTrafficParams
+    from shared.remediation.guardrails import Gate
+    from tests.unit.builders import SERVICE, T0
+    from tests.unit.fakes import Adapters
+    from tests.unit.test_guardrails import config
+
+    params = RestoreTrafficParams(target=SERVICE, traffic=(TrafficTarget(type=TrafficType.REVISION, percent=100,
+                                                                         revision="backend-00002-xyz"),),
+                                  undoes="inc-1|x|rollback_traffic")
+    gate = Gate(config(guardrails__cooldown_seconds=0), state, FixedClock(T0 + timedelta(minutes=40)), owner=owner)
+    return gate.execute(get_action("restore_traffic"), params, {}, "inc-1", Adapters(run))
+
+
+def test_the_sweeps_undo_waits_for_a_write_in_flight_on_its_service_and_holds_nothing():
+    """The sweep's undo is corrective: no cooldown, no budget held it back, and at cooldown 0 nothing at all
+    did, so it was sent beside another write of its service (an operator's rollback). Now it raises
+    WriteInFlight (the sweep tries it again, its record still `undoing`) with nothing sent and its claim
+    given back; once the other write has ended, the next sweep's undo is written."""
+    from tests.unit.builders import SERVICE, T0
+    from tests.unit.fakes import MemoryStateStore, RecordingRun
+    from tests.unit.test_guardrails import bad_revision_plan
+
+    _, b = bad_revision_plan()
+    state, run = MemoryStateStore(), RecordingRun(b.service)
+    state.claim(WRITING, SERVICE, "command-rb:1", timedelta(minutes=10), T0 + timedelta(minutes=39))
+    with pytest.raises(WriteInFlight, match="in flight"):
+        _undo(state, "sweep-1", run)
+    assert run.writes == [] and state.get(WRITING, SERVICE).owner == "command-rb:1"
+    state.release(WRITING, SERVICE, "command-rb:1")        # the other write has ended
+    again = _undo(state, "sweep-2", run)
+    assert again.status is OutcomeStatus.APPLIED and len(run.writes) == 1, again.reason
+    assert state.get(WRITING, SERVICE) is None
+
+
+def test_a_write_whose_outcome_is_unknown_keeps_the_targets_write_claim_until_its_lease():
+    """A write sent with no answer may still be landing: its write claim is not given back, and the next
+    write to the target waits until its lease (a refusal given back frees the target at once)."""
+    from shared.errors import OutcomeUnknownError, PermanentError
+    from tests.unit.builders import SERVICE
+    from tests.unit.fakes import MemoryStateStore, RecordingRun
+    from tests.unit.test_guardrails import bad_revision_plan
+
+    _, b = bad_revision_plan()
+    state = MemoryStateStore()
+    unknown = _undo(state, "sweep-1", RecordingRun(b.service, fail_with=OutcomeUnknownError("deadline exceeded")))
+    assert unknown.status is OutcomeStatus.ESCALATED and unknown.written, unknown.reason
+    assert state.get(WRITING, SERVICE).owner == "sweep-1"
+    refused_state = MemoryStateStore()
+    refused = _undo(refused_state, "sweep-1", RecordingRun(b.service, fail_with=PermanentError("denied",
+                                                                                             code="PERMISSION_DENIED")))
+    assert refused.status is OutcomeStatus.FAILED and refused_state.get(WRITING, SERVICE) is None
