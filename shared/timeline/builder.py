@@ -444,11 +444,14 @@ class _Build:
                                              keep_in(project), project=project))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
-        incident = self._runwarden_write_near(change)
+        found = self._runwarden_write_near(change)
+        incident, by_time_alone = found if found else (None, False)
         under = "" if incident in (None, self.incident_id) else f", incident {incident}"
         actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal}{under})") if incident
                  else Actor(kind=ActorKind.PERSON, name=change.principal))
-        summary = change.summary + (f" — Runwarden's own write{' under incident ' + incident if under else ''}, "
+        how = ("taken as Runwarden's own write by its time alone (its lines do not name the account it acted as)"
+               if by_time_alone else "Runwarden's own write")
+        summary = change.summary + (f" — {how}{' under incident ' + incident if under else ''}, "
                                     "as the audit log records it" if incident else "")
         return TimelineEntry(at=change.at, source=Source.AUDIT, actor=actor, kind=change.kind, summary=summary,
                              link=entry_link(project, change.insert_id, change.at), severity="NOTICE",
@@ -474,46 +477,62 @@ class _Build:
                                      self.limits.max_other_write_pages))
         self.other_writes = {incident: sorted(steps, key=lambda s: s.at) for incident, steps in found.items()}
 
-    def _runwarden_write_near(self, change: Change) -> str | None:
-        """Runwarden's own write, as the audit log records it, and the incident it was made under (None for
-        anyone else's): a service account's change of the kind
+    def _runwarden_write_near(self, change: Change) -> tuple[str, bool] | None:
+        """Runwarden's own write, as the audit log records it: (the incident it was made under, whether it
+        was matched by its time alone), or None for anyone else's. A service account's change of the kind
         one of Runwarden's writes makes (the service's UpdateService for a rollback or a restore, the
-        connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that write's
-        claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`; the
-        LRO's last audit entry may come a little later), under this incident or, for a write of the same
-        target, another (`_read_other_writes`). Anything else is someone else's: people are not
-        service accounts; gcloud's ReplaceService, a creation or a deletion is never Runwarden's write;
-        nor is a change of the connector while Runwarden rolled the service back. Another service
-        account's UpdateService of the same target in that interval cannot be told apart from
-        Runwarden's by the audit entry alone (`diagnosis.self_principals` may list other accounts than
-        Runwarden's, so it cannot rule one out): docs/timeline.md says so."""
-        if change.family not in ("run", "connector") or not change.principal.endswith(".gserviceaccount.com"):
+        connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that
+        write's claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`;
+        the LRO's last audit entry may come a little later), under this incident or, for a write of the
+        same target, another (`_read_other_writes`), by the account that write's lines name
+        (`runwarden.principal`, shared/timeline/writer.py). Anything else is someone else's: people are not
+        service accounts; gcloud's ReplaceService, a creation or a deletion is never Runwarden's write, nor
+        a deploy (Runwarden's Run writes send `update_mask` `traffic` alone, shared/gcp/run.py: a logged
+        request that carries a new image is not one), nor a change of the connector while Runwarden rolled
+        the service back, nor another service account's UpdateService in those minutes. Lines written
+        before they named their account (or by a process that could not find it) leave only the time:
+        such a change is taken as Runwarden's and its row says so."""
+        if change.family not in ("run", "connector") or not change.principal.lower().endswith(".gserviceaccount.com"):
             return None
         if change.method != _RUN_UPDATE and not CONNECTOR_UPDATE.match(change.method):
             return None
-        if self._within_a_write(self.steps, change, same_target=False):
-            return self.incident_id
-        return next((incident for incident, steps in sorted(self.other_writes.items())
-                     if self._within_a_write(steps, change, same_target=True)), None)
+        if change.kind == "deploy":
+            return None
+        match = self._within_a_write(self.steps, change, same_target=False)
+        if match is not None:
+            return self.incident_id, match
+        return next(((incident, match) for incident, steps in sorted(self.other_writes.items())
+                     if (match := self._within_a_write(steps, change, same_target=True)) is not None), None)
 
-    def _within_a_write(self, steps: list[Step], change: Change, *, same_target: bool) -> bool:
-        """`change` made between one of `steps`' claims and two minutes after its write, by an action that
-        changes what `change` changed (and, `same_target`, of the target its plan names)."""
-        slack, claimed_at, action, target = self.limits.own_write_slack, None, "", ""
+    def _within_a_write(self, steps: list[Step], change: Change, *, same_target: bool) -> bool | None:
+        """Whether `change` was made between one of `steps`' claims and two minutes after its write, by an
+        action that changes what `change` changed (and, `same_target`, of the target its plan names), by
+        the account that write's lines name: None when not; else whether it matched by its time alone
+        (the write's lines name no account). An audit entry names its caller in
+        `protoPayload.authenticationInfo.principalEmail` ("The email address of the authenticated user
+        ... making the request", AuthenticationInfo.principal_email, google/cloud/audit/audit_log.proto);
+        emails are compared without case (Google's account emails are not case-sensitive: UNCONFIRMED in
+        Google's words, and a case-only difference from Runwarden's own account is no one else's)."""
+        slack, claimed_at, action, target, principal = self.limits.own_write_slack, None, "", "", ""
         for s in sorted(steps, key=lambda s: s.at):
             if s.step == "planned":
                 params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
                 action, target = str(s.details.get("action") or ""), str(params.get("target") or "")
             elif s.step == "claimed":
-                claimed_at = s.at
+                claimed_at, principal = s.at, s.principal
             elif s.step in WRITE_STEPS:
                 family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
                 if same_target and target.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
                     continue
-                if family in (None, change.family) and start <= change.at <= s.at + s.may_be_later + slack:
+                if family not in (None, change.family) or not start <= change.at <= s.at + s.may_be_later + slack:
+                    continue
+                wrote_as = s.principal or principal
+                if not wrote_as:
                     return True
-        return False
+                if wrote_as.lower() == change.principal.lower():
+                    return False
+        return None
 
     # --- 3. errors per minute ---------------------------------------------------------------------------
 

@@ -780,3 +780,32 @@ def test_runwardens_write_under_another_incident_of_the_same_service_is_not_a_pe
     assert change.actor.kind.value == "runwarden" and other in change.actor.name, change
     assert change.marker == "" and not timeline.people and not timeline.people_acted_first
     assert timeline.milestones.mitigation is None or "person" not in timeline.milestones.mitigation.what
+
+
+def test_a_ci_accounts_update_service_in_runwardens_write_window_is_not_runwardens(standin, logs, monkeypatch):
+    """Runwarden rolls `backend` back (claimed 12:01:15, applied 12:01:35), its lines naming the account
+    it acts as (the writer's `principal`, found at start-up), while a CI pipeline's service account shifts
+    the service's traffic with the v2 API (`UpdateService`, update_mask traffic) at 12:01:40. Before, the
+    CI account's change read as Runwarden's own write: nobody else acted."""
+    from shared.timeline import writer
+    from tests.integration.timeline_world import audit
+    ci = "ci-canary@demo-project.iam.gserviceaccount.com"
+    monkeypatch.setattr(writer, "_principal", RUNWARDEN_SA)
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=70), "planned", "roll back", action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
+    step(standin, T0 + timedelta(seconds=75), "claimed", "claimed")
+    for at, who, split in ((90, RUNWARDEN_SA, [("backend-00001-abc", 100)]),
+                           (100, ci, [("backend-00003-new", 10), ("backend-00001-abc", 90)])):
+        audit(standin, T0 + timedelta(seconds=at), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME, who,
+              request={"service": {"traffic": [{"revision": r, "percent": p} for r, p in split]},
+                       "updateMask": "traffic"})
+    step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", status="applied")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    kinds = {e.actor.name: (e.actor.kind.value, e.marker) for e in timeline.entries if e.source.value == "audit"}
+    assert kinds == {f"Runwarden ({RUNWARDEN_SA})": ("runwarden", ""), ci: ("person", "human")}, kinds
+    assert timeline.people == [ci]
