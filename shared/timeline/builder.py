@@ -667,9 +667,10 @@ class _Build:
         detected = milestones.detection.at if milestones.detection else None
         acted_first = derive.people_acted_first(rows, milestones,
                                                 since=derive.earlier_onset(self.errors.minutes, detected))
+        unhelped = derive.unhelped_changes(rows, milestones)
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
-        notes = list(self.notes) + derive.unverified_writes(rows)
+        notes = list(self.notes) + derive.unverified_writes(rows) + unhelped
         notes += [n for n in [derive.onset_note(self.errors.minutes, milestones)] if n]
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(

@@ -84,9 +84,12 @@ def test_milestones_and_measures(world, logs):
     assert m.onset.at == T0 - timedelta(minutes=3)
     assert m.detection.at == T0
     assert m.decision.at == T0 + timedelta(minutes=1.5)
-    assert m.mitigation.at == T0 - timedelta(minutes=1) and m.mitigation.by == "bob@example.com"
+    # bob's traffic move (11:59) was followed by three more minutes of errors, and by other changes: the
+    # errors stopped after Runwarden's rollback (12:01:30), which the sweep verified
+    assert m.mitigation.at == T0 + timedelta(minutes=1.5) and m.mitigation.by == "Runwarden (runwarden-on-alert)"
+    assert any("2 change(s) by people after the onset" in n and "bob@example.com" in n for n in timeline.notes)
     assert m.recovery.at == T0 + timedelta(minutes=3) and "zero" in m.recovery.what
-    assert (d.ttd_seconds, d.ttm_seconds, d.ttr_seconds) == (180, 120, 360)
+    assert (d.ttd_seconds, d.ttm_seconds, d.ttr_seconds) == (180, 270, 360)
     assert timeline.people == ["alice@example.com", "bob@example.com", "carol@example.com", "gina@example.com"]
     assert timeline.people_acted_first
     assert timeline.signature == "bad_revision"

@@ -404,10 +404,36 @@ def _rows(*spec: tuple[float, str]) -> list[TimelineEntry]:
     ([(2, "applied"), (12, "undone"), (20, "applied")], None),
 ])
 def test_only_a_write_the_sweep_verified_is_the_mitigation(spec, mitigated_at):
-    onset = [ErrorMinute(minute=T, errors=9)]
-    m = derive.milestones(_rows(*spec), [], onset, T + timedelta(hours=1))
+    failing_until_16 = minutes(*([9] * 16 + [0] * 20))
+    m = derive.milestones(_rows(*spec), [], failing_until_16, T + timedelta(hours=1))
     assert (m.mitigation.at if m.mitigation else None) == (
         T + timedelta(minutes=mitigated_at) if mitigated_at is not None else None), m.mitigation
+
+
+@pytest.mark.parametrize("counts, spec, mitigated_at", [
+    # errors stop a minute after a person's rollback: it is the mitigation
+    ([9] * 11 + [0] * 20, [(0.5, "alert_opened"), (10, "person:traffic_change")], 10),
+    # a person's deploy at minute 5 did not help (errors went on to minute 30): not the mitigation
+    ([9] * 31 + [0] * 20, [(0.5, "alert_opened"), (5, "person:deploy")], None),
+    # ... nor when the errors stopped on their own 40 minutes after it
+    ([9] * 45 + [0] * 20, [(0.5, "alert_opened"), (5, "person:deploy")], None),
+    # a deploy that did not help, then a traffic move after which the errors stopped: the traffic move
+    ([9] * 21 + [0] * 20, [(0.5, "alert_opened"), (5, "person:deploy"), (20, "person:traffic_change")], 20),
+    # a person's change after the errors had already stopped: nothing to mitigate
+    ([9] * 5 + [0] * 40, [(0.5, "alert_opened"), (20, "person:service_change")], None),
+    # no error series read: nothing shows that it helped
+    ([], [(0.5, "alert_opened"), (10, "person:traffic_change")], None),
+    # a person's change before Runwarden's verified write, errors stopping only after the write: the write
+    ([9] * 13 + [0] * 20, [(0.5, "alert_opened"), (4, "person:deploy"), (12, "applied"), (15, "verified")], 12),
+])
+def test_a_persons_change_is_the_mitigation_only_when_the_errors_stopped_after_it(counts, spec, mitigated_at):
+    m = derive.milestones(_rows(*spec), [], minutes(*counts), T + timedelta(hours=2))
+    assert (m.mitigation.at if m.mitigation else None) == (
+        T + timedelta(minutes=mitigated_at) if mitigated_at is not None else None), m.mitigation
+    notes = derive.unhelped_changes(_rows(*spec), m)
+    unhelped = [minute for minute, kind in spec if kind.startswith("person:") and minute != mitigated_at
+                and (mitigated_at is None or minute < mitigated_at)]
+    assert bool(notes) is bool(unhelped) and all("not counted as the mitigation" in n for n in notes), notes
 
 
 def test_a_write_with_no_verification_says_why_it_is_not_the_mitigation():
